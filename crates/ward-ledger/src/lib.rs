@@ -1,0 +1,28 @@
+//! `ward-ledger`: Ward's tamper-evident event log, as pure code.
+//!
+//! - [`hash`]: RFC 6962 leaf/node hashing.
+//! - [`tree`]: tree math, frontier, proof plans over stored complete subtrees.
+//! - [`proof`]: inclusion and consistency proof verification (RFC 9162 §2.1.3–2.1.4).
+//! - [`note`] and [`checkpoint`]: C2SP signed notes and tlog checkpoints.
+//! - [`envelope`]: the canonical (RFC 8785) event envelope that forms each leaf.
+//! - [`tiles`] and [`export`]: C2SP tlog-tiles export and the offline verifier.
+//!
+//! Nothing here touches a database or the network; stores live in `ward-store`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod envelope;
+pub mod export;
+pub mod hash;
+pub mod note;
+pub mod proof;
+pub mod tiles;
+pub mod tree;
+
+pub use checkpoint::Checkpoint;
+pub use envelope::{Actor, ActorKind, EventEnvelope, NewEvent, Payload, SealedEvent};
+pub use hash::{Hash, leaf_hash, node_hash};
+pub use note::{Ed25519Signer, NoteSigner, NoteVerifier};
+pub use tree::{Frontier, MemoryTree, NodeId, ProofPlan};
