@@ -1,0 +1,307 @@
+//! The ledger service over a [`Store`]: group commit, checkpoints, proofs, export and fsck.
+
+use crate::batch::Receipt;
+use crate::projection::Projector;
+use crate::{Store, StoreError, StoredCheckpoint};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use ward_ledger::export::{ConsistencyFile, ExportWriter, Manifest};
+use ward_ledger::{Checkpoint, EventEnvelope, Frontier, Hash, NewEvent, NodeId, NoteSigner, NoteVerifier, Payload, ProofPlan, leaf_hash};
+
+/// Most events committed in one group-commit transaction.
+pub const MAX_BATCH: usize = 2048;
+const SCAN_CHUNK: u64 = 5000;
+
+struct Job {
+    event: NewEvent,
+    reply: oneshot::Sender<Result<Receipt, StoreError>>,
+}
+
+/// The log as the rest of Ward sees it.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    projectors: Arc<Vec<Arc<dyn Projector>>>,
+    queue: mpsc::Sender<Job>,
+}
+
+/// Result of [`Ledger::fsck`].
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FsckReport {
+    /// Entries checked.
+    pub size: u64,
+    /// Recomputed root (hex).
+    pub root: String,
+    /// Checkpoints whose signature and root were checked.
+    pub checkpoints: usize,
+    /// First entry found to be wrong, if any.
+    pub first_bad_entry: Option<u64>,
+    /// Problems found (at most 100).
+    pub problems: Vec<String>,
+}
+
+impl FsckReport {
+    /// Whether the store is intact.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl Ledger {
+    /// Starts a ledger over `store`; spawns the group-commit writer on the current runtime.
+    pub fn new(store: Arc<dyn Store>, projectors: Vec<Arc<dyn Projector>>) -> Ledger {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        let projectors = Arc::new(projectors);
+        tokio::spawn(writer(store.clone(), projectors.clone(), rx));
+        Ledger { store, projectors, queue: tx }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Appends one event. Concurrent calls are committed together in one transaction (group
+    /// commit); the receipt is returned only after that transaction is durable.
+    pub async fn append(&self, event: NewEvent) -> Result<Receipt, StoreError> {
+        // Refuse bad events here, so that one bad event never fails a whole batch.
+        event.clone().seal(u64::MAX, jiff::Timestamp::UNIX_EPOCH)?;
+        let (reply, rx) = oneshot::channel();
+        self.queue.send(Job { event, reply }).await.map_err(|_| StoreError::Append("ledger writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Append("ledger writer has stopped".into()))?
+    }
+
+    /// Appends several events in one transaction of their own.
+    pub async fn append_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Receipt>, StoreError> {
+        self.store.append(events, &self.projectors).await
+    }
+
+    /// Current size and frontier.
+    pub async fn head(&self) -> Result<Frontier, StoreError> {
+        self.store.head().await
+    }
+
+    async fn run_plan(&self, plan: &ProofPlan) -> Result<Vec<Hash>, StoreError> {
+        let nodes = self.store.nodes(&plan.node_ids()).await?;
+        plan.assemble(&nodes).ok_or_else(|| StoreError::Corrupt("a subtree hash needed for the proof is missing".into()))
+    }
+
+    async fn check_size(&self, size: u64) -> Result<(), StoreError> {
+        let head = self.store.head().await?.size();
+        if size > head {
+            return Err(StoreError::Invalid(format!("size {size} is beyond the log's {head} entries")));
+        }
+        Ok(())
+    }
+
+    /// Root of the tree of the first `size` entries.
+    pub async fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
+        self.check_size(size).await?;
+        if size == 0 {
+            return Ok(ward_ledger::hash::empty_root());
+        }
+        Ok(self.run_plan(&ProofPlan::root(size)).await?.remove(0))
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` entries.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        if index >= size {
+            return Err(StoreError::Invalid(format!("index {index} is not below size {size}")));
+        }
+        self.check_size(size).await?;
+        self.run_plan(&ProofPlan::inclusion(index, size)).await
+    }
+
+    /// Consistency proof between sizes `from` and `to`.
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        if from > to {
+            return Err(StoreError::Invalid(format!("--from {from} is larger than --to {to}")));
+        }
+        self.check_size(to).await?;
+        self.run_plan(&ProofPlan::consistency(from, to)).await
+    }
+
+    /// Signs and stores a checkpoint of the current head (or returns the latest if the head has
+    /// not moved since).
+    pub async fn checkpoint(&self, signer: &dyn NoteSigner, origin: &str) -> Result<StoredCheckpoint, StoreError> {
+        let head = self.store.head().await?;
+        if let Some(last) = self.store.checkpoints().await?.pop()
+            && last.size == head.size()
+        {
+            return Ok(last);
+        }
+        let cp = Checkpoint { origin: origin.to_string(), size: head.size(), root: head.root(), extensions: vec![] };
+        let note = cp.sign(signer).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let stored = StoredCheckpoint { size: cp.size, root: cp.root, note, created_at: jiff::Timestamp::now().to_string() };
+        self.store.add_checkpoint(&stored).await?;
+        Ok(stored)
+    }
+
+    /// Writes a portable export of the log up to its latest checkpoint (making one at the head
+    /// first with `signer`). `progress(done, total)` is called as entries are written.
+    pub async fn export(
+        &self,
+        dir: &Path,
+        signer: &dyn NoteSigner,
+        origin: &str,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<Manifest, StoreError> {
+        let latest = self.checkpoint(signer, origin).await?;
+        let size = latest.size;
+        let checkpoints: Vec<StoredCheckpoint> = self.store.checkpoints().await?.into_iter().filter(|c| c.size <= size).collect();
+        let ioe = |e: ward_ledger::export::ExportError| StoreError::Invalid(e.to_string());
+        let mut w = ExportWriter::create(dir).map_err(ioe)?;
+        let mut next = 0u64;
+        while next < size {
+            let chunk = self.store.entries(next, SCAN_CHUNK.min(size - next)).await?;
+            if chunk.is_empty() {
+                return Err(StoreError::Corrupt(format!("entries stop at {next}, head says {size}")));
+            }
+            for e in chunk {
+                if e.seq != next {
+                    return Err(StoreError::Corrupt(format!("entry {next} is missing")));
+                }
+                if let Ok(env) = EventEnvelope::from_leaf(&e.leaf)
+                    && let Payload::Digest { sha256, .. } = &env.payload
+                    && let Some(data) = self.store.blob(sha256).await?
+                {
+                    w.add_blob(sha256, &data).map_err(ioe)?;
+                }
+                w.push(&e.leaf, e.leaf_hash).map_err(ioe)?;
+                next += 1;
+            }
+            progress(next, size);
+        }
+        let mut proofs = Vec::new();
+        for pair in checkpoints.windows(2) {
+            let p = self.consistency_proof(pair[0].size, pair[1].size).await?;
+            proofs.push(ConsistencyFile { from: pair[0].size, to: pair[1].size, proof: p.iter().map(Hash::to_hex).collect() });
+        }
+        let notes: Vec<(u64, String)> = checkpoints.into_iter().map(|c| (c.size, c.note)).collect();
+        w.finish(origin, &notes, &proofs).map_err(ioe)
+    }
+
+    /// Recomputes the whole tree from the stored entries and compares it with every stored
+    /// hash, the head, and every checkpoint (whose signature is checked with `verifier`).
+    pub async fn fsck(
+        &self,
+        verifier: Option<&dyn NoteVerifier>,
+        origin: &str,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<FsckReport, StoreError> {
+        let head = self.store.head().await?;
+        let size = head.size();
+        let checkpoints = self.store.checkpoints().await?;
+        let mut report = FsckReport { size, root: String::new(), checkpoints: 0, first_bad_entry: None, problems: vec![] };
+        let problem = |r: &mut FsckReport, entry: Option<u64>, msg: String| {
+            if r.first_bad_entry.is_none() {
+                r.first_bad_entry = entry;
+            }
+            if r.problems.len() < 100 {
+                r.problems.push(msg);
+            }
+        };
+        let mut cps = checkpoints.iter().peekable();
+        for cp in &checkpoints {
+            if let Some(v) = verifier {
+                match Checkpoint::open(cp.note.as_bytes(), origin, v) {
+                    Ok(c) if c.size == cp.size && c.root == cp.root => {}
+                    Ok(_) => problem(&mut report, None, format!("checkpoint {}: stored size/root differ from the signed note", cp.size)),
+                    Err(e) => problem(&mut report, None, format!("checkpoint {}: {e}", cp.size)),
+                }
+            }
+        }
+        let mut frontier = Frontier::new();
+        let mut next = 0u64;
+        while next < size {
+            let chunk = self.store.entries(next, SCAN_CHUNK.min(size - next)).await?;
+            if chunk.is_empty() {
+                problem(&mut report, Some(next), format!("entries stop at {next}, head says {size}"));
+                break;
+            }
+            let mut created: Vec<(NodeId, Hash)> = Vec::new();
+            for e in chunk {
+                if e.seq != next {
+                    problem(&mut report, Some(next), format!("entry {next} is missing"));
+                    next = size;
+                    break;
+                }
+                match EventEnvelope::from_leaf(&e.leaf) {
+                    Ok(env) if env.seq == next => {}
+                    Ok(env) => problem(&mut report, Some(next), format!("entry {next}: envelope says seq {}", env.seq)),
+                    Err(err) => problem(&mut report, Some(next), format!("entry {next}: {err}")),
+                }
+                let h = leaf_hash(&e.leaf);
+                if h != e.leaf_hash {
+                    problem(&mut report, Some(next), format!("entry {next}: stored leaf hash does not match its bytes"));
+                }
+                created.extend(frontier.push(h).into_iter().filter(|(id, _)| id.level > 0));
+                while let Some(cp) = cps.peek() {
+                    if cp.size > frontier.size() {
+                        break;
+                    }
+                    if cp.size == frontier.size() && cp.root != frontier.root() {
+                        problem(&mut report, Some(next), format!("checkpoint {}: root differs from the entries", cp.size));
+                    }
+                    report.checkpoints += 1;
+                    cps.next();
+                }
+                next += 1;
+            }
+            let ids: Vec<NodeId> = created.iter().map(|(id, _)| *id).collect();
+            let stored = self.store.nodes(&ids).await?;
+            for (id, h) in created {
+                if stored.get(&id) != Some(&h) {
+                    problem(&mut report, Some(id.begin()), format!("subtree level {} index {} (entries from {}) is wrong or missing", id.level, id.index, id.begin()));
+                }
+            }
+            progress(next.min(size), size);
+        }
+        if frontier.size() == size && frontier != head {
+            problem(&mut report, None, "head frontier differs from the entries".into());
+        }
+        // Checkpoint at size 0 (empty log).
+        for cp in cps {
+            if cp.size == 0 && cp.root == ward_ledger::hash::empty_root() {
+                report.checkpoints += 1;
+            } else {
+                problem(&mut report, None, format!("checkpoint {} is beyond the log", cp.size));
+            }
+        }
+        report.root = frontier.root().to_hex();
+        Ok(report)
+    }
+
+    /// Drops and rebuilds every projection from the log.
+    pub async fn rebuild_projections(&self) -> Result<u64, StoreError> {
+        self.store.rebuild_projections(&self.projectors).await
+    }
+}
+
+async fn writer(store: Arc<dyn Store>, projectors: Arc<Vec<Arc<dyn Projector>>>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let events: Vec<NewEvent> = jobs.iter().map(|j| j.event.clone()).collect();
+        match store.append(events, &projectors).await {
+            Ok(receipts) => {
+                for (job, r) in jobs.into_iter().zip(receipts) {
+                    let _ = job.reply.send(Ok(r));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "group commit failed");
+                let msg = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Append(msg.clone())));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `ward-store`: persistence of the ledger and its projections.
+//!
+//! One [`Store`] trait, two implementations: [`sqlite::SqliteStore`] (the default, a file in the
+//! data dir, WAL, `synchronous=FULL`) and [`postgres::PgStore`] (for several replicas). Both
+//! sequence appends with one writer at a time inside the database (SQLite `BEGIN IMMEDIATE`,
+//! PostgreSQL a row lock on the head), so several processes writing at once never fork or
+//! reorder the log. [`Ledger`] adds group commit, proofs, checkpoints, export and checks on top.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod ledger;
+mod migrate;
+pub mod postgres;
+pub mod projection;
+pub mod sqlite;
+pub mod testing;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use thiserror::Error;
+use ward_ledger::{Frontier, Hash, NewEvent, NodeId};
+
+pub use batch::Receipt;
+pub use ledger::Ledger;
+pub use projection::{ProjectionOp, Projector};
+
+/// Errors from a store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// An event was refused before anything was written.
+    #[error(transparent)]
+    Event(#[from] ward_ledger::envelope::EnvelopeError),
+    /// Stored data is not what the log's invariants require.
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    /// A request that cannot be satisfied (e.g. a proof beyond the tree size).
+    #[error("{0}")]
+    Invalid(String),
+    /// A group-commit batch failed; every event in it was refused.
+    #[error("append failed: {0}")]
+    Append(String),
+    /// A conflicting write (e.g. a different checkpoint at the same size).
+    #[error("conflict: {0}")]
+    Conflict(String),
+}
+
+/// A stored log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Leaf index.
+    pub seq: u64,
+    /// Canonical envelope bytes.
+    pub leaf: Vec<u8>,
+    /// Stored leaf hash.
+    pub leaf_hash: Hash,
+}
+
+/// A stored signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The full signed note.
+    pub note: String,
+    /// When it was made (RFC 3339 UTC).
+    pub created_at: String,
+}
+
+/// Persistence of the log and projections. Implementations must make [`Store::append`] atomic
+/// and serialised across processes.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Appends events in one transaction, after the current head, applying projections.
+    async fn append(&self, events: Vec<NewEvent>, projectors: &[Arc<dyn Projector>]) -> Result<Vec<Receipt>, StoreError>;
+    /// The current head: size and frontier.
+    async fn head(&self) -> Result<Frontier, StoreError>;
+    /// Up to `limit` entries starting at `start`, in order.
+    async fn entries(&self, start: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError>;
+    /// Stored hashes of complete subtrees (level 0 = leaf hashes). Missing ids are absent.
+    async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError>;
+    /// Stored subtree hashes of one level (≥ 1), `idx` from `start`, up to `limit`.
+    async fn level_nodes(&self, level: u8, start: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError>;
+    /// An out-of-line payload.
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records a signed checkpoint (idempotent for the same note).
+    async fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError>;
+    /// All checkpoints, ascending by size.
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// A metadata value.
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Sets a metadata value.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// A projection document.
+    async fn projection(&self, collection: &str, key: &str) -> Result<Option<Value>, StoreError>;
+    /// All documents of a collection, by key.
+    async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError>;
+    /// Drops all projections and replays the log through `projectors`, in one transaction.
+    async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError>;
+}
+
+/// Opens a store from a database URL: `sqlite://PATH` (or a plain path) or `postgres://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?))
+    }
+}
+
+pub(crate) fn hash_from_db(bytes: &[u8], what: &str) -> Result<Hash, StoreError> {
+    Hash::from_slice(bytes).ok_or_else(|| StoreError::Corrupt(format!("{what} is not a 32-byte hash")))
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Invalid(format!("{v} is out of range")))
+}
+
+pub(crate) fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+}

@@ -1,0 +1,22 @@
+//! A small embedded migration runner: versioned SQL scripts compiled into the binary, applied
+//! in order inside a transaction that holds the database's write lock.
+
+/// One migration.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// SQLite migrations, in order.
+pub(crate) const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "ledger", sql: include_str!("../migrations/sqlite/0001_ledger.sql") }];
+
+/// PostgreSQL migrations, in order.
+pub(crate) const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "ledger", sql: include_str!("../migrations/postgres/0001_ledger.sql") }];
+
+/// Latest schema version known to this build.
+pub(crate) fn latest(list: &[Migration]) -> i64 {
+    list.last().map_or(0, |m| m.version)
+}

@@ -1,0 +1,357 @@
+//! The PostgreSQL store: for several `ward` replicas. Every append locks the head row
+//! (`SELECT … FOR UPDATE`) before reading it, so appends from any number of processes are
+//! sequenced one at a time; migrations run under a transaction-scoped advisory lock.
+
+use crate::batch::{PreparedBatch, Receipt, prepare};
+use crate::migrate::{Migration, POSTGRES, latest};
+use crate::projection::{ProjectionOp, Projector};
+use crate::{Store, StoreError, StoredCheckpoint, StoredEntry, hash_from_db, to_i64, to_u64};
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use ward_ledger::{Frontier, Hash, NewEvent, NodeId};
+
+const CHUNK: usize = 500;
+
+/// A ledger in a PostgreSQL database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` and applies migrations.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
+        let store = PgStore { pool };
+        store.migrate(POSTGRES).await?;
+        Ok(store)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self, list: &[Migration]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Serialise concurrent migrators (replicas starting at once).
+        sqlx::query("SELECT pg_advisory_xact_lock(7761826001)").execute(&mut *tx).await?;
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS ward_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_migrations").fetch_one(&mut *tx).await?;
+        if current > latest(list) {
+            return Err(StoreError::Invalid(format!(
+                "database schema version {current} is newer than this ward ({}); upgrade ward",
+                latest(list)
+            )));
+        }
+        for m in list.iter().filter(|m| m.version > current) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO ward_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(jiff::Timestamp::now().to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn read_head(conn: &mut sqlx::PgConnection) -> Result<Frontier, StoreError> {
+        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1 FOR UPDATE").fetch_one(conn).await?;
+        let size = to_u64(row.try_get("size")?, "size")?;
+        let bytes: Vec<u8> = row.try_get("frontier")?;
+        Frontier::from_bytes(size, &bytes).ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
+    }
+
+    async fn write_batch(tx: &mut Transaction<'_, Postgres>, b: &PreparedBatch) -> Result<(), StoreError> {
+        for chunk in b.entries.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO ledger_entries (seq, leaf, leaf_hash, kind, subject, actor, time) ");
+            let mut err = None;
+            q.push_values(chunk, |mut r, e| {
+                match to_i64(e.seq) {
+                    Ok(s) => r.push_bind(s),
+                    Err(x) => {
+                        err = Some(x);
+                        r.push_bind(0i64)
+                    }
+                };
+                r.push_bind(e.leaf.clone())
+                    .push_bind(e.leaf_hash.0.to_vec())
+                    .push_bind(e.kind.clone())
+                    .push_bind(e.subject.clone())
+                    .push_bind(e.actor.clone())
+                    .push_bind(e.time.clone());
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            q.build().execute(&mut **tx).await?;
+        }
+        for chunk in b.nodes.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+            q.push_values(chunk, |mut r, (id, h)| {
+                r.push_bind(i16::from(id.level)).push_bind(id.index as i64).push_bind(h.0.to_vec());
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        for (digest, data) in &b.blobs {
+            sqlx::query("INSERT INTO ledger_blobs (digest, data) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
+                .bind(digest)
+                .bind(data)
+                .execute(&mut **tx)
+                .await?;
+        }
+        apply_ops(tx, &b.ops).await?;
+        sqlx::query("UPDATE ledger_head SET size = $1, frontier = $2, root = $3 WHERE id = 1")
+            .bind(to_i64(b.frontier.size())?)
+            .bind(b.frontier.to_bytes())
+            .bind(b.frontier.root().0.to_vec())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn apply_ops(tx: &mut Transaction<'_, Postgres>, ops: &[(u64, ProjectionOp)]) -> Result<(), StoreError> {
+    for (seq, op) in ops {
+        match op {
+            ProjectionOp::Put { collection, key, doc } => {
+                sqlx::query(
+                    "INSERT INTO projections (collection, key, doc, updated_seq) VALUES ($1, $2, $3::jsonb, $4) \
+                     ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, updated_seq = excluded.updated_seq",
+                )
+                .bind(collection)
+                .bind(key)
+                .bind(doc.to_string())
+                .bind(to_i64(*seq)?)
+                .execute(&mut **tx)
+                .await?;
+            }
+            ProjectionOp::Delete { collection, key } => {
+                sqlx::query("DELETE FROM projections WHERE collection = $1 AND key = $2")
+                    .bind(collection)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn append(&self, events: Vec<NewEvent>, projectors: &[Arc<dyn Projector>]) -> Result<Vec<Receipt>, StoreError> {
+        if events.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tx = self.pool.begin().await?;
+        let head = Self::read_head(&mut tx).await?;
+        let batch = prepare(&head, events, jiff::Timestamp::now(), projectors)?;
+        Self::write_batch(&mut tx, &batch).await?;
+        tx.commit().await?;
+        Ok(batch.receipts())
+    }
+
+    async fn head(&self) -> Result<Frontier, StoreError> {
+        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let size = to_u64(row.try_get("size")?, "size")?;
+        let bytes: Vec<u8> = row.try_get("frontier")?;
+        Frontier::from_bytes(size, &bytes).ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
+    }
+
+    async fn entries(&self, start: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        let rows = sqlx::query("SELECT seq, leaf, leaf_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2")
+            .bind(to_i64(start)?)
+            .bind(to_i64(limit)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredEntry {
+                    seq: to_u64(r.try_get("seq")?, "seq")?,
+                    leaf: r.try_get("leaf")?,
+                    leaf_hash: hash_from_db(&r.try_get::<Vec<u8>, _>("leaf_hash")?, "leaf hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = ids.iter().partition(|id| id.level == 0);
+        if !leaves.is_empty() {
+            let mut q = QueryBuilder::<Postgres>::new("SELECT seq, leaf_hash FROM ledger_entries WHERE seq IN (");
+            let mut sep = q.separated(", ");
+            for id in &leaves {
+                sep.push_bind(to_i64(id.index)?);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&self.pool).await? {
+                let idx = to_u64(r.try_get("seq")?, "seq")?;
+                out.insert(NodeId::new(0, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("leaf_hash")?, "leaf hash")?);
+            }
+        }
+        if !inner.is_empty() {
+            let mut q = QueryBuilder::<Postgres>::new("SELECT level, idx, hash FROM ledger_nodes WHERE (level, idx) IN (VALUES ");
+            let mut first = true;
+            for id in &inner {
+                if !first {
+                    q.push(", ");
+                }
+                first = false;
+                q.push("(").push_bind(i16::from(id.level)).push(", ").push_bind(to_i64(id.index)?).push(")");
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&self.pool).await? {
+                let level: i16 = r.try_get("level")?;
+                let idx = to_u64(r.try_get("idx")?, "idx")?;
+                let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("node level out of range".into()))?;
+                out.insert(NodeId::new(level, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn level_nodes(&self, level: u8, start: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let rows = sqlx::query("SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3")
+            .bind(i16::from(level))
+            .bind(to_i64(start)?)
+            .bind(to_i64(limit)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((to_u64(r.try_get("idx")?, "idx")?, hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?)))
+            .collect()
+    }
+
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT data FROM ledger_blobs WHERE digest = $1").bind(digest).fetch_optional(&self.pool).await?)
+    }
+
+    async fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE").execute(&mut *tx).await?;
+        let existing: Option<String> = sqlx::query_scalar("SELECT note FROM ledger_checkpoints WHERE size = $1")
+            .bind(to_i64(cp.size)?)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match existing {
+            Some(note) if note == cp.note => {}
+            Some(_) => {
+                // Another note at the same size: acceptable only if it signs the same root.
+                let root: Vec<u8> = sqlx::query_scalar("SELECT root FROM ledger_checkpoints WHERE size = $1")
+                    .bind(to_i64(cp.size)?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if root != cp.root.0 {
+                    return Err(StoreError::Conflict(format!("a checkpoint with another root exists at size {}", cp.size)));
+                }
+            }
+            None => {
+                sqlx::query("INSERT INTO ledger_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(to_i64(cp.size)?)
+                    .bind(cp.root.0.to_vec())
+                    .bind(&cp.note)
+                    .bind(&cp.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let rows = sqlx::query("SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredCheckpoint {
+                    size: to_u64(r.try_get("size")?, "size")?,
+                    root: hash_from_db(&r.try_get::<Vec<u8>, _>("root")?, "checkpoint root")?,
+                    note: r.try_get("note")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM ward_meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO ward_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn projection(&self, collection: &str, key: &str) -> Result<Option<Value>, StoreError> {
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc::text FROM projections WHERE collection = $1 AND key = $2")
+            .bind(collection)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        doc.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))).transpose()
+    }
+
+    async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        let rows = sqlx::query("SELECT key, doc::text AS doc FROM projections WHERE collection = $1 ORDER BY key")
+            .bind(collection)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let doc: String = r.try_get("doc")?;
+                let v = serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
+                Ok((r.try_get("key")?, v))
+            })
+            .collect()
+    }
+
+    async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM projections").execute(&mut *tx).await?;
+        let mut next = 0i64;
+        let mut count = 0u64;
+        loop {
+            let rows = sqlx::query("SELECT seq, leaf FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT 2000")
+                .bind(next)
+                .fetch_all(&mut *tx)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut ops = Vec::new();
+            for r in &rows {
+                let seq: i64 = r.try_get("seq")?;
+                let leaf: Vec<u8> = r.try_get("leaf")?;
+                let env = ward_ledger::EventEnvelope::from_leaf(&leaf)
+                    .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+                for p in projectors {
+                    ops.extend(p.project(&env).into_iter().map(|op| (env.seq, op)));
+                }
+                next = seq + 1;
+                count += 1;
+            }
+            apply_ops(&mut tx, &ops).await?;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,258 @@
+//! One behavioural suite, run against SQLite and PostgreSQL alike.
+
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use ward_ledger::export::{VerifyError, verify_export};
+use ward_ledger::proof::{verify_consistency, verify_inclusion};
+use ward_ledger::{Actor, ActorKind, Ed25519Signer, MemoryTree, NewEvent, NoteSigner, leaf_hash};
+use ward_store::projection::default_projectors;
+use ward_store::testing::TestDb;
+use ward_store::{Ledger, StoreError};
+
+const ORIGIN: &str = "test.ward/log";
+
+fn event(i: u64) -> NewEvent {
+    NewEvent {
+        actor: Actor { id: format!("user:u{}", i % 3), kind: if i % 2 == 0 { ActorKind::Human } else { ActorKind::Automation } },
+        kind: "test.event".into(),
+        subject: format!("change:{}", i % 5),
+        payload: json!({ "i": i, "note": "hello" }),
+    }
+}
+
+async fn ledger(url: &str) -> Ledger {
+    Ledger::new(ward_store::open(url).await.expect("open store"), default_projectors())
+}
+
+fn signer() -> Ed25519Signer {
+    Ed25519Signer::from_seed(ORIGIN, [42u8; 32])
+}
+
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use ward_store::testing::TestDb;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = TestDb::sqlite();
+                super::$name(&db.url).await;
+                db.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = TestDb::postgres().await {
+                    super::$name(&db.url).await;
+                    db.cleanup().await;
+                }
+            }
+        }
+    )*};
+}
+
+both_stores!(
+    appends_are_sequenced_and_hash_like_the_reference,
+    proofs_from_the_store_verify,
+    group_commit_under_concurrency,
+    two_handles_writing_at_once_never_fork,
+    export_verifies_and_names_tampered_entry,
+    projections_rebuild_to_the_same_state,
+    bad_events_write_nothing,
+    tampered_rows_are_found,
+    checkpoints_are_idempotent_and_conflicts_refused,
+);
+
+async fn appends_are_sequenced_and_hash_like_the_reference(url: &str) {
+    let l = ledger(url).await;
+    let mut reference = MemoryTree::new();
+    let receipts = l.append_batch((0..10).map(event).collect()).await.unwrap();
+    for (i, r) in receipts.iter().enumerate() {
+        assert_eq!(r.seq, i as u64);
+    }
+    for i in 10..25 {
+        assert_eq!(l.append(event(i)).await.unwrap().seq, i);
+    }
+    let entries = l.store().entries(0, 100).await.unwrap();
+    assert_eq!(entries.len(), 25);
+    for e in &entries {
+        assert_eq!(leaf_hash(&e.leaf), e.leaf_hash);
+        reference.push(e.leaf_hash);
+    }
+    let head = l.head().await.unwrap();
+    assert_eq!(head.size(), 25);
+    assert_eq!(head.root(), reference.root());
+    for s in 0..=25 {
+        assert_eq!(l.root_at(s).await.unwrap(), reference.root_at(s).unwrap());
+    }
+    assert!(l.root_at(26).await.is_err());
+}
+
+async fn proofs_from_the_store_verify(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..70).map(event).collect()).await.unwrap();
+    let entries = l.store().entries(0, 100).await.unwrap();
+    for size in [1u64, 2, 3, 7, 8, 9, 31, 64, 65, 70] {
+        let root = l.root_at(size).await.unwrap();
+        for index in 0..size {
+            let p = l.inclusion_proof(index, size).await.unwrap();
+            verify_inclusion(&entries[index as usize].leaf_hash, index, size, &p, &root).unwrap();
+        }
+        for from in 0..=size {
+            let p = l.consistency_proof(from, size).await.unwrap();
+            verify_consistency(from, size, &p, &l.root_at(from).await.unwrap(), &root).unwrap();
+        }
+    }
+    assert!(matches!(l.inclusion_proof(70, 70).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(l.inclusion_proof(0, 71).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(l.consistency_proof(5, 4).await, Err(StoreError::Invalid(_))));
+}
+
+async fn group_commit_under_concurrency(url: &str) {
+    let l = ledger(url).await;
+    let mut tasks = Vec::new();
+    for i in 0..400u64 {
+        let l = l.clone();
+        tasks.push(tokio::spawn(async move { l.append(event(i)).await.unwrap().seq }));
+    }
+    let mut seqs = HashSet::new();
+    for t in tasks {
+        assert!(seqs.insert(t.await.unwrap()), "duplicate sequence number");
+    }
+    assert_eq!(seqs, (0..400).collect());
+    let report = l.fsck(None, ORIGIN, &|_, _| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
+async fn two_handles_writing_at_once_never_fork(url: &str) {
+    let a = ledger(url).await;
+    let b = ledger(url).await;
+    let ta = tokio::spawn(async move {
+        for i in 0..60 {
+            a.append_batch(vec![event(i), event(i + 1000)]).await.unwrap();
+        }
+    });
+    let tb = tokio::spawn(async move {
+        for i in 0..60 {
+            b.append(event(i + 2000)).await.unwrap();
+        }
+    });
+    ta.await.unwrap();
+    tb.await.unwrap();
+    let l = ledger(url).await;
+    assert_eq!(l.head().await.unwrap().size(), 180);
+    let report = l.fsck(None, ORIGIN, &|_, _| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
+async fn export_verifies_and_names_tampered_entry(url: &str) {
+    let l = ledger(url).await;
+    let s = signer();
+    l.append_batch((0..100).map(event).collect()).await.unwrap();
+    l.checkpoint(&s, ORIGIN).await.unwrap();
+    let mut big = event(100);
+    big.payload = json!({ "blob": "z".repeat(20_000) });
+    l.append(big).await.unwrap();
+    l.append_batch((101..300).map(event).collect()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("export");
+    let m = l.export(&dir, &s, ORIGIN, &|_, _| {}).await.unwrap();
+    assert_eq!(m.size, 300);
+    assert_eq!(m.checkpoints, vec![100, 300]);
+    let report = verify_export(&dir, &s.verifier()).unwrap();
+    assert_eq!((report.size, report.checkpoints, report.consistency_proofs, report.blobs), (300, 2, 1, 1));
+    // A second export of the same state verifies too.
+    let dir2 = tmp.path().join("export2");
+    l.export(&dir2, &s, ORIGIN, &|_, _| {}).await.unwrap();
+    // Flip one byte of entry 0 in the first bundle.
+    let path = dir2.join("tile/entries/000");
+    let mut data = std::fs::read(&path).unwrap();
+    data[10] ^= 0x20;
+    std::fs::write(&path, data).unwrap();
+    match verify_export(&dir2, &s.verifier()) {
+        Err(VerifyError::BadEntry { index: 0, .. }) => {}
+        other => panic!("expected entry 0 to be named, got {other:?}"),
+    }
+}
+
+async fn projections_rebuild_to_the_same_state(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..23).map(event).collect()).await.unwrap();
+    let doc = l.store().projection("subjects", "change:2").await.unwrap().unwrap();
+    assert_eq!(doc["last_seq"], json!(22));
+    let before = l.store().projection_list("subjects").await.unwrap();
+    let actors_before = l.store().projection_list("actors").await.unwrap();
+    assert_eq!(before.len(), 5);
+    assert_eq!(actors_before.len(), 3);
+    assert_eq!(l.rebuild_projections().await.unwrap(), 23);
+    assert_eq!(l.store().projection_list("subjects").await.unwrap(), before);
+    assert_eq!(l.store().projection_list("actors").await.unwrap(), actors_before);
+}
+
+async fn bad_events_write_nothing(url: &str) {
+    let l = ledger(url).await;
+    l.append(event(0)).await.unwrap();
+    let mut bad = event(1);
+    bad.kind = "Not A Kind".into();
+    assert!(l.append(bad.clone()).await.is_err());
+    // In a batch, one bad event refuses the whole batch and writes nothing.
+    assert!(l.append_batch(vec![event(1), bad]).await.is_err());
+    let mut huge = event(2);
+    huge.payload = json!("x".repeat(5 * 1024 * 1024));
+    assert!(l.append(huge).await.is_err());
+    assert_eq!(l.head().await.unwrap().size(), 1);
+    assert_eq!(l.store().entries(0, 10).await.unwrap().len(), 1);
+    assert!(l.store().projection("subjects", "change:1").await.unwrap().is_none());
+}
+
+async fn tampered_rows_are_found(url: &str) {
+    let l = ledger(url).await;
+    let s = signer();
+    l.append_batch((0..600).map(event).collect()).await.unwrap();
+    l.checkpoint(&s, ORIGIN).await.unwrap();
+    let v = s.verifier();
+    assert!(l.fsck(Some(&v), ORIGIN, &|_, _| {}).await.unwrap().ok());
+    // Leaf bytes.
+    raw_exec(url, "UPDATE ledger_entries SET leaf = CAST(REPLACE(CAST(leaf AS TEXT), '\"i\":417', '\"i\":418') AS BLOB) WHERE seq = 417", "UPDATE ledger_entries SET leaf = convert_to(replace(convert_from(leaf, 'UTF8'), '\"i\":417', '\"i\":418'), 'UTF8') WHERE seq = 417").await;
+    let r = l.fsck(Some(&v), ORIGIN, &|_, _| {}).await.unwrap();
+    assert_eq!(r.first_bad_entry, Some(417), "{:?}", r.problems);
+    let tmp = tempfile::tempdir().unwrap();
+    let err = verify_export(&export_to(&l, tmp.path(), "a").await, &v).unwrap_err();
+    assert!(matches!(err, VerifyError::BadEntry { index: 417, .. }), "{err:?}");
+}
+
+async fn export_to(l: &Ledger, base: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let dir = base.join(name);
+    l.export(&dir, &signer(), ORIGIN, &|_, _| {}).await.unwrap();
+    dir
+}
+
+async fn checkpoints_are_idempotent_and_conflicts_refused(url: &str) {
+    let l = ledger(url).await;
+    let s = signer();
+    l.append_batch((0..5).map(event).collect()).await.unwrap();
+    let a = l.checkpoint(&s, ORIGIN).await.unwrap();
+    let b = l.checkpoint(&s, ORIGIN).await.unwrap();
+    assert_eq!(a, b);
+    let mut forged = a.clone();
+    forged.root = ward_ledger::hash::sha256(b"other");
+    forged.note = "different".into();
+    assert!(matches!(l.store().add_checkpoint(&forged).await, Err(StoreError::Conflict(_))));
+    assert_eq!(l.store().checkpoints().await.unwrap().len(), 1);
+}
+
+/// Runs one statement directly against the database, bypassing Ward (SQLite or PostgreSQL form).
+pub async fn raw_exec(url: &str, sqlite_sql: &str, pg_sql: &str) {
+    use sqlx::Connection;
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(pg_sql.to_string())).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite_sql.to_string())).execute(&mut c).await.unwrap();
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send(_: Arc<dyn ward_store::Store>) {}
+#[allow(dead_code)]
+fn _unused(_: &dyn NoteSigner, _: TestDb) {}
