@@ -1,0 +1,191 @@
+//! Command-line grammar: `ward <noun> <verb>`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Ward: release governance for regulated software, with a tamper-evident audit log.
+#[derive(Debug, Parser)]
+#[command(name = "ward", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Data directory (keys, SQLite database).
+    #[arg(long, global = true, env = "WARD_DATA_DIR", default_value = ".ward")]
+    pub data_dir: PathBuf,
+    /// Database URL; default is the SQLite file in the data directory. Use postgres://… for
+    /// PostgreSQL.
+    #[arg(long, global = true, env = "WARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable text.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory: log signing key (0600) and database.
+    Init(InitArgs),
+    /// Operate on the tamper-evident event log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Verify an exported log offline, without a database or server.
+    Verify(VerifyArgs),
+    /// Run the end-to-end demonstration in a temporary data directory.
+    Demo(DemoArgs),
+    /// Measure performance (load tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Internal helpers used by the test-suite.
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+/// `ward init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Log origin: a unique, schema-less URL naming this log (also the key name).
+    #[arg(long, default_value = "ward.local/log")]
+    pub origin: String,
+}
+
+/// `ward log …`.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Append events read as JSON from stdin (one object, or one per line).
+    Append,
+    /// Sign a checkpoint of the current log head.
+    Checkpoint,
+    /// Print the log's size, root and latest checkpoint.
+    Status,
+    /// Print entries.
+    Show(ShowArgs),
+    /// Inclusion proof of entry INDEX in the tree of SIZE entries.
+    Proof(ProofArgs),
+    /// Consistency proof between two tree sizes.
+    Consistency(ConsistencyArgs),
+    /// Print the verifier key auditors use with `ward verify`.
+    Key,
+    /// Export the log (C2SP tlog-tiles layout plus checkpoints) to a new directory.
+    Export(ExportArgs),
+    /// Check the store: recompute every hash from the entries and check every checkpoint.
+    Fsck,
+    /// Drop and rebuild all projections (state tables) from the log.
+    RebuildProjections,
+}
+
+/// `ward log show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// First entry.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Number of entries.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u64,
+}
+
+/// `ward log proof`.
+#[derive(Debug, Args)]
+pub struct ProofArgs {
+    /// Leaf index.
+    #[arg(long)]
+    pub index: u64,
+    /// Tree size; default: the latest checkpoint's.
+    #[arg(long)]
+    pub size: Option<u64>,
+}
+
+/// `ward log consistency`.
+#[derive(Debug, Args)]
+pub struct ConsistencyArgs {
+    /// Older tree size.
+    #[arg(long)]
+    pub from: u64,
+    /// Newer tree size.
+    #[arg(long)]
+    pub to: u64,
+}
+
+/// `ward log export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Destination directory (must not exist or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `ward verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Export directory.
+    pub dir: PathBuf,
+    /// Verifier key (`name+hex8+base64`), or a file holding it.
+    #[arg(long, env = "WARD_VERIFIER_KEY")]
+    pub key: String,
+}
+
+/// `ward demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's data directory here instead of a temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+}
+
+/// `ward bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable appends through group commit by many concurrent writers.
+    Append(BenchAppendArgs),
+}
+
+/// `ward bench append`.
+#[derive(Debug, Args)]
+pub struct BenchAppendArgs {
+    /// Events to append.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: u64,
+    /// Concurrent writers (tasks).
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Payload bytes per event.
+    #[arg(long, default_value_t = 200)]
+    pub payload: usize,
+}
+
+/// Hidden helpers.
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Append forever; print `seq leaf_hash` for every acknowledged append (crash tests).
+    AppendLoop(AppendLoopArgs),
+}
+
+/// `ward debug append-loop`.
+#[derive(Debug, Args)]
+pub struct AppendLoopArgs {
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Writer tag recorded in each event's subject.
+    #[arg(long, default_value = "w")]
+    pub tag: String,
+}

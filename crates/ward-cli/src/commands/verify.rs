@@ -1,0 +1,44 @@
+//! `ward verify`: offline verification of an export, trusting only the verifier key.
+
+use crate::cli::{Global, VerifyArgs};
+use crate::failure::Failure;
+use crate::output::emit;
+use anyhow::Result;
+use serde_json::json;
+use std::path::Path;
+use ward_ledger::export::verify_export;
+use ward_ledger::note::parse_verifier_key;
+
+/// Reads a verifier key given inline or as a file path.
+pub fn read_key(key: &str) -> Result<String> {
+    let path = Path::new(key);
+    if !key.contains('+') && path.is_file() {
+        return Ok(std::fs::read_to_string(path)?.trim().to_string());
+    }
+    Ok(key.trim().to_string())
+}
+
+/// Runs the verification; a failure exits with code 3 and names the first bad entry.
+pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
+    let key = read_key(&args.key)?;
+    let verifier = parse_verifier_key(&key).map_err(|e| {
+        Failure::new("bad_verifier_key", format!("invalid verifier key: {e}"), "pass the output of `ward log key` (name+hex8+base64)")
+    })?;
+    if !args.dir.is_dir() {
+        return Err(Failure::new("not_found", format!("{} is not a directory", args.dir.display()), "pass the directory written by `ward log export`").into());
+    }
+    let started = std::time::Instant::now();
+    match verify_export(&args.dir, verifier.as_ref()) {
+        Ok(r) => {
+            let secs = started.elapsed().as_secs_f64();
+            emit(g.output, json!({ "ok": true, "report": r, "seconds": secs }), || {
+                format!(
+                    "OK: {} entries of log {} verified\n  root {}\n  {} signed checkpoints, {} consistency proofs, {} payload blobs checked ({secs:.2}s)",
+                    r.size, r.origin, r.root, r.checkpoints, r.consistency_proofs, r.blobs
+                )
+            });
+            Ok(())
+        }
+        Err(e) => Err(Failure::verify(format!("verification failed: {e}")).into()),
+    }
+}

@@ -1,0 +1,121 @@
+//! The data directory: where the log key lives and, by default, the SQLite database.
+
+use crate::cli::Global;
+use crate::failure::Failure;
+use anyhow::{Context as _, Result};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use ward_ledger::Ed25519Signer;
+use ward_ledger::NoteVerifier;
+use ward_store::projection::default_projectors;
+use ward_store::{Ledger, Store};
+
+/// File name of the log signing key.
+pub const KEY_FILE: &str = "log.key";
+/// File name of the verifier key.
+pub const PUB_FILE: &str = "log.pub";
+/// File name of the SQLite database.
+pub const DB_FILE: &str = "ward.db";
+
+/// An opened data directory.
+pub struct Context {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// The ledger.
+    pub ledger: Ledger,
+    /// Log origin (= key name).
+    pub origin: String,
+}
+
+/// The database URL for these options.
+pub fn database_url(g: &Global) -> String {
+    g.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", g.data_dir.join(DB_FILE).display()))
+}
+
+/// Opens a store, turning connection failures into advice.
+pub async fn open_store(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    ward_store::open(url).await.map_err(|e| {
+        let hint = if url.starts_with("postgres") {
+            "check that PostgreSQL is running and the URL (--database-url / WARD_DATABASE_URL) is right"
+        } else {
+            "check that the data directory is writable (--data-dir / WARD_DATA_DIR)"
+        };
+        Failure::new("store_unavailable", format!("cannot open the store: {e}"), hint).into()
+    })
+}
+
+impl Context {
+    /// Opens an initialised data directory.
+    pub async fn open(g: &Global) -> Result<Context> {
+        let key_path = g.data_dir.join(KEY_FILE);
+        if !key_path.exists() {
+            return Err(Failure::new(
+                "not_initialised",
+                format!("{} is not a Ward data directory (no {KEY_FILE})", g.data_dir.display()),
+                "run `ward init` first, or pass --data-dir / WARD_DATA_DIR",
+            )
+            .into());
+        }
+        let signer = load_signer(&g.data_dir)?;
+        let store = open_store(&database_url(g)).await?;
+        let origin = signer.verifier().name().to_string();
+        match store.get_meta("origin").await? {
+            Some(o) if o != origin => {
+                return Err(Failure::new(
+                    "origin_mismatch",
+                    format!("the database belongs to log {o:?} but the key in {} is for {origin:?}", g.data_dir.display()),
+                    "use the data directory that was initialised with this database",
+                )
+                .into());
+            }
+            Some(_) => {}
+            None => store.set_meta("origin", &origin).await?,
+        }
+        Ok(Context { dir: g.data_dir.clone(), ledger: Ledger::new(store, default_projectors()), origin })
+    }
+
+    /// The log signing key.
+    pub fn signer(&self) -> Result<Ed25519Signer> {
+        load_signer(&self.dir)
+    }
+}
+
+/// Reads the signing key from a data directory.
+pub fn load_signer(dir: &Path) -> Result<Ed25519Signer> {
+    let path = dir.join(KEY_FILE);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ed25519Signer::from_signer_key(text.trim()).map_err(|e| {
+        Failure::new("bad_key", format!("{}: {e}", path.display()), "restore the key file from backup").into()
+    })
+}
+
+/// Writes a new key pair into `dir`: the signer key with 0600 permissions, the verifier key
+/// world-readable. Refuses to overwrite an existing key.
+pub fn write_new_key(dir: &Path, origin: &str) -> Result<Ed25519Signer> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let key_path = dir.join(KEY_FILE);
+    if key_path.exists() {
+        return Err(Failure::new(
+            "already_initialised",
+            format!("{} already holds a log key", dir.display()),
+            "keep using it; a new key would make existing checkpoints unverifiable",
+        )
+        .into());
+    }
+    let signer = Ed25519Signer::generate(origin).map_err(|e| {
+        Failure::new("bad_origin", format!("invalid origin {origin:?}: {e}"), "use a name without spaces or '+', e.g. example.org/ward")
+    })?;
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&key_path).with_context(|| format!("creating {}", key_path.display()))?;
+    writeln!(f, "{}", signer.signer_key())?;
+    f.sync_all()?;
+    fs::write(dir.join(PUB_FILE), format!("{}\n", signer.verifier().verifier_key()))?;
+    Ok(signer)
+}

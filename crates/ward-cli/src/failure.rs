@@ -1,0 +1,41 @@
+//! Errors at the edge: a one-line message, a hint naming the fix, and an exit code.
+
+use std::fmt;
+
+/// Exit code for a failed verification or a detected tampering.
+pub const EXIT_VERIFY_FAILED: i32 = 3;
+/// Exit code for any other error.
+pub const EXIT_ERROR: i32 = 1;
+
+/// An error the user can act on.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong (one line).
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+    /// Process exit code.
+    pub code: i32,
+    /// Machine-readable code.
+    pub kind: &'static str,
+}
+
+impl Failure {
+    /// A general error with a hint.
+    pub fn new(kind: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Failure {
+        Failure { message: message.into(), hint: Some(hint.into()), code: EXIT_ERROR, kind }
+    }
+
+    /// A verification failure (exit code 3).
+    pub fn verify(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), hint: None, code: EXIT_VERIFY_FAILED, kind: "verification_failed" }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -1,0 +1,61 @@
+//! The `ward` binary.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod context;
+mod failure;
+mod output;
+
+use clap::Parser;
+use cli::{BenchCommand, Cli, Command, DebugCommand, Output};
+use failure::{EXIT_ERROR, Failure};
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WARD_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(run(&cli));
+    if let Err(e) = result {
+        std::process::exit(report(cli.global.output, &e));
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init(a) => commands::init::run(g, a).await,
+        Command::Log(c) => commands::log::run(g, c).await,
+        Command::Verify(a) => commands::verify::run(g, a),
+        Command::Demo(a) => commands::demo::run(g, a).await,
+        Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
+        Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,
+    }
+}
+
+/// Prints the error (one line, then a hint) and returns the exit code.
+fn report(out: Output, e: &anyhow::Error) -> i32 {
+    let (kind, message, hint, code) = match e.downcast_ref::<Failure>() {
+        Some(f) => (f.kind, f.message.clone(), f.hint.clone(), f.code),
+        None => ("error", format!("{e:#}"), None, EXIT_ERROR),
+    };
+    let message = message.replace('\n', " ");
+    if out == Output::Json {
+        println!("{}", serde_json::json!({ "error": { "code": kind, "message": message, "hint": hint } }));
+    }
+    eprintln!("error: {message}");
+    if let Some(h) = hint {
+        eprintln!("hint: {h}");
+    }
+    code
+}

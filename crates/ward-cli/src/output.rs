@@ -1,0 +1,33 @@
+//! Printing results as text or JSON, and progress bars on long work.
+
+use crate::cli::Output;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::io::IsTerminal;
+
+/// Prints `json` (JSON mode) or the text produced by `text`.
+pub fn emit(out: Output, json: Value, text: impl FnOnce() -> String) {
+    match out {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default()),
+        Output::Text => {
+            let t = text();
+            if !t.is_empty() {
+                println!("{}", t.trim_end());
+            }
+        }
+    }
+}
+
+/// A progress bar on stderr, hidden unless stderr is a terminal and the output is text.
+pub fn progress(out: Output, label: &str) -> ProgressBar {
+    if out == Output::Json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(0);
+    let style = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(label.to_string());
+    pb
+}
