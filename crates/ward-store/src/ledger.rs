@@ -228,7 +228,16 @@ impl Ledger {
                     break;
                 }
                 match EventEnvelope::from_leaf(&e.leaf) {
-                    Ok(env) if env.seq == next => {}
+                    Ok(env) if env.seq == next => {
+                        if let Payload::Digest { sha256, size } = &env.payload {
+                            let intact = self.store.blob(sha256).await?.is_some_and(|data| {
+                                data.len() as u64 == *size && format!("sha256:{}", ward_ledger::hash::sha256(&data).to_hex()) == *sha256
+                            });
+                            if !intact {
+                                problem(&mut report, Some(next), format!("entry {next}: payload {sha256} is missing or altered"));
+                            }
+                        }
+                    }
                     Ok(env) => problem(&mut report, Some(next), format!("entry {next}: envelope says seq {}", env.seq)),
                     Err(err) => problem(&mut report, Some(next), format!("entry {next}: {err}")),
                 }

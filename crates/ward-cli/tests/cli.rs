@@ -1,0 +1,213 @@
+//! The CLI as a user drives it: init, append, checkpoint, proofs, export, verify, errors.
+
+mod common;
+use common::{ok, run, run_with_stdin, ward};
+use serde_json::Value;
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).expect("json output")
+}
+
+const EVENT: &str = r#"{"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#;
+
+#[test]
+fn full_round_trip_with_offline_verification() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    let init = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init", "--origin", "test.example/log", "--output", "json"]);
+        c
+    })));
+    let vkey = init["verifier_key"].as_str().unwrap().to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("log.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "signing key must be private");
+    }
+    // `ward log key` prints the same verifier key.
+    assert_eq!(ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "key"]);
+        c
+    }))
+    .trim(), vkey);
+    // One event, then three as JSON lines.
+    let out = json(&ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["log", "append", "--output", "json"]);
+            c
+        },
+        EVENT,
+    )));
+    assert_eq!(out["appended"][0]["seq"], 0);
+    let lines = format!("{EVENT}\n{EVENT}\n{EVENT}\n");
+    let out = json(&ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["log", "append", "--output", "json"]);
+            c
+        },
+        &lines,
+    )));
+    assert_eq!(out["appended"][2]["seq"], 3);
+    let cp = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "checkpoint", "--output", "json"]);
+        c
+    })));
+    assert_eq!(cp["size"], 4);
+    let proof = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "proof", "--index", "2", "--output", "json"]);
+        c
+    })));
+    assert_eq!(proof["size"], 4);
+    assert_eq!(proof["proof"].as_array().unwrap().len(), 2);
+    let cons = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "consistency", "--from", "1", "--to", "4", "--output", "json"]);
+        c
+    })));
+    assert_eq!(cons["proof"].as_array().unwrap().len(), 2);
+    let exp = tmp.path().join("export");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "export", "--out"]).arg(&exp);
+        c
+    }));
+    let v = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(&exp).args(["--key", &vkey, "--output", "json"]);
+        c
+    })));
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["report"]["size"], 4);
+    // The key can also be given as a file.
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
+        c
+    }));
+    // Flip one byte of entry 3: exit code 3, and the entry is named.
+    let bundle = exp.join("tile/entries/000.p/4");
+    let mut data = std::fs::read(&bundle).unwrap();
+    let last = data.len() - 5;
+    data[last] ^= 0x04;
+    std::fs::write(&bundle, data).unwrap();
+    let o = run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(&exp).args(["--key", &vkey]);
+        c
+    });
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("entry 3"), "{err}");
+    assert_eq!(err.lines().next().unwrap().matches("error:").count(), 1);
+    // fsck and rebuild on the untouched store.
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "fsck"]);
+        c
+    }));
+    let rb = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "rebuild-projections", "--output", "json"]);
+        c
+    })));
+    assert_eq!(rb["replayed"], 4);
+}
+
+#[test]
+fn helpful_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("none");
+    // Not initialised.
+    let o = run({
+        let mut c = ward(&d, None);
+        c.args(["log", "status"]);
+        c
+    });
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ward init"), "{err}");
+    // JSON errors carry code, message and hint.
+    let o = run({
+        let mut c = ward(&d, None);
+        c.args(["log", "status", "--output", "json"]);
+        c
+    });
+    let v = json(&String::from_utf8_lossy(&o.stdout));
+    assert_eq!(v["error"]["code"], "not_initialised");
+    // Initialise twice: refused, key untouched.
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    let key = std::fs::read(d.join("log.key")).unwrap();
+    assert!(!run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    })
+    .status
+    .success());
+    assert_eq!(std::fs::read(d.join("log.key")).unwrap(), key);
+    // Bad event: refused, nothing written.
+    let o = run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["log", "append"]);
+            c
+        },
+        r#"{"actor":{"id":"x","kind":"robot"},"kind":"a","subject":"b"}"#,
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("hint:"));
+    let o = run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["log", "append"]);
+            c
+        },
+        "not json",
+    );
+    assert!(!o.status.success());
+    let st = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "status", "--output", "json"]);
+        c
+    })));
+    assert_eq!(st["size"], 0);
+    // Proof beyond the log.
+    let o = run({
+        let mut c = ward(&d, None);
+        c.args(["log", "proof", "--index", "5", "--size", "9"]);
+        c
+    });
+    assert!(!o.status.success());
+    // Verify with a malformed key.
+    let o = run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(tmp.path()).args(["--key", "nonsense+1+2"]);
+        c
+    });
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ward log key"));
+}
+
+#[test]
+fn demo_runs_and_catches_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ok(run({
+        let mut c = ward(&tmp.path().join("unused"), None);
+        c.args(["demo", "--output", "json"]);
+        c
+    }));
+    let v = json(&o);
+    assert_eq!(v["entries"], 12);
+    assert_eq!(v["tamper_detected_at_entry"], 7);
+    assert_eq!(v["store_check_ok"], true);
+}

@@ -1,0 +1,61 @@
+//! Helpers shared by the CLI integration tests: running the real `ward` binary.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A command for the `ward` binary under test.
+pub fn ward(data_dir: &Path, db_url: Option<&str>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ward"));
+    c.arg("--data-dir").arg(data_dir);
+    if let Some(u) = db_url {
+        c.arg("--database-url").arg(u);
+    }
+    c.env_remove("WARD_DATA_DIR").env_remove("WARD_DATABASE_URL");
+    c
+}
+
+/// Runs and returns the output, panicking with stderr on a spawn failure.
+pub fn run(mut c: Command) -> Output {
+    c.stdin(Stdio::null()).output().expect("run ward")
+}
+
+/// Runs with `input` on stdin.
+pub fn run_with_stdin(mut c: Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ward");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait ward")
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(o: Output) -> String {
+    assert!(o.status.success(), "ward failed: {}\nstdout: {}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
+    String::from_utf8(o.stdout).expect("utf-8 stdout")
+}
+
+/// A small deterministic PRNG (xorshift64*), seeded from `WARD_TEST_SEED` or the clock.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeds and prints the seed so a failure can be replayed.
+    pub fn new(label: &str) -> Rng {
+        let seed = std::env::var("WARD_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
+        });
+        eprintln!("{label}: WARD_TEST_SEED={seed}");
+        Rng(seed)
+    }
+    /// Next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
