@@ -52,22 +52,33 @@ impl Checkpoint {
 
     /// Parses a checkpoint body (the text of a note).
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
-        let body = text.strip_suffix('\n').ok_or(CheckpointError::Malformed("must end with a newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::Malformed("must end with a newline"))?;
         let mut lines = body.split('\n');
         let origin = lines.next().unwrap_or_default();
         if origin.is_empty() {
             return Err(CheckpointError::Malformed("empty origin line"));
         }
         let size_line = lines.next().ok_or(CheckpointError::Malformed("missing tree size"))?;
-        let size = parse_decimal(size_line).ok_or(CheckpointError::Malformed("tree size must be a decimal number without leading zeros"))?;
+        let size = parse_decimal(size_line).ok_or(CheckpointError::Malformed(
+            "tree size must be a decimal number without leading zeros",
+        ))?;
         let root_line = lines.next().ok_or(CheckpointError::Malformed("missing root hash"))?;
-        let root_bytes = B64.decode(root_line).map_err(|_| CheckpointError::Malformed("root hash is not base64"))?;
+        let root_bytes = B64
+            .decode(root_line)
+            .map_err(|_| CheckpointError::Malformed("root hash is not base64"))?;
         let root = Hash::from_slice(&root_bytes).ok_or(CheckpointError::Malformed("root hash must be 32 bytes"))?;
         let extensions: Vec<String> = lines.map(str::to_string).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(CheckpointError::Malformed("empty extension line"));
         }
-        Ok(Checkpoint { origin: origin.to_string(), size, root, extensions })
+        Ok(Checkpoint {
+            origin: origin.to_string(),
+            size,
+            root,
+            extensions,
+        })
     }
 
     /// Signs the checkpoint, returning the whole signed note.
@@ -81,7 +92,10 @@ impl Checkpoint {
         let n = note::open(signed, &[verifier])?;
         let cp = Checkpoint::parse(&n.text)?;
         if cp.origin != origin {
-            return Err(CheckpointError::WrongOrigin { found: cp.origin, expected: origin.to_string() });
+            return Err(CheckpointError::WrongOrigin {
+                found: cp.origin,
+                expected: origin.to_string(),
+            });
         }
         Ok(cp)
     }
@@ -140,10 +154,18 @@ mod tests {
     #[test]
     fn open_checks_signature_and_origin() {
         let s = Ed25519Signer::from_seed("log", [9u8; 32]);
-        let cp = Checkpoint { origin: "o".into(), size: 1, root: crate::hash::sha256(b""), extensions: vec![] };
+        let cp = Checkpoint {
+            origin: "o".into(),
+            size: 1,
+            root: crate::hash::sha256(b""),
+            extensions: vec![],
+        };
         let signed = cp.sign(&s).unwrap();
         assert_eq!(Checkpoint::open(signed.as_bytes(), "o", &s.verifier()).unwrap(), cp);
-        assert!(matches!(Checkpoint::open(signed.as_bytes(), "p", &s.verifier()), Err(CheckpointError::WrongOrigin { .. })));
+        assert!(matches!(
+            Checkpoint::open(signed.as_bytes(), "p", &s.verifier()),
+            Err(CheckpointError::WrongOrigin { .. })
+        ));
         let forged = signed.replacen("\n1\n", "\n2\n", 1);
         assert!(Checkpoint::open(forged.as_bytes(), "o", &s.verifier()).is_err());
     }

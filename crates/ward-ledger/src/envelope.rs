@@ -132,7 +132,9 @@ fn check_token(field: &str, value: &str, max: usize) -> Result<(), EnvelopeError
         return Err(EnvelopeError::Invalid(format!("{field} must be 1 to {max} bytes long")));
     }
     if value.chars().any(char::is_control) {
-        return Err(EnvelopeError::Invalid(format!("{field} must not contain control characters")));
+        return Err(EnvelopeError::Invalid(format!(
+            "{field} must not contain control characters"
+        )));
     }
     Ok(())
 }
@@ -143,9 +145,14 @@ impl NewEvent {
         check_token("actor.id", &self.actor.id, 256)?;
         check_token("subject", &self.subject, 512)?;
         check_token("kind", &self.kind, 128)?;
-        let kind_ok = self.kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        let kind_ok = self
+            .kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if !kind_ok {
-            return Err(EnvelopeError::Invalid("kind must be lower-case letters, digits, '.', '_' or '-'".into()));
+            return Err(EnvelopeError::Invalid(
+                "kind must be lower-case letters, digits, '.', '_' or '-'".into(),
+            ));
         }
         Ok(())
     }
@@ -162,7 +169,13 @@ impl NewEvent {
         } else {
             let digest = format!("sha256:{}", sha256(&payload_bytes).to_hex());
             let size = payload_bytes.len() as u64;
-            (Payload::Digest { sha256: digest.clone(), size }, Some((digest, payload_bytes)))
+            (
+                Payload::Digest {
+                    sha256: digest.clone(),
+                    size,
+                },
+                Some((digest, payload_bytes)),
+            )
         };
         let envelope = EventEnvelope {
             v: ENVELOPE_VERSION,
@@ -205,7 +218,10 @@ mod tests {
 
     fn ev(payload: Value) -> NewEvent {
         NewEvent {
-            actor: Actor { id: "user:alice".into(), kind: ActorKind::Human },
+            actor: Actor {
+                id: "user:alice".into(),
+                kind: ActorKind::Human,
+            },
             kind: "demo.event".into(),
             subject: "change:1".into(),
             payload,
@@ -233,7 +249,10 @@ mod tests {
         let sealed = ev(json!(null)).seal(0, ts).unwrap();
         let mut spaced = String::from_utf8(sealed.leaf).unwrap();
         spaced = spaced.replacen(':', ": ", 1);
-        assert!(matches!(EventEnvelope::from_leaf(spaced.as_bytes()), Err(EnvelopeError::NotCanonical)));
+        assert!(matches!(
+            EventEnvelope::from_leaf(spaced.as_bytes()),
+            Err(EnvelopeError::NotCanonical)
+        ));
         assert!(EventEnvelope::from_leaf(b"{").is_err());
         assert!(EventEnvelope::from_leaf(b"{\"v\":1}").is_err());
     }

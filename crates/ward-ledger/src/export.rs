@@ -76,7 +76,10 @@ pub enum ExportError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |source| ExportError::Io { path: path.to_path_buf(), source }
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes an export into a temporary sibling directory and renames it into place on success,
@@ -100,8 +103,14 @@ impl ExportWriter {
             }
             fs::remove_dir(dest).map_err(io_err(dest))?;
         }
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "export".into());
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(io_err(parent))?;
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if tmp.exists() {
@@ -139,7 +148,11 @@ impl ExportWriter {
                 }
                 self.levels[tl].push(h);
                 if self.levels[tl].len() as u64 == TILE_WIDTH {
-                    let tile = TileId { level: tl as u8, index: self.tiles_written[tl], width: TILE_WIDTH };
+                    let tile = TileId {
+                        level: tl as u8,
+                        index: self.tiles_written[tl],
+                        width: TILE_WIDTH,
+                    };
                     let data: Vec<u8> = self.levels[tl].iter().flat_map(|h| h.0).collect();
                     self.write(&tile.hash_path(), &data)?;
                     self.levels[tl].clear();
@@ -161,7 +174,8 @@ impl ExportWriter {
         let width = self.bundle.len() as u64;
         let index = (self.frontier.size() - width) / TILE_WIDTH;
         let tile = TileId { level: 0, index, width };
-        let data = encode_bundle(self.bundle.iter().map(Vec::as_slice)).map_err(|e| ExportError::Invalid(e.to_string()))?;
+        let data =
+            encode_bundle(self.bundle.iter().map(Vec::as_slice)).map_err(|e| ExportError::Invalid(e.to_string()))?;
         self.write(&tile.entries_path(), &data)?;
         self.bundle.clear();
         Ok(())
@@ -189,13 +203,18 @@ impl ExportWriter {
         self.flush_bundle()?;
         for (tl, hashes) in self.levels.iter().enumerate() {
             if !hashes.is_empty() {
-                let tile = TileId { level: tl as u8, index: self.tiles_written[tl], width: hashes.len() as u64 };
+                let tile = TileId {
+                    level: tl as u8,
+                    index: self.tiles_written[tl],
+                    width: hashes.len() as u64,
+                };
                 let data: Vec<u8> = hashes.iter().flat_map(|h| h.0).collect();
                 self.write(&tile.hash_path(), &data)?;
             }
         }
-        let (last_size, last_note) =
-            checkpoints.last().ok_or_else(|| ExportError::Invalid("an export needs at least one checkpoint".into()))?;
+        let (last_size, last_note) = checkpoints
+            .last()
+            .ok_or_else(|| ExportError::Invalid("an export needs at least one checkpoint".into()))?;
         if *last_size != self.frontier.size() {
             return Err(ExportError::Invalid(format!(
                 "latest checkpoint is at size {last_size} but {} entries were exported",
@@ -275,7 +294,10 @@ pub enum VerifyError {
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
     let meta = fs::metadata(path).map_err(|e| VerifyError::Structure(format!("{}: {e}", path.display())))?;
     if meta.len() > limit {
-        return Err(VerifyError::Structure(format!("{}: larger than {limit} bytes", path.display())));
+        return Err(VerifyError::Structure(format!(
+            "{}: larger than {limit} bytes",
+            path.display()
+        )));
     }
     fs::read(path).map_err(|e| VerifyError::Structure(format!("{}: {e}", path.display())))
 }
@@ -299,13 +321,16 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         for e in fs::read_dir(&cp_dir).map_err(|e| VerifyError::Structure(format!("{}: {e}", cp_dir.display())))? {
             let e = e.map_err(|e| VerifyError::Structure(e.to_string()))?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let size = name.parse::<u64>().map_err(|_| VerifyError::Structure(format!("unexpected file ward/checkpoints/{name}")))?;
+            let size = name
+                .parse::<u64>()
+                .map_err(|_| VerifyError::Structure(format!("unexpected file ward/checkpoints/{name}")))?;
             names.push(size);
         }
         names.sort_unstable();
         for size in names {
             let bytes = read_limited(&cp_dir.join(size.to_string()), MAX_SMALL_FILE)?;
-            let cp = Checkpoint::open(&bytes, &origin, verifier).map_err(|e| bad_cp(format!("ward/checkpoints/{size}: {e}")))?;
+            let cp = Checkpoint::open(&bytes, &origin, verifier)
+                .map_err(|e| bad_cp(format!("ward/checkpoints/{size}: {e}")))?;
             if cp.size != size {
                 return Err(bad_cp(format!("ward/checkpoints/{size} signs size {}", cp.size)));
             }
@@ -313,9 +338,14 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         }
     }
     match history.last() {
-        Some(last) if last.size > latest.size => return Err(bad_cp("a historical checkpoint is newer than the latest")),
+        Some(last) if last.size > latest.size => {
+            return Err(bad_cp("a historical checkpoint is newer than the latest"));
+        }
         Some(last) if last.size == latest.size && last.root != latest.root => {
-            return Err(bad_cp(format!("two signed checkpoints at size {} disagree on the root (fork)", latest.size)));
+            return Err(bad_cp(format!(
+                "two signed checkpoints at size {} disagree on the root (fork)",
+                latest.size
+            )));
         }
         Some(last) if last.size == latest.size => {}
         _ => history.push(latest.clone()),
@@ -378,7 +408,8 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
                 return Err(bad("leaf hash differs from tile/0 (entry or tile altered)".into()));
             }
             if let Payload::Digest { sha256: digest, size } = &env.payload {
-                let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64).map_err(|e| bad(format!("payload: {e}")))?;
+                let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64)
+                    .map_err(|e| bad(format!("payload: {e}")))?;
                 if data.len() as u64 != *size || format!("sha256:{}", sha256(&data).to_hex()) != *digest {
                     return Err(bad(format!("payload {digest} altered")));
                 }
@@ -412,7 +443,11 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         }
     }
     if frontier.size() != latest.size {
-        return Err(VerifyError::Structure(format!("found {} entries, checkpoint says {}", frontier.size(), latest.size)));
+        return Err(VerifyError::Structure(format!(
+            "found {} entries, checkpoint says {}",
+            frontier.size(),
+            latest.size
+        )));
     }
     // Higher tiles must hold exactly the subtree hashes recomputed from the entries.
     for tile in tiles.iter().filter(|t| t.level > 0) {
@@ -451,9 +486,16 @@ mod tests {
         let mut tree = MemoryTree::new();
         let mut w = ExportWriter::create(dir).unwrap();
         for i in 0..n {
-            let payload = if i == 3 { serde_json::json!("p".repeat(9000)) } else { serde_json::json!({ "i": i }) };
+            let payload = if i == 3 {
+                serde_json::json!("p".repeat(9000))
+            } else {
+                serde_json::json!({ "i": i })
+            };
             let sealed = NewEvent {
-                actor: Actor { id: "ci:test".into(), kind: ActorKind::Automation },
+                actor: Actor {
+                    id: "ci:test".into(),
+                    kind: ActorKind::Automation,
+                },
                 kind: "test.event".into(),
                 subject: format!("s:{i}"),
                 payload,
@@ -470,7 +512,12 @@ mod tests {
         let notes: Vec<(u64, String)> = cps
             .iter()
             .map(|&s| {
-                let cp = Checkpoint { origin: "test.example/log".into(), size: s, root: tree.root_at(s).unwrap(), extensions: vec![] };
+                let cp = Checkpoint {
+                    origin: "test.example/log".into(),
+                    size: s,
+                    root: tree.root_at(s).unwrap(),
+                    extensions: vec![],
+                };
                 (s, cp.sign(&signer).unwrap())
             })
             .collect();
@@ -479,7 +526,12 @@ mod tests {
             .map(|p| ConsistencyFile {
                 from: p[0],
                 to: p[1],
-                proof: tree.consistency_proof(p[0], p[1]).unwrap().iter().map(Hash::to_hex).collect(),
+                proof: tree
+                    .consistency_proof(p[0], p[1])
+                    .unwrap()
+                    .iter()
+                    .map(Hash::to_hex)
+                    .collect(),
             })
             .collect();
         w.finish("test.example/log", &notes, &proofs).unwrap();
@@ -527,7 +579,10 @@ mod tests {
         let dir = tmp.path().join("exp");
         write_export(&dir, 5, &[5]);
         let other = Ed25519Signer::from_seed("test.example/log", [6u8; 32]);
-        assert!(matches!(verify_export(&dir, &other.verifier()), Err(VerifyError::BadCheckpoint(_))));
+        assert!(matches!(
+            verify_export(&dir, &other.verifier()),
+            Err(VerifyError::BadCheckpoint(_))
+        ));
     }
 
     #[test]

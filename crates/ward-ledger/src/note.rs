@@ -115,18 +115,26 @@ impl Ed25519Signer {
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Ed25519Signer {
         let key = SigningKey::from_bytes(&seed);
         let id = key_id(name, &alg_key(key.verifying_key().as_bytes()));
-        Ed25519Signer { name: name.to_string(), id, key }
+        Ed25519Signer {
+            name: name.to_string(),
+            id,
+            key,
+        }
     }
 
     /// Parses a `PRIVATE+KEY+name+hex8+base64` signer key string.
     pub fn from_signer_key(skey: &str) -> Result<Ed25519Signer, NoteError> {
-        let rest = skey.strip_prefix("PRIVATE+KEY+").ok_or(NoteError::MalformedKey("missing PRIVATE+KEY+ prefix"))?;
+        let rest = skey
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(NoteError::MalformedKey("missing PRIVATE+KEY+ prefix"))?;
         let (name, id, key) = split_key(rest.trim_end())?;
         let (&alg, seed) = key.split_first().ok_or(NoteError::MalformedKey("empty key"))?;
         if alg != ALG_ED25519 {
             return Err(NoteError::UnknownAlgorithm(alg));
         }
-        let seed: [u8; 32] = seed.try_into().map_err(|_| NoteError::MalformedKey("Ed25519 seed must be 32 bytes"))?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| NoteError::MalformedKey("Ed25519 seed must be 32 bytes"))?;
         let signer = Ed25519Signer::from_seed(name, seed);
         if signer.id != id {
             return Err(NoteError::KeyIdMismatch);
@@ -143,7 +151,11 @@ impl Ed25519Signer {
 
     /// The matching verifier.
     pub fn verifier(&self) -> Ed25519Verifier {
-        Ed25519Verifier { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
+        Ed25519Verifier {
+            name: self.name.clone(),
+            id: self.id,
+            key: self.key.verifying_key(),
+        }
     }
 }
 
@@ -181,7 +193,12 @@ impl NoteVerifier for Ed25519Verifier {
         self.key.verify_strict(msg, &sig).is_ok()
     }
     fn verifier_key(&self) -> String {
-        format!("{}+{:08x}+{}", self.name, self.id, B64.encode(alg_key(self.key.as_bytes())))
+        format!(
+            "{}+{:08x}+{}",
+            self.name,
+            self.id,
+            B64.encode(alg_key(self.key.as_bytes()))
+        )
     }
 }
 
@@ -204,7 +221,9 @@ fn split_key(s: &str) -> Result<(&str, u32, Vec<u8>), NoteError> {
         return Err(NoteError::MalformedKey("key ID must be 8 hex digits"));
     }
     let id = u32::from_str_radix(hex8, 16).map_err(|_| NoteError::MalformedKey("key ID must be 8 hex digits"))?;
-    let key = B64.decode(b64).map_err(|_| NoteError::MalformedKey("key is not base64"))?;
+    let key = B64
+        .decode(b64)
+        .map_err(|_| NoteError::MalformedKey("key is not base64"))?;
     if key.is_empty() {
         return Err(NoteError::MalformedKey("empty key"));
     }
@@ -219,9 +238,15 @@ pub fn parse_verifier_key(vkey: &str) -> Result<Box<dyn NoteVerifier>, NoteError
     }
     match key[0] {
         ALG_ED25519 => {
-            let pk: [u8; 32] = key[1..].try_into().map_err(|_| NoteError::MalformedKey("Ed25519 key must be 32 bytes"))?;
+            let pk: [u8; 32] = key[1..]
+                .try_into()
+                .map_err(|_| NoteError::MalformedKey("Ed25519 key must be 32 bytes"))?;
             let key = VerifyingKey::from_bytes(&pk).map_err(|_| NoteError::MalformedKey("not an Ed25519 point"))?;
-            Ok(Box::new(Ed25519Verifier { name: name.to_string(), id, key }))
+            Ok(Box::new(Ed25519Verifier {
+                name: name.to_string(),
+                id,
+                key,
+            }))
         }
         other => Err(NoteError::UnknownAlgorithm(other)),
     }
@@ -297,13 +322,21 @@ pub fn open(msg: &[u8], known: &[&dyn NoteVerifier]) -> Result<Note, NoteError> 
     // Both halves are valid UTF-8: the split is on ASCII newlines.
     let text_str = std::str::from_utf8(text).map_err(|_| NoteError::Malformed("not valid UTF-8"))?;
     let sigs_str = std::str::from_utf8(sigs).map_err(|_| NoteError::Malformed("not valid UTF-8"))?;
-    let mut note = Note { text: text_str.to_string(), sigs: vec![], unverified: vec![] };
+    let mut note = Note {
+        text: text_str.to_string(),
+        sigs: vec![],
+        unverified: vec![],
+    };
     let mut seen: Vec<(String, u32)> = Vec::new();
     let mut seen_unverified: Vec<&str> = Vec::new();
     for (count, line) in sigs_str.split_terminator('\n').enumerate() {
-        let line = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed("signature line must start with an em dash"))?;
+        let line = line
+            .strip_prefix(SIG_PREFIX)
+            .ok_or(NoteError::Malformed("signature line must start with an em dash"))?;
         let (name, b64) = line.split_once(' ').unwrap_or((line, ""));
-        let raw = B64.decode(b64).map_err(|_| NoteError::Malformed("signature is not base64"))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| NoteError::Malformed("signature is not base64"))?;
         if !is_valid_name(name) || b64.is_empty() || raw.len() < 5 {
             return Err(NoteError::Malformed("bad signature line"));
         }
@@ -312,7 +345,11 @@ pub fn open(msg: &[u8], known: &[&dyn NoteVerifier]) -> Result<Note, NoteError> 
         }
         let id = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
         let matching: Vec<&&dyn NoteVerifier> = known.iter().filter(|v| v.name() == name && v.key_id() == id).collect();
-        let sig = NoteSignature { name: name.to_string(), key_id: id, base64: b64.to_string() };
+        let sig = NoteSignature {
+            name: name.to_string(),
+            key_id: id,
+            base64: b64.to_string(),
+        };
         match matching.as_slice() {
             [] => {
                 if !seen_unverified.contains(&line) {
@@ -326,11 +363,19 @@ pub fn open(msg: &[u8], known: &[&dyn NoteVerifier]) -> Result<Note, NoteError> 
                 }
                 seen.push((name.to_string(), id));
                 if !v.verify(text, &raw[4..]) {
-                    return Err(NoteError::InvalidSignature { name: name.to_string(), id });
+                    return Err(NoteError::InvalidSignature {
+                        name: name.to_string(),
+                        id,
+                    });
                 }
                 note.sigs.push(sig);
             }
-            _ => return Err(NoteError::Ambiguous { name: name.to_string(), id }),
+            _ => {
+                return Err(NoteError::Ambiguous {
+                    name: name.to_string(),
+                    id,
+                });
+            }
         }
     }
     if note.sigs.is_empty() {
@@ -367,7 +412,10 @@ mod tests {
         let v = s.verifier();
         let note = sign("a\nb\n", &[&s]).unwrap();
         let tampered = note.replacen("a\n", "c\n", 1);
-        assert!(matches!(open(tampered.as_bytes(), &[&v]), Err(NoteError::InvalidSignature { .. })));
+        assert!(matches!(
+            open(tampered.as_bytes(), &[&v]),
+            Err(NoteError::InvalidSignature { .. })
+        ));
         let other = Ed25519Signer::from_seed("log", [2u8; 32]).verifier();
         assert_eq!(open(note.as_bytes(), &[&other]), Err(NoteError::Unverified));
     }
@@ -375,7 +423,15 @@ mod tests {
     #[test]
     fn malformed_notes_are_rejected_without_panic() {
         let v = Ed25519Signer::from_seed("log", [1u8; 32]).verifier();
-        for bad in ["", "\n", "text\n", "text\n\n", "text\n\nno dash\n", "text\n\n\u{2014} log\n", "a\tb\n\n\u{2014} log AAAA\n"] {
+        for bad in [
+            "",
+            "\n",
+            "text\n",
+            "text\n\n",
+            "text\n\nno dash\n",
+            "text\n\n\u{2014} log\n",
+            "a\tb\n\n\u{2014} log AAAA\n",
+        ] {
             assert!(open(bad.as_bytes(), &[&v]).is_err(), "{bad:?}");
         }
         assert!(open(&[0xff, b'\n', b'\n'], &[&v]).is_err());

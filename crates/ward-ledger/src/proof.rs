@@ -75,7 +75,10 @@ pub fn root_from_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash]) -
 pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
     let computed = root_from_inclusion(leaf, index, size, proof)?;
     if &computed != root {
-        return Err(ProofError::RootMismatch { computed, expected: *root });
+        return Err(ProofError::RootMismatch {
+            computed,
+            expected: *root,
+        });
     }
     Ok(())
 }
@@ -97,13 +100,20 @@ pub fn verify_consistency(
             return Err(ProofError::WrongLength { len: proof.len() });
         }
         if root1 != root2 {
-            return Err(ProofError::RootMismatch { computed: *root1, expected: *root2 });
+            return Err(ProofError::RootMismatch {
+                computed: *root1,
+                expected: *root2,
+            });
         }
         return Ok(());
     }
     if size1 == 0 {
         // Every tree is consistent with the empty tree; the proof must be empty.
-        return if proof.is_empty() { Ok(()) } else { Err(ProofError::WrongLength { len: proof.len() }) };
+        return if proof.is_empty() {
+            Ok(())
+        } else {
+            Err(ProofError::WrongLength { len: proof.len() })
+        };
     }
     if proof.is_empty() {
         return Err(ProofError::WrongLength { len: 0 });
@@ -145,10 +155,16 @@ pub fn verify_consistency(
         return Err(ProofError::WrongLength { len: proof.len() });
     }
     if &fr != root1 {
-        return Err(ProofError::RootMismatch { computed: fr, expected: *root1 });
+        return Err(ProofError::RootMismatch {
+            computed: fr,
+            expected: *root1,
+        });
     }
     if &sr != root2 {
-        return Err(ProofError::RootMismatch { computed: sr, expected: *root2 });
+        return Err(ProofError::RootMismatch {
+            computed: sr,
+            expected: *root2,
+        });
     }
     Ok(())
 }
@@ -185,8 +201,14 @@ mod tests {
         for size2 in 0..=33u64 {
             for size1 in 0..=size2 {
                 let proof = t.consistency_proof(size1, size2).unwrap();
-                verify_consistency(size1, size2, &proof, &t.root_at(size1).unwrap(), &t.root_at(size2).unwrap())
-                    .unwrap_or_else(|e| panic!("{size1} -> {size2}: {e}"));
+                verify_consistency(
+                    size1,
+                    size2,
+                    &proof,
+                    &t.root_at(size1).unwrap(),
+                    &t.root_at(size2).unwrap(),
+                )
+                .unwrap_or_else(|e| panic!("{size1} -> {size2}: {e}"));
             }
         }
     }

@@ -23,12 +23,21 @@ pub struct TileId {
 impl TileId {
     /// Path of the hash tile, e.g. `tile/0/x001/234.p/5`.
     pub fn hash_path(&self) -> String {
-        format!("tile/{}/{}{}", self.level, encode_index(self.index), partial_suffix(self.width))
+        format!(
+            "tile/{}/{}{}",
+            self.level,
+            encode_index(self.index),
+            partial_suffix(self.width)
+        )
     }
 
     /// Path of the entry bundle with the same index and width (level 0 only).
     pub fn entries_path(&self) -> String {
-        format!("tile/entries/{}{}", encode_index(self.index), partial_suffix(self.width))
+        format!(
+            "tile/entries/{}{}",
+            encode_index(self.index),
+            partial_suffix(self.width)
+        )
     }
 
     /// Tree level of the hashes in this tile.
@@ -38,7 +47,11 @@ impl TileId {
 }
 
 fn partial_suffix(width: u64) -> String {
-    if width == TILE_WIDTH { String::new() } else { format!(".p/{width}") }
+    if width == TILE_WIDTH {
+        String::new()
+    } else {
+        format!(".p/{width}")
+    }
 }
 
 /// Encodes a tile index as 3-digit path elements, all but the last prefixed by `x`:
@@ -66,10 +79,18 @@ pub fn tiles_for_size(size: u64) -> Vec<TileId> {
         }
         let full = nodes / TILE_WIDTH;
         for index in 0..full {
-            out.push(TileId { level, index, width: TILE_WIDTH });
+            out.push(TileId {
+                level,
+                index,
+                width: TILE_WIDTH,
+            });
         }
         if nodes % TILE_WIDTH != 0 {
-            out.push(TileId { level, index: full, width: nodes % TILE_WIDTH });
+            out.push(TileId {
+                level,
+                index: full,
+                width: nodes % TILE_WIDTH,
+            });
         }
         level += 1;
     }
@@ -121,11 +142,17 @@ pub fn decode_bundle(data: &[u8], expected: usize) -> Result<Vec<&[u8]>, BundleE
         out.push(&rest[2..2 + len]);
         rest = &rest[2 + len..];
         if out.len() > expected {
-            return Err(BundleError::WrongCount { found: out.len(), expected });
+            return Err(BundleError::WrongCount {
+                found: out.len(),
+                expected,
+            });
         }
     }
     if out.len() != expected {
-        return Err(BundleError::WrongCount { found: out.len(), expected });
+        return Err(BundleError::WrongCount {
+            found: out.len(),
+            expected,
+        });
     }
     Ok(out)
 }
@@ -144,9 +171,17 @@ mod tests {
 
     #[test]
     fn paths() {
-        let t = TileId { level: 1, index: 1234067, width: 256 };
+        let t = TileId {
+            level: 1,
+            index: 1234067,
+            width: 256,
+        };
         assert_eq!(t.hash_path(), "tile/1/x001/x234/067");
-        let p = TileId { level: 0, index: 2, width: 5 };
+        let p = TileId {
+            level: 0,
+            index: 2,
+            width: 5,
+        };
         assert_eq!(p.hash_path(), "tile/0/002.p/5");
         assert_eq!(p.entries_path(), "tile/entries/002.p/5");
     }
@@ -154,8 +189,29 @@ mod tests {
     #[test]
     fn tiles_for_sizes() {
         assert!(tiles_for_size(0).is_empty());
-        assert_eq!(tiles_for_size(1), vec![TileId { level: 0, index: 0, width: 1 }]);
-        assert_eq!(tiles_for_size(256), vec![TileId { level: 0, index: 0, width: 256 }, TileId { level: 1, index: 0, width: 1 }]);
+        assert_eq!(
+            tiles_for_size(1),
+            vec![TileId {
+                level: 0,
+                index: 0,
+                width: 1
+            }]
+        );
+        assert_eq!(
+            tiles_for_size(256),
+            vec![
+                TileId {
+                    level: 0,
+                    index: 0,
+                    width: 256
+                },
+                TileId {
+                    level: 1,
+                    index: 0,
+                    width: 1
+                }
+            ]
+        );
         let t = tiles_for_size(70_000);
         assert_eq!(t.iter().filter(|t| t.level == 0).count(), 274);
         assert_eq!(t.iter().filter(|t| t.level == 1).count(), 2);

@@ -232,7 +232,10 @@ impl Frontier {
         // Each trailing one bit of the old size is a sibling subtree that now merges.
         let mut carry = index;
         while carry & 1 == 1 {
-            let left = self.hashes.pop().expect("frontier has one hash per one bit of the size");
+            let left = self
+                .hashes
+                .pop()
+                .expect("frontier has one hash per one bit of the size");
             current = node_hash(&left, &current);
             level += 1;
             carry >>= 1;
@@ -286,7 +289,10 @@ impl MemoryTree {
 
     /// Hash of a stored complete subtree.
     pub fn node(&self, id: NodeId) -> Option<Hash> {
-        self.levels.get(id.level as usize)?.get(usize::try_from(id.index).ok()?).copied()
+        self.levels
+            .get(id.level as usize)?
+            .get(usize::try_from(id.index).ok()?)
+            .copied()
     }
 
     /// All hashes of one level (level 0 = leaf hashes).

@@ -72,7 +72,7 @@ impl PgStore {
 
     async fn write_batch(tx: &mut Transaction<'_, Postgres>, b: &PreparedBatch) -> Result<(), StoreError> {
         for chunk in b.entries.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO ledger_entries (seq, leaf, leaf_hash, kind, subject, actor, time) ");
+            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO ledger_entries (seq, leaf, leaf_hash) ");
             let mut err = None;
             q.push_values(chunk, |mut r, e| {
                 match to_i64(e.seq) {
@@ -82,12 +82,7 @@ impl PgStore {
                         r.push_bind(0i64)
                     }
                 };
-                r.push_bind(e.leaf.clone())
-                    .push_bind(e.leaf_hash.0.to_vec())
-                    .push_bind(e.kind.clone())
-                    .push_bind(e.subject.clone())
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.time.clone());
+                r.push_bind(e.leaf.clone()).push_bind(e.leaf_hash.0.to_vec());
             });
             if let Some(e) = err {
                 return Err(e);
@@ -120,28 +115,34 @@ impl PgStore {
 }
 
 async fn apply_ops(tx: &mut Transaction<'_, Postgres>, ops: &[(u64, ProjectionOp)]) -> Result<(), StoreError> {
-    for (seq, op) in ops {
-        match op {
-            ProjectionOp::Put { collection, key, doc } => {
-                sqlx::query(
-                    "INSERT INTO projections (collection, key, doc, updated_seq) VALUES ($1, $2, $3::jsonb, $4) \
-                     ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, updated_seq = excluded.updated_seq",
-                )
-                .bind(collection)
-                .bind(key)
-                .bind(doc.to_string())
-                .bind(to_i64(*seq)?)
-                .execute(&mut **tx)
-                .await?;
-            }
-            ProjectionOp::Delete { collection, key } => {
-                sqlx::query("DELETE FROM projections WHERE collection = $1 AND key = $2")
-                    .bind(collection)
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+    let net = crate::projection::coalesce(ops);
+    for chunk in net.puts.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Postgres>::new("INSERT INTO projections (collection, key, doc, updated_seq) ");
+        let mut err = None;
+        q.push_values(chunk, |mut r, (seq, collection, key, doc)| {
+            r.push_bind(collection.clone()).push_bind(key.clone()).push_bind(doc.to_string()).push_unseparated("::jsonb");
+            match to_i64(*seq) {
+                Ok(s) => r.push_bind(s),
+                Err(e) => {
+                    err = Some(e);
+                    r.push_bind(0i64)
+                }
+            };
+        });
+        if let Some(e) = err {
+            return Err(e);
         }
+        q.push(" ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, updated_seq = excluded.updated_seq");
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in net.deletes.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Postgres>::new("DELETE FROM projections WHERE (collection, key) IN (");
+        let mut sep = q.separated(", ");
+        for (collection, key) in chunk {
+            sep.push("(").push_bind_unseparated(collection.clone()).push_unseparated(", ").push_bind_unseparated(key.clone()).push_unseparated(")");
+        }
+        q.push(")");
+        q.build().execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -80,3 +80,64 @@ impl Projector for ActorIndex {
 pub fn default_projectors() -> Vec<std::sync::Arc<dyn Projector>> {
     vec![std::sync::Arc::new(SubjectIndex), std::sync::Arc::new(ActorIndex)]
 }
+
+/// The net effect of a sequence of operations: for each (collection, key) only the last
+/// operation matters, so a batch writes each document at most once.
+#[derive(Debug, Default, PartialEq)]
+pub struct NetChanges {
+    /// Final documents: (seq of the event that wrote it, collection, key, document).
+    pub puts: Vec<(u64, String, String, Value)>,
+    /// Documents removed: (collection, key).
+    pub deletes: Vec<(String, String)>,
+}
+
+/// Reduces ordered operations to their net effect, keeping first-seen key order.
+pub fn coalesce(ops: &[(u64, ProjectionOp)]) -> NetChanges {
+    use std::collections::HashMap;
+    let mut last: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut order: Vec<(&str, &str)> = Vec::new();
+    for (i, (_, op)) in ops.iter().enumerate() {
+        let k = match op {
+            ProjectionOp::Put { collection, key, .. } | ProjectionOp::Delete { collection, key } => (collection.as_str(), key.as_str()),
+        };
+        if last.insert(k, i).is_none() {
+            order.push(k);
+        }
+    }
+    let mut net = NetChanges::default();
+    for k in order {
+        match &ops[last[&k]] {
+            (seq, ProjectionOp::Put { collection, key, doc }) => net.puts.push((*seq, collection.clone(), key.clone(), doc.clone())),
+            (_, ProjectionOp::Delete { collection, key }) => net.deletes.push((collection.clone(), key.clone())),
+        }
+    }
+    net
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(c: &str, k: &str, v: i64) -> ProjectionOp {
+        ProjectionOp::Put { collection: c.into(), key: k.into(), doc: json!(v) }
+    }
+
+    #[test]
+    fn coalesce_keeps_the_last_operation_per_key() {
+        let ops = vec![
+            (1, put("a", "x", 1)),
+            (2, put("a", "y", 2)),
+            (3, put("a", "x", 3)),
+            (4, ProjectionOp::Delete { collection: "a".into(), key: "y".into() }),
+            (5, put("b", "x", 5)),
+            (6, ProjectionOp::Delete { collection: "b".into(), key: "z".into() }),
+            (7, put("b", "z", 7)),
+        ];
+        let net = coalesce(&ops);
+        assert_eq!(
+            net.puts,
+            vec![(3, "a".into(), "x".into(), json!(3)), (5, "b".into(), "x".into(), json!(5)), (7, "b".into(), "z".into(), json!(7))]
+        );
+        assert_eq!(net.deletes, vec![("a".into(), "y".into())]);
+    }
+}

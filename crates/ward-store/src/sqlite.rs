@@ -31,7 +31,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(60))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         let store = SqliteStore { pool };
         store.migrate(SQLITE).await?;
@@ -72,7 +74,7 @@ impl SqliteStore {
 
     async fn write_batch(tx: &mut Transaction<'_, Sqlite>, b: &PreparedBatch) -> Result<(), StoreError> {
         for chunk in b.entries.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO ledger_entries (seq, leaf, leaf_hash, kind, subject, actor, time) ");
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO ledger_entries (seq, leaf, leaf_hash) ");
             let mut err = None;
             q.push_values(chunk, |mut r, e| {
                 match to_i64(e.seq) {
@@ -82,12 +84,7 @@ impl SqliteStore {
                         r.push_bind(0i64)
                     }
                 };
-                r.push_bind(e.leaf.clone())
-                    .push_bind(e.leaf_hash.0.to_vec())
-                    .push_bind(e.kind.clone())
-                    .push_bind(e.subject.clone())
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.time.clone());
+                r.push_bind(e.leaf.clone()).push_bind(e.leaf_hash.0.to_vec());
             });
             if let Some(e) = err {
                 return Err(e);
@@ -120,28 +117,34 @@ impl SqliteStore {
 }
 
 async fn apply_ops(tx: &mut Transaction<'_, Sqlite>, ops: &[(u64, ProjectionOp)]) -> Result<(), StoreError> {
-    for (seq, op) in ops {
-        match op {
-            ProjectionOp::Put { collection, key, doc } => {
-                sqlx::query(
-                    "INSERT INTO projections (collection, key, doc, updated_seq) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, updated_seq = excluded.updated_seq",
-                )
-                .bind(collection)
-                .bind(key)
-                .bind(doc.to_string())
-                .bind(to_i64(*seq)?)
-                .execute(&mut **tx)
-                .await?;
-            }
-            ProjectionOp::Delete { collection, key } => {
-                sqlx::query("DELETE FROM projections WHERE collection = ? AND key = ?")
-                    .bind(collection)
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+    let net = crate::projection::coalesce(ops);
+    for chunk in net.puts.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO projections (collection, key, doc, updated_seq) ");
+        let mut err = None;
+        q.push_values(chunk, |mut r, (seq, collection, key, doc)| {
+            r.push_bind(collection.clone()).push_bind(key.clone()).push_bind(doc.to_string());
+            match to_i64(*seq) {
+                Ok(s) => r.push_bind(s),
+                Err(e) => {
+                    err = Some(e);
+                    r.push_bind(0i64)
+                }
+            };
+        });
+        if let Some(e) = err {
+            return Err(e);
         }
+        q.push(" ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, updated_seq = excluded.updated_seq");
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in net.deletes.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM projections WHERE (collection, key) IN (");
+        let mut sep = q.separated(", ");
+        for (collection, key) in chunk {
+            sep.push("(").push_bind_unseparated(collection.clone()).push_unseparated(", ").push_bind_unseparated(key.clone()).push_unseparated(")");
+        }
+        q.push(")");
+        q.build().execute(&mut **tx).await?;
     }
     Ok(())
 }

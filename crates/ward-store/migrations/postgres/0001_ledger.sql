@@ -2,14 +2,9 @@
 CREATE TABLE ledger_entries (
     seq       BIGINT PRIMARY KEY,
     leaf      BYTEA  NOT NULL,
-    leaf_hash BYTEA  NOT NULL,
-    kind      TEXT   NOT NULL,
-    subject   TEXT   NOT NULL,
-    actor     TEXT   NOT NULL,
-    time      TEXT   NOT NULL
+    leaf_hash BYTEA  NOT NULL
 );
-CREATE INDEX ledger_entries_subject ON ledger_entries (subject, seq);
-CREATE INDEX ledger_entries_kind ON ledger_entries (kind, seq);
+-- Queries by subject, kind or actor are served by projections, not by indexes on the log.
 
 CREATE TABLE ledger_nodes (
     level SMALLINT NOT NULL,

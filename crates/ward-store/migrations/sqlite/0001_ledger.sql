@@ -2,14 +2,9 @@
 CREATE TABLE ledger_entries (
     seq       INTEGER PRIMARY KEY,
     leaf      BLOB    NOT NULL,
-    leaf_hash BLOB    NOT NULL,
-    kind      TEXT    NOT NULL,
-    subject   TEXT    NOT NULL,
-    actor     TEXT    NOT NULL,
-    time      TEXT    NOT NULL
+    leaf_hash BLOB    NOT NULL
 );
-CREATE INDEX ledger_entries_subject ON ledger_entries (subject, seq);
-CREATE INDEX ledger_entries_kind ON ledger_entries (kind, seq);
+-- Queries by subject, kind or actor are served by projections, not by indexes on the log.
 
 -- Every complete subtree above the leaves: (level, index) -> hash.
 CREATE TABLE ledger_nodes (
