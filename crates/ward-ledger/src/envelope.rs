@@ -74,20 +74,21 @@ pub enum Payload {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventEnvelope {
-    /// Envelope format version.
-    pub v: u32,
-    /// Position in the log (0-based leaf index).
-    pub seq: u64,
-    /// UTC time the event was sequenced, RFC 3339 with microseconds and `Z`.
-    pub time: String,
+    // Fields are declared in RFC 8785 key order, so plain serialisation is usually canonical.
     /// Who caused the event.
     pub actor: Actor,
     /// Event kind, dotted lower case (e.g. `artifact.registered`).
     pub kind: String,
-    /// What the event is about (e.g. `artifact:sha256:…`, `change:42`).
-    pub subject: String,
     /// Event data.
     pub payload: Payload,
+    /// Position in the log (0-based leaf index).
+    pub seq: u64,
+    /// What the event is about (e.g. `artifact:sha256:…`, `change:42`).
+    pub subject: String,
+    /// UTC time the event was sequenced, RFC 3339 with microseconds and `Z`.
+    pub time: String,
+    /// Envelope format version.
+    pub v: u32,
 }
 
 /// An event before it is sequenced: what a caller submits.
@@ -204,10 +205,36 @@ impl EventEnvelope {
             return Err(EnvelopeError::Invalid("leaf too large".into()));
         }
         let env: EventEnvelope = serde_json::from_slice(leaf)?;
-        if canonical_json(&env)? != leaf {
+        // Fast path: where plain serde_json output provably equals RFC 8785 (sorted struct
+        // fields, integer numbers only, ASCII object keys), compare with it; otherwise run the
+        // full canonicaliser.
+        let canonical = if plain_is_canonical(&env) {
+            serde_json::to_vec(&env)? == leaf
+        } else {
+            canonical_json(&env)? == leaf
+        };
+        if !canonical {
             return Err(EnvelopeError::NotCanonical);
         }
         Ok(env)
+    }
+}
+
+/// Whether serde_json's output for this envelope is byte-identical to its RFC 8785 form: true
+/// when the payload holds no floating-point number (JCS uses ECMAScript number formatting) and
+/// no non-ASCII object key (JCS sorts keys by UTF-16 code units, serde_json's map by bytes).
+fn plain_is_canonical(env: &EventEnvelope) -> bool {
+    fn ok(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => n.is_i64() || n.is_u64(),
+            Value::Array(a) => a.iter().all(ok),
+            Value::Object(m) => m.iter().all(|(k, v)| k.is_ascii() && ok(v)),
+            _ => true,
+        }
+    }
+    match &env.payload {
+        Payload::Inline(v) => ok(v),
+        Payload::Digest { .. } => true,
     }
 }
 
@@ -241,6 +268,30 @@ mod tests {
         let back = EventEnvelope::from_leaf(&sealed.leaf).unwrap();
         assert_eq!(canonical_json(&back).unwrap(), sealed.leaf);
         assert_eq!(back.seq, 7);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_canonicaliser() {
+        for payload in [
+            json!({"b": 1, "a": [1, -2, {"z": null, "y": "\u{1}\"é"}]}),
+            json!({"é": 1, "z": 2}),
+            json!({"f": 1.5, "g": 1e21, "h": 0.1}),
+            json!("plain"),
+            json!(null),
+        ] {
+            let sealed = ev(payload).seal(3, jiff::Timestamp::UNIX_EPOCH).unwrap();
+            let back = EventEnvelope::from_leaf(&sealed.leaf).unwrap();
+            assert_eq!(canonical_json(&back).unwrap(), sealed.leaf);
+            if plain_is_canonical(&back) {
+                assert_eq!(serde_json::to_vec(&back).unwrap(), sealed.leaf);
+            }
+        }
+        // A float written the serde_json way, not the JCS way, is refused.
+        let sealed = ev(json!({"g": 1e21})).seal(0, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let text = String::from_utf8(sealed.leaf).unwrap();
+        assert!(text.contains("1e+21"), "{text}");
+        let odd = text.replace("1e+21", "1e21");
+        assert!(matches!(EventEnvelope::from_leaf(odd.as_bytes()), Err(EnvelopeError::NotCanonical)));
     }
 
     #[test]

@@ -387,58 +387,39 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
     }
     let mut upper: Vec<Vec<Hash>> = Vec::new();
     let mut blobs = 0usize;
-    for tile in tiles.iter().filter(|t| t.level == 0) {
-        let hashes = tile_data(tile)?;
-        let bundle_path = dir.join(tile.entries_path());
-        let bundle = read_limited(&bundle_path, TILE_WIDTH * 65_537)?;
-        let first = tile.index * TILE_WIDTH;
-        let entries = decode_bundle(&bundle, tile.width as usize).map_err(|e| VerifyError::BadEntry {
-            index: first,
-            reason: format!("{}: {e}", tile.entries_path()),
-        })?;
-        for (i, leaf) in entries.iter().enumerate() {
-            let index = first + i as u64;
-            let bad = |reason: String| VerifyError::BadEntry { index, reason };
-            let env = EventEnvelope::from_leaf(leaf).map_err(|e| bad(e.to_string()))?;
-            if env.seq != index {
-                return Err(bad(format!("envelope says seq {} at position {index}", env.seq)));
-            }
-            let h = leaf_hash(leaf);
-            if hashes[i * 32..i * 32 + 32] != h.0 {
-                return Err(bad("leaf hash differs from tile/0 (entry or tile altered)".into()));
-            }
-            if let Payload::Digest { sha256: digest, size } = &env.payload {
-                let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64)
-                    .map_err(|e| bad(format!("payload: {e}")))?;
-                if data.len() as u64 != *size || format!("sha256:{}", sha256(&data).to_hex()) != *digest {
-                    return Err(bad(format!("payload {digest} altered")));
-                }
-                blobs += 1;
-            }
-            for (id, nh) in frontier.push(h) {
-                if id.level % 8 == 0 && id.level > 0 {
-                    let tl = usize::from(id.level / 8);
-                    while upper.len() < tl {
-                        upper.push(Vec::new());
+    // Entries are checked in parallel, tile by tile; the tree is then grown in order.
+    let level0: Vec<TileId> = tiles.iter().filter(|t| t.level == 0).copied().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    for window in level0.chunks(threads * 64) {
+        for result in parallel_map(window, threads, |t| check_entry_tile(dir, t)) {
+            let checked = result?;
+            blobs += checked.blobs;
+            for h in checked.leaves {
+                for (id, nh) in frontier.push(h) {
+                    if id.level % 8 == 0 && id.level > 0 {
+                        let tl = usize::from(id.level / 8);
+                        while upper.len() < tl {
+                            upper.push(Vec::new());
+                        }
+                        upper[tl - 1].push(nh);
                     }
-                    upper[tl - 1].push(nh);
                 }
-            }
-            while let Some(cp) = pending_cp.peek() {
-                if cp.size != frontier.size() {
-                    break;
+                while let Some(cp) = pending_cp.peek() {
+                    if cp.size != frontier.size() {
+                        break;
+                    }
+                    if frontier.root() != cp.root {
+                        let from = history.iter().rev().find(|c| c.size < cp.size).map_or(0, |c| c.size);
+                        return Err(VerifyError::BadEntry {
+                            index: from,
+                            reason: format!(
+                                "entries {from}..{} do not hash to the root signed at size {} (an entry in that range and its tile hash were altered together)",
+                                cp.size, cp.size
+                            ),
+                        });
+                    }
+                    pending_cp.next();
                 }
-                if frontier.root() != cp.root {
-                    let from = history.iter().rev().find(|c| c.size < cp.size).map_or(0, |c| c.size);
-                    return Err(VerifyError::BadEntry {
-                        index: from,
-                        reason: format!(
-                            "entries {from}..{} do not hash to the root signed at size {} (an entry in that range and its tile hash were altered together)",
-                            cp.size, cp.size
-                        ),
-                    });
-                }
-                pending_cp.next();
             }
         }
     }
@@ -471,6 +452,59 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         checkpoints: history.len(),
         consistency_proofs: proofs,
         blobs,
+    })
+}
+
+/// Leaf hashes of one entry bundle, after every entry in it was checked.
+struct CheckedTile {
+    leaves: Vec<Hash>,
+    blobs: usize,
+}
+
+/// Checks one entry bundle against its level-0 hash tile: framing, canonical envelope, position,
+/// leaf hash, and out-of-line payloads. Names the first bad entry.
+fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyError> {
+    let hashes = read_limited(&dir.join(tile.hash_path()), TILE_WIDTH * 32)?;
+    if hashes.len() as u64 != tile.width * 32 {
+        return Err(VerifyError::Structure(format!("{}: wrong length", tile.hash_path())));
+    }
+    let bundle = read_limited(&dir.join(tile.entries_path()), TILE_WIDTH * 65_537)?;
+    let first = tile.index * TILE_WIDTH;
+    let entries = decode_bundle(&bundle, tile.width as usize)
+        .map_err(|e| VerifyError::BadEntry { index: first, reason: format!("{}: {e}", tile.entries_path()) })?;
+    let mut out = CheckedTile { leaves: Vec::with_capacity(entries.len()), blobs: 0 };
+    for (i, leaf) in entries.iter().enumerate() {
+        let index = first + i as u64;
+        let bad = |reason: String| VerifyError::BadEntry { index, reason };
+        let env = EventEnvelope::from_leaf(leaf).map_err(|e| bad(e.to_string()))?;
+        if env.seq != index {
+            return Err(bad(format!("envelope says seq {} at position {index}", env.seq)));
+        }
+        let h = leaf_hash(leaf);
+        if hashes[i * 32..i * 32 + 32] != h.0 {
+            return Err(bad("leaf hash differs from tile/0 (entry or tile altered)".into()));
+        }
+        if let Payload::Digest { sha256: digest, size } = &env.payload {
+            let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64).map_err(|e| bad(format!("payload: {e}")))?;
+            if data.len() as u64 != *size || format!("sha256:{}", sha256(&data).to_hex()) != *digest {
+                return Err(bad(format!("payload {digest} altered")));
+            }
+            out.blobs += 1;
+        }
+        out.leaves.push(h);
+    }
+    Ok(out)
+}
+
+/// Maps `f` over `items` on up to `threads` scoped threads, keeping the order of results.
+fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(per).map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })
 }
 

@@ -244,10 +244,10 @@ fn inclusion_probes() {
         if got.is_ok() != c.want_ok {
             failures.push(format!("{} ({}): want_ok={} got {got:?}", c.file, c.desc, c.want_ok));
         }
-        if c.leaf_idx >= c.tree_size {
-            if let Outcome::Rejected(e) = &got {
-                assert!(matches!(e, ProofError::IndexOutOfRange { .. }), "{}: {e:?}", c.file);
-            }
+        if c.leaf_idx >= c.tree_size
+            && let Outcome::Rejected(e) = &got
+        {
+            assert!(matches!(e, ProofError::IndexOutOfRange { .. }), "{}: {e:?}", c.file);
         }
     }
     assert!(

@@ -82,26 +82,27 @@ impl Ledger {
         self.store.head().await
     }
 
-    async fn run_plan(&self, plan: &ProofPlan) -> Result<Vec<Hash>, StoreError> {
-        let nodes = self.store.nodes(&plan.node_ids()).await?;
-        plan.assemble(&nodes).ok_or_else(|| StoreError::Corrupt("a subtree hash needed for the proof is missing".into()))
-    }
-
-    async fn check_size(&self, size: u64) -> Result<(), StoreError> {
-        let head = self.store.head().await?.size();
-        if size > head {
+    /// Runs a plan over the tree of `size` entries in one store round trip. The last leaf of
+    /// that tree is fetched too: if it exists, so does every node the plan needs (the log is
+    /// append-only and written transactionally), so a missing node means `size` is too large.
+    async fn run_plan(&self, plan: &ProofPlan, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut ids = plan.node_ids();
+        let last = NodeId::new(0, size - 1);
+        ids.push(last);
+        let nodes = self.store.nodes(&ids).await?;
+        if !nodes.contains_key(&last) {
+            let head = self.store.head().await?.size();
             return Err(StoreError::Invalid(format!("size {size} is beyond the log's {head} entries")));
         }
-        Ok(())
+        plan.assemble(&nodes).ok_or_else(|| StoreError::Corrupt("a subtree hash needed for the proof is missing".into()))
     }
 
     /// Root of the tree of the first `size` entries.
     pub async fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
-        self.check_size(size).await?;
         if size == 0 {
             return Ok(ward_ledger::hash::empty_root());
         }
-        Ok(self.run_plan(&ProofPlan::root(size)).await?.remove(0))
+        Ok(self.run_plan(&ProofPlan::root(size), size).await?.remove(0))
     }
 
     /// Inclusion proof of entry `index` in the tree of `size` entries.
@@ -109,8 +110,7 @@ impl Ledger {
         if index >= size {
             return Err(StoreError::Invalid(format!("index {index} is not below size {size}")));
         }
-        self.check_size(size).await?;
-        self.run_plan(&ProofPlan::inclusion(index, size)).await
+        self.run_plan(&ProofPlan::inclusion(index, size), size).await
     }
 
     /// Consistency proof between sizes `from` and `to`.
@@ -118,8 +118,10 @@ impl Ledger {
         if from > to {
             return Err(StoreError::Invalid(format!("--from {from} is larger than --to {to}")));
         }
-        self.check_size(to).await?;
-        self.run_plan(&ProofPlan::consistency(from, to)).await
+        if to == 0 {
+            return Ok(vec![]);
+        }
+        self.run_plan(&ProofPlan::consistency(from, to), to).await
     }
 
     /// Signs and stores a checkpoint of the current head (or returns the latest if the head has

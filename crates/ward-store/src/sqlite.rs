@@ -192,35 +192,37 @@ impl Store for SqliteStore {
     async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
         let mut out = HashMap::with_capacity(ids.len());
         let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = ids.iter().partition(|id| id.level == 0);
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        // One statement, one round trip: leaf hashes from the entries, the rest from the nodes.
+        let mut q = QueryBuilder::<Sqlite>::new("");
         if !leaves.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT seq, leaf_hash FROM ledger_entries WHERE seq IN (");
+            q.push("SELECT 0 AS level, seq AS idx, leaf_hash AS hash FROM ledger_entries WHERE seq IN (");
             let mut sep = q.separated(", ");
             for id in &leaves {
                 sep.push_bind(to_i64(id.index)?);
             }
             q.push(")");
-            for r in q.build().fetch_all(&self.pool).await? {
-                let idx = to_u64(r.try_get("seq")?, "seq")?;
-                out.insert(NodeId::new(0, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("leaf_hash")?, "leaf hash")?);
-            }
         }
         if !inner.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT level, idx, hash FROM ledger_nodes WHERE (level, idx) IN (VALUES ");
-            let mut first = true;
-            for id in &inner {
-                if !first {
+            if !leaves.is_empty() {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT level, idx, hash FROM ledger_nodes WHERE (level, idx) IN (VALUES ");
+            for (i, id) in inner.iter().enumerate() {
+                if i > 0 {
                     q.push(", ");
                 }
-                first = false;
                 q.push("(").push_bind(i64::from(id.level)).push(", ").push_bind(to_i64(id.index)?).push(")");
             }
             q.push(")");
-            for r in q.build().fetch_all(&self.pool).await? {
-                let level: i64 = r.try_get("level")?;
-                let idx = to_u64(r.try_get("idx")?, "idx")?;
-                let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("node level out of range".into()))?;
-                out.insert(NodeId::new(level, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?);
-            }
+        }
+        for r in q.build().fetch_all(&self.pool).await? {
+            let level: i64 = r.try_get("level")?;
+            let idx = to_u64(r.try_get("idx")?, "idx")?;
+            let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("node level out of range".into()))?;
+            out.insert(NodeId::new(level, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?);
         }
         Ok(out)
     }
