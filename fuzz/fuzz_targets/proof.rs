@@ -119,12 +119,18 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    // 3. Entry bundles. The expected count is bounded: `decode_bundle` pre-allocates it (see README).
-    if data.len() >= 2 {
-        let expected = usize::from(u16::from_le_bytes([data[0], data[1]])) % 512;
-        if let Ok(entries) = decode_bundle(&data[2..], expected) {
+    // 3. Entry bundles. Mostly realistic counts (a tile holds at most 256 entries); with the low
+    //    bit of the first byte set, any 32-bit count, which must fail cleanly rather than allocate.
+    if let Some((&mode, rest)) = data.split_first() {
+        let (expected, bundle) = if mode & 1 == 0 {
+            (usize::from(mode >> 1), rest)
+        } else {
+            let mut r = Reader(rest);
+            (u32::from_le_bytes(r.bytes()) as usize, r.0)
+        };
+        if let Ok(entries) = decode_bundle(bundle, expected) {
             assert_eq!(entries.len(), expected);
-            assert_eq!(encode_bundle(entries).unwrap(), &data[2..]);
+            assert_eq!(encode_bundle(entries).unwrap(), bundle);
         }
     }
 

@@ -30,7 +30,9 @@ pub struct Context {
 
 /// The database URL for these options.
 pub fn database_url(g: &Global) -> String {
-    g.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", g.data_dir.join(DB_FILE).display()))
+    g.database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", g.data_dir.join(DB_FILE).display()))
 }
 
 /// Opens a store, turning connection failures into advice.
@@ -64,7 +66,10 @@ impl Context {
             Some(o) if o != origin => {
                 return Err(Failure::new(
                     "origin_mismatch",
-                    format!("the database belongs to log {o:?} but the key in {} is for {origin:?}", g.data_dir.display()),
+                    format!(
+                        "the database belongs to log {o:?} but the key in {} is for {origin:?}",
+                        g.data_dir.display()
+                    ),
                     "use the data directory that was initialised with this database",
                 )
                 .into());
@@ -72,7 +77,11 @@ impl Context {
             Some(_) => {}
             None => store.set_meta("origin", &origin).await?,
         }
-        Ok(Context { dir: g.data_dir.clone(), ledger: Ledger::new(store, default_projectors()), origin })
+        Ok(Context {
+            dir: g.data_dir.clone(),
+            ledger: Ledger::new(store, default_projectors()),
+            origin,
+        })
     }
 
     /// The log signing key.
@@ -86,7 +95,12 @@ pub fn load_signer(dir: &Path) -> Result<Ed25519Signer> {
     let path = dir.join(KEY_FILE);
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ed25519Signer::from_signer_key(text.trim()).map_err(|e| {
-        Failure::new("bad_key", format!("{}: {e}", path.display()), "restore the key file from backup").into()
+        Failure::new(
+            "bad_key",
+            format!("{}: {e}", path.display()),
+            "restore the key file from backup",
+        )
+        .into()
     })
 }
 
@@ -104,7 +118,11 @@ pub fn write_new_key(dir: &Path, origin: &str) -> Result<Ed25519Signer> {
         .into());
     }
     let signer = Ed25519Signer::generate(origin).map_err(|e| {
-        Failure::new("bad_origin", format!("invalid origin {origin:?}: {e}"), "use a name without spaces or '+', e.g. example.org/ward")
+        Failure::new(
+            "bad_origin",
+            format!("invalid origin {origin:?}: {e}"),
+            "use a name without spaces or '+', e.g. example.org/ward",
+        )
     })?;
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -113,7 +131,9 @@ pub fn write_new_key(dir: &Path, origin: &str) -> Result<Ed25519Signer> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&key_path).with_context(|| format!("creating {}", key_path.display()))?;
+    let mut f = opts
+        .open(&key_path)
+        .with_context(|| format!("creating {}", key_path.display()))?;
     writeln!(f, "{}", signer.signer_key())?;
     f.sync_all()?;
     fs::write(dir.join(PUB_FILE), format!("{}\n", signer.verifier().verifier_key()))?;

@@ -23,12 +23,22 @@ pub struct Failure {
 impl Failure {
     /// A general error with a hint.
     pub fn new(kind: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Failure {
-        Failure { message: message.into(), hint: Some(hint.into()), code: EXIT_ERROR, kind }
+        Failure {
+            message: message.into(),
+            hint: Some(hint.into()),
+            code: EXIT_ERROR,
+            kind,
+        }
     }
 
     /// A verification failure (exit code 3).
     pub fn verify(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), hint: None, code: EXIT_VERIFY_FAILED, kind: "verification_failed" }
+        Failure {
+            message: message.into(),
+            hint: None,
+            code: EXIT_VERIFY_FAILED,
+            kind: "verification_failed",
+        }
     }
 }
 

@@ -51,7 +51,10 @@ fn report(out: Output, e: &anyhow::Error) -> i32 {
     };
     let message = message.replace('\n', " ");
     if out == Output::Json {
-        println!("{}", serde_json::json!({ "error": { "code": kind, "message": message, "hint": hint } }));
+        println!(
+            "{}",
+            serde_json::json!({ "error": { "code": kind, "message": message, "hint": hint } })
+        );
     }
     eprintln!("error: {message}");
     if let Some(h) = hint {

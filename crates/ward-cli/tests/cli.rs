@@ -8,7 +8,8 @@ fn json(s: &str) -> Value {
     serde_json::from_str(s).expect("json output")
 }
 
-const EVENT: &str = r#"{"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#;
+const EVENT: &str =
+    r#"{"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#;
 
 #[test]
 fn full_round_trip_with_offline_verification() {
@@ -27,12 +28,15 @@ fn full_round_trip_with_offline_verification() {
         assert_eq!(mode & 0o777, 0o600, "signing key must be private");
     }
     // `ward log key` prints the same verifier key.
-    assert_eq!(ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "key"]);
-        c
-    }))
-    .trim(), vkey);
+    assert_eq!(
+        ok(run({
+            let mut c = ward(&d, None);
+            c.args(["log", "key"]);
+            c
+        }))
+        .trim(),
+        vkey
+    );
     // One event, then three as JSON lines.
     let out = json(&ok(run_with_stdin(
         {
@@ -148,13 +152,15 @@ fn helpful_errors() {
         c
     }));
     let key = std::fs::read(d.join("log.key")).unwrap();
-    assert!(!run({
-        let mut c = ward(&d, None);
-        c.arg("init");
-        c
-    })
-    .status
-    .success());
+    assert!(
+        !run({
+            let mut c = ward(&d, None);
+            c.arg("init");
+            c
+        })
+        .status
+        .success()
+    );
     assert_eq!(std::fs::read(d.join("log.key")).unwrap(), key);
     // Bad event: refused, nothing written.
     let o = run_with_stdin(

@@ -21,11 +21,24 @@ fn crash_rounds(data_dir: &Path, db_url: Option<&str>) {
         c
     }));
     let mut acked: HashMap<u64, String> = HashMap::new();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let url = db_url.map_or_else(|| format!("sqlite://{}", data_dir.join("ward.db").display()), str::to_string);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = db_url.map_or_else(
+        || format!("sqlite://{}", data_dir.join("ward.db").display()),
+        str::to_string,
+    );
     for round in 0..ROUNDS {
         let mut child = ward(data_dir, db_url)
-            .args(["debug", "append-loop", "--concurrency", "8", "--tag", &round.to_string()])
+            .args([
+                "debug",
+                "append-loop",
+                "--concurrency",
+                "8",
+                "--tag",
+                &round.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -33,7 +46,10 @@ fn crash_rounds(data_dir: &Path, db_url: Option<&str>) {
             .expect("spawn writer");
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<String>>()
         });
         // Kill anywhere from start-up (before or during migrations) to well into the run.
         std::thread::sleep(Duration::from_millis(rng.below(400)));
@@ -44,7 +60,10 @@ fn crash_rounds(data_dir: &Path, db_url: Option<&str>) {
                 && let Ok(seq) = seq.parse::<u64>()
                 && hash.len() == 64
             {
-                assert!(acked.insert(seq, hash.to_string()).is_none_or(|h| h == hash), "seq {seq} acknowledged twice with different hashes");
+                assert!(
+                    acked.insert(seq, hash.to_string()).is_none_or(|h| h == hash),
+                    "seq {seq} acknowledged twice with different hashes"
+                );
             }
         }
         // Every acknowledged append is present, with the same leaf hash.
@@ -54,7 +73,9 @@ fn crash_rounds(data_dir: &Path, db_url: Option<&str>) {
             let entries = store.entries(0, size).await.unwrap();
             assert_eq!(entries.len() as u64, size, "round {round}: head and entries disagree");
             for (seq, hash) in &acked {
-                let e = entries.get(*seq as usize).unwrap_or_else(|| panic!("round {round}: acknowledged seq {seq} lost"));
+                let e = entries
+                    .get(*seq as usize)
+                    .unwrap_or_else(|| panic!("round {round}: acknowledged seq {seq} lost"));
                 assert_eq!(&e.leaf_hash.to_hex(), hash, "round {round}: seq {seq} changed");
             }
         });
@@ -66,7 +87,11 @@ fn crash_rounds(data_dir: &Path, db_url: Option<&str>) {
             }));
         }
     }
-    assert!(acked.len() > 100, "the writer acknowledged too little ({}) for the test to mean anything", acked.len());
+    assert!(
+        acked.len() > 100,
+        "the writer acknowledged too little ({}) for the test to mean anything",
+        acked.len()
+    );
     ok(run({
         let mut c = ward(data_dir, db_url);
         c.args(["log", "fsck"]);
@@ -94,8 +119,13 @@ fn sigkill_sqlite() {
 
 #[test]
 fn sigkill_postgres() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let Some(db) = rt.block_on(TestDb::postgres()) else { return };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = rt.block_on(TestDb::postgres()) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     crash_rounds(&tmp.path().join("data"), Some(&db.url));
     rt.block_on(db.cleanup());

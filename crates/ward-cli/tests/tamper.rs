@@ -24,7 +24,14 @@ enum Target {
 
 impl Target {
     fn all() -> [Target; 6] {
-        [Target::Leaf, Target::LeafHash, Target::Note, Target::Blob, Target::Node, Target::CheckpointRoot]
+        [
+            Target::Leaf,
+            Target::LeafHash,
+            Target::Note,
+            Target::Blob,
+            Target::Node,
+            Target::CheckpointRoot,
+        ]
     }
     fn exported(self) -> bool {
         matches!(self, Target::Leaf | Target::LeafHash | Target::Note | Target::Blob)
@@ -60,8 +67,14 @@ async fn tamper(url: &str, t: Target, rng: &mut Rng) -> String {
     let pick = rng.next() as i64 & 0x7fff_ffff;
     if url.starts_with("postgres") {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        let sql = format!("SELECT {key}::text AS k, {col}::bytea AS v FROM {table} ORDER BY {key} OFFSET ($1 % (SELECT COUNT(*) FROM {table})) LIMIT 1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pick).fetch_one(&mut c).await.unwrap();
+        let sql = format!(
+            "SELECT {key}::text AS k, {col}::bytea AS v FROM {table} ORDER BY {key} OFFSET ($1 % (SELECT COUNT(*) FROM {table})) LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(pick)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
         let k: String = row.get("k");
         let mut v: Vec<u8> = row.get("v");
         flip(&mut v, rng, text);
@@ -70,12 +83,23 @@ async fn tamper(url: &str, t: Target, rng: &mut Rng) -> String {
         } else {
             format!("UPDATE {table} SET {col} = $1 WHERE {key}::text = $2")
         };
-        sqlx::query(sqlx::AssertSqlSafe(upd)).bind(v).bind(&k).execute(&mut c).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(upd))
+            .bind(v)
+            .bind(&k)
+            .execute(&mut c)
+            .await
+            .unwrap();
         format!("{table}.{col} where {key}={k}")
     } else {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        let sql = format!("SELECT CAST({key} AS TEXT) AS k, CAST({col} AS BLOB) AS v FROM {table} ORDER BY {key} LIMIT 1 OFFSET (? % (SELECT COUNT(*) FROM {table}))");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pick).fetch_one(&mut c).await.unwrap();
+        let sql = format!(
+            "SELECT CAST({key} AS TEXT) AS k, CAST({col} AS BLOB) AS v FROM {table} ORDER BY {key} LIMIT 1 OFFSET (? % (SELECT COUNT(*) FROM {table}))"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(pick)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
         let k: String = row.get("k");
         let mut v: Vec<u8> = row.get("v");
         flip(&mut v, rng, text);
@@ -85,9 +109,19 @@ async fn tamper(url: &str, t: Target, rng: &mut Rng) -> String {
             format!("UPDATE {table} SET {col} = ? WHERE CAST({key} AS TEXT) = ?")
         };
         let n = if text {
-            sqlx::query(sqlx::AssertSqlSafe(upd)).bind(String::from_utf8(v).unwrap()).bind(&k).execute(&mut c).await.unwrap()
+            sqlx::query(sqlx::AssertSqlSafe(upd))
+                .bind(String::from_utf8(v).unwrap())
+                .bind(&k)
+                .execute(&mut c)
+                .await
+                .unwrap()
         } else {
-            sqlx::query(sqlx::AssertSqlSafe(upd)).bind(v).bind(&k).execute(&mut c).await.unwrap()
+            sqlx::query(sqlx::AssertSqlSafe(upd))
+                .bind(v)
+                .bind(&k)
+                .execute(&mut c)
+                .await
+                .unwrap()
         };
         assert_eq!(n.rows_affected(), 1);
         format!("{table}.{col} where {key}={k}")
@@ -102,7 +136,11 @@ fn populate(d: &Path, db_url: Option<&str>) {
     }));
     let mut lines = String::new();
     for i in 0..700 {
-        let payload = if i % 97 == 0 { format!("\"{}\"", "b".repeat(9000 + i)) } else { format!("{{\"i\":{i}}}") };
+        let payload = if i % 97 == 0 {
+            format!("\"{}\"", "b".repeat(9000 + i))
+        } else {
+            format!("{{\"i\":{i}}}")
+        };
         lines.push_str(&format!(
             "{{\"actor\":{{\"id\":\"ci:t\",\"kind\":\"automation\"}},\"kind\":\"t.e\",\"subject\":\"s:{}\",\"payload\":{payload}}}\n",
             i % 7
@@ -142,7 +180,12 @@ fn detect(d: &Path, db_url: Option<&str>, t: Target, what: &str, trial: usize) {
         c.args(["log", "fsck"]);
         c
     });
-    assert_eq!(fsck.status.code(), Some(3), "fsck missed tampering of {what}: {}", String::from_utf8_lossy(&fsck.stdout));
+    assert_eq!(
+        fsck.status.code(),
+        Some(3),
+        "fsck missed tampering of {what}: {}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
     if t.exported() {
         let exp = d.join(format!("export-{trial}"));
         let e = run({
@@ -167,7 +210,10 @@ fn flipped_bytes_in_sqlite_rows_are_caught() {
     let tmp = tempfile::tempdir().unwrap();
     let pristine = tmp.path().join("pristine");
     populate(&pristine, None);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     for trial in 0..TRIALS {
         let t = Target::all()[trial % 6];
         let d = tmp.path().join(format!("t{trial}"));
@@ -181,10 +227,15 @@ fn flipped_bytes_in_sqlite_rows_are_caught() {
 #[test]
 fn flipped_bytes_in_postgres_rows_are_caught() {
     let mut rng = Rng::new("tamper-postgres");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     for trial in 0..TRIALS / 2 {
-        let Some(db) = rt.block_on(TestDb::postgres()) else { return };
+        let Some(db) = rt.block_on(TestDb::postgres()) else {
+            return;
+        };
         let t = Target::all()[trial % 6];
         let d = tmp.path().join(format!("t{trial}"));
         populate(&d, Some(&db.url));

@@ -38,7 +38,9 @@ fn proofs(c: &mut Criterion) {
     let root = tree.root();
     let mut g = c.benchmark_group("proof_1M");
     let idx = 777_777u64;
-    g.bench_function(BenchmarkId::new("inclusion_generate", n), |b| b.iter(|| tree.inclusion_proof(black_box(idx), n)));
+    g.bench_function(BenchmarkId::new("inclusion_generate", n), |b| {
+        b.iter(|| tree.inclusion_proof(black_box(idx), n))
+    });
     let p = tree.inclusion_proof(idx, n).unwrap();
     let lh = tree.node(ward_ledger::NodeId::new(0, idx)).unwrap();
     g.bench_function(BenchmarkId::new("inclusion_verify", n), |b| {
@@ -47,7 +49,9 @@ fn proofs(c: &mut Criterion) {
     let old = 654_321u64;
     let r1 = tree.root_at(old).unwrap();
     let cp = tree.consistency_proof(old, n).unwrap();
-    g.bench_function(BenchmarkId::new("consistency_generate", n), |b| b.iter(|| tree.consistency_proof(black_box(old), n)));
+    g.bench_function(BenchmarkId::new("consistency_generate", n), |b| {
+        b.iter(|| tree.consistency_proof(black_box(old), n))
+    });
     g.bench_function(BenchmarkId::new("consistency_verify", n), |b| {
         b.iter(|| verify_consistency(old, n, black_box(&cp), &r1, &root).unwrap())
     });

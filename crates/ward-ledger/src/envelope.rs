@@ -291,7 +291,10 @@ mod tests {
         let text = String::from_utf8(sealed.leaf).unwrap();
         assert!(text.contains("1e+21"), "{text}");
         let odd = text.replace("1e+21", "1e21");
-        assert!(matches!(EventEnvelope::from_leaf(odd.as_bytes()), Err(EnvelopeError::NotCanonical)));
+        assert!(matches!(
+            EventEnvelope::from_leaf(odd.as_bytes()),
+            Err(EnvelopeError::NotCanonical)
+        ));
     }
 
     #[test]

@@ -470,9 +470,14 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
     }
     let bundle = read_limited(&dir.join(tile.entries_path()), TILE_WIDTH * 65_537)?;
     let first = tile.index * TILE_WIDTH;
-    let entries = decode_bundle(&bundle, tile.width as usize)
-        .map_err(|e| VerifyError::BadEntry { index: first, reason: format!("{}: {e}", tile.entries_path()) })?;
-    let mut out = CheckedTile { leaves: Vec::with_capacity(entries.len()), blobs: 0 };
+    let entries = decode_bundle(&bundle, tile.width as usize).map_err(|e| VerifyError::BadEntry {
+        index: first,
+        reason: format!("{}: {e}", tile.entries_path()),
+    })?;
+    let mut out = CheckedTile {
+        leaves: Vec::with_capacity(entries.len()),
+        blobs: 0,
+    };
     for (i, leaf) in entries.iter().enumerate() {
         let index = first + i as u64;
         let bad = |reason: String| VerifyError::BadEntry { index, reason };
@@ -485,7 +490,8 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
             return Err(bad("leaf hash differs from tile/0 (entry or tile altered)".into()));
         }
         if let Payload::Digest { sha256: digest, size } = &env.payload {
-            let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64).map_err(|e| bad(format!("payload: {e}")))?;
+            let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64)
+                .map_err(|e| bad(format!("payload: {e}")))?;
             if data.len() as u64 != *size || format!("sha256:{}", sha256(&data).to_hex()) != *digest {
                 return Err(bad(format!("payload {digest} altered")));
             }
@@ -503,8 +509,14 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) ->
     }
     let per = items.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(per).map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     })
 }
 

@@ -129,7 +129,8 @@ pub fn encode_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<
 
 /// Decodes a bundle that must hold exactly `expected` entries.
 pub fn decode_bundle(data: &[u8], expected: usize) -> Result<Vec<&[u8]>, BundleError> {
-    let mut out = Vec::with_capacity(expected);
+    // Never trust `expected` for allocation: a bundle holds at most one entry per 2 bytes.
+    let mut out = Vec::with_capacity(expected.min(data.len() / 2 + 1));
     let mut rest = data;
     while !rest.is_empty() {
         if rest.len() < 2 {

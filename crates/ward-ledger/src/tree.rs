@@ -215,7 +215,7 @@ impl Frontier {
 
     /// Inverse of [`Frontier::to_bytes`].
     pub fn from_bytes(size: u64, bytes: &[u8]) -> Option<Frontier> {
-        if bytes.len() % 32 != 0 {
+        if !bytes.len().is_multiple_of(32) {
             return None;
         }
         let hashes = bytes.chunks(32).filter_map(Hash::from_slice).collect();

@@ -770,13 +770,9 @@ fn exhaustive_claims_on_small_trees() {
     assert!(accepted > 0);
 }
 
-/// Known library issue (reported, not fixed here: tests may not change `src`). `decode_bundle`
-/// pre-allocates `Vec::with_capacity(expected)` before looking at the data, so a large `expected`
-/// panics with "capacity overflow" (or aborts on allocation failure) instead of returning
-/// `WrongCount`. Callers inside Ward pass a tile width (at most 256), so this is reachable only
-/// through the public API. Run with `--ignored` to reproduce; un-ignore once fixed.
+/// Regression: `decode_bundle` once pre-allocated `expected` entries before looking at the data,
+/// so a huge `expected` panicked ("capacity overflow") instead of returning `WrongCount`.
 #[test]
-#[ignore = "library bug: tiles::decode_bundle pre-allocates `expected` entries (see report)"]
 fn decode_bundle_with_huge_expected_count_returns_an_error() {
     assert_eq!(
         decode_bundle(b"", usize::MAX),

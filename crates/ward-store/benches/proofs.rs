@@ -48,7 +48,10 @@ async fn fill(ledger: &Ledger, target: u64) {
         ledger.append_batch(batch).await.unwrap();
         size += n;
         if size % 500_000 == 0 {
-            eprintln!("  filled {size}/{target} ({:.0}/s)", (size - from) as f64 / started.elapsed().as_secs_f64());
+            eprintln!(
+                "  filled {size}/{target} ({:.0}/s)",
+                (size - from) as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
 }
@@ -59,7 +62,21 @@ async fn measure(label: &str, url: &str, size: u64, export_dir: Option<PathBuf>)
     fill(&ledger, size).await;
     let root = ledger.root_at(size).await.unwrap();
     let mut rng = Xs(0x9e37_79b9_7f4a_7c15);
-    let samples = 2000;
+    // Warm the caches first (a serving log is warm); the cold figure is printed too.
+    let mut cold = Vec::new();
+    for _ in 0..3000 {
+        let index = rng.below(size);
+        let t = Instant::now();
+        ledger.inclusion_proof(index, size).await.unwrap();
+        cold.push(t.elapsed());
+    }
+    cold.sort_unstable();
+    println!(
+        "{label} size={size}: first 3000 inclusion proofs (cold cache) p50={:.0}us p99={:.0}us",
+        pct(&cold, 0.5),
+        pct(&cold, 0.99)
+    );
+    let samples = 5000;
     let mut incl = Vec::with_capacity(samples);
     let mut cons = Vec::with_capacity(samples);
     for _ in 0..samples {
@@ -114,7 +131,10 @@ fn main() {
         .collect();
     let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ward-bench");
     std::fs::create_dir_all(&base).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         for &size in &sizes {
             let url = format!("sqlite://{}", base.join(format!("proofs-{size}.db")).display());

@@ -56,7 +56,11 @@ impl PreparedBatch {
     pub fn receipts(&self) -> Vec<Receipt> {
         self.entries
             .iter()
-            .map(|e| Receipt { seq: e.seq, leaf_hash: e.leaf_hash.to_hex(), time: e.time.clone() })
+            .map(|e| Receipt {
+                seq: e.seq,
+                leaf_hash: e.leaf_hash.to_hex(),
+                time: e.time.clone(),
+            })
             .collect()
     }
 }
@@ -80,7 +84,8 @@ pub fn prepare(
             }
         }
         for p in projectors {
-            out.ops.extend(p.project(&sealed.envelope).into_iter().map(|op| (seq, op)));
+            out.ops
+                .extend(p.project(&sealed.envelope).into_iter().map(|op| (seq, op)));
         }
         if let Some(blob) = sealed.blob {
             out.blobs.push(blob);

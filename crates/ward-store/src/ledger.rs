@@ -7,7 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use ward_ledger::export::{ConsistencyFile, ExportWriter, Manifest};
-use ward_ledger::{Checkpoint, EventEnvelope, Frontier, Hash, NewEvent, NodeId, NoteSigner, NoteVerifier, Payload, ProofPlan, leaf_hash};
+use ward_ledger::{
+    Checkpoint, EventEnvelope, Frontier, Hash, NewEvent, NodeId, NoteSigner, NoteVerifier, Payload, ProofPlan,
+    leaf_hash,
+};
 
 /// Most events committed in one group-commit transaction.
 pub const MAX_BATCH: usize = 2048;
@@ -54,7 +57,11 @@ impl Ledger {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let projectors = Arc::new(projectors);
         tokio::spawn(writer(store.clone(), projectors.clone(), rx));
-        Ledger { store, projectors, queue: tx }
+        Ledger {
+            store,
+            projectors,
+            queue: tx,
+        }
     }
 
     /// The underlying store.
@@ -68,8 +75,12 @@ impl Ledger {
         // Refuse bad events here, so that one bad event never fails a whole batch.
         event.clone().seal(u64::MAX, jiff::Timestamp::UNIX_EPOCH)?;
         let (reply, rx) = oneshot::channel();
-        self.queue.send(Job { event, reply }).await.map_err(|_| StoreError::Append("ledger writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Append("ledger writer has stopped".into()))?
+        self.queue
+            .send(Job { event, reply })
+            .await
+            .map_err(|_| StoreError::Append("ledger writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Append("ledger writer has stopped".into()))?
     }
 
     /// Appends several events in one transaction of their own.
@@ -92,9 +103,12 @@ impl Ledger {
         let nodes = self.store.nodes(&ids).await?;
         if !nodes.contains_key(&last) {
             let head = self.store.head().await?.size();
-            return Err(StoreError::Invalid(format!("size {size} is beyond the log's {head} entries")));
+            return Err(StoreError::Invalid(format!(
+                "size {size} is beyond the log's {head} entries"
+            )));
         }
-        plan.assemble(&nodes).ok_or_else(|| StoreError::Corrupt("a subtree hash needed for the proof is missing".into()))
+        plan.assemble(&nodes)
+            .ok_or_else(|| StoreError::Corrupt("a subtree hash needed for the proof is missing".into()))
     }
 
     /// Root of the tree of the first `size` entries.
@@ -133,9 +147,19 @@ impl Ledger {
         {
             return Ok(last);
         }
-        let cp = Checkpoint { origin: origin.to_string(), size: head.size(), root: head.root(), extensions: vec![] };
+        let cp = Checkpoint {
+            origin: origin.to_string(),
+            size: head.size(),
+            root: head.root(),
+            extensions: vec![],
+        };
         let note = cp.sign(signer).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let stored = StoredCheckpoint { size: cp.size, root: cp.root, note, created_at: jiff::Timestamp::now().to_string() };
+        let stored = StoredCheckpoint {
+            size: cp.size,
+            root: cp.root,
+            note,
+            created_at: jiff::Timestamp::now().to_string(),
+        };
         self.store.add_checkpoint(&stored).await?;
         Ok(stored)
     }
@@ -151,7 +175,13 @@ impl Ledger {
     ) -> Result<Manifest, StoreError> {
         let latest = self.checkpoint(signer, origin).await?;
         let size = latest.size;
-        let checkpoints: Vec<StoredCheckpoint> = self.store.checkpoints().await?.into_iter().filter(|c| c.size <= size).collect();
+        let checkpoints: Vec<StoredCheckpoint> = self
+            .store
+            .checkpoints()
+            .await?
+            .into_iter()
+            .filter(|c| c.size <= size)
+            .collect();
         let ioe = |e: ward_ledger::export::ExportError| StoreError::Invalid(e.to_string());
         let mut w = ExportWriter::create(dir).map_err(ioe)?;
         let mut next = 0u64;
@@ -178,7 +208,11 @@ impl Ledger {
         let mut proofs = Vec::new();
         for pair in checkpoints.windows(2) {
             let p = self.consistency_proof(pair[0].size, pair[1].size).await?;
-            proofs.push(ConsistencyFile { from: pair[0].size, to: pair[1].size, proof: p.iter().map(Hash::to_hex).collect() });
+            proofs.push(ConsistencyFile {
+                from: pair[0].size,
+                to: pair[1].size,
+                proof: p.iter().map(Hash::to_hex).collect(),
+            });
         }
         let notes: Vec<(u64, String)> = checkpoints.into_iter().map(|c| (c.size, c.note)).collect();
         w.finish(origin, &notes, &proofs).map_err(ioe)
@@ -195,7 +229,13 @@ impl Ledger {
         let head = self.store.head().await?;
         let size = head.size();
         let checkpoints = self.store.checkpoints().await?;
-        let mut report = FsckReport { size, root: String::new(), checkpoints: 0, first_bad_entry: None, problems: vec![] };
+        let mut report = FsckReport {
+            size,
+            root: String::new(),
+            checkpoints: 0,
+            first_bad_entry: None,
+            problems: vec![],
+        };
         let problem = |r: &mut FsckReport, entry: Option<u64>, msg: String| {
             if r.first_bad_entry.is_none() {
                 r.first_bad_entry = entry;
@@ -209,7 +249,11 @@ impl Ledger {
             if let Some(v) = verifier {
                 match Checkpoint::open(cp.note.as_bytes(), origin, v) {
                     Ok(c) if c.size == cp.size && c.root == cp.root => {}
-                    Ok(_) => problem(&mut report, None, format!("checkpoint {}: stored size/root differ from the signed note", cp.size)),
+                    Ok(_) => problem(
+                        &mut report,
+                        None,
+                        format!("checkpoint {}: stored size/root differ from the signed note", cp.size),
+                    ),
                     Err(e) => problem(&mut report, None, format!("checkpoint {}: {e}", cp.size)),
                 }
             }
@@ -219,7 +263,11 @@ impl Ledger {
         while next < size {
             let chunk = self.store.entries(next, SCAN_CHUNK.min(size - next)).await?;
             if chunk.is_empty() {
-                problem(&mut report, Some(next), format!("entries stop at {next}, head says {size}"));
+                problem(
+                    &mut report,
+                    Some(next),
+                    format!("entries stop at {next}, head says {size}"),
+                );
                 break;
             }
             let mut created: Vec<(NodeId, Hash)> = Vec::new();
@@ -233,19 +281,32 @@ impl Ledger {
                     Ok(env) if env.seq == next => {
                         if let Payload::Digest { sha256, size } = &env.payload {
                             let intact = self.store.blob(sha256).await?.is_some_and(|data| {
-                                data.len() as u64 == *size && format!("sha256:{}", ward_ledger::hash::sha256(&data).to_hex()) == *sha256
+                                data.len() as u64 == *size
+                                    && format!("sha256:{}", ward_ledger::hash::sha256(&data).to_hex()) == *sha256
                             });
                             if !intact {
-                                problem(&mut report, Some(next), format!("entry {next}: payload {sha256} is missing or altered"));
+                                problem(
+                                    &mut report,
+                                    Some(next),
+                                    format!("entry {next}: payload {sha256} is missing or altered"),
+                                );
                             }
                         }
                     }
-                    Ok(env) => problem(&mut report, Some(next), format!("entry {next}: envelope says seq {}", env.seq)),
+                    Ok(env) => problem(
+                        &mut report,
+                        Some(next),
+                        format!("entry {next}: envelope says seq {}", env.seq),
+                    ),
                     Err(err) => problem(&mut report, Some(next), format!("entry {next}: {err}")),
                 }
                 let h = leaf_hash(&e.leaf);
                 if h != e.leaf_hash {
-                    problem(&mut report, Some(next), format!("entry {next}: stored leaf hash does not match its bytes"));
+                    problem(
+                        &mut report,
+                        Some(next),
+                        format!("entry {next}: stored leaf hash does not match its bytes"),
+                    );
                 }
                 created.extend(frontier.push(h).into_iter().filter(|(id, _)| id.level > 0));
                 while let Some(cp) = cps.peek() {
@@ -253,7 +314,11 @@ impl Ledger {
                         break;
                     }
                     if cp.size == frontier.size() && cp.root != frontier.root() {
-                        problem(&mut report, Some(next), format!("checkpoint {}: root differs from the entries", cp.size));
+                        problem(
+                            &mut report,
+                            Some(next),
+                            format!("checkpoint {}: root differs from the entries", cp.size),
+                        );
                     }
                     report.checkpoints += 1;
                     cps.next();
@@ -264,7 +329,16 @@ impl Ledger {
             let stored = self.store.nodes(&ids).await?;
             for (id, h) in created {
                 if stored.get(&id) != Some(&h) {
-                    problem(&mut report, Some(id.begin()), format!("subtree level {} index {} (entries from {}) is wrong or missing", id.level, id.index, id.begin()));
+                    problem(
+                        &mut report,
+                        Some(id.begin()),
+                        format!(
+                            "subtree level {} index {} (entries from {}) is wrong or missing",
+                            id.level,
+                            id.index,
+                            id.begin()
+                        ),
+                    );
                 }
             }
             progress(next.min(size), size);

@@ -82,7 +82,11 @@ pub trait Store: Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Appends events in one transaction, after the current head, applying projections.
-    async fn append(&self, events: Vec<NewEvent>, projectors: &[Arc<dyn Projector>]) -> Result<Vec<Receipt>, StoreError>;
+    async fn append(
+        &self,
+        events: Vec<NewEvent>,
+        projectors: &[Arc<dyn Projector>],
+    ) -> Result<Vec<Receipt>, StoreError>;
     /// The current head: size and frontier.
     async fn head(&self) -> Result<Frontier, StoreError>;
     /// Up to `limit` entries starting at `start`, in order.

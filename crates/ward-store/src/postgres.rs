@@ -25,7 +25,11 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` and applies migrations.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30)).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
         let store = PgStore { pool };
         store.migrate(POSTGRES).await?;
         Ok(store)
@@ -39,11 +43,15 @@ impl PgStore {
     async fn migrate(&self, list: &[Migration]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Serialise concurrent migrators (replicas starting at once).
-        sqlx::query("SELECT pg_advisory_xact_lock(7761826001)").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7761826001)")
+            .execute(&mut *tx)
+            .await?;
         sqlx::raw_sql("CREATE TABLE IF NOT EXISTS ward_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             .execute(&mut *tx)
             .await?;
-        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_migrations").fetch_one(&mut *tx).await?;
+        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
         if current > latest(list) {
             return Err(StoreError::Invalid(format!(
                 "database schema version {current} is newer than this ward ({}); upgrade ward",
@@ -64,10 +72,13 @@ impl PgStore {
     }
 
     async fn read_head(conn: &mut sqlx::PgConnection) -> Result<Frontier, StoreError> {
-        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1 FOR UPDATE").fetch_one(conn).await?;
+        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(conn)
+            .await?;
         let size = to_u64(row.try_get("size")?, "size")?;
         let bytes: Vec<u8> = row.try_get("frontier")?;
-        Frontier::from_bytes(size, &bytes).ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
+        Frontier::from_bytes(size, &bytes)
+            .ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
     }
 
     async fn write_batch(tx: &mut Transaction<'_, Postgres>, b: &PreparedBatch) -> Result<(), StoreError> {
@@ -92,7 +103,9 @@ impl PgStore {
         for chunk in b.nodes.chunks(CHUNK) {
             let mut q = QueryBuilder::<Postgres>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
             q.push_values(chunk, |mut r, (id, h)| {
-                r.push_bind(i16::from(id.level)).push_bind(id.index as i64).push_bind(h.0.to_vec());
+                r.push_bind(i16::from(id.level))
+                    .push_bind(id.index as i64)
+                    .push_bind(h.0.to_vec());
             });
             q.build().execute(&mut **tx).await?;
         }
@@ -120,7 +133,10 @@ async fn apply_ops(tx: &mut Transaction<'_, Postgres>, ops: &[(u64, ProjectionOp
         let mut q = QueryBuilder::<Postgres>::new("INSERT INTO projections (collection, key, doc, updated_seq) ");
         let mut err = None;
         q.push_values(chunk, |mut r, (seq, collection, key, doc)| {
-            r.push_bind(collection.clone()).push_bind(key.clone()).push_bind(doc.to_string()).push_unseparated("::jsonb");
+            r.push_bind(collection.clone())
+                .push_bind(key.clone())
+                .push_bind(doc.to_string())
+                .push_unseparated("::jsonb");
             match to_i64(*seq) {
                 Ok(s) => r.push_bind(s),
                 Err(e) => {
@@ -139,7 +155,11 @@ async fn apply_ops(tx: &mut Transaction<'_, Postgres>, ops: &[(u64, ProjectionOp
         let mut q = QueryBuilder::<Postgres>::new("DELETE FROM projections WHERE (collection, key) IN (");
         let mut sep = q.separated(", ");
         for (collection, key) in chunk {
-            sep.push("(").push_bind_unseparated(collection.clone()).push_unseparated(", ").push_bind_unseparated(key.clone()).push_unseparated(")");
+            sep.push("(")
+                .push_bind_unseparated(collection.clone())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.clone())
+                .push_unseparated(")");
         }
         q.push(")");
         q.build().execute(&mut **tx).await?;
@@ -153,7 +173,11 @@ impl Store for PgStore {
         "postgres"
     }
 
-    async fn append(&self, events: Vec<NewEvent>, projectors: &[Arc<dyn Projector>]) -> Result<Vec<Receipt>, StoreError> {
+    async fn append(
+        &self,
+        events: Vec<NewEvent>,
+        projectors: &[Arc<dyn Projector>],
+    ) -> Result<Vec<Receipt>, StoreError> {
         if events.is_empty() {
             return Ok(vec![]);
         }
@@ -166,10 +190,13 @@ impl Store for PgStore {
     }
 
     async fn head(&self) -> Result<Frontier, StoreError> {
-        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
         let size = to_u64(row.try_get("size")?, "size")?;
         let bytes: Vec<u8> = row.try_get("frontier")?;
-        Frontier::from_bytes(size, &bytes).ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
+        Frontier::from_bytes(size, &bytes)
+            .ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
     }
 
     async fn entries(&self, start: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
@@ -214,7 +241,11 @@ impl Store for PgStore {
                 if i > 0 {
                     q.push(", ");
                 }
-                q.push("(").push_bind(i16::from(id.level)).push(", ").push_bind(to_i64(id.index)?).push(")");
+                q.push("(")
+                    .push_bind(i16::from(id.level))
+                    .push(", ")
+                    .push_bind(to_i64(id.index)?)
+                    .push(")");
             }
             q.push(")");
         }
@@ -222,30 +253,44 @@ impl Store for PgStore {
             let level: i16 = r.try_get("level")?;
             let idx = to_u64(r.try_get("idx")?, "idx")?;
             let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("node level out of range".into()))?;
-            out.insert(NodeId::new(level, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?);
+            out.insert(
+                NodeId::new(level, idx),
+                hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?,
+            );
         }
         Ok(out)
     }
 
     async fn level_nodes(&self, level: u8, start: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let rows = sqlx::query("SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3")
-            .bind(i16::from(level))
-            .bind(to_i64(start)?)
-            .bind(to_i64(limit)?)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3")
+                .bind(i16::from(level))
+                .bind(to_i64(start)?)
+                .bind(to_i64(limit)?)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
-            .map(|r| Ok((to_u64(r.try_get("idx")?, "idx")?, hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?)))
+            .map(|r| {
+                Ok((
+                    to_u64(r.try_get("idx")?, "idx")?,
+                    hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?,
+                ))
+            })
             .collect()
     }
 
     async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT data FROM ledger_blobs WHERE digest = $1").bind(digest).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT data FROM ledger_blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE").execute(&mut *tx).await?;
+        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
         let existing: Option<String> = sqlx::query_scalar("SELECT note FROM ledger_checkpoints WHERE size = $1")
             .bind(to_i64(cp.size)?)
             .fetch_optional(&mut *tx)
@@ -259,7 +304,10 @@ impl Store for PgStore {
                     .fetch_one(&mut *tx)
                     .await?;
                 if root != cp.root.0 {
-                    return Err(StoreError::Conflict(format!("a checkpoint with another root exists at size {}", cp.size)));
+                    return Err(StoreError::Conflict(format!(
+                        "a checkpoint with another root exists at size {}",
+                        cp.size
+                    )));
                 }
             }
             None => {
@@ -277,7 +325,9 @@ impl Store for PgStore {
     }
 
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let rows = sqlx::query("SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(StoredCheckpoint {
@@ -291,25 +341,32 @@ impl Store for PgStore {
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM ward_meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT value FROM ward_meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO ward_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO ward_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     async fn projection(&self, collection: &str, key: &str) -> Result<Option<Value>, StoreError> {
-        let doc: Option<String> = sqlx::query_scalar("SELECT doc::text FROM projections WHERE collection = $1 AND key = $2")
-            .bind(collection)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        doc.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))).transpose()
+        let doc: Option<String> =
+            sqlx::query_scalar("SELECT doc::text FROM projections WHERE collection = $1 AND key = $2")
+                .bind(collection)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        doc.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("projection document: {e}"))))
+            .transpose()
     }
 
     async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError> {
@@ -320,7 +377,8 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| {
                 let doc: String = r.try_get("doc")?;
-                let v = serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
+                let v =
+                    serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
                 Ok((r.try_get("key")?, v))
             })
             .collect()
@@ -328,7 +386,9 @@ impl Store for PgStore {
 
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE").execute(&mut *tx).await?;
+        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM projections").execute(&mut *tx).await?;
         let mut next = 0i64;
         let mut count = 0u64;

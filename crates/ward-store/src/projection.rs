@@ -98,7 +98,9 @@ pub fn coalesce(ops: &[(u64, ProjectionOp)]) -> NetChanges {
     let mut order: Vec<(&str, &str)> = Vec::new();
     for (i, (_, op)) in ops.iter().enumerate() {
         let k = match op {
-            ProjectionOp::Put { collection, key, .. } | ProjectionOp::Delete { collection, key } => (collection.as_str(), key.as_str()),
+            ProjectionOp::Put { collection, key, .. } | ProjectionOp::Delete { collection, key } => {
+                (collection.as_str(), key.as_str())
+            }
         };
         if last.insert(k, i).is_none() {
             order.push(k);
@@ -107,7 +109,9 @@ pub fn coalesce(ops: &[(u64, ProjectionOp)]) -> NetChanges {
     let mut net = NetChanges::default();
     for k in order {
         match &ops[last[&k]] {
-            (seq, ProjectionOp::Put { collection, key, doc }) => net.puts.push((*seq, collection.clone(), key.clone(), doc.clone())),
+            (seq, ProjectionOp::Put { collection, key, doc }) => {
+                net.puts.push((*seq, collection.clone(), key.clone(), doc.clone()))
+            }
             (_, ProjectionOp::Delete { collection, key }) => net.deletes.push((collection.clone(), key.clone())),
         }
     }
@@ -119,7 +123,11 @@ mod tests {
     use super::*;
 
     fn put(c: &str, k: &str, v: i64) -> ProjectionOp {
-        ProjectionOp::Put { collection: c.into(), key: k.into(), doc: json!(v) }
+        ProjectionOp::Put {
+            collection: c.into(),
+            key: k.into(),
+            doc: json!(v),
+        }
     }
 
     #[test]
@@ -128,15 +136,31 @@ mod tests {
             (1, put("a", "x", 1)),
             (2, put("a", "y", 2)),
             (3, put("a", "x", 3)),
-            (4, ProjectionOp::Delete { collection: "a".into(), key: "y".into() }),
+            (
+                4,
+                ProjectionOp::Delete {
+                    collection: "a".into(),
+                    key: "y".into(),
+                },
+            ),
             (5, put("b", "x", 5)),
-            (6, ProjectionOp::Delete { collection: "b".into(), key: "z".into() }),
+            (
+                6,
+                ProjectionOp::Delete {
+                    collection: "b".into(),
+                    key: "z".into(),
+                },
+            ),
             (7, put("b", "z", 7)),
         ];
         let net = coalesce(&ops);
         assert_eq!(
             net.puts,
-            vec![(3, "a".into(), "x".into(), json!(3)), (5, "b".into(), "x".into(), json!(5)), (7, "b".into(), "z".into(), json!(7))]
+            vec![
+                (3, "a".into(), "x".into(), json!(3)),
+                (5, "b".into(), "x".into(), json!(5)),
+                (7, "b".into(), "z".into(), json!(7))
+            ]
         );
         assert_eq!(net.deletes, vec![("a".into(), "y".into())]);
     }

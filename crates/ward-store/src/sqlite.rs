@@ -45,7 +45,9 @@ impl SqliteStore {
         sqlx::raw_sql("CREATE TABLE IF NOT EXISTS ward_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             .execute(&mut *tx)
             .await?;
-        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM ward_migrations").fetch_one(&mut *tx).await?;
+        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM ward_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
         if current > latest(list) {
             return Err(StoreError::Invalid(format!(
                 "database schema version {current} is newer than this ward ({}); upgrade ward",
@@ -66,10 +68,13 @@ impl SqliteStore {
     }
 
     async fn read_head(conn: &mut sqlx::SqliteConnection) -> Result<Frontier, StoreError> {
-        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1").fetch_one(conn).await?;
+        let row = sqlx::query("SELECT size, frontier FROM ledger_head WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
         let size = to_u64(row.try_get("size")?, "size")?;
         let bytes: Vec<u8> = row.try_get("frontier")?;
-        Frontier::from_bytes(size, &bytes).ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
+        Frontier::from_bytes(size, &bytes)
+            .ok_or_else(|| StoreError::Corrupt("head frontier does not match its size".into()))
     }
 
     async fn write_batch(tx: &mut Transaction<'_, Sqlite>, b: &PreparedBatch) -> Result<(), StoreError> {
@@ -94,7 +99,9 @@ impl SqliteStore {
         for chunk in b.nodes.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
             q.push_values(chunk, |mut r, (id, h)| {
-                r.push_bind(i64::from(id.level)).push_bind(id.index as i64).push_bind(h.0.to_vec());
+                r.push_bind(i64::from(id.level))
+                    .push_bind(id.index as i64)
+                    .push_bind(h.0.to_vec());
             });
             q.build().execute(&mut **tx).await?;
         }
@@ -122,7 +129,9 @@ async fn apply_ops(tx: &mut Transaction<'_, Sqlite>, ops: &[(u64, ProjectionOp)]
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO projections (collection, key, doc, updated_seq) ");
         let mut err = None;
         q.push_values(chunk, |mut r, (seq, collection, key, doc)| {
-            r.push_bind(collection.clone()).push_bind(key.clone()).push_bind(doc.to_string());
+            r.push_bind(collection.clone())
+                .push_bind(key.clone())
+                .push_bind(doc.to_string());
             match to_i64(*seq) {
                 Ok(s) => r.push_bind(s),
                 Err(e) => {
@@ -141,7 +150,11 @@ async fn apply_ops(tx: &mut Transaction<'_, Sqlite>, ops: &[(u64, ProjectionOp)]
         let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM projections WHERE (collection, key) IN (");
         let mut sep = q.separated(", ");
         for (collection, key) in chunk {
-            sep.push("(").push_bind_unseparated(collection.clone()).push_unseparated(", ").push_bind_unseparated(key.clone()).push_unseparated(")");
+            sep.push("(")
+                .push_bind_unseparated(collection.clone())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.clone())
+                .push_unseparated(")");
         }
         q.push(")");
         q.build().execute(&mut **tx).await?;
@@ -155,7 +168,11 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn append(&self, events: Vec<NewEvent>, projectors: &[Arc<dyn Projector>]) -> Result<Vec<Receipt>, StoreError> {
+    async fn append(
+        &self,
+        events: Vec<NewEvent>,
+        projectors: &[Arc<dyn Projector>],
+    ) -> Result<Vec<Receipt>, StoreError> {
         if events.is_empty() {
             return Ok(vec![]);
         }
@@ -214,7 +231,11 @@ impl Store for SqliteStore {
                 if i > 0 {
                     q.push(", ");
                 }
-                q.push("(").push_bind(i64::from(id.level)).push(", ").push_bind(to_i64(id.index)?).push(")");
+                q.push("(")
+                    .push_bind(i64::from(id.level))
+                    .push(", ")
+                    .push_bind(to_i64(id.index)?)
+                    .push(")");
             }
             q.push(")");
         }
@@ -222,7 +243,10 @@ impl Store for SqliteStore {
             let level: i64 = r.try_get("level")?;
             let idx = to_u64(r.try_get("idx")?, "idx")?;
             let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("node level out of range".into()))?;
-            out.insert(NodeId::new(level, idx), hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?);
+            out.insert(
+                NodeId::new(level, idx),
+                hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?,
+            );
         }
         Ok(out)
     }
@@ -235,12 +259,20 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok((to_u64(r.try_get("idx")?, "idx")?, hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?)))
+            .map(|r| {
+                Ok((
+                    to_u64(r.try_get("idx")?, "idx")?,
+                    hash_from_db(&r.try_get::<Vec<u8>, _>("hash")?, "node hash")?,
+                ))
+            })
             .collect()
     }
 
     async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT data FROM ledger_blobs WHERE digest = ?").bind(digest).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT data FROM ledger_blobs WHERE digest = ?")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
@@ -258,7 +290,10 @@ impl Store for SqliteStore {
                     .fetch_one(&mut *tx)
                     .await?;
                 if root != cp.root.0 {
-                    return Err(StoreError::Conflict(format!("a checkpoint with another root exists at size {}", cp.size)));
+                    return Err(StoreError::Conflict(format!(
+                        "a checkpoint with another root exists at size {}",
+                        cp.size
+                    )));
                 }
             }
             None => {
@@ -276,7 +311,9 @@ impl Store for SqliteStore {
     }
 
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let rows = sqlx::query("SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(StoredCheckpoint {
@@ -290,15 +327,20 @@ impl Store for SqliteStore {
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM ward_meta WHERE key = ?").bind(key).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT value FROM ward_meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO ward_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO ward_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -308,7 +350,8 @@ impl Store for SqliteStore {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
-        doc.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))).transpose()
+        doc.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("projection document: {e}"))))
+            .transpose()
     }
 
     async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError> {
@@ -319,7 +362,8 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| {
                 let doc: String = r.try_get("doc")?;
-                let v = serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
+                let v =
+                    serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
                 Ok((r.try_get("key")?, v))
             })
             .collect()

@@ -31,7 +31,11 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(format!("ward-test-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
-        TestDb { url: format!("sqlite://{}", dir.join("ward.db").display()), name: None, _dir: Some(tempfile_dir::TempDir(dir)) }
+        TestDb {
+            url: format!("sqlite://{}", dir.join("ward.db").display()),
+            name: None,
+            _dir: Some(tempfile_dir::TempDir(dir)),
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a visible message) when the server is
@@ -44,14 +48,23 @@ impl TestDb {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
                     panic!("PostgreSQL at {admin} is unreachable and CI=true: {e}");
                 }
-                eprintln!("SKIPPED: PostgreSQL tests: {admin} unreachable ({e}); set WARD_TEST_PG_URL or start PostgreSQL");
+                eprintln!(
+                    "SKIPPED: PostgreSQL tests: {admin} unreachable ({e}); set WARD_TEST_PG_URL or start PostgreSQL"
+                );
                 return None;
             }
         };
         let name = format!("ward_test_{}_{}", std::process::id(), unique());
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
-        Some(TestDb { url: format!("{base}/{name}"), name: Some(name), _dir: None })
+        Some(TestDb {
+            url: format!("{base}/{name}"),
+            name: Some(name),
+            _dir: None,
+        })
     }
 
     /// Drops the PostgreSQL database (SQLite files go with the directory).
@@ -59,7 +72,11 @@ impl TestDb {
         if let Some(name) = &self.name
             && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
         {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
@@ -67,6 +84,8 @@ impl TestDb {
 fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u64);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
     t * 1000 + N.fetch_add(1, Ordering::Relaxed)
 }

@@ -14,7 +14,14 @@ const ORIGIN: &str = "test.ward/log";
 
 fn event(i: u64) -> NewEvent {
     NewEvent {
-        actor: Actor { id: format!("user:u{}", i % 3), kind: if i % 2 == 0 { ActorKind::Human } else { ActorKind::Automation } },
+        actor: Actor {
+            id: format!("user:u{}", i % 3),
+            kind: if i.is_multiple_of(2) {
+                ActorKind::Human
+            } else {
+                ActorKind::Automation
+            },
+        },
         kind: "test.event".into(),
         subject: format!("change:{}", i % 5),
         payload: json!({ "i": i, "note": "hello" }),
@@ -159,7 +166,10 @@ async fn export_verifies_and_names_tampered_entry(url: &str) {
     assert_eq!(m.size, 300);
     assert_eq!(m.checkpoints, vec![100, 300]);
     let report = verify_export(&dir, &s.verifier()).unwrap();
-    assert_eq!((report.size, report.checkpoints, report.consistency_proofs, report.blobs), (300, 2, 1, 1));
+    assert_eq!(
+        (report.size, report.checkpoints, report.consistency_proofs, report.blobs),
+        (300, 2, 1, 1)
+    );
     // A second export of the same state verifies too.
     let dir2 = tmp.path().join("export2");
     l.export(&dir2, &s, ORIGIN, &|_, _| {}).await.unwrap();
@@ -236,7 +246,10 @@ async fn checkpoints_are_idempotent_and_conflicts_refused(url: &str) {
     let mut forged = a.clone();
     forged.root = ward_ledger::hash::sha256(b"other");
     forged.note = "different".into();
-    assert!(matches!(l.store().add_checkpoint(&forged).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        l.store().add_checkpoint(&forged).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(l.store().checkpoints().await.unwrap().len(), 1);
 }
 
@@ -245,10 +258,16 @@ pub async fn raw_exec(url: &str, sqlite_sql: &str, pg_sql: &str) {
     use sqlx::Connection;
     if url.starts_with("postgres") {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(pg_sql.to_string())).execute(&mut c).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(pg_sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap();
     } else {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite_sql.to_string())).execute(&mut c).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite_sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap();
     }
 }
 

@@ -46,7 +46,10 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
             let mut lat = Vec::with_capacity(per_task as usize);
             for i in 0..per_task {
                 let ev = NewEvent {
-                    actor: Actor { id: format!("ci:bench-{w}"), kind: ActorKind::Automation },
+                    actor: Actor {
+                        id: format!("ci:bench-{w}"),
+                        kind: ActorKind::Automation,
+                    },
                     kind: "bench.append".into(),
                     subject: format!("bench:{w}"),
                     payload: json!({ "i": i, "data": payload }),

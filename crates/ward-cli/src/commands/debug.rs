@@ -22,7 +22,10 @@ pub async fn append_loop(g: &Global, a: &AppendLoopArgs) -> Result<()> {
             let mut i = 0u64;
             loop {
                 let ev = NewEvent {
-                    actor: Actor { id: format!("ci:crash-{tag}"), kind: ActorKind::Automation },
+                    actor: Actor {
+                        id: format!("ci:crash-{tag}"),
+                        kind: ActorKind::Automation,
+                    },
                     kind: "crash.append".into(),
                     subject: format!("writer:{tag}-{w}"),
                     payload: json!({ "i": i }),

@@ -9,7 +9,7 @@ use crate::context::{DB_FILE, open_store, write_new_key};
 use crate::failure::Failure;
 use anyhow::Result;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::Path;
 use ward_ledger::export::{VerifyError, verify_export};
 use ward_ledger::proof::verify_inclusion;
 use ward_ledger::{Actor, ActorKind, NewEvent, NoteVerifier};
@@ -19,7 +19,12 @@ use ward_store::projection::default_projectors;
 const ORIGIN: &str = "demo.ward.local/log";
 
 fn ev(actor: &str, kind: ActorKind, event: &str, subject: &str, payload: Value) -> NewEvent {
-    NewEvent { actor: Actor { id: actor.into(), kind }, kind: event.into(), subject: subject.into(), payload }
+    NewEvent {
+        actor: Actor { id: actor.into(), kind },
+        kind: event.into(),
+        subject: subject.into(),
+        payload,
+    }
 }
 
 /// The sample release: what CI, people and the runtime would record.
@@ -28,20 +33,92 @@ fn release_story() -> (Vec<NewEvent>, Vec<NewEvent>) {
     let digest = "sha256:9f2c4e1a8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e";
     let art = format!("artifact:{digest}");
     let build = vec![
-        ev("ci:github/acme/scheduling/release.yml", A, "artifact.registered", &art, json!({"service": "scheduling-api", "version": "2.14.0", "commit": "4be1c0d", "branch": "main", "build_id": "8812"})),
-        ev("ci:github/acme/scheduling/release.yml", A, "attestation.added", &art, json!({"type": "junit", "tests": 1284, "passed": 1284, "failed": 0, "skipped": 3})),
-        ev("ci:github/acme/scheduling/release.yml", A, "attestation.added", &art, json!({"type": "sarif", "tool": "semgrep 1.90", "findings": {"error": 0, "warning": 2}})),
-        ev("ci:github/acme/scheduling/release.yml", A, "attestation.added", &art, json!({"type": "cyclonedx", "components": 412})),
-        ev("user:dana.dev", H, "change.opened", "change:CHG-1042", json!({"title": "Clinic reminder window configurable", "ticket": "https://tickets.example/CLN-311", "artifacts": [digest], "attributes": {"phi": false, "clinical_workflow": true}})),
-        ev("ward:classifier", A, "change.classified", "change:CHG-1042", json!({"tier": "medium", "matched": ["clinical_workflow -> medium"]})),
-        ev("user:quinn.qa", H, "approval.signed", "change:CHG-1042", json!({"meaning": "qa-approved", "printed_name": "Quinn Alvarez"})),
-        ev("user:rhea.release", H, "approval.signed", "change:CHG-1042", json!({"meaning": "release-authority", "printed_name": "Rhea Okafor"})),
+        ev(
+            "ci:github/acme/scheduling/release.yml",
+            A,
+            "artifact.registered",
+            &art,
+            json!({"service": "scheduling-api", "version": "2.14.0", "commit": "4be1c0d", "branch": "main", "build_id": "8812"}),
+        ),
+        ev(
+            "ci:github/acme/scheduling/release.yml",
+            A,
+            "attestation.added",
+            &art,
+            json!({"type": "junit", "tests": 1284, "passed": 1284, "failed": 0, "skipped": 3}),
+        ),
+        ev(
+            "ci:github/acme/scheduling/release.yml",
+            A,
+            "attestation.added",
+            &art,
+            json!({"type": "sarif", "tool": "semgrep 1.90", "findings": {"error": 0, "warning": 2}}),
+        ),
+        ev(
+            "ci:github/acme/scheduling/release.yml",
+            A,
+            "attestation.added",
+            &art,
+            json!({"type": "cyclonedx", "components": 412}),
+        ),
+        ev(
+            "user:dana.dev",
+            H,
+            "change.opened",
+            "change:CHG-1042",
+            json!({"title": "Clinic reminder window configurable", "ticket": "https://tickets.example/CLN-311", "artifacts": [digest], "attributes": {"phi": false, "clinical_workflow": true}}),
+        ),
+        ev(
+            "ward:classifier",
+            A,
+            "change.classified",
+            "change:CHG-1042",
+            json!({"tier": "medium", "matched": ["clinical_workflow -> medium"]}),
+        ),
+        ev(
+            "user:quinn.qa",
+            H,
+            "approval.signed",
+            "change:CHG-1042",
+            json!({"meaning": "qa-approved", "printed_name": "Quinn Alvarez"}),
+        ),
+        ev(
+            "user:rhea.release",
+            H,
+            "approval.signed",
+            "change:CHG-1042",
+            json!({"meaning": "release-authority", "printed_name": "Rhea Okafor"}),
+        ),
     ];
     let deploy = vec![
-        ev("ward:gate", A, "gate.evaluated", "change:CHG-1042", json!({"environment": "prod", "verdict": "allow", "policy_bundle": "sha256:1d4c…"})),
-        ev("ci:github/acme/scheduling/deploy.yml", A, "deployment.recorded", "env:prod", json!({"artifact": digest, "ring": "internal"})),
-        ev("ward:rollout", A, "rollout.step", "env:prod", json!({"canary_percent": 10, "error_rate": 0.001})),
-        ev("ward:rollout", A, "rollout.step", "env:prod", json!({"canary_percent": 100, "error_rate": 0.0009})),
+        ev(
+            "ward:gate",
+            A,
+            "gate.evaluated",
+            "change:CHG-1042",
+            json!({"environment": "prod", "verdict": "allow", "policy_bundle": "sha256:1d4c…"}),
+        ),
+        ev(
+            "ci:github/acme/scheduling/deploy.yml",
+            A,
+            "deployment.recorded",
+            "env:prod",
+            json!({"artifact": digest, "ring": "internal"}),
+        ),
+        ev(
+            "ward:rollout",
+            A,
+            "rollout.step",
+            "env:prod",
+            json!({"canary_percent": 10, "error_rate": 0.001}),
+        ),
+        ev(
+            "ward:rollout",
+            A,
+            "rollout.step",
+            "env:prod",
+            json!({"canary_percent": 100, "error_rate": 0.0009}),
+        ),
     ];
     (build, deploy)
 }
@@ -50,7 +127,10 @@ fn release_story() -> (Vec<NewEvent>, Vec<NewEvent>) {
 pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     let (dir, temporary) = match &args.keep {
         Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("ward-demo-{}", std::process::id())), true),
+        None => (
+            std::env::temp_dir().join(format!("ward-demo-{}", std::process::id())),
+            true,
+        ),
     };
     let result = demo(g.output, &dir).await;
     if temporary {
@@ -59,7 +139,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     result
 }
 
-async fn demo(out: Output, dir: &PathBuf) -> Result<()> {
+async fn demo(out: Output, dir: &Path) -> Result<()> {
     let say = |s: String| {
         if out == Output::Text {
             println!("{s}");
@@ -71,26 +151,44 @@ async fn demo(out: Output, dir: &PathBuf) -> Result<()> {
     let store = open_store(&format!("sqlite://{}", dir.join(DB_FILE).display())).await?;
     store.set_meta("origin", ORIGIN).await?;
     let ledger = Ledger::new(store, default_projectors());
-    say(format!("1. init: created log {ORIGIN} (SQLite, WAL) and its Ed25519 key\n   verifier key: {}", verifier.verifier_key()));
+    say(format!(
+        "1. init: created log {ORIGIN} (SQLite, WAL) and its Ed25519 key\n   verifier key: {}",
+        verifier.verifier_key()
+    ));
 
     let (build, deploy) = release_story();
     let n_build = build.len();
     for e in build {
         ledger.append(e).await?;
     }
-    say(format!("2. appended {n_build} events: artifact registered, 3 attestations, change opened and classified, 2 approvals"));
+    say(format!(
+        "2. appended {n_build} events: artifact registered, 3 attestations, change opened and classified, 2 approvals"
+    ));
     let cp1 = ledger.checkpoint(&signer, ORIGIN).await?;
-    say(format!("3. signed checkpoint at size {}:\n{}", cp1.size, indent(&cp1.note)));
+    say(format!(
+        "3. signed checkpoint at size {}:\n{}",
+        cp1.size,
+        indent(&cp1.note)
+    ));
 
     let n_deploy = deploy.len();
     let receipts = ledger.append_batch(deploy).await?;
     let cp2 = ledger.checkpoint(&signer, ORIGIN).await?;
-    say(format!("4. appended {n_deploy} more (gate, deployment, rollout steps) in one transaction; checkpoint at size {}", cp2.size));
+    say(format!(
+        "4. appended {n_deploy} more (gate, deployment, rollout steps) in one transaction; checkpoint at size {}",
+        cp2.size
+    ));
 
     let index = receipts[1].seq;
     let proof = ledger.inclusion_proof(index, cp2.size).await?;
-    let leaf = ledger.store().entries(index, 1).await?.pop().ok_or_else(|| anyhow::anyhow!("entry {index} missing"))?;
-    verify_inclusion(&leaf.leaf_hash, index, cp2.size, &proof, &cp2.root).map_err(|e| Failure::verify(e.to_string()))?;
+    let leaf = ledger
+        .store()
+        .entries(index, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("entry {index} missing"))?;
+    verify_inclusion(&leaf.leaf_hash, index, cp2.size, &proof, &cp2.root)
+        .map_err(|e| Failure::verify(e.to_string()))?;
     let consistency = ledger.consistency_proof(cp1.size, cp2.size).await?;
     ward_ledger::proof::verify_consistency(cp1.size, cp2.size, &consistency, &cp1.root, &cp2.root)
         .map_err(|e| Failure::verify(e.to_string()))?;
@@ -114,19 +212,29 @@ async fn demo(out: Output, dir: &PathBuf) -> Result<()> {
     let bundle = export_dir.join("tile/entries/000.p").join(manifest.size.to_string());
     let mut data = std::fs::read(&bundle)?;
     let needle = b"Rhea Okafor";
-    let pos = data.windows(needle.len()).position(|w| w == needle).ok_or_else(|| anyhow::anyhow!("approval not found in bundle"))?;
+    let pos = data
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .ok_or_else(|| anyhow::anyhow!("approval not found in bundle"))?;
     data[pos] = b'X';
     std::fs::write(&bundle, data)?;
     let caught = match verify_export(&export_dir, &verifier) {
         Err(VerifyError::BadEntry { index, reason }) => {
-            say(format!("7. changed one byte of an exported approval: `ward verify` refuses it — entry {index}: {reason}"));
+            say(format!(
+                "7. changed one byte of an exported approval: `ward verify` refuses it — entry {index}: {reason}"
+            ));
             Some(index)
         }
         Err(e) => return Err(Failure::verify(format!("tampering detected but not localised: {e}")).into()),
         Ok(_) => return Err(Failure::verify("tampering was NOT detected").into()),
     };
-    let fsck = ledger.fsck(Some(&verifier as &dyn NoteVerifier), ORIGIN, &|_, _| {}).await?;
-    say(format!("8. the store itself checks clean: {} entries, {} checkpoints (`ward log fsck`)", fsck.size, fsck.checkpoints));
+    let fsck = ledger
+        .fsck(Some(&verifier as &dyn NoteVerifier), ORIGIN, &|_, _| {})
+        .await?;
+    say(format!(
+        "8. the store itself checks clean: {} entries, {} checkpoints (`ward log fsck`)",
+        fsck.size, fsck.checkpoints
+    ));
     say("Done. Try it on your own data: `ward init`, `ward log append`, `ward log export --out DIR`, `ward verify DIR --key …`".into());
     if out == Output::Json {
         println!(

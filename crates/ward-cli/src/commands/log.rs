@@ -17,7 +17,11 @@ pub const MAX_STDIN: u64 = 16 * 1024 * 1024;
 pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
     if let LogCommand::Key = cmd {
         let signer = crate::context::load_signer(&g.data_dir).map_err(|_| {
-            Failure::new("not_initialised", format!("no log key in {}", g.data_dir.display()), "run `ward init` first")
+            Failure::new(
+                "not_initialised",
+                format!("no log key in {}", g.data_dir.display()),
+                "run `ward init` first",
+            )
         })?;
         let vkey = signer.verifier().verifier_key();
         emit(g.output, json!({ "verifier_key": vkey }), || vkey.clone());
@@ -35,7 +39,9 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
         LogCommand::Fsck => fsck(g, &ctx).await,
         LogCommand::RebuildProjections => {
             let n = ctx.ledger.rebuild_projections().await?;
-            emit(g.output, json!({ "replayed": n }), || format!("Rebuilt projections from {n} entries"));
+            emit(g.output, json!({ "replayed": n }), || {
+                format!("Rebuilt projections from {n} entries")
+            });
             Ok(())
         }
         LogCommand::Key => unreachable!("handled above"),
@@ -73,21 +79,43 @@ pub fn parse_events(input: &str) -> Result<Vec<NewEvent>> {
 
 async fn append(g: &Global, ctx: &Context) -> Result<()> {
     let mut input = String::new();
-    std::io::stdin().take(MAX_STDIN + 1).read_to_string(&mut input).context("reading stdin")?;
+    std::io::stdin()
+        .take(MAX_STDIN + 1)
+        .read_to_string(&mut input)
+        .context("reading stdin")?;
     if input.len() as u64 > MAX_STDIN {
-        return Err(Failure::new("too_large", format!("stdin exceeds {MAX_STDIN} bytes"), "split the events into several calls").into());
+        return Err(Failure::new(
+            "too_large",
+            format!("stdin exceeds {MAX_STDIN} bytes"),
+            "split the events into several calls",
+        )
+        .into());
     }
     let events = parse_events(&input)?;
-    let receipts = ctx.ledger.append_batch(events).await.map_err(|e| Failure::new("append_refused", e.to_string(), "fix the event and retry; nothing was written"))?;
+    let receipts = ctx.ledger.append_batch(events).await.map_err(|e| {
+        Failure::new(
+            "append_refused",
+            e.to_string(),
+            "fix the event and retry; nothing was written",
+        )
+    })?;
     emit(g.output, json!({ "appended": receipts }), || {
-        receipts.iter().map(|r| format!("appended seq {} leaf {}", r.seq, r.leaf_hash)).collect::<Vec<_>>().join("\n")
+        receipts
+            .iter()
+            .map(|r| format!("appended seq {} leaf {}", r.seq, r.leaf_hash))
+            .collect::<Vec<_>>()
+            .join("\n")
     });
     Ok(())
 }
 
 async fn checkpoint(g: &Global, ctx: &Context) -> Result<()> {
     let cp = ctx.ledger.checkpoint(&ctx.signer()?, &ctx.origin).await?;
-    emit(g.output, json!({ "size": cp.size, "root": cp.root.to_hex(), "note": cp.note }), || cp.note.clone());
+    emit(
+        g.output,
+        json!({ "size": cp.size, "root": cp.root.to_hex(), "note": cp.note }),
+        || cp.note.clone(),
+    );
     Ok(())
 }
 
@@ -104,7 +132,11 @@ async fn status(g: &Global, ctx: &Context) -> Result<()> {
             "latest_checkpoint": latest.as_ref().map(|c| json!({"size": c.size, "root": c.root.to_hex(), "created_at": c.created_at})),
         }),
         || {
-            let cp = latest.as_ref().map_or("none (run `ward log checkpoint`)".to_string(), |c| format!("size {} at {}", c.size, c.created_at));
+            let cp = latest
+                .as_ref()
+                .map_or("none (run `ward log checkpoint`)".to_string(), |c| {
+                    format!("size {} at {}", c.size, c.created_at)
+                });
             format!(
                 "log {} ({})\n  size:  {}\n  root:  {}\n  latest checkpoint: {cp}",
                 ctx.origin,
@@ -128,7 +160,10 @@ async fn show(g: &Global, ctx: &Context, a: &ShowArgs) -> Result<()> {
         entries
             .iter()
             .map(|e| match EventEnvelope::from_leaf(&e.leaf) {
-                Ok(env) => format!("{:>6}  {}  {:<28} {:<24} {}", env.seq, env.time, env.kind, env.subject, env.actor.id),
+                Ok(env) => format!(
+                    "{:>6}  {}  {:<28} {:<24} {}",
+                    env.seq, env.time, env.kind, env.subject, env.actor.id
+                ),
                 Err(err) => format!("{:>6}  INVALID: {err}", e.seq),
             })
             .collect::<Vec<_>>()
@@ -143,7 +178,12 @@ async fn default_size(ctx: &Context, size: Option<u64>) -> Result<u64> {
     }
     match ctx.ledger.store().checkpoints().await?.pop() {
         Some(c) => Ok(c.size),
-        None => Err(Failure::new("no_checkpoint", "the log has no checkpoint yet", "run `ward log checkpoint` or pass --size").into()),
+        None => Err(Failure::new(
+            "no_checkpoint",
+            "the log has no checkpoint yet",
+            "run `ward log checkpoint` or pass --size",
+        )
+        .into()),
     }
 }
 
@@ -153,7 +193,9 @@ fn hexes(h: &[Hash]) -> Vec<String> {
 
 fn invalid(e: ward_store::StoreError) -> anyhow::Error {
     match e {
-        ward_store::StoreError::Invalid(m) => Failure::new("invalid_request", m, "check `ward log status` for the log's size").into(),
+        ward_store::StoreError::Invalid(m) => {
+            Failure::new("invalid_request", m, "check `ward log status` for the log's size").into()
+        }
         other => other.into(),
     }
 }
@@ -162,14 +204,31 @@ async fn proof(g: &Global, ctx: &Context, a: &ProofArgs) -> Result<()> {
     let size = default_size(ctx, a.size).await?;
     let proof = ctx.ledger.inclusion_proof(a.index, size).await.map_err(invalid)?;
     let root = ctx.ledger.root_at(size).await.map_err(invalid)?;
-    let leaf = ctx.ledger.store().entries(a.index, 1).await?.pop().context("entry not found")?;
-    verify_inclusion(&leaf.leaf_hash, a.index, size, &proof, &root).map_err(|e| Failure::verify(format!("store produced a bad proof: {e}")))?;
-    let note = ctx.ledger.store().checkpoints().await?.into_iter().find(|c| c.size == size).map(|c| c.note);
+    let leaf = ctx
+        .ledger
+        .store()
+        .entries(a.index, 1)
+        .await?
+        .pop()
+        .context("entry not found")?;
+    verify_inclusion(&leaf.leaf_hash, a.index, size, &proof, &root)
+        .map_err(|e| Failure::verify(format!("store produced a bad proof: {e}")))?;
+    let note = ctx
+        .ledger
+        .store()
+        .checkpoints()
+        .await?
+        .into_iter()
+        .find(|c| c.size == size)
+        .map(|c| c.note);
     emit(
         g.output,
         json!({ "index": a.index, "size": size, "leaf_hash": leaf.leaf_hash.to_hex(), "root": root.to_hex(), "proof": hexes(&proof), "checkpoint": note }),
         || {
-            let mut s = format!("inclusion of entry {} in tree of size {size}\n  leaf hash: {}\n  root:      {root}\n  proof:\n", a.index, leaf.leaf_hash);
+            let mut s = format!(
+                "inclusion of entry {} in tree of size {size}\n  leaf hash: {}\n  root:      {root}\n  proof:\n",
+                a.index, leaf.leaf_hash
+            );
             for h in &proof {
                 s.push_str(&format!("    {h}\n"));
             }
@@ -181,13 +240,20 @@ async fn proof(g: &Global, ctx: &Context, a: &ProofArgs) -> Result<()> {
 
 async fn consistency(g: &Global, ctx: &Context, a: &ConsistencyArgs) -> Result<()> {
     let proof = ctx.ledger.consistency_proof(a.from, a.to).await.map_err(invalid)?;
-    let (r1, r2) = (ctx.ledger.root_at(a.from).await.map_err(invalid)?, ctx.ledger.root_at(a.to).await.map_err(invalid)?);
-    verify_consistency(a.from, a.to, &proof, &r1, &r2).map_err(|e| Failure::verify(format!("store produced a bad proof: {e}")))?;
+    let (r1, r2) = (
+        ctx.ledger.root_at(a.from).await.map_err(invalid)?,
+        ctx.ledger.root_at(a.to).await.map_err(invalid)?,
+    );
+    verify_consistency(a.from, a.to, &proof, &r1, &r2)
+        .map_err(|e| Failure::verify(format!("store produced a bad proof: {e}")))?;
     emit(
         g.output,
         json!({ "from": a.from, "to": a.to, "root1": r1.to_hex(), "root2": r2.to_hex(), "proof": hexes(&proof) }),
         || {
-            let mut s = format!("consistency {} -> {}\n  root1: {r1}\n  root2: {r2}\n  proof:\n", a.from, a.to);
+            let mut s = format!(
+                "consistency {} -> {}\n  root1: {r1}\n  root2: {r2}\n  proof:\n",
+                a.from, a.to
+            );
             for h in &proof {
                 s.push_str(&format!("    {h}\n"));
             }
@@ -203,21 +269,31 @@ async fn export(g: &Global, ctx: &Context, a: &ExportArgs) -> Result<()> {
         pb.set_length(total);
         pb.set_position(done);
     };
-    let m = ctx.ledger.export(&a.out, &ctx.signer()?, &ctx.origin, &cb).await.map_err(|e| match e {
-        ward_store::StoreError::Invalid(m) => anyhow::Error::from(Failure::new("export_failed", m, "export into a new, empty directory")),
-        other => other.into(),
-    })?;
+    let m = ctx
+        .ledger
+        .export(&a.out, &ctx.signer()?, &ctx.origin, &cb)
+        .await
+        .map_err(|e| match e {
+            ward_store::StoreError::Invalid(m) => {
+                anyhow::Error::from(Failure::new("export_failed", m, "export into a new, empty directory"))
+            }
+            other => other.into(),
+        })?;
     pb.finish_and_clear();
     let vkey = ctx.signer()?.verifier().verifier_key();
-    emit(g.output, json!({ "out": a.out, "manifest": m, "verifier_key": vkey }), || {
-        format!(
-            "Exported {} entries and {} checkpoints to {}\nVerify offline with:\n  ward verify {} --key '{vkey}'",
-            m.size,
-            m.checkpoints.len(),
-            a.out.display(),
-            a.out.display()
-        )
-    });
+    emit(
+        g.output,
+        json!({ "out": a.out, "manifest": m, "verifier_key": vkey }),
+        || {
+            format!(
+                "Exported {} entries and {} checkpoints to {}\nVerify offline with:\n  ward verify {} --key '{vkey}'",
+                m.size,
+                m.checkpoints.len(),
+                a.out.display(),
+                a.out.display()
+            )
+        },
+    );
     Ok(())
 }
 
@@ -228,7 +304,10 @@ async fn fsck(g: &Global, ctx: &Context) -> Result<()> {
         pb.set_position(done);
     };
     let verifier = ctx.signer()?.verifier();
-    let r = ctx.ledger.fsck(Some(&verifier as &dyn NoteVerifier), &ctx.origin, &cb).await?;
+    let r = ctx
+        .ledger
+        .fsck(Some(&verifier as &dyn NoteVerifier), &ctx.origin, &cb)
+        .await?;
     pb.finish_and_clear();
     if g.output == Output::Json {
         emit(g.output, json!(r), String::new);
@@ -239,7 +318,13 @@ async fn fsck(g: &Global, ctx: &Context) -> Result<()> {
         }
         Ok(())
     } else {
-        let first = r.first_bad_entry.map_or(String::new(), |i| format!("first bad entry {i}: "));
-        Err(Failure::verify(format!("store check failed: {first}{}", r.problems.first().cloned().unwrap_or_default())).into())
+        let first = r
+            .first_bad_entry
+            .map_or(String::new(), |i| format!("first bad entry {i}: "));
+        Err(Failure::verify(format!(
+            "store check failed: {first}{}",
+            r.problems.first().cloned().unwrap_or_default()
+        ))
+        .into())
     }
 }

@@ -22,10 +22,19 @@ pub fn read_key(key: &str) -> Result<String> {
 pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
     let key = read_key(&args.key)?;
     let verifier = parse_verifier_key(&key).map_err(|e| {
-        Failure::new("bad_verifier_key", format!("invalid verifier key: {e}"), "pass the output of `ward log key` (name+hex8+base64)")
+        Failure::new(
+            "bad_verifier_key",
+            format!("invalid verifier key: {e}"),
+            "pass the output of `ward log key` (name+hex8+base64)",
+        )
     })?;
     if !args.dir.is_dir() {
-        return Err(Failure::new("not_found", format!("{} is not a directory", args.dir.display()), "pass the directory written by `ward log export`").into());
+        return Err(Failure::new(
+            "not_found",
+            format!("{} is not a directory", args.dir.display()),
+            "pass the directory written by `ward log export`",
+        )
+        .into());
     }
     let started = std::time::Instant::now();
     match verify_export(&args.dir, verifier.as_ref()) {

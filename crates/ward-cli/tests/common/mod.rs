@@ -24,14 +24,29 @@ pub fn run(mut c: Command) -> Output {
 /// Runs with `input` on stdin.
 pub fn run_with_stdin(mut c: Command, input: &str) -> Output {
     use std::io::Write;
-    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ward");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ward");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("wait ward")
 }
 
 /// Asserts success and returns stdout.
 pub fn ok(o: Output) -> String {
-    assert!(o.status.success(), "ward failed: {}\nstdout: {}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.status.success(),
+        "ward failed: {}\nstdout: {}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
     String::from_utf8(o.stdout).expect("utf-8 stdout")
 }
 
@@ -41,9 +56,15 @@ pub struct Rng(u64);
 impl Rng {
     /// Seeds and prints the seed so a failure can be replayed.
     pub fn new(label: &str) -> Rng {
-        let seed = std::env::var("WARD_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
-        });
+        let seed = std::env::var("WARD_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+                    | 1
+            });
         eprintln!("{label}: WARD_TEST_SEED={seed}");
         Rng(seed)
     }
