@@ -5,6 +5,7 @@
 //! their sha256 digest and size, and the bytes are stored beside the log.
 
 use crate::hash::sha256;
+use crate::jcs_check::{self, Canonicity};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
@@ -205,37 +206,90 @@ impl EventEnvelope {
             return Err(EnvelopeError::Invalid("leaf too large".into()));
         }
         let env: EventEnvelope = serde_json::from_slice(leaf)?;
-        // Fast path: where plain serde_json output provably equals RFC 8785 (sorted struct
-        // fields, integer numbers only, ASCII object keys), compare with it; otherwise run the
-        // full canonicaliser.
-        let canonical = if plain_is_canonical(&env) {
-            serde_json::to_vec(&env)? == leaf
-        } else {
-            canonical_json(&env)? == leaf
-        };
-        if !canonical {
-            return Err(EnvelopeError::NotCanonical);
-        }
+        ensure_canonical(leaf, &env)?;
         Ok(env)
     }
 }
 
-/// Whether serde_json's output for this envelope is byte-identical to its RFC 8785 form: true
-/// when the payload holds no floating-point number (JCS uses ECMAScript number formatting) and
-/// no non-ASCII object key (JCS sorts keys by UTF-16 code units, serde_json's map by bytes).
-fn plain_is_canonical(env: &EventEnvelope) -> bool {
-    fn ok(v: &Value) -> bool {
-        match v {
-            Value::Number(n) => n.is_i64() || n.is_u64(),
-            Value::Array(a) => a.iter().all(ok),
-            Value::Object(m) => m.iter().all(|(k, v)| k.is_ascii() && ok(v)),
-            _ => true,
+/// Fails unless `leaf` is the RFC 8785 form of `parsed` (the value read from it). The byte-level
+/// check decides almost every leaf without allocating; the rest are canonicalised and compared.
+fn ensure_canonical<T: Serialize>(leaf: &[u8], parsed: &T) -> Result<(), EnvelopeError> {
+    let canonical = match jcs_check::check(leaf) {
+        Canonicity::Yes => true,
+        Canonicity::No => false,
+        Canonicity::Undecided => canonical_json(parsed)? == leaf,
+    };
+    if canonical { Ok(()) } else { Err(EnvelopeError::NotCanonical) }
+}
+
+/// What the offline verifier needs from a leaf — its position and out-of-line payload — read
+/// with the same strictness as [`EventEnvelope::from_leaf`] but without building the payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafHeader {
+    /// Position the envelope claims.
+    pub seq: u64,
+    /// `(sha256:<hex>, size)` when the payload is stored beside the log.
+    pub payload_digest: Option<(String, u64)>,
+}
+
+impl LeafHeader {
+    /// Checks that `leaf` is a canonical envelope and returns its header. Accepts exactly the
+    /// leaves [`EventEnvelope::from_leaf`] accepts.
+    pub fn from_leaf(leaf: &[u8]) -> Result<LeafHeader, EnvelopeError> {
+        if leaf.len() > MAX_LEAF_LEN {
+            return Err(EnvelopeError::Invalid("leaf too large".into()));
         }
+        if let Some(header) = read_canonical_header(leaf) {
+            return Ok(header);
+        }
+        // Anything unusual takes the full path, which also words the error.
+        let env = EventEnvelope::from_leaf(leaf)?;
+        let payload_digest = match env.payload {
+            Payload::Digest { sha256, size } => Some((sha256, size)),
+            Payload::Inline(_) => None,
+        };
+        Ok(LeafHeader {
+            seq: env.seq,
+            payload_digest,
+        })
     }
-    match &env.payload {
-        Payload::Inline(v) => ok(v),
-        Payload::Digest { .. } => true,
-    }
+}
+
+/// Reads the header of a canonical envelope in one pass. In canonical form an envelope is one
+/// fixed sequence of keys, so this is a walk over literals with checked strings and an inline
+/// payload checked as canonical JSON. `None` whenever the leaf is not a decidedly canonical
+/// envelope (including out-of-line digests with escapes, or payload numbers that need
+/// formatting), leaving the decision and the wording of any error to the full parser.
+fn read_canonical_header(leaf: &[u8]) -> Option<LeafHeader> {
+    let mut r = jcs_check::Cursor::new(leaf)?;
+    r.lit(br#"{"actor":{"id":"#)?;
+    r.string()?;
+    r.lit(br#","kind":"#)?;
+    r.one_of(&[br#""automation"}"#, br#""human"}"#])?;
+    r.lit(br#","kind":"#)?;
+    r.string()?;
+    r.lit(br#","payload":{"#)?;
+    let payload_digest = if r.lit(br#""inline":"#).is_some() {
+        r.value()?;
+        None
+    } else {
+        r.lit(br#""digest":{"sha256":"#)?;
+        let digest = r.string()??;
+        r.lit(br#","size":"#)?;
+        let size = r.uint()?;
+        r.lit(b"}")?;
+        Some((digest.to_string(), size))
+    };
+    r.lit(br#"},"seq":"#)?;
+    let seq = r.uint()?;
+    r.lit(br#","subject":"#)?;
+    r.string()?;
+    r.lit(br#","time":"#)?;
+    r.string()?;
+    r.lit(br#","v":"#)?;
+    u32::try_from(r.uint()?).ok()?;
+    r.lit(b"}")?;
+    r.finished().then_some(LeafHeader { seq, payload_digest })
 }
 
 #[cfg(test)]
@@ -282,10 +336,19 @@ mod tests {
             let sealed = ev(payload).seal(3, jiff::Timestamp::UNIX_EPOCH).unwrap();
             let back = EventEnvelope::from_leaf(&sealed.leaf).unwrap();
             assert_eq!(canonical_json(&back).unwrap(), sealed.leaf);
-            if plain_is_canonical(&back) {
-                assert_eq!(serde_json::to_vec(&back).unwrap(), sealed.leaf);
-            }
+            let header = LeafHeader::from_leaf(&sealed.leaf).unwrap();
+            assert_eq!(header.seq, 3);
         }
+        // Integers beyond 2^53 are written the way JCS writes doubles, and still read back.
+        let sealed = ev(json!({"big": 9_007_199_254_740_993u64})).seal(1, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let text = String::from_utf8(sealed.leaf.clone()).unwrap();
+        assert!(text.contains("9007199254740992"), "{text}");
+        assert!(EventEnvelope::from_leaf(&sealed.leaf).is_ok());
+        let odd = text.replace("9007199254740992", "9007199254740993");
+        assert!(matches!(
+            EventEnvelope::from_leaf(odd.as_bytes()),
+            Err(EnvelopeError::NotCanonical)
+        ));
         // A float written the serde_json way, not the JCS way, is refused.
         let sealed = ev(json!({"g": 1e21})).seal(0, jiff::Timestamp::UNIX_EPOCH).unwrap();
         let text = String::from_utf8(sealed.leaf).unwrap();

@@ -17,8 +17,8 @@
 //! the tiles with what it computed, and names the first entry that does not match.
 
 use crate::checkpoint::Checkpoint;
-use crate::envelope::{EventEnvelope, MAX_PAYLOAD, Payload};
-use crate::hash::{Hash, leaf_hash, sha256};
+use crate::envelope::{LeafHeader, MAX_PAYLOAD};
+use crate::hash::{Hash, leaf_hash, node_hash, sha256};
 use crate::note::NoteVerifier;
 use crate::proof::verify_consistency;
 use crate::tiles::{TILE_WIDTH, TileId, decode_bundle, encode_bundle, tiles_for_size};
@@ -394,8 +394,21 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         for result in parallel_map(window, threads, |t| check_entry_tile(dir, t)) {
             let checked = result?;
             blobs += checked.blobs;
-            for h in checked.leaves {
-                for (id, nh) in frontier.push(h) {
+            let end = frontier.size() + checked.leaves.len() as u64;
+            // A whole tile joins the tree as one subtree, unless a checkpoint falls inside it.
+            let whole = checked
+                .root
+                .filter(|_| !pending_cp.peek().is_some_and(|cp| cp.size < end))
+                .map(|root| vec![root]);
+            let (level, hashes) = match &whole {
+                Some(root) => (8u8, root.as_slice()),
+                None => (0u8, checked.leaves.as_slice()),
+            };
+            for h in hashes {
+                let created = frontier
+                    .push_subtree(level, *h)
+                    .expect("tiles start at multiples of 256 leaves");
+                for (id, nh) in created {
                     if id.level % 8 == 0 && id.level > 0 {
                         let tl = usize::from(id.level / 8);
                         while upper.len() < tl {
@@ -458,7 +471,18 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
 /// Leaf hashes of one entry bundle, after every entry in it was checked.
 struct CheckedTile {
     leaves: Vec<Hash>,
+    /// Hash of the complete 256-leaf subtree, for a full tile.
+    root: Option<Hash>,
     blobs: usize,
+}
+
+/// Root of a complete subtree whose leaf count is a power of two.
+fn perfect_root(leaves: &[Hash]) -> Hash {
+    let mut level: Vec<Hash> = leaves.to_vec();
+    while level.len() > 1 {
+        level = level.chunks_exact(2).map(|p| node_hash(&p[0], &p[1])).collect();
+    }
+    level[0]
 }
 
 /// Checks one entry bundle against its level-0 hash tile: framing, canonical envelope, position,
@@ -476,12 +500,13 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
     })?;
     let mut out = CheckedTile {
         leaves: Vec::with_capacity(entries.len()),
+        root: None,
         blobs: 0,
     };
     for (i, leaf) in entries.iter().enumerate() {
         let index = first + i as u64;
         let bad = |reason: String| VerifyError::BadEntry { index, reason };
-        let env = EventEnvelope::from_leaf(leaf).map_err(|e| bad(e.to_string()))?;
+        let env = LeafHeader::from_leaf(leaf).map_err(|e| bad(e.to_string()))?;
         if env.seq != index {
             return Err(bad(format!("envelope says seq {} at position {index}", env.seq)));
         }
@@ -489,7 +514,7 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
         if hashes[i * 32..i * 32 + 32] != h.0 {
             return Err(bad("leaf hash differs from tile/0 (entry or tile altered)".into()));
         }
-        if let Payload::Digest { sha256: digest, size } = &env.payload {
+        if let Some((digest, size)) = &env.payload_digest {
             let data = read_limited(&dir.join(blob_path(digest)), MAX_PAYLOAD as u64)
                 .map_err(|e| bad(format!("payload: {e}")))?;
             if data.len() as u64 != *size || format!("sha256:{}", sha256(&data).to_hex()) != *digest {
@@ -498,6 +523,9 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
             out.blobs += 1;
         }
         out.leaves.push(h);
+    }
+    if tile.width == TILE_WIDTH {
+        out.root = Some(perfect_root(&out.leaves));
     }
     Ok(out)
 }
@@ -596,6 +624,23 @@ mod tests {
         assert_eq!(r.blobs, 1);
         assert!(dir.join("tile/1/000.p/2").exists());
         assert!(dir.join("tile/entries/002.p/88").exists());
+    }
+
+    #[test]
+    fn checkpoints_inside_and_between_whole_tiles_verify() {
+        // Whole tiles join the tree as subtrees; checkpoints inside a tile force leaf steps.
+        for (n, cps) in [
+            (1100u64, vec![300u64, 700, 1024, 1100]),
+            (1024, vec![1, 255, 256, 257, 1024]),
+            (513, vec![512, 513]),
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("exp");
+            let s = write_export(&dir, n, &cps);
+            let r = verify_export(&dir, &s.verifier()).unwrap_or_else(|e| panic!("{n} {cps:?}: {e}"));
+            assert_eq!(r.size, n);
+            assert_eq!(r.checkpoints, cps.len());
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`proof`]: inclusion and consistency proof verification (RFC 9162 §2.1.3–2.1.4).
 //! - [`note`] and [`checkpoint`]: C2SP signed notes and tlog checkpoints.
 //! - [`envelope`]: the canonical (RFC 8785) event envelope that forms each leaf.
+//! - [`jcs_check`]: a zero-allocation check that bytes are already RFC 8785 canonical.
 //! - [`tiles`] and [`export`]: C2SP tlog-tiles export and the offline verifier.
 //!
 //! Nothing here touches a database or the network; stores live in `ward-store`.
@@ -16,6 +17,7 @@ pub mod checkpoint;
 pub mod envelope;
 pub mod export;
 pub mod hash;
+pub mod jcs_check;
 pub mod note;
 pub mod proof;
 pub mod tiles;

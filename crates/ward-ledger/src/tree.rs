@@ -225,25 +225,33 @@ impl Frontier {
     /// Appends a leaf hash and returns every complete subtree that now exists for the first
     /// time (the leaf itself at level 0, then each merged parent), for storage.
     pub fn push(&mut self, leaf: Hash) -> Vec<(NodeId, Hash)> {
-        let index = self.size;
-        let mut created = vec![(NodeId::new(0, index), leaf)];
-        let mut current = leaf;
-        let mut level = 0u8;
-        // Each trailing one bit of the old size is a sibling subtree that now merges.
-        let mut carry = index;
-        while carry & 1 == 1 {
+        self.push_subtree(0, leaf).expect("a single leaf is always aligned")
+    }
+
+    /// Appends a whole complete subtree of `2^level` leaves, given its hash, and returns every
+    /// complete subtree that now exists for the first time (the pushed one first). `None`, with
+    /// nothing changed, unless the size is a multiple of `2^level`.
+    pub fn push_subtree(&mut self, level: u8, hash: Hash) -> Option<Vec<(NodeId, Hash)>> {
+        let span = 1u64.checked_shl(u32::from(level))?;
+        if !self.size.is_multiple_of(span) {
+            return None;
+        }
+        let mut node = NodeId::new(level, self.size >> level);
+        let mut created = vec![(node, hash)];
+        let mut current = hash;
+        // Each trailing one bit of the old size (above `level`) is a sibling that now merges.
+        while node.index & 1 == 1 {
             let left = self
                 .hashes
                 .pop()
                 .expect("frontier has one hash per one bit of the size");
             current = node_hash(&left, &current);
-            level += 1;
-            carry >>= 1;
-            created.push((NodeId::new(level, index >> level), current));
+            node = NodeId::new(node.level + 1, node.index >> 1);
+            created.push((node, current));
         }
         self.hashes.push(current);
-        self.size += 1;
-        created
+        self.size += span;
+        Some(created)
     }
 
     /// The root hash of the tree (the empty root for size 0).
@@ -382,6 +390,45 @@ mod tests {
             let bytes = f.to_bytes();
             assert_eq!(Frontier::from_bytes(f.size(), &bytes), Some(f.clone()));
         }
+    }
+
+    #[test]
+    fn pushing_subtrees_equals_pushing_their_leaves() {
+        let all = leaves(64);
+        // Mixed pushes: 4 leaves one by one, then subtrees of 4, 8, 16, 32 (all aligned).
+        let mut f = Frontier::new();
+        let mut by_leaf = Frontier::new();
+        let mut created = Vec::new();
+        let mut expected = Vec::new();
+        for l in &all[..4] {
+            f.push(*l);
+        }
+        for l in &all {
+            let made = by_leaf.push(*l);
+            if by_leaf.size() > 4 {
+                expected.extend(made.into_iter().filter(|(id, _)| id.level >= 2));
+            }
+        }
+        let mut at = 4usize;
+        for level in [2u8, 3, 4, 5] {
+            let span = 1usize << level;
+            let made = f.push_subtree(level, mth(&all[at..at + span])).expect("aligned");
+            created.extend(made);
+            at += span;
+            assert_eq!(f.root(), mth(&all[..at]), "size {at}");
+        }
+        assert_eq!(f, by_leaf);
+        // The same created nodes (level >= 2) as leaf-by-leaf pushes report, minus the inner
+        // nodes of the pushed subtrees themselves.
+        for node in &created {
+            assert!(expected.contains(node), "{node:?}");
+        }
+        // Misaligned pushes change nothing.
+        let mut g = Frontier::new();
+        g.push(all[0]);
+        assert!(g.push_subtree(1, all[1]).is_none());
+        assert_eq!(g.size(), 1);
+        assert!(g.push_subtree(64, all[1]).is_none());
     }
 
     #[test]
