@@ -5,8 +5,8 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::envelope::{EventEnvelope, LeafHeader};
+use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{Frontier, MemoryTree, leaf_hash};
 
 fn leaf(i: u64) -> Vec<u8> {
@@ -30,7 +30,9 @@ fn hashing(c: &mut Criterion) {
     g.bench_function("envelope_check_200B", |b| {
         b.iter(|| EventEnvelope::from_leaf(black_box(&data)).is_ok())
     });
-    g.bench_function("jcs_check_200B", |b| b.iter(|| ward_ledger::jcs_check::check(black_box(&data))));
+    g.bench_function("jcs_check_200B", |b| {
+        b.iter(|| ward_ledger::jcs_check::check(black_box(&data)))
+    });
     g.bench_function("leaf_header_check_200B", |b| {
         b.iter(|| LeafHeader::from_leaf(black_box(&data)).is_ok())
     });

@@ -8,7 +8,7 @@
 //! `cargo bench -p ward-ledger --bench verify` (size: `WARD_BENCH_VERIFY_SIZE`, default 1000000)
 
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use ward_ledger::checkpoint::Checkpoint;
 use ward_ledger::export::{ConsistencyFile, ExportWriter, verify_export};
@@ -16,7 +16,7 @@ use ward_ledger::{Actor, ActorKind, Ed25519Signer, Hash, MemoryTree, NewEvent, l
 
 const ORIGIN: &str = "bench.ward/log";
 
-fn build(dir: &PathBuf, n: u64, signer: &Ed25519Signer) {
+fn build(dir: &Path, n: u64, signer: &Ed25519Signer) {
     let mut tree = MemoryTree::new();
     let mut w = ExportWriter::create(dir).expect("create export");
     for i in 0..n {

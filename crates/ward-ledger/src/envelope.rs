@@ -219,7 +219,11 @@ fn ensure_canonical<T: Serialize>(leaf: &[u8], parsed: &T) -> Result<(), Envelop
         Canonicity::No => false,
         Canonicity::Undecided => canonical_json(parsed)? == leaf,
     };
-    if canonical { Ok(()) } else { Err(EnvelopeError::NotCanonical) }
+    if canonical {
+        Ok(())
+    } else {
+        Err(EnvelopeError::NotCanonical)
+    }
 }
 
 /// What the offline verifier needs from a leaf — its position and out-of-line payload — read
@@ -340,7 +344,9 @@ mod tests {
             assert_eq!(header.seq, 3);
         }
         // Integers beyond 2^53 are written the way JCS writes doubles, and still read back.
-        let sealed = ev(json!({"big": 9_007_199_254_740_993u64})).seal(1, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let sealed = ev(json!({"big": 9_007_199_254_740_993u64}))
+            .seal(1, jiff::Timestamp::UNIX_EPOCH)
+            .unwrap();
         let text = String::from_utf8(sealed.leaf.clone()).unwrap();
         assert!(text.contains("9007199254740992"), "{text}");
         assert!(EventEnvelope::from_leaf(&sealed.leaf).is_ok());

@@ -398,7 +398,7 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
             // A whole tile joins the tree as one subtree, unless a checkpoint falls inside it.
             let whole = checked
                 .root
-                .filter(|_| !pending_cp.peek().is_some_and(|cp| cp.size < end))
+                .filter(|_| pending_cp.peek().is_none_or(|cp| cp.size >= end))
                 .map(|root| vec![root]);
             let (level, hashes) = match &whole {
                 Some(root) => (8u8, root.as_slice()),

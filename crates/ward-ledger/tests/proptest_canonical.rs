@@ -16,7 +16,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
         (-1_000_000i64..1_000_000).prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         any::<String>().prop_map(Value::String),
         "[a-z\"\\\\\u{0}-\u{1f}é😀]{0,8}".prop_map(Value::String),
     ];

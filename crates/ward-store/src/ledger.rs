@@ -3,8 +3,9 @@
 use crate::batch::Receipt;
 use crate::projection::Projector;
 use crate::{Store, StoreError, StoredCheckpoint};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
 use ward_ledger::export::{ConsistencyFile, ExportWriter, Manifest};
 use ward_ledger::{
@@ -14,6 +15,11 @@ use ward_ledger::{
 
 /// Most events committed in one group-commit transaction.
 pub const MAX_BATCH: usize = 2048;
+/// Complete subtree hashes at this level and above are kept in memory once read: they never
+/// change, a proof needs about half of its nodes from there, and there are only `2n / 2^8`.
+const CACHED_LEVEL: u8 = 8;
+/// Most cached subtree hashes (about 80 MB); beyond it proofs read those nodes from the store.
+const CACHE_CAPACITY: usize = 1 << 20;
 const SCAN_CHUNK: u64 = 5000;
 
 struct Job {
@@ -27,6 +33,7 @@ pub struct Ledger {
     store: Arc<dyn Store>,
     projectors: Arc<Vec<Arc<dyn Projector>>>,
     queue: mpsc::Sender<Job>,
+    upper_nodes: Arc<RwLock<HashMap<NodeId, Hash>>>,
 }
 
 /// Result of [`Ledger::fsck`].
@@ -61,6 +68,7 @@ impl Ledger {
             store,
             projectors,
             queue: tx,
+            upper_nodes: Arc::default(),
         }
     }
 
@@ -97,10 +105,30 @@ impl Ledger {
     /// that tree is fetched too: if it exists, so does every node the plan needs (the log is
     /// append-only and written transactionally), so a missing node means `size` is too large.
     async fn run_plan(&self, plan: &ProofPlan, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut ids = plan.node_ids();
         let last = NodeId::new(0, size - 1);
-        ids.push(last);
-        let nodes = self.store.nodes(&ids).await?;
+        let mut nodes = HashMap::new();
+        let mut ids = vec![last];
+        {
+            let cache = self.upper_nodes.read().unwrap_or_else(PoisonError::into_inner);
+            for id in plan.node_ids() {
+                match cache.get(&id) {
+                    Some(h) => {
+                        nodes.insert(id, *h);
+                    }
+                    None => ids.push(id),
+                }
+            }
+        }
+        let fetched = self.store.nodes(&ids).await?;
+        {
+            let mut cache = self.upper_nodes.write().unwrap_or_else(PoisonError::into_inner);
+            for (id, h) in &fetched {
+                if id.level >= CACHED_LEVEL && cache.len() < CACHE_CAPACITY {
+                    cache.insert(*id, *h);
+                }
+            }
+        }
+        nodes.extend(fetched);
         if !nodes.contains_key(&last) {
             let head = self.store.head().await?.size();
             return Err(StoreError::Invalid(format!(

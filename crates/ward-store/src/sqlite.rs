@@ -213,33 +213,25 @@ impl Store for SqliteStore {
             return Ok(out);
         }
         // One statement, one round trip: leaf hashes from the entries, the rest from the nodes.
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        if !leaves.is_empty() {
-            q.push("SELECT 0 AS level, seq AS idx, leaf_hash AS hash FROM ledger_entries WHERE seq IN (");
-            let mut sep = q.separated(", ");
-            for id in &leaves {
-                sep.push_bind(to_i64(id.index)?);
-            }
-            q.push(")");
-        }
-        if !inner.is_empty() {
-            if !leaves.is_empty() {
-                q.push(" UNION ALL ");
-            }
-            q.push("SELECT level, idx, hash FROM ledger_nodes WHERE (level, idx) IN (VALUES ");
-            for (i, id) in inner.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.push("(")
-                    .push_bind(i64::from(id.level))
-                    .push(", ")
-                    .push_bind(to_i64(id.index)?)
-                    .push(")");
-            }
-            q.push(")");
-        }
-        for r in q.build().fetch_all(&self.pool).await? {
+        // The ids travel as two JSON arrays so that the SQL text never changes and the prepared
+        // statement is always reused; CROSS JOIN keeps the id list as the outer loop, so each id
+        // is one primary-key lookup.
+        let leaf_ids: Vec<i64> = leaves.iter().map(|id| to_i64(id.index)).collect::<Result<_, _>>()?;
+        let inner_ids: Vec<(u8, i64)> = inner
+            .iter()
+            .map(|id| Ok((id.level, to_i64(id.index)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let q = sqlx::query(
+            "SELECT 0 AS level, e.seq AS idx, e.leaf_hash AS hash \
+               FROM json_each(?1) AS j CROSS JOIN ledger_entries AS e ON e.seq = j.value \
+             UNION ALL \
+             SELECT n.level, n.idx, n.hash \
+               FROM json_each(?2) AS j CROSS JOIN ledger_nodes AS n \
+                 ON n.level = json_extract(j.value, '$[0]') AND n.idx = json_extract(j.value, '$[1]')",
+        )
+        .bind(serde_json::to_string(&leaf_ids).map_err(|e| StoreError::Invalid(e.to_string()))?)
+        .bind(serde_json::to_string(&inner_ids).map_err(|e| StoreError::Invalid(e.to_string()))?);
+        for r in q.fetch_all(&self.pool).await? {
             let level: i64 = r.try_get("level")?;
             let idx = to_u64(r.try_get("idx")?, "idx")?;
             let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("node level out of range".into()))?;

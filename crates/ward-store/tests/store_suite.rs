@@ -80,8 +80,15 @@ impl ward_store::Projector for OpenItems {
     fn project(&self, e: &ward_ledger::EventEnvelope) -> Vec<ward_store::ProjectionOp> {
         let key = e.subject.clone();
         match e.kind.as_str() {
-            "item.opened" => vec![ward_store::ProjectionOp::Put { collection: "open".into(), key, doc: json!({ "seq": e.seq }) }],
-            "item.closed" => vec![ward_store::ProjectionOp::Delete { collection: "open".into(), key }],
+            "item.opened" => vec![ward_store::ProjectionOp::Put {
+                collection: "open".into(),
+                key,
+                doc: json!({ "seq": e.seq }),
+            }],
+            "item.closed" => vec![ward_store::ProjectionOp::Delete {
+                collection: "open".into(),
+                key,
+            }],
             _ => vec![],
         }
     }
@@ -90,7 +97,10 @@ impl ward_store::Projector for OpenItems {
 async fn projection_deletes_apply_in_order(url: &str) {
     let l = Ledger::new(ward_store::open(url).await.unwrap(), vec![Arc::new(OpenItems)]);
     let item = |kind: &str, subject: &str| NewEvent {
-        actor: Actor { id: "user:a".into(), kind: ActorKind::Human },
+        actor: Actor {
+            id: "user:a".into(),
+            kind: ActorKind::Human,
+        },
         kind: kind.into(),
         subject: subject.into(),
         payload: json!(null),
@@ -106,14 +116,21 @@ async fn projection_deletes_apply_in_order(url: &str) {
     ])
     .await
     .unwrap();
-    let keys = |v: Vec<(String, serde_json::Value)>| v.into_iter().map(|(k, d)| (k, d["seq"].clone())).collect::<Vec<_>>();
+    let keys =
+        |v: Vec<(String, serde_json::Value)>| v.into_iter().map(|(k, d)| (k, d["seq"].clone())).collect::<Vec<_>>();
     let expected = vec![("a".to_string(), json!(0)), ("b".to_string(), json!(4))];
     assert_eq!(keys(l.store().projection_list("open").await.unwrap()), expected);
     // Across batches too, and a rebuild gives the same.
     l.append(item("item.closed", "a")).await.unwrap();
-    assert_eq!(keys(l.store().projection_list("open").await.unwrap()), vec![("b".to_string(), json!(4))]);
+    assert_eq!(
+        keys(l.store().projection_list("open").await.unwrap()),
+        vec![("b".to_string(), json!(4))]
+    );
     l.rebuild_projections().await.unwrap();
-    assert_eq!(keys(l.store().projection_list("open").await.unwrap()), vec![("b".to_string(), json!(4))]);
+    assert_eq!(
+        keys(l.store().projection_list("open").await.unwrap()),
+        vec![("b".to_string(), json!(4))]
+    );
 }
 
 async fn appends_are_sequenced_and_hash_like_the_reference(url: &str) {
