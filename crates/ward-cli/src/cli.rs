@@ -28,6 +28,12 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Talk to a Ward server at this URL instead of the local data directory.
+    #[arg(long, global = true, env = "WARD_SERVER")]
+    pub server: Option<String>,
+    /// API token for --server (see `ward token create`).
+    #[arg(long, global = true, env = "WARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// Output formats.
@@ -51,12 +57,82 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the end-to-end demonstration in a temporary data directory.
     Demo(DemoArgs),
+    /// Run the HTTP API server on the data directory's store.
+    Serve(ServeArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage local users (people who sign in with a password).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Internal helpers used by the test-suite.
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
+}
+
+/// `ward serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
+/// `ward token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it once (only its hash is stored).
+    Create(TokenCreateArgs),
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id (the 12 hex digits after `ward_`).
+        id: String,
+    },
+}
+
+/// `ward token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Token name; an automation token authenticates as `token:<name>`.
+    #[arg(long)]
+    pub name: String,
+    /// Role to grant (repeatable): viewer, auditor, developer, approver, release-manager, admin.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<ward_core::Role>,
+    /// Lifetime, e.g. 30d, 12h, 90m; default: no expiry.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// Issue the token to this local user (a person) instead of an automation.
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+/// `ward user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a local user; the password is read from stdin (first line) and hashed with argon2id.
+    Add(UserAddArgs),
+    /// List local users.
+    List,
+}
+
+/// `ward user add`.
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Login name.
+    #[arg(long)]
+    pub name: String,
+    /// Printed name, as it will appear on electronic signatures.
+    #[arg(long)]
+    pub display_name: String,
+    /// Role to grant (repeatable).
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<ward_core::Role>,
 }
 
 /// `ward init`.
@@ -156,6 +232,23 @@ pub struct DemoArgs {
 pub enum BenchCommand {
     /// Durable appends through group commit by many concurrent writers.
     Append(BenchAppendArgs),
+    /// Authenticated appends over HTTP by many concurrent clients (starts a server on loopback
+    /// on the data directory's store, or drives --server with --token).
+    Http(BenchHttpArgs),
+}
+
+/// `ward bench http`.
+#[derive(Debug, Args)]
+pub struct BenchHttpArgs {
+    /// Concurrent clients (each with its own connection).
+    #[arg(long, default_value_t = 200)]
+    pub clients: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub duration: u64,
+    /// Payload bytes per event.
+    #[arg(long, default_value_t = 200)]
+    pub payload: usize,
 }
 
 /// `ward bench append`.

@@ -79,7 +79,7 @@ impl Context {
         }
         Ok(Context {
             dir: g.data_dir.clone(),
-            ledger: Ledger::new(store, default_projectors()),
+            ledger: Ledger::new(store, projectors()),
             origin,
         })
     }
@@ -87,6 +87,27 @@ impl Context {
     /// The log signing key.
     pub fn signer(&self) -> Result<Ed25519Signer> {
         load_signer(&self.dir)
+    }
+}
+
+/// Every projection the CLI and server maintain: the store's defaults plus identities.
+pub fn projectors() -> Vec<std::sync::Arc<dyn ward_store::Projector>> {
+    let mut p = default_projectors();
+    p.push(std::sync::Arc::new(ward_server::identities::IdentityProjector));
+    p
+}
+
+/// The identity of the person running a local command (with file access to the data dir,
+/// which is what grants admin rights locally).
+pub fn local_operator() -> ward_core::Identity {
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+        .unwrap_or_else(|| "operator".into());
+    ward_core::Identity {
+        id: format!("local:{user}"),
+        kind: ward_ledger::ActorKind::Human,
+        roles: vec![ward_core::Role::Admin],
     }
 }
 

@@ -17,7 +17,7 @@ pub struct Failure {
     /// Process exit code.
     pub code: i32,
     /// Machine-readable code.
-    pub kind: &'static str,
+    pub kind: std::borrow::Cow<'static, str>,
 }
 
 impl Failure {
@@ -27,7 +27,7 @@ impl Failure {
             message: message.into(),
             hint: Some(hint.into()),
             code: EXIT_ERROR,
-            kind,
+            kind: kind.into(),
         }
     }
 
@@ -37,7 +37,17 @@ impl Failure {
             message: message.into(),
             hint: None,
             code: EXIT_VERIFY_FAILED,
-            kind: "verification_failed",
+            kind: "verification_failed".into(),
+        }
+    }
+
+    /// An error the server returned, with its own code, message and hint.
+    pub fn remote(code: String, message: String, hint: String) -> Failure {
+        Failure {
+            message,
+            hint: (!hint.is_empty()).then_some(hint),
+            code: EXIT_ERROR,
+            kind: code.into(),
         }
     }
 }

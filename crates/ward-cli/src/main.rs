@@ -7,6 +7,7 @@ mod commands;
 mod context;
 mod failure;
 mod output;
+mod remote;
 
 use clap::Parser;
 use cli::{BenchCommand, Cli, Command, DebugCommand, Output};
@@ -38,7 +39,11 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Log(c) => commands::log::run(g, c).await,
         Command::Verify(a) => commands::verify::run(g, a),
         Command::Demo(a) => commands::demo::run(g, a).await,
+        Command::Serve(a) => commands::serve::run(g, a).await,
+        Command::Token(c) => commands::token::token(g, c).await,
+        Command::User(c) => commands::token::user(g, c).await,
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
+        Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,
     }
 }
@@ -46,7 +51,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
 /// Prints the error (one line, then a hint) and returns the exit code.
 fn report(out: Output, e: &anyhow::Error) -> i32 {
     let (kind, message, hint, code) = match e.downcast_ref::<Failure>() {
-        Some(f) => (f.kind, f.message.clone(), f.hint.clone(), f.code),
+        Some(f) => (f.kind.as_ref(), f.message.clone(), f.hint.clone(), f.code),
         None => ("error", format!("{e:#}"), None, EXIT_ERROR),
     };
     let message = message.replace('\n', " ");

@@ -101,3 +101,141 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `ward bench http`: authenticated appends over HTTP on loopback by `--clients` concurrent
+/// clients for `--duration` seconds. Without `--server` it starts a server in this process on
+/// `--database-url` (or a fresh SQLite file), creates a developer token, and checks the whole log
+/// afterwards.
+pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
+    let tmp = std::env::temp_dir().join(format!("ward-bench-http-{}", std::process::id()));
+    let (base, token, local) = match (&g.server, &g.token) {
+        (Some(server), Some(token)) => (server.trim_end_matches('/').to_string(), token.clone(), None),
+        (Some(_), None) => {
+            return Err(crate::failure::Failure::new(
+                "no_token",
+                "--server needs --token (a developer token) for the load test",
+                "create one with `ward token create --name bench --role developer`",
+            )
+            .into());
+        }
+        (None, _) => {
+            std::fs::create_dir_all(&tmp)?;
+            let url = match &g.database_url {
+                Some(u) => u.clone(),
+                None => format!("sqlite://{}", tmp.join("bench.db").display()),
+            };
+            let store = crate::context::open_store(&url).await?;
+            let ledger = Ledger::new(store, crate::context::projectors());
+            let signer = Arc::new(ward_ledger::Ed25519Signer::generate("bench.ward.local/log")?);
+            let created = ward_server::identities::create_token(
+                &ledger,
+                &crate::context::local_operator(),
+                &ward_server::identities::TokenRequest {
+                    name: "bench".into(),
+                    roles: vec![ward_core::Role::Developer],
+                    expires_in_secs: Some(3600),
+                    user: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+            let state = ward_server::AppState::new(ledger.clone(), signer, "bench.ward.local/log".into());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(ward_server::serve(listener, state, async {
+                let _ = stop_rx.await;
+            }));
+            (format!("http://{addr}"), created.token, Some((ledger, stop_tx, server)))
+        }
+    };
+    let payload = "x".repeat(a.payload);
+    let deadline = Instant::now() + Duration::from_secs(a.duration);
+    let pb = Arc::new(progress(g.output, "http"));
+    pb.set_length(a.duration);
+    let started = Instant::now();
+    let ticker = {
+        let pb = pb.clone();
+        tokio::spawn(async move {
+            while Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                pb.set_position(started.elapsed().as_secs());
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for c in 0..a.clients {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let url = format!("{base}/api/v1/events");
+        let token = token.clone();
+        let payload = payload.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0u64);
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let body = json!({ "kind": "bench.http", "subject": format!("bench:{c}"), "payload": { "i": i, "data": payload } });
+                let t = Instant::now();
+                match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+                i += 1;
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0u64);
+    for t in tasks {
+        let (l, e) = t.await?;
+        lat.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    ticker.abort();
+    pb.finish_and_clear();
+    lat.sort_unstable();
+    let n = lat.len() as f64;
+    let (backend, verified) = match local {
+        Some((ledger, stop, server)) => {
+            let _ = stop.send(());
+            let _ = server.await;
+            let report = ledger.fsck(None, "", &|_, _| {}).await?;
+            (ledger.store().backend().to_string(), Some(report.ok()))
+        }
+        None => ("remote".to_string(), None),
+    };
+    let _ = std::fs::remove_dir_all(&tmp);
+    let result = json!({
+        "backend": backend,
+        "clients": a.clients,
+        "seconds": elapsed,
+        "appends": lat.len(),
+        "errors": errors,
+        "appends_per_second": n / elapsed,
+        "latency_ms": { "p50": percentile(&lat, 0.50), "p99": percentile(&lat, 0.99), "max": percentile(&lat, 1.0) },
+        "log_verified": verified,
+    });
+    emit(g.output, result, || {
+        format!(
+            "{backend} over HTTP: {} authenticated appends in {elapsed:.1}s = {:.0}/s ({} clients, payload {} B), {errors} errors\n  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n  log verified afterwards: {}",
+            lat.len(),
+            n / elapsed,
+            a.clients,
+            a.payload,
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            percentile(&lat, 1.0),
+            verified.map_or("not checked (remote server)".into(), |v| v.to_string())
+        )
+    });
+    if verified == Some(false) || errors > 0 {
+        anyhow::bail!("load test failed: {errors} errors, log verified: {verified:?}");
+    }
+    Ok(())
+}

@@ -4,14 +4,23 @@ use crate::cli::{ConsistencyArgs, ExportArgs, Global, LogCommand, Output, ProofA
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::output::{emit, progress};
+use crate::remote::Remote;
 use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
 use std::io::Read;
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{EventEnvelope, Hash, NewEvent, NoteVerifier};
+use ward_server::ApiError;
+use ward_server::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 
 /// Largest stdin accepted by `ward log append`.
 pub const MAX_STDIN: u64 = 16 * 1024 * 1024;
+
+/// Where a command runs: the local data directory or a server.
+enum Target {
+    Local(Box<Context>),
+    Remote(Remote),
+}
 
 /// Dispatches a `ward log` subcommand.
 pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
@@ -27,25 +36,40 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
         emit(g.output, json!({ "verifier_key": vkey }), || vkey.clone());
         return Ok(());
     }
-    let ctx = Context::open(g).await?;
-    match cmd {
-        LogCommand::Append => append(g, &ctx).await,
-        LogCommand::Checkpoint => checkpoint(g, &ctx).await,
-        LogCommand::Status => status(g, &ctx).await,
-        LogCommand::Show(a) => show(g, &ctx, a).await,
-        LogCommand::Proof(a) => proof(g, &ctx, a).await,
-        LogCommand::Consistency(a) => consistency(g, &ctx, a).await,
-        LogCommand::Export(a) => export(g, &ctx, a).await,
-        LogCommand::Fsck => fsck(g, &ctx).await,
-        LogCommand::RebuildProjections => {
+    let target = match Remote::from_global(g)? {
+        Some(r) => Target::Remote(r),
+        None => Target::Local(Box::new(Context::open(g).await?)),
+    };
+    match (cmd, &target) {
+        (LogCommand::Append, _) => append(g, &target).await,
+        (LogCommand::Checkpoint, _) => checkpoint(g, &target).await,
+        (LogCommand::Status, _) => status(g, &target).await,
+        (LogCommand::Show(a), _) => show(g, &target, a).await,
+        (LogCommand::Proof(a), _) => proof(g, &target, a).await,
+        (LogCommand::Consistency(a), _) => consistency(g, &target, a).await,
+        (LogCommand::Export(a), Target::Local(ctx)) => export(g, ctx, a).await,
+        (LogCommand::Fsck, Target::Local(ctx)) => fsck(g, ctx).await,
+        (LogCommand::RebuildProjections, Target::Local(ctx)) => {
             let n = ctx.ledger.rebuild_projections().await?;
             emit(g.output, json!({ "replayed": n }), || {
                 format!("Rebuilt projections from {n} entries")
             });
             Ok(())
         }
-        LogCommand::Key => unreachable!("handled above"),
+        (LogCommand::Export(_) | LogCommand::Fsck | LogCommand::RebuildProjections, Target::Remote(_)) => {
+            Err(Failure::new(
+                "local_only",
+                "this command works on the store directly and is not available with --server",
+                "run it on the server's host with --data-dir / --database-url, without --server",
+            )
+            .into())
+        }
+        (LogCommand::Key, _) => unreachable!("handled above"),
     }
+}
+
+fn api_failure(e: ApiError) -> anyhow::Error {
+    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
 }
 
 /// Parses stdin: one JSON object, a JSON array of objects, or one object per line.
@@ -77,7 +101,7 @@ pub fn parse_events(input: &str) -> Result<Vec<NewEvent>> {
     }
 }
 
-async fn append(g: &Global, ctx: &Context) -> Result<()> {
+async fn append(g: &Global, target: &Target) -> Result<()> {
     let mut input = String::new();
     std::io::stdin()
         .take(MAX_STDIN + 1)
@@ -91,16 +115,26 @@ async fn append(g: &Global, ctx: &Context) -> Result<()> {
         )
         .into());
     }
-    let events = parse_events(&input)?;
-    let receipts = ctx.ledger.append_batch(events).await.map_err(|e| {
-        Failure::new(
-            "append_refused",
-            e.to_string(),
-            "fix the event and retry; nothing was written",
-        )
-    })?;
-    emit(g.output, json!({ "appended": receipts }), || {
-        receipts
+    let result = match target {
+        Target::Local(ctx) => {
+            let events = parse_events(&input)?;
+            ops::append_batch(&ctx.ledger, events).await.map_err(|e| {
+                Failure::new(
+                    "append_refused",
+                    e.detail.message,
+                    "fix the event and retry; nothing was written",
+                )
+            })?
+        }
+        Target::Remote(r) => {
+            // The server records the caller as the actor; events may omit it.
+            let events = parse_json_values(&input)?;
+            r.post::<_, Appended>("/api/v1/events", &events).await?
+        }
+    };
+    emit(g.output, json!(result), || {
+        result
+            .appended
             .iter()
             .map(|r| format!("appended seq {} leaf {}", r.seq, r.leaf_hash))
             .collect::<Vec<_>>()
@@ -109,57 +143,79 @@ async fn append(g: &Global, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-async fn checkpoint(g: &Global, ctx: &Context) -> Result<()> {
-    let cp = ctx.ledger.checkpoint(&ctx.signer()?, &ctx.origin).await?;
-    emit(
-        g.output,
-        json!({ "size": cp.size, "root": cp.root.to_hex(), "note": cp.note }),
-        || cp.note.clone(),
-    );
-    Ok(())
-}
-
-async fn status(g: &Global, ctx: &Context) -> Result<()> {
-    let head = ctx.ledger.head().await?;
-    let latest = ctx.ledger.store().checkpoints().await?.pop();
-    emit(
-        g.output,
-        json!({
-            "origin": ctx.origin,
-            "backend": ctx.ledger.store().backend(),
-            "size": head.size(),
-            "root": head.root().to_hex(),
-            "latest_checkpoint": latest.as_ref().map(|c| json!({"size": c.size, "root": c.root.to_hex(), "created_at": c.created_at})),
-        }),
-        || {
-            let cp = latest
-                .as_ref()
-                .map_or("none (run `ward log checkpoint`)".to_string(), |c| {
-                    format!("size {} at {}", c.size, c.created_at)
-                });
-            format!(
-                "log {} ({})\n  size:  {}\n  root:  {}\n  latest checkpoint: {cp}",
-                ctx.origin,
-                ctx.ledger.store().backend(),
-                head.size(),
-                head.root()
-            )
-        },
-    );
-    Ok(())
-}
-
-async fn show(g: &Global, ctx: &Context, a: &ShowArgs) -> Result<()> {
-    let entries = ctx.ledger.store().entries(a.from, a.limit.min(10_000)).await?;
-    let mut docs = Vec::new();
-    for e in &entries {
-        let v: Value = serde_json::from_slice(&e.leaf).unwrap_or(Value::Null);
-        docs.push(json!({ "seq": e.seq, "leaf_hash": e.leaf_hash.to_hex(), "event": v }));
+/// Parses stdin as JSON values: one object, an array, or one object per line.
+fn parse_json_values(input: &str) -> Result<Vec<Value>> {
+    let trimmed = input.trim();
+    let bad = |e: serde_json::Error| -> anyhow::Error {
+        Failure::new(
+            "bad_event",
+            format!("stdin is not JSON: {e}"),
+            "pipe one JSON event, an array, or JSON lines",
+        )
+        .into()
+    };
+    if trimmed.is_empty() {
+        return Err(Failure::new("empty_input", "no event on stdin", "pipe a JSON event").into());
     }
-    emit(g.output, json!({ "entries": docs }), || {
-        entries
+    if trimmed.starts_with('[') {
+        return serde_json::from_str(trimmed).map_err(bad);
+    }
+    match serde_json::from_str::<Value>(trimmed) {
+        Ok(v) => Ok(vec![v]),
+        Err(_) => trimmed
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(bad))
+            .collect(),
+    }
+}
+
+async fn checkpoint(g: &Global, target: &Target) -> Result<()> {
+    let cp: SignedCheckpoint = match target {
+        Target::Local(ctx) => ops::checkpoint(&ctx.ledger, &ctx.signer()?, &ctx.origin)
+            .await
+            .map_err(api_failure)?,
+        Target::Remote(r) => r.post("/api/v1/log/checkpoint", &json!({})).await?,
+    };
+    emit(g.output, json!(cp), || cp.note.clone());
+    Ok(())
+}
+
+async fn status(g: &Global, target: &Target) -> Result<()> {
+    let st: LogStatus = match target {
+        Target::Local(ctx) => ops::status(&ctx.ledger, &ctx.origin).await.map_err(api_failure)?,
+        Target::Remote(r) => r.get("/api/v1/log", &[]).await?,
+    };
+    emit(g.output, json!(st), || {
+        let cp = st
+            .latest_checkpoint
+            .as_ref()
+            .map_or("none (run `ward log checkpoint`)".to_string(), |c| {
+                format!("size {} at {}", c.size, c.created_at)
+            });
+        format!(
+            "log {} ({})\n  size:  {}\n  root:  {}\n  latest checkpoint: {cp}",
+            st.origin, st.backend, st.size, st.root
+        )
+    });
+    Ok(())
+}
+
+async fn show(g: &Global, target: &Target, a: &ShowArgs) -> Result<()> {
+    let list: Entries = match target {
+        Target::Local(ctx) => ops::entries(&ctx.ledger, a.from, a.limit).await.map_err(api_failure)?,
+        Target::Remote(r) => {
+            r.get(
+                "/api/v1/events",
+                &[("from", a.from.to_string()), ("limit", a.limit.to_string())],
+            )
+            .await?
+        }
+    };
+    emit(g.output, json!(list), || {
+        list.entries
             .iter()
-            .map(|e| match EventEnvelope::from_leaf(&e.leaf) {
+            .map(|e| match serde_json::from_value::<EventEnvelope>(e.event.clone()) {
                 Ok(env) => format!(
                     "{:>6}  {}  {:<28} {:<24} {}",
                     env.seq, env.time, env.kind, env.subject, env.actor.id
@@ -172,94 +228,69 @@ async fn show(g: &Global, ctx: &Context, a: &ShowArgs) -> Result<()> {
     Ok(())
 }
 
-async fn default_size(ctx: &Context, size: Option<u64>) -> Result<u64> {
-    if let Some(s) = size {
-        return Ok(s);
-    }
-    match ctx.ledger.store().checkpoints().await?.pop() {
-        Some(c) => Ok(c.size),
-        None => Err(Failure::new(
-            "no_checkpoint",
-            "the log has no checkpoint yet",
-            "run `ward log checkpoint` or pass --size",
-        )
-        .into()),
-    }
-}
-
-fn hexes(h: &[Hash]) -> Vec<String> {
-    h.iter().map(Hash::to_hex).collect()
-}
-
-fn invalid(e: ward_store::StoreError) -> anyhow::Error {
-    match e {
-        ward_store::StoreError::Invalid(m) => {
-            Failure::new("invalid_request", m, "check `ward log status` for the log's size").into()
-        }
-        other => other.into(),
-    }
-}
-
-async fn proof(g: &Global, ctx: &Context, a: &ProofArgs) -> Result<()> {
-    let size = default_size(ctx, a.size).await?;
-    let proof = ctx.ledger.inclusion_proof(a.index, size).await.map_err(invalid)?;
-    let root = ctx.ledger.root_at(size).await.map_err(invalid)?;
-    let leaf = ctx
-        .ledger
-        .store()
-        .entries(a.index, 1)
-        .await?
-        .pop()
-        .context("entry not found")?;
-    verify_inclusion(&leaf.leaf_hash, a.index, size, &proof, &root)
-        .map_err(|e| Failure::verify(format!("store produced a bad proof: {e}")))?;
-    let note = ctx
-        .ledger
-        .store()
-        .checkpoints()
-        .await?
-        .into_iter()
-        .find(|c| c.size == size)
-        .map(|c| c.note);
-    emit(
-        g.output,
-        json!({ "index": a.index, "size": size, "leaf_hash": leaf.leaf_hash.to_hex(), "root": root.to_hex(), "proof": hexes(&proof), "checkpoint": note }),
-        || {
-            let mut s = format!(
-                "inclusion of entry {} in tree of size {size}\n  leaf hash: {}\n  root:      {root}\n  proof:\n",
-                a.index, leaf.leaf_hash
-            );
-            for h in &proof {
-                s.push_str(&format!("    {h}\n"));
+async fn proof(g: &Global, target: &Target, a: &ProofArgs) -> Result<()> {
+    let p: InclusionProof = match target {
+        Target::Local(ctx) => ops::inclusion(&ctx.ledger, a.index, a.size)
+            .await
+            .map_err(api_failure)?,
+        Target::Remote(r) => {
+            let mut q = vec![("index", a.index.to_string())];
+            if let Some(s) = a.size {
+                q.push(("size", s.to_string()));
             }
-            s
-        },
-    );
+            r.get("/api/v1/log/proof", &q).await?
+        }
+    };
+    // Check what we print, whichever side produced it.
+    let hashes = parse_hashes(&p.proof)?;
+    let (leaf, root) = (parse_hash(&p.leaf_hash)?, parse_hash(&p.root)?);
+    verify_inclusion(&leaf, p.index, p.size, &hashes, &root)
+        .map_err(|e| Failure::verify(format!("the proof does not verify: {e}")))?;
+    emit(g.output, json!(p), || {
+        let mut s = format!(
+            "inclusion of entry {} in tree of size {}\n  leaf hash: {}\n  root:      {}\n  proof:\n",
+            p.index, p.size, p.leaf_hash, p.root
+        );
+        for h in &p.proof {
+            s.push_str(&format!("    {h}\n"));
+        }
+        s
+    });
     Ok(())
 }
 
-async fn consistency(g: &Global, ctx: &Context, a: &ConsistencyArgs) -> Result<()> {
-    let proof = ctx.ledger.consistency_proof(a.from, a.to).await.map_err(invalid)?;
-    let (r1, r2) = (
-        ctx.ledger.root_at(a.from).await.map_err(invalid)?,
-        ctx.ledger.root_at(a.to).await.map_err(invalid)?,
-    );
-    verify_consistency(a.from, a.to, &proof, &r1, &r2)
-        .map_err(|e| Failure::verify(format!("store produced a bad proof: {e}")))?;
-    emit(
-        g.output,
-        json!({ "from": a.from, "to": a.to, "root1": r1.to_hex(), "root2": r2.to_hex(), "proof": hexes(&proof) }),
-        || {
-            let mut s = format!(
-                "consistency {} -> {}\n  root1: {r1}\n  root2: {r2}\n  proof:\n",
-                a.from, a.to
-            );
-            for h in &proof {
-                s.push_str(&format!("    {h}\n"));
-            }
-            s
-        },
-    );
+fn parse_hash(h: &str) -> Result<Hash> {
+    Hash::from_hex(h).ok_or_else(|| Failure::verify(format!("malformed hash {h:?}")).into())
+}
+
+fn parse_hashes(list: &[String]) -> Result<Vec<Hash>> {
+    list.iter().map(|h| parse_hash(h)).collect()
+}
+
+async fn consistency(g: &Global, target: &Target, a: &ConsistencyArgs) -> Result<()> {
+    let p: ConsistencyProof = match target {
+        Target::Local(ctx) => ops::consistency(&ctx.ledger, a.from, a.to).await.map_err(api_failure)?,
+        Target::Remote(r) => {
+            r.get(
+                "/api/v1/log/consistency",
+                &[("from", a.from.to_string()), ("to", a.to.to_string())],
+            )
+            .await?
+        }
+    };
+    let hashes = parse_hashes(&p.proof)?;
+    verify_consistency(p.from, p.to, &hashes, &parse_hash(&p.root1)?, &parse_hash(&p.root2)?)
+        .map_err(|e| Failure::verify(format!("the proof does not verify: {e}")))?;
+    emit(g.output, json!(p), || {
+        let mut s = format!(
+            "consistency {} -> {}\n  root1: {}\n  root2: {}\n  proof:\n",
+            p.from, p.to, p.root1, p.root2
+        );
+        for h in &p.proof {
+            s.push_str(&format!("    {h}\n"));
+        }
+        s
+    });
     Ok(())
 }
 

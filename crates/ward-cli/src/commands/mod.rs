@@ -5,4 +5,6 @@ pub mod debug;
 pub mod demo;
 pub mod init;
 pub mod log;
+pub mod serve;
+pub mod token;
 pub mod verify;

@@ -1,0 +1,184 @@
+//! `ward token …` and `ward user …`: identities, locally or through a server.
+
+use crate::cli::{Global, TokenCommand, TokenCreateArgs, UserAddArgs, UserCommand};
+use crate::context::{Context, local_operator};
+use crate::failure::Failure;
+use crate::output::emit;
+use crate::remote::Remote;
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use std::io::BufRead;
+use ward_server::ApiError;
+use ward_server::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
+
+fn api_failure(e: ApiError) -> anyhow::Error {
+    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
+}
+
+/// Parses a lifetime such as `30d`, `12h`, `90m` or `3600s` into seconds.
+pub fn parse_lifetime(s: &str) -> Result<i64> {
+    let bad = || {
+        Failure::new(
+            "bad_lifetime",
+            format!("cannot read lifetime {s:?}"),
+            "write e.g. 30d, 12h, 90m or 3600s",
+        )
+    };
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => return Err(bad().into()),
+    };
+    n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(|| bad().into())
+}
+
+/// Dispatches `ward token`.
+pub async fn token(g: &Global, cmd: &TokenCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        TokenCommand::Create(a) => create(g, remote, a).await,
+        TokenCommand::List => {
+            let list: Vec<TokenRecord> = match &remote {
+                Some(r) => r.get("/api/v1/tokens", &[]).await?,
+                None => identities::list_tokens(&Context::open(g).await?.ledger)
+                    .await
+                    .map_err(api_failure)?,
+            };
+            emit(g.output, json!({ "tokens": list }), || {
+                list.iter()
+                    .map(|t| {
+                        let roles: Vec<&str> = t.roles.iter().map(|r| r.as_str()).collect();
+                        let state = if t.revoked {
+                            "revoked".to_string()
+                        } else {
+                            t.expires_at.map_or("active".into(), |e| format!("expires {e}"))
+                        };
+                        format!(
+                            "{}  {:<24} {:<32} {:<28} {state}",
+                            t.id,
+                            t.name,
+                            t.identity,
+                            roles.join(",")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            match &remote {
+                Some(r) => {
+                    r.delete::<serde_json::Value>(&format!("/api/v1/tokens/{id}")).await?;
+                }
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let dir = ward_server::identities::Directory::default();
+                    identities::revoke_token(&ctx.ledger, &local_operator(), id, &dir)
+                        .await
+                        .map_err(api_failure)?;
+                }
+            }
+            emit(g.output, json!({ "revoked": id }), || format!("revoked token {id}"));
+            Ok(())
+        }
+    }
+}
+
+async fn create(g: &Global, remote: Option<Remote>, a: &TokenCreateArgs) -> Result<()> {
+    let req = TokenRequest {
+        name: a.name.clone(),
+        roles: a.roles.clone(),
+        expires_in_secs: a.expires.as_deref().map(parse_lifetime).transpose()?,
+        user: a.user.clone(),
+    };
+    let created: CreatedToken = match remote {
+        Some(r) => r.post("/api/v1/tokens", &req).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            identities::create_token(&ctx.ledger, &local_operator(), &req)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(created), || {
+        format!(
+            "{}\n\ntoken {} for {} — shown once; store it in your CI secrets (WARD_TOKEN)",
+            created.token, created.record.id, created.record.identity
+        )
+    });
+    Ok(())
+}
+
+/// Dispatches `ward user`.
+pub async fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        UserCommand::Add(a) => add_user(g, remote, a).await,
+        UserCommand::List => {
+            let list: Vec<UserRecord> = match &remote {
+                Some(r) => r.get("/api/v1/users", &[]).await?,
+                None => identities::list_users(&Context::open(g).await?.ledger)
+                    .await
+                    .map_err(api_failure)?,
+            };
+            emit(g.output, json!({ "users": list }), || {
+                list.iter()
+                    .map(|u| {
+                        let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                        format!("{:<20} {:<32} {}", u.name, u.display_name, roles.join(","))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+    }
+}
+
+async fn add_user(g: &Global, remote: Option<Remote>, a: &UserAddArgs) -> Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from stdin")?;
+    let req = UserRequest {
+        name: a.name.clone(),
+        display_name: a.display_name.clone(),
+        roles: a.roles.clone(),
+        password: password.trim_end_matches(['\r', '\n']).to_string(),
+    };
+    let user: UserRecord = match remote {
+        Some(r) => r.post("/api/v1/users", &req).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            identities::add_user(&ctx.ledger, &local_operator(), &req)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(user), || {
+        format!("added user {} ({})", user.name, user.display_name)
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lifetime;
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(parse_lifetime("30d").unwrap(), 30 * 86_400);
+        assert_eq!(parse_lifetime("12h").unwrap(), 43_200);
+        assert_eq!(parse_lifetime("90m").unwrap(), 5_400);
+        assert_eq!(parse_lifetime("15").unwrap(), 15);
+        for bad in ["", "d", "0d", "-1d", "3w", "99999999999999999999d"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The client side of `--server`: the same commands against a Ward server over HTTP(S).
+
+use crate::cli::Global;
+use crate::failure::Failure;
+use anyhow::Result;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// A Ward server and the caller's token.
+pub struct Remote {
+    base: String,
+    token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl Remote {
+    /// The server named by `--server` / `WARD_SERVER`, if any.
+    pub fn from_global(g: &Global) -> Result<Option<Remote>> {
+        let Some(server) = &g.server else {
+            return Ok(None);
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| {
+                Failure::new(
+                    "client",
+                    format!("cannot build the HTTP client: {e}"),
+                    "check the TLS set-up",
+                )
+            })?;
+        Ok(Some(Remote {
+            base: server.trim_end_matches('/').to_string(),
+            token: g.token.clone(),
+            client,
+        }))
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// GET with query parameters (names and values are plain tokens: numbers and ids).
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+        let mut url = path.to_string();
+        for (i, (k, v)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(k);
+            url.push('=');
+            url.push_str(v);
+        }
+        self.send(self.request(reqwest::Method::GET, &url)).await
+    }
+
+    /// POST a JSON body.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    /// DELETE.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(self.request(reqwest::Method::DELETE, path)).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+        let resp = req.send().await.map_err(|e| {
+            Failure::new(
+                "server_unreachable",
+                format!("cannot reach {}: {e}", self.base),
+                "check --server / WARD_SERVER and that `ward serve` is running",
+            )
+        })?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Failure::new("server_error", format!("reading the response: {e}"), "retry"))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::new(
+                    "bad_response",
+                    format!("unexpected response from the server: {e}"),
+                    "check that the server runs the same Ward version",
+                )
+                .into()
+            });
+        }
+        match serde_json::from_slice::<ward_server::error::ErrorBody>(&bytes) {
+            Ok(body) => Err(Failure::remote(body.error.code, body.error.message, body.error.hint).into()),
+            Err(_) => Err(Failure::new(
+                "server_error",
+                format!("the server answered {status}"),
+                "check the server log",
+            )
+            .into()),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Roles, actions and the one authorisation matrix.
+//!
+//! Every API route names the [`Action`] it performs; [`Role::permits`] is the only place that
+//! decides which roles may perform it. The server's route × role test enumerates every route and
+//! every role against [`Role::permits`], so a route without a rule cannot pass the tests.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use ward_ledger::{Actor, ActorKind};
+
+/// What an identity may do, by job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Reads the log and its state.
+    Viewer,
+    /// Reads everything, including evidence content, and exports the log.
+    Auditor,
+    /// Registers artifacts and attestations, opens changes.
+    Developer,
+    /// Signs approvals.
+    Approver,
+    /// Promotes releases and controls rollouts.
+    ReleaseManager,
+    /// Manages identities, tokens, policies and configuration.
+    Admin,
+}
+
+impl Role {
+    /// Every role, in a stable order.
+    pub const ALL: [Role; 6] = [
+        Role::Viewer,
+        Role::Auditor,
+        Role::Developer,
+        Role::Approver,
+        Role::ReleaseManager,
+        Role::Admin,
+    ];
+
+    /// The role's name as written in configuration, tokens and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Auditor => "auditor",
+            Role::Developer => "developer",
+            Role::Approver => "approver",
+            Role::ReleaseManager => "release-manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role may perform `action`. The whole authorisation policy is this match.
+    pub fn permits(self, action: Action) -> bool {
+        use Action::*;
+        use Role::*;
+        match action {
+            // Anyone authenticated may read the log's metadata and ask who they are.
+            WhoAmI | LogRead => true,
+            // Event content may hold evidence: everyone but pure identity administrators.
+            EventRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            EventAppend => matches!(self, Developer | ReleaseManager),
+            CheckpointCreate => matches!(self, ReleaseManager | Admin),
+            LogExport => matches!(self, Auditor),
+            TokenManage | UserManage => matches!(self, Admin),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of [`Role::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role `{0}` (expected one of: viewer, auditor, developer, approver, release-manager, admin)")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Role, UnknownRole> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+/// Something an API call does; each route performs exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Ask which identity and roles the caller has.
+    WhoAmI,
+    /// Read log size, checkpoints and proofs (hashes only).
+    LogRead,
+    /// Read events, including their payloads.
+    EventRead,
+    /// Append events.
+    EventAppend,
+    /// Sign a checkpoint of the current head.
+    CheckpointCreate,
+    /// Export the log (tiles, checkpoints, proofs).
+    LogExport,
+    /// Create, list and revoke API tokens.
+    TokenManage,
+    /// Add and list local users.
+    UserManage,
+}
+
+impl Action {
+    /// Whether the action changes state (and is therefore itself a ledger event).
+    pub fn is_mutating(self) -> bool {
+        matches!(
+            self,
+            Action::EventAppend | Action::CheckpointCreate | Action::TokenManage | Action::UserManage
+        )
+    }
+}
+
+/// An authenticated caller: who, of which kind, with which roles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Identity {
+    /// Stable id recorded on events (`user:alice`, `token:ci-deploy`, `ci:github/org/repo/wf`).
+    pub id: String,
+    /// Person or automation.
+    #[schema(value_type = String, example = "automation")]
+    pub kind: ActorKind,
+    /// Roles granted.
+    pub roles: Vec<Role>,
+}
+
+impl Identity {
+    /// Whether any of the identity's roles permits `action`.
+    pub fn may(&self, action: Action) -> bool {
+        self.roles.iter().any(|r| r.permits(action))
+    }
+
+    /// The actor recorded on events this identity causes.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.id.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().ok(), Some(r));
+            assert_eq!(serde_json_name(r), r.as_str());
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    fn serde_json_name(r: Role) -> String {
+        // The serde name must equal the CLI name: one spelling everywhere.
+        let v = format!("{r:?}");
+        let mut out = String::new();
+        for (i, c) in v.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn separation_of_duties_in_the_matrix() {
+        // Identity administrators do not read evidence or append events; auditors cannot write.
+        assert!(!Role::Admin.permits(Action::EventRead));
+        assert!(!Role::Admin.permits(Action::EventAppend));
+        assert!(!Role::Auditor.permits(Action::EventAppend));
+        assert!(!Role::Viewer.permits(Action::LogExport));
+        assert!(Role::Auditor.permits(Action::LogExport));
+        assert!(Role::Developer.permits(Action::EventAppend));
+        let id = Identity {
+            id: "token:x".into(),
+            kind: ActorKind::Automation,
+            roles: vec![Role::Viewer, Role::Developer],
+        };
+        assert!(id.may(Action::EventAppend));
+        assert!(!id.may(Action::TokenManage));
+    }
+}

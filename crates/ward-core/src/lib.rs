@@ -1,0 +1,12 @@
+//! `ward-core`: Ward's domain types and pure rules — no I/O, no clock, no database.
+//!
+//! - [`authz`]: roles, the actions they permit (one matrix, in one place), identities.
+//! - [`token`]: the API token format: generation, parsing, and the stored hash.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod authz;
+pub mod token;
+
+pub use authz::{Action, Identity, Role};

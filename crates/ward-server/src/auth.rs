@@ -1,0 +1,187 @@
+//! Authentication and authorisation of every request, in one middleware.
+//!
+//! The route's rule comes from [`crate::routes::ROUTES`] (a route without a rule is refused:
+//! fail closed). Public routes pass; others need `Authorization: Bearer <token>`, and the
+//! token's identity must hold a role that [`ward_core::Role::permits`] the route's action.
+//! Authentication failures are counted by reason, limited per source address, and the first
+//! [`FAILURE_LIMIT`] per source and window are recorded in the log as `auth.failed`.
+
+use crate::error::ApiError;
+use crate::routes::{Access, rule_for};
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use ward_core::Identity;
+use ward_ledger::{Actor, ActorKind, NewEvent};
+
+/// Failures allowed per source address and window before requests are refused with 429.
+pub const FAILURE_LIMIT: u32 = 20;
+/// The failure-counting window.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+const MAX_TRACKED: usize = 100_000;
+
+/// Counts authentication failures per source address in fixed windows.
+#[derive(Default)]
+pub struct FailureLimiter {
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl FailureLimiter {
+    /// Whether `ip` has used up its failures in the current window.
+    pub fn blocked(&self, ip: IpAddr) -> bool {
+        let map = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&ip)
+            .is_some_and(|(start, n)| start.elapsed() < FAILURE_WINDOW && *n >= FAILURE_LIMIT)
+    }
+
+    /// Counts one failure; returns the count in the current window.
+    pub fn record(&self, ip: IpAddr) -> u32 {
+        let mut map = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_TRACKED {
+            map.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        entry.1
+    }
+}
+
+/// The caller's source address (unspecified when the server was not started with connect info).
+#[derive(Clone, Copy, Debug)]
+pub struct SourceIp(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<SourceIp, Self::Rejection> {
+        Ok(SourceIp(source_ip(&parts.extensions)))
+    }
+}
+
+fn source_ip(ext: &axum::http::Extensions) -> IpAddr {
+    ext.get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn unauthenticated(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        message,
+        "send `Authorization: Bearer <token>` (create one with `ward token create`, or sign in with POST /api/v1/sessions)",
+    )
+}
+
+/// The middleware: attaches the caller's [`Identity`] to the request or refuses it.
+pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let ip = source_ip(req.extensions());
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let Some(route) = route else {
+        // Unmatched paths fall through to the JSON 404.
+        return next.run(req).await;
+    };
+    let action = match rule_for(req.method().as_str(), &route) {
+        Some(Access::Public) => return next.run(req).await,
+        Some(Access::Requires(action)) => action,
+        None => {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "no_rule",
+                format!("{} {route} has no authorisation rule", req.method()),
+                "this is a server bug: every route needs a rule in routes::ROUTES",
+            )
+            .into_response();
+        }
+    };
+    if state.limiter.blocked(ip) {
+        state.metrics.auth_failure("rate_limited");
+        let mut resp = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed authentication attempts from this address",
+            format!("wait {} seconds and use a valid token", FAILURE_WINDOW.as_secs()),
+        )
+        .into_response();
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(FAILURE_WINDOW.as_secs()));
+        return resp;
+    }
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(str::to_string);
+    let outcome = match &bearer {
+        None => Err("missing"),
+        Some(b) => match state.directory.authenticate(&state.ledger, b).await {
+            Ok(Ok(identity)) => Ok(identity),
+            Ok(Err(failure)) => Err(failure.as_str()),
+            Err(e) => return e.into_response(),
+        },
+    };
+    let identity: Identity = match outcome {
+        Ok(identity) => identity,
+        Err(reason) => {
+            state.metrics.auth_failure(reason);
+            let n = state.limiter.record(ip);
+            if n <= FAILURE_LIMIT {
+                let event = NewEvent {
+                    actor: Actor {
+                        id: format!("anonymous:{ip}"),
+                        kind: ActorKind::Automation,
+                    },
+                    kind: "auth.failed".into(),
+                    subject: format!("route:{} {route}", req.method()),
+                    payload: json!({ "reason": reason, "source": ip.to_string(), "attempt_in_window": n }),
+                };
+                if let Err(e) = state.ledger.append(event).await {
+                    tracing::warn!(error = %e, "could not record an authentication failure");
+                }
+            }
+            let message = match reason {
+                "missing" => "this route needs a bearer token",
+                "expired" => "the token has expired",
+                "revoked" => "the token was revoked",
+                _ => "the token is not valid",
+            };
+            return unauthenticated(message).into_response();
+        }
+    };
+    if !identity.may(action) {
+        let roles: Vec<&str> = identity.roles.iter().map(|r| r.as_str()).collect();
+        let event = NewEvent {
+            actor: identity.actor(),
+            kind: "access.denied".into(),
+            subject: format!("route:{} {route}", req.method()),
+            payload: json!({ "action": action, "roles": roles }),
+        };
+        if let Err(e) = state.ledger.append(event).await {
+            tracing::warn!(error = %e, "could not record a denied access");
+        }
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} (roles: {}) may not perform {action:?}",
+                identity.id,
+                roles.join(", ")
+            ),
+            "ask an admin for a token with a role that allows it",
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(identity);
+    next.run(req).await
+}

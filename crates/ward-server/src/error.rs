@@ -1,0 +1,86 @@
+//! API errors: every failure is `{"error": {"code", "message", "hint"}}` with the right status,
+//! never a stack trace or an internal detail.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use ward_store::StoreError;
+
+/// The JSON error body.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong and how to fix it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code (e.g. `unauthenticated`, `forbidden`, `invalid_request`).
+    pub code: String,
+    /// One line for people.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// An error an API call returns.
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body.
+    pub detail: ErrorDetail,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, hint: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+                hint: hint.into(),
+            },
+        }
+    }
+
+    /// 400 with a hint.
+    pub fn invalid(message: impl Into<String>, hint: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message, hint)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>, hint: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message, hint)
+    }
+
+    /// 500 without detail (the detail goes to the server log only).
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not complete the request",
+            "retry; if it persists, the server log has the details",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Invalid(m) => ApiError::invalid(m, "check the request against `GET /api/v1/log`"),
+            StoreError::Event(e) => ApiError::invalid(e.to_string(), "fix the event; nothing was written"),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m, "reload and retry"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(ErrorBody { error: self.detail })).into_response()
+    }
+}

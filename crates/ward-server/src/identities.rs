@@ -1,0 +1,452 @@
+//! Identities: API tokens, local users and sign-in sessions.
+//!
+//! Every change is a ledger event (`token.created`, `token.revoked`, `user.added`,
+//! `session.started`) whose projection holds the current state; only the SHA-256 of a token's
+//! random secret is recorded. Local users' argon2id password hashes are kept outside the log
+//! (`ward_meta`), so an exported log never carries anything an attacker could try to crack.
+//! [`Directory`] caches token lookups in memory and re-reads a cached token after
+//! [`CACHE_TTL`], so a revocation through another replica takes effect within that time.
+
+use crate::error::ApiError;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+use utoipa::ToSchema;
+use ward_core::token::ApiToken;
+use ward_core::{Identity, Role};
+use ward_ledger::{ActorKind, EventEnvelope, NewEvent};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+/// How long a cached token is trusted before its projection is read again.
+pub const CACHE_TTL: Duration = Duration::from_secs(10);
+/// Lifetime of a sign-in session token.
+pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+const TOKENS: &str = "tokens";
+const REVOKED: &str = "token_revocations";
+const USERS: &str = "users";
+
+/// A token as stored in the `tokens` projection (the secret only as its hash).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenRecord {
+    /// Public token id.
+    pub id: String,
+    /// Name given at creation.
+    pub name: String,
+    /// The identity the token authenticates as.
+    pub identity: String,
+    /// Person or automation.
+    #[schema(value_type = String)]
+    pub kind: ActorKind,
+    /// Roles granted.
+    pub roles: Vec<Role>,
+    /// Expiry, seconds since the Unix epoch; `None` never expires.
+    pub expires_at: Option<i64>,
+    /// Hex SHA-256 of the secret.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(ignore)]
+    pub secret_sha256: String,
+    /// Whether it was revoked (filled in when listing).
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// A local user (`users` projection).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserRecord {
+    /// Login name; the identity is `user:<name>`.
+    pub name: String,
+    /// Printed name, as it will appear on signatures.
+    pub display_name: String,
+    /// Roles granted.
+    pub roles: Vec<Role>,
+}
+
+/// A newly created token: the only time its secret is shown.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    /// The token string to give the client (shown once).
+    pub token: String,
+    /// Its record.
+    pub record: TokenRecord,
+}
+
+/// Projects identity events into `tokens`, `token_revocations` and `users`.
+pub struct IdentityProjector;
+
+impl Projector for IdentityProjector {
+    fn name(&self) -> &'static str {
+        "identities"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let ward_ledger::Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        let put = |collection: &str, key: &str, doc: Value| ProjectionOp::Put {
+            collection: collection.into(),
+            key: key.into(),
+            doc,
+        };
+        let key = p.get("id").or_else(|| p.get("name")).and_then(Value::as_str);
+        match (e.kind.as_str(), key) {
+            ("token.created" | "session.started", Some(id)) => vec![put(TOKENS, id, p.clone())],
+            ("token.revoked", Some(id)) => vec![put(REVOKED, id, json!({ "seq": e.seq, "time": e.time }))],
+            ("user.added", Some(name)) => vec![put(USERS, name, p.clone())],
+            _ => vec![],
+        }
+    }
+}
+
+/// Checks a token or user name: 1–64 of `[a-z0-9._-]`, starting with a letter or digit.
+pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            format!("invalid {what} name {name:?}"),
+            "use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// What a token is for: automation (`token:<name>`) or a person (`user:<name>`).
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct TokenRequest {
+    /// Token name (automation identity `token:<name>`), or the user for a person's token.
+    pub name: String,
+    /// Roles to grant.
+    pub roles: Vec<Role>,
+    /// Lifetime in seconds; absent = never expires.
+    pub expires_in_secs: Option<i64>,
+    /// Issue the token to this local user (a human identity) instead of an automation.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// Creates a token and records it; returns the secret once.
+pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) -> Result<CreatedToken, ApiError> {
+    check_name("token", &req.name)?;
+    if req.roles.is_empty() {
+        return Err(ApiError::invalid("a token needs at least one role", "pass --role ROLE"));
+    }
+    if req.expires_in_secs.is_some_and(|s| s <= 0) {
+        return Err(ApiError::invalid("expiry must be in the future", "e.g. --expires 30d"));
+    }
+    let (identity, kind) = match &req.user {
+        Some(user) => {
+            let record = user_record(ledger, user)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no local user {user:?}"), "add it with `ward user add`"))?;
+            if let Some(r) = req.roles.iter().find(|r| !record.roles.contains(r)) {
+                return Err(ApiError::invalid(
+                    format!("user {user} does not hold role {r}"),
+                    "a person's token can carry only roles the user has",
+                ));
+            }
+            (format!("user:{user}"), ActorKind::Human)
+        }
+        None => (format!("token:{}", req.name), ActorKind::Automation),
+    };
+    let token = ApiToken::generate().map_err(ApiError::internal)?;
+    let record = TokenRecord {
+        id: token.id.clone(),
+        name: req.name.clone(),
+        identity,
+        kind,
+        roles: req.roles.clone(),
+        expires_at: req.expires_in_secs.map(|s| now_secs().saturating_add(s)),
+        secret_sha256: token.secret_hash(),
+        revoked: false,
+    };
+    record_token(ledger, by, "token.created", &record).await?;
+    Ok(CreatedToken {
+        token: token.reveal(),
+        record,
+    })
+}
+
+async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &TokenRecord) -> Result<(), ApiError> {
+    let payload = serde_json::to_value(record).map_err(ApiError::internal)?;
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: kind.into(),
+            subject: format!("token:{}", record.id),
+            payload,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Revokes a token by id.
+pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), ApiError> {
+    if ledger.store().projection(TOKENS, id).await?.is_none() {
+        return Err(ApiError::not_found(
+            format!("no token {id:?}"),
+            "list tokens with `ward token list`",
+        ));
+    }
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "token.revoked".into(),
+            subject: format!("token:{id}"),
+            payload: json!({ "id": id }),
+        })
+        .await?;
+    dir.forget(id);
+    Ok(())
+}
+
+/// Every token (secrets never included), with revocation state.
+pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, ApiError> {
+    let revoked: std::collections::HashSet<String> = ledger
+        .store()
+        .projection_list(REVOKED)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mut out = Vec::new();
+    for (id, doc) in ledger.store().projection_list(TOKENS).await? {
+        let mut r: TokenRecord = serde_json::from_value(doc).map_err(ApiError::internal)?;
+        r.secret_sha256.clear();
+        r.revoked = revoked.contains(&id);
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// A local user to add.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct UserRequest {
+    /// Login name.
+    pub name: String,
+    /// Printed name.
+    pub display_name: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Password (at least 12 characters); only its argon2id hash is kept.
+    pub password: String,
+}
+
+/// Adds a local user: the password hash is stored outside the log, the user as an event.
+pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Result<UserRecord, ApiError> {
+    check_name("user", &req.name)?;
+    if req.display_name.trim().is_empty() || req.display_name.len() > 200 {
+        return Err(ApiError::invalid(
+            "display name must be 1 to 200 characters",
+            "pass --display-name",
+        ));
+    }
+    if req.password.chars().count() < 12 || req.password.len() > 1024 {
+        return Err(ApiError::invalid(
+            "password must be 12 to 1024 characters",
+            "choose a longer passphrase",
+        ));
+    }
+    if req.roles.is_empty() {
+        return Err(ApiError::invalid("a user needs at least one role", "pass --role ROLE"));
+    }
+    if user_record(ledger, &req.name).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("user {} exists", req.name),
+            "pick another name",
+        ));
+    }
+    let password = req.password.clone();
+    let phc = tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    ledger.store().set_meta(&format!("password:{}", req.name), &phc).await?;
+    let record = UserRecord {
+        name: req.name.clone(),
+        display_name: req.display_name.trim().to_string(),
+        roles: req.roles.clone(),
+    };
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "user.added".into(),
+            subject: format!("user:{}", req.name),
+            payload: serde_json::to_value(&record).map_err(ApiError::internal)?,
+        })
+        .await?;
+    Ok(record)
+}
+
+/// A local user by name.
+pub async fn user_record(ledger: &Ledger, name: &str) -> Result<Option<UserRecord>, ApiError> {
+    match ledger.store().projection(USERS, name).await? {
+        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(ApiError::internal)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every local user.
+pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, ApiError> {
+    ledger
+        .store()
+        .projection_list(USERS)
+        .await?
+        .into_iter()
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .collect()
+}
+
+/// Checks a local user's password (argon2id, off the async threads).
+pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Result<Option<UserRecord>, ApiError> {
+    let Some(user) = user_record(ledger, name).await? else {
+        return Ok(None);
+    };
+    let Some(phc) = ledger.store().get_meta(&format!("password:{name}")).await? else {
+        return Ok(None);
+    };
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(ok.then_some(user))
+}
+
+/// Starts a sign-in session for a user whose password was checked: a human token that expires.
+pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<CreatedToken, ApiError> {
+    let token = ApiToken::generate().map_err(ApiError::internal)?;
+    let identity = Identity {
+        id: format!("user:{}", user.name),
+        kind: ActorKind::Human,
+        roles: user.roles.clone(),
+    };
+    let record = TokenRecord {
+        id: token.id.clone(),
+        name: format!("session-{}", user.name),
+        identity: identity.id.clone(),
+        kind: ActorKind::Human,
+        roles: user.roles.clone(),
+        expires_at: Some(now_secs() + SESSION_TTL_SECS),
+        secret_sha256: token.secret_hash(),
+        revoked: false,
+    };
+    record_token(ledger, &identity, "session.started", &record).await?;
+    Ok(CreatedToken {
+        token: token.reveal(),
+        record,
+    })
+}
+
+/// Why a bearer token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Not a Ward token at all.
+    Malformed,
+    /// No such token, or the secret does not match.
+    Unknown,
+    /// Past its expiry.
+    Expired,
+    /// Revoked.
+    Revoked,
+}
+
+impl AuthFailure {
+    /// Label for metrics and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+            AuthFailure::Expired => "expired",
+            AuthFailure::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Cached {
+    record: TokenRecord,
+    revoked: bool,
+    fetched: Instant,
+}
+
+/// Token lookups with an in-memory cache.
+#[derive(Clone, Default)]
+pub struct Directory {
+    cache: Arc<RwLock<HashMap<String, Cached>>>,
+}
+
+impl Directory {
+    /// Drops a cached token (after a local revocation).
+    pub fn forget(&self, id: &str) {
+        self.cache.write().unwrap_or_else(PoisonError::into_inner).remove(id);
+    }
+
+    /// Authenticates a bearer token string.
+    pub async fn authenticate(&self, ledger: &Ledger, bearer: &str) -> Result<Result<Identity, AuthFailure>, ApiError> {
+        let Ok(token) = ApiToken::parse(bearer) else {
+            return Ok(Err(AuthFailure::Malformed));
+        };
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&token.id)
+            .filter(|c| c.fetched.elapsed() < CACHE_TTL)
+            .cloned();
+        let entry = match cached {
+            Some(c) => c,
+            None => {
+                let Some(doc) = ledger.store().projection(TOKENS, &token.id).await? else {
+                    return Ok(Err(AuthFailure::Unknown));
+                };
+                let record: TokenRecord = serde_json::from_value(doc).map_err(ApiError::internal)?;
+                let revoked = ledger.store().projection(REVOKED, &token.id).await?.is_some();
+                let c = Cached {
+                    record,
+                    revoked,
+                    fetched: Instant::now(),
+                };
+                self.cache
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(token.id.clone(), c.clone());
+                c
+            }
+        };
+        if !token.matches(&entry.record.secret_sha256) {
+            return Ok(Err(AuthFailure::Unknown));
+        }
+        if entry.revoked {
+            return Ok(Err(AuthFailure::Revoked));
+        }
+        if entry.record.expires_at.is_some_and(|t| t <= now_secs()) {
+            return Ok(Err(AuthFailure::Expired));
+        }
+        Ok(Ok(Identity {
+            id: entry.record.identity,
+            kind: entry.record.kind,
+            roles: entry.record.roles,
+        }))
+    }
+}

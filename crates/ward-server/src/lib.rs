@@ -1,0 +1,40 @@
+//! `ward-server`: the HTTP API over the ledger.
+//!
+//! - [`ops`]: plain functions over a [`ward_store::Ledger`] that both the handlers and the CLI's
+//!   local mode call, returning the serialisable shapes the API sends.
+//! - [`identities`]: API tokens, local users and sessions, kept as ledger events with their
+//!   projections; the in-memory token cache.
+//! - [`error`]: the JSON error body `{code, message, hint}`.
+//! - [`routes`]: the route table (method, path, action) and the axum router built from it.
+//! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
+//! - [`metrics`]: Prometheus metrics.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod identities;
+pub mod metrics;
+pub mod ops;
+pub mod routes;
+pub mod state;
+
+pub use error::ApiError;
+pub use routes::{ROUTES, router};
+pub use state::AppState;
+
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Serves `state` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,104 @@
+//! Prometheus metrics (exposition format at `/metrics`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// Labels of a request metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route template (e.g. `/api/v1/tokens/{id}`), never the raw path.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of an authentication failure.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLabels {
+    /// `missing`, `malformed`, `unknown`, `expired`, `revoked`, `rate_limited`.
+    pub reason: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route and status.
+    pub requests: Family<RouteLabels, Counter>,
+    /// Request latency by route and status.
+    pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Entries in the log.
+    pub ledger_size: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Append latency (event accepted to durable).
+    pub append_latency: Histogram,
+    /// Authentication failures by reason.
+    pub auth_failures: Family<AuthLabels, Counter<u64, AtomicU64>>,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("ward");
+        let requests = Family::<RouteLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let ledger_size = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        let append_latency = latency_histogram();
+        let auth_failures = Family::<AuthLabels, Counter<u64, AtomicU64>>::default();
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route and status",
+            latency.clone(),
+        );
+        registry.register("ledger_size", "Entries in the log", ledger_size.clone());
+        registry.register(
+            "append_duration_seconds",
+            "Time from an append request to its durable commit",
+            append_latency.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Authentication failures by reason",
+            auth_failures.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            ledger_size,
+            append_latency,
+            auth_failures,
+        }
+    }
+
+    /// Counts an authentication failure.
+    pub fn auth_failure(&self, reason: &str) {
+        self.auth_failures
+            .get_or_create(&AuthLabels { reason: reason.into() })
+            .inc();
+    }
+
+    /// The exposition text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}

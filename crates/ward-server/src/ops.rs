@@ -1,0 +1,221 @@
+//! Log operations as plain functions returning the API's shapes. The HTTP handlers and the
+//! CLI's local mode both call these, so both modes produce the same documents.
+
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use ward_ledger::proof::{verify_consistency, verify_inclusion};
+use ward_ledger::{Hash, NewEvent, NoteSigner};
+use ward_store::{Ledger, Receipt};
+
+/// Most entries one listing returns.
+pub const MAX_LIST: u64 = 1000;
+
+/// `GET /api/v1/log`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogStatus {
+    /// Log origin (the checkpoint key name).
+    pub origin: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Number of entries.
+    pub size: u64,
+    /// Current root hash, hex.
+    pub root: String,
+    /// Latest signed checkpoint.
+    pub latest_checkpoint: Option<CheckpointSummary>,
+}
+
+/// A checkpoint without its note.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointSummary {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash, hex.
+    pub root: String,
+    /// When it was signed.
+    pub created_at: String,
+}
+
+/// A signed checkpoint.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SignedCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash, hex.
+    pub root: String,
+    /// The C2SP signed note.
+    pub note: String,
+}
+
+/// An inclusion proof, self-verified before it is returned.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct InclusionProof {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size.
+    pub size: u64,
+    /// Leaf hash, hex.
+    pub leaf_hash: String,
+    /// Root of the tree of `size`, hex.
+    pub root: String,
+    /// Proof hashes, hex.
+    pub proof: Vec<String>,
+    /// The signed checkpoint at `size`, when there is one.
+    pub checkpoint: Option<String>,
+}
+
+/// A consistency proof, self-verified before it is returned.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyProof {
+    /// Older size.
+    pub from: u64,
+    /// Newer size.
+    pub to: u64,
+    /// Root at `from`, hex.
+    pub root1: String,
+    /// Root at `to`, hex.
+    pub root2: String,
+    /// Proof hashes, hex.
+    pub proof: Vec<String>,
+}
+
+/// One log entry as listed.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Entry {
+    /// Leaf index.
+    pub seq: u64,
+    /// Leaf hash, hex.
+    pub leaf_hash: String,
+    /// The event envelope.
+    #[schema(value_type = Object)]
+    pub event: Value,
+}
+
+/// Entries from a position.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Entries {
+    /// The entries, in order.
+    pub entries: Vec<Entry>,
+}
+
+/// Receipts of appended events.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Appended {
+    /// One receipt per event, in order.
+    #[schema(value_type = Vec<Object>)]
+    pub appended: Vec<Receipt>,
+}
+
+fn hexes(h: &[Hash]) -> Vec<String> {
+    h.iter().map(Hash::to_hex).collect()
+}
+
+/// Size, root and latest checkpoint.
+pub async fn status(ledger: &Ledger, origin: &str) -> Result<LogStatus, ApiError> {
+    let head = ledger.head().await?;
+    let latest = ledger.store().checkpoints().await?.pop();
+    Ok(LogStatus {
+        origin: origin.to_string(),
+        backend: ledger.store().backend().to_string(),
+        size: head.size(),
+        root: head.root().to_hex(),
+        latest_checkpoint: latest.map(|c| CheckpointSummary {
+            size: c.size,
+            root: c.root.to_hex(),
+            created_at: c.created_at,
+        }),
+    })
+}
+
+/// Signs a checkpoint of the head (or returns the latest when the head has not moved).
+pub async fn checkpoint(ledger: &Ledger, signer: &dyn NoteSigner, origin: &str) -> Result<SignedCheckpoint, ApiError> {
+    let cp = ledger.checkpoint(signer, origin).await?;
+    Ok(SignedCheckpoint {
+        size: cp.size,
+        root: cp.root.to_hex(),
+        note: cp.note,
+    })
+}
+
+/// The latest signed checkpoint.
+pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, ApiError> {
+    let cp = ledger.store().checkpoints().await?.pop().ok_or_else(no_checkpoint)?;
+    Ok(SignedCheckpoint {
+        size: cp.size,
+        root: cp.root.to_hex(),
+        note: cp.note,
+    })
+}
+
+fn no_checkpoint() -> ApiError {
+    ApiError::not_found(
+        "the log has no checkpoint yet",
+        "sign one with `ward log checkpoint` (POST /api/v1/log/checkpoint), or pass a size",
+    )
+}
+
+/// Inclusion proof of `index` in the tree of `size` (default: the latest checkpoint's size).
+pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result<InclusionProof, ApiError> {
+    let checkpoints = ledger.store().checkpoints().await?;
+    let size = match size {
+        Some(s) => s,
+        None => checkpoints.last().ok_or_else(no_checkpoint)?.size,
+    };
+    let proof = ledger.inclusion_proof(index, size).await?;
+    let root = ledger.root_at(size).await?;
+    let leaf = ledger
+        .store()
+        .entries(index, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("no entry {index}"), "check the log's size"))?;
+    verify_inclusion(&leaf.leaf_hash, index, size, &proof, &root)
+        .map_err(|e| ApiError::internal(format!("store produced a bad proof: {e}")))?;
+    Ok(InclusionProof {
+        index,
+        size,
+        leaf_hash: leaf.leaf_hash.to_hex(),
+        root: root.to_hex(),
+        proof: hexes(&proof),
+        checkpoint: checkpoints.into_iter().find(|c| c.size == size).map(|c| c.note),
+    })
+}
+
+/// Consistency proof between sizes `from` and `to`.
+pub async fn consistency(ledger: &Ledger, from: u64, to: u64) -> Result<ConsistencyProof, ApiError> {
+    let proof = ledger.consistency_proof(from, to).await?;
+    let (r1, r2) = (ledger.root_at(from).await?, ledger.root_at(to).await?);
+    verify_consistency(from, to, &proof, &r1, &r2)
+        .map_err(|e| ApiError::internal(format!("store produced a bad proof: {e}")))?;
+    Ok(ConsistencyProof {
+        from,
+        to,
+        root1: r1.to_hex(),
+        root2: r2.to_hex(),
+        proof: hexes(&proof),
+    })
+}
+
+/// Up to `limit` (≤ [`MAX_LIST`]) entries from `from`.
+pub async fn entries(ledger: &Ledger, from: u64, limit: u64) -> Result<Entries, ApiError> {
+    let stored = ledger.store().entries(from, limit.min(MAX_LIST)).await?;
+    Ok(Entries {
+        entries: stored
+            .into_iter()
+            .map(|e| Entry {
+                seq: e.seq,
+                leaf_hash: e.leaf_hash.to_hex(),
+                event: serde_json::from_slice(&e.leaf).unwrap_or(Value::Null),
+            })
+            .collect(),
+    })
+}
+
+/// Appends events in one transaction of their own.
+pub async fn append_batch(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, ApiError> {
+    Ok(Appended {
+        appended: ledger.append_batch(events).await?,
+    })
+}

@@ -1,0 +1,553 @@
+//! The route table and the handlers: thin wrappers over [`crate::ops`] and
+//! [`crate::identities`].
+//!
+//! [`ROUTES`] names every route's method, path and [`Access`]; the auth middleware refuses any
+//! route missing from it, and the route × role test checks the table against the OpenAPI
+//! document generated from the handlers' annotations and against [`ward_core::Role::permits`].
+
+use crate::auth::authorize;
+use crate::error::{ApiError, ErrorBody};
+use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
+use crate::metrics::RouteLabels;
+use crate::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use ward_core::{Action, Identity};
+use ward_ledger::{ActorKind, NewEvent};
+
+/// Largest request body (an event payload may be up to 4 MiB of canonical JSON).
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Longest a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, unauthenticated (health, metrics, the API document, sign-in).
+    Public,
+    /// An authenticated identity with a role that permits the action.
+    Requires(Action),
+}
+
+/// One route's rule.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteRule {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template as axum and OpenAPI write it.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+const fn rule(method: &'static str, path: &'static str, access: Access) -> RouteRule {
+    RouteRule { method, path, access }
+}
+
+use Access::{Public, Requires};
+
+/// Every route of the server and who may call it.
+pub const ROUTES: &[RouteRule] = &[
+    rule("GET", "/healthz", Public),
+    rule("GET", "/readyz", Public),
+    rule("GET", "/metrics", Public),
+    rule("GET", "/api/v1/openapi.json", Public),
+    rule("POST", "/api/v1/sessions", Public),
+    rule("GET", "/api/v1/whoami", Requires(Action::WhoAmI)),
+    rule("GET", "/api/v1/log", Requires(Action::LogRead)),
+    rule("GET", "/api/v1/log/checkpoint", Requires(Action::LogRead)),
+    rule("POST", "/api/v1/log/checkpoint", Requires(Action::CheckpointCreate)),
+    rule("GET", "/api/v1/log/proof", Requires(Action::LogRead)),
+    rule("GET", "/api/v1/log/consistency", Requires(Action::LogRead)),
+    rule("GET", "/api/v1/events", Requires(Action::EventRead)),
+    rule("POST", "/api/v1/events", Requires(Action::EventAppend)),
+    rule("GET", "/api/v1/tokens", Requires(Action::TokenManage)),
+    rule("POST", "/api/v1/tokens", Requires(Action::TokenManage)),
+    rule("DELETE", "/api/v1/tokens/{id}", Requires(Action::TokenManage)),
+    rule("GET", "/api/v1/users", Requires(Action::UserManage)),
+    rule("POST", "/api/v1/users", Requires(Action::UserManage)),
+];
+
+/// The rule for a method and route template.
+pub fn rule_for(method: &str, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.access)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ward API", description = "Release governance for regulated software: the tamper-evident log, identities and access."),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document and the routes it describes.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(sign_in))
+        .routes(routes!(whoami))
+        .routes(routes!(log_status))
+        .routes(routes!(get_checkpoint, create_checkpoint))
+        .routes(routes!(inclusion_proof))
+        .routes(routes!(consistency_proof))
+        .routes(routes!(list_events, append_events))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(list_users, add_user))
+        .split_for_parts()
+}
+
+/// The complete application: routes, authorisation, metrics, limits and security headers.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = api();
+    let security_headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+    ];
+    let mut app = routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(middleware::from_fn(timeout))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state);
+    for (name, value) in security_headers {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    app
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route", "see GET /api/v1/openapi.json for the API")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+        "see GET /api/v1/openapi.json for the API",
+    )
+}
+
+async fn timeout(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long",
+            "retry later; if it persists, check the server's store",
+        )
+        .into_response(),
+    }
+}
+
+/// Counts requests and latency by route template and status.
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let resp = next.run(req).await;
+    let labels = RouteLabels {
+        method,
+        route,
+        status: resp.status().as_u16(),
+    };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "up")))]
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the store answers and its migrations are applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "ready"),
+    (status = 503, description = "store unreachable", body = ErrorBody)))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    match state.ledger.head().await {
+        Ok(head) => Ok(Json(
+            json!({ "status": "ready", "backend": state.ledger.store().backend(), "size": head.size() }),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the store is not reachable",
+                "check the database the server was started with",
+            ))
+        }
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(head) = state.ledger.head().await {
+        state
+            .metrics
+            .ledger_size
+            .set(i64::try_from(head.size()).unwrap_or(i64::MAX));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3 document")))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(api().1)
+}
+
+/// Credentials of a local user.
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct SignIn {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Signs a local user in: returns a session token (a human identity) valid for 12 hours.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "identities", request_body = SignIn, responses(
+    (status = 201, body = CreatedToken), (status = 401, body = ErrorBody)))]
+async fn sign_in(
+    State(state): State<AppState>,
+    crate::auth::SourceIp(ip): crate::auth::SourceIp,
+    Json(req): Json<SignIn>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    if state.limiter.blocked(ip) {
+        state.metrics.auth_failure("rate_limited");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed sign-in attempts from this address",
+            "wait a minute before trying again",
+        ));
+    }
+    match identities::check_password(&state.ledger, &req.user, &req.password).await? {
+        Some(user) => Ok((
+            StatusCode::CREATED,
+            Json(identities::start_session(&state.ledger, &user).await?),
+        )),
+        None => {
+            state.metrics.auth_failure("bad_password");
+            let n = state.limiter.record(ip);
+            if n <= crate::auth::FAILURE_LIMIT {
+                let _ = state
+                    .ledger
+                    .append(NewEvent {
+                        actor: ward_ledger::Actor {
+                            id: format!("anonymous:{ip}"),
+                            kind: ActorKind::Automation,
+                        },
+                        kind: "auth.failed".into(),
+                        subject: "route:POST /api/v1/sessions".into(),
+                        payload: json!({ "reason": "bad_password", "user": req.user.chars().take(64).collect::<String>(), "source": ip.to_string() }),
+                    })
+                    .await;
+            }
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "unknown user or wrong password",
+                "check the user name and password",
+            ))
+        }
+    }
+}
+
+/// The caller's identity and roles.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "identities", security(("bearer" = [])), responses((status = 200, body = Identity)))]
+async fn whoami(Extension(me): Extension<Identity>) -> Json<Identity> {
+    Json(me)
+}
+
+/// Size, root and latest checkpoint of the log.
+#[utoipa::path(get, path = "/api/v1/log", tag = "log", security(("bearer" = [])), responses((status = 200, body = LogStatus)))]
+async fn log_status(State(state): State<AppState>) -> Result<Json<LogStatus>, ApiError> {
+    Ok(Json(ops::status(&state.ledger, &state.origin).await?))
+}
+
+/// The latest signed checkpoint.
+#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log", security(("bearer" = [])), responses(
+    (status = 200, body = SignedCheckpoint), (status = 404, body = ErrorBody)))]
+async fn get_checkpoint(State(state): State<AppState>) -> Result<Json<SignedCheckpoint>, ApiError> {
+    Ok(Json(ops::latest_checkpoint(&state.ledger).await?))
+}
+
+/// Signs a checkpoint of the current head.
+#[utoipa::path(post, path = "/api/v1/log/checkpoint", tag = "log", security(("bearer" = [])), responses((status = 200, body = SignedCheckpoint)))]
+async fn create_checkpoint(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+) -> Result<Json<SignedCheckpoint>, ApiError> {
+    let cp = ops::checkpoint(&state.ledger, state.signer.as_ref(), &state.origin).await?;
+    tracing::info!(actor = %me.id, size = cp.size, "checkpoint signed");
+    Ok(Json(cp))
+}
+
+/// Parameters of an inclusion proof.
+#[derive(Deserialize, IntoParams)]
+pub struct ProofQuery {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+/// Inclusion proof of one entry.
+#[utoipa::path(get, path = "/api/v1/log/proof", tag = "log", params(ProofQuery), security(("bearer" = [])), responses(
+    (status = 200, body = InclusionProof), (status = 400, body = ErrorBody)))]
+async fn inclusion_proof(
+    State(state): State<AppState>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    Ok(Json(ops::inclusion(&state.ledger, q.index, q.size).await?))
+}
+
+/// Parameters of a consistency proof.
+#[derive(Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    /// Older size.
+    pub from: u64,
+    /// Newer size.
+    pub to: u64,
+}
+
+/// Consistency proof between two sizes.
+#[utoipa::path(get, path = "/api/v1/log/consistency", tag = "log", params(ConsistencyQuery), security(("bearer" = [])), responses(
+    (status = 200, body = ConsistencyProof), (status = 400, body = ErrorBody)))]
+async fn consistency_proof(
+    State(state): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    Ok(Json(ops::consistency(&state.ledger, q.from, q.to).await?))
+}
+
+/// Parameters of a listing.
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// First entry.
+    #[serde(default)]
+    pub from: u64,
+    /// Most entries (≤ 1000).
+    #[serde(default = "default_limit")]
+    pub limit: u64,
+}
+
+fn default_limit() -> u64 {
+    100
+}
+
+/// Log entries with their events. A person's read is recorded as an access event.
+#[utoipa::path(get, path = "/api/v1/events", tag = "log", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = Entries)))]
+async fn list_events(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Entries>, ApiError> {
+    let entries = ops::entries(&state.ledger, q.from, q.limit).await?;
+    if me.kind == ActorKind::Human && !entries.entries.is_empty() {
+        // HIPAA §164.312(b): record who read which entries.
+        let (first, last) = (entries.entries[0].seq, entries.entries[entries.entries.len() - 1].seq);
+        state
+            .ledger
+            .append(NewEvent {
+                actor: me.actor(),
+                kind: "access.read".into(),
+                subject: "log:entries".into(),
+                payload: json!({ "from": first, "to": last }),
+            })
+            .await?;
+    }
+    Ok(Json(entries))
+}
+
+/// An event as a client submits it; the actor is the caller.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// Event kind, dotted lower case.
+    pub kind: String,
+    /// What it is about.
+    pub subject: String,
+    /// Event data.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// Optional; if present it must equal the caller's identity.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub actor: Option<ward_ledger::Actor>,
+}
+
+/// One event or several.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EventsRequest {
+    /// One event (committed with concurrent appends: group commit).
+    One(EventRequest),
+    /// Several events, committed together in one transaction.
+    Many(Vec<EventRequest>),
+}
+
+/// Appends events as the caller. Returns once they are durable.
+#[utoipa::path(post, path = "/api/v1/events", tag = "log", request_body = EventsRequest, security(("bearer" = [])), responses(
+    (status = 201, body = Appended), (status = 400, body = ErrorBody)))]
+async fn append_events(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<EventsRequest>,
+) -> Result<(StatusCode, Json<Appended>), ApiError> {
+    let started = Instant::now();
+    let to_event = |e: EventRequest| -> Result<NewEvent, ApiError> {
+        if let Some(a) = &e.actor
+            && (a.id != me.id || a.kind != me.kind)
+        {
+            return Err(ApiError::invalid(
+                format!("the event names actor {:?} but the caller is {:?}", a.id, me.id),
+                "omit `actor`: the server records the authenticated caller",
+            ));
+        }
+        Ok(NewEvent {
+            actor: me.actor(),
+            kind: e.kind,
+            subject: e.subject,
+            payload: e.payload,
+        })
+    };
+    let appended = match req {
+        EventsRequest::One(e) => Appended {
+            appended: vec![state.ledger.append(to_event(e)?).await?],
+        },
+        EventsRequest::Many(list) => {
+            if list.is_empty() {
+                return Err(ApiError::invalid("no events", "send one event or a non-empty array"));
+            }
+            let events = list.into_iter().map(to_event).collect::<Result<Vec<_>, _>>()?;
+            ops::append_batch(&state.ledger, events).await?
+        }
+    };
+    state.metrics.append_latency.observe(started.elapsed().as_secs_f64());
+    if let Some(last) = appended.appended.last() {
+        state
+            .metrics
+            .ledger_size
+            .set(i64::try_from(last.seq + 1).unwrap_or(i64::MAX));
+    }
+    Ok((StatusCode::CREATED, Json(appended)))
+}
+
+/// Every API token (never the secrets).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "identities", security(("bearer" = [])), responses((status = 200, body = Vec<TokenRecord>)))]
+async fn list_tokens(State(state): State<AppState>) -> Result<Json<Vec<TokenRecord>>, ApiError> {
+    Ok(Json(identities::list_tokens(&state.ledger).await?))
+}
+
+/// Creates an API token; the response is the only time the secret is shown.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "identities", request_body = TokenRequest, security(("bearer" = [])), responses(
+    (status = 201, body = CreatedToken), (status = 400, body = ErrorBody)))]
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<TokenRequest>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(identities::create_token(&state.ledger, &me, &req).await?),
+    ))
+}
+
+/// Revokes an API token.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "identities", params(("id" = String, Path, description = "token id")), security(("bearer" = [])), responses(
+    (status = 200, description = "revoked"), (status = 404, body = ErrorBody)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    identities::revoke_token(&state.ledger, &me, &id, &state.directory).await?;
+    Ok(Json(json!({ "revoked": id })))
+}
+
+/// Every local user.
+#[utoipa::path(get, path = "/api/v1/users", tag = "identities", security(("bearer" = [])), responses((status = 200, body = Vec<UserRecord>)))]
+async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserRecord>>, ApiError> {
+    Ok(Json(identities::list_users(&state.ledger).await?))
+}
+
+/// Adds a local user (password hashed with argon2id).
+#[utoipa::path(post, path = "/api/v1/users", tag = "identities", request_body = UserRequest, security(("bearer" = [])), responses(
+    (status = 201, body = UserRecord), (status = 409, body = ErrorBody)))]
+async fn add_user(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<UserRequest>,
+) -> Result<(StatusCode, Json<UserRecord>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(identities::add_user(&state.ledger, &me, &req).await?),
+    ))
+}

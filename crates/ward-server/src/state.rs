@@ -1,0 +1,39 @@
+//! Shared server state.
+
+use crate::auth::FailureLimiter;
+use crate::identities::Directory;
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use ward_ledger::NoteSigner;
+use ward_store::Ledger;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The log.
+    pub ledger: Ledger,
+    /// The checkpoint signer.
+    pub signer: Arc<dyn NoteSigner>,
+    /// Log origin.
+    pub origin: String,
+    /// Token lookups.
+    pub directory: Directory,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Authentication-failure limiter.
+    pub limiter: Arc<FailureLimiter>,
+}
+
+impl AppState {
+    /// State over a ledger and signer.
+    pub fn new(ledger: Ledger, signer: Arc<dyn NoteSigner>, origin: String) -> AppState {
+        AppState {
+            ledger,
+            signer,
+            origin,
+            directory: Directory::default(),
+            metrics: Arc::new(Metrics::new()),
+            limiter: Arc::new(FailureLimiter::default()),
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The API over real HTTP on loopback, against a real SQLite store (and PostgreSQL for the
+//! storage-independent checks): the route × role matrix, authentication failures and their
+//! rate limit, sessions, errors, metrics and the OpenAPI document.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use ward_core::{Identity, Role};
+use ward_ledger::{ActorKind, Ed25519Signer};
+use ward_server::identities::{self, TokenRequest, UserRequest};
+use ward_server::routes::{Access, ROUTES};
+use ward_server::{AppState, serve};
+use ward_store::Ledger;
+use ward_store::testing::TestDb;
+
+struct Server {
+    base: String,
+    ledger: Ledger,
+    client: reqwest::Client,
+    _db: TestDb,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn operator() -> Identity {
+    Identity {
+        id: "local:test".into(),
+        kind: ActorKind::Human,
+        roles: vec![Role::Admin],
+    }
+}
+
+async fn start(db: TestDb) -> Server {
+    let store = ward_store::open(&db.url).await.expect("store");
+    let mut projectors = ward_store::projection::default_projectors();
+    projectors.push(Arc::new(identities::IdentityProjector));
+    let ledger = Ledger::new(store, projectors);
+    let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
+    let state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    Server {
+        base,
+        ledger,
+        client: reqwest::Client::new(),
+        _db: db,
+        _stop: tx,
+    }
+}
+
+impl Server {
+    async fn token(&self, name: &str, roles: &[Role]) -> String {
+        identities::create_token(
+            &self.ledger,
+            &operator(),
+            &TokenRequest {
+                name: name.into(),
+                roles: roles.to_vec(),
+                expires_in_secs: None,
+                user: None,
+            },
+        )
+        .await
+        .expect("token")
+        .token
+    }
+
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+/// A request for a route that is well-formed enough to get past validation for an allowed role.
+fn sample(path: &str) -> (String, Option<Value>) {
+    match path {
+        "/api/v1/log/proof" => ("/api/v1/log/proof?index=0&size=1".into(), None),
+        "/api/v1/log/consistency" => ("/api/v1/log/consistency?from=1&to=1".into(), None),
+        "/api/v1/events" => (
+            path.into(),
+            Some(json!({ "kind": "test.event", "subject": "s:1", "payload": {} })),
+        ),
+        "/api/v1/tokens" => (
+            path.into(),
+            Some(json!({ "name": "made-in-test", "roles": ["viewer"] })),
+        ),
+        "/api/v1/tokens/{id}" => ("/api/v1/tokens/000000000000".into(), None),
+        "/api/v1/users" => (
+            path.into(),
+            Some(
+                json!({ "name": "u-matrix", "display_name": "U", "roles": ["viewer"], "password": "correct horse battery" }),
+            ),
+        ),
+        "/api/v1/sessions" => (
+            path.into(),
+            Some(json!({ "user": "signin", "password": "correct horse battery" })),
+        ),
+        _ => (path.into(), None),
+    }
+}
+
+#[tokio::test]
+async fn every_route_times_every_role_matches_the_matrix() {
+    let s = start(TestDb::sqlite()).await;
+    // The OpenAPI document (generated from the handlers) and the rule table list the same routes.
+    let (status, doc) = s.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let ruled: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(
+        documented, ruled,
+        "every route needs a rule in ROUTES and an OpenAPI entry"
+    );
+
+    identities::add_user(
+        &s.ledger,
+        &operator(),
+        &UserRequest {
+            name: "signin".into(),
+            display_name: "Sign In".into(),
+            roles: vec![Role::Viewer],
+            password: "correct horse battery".into(),
+        },
+    )
+    .await
+    .expect("user");
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        tokens.push((role, s.token(&format!("matrix-{role}"), &[role]).await));
+    }
+    // One entry so that proofs at size 1 exist.
+    let dev = &tokens.iter().find(|(r, _)| *r == Role::Developer).expect("dev").1;
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/events",
+            Some(dev),
+            Some(json!({"kind": "seed.event", "subject": "s:0"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    let mut checked = 0;
+    for rule in ROUTES {
+        let method = Method::from_bytes(rule.method.as_bytes()).expect("method");
+        let (path, body) = sample(rule.path);
+        match rule.access {
+            Access::Public => {
+                let (st, _) = s.call(method.clone(), &path, None, body.clone()).await;
+                assert!(
+                    st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN,
+                    "{} {path}: {st}",
+                    rule.method
+                );
+            }
+            Access::Requires(action) => {
+                let (st, _) = s.call(method.clone(), &path, None, body.clone()).await;
+                assert_eq!(st, StatusCode::UNAUTHORIZED, "{} {path} without a token", rule.method);
+                for (role, token) in &tokens {
+                    let (st, resp) = s.call(method.clone(), &path, Some(token), body.clone()).await;
+                    let allowed = role.permits(action);
+                    assert_eq!(
+                        st != StatusCode::FORBIDDEN,
+                        allowed,
+                        "{} {path} as {role}: status {st}, body {resp}",
+                        rule.method
+                    );
+                    assert_ne!(st, StatusCode::UNAUTHORIZED, "{} {path} as {role}", rule.method);
+                    if !allowed {
+                        assert_eq!(resp["error"]["code"], "forbidden");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 13 * Role::ALL.len());
+    // Denials were recorded with the actor.
+    let entries = s.ledger.store().entries(0, 10_000).await.expect("entries");
+    let denied = entries
+        .iter()
+        .filter(|e| String::from_utf8_lossy(&e.leaf).contains("\"kind\":\"access.denied\""))
+        .count();
+    assert!(denied > 0);
+}
+
+#[tokio::test]
+async fn failures_are_counted_recorded_and_rate_limited() {
+    let s = start(TestDb::sqlite()).await;
+    let viewer = s.token("viewer", &[Role::Viewer]).await;
+    let (st, body) = s.call(Method::GET, "/api/v1/log", None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert!(
+        body["error"]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("ward token create"))
+    );
+    // A forged token (right id, wrong secret) fails like an unknown one.
+    let forged = format!(
+        "{}{}",
+        &viewer[..viewer.len() - 1],
+        if viewer.ends_with('0') { '1' } else { '0' }
+    );
+    let (st, _) = s.call(Method::GET, "/api/v1/log", Some(&forged), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    for _ in 0..30 {
+        s.call(Method::GET, "/api/v1/log", Some("ward_nonsense"), None).await;
+    }
+    // The source is now limited, even with a valid token.
+    let (st, body) = s.call(Method::GET, "/api/v1/log", Some(&viewer), None).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // Recorded: at most FAILURE_LIMIT events per window, each naming the source.
+    let entries = s.ledger.store().entries(0, 10_000).await.expect("entries");
+    let failed = entries
+        .iter()
+        .filter(|e| String::from_utf8_lossy(&e.leaf).contains("\"kind\":\"auth.failed\""))
+        .count();
+    assert_eq!(failed as u32, ward_server::auth::FAILURE_LIMIT);
+    let (_, metrics) = s.call(Method::GET, "/metrics", None, None).await;
+    let text = metrics.as_str().expect("text");
+    assert!(
+        text.contains("ward_auth_failures_total{reason=\"rate_limited\"}"),
+        "{text}"
+    );
+    assert!(text.contains("ward_auth_failures_total{reason=\"malformed\"}"));
+}
+
+#[tokio::test]
+async fn revoked_and_expired_tokens_are_refused() {
+    let s = start(TestDb::sqlite()).await;
+    let admin = s.token("admin", &[Role::Admin]).await;
+    let viewer = s.token("v", &[Role::Viewer]).await;
+    assert_eq!(
+        s.call(Method::GET, "/api/v1/log", Some(&viewer), None).await.0,
+        StatusCode::OK
+    );
+    let id = viewer[5..17].to_string();
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, body) = s.call(Method::GET, "/api/v1/log", Some(&viewer), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("revoked")));
+    let (_, list) = s.call(Method::GET, "/api/v1/tokens", Some(&admin), None).await;
+    let listed = list.as_array().expect("list");
+    assert!(listed.iter().any(|t| t["id"] == id && t["revoked"] == true));
+    assert!(
+        listed.iter().all(|t| t.get("secret_sha256").is_none()),
+        "secrets never listed"
+    );
+    // Expiry: a token whose lifetime has passed.
+    let short = identities::create_token(
+        &s.ledger,
+        &operator(),
+        &TokenRequest {
+            name: "short".into(),
+            roles: vec![Role::Viewer],
+            expires_in_secs: Some(1),
+            user: None,
+        },
+    )
+    .await
+    .expect("token");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (st, body) = s.call(Method::GET, "/api/v1/log", Some(&short.token), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("expired")));
+}
+
+#[tokio::test]
+async fn people_sign_in_and_their_reads_are_recorded() {
+    let s = start(TestDb::sqlite()).await;
+    identities::add_user(
+        &s.ledger,
+        &operator(),
+        &UserRequest {
+            name: "alice".into(),
+            display_name: "Alice Smith".into(),
+            roles: vec![Role::Approver, Role::Viewer],
+            password: "correct horse battery staple".into(),
+        },
+    )
+    .await
+    .expect("user");
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"user": "alice", "password": "wrong password!"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, created) = s
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"user": "alice", "password": "correct horse battery staple"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let token = created["token"].as_str().expect("token").to_string();
+    let (_, me) = s.call(Method::GET, "/api/v1/whoami", Some(&token), None).await;
+    assert_eq!(me["id"], "user:alice");
+    assert_eq!(me["kind"], "human");
+    // A person's appends name them as the actor; the body cannot claim someone else.
+    let (st, _) = s
+        .call(Method::GET, "/api/v1/events?from=0&limit=5", Some(&token), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let entries = s.ledger.store().entries(0, 100).await.expect("entries");
+    let access = entries
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.leaf).into_owned())
+        .find(|l| l.contains("\"kind\":\"access.read\""))
+        .expect("an access event");
+    assert!(access.contains("\"id\":\"user:alice\""), "{access}");
+    // The password hash is never in the log.
+    assert!(
+        entries
+            .iter()
+            .all(|e| !String::from_utf8_lossy(&e.leaf).contains("argon2"))
+    );
+}
+
+#[tokio::test]
+async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
+    let s = start(TestDb::sqlite()).await;
+    let dev = s.token("dev", &[Role::Developer]).await;
+    let (st, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/events",
+            Some(&dev),
+            Some(json!({"kind": "x.y", "subject": "s", "actor": {"id": "user:bob", "kind": "human"}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_request");
+    let (st, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/events",
+            Some(&dev),
+            Some(json!({"kind": "Bad Kind", "subject": "s"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    // Malformed JSON: axum's rejection, still no stack trace.
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/events", s.base))
+        .bearer_auth(&dev)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("send");
+    assert!(resp.status().is_client_error());
+    // Too large a body.
+    let big = "x".repeat(ward_server::routes::MAX_BODY + 1);
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/events", s.base))
+        .bearer_auth(&dev)
+        .header("content-type", "application/json")
+        .body(format!("{{\"kind\":\"a.b\",\"subject\":\"s\",\"payload\":\"{big}\"}}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Appends are attributed to the token's identity.
+    let (st, out) = s
+        .call(
+            Method::POST,
+            "/api/v1/events",
+            Some(&dev),
+            Some(json!({"kind": "a.b", "subject": "s"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let seq = out["appended"][0]["seq"].as_u64().expect("seq");
+    let leaf = s.ledger.store().entries(seq, 1).await.expect("entry").remove(0).leaf;
+    assert!(String::from_utf8_lossy(&leaf).contains("\"actor\":{\"id\":\"token:dev\",\"kind\":\"automation\"}"));
+}
+
+#[tokio::test]
+async fn readiness_on_both_stores() {
+    for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
+        let s = start(db).await;
+        let (st, body) = s.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let token = s.token("dev", &[Role::Developer]).await;
+        let (st, _) = s
+            .call(
+                Method::POST,
+                "/api/v1/events",
+                Some(&token),
+                Some(json!({"kind": "a.b", "subject": "s"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (_, status) = s.call(Method::GET, "/api/v1/log", Some(&token), None).await;
+        assert_eq!(status["size"], 2, "token event + one append");
+    }
+}
