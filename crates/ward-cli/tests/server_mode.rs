@@ -1,0 +1,137 @@
+//! One CLI, two modes: the same commands against the local data directory and against a real
+//! `ward serve` process over loopback HTTP give the same documents.
+
+mod common;
+use common::{ok, run, run_with_stdin, ward};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).expect("json output")
+}
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `ward serve` on a free port; returns the process and its base URL.
+fn serve(d: &std::path::Path) -> (Serving, String) {
+    let mut c = ward(d, None);
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawn ward serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the serving line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (Serving(child), url)
+}
+
+fn remote(d: &std::path::Path, url: &str, token: &str) -> Command {
+    let mut c = ward(d, None);
+    c.args(["--server", url]).env("WARD_TOKEN", token);
+    c
+}
+
+fn token(d: &std::path::Path, name: &str, role: &str) -> String {
+    let out = json(&ok(run({
+        let mut c = ward(d, None);
+        c.args(["token", "create", "--name", name, "--role", role, "--output", "json"]);
+        c
+    })));
+    out["token"].as_str().expect("token").to_string()
+}
+
+#[test]
+fn local_and_server_modes_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init", "--origin", "test.example/log"]);
+        c
+    }));
+    let dev = token(&d, "ci", "developer");
+    let rm = token(&d, "rm", "release-manager");
+    let (_server, url) = serve(&d);
+
+    // Append through the server: the actor is the token's identity.
+    let out = json(&ok(run_with_stdin(
+        {
+            let mut c = remote(&d, &url, &dev);
+            c.args(["log", "append", "--output", "json"]);
+            c
+        },
+        r#"{"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#,
+    )));
+    let seq = out["appended"][0]["seq"].as_u64().expect("seq");
+    ok(run({
+        let mut c = remote(&d, &url, &rm);
+        c.args(["log", "checkpoint"]);
+        c
+    }));
+
+    for args in [
+        vec!["log", "status"],
+        vec!["log", "show", "--from", "0", "--limit", "50"],
+        vec!["log", "proof", "--index", "0"],
+        vec!["log", "consistency", "--from", "1", "--to", "3"],
+    ] {
+        for output in ["json", "text"] {
+            let local = ok(run({
+                let mut c = ward(&d, None);
+                c.args(&args).args(["--output", output]);
+                c
+            }));
+            let served = ok(run({
+                let mut c = remote(&d, &url, &rm);
+                c.args(&args).args(["--output", output]);
+                c
+            }));
+            assert_eq!(local, served, "{args:?} --output {output}");
+        }
+    }
+    let shown = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--from", &seq.to_string(), "--limit", "1", "--output", "json"]);
+        c
+    })));
+    assert_eq!(shown["entries"][0]["event"]["actor"]["id"], "token:ci");
+
+    // Errors come back with the server's code, message and hint, and a non-zero exit.
+    let denied = run({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["token", "list", "--output", "json"]);
+        c
+    });
+    assert_eq!(denied.status.code(), Some(1));
+    let body = json(&String::from_utf8_lossy(&denied.stdout));
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("hint:"));
+    let bad = run({
+        let mut c = remote(&d, &url, "ward_000000000000_0000000000000000000000000000000000000000000000000000000000000000");
+        c.args(["log", "status"]);
+        c
+    });
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not valid"));
+    // Store maintenance stays local.
+    let fsck = run({
+        let mut c = remote(&d, &url, &rm);
+        c.args(["log", "fsck"]);
+        c
+    });
+    assert!(String::from_utf8_lossy(&fsck.stderr).contains("not available with --server"));
+}
