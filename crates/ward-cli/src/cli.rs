@@ -31,9 +31,12 @@ pub struct Global {
     /// Talk to a Ward server at this URL instead of the local data directory.
     #[arg(long, global = true, env = "WARD_SERVER")]
     pub server: Option<String>,
-    /// API token for --server (see `ward token create`).
+    /// API token or OIDC JWT for --server (see `ward token create`).
     #[arg(long, global = true, env = "WARD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// CA certificate (PEM) of an https:// --server with a private CA; only it is trusted.
+    #[arg(long, global = true, env = "WARD_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Output formats.
@@ -76,9 +79,19 @@ pub enum Command {
 /// `ward serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "WARD_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: String,
+    /// Address to listen on (default: `[server] listen` in the config, else 127.0.0.1:8080).
+    #[arg(long, env = "WARD_LISTEN")]
+    pub listen: Option<String>,
+    /// Configuration file (`[server]`, `[[oidc]]`); default: ward.toml in the data directory, if
+    /// present.
+    #[arg(long, env = "WARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "WARD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "WARD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `ward token …`.

@@ -20,16 +20,31 @@ impl Remote {
         let Some(server) = &g.server else {
             return Ok(None);
         };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| {
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
+        if let Some(path) = &g.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
                 Failure::new(
-                    "client",
-                    format!("cannot build the HTTP client: {e}"),
-                    "check the TLS set-up",
+                    "bad_ca_cert",
+                    format!("{}: {e}", path.display()),
+                    "pass a readable PEM file to --ca-cert",
                 )
             })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                Failure::new(
+                    "bad_ca_cert",
+                    format!("{}: {e}", path.display()),
+                    "pass a PEM certificate",
+                )
+            })?;
+            builder = builder.tls_certs_only([cert]);
+        }
+        let client = builder.build().map_err(|e| {
+            Failure::new(
+                "client",
+                format!("cannot build the HTTP client: {e}"),
+                "check the TLS set-up",
+            )
+        })?;
         Ok(Some(Remote {
             base: server.trim_end_matches('/').to_string(),
             token: g.token.clone(),

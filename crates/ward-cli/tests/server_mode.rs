@@ -22,8 +22,13 @@ impl Drop for Serving {
 
 /// Starts `ward serve` on a free port; returns the process and its base URL.
 fn serve(d: &std::path::Path) -> (Serving, String) {
+    serve_with(d, &[])
+}
+
+fn serve_with(d: &std::path::Path, extra: &[&str]) -> (Serving, String) {
     let mut c = ward(d, None);
     c.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let mut child = c.spawn().expect("spawn ward serve");
@@ -33,7 +38,7 @@ fn serve(d: &std::path::Path) -> (Serving, String) {
         .expect("read the serving line");
     let url = line
         .split_whitespace()
-        .find(|w| w.starts_with("http://"))
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_string();
     (Serving(child), url)
@@ -105,7 +110,16 @@ fn local_and_server_modes_agree() {
     }
     let shown = json(&ok(run({
         let mut c = ward(&d, None);
-        c.args(["log", "show", "--from", &seq.to_string(), "--limit", "1", "--output", "json"]);
+        c.args([
+            "log",
+            "show",
+            "--from",
+            &seq.to_string(),
+            "--limit",
+            "1",
+            "--output",
+            "json",
+        ]);
         c
     })));
     assert_eq!(shown["entries"][0]["event"]["actor"]["id"], "token:ci");
@@ -121,7 +135,11 @@ fn local_and_server_modes_agree() {
     assert_eq!(body["error"]["code"], "forbidden");
     assert!(String::from_utf8_lossy(&denied.stderr).contains("hint:"));
     let bad = run({
-        let mut c = remote(&d, &url, "ward_000000000000_0000000000000000000000000000000000000000000000000000000000000000");
+        let mut c = remote(
+            &d,
+            &url,
+            "ward_000000000000_0000000000000000000000000000000000000000000000000000000000000000",
+        );
         c.args(["log", "status"]);
         c
     });
@@ -134,4 +152,52 @@ fn local_and_server_modes_agree() {
         c
     });
     assert!(String::from_utf8_lossy(&fsck.stderr).contains("not available with --server"));
+}
+
+#[test]
+fn https_with_a_private_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init"]);
+        c
+    }));
+    let viewer = token(&d, "v", "viewer");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_path, key_path) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let (_server, url) = serve_with(
+        &d,
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    assert!(url.starts_with("https://"), "{url}");
+    let url = url.replace("127.0.0.1", "localhost");
+    let status = json(&ok(run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args([
+            "--ca-cert",
+            cert_path.to_str().unwrap(),
+            "log",
+            "status",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(status["backend"], "sqlite");
+    // Without trusting the CA the client refuses the server.
+    let refused = run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args(["log", "status"]);
+        c
+    });
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot reach"));
 }

@@ -1,5 +1,6 @@
 //! `ward-server`: the HTTP API over the ledger.
 //!
+//! - [`config`]: the server's part of `ward.toml` (listen, TLS, OIDC providers).
 //! - [`ops`]: plain functions over a [`ward_store::Ledger`] that both the handlers and the CLI's
 //!   local mode call, returning the serialisable shapes the API sends.
 //! - [`identities`]: API tokens, local users and sessions, kept as ledger events with their
@@ -8,17 +9,22 @@
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`oidc`]: OIDC/JWT bearer tokens (RS256, ES256) mapped to identities by configuration.
+//! - [`tls`]: rustls termination for `ward serve --tls-cert/--tls-key`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod config;
 pub mod error;
 pub mod identities;
 pub mod metrics;
+pub mod oidc;
 pub mod ops;
 pub mod routes;
 pub mod state;
+pub mod tls;
 
 pub use error::ApiError;
 pub use routes::{ROUTES, router};

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Authentication-failure limiter.
     pub limiter: Arc<FailureLimiter>,
+    /// OIDC/JWT verification, when providers are configured.
+    pub oidc: Option<Arc<crate::oidc::Verifier>>,
 }
 
 impl AppState {
@@ -34,6 +36,13 @@ impl AppState {
             directory: Directory::default(),
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(FailureLimiter::default()),
+            oidc: None,
         }
+    }
+
+    /// Accepts JWTs from these providers as well as API tokens.
+    pub fn with_oidc(mut self, verifier: crate::oidc::Verifier) -> AppState {
+        self.oidc = Some(Arc::new(verifier));
+        self
     }
 }

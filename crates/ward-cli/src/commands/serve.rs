@@ -6,27 +6,91 @@ use crate::failure::Failure;
 use anyhow::Result;
 use std::sync::Arc;
 use ward_server::AppState;
+use ward_server::config::ServerConfig;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+fn config(g: &Global, a: &ServeArgs) -> Result<ServerConfig> {
+    let path = match &a.config {
+        Some(p) => p.clone(),
+        None => {
+            let p = g.data_dir.join("ward.toml");
+            if !p.exists() {
+                return Ok(ServerConfig::default());
+            }
+            p
+        }
+    };
+    ServerConfig::load(&path).map_err(|e| {
+        Failure::new(
+            "bad_config",
+            e.to_string(),
+            "fix the file (see docs/API.md for the format)",
+        )
+        .into()
+    })
+}
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
+    let cfg = config(g, a)?;
     let ctx = Context::open(g).await?;
     let signer = Arc::new(ctx.signer()?);
-    let state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
-    let listener = tokio::net::TcpListener::bind(&a.listen).await.map_err(|e| {
+    let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
+    if !cfg.oidc.is_empty() {
+        let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
+            Failure::new(
+                "bad_config",
+                e.to_string(),
+                "check the [[oidc]] section of the configuration",
+            )
+        })?;
+        state = state.with_oidc(verifier);
+    }
+    let tls_files = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        _ => cfg.server.tls_cert.clone().zip(cfg.server.tls_key.clone()),
+    };
+    let tls = match &tls_files {
+        Some((c, k)) => Some(ward_server::tls::load(c, k).map_err(|e| {
+            Failure::new(
+                "bad_tls",
+                e.to_string(),
+                "pass a PEM certificate chain and its private key",
+            )
+        })?),
+        None => None,
+    };
+    let listen = a
+        .listen
+        .clone()
+        .or(cfg.server.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
         Failure::new(
             "cannot_listen",
-            format!("cannot listen on {}: {e}", a.listen),
+            format!("cannot listen on {listen}: {e}"),
             "pick a free address with --listen (WARD_LISTEN)",
         )
     })?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // One line on stdout that scripts (and tests) can wait for.
     println!(
-        "ward serving log {} on http://{addr} ({})",
+        "ward serving log {} on {scheme}://{addr} ({}{})",
         ctx.origin,
-        ctx.ledger.store().backend()
+        ctx.ledger.store().backend(),
+        if cfg.oidc.is_empty() {
+            String::new()
+        } else {
+            format!(", {} OIDC provider(s)", cfg.oidc.len())
+        }
     );
-    ward_server::serve(listener, state, shutdown_signal()).await?;
+    match tls {
+        Some(config) => ward_server::tls::serve(listener, state, config, shutdown_signal()).await?,
+        None => ward_server::serve(listener, state, shutdown_signal()).await?,
+    }
     Ok(())
 }
 

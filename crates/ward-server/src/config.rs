@@ -1,0 +1,145 @@
+//! The server's part of `ward.toml`: listen address, TLS files and OIDC providers.
+//!
+//! ```toml
+//! [server]
+//! listen = "0.0.0.0:8443"
+//! tls_cert = "tls/cert.pem"   # relative paths are relative to this file
+//! tls_key = "tls/key.pem"
+//!
+//! [[oidc]]                    # see `oidc` for every field
+//! name = "github-actions"
+//! issuer = "https://token.actions.githubusercontent.com"
+//! audience = "https://ward.example.org"
+//! jwks_url = "https://token.actions.githubusercontent.com/.well-known/jwks"
+//! identity = "ci:github/{repository}/{workflow}"
+//! ```
+//!
+//! Other sections belong to other parts of Ward and are ignored here.
+
+use crate::oidc::ProviderConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Largest configuration file read.
+pub const MAX_CONFIG: u64 = 1024 * 1024;
+
+/// `[server]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// PEM certificate chain; with `tls_key`, the server speaks HTTPS only.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// What the server reads from `ward.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ServerConfig {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[[oidc]]` providers.
+    #[serde(default)]
+    pub oidc: Vec<ProviderConfig>,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ConfigError {
+    /// File.
+    pub path: String,
+    /// Problem (with line and column for syntax errors).
+    pub reason: String,
+}
+
+impl ServerConfig {
+    /// Reads and parses `path`, resolving relative file paths against its directory.
+    pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let err = |reason: String| ConfigError {
+            path: path.display().to_string(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        if meta.len() > MAX_CONFIG {
+            return Err(err(format!("larger than {MAX_CONFIG} bytes")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut cfg: ServerConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        cfg.server.tls_cert.as_mut().map(resolve);
+        cfg.server.tls_key.as_mut().map(resolve);
+        for o in &mut cfg.oidc {
+            o.jwks_file.as_mut().map(resolve);
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_resolves_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(
+            &path,
+            r#"
+[server]
+listen = "127.0.0.1:9443"
+tls_cert = "cert.pem"
+tls_key = "/abs/key.pem"
+
+[[oidc]]
+name = "gh"
+issuer = "https://token.actions.githubusercontent.com"
+audience = "ward"
+jwks_file = "jwks.json"
+identity = "ci:github/{repository}/{workflow}"
+[[oidc.roles]]
+claim = "repository"
+equals = "acme/api"
+roles = ["developer", "release-manager"]
+
+[risk]
+something = "for another part of Ward"
+"#,
+        )
+        .unwrap();
+        let cfg = ServerConfig::load(&path).unwrap();
+        assert_eq!(cfg.server.tls_cert, Some(dir.path().join("cert.pem")));
+        assert_eq!(cfg.server.tls_key, Some(PathBuf::from("/abs/key.pem")));
+        assert_eq!(cfg.oidc[0].jwks_file, Some(dir.path().join("jwks.json")));
+        assert_eq!(cfg.oidc[0].roles[0].roles.len(), 2);
+        assert_eq!(cfg.oidc[0].kind, ward_ledger::ActorKind::Automation);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(&path, "[server]\nlisten = 5\nbogus = true\n").unwrap();
+        let e = ServerConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("ward.toml"), "{e}");
+        std::fs::write(&path, "[[oidc]]\nname = \"x\"\n").unwrap();
+        assert!(
+            ServerConfig::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("missing field")
+        );
+    }
+}
