@@ -116,3 +116,79 @@ impl Remote {
         }
     }
 }
+
+fn store_err(e: anyhow::Error) -> ward_store::StoreError {
+    ward_store::StoreError::Invalid(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl ward_store::ExportSource for Remote {
+    async fn checkpoints(&self) -> Result<Vec<ward_store::StoredCheckpoint>, ward_store::StoreError> {
+        let list: ward_server::ops::Checkpoints = self.get("/api/v1/log/checkpoints", &[]).await.map_err(store_err)?;
+        list.checkpoints
+            .into_iter()
+            .map(|c| {
+                let root = ward_ledger::Hash::from_hex(&c.root)
+                    .ok_or_else(|| ward_store::StoreError::Invalid("server sent a malformed root".into()))?;
+                Ok(ward_store::StoredCheckpoint {
+                    size: c.size,
+                    root,
+                    note: c.note,
+                    created_at: String::new(),
+                })
+            })
+            .collect()
+    }
+
+    async fn entries(&self, start: u64, limit: u64) -> Result<Vec<ward_store::StoredEntry>, ward_store::StoreError> {
+        use base64::Engine;
+        let page: ward_server::ops::RawEntries = self
+            .get(
+                "/api/v1/log/entries",
+                &[("from", start.to_string()), ("limit", limit.to_string())],
+            )
+            .await
+            .map_err(store_err)?;
+        page.entries
+            .into_iter()
+            .map(|e| {
+                let bad = || ward_store::StoreError::Invalid(format!("server sent a malformed entry {}", e.seq));
+                Ok(ward_store::StoredEntry {
+                    seq: e.seq,
+                    leaf: base64::engine::general_purpose::STANDARD
+                        .decode(&e.leaf)
+                        .map_err(|_| bad())?,
+                    leaf_hash: ward_ledger::Hash::from_hex(&e.leaf_hash).ok_or_else(bad)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, ward_store::StoreError> {
+        use base64::Engine;
+        let blob: ward_server::ops::Blob = self
+            .get(&format!("/api/v1/log/blobs/{digest}"), &[])
+            .await
+            .map_err(store_err)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(&blob.data)
+            .map(Some)
+            .map_err(|_| ward_store::StoreError::Invalid(format!("server sent a malformed payload {digest}")))
+    }
+
+    async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<ward_ledger::Hash>, ward_store::StoreError> {
+        let p: ward_server::ops::ConsistencyProof = self
+            .get(
+                "/api/v1/log/consistency",
+                &[("from", from.to_string()), ("to", to.to_string())],
+            )
+            .await
+            .map_err(store_err)?;
+        p.proof
+            .iter()
+            .map(|h| {
+                ward_ledger::Hash::from_hex(h).ok_or_else(|| ward_store::StoreError::Invalid("malformed proof".into()))
+            })
+            .collect()
+    }
+}

@@ -62,14 +62,21 @@ fn full_round_trip_with_offline_verification() {
         c.args(["log", "checkpoint", "--output", "json"]);
         c
     })));
-    assert_eq!(cp["size"], 4);
+    // The checkpoint covers the four events and the record of its own signing.
+    assert_eq!(cp["size"], 5);
+    let shown = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--from", "4", "--output", "json"]);
+        c
+    })));
+    assert_eq!(shown["entries"][0]["event"]["kind"], "log.checkpoint");
     let proof = json(&ok(run({
         let mut c = ward(&d, None);
         c.args(["log", "proof", "--index", "2", "--output", "json"]);
         c
     })));
-    assert_eq!(proof["size"], 4);
-    assert_eq!(proof["proof"].as_array().unwrap().len(), 2);
+    assert_eq!(proof["size"], 5);
+    assert_eq!(proof["proof"].as_array().unwrap().len(), 3);
     let cons = json(&ok(run({
         let mut c = ward(&d, None);
         c.args(["log", "consistency", "--from", "1", "--to", "4", "--output", "json"]);
@@ -88,15 +95,15 @@ fn full_round_trip_with_offline_verification() {
         c
     })));
     assert_eq!(v["ok"], true);
-    assert_eq!(v["report"]["size"], 4);
+    assert_eq!(v["report"]["size"], 5);
     // The key can also be given as a file.
     ok(run({
         let mut c = ward(&d, None);
         c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
         c
     }));
-    // Flip one byte of entry 3: exit code 3, and the entry is named.
-    let bundle = exp.join("tile/entries/000.p/4");
+    // Flip one byte of the last entry (4): exit code 3, and the entry is named.
+    let bundle = exp.join("tile/entries/000.p/5");
     let mut data = std::fs::read(&bundle).unwrap();
     let last = data.len() - 5;
     data[last] ^= 0x04;
@@ -108,7 +115,7 @@ fn full_round_trip_with_offline_verification() {
     });
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("entry 3"), "{err}");
+    assert!(err.contains("entry 4"), "{err}");
     assert_eq!(err.lines().next().unwrap().matches("error:").count(), 1);
     // fsck and rebuild on the untouched store.
     ok(run({
@@ -121,7 +128,7 @@ fn full_round_trip_with_offline_verification() {
         c.args(["log", "rebuild-projections", "--output", "json"]);
         c
     })));
-    assert_eq!(rb["replayed"], 4);
+    assert_eq!(rb["replayed"], 5);
 }
 
 #[test]

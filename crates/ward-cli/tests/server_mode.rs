@@ -145,6 +145,39 @@ fn local_and_server_modes_agree() {
     });
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not valid"));
+    // An auditor exports through the server; the export verifies offline with the log's key.
+    let auditor = token(&d, "audit", "auditor");
+    let vkey = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "key"]);
+        c
+    }));
+    let out = tmp.path().join("export");
+    ok(run({
+        let mut c = remote(&d, &url, &auditor);
+        c.args(["log", "export", "--out", out.to_str().unwrap()]);
+        c
+    }));
+    let verified = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "verify",
+            out.to_str().unwrap(),
+            "--key",
+            vkey.trim(),
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(verified["ok"], true, "{verified}");
+    // A developer may not export.
+    let refused = run({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["log", "export", "--out", tmp.path().join("x").to_str().unwrap()]);
+        c
+    });
+    assert_eq!(refused.status.code(), Some(1));
     // Store maintenance stays local.
     let fsck = run({
         let mut c = remote(&d, &url, &rm);

@@ -100,6 +100,90 @@ pub struct Entries {
     pub entries: Vec<Entry>,
 }
 
+/// Every signed checkpoint, ascending.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Checkpoints {
+    /// The checkpoints.
+    pub checkpoints: Vec<SignedCheckpoint>,
+}
+
+/// Raw leaves for an export.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RawEntries {
+    /// The entries, in order.
+    pub entries: Vec<RawEntry>,
+}
+
+/// One raw leaf.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RawEntry {
+    /// Leaf index.
+    pub seq: u64,
+    /// The canonical envelope bytes, base64.
+    pub leaf: String,
+    /// The stored leaf hash, hex.
+    pub leaf_hash: String,
+}
+
+/// An out-of-line payload.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Blob {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// The bytes, base64.
+    pub data: String,
+}
+
+/// Most raw entries one export page returns.
+pub const MAX_RAW: u64 = 5000;
+
+/// Every signed checkpoint with its note.
+pub async fn checkpoints(ledger: &Ledger) -> Result<Checkpoints, ApiError> {
+    Ok(Checkpoints {
+        checkpoints: ledger
+            .store()
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| SignedCheckpoint {
+                size: c.size,
+                root: c.root.to_hex(),
+                note: c.note,
+            })
+            .collect(),
+    })
+}
+
+/// Raw leaves from `from` (≤ [`MAX_RAW`]).
+pub async fn raw_entries(ledger: &Ledger, from: u64, limit: u64) -> Result<RawEntries, ApiError> {
+    use base64::Engine;
+    let stored = ledger.store().entries(from, limit.min(MAX_RAW)).await?;
+    Ok(RawEntries {
+        entries: stored
+            .into_iter()
+            .map(|e| RawEntry {
+                seq: e.seq,
+                leaf: base64::engine::general_purpose::STANDARD.encode(&e.leaf),
+                leaf_hash: e.leaf_hash.to_hex(),
+            })
+            .collect(),
+    })
+}
+
+/// An out-of-line payload by digest.
+pub async fn blob(ledger: &Ledger, digest: &str) -> Result<Blob, ApiError> {
+    use base64::Engine;
+    let data = ledger
+        .store()
+        .blob(digest)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no payload {digest}"), "digests look like sha256:<64 hex>"))?;
+    Ok(Blob {
+        digest: digest.to_string(),
+        data: base64::engine::general_purpose::STANDARD.encode(data),
+    })
+}
+
 /// Receipts of appended events.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Appended {
@@ -129,8 +213,27 @@ pub async fn status(ledger: &Ledger, origin: &str) -> Result<LogStatus, ApiError
     })
 }
 
-/// Signs a checkpoint of the head (or returns the latest when the head has not moved).
-pub async fn checkpoint(ledger: &Ledger, signer: &dyn NoteSigner, origin: &str) -> Result<SignedCheckpoint, ApiError> {
+/// Signs a checkpoint of the head (or returns the latest when the head has not moved). A new
+/// checkpoint is preceded by a `log.checkpoint` event naming who asked for it, so the signed
+/// tree includes the record of its own signing.
+pub async fn checkpoint(
+    ledger: &Ledger,
+    signer: &dyn NoteSigner,
+    origin: &str,
+    by: &ward_ledger::Actor,
+) -> Result<SignedCheckpoint, ApiError> {
+    let head = ledger.head().await?.size();
+    let latest = ledger.store().checkpoints().await?.pop();
+    if latest.as_ref().is_none_or(|c| c.size != head) {
+        ledger
+            .append(NewEvent {
+                actor: by.clone(),
+                kind: "log.checkpoint".into(),
+                subject: "log".into(),
+                payload: serde_json::json!({ "head_before": head }),
+            })
+            .await?;
+    }
     let cp = ledger.checkpoint(signer, origin).await?;
     Ok(SignedCheckpoint {
         size: cp.size,

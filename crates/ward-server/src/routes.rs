@@ -70,6 +70,9 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/log/checkpoint", Requires(Action::CheckpointCreate)),
     rule("GET", "/api/v1/log/proof", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/consistency", Requires(Action::LogRead)),
+    rule("GET", "/api/v1/log/checkpoints", Requires(Action::LogRead)),
+    rule("GET", "/api/v1/log/entries", Requires(Action::LogExport)),
+    rule("GET", "/api/v1/log/blobs/{digest}", Requires(Action::LogExport)),
     rule("GET", "/api/v1/events", Requires(Action::EventRead)),
     rule("POST", "/api/v1/events", Requires(Action::EventAppend)),
     rule("GET", "/api/v1/tokens", Requires(Action::TokenManage)),
@@ -121,6 +124,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_checkpoint, create_checkpoint))
         .routes(routes!(inclusion_proof))
         .routes(routes!(consistency_proof))
+        .routes(routes!(list_checkpoints))
+        .routes(routes!(raw_entries))
+        .routes(routes!(get_blob))
         .routes(routes!(list_events, append_events))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
@@ -343,7 +349,7 @@ async fn create_checkpoint(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
 ) -> Result<Json<SignedCheckpoint>, ApiError> {
-    let cp = ops::checkpoint(&state.ledger, state.signer.as_ref(), &state.origin).await?;
+    let cp = ops::checkpoint(&state.ledger, state.signer.as_ref(), &state.origin, &me.actor()).await?;
     tracing::info!(actor = %me.id, size = cp.size, "checkpoint signed");
     Ok(Json(cp))
 }
@@ -386,6 +392,63 @@ async fn consistency_proof(
     Ok(Json(ops::consistency(&state.ledger, q.from, q.to).await?))
 }
 
+/// Every signed checkpoint with its note, ascending.
+#[utoipa::path(get, path = "/api/v1/log/checkpoints", tag = "log", security(("bearer" = [])), responses((status = 200, body = ops::Checkpoints)))]
+async fn list_checkpoints(State(state): State<AppState>) -> Result<Json<ops::Checkpoints>, ApiError> {
+    Ok(Json(ops::checkpoints(&state.ledger).await?))
+}
+
+/// Raw leaves, for `ward log export --server`. A person's export is recorded as an access event.
+#[utoipa::path(get, path = "/api/v1/log/entries", tag = "log", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = ops::RawEntries)))]
+async fn raw_entries(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ops::RawEntries>, ApiError> {
+    let page = ops::raw_entries(&state.ledger, q.from, q.limit).await?;
+    if me.kind == ActorKind::Human
+        && let (Some(first), Some(last)) = (page.entries.first(), page.entries.last())
+    {
+        record_access(
+            &state,
+            &me,
+            "access.export",
+            json!({ "from": first.seq, "to": last.seq }),
+        )
+        .await?;
+    }
+    Ok(Json(page))
+}
+
+/// An out-of-line payload.
+#[utoipa::path(get, path = "/api/v1/log/blobs/{digest}", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
+    (status = 200, body = ops::Blob), (status = 404, body = ErrorBody)))]
+async fn get_blob(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(digest): Path<String>,
+) -> Result<Json<ops::Blob>, ApiError> {
+    let blob = ops::blob(&state.ledger, &digest).await?;
+    if me.kind == ActorKind::Human {
+        record_access(&state, &me, "access.export", json!({ "blob": digest })).await?;
+    }
+    Ok(Json(blob))
+}
+
+/// Records that a person read log content (HIPAA §164.312(b) audit controls).
+async fn record_access(state: &AppState, me: &Identity, kind: &str, payload: Value) -> Result<(), ApiError> {
+    state
+        .ledger
+        .append(NewEvent {
+            actor: me.actor(),
+            kind: kind.into(),
+            subject: "log:entries".into(),
+            payload,
+        })
+        .await?;
+    Ok(())
+}
+
 /// Parameters of a listing.
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
@@ -409,18 +472,10 @@ async fn list_events(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Entries>, ApiError> {
     let entries = ops::entries(&state.ledger, q.from, q.limit).await?;
-    if me.kind == ActorKind::Human && !entries.entries.is_empty() {
-        // HIPAA §164.312(b): record who read which entries.
-        let (first, last) = (entries.entries[0].seq, entries.entries[entries.entries.len() - 1].seq);
-        state
-            .ledger
-            .append(NewEvent {
-                actor: me.actor(),
-                kind: "access.read".into(),
-                subject: "log:entries".into(),
-                payload: json!({ "from": first, "to": last }),
-            })
-            .await?;
+    if me.kind == ActorKind::Human
+        && let (Some(first), Some(last)) = (entries.entries.first(), entries.entries.last())
+    {
+        record_access(&state, &me, "access.read", json!({ "from": first.seq, "to": last.seq })).await?;
     }
     Ok(Json(entries))
 }

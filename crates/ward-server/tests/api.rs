@@ -98,6 +98,7 @@ fn sample(path: &str) -> (String, Option<Value>) {
             Some(json!({ "name": "made-in-test", "roles": ["viewer"] })),
         ),
         "/api/v1/tokens/{id}" => ("/api/v1/tokens/000000000000".into(), None),
+        "/api/v1/log/blobs/{digest}" => (format!("/api/v1/log/blobs/sha256:{}", "0".repeat(64)), None),
         "/api/v1/users" => (
             path.into(),
             Some(

@@ -36,6 +36,96 @@ pub struct Ledger {
     upper_nodes: Arc<RwLock<HashMap<NodeId, Hash>>>,
 }
 
+/// Where an export reads the log from: a [`Ledger`] on a store, or a Ward server.
+#[async_trait::async_trait]
+pub trait ExportSource: Send + Sync {
+    /// Every signed checkpoint, ascending by size.
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// Up to `limit` entries from `start`, in order.
+    async fn entries(&self, start: u64, limit: u64) -> Result<Vec<crate::StoredEntry>, StoreError>;
+    /// An out-of-line payload by digest.
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Consistency proof between two sizes.
+    async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
+}
+
+#[async_trait::async_trait]
+impl ExportSource for Ledger {
+    async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.store.checkpoints().await
+    }
+    async fn entries(&self, start: u64, limit: u64) -> Result<Vec<crate::StoredEntry>, StoreError> {
+        self.store.entries(start, limit).await
+    }
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.blob(digest).await
+    }
+    async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        Ledger::consistency_proof(self, from, to).await
+    }
+}
+
+/// Writes the export of the first `size` entries (a checkpointed size) of `source` into a new
+/// directory: entry bundles and hash tiles, every checkpoint up to `size`, the consistency proofs
+/// between them, and out-of-line payloads. Leaf hashes are written as the source holds them, so
+/// a stored hash that no longer matches its entry shows up in `ward verify`.
+pub async fn write_export(
+    source: &dyn ExportSource,
+    dir: &Path,
+    origin: &str,
+    size: u64,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<Manifest, StoreError> {
+    let checkpoints: Vec<StoredCheckpoint> = source
+        .checkpoints()
+        .await?
+        .into_iter()
+        .filter(|c| c.size <= size)
+        .collect();
+    if checkpoints.last().map(|c| c.size) != Some(size) {
+        return Err(StoreError::Invalid(format!("no signed checkpoint at size {size}")));
+    }
+    let ioe = |e: ward_ledger::export::ExportError| StoreError::Invalid(e.to_string());
+    let mut w = ExportWriter::create(dir).map_err(ioe)?;
+    let mut next = 0u64;
+    while next < size {
+        let chunk = source.entries(next, SCAN_CHUNK.min(size - next)).await?;
+        if chunk.is_empty() {
+            return Err(StoreError::Corrupt(format!(
+                "entries stop at {next}, the checkpoint says {size}"
+            )));
+        }
+        for e in chunk {
+            if e.seq != next {
+                return Err(StoreError::Corrupt(format!("entry {next} is missing")));
+            }
+            if let Ok(header) = ward_ledger::envelope::LeafHeader::from_leaf(&e.leaf)
+                && let Some((digest, _)) = &header.payload_digest
+                && let Some(data) = source.blob(digest).await?
+            {
+                w.add_blob(digest, &data).map_err(ioe)?;
+            }
+            w.push(&e.leaf, e.leaf_hash).map_err(ioe)?;
+            next += 1;
+            if next == size {
+                break;
+            }
+        }
+        progress(next, size);
+    }
+    let mut proofs = Vec::new();
+    for pair in checkpoints.windows(2) {
+        let p = source.consistency_proof(pair[0].size, pair[1].size).await?;
+        proofs.push(ConsistencyFile {
+            from: pair[0].size,
+            to: pair[1].size,
+            proof: p.iter().map(Hash::to_hex).collect(),
+        });
+    }
+    let notes: Vec<(u64, String)> = checkpoints.into_iter().map(|c| (c.size, c.note)).collect();
+    w.finish(origin, &notes, &proofs).map_err(ioe)
+}
+
 /// Result of [`Ledger::fsck`].
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct FsckReport {
@@ -192,8 +282,7 @@ impl Ledger {
         Ok(stored)
     }
 
-    /// Writes a portable export of the log up to its latest checkpoint (making one at the head
-    /// first with `signer`). `progress(done, total)` is called as entries are written.
+    /// Checkpoints the head and writes the portable export of the log into a new directory.
     pub async fn export(
         &self,
         dir: &Path,
@@ -202,48 +291,7 @@ impl Ledger {
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<Manifest, StoreError> {
         let latest = self.checkpoint(signer, origin).await?;
-        let size = latest.size;
-        let checkpoints: Vec<StoredCheckpoint> = self
-            .store
-            .checkpoints()
-            .await?
-            .into_iter()
-            .filter(|c| c.size <= size)
-            .collect();
-        let ioe = |e: ward_ledger::export::ExportError| StoreError::Invalid(e.to_string());
-        let mut w = ExportWriter::create(dir).map_err(ioe)?;
-        let mut next = 0u64;
-        while next < size {
-            let chunk = self.store.entries(next, SCAN_CHUNK.min(size - next)).await?;
-            if chunk.is_empty() {
-                return Err(StoreError::Corrupt(format!("entries stop at {next}, head says {size}")));
-            }
-            for e in chunk {
-                if e.seq != next {
-                    return Err(StoreError::Corrupt(format!("entry {next} is missing")));
-                }
-                if let Ok(env) = EventEnvelope::from_leaf(&e.leaf)
-                    && let Payload::Digest { sha256, .. } = &env.payload
-                    && let Some(data) = self.store.blob(sha256).await?
-                {
-                    w.add_blob(sha256, &data).map_err(ioe)?;
-                }
-                w.push(&e.leaf, e.leaf_hash).map_err(ioe)?;
-                next += 1;
-            }
-            progress(next, size);
-        }
-        let mut proofs = Vec::new();
-        for pair in checkpoints.windows(2) {
-            let p = self.consistency_proof(pair[0].size, pair[1].size).await?;
-            proofs.push(ConsistencyFile {
-                from: pair[0].size,
-                to: pair[1].size,
-                proof: p.iter().map(Hash::to_hex).collect(),
-            });
-        }
-        let notes: Vec<(u64, String)> = checkpoints.into_iter().map(|c| (c.size, c.note)).collect();
-        w.finish(origin, &notes, &proofs).map_err(ioe)
+        write_export(self, dir, origin, latest.size, progress).await
     }
 
     /// Recomputes the whole tree from the stored entries and compares it with every stored

@@ -25,7 +25,7 @@ use thiserror::Error;
 use ward_ledger::{Frontier, Hash, NewEvent, NodeId};
 
 pub use batch::Receipt;
-pub use ledger::Ledger;
+pub use ledger::{ExportSource, Ledger, write_export};
 pub use projection::{ProjectionOp, Projector};
 
 /// Errors from a store.

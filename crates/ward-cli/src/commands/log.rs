@@ -48,6 +48,7 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
         (LogCommand::Proof(a), _) => proof(g, &target, a).await,
         (LogCommand::Consistency(a), _) => consistency(g, &target, a).await,
         (LogCommand::Export(a), Target::Local(ctx)) => export(g, ctx, a).await,
+        (LogCommand::Export(a), Target::Remote(r)) => export_remote(g, r, a).await,
         (LogCommand::Fsck, Target::Local(ctx)) => fsck(g, ctx).await,
         (LogCommand::RebuildProjections, Target::Local(ctx)) => {
             let n = ctx.ledger.rebuild_projections().await?;
@@ -56,14 +57,12 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
             });
             Ok(())
         }
-        (LogCommand::Export(_) | LogCommand::Fsck | LogCommand::RebuildProjections, Target::Remote(_)) => {
-            Err(Failure::new(
-                "local_only",
-                "this command works on the store directly and is not available with --server",
-                "run it on the server's host with --data-dir / --database-url, without --server",
-            )
-            .into())
-        }
+        (LogCommand::Fsck | LogCommand::RebuildProjections, Target::Remote(_)) => Err(Failure::new(
+            "local_only",
+            "this command works on the store directly and is not available with --server",
+            "run it on the server's host with --data-dir / --database-url, without --server",
+        )
+        .into()),
         (LogCommand::Key, _) => unreachable!("handled above"),
     }
 }
@@ -172,9 +171,14 @@ fn parse_json_values(input: &str) -> Result<Vec<Value>> {
 
 async fn checkpoint(g: &Global, target: &Target) -> Result<()> {
     let cp: SignedCheckpoint = match target {
-        Target::Local(ctx) => ops::checkpoint(&ctx.ledger, &ctx.signer()?, &ctx.origin)
-            .await
-            .map_err(api_failure)?,
+        Target::Local(ctx) => ops::checkpoint(
+            &ctx.ledger,
+            &ctx.signer()?,
+            &ctx.origin,
+            &crate::context::local_operator().actor(),
+        )
+        .await
+        .map_err(api_failure)?,
         Target::Remote(r) => r.post("/api/v1/log/checkpoint", &json!({})).await?,
     };
     emit(g.output, json!(cp), || cp.note.clone());
@@ -325,6 +329,38 @@ async fn export(g: &Global, ctx: &Context, a: &ExportArgs) -> Result<()> {
             )
         },
     );
+    Ok(())
+}
+
+/// Exports from a server up to its latest checkpoint (an auditor does not sign checkpoints).
+async fn export_remote(g: &Global, r: &Remote, a: &ExportArgs) -> Result<()> {
+    let status: LogStatus = r.get("/api/v1/log", &[]).await?;
+    let size = status.latest_checkpoint.as_ref().map(|c| c.size).ok_or_else(|| {
+        Failure::new(
+            "no_checkpoint",
+            "the server's log has no checkpoint yet",
+            "ask a release manager to run `ward log checkpoint --server …`",
+        )
+    })?;
+    let pb = progress(g.output, "export");
+    let cb = |done: u64, total: u64| {
+        pb.set_length(total);
+        pb.set_position(done);
+    };
+    let m = ward_store::write_export(r, &a.out, &status.origin, size, &cb)
+        .await
+        .map_err(|e| Failure::new("export_failed", e.to_string(), "export into a new, empty directory"))?;
+    pb.finish_and_clear();
+    emit(g.output, json!({ "out": a.out, "manifest": m }), || {
+        format!(
+            "Exported {} entries and {} checkpoints from {} to {}\nVerify offline with the log's verifier key:\n  ward verify {} --key '<verifier key>'",
+            m.size,
+            m.checkpoints.len(),
+            status.origin,
+            a.out.display(),
+            a.out.display()
+        )
+    });
     Ok(())
 }
 
