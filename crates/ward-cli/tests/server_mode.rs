@@ -89,6 +89,7 @@ fn local_and_server_modes_agree() {
     }));
 
     for args in [
+        vec!["log", "key"],
         vec!["log", "status"],
         vec!["log", "show", "--from", "0", "--limit", "50"],
         vec!["log", "proof", "--index", "0"],

@@ -79,6 +79,10 @@ pub trait NoteSigner: Send + Sync {
     fn key_id(&self) -> u32;
     /// Signs the message bytes.
     fn sign(&self, msg: &[u8]) -> Vec<u8>;
+    /// The verifier key string for this signer's public key, when the algorithm has one.
+    fn verifier_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Something that verifies signatures made under a name and key ID.
@@ -168,6 +172,9 @@ impl NoteSigner for Ed25519Signer {
     }
     fn sign(&self, msg: &[u8]) -> Vec<u8> {
         self.key.sign(msg).to_bytes().to_vec()
+    }
+    fn verifier_key(&self) -> Option<String> {
+        Some(NoteVerifier::verifier_key(&self.verifier()))
     }
 }
 

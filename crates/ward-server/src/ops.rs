@@ -100,6 +100,13 @@ pub struct Entries {
     pub entries: Vec<Entry>,
 }
 
+/// `GET /api/v1/log/key`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerifierKey {
+    /// The C2SP verifier key.
+    pub verifier_key: String,
+}
+
 /// Every signed checkpoint, ascending.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Checkpoints {

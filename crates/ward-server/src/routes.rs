@@ -71,6 +71,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/log/proof", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/consistency", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/checkpoints", Requires(Action::LogRead)),
+    rule("GET", "/api/v1/log/key", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/entries", Requires(Action::LogExport)),
     rule("GET", "/api/v1/log/blobs/{digest}", Requires(Action::LogExport)),
     rule("GET", "/api/v1/events", Requires(Action::EventRead)),
@@ -125,6 +126,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inclusion_proof))
         .routes(routes!(consistency_proof))
         .routes(routes!(list_checkpoints))
+        .routes(routes!(verifier_key))
         .routes(routes!(raw_entries))
         .routes(routes!(get_blob))
         .routes(routes!(list_events, append_events))
@@ -396,6 +398,18 @@ async fn consistency_proof(
 #[utoipa::path(get, path = "/api/v1/log/checkpoints", tag = "log", security(("bearer" = [])), responses((status = 200, body = ops::Checkpoints)))]
 async fn list_checkpoints(State(state): State<AppState>) -> Result<Json<ops::Checkpoints>, ApiError> {
     Ok(Json(ops::checkpoints(&state.ledger).await?))
+}
+
+/// The log's verifier key (`name+hex8+base64`). Auditors should still obtain it out of band.
+#[utoipa::path(get, path = "/api/v1/log/key", tag = "log", security(("bearer" = [])), responses((status = 200, body = ops::VerifierKey)))]
+async fn verifier_key(State(state): State<AppState>) -> Result<Json<ops::VerifierKey>, ApiError> {
+    let key = state.signer.verifier_key().ok_or_else(|| {
+        ApiError::not_found(
+            "this log's signature algorithm has no verifier key string",
+            "ask the operator for the verifier key",
+        )
+    })?;
+    Ok(Json(ops::VerifierKey { verifier_key: key }))
 }
 
 /// Raw leaves, for `ward log export --server`. A person's export is recorded as an access event.

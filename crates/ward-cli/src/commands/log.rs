@@ -25,14 +25,19 @@ enum Target {
 /// Dispatches a `ward log` subcommand.
 pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
     if let LogCommand::Key = cmd {
-        let signer = crate::context::load_signer(&g.data_dir).map_err(|_| {
-            Failure::new(
-                "not_initialised",
-                format!("no log key in {}", g.data_dir.display()),
-                "run `ward init` first",
-            )
-        })?;
-        let vkey = signer.verifier().verifier_key();
+        let vkey = match Remote::from_global(g)? {
+            Some(r) => r.get::<ops::VerifierKey>("/api/v1/log/key", &[]).await?.verifier_key,
+            None => {
+                let signer = crate::context::load_signer(&g.data_dir).map_err(|_| {
+                    Failure::new(
+                        "not_initialised",
+                        format!("no log key in {}", g.data_dir.display()),
+                        "run `ward init` first",
+                    )
+                })?;
+                signer.verifier().verifier_key()
+            }
+        };
         emit(g.output, json!({ "verifier_key": vkey }), || vkey.clone());
         return Ok(());
     }
