@@ -235,3 +235,20 @@ fn https_with_a_private_ca() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot reach"));
 }
+
+#[test]
+fn serve_needs_no_setup() {
+    // A new user: `ward serve` on an empty data directory, then `ward token create`, then a call.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("fresh");
+    let (_server, url) = serve(&d);
+    assert!(d.join("log.key").exists());
+    let admin = token(&d, "admin", "admin");
+    let status = json(&ok(run({
+        let mut c = remote(&d, &url, &admin);
+        c.args(["log", "status", "--output", "json"]);
+        c
+    })));
+    assert_eq!(status["origin"], "ward.local/log");
+    assert_eq!(status["size"], 1, "the token.created event");
+}

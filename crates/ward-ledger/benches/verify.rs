@@ -10,9 +10,8 @@
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use ward_ledger::checkpoint::Checkpoint;
-use ward_ledger::export::{ConsistencyFile, ExportWriter, verify_export};
-use ward_ledger::{Actor, ActorKind, Ed25519Signer, Hash, MemoryTree, NewEvent, leaf_hash};
+use ward_ledger::export::{ExportWriter, checkpoints_from_tree, verify_export};
+use ward_ledger::{Actor, ActorKind, Ed25519Signer, MemoryTree, NewEvent, leaf_hash};
 
 const ORIGIN: &str = "bench.ward/log";
 
@@ -39,31 +38,7 @@ fn build(dir: &Path, n: u64, signer: &Ed25519Signer) {
     if sizes.last() != Some(&n) {
         sizes.push(n);
     }
-    let notes: Vec<(u64, String)> = sizes
-        .iter()
-        .map(|&s| {
-            let cp = Checkpoint {
-                origin: ORIGIN.into(),
-                size: s,
-                root: tree.root_at(s).expect("root"),
-                extensions: vec![],
-            };
-            (s, cp.sign(signer).expect("sign"))
-        })
-        .collect();
-    let proofs: Vec<ConsistencyFile> = sizes
-        .windows(2)
-        .map(|p| ConsistencyFile {
-            from: p[0],
-            to: p[1],
-            proof: tree
-                .consistency_proof(p[0], p[1])
-                .expect("proof")
-                .iter()
-                .map(Hash::to_hex)
-                .collect(),
-        })
-        .collect();
+    let (notes, proofs) = checkpoints_from_tree(&tree, &sizes, signer, ORIGIN).expect("checkpoints");
     w.finish(ORIGIN, &notes, &proofs).expect("finish");
 }
 

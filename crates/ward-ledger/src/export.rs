@@ -251,6 +251,46 @@ impl Drop for ExportWriter {
     }
 }
 
+/// `(size, signed note)` checkpoints and the consistency proofs between successive ones.
+pub type SignedHistory = (Vec<(u64, String)>, Vec<ConsistencyFile>);
+
+/// Signed checkpoints at `sizes` (ascending) of an in-memory tree, and the consistency proofs
+/// between successive ones: what [`ExportWriter::finish`] takes. For tests, benches and tools
+/// that build a log in memory.
+pub fn checkpoints_from_tree(
+    tree: &crate::tree::MemoryTree,
+    sizes: &[u64],
+    signer: &dyn crate::note::NoteSigner,
+    origin: &str,
+) -> Result<SignedHistory, ExportError> {
+    let bad = |what: String| ExportError::Invalid(what);
+    let mut notes = Vec::with_capacity(sizes.len());
+    for &size in sizes {
+        let root = tree
+            .root_at(size)
+            .ok_or_else(|| bad(format!("no tree of size {size}")))?;
+        let cp = Checkpoint {
+            origin: origin.into(),
+            size,
+            root,
+            extensions: vec![],
+        };
+        notes.push((size, cp.sign(signer).map_err(|e| bad(e.to_string()))?));
+    }
+    let mut proofs = Vec::new();
+    for pair in sizes.windows(2) {
+        let proof = tree
+            .consistency_proof(pair[0], pair[1])
+            .ok_or_else(|| bad(format!("no consistency proof {} -> {}", pair[0], pair[1])))?;
+        proofs.push(ConsistencyFile {
+            from: pair[0],
+            to: pair[1],
+            proof: proof.iter().map(Hash::to_hex).collect(),
+        });
+    }
+    Ok((notes, proofs))
+}
+
 fn blob_path(digest: &str) -> String {
     format!("ward/blobs/{}", digest.replace(':', "-"))
 }
@@ -583,31 +623,7 @@ mod tests {
             tree.push(h);
             w.push(&sealed.leaf, h).unwrap();
         }
-        let notes: Vec<(u64, String)> = cps
-            .iter()
-            .map(|&s| {
-                let cp = Checkpoint {
-                    origin: "test.example/log".into(),
-                    size: s,
-                    root: tree.root_at(s).unwrap(),
-                    extensions: vec![],
-                };
-                (s, cp.sign(&signer).unwrap())
-            })
-            .collect();
-        let proofs: Vec<ConsistencyFile> = cps
-            .windows(2)
-            .map(|p| ConsistencyFile {
-                from: p[0],
-                to: p[1],
-                proof: tree
-                    .consistency_proof(p[0], p[1])
-                    .unwrap()
-                    .iter()
-                    .map(Hash::to_hex)
-                    .collect(),
-            })
-            .collect();
+        let (notes, proofs) = checkpoints_from_tree(&tree, cps, &signer, "test.example/log").unwrap();
         w.finish("test.example/log", &notes, &proofs).unwrap();
         signer
     }

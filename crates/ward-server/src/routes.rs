@@ -156,6 +156,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(middleware::from_fn(timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(json_errors))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| ApiError::internal("a handler panicked").into_response(),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state);
     for (name, value) in security_headers {
@@ -178,6 +182,45 @@ async fn method_not_allowed() -> ApiError {
         "this route does not accept that method",
         "see GET /api/v1/openapi.json for the API",
     )
+}
+
+/// Turns any error response that is not already JSON (axum's extractor rejections, the body
+/// limit) into the `{code, message, hint}` body, keeping its status.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let text = match axum::body::to_bytes(resp.into_body(), 4096).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let (code, hint) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", format!("send at most {MAX_BODY} bytes")),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "send `Content-Type: application/json`".into())
+        }
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => (
+            "invalid_request",
+            "check the request against GET /api/v1/openapi.json".into(),
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "retry; if it persists, the server log has the details".into(),
+        ),
+        _ => ("request_refused", "see GET /api/v1/openapi.json".into()),
+    };
+    let message = if text.is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.chars().take(300).collect()
+    };
+    ApiError::new(status, code, message, hint).into_response()
 }
 
 async fn timeout(req: Request, next: Next) -> Response {

@@ -382,6 +382,31 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
         .await
         .expect("send");
     assert!(resp.status().is_client_error());
+    let body: Value = resp.json().await.expect("a JSON error body");
+    assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+    // Wrong field types, a missing content type, a bad query: still {code, message, hint}.
+    for (ct, payload) in [
+        ("application/json", r#"{"kind": 5, "subject": "s"}"#),
+        ("text/plain", r#"{"kind":"a.b","subject":"s"}"#),
+    ] {
+        let resp = s
+            .client
+            .post(format!("{}/api/v1/events", s.base))
+            .bearer_auth(&dev)
+            .header("content-type", ct)
+            .body(payload)
+            .send()
+            .await
+            .expect("send");
+        assert!(resp.status().is_client_error());
+        let body: Value = resp.json().await.expect("a JSON error body");
+        assert!(body["error"]["hint"].is_string(), "{body}");
+    }
+    let (st, body) = s
+        .call(Method::GET, "/api/v1/log/proof?index=abc", Some(&dev), None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_request");
     // Too large a body.
     let big = "x".repeat(ward_server::routes::MAX_BODY + 1);
     let resp = s
@@ -394,6 +419,8 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = resp.json().await.expect("a JSON error body");
+    assert_eq!(body["error"]["code"], "too_large");
     // Appends are attributed to the token's identity.
     let (st, out) = s
         .call(

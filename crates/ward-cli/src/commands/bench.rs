@@ -18,6 +18,34 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// p50, p99 and max of sorted latencies, in milliseconds.
+struct Latency {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Latency {
+    fn of(sorted: &[Duration]) -> Latency {
+        Latency {
+            p50: percentile(sorted, 0.5),
+            p99: percentile(sorted, 0.99),
+            max: percentile(sorted, 1.0),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "p50": self.p50, "p99": self.p99, "max": self.max })
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.p50, self.p99, self.max
+        )
+    }
+}
+
 /// Runs the load test against `--database-url`, or a fresh SQLite file in a temporary directory.
 pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
     let tmp = std::env::temp_dir().join(format!("ward-bench-{}", std::process::id()));
@@ -79,20 +107,18 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
         "payload_bytes": a.payload,
         "seconds": elapsed,
         "appends_per_second": n / elapsed,
-        "latency_ms": { "p50": percentile(&lat, 0.50), "p99": percentile(&lat, 0.99), "max": percentile(&lat, 1.0) },
+        "latency_ms": Latency::of(&lat).json(),
         "log_size_before": start_size,
         "log_verified": report.ok(),
     });
     emit(g.output, result.clone(), || {
         format!(
-            "{backend}: {} durable appends in {elapsed:.2}s = {:.0}/s (concurrency {}, payload {} B)\n  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n  log verified afterwards: {}",
+            "{backend}: {} durable appends in {elapsed:.2}s = {:.0}/s (concurrency {}, payload {} B)\n  {}\n  log verified afterwards: {}",
             lat.len(),
             n / elapsed,
             a.concurrency,
             a.payload,
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
-            percentile(&lat, 1.0),
+            Latency::of(&lat).text(),
             report.ok()
         )
     });
@@ -218,19 +244,17 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
         "appends": lat.len(),
         "errors": errors,
         "appends_per_second": n / elapsed,
-        "latency_ms": { "p50": percentile(&lat, 0.50), "p99": percentile(&lat, 0.99), "max": percentile(&lat, 1.0) },
+        "latency_ms": Latency::of(&lat).json(),
         "log_verified": verified,
     });
     emit(g.output, result, || {
         format!(
-            "{backend} over HTTP: {} authenticated appends in {elapsed:.1}s = {:.0}/s ({} clients, payload {} B), {errors} errors\n  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n  log verified afterwards: {}",
+            "{backend} over HTTP: {} authenticated appends in {elapsed:.1}s = {:.0}/s ({} clients, payload {} B), {errors} errors\n  {}\n  log verified afterwards: {}",
             lat.len(),
             n / elapsed,
             a.clients,
             a.payload,
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
-            percentile(&lat, 1.0),
+            Latency::of(&lat).text(),
             verified.map_or("not checked (remote server)".into(), |v| v.to_string())
         )
     });

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use ward_server::AppState;
 use ward_server::config::ServerConfig;
 
+/// Origin of a log created by a first `ward serve` (the same default as `ward init`).
+pub const DEFAULT_ORIGIN: &str = "ward.local/log";
+
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -35,6 +38,17 @@ fn config(g: &Global, a: &ServeArgs) -> Result<ServerConfig> {
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let cfg = config(g, a)?;
+    if !g.data_dir.join(crate::context::KEY_FILE).exists() {
+        // First start: set up the embedded default so that `ward serve` needs nothing else.
+        let signer = crate::context::write_new_key(&g.data_dir, DEFAULT_ORIGIN)?;
+        let store = crate::context::open_store(&crate::context::database_url(g)).await?;
+        store.set_meta("origin", DEFAULT_ORIGIN).await?;
+        eprintln!(
+            "initialised {} (log {DEFAULT_ORIGIN}); verifier key: {}",
+            g.data_dir.display(),
+            ward_ledger::NoteVerifier::verifier_key(&signer.verifier())
+        );
+    }
     let ctx = Context::open(g).await?;
     let signer = Arc::new(ctx.signer()?);
     let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
