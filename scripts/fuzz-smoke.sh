@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every ward-ledger fuzz target for N seconds each (default 20) and exits non-zero if any
+# Runs every fuzz target (ward-ledger and ward-evidence) for N seconds each (default 20) and exits non-zero if any
 # target crashes (panic, failed invariant, sanitizer report, timeout or OOM).
 #
 #   scripts/fuzz-smoke.sh            # 20 s per target
@@ -15,7 +15,7 @@ secs="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(checkpoint note proof)
+    targets=(checkpoint note proof junit sarif)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -1,0 +1,331 @@
+//! JUnit XML, as pytest (`--junitxml`), cargo-nextest, Maven Surefire and jest-junit write it.
+//!
+//! Outcomes are counted from the `<testcase>` elements themselves (a `<failure>` child is a
+//! failure, `<error>` an error, `<skipped>` a skip; nextest's `<flakyFailure>`/`<rerunFailure>`
+//! on a test that finally passed are not failures), then checked against every count the file
+//! states about itself (`tests`, `failures`, `errors`, `skipped` on each `<testsuite>` and on the
+//! root `<testsuites>`): a file whose numbers disagree is refused. A document type declaration
+//! is refused outright, so no entity is ever expanded.
+
+use crate::{EvidenceError, check_size};
+use quick_xml::events::{BytesStart, Event};
+use serde::{Deserialize, Serialize};
+
+const FORMAT: &str = "JUnit XML";
+/// Most failing test names kept in a summary.
+pub const MAX_NAMES: usize = 1000;
+const MAX_DEPTH: usize = 64;
+const MAX_NAME_LEN: usize = 512;
+
+/// What a JUnit report says.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JunitSummary {
+    /// Test cases.
+    pub tests: u64,
+    /// Passed.
+    pub passed: u64,
+    /// Failed (assertions).
+    pub failed: u64,
+    /// Errored (the test could not run to an assertion).
+    pub errored: u64,
+    /// Skipped.
+    pub skipped: u64,
+    /// Sum of the test cases' `time`, seconds.
+    pub duration_secs: f64,
+    /// `classname::name` of failed and errored tests (at most [`MAX_NAMES`]).
+    pub failing: Vec<String>,
+    /// Test suites seen.
+    pub suites: u64,
+}
+
+/// Counts in the order tests, failures, errors, skipped.
+type Counts = [u64; 4];
+const COUNT_ATTRS: [&[u8]; 4] = [b"tests", b"failures", b"errors", b"skipped"];
+
+struct Suite {
+    name: String,
+    claimed: [Option<u64>; 4],
+    counted: Counts,
+}
+
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Outcome {
+    Passed,
+    Skipped,
+    Failed,
+    Errored,
+}
+
+struct Case {
+    name: String,
+    outcome: Outcome,
+    time: f64,
+}
+
+#[derive(Default)]
+struct Parser {
+    stack: Vec<Vec<u8>>,
+    suites: Vec<Suite>,
+    case: Option<Case>,
+    root_claims: Option<[Option<u64>; 4]>,
+    out: JunitSummary,
+}
+
+fn malformed(reason: impl Into<String>) -> EvidenceError {
+    EvidenceError::Malformed {
+        format: FORMAT,
+        reason: reason.into(),
+    }
+}
+
+fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, EvidenceError> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| malformed(format!("bad attribute: {err}")))?;
+        if a.key.as_ref() == name {
+            let v = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|err| malformed(format!("bad attribute value: {err}")))?;
+            return Ok(Some(v.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+fn claims(e: &BytesStart<'_>) -> Result<[Option<u64>; 4], EvidenceError> {
+    let mut out = [None; 4];
+    for (slot, name) in out.iter_mut().zip(COUNT_ATTRS) {
+        if let Some(v) = attr(e, name)? {
+            *slot = Some(v.trim().parse::<u64>().map_err(|_| {
+                malformed(format!("attribute {} is not a count: {v:?}", String::from_utf8_lossy(name)))
+            })?);
+        }
+    }
+    Ok(out)
+}
+
+fn check_claims(what: &str, claimed: &[Option<u64>; 4], counted: &Counts) -> Result<(), EvidenceError> {
+    for ((c, n), name) in claimed.iter().zip(counted).zip(["tests", "failures", "errors", "skipped"]) {
+        if let Some(c) = c
+            && c != n
+        {
+            return Err(EvidenceError::Inconsistent {
+                format: FORMAT,
+                reason: format!("{what} says {name}=\"{c}\" but holds {n}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Parser {
+    fn open(&mut self, e: &BytesStart<'_>) -> Result<(), EvidenceError> {
+        let name = e.local_name().as_ref().to_vec();
+        if self.stack.is_empty() && name != b"testsuites" && name != b"testsuite" {
+            return Err(malformed(format!(
+                "the root element is <{}>, not <testsuites> or <testsuite>",
+                String::from_utf8_lossy(&name)
+            )));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(malformed("elements nested too deeply"));
+        }
+        let parent_is_case = self.stack.last().is_some_and(|p| p == b"testcase");
+        match name.as_slice() {
+            b"testsuites" if self.stack.is_empty() => self.root_claims = Some(claims(e)?),
+            b"testsuite" => {
+                self.out.suites += 1;
+                self.suites.push(Suite {
+                    name: attr(e, b"name")?.unwrap_or_default(),
+                    claimed: claims(e)?,
+                    counted: [0; 4],
+                });
+            }
+            b"testcase" => {
+                if self.case.is_some() {
+                    return Err(malformed("a <testcase> inside a <testcase>"));
+                }
+                let n = attr(e, b"name")?.unwrap_or_else(|| "(unnamed)".into());
+                let class = attr(e, b"classname")?.unwrap_or_default();
+                let mut full = if class.is_empty() { n } else { format!("{class}::{n}") };
+                if full.len() > MAX_NAME_LEN {
+                    let mut cut = MAX_NAME_LEN;
+                    while !full.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    full.truncate(cut);
+                }
+                let time = match attr(e, b"time")? {
+                    None => 0.0,
+                    Some(t) => t
+                        .trim()
+                        .replace(',', "")
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|t| t.is_finite() && *t >= 0.0)
+                        .ok_or_else(|| malformed(format!("testcase time {t:?} is not a duration")))?,
+                };
+                self.case = Some(Case {
+                    name: full,
+                    outcome: Outcome::Passed,
+                    time,
+                });
+            }
+            b"failure" | b"error" | b"skipped" if parent_is_case => {
+                let outcome = match name.as_slice() {
+                    b"failure" => Outcome::Failed,
+                    b"error" => Outcome::Errored,
+                    _ => Outcome::Skipped,
+                };
+                if let Some(c) = &mut self.case
+                    && outcome > c.outcome
+                {
+                    c.outcome = outcome;
+                }
+            }
+            _ => {}
+        }
+        self.stack.push(name);
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), EvidenceError> {
+        let name = self.stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
+        match name.as_slice() {
+            b"testcase" => {
+                let c = self.case.take().ok_or_else(|| malformed("unbalanced </testcase>"))?;
+                let slot = match c.outcome {
+                    Outcome::Passed => None,
+                    Outcome::Failed => Some(1),
+                    Outcome::Errored => Some(2),
+                    Outcome::Skipped => Some(3),
+                };
+                self.out.tests += 1;
+                self.out.duration_secs += c.time;
+                match c.outcome {
+                    Outcome::Passed => self.out.passed += 1,
+                    Outcome::Skipped => self.out.skipped += 1,
+                    Outcome::Failed => self.out.failed += 1,
+                    Outcome::Errored => self.out.errored += 1,
+                }
+                if matches!(c.outcome, Outcome::Failed | Outcome::Errored) && self.out.failing.len() < MAX_NAMES {
+                    self.out.failing.push(c.name);
+                }
+                if let Some(s) = self.suites.last_mut() {
+                    s.counted[0] += 1;
+                    if let Some(i) = slot {
+                        s.counted[i] += 1;
+                    }
+                }
+            }
+            b"testsuite" => {
+                let s = self.suites.pop().ok_or_else(|| malformed("unbalanced </testsuite>"))?;
+                check_claims(&format!("testsuite {:?}", s.name), &s.claimed, &s.counted)?;
+                if let Some(parent) = self.suites.last_mut() {
+                    for (p, c) in parent.counted.iter_mut().zip(s.counted) {
+                        *p += c;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<JunitSummary, EvidenceError> {
+        if !self.stack.is_empty() {
+            return Err(malformed("the document ends inside an element"));
+        }
+        if self.out.suites == 0 && self.out.tests == 0 && self.root_claims.is_none() {
+            return Err(malformed("no <testsuites> or <testsuite> element"));
+        }
+        if let Some(root) = self.root_claims {
+            let o = &self.out;
+            check_claims("testsuites", &root, &[o.tests, o.failed, o.errored, o.skipped])?;
+        }
+        self.out.duration_secs = (self.out.duration_secs * 1e6).round() / 1e6;
+        Ok(self.out)
+    }
+}
+
+/// Parses and summarises a JUnit XML report of at most `limit` bytes.
+pub fn summarise(bytes: &[u8], limit: usize) -> Result<JunitSummary, EvidenceError> {
+    check_size(bytes, limit)?;
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::new();
+    let mut p = Parser::default();
+    loop {
+        let pos = reader.buffer_position();
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| malformed(format!("at byte {pos}: {e}")))?;
+        match event {
+            Event::DocType(_) => {
+                return Err(malformed("document type declarations (DTDs, entities) are not accepted"));
+            }
+            Event::Start(e) => p.open(&e)?,
+            Event::Empty(e) => {
+                p.open(&e)?;
+                p.close()?;
+            }
+            Event::End(_) => p.close()?,
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUREFIRE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="com.acme.AppTest" tests="4" failures="1" errors="1" skipped="1" time="0.5">
+  <testcase name="adds" classname="com.acme.AppTest" time="0.1"/>
+  <testcase name="divides" classname="com.acme.AppTest" time="0.2"><failure message="expected 2">trace</failure></testcase>
+  <testcase name="io" classname="com.acme.AppTest" time="0.1"><error type="IOException"/></testcase>
+  <testcase name="later" classname="com.acme.AppTest" time="0"><skipped/></testcase>
+</testsuite>"#;
+
+    #[test]
+    fn surefire_style_report() {
+        let s = summarise(SUREFIRE.as_bytes(), 1 << 20).unwrap();
+        assert_eq!((s.tests, s.passed, s.failed, s.errored, s.skipped), (4, 1, 1, 1, 1));
+        assert_eq!(s.failing, vec!["com.acme.AppTest::divides", "com.acme.AppTest::io"]);
+        assert!((s.duration_secs - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn contradictions_and_hostile_input_are_refused() {
+        let lying = SUREFIRE.replace(r#"tests="4""#, r#"tests="5""#);
+        assert!(matches!(summarise(lying.as_bytes(), 1 << 20), Err(EvidenceError::Inconsistent { .. })));
+        let bomb = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><testsuite tests="1"><testcase name="&lol2;"/></testsuite>"#;
+        assert!(matches!(summarise(bomb.as_bytes(), 1 << 20), Err(EvidenceError::Malformed { .. })));
+        let external = r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><testsuite><testcase name="&e;"/></testsuite>"#;
+        assert!(summarise(external.as_bytes(), 1 << 20).is_err());
+        for bad in ["", "<html/>", "<testsuite>", "<testsuite><testcase></testsuite>", "not xml", "<testsuite tests=\"x\"/>"] {
+            assert!(summarise(bad.as_bytes(), 1 << 20).is_err(), "{bad}");
+        }
+        assert!(matches!(summarise(SUREFIRE.as_bytes(), 10), Err(EvidenceError::TooLarge { .. })));
+        let deep = format!("<testsuites>{}", "<testsuite>".repeat(100));
+        assert!(summarise(deep.as_bytes(), 1 << 20).is_err());
+    }
+
+    #[test]
+    fn nested_suites_and_flaky_reruns() {
+        let xml = r#"<testsuites tests="3" failures="1" errors="0">
+  <testsuite name="outer" tests="3" failures="1">
+    <testsuite name="inner" tests="2" failures="1">
+      <testcase name="a"><flakyFailure message="first try"/></testcase>
+      <testcase name="b"><failure/></testcase>
+    </testsuite>
+    <testcase name="c"/>
+  </testsuite>
+</testsuites>"#;
+        let s = summarise(xml.as_bytes(), 1 << 20).unwrap();
+        assert_eq!((s.tests, s.passed, s.failed, s.suites), (3, 2, 1, 2));
+        assert_eq!(s.failing, vec!["b"]);
+    }
+}

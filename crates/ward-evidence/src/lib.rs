@@ -1,0 +1,63 @@
+//! `ward-evidence`: turning what tools write into verified, normalised facts.
+//!
+//! - [`digest`]: artifact digests — of a file, of a directory tree (deterministic, documented),
+//!   or an OCI image digest given as `sha256:<hex>`.
+//! - [`junit`]: JUnit XML as pytest, cargo-nextest, Maven Surefire and jest-junit write it.
+//! - [`sarif`]: SARIF 2.1.0 as semgrep, CodeQL, checkov and bandit write it.
+//! - [`detect`]: which format some bytes are.
+//!
+//! Every parser takes bytes with a size limit, returns a summary or a [`EvidenceError`], and
+//! never panics (fuzz targets in `fuzz/`).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod detect;
+pub mod digest;
+pub mod junit;
+pub mod sarif;
+
+/// Largest evidence document accepted by default.
+pub const MAX_EVIDENCE: usize = 64 * 1024 * 1024;
+
+/// Why a document was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EvidenceError {
+    /// Larger than the limit.
+    #[error("the file is {size} bytes, above the {limit}-byte limit")]
+    TooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// Not well-formed in its format.
+    #[error("malformed {format}: {reason}")]
+    Malformed {
+        /// Format.
+        format: &'static str,
+        /// What is wrong (with a position where known).
+        reason: String,
+    },
+    /// Well-formed, but its own numbers disagree.
+    #[error("the {format} document contradicts itself: {reason}")]
+    Inconsistent {
+        /// Format.
+        format: &'static str,
+        /// Which numbers disagree.
+        reason: String,
+    },
+    /// Not a format Ward knows.
+    #[error("unrecognised evidence format: {0}")]
+    Unknown(String),
+}
+
+pub(crate) fn check_size(bytes: &[u8], limit: usize) -> Result<(), EvidenceError> {
+    if bytes.len() > limit {
+        return Err(EvidenceError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
