@@ -68,12 +68,93 @@ pub enum Command {
     /// Manage local users (people who sign in with a password).
     #[command(subcommand)]
     User(UserCommand),
+    /// Register and show artifacts (by digest).
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+    /// Attach and list attestations (test reports, scan results) of an artifact.
+    #[command(subcommand)]
+    Attest(AttestCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Internal helpers used by the test-suite.
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
+}
+
+/// `ward artifact …`.
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Register an artifact by digest; in GitHub Actions or GitLab CI, commit, branch, run id and
+    /// URL are filled from the job's variables.
+    Register(ArtifactRegisterArgs),
+    /// Show an artifact and its attestation summaries.
+    Show {
+        /// `sha256:<hex>`.
+        digest: String,
+    },
+}
+
+/// `ward artifact register`.
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    group(clap::ArgGroup::new("what").required(true).args(["file", "dir", "digest"]))
+)]
+pub struct ArtifactRegisterArgs {
+    /// A file: its sha256.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// A directory: its `ward-tree-v1` digest.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// A digest given as is (e.g. an OCI image's `sha256:…`).
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Service name.
+    #[arg(long)]
+    pub service: String,
+    /// Version.
+    #[arg(long)]
+    pub version: String,
+    /// Source commit (default: from the CI job).
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Branch (default: from the CI job).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Build or run id (default: from the CI job).
+    #[arg(long)]
+    pub build_id: Option<String>,
+    /// Build URL (default: from the CI job).
+    #[arg(long)]
+    pub build_url: Option<String>,
+}
+
+/// `ward attest …`.
+#[derive(Debug, Subcommand)]
+pub enum AttestCommand {
+    /// Parse a report, store it, and record its summary against an artifact.
+    Add(AttestAddArgs),
+    /// List an artifact's attestations.
+    List {
+        /// Artifact digest.
+        #[arg(long)]
+        artifact: String,
+    },
+}
+
+/// `ward attest add`.
+#[derive(Debug, Args)]
+pub struct AttestAddArgs {
+    /// Artifact digest.
+    #[arg(long)]
+    pub artifact: String,
+    /// Format: auto (detect), junit or sarif.
+    #[arg(long = "type", default_value = "auto")]
+    pub kind: String,
+    /// The report file, exactly as the tool wrote it.
+    pub file: PathBuf,
 }
 
 /// `ward serve`.
@@ -294,4 +375,13 @@ pub struct AppendLoopArgs {
     /// Writer tag recorded in each event's subject.
     #[arg(long, default_value = "w")]
     pub tag: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_grammar_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use ward_ledger::Ed25519Signer;
 use ward_ledger::NoteVerifier;
-use ward_store::projection::default_projectors;
 use ward_store::{Ledger, Store};
 
 /// File name of the log signing key.
@@ -90,11 +89,9 @@ impl Context {
     }
 }
 
-/// Every projection the CLI and server maintain: the store's defaults plus identities.
+/// Every projection the CLI and server maintain.
 pub fn projectors() -> Vec<std::sync::Arc<dyn ward_store::Projector>> {
-    let mut p = default_projectors();
-    p.push(std::sync::Arc::new(ward_server::identities::IdentityProjector));
-    p
+    ward_server::projectors()
 }
 
 /// The identity of the person running a local command (with file access to the data dir,

@@ -50,6 +50,8 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Serve(a) => commands::serve::run(g, a).await,
         Command::Token(c) => commands::token::token(g, c).await,
         Command::User(c) => commands::token::user(g, c).await,
+        Command::Artifact(c) => commands::evidence::artifact(g, c).await,
+        Command::Attest(c) => commands::evidence::attest(g, c).await,
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,

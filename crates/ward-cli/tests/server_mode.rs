@@ -252,3 +252,119 @@ fn serve_needs_no_setup() {
     assert_eq!(status["origin"], "ward.local/log");
     assert_eq!(status["size"], 1, "the token.created event");
 }
+
+#[test]
+fn artifacts_and_attestations_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init"]);
+        c
+    }));
+    let bin = tmp.path().join("app.bin");
+    std::fs::write(&bin, b"release build").unwrap();
+    // Locally, inside a (simulated) GitHub Actions job: CI metadata is filled in.
+    let art = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--file",
+            bin.to_str().unwrap(),
+            "--service",
+            "api",
+            "--version",
+            "1.0.0",
+            "--output",
+            "json",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_SHA", "0123456789abcdef")
+        .env("GITHUB_REF_NAME", "main")
+        .env("GITHUB_RUN_ID", "99")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "acme/api");
+        c
+    })));
+    let digest = art["digest"].as_str().unwrap().to_string();
+    // sha256("release build"), as sha256sum prints it.
+    let expected = std::process::Command::new("sha256sum").arg(&bin).output().unwrap();
+    let expected = String::from_utf8_lossy(&expected.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(digest, format!("sha256:{expected}"));
+    assert_eq!(art["commit"], "0123456789abcdef");
+    assert_eq!(art["build_url"], "https://github.com/acme/api/actions/runs/99");
+    // The same file with another version is a conflict.
+    let conflict = run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--file",
+            bin.to_str().unwrap(),
+            "--service",
+            "api",
+            "--version",
+            "1.0.1",
+        ]);
+        c
+    });
+    assert_eq!(conflict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&conflict.stderr).contains("version"));
+
+    // Through the server, as CI: attach real pytest and semgrep output.
+    let dev = token(&d, "ci", "developer");
+    let viewer = token(&d, "v", "viewer");
+    let (_server, url) = serve(&d);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
+    for f in ["pytest.xml", "semgrep.sarif"] {
+        ok(run({
+            let mut c = remote(&d, &url, &dev);
+            c.args(["attest", "add", "--artifact", &digest]).arg(fixtures.join(f));
+            c
+        }));
+    }
+    let shown = ok(run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args(["artifact", "show", &digest]);
+        c
+    }));
+    assert!(
+        shown.contains("8 tests: 3 passed, 2 failed, 1 errored, 2 skipped"),
+        "{shown}"
+    );
+    assert!(shown.contains("3 findings (critical 1"), "{shown}");
+    // Local and server listings agree.
+    let local = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["attest", "list", "--artifact", &digest, "--output", "json"]);
+        c
+    }));
+    let served = ok(run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args(["attest", "list", "--artifact", &digest, "--output", "json"]);
+        c
+    }));
+    assert_eq!(local, served);
+    // A viewer cannot attach; an unknown format is refused with a hint.
+    let denied = run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args(["attest", "add", "--artifact", &digest])
+            .arg(fixtures.join("pytest.xml"));
+        c
+    });
+    assert_eq!(denied.status.code(), Some(1));
+    let junk = tmp.path().join("notes.txt");
+    std::fs::write(&junk, "hello").unwrap();
+    let refused = run({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["attest", "add", "--artifact", &digest]).arg(&junk);
+        c
+    });
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("hint:"));
+}

@@ -59,7 +59,8 @@ impl Role {
             WhoAmI | LogRead => true,
             // Event content may hold evidence: everyone but pure identity administrators.
             EventRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
-            EventAppend => matches!(self, Developer | ReleaseManager),
+            EventAppend | EvidenceWrite => matches!(self, Developer | ReleaseManager),
+            EvidenceRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             CheckpointCreate => matches!(self, ReleaseManager | Admin),
             LogExport => matches!(self, Auditor),
             TokenManage | UserManage => matches!(self, Admin),
@@ -102,6 +103,10 @@ pub enum Action {
     EventAppend,
     /// Sign a checkpoint of the current head.
     CheckpointCreate,
+    /// Register artifacts and attach attestations.
+    EvidenceWrite,
+    /// Read artifacts and attestation summaries.
+    EvidenceRead,
     /// Export the log (tiles, checkpoints, proofs).
     LogExport,
     /// Create, list and revoke API tokens.
@@ -115,7 +120,11 @@ impl Action {
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Action::EventAppend | Action::CheckpointCreate | Action::TokenManage | Action::UserManage
+            Action::EventAppend
+                | Action::CheckpointCreate
+                | Action::EvidenceWrite
+                | Action::TokenManage
+                | Action::UserManage
         )
     }
 }

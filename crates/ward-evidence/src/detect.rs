@@ -64,10 +64,14 @@ mod tests {
 
     #[test]
     fn detects() {
-        assert_eq!(detect(b"<?xml version=\"1.0\"?>\n<!-- c --><testsuites/>").unwrap(), Format::Junit);
+        assert_eq!(
+            detect(b"<?xml version=\"1.0\"?>\n<!-- c --><testsuites/>").unwrap(),
+            Format::Junit
+        );
         assert_eq!(detect(b"\xef\xbb\xbf<testsuite name=\"x\"/>").unwrap(), Format::Junit);
         assert_eq!(
-            detect(br#"{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[]}"#).unwrap(),
+            detect(br#"{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[]}"#)
+                .unwrap(),
             Format::Sarif
         );
         assert!(detect(b"<html/>").is_err());

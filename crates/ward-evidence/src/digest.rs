@@ -42,7 +42,9 @@ pub enum DigestError {
 
 /// Checks and normalises a digest string (`sha256:` followed by 64 lower-case hex digits).
 pub fn parse_digest(s: &str) -> Result<String, DigestError> {
-    let hex = s.strip_prefix("sha256:").ok_or_else(|| DigestError::Malformed(s.to_string()))?;
+    let hex = s
+        .strip_prefix("sha256:")
+        .ok_or_else(|| DigestError::Malformed(s.to_string()))?;
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(s.to_string())
     } else {
@@ -154,7 +156,13 @@ mod tests {
     fn digests_parse_strictly() {
         let good = format!("sha256:{}", "a".repeat(64));
         assert!(parse_digest(&good).is_ok());
-        for bad in ["", "sha256:", &format!("sha256:{}", "A".repeat(64)), &format!("sha512:{}", "a".repeat(64)), &good[..70]] {
+        for bad in [
+            "",
+            "sha256:",
+            &format!("sha256:{}", "A".repeat(64)),
+            &format!("sha512:{}", "a".repeat(64)),
+            &good[..70],
+        ] {
             assert!(parse_digest(bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -96,7 +96,10 @@ fn claims(e: &BytesStart<'_>) -> Result<[Option<u64>; 4], EvidenceError> {
     for (slot, name) in out.iter_mut().zip(COUNT_ATTRS) {
         if let Some(v) = attr(e, name)? {
             *slot = Some(v.trim().parse::<u64>().map_err(|_| {
-                malformed(format!("attribute {} is not a count: {v:?}", String::from_utf8_lossy(name)))
+                malformed(format!(
+                    "attribute {} is not a count: {v:?}",
+                    String::from_utf8_lossy(name)
+                ))
             })?);
         }
     }
@@ -104,7 +107,11 @@ fn claims(e: &BytesStart<'_>) -> Result<[Option<u64>; 4], EvidenceError> {
 }
 
 fn check_claims(what: &str, claimed: &[Option<u64>; 4], counted: &Counts) -> Result<(), EvidenceError> {
-    for ((c, n), name) in claimed.iter().zip(counted).zip(["tests", "failures", "errors", "skipped"]) {
+    for ((c, n), name) in claimed
+        .iter()
+        .zip(counted)
+        .zip(["tests", "failures", "errors", "skipped"])
+    {
         if let Some(c) = c
             && c != n
         {
@@ -261,7 +268,9 @@ pub fn summarise(bytes: &[u8], limit: usize) -> Result<JunitSummary, EvidenceErr
             .map_err(|e| malformed(format!("at byte {pos}: {e}")))?;
         match event {
             Event::DocType(_) => {
-                return Err(malformed("document type declarations (DTDs, entities) are not accepted"));
+                return Err(malformed(
+                    "document type declarations (DTDs, entities) are not accepted",
+                ));
             }
             Event::Start(e) => p.open(&e)?,
             Event::Empty(e) => {
@@ -300,15 +309,32 @@ mod tests {
     #[test]
     fn contradictions_and_hostile_input_are_refused() {
         let lying = SUREFIRE.replace(r#"tests="4""#, r#"tests="5""#);
-        assert!(matches!(summarise(lying.as_bytes(), 1 << 20), Err(EvidenceError::Inconsistent { .. })));
+        assert!(matches!(
+            summarise(lying.as_bytes(), 1 << 20),
+            Err(EvidenceError::Inconsistent { .. })
+        ));
         let bomb = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><testsuite tests="1"><testcase name="&lol2;"/></testsuite>"#;
-        assert!(matches!(summarise(bomb.as_bytes(), 1 << 20), Err(EvidenceError::Malformed { .. })));
-        let external = r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><testsuite><testcase name="&e;"/></testsuite>"#;
+        assert!(matches!(
+            summarise(bomb.as_bytes(), 1 << 20),
+            Err(EvidenceError::Malformed { .. })
+        ));
+        let external =
+            r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><testsuite><testcase name="&e;"/></testsuite>"#;
         assert!(summarise(external.as_bytes(), 1 << 20).is_err());
-        for bad in ["", "<html/>", "<testsuite>", "<testsuite><testcase></testsuite>", "not xml", "<testsuite tests=\"x\"/>"] {
+        for bad in [
+            "",
+            "<html/>",
+            "<testsuite>",
+            "<testsuite><testcase></testsuite>",
+            "not xml",
+            "<testsuite tests=\"x\"/>",
+        ] {
             assert!(summarise(bad.as_bytes(), 1 << 20).is_err(), "{bad}");
         }
-        assert!(matches!(summarise(SUREFIRE.as_bytes(), 10), Err(EvidenceError::TooLarge { .. })));
+        assert!(matches!(
+            summarise(SUREFIRE.as_bytes(), 10),
+            Err(EvidenceError::TooLarge { .. })
+        ));
         let deep = format!("<testsuites>{}", "<testsuite>".repeat(100));
         assert!(summarise(deep.as_bytes(), 1 << 20).is_err());
     }

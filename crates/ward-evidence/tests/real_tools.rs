@@ -5,7 +5,12 @@ use ward_evidence::detect::{Format, detect};
 use ward_evidence::{MAX_EVIDENCE, junit, sarif};
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .expect("fixture")
 }
 
 #[test]
@@ -17,7 +22,11 @@ fn pytest_junitxml() {
     assert_eq!((s.tests, s.passed, s.failed, s.errored, s.skipped), (8, 3, 2, 1, 2));
     assert_eq!(
         s.failing,
-        vec!["test_sample::test_divides", "test_sample::test_strings", "test_sample::test_uses_broken"]
+        vec![
+            "test_sample::test_divides",
+            "test_sample::test_strings",
+            "test_sample::test_uses_broken"
+        ]
     );
     assert_eq!(s.suites, 1);
 }

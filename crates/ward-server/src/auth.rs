@@ -4,7 +4,7 @@
 //! fail closed). Public routes pass; others need `Authorization: Bearer <token>`, and the
 //! token's identity must hold a role that [`ward_core::Role::permits`] the route's action.
 //! Authentication failures are counted by reason, limited per source address, and the first
-//! [`FAILURE_LIMIT`] per source and window are recorded in the log as `auth.failed`.
+//! [`FAILURE_LIMIT`] (by default) per source and window are recorded in the log as `auth.failed`.
 
 use crate::error::ApiError;
 use crate::routes::{Access, rule_for};
@@ -28,17 +28,36 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 const MAX_TRACKED: usize = 100_000;
 
 /// Counts authentication failures per source address in fixed windows.
-#[derive(Default)]
 pub struct FailureLimiter {
+    limit: u32,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
+impl Default for FailureLimiter {
+    fn default() -> FailureLimiter {
+        FailureLimiter::new(FAILURE_LIMIT)
+    }
+}
+
 impl FailureLimiter {
+    /// A limiter allowing `limit` failures per source and window.
+    pub fn new(limit: u32) -> FailureLimiter {
+        FailureLimiter {
+            limit,
+            windows: Mutex::default(),
+        }
+    }
+
+    /// Failures allowed per source and window.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
     /// Whether `ip` has used up its failures in the current window.
     pub fn blocked(&self, ip: IpAddr) -> bool {
         let map = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         map.get(&ip)
-            .is_some_and(|(start, n)| start.elapsed() < FAILURE_WINDOW && *n >= FAILURE_LIMIT)
+            .is_some_and(|(start, n)| start.elapsed() < FAILURE_WINDOW && *n >= self.limit)
     }
 
     /// Counts one failure; returns the count in the current window.
@@ -142,7 +161,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         Err(reason) => {
             state.metrics.auth_failure(reason);
             let n = state.limiter.record(ip);
-            if n <= FAILURE_LIMIT {
+            if n <= state.limiter.limit() {
                 let event = NewEvent {
                     actor: Actor {
                         id: format!("anonymous:{ip}"),

@@ -5,6 +5,7 @@
 //!   local mode call, returning the serialisable shapes the API sends.
 //! - [`identities`]: API tokens, local users and sessions, kept as ledger events with their
 //!   projections; the in-memory token cache.
+//! - [`evidence`]: artifacts and attestations (registration, parsed summaries, raw storage).
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod identities;
 pub mod metrics;
 pub mod oidc;
@@ -31,6 +33,16 @@ pub use routes::{ROUTES, router};
 pub use state::AppState;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Every projection Ward maintains: the store's defaults, identities and evidence. Whoever opens
+/// a [`ward_store::Ledger`] for Ward (server, CLI, tests) passes these.
+pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
+    let mut p = ward_store::projection::default_projectors();
+    p.push(Arc::new(identities::IdentityProjector));
+    p.push(Arc::new(evidence::EvidenceProjector));
+    p
+}
 use tokio::net::TcpListener;
 
 /// Serves `state` on `listener` until `shutdown` resolves.

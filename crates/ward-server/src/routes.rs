@@ -7,6 +7,7 @@
 
 use crate::auth::authorize;
 use crate::error::{ApiError, ErrorBody};
+use crate::evidence;
 use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
 use crate::metrics::RouteLabels;
 use crate::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
@@ -74,6 +75,9 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/log/key", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/entries", Requires(Action::LogExport)),
     rule("GET", "/api/v1/log/blobs/{digest}", Requires(Action::LogExport)),
+    rule("POST", "/api/v1/artifacts", Requires(Action::EvidenceWrite)),
+    rule("GET", "/api/v1/artifacts/{digest}", Requires(Action::EvidenceRead)),
+    rule("POST", "/api/v1/attestations", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/events", Requires(Action::EventRead)),
     rule("POST", "/api/v1/events", Requires(Action::EventAppend)),
     rule("GET", "/api/v1/tokens", Requires(Action::TokenManage)),
@@ -130,6 +134,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(raw_entries))
         .routes(routes!(get_blob))
         .routes(routes!(list_events, append_events))
+        .routes(routes!(register_artifact))
+        .routes(routes!(show_artifact))
+        .routes(routes!(add_attestation))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
@@ -345,7 +352,7 @@ async fn sign_in(
         None => {
             state.metrics.auth_failure("bad_password");
             let n = state.limiter.record(ip);
-            if n <= crate::auth::FAILURE_LIMIT {
+            if n <= state.limiter.limit() {
                 let _ = state
                     .ledger
                     .append(NewEvent {
@@ -610,6 +617,56 @@ async fn append_events(
             .set(i64::try_from(last.seq + 1).unwrap_or(i64::MAX));
     }
     Ok((StatusCode::CREATED, Json(appended)))
+}
+
+/// Registers an artifact by digest (idempotent for identical metadata; 409 for a conflict).
+#[utoipa::path(post, path = "/api/v1/artifacts", tag = "evidence", request_body = evidence::ArtifactRequest, security(("bearer" = [])), responses(
+    (status = 201, body = evidence::Artifact), (status = 200, body = evidence::Artifact, description = "already registered"), (status = 409, body = ErrorBody)))]
+async fn register_artifact(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<evidence::ArtifactRequest>,
+) -> Result<(StatusCode, Json<evidence::Artifact>), ApiError> {
+    let (a, new) = evidence::register(&state.ledger, &me, &req).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
+}
+
+/// An artifact and its attestations.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ArtifactView {
+    /// The artifact.
+    pub artifact: evidence::Artifact,
+    /// Its attestations, oldest first.
+    pub attestations: Vec<evidence::Attestation>,
+}
+
+/// An artifact with its attestation summaries.
+#[utoipa::path(get, path = "/api/v1/artifacts/{digest}", tag = "evidence", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
+    (status = 200, body = ArtifactView), (status = 404, body = ErrorBody)))]
+async fn show_artifact(
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> Result<Json<ArtifactView>, ApiError> {
+    let artifact = evidence::artifact(&state.ledger, &digest).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("artifact {digest} is not registered"),
+            "list what was registered with `ward log show`",
+        )
+    })?;
+    let attestations = evidence::attestations(&state.ledger, &digest).await?;
+    Ok(Json(ArtifactView { artifact, attestations }))
+}
+
+/// Attaches an attestation (JUnit XML or SARIF for now) to a registered artifact.
+#[utoipa::path(post, path = "/api/v1/attestations", tag = "evidence", request_body = evidence::AttestationRequest, security(("bearer" = [])), responses(
+    (status = 201, body = evidence::Attestation), (status = 200, body = evidence::Attestation, description = "already attached"), (status = 400, body = ErrorBody)))]
+async fn add_attestation(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<evidence::AttestationRequest>,
+) -> Result<(StatusCode, Json<evidence::Attestation>), ApiError> {
+    let (a, new) = evidence::attest(&state.ledger, &me, &req).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 
 /// Every API token (never the secrets).

@@ -31,12 +31,15 @@ fn operator() -> Identity {
 }
 
 async fn start(db: TestDb) -> Server {
+    start_with(db, ward_server::auth::FAILURE_LIMIT).await
+}
+
+async fn start_with(db: TestDb, failure_limit: u32) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
-    let mut projectors = ward_store::projection::default_projectors();
-    projectors.push(Arc::new(identities::IdentityProjector));
-    let ledger = Ledger::new(store, projectors);
+    let ledger = Ledger::new(store, ward_server::projectors());
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
-    let state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
+    let mut state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
+    state.limiter = Arc::new(ward_server::auth::FailureLimiter::new(failure_limit));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -99,6 +102,17 @@ fn sample(path: &str) -> (String, Option<Value>) {
         ),
         "/api/v1/tokens/{id}" => ("/api/v1/tokens/000000000000".into(), None),
         "/api/v1/log/blobs/{digest}" => (format!("/api/v1/log/blobs/sha256:{}", "0".repeat(64)), None),
+        "/api/v1/artifacts" => (
+            path.into(),
+            Some(json!({ "digest": format!("sha256:{}", "1".repeat(64)), "service": "api", "version": "1.0.0" })),
+        ),
+        "/api/v1/artifacts/{digest}" => (format!("/api/v1/artifacts/sha256:{}", "1".repeat(64)), None),
+        "/api/v1/attestations" => (
+            path.into(),
+            Some(
+                json!({ "artifact": format!("sha256:{}", "2".repeat(64)), "file_name": "x.xml", "content_base64": "" }),
+            ),
+        ),
         "/api/v1/users" => (
             path.into(),
             Some(
@@ -115,7 +129,8 @@ fn sample(path: &str) -> (String, Option<Value>) {
 
 #[tokio::test]
 async fn every_route_times_every_role_matches_the_matrix() {
-    let s = start(TestDb::sqlite()).await;
+    // Many unauthenticated probes from one address: lift the failure limit for this test.
+    let s = start_with(TestDb::sqlite(), 10_000).await;
     // The OpenAPI document (generated from the handlers) and the rule table list the same routes.
     let (status, doc) = s.call(Method::GET, "/api/v1/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -455,4 +470,116 @@ async fn readiness_on_both_stores() {
         let (_, status) = s.call(Method::GET, "/api/v1/log", Some(&token), None).await;
         assert_eq!(status["size"], 2, "token event + one append");
     }
+}
+
+#[tokio::test]
+async fn artifacts_and_attestations() {
+    use base64::Engine;
+    let s = start(TestDb::sqlite()).await;
+    let dev = s.token("ci", &[Role::Developer]).await;
+    let viewer = s.token("v", &[Role::Viewer]).await;
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let meta = json!({ "digest": digest, "service": "api", "version": "2.14.0", "commit": "0123abc" });
+    let (st, a) = s
+        .call(Method::POST, "/api/v1/artifacts", Some(&dev), Some(meta.clone()))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    assert_eq!(a["builder"], "token:ci");
+    // Idempotent; a conflict names the field.
+    let (st, _) = s
+        .call(Method::POST, "/api/v1/artifacts", Some(&dev), Some(meta.clone()))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut other = meta.clone();
+    other["version"] = json!("2.15.0");
+    let (st, body) = s.call(Method::POST, "/api/v1/artifacts", Some(&dev), Some(other)).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("version")),
+        "{body}"
+    );
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/artifacts",
+            Some(&dev),
+            Some(json!({"digest": "sha256:nothex", "service": "a", "version": "1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ward-evidence/tests/fixtures/pytest.xml"
+    ))
+    .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&fixture);
+    let req = json!({ "artifact": digest, "file_name": "pytest.xml", "content_base64": b64 });
+    let (st, att) = s
+        .call(Method::POST, "/api/v1/attestations", Some(&dev), Some(req.clone()))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{att}");
+    assert_eq!(att["type"], "junit");
+    assert_eq!(att["summary"]["failed"], 2);
+    assert_eq!(att["summary"]["tests"], 8);
+    let (st, _) = s
+        .call(Method::POST, "/api/v1/attestations", Some(&dev), Some(req))
+        .await;
+    assert_eq!(st, StatusCode::OK, "attaching the same document again is a no-op");
+    // The raw bytes are stored content-addressed, beside the log.
+    let id = att["id"].as_str().unwrap();
+    assert_eq!(s.ledger.store().evidence(id).await.unwrap(), Some(fixture.clone()));
+
+    // A report whose numbers were edited is refused and nothing is stored.
+    let edited = String::from_utf8(fixture)
+        .unwrap()
+        .replace("failures=\"2\"", "failures=\"0\"");
+    let size_before = s.ledger.head().await.unwrap().size();
+    let (st, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/attestations",
+            Some(&dev),
+            Some(json!({ "artifact": digest, "file_name": "edited.xml", "content_base64": base64::engine::general_purpose::STANDARD.encode(edited.as_bytes()) })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("edited.xml: ") && m.contains("contradicts")),
+        "{body}"
+    );
+    assert_eq!(s.ledger.head().await.unwrap().size(), size_before);
+    assert_eq!(
+        s.ledger
+            .store()
+            .evidence(&ward_evidence::digest::of_bytes(edited.as_bytes()))
+            .await
+            .unwrap(),
+        None
+    );
+    // Unregistered artifact.
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/attestations",
+            Some(&dev),
+            Some(json!({ "artifact": format!("sha256:{}", "cd".repeat(32)), "file_name": "x", "content_base64": "" })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let (st, view) = s
+        .call(Method::GET, &format!("/api/v1/artifacts/{digest}"), Some(&viewer), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(view["artifact"]["version"], "2.14.0");
+    assert_eq!(view["attestations"].as_array().unwrap().len(), 1);
+    // Projections rebuild to the same state.
+    s.ledger.rebuild_projections().await.unwrap();
+    let (_, again) = s
+        .call(Method::GET, &format!("/api/v1/artifacts/{digest}"), Some(&viewer), None)
+        .await;
+    assert_eq!(again, view);
 }

@@ -195,9 +195,7 @@ async fn start(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
 
 async fn ledger(db: &TestDb) -> Ledger {
     let store = ward_store::open(&db.url).await.expect("store");
-    let mut projectors = ward_store::projection::default_projectors();
-    projectors.push(Arc::new(ward_server::identities::IdentityProjector));
-    Ledger::new(store, projectors)
+    Ledger::new(store, ward_server::projectors())
 }
 
 #[tokio::test]

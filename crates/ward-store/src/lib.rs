@@ -95,6 +95,10 @@ pub trait Store: Send + Sync {
     async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError>;
     /// Stored subtree hashes of one level (≥ 1), `idx` from `start`, up to `limit`.
     async fn level_nodes(&self, level: u8, start: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError>;
+    /// Stores a raw evidence document under its digest (no-op when present).
+    async fn put_evidence(&self, digest: &str, data: &[u8]) -> Result<(), StoreError>;
+    /// A raw evidence document.
+    async fn evidence(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// An out-of-line payload.
     async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Records a signed checkpoint (idempotent for the same note).

@@ -9,18 +9,32 @@ pub(crate) struct Migration {
 }
 
 /// SQLite migrations, in order.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    sql: include_str!("../migrations/sqlite/0001_ledger.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        sql: include_str!("../migrations/sqlite/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "evidence",
+        sql: include_str!("../migrations/sqlite/0002_evidence.sql"),
+    },
+];
 
 /// PostgreSQL migrations, in order.
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    sql: include_str!("../migrations/postgres/0001_ledger.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        sql: include_str!("../migrations/postgres/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "evidence",
+        sql: include_str!("../migrations/postgres/0002_evidence.sql"),
+    },
+];
 
 /// Latest schema version known to this build.
 pub(crate) fn latest(list: &[Migration]) -> i64 {

@@ -286,6 +286,25 @@ impl Store for PgStore {
             .await?)
     }
 
+    async fn put_evidence(&self, digest: &str, data: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO evidence_blobs (digest, data, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(data)
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn evidence(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT data FROM evidence_blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE")

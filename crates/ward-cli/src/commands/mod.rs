@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod debug;
 pub mod demo;
+pub mod evidence;
 pub mod init;
 pub mod log;
 pub mod serve;

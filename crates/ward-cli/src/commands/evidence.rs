@@ -1,0 +1,294 @@
+//! `ward artifact …` and `ward attest …`, locally or through a server.
+
+use crate::cli::{ArtifactCommand, ArtifactRegisterArgs, AttestAddArgs, AttestCommand, Global};
+use crate::context::{Context, local_operator};
+use crate::failure::Failure;
+use crate::output::emit;
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::{Value, json};
+use ward_server::ApiError;
+use ward_server::evidence::{self, ArtifactRequest, Attestation, AttestationRequest};
+use ward_server::routes::ArtifactView;
+
+fn api_failure(e: ApiError) -> anyhow::Error {
+    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
+}
+
+/// Commit, branch, run id and URL of the CI job this runs in (GitHub Actions, GitLab CI).
+pub fn ci_metadata(env: &dyn Fn(&str) -> Option<String>) -> [Option<String>; 4] {
+    if env("GITHUB_ACTIONS").as_deref() == Some("true") {
+        let url = match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
+            (Some(s), Some(r), Some(id)) => Some(format!("{s}/{r}/actions/runs/{id}")),
+            _ => None,
+        };
+        return [env("GITHUB_SHA"), env("GITHUB_REF_NAME"), env("GITHUB_RUN_ID"), url];
+    }
+    if env("GITLAB_CI").as_deref() == Some("true") {
+        return [
+            env("CI_COMMIT_SHA"),
+            env("CI_COMMIT_REF_NAME"),
+            env("CI_PIPELINE_ID"),
+            env("CI_PIPELINE_URL").or_else(|| env("CI_JOB_URL")),
+        ];
+    }
+    [None, None, None, None]
+}
+
+fn digest_of(a: &ArtifactRegisterArgs) -> Result<String> {
+    let bad = |e: ward_evidence::digest::DigestError| -> anyhow::Error {
+        Failure::new(
+            "bad_artifact",
+            e.to_string(),
+            "pass --file, --dir or --digest sha256:<64 hex>",
+        )
+        .into()
+    };
+    match (&a.file, &a.dir, &a.digest) {
+        (Some(f), _, _) => ward_evidence::digest::of_file(f).map_err(bad),
+        (_, Some(d), _) => ward_evidence::digest::of_tree(d).map_err(bad),
+        (_, _, Some(d)) => ward_evidence::digest::parse_digest(d).map_err(bad),
+        _ => Err(Failure::new("bad_artifact", "nothing to register", "pass --file, --dir or --digest").into()),
+    }
+}
+
+/// Dispatches `ward artifact`.
+pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        ArtifactCommand::Register(a) => {
+            let ci = ci_metadata(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+            let [commit, branch, build_id, build_url] = ci;
+            let req = ArtifactRequest {
+                digest: digest_of(a)?,
+                service: a.service.clone(),
+                version: a.version.clone(),
+                commit: a.commit.clone().or(commit),
+                branch: a.branch.clone().or(branch),
+                build_id: a.build_id.clone().or(build_id),
+                build_url: a.build_url.clone().or(build_url),
+            };
+            let art: evidence::Artifact = match &remote {
+                Some(r) => r.post("/api/v1/artifacts", &req).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    evidence::register(&ctx.ledger, &local_operator(), &req)
+                        .await
+                        .map_err(api_failure)?
+                        .0
+                }
+            };
+            emit(g.output, json!(art), || {
+                format!(
+                    "registered {} {} as {} (entry {})",
+                    art.meta.service, art.meta.version, art.meta.digest, art.seq
+                )
+            });
+            Ok(())
+        }
+        ArtifactCommand::Show { digest } => {
+            let view: ArtifactView = match &remote {
+                Some(r) => r.get(&format!("/api/v1/artifacts/{digest}"), &[]).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let artifact = evidence::artifact(&ctx.ledger, digest)
+                        .await
+                        .map_err(api_failure)?
+                        .ok_or_else(|| {
+                            Failure::new(
+                                "not_found",
+                                format!("artifact {digest} is not registered"),
+                                "register it with `ward artifact register`",
+                            )
+                        })?;
+                    let attestations = evidence::attestations(&ctx.ledger, digest).await.map_err(api_failure)?;
+                    ArtifactView { artifact, attestations }
+                }
+            };
+            emit(g.output, json!(view), || {
+                let a = &view.artifact;
+                let mut s = format!(
+                    "{} {}  {}\n  commit: {}  branch: {}  build: {}\n  registered by {} at {} (entry {})\n",
+                    a.meta.service,
+                    a.meta.version,
+                    a.meta.digest,
+                    a.meta.commit.as_deref().unwrap_or("-"),
+                    a.meta.branch.as_deref().unwrap_or("-"),
+                    a.meta
+                        .build_url
+                        .as_deref()
+                        .or(a.meta.build_id.as_deref())
+                        .unwrap_or("-"),
+                    a.builder,
+                    a.time,
+                    a.seq
+                );
+                s.push_str(&attestation_table(&view.attestations));
+                s
+            });
+            Ok(())
+        }
+    }
+}
+
+/// One line per attestation: type, file, the summary's key numbers.
+fn attestation_table(list: &[Attestation]) -> String {
+    if list.is_empty() {
+        return "  no attestations\n".into();
+    }
+    let mut s = String::from("  attestations:\n");
+    for a in list {
+        s.push_str(&format!(
+            "    {:<6} {:<28} {}\n",
+            a.r#type,
+            a.file_name,
+            summary_line(&a.r#type, &a.summary)
+        ));
+    }
+    s
+}
+
+fn summary_line(kind: &str, v: &Value) -> String {
+    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    match kind {
+        "junit" => format!(
+            "{} tests: {} passed, {} failed, {} errored, {} skipped",
+            n("tests"),
+            n("passed"),
+            n("failed"),
+            n("errored"),
+            n("skipped")
+        ),
+        "sarif" => {
+            let sev = |k: &str| {
+                v.get("by_severity")
+                    .and_then(|m| m.get(k))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            format!(
+                "{} findings (critical {}, high {}, medium {}, low {}), {} suppressed",
+                n("results"),
+                sev("critical"),
+                sev("high"),
+                sev("medium"),
+                sev("low"),
+                n("suppressed")
+            )
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// Dispatches `ward attest`.
+pub async fn attest(g: &Global, cmd: &AttestCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        AttestCommand::Add(a) => add(g, remote, a).await,
+        AttestCommand::List { artifact } => {
+            let list: Vec<Attestation> = match &remote {
+                Some(r) => {
+                    r.get::<ArtifactView>(&format!("/api/v1/artifacts/{artifact}"), &[])
+                        .await?
+                        .attestations
+                }
+                None => {
+                    let ctx = Context::open(g).await?;
+                    evidence::attestations(&ctx.ledger, artifact)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!({ "attestations": list }), || attestation_table(&list));
+            Ok(())
+        }
+    }
+}
+
+async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()> {
+    use base64::Engine;
+    let meta = std::fs::metadata(&a.file).map_err(|e| {
+        Failure::new(
+            "bad_file",
+            format!("{}: {e}", a.file.display()),
+            "pass the report file the tool wrote",
+        )
+    })?;
+    if meta.len() > evidence::MAX_ATTESTATION as u64 {
+        return Err(Failure::new(
+            "too_large",
+            format!(
+                "{} is {} bytes, above the {}-byte limit",
+                a.file.display(),
+                meta.len(),
+                evidence::MAX_ATTESTATION
+            ),
+            "attach a smaller report",
+        )
+        .into());
+    }
+    let bytes = std::fs::read(&a.file)?;
+    let req = AttestationRequest {
+        artifact: a.artifact.clone(),
+        r#type: a.kind.clone(),
+        file_name: a
+            .file
+            .file_name()
+            .map_or_else(|| a.file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        content_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+    };
+    let att: Attestation = match remote {
+        Some(r) => r.post("/api/v1/attestations", &req).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            evidence::attest(&ctx.ledger, &local_operator(), &req)
+                .await
+                .map_err(api_failure)?
+                .0
+        }
+    };
+    emit(g.output, json!(att), || {
+        format!(
+            "attached {} ({}) to {}: {}",
+            att.file_name,
+            att.r#type,
+            att.artifact,
+            summary_line(&att.r#type, &att.summary)
+        )
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ci_metadata;
+    use std::collections::HashMap;
+
+    #[test]
+    fn ci_variables() {
+        let gh: HashMap<&str, &str> = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SHA", "abc123"),
+            ("GITHUB_REF_NAME", "main"),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/api"),
+        ]
+        .into();
+        let m = ci_metadata(&|k| gh.get(k).map(|v| v.to_string()));
+        assert_eq!(m[0].as_deref(), Some("abc123"));
+        assert_eq!(m[3].as_deref(), Some("https://github.com/acme/api/actions/runs/42"));
+        let gl: HashMap<&str, &str> = [
+            ("GITLAB_CI", "true"),
+            ("CI_COMMIT_SHA", "def"),
+            ("CI_COMMIT_REF_NAME", "release"),
+            ("CI_PIPELINE_ID", "7"),
+            ("CI_PIPELINE_URL", "https://gitlab.example/p/7"),
+        ]
+        .into();
+        let m = ci_metadata(&|k| gl.get(k).map(|v| v.to_string()));
+        assert_eq!(m[1].as_deref(), Some("release"));
+        assert_eq!(m[3].as_deref(), Some("https://gitlab.example/p/7"));
+        assert_eq!(ci_metadata(&|_| None), [None, None, None, None]);
+    }
+}
