@@ -153,6 +153,10 @@ pub struct AttestAddArgs {
     /// Format: auto (detect), junit or sarif.
     #[arg(long = "type", default_value = "auto")]
     pub kind: String,
+    /// When the PHI/secret guard finds something, store a redacted copy (recording what was
+    /// removed) instead of refusing the file.
+    #[arg(long)]
+    pub redact: bool,
     /// The report file, exactly as the tool wrote it.
     pub file: PathBuf,
 }

@@ -5,6 +5,7 @@
 //! - [`junit`]: JUnit XML as pytest, cargo-nextest, Maven Surefire and jest-junit write it.
 //! - [`sarif`]: SARIF 2.1.0 as semgrep, CodeQL, checkov and bandit write it.
 //! - [`detect`]: which format some bytes are.
+//! - [`guard`]: the PHI and secret guard that runs before anything is stored.
 //!
 //! Every parser takes bytes with a size limit, returns a summary or a [`EvidenceError`], and
 //! never panics (fuzz targets in `fuzz/`).
@@ -14,6 +15,7 @@
 
 pub mod detect;
 pub mod digest;
+pub mod guard;
 pub mod junit;
 pub mod sarif;
 

@@ -70,3 +70,13 @@ fn a_tampered_report_is_refused() {
         Err(ward_evidence::EvidenceError::Inconsistent { .. })
     ));
 }
+
+#[test]
+fn real_reports_pass_the_guard() {
+    use ward_evidence::guard::{GuardConfig, scan};
+    for f in ["pytest.xml", "nextest.xml", "semgrep.sarif"] {
+        let text = String::from_utf8(fixture(f)).unwrap();
+        let found = scan(&text, &GuardConfig::default());
+        assert!(found.is_empty(), "{f}: {found:?}");
+    }
+}

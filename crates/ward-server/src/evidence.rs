@@ -73,6 +73,9 @@ pub struct AttestationRequest {
     pub file_name: String,
     /// The document, base64.
     pub content_base64: String,
+    /// Store a redacted copy when the PHI/secret guard finds something, instead of refusing.
+    #[serde(default)]
+    pub redact: bool,
 }
 
 fn auto() -> String {
@@ -95,6 +98,10 @@ pub struct Attestation {
     /// The parsed summary.
     #[schema(value_type = Object)]
     pub summary: Value,
+    /// What the guard removed (detector, line, column, digest of the span); empty when nothing.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub redactions: Vec<ward_evidence::guard::Finding>,
     /// Identity that attached it.
     pub added_by: String,
     /// Log entry.
@@ -283,6 +290,8 @@ pub async fn attest(ledger: &Ledger, by: &Identity, req: &AttestationRequest) ->
             "register it first with `ward artifact register`",
         ));
     }
+    // The guard runs before anything is stored or parsed into a summary.
+    let (bytes, redactions) = guard(&req.file_name, bytes, req.redact)?;
     let (format, summary) = summarise(&req.r#type, &bytes).map_err(|e| {
         ApiError::new(
             e.status,
@@ -307,6 +316,7 @@ pub async fn attest(ledger: &Ledger, by: &Identity, req: &AttestationRequest) ->
         "file_name": req.file_name,
         "size": bytes.len(),
         "summary": summary,
+        "redactions": redactions,
         "added_by": by.id,
     });
     let receipt = ledger
@@ -325,12 +335,52 @@ pub async fn attest(ledger: &Ledger, by: &Identity, req: &AttestationRequest) ->
             file_name: req.file_name.clone(),
             size: bytes.len() as u64,
             summary,
+            redactions,
             added_by: by.id.clone(),
             seq: receipt.seq,
             time: receipt.time,
         },
         true,
     ))
+}
+
+/// Runs the PHI/secret guard: refuses with file, line and detector (never the value), or with
+/// `redact` returns the redacted bytes and what was removed.
+fn guard(file: &str, bytes: Vec<u8>, redact: bool) -> Result<(Vec<u8>, Vec<ward_evidence::guard::Finding>), ApiError> {
+    use ward_evidence::guard::{GuardConfig, redact as redact_text, scan};
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(ApiError::invalid(
+            format!("{file} is not UTF-8 text"),
+            "attach the report as the tool wrote it (JUnit XML, SARIF JSON)",
+        ));
+    };
+    let findings = scan(text, &GuardConfig::default());
+    if findings.is_empty() {
+        return Ok((bytes, findings));
+    }
+    if !redact {
+        let listed: Vec<String> = findings
+            .iter()
+            .take(5)
+            .map(|f| format!("line {} column {} ({})", f.line, f.column, f.detector))
+            .collect();
+        let more = if findings.len() > 5 {
+            format!(" and {} more", findings.len() - 5)
+        } else {
+            String::new()
+        };
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sensitive_content",
+            format!(
+                "{file}: possible PHI or secret at {}{more}; nothing was stored",
+                listed.join(", ")
+            ),
+            "remove it at the source, or pass --redact to store a redacted copy",
+        ));
+    }
+    let cleaned = redact_text(text, &findings).into_bytes();
+    Ok((cleaned, findings))
 }
 
 /// Attestations of an artifact, in the order they were added.

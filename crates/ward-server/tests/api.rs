@@ -559,6 +559,47 @@ async fn artifacts_and_attestations() {
             .unwrap(),
         None
     );
+    // PHI in a report: refused with line and detector, never the value; --redact stores a copy.
+    let phi = String::from_utf8(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ward-evidence/tests/fixtures/pytest.xml"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+    .replace("database unavailable", "patient ssn 123-45-6789 unavailable");
+    let phi_req = |redact: bool| {
+        json!({ "artifact": digest, "file_name": "phi.xml", "redact": redact,
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(phi.as_bytes()) })
+    };
+    let (st, body) = s
+        .call(Method::POST, "/api/v1/attestations", Some(&dev), Some(phi_req(false)))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "sensitive_content");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("phi.xml") && msg.contains("us-ssn") && msg.contains("line"),
+        "{msg}"
+    );
+    assert!(!body.to_string().contains("123-45-6789"));
+    assert_eq!(s.ledger.head().await.unwrap().size(), size_before);
+    let (st, red) = s
+        .call(Method::POST, "/api/v1/attestations", Some(&dev), Some(phi_req(true)))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{red}");
+    assert_eq!(red["redactions"][0]["detector"], "us-ssn");
+    let stored = s
+        .ledger
+        .store()
+        .evidence(red["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(stored.contains("[REDACTED:us-ssn]") && !stored.contains("123-45-6789"));
+    assert!(!red.to_string().contains("123-45-6789"));
     // Unregistered artifact.
     let (st, _) = s
         .call(
@@ -575,7 +616,11 @@ async fn artifacts_and_attestations() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(view["artifact"]["version"], "2.14.0");
-    assert_eq!(view["attestations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        view["attestations"].as_array().unwrap().len(),
+        2,
+        "the report and the redacted one"
+    );
     // Projections rebuild to the same state.
     s.ledger.rebuild_projections().await.unwrap();
     let (_, again) = s

@@ -236,6 +236,7 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
             .file_name()
             .map_or_else(|| a.file.display().to_string(), |n| n.to_string_lossy().into_owned()),
         content_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        redact: a.redact,
     };
     let att: Attestation = match remote {
         Some(r) => r.post("/api/v1/attestations", &req).await?,
@@ -248,13 +249,20 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         }
     };
     emit(g.output, json!(att), || {
-        format!(
+        let mut s = format!(
             "attached {} ({}) to {}: {}",
             att.file_name,
             att.r#type,
             att.artifact,
             summary_line(&att.r#type, &att.summary)
-        )
+        );
+        for f in &att.redactions {
+            s.push_str(&format!(
+                "\n  redacted line {} column {} ({})",
+                f.line, f.column, f.detector
+            ));
+        }
+        s
     });
     Ok(())
 }
