@@ -52,6 +52,12 @@ impl Failure {
     }
 }
 
+/// An API error (from a local operation or a server) as the CLI reports it: same code,
+/// message and hint.
+pub fn api_failure(e: ward_server::ApiError) -> anyhow::Error {
+    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -3,17 +3,13 @@
 use crate::cli::{ArtifactCommand, ArtifactRegisterArgs, AttestAddArgs, AttestCommand, Global};
 use crate::context::{Context, local_operator};
 use crate::failure::Failure;
+use crate::failure::api_failure;
 use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
-use ward_server::ApiError;
 use ward_server::evidence::{self, ArtifactRequest, Attestation, AttestationRequest};
 use ward_server::routes::ArtifactView;
-
-fn api_failure(e: ApiError) -> anyhow::Error {
-    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
-}
 
 /// Commit, branch, run id and URL of the CI job this runs in (GitHub Actions, GitLab CI).
 pub fn ci_metadata(env: &dyn Fn(&str) -> Option<String>) -> [Option<String>; 4] {

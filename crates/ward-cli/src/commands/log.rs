@@ -3,6 +3,7 @@
 use crate::cli::{ConsistencyArgs, ExportArgs, Global, LogCommand, Output, ProofArgs, ShowArgs};
 use crate::context::Context;
 use crate::failure::Failure;
+use crate::failure::api_failure;
 use crate::output::{emit, progress};
 use crate::remote::Remote;
 use anyhow::{Context as _, Result};
@@ -10,7 +11,6 @@ use serde_json::{Value, json};
 use std::io::Read;
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{EventEnvelope, Hash, NewEvent, NoteVerifier};
-use ward_server::ApiError;
 use ward_server::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 
 /// Largest stdin accepted by `ward log append`.
@@ -70,10 +70,6 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
         .into()),
         (LogCommand::Key, _) => unreachable!("handled above"),
     }
-}
-
-fn api_failure(e: ApiError) -> anyhow::Error {
-    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
 }
 
 /// Parses stdin: one JSON object, a JSON array of objects, or one object per line.

@@ -3,17 +3,13 @@
 use crate::cli::{Global, TokenCommand, TokenCreateArgs, UserAddArgs, UserCommand};
 use crate::context::{Context, local_operator};
 use crate::failure::Failure;
+use crate::failure::api_failure;
 use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::io::BufRead;
-use ward_server::ApiError;
 use ward_server::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
-
-fn api_failure(e: ApiError) -> anyhow::Error {
-    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
-}
 
 /// Parses a lifetime such as `30d`, `12h`, `90m` or `3600s` into seconds.
 pub fn parse_lifetime(s: &str) -> Result<i64> {
