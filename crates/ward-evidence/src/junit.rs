@@ -57,16 +57,75 @@ enum Outcome {
 }
 
 struct Case {
-    name: String,
     outcome: Outcome,
     time: f64,
 }
 
+/// An attribute's text: borrowed when it holds no entity reference, unescaped otherwise.
+fn attr_text<'a>(
+    a: &'a quick_xml::events::attributes::Attribute<'a>,
+) -> Result<std::borrow::Cow<'a, str>, EvidenceError> {
+    if a.value.contains(&b'&') {
+        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|err| malformed(format!("bad attribute value: {err}")))
+    } else {
+        std::str::from_utf8(&a.value)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|_| malformed("attribute value is not UTF-8"))
+    }
+}
+
+/// `classname::name`, cut to [`MAX_NAME_LEN`] bytes.
+fn display_name(class: &str, name: &str) -> String {
+    let mut full = if class.is_empty() {
+        name.to_string()
+    } else {
+        format!("{class}::{name}")
+    };
+    if full.len() > MAX_NAME_LEN {
+        let mut cut = MAX_NAME_LEN;
+        while !full.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        full.truncate(cut);
+    }
+    full
+}
+
+/// The elements the parser cares about (others are `Other`).
+#[derive(Clone, Copy, PartialEq)]
+enum Elem {
+    Suites,
+    Suite,
+    Case,
+    Failure,
+    Error,
+    Skipped,
+    Other,
+}
+
+impl Elem {
+    fn of(name: &[u8]) -> Elem {
+        match name {
+            b"testsuites" => Elem::Suites,
+            b"testsuite" => Elem::Suite,
+            b"testcase" => Elem::Case,
+            b"failure" => Elem::Failure,
+            b"error" => Elem::Error,
+            b"skipped" => Elem::Skipped,
+            _ => Elem::Other,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Parser {
-    stack: Vec<Vec<u8>>,
+    stack: Vec<Elem>,
     suites: Vec<Suite>,
     case: Option<Case>,
+    /// The open test case's name and class, in buffers reused from case to case.
+    case_name: String,
+    case_class: String,
     root_claims: Option<[Option<u64>; 4]>,
     out: JunitSummary,
 }
@@ -126,20 +185,20 @@ fn check_claims(what: &str, claimed: &[Option<u64>; 4], counted: &Counts) -> Res
 
 impl Parser {
     fn open(&mut self, e: &BytesStart<'_>) -> Result<(), EvidenceError> {
-        let name = e.local_name().as_ref().to_vec();
-        if self.stack.is_empty() && name != b"testsuites" && name != b"testsuite" {
+        let elem = Elem::of(e.local_name().as_ref());
+        if self.stack.is_empty() && !matches!(elem, Elem::Suites | Elem::Suite) {
             return Err(malformed(format!(
                 "the root element is <{}>, not <testsuites> or <testsuite>",
-                String::from_utf8_lossy(&name)
+                String::from_utf8_lossy(e.local_name().as_ref())
             )));
         }
         if self.stack.len() >= MAX_DEPTH {
             return Err(malformed("elements nested too deeply"));
         }
-        let parent_is_case = self.stack.last().is_some_and(|p| p == b"testcase");
-        match name.as_slice() {
-            b"testsuites" if self.stack.is_empty() => self.root_claims = Some(claims(e)?),
-            b"testsuite" => {
+        let parent_is_case = self.stack.last() == Some(&Elem::Case);
+        match elem {
+            Elem::Suites if self.stack.is_empty() => self.root_claims = Some(claims(e)?),
+            Elem::Suite => {
                 self.out.suites += 1;
                 self.suites.push(Suite {
                     name: attr(e, b"name")?.unwrap_or_default(),
@@ -147,40 +206,50 @@ impl Parser {
                     counted: [0; 4],
                 });
             }
-            b"testcase" => {
+            Elem::Case => {
                 if self.case.is_some() {
                     return Err(malformed("a <testcase> inside a <testcase>"));
                 }
-                let n = attr(e, b"name")?.unwrap_or_else(|| "(unnamed)".into());
-                let class = attr(e, b"classname")?.unwrap_or_default();
-                let mut full = if class.is_empty() { n } else { format!("{class}::{n}") };
-                if full.len() > MAX_NAME_LEN {
-                    let mut cut = MAX_NAME_LEN;
-                    while !full.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    full.truncate(cut);
-                }
-                let time = match attr(e, b"time")? {
-                    None => 0.0,
-                    Some(t) => t
-                        .trim()
-                        .replace(',', "")
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|t| t.is_finite() && *t >= 0.0)
-                        .ok_or_else(|| malformed(format!("testcase time {t:?} is not a duration")))?,
-                };
-                self.case = Some(Case {
-                    name: full,
+                let mut case = Case {
                     outcome: Outcome::Passed,
-                    time,
-                });
+                    time: 0.0,
+                };
+                self.case_name.clear();
+                self.case_class.clear();
+                let mut named = false;
+                for a in e.attributes() {
+                    let a = a.map_err(|err| malformed(format!("bad attribute: {err}")))?;
+                    match a.key.as_ref() {
+                        b"name" => {
+                            self.case_name.push_str(&attr_text(&a)?);
+                            named = true;
+                        }
+                        b"classname" => self.case_class.push_str(&attr_text(&a)?),
+                        b"time" => {
+                            let t = attr_text(&a)?;
+                            let trimmed = t.trim();
+                            let parsed = if trimmed.contains(',') {
+                                trimmed.replace(',', "").parse::<f64>()
+                            } else {
+                                trimmed.parse::<f64>()
+                            };
+                            case.time = parsed
+                                .ok()
+                                .filter(|t| t.is_finite() && *t >= 0.0)
+                                .ok_or_else(|| malformed(format!("testcase time {t:?} is not a duration")))?;
+                        }
+                        _ => {}
+                    }
+                }
+                if !named {
+                    self.case_name.push_str("(unnamed)");
+                }
+                self.case = Some(case);
             }
-            b"failure" | b"error" | b"skipped" if parent_is_case => {
-                let outcome = match name.as_slice() {
-                    b"failure" => Outcome::Failed,
-                    b"error" => Outcome::Errored,
+            Elem::Failure | Elem::Error | Elem::Skipped if parent_is_case => {
+                let outcome = match elem {
+                    Elem::Failure => Outcome::Failed,
+                    Elem::Error => Outcome::Errored,
                     _ => Outcome::Skipped,
                 };
                 if let Some(c) = &mut self.case
@@ -191,14 +260,14 @@ impl Parser {
             }
             _ => {}
         }
-        self.stack.push(name);
+        self.stack.push(elem);
         Ok(())
     }
 
     fn close(&mut self) -> Result<(), EvidenceError> {
-        let name = self.stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
-        match name.as_slice() {
-            b"testcase" => {
+        let elem = self.stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
+        match elem {
+            Elem::Case => {
                 let c = self.case.take().ok_or_else(|| malformed("unbalanced </testcase>"))?;
                 let slot = match c.outcome {
                     Outcome::Passed => None,
@@ -215,7 +284,7 @@ impl Parser {
                     Outcome::Errored => self.out.errored += 1,
                 }
                 if matches!(c.outcome, Outcome::Failed | Outcome::Errored) && self.out.failing.len() < MAX_NAMES {
-                    self.out.failing.push(c.name);
+                    self.out.failing.push(display_name(&self.case_class, &self.case_name));
                 }
                 if let Some(s) = self.suites.last_mut() {
                     s.counted[0] += 1;
@@ -224,7 +293,7 @@ impl Parser {
                     }
                 }
             }
-            b"testsuite" => {
+            Elem::Suite => {
                 let s = self.suites.pop().ok_or_else(|| malformed("unbalanced </testsuite>"))?;
                 check_claims(&format!("testsuite {:?}", s.name), &s.claimed, &s.counted)?;
                 if let Some(parent) = self.suites.last_mut() {

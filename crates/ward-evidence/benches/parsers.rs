@@ -1,0 +1,118 @@
+//! Parse-and-summarise throughput against the raw parse of the same bytes (criterion).
+//!
+//! - JUnit: a generated 10,000-case report (pytest's shape, 5% failures with messages and
+//!   traces) through `junit::summarise`, against quick-xml reading every event and attribute.
+//! - SARIF: a generated 5 MB semgrep-shaped log through `sarif::summarise`, against
+//!   `serde_json::from_slice::<serde_json::Value>`.
+//!
+//! `cargo bench -p ward-evidence --bench parsers`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use quick_xml::events::Event;
+use std::hint::black_box;
+use ward_evidence::{junit, sarif};
+
+fn junit_report(cases: usize) -> Vec<u8> {
+    let mut s = String::from(r#"<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">"#);
+    let failures = cases / 20;
+    s.push_str(&format!(
+        r#"<testsuite name="pytest" errors="0" failures="{failures}" skipped="0" tests="{cases}" time="12.5">"#
+    ));
+    for i in 0..cases {
+        if i % 20 == 0 {
+            s.push_str(&format!(
+                r#"<testcase classname="tests.test_module_{m}" name="test_case_{i}" time="0.012"><failure message="assert {i} == {j}">def test_case_{i}():
+&gt;       assert compute({i}) == {j}
+E       assert {i} == {j}
+
+tests/test_module_{m}.py:{i}: AssertionError</failure></testcase>"#,
+                m = i / 100,
+                j = i + 1
+            ));
+        } else {
+            s.push_str(&format!(
+                r#"<testcase classname="tests.test_module_{}" name="test_case_{i}" time="0.001" />"#,
+                i / 100
+            ));
+        }
+    }
+    s.push_str("</testsuite></testsuites>");
+    s.into_bytes()
+}
+
+fn sarif_log(target_bytes: usize) -> Vec<u8> {
+    let mut results = Vec::new();
+    let mut size = 0usize;
+    let mut i = 0usize;
+    while size < target_bytes {
+        let r = format!(
+            r#"{{"ruleId":"rule-{r}","level":"{lvl}","message":{{"text":"finding {i} in a file that does something"}},"locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":"src/module_{m}/file_{i}.py","uriBaseId":"%SRCROOT%"}},"region":{{"startLine":{i},"startColumn":5,"endLine":{i},"endColumn":42,"snippet":{{"text":"    value = eval(user_input)  # finding {i}"}}}}}}}}],"fingerprints":{{"matchBasedId/v1":"{i:064x}"}},"properties":{{}}}}"#,
+            r = i % 40,
+            lvl = ["error", "warning", "note"][i % 3],
+            m = i % 17
+        );
+        size += r.len() + 1;
+        results.push(r);
+        i += 1;
+    }
+    let rules: Vec<String> = (0..40)
+        .map(|r| {
+            format!(
+                r#"{{"id":"rule-{r}","shortDescription":{{"text":"rule {r}"}},"properties":{{"security-severity":"{}.5"}}}}"#,
+                r % 10
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0.json","runs":[{{"tool":{{"driver":{{"name":"Semgrep OSS","semanticVersion":"1.182.0","rules":[{}]}}}},"results":[{}]}}]}}"#,
+        rules.join(","),
+        results.join(",")
+    )
+    .into_bytes()
+}
+
+fn raw_xml(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                for a in e.attributes().flatten() {
+                    n += a.value.len();
+                }
+            }
+            Ok(_) => n += 1,
+        }
+        buf.clear();
+    }
+    n
+}
+
+fn parsers(c: &mut Criterion) {
+    let junit_bytes = junit_report(10_000);
+    let mut g = c.benchmark_group("junit_10k_cases");
+    g.throughput(Throughput::Bytes(junit_bytes.len() as u64));
+    g.sample_size(30);
+    g.bench_function("ward_summarise", |b| {
+        b.iter(|| junit::summarise(black_box(&junit_bytes), usize::MAX).expect("parses"))
+    });
+    g.bench_function("quick_xml_raw", |b| b.iter(|| raw_xml(black_box(&junit_bytes))));
+    g.finish();
+
+    let sarif_bytes = sarif_log(5 * 1024 * 1024);
+    let mut g = c.benchmark_group("sarif_5MB");
+    g.throughput(Throughput::Bytes(sarif_bytes.len() as u64));
+    g.sample_size(20);
+    g.bench_function("ward_summarise", |b| {
+        b.iter(|| sarif::summarise(black_box(&sarif_bytes), usize::MAX).expect("parses"))
+    });
+    g.bench_function("serde_json_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&sarif_bytes)).expect("json"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, parsers);
+criterion_main!(benches);
