@@ -321,7 +321,7 @@ fn artifacts_and_attestations_from_the_cli() {
     let viewer = token(&d, "v", "viewer");
     let (_server, url) = serve(&d);
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
-    for f in ["pytest.xml", "semgrep.sarif"] {
+    for f in ["pytest.xml", "semgrep.sarif", "cyclonedx-py-1.6.json"] {
         ok(run({
             let mut c = remote(&d, &url, &dev);
             c.args(["attest", "add", "--artifact", &digest]).arg(fixtures.join(f));
@@ -338,6 +338,10 @@ fn artifacts_and_attestations_from_the_cli() {
         "{shown}"
     );
     assert!(shown.contains("3 findings (critical 1"), "{shown}");
+    assert!(
+        shown.contains("7 components (7 with purl, 0 without license), dependencies complete"),
+        "{shown}"
+    );
     // Local and server listings agree.
     let local = ok(run({
         let mut c = ward(&d, None);

@@ -4,6 +4,8 @@
 //!   traces) through `junit::summarise`, against quick-xml reading every event and attribute.
 //! - SARIF: a generated 5 MB semgrep-shaped log through `sarif::summarise`, against
 //!   `serde_json::from_slice::<serde_json::Value>`.
+//! - CycloneDX: a generated 5 MB SBOM (cyclonedx-py-shaped components with licenses, hashes
+//!   and references, and a dependency chain) through `cyclonedx::summarise`, against the same.
 //!
 //! `cargo bench -p ward-evidence --bench parsers`
 
@@ -71,6 +73,35 @@ fn sarif_log(target_bytes: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+fn cyclonedx_sbom(target_bytes: usize) -> Vec<u8> {
+    let mut comps = Vec::new();
+    let mut deps = Vec::new();
+    let mut size = 0usize;
+    let mut i = 0usize;
+    while size < target_bytes {
+        let c = format!(
+            r#"{{"bom-ref":"pkg-{i}","type":"library","name":"package-{i}","version":"1.{v}.0","description":"A library that does thing number {i} for the application","purl":"pkg:pypi/package-{i}@1.{v}.0","licenses":[{{"license":{{"id":"{lic}","acknowledgement":"declared"}}}}],"externalReferences":[{{"type":"website","url":"https://example.org/package-{i}"}},{{"type":"vcs","url":"https://github.com/example/package-{i}"}}],"hashes":[{{"alg":"SHA-256","content":"{i:064x}"}}]}}"#,
+            v = i % 30,
+            lic = ["MIT", "Apache-2.0", "BSD-3-Clause", "MPL-2.0"][i % 4]
+        );
+        let d = if i > 0 {
+            format!(r#"{{"ref":"pkg-{i}","dependsOn":["pkg-{}"]}}"#, i - 1)
+        } else {
+            r#"{"ref":"pkg-0"}"#.to_string()
+        };
+        size += c.len() + d.len() + 2;
+        comps.push(c);
+        deps.push(d);
+        i += 1;
+    }
+    format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{}],"dependencies":[{}]}}"#,
+        comps.join(","),
+        deps.join(",")
+    )
+    .into_bytes()
+}
+
 fn raw_xml(bytes: &[u8]) -> usize {
     let mut reader = quick_xml::Reader::from_reader(bytes);
     let mut buf = Vec::new();
@@ -110,6 +141,18 @@ fn parsers(c: &mut Criterion) {
     });
     g.bench_function("serde_json_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&sarif_bytes)).expect("json"))
+    });
+    g.finish();
+
+    let sbom = cyclonedx_sbom(5 * 1024 * 1024);
+    let mut g = c.benchmark_group("cyclonedx_5MB");
+    g.throughput(Throughput::Bytes(sbom.len() as u64));
+    g.sample_size(20);
+    g.bench_function("ward_summarise", |b| {
+        b.iter(|| ward_evidence::cyclonedx::summarise(black_box(&sbom), usize::MAX).expect("parses"))
+    });
+    g.bench_function("serde_json_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&sbom)).expect("json"))
     });
     g.finish();
 }

@@ -10,6 +10,8 @@ pub enum Format {
     Junit,
     /// SARIF 2.1.0.
     Sarif,
+    /// CycloneDX JSON SBOM.
+    Cyclonedx,
 }
 
 impl Format {
@@ -18,6 +20,7 @@ impl Format {
         match self {
             Format::Junit => "junit",
             Format::Sarif => "sarif",
+            Format::Cyclonedx => "cyclonedx",
         }
     }
 }
@@ -27,6 +30,7 @@ impl Format {
 /// 2.1.0 is SARIF.
 pub fn detect(bytes: &[u8]) -> Result<Format, EvidenceError> {
     let head = &bytes[..bytes.len().min(64 * 1024)];
+    // (XML is recognised from its head; JSON from its top-level keys, wherever they are.)
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if t.starts_with('<') {
@@ -48,9 +52,27 @@ pub fn detect(bytes: &[u8]) -> Result<Format, EvidenceError> {
         return Err(EvidenceError::Unknown("XML, but not a JUnit report".into()));
     }
     if t.starts_with('{') {
-        let sarif_schema = t.contains("sarif-schema") || t.contains("sarif-2.1.0") || t.contains("/sarif");
-        let runs = t.contains("\"runs\"") && t.contains("\"2.1.0\"");
-        if sarif_schema || runs {
+        // Tools order keys differently (cyclonedx-py sorts them), so read the top-level keys of
+        // the whole document, skipping every value that does not decide the format.
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            #[serde(default, rename = "bomFormat")]
+            bom_format: Option<String>,
+            #[serde(default)]
+            version: Option<serde_json::Value>,
+            #[serde(default, rename = "$schema")]
+            schema: Option<String>,
+            #[serde(default)]
+            runs: Option<serde::de::IgnoredAny>,
+        }
+        let probe: Probe = serde_json::from_slice(bytes)
+            .map_err(|e| EvidenceError::Unknown(format!("JSON that does not parse: {e}")))?;
+        if probe.bom_format.as_deref() == Some("CycloneDX") {
+            return Ok(Format::Cyclonedx);
+        }
+        let sarif_schema = probe.schema.as_deref().is_some_and(|s| s.contains("sarif"));
+        let sarif_version = probe.version.as_ref().and_then(|v| v.as_str()) == Some("2.1.0") && probe.runs.is_some();
+        if sarif_schema || sarif_version {
             return Ok(Format::Sarif);
         }
         return Err(EvidenceError::Unknown("JSON, but not a format Ward reads yet".into()));
@@ -75,7 +97,8 @@ mod tests {
             Format::Sarif
         );
         assert!(detect(b"<html/>").is_err());
-        assert!(detect(b"{\"bomFormat\":\"CycloneDX\"}").is_err());
+        assert_eq!(detect(b"{\"bomFormat\" : \"CycloneDX\"}").unwrap(), Format::Cyclonedx);
+        assert!(detect(b"{\"spdxVersion\":\"SPDX-2.3\"}").is_err());
         assert!(detect(b"").is_err());
     }
 }

@@ -4,6 +4,7 @@
 //!   or an OCI image digest given as `sha256:<hex>`.
 //! - [`junit`]: JUnit XML as pytest, cargo-nextest, Maven Surefire and jest-junit write it.
 //! - [`sarif`]: SARIF 2.1.0 as semgrep, CodeQL, checkov and bandit write it.
+//! - [`cyclonedx`]: CycloneDX 1.4–1.6 JSON SBOMs, as cyclonedx-py, cdxgen, syft and trivy write them.
 //! - [`detect`]: which format some bytes are.
 //! - [`guard`]: the PHI and secret guard that runs before anything is stored.
 //!
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cyclonedx;
 pub mod detect;
 pub mod digest;
 pub mod guard;

@@ -17,6 +17,12 @@ proptest! {
     }
 
     #[test]
+    fn cyclonedx_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = ward_evidence::cyclonedx::summarise(&bytes, 1 << 20);
+        let _ = ward_evidence::detect::detect(&bytes);
+    }
+
+    #[test]
     fn generated_junit_adds_up(outcomes in prop::collection::vec(0u8..4, 0..60), claim in any::<bool>()) {
         let mut cases = String::new();
         let (mut f, mut e, mut s) = (0, 0, 0);

@@ -74,9 +74,36 @@ fn a_tampered_report_is_refused() {
 #[test]
 fn real_reports_pass_the_guard() {
     use ward_evidence::guard::{GuardConfig, scan};
-    for f in ["pytest.xml", "nextest.xml", "semgrep.sarif"] {
+    for f in [
+        "pytest.xml",
+        "nextest.xml",
+        "semgrep.sarif",
+        "cyclonedx-py-1.6.json",
+        "cyclonedx-py-1.4.json",
+    ] {
         let text = String::from_utf8(fixture(f)).unwrap();
         let found = scan(&text, &GuardConfig::default());
         assert!(found.is_empty(), "{f}: {found:?}");
+    }
+}
+
+#[test]
+fn cyclonedx_py_sboms() {
+    use ward_evidence::cyclonedx;
+    for (file, spec) in [("cyclonedx-py-1.6.json", "1.6"), ("cyclonedx-py-1.4.json", "1.4")] {
+        let bytes = fixture(file);
+        assert_eq!(detect(&bytes).unwrap(), Format::Cyclonedx, "{file}");
+        let s = cyclonedx::summarise(&bytes, MAX_EVIDENCE).unwrap();
+        assert_eq!(s.spec_version, spec);
+        // requests 2.32.3 and what its venv holds: certifi, charset-normalizer, idna, pip,
+        // setuptools, urllib3 — every one with a purl, a license and a dependency entry.
+        assert_eq!((s.components, s.with_purl, s.without_license), (7, 7, 0), "{file}");
+        assert!(s.purls.contains(&"pkg:pypi/requests@2.32.3".to_string()));
+        assert_eq!(s.licenses.get("MIT"), Some(&4), "{file}: {:?}", s.licenses);
+        assert_eq!(s.licenses.get("Apache-2.0"), Some(&1));
+        assert_eq!(
+            (s.with_ref, s.with_dependency_entry, s.dependencies_complete),
+            (7, 7, true)
+        );
     }
 }

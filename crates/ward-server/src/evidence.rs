@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_evidence::detect::{Format, detect};
 use ward_evidence::digest::{of_bytes, parse_digest};
-use ward_evidence::{MAX_EVIDENCE, junit, sarif};
+use ward_evidence::{MAX_EVIDENCE, cyclonedx, junit, sarif};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
@@ -66,7 +66,7 @@ pub struct Artifact {
 pub struct AttestationRequest {
     /// Artifact digest.
     pub artifact: String,
-    /// `auto`, `junit` or `sarif`.
+    /// `auto`, `junit`, `sarif` or `cyclonedx`.
     #[serde(default = "auto")]
     pub r#type: String,
     /// File name, for people.
@@ -245,10 +245,11 @@ pub fn summarise(kind: &str, bytes: &[u8]) -> Result<(Format, Value), ApiError> 
         })?,
         "junit" => Format::Junit,
         "sarif" => Format::Sarif,
+        "cyclonedx" => Format::Cyclonedx,
         other => {
             return Err(ApiError::invalid(
                 format!("unknown attestation type {other:?}"),
-                "use auto, junit or sarif",
+                "use auto, junit, sarif or cyclonedx",
             ));
         }
     };
@@ -257,6 +258,7 @@ pub fn summarise(kind: &str, bytes: &[u8]) -> Result<(Format, Value), ApiError> 
     let summary = match format {
         Format::Junit => serde_json::to_value(junit::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Sarif => serde_json::to_value(sarif::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
+        Format::Cyclonedx => serde_json::to_value(cyclonedx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
     }
     .map_err(ApiError::internal)?;
     Ok((format, summary))

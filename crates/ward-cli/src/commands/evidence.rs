@@ -172,6 +172,17 @@ fn summary_line(kind: &str, v: &Value) -> String {
                 n("suppressed")
             )
         }
+        "cyclonedx" => format!(
+            "{} components ({} with purl, {} without license), dependencies {}",
+            n("components"),
+            n("with_purl"),
+            n("without_license"),
+            if v.get("dependencies_complete").and_then(Value::as_bool) == Some(true) {
+                "complete".to_string()
+            } else {
+                format!("for {} of {}", n("with_dependency_entry"), n("with_ref"))
+            }
+        ),
         _ => v.to_string(),
     }
 }
