@@ -372,3 +372,60 @@ fn artifacts_and_attestations_from_the_cli() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("hint:"));
 }
+
+#[test]
+fn guard_refuses_phi_unless_allowlisted_in_ward_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init"]);
+        c
+    }));
+    let digest = format!("sha256:{}", "ef".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "api",
+            "--version",
+            "1",
+        ]);
+        c
+    }));
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
+    let report = std::fs::read_to_string(fixtures.join("pytest.xml"))
+        .unwrap()
+        .replace("database unavailable", "patient 123-45-6789 unavailable");
+    for name in ["report.xml", "synthetic-report.xml"] {
+        std::fs::write(tmp.path().join(name), &report).unwrap();
+    }
+    let attach = |name: &str| {
+        run({
+            let mut c = ward(&d, None);
+            c.args(["attest", "add", "--artifact", &digest])
+                .arg(tmp.path().join(name));
+            c
+        })
+    };
+    // Refused, naming file, line and detector, never the value.
+    let refused = attach("synthetic-report.xml");
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("synthetic-report.xml") && err.contains("us-ssn") && !err.contains("123-45-6789"),
+        "{err}"
+    );
+    // Allowlisted by path in ward.toml: accepted; other files are still refused.
+    std::fs::write(d.join("ward.toml"), "[guard]\nallow_paths = [\"synthetic-*.xml\"]\n").unwrap();
+    ok(attach("synthetic-report.xml"));
+    assert_eq!(attach("report.xml").status.code(), Some(1));
+    // A broken [guard] section is a clear error.
+    std::fs::write(d.join("ward.toml"), "[guard]\nallow_patterns = [\"(\"]\n").unwrap();
+    let bad = attach("report.xml");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("[guard]"));
+}

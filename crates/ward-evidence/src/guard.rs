@@ -47,6 +47,80 @@ pub struct GuardConfig {
     pub mrn_patterns: Vec<(String, Regex)>,
     /// What to let through.
     pub allow: Allowlist,
+    /// File names (globs with `*` and `?`) that are not scanned at all.
+    pub skip_paths: Vec<String>,
+}
+
+/// The `[guard]` section of `ward.toml`, as written.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSection {
+    /// Regexes; a finding whose matched text matches one is let through.
+    #[serde(default)]
+    pub allow_patterns: Vec<String>,
+    /// File-name globs that are not scanned (e.g. `"synthetic-*.xml"`).
+    #[serde(default)]
+    pub allow_paths: Vec<String>,
+    /// Detectors switched off (e.g. `"high-entropy"`).
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// The site's MRN formats (regexes), replacing the default `MRN 1234567` pattern.
+    #[serde(default)]
+    pub mrn_patterns: Vec<String>,
+}
+
+impl GuardSection {
+    /// Compiles the section; an invalid regex is an error naming it.
+    pub fn compile(&self) -> Result<GuardConfig, String> {
+        let re = |p: &String| Regex::new(p).map_err(|e| format!("[guard] pattern {p:?}: {e}"));
+        Ok(GuardConfig {
+            mrn_patterns: self
+                .mrn_patterns
+                .iter()
+                .map(|p| Ok(("mrn".to_string(), re(p)?)))
+                .collect::<Result<_, String>>()?,
+            allow: Allowlist {
+                patterns: self.allow_patterns.iter().map(re).collect::<Result<_, _>>()?,
+                detectors: self.disable.clone(),
+            },
+            skip_paths: self.allow_paths.clone(),
+        })
+    }
+}
+
+impl GuardConfig {
+    /// Whether `file_name` is allowlisted by path (not scanned).
+    pub fn skips(&self, file_name: &str) -> bool {
+        self.skip_paths
+            .iter()
+            .any(|g| glob_match(g.as_bytes(), file_name.as_bytes()))
+    }
+}
+
+/// `*` matches any run of bytes, `?` one byte; everything else matches itself.
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let (mut star, mut mark) = (None, 0usize);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    while p < pattern.len() && pattern[p] == b'*' {
+        p += 1;
+    }
+    p == pattern.len()
 }
 
 struct Detector {
@@ -276,6 +350,42 @@ mod tests {
     }
 
     #[test]
+    fn config_sections_and_path_globs() {
+        let section: GuardSection = toml_like();
+        let cfg = section.compile().unwrap();
+        assert!(cfg.skips("synthetic-patients.xml"));
+        assert!(cfg.skips("fixtures/a.json"));
+        assert!(!cfg.skips("report.xml"));
+        assert!(
+            scan("MRN 12345678 and ACME-7654321", &cfg)
+                .iter()
+                .all(|f| f.detector == "mrn")
+        );
+        assert_eq!(
+            scan("MRN 12345678 and ACME-7654321", &cfg).len(),
+            1,
+            "custom MRN replaces the default"
+        );
+        let bad = GuardSection {
+            allow_patterns: vec!["(".into()],
+            ..GuardSection::default()
+        };
+        assert!(bad.compile().unwrap_err().contains("[guard]"));
+        assert!(glob_match(b"*", b""));
+        assert!(glob_match(b"a*b?d", b"axxxbcd"));
+        assert!(!glob_match(b"a*b?d", b"axxxbd"));
+    }
+
+    fn toml_like() -> GuardSection {
+        GuardSection {
+            allow_patterns: vec![],
+            allow_paths: vec!["synthetic-*.xml".into(), "fixtures/*".into()],
+            disable: vec!["high-entropy".into()],
+            mrn_patterns: vec![r"\bACME-\d{7}\b".into()],
+        }
+    }
+
+    #[test]
     fn allowlists_and_custom_mrn() {
         let cfg = GuardConfig {
             mrn_patterns: vec![("mrn-acme".into(), Regex::new(r"\bACME-\d{7}\b").unwrap())],
@@ -283,6 +393,7 @@ mod tests {
                 patterns: vec![Regex::new(r"^AKIAIOSFODNN7EXAMPLE$").unwrap()],
                 detectors: vec!["high-entropy".into()],
             },
+            skip_paths: vec![],
         };
         let f = scan("id ACME-1234567 key AKIAIOSFODNN7EXAMPLE MRN 12345678", &cfg);
         let names: Vec<&str> = f.iter().map(|x| x.detector.as_str()).collect();

@@ -12,6 +12,12 @@
 //! audience = "https://ward.example.org"
 //! jwks_url = "https://token.actions.githubusercontent.com/.well-known/jwks"
 //! identity = "ci:github/{repository}/{workflow}"
+//!
+//! [guard]                     # the PHI/secret guard (see ward_evidence::guard)
+//! allow_patterns = ["^AKIAIOSFODNN7EXAMPLE$"]
+//! allow_paths = ["synthetic-*.xml"]
+//! disable = ["high-entropy"]
+//! mrn_patterns = ['\bACME-\d{7}\b']
 //! ```
 //!
 //! Other sections belong to other parts of Ward and are ignored here.
@@ -47,6 +53,9 @@ pub struct ServerConfig {
     /// `[[oidc]]` providers.
     #[serde(default)]
     pub oidc: Vec<ProviderConfig>,
+    /// `[guard]`: the PHI/secret guard's allowlists and MRN formats.
+    #[serde(default)]
+    pub guard: ward_evidence::guard::GuardSection,
 }
 
 /// Why the configuration could not be read.
@@ -83,7 +92,13 @@ impl ServerConfig {
         for o in &mut cfg.oidc {
             o.jwks_file.as_mut().map(resolve);
         }
+        cfg.guard.compile().map_err(err)?;
         Ok(cfg)
+    }
+
+    /// The `[guard]` section compiled (checked by [`ServerConfig::load`]).
+    pub fn guard(&self) -> ward_evidence::guard::GuardConfig {
+        self.guard.compile().unwrap_or_default()
     }
 }
 

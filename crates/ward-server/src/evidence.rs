@@ -266,7 +266,12 @@ pub fn summarise(kind: &str, bytes: &[u8]) -> Result<(Format, Value), ApiError> 
 
 /// Attaches an attestation to a registered artifact: parse, store the raw bytes, record the
 /// summary. Attaching the same document twice is a no-op.
-pub async fn attest(ledger: &Ledger, by: &Identity, req: &AttestationRequest) -> Result<(Attestation, bool), ApiError> {
+pub async fn attest(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &AttestationRequest,
+    policy: &ward_evidence::guard::GuardConfig,
+) -> Result<(Attestation, bool), ApiError> {
     use base64::Engine;
     parse_digest(&req.artifact).map_err(|e| ApiError::invalid(e.to_string(), "pass --artifact sha256:…"))?;
     check_field("file_name", &req.file_name, 255)?;
@@ -293,7 +298,7 @@ pub async fn attest(ledger: &Ledger, by: &Identity, req: &AttestationRequest) ->
         ));
     }
     // The guard runs before anything is stored or parsed into a summary.
-    let (bytes, redactions) = guard(&req.file_name, bytes, req.redact)?;
+    let (bytes, redactions) = guard(&req.file_name, bytes, req.redact, policy)?;
     let (format, summary) = summarise(&req.r#type, &bytes).map_err(|e| {
         ApiError::new(
             e.status,
@@ -348,15 +353,23 @@ pub async fn attest(ledger: &Ledger, by: &Identity, req: &AttestationRequest) ->
 
 /// Runs the PHI/secret guard: refuses with file, line and detector (never the value), or with
 /// `redact` returns the redacted bytes and what was removed.
-fn guard(file: &str, bytes: Vec<u8>, redact: bool) -> Result<(Vec<u8>, Vec<ward_evidence::guard::Finding>), ApiError> {
-    use ward_evidence::guard::{GuardConfig, redact as redact_text, scan};
+fn guard(
+    file: &str,
+    bytes: Vec<u8>,
+    redact: bool,
+    policy: &ward_evidence::guard::GuardConfig,
+) -> Result<(Vec<u8>, Vec<ward_evidence::guard::Finding>), ApiError> {
+    use ward_evidence::guard::{redact as redact_text, scan};
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Err(ApiError::invalid(
             format!("{file} is not UTF-8 text"),
             "attach the report as the tool wrote it (JUnit XML, SARIF JSON)",
         ));
     };
-    let findings = scan(text, &GuardConfig::default());
+    if policy.skips(file) {
+        return Ok((bytes, Vec::new()));
+    }
+    let findings = scan(text, policy);
     if findings.is_empty() {
         return Ok((bytes, findings));
     }

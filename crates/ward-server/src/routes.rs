@@ -665,7 +665,7 @@ async fn add_attestation(
     Extension(me): Extension<Identity>,
     Json(req): Json<evidence::AttestationRequest>,
 ) -> Result<(StatusCode, Json<evidence::Attestation>), ApiError> {
-    let (a, new) = evidence::attest(&state.ledger, &me, &req).await?;
+    let (a, new) = evidence::attest(&state.ledger, &me, &req, &state.guard).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 

@@ -24,6 +24,8 @@ pub struct AppState {
     pub limiter: Arc<FailureLimiter>,
     /// OIDC/JWT verification, when providers are configured.
     pub oidc: Option<Arc<crate::oidc::Verifier>>,
+    /// The PHI/secret guard's configuration.
+    pub guard: Arc<ward_evidence::guard::GuardConfig>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(FailureLimiter::default()),
             oidc: None,
+            guard: Arc::default(),
         }
     }
 

@@ -249,7 +249,8 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         Some(r) => r.post("/api/v1/attestations", &req).await?,
         None => {
             let ctx = Context::open(g).await?;
-            evidence::attest(&ctx.ledger, &local_operator(), &req)
+            let policy = crate::commands::serve::load_config(g, None)?.guard();
+            evidence::attest(&ctx.ledger, &local_operator(), &req, &policy)
                 .await
                 .map_err(api_failure)?
                 .0

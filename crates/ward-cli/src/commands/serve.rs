@@ -15,8 +15,13 @@ pub const DEFAULT_ORIGIN: &str = "ward.local/log";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 fn config(g: &Global, a: &ServeArgs) -> Result<ServerConfig> {
-    let path = match &a.config {
-        Some(p) => p.clone(),
+    load_config(g, a.config.as_deref())
+}
+
+/// `ward.toml`: the given file, else the data directory's if present, else defaults.
+pub fn load_config(g: &Global, explicit: Option<&std::path::Path>) -> Result<ServerConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
         None => {
             let p = g.data_dir.join("ward.toml");
             if !p.exists() {
@@ -52,6 +57,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let ctx = Context::open(g).await?;
     let signer = Arc::new(ctx.signer()?);
     let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
+    state.guard = std::sync::Arc::new(cfg.guard());
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(
