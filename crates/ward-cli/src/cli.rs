@@ -150,7 +150,7 @@ pub struct AttestAddArgs {
     /// Artifact digest.
     #[arg(long)]
     pub artifact: String,
-    /// Format: auto (detect), junit, sarif or cyclonedx.
+    /// Format: auto (detect), junit, sarif, cyclonedx or spdx.
     #[arg(long = "type", default_value = "auto")]
     pub kind: String,
     /// When the PHI/secret guard finds something, store a redacted copy (recording what was

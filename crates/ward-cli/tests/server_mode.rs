@@ -321,7 +321,12 @@ fn artifacts_and_attestations_from_the_cli() {
     let viewer = token(&d, "v", "viewer");
     let (_server, url) = serve(&d);
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
-    for f in ["pytest.xml", "semgrep.sarif", "cyclonedx-py-1.6.json"] {
+    for f in [
+        "pytest.xml",
+        "semgrep.sarif",
+        "cyclonedx-py-1.6.json",
+        "sbom4python-2.3.spdx",
+    ] {
         ok(run({
             let mut c = remote(&d, &url, &dev);
             c.args(["attest", "add", "--artifact", &digest]).arg(fixtures.join(f));

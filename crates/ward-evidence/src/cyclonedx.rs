@@ -5,37 +5,14 @@
 //! how many components have an entry in `dependencies`. A dependency that names a `bom-ref`
 //! the document does not define makes the SBOM contradict itself and is refused.
 
+pub use crate::sbom::SbomSummary;
 use crate::{EvidenceError, check_size};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use serde::Deserialize;
+use std::collections::HashSet;
 
 const FORMAT: &str = "CycloneDX";
-/// Most purls kept in a summary.
-pub const MAX_PURLS: usize = 5000;
+use crate::sbom::MAX_PURLS;
 const MAX_DEPTH: usize = 32;
-
-/// What an SBOM says.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SbomSummary {
-    /// `specVersion`.
-    pub spec_version: String,
-    /// Components, nested ones included.
-    pub components: u64,
-    /// Components with a purl.
-    pub with_purl: u64,
-    /// The purls (at most [`MAX_PURLS`]), in document order.
-    pub purls: Vec<String>,
-    /// License declarations by SPDX id, expression or name.
-    pub licenses: BTreeMap<String, u64>,
-    /// Components that declare no license.
-    pub without_license: u64,
-    /// Components with a `bom-ref`.
-    pub with_ref: u64,
-    /// Of those, how many have an entry in `dependencies`.
-    pub with_dependency_entry: u64,
-    /// Every referenced component has a dependency entry.
-    pub dependencies_complete: bool,
-}
 
 #[derive(Deserialize)]
 struct Bom {

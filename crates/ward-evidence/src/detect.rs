@@ -12,6 +12,8 @@ pub enum Format {
     Sarif,
     /// CycloneDX JSON SBOM.
     Cyclonedx,
+    /// SPDX 2.2/2.3 SBOM, JSON or tag-value.
+    Spdx,
 }
 
 impl Format {
@@ -21,6 +23,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Sarif => "sarif",
             Format::Cyclonedx => "cyclonedx",
+            Format::Spdx => "spdx",
         }
     }
 }
@@ -64,11 +67,16 @@ pub fn detect(bytes: &[u8]) -> Result<Format, EvidenceError> {
             schema: Option<String>,
             #[serde(default)]
             runs: Option<serde::de::IgnoredAny>,
+            #[serde(default, rename = "spdxVersion")]
+            spdx_version: Option<String>,
         }
         let probe: Probe = serde_json::from_slice(bytes)
             .map_err(|e| EvidenceError::Unknown(format!("JSON that does not parse: {e}")))?;
         if probe.bom_format.as_deref() == Some("CycloneDX") {
             return Ok(Format::Cyclonedx);
+        }
+        if probe.spdx_version.is_some() {
+            return Ok(Format::Spdx);
         }
         let sarif_schema = probe.schema.as_deref().is_some_and(|s| s.contains("sarif"));
         let sarif_version = probe.version.as_ref().and_then(|v| v.as_str()) == Some("2.1.0") && probe.runs.is_some();
@@ -77,7 +85,10 @@ pub fn detect(bytes: &[u8]) -> Result<Format, EvidenceError> {
         }
         return Err(EvidenceError::Unknown("JSON, but not a format Ward reads yet".into()));
     }
-    Err(EvidenceError::Unknown("neither XML nor JSON".into()))
+    if t.starts_with("SPDXVersion:") {
+        return Ok(Format::Spdx);
+    }
+    Err(EvidenceError::Unknown("neither XML, JSON nor SPDX tag-value".into()))
 }
 
 #[cfg(test)]
@@ -98,7 +109,11 @@ mod tests {
         );
         assert!(detect(b"<html/>").is_err());
         assert_eq!(detect(b"{\"bomFormat\" : \"CycloneDX\"}").unwrap(), Format::Cyclonedx);
-        assert!(detect(b"{\"spdxVersion\":\"SPDX-2.3\"}").is_err());
+        assert_eq!(detect(b"{\"spdxVersion\":\"SPDX-2.3\"}").unwrap(), Format::Spdx);
+        assert_eq!(
+            detect(b"SPDXVersion: SPDX-2.2\nDataLicense: CC0-1.0\n").unwrap(),
+            Format::Spdx
+        );
         assert!(detect(b"").is_err());
     }
 }

@@ -5,6 +5,8 @@
 //! - [`junit`]: JUnit XML as pytest, cargo-nextest, Maven Surefire and jest-junit write it.
 //! - [`sarif`]: SARIF 2.1.0 as semgrep, CodeQL, checkov and bandit write it.
 //! - [`cyclonedx`]: CycloneDX 1.4–1.6 JSON SBOMs, as cyclonedx-py, cdxgen, syft and trivy write them.
+//! - [`spdx`]: SPDX 2.2/2.3 SBOMs in JSON and tag-value.
+//! - [`sbom`]: the summary both SBOM formats produce.
 //! - [`detect`]: which format some bytes are.
 //! - [`guard`]: the PHI and secret guard that runs before anything is stored.
 //!
@@ -20,6 +22,8 @@ pub mod digest;
 pub mod guard;
 pub mod junit;
 pub mod sarif;
+pub mod sbom;
+pub mod spdx;
 
 /// Largest evidence document accepted by default.
 pub const MAX_EVIDENCE: usize = 64 * 1024 * 1024;

@@ -19,6 +19,8 @@ proptest! {
     #[test]
     fn cyclonedx_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         let _ = ward_evidence::cyclonedx::summarise(&bytes, 1 << 20);
+        let _ = ward_evidence::spdx::summarise_json(&bytes, 1 << 20);
+        let _ = ward_evidence::spdx::summarise_tag_value(&bytes, 1 << 20);
         let _ = ward_evidence::detect::detect(&bytes);
     }
 

@@ -107,3 +107,23 @@ fn cyclonedx_py_sboms() {
         );
     }
 }
+
+#[test]
+fn sbom4python_spdx_json_and_tag_value_agree() {
+    use ward_evidence::spdx;
+    let json = fixture("sbom4python-2.3.spdx.json");
+    let tv = fixture("sbom4python-2.3.spdx");
+    assert_eq!(detect(&json).unwrap(), Format::Spdx);
+    assert_eq!(detect(&tv).unwrap(), Format::Spdx);
+    let a = spdx::summarise(&json, MAX_EVIDENCE).unwrap();
+    let b = spdx::summarise(&tv, MAX_EVIDENCE).unwrap();
+    assert_eq!(a, b, "the two encodings of one SBOM summarise the same");
+    // requests and its four dependencies; idna and urllib3 carry NOASSERTION licenses.
+    assert_eq!(a.spec_version, "SPDX-2.3");
+    assert_eq!((a.components, a.with_purl, a.without_license), (5, 5, 2));
+    assert_eq!(a.licenses.get("Apache-2.0"), Some(&1));
+    assert_eq!(a.licenses.get("MPL-2.0"), Some(&1));
+    assert_eq!(a.licenses.get("MIT"), Some(&1));
+    assert!(a.dependencies_complete);
+    assert!(a.purls.contains(&"pkg:pypi/urllib3@2.8.0".to_string()));
+}

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_evidence::detect::{Format, detect};
 use ward_evidence::digest::{of_bytes, parse_digest};
-use ward_evidence::{MAX_EVIDENCE, cyclonedx, junit, sarif};
+use ward_evidence::{MAX_EVIDENCE, cyclonedx, junit, sarif, spdx};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
@@ -66,7 +66,7 @@ pub struct Artifact {
 pub struct AttestationRequest {
     /// Artifact digest.
     pub artifact: String,
-    /// `auto`, `junit`, `sarif` or `cyclonedx`.
+    /// `auto`, `junit`, `sarif`, `cyclonedx` or `spdx`.
     #[serde(default = "auto")]
     pub r#type: String,
     /// File name, for people.
@@ -246,10 +246,11 @@ pub fn summarise(kind: &str, bytes: &[u8]) -> Result<(Format, Value), ApiError> 
         "junit" => Format::Junit,
         "sarif" => Format::Sarif,
         "cyclonedx" => Format::Cyclonedx,
+        "spdx" => Format::Spdx,
         other => {
             return Err(ApiError::invalid(
                 format!("unknown attestation type {other:?}"),
-                "use auto, junit, sarif or cyclonedx",
+                "use auto, junit, sarif, cyclonedx or spdx",
             ));
         }
     };
@@ -259,6 +260,7 @@ pub fn summarise(kind: &str, bytes: &[u8]) -> Result<(Format, Value), ApiError> 
         Format::Junit => serde_json::to_value(junit::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Sarif => serde_json::to_value(sarif::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Cyclonedx => serde_json::to_value(cyclonedx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
+        Format::Spdx => serde_json::to_value(spdx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
     }
     .map_err(ApiError::internal)?;
     Ok((format, summary))

@@ -172,7 +172,7 @@ fn summary_line(kind: &str, v: &Value) -> String {
                 n("suppressed")
             )
         }
-        "cyclonedx" => format!(
+        "cyclonedx" | "spdx" => format!(
             "{} components ({} with purl, {} without license), dependencies {}",
             n("components"),
             n("with_purl"),
