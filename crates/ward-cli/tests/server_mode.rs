@@ -44,6 +44,17 @@ fn serve_with(d: &std::path::Path, extra: &[&str]) -> (Serving, String) {
     (Serving(child), url)
 }
 
+/// A data directory under `parent`, initialised with `ward init`.
+fn initialised(parent: &std::path::Path) -> std::path::PathBuf {
+    let d = parent.join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init"]);
+        c
+    }));
+    d
+}
+
 fn remote(d: &std::path::Path, url: &str, token: &str) -> Command {
     let mut c = ward(d, None);
     c.args(["--server", url]).env("WARD_TOKEN", token);
@@ -191,12 +202,7 @@ fn local_and_server_modes_agree() {
 #[test]
 fn https_with_a_private_ca() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["init"]);
-        c
-    }));
+    let d = initialised(tmp.path());
     let viewer = token(&d, "v", "viewer");
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert_path, key_path) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
@@ -256,12 +262,7 @@ fn serve_needs_no_setup() {
 #[test]
 fn artifacts_and_attestations_from_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["init"]);
-        c
-    }));
+    let d = initialised(tmp.path());
     let bin = tmp.path().join("app.bin");
     std::fs::write(&bin, b"release build").unwrap();
     // Locally, inside a (simulated) GitHub Actions job: CI metadata is filled in.
@@ -381,12 +382,7 @@ fn artifacts_and_attestations_from_the_cli() {
 #[test]
 fn guard_refuses_phi_unless_allowlisted_in_ward_toml() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["init"]);
-        c
-    }));
+    let d = initialised(tmp.path());
     let digest = format!("sha256:{}", "ef".repeat(32));
     ok(run({
         let mut c = ward(&d, None);
