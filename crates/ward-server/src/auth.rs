@@ -101,6 +101,51 @@ fn unauthenticated(message: &str) -> ApiError {
     )
 }
 
+/// `429` (with `Retry-After`) when `ip` has used up its failures, counted as `rate_limited`.
+pub fn refuse_if_limited(state: &AppState, ip: IpAddr) -> Option<Response> {
+    if !state.limiter.blocked(ip) {
+        return None;
+    }
+    state.metrics.auth_failure("rate_limited");
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many failed authentication attempts from this address",
+        format!("wait {} seconds and use valid credentials", FAILURE_WINDOW.as_secs()),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(FAILURE_WINDOW.as_secs()));
+    Some(resp)
+}
+
+/// Counts a failed authentication by `reason`, charges it to `ip`, and records it in the log
+/// as `auth.failed` while `ip` is within its limit (so a flood cannot flood the log).
+/// `extra` is merged into the event's payload.
+pub async fn record_failure(state: &AppState, ip: IpAddr, route: &str, reason: &str, extra: serde_json::Value) {
+    state.metrics.auth_failure(reason);
+    let n = state.limiter.record(ip);
+    if n > state.limiter.limit() {
+        return;
+    }
+    let mut payload = json!({ "reason": reason, "source": ip.to_string(), "attempt_in_window": n });
+    if let (Some(p), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
+        p.extend(more);
+    }
+    let event = NewEvent {
+        actor: Actor {
+            id: format!("anonymous:{ip}"),
+            kind: ActorKind::Automation,
+        },
+        kind: "auth.failed".into(),
+        subject: format!("route:{route}"),
+        payload,
+    };
+    if let Err(e) = state.ledger.append(event).await {
+        tracing::warn!(error = %e, "could not record an authentication failure");
+    }
+}
+
 /// The middleware: attaches the caller's [`Identity`] to the request or refuses it.
 pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = source_ip(req.extensions());
@@ -122,18 +167,8 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
             .into_response();
         }
     };
-    if state.limiter.blocked(ip) {
-        state.metrics.auth_failure("rate_limited");
-        let mut resp = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many failed authentication attempts from this address",
-            format!("wait {} seconds and use a valid token", FAILURE_WINDOW.as_secs()),
-        )
-        .into_response();
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(FAILURE_WINDOW.as_secs()));
-        return resp;
+    if let Some(refused) = refuse_if_limited(&state, ip) {
+        return refused.into_response();
     }
     let bearer = req
         .headers()
@@ -159,22 +194,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let identity: Identity = match outcome {
         Ok(identity) => identity,
         Err(reason) => {
-            state.metrics.auth_failure(reason);
-            let n = state.limiter.record(ip);
-            if n <= state.limiter.limit() {
-                let event = NewEvent {
-                    actor: Actor {
-                        id: format!("anonymous:{ip}"),
-                        kind: ActorKind::Automation,
-                    },
-                    kind: "auth.failed".into(),
-                    subject: format!("route:{} {route}", req.method()),
-                    payload: json!({ "reason": reason, "source": ip.to_string(), "attempt_in_window": n }),
-                };
-                if let Err(e) = state.ledger.append(event).await {
-                    tracing::warn!(error = %e, "could not record an authentication failure");
-                }
-            }
+            record_failure(&state, ip, &format!("{} {route}", req.method()), reason, json!({})).await;
             let message = match reason {
                 "missing" => "this route needs a bearer token",
                 "expired" => "the token has expired",

@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// `[guard]`: the PHI/secret guard's allowlists and MRN formats.
     #[serde(default)]
     pub guard: ward_evidence::guard::GuardSection,
+    /// `guard`, compiled once by [`ServerConfig::load`].
+    #[serde(skip)]
+    compiled_guard: ward_evidence::guard::GuardConfig,
 }
 
 /// Why the configuration could not be read.
@@ -92,13 +95,13 @@ impl ServerConfig {
         for o in &mut cfg.oidc {
             o.jwks_file.as_mut().map(resolve);
         }
-        cfg.guard.compile().map_err(err)?;
+        cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         Ok(cfg)
     }
 
-    /// The `[guard]` section compiled (checked by [`ServerConfig::load`]).
+    /// The `[guard]` section, compiled (defaults when there is no configuration file).
     pub fn guard(&self) -> ward_evidence::guard::GuardConfig {
-        self.guard.compile().unwrap_or_default()
+        self.compiled_guard.clone()
     }
 }
 

@@ -206,7 +206,7 @@ fn hexes(h: &[Hash]) -> Vec<String> {
 /// Size, root and latest checkpoint.
 pub async fn status(ledger: &Ledger, origin: &str) -> Result<LogStatus, ApiError> {
     let head = ledger.head().await?;
-    let latest = ledger.store().checkpoints().await?.pop();
+    let latest = ledger.store().latest_checkpoint().await?;
     Ok(LogStatus {
         origin: origin.to_string(),
         backend: ledger.store().backend().to_string(),
@@ -230,7 +230,7 @@ pub async fn checkpoint(
     by: &ward_ledger::Actor,
 ) -> Result<SignedCheckpoint, ApiError> {
     let head = ledger.head().await?.size();
-    let latest = ledger.store().checkpoints().await?.pop();
+    let latest = ledger.store().latest_checkpoint().await?;
     if latest.as_ref().is_none_or(|c| c.size != head) {
         ledger
             .append(NewEvent {
@@ -251,7 +251,7 @@ pub async fn checkpoint(
 
 /// The latest signed checkpoint.
 pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, ApiError> {
-    let cp = ledger.store().checkpoints().await?.pop().ok_or_else(no_checkpoint)?;
+    let cp = ledger.store().latest_checkpoint().await?.ok_or_else(no_checkpoint)?;
     Ok(SignedCheckpoint {
         size: cp.size,
         root: cp.root.to_hex(),
@@ -268,10 +268,16 @@ fn no_checkpoint() -> ApiError {
 
 /// Inclusion proof of `index` in the tree of `size` (default: the latest checkpoint's size).
 pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result<InclusionProof, ApiError> {
-    let checkpoints = ledger.store().checkpoints().await?;
     let size = match size {
         Some(s) => s,
-        None => checkpoints.last().ok_or_else(no_checkpoint)?.size,
+        None => {
+            ledger
+                .store()
+                .latest_checkpoint()
+                .await?
+                .ok_or_else(no_checkpoint)?
+                .size
+        }
     };
     let proof = ledger.inclusion_proof(index, size).await?;
     let root = ledger.root_at(size).await?;
@@ -289,7 +295,7 @@ pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result
         leaf_hash: leaf.leaf_hash.to_hex(),
         root: root.to_hex(),
         proof: hexes(&proof),
-        checkpoint: checkpoints.into_iter().find(|c| c.size == size).map(|c| c.note),
+        checkpoint: ledger.store().checkpoint_at(size).await?.map(|c| c.note),
     })
 }
 

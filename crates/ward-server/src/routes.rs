@@ -334,38 +334,26 @@ async fn sign_in(
     State(state): State<AppState>,
     crate::auth::SourceIp(ip): crate::auth::SourceIp,
     Json(req): Json<SignIn>,
-) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    if state.limiter.blocked(ip) {
-        state.metrics.auth_failure("rate_limited");
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many failed sign-in attempts from this address",
-            "wait a minute before trying again",
-        ));
+) -> Result<Response, ApiError> {
+    if let Some(refused) = crate::auth::refuse_if_limited(&state, ip) {
+        return Ok(refused);
     }
     match identities::check_password(&state.ledger, &req.user, &req.password).await? {
         Some(user) => Ok((
             StatusCode::CREATED,
             Json(identities::start_session(&state.ledger, &user).await?),
-        )),
+        )
+            .into_response()),
         None => {
-            state.metrics.auth_failure("bad_password");
-            let n = state.limiter.record(ip);
-            if n <= state.limiter.limit() {
-                let _ = state
-                    .ledger
-                    .append(NewEvent {
-                        actor: ward_ledger::Actor {
-                            id: format!("anonymous:{ip}"),
-                            kind: ActorKind::Automation,
-                        },
-                        kind: "auth.failed".into(),
-                        subject: "route:POST /api/v1/sessions".into(),
-                        payload: json!({ "reason": "bad_password", "user": req.user.chars().take(64).collect::<String>(), "source": ip.to_string() }),
-                    })
-                    .await;
-            }
+            let user: String = req.user.chars().take(64).collect();
+            crate::auth::record_failure(
+                &state,
+                ip,
+                "POST /api/v1/sessions",
+                "bad_password",
+                json!({ "user": user }),
+            )
+            .await;
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

@@ -260,7 +260,7 @@ impl Ledger {
     /// not moved since).
     pub async fn checkpoint(&self, signer: &dyn NoteSigner, origin: &str) -> Result<StoredCheckpoint, StoreError> {
         let head = self.store.head().await?;
-        if let Some(last) = self.store.checkpoints().await?.pop()
+        if let Some(last) = self.store.latest_checkpoint().await?
             && last.size == head.size()
         {
             return Ok(last);

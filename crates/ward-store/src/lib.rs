@@ -105,6 +105,10 @@ pub trait Store: Send + Sync {
     async fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError>;
     /// All checkpoints, ascending by size.
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// The checkpoint with the largest size.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+    /// The checkpoint at exactly `size`.
+    async fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
     /// A metadata value.
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Sets a metadata value.

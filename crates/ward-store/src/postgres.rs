@@ -23,6 +23,27 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Checkpoints selected by `tail` (a fixed `WHERE`/`ORDER BY` clause, with at most one bound
+    /// size).
+    async fn select_checkpoints(&self, tail: &str, size: Option<i64>) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let sql = format!("SELECT size, root, note, created_at FROM ledger_checkpoints {tail}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(s) = size {
+            q = q.bind(s);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredCheckpoint {
+                    size: to_u64(r.try_get("size")?, "size")?,
+                    root: hash_from_db(&r.try_get::<Vec<u8>, _>("root")?, "checkpoint root")?,
+                    note: r.try_get("note")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// Connects to `url` and applies migrations.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
@@ -344,19 +365,18 @@ impl Store for PgStore {
     }
 
     async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let rows = sqlx::query("SELECT size, root, note, created_at FROM ledger_checkpoints ORDER BY size")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredCheckpoint {
-                    size: to_u64(r.try_get("size")?, "size")?,
-                    root: hash_from_db(&r.try_get::<Vec<u8>, _>("root")?, "checkpoint root")?,
-                    note: r.try_get("note")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        self.select_checkpoints("ORDER BY size", None).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self.select_checkpoints("ORDER BY size DESC LIMIT 1", None).await?.pop())
+    }
+
+    async fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self
+            .select_checkpoints("WHERE size = $1", Some(to_i64(size)?))
+            .await?
+            .pop())
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {

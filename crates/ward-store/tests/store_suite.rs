@@ -315,6 +315,13 @@ async fn checkpoints_are_idempotent_and_conflicts_refused(url: &str) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(l.store().checkpoints().await.unwrap().len(), 1);
+    // The latest and the one at a size, without reading them all.
+    l.append_batch((5..8).map(event).collect()).await.unwrap();
+    let c = l.checkpoint(&s, ORIGIN).await.unwrap();
+    assert_eq!(l.store().latest_checkpoint().await.unwrap(), Some(c.clone()));
+    assert_eq!(l.store().checkpoint_at(5).await.unwrap(), Some(a));
+    assert_eq!(l.store().checkpoint_at(8).await.unwrap(), Some(c));
+    assert_eq!(l.store().checkpoint_at(6).await.unwrap(), None);
 }
 
 /// Runs one statement directly against the database, bypassing Ward (SQLite or PostgreSQL form).

@@ -72,24 +72,32 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
     }
 }
 
-/// Parses stdin: one JSON object, a JSON array of objects, or one object per line.
+/// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
 pub fn parse_events(input: &str) -> Result<Vec<NewEvent>> {
+    parse_json_input(
+        input,
+        "an event has actor {id, kind: human|automation}, kind, subject and an optional payload",
+    )
+}
+
+/// Parses stdin as one JSON value, a JSON array, or JSON lines, into `T`s; errors name the line.
+fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str) -> Result<Vec<T>> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
-        return Err(Failure::new("empty_input", "no event on stdin", r#"pipe a JSON event, e.g. {"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{}}"#).into());
+        return Err(Failure::new(
+            "empty_input",
+            "no event on stdin",
+            r#"pipe a JSON event, e.g. {"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{}}"#,
+        )
+        .into());
     }
     let bad = |e: serde_json::Error, what: &str| -> anyhow::Error {
-        Failure::new(
-            "bad_event",
-            format!("{what} is not a valid event: {e}"),
-            "an event has actor {id, kind: human|automation}, kind, subject and an optional payload",
-        )
-        .into()
+        Failure::new("bad_event", format!("{what} is not a valid event: {e}"), shape).into()
     };
     if trimmed.starts_with('[') {
         return serde_json::from_str(trimmed).map_err(|e| bad(e, "stdin"));
     }
-    match serde_json::from_str::<NewEvent>(trimmed) {
+    match serde_json::from_str::<T>(trimmed) {
         Ok(e) => Ok(vec![e]),
         Err(_) if trimmed.lines().count() > 1 => trimmed
             .lines()
@@ -128,7 +136,7 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
         }
         Target::Remote(r) => {
             // The server records the caller as the actor; events may omit it.
-            let events = parse_json_values(&input)?;
+            let events: Vec<Value> = parse_json_input(&input, "an event has kind, subject and an optional payload")?;
             r.post::<_, Appended>("/api/v1/events", &events).await?
         }
     };
@@ -141,33 +149,6 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
             .join("\n")
     });
     Ok(())
-}
-
-/// Parses stdin as JSON values: one object, an array, or one object per line.
-fn parse_json_values(input: &str) -> Result<Vec<Value>> {
-    let trimmed = input.trim();
-    let bad = |e: serde_json::Error| -> anyhow::Error {
-        Failure::new(
-            "bad_event",
-            format!("stdin is not JSON: {e}"),
-            "pipe one JSON event, an array, or JSON lines",
-        )
-        .into()
-    };
-    if trimmed.is_empty() {
-        return Err(Failure::new("empty_input", "no event on stdin", "pipe a JSON event").into());
-    }
-    if trimmed.starts_with('[') {
-        return serde_json::from_str(trimmed).map_err(bad);
-    }
-    match serde_json::from_str::<Value>(trimmed) {
-        Ok(v) => Ok(vec![v]),
-        Err(_) => trimmed
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(bad))
-            .collect(),
-    }
 }
 
 async fn checkpoint(g: &Global, target: &Target) -> Result<()> {

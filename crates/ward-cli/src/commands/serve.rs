@@ -14,10 +14,6 @@ pub const DEFAULT_ORIGIN: &str = "ward.local/log";
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-fn config(g: &Global, a: &ServeArgs) -> Result<ServerConfig> {
-    load_config(g, a.config.as_deref())
-}
-
 /// `ward.toml`: the given file, else the data directory's if present, else defaults.
 pub fn load_config(g: &Global, explicit: Option<&std::path::Path>) -> Result<ServerConfig> {
     let path = match explicit {
@@ -42,7 +38,7 @@ pub fn load_config(g: &Global, explicit: Option<&std::path::Path>) -> Result<Ser
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
-    let cfg = config(g, a)?;
+    let cfg = load_config(g, a.config.as_deref())?;
     if !g.data_dir.join(crate::context::KEY_FILE).exists() {
         // First start: set up the embedded default so that `ward serve` needs nothing else.
         let signer = crate::context::write_new_key(&g.data_dir, DEFAULT_ORIGIN)?;
