@@ -131,6 +131,23 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// A `ledger_checkpoints` row (`size, root, note, created_at`), from either store.
+pub(crate) fn checkpoint_from_row<'r, R>(r: &'r R) -> Result<StoredCheckpoint, StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StoredCheckpoint {
+        size: to_u64(r.try_get("size")?, "size")?,
+        root: hash_from_db(&r.try_get::<Vec<u8>, _>("root")?, "checkpoint root")?,
+        note: r.try_get("note")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
 pub(crate) fn hash_from_db(bytes: &[u8], what: &str) -> Result<Hash, StoreError> {
     Hash::from_slice(bytes).ok_or_else(|| StoreError::Corrupt(format!("{what} is not a 32-byte hash")))
 }

@@ -32,16 +32,7 @@ impl SqliteStore {
             q = q.bind(s);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredCheckpoint {
-                    size: to_u64(r.try_get("size")?, "size")?,
-                    root: hash_from_db(&r.try_get::<Vec<u8>, _>("root")?, "checkpoint root")?,
-                    note: r.try_get("note")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::checkpoint_from_row).collect()
     }
 
     /// Opens (creating if needed) the database file and applies migrations.
