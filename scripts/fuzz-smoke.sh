@@ -15,7 +15,7 @@ secs="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(checkpoint note proof junit sarif cyclonedx spdx)
+    targets=(checkpoint note proof junit sarif cyclonedx spdx vulns intoto custom)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

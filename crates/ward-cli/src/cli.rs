@@ -71,9 +71,12 @@ pub enum Command {
     /// Register and show artifacts (by digest).
     #[command(subcommand)]
     Artifact(ArtifactCommand),
-    /// Attach and list attestations (test reports, scan results) of an artifact.
+    /// Attach and list attestations (test reports, scans, SBOMs, provenance) of an artifact.
     #[command(subcommand)]
     Attest(AttestCommand),
+    /// Manage the public keys trusted to sign evidence (in-toto, DSSE) for a builder.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -142,6 +145,44 @@ pub enum AttestCommand {
         #[arg(long)]
         artifact: String,
     },
+    /// Custom attestation types: your own JSON, checked against a JSON Schema.
+    #[command(subcommand, name = "type")]
+    Type(AttestTypeCommand),
+}
+
+/// `ward attest type …`.
+#[derive(Debug, Subcommand)]
+pub enum AttestTypeCommand {
+    /// Register a type: attach documents of it with `ward attest add --type custom:NAME`.
+    Add {
+        /// Type name (lower-case letters, digits, '.', '_' or '-').
+        name: String,
+        /// The JSON Schema file (draft 4 to 2020-12; `$ref`s must stay inside it).
+        #[arg(long)]
+        schema: PathBuf,
+    },
+    /// List registered types.
+    List,
+}
+
+/// `ward key …`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Trust a public key (PEM: Ed25519, ECDSA P-256 or RSA) to sign for a builder.
+    Trust {
+        /// Builder name, e.g. `github-actions` (lower-case letters, digits, '.', '_' or '-').
+        #[arg(long)]
+        builder: String,
+        /// The public key file (`-----BEGIN PUBLIC KEY-----`).
+        keyfile: PathBuf,
+    },
+    /// List trusted keys.
+    List,
+    /// Revoke a key: its signatures no longer verify new attestations.
+    Revoke {
+        /// Key id (`sha256:…`, from `ward key list`).
+        keyid: String,
+    },
 }
 
 /// `ward attest add`.
@@ -150,7 +191,9 @@ pub struct AttestAddArgs {
     /// Artifact digest.
     #[arg(long)]
     pub artifact: String,
-    /// Format: auto (detect), junit, sarif, cyclonedx or spdx.
+    /// Format: auto (detect), junit, sarif, cyclonedx, spdx, vulns (Trivy, Grype, osv-scanner,
+    /// OSV, pip-audit, CycloneDX VEX), intoto (DSSE envelopes, in-toto-run links; signatures are
+    /// checked against `ward key trust`), or custom:NAME (see `ward attest type`).
     #[arg(long = "type", default_value = "auto")]
     pub kind: String,
     /// When the PHI/secret guard finds something, store a redacted copy (recording what was

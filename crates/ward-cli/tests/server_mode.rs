@@ -430,3 +430,241 @@ fn guard_refuses_phi_unless_allowlisted_in_ward_toml() {
     let bad = attach("report.xml");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("[guard]"));
 }
+
+/// Runs `c` expecting failure; returns the `{error}` document it printed with `--output json`.
+fn refused(mut c: Command) -> Value {
+    c.args(["--output", "json"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    json(&String::from_utf8_lossy(&out.stdout))["error"].clone()
+}
+
+#[test]
+fn signed_provenance_vulnerabilities_and_custom_types() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
+    let fx = |f: &str| fixtures.join(f).to_str().unwrap().to_string();
+    let art = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--file",
+            &fx("intoto-app.tar"),
+            "--service",
+            "api",
+            "--version",
+            "1",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    let digest = art["digest"].as_str().unwrap().to_string();
+    let admin = token(&d, "sec-admin", "admin");
+    let dev = token(&d, "ci", "developer");
+    let (_server, url) = serve(&d);
+    let attest = |tok: &str, extra: &[&str], file: &str| {
+        let mut c = remote(&d, &url, tok);
+        c.args(["attest", "add", "--artifact", &digest]).args(extra).arg(file);
+        c
+    };
+    let count = || {
+        let out = ok(run({
+            let mut c = remote(&d, &url, &dev);
+            c.args(["attest", "list", "--artifact", &digest, "--output", "json"]);
+            c
+        }));
+        json(&out)["attestations"].as_array().unwrap().len()
+    };
+
+    // No key is trusted yet: a genuine envelope cannot be believed.
+    let e = refused(attest(&dev, &[], &fx("statement-v1-slsa1.ed25519.dsse.json")));
+    assert_eq!(e["code"], "signature_invalid", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("ward key trust"), "{e}");
+    // Only an admin trusts keys.
+    let e = refused({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["key", "trust", "--builder", "ci-ed", &fx("intoto-ed25519.pub")]);
+        c
+    });
+    assert_eq!(e["code"], "forbidden");
+    let mut keyids = Vec::new();
+    for (builder, file) in [
+        ("ci-ed", "intoto-ed25519.pub"),
+        ("ci-ec", "intoto-ecdsa.pub"),
+        ("ci-rsa", "intoto-rsa.pub"),
+    ] {
+        let k = json(&ok(run({
+            let mut c = remote(&d, &url, &admin);
+            c.args(["key", "trust", "--builder", builder, &fx(file), "--output", "json"]);
+            c
+        })));
+        keyids.push(k["keyid"].as_str().unwrap().to_string());
+    }
+    // A private key is refused without being stored.
+    let e = refused({
+        let mut c = remote(&d, &url, &admin);
+        c.args(["key", "trust", "--builder", "oops", &fx("intoto-ed25519.pem")]);
+        c
+    });
+    assert!(e["message"].as_str().unwrap().contains("private key"), "{e}");
+
+    // Now provenance and links verify, each under its builder's key.
+    for (file, builder) in [
+        ("statement-v1-slsa1.ed25519.dsse.json", "ci-ed"),
+        ("statement-v1-slsa1.rsa.dsse.json", "ci-rsa"),
+        ("intoto-link-ecdsa.link", "ci-ec"),
+        ("intoto-link-ed25519.dsse.json", "ci-ed"),
+    ] {
+        let a = json(&ok(run({
+            let mut c = attest(&dev, &["--output", "json"], &fx(file));
+            c.args(["--type", "intoto"]);
+            c
+        })));
+        assert_eq!(a["type"], "intoto");
+        assert_eq!(a["summary"]["verified_by"][0]["builder"], builder, "{file}");
+        assert_eq!(a["summary"]["matched_subject"], "app.tar");
+    }
+    let before = count();
+    // Signed by a key nobody trusts: refused, nothing stored.
+    let e = refused(attest(&dev, &[], &fx("statement-v1-slsa1.wrongkey.dsse.json")));
+    assert_eq!(e["code"], "signature_invalid");
+    assert!(e["message"].as_str().unwrap().contains("nothing was stored"), "{e}");
+    // PHI inside a signed payload is found (the guard reads the decoded payload) and cannot be
+    // redacted away.
+    let phi = tmp.path().join("phi.dsse.json");
+    let payload = r#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"note":"patient SSN 123-45-6789"}"#;
+    use base64::Engine as _;
+    std::fs::write(
+        &phi,
+        serde_json::json!({"payloadType":"application/vnd.in-toto+json",
+            "payload": base64::engine::general_purpose::STANDARD.encode(payload), "signatures": []})
+        .to_string(),
+    )
+    .unwrap();
+    let e = refused(attest(&dev, &["--redact"], phi.to_str().unwrap()));
+    assert_eq!(e["code"], "sensitive_content", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("us-ssn")
+            && e["message"].as_str().unwrap().contains("signed DSSE payload"),
+        "{e}"
+    );
+    assert!(!e["message"].as_str().unwrap().contains("6789"), "{e}");
+    // Revoking a key stops its signatures counting.
+    ok(run({
+        let mut c = remote(&d, &url, &admin);
+        c.args(["key", "revoke", &keyids[1]]);
+        c
+    }));
+    let e = refused(attest(&dev, &[], &fx("statement-v01-slsa02.ecdsa.dsse.json")));
+    assert_eq!(e["code"], "signature_invalid");
+    // Genuine provenance about another artifact.
+    let other = format!("sha256:{}", "ab".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &other,
+            "--service",
+            "api",
+            "--version",
+            "2",
+        ]);
+        c
+    }));
+    let e = refused({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["attest", "add", "--artifact", &other])
+            .arg(fx("statement-v1-slsa1.ed25519.dsse.json"));
+        c
+    });
+    assert_eq!(e["code"], "digest_mismatch", "{e}");
+    assert_eq!(count(), before);
+    let listed = ok(run({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["key", "list"]);
+        c
+    }));
+    assert!(listed.contains("revoked") && listed.contains("ci-rsa"), "{listed}");
+
+    // Vulnerabilities: the first time a finding is seen is kept across reports.
+    let first = json(&ok(run(attest(&dev, &["--output", "json"], &fx("public/trivy.json")))));
+    assert_eq!(first["type"], "vulns");
+    let seen = |a: &Value, id: &str| {
+        a["summary"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {a}"))["first_seen"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let t1 = seen(&first, "CVE-2019-18224");
+    assert_eq!(t1, first["time"].as_str().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut later: Value = serde_json::from_slice(&std::fs::read(fx("public/trivy.json")).unwrap()).unwrap();
+    let vulns = later["Results"][0]["Vulnerabilities"].as_array_mut().unwrap();
+    let mut extra = vulns[0].clone();
+    extra["VulnerabilityID"] = "CVE-2099-0001".into();
+    vulns.push(extra);
+    let later_file = tmp.path().join("trivy-later.json");
+    std::fs::write(&later_file, serde_json::to_vec_pretty(&later).unwrap()).unwrap();
+    let second = json(&ok(run({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["attest", "add", "--artifact", &other, "--output", "json"])
+            .arg(&later_file);
+        c
+    })));
+    assert_eq!(
+        seen(&second, "CVE-2019-18224"),
+        t1,
+        "same service, same finding: first seen kept"
+    );
+    let t2 = seen(&second, "CVE-2099-0001");
+    assert_eq!(t2, second["time"].as_str().unwrap());
+    assert!(t2 > t1);
+    let shown = ok(run({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["artifact", "show", &other]);
+        c
+    }));
+    assert!(
+        shown.contains("3 open of 3 findings (critical 1, high 0, medium 0, low 2"),
+        "{shown}"
+    );
+
+    // Custom types: an admin registers the schema, CI attaches documents of it.
+    let schema = tmp.path().join("pen-test.schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["vendor","critical_open"],
+            "properties":{"vendor":{"type":"string"},"critical_open":{"type":"integer","minimum":0}}}"#,
+    )
+    .unwrap();
+    ok(run({
+        let mut c = remote(&d, &url, &admin);
+        c.args(["attest", "type", "add", "pen-test", "--schema"]).arg(&schema);
+        c
+    }));
+    let good = tmp.path().join("pentest.json");
+    std::fs::write(&good, r#"{"vendor":"acme-sec","critical_open":0}"#).unwrap();
+    let a = json(&ok(run(attest(
+        &dev,
+        &["--type", "custom:pen-test", "--output", "json"],
+        good.to_str().unwrap(),
+    ))));
+    assert_eq!(a["summary"]["document"]["vendor"], "acme-sec");
+    let bad = tmp.path().join("pentest-bad.json");
+    std::fs::write(&bad, r#"{"vendor":"acme-sec","critical_open":-4}"#).unwrap();
+    let e = refused(attest(&dev, &["--type", "custom:pen-test"], bad.to_str().unwrap()));
+    assert_eq!(e["code"], "schema_mismatch", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("/critical_open"), "{e}");
+    let e = refused(attest(&dev, &["--type", "custom:nope"], good.to_str().unwrap()));
+    assert_eq!(e["code"], "not_found");
+}

@@ -63,7 +63,9 @@ impl Role {
             EvidenceRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             CheckpointCreate => matches!(self, ReleaseManager | Admin),
             LogExport => matches!(self, Auditor),
-            TokenManage | UserManage => matches!(self, Admin),
+            TokenManage | UserManage | TrustManage => matches!(self, Admin),
+            // Which keys and schemas Ward trusts is public to every role.
+            TrustRead => true,
         }
     }
 }
@@ -113,6 +115,10 @@ pub enum Action {
     TokenManage,
     /// Add and list local users.
     UserManage,
+    /// List keys trusted for builders and custom attestation types.
+    TrustRead,
+    /// Trust or revoke builder keys; register custom attestation types.
+    TrustManage,
 }
 
 impl Action {
@@ -125,6 +131,7 @@ impl Action {
                 | Action::EvidenceWrite
                 | Action::TokenManage
                 | Action::UserManage
+                | Action::TrustManage
         )
     }
 }

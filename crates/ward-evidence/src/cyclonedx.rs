@@ -1,4 +1,6 @@
-//! CycloneDX SBOMs in JSON (spec 1.4–1.6), as cyclonedx-py, cdxgen, syft and trivy write them.
+//! CycloneDX SBOMs in JSON and XML (spec 1.4–1.6), as cyclonedx-py, cdxgen, syft and trivy
+//! write them. Both encodings are read into one model ([`Bom`]), so they summarise alike; the
+//! XML spec version comes from the namespace (`http://cyclonedx.org/schema/bom/1.6`).
 //!
 //! Summary: components (nested ones included), purls, licenses (SPDX id, name or expression,
 //! one count per declaration), components without any license, and dependency completeness —
@@ -6,6 +8,7 @@
 //! the document does not define makes the SBOM contradict itself and is refused.
 
 pub use crate::sbom::SbomSummary;
+use crate::xmltree::Element;
 use crate::{EvidenceError, check_size};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -14,60 +17,307 @@ const FORMAT: &str = "CycloneDX";
 use crate::sbom::MAX_PURLS;
 const MAX_DEPTH: usize = 32;
 
-#[derive(Deserialize)]
-struct Bom {
+/// A CycloneDX document: the parts Ward reads, from JSON or XML.
+#[derive(Deserialize, Default)]
+pub(crate) struct Bom {
     #[serde(rename = "bomFormat")]
-    bom_format: String,
+    pub bom_format: String,
     #[serde(rename = "specVersion")]
-    spec_version: String,
+    pub spec_version: String,
     #[serde(default)]
-    metadata: Option<Metadata>,
+    pub metadata: Option<Metadata>,
     #[serde(default)]
-    components: Vec<Component>,
+    pub components: Vec<Component>,
     #[serde(default)]
-    dependencies: Vec<Dependency>,
+    pub dependencies: Vec<Dependency>,
+    #[serde(default)]
+    pub vulnerabilities: Vec<Vulnerability>,
 }
 
-#[derive(Deserialize)]
-struct Metadata {
+#[derive(Deserialize, Default)]
+pub(crate) struct Metadata {
     #[serde(default)]
-    component: Option<Component>,
+    pub component: Option<Component>,
+    #[serde(default)]
+    pub tools: Option<Tools>,
 }
 
+/// `metadata.tools`: a list (1.4) or `{components, services}` (1.5+).
 #[derive(Deserialize)]
-struct Component {
+#[serde(untagged)]
+pub(crate) enum Tools {
+    List(Vec<Tool>),
+    Object {
+        #[serde(default)]
+        components: Vec<Tool>,
+    },
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct Tool {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+impl Metadata {
+    /// The first tool named.
+    pub fn tool(&self) -> Option<&Tool> {
+        match self.tools.as_ref()? {
+            Tools::List(l) => l.first(),
+            Tools::Object { components } => components.first(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Component {
     #[serde(default, rename = "bom-ref")]
-    bom_ref: Option<String>,
+    pub bom_ref: Option<String>,
     #[serde(default)]
-    purl: Option<String>,
+    pub name: Option<String>,
     #[serde(default)]
-    licenses: Vec<LicenseChoice>,
+    pub version: Option<String>,
     #[serde(default)]
-    components: Vec<Component>,
+    pub purl: Option<String>,
+    #[serde(default)]
+    pub licenses: Vec<LicenseChoice>,
+    #[serde(default)]
+    pub components: Vec<Component>,
 }
 
-#[derive(Deserialize)]
-struct LicenseChoice {
+#[derive(Deserialize, Default)]
+pub(crate) struct LicenseChoice {
     #[serde(default)]
-    license: Option<License>,
+    pub license: Option<License>,
     #[serde(default)]
-    expression: Option<String>,
+    pub expression: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct License {
+#[derive(Deserialize, Default)]
+pub(crate) struct License {
     #[serde(default)]
-    id: Option<String>,
+    pub id: Option<String>,
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Dependency {
+#[derive(Deserialize, Default)]
+pub(crate) struct Dependency {
     #[serde(rename = "ref")]
-    reference: String,
+    pub reference: String,
     #[serde(default, rename = "dependsOn")]
-    depends_on: Vec<String>,
+    pub depends_on: Vec<String>,
+}
+
+/// A `vulnerabilities` entry (CycloneDX 1.4+; VEX when it carries an `analysis`).
+#[derive(Deserialize, Default)]
+pub(crate) struct Vulnerability {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub ratings: Vec<Rating>,
+    #[serde(default)]
+    pub affects: Vec<Affects>,
+    #[serde(default)]
+    pub analysis: Option<Analysis>,
+    #[serde(default)]
+    pub recommendation: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Rating {
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub score: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Affects {
+    #[serde(rename = "ref")]
+    pub reference: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Analysis {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub response: Vec<String>,
+}
+
+/// Reads a CycloneDX document in JSON or XML (whichever `bytes` is) into the model.
+pub(crate) fn parse(bytes: &[u8], limit: usize) -> Result<Bom, EvidenceError> {
+    check_size(bytes, limit)?;
+    let first = bytes
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xef | 0xbb | 0xbf));
+    let bom = if first == Some(b'<') {
+        from_xml(&crate::xmltree::parse(bytes, FORMAT)?)?
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| EvidenceError::Malformed {
+            format: FORMAT,
+            reason: e.to_string(),
+        })?
+    };
+    if bom.bom_format != "CycloneDX" {
+        return Err(EvidenceError::Malformed {
+            format: FORMAT,
+            reason: format!("bomFormat is {:?}", bom.bom_format),
+        });
+    }
+    if !matches!(bom.spec_version.as_str(), "1.4" | "1.5" | "1.6") {
+        return Err(EvidenceError::Malformed {
+            format: FORMAT,
+            reason: format!("specVersion {:?} (1.4, 1.5 and 1.6 are read)", bom.spec_version),
+        });
+    }
+    Ok(bom)
+}
+
+/// The XML namespace prefix of CycloneDX; the spec version follows it.
+pub(crate) const XML_NAMESPACE: &str = "http://cyclonedx.org/schema/bom/";
+
+fn from_xml(root: &Element) -> Result<Bom, EvidenceError> {
+    let malformed = |reason: String| EvidenceError::Malformed { format: FORMAT, reason };
+    if root.name != "bom" {
+        return Err(malformed(format!("root element <{}>, expected <bom>", root.name)));
+    }
+    let spec_version = root
+        .attr("xmlns")
+        .and_then(|ns| ns.strip_prefix(XML_NAMESPACE))
+        .ok_or_else(|| malformed(format!("<bom> without the {XML_NAMESPACE}<version> namespace")))?
+        .to_string();
+    fn component(e: &Element, depth: usize) -> Result<Component, EvidenceError> {
+        if depth > MAX_DEPTH {
+            return Err(EvidenceError::Malformed {
+                format: FORMAT,
+                reason: "components nested too deeply".into(),
+            });
+        }
+        let licenses = e
+            .child("licenses")
+            .map(|ls| {
+                ls.children
+                    .iter()
+                    .map(|l| match l.name.as_str() {
+                        "expression" => LicenseChoice {
+                            license: None,
+                            expression: Some(l.text.clone()),
+                        },
+                        _ => LicenseChoice {
+                            license: Some(License {
+                                id: l.child_text("id").map(Into::into),
+                                name: l.child_text("name").map(Into::into),
+                            }),
+                            expression: None,
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let components = match e.child("components") {
+            Some(cs) => cs
+                .all("component")
+                .map(|c| component(c, depth + 1))
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        Ok(Component {
+            bom_ref: e.attr("bom-ref").map(Into::into),
+            name: e.child_text("name").map(Into::into),
+            version: e.child_text("version").map(Into::into),
+            purl: e.child_text("purl").map(Into::into),
+            licenses,
+            components,
+        })
+    }
+    let metadata = root.child("metadata").map(|m| -> Result<Metadata, EvidenceError> {
+        let tools = m.child("tools").map(|t| {
+            // 1.4: <tools><tool>; 1.5+: <tools><components><component>.
+            let list = t
+                .all("tool")
+                .chain(t.child("components").into_iter().flat_map(|c| c.all("component")));
+            Tools::List(
+                list.map(|x| Tool {
+                    name: x.child_text("name").map(Into::into),
+                    version: x.child_text("version").map(Into::into),
+                })
+                .collect(),
+            )
+        });
+        Ok(Metadata {
+            component: m.child("component").map(|c| component(c, 0)).transpose()?,
+            tools,
+        })
+    });
+    let components = match root.child("components") {
+        Some(cs) => cs.all("component").map(|c| component(c, 0)).collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let dependencies = root
+        .child("dependencies")
+        .map(|ds| {
+            ds.all("dependency")
+                .map(|d| Dependency {
+                    reference: d.attr("ref").unwrap_or_default().into(),
+                    depends_on: d
+                        .all("dependency")
+                        .filter_map(|x| x.attr("ref").map(Into::into))
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let vulnerabilities = root
+        .child("vulnerabilities")
+        .map(|vs| {
+            vs.all("vulnerability")
+                .map(|v| Vulnerability {
+                    id: v.child_text("id").map(Into::into),
+                    ratings: v
+                        .child("ratings")
+                        .map(|rs| {
+                            rs.all("rating")
+                                .map(|r| Rating {
+                                    severity: r.child_text("severity").map(Into::into),
+                                    score: r.child_text("score").and_then(|s| s.parse().ok()),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    affects: v
+                        .child("affects")
+                        .map(|a| {
+                            a.all("target")
+                                .filter_map(|t| t.child_text("ref"))
+                                .map(|r| Affects { reference: r.into() })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    analysis: v.child("analysis").map(|a| Analysis {
+                        state: a.child_text("state").map(Into::into),
+                        response: a
+                            .child("responses")
+                            .map(|r| r.all("response").map(|x| x.text.clone()).collect())
+                            .unwrap_or_default(),
+                    }),
+                    recommendation: v.child_text("recommendation").map(Into::into),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Bom {
+        bom_format: "CycloneDX".into(),
+        spec_version,
+        metadata: metadata.transpose()?,
+        components,
+        dependencies,
+        vulnerabilities,
+    })
 }
 
 fn walk(list: &[Component], depth: usize, out: &mut SbomSummary, refs: &mut Vec<String>) -> Result<(), EvidenceError> {
@@ -109,25 +359,9 @@ fn walk(list: &[Component], depth: usize, out: &mut SbomSummary, refs: &mut Vec<
     Ok(())
 }
 
-/// Parses and summarises a CycloneDX JSON SBOM of at most `limit` bytes.
+/// Parses and summarises a CycloneDX SBOM (JSON or XML) of at most `limit` bytes.
 pub fn summarise(bytes: &[u8], limit: usize) -> Result<SbomSummary, EvidenceError> {
-    check_size(bytes, limit)?;
-    let bom: Bom = serde_json::from_slice(bytes).map_err(|e| EvidenceError::Malformed {
-        format: FORMAT,
-        reason: e.to_string(),
-    })?;
-    if bom.bom_format != "CycloneDX" {
-        return Err(EvidenceError::Malformed {
-            format: FORMAT,
-            reason: format!("bomFormat is {:?}", bom.bom_format),
-        });
-    }
-    if !matches!(bom.spec_version.as_str(), "1.4" | "1.5" | "1.6") {
-        return Err(EvidenceError::Malformed {
-            format: FORMAT,
-            reason: format!("specVersion {:?} (1.4, 1.5 and 1.6 are read)", bom.spec_version),
-        });
-    }
+    let bom = parse(bytes, limit)?;
     let mut out = SbomSummary {
         spec_version: bom.spec_version.clone(),
         ..SbomSummary::default()

@@ -14,6 +14,13 @@ pub enum Format {
     Cyclonedx,
     /// SPDX 2.2/2.3 SBOM, JSON or tag-value.
     Spdx,
+    /// A vulnerability report (Trivy, Grype, osv-scanner, OSV, pip-audit, CycloneDX with
+    /// vulnerabilities).
+    Vulns,
+    /// in-toto: a DSSE envelope or a signed link metablock.
+    Intoto,
+    /// JSON checked against a registered schema (never detected: named with `custom:NAME`).
+    Custom,
 }
 
 impl Format {
@@ -24,7 +31,69 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Cyclonedx => "cyclonedx",
             Format::Spdx => "spdx",
+            Format::Vulns => "vulns",
+            Format::Intoto => "intoto",
+            Format::Custom => "custom",
         }
+    }
+}
+
+/// The top-level keys that tell formats apart. Values that do not decide are skipped, not
+/// built, so probing a large document costs one scan.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct Probe {
+    #[serde(default, rename = "bomFormat")]
+    pub bom_format: Option<String>,
+    #[serde(default)]
+    pub version: Option<serde_json::Value>,
+    #[serde(default, rename = "$schema")]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub runs: Option<IgnoredAny>,
+    #[serde(default, rename = "spdxVersion")]
+    pub spdx_version: Option<IgnoredAny>,
+    #[serde(default, rename = "SchemaVersion")]
+    pub trivy_schema_version: Option<IgnoredAny>,
+    #[serde(default, rename = "Results")]
+    pub trivy_results: Option<IgnoredAny>,
+    #[serde(default, rename = "ArtifactName")]
+    pub trivy_artifact: Option<IgnoredAny>,
+    #[serde(default)]
+    pub matches: Option<IgnoredAny>,
+    #[serde(default)]
+    pub descriptor: Option<IgnoredAny>,
+    #[serde(default)]
+    pub results: Option<Vec<IgnoredAny>>,
+    #[serde(default)]
+    pub vulns: Option<IgnoredAny>,
+    #[serde(default)]
+    pub affected: Option<IgnoredAny>,
+    #[serde(default)]
+    pub id: Option<IgnoredAny>,
+    #[serde(default)]
+    pub dependencies: Option<IgnoredAny>,
+    #[serde(default)]
+    pub fixes: Option<IgnoredAny>,
+    #[serde(default)]
+    pub vulnerabilities: Option<Vec<IgnoredAny>>,
+    #[serde(default, rename = "payloadType")]
+    pub payload_type: Option<IgnoredAny>,
+    #[serde(default)]
+    pub payload: Option<IgnoredAny>,
+    #[serde(default)]
+    pub signed: Option<IgnoredAny>,
+    #[serde(default)]
+    pub signatures: Option<IgnoredAny>,
+    #[serde(default, rename = "_type")]
+    pub statement_type: Option<serde_json::Value>,
+}
+
+use serde::de::IgnoredAny;
+
+impl Probe {
+    /// Probes a JSON object.
+    pub fn of(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 }
 
@@ -52,38 +121,46 @@ pub fn detect(bytes: &[u8]) -> Result<Format, EvidenceError> {
         if rest.starts_with("<testsuites") || rest.starts_with("<testsuite") {
             return Ok(Format::Junit);
         }
-        return Err(EvidenceError::Unknown("XML, but not a JUnit report".into()));
+        if rest.starts_with("<bom") && rest.contains(crate::cyclonedx::XML_NAMESPACE) {
+            // A CycloneDX document listing vulnerabilities is a vulnerability report.
+            return Ok(if rest.contains("<vulnerabilities>") {
+                Format::Vulns
+            } else {
+                Format::Cyclonedx
+            });
+        }
+        return Err(EvidenceError::Unknown(
+            "XML, but neither a JUnit report nor a CycloneDX BOM".into(),
+        ));
+    }
+    if t.starts_with('[') {
+        return Ok(Format::Vulns); // a list of OSV records; the parser says if it is not
     }
     if t.starts_with('{') {
-        // Tools order keys differently (cyclonedx-py sorts them), so read the top-level keys of
-        // the whole document, skipping every value that does not decide the format.
-        #[derive(serde::Deserialize)]
-        struct Probe {
-            #[serde(default, rename = "bomFormat")]
-            bom_format: Option<String>,
-            #[serde(default)]
-            version: Option<serde_json::Value>,
-            #[serde(default, rename = "$schema")]
-            schema: Option<String>,
-            #[serde(default)]
-            runs: Option<serde::de::IgnoredAny>,
-            #[serde(default, rename = "spdxVersion")]
-            spdx_version: Option<String>,
+        // Tools order keys differently (cyclonedx-py sorts them), so look at the top-level keys
+        // of the whole document.
+        let top = Probe::of(bytes).map_err(|e| EvidenceError::Unknown(format!("JSON that does not parse: {e}")))?;
+        if crate::vulns::shape(&top).is_some() {
+            return Ok(Format::Vulns);
         }
-        let probe: Probe = serde_json::from_slice(bytes)
-            .map_err(|e| EvidenceError::Unknown(format!("JSON that does not parse: {e}")))?;
-        if probe.bom_format.as_deref() == Some("CycloneDX") {
+        if top.bom_format.as_deref() == Some("CycloneDX") {
             return Ok(Format::Cyclonedx);
         }
-        if probe.spdx_version.is_some() {
+        if top.spdx_version.is_some() {
             return Ok(Format::Spdx);
         }
-        let sarif_schema = probe.schema.as_deref().is_some_and(|s| s.contains("sarif"));
-        let sarif_version = probe.version.as_ref().and_then(|v| v.as_str()) == Some("2.1.0") && probe.runs.is_some();
+        if crate::intoto::looks_like(&top) {
+            return Ok(Format::Intoto);
+        }
+        let sarif_schema = top.schema.as_deref().is_some_and(|s| s.contains("sarif"));
+        let sarif_version = top.version.as_ref().and_then(|v| v.as_str()) == Some("2.1.0") && top.runs.is_some();
         if sarif_schema || sarif_version {
             return Ok(Format::Sarif);
         }
-        return Err(EvidenceError::Unknown("JSON, but not a format Ward reads yet".into()));
+        return Err(EvidenceError::Unknown(
+            "JSON, but not a format Ward detects (for your own JSON, register a type and pass --type custom:NAME)"
+                .into(),
+        ));
     }
     if t.starts_with("SPDXVersion:") {
         return Ok(Format::Spdx);

@@ -98,3 +98,53 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn new_parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = ward_evidence::vulns::summarise(&bytes, 1 << 20);
+        let _ = ward_evidence::intoto::summarise(&bytes, 1 << 20, &[], "sha256:0000000000000000000000000000000000000000000000000000000000000000");
+        let _ = ward_evidence::intoto::dsse_payload_text(&bytes);
+        let _ = ward_evidence::custom::parse_schema(&bytes);
+        if let Ok(t) = std::str::from_utf8(&bytes) {
+            let _ = ward_evidence::keys::PublicKey::from_pem(t);
+        }
+    }
+
+    /// Generated Trivy reports: every finding counted once, open ones by severity, fixes counted.
+    #[test]
+    fn generated_trivy_adds_up(vulns in prop::collection::vec((0usize..5, any::<bool>(), 0u8..20), 0..80)) {
+        const SEV: [&str; 5] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"];
+        let list: Vec<serde_json::Value> = vulns.iter().enumerate().map(|(i, (sev, fixed, pkg))| {
+            let mut v = serde_json::json!({"VulnerabilityID": format!("CVE-2024-{i}"), "PkgName": format!("p{pkg}"),
+                "InstalledVersion": "1.0", "Severity": SEV[*sev]});
+            if *fixed { v["FixedVersion"] = "1.1".into(); }
+            v
+        }).collect();
+        let doc = serde_json::json!({"SchemaVersion": 2, "ArtifactName": "img", "Results": [{"Target": "t", "Vulnerabilities": list}]});
+        let s = ward_evidence::vulns::summarise(&serde_json::to_vec(&doc).unwrap(), 1 << 20).unwrap();
+        prop_assert_eq!(s.findings as usize, vulns.len());
+        prop_assert_eq!(s.open, s.findings);
+        prop_assert_eq!(s.by_severity.values().sum::<u64>(), s.open);
+        prop_assert_eq!(s.fix_available as usize, vulns.iter().filter(|v| v.1).count());
+        let critical = vulns.iter().filter(|v| v.0 == 0).count() as u64;
+        prop_assert_eq!(s.by_severity.get("critical").copied().unwrap_or(0), critical);
+    }
+
+    /// Every valid CVSS v3.1 vector scores within 0–10 with one decimal, and raising
+    /// confidentiality impact never lowers the score.
+    #[test]
+    fn cvss_scores_are_bounded_and_monotone(av in 0usize..4, ac in 0usize..2, pr in 0usize..3, ui in 0usize..2,
+                                            s in 0usize..2, i in 0usize..3, a in 0usize..3) {
+        let v = |c: &str| format!("CVSS:3.1/AV:{}/AC:{}/PR:{}/UI:{}/S:{}/C:{c}/I:{}/A:{}",
+            ["N","A","L","P"][av], ["L","H"][ac], ["N","L","H"][pr], ["N","R"][ui], ["U","C"][s], ["N","L","H"][i], ["N","L","H"][a]);
+        let scores: Vec<f64> = ["N", "L", "H"].iter().map(|c| ward_evidence::vulns::cvss3_base_score(&v(c)).unwrap()).collect();
+        for w in scores.windows(2) { prop_assert!(w[0] <= w[1]); }
+        for sc in scores {
+            prop_assert!((0.0..=10.0).contains(&sc));
+            prop_assert!(((sc * 10.0).round() - sc * 10.0).abs() < 1e-9);
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! document, which is stored content-addressed beside the log (never in it).
 
 use crate::error::ApiError;
+use crate::keys;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -13,12 +14,25 @@ use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_evidence::detect::{Format, detect};
 use ward_evidence::digest::{of_bytes, parse_digest};
-use ward_evidence::{MAX_EVIDENCE, cyclonedx, junit, sarif, spdx};
+use ward_evidence::{MAX_EVIDENCE, custom, cyclonedx, intoto, junit, sarif, spdx, vulns};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
 const ARTIFACTS: &str = "artifacts";
 const ATTESTATIONS: &str = "attestations";
+/// `<service>|<vulnerability id>|<package>` → when Ward first saw it.
+const FIRST_SEEN: &str = "vuln_first_seen";
+
+/// Gives every finding of a vulnerability summary without a `first_seen` the time `time`.
+fn fill_first_seen(summary: &mut Value, time: &str) {
+    if let Some(list) = summary.get_mut("list").and_then(Value::as_array_mut) {
+        for f in list {
+            if f.get("first_seen").is_none_or(Value::is_null) {
+                f["first_seen"] = json!(time);
+            }
+        }
+    }
+}
 /// Largest attestation accepted (raw bytes).
 pub const MAX_ATTESTATION: usize = 16 * 1024 * 1024;
 
@@ -66,7 +80,7 @@ pub struct Artifact {
 pub struct AttestationRequest {
     /// Artifact digest.
     pub artifact: String,
-    /// `auto`, `junit`, `sarif`, `cyclonedx` or `spdx`.
+    /// `auto`, `junit`, `sarif`, `cyclonedx`, `spdx`, `vulns`, `intoto` or `custom:<name>`.
     #[serde(default = "auto")]
     pub r#type: String,
     /// File name, for people.
@@ -142,11 +156,30 @@ impl Projector for EvidenceProjector {
                 p.get("artifact").and_then(Value::as_str),
                 p.get("id").and_then(Value::as_str),
             ) {
-                (Some(a), Some(id)) => vec![ProjectionOp::Put {
-                    collection: ATTESTATIONS.into(),
-                    key: format!("{a}/{id}"),
-                    doc: with_entry(p.clone()),
-                }],
+                (Some(a), Some(id)) => {
+                    let mut doc = with_entry(p.clone());
+                    let mut ops = Vec::new();
+                    if doc.get("type").and_then(Value::as_str) == Some("vulns") {
+                        let service = p.get("service").and_then(Value::as_str).unwrap_or_default();
+                        if let Some(summary) = doc.get_mut("summary") {
+                            fill_first_seen(summary, &e.time);
+                            for f in summary.get("list").and_then(Value::as_array).into_iter().flatten() {
+                                let field = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default();
+                                ops.push(ProjectionOp::Put {
+                                    collection: FIRST_SEEN.into(),
+                                    key: format!("{service}|{}|{}", field("id"), field("package")),
+                                    doc: json!({ "first_seen": field("first_seen"), "severity": field("severity") }),
+                                });
+                            }
+                        }
+                    }
+                    ops.push(ProjectionOp::Put {
+                        collection: ATTESTATIONS.into(),
+                        key: format!("{a}/{id}"),
+                        doc,
+                    });
+                    ops
+                }
                 _ => vec![],
             },
             _ => vec![],
@@ -234,36 +267,108 @@ pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>,
     }
 }
 
-/// Parses a document as `kind` (`auto`, `junit`, `sarif`) and returns its format and summary.
-pub fn summarise(kind: &str, bytes: &[u8]) -> Result<(Format, Value), ApiError> {
+/// Parses a document as `kind` (`auto`, `junit`, `sarif`, `cyclonedx`, `spdx`, `vulns`,
+/// `intoto` or `custom:<name>`) about `artifact` and returns its format and summary. in-toto
+/// signatures are checked against the trusted keys; custom types against their schema.
+pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str) -> Result<(Format, Value), ApiError> {
+    const KINDS: &str = "auto, junit, sarif, cyclonedx, spdx, vulns, intoto or custom:NAME";
+    let mut custom = None;
     let format = match kind {
-        "auto" => detect(bytes).map_err(|e| {
-            ApiError::invalid(
-                e.to_string(),
-                "pass --type junit or --type sarif (other formats come later)",
-            )
-        })?,
+        "auto" => detect(bytes).map_err(|e| ApiError::invalid(e.to_string(), format!("pass --type: {KINDS}")))?,
         "junit" => Format::Junit,
         "sarif" => Format::Sarif,
         "cyclonedx" => Format::Cyclonedx,
         "spdx" => Format::Spdx,
-        other => {
-            return Err(ApiError::invalid(
-                format!("unknown attestation type {other:?}"),
-                "use auto, junit, sarif, cyclonedx or spdx",
-            ));
-        }
+        "vulns" => Format::Vulns,
+        "intoto" => Format::Intoto,
+        other => match other.strip_prefix("custom:") {
+            Some(name) => {
+                let t = keys::type_record(ledger, name).await?.ok_or_else(|| {
+                    ApiError::not_found(
+                        format!("no attestation type {name:?}"),
+                        "register it with `ward attest type add NAME --schema FILE`",
+                    )
+                })?;
+                custom = Some(t);
+                Format::Custom
+            }
+            None => {
+                return Err(ApiError::invalid(
+                    format!("unknown attestation type {other:?}"),
+                    format!("use {KINDS}"),
+                ));
+            }
+        },
     };
-    let refused =
-        |e: ward_evidence::EvidenceError| ApiError::invalid(e.to_string(), "attach the tool's own, unmodified output");
+    let refused = |e: ward_evidence::EvidenceError| {
+        use ward_evidence::EvidenceError as E;
+        let (status, code, hint) = match &e {
+            E::Unverified(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "signature_invalid",
+                "attach the envelope exactly as the builder signed it, and trust the builder's public key with `ward key trust --builder NAME KEYFILE`",
+            ),
+            E::Mismatch(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "digest_mismatch",
+                "attach it to the artifact it describes (its subject's sha256)",
+            ),
+            E::Schema(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "schema_mismatch",
+                "fix the document so it matches the registered schema",
+            ),
+            E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "attach a smaller report"),
+            _ => (
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "attach the tool's own, unmodified output",
+            ),
+        };
+        ApiError::new(status, code, e.to_string(), hint)
+    };
     let summary = match format {
         Format::Junit => serde_json::to_value(junit::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Sarif => serde_json::to_value(sarif::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Cyclonedx => serde_json::to_value(cyclonedx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Spdx => serde_json::to_value(spdx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
+        Format::Vulns => serde_json::to_value(vulns::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
+        Format::Intoto => {
+            let trusted = keys::trusted(ledger).await?;
+            serde_json::to_value(intoto::summarise(bytes, MAX_EVIDENCE, &trusted, artifact).map_err(refused)?)
+        }
+        Format::Custom => {
+            let Some(t) = custom else {
+                return Err(ApiError::invalid(
+                    "a custom attestation needs its type",
+                    "pass --type custom:NAME",
+                ));
+            };
+            serde_json::to_value(custom::summarise(bytes, MAX_EVIDENCE, &t.name, &t.schema).map_err(refused)?)
+        }
     }
     .map_err(ApiError::internal)?;
     Ok((format, summary))
+}
+
+/// Fills in when Ward first saw each finding of a vulnerability summary for `service`: the
+/// recorded time for findings seen before; left empty for new ones, which the projector fills
+/// with the time of the event that records them.
+async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Result<(), ApiError> {
+    let Some(list) = summary.get_mut("list").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    for f in list {
+        let key = format!(
+            "{service}|{}|{}",
+            f.get("id").and_then(Value::as_str).unwrap_or_default(),
+            f.get("package").and_then(Value::as_str).unwrap_or_default()
+        );
+        if let Some(doc) = ledger.store().projection(FIRST_SEEN, &key).await? {
+            f["first_seen"] = doc.get("first_seen").cloned().unwrap_or(Value::Null);
+        }
+    }
+    Ok(())
 }
 
 /// Attaches an attestation to a registered artifact: parse, store the raw bytes, record the
@@ -293,22 +398,24 @@ pub async fn attest(
                 "send the file's bytes base64-encoded",
             )
         })?;
-    if artifact(ledger, &req.artifact).await?.is_none() {
+    let Some(registered) = artifact(ledger, &req.artifact).await? else {
         return Err(ApiError::not_found(
             format!("artifact {} is not registered", req.artifact),
             "register it first with `ward artifact register`",
         ));
-    }
+    };
     // The guard runs before anything is stored or parsed into a summary.
     let (bytes, redactions) = guard(&req.file_name, bytes, req.redact, policy)?;
-    let (format, summary) = summarise(&req.r#type, &bytes).map_err(|e| {
-        ApiError::new(
-            e.status,
-            &e.detail.code,
-            format!("{}: {}", req.file_name, e.detail.message),
-            e.detail.hint,
-        )
-    })?;
+    let (format, mut summary) = summarise(ledger, &req.r#type, &bytes, &req.artifact)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                e.status,
+                &e.detail.code,
+                format!("{}: {}; nothing was stored", req.file_name, e.detail.message),
+                e.detail.hint,
+            )
+        })?;
     let id = of_bytes(&bytes);
     if let Some(doc) = ledger
         .store()
@@ -316,6 +423,9 @@ pub async fn attest(
         .await?
     {
         return Ok((serde_json::from_value(doc).map_err(ApiError::internal)?, false));
+    }
+    if format == Format::Vulns {
+        first_seen(ledger, &registered.meta.service, &mut summary).await?;
     }
     ledger.store().put_evidence(&id, &bytes).await?;
     let payload = json!({
@@ -327,6 +437,7 @@ pub async fn attest(
         "summary": summary,
         "redactions": redactions,
         "added_by": by.id,
+        "service": registered.meta.service,
     });
     let receipt = ledger
         .append(NewEvent {
@@ -336,6 +447,7 @@ pub async fn attest(
             payload,
         })
         .await?;
+    fill_first_seen(&mut summary, &receipt.time);
     Ok((
         Attestation {
             id,
@@ -371,11 +483,14 @@ fn guard(
     if policy.skips(file) {
         return Ok((bytes, Vec::new()));
     }
-    let findings = scan(text, policy);
+    // A DSSE envelope is scanned by its decoded payload: the base64 text and the signatures are
+    // random by design, and what was signed cannot be redacted without breaking the signature.
+    let signed = ward_evidence::intoto::dsse_payload_text(&bytes);
+    let findings = scan(signed.as_deref().unwrap_or(text), policy);
     if findings.is_empty() {
         return Ok((bytes, findings));
     }
-    if !redact {
+    if !redact || signed.is_some() {
         let listed: Vec<String> = findings
             .iter()
             .take(5)
@@ -386,14 +501,22 @@ fn guard(
         } else {
             String::new()
         };
+        let (place, hint) = if signed.is_some() {
+            (
+                " of the signed DSSE payload",
+                "a signed document cannot be redacted: remove it at the source and sign again",
+            )
+        } else {
+            ("", "remove it at the source, or pass --redact to store a redacted copy")
+        };
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "sensitive_content",
             format!(
-                "{file}: possible PHI or secret at {}{more}; nothing was stored",
+                "{file}: possible PHI or secret at {}{more}{place}; nothing was stored",
                 listed.join(", ")
             ),
-            "remove it at the source, or pass --redact to store a redacted copy",
+            hint,
         ));
     }
     let cleaned = redact_text(text, &findings).into_bytes();

@@ -6,6 +6,7 @@
 //! - [`identities`]: API tokens, local users and sessions, kept as ledger events with their
 //!   projections; the in-memory token cache.
 //! - [`evidence`]: artifacts and attestations (registration, parsed summaries, raw storage).
+//! - [`keys`]: keys trusted to sign evidence for a builder; custom attestation types.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod evidence;
 pub mod identities;
+pub mod keys;
 pub mod metrics;
 pub mod oidc;
 pub mod ops;
@@ -41,6 +43,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     let mut p = ward_store::projection::default_projectors();
     p.push(Arc::new(identities::IdentityProjector));
     p.push(Arc::new(evidence::EvidenceProjector));
+    p.push(Arc::new(keys::KeysProjector));
     p
 }
 use tokio::net::TcpListener;

@@ -9,6 +9,7 @@ use crate::auth::authorize;
 use crate::error::{ApiError, ErrorBody};
 use crate::evidence;
 use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
+use crate::keys;
 use crate::metrics::RouteLabels;
 use crate::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use crate::state::AppState;
@@ -78,6 +79,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/artifacts", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/artifacts/{digest}", Requires(Action::EvidenceRead)),
     rule("POST", "/api/v1/attestations", Requires(Action::EvidenceWrite)),
+    rule("GET", "/api/v1/keys", Requires(Action::TrustRead)),
+    rule("POST", "/api/v1/keys", Requires(Action::TrustManage)),
+    rule("DELETE", "/api/v1/keys/{keyid}", Requires(Action::TrustManage)),
+    rule("GET", "/api/v1/attestation-types", Requires(Action::TrustRead)),
+    rule("POST", "/api/v1/attestation-types", Requires(Action::TrustManage)),
     rule("GET", "/api/v1/events", Requires(Action::EventRead)),
     rule("POST", "/api/v1/events", Requires(Action::EventAppend)),
     rule("GET", "/api/v1/tokens", Requires(Action::TokenManage)),
@@ -137,6 +143,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(register_artifact))
         .routes(routes!(show_artifact))
         .routes(routes!(add_attestation))
+        .routes(routes!(list_keys, trust_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(list_types, register_type))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
@@ -645,7 +654,8 @@ async fn show_artifact(
     Ok(Json(ArtifactView { artifact, attestations }))
 }
 
-/// Attaches an attestation (JUnit XML or SARIF for now) to a registered artifact.
+/// Attaches an attestation (JUnit, SARIF, CycloneDX, SPDX, vulnerability report, in-toto or a
+/// custom type) to a registered artifact.
 #[utoipa::path(post, path = "/api/v1/attestations", tag = "evidence", request_body = evidence::AttestationRequest, security(("bearer" = [])), responses(
     (status = 201, body = evidence::Attestation), (status = 200, body = evidence::Attestation, description = "already attached"), (status = 400, body = ErrorBody)))]
 async fn add_attestation(
@@ -655,6 +665,53 @@ async fn add_attestation(
 ) -> Result<(StatusCode, Json<evidence::Attestation>), ApiError> {
     let (a, new) = evidence::attest(&state.ledger, &me, &req, &state.guard).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
+}
+
+/// Every key trusted for a builder, revoked ones included.
+#[utoipa::path(get, path = "/api/v1/keys", tag = "evidence", security(("bearer" = [])), responses((status = 200, body = Vec<keys::KeyRecord>)))]
+async fn list_keys(State(state): State<AppState>) -> Result<Json<Vec<keys::KeyRecord>>, ApiError> {
+    Ok(Json(keys::list(&state.ledger).await?))
+}
+
+/// Trusts a public key (PEM: Ed25519, ECDSA P-256 or RSA) to sign evidence for a builder.
+#[utoipa::path(post, path = "/api/v1/keys", tag = "evidence", request_body = keys::TrustRequest, security(("bearer" = [])), responses(
+    (status = 201, body = keys::KeyRecord), (status = 200, body = keys::KeyRecord, description = "already trusted"), (status = 409, body = ErrorBody)))]
+async fn trust_key(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<keys::TrustRequest>,
+) -> Result<(StatusCode, Json<keys::KeyRecord>), ApiError> {
+    let (k, new) = keys::trust(&state.ledger, &me, &req).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(k)))
+}
+
+/// Revokes a trusted key: its signatures no longer verify new attestations.
+#[utoipa::path(delete, path = "/api/v1/keys/{keyid}", tag = "evidence", params(("keyid" = String, Path, description = "sha256:<hex> key id")), security(("bearer" = [])), responses(
+    (status = 200, body = keys::KeyRecord), (status = 404, body = ErrorBody)))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(keyid): Path<String>,
+) -> Result<Json<keys::KeyRecord>, ApiError> {
+    Ok(Json(keys::revoke(&state.ledger, &me, &keyid).await?))
+}
+
+/// Every custom attestation type with its JSON Schema.
+#[utoipa::path(get, path = "/api/v1/attestation-types", tag = "evidence", security(("bearer" = [])), responses((status = 200, body = Vec<keys::TypeRecord>)))]
+async fn list_types(State(state): State<AppState>) -> Result<Json<Vec<keys::TypeRecord>>, ApiError> {
+    Ok(Json(keys::list_types(&state.ledger).await?))
+}
+
+/// Registers a custom attestation type: a name and the JSON Schema its documents must match.
+#[utoipa::path(post, path = "/api/v1/attestation-types", tag = "evidence", request_body = keys::TypeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = keys::TypeRecord), (status = 200, body = keys::TypeRecord, description = "already registered"), (status = 409, body = ErrorBody)))]
+async fn register_type(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<keys::TypeRequest>,
+) -> Result<(StatusCode, Json<keys::TypeRecord>), ApiError> {
+    let (t, new) = keys::register_type(&state.ledger, &me, &req).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(t)))
 }
 
 /// Every API token (never the secrets).

@@ -119,6 +119,15 @@ fn sample(path: &str) -> (String, Option<Value>) {
                 json!({ "name": "u-matrix", "display_name": "U", "roles": ["viewer"], "password": "correct horse battery" }),
             ),
         ),
+        "/api/v1/keys" => (
+            path.into(),
+            Some(json!({ "builder": "ci", "public_key_pem": "not a key" })),
+        ),
+        "/api/v1/keys/{keyid}" => (format!("/api/v1/keys/sha256:{}", "3".repeat(64)), None),
+        "/api/v1/attestation-types" => (
+            path.into(),
+            Some(json!({ "name": "matrix-type", "schema": { "type": "object" } })),
+        ),
         "/api/v1/sessions" => (
             path.into(),
             Some(json!({ "user": "signin", "password": "correct horse battery" })),

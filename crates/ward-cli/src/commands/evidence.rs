@@ -183,6 +183,60 @@ fn summary_line(kind: &str, v: &Value) -> String {
                 format!("for {} of {}", n("with_dependency_entry"), n("with_ref"))
             }
         ),
+        "vulns" => {
+            let sev = |k: &str| {
+                v.get("by_severity")
+                    .and_then(|m| m.get(k))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            let closed: u64 = v
+                .get("closed_by_vex")
+                .and_then(Value::as_object)
+                .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+            format!(
+                "{} open of {} findings (critical {}, high {}, medium {}, low {}, unknown {}), {} fixable, {} closed by VEX",
+                n("open"),
+                n("findings"),
+                sev("critical"),
+                sev("high"),
+                sev("medium"),
+                sev("low"),
+                sev("unknown"),
+                n("fix_available"),
+                closed
+            )
+        }
+        "intoto" => {
+            let by: Vec<String> = v
+                .get("verified_by")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    format!(
+                        "{} ({})",
+                        b.get("builder").and_then(Value::as_str).unwrap_or("?"),
+                        b.get("algorithm").and_then(Value::as_str).unwrap_or("?")
+                    )
+                })
+                .collect();
+            let what = match (v.get("predicate_type").and_then(Value::as_str), v.get("link")) {
+                (Some(p), _) => p.to_string(),
+                (None, Some(l)) => format!("link {}", l.get("step").and_then(Value::as_str).unwrap_or("?")),
+                _ => "statement".into(),
+            };
+            format!(
+                "{what}, subject {}, signed by {}",
+                v.get("matched_subject").and_then(Value::as_str).unwrap_or("?"),
+                by.join(", ")
+            )
+        }
+        "custom" => format!(
+            "{} matches its schema ({})",
+            v.get("type_name").and_then(Value::as_str).unwrap_or("?"),
+            v.get("schema_digest").and_then(Value::as_str).unwrap_or("?")
+        ),
         _ => v.to_string(),
     }
 }
@@ -192,6 +246,7 @@ pub async fn attest(g: &Global, cmd: &AttestCommand) -> Result<()> {
     let remote = Remote::from_global(g)?;
     match cmd {
         AttestCommand::Add(a) => add(g, remote, a).await,
+        AttestCommand::Type(c) => crate::commands::keys::attest_type(g, remote, c).await,
         AttestCommand::List { artifact } => {
             let list: Vec<Attestation> = match &remote {
                 Some(r) => {

@@ -5,6 +5,7 @@ pub mod debug;
 pub mod demo;
 pub mod evidence;
 pub mod init;
+pub mod keys;
 pub mod log;
 pub mod serve;
 pub mod token;

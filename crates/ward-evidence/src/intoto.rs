@@ -1,0 +1,582 @@
+//! in-toto: Statements (v1 and v0.1) in DSSE envelopes, SLSA provenance (v0.2 and v1)
+//! predicates, and link metadata as `in-toto-run` writes it — the classic signed metablock
+//! (`{"signatures":[…],"signed":{"_type":"link",…}}`) or, with `--use-dsse`, a DSSE envelope.
+//!
+//! Nothing is believed before a signature is: a document counts only when at least one of its
+//! signatures verifies under a key trusted for a builder ([`TrustedKey`]). DSSE signatures cover
+//! `PAE(payloadType, payload)`; metablock signatures cover the securesystemslib canonical JSON
+//! of `signed` (keys sorted, no whitespace, only `\` and `"` escaped, no floats). Then the
+//! artifact must be what the document speaks about: a Statement subject, or a link product,
+//! whose sha256 equals the artifact's digest.
+
+use crate::keys::PublicKey;
+use crate::{EvidenceError, check_size};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+const FORMAT: &str = "in-toto";
+/// DSSE payload type of in-toto documents.
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+/// Most subjects kept in a summary.
+pub const MAX_SUBJECTS: usize = 1000;
+const MAX_SIGNATURES: usize = 32;
+
+/// A key trusted to sign for a builder.
+#[derive(Clone, Debug)]
+pub struct TrustedKey {
+    /// The builder's name, as given to `ward key trust --builder`.
+    pub builder: String,
+    /// The key.
+    pub key: PublicKey,
+}
+
+/// A signature that verified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedBy {
+    /// Builder the key is trusted for.
+    pub builder: String,
+    /// Ward's key id (`sha256:` of the SubjectPublicKeyInfo).
+    pub keyid: String,
+    /// Algorithm family.
+    pub algorithm: String,
+}
+
+/// A subject (Statement) or product (link).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Name or path.
+    pub name: String,
+    /// Its sha256, hex (absent when the document gives only other algorithms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// SLSA provenance facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// `v0.2` or `v1`.
+    pub slsa_version: String,
+    /// `builder.id` (v0.2) / `runDetails.builder.id` (v1).
+    pub builder_id: String,
+    /// `buildType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_type: Option<String>,
+    /// `metadata.buildInvocationId` / `runDetails.metadata.invocationId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_id: Option<String>,
+    /// Build start time as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_on: Option<String>,
+    /// Build end time as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_on: Option<String>,
+    /// `materials` (v0.2) / `buildDefinition.resolvedDependencies` (v1).
+    pub materials: u64,
+}
+
+/// What an in-toto link says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkFacts {
+    /// The step name.
+    pub step: String,
+    /// The command that ran.
+    pub command: Vec<String>,
+    /// Materials recorded.
+    pub materials: u64,
+    /// Products recorded.
+    pub products: u64,
+    /// The command's exit code, where recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_value: Option<i64>,
+}
+
+/// What a verified in-toto document says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntotoSummary {
+    /// `dsse` or `metablock`.
+    pub envelope: String,
+    /// The statement's or link's `_type`.
+    pub statement_type: String,
+    /// `predicateType` of a Statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+    /// Subjects (Statement) or products (link), at most [`MAX_SUBJECTS`].
+    pub subjects: Vec<Subject>,
+    /// The subject that is the artifact.
+    pub matched_subject: String,
+    /// Signatures on the document.
+    pub signatures: u64,
+    /// Those that verified under trusted keys.
+    pub verified_by: Vec<VerifiedBy>,
+    /// SLSA provenance, when the predicate is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    /// Link facts, when the document is a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkFacts>,
+}
+
+fn malformed(reason: impl Into<String>) -> EvidenceError {
+    EvidenceError::Malformed {
+        format: FORMAT,
+        reason: reason.into(),
+    }
+}
+
+/// Is this JSON object an in-toto document (DSSE envelope, metablock or bare Statement)?
+pub(crate) fn looks_like(top: &crate::detect::Probe) -> bool {
+    (top.payload_type.is_some() && top.payload.is_some())
+        || (top.signed.is_some() && top.signatures.is_some())
+        || top
+            .statement_type
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"))
+}
+
+/// The decoded payload of a DSSE envelope, as text — what the PHI/secret guard scans instead of
+/// the envelope, whose base64 payload and signatures are random-looking by design. `None` when
+/// `bytes` is not a DSSE envelope with a UTF-8 payload.
+pub fn dsse_payload_text(bytes: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(rename = "payloadType")]
+        _payload_type: String,
+        payload: String,
+    }
+    let head: Head = serde_json::from_slice(bytes).ok()?;
+    String::from_utf8(decode_b64(&head.payload)?).ok()
+}
+
+/// DSSE's pre-authentication encoding.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
+    out.extend_from_slice(format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// securesystemslib's canonical JSON (`encode_canonical`), which classic in-toto signs.
+pub fn ssl_canonical(v: &Value) -> Result<Vec<u8>, EvidenceError> {
+    fn string(s: &str, out: &mut Vec<u8>) {
+        out.push(b'"');
+        for c in s.chars() {
+            if c == '\\' || c == '"' {
+                out.push(b'\\');
+            }
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+        out.push(b'"');
+    }
+    fn walk(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EvidenceError> {
+        if depth > 64 {
+            return Err(malformed("nested too deeply"));
+        }
+        match v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Number(n) if n.is_i64() || n.is_u64() => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::Number(_) => return Err(malformed("a signed in-toto document holds a float")),
+            Value::String(s) => string(s, out),
+            Value::Array(a) => {
+                out.push(b'[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    walk(x, out, depth + 1)?;
+                }
+                out.push(b']');
+            }
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    string(k, out);
+                    out.push(b':');
+                    walk(&o[k], out, depth + 1)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out, 0)?;
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "payloadType")]
+    payload_type: String,
+    payload: String,
+    #[serde(default)]
+    signatures: Vec<EnvelopeSignature>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeSignature {
+    #[serde(default)]
+    sig: String,
+}
+
+#[derive(Deserialize)]
+struct Metablock {
+    signed: Value,
+    #[serde(default)]
+    signatures: Vec<EnvelopeSignature>,
+}
+
+fn decode_b64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(s.trim()).ok())
+}
+
+/// Which trusted keys verify any of `sigs` over `message`; refuses when none does.
+fn verify(message: &[u8], sigs: &[Vec<u8>], trusted: &[TrustedKey]) -> Result<Vec<VerifiedBy>, EvidenceError> {
+    if sigs.is_empty() {
+        return Err(EvidenceError::Unverified("the document carries no signature".into()));
+    }
+    if sigs.len() > MAX_SIGNATURES {
+        return Err(malformed(format!("more than {MAX_SIGNATURES} signatures")));
+    }
+    if trusted.is_empty() {
+        return Err(EvidenceError::Unverified(
+            "no key is trusted for any builder, so no signature can be checked".into(),
+        ));
+    }
+    let mut out: Vec<VerifiedBy> = Vec::new();
+    for sig in sigs {
+        for t in trusted {
+            if t.key.verify(message, sig) {
+                let v = VerifiedBy {
+                    builder: t.builder.clone(),
+                    keyid: t.key.keyid(),
+                    algorithm: t.key.algorithm().as_str().into(),
+                };
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(EvidenceError::Unverified(format!(
+            "none of its {} signature(s) verifies under a trusted key: forged, altered after signing, or signed by a key not trusted for any builder",
+            sigs.len()
+        )));
+    }
+    Ok(out)
+}
+
+fn digest_hex(artifact: &str) -> Result<&str, EvidenceError> {
+    artifact
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64)
+        .ok_or_else(|| malformed(format!("artifact digest {artifact:?} is not sha256:<hex>")))
+}
+
+/// Verifies and summarises an in-toto document of at most `limit` bytes about `artifact`
+/// (`sha256:<hex>`), against the keys in `trusted`.
+pub fn summarise(
+    bytes: &[u8],
+    limit: usize,
+    trusted: &[TrustedKey],
+    artifact: &str,
+) -> Result<IntotoSummary, EvidenceError> {
+    check_size(bytes, limit)?;
+    let want = digest_hex(artifact)?.to_ascii_lowercase();
+    let top: Value = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    let obj = top.as_object().ok_or_else(|| malformed("not a JSON object"))?;
+    let (envelope, verified_by, signatures, body) = if obj.contains_key("payloadType") {
+        let env: Envelope =
+            serde_json::from_value(top.clone()).map_err(|e| malformed(format!("DSSE envelope: {e}")))?;
+        if env.payload_type != PAYLOAD_TYPE {
+            return Err(malformed(format!(
+                "DSSE payloadType {:?}; expected {PAYLOAD_TYPE:?}",
+                env.payload_type
+            )));
+        }
+        let payload = decode_b64(&env.payload).ok_or_else(|| malformed("DSSE payload is not base64"))?;
+        let sigs: Vec<Vec<u8>> = env
+            .signatures
+            .iter()
+            .map(|s| decode_b64(&s.sig).ok_or_else(|| malformed("a DSSE signature is not base64")))
+            .collect::<Result<_, _>>()?;
+        let verified = verify(&pae(&env.payload_type, &payload), &sigs, trusted)?;
+        let body: Value =
+            serde_json::from_slice(&payload).map_err(|e| malformed(format!("DSSE payload is not JSON: {e}")))?;
+        ("dsse", verified, sigs.len(), body)
+    } else if obj.contains_key("signed") {
+        let mb: Metablock = serde_json::from_value(top.clone()).map_err(|e| malformed(format!("metablock: {e}")))?;
+        let sigs: Vec<Vec<u8>> = mb
+            .signatures
+            .iter()
+            .map(|s| hex::decode(s.sig.trim()).map_err(|_| malformed("a metablock signature is not hex")))
+            .collect::<Result<_, _>>()?;
+        let verified = verify(&ssl_canonical(&mb.signed)?, &sigs, trusted)?;
+        ("metablock", verified, sigs.len(), mb.signed)
+    } else if obj
+        .get("_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"))
+    {
+        return Err(EvidenceError::Unverified(
+            "a bare in-toto Statement carries no signature; attach the DSSE envelope the builder signed".into(),
+        ));
+    } else {
+        return Err(malformed("neither a DSSE envelope nor an in-toto metablock"));
+    };
+    let mut out = IntotoSummary {
+        envelope: envelope.into(),
+        signatures: signatures as u64,
+        verified_by,
+        ..IntotoSummary::default()
+    };
+    let kind = body
+        .get("_type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    match kind.as_str() {
+        "https://in-toto.io/Statement/v1" | "https://in-toto.io/Statement/v0.1" => statement(&body, &mut out)?,
+        "link" => link(&body, &mut out)?,
+        other => {
+            return Err(malformed(format!(
+                "_type {other:?} (Statement v1/v0.1 and links are read)"
+            )));
+        }
+    }
+    out.statement_type = kind;
+    out.matched_subject = out
+        .subjects
+        .iter()
+        .find(|s| s.sha256.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&want)))
+        .map(|s| s.name.clone())
+        .ok_or_else(|| {
+            EvidenceError::Mismatch(format!(
+                "no {} has the artifact's digest {artifact} (it names {})",
+                if out.link.is_some() { "product" } else { "subject" },
+                out.subjects
+                    .iter()
+                    .take(3)
+                    .map(|s| format!("{} sha256:{}", s.name, s.sha256.as_deref().unwrap_or("-")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    Ok(out)
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+}
+
+fn push_subject(out: &mut IntotoSummary, name: &str, digest: &Value) -> Result<(), EvidenceError> {
+    let digest = digest
+        .as_object()
+        .ok_or_else(|| malformed(format!("the digest of {name:?} is not an object")))?;
+    let sha256 = match digest.get("sha256") {
+        Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(h.to_ascii_lowercase())
+        }
+        Some(_) => return Err(malformed(format!("the sha256 of {name:?} is not 64 hex digits"))),
+        None => None,
+    };
+    if out.subjects.len() < MAX_SUBJECTS {
+        out.subjects.push(Subject {
+            name: name.into(),
+            sha256,
+        });
+    }
+    Ok(())
+}
+
+fn statement(body: &Value, out: &mut IntotoSummary) -> Result<(), EvidenceError> {
+    let subjects = body
+        .get("subject")
+        .and_then(Value::as_array)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| malformed("the Statement has no subject"))?;
+    for s in subjects {
+        let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
+        push_subject(out, name, s.get("digest").unwrap_or(&Value::Null))?;
+    }
+    let predicate_type = body
+        .get("predicateType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("the Statement has no predicateType"))?;
+    let predicate = body.get("predicate").unwrap_or(&Value::Null);
+    out.predicate_type = Some(predicate_type.into());
+    let count = |v: Option<&Value>| v.and_then(Value::as_array).map_or(0, |a| a.len() as u64);
+    out.provenance = match predicate_type {
+        "https://slsa.dev/provenance/v1" => Some(Provenance {
+            slsa_version: "v1".into(),
+            builder_id: str_at(predicate, &["runDetails", "builder", "id"])
+                .ok_or_else(|| malformed("SLSA v1 provenance without runDetails.builder.id"))?
+                .into(),
+            build_type: str_at(predicate, &["buildDefinition", "buildType"]).map(Into::into),
+            invocation_id: str_at(predicate, &["runDetails", "metadata", "invocationId"]).map(Into::into),
+            started_on: str_at(predicate, &["runDetails", "metadata", "startedOn"]).map(Into::into),
+            finished_on: str_at(predicate, &["runDetails", "metadata", "finishedOn"]).map(Into::into),
+            materials: count(
+                predicate
+                    .get("buildDefinition")
+                    .and_then(|b| b.get("resolvedDependencies")),
+            ),
+        }),
+        "https://slsa.dev/provenance/v0.2" => Some(Provenance {
+            slsa_version: "v0.2".into(),
+            builder_id: str_at(predicate, &["builder", "id"])
+                .ok_or_else(|| malformed("SLSA v0.2 provenance without builder.id"))?
+                .into(),
+            build_type: str_at(predicate, &["buildType"]).map(Into::into),
+            invocation_id: str_at(predicate, &["metadata", "buildInvocationId"]).map(Into::into),
+            started_on: str_at(predicate, &["metadata", "buildStartedOn"]).map(Into::into),
+            finished_on: str_at(predicate, &["metadata", "buildFinishedOn"]).map(Into::into),
+            materials: count(predicate.get("materials")),
+        }),
+        _ => None,
+    };
+    Ok(())
+}
+
+fn link(body: &Value, out: &mut IntotoSummary) -> Result<(), EvidenceError> {
+    let map = |k: &str| -> Result<serde_json::Map<String, Value>, EvidenceError> {
+        match body.get(k) {
+            None | Some(Value::Null) => Ok(serde_json::Map::new()),
+            Some(Value::Object(o)) => Ok(o.clone()),
+            Some(_) => Err(malformed(format!("link {k} is not an object"))),
+        }
+    };
+    let products = map("products")?;
+    let materials = map("materials")?;
+    for (name, digest) in &products {
+        push_subject(out, name, digest)?;
+    }
+    let command = match body.get("command") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect(),
+        Some(_) => return Err(malformed("link command is not a list")),
+    };
+    out.link = Some(LinkFacts {
+        step: body.get("name").and_then(Value::as_str).unwrap_or_default().into(),
+        command,
+        materials: materials.len() as u64,
+        products: products.len() as u64,
+        return_value: body
+            .get("byproducts")
+            .and_then(|b| b.get("return-value"))
+            .and_then(Value::as_i64),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use serde_json::json;
+
+    fn key() -> (Ed25519KeyPair, TrustedKey) {
+        let kp = Ed25519KeyPair::generate().unwrap();
+        let der = kp.public_key().as_der().unwrap();
+        let key = PublicKey::from_spki_der(der.as_ref()).unwrap();
+        (
+            kp,
+            TrustedKey {
+                builder: "ci".into(),
+                key,
+            },
+        )
+    }
+
+    const ART: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    fn envelope(kp: &Ed25519KeyPair, statement: &Value) -> Vec<u8> {
+        let payload = serde_json::to_vec(statement).unwrap();
+        let sig = kp.sign(&pae(PAYLOAD_TYPE, &payload));
+        let b64 = base64::engine::general_purpose::STANDARD;
+        serde_json::to_vec(&json!({"payloadType": PAYLOAD_TYPE, "payload": b64.encode(&payload),
+            "signatures": [{"keyid": "", "sig": b64.encode(sig.as_ref())}]}))
+        .unwrap()
+    }
+
+    fn statement(hex: &str) -> Value {
+        json!({"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":hex}}],
+          "predicateType":"https://slsa.dev/provenance/v1",
+          "predicate":{"buildDefinition":{"buildType":"t","resolvedDependencies":[{"uri":"git+x"}]},
+                       "runDetails":{"builder":{"id":"https://ci.example/builder"}}}})
+    }
+
+    #[test]
+    fn dsse_statement_verifies_and_names_the_subject() {
+        let (kp, t) = key();
+        let doc = envelope(&kp, &statement(&ART[7..]));
+        let s = summarise(&doc, 1 << 20, std::slice::from_ref(&t), ART).unwrap();
+        assert_eq!(s.matched_subject, "app");
+        assert_eq!(s.verified_by[0].builder, "ci");
+        let p = s.provenance.unwrap();
+        assert_eq!(
+            (p.slsa_version.as_str(), p.builder_id.as_str(), p.materials),
+            ("v1", "https://ci.example/builder", 1)
+        );
+    }
+
+    #[test]
+    fn refuses_wrong_key_tampering_and_other_subjects() {
+        let (kp, t) = key();
+        let (_, other) = key();
+        let doc = envelope(&kp, &statement(&ART[7..]));
+        assert!(matches!(
+            summarise(&doc, 1 << 20, &[other], ART),
+            Err(EvidenceError::Unverified(_))
+        ));
+        assert!(matches!(
+            summarise(&doc, 1 << 20, &[], ART),
+            Err(EvidenceError::Unverified(_))
+        ));
+        // Change the payload after signing.
+        let mut v: Value = serde_json::from_slice(&doc).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let tampered = serde_json::to_vec(&statement(&"ab".repeat(32))).unwrap();
+        v["payload"] = json!(b64.encode(tampered));
+        let doc2 = serde_json::to_vec(&v).unwrap();
+        assert!(matches!(
+            summarise(&doc2, 1 << 20, std::slice::from_ref(&t), ART),
+            Err(EvidenceError::Unverified(_))
+        ));
+        // Signed, but about another artifact.
+        let doc3 = envelope(&kp, &statement(&"ab".repeat(32)));
+        assert!(matches!(
+            summarise(&doc3, 1 << 20, std::slice::from_ref(&t), ART),
+            Err(EvidenceError::Mismatch(_))
+        ));
+        // A bare statement is not evidence.
+        let bare = serde_json::to_vec(&statement(&ART[7..])).unwrap();
+        assert!(matches!(
+            summarise(&bare, 1 << 20, &[t], ART),
+            Err(EvidenceError::Unverified(_))
+        ));
+    }
+
+    #[test]
+    fn canonical_json_matches_securesystemslib() {
+        let v = json!({"b":[1,true,null],"a":"q\"\\\n é"});
+        assert_eq!(
+            ssl_canonical(&v).unwrap(),
+            "{\"a\":\"q\\\"\\\\\n é\",\"b\":[1,true,null]}".as_bytes()
+        );
+        assert!(ssl_canonical(&json!({"f":1.5})).is_err());
+    }
+}
