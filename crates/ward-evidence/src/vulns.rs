@@ -658,6 +658,46 @@ mod tests {
         );
     }
 
+    /// The shape osv-scanner (v1.x/v2.x `--format json`) writes: per source, per package, the
+    /// OSV records and their groups (one vulnerability under several ids). Here a Go stdlib
+    /// finding with no severity anywhere (`max_severity` empty) and a PyPI one scored by CVSS.
+    #[test]
+    fn osv_scanner_groups() {
+        let doc = br#"{"results":[{"source":{"path":"/src/go.mod","type":"lockfile"},"packages":[
+            {"package":{"name":"stdlib","version":"1.24.3","ecosystem":"Go"},
+             "vulnerabilities":[{"id":"GO-2025-3749","aliases":["CVE-2025-0913"],
+               "affected":[{"package":{"name":"stdlib","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.23.10"},{"introduced":"1.24.0-0"},{"fixed":"1.24.4"}]}]}]}],
+             "groups":[{"ids":["GO-2025-3749"],"aliases":["CVE-2025-0913","GO-2025-3749"],"max_severity":""}]},
+            {"package":{"name":"jinja2","version":"2.10","ecosystem":"PyPI"},
+             "vulnerabilities":[{"id":"GHSA-462w-v97r-4m45","affected":[]},{"id":"PYSEC-2019-217","affected":[{"ranges":[{"events":[{"fixed":"2.10.1"}]}]}]}],
+             "groups":[{"ids":["GHSA-462w-v97r-4m45","PYSEC-2019-217"],"max_severity":"9.8"}]}]}]}"#;
+        let s = summarise(doc, 1 << 20).unwrap();
+        assert_eq!(
+            (s.report_format.as_str(), s.findings, s.fix_available),
+            ("osv-scanner", 2, 2)
+        );
+        assert_eq!((s.by_severity["unknown"], s.by_severity["critical"]), (1, 1));
+        let go = &s.list[0];
+        assert_eq!((go.package.as_str(), go.version.as_deref()), ("stdlib", Some("1.24.3")));
+        assert_eq!(go.fixed_versions, vec!["1.23.10", "1.24.4"]);
+        assert_eq!(s.list[1].aliases, vec!["PYSEC-2019-217"]);
+    }
+
+    /// pip-audit `--format json`: no severities (PyPI advisories carry none), fix versions.
+    #[test]
+    fn pip_audit_json() {
+        let doc = br#"{"dependencies":[{"name":"requests","version":"2.19.1","vulns":[
+            {"id":"PYSEC-2018-28","fix_versions":["2.20.0"],"aliases":["CVE-2018-18074"],"description":"d"}]},
+            {"name":"idna","version":"3.7","vulns":[]},{"name":"private-pkg","skip_reason":"not on PyPI"}],"fixes":[]}"#;
+        let s = summarise(doc, 1 << 20).unwrap();
+        assert_eq!(
+            (s.report_format.as_str(), s.findings, s.fix_available),
+            ("pip-audit", 1, 1)
+        );
+        assert_eq!(s.by_severity["unknown"], 1);
+        assert_eq!(s.list[0].aliases, vec!["CVE-2018-18074"]);
+    }
+
     #[test]
     fn osv_records_and_api_answers() {
         let rec = br#"{"id":"GHSA-x","aliases":["CVE-3"],"affected":[{"package":{"name":"p","ecosystem":"PyPI"},

@@ -528,10 +528,9 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
     let prefix = format!("{artifact}/");
     let mut out: Vec<Attestation> = ledger
         .store()
-        .projection_list(ATTESTATIONS)
+        .projection_prefix(ATTESTATIONS, &prefix)
         .await?
         .into_iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
         .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
         .collect::<Result<_, _>>()?;
     out.sort_by_key(|a| a.seq);

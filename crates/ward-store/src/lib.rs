@@ -117,6 +117,8 @@ pub trait Store: Send + Sync {
     async fn projection(&self, collection: &str, key: &str) -> Result<Option<Value>, StoreError>;
     /// All documents of a collection, by key.
     async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError>;
+    /// The documents of a collection whose keys start with `prefix`, by key (byte order).
+    async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Drops all projections and replays the log through `projectors`, in one transaction.
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError>;
 }
@@ -158,4 +160,34 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
 
 pub(crate) fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+}
+
+/// The least string greater than every string that starts with `prefix` (its last character
+/// incremented), or `None` when there is none (an empty prefix, or one ending in U+10FFFF).
+pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if (0xD800..=0xDFFF).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::prefix_upper_bound;
+
+    #[test]
+    fn upper_bounds() {
+        assert_eq!(prefix_upper_bound("sha256:ab/").as_deref(), Some("sha256:ab0"));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_upper_bound(""), None);
+    }
 }

@@ -34,6 +34,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "evidence",
         sql: include_str!("../migrations/postgres/0002_evidence.sql"),
     },
+    Migration {
+        version: 3,
+        name: "projection_prefix",
+        sql: include_str!("../migrations/postgres/0003_projection_prefix.sql"),
+    },
 ];
 
 /// Latest schema version known to this build.

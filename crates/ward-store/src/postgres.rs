@@ -400,18 +400,21 @@ impl Store for PgStore {
     }
 
     async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError> {
-        let rows = sqlx::query("SELECT key, doc::text AS doc FROM projections WHERE collection = $1 ORDER BY key")
+        let rows = sqlx::query(LIST_SQL).bind(collection).fetch_all(&self.pool).await?;
+        crate::projection::documents(&rows)
+    }
+
+    async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        let Some(upper) = crate::prefix_upper_bound(prefix) else {
+            return self.projection_list(collection).await;
+        };
+        let rows = sqlx::query("SELECT key, doc::text AS doc FROM projections WHERE collection = $1 AND key COLLATE \"C\" >= $2 AND key COLLATE \"C\" < $3 ORDER BY key COLLATE \"C\"")
             .bind(collection)
+            .bind(prefix)
+            .bind(upper)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let doc: String = r.try_get("doc")?;
-                let v =
-                    serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
-                Ok((r.try_get("key")?, v))
-            })
-            .collect()
+        crate::projection::documents(&rows)
     }
 
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {
@@ -448,3 +451,5 @@ impl Store for PgStore {
         Ok(count)
     }
 }
+
+const LIST_SQL: &str = "SELECT key, doc::text AS doc FROM projections WHERE collection = $1 ORDER BY key";

@@ -118,6 +118,23 @@ pub fn coalesce(ops: &[(u64, ProjectionOp)]) -> NetChanges {
     net
 }
 
+/// Reads `(key, doc)` rows of the `projections` table (either store) into documents.
+pub(crate) fn documents<R>(rows: &[R]) -> Result<Vec<(String, Value)>, crate::StoreError>
+where
+    R: sqlx::Row,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| {
+            let doc: String = r.try_get("doc")?;
+            let v = serde_json::from_str(&doc)
+                .map_err(|e| crate::StoreError::Corrupt(format!("projection document: {e}")))?;
+            Ok((r.try_get("key")?, v))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

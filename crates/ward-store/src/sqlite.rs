@@ -377,18 +377,22 @@ impl Store for SqliteStore {
     }
 
     async fn projection_list(&self, collection: &str) -> Result<Vec<(String, Value)>, StoreError> {
-        let rows = sqlx::query("SELECT key, doc FROM projections WHERE collection = ? ORDER BY key")
-            .bind(collection)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let doc: String = r.try_get("doc")?;
-                let v =
-                    serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("projection document: {e}")))?;
-                Ok((r.try_get("key")?, v))
-            })
-            .collect()
+        let rows = sqlx::query(LIST_SQL).bind(collection).fetch_all(&self.pool).await?;
+        crate::projection::documents(&rows)
+    }
+
+    async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        let Some(upper) = crate::prefix_upper_bound(prefix) else {
+            return self.projection_list(collection).await;
+        };
+        let rows =
+            sqlx::query("SELECT key, doc FROM projections WHERE collection = ? AND key >= ? AND key < ? ORDER BY key")
+                .bind(collection)
+                .bind(prefix)
+                .bind(upper)
+                .fetch_all(&self.pool)
+                .await?;
+        crate::projection::documents(&rows)
     }
 
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {
@@ -422,3 +426,5 @@ impl Store for SqliteStore {
         Ok(count)
     }
 }
+
+const LIST_SQL: &str = "SELECT key, doc FROM projections WHERE collection = ? ORDER BY key";

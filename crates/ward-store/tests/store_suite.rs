@@ -68,6 +68,7 @@ both_stores!(
     tampered_rows_are_found,
     checkpoints_are_idempotent_and_conflicts_refused,
     projection_deletes_apply_in_order,
+    projection_prefix_reads_byte_ordered_ranges,
 );
 
 /// A projector that keeps open items and removes them when closed.
@@ -92,6 +93,51 @@ impl ward_store::Projector for OpenItems {
             _ => vec![],
         }
     }
+}
+
+async fn projection_prefix_reads_byte_ordered_ranges(url: &str) {
+    let l = Ledger::new(ward_store::open(url).await.unwrap(), vec![Arc::new(OpenItems)]);
+    let subjects = [
+        "art:ab/2",
+        "art:ab0",
+        "art:ab.x",
+        "Art:ab/3",
+        "art:ab/\u{e9}",
+        "art:ab/1",
+        "art:ab",
+        "art:abc/1",
+    ];
+    l.append_batch(
+        subjects
+            .iter()
+            .map(|s| NewEvent {
+                actor: Actor {
+                    id: "user:a".into(),
+                    kind: ActorKind::Human,
+                },
+                kind: "item.opened".into(),
+                subject: (*s).into(),
+                payload: json!(null),
+            })
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let keys = |v: Vec<(String, serde_json::Value)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(
+        keys(l.store().projection_prefix("open", "art:ab/").await.unwrap()),
+        vec!["art:ab/1", "art:ab/2", "art:ab/\u{e9}"]
+    );
+    assert_eq!(
+        keys(l.store().projection_prefix("open", "art:ab").await.unwrap()).len(),
+        7,
+        "every key starting art:ab, in byte order"
+    );
+    assert_eq!(
+        keys(l.store().projection_prefix("open", "").await.unwrap()).len(),
+        subjects.len()
+    );
+    assert!(l.store().projection_prefix("open", "zzz").await.unwrap().is_empty());
 }
 
 async fn projection_deletes_apply_in_order(url: &str) {
