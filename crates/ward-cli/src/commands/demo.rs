@@ -1,6 +1,8 @@
 //! `ward demo`: the release story on the embedded default, end to end, in a temporary data dir.
 //!
-//! Today it shows the spine every later capability writes to: events of a release appended to
+//! It shows the evidence path with real tool output (pytest, semgrep, cyclonedx-py, Trivy, a
+//! signed SLSA provenance verified against the builder's trusted key, forged provenance
+//! refused), then the spine every later capability writes to: events of a release appended to
 //! the log, signed checkpoints, an inclusion proof, an export, offline verification, and a
 //! tampered byte being caught and named.
 
@@ -14,7 +16,6 @@ use ward_ledger::export::{VerifyError, verify_export};
 use ward_ledger::proof::verify_inclusion;
 use ward_ledger::{Actor, ActorKind, NewEvent, NoteVerifier};
 use ward_store::Ledger;
-use ward_store::projection::default_projectors;
 
 const ORIGIN: &str = "demo.ward.local/log";
 
@@ -27,40 +28,120 @@ fn ev(actor: &str, kind: ActorKind, event: &str, subject: &str, payload: Value) 
     }
 }
 
-/// The sample release: what CI, people and the runtime would record.
-fn release_story() -> (Vec<NewEvent>, Vec<NewEvent>) {
+/// Real tool output the demo attaches (the evidence crate's fixtures, made by the tools).
+const FIXTURES: &[(&str, &[u8])] = &[
+    (
+        "pytest.xml",
+        include_bytes!("../../../ward-evidence/tests/fixtures/pytest.xml"),
+    ),
+    (
+        "semgrep.sarif",
+        include_bytes!("../../../ward-evidence/tests/fixtures/semgrep.sarif"),
+    ),
+    (
+        "cyclonedx-py-1.6.json",
+        include_bytes!("../../../ward-evidence/tests/fixtures/cyclonedx-py-1.6.json"),
+    ),
+    (
+        "trivy.json",
+        include_bytes!("../../../ward-evidence/tests/fixtures/public/trivy.json"),
+    ),
+    (
+        "provenance.ed25519.dsse.json",
+        include_bytes!("../../../ward-evidence/tests/fixtures/statement-v1-slsa1.ed25519.dsse.json"),
+    ),
+];
+/// The release artifact the provenance above names.
+const APP_TAR: &[u8] = include_bytes!("../../../ward-evidence/tests/fixtures/intoto-app.tar");
+/// The builder's public key (its private half signed the provenance).
+const BUILDER_KEY: &str = include_str!("../../../ward-evidence/tests/fixtures/intoto-ed25519.pub");
+/// The same provenance signed by a key nobody trusts.
+const FORGED: &[u8] = include_bytes!("../../../ward-evidence/tests/fixtures/statement-v1-slsa1.wrongkey.dsse.json");
+
+fn identity(id: &str, kind: ActorKind, role: ward_core::Role) -> ward_core::Identity {
+    ward_core::Identity {
+        id: id.into(),
+        kind,
+        roles: vec![role],
+    }
+}
+
+/// CI registers the build and attaches real tool output; a security admin trusts the builder's
+/// key first; forged provenance is refused. Returns the artifact digest and report lines.
+async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
+    use base64::Engine;
+    use ward_server::evidence::{self, ArtifactRequest, AttestationRequest};
+    let fail = |e: ward_server::ApiError| anyhow::anyhow!("{}", e.detail.message);
+    let ci = identity(
+        "ci:github/acme/scheduling/release.yml",
+        ActorKind::Automation,
+        ward_core::Role::Developer,
+    );
+    let admin = identity("user:sam.secadmin", ActorKind::Human, ward_core::Role::Admin);
+    let mut lines = Vec::new();
+    let key = ward_server::keys::trust(
+        ledger,
+        &admin,
+        &ward_server::keys::TrustRequest {
+            builder: "github-actions".into(),
+            public_key_pem: BUILDER_KEY.into(),
+        },
+    )
+    .await
+    .map_err(fail)?
+    .0;
+    lines.push(format!(
+        "trusted {} key {} for builder github-actions",
+        key.algorithm, key.keyid
+    ));
+    let digest = ward_evidence::digest::of_bytes(APP_TAR);
+    evidence::register(
+        ledger,
+        &ci,
+        &ArtifactRequest {
+            digest: digest.clone(),
+            service: "scheduling-api".into(),
+            version: "2.14.0".into(),
+            commit: Some("4be1c0d".into()),
+            branch: Some("main".into()),
+            build_id: Some("8812".into()),
+            build_url: None,
+        },
+    )
+    .await
+    .map_err(fail)?;
+    lines.push(format!("registered scheduling-api 2.14.0 as {digest}"));
+    let guard = ward_evidence::guard::GuardConfig::default();
+    let request = |name: &str, bytes: &[u8]| AttestationRequest {
+        artifact: digest.clone(),
+        r#type: "auto".into(),
+        file_name: name.into(),
+        content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        redact: false,
+    };
+    for (name, bytes) in FIXTURES {
+        let a = evidence::attest(ledger, &ci, &request(name, bytes), &guard)
+            .await
+            .map_err(fail)?
+            .0;
+        lines.push(format!(
+            "{:<9} {:<28} {}",
+            a.r#type,
+            name,
+            crate::commands::evidence::summary_line(&a.r#type, &a.summary)
+        ));
+    }
+    match evidence::attest(ledger, &ci, &request("forged.dsse.json", FORGED), &guard).await {
+        Err(e) => lines.push(format!("refused   forged.dsse.json             {}", e.detail.code)),
+        Ok(_) => return Err(Failure::verify("forged provenance was accepted").into()),
+    }
+    Ok((digest, lines))
+}
+
+/// The rest of the sample release: what people and the runtime would record.
+fn release_story(digest: &str) -> (Vec<NewEvent>, Vec<NewEvent>) {
     use ActorKind::{Automation as A, Human as H};
-    let digest = "sha256:9f2c4e1a8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e";
-    let art = format!("artifact:{digest}");
     let build = vec![
-        ev(
-            "ci:github/acme/scheduling/release.yml",
-            A,
-            "artifact.registered",
-            &art,
-            json!({"service": "scheduling-api", "version": "2.14.0", "commit": "4be1c0d", "branch": "main", "build_id": "8812"}),
-        ),
-        ev(
-            "ci:github/acme/scheduling/release.yml",
-            A,
-            "attestation.added",
-            &art,
-            json!({"type": "junit", "tests": 1284, "passed": 1284, "failed": 0, "skipped": 3}),
-        ),
-        ev(
-            "ci:github/acme/scheduling/release.yml",
-            A,
-            "attestation.added",
-            &art,
-            json!({"type": "sarif", "tool": "semgrep 1.90", "findings": {"error": 0, "warning": 2}}),
-        ),
-        ev(
-            "ci:github/acme/scheduling/release.yml",
-            A,
-            "attestation.added",
-            &art,
-            json!({"type": "cyclonedx", "components": 412}),
-        ),
         ev(
             "user:dana.dev",
             H,
@@ -150,19 +231,24 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     let verifier = signer.verifier();
     let store = open_store(&format!("sqlite://{}", dir.join(DB_FILE).display())).await?;
     store.set_meta("origin", ORIGIN).await?;
-    let ledger = Ledger::new(store, default_projectors());
+    let ledger = Ledger::new(store, ward_server::projectors());
     say(format!(
         "1. init: created log {ORIGIN} (SQLite, WAL) and its Ed25519 key\n   verifier key: {}",
         verifier.verifier_key()
     ));
 
-    let (build, deploy) = release_story();
+    let (digest, lines) = evidence_story(&ledger).await?;
+    say(format!(
+        "2. evidence from real tools, parsed and recorded (forged provenance refused, nothing stored):\n{}",
+        lines.iter().map(|l| format!("   {l}")).collect::<Vec<_>>().join("\n")
+    ));
+    let (build, deploy) = release_story(&digest);
     let n_build = build.len();
     for e in build {
         ledger.append(e).await?;
     }
     say(format!(
-        "2. appended {n_build} events: artifact registered, 3 attestations, change opened and classified, 2 approvals"
+        "   then {n_build} change-control events: change opened and classified, 2 approvals"
     ));
     let cp1 = ledger.checkpoint(&signer, ORIGIN).await?;
     say(format!(

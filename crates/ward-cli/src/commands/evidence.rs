@@ -144,7 +144,8 @@ fn attestation_table(list: &[Attestation]) -> String {
     s
 }
 
-fn summary_line(kind: &str, v: &Value) -> String {
+/// One line of an attestation summary's key numbers, for people.
+pub(crate) fn summary_line(kind: &str, v: &Value) -> String {
     let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     match kind {
         "junit" => format!(
