@@ -102,6 +102,53 @@ fn cyclonedx_sbom(target_bytes: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The same kind of SBOM as [`cyclonedx_sbom`], in CycloneDX XML.
+fn cyclonedx_xml(target_bytes: usize) -> Vec<u8> {
+    let mut comps = String::new();
+    let mut deps = String::new();
+    let mut i = 0usize;
+    while comps.len() + deps.len() < target_bytes {
+        comps.push_str(&format!(
+            r#"<component type="library" bom-ref="pkg-{i}"><name>package-{i}</name><version>1.{v}.0</version><description>A library that does thing number {i} for the application</description><hashes><hash alg="SHA-256">{i:064x}</hash></hashes><licenses><license acknowledgement="declared"><id>{lic}</id></license></licenses><purl>pkg:pypi/package-{i}@1.{v}.0</purl><externalReferences><reference type="website"><url>https://example.org/package-{i}</url></reference></externalReferences></component>"#,
+            v = i % 30,
+            lic = ["MIT", "Apache-2.0", "BSD-3-Clause", "MPL-2.0"][i % 4]
+        ));
+        if i > 0 {
+            deps.push_str(&format!(r#"<dependency ref="pkg-{i}"><dependency ref="pkg-{}"/></dependency>"#, i - 1));
+        } else {
+            deps.push_str(r#"<dependency ref="pkg-0"/>"#);
+        }
+        i += 1;
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1"><components>{comps}</components><dependencies>{deps}</dependencies></bom>"#
+    )
+    .into_bytes()
+}
+
+/// A Trivy report (SchemaVersion 2) of about `target_bytes`.
+fn trivy_report(target_bytes: usize) -> Vec<u8> {
+    let mut vulns = Vec::new();
+    let mut size = 0usize;
+    let mut i = 0usize;
+    while size < target_bytes {
+        let v = format!(
+            r#"{{"VulnerabilityID":"CVE-2024-{i}","PkgID":"lib{p}@1.{i}","PkgName":"lib{p}","InstalledVersion":"1.{i}","FixedVersion":"{fix}","Status":"fixed","Layer":{{"DiffID":"sha256:{i:064x}"}},"SeveritySource":"nvd","PrimaryURL":"https://avd.aquasec.com/nvd/cve-2024-{i}","Title":"lib{p}: memory corruption in parser number {i}","Description":"A flaw was found in lib{p} where a crafted input could cause memory corruption when parsing.","Severity":"{sev}","CVSS":{{"nvd":{{"V3Vector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","V3Score":9.8}}}}}}"#,
+            p = i % 200,
+            fix = if i % 3 == 0 { "" } else { "2.0.0" },
+            sev = ["CRITICAL", "HIGH", "MEDIUM", "LOW"][i % 4]
+        );
+        size += v.len() + 1;
+        vulns.push(v);
+        i += 1;
+    }
+    format!(
+        r#"{{"SchemaVersion":2,"ArtifactName":"registry.example/app:1","ArtifactType":"container_image","Results":[{{"Target":"app (debian 12)","Class":"os-pkgs","Type":"debian","Vulnerabilities":[{}]}}]}}"#,
+        vulns.join(",")
+    )
+    .into_bytes()
+}
+
 fn raw_xml(bytes: &[u8]) -> usize {
     let mut reader = quick_xml::Reader::from_reader(bytes);
     let mut buf = Vec::new();
@@ -153,6 +200,28 @@ fn parsers(c: &mut Criterion) {
     });
     g.bench_function("serde_json_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&sbom)).expect("json"))
+    });
+    g.finish();
+
+    let xml = cyclonedx_xml(5 * 1024 * 1024);
+    let mut g = c.benchmark_group("cyclonedx_xml_5MB");
+    g.throughput(Throughput::Bytes(xml.len() as u64));
+    g.sample_size(20);
+    g.bench_function("ward_summarise", |b| {
+        b.iter(|| ward_evidence::cyclonedx::summarise(black_box(&xml), usize::MAX).expect("parses"))
+    });
+    g.bench_function("quick_xml_raw", |b| b.iter(|| raw_xml(black_box(&xml))));
+    g.finish();
+
+    let trivy = trivy_report(5 * 1024 * 1024);
+    let mut g = c.benchmark_group("trivy_5MB");
+    g.throughput(Throughput::Bytes(trivy.len() as u64));
+    g.sample_size(20);
+    g.bench_function("ward_summarise", |b| {
+        b.iter(|| ward_evidence::vulns::summarise(black_box(&trivy), usize::MAX).expect("parses"))
+    });
+    g.bench_function("serde_json_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&trivy)).expect("json"))
     });
     g.finish();
 }
