@@ -114,7 +114,10 @@ fn cyclonedx_xml(target_bytes: usize) -> Vec<u8> {
             lic = ["MIT", "Apache-2.0", "BSD-3-Clause", "MPL-2.0"][i % 4]
         ));
         if i > 0 {
-            deps.push_str(&format!(r#"<dependency ref="pkg-{i}"><dependency ref="pkg-{}"/></dependency>"#, i - 1));
+            deps.push_str(&format!(
+                r#"<dependency ref="pkg-{i}"><dependency ref="pkg-{}"/></dependency>"#,
+                i - 1
+            ));
         } else {
             deps.push_str(r#"<dependency ref="pkg-0"/>"#);
         }
@@ -135,7 +138,7 @@ fn trivy_report(target_bytes: usize) -> Vec<u8> {
         let v = format!(
             r#"{{"VulnerabilityID":"CVE-2024-{i}","PkgID":"lib{p}@1.{i}","PkgName":"lib{p}","InstalledVersion":"1.{i}","FixedVersion":"{fix}","Status":"fixed","Layer":{{"DiffID":"sha256:{i:064x}"}},"SeveritySource":"nvd","PrimaryURL":"https://avd.aquasec.com/nvd/cve-2024-{i}","Title":"lib{p}: memory corruption in parser number {i}","Description":"A flaw was found in lib{p} where a crafted input could cause memory corruption when parsing.","Severity":"{sev}","CVSS":{{"nvd":{{"V3Vector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","V3Score":9.8}}}}}}"#,
             p = i % 200,
-            fix = if i % 3 == 0 { "" } else { "2.0.0" },
+            fix = if i.is_multiple_of(3) { "" } else { "2.0.0" },
             sev = ["CRITICAL", "HIGH", "MEDIUM", "LOW"][i % 4]
         );
         size += v.len() + 1;

@@ -156,7 +156,7 @@ pub(crate) fn parse(bytes: &[u8], limit: usize) -> Result<Bom, EvidenceError> {
         .copied()
         .find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xef | 0xbb | 0xbf));
     let bom = if first == Some(b'<') {
-        from_xml(&crate::xmltree::parse(bytes, FORMAT)?)?
+        from_xml(&crate::xmltree::parse(bytes, FORMAT, XML_UNUSED)?)?
     } else {
         serde_json::from_slice(bytes).map_err(|e| EvidenceError::Malformed {
             format: FORMAT,
@@ -177,6 +177,31 @@ pub(crate) fn parse(bytes: &[u8], limit: usize) -> Result<Bom, EvidenceError> {
     }
     Ok(bom)
 }
+
+/// CycloneDX XML elements whose content no summary reads; their subtrees are skipped.
+const XML_UNUSED: &[&str] = &[
+    "description",
+    "hashes",
+    "externalReferences",
+    "properties",
+    "evidence",
+    "pedigree",
+    "supplier",
+    "author",
+    "authors",
+    "publisher",
+    "copyright",
+    "services",
+    "compositions",
+    "annotations",
+    "formulation",
+    "signature",
+    "swid",
+    "releaseNotes",
+    "modelCard",
+    "data",
+    "cryptoProperties",
+];
 
 /// The XML namespace prefix of CycloneDX; the spec version follows it.
 pub(crate) const XML_NAMESPACE: &str = "http://cyclonedx.org/schema/bom/";
@@ -424,6 +449,52 @@ mod tests {
             r#"{"bomFormat":"SPDX","specVersion":"1.5"}"#,
             r#"{"bomFormat":"CycloneDX","specVersion":"1.1"}"#,
             "[]",
+        ] {
+            assert!(summarise(bad.as_bytes(), 1 << 20).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn xml_reads_like_json_and_refuses_entities() {
+        let xml = r#"<?xml version="1.0"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1">
+  <metadata><component type="application" bom-ref="app"><name>app</name></component></metadata>
+  <components>
+    <component type="library" bom-ref="a"><name>a</name><description>skipped &amp; ignored</description>
+      <hashes><hash alg="SHA-256">00</hash></hashes>
+      <licenses><license><id>MIT</id></license></licenses><purl>pkg:npm/a@1</purl>
+      <components><component type="library" bom-ref="a/b"><name>b</name><purl>pkg:npm/b@2</purl>
+        <licenses><expression>MIT OR Apache-2.0</expression></licenses></component></components>
+    </component>
+    <component type="library" bom-ref="c"><name>c&#x41;</name></component>
+  </components>
+  <dependencies><dependency ref="app"><dependency ref="a"/><dependency ref="c"/></dependency>
+    <dependency ref="a"><dependency ref="a/b"/></dependency><dependency ref="a/b"/></dependencies>
+</bom>"#;
+        let s = summarise(xml.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(s.spec_version, "1.5");
+        assert_eq!((s.components, s.with_purl, s.without_license), (3, 2, 1));
+        assert_eq!(s.licenses["MIT OR Apache-2.0"], 1);
+        assert_eq!(
+            (s.with_ref, s.with_dependency_entry, s.dependencies_complete),
+            (3, 2, false)
+        );
+        let dangling = xml.replace(
+            r#"<dependency ref="a/b"/></dependency>"#,
+            r#"<dependency ref="zz"/></dependency>"#,
+        );
+        assert!(matches!(
+            summarise(dangling.as_bytes(), 1 << 20),
+            Err(EvidenceError::Inconsistent { .. })
+        ));
+        for bad in [
+            // Entity expansion and external entities: any DTD is refused.
+            r#"<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component bom-ref="&b;"/></components></bom>"#,
+            r#"<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY x SYSTEM "file:///etc/passwd">]><bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component><name>&x;</name></component></components></bom>"#,
+            r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component><name>&x;</name></component></components></bom>"#,
+            r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.3"/>"#,
+            r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components>"#,
+            r#"<sbom/>"#,
         ] {
             assert!(summarise(bad.as_bytes(), 1 << 20).is_err(), "{bad}");
         }

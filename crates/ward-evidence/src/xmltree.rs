@@ -67,8 +67,9 @@ fn open(e: &BytesStart<'_>, format: &'static str) -> Result<Element, EvidenceErr
     Ok(el)
 }
 
-/// Parses `bytes` into its root element.
-pub(crate) fn parse(bytes: &[u8], format: &'static str) -> Result<Element, EvidenceError> {
+/// Parses `bytes` into its root element, leaving out (but still checking the well-formedness of)
+/// the subtrees of elements named in `skip`.
+pub(crate) fn parse(bytes: &[u8], format: &'static str, skip: &[&str]) -> Result<Element, EvidenceError> {
     let malformed = |reason: String| EvidenceError::Malformed { format, reason };
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
@@ -91,9 +92,19 @@ pub(crate) fn parse(bytes: &[u8], format: &'static str) -> Result<Element, Evide
                 if stack.len() >= MAX_DEPTH {
                     return Err(malformed("elements nested too deeply".into()));
                 }
-                stack.push(open(&e, format)?);
-                None
+                if skip.iter().any(|n| e.local_name().as_ref() == n.as_bytes()) {
+                    let end = e.to_end().into_owned();
+                    let mut skipped = Vec::new();
+                    reader
+                        .read_to_end_into(end.name(), &mut skipped)
+                        .map_err(|err| malformed(format!("at byte {pos}: {err}")))?;
+                    None
+                } else {
+                    stack.push(open(&e, format)?);
+                    None
+                }
             }
+            Event::Empty(e) if skip.iter().any(|n| e.local_name().as_ref() == n.as_bytes()) => None,
             Event::Empty(e) => Some(open(&e, format)?),
             Event::End(_) => stack.pop(),
             Event::Text(t) => {

@@ -163,13 +163,23 @@ pub(crate) fn summary_line(kind: &str, v: &Value) -> String {
                     .and_then(Value::as_u64)
                     .unwrap_or(0)
             };
+            let level = |k: &str| {
+                v.get("by_level")
+                    .and_then(|m| m.get(k))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
             format!(
-                "{} findings (critical {}, high {}, medium {}, low {}), {} suppressed",
+                "{} findings (critical {}, high {}, medium {}, low {}, unscored {}; error {}, warning {}, note {}), {} suppressed",
                 n("results"),
                 sev("critical"),
                 sev("high"),
                 sev("medium"),
                 sev("low"),
+                sev("unscored"),
+                level("error"),
+                level("warning"),
+                level("note"),
                 n("suppressed")
             )
         }
