@@ -425,6 +425,22 @@ fn guard_refuses_phi_unless_allowlisted_in_ward_toml() {
     std::fs::write(d.join("ward.toml"), "[guard]\nallow_paths = [\"synthetic-*.xml\"]\n").unwrap();
     ok(attach("synthetic-report.xml"));
     assert_eq!(attach("report.xml").status.code(), Some(1));
+    // A configured size limit: the report (1.7 KB) is over 1000 bytes, refused, nothing stored.
+    std::fs::write(
+        d.join("ward.toml"),
+        "[guard]\nallow_paths = [\"synthetic-*.xml\"]\nmax_file_bytes = 1000\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("synthetic-2.xml"), &report).unwrap();
+    let big = attach("synthetic-2.xml");
+    assert_eq!(big.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&big.stderr);
+    assert!(
+        err.contains("1000-byte limit") && err.contains("max_file_bytes"),
+        "{err}"
+    );
+    std::fs::write(d.join("ward.toml"), "[guard]\nmax_file_bytes = 0\n").unwrap();
+    assert!(String::from_utf8_lossy(&attach("report.xml").stderr).contains("max_file_bytes"));
     // A broken [guard] section is a clear error.
     std::fs::write(d.join("ward.toml"), "[guard]\nallow_patterns = [\"(\"]\n").unwrap();
     let bad = attach("report.xml");

@@ -49,7 +49,15 @@ pub struct GuardConfig {
     pub allow: Allowlist,
     /// File names (globs with `*` and `?`) that are not scanned at all.
     pub skip_paths: Vec<String>,
+    /// Largest evidence file accepted, when configured (see [`GuardConfig::max_file_bytes`]).
+    pub max_file_bytes: Option<usize>,
 }
+
+/// Largest evidence file accepted unless `[guard] max_file_bytes` says otherwise (fits, base64
+/// encoded, in the server's default 8 MiB request limit).
+pub const DEFAULT_MAX_FILE: usize = 6 * 1024 * 1024;
+/// The most `[guard] max_file_bytes` may allow.
+pub const HARD_MAX_FILE: usize = 16 * 1024 * 1024;
 
 /// The `[guard]` section of `ward.toml`, as written.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -67,6 +75,9 @@ pub struct GuardSection {
     /// The site's MRN formats (regexes), replacing the default `MRN 1234567` pattern.
     #[serde(default)]
     pub mrn_patterns: Vec<String>,
+    /// Largest evidence file accepted, in bytes (default 6 MiB, at most 16 MiB).
+    #[serde(default)]
+    pub max_file_bytes: Option<usize>,
 }
 
 impl GuardSection {
@@ -84,11 +95,22 @@ impl GuardSection {
                 detectors: self.disable.clone(),
             },
             skip_paths: self.allow_paths.clone(),
+            max_file_bytes: match self.max_file_bytes {
+                Some(n) if n == 0 || n > HARD_MAX_FILE => {
+                    return Err(format!("[guard] max_file_bytes = {n}: use 1 to {HARD_MAX_FILE}"));
+                }
+                n => n,
+            },
         })
     }
 }
 
 impl GuardConfig {
+    /// Largest evidence file accepted.
+    pub fn max_file_bytes(&self) -> usize {
+        self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE)
+    }
+
     /// Whether `file_name` is allowlisted by path (not scanned).
     pub fn skips(&self, file_name: &str) -> bool {
         self.skip_paths
@@ -382,6 +404,7 @@ mod tests {
             allow_paths: vec!["synthetic-*.xml".into(), "fixtures/*".into()],
             disable: vec!["high-entropy".into()],
             mrn_patterns: vec![r"\bACME-\d{7}\b".into()],
+            max_file_bytes: None,
         }
     }
 
@@ -394,6 +417,7 @@ mod tests {
                 detectors: vec!["high-entropy".into()],
             },
             skip_paths: vec![],
+            max_file_bytes: None,
         };
         let f = scan("id ACME-1234567 key AKIAIOSFODNN7EXAMPLE MRN 12345678", &cfg);
         let names: Vec<&str> = f.iter().map(|x| x.detector.as_str()).collect();

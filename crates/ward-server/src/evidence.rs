@@ -33,8 +33,9 @@ fn fill_first_seen(summary: &mut Value, time: &str) {
         }
     }
 }
-/// Largest attestation accepted (raw bytes).
-pub const MAX_ATTESTATION: usize = 16 * 1024 * 1024;
+/// Largest attestation any configuration accepts (raw bytes); the configured limit is
+/// `[guard] max_file_bytes` (default 6 MiB).
+pub const MAX_ATTESTATION: usize = ward_evidence::guard::HARD_MAX_FILE;
 
 /// An artifact's metadata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -382,13 +383,20 @@ pub async fn attest(
     use base64::Engine;
     parse_digest(&req.artifact).map_err(|e| ApiError::invalid(e.to_string(), "pass --artifact sha256:…"))?;
     check_field("file_name", &req.file_name, 255)?;
-    if req.content_base64.len() > MAX_ATTESTATION / 3 * 4 + 4 {
-        return Err(ApiError::new(
+    let limit = policy.max_file_bytes();
+    let too_large = |size: String| {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("{} is larger than {MAX_ATTESTATION} bytes", req.file_name),
-            "attach a smaller report",
-        ));
+            format!(
+                "{} is {size} bytes, above the {limit}-byte limit; nothing was stored",
+                req.file_name
+            ),
+            "attach a smaller report, or raise [guard] max_file_bytes in ward.toml (at most 16 MiB)",
+        )
+    };
+    if req.content_base64.len() > limit.div_ceil(3) * 4 + 4 {
+        return Err(too_large(format!("about {}", req.content_base64.len() / 4 * 3)));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&req.content_base64)
@@ -398,6 +406,9 @@ pub async fn attest(
                 "send the file's bytes base64-encoded",
             )
         })?;
+    if bytes.len() > limit {
+        return Err(too_large(bytes.len().to_string()));
+    }
     let Some(registered) = artifact(ledger, &req.artifact).await? else {
         return Err(ApiError::not_found(
             format!("artifact {} is not registered", req.artifact),

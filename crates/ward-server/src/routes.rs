@@ -28,8 +28,14 @@ use utoipa_axum::routes;
 use ward_core::{Action, Identity};
 use ward_ledger::{ActorKind, NewEvent};
 
-/// Largest request body (an event payload may be up to 4 MiB of canonical JSON).
+/// Largest request body by default (an event payload may be up to 4 MiB of canonical JSON).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// The request body limit: [`MAX_BODY`], or more when `[guard] max_file_bytes` allows evidence
+/// files whose base64 form (plus the request's other fields) needs it.
+pub fn body_limit(state: &AppState) -> usize {
+    MAX_BODY.max(state.guard.max_file_bytes().div_ceil(3) * 4 + 64 * 1024)
+}
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -171,7 +177,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(middleware::from_fn(timeout))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(body_limit(&state)))
         .layer(middleware::from_fn(json_errors))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| ApiError::internal("a handler panicked").into_response(),
