@@ -77,6 +77,9 @@ pub enum Command {
     /// Manage the public keys trusted to sign evidence (in-toto, DSSE) for a builder.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Open, show and list change requests (classified by risk when opened).
+    #[command(subcommand)]
+    Change(ChangeCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -163,6 +166,72 @@ pub enum AttestTypeCommand {
     },
     /// List registered types.
     List,
+}
+
+/// `ward change …`.
+#[derive(Debug, Subcommand)]
+pub enum ChangeCommand {
+    /// Open a change request; it is classified by the `[risk]` rules of ward.toml at once. In
+    /// GitHub Actions or GitLab CI (or with --range) commits, authors and paths come from git.
+    Open(ChangeOpenArgs),
+    /// Show a change: what it ships, its tier and every rule that matched.
+    Show {
+        /// Change id (`CHG-…`).
+        id: String,
+    },
+    /// List changes, newest first.
+    List,
+    /// Override a change's tier (approvers only, never the opener; the reason is recorded).
+    Classify {
+        /// Change id.
+        id: String,
+        /// The tier: low, medium or high.
+        #[arg(long)]
+        tier: String,
+        /// Why the rules' tier is wrong.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `ward change open`.
+#[derive(Debug, Args)]
+pub struct ChangeOpenArgs {
+    /// One-line title.
+    #[arg(long)]
+    pub title: String,
+    /// What and why.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Ticket URL.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// normal, standard or emergency.
+    #[arg(long, default_value = "normal")]
+    pub kind: String,
+    /// Artifact digest shipped (repeatable; must be registered).
+    #[arg(long = "artifact")]
+    pub artifacts: Vec<String>,
+    /// Configuration version shipped (repeatable).
+    #[arg(long = "config-version")]
+    pub config_versions: Vec<String>,
+    /// Git range (`A..B`) to read commits, authors and touched paths from, in the current
+    /// directory's repository. Default in CI: the pushed range or the pull request's.
+    #[arg(long)]
+    pub range: Option<String>,
+    /// Path touched (repeatable; added to those from git).
+    #[arg(long = "path")]
+    pub paths: Vec<String>,
+    /// Attribute (repeatable): phi, clinical_workflow, schema_migration, infrastructure,
+    /// internet_facing.
+    #[arg(long = "attribute")]
+    pub attributes: Vec<String>,
+    /// Integration touched (repeatable): ehr, fhir, hl7, billing, …
+    #[arg(long = "integration")]
+    pub integrations: Vec<String>,
+    /// Target environment (repeatable).
+    #[arg(long = "env")]
+    pub environments: Vec<String>,
 }
 
 /// `ward key …`.

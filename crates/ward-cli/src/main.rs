@@ -53,6 +53,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Artifact(c) => commands::evidence::artifact(g, c).await,
         Command::Attest(c) => commands::evidence::attest(g, c).await,
         Command::Key(c) => commands::keys::key(g, c).await,
+        Command::Change(c) => commands::change::change(g, c).await,
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,

@@ -684,3 +684,226 @@ fn signed_provenance_vulnerabilities_and_custom_types() {
     let e = refused(attest(&dev, &["--type", "custom:nope"], good.to_str().unwrap()));
     assert_eq!(e["code"], "not_found");
 }
+
+/// Runs git in `dir` with a fixed identity and clock.
+fn git(dir: &std::path::Path, args: &[&str], author: &str) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", author)
+        .env("GIT_AUTHOR_EMAIL", format!("{author}@example.org"))
+        .env("GIT_COMMITTER_NAME", author)
+        .env("GIT_COMMITTER_EMAIL", format!("{author}@example.org"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn changes_are_classified_from_git_and_overridden_by_another_approver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    // A repository with a base commit and two more by two authors: a migration and a doc.
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("db/migrations")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], "ann");
+    std::fs::write(repo.join("README.md"), "hello\n").unwrap();
+    git(&repo, &["add", "."], "ann");
+    git(&repo, &["commit", "-q", "-m", "base"], "ann");
+    let base = git(&repo, &["rev-parse", "HEAD"], "ann");
+    std::fs::write(
+        repo.join("db/migrations/0042_add_index.sql"),
+        "CREATE INDEX i ON t (c);\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "."], "bob");
+    git(&repo, &["commit", "-q", "-m", "index"], "bob");
+    std::fs::write(repo.join("README.md"), "hello again\n").unwrap();
+    git(&repo, &["commit", "-q", "-am", "docs"], "cat");
+    let head = git(&repo, &["rev-parse", "HEAD"], "cat");
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "api",
+            "--version",
+            "7",
+        ]);
+        c
+    }));
+    let dev = token(&d, "ci", "developer");
+    let approver = token(&d, "quinn", "approver");
+    let viewer = token(&d, "v", "viewer");
+    let (_server, url) = serve(&d);
+    let range = format!("{base}..{head}");
+    let opened = json(&ok(run({
+        let mut c = remote(&d, &url, &dev);
+        c.current_dir(&repo).args([
+            "change",
+            "open",
+            "--title",
+            "Index appointments by clinic",
+            "--range",
+            &range,
+            "--artifact",
+            &digest,
+            "--env",
+            "prod",
+            "--ticket",
+            "https://tickets.example/CLN-1",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    let id = opened["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("CHG-"), "{id}");
+    assert_eq!(opened["tier"], "high");
+    assert_eq!(opened["opener"], "token:ci");
+    let authors: Vec<&str> = opened["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, vec!["cat@example.org", "bob@example.org"]);
+    assert_eq!(
+        opened["paths"],
+        serde_json::json!(["README.md", "db/migrations/0042_add_index.sql"])
+    );
+    let matched: Vec<&str> = opened["classification"]["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(
+        matched.contains(&"**/migrations/** -> schema_migration (db/migrations/0042_add_index.sql)"),
+        "{matched:?}"
+    );
+    assert!(matched.contains(&"schema_migration -> high"), "{matched:?}");
+
+    // Unknown artifacts and attributes are refused with a hint.
+    let e = refused({
+        let mut c = remote(&d, &url, &dev);
+        c.args([
+            "change",
+            "open",
+            "--title",
+            "x",
+            "--artifact",
+            &format!("sha256:{}", "0".repeat(64)),
+        ]);
+        c
+    });
+    assert!(e["hint"].as_str().unwrap().contains("ward artifact register"), "{e}");
+    let e = refused({
+        let mut c = remote(&d, &url, &dev);
+        c.args(["change", "open", "--title", "x", "--attribute", "pii"]);
+        c
+    });
+    assert!(e["hint"].as_str().unwrap().contains("clinical_workflow"), "{e}");
+
+    // Overriding the tier: not by developers, not by the opener, and only with a reason.
+    let classify = |tok: &str, reason: &str| {
+        let mut c = remote(&d, &url, tok);
+        c.args(["change", "classify", &id, "--tier", "medium", "--reason", reason]);
+        c
+    };
+    assert_eq!(
+        refused(classify(&dev, "index is online and reversible"))["code"],
+        "forbidden"
+    );
+    assert_eq!(refused(classify(&approver, "because"))["code"], "invalid_request");
+    let c = json(&ok(run({
+        let mut c = classify(&approver, "index is built concurrently and is reversible");
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(
+        (c["tier"].as_str(), c["classification"]["tier"].as_str()),
+        (Some("medium"), Some("high"))
+    );
+    assert_eq!(c["tier_override"]["by"], "token:quinn");
+    let shown = ok(run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args(["change", "show", &id]);
+        c
+    }));
+    assert!(
+        shown.contains("tier medium (overridden)") && shown.contains("schema_migration -> high"),
+        "{shown}"
+    );
+    let listed = ok(run({
+        let mut c = remote(&d, &url, &viewer);
+        c.args(["change", "list"]);
+        c
+    }));
+    assert!(listed.contains(&id) && listed.contains("medium"), "{listed}");
+
+    // Locally, the opener (the local operator) cannot override a change it opened.
+    let local = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "change",
+            "open",
+            "--title",
+            "Docs only",
+            "--path",
+            "README.md",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(local["tier"], "low");
+    let e = refused({
+        let mut c = ward(&d, None);
+        c.args([
+            "change",
+            "classify",
+            local["id"].as_str().unwrap(),
+            "--tier",
+            "high",
+            "--reason",
+            "I want more review",
+        ]);
+        c
+    });
+    assert_eq!(e["code"], "separation_of_duties", "{e}");
+
+    // [risk] in ward.toml replaces the defaults.
+    std::fs::write(
+        d.join("ward.toml"),
+        "[risk]\n[[risk.path_tags]]\nglob = \"docs/**\"\ntag = \"docs\"\n[[risk.tiers]]\nwhen = [\"docs\"]\ntier = \"medium\"\n",
+    )
+    .unwrap();
+    let c = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "change",
+            "open",
+            "--title",
+            "Docs",
+            "--path",
+            "docs/a.md",
+            "--path",
+            "db/migrations/1.sql",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(c["tier"], "medium", "{c}");
+}

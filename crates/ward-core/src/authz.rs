@@ -66,6 +66,9 @@ impl Role {
             TokenManage | UserManage | TrustManage => matches!(self, Admin),
             // Which keys and schemas Ward trusts is public to every role.
             TrustRead => true,
+            ChangeOpen => matches!(self, Developer | ReleaseManager),
+            ChangeRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            ChangeClassify => matches!(self, Approver),
         }
     }
 }
@@ -119,6 +122,12 @@ pub enum Action {
     TrustRead,
     /// Trust or revoke builder keys; register custom attestation types.
     TrustManage,
+    /// Open a change request.
+    ChangeOpen,
+    /// Read change requests and their classification.
+    ChangeRead,
+    /// Override a change's risk tier (with a reason).
+    ChangeClassify,
 }
 
 impl Action {
@@ -132,6 +141,8 @@ impl Action {
                 | Action::TokenManage
                 | Action::UserManage
                 | Action::TrustManage
+                | Action::ChangeOpen
+                | Action::ChangeClassify
         )
     }
 }

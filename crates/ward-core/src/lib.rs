@@ -7,6 +7,8 @@
 #![warn(missing_docs)]
 
 pub mod authz;
+pub mod glob;
+pub mod risk;
 pub mod token;
 
 pub use authz::{Action, Identity, Role};

@@ -55,7 +55,7 @@ pub struct GuardConfig {
 
 /// Largest evidence file accepted unless `[guard] max_file_bytes` says otherwise (fits, base64
 /// encoded, in the server's default 8 MiB request limit).
-pub const DEFAULT_MAX_FILE: usize = 6 * 1024 * 1024;
+pub const DEFAULT_MAX_FILE: usize = 5 * 1024 * 1024;
 /// The most `[guard] max_file_bytes` may allow.
 pub const HARD_MAX_FILE: usize = 16 * 1024 * 1024;
 
@@ -75,7 +75,7 @@ pub struct GuardSection {
     /// The site's MRN formats (regexes), replacing the default `MRN 1234567` pattern.
     #[serde(default)]
     pub mrn_patterns: Vec<String>,
-    /// Largest evidence file accepted, in bytes (default 6 MiB, at most 16 MiB).
+    /// Largest evidence file accepted, in bytes (default 5 MiB, at most 16 MiB).
     #[serde(default)]
     pub max_file_bytes: Option<usize>,
 }

@@ -18,6 +18,15 @@
 //! allow_paths = ["synthetic-*.xml"]
 //! disable = ["high-entropy"]
 //! mrn_patterns = ['\bACME-\d{7}\b']
+//!
+//! [risk]                      # see ward_core::risk; an explicit section replaces the defaults
+//! default_tier = "low"
+//! [[risk.path_tags]]
+//! glob = "migrations/**"
+//! tag = "schema_migration"
+//! [[risk.tiers]]
+//! when = ["phi", "schema_migration"]
+//! tier = "high"
 //! ```
 //!
 //! Other sections belong to other parts of Ward and are ignored here.
@@ -56,6 +65,9 @@ pub struct ServerConfig {
     /// `[guard]`: the PHI/secret guard's allowlists and MRN formats.
     #[serde(default)]
     pub guard: ward_evidence::guard::GuardSection,
+    /// `[risk]`: path → tag and tag → tier rules (defaults when absent).
+    #[serde(default)]
+    pub risk: ward_core::risk::RiskRules,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,
@@ -132,7 +144,7 @@ claim = "repository"
 equals = "acme/api"
 roles = ["developer", "release-manager"]
 
-[risk]
+[gates]
 something = "for another part of Ward"
 "#,
         )

@@ -34,7 +34,7 @@ fn fill_first_seen(summary: &mut Value, time: &str) {
     }
 }
 /// Largest attestation any configuration accepts (raw bytes); the configured limit is
-/// `[guard] max_file_bytes` (default 6 MiB).
+/// `[guard] max_file_bytes` (default 5 MiB).
 pub const MAX_ATTESTATION: usize = ward_evidence::guard::HARD_MAX_FILE;
 
 /// An artifact's metadata.
@@ -322,7 +322,7 @@ pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str
             E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "attach a smaller report"),
             _ => (
                 StatusCode::BAD_REQUEST,
-                "invalid",
+                "invalid_request",
                 "attach the tool's own, unmodified output",
             ),
         };

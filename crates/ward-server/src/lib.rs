@@ -7,6 +7,7 @@
 //!   projections; the in-memory token cache.
 //! - [`evidence`]: artifacts and attestations (registration, parsed summaries, raw storage).
 //! - [`keys`]: keys trusted to sign evidence for a builder; custom attestation types.
+//! - [`changes`]: change requests, classified by risk when opened; tier overrides.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod changes;
 pub mod config;
 pub mod error;
 pub mod evidence;
@@ -44,6 +46,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(identities::IdentityProjector));
     p.push(Arc::new(evidence::EvidenceProjector));
     p.push(Arc::new(keys::KeysProjector));
+    p.push(Arc::new(changes::ChangeProjector));
     p
 }
 use tokio::net::TcpListener;

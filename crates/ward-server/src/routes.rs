@@ -6,6 +6,7 @@
 //! document generated from the handlers' annotations and against [`ward_core::Role::permits`].
 
 use crate::auth::authorize;
+use crate::changes;
 use crate::error::{ApiError, ErrorBody};
 use crate::evidence;
 use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
@@ -90,6 +91,14 @@ pub const ROUTES: &[RouteRule] = &[
     rule("DELETE", "/api/v1/keys/{keyid}", Requires(Action::TrustManage)),
     rule("GET", "/api/v1/attestation-types", Requires(Action::TrustRead)),
     rule("POST", "/api/v1/attestation-types", Requires(Action::TrustManage)),
+    rule("GET", "/api/v1/changes", Requires(Action::ChangeRead)),
+    rule("POST", "/api/v1/changes", Requires(Action::ChangeOpen)),
+    rule("GET", "/api/v1/changes/{id}", Requires(Action::ChangeRead)),
+    rule(
+        "POST",
+        "/api/v1/changes/{id}/classification",
+        Requires(Action::ChangeClassify),
+    ),
     rule("GET", "/api/v1/events", Requires(Action::EventRead)),
     rule("POST", "/api/v1/events", Requires(Action::EventAppend)),
     rule("GET", "/api/v1/tokens", Requires(Action::TokenManage)),
@@ -152,6 +161,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_keys, trust_key))
         .routes(routes!(revoke_key))
         .routes(routes!(list_types, register_type))
+        .routes(routes!(list_changes, open_change))
+        .routes(routes!(show_change))
+        .routes(routes!(reclassify_change))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
@@ -718,6 +730,48 @@ async fn register_type(
 ) -> Result<(StatusCode, Json<keys::TypeRecord>), ApiError> {
     let (t, new) = keys::register_type(&state.ledger, &me, &req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(t)))
+}
+
+/// Every change request, newest first.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "changes", security(("bearer" = [])), responses((status = 200, body = Vec<changes::Change>)))]
+async fn list_changes(State(state): State<AppState>) -> Result<Json<Vec<changes::Change>>, ApiError> {
+    Ok(Json(changes::list(&state.ledger).await?))
+}
+
+/// Opens a change request; it is classified by the `[risk]` rules at once.
+#[utoipa::path(post, path = "/api/v1/changes", tag = "changes", request_body = changes::ChangeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = changes::Change), (status = 400, body = ErrorBody)))]
+async fn open_change(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<changes::ChangeRequest>,
+) -> Result<(StatusCode, Json<changes::Change>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(changes::open(&state.ledger, &me, &state.risk, &req).await?),
+    ))
+}
+
+/// A change request with its classification and any tier override.
+#[utoipa::path(get, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
+    (status = 200, body = changes::Change), (status = 404, body = ErrorBody)))]
+async fn show_change(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<changes::Change>, ApiError> {
+    changes::get(&state.ledger, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))
+}
+
+/// Overrides a change's risk tier (approvers; never the opener; a reason is recorded).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/classification", tag = "changes", params(("id" = String, Path, description = "CHG-…")), request_body = changes::ReclassifyRequest, security(("bearer" = [])), responses(
+    (status = 200, body = changes::Change), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn reclassify_change(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(req): Json<changes::ReclassifyRequest>,
+) -> Result<Json<changes::Change>, ApiError> {
+    Ok(Json(changes::reclassify(&state.ledger, &me, &id, &req).await?))
 }
 
 /// Every API token (never the secrets).

@@ -26,6 +26,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::oidc::Verifier>>,
     /// The PHI/secret guard's configuration.
     pub guard: Arc<ward_evidence::guard::GuardConfig>,
+    /// Risk classification rules.
+    pub risk: Arc<ward_core::risk::RiskRules>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             limiter: Arc::new(FailureLimiter::default()),
             oidc: None,
             guard: Arc::default(),
+            risk: Arc::default(),
         }
     }
 

@@ -128,6 +128,12 @@ fn sample(path: &str) -> (String, Option<Value>) {
             path.into(),
             Some(json!({ "name": "matrix-type", "schema": { "type": "object" } })),
         ),
+        "/api/v1/changes" => (path.into(), Some(json!({ "title": "Matrix change" }))),
+        "/api/v1/changes/{id}" => ("/api/v1/changes/CHG-00000000".into(), None),
+        "/api/v1/changes/{id}/classification" => (
+            "/api/v1/changes/CHG-00000000/classification".into(),
+            Some(json!({ "tier": "high", "reason": "matrix test reason" })),
+        ),
         "/api/v1/sessions" => (
             path.into(),
             Some(json!({ "user": "signin", "password": "correct horse battery" })),

@@ -1,6 +1,7 @@
 //! One module per command noun.
 
 pub mod bench;
+pub mod change;
 pub mod debug;
 pub mod demo;
 pub mod evidence;

@@ -54,6 +54,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let signer = Arc::new(ctx.signer()?);
     let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
     state.guard = std::sync::Arc::new(cfg.guard());
+    state.risk = std::sync::Arc::new(cfg.risk.clone());
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(

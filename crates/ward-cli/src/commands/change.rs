@@ -1,0 +1,274 @@
+//! `ward change …`: change requests, locally or through a server; commits, authors and touched
+//! paths read from git.
+
+use crate::cli::{ChangeCommand, ChangeOpenArgs, Global};
+use crate::context::{Context, local_operator};
+use crate::failure::{Failure, api_failure};
+use crate::output::emit;
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::{Value, json};
+use std::process::Command;
+use ward_server::changes::{self, Change, ChangeRequest, Commit, ReclassifyRequest};
+
+/// The git range of the CI job this runs in: GitLab's `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA`, or
+/// from GitHub's event file the push's `before..after` or the pull request's `base..head`.
+pub fn ci_range(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    if env("GITLAB_CI").as_deref() == Some("true") {
+        let (before, sha) = (env("CI_COMMIT_BEFORE_SHA")?, env("CI_COMMIT_SHA")?);
+        return (!zero(&before)).then(|| format!("{before}..{sha}"));
+    }
+    if env("GITHUB_ACTIONS").as_deref() == Some("true") {
+        let path = env("GITHUB_EVENT_PATH")?;
+        let meta = std::fs::metadata(&path).ok()?;
+        if meta.len() > 16 * 1024 * 1024 {
+            return None;
+        }
+        let event: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let s = |v: &Value, p: &[&str]| -> Option<String> {
+            p.iter().try_fold(v, |v, k| v.get(k))?.as_str().map(str::to_string)
+        };
+        if let (Some(b), Some(h)) = (
+            s(&event, &["pull_request", "base", "sha"]),
+            s(&event, &["pull_request", "head", "sha"]),
+        ) {
+            return Some(format!("{b}..{h}"));
+        }
+        let (before, after) = (s(&event, &["before"])?, s(&event, &["after"])?);
+        return (!zero(&before)).then(|| format!("{before}..{after}"));
+    }
+    None
+}
+
+fn git(args: &[&str]) -> Result<String> {
+    let out = Command::new("git").args(args).output().map_err(|e| {
+        Failure::new(
+            "git_failed",
+            format!("cannot run git: {e}"),
+            "install git, or pass --path for each touched path",
+        )
+    })?;
+    if !out.status.success() {
+        return Err(Failure::new(
+            "git_failed",
+            format!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "run inside the repository, and pass a range both ends of which exist (fetch full history in CI)",
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Commits (id and author e-mail) and touched paths of `range`.
+pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
+    if range.starts_with('-') || !range.contains("..") {
+        return Err(Failure::new("bad_range", format!("{range:?} is not a git range"), "write it as A..B").into());
+    }
+    let commits = git(&["log", "--format=%H%x09%ae", range, "--"])?
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(sha, author)| Commit {
+            sha: sha.into(),
+            author: author.into(),
+        })
+        .collect();
+    let paths = git(&["diff", "--name-only", range, "--"])?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok((commits, paths))
+}
+
+fn show(c: &Change) -> String {
+    let mut s = format!(
+        "{}  {}  [{}] tier {}{}\n  opened by {} at {} (entry {})\n",
+        c.id,
+        c.request.title,
+        c.request.kind,
+        c.tier,
+        if c.tier_override.is_some() { " (overridden)" } else { "" },
+        c.opener,
+        c.time,
+        c.seq
+    );
+    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+    s.push_str(&format!("  artifacts: {}\n", list(&c.request.artifacts)));
+    s.push_str(&format!("  environments: {}\n", list(&c.request.environments)));
+    s.push_str(&format!(
+        "  commits: {}  paths: {}  range: {}\n",
+        c.request.commits.len(),
+        c.request.paths.len(),
+        c.request.commit_range.as_deref().unwrap_or("-")
+    ));
+    s.push_str(&format!("  tags: {}\n", list(&c.classification.tags)));
+    s.push_str(&format!("  classified {} by:\n", c.classification.tier));
+    for m in &c.classification.matched {
+        s.push_str(&format!("    {m}\n"));
+    }
+    if c.classification.matched.is_empty() {
+        s.push_str("    (no rule matched: the default tier)\n");
+    }
+    if let Some(o) = &c.tier_override {
+        s.push_str(&format!(
+            "  overridden to {} by {} at {}: {}\n",
+            o.tier, o.by, o.time, o.reason
+        ));
+    }
+    s
+}
+
+/// Dispatches `ward change`.
+pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        ChangeCommand::Open(a) => {
+            let req = request(a)?;
+            let c: Change = match &remote {
+                Some(r) => r.post("/api/v1/changes", &req).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let rules = crate::commands::serve::load_config(g, None)?.risk;
+                    changes::open(&ctx.ledger, &local_operator(), &rules, &req)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(c), || show(&c));
+        }
+        ChangeCommand::Show { id } => {
+            let c: Change = match &remote {
+                Some(r) => r.get(&format!("/api/v1/changes/{id}"), &[]).await?,
+                None => changes::get(&Context::open(g).await?.ledger, id)
+                    .await
+                    .map_err(api_failure)?
+                    .ok_or_else(|| {
+                        Failure::new(
+                            "not_found",
+                            format!("no change {id:?}"),
+                            "list changes with `ward change list`",
+                        )
+                    })?,
+            };
+            emit(g.output, json!(c), || show(&c));
+        }
+        ChangeCommand::List => {
+            let list: Vec<Change> = match &remote {
+                Some(r) => r.get("/api/v1/changes", &[]).await?,
+                None => changes::list(&Context::open(g).await?.ledger)
+                    .await
+                    .map_err(api_failure)?,
+            };
+            emit(g.output, json!({ "changes": list }), || {
+                if list.is_empty() {
+                    return "no changes (open one with `ward change open --title …`)".into();
+                }
+                list.iter()
+                    .map(|c| {
+                        format!(
+                            "{}  {:<6} {:<9} {}",
+                            c.id,
+                            c.tier.as_str(),
+                            c.request.kind,
+                            c.request.title
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        ChangeCommand::Classify { id, tier, reason } => {
+            let tier = tier
+                .parse()
+                .map_err(|e: String| Failure::new("bad_tier", e, "use --tier low, medium or high"))?;
+            let req = ReclassifyRequest {
+                tier,
+                reason: reason.clone(),
+            };
+            let c: Change = match &remote {
+                Some(r) => r.post(&format!("/api/v1/changes/{id}/classification"), &req).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    changes::reclassify(&ctx.ledger, &local_operator(), id, &req)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(c), || show(&c));
+        }
+    }
+    Ok(())
+}
+
+fn request(a: &ChangeOpenArgs) -> Result<ChangeRequest> {
+    let range = a
+        .range
+        .clone()
+        .or_else(|| ci_range(&|k| std::env::var(k).ok().filter(|v| !v.is_empty())));
+    let (commits, mut paths) = match &range {
+        Some(r) => from_git(r)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    for p in &a.paths {
+        if !paths.contains(p) {
+            paths.push(p.clone());
+        }
+    }
+    Ok(ChangeRequest {
+        title: a.title.clone(),
+        description: a.description.clone(),
+        ticket_url: a.ticket.clone(),
+        kind: a.kind.clone(),
+        artifacts: a.artifacts.clone(),
+        config_versions: a.config_versions.clone(),
+        commit_range: range,
+        commits,
+        paths,
+        attributes: a.attributes.clone(),
+        integrations: a.integrations.clone(),
+        environments: a.environments.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ci_range;
+    use std::collections::HashMap;
+
+    #[test]
+    fn ranges_from_ci() {
+        let gl: HashMap<&str, &str> = [
+            ("GITLAB_CI", "true"),
+            ("CI_COMMIT_BEFORE_SHA", "aaa"),
+            ("CI_COMMIT_SHA", "bbb"),
+        ]
+        .into();
+        assert_eq!(
+            ci_range(&|k| gl.get(k).map(|v| v.to_string())).as_deref(),
+            Some("aaa..bbb")
+        );
+        let first_push: HashMap<&str, &str> = [
+            ("GITLAB_CI", "true"),
+            ("CI_COMMIT_BEFORE_SHA", "0000000000"),
+            ("CI_COMMIT_SHA", "bbb"),
+        ]
+        .into();
+        assert_eq!(ci_range(&|k| first_push.get(k).map(|v| v.to_string())), None);
+        let dir = tempfile::tempdir().unwrap();
+        let event = dir.path().join("event.json");
+        std::fs::write(&event, r#"{"pull_request":{"base":{"sha":"b1"},"head":{"sha":"h2"}}}"#).unwrap();
+        let ev = event.to_str().unwrap().to_string();
+        let gh = move |k: &str| match k {
+            "GITHUB_ACTIONS" => Some("true".to_string()),
+            "GITHUB_EVENT_PATH" => Some(ev.clone()),
+            _ => None,
+        };
+        assert_eq!(ci_range(&gh).as_deref(), Some("b1..h2"));
+        assert_eq!(ci_range(&|_| None), None);
+    }
+}

@@ -1,0 +1,261 @@
+//! Risk classification of a change: path globs give tags (`migrations/**` → `schema_migration`),
+//! tags and attributes give a tier. The highest tier any rule gives wins; the result records
+//! every rule that matched, so a classification can always be explained.
+//!
+//! Rules come from `[risk]` in `ward.toml`; without one, [`RiskRules::default`] applies:
+//!
+//! ```toml
+//! [risk]
+//! default_tier = "low"
+//! [[risk.path_tags]]
+//! glob = "migrations/**"
+//! tag = "schema_migration"
+//! [[risk.tiers]]
+//! when = ["phi", "clinical_workflow", "schema_migration", "kind:emergency"]   # any of
+//! tier = "high"
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A risk tier, ordered low < medium < high.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Low risk.
+    Low,
+    /// Medium risk.
+    Medium,
+    /// High risk.
+    High,
+}
+
+impl Tier {
+    /// The tier's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Low => "low",
+            Tier::Medium => "medium",
+            Tier::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Tier {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "low" => Ok(Tier::Low),
+            "medium" => Ok(Tier::Medium),
+            "high" => Ok(Tier::High),
+            other => Err(format!("unknown tier {other:?} (low, medium or high)")),
+        }
+    }
+}
+
+/// `glob` → `tag`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathTag {
+    /// Path glob (`*`, `**`, `?`).
+    pub glob: String,
+    /// Tag given to a change touching a matching path.
+    pub tag: String,
+}
+
+/// Any of `when` (tags or attributes) → `tier`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierRule {
+    /// Tags or attributes; the rule matches when the change has any of them.
+    pub when: Vec<String>,
+    /// The tier it gives.
+    pub tier: Tier,
+}
+
+/// The `[risk]` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskRules {
+    /// Tier when no rule matches.
+    #[serde(default = "low")]
+    pub default_tier: Tier,
+    /// Path rules.
+    #[serde(default)]
+    pub path_tags: Vec<PathTag>,
+    /// Tier rules.
+    #[serde(default)]
+    pub tiers: Vec<TierRule>,
+}
+
+fn low() -> Tier {
+    Tier::Low
+}
+
+impl Default for RiskRules {
+    /// Sensible defaults for a healthcare SaaS: schema migrations, PHI and clinical workflow are
+    /// high; infrastructure, EHR/FHIR/HL7/billing integrations and internet-facing changes are
+    /// medium; emergency changes are high.
+    fn default() -> Self {
+        let tag = |glob: &str, tag: &str| PathTag {
+            glob: glob.into(),
+            tag: tag.into(),
+        };
+        let rule = |when: &[&str], tier| TierRule {
+            when: when.iter().map(|s| s.to_string()).collect(),
+            tier,
+        };
+        RiskRules {
+            default_tier: Tier::Low,
+            path_tags: vec![
+                tag("**/migrations/**", "schema_migration"),
+                tag("**/db/migrate/**", "schema_migration"),
+                tag("**/*.sql", "schema_migration"),
+                tag("**/*.tf", "infrastructure"),
+                tag("**/terraform/**", "infrastructure"),
+                tag("**/helm/**", "infrastructure"),
+                tag("**/k8s/**", "infrastructure"),
+                tag("**/fhir/**", "integration:fhir"),
+                tag("**/hl7/**", "integration:hl7"),
+                tag("**/billing/**", "integration:billing"),
+            ],
+            tiers: vec![
+                rule(
+                    &["phi", "clinical_workflow", "schema_migration", "kind:emergency"],
+                    Tier::High,
+                ),
+                rule(
+                    &[
+                        "infrastructure",
+                        "internet_facing",
+                        "integration:ehr",
+                        "integration:fhir",
+                        "integration:hl7",
+                        "integration:billing",
+                    ],
+                    Tier::Medium,
+                ),
+            ],
+        }
+    }
+}
+
+/// A classification and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Classification {
+    /// The tier.
+    pub tier: Tier,
+    /// Every tag the change carries (attributes, `kind:<kind>`, `integration:<name>`, and tags
+    /// from paths), sorted.
+    pub tags: Vec<String>,
+    /// Every rule that matched, as `glob -> tag (path)` or `when -> tier (tag)`.
+    pub matched: Vec<String>,
+}
+
+/// What classification looks at.
+pub struct ChangeFacts<'a> {
+    /// `normal`, `standard` or `emergency`.
+    pub kind: &'a str,
+    /// Attributes (phi, clinical_workflow, …).
+    pub attributes: &'a [String],
+    /// Integrations touched (ehr, fhir, hl7, billing, …).
+    pub integrations: &'a [String],
+    /// Paths touched.
+    pub paths: &'a [String],
+}
+
+impl RiskRules {
+    /// Classifies a change.
+    pub fn classify(&self, change: &ChangeFacts<'_>) -> Classification {
+        let mut tags: BTreeSet<String> = change.attributes.iter().cloned().collect();
+        tags.insert(format!("kind:{}", change.kind));
+        for i in change.integrations {
+            tags.insert(format!("integration:{}", i.to_ascii_lowercase()));
+        }
+        let mut matched = Vec::new();
+        for rule in &self.path_tags {
+            if let Some(p) = change.paths.iter().find(|p| crate::glob::matches(&rule.glob, p)) {
+                tags.insert(rule.tag.clone());
+                matched.push(format!("{} -> {} ({p})", rule.glob, rule.tag));
+            }
+        }
+        let mut tier = self.default_tier;
+        for rule in &self.tiers {
+            if let Some(t) = rule.when.iter().find(|w| tags.contains(*w)) {
+                matched.push(format!("{t} -> {}", rule.tier));
+                tier = tier.max(rule.tier);
+            }
+        }
+        Classification {
+            tier,
+            tags: tags.into_iter().collect(),
+            matched,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(kind: &'a str, attributes: &'a [String], paths: &'a [String]) -> ChangeFacts<'a> {
+        ChangeFacts {
+            kind,
+            attributes,
+            integrations: &[],
+            paths,
+        }
+    }
+
+    #[test]
+    fn defaults_classify_and_explain() {
+        let r = RiskRules::default();
+        let none: Vec<String> = vec![];
+        let docs = vec!["README.md".to_string()];
+        assert_eq!(r.classify(&facts("normal", &none, &docs)).tier, Tier::Low);
+        let mig = vec!["services/api/migrations/0042_add_index.sql".to_string()];
+        let c = r.classify(&facts("normal", &none, &mig));
+        assert_eq!(c.tier, Tier::High);
+        assert!(c.tags.contains(&"schema_migration".to_string()));
+        assert!(
+            c.matched
+                .iter()
+                .any(|m| m.starts_with("**/migrations/** -> schema_migration"))
+        );
+        assert!(c.matched.iter().any(|m| m == "schema_migration -> high"));
+        let tf = vec!["infra/main.tf".to_string()];
+        assert_eq!(r.classify(&facts("normal", &none, &tf)).tier, Tier::Medium);
+        let phi = vec!["phi".to_string()];
+        assert_eq!(r.classify(&facts("standard", &phi, &docs)).tier, Tier::High);
+        assert_eq!(r.classify(&facts("emergency", &none, &docs)).tier, Tier::High);
+    }
+
+    #[test]
+    fn configured_rules() {
+        let r: RiskRules = toml_like();
+        let paths = vec!["app/payments/charge.rs".to_string()];
+        let c = r.classify(&facts("normal", &[], &paths));
+        assert_eq!((c.tier, c.matched.len()), (Tier::Medium, 2));
+    }
+
+    fn toml_like() -> RiskRules {
+        RiskRules {
+            default_tier: Tier::Low,
+            path_tags: vec![PathTag {
+                glob: "app/payments/**".into(),
+                tag: "payments".into(),
+            }],
+            tiers: vec![TierRule {
+                when: vec!["payments".into()],
+                tier: Tier::Medium,
+            }],
+        }
+    }
+}
