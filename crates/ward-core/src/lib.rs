@@ -2,6 +2,7 @@
 //!
 //! - [`authz`]: roles, the actions they permit (one matrix, in one place), identities.
 //! - [`token`]: the API token format: generation, parsing, and the stored hash.
+//! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
