@@ -80,6 +80,8 @@ pub enum Command {
     /// Open, show and list change requests (classified by risk when opened).
     #[command(subcommand)]
     Change(ChangeCommand),
+    /// Sign a change: approve (or --reject) with a meaning, re-authenticating as you sign.
+    Approve(ApproveArgs),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -181,6 +183,11 @@ pub enum ChangeCommand {
     },
     /// List changes, newest first.
     List,
+    /// A change's signatures, current and stale, and the manifest a new one would cover.
+    Approvals {
+        /// Change id.
+        id: String,
+    },
     /// Override a change's tier (approvers only, never the opener; the reason is recorded).
     Classify {
         /// Change id.
@@ -232,6 +239,33 @@ pub struct ChangeOpenArgs {
     /// Target environment (repeatable).
     #[arg(long = "env")]
     pub environments: Vec<String>,
+}
+
+/// `ward approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Change id.
+    #[arg(long)]
+    pub change: String,
+    /// Meaning of the signature: authored, reviewed, approved, qa-approved, release-authority
+    /// (or as configured in [approvals] meanings).
+    #[arg(long)]
+    pub meaning: String,
+    /// Comment recorded with the signature.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// Record a rejection instead of an approval.
+    #[arg(long)]
+    pub reject: bool,
+    /// Read your password from stdin (first line) to re-authenticate; otherwise WARD_PASSWORD.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Re-authenticate with a fresh OIDC token (issued within five minutes) instead.
+    #[arg(long, env = "WARD_REAUTH_TOKEN", hide_env_values = true)]
+    pub reauth_token: Option<String>,
+    /// Local mode only: the local user signing (the password must be theirs).
+    #[arg(long = "as")]
+    pub as_user: Option<String>,
 }
 
 /// `ward key …`.

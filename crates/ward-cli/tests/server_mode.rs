@@ -907,3 +907,213 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     })));
     assert_eq!(c["tier"], "medium", "{c}");
 }
+
+/// Adds a local user with a password and returns a personal token for them.
+fn person(d: &std::path::Path, name: &str, display: &str, roles: &[&str]) -> String {
+    ok(run_with_stdin(
+        {
+            let mut c = ward(d, None);
+            c.args(["user", "add", "--name", name, "--display-name", display]);
+            for r in roles {
+                c.args(["--role", r]);
+            }
+            c
+        },
+        &format!("{name}-correct-horse-battery\n"),
+    ));
+    let out = json(&ok(run({
+        let mut c = ward(d, None);
+        c.args([
+            "token",
+            "create",
+            "--name",
+            &format!("{name}-laptop"),
+            "--user",
+            name,
+            "--output",
+            "json",
+        ]);
+        for r in roles {
+            c.args(["--role", r]);
+        }
+        c
+    })));
+    out["token"].as_str().expect("token").to_string()
+}
+
+#[test]
+fn approvals_are_reauthenticated_signatures_under_separation_of_duties() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], "ann");
+    std::fs::write(repo.join("a.txt"), "1\n").unwrap();
+    git(&repo, &["add", "."], "ann");
+    git(&repo, &["commit", "-q", "-m", "base"], "ann");
+    let base = git(&repo, &["rev-parse", "HEAD"], "ann");
+    std::fs::write(repo.join("a.txt"), "2\n").unwrap();
+    git(&repo, &["commit", "-q", "-am", "change"], "bob");
+    let head = git(&repo, &["rev-parse", "HEAD"], "bob");
+    let digest = format!("sha256:{}", "9a".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "api",
+            "--version",
+            "3",
+        ]);
+        c
+    }));
+    let ci = token(&d, "ci", "developer");
+    let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
+    let bob = person(&d, "bob", "Bob Author", &["approver"]);
+    let ada = person(&d, "ada", "Ada Admin", &["approver", "admin"]);
+    let (_server, url) = serve(&d);
+    let id = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.current_dir(&repo).args([
+            "change",
+            "open",
+            "--title",
+            "Reminder window",
+            "--artifact",
+            &digest,
+            "--range",
+            &format!("{base}..{head}"),
+            "--output",
+            "json",
+        ]);
+        c
+    })))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let approve = |tok: &str, password: Option<&str>, extra: &[&str]| {
+        let mut c = remote(&d, &url, tok);
+        c.args([
+            "approve",
+            "--change",
+            &id,
+            "--meaning",
+            "approved",
+            "--comment",
+            "looks right",
+        ])
+        .args(extra);
+        if let Some(p) = password {
+            c.env("WARD_PASSWORD", p);
+        }
+        c
+    };
+    // No re-authentication, a wrong password, automation, an author, an admin: all refused.
+    assert_eq!(refused(approve(&quinn, None, &[]))["code"], "reauthentication_required");
+    assert_eq!(
+        refused(approve(&quinn, Some("guess-guess-guess"), &[]))["code"],
+        "reauthentication_failed"
+    );
+    let bot = token(&d, "bot", "approver");
+    assert_eq!(refused(approve(&bot, Some("x"), &[]))["code"], "automation_cannot_sign");
+    assert_eq!(
+        refused(approve(&bob, Some("bob-correct-horse-battery"), &[]))["code"],
+        "author_cannot_sign"
+    );
+    assert_eq!(
+        refused(approve(&ada, Some("ada-correct-horse-battery"), &[]))["code"],
+        "admin_cannot_sign"
+    );
+    let e = refused({
+        let mut c = remote(&d, &url, &quinn);
+        c.args(["approve", "--change", &id, "--meaning", "blessed"])
+            .env("WARD_PASSWORD", "quinn-correct-horse-battery");
+        c
+    });
+    assert_eq!(e["code"], "invalid_request");
+    assert!(e["hint"].as_str().unwrap().contains("release-authority"), "{e}");
+    // A proper signature: printed name frozen, meaning, manifest.
+    let signed = json(&ok(run({
+        let mut c = approve(&quinn, Some("quinn-correct-horse-battery"), &[]);
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(signed["printed_name"], "Quinn Alvarez");
+    assert_eq!(
+        (signed["decision"].as_str(), signed["reauth"].as_str()),
+        (Some("approved"), Some("password"))
+    );
+    assert_eq!(signed["manifest"]["artifacts"], serde_json::json!([digest]));
+    let view = || {
+        json(&ok(run({
+            let mut c = remote(&d, &url, &ci);
+            c.args(["change", "approvals", &id, "--output", "json"]);
+            c
+        })))
+    };
+    let v = view();
+    assert_eq!(v["manifest_digest"], signed["manifest_digest"]);
+    assert_eq!(v["approvals"][0]["stale"], false);
+    // Every refused attempt is in the log, with its reason.
+    let events = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--output", "json"]);
+        c
+    }));
+    for code in [
+        "reauthentication_failed",
+        "automation_cannot_sign",
+        "author_cannot_sign",
+        "admin_cannot_sign",
+    ] {
+        assert!(events.contains(code), "{code} not recorded");
+    }
+    // New evidence on the artifact changes the manifest: the approval is stale, still shown.
+    ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["attest", "add", "--artifact", &digest])
+            .arg(fixtures.join("pytest.xml"));
+        c
+    }));
+    let v = view();
+    assert_ne!(v["manifest_digest"], signed["manifest_digest"]);
+    assert_eq!(v["approvals"][0]["stale"], true);
+    assert_eq!(v["approvals"].as_array().unwrap().len(), 1);
+    let text = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["change", "approvals", &id]);
+        c
+    }));
+    assert!(text.contains("STALE") && text.contains("Quinn Alvarez"), "{text}");
+    // A rejection is recorded the same way; locally, --as names the signing user.
+    let rejected = json(&ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args([
+                "approve",
+                "--change",
+                &id,
+                "--meaning",
+                "qa-approved",
+                "--reject",
+                "--comment",
+                "UAT failed",
+                "--as",
+                "quinn",
+                "--password-stdin",
+                "--output",
+                "json",
+            ]);
+            c
+        },
+        "quinn-correct-horse-battery\n",
+    )));
+    assert_eq!(
+        (rejected["decision"].as_str(), rejected["meaning"].as_str()),
+        (Some("rejected"), Some("qa-approved"))
+    );
+}

@@ -69,6 +69,7 @@ impl Role {
             ChangeOpen => matches!(self, Developer | ReleaseManager),
             ChangeRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             ChangeClassify => matches!(self, Approver),
+            ChangeApprove => matches!(self, Approver | ReleaseManager),
         }
     }
 }
@@ -128,6 +129,8 @@ pub enum Action {
     ChangeRead,
     /// Override a change's risk tier (with a reason).
     ChangeClassify,
+    /// Sign (approve or reject) a change.
+    ChangeApprove,
 }
 
 impl Action {
@@ -143,6 +146,7 @@ impl Action {
                 | Action::TrustManage
                 | Action::ChangeOpen
                 | Action::ChangeClassify
+                | Action::ChangeApprove
         )
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! - [`authz`]: roles, the actions they permit (one matrix, in one place), identities.
 //! - [`token`]: the API token format: generation, parsing, and the stored hash.
+//! - [`approval`]: electronic signatures' manifest and separation of duties.
 //! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod approval;
 pub mod authz;
 pub mod glob;
 pub mod risk;

@@ -27,6 +27,11 @@
 //! [[risk.tiers]]
 //! when = ["phi", "schema_migration"]
 //! tier = "high"
+//!
+//! [approvals]                 # see ward_core::approval
+//! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
+//! admins_may_approve = false
+//! git_authors = { "dana@users.noreply.github.com" = "user:dana" }
 //! ```
 //!
 //! Other sections belong to other parts of Ward and are ignored here.
@@ -68,6 +73,9 @@ pub struct ServerConfig {
     /// `[risk]`: path → tag and tag → tier rules (defaults when absent).
     #[serde(default)]
     pub risk: ward_core::risk::RiskRules,
+    /// `[approvals]`: signature meanings and separation-of-duties options.
+    #[serde(default)]
+    pub approvals: ward_core::approval::ApprovalRules,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,

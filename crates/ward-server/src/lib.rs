@@ -7,6 +7,8 @@
 //!   projections; the in-memory token cache.
 //! - [`evidence`]: artifacts and attestations (registration, parsed summaries, raw storage).
 //! - [`keys`]: keys trusted to sign evidence for a builder; custom attestation types.
+//! - [`approvals`]: electronic signatures on changes, re-authenticated, under separation of
+//!   duties; stale when what they bound changes.
 //! - [`changes`]: change requests, classified by risk when opened; tier overrides.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod approvals;
 pub mod auth;
 pub mod changes;
 pub mod config;
@@ -47,6 +50,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(evidence::EvidenceProjector));
     p.push(Arc::new(keys::KeysProjector));
     p.push(Arc::new(changes::ChangeProjector));
+    p.push(Arc::new(approvals::ApprovalProjector));
     p
 }
 use tokio::net::TcpListener;

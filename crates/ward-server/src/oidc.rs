@@ -222,6 +222,28 @@ impl Verifier {
 
     /// Verifies a JWT and maps it to an identity.
     pub async fn verify(&self, token: &str) -> Result<Identity, JwtError> {
+        Ok(self.verify_claims(token).await?.0)
+    }
+
+    /// Verifies a token issued at most `max_age_secs` ago (its `iat`), for re-authentication
+    /// before an electronic signature.
+    pub async fn verify_fresh(&self, token: &str, max_age_secs: i64) -> Result<Identity, JwtError> {
+        let (identity, claims) = self.verify_claims(token).await?;
+        let iat = claims
+            .get("iat")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| JwtError::Invalid("no iat claim".into()))?;
+        let now = jiff::Timestamp::now().as_second();
+        if now - iat > max_age_secs || iat > now + 60 {
+            return Err(JwtError::Invalid(format!(
+                "issued {}s ago; re-authentication needs a token at most {max_age_secs}s old",
+                now - iat
+            )));
+        }
+        Ok(identity)
+    }
+
+    async fn verify_claims(&self, token: &str) -> Result<(Identity, Map<String, Value>), JwtError> {
         if token.len() > MAX_JWT {
             return Err(JwtError::Malformed);
         }
@@ -260,11 +282,14 @@ impl Verifier {
             .collect();
         roles.sort();
         roles.dedup();
-        Ok(Identity {
-            id,
-            kind: provider.config.kind,
-            roles,
-        })
+        Ok((
+            Identity {
+                id,
+                kind: provider.config.kind,
+                roles,
+            },
+            claims,
+        ))
     }
 
     async fn key(&self, provider: &Provider, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {

@@ -5,6 +5,7 @@
 //! route missing from it, and the route × role test checks the table against the OpenAPI
 //! document generated from the handlers' annotations and against [`ward_core::Role::permits`].
 
+use crate::approvals;
 use crate::auth::authorize;
 use crate::changes;
 use crate::error::{ApiError, ErrorBody};
@@ -99,6 +100,12 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/changes/{id}/classification",
         Requires(Action::ChangeClassify),
     ),
+    rule("GET", "/api/v1/changes/{id}/approvals", Requires(Action::ChangeRead)),
+    rule(
+        "POST",
+        "/api/v1/changes/{id}/approvals",
+        Requires(Action::ChangeApprove),
+    ),
     rule("GET", "/api/v1/events", Requires(Action::EventRead)),
     rule("POST", "/api/v1/events", Requires(Action::EventAppend)),
     rule("GET", "/api/v1/tokens", Requires(Action::TokenManage)),
@@ -164,6 +171,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_changes, open_change))
         .routes(routes!(show_change))
         .routes(routes!(reclassify_change))
+        .routes(routes!(list_approvals, sign_change))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
@@ -772,6 +780,41 @@ async fn reclassify_change(
     Json(req): Json<changes::ReclassifyRequest>,
 ) -> Result<Json<changes::Change>, ApiError> {
     Ok(Json(changes::reclassify(&state.ledger, &me, &id, &req).await?))
+}
+
+/// A change's signatures (approvals and rejections), each marked stale or current.
+#[utoipa::path(get, path = "/api/v1/changes/{id}/approvals", tag = "changes", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
+    (status = 200, body = approvals::ApprovalsView), (status = 404, body = ErrorBody)))]
+async fn list_approvals(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<approvals::ApprovalsView>, ApiError> {
+    Ok(Json(
+        approvals::view(&state.ledger, &id, &state.risk, &state.approvals).await?,
+    ))
+}
+
+/// Signs a change: approve or reject, with a meaning, after re-authentication (password or a
+/// fresh OIDC token) and separation of duties; refused attempts are recorded.
+#[utoipa::path(post, path = "/api/v1/changes/{id}/approvals", tag = "changes", params(("id" = String, Path, description = "CHG-…")), request_body = approvals::SignRequest, security(("bearer" = [])), responses(
+    (status = 201, body = approvals::Approval), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sign_change(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(req): Json<approvals::SignRequest>,
+) -> Result<(StatusCode, Json<approvals::Approval>), ApiError> {
+    let a = approvals::sign(
+        &state.ledger,
+        &me,
+        &id,
+        &req,
+        &state.risk,
+        &state.approvals,
+        state.oidc.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(a)))
 }
 
 /// Every API token (never the secrets).

@@ -28,6 +28,8 @@ pub struct AppState {
     pub guard: Arc<ward_evidence::guard::GuardConfig>,
     /// Risk classification rules.
     pub risk: Arc<ward_core::risk::RiskRules>,
+    /// Approval meanings and separation-of-duties options.
+    pub approvals: Arc<ward_core::approval::ApprovalRules>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             oidc: None,
             guard: Arc::default(),
             risk: Arc::default(),
+            approvals: Arc::default(),
         }
     }
 

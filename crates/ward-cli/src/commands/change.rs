@@ -1,7 +1,7 @@
 //! `ward change …`: change requests, locally or through a server; commits, authors and touched
 //! paths read from git.
 
-use crate::cli::{ChangeCommand, ChangeOpenArgs, Global};
+use crate::cli::{ApproveArgs, ChangeCommand, ChangeOpenArgs, Global};
 use crate::context::{Context, local_operator};
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
@@ -9,6 +9,7 @@ use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::process::Command;
+use ward_server::approvals::{self, Approval, ApprovalsView, SignRequest};
 use ward_server::changes::{self, Change, ChangeRequest, Commit, ReclassifyRequest};
 
 /// The git range of the CI job this runs in: GitLab's `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA`, or
@@ -182,6 +183,19 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                     .join("\n")
             });
         }
+        ChangeCommand::Approvals { id } => {
+            let view: ApprovalsView = match &remote {
+                Some(r) => r.get(&format!("/api/v1/changes/{id}/approvals"), &[]).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let cfg = crate::commands::serve::load_config(g, None)?;
+                    approvals::view(&ctx.ledger, id, &cfg.risk, &cfg.approvals)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(view), || approvals_table(&view));
+        }
         ChangeCommand::Classify { id, tier, reason } => {
             let tier = tier
                 .parse()
@@ -202,6 +216,123 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
             emit(g.output, json!(c), || show(&c));
         }
     }
+    Ok(())
+}
+
+fn approvals_table(v: &ApprovalsView) -> String {
+    let mut s = format!("manifest {}\n", v.manifest_digest);
+    if v.approvals.is_empty() {
+        s.push_str("  no signatures yet\n");
+    }
+    for a in &v.approvals {
+        s.push_str(&format!(
+            "  {:<8} {:<18} {} ({}) at {}{}{}\n",
+            a.decision,
+            a.meaning,
+            a.printed_name,
+            a.signer,
+            a.time,
+            if a.stale {
+                "  STALE: signed another manifest"
+            } else {
+                ""
+            },
+            if a.comment.is_empty() {
+                String::new()
+            } else {
+                format!("\n           \"{}\"", a.comment)
+            }
+        ));
+    }
+    s
+}
+
+/// `ward approve`: signs a change, re-authenticating with a password or a fresh OIDC token.
+pub async fn approve(g: &Global, a: &ApproveArgs) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    let password = if a.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| {
+            Failure::new(
+                "bad_input",
+                format!("reading the password: {e}"),
+                "pipe the password on stdin",
+            )
+        })?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        std::env::var("WARD_PASSWORD").ok().filter(|p| !p.is_empty())
+    };
+    let req = SignRequest {
+        meaning: a.meaning.clone(),
+        comment: a.comment.clone(),
+        reject: a.reject,
+        password,
+        reauth_token: a.reauth_token.clone(),
+    };
+    let signed: Approval = match &remote {
+        Some(r) => {
+            if a.as_user.is_some() {
+                return Err(Failure::new(
+                    "bad_usage",
+                    "--as is for local mode; through a server you sign as the token's person",
+                    "drop --as",
+                )
+                .into());
+            }
+            r.post(&format!("/api/v1/changes/{}/approvals", a.change), &req).await?
+        }
+        None => {
+            let ctx = Context::open(g).await?;
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let Some(name) = &a.as_user else {
+                return Err(Failure::new(
+                    "bad_usage",
+                    "locally, say which local user signs",
+                    "pass --as USER (and their password), or sign through a server with your own token",
+                )
+                .into());
+            };
+            let user = ward_server::identities::user_record(&ctx.ledger, name)
+                .await
+                .map_err(api_failure)?
+                .ok_or_else(|| {
+                    Failure::new(
+                        "not_found",
+                        format!("no local user {name:?}"),
+                        "add one with `ward user add`",
+                    )
+                })?;
+            let who = ward_core::Identity {
+                id: format!("user:{}", user.name),
+                kind: ward_ledger::ActorKind::Human,
+                roles: user.roles.clone(),
+            };
+            if !who.may(ward_core::Action::ChangeApprove) {
+                return Err(Failure::new(
+                    "forbidden",
+                    format!("{} has no role that may sign approvals", who.id),
+                    "approvers and release managers sign",
+                )
+                .into());
+            }
+            approvals::sign(&ctx.ledger, &who, &a.change, &req, &cfg.risk, &cfg.approvals, None)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(signed), || {
+        format!(
+            "{} {} as {} ({}) at {} — entry {}, manifest {}",
+            signed.decision,
+            signed.change,
+            signed.meaning,
+            signed.printed_name,
+            signed.time,
+            signed.seq,
+            signed.manifest_digest
+        )
+    });
     Ok(())
 }
 

@@ -55,6 +55,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
     state.guard = std::sync::Arc::new(cfg.guard());
     state.risk = std::sync::Arc::new(cfg.risk.clone());
+    state.approvals = std::sync::Arc::new(cfg.approvals.clone());
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(

@@ -1,0 +1,323 @@
+//! Approvals and rejections of a change, as electronic signatures.
+//!
+//! Signing needs re-authentication in the same request: a local user's password, or a fresh
+//! OIDC token (issued at most [`REAUTH_MAX_AGE_SECS`] ago) for the same identity. The record
+//! (`approval.signed`, subject `change:<id>`) holds the signer, the printed name frozen at
+//! signing, the meaning, the decision, the comment, the UTC time (the log entry's) and the
+//! [`Manifest`] it covers. Every refused attempt is recorded as `approval.refused` with its
+//! reason, before the refusal is returned.
+
+use crate::changes::{self, Change};
+use crate::error::ApiError;
+use crate::evidence;
+use crate::identities;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use ward_core::Identity;
+use ward_core::approval::{ApprovalRules, Manifest, check_signer, digest_json};
+use ward_core::risk::RiskRules;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+const APPROVALS: &str = "approvals";
+/// Oldest OIDC token accepted for re-authentication, seconds.
+pub const REAUTH_MAX_AGE_SECS: i64 = 300;
+
+/// A signature to make.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// Meaning (one of `[approvals] meanings`; default authored, reviewed, approved,
+    /// qa-approved, release-authority).
+    pub meaning: String,
+    /// Comment.
+    #[serde(default)]
+    pub comment: String,
+    /// Record a rejection instead of an approval.
+    #[serde(default)]
+    pub reject: bool,
+    /// Re-authentication of a local user: the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Re-authentication through OIDC: a token issued within the last five minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_token: Option<String>,
+}
+
+/// A recorded signature.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Approval {
+    /// Change id.
+    pub change: String,
+    /// Signer identity.
+    pub signer: String,
+    /// The signer's printed name, as it was at signing.
+    pub printed_name: String,
+    /// Meaning.
+    pub meaning: String,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    /// Comment.
+    pub comment: String,
+    /// How the signer re-authenticated: `password` or `oidc`.
+    pub reauth: String,
+    /// What the signature covers.
+    pub manifest: Manifest,
+    /// `sha256:` of the manifest.
+    pub manifest_digest: String,
+    /// The manifest no longer matches the change (something bound changed): shown, not counted.
+    #[serde(default)]
+    pub stale: bool,
+    /// Log entry.
+    pub seq: u64,
+    /// When (UTC).
+    pub time: String,
+}
+
+/// Projects `approval.signed` (key `<change>/<seq>`, so a change's signatures are one prefix).
+pub struct ApprovalProjector;
+
+impl Projector for ApprovalProjector {
+    fn name(&self) -> &'static str {
+        "approvals"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        match (e.kind.as_str(), p.get("change").and_then(Value::as_str)) {
+            ("approval.signed", Some(change)) => {
+                let mut doc = p.clone();
+                if let Some(o) = doc.as_object_mut() {
+                    o.insert("seq".into(), json!(e.seq));
+                    o.insert("time".into(), json!(e.time));
+                }
+                vec![ProjectionOp::Put {
+                    collection: APPROVALS.into(),
+                    key: format!("{change}/{:020}", e.seq),
+                    doc,
+                }]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+/// The manifest a signature on `change` would cover now.
+pub async fn manifest(
+    ledger: &Ledger,
+    change: &Change,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+) -> Result<Manifest, ApiError> {
+    let mut attestations = Vec::new();
+    for a in &change.request.artifacts {
+        attestations.extend(evidence::attestations(ledger, a).await?.into_iter().map(|x| x.id));
+    }
+    Ok(Manifest {
+        change: digest_json(&json!({ "id": change.id, "request": change.request, "tier": change.tier })),
+        artifacts: change.request.artifacts.clone(),
+        attestations,
+        policy: digest_json(&json!({ "risk": risk, "approvals": rules })),
+    })
+}
+
+/// A change's signatures, oldest first, each marked stale or not against `current`.
+pub async fn list(ledger: &Ledger, change: &str, current: &str) -> Result<Vec<Approval>, ApiError> {
+    ledger
+        .store()
+        .projection_prefix(APPROVALS, &format!("{change}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| {
+            let mut a: Approval = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            a.stale = a.manifest_digest != current;
+            Ok(a)
+        })
+        .collect()
+}
+
+/// A change's signatures and the manifest a new one would cover.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalsView {
+    /// The manifest a signature would cover now.
+    pub manifest: Manifest,
+    /// Its digest; signatures over another digest are stale.
+    pub manifest_digest: String,
+    /// Every signature, oldest first, stale ones marked.
+    pub approvals: Vec<Approval>,
+}
+
+/// The approvals view of a change.
+pub async fn view(
+    ledger: &Ledger,
+    id: &str,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+) -> Result<ApprovalsView, ApiError> {
+    let change = changes::get(ledger, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
+    let manifest = manifest(ledger, &change, risk, rules).await?;
+    let manifest_digest = manifest.digest();
+    let approvals = list(ledger, id, &manifest_digest).await?;
+    Ok(ApprovalsView {
+        manifest,
+        manifest_digest,
+        approvals,
+    })
+}
+
+/// Records a refused attempt, then returns the refusal.
+async fn refuse(
+    ledger: &Ledger,
+    by: &Identity,
+    change: &str,
+    status: StatusCode,
+    code: &str,
+    reason: String,
+    hint: &str,
+) -> ApiError {
+    let recorded = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "approval.refused".into(),
+            subject: format!("change:{change}"),
+            payload: json!({ "change": change, "by": by.id, "code": code, "reason": reason }),
+        })
+        .await;
+    if let Err(e) = recorded {
+        return e.into();
+    }
+    ApiError::new(status, code, format!("{reason}; the attempt was recorded"), hint)
+}
+
+/// Signs (approves or rejects) a change as `by`, after re-authentication and separation of
+/// duties.
+pub async fn sign(
+    ledger: &Ledger,
+    by: &Identity,
+    change_id: &str,
+    req: &SignRequest,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+    oidc: Option<&crate::oidc::Verifier>,
+) -> Result<Approval, ApiError> {
+    let Some(change) = changes::get(ledger, change_id).await? else {
+        return Err(ApiError::not_found(
+            format!("no change {change_id:?}"),
+            "list changes with `ward change list`",
+        ));
+    };
+    if !rules.meanings.contains(&req.meaning) {
+        return Err(ApiError::invalid(
+            format!("unknown meaning {:?}", req.meaning),
+            format!("use one of: {}", rules.meanings.join(", ")),
+        ));
+    }
+    if req.comment.len() > 4000 || req.comment.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::invalid(
+            "a comment is at most 4000 characters without control characters",
+            "shorten --comment",
+        ));
+    }
+    let authors: Vec<String> = change.request.commits.iter().map(|c| c.author.clone()).collect();
+    if let Err(r) = check_signer(by, &change.opener, &authors, rules) {
+        return Err(refuse(
+            ledger,
+            by,
+            change_id,
+            StatusCode::FORBIDDEN,
+            r.code,
+            r.reason,
+            "separation of duties: another person must sign",
+        )
+        .await);
+    }
+    // Re-authentication: the signer proves, in this request, who they are.
+    let (reauth, printed_name) = match (by.id.strip_prefix("user:"), &req.password, &req.reauth_token) {
+        (Some(name), Some(password), _) => match identities::check_password(ledger, name, password).await? {
+            Some(user) => ("password", user.display_name),
+            None => {
+                return Err(refuse(
+                    ledger,
+                    by,
+                    change_id,
+                    StatusCode::UNAUTHORIZED,
+                    "reauthentication_failed",
+                    format!("the password given for {} is wrong", by.id),
+                    "sign again with your own password",
+                )
+                .await);
+            }
+        },
+        (_, _, Some(token)) => {
+            let verified = match oidc {
+                Some(v) => v.verify_fresh(token, REAUTH_MAX_AGE_SECS).await.ok(),
+                None => None,
+            };
+            match verified {
+                Some(who) if who.id == by.id => ("oidc", by.id.clone()),
+                _ => {
+                    return Err(refuse(
+                        ledger,
+                        by,
+                        change_id,
+                        StatusCode::UNAUTHORIZED,
+                        "reauthentication_failed",
+                        format!("the re-authentication token is not a fresh token of {}", by.id),
+                        "sign in again with your identity provider and pass the new token",
+                    )
+                    .await);
+                }
+            }
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "reauthentication_required",
+                "signing needs re-authentication in the same request",
+                "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)",
+            ));
+        }
+    };
+    let manifest = manifest(ledger, &change, risk, rules).await?;
+    let manifest_digest = manifest.digest();
+    let decision = if req.reject { "rejected" } else { "approved" };
+    let payload = json!({
+        "change": change.id,
+        "signer": by.id,
+        "printed_name": printed_name,
+        "meaning": req.meaning,
+        "decision": decision,
+        "comment": req.comment,
+        "reauth": reauth,
+        "manifest": manifest,
+        "manifest_digest": manifest_digest,
+    });
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "approval.signed".into(),
+            subject: format!("change:{}", change.id),
+            payload,
+        })
+        .await?;
+    Ok(Approval {
+        change: change.id,
+        signer: by.id.clone(),
+        printed_name,
+        meaning: req.meaning.clone(),
+        decision: decision.into(),
+        comment: req.comment.clone(),
+        reauth: reauth.into(),
+        manifest,
+        manifest_digest,
+        stale: false,
+        seq: receipt.seq,
+        time: receipt.time,
+    })
+}
