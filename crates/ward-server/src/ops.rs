@@ -329,6 +329,37 @@ pub async fn entries(ledger: &Ledger, from: u64, limit: u64) -> Result<Entries, 
     })
 }
 
+/// Event kinds Ward writes itself, after checking what they claim (registrations, attestations,
+/// trusted keys, identities, changes, approvals, access records). The generic append paths
+/// (`POST /api/v1/events`, `ward log append`) refuse them, so no role can forge one.
+pub const RESERVED_KINDS: &[&str] = &[
+    "artifact.",
+    "attestation.",
+    "attestation_type.",
+    "key.",
+    "token.",
+    "session.",
+    "user.",
+    "change.",
+    "approval.",
+    "access.",
+    "auth.",
+    "log.",
+];
+
+/// Refuses an event kind that only Ward's own operations may write.
+pub fn check_generic_kind(kind: &str) -> Result<(), ApiError> {
+    if let Some(prefix) = RESERVED_KINDS.iter().find(|p| kind.starts_with(*p)) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "reserved_kind",
+            format!("events of kind {prefix}* are written by Ward itself, after checking them"),
+            "use the command or endpoint for it (ward artifact, ward attest, ward key, ward change, ward approve …), or another kind",
+        ));
+    }
+    Ok(())
+}
+
 /// Appends events in one transaction of their own.
 pub async fn append_batch(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, ApiError> {
     Ok(Appended {

@@ -613,6 +613,7 @@ async fn append_events(
                 "omit `actor`: the server records the authenticated caller",
             ));
         }
+        ops::check_generic_kind(&e.kind)?;
         Ok(NewEvent {
             actor: me.actor(),
             kind: e.kind,

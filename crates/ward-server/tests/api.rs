@@ -455,6 +455,24 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = resp.json().await.expect("a JSON error body");
     assert_eq!(body["error"]["code"], "too_large");
+    // Ward's own kinds cannot be forged through the generic append: a developer posting a
+    // trusted key, an attestation or an approval is refused and nothing is written.
+    let before = s.ledger.store().head().await.expect("head").size();
+    for kind in ["key.trusted", "attestation.added", "approval.signed", "token.created"] {
+        let (st, out) = s
+            .call(
+                Method::POST,
+                "/api/v1/events",
+                Some(&dev),
+                Some(
+                    json!([{"kind": "a.b", "subject": "s"}, {"kind": kind, "subject": "x", "payload": {"keyid": "k"}}]),
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{kind}: {out}");
+        assert_eq!(out["error"]["code"], "reserved_kind");
+    }
+    assert_eq!(s.ledger.store().head().await.expect("head").size(), before);
     // Appends are attributed to the token's identity.
     let (st, out) = s
         .call(

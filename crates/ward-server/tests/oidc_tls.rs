@@ -224,7 +224,7 @@ async fn a_ci_job_appends_with_its_oidc_token_and_keys_come_from_a_url() {
     let resp = client
         .post(format!("{base}/api/v1/events"))
         .bearer_auth(&jwt)
-        .json(&json!({"kind": "artifact.registered", "subject": "artifact:sha256:00", "payload": {"run_id": "4242"}}))
+        .json(&json!({"kind": "build.finished", "subject": "build:4242", "payload": {"run_id": "4242"}}))
         .send()
         .await
         .expect("send");

@@ -126,6 +126,9 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
     let result = match target {
         Target::Local(ctx) => {
             let events = parse_events(&input)?;
+            for e in &events {
+                ops::check_generic_kind(&e.kind).map_err(api_failure)?;
+            }
             ops::append_batch(&ctx.ledger, events).await.map_err(|e| {
                 Failure::new(
                     "append_refused",
