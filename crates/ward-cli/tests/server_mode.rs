@@ -564,7 +564,7 @@ fn signed_provenance_vulnerabilities_and_custom_types() {
     assert_eq!(e["code"], "sensitive_content", "{e}");
     assert!(
         e["message"].as_str().unwrap().contains("us-ssn")
-            && e["message"].as_str().unwrap().contains("signed DSSE payload"),
+            && e["message"].as_str().unwrap().contains("decoded payload"),
         "{e}"
     );
     assert!(!e["message"].as_str().unwrap().contains("6789"), "{e}");

@@ -135,18 +135,38 @@ pub(crate) fn looks_like(top: &crate::detect::Probe) -> bool {
             .is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"))
 }
 
-/// The decoded payload of a DSSE envelope, as text — what the PHI/secret guard scans instead of
-/// the envelope, whose base64 payload and signatures are random-looking by design. `None` when
-/// `bytes` is not a DSSE envelope with a UTF-8 payload.
-pub fn dsse_payload_text(bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(rename = "payloadType")]
-        _payload_type: String,
-        payload: String,
+/// What the PHI/secret guard scans of a DSSE envelope, read exactly as [`summarise`] reads it:
+/// the envelope with its base64 `payload` and signature values blanked (random-looking by
+/// design), and the decoded payload. `None` when `bytes` is not a JSON object with string
+/// `payloadType` and `payload` fields, or when the payload is not base64 UTF-8 text (the raw
+/// document is then scanned as it is).
+pub fn dsse_guard_views(bytes: &[u8]) -> Option<(String, String)> {
+    let mut top: Value = serde_json::from_slice(bytes).ok()?;
+    let obj = top.as_object_mut()?;
+    obj.get("payloadType")?.as_str()?;
+    let mut payload = String::from_utf8(decode_b64(obj.get("payload")?.as_str()?)?).ok()?;
+    obj.insert("payload".into(), Value::String(String::new()));
+    if let Some(Value::Array(sigs)) = obj.get_mut("signatures") {
+        for sig in sigs.iter_mut() {
+            let Some(o) = sig.as_object_mut() else { continue };
+            let Some(raw) = o.get("sig").and_then(Value::as_str).and_then(decode_b64) else {
+                continue; // not base64: scanned as it is, in the envelope
+            };
+            match String::from_utf8(raw) {
+                // Text hidden in a signature field is scanned like the payload.
+                Ok(text) => {
+                    payload.push('\n');
+                    payload.push_str(&text);
+                }
+                // Random bytes, as a signature is: not content.
+                Err(_) => {
+                    o.insert("sig".into(), Value::String(String::new()));
+                }
+            }
+        }
     }
-    let head: Head = serde_json::from_slice(bytes).ok()?;
-    String::from_utf8(decode_b64(&head.payload)?).ok()
+    let skeleton = serde_json::to_string_pretty(&top).ok()?;
+    Some((skeleton, payload))
 }
 
 /// DSSE's pre-authentication encoding.
@@ -568,6 +588,25 @@ mod tests {
             summarise(&bare, 1 << 20, &[t], ART),
             Err(EvidenceError::Unverified(_))
         ));
+    }
+
+    #[test]
+    fn guard_views_hide_nothing_but_signature_bytes() {
+        let (kp, _) = key();
+        let doc = envelope(&kp, &statement(&ART[7..]));
+        let (skeleton, payload) = dsse_guard_views(&doc).unwrap();
+        assert!(payload.contains("https://slsa.dev/provenance/v1"));
+        assert!(!skeleton.contains("eyJ") && skeleton.contains("payloadType"));
+        // Text smuggled into the envelope, or base64 text in a signature field, is scanned.
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut v: Value = serde_json::from_slice(&doc).unwrap();
+        v["note"] = json!("SSN 123-45-6789");
+        v["signatures"][0]["sig"] = json!(b64.encode("MRN 12345678"));
+        let (skeleton, payload) = dsse_guard_views(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(skeleton.contains("123-45-6789"));
+        assert!(payload.contains("MRN 12345678"));
+        // Not an envelope: scanned raw by the caller.
+        assert!(dsse_guard_views(b"{\"payload\":\"x\"}").is_none());
     }
 
     #[test]

@@ -106,7 +106,7 @@ proptest! {
     fn new_parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         let _ = ward_evidence::vulns::summarise(&bytes, 1 << 20);
         let _ = ward_evidence::intoto::summarise(&bytes, 1 << 20, &[], "sha256:0000000000000000000000000000000000000000000000000000000000000000");
-        let _ = ward_evidence::intoto::dsse_payload_text(&bytes);
+        let _ = ward_evidence::intoto::dsse_guard_views(&bytes);
         let _ = ward_evidence::custom::parse_schema(&bytes);
         if let Ok(t) = std::str::from_utf8(&bytes) {
             let _ = ward_evidence::keys::PublicKey::from_pem(t);

@@ -494,10 +494,18 @@ fn guard(
     if policy.skips(file) {
         return Ok((bytes, Vec::new()));
     }
-    // A DSSE envelope is scanned by its decoded payload: the base64 text and the signatures are
-    // random by design, and what was signed cannot be redacted without breaking the signature.
-    let signed = ward_evidence::intoto::dsse_payload_text(&bytes);
-    let findings = scan(signed.as_deref().unwrap_or(text), policy);
+    // A DSSE envelope is scanned as two texts read the way the in-toto parser reads it: the
+    // envelope with its base64 payload and signatures blanked (they are random by design), and
+    // the decoded payload. What was signed cannot be redacted without breaking the signature.
+    let signed = ward_evidence::intoto::dsse_guard_views(&bytes);
+    let findings = match &signed {
+        Some((skeleton, payload)) => {
+            let mut f = scan(skeleton, policy);
+            f.extend(scan(payload, policy));
+            f
+        }
+        None => scan(text, policy),
+    };
     if findings.is_empty() {
         return Ok((bytes, findings));
     }
@@ -514,7 +522,7 @@ fn guard(
         };
         let (place, hint) = if signed.is_some() {
             (
-                " of the signed DSSE payload",
+                " of the DSSE envelope or its decoded payload",
                 "a signed document cannot be redacted: remove it at the source and sign again",
             )
         } else {
