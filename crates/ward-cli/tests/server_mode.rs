@@ -563,8 +563,7 @@ fn signed_provenance_vulnerabilities_and_custom_types() {
     let e = refused(attest(&dev, &["--redact"], phi.to_str().unwrap()));
     assert_eq!(e["code"], "sensitive_content", "{e}");
     assert!(
-        e["message"].as_str().unwrap().contains("us-ssn")
-            && e["message"].as_str().unwrap().contains("decoded payload"),
+        e["message"].as_str().unwrap().contains("us-ssn") && e["message"].as_str().unwrap().contains("decoded payload"),
         "{e}"
     );
     assert!(!e["message"].as_str().unwrap().contains("6789"), "{e}");

@@ -106,25 +106,24 @@ impl PublicKey {
         }
     }
 
-    /// Reads a DER SubjectPublicKeyInfo.
+    /// Reads a DER SubjectPublicKeyInfo. Only the one canonical encoding of each key is
+    /// accepted (Ed25519: 44 bytes; P-256: the uncompressed point; RSA: `rsaEncryption` with
+    /// NULL parameters and nothing after the structure), so one key always has one key id.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        for algorithm in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa] {
-            let parsed: Result<Vec<_>, _> = algorithm
-                .verifiers()
-                .iter()
-                .map(|v| ParsedPublicKey::new(*v, der).map(std::sync::Arc::new))
-                .collect();
-            if let Ok(parsed) = parsed {
-                return Ok(PublicKey {
-                    algorithm,
-                    spki_der: der.to_vec(),
-                    parsed,
-                });
-            }
-        }
-        Err(KeyError::Unsupported(
-            "not an Ed25519, ECDSA P-256 or RSA (2048–8192 bit) public key".into(),
-        ))
+        let algorithm = spki_algorithm(der).ok_or_else(|| {
+            KeyError::Unsupported("not a canonical SubjectPublicKeyInfo of an Ed25519, ECDSA P-256 or RSA key".into())
+        })?;
+        let parsed = algorithm
+            .verifiers()
+            .iter()
+            .map(|v| ParsedPublicKey::new(*v, der).map(std::sync::Arc::new))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| KeyError::Unsupported(format!("{} key rejected: {e}", algorithm.as_str())))?;
+        Ok(PublicKey {
+            algorithm,
+            spki_der: der.to_vec(),
+            parsed,
+        })
     }
 
     /// The algorithm family.
@@ -147,6 +146,57 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
         self.parsed.iter().any(|k| k.verify_sig(message, sig).is_ok())
     }
+}
+
+const ED25519_SPKI_PREFIX: &[u8] = &[0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+const P256_SPKI_PREFIX: &[u8] = &[
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+];
+/// `AlgorithmIdentifier { rsaEncryption, NULL }`.
+const RSA_ALGORITHM: &[u8] = &[
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// A DER length at `der[at..]`: (length, bytes it took). Minimal encodings only.
+fn der_len(der: &[u8], at: usize) -> Option<(usize, usize)> {
+    let first = *der.get(at)?;
+    match first {
+        0x00..=0x7f => Some((first as usize, 1)),
+        0x81 => {
+            let n = *der.get(at + 1)? as usize;
+            (n >= 0x80).then_some((n, 2))
+        }
+        0x82 => {
+            let n = ((*der.get(at + 1)? as usize) << 8) | *der.get(at + 2)? as usize;
+            (n >= 0x100).then_some((n, 3))
+        }
+        _ => None,
+    }
+}
+
+/// The algorithm of a canonical SubjectPublicKeyInfo, or `None`.
+fn spki_algorithm(der: &[u8]) -> Option<KeyAlgorithm> {
+    if der.len() == 44 && der.starts_with(ED25519_SPKI_PREFIX) {
+        return Some(KeyAlgorithm::Ed25519);
+    }
+    if der.len() == 91 && der.starts_with(P256_SPKI_PREFIX) {
+        return Some(KeyAlgorithm::EcdsaP256);
+    }
+    // SEQUENCE { rsaEncryption NULL, BIT STRING { 0 unused bits, RSAPublicKey } }, exactly.
+    if der.first() != Some(&0x30) {
+        return None;
+    }
+    let (outer, h) = der_len(der, 1)?;
+    if 1 + h + outer != der.len() || !der[1 + h..].starts_with(RSA_ALGORITHM) {
+        return None;
+    }
+    let bits = 1 + h + RSA_ALGORITHM.len();
+    if der.get(bits) != Some(&0x03) {
+        return None;
+    }
+    let (len, h2) = der_len(der, bits + 1)?;
+    (bits + 1 + h2 + len == der.len() && der.get(bits + 1 + h2) == Some(&0x00)).then_some(KeyAlgorithm::Rsa)
 }
 
 #[cfg(test)]
@@ -181,6 +231,28 @@ mod tests {
         assert_ne!(ed_pub.keyid(), ec_pub.keyid());
         // PEM round trip keeps the id.
         assert_eq!(PublicKey::from_pem(&ec_pub.to_pem()).unwrap().keyid(), ec_pub.keyid());
+    }
+
+    #[test]
+    fn one_key_one_encoding() {
+        let ed = Ed25519KeyPair::generate().unwrap();
+        let der = ed.public_key().as_der().unwrap().as_ref().to_vec();
+        assert!(PublicKey::from_spki_der(&der).is_ok());
+        // The raw key, trailing bytes, a compressed or raw P-256 point: all refused.
+        assert!(PublicKey::from_spki_der(&der[12..]).is_err());
+        let mut trailing = der.clone();
+        trailing.push(0);
+        assert!(PublicKey::from_spki_der(&trailing).is_err());
+        let ec = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+        let ec_der = ec.public_key().as_der().unwrap().as_ref().to_vec();
+        assert!(PublicKey::from_spki_der(&ec_der).is_ok());
+        assert!(PublicKey::from_spki_der(&ec_der[26..]).is_err());
+        let rsa = include_str!("../tests/fixtures/intoto-rsa.pub");
+        let k = PublicKey::from_pem(rsa).unwrap();
+        assert_eq!(k.algorithm(), KeyAlgorithm::Rsa);
+        let mut rsa_der = pem::parse(rsa).unwrap().contents().to_vec();
+        rsa_der.push(0);
+        assert!(PublicKey::from_spki_der(&rsa_der).is_err());
     }
 
     #[test]
