@@ -38,6 +38,10 @@ impl Format {
     }
 }
 
+fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// The top-level keys that tell formats apart. Values that do not decide are skipped, not
 /// built, so probing a large document costs one scan.
 #[derive(serde::Deserialize, Default)]
@@ -123,11 +127,9 @@ pub fn detect(bytes: &[u8]) -> Result<Format, EvidenceError> {
         }
         if rest.starts_with("<bom") && rest.contains(crate::cyclonedx::XML_NAMESPACE) {
             // A CycloneDX document listing vulnerabilities is a vulnerability report.
-            return Ok(if rest.contains("<vulnerabilities>") {
-                Format::Vulns
-            } else {
-                Format::Cyclonedx
-            });
+            // Vulnerabilities follow the components, so look through the whole document.
+            let whole = memchr_find(bytes, b"<vulnerabilities>") || memchr_find(bytes, b":vulnerabilities>");
+            return Ok(if whole { Format::Vulns } else { Format::Cyclonedx });
         }
         return Err(EvidenceError::Unknown(
             "XML, but neither a JUnit report nor a CycloneDX BOM".into(),

@@ -246,7 +246,54 @@ fn from_json(bytes: &[u8], limit: usize) -> Result<VulnSummary, EvidenceError> {
     })
 }
 
+/// Severity rank for merging duplicates.
+fn rank(s: &str) -> usize {
+    ["unknown", "low", "medium", "high", "critical"]
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(0)
+}
+
+/// Merges findings reported more than once (the same vulnerability in the same package, e.g.
+/// per Trivy target or per Grype location): the highest severity, every fixed version, open if
+/// any report of it is open.
+fn dedupe(list: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(list.len());
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in list {
+        match at.get(&f.key()) {
+            Some(&i) => {
+                let g = &mut out[i];
+                if rank(&f.severity) > rank(&g.severity) {
+                    g.severity = f.severity.clone();
+                }
+                g.fix_available |= f.fix_available;
+                for v in f.fixed_versions {
+                    if !g.fixed_versions.contains(&v) {
+                        g.fixed_versions.push(v);
+                    }
+                }
+                for a in f.aliases {
+                    if !g.aliases.contains(&a) {
+                        g.aliases.push(a);
+                    }
+                }
+                if f.open && !g.open {
+                    g.open = true;
+                    g.vex_state = f.vex_state;
+                }
+            }
+            None => {
+                at.insert(f.key(), out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
 fn tally(out: &mut VulnSummary) {
+    out.list = dedupe(std::mem::take(&mut out.list));
     let mut ids = BTreeSet::new();
     for f in &out.list {
         ids.insert(f.id.clone());
@@ -372,8 +419,9 @@ fn grype(top: &Value) -> Result<VulnSummary, EvidenceError> {
     Ok(out)
 }
 
-/// Severity and fixed versions of an OSV record.
-fn osv_facts(rec: &Value) -> Result<(String, Vec<String>), EvidenceError> {
+/// Severity and fixed versions of an OSV record (fixed versions only from the `affected` entries
+/// of `package`, when given).
+fn osv_facts(rec: &Value, package: Option<&str>) -> Result<(String, Vec<String>), EvidenceError> {
     let label = rec
         .get("database_specific")
         .and_then(|d| s(d, "severity"))
@@ -391,6 +439,12 @@ fn osv_facts(rec: &Value) -> Result<(String, Vec<String>), EvidenceError> {
     let severity = label.or_else(from_cvss).unwrap_or_else(|| "unknown".into());
     let mut fixed = Vec::new();
     for a in arr(rec, "affected")? {
+        let name = a.get("package").and_then(|p| s(p, "name"));
+        if let (Some(want), Some(name)) = (package, name.as_deref())
+            && want != name
+        {
+            continue;
+        }
         for r in arr(a, "ranges")? {
             for e in arr(r, "events")? {
                 if let Some(f) = s(e, "fixed")
@@ -411,7 +465,6 @@ fn osv_records(list: &[Value]) -> Result<VulnSummary, EvidenceError> {
     };
     for rec in list {
         let id = need(rec, "id", "OSV record")?;
-        let (severity, fixed) = osv_facts(rec)?;
         let aliases: Vec<String> = arr(rec, "aliases")?
             .iter()
             .filter_map(|x| x.as_str().map(Into::into))
@@ -426,7 +479,9 @@ fn osv_records(list: &[Value]) -> Result<VulnSummary, EvidenceError> {
         } else {
             packages
         } {
-            let mut f = finding(id.clone(), package, None, &severity, fixed.clone());
+            let only = Some(package.as_str()).filter(|p| !p.is_empty());
+            let (severity, fixed) = osv_facts(rec, only)?;
+            let mut f = finding(id.clone(), package, None, &severity, fixed);
             f.aliases = aliases.clone();
             out.list.push(f);
         }
@@ -474,7 +529,7 @@ fn osv_scanner(top: &Value) -> Result<VulnSummary, EvidenceError> {
                     .unwrap_or_else(|| "unknown".into());
                 let mut fixed = Vec::new();
                 for rec in ids.iter().filter_map(|i| by_id.get(i)) {
-                    let (sev, fx) = osv_facts(rec)?;
+                    let (sev, fx) = osv_facts(rec, Some(&name))?;
                     if severity == "unknown" {
                         severity = sev;
                     }
@@ -696,6 +751,23 @@ mod tests {
         );
         assert_eq!(s.by_severity["unknown"], 1);
         assert_eq!(s.list[0].aliases, vec!["CVE-2018-18074"]);
+    }
+
+    #[test]
+    fn duplicates_merge_and_fixes_stay_with_their_package() {
+        let trivy = br#"{"SchemaVersion":2,"ArtifactName":"x","Results":[
+            {"Target":"a","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"p","Severity":"LOW"}]},
+            {"Target":"b","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"p","Severity":"HIGH","FixedVersion":"2"}]}]}"#;
+        let s = summarise(trivy, 1 << 20).unwrap();
+        assert_eq!((s.findings, s.open, s.fix_available), (1, 1, 1));
+        assert_eq!(s.by_severity["high"], 1);
+        let rec = br#"{"id":"GHSA-y","affected":[
+            {"package":{"name":"a"},"ranges":[{"events":[{"introduced":"0"},{"fixed":"1.1"}]}]},
+            {"package":{"name":"b"},"ranges":[{"events":[{"introduced":"0"}]}]}]}"#;
+        let s = summarise(rec, 1 << 20).unwrap();
+        assert_eq!(s.findings, 2);
+        assert!(s.list.iter().find(|f| f.package == "a").unwrap().fix_available);
+        assert!(!s.list.iter().find(|f| f.package == "b").unwrap().fix_available);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::EvidenceError;
 use quick_xml::events::{BytesStart, Event};
 
 const MAX_DEPTH: usize = 64;
-const MAX_ELEMENTS: usize = 4_000_000;
+/// About 100 bytes of memory each: at most ~50 MB for a tree.
+const MAX_ELEMENTS: usize = 500_000;
 
 /// One element.
 #[derive(Debug, Default)]

@@ -20,8 +20,13 @@ use ward_store::{Ledger, ProjectionOp, Projector};
 
 const ARTIFACTS: &str = "artifacts";
 const ATTESTATIONS: &str = "attestations";
-/// `<service>|<vulnerability id>|<package>` → when Ward first saw it.
+/// `["<service>","<vulnerability id>","<package>"]` → when Ward first saw it.
 const FIRST_SEEN: &str = "vuln_first_seen";
+
+/// The key of a finding in [`FIRST_SEEN`]: a JSON array, so no name can collide with another.
+fn first_seen_key(service: &str, id: &str, package: &str) -> String {
+    json!([service, id, package]).to_string()
+}
 
 /// Gives every finding of a vulnerability summary without a `first_seen` the time `time`.
 fn fill_first_seen(summary: &mut Value, time: &str) {
@@ -168,7 +173,7 @@ impl Projector for EvidenceProjector {
                                 let field = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default();
                                 ops.push(ProjectionOp::Put {
                                     collection: FIRST_SEEN.into(),
-                                    key: format!("{service}|{}|{}", field("id"), field("package")),
+                                    key: first_seen_key(service, field("id"), field("package")),
                                     doc: json!({ "first_seen": field("first_seen"), "severity": field("severity") }),
                                 });
                             }
@@ -360,10 +365,10 @@ async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Resu
         return Ok(());
     };
     for f in list {
-        let key = format!(
-            "{service}|{}|{}",
+        let key = first_seen_key(
+            service,
             f.get("id").and_then(Value::as_str).unwrap_or_default(),
-            f.get("package").and_then(Value::as_str).unwrap_or_default()
+            f.get("package").and_then(Value::as_str).unwrap_or_default(),
         );
         if let Some(doc) = ledger.store().projection(FIRST_SEEN, &key).await? {
             f["first_seen"] = doc.get("first_seen").cloned().unwrap_or(Value::Null);

@@ -406,7 +406,10 @@ impl Store for PgStore {
 
     async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError> {
         let Some(upper) = crate::prefix_upper_bound(prefix) else {
-            return self.projection_list(collection).await;
+            // An empty prefix, or one of only U+10FFFF: filter the whole collection.
+            let mut all = self.projection_list(collection).await?;
+            all.retain(|(k, _)| k.starts_with(prefix));
+            return Ok(all);
         };
         let rows = sqlx::query("SELECT key, doc::text AS doc FROM projections WHERE collection = $1 AND key COLLATE \"C\" >= $2 AND key COLLATE \"C\" < $3 ORDER BY key COLLATE \"C\"")
             .bind(collection)
