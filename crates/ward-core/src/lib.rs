@@ -3,6 +3,7 @@
 //! - [`authz`]: roles, the actions they permit (one matrix, in one place), identities.
 //! - [`token`]: the API token format: generation, parsing, and the stored hash.
 //! - [`approval`]: electronic signatures' manifest and separation of duties.
+//! - [`gate`]: the Rego gate (regorus): bundle, evaluation, policy tests.
 //! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@
 
 pub mod approval;
 pub mod authz;
+pub mod gate;
 pub mod glob;
 pub mod risk;
 pub mod token;

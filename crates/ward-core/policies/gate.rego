@@ -1,0 +1,160 @@
+# Ward's bundled gate policy (package ward.gate). Teams add rules in their own
+# policies/*.rego in the same package: `deny contains reason if { … }` rules add up.
+#
+# Input: the gate input document (docs/gate-input.schema.json, version ward.gate.input/v1).
+# Data:  data.controls — the required controls per tier from ward.toml [controls].
+# Time comes only from input.now_secs; nothing here reaches the network.
+package ward.gate
+
+import rego.v1
+
+tier := input.change.tier
+
+controls := data.controls.tiers[tier]
+
+# ---- evidence -------------------------------------------------------------------------
+
+evidence_ok("tests_passed") if {
+	some a in input.evidence
+	a.type == "junit"
+	a.summary.tests > 0
+	a.summary.failed == 0
+	a.summary.errored == 0
+}
+
+evidence_ok("no_critical_sast") if {
+	some a in input.evidence
+	a.type == "sarif"
+	not critical_sast
+}
+
+evidence_ok("sbom") if {
+	some a in input.evidence
+	a.type in {"cyclonedx", "spdx"}
+}
+
+evidence_ok("provenance") if {
+	some a in input.evidence
+	a.type == "intoto"
+	a.summary.provenance
+}
+
+evidence_ok("rollback_plan") if {
+	some a in input.evidence
+	a.type == "custom"
+	a.summary.type_name == "rollback-plan"
+}
+
+evidence_ok("vulnerability_scan") if {
+	some a in input.evidence
+	a.type == "vulns"
+}
+
+critical_sast if {
+	some a in input.evidence
+	a.type == "sarif"
+	a.summary.by_severity.critical > 0
+}
+
+evidence_fix := {
+	"tests_passed": "attach a passing JUnit report: ward attest add --artifact DIGEST report.xml",
+	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first)",
+	"sbom": "attach a CycloneDX or SPDX SBOM",
+	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust)",
+	"rollback_plan": "attach a rollback plan: ward attest add --type custom:rollback-plan plan.json",
+	"vulnerability_scan": "attach a Trivy, Grype or osv-scanner report",
+}
+
+deny contains r if {
+	some kind in controls.evidence
+	not evidence_ok(kind)
+	r := {
+		"rule": sprintf("evidence.%s", [kind]),
+		"message": sprintf("%s changes need evidence %q", [tier, kind]),
+		"fix": object.get(evidence_fix, kind, "attach the evidence"),
+	}
+}
+
+# ---- approvals ------------------------------------------------------------------------
+
+current_approvals := [a | some a in input.approvals; a.decision == "approved"; not a.stale]
+
+approvers := {a.signer | some a in current_approvals}
+
+deny contains r if {
+	count(approvers) < controls.approvals
+	r := {
+		"rule": "approvals.quorum",
+		"message": sprintf("%s changes need %d approvals by distinct people; %d current", [tier, controls.approvals, count(approvers)]),
+		"fix": "ask approvers to sign: ward approve --change ID --meaning approved",
+	}
+}
+
+deny contains r if {
+	some a in input.approvals
+	a.decision == "rejected"
+	not a.stale
+	r := {
+		"rule": "approvals.rejected",
+		"message": sprintf("%s rejected it (%s): %s", [a.printed_name, a.meaning, a.comment]),
+		"fix": "address the rejection; a new manifest makes it stale, then sign again",
+	}
+}
+
+# ---- checklist ------------------------------------------------------------------------
+
+checklist contains item if {
+	some tag, items in data.controls.checklist
+	tag in input.change.tags
+	some item in items
+}
+
+deny contains r if {
+	some item in checklist
+	not signed_meaning(item)
+	r := {
+		"rule": sprintf("checklist.%s", [item]),
+		"message": sprintf("checklist item %q is not signed", [item]),
+		"fix": sprintf("ward approve --change ID --meaning %s", [item]),
+	}
+}
+
+signed_meaning(m) if {
+	some a in current_approvals
+	a.meaning == m
+}
+
+# ---- security thresholds and patch SLAs -----------------------------------------------
+
+deny contains r if {
+	"internet_facing" in input.change.tags
+	critical_sast
+	r := {
+		"rule": "security.critical_finding_internet_facing",
+		"message": "a critical SAST finding blocks an internet-facing change",
+		"fix": "fix the finding (or suppress it in the scanner with a justification) and attach a new scan",
+	}
+}
+
+sla_secs := {"critical": 259200, "high": 2592000, "medium": 7776000}
+
+deny contains r if {
+	some v in input.vulnerabilities
+	v.open
+	limit := sla_secs[v.severity]
+	age := input.now_secs - v.first_seen_secs
+	age > limit
+	r := {
+		"rule": sprintf("sla.%s", [v.severity]),
+		"message": sprintf("%s in %s (%s) has been open %v days, past the %v-day SLA", [v.id, v.package, v.severity, floor(age / 86400), floor(limit / 86400)]),
+		"fix": "upgrade the package, or record a VEX statement that it is not affected",
+	}
+}
+
+# ---- the decision ---------------------------------------------------------------------
+
+default allow := false
+
+allow if count(deny) == 0
+
+decision := {"allow": allow, "deny": deny}

@@ -1,0 +1,60 @@
+package ward.gate_test
+
+import rego.v1
+
+import data.ward.gate
+
+controls := {
+	"tiers": {
+		"low": {"evidence": ["tests_passed"], "approvals": 1},
+		"high": {"evidence": ["tests_passed", "sbom"], "approvals": 2},
+	},
+	"checklist": {"phi": ["privacy-review"]},
+}
+
+passing := {"type": "junit", "summary": {"tests": 3, "failed": 0, "errored": 0}}
+
+approval(who, meaning) := {"signer": who, "meaning": meaning, "decision": "approved", "stale": false}
+
+test_low_change_with_tests_and_one_approval_is_allowed if {
+	gate.allow with data.controls as controls with input as {
+		"now_secs": 0,
+		"change": {"tier": "low", "tags": []},
+		"evidence": [passing],
+		"approvals": [approval("user:a", "approved")],
+		"vulnerabilities": [],
+	}
+}
+
+test_stale_approvals_do_not_count if {
+	not gate.allow with data.controls as controls with input as {
+		"now_secs": 0,
+		"change": {"tier": "low", "tags": []},
+		"evidence": [passing],
+		"approvals": [object.union(approval("user:a", "approved"), {"stale": true})],
+		"vulnerabilities": [],
+	}
+}
+
+test_high_needs_two_distinct_people_and_the_checklist if {
+	d := gate.deny with data.controls as controls with input as {
+		"now_secs": 0,
+		"change": {"tier": "high", "tags": ["phi"]},
+		"evidence": [passing],
+		"approvals": [approval("user:a", "approved"), approval("user:a", "approved")],
+		"vulnerabilities": [],
+	}
+	rules := {r.rule | some r in d}
+	rules == {"evidence.sbom", "approvals.quorum", "checklist.privacy-review"}
+}
+
+test_critical_vulnerability_past_72h_blocks if {
+	d := gate.deny with data.controls as controls with input as {
+		"now_secs": 400000,
+		"change": {"tier": "low", "tags": []},
+		"evidence": [passing],
+		"approvals": [approval("user:a", "approved")],
+		"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0}],
+	}
+	{r.rule | some r in d} == {"sla.critical"}
+}

@@ -1,0 +1,282 @@
+//! The gate: a Rego policy bundle (OPA-compatible, evaluated by `regorus`) decides whether a
+//! change may enter an environment.
+//!
+//! The bundle is Ward's defaults (`policies/gate.rego`, package `ward.gate`) plus the team's own
+//! `policies/*.rego`. Evaluation is sandboxed: regorus is built without its time, HTTP and
+//! network builtins, so a policy reads time only from the input (`now_secs`) and cannot reach
+//! anything; a time limit bounds it. The same bundle, input and data always give the same
+//! [`Decision`] — which is what `ward gate replay` checks.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Version of the gate input document (see `docs/gate-input.schema.json`).
+pub const INPUT_VERSION: &str = "ward.gate.input/v1";
+/// Ward's bundled policy.
+pub const DEFAULT_POLICY: &str = include_str!("../policies/gate.rego");
+/// Tests of the bundled policy (`ward policy test` runs them with the team's).
+pub const DEFAULT_POLICY_TESTS: &str = include_str!("../policies/gate_test.rego");
+/// Largest policy file.
+pub const MAX_POLICY_FILE: usize = 1024 * 1024;
+
+/// Policy files: `(name, source)`, sorted by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyBundle {
+    /// The files.
+    pub files: Vec<(String, String)>,
+}
+
+impl PolicyBundle {
+    /// The bundled defaults and their tests.
+    pub fn defaults() -> PolicyBundle {
+        PolicyBundle {
+            files: vec![
+                ("ward/gate.rego".into(), DEFAULT_POLICY.into()),
+                ("ward/gate_test.rego".into(), DEFAULT_POLICY_TESTS.into()),
+            ],
+        }
+    }
+
+    /// Adds a file (kept sorted by name).
+    pub fn add(&mut self, name: String, source: String) {
+        self.files.push((name, source));
+        self.files.sort();
+    }
+
+    /// `sha256:` of the bundle (file names and contents).
+    pub fn digest(&self) -> String {
+        let bytes = serde_json::to_vec(&self.files).unwrap_or_default();
+        format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+    }
+}
+
+/// One reason a gate blocks, with how to satisfy it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reason {
+    /// Rule id, e.g. `evidence.sbom`.
+    pub rule: String,
+    /// What is missing.
+    pub message: String,
+    /// How to satisfy it.
+    pub fix: String,
+}
+
+/// A gate decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Decision {
+    /// Whether the change may enter.
+    pub allow: bool,
+    /// Every blocking reason, sorted.
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a policy could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// A policy file does not parse or compile.
+    #[error("policy {file}: {reason}")]
+    Policy {
+        /// File name.
+        file: String,
+        /// Parser message (with line and column).
+        reason: String,
+    },
+    /// Evaluation failed (or its result is not a decision).
+    #[error("policy evaluation failed: {0}")]
+    Eval(String),
+}
+
+fn engine(bundle: &PolicyBundle, data: &serde_json::Value, tests: bool) -> Result<regorus::Engine, GateError> {
+    let mut e = regorus::Engine::new();
+    e.set_strict_builtin_errors(true);
+    for (name, source) in &bundle.files {
+        if !tests && name.ends_with("_test.rego") {
+            continue;
+        }
+        if source.len() > MAX_POLICY_FILE {
+            return Err(GateError::Policy {
+                file: name.clone(),
+                reason: format!("larger than {MAX_POLICY_FILE} bytes"),
+            });
+        }
+        e.add_policy(name.clone(), source.clone())
+            .map_err(|err| GateError::Policy {
+                file: name.clone(),
+                reason: err.to_string(),
+            })?;
+    }
+    e.add_data_json(&data.to_string())
+        .map_err(|err| GateError::Eval(format!("data: {err}")))?;
+    Ok(e)
+}
+
+/// Evaluates `data.ward.gate.decision` for `input`.
+pub fn evaluate(
+    bundle: &PolicyBundle,
+    input: &serde_json::Value,
+    data: &serde_json::Value,
+) -> Result<Decision, GateError> {
+    let mut e = engine(bundle, data, false)?;
+    e.set_input_json(&input.to_string())
+        .map_err(|err| GateError::Eval(format!("input: {err}")))?;
+    let v = e
+        .eval_rule("data.ward.gate.decision".into())
+        .map_err(|err| GateError::Eval(err.to_string()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&v.to_json_str().map_err(|err| GateError::Eval(err.to_string()))?)
+            .map_err(|err| GateError::Eval(err.to_string()))?;
+    let allow = json.get("allow").and_then(serde_json::Value::as_bool).ok_or_else(|| {
+        GateError::Eval("data.ward.gate.decision has no boolean `allow` (is package ward.gate loaded?)".into())
+    })?;
+    let mut reasons: Vec<Reason> = match json.get("deny") {
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .map(|r| {
+                let field = |k: &str| {
+                    r.get(k)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                Reason {
+                    rule: field("rule"),
+                    message: if r.is_string() {
+                        r.as_str().unwrap_or_default().into()
+                    } else {
+                        field("message")
+                    },
+                    fix: field("fix"),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    reasons.sort();
+    // A policy that denies must also not allow: the verdict is the stricter of the two.
+    Ok(Decision {
+        allow: allow && reasons.is_empty(),
+        reasons,
+    })
+}
+
+/// One policy test's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// `package.rule`.
+    pub name: String,
+    /// Passed.
+    pub passed: bool,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Runs every `test_*` rule of the bundle's `*_test.rego` files.
+pub fn run_tests(bundle: &PolicyBundle, data: &serde_json::Value) -> Result<Vec<TestOutcome>, GateError> {
+    let mut e = engine(bundle, data, true)?;
+    let mut names = Vec::new();
+    for (file, source) in bundle.files.iter().filter(|(f, _)| f.ends_with("_test.rego")) {
+        let package = source
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("package "))
+            .map(str::trim)
+            .ok_or_else(|| GateError::Policy {
+                file: file.clone(),
+                reason: "no package line".into(),
+            })?;
+        for l in source.lines() {
+            if let Some(rest) = l.strip_prefix("test_") {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let full = format!("data.{package}.test_{name}");
+                if !names.contains(&full) {
+                    names.push(full);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let (passed, error) = match e.eval_rule(name.clone()) {
+            Ok(v) if v == regorus::Value::from(true) => (true, None),
+            Ok(v) => (false, Some(format!("evaluated to {v}"))),
+            Err(err) => (false, Some(err.to_string())),
+        };
+        out.push(TestOutcome {
+            name: name.trim_start_matches("data.").to_string(),
+            passed,
+            error,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data() -> serde_json::Value {
+        json!({"controls": {"tiers": {"low": {"evidence": ["tests_passed"], "approvals": 1}}, "checklist": {}}})
+    }
+
+    #[test]
+    fn bundled_tests_pass() {
+        let results = run_tests(&PolicyBundle::defaults(), &data()).unwrap();
+        assert!(results.len() >= 4, "{results:?}");
+        for r in &results {
+            assert!(r.passed, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn decisions_are_reproducible_and_explain_themselves() {
+        let input = json!({"version": INPUT_VERSION, "now_secs": 0, "change": {"tier": "low", "tags": []},
+            "evidence": [], "approvals": [], "vulnerabilities": []});
+        let a = evaluate(&PolicyBundle::defaults(), &input, &data()).unwrap();
+        let b = evaluate(&PolicyBundle::defaults(), &input, &data()).unwrap();
+        assert_eq!(a, b);
+        assert!(!a.allow);
+        let rules: Vec<&str> = a.reasons.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(rules, vec!["approvals.quorum", "evidence.tests_passed"]);
+        assert!(a.reasons.iter().all(|r| !r.fix.is_empty()));
+    }
+
+    #[test]
+    fn team_rules_add_up_and_broken_policies_are_named() {
+        let mut bundle = PolicyBundle::defaults();
+        bundle.add(
+            "team/freeze.rego".into(),
+            "package ward.gate\nimport rego.v1\ndeny contains {\"rule\": \"team.no_fridays\", \"message\": \"m\", \"fix\": \"f\"} if input.weekday == \"friday\"\n".into(),
+        );
+        let input = json!({"now_secs": 0, "weekday": "friday", "change": {"tier": "low", "tags": []},
+            "evidence": [{"type": "junit", "summary": {"tests": 1, "failed": 0, "errored": 0}}],
+            "approvals": [{"signer": "user:a", "meaning": "approved", "decision": "approved", "stale": false}], "vulnerabilities": []});
+        let d = evaluate(&bundle, &input, &data()).unwrap();
+        assert_eq!(d.reasons.len(), 1, "{d:?}");
+        assert_eq!(d.reasons[0].rule, "team.no_fridays");
+        assert_ne!(bundle.digest(), PolicyBundle::defaults().digest());
+        let mut broken = PolicyBundle::defaults();
+        broken.add("team/bad.rego".into(), "package ward.gate\ndeny contains x if {".into());
+        let e = evaluate(&broken, &input, &data()).unwrap_err().to_string();
+        assert!(e.contains("team/bad.rego"), "{e}");
+    }
+
+    #[test]
+    fn policies_cannot_read_the_clock_or_the_network() {
+        for builtin in [
+            "time.now_ns()",
+            "http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1:9\"})",
+        ] {
+            let mut bundle = PolicyBundle::defaults();
+            bundle.add(
+                "team/escape.rego".into(),
+                format!(
+                    "package ward.gate\nimport rego.v1\ndeny contains {{\"rule\": \"escaped\", \"message\": \"m\", \"fix\": \"f\"}} if {{\n  x := {builtin}\n  x != null\n}}\n"
+                ),
+            );
+            let input = json!({"now_secs": 0, "change": {"tier": "low", "tags": []}, "evidence": [], "approvals": [], "vulnerabilities": []});
+            let e = evaluate(&bundle, &input, &data()).expect_err(builtin).to_string();
+            assert!(e.contains("team/escape.rego"), "{e}");
+        }
+    }
+}
