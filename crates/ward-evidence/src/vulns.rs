@@ -254,13 +254,18 @@ fn rank(s: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Merges findings reported more than once (the same vulnerability in the same package, e.g.
-/// per Trivy target or per Grype location): the highest severity, every fixed version, open if
-/// any report of it is open.
+/// Merges findings a scanner reported more than once (the same vulnerability in the same
+/// package, e.g. per Trivy target or per Grype location): the highest severity, every fixed
+/// version, open if any report of it is open. VEX statements are kept apart: each speaks for
+/// its own product versions, which the summary does not model.
 fn dedupe(list: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::with_capacity(list.len());
     let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for f in list {
+        if f.vex_state.is_some() {
+            out.push(f);
+            continue;
+        }
         match at.get(&f.key()) {
             Some(&i) => {
                 let g = &mut out[i];
@@ -278,10 +283,7 @@ fn dedupe(list: Vec<Finding>) -> Vec<Finding> {
                         g.aliases.push(a);
                     }
                 }
-                if f.open && !g.open {
-                    g.open = true;
-                    g.vex_state = f.vex_state;
-                }
+                g.open |= f.open;
             }
             None => {
                 at.insert(f.key(), out.len());
