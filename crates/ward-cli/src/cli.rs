@@ -82,6 +82,12 @@ pub enum Command {
     Change(ChangeCommand),
     /// Sign a change: approve (or --reject) with a meaning, re-authenticating as you sign.
     Approve(ApproveArgs),
+    /// Evaluate, explain and replay policy gates (exit 4 when a gate blocks).
+    #[command(subcommand)]
+    Gate(GateCommand),
+    /// Test the gate policies (`*_test.rego`, the bundled ones and the team's).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -239,6 +245,43 @@ pub struct ChangeOpenArgs {
     /// Target environment (repeatable).
     #[arg(long = "env")]
     pub environments: Vec<String>,
+}
+
+/// `ward gate …`.
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Evaluate the gate for a change entering an environment; records the decision. Exits 0
+    /// when allowed, 4 when blocked (printing every missing item and how to satisfy it).
+    Check {
+        /// Change id.
+        #[arg(long)]
+        change: String,
+        /// Target environment.
+        #[arg(long)]
+        env: String,
+    },
+    /// Show a recorded decision: verdict, reasons, policy and input digests.
+    Explain {
+        /// Decision id (printed by `ward gate check`).
+        id: u64,
+    },
+    /// Re-evaluate a recorded decision from its stored input and policy; exits 3 unless the
+    /// verdict and reasons are identical.
+    Replay {
+        /// Decision id.
+        id: u64,
+    },
+}
+
+/// `ward policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run every `test_*` rule of the `*_test.rego` files (bundled, plus DIR or [gate] policy_dir).
+    Test {
+        /// Policy directory (default: [gate] policy_dir of ward.toml).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `ward approve`.

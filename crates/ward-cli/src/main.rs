@@ -55,6 +55,8 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Key(c) => commands::keys::key(g, c).await,
         Command::Change(c) => commands::change::change(g, c).await,
         Command::Approve(a) => commands::change::approve(g, a).await,
+        Command::Gate(c) => commands::gate::gate(g, c).await,
+        Command::Policy(c) => commands::gate::policy(g, c),
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,

@@ -1116,3 +1116,165 @@ fn approvals_are_reauthenticated_signatures_under_separation_of_duties() {
         (Some("rejected"), Some("qa-approved"))
     );
 }
+
+#[test]
+fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let digest = format!("sha256:{}", "5e".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+            "1",
+        ]);
+        c
+    }));
+    let ci = token(&d, "ci", "developer");
+    let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
+    let (_server, url) = serve(&d);
+    let id = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args([
+            "change",
+            "open",
+            "--title",
+            "Copy fix",
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ]);
+        c
+    })))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let check = |env: &str| {
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "check", "--change", &id, "--env", env, "--output", "json"]);
+        run(c)
+    };
+    // Blocked: no passing tests, no approval; exit 4 with every reason and its fix.
+    let out = check("prod");
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let blocked = json(&String::from_utf8_lossy(&out.stdout));
+    let rules: Vec<&str> = blocked["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, vec!["approvals.quorum", "evidence.tests_passed"]);
+    assert!(
+        blocked["reasons"][1]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("ward attest add")
+    );
+    let first = blocked["id"].as_u64().unwrap();
+    // An environment the change does not target is refused by policy too.
+    let staging = json(&String::from_utf8_lossy(&check("staging").stdout));
+    assert!(
+        staging["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == "environment.not_targeted")
+    );
+    // Satisfy it: passing tests and one approval by someone else.
+    let junit = tmp.path().join("junit.xml");
+    std::fs::write(&junit, r#"<testsuite name="s" tests="2"><testcase classname="c" name="a" time="0.1"/><testcase classname="c" name="b" time="0.2"/></testsuite>"#).unwrap();
+    ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["attest", "add", "--artifact", &digest]).arg(&junit);
+        c
+    }));
+    ok(run({
+        let mut c = remote(&d, &url, &quinn);
+        c.args(["approve", "--change", &id, "--meaning", "approved"])
+            .env("WARD_PASSWORD", "quinn-correct-horse-battery");
+        c
+    }));
+    let out = check("prod");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let allowed = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(allowed["allow"], true);
+    assert_ne!(allowed["input_digest"], blocked["input_digest"]);
+    assert_eq!(allowed["policy_digest"], blocked["policy_digest"]);
+    // Replay re-evaluates the stored input: the first decision still blocks, identically.
+    let replay = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "replay", &first.to_string(), "--output", "json"]);
+        c
+    })));
+    assert_eq!(
+        (replay["identical"].as_bool(), replay["replayed"]["allow"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let explained = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["gate", "explain", &first.to_string()]);
+        c
+    }));
+    assert!(
+        explained.contains("BLOCKS") && explained.contains("evidence.tests_passed"),
+        "{explained}"
+    );
+
+    // The team's policies: a freeze rule and its test, in [gate] policy_dir.
+    let policies = d.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("freeze.rego"),
+        "package ward.gate\nimport rego.v1\ndeny contains {\"rule\": \"team.portal_freeze\", \"message\": \"portal is frozen\", \"fix\": \"wait\"} if {\n  input.environment == \"prod\"\n  \"kind:normal\" in input.change.tags\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        policies.join("freeze_test.rego"),
+        "package team.freeze_test\nimport rego.v1\nimport data.ward.gate\ntest_prod_normal_is_frozen if {\n  some r in gate.deny with input as {\"environment\": \"prod\", \"now_secs\": 0, \"change\": {\"tier\": \"low\", \"tags\": [\"kind:normal\"], \"environments\": []}, \"evidence\": [], \"approvals\": [], \"vulnerabilities\": []}\n  r.rule == \"team.portal_freeze\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("ward.toml"), "[gate]\npolicy_dir = \"policies\"\n").unwrap();
+    let tested = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["policy", "test"]);
+        c
+    }));
+    assert!(
+        tested.contains("PASS team.freeze_test.test_prod_normal_is_frozen") && tested.contains("0 failed"),
+        "{tested}"
+    );
+    let local = run({
+        let mut c = ward(&d, None);
+        c.args(["gate", "check", "--change", &id, "--env", "prod", "--output", "json"]);
+        c
+    });
+    assert_eq!(local.status.code(), Some(4));
+    let v = json(&String::from_utf8_lossy(&local.stdout));
+    assert_eq!(v["reasons"][0]["rule"], "team.portal_freeze");
+    assert_ne!(v["policy_digest"], allowed["policy_digest"]);
+    // A failing policy test fails `ward policy test`.
+    std::fs::write(
+        policies.join("broken_test.rego"),
+        "package team.broken_test\nimport rego.v1\ntest_fails if { 1 == 2 }\n",
+    )
+    .unwrap();
+    let failed = run({
+        let mut c = ward(&d, None);
+        c.args(["policy", "test"]);
+        c
+    });
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("FAIL team.broken_test.test_fails"));
+}

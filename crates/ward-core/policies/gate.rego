@@ -151,6 +151,18 @@ deny contains r if {
 	}
 }
 
+# ---- environment ----------------------------------------------------------------------
+
+deny contains r if {
+	count(input.change.environments) > 0
+	not input.environment in input.change.environments
+	r := {
+		"rule": "environment.not_targeted",
+		"message": sprintf("the change targets %v, not %s", [input.change.environments, input.environment]),
+		"fix": "open a change that names this environment (--env)",
+	}
+}
+
 # ---- the decision ---------------------------------------------------------------------
 
 default allow := false

@@ -31,10 +31,19 @@ pub struct ApprovalRules {
 }
 
 fn default_meanings() -> Vec<String> {
-    ["authored", "reviewed", "approved", "qa-approved", "release-authority"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "authored",
+        "reviewed",
+        "approved",
+        "qa-approved",
+        "release-authority",
+        "privacy-review",
+        "uat-signoff",
+        "rollback-validated",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Default for ApprovalRules {

@@ -70,6 +70,7 @@ impl Role {
             ChangeRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             ChangeClassify => matches!(self, Approver),
             ChangeApprove => matches!(self, Approver | ReleaseManager),
+            GateCheck => matches!(self, Developer | Approver | ReleaseManager),
         }
     }
 }
@@ -131,6 +132,8 @@ pub enum Action {
     ChangeClassify,
     /// Sign (approve or reject) a change.
     ChangeApprove,
+    /// Evaluate the gate for a change and record the decision.
+    GateCheck,
 }
 
 impl Action {
@@ -147,6 +150,7 @@ impl Action {
                 | Action::ChangeOpen
                 | Action::ChangeClassify
                 | Action::ChangeApprove
+                | Action::GateCheck
         )
     }
 }

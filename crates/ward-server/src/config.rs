@@ -28,6 +28,13 @@
 //! when = ["phi", "schema_migration"]
 //! tier = "high"
 //!
+//! [gate]
+//! policy_dir = "policies"     # the team's *.rego (package ward.gate), beside the defaults
+//!
+//! [controls.tiers.high]       # what a tier requires (defaults: see ward_server::gate)
+//! evidence = ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]
+//! approvals = 2
+//!
 //! [approvals]                 # see ward_core::approval
 //! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
 //! admins_may_approve = false
@@ -58,6 +65,15 @@ pub struct ServerSection {
     pub tls_key: Option<PathBuf>,
 }
 
+/// `[gate]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSection {
+    /// Directory of the team's `*.rego` policies (package `ward.gate`), relative to ward.toml.
+    #[serde(default)]
+    pub policy_dir: Option<PathBuf>,
+}
+
 /// What the server reads from `ward.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ServerConfig {
@@ -76,6 +92,12 @@ pub struct ServerConfig {
     /// `[approvals]`: signature meanings and separation-of-duties options.
     #[serde(default)]
     pub approvals: ward_core::approval::ApprovalRules,
+    /// `[gate]`: where the team's Rego policies are.
+    #[serde(default)]
+    pub gate: GateSection,
+    /// `[controls]`: what each tier requires.
+    #[serde(default)]
+    pub controls: crate::gate::Controls,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,
@@ -115,8 +137,14 @@ impl ServerConfig {
         for o in &mut cfg.oidc {
             o.jwks_file.as_mut().map(resolve);
         }
+        cfg.gate.policy_dir.as_mut().map(resolve);
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         Ok(cfg)
+    }
+
+    /// The gate's policy: bundled defaults, the `[gate] policy_dir` files and `[controls]`.
+    pub fn gate_policy(&self) -> Result<crate::gate::GatePolicy, String> {
+        crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())
     }
 
     /// The `[guard]` section, compiled (defaults when there is no configuration file).

@@ -10,6 +10,8 @@
 //! - [`approvals`]: electronic signatures on changes, re-authenticated, under separation of
 //!   duties; stale when what they bound changes.
 //! - [`changes`]: change requests, classified by risk when opened; tier overrides.
+//! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
+//!   replay.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -26,6 +28,7 @@ pub mod changes;
 pub mod config;
 pub mod error;
 pub mod evidence;
+pub mod gate;
 pub mod identities;
 pub mod keys;
 pub mod metrics;

@@ -10,6 +10,7 @@ use crate::auth::authorize;
 use crate::changes;
 use crate::error::{ApiError, ErrorBody};
 use crate::evidence;
+use crate::gate;
 use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
 use crate::keys;
 use crate::metrics::RouteLabels;
@@ -101,6 +102,13 @@ pub const ROUTES: &[RouteRule] = &[
         Requires(Action::ChangeClassify),
     ),
     rule("GET", "/api/v1/changes/{id}/approvals", Requires(Action::ChangeRead)),
+    rule("POST", "/api/v1/changes/{id}/gate", Requires(Action::GateCheck)),
+    rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
+    rule(
+        "GET",
+        "/api/v1/gate/decisions/{id}/replay",
+        Requires(Action::ChangeRead),
+    ),
     rule(
         "POST",
         "/api/v1/changes/{id}/approvals",
@@ -172,6 +180,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(show_change))
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
+        .routes(routes!(check_gate))
+        .routes(routes!(explain_decision))
+        .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
@@ -816,6 +827,47 @@ async fn sign_change(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(a)))
+}
+
+/// Evaluates the gate for a change entering an environment and records the decision (200 with
+/// `allow: false` and every reason when blocked).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/gate", tag = "gate", params(("id" = String, Path, description = "CHG-…")), request_body = gate::CheckRequest, security(("bearer" = [])), responses(
+    (status = 200, body = gate::GateDecision), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "the policy does not evaluate")))]
+async fn check_gate(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(req): Json<gate::CheckRequest>,
+) -> Result<Json<gate::GateDecision>, ApiError> {
+    Ok(Json(
+        gate::check(
+            &state.ledger,
+            &me,
+            &id,
+            &req.environment,
+            &state.gate,
+            &state.risk,
+            &state.approvals,
+        )
+        .await?,
+    ))
+}
+
+/// A recorded gate decision: verdict, reasons, policy and input digests.
+#[utoipa::path(get, path = "/api/v1/gate/decisions/{id}", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
+    (status = 200, body = gate::GateDecision), (status = 404, body = ErrorBody)))]
+async fn explain_decision(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<gate::GateDecision>, ApiError> {
+    Ok(Json(gate::decision(&state.ledger, id).await?))
+}
+
+/// Re-evaluates a recorded decision from its stored input and policy; `identical` must be true.
+#[utoipa::path(get, path = "/api/v1/gate/decisions/{id}/replay", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
+    (status = 200, body = gate::Replay), (status = 404, body = ErrorBody)))]
+async fn replay_decision(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<gate::Replay>, ApiError> {
+    Ok(Json(gate::replay(&state.ledger, id).await?))
 }
 
 /// Every API token (never the secrets).

@@ -30,6 +30,8 @@ pub struct AppState {
     pub risk: Arc<ward_core::risk::RiskRules>,
     /// Approval meanings and separation-of-duties options.
     pub approvals: Arc<ward_core::approval::ApprovalRules>,
+    /// The gate's policy bundle and controls.
+    pub gate: Arc<crate::gate::GatePolicy>,
 }
 
 impl AppState {
@@ -46,6 +48,10 @@ impl AppState {
             guard: Arc::default(),
             risk: Arc::default(),
             approvals: Arc::default(),
+            gate: Arc::new(crate::gate::GatePolicy {
+                bundle: ward_core::gate::PolicyBundle::defaults(),
+                controls: crate::gate::Controls::default(),
+            }),
         }
     }
 

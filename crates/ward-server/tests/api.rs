@@ -138,6 +138,12 @@ fn sample(path: &str) -> (String, Option<Value>) {
             "/api/v1/changes/CHG-00000000/approvals".into(),
             Some(json!({ "meaning": "approved" })),
         ),
+        "/api/v1/changes/{id}/gate" => (
+            "/api/v1/changes/CHG-00000000/gate".into(),
+            Some(json!({ "environment": "prod" })),
+        ),
+        "/api/v1/gate/decisions/{id}" => ("/api/v1/gate/decisions/0".into(), None),
+        "/api/v1/gate/decisions/{id}/replay" => ("/api/v1/gate/decisions/0/replay".into(), None),
         "/api/v1/sessions" => (
             path.into(),
             Some(json!({ "user": "signin", "password": "correct horse battery" })),

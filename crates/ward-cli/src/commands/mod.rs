@@ -5,6 +5,7 @@ pub mod change;
 pub mod debug;
 pub mod demo;
 pub mod evidence;
+pub mod gate;
 pub mod init;
 pub mod keys;
 pub mod log;

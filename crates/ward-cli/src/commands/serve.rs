@@ -15,6 +15,12 @@ pub const DEFAULT_ORIGIN: &str = "ward.local/log";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// `ward.toml`: the given file, else the data directory's if present, else defaults.
+/// The gate policy of a configuration, or an error naming the policy directory.
+pub fn gate_policy(cfg: &ServerConfig) -> Result<ward_server::gate::GatePolicy> {
+    cfg.gate_policy()
+        .map_err(|e| Failure::new("bad_config", e, "fix [gate] policy_dir in ward.toml").into())
+}
+
 pub fn load_config(g: &Global, explicit: Option<&std::path::Path>) -> Result<ServerConfig> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
@@ -56,6 +62,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     state.guard = std::sync::Arc::new(cfg.guard());
     state.risk = std::sync::Arc::new(cfg.risk.clone());
     state.approvals = std::sync::Arc::new(cfg.approvals.clone());
+    state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(

@@ -1,0 +1,359 @@
+//! The gate service: builds the versioned input document for a change and an environment,
+//! evaluates the policy bundle (see [`ward_core::gate`]), records the decision, and replays it.
+//!
+//! A decision (`gate.evaluated`, subject `change:<id>`) names the policy digest and the input
+//! digest; the input document and the policy document (the Rego files and `data.controls`) are
+//! stored content-addressed beside the log, so `ward gate replay` re-evaluates exactly what was
+//! evaluated and must reach the same verdict with the same reasons.
+
+use crate::approvals;
+use crate::changes::{self, Change};
+use crate::error::ApiError;
+use crate::evidence;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::path::Path;
+use utoipa::ToSchema;
+use ward_core::Identity;
+use ward_core::approval::ApprovalRules;
+use ward_core::gate::{Decision, INPUT_VERSION, PolicyBundle, Reason, evaluate};
+use ward_core::risk::RiskRules;
+use ward_evidence::digest::of_bytes;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::Ledger;
+
+/// `[controls]` of `ward.toml`: what each tier requires, and checklist items by tag.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Controls {
+    /// Per tier: `evidence` kinds and the `approvals` quorum (distinct people).
+    #[serde(default = "default_tiers")]
+    pub tiers: serde_json::Map<String, Value>,
+    /// Tag → checklist items (each satisfied by a current signature with that meaning).
+    #[serde(default = "default_checklist")]
+    pub checklist: serde_json::Map<String, Value>,
+}
+
+fn default_tiers() -> serde_json::Map<String, Value> {
+    let v = json!({
+        "low": {"evidence": ["tests_passed"], "approvals": 1},
+        "medium": {"evidence": ["tests_passed", "no_critical_sast", "sbom"], "approvals": 1},
+        "high": {"evidence": ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"], "approvals": 2},
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn default_checklist() -> serde_json::Map<String, Value> {
+    let v = json!({
+        "phi": ["privacy-review"],
+        "clinical_workflow": ["uat-signoff"],
+        "infrastructure": ["rollback-validated"],
+        "schema_migration": ["rollback-validated"],
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Controls {
+            tiers: default_tiers(),
+            checklist: default_checklist(),
+        }
+    }
+}
+
+/// What the gate evaluates with: the policy bundle and the controls.
+#[derive(Clone, Debug, Default)]
+pub struct GatePolicy {
+    /// Rego files (bundled defaults plus the team's).
+    pub bundle: PolicyBundle,
+    /// `data.controls`.
+    pub controls: Controls,
+}
+
+impl GatePolicy {
+    /// The bundled defaults plus every `*.rego` in `dir` (when given), with `controls`.
+    pub fn load(dir: Option<&Path>, controls: Controls) -> Result<GatePolicy, String> {
+        let mut bundle = PolicyBundle::defaults();
+        if let Some(dir) = dir {
+            let entries = std::fs::read_dir(dir).map_err(|e| format!("policy directory {}: {e}", dir.display()))?;
+            let mut files: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "rego"))
+                .collect();
+            files.sort();
+            for p in files {
+                let meta = std::fs::metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                if meta.len() > ward_core::gate::MAX_POLICY_FILE as u64 {
+                    return Err(format!(
+                        "{}: larger than {} bytes",
+                        p.display(),
+                        ward_core::gate::MAX_POLICY_FILE
+                    ));
+                }
+                let source = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let name = format!(
+                    "policies/{}",
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                );
+                bundle.add(name, source);
+            }
+        }
+        Ok(GatePolicy { bundle, controls })
+    }
+
+    /// `data` for the policy.
+    pub fn data(&self) -> Value {
+        json!({ "controls": self.controls })
+    }
+
+    /// The stored policy document: files and data; its digest names the policy in decisions.
+    pub fn document(&self) -> Value {
+        json!({ "files": self.bundle.files, "data": self.data() })
+    }
+}
+
+/// A recorded gate decision.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GateDecision {
+    /// Decision id: the log entry that records it.
+    pub id: u64,
+    /// Change.
+    pub change: String,
+    /// Environment.
+    pub environment: String,
+    /// Verdict.
+    pub allow: bool,
+    /// Every blocking reason with how to satisfy it.
+    pub reasons: Vec<Reason>,
+    /// `sha256:` of the policy document (Rego files and controls).
+    pub policy_digest: String,
+    /// `sha256:` of the input document.
+    pub input_digest: String,
+    /// Input document version.
+    pub input_version: String,
+    /// Who asked.
+    pub checked_by: String,
+    /// When.
+    pub time: String,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Replay {
+    /// The recorded decision.
+    pub recorded: GateDecision,
+    /// The decision re-evaluated from the stored input and policy.
+    pub replayed: Decision,
+    /// Same verdict and same reasons.
+    pub identical: bool,
+}
+
+/// A check to run.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// Target environment.
+    pub environment: String,
+}
+
+/// The gate input document (version [`INPUT_VERSION`]) for `change` entering `environment`.
+pub async fn input(
+    ledger: &Ledger,
+    change: &Change,
+    environment: &str,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+) -> Result<Value, ApiError> {
+    let now = jiff::Timestamp::now();
+    let mut evidence_list = Vec::new();
+    let mut vulnerabilities = Vec::new();
+    for a in &change.request.artifacts {
+        for att in evidence::attestations(ledger, a).await? {
+            if att.r#type == "vulns" {
+                for f in att.summary.get("list").and_then(Value::as_array).into_iter().flatten() {
+                    let first_seen_secs = f
+                        .get("first_seen")
+                        .and_then(Value::as_str)
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .map_or(now.as_second(), |t| t.as_second());
+                    vulnerabilities.push(json!({
+                        "artifact": a,
+                        "id": f.get("id"),
+                        "package": f.get("package"),
+                        "severity": f.get("severity"),
+                        "open": f.get("open"),
+                        "fix_available": f.get("fix_available"),
+                        "first_seen_secs": first_seen_secs,
+                    }));
+                }
+            }
+            evidence_list.push(json!({
+                "artifact": a,
+                "type": att.r#type,
+                "file_name": att.file_name,
+                "summary": att.summary,
+                "added_by": att.added_by,
+                "time": att.time,
+            }));
+        }
+    }
+    let view = approvals::view(ledger, &change.id, risk, rules).await?;
+    let approvals: Vec<Value> = view
+        .approvals
+        .iter()
+        .map(|a| {
+            json!({
+                "signer": a.signer, "printed_name": a.printed_name, "meaning": a.meaning,
+                "decision": a.decision, "comment": a.comment, "stale": a.stale, "time": a.time,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "version": INPUT_VERSION,
+        "now": now.to_string(),
+        "now_secs": now.as_second(),
+        "environment": environment,
+        "change": {
+            "id": change.id,
+            "title": change.request.title,
+            "kind": change.request.kind,
+            "tier": change.tier,
+            "tags": change.classification.tags,
+            "attributes": change.request.attributes,
+            "environments": change.request.environments,
+            "artifacts": change.request.artifacts,
+            "opener": change.opener,
+            "manifest_digest": view.manifest_digest,
+        },
+        "evidence": evidence_list,
+        "approvals": approvals,
+        "vulnerabilities": vulnerabilities,
+    }))
+}
+
+fn policy_error(e: ward_core::gate::GateError) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "policy_error",
+        e.to_string(),
+        "fix the policy (run `ward policy test`)",
+    )
+}
+
+/// Evaluates the gate for a change entering `environment`, records the decision and stores its
+/// input and policy documents.
+pub async fn check(
+    ledger: &Ledger,
+    by: &Identity,
+    change_id: &str,
+    environment: &str,
+    policy: &GatePolicy,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+) -> Result<GateDecision, ApiError> {
+    crate::identities::check_name("environment", environment)?;
+    let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("no change {change_id:?}"),
+            "list changes with `ward change list`",
+        )
+    })?;
+    let input = input(ledger, &change, environment, risk, rules).await?;
+    let decision = evaluate(&policy.bundle, &input, &policy.data()).map_err(policy_error)?;
+    let input_bytes = serde_json::to_vec(&input).map_err(ApiError::internal)?;
+    let policy_bytes = serde_json::to_vec(&policy.document()).map_err(ApiError::internal)?;
+    let (input_digest, policy_digest) = (of_bytes(&input_bytes), of_bytes(&policy_bytes));
+    ledger.store().put_evidence(&input_digest, &input_bytes).await?;
+    ledger.store().put_evidence(&policy_digest, &policy_bytes).await?;
+    let payload = json!({
+        "change": change.id,
+        "environment": environment,
+        "allow": decision.allow,
+        "reasons": decision.reasons,
+        "policy_digest": policy_digest,
+        "input_digest": input_digest,
+        "input_version": INPUT_VERSION,
+        "checked_by": by.id,
+    });
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "gate.evaluated".into(),
+            subject: format!("change:{}", change.id),
+            payload,
+        })
+        .await?;
+    Ok(GateDecision {
+        id: receipt.seq,
+        change: change.id,
+        environment: environment.into(),
+        allow: decision.allow,
+        reasons: decision.reasons,
+        policy_digest,
+        input_digest,
+        input_version: INPUT_VERSION.into(),
+        checked_by: by.id.clone(),
+        time: receipt.time,
+    })
+}
+
+/// A recorded decision by id.
+pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, ApiError> {
+    let missing = || {
+        ApiError::not_found(
+            format!("no gate decision {id}"),
+            "decision ids are printed by `ward gate check`",
+        )
+    };
+    let entry = ledger.store().entries(id, 1).await?.pop().ok_or_else(missing)?;
+    let env = EventEnvelope::from_leaf(&entry.leaf).map_err(ApiError::internal)?;
+    let Payload::Inline(p) = env.payload else {
+        return Err(missing());
+    };
+    if env.kind != "gate.evaluated" {
+        return Err(missing());
+    }
+    let mut doc = p;
+    doc["id"] = json!(id);
+    doc["time"] = json!(env.time);
+    serde_json::from_value(doc).map_err(ApiError::internal)
+}
+
+/// Re-evaluates a recorded decision from its stored input and policy documents.
+pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, ApiError> {
+    let recorded = decision(ledger, id).await?;
+    let load = |digest: String| async move {
+        let bytes = ledger.store().evidence(&digest).await?.ok_or_else(|| {
+            ApiError::not_found(
+                format!("stored document {digest} is missing"),
+                "it was stored with the decision; check the store with `ward log fsck`",
+            )
+        })?;
+        if of_bytes(&bytes) != digest {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "tampered",
+                format!("stored document {digest} does not match its digest"),
+                "the evidence store was altered; restore it from backup",
+            ));
+        }
+        serde_json::from_slice::<Value>(&bytes).map_err(ApiError::internal)
+    };
+    let input = load(recorded.input_digest.clone()).await?;
+    let policy = load(recorded.policy_digest.clone()).await?;
+    let files: Vec<(String, String)> =
+        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(ApiError::internal)?;
+    let bundle = PolicyBundle { files };
+    let data = policy.get("data").cloned().unwrap_or(Value::Null);
+    let replayed = evaluate(&bundle, &input, &data).map_err(policy_error)?;
+    let identical = replayed.allow == recorded.allow && replayed.reasons == recorded.reasons;
+    Ok(Replay {
+        recorded,
+        replayed,
+        identical,
+    })
+}
