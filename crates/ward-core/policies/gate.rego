@@ -151,6 +151,28 @@ deny contains r if {
 	}
 }
 
+# ---- change windows and freezes (computed by Ward from [calendar] at input.now) --------
+
+deny contains r if {
+	input.calendar.windows_apply
+	not input.calendar.in_window
+	input.change.kind != "emergency"
+	r := {
+		"rule": "calendar.outside_window",
+		"message": sprintf("%s is outside every change window declared for it", [input.environment]),
+		"fix": "wait for the next window (see [calendar] in ward.toml); only emergency changes may go outside windows",
+	}
+}
+
+deny contains r if {
+	some name in input.calendar.freezes
+	r := {
+		"rule": "calendar.freeze",
+		"message": sprintf("%s is frozen (%s)", [input.environment, name]),
+		"fix": "wait until the freeze ends",
+	}
+}
+
 # ---- environment ----------------------------------------------------------------------
 
 deny contains r if {

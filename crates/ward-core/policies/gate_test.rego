@@ -58,3 +58,35 @@ test_critical_vulnerability_past_72h_blocks if {
 	}
 	{r.rule | some r in d} == {"sla.critical"}
 }
+
+outside_window(kind) := {
+	"now_secs": 0,
+	"environment": "prod",
+	"change": {"tier": "low", "tags": [], "kind": kind},
+	"evidence": [passing],
+	"approvals": [approval("user:a", "approved")],
+	"vulnerabilities": [],
+	"calendar": {"windows_apply": true, "in_window": false, "open_windows": [], "freezes": []},
+}
+
+test_windows_bind_normal_changes if {
+	d := gate.deny with data.controls as controls with input as outside_window("normal")
+	{r.rule | some r in d} == {"calendar.outside_window"}
+}
+
+test_emergencies_may_go_outside_windows if {
+	gate.allow with data.controls as controls with input as outside_window("emergency")
+}
+
+test_freezes_block if {
+	d := gate.deny with data.controls as controls with input as {
+		"now_secs": 0,
+		"environment": "prod",
+		"change": {"tier": "low", "tags": [], "kind": "normal"},
+		"evidence": [passing],
+		"approvals": [approval("user:a", "approved")],
+		"vulnerabilities": [],
+		"calendar": {"windows_apply": false, "in_window": true, "open_windows": [], "freezes": ["year-end"]},
+	}
+	{r.rule | some r in d} == {"calendar.freeze"}
+}

@@ -3,6 +3,7 @@
 //! - [`authz`]: roles, the actions they permit (one matrix, in one place), identities.
 //! - [`token`]: the API token format: generation, parsing, and the stored hash.
 //! - [`approval`]: electronic signatures' manifest and separation of duties.
+//! - [`calendar`]: change windows (cron over local time, DST-correct) and freezes.
 //! - [`gate`]: the Rego gate (regorus): bundle, evaluation, policy tests.
 //! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
@@ -11,6 +12,7 @@
 
 pub mod approval;
 pub mod authz;
+pub mod calendar;
 pub mod gate;
 pub mod glob;
 pub mod risk;

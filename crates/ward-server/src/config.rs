@@ -35,6 +35,12 @@
 //! evidence = ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]
 //! approvals = 2
 //!
+//! [[calendar.windows]]        # see ward_core::calendar (cron over local time, DST-correct)
+//! name = "business-hours"
+//! cron = "* 9-16 * * 1-5"
+//! tz = "America/New_York"
+//! environments = ["prod"]
+//!
 //! [approvals]                 # see ward_core::approval
 //! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
 //! admins_may_approve = false
@@ -95,6 +101,9 @@ pub struct ServerConfig {
     /// `[gate]`: where the team's Rego policies are.
     #[serde(default)]
     pub gate: GateSection,
+    /// `[calendar]`: change windows and freezes.
+    #[serde(default)]
+    pub calendar: ward_core::calendar::Calendar,
     /// `[controls]`: what each tier requires.
     #[serde(default)]
     pub controls: crate::gate::Controls,
@@ -139,12 +148,15 @@ impl ServerConfig {
         }
         cfg.gate.policy_dir.as_mut().map(resolve);
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
+        cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         Ok(cfg)
     }
 
     /// The gate's policy: bundled defaults, the `[gate] policy_dir` files and `[controls]`.
     pub fn gate_policy(&self) -> Result<crate::gate::GatePolicy, String> {
-        crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())
+        let mut p = crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())?;
+        p.calendar = self.calendar.clone();
+        Ok(p)
     }
 
     /// The `[guard]` section, compiled (defaults when there is no configuration file).

@@ -62,13 +62,15 @@ impl Default for Controls {
     }
 }
 
-/// What the gate evaluates with: the policy bundle and the controls.
+/// What the gate evaluates with: the policy bundle, the controls and the calendar.
 #[derive(Clone, Debug, Default)]
 pub struct GatePolicy {
     /// Rego files (bundled defaults plus the team's).
     pub bundle: PolicyBundle,
     /// `data.controls`.
     pub controls: Controls,
+    /// Change windows and freezes; their state at evaluation time goes into the input.
+    pub calendar: ward_core::calendar::Calendar,
 }
 
 impl GatePolicy {
@@ -102,7 +104,11 @@ impl GatePolicy {
                 bundle.add(name, source);
             }
         }
-        Ok(GatePolicy { bundle, controls })
+        Ok(GatePolicy {
+            bundle,
+            controls,
+            calendar: ward_core::calendar::Calendar::default(),
+        })
     }
 
     /// `data` for the policy.
@@ -165,10 +171,12 @@ pub async fn input(
     ledger: &Ledger,
     change: &Change,
     environment: &str,
+    calendar: &ward_core::calendar::Calendar,
     risk: &RiskRules,
     rules: &ApprovalRules,
 ) -> Result<Value, ApiError> {
     let now = jiff::Timestamp::now();
+    let calendar = calendar.state(environment, now).map_err(ApiError::internal)?;
     let mut evidence_list = Vec::new();
     let mut vulnerabilities = Vec::new();
     for a in &change.request.artifacts {
@@ -232,6 +240,7 @@ pub async fn input(
         "evidence": evidence_list,
         "approvals": approvals,
         "vulnerabilities": vulnerabilities,
+        "calendar": calendar,
     }))
 }
 
@@ -262,7 +271,7 @@ pub async fn check(
             "list changes with `ward change list`",
         )
     })?;
-    let input = input(ledger, &change, environment, risk, rules).await?;
+    let input = input(ledger, &change, environment, &policy.calendar, risk, rules).await?;
     let decision = evaluate(&policy.bundle, &input, &policy.data()).map_err(policy_error)?;
     let input_bytes = serde_json::to_vec(&input).map_err(ApiError::internal)?;
     let policy_bytes = serde_json::to_vec(&policy.document()).map_err(ApiError::internal)?;

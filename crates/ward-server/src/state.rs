@@ -51,6 +51,7 @@ impl AppState {
             gate: Arc::new(crate::gate::GatePolicy {
                 bundle: ward_core::gate::PolicyBundle::defaults(),
                 controls: crate::gate::Controls::default(),
+                calendar: ward_core::calendar::Calendar::default(),
             }),
         }
     }

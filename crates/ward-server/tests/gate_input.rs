@@ -1,0 +1,121 @@
+//! The gate input document matches its published JSON Schema (docs/gate-input.schema.json),
+//! for a change with evidence, vulnerabilities, approvals and a calendar.
+
+use serde_json::json;
+use ward_core::Identity;
+use ward_core::approval::ApprovalRules;
+use ward_core::calendar::{Calendar, Freeze};
+use ward_core::risk::RiskRules;
+use ward_ledger::ActorKind;
+use ward_server::{changes, evidence, gate};
+use ward_store::Ledger;
+use ward_store::testing::TestDb;
+
+#[tokio::test]
+async fn input_documents_match_the_published_schema() {
+    let db = TestDb::sqlite();
+    let ledger = Ledger::new(
+        ward_store::open(&db.url).await.expect("store"),
+        ward_server::projectors(),
+    );
+    let ci = Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    evidence::register(
+        &ledger,
+        &ci,
+        &evidence::ArtifactRequest {
+            digest: digest.clone(),
+            service: "api".into(),
+            version: "1".into(),
+            commit: None,
+            branch: None,
+            build_id: None,
+            build_url: None,
+        },
+    )
+    .await
+    .expect("register");
+    use base64::Engine;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
+    for f in ["pytest.xml", "semgrep.sarif", "public/trivy.json"] {
+        let bytes = std::fs::read(fixtures.join(f)).expect("fixture");
+        let req = evidence::AttestationRequest {
+            artifact: digest.clone(),
+            r#type: "auto".into(),
+            file_name: f.rsplit('/').next().unwrap_or(f).into(),
+            content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            redact: false,
+        };
+        evidence::attest(&ledger, &ci, &req, &Default::default())
+            .await
+            .expect("attest");
+    }
+    let change = changes::open(
+        &ledger,
+        &ci,
+        &RiskRules::default(),
+        &changes::ChangeRequest {
+            title: "t".into(),
+            kind: "normal".into(),
+            artifacts: vec![digest.clone()],
+            attributes: vec!["phi".into()],
+            environments: vec!["prod".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("open");
+    let calendar = Calendar {
+        windows: vec![],
+        freezes: vec![Freeze {
+            name: "always".into(),
+            from: "2000-01-01".into(),
+            to: "2999-12-31".into(),
+            tz: "UTC".into(),
+            environments: vec![],
+        }],
+    };
+    let input = gate::input(
+        &ledger,
+        &change,
+        "prod",
+        &calendar,
+        &RiskRules::default(),
+        &ApprovalRules::default(),
+    )
+    .await
+    .expect("input");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../docs/gate-input.schema.json")).expect("schema");
+    let validator = ward_evidence::custom::compile(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&input)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{input:#}");
+    assert_eq!(input["vulnerabilities"].as_array().map(Vec::len), Some(2));
+    assert_eq!(input["evidence"].as_array().map(Vec::len), Some(3));
+    assert_eq!(input["calendar"]["freezes"], json!(["always"]));
+    // And the bundled policy blocks it for the freeze, the failing tests, the missing approvals
+    // and the privacy review a PHI change needs.
+    let policy = gate::GatePolicy {
+        calendar,
+        ..gate::GatePolicy::load(None, gate::Controls::default()).expect("policy")
+    };
+    let d = ward_core::gate::evaluate(&policy.bundle, &input, &policy.data()).expect("evaluates");
+    let rules: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+    for want in [
+        "calendar.freeze",
+        "evidence.tests_passed",
+        "approvals.quorum",
+        "checklist.privacy-review",
+        "evidence.provenance",
+    ] {
+        assert!(rules.contains(&want), "{want} missing from {rules:?}");
+    }
+    db.cleanup().await;
+}
