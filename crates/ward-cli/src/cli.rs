@@ -88,6 +88,16 @@ pub enum Command {
     /// Test the gate policies (`*_test.rego`, the bundled ones and the team's).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Grant and list waivers of gate rules (scope, justification, compensating control, owner,
+    /// expiry).
+    #[command(subcommand)]
+    Waiver(WaiverCommand),
+    /// Break glass on an emergency change: bypass named gate rules for a bounded time; opens a
+    /// retrospective review.
+    BreakGlass(BreakGlassArgs),
+    /// Retrospective reviews opened by break-glass: open, overdue, closed.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -281,6 +291,69 @@ pub enum PolicyCommand {
         /// Policy directory (default: [gate] policy_dir of ward.toml).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+/// `ward waiver …`.
+#[derive(Debug, Subcommand)]
+pub enum WaiverCommand {
+    /// Grant a waiver (approvers; never the waiver's owner).
+    Grant {
+        /// Change.
+        #[arg(long)]
+        change: String,
+        /// Gate rule it excuses (repeatable), or a prefix ending in '.' (e.g. sla.).
+        #[arg(long = "rule", required = true)]
+        rules: Vec<String>,
+        /// Only this finding (vulnerability id).
+        #[arg(long)]
+        finding: Option<String>,
+        /// Why.
+        #[arg(long)]
+        justification: String,
+        /// What reduces the risk meanwhile.
+        #[arg(long)]
+        compensating_control: String,
+        /// Owner (an identity, e.g. user:dana).
+        #[arg(long)]
+        owner: String,
+        /// Lifetime, e.g. 14d, 12h.
+        #[arg(long)]
+        expires: String,
+    },
+    /// A change's waivers, active and expired.
+    List {
+        /// Change.
+        #[arg(long)]
+        change: String,
+    },
+}
+
+/// `ward break-glass`.
+#[derive(Debug, Args)]
+pub struct BreakGlassArgs {
+    /// The emergency change.
+    #[arg(long)]
+    pub change: String,
+    /// Gate rule to bypass (repeatable), or a prefix ending in '.'.
+    #[arg(long = "rule", required = true)]
+    pub rules: Vec<String>,
+    /// Why (mandatory).
+    #[arg(long)]
+    pub justification: String,
+    /// How long, e.g. 4h (at most 24h).
+    #[arg(long = "for", default_value = "4h")]
+    pub duration: String,
+}
+
+/// `ward review …`.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Every retrospective review; `--overdue` for the late ones only (exit 5 when any).
+    List {
+        /// Only overdue reviews.
+        #[arg(long)]
+        overdue: bool,
     },
 }
 

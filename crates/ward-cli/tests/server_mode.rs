@@ -1278,3 +1278,189 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stdout).contains("FAIL team.broken_test.test_fails"));
 }
+
+#[test]
+fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    // Reviews are due at once, so the test can see one become overdue.
+    std::fs::write(d.join("ward.toml"), "[breakglass]\nreview_business_days = 0\n").unwrap();
+    let digest = format!("sha256:{}", "7c".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+            "1",
+        ]);
+        c
+    }));
+    let ci = token(&d, "ci", "developer");
+    let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
+    let rhea = person(&d, "rhea", "Rhea Okafor", &["approver"]);
+    let (_server, url) = serve(&d);
+    let open = |kind: &str| {
+        json(&ok(run({
+            let mut c = remote(&d, &url, &ci);
+            c.args([
+                "change",
+                "open",
+                "--title",
+                "Fix",
+                "--kind",
+                kind,
+                "--artifact",
+                &digest,
+                "--env",
+                "prod",
+                "--output",
+                "json",
+            ]);
+            c
+        })))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let gate = |id: &str| {
+        let out = run({
+            let mut c = remote(&d, &url, &ci);
+            c.args(["gate", "check", "--change", id, "--env", "prod", "--output", "json"]);
+            c
+        });
+        (out.status.code(), json(&String::from_utf8_lossy(&out.stdout)))
+    };
+    let normal = open("normal");
+    assert_eq!(gate(&normal).0, Some(4));
+    // A waiver: not by its owner, not by CI; granted by an approver, visible in the decision.
+    let grant = |tok: &str, owner: &str, expires: &str| {
+        let mut c = remote(&d, &url, tok);
+        c.args([
+            "waiver",
+            "grant",
+            "--change",
+            &normal,
+            "--rule",
+            "evidence.",
+            "--rule",
+            "approvals.quorum",
+            "--justification",
+            "tests run in the vendor's lab this release",
+            "--compensating-control",
+            "manual smoke test recorded in CLN-99",
+            "--owner",
+            owner,
+            "--expires",
+            expires,
+        ]);
+        c
+    };
+    assert_eq!(refused(grant(&quinn, "user:quinn", "1d"))["code"], "owner_cannot_grant");
+    assert_eq!(refused(grant(&ci, "user:quinn", "1d"))["code"], "forbidden");
+    let w = json(&ok(run({
+        let mut c = grant(&quinn, "user:rhea", "3s");
+        c.args(["--output", "json"]);
+        c
+    })));
+    let (code, d1) = gate(&normal);
+    assert_eq!(code, Some(0), "{d1}");
+    let excused: Vec<&str> = d1["waived"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["waiver"].as_str().unwrap())
+        .collect();
+    assert_eq!(excused, vec![w["id"].as_str().unwrap(); 2]);
+    // Expired: excuses nothing (fail closed), and is listed as expired.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(gate(&normal).0, Some(4));
+    let listed = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["waiver", "list", "--change", &normal]);
+        c
+    }));
+    assert!(listed.contains("EXPIRED"), "{listed}");
+    // The earlier decision still replays identically (its input recorded the waiver as active).
+    let replay = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "replay", &d1["id"].to_string(), "--output", "json"]);
+        c
+    })));
+    assert_eq!(replay["identical"], true);
+
+    // Break-glass: only on emergency changes, only by people, with a justification.
+    let bg = |tok: &str, change: &str| {
+        let mut c = remote(&d, &url, tok);
+        c.args([
+            "break-glass",
+            "--change",
+            change,
+            "--rule",
+            "evidence.",
+            "--rule",
+            "approvals.",
+            "--justification",
+            "appointment booking is down for every clinic",
+            "--for",
+            "2h",
+        ]);
+        c
+    };
+    assert_eq!(refused(bg(&quinn, &normal))["code"], "not_an_emergency");
+    let emergency = open("emergency");
+    assert_eq!(refused(bg(&ci, &emergency))["code"], "forbidden");
+    let b = json(&ok(run({
+        let mut c = bg(&quinn, &emergency);
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert!(b["id"].as_str().unwrap().starts_with("BG-"));
+    let (code, passed) = gate(&emergency);
+    assert_eq!(code, Some(0), "{passed}");
+    assert!(
+        passed["waived"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["waiver"] == b["id"])
+    );
+    // The retrospective review is overdue until someone signs it.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let overdue = run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["review", "list", "--overdue"]);
+        c
+    });
+    assert_eq!(overdue.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&overdue.stdout).contains(&emergency));
+    ok(run({
+        let mut c = remote(&d, &url, &rhea);
+        c.args([
+            "approve",
+            "--change",
+            &emergency,
+            "--meaning",
+            "retrospective-review",
+            "--comment",
+            "root cause found",
+        ])
+        .env("WARD_PASSWORD", "rhea-correct-horse-battery");
+        c
+    }));
+    let closed = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["review", "list", "--output", "json"]);
+        c
+    })));
+    assert_eq!(closed["reviews"][0]["review"], "closed");
+    ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["review", "list", "--overdue"]);
+        c
+    }));
+}

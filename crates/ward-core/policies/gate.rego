@@ -148,6 +148,7 @@ deny contains r if {
 		"rule": sprintf("sla.%s", [v.severity]),
 		"message": sprintf("%s in %s (%s) has been open %v days, past the %v-day SLA", [v.id, v.package, v.severity, floor(age / 86400), floor(limit / 86400)]),
 		"fix": "upgrade the package, or record a VEX statement that it is not affected",
+		"finding": v.id,
 	}
 }
 
@@ -185,10 +186,54 @@ deny contains r if {
 	}
 }
 
+# ---- waivers and break-glass (active ones only: expired ones fail closed) --------------
+
+# A waiver covers a reason when it names the rule (or a prefix ending in "."), and — when it
+# is scoped to a finding — the reason is about that finding.
+covers(w, r) if {
+	some rule in w.rules
+	rule_matches(rule, r.rule)
+	object.get(w, "finding", null) == null
+}
+
+covers(w, r) if {
+	some rule in w.rules
+	rule_matches(rule, r.rule)
+	w.finding != null
+	w.finding == r.finding
+}
+
+rule_matches(pattern, rule) if pattern == rule
+
+rule_matches(prefix, rule) if {
+	endswith(prefix, ".")
+	startswith(rule, prefix)
+}
+
+waived contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": w.id} if {
+	some r in deny
+	some w in input.waivers
+	w.active
+	covers(w, r)
+}
+
+bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": b.id} if {
+	input.change.kind == "emergency"
+	some r in deny
+	some b in input.breakglass
+	b.active
+	some rule in b.rules
+	rule_matches(rule, r.rule)
+}
+
+excused := {x.rule | some x in waived} | {x.rule | some x in bypassed}
+
+blocking := {r | some r in deny; not r.rule in excused}
+
 # ---- the decision ---------------------------------------------------------------------
 
 default allow := false
 
-allow if count(deny) == 0
+allow if count(blocking) == 0
 
-decision := {"allow": allow, "deny": deny}
+decision := {"allow": allow, "deny": blocking, "waived": waived | bypassed}

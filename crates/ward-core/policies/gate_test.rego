@@ -90,3 +90,29 @@ test_freezes_block if {
 	}
 	{r.rule | some r in d} == {"calendar.freeze"}
 }
+
+sla_input(waivers) := {
+	"now_secs": 400000,
+	"environment": "prod",
+	"change": {"tier": "low", "tags": [], "kind": "normal"},
+	"evidence": [passing],
+	"approvals": [approval("user:a", "approved")],
+	"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0}],
+	"waivers": waivers,
+	"breakglass": [],
+}
+
+test_an_active_waiver_for_the_finding_excuses_it_and_is_visible if {
+	gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-1", "rules": ["sla."], "finding": "CVE-1", "active": true}])
+	d := gate.decision with data.controls as controls with input as sla_input([{"id": "WVR-1", "rules": ["sla."], "finding": "CVE-1", "active": true}])
+	{x.waiver | some x in d.waived} == {"WVR-1"}
+}
+
+test_expired_or_other_finding_waivers_fail_closed if {
+	not gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-1", "rules": ["sla."], "finding": "CVE-1", "active": false}])
+	not gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-2", "rules": ["sla.critical"], "finding": "CVE-9", "active": true}])
+}
+
+test_a_change_wide_waiver_names_no_finding if {
+	gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-3", "rules": ["sla.critical"], "finding": null, "active": true}])
+}

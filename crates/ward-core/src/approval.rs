@@ -40,6 +40,7 @@ fn default_meanings() -> Vec<String> {
         "privacy-review",
         "uat-signoff",
         "rollback-validated",
+        "retrospective-review",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -71,6 +71,8 @@ impl Role {
             ChangeClassify => matches!(self, Approver),
             ChangeApprove => matches!(self, Approver | ReleaseManager),
             GateCheck => matches!(self, Developer | Approver | ReleaseManager),
+            WaiverGrant => matches!(self, Approver),
+            BreakGlass => matches!(self, Approver | ReleaseManager),
         }
     }
 }
@@ -134,6 +136,10 @@ pub enum Action {
     ChangeApprove,
     /// Evaluate the gate for a change and record the decision.
     GateCheck,
+    /// Grant a waiver of gate rules.
+    WaiverGrant,
+    /// Break glass on an emergency change.
+    BreakGlass,
 }
 
 impl Action {
@@ -151,6 +157,8 @@ impl Action {
                 | Action::ChangeClassify
                 | Action::ChangeApprove
                 | Action::GateCheck
+                | Action::WaiverGrant
+                | Action::BreakGlass
         )
     }
 }

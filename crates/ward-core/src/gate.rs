@@ -61,6 +61,17 @@ pub struct Reason {
     pub fix: String,
 }
 
+/// A reason excused by an active waiver or break-glass.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Excused {
+    /// Rule id.
+    pub rule: String,
+    /// What would have blocked.
+    pub message: String,
+    /// The waiver (`WVR-…`) or break-glass (`BG-…`) that excuses it.
+    pub waiver: String,
+}
+
 /// A gate decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
@@ -68,6 +79,9 @@ pub struct Decision {
     pub allow: bool,
     /// Every blocking reason, sorted.
     pub reasons: Vec<Reason>,
+    /// Reasons excused by active waivers or break-glass, sorted (visible in every decision).
+    #[serde(default)]
+    pub waived: Vec<Excused>,
 }
 
 /// Why a policy could not be evaluated.
@@ -152,10 +166,31 @@ pub fn evaluate(
         _ => Vec::new(),
     };
     reasons.sort();
+    let mut waived: Vec<Excused> = match json.get("waived") {
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .map(|r| {
+                let field = |k: &str| {
+                    r.get(k)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                Excused {
+                    rule: field("rule"),
+                    message: field("message"),
+                    waiver: field("waiver"),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    waived.sort();
     // A policy that denies must also not allow: the verdict is the stricter of the two.
     Ok(Decision {
         allow: allow && reasons.is_empty(),
         reasons,
+        waived,
     })
 }
 

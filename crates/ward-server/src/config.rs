@@ -101,6 +101,9 @@ pub struct ServerConfig {
     /// `[gate]`: where the team's Rego policies are.
     #[serde(default)]
     pub gate: GateSection,
+    /// `[breakglass]`: when retrospective reviews become overdue.
+    #[serde(default)]
+    pub breakglass: crate::exceptions::BreakglassRules,
     /// `[calendar]`: change windows and freezes.
     #[serde(default)]
     pub calendar: ward_core::calendar::Calendar,

@@ -135,6 +135,9 @@ pub struct GateDecision {
     pub allow: bool,
     /// Every blocking reason with how to satisfy it.
     pub reasons: Vec<Reason>,
+    /// Reasons excused by active waivers or break-glass.
+    #[serde(default)]
+    pub waived: Vec<ward_core::gate::Excused>,
     /// `sha256:` of the policy document (Rego files and controls).
     pub policy_digest: String,
     /// `sha256:` of the input document.
@@ -210,6 +213,19 @@ pub async fn input(
         }
     }
     let view = approvals::view(ledger, &change.id, risk, rules).await?;
+    let waivers: Vec<Value> = crate::exceptions::waivers(ledger, &change.id, now.as_second())
+        .await?
+        .into_iter()
+        .map(|w| {
+            json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding, "active": w.active,
+            "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver})
+        })
+        .collect();
+    let breakglass: Vec<Value> = crate::exceptions::breakglass(ledger, Some(&change.id), now.as_second(), risk, rules)
+        .await?
+        .into_iter()
+        .map(|b| json!({"id": b.id, "rules": b.request.rules, "active": b.active, "until_secs": b.until_secs, "review": b.review}))
+        .collect();
     let approvals: Vec<Value> = view
         .approvals
         .iter()
@@ -241,6 +257,8 @@ pub async fn input(
         "approvals": approvals,
         "vulnerabilities": vulnerabilities,
         "calendar": calendar,
+        "waivers": waivers,
+        "breakglass": breakglass,
     }))
 }
 
@@ -283,6 +301,7 @@ pub async fn check(
         "environment": environment,
         "allow": decision.allow,
         "reasons": decision.reasons,
+        "waived": decision.waived,
         "policy_digest": policy_digest,
         "input_digest": input_digest,
         "input_version": INPUT_VERSION,
@@ -302,6 +321,7 @@ pub async fn check(
         environment: environment.into(),
         allow: decision.allow,
         reasons: decision.reasons,
+        waived: decision.waived,
         policy_digest,
         input_digest,
         input_version: INPUT_VERSION.into(),
@@ -359,7 +379,8 @@ pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, ApiError> {
     let bundle = PolicyBundle { files };
     let data = policy.get("data").cloned().unwrap_or(Value::Null);
     let replayed = evaluate(&bundle, &input, &data).map_err(policy_error)?;
-    let identical = replayed.allow == recorded.allow && replayed.reasons == recorded.reasons;
+    let identical =
+        replayed.allow == recorded.allow && replayed.reasons == recorded.reasons && replayed.waived == recorded.waived;
     Ok(Replay {
         recorded,
         replayed,

@@ -12,6 +12,7 @@
 //! - [`changes`]: change requests, classified by risk when opened; tier overrides.
 //! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
 //!   replay.
+//! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -28,6 +29,7 @@ pub mod changes;
 pub mod config;
 pub mod error;
 pub mod evidence;
+pub mod exceptions;
 pub mod gate;
 pub mod identities;
 pub mod keys;
@@ -54,6 +56,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(keys::KeysProjector));
     p.push(Arc::new(changes::ChangeProjector));
     p.push(Arc::new(approvals::ApprovalProjector));
+    p.push(Arc::new(exceptions::ExceptionProjector));
     p
 }
 use tokio::net::TcpListener;

@@ -10,6 +10,7 @@ use crate::auth::authorize;
 use crate::changes;
 use crate::error::{ApiError, ErrorBody};
 use crate::evidence;
+use crate::exceptions;
 use crate::gate;
 use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
 use crate::keys;
@@ -103,6 +104,10 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule("GET", "/api/v1/changes/{id}/approvals", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/changes/{id}/gate", Requires(Action::GateCheck)),
+    rule("GET", "/api/v1/changes/{id}/waivers", Requires(Action::ChangeRead)),
+    rule("POST", "/api/v1/waivers", Requires(Action::WaiverGrant)),
+    rule("POST", "/api/v1/breakglass", Requires(Action::BreakGlass)),
+    rule("GET", "/api/v1/reviews", Requires(Action::ChangeRead)),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",
@@ -181,6 +186,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
         .routes(routes!(check_gate))
+        .routes(routes!(list_waivers))
+        .routes(routes!(grant_waiver))
+        .routes(routes!(break_glass))
+        .routes(routes!(list_reviews))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
@@ -868,6 +877,63 @@ async fn explain_decision(
     (status = 200, body = gate::Replay), (status = 404, body = ErrorBody)))]
 async fn replay_decision(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<gate::Replay>, ApiError> {
     Ok(Json(gate::replay(&state.ledger, id).await?))
+}
+
+/// A change's waivers, active and expired.
+#[utoipa::path(get, path = "/api/v1/changes/{id}/waivers", tag = "gate", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<exceptions::Waiver>)))]
+async fn list_waivers(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<exceptions::Waiver>>, ApiError> {
+    Ok(Json(
+        exceptions::waivers(&state.ledger, &id, jiff::Timestamp::now().as_second()).await?,
+    ))
+}
+
+/// Grants a waiver of gate rules for a change (approvers; never the waiver's owner).
+#[utoipa::path(post, path = "/api/v1/waivers", tag = "gate", request_body = exceptions::WaiverRequest, security(("bearer" = [])), responses(
+    (status = 201, body = exceptions::Waiver), (status = 403, body = ErrorBody)))]
+async fn grant_waiver(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<exceptions::WaiverRequest>,
+) -> Result<(StatusCode, Json<exceptions::Waiver>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(exceptions::grant_waiver(&state.ledger, &me, &req).await?),
+    ))
+}
+
+/// Breaks glass on an emergency change: bypasses named rules for a bounded time and opens a
+/// retrospective review.
+#[utoipa::path(post, path = "/api/v1/breakglass", tag = "gate", request_body = exceptions::BreakglassRequest, security(("bearer" = [])), responses(
+    (status = 201, body = exceptions::Breakglass), (status = 403, body = ErrorBody)))]
+async fn break_glass(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<exceptions::BreakglassRequest>,
+) -> Result<(StatusCode, Json<exceptions::Breakglass>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(exceptions::invoke_breakglass(&state.ledger, &me, &req, &state.breakglass).await?),
+    ))
+}
+
+/// Every break-glass with its retrospective review: open, overdue or closed.
+#[utoipa::path(get, path = "/api/v1/reviews", tag = "gate", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<exceptions::Breakglass>)))]
+async fn list_reviews(State(state): State<AppState>) -> Result<Json<Vec<exceptions::Breakglass>>, ApiError> {
+    Ok(Json(
+        exceptions::breakglass(
+            &state.ledger,
+            None,
+            jiff::Timestamp::now().as_second(),
+            &state.risk,
+            &state.approvals,
+        )
+        .await?,
+    ))
 }
 
 /// Every API token (never the secrets).

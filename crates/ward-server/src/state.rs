@@ -32,6 +32,8 @@ pub struct AppState {
     pub approvals: Arc<ward_core::approval::ApprovalRules>,
     /// The gate's policy bundle and controls.
     pub gate: Arc<crate::gate::GatePolicy>,
+    /// Break-glass review deadlines.
+    pub breakglass: Arc<crate::exceptions::BreakglassRules>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
                 controls: crate::gate::Controls::default(),
                 calendar: ward_core::calendar::Calendar::default(),
             }),
+            breakglass: Arc::default(),
         }
     }
 

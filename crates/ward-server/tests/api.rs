@@ -144,6 +144,19 @@ fn sample(path: &str) -> (String, Option<Value>) {
         ),
         "/api/v1/gate/decisions/{id}" => ("/api/v1/gate/decisions/0".into(), None),
         "/api/v1/gate/decisions/{id}/replay" => ("/api/v1/gate/decisions/0/replay".into(), None),
+        "/api/v1/changes/{id}/waivers" => ("/api/v1/changes/CHG-00000000/waivers".into(), None),
+        "/api/v1/waivers" => (
+            path.into(),
+            Some(
+                json!({"change": "CHG-00000000", "rules": ["sla."], "justification": "matrix test justification",
+            "compensating_control": "matrix compensating control", "owner": "user:o", "expires_in_secs": 60}),
+            ),
+        ),
+        "/api/v1/breakglass" => (
+            path.into(),
+            Some(json!({"change": "CHG-00000000", "rules": ["evidence."],
+            "justification": "matrix test justification", "duration_secs": 600})),
+        ),
         "/api/v1/sessions" => (
             path.into(),
             Some(json!({ "user": "signin", "password": "correct horse battery" })),

@@ -1,12 +1,13 @@
 //! `ward gate …` and `ward policy test`, locally or through a server.
 
-use crate::cli::{GateCommand, Global, PolicyCommand};
+use crate::cli::{BreakGlassArgs, GateCommand, Global, PolicyCommand, ReviewCommand, WaiverCommand};
 use crate::context::{Context, local_operator};
 use crate::failure::{EXIT_VERIFY_FAILED, Failure, api_failure};
 use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
+use ward_server::exceptions::{self, Breakglass, BreakglassRequest, Waiver, WaiverRequest};
 use ward_server::gate::{self, CheckRequest, GateDecision, Replay};
 
 /// Exit code when a gate blocks.
@@ -31,7 +32,163 @@ fn show(d: &GateDecision) -> String {
     for r in &d.reasons {
         s.push_str(&format!("  ✗ {}: {}\n      fix: {}\n", r.rule, r.message, r.fix));
     }
+    for w in &d.waived {
+        s.push_str(&format!("  ~ {} excused by {}: {}\n", w.rule, w.waiver, w.message));
+    }
     s
+}
+
+/// Dispatches `ward waiver`.
+pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        WaiverCommand::Grant {
+            change,
+            rules,
+            finding,
+            justification,
+            compensating_control,
+            owner,
+            expires,
+        } => {
+            let req = WaiverRequest {
+                change: change.clone(),
+                rules: rules.clone(),
+                finding: finding.clone(),
+                justification: justification.clone(),
+                compensating_control: compensating_control.clone(),
+                owner: owner.clone(),
+                expires_in_secs: crate::commands::token::parse_lifetime(expires)?,
+            };
+            let w: Waiver = match &remote {
+                Some(r) => r.post("/api/v1/waivers", &req).await?,
+                None => {
+                    return Err(Failure::new(
+                        "bad_usage",
+                        "waivers are granted by a person through the server",
+                        "run with --server and your own approver token",
+                    )
+                    .into());
+                }
+            };
+            emit(g.output, json!(w), || {
+                format!(
+                    "granted {} on {} for {} until {} (owner {})",
+                    w.id,
+                    w.request.change,
+                    w.request.rules.join(", "),
+                    w.expires_secs,
+                    w.request.owner
+                )
+            });
+        }
+        WaiverCommand::List { change } => {
+            let list: Vec<Waiver> = match &remote {
+                Some(r) => r.get(&format!("/api/v1/changes/{change}/waivers"), &[]).await?,
+                None => exceptions::waivers(
+                    &Context::open(g).await?.ledger,
+                    change,
+                    jiff::Timestamp::now().as_second(),
+                )
+                .await
+                .map_err(api_failure)?,
+            };
+            emit(g.output, json!({ "waivers": list }), || {
+                list.iter()
+                    .map(|w| {
+                        format!(
+                            "{}  {:<8} {}  owner {}  granted by {}: {}",
+                            w.id,
+                            if w.active { "active" } else { "EXPIRED" },
+                            w.request.rules.join(","),
+                            w.request.owner,
+                            w.approver,
+                            w.request.justification
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `ward break-glass`.
+pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
+    let Some(r) = Remote::from_global(g)? else {
+        return Err(Failure::new(
+            "bad_usage",
+            "break-glass is invoked by a person through the server",
+            "run with --server and your own token",
+        )
+        .into());
+    };
+    let req = BreakglassRequest {
+        change: a.change.clone(),
+        rules: a.rules.clone(),
+        justification: a.justification.clone(),
+        duration_secs: crate::commands::token::parse_lifetime(&a.duration)?,
+    };
+    let b: Breakglass = r.post("/api/v1/breakglass", &req).await?;
+    emit(g.output, json!(b), || {
+        format!(
+            "{}: {} may bypass {} until {}; retrospective review due {} (close it: ward approve --change {} --meaning retrospective-review)",
+            b.id,
+            b.request.change,
+            b.request.rules.join(", "),
+            b.until_secs,
+            b.review_due_secs,
+            b.request.change
+        )
+    });
+    Ok(())
+}
+
+/// Exit code when `ward review list --overdue` finds overdue reviews.
+pub const EXIT_OVERDUE: i32 = 5;
+
+/// `ward review`.
+pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
+    let ReviewCommand::List { overdue } = cmd;
+    let remote = Remote::from_global(g)?;
+    let mut list: Vec<Breakglass> = match &remote {
+        Some(r) => r.get("/api/v1/reviews", &[]).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            exceptions::breakglass(
+                &ctx.ledger,
+                None,
+                jiff::Timestamp::now().as_second(),
+                &cfg.risk,
+                &cfg.approvals,
+            )
+            .await
+            .map_err(api_failure)?
+        }
+    };
+    if *overdue {
+        list.retain(|b| b.review == "overdue");
+    }
+    emit(g.output, json!({ "reviews": list }), || {
+        if list.is_empty() {
+            return "no retrospective reviews".into();
+        }
+        list.iter()
+            .map(|b| {
+                format!(
+                    "{}  {}  {:<8} due {}  by {}: {}",
+                    b.id, b.request.change, b.review, b.review_due_secs, b.by, b.request.justification
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    if *overdue && !list.is_empty() {
+        std::process::exit(EXIT_OVERDUE);
+    }
+    Ok(())
 }
 
 /// Dispatches `ward gate`.

@@ -1,0 +1,409 @@
+//! Exceptions to the gate: waivers and break-glass, and the retrospective reviews break-glass
+//! opens.
+//!
+//! - A waiver (`waiver.granted`) excuses gate rules (`sla.critical`, or a prefix `sla.`) for a
+//!   change, optionally for one finding, until it expires. It names a justification, a
+//!   compensating control, an owner, and the approver who granted it (never its owner). Active
+//!   waivers are listed in every decision they excuse; expired ones excuse nothing (fail closed).
+//! - Break-glass (`breakglass.invoked`) lets an *emergency* change bypass named rules, with a
+//!   mandatory justification, for a bounded time. It opens a retrospective review due after
+//!   `[breakglass] review_business_days` (default 2); the review is reported (`ward review list`)
+//!   until the change carries a current `retrospective-review` signature, and is overdue after
+//!   its due time.
+
+use crate::changes;
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use ward_core::Identity;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+const WAIVERS: &str = "waivers";
+const BREAKGLASS: &str = "breakglass";
+/// Longest a waiver may last, seconds (a year).
+pub const MAX_WAIVER_SECS: i64 = 366 * 86_400;
+/// Longest a break-glass bypass may last, seconds (a day).
+pub const MAX_BREAKGLASS_SECS: i64 = 86_400;
+
+/// `[breakglass]` of `ward.toml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakglassRules {
+    /// Business days (Monday–Friday, UTC) until a retrospective review is overdue.
+    #[serde(default = "two")]
+    pub review_business_days: u32,
+}
+
+fn two() -> u32 {
+    2
+}
+
+impl Default for BreakglassRules {
+    fn default() -> Self {
+        BreakglassRules {
+            review_business_days: 2,
+        }
+    }
+}
+
+/// A waiver to grant.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverRequest {
+    /// Change it applies to.
+    pub change: String,
+    /// Gate rules it excuses (`sla.critical`), or prefixes ending in `.` (`sla.`).
+    pub rules: Vec<String>,
+    /// Only for this finding (a vulnerability id), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+    /// Why.
+    pub justification: String,
+    /// What reduces the risk meanwhile.
+    pub compensating_control: String,
+    /// Who owns closing it (an identity, e.g. `user:dana`).
+    pub owner: String,
+    /// Lifetime in seconds (at most a year).
+    pub expires_in_secs: i64,
+}
+
+/// A granted waiver.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Waiver {
+    /// `WVR-<8 hex>`.
+    pub id: String,
+    /// What was granted.
+    #[serde(flatten)]
+    pub request: WaiverRequest,
+    /// The approver who granted it.
+    pub approver: String,
+    /// Expiry, seconds since the epoch.
+    pub expires_secs: i64,
+    /// Active now (not expired).
+    #[serde(default)]
+    pub active: bool,
+    /// Log entry.
+    pub seq: u64,
+    /// When granted.
+    pub time: String,
+}
+
+/// A break-glass to invoke.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakglassRequest {
+    /// The emergency change.
+    pub change: String,
+    /// Gate rules (or prefixes ending in `.`) to bypass.
+    pub rules: Vec<String>,
+    /// Why (mandatory).
+    pub justification: String,
+    /// How long, seconds (at most a day).
+    pub duration_secs: i64,
+}
+
+/// An invoked break-glass and its retrospective review.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Breakglass {
+    /// `BG-<8 hex>`.
+    pub id: String,
+    /// What was invoked.
+    #[serde(flatten)]
+    pub request: BreakglassRequest,
+    /// Who invoked it.
+    pub by: String,
+    /// End of the bypass, seconds since the epoch.
+    pub until_secs: i64,
+    /// When the retrospective review is due, seconds since the epoch.
+    pub review_due_secs: i64,
+    /// The bypass is in force now.
+    #[serde(default)]
+    pub active: bool,
+    /// The retrospective review: `open`, `overdue` or `closed`.
+    #[serde(default)]
+    pub review: String,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Projects waivers and break-glass.
+pub struct ExceptionProjector;
+
+impl Projector for ExceptionProjector {
+    fn name(&self) -> &'static str {
+        "exceptions"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        let collection = match e.kind.as_str() {
+            "waiver.granted" => WAIVERS,
+            "breakglass.invoked" => BREAKGLASS,
+            _ => return vec![],
+        };
+        let (Some(change), Some(id)) = (
+            p.get("change").and_then(Value::as_str),
+            p.get("id").and_then(Value::as_str),
+        ) else {
+            return vec![];
+        };
+        let mut doc = p.clone();
+        doc["seq"] = json!(e.seq);
+        doc["time"] = json!(e.time);
+        vec![ProjectionOp::Put {
+            collection: collection.into(),
+            key: format!("{change}/{id}"),
+            doc,
+        }]
+    }
+}
+
+fn new_id(prefix: &str) -> Result<String, ApiError> {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).map_err(ApiError::internal)?;
+    Ok(format!("{prefix}-{}", hex::encode(b)))
+}
+
+fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn check_rules(rules: &[String]) -> Result<(), ApiError> {
+    if rules.is_empty() || rules.len() > 50 {
+        return Err(ApiError::invalid(
+            "name 1 to 50 gate rules",
+            "e.g. --rule sla.critical or --rule evidence.",
+        ));
+    }
+    for r in rules {
+        if r.is_empty() || r.len() > 100 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+            return Err(ApiError::invalid(
+                format!("{r:?} is not a gate rule id"),
+                "rule ids look like sla.critical or evidence.sbom (see `ward gate explain`)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_text(name: &str, v: &str) -> Result<(), ApiError> {
+    if v.trim().len() < 10 || v.len() > 4000 {
+        return Err(ApiError::invalid(
+            format!("the {name} must be 10 to 4000 characters"),
+            format!("explain the {name}"),
+        ));
+    }
+    Ok(())
+}
+
+fn person_only(by: &Identity, what: &str) -> Result<(), ApiError> {
+    if by.kind != ward_ledger::ActorKind::Human {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "automation_cannot_sign",
+            format!("{} is an automation identity; only people {what}", by.id),
+            "a person must do this with their own token",
+        ));
+    }
+    Ok(())
+}
+
+/// Grants a waiver (an approver, never its owner).
+pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -> Result<Waiver, ApiError> {
+    if changes::get(ledger, &req.change).await?.is_none() {
+        return Err(ApiError::not_found(
+            format!("no change {:?}", req.change),
+            "list changes with `ward change list`",
+        ));
+    }
+    person_only(by, "grant waivers")?;
+    check_rules(&req.rules)?;
+    check_text("justification", &req.justification)?;
+    check_text("compensating control", &req.compensating_control)?;
+    if req.owner.is_empty() || req.owner.len() > 200 || req.owner.chars().any(char::is_control) {
+        return Err(ApiError::invalid("a waiver needs an owner", "pass --owner user:NAME"));
+    }
+    if req.owner == by.id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "owner_cannot_grant",
+            format!("{} owns this waiver and cannot also grant it", by.id),
+            "another approver grants it",
+        ));
+    }
+    if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
+        return Err(ApiError::invalid(
+            "a waiver lasts from a second to a year",
+            "pass --expires e.g. 14d",
+        ));
+    }
+    if let Some(f) = &req.finding
+        && (f.is_empty() || f.len() > 200)
+    {
+        return Err(ApiError::invalid(
+            "bad finding id",
+            "pass the vulnerability id, e.g. CVE-2024-1234",
+        ));
+    }
+    let id = new_id("WVR")?;
+    let expires_secs = now_secs() + req.expires_in_secs;
+    let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    payload["id"] = json!(id);
+    payload["approver"] = json!(by.id);
+    payload["expires_secs"] = json!(expires_secs);
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "waiver.granted".into(),
+            subject: format!("change:{}", req.change),
+            payload,
+        })
+        .await?;
+    Ok(Waiver {
+        id,
+        request: req.clone(),
+        approver: by.id.clone(),
+        expires_secs,
+        active: true,
+        seq: receipt.seq,
+        time: receipt.time,
+    })
+}
+
+/// The waivers of a change, with `active` computed at `now`.
+pub async fn waivers(ledger: &Ledger, change: &str, now: i64) -> Result<Vec<Waiver>, ApiError> {
+    ledger
+        .store()
+        .projection_prefix(WAIVERS, &format!("{change}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| {
+            let mut w: Waiver = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            w.active = now < w.expires_secs;
+            Ok(w)
+        })
+        .collect()
+}
+
+/// `secs` plus `days` business days (Monday–Friday, UTC).
+pub fn add_business_days(secs: i64, days: u32) -> i64 {
+    let mut t = secs;
+    let mut left = days;
+    while left > 0 {
+        t += 86_400;
+        let weekday = jiff::Timestamp::from_second(t)
+            .map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).weekday())
+            .unwrap_or(jiff::civil::Weekday::Monday);
+        if !matches!(weekday, jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+            left -= 1;
+        }
+    }
+    t
+}
+
+/// Invokes break-glass on an emergency change.
+pub async fn invoke_breakglass(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &BreakglassRequest,
+    rules: &BreakglassRules,
+) -> Result<Breakglass, ApiError> {
+    let Some(change) = changes::get(ledger, &req.change).await? else {
+        return Err(ApiError::not_found(
+            format!("no change {:?}", req.change),
+            "list changes with `ward change list`",
+        ));
+    };
+    person_only(by, "break glass")?;
+    if change.request.kind != "emergency" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_an_emergency",
+            format!(
+                "{} is a {} change; only emergency changes may break glass",
+                change.id, change.request.kind
+            ),
+            "open the change with --kind emergency",
+        ));
+    }
+    check_rules(&req.rules)?;
+    check_text("justification", &req.justification)?;
+    if !(60..=MAX_BREAKGLASS_SECS).contains(&req.duration_secs) {
+        return Err(ApiError::invalid(
+            "break-glass lasts from a minute to a day",
+            "pass --for e.g. 4h",
+        ));
+    }
+    let id = new_id("BG")?;
+    let now = now_secs();
+    let until_secs = now + req.duration_secs;
+    let review_due_secs = add_business_days(now, rules.review_business_days);
+    let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    payload["id"] = json!(id);
+    payload["by"] = json!(by.id);
+    payload["until_secs"] = json!(until_secs);
+    payload["review_due_secs"] = json!(review_due_secs);
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "breakglass.invoked".into(),
+            subject: format!("change:{}", req.change),
+            payload,
+        })
+        .await?;
+    Ok(Breakglass {
+        id,
+        request: req.clone(),
+        by: by.id.clone(),
+        until_secs,
+        review_due_secs,
+        active: true,
+        review: "open".into(),
+        seq: receipt.seq,
+        time: receipt.time,
+    })
+}
+
+/// Break-glass invocations, of one change or (with `None`) of all, with their state at `now`.
+/// A review is closed when a current (not stale) `retrospective-review` approval of the change
+/// was signed after the break-glass.
+pub async fn breakglass(
+    ledger: &Ledger,
+    change: Option<&str>,
+    now: i64,
+    risk: &ward_core::risk::RiskRules,
+    approval_rules: &ward_core::approval::ApprovalRules,
+) -> Result<Vec<Breakglass>, ApiError> {
+    let docs = match change {
+        Some(c) => ledger.store().projection_prefix(BREAKGLASS, &format!("{c}/")).await?,
+        None => ledger.store().projection_list(BREAKGLASS).await?,
+    };
+    let mut out = Vec::new();
+    for (_, doc) in docs {
+        let mut b: Breakglass = serde_json::from_value(doc).map_err(ApiError::internal)?;
+        b.active = now < b.until_secs;
+        let view = crate::approvals::view(ledger, &b.request.change, risk, approval_rules).await?;
+        let closed = view
+            .approvals
+            .iter()
+            .any(|a| a.meaning == "retrospective-review" && a.decision == "approved" && !a.stale && a.seq > b.seq);
+        b.review = if closed {
+            "closed"
+        } else if now > b.review_due_secs {
+            "overdue"
+        } else {
+            "open"
+        }
+        .into();
+        out.push(b);
+    }
+    out.sort_by_key(|b| b.seq);
+    Ok(out)
+}
