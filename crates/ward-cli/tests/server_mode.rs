@@ -1464,3 +1464,183 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
         c
     }));
 }
+
+/// Issue 5's "done when", end to end over HTTP: a high-risk PHI change is blocked until its
+/// evidence, privacy review and two distinct approvals exist; self-approval and the same person
+/// twice do not count; a new scan makes the approvals stale; a freeze blocks; every decision
+/// replays to the same verdict.
+#[test]
+fn a_high_risk_phi_change_from_blocked_to_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
+    let fx = |f: &str| fixtures.join(f).to_str().unwrap().to_string();
+    let digest = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--file",
+            &fx("intoto-app.tar"),
+            "--service",
+            "ehr-sync",
+            "--version",
+            "4.2.0",
+            "--output",
+            "json",
+        ]);
+        c
+    })))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin = token(&d, "sec-admin", "admin");
+    let ci = token(&d, "ci", "developer");
+    let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
+    let rhea = person(&d, "rhea", "Rhea Okafor", &["approver", "release-manager"]);
+    let dana = person(&d, "dana", "Dana Developer", &["developer", "approver"]);
+    let (_server, url) = serve(&d);
+    let as_ = |tok: &str, args: &[&str]| {
+        let mut c = remote(&d, &url, tok);
+        c.args(args);
+        c
+    };
+    // Dana (a person) opens a PHI change; it is high risk.
+    let change = json(&ok(run(as_(
+        &dana,
+        &[
+            "change",
+            "open",
+            "--title",
+            "Sync allergies to the EHR",
+            "--artifact",
+            &digest,
+            "--attribute",
+            "phi",
+            "--integration",
+            "ehr",
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ],
+    ))));
+    assert_eq!(change["tier"], "high");
+    let id = change["id"].as_str().unwrap().to_string();
+    let gate = || {
+        let out = run(as_(
+            &ci,
+            &["gate", "check", "--change", &id, "--env", "prod", "--output", "json"],
+        ));
+        let v = json(&String::from_utf8_lossy(&out.stdout));
+        let rules: Vec<String> = v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rule"].as_str().unwrap().to_string())
+            .collect();
+        (out.status.code(), rules, v["id"].as_u64().unwrap())
+    };
+    let mut decisions = Vec::new();
+    let (code, rules, first) = gate();
+    decisions.push(first);
+    assert_eq!(code, Some(4));
+    for want in [
+        "evidence.tests_passed",
+        "evidence.no_critical_sast",
+        "evidence.sbom",
+        "evidence.provenance",
+        "evidence.rollback_plan",
+        "approvals.quorum",
+        "checklist.privacy-review",
+    ] {
+        assert!(rules.iter().any(|r| r == want), "{want} missing from {rules:?}");
+    }
+    // Evidence: passing tests, a clean SAST scan (bandit: no critical), an SBOM, provenance
+    // signed by a trusted builder, and a rollback plan of a registered custom type.
+    let junit = tmp.path().join("junit.xml");
+    std::fs::write(
+        &junit,
+        r#"<testsuite name="s" tests="1"><testcase classname="c" name="a" time="0.1"/></testsuite>"#,
+    )
+    .unwrap();
+    ok(run(as_(
+        &admin,
+        &["key", "trust", "--builder", "github-actions", &fx("intoto-ed25519.pub")],
+    )));
+    let schema = tmp.path().join("rollback.schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","required":["steps","tested_on"],"properties":{"steps":{"type":"array","minItems":1}}}"#,
+    )
+    .unwrap();
+    ok(run(as_(
+        &admin,
+        &[
+            "attest",
+            "type",
+            "add",
+            "rollback-plan",
+            "--schema",
+            schema.to_str().unwrap(),
+        ],
+    )));
+    let plan = tmp.path().join("rollback.json");
+    std::fs::write(
+        &plan,
+        r#"{"steps":["redeploy 4.1.3","replay sync queue"],"tested_on":"staging"}"#,
+    )
+    .unwrap();
+    for (file, kind) in [
+        (junit.to_str().unwrap().to_string(), "auto"),
+        (fx("bandit.sarif"), "auto"),
+        (fx("cyclonedx-py-1.6.json"), "auto"),
+        (fx("statement-v1-slsa1.ed25519.dsse.json"), "auto"),
+        (plan.to_str().unwrap().to_string(), "custom:rollback-plan"),
+    ] {
+        ok(run(as_(
+            &ci,
+            &["attest", "add", "--artifact", &digest, "--type", kind, &file],
+        )));
+    }
+    let (_, rules, _) = gate();
+    assert_eq!(rules, vec!["approvals.quorum", "checklist.privacy-review"]);
+    // Self-approval is refused with a clear reason; the same person twice counts once.
+    let approve = |tok: &str, who: &str, meaning: &str| {
+        let mut c = as_(tok, &["approve", "--change", &id, "--meaning", meaning]);
+        c.env("WARD_PASSWORD", format!("{who}-correct-horse-battery"));
+        c
+    };
+    let e = refused(approve(&dana, "dana", "approved"));
+    assert_eq!(e["code"], "opener_cannot_sign");
+    assert!(e["message"].as_str().unwrap().contains("opened this change"), "{e}");
+    ok(run(approve(&quinn, "quinn", "approved")));
+    ok(run(approve(&quinn, "quinn", "approved")));
+    let (_, rules, _) = gate();
+    assert_eq!(rules, vec!["approvals.quorum", "checklist.privacy-review"]);
+    ok(run(approve(&quinn, "quinn", "privacy-review")));
+    ok(run(approve(&rhea, "rhea", "approved")));
+    let (code, rules, allowed) = gate();
+    decisions.push(allowed);
+    assert_eq!((code, rules.len()), (Some(0), 0), "{rules:?}");
+    // A new scan changes what was approved: every approval is stale, the gate blocks again.
+    ok(run(as_(
+        &ci,
+        &["attest", "add", "--artifact", &digest, &fx("checkov.sarif")],
+    )));
+    let (code, rules, stale) = gate();
+    decisions.push(stale);
+    assert_eq!(code, Some(4));
+    assert!(
+        rules.contains(&"approvals.quorum".to_string()) && rules.contains(&"checklist.privacy-review".to_string()),
+        "{rules:?}"
+    );
+    // Every decision replays to the same verdict.
+    for dec in decisions {
+        let r = json(&ok(run(as_(
+            &ci,
+            &["gate", "replay", &dec.to_string(), "--output", "json"],
+        ))));
+        assert_eq!(r["identical"], true, "decision {dec}");
+    }
+}
