@@ -595,6 +595,23 @@ pub enum BenchCommand {
     /// Authenticated appends over HTTP by many concurrent clients (starts a server on loopback
     /// on the data directory's store, or drives --server with --token).
     Http(BenchHttpArgs),
+    /// Gate decision latency with many changes in the store (input reads, policy evaluation,
+    /// and the recorded decision).
+    Gate(BenchGateArgs),
+}
+
+/// `ward bench gate`.
+#[derive(Debug, Args)]
+pub struct BenchGateArgs {
+    /// Changes in the store.
+    #[arg(long, default_value_t = 100_000)]
+    pub changes: u64,
+    /// Of those, how many carry evidence (3 real attestations on their artifact) and are checked.
+    #[arg(long, default_value_t = 100)]
+    pub with_evidence: u64,
+    /// Gate checks to time.
+    #[arg(long, default_value_t = 1000)]
+    pub checks: u64,
 }
 
 /// `ward bench http`.

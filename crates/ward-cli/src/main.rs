@@ -62,6 +62,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Review(c) => commands::gate::review(g, c).await,
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
+        Command::Bench(BenchCommand::Gate(a)) => commands::bench::gate(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,
     }
 }

@@ -263,3 +263,186 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `ward bench gate`: fills a fresh store (or `--database-url`) with `--changes` changes, gives
+/// `--with-evidence` of them an artifact with three real attestations (pytest, semgrep,
+/// cyclonedx-py), then times `--checks` gate checks over those: building the input (reads),
+/// evaluating the bundled policy, and the whole recorded check (plus storing the input and
+/// policy documents and appending the decision).
+pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
+    use base64::Engine;
+    use ward_server::{evidence, gate as gate_svc};
+    let tmp = std::env::temp_dir().join(format!("ward-bench-gate-{}", std::process::id()));
+    let url = match &g.database_url {
+        Some(u) => u.clone(),
+        None => {
+            std::fs::create_dir_all(&tmp)?;
+            format!("sqlite://{}", tmp.join("bench.db").display())
+        }
+    };
+    let store = crate::context::open_store(&url).await?;
+    let backend = store.backend();
+    let ledger = Ledger::new(store, ward_server::projectors());
+    let ci = ward_core::Identity {
+        id: "ci:bench".into(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let risk = ward_core::risk::RiskRules::default();
+    let rules = ward_core::approval::ApprovalRules::default();
+    let policy = gate_svc::GatePolicy::load(None, gate_svc::Controls::default()).map_err(anyhow::Error::msg)?;
+    let with_evidence = a.with_evidence.clamp(1, a.changes.max(1));
+    // Artifacts with evidence, and the changes that ship them.
+    let reports: [(&str, &[u8]); 3] = [
+        (
+            "pytest.xml",
+            include_bytes!("../../../ward-evidence/tests/fixtures/pytest.xml"),
+        ),
+        (
+            "semgrep.sarif",
+            include_bytes!("../../../ward-evidence/tests/fixtures/semgrep.sarif"),
+        ),
+        (
+            "cyclonedx-py-1.6.json",
+            include_bytes!("../../../ward-evidence/tests/fixtures/cyclonedx-py-1.6.json"),
+        ),
+    ];
+    let pb = progress(g.output, "setup");
+    pb.set_length(a.changes);
+    let mut checked = Vec::new();
+    for i in 0..with_evidence {
+        let digest = format!("sha256:{:064x}", i + 1);
+        evidence::register(
+            &ledger,
+            &ci,
+            &evidence::ArtifactRequest {
+                digest: digest.clone(),
+                service: format!("svc-{}", i % 20),
+                version: format!("1.{i}"),
+                commit: None,
+                branch: None,
+                build_id: None,
+                build_url: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        for (name, bytes) in reports {
+            let req = evidence::AttestationRequest {
+                artifact: digest.clone(),
+                r#type: "auto".into(),
+                file_name: name.into(),
+                content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+                redact: false,
+            };
+            evidence::attest(&ledger, &ci, &req, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        }
+        let c = ward_server::changes::open(
+            &ledger,
+            &ci,
+            &risk,
+            &ward_server::changes::ChangeRequest {
+                title: format!("Change {i}"),
+                kind: "normal".into(),
+                artifacts: vec![digest],
+                paths: vec![format!("services/svc-{}/src/lib.rs", i % 20)],
+                environments: vec!["prod".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        checked.push(c.id);
+        pb.inc(1);
+    }
+    // The rest: plain changes, appended in batches the way `ward change open` records them.
+    let mut next = with_evidence;
+    while next < a.changes {
+        let end = (next + 2000).min(a.changes);
+        let batch: Vec<NewEvent> = (next..end)
+            .map(|i| {
+                let id = format!("CHG-b{i:07x}");
+                NewEvent {
+                    actor: Actor {
+                        id: "ci:bench".into(),
+                        kind: ActorKind::Automation,
+                    },
+                    kind: "change.opened".into(),
+                    subject: format!("change:{id}"),
+                    payload: json!({"id": id, "title": format!("Change {i}"), "description": "", "kind": "normal",
+                        "artifacts": [], "config_versions": [], "commits": [], "paths": [], "attributes": [],
+                        "integrations": [], "environments": ["prod"], "opener": "ci:bench",
+                        "classification": {"tier": "low", "tags": ["kind:normal"], "matched": []}, "tier": "low"}),
+                }
+            })
+            .collect();
+        ledger.append_batch(batch).await?;
+        pb.inc(end - next);
+        next = end;
+    }
+    pb.finish_and_clear();
+    let data = policy.data();
+    let (mut reads, mut evals, mut decisions, mut checks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let pb = progress(g.output, "gate");
+    pb.set_length(a.checks);
+    for i in 0..a.checks {
+        let id = &checked[(i as usize) % checked.len()];
+        let t = Instant::now();
+        let change = ward_server::changes::get(&ledger, id)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail.message))?
+            .ok_or_else(|| anyhow::anyhow!("change {id} missing"))?;
+        let input = gate_svc::input(&ledger, &change, "prod", &policy.calendar, &risk, &rules)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        reads.push(t.elapsed());
+        let t2 = Instant::now();
+        let d = ward_core::gate::evaluate(&policy.bundle, &input, &data)?;
+        evals.push(t2.elapsed());
+        decisions.push(t.elapsed());
+        if d.reasons.is_empty() {
+            anyhow::bail!("expected the bench changes to be blocked (no approvals)");
+        }
+        let t = Instant::now();
+        gate_svc::check(&ledger, &ci, id, "prod", &policy, &risk, &rules)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        checks.push(t.elapsed());
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    for v in [&mut reads, &mut evals, &mut decisions, &mut checks] {
+        v.sort_unstable();
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (r, e, dl, c) = (
+        Latency::of(&reads),
+        Latency::of(&evals),
+        Latency::of(&decisions),
+        Latency::of(&checks),
+    );
+    let result = json!({
+        "backend": backend,
+        "changes": a.changes,
+        "with_evidence": with_evidence,
+        "checks": a.checks,
+        "input_reads_ms": r.json(),
+        "policy_evaluation_ms": e.json(),
+        "decision_ms": dl.json(),
+        "recorded_check_ms": c.json(),
+    });
+    emit(g.output, result, || {
+        format!(
+            "{backend}: {} changes in the store, {} gate checks over {with_evidence} changes with evidence\n  input reads:       {}\n  policy evaluation: {}\n  decision (both):   {}\n  recorded check:    {}",
+            a.changes,
+            a.checks,
+            r.text(),
+            e.text(),
+            dl.text(),
+            c.text()
+        )
+    });
+    Ok(())
+}
