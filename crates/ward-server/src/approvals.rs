@@ -117,12 +117,17 @@ pub async fn manifest(
     for a in &change.request.artifacts {
         attestations.extend(evidence::attestations(ledger, a).await?.into_iter().map(|x| x.id));
     }
-    Ok(Manifest {
+    Ok(manifest_of(change, attestations, risk, rules))
+}
+
+/// The manifest of `change` given the ids of the attestations on its artifacts.
+pub fn manifest_of(change: &Change, attestations: Vec<String>, risk: &RiskRules, rules: &ApprovalRules) -> Manifest {
+    Manifest {
         change: digest_json(&json!({ "id": change.id, "request": change.request, "tier": change.tier })),
         artifacts: change.request.artifacts.clone(),
         attestations,
         policy: digest_json(&json!({ "risk": risk, "approvals": rules })),
-    })
+    }
 }
 
 /// A change's signatures, oldest first, each marked stale or not against `current`.

@@ -371,6 +371,21 @@ pub async fn invoke_breakglass(
     })
 }
 
+/// A change's break-glass invocations with `active` at `now` (review state not computed).
+pub async fn breakglass_of(ledger: &Ledger, change: &str, now: i64) -> Result<Vec<Breakglass>, ApiError> {
+    ledger
+        .store()
+        .projection_prefix(BREAKGLASS, &format!("{change}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| {
+            let mut b: Breakglass = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            b.active = now < b.until_secs;
+            Ok(b)
+        })
+        .collect()
+}
+
 /// Break-glass invocations, of one change or (with `None`) of all, with their state at `now`.
 /// A review is closed when a current (not stale) `retrospective-review` approval of the change
 /// was signed after the break-glass.

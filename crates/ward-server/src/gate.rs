@@ -182,8 +182,10 @@ pub async fn input(
     let calendar = calendar.state(environment, now).map_err(ApiError::internal)?;
     let mut evidence_list = Vec::new();
     let mut vulnerabilities = Vec::new();
+    let mut attestation_ids = Vec::new();
     for a in &change.request.artifacts {
         for att in evidence::attestations(ledger, a).await? {
+            attestation_ids.push(att.id.clone());
             if att.r#type == "vulns" {
                 for f in att.summary.get("list").and_then(Value::as_array).into_iter().flatten() {
                     let first_seen_secs = f
@@ -212,7 +214,8 @@ pub async fn input(
             }));
         }
     }
-    let view = approvals::view(ledger, &change.id, risk, rules).await?;
+    let manifest_digest = approvals::manifest_of(change, attestation_ids, risk, rules).digest();
+    let signatures = approvals::list(ledger, &change.id, &manifest_digest).await?;
     let waivers: Vec<Value> = crate::exceptions::waivers(ledger, &change.id, now.as_second())
         .await?
         .into_iter()
@@ -221,13 +224,12 @@ pub async fn input(
             "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver})
         })
         .collect();
-    let breakglass: Vec<Value> = crate::exceptions::breakglass(ledger, Some(&change.id), now.as_second(), risk, rules)
+    let breakglass: Vec<Value> = crate::exceptions::breakglass_of(ledger, &change.id, now.as_second())
         .await?
         .into_iter()
-        .map(|b| json!({"id": b.id, "rules": b.request.rules, "active": b.active, "until_secs": b.until_secs, "review": b.review}))
+        .map(|b| json!({"id": b.id, "rules": b.request.rules, "active": b.active, "until_secs": b.until_secs}))
         .collect();
-    let approvals: Vec<Value> = view
-        .approvals
+    let approvals: Vec<Value> = signatures
         .iter()
         .map(|a| {
             json!({
@@ -251,7 +253,7 @@ pub async fn input(
             "environments": change.request.environments,
             "artifacts": change.request.artifacts,
             "opener": change.opener,
-            "manifest_digest": view.manifest_digest,
+            "manifest_digest": manifest_digest,
         },
         "evidence": evidence_list,
         "approvals": approvals,
