@@ -298,10 +298,14 @@ pub enum PolicyCommand {
 #[derive(Debug, Subcommand)]
 pub enum WaiverCommand {
     /// Grant a waiver (approvers; never the waiver's owner).
+    #[command(group(clap::ArgGroup::new("scope").required(true).args(["change", "artifact"])))]
     Grant {
-        /// Change.
+        /// Change it applies to.
         #[arg(long)]
-        change: String,
+        change: Option<String>,
+        /// Or: artifact whose findings it covers, in every change shipping it.
+        #[arg(long)]
+        artifact: Option<String>,
         /// Gate rule it excuses (repeatable), or a prefix ending in '.' (e.g. sla.).
         #[arg(long = "rule", required = true)]
         rules: Vec<String>,
@@ -321,9 +325,9 @@ pub enum WaiverCommand {
         #[arg(long)]
         expires: String,
     },
-    /// A change's waivers, active and expired.
+    /// A change's (or an artifact's) waivers, active and expired.
     List {
-        /// Change.
+        /// Change id or artifact digest.
         #[arg(long)]
         change: String,
     },

@@ -1385,6 +1385,36 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
         c
     }));
     assert!(listed.contains("EXPIRED"), "{listed}");
+    // A waiver can also be scoped to an artifact (its findings, in any change shipping it).
+    ok(run({
+        let mut c = remote(&d, &url, &quinn);
+        c.args([
+            "waiver",
+            "grant",
+            "--artifact",
+            &digest,
+            "--rule",
+            "sla.",
+            "--justification",
+            "vendor patch due next sprint",
+            "--compensating-control",
+            "WAF rule blocks the vector",
+            "--owner",
+            "user:rhea",
+            "--expires",
+            "7d",
+        ]);
+        c
+    }));
+    let by_artifact = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["waiver", "list", "--change", &digest]);
+        c
+    }));
+    assert!(
+        by_artifact.contains("active") && by_artifact.contains("sla."),
+        "{by_artifact}"
+    );
     // The earlier decision still replays identically (its input recorded the waiver as active).
     let replay = json(&ok(run({
         let mut c = remote(&d, &url, &ci);
@@ -1604,7 +1634,14 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
         )));
     }
     let (_, rules, _) = gate();
-    assert_eq!(rules, vec!["approvals.quorum", "checklist.privacy-review"]);
+    assert_eq!(
+        rules,
+        vec![
+            "approvals.quorum",
+            "approvals.role.release-manager",
+            "checklist.privacy-review"
+        ]
+    );
     // Self-approval is refused with a clear reason; the same person twice counts once.
     let approve = |tok: &str, who: &str, meaning: &str| {
         let mut c = as_(tok, &["approve", "--change", &id, "--meaning", meaning]);
@@ -1617,7 +1654,14 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
     ok(run(approve(&quinn, "quinn", "approved")));
     ok(run(approve(&quinn, "quinn", "approved")));
     let (_, rules, _) = gate();
-    assert_eq!(rules, vec!["approvals.quorum", "checklist.privacy-review"]);
+    assert_eq!(
+        rules,
+        vec![
+            "approvals.quorum",
+            "approvals.role.release-manager",
+            "checklist.privacy-review"
+        ]
+    );
     ok(run(approve(&quinn, "quinn", "privacy-review")));
     ok(run(approve(&rhea, "rhea", "approved")));
     let (code, rules, allowed) = gate();

@@ -91,6 +91,28 @@ deny contains r if {
 }
 
 deny contains r if {
+	some role, n in object.get(controls, "roles", {})
+	have := count({a.signer | some a in current_approvals; role in object.get(a, "roles", [])})
+	have < n
+	r := {
+		"rule": sprintf("approvals.role.%s", [role]),
+		"message": sprintf("%s changes need %d approval(s) by a %s; %d current", [tier, n, role, have]),
+		"fix": sprintf("ask a %s to sign: ward approve --change ID --meaning release-authority", [role]),
+	}
+}
+
+# Whoever moves the change (asks the gate) cannot be its only approver.
+deny contains r if {
+	count(approvers) == 1
+	input.requested_by in approvers
+	r := {
+		"rule": "approvals.requester_sole_approver",
+		"message": sprintf("%s asks to move this change and is its only approver", [input.requested_by]),
+		"fix": "another person must approve as well",
+	}
+}
+
+deny contains r if {
 	some a in input.approvals
 	a.decision == "rejected"
 	not a.stale
@@ -149,6 +171,7 @@ deny contains r if {
 		"message": sprintf("%s in %s (%s) has been open %v days, past the %v-day SLA", [v.id, v.package, v.severity, floor(age / 86400), floor(limit / 86400)]),
 		"fix": "upgrade the package, or record a VEX statement that it is not affected",
 		"finding": v.id,
+		"artifact": object.get(v, "artifact", null),
 	}
 }
 
@@ -193,14 +216,22 @@ deny contains r if {
 covers(w, r) if {
 	some rule in w.rules
 	rule_matches(rule, r.rule)
-	object.get(w, "finding", null) == null
+	finding_ok(w, r)
+	artifact_ok(w, r)
 }
 
-covers(w, r) if {
-	some rule in w.rules
-	rule_matches(rule, r.rule)
+finding_ok(w, _) if object.get(w, "finding", null) == null
+
+finding_ok(w, r) if {
 	w.finding != null
 	w.finding == r.finding
+}
+
+artifact_ok(w, _) if object.get(w, "artifact", null) == null
+
+artifact_ok(w, r) if {
+	w.artifact != null
+	w.artifact == r.artifact
 }
 
 rule_matches(pattern, rule) if pattern == rule

@@ -116,3 +116,25 @@ test_expired_or_other_finding_waivers_fail_closed if {
 test_a_change_wide_waiver_names_no_finding if {
 	gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-3", "rules": ["sla.critical"], "finding": null, "active": true}])
 }
+
+test_roles_and_the_requester_rule if {
+	c := object.union(controls, {"tiers": {"low": {"evidence": [], "approvals": 1, "roles": {"release-manager": 1}}}})
+	base := {
+		"now_secs": 0, "environment": "prod", "requested_by": "user:a",
+		"change": {"tier": "low", "tags": [], "kind": "normal"},
+		"evidence": [], "vulnerabilities": [],
+	}
+	d := gate.deny with data.controls as c with input as object.union(base, {"approvals": [approval("user:a", "approved")]})
+	{r.rule | some r in d} == {"approvals.role.release-manager", "approvals.requester_sole_approver"}
+	rm := object.union(approval("user:b", "approved"), {"roles": ["approver", "release-manager"]})
+	gate.allow with data.controls as c with input as object.union(base, {"approvals": [approval("user:a", "approved"), rm]})
+}
+
+test_an_artifact_waiver_covers_only_that_artifacts_findings if {
+	art := object.union(sla_input([{"id": "WVR-4", "rules": ["sla."], "artifact": "sha256:aa", "active": true}]), {
+		"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": "sha256:aa"}],
+	})
+	gate.allow with data.controls as controls with input as art
+	other := object.union(art, {"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": "sha256:bb"}]})
+	not gate.allow with data.controls as controls with input as other
+}

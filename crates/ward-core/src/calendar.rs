@@ -15,6 +15,7 @@
 //! cron = "* 9-16 * * 1-5"
 //! tz = "America/New_York"
 //! environments = ["prod"]
+//! tiers = ["medium", "high"]          # optional: which risk tiers wait for the window
 //!
 //! [[calendar.freezes]]
 //! name = "year-end"
@@ -42,6 +43,9 @@ pub struct Window {
     /// Environments it governs (empty: all).
     #[serde(default)]
     pub environments: Vec<String>,
+    /// Risk tiers it governs (empty: all), e.g. only `high` changes wait for the window.
+    #[serde(default)]
+    pub tiers: Vec<String>,
 }
 
 /// A freeze: no changes between two local dates, inclusive.
@@ -207,10 +211,14 @@ impl Calendar {
         Ok(())
     }
 
-    /// The calendar's state for `env` at `now`.
-    pub fn state(&self, env: &str, now: Timestamp) -> Result<CalendarState, String> {
+    /// The calendar's state for a change of `tier` entering `env` at `now`.
+    pub fn state(&self, env: &str, tier: &str, now: Timestamp) -> Result<CalendarState, String> {
         let mut s = CalendarState::default();
-        for w in self.windows.iter().filter(|w| applies(&w.environments, env)) {
+        for w in self
+            .windows
+            .iter()
+            .filter(|w| applies(&w.environments, env) && applies(&w.tiers, tier))
+        {
             s.windows_apply = true;
             let local = now.to_zoned(zone(&w.tz)?).datetime();
             if Cron::parse(&w.cron)?.matches(&local) {
@@ -248,6 +256,7 @@ mod tests {
                 cron: "* 9-16 * * 1-5".into(),
                 tz: "America/New_York".into(),
                 environments: vec!["prod".into()],
+                tiers: vec!["medium".into(), "high".into()],
             }],
             freezes: vec![Freeze {
                 name: "year-end".into(),
@@ -267,7 +276,7 @@ mod tests {
     fn windows_follow_local_time_across_daylight_saving() {
         let c = cal();
         c.validate().unwrap();
-        let open = |t: &str| c.state("prod", at(t)).unwrap().in_window;
+        let open = |t: &str| c.state("prod", "high", at(t)).unwrap().in_window;
         // 13:30 UTC is 08:30 EST on Friday 6 March 2026 (closed) but 09:30 EDT on Monday
         // 9 March, after clocks went forward on the 8th (open).
         assert!(!open("2026-03-06T13:30:00Z"));
@@ -280,14 +289,17 @@ mod tests {
         assert!(open("2026-11-02T21:30:00Z"));
         // Weekends are closed; other environments are not governed.
         assert!(!open("2026-11-07T15:00:00Z"));
-        let staging = c.state("staging", at("2026-11-07T15:00:00Z")).unwrap();
+        let staging = c.state("staging", "high", at("2026-11-07T15:00:00Z")).unwrap();
         assert!(staging.in_window && !staging.windows_apply);
+        // Low-risk changes are not bound by this window.
+        let low = c.state("prod", "low", at("2026-11-07T15:00:00Z")).unwrap();
+        assert!(low.in_window && !low.windows_apply);
     }
 
     #[test]
     fn freezes_are_local_dates_inclusive() {
         let c = cal();
-        let frozen = |t: &str| !c.state("prod", at(t)).unwrap().freezes.is_empty();
+        let frozen = |t: &str| !c.state("prod", "low", at(t)).unwrap().freezes.is_empty();
         // 04:00 UTC on 20 December is still 19 December in New York.
         assert!(!frozen("2026-12-20T04:00:00Z"));
         assert!(frozen("2026-12-20T05:00:00Z"));

@@ -63,6 +63,9 @@ pub struct Approval {
     pub comment: String,
     /// How the signer re-authenticated: `password` or `oidc`.
     pub reauth: String,
+    /// The signer's roles at signing.
+    #[serde(default)]
+    pub signer_roles: Vec<String>,
     /// What the signature covers.
     pub manifest: Manifest,
     /// `sha256:` of the manifest.
@@ -300,6 +303,7 @@ pub async fn sign(
         "decision": decision,
         "comment": req.comment,
         "reauth": reauth,
+        "signer_roles": by.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "manifest": manifest,
         "manifest_digest": manifest_digest,
     });
@@ -319,6 +323,7 @@ pub async fn sign(
         decision: decision.into(),
         comment: req.comment.clone(),
         reauth: reauth.into(),
+        signer_roles: by.roles.iter().map(|r| r.as_str().to_string()).collect(),
         manifest,
         manifest_digest,
         stale: false,

@@ -49,12 +49,16 @@ impl Default for BreakglassRules {
     }
 }
 
-/// A waiver to grant.
+/// A waiver to grant: scoped to a change or to an artifact (every change shipping it).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaiverRequest {
     /// Change it applies to.
-    pub change: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// Artifact it applies to (its findings, in any change that ships it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
     /// Gate rules it excuses (`sla.critical`), or prefixes ending in `.` (`sla.`).
     pub rules: Vec<String>,
     /// Only for this finding (a vulnerability id), when given.
@@ -148,10 +152,12 @@ impl Projector for ExceptionProjector {
             "breakglass.invoked" => BREAKGLASS,
             _ => return vec![],
         };
-        let (Some(change), Some(id)) = (
-            p.get("change").and_then(Value::as_str),
-            p.get("id").and_then(Value::as_str),
-        ) else {
+        // Keyed by what it is scoped to (a change, or an artifact), so either is one prefix.
+        let scope = p
+            .get("change")
+            .and_then(Value::as_str)
+            .or_else(|| p.get("artifact").and_then(Value::as_str));
+        let (Some(change), Some(id)) = (scope, p.get("id").and_then(Value::as_str)) else {
             return vec![];
         };
         let mut doc = p.clone();
@@ -217,12 +223,32 @@ fn person_only(by: &Identity, what: &str) -> Result<(), ApiError> {
 
 /// Grants a waiver (an approver, never its owner).
 pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -> Result<Waiver, ApiError> {
-    if changes::get(ledger, &req.change).await?.is_none() {
-        return Err(ApiError::not_found(
-            format!("no change {:?}", req.change),
-            "list changes with `ward change list`",
-        ));
-    }
+    let subject = match (&req.change, &req.artifact) {
+        (Some(c), None) => {
+            if changes::get(ledger, c).await?.is_none() {
+                return Err(ApiError::not_found(
+                    format!("no change {c:?}"),
+                    "list changes with `ward change list`",
+                ));
+            }
+            format!("change:{c}")
+        }
+        (None, Some(a)) => {
+            if crate::evidence::artifact(ledger, a).await?.is_none() {
+                return Err(ApiError::not_found(
+                    format!("artifact {a} is not registered"),
+                    "waive findings of a registered artifact",
+                ));
+            }
+            format!("artifact:{a}")
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "a waiver is scoped to one change or one artifact",
+                "pass exactly one of --change and --artifact",
+            ));
+        }
+    };
     person_only(by, "grant waivers")?;
     check_rules(&req.rules)?;
     check_text("justification", &req.justification)?;
@@ -262,7 +288,7 @@ pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -
         .append(NewEvent {
             actor: by.actor(),
             kind: "waiver.granted".into(),
-            subject: format!("change:{}", req.change),
+            subject,
             payload,
         })
         .await?;
@@ -277,8 +303,9 @@ pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -
     })
 }
 
-/// The waivers of a change, with `active` computed at `now`.
-pub async fn waivers(ledger: &Ledger, change: &str, now: i64) -> Result<Vec<Waiver>, ApiError> {
+/// The waivers scoped to a change or an artifact (`scope`), with `active` computed at `now`.
+pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waiver>, ApiError> {
+    let change = scope;
     ledger
         .store()
         .projection_prefix(WAIVERS, &format!("{change}/"))

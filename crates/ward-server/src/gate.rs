@@ -26,7 +26,8 @@ use ward_store::Ledger;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Controls {
-    /// Per tier: `evidence` kinds and the `approvals` quorum (distinct people).
+    /// Per tier: `evidence` kinds, the `approvals` quorum (distinct people) and `roles` (how many
+    /// distinct approvers must hold each role).
     #[serde(default = "default_tiers")]
     pub tiers: serde_json::Map<String, Value>,
     /// Tag → checklist items (each satisfied by a current signature with that meaning).
@@ -38,7 +39,8 @@ fn default_tiers() -> serde_json::Map<String, Value> {
     let v = json!({
         "low": {"evidence": ["tests_passed"], "approvals": 1},
         "medium": {"evidence": ["tests_passed", "no_critical_sast", "sbom"], "approvals": 1},
-        "high": {"evidence": ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"], "approvals": 2},
+        "high": {"evidence": ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"], "approvals": 2,
+                 "roles": {"release-manager": 1}},
     });
     v.as_object().cloned().unwrap_or_default()
 }
@@ -173,13 +175,16 @@ pub struct CheckRequest {
 pub async fn input(
     ledger: &Ledger,
     change: &Change,
+    requested_by: &str,
     environment: &str,
     calendar: &ward_core::calendar::Calendar,
     risk: &RiskRules,
     rules: &ApprovalRules,
 ) -> Result<Value, ApiError> {
     let now = jiff::Timestamp::now();
-    let calendar = calendar.state(environment, now).map_err(ApiError::internal)?;
+    let calendar = calendar
+        .state(environment, change.tier.as_str(), now)
+        .map_err(ApiError::internal)?;
     let mut evidence_list = Vec::new();
     let mut vulnerabilities = Vec::new();
     let mut attestation_ids = Vec::new();
@@ -233,7 +238,7 @@ pub async fn input(
         .iter()
         .map(|a| {
             json!({
-                "signer": a.signer, "printed_name": a.printed_name, "meaning": a.meaning,
+                "signer": a.signer, "printed_name": a.printed_name, "meaning": a.meaning, "roles": a.signer_roles,
                 "decision": a.decision, "comment": a.comment, "stale": a.stale, "time": a.time,
             })
         })
@@ -243,6 +248,7 @@ pub async fn input(
         "now": now.to_string(),
         "now_secs": now.as_second(),
         "environment": environment,
+        "requested_by": requested_by,
         "change": {
             "id": change.id,
             "title": change.request.title,
@@ -291,7 +297,7 @@ pub async fn check(
             "list changes with `ward change list`",
         )
     })?;
-    let input = input(ledger, &change, environment, &policy.calendar, risk, rules).await?;
+    let input = input(ledger, &change, &by.id, environment, &policy.calendar, risk, rules).await?;
     let decision = evaluate(&policy.bundle, &input, &policy.data()).map_err(policy_error)?;
     let input_bytes = serde_json::to_vec(&input).map_err(ApiError::internal)?;
     let policy_bytes = serde_json::to_vec(&policy.document()).map_err(ApiError::internal)?;

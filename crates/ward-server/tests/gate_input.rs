@@ -82,6 +82,7 @@ async fn input_documents_match_the_published_schema() {
     let input = gate::input(
         &ledger,
         &change,
+        "user:rhea",
         "prod",
         &calendar,
         &RiskRules::default(),

@@ -394,7 +394,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e.detail.message))?
             .ok_or_else(|| anyhow::anyhow!("change {id} missing"))?;
-        let input = gate_svc::input(&ledger, &change, "prod", &policy.calendar, &risk, &rules)
+        let input = gate_svc::input(&ledger, &change, "ci:bench", "prod", &policy.calendar, &risk, &rules)
             .await
             .map_err(|e| anyhow::anyhow!(e.detail.message))?;
         reads.push(t.elapsed());

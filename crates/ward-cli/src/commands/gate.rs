@@ -44,6 +44,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
     match cmd {
         WaiverCommand::Grant {
             change,
+            artifact,
             rules,
             finding,
             justification,
@@ -53,6 +54,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
         } => {
             let req = WaiverRequest {
                 change: change.clone(),
+                artifact: artifact.clone(),
                 rules: rules.clone(),
                 finding: finding.clone(),
                 justification: justification.clone(),
@@ -75,7 +77,11 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                 format!(
                     "granted {} on {} for {} until {} (owner {})",
                     w.id,
-                    w.request.change,
+                    w.request
+                        .change
+                        .as_deref()
+                        .or(w.request.artifact.as_deref())
+                        .unwrap_or("-"),
                     w.request.rules.join(", "),
                     w.expires_secs,
                     w.request.owner
