@@ -302,3 +302,93 @@ async fn tls_termination_with_rustls() {
     assert!(ward_server::tls::load(&tmp.path().join("nope.pem"), &key_path).is_err());
     let _ = tx.send(());
 }
+
+/// A person signed in through OIDC re-authenticates for a signature with a fresh token of their
+/// own; an old token or someone else's is refused, and the refusal is recorded.
+#[tokio::test]
+async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
+    let db = TestDb::sqlite();
+    let ledger = ledger(&db).await;
+    let v = Verifier::new(providers(None)).await.expect("verifier");
+    let staff = |email: &str, iat: i64| {
+        sign(
+            Algorithm::ES256,
+            "ec-1.pem",
+            "ec-1",
+            &json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": iat, "email": email, "groups": ["release-approvers"]}),
+        )
+    };
+    let alice = v.verify(&staff("alice@example.org", now())).await.expect("alice");
+    let ci = ward_core::Identity {
+        id: "token:ci".into(),
+        kind: ward_ledger::ActorKind::Automation,
+        roles: vec![Role::Developer],
+    };
+    let change = ward_server::changes::open(
+        &ledger,
+        &ci,
+        &Default::default(),
+        &ward_server::changes::ChangeRequest {
+            title: "t".into(),
+            kind: "normal".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("open");
+    let sign_with = |token: String| ward_server::approvals::SignRequest {
+        meaning: "approved".into(),
+        reauth_token: Some(token),
+        ..Default::default()
+    };
+    let (risk, rules) = (Default::default(), Default::default());
+    let old = ward_server::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(staff("alice@example.org", now() - 900)),
+        &risk,
+        &rules,
+        Some(&v),
+    )
+    .await
+    .expect_err("an old token");
+    assert_eq!(old.detail.code, "reauthentication_failed");
+    let bobs = ward_server::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(staff("bob@example.org", now())),
+        &risk,
+        &rules,
+        Some(&v),
+    )
+    .await
+    .expect_err("someone else's token");
+    assert_eq!(bobs.detail.code, "reauthentication_failed");
+    let signed = ward_server::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(staff("alice@example.org", now())),
+        &risk,
+        &rules,
+        Some(&v),
+    )
+    .await
+    .expect("a fresh token of her own");
+    assert_eq!(
+        (signed.reauth.as_str(), signed.signer.as_str()),
+        ("oidc", "user:alice@example.org")
+    );
+    let refusals = ledger
+        .store()
+        .entries(0, 100)
+        .await
+        .expect("entries")
+        .iter()
+        .filter(|e| String::from_utf8_lossy(&e.leaf).contains("\"kind\":\"approval.refused\""))
+        .count();
+    assert_eq!(refusals, 2);
+    db.cleanup().await;
+}
