@@ -192,6 +192,21 @@ pub enum ChangeCommand {
     /// Open a change request; it is classified by the `[risk]` rules of ward.toml at once. In
     /// GitHub Actions or GitLab CI (or with --range) commits, authors and paths come from git.
     Open(ChangeOpenArgs),
+    /// Update a change's commits and paths (from git: --range, or in CI), its paths or its
+    /// artifacts; it is classified again and signatures over the old content become stale.
+    Update {
+        /// Change id.
+        id: String,
+        /// New git range (`A..B`): commits, authors and paths are read again.
+        #[arg(long)]
+        range: Option<String>,
+        /// Replace the touched paths (repeatable; added to those from --range).
+        #[arg(long = "path")]
+        paths: Vec<String>,
+        /// Replace the artifacts shipped (repeatable).
+        #[arg(long = "artifact")]
+        artifacts: Vec<String>,
+    },
     /// Show a change: what it ships, its tier and every rule that matched.
     Show {
         /// Change id (`CHG-…`).

@@ -1088,6 +1088,27 @@ fn approvals_are_reauthenticated_signatures_under_separation_of_duties() {
         c
     }));
     assert!(text.contains("STALE") && text.contains("Quinn Alvarez"), "{text}");
+    // So does a new commit: the change's content changes, the signature stays stale.
+    std::fs::write(repo.join("a.txt"), "3\n").unwrap();
+    git(&repo, &["commit", "-q", "-am", "more"], "cat");
+    let head2 = git(&repo, &["rev-parse", "HEAD"], "cat");
+    let updated = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.current_dir(&repo).args([
+            "change",
+            "update",
+            &id,
+            "--range",
+            &format!("{base}..{head2}"),
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(updated["commits"].as_array().unwrap().len(), 2);
+    let v2 = view();
+    assert_ne!(v2["manifest_digest"], v["manifest_digest"]);
+    assert_eq!(v2["approvals"][0]["stale"], true);
     // A rejection is recorded the same way; locally, --as names the signing user.
     let rejected = json(&ok(run_with_stdin(
         {

@@ -155,19 +155,37 @@ impl Projector for ChangeProjector {
         };
         let mut doc = p.clone();
         if let Some(o) = doc.as_object_mut() {
-            o.insert("seq".into(), json!(e.seq));
-            o.insert("time".into(), json!(e.time));
+            // An update carries the opening entry's seq and time; it keeps them.
+            if !o.contains_key("seq") {
+                o.insert("seq".into(), json!(e.seq));
+                o.insert("time".into(), json!(e.time));
+            }
         }
-        let collection = match e.kind.as_str() {
-            "change.opened" => CHANGES,
-            "change.reclassified" => OVERRIDES,
-            _ => return vec![],
-        };
-        vec![ProjectionOp::Put {
-            collection: collection.into(),
-            key: id.into(),
-            doc,
-        }]
+        match e.kind.as_str() {
+            "change.opened" => vec![ProjectionOp::Put {
+                collection: CHANGES.into(),
+                key: id.into(),
+                doc,
+            }],
+            // New content is classified afresh; an override of the old content no longer holds.
+            "change.updated" => vec![
+                ProjectionOp::Put {
+                    collection: CHANGES.into(),
+                    key: id.into(),
+                    doc,
+                },
+                ProjectionOp::Delete {
+                    collection: OVERRIDES.into(),
+                    key: id.into(),
+                },
+            ],
+            "change.reclassified" => vec![ProjectionOp::Put {
+                collection: OVERRIDES.into(),
+                key: id.into(),
+                doc,
+            }],
+            _ => vec![],
+        }
     }
 }
 
@@ -295,6 +313,98 @@ pub async fn open(ledger: &Ledger, by: &Identity, rules: &RiskRules, req: &Chang
         tier_override: None,
         seq: receipt.seq,
         time: receipt.time,
+    })
+}
+
+/// New content for an open change (fields left out stay as they were).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeUpdate {
+    /// The artifacts it now ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<Vec<String>>,
+    /// A new git range, with its commits and paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_range: Option<String>,
+    /// Commits of the new range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits: Option<Vec<Commit>>,
+    /// Paths touched now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+}
+
+/// Updates a change's content (new commits, paths or artifacts): it is classified again, a
+/// tier override lapses, and every signature over the old content becomes stale.
+pub async fn update(
+    ledger: &Ledger,
+    by: &Identity,
+    rules: &RiskRules,
+    id: &str,
+    upd: &ChangeUpdate,
+) -> Result<Change, ApiError> {
+    let Some(old) = get(ledger, id).await? else {
+        return Err(ApiError::not_found(
+            format!("no change {id:?}"),
+            "list changes with `ward change list`",
+        ));
+    };
+    let mut req = old.request.clone();
+    if let Some(a) = &upd.artifacts {
+        req.artifacts = a.clone();
+    }
+    if upd.commit_range.is_some() {
+        req.commit_range = upd.commit_range.clone();
+    }
+    if let Some(c) = &upd.commits {
+        req.commits = c.clone();
+    }
+    if let Some(p) = &upd.paths {
+        req.paths = p.clone();
+    }
+    if req == old.request {
+        return Ok(old);
+    }
+    validate(&req)?;
+    for a in &req.artifacts {
+        if evidence::artifact(ledger, a).await?.is_none() {
+            return Err(ApiError::invalid(
+                format!("artifact {a} is not registered"),
+                "register it first with `ward artifact register`",
+            ));
+        }
+    }
+    let classification = rules.classify(&ChangeFacts {
+        kind: &req.kind,
+        attributes: &req.attributes,
+        integrations: &req.integrations,
+        paths: &req.paths,
+    });
+    let mut payload = serde_json::to_value(&req).map_err(ApiError::internal)?;
+    payload["id"] = json!(id);
+    payload["opener"] = json!(old.opener);
+    payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
+    payload["tier"] = json!(classification.tier);
+    payload["updated_by"] = json!(by.id);
+    payload["seq"] = json!(old.seq);
+    payload["time"] = json!(old.time);
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "change.updated".into(),
+            subject: format!("change:{id}"),
+            payload,
+        })
+        .await?;
+    Ok(Change {
+        id: id.into(),
+        request: req,
+        opener: old.opener,
+        tier: classification.tier,
+        classification,
+        tier_override: None,
+        seq: old.seq,
+        time: old.time,
     })
 }
 

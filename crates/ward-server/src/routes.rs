@@ -97,6 +97,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/changes", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/changes", Requires(Action::ChangeOpen)),
     rule("GET", "/api/v1/changes/{id}", Requires(Action::ChangeRead)),
+    rule("PATCH", "/api/v1/changes/{id}", Requires(Action::ChangeOpen)),
     rule(
         "POST",
         "/api/v1/changes/{id}/classification",
@@ -182,7 +183,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(revoke_key))
         .routes(routes!(list_types, register_type))
         .routes(routes!(list_changes, open_change))
-        .routes(routes!(show_change))
+        .routes(routes!(show_change, update_change))
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
         .routes(routes!(check_gate))
@@ -789,6 +790,19 @@ async fn show_change(State(state): State<AppState>, Path(id): Path<String>) -> R
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))
+}
+
+/// Updates a change's commits, paths or artifacts: classified again; signatures over the old
+/// content become stale.
+#[utoipa::path(patch, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = String, Path, description = "CHG-…")), request_body = changes::ChangeUpdate, security(("bearer" = [])), responses(
+    (status = 200, body = changes::Change), (status = 404, body = ErrorBody)))]
+async fn update_change(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(req): Json<changes::ChangeUpdate>,
+) -> Result<Json<changes::Change>, ApiError> {
+    Ok(Json(changes::update(&state.ledger, &me, &state.risk, &id, &req).await?))
 }
 
 /// Overrides a change's risk tier (approvers; never the opener; a reason is recorded).

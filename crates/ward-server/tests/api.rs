@@ -129,7 +129,7 @@ fn sample(path: &str) -> (String, Option<Value>) {
             Some(json!({ "name": "matrix-type", "schema": { "type": "object" } })),
         ),
         "/api/v1/changes" => (path.into(), Some(json!({ "title": "Matrix change" }))),
-        "/api/v1/changes/{id}" => ("/api/v1/changes/CHG-00000000".into(), None),
+        "/api/v1/changes/{id}" => ("/api/v1/changes/CHG-00000000".into(), Some(json!({ "paths": ["a"] }))),
         "/api/v1/changes/{id}/classification" => (
             "/api/v1/changes/CHG-00000000/classification".into(),
             Some(json!({ "tier": "high", "reason": "matrix test reason" })),

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use std::process::Command;
 use ward_server::approvals::{self, Approval, ApprovalsView, SignRequest};
-use ward_server::changes::{self, Change, ChangeRequest, Commit, ReclassifyRequest};
+use ward_server::changes::{self, Change, ChangeRequest, ChangeUpdate, Commit, ReclassifyRequest};
 
 /// The git range of the CI job this runs in: GitLab's `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA`, or
 /// from GitHub's event file the push's `before..after` or the pull request's `base..head`.
@@ -136,6 +136,41 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                     let ctx = Context::open(g).await?;
                     let rules = crate::commands::serve::load_config(g, None)?.risk;
                     changes::open(&ctx.ledger, &local_operator(), &rules, &req)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(c), || show(&c));
+        }
+        ChangeCommand::Update {
+            id,
+            range,
+            paths,
+            artifacts,
+        } => {
+            let mut upd = ChangeUpdate::default();
+            if let Some(r) = range {
+                let (commits, mut from_git) = from_git(r)?;
+                for p in paths {
+                    if !from_git.contains(p) {
+                        from_git.push(p.clone());
+                    }
+                }
+                upd.commit_range = Some(r.clone());
+                upd.commits = Some(commits);
+                upd.paths = Some(from_git);
+            } else if !paths.is_empty() {
+                upd.paths = Some(paths.clone());
+            }
+            if !artifacts.is_empty() {
+                upd.artifacts = Some(artifacts.clone());
+            }
+            let c: Change = match &remote {
+                Some(r) => r.patch(&format!("/api/v1/changes/{id}"), &upd).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let rules = crate::commands::serve::load_config(g, None)?.risk;
+                    changes::update(&ctx.ledger, &local_operator(), &rules, id, &upd)
                         .await
                         .map_err(api_failure)?
                 }
