@@ -10,6 +10,9 @@ import rego.v1
 
 tier := input.change.tier
 
+# The change's id, for fixes people can paste.
+cid := object.get(input.change, "id", "ID")
+
 controls := data.controls.tiers[tier]
 
 # ---- evidence -------------------------------------------------------------------------
@@ -86,7 +89,7 @@ deny contains r if {
 	r := {
 		"rule": "approvals.quorum",
 		"message": sprintf("%s changes need %d approvals by distinct people; %d current", [tier, controls.approvals, count(approvers)]),
-		"fix": "ask approvers to sign: ward approve --change ID --meaning approved",
+		"fix": sprintf("ask approvers to sign: ward approve --change %s --meaning approved", [cid]),
 	}
 }
 
@@ -97,7 +100,7 @@ deny contains r if {
 	r := {
 		"rule": sprintf("approvals.role.%s", [role]),
 		"message": sprintf("%s changes need %d approval(s) by a %s; %d current", [tier, n, role, have]),
-		"fix": sprintf("ask a %s to sign: ward approve --change ID --meaning release-authority", [role]),
+		"fix": sprintf("ask a %s to sign: ward approve --change %s --meaning release-authority", [role, cid]),
 	}
 }
 
@@ -137,7 +140,7 @@ deny contains r if {
 	r := {
 		"rule": sprintf("checklist.%s", [item]),
 		"message": sprintf("checklist item %q is not signed", [item]),
-		"fix": sprintf("ward approve --change ID --meaning %s", [item]),
+		"fix": sprintf("ward approve --change %s --meaning %s", [cid, item]),
 	}
 }
 
