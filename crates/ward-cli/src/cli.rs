@@ -98,6 +98,22 @@ pub enum Command {
     /// Retrospective reviews opened by break-glass: open, overdue, closed.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Promote a change's artifacts into an environment: chain order, its gate, its deployment
+    /// target, and a deployment record.
+    Promote {
+        /// Change.
+        #[arg(long)]
+        change: String,
+        /// Target environment (declared in [[environments]]).
+        #[arg(long)]
+        to: String,
+    },
+    /// Deployment records of an environment.
+    Deployments {
+        /// Environment.
+        #[arg(long)]
+        env: String,
+    },
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -1709,3 +1709,149 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
         assert_eq!(r["identical"], true, "decision {dec}");
     }
 }
+
+#[test]
+fn promotion_follows_the_chain_through_gates_and_records_every_deployment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let log = tmp.path().join("targets.log");
+    let l = log.to_str().unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            r#"[controls.tiers.low]
+evidence = []
+approvals = 0
+
+[[environments]]
+name = "dev"
+command = ["sh", "-c", "echo start $WARD_ENV >> {l}; sleep 0.5; echo end $WARD_ENV >> {l}; echo deployed $WARD_DIGESTS"]
+
+[[environments]]
+name = "staging"
+after = "dev"
+command = ["sh", "-c", "echo $WARD_CHANGE $WARD_DIGESTS >> {l}"]
+
+[[environments]]
+name = "prod"
+after = "staging"
+command = ["sh", "-c", "echo helm failed >&2; exit 3"]
+"#
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "d1".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "api",
+            "--version",
+            "9",
+        ]);
+        c
+    }));
+    let ci = token(&d, "ci", "developer");
+    let deployer = token(&d, "deployer", "release-manager");
+    let (_server, url) = serve(&d);
+    let open = |path: &str| {
+        json(&ok(run({
+            let mut c = remote(&d, &url, &ci);
+            c.args([
+                "change",
+                "open",
+                "--title",
+                "t",
+                "--artifact",
+                &digest,
+                "--path",
+                path,
+                "--env",
+                "dev",
+                "--env",
+                "staging",
+                "--env",
+                "prod",
+                "--output",
+                "json",
+            ]);
+            c
+        })))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let id = open("README.md");
+    let promote = |tok: &str, change: &str, env: &str| {
+        let mut c = remote(&d, &url, tok);
+        c.args(["promote", "--change", change, "--to", env]);
+        c
+    };
+    // Skipping an environment is refused; developers do not promote.
+    let e = refused(promote(&deployer, &id, "staging"));
+    assert_eq!(e["code"], "not_in_previous_environment", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("--to dev"), "{e}");
+    assert_eq!(refused(promote(&ci, &id, "dev"))["code"], "forbidden");
+    // dev: two promotions at once run one after the other.
+    let first = promote(&deployer, &id, "dev")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let second = promote(&deployer, &id, "dev")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        vec!["start dev", "end dev", "start dev", "end dev"],
+        "promotions into dev overlapped"
+    );
+    // staging, then prod whose target fails: both recorded.
+    ok(run(promote(&deployer, &id, "staging")));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains(&format!("{id} {digest}"))
+    );
+    let failed = run(promote(&deployer, &id, "prod"));
+    assert_eq!(failed.status.code(), Some(1));
+    let prod = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["deployments", "--env", "prod", "--output", "json"]);
+        c
+    })));
+    let rec = &prod["deployments"][0];
+    assert_eq!(
+        (rec["status"].as_str(), rec["exit_code"].as_i64()),
+        (Some("failed"), Some(3))
+    );
+    assert_eq!(rec["executed_by"], "token:deployer");
+    assert_eq!(rec["digests"], serde_json::json!([digest]));
+    assert!(rec["gate_decision"].as_u64().is_some());
+    let staging = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["deployments", "--env", "staging"]);
+        c
+    }));
+    assert!(staging.contains("succeeded") && staging.contains(&id), "{staging}");
+    // A change whose gate blocks is not promoted at all.
+    let risky = open("db/migrations/7.sql");
+    let e = refused(promote(&deployer, &risky, "dev"));
+    assert_eq!(e["code"], "gate_blocked", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("ward gate explain"), "{e}");
+}

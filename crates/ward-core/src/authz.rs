@@ -73,6 +73,7 @@ impl Role {
             GateCheck => matches!(self, Developer | Approver | ReleaseManager),
             WaiverGrant => matches!(self, Approver),
             BreakGlass => matches!(self, Approver | ReleaseManager),
+            Promote => matches!(self, ReleaseManager),
         }
     }
 }
@@ -140,6 +141,8 @@ pub enum Action {
     WaiverGrant,
     /// Break glass on an emergency change.
     BreakGlass,
+    /// Promote a change into an environment (runs its deployment target).
+    Promote,
 }
 
 impl Action {
@@ -159,6 +162,7 @@ impl Action {
                 | Action::GateCheck
                 | Action::WaiverGrant
                 | Action::BreakGlass
+                | Action::Promote
         )
     }
 }

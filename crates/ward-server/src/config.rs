@@ -104,6 +104,9 @@ pub struct ServerConfig {
     /// `[breakglass]`: when retrospective reviews become overdue.
     #[serde(default)]
     pub breakglass: crate::exceptions::BreakglassRules,
+    /// `[[environments]]`: promotion chains and deployment targets.
+    #[serde(default)]
+    pub environments: Vec<crate::promotion::Environment>,
     /// `[calendar]`: change windows and freezes.
     #[serde(default)]
     pub calendar: ward_core::calendar::Calendar,
@@ -152,6 +155,7 @@ impl ServerConfig {
         cfg.gate.policy_dir.as_mut().map(resolve);
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
+        crate::promotion::validate(&cfg.environments).map_err(err)?;
         Ok(cfg)
     }
 

@@ -13,6 +13,7 @@
 //! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
 //!   replay.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
+//! - [`promotion`]: environments, promotion through the gate, deployment records.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -36,6 +37,7 @@ pub mod keys;
 pub mod metrics;
 pub mod oidc;
 pub mod ops;
+pub mod promotion;
 pub mod routes;
 pub mod state;
 pub mod tls;
@@ -57,6 +59,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(changes::ChangeProjector));
     p.push(Arc::new(approvals::ApprovalProjector));
     p.push(Arc::new(exceptions::ExceptionProjector));
+    p.push(Arc::new(promotion::DeploymentProjector));
     p
 }
 use tokio::net::TcpListener;

@@ -345,6 +345,7 @@ pub const RESERVED_KINDS: &[&str] = &[
     "gate.",
     "waiver.",
     "breakglass.",
+    "deployment.",
     "access.",
     "auth.",
     "log.",

@@ -16,6 +16,7 @@ use crate::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecor
 use crate::keys;
 use crate::metrics::RouteLabels;
 use crate::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
+use crate::promotion;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -109,6 +110,12 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/waivers", Requires(Action::WaiverGrant)),
     rule("POST", "/api/v1/breakglass", Requires(Action::BreakGlass)),
     rule("GET", "/api/v1/reviews", Requires(Action::ChangeRead)),
+    rule("POST", "/api/v1/promotions", Requires(Action::Promote)),
+    rule(
+        "GET",
+        "/api/v1/environments/{env}/deployments",
+        Requires(Action::ChangeRead),
+    ),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",
@@ -191,6 +198,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(grant_waiver))
         .routes(routes!(break_glass))
         .routes(routes!(list_reviews))
+        .routes(routes!(promote))
+        .routes(routes!(list_deployments))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
@@ -948,6 +957,39 @@ async fn list_reviews(State(state): State<AppState>) -> Result<Json<Vec<exceptio
         )
         .await?,
     ))
+}
+
+/// Promotes a change into an environment: the preceding environment must have deployed its
+/// digests, the environment's gate must allow it; the deployment target runs and a deployment
+/// record is kept (also when the target fails).
+#[utoipa::path(post, path = "/api/v1/promotions", tag = "promotion", request_body = promotion::PromoteRequest, security(("bearer" = [])), responses(
+    (status = 201, body = promotion::Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "chain order or gate")))]
+async fn promote(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<promotion::PromoteRequest>,
+) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
+    let cx = promotion::PromotionContext {
+        environments: &state.environments,
+        policy: &state.gate,
+        risk: &state.risk,
+        approvals: &state.approvals,
+        locks: &state.promotion_locks,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::promote(&state.ledger, &me, &req, &cx).await?),
+    ))
+}
+
+/// Deployment records of an environment, oldest first.
+#[utoipa::path(get, path = "/api/v1/environments/{env}/deployments", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<promotion::Deployment>)))]
+async fn list_deployments(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+) -> Result<Json<Vec<promotion::Deployment>>, ApiError> {
+    Ok(Json(promotion::deployments(&state.ledger, &env).await?))
 }
 
 /// Every API token (never the secrets).

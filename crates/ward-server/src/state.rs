@@ -34,6 +34,10 @@ pub struct AppState {
     pub gate: Arc<crate::gate::GatePolicy>,
     /// Break-glass review deadlines.
     pub breakglass: Arc<crate::exceptions::BreakglassRules>,
+    /// Declared environments.
+    pub environments: Arc<Vec<crate::promotion::Environment>>,
+    /// One lock per environment for promotions.
+    pub promotion_locks: crate::promotion::Locks,
 }
 
 impl AppState {
@@ -56,6 +60,8 @@ impl AppState {
                 calendar: ward_core::calendar::Calendar::default(),
             }),
             breakglass: Arc::default(),
+            environments: Arc::default(),
+            promotion_locks: crate::promotion::Locks::default(),
         }
     }
 

@@ -157,6 +157,11 @@ fn sample(path: &str) -> (String, Option<Value>) {
             Some(json!({"change": "CHG-00000000", "rules": ["evidence."],
             "justification": "matrix test justification", "duration_secs": 600})),
         ),
+        "/api/v1/promotions" => (
+            path.into(),
+            Some(json!({"change": "CHG-00000000", "environment": "prod"})),
+        ),
+        "/api/v1/environments/{env}/deployments" => ("/api/v1/environments/prod/deployments".into(), None),
         "/api/v1/sessions" => (
             path.into(),
             Some(json!({ "user": "signin", "password": "correct horse battery" })),

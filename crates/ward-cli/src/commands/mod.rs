@@ -9,6 +9,7 @@ pub mod gate;
 pub mod init;
 pub mod keys;
 pub mod log;
+pub mod promote;
 pub mod serve;
 pub mod token;
 pub mod verify;

@@ -1,0 +1,87 @@
+//! `ward promote` and `ward deployments`, locally or through a server.
+
+use crate::cli::Global;
+use crate::context::{Context, local_operator};
+use crate::failure::api_failure;
+use crate::output::emit;
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::json;
+use ward_server::promotion::{self, Deployment, PromoteRequest, PromotionContext};
+
+fn line(d: &Deployment) -> String {
+    format!(
+        "{} {} → {}: {} (exit {}) by {} at {}, gate decision {}, approvals {}, output {}",
+        d.change,
+        d.digests.join(","),
+        d.environment,
+        d.status,
+        d.exit_code.map_or("-".to_string(), |c| c.to_string()),
+        d.executed_by,
+        d.time,
+        d.gate_decision,
+        if d.approvals.is_empty() {
+            "-".to_string()
+        } else {
+            d.approvals.join(", ")
+        },
+        d.output_digest
+    )
+}
+
+/// `ward promote`.
+pub async fn promote(g: &Global, change: &str, to: &str) -> Result<()> {
+    let req = PromoteRequest {
+        change: change.into(),
+        environment: to.into(),
+    };
+    let d: Deployment = match Remote::from_global(g)? {
+        Some(r) => r.post("/api/v1/promotions", &req).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let policy = crate::commands::serve::gate_policy(&cfg)?;
+            let locks = promotion::Locks::default();
+            let cx = PromotionContext {
+                environments: &cfg.environments,
+                policy: &policy,
+                risk: &cfg.risk,
+                approvals: &cfg.approvals,
+                locks: &locks,
+            };
+            promotion::promote(&ctx.ledger, &local_operator(), &req, &cx)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(d), || line(&d));
+    if d.status != "succeeded" {
+        return Err(crate::failure::Failure::new(
+            "deployment_failed",
+            format!(
+                "the {} deployment target failed (recorded as entry {})",
+                d.environment, d.seq
+            ),
+            "read its output: the digest is in the record",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `ward deployments`.
+pub async fn deployments(g: &Global, env: &str) -> Result<()> {
+    let list: Vec<Deployment> = match Remote::from_global(g)? {
+        Some(r) => r.get(&format!("/api/v1/environments/{env}/deployments"), &[]).await?,
+        None => promotion::deployments(&Context::open(g).await?.ledger, env)
+            .await
+            .map_err(api_failure)?,
+    };
+    emit(g.output, json!({ "deployments": list }), || {
+        if list.is_empty() {
+            return format!("no deployments to {env}");
+        }
+        list.iter().map(line).collect::<Vec<_>>().join("\n")
+    });
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Promotion of a change's immutable artifacts into an environment, through its gate, by a
+//! deployment target; every promotion leaves a deployment record.
+//!
+//! Environments come from `[[environments]]` in `ward.toml`; `after` names the environment a
+//! change must have been deployed to (successfully) before, which makes promotion chains
+//! (dev → staging → prod). The `command` target runs a configured program (a helm, kubectl or
+//! argo invocation, or a script) with the digests, environment and change in environment
+//! variables, and captures its output as evidence. Promotions into one environment are
+//! serialised.
+//!
+//! ```toml
+//! [[environments]]
+//! name = "staging"
+//! after = "dev"
+//! command = ["./deploy.sh"]      # gets WARD_ENV, WARD_CHANGE, WARD_DIGESTS
+//! ```
+
+use crate::changes;
+use crate::error::ApiError;
+use crate::gate::{self, GatePolicy};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use ward_core::Identity;
+use ward_core::approval::ApprovalRules;
+use ward_core::risk::RiskRules;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+const DEPLOYMENTS: &str = "deployments";
+/// Most output kept from a deployment command (the rest is cut, and the cut is recorded).
+pub const MAX_OUTPUT: usize = 256 * 1024;
+/// Longest a deployment command may run.
+pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// One environment of `[[environments]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Name.
+    pub name: String,
+    /// The environment a change must be deployed to first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The `command` deployment target: program and arguments (no shell unless you name one).
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// Checks the environments: unique names, `after` naming a declared environment, no cycles.
+pub fn validate(envs: &[Environment]) -> Result<(), String> {
+    let names: HashMap<&str, &Environment> = envs.iter().map(|e| (e.name.as_str(), e)).collect();
+    if names.len() != envs.len() {
+        return Err("[[environments]]: an environment is declared twice".into());
+    }
+    for e in envs {
+        let mut seen = vec![e.name.as_str()];
+        let mut cur = e;
+        while let Some(prev) = &cur.after {
+            let Some(p) = names.get(prev.as_str()) else {
+                return Err(format!(
+                    "[[environments]] {}: after = {prev:?} is not declared",
+                    cur.name
+                ));
+            };
+            if seen.contains(&p.name.as_str()) {
+                return Err(format!("[[environments]] {}: the chain loops", e.name));
+            }
+            seen.push(p.name.as_str());
+            cur = p;
+        }
+    }
+    Ok(())
+}
+
+/// A promotion to run.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    /// Change.
+    pub change: String,
+    /// Target environment.
+    pub environment: String,
+}
+
+/// A deployment record.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Deployment {
+    /// Change.
+    pub change: String,
+    /// Environment.
+    pub environment: String,
+    /// The artifact digests deployed.
+    pub digests: Vec<String>,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// The target's exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// `sha256:` of the captured output (stored beside the log).
+    pub output_digest: String,
+    /// The gate decision it relied on (log entry).
+    pub gate_decision: u64,
+    /// Signers of the current approvals it relied on.
+    pub approvals: Vec<String>,
+    /// Identity that executed it.
+    pub executed_by: String,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Projects `deployment.recorded` (key `<environment>/<seq>`).
+pub struct DeploymentProjector;
+
+impl Projector for DeploymentProjector {
+    fn name(&self) -> &'static str {
+        "deployments"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
+            ("deployment.recorded", Some(env)) => {
+                let mut doc = p.clone();
+                doc["seq"] = json!(e.seq);
+                doc["time"] = json!(e.time);
+                vec![ProjectionOp::Put {
+                    collection: DEPLOYMENTS.into(),
+                    key: format!("{env}/{:020}", e.seq),
+                    doc,
+                }]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+/// Deployments into `environment`, oldest first.
+pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, ApiError> {
+    ledger
+        .store()
+        .projection_prefix(DEPLOYMENTS, &format!("{environment}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .collect()
+}
+
+/// One lock per environment: promotions into the same environment run one at a time.
+#[derive(Clone, Default)]
+pub struct Locks(Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl Locks {
+    fn of(&self, env: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(env.to_string()).or_default().clone()
+    }
+}
+
+/// What a promotion needs besides the ledger.
+pub struct PromotionContext<'a> {
+    /// Declared environments.
+    pub environments: &'a [Environment],
+    /// Gate policy.
+    pub policy: &'a GatePolicy,
+    /// Risk rules.
+    pub risk: &'a RiskRules,
+    /// Approval rules.
+    pub approvals: &'a ApprovalRules,
+    /// Per-environment locks.
+    pub locks: &'a Locks,
+}
+
+fn refused(code: &str, message: String, hint: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message, hint)
+}
+
+/// Promotes a change into an environment: chain order, gate, target, deployment record.
+pub async fn promote(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &PromoteRequest,
+    cx: &PromotionContext<'_>,
+) -> Result<Deployment, ApiError> {
+    let Some(env) = cx.environments.iter().find(|e| e.name == req.environment) else {
+        return Err(ApiError::not_found(
+            format!("environment {:?} is not declared", req.environment),
+            "declare it in [[environments]] of ward.toml",
+        ));
+    };
+    let lock = cx.locks.of(&env.name);
+    let _serialised = lock.lock().await;
+    let change = changes::get(ledger, &req.change).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("no change {:?}", req.change),
+            "list changes with `ward change list`",
+        )
+    })?;
+    if change.request.artifacts.is_empty() {
+        return Err(ApiError::invalid(
+            format!("{} ships no artifact", change.id),
+            "open the change with --artifact DIGEST",
+        ));
+    }
+    // Build once, promote the same digest: each must have succeeded in the preceding environment.
+    if let Some(prev) = &env.after {
+        let done = deployments(ledger, prev).await?;
+        for d in &change.request.artifacts {
+            if !done.iter().any(|x| x.status == "succeeded" && x.digests.contains(d)) {
+                return Err(refused(
+                    "not_in_previous_environment",
+                    format!(
+                        "{d} has not been deployed successfully to {prev}, which comes before {}",
+                        env.name
+                    ),
+                    &format!(
+                        "promote it to {prev} first: ward promote --change {} --to {prev}",
+                        change.id
+                    ),
+                ));
+            }
+        }
+    }
+    let decision = gate::check(ledger, by, &change.id, &env.name, cx.policy, cx.risk, cx.approvals).await?;
+    if !decision.allow {
+        let reasons: Vec<String> = decision.reasons.iter().map(|r| r.rule.clone()).collect();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "gate_blocked",
+            format!(
+                "the {} gate blocks {} (decision {}): {}",
+                env.name,
+                change.id,
+                decision.id,
+                reasons.join(", ")
+            ),
+            format!("see what is missing: ward gate explain {}", decision.id),
+        ));
+    }
+    let view = crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals).await?;
+    let approvals: Vec<String> = view
+        .approvals
+        .iter()
+        .filter(|a| a.decision == "approved" && !a.stale)
+        .map(|a| a.signer.clone())
+        .collect();
+    let (status, exit_code, output) = run_target(env, &change).await;
+    let output_digest = ward_evidence::digest::of_bytes(&output);
+    ledger.store().put_evidence(&output_digest, &output).await?;
+    let payload = json!({
+        "change": change.id,
+        "environment": env.name,
+        "digests": change.request.artifacts,
+        "status": status,
+        "exit_code": exit_code,
+        "output_digest": output_digest,
+        "gate_decision": decision.id,
+        "approvals": approvals,
+        "executed_by": by.id,
+    });
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "deployment.recorded".into(),
+            subject: format!("env:{}", env.name),
+            payload: payload.clone(),
+        })
+        .await?;
+    let mut doc = payload;
+    doc["seq"] = json!(receipt.seq);
+    doc["time"] = json!(receipt.time);
+    serde_json::from_value(doc).map_err(ApiError::internal)
+}
+
+/// Runs the environment's command target; returns status, exit code and (size-limited) output.
+async fn run_target(env: &Environment, change: &changes::Change) -> (&'static str, Option<i32>, Vec<u8>) {
+    let Some((program, args)) = env.command.split_first() else {
+        return (
+            "succeeded",
+            None,
+            b"no deployment target configured: recorded only\n".to_vec(),
+        );
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .env("WARD_ENV", &env.name)
+        .env("WARD_CHANGE", &change.id)
+        .env("WARD_DIGESTS", change.request.artifacts.join(" "))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(COMMAND_TIMEOUT, cmd.output()).await;
+    match out {
+        Ok(Ok(o)) => {
+            let mut text = o.stdout;
+            text.extend_from_slice(&o.stderr);
+            if text.len() > MAX_OUTPUT {
+                text.truncate(MAX_OUTPUT);
+                text.extend_from_slice(b"\n[output cut at 256 KiB]\n");
+            }
+            let status = if o.status.success() { "succeeded" } else { "failed" };
+            (status, o.status.code(), text)
+        }
+        Ok(Err(e)) => ("failed", None, format!("could not start {program}: {e}\n").into_bytes()),
+        Err(_) => (
+            "failed",
+            None,
+            format!("{program} ran longer than {COMMAND_TIMEOUT:?} and was stopped\n").into_bytes(),
+        ),
+    }
+}
