@@ -108,6 +108,13 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Roll an environment back to its previous known-good release (through the same target;
+    /// the record links the deployment it reverts).
+    Rollback {
+        /// Environment.
+        #[arg(long)]
+        env: String,
+    },
     /// Deployment records of an environment.
     Deployments {
         /// Environment.

@@ -1849,6 +1849,65 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
         c
     }));
     assert!(staging.contains("succeeded") && staging.contains(&id), "{staging}");
+    // A new release to dev records its rollback plan; rolling back re-deploys the previous
+    // known-good digest through the same target and links the record it reverts.
+    let digest2 = format!("sha256:{}", "d2".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest2,
+            "--service",
+            "api",
+            "--version",
+            "10",
+        ]);
+        c
+    }));
+    let id2 = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args([
+            "change",
+            "open",
+            "--title",
+            "v10",
+            "--artifact",
+            &digest2,
+            "--path",
+            "README.md",
+            "--env",
+            "dev",
+            "--output",
+            "json",
+        ]);
+        c
+    })))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v10 = json(&ok(run({
+        let mut c = promote(&deployer, &id2, "dev");
+        c.args(["--output", "json"]);
+        c
+    })));
+    let dev_before = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["deployments", "--env", "dev", "--output", "json"]);
+        c
+    })));
+    let last_v9 = dev_before["deployments"][1]["seq"].as_u64().unwrap();
+    assert_eq!(v10["rollback_to"].as_u64(), Some(last_v9));
+    let back = json(&ok(run({
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["rollback", "--env", "dev", "--output", "json"]);
+        c
+    })));
+    assert_eq!(back["digests"], serde_json::json!([digest]));
+    assert_eq!(back["change"].as_str(), Some(id.as_str()));
+    assert_eq!(back["rollback_of"], v10["seq"]);
+    assert_eq!(back["status"], "succeeded");
     // A change whose gate blocks is not promoted at all.
     let risky = open("db/migrations/7.sql");
     let e = refused(promote(&deployer, &risky, "dev"));

@@ -108,6 +108,13 @@ pub struct Deployment {
     pub approvals: Vec<String>,
     /// Identity that executed it.
     pub executed_by: String,
+    /// The rollback plan recorded with it: the previous known-good deployment of this
+    /// environment (its entry), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<u64>,
+    /// For a rollback: the deployment it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -251,19 +258,58 @@ pub async fn promote(
         .filter(|a| a.decision == "approved" && !a.stale)
         .map(|a| a.signer.clone())
         .collect();
-    let (status, exit_code, output) = run_target(env, &change).await;
+    // The rollback plan: what is running now (the last successful deployment), if anything.
+    let rollback_to = known_good(&deployments(ledger, &env.name).await?, &change.request.artifacts).map(|d| d.seq);
+    record(
+        ledger,
+        by,
+        env,
+        &change.id,
+        &change.request.artifacts,
+        decision.id,
+        approvals,
+        rollback_to,
+        None,
+    )
+    .await
+}
+
+/// The latest successful deployment whose digests differ from `current` (the previous
+/// known-good release), in a list oldest first.
+fn known_good<'a>(list: &'a [Deployment], current: &[String]) -> Option<&'a Deployment> {
+    list.iter()
+        .rev()
+        .find(|d| d.status == "succeeded" && d.digests.as_slice() != current)
+}
+
+/// Runs the target and records the deployment.
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    ledger: &Ledger,
+    by: &Identity,
+    env: &Environment,
+    change: &str,
+    digests: &[String],
+    gate_decision: u64,
+    approvals: Vec<String>,
+    rollback_to: Option<u64>,
+    rollback_of: Option<u64>,
+) -> Result<Deployment, ApiError> {
+    let (status, exit_code, output) = run_target(env, change, digests).await;
     let output_digest = ward_evidence::digest::of_bytes(&output);
     ledger.store().put_evidence(&output_digest, &output).await?;
     let payload = json!({
-        "change": change.id,
+        "change": change,
         "environment": env.name,
-        "digests": change.request.artifacts,
+        "digests": digests,
         "status": status,
         "exit_code": exit_code,
         "output_digest": output_digest,
-        "gate_decision": decision.id,
+        "gate_decision": gate_decision,
         "approvals": approvals,
         "executed_by": by.id,
+        "rollback_to": rollback_to,
+        "rollback_of": rollback_of,
     });
     let receipt = ledger
         .append(NewEvent {
@@ -279,8 +325,55 @@ pub async fn promote(
     serde_json::from_value(doc).map_err(ApiError::internal)
 }
 
+/// Rolls an environment back to its previous known-good release, through the same target; the
+/// new record names the deployment it reverts and relies on the gate decision and approvals of
+/// the release it restores.
+pub async fn rollback(
+    ledger: &Ledger,
+    by: &Identity,
+    environment: &str,
+    environments: &[Environment],
+    locks: &Locks,
+) -> Result<Deployment, ApiError> {
+    let Some(env) = environments.iter().find(|e| e.name == environment) else {
+        return Err(ApiError::not_found(
+            format!("environment {environment:?} is not declared"),
+            "declare it in [[environments]] of ward.toml",
+        ));
+    };
+    let lock = locks.of(&env.name);
+    let _serialised = lock.lock().await;
+    let list = deployments(ledger, &env.name).await?;
+    let Some(current) = list.iter().rev().find(|d| d.status == "succeeded") else {
+        return Err(refused(
+            "nothing_to_roll_back",
+            format!("{} has no successful deployment", env.name),
+            "promote a release first",
+        ));
+    };
+    let Some(good) = known_good(&list, &current.digests) else {
+        return Err(refused(
+            "no_known_good",
+            format!("{} has no earlier release to go back to", env.name),
+            "there is nothing older than the current release",
+        ));
+    };
+    record(
+        ledger,
+        by,
+        env,
+        &good.change,
+        &good.digests,
+        good.gate_decision,
+        good.approvals.clone(),
+        None,
+        Some(current.seq),
+    )
+    .await
+}
+
 /// Runs the environment's command target; returns status, exit code and (size-limited) output.
-async fn run_target(env: &Environment, change: &changes::Change) -> (&'static str, Option<i32>, Vec<u8>) {
+async fn run_target(env: &Environment, change: &str, digests: &[String]) -> (&'static str, Option<i32>, Vec<u8>) {
     let Some((program, args)) = env.command.split_first() else {
         return (
             "succeeded",
@@ -291,8 +384,8 @@ async fn run_target(env: &Environment, change: &changes::Change) -> (&'static st
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .env("WARD_ENV", &env.name)
-        .env("WARD_CHANGE", &change.id)
-        .env("WARD_DIGESTS", change.request.artifacts.join(" "))
+        .env("WARD_CHANGE", change)
+        .env("WARD_DIGESTS", digests.join(" "))
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     let out = tokio::time::timeout(COMMAND_TIMEOUT, cmd.output()).await;

@@ -111,6 +111,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/breakglass", Requires(Action::BreakGlass)),
     rule("GET", "/api/v1/reviews", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/promotions", Requires(Action::Promote)),
+    rule("POST", "/api/v1/environments/{env}/rollback", Requires(Action::Promote)),
     rule(
         "GET",
         "/api/v1/environments/{env}/deployments",
@@ -200,6 +201,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_reviews))
         .routes(routes!(promote))
         .routes(routes!(list_deployments))
+        .routes(routes!(rollback))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
@@ -979,6 +981,21 @@ async fn promote(
     Ok((
         StatusCode::CREATED,
         Json(promotion::promote(&state.ledger, &me, &req, &cx).await?),
+    ))
+}
+
+/// Rolls an environment back to its previous known-good release through the same target; the
+/// record links the deployment it reverts.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/rollback", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 201, body = promotion::Deployment), (status = 409, body = ErrorBody)))]
+async fn rollback(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::rollback(&state.ledger, &me, &env, &state.environments, &state.promotion_locks).await?),
     ))
 }
 

@@ -10,8 +10,13 @@ use serde_json::json;
 use ward_server::promotion::{self, Deployment, PromoteRequest, PromotionContext};
 
 fn line(d: &Deployment) -> String {
+    let plan = match (d.rollback_to, d.rollback_of) {
+        (_, Some(of)) => format!(", reverts entry {of}"),
+        (Some(to), _) => format!(", rollback to entry {to}"),
+        _ => String::new(),
+    };
     format!(
-        "{} {} → {}: {} (exit {}) by {} at {}, gate decision {}, approvals {}, output {}",
+        "{} {} → {}: {} (exit {}) by {} at {}, gate decision {}, approvals {}, output {}{plan}",
         d.change,
         d.digests.join(","),
         d.environment,
@@ -60,6 +65,42 @@ pub async fn promote(g: &Global, change: &str, to: &str) -> Result<()> {
             "deployment_failed",
             format!(
                 "the {} deployment target failed (recorded as entry {})",
+                d.environment, d.seq
+            ),
+            "read its output: the digest is in the record",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `ward rollback`.
+pub async fn rollback(g: &Global, env: &str) -> Result<()> {
+    let d: Deployment = match Remote::from_global(g)? {
+        Some(r) => {
+            r.post(&format!("/api/v1/environments/{env}/rollback"), &json!({}))
+                .await?
+        }
+        None => {
+            let ctx = Context::open(g).await?;
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            promotion::rollback(
+                &ctx.ledger,
+                &local_operator(),
+                env,
+                &cfg.environments,
+                &promotion::Locks::default(),
+            )
+            .await
+            .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(d), || format!("rolled back: {}", line(&d)));
+    if d.status != "succeeded" {
+        return Err(crate::failure::Failure::new(
+            "deployment_failed",
+            format!(
+                "the {} rollback target failed (recorded as entry {})",
                 d.environment, d.seq
             ),
             "read its output: the digest is in the record",
