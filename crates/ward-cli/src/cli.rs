@@ -115,6 +115,9 @@ pub enum Command {
         #[arg(long)]
         env: String,
     },
+    /// Environments: record what is running and flag drift.
+    #[command(subcommand)]
+    Env(EnvCommand),
     /// Deployment records of an environment.
     Deployments {
         /// Environment.
@@ -396,6 +399,25 @@ pub enum ReviewCommand {
         /// Only overdue reviews.
         #[arg(long)]
         overdue: bool,
+    },
+}
+
+/// `ward env …`.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Record what is running (digests, one per line or a JSON list, from FILE or `-` for stdin)
+    /// and compare it with what Ward deployed: exit 6 when a digest was not promoted through Ward
+    /// (a shadow change), is not the current release, or is missing.
+    Observe {
+        /// Environment.
+        #[arg(long)]
+        env: String,
+        /// File with the running digests (`-` for stdin).
+        #[arg(long)]
+        from: PathBuf,
+        /// Where the observation comes from (recorded).
+        #[arg(long, default_value = "")]
+        source: String,
     },
 }
 

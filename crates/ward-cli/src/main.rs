@@ -63,6 +63,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Promote { change, to } => commands::promote::promote(g, change, to).await,
         Command::Deployments { env } => commands::promote::deployments(g, env).await,
         Command::Rollback { env } => commands::promote::rollback(g, env).await,
+        Command::Env(c) => commands::promote::env(g, c).await,
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Bench(BenchCommand::Gate(a)) => commands::bench::gate(g, a).await,

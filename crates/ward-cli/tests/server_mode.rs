@@ -1908,6 +1908,43 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
     assert_eq!(back["change"].as_str(), Some(id.as_str()));
     assert_eq!(back["rollback_of"], v10["seq"]);
     assert_eq!(back["status"], "succeeded");
+    // Drift: dev now runs v9 (rolled back). A hand-made change on the target shows up.
+    let observe = |digests: &str| {
+        let f = tmp.path().join("running.txt");
+        std::fs::write(&f, digests).unwrap();
+        let mut c = remote(&d, &url, &ci);
+        c.args([
+            "env",
+            "observe",
+            "--env",
+            "dev",
+            "--source",
+            "kubectl prod-eu",
+            "--output",
+            "json",
+        ])
+        .arg("--from")
+        .arg(&f);
+        run(c)
+    };
+    let clean = observe(&format!("{digest}\n"));
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    let hand_made = format!("sha256:{}", "ee".repeat(32));
+    let out = observe(&format!("# running\n{digest}\n{hand_made}\n{digest2}\n"));
+    assert_eq!(out.status.code(), Some(6));
+    let drift = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(drift["shadow"], serde_json::json!([hand_made]));
+    assert_eq!(drift["stale"], serde_json::json!([digest2]));
+    let gone = observe("");
+    assert_eq!(
+        json(&String::from_utf8_lossy(&gone.stdout))["missing"],
+        serde_json::json!([digest])
+    );
     // A change whose gate blocks is not promoted at all.
     let risky = open("db/migrations/7.sql");
     let e = refused(promote(&deployer, &risky, "dev"));

@@ -74,6 +74,7 @@ impl Role {
             WaiverGrant => matches!(self, Approver),
             BreakGlass => matches!(self, Approver | ReleaseManager),
             Promote => matches!(self, ReleaseManager),
+            Observe => matches!(self, Developer | ReleaseManager),
         }
     }
 }
@@ -143,6 +144,8 @@ pub enum Action {
     BreakGlass,
     /// Promote a change into an environment (runs its deployment target).
     Promote,
+    /// Record what is running in an environment (drift detection).
+    Observe,
 }
 
 impl Action {
@@ -163,6 +166,7 @@ impl Action {
                 | Action::WaiverGrant
                 | Action::BreakGlass
                 | Action::Promote
+                | Action::Observe
         )
     }
 }

@@ -346,6 +346,7 @@ pub const RESERVED_KINDS: &[&str] = &[
     "waiver.",
     "breakglass.",
     "deployment.",
+    "drift.",
     "access.",
     "auth.",
     "log.",

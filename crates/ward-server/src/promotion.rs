@@ -408,3 +408,96 @@ async fn run_target(env: &Environment, change: &str, digests: &[String]) -> (&'s
         ),
     }
 }
+
+/// What is running in an environment, as observed (e.g. from `kubectl get pods -o json`
+/// reduced to image digests, or from a deploy tool's status).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    /// Environment.
+    pub environment: String,
+    /// Digests seen running.
+    pub digests: Vec<String>,
+    /// Where the observation came from (free text, e.g. `kubectl context prod-eu`).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// The drift found by an observation.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Drift {
+    /// Environment.
+    pub environment: String,
+    /// What Ward's last successful deployment put there.
+    pub expected: Vec<String>,
+    /// Digests running that were never promoted to this environment through Ward.
+    pub shadow: Vec<String>,
+    /// Digests running that were promoted here once, but are not the current release.
+    pub stale: Vec<String>,
+    /// Expected digests that are not running.
+    pub missing: Vec<String>,
+    /// Anything of the above.
+    pub drifted: bool,
+    /// Log entry of the observation.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Records what is running in an environment and compares it with what Ward deployed there.
+pub async fn observe(ledger: &Ledger, by: &Identity, obs: &Observation) -> Result<Drift, ApiError> {
+    crate::identities::check_name("environment", &obs.environment)?;
+    if obs.digests.len() > 10_000 || obs.source.len() > 1000 {
+        return Err(ApiError::invalid(
+            "too many digests or too long a source",
+            "observe one environment at a time",
+        ));
+    }
+    for d in &obs.digests {
+        ward_evidence::digest::parse_digest(d)
+            .map_err(|e| ApiError::invalid(e.to_string(), "list sha256:<hex> digests"))?;
+    }
+    let list = deployments(ledger, &obs.environment).await?;
+    let expected: Vec<String> = list
+        .iter()
+        .rev()
+        .find(|d| d.status == "succeeded")
+        .map(|d| d.digests.clone())
+        .unwrap_or_default();
+    let ever: std::collections::HashSet<&String> = list
+        .iter()
+        .filter(|d| d.status == "succeeded")
+        .flat_map(|d| &d.digests)
+        .collect();
+    let shadow: Vec<String> = obs.digests.iter().filter(|d| !ever.contains(d)).cloned().collect();
+    let stale: Vec<String> = obs
+        .digests
+        .iter()
+        .filter(|d| ever.contains(d) && !expected.contains(d))
+        .cloned()
+        .collect();
+    let missing: Vec<String> = expected.iter().filter(|d| !obs.digests.contains(d)).cloned().collect();
+    let drifted = !(shadow.is_empty() && stale.is_empty() && missing.is_empty());
+    let payload = json!({
+        "environment": obs.environment, "observed": obs.digests, "source": obs.source,
+        "expected": expected, "shadow": shadow, "stale": stale, "missing": missing, "drifted": drifted,
+    });
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "drift.observed".into(),
+            subject: format!("env:{}", obs.environment),
+            payload,
+        })
+        .await?;
+    Ok(Drift {
+        environment: obs.environment.clone(),
+        expected,
+        shadow,
+        stale,
+        missing,
+        drifted,
+        seq: receipt.seq,
+        time: receipt.time,
+    })
+}

@@ -112,6 +112,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/reviews", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/promotions", Requires(Action::Promote)),
     rule("POST", "/api/v1/environments/{env}/rollback", Requires(Action::Promote)),
+    rule("POST", "/api/v1/observations", Requires(Action::Observe)),
     rule(
         "GET",
         "/api/v1/environments/{env}/deployments",
@@ -202,6 +203,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(promote))
         .routes(routes!(list_deployments))
         .routes(routes!(rollback))
+        .routes(routes!(observe))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
@@ -996,6 +998,21 @@ async fn rollback(
     Ok((
         StatusCode::CREATED,
         Json(promotion::rollback(&state.ledger, &me, &env, &state.environments, &state.promotion_locks).await?),
+    ))
+}
+
+/// Records what is running in an environment and reports drift: shadow digests (never promoted
+/// there through Ward), stale ones (not the current release) and missing ones.
+#[utoipa::path(post, path = "/api/v1/observations", tag = "promotion", request_body = promotion::Observation, security(("bearer" = [])), responses(
+    (status = 201, body = promotion::Drift)))]
+async fn observe(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<promotion::Observation>,
+) -> Result<(StatusCode, Json<promotion::Drift>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::observe(&state.ledger, &me, &req).await?),
     ))
 }
 

@@ -1,13 +1,83 @@
 //! `ward promote` and `ward deployments`, locally or through a server.
 
-use crate::cli::Global;
+use crate::cli::{EnvCommand, Global};
 use crate::context::{Context, local_operator};
 use crate::failure::api_failure;
 use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
-use ward_server::promotion::{self, Deployment, PromoteRequest, PromotionContext};
+use ward_server::promotion::{self, Deployment, Drift, Observation, PromoteRequest, PromotionContext};
+
+/// Exit code when an observation finds drift.
+pub const EXIT_DRIFT: i32 = 6;
+/// Largest observation file read.
+const MAX_OBSERVATION: u64 = 4 * 1024 * 1024;
+
+/// Digests from a JSON list of strings, or one per line (blank lines and `#` comments skipped).
+pub fn parse_digests(text: &str) -> Vec<String> {
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(text) {
+        return list;
+    }
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `ward env`.
+pub async fn env(g: &Global, cmd: &EnvCommand) -> Result<()> {
+    let EnvCommand::Observe { env, from, source } = cmd;
+    let text = if from.as_os_str() == "-" {
+        use std::io::Read;
+        let mut s = String::new();
+        std::io::stdin().take(MAX_OBSERVATION).read_to_string(&mut s)?;
+        s
+    } else {
+        let meta = std::fs::metadata(from)?;
+        if meta.len() > MAX_OBSERVATION {
+            anyhow::bail!("{} is larger than {MAX_OBSERVATION} bytes", from.display());
+        }
+        std::fs::read_to_string(from)?
+    };
+    let obs = Observation {
+        environment: env.clone(),
+        digests: parse_digests(&text),
+        source: source.clone(),
+    };
+    let d: Drift = match Remote::from_global(g)? {
+        Some(r) => r.post("/api/v1/observations", &obs).await?,
+        None => promotion::observe(&Context::open(g).await?.ledger, &local_operator(), &obs)
+            .await
+            .map_err(api_failure)?,
+    };
+    emit(g.output, json!(d), || {
+        if !d.drifted {
+            return format!(
+                "{}: running exactly what Ward deployed ({} digests; entry {})",
+                d.environment,
+                d.expected.len(),
+                d.seq
+            );
+        }
+        let mut s = format!("{}: DRIFT (entry {})\n", d.environment, d.seq);
+        for x in &d.shadow {
+            s.push_str(&format!("  shadow  {x}  (never promoted here through Ward)\n"));
+        }
+        for x in &d.stale {
+            s.push_str(&format!("  stale   {x}  (promoted once, not the current release)\n"));
+        }
+        for x in &d.missing {
+            s.push_str(&format!("  missing {x}  (deployed by Ward, not running)\n"));
+        }
+        s
+    });
+    if d.drifted {
+        std::process::exit(EXIT_DRIFT);
+    }
+    Ok(())
+}
 
 fn line(d: &Deployment) -> String {
     let plan = match (d.rollback_to, d.rollback_of) {
