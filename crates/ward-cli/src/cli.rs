@@ -118,6 +118,9 @@ pub enum Command {
     /// Environments: record what is running and flag drift.
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Release notes and manifests.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Deployment records of an environment.
     Deployments {
         /// Environment.
@@ -399,6 +402,20 @@ pub enum ReviewCommand {
         /// Only overdue reviews.
         #[arg(long)]
         overdue: bool,
+    },
+}
+
+/// `ward release …`.
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Release notes of an environment (Markdown; `--output json` for the structured data).
+    Notes {
+        /// Environment.
+        #[arg(long)]
+        env: String,
+        /// Only releases deployed at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 

@@ -64,6 +64,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Deployments { env } => commands::promote::deployments(g, env).await,
         Command::Rollback { env } => commands::promote::rollback(g, env).await,
         Command::Env(c) => commands::promote::env(g, c).await,
+        Command::Release(crate::cli::ReleaseCommand::Notes { env, since }) => {
+            commands::promote::release_notes(g, env, since.as_deref()).await
+        }
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Bench(BenchCommand::Gate(a)) => commands::bench::gate(g, a).await,

@@ -1945,6 +1945,31 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
         json(&String::from_utf8_lossy(&gone.stdout))["missing"],
         serde_json::json!([digest])
     );
+    // Release notes a release manager can read: Markdown, and the same data as JSON.
+    let notes = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["release", "notes", "--env", "staging"]);
+        c
+    }));
+    assert!(
+        notes.starts_with("# Release notes: staging") && notes.contains(&id) && notes.contains("Risk tier: low"),
+        "{notes}"
+    );
+    let later = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args([
+            "release",
+            "notes",
+            "--env",
+            "dev",
+            "--since",
+            "2999-01-01T00:00:00Z",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(later["releases"].as_array().map(Vec::len), Some(0));
     // A change whose gate blocks is not promoted at all.
     let risky = open("db/migrations/7.sql");
     let e = refused(promote(&deployer, &risky, "dev"));

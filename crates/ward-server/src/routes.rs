@@ -115,6 +115,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/observations", Requires(Action::Observe)),
     rule(
         "GET",
+        "/api/v1/environments/{env}/release-notes",
+        Requires(Action::ChangeRead),
+    ),
+    rule(
+        "GET",
         "/api/v1/environments/{env}/deployments",
         Requires(Action::ChangeRead),
     ),
@@ -204,6 +209,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_deployments))
         .routes(routes!(rollback))
         .routes(routes!(observe))
+        .routes(routes!(release_notes))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
@@ -1013,6 +1019,27 @@ async fn observe(
     Ok((
         StatusCode::CREATED,
         Json(promotion::observe(&state.ledger, &me, &req).await?),
+    ))
+}
+
+/// `?since=` for release notes.
+#[derive(Deserialize, IntoParams)]
+struct SinceQuery {
+    /// RFC 3339 time; releases deployed at or after it.
+    since: Option<String>,
+}
+
+/// Release notes of an environment: every successful deployment with its change, tier,
+/// approvals, evidence, waivers and commits.
+#[utoipa::path(get, path = "/api/v1/environments/{env}/release-notes", tag = "promotion", params(("env" = String, Path, description = "environment"), SinceQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<promotion::ReleaseEntry>)))]
+async fn release_notes(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    Query(q): Query<SinceQuery>,
+) -> Result<Json<Vec<promotion::ReleaseEntry>>, ApiError> {
+    Ok(Json(
+        promotion::release_notes(&state.ledger, &env, q.since.as_deref(), &state.risk, &state.approvals).await?,
     ))
 }
 

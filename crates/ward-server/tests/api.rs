@@ -161,6 +161,7 @@ fn sample(path: &str) -> (String, Option<Value>) {
             path.into(),
             Some(json!({"change": "CHG-00000000", "environment": "prod"})),
         ),
+        "/api/v1/environments/{env}/release-notes" => ("/api/v1/environments/prod/release-notes".into(), None),
         "/api/v1/observations" => (path.into(), Some(json!({"environment": "prod", "digests": []}))),
         "/api/v1/environments/{env}/rollback" => ("/api/v1/environments/prod/rollback".into(), None),
         "/api/v1/environments/{env}/deployments" => ("/api/v1/environments/prod/deployments".into(), None),

@@ -144,6 +144,27 @@ pub async fn promote(g: &Global, change: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
+/// `ward release notes`.
+pub async fn release_notes(g: &Global, env: &str, since: Option<&str>) -> Result<()> {
+    let entries: Vec<promotion::ReleaseEntry> = match Remote::from_global(g)? {
+        Some(r) => {
+            let q: Vec<(&str, String)> = since.map(|s| ("since", s.to_string())).into_iter().collect();
+            r.get(&format!("/api/v1/environments/{env}/release-notes"), &q).await?
+        }
+        None => {
+            let ctx = Context::open(g).await?;
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            promotion::release_notes(&ctx.ledger, env, since, &cfg.risk, &cfg.approvals)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!({ "environment": env, "releases": entries }), || {
+        promotion::release_notes_markdown(env, &entries)
+    });
+    Ok(())
+}
+
 /// `ward rollback`.
 pub async fn rollback(g: &Global, env: &str) -> Result<()> {
     let d: Deployment = match Remote::from_global(g)? {
