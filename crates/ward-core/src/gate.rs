@@ -142,56 +142,48 @@ pub fn evaluate(
     let allow = json.get("allow").and_then(serde_json::Value::as_bool).ok_or_else(|| {
         GateError::Eval("data.ward.gate.decision has no boolean `allow` (is package ward.gate loaded?)".into())
     })?;
-    let mut reasons: Vec<Reason> = match json.get("deny") {
-        Some(serde_json::Value::Array(list)) => list
-            .iter()
-            .map(|r| {
-                let field = |k: &str| {
-                    r.get(k)
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                Reason {
-                    rule: field("rule"),
-                    message: if r.is_string() {
-                        r.as_str().unwrap_or_default().into()
-                    } else {
-                        field("message")
-                    },
-                    fix: field("fix"),
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    reasons.sort();
-    let mut waived: Vec<Excused> = match json.get("waived") {
-        Some(serde_json::Value::Array(list)) => list
-            .iter()
-            .map(|r| {
-                let field = |k: &str| {
-                    r.get(k)
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                Excused {
-                    rule: field("rule"),
-                    message: field("message"),
-                    waiver: field("waiver"),
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    waived.sort();
+    let reasons: Vec<Reason> = sorted_list(&json, "deny", |field, r| Reason {
+        rule: field("rule"),
+        message: r.as_str().map_or_else(|| field("message"), str::to_string),
+        fix: field("fix"),
+    });
+    let waived: Vec<Excused> = sorted_list(&json, "waived", |field, _| Excused {
+        rule: field("rule"),
+        message: field("message"),
+        waiver: field("waiver"),
+    });
     // A policy that denies must also not allow: the verdict is the stricter of the two.
     Ok(Decision {
         allow: allow && reasons.is_empty(),
         reasons,
         waived,
     })
+}
+
+/// The decision's list `key` (a Rego set comes back as a list), each item made by `make` from its
+/// string fields, sorted.
+fn sorted_list<T: Ord>(
+    json: &serde_json::Value,
+    key: &str,
+    make: impl Fn(&dyn Fn(&str) -> String, &serde_json::Value) -> T,
+) -> Vec<T> {
+    let mut out: Vec<T> = json
+        .get(key)
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let field = |k: &str| {
+                r.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            make(&field, r)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// One policy test's outcome.

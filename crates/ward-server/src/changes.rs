@@ -273,8 +273,15 @@ fn new_id() -> Result<String, ApiError> {
     Ok(format!("CHG-{}", hex::encode(b)))
 }
 
-/// Opens a change: validates it, checks its artifacts are registered, classifies it.
-pub async fn open(ledger: &Ledger, by: &Identity, rules: &RiskRules, req: &ChangeRequest) -> Result<Change, ApiError> {
+/// Validates a change's content, checks its artifacts are registered, classifies it, and builds
+/// the event payload (`change.opened` and `change.updated` share it).
+async fn checked_payload(
+    ledger: &Ledger,
+    rules: &RiskRules,
+    req: &ChangeRequest,
+    id: &str,
+    opener: &str,
+) -> Result<(Classification, Value), ApiError> {
     validate(req)?;
     for a in &req.artifacts {
         if evidence::artifact(ledger, a).await?.is_none() {
@@ -290,12 +297,18 @@ pub async fn open(ledger: &Ledger, by: &Identity, rules: &RiskRules, req: &Chang
         integrations: &req.integrations,
         paths: &req.paths,
     });
-    let id = new_id()?;
     let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
     payload["id"] = json!(id);
-    payload["opener"] = json!(by.id);
+    payload["opener"] = json!(opener);
     payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
     payload["tier"] = json!(classification.tier);
+    Ok((classification, payload))
+}
+
+/// Opens a change: validates it, checks its artifacts are registered, classifies it.
+pub async fn open(ledger: &Ledger, by: &Identity, rules: &RiskRules, req: &ChangeRequest) -> Result<Change, ApiError> {
+    let id = new_id()?;
+    let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id).await?;
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -365,26 +378,7 @@ pub async fn update(
     if req == old.request {
         return Ok(old);
     }
-    validate(&req)?;
-    for a in &req.artifacts {
-        if evidence::artifact(ledger, a).await?.is_none() {
-            return Err(ApiError::invalid(
-                format!("artifact {a} is not registered"),
-                "register it first with `ward artifact register`",
-            ));
-        }
-    }
-    let classification = rules.classify(&ChangeFacts {
-        kind: &req.kind,
-        attributes: &req.attributes,
-        integrations: &req.integrations,
-        paths: &req.paths,
-    });
-    let mut payload = serde_json::to_value(&req).map_err(ApiError::internal)?;
-    payload["id"] = json!(id);
-    payload["opener"] = json!(old.opener);
-    payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
-    payload["tier"] = json!(classification.tier);
+    let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener).await?;
     payload["updated_by"] = json!(by.id);
     payload["seq"] = json!(old.seq);
     payload["time"] = json!(old.time);

@@ -46,9 +46,10 @@ impl Latency {
     }
 }
 
-/// Runs the load test against `--database-url`, or a fresh SQLite file in a temporary directory.
-pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
-    let tmp = std::env::temp_dir().join(format!("ward-bench-{}", std::process::id()));
+/// The store a bench runs on: `--database-url`, or a fresh SQLite file in a temporary directory
+/// (returned so the bench can remove it).
+fn bench_store(g: &Global, label: &str) -> Result<(std::path::PathBuf, String)> {
+    let tmp = std::env::temp_dir().join(format!("{label}{}", std::process::id()));
     let url = match &g.database_url {
         Some(u) => u.clone(),
         None => {
@@ -56,6 +57,12 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
             format!("sqlite://{}", tmp.join("bench.db").display())
         }
     };
+    Ok((tmp, url))
+}
+
+/// Runs the load test against `--database-url`, or a fresh SQLite file in a temporary directory.
+pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
+    let (tmp, url) = bench_store(g, "ward-bench-")?;
     let store = crate::context::open_store(&url).await?;
     let backend = store.backend();
     let start_size = store.head().await?.size();
@@ -272,14 +279,7 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
 pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     use base64::Engine;
     use ward_server::{evidence, gate as gate_svc};
-    let tmp = std::env::temp_dir().join(format!("ward-bench-gate-{}", std::process::id()));
-    let url = match &g.database_url {
-        Some(u) => u.clone(),
-        None => {
-            std::fs::create_dir_all(&tmp)?;
-            format!("sqlite://{}", tmp.join("bench.db").display())
-        }
-    };
+    let (tmp, url) = bench_store(g, "ward-bench-gate-")?;
     let store = crate::context::open_store(&url).await?;
     let backend = store.backend();
     let ledger = Ledger::new(store, ward_server::projectors());
