@@ -189,11 +189,15 @@ pub struct ArtifactRegisterArgs {
 pub enum AttestCommand {
     /// Parse a report, store it, and record its summary against an artifact.
     Add(AttestAddArgs),
-    /// List an artifact's attestations.
+    /// List an artifact's (or a change's own) attestations.
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["artifact", "change"])))]
     List {
         /// Artifact digest.
         #[arg(long)]
-        artifact: String,
+        artifact: Option<String>,
+        /// Or a change id.
+        #[arg(long)]
+        change: Option<String>,
     },
     /// Custom attestation types: your own JSON, checked against a JSON Schema.
     #[command(subcommand, name = "type")]
@@ -487,10 +491,14 @@ pub enum KeyCommand {
 
 /// `ward attest add`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["artifact", "change"])))]
 pub struct AttestAddArgs {
     /// Artifact digest.
     #[arg(long)]
-    pub artifact: String,
+    pub artifact: Option<String>,
+    /// Or a change id: evidence about the change itself (a pen-test, a rollback plan).
+    #[arg(long)]
+    pub change: Option<String>,
     /// Format: auto (detect), junit, sarif, cyclonedx, spdx, vulns (Trivy, Grype, osv-scanner,
     /// OSV, pip-audit, CycloneDX VEX), intoto (DSSE envelopes, in-toto-run links; signatures are
     /// checked against `ward key trust`), or custom:NAME (see `ward attest type`).

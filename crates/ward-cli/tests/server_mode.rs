@@ -1216,11 +1216,18 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     // Satisfy it: passing tests and one approval by someone else.
     let junit = tmp.path().join("junit.xml");
     std::fs::write(&junit, r#"<testsuite name="s" tests="2"><testcase classname="c" name="a" time="0.1"/><testcase classname="c" name="b" time="0.2"/></testsuite>"#).unwrap();
+    // (Evidence may attach to the change itself: the gate and the manifest see it.)
     ok(run({
         let mut c = remote(&d, &url, &ci);
-        c.args(["attest", "add", "--artifact", &digest]).arg(&junit);
+        c.args(["attest", "add", "--change", &id]).arg(&junit);
         c
     }));
+    let on_change = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["attest", "list", "--change", &id, "--output", "json"]);
+        c
+    })));
+    assert_eq!(on_change["attestations"][0]["type"], "junit");
     ok(run({
         let mut c = remote(&d, &url, &quinn);
         c.args(["approve", "--change", &id, "--meaning", "approved"])

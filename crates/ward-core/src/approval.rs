@@ -119,7 +119,8 @@ pub struct Manifest {
     pub change: String,
     /// Artifact digests, sorted.
     pub artifacts: Vec<String>,
-    /// Attestation ids (`sha256:` of each raw document) on those artifacts, sorted.
+    /// Attestation ids (`sha256:` of each raw document) on those artifacts and on the change
+    /// itself, sorted.
     pub attestations: Vec<String>,
     /// `sha256:` of the policy in force (risk and approval rules).
     pub policy: String,

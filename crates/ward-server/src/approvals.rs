@@ -117,7 +117,7 @@ pub async fn manifest(
     rules: &ApprovalRules,
 ) -> Result<Manifest, ApiError> {
     let mut attestations = Vec::new();
-    for a in &change.request.artifacts {
+    for a in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
         attestations.extend(evidence::attestations(ledger, a).await?.into_iter().map(|x| x.id));
     }
     Ok(manifest_of(change, attestations, risk, rules))

@@ -84,7 +84,7 @@ pub struct Artifact {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttestationRequest {
-    /// Artifact digest.
+    /// Artifact digest, or a change id (`CHG-…`) for evidence about the change itself.
     pub artifact: String,
     /// `auto`, `junit`, `sarif`, `cyclonedx`, `spdx`, `vulns`, `intoto` or `custom:<name>`.
     #[serde(default = "auto")]
@@ -339,6 +339,12 @@ pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str
         Format::Cyclonedx => serde_json::to_value(cyclonedx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Spdx => serde_json::to_value(spdx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Vulns => serde_json::to_value(vulns::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
+        Format::Intoto if artifact.starts_with("CHG-") => {
+            return Err(ApiError::invalid(
+                "in-toto documents attest artifacts, not changes",
+                "attach it with --artifact DIGEST",
+            ));
+        }
         Format::Intoto => {
             let trusted = keys::trusted(ledger).await?;
             serde_json::to_value(intoto::summarise(bytes, MAX_EVIDENCE, &trusted, artifact).map_err(refused)?)
@@ -386,7 +392,15 @@ pub async fn attest(
     policy: &ward_evidence::guard::GuardConfig,
 ) -> Result<(Attestation, bool), ApiError> {
     use base64::Engine;
-    parse_digest(&req.artifact).map_err(|e| ApiError::invalid(e.to_string(), "pass --artifact sha256:…"))?;
+    let on_change = req.artifact.starts_with("CHG-");
+    if !on_change {
+        parse_digest(&req.artifact).map_err(|e| {
+            ApiError::invalid(
+                e.to_string(),
+                "pass --artifact sha256:… (or --change CHG-… to attach to a change)",
+            )
+        })?;
+    }
     check_field("file_name", &req.file_name, 255)?;
     let limit = policy.max_file_bytes();
     let too_large = |size: String| {
@@ -414,11 +428,24 @@ pub async fn attest(
     if bytes.len() > limit {
         return Err(too_large(bytes.len().to_string()));
     }
-    let Some(registered) = artifact(ledger, &req.artifact).await? else {
-        return Err(ApiError::not_found(
-            format!("artifact {} is not registered", req.artifact),
-            "register it first with `ward artifact register`",
-        ));
+    // What it attaches to: a registered artifact, or a change (evidence about the change itself,
+    // e.g. a pen-test or a rollback plan); the service scopes vulnerability first-seen times.
+    let service = if on_change {
+        if crate::changes::get(ledger, &req.artifact).await?.is_none() {
+            return Err(ApiError::not_found(
+                format!("no change {:?}", req.artifact),
+                "list changes with `ward change list`",
+            ));
+        }
+        format!("change:{}", req.artifact)
+    } else {
+        let Some(registered) = artifact(ledger, &req.artifact).await? else {
+            return Err(ApiError::not_found(
+                format!("artifact {} is not registered", req.artifact),
+                "register it first with `ward artifact register`",
+            ));
+        };
+        registered.meta.service
     };
     // The guard runs before anything is stored or parsed into a summary.
     let (bytes, redactions) = guard(&req.file_name, bytes, req.redact, policy)?;
@@ -441,7 +468,7 @@ pub async fn attest(
         return Ok((serde_json::from_value(doc).map_err(ApiError::internal)?, false));
     }
     if format == Format::Vulns {
-        first_seen(ledger, &registered.meta.service, &mut summary).await?;
+        first_seen(ledger, &service, &mut summary).await?;
     }
     ledger.store().put_evidence(&id, &bytes).await?;
     let payload = json!({
@@ -453,13 +480,17 @@ pub async fn attest(
         "summary": summary,
         "redactions": redactions,
         "added_by": by.id,
-        "service": registered.meta.service,
+        "service": service,
     });
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
             kind: "attestation.added".into(),
-            subject: format!("artifact:{}", req.artifact),
+            subject: if on_change {
+                format!("change:{}", req.artifact)
+            } else {
+                format!("artifact:{}", req.artifact)
+            },
             payload,
         })
         .await?;

@@ -188,7 +188,7 @@ pub async fn input(
     let mut evidence_list = Vec::new();
     let mut vulnerabilities = Vec::new();
     let mut attestation_ids = Vec::new();
-    for a in &change.request.artifacts {
+    for a in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
         for att in evidence::attestations(ledger, a).await? {
             attestation_ids.push(att.id.clone());
             if att.r#type == "vulns" {

@@ -105,6 +105,11 @@ pub const ROUTES: &[RouteRule] = &[
         Requires(Action::ChangeClassify),
     ),
     rule("GET", "/api/v1/changes/{id}/approvals", Requires(Action::ChangeRead)),
+    rule(
+        "GET",
+        "/api/v1/changes/{id}/attestations",
+        Requires(Action::EvidenceRead),
+    ),
     rule("POST", "/api/v1/changes/{id}/gate", Requires(Action::GateCheck)),
     rule("GET", "/api/v1/changes/{id}/waivers", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/waivers", Requires(Action::WaiverGrant)),
@@ -200,6 +205,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(show_change, update_change))
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
+        .routes(routes!(change_attestations))
         .routes(routes!(check_gate))
         .routes(routes!(list_waivers))
         .routes(routes!(grant_waiver))
@@ -1051,6 +1057,16 @@ async fn list_deployments(
     Path(env): Path<String>,
 ) -> Result<Json<Vec<promotion::Deployment>>, ApiError> {
     Ok(Json(promotion::deployments(&state.ledger, &env).await?))
+}
+
+/// Attestations attached to a change itself (not to its artifacts), oldest first.
+#[utoipa::path(get, path = "/api/v1/changes/{id}/attestations", tag = "changes", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<evidence::Attestation>)))]
+async fn change_attestations(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<evidence::Attestation>>, ApiError> {
+    Ok(Json(evidence::attestations(&state.ledger, &id).await?))
 }
 
 /// Every API token (never the secrets).

@@ -134,6 +134,7 @@ fn sample(path: &str) -> (String, Option<Value>) {
             "/api/v1/changes/CHG-00000000/classification".into(),
             Some(json!({ "tier": "high", "reason": "matrix test reason" })),
         ),
+        "/api/v1/changes/{id}/attestations" => ("/api/v1/changes/CHG-00000000/attestations".into(), None),
         "/api/v1/changes/{id}/approvals" => (
             "/api/v1/changes/CHG-00000000/approvals".into(),
             Some(json!({ "meaning": "approved" })),

@@ -258,8 +258,11 @@ pub async fn attest(g: &Global, cmd: &AttestCommand) -> Result<()> {
     match cmd {
         AttestCommand::Add(a) => add(g, remote, a).await,
         AttestCommand::Type(c) => crate::commands::keys::attest_type(g, remote, c).await,
-        AttestCommand::List { artifact } => {
+        AttestCommand::List { artifact, change } => {
+            let target = artifact.as_ref().or(change.as_ref()).cloned().unwrap_or_default();
+            let artifact = &target;
             let list: Vec<Attestation> = match &remote {
+                Some(r) if change.is_some() => r.get(&format!("/api/v1/changes/{artifact}/attestations"), &[]).await?,
                 Some(r) => {
                     r.get::<ArtifactView>(&format!("/api/v1/artifacts/{artifact}"), &[])
                         .await?
@@ -302,7 +305,7 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
     }
     let bytes = std::fs::read(&a.file)?;
     let req = AttestationRequest {
-        artifact: a.artifact.clone(),
+        artifact: a.artifact.clone().or_else(|| a.change.clone()).unwrap_or_default(),
         r#type: a.kind.clone(),
         file_name: a
             .file
