@@ -246,21 +246,17 @@ pub async fn sign(
         .await);
     }
     // Re-authentication: the signer proves, in this request, who they are.
-    let (reauth, printed_name) = match (by.id.strip_prefix("user:"), &req.password, &req.reauth_token) {
+    let proved: Result<(&str, String), (String, &str)> = match (
+        by.id.strip_prefix("user:"),
+        &req.password,
+        &req.reauth_token,
+    ) {
         (Some(name), Some(password), _) => match identities::check_password(ledger, name, password).await? {
-            Some(user) => ("password", user.display_name),
-            None => {
-                return Err(refuse(
-                    ledger,
-                    by,
-                    change_id,
-                    StatusCode::UNAUTHORIZED,
-                    "reauthentication_failed",
-                    format!("the password given for {} is wrong", by.id),
-                    "sign again with your own password",
-                )
-                .await);
-            }
+            Some(user) => Ok(("password", user.display_name)),
+            None => Err((
+                format!("the password given for {} is wrong", by.id),
+                "sign again with your own password",
+            )),
         },
         (_, _, Some(token)) => {
             let verified = match oidc {
@@ -268,19 +264,11 @@ pub async fn sign(
                 None => None,
             };
             match verified {
-                Some(who) if who.id == by.id => ("oidc", by.id.clone()),
-                _ => {
-                    return Err(refuse(
-                        ledger,
-                        by,
-                        change_id,
-                        StatusCode::UNAUTHORIZED,
-                        "reauthentication_failed",
-                        format!("the re-authentication token is not a fresh token of {}", by.id),
-                        "sign in again with your identity provider and pass the new token",
-                    )
-                    .await);
-                }
+                Some(who) if who.id == by.id => Ok(("oidc", by.id.clone())),
+                _ => Err((
+                    format!("the re-authentication token is not a fresh token of {}", by.id),
+                    "sign in again with your identity provider and pass the new token",
+                )),
             }
         }
         _ => {
@@ -290,6 +278,21 @@ pub async fn sign(
                 "signing needs re-authentication in the same request",
                 "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)",
             ));
+        }
+    };
+    let (reauth, printed_name) = match proved {
+        Ok(p) => p,
+        Err((reason, hint)) => {
+            return Err(refuse(
+                ledger,
+                by,
+                change_id,
+                StatusCode::UNAUTHORIZED,
+                "reauthentication_failed",
+                reason,
+                hint,
+            )
+            .await);
         }
     };
     let manifest = manifest(ledger, &change, risk, rules).await?;

@@ -102,6 +102,21 @@ fn auto() -> String {
     "auto".into()
 }
 
+impl AttestationRequest {
+    /// A request to attach `bytes` (read from a file called `file_name`) to `target` (an
+    /// artifact digest or a change id) as `kind`.
+    pub fn from_bytes(target: &str, kind: &str, file_name: &str, bytes: &[u8], redact: bool) -> AttestationRequest {
+        use base64::Engine;
+        AttestationRequest {
+            artifact: target.into(),
+            r#type: kind.into(),
+            file_name: file_name.into(),
+            content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            redact,
+        }
+    }
+}
+
 /// An attached attestation.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Attestation {

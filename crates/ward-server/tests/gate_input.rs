@@ -39,17 +39,11 @@ async fn input_documents_match_the_published_schema() {
     )
     .await
     .expect("register");
-    use base64::Engine;
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
     for f in ["pytest.xml", "semgrep.sarif", "public/trivy.json"] {
         let bytes = std::fs::read(fixtures.join(f)).expect("fixture");
-        let req = evidence::AttestationRequest {
-            artifact: digest.clone(),
-            r#type: "auto".into(),
-            file_name: f.rsplit('/').next().unwrap_or(f).into(),
-            content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
-            redact: false,
-        };
+        let name = f.rsplit('/').next().unwrap_or(f);
+        let req = evidence::AttestationRequest::from_bytes(&digest, "auto", name, &bytes, false);
         evidence::attest(&ledger, &ci, &req, &Default::default())
             .await
             .expect("attest");

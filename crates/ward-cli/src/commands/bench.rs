@@ -277,7 +277,6 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
 /// evaluating the bundled policy, and the whole recorded check (plus storing the input and
 /// policy documents and appending the decision).
 pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
-    use base64::Engine;
     use ward_server::{evidence, gate as gate_svc};
     let (tmp, url) = bench_store(g, "ward-bench-gate-")?;
     let store = crate::context::open_store(&url).await?;
@@ -293,20 +292,8 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     let policy = gate_svc::GatePolicy::load(None, gate_svc::Controls::default()).map_err(anyhow::Error::msg)?;
     let with_evidence = a.with_evidence.clamp(1, a.changes.max(1));
     // Artifacts with evidence, and the changes that ship them.
-    let reports: [(&str, &[u8]); 3] = [
-        (
-            "pytest.xml",
-            include_bytes!("../../../ward-evidence/tests/fixtures/pytest.xml"),
-        ),
-        (
-            "semgrep.sarif",
-            include_bytes!("../../../ward-evidence/tests/fixtures/semgrep.sarif"),
-        ),
-        (
-            "cyclonedx-py-1.6.json",
-            include_bytes!("../../../ward-evidence/tests/fixtures/cyclonedx-py-1.6.json"),
-        ),
-    ];
+    // The demo's real tool output: pytest, semgrep, cyclonedx-py.
+    let reports = &crate::commands::demo::FIXTURES[..3];
     let pb = progress(g.output, "setup");
     pb.set_length(a.changes);
     let mut checked = Vec::new();
@@ -327,14 +314,8 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
         )
         .await
         .map_err(|e| anyhow::anyhow!(e.detail.message))?;
-        for (name, bytes) in reports {
-            let req = evidence::AttestationRequest {
-                artifact: digest.clone(),
-                r#type: "auto".into(),
-                file_name: name.into(),
-                content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
-                redact: false,
-            };
+        for &(name, bytes) in reports {
+            let req = evidence::AttestationRequest::from_bytes(&digest, "auto", name, bytes, false);
             evidence::attest(&ledger, &ci, &req, &Default::default())
                 .await
                 .map_err(|e| anyhow::anyhow!(e.detail.message))?;

@@ -29,7 +29,7 @@ fn ev(actor: &str, kind: ActorKind, event: &str, subject: &str, payload: Value) 
 }
 
 /// Real tool output the demo attaches (the evidence crate's fixtures, made by the tools).
-const FIXTURES: &[(&str, &[u8])] = &[
+pub(crate) const FIXTURES: &[(&str, &[u8])] = &[
     (
         "pytest.xml",
         include_bytes!("../../../ward-evidence/tests/fixtures/pytest.xml"),
@@ -69,7 +69,6 @@ fn identity(id: &str, kind: ActorKind, role: ward_core::Role) -> ward_core::Iden
 /// CI registers the build and attaches real tool output; a security admin trusts the builder's
 /// key first; forged provenance is refused. Returns the artifact digest and report lines.
 async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
-    use base64::Engine;
     use ward_server::evidence::{self, ArtifactRequest, AttestationRequest};
     let fail = |e: ward_server::ApiError| anyhow::anyhow!("{}", e.detail.message);
     let ci = identity(
@@ -112,13 +111,7 @@ async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
     .map_err(fail)?;
     lines.push(format!("registered scheduling-api 2.14.0 as {digest}"));
     let guard = ward_evidence::guard::GuardConfig::default();
-    let request = |name: &str, bytes: &[u8]| AttestationRequest {
-        artifact: digest.clone(),
-        r#type: "auto".into(),
-        file_name: name.into(),
-        content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
-        redact: false,
-    };
+    let request = |name: &str, bytes: &[u8]| AttestationRequest::from_bytes(&digest, "auto", name, bytes, false);
     for (name, bytes) in FIXTURES {
         let a = evidence::attest(ledger, &ci, &request(name, bytes), &guard)
             .await

@@ -282,7 +282,6 @@ pub async fn attest(g: &Global, cmd: &AttestCommand) -> Result<()> {
 }
 
 async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()> {
-    use base64::Engine;
     let meta = std::fs::metadata(&a.file).map_err(|e| {
         Failure::new(
             "bad_file",
@@ -304,16 +303,12 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         .into());
     }
     let bytes = std::fs::read(&a.file)?;
-    let req = AttestationRequest {
-        artifact: a.artifact.clone().or_else(|| a.change.clone()).unwrap_or_default(),
-        r#type: a.kind.clone(),
-        file_name: a
-            .file
-            .file_name()
-            .map_or_else(|| a.file.display().to_string(), |n| n.to_string_lossy().into_owned()),
-        content_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
-        redact: a.redact,
-    };
+    let target = a.artifact.clone().or_else(|| a.change.clone()).unwrap_or_default();
+    let file_name = a
+        .file
+        .file_name()
+        .map_or_else(|| a.file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let req = AttestationRequest::from_bytes(&target, &a.kind, &file_name, &bytes, a.redact);
     let att: Attestation = match remote {
         Some(r) => r.post("/api/v1/attestations", &req).await?,
         None => {
