@@ -98,8 +98,8 @@ pub enum Command {
     /// Retrospective reviews opened by break-glass: open, overdue, closed.
     #[command(subcommand)]
     Review(ReviewCommand),
-    /// Promote a change's artifacts into an environment: chain order, its gate, its deployment
-    /// target, and a deployment record.
+    /// Promote a change's artifacts into an environment: chain and ring order, its gate, its
+    /// deployment target (once per tenant, ring by ring), and a deployment record.
     Promote {
         /// Change.
         #[arg(long)]
@@ -107,14 +107,27 @@ pub enum Command {
         /// Target environment (declared in [[environments]]).
         #[arg(long)]
         to: String,
+        /// Only these tenants (comma-separated).
+        #[arg(long, value_delimiter = ',', conflicts_with = "ring")]
+        tenants: Vec<String>,
+        /// Only this ring's tenants (rings go in the declared order).
+        #[arg(long)]
+        ring: Option<String>,
     },
-    /// Roll an environment back to its previous known-good release (through the same target;
-    /// the record links the deployment it reverts).
+    /// Roll an environment (or one tenant) back to its previous known-good release and
+    /// configuration (through the same target; the record links the deployment it reverts).
     Rollback {
         /// Environment.
         #[arg(long)]
         env: String,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
     },
+    /// Configuration bundles per environment and tenant (secrets as env://, file://, vault://
+    /// references only).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Environments: record what is running and flag drift.
     #[command(subcommand)]
     Env(EnvCommand),
@@ -426,19 +439,58 @@ pub enum ReleaseCommand {
 /// `ward env …`.
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
-    /// Record what is running (digests, one per line or a JSON list, from FILE or `-` for stdin)
-    /// and compare it with what Ward deployed: exit 6 when a digest was not promoted through Ward
-    /// (a shadow change), is not the current release, or is missing.
+    /// Record what is running and compare it with what Ward deployed: exit 6 when a digest was
+    /// not promoted through Ward (a shadow change), is not the current release, is missing, or
+    /// the configuration differs. Reads digests one per line or as JSON (a list, or
+    /// `{"digests", "config_digest"}`, or a list of those with `tenant`).
     Observe {
         /// Environment.
         #[arg(long)]
         env: String,
-        /// File with the running digests (`-` for stdin).
+        /// File with what runs (`-` for stdin).
+        #[arg(long, required_unless_present = "from_runtime", conflicts_with = "from_runtime")]
+        from: Option<PathBuf>,
+        /// Ask the environment's runtime (its `observe_command`).
         #[arg(long)]
-        from: PathBuf,
+        from_runtime: bool,
+        /// The tenant observed (for a plain digest list).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The configuration digest seen running (for a plain digest list).
+        #[arg(long)]
+        config_digest: Option<String>,
         /// Where the observation comes from (recorded).
         #[arg(long, default_value = "")]
         source: String,
+    },
+}
+
+/// `ward config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Publish a bundle (TOML or JSON file, `-` for JSON on stdin); refused whole if it holds a
+    /// secret value.
+    Set {
+        /// Environment.
+        #[arg(long)]
+        env: String,
+        /// For this tenant only (merged over the environment's bundle for its deployments).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The bundle.
+        file: PathBuf,
+    },
+    /// Show the latest bundle (or the effective configuration) and the history.
+    Show {
+        /// Environment.
+        #[arg(long)]
+        env: String,
+        /// Tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The merged configuration a deployment to this tenant receives.
+        #[arg(long)]
+        effective: bool,
     },
 }
 

@@ -60,9 +60,15 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Waiver(c) => commands::gate::waiver(g, c).await,
         Command::BreakGlass(a) => commands::gate::break_glass(g, a).await,
         Command::Review(c) => commands::gate::review(g, c).await,
-        Command::Promote { change, to } => commands::promote::promote(g, change, to).await,
+        Command::Promote {
+            change,
+            to,
+            tenants,
+            ring,
+        } => commands::promote::promote(g, change, to, tenants, ring.as_deref()).await,
+        Command::Config(c) => commands::promote::config(g, c).await,
         Command::Deployments { env } => commands::promote::deployments(g, env).await,
-        Command::Rollback { env } => commands::promote::rollback(g, env).await,
+        Command::Rollback { env, tenant } => commands::promote::rollback(g, env, tenant.as_deref()).await,
         Command::Env(c) => commands::promote::env(g, c).await,
         Command::Release(crate::cli::ReleaseCommand::Notes { env, since }) => {
             commands::promote::release_notes(g, env, since.as_deref()).await

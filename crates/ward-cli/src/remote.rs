@@ -77,6 +77,11 @@ impl Remote {
         self.send(self.request(reqwest::Method::POST, path).json(body)).await
     }
 
+    /// PUT a JSON body.
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(reqwest::Method::PUT, path).json(body)).await
+    }
+
     /// PATCH a JSON body.
     pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.send(self.request(reqwest::Method::PATCH, path).json(body)).await

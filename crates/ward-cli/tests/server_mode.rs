@@ -1844,7 +1844,7 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
     })));
     let rec = &prod["deployments"][0];
     assert_eq!(
-        (rec["status"].as_str(), rec["exit_code"].as_i64()),
+        (rec["status"].as_str(), rec["targets"][0]["exit_code"].as_i64()),
         (Some("failed"), Some(3))
     );
     assert_eq!(rec["executed_by"], "token:deployer");
@@ -1905,7 +1905,7 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
         c
     })));
     let last_v9 = dev_before["deployments"][1]["seq"].as_u64().unwrap();
-    assert_eq!(v10["rollback_to"].as_u64(), Some(last_v9));
+    assert_eq!(v10["targets"][0]["rollback_to"]["deployment"].as_u64(), Some(last_v9));
     let back = json(&ok(run({
         let mut c = remote(&d, &url, &deployer);
         c.args(["rollback", "--env", "dev", "--output", "json"]);
@@ -1982,4 +1982,300 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
     let e = refused(promote(&deployer, &risky, "dev"));
     assert_eq!(e["code"], "gate_blocked", "{e}");
     assert!(e["hint"].as_str().unwrap().contains("ward gate explain"), "{e}");
+}
+
+/// Rings, per-tenant configuration bundles, secret refusal, per-tenant rollback, runtime drift
+/// and promotions serialised across processes.
+#[test]
+fn rings_tenant_configs_runtime_drift_and_cross_process_locks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.to_str().unwrap();
+    let running = tmp.path().join("running.json");
+    std::fs::write(&running, "[]").unwrap();
+    let r = running.to_str().unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            r#"[controls.tiers.low]
+evidence = []
+approvals = 0
+
+[[environments]]
+name = "staging"
+command = ["sh", "-c", "echo start >> {o}/staging.log; sleep 0.4; echo end >> {o}/staging.log"]
+
+[[environments]]
+name = "prod"
+after = "staging"
+command = ["sh", "-c", "cp $WARD_CONFIG {o}/$WARD_TENANT.json; echo $WARD_RING/$WARD_TENANT $WARD_DIGESTS >> {o}/prod.log"]
+observe_command = ["cat", "{r}"]
+rings = [
+  {{ name = "internal", tenants = ["internal"] }},
+  {{ name = "pilot", tenants = ["clinic-a", "clinic-b"] }},
+]
+"#
+        ),
+    )
+    .unwrap();
+    let ci = token(&d, "ci", "developer");
+    let rm = token(&d, "rm", "release-manager");
+    let (_server, url) = serve(&d);
+    let cli = |tok: &str, args: &[&str]| {
+        let mut c = remote(&d, &url, tok);
+        c.args(args);
+        c
+    };
+    let release = |n: &str| {
+        let digest = format!("sha256:{}", n.repeat(32));
+        ok(run({
+            let mut c = ward(&d, None);
+            c.args([
+                "artifact",
+                "register",
+                "--digest",
+                &digest,
+                "--service",
+                "portal",
+                "--version",
+                n,
+            ]);
+            c
+        }));
+        let id = json(&ok(run(cli(
+            &ci,
+            &[
+                "change",
+                "open",
+                "--title",
+                n,
+                "--artifact",
+                &digest,
+                "--path",
+                "README.md",
+                "--output",
+                "json",
+            ],
+        ))))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (digest, id)
+    };
+    // Configuration: the environment's bundle references its secret; tenants add their own.
+    let bundle = |name: &str, text: &str| {
+        let f = tmp.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f.to_str().unwrap().to_string()
+    };
+    let base = bundle(
+        "prod.toml",
+        "[db]\nurl = \"postgres://db.prod.internal/portal\"\npassword = \"env://DB_PASSWORD\"\n",
+    );
+    let a = bundle("a.json", r#"{"features": {"oncology": true}, "db": {"pool": 9}}"#);
+    let b = bundle("b.json", r#"{"site": "clinic-b-only-site"}"#);
+    let leaked = bundle("bad.toml", "[db]\npassword = \"hunter2\"\n");
+    let published = json(&ok(run(cli(
+        &rm,
+        &["config", "set", "--env", "prod", &base, "--output", "json"],
+    ))));
+    assert_eq!(published["references"], serde_json::json!(["db.password"]));
+    ok(run(cli(
+        &rm,
+        &["config", "set", "--env", "prod", "--tenant", "clinic-a", &a],
+    )));
+    ok(run(cli(
+        &rm,
+        &["config", "set", "--env", "prod", "--tenant", "clinic-b", &b],
+    )));
+    // A secret value is refused whole, naming the key and never the value; nothing is written.
+    let e = refused(cli(&rm, &["config", "set", "--env", "prod", &leaked]));
+    assert_eq!(e["code"], "secret_value", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("db.password") && !e.to_string().contains("hunter2"),
+        "{e}"
+    );
+    let shown = json(&ok(run(cli(
+        &ci,
+        &["config", "show", "--env", "prod", "--output", "json"],
+    ))));
+    assert_eq!(shown["history"].as_array().map(Vec::len), Some(1));
+    assert_eq!(shown["digest"], published["digest"]);
+    assert_eq!(
+        refused(cli(&rm, &["config", "set", "--env", "prod", "--tenant", "nobody", &b]))["code"],
+        "invalid_request"
+    );
+    let (v1, c1) = release("a1");
+    // Not yet in staging: the gate refuses, and says where to go first.
+    let e = refused(cli(
+        &rm,
+        &["promote", "--change", &c1, "--to", "prod", "--ring", "internal"],
+    ));
+    assert_eq!(e["code"], "not_in_previous_environment", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("--to staging"), "{e}");
+    // Two local processes promoting into staging at once run one after the other (store lock).
+    let local = || {
+        let mut c = ward(&d, None);
+        c.args(["promote", "--change", &c1, "--to", "staging"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let (p1, p2) = (local(), local());
+    for p in [p1, p2] {
+        let r = p.wait_with_output().unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("staging.log")).unwrap(),
+        "start\nend\nstart\nend\n",
+        "promotions from two processes overlapped"
+    );
+    // Rings go in order.
+    let e = refused(cli(
+        &rm,
+        &["promote", "--change", &c1, "--to", "prod", "--ring", "pilot"],
+    ));
+    assert_eq!(e["code"], "ring_order", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("--ring internal"), "{e}");
+    ok(run(cli(
+        &rm,
+        &["promote", "--change", &c1, "--to", "prod", "--ring", "internal"],
+    )));
+    let pilot = json(&ok(run(cli(
+        &rm,
+        &[
+            "promote", "--change", &c1, "--to", "prod", "--ring", "pilot", "--output", "json",
+        ],
+    ))));
+    assert_eq!(pilot["tenants"], serde_json::json!(["clinic-a", "clinic-b"]));
+    assert_eq!(pilot["ring"], "pilot");
+    assert_eq!(
+        std::fs::read_to_string(out.join("prod.log")).unwrap(),
+        format!("internal/internal {v1}\npilot/clinic-a {v1}\npilot/clinic-b {v1}\n")
+    );
+    // Each tenant got the environment's bundle with its own over it — never another tenant's.
+    let cfg_a = std::fs::read_to_string(out.join("clinic-a.json")).unwrap();
+    let cfg_b = std::fs::read_to_string(out.join("clinic-b.json")).unwrap();
+    assert!(
+        cfg_a.contains("oncology") && cfg_a.contains("env://DB_PASSWORD") && !cfg_a.contains("clinic-b-only-site"),
+        "{cfg_a}"
+    );
+    assert!(
+        cfg_b.contains("clinic-b-only-site") && !cfg_b.contains("oncology"),
+        "{cfg_b}"
+    );
+    let a_digest = pilot["targets"][0]["config_digest"].as_str().unwrap().to_string();
+    assert_eq!(a_digest, ward_evidence::digest::of_bytes(cfg_a.as_bytes()));
+    let eff = json(&ok(run(cli(
+        &ci,
+        &[
+            "config",
+            "show",
+            "--env",
+            "prod",
+            "--tenant",
+            "clinic-a",
+            "--effective",
+            "--output",
+            "json",
+        ],
+    ))));
+    assert_eq!(eff["digest"].as_str(), Some(a_digest.as_str()));
+    // A new release with a new clinic-a configuration, then clinic-a alone rolls back to the
+    // previous digest and the previous configuration; the record links what it reverts.
+    let (v2, c2) = release("a2");
+    ok(run(cli(&rm, &["promote", "--change", &c2, "--to", "staging"])));
+    ok(run(cli(
+        &rm,
+        &["config", "set", "--env", "prod", "--tenant", "clinic-a", &b],
+    )));
+    ok(run(cli(
+        &rm,
+        &["promote", "--change", &c2, "--to", "prod", "--ring", "internal"],
+    )));
+    let v2_pilot = json(&ok(run(cli(
+        &rm,
+        &[
+            "promote",
+            "--change",
+            &c2,
+            "--to",
+            "prod",
+            "--tenants",
+            "clinic-a",
+            "--output",
+            "json",
+        ],
+    ))));
+    let plan = &v2_pilot["targets"][0]["rollback_to"];
+    assert_eq!(
+        (plan["change"].as_str(), plan["config_digest"].as_str()),
+        (Some(c1.as_str()), Some(a_digest.as_str()))
+    );
+    let back = json(&ok(run(cli(
+        &rm,
+        &["rollback", "--env", "prod", "--tenant", "clinic-a", "--output", "json"],
+    ))));
+    assert_eq!(back["digests"], serde_json::json!([v1]));
+    assert_eq!(back["rollback_of"], v2_pilot["seq"]);
+    assert_eq!(back["targets"][0]["config_digest"].as_str(), Some(a_digest.as_str()));
+    assert_eq!(std::fs::read_to_string(out.join("clinic-a.json")).unwrap(), cfg_a);
+    // Drift from the runtime: clinic-b runs a hand-made build; internal runs v2 as deployed.
+    let hand = format!("sha256:{}", "ee".repeat(32));
+    std::fs::write(
+        &running,
+        serde_json::json!([
+            {"tenant": "internal", "digests": [v2]},
+            {"tenant": "clinic-a", "digests": [v1], "config_digest": a_digest},
+            {"tenant": "clinic-b", "digests": [hand]},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let obs = run(cli(
+        &ci,
+        &["env", "observe", "--env", "prod", "--from-runtime", "--output", "json"],
+    ));
+    assert_eq!(obs.status.code(), Some(6), "{}", String::from_utf8_lossy(&obs.stderr));
+    let v = json(&String::from_utf8_lossy(&obs.stdout));
+    let list = v["observations"].as_array().unwrap();
+    assert_eq!(
+        list.iter().map(|x| x["drifted"].as_bool().unwrap()).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    assert_eq!(list[1]["config"], "matches");
+    assert_eq!(list[2]["shadow"], serde_json::json!([hand]));
+    assert_eq!(list[2]["missing"], serde_json::json!([v1]));
+    // A configuration changed by hand shows up too.
+    let other_cfg = format!("sha256:{}", "0c".repeat(32));
+    let f = tmp.path().join("one.txt");
+    std::fs::write(&f, format!("{v1}\n")).unwrap();
+    let obs = run(cli(
+        &ci,
+        &[
+            "env",
+            "observe",
+            "--env",
+            "prod",
+            "--tenant",
+            "clinic-a",
+            "--config-digest",
+            &other_cfg,
+            "--from",
+            f.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(obs.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&obs.stdout).contains("never deployed here through Ward"));
+    // Release notes name rings, tenants and configuration digests.
+    let notes = ok(run(cli(&ci, &["release", "notes", "--env", "prod"])));
+    assert!(
+        notes.contains("- Ring: pilot")
+            && notes.contains("clinic-a: sha256:")
+            && notes.contains("Reverts deployment entry"),
+        "{notes}"
+    );
 }

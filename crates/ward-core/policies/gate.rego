@@ -212,6 +212,35 @@ deny contains r if {
 	}
 }
 
+# ---- promotion order (computed by Ward from [[environments]] and deployment records) -----
+
+# A tier may let changes skip the preceding environment: [controls.tiers.T] may_skip_environments.
+may_skip_environments if controls.may_skip_environments == true
+
+deny contains r if {
+	some d in object.get(object.get(input, "promotion", {}), "not_in_previous", [])
+	not may_skip_environments
+	prev := input.promotion.previous
+	r := {
+		"rule": "promotion.previous_environment",
+		"message": sprintf("%s has not been deployed and verified in %s, which comes before %s", [d, prev, input.environment]),
+		"fix": sprintf("promote it to %s first: ward promote --change %s --to %s", [prev, cid, prev]),
+		"artifact": d,
+	}
+}
+
+deny contains r if {
+	pending := object.get(object.get(input, "promotion", {}), "earlier_rings_pending", [])
+	count(pending) > 0
+	first := pending[0]
+	tenants := sort({p.tenant | some p in pending})
+	r := {
+		"rule": "promotion.ring_order",
+		"message": sprintf("ring %s comes first: %s not yet running this release", [first.ring, concat(", ", tenants)]),
+		"fix": sprintf("promote ring %s first: ward promote --change %s --to %s --ring %s", [first.ring, cid, input.environment, first.ring]),
+	}
+}
+
 # ---- waivers and break-glass (active ones only: expired ones fail closed) --------------
 
 # A waiver covers a reason when it names the rule (or a prefix ending in "."), and — when it

@@ -138,3 +138,37 @@ test_an_artifact_waiver_covers_only_that_artifacts_findings if {
 	other := object.union(art, {"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": "sha256:bb"}]})
 	not gate.allow with data.controls as controls with input as other
 }
+
+promo_input(promotion, kind) := {
+	"now_secs": 0, "environment": "prod", "requested_by": "user:z",
+	"change": {"id": "CHG-9", "tier": "low", "tags": [], "kind": kind, "environments": []},
+	"evidence": [passing], "vulnerabilities": [], "waivers": [],
+	"approvals": [approval("user:a", "approved")],
+	"breakglass": [{"id": "BG-1", "rules": ["promotion."], "active": true}],
+	"promotion": promotion,
+}
+
+skipped := {"previous": "staging", "not_in_previous": ["sha256:aa"], "earlier_rings_pending": []}
+
+test_skipping_the_previous_environment_blocks_unless_policy_allows if {
+	d := gate.deny with data.controls as controls with input as promo_input(skipped, "normal")
+	some r in d
+	r.rule == "promotion.previous_environment"
+	contains(r.fix, "ward promote --change CHG-9 --to staging")
+	c := object.union(controls, {"tiers": {"low": {"evidence": ["tests_passed"], "approvals": 1, "may_skip_environments": true}}})
+	gate.allow with data.controls as c with input as promo_input(skipped, "normal")
+	gate.allow with data.controls as controls with input as promo_input(skipped, "emergency")
+}
+
+test_earlier_rings_come_first if {
+	rings := {"previous": null, "not_in_previous": [], "earlier_rings_pending": [
+		{"ring": "internal", "tenant": "internal"},
+		{"ring": "pilot", "tenant": "clinic-b"},
+	]}
+	d := gate.deny with data.controls as controls with input as promo_input(rings, "normal")
+	some r in d
+	r.rule == "promotion.ring_order"
+	contains(r.message, "clinic-b, internal")
+	contains(r.fix, "--ring internal")
+	gate.allow with data.controls as controls with input as promo_input({"not_in_previous": [], "earlier_rings_pending": []}, "normal")
+}

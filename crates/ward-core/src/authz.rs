@@ -75,6 +75,8 @@ impl Role {
             BreakGlass => matches!(self, Approver | ReleaseManager),
             Promote => matches!(self, ReleaseManager),
             Observe => matches!(self, Developer | ReleaseManager),
+            ConfigPublish => matches!(self, ReleaseManager),
+            ConfigRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
         }
     }
 }
@@ -146,6 +148,10 @@ pub enum Action {
     Promote,
     /// Record what is running in an environment (drift detection).
     Observe,
+    /// Publish an environment's or tenant's configuration bundle.
+    ConfigPublish,
+    /// Read configuration bundles (values are references, never secrets).
+    ConfigRead,
 }
 
 impl Action {
@@ -167,6 +173,7 @@ impl Action {
                 | Action::BreakGlass
                 | Action::Promote
                 | Action::Observe
+                | Action::ConfigPublish
         )
     }
 }

@@ -153,17 +153,21 @@ impl ServerConfig {
             o.jwks_file.as_mut().map(resolve);
         }
         cfg.gate.policy_dir.as_mut().map(resolve);
+        for e in &mut cfg.environments {
+            e.policy_dir.as_mut().map(resolve);
+        }
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::promotion::validate(&cfg.environments).map_err(err)?;
         Ok(cfg)
     }
 
-    /// The gate's policy: bundled defaults, the `[gate] policy_dir` files and `[controls]`.
+    /// The gate's policy: bundled defaults, the `[gate] policy_dir` files, `[controls]`, the
+    /// calendar and the environments (each with its own `policy_dir` files).
     pub fn gate_policy(&self) -> Result<crate::gate::GatePolicy, String> {
         let mut p = crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())?;
         p.calendar = self.calendar.clone();
-        Ok(p)
+        p.with_environments(&self.environments)
     }
 
     /// The `[guard]` section, compiled (defaults when there is no configuration file).

@@ -73,6 +73,10 @@ pub struct GatePolicy {
     pub controls: Controls,
     /// Change windows and freezes; their state at evaluation time goes into the input.
     pub calendar: ward_core::calendar::Calendar,
+    /// Declared environments: chains, tenants and rings go into the input.
+    pub environments: Vec<crate::promotion::Environment>,
+    /// Per environment with a `policy_dir`: its own bundle (the shared one plus its files).
+    pub env_bundles: std::collections::BTreeMap<String, PolicyBundle>,
 }
 
 impl GatePolicy {
@@ -80,37 +84,31 @@ impl GatePolicy {
     pub fn load(dir: Option<&Path>, controls: Controls) -> Result<GatePolicy, String> {
         let mut bundle = PolicyBundle::defaults();
         if let Some(dir) = dir {
-            let entries = std::fs::read_dir(dir).map_err(|e| format!("policy directory {}: {e}", dir.display()))?;
-            let mut files: Vec<_> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "rego"))
-                .collect();
-            files.sort();
-            for p in files {
-                let meta = std::fs::metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                if meta.len() > ward_core::gate::MAX_POLICY_FILE as u64 {
-                    return Err(format!(
-                        "{}: larger than {} bytes",
-                        p.display(),
-                        ward_core::gate::MAX_POLICY_FILE
-                    ));
-                }
-                let source = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                let name = format!(
-                    "policies/{}",
-                    p.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                );
-                bundle.add(name, source);
-            }
+            add_dir(&mut bundle, dir)?;
         }
         Ok(GatePolicy {
             bundle,
             controls,
-            calendar: ward_core::calendar::Calendar::default(),
+            ..GatePolicy::default()
         })
+    }
+
+    /// Declares the environments, loading each one's `policy_dir` into its own bundle.
+    pub fn with_environments(mut self, envs: &[crate::promotion::Environment]) -> Result<GatePolicy, String> {
+        for e in envs {
+            if let Some(dir) = &e.policy_dir {
+                let mut b = self.bundle.clone();
+                add_dir(&mut b, dir).map_err(|m| format!("[[environments]] {}: {m}", e.name))?;
+                self.env_bundles.insert(e.name.clone(), b);
+            }
+        }
+        self.environments = envs.to_vec();
+        Ok(self)
+    }
+
+    /// The bundle evaluated for `environment`.
+    pub fn bundle_for(&self, environment: &str) -> &PolicyBundle {
+        self.env_bundles.get(environment).unwrap_or(&self.bundle)
     }
 
     /// `data` for the policy.
@@ -118,10 +116,43 @@ impl GatePolicy {
         json!({ "controls": self.controls })
     }
 
-    /// The stored policy document: files and data; its digest names the policy in decisions.
-    pub fn document(&self) -> Value {
-        json!({ "files": self.bundle.files, "data": self.data() })
+    /// The stored policy document for `environment`: files and data; its digest names the policy
+    /// in decisions.
+    pub fn document(&self, environment: &str) -> Value {
+        json!({ "files": self.bundle_for(environment).files, "data": self.data() })
     }
+}
+
+/// Adds every `*.rego` in `dir` (sorted by name) to `bundle`.
+fn add_dir(bundle: &mut PolicyBundle, dir: &Path) -> Result<(), String> {
+    {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("policy directory {}: {e}", dir.display()))?;
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rego"))
+            .collect();
+        files.sort();
+        for p in files {
+            let meta = std::fs::metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            if meta.len() > ward_core::gate::MAX_POLICY_FILE as u64 {
+                return Err(format!(
+                    "{}: larger than {} bytes",
+                    p.display(),
+                    ward_core::gate::MAX_POLICY_FILE
+                ));
+            }
+            let source = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let name = format!(
+                "policies/{}",
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            );
+            bundle.add(name, source);
+        }
+    }
+    Ok(())
 }
 
 /// A recorded gate decision.
@@ -169,15 +200,34 @@ pub struct Replay {
 pub struct CheckRequest {
     /// Target environment.
     pub environment: String,
+    /// Only these tenants (for ring order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    /// Only this ring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+}
+
+impl CheckRequest {
+    /// A check of a whole environment.
+    pub fn env(environment: &str) -> CheckRequest {
+        CheckRequest {
+            environment: environment.into(),
+            tenants: vec![],
+            ring: None,
+        }
+    }
 }
 
 /// The gate input document (version [`INPUT_VERSION`]) for `change` entering `environment`.
+#[allow(clippy::too_many_arguments)]
 pub async fn input(
     ledger: &Ledger,
     change: &Change,
     requested_by: &str,
     environment: &str,
     calendar: &ward_core::calendar::Calendar,
+    promotion: Value,
     risk: &RiskRules,
     rules: &ApprovalRules,
 ) -> Result<Value, ApiError> {
@@ -267,6 +317,7 @@ pub async fn input(
         "calendar": calendar,
         "waivers": waivers,
         "breakglass": breakglass,
+        "promotion": promotion,
     }))
 }
 
@@ -285,11 +336,12 @@ pub async fn check(
     ledger: &Ledger,
     by: &Identity,
     change_id: &str,
-    environment: &str,
+    req: &CheckRequest,
     policy: &GatePolicy,
     risk: &RiskRules,
     rules: &ApprovalRules,
 ) -> Result<GateDecision, ApiError> {
+    let environment = req.environment.as_str();
     crate::identities::check_name("environment", environment)?;
     let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
         ApiError::not_found(
@@ -297,10 +349,21 @@ pub async fn check(
             "list changes with `ward change list`",
         )
     })?;
-    let input = input(ledger, &change, &by.id, environment, &policy.calendar, risk, rules).await?;
-    let decision = evaluate(&policy.bundle, &input, &policy.data()).map_err(policy_error)?;
+    let placement = crate::promotion::placement(ledger, &policy.environments, &change, req).await?;
+    let input = input(
+        ledger,
+        &change,
+        &by.id,
+        environment,
+        &policy.calendar,
+        placement,
+        risk,
+        rules,
+    )
+    .await?;
+    let decision = evaluate(policy.bundle_for(environment), &input, &policy.data()).map_err(policy_error)?;
     let input_bytes = serde_json::to_vec(&input).map_err(ApiError::internal)?;
-    let policy_bytes = serde_json::to_vec(&policy.document()).map_err(ApiError::internal)?;
+    let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(ApiError::internal)?;
     let (input_digest, policy_digest) = (of_bytes(&input_bytes), of_bytes(&policy_bytes));
     ledger.store().put_evidence(&input_digest, &input_bytes).await?;
     ledger.store().put_evidence(&policy_digest, &policy_bytes).await?;

@@ -60,6 +60,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(approvals::ApprovalProjector));
     p.push(Arc::new(exceptions::ExceptionProjector));
     p.push(Arc::new(promotion::DeploymentProjector));
+    p.push(Arc::new(promotion::config::ConfigProjector));
     p
 }
 use tokio::net::TcpListener;

@@ -337,6 +337,7 @@ pub const RESERVED_KINDS: &[&str] = &[
     "attestation.",
     "attestation_type.",
     "key.",
+    "config.",
     "token.",
     "session.",
     "user.",

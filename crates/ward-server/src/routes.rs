@@ -117,6 +117,17 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/reviews", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/promotions", Requires(Action::Promote)),
     rule("POST", "/api/v1/environments/{env}/rollback", Requires(Action::Promote)),
+    rule(
+        "PUT",
+        "/api/v1/environments/{env}/config",
+        Requires(Action::ConfigPublish),
+    ),
+    rule("GET", "/api/v1/environments/{env}/config", Requires(Action::ConfigRead)),
+    rule(
+        "POST",
+        "/api/v1/environments/{env}/observations",
+        Requires(Action::Observe),
+    ),
     rule("POST", "/api/v1/observations", Requires(Action::Observe)),
     rule(
         "GET",
@@ -215,6 +226,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_deployments))
         .routes(routes!(rollback))
         .routes(routes!(observe))
+        .routes(routes!(observe_runtime))
+        .routes(routes!(publish_config, show_config))
         .routes(routes!(release_notes))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
@@ -892,7 +905,7 @@ async fn check_gate(
             &state.ledger,
             &me,
             &id,
-            &req.environment,
+            &req,
             &state.gate,
             &state.risk,
             &state.approvals,
@@ -986,7 +999,6 @@ async fn promote(
     Json(req): Json<promotion::PromoteRequest>,
 ) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
     let cx = promotion::PromotionContext {
-        environments: &state.environments,
         policy: &state.gate,
         risk: &state.risk,
         approvals: &state.approvals,
@@ -998,18 +1010,93 @@ async fn promote(
     ))
 }
 
-/// Rolls an environment back to its previous known-good release through the same target; the
-/// record links the deployment it reverts.
-#[utoipa::path(post, path = "/api/v1/environments/{env}/rollback", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+/// `?tenant=`.
+#[derive(Deserialize, IntoParams)]
+struct TenantQuery {
+    /// One tenant of the environment.
+    tenant: Option<String>,
+}
+
+/// Rolls an environment (or one tenant) back to its previous known-good release and
+/// configuration through the same target; the record links the deployment it reverts.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/rollback", tag = "promotion", params(("env" = String, Path, description = "environment"), TenantQuery), security(("bearer" = [])), responses(
     (status = 201, body = promotion::Deployment), (status = 409, body = ErrorBody)))]
 async fn rollback(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(env): Path<String>,
+    Query(q): Query<TenantQuery>,
 ) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(promotion::rollback(&state.ledger, &me, &env, &state.environments, &state.promotion_locks).await?),
+        Json(
+            promotion::rollback(
+                &state.ledger,
+                &me,
+                &env,
+                q.tenant.as_deref(),
+                &state.gate.environments,
+                &state.promotion_locks,
+            )
+            .await?,
+        ),
+    ))
+}
+
+/// Publishes a configuration bundle for an environment or one tenant. Secrets must be references
+/// (`env://`, `file://`, `vault://`); a bundle holding a secret value is refused whole.
+#[utoipa::path(put, path = "/api/v1/environments/{env}/config", tag = "promotion", params(("env" = String, Path, description = "environment")), request_body = promotion::config::ConfigRequest, security(("bearer" = [])), responses(
+    (status = 201, body = promotion::config::ConfigBundle), (status = 422, body = ErrorBody, description = "a secret value")))]
+async fn publish_config(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+    Json(req): Json<promotion::config::ConfigRequest>,
+) -> Result<(StatusCode, Json<promotion::config::ConfigBundle>), ApiError> {
+    let e = promotion::find(&state.gate.environments, &env)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::config::publish(&state.ledger, &me, e, &req, &state.guard).await?),
+    ))
+}
+
+/// `?tenant=&effective=`.
+#[derive(Deserialize, IntoParams)]
+struct ConfigQuery {
+    /// One tenant of the environment.
+    tenant: Option<String>,
+    /// The merged configuration a deployment receives, instead of the latest bundle.
+    #[serde(default)]
+    effective: bool,
+}
+
+/// The configuration of an environment or tenant: the latest bundle's values (or the effective,
+/// merged configuration) and the bundle history.
+#[utoipa::path(get, path = "/api/v1/environments/{env}/config", tag = "promotion", params(("env" = String, Path, description = "environment"), ConfigQuery), security(("bearer" = [])), responses(
+    (status = 200, body = promotion::config::ConfigView)))]
+async fn show_config(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    Query(q): Query<ConfigQuery>,
+) -> Result<Json<promotion::config::ConfigView>, ApiError> {
+    let e = promotion::find(&state.gate.environments, &env)?;
+    Ok(Json(
+        promotion::config::view(&state.ledger, e, q.tenant.as_deref(), q.effective).await?,
+    ))
+}
+
+/// Asks the environment's runtime what runs (its `observe_command`) and records one observation
+/// per tenant reported, with drift.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/observations", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 201, body = Vec<promotion::Drift>), (status = 502, body = ErrorBody, description = "the runtime did not answer")))]
+async fn observe_runtime(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+) -> Result<(StatusCode, Json<Vec<promotion::Drift>>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::observe_runtime(&state.ledger, &me, &env, &state.gate.environments).await?),
     ))
 }
 

@@ -30,12 +30,10 @@ pub struct AppState {
     pub risk: Arc<ward_core::risk::RiskRules>,
     /// Approval meanings and separation-of-duties options.
     pub approvals: Arc<ward_core::approval::ApprovalRules>,
-    /// The gate's policy bundle and controls.
+    /// The gate's policy bundle and controls, the calendar and the declared environments.
     pub gate: Arc<crate::gate::GatePolicy>,
     /// Break-glass review deadlines.
     pub breakglass: Arc<crate::exceptions::BreakglassRules>,
-    /// Declared environments.
-    pub environments: Arc<Vec<crate::promotion::Environment>>,
     /// One lock per environment for promotions.
     pub promotion_locks: crate::promotion::Locks,
 }
@@ -57,10 +55,9 @@ impl AppState {
             gate: Arc::new(crate::gate::GatePolicy {
                 bundle: ward_core::gate::PolicyBundle::defaults(),
                 controls: crate::gate::Controls::default(),
-                calendar: ward_core::calendar::Calendar::default(),
+                ..crate::gate::GatePolicy::default()
             }),
             breakglass: Arc::default(),
-            environments: Arc::default(),
             promotion_locks: crate::promotion::Locks::default(),
         }
     }

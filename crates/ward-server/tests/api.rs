@@ -165,6 +165,11 @@ fn sample(path: &str) -> (String, Option<Value>) {
         "/api/v1/environments/{env}/release-notes" => ("/api/v1/environments/prod/release-notes".into(), None),
         "/api/v1/observations" => (path.into(), Some(json!({"environment": "prod", "digests": []}))),
         "/api/v1/environments/{env}/rollback" => ("/api/v1/environments/prod/rollback".into(), None),
+        "/api/v1/environments/{env}/config" => (
+            "/api/v1/environments/prod/config".into(),
+            Some(json!({"values": {"replicas": 2}})),
+        ),
+        "/api/v1/environments/{env}/observations" => ("/api/v1/environments/prod/observations".into(), None),
         "/api/v1/environments/{env}/deployments" => ("/api/v1/environments/prod/deployments".into(), None),
         "/api/v1/sessions" => (
             path.into(),

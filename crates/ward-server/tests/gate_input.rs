@@ -7,7 +7,12 @@ use ward_core::approval::ApprovalRules;
 use ward_core::calendar::{Calendar, Freeze};
 use ward_core::risk::RiskRules;
 use ward_ledger::ActorKind;
-use ward_server::{changes, evidence, gate};
+use ward_server::{changes, evidence, gate, promotion};
+
+#[derive(serde::Deserialize)]
+struct Envs {
+    environments: Vec<promotion::Environment>,
+}
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -73,12 +78,22 @@ async fn input_documents_match_the_published_schema() {
             environments: vec![],
         }],
     };
+    // prod comes after staging, where nothing was deployed yet.
+    let envs: Vec<promotion::Environment> = toml::from_str::<Envs>(
+        "[[environments]]\nname = \"staging\"\n[[environments]]\nname = \"prod\"\nafter = \"staging\"\n",
+    )
+    .expect("environments")
+    .environments;
+    let placement = promotion::placement(&ledger, &envs, &change, &gate::CheckRequest::env("prod"))
+        .await
+        .expect("placement");
     let input = gate::input(
         &ledger,
         &change,
         "user:rhea",
         "prod",
         &calendar,
+        placement,
         &RiskRules::default(),
         &ApprovalRules::default(),
     )
@@ -109,6 +124,7 @@ async fn input_documents_match_the_published_schema() {
         "approvals.quorum",
         "checklist.privacy-review",
         "evidence.provenance",
+        "promotion.previous_environment",
     ] {
         assert!(rules.contains(&want), "{want} missing from {rules:?}");
     }

@@ -121,6 +121,35 @@ pub trait Store: Send + Sync {
     async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Drops all projections and replays the log through `projectors`, in one transaction.
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError>;
+    /// Takes the named lock, shared by every process using this store (a PostgreSQL advisory
+    /// lock; a file lock beside a SQLite database), waiting for it. Held until the guard drops.
+    async fn lock(&self, name: &str) -> Result<StoreLock, StoreError>;
+}
+
+/// A held [`Store::lock`]; dropping it releases the lock.
+pub struct StoreLock {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl StoreLock {
+    /// Wraps whatever keeps the lock held.
+    pub fn new(held: impl Send + Sync + 'static) -> StoreLock {
+        StoreLock { _held: Box::new(held) }
+    }
+}
+
+impl std::fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreLock")
+    }
+}
+
+/// A 64-bit key for a lock name (the first 8 bytes of its SHA-256), stable across processes.
+pub fn lock_key(name: &str) -> i64 {
+    let h = ward_ledger::hash::sha256(name.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    i64::from_be_bytes(b)
 }
 
 /// Opens a store from a database URL: `sqlite://PATH` (or a plain path) or `postgres://…`.

@@ -420,6 +420,17 @@ impl Store for PgStore {
         crate::projection::documents(&rows)
     }
 
+    async fn lock(&self, name: &str) -> Result<crate::StoreLock, StoreError> {
+        // A session-level advisory lock on a connection taken out of the pool: when the guard
+        // drops, the connection closes and the server releases the lock (also if we crash).
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(crate::lock_key(name))
+            .execute(&mut conn)
+            .await?;
+        Ok(crate::StoreLock::new(conn))
+    }
+
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE")

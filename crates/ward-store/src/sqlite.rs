@@ -20,6 +20,8 @@ const CHUNK: usize = 500;
 /// A ledger in one SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file (lock files live beside it).
+    path: std::path::PathBuf,
 }
 
 impl SqliteStore {
@@ -47,7 +49,10 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            path: path.to_path_buf(),
+        };
         store.migrate(SQLITE).await?;
         Ok(store)
     }
@@ -396,6 +401,27 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         crate::projection::documents(&rows)
+    }
+
+    async fn lock(&self, name: &str) -> Result<crate::StoreLock, StoreError> {
+        // One lock file per name beside the database; `flock` is released when the file closes
+        // (also when the process dies).
+        let mut file_name = self.path.file_name().unwrap_or_default().to_os_string();
+        file_name.push(format!(".lock-{:016x}", crate::lock_key(name)));
+        let lock_path = self.path.with_file_name(file_name);
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
+            f.lock()?;
+            Ok(f)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("lock task failed: {e}")))?
+        .map_err(|e| StoreError::Invalid(format!("cannot take lock {name:?}: {e}")))?;
+        Ok(crate::StoreLock::new(file))
     }
 
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {

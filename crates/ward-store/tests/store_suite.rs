@@ -69,6 +69,7 @@ both_stores!(
     checkpoints_are_idempotent_and_conflicts_refused,
     projection_deletes_apply_in_order,
     projection_prefix_reads_byte_ordered_ranges,
+    named_locks_exclude_other_handles_until_dropped,
 );
 
 /// A projector that keeps open items and removes them when closed.
@@ -238,6 +239,29 @@ async fn group_commit_under_concurrency(url: &str) {
     assert_eq!(seqs, (0..400).collect());
     let report = l.fsck(None, ORIGIN, &|_, _| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
+}
+
+/// Two handles on one store (as two processes would have) take the same named lock one after
+/// the other; a different name is not blocked.
+async fn named_locks_exclude_other_handles_until_dropped(url: &str) {
+    let a = ward_store::open(url).await.unwrap();
+    let b = ward_store::open(url).await.unwrap();
+    let held = a.lock("promote:prod").await.unwrap();
+    let other = tokio::time::timeout(std::time::Duration::from_secs(5), b.lock("promote:dev")).await;
+    assert!(other.is_ok_and(|r| r.is_ok()), "a different name must not wait");
+    let waiting = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let _g = b.lock("promote:prod").await.unwrap();
+        started.elapsed()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!waiting.is_finished(), "the second handle took a held lock");
+    drop(held);
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("the lock was not released")
+        .unwrap();
+    assert!(waited >= std::time::Duration::from_millis(400));
 }
 
 async fn two_handles_writing_at_once_never_fork(url: &str) {

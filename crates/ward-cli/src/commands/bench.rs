@@ -375,9 +375,18 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e.detail.message))?
             .ok_or_else(|| anyhow::anyhow!("change {id} missing"))?;
-        let input = gate_svc::input(&ledger, &change, "ci:bench", "prod", &policy.calendar, &risk, &rules)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        let input = gate_svc::input(
+            &ledger,
+            &change,
+            "ci:bench",
+            "prod",
+            &policy.calendar,
+            serde_json::Value::Null,
+            &risk,
+            &rules,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
         reads.push(t.elapsed());
         let t2 = Instant::now();
         let d = ward_core::gate::evaluate(&policy.bundle, &input, &data)?;
@@ -387,9 +396,17 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             anyhow::bail!("expected the bench changes to be blocked (no approvals)");
         }
         let t = Instant::now();
-        gate_svc::check(&ledger, &ci, id, "prod", &policy, &risk, &rules)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        gate_svc::check(
+            &ledger,
+            &ci,
+            id,
+            &gate_svc::CheckRequest::env("prod"),
+            &policy,
+            &risk,
+            &rules,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
         checks.push(t.elapsed());
         pb.inc(1);
     }

@@ -204,13 +204,8 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
         GateCommand::Check { change, env } => {
             let d: GateDecision = match &remote {
                 Some(r) => {
-                    r.post(
-                        &format!("/api/v1/changes/{change}/gate"),
-                        &CheckRequest {
-                            environment: env.clone(),
-                        },
-                    )
-                    .await?
+                    r.post(&format!("/api/v1/changes/{change}/gate"), &CheckRequest::env(env))
+                        .await?
                 }
                 None => {
                     let ctx = Context::open(g).await?;
@@ -220,7 +215,7 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
                         &ctx.ledger,
                         &local_operator(),
                         change,
-                        env,
+                        &CheckRequest::env(env),
                         &policy,
                         &cfg.risk,
                         &cfg.approvals,

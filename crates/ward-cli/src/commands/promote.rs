@@ -1,114 +1,205 @@
-//! `ward promote` and `ward deployments`, locally or through a server.
+//! `ward promote`, `ward rollback`, `ward deployments`, `ward env observe`, `ward config` and
+//! `ward release notes`, locally or through a server.
 
-use crate::cli::{EnvCommand, Global};
+use crate::cli::{ConfigCommand, EnvCommand, Global};
 use crate::context::{Context, local_operator};
-use crate::failure::api_failure;
+use crate::failure::{Failure, api_failure};
 use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::Result;
-use serde_json::json;
+use serde_json::{Value, json};
+use ward_server::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
 use ward_server::promotion::{self, Deployment, Drift, Observation, PromoteRequest, PromotionContext};
 
 /// Exit code when an observation finds drift.
 pub const EXIT_DRIFT: i32 = 6;
-/// Largest observation file read.
-const MAX_OBSERVATION: u64 = 4 * 1024 * 1024;
+/// Largest observation or configuration file read.
+const MAX_INPUT: u64 = 4 * 1024 * 1024;
 
-/// Digests from a JSON list of strings, or one per line (blank lines and `#` comments skipped).
-pub fn parse_digests(text: &str) -> Vec<String> {
-    if let Ok(list) = serde_json::from_str::<Vec<String>>(text) {
-        return list;
+/// Reads a file (or stdin for `-`), bounded.
+fn read_input(from: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let mut s = String::new();
+    if from.as_os_str() == "-" {
+        std::io::stdin().take(MAX_INPUT + 1).read_to_string(&mut s)?;
+    } else {
+        std::fs::File::open(from)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?
+            .take(MAX_INPUT + 1)
+            .read_to_string(&mut s)?;
     }
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
+    if s.len() as u64 > MAX_INPUT {
+        anyhow::bail!("{} is larger than {MAX_INPUT} bytes", from.display());
+    }
+    Ok(s)
+}
+
+fn drift_text(d: &Drift) -> String {
+    let place = match &d.tenant {
+        Some(t) => format!("{}/{t}", d.environment),
+        None => d.environment.clone(),
+    };
+    if !d.drifted {
+        return format!(
+            "{place}: running exactly what Ward deployed ({} digests, configuration {}; entry {})",
+            d.expected.len(),
+            d.config,
+            d.seq
+        );
+    }
+    let mut s = format!("{place}: DRIFT (entry {})\n", d.seq);
+    for x in &d.shadow {
+        s.push_str(&format!("  shadow  {x}  (never promoted here through Ward)\n"));
+    }
+    for x in &d.stale {
+        s.push_str(&format!("  stale   {x}  (promoted once, not the current release)\n"));
+    }
+    for x in &d.missing {
+        s.push_str(&format!("  missing {x}  (deployed by Ward, not running)\n"));
+    }
+    match d.config.as_str() {
+        "differs" => s.push_str("  config  differs from the one Ward deployed last\n"),
+        "shadow" => s.push_str("  config  was never deployed here through Ward\n"),
+        _ => {}
+    }
+    s.trim_end().to_string()
 }
 
 /// `ward env`.
 pub async fn env(g: &Global, cmd: &EnvCommand) -> Result<()> {
-    let EnvCommand::Observe { env, from, source } = cmd;
-    let text = if from.as_os_str() == "-" {
-        use std::io::Read;
-        let mut s = String::new();
-        std::io::stdin().take(MAX_OBSERVATION).read_to_string(&mut s)?;
-        s
+    let EnvCommand::Observe {
+        env,
+        from,
+        from_runtime,
+        tenant,
+        config_digest,
+        source,
+    } = cmd;
+    let remote = Remote::from_global(g)?;
+    let drifts: Vec<Drift> = if *from_runtime {
+        match &remote {
+            Some(r) => {
+                r.post(&format!("/api/v1/environments/{env}/observations"), &json!({}))
+                    .await?
+            }
+            None => {
+                let ctx = Context::open(g).await?;
+                let cfg = crate::commands::serve::load_config(g, None)?;
+                promotion::observe_runtime(&ctx.ledger, &local_operator(), env, &cfg.environments)
+                    .await
+                    .map_err(api_failure)?
+            }
+        }
     } else {
-        let meta = std::fs::metadata(from)?;
-        if meta.len() > MAX_OBSERVATION {
-            anyhow::bail!("{} is larger than {MAX_OBSERVATION} bytes", from.display());
+        let Some(from) = from else {
+            anyhow::bail!("give --from FILE or --from-runtime");
+        };
+        let running = promotion::target::parse_running(&read_input(from)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?;
+        let ctx = match &remote {
+            Some(_) => None,
+            None => Some(Context::open(g).await?),
+        };
+        let mut out = Vec::new();
+        for r in running {
+            let obs = Observation {
+                environment: env.clone(),
+                tenant: r.tenant.or_else(|| tenant.clone()),
+                digests: r.digests,
+                config_digest: r.config_digest.or_else(|| config_digest.clone()),
+                source: source.clone(),
+            };
+            out.push(match (&remote, &ctx) {
+                (Some(r), _) => r.post("/api/v1/observations", &obs).await?,
+                (None, Some(c)) => promotion::observe(&c.ledger, &local_operator(), &obs)
+                    .await
+                    .map_err(api_failure)?,
+                (None, None) => unreachable!("a local context is opened when there is no server"),
+            });
         }
-        std::fs::read_to_string(from)?
+        out
     };
-    let obs = Observation {
-        environment: env.clone(),
-        digests: parse_digests(&text),
-        source: source.clone(),
+    let drifted = drifts.iter().any(|d| d.drifted);
+    let value = if drifts.len() == 1 {
+        json!(drifts[0])
+    } else {
+        json!({ "observations": drifts, "drifted": drifted })
     };
-    let d: Drift = match Remote::from_global(g)? {
-        Some(r) => r.post("/api/v1/observations", &obs).await?,
-        None => promotion::observe(&Context::open(g).await?.ledger, &local_operator(), &obs)
-            .await
-            .map_err(api_failure)?,
-    };
-    emit(g.output, json!(d), || {
-        if !d.drifted {
-            return format!(
-                "{}: running exactly what Ward deployed ({} digests; entry {})",
-                d.environment,
-                d.expected.len(),
-                d.seq
-            );
-        }
-        let mut s = format!("{}: DRIFT (entry {})\n", d.environment, d.seq);
-        for x in &d.shadow {
-            s.push_str(&format!("  shadow  {x}  (never promoted here through Ward)\n"));
-        }
-        for x in &d.stale {
-            s.push_str(&format!("  stale   {x}  (promoted once, not the current release)\n"));
-        }
-        for x in &d.missing {
-            s.push_str(&format!("  missing {x}  (deployed by Ward, not running)\n"));
-        }
-        s
+    emit(g.output, value, || {
+        drifts.iter().map(drift_text).collect::<Vec<_>>().join("\n")
     });
-    if d.drifted {
+    if drifted {
         std::process::exit(EXIT_DRIFT);
     }
     Ok(())
 }
 
 fn line(d: &Deployment) -> String {
-    let plan = match (d.rollback_to, d.rollback_of) {
-        (_, Some(of)) => format!(", reverts entry {of}"),
-        (Some(to), _) => format!(", rollback to entry {to}"),
-        _ => String::new(),
-    };
-    format!(
-        "{} {} → {}: {} (exit {}) by {} at {}, gate decision {}, approvals {}, output {}{plan}",
+    let mut s = format!(
+        "{} {} → {}{}: {} via {} by {} at {} (entry {}), gate decision {}, approvals {}{}",
         d.change,
         d.digests.join(","),
         d.environment,
+        d.ring.as_deref().map(|r| format!(" ring {r}")).unwrap_or_default(),
         d.status,
-        d.exit_code.map_or("-".to_string(), |c| c.to_string()),
+        if d.target.is_empty() { "-" } else { &d.target },
         d.executed_by,
         d.time,
+        d.seq,
         d.gate_decision,
         if d.approvals.is_empty() {
             "-".to_string()
         } else {
             d.approvals.join(", ")
         },
-        d.output_digest
+        d.rollback_of
+            .map(|of| format!(", reverts entry {of}"))
+            .unwrap_or_default(),
+    );
+    for t in &d.targets {
+        s.push_str(&format!(
+            "\n  {:<14} {:<9} exit {:<3} config {} output {}{}",
+            t.tenant.as_deref().unwrap_or("(environment)"),
+            t.status,
+            t.exit_code.map_or("-".to_string(), |c| c.to_string()),
+            t.config_digest.as_deref().unwrap_or("-"),
+            t.output_digest.as_deref().unwrap_or("-"),
+            t.rollback_to
+                .as_ref()
+                .map(|r| format!(", rollback to entry {} ({})", r.deployment, r.change))
+                .unwrap_or_default(),
+        ));
+    }
+    s
+}
+
+fn failed_deployment(d: &Deployment) -> anyhow::Error {
+    let failed: Vec<String> = d
+        .targets
+        .iter()
+        .filter(|t| t.status == "failed")
+        .map(|t| t.tenant.clone().unwrap_or_else(|| d.environment.clone()))
+        .collect();
+    Failure::new(
+        "deployment_failed",
+        format!(
+            "the {} deployment target failed for {} (recorded as entry {}; later tenants skipped)",
+            d.environment,
+            failed.join(", "),
+            d.seq
+        ),
+        "read its output: the digest is in the record (ward deployments --env ENV)",
     )
+    .into()
 }
 
 /// `ward promote`.
-pub async fn promote(g: &Global, change: &str, to: &str) -> Result<()> {
+pub async fn promote(g: &Global, change: &str, to: &str, tenants: &[String], ring: Option<&str>) -> Result<()> {
     let req = PromoteRequest {
         change: change.into(),
         environment: to.into(),
+        tenants: tenants.to_vec(),
+        ring: ring.map(str::to_string),
     };
     let d: Deployment = match Remote::from_global(g)? {
         Some(r) => r.post("/api/v1/promotions", &req).await?,
@@ -118,7 +209,6 @@ pub async fn promote(g: &Global, change: &str, to: &str) -> Result<()> {
             let policy = crate::commands::serve::gate_policy(&cfg)?;
             let locks = promotion::Locks::default();
             let cx = PromotionContext {
-                environments: &cfg.environments,
                 policy: &policy,
                 risk: &cfg.risk,
                 approvals: &cfg.approvals,
@@ -131,15 +221,7 @@ pub async fn promote(g: &Global, change: &str, to: &str) -> Result<()> {
     };
     emit(g.output, json!(d), || line(&d));
     if d.status != "succeeded" {
-        return Err(crate::failure::Failure::new(
-            "deployment_failed",
-            format!(
-                "the {} deployment target failed (recorded as entry {})",
-                d.environment, d.seq
-            ),
-            "read its output: the digest is in the record",
-        )
-        .into());
+        return Err(failed_deployment(&d));
     }
     Ok(())
 }
@@ -166,10 +248,11 @@ pub async fn release_notes(g: &Global, env: &str, since: Option<&str>) -> Result
 }
 
 /// `ward rollback`.
-pub async fn rollback(g: &Global, env: &str) -> Result<()> {
+pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()> {
     let d: Deployment = match Remote::from_global(g)? {
         Some(r) => {
-            r.post(&format!("/api/v1/environments/{env}/rollback"), &json!({}))
+            let q = tenant.map(|t| format!("?tenant={t}")).unwrap_or_default();
+            r.post(&format!("/api/v1/environments/{env}/rollback{q}"), &json!({}))
                 .await?
         }
         None => {
@@ -179,6 +262,7 @@ pub async fn rollback(g: &Global, env: &str) -> Result<()> {
                 &ctx.ledger,
                 &local_operator(),
                 env,
+                tenant,
                 &cfg.environments,
                 &promotion::Locks::default(),
             )
@@ -188,15 +272,7 @@ pub async fn rollback(g: &Global, env: &str) -> Result<()> {
     };
     emit(g.output, json!(d), || format!("rolled back: {}", line(&d)));
     if d.status != "succeeded" {
-        return Err(crate::failure::Failure::new(
-            "deployment_failed",
-            format!(
-                "the {} rollback target failed (recorded as entry {})",
-                d.environment, d.seq
-            ),
-            "read its output: the digest is in the record",
-        )
-        .into());
+        return Err(failed_deployment(&d));
     }
     Ok(())
 }
@@ -215,5 +291,97 @@ pub async fn deployments(g: &Global, env: &str) -> Result<()> {
         }
         list.iter().map(line).collect::<Vec<_>>().join("\n")
     });
+    Ok(())
+}
+
+/// A bundle file: JSON when it parses as JSON, else TOML.
+fn read_bundle(file: &std::path::Path) -> Result<Value> {
+    let text = read_input(file)?;
+    if let Ok(v) = serde_json::from_str::<Value>(&text) {
+        return Ok(v);
+    }
+    let t: toml::Table = toml::from_str(&text).map_err(|e| {
+        Failure::new(
+            "bad_config_bundle",
+            format!("{}: neither JSON nor TOML: {e}", file.display()),
+            "write the bundle as a TOML table or a JSON object",
+        )
+    })?;
+    Ok(serde_json::to_value(t)?)
+}
+
+/// `ward config`.
+pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    match cmd {
+        ConfigCommand::Set { env, tenant, file } => {
+            let req = ConfigRequest {
+                tenant: tenant.clone(),
+                values: read_bundle(file)?,
+            };
+            let b: ConfigBundle = match &remote {
+                Some(r) => r.put(&format!("/api/v1/environments/{env}/config"), &req).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let cfg = crate::commands::serve::load_config(g, None)?;
+                    let e = promotion::find(&cfg.environments, env).map_err(api_failure)?;
+                    promotion::config::publish(&ctx.ledger, &local_operator(), e, &req, &cfg.guard())
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(b), || {
+                format!(
+                    "published {}{} config {} (entry {}): {} keys, {} secret references",
+                    b.environment,
+                    b.tenant.as_deref().map(|t| format!("/{t}")).unwrap_or_default(),
+                    b.digest,
+                    b.seq,
+                    b.keys.len(),
+                    b.references.len()
+                )
+            });
+        }
+        ConfigCommand::Show { env, tenant, effective } => {
+            let v: ConfigView = match &remote {
+                Some(r) => {
+                    let mut q = vec![("effective", effective.to_string())];
+                    if let Some(t) = tenant {
+                        q.push(("tenant", t.clone()));
+                    }
+                    r.get(&format!("/api/v1/environments/{env}/config"), &q).await?
+                }
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let cfg = crate::commands::serve::load_config(g, None)?;
+                    let e = promotion::find(&cfg.environments, env).map_err(api_failure)?;
+                    promotion::config::view(&ctx.ledger, e, tenant.as_deref(), *effective)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(v), || {
+                let mut s = format!(
+                    "{}{} {}: {}\n",
+                    v.environment,
+                    v.tenant.as_deref().map(|t| format!("/{t}")).unwrap_or_default(),
+                    if *effective {
+                        "effective configuration"
+                    } else {
+                        "configuration"
+                    },
+                    v.digest.as_deref().unwrap_or("(none published)")
+                );
+                s.push_str(&serde_json::to_string_pretty(&v.values).unwrap_or_default());
+                for b in &v.history {
+                    s.push_str(&format!(
+                        "\n  {} {} by {} (entry {})",
+                        b.time, b.digest, b.published_by, b.seq
+                    ));
+                }
+                s
+            });
+        }
+    }
     Ok(())
 }

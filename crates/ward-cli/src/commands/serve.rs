@@ -64,7 +64,6 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     state.approvals = std::sync::Arc::new(cfg.approvals.clone());
     state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
     state.breakglass = std::sync::Arc::new(cfg.breakglass.clone());
-    state.environments = std::sync::Arc::new(cfg.environments.clone());
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(

@@ -1,0 +1,256 @@
+//! `[[environments]]`: promotion chains, tenants and rings, and the choice of tenants a
+//! promotion reaches.
+//!
+//! ```toml
+//! [[environments]]
+//! name = "prod"
+//! after = "staging"                     # the environment a digest must pass first
+//! command = ["./deploy.sh"]             # the `command` deployment target
+//! observe_command = ["./running.sh"]    # what `ward env observe --from-runtime` runs
+//! policy_dir = "policies/prod"          # Rego added to the gate for this environment only
+//! rings = [
+//!   { name = "internal", tenants = ["internal"] },
+//!   { name = "pilot", tenants = ["clinic-a", "clinic-b"] },
+//!   { name = "general", tenants = ["general-1"] },
+//!   { name = "high-risk", tenants = ["oncology-1"] },
+//! ]
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+/// One environment of `[[environments]]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Name.
+    pub name: String,
+    /// The environment a change must be deployed to (and verified in) first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The `command` deployment target: program and arguments (no shell unless you name one).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// A program printing what runs in the environment, for `--from-runtime` observations.
+    #[serde(default)]
+    pub observe_command: Vec<String>,
+    /// Extra Rego files for this environment's gate (on top of the bundled and `[gate]` ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_dir: Option<PathBuf>,
+    /// Tenants served by the environment (may be left out when rings list them all).
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Rings, in exposure order: each tenant belongs to exactly one.
+    #[serde(default)]
+    pub rings: Vec<Ring>,
+}
+
+/// A ring of tenants exposed together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ring {
+    /// Name.
+    pub name: String,
+    /// Its tenants.
+    pub tenants: Vec<String>,
+}
+
+/// Whether `name` is a valid environment, tenant or ring name.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+impl Environment {
+    /// Every tenant, in exposure order (ring by ring).
+    pub fn all_tenants(&self) -> Vec<String> {
+        if self.rings.is_empty() {
+            self.tenants.clone()
+        } else {
+            self.rings.iter().flat_map(|r| r.tenants.iter().cloned()).collect()
+        }
+    }
+
+    /// The position of a tenant's ring.
+    pub fn ring_index(&self, tenant: &str) -> Option<usize> {
+        self.rings.iter().position(|r| r.tenants.iter().any(|t| t == tenant))
+    }
+
+    /// The tenants a promotion reaches, in exposure order: `[None]` for an environment without
+    /// tenants, else the named tenants, the named ring's, or all of them.
+    pub fn select(&self, tenants: &[String], ring: Option<&str>) -> Result<Vec<Option<String>>, String> {
+        let all = self.all_tenants();
+        if all.is_empty() {
+            if !tenants.is_empty() || ring.is_some() {
+                return Err(format!("{} declares no tenants or rings", self.name));
+            }
+            return Ok(vec![None]);
+        }
+        let chosen: Vec<String> = match (tenants.is_empty(), ring) {
+            (false, Some(_)) => return Err("give tenants or a ring, not both".into()),
+            (true, Some(r)) => match self.rings.iter().find(|x| x.name == r) {
+                Some(x) => x.tenants.clone(),
+                None => {
+                    let names: Vec<&str> = self.rings.iter().map(|x| x.name.as_str()).collect();
+                    return Err(format!("{} has no ring {r:?} (rings: {})", self.name, names.join(", ")));
+                }
+            },
+            (false, None) => {
+                if let Some(t) = tenants.iter().find(|t| !all.contains(t)) {
+                    return Err(format!(
+                        "{} has no tenant {t:?} (tenants: {})",
+                        self.name,
+                        all.join(", ")
+                    ));
+                }
+                all.iter().filter(|t| tenants.contains(t)).cloned().collect()
+            }
+            (true, None) => all,
+        };
+        Ok(chosen.into_iter().map(Some).collect())
+    }
+}
+
+/// Checks the environments: valid unique names, `after` naming a declared environment, no
+/// cycles, every tenant in at most one ring and every declared tenant in a ring when rings exist.
+pub fn validate(envs: &[Environment]) -> Result<(), String> {
+    let names: HashMap<&str, &Environment> = envs.iter().map(|e| (e.name.as_str(), e)).collect();
+    if names.len() != envs.len() {
+        return Err("[[environments]]: an environment is declared twice".into());
+    }
+    for e in envs {
+        if !valid_name(&e.name) {
+            return Err(format!(
+                "[[environments]] {:?}: use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
+                e.name
+            ));
+        }
+        let mut seen = vec![e.name.as_str()];
+        let mut cur = e;
+        while let Some(prev) = &cur.after {
+            let Some(p) = names.get(prev.as_str()) else {
+                return Err(format!(
+                    "[[environments]] {}: after = {prev:?} is not declared",
+                    cur.name
+                ));
+            };
+            if seen.contains(&p.name.as_str()) {
+                return Err(format!("[[environments]] {}: the chain loops", e.name));
+            }
+            seen.push(p.name.as_str());
+            cur = p;
+        }
+        validate_tenants(e)?;
+    }
+    Ok(())
+}
+
+fn validate_tenants(e: &Environment) -> Result<(), String> {
+    let err = |m: String| Err(format!("[[environments]] {}: {m}", e.name));
+    let mut declared = HashSet::new();
+    for t in &e.tenants {
+        if !valid_name(t) {
+            return err(format!("tenant {t:?} is not a valid name"));
+        }
+        if !declared.insert(t.as_str()) {
+            return err(format!("tenant {t:?} is listed twice"));
+        }
+    }
+    let mut ringed: HashMap<&str, &str> = HashMap::new();
+    let mut ring_names = HashSet::new();
+    for r in &e.rings {
+        if !valid_name(&r.name) || !ring_names.insert(r.name.as_str()) {
+            return err(format!("ring {:?} is invalid or declared twice", r.name));
+        }
+        if r.tenants.is_empty() {
+            return err(format!("ring {} has no tenants", r.name));
+        }
+        for t in &r.tenants {
+            if !valid_name(t) {
+                return err(format!("tenant {t:?} is not a valid name"));
+            }
+            if let Some(other) = ringed.insert(t.as_str(), r.name.as_str()) {
+                return err(format!("tenant {t} is in rings {other} and {}", r.name));
+            }
+            if !e.tenants.is_empty() && !declared.contains(t.as_str()) {
+                return err(format!("ring {} names tenant {t}, which is not in tenants", r.name));
+            }
+        }
+    }
+    if !e.rings.is_empty()
+        && let Some(t) = e.tenants.iter().find(|t| !ringed.contains_key(t.as_str()))
+    {
+        return err(format!("tenant {t} is in no ring; put every tenant in one ring"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prod() -> Environment {
+        Environment {
+            name: "prod".into(),
+            rings: vec![
+                Ring {
+                    name: "internal".into(),
+                    tenants: vec!["internal".into()],
+                },
+                Ring {
+                    name: "pilot".into(),
+                    tenants: vec!["clinic-a".into(), "clinic-b".into()],
+                },
+            ],
+            ..Environment::default()
+        }
+    }
+
+    #[test]
+    fn selection_follows_ring_order() {
+        let e = prod();
+        let all = e.select(&[], None).unwrap();
+        assert_eq!(
+            all,
+            vec![
+                Some("internal".to_string()),
+                Some("clinic-a".into()),
+                Some("clinic-b".into())
+            ]
+        );
+        assert_eq!(e.select(&[], Some("pilot")).unwrap().len(), 2);
+        let picked = e.select(&["clinic-b".into(), "internal".into()], None).unwrap();
+        assert_eq!(picked, vec![Some("internal".to_string()), Some("clinic-b".into())]);
+        assert!(e.select(&["nobody".into()], None).unwrap_err().contains("no tenant"));
+        assert!(e.select(&[], Some("general")).unwrap_err().contains("no ring"));
+        assert!(e.select(&["internal".into()], Some("pilot")).is_err());
+        let flat = Environment {
+            name: "dev".into(),
+            ..Environment::default()
+        };
+        assert_eq!(flat.select(&[], None).unwrap(), vec![None]);
+        assert!(flat.select(&["a".into()], None).is_err());
+    }
+
+    #[test]
+    fn bad_declarations_are_refused() {
+        let mut twice = prod();
+        twice.rings[1].tenants.push("internal".into());
+        assert!(validate(&[twice]).unwrap_err().contains("rings internal and pilot"));
+        let mut orphan = prod();
+        orphan.tenants = vec!["internal".into(), "clinic-a".into(), "clinic-b".into(), "x".into()];
+        assert!(validate(&[orphan]).unwrap_err().contains("in no ring"));
+        let mut undeclared = prod();
+        undeclared.tenants = vec!["internal".into()];
+        assert!(validate(&[undeclared]).unwrap_err().contains("not in tenants"));
+        let mut loops = prod();
+        loops.after = Some("prod".into());
+        assert!(validate(&[loops]).unwrap_err().contains("loops"));
+        assert!(validate(&[prod()]).is_ok());
+    }
+}

@@ -1,0 +1,601 @@
+//! Promotion of a change's immutable artifacts into an environment, through its gate, by a
+//! deployment target; every promotion leaves a deployment record.
+//!
+//! - [`environment`]: `[[environments]]` — chains (`after`), tenants and rings.
+//! - [`config`]: configuration bundles per environment and tenant, secrets as references.
+//! - [`target`]: the [`DeploymentTarget`] trait and the `command` target.
+//! - [`drift`]: observations of what runs, compared with what Ward deployed.
+//! - [`notes`]: release notes from the records.
+//!
+//! Chain and ring order are gate rules (`promotion.previous_environment`,
+//! `promotion.ring_order`), so policy decides the exceptions: a tier's controls may allow
+//! skipping (`may_skip_environments`), a waiver or break-glass may excuse them. Promotions into
+//! one environment are serialised across processes by a store lock.
+
+pub mod config;
+pub mod drift;
+pub mod environment;
+pub mod notes;
+pub mod target;
+
+pub use drift::{Drift, Observation, observe, observe_runtime};
+pub use environment::{Environment, Ring, validate};
+pub use notes::{ReleaseEntry, release_notes, release_notes_markdown};
+pub use target::{DeploymentTarget, Running, target_for};
+
+use crate::changes::{self, Change};
+use crate::error::ApiError;
+use crate::gate::{self, CheckRequest, GatePolicy};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use ward_core::Identity;
+use ward_core::approval::ApprovalRules;
+use ward_core::risk::RiskRules;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+const DEPLOYMENTS: &str = "deployments";
+
+/// A promotion to run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    /// Change.
+    pub change: String,
+    /// Target environment.
+    pub environment: String,
+    /// Only these tenants (in ring order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    /// Only this ring's tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+}
+
+/// What a tenant (or the environment) ran before: the rollback plan of one target run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Restore {
+    /// The deployment record it came from.
+    pub deployment: u64,
+    /// Its change.
+    pub change: String,
+    /// Its digests.
+    pub digests: Vec<String>,
+    /// Its effective configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+}
+
+/// One run of the deployment target within a deployment: one tenant, or the environment.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TargetRun {
+    /// Tenant; none for an environment without tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `sha256:` of the effective configuration deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+    /// `succeeded`, `failed`, or `skipped` (after an earlier tenant failed).
+    pub status: String,
+    /// The target's exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// `sha256:` of the captured output (stored beside the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_digest: Option<String>,
+    /// The rollback plan: the previous known-good release of this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<Restore>,
+}
+
+/// A deployment record.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Deployment {
+    /// Change.
+    pub change: String,
+    /// Environment.
+    pub environment: String,
+    /// The artifact digests deployed.
+    pub digests: Vec<String>,
+    /// The ring promoted, when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+    /// The tenants reached (empty for an environment without tenants).
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Per tenant: configuration, outcome, output and rollback plan.
+    #[serde(default)]
+    pub targets: Vec<TargetRun>,
+    /// The deployment target's kind.
+    #[serde(default)]
+    pub target: String,
+    /// `succeeded` when every target run succeeded, else `failed`.
+    pub status: String,
+    /// The gate decision it relied on (log entry).
+    pub gate_decision: u64,
+    /// Signers of the current approvals it relied on.
+    pub approvals: Vec<String>,
+    /// Identity that executed it.
+    pub executed_by: String,
+    /// For a rollback: the deployment it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Projects `deployment.recorded` (key `<environment>/<seq>`).
+pub struct DeploymentProjector;
+
+impl Projector for DeploymentProjector {
+    fn name(&self) -> &'static str {
+        "deployments"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
+            ("deployment.recorded", Some(env)) => {
+                let mut doc = p.clone();
+                doc["seq"] = json!(e.seq);
+                doc["time"] = json!(e.time);
+                vec![ProjectionOp::Put {
+                    collection: DEPLOYMENTS.into(),
+                    key: format!("{env}/{:020}", e.seq),
+                    doc,
+                }]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+/// Deployments into `environment`, oldest first.
+pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, ApiError> {
+    ledger
+        .store()
+        .projection_prefix(DEPLOYMENTS, &format!("{environment}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .collect()
+}
+
+/// What a tenant (or the environment) runs, release by release: its successful target runs,
+/// oldest first.
+pub fn history(list: &[Deployment], tenant: Option<&str>) -> Vec<Restore> {
+    list.iter()
+        .flat_map(|d| {
+            d.targets
+                .iter()
+                .filter(move |r| r.status == "succeeded" && r.tenant.as_deref() == tenant)
+                .map(move |r| Restore {
+                    deployment: d.seq,
+                    change: d.change.clone(),
+                    digests: d.digests.clone(),
+                    config_digest: r.config_digest.clone(),
+                })
+        })
+        .collect()
+}
+
+/// The latest release in `history` that differs (digests or configuration) from `current`.
+fn known_good(history: &[Restore], digests: &[String], config: Option<&str>) -> Option<Restore> {
+    history
+        .iter()
+        .rev()
+        .find(|r| r.digests.as_slice() != digests || r.config_digest.as_deref() != config)
+        .cloned()
+}
+
+/// Serialises promotions into one environment: in this process (a mutex per environment) and
+/// across processes sharing the store (a store lock).
+#[derive(Clone, Default)]
+pub struct Locks(Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+/// A held environment lock.
+pub struct EnvLock {
+    _store: ward_store::StoreLock,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Locks {
+    /// Takes the lock of `env`, waiting for it.
+    pub async fn take(&self, ledger: &Ledger, env: &str) -> Result<EnvLock, ApiError> {
+        let local = {
+            let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(env.to_string()).or_default().clone()
+        };
+        let local = local.lock_owned().await;
+        let store = ledger.store().lock(&format!("ward.promote:{env}")).await?;
+        Ok(EnvLock {
+            _store: store,
+            _local: local,
+        })
+    }
+}
+
+/// What a promotion needs besides the ledger.
+pub struct PromotionContext<'a> {
+    /// Gate policy (which also holds the declared environments).
+    pub policy: &'a GatePolicy,
+    /// Risk rules.
+    pub risk: &'a RiskRules,
+    /// Approval rules.
+    pub approvals: &'a ApprovalRules,
+    /// Per-environment locks.
+    pub locks: &'a Locks,
+}
+
+fn refused(code: &str, message: String, hint: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message, hint)
+}
+
+/// A declared environment by name.
+pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, ApiError> {
+    envs.iter().find(|e| e.name == name).ok_or_else(|| {
+        ApiError::not_found(
+            format!("environment {name:?} is not declared"),
+            "declare it in [[environments]] of ward.toml",
+        )
+    })
+}
+
+/// The `promotion` part of the gate input: the preceding environment and which of the change's
+/// digests it has not verified, and tenants of earlier rings that do not run them yet.
+pub async fn placement(
+    ledger: &Ledger,
+    envs: &[Environment],
+    change: &Change,
+    req: &CheckRequest,
+) -> Result<Value, ApiError> {
+    let Some(env) = envs.iter().find(|e| e.name == req.environment) else {
+        return Ok(
+            json!({"declared": false, "previous": null, "not_in_previous": [], "ring": null,
+            "tenants": [], "earlier_rings_pending": []}),
+        );
+    };
+    let units = env
+        .select(&req.tenants, req.ring.as_deref())
+        .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+    let digests = &change.request.artifacts;
+    let mut not_in_previous = Vec::new();
+    if let Some(prev) = &env.after {
+        let done = deployments(ledger, prev).await?;
+        // Verified: a fully successful deployment there that no rollback has reverted.
+        let verified = |d: &String| {
+            done.iter().any(|x| {
+                x.status == "succeeded" && x.digests.contains(d) && !done.iter().any(|r| r.rollback_of == Some(x.seq))
+            })
+        };
+        not_in_previous = digests.iter().filter(|d| !verified(d)).cloned().collect();
+    }
+    let chosen: Vec<&str> = units.iter().flatten().map(String::as_str).collect();
+    let mut pending = Vec::new();
+    if let Some(last) = chosen.iter().filter_map(|t| env.ring_index(t)).max() {
+        let list = deployments(ledger, &env.name).await?;
+        for ring in &env.rings[..last] {
+            for t in ring.tenants.iter().filter(|t| !chosen.contains(&t.as_str())) {
+                let runs = history(&list, Some(t));
+                let current = runs.last().map(|r| r.digests.clone()).unwrap_or_default();
+                if !digests.iter().all(|d| current.contains(d)) {
+                    pending.push(json!({"ring": ring.name, "tenant": t}));
+                }
+            }
+        }
+    }
+    Ok(json!({
+        "declared": true,
+        "previous": env.after,
+        "not_in_previous": not_in_previous,
+        "ring": req.ring,
+        "tenants": chosen,
+        "earlier_rings_pending": pending,
+    }))
+}
+
+/// Promotes a change into an environment: its gate (chain and ring order included), then the
+/// target for each tenant in ring order, then the deployment record.
+pub async fn promote(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &PromoteRequest,
+    cx: &PromotionContext<'_>,
+) -> Result<Deployment, ApiError> {
+    let env = find(&cx.policy.environments, &req.environment)?;
+    let units = env
+        .select(&req.tenants, req.ring.as_deref())
+        .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+    let _serialised = cx.locks.take(ledger, &env.name).await?;
+    let change = changes::get(ledger, &req.change).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("no change {:?}", req.change),
+            "list changes with `ward change list`",
+        )
+    })?;
+    if change.request.artifacts.is_empty() {
+        return Err(ApiError::invalid(
+            format!("{} ships no artifact", change.id),
+            "open the change with --artifact DIGEST",
+        ));
+    }
+    let check = CheckRequest {
+        environment: env.name.clone(),
+        tenants: req.tenants.clone(),
+        ring: req.ring.clone(),
+    };
+    let decision = gate::check(ledger, by, &change.id, &check, cx.policy, cx.risk, cx.approvals).await?;
+    if !decision.allow {
+        // Chain and ring order get their own codes; the fix says which step comes first.
+        for (rule, code) in [
+            ("promotion.previous_environment", "not_in_previous_environment"),
+            ("promotion.ring_order", "ring_order"),
+        ] {
+            if let Some(r) = decision.reasons.iter().find(|r| r.rule == rule) {
+                return Err(refused(
+                    code,
+                    format!("{} (gate decision {})", r.message, decision.id),
+                    &r.fix,
+                ));
+            }
+        }
+        let reasons: Vec<String> = decision.reasons.iter().map(|r| r.rule.clone()).collect();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "gate_blocked",
+            format!(
+                "the {} gate blocks {} (decision {}): {}",
+                env.name,
+                change.id,
+                decision.id,
+                reasons.join(", ")
+            ),
+            format!("see what is missing: ward gate explain {}", decision.id),
+        ));
+    }
+    let view = crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals).await?;
+    let approvals: Vec<String> = view
+        .approvals
+        .iter()
+        .filter(|a| a.decision == "approved" && !a.stale)
+        .map(|a| a.signer.clone())
+        .collect();
+    let list = deployments(ledger, &env.name).await?;
+    let mut jobs = Vec::new();
+    for unit in units {
+        let cfg = config::effective(ledger, &env.name, unit.as_deref()).await?;
+        let plan = known_good(
+            &history(&list, unit.as_deref()),
+            &change.request.artifacts,
+            cfg.as_ref().map(|c| c.digest.as_str()),
+        );
+        jobs.push(Job {
+            tenant: unit,
+            config: cfg,
+            rollback_to: plan,
+        });
+    }
+    let release = Release {
+        env,
+        change: &change.id,
+        digests: &change.request.artifacts,
+        ring: req.ring.as_deref(),
+        gate_decision: decision.id,
+        approvals,
+        rollback_of: None,
+    };
+    record(ledger, by, &release, jobs).await
+}
+
+/// One tenant's part of a deployment, prepared.
+struct Job {
+    tenant: Option<String>,
+    config: Option<config::Effective>,
+    rollback_to: Option<Restore>,
+}
+
+/// What is being released, and on whose authority.
+struct Release<'a> {
+    env: &'a Environment,
+    change: &'a str,
+    digests: &'a [String],
+    ring: Option<&'a str>,
+    gate_decision: u64,
+    approvals: Vec<String>,
+    rollback_of: Option<u64>,
+}
+
+/// Runs the target for each job in order (the rest are skipped after a failure) and records the
+/// deployment.
+async fn record(ledger: &Ledger, by: &Identity, rel: &Release<'_>, jobs: Vec<Job>) -> Result<Deployment, ApiError> {
+    let target = target_for(rel.env);
+    let mut runs = Vec::new();
+    let mut failed = false;
+    for job in jobs {
+        let mut run = TargetRun {
+            tenant: job.tenant.clone(),
+            config_digest: job.config.as_ref().map(|c| c.digest.clone()),
+            status: "skipped".into(),
+            exit_code: None,
+            output_digest: None,
+            rollback_to: job.rollback_to,
+        };
+        if !failed {
+            let ring = job
+                .tenant
+                .as_deref()
+                .and_then(|t| rel.env.ring_index(t))
+                .map(|i| rel.env.rings[i].name.as_str());
+            let outcome = target
+                .deploy(&target::DeployJob {
+                    environment: &rel.env.name,
+                    change: rel.change,
+                    digests: rel.digests,
+                    tenant: job.tenant.as_deref(),
+                    ring,
+                    config: job.config.as_ref(),
+                })
+                .await;
+            let digest = ward_evidence::digest::of_bytes(&outcome.output);
+            ledger.store().put_evidence(&digest, &outcome.output).await?;
+            run.status = if outcome.succeeded { "succeeded" } else { "failed" }.into();
+            run.exit_code = outcome.exit_code;
+            run.output_digest = Some(digest);
+            failed = !outcome.succeeded;
+        }
+        runs.push(run);
+    }
+    let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
+    let payload = json!({
+        "change": rel.change,
+        "environment": rel.env.name,
+        "digests": rel.digests,
+        "ring": rel.ring,
+        "tenants": tenants,
+        "targets": runs,
+        "target": target.kind(),
+        "status": if failed { "failed" } else { "succeeded" },
+        "gate_decision": rel.gate_decision,
+        "approvals": rel.approvals,
+        "executed_by": by.id,
+        "rollback_of": rel.rollback_of,
+    });
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "deployment.recorded".into(),
+            subject: format!("env:{}", rel.env.name),
+            payload: payload.clone(),
+        })
+        .await?;
+    let mut doc = payload;
+    doc["seq"] = json!(receipt.seq);
+    doc["time"] = json!(receipt.time);
+    serde_json::from_value(doc).map_err(ApiError::internal)
+}
+
+/// Rolls an environment (or one tenant) back to its previous known-good release and
+/// configuration, through the same target. Without a tenant, every tenant the latest successful
+/// deployment reached goes back. The new record names the deployment it reverts and relies on
+/// the gate decision and approvals of the release it restores.
+pub async fn rollback(
+    ledger: &Ledger,
+    by: &Identity,
+    environment: &str,
+    tenant: Option<&str>,
+    envs: &[Environment],
+    locks: &Locks,
+) -> Result<Deployment, ApiError> {
+    let env = find(envs, environment)?;
+    if let Some(t) = tenant
+        && !env.all_tenants().iter().any(|x| x == t)
+    {
+        return Err(ApiError::invalid(
+            format!("{} has no tenant {t:?}", env.name),
+            "see the environment's tenants in ward.toml",
+        ));
+    }
+    let _serialised = locks.take(ledger, &env.name).await?;
+    let list = deployments(ledger, &env.name).await?;
+    let latest = list.iter().rev().find(|d| {
+        d.targets
+            .iter()
+            .any(|r| r.status == "succeeded" && (tenant.is_none() || r.tenant.as_deref() == tenant))
+    });
+    let Some(latest) = latest else {
+        return Err(refused(
+            "nothing_to_roll_back",
+            format!(
+                "{}{} has no successful deployment",
+                env.name,
+                tenant.map(|t| format!("/{t}")).unwrap_or_default()
+            ),
+            "promote a release first",
+        ));
+    };
+    let units: Vec<Option<String>> = match tenant {
+        Some(t) => vec![Some(t.to_string())],
+        None => latest
+            .targets
+            .iter()
+            .filter(|r| r.status == "succeeded")
+            .map(|r| r.tenant.clone())
+            .collect(),
+    };
+    let mut restore: Option<Restore> = None;
+    let mut jobs = Vec::new();
+    for unit in units {
+        let runs = history(&list, unit.as_deref());
+        let name = unit
+            .as_deref()
+            .map_or(env.name.clone(), |t| format!("{}/{t}", env.name));
+        let Some(current) = runs.last() else {
+            return Err(refused(
+                "nothing_to_roll_back",
+                format!("{name} runs nothing deployed by Ward"),
+                "promote a release first",
+            ));
+        };
+        let Some(good) = known_good(&runs, &current.digests, current.config_digest.as_deref()) else {
+            return Err(refused(
+                "no_known_good",
+                format!("{name} has no earlier release to go back to"),
+                "there is nothing older than the current release",
+            ));
+        };
+        if let Some(r) = &restore
+            && (r.change != good.change || r.digests != good.digests)
+        {
+            return Err(refused(
+                "mixed_rollback",
+                format!(
+                    "tenants of {} go back to different releases ({} and {})",
+                    env.name, r.change, good.change
+                ),
+                "roll back one tenant at a time: ward rollback --env ENV --tenant T",
+            ));
+        }
+        let config = match &good.config_digest {
+            Some(d) => Some(config::Effective {
+                digest: d.clone(),
+                bytes: config::load(ledger, d).await?,
+            }),
+            None => None,
+        };
+        jobs.push(Job {
+            tenant: unit,
+            config,
+            rollback_to: None,
+        });
+        restore = Some(good);
+    }
+    let Some(good) = restore else {
+        return Err(refused(
+            "nothing_to_roll_back",
+            format!("{} has nothing to roll back", env.name),
+            "promote a release first",
+        ));
+    };
+    let restored = list
+        .iter()
+        .find(|d| d.seq == good.deployment)
+        .ok_or_else(|| ApiError::internal(format!("deployment {} is missing", good.deployment)))?;
+    let release = Release {
+        env,
+        change: &good.change,
+        digests: &good.digests,
+        ring: None,
+        gate_decision: restored.gate_decision,
+        approvals: restored.approvals.clone(),
+        rollback_of: Some(latest.seq),
+    };
+    record(ledger, by, &release, jobs).await
+}
