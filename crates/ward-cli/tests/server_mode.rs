@@ -2012,12 +2012,20 @@ name = "prod"
 after = "staging"
 command = ["sh", "-c", "cp $WARD_CONFIG {o}/$WARD_TENANT.json; echo $WARD_RING/$WARD_TENANT $WARD_DIGESTS >> {o}/prod.log"]
 observe_command = ["cat", "{r}"]
+policy_dir = "prod-policies"
 rings = [
   {{ name = "internal", tenants = ["internal"] }},
   {{ name = "pilot", tenants = ["clinic-a", "clinic-b"] }},
 ]
 "#
         ),
+    )
+    .unwrap();
+    // prod's own policy set: a rule that only its gate evaluates.
+    std::fs::create_dir(d.join("prod-policies")).unwrap();
+    std::fs::write(
+        d.join("prod-policies/team.rego"),
+        "package ward.gate\nimport rego.v1\ndeny contains r if {\n  input.change.title == \"a3\"\n  r := {\"rule\": \"team.not_in_prod\", \"message\": \"a3 stays out of prod\", \"fix\": \"ship a4\"}\n}\n",
     )
     .unwrap();
     let ci = token(&d, "ci", "developer");
