@@ -1,0 +1,63 @@
+//! Ward's local runtime: the first target of the deployment-target trait.
+//!
+//! - [`artifact`]: installs an artifact (an executable or a tar archive) addressed by its sha256
+//!   digest into the data directory, checking the digest.
+//! - [`supervisor`]: runs service instances as OS processes on loopback ports, checks readiness
+//!   over HTTP and restarts crashed instances with back-off.
+//! - [`router`]: the reverse proxy in front of them — weighted split between stable and canary,
+//!   routing by tenant header, sticky assignment per tenant — whose route table is swapped
+//!   atomically (a rollback is one swap).
+//! - [`stats`]: per-version and per-tenant request, error and latency counters, as Prometheus
+//!   text and as snapshots whose differences are measurement windows.
+//! - [`analysis`]: judges a canary window against thresholds and the stable version: pass, fail
+//!   (with the measurement) or inconclusive (too few samples).
+//!
+//! Nothing here knows about the ledger: the promotion engine drives these pieces and records
+//! what they did.
+
+pub mod analysis;
+pub mod artifact;
+pub mod router;
+pub mod stats;
+pub mod supervisor;
+
+/// What went wrong in the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The artifact's bytes do not hash to the digest it was deployed as.
+    #[error("artifact digest mismatch: expected {expected}, found {found}")]
+    DigestMismatch {
+        /// Digest asked for.
+        expected: String,
+        /// Digest of the bytes.
+        found: String,
+    },
+    /// An artifact that cannot be run (bad archive, no entry point, too large).
+    #[error("artifact: {0}")]
+    Artifact(String),
+    /// An instance did not become ready in time.
+    #[error("{name} did not become ready within {waited_ms} ms: {detail}")]
+    NotReady {
+        /// Instance.
+        name: String,
+        /// How long we waited.
+        waited_ms: u64,
+        /// The last thing seen (status or error).
+        detail: String,
+    },
+    /// Filesystem or process error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl RuntimeError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+        let context = context.into();
+        move |source| RuntimeError::Io { context, source }
+    }
+}

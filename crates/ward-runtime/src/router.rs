@@ -1,0 +1,325 @@
+//! The router: an HTTP/1.1 reverse proxy in front of the stable and canary instances.
+//!
+//! Each request goes to a side chosen from the current [`RouteTable`]:
+//! 1. a tenant (header `X-Tenant-ID` by default) pinned to a side goes there (tenant rings);
+//! 2. otherwise, with a canary, `canary_percent` of traffic goes to it — sticky per tenant (the
+//!    tenant's hash picks its bucket, so raising the percentage only adds tenants) and evenly
+//!    spread for requests without a tenant;
+//! 3. everything else goes to stable.
+//!
+//! The table is swapped atomically ([`Router::set_routes`]): putting all traffic back on stable
+//! is one pointer swap, effective for the next request. Every request is measured in [`Stats`]
+//! by version and tenant; the admin listener serves them on `/metrics` (Prometheus text) and the
+//! table on `/routes`.
+
+use crate::stats::Stats;
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+/// Response body type of the router.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Default tenant header.
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+/// A version's instance the router sends traffic to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upstream {
+    /// Version label (recorded in metrics): usually the artifact digest.
+    pub version: String,
+    /// Loopback address of the instance.
+    pub addr: SocketAddr,
+}
+
+/// Stable or canary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The known-good version.
+    Stable,
+    /// The version being exposed.
+    Canary,
+}
+
+/// Where traffic goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTable {
+    /// The known-good version.
+    pub stable: Option<Upstream>,
+    /// The version being exposed, if any.
+    pub canary: Option<Upstream>,
+    /// Share (0–100) of traffic not pinned by tenant that goes to the canary.
+    pub canary_percent: u8,
+    /// Tenants pinned to a side (rings).
+    pub tenants: BTreeMap<String, Side>,
+}
+
+impl RouteTable {
+    /// Everything on `stable`.
+    pub fn stable_only(stable: Upstream) -> RouteTable {
+        RouteTable {
+            stable: Some(stable),
+            ..RouteTable::default()
+        }
+    }
+}
+
+/// FNV-1a: a stable bucket for a tenant.
+fn bucket_of(tenant: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in tenant.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % 100
+}
+
+/// The proxy.
+pub struct Router {
+    table: ArcSwap<RouteTable>,
+    stats: Stats,
+    client: Client<HttpConnector, Incoming>,
+    counter: AtomicU64,
+    tenant_header: HeaderName,
+}
+
+fn plain(status: StatusCode, msg: &str) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(Bytes::from(format!("{{\"error\":\"{msg}\"}}\n")))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Hop-by-hop headers, not forwarded.
+const HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+impl Router {
+    /// A router with an empty table (503 until routes are set).
+    pub fn new(tenant_header: &str) -> Arc<Router> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Arc::new(Router {
+            table: ArcSwap::from_pointee(RouteTable::default()),
+            stats: Stats::default(),
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(std::time::Duration::from_secs(30))
+                .build(connector),
+            counter: AtomicU64::new(0),
+            tenant_header: HeaderName::from_bytes(tenant_header.as_bytes())
+                .unwrap_or(HeaderName::from_static(TENANT_HEADER)),
+        })
+    }
+
+    /// Replaces the route table (atomic: the next request sees the new one).
+    pub fn set_routes(&self, t: RouteTable) {
+        self.table.store(Arc::new(t));
+    }
+
+    /// The current route table.
+    pub fn routes(&self) -> Arc<RouteTable> {
+        self.table.load_full()
+    }
+
+    /// The measurements.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The upstream for a request from `tenant` under the current table.
+    pub fn choose(&self, tenant: Option<&str>) -> Option<Upstream> {
+        let t = self.table.load();
+        let side = match tenant.and_then(|x| t.tenants.get(x)) {
+            Some(side) => *side,
+            None if t.canary.is_some() && t.canary_percent > 0 => {
+                let bucket = match tenant {
+                    Some(x) => bucket_of(x),
+                    None => self.counter.fetch_add(1, Ordering::Relaxed).wrapping_mul(37) % 100,
+                };
+                if bucket < u64::from(t.canary_percent) {
+                    Side::Canary
+                } else {
+                    Side::Stable
+                }
+            }
+            None => Side::Stable,
+        };
+        match side {
+            Side::Canary => t.canary.clone().or_else(|| t.stable.clone()),
+            Side::Stable => t.stable.clone().or_else(|| t.canary.clone()),
+        }
+    }
+
+    fn tenant_of(&self, req: &Request<Incoming>) -> Option<String> {
+        let v = req.headers().get(&self.tenant_header)?.to_str().ok()?;
+        let ok = !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        ok.then(|| v.to_string())
+    }
+
+    /// Proxies one request.
+    pub async fn handle(&self, mut req: Request<Incoming>) -> Response<Body> {
+        let started = Instant::now();
+        let tenant = self.tenant_of(&req);
+        let Some(up) = self.choose(tenant.as_deref()) else {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "no version is deployed here");
+        };
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let uri = match format!("http://{}{path}", up.addr).parse::<hyper::Uri>() {
+            Ok(u) => u,
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "bad request target"),
+        };
+        *req.uri_mut() = uri;
+        for h in HOP {
+            req.headers_mut().remove(h);
+        }
+        let result = self.client.request(req).await;
+        let latency = started.elapsed();
+        match result {
+            Ok(resp) => {
+                let error = resp.status().is_server_error();
+                self.stats.observe(&up.version, tenant.as_deref(), latency, error);
+                let (mut parts, body) = resp.into_parts();
+                for h in HOP {
+                    parts.headers.remove(h);
+                }
+                Response::from_parts(parts, body.boxed())
+            }
+            Err(e) => {
+                self.stats.observe(&up.version, tenant.as_deref(), latency, true);
+                tracing::debug!(version = %up.version, error = %e, "upstream failed");
+                plain(StatusCode::BAD_GATEWAY, "the instance did not answer")
+            }
+        }
+    }
+
+    /// Serves the proxy on `listener` until the task is aborted.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        serve_with(listener, move |req| {
+            let r = self.clone();
+            async move { r.handle(req).await }
+        })
+        .await;
+    }
+
+    /// Serves `/metrics` (Prometheus text) and `/routes` (JSON) on `listener`.
+    pub async fn serve_admin(self: Arc<Self>, listener: TcpListener) {
+        serve_with(listener, move |req: Request<Incoming>| {
+            let r = self.clone();
+            async move {
+                let (ctype, body) = match req.uri().path() {
+                    "/metrics" => ("text/plain; version=0.0.4", r.stats.prometheus_text()),
+                    "/routes" => (
+                        "application/json",
+                        serde_json::to_string(&*r.routes()).unwrap_or_default(),
+                    ),
+                    _ => return plain(StatusCode::NOT_FOUND, "try /metrics or /routes"),
+                };
+                let mut resp = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed());
+                resp.headers_mut()
+                    .insert("content-type", HeaderValue::from_static(ctype));
+                resp
+            }
+        })
+        .await;
+    }
+}
+
+async fn serve_with<F, Fut>(listener: TcpListener, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let h = handler.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let h = h.clone();
+                async move { Ok::<_, std::convert::Infallible>(h(req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(v: &str, port: u16) -> Upstream {
+        Upstream {
+            version: v.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    #[tokio::test]
+    async fn weighted_sticky_and_pinned_choices() {
+        let r = Router::new(TENANT_HEADER);
+        assert_eq!(r.choose(None), None);
+        r.set_routes(RouteTable {
+            stable: Some(up("v1", 1)),
+            canary: Some(up("v2", 2)),
+            canary_percent: 20,
+            tenants: BTreeMap::from([("clinic-a".to_string(), Side::Canary)]),
+        });
+        let canary = (0..1000)
+            .filter(|_| r.choose(None).is_some_and(|u| u.version == "v2"))
+            .count();
+        assert_eq!(canary, 200, "untenanted traffic splits exactly");
+        assert_eq!(r.choose(Some("clinic-a")).unwrap().version, "v2");
+        // Sticky: a tenant always lands on the same side; raising the share only adds tenants.
+        let tenants: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+        let on_canary = |r: &Router| -> Vec<String> {
+            tenants
+                .iter()
+                .filter(|t| r.choose(Some(t)).unwrap().version == "v2")
+                .cloned()
+                .collect()
+        };
+        let at20 = on_canary(&r);
+        assert_eq!(at20, on_canary(&r));
+        assert!((20..=60).contains(&at20.len()), "{}", at20.len());
+        let mut t = (*r.routes()).clone();
+        t.canary_percent = 50;
+        r.set_routes(t);
+        let at50 = on_canary(&r);
+        assert!(at20.iter().all(|x| at50.contains(x)) && at50.len() > at20.len());
+        r.set_routes(RouteTable::stable_only(up("v1", 1)));
+        assert!(tenants.iter().all(|t| r.choose(Some(t)).unwrap().version == "v1"));
+    }
+}

@@ -1,0 +1,266 @@
+//! Router measurements: per version, and per version and tenant, the number of requests, of
+//! errors (5xx or no answer) and a latency histogram. Counters only grow; a [`Snapshot`] taken
+//! now minus one taken earlier is the window an analysis judges.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in milliseconds (the last bucket is unbounded).
+pub const BUCKETS_MS: [f64; 14] = [
+    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 300.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+/// Distinct tenants tracked per version; further ones are counted as `_other`.
+pub const MAX_TENANTS: usize = 1000;
+/// The tenant label of requests without a tenant header.
+pub const NO_TENANT: &str = "_none";
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    buckets: [AtomicU64; BUCKETS_MS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+impl Counters {
+    fn observe(&self, latency: Duration, error: bool) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if error {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let ms = latency.as_secs_f64() * 1000.0;
+        let i = BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(BUCKETS_MS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn read(&self) -> Window {
+        Window {
+            requests: self.requests.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            buckets: self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+            sum_micros: self.sum_micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counts of one version (or one version and tenant) over some time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Requests.
+    pub requests: u64,
+    /// Errors: 5xx answers and requests the instance did not answer.
+    pub errors: u64,
+    /// Requests per latency bucket ([`BUCKETS_MS`], then the unbounded one).
+    pub buckets: Vec<u64>,
+    /// Total latency in microseconds.
+    pub sum_micros: u64,
+}
+
+impl Window {
+    /// `self - earlier` (a window between two snapshots).
+    pub fn since(&self, earlier: &Window) -> Window {
+        Window {
+            requests: self.requests.saturating_sub(earlier.requests),
+            errors: self.errors.saturating_sub(earlier.errors),
+            buckets: self
+                .buckets
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b.saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0)))
+                .collect(),
+            sum_micros: self.sum_micros.saturating_sub(earlier.sum_micros),
+        }
+    }
+
+    /// Errors per request (0 without requests).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.requests as f64
+        }
+    }
+
+    /// The latency quantile `q` (0–1) in milliseconds: the upper bound of the bucket holding it
+    /// (`None` without requests; the last finite bound for the unbounded bucket).
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        if self.requests == 0 {
+            return None;
+        }
+        let want = (q * self.requests as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Some(*BUCKETS_MS.get(i).unwrap_or(&BUCKETS_MS[BUCKETS_MS.len() - 1]));
+            }
+        }
+        BUCKETS_MS.last().copied()
+    }
+}
+
+/// Key of a series.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SeriesKey {
+    /// Version label (the artifact digest or a name).
+    pub version: String,
+    /// Tenant, or `None` for the version as a whole.
+    pub tenant: Option<String>,
+}
+
+/// All counters at one instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot(pub BTreeMap<SeriesKey, Window>);
+
+impl Snapshot {
+    /// The window of one series since `earlier`.
+    pub fn window(&self, earlier: &Snapshot, version: &str, tenant: Option<&str>) -> Window {
+        let key = SeriesKey {
+            version: version.into(),
+            tenant: tenant.map(str::to_string),
+        };
+        let now = self.0.get(&key).cloned().unwrap_or_default();
+        match earlier.0.get(&key) {
+            Some(e) => now.since(e),
+            None => now,
+        }
+    }
+
+    /// Tenants seen for `version`.
+    pub fn tenants(&self, version: &str) -> Vec<String> {
+        self.0
+            .keys()
+            .filter(|k| k.version == version)
+            .filter_map(|k| k.tenant.clone())
+            .collect()
+    }
+}
+
+/// The router's counters.
+#[derive(Clone, Default)]
+pub struct Stats {
+    series: Arc<Mutex<BTreeMap<SeriesKey, Arc<Counters>>>>,
+}
+
+impl Stats {
+    fn counters(&self, version: &str, tenant: Option<&str>) -> Arc<Counters> {
+        let mut map = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut key = SeriesKey {
+            version: version.into(),
+            tenant: tenant.map(str::to_string),
+        };
+        if !map.contains_key(&key)
+            && tenant.is_some()
+            && map.keys().filter(|k| k.version == version).count() > MAX_TENANTS
+        {
+            key.tenant = Some("_other".into());
+        }
+        map.entry(key).or_default().clone()
+    }
+
+    /// Records one request.
+    pub fn observe(&self, version: &str, tenant: Option<&str>, latency: Duration, error: bool) {
+        self.counters(version, None).observe(latency, error);
+        self.counters(version, Some(tenant.unwrap_or(NO_TENANT)))
+            .observe(latency, error);
+    }
+
+    /// Every counter now.
+    pub fn snapshot(&self) -> Snapshot {
+        let map = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Snapshot(map.iter().map(|(k, c)| (k.clone(), c.read())).collect())
+    }
+
+    /// Prometheus text exposition (version 0.0.4): `ward_router_requests_total`,
+    /// `ward_router_errors_total` and `ward_router_request_duration_seconds` by `version` and
+    /// `tenant` (`tenant="_all"` for the version as a whole).
+    pub fn prometheus_text(&self) -> String {
+        let snap = self.snapshot();
+        let label = |k: &SeriesKey| {
+            format!(
+                "version=\"{}\",tenant=\"{}\"",
+                escape(&k.version),
+                escape(k.tenant.as_deref().unwrap_or("_all"))
+            )
+        };
+        let mut s = String::from(
+            "# HELP ward_router_requests_total Requests routed, by version and tenant.\n# TYPE ward_router_requests_total counter\n",
+        );
+        for (k, w) in &snap.0 {
+            s.push_str(&format!("ward_router_requests_total{{{}}} {}\n", label(k), w.requests));
+        }
+        s.push_str("# HELP ward_router_errors_total 5xx answers and unanswered requests, by version and tenant.\n# TYPE ward_router_errors_total counter\n");
+        for (k, w) in &snap.0 {
+            s.push_str(&format!("ward_router_errors_total{{{}}} {}\n", label(k), w.errors));
+        }
+        s.push_str("# HELP ward_router_request_duration_seconds Time to the response head.\n# TYPE ward_router_request_duration_seconds histogram\n");
+        for (k, w) in &snap.0 {
+            let l = label(k);
+            let mut cum = 0;
+            for (i, n) in w.buckets.iter().enumerate() {
+                cum += n;
+                let le = BUCKETS_MS
+                    .get(i)
+                    .map_or("+Inf".to_string(), |b| format!("{}", b / 1000.0));
+                s.push_str(&format!(
+                    "ward_router_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {cum}\n"
+                ));
+            }
+            s.push_str(&format!(
+                "ward_router_request_duration_seconds_sum{{{l}}} {}\nward_router_request_duration_seconds_count{{{l}}} {}\n",
+                w.sum_micros as f64 / 1e6,
+                w.requests
+            ));
+        }
+        s
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_rates_and_quantiles() {
+        let s = Stats::default();
+        for i in 0..100u64 {
+            s.observe(
+                "v2",
+                Some("clinic-a"),
+                Duration::from_millis(if i < 90 { 3 } else { 400 }),
+                i % 10 == 0,
+            );
+        }
+        let a = s.snapshot();
+        let w = a.window(&Snapshot::default(), "v2", None);
+        assert_eq!((w.requests, w.errors), (100, 10));
+        assert!((w.error_rate() - 0.1).abs() < 1e-9);
+        assert_eq!(w.quantile_ms(0.5), Some(5.0));
+        assert_eq!(w.quantile_ms(0.95), Some(500.0));
+        s.observe("v2", Some("clinic-a"), Duration::from_millis(1), false);
+        let b = s.snapshot();
+        let since = b.window(&a, "v2", Some("clinic-a"));
+        assert_eq!((since.requests, since.errors), (1, 0));
+        assert_eq!(b.tenants("v2"), vec!["clinic-a".to_string()]);
+        assert_eq!(Window::default().quantile_ms(0.99), None);
+        let text = s.prometheus_text();
+        assert!(
+            text.contains("ward_router_requests_total{version=\"v2\",tenant=\"_all\"} 101"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "ward_router_request_duration_seconds_bucket{version=\"v2\",tenant=\"clinic-a\",le=\"+Inf\"} 101"
+        ));
+    }
+}
