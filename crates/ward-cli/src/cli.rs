@@ -134,6 +134,13 @@ pub enum Command {
     /// Release notes and manifests.
     #[command(subcommand)]
     Release(ReleaseCommand),
+    /// Progressive delivery on the local runtime (through `ward serve`): canary, blue-green or
+    /// tenant rings, with analysis and automated rollback.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// Rollback drills: prove a rollback works before it is needed.
+    #[command(subcommand)]
+    Drill(DrillCommand),
     /// Deployment records of an environment.
     Deployments {
         /// Environment.
@@ -462,6 +469,75 @@ pub enum EnvCommand {
         /// Where the observation comes from (recorded).
         #[arg(long, default_value = "")]
         source: String,
+    },
+}
+
+/// `ward rollout …`.
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Start rolling a change out on an environment's local runtime (its gate decides first).
+    Start {
+        /// Change.
+        #[arg(long)]
+        change: String,
+        /// Environment (with [environments.runtime]).
+        #[arg(long)]
+        env: String,
+        /// Override the environment's strategy for this change.
+        #[arg(long, value_parser = ["canary", "blue-green", "rings"])]
+        strategy: Option<String>,
+        /// Canary steps in percent (with --strategy canary), e.g. 10,50,100.
+        #[arg(long, value_delimiter = ',')]
+        steps: Vec<u8>,
+        /// How long each step is observed, in milliseconds (with --strategy).
+        #[arg(long)]
+        pause_ms: Option<u64>,
+        /// Follow it until it finishes (exit 7 if it was rolled back).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A rollout's progress (all rollouts without an id); --watch follows it live.
+    Status {
+        /// Rollout id (`RO-…`).
+        id: Option<String>,
+        /// Only this environment (without an id).
+        #[arg(long)]
+        env: Option<String>,
+        /// Follow until it finishes (exit 7 if it was rolled back).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Hold a rollout at its current step.
+    Pause {
+        /// Rollout id.
+        id: String,
+    },
+    /// Continue a paused rollout.
+    Resume {
+        /// Rollout id.
+        id: String,
+    },
+    /// Skip the remaining steps: the new version takes all traffic now.
+    Promote {
+        /// Rollout id.
+        id: String,
+    },
+    /// Roll back now: all traffic to stable, the new version stopped.
+    Abort {
+        /// Rollout id.
+        id: String,
+    },
+}
+
+/// `ward drill …`.
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Put the environment back on its previous known-good release on purpose and record the
+    /// measured time to restore.
+    Rollback {
+        /// Environment (with [environments.runtime]).
+        #[arg(long)]
+        env: String,
     },
 }
 

@@ -67,6 +67,8 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
             ring,
         } => commands::promote::promote(g, change, to, tenants, ring.as_deref()).await,
         Command::Config(c) => commands::promote::config(g, c).await,
+        Command::Rollout(c) => commands::rollout::rollout(g, c).await,
+        Command::Drill(crate::cli::DrillCommand::Rollback { env }) => commands::rollout::drill(g, env).await,
         Command::Deployments { env } => commands::promote::deployments(g, env).await,
         Command::Rollback { env, tenant } => commands::promote::rollback(g, env, tenant.as_deref()).await,
         Command::Env(c) => commands::promote::env(g, c).await,

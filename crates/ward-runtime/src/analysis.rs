@@ -147,6 +147,30 @@ pub fn judge(subject: &str, canary: &Window, stable: Option<&Window>, t: &Thresh
     Verdict::Pass { measurement: m }
 }
 
+/// One synthetic call: GET `path` on `addr` (with a tenant header when given); the status.
+pub async fn http_status(
+    addr: std::net::SocketAddr,
+    path: &str,
+    tenant: Option<(&str, &str)>,
+    timeout: std::time::Duration,
+) -> Result<u16, String> {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, http_body_util::Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = hyper::Request::get(format!("http://{addr}{path}"));
+    if let Some((h, t)) = tenant {
+        req = req.header(h, t);
+    }
+    let req = req
+        .body(http_body_util::Empty::new())
+        .map_err(|e| format!("bad check {path}: {e}"))?;
+    match tokio::time::timeout(timeout, client.request(req)).await {
+        Ok(Ok(r)) => Ok(r.status().as_u16()),
+        Ok(Err(e)) => Err(format!("GET {path}: {e}")),
+        Err(_) => Err(format!("GET {path}: no answer within {timeout:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

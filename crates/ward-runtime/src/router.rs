@@ -36,6 +36,8 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Default tenant header.
 pub const TENANT_HEADER: &str = "x-tenant-id";
+/// Response header naming the version that answered.
+pub const VERSION_HEADER: &str = "x-ward-version";
 
 /// A version's instance the router sends traffic to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +212,9 @@ impl Router {
                 for h in HOP {
                     parts.headers.remove(h);
                 }
+                if let Ok(v) = HeaderValue::from_str(&up.version) {
+                    parts.headers.insert(VERSION_HEADER, v);
+                }
                 Response::from_parts(parts, body.boxed())
             }
             Err(e) => {
@@ -250,6 +255,25 @@ impl Router {
         })
         .await;
     }
+}
+
+/// Sends `n` GET requests for `path` through a router at `addr`, one after the other; the
+/// versions that answered (its version header), for proving where traffic goes.
+pub async fn probe_versions(addr: SocketAddr, path: &str, n: usize) -> Vec<String> {
+    let client: Client<HttpConnector, http_body_util::Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let mut out = Vec::new();
+    let Ok(uri) = format!("http://{addr}{path}").parse::<hyper::Uri>() else {
+        return out;
+    };
+    for _ in 0..n {
+        if let Ok(Ok(r)) = tokio::time::timeout(std::time::Duration::from_secs(2), client.get(uri.clone())).await
+            && let Some(v) = r.headers().get(VERSION_HEADER)
+        {
+            out.push(v.to_str().unwrap_or_default().to_string());
+        }
+    }
+    out
 }
 
 async fn serve_with<F, Fut>(listener: TcpListener, handler: F)

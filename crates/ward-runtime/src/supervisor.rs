@@ -139,8 +139,20 @@ impl Instance {
 }
 
 fn spawn(spec: &InstanceSpec, port: u16) -> std::io::Result<tokio::process::Child> {
-    tokio::process::Command::new(&spec.program)
-        .current_dir(&spec.dir)
+    let mut cmd = tokio::process::Command::new(&spec.program);
+    // Instances die with Ward, even when it is killed outright (SIGKILL skips kill_on_drop);
+    // a restarted Ward starts them again from its records.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .env("PORT", port.to_string())
         .stdin(std::process::Stdio::null())

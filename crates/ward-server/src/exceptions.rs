@@ -171,7 +171,7 @@ impl Projector for ExceptionProjector {
     }
 }
 
-fn new_id(prefix: &str) -> Result<String, ApiError> {
+pub(crate) fn new_id(prefix: &str) -> Result<String, ApiError> {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).map_err(ApiError::internal)?;
     Ok(format!("{prefix}-{}", hex::encode(b)))

@@ -14,6 +14,7 @@
 //!   replay.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
+//! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
 //! - [`error`]: the JSON error body `{code, message, hint}`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
 //! - [`auth`]: bearer authentication, the role check, and rate-limiting of failures.
@@ -38,6 +39,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod ops;
 pub mod promotion;
+pub mod rollout;
 pub mod routes;
 pub mod state;
 pub mod tls;
@@ -61,6 +63,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(exceptions::ExceptionProjector));
     p.push(Arc::new(promotion::DeploymentProjector));
     p.push(Arc::new(promotion::config::ConfigProjector));
+    p.push(Arc::new(rollout::RolloutProjector));
     p
 }
 use tokio::net::TcpListener;

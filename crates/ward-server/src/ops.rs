@@ -338,6 +338,8 @@ pub const RESERVED_KINDS: &[&str] = &[
     "attestation_type.",
     "key.",
     "config.",
+    "rollout.",
+    "drill.",
     "token.",
     "session.",
     "user.",

@@ -17,6 +17,7 @@ use crate::keys;
 use crate::metrics::RouteLabels;
 use crate::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use crate::promotion;
+use crate::rollout;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -129,6 +130,11 @@ pub const ROUTES: &[RouteRule] = &[
         Requires(Action::Observe),
     ),
     rule("POST", "/api/v1/observations", Requires(Action::Observe)),
+    rule("POST", "/api/v1/rollouts", Requires(Action::Promote)),
+    rule("GET", "/api/v1/rollouts", Requires(Action::ChangeRead)),
+    rule("GET", "/api/v1/rollouts/{id}", Requires(Action::ChangeRead)),
+    rule("POST", "/api/v1/rollouts/{id}/{command}", Requires(Action::Promote)),
+    rule("POST", "/api/v1/environments/{env}/drills", Requires(Action::Promote)),
     rule(
         "GET",
         "/api/v1/environments/{env}/release-notes",
@@ -227,6 +233,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rollback))
         .routes(routes!(observe))
         .routes(routes!(observe_runtime))
+        .routes(routes!(start_rollout, list_rollouts))
+        .routes(routes!(get_rollout))
+        .routes(routes!(command_rollout))
+        .routes(routes!(drill))
         .routes(routes!(publish_config, show_config))
         .routes(routes!(release_notes))
         .routes(routes!(explain_decision))
@@ -1003,6 +1013,7 @@ async fn promote(
         risk: &state.risk,
         approvals: &state.approvals,
         locks: &state.promotion_locks,
+        runtime: state.rollouts.as_ref(),
     };
     Ok((
         StatusCode::CREATED,
@@ -1037,6 +1048,7 @@ async fn rollback(
                 q.tenant.as_deref(),
                 &state.gate.environments,
                 &state.promotion_locks,
+                state.rollouts.as_ref(),
             )
             .await?,
         ),
@@ -1096,7 +1108,16 @@ async fn observe_runtime(
 ) -> Result<(StatusCode, Json<Vec<promotion::Drift>>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(promotion::observe_runtime(&state.ledger, &me, &env, &state.gate.environments).await?),
+        Json(
+            promotion::observe_runtime(
+                &state.ledger,
+                &me,
+                &env,
+                &state.gate.environments,
+                state.rollouts.as_ref(),
+            )
+            .await?,
+        ),
     ))
 }
 
@@ -1113,6 +1134,91 @@ async fn observe(
         StatusCode::CREATED,
         Json(promotion::observe(&state.ledger, &me, &req).await?),
     ))
+}
+
+fn engine(state: &AppState) -> Result<&std::sync::Arc<crate::rollout::Engine>, ApiError> {
+    state.rollouts.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "runtime_unavailable",
+            "this server runs no local runtime",
+            "declare [environments.runtime] in ward.toml and restart ward serve",
+        )
+    })
+}
+
+/// Starts a rollout of a change on an environment's local runtime: the gate (as for a
+/// promotion), then the strategy's steps with analysis and automated rollback.
+#[utoipa::path(post, path = "/api/v1/rollouts", tag = "rollout", request_body = rollout::RolloutRequest, security(("bearer" = [])), responses(
+    (status = 201, body = rollout::Rollout), (status = 409, body = ErrorBody)))]
+async fn start_rollout(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<rollout::RolloutRequest>,
+) -> Result<(StatusCode, Json<rollout::Rollout>), ApiError> {
+    Ok((StatusCode::CREATED, Json(engine(&state)?.begin(&me, &req).await?)))
+}
+
+/// `?env=`.
+#[derive(Deserialize, IntoParams)]
+struct EnvQuery {
+    /// Only this environment.
+    env: Option<String>,
+}
+
+/// Rollouts, oldest first.
+#[utoipa::path(get, path = "/api/v1/rollouts", tag = "rollout", params(EnvQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<rollout::Rollout>)))]
+async fn list_rollouts(
+    State(state): State<AppState>,
+    Query(q): Query<EnvQuery>,
+) -> Result<Json<Vec<rollout::Rollout>>, ApiError> {
+    Ok(Json(rollout::list(&state.ledger, q.env.as_deref()).await?))
+}
+
+/// One rollout: plan, status, analyses and events.
+#[utoipa::path(get, path = "/api/v1/rollouts/{id}", tag = "rollout", params(("id" = String, Path, description = "RO-…")), security(("bearer" = [])), responses(
+    (status = 200, body = rollout::Rollout), (status = 404, body = ErrorBody)))]
+async fn get_rollout(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<rollout::Rollout>, ApiError> {
+    rollout::get(&state.ledger, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))
+}
+
+/// Pauses, resumes, promotes (skips the remaining steps) or aborts (rolls back) a rollout.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/{command}", tag = "rollout", params(("id" = String, Path, description = "RO-…"), ("command" = String, Path, description = "pause, resume, promote or abort")), security(("bearer" = [])), responses(
+    (status = 202, body = rollout::Rollout), (status = 409, body = ErrorBody)))]
+async fn command_rollout(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path((id, command)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<rollout::Rollout>), ApiError> {
+    let cmd: rollout::Command = serde_json::from_value(serde_json::json!(command)).map_err(|_| {
+        ApiError::invalid(
+            format!("unknown command {command:?}"),
+            "use pause, resume, promote or abort",
+        )
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(engine(&state)?.command(&me, &id, cmd).await?),
+    ))
+}
+
+/// A rollback drill: the environment goes back to its previous known-good release on purpose
+/// and the measured time to restore is recorded as evidence.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/drills", tag = "rollout", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 201, body = Object), (status = 409, body = ErrorBody)))]
+async fn drill(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((StatusCode::CREATED, Json(engine(&state)?.drill(&me, &env).await?)))
 }
 
 /// `?since=` for release notes.

@@ -36,6 +36,8 @@ pub struct AppState {
     pub breakglass: Arc<crate::exceptions::BreakglassRules>,
     /// One lock per environment for promotions.
     pub promotion_locks: crate::promotion::Locks,
+    /// The rollout engine and local runtime (when `ward serve` runs one).
+    pub rollouts: Option<Arc<crate::rollout::Engine>>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             }),
             breakglass: Arc::default(),
             promotion_locks: crate::promotion::Locks::default(),
+            rollouts: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod init;
 pub mod keys;
 pub mod log;
 pub mod promote;
+pub mod rollout;
 pub mod serve;
 pub mod token;
 pub mod verify;

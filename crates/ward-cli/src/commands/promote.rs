@@ -85,7 +85,7 @@ pub async fn env(g: &Global, cmd: &EnvCommand) -> Result<()> {
             None => {
                 let ctx = Context::open(g).await?;
                 let cfg = crate::commands::serve::load_config(g, None)?;
-                promotion::observe_runtime(&ctx.ledger, &local_operator(), env, &cfg.environments)
+                promotion::observe_runtime(&ctx.ledger, &local_operator(), env, &cfg.environments, None)
                     .await
                     .map_err(api_failure)?
             }
@@ -213,6 +213,7 @@ pub async fn promote(g: &Global, change: &str, to: &str, tenants: &[String], rin
                 risk: &cfg.risk,
                 approvals: &cfg.approvals,
                 locks: &locks,
+                runtime: None,
             };
             promotion::promote(&ctx.ledger, &local_operator(), &req, &cx)
                 .await
@@ -265,6 +266,7 @@ pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()>
                 tenant,
                 &cfg.environments,
                 &promotion::Locks::default(),
+                None,
             )
             .await
             .map_err(api_failure)?

@@ -64,6 +64,23 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     state.approvals = std::sync::Arc::new(cfg.approvals.clone());
     state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
     state.breakglass = std::sync::Arc::new(cfg.breakglass.clone());
+    // The local runtime: routers bound, current releases started, unfinished rollouts resumed.
+    let engine = ward_server::rollout::Engine::new(
+        ctx.ledger.clone(),
+        state.gate.clone(),
+        state.risk.clone(),
+        state.approvals.clone(),
+        state.promotion_locks.clone(),
+        g.data_dir.clone(),
+    );
+    engine.start().await.map_err(|e| {
+        Failure::new(
+            "runtime_failed",
+            e,
+            "check [environments.runtime] in ward.toml (free ports, the artifact directory)",
+        )
+    })?;
+    state.rollouts = Some(engine);
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(

@@ -138,9 +138,10 @@ pub async fn observe_runtime(
     by: &Identity,
     environment: &str,
     envs: &[Environment],
+    runtime: Option<&std::sync::Arc<crate::rollout::Engine>>,
 ) -> Result<Vec<Drift>, ApiError> {
     let env = find(envs, environment)?;
-    let target = target_for(env);
+    let target = target_for(env, runtime)?;
     let running = target.observe(&env.name).await.map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,

@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// One environment of `[[environments]]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
     /// Name.
@@ -44,6 +44,12 @@ pub struct Environment {
     /// Rings, in exposure order: each tenant belongs to exactly one.
     #[serde(default)]
     pub rings: Vec<Ring>,
+    /// The local runtime as this environment's deployment target (instead of `command`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::rollout::RuntimeConfig>,
+    /// How rollouts expose a release here (canary, blue-green or tenant rings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<crate::rollout::Strategy>,
 }
 
 /// A ring of tenants exposed together.

@@ -233,6 +233,8 @@ pub struct PromotionContext<'a> {
     pub approvals: &'a ApprovalRules,
     /// Per-environment locks.
     pub locks: &'a Locks,
+    /// The local runtime, inside `ward serve` (none in the CLI's local mode).
+    pub runtime: Option<&'a Arc<crate::rollout::Engine>>,
 }
 
 fn refused(code: &str, message: String, hint: &str) -> ApiError {
@@ -302,22 +304,31 @@ pub async fn placement(
     }))
 }
 
-/// Promotes a change into an environment: its gate (chain and ring order included), then the
-/// target for each tenant in ring order, then the deployment record.
-pub async fn promote(
+/// What a release may go out on: the change, the gate decision that allowed it and the current
+/// approvals it relies on.
+pub struct Authority {
+    /// The change.
+    pub change: Change,
+    /// The allowing gate decision.
+    pub gate_decision: u64,
+    /// Signers of the current approvals.
+    pub approvals: Vec<String>,
+}
+
+/// Checks a change may enter `env` (for these tenants or ring): it ships artifacts and the
+/// environment's gate — chain and ring order included — allows it (the decision is recorded).
+pub async fn authorise(
     ledger: &Ledger,
     by: &Identity,
-    req: &PromoteRequest,
+    change_id: &str,
+    env: &Environment,
+    tenants: &[String],
+    ring: Option<&str>,
     cx: &PromotionContext<'_>,
-) -> Result<Deployment, ApiError> {
-    let env = find(&cx.policy.environments, &req.environment)?;
-    let units = env
-        .select(&req.tenants, req.ring.as_deref())
-        .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
-    let _serialised = cx.locks.take(ledger, &env.name).await?;
-    let change = changes::get(ledger, &req.change).await?.ok_or_else(|| {
+) -> Result<Authority, ApiError> {
+    let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
         ApiError::not_found(
-            format!("no change {:?}", req.change),
+            format!("no change {change_id:?}"),
             "list changes with `ward change list`",
         )
     })?;
@@ -329,8 +340,8 @@ pub async fn promote(
     }
     let check = CheckRequest {
         environment: env.name.clone(),
-        tenants: req.tenants.clone(),
-        ring: req.ring.clone(),
+        tenants: tenants.to_vec(),
+        ring: ring.map(str::to_string),
     };
     let decision = gate::check(ledger, by, &change.id, &check, cx.policy, cx.risk, cx.approvals).await?;
     if !decision.allow {
@@ -368,6 +379,32 @@ pub async fn promote(
         .filter(|a| a.decision == "approved" && !a.stale)
         .map(|a| a.signer.clone())
         .collect();
+    Ok(Authority {
+        change,
+        gate_decision: decision.id,
+        approvals,
+    })
+}
+
+/// Promotes a change into an environment: its gate (chain and ring order included), then the
+/// target for each tenant in ring order, then the deployment record.
+pub async fn promote(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &PromoteRequest,
+    cx: &PromotionContext<'_>,
+) -> Result<Deployment, ApiError> {
+    let env = find(&cx.policy.environments, &req.environment)?;
+    let units = env
+        .select(&req.tenants, req.ring.as_deref())
+        .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+    let target = target_for(env, cx.runtime)?;
+    let _serialised = cx.locks.take(ledger, &env.name).await?;
+    let Authority {
+        change,
+        gate_decision,
+        approvals,
+    } = authorise(ledger, by, &req.change, env, &req.tenants, req.ring.as_deref(), cx).await?;
     let list = deployments(ledger, &env.name).await?;
     let mut jobs = Vec::new();
     for unit in units {
@@ -388,11 +425,11 @@ pub async fn promote(
         change: &change.id,
         digests: &change.request.artifacts,
         ring: req.ring.as_deref(),
-        gate_decision: decision.id,
+        gate_decision,
         approvals,
         rollback_of: None,
     };
-    record(ledger, by, &release, jobs).await
+    record(ledger, by, &release, jobs, target.as_ref()).await
 }
 
 /// One tenant's part of a deployment, prepared.
@@ -403,20 +440,32 @@ struct Job {
 }
 
 /// What is being released, and on whose authority.
-struct Release<'a> {
-    env: &'a Environment,
-    change: &'a str,
-    digests: &'a [String],
-    ring: Option<&'a str>,
-    gate_decision: u64,
-    approvals: Vec<String>,
-    rollback_of: Option<u64>,
+pub struct Release<'a> {
+    /// Environment.
+    pub env: &'a Environment,
+    /// Change.
+    pub change: &'a str,
+    /// Digests.
+    pub digests: &'a [String],
+    /// Ring, when one was named.
+    pub ring: Option<&'a str>,
+    /// The gate decision relied on.
+    pub gate_decision: u64,
+    /// Current approvers relied on.
+    pub approvals: Vec<String>,
+    /// For a rollback: the deployment it reverts.
+    pub rollback_of: Option<u64>,
 }
 
 /// Runs the target for each job in order (the rest are skipped after a failure) and records the
 /// deployment.
-async fn record(ledger: &Ledger, by: &Identity, rel: &Release<'_>, jobs: Vec<Job>) -> Result<Deployment, ApiError> {
-    let target = target_for(rel.env);
+async fn record(
+    ledger: &Ledger,
+    by: &Identity,
+    rel: &Release<'_>,
+    jobs: Vec<Job>,
+    target: &dyn DeploymentTarget,
+) -> Result<Deployment, ApiError> {
     let mut runs = Vec::new();
     let mut failed = false;
     for job in jobs {
@@ -453,6 +502,18 @@ async fn record(ledger: &Ledger, by: &Identity, rel: &Release<'_>, jobs: Vec<Job
         }
         runs.push(run);
     }
+    append_record(ledger, by, rel, runs, target.kind()).await
+}
+
+/// Records a deployment whose target runs are done (`deployment.recorded`).
+pub async fn append_record(
+    ledger: &Ledger,
+    by: &Identity,
+    rel: &Release<'_>,
+    runs: Vec<TargetRun>,
+    target_kind: &str,
+) -> Result<Deployment, ApiError> {
+    let failed = runs.iter().any(|r| r.status != "succeeded");
     let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
     let payload = json!({
         "change": rel.change,
@@ -461,7 +522,7 @@ async fn record(ledger: &Ledger, by: &Identity, rel: &Release<'_>, jobs: Vec<Job
         "ring": rel.ring,
         "tenants": tenants,
         "targets": runs,
-        "target": target.kind(),
+        "target": target_kind,
         "status": if failed { "failed" } else { "succeeded" },
         "gate_decision": rel.gate_decision,
         "approvals": rel.approvals,
@@ -493,8 +554,10 @@ pub async fn rollback(
     tenant: Option<&str>,
     envs: &[Environment],
     locks: &Locks,
+    runtime: Option<&Arc<crate::rollout::Engine>>,
 ) -> Result<Deployment, ApiError> {
     let env = find(envs, environment)?;
+    let target = target_for(env, runtime)?;
     if let Some(t) = tenant
         && !env.all_tenants().iter().any(|x| x == t)
     {
@@ -597,5 +660,5 @@ pub async fn rollback(
         approvals: restored.approvals.clone(),
         rollback_of: Some(latest.seq),
     };
-    record(ledger, by, &release, jobs).await
+    record(ledger, by, &release, jobs, target.as_ref()).await
 }

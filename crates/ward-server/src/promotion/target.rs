@@ -70,9 +70,27 @@ pub trait DeploymentTarget: Send + Sync {
     async fn observe(&self, environment: &str) -> Result<Vec<Running>, String>;
 }
 
-/// The target of an environment: its `command`, else record-only.
-pub fn target_for(env: &Environment) -> Box<dyn DeploymentTarget> {
-    if env.command.is_empty() {
+/// The target of an environment: the local runtime (`[environments.runtime]`, inside
+/// `ward serve` only), its `command`, else record-only.
+pub fn target_for(
+    env: &Environment,
+    runtime: Option<&std::sync::Arc<crate::rollout::Engine>>,
+) -> Result<Box<dyn DeploymentTarget>, crate::error::ApiError> {
+    if env.runtime.is_some() {
+        return match runtime {
+            Some(engine) => Ok(Box::new(crate::rollout::LocalTarget::new(engine.clone(), &env.name))),
+            None => Err(crate::error::ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "runtime_unavailable",
+                format!(
+                    "{} runs on the local runtime, which lives inside `ward serve`",
+                    env.name
+                ),
+                "start `ward serve` and run this command with --server (WARD_SERVER)",
+            )),
+        };
+    }
+    Ok(if env.command.is_empty() {
         Box::new(RecordOnly {
             observe_command: env.observe_command.clone(),
         })
@@ -81,7 +99,7 @@ pub fn target_for(env: &Environment) -> Box<dyn DeploymentTarget> {
             command: env.command.clone(),
             observe_command: env.observe_command.clone(),
         })
-    }
+    })
 }
 
 /// No deployment target: the record is made, nothing runs.

@@ -1,0 +1,220 @@
+//! `ward rollout` and `ward drill`: progressive delivery on the local runtime, which lives
+//! inside `ward serve` — these commands always go through a server.
+
+use crate::cli::{Global, Output, RolloutCommand};
+use crate::failure::Failure;
+use crate::output::emit;
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::{Value, json};
+use std::io::IsTerminal;
+use ward_server::rollout::{Rollout, RolloutRequest, Strategy, StrategyKind};
+
+/// Exit code when a rollout was rolled back or aborted.
+pub const EXIT_ROLLED_BACK: i32 = 7;
+
+fn server(g: &Global) -> Result<Remote> {
+    Remote::from_global(g)?.ok_or_else(|| {
+        Failure::new(
+            "server_required",
+            "rollouts run on the local runtime inside `ward serve`",
+            "start `ward serve` and pass --server URL (WARD_SERVER) with a release-manager token",
+        )
+        .into()
+    })
+}
+
+/// One screen of a rollout's progress.
+pub fn render(r: &Rollout) -> String {
+    let mut s = format!(
+        "{} {} → {} ({:?}): {}{}\n",
+        r.id,
+        r.change,
+        r.environment,
+        r.strategy.kind,
+        r.status.to_uppercase(),
+        r.reason.as_deref().map(|x| format!(" — {x}")).unwrap_or_default()
+    );
+    s.push_str(&format!(
+        "  new {}  stable {}\n",
+        r.digest,
+        r.stable_digest.as_deref().unwrap_or("(none)")
+    ));
+    for (i, step) in r.plan.iter().enumerate() {
+        let mark = if i < r.step || r.status == "completed" {
+            "✔"
+        } else if i == r.step && r.status == "running" {
+            "▶"
+        } else if i == r.step && r.status == "paused" {
+            "⏸"
+        } else if i == r.step {
+            "✘"
+        } else {
+            "·"
+        };
+        s.push_str(&format!("  {mark} {}\n", step.label));
+    }
+    if let Some(v) = &r.last_analysis {
+        let m = v.get("measurement").cloned().unwrap_or(Value::Null);
+        s.push_str(&format!(
+            "  analysis: {} — {} requests, {} errors, p95 {} ms, p99 {} ms\n",
+            v.get("verdict").and_then(Value::as_str).unwrap_or("?"),
+            m.get("requests").and_then(Value::as_u64).unwrap_or(0),
+            m.get("errors").and_then(Value::as_u64).unwrap_or(0),
+            m.get("p95_ms")
+                .and_then(Value::as_f64)
+                .map_or("-".into(), |x| x.to_string()),
+            m.get("p99_ms")
+                .and_then(Value::as_f64)
+                .map_or("-".into(), |x| x.to_string()),
+        ));
+    }
+    if let Some(t) = r.time_to_stable_ms {
+        s.push_str(&format!(
+            "  all traffic back on stable {t:.3} ms after the breaching measurement\n"
+        ));
+    }
+    s
+}
+
+async fn follow(g: &Global, remote: &Remote, id: &str) -> Result<Rollout> {
+    let live = g.output == Output::Text && std::io::stdout().is_terminal();
+    let mut last = String::new();
+    loop {
+        let r: Rollout = remote.get(&format!("/api/v1/rollouts/{id}"), &[]).await?;
+        let screen = render(&r);
+        if live && screen != last {
+            // Redraw in place.
+            let lines = last.lines().count();
+            if lines > 0 {
+                print!("\x1b[{lines}A\x1b[J");
+            }
+            print!("{screen}");
+            last = screen;
+        }
+        if r.finished() {
+            return Ok(r);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+fn finish(g: &Global, r: &Rollout, already_shown: bool) -> Result<()> {
+    if !(already_shown && g.output == Output::Text) {
+        emit(g.output, json!(r), || render(r));
+    }
+    if matches!(r.status.as_str(), "failed" | "aborted") {
+        std::process::exit(EXIT_ROLLED_BACK);
+    }
+    Ok(())
+}
+
+/// `ward rollout`.
+pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
+    let remote = server(g)?;
+    let live = g.output == Output::Text && std::io::stdout().is_terminal();
+    match cmd {
+        RolloutCommand::Start {
+            change,
+            env,
+            strategy,
+            steps,
+            pause_ms,
+            wait,
+        } => {
+            let strategy = strategy.as_deref().map(|k| {
+                let kind = match k {
+                    "blue-green" => StrategyKind::BlueGreen,
+                    "rings" => StrategyKind::Rings,
+                    _ => StrategyKind::Canary,
+                };
+                let mut s = Strategy::of(kind);
+                if !steps.is_empty() {
+                    s.steps = steps.clone();
+                }
+                if let Some(p) = pause_ms {
+                    s.pause_ms = *p;
+                    s.keep_warm_ms = *p;
+                }
+                s
+            });
+            let req = RolloutRequest {
+                change: change.clone(),
+                environment: env.clone(),
+                strategy,
+            };
+            let r: Rollout = remote.post("/api/v1/rollouts", &req).await?;
+            if *wait {
+                let done = follow(g, &remote, &r.id).await?;
+                return finish(g, &done, live);
+            }
+            emit(g.output, json!(r), || render(&r));
+        }
+        RolloutCommand::Status { id, env, watch } => match id {
+            Some(id) => {
+                if *watch {
+                    let done = follow(g, &remote, id).await?;
+                    return finish(g, &done, live);
+                }
+                let r: Rollout = remote.get(&format!("/api/v1/rollouts/{id}"), &[]).await?;
+                emit(g.output, json!(r), || render(&r));
+            }
+            None => {
+                let q: Vec<(&str, String)> = env.iter().map(|e| ("env", e.clone())).collect();
+                let list: Vec<Rollout> = remote.get("/api/v1/rollouts", &q).await?;
+                emit(g.output, json!({ "rollouts": list }), || {
+                    if list.is_empty() {
+                        return "no rollouts".into();
+                    }
+                    list.iter().map(render).collect::<Vec<_>>().join("\n")
+                });
+            }
+        },
+        RolloutCommand::Pause { id }
+        | RolloutCommand::Resume { id }
+        | RolloutCommand::Promote { id }
+        | RolloutCommand::Abort { id } => {
+            let verb = match cmd {
+                RolloutCommand::Pause { .. } => "pause",
+                RolloutCommand::Resume { .. } => "resume",
+                RolloutCommand::Promote { .. } => "promote",
+                _ => "abort",
+            };
+            let r: Rollout = remote
+                .post(&format!("/api/v1/rollouts/{id}/{verb}"), &json!({}))
+                .await?;
+            emit(g.output, json!(r), || format!("{verb} sent to {} ({})", r.id, r.status));
+        }
+    }
+    Ok(())
+}
+
+/// `ward drill rollback`.
+pub async fn drill(g: &Global, env: &str) -> Result<()> {
+    let remote = server(g)?;
+    let v: Value = remote
+        .post(&format!("/api/v1/environments/{env}/drills"), &json!({}))
+        .await?;
+    emit(g.output, v.clone(), || {
+        format!(
+            "drill on {env}: back on {} ({}) in {:.1} ms (ready {:.1} ms, switch {:.3} ms); {} probes all on it: {}; recorded as entry {}",
+            v["to"][0].as_str().unwrap_or("?"),
+            v["change"].as_str().unwrap_or("?"),
+            v["time_to_restore_ms"].as_f64().unwrap_or(0.0),
+            v["ready_ms"].as_f64().unwrap_or(0.0),
+            v["switch_ms"].as_f64().unwrap_or(0.0),
+            v["probes"],
+            v["all_restored"],
+            v["seq"]
+        )
+    });
+    if v["all_restored"] != json!(true) {
+        return Err(Failure::new(
+            "drill_failed",
+            "traffic did not all reach the restored version",
+            "look at the router's /routes and /metrics",
+        )
+        .into());
+    }
+    Ok(())
+}

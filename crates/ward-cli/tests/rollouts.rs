@@ -1,0 +1,438 @@
+//! Progressive delivery end to end: a real `ward serve` with the local runtime, the sample
+//! service (examples/sample-service) packed into tarballs as good and bad versions, real load
+//! through the router, automated rollback, a drill, and a Ward killed (SIGKILL) at each step.
+
+mod common;
+use common::{ok, run, ward};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("json output: {e}: {s}"))
+}
+
+/// The sample service binary, built by cargo beside `ward` (ward-runtime's bin target).
+fn sample_binary() -> PathBuf {
+    let ward = PathBuf::from(env!("CARGO_BIN_EXE_ward"));
+    let bin = ward.with_file_name("ward-sample-service");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "ward-runtime", "--bin", "ward-sample-service"])
+            .status()
+            .expect("run cargo build");
+        assert!(
+            status.success(),
+            "build the sample service: cargo build -p ward-runtime --bin ward-sample-service"
+        );
+    }
+    bin
+}
+
+/// A release of the sample service: a tarball with the binary and a `service` script setting
+/// its behaviour; its sha256 is the artifact digest.
+fn release(artifacts: &Path, name: &str, behaviour: &str) -> String {
+    let dir = artifacts.parent().unwrap().join(format!("build-{name}"));
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::copy(sample_binary(), dir.join("bin/sample")).unwrap();
+    let script = dir.join("service");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexport SAMPLE_VERSION={name} {behaviour}\nexec ./bin/sample\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let tarball = artifacts.join(format!("{name}.tar"));
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dir)
+        .args(["service", "bin/sample"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    ward_runtime::artifact::file_digest(&tarball).unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(d: &Path, port: u16) -> Serving {
+    let mut c = ward(d, None);
+    c.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawn ward serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("serving"), "{line:?}");
+    Serving(child)
+}
+
+/// GET through the router: (status, answering version).
+fn get(router: u16, path: &str, tenant: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", router)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let tenant = if tenant.is_empty() {
+        String::new()
+    } else {
+        format!("X-Tenant-ID: {tenant}\r\n")
+    };
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n{tenant}Connection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let version = text
+        .lines()
+        .find_map(|l| l.strip_prefix("x-ward-version: "))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Some((status, version))
+}
+
+/// Steady traffic from several tenants until dropped.
+struct Load(Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>);
+
+impl Load {
+    fn start(router: u16) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles = (0..2)
+            .map(|k| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut i = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        // 50 tenants (sticky buckets spread over the canary share) and some
+                        // requests without a tenant.
+                        let tenant = format!("clinic-{}", (i * 2 + k) % 50);
+                        let _ = get(router, "/api/reminders", if i.is_multiple_of(5) { "" } else { &tenant });
+                        i += 1;
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                })
+            })
+            .collect();
+        Load(stop, handles)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+        for h in self.1.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    d: PathBuf,
+    artifacts: PathBuf,
+    api: u16,
+    router: u16,
+    admin: u16,
+    rm: String,
+    ci: String,
+}
+
+impl Env {
+    fn new(strategy: &str) -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("data");
+        ok(run({
+            let mut c = ward(&d, None);
+            c.arg("init");
+            c
+        }));
+        let artifacts = tmp.path().join("dist");
+        std::fs::create_dir_all(&artifacts).unwrap();
+        let (api, router, admin) = (free_port(), free_port(), free_port());
+        std::fs::write(
+            d.join("ward.toml"),
+            format!(
+                r#"[controls.tiers.low]
+evidence = []
+approvals = 0
+
+[[environments]]
+name = "prod"
+runtime = {{ listen = "127.0.0.1:{router}", admin = "127.0.0.1:{admin}", artifacts = "{}", ready_timeout_ms = 10000 }}
+strategy = {strategy}
+"#,
+                artifacts.display()
+            ),
+        )
+        .unwrap();
+        let token = |name: &str, role: &str| {
+            json(&ok(run({
+                let mut c = ward(&d, None);
+                c.args(["token", "create", "--name", name, "--role", role, "--output", "json"]);
+                c
+            })))["token"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let rm = token("rm", "release-manager");
+        let ci = token("ci", "developer");
+        Env {
+            _tmp: tmp,
+            d,
+            artifacts,
+            api,
+            router,
+            admin,
+            rm,
+            ci,
+        }
+    }
+
+    fn cli(&self, tok: &str, args: &[&str]) -> Command {
+        let mut c = ward(&self.d, None);
+        c.args(["--server", &format!("http://127.0.0.1:{}", self.api)])
+            .env("WARD_TOKEN", tok)
+            .args(args);
+        c
+    }
+
+    /// Builds, registers and opens a change for a release; returns (digest, change).
+    fn change(&self, name: &str, behaviour: &str) -> (String, String) {
+        let digest = release(&self.artifacts, name, behaviour);
+        ok(run({
+            let mut c = ward(&self.d, None);
+            c.args([
+                "artifact",
+                "register",
+                "--digest",
+                &digest,
+                "--service",
+                "reminders",
+                "--version",
+                name,
+            ]);
+            c
+        }));
+        let id = json(&ok(run(self.cli(
+            &self.ci,
+            &[
+                "change",
+                "open",
+                "--title",
+                name,
+                "--artifact",
+                &digest,
+                "--path",
+                "README.md",
+                "--output",
+                "json",
+            ],
+        ))))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (digest, id)
+    }
+
+    fn versions(&self, n: usize) -> Vec<String> {
+        (0..n)
+            .filter_map(|_| get(self.router, "/healthz", "probe"))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    fn rollout(&self, id: &str) -> Value {
+        json(&ok(run(
+            self.cli(&self.ci, &["rollout", "status", id, "--output", "json"])
+        )))
+    }
+}
+
+#[test]
+fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
+    let e = Env::new(
+        r#"{ kind = "canary", steps = [10, 50, 100], pause_ms = 700, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 20 } }"#,
+    );
+    let _server = serve(&e.d, e.api);
+    let (v1, c1) = e.change("v1", "");
+    let (v2, c2) = e.change("v2", "");
+    let (v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=30");
+    // The first release goes straight in through the local runtime target.
+    let first = json(&ok(run(
+        e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod", "--output", "json"])
+    )));
+    assert_eq!(
+        (first["target"].as_str(), first["status"].as_str()),
+        (Some("local"), Some("succeeded"))
+    );
+    assert!(e.versions(5).iter().all(|v| v == &v1));
+    let _load = Load::start(e.router);
+    // A good release: every step analysed, then it is stable.
+    let done = json(&ok(run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c2, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ))));
+    assert_eq!(done["status"], "completed", "{done:#}");
+    let kinds: Vec<&str> = done["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "rollout.step").count(), 3, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "rollout.analysis").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last(), Some(&"rollout.completed"));
+    assert!(e.versions(10).iter().all(|v| v == &v2));
+    // A bad release (30% errors): rolled back automatically, within a second of the breach.
+    let out = run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c3, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(bad["status"], "failed");
+    let ms = bad["time_to_stable_ms"].as_f64().unwrap();
+    assert!(ms < 1000.0, "{ms}");
+    assert_eq!(bad["last_analysis"]["verdict"], "fail", "{bad:#}");
+    assert!(bad["last_analysis"]["measurement"]["errors"].as_u64().unwrap() > 0);
+    assert!(bad["reason"].as_str().unwrap().contains("error rate"), "{bad:#}");
+    assert!(e.versions(10).iter().all(|v| v == &v2), "traffic must be back on v2");
+    let deployments = json(&ok(run(
+        e.cli(&e.ci, &["deployments", "--env", "prod", "--output", "json"])
+    )));
+    let list = deployments["deployments"].as_array().unwrap();
+    let statuses: Vec<(&str, &str)> = list
+        .iter()
+        .map(|d| (d["digests"][0].as_str().unwrap(), d["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (v1.as_str(), "succeeded"),
+            (v2.as_str(), "succeeded"),
+            (v3.as_str(), "failed")
+        ]
+    );
+    assert_eq!(
+        list[1]["targets"][0]["rollback_to"]["digests"][0].as_str(),
+        Some(v1.as_str())
+    );
+    // Metrics per version and tenant on the admin port.
+    let metrics = {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", e.admin)).unwrap();
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut t = String::new();
+        s.read_to_string(&mut t).unwrap();
+        t
+    };
+    let v3_errors: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("ward_router_errors_total{{version=\"{v3}\",tenant=\"clinic-")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(v3_errors > 0, "per-tenant errors of the bad version: {metrics}");
+    // A drill: back to v1 on purpose, with the time to restore recorded.
+    let drill = json(&ok(run(
+        e.cli(&e.rm, &["drill", "rollback", "--env", "prod", "--output", "json"])
+    )));
+    assert_eq!(drill["all_restored"], true, "{drill:#}");
+    assert_eq!(drill["to"][0].as_str(), Some(v1.as_str()));
+    assert!(drill["time_to_restore_ms"].as_f64().unwrap() > 0.0);
+    assert!(e.versions(10).iter().all(|v| v == &v1));
+    // Developers cannot start rollouts.
+    let refused = run(e.cli(
+        &e.ci,
+        &["rollout", "start", "--change", &c2, "--env", "prod", "--output", "json"],
+    ));
+    assert_eq!(refused.status.code(), Some(1));
+}
+
+#[test]
+fn a_killed_ward_resumes_the_rollout_at_every_step() {
+    let e = Env::new(
+        r#"{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 10 } }"#,
+    );
+    let mut server = serve(&e.d, e.api);
+    let (_v0, c0) = e.change("r0", "");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c0, "--to", "prod"])));
+    let _load = Load::start(e.router);
+    for kill_at in 0..3u64 {
+        let (digest, change) = e.change(&format!("r{}", kill_at + 1), "");
+        let started = json(&ok(run(e.cli(
+            &e.rm,
+            &[
+                "rollout", "start", "--change", &change, "--env", "prod", "--output", "json",
+            ],
+        ))));
+        let id = started["id"].as_str().unwrap().to_string();
+        // Wait until the rollout is at the step, then SIGKILL Ward (and, with it, its instances).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = e.rollout(&id);
+            if r["step"].as_u64() == Some(kill_at)
+                && r["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["kind"] == "rollout.step" && x["payload"]["step"] == kill_at)
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never reached step {kill_at}: {r:#}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(server);
+        server = serve(&e.d, e.api);
+        // It resumes at the recorded step and finishes; traffic ends on the new version.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let r = loop {
+            let r = e.rollout(&id);
+            if r["status"] == "completed" || r["status"] == "failed" {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "not finished after restart: {r:#}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(r["status"], "completed", "{r:#}");
+        let resumed =
+            r["events"].as_array().unwrap().iter().any(|x| {
+                x["kind"] == "rollout.step" && x["payload"]["resumed"] == true && x["payload"]["step"] == kill_at
+            });
+        assert!(resumed, "step {kill_at} was not resumed: {r:#}");
+        assert!(
+            e.versions(10).iter().all(|v| v == &digest),
+            "after kill at step {kill_at}"
+        );
+    }
+    drop(server);
+}

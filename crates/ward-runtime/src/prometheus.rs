@@ -1,0 +1,167 @@
+//! Analysis through Prometheus: an instant query (HTTP API `GET /api/v1/query`) whose PromQL is
+//! templated by version and tenant, compared with limits.
+//!
+//! An empty result or `NaN` (e.g. a ratio with no requests yet) is *inconclusive*, never a pass.
+
+use crate::analysis::{Measurement, Verdict};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Largest answer read from Prometheus.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// A Prometheus check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromCheck {
+    /// Name for reasons and records.
+    pub name: String,
+    /// Base URL of the Prometheus server (`http://127.0.0.1:9090`).
+    pub url: String,
+    /// PromQL; `{{version}}` and `{{tenant}}` are replaced.
+    pub query: String,
+    /// Fail above this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Fail below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+}
+
+/// The query with `{{version}}` and `{{tenant}}` filled in (quotes and backslashes escaped, so
+/// values cannot break out of a label matcher).
+pub fn render(template: &str, version: &str, tenant: &str) -> String {
+    let esc = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    template
+        .replace("{{version}}", &esc(version))
+        .replace("{{tenant}}", &esc(tenant))
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The first sample of an instant query's answer (`None` for an empty vector).
+pub fn parse_answer(body: &[u8]) -> Result<Option<f64>, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not a Prometheus answer: {e}"))?;
+    if v.get("status").and_then(Value::as_str) != Some("success") {
+        return Err(format!(
+            "Prometheus refused the query: {}",
+            v.get("error").and_then(Value::as_str).unwrap_or("unknown error")
+        ));
+    }
+    let data = v.get("data").ok_or("no data in the answer")?;
+    let sample = match data.get("resultType").and_then(Value::as_str) {
+        Some("vector") => data
+            .get("result")
+            .and_then(Value::as_array)
+            .and_then(|r| r.first())
+            .and_then(|s| s.get("value")),
+        Some("scalar") => data.get("result"),
+        other => return Err(format!("unsupported result type {other:?}")),
+    };
+    let Some(sample) = sample else { return Ok(None) };
+    let text = sample
+        .get(1)
+        .and_then(Value::as_str)
+        .ok_or("a sample is [time, \"value\"]")?;
+    let x: f64 = text.parse().map_err(|_| format!("not a number: {text:?}"))?;
+    Ok((!x.is_nan()).then_some(x))
+}
+
+/// Runs an instant query.
+pub async fn query(base_url: &str, promql: &str) -> Result<Option<f64>, String> {
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let uri: hyper::Uri = format!(
+        "{}/api/v1/query?query={}",
+        base_url.trim_end_matches('/'),
+        percent_encode(promql)
+    )
+    .parse()
+    .map_err(|e| format!("bad Prometheus URL {base_url:?}: {e}"))?;
+    let resp = tokio::time::timeout(Duration::from_secs(5), client.get(uri))
+        .await
+        .map_err(|_| "Prometheus did not answer within 5 s".to_string())?
+        .map_err(|e| format!("cannot reach Prometheus: {e}"))?;
+    let body = Limited::new(resp.into_body(), MAX_ANSWER)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?
+        .to_bytes();
+    parse_answer(&body)
+}
+
+/// Evaluates a check for `version` (and `tenant`, `_all` for the version as a whole).
+pub async fn check(c: &PromCheck, version: &str, tenant: &str) -> Verdict {
+    let promql = render(&c.query, version, tenant);
+    let m = |_: Option<f64>| Measurement {
+        subject: format!("prometheus {}", c.name),
+        ..Measurement::default()
+    };
+    match query(&c.url, &promql).await {
+        Err(e) => Verdict::Inconclusive {
+            reason: format!("{}: {e}", c.name),
+            measurement: m(None),
+        },
+        Ok(None) => Verdict::Inconclusive {
+            reason: format!("{}: no data for {promql}", c.name),
+            measurement: m(None),
+        },
+        Ok(Some(x)) => {
+            let mut measurement = m(Some(x));
+            measurement.error_rate = x;
+            let breach = c.max.is_some_and(|max| x > max) || c.min.is_some_and(|min| x < min);
+            if breach {
+                Verdict::Fail {
+                    reason: format!(
+                        "{}: {x} outside [{}, {}]",
+                        c.name,
+                        c.min.map_or("-∞".into(), |v| v.to_string()),
+                        c.max.map_or("+∞".into(), |v| v.to_string())
+                    ),
+                    measurement,
+                }
+            } else {
+                Verdict::Pass { measurement }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_and_templates() {
+        let v = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000.1,"0.25"]}]}}"#;
+        assert_eq!(parse_answer(v).unwrap(), Some(0.25));
+        let empty = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert_eq!(parse_answer(empty).unwrap(), None);
+        let nan = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}"#;
+        assert_eq!(parse_answer(nan).unwrap(), None);
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
+        assert_eq!(parse_answer(scalar).unwrap(), Some(3.0));
+        let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        assert!(parse_answer(bad).unwrap_err().contains("parse error"));
+        assert!(parse_answer(b"<html>").is_err());
+        assert_eq!(
+            render(r#"x{version="{{version}}",tenant="{{tenant}}"}"#, "sha256:ab", "a\"b"),
+            r#"x{version="sha256:ab",tenant="a\"b"}"#
+        );
+        assert_eq!(percent_encode("a b{\"}"), "a%20b%7B%22%7D");
+    }
+}

@@ -1,0 +1,315 @@
+//! The rollout driver: one task per rollout, stepping through its plan.
+//!
+//! Each step sets the router's table, then analyses the canary every `tick_ms` over the window
+//! since the step began (overall, against stable, and per tenant). A failure puts all traffic
+//! back on stable at once, stops the canary and records the breaching measurement with the time
+//! it took. At the end of a step the HTTP checks run; an inconclusive analysis pauses instead of
+//! promoting. After the last step the new version becomes stable and a deployment is recorded.
+
+use super::local::{LocalEnv, Running};
+use super::{Command, Engine, Rollout, Step, StrategyKind, engine_identity, restore_of};
+use crate::error::ApiError;
+use crate::promotion::{self, TargetRun};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+use ward_runtime::analysis::{Verdict, http_status, judge};
+use ward_runtime::router::{RouteTable, Side};
+use ward_runtime::stats::Snapshot;
+
+/// Sends `n` requests for the health path through the environment's router; the versions that
+/// answered.
+pub(crate) async fn probe_versions(local: &LocalEnv, n: usize) -> Vec<String> {
+    ward_runtime::router::probe_versions(local.config.listen, &local.config.health, n).await
+}
+
+fn routes(slots: &super::local::Slots, step: &Step) -> RouteTable {
+    RouteTable {
+        stable: slots.stable.as_ref().map(Running::upstream),
+        canary: slots.canary.as_ref().map(Running::upstream),
+        canary_percent: step.percent,
+        tenants: step.tenants.iter().map(|t| (t.clone(), Side::Canary)).collect(),
+    }
+}
+
+/// The first failing verdict of a step's window (overall against stable, then per tenant), or
+/// the overall verdict.
+fn analyse(r: &Rollout, stable: Option<&str>, base: &Snapshot, now: &Snapshot) -> Verdict {
+    let th = &r.strategy.analysis;
+    let canary = now.window(base, &r.digest, None);
+    let stable_w = stable.map(|s| now.window(base, s, None));
+    let overall = judge("canary", &canary, stable_w.as_ref(), th);
+    if overall.failed() {
+        return overall;
+    }
+    for t in now.tenants(&r.digest) {
+        let w = now.window(base, &r.digest, Some(&t));
+        let v = judge(&format!("canary tenant {t}"), &w, None, th);
+        if v.failed() {
+            return v;
+        }
+    }
+    overall
+}
+
+async fn record(engine: &Engine, r: &Rollout, kind: &str, payload: Value) -> Result<u64, ApiError> {
+    engine
+        .record(&engine_identity(), kind, &r.id, &r.environment, payload)
+        .await
+}
+
+/// Drives a rollout to completion, failure or abort.
+pub(super) async fn drive(
+    engine: &Arc<Engine>,
+    r: Rollout,
+    mut rx: UnboundedReceiver<Command>,
+    resumed: bool,
+) -> Result<(), ApiError> {
+    let local = engine.local_or_err(&r.environment)?;
+    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    // Killed after the deployment was recorded but before the rollout was: only that is left.
+    if resumed
+        && let Some(d) = deployments.last()
+        && d.status == "succeeded"
+        && d.digests == [r.digest.clone()]
+        && d.seq > r.events.first().map_or(0, |e| e.seq)
+    {
+        record(
+            engine,
+            &r,
+            "rollout.completed",
+            json!({"deployment": d.seq, "resumed": true}),
+        )
+        .await?;
+        return Ok(());
+    }
+    let config = match &r.config_digest {
+        Some(d) => Some(promotion::config::Effective {
+            digest: d.clone(),
+            bytes: promotion::config::load(&engine.ledger, d).await?,
+        }),
+        None => None,
+    };
+    let canary = match local
+        .start(&engine.data_dir, "canary", &r.digest, config.as_ref())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return roll_back(
+                engine,
+                &local,
+                &r,
+                r.step,
+                format!("the new version did not start: {}", e.detail.message),
+                None,
+                Instant::now(),
+                false,
+            )
+            .await;
+        }
+    };
+    local.slots.lock().await.canary = Some(canary);
+    let stable_digest = r.stable_digest.clone();
+    let pause = Duration::from_millis(if r.strategy.kind == StrategyKind::BlueGreen {
+        r.strategy.keep_warm_ms
+    } else {
+        r.strategy.pause_ms
+    });
+    let tick = Duration::from_millis(r.strategy.tick_ms.max(10));
+    let mut paused = r.status == "paused";
+    let mut i = r.step.min(r.plan.len());
+    let mut promote_now = false;
+    while i < r.plan.len() && !promote_now {
+        let step = r.plan[i].clone();
+        // Blue-green verifies the new version before any traffic reaches it.
+        if r.strategy.kind == StrategyKind::BlueGreen
+            && let Err(reason) = http_checks(&local, &r).await
+        {
+            return roll_back(engine, &local, &r, i, reason, None, Instant::now(), false).await;
+        }
+        {
+            let slots = local.slots.lock().await;
+            local.router.set_routes(routes(&slots, &step));
+        }
+        record(
+            engine,
+            &r,
+            "rollout.step",
+            json!({"step": i, "label": step.label, "percent": step.percent,
+            "tenants": step.tenants, "resumed": resumed && i == r.step}),
+        )
+        .await?;
+        let mut base = local.router.stats().snapshot();
+        let mut deadline = Instant::now() + pause;
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Command::Pause) if !paused => {
+                        paused = true;
+                        record(engine, &r, "rollout.paused", json!({"step": i, "reason": "paused by an operator"})).await?;
+                    }
+                    Some(Command::Resume) if paused => {
+                        paused = false;
+                        record(engine, &r, "rollout.resumed", json!({"step": i})).await?;
+                        base = local.router.stats().snapshot();
+                        deadline = Instant::now() + pause;
+                    }
+                    Some(Command::Promote) => {
+                        record(engine, &r, "rollout.analysis", json!({"step": i, "verdict": {"verdict": "skipped", "reason": "promoted by an operator"}})).await?;
+                        promote_now = true;
+                        break;
+                    }
+                    Some(Command::Abort) => {
+                        return roll_back(engine, &local, &r, i, "aborted by an operator".into(), None, Instant::now(), true).await;
+                    }
+                    _ => {}
+                },
+                _ = tokio::time::sleep(tick) => {}
+            }
+            if paused {
+                continue;
+            }
+            let measured_at = Instant::now();
+            let now = local.router.stats().snapshot();
+            let verdict = analyse(&r, stable_digest.as_deref(), &base, &now);
+            if let Verdict::Fail { reason, .. } = &verdict {
+                let reason = reason.clone();
+                return roll_back(engine, &local, &r, i, reason, Some(verdict), measured_at, false).await;
+            }
+            if Instant::now() < deadline {
+                continue;
+            }
+            if let Err(reason) = http_checks(&local, &r).await {
+                return roll_back(engine, &local, &r, i, reason, None, Instant::now(), false).await;
+            }
+            if let Verdict::Inconclusive { reason, .. } = &verdict {
+                paused = true;
+                record(
+                    engine,
+                    &r,
+                    "rollout.paused",
+                    json!({"step": i, "reason": format!("inconclusive: {reason}"), "verdict": verdict}),
+                )
+                .await?;
+                continue;
+            }
+            record(engine, &r, "rollout.analysis", json!({"step": i, "verdict": verdict})).await?;
+            break;
+        }
+        i += 1;
+    }
+    complete(engine, &local, &r).await
+}
+
+/// Runs the HTTP checks against the new version directly.
+async fn http_checks(local: &LocalEnv, r: &Rollout) -> Result<(), String> {
+    let addr = match &local.slots.lock().await.canary {
+        Some(c) => c.instance.addr(),
+        None => return Err("the new version is not running".into()),
+    };
+    for c in &r.strategy.http_checks {
+        let tenant = c.tenant.as_deref().map(|t| (local.config.tenant_header.as_str(), t));
+        match http_status(addr, &c.path, tenant, Duration::from_secs(5)).await {
+            Ok(s) if s == c.expect_status => {}
+            Ok(s) => {
+                return Err(format!(
+                    "HTTP check {} answered {s}, expected {}",
+                    c.path, c.expect_status
+                ));
+            }
+            Err(e) => return Err(format!("HTTP check failed: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// All traffic back on stable now; the canary stops; the rollback is recorded with the time from
+/// the breaching measurement to stable.
+#[allow(clippy::too_many_arguments)]
+async fn roll_back(
+    engine: &Engine,
+    local: &LocalEnv,
+    r: &Rollout,
+    step: usize,
+    reason: String,
+    verdict: Option<Verdict>,
+    measured_at: Instant,
+    aborted: bool,
+) -> Result<(), ApiError> {
+    let canary = {
+        let mut slots = local.slots.lock().await;
+        local.route_stable(&slots);
+        slots.canary.take()
+    };
+    let time_to_stable_ms = measured_at.elapsed().as_secs_f64() * 1000.0;
+    tracing::warn!(rollout = %r.id, %reason, time_to_stable_ms, "rolled back");
+    if let Some(c) = canary {
+        c.instance.stop().await;
+    }
+    record(
+        engine,
+        r,
+        "rollout.rolled_back",
+        json!({"step": step, "reason": reason, "verdict": verdict, "time_to_stable_ms": time_to_stable_ms,
+            "aborted": aborted, "stable_digest": r.stable_digest}),
+    )
+    .await?;
+    let env = promotion::find(&engine.policy.environments, &r.environment)?;
+    let rel = promotion::Release {
+        env,
+        change: &r.change,
+        digests: std::slice::from_ref(&r.digest),
+        ring: None,
+        gate_decision: r.gate_decision,
+        approvals: r.approvals.clone(),
+        rollback_of: None,
+    };
+    let run = TargetRun {
+        tenant: None,
+        config_digest: r.config_digest.clone(),
+        status: "failed".into(),
+        exit_code: None,
+        output_digest: None,
+        rollback_to: None,
+    };
+    promotion::append_record(&engine.ledger, &engine_identity(), &rel, vec![run], "local").await?;
+    Ok(())
+}
+
+/// The new version becomes stable: deployment recorded, old version stopped.
+async fn complete(engine: &Engine, local: &LocalEnv, r: &Rollout) -> Result<(), ApiError> {
+    let old = {
+        let mut slots = local.slots.lock().await;
+        let new = slots.canary.take();
+        let old = std::mem::replace(&mut slots.stable, new);
+        local.route_stable(&slots);
+        old
+    };
+    let env = promotion::find(&engine.policy.environments, &r.environment)?;
+    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let rel = promotion::Release {
+        env,
+        change: &r.change,
+        digests: std::slice::from_ref(&r.digest),
+        ring: None,
+        gate_decision: r.gate_decision,
+        approvals: r.approvals.clone(),
+        rollback_of: None,
+    };
+    let run = TargetRun {
+        tenant: None,
+        config_digest: r.config_digest.clone(),
+        status: "succeeded".into(),
+        exit_code: None,
+        output_digest: None,
+        rollback_to: restore_of(r, &deployments),
+    };
+    let d = promotion::append_record(&engine.ledger, &engine_identity(), &rel, vec![run], "local").await?;
+    record(engine, r, "rollout.completed", json!({"deployment": d.seq})).await?;
+    if let Some(o) = old {
+        o.instance.stop().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,881 @@
+//! Progressive delivery on the local runtime: rollouts (canary, blue-green, tenant rings) with
+//! analysis and automated rollback, rollback drills, and the local runtime as a deployment
+//! target.
+//!
+//! A rollout's state lives in the log: `rollout.started` (with its plan), `rollout.step`,
+//! `rollout.analysis`, `rollout.paused` / `rollout.resumed`, then `rollout.completed` or
+//! `rollout.rolled_back`. The [`RolloutProjector`] keeps them per rollout; [`Rollout`] is their
+//! fold. When `ward serve` starts, [`Engine::start`] binds each local environment's router,
+//! starts its stable version from the deployment records, and resumes every rollout that had
+//! not finished (a Ward killed mid-rollout resumes at the recorded step).
+//!
+//! ```toml
+//! [[environments]]
+//! name = "prod"
+//! runtime = { listen = "127.0.0.1:8080", admin = "127.0.0.1:9464", artifacts = "dist" }
+//! strategy = { kind = "canary", steps = [10, 50, 100], pause_ms = 5000,
+//!              analysis = { max_error_rate = 0.02, min_requests = 50, max_p95_ratio = 2.0 } }
+//! ```
+
+mod driver;
+pub mod local;
+
+use crate::error::ApiError;
+use crate::promotion::{self, Environment, Restore, TargetRun};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+use ward_core::Identity;
+use ward_ledger::{ActorKind, EventEnvelope, NewEvent, Payload};
+use ward_runtime::analysis::Thresholds;
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+pub use local::LocalEnv;
+
+const ROLLOUTS: &str = "rollouts";
+
+/// `[environments.runtime]`: the local runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Where the router listens.
+    pub listen: SocketAddr,
+    /// Where `/metrics` and `/routes` are served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<SocketAddr>,
+    /// Directory holding the builds (found by their sha256).
+    pub artifacts: PathBuf,
+    /// Readiness path of the service.
+    #[serde(default = "default_health")]
+    pub health: String,
+    /// Header naming the tenant of a request.
+    #[serde(default = "default_tenant_header")]
+    pub tenant_header: String,
+    /// How long an instance may take to become ready.
+    #[serde(default = "default_ready_ms")]
+    pub ready_timeout_ms: u64,
+}
+
+fn default_health() -> String {
+    "/healthz".into()
+}
+fn default_tenant_header() -> String {
+    ward_runtime::router::TENANT_HEADER.into()
+}
+fn default_ready_ms() -> u64 {
+    15_000
+}
+
+/// How a release is exposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// Traffic shares step by step.
+    Canary,
+    /// All at once after verification; the old version stays warm for a window.
+    BlueGreen,
+    /// Ring by ring of the environment's tenants.
+    Rings,
+}
+
+/// `strategy` of an environment (or of one rollout).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Strategy {
+    /// Canary, blue-green or rings.
+    pub kind: StrategyKind,
+    /// Canary traffic shares, in percent.
+    #[serde(default = "default_steps")]
+    pub steps: Vec<u8>,
+    /// How long each step is observed before the next.
+    #[serde(default = "default_pause_ms")]
+    pub pause_ms: u64,
+    /// How often the analysis runs during a step.
+    #[serde(default = "default_tick_ms")]
+    pub tick_ms: u64,
+    /// Thresholds.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub analysis: Thresholds,
+    /// Synthetic calls that must succeed against the new version (at the end of each step).
+    #[serde(default)]
+    pub http_checks: Vec<HttpCheck>,
+    /// Blue-green: how long the old version stays warm for an instant switch back.
+    #[serde(default = "default_keep_warm_ms")]
+    pub keep_warm_ms: u64,
+}
+
+fn default_steps() -> Vec<u8> {
+    vec![10, 50, 100]
+}
+fn default_pause_ms() -> u64 {
+    5_000
+}
+fn default_tick_ms() -> u64 {
+    100
+}
+fn default_keep_warm_ms() -> u64 {
+    60_000
+}
+
+impl Strategy {
+    /// A strategy of `kind` with the defaults.
+    pub fn of(kind: StrategyKind) -> Strategy {
+        Strategy {
+            kind,
+            steps: default_steps(),
+            pause_ms: default_pause_ms(),
+            tick_ms: default_tick_ms(),
+            analysis: Thresholds::default(),
+            http_checks: vec![],
+            keep_warm_ms: default_keep_warm_ms(),
+        }
+    }
+}
+
+/// A synthetic call against the new version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    /// Path (and query) to GET.
+    pub path: String,
+    /// Expected status.
+    #[serde(default = "default_expect")]
+    pub expect_status: u16,
+    /// Tenant header to send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+fn default_expect() -> u16 {
+    200
+}
+
+/// One step of a rollout plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Step {
+    /// What it is (`10%`, `switch`, a ring name).
+    pub label: String,
+    /// Canary share of unpinned traffic.
+    pub percent: u8,
+    /// Tenants pinned to the new version from this step on (rings).
+    #[serde(default)]
+    pub tenants: Vec<String>,
+}
+
+/// The plan of a strategy in an environment.
+pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String> {
+    match strategy.kind {
+        StrategyKind::Canary => {
+            if strategy.steps.is_empty() || strategy.steps.iter().any(|p| *p == 0 || *p > 100) {
+                return Err("canary steps are percentages from 1 to 100".into());
+            }
+            if strategy.steps.windows(2).any(|w| w[0] >= w[1]) || strategy.steps.last() != Some(&100) {
+                return Err("canary steps must rise and end at 100".into());
+            }
+            Ok(strategy
+                .steps
+                .iter()
+                .map(|p| Step {
+                    label: format!("{p}%"),
+                    percent: *p,
+                    tenants: vec![],
+                })
+                .collect())
+        }
+        StrategyKind::BlueGreen => Ok(vec![Step {
+            label: "switch".into(),
+            percent: 100,
+            tenants: vec![],
+        }]),
+        StrategyKind::Rings => {
+            if env.rings.is_empty() {
+                return Err(format!("{} declares no rings", env.name));
+            }
+            let mut pinned = Vec::new();
+            let mut steps: Vec<Step> = env
+                .rings
+                .iter()
+                .map(|r| {
+                    pinned.extend(r.tenants.iter().cloned());
+                    Step {
+                        label: r.name.clone(),
+                        percent: 0,
+                        tenants: pinned.clone(),
+                    }
+                })
+                .collect();
+            // Everyone else (requests without a known tenant) last.
+            steps.push(Step {
+                label: "everyone".into(),
+                percent: 100,
+                tenants: pinned,
+            });
+            Ok(steps)
+        }
+    }
+}
+
+/// A rollout to start.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutRequest {
+    /// Change.
+    pub change: String,
+    /// Environment (on the local runtime).
+    pub environment: String,
+    /// Overrides the environment's strategy for this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+}
+
+/// An operator's command to a running rollout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    /// Hold at the current step.
+    Pause,
+    /// Go on.
+    Resume,
+    /// Skip the remaining steps: the new version takes all traffic now.
+    Promote,
+    /// Roll back now.
+    Abort,
+}
+
+/// One recorded event of a rollout.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RolloutEvent {
+    /// Event kind.
+    pub kind: String,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+    /// Payload.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
+/// A rollout: its plan and where it stands, folded from its events.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Rollout {
+    /// `RO-<8 hex>`.
+    pub id: String,
+    /// Change.
+    pub change: String,
+    /// Environment.
+    pub environment: String,
+    /// The new version's digest.
+    pub digest: String,
+    /// The version it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_digest: Option<String>,
+    /// Effective configuration of the new version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Plan.
+    pub plan: Vec<Step>,
+    /// `running`, `paused`, `completed`, `failed` or `aborted`.
+    pub status: String,
+    /// Index of the current step (`plan.len()` once completed).
+    pub step: usize,
+    /// Why it paused, failed or was aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The last analysis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub last_analysis: Option<Value>,
+    /// For a rollback: milliseconds from the breaching measurement to all traffic on stable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_stable_ms: Option<f64>,
+    /// The gate decision it relied on.
+    pub gate_decision: u64,
+    /// Approvers it relied on.
+    pub approvals: Vec<String>,
+    /// Who started it.
+    pub started_by: String,
+    /// Every event, in order.
+    pub events: Vec<RolloutEvent>,
+}
+
+impl Rollout {
+    /// Whether it has finished (completed, failed or aborted).
+    pub fn finished(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "failed" | "aborted")
+    }
+
+    /// Folds a rollout's events (oldest first).
+    pub fn fold(events: Vec<RolloutEvent>) -> Option<Rollout> {
+        let start = events.first().filter(|e| e.kind == "rollout.started")?.payload.clone();
+        let mut r = Rollout {
+            id: start.get("id")?.as_str()?.into(),
+            change: start.get("change")?.as_str()?.into(),
+            environment: start.get("environment")?.as_str()?.into(),
+            digest: start.get("digest")?.as_str()?.into(),
+            stable_digest: start.get("stable_digest").and_then(Value::as_str).map(str::to_string),
+            config_digest: start.get("config_digest").and_then(Value::as_str).map(str::to_string),
+            strategy: serde_json::from_value(start.get("strategy")?.clone()).ok()?,
+            plan: serde_json::from_value(start.get("plan")?.clone()).ok()?,
+            status: "running".into(),
+            step: 0,
+            reason: None,
+            last_analysis: None,
+            time_to_stable_ms: None,
+            gate_decision: start.get("gate_decision").and_then(Value::as_u64).unwrap_or(0),
+            approvals: serde_json::from_value(start.get("approvals").cloned().unwrap_or(json!([]))).unwrap_or_default(),
+            started_by: start.get("started_by").and_then(Value::as_str).unwrap_or("").into(),
+            events: vec![],
+        };
+        for e in &events[1..] {
+            let p = &e.payload;
+            let step = p.get("step").and_then(Value::as_u64).map(|s| s as usize);
+            match e.kind.as_str() {
+                "rollout.step" => {
+                    r.step = step.unwrap_or(r.step);
+                    r.status = "running".into();
+                }
+                "rollout.analysis" => r.last_analysis = p.get("verdict").cloned(),
+                "rollout.paused" => {
+                    r.status = "paused".into();
+                    r.reason = p.get("reason").and_then(Value::as_str).map(str::to_string);
+                }
+                "rollout.resumed" => {
+                    r.status = "running".into();
+                    r.reason = None;
+                }
+                "rollout.completed" => {
+                    r.status = "completed".into();
+                    r.step = r.plan.len();
+                }
+                "rollout.rolled_back" => {
+                    r.status = if p.get("aborted").and_then(Value::as_bool) == Some(true) {
+                        "aborted"
+                    } else {
+                        "failed"
+                    }
+                    .into();
+                    r.reason = p.get("reason").and_then(Value::as_str).map(str::to_string);
+                    r.time_to_stable_ms = p.get("time_to_stable_ms").and_then(Value::as_f64);
+                    if let Some(v) = p.get("verdict") {
+                        r.last_analysis = Some(v.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        r.events = events;
+        Some(r)
+    }
+}
+
+/// Projects `rollout.*` and `drill.*` events (key `<id>/<seq>`).
+pub struct RolloutProjector;
+
+impl Projector for RolloutProjector {
+    fn name(&self) -> &'static str {
+        "rollouts"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        if !e.kind.starts_with("rollout.") {
+            return vec![];
+        }
+        let Some(id) = p.get("id").and_then(Value::as_str) else {
+            return vec![];
+        };
+        vec![ProjectionOp::Put {
+            collection: ROLLOUTS.into(),
+            key: format!("{id}/{:020}", e.seq),
+            doc: json!({"kind": e.kind, "seq": e.seq, "time": e.time, "payload": p}),
+        }]
+    }
+}
+
+fn event_of(doc: Value) -> Option<RolloutEvent> {
+    serde_json::from_value(doc).ok()
+}
+
+/// A rollout by id.
+pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Rollout>, ApiError> {
+    crate::identities::check_name("rollout", &id.to_ascii_lowercase())?;
+    let events: Vec<RolloutEvent> = ledger
+        .store()
+        .projection_prefix(ROLLOUTS, &format!("{id}/"))
+        .await?
+        .into_iter()
+        .filter_map(|(_, d)| event_of(d))
+        .collect();
+    Ok(Rollout::fold(events))
+}
+
+/// Every rollout (optionally of one environment), oldest first.
+pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Rollout>, ApiError> {
+    let mut by_id: std::collections::BTreeMap<String, Vec<RolloutEvent>> = Default::default();
+    for (key, doc) in ledger.store().projection_list(ROLLOUTS).await? {
+        if let (Some((id, _)), Some(e)) = (key.split_once('/'), event_of(doc)) {
+            by_id.entry(id.to_string()).or_default().push(e);
+        }
+    }
+    let mut out: Vec<Rollout> = by_id
+        .into_values()
+        .filter_map(Rollout::fold)
+        .filter(|r| environment.is_none_or(|e| r.environment == e))
+        .collect();
+    out.sort_by_key(|r| r.events.first().map(|e| e.seq));
+    Ok(out)
+}
+
+/// The rollout engine inside `ward serve`: local environments, running rollouts.
+pub struct Engine {
+    pub(crate) ledger: Ledger,
+    pub(crate) policy: Arc<crate::gate::GatePolicy>,
+    pub(crate) risk: Arc<ward_core::risk::RiskRules>,
+    pub(crate) approvals: Arc<ward_core::approval::ApprovalRules>,
+    pub(crate) locks: promotion::Locks,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) envs: Mutex<HashMap<String, Arc<LocalEnv>>>,
+    pub(crate) handles: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<Command>>>,
+}
+
+/// The identity the engine records its own steps under.
+pub fn engine_identity() -> Identity {
+    Identity {
+        id: "ward:rollout".into(),
+        kind: ActorKind::Automation,
+        roles: vec![],
+    }
+}
+
+fn conflict(code: &str, message: String, hint: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message, hint)
+}
+
+impl Engine {
+    /// An engine over the ledger and the gate's policy (which holds the environments).
+    pub fn new(
+        ledger: Ledger,
+        policy: Arc<crate::gate::GatePolicy>,
+        risk: Arc<ward_core::risk::RiskRules>,
+        approvals: Arc<ward_core::approval::ApprovalRules>,
+        locks: promotion::Locks,
+        data_dir: PathBuf,
+    ) -> Arc<Engine> {
+        Arc::new(Engine {
+            ledger,
+            policy,
+            risk,
+            approvals,
+            locks,
+            data_dir,
+            envs: Mutex::new(HashMap::new()),
+            handles: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Binds every local environment's router, starts its current release from the deployment
+    /// records, and resumes unfinished rollouts.
+    pub async fn start(self: &Arc<Self>) -> Result<(), String> {
+        for env in &self.policy.environments {
+            let Some(cfg) = &env.runtime else { continue };
+            let local = Arc::new(LocalEnv::bind(&env.name, cfg).await?);
+            self.envs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(env.name.clone(), local.clone());
+            let current = promotion::history(
+                &promotion::deployments(&self.ledger, &env.name)
+                    .await
+                    .map_err(|e| e.detail.message)?,
+                None,
+            )
+            .pop();
+            if let Some(cur) = current {
+                let config = match &cur.config_digest {
+                    Some(d) => Some(promotion::config::Effective {
+                        digest: d.clone(),
+                        bytes: promotion::config::load(&self.ledger, d)
+                            .await
+                            .map_err(|e| e.detail.message)?,
+                    }),
+                    None => None,
+                };
+                match local
+                    .start(&self.data_dir, "stable", &cur.digests[0], config.as_ref())
+                    .await
+                {
+                    Ok(r) => {
+                        let mut slots = local.slots.lock().await;
+                        slots.stable = Some(r);
+                        local.route_stable(&slots);
+                    }
+                    Err(e) => {
+                        tracing::error!(environment = %env.name, error = %e.detail.message, "cannot start the current release")
+                    }
+                }
+            }
+        }
+        for r in list(&self.ledger, None).await.map_err(|e| e.detail.message)? {
+            if !r.finished() && self.local(&r.environment).is_some() {
+                tracing::warn!(rollout = %r.id, step = r.step, "resuming rollout after restart");
+                self.spawn_driver(r, true);
+            }
+        }
+        Ok(())
+    }
+
+    /// The local environment `name`, when it runs on the local runtime.
+    pub fn local(&self, name: &str) -> Option<Arc<LocalEnv>> {
+        self.envs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    fn local_or_err(&self, name: &str) -> Result<Arc<LocalEnv>, ApiError> {
+        self.local(name).ok_or_else(|| {
+            conflict(
+                "not_local_runtime",
+                format!("{name} does not run on the local runtime"),
+                "declare [environments.runtime] for it in ward.toml",
+            )
+        })
+    }
+
+    async fn record(
+        &self,
+        by: &Identity,
+        kind: &str,
+        id: &str,
+        env: &str,
+        mut payload: Value,
+    ) -> Result<u64, ApiError> {
+        payload["id"] = json!(id);
+        payload["environment"] = json!(env);
+        let r = self
+            .ledger
+            .append(NewEvent {
+                actor: by.actor(),
+                kind: kind.into(),
+                subject: format!("rollout:{id}"),
+                payload,
+            })
+            .await?;
+        Ok(r.seq)
+    }
+
+    /// Starts a rollout: the environment's gate (as for a promotion), then the driver.
+    pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, ApiError> {
+        let env = promotion::find(&self.policy.environments, &req.environment)?.clone();
+        self.local_or_err(&env.name)?;
+        let strategy = req
+            .strategy
+            .clone()
+            .or_else(|| env.strategy.clone())
+            .unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
+        let steps = plan(&strategy, &env).map_err(|e| ApiError::invalid(e, "fix the strategy"))?;
+        let _serialised = self.locks.take(&self.ledger, &env.name).await?;
+        if let Some(active) = list(&self.ledger, Some(&env.name))
+            .await?
+            .into_iter()
+            .find(|r| !r.finished())
+        {
+            return Err(conflict(
+                "rollout_in_progress",
+                format!("{} is already rolling out {} ({})", env.name, active.change, active.id),
+                &format!("wait for it, or: ward rollout abort {}", active.id),
+            ));
+        }
+        let cx = promotion::PromotionContext {
+            policy: &self.policy,
+            risk: &self.risk,
+            approvals: &self.approvals,
+            locks: &self.locks,
+            runtime: None,
+        };
+        let auth = promotion::authorise(&self.ledger, by, &req.change, &env, &[], None, &cx).await?;
+        if auth.change.request.artifacts.len() != 1 {
+            return Err(ApiError::invalid(
+                format!(
+                    "{} ships {} artifacts; the local runtime runs one service",
+                    auth.change.id,
+                    auth.change.request.artifacts.len()
+                ),
+                "open one change per service",
+            ));
+        }
+        let digest = auth.change.request.artifacts[0].clone();
+        let stable = promotion::history(&promotion::deployments(&self.ledger, &env.name).await?, None).pop();
+        if stable.as_ref().is_some_and(|s| s.digests == [digest.clone()]) {
+            return Err(conflict(
+                "already_running",
+                format!("{} already runs {digest}", env.name),
+                "nothing to roll out",
+            ));
+        }
+        let config = promotion::config::effective(&self.ledger, &env.name, None).await?;
+        let id = crate::exceptions::new_id("RO")?;
+        self.record(
+            by,
+            "rollout.started",
+            &id,
+            &env.name,
+            json!({
+                "change": auth.change.id, "digest": digest,
+                "stable_digest": stable.as_ref().map(|s| s.digests[0].clone()),
+                "config_digest": config.as_ref().map(|c| c.digest.clone()),
+                "strategy": strategy, "plan": steps,
+                "gate_decision": auth.gate_decision, "approvals": auth.approvals, "started_by": by.id,
+            }),
+        )
+        .await?;
+        let r = get(&self.ledger, &id)
+            .await?
+            .ok_or_else(|| ApiError::internal("rollout vanished"))?;
+        self.spawn_driver(r.clone(), false);
+        Ok(r)
+    }
+
+    /// Sends an operator's command to a running rollout.
+    pub async fn command(&self, by: &Identity, id: &str, cmd: Command) -> Result<Rollout, ApiError> {
+        let r = get(&self.ledger, id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`")
+        })?;
+        if r.finished() {
+            return Err(conflict(
+                "rollout_finished",
+                format!("{id} is {}", r.status),
+                "start a new rollout",
+            ));
+        }
+        let sent = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .is_some_and(|tx| tx.send(cmd).is_ok());
+        if !sent {
+            return Err(conflict(
+                "rollout_not_driven",
+                format!("{id} has no driver in this server"),
+                "restart ward serve to resume it",
+            ));
+        }
+        tracing::info!(rollout = %id, by = %by.id, command = ?cmd, "rollout command");
+        Ok(r)
+    }
+
+    fn spawn_driver(self: &Arc<Self>, r: Rollout, resumed: bool) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(r.id.clone(), tx);
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let id = r.id.clone();
+            if let Err(e) = driver::drive(&engine, r, rx, resumed).await {
+                tracing::error!(rollout = %id, error = %e.detail.message, "rollout driver failed");
+            }
+            engine
+                .handles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+        });
+    }
+
+    /// A rollback drill: deliberately puts the environment back on its previous known-good
+    /// release, measures the time until every request is served by it, and records it
+    /// (`drill.recorded`, plus the deployment record of the rollback).
+    pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str) -> Result<Value, ApiError> {
+        let env = promotion::find(&self.policy.environments, environment)?.clone();
+        let local = self.local_or_err(&env.name)?;
+        let _serialised = self.locks.take(&self.ledger, &env.name).await?;
+        if let Some(active) = list(&self.ledger, Some(&env.name))
+            .await?
+            .into_iter()
+            .find(|r| !r.finished())
+        {
+            return Err(conflict(
+                "rollout_in_progress",
+                format!("{} is rolling out {} ({})", env.name, active.change, active.id),
+                "drill when no rollout runs",
+            ));
+        }
+        let deployments = promotion::deployments(&self.ledger, &env.name).await?;
+        let runs = promotion::history(&deployments, None);
+        let (Some(current), Some(good)) = (
+            runs.last(),
+            runs.iter()
+                .rev()
+                .find(|r| Some(&r.digests) != runs.last().map(|c| &c.digests)),
+        ) else {
+            return Err(conflict(
+                "no_known_good",
+                format!("{} has no earlier release to drill a rollback to", env.name),
+                "promote two releases first",
+            ));
+        };
+        let config = match &good.config_digest {
+            Some(d) => Some(promotion::config::Effective {
+                digest: d.clone(),
+                bytes: promotion::config::load(&self.ledger, d).await?,
+            }),
+            None => None,
+        };
+        let started = std::time::Instant::now();
+        let previous = local
+            .start(&self.data_dir, "drill", &good.digests[0], config.as_ref())
+            .await?;
+        let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let switch = std::time::Instant::now();
+        let mut slots = local.slots.lock().await;
+        let old = slots.stable.replace(previous);
+        local.route_stable(&slots);
+        let switch_ms = switch.elapsed().as_secs_f64() * 1000.0;
+        drop(slots);
+        // Proof: the next requests through the router are answered by the restored version.
+        let served_by = driver::probe_versions(&local, 20).await;
+        let restore_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Some(o) = old {
+            o.instance.stop().await;
+        }
+        let all_restored = !served_by.is_empty() && served_by.iter().all(|v| v == &good.digests[0]);
+        let restored_from = deployments.iter().find(|d| d.seq == good.deployment);
+        let rel = promotion::Release {
+            env: &env,
+            change: &good.change,
+            digests: &good.digests,
+            ring: None,
+            gate_decision: restored_from.map_or(0, |d| d.gate_decision),
+            approvals: restored_from.map(|d| d.approvals.clone()).unwrap_or_default(),
+            rollback_of: Some(current.deployment),
+        };
+        let run = TargetRun {
+            tenant: None,
+            config_digest: good.config_digest.clone(),
+            status: if all_restored { "succeeded" } else { "failed" }.into(),
+            exit_code: None,
+            output_digest: None,
+            rollback_to: None,
+        };
+        let dep = promotion::append_record(&self.ledger, by, &rel, vec![run], "local").await?;
+        let payload = json!({
+            "environment": env.name, "from": current.digests, "to": good.digests, "change": good.change,
+            "time_to_restore_ms": restore_ms, "ready_ms": ready_ms, "switch_ms": switch_ms,
+            "probes": served_by.len(), "all_restored": all_restored, "deployment": dep.seq,
+        });
+        let receipt = self
+            .ledger
+            .append(NewEvent {
+                actor: by.actor(),
+                kind: "drill.recorded".into(),
+                subject: format!("env:{}", env.name),
+                payload: payload.clone(),
+            })
+            .await?;
+        let mut out = payload;
+        out["seq"] = json!(receipt.seq);
+        out["time"] = json!(receipt.time);
+        Ok(out)
+    }
+}
+
+/// The local runtime as a [`promotion::DeploymentTarget`]: a direct cut-over (start, verify
+/// ready, switch all traffic, stop the old version). Rollouts expose step by step instead.
+pub struct LocalTarget {
+    engine: Arc<Engine>,
+    env: String,
+}
+
+impl LocalTarget {
+    /// The target of `env`.
+    pub fn new(engine: Arc<Engine>, env: &str) -> LocalTarget {
+        LocalTarget {
+            engine,
+            env: env.into(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl promotion::DeploymentTarget for LocalTarget {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    async fn deploy(&self, job: &promotion::target::DeployJob<'_>) -> promotion::target::DeployOutcome {
+        let fail = |m: String| promotion::target::DeployOutcome {
+            succeeded: false,
+            exit_code: None,
+            output: format!("{m}\n").into_bytes(),
+        };
+        let Some(local) = self.engine.local(&self.env) else {
+            return fail(format!("{} has no local runtime", self.env));
+        };
+        if job.digests.len() != 1 {
+            return fail("the local runtime runs exactly one artifact per change".into());
+        }
+        match local
+            .start(&self.engine.data_dir, "stable", &job.digests[0], job.config)
+            .await
+        {
+            Ok(new) => {
+                let addr = new.instance.addr();
+                let mut slots = local.slots.lock().await;
+                let old = slots.stable.replace(new);
+                local.route_stable(&slots);
+                drop(slots);
+                if let Some(o) = old {
+                    o.instance.stop().await;
+                }
+                promotion::target::DeployOutcome {
+                    succeeded: true,
+                    exit_code: None,
+                    output: format!("{} ready on {addr}; all traffic switched\n", job.digests[0]).into_bytes(),
+                }
+            }
+            Err(e) => fail(e.detail.message),
+        }
+    }
+
+    async fn observe(&self, environment: &str) -> Result<Vec<promotion::Running>, String> {
+        let local = self
+            .engine
+            .local(environment)
+            .ok_or_else(|| format!("{environment} has no local runtime"))?;
+        let slots = local.slots.lock().await;
+        let mut digests = Vec::new();
+        let mut config = None;
+        for r in [&slots.stable, &slots.canary].into_iter().flatten() {
+            digests.push(r.digest.clone());
+            config = config.or(r.config_digest.clone());
+        }
+        Ok(vec![promotion::Running {
+            tenant: None,
+            digests,
+            config_digest: config,
+        }])
+    }
+}
+
+/// The rollback plan recorded with a rollout's deployment: what ran before.
+pub(crate) fn restore_of(r: &Rollout, deployments: &[promotion::Deployment]) -> Option<Restore> {
+    let runs = promotion::history(deployments, None);
+    runs.into_iter()
+        .rev()
+        .find(|x| r.stable_digest.as_ref().is_some_and(|s| x.digests == [s.clone()]))
+}
