@@ -11,12 +11,14 @@
 //!   text and as snapshots whose differences are measurement windows.
 //! - [`analysis`]: judges a canary window against thresholds and the stable version: pass, fail
 //!   (with the measurement) or inconclusive (too few samples).
+//! - [`prometheus`]: the same verdicts from PromQL queries templated by version and tenant.
 //!
 //! Nothing here knows about the ledger: the promotion engine drives these pieces and records
 //! what they did.
 
 pub mod analysis;
 pub mod artifact;
+pub mod prometheus;
 pub mod router;
 pub mod stats;
 pub mod supervisor;

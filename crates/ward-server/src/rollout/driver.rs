@@ -184,6 +184,19 @@ pub(super) async fn drive(
             if let Err(reason) = http_checks(&local, &r).await {
                 return roll_back(engine, &local, &r, i, reason, None, Instant::now(), false).await;
             }
+            // Prometheus checks: a failure rolls back, no data pauses like too few requests.
+            let mut verdict = verdict;
+            for c in &r.strategy.prometheus {
+                let v = ward_runtime::prometheus::check(c, &r.digest, "_all").await;
+                match &v {
+                    Verdict::Fail { reason, .. } => {
+                        let reason = reason.clone();
+                        return roll_back(engine, &local, &r, i, reason, Some(v), Instant::now(), false).await;
+                    }
+                    Verdict::Inconclusive { .. } => verdict = v,
+                    Verdict::Pass { .. } => {}
+                }
+            }
             if let Verdict::Inconclusive { reason, .. } = &verdict {
                 paused = true;
                 record(

@@ -105,6 +105,10 @@ pub struct Strategy {
     /// Synthetic calls that must succeed against the new version (at the end of each step).
     #[serde(default)]
     pub http_checks: Vec<HttpCheck>,
+    /// PromQL checks (templated by `{{version}}` and `{{tenant}}`) at the end of each step.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub prometheus: Vec<ward_runtime::prometheus::PromCheck>,
     /// Blue-green: how long the old version stays warm for an instant switch back.
     #[serde(default = "default_keep_warm_ms")]
     pub keep_warm_ms: u64,
@@ -133,6 +137,7 @@ impl Strategy {
             tick_ms: default_tick_ms(),
             analysis: Thresholds::default(),
             http_checks: vec![],
+            prometheus: vec![],
             keep_warm_ms: default_keep_warm_ms(),
         }
     }
