@@ -492,7 +492,7 @@ pub enum RolloutCommand {
         /// How long each step is observed, in milliseconds (with --strategy).
         #[arg(long)]
         pause_ms: Option<u64>,
-        /// Follow it until it finishes (exit 7 if it was rolled back).
+        /// Follow it until it finishes (exit 7 if it was rolled back) or pauses (exit 8).
         #[arg(long)]
         wait: bool,
     },
@@ -503,7 +503,7 @@ pub enum RolloutCommand {
         /// Only this environment (without an id).
         #[arg(long)]
         env: Option<String>,
-        /// Follow until it finishes (exit 7 if it was rolled back).
+        /// Follow until it finishes (exit 7 if it was rolled back) or pauses (exit 8).
         #[arg(long)]
         watch: bool,
     },
@@ -815,6 +815,32 @@ pub enum BenchCommand {
     /// Gate decision latency with many changes in the store (input reads, policy evaluation,
     /// and the recorded decision).
     Gate(BenchGateArgs),
+    /// The router's added latency at a fixed rate and its maximum throughput, beside a direct
+    /// connection and nginx with the same weighted split (sample service instances behind both).
+    Router(BenchRouterArgs),
+}
+
+/// `ward bench router`.
+#[derive(Debug, Args)]
+pub struct BenchRouterArgs {
+    /// Requests per second for the latency run.
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u64,
+    /// Seconds of the latency run (the throughput run lasts at most 5 s).
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Concurrent clients for the maximum-throughput run.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Share of traffic to the canary instance.
+    #[arg(long, default_value_t = 10)]
+    pub canary_percent: u8,
+    /// The sample service binary (default: `ward-sample-service` beside `ward`).
+    #[arg(long)]
+    pub sample: Option<PathBuf>,
+    /// nginx binary (default /usr/sbin/nginx; skipped when absent).
+    #[arg(long)]
+    pub nginx: Option<PathBuf>,
 }
 
 /// `ward bench gate`.

@@ -76,6 +76,14 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
             commands::promote::release_notes(g, env, since.as_deref()).await
         }
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,
+        // Its own runtimes (router, load generator) run on a plain thread.
+        Command::Bench(BenchCommand::Router(a)) => tokio::task::block_in_place(|| {
+            std::thread::scope(|s| {
+                s.spawn(|| commands::bench_router::router(g, a))
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the router benchmark panicked")))
+            })
+        }),
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Bench(BenchCommand::Gate(a)) => commands::bench::gate(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,

@@ -117,16 +117,28 @@ struct Load(Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>);
 
 impl Load {
     fn start(router: u16) -> Load {
+        Load::with_tenants(router, &[], 2)
+    }
+
+    /// `threads` clients, also sending requests for the `named` tenants in turn with the others.
+    fn with_tenants(router: u16, named: &[&str], threads: u32) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
-        let handles = (0..2)
+        let named: Vec<String> = named.iter().map(|t| t.to_string()).collect();
+        let handles = (0..threads)
             .map(|k| {
                 let stop = stop.clone();
+                let named = named.clone();
                 std::thread::spawn(move || {
                     let mut i = 0u32;
                     while !stop.load(Ordering::Relaxed) {
-                        // 50 tenants (sticky buckets spread over the canary share) and some
-                        // requests without a tenant.
-                        let tenant = format!("clinic-{}", (i * 2 + k) % 50);
+                        // 50 tenants (sticky buckets spread over the canary share), the named
+                        // ones, and some requests without a tenant.
+                        let n = (i * 2 + k) as usize;
+                        let tenant = if !named.is_empty() && i.is_multiple_of(2) {
+                            named[n / 2 % named.len()].clone()
+                        } else {
+                            format!("clinic-{}", n % 50)
+                        };
                         let _ = get(router, "/api/reminders", if i.is_multiple_of(5) { "" } else { &tenant });
                         i += 1;
                         std::thread::sleep(Duration::from_millis(2));
@@ -160,6 +172,10 @@ struct Env {
 
 impl Env {
     fn new(strategy: &str) -> Env {
+        Env::with(strategy, "")
+    }
+
+    fn with(strategy: &str, extra: &str) -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path().join("data");
         ok(run({
@@ -181,6 +197,7 @@ approvals = 0
 name = "prod"
 runtime = {{ listen = "127.0.0.1:{router}", admin = "127.0.0.1:{admin}", artifacts = "{}", ready_timeout_ms = 10000 }}
 strategy = {strategy}
+{extra}
 "#,
                 artifacts.display()
             ),
@@ -323,6 +340,13 @@ fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
     assert_eq!(bad["status"], "failed");
     let ms = bad["time_to_stable_ms"].as_f64().unwrap();
     assert!(ms < 1000.0, "{ms}");
+    let detected = bad["events"].as_array().unwrap();
+    let step_at = detected.iter().rev().find(|x| x["kind"] == "rollout.step").unwrap()["time"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let back_at = detected.last().unwrap()["time"].as_str().unwrap().to_string();
+    println!("rollback: breach → stable {ms:.3} ms; canary step began {step_at}, rolled back {back_at}");
     assert_eq!(bad["last_analysis"]["verdict"], "fail", "{bad:#}");
     assert!(bad["last_analysis"]["measurement"]["errors"].as_u64().unwrap() > 0);
     assert!(bad["reason"].as_str().unwrap().contains("error rate"), "{bad:#}");
@@ -435,4 +459,88 @@ fn a_killed_ward_resumes_the_rollout_at_every_step() {
         );
     }
     drop(server);
+}
+
+#[test]
+fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
+    let e = Env::with(
+        r#"{ kind = "rings", pause_ms = 600, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 10 } }"#,
+        r#"rings = [
+  { name = "internal", tenants = ["internal"] },
+  { name = "pilot", tenants = ["clinic-a", "clinic-b"] },
+  { name = "general", tenants = ["clinic-c"] },
+]"#,
+    );
+    let _server = serve(&e.d, e.api);
+    let (_v1, c1) = e.change("v1", "");
+    let (v2, c2) = e.change("v2", "");
+    // clinic-b's workflow breaks in v3: 40% of its requests fail, everyone else is fine.
+    let (_v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
+    let _load = Load::with_tenants(e.router, &["internal", "clinic-a", "clinic-b", "clinic-c"], 2);
+    let good = json(&ok(run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c2, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ))));
+    assert_eq!(good["status"], "completed", "{good:#}");
+    let labels: Vec<&str> = good["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "rollout.step")
+        .map(|x| x["payload"]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["internal", "pilot", "general", "everyone"]);
+    let out = run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c3, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(7));
+    let bad = json(&String::from_utf8_lossy(&out.stdout));
+    // internal passed; the pilot ring failed on clinic-b, and nothing reached general.
+    assert_eq!(bad["step"], 1, "{bad:#}");
+    assert!(bad["reason"].as_str().unwrap().contains("tenant clinic-b"), "{bad:#}");
+    assert!(bad["time_to_stable_ms"].as_f64().unwrap() < 1000.0);
+    for t in ["internal", "clinic-a", "clinic-b", "clinic-c"] {
+        assert_eq!(get(e.router, "/healthz", t).map(|x| x.1), Some(v2.clone()), "{t}");
+    }
+}
+
+#[test]
+fn blue_green_switches_at_once_and_switches_back_on_a_latency_breach() {
+    let e = Env::new(
+        r#"{ kind = "blue-green", keep_warm_ms = 2000, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 5, max_p99_ms = 200 }, http_checks = [{ path = "/api/reminders" }] }"#,
+    );
+    let _server = serve(&e.d, e.api);
+    let (_v1, c1) = e.change("v1", "");
+    let (v2, c2) = e.change("v2", "");
+    let (_v3, c3) = e.change("v3", "SAMPLE_EXTRA_LATENCY_MS=300");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
+    let _load = Load::start(e.router);
+    let good = json(&ok(run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c2, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ))));
+    assert_eq!(good["status"], "completed", "{good:#}");
+    assert_eq!(good["plan"].as_array().map(Vec::len), Some(1));
+    assert!(e.versions(10).iter().all(|v| v == &v2));
+    // v3 is 300 ms slow: all traffic goes to it, the analysis sees p99 over 200 ms, and the
+    // warm v2 takes it all back.
+    let out = run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c3, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(7));
+    let bad = json(&String::from_utf8_lossy(&out.stdout));
+    assert!(bad["reason"].as_str().unwrap().contains("p99"), "{bad:#}");
+    assert!(bad["time_to_stable_ms"].as_f64().unwrap() < 1000.0);
+    assert!(e.versions(10).iter().all(|v| v == &v2));
 }

@@ -81,7 +81,11 @@ async fn promql_verdicts_from_a_real_prometheus_scraping_the_router() {
         tenants: Default::default(),
     });
     // Prometheus scraping the admin port every second.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(
         &cfg,
@@ -125,12 +129,17 @@ async fn promql_verdicts_from_a_real_prometheus_scraping_the_router() {
         if matches!(seen, Ok(Some(_))) {
             break;
         }
-        assert!(Instant::now() < deadline, "Prometheus never had the canary's series: {seen:?}");
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never had the canary's series: {seen:?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let bad = check(&error_rate, "v2", "_all").await;
     assert!(bad.failed(), "{bad:?}");
-    let Verdict::Fail { reason, .. } = &bad else { unreachable!() };
+    let Verdict::Fail { reason, .. } = &bad else {
+        unreachable!()
+    };
     assert!(reason.contains("error-rate") && reason.contains("outside"), "{reason}");
     assert!(matches!(check(&error_rate, "v1", "_all").await, Verdict::Pass { .. }));
     // A version Prometheus has never seen: no data is inconclusive, not a pass.

@@ -1,6 +1,7 @@
 //! One module per command noun.
 
 pub mod bench;
+pub mod bench_router;
 pub mod change;
 pub mod debug;
 pub mod demo;

@@ -12,6 +12,9 @@ use ward_server::rollout::{Rollout, RolloutRequest, Strategy, StrategyKind};
 
 /// Exit code when a rollout was rolled back or aborted.
 pub const EXIT_ROLLED_BACK: i32 = 7;
+/// Exit code when a followed rollout paused (inconclusive analysis or an operator): it needs
+/// someone to resume, promote or abort it.
+pub const EXIT_PAUSED: i32 = 8;
 
 fn server(g: &Global) -> Result<Remote> {
     Remote::from_global(g)?.ok_or_else(|| {
@@ -92,7 +95,7 @@ async fn follow(g: &Global, remote: &Remote, id: &str) -> Result<Rollout> {
             print!("{screen}");
             last = screen;
         }
-        if r.finished() {
+        if r.finished() || r.status == "paused" {
             return Ok(r);
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -105,6 +108,15 @@ fn finish(g: &Global, r: &Rollout, already_shown: bool) -> Result<()> {
     }
     if matches!(r.status.as_str(), "failed" | "aborted") {
         std::process::exit(EXIT_ROLLED_BACK);
+    }
+    if r.status == "paused" {
+        eprintln!(
+            "{} is paused: {}\nhint: ward rollout resume|promote|abort {}",
+            r.id,
+            r.reason.as_deref().unwrap_or("by an operator"),
+            r.id
+        );
+        std::process::exit(EXIT_PAUSED);
     }
     Ok(())
 }

@@ -33,16 +33,10 @@ fn routes(slots: &super::local::Slots, step: &Step) -> RouteTable {
     }
 }
 
-/// The first failing verdict of a step's window (overall against stable, then per tenant), or
-/// the overall verdict.
+/// The verdict of a step's window: the first failing tenant (the most specific reason), else
+/// the canary as a whole against stable.
 fn analyse(r: &Rollout, stable: Option<&str>, base: &Snapshot, now: &Snapshot) -> Verdict {
     let th = &r.strategy.analysis;
-    let canary = now.window(base, &r.digest, None);
-    let stable_w = stable.map(|s| now.window(base, s, None));
-    let overall = judge("canary", &canary, stable_w.as_ref(), th);
-    if overall.failed() {
-        return overall;
-    }
     for t in now.tenants(&r.digest) {
         let w = now.window(base, &r.digest, Some(&t));
         let v = judge(&format!("canary tenant {t}"), &w, None, th);
@@ -50,7 +44,9 @@ fn analyse(r: &Rollout, stable: Option<&str>, base: &Snapshot, now: &Snapshot) -
             return v;
         }
     }
-    overall
+    let canary = now.window(base, &r.digest, None);
+    let stable_w = stable.map(|s| now.window(base, s, None));
+    judge("canary", &canary, stable_w.as_ref(), th)
 }
 
 async fn record(engine: &Engine, r: &Rollout, kind: &str, payload: Value) -> Result<u64, ApiError> {
