@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in milliseconds (the last bucket is unbounded).
@@ -143,39 +143,79 @@ impl Snapshot {
     }
 }
 
-/// The router's counters.
+/// One version's counters: as a whole and per tenant.
+#[derive(Default)]
+struct VersionSeries {
+    all: Counters,
+    tenants: std::sync::RwLock<std::collections::HashMap<String, Arc<Counters>>>,
+}
+
+/// The router's counters. Recording takes read locks only, without allocating, once a version
+/// and tenant have been seen.
 #[derive(Clone, Default)]
 pub struct Stats {
-    series: Arc<Mutex<BTreeMap<SeriesKey, Arc<Counters>>>>,
+    series: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<VersionSeries>>>>,
+}
+
+fn read<T>(l: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(l: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Stats {
-    fn counters(&self, version: &str, tenant: Option<&str>) -> Arc<Counters> {
-        let mut map = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut key = SeriesKey {
-            version: version.into(),
-            tenant: tenant.map(str::to_string),
-        };
-        if !map.contains_key(&key)
-            && tenant.is_some()
-            && map.keys().filter(|k| k.version == version).count() > MAX_TENANTS
-        {
-            key.tenant = Some("_other".into());
+    fn version(&self, version: &str) -> Arc<VersionSeries> {
+        if let Some(v) = read(&self.series).get(version) {
+            return v.clone();
         }
-        map.entry(key).or_default().clone()
+        write(&self.series).entry(version.to_string()).or_default().clone()
     }
 
     /// Records one request.
     pub fn observe(&self, version: &str, tenant: Option<&str>, latency: Duration, error: bool) {
-        self.counters(version, None).observe(latency, error);
-        self.counters(version, Some(tenant.unwrap_or(NO_TENANT)))
-            .observe(latency, error);
+        let v = self.version(version);
+        v.all.observe(latency, error);
+        let tenant = tenant.unwrap_or(NO_TENANT);
+        let known = read(&v.tenants).get(tenant).cloned();
+        let c = match known {
+            Some(c) => c,
+            None => {
+                let mut map = write(&v.tenants);
+                let key = if map.len() >= MAX_TENANTS && !map.contains_key(tenant) {
+                    "_other"
+                } else {
+                    tenant
+                };
+                map.entry(key.to_string()).or_default().clone()
+            }
+        };
+        c.observe(latency, error);
     }
 
     /// Every counter now.
     pub fn snapshot(&self) -> Snapshot {
-        let map = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Snapshot(map.iter().map(|(k, c)| (k.clone(), c.read())).collect())
+        let mut out = BTreeMap::new();
+        for (version, v) in read(&self.series).iter() {
+            out.insert(
+                SeriesKey {
+                    version: version.clone(),
+                    tenant: None,
+                },
+                v.all.read(),
+            );
+            for (t, c) in read(&v.tenants).iter() {
+                out.insert(
+                    SeriesKey {
+                        version: version.clone(),
+                        tenant: Some(t.clone()),
+                    },
+                    c.read(),
+                );
+            }
+        }
+        Snapshot(out)
     }
 
     /// Prometheus text exposition (version 0.0.4): `ward_router_requests_total`,
