@@ -290,7 +290,7 @@ strategy = {strategy}
 #[test]
 fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
     let e = Env::new(
-        r#"{ kind = "canary", steps = [10, 50, 100], pause_ms = 700, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 20 } }"#,
+        r#"{ kind = "canary", steps = [10, 50, 100], pause_ms = 700, tick_ms = 50, failure_limit = 2, analysis = { max_error_rate = 0.05, min_requests = 20 } }"#,
     );
     let _server = serve(&e.d, e.api);
     let (v1, c1) = e.change("v1", "");
@@ -350,6 +350,19 @@ fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
     assert_eq!(bad["last_analysis"]["verdict"], "fail", "{bad:#}");
     assert!(bad["last_analysis"]["measurement"]["errors"].as_u64().unwrap() > 0);
     assert!(bad["reason"].as_str().unwrap().contains("error rate"), "{bad:#}");
+    // failure_limit = 2: the first failed analysis is recorded and tolerated, the second rolls back.
+    assert!(
+        bad["reason"].as_str().unwrap().contains("(2 failed analyses)"),
+        "{bad:#}"
+    );
+    assert!(
+        bad["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "rollout.analysis" && x["payload"]["tolerated"] == 1),
+        "{bad:#}"
+    );
     assert!(e.versions(10).iter().all(|v| v == &v2), "traffic must be back on v2");
     let deployments = json(&ok(run(
         e.cli(&e.ci, &["deployments", "--env", "prod", "--output", "json"])

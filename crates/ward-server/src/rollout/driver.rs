@@ -139,6 +139,7 @@ pub(super) async fn drive(
         .await?;
         let mut base = local.router.stats().snapshot();
         let mut deadline = Instant::now() + pause;
+        let mut failures = 0u32;
         loop {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
@@ -171,8 +172,25 @@ pub(super) async fn drive(
             let now = local.router.stats().snapshot();
             let verdict = analyse(&r, stable_digest.as_deref(), &base, &now);
             if let Verdict::Fail { reason, .. } = &verdict {
-                let reason = reason.clone();
-                return roll_back(engine, &local, &r, i, reason, Some(verdict), measured_at, false).await;
+                failures += 1;
+                if failures >= r.strategy.failure_limit.max(1) {
+                    let reason = if failures > 1 {
+                        format!("{reason} ({failures} failed analyses)")
+                    } else {
+                        reason.clone()
+                    };
+                    return roll_back(engine, &local, &r, i, reason, Some(verdict), measured_at, false).await;
+                }
+                // Tolerated: recorded, and the next window starts afresh.
+                record(
+                    engine,
+                    &r,
+                    "rollout.analysis",
+                    json!({"step": i, "verdict": verdict, "tolerated": failures}),
+                )
+                .await?;
+                base = now;
+                continue;
             }
             if Instant::now() < deadline {
                 continue;

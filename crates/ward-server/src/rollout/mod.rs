@@ -98,6 +98,9 @@ pub struct Strategy {
     /// How often the analysis runs during a step.
     #[serde(default = "default_tick_ms")]
     pub tick_ms: u64,
+    /// Failed analyses tolerated within a step before rolling back (1: the first one).
+    #[serde(default = "default_failure_limit")]
+    pub failure_limit: u32,
     /// Thresholds.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -123,6 +126,9 @@ fn default_pause_ms() -> u64 {
 fn default_tick_ms() -> u64 {
     100
 }
+fn default_failure_limit() -> u32 {
+    1
+}
 fn default_keep_warm_ms() -> u64 {
     60_000
 }
@@ -135,6 +141,7 @@ impl Strategy {
             steps: default_steps(),
             pause_ms: default_pause_ms(),
             tick_ms: default_tick_ms(),
+            failure_limit: default_failure_limit(),
             analysis: Thresholds::default(),
             http_checks: vec![],
             prometheus: vec![],
