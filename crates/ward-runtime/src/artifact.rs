@@ -65,6 +65,8 @@ fn is_tar(path: &Path) -> bool {
 /// Installs `source` as `digest` under `root`, or returns the existing installation.
 pub fn install(root: &Path, source: &Path, digest: &str) -> Result<Installed, RuntimeError> {
     let hex = hex_of(digest)?;
+    // Absolute: instances run with the artifact directory as their working directory.
+    let root = &std::path::absolute(root).map_err(RuntimeError::io(format!("resolve {}", root.display())))?;
     let dest = root.join("artifacts").join(hex);
     if dest.join(MARKER).exists() {
         return entry_point(&dest);
@@ -153,6 +155,7 @@ mod tests {
         let d = file_digest(&exe).unwrap();
         let root = dir.path().join("data");
         let got = install(&root, &exe, &d).unwrap();
+        assert!(got.program.is_absolute());
         assert!(got.program.ends_with("service") && got.dir.ends_with(&d[7..]));
         assert_eq!(install(&root, &exe, &d).unwrap(), got);
         let wrong = format!("sha256:{}", "00".repeat(32));

@@ -12,7 +12,7 @@
 //! ```toml
 //! [[environments]]
 //! name = "prod"
-//! runtime = { listen = "127.0.0.1:8080", admin = "127.0.0.1:9464", artifacts = "dist" }
+//! runtime = { listen = "127.0.0.1:8088", admin = "127.0.0.1:9464", artifacts = "dist" }
 //! strategy = { kind = "canary", steps = [10, 50, 100], pause_ms = 5000,
 //!              analysis = { max_error_rate = 0.02, min_requests = 50, max_p95_ratio = 2.0 } }
 //! ```
