@@ -70,6 +70,16 @@ pub struct Restore {
     pub config_digest: Option<String>,
 }
 
+impl Restore {
+    /// The one digest of a single-service release (what the local runtime runs).
+    pub fn single(&self) -> Option<&str> {
+        match self.digests.as_slice() {
+            [d] => Some(d),
+            _ => None,
+        }
+    }
+}
+
 /// One run of the deployment target within a deployment: one tenant, or the environment.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TargetRun {

@@ -513,7 +513,9 @@ impl Engine {
                 None,
             )
             .pop();
-            if let Some(cur) = current {
+            if let Some(cur) = current
+                && let Some(digest) = cur.single()
+            {
                 let config = match &cur.config_digest {
                     Some(d) => Some(promotion::config::Effective {
                         digest: d.clone(),
@@ -523,10 +525,7 @@ impl Engine {
                     }),
                     None => None,
                 };
-                match local
-                    .start(&self.data_dir, "stable", &cur.digests[0], config.as_ref())
-                    .await
-                {
+                match local.start(&self.data_dir, "stable", digest, config.as_ref()).await {
                     Ok(r) => {
                         let mut slots = local.slots.lock().await;
                         slots.stable = Some(r);
@@ -646,7 +645,7 @@ impl Engine {
             &env.name,
             json!({
                 "change": auth.change.id, "digest": digest,
-                "stable_digest": stable.as_ref().map(|s| s.digests[0].clone()),
+                "stable_digest": stable.as_ref().and_then(|s| s.single()),
                 "config_digest": config.as_ref().map(|c| c.digest.clone()),
                 "strategy": strategy, "plan": steps,
                 "gate_decision": auth.gate_decision, "approvals": auth.approvals, "started_by": by.id,
@@ -741,6 +740,13 @@ impl Engine {
                 "promote two releases first",
             ));
         };
+        let Some(good_digest) = good.single().map(str::to_string) else {
+            return Err(conflict(
+                "no_known_good",
+                format!("{}'s previous release ships several artifacts", env.name),
+                "the local runtime runs one service per release",
+            ));
+        };
         let config = match &good.config_digest {
             Some(d) => Some(promotion::config::Effective {
                 digest: d.clone(),
@@ -750,7 +756,7 @@ impl Engine {
         };
         let started = std::time::Instant::now();
         let previous = local
-            .start(&self.data_dir, "drill", &good.digests[0], config.as_ref())
+            .start(&self.data_dir, "drill", &good_digest, config.as_ref())
             .await?;
         let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
         let switch = std::time::Instant::now();
@@ -765,7 +771,7 @@ impl Engine {
         if let Some(o) = old {
             o.instance.stop().await;
         }
-        let all_restored = !served_by.is_empty() && served_by.iter().all(|v| v == &good.digests[0]);
+        let all_restored = !served_by.is_empty() && served_by.iter().all(|v| v == &good_digest);
         let restored_from = deployments.iter().find(|d| d.seq == good.deployment);
         let rel = promotion::Release {
             env: &env,
