@@ -283,6 +283,17 @@ async fn roll_back(
             "aborted": aborted, "stable_digest": r.stable_digest}),
     )
     .await?;
+    record_deployment(engine, r, false, None).await?;
+    Ok(())
+}
+
+/// The deployment record of a rollout's outcome (the local runtime serves every tenant).
+async fn record_deployment(
+    engine: &Engine,
+    r: &Rollout,
+    succeeded: bool,
+    rollback_to: Option<promotion::Restore>,
+) -> Result<promotion::Deployment, ApiError> {
     let env = promotion::find(&engine.policy.environments, &r.environment)?;
     let rel = promotion::Release {
         env,
@@ -296,13 +307,12 @@ async fn roll_back(
     let run = TargetRun {
         tenant: None,
         config_digest: r.config_digest.clone(),
-        status: "failed".into(),
+        status: if succeeded { "succeeded" } else { "failed" }.into(),
         exit_code: None,
         output_digest: None,
-        rollback_to: None,
+        rollback_to,
     };
-    promotion::append_record(&engine.ledger, &engine_identity(), &rel, vec![run], "local").await?;
-    Ok(())
+    promotion::append_record(&engine.ledger, &engine_identity(), &rel, vec![run], "local").await
 }
 
 /// The new version becomes stable: deployment recorded, old version stopped.
@@ -314,26 +324,8 @@ async fn complete(engine: &Engine, local: &LocalEnv, r: &Rollout) -> Result<(), 
         local.route_stable(&slots);
         old
     };
-    let env = promotion::find(&engine.policy.environments, &r.environment)?;
     let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
-    let rel = promotion::Release {
-        env,
-        change: &r.change,
-        digests: std::slice::from_ref(&r.digest),
-        ring: None,
-        gate_decision: r.gate_decision,
-        approvals: r.approvals.clone(),
-        rollback_of: None,
-    };
-    let run = TargetRun {
-        tenant: None,
-        config_digest: r.config_digest.clone(),
-        status: "succeeded".into(),
-        exit_code: None,
-        output_digest: None,
-        rollback_to: restore_of(r, &deployments),
-    };
-    let d = promotion::append_record(&engine.ledger, &engine_identity(), &rel, vec![run], "local").await?;
+    let d = record_deployment(engine, r, true, restore_of(r, &deployments)).await?;
     record(engine, r, "rollout.completed", json!({"deployment": d.seq})).await?;
     if let Some(o) = old {
         o.instance.stop().await;
