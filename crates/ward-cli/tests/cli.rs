@@ -1,12 +1,7 @@
 //! The CLI as a user drives it: init, append, checkpoint, proofs, export, verify, errors.
 
 mod common;
-use common::{ok, run, run_with_stdin, ward};
-use serde_json::Value;
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).expect("json output")
-}
+use common::{json, ok, run, run_with_stdin, ward};
 
 const EVENT: &str =
     r#"{"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#;

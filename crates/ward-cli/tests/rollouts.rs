@@ -3,7 +3,7 @@
 //! through the router, automated rollback, a drill, and a Ward killed (SIGKILL) at each step.
 
 mod common;
-use common::{ok, run, ward};
+use common::{json, ok, register, run, token, ward};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -11,10 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("json output: {e}: {s}"))
-}
 
 /// The sample service binary, built by cargo beside `ward` (ward-runtime's bin target).
 fn sample_binary() -> PathBuf {
@@ -203,18 +199,8 @@ strategy = {strategy}
             ),
         )
         .unwrap();
-        let token = |name: &str, role: &str| {
-            json(&ok(run({
-                let mut c = ward(&d, None);
-                c.args(["token", "create", "--name", name, "--role", role, "--output", "json"]);
-                c
-            })))["token"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        };
-        let rm = token("rm", "release-manager");
-        let ci = token("ci", "developer");
+        let rm = token(&d, "rm", "release-manager");
+        let ci = token(&d, "ci", "developer");
         Env {
             _tmp: tmp,
             d,
@@ -238,20 +224,7 @@ strategy = {strategy}
     /// Builds, registers and opens a change for a release; returns (digest, change).
     fn change(&self, name: &str, behaviour: &str) -> (String, String) {
         let digest = release(&self.artifacts, name, behaviour);
-        ok(run({
-            let mut c = ward(&self.d, None);
-            c.args([
-                "artifact",
-                "register",
-                "--digest",
-                &digest,
-                "--service",
-                "reminders",
-                "--version",
-                name,
-            ]);
-            c
-        }));
+        register(&self.d, &digest, "reminders", name);
         let id = json(&ok(run(self.cli(
             &self.ci,
             &[

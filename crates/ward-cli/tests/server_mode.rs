@@ -2,14 +2,10 @@
 //! `ward serve` process over loopback HTTP give the same documents.
 
 mod common;
-use common::{ok, run, run_with_stdin, ward};
+use common::{json, ok, register, run, run_with_stdin, token, ward};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).expect("json output")
-}
 
 struct Serving(Child);
 
@@ -59,15 +55,6 @@ fn remote(d: &std::path::Path, url: &str, token: &str) -> Command {
     let mut c = ward(d, None);
     c.args(["--server", url]).env("WARD_TOKEN", token);
     c
-}
-
-fn token(d: &std::path::Path, name: &str, role: &str) -> String {
-    let out = json(&ok(run({
-        let mut c = ward(d, None);
-        c.args(["token", "create", "--name", name, "--role", role, "--output", "json"]);
-        c
-    })));
-    out["token"].as_str().expect("token").to_string()
 }
 
 #[test]
@@ -384,20 +371,7 @@ fn guard_refuses_phi_unless_allowlisted_in_ward_toml() {
     let tmp = tempfile::tempdir().unwrap();
     let d = initialised(tmp.path());
     let digest = format!("sha256:{}", "ef".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "api",
-            "--version",
-            "1",
-        ]);
-        c
-    }));
+    register(&d, &digest, "api", "1");
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures");
     let report = std::fs::read_to_string(fixtures.join("pytest.xml"))
         .unwrap()
@@ -577,20 +551,7 @@ fn signed_provenance_vulnerabilities_and_custom_types() {
     assert_eq!(e["code"], "signature_invalid");
     // Genuine provenance about another artifact.
     let other = format!("sha256:{}", "ab".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &other,
-            "--service",
-            "api",
-            "--version",
-            "2",
-        ]);
-        c
-    }));
+    register(&d, &other, "api", "2");
     let e = refused({
         let mut c = remote(&d, &url, &dev);
         c.args(["attest", "add", "--artifact", &other])
@@ -727,20 +688,7 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     git(&repo, &["commit", "-q", "-am", "docs"], "cat");
     let head = git(&repo, &["rev-parse", "HEAD"], "cat");
     let digest = format!("sha256:{}", "cd".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "api",
-            "--version",
-            "7",
-        ]);
-        c
-    }));
+    register(&d, &digest, "api", "7");
     let dev = token(&d, "ci", "developer");
     let approver = token(&d, "quinn", "approver");
     let viewer = token(&d, "v", "viewer");
@@ -956,20 +904,7 @@ fn approvals_are_reauthenticated_signatures_under_separation_of_duties() {
     git(&repo, &["commit", "-q", "-am", "change"], "bob");
     let head = git(&repo, &["rev-parse", "HEAD"], "bob");
     let digest = format!("sha256:{}", "9a".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "api",
-            "--version",
-            "3",
-        ]);
-        c
-    }));
+    register(&d, &digest, "api", "3");
     let ci = token(&d, "ci", "developer");
     let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
     let bob = person(&d, "bob", "Bob Author", &["approver"]);
@@ -1143,20 +1078,7 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     let tmp = tempfile::tempdir().unwrap();
     let d = initialised(tmp.path());
     let digest = format!("sha256:{}", "5e".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "portal",
-            "--version",
-            "1",
-        ]);
-        c
-    }));
+    register(&d, &digest, "portal", "1");
     let ci = token(&d, "ci", "developer");
     let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
     let (_server, url) = serve(&d);
@@ -1314,20 +1236,7 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
     // Reviews are due at once, so the test can see one become overdue.
     std::fs::write(d.join("ward.toml"), "[breakglass]\nreview_business_days = 0\n").unwrap();
     let digest = format!("sha256:{}", "7c".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "portal",
-            "--version",
-            "1",
-        ]);
-        c
-    }));
+    register(&d, &digest, "portal", "1");
     let ci = token(&d, "ci", "developer");
     let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
     let rhea = person(&d, "rhea", "Rhea Okafor", &["approver"]);
@@ -1748,20 +1657,7 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
     )
     .unwrap();
     let digest = format!("sha256:{}", "d1".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "api",
-            "--version",
-            "9",
-        ]);
-        c
-    }));
+    register(&d, &digest, "api", "9");
     let ci = token(&d, "ci", "developer");
     let deployer = token(&d, "deployer", "release-manager");
     let (_server, url) = serve(&d);
@@ -1859,20 +1755,7 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
     // A new release to dev records its rollback plan; rolling back re-deploys the previous
     // known-good digest through the same target and links the record it reverts.
     let digest2 = format!("sha256:{}", "d2".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest2,
-            "--service",
-            "api",
-            "--version",
-            "10",
-        ]);
-        c
-    }));
+    register(&d, &digest2, "api", "10");
     let id2 = json(&ok(run({
         let mut c = remote(&d, &url, &ci);
         c.args([
@@ -2038,20 +1921,7 @@ rings = [
     };
     let release = |n: &str| {
         let digest = format!("sha256:{}", n.repeat(32));
-        ok(run({
-            let mut c = ward(&d, None);
-            c.args([
-                "artifact",
-                "register",
-                "--digest",
-                &digest,
-                "--service",
-                "portal",
-                "--version",
-                n,
-            ]);
-            c
-        }));
+        register(&d, &digest, "portal", n);
         let id = json(&ok(run(cli(
             &ci,
             &[
@@ -2286,4 +2156,24 @@ rings = [
             && notes.contains("Reverts deployment entry"),
         "{notes}"
     );
+    // Build once: changing the digest of a change that passed staging does not carry the pass.
+    let (_v3, c3) = release("a3");
+    ok(run(cli(&rm, &["promote", "--change", &c3, "--to", "staging"])));
+    let rebuilt = format!("sha256:{}", "a4".repeat(32));
+    register(&d, &rebuilt, "portal", "a4");
+    ok(run(cli(&ci, &["change", "update", &c3, "--artifact", &rebuilt])));
+    let e = refused(cli(
+        &rm,
+        &["promote", "--change", &c3, "--to", "prod", "--ring", "internal"],
+    ));
+    assert_eq!(e["code"], "not_in_previous_environment", "{e}");
+    assert!(e["message"].as_str().unwrap().contains(&rebuilt), "{e}");
+    // prod's own policy set applies to prod only (staging let a3 through above).
+    ok(run(cli(&rm, &["promote", "--change", &c3, "--to", "staging"])));
+    let e = refused(cli(
+        &rm,
+        &["promote", "--change", &c3, "--to", "prod", "--ring", "internal"],
+    ));
+    assert_eq!(e["code"], "gate_blocked", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("team.not_in_prod"), "{e}");
 }

@@ -160,14 +160,7 @@ impl Projector for ExceptionProjector {
         let (Some(change), Some(id)) = (scope, p.get("id").and_then(Value::as_str)) else {
             return vec![];
         };
-        let mut doc = p.clone();
-        doc["seq"] = json!(e.seq);
-        doc["time"] = json!(e.time);
-        vec![ProjectionOp::Put {
-            collection: collection.into(),
-            key: format!("{change}/{id}"),
-            doc,
-        }]
+        vec![ProjectionOp::put_stamped(collection, format!("{change}/{id}"), e, p)]
     }
 }
 

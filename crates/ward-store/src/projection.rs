@@ -29,6 +29,21 @@ pub enum ProjectionOp {
     },
 }
 
+impl ProjectionOp {
+    /// Puts `payload` (an event's inline payload) as the document `key` of `collection`,
+    /// stamped with the event's `seq` and `time`.
+    pub fn put_stamped(collection: &str, key: String, e: &EventEnvelope, payload: &Value) -> ProjectionOp {
+        let mut doc = payload.clone();
+        doc["seq"] = json!(e.seq);
+        doc["time"] = json!(e.time);
+        ProjectionOp::Put {
+            collection: collection.into(),
+            key,
+            doc,
+        }
+    }
+}
+
 /// A pure mapping from events to projection changes.
 pub trait Projector: Send + Sync {
     /// The projector's name (for diagnostics).

@@ -80,3 +80,36 @@ impl Rng {
         self.next() % n.max(1)
     }
 }
+
+/// Parses a command's JSON output.
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("json output: {e}: {s}"))
+}
+
+/// Creates an API token locally; returns its secret.
+pub fn token(d: &Path, name: &str, role: &str) -> String {
+    let out = json(&ok(run({
+        let mut c = ward(d, None);
+        c.args(["token", "create", "--name", name, "--role", role, "--output", "json"]);
+        c
+    })));
+    out["token"].as_str().expect("token").to_string()
+}
+
+/// Registers an artifact by digest locally.
+pub fn register(d: &Path, digest: &str, service: &str, version: &str) {
+    ok(run({
+        let mut c = ward(d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            digest,
+            "--service",
+            service,
+            "--version",
+            version,
+        ]);
+        c
+    }));
+}

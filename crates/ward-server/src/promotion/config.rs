@@ -106,14 +106,8 @@ impl Projector for ConfigProjector {
         match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
             ("config.published", Some(env)) => {
                 let tenant = p.get("tenant").and_then(Value::as_str);
-                let mut doc = p.clone();
-                doc["seq"] = json!(e.seq);
-                doc["time"] = json!(e.time);
-                vec![ProjectionOp::Put {
-                    collection: CONFIGS.into(),
-                    key: format!("{}{:020}", key_prefix(env, tenant), e.seq),
-                    doc,
-                }]
+                let key = format!("{}{:020}", key_prefix(env, tenant), e.seq);
+                vec![ProjectionOp::put_stamped(CONFIGS, key, e, p)]
             }
             _ => vec![],
         }

@@ -153,16 +153,12 @@ impl Projector for DeploymentProjector {
             return vec![];
         };
         match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
-            ("deployment.recorded", Some(env)) => {
-                let mut doc = p.clone();
-                doc["seq"] = json!(e.seq);
-                doc["time"] = json!(e.time);
-                vec![ProjectionOp::Put {
-                    collection: DEPLOYMENTS.into(),
-                    key: format!("{env}/{:020}", e.seq),
-                    doc,
-                }]
-            }
+            ("deployment.recorded", Some(env)) => vec![ProjectionOp::put_stamped(
+                DEPLOYMENTS,
+                format!("{env}/{:020}", e.seq),
+                e,
+                p,
+            )],
             _ => vec![],
         }
     }
