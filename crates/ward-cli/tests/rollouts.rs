@@ -457,11 +457,12 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
   { name = "general", tenants = ["clinic-c"] },
 ]"#,
     );
-    let _server = serve(&e.d, e.api);
+    let mut server = serve(&e.d, e.api);
     let (_v1, c1) = e.change("v1", "");
     let (v2, c2) = e.change("v2", "");
     // clinic-b's workflow breaks in v3: 40% of its requests fail, everyone else is fine.
-    let (_v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
+    let (v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
+    let (v4, c4) = e.change("v4", "");
     ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
     let _load = Load::with_tenants(e.router, &["internal", "clinic-a", "clinic-b", "clinic-c"], 2);
     let good = json(&ok(run(e.cli(
@@ -485,15 +486,92 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
             "rollout", "start", "--change", &c3, "--env", "prod", "--wait", "--output", "json",
         ],
     ));
-    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
     let bad = json(&String::from_utf8_lossy(&out.stdout));
-    // internal passed; the pilot ring failed on clinic-b, and nothing reached general.
+    let id = bad["id"].as_str().unwrap().to_string();
+    // internal passed; the pilot ring failed on clinic-b and went back to stable; the rollout
+    // halted there, so nothing reached general.
+    assert_eq!(bad["status"], "halted", "{bad:#}");
     assert_eq!(bad["step"], 1, "{bad:#}");
     assert!(bad["reason"].as_str().unwrap().contains("tenant clinic-b"), "{bad:#}");
     assert!(bad["time_to_stable_ms"].as_f64().unwrap() < 1000.0);
-    for t in ["internal", "clinic-a", "clinic-b", "clinic-c"] {
-        assert_eq!(get(e.router, "/healthz", t).map(|x| x.1), Some(v2.clone()), "{t}");
+    let halted = bad["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(halted["kind"], "rollout.halted");
+    assert_eq!(
+        halted["payload"]["rolled_back_tenants"],
+        serde_json::json!(["clinic-a", "clinic-b"])
+    );
+    let serving = |t: &str| get(e.router, "/healthz", t).map(|x| x.1);
+    let only_internal_on_v3 = || {
+        assert_eq!(
+            serving("internal"),
+            Some(v3.clone()),
+            "the passed ring keeps the new version"
+        );
+        for t in ["clinic-a", "clinic-b", "clinic-c", ""] {
+            assert_eq!(serving(t), Some(v2.clone()), "{t:?}");
+        }
+    };
+    only_internal_on_v3();
+    // The evidence: a deployment per ring, the passed one succeeded, the failed one not.
+    let deployments = json(&ok(run(
+        e.cli(&e.ci, &["deployments", "--env", "prod", "--output", "json"])
+    )));
+    let rings: Vec<(String, String, Vec<String>)> = deployments["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["digests"][0] == v3.as_str())
+        .map(|d| {
+            (
+                d["ring"].as_str().unwrap_or("").to_string(),
+                d["status"].as_str().unwrap().to_string(),
+                serde_json::from_value(d["tenants"].clone()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rings,
+        vec![
+            ("internal".into(), "succeeded".into(), vec!["internal".into()]),
+            (
+                "pilot".into(),
+                "failed".into(),
+                vec!["clinic-a".into(), "clinic-b".into()]
+            ),
+        ]
+    );
+    // A new rollout waits for this one to be decided.
+    let busy = run(e.cli(&e.rm, &["rollout", "start", "--change", &c4, "--env", "prod"]));
+    let why = String::from_utf8_lossy(&busy.stderr).to_string();
+    assert!(why.contains("already rolling out") && why.contains(&id), "{why}");
+    // A killed Ward comes back halted, with the passed ring still pinned to the new version.
+    drop(server);
+    server = serve(&e.d, e.api);
+    assert_eq!(e.rollout(&id)["status"], "halted");
+    only_internal_on_v3();
+    // Abort: every ring back on stable, the canary gone; then the next release goes through.
+    let aborted = json(&ok(run(e.cli(&e.rm, &["rollout", "abort", &id, "--output", "json"]))));
+    assert_eq!(aborted["id"], id.as_str());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while e.rollout(&id)["status"] != "aborted" {
+        assert!(Instant::now() < deadline, "abort not applied");
+        std::thread::sleep(Duration::from_millis(50));
     }
+    for t in ["internal", "clinic-a", "clinic-b", "clinic-c"] {
+        assert_eq!(serving(t), Some(v2.clone()), "{t}");
+    }
+    let next = json(&ok(run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c4, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ))));
+    assert_eq!(next["status"], "completed", "{next:#}");
+    for t in ["internal", "clinic-a", "clinic-b", "clinic-c", ""] {
+        assert_eq!(serving(t), Some(v4.clone()), "{t:?}");
+    }
+    drop(server);
 }
 
 #[test]

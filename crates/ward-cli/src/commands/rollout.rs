@@ -15,6 +15,9 @@ pub const EXIT_ROLLED_BACK: i32 = 7;
 /// Exit code when a followed rollout paused (inconclusive analysis or an operator): it needs
 /// someone to resume, promote or abort it.
 pub const EXIT_PAUSED: i32 = 8;
+/// Exit code when a followed ring rollout halted: a ring failed and went back to stable, the
+/// rings before it keep the new version until someone resumes, promotes or aborts it.
+pub const EXIT_HALTED: i32 = 9;
 
 fn server(g: &Global) -> Result<Remote> {
     Remote::from_global(g)?.ok_or_else(|| {
@@ -50,6 +53,8 @@ pub fn render(r: &Rollout) -> String {
             "▶"
         } else if i == r.step && r.status == "paused" {
             "⏸"
+        } else if i == r.step && r.status == "halted" {
+            "↩"
         } else if i == r.step {
             "✘"
         } else {
@@ -72,10 +77,19 @@ pub fn render(r: &Rollout) -> String {
                 .map_or("-".into(), |x| x.to_string()),
         ));
     }
-    if let Some(t) = r.time_to_stable_ms {
-        s.push_str(&format!(
+    match (r.time_to_stable_ms, r.status.as_str()) {
+        (Some(t), "halted") => {
+            let kept = r.step.checked_sub(1).and_then(|k| r.plan.get(k));
+            s.push_str(&format!(
+                "  ring {} back on stable {t:.3} ms after the breaching measurement; {} keep the new version\n",
+                r.plan.get(r.step).map_or("?", |p| p.label.as_str()),
+                kept.map_or("no tenants".into(), |k| k.tenants.join(", "))
+            ));
+        }
+        (Some(t), _) => s.push_str(&format!(
             "  all traffic back on stable {t:.3} ms after the breaching measurement\n"
-        ));
+        )),
+        (None, _) => {}
     }
     s
 }
@@ -95,7 +109,7 @@ async fn follow(g: &Global, remote: &Remote, id: &str) -> Result<Rollout> {
             print!("{screen}");
             last = screen;
         }
-        if r.finished() || r.status == "paused" {
+        if r.finished() || matches!(r.status.as_str(), "paused" | "halted") {
             return Ok(r);
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -108,6 +122,15 @@ fn finish(g: &Global, r: &Rollout, already_shown: bool) -> Result<()> {
     }
     if matches!(r.status.as_str(), "failed" | "aborted") {
         std::process::exit(EXIT_ROLLED_BACK);
+    }
+    if r.status == "halted" {
+        eprintln!(
+            "{} halted: {}\nhint: ward rollout resume {} (retry the ring) | promote | abort (every ring back on stable)",
+            r.id,
+            r.reason.as_deref().unwrap_or("a ring failed"),
+            r.id
+        );
+        std::process::exit(EXIT_HALTED);
     }
     if r.status == "paused" {
         eprintln!(

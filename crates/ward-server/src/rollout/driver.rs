@@ -55,7 +55,26 @@ async fn record(engine: &Engine, r: &Rollout, kind: &str, payload: Value) -> Res
         .await
 }
 
-/// Drives a rollout to completion, failure or abort.
+/// How a step ended.
+enum StepEnd {
+    /// Analysed and healthy.
+    Passed,
+    /// An operator promoted: the new version takes all traffic now.
+    Promote,
+    /// An operator aborted.
+    Aborted,
+    /// Unhealthy: the reason, the breaching verdict and when it was measured.
+    Failed(String, Option<Verdict>, Instant),
+}
+
+/// What an operator decided for a halted ring rollout.
+enum Decision {
+    Retry,
+    Promote,
+    Abort,
+}
+
+/// Drives a rollout to completion, failure, abort, or (rings) a halt that waits for an operator.
 pub(super) async fn drive(
     engine: &Arc<Engine>,
     r: Rollout,
@@ -66,7 +85,7 @@ pub(super) async fn drive(
     let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
     // Killed after the deployment was recorded but before the rollout was: only that is left.
     if resumed
-        && let Some(d) = deployments.last()
+        && let Some(d) = deployments.iter().rev().find(|d| d.ring.is_none())
         && d.status == "succeeded"
         && d.digests == [r.digest.clone()]
         && d.seq > r.events.first().map_or(0, |e| e.seq)
@@ -107,127 +126,253 @@ pub(super) async fn drive(
         }
     };
     local.slots.lock().await.canary = Some(canary);
-    let stable_digest = r.stable_digest.clone();
+    let mut paused = r.status == "paused";
+    let mut halted = r.status == "halted";
+    let mut i = r.step.min(r.plan.len());
+    while i < r.plan.len() {
+        if halted {
+            // The rings before the failed one keep the new version while an operator decides.
+            if let Some(kept) = i.checked_sub(1).map(|k| &r.plan[k]) {
+                let slots = local.slots.lock().await;
+                local.router.set_routes(routes(&slots, kept));
+            }
+            match wait_decision(&mut rx).await {
+                None => return Ok(()),
+                Some(Decision::Abort) => {
+                    return roll_back(
+                        engine,
+                        &local,
+                        &r,
+                        i,
+                        "aborted by an operator".into(),
+                        None,
+                        Instant::now(),
+                        true,
+                    )
+                    .await;
+                }
+                Some(Decision::Promote) => {
+                    record(engine, &r, "rollout.resumed", json!({"step": i, "promoted": true})).await?;
+                    break;
+                }
+                Some(Decision::Retry) => {
+                    record(engine, &r, "rollout.resumed", json!({"step": i, "retry": true})).await?;
+                    halted = false;
+                }
+            }
+        }
+        match run_step(engine, &local, &r, i, &mut rx, &mut paused, resumed && i == r.step).await? {
+            StepEnd::Passed => {
+                if r.strategy.kind == StrategyKind::Rings {
+                    record_ring(engine, &r, i, true).await?;
+                }
+                i += 1;
+            }
+            StepEnd::Promote => break,
+            StepEnd::Aborted => {
+                return roll_back(
+                    engine,
+                    &local,
+                    &r,
+                    i,
+                    "aborted by an operator".into(),
+                    None,
+                    Instant::now(),
+                    true,
+                )
+                .await;
+            }
+            StepEnd::Failed(reason, verdict, at) if r.strategy.kind == StrategyKind::Rings && i > 0 => {
+                halt(engine, &local, &r, i, reason, verdict, at).await?;
+                halted = true;
+            }
+            StepEnd::Failed(reason, verdict, at) => {
+                return roll_back(engine, &local, &r, i, reason, verdict, at, false).await;
+            }
+        }
+    }
+    complete(engine, &local, &r).await
+}
+
+/// Waits for an operator's decision on a halted rollout (`None`: the server is going away).
+async fn wait_decision(rx: &mut UnboundedReceiver<Command>) -> Option<Decision> {
+    loop {
+        match rx.recv().await? {
+            Command::Resume => return Some(Decision::Retry),
+            Command::Promote => return Some(Decision::Promote),
+            Command::Abort => return Some(Decision::Abort),
+            Command::Pause => {}
+        }
+    }
+}
+
+/// Exposes step `i` and watches it: analysis every tick, operators' commands, then the HTTP and
+/// Prometheus checks at the end of its pause.
+async fn run_step(
+    engine: &Engine,
+    local: &LocalEnv,
+    r: &Rollout,
+    i: usize,
+    rx: &mut UnboundedReceiver<Command>,
+    paused: &mut bool,
+    resumed: bool,
+) -> Result<StepEnd, ApiError> {
+    let step = &r.plan[i];
     let pause = Duration::from_millis(if r.strategy.kind == StrategyKind::BlueGreen {
         r.strategy.keep_warm_ms
     } else {
         r.strategy.pause_ms
     });
     let tick = Duration::from_millis(r.strategy.tick_ms.max(10));
-    let mut paused = r.status == "paused";
-    let mut i = r.step.min(r.plan.len());
-    let mut promote_now = false;
-    while i < r.plan.len() && !promote_now {
-        let step = r.plan[i].clone();
-        // Blue-green verifies the new version before any traffic reaches it.
-        if r.strategy.kind == StrategyKind::BlueGreen
-            && let Err(reason) = http_checks(&local, &r).await
-        {
-            return roll_back(engine, &local, &r, i, reason, None, Instant::now(), false).await;
-        }
-        {
-            let slots = local.slots.lock().await;
-            local.router.set_routes(routes(&slots, &step));
-        }
-        record(
-            engine,
-            &r,
-            "rollout.step",
-            json!({"step": i, "label": step.label, "percent": step.percent,
-            "tenants": step.tenants, "resumed": resumed && i == r.step}),
-        )
-        .await?;
-        let mut base = local.router.stats().snapshot();
-        let mut deadline = Instant::now() + pause;
-        let mut failures = 0u32;
-        loop {
-            tokio::select! {
-                cmd = rx.recv() => match cmd {
-                    Some(Command::Pause) if !paused => {
-                        paused = true;
-                        record(engine, &r, "rollout.paused", json!({"step": i, "reason": "paused by an operator"})).await?;
-                    }
-                    Some(Command::Resume) if paused => {
-                        paused = false;
-                        record(engine, &r, "rollout.resumed", json!({"step": i})).await?;
-                        base = local.router.stats().snapshot();
-                        deadline = Instant::now() + pause;
-                    }
-                    Some(Command::Promote) => {
-                        record(engine, &r, "rollout.analysis", json!({"step": i, "verdict": {"verdict": "skipped", "reason": "promoted by an operator"}})).await?;
-                        promote_now = true;
-                        break;
-                    }
-                    Some(Command::Abort) => {
-                        return roll_back(engine, &local, &r, i, "aborted by an operator".into(), None, Instant::now(), true).await;
-                    }
-                    _ => {}
-                },
-                _ = tokio::time::sleep(tick) => {}
-            }
-            if paused {
-                continue;
-            }
-            let measured_at = Instant::now();
-            let now = local.router.stats().snapshot();
-            let verdict = analyse(&r, stable_digest.as_deref(), &base, &now);
-            if let Verdict::Fail { reason, .. } = &verdict {
-                failures += 1;
-                if failures >= r.strategy.failure_limit.max(1) {
-                    let reason = if failures > 1 {
-                        format!("{reason} ({failures} failed analyses)")
-                    } else {
-                        reason.clone()
-                    };
-                    return roll_back(engine, &local, &r, i, reason, Some(verdict), measured_at, false).await;
-                }
-                // Tolerated: recorded, and the next window starts afresh.
-                record(
-                    engine,
-                    &r,
-                    "rollout.analysis",
-                    json!({"step": i, "verdict": verdict, "tolerated": failures}),
-                )
-                .await?;
-                base = now;
-                continue;
-            }
-            if Instant::now() < deadline {
-                continue;
-            }
-            if let Err(reason) = http_checks(&local, &r).await {
-                return roll_back(engine, &local, &r, i, reason, None, Instant::now(), false).await;
-            }
-            // Prometheus checks: a failure rolls back, no data pauses like too few requests.
-            let mut verdict = verdict;
-            for c in &r.strategy.prometheus {
-                let v = ward_runtime::prometheus::check(c, &r.digest, "_all").await;
-                match &v {
-                    Verdict::Fail { reason, .. } => {
-                        let reason = reason.clone();
-                        return roll_back(engine, &local, &r, i, reason, Some(v), Instant::now(), false).await;
-                    }
-                    Verdict::Inconclusive { .. } => verdict = v,
-                    Verdict::Pass { .. } => {}
-                }
-            }
-            if let Verdict::Inconclusive { reason, .. } = &verdict {
-                paused = true;
-                record(
-                    engine,
-                    &r,
-                    "rollout.paused",
-                    json!({"step": i, "reason": format!("inconclusive: {reason}"), "verdict": verdict}),
-                )
-                .await?;
-                continue;
-            }
-            record(engine, &r, "rollout.analysis", json!({"step": i, "verdict": verdict})).await?;
-            break;
-        }
-        i += 1;
+    // Blue-green verifies the new version before any traffic reaches it.
+    if r.strategy.kind == StrategyKind::BlueGreen
+        && let Err(reason) = http_checks(local, r).await
+    {
+        return Ok(StepEnd::Failed(reason, None, Instant::now()));
     }
-    complete(engine, &local, &r).await
+    {
+        let slots = local.slots.lock().await;
+        local.router.set_routes(routes(&slots, step));
+    }
+    record(
+        engine,
+        r,
+        "rollout.step",
+        json!({"step": i, "label": step.label, "percent": step.percent,
+        "tenants": step.tenants, "resumed": resumed}),
+    )
+    .await?;
+    let mut base = local.router.stats().snapshot();
+    let mut deadline = Instant::now() + pause;
+    let mut failures = 0u32;
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(Command::Pause) if !*paused => {
+                    *paused = true;
+                    record(engine, r, "rollout.paused", json!({"step": i, "reason": "paused by an operator"})).await?;
+                }
+                Some(Command::Resume) if *paused => {
+                    *paused = false;
+                    record(engine, r, "rollout.resumed", json!({"step": i})).await?;
+                    base = local.router.stats().snapshot();
+                    deadline = Instant::now() + pause;
+                }
+                Some(Command::Promote) => {
+                    record(engine, r, "rollout.analysis", json!({"step": i, "verdict": {"verdict": "skipped", "reason": "promoted by an operator"}})).await?;
+                    return Ok(StepEnd::Promote);
+                }
+                Some(Command::Abort) => return Ok(StepEnd::Aborted),
+                _ => {}
+            },
+            _ = tokio::time::sleep(tick) => {}
+        }
+        if *paused {
+            continue;
+        }
+        let measured_at = Instant::now();
+        let now = local.router.stats().snapshot();
+        let verdict = analyse(r, r.stable_digest.as_deref(), &base, &now);
+        if let Verdict::Fail { reason, .. } = &verdict {
+            failures += 1;
+            if failures >= r.strategy.failure_limit.max(1) {
+                let reason = if failures > 1 {
+                    format!("{reason} ({failures} failed analyses)")
+                } else {
+                    reason.clone()
+                };
+                return Ok(StepEnd::Failed(reason, Some(verdict), measured_at));
+            }
+            // Tolerated: recorded, and the next window starts afresh.
+            record(
+                engine,
+                r,
+                "rollout.analysis",
+                json!({"step": i, "verdict": verdict, "tolerated": failures}),
+            )
+            .await?;
+            base = now;
+            continue;
+        }
+        if Instant::now() < deadline {
+            continue;
+        }
+        if let Err(reason) = http_checks(local, r).await {
+            return Ok(StepEnd::Failed(reason, None, Instant::now()));
+        }
+        // Prometheus checks: a failure rolls back, no data pauses like too few requests.
+        let mut verdict = verdict;
+        for c in &r.strategy.prometheus {
+            let v = ward_runtime::prometheus::check(c, &r.digest, "_all").await;
+            match &v {
+                Verdict::Fail { reason, .. } => {
+                    let reason = reason.clone();
+                    return Ok(StepEnd::Failed(reason, Some(v), Instant::now()));
+                }
+                Verdict::Inconclusive { .. } => verdict = v,
+                Verdict::Pass { .. } => {}
+            }
+        }
+        if let Verdict::Inconclusive { reason, .. } = &verdict {
+            *paused = true;
+            record(
+                engine,
+                r,
+                "rollout.paused",
+                json!({"step": i, "reason": format!("inconclusive: {reason}"), "verdict": verdict}),
+            )
+            .await?;
+            continue;
+        }
+        record(engine, r, "rollout.analysis", json!({"step": i, "verdict": verdict})).await?;
+        return Ok(StepEnd::Passed);
+    }
+}
+
+/// The tenants ring step `i` adds to the ones before it.
+fn ring_tenants(r: &Rollout, i: usize) -> Vec<String> {
+    let before = i
+        .checked_sub(1)
+        .map(|k| r.plan[k].tenants.as_slice())
+        .unwrap_or_default();
+    r.plan[i]
+        .tenants
+        .iter()
+        .filter(|t| !before.contains(t))
+        .cloned()
+        .collect()
+}
+
+/// A failing ring (after earlier rings passed): its tenants go back to stable in one route swap,
+/// the earlier rings keep the new version, and the rollout halts until an operator retries the
+/// ring (`resume`), promotes, or aborts (everything back on stable).
+async fn halt(
+    engine: &Engine,
+    local: &LocalEnv,
+    r: &Rollout,
+    i: usize,
+    reason: String,
+    verdict: Option<Verdict>,
+    measured_at: Instant,
+) -> Result<(), ApiError> {
+    let kept = &r.plan[i - 1];
+    {
+        let slots = local.slots.lock().await;
+        local.router.set_routes(routes(&slots, kept));
+    }
+    let time_to_stable_ms = measured_at.elapsed().as_secs_f64() * 1000.0;
+    tracing::warn!(rollout = %r.id, ring = %r.plan[i].label, %reason, time_to_stable_ms, "ring rolled back; rollout halted");
+    record(
+        engine,
+        r,
+        "rollout.halted",
+        json!({"step": i, "ring": r.plan[i].label, "reason": reason, "verdict": verdict,
+            "time_to_stable_ms": time_to_stable_ms, "rolled_back_tenants": ring_tenants(r, i),
+            "kept_tenants": kept.tenants, "stable_digest": r.stable_digest}),
+    )
+    .await?;
+    record_ring(engine, r, i, false).await?;
+    Ok(())
 }
 
 /// Runs the HTTP checks against the new version directly.
@@ -283,36 +428,58 @@ async fn roll_back(
             "aborted": aborted, "stable_digest": r.stable_digest}),
     )
     .await?;
-    record_deployment(engine, r, false, None).await?;
+    record_deployment(engine, r, None, false, None).await?;
     Ok(())
 }
 
-/// The deployment record of a rollout's outcome (the local runtime serves every tenant).
+/// The deployment record of a rollout's outcome: for the whole environment (the local runtime
+/// serves every tenant), or for one ring's tenants.
 async fn record_deployment(
     engine: &Engine,
     r: &Rollout,
+    ring: Option<(&str, Vec<String>)>,
     succeeded: bool,
     rollback_to: Option<promotion::Restore>,
 ) -> Result<promotion::Deployment, ApiError> {
     let env = promotion::find(&engine.policy.environments, &r.environment)?;
+    let (ring, tenants) = match ring {
+        Some((name, tenants)) => (Some(name), tenants.into_iter().map(Some).collect()),
+        None => (None, vec![None]),
+    };
     let rel = promotion::Release {
         env,
         change: &r.change,
         digests: std::slice::from_ref(&r.digest),
-        ring: None,
+        ring,
         gate_decision: r.gate_decision,
         approvals: r.approvals.clone(),
         rollback_of: None,
     };
-    let run = TargetRun {
-        tenant: None,
-        config_digest: r.config_digest.clone(),
-        status: if succeeded { "succeeded" } else { "failed" }.into(),
-        exit_code: None,
-        output_digest: None,
-        rollback_to,
-    };
-    promotion::append_record(&engine.ledger, &engine_identity(), &rel, vec![run], "local").await
+    let runs = tenants
+        .into_iter()
+        .map(|tenant| TargetRun {
+            tenant,
+            config_digest: r.config_digest.clone(),
+            status: if succeeded { "succeeded" } else { "failed" }.into(),
+            exit_code: None,
+            output_digest: None,
+            rollback_to: rollback_to.clone(),
+        })
+        .collect();
+    promotion::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await
+}
+
+/// The deployment record of ring step `i`: its tenants now run the new version (or, failed,
+/// went back to stable). The last step, everyone else, is recorded when the rollout completes.
+async fn record_ring(engine: &Engine, r: &Rollout, i: usize, succeeded: bool) -> Result<(), ApiError> {
+    let tenants = ring_tenants(r, i);
+    if tenants.is_empty() {
+        return Ok(());
+    }
+    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let restore = restore_of(r, &deployments);
+    record_deployment(engine, r, Some((&r.plan[i].label, tenants)), succeeded, restore).await?;
+    Ok(())
 }
 
 /// The new version becomes stable: deployment recorded, old version stopped.
@@ -325,7 +492,7 @@ async fn complete(engine: &Engine, local: &LocalEnv, r: &Rollout) -> Result<(), 
         old
     };
     let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
-    let d = record_deployment(engine, r, true, restore_of(r, &deployments)).await?;
+    let d = record_deployment(engine, r, None, true, restore_of(r, &deployments)).await?;
     record(engine, r, "rollout.completed", json!({"deployment": d.seq})).await?;
     if let Some(o) = old {
         o.instance.stop().await;

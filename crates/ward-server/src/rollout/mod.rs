@@ -3,7 +3,8 @@
 //! target.
 //!
 //! A rollout's state lives in the log: `rollout.started` (with its plan), `rollout.step`,
-//! `rollout.analysis`, `rollout.paused` / `rollout.resumed`, then `rollout.completed` or
+//! `rollout.analysis`, `rollout.paused` / `rollout.resumed`, `rollout.halted` (a ring went back
+//! to stable, the rings before it keep the new version), then `rollout.completed` or
 //! `rollout.rolled_back`. The [`RolloutProjector`] keeps them per rollout; [`Rollout`] is their
 //! fold. When `ward serve` starts, [`Engine::start`] binds each local environment's router,
 //! starts its stable version from the deployment records, and resumes every rollout that had
@@ -295,7 +296,9 @@ pub struct Rollout {
     pub strategy: Strategy,
     /// Plan.
     pub plan: Vec<Step>,
-    /// `running`, `paused`, `completed`, `failed` or `aborted`.
+    /// `running`, `paused`, `halted` (rings: a ring failed and went back to stable, the rings
+    /// before it keep the new version until an operator resumes, promotes or aborts),
+    /// `completed`, `failed` or `aborted`.
     pub status: String,
     /// Index of the current step (`plan.len()` once completed).
     pub step: usize,
@@ -367,6 +370,14 @@ impl Rollout {
                 "rollout.completed" => {
                     r.status = "completed".into();
                     r.step = r.plan.len();
+                }
+                "rollout.halted" => {
+                    r.status = "halted".into();
+                    r.reason = p.get("reason").and_then(Value::as_str).map(str::to_string);
+                    r.time_to_stable_ms = p.get("time_to_stable_ms").and_then(Value::as_f64);
+                    if let Some(v) = p.get("verdict") {
+                        r.last_analysis = Some(v.clone());
+                    }
                 }
                 "rollout.rolled_back" => {
                     r.status = if p.get("aborted").and_then(Value::as_bool) == Some(true) {
