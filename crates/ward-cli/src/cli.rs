@@ -60,6 +60,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the end-to-end demonstration in a temporary data directory.
     Demo(DemoArgs),
+    /// Run the sample service (examples/sample-service) that `ward demo` deploys; it listens on
+    /// 127.0.0.1:$PORT and takes its behaviour from SAMPLE_* variables.
+    #[command(hide = true)]
+    SampleService,
     /// Run the HTTP API server on the data directory's store.
     Serve(ServeArgs),
     /// Manage API tokens.

@@ -20,10 +20,20 @@ use failure::{EXIT_ERROR, Failure};
 
 fn main() {
     let cli = Cli::parse();
+    if let Command::SampleService = cli.command {
+        ward_runtime::sample::main();
+        return;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WARD_LOG")
-                .unwrap_or_else(|_| "warn,rustls_platform_verifier=off".into()),
+            tracing_subscriber::EnvFilter::try_from_env("WARD_LOG").unwrap_or_else(|_| {
+                // The demo narrates what happens; the engine's warnings would repeat it.
+                if matches!(cli.command, Command::Demo(_)) {
+                    "error".into()
+                } else {
+                    "warn,rustls_platform_verifier=off".into()
+                }
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -47,6 +57,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Log(c) => commands::log::run(g, c).await,
         Command::Verify(a) => commands::verify::run(g, a),
         Command::Demo(a) => commands::demo::run(g, a).await,
+        Command::SampleService => Ok(()),
         Command::Serve(a) => commands::serve::run(g, a).await,
         Command::Token(c) => commands::token::token(g, c).await,
         Command::User(c) => commands::token::user(g, c).await,

@@ -12,6 +12,8 @@
 //! - [`analysis`]: judges a canary window against thresholds and the stable version: pass, fail
 //!   (with the measurement) or inconclusive (too few samples).
 //! - [`prometheus`]: the same verdicts from PromQL queries templated by version and tenant.
+//! - [`sample`]: the sample service of `examples/sample-service`, which tests and `ward demo`
+//!   deploy.
 //!
 //! Nothing here knows about the ledger: the promotion engine drives these pieces and records
 //! what they did.
@@ -20,6 +22,8 @@ pub mod analysis;
 pub mod artifact;
 pub mod prometheus;
 pub mod router;
+#[path = "../../../examples/sample-service/service.rs"]
+pub mod sample;
 pub mod stats;
 pub mod supervisor;
 

@@ -25,9 +25,10 @@ use std::time::{Duration, Instant};
 use ward_runtime::router::{RouteTable, Router, TENANT_HEADER, Upstream};
 use ward_runtime::supervisor::{Instance, InstanceSpec};
 
-type Http = Client<HttpConnector, Empty<Bytes>>;
+pub(crate) type Http = Client<HttpConnector, Empty<Bytes>>;
 
-fn client() -> Http {
+/// An HTTP/1.1 client with keep-alive and no Nagle delay.
+pub(crate) fn client() -> Http {
     let mut c = HttpConnector::new();
     c.set_nodelay(true);
     Client::builder(TokioExecutor::new())

@@ -2,31 +2,24 @@
 //!
 //! It shows the evidence path with real tool output (pytest, semgrep, cyclonedx-py, Trivy, a
 //! signed SLSA provenance verified against the builder's trusted key, forged provenance
-//! refused), then the spine every later capability writes to: events of a release appended to
-//! the log, signed checkpoints, an inclusion proof, an export, offline verification, and a
-//! tampered byte being caught and named.
+//! refused); then, on the real engine ([`super::demo_release`]), three releases of the sample
+//! service through change control (gate, signatures), staging and production on the local
+//! runtime — a canary completing under load, a bad canary rolled back automatically, a rollback
+//! drill; then the log every step wrote to: signed checkpoints, an inclusion proof of the
+//! rollback's record, an export verified offline, and a tampered signature caught and named.
 
 use crate::cli::{DemoArgs, Global, Output};
 use crate::context::{DB_FILE, open_store, write_new_key};
 use crate::failure::Failure;
 use anyhow::Result;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use ward_ledger::export::{VerifyError, verify_export};
 use ward_ledger::proof::verify_inclusion;
-use ward_ledger::{Actor, ActorKind, NewEvent, NoteVerifier};
+use ward_ledger::{ActorKind, NoteVerifier};
 use ward_store::Ledger;
 
 const ORIGIN: &str = "demo.ward.local/log";
-
-fn ev(actor: &str, kind: ActorKind, event: &str, subject: &str, payload: Value) -> NewEvent {
-    NewEvent {
-        actor: Actor { id: actor.into(), kind },
-        kind: event.into(),
-        subject: subject.into(),
-        payload,
-    }
-}
 
 /// Real tool output the demo attaches (the evidence crate's fixtures, made by the tools).
 pub(crate) const FIXTURES: &[(&str, &[u8])] = &[
@@ -131,72 +124,6 @@ async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
     Ok((digest, lines))
 }
 
-/// The rest of the sample release: what people and the runtime would record.
-fn release_story(digest: &str) -> (Vec<NewEvent>, Vec<NewEvent>) {
-    use ActorKind::{Automation as A, Human as H};
-    let build = vec![
-        ev(
-            "user:dana.dev",
-            H,
-            "change.opened",
-            "change:CHG-1042",
-            json!({"title": "Clinic reminder window configurable", "ticket": "https://tickets.example/CLN-311", "artifacts": [digest], "attributes": {"phi": false, "clinical_workflow": true}}),
-        ),
-        ev(
-            "ward:classifier",
-            A,
-            "change.classified",
-            "change:CHG-1042",
-            json!({"tier": "medium", "matched": ["clinical_workflow -> medium"]}),
-        ),
-        ev(
-            "user:quinn.qa",
-            H,
-            "approval.signed",
-            "change:CHG-1042",
-            json!({"meaning": "qa-approved", "printed_name": "Quinn Alvarez"}),
-        ),
-        ev(
-            "user:rhea.release",
-            H,
-            "approval.signed",
-            "change:CHG-1042",
-            json!({"meaning": "release-authority", "printed_name": "Rhea Okafor"}),
-        ),
-    ];
-    let deploy = vec![
-        ev(
-            "ward:gate",
-            A,
-            "gate.evaluated",
-            "change:CHG-1042",
-            json!({"environment": "prod", "verdict": "allow", "policy_bundle": "sha256:1d4c…"}),
-        ),
-        ev(
-            "ci:github/acme/scheduling/deploy.yml",
-            A,
-            "deployment.recorded",
-            "env:prod",
-            json!({"artifact": digest, "ring": "internal"}),
-        ),
-        ev(
-            "ward:rollout",
-            A,
-            "rollout.step",
-            "env:prod",
-            json!({"canary_percent": 10, "error_rate": 0.001}),
-        ),
-        ev(
-            "ward:rollout",
-            A,
-            "rollout.step",
-            "env:prod",
-            json!({"canary_percent": 100, "error_rate": 0.0009}),
-        ),
-    ];
-    (build, deploy)
-}
-
 /// Runs the demo.
 pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     let (dir, temporary) = match &args.keep {
@@ -235,14 +162,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         "2. evidence from real tools, parsed and recorded (forged provenance refused, nothing stored):\n{}",
         lines.iter().map(|l| format!("   {l}")).collect::<Vec<_>>().join("\n")
     ));
-    let (build, deploy) = release_story(&digest);
-    let n_build = build.len();
-    for e in build {
-        ledger.append(e).await?;
-    }
-    say(format!(
-        "   then {n_build} change-control events: change opened and classified, 2 approvals"
-    ));
+    let _ = digest;
     let cp1 = ledger.checkpoint(&signer, ORIGIN).await?;
     say(format!(
         "3. signed checkpoint at size {}:\n{}",
@@ -250,15 +170,14 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         indent(&cp1.note)
     ));
 
-    let n_deploy = deploy.len();
-    let receipts = ledger.append_batch(deploy).await?;
+    say("4. releases of the sample service through change control and the local runtime:".into());
+    let release = crate::commands::demo_release::run(&ledger, dir, &say).await?;
     let cp2 = ledger.checkpoint(&signer, ORIGIN).await?;
-    say(format!(
-        "4. appended {n_deploy} more (gate, deployment, rollout steps) in one transaction; checkpoint at size {}",
-        cp2.size
-    ));
+    say(format!("   checkpoint at size {}", cp2.size));
 
-    let index = receipts[1].seq;
+    let index = release["bad_rollout"]["deployment"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("the rollback was not recorded as a deployment"))?;
     let proof = ledger.inclusion_proof(index, cp2.size).await?;
     let leaf = ledger
         .store()
@@ -272,7 +191,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     ward_ledger::proof::verify_consistency(cp1.size, cp2.size, &consistency, &cp1.root, &cp2.root)
         .map_err(|e| Failure::verify(e.to_string()))?;
     say(format!(
-        "5. inclusion proof of the deployment record (entry {index}, {} hashes) and consistency proof {} -> {} ({} hashes) verify",
+        "5. inclusion proof of the automated rollback's deployment record (entry {index}, {} hashes) and consistency proof {} -> {} ({} hashes) verify",
         proof.len(),
         cp1.size,
         cp2.size,
@@ -287,15 +206,24 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         manifest.size, report.checkpoints, report.consistency_proofs, report.root
     ));
 
-    // Tamper with a copy: change one byte of the approval by Rhea (entry 7).
-    let bundle = export_dir.join("tile/entries/000.p").join(manifest.size.to_string());
-    let mut data = std::fs::read(&bundle)?;
-    let needle = b"Rhea Okafor";
-    let pos = data
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .ok_or_else(|| anyhow::anyhow!("approval not found in bundle"))?;
-    data[pos] = b'X';
+    // Tamper with the export: change one byte of the release manager's first signature.
+    let name = crate::commands::demo_release::RELEASE_MANAGER;
+    let needle = format!("printed_name\":\"{name}");
+    let needle = needle.as_bytes();
+    // The bundle the verifier reads for that entry: a full tile, else the widest partial one.
+    let (bundle, mut data, pos) = entry_bundles(&export_dir.join("tile/entries"))?
+        .into_iter()
+        .filter_map(|(path, data)| {
+            let pos = data.windows(needle.len()).position(|w| w == needle)?;
+            Some((path, data, pos))
+        })
+        .max_by_key(|(path, _, _)| {
+            let partial = path.parent().is_some_and(|p| p.extension().is_some_and(|e| e == "p"));
+            let width: u64 = path.file_name().and_then(|n| n.to_str()?.parse().ok()).unwrap_or(0);
+            (!partial, width)
+        })
+        .ok_or_else(|| anyhow::anyhow!("the signature was not found in the export"))?;
+    data[pos + needle.len() - name.len()] = b'X';
     std::fs::write(&bundle, data)?;
     let caught = match verify_export(&export_dir, &verifier) {
         Err(VerifyError::BadEntry { index, reason }) => {
@@ -325,6 +253,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
                 "verified": report,
                 "tamper_detected_at_entry": caught,
                 "store_check_ok": fsck.ok(),
+                "release": release,
             }))?
         );
     }
@@ -336,4 +265,23 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
 
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("   | {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Every entry bundle file of an export, in path order.
+fn entry_bundles(dir: &Path) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let data = std::fs::read(&p)?;
+                out.push((p, data));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }

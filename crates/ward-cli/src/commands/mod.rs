@@ -5,6 +5,7 @@ pub mod bench_router;
 pub mod change;
 pub mod debug;
 pub mod demo;
+pub mod demo_release;
 pub mod evidence;
 pub mod gate;
 pub mod init;

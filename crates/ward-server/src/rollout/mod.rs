@@ -557,6 +557,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Stops every instance of every local environment and routes nothing (drivers of
+    /// unfinished rollouts stop with the process).
+    pub async fn shutdown(&self) {
+        let envs: Vec<Arc<LocalEnv>> = self
+            .envs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for env in envs {
+            let mut slots = env.slots.lock().await;
+            let running = [slots.stable.take(), slots.canary.take(), slots.warm.take()];
+            env.route_stable(&slots);
+            drop(slots);
+            for r in running.into_iter().flatten() {
+                r.instance.stop().await;
+            }
+        }
+    }
+
     /// The local environment `name`, when it runs on the local runtime.
     pub fn local(&self, name: &str) -> Option<Arc<LocalEnv>> {
         self.envs

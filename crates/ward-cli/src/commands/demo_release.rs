@@ -1,0 +1,446 @@
+//! The release part of `ward demo`, on the real engine: three releases of the sample service
+//! (run by this very binary, `ward sample-service`) go through change control — evidence from
+//! real tools, risk classification, the gate blocking, electronic signatures, the gate
+//! allowing — then staging, and production on the local runtime: a direct cut-over, a canary
+//! that completes under load, a bad canary (30% errors) rolled back automatically, and a
+//! rollback drill. Everything lands in the demo's log.
+
+use crate::commands::bench_router::client;
+use crate::failure::Failure;
+use anyhow::{Context as _, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use ward_core::{Identity, Role};
+use ward_ledger::ActorKind;
+use ward_server::approvals::{self, SignRequest};
+use ward_server::changes::{self, ChangeRequest};
+use ward_server::config::ServerConfig;
+use ward_server::evidence::{self, ArtifactRequest, AttestationRequest};
+use ward_server::gate::{self, CheckRequest, GatePolicy};
+use ward_server::promotion::{self, PromoteRequest, PromotionContext};
+use ward_server::rollout::{self, Engine, Rollout, RolloutRequest};
+use ward_store::Ledger;
+
+/// Printed name of the release manager; the demo later tampers with her signature.
+pub const RELEASE_MANAGER: &str = "Rhea Okafor";
+const PASSWORD: &str = "demo-correct-horse-battery";
+
+/// What CI attaches to each release: a passing pytest run and the SBOM (real tool output).
+const EVIDENCE: &[(&str, &[u8])] = &[
+    (
+        "pytest-passing.xml",
+        include_bytes!("../../../ward-evidence/tests/fixtures/pytest-passing.xml"),
+    ),
+    (
+        "cyclonedx-py-1.6.json",
+        include_bytes!("../../../ward-evidence/tests/fixtures/cyclonedx-py-1.6.json"),
+    ),
+];
+
+fn fail(e: ward_server::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({}): {}", e.detail.message, e.detail.code, e.detail.hint)
+}
+
+fn person(id: &str, role: Role) -> Identity {
+    Identity {
+        id: id.into(),
+        kind: ActorKind::Human,
+        roles: vec![role],
+    }
+}
+
+/// The ports the demo's router and its metrics listen on.
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A release of the sample service: a tarball whose `service` script runs `ward
+/// sample-service` with the release's behaviour. Returns its digest.
+fn build(dist: &Path, version: &str, behaviour: &str) -> Result<String> {
+    let exe = std::env::current_exe().context("locating the ward binary")?;
+    let quoted = format!("'{}'", exe.display().to_string().replace('\'', r"'\''"));
+    let script = format!("#!/bin/sh\nexport SAMPLE_VERSION={version} {behaviour}\nexec {quoted} sample-service\n");
+    let path = dist.join(format!("reminders-{version}.tar"));
+    let mut tar = tar::Builder::new(std::fs::File::create(&path)?);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(script.len() as u64);
+    header.set_mode(0o755);
+    header.set_mtime(0);
+    header.set_cksum();
+    tar.append_data(&mut header, "service", script.as_bytes())?;
+    tar.into_inner()?.sync_all()?;
+    Ok(ward_runtime::artifact::file_digest(&path)?)
+}
+
+/// Steady traffic from 50 clinics through the router until dropped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(router: u16) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let http = client();
+        let tasks = (0..4u64)
+            .map(|k| {
+                let (stop, sent, http) = (stop.clone(), sent.clone(), http.clone());
+                tokio::spawn(async move {
+                    let mut i = k;
+                    while !stop.load(Ordering::Relaxed) {
+                        let req = hyper::Request::get(format!("http://127.0.0.1:{router}/api/reminders"))
+                            .header(ward_runtime::router::TENANT_HEADER, format!("clinic-{}", i % 50))
+                            .body(Empty::<Bytes>::new());
+                        if let Ok(req) = req
+                            && let Ok(r) = http.request(req).await
+                        {
+                            let _ = r.into_body().collect().await;
+                        }
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        i += 4;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                })
+            })
+            .collect();
+        Load { stop, sent, tasks }
+    }
+
+    async fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+struct Demo<'a> {
+    ledger: &'a Ledger,
+    cfg: ServerConfig,
+    policy: Arc<GatePolicy>,
+    engine: Arc<Engine>,
+    locks: promotion::Locks,
+    dana: Identity,
+    quinn: Identity,
+    rhea: Identity,
+    ci: Identity,
+}
+
+impl Demo<'_> {
+    fn cx(&self) -> PromotionContext<'_> {
+        PromotionContext {
+            policy: &self.policy,
+            risk: &self.cfg.risk,
+            approvals: &self.cfg.approvals,
+            locks: &self.locks,
+            runtime: Some(&self.engine),
+        }
+    }
+
+    /// CI registers the build and attaches the test report, the SAST scan and the SBOM.
+    async fn register(&self, digest: &str, version: &str) -> Result<()> {
+        evidence::register(
+            self.ledger,
+            &self.ci,
+            &ArtifactRequest {
+                digest: digest.into(),
+                service: "reminders".into(),
+                version: version.into(),
+                commit: None,
+                branch: Some("main".into()),
+                build_id: None,
+                build_url: None,
+            },
+        )
+        .await
+        .map_err(fail)?;
+        let guard = ward_evidence::guard::GuardConfig::default();
+        for (name, bytes) in EVIDENCE {
+            let req = AttestationRequest::from_bytes(digest, "auto", name, bytes, false);
+            evidence::attest(self.ledger, &self.ci, &req, &guard)
+                .await
+                .map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    /// Dana opens the change; the gate blocks it until Quinn and Rhea sign; it goes to staging.
+    /// Returns the change and the log entry of Rhea's signature.
+    async fn change(&self, digest: &str, title: &str, say: &dyn Fn(String)) -> Result<(String, u64)> {
+        let req = ChangeRequest {
+            title: title.into(),
+            kind: "normal".into(),
+            artifacts: vec![digest.into()],
+            paths: vec!["src/reminders/window.rs".into()],
+            environments: vec!["staging".into(), "prod".into()],
+            ..ChangeRequest::default()
+        };
+        let c = changes::open(self.ledger, &self.dana, &self.cfg.risk, &req)
+            .await
+            .map_err(fail)?;
+        let check = || async {
+            gate::check(
+                self.ledger,
+                &self.rhea,
+                &c.id,
+                &CheckRequest::env("staging"),
+                &self.policy,
+                &self.cfg.risk,
+                &self.cfg.approvals,
+            )
+            .await
+            .map_err(fail)
+        };
+        let blocked = check().await?;
+        let reasons: Vec<&str> = blocked.reasons.iter().map(|r| r.rule.as_str()).collect();
+        let mut signed = 0;
+        for (who, meaning) in [(&self.quinn, "approved"), (&self.rhea, "release-authority")] {
+            let sign = SignRequest {
+                meaning: meaning.into(),
+                comment: String::new(),
+                reject: false,
+                password: Some(PASSWORD.into()),
+                reauth_token: None,
+            };
+            signed = approvals::sign(
+                self.ledger,
+                who,
+                &c.id,
+                &sign,
+                &self.cfg.risk,
+                &self.cfg.approvals,
+                None,
+            )
+            .await
+            .map_err(fail)?
+            .seq;
+        }
+        let allowed = check().await?;
+        if !allowed.allow {
+            return Err(Failure::verify(format!("the gate still blocks {}: {:?}", c.id, allowed.reasons)).into());
+        }
+        let staged = self.promote(&c.id, "staging").await?;
+        say(format!(
+            "   {} \"{title}\" (tier {}): gate blocked ({}) → signed by Quinn (approved) and Rhea (release-authority) → allowed (decision {}) → staging (entry {})",
+            c.id,
+            c.tier,
+            if reasons.is_empty() {
+                "nothing".into()
+            } else {
+                reasons.join(", ")
+            },
+            allowed.id,
+            staged.seq
+        ));
+        Ok((c.id, signed))
+    }
+
+    async fn promote(&self, change: &str, to: &str) -> Result<promotion::Deployment> {
+        let req = PromoteRequest {
+            change: change.into(),
+            environment: to.into(),
+            tenants: vec![],
+            ring: None,
+        };
+        let d = promotion::promote(self.ledger, &self.rhea, &req, &self.cx())
+            .await
+            .map_err(fail)?;
+        if d.status != "succeeded" {
+            return Err(Failure::verify(format!("deploying {change} to {to} failed")).into());
+        }
+        Ok(d)
+    }
+
+    /// Starts a rollout in prod and waits until it ends (or pauses).
+    async fn rollout(&self, change: &str) -> Result<Rollout> {
+        let req = RolloutRequest {
+            change: change.into(),
+            environment: "prod".into(),
+            strategy: None,
+        };
+        let started = self.engine.begin(&self.rhea, &req).await.map_err(fail)?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let r = rollout::get(self.ledger, &started.id)
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| anyhow::anyhow!("rollout {} vanished", started.id))?;
+            if r.finished() || r.status == "paused" || r.status == "halted" {
+                return Ok(r);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Failure::verify(format!("rollout {} did not finish in 90 s", r.id)).into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn steps(r: &Rollout) -> String {
+    r.events
+        .iter()
+        .filter(|e| e.kind == "rollout.analysis")
+        .filter_map(|e| {
+            let step = e.payload.get("step")?.as_u64()? as usize;
+            let m = e.payload.get("verdict")?.get("measurement")?;
+            Some(format!(
+                "{} ({} req, {} err)",
+                r.plan.get(step)?.label,
+                m.get("requests")?.as_u64()?,
+                m.get("errors")?.as_u64()?
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+/// Runs the release story in `dir` on `ledger`; prints as it goes; returns the summary.
+pub async fn run(ledger: &Ledger, dir: &Path, say: &dyn Fn(String)) -> Result<Value> {
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist)?;
+    let (router, admin) = (free_port()?, free_port()?);
+    let config = dir.join("ward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"# The demo's environments: staging records deployments; prod runs on the local runtime.
+[[environments]]
+name = "staging"
+
+[[environments]]
+name = "prod"
+after = "staging"
+runtime = {{ listen = "127.0.0.1:{router}", admin = "127.0.0.1:{admin}", artifacts = "{}" }}
+strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms = 100, analysis = {{ max_error_rate = 0.05, min_requests = 20 }} }}
+"#,
+            dist.display()
+        ),
+    )?;
+    let cfg = ServerConfig::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let policy = Arc::new(cfg.gate_policy().map_err(|e| anyhow::anyhow!("{e}"))?);
+    let locks = promotion::Locks::default();
+    let engine = Engine::new(
+        ledger.clone(),
+        policy.clone(),
+        Arc::new(cfg.risk.clone()),
+        Arc::new(cfg.approvals.clone()),
+        locks.clone(),
+        dir.to_path_buf(),
+    );
+    engine.start().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let admin_person = person("user:sam.secadmin", Role::Admin);
+    for (name, display, role) in [
+        ("quinn", "Quinn Alvarez", Role::Approver),
+        ("rhea", RELEASE_MANAGER, Role::ReleaseManager),
+    ] {
+        let req = ward_server::identities::UserRequest {
+            name: name.into(),
+            display_name: display.into(),
+            roles: vec![role],
+            password: PASSWORD.into(),
+        };
+        ward_server::identities::add_user(ledger, &admin_person, &req)
+            .await
+            .map_err(fail)?;
+    }
+    let demo = Demo {
+        ledger,
+        cfg,
+        policy,
+        engine: engine.clone(),
+        locks,
+        dana: person("user:dana", Role::Developer),
+        quinn: person("user:quinn", Role::Approver),
+        rhea: person("user:rhea", Role::ReleaseManager),
+        ci: Identity {
+            id: "ci:github/acme/reminders/release.yml".into(),
+            kind: ActorKind::Automation,
+            roles: vec![Role::Developer],
+        },
+    };
+    let result = story(&demo, &dist, router, say).await;
+    engine.shutdown().await;
+    result
+}
+
+async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) -> Result<Value> {
+    let releases = [
+        ("1.0.0", "", "Appointment reminders"),
+        ("1.1.0", "", "Reminder window configurable per clinic"),
+        (
+            "1.2.0",
+            "SAMPLE_FAIL_PERCENT=30",
+            "Reminder batching (breaks 30% of calls)",
+        ),
+    ];
+    let mut changes = Vec::new();
+    say("   users quinn (approver) and rhea (release manager) added; each release built, evidenced by CI, changed, signed:".into());
+    for (version, behaviour, title) in releases {
+        let digest = build(dist, version, behaviour)?;
+        demo.register(&digest, version).await?;
+        changes.push(demo.change(&digest, title, say).await?);
+    }
+    let first = demo.promote(&changes[0].0, "prod").await?;
+    say(format!(
+        "   prod: {} cut over on the local runtime (entry {}); router 127.0.0.1:{router}, /metrics on the admin port",
+        changes[0].0, first.seq
+    ));
+    let load = Load::start(router);
+    let good = demo.rollout(&changes[1].0).await?;
+    say(format!(
+        "   canary {} of {}: {} → {}",
+        good.id,
+        changes[1].0,
+        steps(&good),
+        good.status
+    ));
+    let bad = demo.rollout(&changes[2].0).await?;
+    say(format!(
+        "   canary {} of {}: {} — {}; all traffic back on stable {:.2} ms after the breaching measurement",
+        bad.id,
+        changes[2].0,
+        bad.status,
+        bad.reason.as_deref().unwrap_or("?"),
+        bad.time_to_stable_ms.unwrap_or(f64::NAN)
+    ));
+    let sent = load.stop().await;
+    let drill = demo.engine.drill(&demo.rhea, "prod").await.map_err(fail)?;
+    say(format!(
+        "   rollback drill: prod back on {} in {:.1} ms, every probe answered by it: {} (entry {}); {sent} requests served during the demo",
+        drill["change"].as_str().unwrap_or("?"),
+        drill["time_to_restore_ms"].as_f64().unwrap_or(f64::NAN),
+        drill["all_restored"],
+        drill["seq"]
+    ));
+    if good.status != "completed" || bad.status != "failed" || drill["all_restored"] != true {
+        return Err(Failure::verify(format!(
+            "unexpected outcome: good rollout {}, bad rollout {}, drill restored {}",
+            good.status, bad.status, drill["all_restored"]
+        ))
+        .into());
+    }
+    let rolled_back = promotion::deployments(demo.ledger, "prod")
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .rev()
+        .find(|d| d.status == "failed")
+        .map(|d| d.seq);
+    Ok(json!({
+        "changes": changes.iter().map(|(c, _)| c).collect::<Vec<_>>(),
+        "release_manager_first_signature": changes[0].1,
+        "good_rollout": {"id": good.id, "status": good.status},
+        "bad_rollout": {"id": bad.id, "status": bad.status, "reason": bad.reason,
+            "time_to_stable_ms": bad.time_to_stable_ms, "deployment": rolled_back},
+        "drill": drill,
+        "requests": sent,
+    }))
+}
