@@ -11,7 +11,10 @@
 //! - `SAMPLE_NOT_READY`: `/healthz` answers 503 (a version that never becomes ready).
 //! - `SAMPLE_CRASH_AFTER`: exit(3) after that many requests (crash-restart tests).
 //!
-//! Routes: `GET /healthz`, `GET /api/reminders` (JSON), anything else 404.
+//! - `WARD_TENANT_CONFIG_DIR`: per-tenant configuration files (`<tenant>.json`) Ward delivers.
+//!
+//! Routes: `GET /healthz`, `GET /api/reminders` (JSON), `GET /config` (the requesting tenant's
+//! configuration file as delivered, byte for byte; 404 without one), anything else 404.
 //!
 //! Built as the `ward-sample-service` binary (main.rs) and, as `ward_runtime::sample`, run by
 //! `ward sample-service` — which is what `ward demo` deploys.
@@ -140,6 +143,9 @@ fn answer(path: &str, tenant: Option<&str>, s: &Settings) -> (u16, String) {
             (200, "{\"ready\":true}".into())
         };
     }
+    if path == "/config" {
+        return tenant_config(tenant);
+    }
     if !path.starts_with("/api/reminders") {
         return (404, "{\"error\":\"not found\"}".into());
     }
@@ -163,4 +169,19 @@ fn answer(path: &str, tenant: Option<&str>, s: &Settings) -> (u16, String) {
             tenant.unwrap_or("")
         ),
     )
+}
+
+/// The tenant's configuration file from `WARD_TENANT_CONFIG_DIR`, as delivered.
+fn tenant_config(tenant: Option<&str>) -> (u16, String) {
+    let found = match (env("WARD_TENANT_CONFIG_DIR"), tenant) {
+        // Tenant names Ward accepts are [a-z0-9-]; anything else cannot name a file here.
+        (Some(dir), Some(t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{t}.json"))).ok()
+        }
+        _ => None,
+    };
+    match found {
+        Some(text) => (200, text),
+        None => (404, "{\"error\":\"no configuration for this tenant\"}".into()),
+    }
 }

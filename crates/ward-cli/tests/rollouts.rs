@@ -1,6 +1,7 @@
 //! Progressive delivery end to end: a real `ward serve` with the local runtime, the sample
-//! service (examples/sample-service) packed into tarballs as good and bad versions, real load
-//! through the router, automated rollback, a drill, and a Ward killed (SIGKILL) at each step.
+//! service (examples/sample-service, run as `ward sample-service`) packed into tarballs as good
+//! and bad versions, real load through the router, automated rollback, a drill, and a Ward
+//! killed (SIGKILL) at each step.
 
 mod common;
 use common::{json, ok, register, run, token, ward};
@@ -12,33 +13,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The sample service binary, built by cargo beside `ward` (ward-runtime's bin target).
-fn sample_binary() -> PathBuf {
-    let ward = PathBuf::from(env!("CARGO_BIN_EXE_ward"));
-    let bin = ward.with_file_name("ward-sample-service");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "ward-runtime", "--bin", "ward-sample-service"])
-            .status()
-            .expect("run cargo build");
-        assert!(
-            status.success(),
-            "build the sample service: cargo build -p ward-runtime --bin ward-sample-service"
-        );
-    }
-    bin
-}
-
-/// A release of the sample service: a tarball with the binary and a `service` script setting
-/// its behaviour; its sha256 is the artifact digest.
+/// A release of the sample service: a tarball whose `service` script runs `ward
+/// sample-service` (this build's, so the service is never stale) with the release's behaviour;
+/// its sha256 is the artifact digest.
 fn release(artifacts: &Path, name: &str, behaviour: &str) -> String {
     let dir = artifacts.parent().unwrap().join(format!("build-{name}"));
-    std::fs::create_dir_all(dir.join("bin")).unwrap();
-    std::fs::copy(sample_binary(), dir.join("bin/sample")).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("service");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\nexport SAMPLE_VERSION={name} {behaviour}\nexec ./bin/sample\n"),
+        format!(
+            "#!/bin/sh\nexport SAMPLE_VERSION={name} {behaviour}\nexec '{}' sample-service\n",
+            env!("CARGO_BIN_EXE_ward")
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -48,7 +35,7 @@ fn release(artifacts: &Path, name: &str, behaviour: &str) -> String {
         .arg(&tarball)
         .arg("-C")
         .arg(&dir)
-        .args(["service", "bin/sample"])
+        .arg("service")
         .status()
         .unwrap();
     assert!(st.success());
@@ -88,6 +75,11 @@ fn serve(d: &Path, port: u16) -> Serving {
 
 /// GET through the router: (status, answering version).
 fn get(router: u16, path: &str, tenant: &str) -> Option<(u16, String)> {
+    fetch(router, path, tenant).map(|(s, v, _)| (s, v))
+}
+
+/// GET through the router: (status, answering version, body).
+fn fetch(router: u16, path: &str, tenant: &str) -> Option<(u16, String, String)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", router)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let tenant = if tenant.is_empty() {
@@ -105,7 +97,8 @@ fn get(router: u16, path: &str, tenant: &str) -> Option<(u16, String)> {
         .unwrap_or("")
         .trim()
         .to_string();
-    Some((status, version))
+    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    Some((status, version, body))
 }
 
 /// Steady traffic from several tenants until dropped.
@@ -463,6 +456,19 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     // clinic-b's workflow breaks in v3: 40% of its requests fail, everyone else is fine.
     let (v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
     let (v4, c4) = e.change("v4", "");
+    // The environment's configuration, and clinic-a's own reminder window over it.
+    let bundle = |name: &str, text: &str| {
+        let p = e.d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let prod_cfg = bundle("prod.toml", "[reminder]\nwindow_hours = 24\nchannel = \"sms\"\n");
+    let a_cfg = bundle("clinic-a.toml", "[reminder]\nwindow_hours = 2\n");
+    ok(run(e.cli(&e.rm, &["config", "set", "--env", "prod", &prod_cfg])));
+    ok(run(e.cli(
+        &e.rm,
+        &["config", "set", "--env", "prod", "--tenant", "clinic-a", &a_cfg],
+    )));
     ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
     let _load = Load::with_tenants(e.router, &["internal", "clinic-a", "clinic-b", "clinic-c"], 2);
     let good = json(&ok(run(e.cli(
@@ -480,6 +486,33 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
         .map(|x| x["payload"]["label"].as_str().unwrap())
         .collect();
     assert_eq!(labels, ["internal", "pilot", "general", "everyone"]);
+    // One process serves every tenant, and each tenant's requests see its own configuration,
+    // byte for byte what the deployment record names.
+    let deployments = json(&ok(run(
+        e.cli(&e.ci, &["deployments", "--env", "prod", "--output", "json"])
+    )));
+    let last = deployments["deployments"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["digests"][0].as_str(), Some(v2.as_str()));
+    for (tenant, window) in [("clinic-a", 2), ("clinic-b", 24), ("internal", 24)] {
+        let (status, version, body) = fetch(e.router, "/config", tenant).unwrap();
+        assert_eq!((status, version.as_str()), (200, v2.as_str()), "{tenant}: {body}");
+        let recorded = last["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tenant"] == tenant)
+            .unwrap_or_else(|| panic!("no run for {tenant}: {last:#}"))["config_digest"]
+            .clone();
+        assert_eq!(
+            Some(ward_evidence::digest::of_bytes(body.as_bytes()).as_str()),
+            recorded.as_str(),
+            "{tenant}"
+        );
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(doc["tenant"], tenant);
+        assert_eq!(doc["values"]["reminder"]["window_hours"], window, "{tenant}");
+        assert_eq!(doc["values"]["reminder"]["channel"], "sms");
+    }
     let out = run(e.cli(
         &e.rm,
         &[
@@ -513,6 +546,25 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
         }
     };
     only_internal_on_v3();
+    // What the runtime reports is what Ward recorded: no drift, internal on v3, the rest on v2.
+    let seen = json(&ok(run(e.cli(
+        &e.rm,
+        &["env", "observe", "--env", "prod", "--from-runtime", "--output", "json"],
+    ))));
+    assert_eq!(seen["drifted"], false, "{seen:#}");
+    let running: Vec<(String, String)> = seen["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| {
+            Some((
+                o["tenant"].as_str()?.to_string(),
+                o["expected"][0].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    assert!(running.contains(&("internal".into(), v3.clone())), "{seen:#}");
+    assert!(running.contains(&("clinic-a".into(), v2.clone())), "{seen:#}");
     // The evidence: a deployment per ring, the passed one succeeded, the failed one not.
     let deployments = json(&ok(run(
         e.cli(&e.ci, &["deployments", "--env", "prod", "--output", "json"])

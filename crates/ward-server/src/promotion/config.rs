@@ -342,6 +342,17 @@ pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Resu
     Ok(Some(Effective { digest, bytes }))
 }
 
+/// An effective configuration recorded by digest, loaded back (`None` for no digest).
+pub async fn load_effective(ledger: &Ledger, digest: Option<&str>) -> Result<Option<Effective>, ApiError> {
+    match digest {
+        Some(d) => Ok(Some(Effective {
+            digest: d.to_string(),
+            bytes: load(ledger, d).await?,
+        })),
+        None => Ok(None),
+    }
+}
+
 /// The configuration of an environment or tenant, for reading.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConfigView {

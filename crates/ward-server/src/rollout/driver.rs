@@ -9,7 +9,7 @@
 use super::local::{LocalEnv, Running};
 use super::{Command, Engine, Rollout, Step, StrategyKind, engine_identity, restore_of};
 use crate::error::ApiError;
-use crate::promotion::{self, TargetRun};
+use crate::promotion;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -99,15 +99,10 @@ pub(super) async fn drive(
         .await?;
         return Ok(());
     }
-    let config = match &r.config_digest {
-        Some(d) => Some(promotion::config::Effective {
-            digest: d.clone(),
-            bytes: promotion::config::load(&engine.ledger, d).await?,
-        }),
-        None => None,
-    };
+    let config = promotion::config::load_effective(&engine.ledger, r.config_digest.as_deref()).await?;
+    let tenants = super::load_tenant_configs(&engine.ledger, &r.tenant_configs).await?;
     let canary = match local
-        .start(&engine.data_dir, "canary", &r.digest, config.as_ref())
+        .start(&engine.data_dir, "canary", &r.digest, config.as_ref(), &tenants)
         .await
     {
         Ok(c) => c,
@@ -442,9 +437,18 @@ async fn record_deployment(
     rollback_to: Option<promotion::Restore>,
 ) -> Result<promotion::Deployment, ApiError> {
     let env = promotion::find(&engine.policy.environments, &r.environment)?;
-    let (ring, tenants) = match ring {
-        Some((name, tenants)) => (Some(name), tenants.into_iter().map(Some).collect()),
-        None => (None, vec![None]),
+    // A ring's tenants, or the environment as a whole and every tenant.
+    let tenant_config = |t: String| {
+        let c = r.tenant_configs.get(&t).cloned();
+        (Some(t), c)
+    };
+    let (ring, units) = match ring {
+        Some((name, tenants)) => (Some(name), tenants.into_iter().map(tenant_config).collect()),
+        None => {
+            let mut units = vec![(None, r.config_digest.clone())];
+            units.extend(r.tenant_configs.keys().cloned().map(tenant_config));
+            (None, units)
+        }
     };
     let rel = promotion::Release {
         env,
@@ -455,17 +459,7 @@ async fn record_deployment(
         approvals: r.approvals.clone(),
         rollback_of: None,
     };
-    let runs = tenants
-        .into_iter()
-        .map(|tenant| TargetRun {
-            tenant,
-            config_digest: r.config_digest.clone(),
-            status: if succeeded { "succeeded" } else { "failed" }.into(),
-            exit_code: None,
-            output_digest: None,
-            rollback_to: rollback_to.clone(),
-        })
-        .collect();
+    let runs = super::local_runs(units, succeeded, rollback_to);
     promotion::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await
 }
 

@@ -6,7 +6,7 @@ use super::RuntimeConfig;
 use crate::error::ApiError;
 use crate::promotion::config::Effective;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct Running {
     pub digest: String,
     /// Effective configuration it was started with.
     pub config_digest: Option<String>,
+    /// Per tenant: the effective configuration delivered to it (tenant → digest).
+    pub tenant_configs: BTreeMap<String, String>,
     /// The supervised process.
     pub instance: Instance,
 }
@@ -88,13 +90,15 @@ impl LocalEnv {
         })
     }
 
-    /// Starts `digest` with `config` and waits until it is ready.
+    /// Starts `digest` with `config` (as environment variables) and each tenant's effective
+    /// configuration (as files in `WARD_TENANT_CONFIG_DIR`), and waits until it is ready.
     pub async fn start(
         &self,
         data_dir: &Path,
         role: &str,
         digest: &str,
         config: Option<&Effective>,
+        tenants: &[(String, Effective)],
     ) -> Result<Running, ApiError> {
         let source = find_artifact(&self.config.artifacts, digest)?;
         let root = data_dir.join("runtime");
@@ -111,6 +115,11 @@ impl LocalEnv {
         env.push(("WARD_VERSION".into(), digest.into()));
         if let Some(c) = config {
             env.push(("WARD_CONFIG_DIGEST".into(), c.digest.clone()));
+        }
+        if !tenants.is_empty() {
+            let dir = tenant_config_dir(&data_dir.join("runtime"), tenants)
+                .map_err(|e| ApiError::internal(format!("writing the tenants' configuration: {e}")))?;
+            env.push(("WARD_TENANT_CONFIG_DIR".into(), dir.display().to_string()));
         }
         let instance = Instance::start(InstanceSpec {
             name: format!("{}/{role}", self.name),
@@ -131,6 +140,7 @@ impl LocalEnv {
         Ok(Running {
             digest: digest.into(),
             config_digest: config.map(|c| c.digest.clone()),
+            tenant_configs: tenants.iter().map(|(t, c)| (t.clone(), c.digest.clone())).collect(),
             instance,
         })
     }
@@ -141,6 +151,37 @@ impl LocalEnv {
             Some(s) => self.router.set_routes(RouteTable::stable_only(s.upstream())),
             None => self.router.set_routes(RouteTable::default()),
         }
+    }
+}
+
+/// The directory of one set of tenant configurations: `<root>/tenant-config/<hex>/<tenant>.json`,
+/// named by the digest of the set, written once (into a temporary directory, then renamed) and
+/// never changed after, so running instances never see a half-written file.
+fn tenant_config_dir(root: &Path, tenants: &[(String, Effective)]) -> std::io::Result<PathBuf> {
+    let set: String = tenants.iter().map(|(t, c)| format!("{t}={}\n", c.digest)).collect();
+    let digest = ward_evidence::digest::of_bytes(set.as_bytes());
+    let hex = digest.trim_start_matches("sha256:");
+    let parent = root.join("tenant-config");
+    let dir = std::path::absolute(parent.join(hex))?;
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&parent)?;
+    let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(&parent)?;
+    for (tenant, c) in tenants {
+        crate::identities::check_name("tenant", tenant)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.detail.message))?;
+        std::fs::write(tmp.path().join(format!("{tenant}.json")), &c.bytes)?;
+    }
+    match std::fs::rename(tmp.path(), &dir) {
+        Ok(()) => {
+            // Renamed away: nothing left for the guard to delete.
+            let _ = tmp.keep();
+            Ok(dir)
+        }
+        // Another start wrote the same set first.
+        Err(_) if dir.is_dir() => Ok(dir),
+        Err(e) => Err(e),
     }
 }
 

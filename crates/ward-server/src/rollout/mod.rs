@@ -22,11 +22,12 @@ mod driver;
 pub mod local;
 
 use crate::error::ApiError;
+use crate::promotion::config::Effective;
 use crate::promotion::{self, Environment, Restore, TargetRun};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -292,6 +293,9 @@ pub struct Rollout {
     /// Effective configuration of the new version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_digest: Option<String>,
+    /// Per tenant: the effective configuration it receives (tenant → digest).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenant_configs: BTreeMap<String, String>,
     /// Strategy.
     pub strategy: Strategy,
     /// Plan.
@@ -338,6 +342,8 @@ impl Rollout {
             digest: start.get("digest")?.as_str()?.into(),
             stable_digest: start.get("stable_digest").and_then(Value::as_str).map(str::to_string),
             config_digest: start.get("config_digest").and_then(Value::as_str).map(str::to_string),
+            tenant_configs: serde_json::from_value(start.get("tenant_configs").cloned().unwrap_or(json!({})))
+                .unwrap_or_default(),
             strategy: serde_json::from_value(start.get("strategy")?.clone()).ok()?,
             plan: serde_json::from_value(start.get("plan")?.clone()).ok()?,
             status: "running".into(),
@@ -517,26 +523,21 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(env.name.clone(), local.clone());
-            let current = promotion::history(
-                &promotion::deployments(&self.ledger, &env.name)
-                    .await
-                    .map_err(|e| e.detail.message)?,
-                None,
-            )
-            .pop();
+            let deployments = promotion::deployments(&self.ledger, &env.name)
+                .await
+                .map_err(|e| e.detail.message)?;
+            let current = promotion::history(&deployments, None).pop();
             if let Some(cur) = current
                 && let Some(digest) = cur.single()
             {
-                let config = match &cur.config_digest {
-                    Some(d) => Some(promotion::config::Effective {
-                        digest: d.clone(),
-                        bytes: promotion::config::load(&self.ledger, d)
-                            .await
-                            .map_err(|e| e.detail.message)?,
-                    }),
-                    None => None,
-                };
-                match local.start(&self.data_dir, "stable", digest, config.as_ref()).await {
+                let (config, tenants) = self
+                    .recorded_configs(&deployments, &cur)
+                    .await
+                    .map_err(|e| e.detail.message)?;
+                match local
+                    .start(&self.data_dir, "stable", digest, config.as_ref(), &tenants)
+                    .await
+                {
                     Ok(r) => {
                         let mut slots = local.slots.lock().await;
                         slots.stable = Some(r);
@@ -555,6 +556,23 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The configurations a recorded release ran with: the environment's, and each tenant's
+    /// (from the per-tenant runs of its deployment record), loaded by digest.
+    async fn recorded_configs(
+        &self,
+        deployments: &[promotion::Deployment],
+        release: &Restore,
+    ) -> Result<(Option<Effective>, Vec<(String, Effective)>), ApiError> {
+        let config = promotion::config::load_effective(&self.ledger, release.config_digest.as_deref()).await?;
+        let tenants: BTreeMap<String, String> = deployments
+            .iter()
+            .filter(|d| d.seq == release.deployment)
+            .flat_map(|d| &d.targets)
+            .filter_map(|t| Some((t.tenant.clone()?, t.config_digest.clone()?)))
+            .collect();
+        Ok((config, load_tenant_configs(&self.ledger, &tenants).await?))
     }
 
     /// Stops every instance of every local environment and routes nothing (drivers of
@@ -669,6 +687,11 @@ impl Engine {
             ));
         }
         let config = promotion::config::effective(&self.ledger, &env.name, None).await?;
+        let tenants: BTreeMap<String, String> = current_tenant_configs(&self.ledger, &env)
+            .await?
+            .into_iter()
+            .map(|(t, c)| (t, c.digest))
+            .collect();
         let id = crate::exceptions::new_id("RO")?;
         self.record(
             by,
@@ -679,6 +702,7 @@ impl Engine {
                 "change": auth.change.id, "digest": digest,
                 "stable_digest": stable.as_ref().and_then(|s| s.single()),
                 "config_digest": config.as_ref().map(|c| c.digest.clone()),
+                "tenant_configs": tenants,
                 "strategy": strategy, "plan": steps,
                 "gate_decision": auth.gate_decision, "approvals": auth.approvals, "started_by": by.id,
             }),
@@ -779,16 +803,10 @@ impl Engine {
                 "the local runtime runs one service per release",
             ));
         };
-        let config = match &good.config_digest {
-            Some(d) => Some(promotion::config::Effective {
-                digest: d.clone(),
-                bytes: promotion::config::load(&self.ledger, d).await?,
-            }),
-            None => None,
-        };
+        let (config, tenants) = self.recorded_configs(&deployments, good).await?;
         let started = std::time::Instant::now();
         let previous = local
-            .start(&self.data_dir, "drill", &good_digest, config.as_ref())
+            .start(&self.data_dir, "drill", &good_digest, config.as_ref(), &tenants)
             .await?;
         let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
         let switch = std::time::Instant::now();
@@ -814,15 +832,10 @@ impl Engine {
             approvals: restored_from.map(|d| d.approvals.clone()).unwrap_or_default(),
             rollback_of: Some(current.deployment),
         };
-        let run = TargetRun {
-            tenant: None,
-            config_digest: good.config_digest.clone(),
-            status: if all_restored { "succeeded" } else { "failed" }.into(),
-            exit_code: None,
-            output_digest: None,
-            rollback_to: None,
-        };
-        let dep = promotion::append_record(&self.ledger, by, &rel, vec![run], "local").await?;
+        let mut units = vec![(None, good.config_digest.clone())];
+        units.extend(tenants.into_iter().map(|(t, c)| (Some(t), Some(c.digest))));
+        let runs = local_runs(units, all_restored, None);
+        let dep = promotion::append_record(&self.ledger, by, &rel, runs, "local").await?;
         let payload = json!({
             "environment": env.name, "from": current.digests, "to": good.digests, "change": good.change,
             "time_to_restore_ms": restore_ms, "ready_ms": ready_ms, "switch_ms": switch_ms,
@@ -879,8 +892,38 @@ impl promotion::DeploymentTarget for LocalTarget {
         if job.digests.len() != 1 {
             return fail("the local runtime runs exactly one artifact per change".into());
         }
+        let digest = &job.digests[0];
+        let env = match promotion::find(&self.engine.policy.environments, &self.env) {
+            Ok(e) => e.clone(),
+            Err(e) => return fail(e.detail.message),
+        };
+        // One process serves every tenant: it gets the environment's configuration and each
+        // tenant's own, and is started once for the whole promotion.
+        let (config, tenants) = match (
+            promotion::config::effective(&self.engine.ledger, &env.name, None).await,
+            current_tenant_configs(&self.engine.ledger, &env).await,
+        ) {
+            (Ok(c), Ok(t)) => (c, t),
+            (Err(e), _) | (_, Err(e)) => return fail(e.detail.message),
+        };
+        let wanted: BTreeMap<String, String> = tenants.iter().map(|(t, c)| (t.clone(), c.digest.clone())).collect();
+        {
+            let slots = local.slots.lock().await;
+            if let Some(s) = &slots.stable
+                && &s.digest == digest
+                && s.config_digest == config.as_ref().map(|c| c.digest.clone())
+                && s.tenant_configs == wanted
+            {
+                let tenant = job.tenant.unwrap_or("every tenant");
+                return promotion::target::DeployOutcome {
+                    succeeded: true,
+                    exit_code: None,
+                    output: format!("{digest} already serves {tenant} with this configuration\n").into_bytes(),
+                };
+            }
+        }
         match local
-            .start(&self.engine.data_dir, "stable", &job.digests[0], job.config)
+            .start(&self.engine.data_dir, "stable", digest, config.as_ref(), &tenants)
             .await
         {
             Ok(new) => {
@@ -895,7 +938,7 @@ impl promotion::DeploymentTarget for LocalTarget {
                 promotion::target::DeployOutcome {
                     succeeded: true,
                     exit_code: None,
-                    output: format!("{} ready on {addr}; all traffic switched\n", job.digests[0]).into_bytes(),
+                    output: format!("{digest} ready on {addr}; all traffic switched\n").into_bytes(),
                 }
             }
             Err(e) => fail(e.detail.message),
@@ -910,16 +953,85 @@ impl promotion::DeploymentTarget for LocalTarget {
         let slots = local.slots.lock().await;
         let mut digests = Vec::new();
         let mut config = None;
-        for r in [&slots.stable, &slots.canary].into_iter().flatten() {
+        let routes = local.router.routes();
+        // The canary serves the environment as a whole only with a traffic share; pinned to
+        // some tenants (a ring), it is reported under them.
+        let canary = slots.canary.as_ref().filter(|_| routes.canary_percent > 0);
+        for r in [slots.stable.as_ref(), canary].into_iter().flatten() {
             digests.push(r.digest.clone());
             config = config.or(r.config_digest.clone());
         }
-        Ok(vec![promotion::Running {
+        let mut out = vec![promotion::Running {
             tenant: None,
             digests,
             config_digest: config,
-        }])
+        }];
+        // Per tenant: the version its requests are routed to, with the configuration delivered.
+        if let Some(stable) = &slots.stable {
+            for (tenant, cfg) in &stable.tenant_configs {
+                let on_canary = routes.tenants.get(tenant) == Some(&ward_runtime::router::Side::Canary);
+                let serving = match (&slots.canary, on_canary) {
+                    (Some(c), true) => c,
+                    _ => stable,
+                };
+                out.push(promotion::Running {
+                    tenant: Some(tenant.clone()),
+                    digests: vec![serving.digest.clone()],
+                    config_digest: serving.tenant_configs.get(tenant).cloned().or(Some(cfg.clone())),
+                });
+            }
+        }
+        Ok(out)
     }
+}
+
+/// The runs of a local-runtime deployment record, one per unit: the environment as a whole
+/// (tenant `None`) and each tenant, with the configuration it received.
+pub(crate) fn local_runs(
+    units: Vec<(Option<String>, Option<String>)>,
+    succeeded: bool,
+    rollback_to: Option<Restore>,
+) -> Vec<TargetRun> {
+    units
+        .into_iter()
+        .map(|(tenant, config_digest)| TargetRun {
+            tenant,
+            config_digest,
+            status: if succeeded { "succeeded" } else { "failed" }.into(),
+            exit_code: None,
+            output_digest: None,
+            rollback_to: rollback_to.clone(),
+        })
+        .collect()
+}
+
+/// Every tenant's effective configuration in `env`, as published now (none without tenants or
+/// without any configuration).
+pub(crate) async fn current_tenant_configs(
+    ledger: &Ledger,
+    env: &Environment,
+) -> Result<Vec<(String, Effective)>, ApiError> {
+    let mut out = Vec::new();
+    for t in env.all_tenants() {
+        if let Some(c) = promotion::config::effective(ledger, &env.name, Some(&t)).await? {
+            out.push((t, c));
+        }
+    }
+    Ok(out)
+}
+
+/// Tenant configurations recorded by digest, loaded back.
+pub(crate) async fn load_tenant_configs(
+    ledger: &Ledger,
+    recorded: &BTreeMap<String, String>,
+) -> Result<Vec<(String, Effective)>, ApiError> {
+    let mut out = Vec::new();
+    for (t, d) in recorded {
+        if let Some(c) = promotion::config::load_effective(ledger, Some(d)).await? {
+            out.push((t.clone(), c));
+        }
+    }
+    Ok(out)
 }
 
 /// The rollback plan recorded with a rollout's deployment: what ran before.
