@@ -845,6 +845,10 @@ pub struct BenchRouterArgs {
     /// nginx binary (default /usr/sbin/nginx; skipped when absent).
     #[arg(long)]
     pub nginx: Option<PathBuf>,
+    /// Pin the load generator to the last CPU and everything measured (router, nginx, the
+    /// service instances) to the others, so they do not compete for a core.
+    #[arg(long)]
+    pub pin: bool,
 }
 
 /// `ward bench gate`.

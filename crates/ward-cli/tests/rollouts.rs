@@ -601,6 +601,43 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     drop(server);
     server = serve(&e.d, e.api);
     assert_eq!(e.rollout(&id)["status"], "halted");
+    // Until the new version is ready again its ring is served by stable (the safe side).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while serving("internal") != Some(v3.clone()) {
+        assert!(
+            Instant::now() < deadline,
+            "internal never went back to v3 after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    only_internal_on_v3();
+    // Resume retries the failed ring: clinic-b still fails, so it halts again the same way.
+    ok(run(e.cli(&e.rm, &["rollout", "resume", &id])));
+    let halts = |r: &Value| {
+        r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["kind"] == "rollout.halted")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let again = loop {
+        let r = e.rollout(&id);
+        if halts(&r) == 2 && r["status"] == "halted" {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the retried ring did not halt again: {r:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(again["step"], 1);
+    assert!(
+        again["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "rollout.resumed" && x["payload"]["retry"] == true)
+    );
     only_internal_on_v3();
     // Abort: every ring back on stable, the canary gone; then the next release goes through.
     let aborted = json(&ok(run(e.cli(&e.rm, &["rollout", "abort", &id, "--output", "json"]))));

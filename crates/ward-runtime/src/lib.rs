@@ -27,6 +27,30 @@ pub mod sample;
 pub mod stats;
 pub mod supervisor;
 
+/// Pins the calling thread to `cpus` (Linux `sched_setaffinity`); threads and processes it
+/// starts afterwards inherit the set. Used by benchmarks to keep the load generator off the
+/// cores of the system under test.
+pub fn pin_current_thread(cpus: &[usize]) -> std::io::Result<()> {
+    // SAFETY: `set` is a plain bit set owned by this frame; CPU_SET only writes inside it (the
+    // index is checked against its size first), and sched_setaffinity reads `size_of` bytes.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            if c >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("no CPU {c}"),
+                ));
+            }
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// What went wrong in the runtime.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {

@@ -194,10 +194,46 @@ async fn max_throughput(http: &Http, addr: SocketAddr, clients: usize, secs: u64
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Each target in turn: warm-up, the fixed-rate latency run, then maximum throughput.
+async fn measure(
+    targets: &[(&'static str, SocketAddr)],
+    rate: u64,
+    duration: u64,
+    clients: usize,
+) -> Result<Vec<Value>> {
+    let http = client();
+    for (_, addr) in targets {
+        wait_up(&http, *addr).await?;
+    }
+    let mut rows = Vec::new();
+    for (name, addr) in targets {
+        let _ = fixed_rate(&http, *addr, rate, 1).await;
+        let (lat, errors) = fixed_rate(&http, *addr, rate, duration).await;
+        let max = max_throughput(&http, *addr, clients, duration.min(5)).await;
+        rows.push(json!({
+            "target": name, "requests": lat.len(), "errors": errors,
+            "p50_ms": pct(&lat, 0.50), "p99_ms": pct(&lat, 0.99), "p999_ms": pct(&lat, 0.999),
+            "max_rps": max,
+        }));
+    }
+    Ok(rows)
+}
+
 /// `ward bench router`.
 pub fn router(g: &Global, a: &BenchRouterArgs) -> Result<()> {
     let sample = sample_binary(a.sample.as_deref())?;
     let dir = tempfile::tempdir()?;
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let pinned = a.pin && cpus >= 2;
+    if a.pin && !pinned {
+        eprintln!("--pin needs at least 2 CPUs; running unpinned");
+    }
+    let load_cpu = cpus - 1;
+    if pinned {
+        // This thread and all it starts from here on (router threads, instances, nginx) stay
+        // off the load generator's CPU.
+        ward_runtime::pin_current_thread(&(0..load_cpu).collect::<Vec<_>>())?;
+    }
     // The router's own runtime: two workers, like nginx's two worker processes.
     let router_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -205,6 +241,11 @@ pub fn router(g: &Global, a: &BenchRouterArgs) -> Result<()> {
         .build()?;
     let load_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .on_thread_start(move || {
+            if pinned && let Err(e) = ward_runtime::pin_current_thread(&[load_cpu]) {
+                eprintln!("cannot pin the load generator: {e}");
+            }
+        })
         .enable_all()
         .build()?;
     let spec = |name: &str| InstanceSpec {
@@ -254,28 +295,19 @@ pub fn router(g: &Global, a: &BenchRouterArgs) -> Result<()> {
         );
         None
     };
-    let mut targets: Vec<(&str, SocketAddr)> = vec![("direct", stable.addr()), ("ward-router", router_addr)];
+    let mut targets: Vec<(&'static str, SocketAddr)> = vec![("direct", stable.addr()), ("ward-router", router_addr)];
     if let Some(n) = &nginx {
         targets.push(("nginx", n.addr));
     }
-    let results = load_rt.block_on(async {
-        let http = client();
-        for (_, addr) in &targets {
-            wait_up(&http, *addr).await?;
-        }
-        let mut rows = Vec::new();
-        for (name, addr) in &targets {
-            // Warm-up, then the measured run.
-            let _ = fixed_rate(&http, *addr, a.rate, 1).await;
-            let (lat, errors) = fixed_rate(&http, *addr, a.rate, a.duration).await;
-            let max = max_throughput(&http, *addr, a.clients, a.duration.min(5)).await;
-            rows.push(json!({
-                "target": name, "requests": lat.len(), "errors": errors,
-                "p50_ms": pct(&lat, 0.50), "p99_ms": pct(&lat, 0.99), "p999_ms": pct(&lat, 0.999),
-                "max_rps": max,
-            }));
-        }
-        anyhow::Ok(rows)
+    // Spawned, so that it runs on the load generator's (pinned) workers rather than this thread.
+    let rate = a.rate;
+    let duration = a.duration;
+    let clients = a.clients;
+    let measured = targets.clone();
+    let results = load_rt.block_on(async move {
+        tokio::spawn(async move { measure(&measured, rate, duration, clients).await })
+            .await
+            .map_err(|e| anyhow::anyhow!("load generator: {e}"))?
     })?;
     drop(nginx);
     router_rt.block_on(async {
@@ -286,6 +318,7 @@ pub fn router(g: &Global, a: &BenchRouterArgs) -> Result<()> {
     let added = |row: &Value, k: &str| row[k].as_f64().unwrap_or(0.0) - direct[k].as_f64().unwrap_or(0.0);
     let report = json!({
         "rate": a.rate, "duration_secs": a.duration, "canary_percent": a.canary_percent,
+        "pinned": pinned.then(|| json!({"load_generator_cpu": load_cpu, "measured_cpus": (0..load_cpu).collect::<Vec<_>>()})),
         "clients_for_max": a.clients, "results": results,
         "added_latency_ms": results.iter().skip(1).map(|r| json!({
             "target": r["target"], "p50": added(r, "p50_ms"), "p99": added(r, "p99_ms"),

@@ -305,6 +305,37 @@ fn resolve(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn eff(bytes: &str) -> Effective {
+        Effective {
+            digest: ward_evidence::digest::of_bytes(bytes.as_bytes()),
+            bytes: bytes.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn tenant_configurations_are_written_once_per_set() {
+        let root = tempfile::tempdir().unwrap();
+        let set = vec![
+            ("clinic-a".to_string(), eff(r#"{"values":{"w":2}}"#)),
+            ("clinic-b".to_string(), eff(r#"{"values":{"w":24}}"#)),
+        ];
+        let dir = tenant_config_dir(root.path(), &set).unwrap();
+        assert!(dir.is_absolute());
+        assert_eq!(std::fs::read(dir.join("clinic-a.json")).unwrap(), set[0].1.bytes);
+        assert_eq!(std::fs::read(dir.join("clinic-b.json")).unwrap(), set[1].1.bytes);
+        // The same set is the same directory; another set is another one, the first untouched.
+        assert_eq!(tenant_config_dir(root.path(), &set).unwrap(), dir);
+        let other = vec![("clinic-a".to_string(), eff(r#"{"values":{"w":3}}"#))];
+        let dir2 = tenant_config_dir(root.path(), &other).unwrap();
+        assert_ne!(dir2, dir);
+        assert_eq!(std::fs::read(dir.join("clinic-a.json")).unwrap(), set[0].1.bytes);
+        // A name that could escape the directory is refused and leaves nothing behind.
+        let bad = vec![("../evil".to_string(), eff("{}"))];
+        assert!(tenant_config_dir(root.path(), &bad).is_err());
+        let left: Vec<_> = std::fs::read_dir(root.path().join("tenant-config")).unwrap().collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+
     #[test]
     fn configuration_becomes_environment_variables() {
         let doc = serde_json::json!({"values": {"db": {"url": "postgres://db/app", "pool": 5}, "feature-x": true,
