@@ -469,7 +469,44 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
         &e.rm,
         &["config", "set", "--env", "prod", "--tenant", "clinic-a", &a_cfg],
     )));
-    ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
+    // One process serves every tenant: a ring alone cannot be promoted here...
+    let refused = run(e.cli(
+        &e.rm,
+        &["promote", "--change", &c1, "--to", "prod", "--ring", "internal"],
+    ));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("one process serves every tenant"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // ...and the whole environment is one cut-over, recorded for it and for every tenant.
+    let first = json(&ok(run(
+        e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod", "--output", "json"])
+    )));
+    let units: Vec<Value> = first["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant"].clone())
+        .collect();
+    assert_eq!(
+        units,
+        [
+            Value::Null,
+            "internal".into(),
+            "clinic-a".into(),
+            "clinic-b".into(),
+            "clinic-c".into()
+        ],
+        "{first:#}"
+    );
+    assert!(
+        first["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "succeeded")
+    );
     let _load = Load::with_tenants(e.router, &["internal", "clinic-a", "clinic-b", "clinic-c"], 2);
     let good = json(&ok(run(e.cli(
         &e.rm,
@@ -597,6 +634,15 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     let busy = run(e.cli(&e.rm, &["rollout", "start", "--change", &c4, "--env", "prod"]));
     let why = String::from_utf8_lossy(&busy.stderr).to_string();
     assert!(why.contains("already rolling out") && why.contains(&id), "{why}");
+    // Nor can a promotion or a rollback pull the runtime from under it.
+    for args in [
+        vec!["promote", "--change", c4.as_str(), "--to", "prod"],
+        vec!["rollback", "--env", "prod"],
+    ] {
+        let out = run(e.cli(&e.rm, &args));
+        let why = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success() && why.contains(&id), "{args:?}: {why}");
+    }
     // A killed Ward comes back halted, with the passed ring still pinned to the new version.
     drop(server);
     server = serve(&e.d, e.api);

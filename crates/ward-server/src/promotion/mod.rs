@@ -401,11 +401,17 @@ pub async fn promote(
     cx: &PromotionContext<'_>,
 ) -> Result<Deployment, ApiError> {
     let env = find(&cx.policy.environments, &req.environment)?;
-    let units = env
+    let mut units = env
         .select(&req.tenants, req.ring.as_deref())
         .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+    if env.runtime.is_some() {
+        local_units(env, &mut units, !req.tenants.is_empty() || req.ring.is_some())?;
+    }
     let target = target_for(env, cx.runtime)?;
     let _serialised = cx.locks.take(ledger, &env.name).await?;
+    if env.runtime.is_some() {
+        crate::rollout::ensure_idle(ledger, &env.name).await?;
+    }
     let Authority {
         change,
         gate_decision,
@@ -436,6 +442,24 @@ pub async fn promote(
         rollback_of: None,
     };
     record(ledger, by, &release, jobs, target.as_ref()).await
+}
+
+/// On the local runtime one process serves every tenant: a deployment is for the whole
+/// environment (the unit `None`, first, which the target acts on) and every tenant (recorded
+/// with the configuration each receives). Selecting tenants or a ring is refused there.
+fn local_units(env: &Environment, units: &mut Vec<Option<String>>, selected: bool) -> Result<(), ApiError> {
+    if selected {
+        return Err(ApiError::invalid(
+            format!(
+                "{} runs on the local runtime, where one process serves every tenant",
+                env.name
+            ),
+            "expose it ring by ring with `ward rollout start` (strategy rings), or promote or roll back the whole environment",
+        ));
+    }
+    units.retain(Option::is_some);
+    units.insert(0, None);
+    Ok(())
 }
 
 /// One tenant's part of a deployment, prepared.
@@ -474,6 +498,10 @@ async fn record(
 ) -> Result<Deployment, ApiError> {
     let mut runs = Vec::new();
     let mut failed = false;
+    let tenant_configs: Vec<(String, config::Effective)> = jobs
+        .iter()
+        .filter_map(|j| Some((j.tenant.clone()?, j.config.clone()?)))
+        .collect();
     for job in jobs {
         let mut run = TargetRun {
             tenant: job.tenant.clone(),
@@ -497,6 +525,7 @@ async fn record(
                     tenant: job.tenant.as_deref(),
                     ring,
                     config: job.config.as_ref(),
+                    tenant_configs: &tenant_configs,
                 })
                 .await;
             let digest = ward_evidence::digest::of_bytes(&outcome.output);
@@ -564,6 +593,9 @@ pub async fn rollback(
 ) -> Result<Deployment, ApiError> {
     let env = find(envs, environment)?;
     let target = target_for(env, runtime)?;
+    if env.runtime.is_some() {
+        local_units(env, &mut Vec::new(), tenant.is_some())?;
+    }
     if let Some(t) = tenant
         && !env.all_tenants().iter().any(|x| x == t)
     {
@@ -573,6 +605,9 @@ pub async fn rollback(
         ));
     }
     let _serialised = locks.take(ledger, &env.name).await?;
+    if env.runtime.is_some() {
+        crate::rollout::ensure_idle(ledger, &env.name).await?;
+    }
     let list = deployments(ledger, &env.name).await?;
     let latest = list.iter().rev().find(|d| {
         d.targets
@@ -590,7 +625,7 @@ pub async fn rollback(
             "promote a release first",
         ));
     };
-    let units: Vec<Option<String>> = match tenant {
+    let mut units: Vec<Option<String>> = match tenant {
         Some(t) => vec![Some(t.to_string())],
         None => latest
             .targets
@@ -599,6 +634,9 @@ pub async fn rollback(
             .map(|r| r.tenant.clone())
             .collect(),
     };
+    if env.runtime.is_some() {
+        local_units(env, &mut units, false)?;
+    }
     let mut restore: Option<Restore> = None;
     let mut jobs = Vec::new();
     for unit in units {

@@ -32,6 +32,9 @@ pub struct DeployJob<'a> {
     pub ring: Option<&'a str>,
     /// The effective configuration, when any is published.
     pub config: Option<&'a Effective>,
+    /// Every tenant's effective configuration in this deployment, for a target where one
+    /// process serves all tenants (the local runtime); per-tenant targets use `config`.
+    pub tenant_configs: &'a [(String, Effective)],
 }
 
 /// What a target did.
@@ -315,6 +318,7 @@ mod tests {
                 tenant: Some("clinic-a"),
                 ring: Some("pilot"),
                 config: Some(&cfg),
+                tenant_configs: &[],
             })
             .await;
         assert!(!out.succeeded);

@@ -466,6 +466,26 @@ pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Roll
     Ok(out)
 }
 
+/// Refuses when a rollout of `environment` has not finished (running, paused or halted): a
+/// new rollout, a drill, a promotion or a rollback would pull the runtime from under it.
+pub async fn ensure_idle(ledger: &Ledger, environment: &str) -> Result<(), ApiError> {
+    match list(ledger, Some(environment))
+        .await?
+        .into_iter()
+        .find(|r| !r.finished())
+    {
+        Some(active) => Err(conflict(
+            "rollout_in_progress",
+            format!(
+                "{environment} is already rolling out {} ({}, {})",
+                active.change, active.id, active.status
+            ),
+            &format!("wait for it to finish, or: ward rollout abort {}", active.id),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The rollout engine inside `ward serve`: local environments, running rollouts.
 pub struct Engine {
     pub(crate) ledger: Ledger,
@@ -648,17 +668,7 @@ impl Engine {
             .unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
         let steps = plan(&strategy, &env).map_err(|e| ApiError::invalid(e, "fix the strategy"))?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
-        if let Some(active) = list(&self.ledger, Some(&env.name))
-            .await?
-            .into_iter()
-            .find(|r| !r.finished())
-        {
-            return Err(conflict(
-                "rollout_in_progress",
-                format!("{} is already rolling out {} ({})", env.name, active.change, active.id),
-                &format!("wait for it, or: ward rollout abort {}", active.id),
-            ));
-        }
+        ensure_idle(&self.ledger, &env.name).await?;
         let cx = promotion::PromotionContext {
             policy: &self.policy,
             risk: &self.risk,
@@ -771,17 +781,7 @@ impl Engine {
         let env = promotion::find(&self.policy.environments, environment)?.clone();
         let local = self.local_or_err(&env.name)?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
-        if let Some(active) = list(&self.ledger, Some(&env.name))
-            .await?
-            .into_iter()
-            .find(|r| !r.finished())
-        {
-            return Err(conflict(
-                "rollout_in_progress",
-                format!("{} is rolling out {} ({})", env.name, active.change, active.id),
-                "drill when no rollout runs",
-            ));
-        }
+        ensure_idle(&self.ledger, &env.name).await?;
         let deployments = promotion::deployments(&self.ledger, &env.name).await?;
         let runs = promotion::history(&deployments, None);
         let (Some(current), Some(good)) = (
@@ -893,32 +893,23 @@ impl promotion::DeploymentTarget for LocalTarget {
             return fail("the local runtime runs exactly one artifact per change".into());
         }
         let digest = &job.digests[0];
-        let env = match promotion::find(&self.engine.policy.environments, &self.env) {
-            Ok(e) => e.clone(),
-            Err(e) => return fail(e.detail.message),
-        };
-        // One process serves every tenant: it gets the environment's configuration and each
-        // tenant's own, and is started once for the whole promotion.
-        let (config, tenants) = match (
-            promotion::config::effective(&self.engine.ledger, &env.name, None).await,
-            current_tenant_configs(&self.engine.ledger, &env).await,
-        ) {
-            (Ok(c), Ok(t)) => (c, t),
-            (Err(e), _) | (_, Err(e)) => return fail(e.detail.message),
-        };
+        // One process serves every tenant: the whole-environment job (first) starts it with the
+        // environment's configuration and every tenant's; the tenants' jobs find it serving.
+        let config = job.config.cloned();
+        let tenants = job.tenant_configs.to_vec();
         let wanted: BTreeMap<String, String> = tenants.iter().map(|(t, c)| (t.clone(), c.digest.clone())).collect();
         {
             let slots = local.slots.lock().await;
             if let Some(s) = &slots.stable
                 && &s.digest == digest
-                && s.config_digest == config.as_ref().map(|c| c.digest.clone())
-                && s.tenant_configs == wanted
+                && (job.tenant.is_some()
+                    || (s.config_digest == config.as_ref().map(|c| c.digest.clone()) && s.tenant_configs == wanted))
             {
-                let tenant = job.tenant.unwrap_or("every tenant");
+                let tenant = job.tenant.unwrap_or("the environment");
                 return promotion::target::DeployOutcome {
                     succeeded: true,
                     exit_code: None,
-                    output: format!("{digest} already serves {tenant} with this configuration\n").into_bytes(),
+                    output: format!("{digest} serves {tenant} with this configuration\n").into_bytes(),
                 };
             }
         }
