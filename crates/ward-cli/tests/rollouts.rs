@@ -350,6 +350,14 @@ fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
         list[1]["targets"][0]["rollback_to"]["digests"][0].as_str(),
         Some(v1.as_str())
     );
+    // The record leads to the rollout (its strategy and plan are the target's stored output).
+    assert!(
+        list[1]["targets"][0]["output_digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{:#}",
+        list[1]
+    );
     // Metrics per version and tenant on the admin port.
     let metrics = {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", e.admin)).unwrap();

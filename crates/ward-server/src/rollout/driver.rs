@@ -459,7 +459,19 @@ async fn record_deployment(
         approvals: r.approvals.clone(),
         rollback_of: None,
     };
-    let runs = super::local_runs(units, succeeded, rollback_to);
+    // The target's output: which rollout, with which strategy and plan, ended how — so the
+    // deployment record leads to the rollout's events.
+    let output = serde_json::to_vec(&json!({
+        "rollout": r.id, "strategy": r.strategy, "plan": r.plan, "ring": ring,
+        "succeeded": succeeded, "stable_digest": r.stable_digest,
+    }))
+    .map_err(ApiError::internal)?;
+    let output_digest = ward_evidence::digest::of_bytes(&output);
+    engine.ledger.store().put_evidence(&output_digest, &output).await?;
+    let mut runs = super::local_runs(units, succeeded, rollback_to);
+    for run in &mut runs {
+        run.output_digest = Some(output_digest.clone());
+    }
     promotion::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await
 }
 
