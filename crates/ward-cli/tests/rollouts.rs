@@ -704,6 +704,13 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     for t in ["internal", "clinic-a", "clinic-b", "clinic-c"] {
         assert_eq!(serving(t), Some(v2.clone()), "{t}");
     }
+    // internal's move back is recorded too (a deployment of v2 reverting its ring's), so the
+    // runtime still matches what Ward recorded.
+    let seen = json(&ok(run(e.cli(
+        &e.rm,
+        &["env", "observe", "--env", "prod", "--from-runtime", "--output", "json"],
+    ))));
+    assert_eq!(seen["drifted"], false, "{seen:#}");
     let next = json(&ok(run(e.cli(
         &e.rm,
         &[

@@ -424,6 +424,52 @@ async fn roll_back(
     )
     .await?;
     record_deployment(engine, r, None, false, None).await?;
+    restore_rings(engine, r, step).await
+}
+
+/// After a rings rollout is rolled back or aborted past its first ring, the tenants of the rings
+/// that had passed are back on stable: recorded as a deployment of the stable release to them,
+/// reverting their ring's record (so drift and history see what they run again).
+async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), ApiError> {
+    let Some(kept) = step.checked_sub(1).and_then(|k| r.plan.get(k)) else {
+        return Ok(());
+    };
+    if r.strategy.kind != StrategyKind::Rings || kept.tenants.is_empty() {
+        return Ok(());
+    }
+    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let Some(restore) = restore_of(r, &deployments) else {
+        return Ok(());
+    };
+    let started = r.events.first().map_or(0, |e| e.seq);
+    let reverted = deployments
+        .iter()
+        .rev()
+        .find(|d| d.seq > started && d.ring.is_some() && d.status == "succeeded" && d.digests == [r.digest.clone()])
+        .map(|d| d.seq);
+    let from = deployments.iter().find(|d| d.seq == restore.deployment);
+    let env = promotion::find(&engine.policy.environments, &r.environment)?;
+    let rel = promotion::Release {
+        env,
+        change: &restore.change,
+        digests: &restore.digests,
+        ring: None,
+        gate_decision: from.map_or(0, |d| d.gate_decision),
+        approvals: from.map(|d| d.approvals.clone()).unwrap_or_default(),
+        rollback_of: reverted,
+    };
+    let units = kept
+        .tenants
+        .iter()
+        .map(|t| {
+            let config = from
+                .and_then(|d| d.targets.iter().find(|x| x.tenant.as_deref() == Some(t)))
+                .and_then(|x| x.config_digest.clone());
+            (Some(t.clone()), config)
+        })
+        .collect();
+    let runs = super::local_runs(units, true, None);
+    promotion::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await?;
     Ok(())
 }
 

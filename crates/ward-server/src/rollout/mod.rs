@@ -958,17 +958,20 @@ impl promotion::DeploymentTarget for LocalTarget {
             config_digest: config,
         }];
         // Per tenant: the version its requests are routed to, with the configuration delivered.
+        let tenants = promotion::find(&self.engine.policy.environments, environment)
+            .map(Environment::all_tenants)
+            .unwrap_or_default();
         if let Some(stable) = &slots.stable {
-            for (tenant, cfg) in &stable.tenant_configs {
-                let on_canary = routes.tenants.get(tenant) == Some(&ward_runtime::router::Side::Canary);
+            for tenant in tenants {
+                let on_canary = routes.tenants.get(&tenant) == Some(&ward_runtime::router::Side::Canary);
                 let serving = match (&slots.canary, on_canary) {
                     (Some(c), true) => c,
                     _ => stable,
                 };
                 out.push(promotion::Running {
-                    tenant: Some(tenant.clone()),
                     digests: vec![serving.digest.clone()],
-                    config_digest: serving.tenant_configs.get(tenant).cloned().or(Some(cfg.clone())),
+                    config_digest: serving.tenant_configs.get(&tenant).cloned(),
+                    tenant: Some(tenant),
                 });
             }
         }
