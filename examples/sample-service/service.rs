@@ -174,8 +174,12 @@ fn answer(path: &str, tenant: Option<&str>, s: &Settings) -> (u16, String) {
 /// The tenant's configuration file from `WARD_TENANT_CONFIG_DIR`, as delivered.
 fn tenant_config(tenant: Option<&str>) -> (u16, String) {
     let found = match (env("WARD_TENANT_CONFIG_DIR"), tenant) {
-        // Tenant names Ward accepts are [a-z0-9-]; anything else cannot name a file here.
-        (Some(dir), Some(t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+        // Tenant names Ward accepts: [a-z0-9._-], starting with a letter or digit (so no `..`
+        // and no `/`); anything else cannot name a file here.
+        (Some(dir), Some(t))
+            if t.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
             std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{t}.json"))).ok()
         }
         _ => None,

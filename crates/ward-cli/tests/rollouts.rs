@@ -459,7 +459,7 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
 ]"#,
     );
     let mut server = serve(&e.d, e.api);
-    let (_v1, c1) = e.change("v1", "");
+    let (v1, c1) = e.change("v1", "");
     let (v2, c2) = e.change("v2", "");
     // clinic-b's workflow breaks in v3: 40% of its requests fail, everyone else is fine.
     let (v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
@@ -711,6 +711,20 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
         &["env", "observe", "--env", "prod", "--from-runtime", "--output", "json"],
     ))));
     assert_eq!(seen["drifted"], false, "{seen:#}");
+    // Rolling the environment back now goes to v1 for everyone: internal's v3 was reverted and
+    // is no longer part of its history.
+    let back = json(&ok(run(
+        e.cli(&e.rm, &["rollback", "--env", "prod", "--output", "json"])
+    )));
+    assert_eq!(back["digests"][0].as_str(), Some(v1.as_str()), "{back:#}");
+    for t in ["internal", "clinic-a", "clinic-b", "clinic-c", ""] {
+        assert_eq!(serving(t), Some(v1.clone()), "{t:?}");
+    }
+    let seen = json(&ok(run(e.cli(
+        &e.rm,
+        &["env", "observe", "--env", "prod", "--from-runtime", "--output", "json"],
+    ))));
+    assert_eq!(seen["drifted"], false, "{seen:#}");
     let next = json(&ok(run(e.cli(
         &e.rm,
         &[
@@ -726,8 +740,9 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
 
 #[test]
 fn blue_green_switches_at_once_and_switches_back_on_a_latency_breach() {
-    let e = Env::new(
+    let e = Env::with(
         r#"{ kind = "blue-green", keep_warm_ms = 2000, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 5, max_p99_ms = 200 }, http_checks = [{ path = "/api/reminders" }] }"#,
+        r#"tenants = ["clinic-1", "clinic-2"]"#,
     );
     let _server = serve(&e.d, e.api);
     let (_v1, c1) = e.change("v1", "");
@@ -744,6 +759,13 @@ fn blue_green_switches_at_once_and_switches_back_on_a_latency_breach() {
     assert_eq!(good["status"], "completed", "{good:#}");
     assert_eq!(good["plan"].as_array().map(Vec::len), Some(1));
     assert!(e.versions(10).iter().all(|v| v == &v2));
+    // Without any configuration published, every tenant's history still follows the release.
+    let seen = json(&ok(run(e.cli(
+        &e.rm,
+        &["env", "observe", "--env", "prod", "--from-runtime", "--output", "json"],
+    ))));
+    assert_eq!(seen["drifted"], false, "{seen:#}");
+    assert_eq!(seen["observations"].as_array().map(Vec::len), Some(3), "{seen:#}");
     // v3 is 300 ms slow: all traffic goes to it, the analysis sees p99 over 200 ms, and the
     // warm v2 takes it all back.
     let out = run(e.cli(

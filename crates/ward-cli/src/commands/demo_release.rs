@@ -394,7 +394,14 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         changes[0].0, first.seq
     ));
     let load = Load::start(router);
-    let good = demo.rollout(&changes[1].0).await?;
+    let rollouts = async {
+        let good = demo.rollout(&changes[1].0).await?;
+        let bad = demo.rollout(&changes[2].0).await?;
+        anyhow::Ok((good, bad))
+    }
+    .await;
+    let sent = load.stop().await;
+    let (good, bad) = rollouts?;
     say(format!(
         "   canary {} of {}: {} → {}",
         good.id,
@@ -402,7 +409,6 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         steps(&good),
         good.status
     ));
-    let bad = demo.rollout(&changes[2].0).await?;
     say(format!(
         "   canary {} of {}: {} — {}; all traffic back on stable {:.2} ms after the breaching measurement",
         bad.id,
@@ -411,7 +417,6 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         bad.reason.as_deref().unwrap_or("?"),
         bad.time_to_stable_ms.unwrap_or(f64::NAN)
     ));
-    let sent = load.stop().await;
     let drill = demo.engine.drill(&demo.rhea, "prod").await.map_err(fail)?;
     say(format!(
         "   rollback drill: prod back on {} in {:.1} ms, every probe answered by it: {} (entry {}); {sent} requests served during the demo",

@@ -193,11 +193,26 @@ pub fn history(list: &[Deployment], tenant: Option<&str>) -> Vec<Restore> {
         .collect()
 }
 
-/// The latest release in `history` that differs (digests or configuration) from `current`.
-fn known_good(history: &[Restore], digests: &[String], config: Option<&str>) -> Option<Restore> {
+/// The deployments a later successful rollback reverted: never a known-good release again.
+pub fn reverted(list: &[Deployment]) -> std::collections::HashSet<u64> {
+    list.iter()
+        .filter(|d| d.targets.iter().any(|r| r.status == "succeeded"))
+        .filter_map(|d| d.rollback_of)
+        .collect()
+}
+
+/// The latest release in `history` that differs (digests or configuration) from `current`
+/// and was not reverted by a rollback.
+pub fn known_good(
+    history: &[Restore],
+    reverted: &std::collections::HashSet<u64>,
+    digests: &[String],
+    config: Option<&str>,
+) -> Option<Restore> {
     history
         .iter()
         .rev()
+        .filter(|r| !reverted.contains(&r.deployment))
         .find(|r| r.digests.as_slice() != digests || r.config_digest.as_deref() != config)
         .cloned()
 }
@@ -418,11 +433,13 @@ pub async fn promote(
         approvals,
     } = authorise(ledger, by, &req.change, env, &req.tenants, req.ring.as_deref(), cx).await?;
     let list = deployments(ledger, &env.name).await?;
+    let undone = reverted(&list);
     let mut jobs = Vec::new();
     for unit in units {
         let cfg = config::effective(ledger, &env.name, unit.as_deref()).await?;
         let plan = known_good(
             &history(&list, unit.as_deref()),
+            &undone,
             &change.request.artifacts,
             cfg.as_ref().map(|c| c.digest.as_str()),
         );
@@ -448,6 +465,15 @@ pub async fn promote(
 /// environment (the unit `None`, first, which the target acts on) and every tenant (recorded
 /// with the configuration each receives). Selecting tenants or a ring is refused there.
 fn local_units(env: &Environment, units: &mut Vec<Option<String>>, selected: bool) -> Result<(), ApiError> {
+    local_only_whole(env, selected)?;
+    units.clear();
+    units.push(None);
+    units.extend(env.all_tenants().into_iter().map(Some));
+    Ok(())
+}
+
+/// Refuses a selection of tenants or a ring on the local runtime.
+fn local_only_whole(env: &Environment, selected: bool) -> Result<(), ApiError> {
     if selected {
         return Err(ApiError::invalid(
             format!(
@@ -457,8 +483,6 @@ fn local_units(env: &Environment, units: &mut Vec<Option<String>>, selected: boo
             "expose it ring by ring with `ward rollout start` (strategy rings), or promote or roll back the whole environment",
         ));
     }
-    units.retain(Option::is_some);
-    units.insert(0, None);
     Ok(())
 }
 
@@ -594,7 +618,7 @@ pub async fn rollback(
     let env = find(envs, environment)?;
     let target = target_for(env, runtime)?;
     if env.runtime.is_some() {
-        local_units(env, &mut Vec::new(), tenant.is_some())?;
+        local_only_whole(env, tenant.is_some())?;
     }
     if let Some(t) = tenant
         && !env.all_tenants().iter().any(|x| x == t)
@@ -609,11 +633,17 @@ pub async fn rollback(
         crate::rollout::ensure_idle(ledger, &env.name).await?;
     }
     let list = deployments(ledger, &env.name).await?;
-    let latest = list.iter().rev().find(|d| {
-        d.targets
-            .iter()
-            .any(|r| r.status == "succeeded" && (tenant.is_none() || r.tenant.as_deref() == tenant))
-    });
+    let latest = if env.runtime.is_some() {
+        // The environment's current release (ring and restore records name only some tenants).
+        let current = history(&list, None).pop();
+        current.and_then(|c| list.iter().find(|d| d.seq == c.deployment))
+    } else {
+        list.iter().rev().find(|d| {
+            d.targets
+                .iter()
+                .any(|r| r.status == "succeeded" && (tenant.is_none() || r.tenant.as_deref() == tenant))
+        })
+    };
     let Some(latest) = latest else {
         return Err(refused(
             "nothing_to_roll_back",
@@ -637,6 +667,7 @@ pub async fn rollback(
     if env.runtime.is_some() {
         local_units(env, &mut units, false)?;
     }
+    let undone = reverted(&list);
     let mut restore: Option<Restore> = None;
     let mut jobs = Vec::new();
     for unit in units {
@@ -645,13 +676,17 @@ pub async fn rollback(
             .as_deref()
             .map_or(env.name.clone(), |t| format!("{}/{t}", env.name));
         let Some(current) = runs.last() else {
+            if env.runtime.is_some() && unit.is_some() {
+                // A tenant no deployment recorded yet: it follows the environment.
+                continue;
+            }
             return Err(refused(
                 "nothing_to_roll_back",
                 format!("{name} runs nothing deployed by Ward"),
                 "promote a release first",
             ));
         };
-        let Some(good) = known_good(&runs, &current.digests, current.config_digest.as_deref()) else {
+        let Some(good) = known_good(&runs, &undone, &current.digests, current.config_digest.as_deref()) else {
             return Err(refused(
                 "no_known_good",
                 format!("{name} has no earlier release to go back to"),

@@ -85,16 +85,38 @@ pub(super) async fn drive(
     let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
     // Killed after the deployment was recorded but before the rollout was: only that is left.
     if resumed
-        && let Some(d) = deployments.iter().rev().find(|d| d.ring.is_none())
+        && let Some(d) = since_start(&r, &deployments).rev().find(|d| d.ring.is_none())
         && d.status == "succeeded"
         && d.digests == [r.digest.clone()]
-        && d.seq > r.events.first().map_or(0, |e| e.seq)
     {
         record(
             engine,
             &r,
             "rollout.completed",
             json!({"deployment": d.seq, "resumed": true}),
+        )
+        .await?;
+        return Ok(());
+    }
+    // Killed while rolling back, after its failed deployment was recorded: finish that.
+    if resumed
+        && since_start(&r, &deployments)
+            .any(|d| d.ring.is_none() && d.status == "failed" && d.digests == [r.digest.clone()])
+    {
+        let ring_records: Vec<u64> = since_start(&r, &deployments)
+            .filter(|d| d.ring.is_some() && d.digests == [r.digest.clone()])
+            .map(|d| d.seq)
+            .collect();
+        let restored = since_start(&r, &deployments).any(|d| d.rollback_of.is_some_and(|x| ring_records.contains(&x)));
+        if !restored {
+            restore_rings(engine, &r, r.step).await?;
+        }
+        record(
+            engine,
+            &r,
+            "rollout.rolled_back",
+            json!({"step": r.step, "reason": "rolled back before Ward restarted", "resumed": true,
+                "aborted": false, "stable_digest": r.stable_digest}),
         )
         .await?;
         return Ok(());
@@ -124,6 +146,10 @@ pub(super) async fn drive(
     let mut paused = r.status == "paused";
     let mut halted = r.status == "halted";
     let mut i = r.step.min(r.plan.len());
+    // An operator promoted it before Ward restarted: only the completion is left.
+    if r.promoted {
+        i = r.plan.len();
+    }
     while i < r.plan.len() {
         if halted {
             // The rings before the failed one keep the new version while an operator decides.
@@ -178,6 +204,8 @@ pub(super) async fn drive(
                 .await;
             }
             StepEnd::Failed(reason, verdict, at) if r.strategy.kind == StrategyKind::Rings && i > 0 => {
+                // Commands sent before the halt is recorded were meant for the running ring.
+                while rx.try_recv().is_ok() {}
                 halt(engine, &local, &r, i, reason, verdict, at).await?;
                 halted = true;
             }
@@ -254,7 +282,7 @@ async fn run_step(
                     deadline = Instant::now() + pause;
                 }
                 Some(Command::Promote) => {
-                    record(engine, r, "rollout.analysis", json!({"step": i, "verdict": {"verdict": "skipped", "reason": "promoted by an operator"}})).await?;
+                    record(engine, r, "rollout.analysis", json!({"step": i, "promoted": true, "verdict": {"verdict": "skipped", "reason": "promoted by an operator"}})).await?;
                     return Ok(StepEnd::Promote);
                 }
                 Some(Command::Abort) => return Ok(StepEnd::Aborted),
@@ -415,6 +443,10 @@ async fn roll_back(
     if let Some(c) = canary {
         c.instance.stop().await;
     }
+    // The deployment records first: a Ward killed before the terminal event finds them on
+    // restart and only finishes the rollout (see `drive`).
+    record_deployment(engine, r, None, false, None).await?;
+    restore_rings(engine, r, step).await?;
     record(
         engine,
         r,
@@ -423,8 +455,16 @@ async fn roll_back(
             "aborted": aborted, "stable_digest": r.stable_digest}),
     )
     .await?;
-    record_deployment(engine, r, None, false, None).await?;
-    restore_rings(engine, r, step).await
+    Ok(())
+}
+
+/// Deployment records written since the rollout started.
+fn since_start<'a>(
+    r: &Rollout,
+    deployments: &'a [promotion::Deployment],
+) -> impl DoubleEndedIterator<Item = &'a promotion::Deployment> {
+    let started = r.events.first().map_or(0, |e| e.seq);
+    deployments.iter().filter(move |d| d.seq > started)
 }
 
 /// After a rings rollout is rolled back or aborted past its first ring, the tenants of the rings
@@ -492,7 +532,7 @@ async fn record_deployment(
         Some((name, tenants)) => (Some(name), tenants.into_iter().map(tenant_config).collect()),
         None => {
             let mut units = vec![(None, r.config_digest.clone())];
-            units.extend(r.tenant_configs.keys().cloned().map(tenant_config));
+            units.extend(env.all_tenants().into_iter().map(tenant_config));
             (None, units)
         }
     };

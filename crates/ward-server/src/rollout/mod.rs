@@ -306,6 +306,9 @@ pub struct Rollout {
     pub status: String,
     /// Index of the current step (`plan.len()` once completed).
     pub step: usize,
+    /// An operator promoted it: the new version takes all traffic (only completion is left).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promoted: bool,
     /// Why it paused, failed or was aborted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -348,6 +351,7 @@ impl Rollout {
             plan: serde_json::from_value(start.get("plan")?.clone()).ok()?,
             status: "running".into(),
             step: 0,
+            promoted: false,
             reason: None,
             last_analysis: None,
             time_to_stable_ms: None,
@@ -358,6 +362,9 @@ impl Rollout {
         };
         for e in &events[1..] {
             let p = &e.payload;
+            if p.get("promoted").and_then(Value::as_bool) == Some(true) {
+                r.promoted = true;
+            }
             let step = p.get("step").and_then(Value::as_u64).map(|s| s as usize);
             match e.kind.as_str() {
                 "rollout.step" => {
@@ -496,6 +503,7 @@ pub struct Engine {
     pub(crate) data_dir: PathBuf,
     pub(crate) envs: Mutex<HashMap<String, Arc<LocalEnv>>>,
     pub(crate) handles: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<Command>>>,
+    drivers: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 /// The identity the engine records its own steps under.
@@ -530,12 +538,21 @@ impl Engine {
             data_dir,
             envs: Mutex::new(HashMap::new()),
             handles: Mutex::new(HashMap::new()),
+            drivers: Mutex::new(Vec::new()),
         })
     }
 
     /// Binds every local environment's router, starts its current release from the deployment
     /// records, and resumes unfinished rollouts.
     pub async fn start(self: &Arc<Self>) -> Result<(), String> {
+        // Tenant configuration sets a crash left half-written.
+        if let Ok(entries) = std::fs::read_dir(self.data_dir.join("runtime").join("tenant-config")) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
         for env in &self.policy.environments {
             let Some(cfg) = &env.runtime else { continue };
             let local = Arc::new(LocalEnv::bind(&env.name, cfg).await?);
@@ -595,9 +612,17 @@ impl Engine {
         Ok((config, load_tenant_configs(&self.ledger, &tenants).await?))
     }
 
-    /// Stops every instance of every local environment and routes nothing (drivers of
-    /// unfinished rollouts stop with the process).
+    /// Stops the rollout drivers (an unfinished rollout resumes at the next start), then every
+    /// instance of every local environment, and routes nothing.
     pub async fn shutdown(&self) {
+        for d in self
+            .drivers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
+            d.abort();
+        }
         let envs: Vec<Arc<LocalEnv>> = self
             .envs
             .lock()
@@ -761,7 +786,7 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(r.id.clone(), tx);
         let engine = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let id = r.id.clone();
             if let Err(e) = driver::drive(&engine, r, rx, resumed).await {
                 tracing::error!(rollout = %id, error = %e.detail.message, "rollout driver failed");
@@ -772,6 +797,9 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&id);
         });
+        let mut drivers = self.drivers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        drivers.retain(|d| !d.is_finished());
+        drivers.push(task.abort_handle());
     }
 
     /// A rollback drill: deliberately puts the environment back on its previous known-good
@@ -784,10 +812,12 @@ impl Engine {
         ensure_idle(&self.ledger, &env.name).await?;
         let deployments = promotion::deployments(&self.ledger, &env.name).await?;
         let runs = promotion::history(&deployments, None);
+        let undone = promotion::reverted(&deployments);
         let (Some(current), Some(good)) = (
             runs.last(),
             runs.iter()
                 .rev()
+                .filter(|r| !undone.contains(&r.deployment))
                 .find(|r| Some(&r.digests) != runs.last().map(|c| &c.digests)),
         ) else {
             return Err(conflict(
@@ -833,7 +863,10 @@ impl Engine {
             rollback_of: Some(current.deployment),
         };
         let mut units = vec![(None, good.config_digest.clone())];
-        units.extend(tenants.into_iter().map(|(t, c)| (Some(t), Some(c.digest))));
+        units.extend(env.all_tenants().into_iter().map(|t| {
+            let config = tenants.iter().find(|(x, _)| *x == t).map(|(_, c)| c.digest.clone());
+            (Some(t), config)
+        }));
         let runs = local_runs(units, all_restored, None);
         let dep = promotion::append_record(&self.ledger, by, &rel, runs, "local").await?;
         let payload = json!({
@@ -961,19 +994,21 @@ impl promotion::DeploymentTarget for LocalTarget {
         let tenants = promotion::find(&self.engine.policy.environments, environment)
             .map(Environment::all_tenants)
             .unwrap_or_default();
-        if let Some(stable) = &slots.stable {
-            for tenant in tenants {
-                let on_canary = routes.tenants.get(&tenant) == Some(&ward_runtime::router::Side::Canary);
-                let serving = match (&slots.canary, on_canary) {
-                    (Some(c), true) => c,
-                    _ => stable,
-                };
-                out.push(promotion::Running {
-                    digests: vec![serving.digest.clone()],
-                    config_digest: serving.tenant_configs.get(&tenant).cloned(),
-                    tenant: Some(tenant),
-                });
-            }
+        for tenant in tenants {
+            // The version the router sends this tenant's requests to (pinned, or its sticky
+            // bucket under the canary share).
+            let Some(up) = local.router.choose(Some(&tenant)) else {
+                continue;
+            };
+            let serving = [slots.stable.as_ref(), slots.canary.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|r| r.digest == up.version);
+            out.push(promotion::Running {
+                digests: vec![up.version.clone()],
+                config_digest: serving.and_then(|r| r.tenant_configs.get(&tenant).cloned()),
+                tenant: Some(tenant),
+            });
         }
         Ok(out)
     }
