@@ -1070,3 +1070,79 @@ pub(crate) fn restore_of(r: &Rollout, deployments: &[promotion::Deployment]) -> 
         .rev()
         .find(|x| r.stable_digest.as_ref().is_some_and(|s| x.digests == [s.clone()]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, seq: u64, payload: Value) -> RolloutEvent {
+        RolloutEvent {
+            kind: kind.into(),
+            seq,
+            time: "2026-12-01T00:00:00Z".into(),
+            payload,
+        }
+    }
+
+    fn started() -> RolloutEvent {
+        let plan = vec![
+            Step {
+                label: "internal".into(),
+                percent: 0,
+                tenants: vec!["internal".into()],
+            },
+            Step {
+                label: "pilot".into(),
+                percent: 0,
+                tenants: vec!["internal".into(), "clinic-a".into()],
+            },
+        ];
+        event(
+            "rollout.started",
+            1,
+            json!({"id": "RO-1", "change": "CHG-1", "environment": "prod", "digest": "sha256:aa",
+                "strategy": Strategy::of(StrategyKind::Rings), "plan": plan,
+                "tenant_configs": {"clinic-a": "sha256:cc"}}),
+        )
+    }
+
+    #[test]
+    fn a_halted_rollout_is_unfinished_and_a_promote_survives_a_restart() {
+        let halted = Rollout::fold(vec![
+            started(),
+            event("rollout.step", 2, json!({"step": 0})),
+            event("rollout.step", 3, json!({"step": 1})),
+            event(
+                "rollout.halted",
+                4,
+                json!({"step": 1, "reason": "canary tenant clinic-a: error rate", "time_to_stable_ms": 0.3,
+                    "verdict": {"verdict": "fail"}}),
+            ),
+        ])
+        .unwrap();
+        assert_eq!((halted.status.as_str(), halted.step), ("halted", 1));
+        assert!(!halted.finished(), "a halted rollout waits for an operator");
+        assert_eq!(halted.time_to_stable_ms, Some(0.3));
+        assert_eq!(
+            halted.tenant_configs.get("clinic-a").map(String::as_str),
+            Some("sha256:cc")
+        );
+        assert!(!halted.promoted);
+        // The operator promotes; Ward dies before completing: the fold still says promoted.
+        let mut events = halted.events.clone();
+        events.push(event("rollout.resumed", 5, json!({"step": 1, "promoted": true})));
+        let promoted = Rollout::fold(events).unwrap();
+        assert_eq!(promoted.status, "running");
+        assert!(promoted.promoted);
+        // A retry is not a promotion.
+        let mut events = halted.events.clone();
+        events.push(event("rollout.resumed", 5, json!({"step": 1, "retry": true})));
+        assert!(!Rollout::fold(events).unwrap().promoted);
+    }
+
+    #[test]
+    fn a_fold_needs_its_start() {
+        assert!(Rollout::fold(vec![event("rollout.step", 2, json!({"step": 0}))]).is_none());
+        assert!(Rollout::fold(vec![]).is_none());
+    }
+}
