@@ -780,3 +780,93 @@ fn blue_green_switches_at_once_and_switches_back_on_a_latency_breach() {
     assert!(bad["time_to_stable_ms"].as_f64().unwrap() < 1000.0);
     assert!(e.versions(10).iter().all(|v| v == &v2));
 }
+
+fn prometheus_binary() -> Option<&'static str> {
+    for p in ["/usr/bin/prometheus", "/usr/local/bin/prometheus"] {
+        if Path::new(p).exists() {
+            return Some(p);
+        }
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "prometheus is not installed (apt-get install prometheus); .ci/run installs it"
+    );
+    eprintln!("SKIPPED: prometheus is not installed (apt-get install prometheus)");
+    None
+}
+
+#[test]
+fn a_prometheus_check_rolls_back_what_the_built_in_analysis_tolerates() {
+    let Some(bin) = prometheus_binary() else { return };
+    let prom = free_port();
+    // The router's own analysis tolerates up to 90% errors here; the PromQL check allows 5%.
+    let ratio = r#"sum(ward_router_errors_total{version=\"{{version}}\",tenant=\"{{tenant}}\"}) / sum(ward_router_requests_total{version=\"{{version}}\",tenant=\"{{tenant}}\"})"#;
+    let e = Env::new(&format!(
+        r#"{{ kind = "canary", steps = [50, 100], pause_ms = 5000, tick_ms = 100, analysis = {{ max_error_rate = 0.9, min_requests = 5 }}, prometheus = [{{ name = "error-rate", url = "http://127.0.0.1:{prom}", query = "{ratio}", max = 0.05 }}] }}"#
+    ));
+    let cfg = e.d.join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ward-router\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            e.admin
+        ),
+    )
+    .unwrap();
+    let _prometheus = Serving(
+        Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", e.d.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let _server = serve(&e.d, e.api);
+    let (v1, c1) = e.change("v1", "");
+    let (_v2, c2) = e.change("v2", "SAMPLE_FAIL_PERCENT=20");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
+    let _load = Load::start(e.router);
+    // Prometheus is up and scraping the router before the rollout starts.
+    let scraped = || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", prom)).ok()?;
+        write!(
+            s,
+            "GET /api/v1/query?query=sum(ward_router_requests_total) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        text.contains("\"result\":[{").then_some(())
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scraped().is_none() {
+        assert!(Instant::now() < deadline, "Prometheus never scraped the router");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = run(e.cli(
+        &e.rm,
+        &[
+            "rollout", "start", "--change", &c2, "--env", "prod", "--wait", "--output", "json",
+        ],
+    ));
+    let bad = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(7), "{bad:#}");
+    assert_eq!(bad["status"], "failed", "{bad:#}");
+    // Rolled back at the end of the first step, on Prometheus's word, not the router's.
+    assert_eq!(bad["step"], 0, "{bad:#}");
+    let reason = bad["reason"].as_str().unwrap();
+    assert!(reason.contains("error-rate"), "{reason}");
+    assert_eq!(bad["last_analysis"]["verdict"], "fail", "{bad:#}");
+    assert!(
+        !bad["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "rollout.analysis" && x["payload"]["verdict"]["verdict"] == "fail"),
+        "the built-in analysis must not be what failed it: {bad:#}"
+    );
+    assert!(e.versions(10).iter().all(|v| v == &v1));
+}
