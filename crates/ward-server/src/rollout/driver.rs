@@ -159,19 +159,7 @@ pub(super) async fn drive(
             }
             match wait_decision(&mut rx).await {
                 None => return Ok(()),
-                Some(Decision::Abort) => {
-                    return roll_back(
-                        engine,
-                        &local,
-                        &r,
-                        i,
-                        "aborted by an operator".into(),
-                        None,
-                        Instant::now(),
-                        true,
-                    )
-                    .await;
-                }
+                Some(Decision::Abort) => return abort(engine, &local, &r, i).await,
                 Some(Decision::Promote) => {
                     record(engine, &r, "rollout.resumed", json!({"step": i, "promoted": true})).await?;
                     break;
@@ -190,19 +178,7 @@ pub(super) async fn drive(
                 i += 1;
             }
             StepEnd::Promote => break,
-            StepEnd::Aborted => {
-                return roll_back(
-                    engine,
-                    &local,
-                    &r,
-                    i,
-                    "aborted by an operator".into(),
-                    None,
-                    Instant::now(),
-                    true,
-                )
-                .await;
-            }
+            StepEnd::Aborted => return abort(engine, &local, &r, i).await,
             StepEnd::Failed(reason, verdict, at) if r.strategy.kind == StrategyKind::Rings && i > 0 => {
                 // Commands sent before the halt is recorded were meant for the running ring.
                 while rx.try_recv().is_ok() {}
@@ -215,6 +191,12 @@ pub(super) async fn drive(
         }
     }
     complete(engine, &local, &r).await
+}
+
+/// An operator's abort at step `i`: everything back on stable.
+async fn abort(engine: &Engine, local: &LocalEnv, r: &Rollout, i: usize) -> Result<(), ApiError> {
+    let reason = "aborted by an operator".to_string();
+    roll_back(engine, local, r, i, reason, None, Instant::now(), true).await
 }
 
 /// Waits for an operator's decision on a halted rollout (`None`: the server is going away).
