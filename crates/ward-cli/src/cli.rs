@@ -487,9 +487,14 @@ pub enum RolloutCommand {
         /// Environment (with [environments.runtime]).
         #[arg(long)]
         env: String,
-        /// Override the environment's strategy for this change.
-        #[arg(long, value_parser = ["canary", "blue-green", "rings"])]
+        /// Override the environment's strategy for this change (with default analysis; see
+        /// --strategy-file for a whole strategy).
+        #[arg(long, value_parser = ["canary", "blue-green", "rings"], conflicts_with = "strategy_file")]
         strategy: Option<String>,
+        /// This change's whole strategy (TOML or JSON, the shape of an environment's
+        /// `strategy`: kind, steps, analysis, http_checks, prometheus, …), recorded with it.
+        #[arg(long)]
+        strategy_file: Option<PathBuf>,
         /// Canary steps in percent (with --strategy canary), e.g. 10,50,100.
         #[arg(long, value_delimiter = ',')]
         steps: Vec<u8>,

@@ -801,9 +801,12 @@ fn a_prometheus_check_rolls_back_what_the_built_in_analysis_tolerates() {
     let prom = free_port();
     // The router's own analysis tolerates up to 90% errors here; the PromQL check allows 5%.
     let ratio = r#"sum(ward_router_errors_total{version=\"{{version}}\",tenant=\"{{tenant}}\"}) / sum(ward_router_requests_total{version=\"{{version}}\",tenant=\"{{tenant}}\"})"#;
-    let e = Env::new(&format!(
-        r#"{{ kind = "canary", steps = [50, 100], pause_ms = 5000, tick_ms = 100, analysis = {{ max_error_rate = 0.9, min_requests = 5 }}, prometheus = [{{ name = "error-rate", url = "http://127.0.0.1:{prom}", query = "{ratio}", max = 0.05 }}] }}"#
-    ));
+    let e = Env::with(
+        &format!(
+            r#"{{ kind = "canary", steps = [50, 100], pause_ms = 5000, tick_ms = 100, analysis = {{ max_error_rate = 0.9, min_requests = 5 }}, prometheus = [{{ name = "error-rate", url = "http://127.0.0.1:{prom}", query = "{ratio}", max = 0.05 }}] }}"#
+        ),
+        r#"rings = [{ name = "internal", tenants = ["internal"] }, { name = "pilot", tenants = ["clinic-a", "clinic-b"] }]"#,
+    );
     let cfg = e.d.join("prometheus.yml");
     std::fs::write(
         &cfg,
@@ -869,4 +872,47 @@ fn a_prometheus_check_rolls_back_what_the_built_in_analysis_tolerates() {
         "the built-in analysis must not be what failed it: {bad:#}"
     );
     assert!(e.versions(10).iter().all(|v| v == &v1));
+    drop(_load);
+    // Rings: the same query per tenant of the ring being exposed, here allowing 20%. clinic-b's
+    // requests fail 40% in v3: the new version as a whole stays near 10% (the router's own
+    // analysis and the `_all` query pass), but Prometheus asked about clinic-b halts the rollout
+    // at the pilot ring.
+    let tenants = ["internal", "clinic-a", "clinic-b"];
+    let _load = Load::with_tenants(e.router, &tenants, 2);
+    let rings = serde_json::json!({
+        "kind": "rings", "pause_ms": 5000, "tick_ms": 100,
+        "analysis": {"max_error_rate": 0.9, "min_requests": 5},
+        "prometheus": [{"name": "error-rate", "url": format!("http://127.0.0.1:{prom}"),
+            "query": ratio.replace("\\\"", "\""), "max": 0.2}],
+    });
+    let (_v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
+    let file = e.d.join("rings.json");
+    std::fs::write(&file, rings.to_string()).unwrap();
+    let out = run(e.cli(
+        &e.rm,
+        &[
+            "rollout",
+            "start",
+            "--change",
+            &c3,
+            "--env",
+            "prod",
+            "--strategy-file",
+            file.to_str().unwrap(),
+            "--wait",
+            "--output",
+            "json",
+        ],
+    ));
+    let halted = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(9), "{halted:#}");
+    assert_eq!(halted["step"], 1, "{halted:#}");
+    assert!(
+        halted["reason"]
+            .as_str()
+            .unwrap()
+            .contains("error-rate (tenant clinic-b)"),
+        "{halted:#}"
+    );
+    assert_eq!(get(e.router, "/healthz", "clinic-b").map(|x| x.1), Some(v1.clone()));
 }

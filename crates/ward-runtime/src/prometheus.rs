@@ -107,17 +107,22 @@ pub async fn query(base_url: &str, promql: &str) -> Result<Option<f64>, String> 
 /// Evaluates a check for `version` (and `tenant`, `_all` for the version as a whole).
 pub async fn check(c: &PromCheck, version: &str, tenant: &str) -> Verdict {
     let promql = render(&c.query, version, tenant);
+    let name = if tenant == "_all" {
+        c.name.clone()
+    } else {
+        format!("{} (tenant {tenant})", c.name)
+    };
     let m = |_: Option<f64>| Measurement {
-        subject: format!("prometheus {}", c.name),
+        subject: format!("prometheus {name}"),
         ..Measurement::default()
     };
     match query(&c.url, &promql).await {
         Err(e) => Verdict::Inconclusive {
-            reason: format!("{}: {e}", c.name),
+            reason: format!("{name}: {e}"),
             measurement: m(None),
         },
         Ok(None) => Verdict::Inconclusive {
-            reason: format!("{}: no data for {promql}", c.name),
+            reason: format!("{name}: no data for {promql}"),
             measurement: m(None),
         },
         Ok(Some(x)) => {
@@ -127,8 +132,7 @@ pub async fn check(c: &PromCheck, version: &str, tenant: &str) -> Verdict {
             if breach {
                 Verdict::Fail {
                     reason: format!(
-                        "{}: {x} outside [{}, {}]",
-                        c.name,
+                        "{name}: {x} outside [{}, {}]",
                         c.min.map_or("-∞".into(), |v| v.to_string()),
                         c.max.map_or("+∞".into(), |v| v.to_string())
                     ),

@@ -297,7 +297,8 @@ pub async fn deployments(g: &Global, env: &str) -> Result<()> {
 }
 
 /// A bundle file: JSON when it parses as JSON, else TOML.
-fn read_bundle(file: &std::path::Path) -> Result<Value> {
+/// A TOML table or JSON object from a file (or stdin for `-`), bounded.
+pub(crate) fn read_bundle(file: &std::path::Path) -> Result<Value> {
     let text = read_input(file)?;
     if let Ok(v) = serde_json::from_str::<Value>(&text) {
         return Ok(v);

@@ -153,25 +153,40 @@ pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
             change,
             env,
             strategy,
+            strategy_file,
             steps,
             pause_ms,
             wait,
         } => {
-            let strategy = strategy.as_deref().map(|k| {
-                let kind = match k {
-                    "blue-green" => StrategyKind::BlueGreen,
-                    "rings" => StrategyKind::Rings,
-                    _ => StrategyKind::Canary,
-                };
-                let mut s = Strategy::of(kind);
-                if !steps.is_empty() {
-                    s.steps = steps.clone();
-                }
-                if let Some(p) = pause_ms {
-                    s.pause_ms = *p;
-                    s.keep_warm_ms = *p;
-                }
-                s
+            let from_file: Option<Strategy> = match strategy_file {
+                Some(f) => Some(
+                    serde_json::from_value(crate::commands::promote::read_bundle(f)?).map_err(|e| {
+                        Failure::new(
+                            "bad_strategy",
+                            format!("{}: {e}", f.display()),
+                            "write a strategy as in [[environments]] strategy (docs/CLI.md)",
+                        )
+                    })?,
+                ),
+                None => None,
+            };
+            let strategy = from_file.or_else(|| {
+                strategy.as_deref().map(|k| {
+                    let kind = match k {
+                        "blue-green" => StrategyKind::BlueGreen,
+                        "rings" => StrategyKind::Rings,
+                        _ => StrategyKind::Canary,
+                    };
+                    let mut s = Strategy::of(kind);
+                    if !steps.is_empty() {
+                        s.steps = steps.clone();
+                    }
+                    if let Some(p) = pause_ms {
+                        s.pause_ms = *p;
+                        s.keep_warm_ms = *p;
+                    }
+                    s
+                })
             });
             let req = RolloutRequest {
                 change: change.clone(),

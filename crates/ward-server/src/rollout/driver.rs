@@ -305,17 +305,30 @@ async fn run_step(
         if let Err(reason) = http_checks(local, r).await {
             return Ok(StepEnd::Failed(reason, None, Instant::now()));
         }
-        // Prometheus checks: a failure rolls back, no data pauses like too few requests.
+        // Prometheus checks: a failure rolls back, no data pauses like too few requests. A query
+        // templated by tenant is also asked for each tenant a ring step exposes.
         let mut verdict = verdict;
+        let ring = if r.strategy.kind == StrategyKind::Rings {
+            ring_tenants(r, i)
+        } else {
+            vec![]
+        };
         for c in &r.strategy.prometheus {
-            let v = ward_runtime::prometheus::check(c, &r.digest, "_all").await;
-            match &v {
-                Verdict::Fail { reason, .. } => {
-                    let reason = reason.clone();
-                    return Ok(StepEnd::Failed(reason, Some(v), Instant::now()));
+            let per_tenant = if c.query.contains("{{tenant}}") {
+                ring.as_slice()
+            } else {
+                &[]
+            };
+            for tenant in std::iter::once("_all").chain(per_tenant.iter().map(String::as_str)) {
+                let v = ward_runtime::prometheus::check(c, &r.digest, tenant).await;
+                match &v {
+                    Verdict::Fail { reason, .. } => {
+                        let reason = reason.clone();
+                        return Ok(StepEnd::Failed(reason, Some(v), Instant::now()));
+                    }
+                    Verdict::Inconclusive { .. } => verdict = v,
+                    Verdict::Pass { .. } => {}
                 }
-                Verdict::Inconclusive { .. } => verdict = v,
-                Verdict::Pass { .. } => {}
             }
         }
         if let Verdict::Inconclusive { reason, .. } = &verdict {
