@@ -4,7 +4,7 @@
 //! killed (SIGKILL) at each step.
 
 mod common;
-use common::{json, ok, register, run, token, ward};
+use common::{json, ok, open_change, prometheus_binary, register, run, token, ward};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -218,24 +218,7 @@ strategy = {strategy}
     fn change(&self, name: &str, behaviour: &str) -> (String, String) {
         let digest = release(&self.artifacts, name, behaviour);
         register(&self.d, &digest, "reminders", name);
-        let id = json(&ok(run(self.cli(
-            &self.ci,
-            &[
-                "change",
-                "open",
-                "--title",
-                name,
-                "--artifact",
-                &digest,
-                "--path",
-                "README.md",
-                "--output",
-                "json",
-            ],
-        ))))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = open_change(self.cli(&self.ci, &[]), name, &digest);
         (digest, id)
     }
 
@@ -779,20 +762,6 @@ fn blue_green_switches_at_once_and_switches_back_on_a_latency_breach() {
     assert!(bad["reason"].as_str().unwrap().contains("p99"), "{bad:#}");
     assert!(bad["time_to_stable_ms"].as_f64().unwrap() < 1000.0);
     assert!(e.versions(10).iter().all(|v| v == &v2));
-}
-
-fn prometheus_binary() -> Option<&'static str> {
-    for p in ["/usr/bin/prometheus", "/usr/local/bin/prometheus"] {
-        if Path::new(p).exists() {
-            return Some(p);
-        }
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "prometheus is not installed (apt-get install prometheus); .ci/run installs it"
-    );
-    eprintln!("SKIPPED: prometheus is not installed (apt-get install prometheus)");
-    None
 }
 
 #[test]

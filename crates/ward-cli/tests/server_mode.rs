@@ -2,7 +2,7 @@
 //! `ward serve` process over loopback HTTP give the same documents.
 
 mod common;
-use common::{json, ok, register, run, run_with_stdin, token, ward};
+use common::{json, ok, open_change, register, run, run_with_stdin, token, ward};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -1922,24 +1922,7 @@ rings = [
     let release = |n: &str| {
         let digest = format!("sha256:{}", n.repeat(32));
         register(&d, &digest, "portal", n);
-        let id = json(&ok(run(cli(
-            &ci,
-            &[
-                "change",
-                "open",
-                "--title",
-                n,
-                "--artifact",
-                &digest,
-                "--path",
-                "README.md",
-                "--output",
-                "json",
-            ],
-        ))))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = open_change(cli(&ci, &[]), n, &digest);
         (digest, id)
     };
     // Configuration: the environment's bundle references its secret; tenants add their own.

@@ -15,19 +15,9 @@ use ward_runtime::supervisor::{Instance, InstanceSpec};
 
 const SAMPLE: &str = env!("CARGO_BIN_EXE_ward-sample-service");
 
-fn prometheus_binary() -> Option<&'static str> {
-    for p in ["/usr/bin/prometheus", "/usr/local/bin/prometheus"] {
-        if Path::new(p).exists() {
-            return Some(p);
-        }
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "prometheus is not installed (apt-get install prometheus); .ci/run installs it"
-    );
-    eprintln!("SKIPPED: prometheus is not installed (apt-get install prometheus)");
-    None
-}
+#[path = "support/prometheus.rs"]
+mod support;
+use support::prometheus_binary;
 
 fn spec(root: &Path, version: &str, env: &[(&str, &str)]) -> InstanceSpec {
     let digest = artifact::file_digest(Path::new(SAMPLE)).unwrap();

@@ -113,3 +113,29 @@ pub fn register(d: &Path, digest: &str, service: &str, version: &str) {
         c
     }));
 }
+
+/// Opens a change titled `title` shipping `digest` (touching README.md) with `c` — a `ward`
+/// command already pointed at its data dir or server and token; returns the change id.
+pub fn open_change(mut c: Command, title: &str, digest: &str) -> String {
+    c.args([
+        "change",
+        "open",
+        "--title",
+        title,
+        "--artifact",
+        digest,
+        "--path",
+        "README.md",
+        "--output",
+        "json",
+    ]);
+    json(&ok(run(c)))["id"].as_str().expect("change id").to_string()
+}
+
+/// The Prometheus server binary (Debian package `prometheus`); `None` (the test is skipped,
+/// visibly) when it is missing outside CI, where `.ci/run` installs it.
+pub fn prometheus_binary() -> Option<&'static str> {
+    #[path = "../../../ward-runtime/tests/support/prometheus.rs"]
+    mod support;
+    support::prometheus_binary()
+}
