@@ -293,11 +293,11 @@ pub async fn placement(
     let mut not_in_previous = Vec::new();
     if let Some(prev) = &env.after {
         let done = deployments(ledger, prev).await?;
+        let undone = reverted(&done);
         // Verified: a fully successful deployment there that no rollback has reverted.
         let verified = |d: &String| {
-            done.iter().any(|x| {
-                x.status == "succeeded" && x.digests.contains(d) && !done.iter().any(|r| r.rollback_of == Some(x.seq))
-            })
+            done.iter()
+                .any(|x| x.status == "succeeded" && x.digests.contains(d) && !undone.contains(&x.seq))
         };
         not_in_previous = digests.iter().filter(|d| !verified(d)).cloned().collect();
     }
