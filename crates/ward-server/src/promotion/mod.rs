@@ -705,13 +705,7 @@ pub async fn rollback(
                 "roll back one tenant at a time: ward rollback --env ENV --tenant T",
             ));
         }
-        let config = match &good.config_digest {
-            Some(d) => Some(config::Effective {
-                digest: d.clone(),
-                bytes: config::load(ledger, d).await?,
-            }),
-            None => None,
-        };
+        let config = config::load_effective(ledger, good.config_digest.as_deref()).await?;
         jobs.push(Job {
             tenant: unit,
             config,
