@@ -249,8 +249,10 @@ async fn named_locks_exclude_other_handles_until_dropped(url: &str) {
     let held = a.lock("promote:prod").await.unwrap();
     let other = tokio::time::timeout(std::time::Duration::from_secs(5), b.lock("promote:dev")).await;
     assert!(other.is_ok_and(|r| r.is_ok()), "a different name must not wait");
+    // Measured from before the spawn: the lock is released only after the 400 ms sleep below,
+    // however late the task first runs.
+    let started = std::time::Instant::now();
     let waiting = tokio::spawn(async move {
-        let started = std::time::Instant::now();
         let _g = b.lock("promote:prod").await.unwrap();
         started.elapsed()
     });
