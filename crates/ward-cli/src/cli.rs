@@ -37,6 +37,15 @@ pub struct Global {
     /// CA certificate (PEM) of an https:// --server with a private CA; only it is trusted.
     #[arg(long, global = true, env = "WARD_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
+    /// Local mode: the local user a person action (change open/update/classify, approve,
+    /// promote, rollback, config set, token create --user) acts as; they re-authenticate with
+    /// their password (WARD_PASSWORD or --password-stdin). Through a server you act as the
+    /// token's identity.
+    #[arg(long = "as", global = true, env = "WARD_AS")]
+    pub as_user: Option<String>,
+    /// Read your password from stdin (first line) to re-authenticate; otherwise WARD_PASSWORD.
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
 }
 
 /// Output formats.
@@ -595,15 +604,9 @@ pub struct ApproveArgs {
     /// Record a rejection instead of an approval.
     #[arg(long)]
     pub reject: bool,
-    /// Read your password from stdin (first line) to re-authenticate; otherwise WARD_PASSWORD.
-    #[arg(long)]
-    pub password_stdin: bool,
     /// Re-authenticate with a fresh OIDC token (issued within five minutes) instead.
     #[arg(long, env = "WARD_REAUTH_TOKEN", hide_env_values = true)]
     pub reauth_token: Option<String>,
-    /// Local mode only: the local user signing (the password must be theirs).
-    #[arg(long = "as")]
-    pub as_user: Option<String>,
 }
 
 /// `ward key …`.
@@ -705,6 +708,11 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// List local users.
     List,
+    /// Lift a person's signing lockout (after repeated failed re-authentications).
+    Unlock {
+        /// A local user name, or an identity such as staff:dana@example.org.
+        name: String,
+    },
 }
 
 /// `ward user add`.

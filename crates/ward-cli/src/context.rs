@@ -94,8 +94,94 @@ pub fn projectors() -> Vec<std::sync::Arc<dyn ward_store::Projector>> {
     ward_server::projectors()
 }
 
-/// The identity of the person running a local command (with file access to the data dir,
-/// which is what grants admin rights locally).
+/// The password given for re-authentication: the first line of stdin with `--password-stdin`,
+/// else `WARD_PASSWORD`.
+pub fn password(g: &Global) -> Result<Option<String>> {
+    if g.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| {
+            Failure::new(
+                "bad_input",
+                format!("reading the password: {e}"),
+                "pipe the password on stdin",
+            )
+        })?;
+        return Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()));
+    }
+    Ok(std::env::var("WARD_PASSWORD").ok().filter(|p| !p.is_empty()))
+}
+
+/// The local user a local person action runs as (`--as USER`), holding a role that permits
+/// `action` — without re-authenticating (see [`local_person`]).
+pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action) -> Result<ward_core::Identity> {
+    let Some(name) = &g.as_user else {
+        return Err(Failure::new(
+            "person_required",
+            "this is a person's action: locally it runs as a named local user who re-authenticates",
+            "pass --as USER with their password (WARD_PASSWORD or --password-stdin), or use a server with your own token",
+        )
+        .into());
+    };
+    let user = ward_server::identities::user_record(&ctx.ledger, name)
+        .await
+        .map_err(crate::failure::api_failure)?
+        .ok_or_else(|| {
+            Failure::new(
+                "not_found",
+                format!("no local user {name:?}"),
+                "add one with `ward user add`",
+            )
+        })?;
+    let who = ward_core::Identity {
+        id: format!("user:{}", user.name),
+        kind: ward_ledger::ActorKind::Human,
+        roles: user.roles.clone(),
+    };
+    if !who.may(action) {
+        let roles: Vec<&str> = who.roles.iter().map(|r| r.as_str()).collect();
+        return Err(Failure::new(
+            "forbidden",
+            format!("{} (roles: {}) may not perform {action:?}", who.id, roles.join(", ")),
+            "the role matrix is the server's (docs/API.md); ask for a role that allows it",
+        )
+        .into());
+    }
+    Ok(who)
+}
+
+/// The local user a local person action runs as (`--as USER`), after the role check and
+/// re-authentication with their password — exactly the checks the server makes. A failed
+/// attempt is recorded (`local.refused`) and counts toward the signing lockout.
+pub async fn local_person(g: &Global, ctx: &Context, action: ward_core::Action) -> Result<ward_core::Identity> {
+    let who = local_identity(g, ctx, action).await?;
+    let password = password(g)?;
+    let creds = ward_server::reauth::Credentials {
+        password: password.as_deref(),
+        ..Default::default()
+    };
+    let now = jiff::Timestamp::now().as_second();
+    match ward_server::reauth::reauthenticate(&ctx.ledger, &who, &creds, None, now)
+        .await
+        .map_err(crate::failure::api_failure)?
+    {
+        Ok(_) => Ok(who),
+        Err(refused) => Err(crate::failure::api_failure(
+            ward_server::reauth::record_refusal(
+                &ctx.ledger,
+                &who,
+                "local.refused",
+                format!("identity:{}", who.id),
+                serde_json::json!({ "action": action }),
+                refused,
+            )
+            .await,
+        )),
+    }
+}
+
+/// The identity of the operator running a local command with file access to the data
+/// directory: init, fsck, rebuild, user add, key trust and evidence registration run as it.
+/// Person actions never do (see [`local_person`]).
 pub fn local_operator() -> ward_core::Identity {
     let user = std::env::var("USER")
         .ok()

@@ -28,6 +28,9 @@ pub struct ApprovalRules {
     /// user name (e.g. `"dana@users.noreply.github.com" = "user:dana.dev"`).
     #[serde(default)]
     pub git_authors: BTreeMap<String, String>,
+    /// `[approvals.overrides]`: who may lower a change's tier.
+    #[serde(default)]
+    pub overrides: OverrideRules,
 }
 
 fn default_meanings() -> Vec<String> {
@@ -53,6 +56,7 @@ impl Default for ApprovalRules {
             meanings: default_meanings(),
             admins_may_approve: false,
             git_authors: BTreeMap::new(),
+            overrides: OverrideRules::default(),
         }
     }
 }
@@ -78,26 +82,67 @@ impl ApprovalRules {
     }
 }
 
-/// Separation of duties: whether `signer` may sign on a change opened by `opener` whose commits
-/// were written by `authors` (e-mails). Automation never signs; neither do the opener, any
-/// author, nor (unless configured) an identity administrator.
-pub fn check_signer(signer: &Identity, opener: &str, authors: &[String], rules: &ApprovalRules) -> Result<(), Refusal> {
+/// The people a change's separation of duties is measured against.
+///
+/// Authorship accumulates for the life of the change: whoever opened it, every commit author ever
+/// listed (even when a later update dropped the commit), every person who changed its content
+/// (commits, paths, artifacts, attributes) and every person who overrode its tier. None of them
+/// may sign for it, waive its rules or review its break-glass.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parties {
+    /// The identity that opened the change.
+    pub opener: String,
+    /// Commit author e-mails (as git records them), current and past.
+    pub author_emails: Vec<String>,
+    /// Identities that changed the change's content after it was opened.
+    pub editors: Vec<String>,
+    /// Identities that overrode (or concurred in overriding) its tier.
+    pub classifiers: Vec<String>,
+}
+
+/// Separation of duties: whether `signer` may make a decision (sign, waive, review, override the
+/// tier) on a change with these `parties`. Automation never decides; neither do the opener, any
+/// commit author, any editor, anyone who overrode the tier, nor (unless configured) an identity
+/// administrator.
+pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules) -> Result<(), Refusal> {
     if signer.kind != ActorKind::Human {
         return Err(Refusal {
             code: "automation_cannot_sign",
             reason: format!("{} is an automation identity; only people sign approvals", signer.id),
         });
     }
-    if signer.id == opener {
+    if signer.id == parties.opener {
         return Err(Refusal {
             code: "opener_cannot_sign",
             reason: format!("{} opened this change", signer.id),
         });
     }
-    if let Some(a) = authors.iter().find(|a| rules.author_identity(a) == signer.id) {
+    if let Some(a) = parties
+        .author_emails
+        .iter()
+        .find(|a| rules.author_identity(a) == signer.id)
+    {
         return Err(Refusal {
             code: "author_cannot_sign",
             reason: format!("{} authored a commit of this change ({a})", signer.id),
+        });
+    }
+    if parties.editors.contains(&signer.id) {
+        return Err(Refusal {
+            code: "editor_cannot_sign",
+            reason: format!(
+                "{} changed this change's content and counts as its author",
+                signer.id
+            ),
+        });
+    }
+    if parties.classifiers.contains(&signer.id) {
+        return Err(Refusal {
+            code: "classifier_cannot_sign",
+            reason: format!(
+                "{} overrode this change's risk tier and cannot also count toward its approvals",
+                signer.id
+            ),
         });
     }
     if signer.roles.contains(&Role::Admin) && !rules.admins_may_approve {
@@ -110,6 +155,69 @@ pub fn check_signer(signer: &Identity, opener: &str, authors: &[String], rules: 
         });
     }
     Ok(())
+}
+
+/// Gate rule families that say who must sign: no waiver can excuse them (only a bounded,
+/// reviewed break-glass on an emergency change bypasses them).
+pub const UNWAIVABLE_RULE_FAMILIES: [&str; 2] = ["approvals.", "checklist."];
+
+/// Whether a waiver naming `pattern` (a rule id, or a prefix ending in `.`) would reach a rule
+/// about who must sign (see [`UNWAIVABLE_RULE_FAMILIES`]).
+pub fn waives_signatures(pattern: &str) -> bool {
+    UNWAIVABLE_RULE_FAMILIES
+        .iter()
+        .any(|family| pattern.starts_with(family) || (pattern.ends_with('.') && family.starts_with(pattern)))
+}
+
+/// `[approvals.overrides]`: who may lower a change's risk tier, and how.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideRules {
+    /// Distinct approvers who must agree to lower a change out of `high` (default 2: the
+    /// proposer and a second approver's concurrence).
+    #[serde(default = "two")]
+    pub high_downgrade_approvers: u32,
+    /// Tags whose classification no override may lower (default `phi`, `clinical_workflow`);
+    /// remove a tag here to allow it.
+    #[serde(default = "protected_tags")]
+    pub protected_tags: Vec<String>,
+}
+
+fn two() -> u32 {
+    2
+}
+
+fn protected_tags() -> Vec<String> {
+    vec!["phi".into(), "clinical_workflow".into()]
+}
+
+impl Default for OverrideRules {
+    fn default() -> Self {
+        OverrideRules {
+            high_downgrade_approvers: two(),
+            protected_tags: protected_tags(),
+        }
+    }
+}
+
+/// Failed signing attempts (wrong password, stale or foreign re-authentication token) that lock
+/// a person out of signing (21 CFR Part 11 §11.300(d)).
+pub const LOCKOUT_FAILURES: usize = 5;
+/// The window in which [`LOCKOUT_FAILURES`] count, seconds.
+pub const LOCKOUT_WINDOW_SECS: i64 = 15 * 60;
+/// How long a lockout lasts after the last failure, seconds (or until an administrator lifts it).
+pub const LOCKOUT_SECS: i64 = 15 * 60;
+
+/// Until when (seconds since the epoch) a person is locked out of signing at `now`, given the
+/// times of their failed attempts since the last lift: [`LOCKOUT_FAILURES`] failures within
+/// [`LOCKOUT_WINDOW_SECS`] lock them until [`LOCKOUT_SECS`] after the last of those failures.
+pub fn locked_until(failures: &[i64], now: i64) -> Option<i64> {
+    let mut times: Vec<i64> = failures.iter().copied().filter(|t| *t <= now).collect();
+    times.sort_unstable();
+    let last = *times.last()?;
+    let recent = times.iter().filter(|t| **t > last - LOCKOUT_WINDOW_SECS).count();
+    let until = last + LOCKOUT_SECS;
+    (recent >= LOCKOUT_FAILURES && now < until).then_some(until)
 }
 
 /// What a signature covers.
@@ -155,18 +263,26 @@ mod tests {
         }
     }
 
+    fn parties(opener: &str, authors: &[&str]) -> Parties {
+        Parties {
+            opener: opener.into(),
+            author_emails: authors.iter().map(|a| a.to_string()).collect(),
+            ..Parties::default()
+        }
+    }
+
     #[test]
     fn separation_of_duties() {
         let rules = ApprovalRules::default();
-        let authors = vec!["Bob@example.org".to_string(), "x@users.noreply.github.com".to_string()];
-        let ok = |s: &Identity| check_signer(s, "token:ci", &authors, &rules);
+        let p = parties("token:ci", &["Bob@example.org", "x@users.noreply.github.com"]);
+        let ok = |s: &Identity| check_signer(s, &p, &rules);
         assert!(ok(&person("user:quinn", &[Role::Approver])).is_ok());
         assert_eq!(
             ok(&person("user:bob", &[Role::Approver])).unwrap_err().code,
             "author_cannot_sign"
         );
         assert_eq!(
-            check_signer(&person("token:ci", &[Role::Approver]), "token:ci", &[], &rules)
+            check_signer(&person("token:ci", &[Role::Approver]), &parties("token:ci", &[]), &rules)
                 .unwrap_err()
                 .code,
             "opener_cannot_sign"
@@ -186,12 +302,48 @@ mod tests {
             ..ApprovalRules::default()
         };
         let ada = person("user:ada", &[Role::Approver, Role::Admin]);
-        assert!(check_signer(&ada, "token:ci", &authors, &lenient).is_ok());
+        assert!(check_signer(&ada, &p, &lenient).is_ok());
         let xena = person("user:xena", &[Role::Approver]);
-        assert_eq!(
-            check_signer(&xena, "token:ci", &authors, &lenient).unwrap_err().code,
-            "author_cannot_sign"
-        );
+        assert_eq!(check_signer(&xena, &p, &lenient).unwrap_err().code, "author_cannot_sign");
+    }
+
+    #[test]
+    fn editors_and_classifiers_count_as_authors() {
+        let rules = ApprovalRules::default();
+        let p = Parties {
+            opener: "user:olga".into(),
+            author_emails: vec![],
+            editors: vec!["user:eve".into()],
+            classifiers: vec!["user:carl".into()],
+        };
+        let eve = person("user:eve", &[Role::Approver]);
+        assert_eq!(check_signer(&eve, &p, &rules).unwrap_err().code, "editor_cannot_sign");
+        let carl = person("user:carl", &[Role::Approver]);
+        assert_eq!(check_signer(&carl, &p, &rules).unwrap_err().code, "classifier_cannot_sign");
+    }
+
+    #[test]
+    fn rules_about_who_signs_are_never_waivable() {
+        for p in ["approvals.quorum", "approvals.", "approvals.role.release-manager", "checklist.privacy-review", "checklist.", "a.", "appr"] {
+            let expect = !matches!(p, "appr" | "a.");
+            assert_eq!(waives_signatures(p), expect, "{p}");
+        }
+        for p in ["evidence.", "sla.critical", "evidence.sbom", "calendar.freeze"] {
+            assert!(!waives_signatures(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn lockout_after_repeated_failures_lifts_with_time() {
+        let t0 = 1_000_000;
+        let four: Vec<i64> = (0..4).map(|i| t0 + i).collect();
+        assert_eq!(locked_until(&four, t0 + 10), None);
+        let five: Vec<i64> = (0..5).map(|i| t0 + i).collect();
+        assert_eq!(locked_until(&five, t0 + 10), Some(t0 + 4 + LOCKOUT_SECS));
+        assert_eq!(locked_until(&five, t0 + 4 + LOCKOUT_SECS), None);
+        // Spread over more than the window: no lockout.
+        let spread: Vec<i64> = (0..5).map(|i| t0 + i * LOCKOUT_WINDOW_SECS).collect();
+        assert_eq!(locked_until(&spread, t0 + 4 * LOCKOUT_WINDOW_SECS + 1), None);
     }
 
     #[test]

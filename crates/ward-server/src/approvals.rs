@@ -5,25 +5,24 @@
 //! (`approval.signed`, subject `change:<id>`) holds the signer, the printed name frozen at
 //! signing, the meaning, the decision, the comment, the UTC time (the log entry's) and the
 //! [`Manifest`] it covers. Every refused attempt is recorded as `approval.refused` with its
-//! reason, before the refusal is returned.
+//! reason, before the refusal is returned. Re-authentication is [`crate::reauth`]'s; separation
+//! of duties is [`changes::check_decider`] (opener, authors, editors, classifiers, automation).
 
 use crate::changes::{self, Change};
 use crate::error::ApiError;
 use crate::evidence;
-use crate::identities;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use ward_core::Identity;
-use ward_core::approval::{ApprovalRules, Manifest, check_signer, digest_json};
+use ward_core::approval::{ApprovalRules, Manifest, digest_json};
 use ward_core::risk::RiskRules;
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
 const APPROVALS: &str = "approvals";
-/// Oldest OIDC token accepted for re-authentication, seconds.
-pub const REAUTH_MAX_AGE_SECS: i64 = 300;
+pub use crate::reauth::REAUTH_MAX_AGE_SECS;
 
 /// A signature to make.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -179,30 +178,6 @@ pub async fn view(
     })
 }
 
-/// Records a refused attempt, then returns the refusal.
-async fn refuse(
-    ledger: &Ledger,
-    by: &Identity,
-    change: &str,
-    status: StatusCode,
-    code: &str,
-    reason: String,
-    hint: &str,
-) -> ApiError {
-    let recorded = ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "approval.refused".into(),
-            subject: format!("change:{change}"),
-            payload: json!({ "change": change, "by": by.id, "code": code, "reason": reason }),
-        })
-        .await;
-    if let Err(e) = recorded {
-        return e.into();
-    }
-    ApiError::new(status, code, format!("{reason}; the attempt was recorded"), hint)
-}
-
 /// Signs (approves or rejects) a change as `by`, after re-authentication and separation of
 /// duties.
 pub async fn sign(
@@ -212,7 +187,7 @@ pub async fn sign(
     req: &SignRequest,
     risk: &RiskRules,
     rules: &ApprovalRules,
-    oidc: Option<&crate::oidc::Verifier>,
+    cx: &crate::reauth::Context<'_>,
 ) -> Result<Approval, ApiError> {
     let Some(change) = changes::get(ledger, change_id).await? else {
         return Err(ApiError::not_found(
@@ -232,69 +207,37 @@ pub async fn sign(
             "shorten --comment",
         ));
     }
-    let authors: Vec<String> = change.request.commits.iter().map(|c| c.author.clone()).collect();
-    if let Err(r) = check_signer(by, &change.opener, &authors, rules) {
-        return Err(refuse(
+    let refused = |refused: crate::reauth::Refused| {
+        crate::reauth::record_refusal(
             ledger,
             by,
-            change_id,
-            StatusCode::FORBIDDEN,
-            r.code,
-            r.reason,
-            "separation of duties: another person must sign",
+            "approval.refused",
+            format!("change:{change_id}"),
+            json!({ "change": change_id, "meaning": req.meaning }),
+            refused,
         )
+    };
+    if let Err(r) = changes::check_decider(by, &change, rules) {
+        return Err(refused(crate::reauth::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: r.code,
+            reason: r.reason,
+            hint: "separation of duties: another person must sign".into(),
+        })
         .await);
     }
     // Re-authentication: the signer proves, in this request, who they are.
-    let proved: Result<(&str, String), (String, &str)> = match (
-        by.id.strip_prefix("user:"),
-        &req.password,
-        &req.reauth_token,
-    ) {
-        (Some(name), Some(password), _) => match identities::check_password(ledger, name, password).await? {
-            Some(user) => Ok(("password", user.display_name)),
-            None => Err((
-                format!("the password given for {} is wrong", by.id),
-                "sign again with your own password",
-            )),
-        },
-        (_, _, Some(token)) => {
-            let verified = match oidc {
-                Some(v) => v.verify_fresh(token, REAUTH_MAX_AGE_SECS).await.ok(),
-                None => None,
-            };
-            match verified {
-                Some(who) if who.id == by.id => Ok(("oidc", by.id.clone())),
-                _ => Err((
-                    format!("the re-authentication token is not a fresh token of {}", by.id),
-                    "sign in again with your identity provider and pass the new token",
-                )),
-            }
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "reauthentication_required",
-                "signing needs re-authentication in the same request",
-                "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)",
-            ));
-        }
+    let creds = crate::reauth::Credentials {
+        password: req.password.as_deref(),
+        reauth_token: req.reauth_token.as_deref(),
+        bearer_sha256: cx.bearer_sha256,
     };
-    let (reauth, printed_name) = match proved {
+    let now = jiff::Timestamp::now().as_second();
+    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
         Ok(p) => p,
-        Err((reason, hint)) => {
-            return Err(refuse(
-                ledger,
-                by,
-                change_id,
-                StatusCode::UNAUTHORIZED,
-                "reauthentication_failed",
-                reason,
-                hint,
-            )
-            .await);
-        }
+        Err(r) => return Err(refused(r).await),
     };
+    let (reauth, printed_name) = (proof.method, proof.printed_name);
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let decision = if req.reject { "rejected" } else { "approved" };

@@ -228,5 +228,9 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         .into_response();
     }
     req.extensions_mut().insert(identity);
+    if let Some(b) = &bearer {
+        req.extensions_mut()
+            .insert(crate::reauth::PresentedCredential(crate::reauth::credential_digest(b)));
+    }
     next.run(req).await
 }

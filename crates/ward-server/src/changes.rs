@@ -18,6 +18,7 @@ use ward_store::{Ledger, ProjectionOp, Projector};
 
 const CHANGES: &str = "changes";
 const OVERRIDES: &str = "change_overrides";
+const PROPOSALS: &str = "change_override_proposals";
 /// Attributes a change may carry.
 pub const ATTRIBUTES: [&str; 5] = [
     "phi",
@@ -92,8 +93,14 @@ pub struct TierOverride {
     pub tier: Tier,
     /// Why.
     pub reason: String,
-    /// The approver who set it.
+    /// The approver who set it (who proposed it, when it needed concurrence).
     pub by: String,
+    /// The approvers who concurred (a lowering out of `high`).
+    #[serde(default)]
+    pub concurred_by: Vec<String>,
+    /// Everyone who has overridden this change's tier so far, this override included.
+    #[serde(default)]
+    pub classifiers: Vec<String>,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -118,6 +125,28 @@ pub struct Change {
     /// The override, when an approver changed the tier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_override: Option<TierOverride>,
+    /// A proposed lowering of the tier waiting for more approvers' concurrence
+    /// (`[approvals.overrides] high_downgrade_approvers`); the tier in force is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_override: Option<PendingOverride>,
+    /// Identities that changed the content after it was opened. Accumulates: separation of
+    /// duties treats every one of them as an author for the rest of the change's life.
+    #[serde(default)]
+    pub editors: Vec<String>,
+    /// Every commit author e-mail ever listed on the change (a later update that drops a commit
+    /// does not drop its author).
+    #[serde(default)]
+    pub past_authors: Vec<String>,
+    /// Everyone who overrode, proposed or concurred in overriding the tier (accumulates).
+    #[serde(default)]
+    pub classifiers: Vec<String>,
+    /// Where the commit list came from: `git` (read from the repository by the `ward` process
+    /// that recorded it) or `asserted` (supplied by the caller, `commits_asserted_by`).
+    #[serde(default = "asserted")]
+    pub commits_source: String,
+    /// Who supplied the commit list.
+    #[serde(default)]
+    pub commits_asserted_by: String,
     /// Log entry that opened it.
     pub seq: u64,
     /// When.
@@ -126,6 +155,51 @@ pub struct Change {
 
 fn low() -> Tier {
     Tier::Low
+}
+
+fn asserted() -> String {
+    "asserted".into()
+}
+
+/// A proposed tier override that needs more approvers before it takes effect.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PendingOverride {
+    /// The tier proposed.
+    pub tier: Tier,
+    /// Why.
+    pub reason: String,
+    /// The approvers who agree so far (the proposer first).
+    pub approvers: Vec<String>,
+    /// How many distinct approvers it needs.
+    pub needed: u32,
+    /// Log entry of the latest proposal or concurrence.
+    pub seq: u64,
+}
+
+impl Change {
+    /// The people this change's separation of duties is measured against.
+    pub fn parties(&self) -> ward_core::approval::Parties {
+        let mut author_emails: Vec<String> = self.request.commits.iter().map(|c| c.author.clone()).collect();
+        author_emails.extend(self.past_authors.iter().cloned());
+        author_emails.sort();
+        author_emails.dedup();
+        let mut classifiers = self.classifiers.clone();
+        if let Some(o) = &self.tier_override {
+            classifiers.push(o.by.clone());
+            classifiers.extend(o.concurred_by.iter().cloned());
+        }
+        if let Some(p) = &self.pending_override {
+            classifiers.extend(p.approvers.iter().cloned());
+        }
+        classifiers.sort();
+        classifiers.dedup();
+        ward_core::approval::Parties {
+            opener: self.opener.clone(),
+            author_emails,
+            editors: self.editors.clone(),
+            classifiers,
+        }
+    }
 }
 
 /// A tier override request.
@@ -138,7 +212,8 @@ pub struct ReclassifyRequest {
     pub reason: String,
 }
 
-/// Projects `change.opened` and `change.reclassified`.
+/// Projects `change.opened`, `change.updated`, `change.reclassified` and
+/// `change.reclassify_proposed`.
 pub struct ChangeProjector;
 
 impl Projector for ChangeProjector {
@@ -178,9 +253,24 @@ impl Projector for ChangeProjector {
                     collection: OVERRIDES.into(),
                     key: id.into(),
                 },
+                ProjectionOp::Delete {
+                    collection: PROPOSALS.into(),
+                    key: id.into(),
+                },
             ],
-            "change.reclassified" => vec![ProjectionOp::Put {
-                collection: OVERRIDES.into(),
+            "change.reclassified" => vec![
+                ProjectionOp::Put {
+                    collection: OVERRIDES.into(),
+                    key: id.into(),
+                    doc,
+                },
+                ProjectionOp::Delete {
+                    collection: PROPOSALS.into(),
+                    key: id.into(),
+                },
+            ],
+            "change.reclassify_proposed" => vec![ProjectionOp::Put {
+                collection: PROPOSALS.into(),
                 key: id.into(),
                 doc,
             }],
@@ -281,6 +371,7 @@ async fn checked_payload(
     req: &ChangeRequest,
     id: &str,
     opener: &str,
+    commits: &CommitSource<'_>,
 ) -> Result<(Classification, Value), ApiError> {
     validate(req)?;
     for a in &req.artifacts {
@@ -302,13 +393,51 @@ async fn checked_payload(
     payload["opener"] = json!(opener);
     payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
     payload["tier"] = json!(classification.tier);
+    payload["commits_source"] = json!(commits.label());
+    payload["commits_asserted_by"] = json!(commits.by);
     Ok((classification, payload))
 }
 
+/// Where a change's commit list came from.
+#[derive(Clone, Copy, Debug)]
+pub struct CommitSource<'a> {
+    /// The `ward` process that records the change read the commits from git itself (local mode
+    /// with a range); otherwise the caller asserted them.
+    pub read_from_git: bool,
+    /// Who supplied (or read) them.
+    pub by: &'a str,
+}
+
+impl CommitSource<'_> {
+    fn label(&self) -> &'static str {
+        if self.read_from_git { "git" } else { "asserted" }
+    }
+}
+
+/// Separation of duties for deciding on `change`: refused when `by` opened it, authored,
+/// edited or reclassified it, or is automation (see [`ward_core::approval::check_signer`]).
+pub fn check_decider(
+    by: &Identity,
+    change: &Change,
+    rules: &ward_core::approval::ApprovalRules,
+) -> Result<(), ward_core::approval::Refusal> {
+    ward_core::approval::check_signer(by, &change.parties(), rules)
+}
+
 /// Opens a change: validates it, checks its artifacts are registered, classifies it.
-pub async fn open(ledger: &Ledger, by: &Identity, rules: &RiskRules, req: &ChangeRequest) -> Result<Change, ApiError> {
+pub async fn open(
+    ledger: &Ledger,
+    by: &Identity,
+    rules: &RiskRules,
+    req: &ChangeRequest,
+    read_from_git: bool,
+) -> Result<Change, ApiError> {
     let id = new_id()?;
-    let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id).await?;
+    let source = CommitSource {
+        read_from_git,
+        by: &by.id,
+    };
+    let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id, &source).await?;
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -324,6 +453,12 @@ pub async fn open(ledger: &Ledger, by: &Identity, rules: &RiskRules, req: &Chang
         tier: classification.tier,
         classification,
         tier_override: None,
+        pending_override: None,
+        editors: vec![],
+        past_authors: vec![],
+        classifiers: vec![],
+        commits_source: source.label().into(),
+        commits_asserted_by: by.id.clone(),
         seq: receipt.seq,
         time: receipt.time,
     })
@@ -355,6 +490,7 @@ pub async fn update(
     rules: &RiskRules,
     id: &str,
     upd: &ChangeUpdate,
+    read_from_git: bool,
 ) -> Result<Change, ApiError> {
     let Some(old) = get(ledger, id).await? else {
         return Err(ApiError::not_found(
@@ -378,8 +514,30 @@ pub async fn update(
     if req == old.request {
         return Ok(old);
     }
-    let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener).await?;
+    // Commits supplied again keep their provenance unless new ones were given.
+    let source = match &upd.commits {
+        Some(_) => CommitSource {
+            read_from_git,
+            by: &by.id,
+        },
+        None => CommitSource {
+            read_from_git: old.commits_source == "git",
+            by: &old.commits_asserted_by,
+        },
+    };
+    let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener, &source).await?;
+    // Authorship accumulates: the editor, and every author ever listed, for the change's life.
+    let parties = old.parties();
+    let mut editors = old.editors.clone();
+    if by.id != old.opener && !editors.contains(&by.id) {
+        editors.push(by.id.clone());
+    }
+    let mut past_authors = parties.author_emails;
+    past_authors.retain(|a| !req.commits.iter().any(|c| &c.author == a));
     payload["updated_by"] = json!(by.id);
+    payload["editors"] = json!(editors);
+    payload["past_authors"] = json!(past_authors);
+    payload["classifiers"] = json!(parties.classifiers);
     payload["seq"] = json!(old.seq);
     payload["time"] = json!(old.time);
     ledger
@@ -397,9 +555,32 @@ pub async fn update(
         tier: classification.tier,
         classification,
         tier_override: None,
+        pending_override: None,
+        editors,
+        past_authors,
+        classifiers: parties.classifiers,
+        commits_source: source.label().into(),
+        commits_asserted_by: source.by.to_string(),
         seq: old.seq,
         time: old.time,
     })
+}
+
+/// A change from its stored document, its override and its pending proposal.
+fn assemble(doc: Value, over: Option<Value>, proposal: Option<Value>) -> Result<Change, ApiError> {
+    let mut c: Change = serde_json::from_value(doc).map_err(ApiError::internal)?;
+    if let Some(o) = over {
+        let o: TierOverride = serde_json::from_value(o).map_err(ApiError::internal)?;
+        c.tier = o.tier;
+        c.classifiers.extend(o.classifiers.iter().cloned());
+        c.tier_override = Some(o);
+    }
+    if let Some(p) = proposal {
+        c.pending_override = Some(serde_json::from_value(p).map_err(ApiError::internal)?);
+    }
+    c.classifiers.sort();
+    c.classifiers.dedup();
+    Ok(c)
 }
 
 /// A change by id, with its override applied.
@@ -407,44 +588,45 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, ApiError> 
     let Some(doc) = ledger.store().projection(CHANGES, id).await? else {
         return Ok(None);
     };
-    let mut c: Change = serde_json::from_value(doc).map_err(ApiError::internal)?;
-    if let Some(o) = ledger.store().projection(OVERRIDES, id).await? {
-        let o: TierOverride = serde_json::from_value(o).map_err(ApiError::internal)?;
-        c.tier = o.tier;
-        c.tier_override = Some(o);
-    }
-    Ok(Some(c))
+    let over = ledger.store().projection(OVERRIDES, id).await?;
+    let proposal = ledger.store().projection(PROPOSALS, id).await?;
+    assemble(doc, over, proposal).map(Some)
 }
 
 /// Every change, newest first.
 pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, ApiError> {
-    let overrides: std::collections::HashMap<String, TierOverride> = ledger
-        .store()
-        .projection_list(OVERRIDES)
-        .await?
-        .into_iter()
-        .map(|(k, v)| Ok((k, serde_json::from_value(v).map_err(ApiError::internal)?)))
-        .collect::<Result<_, ApiError>>()?;
-    let mut out: Vec<Change> = ledger
-        .store()
+    let store = ledger.store();
+    let mut overrides: std::collections::HashMap<String, Value> =
+        store.projection_list(OVERRIDES).await?.into_iter().collect();
+    let mut proposals: std::collections::HashMap<String, Value> =
+        store.projection_list(PROPOSALS).await?.into_iter().collect();
+    let mut out: Vec<Change> = store
         .projection_list(CHANGES)
         .await?
         .into_iter()
-        .map(|(id, doc)| {
-            let mut c: Change = serde_json::from_value(doc).map_err(ApiError::internal)?;
-            if let Some(o) = overrides.get(&id) {
-                c.tier = o.tier;
-                c.tier_override = Some(o.clone());
-            }
-            Ok(c)
-        })
+        .map(|(id, doc)| assemble(doc, overrides.remove(&id), proposals.remove(&id)))
         .collect::<Result<_, ApiError>>()?;
     out.sort_by_key(|c| std::cmp::Reverse(c.seq));
     Ok(out)
 }
 
-/// Overrides a change's tier: needs a reason, and the opener cannot do it.
-pub async fn reclassify(ledger: &Ledger, by: &Identity, id: &str, req: &ReclassifyRequest) -> Result<Change, ApiError> {
+/// Overrides a change's tier (`ward change classify`).
+///
+/// Only a person with the approver role (the route checks the role) who is not the change's
+/// opener, a commit author or an editor may do it; the decision is recorded and its maker can no
+/// longer count toward the change's approvals. A tier driven by a protected tag (`phi`,
+/// `clinical_workflow` by default: `[approvals.overrides] protected_tags`) cannot be lowered
+/// below the classification's tier. Lowering a change out of `high` needs
+/// `high_downgrade_approvers` distinct approvers (default 2): the first records a
+/// `change.reclassify_proposed`, the others concur with the same tier, and the last one's
+/// `change.reclassified` puts it in force.
+pub async fn reclassify(
+    ledger: &Ledger,
+    by: &Identity,
+    id: &str,
+    req: &ReclassifyRequest,
+    approval_rules: &ward_core::approval::ApprovalRules,
+) -> Result<Change, ApiError> {
     let Some(mut change) = get(ledger, id).await? else {
         return Err(ApiError::not_found(
             format!("no change {id:?}"),
@@ -458,30 +640,115 @@ pub async fn reclassify(ledger: &Ledger, by: &Identity, id: &str, req: &Reclassi
         ));
     }
     text("reason", &req.reason, 2000)?;
-    if by.id == change.opener {
+    // Separation of duties; an earlier classifier may override again (they are already excluded
+    // from the change's approvals).
+    let mut parties = change.parties();
+    parties.classifiers.clear();
+    if let Err(r) = ward_core::approval::check_signer(by, &parties, approval_rules) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "separation_of_duties",
-            format!("{} opened {id} and cannot override its tier", by.id),
-            "ask another approver",
+            r.code,
+            format!("{}; they cannot override its tier", r.reason),
+            "another approver, who neither opened, authored nor edited the change, overrides it",
         ));
     }
+    if req.tier == change.tier {
+        return Err(ApiError::invalid(
+            format!("{id} is already {}", change.tier),
+            "name the tier it should have",
+        ));
+    }
+    let overrides = &approval_rules.overrides;
+    if req.tier < change.classification.tier {
+        let protected: Vec<&String> = change
+            .classification
+            .tags
+            .iter()
+            .filter(|t| overrides.protected_tags.contains(t))
+            .collect();
+        if !protected.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "protected_tier",
+                format!(
+                    "{id} is {} because it carries {}; that classification cannot be lowered",
+                    change.classification.tier,
+                    protected.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                "correct the change's attributes or paths (ward change update), or remove the tag from [approvals.overrides] protected_tags",
+            ));
+        }
+    }
+    let needed = if change.tier == Tier::High && req.tier < Tier::High {
+        overrides.high_downgrade_approvers.max(1)
+    } else {
+        1
+    };
+    let mut approvers: Vec<String> = match &change.pending_override {
+        Some(p) if p.tier == req.tier => p.approvers.clone(),
+        _ => vec![],
+    };
+    if approvers.contains(&by.id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "concurrence_needed",
+            format!(
+                "{} already proposed lowering {id} to {}; {} more approver(s) must concur",
+                by.id,
+                req.tier,
+                needed as usize - approvers.len()
+            ),
+            format!("another approver runs: ward change classify {id} --tier {} --reason …", req.tier),
+        ));
+    }
+    approvers.push(by.id.clone());
+    let mut classifiers = change.parties().classifiers;
+    classifiers.push(by.id.clone());
+    classifiers.sort();
+    classifiers.dedup();
+    if (approvers.len() as u32) < needed {
+        let receipt = ledger
+            .append(NewEvent {
+                actor: by.actor(),
+                kind: "change.reclassify_proposed".into(),
+                subject: format!("change:{id}"),
+                payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": req.reason,
+                    "by": by.id, "approvers": approvers, "needed": needed }),
+            })
+            .await?;
+        change.pending_override = Some(PendingOverride {
+            tier: req.tier,
+            reason: req.reason.clone(),
+            approvers,
+            needed,
+            seq: receipt.seq,
+        });
+        change.classifiers = classifiers;
+        return Ok(change);
+    }
+    let proposer = approvers[0].clone();
+    let concurred_by: Vec<String> = approvers[1..].to_vec();
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
             kind: "change.reclassified".into(),
             subject: format!("change:{id}"),
-            payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": req.reason, "by": by.id }),
+            payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": req.reason,
+                "by": proposer, "concurred_by": concurred_by, "classifiers": classifiers }),
         })
         .await?;
     let o = TierOverride {
         tier: req.tier,
         reason: req.reason.clone(),
-        by: by.id.clone(),
+        by: proposer,
+        concurred_by,
+        classifiers: classifiers.clone(),
         seq: receipt.seq,
         time: receipt.time,
     };
     change.tier = o.tier;
     change.tier_override = Some(o);
+    change.pending_override = None;
+    change.classifiers = classifiers;
     Ok(change)
 }

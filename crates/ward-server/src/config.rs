@@ -156,6 +156,7 @@ impl ServerConfig {
         for e in &mut cfg.environments {
             e.policy_dir.as_mut().map(resolve);
         }
+        crate::oidc::check_namespaces(&cfg.oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::promotion::validate(&cfg.environments).map_err(err)?;

@@ -72,6 +72,13 @@ pub struct WaiverRequest {
     pub owner: String,
     /// Lifetime in seconds (at most a year).
     pub expires_in_secs: i64,
+    /// Re-authentication of a local user: the password (never recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Re-authentication through OIDC: a token issued within the last five minutes (never
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_token: Option<String>,
 }
 
 /// A granted waiver.
@@ -84,6 +91,12 @@ pub struct Waiver {
     pub request: WaiverRequest,
     /// The approver who granted it.
     pub approver: String,
+    /// The printed name of the approver, as it was at signing.
+    #[serde(default)]
+    pub printed_name: String,
+    /// How the approver re-authenticated: `password` or `oidc`.
+    #[serde(default)]
+    pub reauth: String,
     /// Expiry, seconds since the epoch.
     pub expires_secs: i64,
     /// Active now (not expired).
@@ -107,6 +120,12 @@ pub struct BreakglassRequest {
     pub justification: String,
     /// How long, seconds (at most a day).
     pub duration_secs: i64,
+    /// Re-authentication of a local user: the password (never recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Re-authentication through OIDC: a fresh token (never recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_token: Option<String>,
 }
 
 /// An invoked break-glass and its retrospective review.
@@ -119,6 +138,9 @@ pub struct Breakglass {
     pub request: BreakglassRequest,
     /// Who invoked it.
     pub by: String,
+    /// The invoker's printed name, as it was at signing.
+    #[serde(default)]
+    pub printed_name: String,
     /// End of the bypass, seconds since the epoch.
     pub until_secs: i64,
     /// When the retrospective review is due, seconds since the epoch.
@@ -214,26 +236,59 @@ fn person_only(by: &Identity, what: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Grants a waiver (an approver, never its owner).
-pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -> Result<Waiver, ApiError> {
-    let subject = match (&req.change, &req.artifact) {
+/// The payload of a request with its credentials removed (they are never recorded).
+fn recorded<T: Serialize>(req: &T) -> Result<Value, ApiError> {
+    let mut v = serde_json::to_value(req).map_err(ApiError::internal)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("password");
+        o.remove("reauth_token");
+    }
+    Ok(v)
+}
+
+fn forbidden(code: &'static str, reason: String, hint: &str) -> crate::reauth::Refused {
+    crate::reauth::Refused {
+        status: StatusCode::FORBIDDEN,
+        code,
+        reason,
+        hint: hint.into(),
+    }
+}
+
+/// Grants a waiver: an electronic signature by an approver who re-authenticates in the request,
+/// under the separation of duties of approvals (never the change's opener, a commit author, an
+/// editor or classifier of the change, the artifact's builder, the waiver's owner, or
+/// automation). Rules about who must sign (`approvals.*`, `checklist.*`) are never waivable.
+/// Refused attempts are recorded as `waiver.refused`.
+pub async fn grant_waiver(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &WaiverRequest,
+    approval_rules: &ward_core::approval::ApprovalRules,
+    cx: &crate::reauth::Context<'_>,
+) -> Result<Waiver, ApiError> {
+    let (subject, parties) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
-            if changes::get(ledger, c).await?.is_none() {
+            let Some(change) = changes::get(ledger, c).await? else {
                 return Err(ApiError::not_found(
                     format!("no change {c:?}"),
                     "list changes with `ward change list`",
                 ));
-            }
-            format!("change:{c}")
+            };
+            (format!("change:{c}"), change.parties())
         }
         (None, Some(a)) => {
-            if crate::evidence::artifact(ledger, a).await?.is_none() {
+            let Some(artifact) = crate::evidence::artifact(ledger, a).await? else {
                 return Err(ApiError::not_found(
                     format!("artifact {a} is not registered"),
                     "waive findings of a registered artifact",
                 ));
-            }
-            format!("artifact:{a}")
+            };
+            let parties = ward_core::approval::Parties {
+                opener: artifact.builder.clone(),
+                ..Default::default()
+            };
+            (format!("artifact:{a}"), parties)
         }
         _ => {
             return Err(ApiError::invalid(
@@ -242,20 +297,11 @@ pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -
             ));
         }
     };
-    person_only(by, "grant waivers")?;
     check_rules(&req.rules)?;
     check_text("justification", &req.justification)?;
     check_text("compensating control", &req.compensating_control)?;
     if req.owner.is_empty() || req.owner.len() > 200 || req.owner.chars().any(char::is_control) {
         return Err(ApiError::invalid("a waiver needs an owner", "pass --owner user:NAME"));
-    }
-    if req.owner == by.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "owner_cannot_grant",
-            format!("{} owns this waiver and cannot also grant it", by.id),
-            "another approver grants it",
-        ));
     }
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
         return Err(ApiError::invalid(
@@ -271,11 +317,60 @@ pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -
             "pass the vulnerability id, e.g. CVE-2024-1234",
         ));
     }
+    let refuse = |r: crate::reauth::Refused| {
+        crate::reauth::record_refusal(
+            ledger,
+            by,
+            "waiver.refused",
+            subject.clone(),
+            json!({ "change": req.change, "artifact": req.artifact, "rules": req.rules }),
+            r,
+        )
+    };
+    if let Some(rule) = req
+        .rules
+        .iter()
+        .find(|r| ward_core::approval::waives_signatures(r))
+    {
+        return Err(refuse(forbidden(
+            "unwaivable_rule",
+            format!("{rule} is a rule about who must sign; no waiver can excuse it"),
+            "collect the signatures; only break-glass on an emergency change may bypass them, and it is reviewed",
+        ))
+        .await);
+    }
+    if let Err(r) = ward_core::approval::check_signer(by, &parties, approval_rules) {
+        return Err(refuse(forbidden(
+            r.code,
+            format!("{}; granting a waiver is a signature under separation of duties", r.reason),
+            "another approver, independent of the change, grants it",
+        ))
+        .await);
+    }
+    if req.owner == by.id {
+        return Err(refuse(forbidden(
+            "owner_cannot_grant",
+            format!("{} owns this waiver and cannot also grant it", by.id),
+            "another approver grants it",
+        ))
+        .await);
+    }
+    let creds = crate::reauth::Credentials {
+        password: req.password.as_deref(),
+        reauth_token: req.reauth_token.as_deref(),
+        bearer_sha256: cx.bearer_sha256,
+    };
+    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now_secs()).await? {
+        Ok(p) => p,
+        Err(r) => return Err(refuse(r).await),
+    };
     let id = new_id("WVR")?;
     let expires_secs = now_secs() + req.expires_in_secs;
-    let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    let mut payload = recorded(req)?;
     payload["id"] = json!(id);
     payload["approver"] = json!(by.id);
+    payload["printed_name"] = json!(proof.printed_name);
+    payload["reauth"] = json!(proof.method);
     payload["expires_secs"] = json!(expires_secs);
     let receipt = ledger
         .append(NewEvent {
@@ -285,10 +380,15 @@ pub async fn grant_waiver(ledger: &Ledger, by: &Identity, req: &WaiverRequest) -
             payload,
         })
         .await?;
+    let mut request = req.clone();
+    request.password = None;
+    request.reauth_token = None;
     Ok(Waiver {
         id,
-        request: req.clone(),
+        request,
         approver: by.id.clone(),
+        printed_name: proof.printed_name,
+        reauth: proof.method.into(),
         expires_secs,
         active: true,
         seq: receipt.seq,
@@ -334,6 +434,7 @@ pub async fn invoke_breakglass(
     by: &Identity,
     req: &BreakglassRequest,
     rules: &BreakglassRules,
+    cx: &crate::reauth::Context<'_>,
 ) -> Result<Breakglass, ApiError> {
     let Some(change) = changes::get(ledger, &req.change).await? else {
         return Err(ApiError::not_found(
@@ -361,13 +462,33 @@ pub async fn invoke_breakglass(
             "pass --for e.g. 4h",
         ));
     }
+    let creds = crate::reauth::Credentials {
+        password: req.password.as_deref(),
+        reauth_token: req.reauth_token.as_deref(),
+        bearer_sha256: cx.bearer_sha256,
+    };
+    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now_secs()).await? {
+        Ok(p) => p,
+        Err(r) => {
+            return Err(crate::reauth::record_refusal(
+                ledger,
+                by,
+                "breakglass.refused",
+                format!("change:{}", req.change),
+                json!({ "change": req.change, "rules": req.rules }),
+                r,
+            )
+            .await);
+        }
+    };
     let id = new_id("BG")?;
     let now = now_secs();
     let until_secs = now + req.duration_secs;
     let review_due_secs = add_business_days(now, rules.review_business_days);
-    let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    let mut payload = recorded(req)?;
     payload["id"] = json!(id);
     payload["by"] = json!(by.id);
+    payload["printed_name"] = json!(proof.printed_name);
     payload["until_secs"] = json!(until_secs);
     payload["review_due_secs"] = json!(review_due_secs);
     let receipt = ledger
@@ -378,10 +499,14 @@ pub async fn invoke_breakglass(
             payload,
         })
         .await?;
+    let mut request = req.clone();
+    request.password = None;
+    request.reauth_token = None;
     Ok(Breakglass {
         id,
-        request: req.clone(),
+        request,
         by: by.id.clone(),
+        printed_name: proof.printed_name,
         until_secs,
         review_due_secs,
         active: true,

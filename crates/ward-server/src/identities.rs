@@ -53,6 +53,10 @@ pub struct TokenRecord {
     /// Whether it was revoked (filled in when listing).
     #[serde(default)]
     pub revoked: bool,
+    /// Who created it: the person themselves for a person's token (after re-authenticating,
+    /// or by signing in), an administrator or the local operator for an automation token.
+    #[serde(default)]
+    pub created_by: String,
 }
 
 /// A local user (`users` projection).
@@ -133,9 +137,13 @@ pub struct TokenRequest {
     pub roles: Vec<Role>,
     /// Lifetime in seconds; absent = never expires.
     pub expires_in_secs: Option<i64>,
-    /// Issue the token to this local user (a human identity) instead of an automation.
+    /// Issue the token to this local user (a human identity) instead of an automation. Only
+    /// that user may, re-authenticating with `password`: nobody acts as somebody else.
     #[serde(default)]
     pub user: Option<String>,
+    /// The user's password, for a person's token (never recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 /// Creates a token and records it; returns the secret once.
@@ -149,6 +157,41 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
     }
     let (identity, kind) = match &req.user {
         Some(user) => {
+            if by.id != format!("user:{user}") {
+                let reason = format!(
+                    "{} cannot create a token that acts as user:{user}; nobody acts as somebody else",
+                    by.id
+                );
+                let _ = ledger
+                    .append(NewEvent {
+                        actor: by.actor(),
+                        kind: "token.refused".into(),
+                        subject: format!("user:{user}"),
+                        payload: json!({ "by": by.id, "code": "cannot_act_as_another", "user": user, "reason": reason }),
+                    })
+                    .await?;
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "cannot_act_as_another",
+                    format!("{reason}; the attempt was recorded"),
+                    "the person creates their own token (ward token create --user NAME with their password) or signs in",
+                ));
+            }
+            let creds = crate::reauth::Credentials {
+                password: req.password.as_deref(),
+                ..Default::default()
+            };
+            if let Err(r) = crate::reauth::reauthenticate(ledger, by, &creds, None, now_secs()).await? {
+                return Err(crate::reauth::record_refusal(
+                    ledger,
+                    by,
+                    "token.refused",
+                    format!("user:{user}"),
+                    json!({ "user": user }),
+                    r,
+                )
+                .await);
+            }
             let record = user_record(ledger, user)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no local user {user:?}"), "add it with `ward user add`"))?;
@@ -172,6 +215,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
         expires_at: req.expires_in_secs.map(|s| now_secs().saturating_add(s)),
         secret_sha256: token.secret_hash(),
         revoked: false,
+        created_by: by.id.clone(),
     };
     record_token(ledger, by, "token.created", &record).await?;
     Ok(CreatedToken {
@@ -350,6 +394,7 @@ pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<Created
         expires_at: Some(now_secs() + SESSION_TTL_SECS),
         secret_sha256: token.secret_hash(),
         revoked: false,
+        created_by: identity.id.clone(),
     };
     record_token(ledger, &identity, "session.started", &record).await?;
     Ok(CreatedToken {

@@ -12,6 +12,8 @@
 //! - [`changes`]: change requests, classified by risk when opened; tier overrides.
 //! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
 //!   replay.
+//! - [`reauth`]: re-authentication before every signature (password or a fresh OIDC token,
+//!   never the request's own bearer), printed names, lockout after repeated failures.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
@@ -39,6 +41,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod ops;
 pub mod promotion;
+pub mod reauth;
 pub mod rollout;
 pub mod routes;
 pub mod state;
@@ -64,6 +67,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(promotion::DeploymentProjector));
     p.push(Arc::new(promotion::config::ConfigProjector));
     p.push(Arc::new(rollout::RolloutProjector));
+    p.push(Arc::new(reauth::ReauthProjector));
     p
 }
 use tokio::net::TcpListener;

@@ -65,6 +65,59 @@ pub struct ProviderConfig {
     /// Allowed clock skew, seconds.
     #[serde(default = "default_leeway")]
     pub leeway_secs: u64,
+    /// The claim holding a person's printed name, carried by their electronic signatures
+    /// (default `name`). Without it a person of this provider cannot sign.
+    #[serde(default = "default_printed_name_claim")]
+    pub printed_name_claim: String,
+}
+
+fn default_printed_name_claim() -> String {
+    "name".into()
+}
+
+/// Identity prefixes that belong to Ward's own directory and tokens; no provider may mint them,
+/// so identities from different issuers never merge.
+pub const RESERVED_PREFIXES: [&str; 3] = ["user:", "token:", "local:"];
+
+/// The literal text of an identity template before its first `{`: each provider's identities
+/// live under their own prefix, which must end in `:` or `/`.
+fn template_prefix(template: &str) -> &str {
+    template.split('{').next().unwrap_or("")
+}
+
+/// Checks that providers' identity templates keep their identities apart from Ward's own and
+/// from each other.
+pub fn check_namespaces(configs: &[ProviderConfig]) -> Result<(), ConfigError> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for c in configs {
+        let err = |reason: String| ConfigError {
+            provider: c.name.clone(),
+            reason,
+        };
+        let prefix = template_prefix(&c.identity);
+        if !(prefix.ends_with(':') || prefix.ends_with('/')) || prefix.len() < 2 {
+            return Err(err(format!(
+                "identity template {:?} must start with a literal prefix ending in ':' or '/' (e.g. \"staff:{{email}}\"), so its identities stay apart from every other issuer's",
+                c.identity
+            )));
+        }
+        if let Some(r) = RESERVED_PREFIXES.iter().find(|r| prefix.starts_with(**r)) {
+            return Err(err(format!(
+                "identity template {:?} uses the prefix {r:?}, which belongs to Ward's own users and tokens; identities from different issuers never merge (use e.g. \"staff:{{email}}\")",
+                c.identity
+            )));
+        }
+        if let Some((other, _)) = seen
+            .iter()
+            .find(|(_, p)| p.starts_with(prefix) || prefix.starts_with(*p))
+        {
+            return Err(err(format!(
+                "identity prefix {prefix:?} overlaps provider {other:?}'s; give each provider its own prefix"
+            )));
+        }
+        seen.push((&c.name, prefix));
+    }
+    Ok(())
 }
 
 fn automation() -> ActorKind {
@@ -191,6 +244,7 @@ impl Verifier {
                 provider: "-".into(),
                 reason: e.to_string(),
             })?;
+        check_namespaces(&configs)?;
         let mut providers = Vec::new();
         for config in configs {
             let err = |reason: String| ConfigError {
@@ -241,6 +295,24 @@ impl Verifier {
             )));
         }
         Ok(identity)
+    }
+
+    /// Verifies a re-authentication token (see [`Verifier::verify_fresh`]) and returns the
+    /// identity with the printed name from the provider's `printed_name_claim`, when present.
+    pub async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Result<(Identity, Option<String>), JwtError> {
+        let identity = self.verify_fresh(token, max_age_secs).await?;
+        let (_, claims) = self.verify_claims(token).await?;
+        let issuer = unverified_issuer(token)?;
+        let name = self
+            .providers
+            .iter()
+            .find(|p| p.config.issuer == issuer)
+            .and_then(|p| claims.get(&p.config.printed_name_claim))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && n.len() <= 200 && !n.chars().any(char::is_control))
+            .map(str::to_string);
+        Ok((identity, name))
     }
 
     async fn verify_claims(&self, token: &str) -> Result<(Identity, Map<String, Value>), JwtError> {

@@ -17,6 +17,7 @@ use crate::keys;
 use crate::metrics::RouteLabels;
 use crate::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use crate::promotion;
+use crate::reauth::PresentedCredential;
 use crate::rollout;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
@@ -163,6 +164,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("DELETE", "/api/v1/tokens/{id}", Requires(Action::TokenManage)),
     rule("GET", "/api/v1/users", Requires(Action::UserManage)),
     rule("POST", "/api/v1/users", Requires(Action::UserManage)),
+    rule("POST", "/api/v1/users/{name}/unlock", Requires(Action::UserManage)),
 ];
 
 /// The rule for a method and route template.
@@ -244,6 +246,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
+        .routes(routes!(unlock_user))
         .split_for_parts()
 }
 
@@ -826,7 +829,7 @@ async fn open_change(
 ) -> Result<(StatusCode, Json<changes::Change>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(changes::open(&state.ledger, &me, &state.risk, &req).await?),
+        Json(changes::open(&state.ledger, &me, &state.risk, &req, false).await?),
     ))
 }
 
@@ -850,7 +853,9 @@ async fn update_change(
     Path(id): Path<String>,
     Json(req): Json<changes::ChangeUpdate>,
 ) -> Result<Json<changes::Change>, ApiError> {
-    Ok(Json(changes::update(&state.ledger, &me, &state.risk, &id, &req).await?))
+    Ok(Json(
+        changes::update(&state.ledger, &me, &state.risk, &id, &req, false).await?,
+    ))
 }
 
 /// Overrides a change's risk tier (approvers; never the opener; a reason is recorded).
@@ -862,7 +867,9 @@ async fn reclassify_change(
     Path(id): Path<String>,
     Json(req): Json<changes::ReclassifyRequest>,
 ) -> Result<Json<changes::Change>, ApiError> {
-    Ok(Json(changes::reclassify(&state.ledger, &me, &id, &req).await?))
+    Ok(Json(
+        changes::reclassify(&state.ledger, &me, &id, &req, &state.approvals).await?,
+    ))
 }
 
 /// A change's signatures (approvals and rejections), each marked stale or current.
@@ -884,6 +891,7 @@ async fn list_approvals(
 async fn sign_change(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
     Path(id): Path<String>,
     Json(req): Json<approvals::SignRequest>,
 ) -> Result<(StatusCode, Json<approvals::Approval>), ApiError> {
@@ -894,7 +902,7 @@ async fn sign_change(
         &req,
         &state.risk,
         &state.approvals,
-        state.oidc.as_deref(),
+        &state.reauth(&presented),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(a)))
@@ -959,11 +967,13 @@ async fn list_waivers(
 async fn grant_waiver(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
     Json(req): Json<exceptions::WaiverRequest>,
 ) -> Result<(StatusCode, Json<exceptions::Waiver>), ApiError> {
+    let cx = state.reauth(&presented);
     Ok((
         StatusCode::CREATED,
-        Json(exceptions::grant_waiver(&state.ledger, &me, &req).await?),
+        Json(exceptions::grant_waiver(&state.ledger, &me, &req, &state.approvals, &cx).await?),
     ))
 }
 
@@ -974,11 +984,13 @@ async fn grant_waiver(
 async fn break_glass(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
     Json(req): Json<exceptions::BreakglassRequest>,
 ) -> Result<(StatusCode, Json<exceptions::Breakglass>), ApiError> {
+    let cx = state.reauth(&presented);
     Ok((
         StatusCode::CREATED,
-        Json(exceptions::invoke_breakglass(&state.ledger, &me, &req, &state.breakglass).await?),
+        Json(exceptions::invoke_breakglass(&state.ledger, &me, &req, &state.breakglass, &cx).await?),
     ))
 }
 
@@ -1298,6 +1310,18 @@ async fn revoke_token(
 #[utoipa::path(get, path = "/api/v1/users", tag = "identities", security(("bearer" = [])), responses((status = 200, body = Vec<UserRecord>)))]
 async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserRecord>>, ApiError> {
     Ok(Json(identities::list_users(&state.ledger).await?))
+}
+
+/// Lifts a person's signing lockout (after repeated failed re-authentications); recorded.
+#[utoipa::path(post, path = "/api/v1/users/{name}/unlock", tag = "identities", params(("name" = String, Path, description = "user name, or an identity such as staff:alice@example.org")), security(("bearer" = [])), responses(
+    (status = 200, body = Value)))]
+async fn unlock_user(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    crate::reauth::unlock(&state.ledger, &me, &name).await?;
+    Ok(Json(json!({ "unlocked": name })))
 }
 
 /// Adds a local user (password hashed with argon2id).

@@ -41,6 +41,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The re-authentication context of a request authenticated with `presented`.
+    pub fn reauth<'a>(&'a self, presented: &'a crate::reauth::PresentedCredential) -> crate::reauth::Context<'a> {
+        crate::reauth::Context {
+            oidc: self.oidc.as_deref(),
+            bearer_sha256: Some(&presented.0),
+        }
+    }
+
     /// State over a ledger and signer.
     pub fn new(ledger: Ledger, signer: Arc<dyn NoteSigner>, origin: String) -> AppState {
         AppState {

@@ -65,6 +65,7 @@ impl Server {
                 roles: roles.to_vec(),
                 expires_in_secs: None,
                 user: None,
+                password: None,
             },
         )
         .await
@@ -348,6 +349,7 @@ async fn revoked_and_expired_tokens_are_refused() {
             roles: vec![Role::Viewer],
             expires_in_secs: Some(1),
             user: None,
+            password: None,
         },
     )
     .await

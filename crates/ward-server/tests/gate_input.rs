@@ -65,6 +65,7 @@ async fn input_documents_match_the_published_schema() {
             environments: vec!["prod".into()],
             ..Default::default()
         },
+        false,
     )
     .await
     .expect("open");

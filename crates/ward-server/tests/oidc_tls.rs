@@ -65,6 +65,7 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
                 roles: vec![Role::Developer],
             }],
             leeway_secs: 0,
+            printed_name_claim: "name".into(),
         },
         ProviderConfig {
             name: "staff".into(),
@@ -73,7 +74,7 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
             jwks_file: Some(fixture("jwks.json")),
             jwks_url: None,
             kind: ward_ledger::ActorKind::Human,
-            identity: "user:{email}".into(),
+            identity: "staff:{email}".into(),
             roles: vec![RoleRule {
                 claim: "groups".into(),
                 equals: Some("release-approvers".into()),
@@ -81,6 +82,7 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
                 roles: vec![Role::Approver, Role::Viewer],
             }],
             leeway_secs: 0,
+            printed_name_claim: "name".into(),
         },
     ]
 }
@@ -101,7 +103,7 @@ async fn github_actions_and_staff_tokens_map_to_identities() {
         .verify(&sign(Algorithm::ES256, "ec-1.pem", "ec-1", &staff))
         .await
         .expect("valid ES256");
-    assert_eq!(id.id, "user:alice@example.org");
+    assert_eq!(id.id, "staff:alice@example.org");
     assert_eq!(id.kind, ward_ledger::ActorKind::Human);
     assert_eq!(id.roles, vec![Role::Viewer, Role::Approver]);
 
@@ -315,7 +317,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
             Algorithm::ES256,
             "ec-1.pem",
             "ec-1",
-            &json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": iat, "email": email, "groups": ["release-approvers"]}),
+            &json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": iat, "email": email, "name": "Alice Example", "groups": ["release-approvers"]}),
         )
     };
     let alice = v.verify(&staff("alice@example.org", now())).await.expect("alice");
@@ -333,6 +335,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
             kind: "normal".into(),
             ..Default::default()
         },
+        false,
     )
     .await
     .expect("open");
@@ -349,7 +352,10 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &sign_with(staff("alice@example.org", now() - 900)),
         &risk,
         &rules,
-        Some(&v),
+        &ward_server::reauth::Context {
+            oidc: Some(&v),
+            bearer_sha256: None,
+        },
     )
     .await
     .expect_err("an old token");
@@ -361,7 +367,10 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &sign_with(staff("bob@example.org", now())),
         &risk,
         &rules,
-        Some(&v),
+        &ward_server::reauth::Context {
+            oidc: Some(&v),
+            bearer_sha256: None,
+        },
     )
     .await
     .expect_err("someone else's token");
@@ -373,13 +382,16 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &sign_with(staff("alice@example.org", now())),
         &risk,
         &rules,
-        Some(&v),
+        &ward_server::reauth::Context {
+            oidc: Some(&v),
+            bearer_sha256: None,
+        },
     )
     .await
     .expect("a fresh token of her own");
     assert_eq!(
         (signed.reauth.as_str(), signed.signer.as_str()),
-        ("oidc", "user:alice@example.org")
+        ("oidc", "staff:alice@example.org")
     );
     let refusals = ledger
         .store()

@@ -168,6 +168,7 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
                     roles: vec![ward_core::Role::Developer],
                     expires_in_secs: Some(3600),
                     user: None,
+                    password: None,
                 },
             )
             .await
@@ -332,6 +333,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
                 environments: vec!["prod".into()],
                 ..Default::default()
             },
+            false,
         )
         .await
         .map_err(|e| anyhow::anyhow!(e.detail.message))?;

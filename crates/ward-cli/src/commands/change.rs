@@ -2,7 +2,8 @@
 //! paths read from git.
 
 use crate::cli::{ApproveArgs, ChangeCommand, ChangeOpenArgs, Global};
-use crate::context::{Context, local_operator};
+use crate::context::{Context, local_identity, local_person};
+use ward_core::Action;
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
 use crate::remote::Remote;
@@ -135,7 +136,8 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                 None => {
                     let ctx = Context::open(g).await?;
                     let rules = crate::commands::serve::load_config(g, None)?.risk;
-                    changes::open(&ctx.ledger, &local_operator(), &rules, &req)
+                    let who = local_person(g, &ctx, Action::ChangeOpen).await?;
+                    changes::open(&ctx.ledger, &who, &rules, &req, req.commit_range.is_some())
                         .await
                         .map_err(api_failure)?
                 }
@@ -170,7 +172,8 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                 None => {
                     let ctx = Context::open(g).await?;
                     let rules = crate::commands::serve::load_config(g, None)?.risk;
-                    changes::update(&ctx.ledger, &local_operator(), &rules, id, &upd)
+                    let who = local_person(g, &ctx, Action::ChangeOpen).await?;
+                    changes::update(&ctx.ledger, &who, &rules, id, &upd, range.is_some())
                         .await
                         .map_err(api_failure)?
                 }
@@ -243,7 +246,9 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                 Some(r) => r.post(&format!("/api/v1/changes/{id}/classification"), &req).await?,
                 None => {
                     let ctx = Context::open(g).await?;
-                    changes::reclassify(&ctx.ledger, &local_operator(), id, &req)
+                    let cfg = crate::commands::serve::load_config(g, None)?;
+                    let who = local_person(g, &ctx, Action::ChangeClassify).await?;
+                    changes::reclassify(&ctx.ledger, &who, id, &req, &cfg.approvals)
                         .await
                         .map_err(api_failure)?
                 }
@@ -285,75 +290,30 @@ fn approvals_table(v: &ApprovalsView) -> String {
 /// `ward approve`: signs a change, re-authenticating with a password or a fresh OIDC token.
 pub async fn approve(g: &Global, a: &ApproveArgs) -> Result<()> {
     let remote = Remote::from_global(g)?;
-    let password = if a.password_stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| {
-            Failure::new(
-                "bad_input",
-                format!("reading the password: {e}"),
-                "pipe the password on stdin",
-            )
-        })?;
-        Some(line.trim_end_matches(['\r', '\n']).to_string())
-    } else {
-        std::env::var("WARD_PASSWORD").ok().filter(|p| !p.is_empty())
-    };
     let req = SignRequest {
         meaning: a.meaning.clone(),
         comment: a.comment.clone(),
         reject: a.reject,
-        password,
+        password: crate::context::password(g)?,
         reauth_token: a.reauth_token.clone(),
     };
     let signed: Approval = match &remote {
-        Some(r) => {
-            if a.as_user.is_some() {
-                return Err(Failure::new(
-                    "bad_usage",
-                    "--as is for local mode; through a server you sign as the token's person",
-                    "drop --as",
-                )
-                .into());
-            }
-            r.post(&format!("/api/v1/changes/{}/approvals", a.change), &req).await?
-        }
+        Some(r) => r.post(&format!("/api/v1/changes/{}/approvals", a.change), &req).await?,
         None => {
             let ctx = Context::open(g).await?;
             let cfg = crate::commands::serve::load_config(g, None)?;
-            let Some(name) = &a.as_user else {
-                return Err(Failure::new(
-                    "bad_usage",
-                    "locally, say which local user signs",
-                    "pass --as USER (and their password), or sign through a server with your own token",
-                )
-                .into());
-            };
-            let user = ward_server::identities::user_record(&ctx.ledger, name)
-                .await
-                .map_err(api_failure)?
-                .ok_or_else(|| {
-                    Failure::new(
-                        "not_found",
-                        format!("no local user {name:?}"),
-                        "add one with `ward user add`",
-                    )
-                })?;
-            let who = ward_core::Identity {
-                id: format!("user:{}", user.name),
-                kind: ward_ledger::ActorKind::Human,
-                roles: user.roles.clone(),
-            };
-            if !who.may(ward_core::Action::ChangeApprove) {
-                return Err(Failure::new(
-                    "forbidden",
-                    format!("{} has no role that may sign approvals", who.id),
-                    "approvers and release managers sign",
-                )
-                .into());
-            }
-            approvals::sign(&ctx.ledger, &who, &a.change, &req, &cfg.risk, &cfg.approvals, None)
-                .await
-                .map_err(api_failure)?
+            let who = local_identity(g, &ctx, Action::ChangeApprove).await?;
+            approvals::sign(
+                &ctx.ledger,
+                &who,
+                &a.change,
+                &req,
+                &cfg.risk,
+                &cfg.approvals,
+                &Default::default(),
+            )
+            .await
+            .map_err(api_failure)?
         }
     };
     emit(g.output, json!(signed), || {

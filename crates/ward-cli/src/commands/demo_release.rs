@@ -183,7 +183,7 @@ impl Demo<'_> {
             environments: vec!["staging".into(), "prod".into()],
             ..ChangeRequest::default()
         };
-        let c = changes::open(self.ledger, &self.dana, &self.cfg.risk, &req)
+        let c = changes::open(self.ledger, &self.dana, &self.cfg.risk, &req, false)
             .await
             .map_err(fail)?;
         let check = || async {
@@ -217,7 +217,7 @@ impl Demo<'_> {
                 &sign,
                 &self.cfg.risk,
                 &self.cfg.approvals,
-                None,
+                &Default::default(),
             )
             .await
             .map_err(fail)?

@@ -38,6 +38,11 @@ fn show(d: &GateDecision) -> String {
     s
 }
 
+/// A fresh OIDC token for re-authentication (`WARD_REAUTH_TOKEN`).
+fn reauth_token() -> Option<String> {
+    std::env::var("WARD_REAUTH_TOKEN").ok().filter(|t| !t.is_empty())
+}
+
 /// Dispatches `ward waiver`.
 pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
     let remote = Remote::from_global(g)?;
@@ -61,16 +66,18 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                 compensating_control: compensating_control.clone(),
                 owner: owner.clone(),
                 expires_in_secs: crate::commands::token::parse_lifetime(expires)?,
+                password: crate::context::password(g)?,
+                reauth_token: reauth_token(),
             };
             let w: Waiver = match &remote {
                 Some(r) => r.post("/api/v1/waivers", &req).await?,
                 None => {
-                    return Err(Failure::new(
-                        "bad_usage",
-                        "waivers are granted by a person through the server",
-                        "run with --server and your own approver token",
-                    )
-                    .into());
+                    let ctx = Context::open(g).await?;
+                    let cfg = crate::commands::serve::load_config(g, None)?;
+                    let who = crate::context::local_identity(g, &ctx, ward_core::Action::WaiverGrant).await?;
+                    exceptions::grant_waiver(&ctx.ledger, &who, &req, &cfg.approvals, &Default::default())
+                        .await
+                        .map_err(api_failure)?
                 }
             };
             emit(g.output, json!(w), || {
@@ -122,21 +129,25 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
 
 /// `ward break-glass`.
 pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
-    let Some(r) = Remote::from_global(g)? else {
-        return Err(Failure::new(
-            "bad_usage",
-            "break-glass is invoked by a person through the server",
-            "run with --server and your own token",
-        )
-        .into());
-    };
     let req = BreakglassRequest {
         change: a.change.clone(),
         rules: a.rules.clone(),
         justification: a.justification.clone(),
         duration_secs: crate::commands::token::parse_lifetime(&a.duration)?,
+        password: crate::context::password(g)?,
+        reauth_token: reauth_token(),
     };
-    let b: Breakglass = r.post("/api/v1/breakglass", &req).await?;
+    let b: Breakglass = match Remote::from_global(g)? {
+        Some(r) => r.post("/api/v1/breakglass", &req).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let who = crate::context::local_identity(g, &ctx, ward_core::Action::BreakGlass).await?;
+            exceptions::invoke_breakglass(&ctx.ledger, &who, &req, &cfg.breakglass, &Default::default())
+                .await
+                .map_err(api_failure)?
+        }
+    };
     emit(g.output, json!(b), || {
         format!(
             "{}: {} may bypass {} until {}; retrospective review due {} (close it: ward approve --change {} --meaning retrospective-review)",

@@ -2,7 +2,7 @@
 //! `ward release notes`, locally or through a server.
 
 use crate::cli::{ConfigCommand, EnvCommand, Global};
-use crate::context::{Context, local_operator};
+use crate::context::{Context, local_operator, local_person};
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
 use crate::remote::Remote;
@@ -215,7 +215,8 @@ pub async fn promote(g: &Global, change: &str, to: &str, tenants: &[String], rin
                 locks: &locks,
                 runtime: None,
             };
-            promotion::promote(&ctx.ledger, &local_operator(), &req, &cx)
+            let who = local_person(g, &ctx, ward_core::Action::Promote).await?;
+            promotion::promote(&ctx.ledger, &who, &req, &cx)
                 .await
                 .map_err(api_failure)?
         }
@@ -259,9 +260,10 @@ pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()>
         None => {
             let ctx = Context::open(g).await?;
             let cfg = crate::commands::serve::load_config(g, None)?;
+            let who = local_person(g, &ctx, ward_core::Action::Promote).await?;
             promotion::rollback(
                 &ctx.ledger,
-                &local_operator(),
+                &who,
                 env,
                 tenant,
                 &cfg.environments,
@@ -328,7 +330,8 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
                     let e = promotion::find(&cfg.environments, env).map_err(api_failure)?;
-                    promotion::config::publish(&ctx.ledger, &local_operator(), e, &req, &cfg.guard())
+                    let who = local_person(g, &ctx, ward_core::Action::ConfigPublish).await?;
+                    promotion::config::publish(&ctx.ledger, &who, e, &req, &cfg.guard())
                         .await
                         .map_err(api_failure)?
                 }

@@ -91,12 +91,38 @@ async fn create(g: &Global, remote: Option<Remote>, a: &TokenCreateArgs) -> Resu
         roles: a.roles.clone(),
         expires_in_secs: a.expires.as_deref().map(parse_lifetime).transpose()?,
         user: a.user.clone(),
+        password: match &a.user {
+            Some(_) => crate::context::password(g)?,
+            None => None,
+        },
     };
     let created: CreatedToken = match remote {
         Some(r) => r.post("/api/v1/tokens", &req).await?,
         None => {
             let ctx = Context::open(g).await?;
-            identities::create_token(&ctx.ledger, &local_operator(), &req)
+            // A person's token is created by that person, re-authenticating with their
+            // password; the local operator creates automation tokens only.
+            let by = match &a.user {
+                Some(name) => {
+                    let user = identities::user_record(&ctx.ledger, name)
+                        .await
+                        .map_err(api_failure)?
+                        .ok_or_else(|| {
+                            Failure::new(
+                                "not_found",
+                                format!("no local user {name:?}"),
+                                "add one with `ward user add`",
+                            )
+                        })?;
+                    ward_core::Identity {
+                        id: format!("user:{}", user.name),
+                        kind: ward_ledger::ActorKind::Human,
+                        roles: user.roles,
+                    }
+                }
+                None => local_operator(),
+            };
+            identities::create_token(&ctx.ledger, &by, &req)
                 .await
                 .map_err(api_failure)?
         }
@@ -115,6 +141,24 @@ pub async fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
     let remote = Remote::from_global(g)?;
     match cmd {
         UserCommand::Add(a) => add_user(g, remote, a).await,
+        UserCommand::Unlock { name } => {
+            match &remote {
+                Some(r) => {
+                    r.post::<_, serde_json::Value>(&format!("/api/v1/users/{name}/unlock"), &json!({}))
+                        .await?;
+                }
+                None => {
+                    let ctx = Context::open(g).await?;
+                    ward_server::reauth::unlock(&ctx.ledger, &local_operator(), name)
+                        .await
+                        .map_err(api_failure)?;
+                }
+            }
+            emit(g.output, json!({ "unlocked": name }), || {
+                format!("lifted the signing lockout of {name}")
+            });
+            Ok(())
+        }
         UserCommand::List => {
             let list: Vec<UserRecord> = match &remote {
                 Some(r) => r.get("/api/v1/users", &[]).await?,

@@ -1,0 +1,323 @@
+//! Re-authentication before an electronic signature (21 CFR Part 11 §11.200, §11.300).
+//!
+//! Every control decision — signing, waiving, breaking glass, minting a person's token — proves
+//! in the same request who is deciding, with a credential separate from the request's own:
+//!
+//! - a local user (`user:<name>`) gives their password;
+//! - a person signed in through OIDC gives a token of the *same* provider, issued at most
+//!   [`REAUTH_MAX_AGE_SECS`] ago, that maps to the same identity — never the bearer token the
+//!   request was authenticated with;
+//! - identities never merge across issuers: OIDC identities cannot use the local directory's
+//!   `user:` namespace (see [`crate::oidc`]), so a local password never signs for them;
+//! - every signature carries a printed name: the local user's display name, or the provider's
+//!   `printed_name_claim`; without one nothing is signed;
+//! - [`ward_core::approval::LOCKOUT_FAILURES`] failed attempts within the window lock the person
+//!   out of signing until the lockout lapses or an administrator lifts it (`reauth.unlocked`).
+//!   Failures are the recorded refusals (`*.refused` with code `reauthentication_failed`);
+//!   the lockout itself is recorded as `reauth.locked`.
+
+use crate::error::ApiError;
+use crate::identities;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use ward_core::Identity;
+use ward_core::approval::locked_until;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+/// Oldest OIDC token accepted for re-authentication, seconds.
+pub const REAUTH_MAX_AGE_SECS: i64 = 300;
+const FAILURES: &str = "reauth_failures";
+const UNLOCKS: &str = "reauth_unlocks";
+/// The refusal code counted toward a lockout.
+pub const FAILED: &str = "reauthentication_failed";
+
+/// What the decider presents in the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Credentials<'a> {
+    /// A local user's password.
+    pub password: Option<&'a str>,
+    /// A fresh OIDC token.
+    pub reauth_token: Option<&'a str>,
+    /// `sha256:` of the bearer credential the request was authenticated with (server mode).
+    pub bearer_sha256: Option<&'a str>,
+}
+
+/// Where a decision is made: the OIDC verifier (server mode with providers) and the digest of
+/// the bearer credential the request came with, which can never be its own re-authentication.
+#[derive(Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// OIDC providers, when configured.
+    pub oidc: Option<&'a crate::oidc::Verifier>,
+    /// `sha256:` of the request's bearer credential (see [`credential_digest`]).
+    pub bearer_sha256: Option<&'a str>,
+}
+
+/// A successful re-authentication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    /// `password` or `oidc`.
+    pub method: &'static str,
+    /// The printed name the signature carries.
+    pub printed_name: String,
+}
+
+/// Why re-authentication did not succeed; the caller records it (a `*.refused` event with this
+/// code, via [`record_refusal`]) unless it is [`Refused::is_recorded`] false.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code.
+    pub code: &'static str,
+    /// For people (never contains the credential).
+    pub reason: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+impl Refused {
+    /// Whether the refusal is recorded (a missing credential is a usage error, not an attempt).
+    pub fn is_recorded(&self) -> bool {
+        self.code != "reauthentication_required"
+    }
+
+    /// The error returned once the refusal was recorded.
+    pub fn into_error(self) -> ApiError {
+        let suffix = if self.is_recorded() {
+            "; the attempt was recorded"
+        } else {
+            ""
+        };
+        ApiError::new(self.status, self.code, format!("{}{suffix}", self.reason), self.hint)
+    }
+}
+
+fn failed(reason: String, hint: &str) -> Refused {
+    Refused {
+        status: StatusCode::UNAUTHORIZED,
+        code: FAILED,
+        reason,
+        hint: hint.into(),
+    }
+}
+
+/// The digest of the bearer credential a request was authenticated with (a request extension
+/// set by [`crate::auth`]).
+#[derive(Clone, Debug)]
+pub struct PresentedCredential(pub String);
+
+/// `sha256:` of a presented credential (what the request context keeps, never the secret).
+pub fn credential_digest(credential: &str) -> String {
+    ward_evidence::digest::of_bytes(credential.as_bytes())
+}
+
+/// Re-authenticates `by` with `creds` at `now` (seconds). `Ok(Err(_))` is a refusal for the
+/// caller to record; `Err(_)` is a failure of Ward itself.
+pub async fn reauthenticate(
+    ledger: &Ledger,
+    by: &Identity,
+    creds: &Credentials<'_>,
+    oidc: Option<&crate::oidc::Verifier>,
+    now: i64,
+) -> Result<Result<Proof, Refused>, ApiError> {
+    if let Some(until) = lockout(ledger, &by.id, now).await? {
+        let at = jiff::Timestamp::from_second(until).map(|t| t.to_string()).unwrap_or_default();
+        return Ok(Err(Refused {
+            status: StatusCode::LOCKED,
+            code: "signing_locked",
+            reason: format!("{} is locked out of signing after repeated failed attempts, until {at}", by.id),
+            hint: "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)".into(),
+        }));
+    }
+    match (by.id.strip_prefix("user:"), creds.password, creds.reauth_token) {
+        (Some(name), Some(password), _) => match identities::check_password(ledger, name, password).await? {
+            Some(user) if !user.display_name.trim().is_empty() => Ok(Ok(Proof {
+                method: "password",
+                printed_name: user.display_name,
+            })),
+            Some(_) => Ok(Err(Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "printed_name_missing",
+                reason: format!("{} has no printed name; a signature must carry one", by.id),
+                hint: "an administrator sets the user's display name (ward user add --display-name)".into(),
+            })),
+            None => Ok(Err(failed(
+                format!("the password given for {} is wrong", by.id),
+                "sign again with your own password",
+            ))),
+        },
+        (None, Some(_), None) => Ok(Err(failed(
+            format!("{} is not a local user; a local password cannot sign for it", by.id),
+            "re-authenticate with your identity provider (--reauth-token)",
+        ))),
+        (_, _, Some(token)) => {
+            if creds.bearer_sha256.is_some_and(|b| b == credential_digest(token)) {
+                return Ok(Err(failed(
+                    "the request's own bearer token is not a re-authentication".into(),
+                    "sign in again with your identity provider and pass the new token",
+                )));
+            }
+            let verified = match oidc {
+                Some(v) => v.verify_reauth(token, REAUTH_MAX_AGE_SECS).await.ok(),
+                None => None,
+            };
+            match verified {
+                Some((who, name)) if who.id == by.id => match name {
+                    Some(printed_name) => Ok(Ok(Proof {
+                        method: "oidc",
+                        printed_name,
+                    })),
+                    None => Ok(Err(Refused {
+                        status: StatusCode::FORBIDDEN,
+                        code: "printed_name_missing",
+                        reason: format!("the identity provider gave no printed name for {}", by.id),
+                        hint: "configure printed_name_claim for the provider ([[oidc]]) to a claim it sends".into(),
+                    })),
+                },
+                _ => Ok(Err(failed(
+                    format!("the re-authentication token is not a fresh token of {}", by.id),
+                    "sign in again with your identity provider and pass the new token",
+                ))),
+            }
+        }
+        _ => Ok(Err(Refused {
+            status: StatusCode::UNAUTHORIZED,
+            code: "reauthentication_required",
+            reason: "signing needs re-authentication in the same request".into(),
+            hint: "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)".into(),
+        })),
+    }
+}
+
+/// Records a refused decision (`<kind>` event, e.g. `approval.refused`) and, when it was a failed
+/// re-authentication that now locks the person out, `reauth.locked`; returns the error.
+pub async fn record_refusal(
+    ledger: &Ledger,
+    by: &Identity,
+    kind: &str,
+    subject: String,
+    mut payload: Value,
+    refused: Refused,
+) -> ApiError {
+    if !refused.is_recorded() {
+        return refused.into_error();
+    }
+    payload["by"] = json!(by.id);
+    payload["code"] = json!(refused.code);
+    payload["reason"] = json!(refused.reason);
+    if let Err(e) = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: kind.into(),
+            subject,
+            payload,
+        })
+        .await
+    {
+        return e.into();
+    }
+    if refused.code == FAILED {
+        let now = jiff::Timestamp::now().as_second();
+        match lockout(ledger, &by.id, now).await {
+            Ok(Some(until)) => {
+                let locked = ledger
+                    .append(NewEvent {
+                        actor: by.actor(),
+                        kind: "reauth.locked".into(),
+                        subject: format!("identity:{}", by.id),
+                        payload: json!({ "identity": by.id, "until_secs": until }),
+                    })
+                    .await;
+                if let Err(e) = locked {
+                    return e.into();
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return e,
+        }
+    }
+    refused.into_error()
+}
+
+/// Until when `identity` is locked out of signing at `now`, if it is.
+pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option<i64>, ApiError> {
+    let lifted_at = ledger
+        .store()
+        .projection(UNLOCKS, identity)
+        .await?
+        .and_then(|d| d.get("seq").and_then(Value::as_u64))
+        .unwrap_or(0);
+    let failures: Vec<i64> = ledger
+        .store()
+        .projection_prefix(FAILURES, &format!("{identity}/"))
+        .await?
+        .into_iter()
+        .filter(|(_, d)| d.get("seq").and_then(Value::as_u64).unwrap_or(0) > lifted_at)
+        .filter_map(|(_, d)| {
+            d.get("time")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_second())
+        })
+        .collect();
+    Ok(locked_until(&failures, now))
+}
+
+/// Lifts a person's signing lockout (an administrator; recorded as `reauth.unlocked`).
+pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<(), ApiError> {
+    let identity = if identity.contains(':') {
+        if identity.len() > 300 || identity.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(ApiError::invalid(
+                "not an identity",
+                "name a local user (dana) or an identity (staff:dana@example.org)",
+            ));
+        }
+        identity.to_string()
+    } else {
+        identities::check_name("user", identity)?;
+        format!("user:{identity}")
+    };
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "reauth.unlocked".into(),
+            subject: format!("identity:{identity}"),
+            payload: json!({ "identity": identity, "by": by.id }),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Projects failed re-authentications (`reauth_failures`, key `<identity>/<seq>`) and lifted
+/// lockouts (`reauth_unlocks`, key `<identity>`).
+pub struct ReauthProjector;
+
+impl Projector for ReauthProjector {
+    fn name(&self) -> &'static str {
+        "reauth"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        if e.kind.ends_with(".refused") && p.get("code").and_then(Value::as_str) == Some(FAILED) {
+            let Some(by) = p.get("by").and_then(Value::as_str) else {
+                return vec![];
+            };
+            return vec![ProjectionOp::put_stamped(
+                FAILURES,
+                format!("{by}/{:020}", e.seq),
+                e,
+                &json!({ "identity": by }),
+            )];
+        }
+        if e.kind == "reauth.unlocked"
+            && let Some(id) = p.get("identity").and_then(Value::as_str)
+        {
+            return vec![ProjectionOp::put_stamped(UNLOCKS, id.to_string(), e, &json!({ "identity": id }))];
+        }
+        vec![]
+    }
+}
