@@ -762,7 +762,10 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     });
     assert!(e["hint"].as_str().unwrap().contains("clinical_workflow"), "{e}");
 
-    // Overriding the tier: not by developers, not by the opener, and only with a reason.
+    // Overriding the tier: not by developers, not by automation, only with a reason, and
+    // lowering a change out of high needs a second approver's concurrence.
+    let quinn = person(&d, "quinn", "Quinn Approver", &["approver"]);
+    let rhea = person(&d, "rhea", "Rhea Approver", &["approver"]);
     let classify = |tok: &str, reason: &str| {
         let mut c = remote(&d, &url, tok);
         c.args(["change", "classify", &id, "--tier", "medium", "--reason", reason]);
@@ -772,9 +775,24 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
         refused(classify(&dev, "index is online and reversible"))["code"],
         "forbidden"
     );
-    assert_eq!(refused(classify(&approver, "because"))["code"], "invalid_request");
+    assert_eq!(
+        refused(classify(&approver, "index is built concurrently and is reversible"))["code"],
+        "automation_cannot_sign"
+    );
+    assert_eq!(refused(classify(&quinn, "because"))["code"], "invalid_request");
+    let proposed = json(&ok(run({
+        let mut c = classify(&quinn, "index is built concurrently and is reversible");
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(proposed["tier"], "high", "a proposal alone changes nothing: {proposed}");
+    assert_eq!(proposed["pending_override"]["approvers"], serde_json::json!(["user:quinn"]));
+    assert_eq!(
+        refused(classify(&quinn, "index is built concurrently and is reversible"))["code"],
+        "concurrence_needed"
+    );
     let c = json(&ok(run({
-        let mut c = classify(&approver, "index is built concurrently and is reversible");
+        let mut c = classify(&rhea, "agreed: concurrent index build, reversible");
         c.args(["--output", "json"]);
         c
     })));
@@ -782,7 +800,8 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
         (c["tier"].as_str(), c["classification"]["tier"].as_str()),
         (Some("medium"), Some("high"))
     );
-    assert_eq!(c["tier_override"]["by"], "token:quinn");
+    assert_eq!(c["tier_override"]["by"], "user:quinn");
+    assert_eq!(c["tier_override"]["concurred_by"], serde_json::json!(["user:rhea"]));
     let shown = ok(run({
         let mut c = remote(&d, &url, &viewer);
         c.args(["change", "show", &id]);
@@ -799,9 +818,11 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     }));
     assert!(listed.contains(&id) && listed.contains("medium"), "{listed}");
 
-    // Locally, the opener (the local operator) cannot override a change it opened.
+    // Locally, a person acts as a named local user who re-authenticates, and the opener cannot
+    // override a change they opened.
+    person(&d, "olga", "Olga Opener", &["developer", "approver"]);
     let local = json(&ok(run({
-        let mut c = ward(&d, None);
+        let mut c = as_local(&d, "olga");
         c.args([
             "change",
             "open",
@@ -816,7 +837,7 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     })));
     assert_eq!(local["tier"], "low");
     let e = refused({
-        let mut c = ward(&d, None);
+        let mut c = as_local(&d, "olga");
         c.args([
             "change",
             "classify",
@@ -828,7 +849,7 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
         ]);
         c
     });
-    assert_eq!(e["code"], "separation_of_duties", "{e}");
+    assert_eq!(e["code"], "opener_cannot_sign", "{e}");
 
     // [risk] in ward.toml replaces the defaults.
     std::fs::write(
@@ -837,7 +858,7 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     )
     .unwrap();
     let c = json(&ok(run({
-        let mut c = ward(&d, None);
+        let mut c = as_local(&d, "olga");
         c.args([
             "change",
             "open",
@@ -853,6 +874,15 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
         c
     })));
     assert_eq!(c["tier"], "medium", "{c}");
+}
+
+/// A local-mode command acting as the local user `name` (added by [`person`]), re-authenticated
+/// with their password.
+fn as_local(d: &std::path::Path, name: &str) -> Command {
+    let mut c = ward(d, None);
+    c.args(["--as", name]);
+    c.env("WARD_PASSWORD", format!("{name}-correct-horse-battery"));
+    c
 }
 
 /// Adds a local user with a password and returns a personal token for them.
@@ -880,6 +910,7 @@ fn person(d: &std::path::Path, name: &str, display: &str, roles: &[&str]) -> Str
             "--output",
             "json",
         ]);
+        c.env("WARD_PASSWORD", format!("{name}-correct-horse-battery"));
         for r in roles {
             c.args(["--role", r]);
         }
@@ -1274,18 +1305,15 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
     };
     let normal = open("normal");
     assert_eq!(gate(&normal).0, Some(4));
-    // A waiver: not by its owner, not by CI; granted by an approver, visible in the decision.
-    let grant = |tok: &str, owner: &str, expires: &str| {
+    // A waiver: not by its owner, not by CI, never of a rule about who must sign; granted by an
+    // approver who re-authenticates, visible in the decision.
+    let grant_rules = |tok: &str, owner: &str, expires: &str, rules: &[&str]| {
         let mut c = remote(&d, &url, tok);
+        c.args(["waiver", "grant", "--change", &normal]);
+        for r in rules {
+            c.args(["--rule", r]);
+        }
         c.args([
-            "waiver",
-            "grant",
-            "--change",
-            &normal,
-            "--rule",
-            "evidence.",
-            "--rule",
-            "approvals.quorum",
             "--justification",
             "tests run in the vendor's lab this release",
             "--compensating-control",
@@ -1295,10 +1323,23 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
             "--expires",
             expires,
         ]);
+        c.env("WARD_PASSWORD", "quinn-correct-horse-battery");
         c
     };
+    let grant = |tok: &str, owner: &str, expires: &str| grant_rules(tok, owner, expires, &["evidence."]);
+    assert_eq!(
+        refused(grant_rules(&quinn, "user:rhea", "1d", &["evidence.", "approvals.quorum"]))["code"],
+        "unwaivable_rule"
+    );
     assert_eq!(refused(grant(&quinn, "user:quinn", "1d"))["code"], "owner_cannot_grant");
     assert_eq!(refused(grant(&ci, "user:quinn", "1d"))["code"], "forbidden");
+    // The approvals still come from people: rhea signs, quinn waives the evidence.
+    ok(run({
+        let mut c = remote(&d, &url, &rhea);
+        c.args(["approve", "--change", &normal, "--meaning", "approved"])
+            .env("WARD_PASSWORD", "rhea-correct-horse-battery");
+        c
+    }));
     let w = json(&ok(run({
         let mut c = grant(&quinn, "user:rhea", "3s");
         c.args(["--output", "json"]);
@@ -1312,7 +1353,7 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
         .iter()
         .map(|x| x["waiver"].as_str().unwrap())
         .collect();
-    assert_eq!(excused, vec![w["id"].as_str().unwrap(); 2]);
+    assert_eq!(excused, vec![w["id"].as_str().unwrap()]);
     // Expired: excuses nothing (fail closed), and is listed as expired.
     std::thread::sleep(std::time::Duration::from_secs(4));
     assert_eq!(gate(&normal).0, Some(4));
@@ -1341,6 +1382,7 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
             "--expires",
             "7d",
         ]);
+        c.env("WARD_PASSWORD", "quinn-correct-horse-battery");
         c
     }));
     let by_artifact = ok(run({
@@ -1376,6 +1418,7 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
             "--for",
             "2h",
         ]);
+        c.env("WARD_PASSWORD", "quinn-correct-horse-battery");
         c
     };
     assert_eq!(refused(bg(&quinn, &normal))["code"], "not_an_emergency");
@@ -1913,6 +1956,8 @@ rings = [
     .unwrap();
     let ci = token(&d, "ci", "developer");
     let rm = token(&d, "rm", "release-manager");
+    // Local promotions act as a named release manager who re-authenticates.
+    person(&d, "rita", "Rita Release", &["release-manager"]);
     let (_server, url) = serve(&d);
     let cli = |tok: &str, args: &[&str]| {
         let mut c = remote(&d, &url, tok);
@@ -1978,7 +2023,7 @@ rings = [
     assert!(e["hint"].as_str().unwrap().contains("--to staging"), "{e}");
     // Two local processes promoting into staging at once run one after the other (store lock).
     let local = || {
-        let mut c = ward(&d, None);
+        let mut c = as_local(&d, "rita");
         c.args(["promote", "--change", &c1, "--to", "staging"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -645,12 +645,20 @@ pub async fn reclassify(
     let mut parties = change.parties();
     parties.classifiers.clear();
     if let Err(r) = ward_core::approval::check_signer(by, &parties, approval_rules) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            r.code,
-            format!("{}; they cannot override its tier", r.reason),
-            "another approver, who neither opened, authored nor edited the change, overrides it",
-        ));
+        return Err(crate::reauth::record_refusal(
+            ledger,
+            by,
+            "classification.refused",
+            format!("change:{id}"),
+            json!({ "change": id, "tier": req.tier }),
+            crate::reauth::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: r.code,
+                reason: format!("{}; they cannot override its tier", r.reason),
+                hint: "another approver, who neither opened, authored nor edited the change, overrides it".into(),
+            },
+        )
+        .await);
     }
     if req.tier == change.tier {
         return Err(ApiError::invalid(
