@@ -272,10 +272,10 @@ async fn downgrade_then_sign_alone_is_refused() {
         let path = format!("/api/v1/changes/{id}/classification");
 
         // The commit author and an automation token with the approver role cannot reclassify.
+        let bot = s.automation("bot", &[Role::Approver]).await;
         let before = s.size().await;
         let (st, e) = s.post(&path, &bob, classify("low", "it is only an index, reversible")).await;
         assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("author_cannot_sign")), "{e}");
-        let bot = s.automation("bot", &[Role::Approver]).await;
         let (st, e) = s.post(&path, &bot, classify("low", "it is only an index, reversible")).await;
         assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("automation_cannot_sign")), "{e}");
         assert_eq!(s.kinds_since(before).await, vec!["classification.refused"; 2]);

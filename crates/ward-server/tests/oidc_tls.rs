@@ -404,3 +404,65 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     assert_eq!(refusals, 2);
     db.cleanup().await;
 }
+
+/// Item 6 of issue 14: the bearer JWT a request came with is not its own re-authentication, and
+/// a provider that sends no printed name cannot sign.
+#[tokio::test]
+async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_printed_name() {
+    let db = TestDb::sqlite();
+    let ledger = ledger(&db).await;
+    let v = Verifier::new(providers(None)).await.expect("verifier");
+    let token = |claims: Value| sign(Algorithm::ES256, "ec-1.pem", "ec-1", &claims);
+    let bearer = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
+        "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
+    let alice = v.verify(&bearer).await.expect("alice");
+    let ci = ward_core::Identity {
+        id: "token:ci".into(),
+        kind: ward_ledger::ActorKind::Automation,
+        roles: vec![Role::Developer],
+    };
+    let change = ward_server::changes::open(
+        &ledger,
+        &ci,
+        &Default::default(),
+        &ward_server::changes::ChangeRequest {
+            title: "t".into(),
+            kind: "normal".into(),
+            ..Default::default()
+        },
+        false,
+    )
+    .await
+    .expect("open");
+    let digest = ward_server::reauth::credential_digest(&bearer);
+    let cx = ward_server::reauth::Context {
+        oidc: Some(&v),
+        bearer_sha256: Some(&digest),
+    };
+    let sign_with = |t: String| ward_server::approvals::SignRequest {
+        meaning: "approved".into(),
+        reauth_token: Some(t),
+        ..Default::default()
+    };
+    let (risk, rules) = (Default::default(), Default::default());
+    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(bearer.clone()), &risk, &rules, &cx)
+        .await
+        .expect_err("the bearer itself");
+    assert_eq!(e.detail.code, "reauthentication_failed");
+    assert!(e.detail.message.contains("bearer"), "{}", e.detail.message);
+    // A fresh token without the name claim: refused, nothing signed.
+    let nameless = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
+        "email": "alice@example.org", "groups": ["release-approvers"]}));
+    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(nameless), &risk, &rules, &cx)
+        .await
+        .expect_err("no printed name");
+    assert_eq!(e.detail.code, "printed_name_missing");
+    // A separate fresh token with a name signs, and the signature carries it.
+    let fresh = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 601, "iat": now(),
+        "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
+    let a = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
+        .await
+        .expect("signed");
+    assert_eq!(a.printed_name, "Alice Example");
+    db.cleanup().await;
+}
