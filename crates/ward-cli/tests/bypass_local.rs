@@ -28,7 +28,14 @@ fn add_user(d: &Path, name: &str, roles: &[&str]) {
     ok(run_with_stdin(
         {
             let mut c = ward(d, None);
-            c.args(["user", "add", "--name", name, "--display-name", &format!("{name} Example")]);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                name,
+                "--display-name",
+                &format!("{name} Example"),
+            ]);
             for r in roles {
                 c.args(["--role", r]);
             }
@@ -111,7 +118,12 @@ fn local_person_actions_run_as_a_named_reauthenticated_user_under_the_same_check
     // Separation of duties applies locally too: Dana cannot sign her own change, and the
     // operator identity cannot promote it.
     add_user(&d, "olga", &["developer", "approver"]);
-    let e = refused(as_user(&d, "dana", &pw("dana"), &["approve", "--change", &id, "--meaning", "approved"]));
+    let e = refused(as_user(
+        &d,
+        "dana",
+        &pw("dana"),
+        &["approve", "--change", &id, "--meaning", "approved"],
+    ));
     assert_eq!(e["code"], "forbidden", "a developer does not sign: {e}");
     let mine = json(&ok(run({
         let mut c = as_user(&d, "olga", &pw("olga"), &open);
@@ -120,7 +132,12 @@ fn local_person_actions_run_as_a_named_reauthenticated_user_under_the_same_check
     })));
     let mine = mine["id"].as_str().unwrap().to_string();
     let before = kinds(&d);
-    let e = refused(as_user(&d, "olga", &pw("olga"), &["approve", "--change", &mine, "--meaning", "approved"]));
+    let e = refused(as_user(
+        &d,
+        "olga",
+        &pw("olga"),
+        &["approve", "--change", &mine, "--meaning", "approved"],
+    ));
     assert_eq!(e["code"], "opener_cannot_sign", "{e}");
     assert_eq!(&kinds(&d)[before.len()..], ["approval.refused"]);
     let e = refused({
@@ -134,7 +151,9 @@ fn local_person_actions_run_as_a_named_reauthenticated_user_under_the_same_check
     // operator for them.
     let e = refused({
         let mut c = ward(&d, None);
-        c.args(["token", "create", "--name", "q", "--user", "quinn", "--role", "approver"]);
+        c.args([
+            "token", "create", "--name", "q", "--user", "quinn", "--role", "approver",
+        ]);
         c.env_remove("WARD_PASSWORD");
         c
     });

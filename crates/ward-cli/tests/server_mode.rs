@@ -786,7 +786,10 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
         c
     })));
     assert_eq!(proposed["tier"], "high", "a proposal alone changes nothing: {proposed}");
-    assert_eq!(proposed["pending_override"]["approvers"], serde_json::json!(["user:quinn"]));
+    assert_eq!(
+        proposed["pending_override"]["approvers"],
+        serde_json::json!(["user:quinn"])
+    );
     assert_eq!(
         refused(classify(&quinn, "index is built concurrently and is reversible"))["code"],
         "concurrence_needed"
@@ -1328,7 +1331,12 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
     };
     let grant = |tok: &str, owner: &str, expires: &str| grant_rules(tok, owner, expires, &["evidence."]);
     assert_eq!(
-        refused(grant_rules(&quinn, "user:rhea", "1d", &["evidence.", "approvals.quorum"]))["code"],
+        refused(grant_rules(
+            &quinn,
+            "user:rhea",
+            "1d",
+            &["evidence.", "approvals.quorum"]
+        ))["code"],
         "unwaivable_rule"
     );
     assert_eq!(refused(grant(&quinn, "user:quinn", "1d"))["code"], "owner_cannot_grant");

@@ -130,10 +130,7 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
     if parties.editors.contains(&signer.id) {
         return Err(Refusal {
             code: "editor_cannot_sign",
-            reason: format!(
-                "{} changed this change's content and counts as its author",
-                signer.id
-            ),
+            reason: format!("{} changed this change's content and counts as its author", signer.id),
         });
     }
     if parties.classifiers.contains(&signer.id) {
@@ -282,9 +279,13 @@ mod tests {
             "author_cannot_sign"
         );
         assert_eq!(
-            check_signer(&person("token:ci", &[Role::Approver]), &parties("token:ci", &[]), &rules)
-                .unwrap_err()
-                .code,
+            check_signer(
+                &person("token:ci", &[Role::Approver]),
+                &parties("token:ci", &[]),
+                &rules
+            )
+            .unwrap_err()
+            .code,
             "opener_cannot_sign"
         );
         let mut bot = person("ci:github/acme/api/release", &[Role::Approver]);
@@ -304,7 +305,10 @@ mod tests {
         let ada = person("user:ada", &[Role::Approver, Role::Admin]);
         assert!(check_signer(&ada, &p, &lenient).is_ok());
         let xena = person("user:xena", &[Role::Approver]);
-        assert_eq!(check_signer(&xena, &p, &lenient).unwrap_err().code, "author_cannot_sign");
+        assert_eq!(
+            check_signer(&xena, &p, &lenient).unwrap_err().code,
+            "author_cannot_sign"
+        );
     }
 
     #[test]
@@ -319,12 +323,23 @@ mod tests {
         let eve = person("user:eve", &[Role::Approver]);
         assert_eq!(check_signer(&eve, &p, &rules).unwrap_err().code, "editor_cannot_sign");
         let carl = person("user:carl", &[Role::Approver]);
-        assert_eq!(check_signer(&carl, &p, &rules).unwrap_err().code, "classifier_cannot_sign");
+        assert_eq!(
+            check_signer(&carl, &p, &rules).unwrap_err().code,
+            "classifier_cannot_sign"
+        );
     }
 
     #[test]
     fn rules_about_who_signs_are_never_waivable() {
-        for p in ["approvals.quorum", "approvals.", "approvals.role.release-manager", "checklist.privacy-review", "checklist.", "a.", "appr"] {
+        for p in [
+            "approvals.quorum",
+            "approvals.",
+            "approvals.role.release-manager",
+            "checklist.privacy-review",
+            "checklist.",
+            "a.",
+            "appr",
+        ] {
             let expect = !matches!(p, "appr" | "a.");
             assert_eq!(waives_signatures(p), expect, "{p}");
         }

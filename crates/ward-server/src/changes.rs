@@ -706,7 +706,10 @@ pub async fn reclassify(
                 req.tier,
                 needed as usize - approvers.len()
             ),
-            format!("another approver runs: ward change classify {id} --tier {} --reason …", req.tier),
+            format!(
+                "another approver runs: ward change classify {id} --tier {} --reason …",
+                req.tier
+            ),
         ));
     }
     approvers.push(by.id.clone());

@@ -327,11 +327,7 @@ pub async fn grant_waiver(
             r,
         )
     };
-    if let Some(rule) = req
-        .rules
-        .iter()
-        .find(|r| ward_core::approval::waives_signatures(r))
-    {
+    if let Some(rule) = req.rules.iter().find(|r| ward_core::approval::waives_signatures(r)) {
         return Err(refuse(forbidden(
             "unwaivable_rule",
             format!("{rule} is a rule about who must sign; no waiver can excuse it"),
@@ -342,7 +338,10 @@ pub async fn grant_waiver(
     if let Err(r) = ward_core::approval::check_signer(by, &parties, approval_rules) {
         return Err(refuse(forbidden(
             r.code,
-            format!("{}; granting a waiver is a signature under separation of duties", r.reason),
+            format!(
+                "{}; granting a waiver is a signature under separation of duties",
+                r.reason
+            ),
             "another approver, independent of the change, grants it",
         ))
         .await);

@@ -122,11 +122,16 @@ pub async fn reauthenticate(
     now: i64,
 ) -> Result<Result<Proof, Refused>, ApiError> {
     if let Some(until) = lockout(ledger, &by.id, now).await? {
-        let at = jiff::Timestamp::from_second(until).map(|t| t.to_string()).unwrap_or_default();
+        let at = jiff::Timestamp::from_second(until)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
         return Ok(Err(Refused {
             status: StatusCode::LOCKED,
             code: "signing_locked",
-            reason: format!("{} is locked out of signing after repeated failed attempts, until {at}", by.id),
+            reason: format!(
+                "{} is locked out of signing after repeated failed attempts, until {at}",
+                by.id
+            ),
             hint: "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)".into(),
         }));
     }
@@ -316,7 +321,12 @@ impl Projector for ReauthProjector {
         if e.kind == "reauth.unlocked"
             && let Some(id) = p.get("identity").and_then(Value::as_str)
         {
-            return vec![ProjectionOp::put_stamped(UNLOCKS, id.to_string(), e, &json!({ "identity": id }))];
+            return vec![ProjectionOp::put_stamped(
+                UNLOCKS,
+                id.to_string(),
+                e,
+                &json!({ "identity": id }),
+            )];
         }
         vec![]
     }

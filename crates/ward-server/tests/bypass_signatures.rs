@@ -206,21 +206,35 @@ async fn opener_cannot_waive_her_own_change_and_nobody_waives_signatures() {
                 waiver(&id, &["evidence."], Some(&password("dana"))),
             )
             .await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("opener_cannot_sign")), "{e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("opener_cannot_sign")),
+            "{e}"
+        );
         assert_eq!(s.kinds_since(before).await, vec!["waiver.refused"]);
 
         let before = s.size().await;
-        for rules in [&["approvals."][..], &["checklist.privacy-review"], &["approvals.quorum"]] {
+        for rules in [
+            &["approvals."][..],
+            &["checklist.privacy-review"],
+            &["approvals.quorum"],
+        ] {
             let (st, e) = s
                 .post("/api/v1/waivers", &quinn, waiver(&id, rules, Some(&password("quinn"))))
                 .await;
-            assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("unwaivable_rule")), "{e}");
+            assert_eq!(
+                (st, e["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("unwaivable_rule")),
+                "{e}"
+            );
         }
         assert_eq!(s.kinds_since(before).await, vec!["waiver.refused"; 3]);
 
         // Without re-authentication: refused, and nothing recorded (a usage error, not an attempt).
         let before = s.size().await;
-        let (st, e) = s.post("/api/v1/waivers", &quinn, waiver(&id, &["evidence."], None)).await;
+        let (st, e) = s
+            .post("/api/v1/waivers", &quinn, waiver(&id, &["evidence."], None))
+            .await;
         assert_eq!(
             (st, e["code"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("reauthentication_required")),
@@ -231,18 +245,33 @@ async fn opener_cannot_waive_her_own_change_and_nobody_waives_signatures() {
         // An automation token with the approver role cannot grant one either.
         let bot = s.automation("bot", &[Role::Approver]).await;
         let (st, e) = s
-            .post("/api/v1/waivers", &bot, waiver(&id, &["evidence."], Some("whatever-password")))
+            .post(
+                "/api/v1/waivers",
+                &bot,
+                waiver(&id, &["evidence."], Some("whatever-password")),
+            )
             .await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("automation_cannot_sign")), "{e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("automation_cannot_sign")),
+            "{e}"
+        );
 
         // An independent approver, re-authenticated, may waive evidence; the password is never
         // recorded and the printed name is.
         let before = s.size().await;
         let (st, w) = s
-            .post("/api/v1/waivers", &quinn, waiver(&id, &["evidence."], Some(&password("quinn"))))
+            .post(
+                "/api/v1/waivers",
+                &quinn,
+                waiver(&id, &["evidence."], Some(&password("quinn"))),
+            )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{w}");
-        assert_eq!((w["printed_name"].as_str(), w["reauth"].as_str()), (Some("QUINN Example"), Some("password")));
+        assert_eq!(
+            (w["printed_name"].as_str(), w["reauth"].as_str()),
+            (Some("QUINN Example"), Some("password"))
+        );
         assert_eq!(s.kinds_since(before).await, vec!["waiver.granted"]);
         let leaf = s.ledger.store().entries(before, 1).await.unwrap().remove(0).leaf;
         assert!(!String::from_utf8_lossy(&leaf).contains(&password("quinn")));
@@ -274,14 +303,28 @@ async fn downgrade_then_sign_alone_is_refused() {
         // The commit author and an automation token with the approver role cannot reclassify.
         let bot = s.automation("bot", &[Role::Approver]).await;
         let before = s.size().await;
-        let (st, e) = s.post(&path, &bob, classify("low", "it is only an index, reversible")).await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("author_cannot_sign")), "{e}");
-        let (st, e) = s.post(&path, &bot, classify("low", "it is only an index, reversible")).await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("automation_cannot_sign")), "{e}");
+        let (st, e) = s
+            .post(&path, &bob, classify("low", "it is only an index, reversible"))
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+            "{e}"
+        );
+        let (st, e) = s
+            .post(&path, &bot, classify("low", "it is only an index, reversible"))
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("automation_cannot_sign")),
+            "{e}"
+        );
         assert_eq!(s.kinds_since(before).await, vec!["classification.refused"; 2]);
 
         // Quinn proposes low: the tier stays high until a second approver concurs.
-        let (st, c) = s.post(&path, &quinn, classify("low", "it is only an index, reversible")).await;
+        let (st, c) = s
+            .post(&path, &quinn, classify("low", "it is only an index, reversible"))
+            .await;
         assert_eq!(st, StatusCode::OK, "{c}");
         assert_eq!(c["tier"], "high", "{c}");
         // Quinn then cannot count toward its approvals.
@@ -293,10 +336,16 @@ async fn downgrade_then_sign_alone_is_refused() {
                 json!({ "meaning": "approved", "password": password("quinn") }),
             )
             .await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("classifier_cannot_sign")), "{e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("classifier_cannot_sign")),
+            "{e}"
+        );
         assert_eq!(s.kinds_since(before).await, vec!["approval.refused"]);
         // Rhea concurs: now low, and neither of them may sign.
-        let (st, c) = s.post(&path, &rhea, classify("low", "agreed, reversible online index")).await;
+        let (st, c) = s
+            .post(&path, &rhea, classify("low", "agreed, reversible online index"))
+            .await;
         assert_eq!((st, c["tier"].as_str()), (StatusCode::OK, Some("low")), "{c}");
         for (who, tok) in [("quinn", &quinn), ("rhea", &rhea)] {
             let (st, e) = s
@@ -306,7 +355,11 @@ async fn downgrade_then_sign_alone_is_refused() {
                     json!({ "meaning": "approved", "password": password(who) }),
                 )
                 .await;
-            assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("classifier_cannot_sign")), "{e}");
+            assert_eq!(
+                (st, e["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("classifier_cannot_sign")),
+                "{e}"
+            );
         }
 
         // A PHI change cannot be lowered below its classification at all.
@@ -320,7 +373,11 @@ async fn downgrade_then_sign_alone_is_refused() {
                 classify("low", "search is read only, low risk"),
             )
             .await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("protected_tier")), "{e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("protected_tier")),
+            "{e}"
+        );
     })
     .await;
 }
@@ -342,15 +399,26 @@ async fn editing_the_change_then_signing_is_refused() {
             )
             .await;
         let (st, c) = s
-            .call(Method::PATCH, &format!("/api/v1/changes/{id}"), &bob, json!({ "commits": [] }))
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &bob,
+                json!({ "commits": [] }),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{c}");
         assert_eq!(c["commits_source"], "asserted");
         assert_eq!(c["commits_asserted_by"], "user:bob");
         let sign = |who: &str| json!({ "meaning": "approved", "password": password(who) });
         let before = s.size().await;
-        let (st, e) = s.post(&format!("/api/v1/changes/{id}/approvals"), &bob, sign("bob")).await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("author_cannot_sign")), "{e}");
+        let (st, e) = s
+            .post(&format!("/api/v1/changes/{id}/approvals"), &bob, sign("bob"))
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+            "{e}"
+        );
         assert_eq!(s.kinds_since(before).await, vec!["approval.refused"]);
 
         // Eve swaps the artifact for another build, then tries to be its approver.
@@ -364,12 +432,23 @@ async fn editing_the_change_then_signing_is_refused() {
             .await;
         assert!(st.is_success(), "{v}");
         let (st, c) = s
-            .call(Method::PATCH, &format!("/api/v1/changes/{id}"), &eve, json!({ "artifacts": [other] }))
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &eve,
+                json!({ "artifacts": [other] }),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{c}");
         assert_eq!(c["editors"], json!(["user:bob", "user:eve"]));
-        let (st, e) = s.post(&format!("/api/v1/changes/{id}/approvals"), &eve, sign("eve")).await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("editor_cannot_sign")), "{e}");
+        let (st, e) = s
+            .post(&format!("/api/v1/changes/{id}/approvals"), &eve, sign("eve"))
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("editor_cannot_sign")),
+            "{e}"
+        );
     })
     .await;
 }
@@ -390,12 +469,20 @@ async fn admin_cannot_mint_a_token_that_acts_as_someone_else() {
                 json!({ "name": "bob-laptop", "roles": ["approver"], "user": "bob", "password": password("ada") }),
             )
             .await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("cannot_act_as_another")), "{e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("cannot_act_as_another")),
+            "{e}"
+        );
         assert_eq!(s.kinds_since(before).await, vec!["token.refused"]);
 
         // Automation tokens record their creator.
         let (st, t) = s
-            .post("/api/v1/tokens", &ada, json!({ "name": "deploy-bot", "roles": ["developer"] }))
+            .post(
+                "/api/v1/tokens",
+                &ada,
+                json!({ "name": "deploy-bot", "roles": ["developer"] }),
+            )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{t}");
         assert_eq!(t["record"]["created_by"], "user:ada");
@@ -424,7 +511,10 @@ async fn admin_cannot_mint_a_token_that_acts_as_someone_else() {
         let t = identities::create_token(&s.ledger, &bob, &req(Some(password("bob"))))
             .await
             .expect("bob's own token");
-        assert_eq!((t.record.identity.as_str(), t.record.created_by.as_str()), ("user:bob", "user:bob"));
+        assert_eq!(
+            (t.record.identity.as_str(), t.record.created_by.as_str()),
+            ("user:bob", "user:bob")
+        );
     })
     .await;
 }
@@ -442,15 +532,31 @@ async fn repeated_wrong_signing_passwords_lock_the_signer() {
         let path = format!("/api/v1/changes/{id}/approvals");
         for _ in 0..ward_core::approval::LOCKOUT_FAILURES {
             let (st, e) = s
-                .post(&path, &quinn, json!({ "meaning": "approved", "password": "guess-guess-guess" }))
+                .post(
+                    &path,
+                    &quinn,
+                    json!({ "meaning": "approved", "password": "guess-guess-guess" }),
+                )
                 .await;
-            assert_eq!((st, e["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("reauthentication_failed")), "{e}");
+            assert_eq!(
+                (st, e["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("reauthentication_failed")),
+                "{e}"
+            );
         }
         let before = s.size().await;
         let (st, e) = s
-            .post(&path, &quinn, json!({ "meaning": "approved", "password": password("quinn") }))
+            .post(
+                &path,
+                &quinn,
+                json!({ "meaning": "approved", "password": password("quinn") }),
+            )
             .await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::LOCKED, Some("signing_locked")), "{e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::LOCKED, Some("signing_locked")),
+            "{e}"
+        );
         assert_eq!(s.kinds_since(before).await, vec!["approval.refused"]);
         let kinds = s.kinds_since(0).await;
         assert_eq!(kinds.iter().filter(|k| *k == "reauth.locked").count(), 1, "{kinds:?}");
@@ -458,7 +564,11 @@ async fn repeated_wrong_signing_passwords_lock_the_signer() {
         let (st, v) = s.post("/api/v1/users/quinn/unlock", &ada, json!({})).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         let (st, a) = s
-            .post(&path, &quinn, json!({ "meaning": "approved", "password": password("quinn") }))
+            .post(
+                &path,
+                &quinn,
+                json!({ "meaning": "approved", "password": password("quinn") }),
+            )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{a}");
         assert_eq!(a["printed_name"], "QUINN Example");

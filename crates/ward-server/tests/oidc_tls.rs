@@ -445,9 +445,17 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
         ..Default::default()
     };
     let (risk, rules) = (Default::default(), Default::default());
-    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(bearer.clone()), &risk, &rules, &cx)
-        .await
-        .expect_err("the bearer itself");
+    let e = ward_server::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(bearer.clone()),
+        &risk,
+        &rules,
+        &cx,
+    )
+    .await
+    .expect_err("the bearer itself");
     assert_eq!(e.detail.code, "reauthentication_failed");
     assert!(e.detail.message.contains("bearer"), "{}", e.detail.message);
     // A fresh token without the name claim: refused, nothing signed.

@@ -3,13 +3,13 @@
 
 use crate::cli::{ApproveArgs, ChangeCommand, ChangeOpenArgs, Global};
 use crate::context::{Context, local_identity, local_person};
-use ward_core::Action;
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::process::Command;
+use ward_core::Action;
 use ward_server::approvals::{self, Approval, ApprovalsView, SignRequest};
 use ward_server::changes::{self, Change, ChangeRequest, ChangeUpdate, Commit, ReclassifyRequest};
 
