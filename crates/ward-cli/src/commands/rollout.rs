@@ -47,6 +47,16 @@ pub fn render(r: &Rollout) -> String {
         r.stable_digest.as_deref().unwrap_or("(none)")
     ));
     for (i, step) in r.plan.iter().enumerate() {
+        // A step an operator's promote skipped was never analysed: never shown as passed.
+        if let Some(skip) = r.skipped.iter().find(|x| x.step == i) {
+            s.push_str(&format!(
+                "  ⤼ {} — skipped by {}{}\n",
+                step.label,
+                skip.by,
+                skip.reason.as_deref().map(|x| format!(": {x}")).unwrap_or_default()
+            ));
+            continue;
+        }
         let mark = if i < r.step || r.status == "completed" {
             "✔"
         } else if i == r.step && r.status == "running" {
@@ -220,19 +230,21 @@ pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
                 });
             }
         },
-        RolloutCommand::Pause { id }
-        | RolloutCommand::Resume { id }
-        | RolloutCommand::Promote { id }
-        | RolloutCommand::Abort { id } => {
+        RolloutCommand::Pause { id, reason }
+        | RolloutCommand::Resume { id, reason }
+        | RolloutCommand::Promote { id, reason }
+        | RolloutCommand::Abort { id, reason } => {
             let verb = match cmd {
                 RolloutCommand::Pause { .. } => "pause",
                 RolloutCommand::Resume { .. } => "resume",
                 RolloutCommand::Promote { .. } => "promote",
                 _ => "abort",
             };
-            let r: Rollout = remote
-                .post(&format!("/api/v1/rollouts/{id}/{verb}"), &json!({}))
-                .await?;
+            let body = match reason {
+                Some(x) => json!({ "reason": x }),
+                None => json!({}),
+            };
+            let r: Rollout = remote.post(&format!("/api/v1/rollouts/{id}/{verb}"), &body).await?;
             emit(g.output, json!(r), || format!("{verb} sent to {} ({})", r.id, r.status));
         }
     }
