@@ -350,3 +350,106 @@ pub fn release_notes_markdown(environment: &str, entries: &[ReleaseEntry]) -> St
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment(seq: u64, gate_decision: u64) -> Deployment {
+        serde_json::from_value(json!({
+            "change": "CHG-1", "environment": "prod", "digests": ["sha256:aa"], "status": "succeeded",
+            "gate_decision": gate_decision, "approvals": ["user:alice"], "executed_by": "user:rita",
+            "excused_by": ["BG-1"], "seq": seq, "time": "2026-12-01T10:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    fn approval(signer: &str, meaning: &str, seq: u64) -> Approval {
+        serde_json::from_value(json!({
+            "change": "CHG-1", "signer": signer, "printed_name": signer.trim_start_matches("user:"),
+            "meaning": meaning, "decision": "approved", "comment": "", "reauth": "password",
+            "manifest": ward_core::approval::Manifest::default(), "manifest_digest": "sha256:00",
+            "seq": seq, "time": format!("t{seq}"),
+        }))
+        .unwrap()
+    }
+
+    fn waiver(id: &str, seq: u64) -> Waiver {
+        serde_json::from_value(json!({
+            "id": id, "change": "CHG-1", "rules": ["sla.high"], "justification": "vendor patch due Friday",
+            "compensating_control": "WAF rule blocks the path", "owner": "user:dana", "expires_in_secs": 60,
+            "approver": "user:vera", "expires_secs": 100, "seq": seq, "time": format!("t{seq}"),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn notes_show_breakglass_and_separate_later_signatures() {
+        // Decision at entry 10 (alice had approved at 5; the glass was broken at 8), deployed at
+        // 12; afterwards a retrospective review (20) and a waiver granted (21, since expired).
+        let d = deployment(12, 10);
+        let input = json!({
+            "approvals": [
+                {"signer": "user:alice", "printed_name": "Alice A", "meaning": "approval", "decision": "approved",
+                 "stale": false, "time": "t5"},
+                {"signer": "user:bob", "printed_name": "Bob B", "meaning": "approval", "decision": "approved",
+                 "stale": true, "time": "t3"},
+            ],
+            "waivers": [],
+            "breakglass": [{"id": "BG-1", "rules": ["evidence."], "active": true, "until_secs": 50}],
+        });
+        let waived = vec![Excused {
+            rule: "evidence.sbom".into(),
+            message: "no SBOM".into(),
+            waiver: "BG-1".into(),
+        }];
+        let bg: Breakglass = serde_json::from_value(json!({
+            "id": "BG-1", "change": "CHG-1", "rules": ["evidence."], "justification": "EHR feed is down for every clinic",
+            "duration_secs": 3600, "by": "user:ivan", "until_secs": 50, "review_due_secs": 60, "review": "overdue",
+            "seq": 8, "time": "t8",
+        }))
+        .unwrap();
+        let approvals = vec![
+            approval("user:alice", "approval", 5),
+            approval("user:rhea", "retrospective-review", 20),
+        ];
+        let waivers = vec![waiver("WVR-late", 21)];
+        let r = relied_on(&d, Some(&input), &waived, &waivers, &[bg], &approvals);
+        // Relied on: what was current at the decision — not the stale one, not the later review.
+        assert_eq!(r.approvals, vec!["approval by Alice A (t5)".to_string()]);
+        // The break-glass is shown, with what it excused and its review status.
+        assert_eq!(r.breakglass.len(), 1, "{r:?}");
+        assert!(
+            r.breakglass[0].starts_with("BG-1 by user:ivan")
+                && r.breakglass[0].contains("excused evidence.sbom")
+                && r.breakglass[0].ends_with("retrospective review overdue"),
+            "{r:?}"
+        );
+        // A waiver granted after the decision was not relied on.
+        assert!(r.waivers.is_empty(), "{r:?}");
+        // Later signatures are listed apart, oldest first.
+        assert_eq!(r.signed_after.len(), 2, "{r:?}");
+        assert!(
+            r.signed_after[0].starts_with("retrospective-review (approved) by rhea"),
+            "{r:?}"
+        );
+        assert!(r.signed_after[1].starts_with("waiver WVR-late"), "{r:?}");
+
+        // A waiver active at the decision is listed with what it excused.
+        let mut input2 = input.clone();
+        input2["waivers"] = json!([{"id": "WVR-1", "rules": ["sla.high"], "active": true}]);
+        let r = relied_on(&d, Some(&input2), &[], &[waiver("WVR-1", 7)], &[], &[]);
+        assert_eq!(r.waivers.len(), 1, "{r:?}");
+        assert!(
+            r.waivers[0].starts_with("WVR-1 (sla.high) granted by user:vera"),
+            "{r:?}"
+        );
+
+        // Without the stored input, only the record's signers, marked as such.
+        let r = relied_on(&d, None, &[], &[], &[], &approvals);
+        assert_eq!(r.approvals.len(), 1);
+        assert!(r.approvals[0].contains("gate input is unavailable"), "{r:?}");
+        assert!(r.breakglass[0].starts_with("BG-1"), "{r:?}");
+    }
+}

@@ -1261,6 +1261,81 @@ mod tests {
     }
 
     #[test]
+    fn promote_past_analysis_on_high_change_needs_a_reason() {
+        use ward_core::risk::Tier;
+        let refused = check_command(Command::Promote, Tier::High, None).unwrap_err();
+        assert_eq!(refused.detail.code, "promote_reason_required");
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.detail.hint.contains("--reason"), "{}", refused.detail.hint);
+        // Blank or too short is no reason.
+        assert_eq!(
+            check_command(Command::Promote, Tier::High, Some("   "))
+                .unwrap_err()
+                .detail
+                .code,
+            "promote_reason_required"
+        );
+        assert_eq!(
+            check_command(Command::Promote, Tier::High, Some("because"))
+                .unwrap_err()
+                .detail
+                .code,
+            "bad_reason"
+        );
+        assert_eq!(
+            check_command(Command::Pause, Tier::Low, Some("line\nbreak here"))
+                .unwrap_err()
+                .detail
+                .code,
+            "bad_reason"
+        );
+        check_command(
+            Command::Promote,
+            Tier::High,
+            Some("lab feed outage, canary verified by hand"),
+        )
+        .unwrap();
+        // Lower tiers and the other commands need none.
+        check_command(Command::Promote, Tier::Medium, None).unwrap();
+        check_command(Command::Resume, Tier::High, None).unwrap();
+        check_command(Command::Abort, Tier::High, None).unwrap();
+    }
+
+    #[test]
+    fn skipped_steps_are_recorded_as_skipped_by_the_person() {
+        let r = Rollout::fold(vec![
+            started(),
+            event("rollout.step", 2, json!({"step": 0})),
+            event(
+                "rollout.step_skipped",
+                3,
+                json!({"step": 1, "steps": [{"step": 1, "label": "pilot"}], "promoted": true,
+                    "by": "user:rita", "reason": "clinic-a needs the fix today"}),
+            ),
+            event("rollout.completed", 4, json!({"deployment": 4})),
+        ])
+        .unwrap();
+        assert!(r.promoted);
+        assert_eq!(r.status, "completed");
+        assert_eq!(
+            r.skipped,
+            vec![SkippedStep {
+                step: 1,
+                label: "pilot".into(),
+                by: "user:rita".into(),
+                reason: Some("clinic-a needs the fix today".into()),
+            }]
+        );
+        // The tier it started under is kept (a later downgrade does not lower it).
+        let mut start = started();
+        start.payload["tier"] = json!("high");
+        assert_eq!(
+            Rollout::fold(vec![start]).unwrap().tier,
+            Some(ward_core::risk::Tier::High)
+        );
+    }
+
+    #[test]
     fn a_fold_needs_its_start() {
         assert!(Rollout::fold(vec![event("rollout.step", 2, json!({"step": 0}))]).is_none());
         assert!(Rollout::fold(vec![]).is_none());
