@@ -178,7 +178,16 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 600000, tick_ms
     fn entry(&self, tok: &str, seq: u64) -> Value {
         let shown = json(&ok(run(self.cli(
             tok,
-            &["log", "show", "--from", &seq.to_string(), "--limit", "1", "--output", "json"],
+            &[
+                "log",
+                "show",
+                "--from",
+                &seq.to_string(),
+                "--limit",
+                "1",
+                "--output",
+                "json",
+            ],
         ))));
         shown["entries"][0]["event"].clone()
     }
@@ -214,7 +223,9 @@ fn operator_resume_is_recorded_as_the_person() {
         &["rollout", "start", "--change", &c2, "--env", "prod", "--output", "json"],
     ))));
     let id = started["id"].as_str().unwrap().to_string();
-    e.wait(&rita, &id, "step 0 never began", |r| !events(r, "rollout.step").is_empty());
+    e.wait(&rita, &id, "step 0 never began", |r| {
+        !events(r, "rollout.step").is_empty()
+    });
     ok(run(e.cli(&rita, &["rollout", "pause", &id])));
     e.wait(&rita, &id, "not paused", |r| r["status"] == "paused");
     ok(run(e.cli(&rita, &["rollout", "resume", &id])));
@@ -240,7 +251,15 @@ fn operator_resume_is_recorded_as_the_person() {
     // reason — refused without one, and nothing but the refusal is recorded (nothing at all).
     ok(run(e.cli(
         &vera,
-        &["change", "classify", &c2, "--tier", "high", "--reason", "touches the lab results feed"],
+        &[
+            "change",
+            "classify",
+            &c2,
+            "--tier",
+            "high",
+            "--reason",
+            "touches the lab results feed",
+        ],
     )));
     let before = e.log_size(&rita);
     let out = run(e.cli(&rita, &["rollout", "promote", &id, "--output", "json"]));
@@ -248,7 +267,10 @@ fn operator_resume_is_recorded_as_the_person() {
     let err = json(&String::from_utf8_lossy(&out.stdout))["error"].clone();
     assert_eq!(err["code"], "promote_reason_required", "{err:#}");
     assert!(err["hint"].as_str().unwrap().contains("--reason"), "{err:#}");
-    let short = run(e.cli(&rita, &["rollout", "promote", &id, "--reason", "ok", "--output", "json"]));
+    let short = run(e.cli(
+        &rita,
+        &["rollout", "promote", &id, "--reason", "ok", "--output", "json"],
+    ));
     assert_eq!(
         json(&String::from_utf8_lossy(&short.stdout))["error"]["code"],
         "bad_reason"
@@ -274,7 +296,11 @@ fn operator_resume_is_recorded_as_the_person() {
         .collect();
     assert_eq!(
         skipped,
-        vec![(0, "user:rita", reason), (1, "user:rita", reason), (2, "user:rita", reason)]
+        vec![
+            (0, "user:rita", reason),
+            (1, "user:rita", reason),
+            (2, "user:rita", reason)
+        ]
     );
     let skip = events(&done, "rollout.step_skipped")[0];
     let entry = e.entry(&rita, skip["seq"].as_u64().unwrap());
@@ -296,7 +322,9 @@ fn operator_resume_is_recorded_as_the_person() {
         &["rollout", "start", "--change", &c3, "--env", "prod", "--output", "json"],
     ))));
     let id3 = third["id"].as_str().unwrap().to_string();
-    e.wait(&rita, &id3, "step 0 never began", |r| !events(r, "rollout.step").is_empty());
+    e.wait(&rita, &id3, "step 0 never began", |r| {
+        !events(r, "rollout.step").is_empty()
+    });
     ok(run(e.cli(
         &rita,
         &["rollout", "abort", &id3, "--reason", "wrong build picked for prod"],

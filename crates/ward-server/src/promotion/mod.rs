@@ -398,13 +398,32 @@ pub async fn authorise(
             format!("see what is missing: ward gate explain {}", decision.id),
         ));
     }
-    let view = crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals).await?;
-    let approvals: Vec<String> = view
-        .approvals
-        .iter()
-        .filter(|a| a.decision == "approved" && !a.stale)
-        .map(|a| a.signer.clone())
-        .collect();
+    // The approvals current at the decision: those its stored input lists (the current view
+    // only if that document cannot be read).
+    let input: Option<Value> = ledger
+        .store()
+        .evidence(&decision.input_digest)
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let approvals: Vec<String> = match input
+        .as_ref()
+        .and_then(|i| i.get("approvals"))
+        .and_then(Value::as_array)
+    {
+        Some(list) => list
+            .iter()
+            .filter(|a| a.get("decision").and_then(Value::as_str) == Some("approved"))
+            .filter(|a| a.get("stale").and_then(Value::as_bool) != Some(true))
+            .filter_map(|a| a.get("signer").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+        None => crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals)
+            .await?
+            .approvals
+            .iter()
+            .filter(|a| a.decision == "approved" && !a.stale)
+            .map(|a| a.signer.clone())
+            .collect(),
+    };
     let mut excused_by: Vec<String> = decision.waived.iter().map(|w| w.waiver.clone()).collect();
     excused_by.sort();
     excused_by.dedup();
