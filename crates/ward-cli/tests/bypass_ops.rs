@@ -338,3 +338,129 @@ fn operator_resume_is_recorded_as_the_person() {
         "user:rita"
     );
 }
+
+/// Issue 14 item 14: the release notes of a deployment that relied on break-glass show the
+/// break-glass (with its review's status), and a retrospective review signed after the
+/// deployment is listed apart — never as an approval it relied on.
+#[test]
+fn notes_show_breakglass_and_separate_later_signatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    // One approval required: only the break-glass lets the emergency change in.
+    std::fs::write(
+        d.join("ward.toml"),
+        "[controls.tiers.low]\nevidence = []\napprovals = 1\n\n[[environments]]\nname = \"staging\"\n",
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "5e".repeat(32));
+    register(&d, &digest, "portal", "1");
+    let ci = token(&d, "ci", "developer");
+    let quinn = person(&d, "quinn", "Quinn Alvarez", "release-manager");
+    let rhea = person(&d, "rhea", "Rhea Okafor", "approver");
+    let api = free_port();
+    let _server = serve(&d, api);
+    let cli = |tok: &str, args: &[&str]| {
+        let mut c = ward(&d, None);
+        c.args(["--server", &format!("http://127.0.0.1:{api}")])
+            .env("WARD_TOKEN", tok)
+            .args(args);
+        c
+    };
+    let change = json(&ok(run(cli(
+        &ci,
+        &[
+            "change",
+            "open",
+            "--title",
+            "Fix",
+            "--kind",
+            "emergency",
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bg = json(&ok(run(cli(
+        &quinn,
+        &[
+            "break-glass",
+            "--change",
+            &change,
+            "--rule",
+            "approvals.",
+            "--justification",
+            "appointment booking is down for every clinic",
+            "--for",
+            "2h",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dep = json(&ok(run(cli(
+        &quinn,
+        &["promote", "--change", &change, "--to", "staging", "--output", "json"],
+    ))));
+    assert_eq!(dep["status"], "succeeded", "{dep:#}");
+    assert_eq!(dep["excused_by"], serde_json::json!([bg]), "{dep:#}");
+    assert_eq!(dep["approvals"], serde_json::json!([]), "{dep:#}");
+    // The retrospective review, signed after the deployment by someone independent.
+    ok(run({
+        let mut c = cli(
+            &rhea,
+            &[
+                "approve",
+                "--change",
+                &change,
+                "--meaning",
+                "retrospective-review",
+                "--comment",
+                "root cause found",
+            ],
+        );
+        c.env("WARD_PASSWORD", "rhea-correct-horse-battery");
+        c
+    }));
+    let notes = json(&ok(run(cli(
+        &ci,
+        &["release", "notes", "--env", "staging", "--output", "json"],
+    ))));
+    let entry = &notes["releases"][0];
+    assert_eq!(entry["approvals"], serde_json::json!([]), "{entry:#}");
+    let bgs = entry["breakglass"].as_array().unwrap();
+    assert_eq!(bgs.len(), 1, "{entry:#}");
+    let line = bgs[0].as_str().unwrap();
+    assert!(
+        line.starts_with(&format!("{bg} by user:quinn")) && line.ends_with("retrospective review closed"),
+        "{line}"
+    );
+    let later = entry["signed_after"].as_array().unwrap();
+    assert_eq!(later.len(), 1, "{entry:#}");
+    assert!(
+        later[0]
+            .as_str()
+            .unwrap()
+            .starts_with("retrospective-review (approved) by Rhea Okafor"),
+        "{entry:#}"
+    );
+    let md = ok(run(cli(&ci, &["release", "notes", "--env", "staging"])));
+    assert!(
+        md.contains("- Break-glass:\n  - ")
+            && md.contains("- Signed after deployment (not relied on):\n  - retrospective-review"),
+        "{md}"
+    );
+    assert!(md.contains("- Approvals at the gate decision: none"), "{md}");
+}
