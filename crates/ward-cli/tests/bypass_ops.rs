@@ -354,7 +354,8 @@ fn notes_show_breakglass_and_separate_later_signatures() {
     // One approval required: only the break-glass lets the emergency change in.
     std::fs::write(
         d.join("ward.toml"),
-        "[controls.tiers.low]\nevidence = []\napprovals = 1\n\n[[environments]]\nname = \"staging\"\n",
+        "[controls.tiers.low]\nevidence = []\napprovals = 1\n\n[controls.tiers.medium]\nevidence = []\napprovals = 1\n\n\
+         [controls.tiers.high]\nevidence = []\napprovals = 1\n\n[[environments]]\nname = \"staging\"\n",
     )
     .unwrap();
     let digest = format!("sha256:{}", "5e".repeat(32));
