@@ -418,6 +418,27 @@ fn notes_show_breakglass_and_separate_later_signatures() {
     assert_eq!(dep["status"], "succeeded", "{dep:#}");
     assert_eq!(dep["excused_by"], serde_json::json!([bg]), "{dep:#}");
     assert_eq!(dep["approvals"], serde_json::json!([]), "{dep:#}");
+    // The person who broke the glass reviewing it does not close the review (item 7).
+    let review = |tok: &str, password: &str| {
+        let mut c = cli(
+            tok,
+            &[
+                "approve",
+                "--change",
+                &change,
+                "--meaning",
+                "retrospective-review",
+                "--comment",
+                "root cause found",
+            ],
+        );
+        c.env("WARD_PASSWORD", password);
+        c
+    };
+    ok(run(review(&quinn, "quinn-correct-horse-battery")));
+    let reviews = json(&ok(run(cli(&ci, &["review", "list", "--output", "json"]))));
+    assert_eq!(reviews["reviews"][0]["id"], bg.as_str(), "{reviews:#}");
+    assert_ne!(reviews["reviews"][0]["review"], "closed", "{reviews:#}");
     // The retrospective review, signed after the deployment by someone independent.
     ok(run({
         let mut c = cli(
@@ -449,12 +470,16 @@ fn notes_show_breakglass_and_separate_later_signatures() {
         "{line}"
     );
     let later = entry["signed_after"].as_array().unwrap();
-    assert_eq!(later.len(), 1, "{entry:#}");
+    assert_eq!(later.len(), 2, "{entry:#}");
     assert!(
         later[0]
             .as_str()
             .unwrap()
-            .starts_with("retrospective-review (approved) by Rhea Okafor"),
+            .starts_with("retrospective-review (approved) by Quinn Alvarez")
+            && later[1]
+                .as_str()
+                .unwrap()
+                .starts_with("retrospective-review (approved) by Rhea Okafor"),
         "{entry:#}"
     );
     let md = ok(run(cli(&ci, &["release", "notes", "--env", "staging"])));
