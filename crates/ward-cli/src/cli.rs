@@ -525,25 +525,39 @@ pub enum RolloutCommand {
         #[arg(long)]
         watch: bool,
     },
-    /// Hold a rollout at its current step.
+    /// Hold a rollout at its current step (recorded as yours).
     Pause {
         /// Rollout id.
         id: String,
+        /// Why (recorded; 10 characters or more).
+        #[arg(long)]
+        reason: Option<String>,
     },
-    /// Continue a paused rollout.
+    /// Continue a paused rollout (recorded as yours).
     Resume {
         /// Rollout id.
         id: String,
+        /// Why (recorded; 10 characters or more).
+        #[arg(long)]
+        reason: Option<String>,
     },
-    /// Skip the remaining steps: the new version takes all traffic now.
+    /// Skip the remaining steps: the new version takes all traffic now. The skipped steps are
+    /// recorded as skipped by you; a high-tier change needs --reason.
     Promote {
         /// Rollout id.
         id: String,
+        /// Why the analysis may be skipped (recorded; 10 characters or more; required for a
+        /// high-tier change).
+        #[arg(long)]
+        reason: Option<String>,
     },
-    /// Roll back now: all traffic to stable, the new version stopped.
+    /// Roll back now: all traffic to stable, the new version stopped (recorded as yours).
     Abort {
         /// Rollout id.
         id: String,
+        /// Why (recorded; 10 characters or more).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 

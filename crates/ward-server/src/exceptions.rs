@@ -530,9 +530,24 @@ pub async fn breakglass_of(ledger: &Ledger, change: &str, now: i64) -> Result<Ve
         .collect()
 }
 
+/// Whether `approval` closes the retrospective review of `bg`: a current (not stale, approved)
+/// `retrospective-review` signed after the break-glass by someone independent of it — not the
+/// person who broke the glass, not the change's opener, not one of its authors (`authors`:
+/// identities — commit authors through `ApprovalRules::author_identity`, and editors).
+pub fn review_closes(bg: &Breakglass, approval: &crate::approvals::Approval, opener: &str, authors: &[String]) -> bool {
+    approval.meaning == "retrospective-review"
+        && approval.decision == "approved"
+        && !approval.stale
+        && approval.seq > bg.seq
+        && approval.signer != bg.by
+        && approval.signer != opener
+        && !authors.iter().any(|a| a == &approval.signer)
+}
+
 /// Break-glass invocations, of one change or (with `None`) of all, with their state at `now`.
 /// A review is closed when a current (not stale) `retrospective-review` approval of the change
-/// was signed after the break-glass.
+/// was signed after the break-glass by someone other than the invoker, the opener and the
+/// authors ([`review_closes`]); otherwise it stays open, then overdue.
 pub async fn breakglass(
     ledger: &Ledger,
     change: Option<&str>,
@@ -549,10 +564,22 @@ pub async fn breakglass(
         let mut b: Breakglass = serde_json::from_value(doc).map_err(ApiError::internal)?;
         b.active = now < b.until_secs;
         let view = crate::approvals::view(ledger, &b.request.change, risk, approval_rules).await?;
-        let closed = view
-            .approvals
-            .iter()
-            .any(|a| a.meaning == "retrospective-review" && a.decision == "approved" && !a.stale && a.seq > b.seq);
+        // Fail closed: without its change, nobody is known to be independent of it.
+        let (opener, authors) = match changes::get(ledger, &b.request.change).await? {
+            Some(c) => {
+                let authors: Vec<String> = c
+                    .request
+                    .commits
+                    .iter()
+                    .map(|x| approval_rules.author_identity(&x.author))
+                    .collect();
+                (Some(c.opener), authors)
+            }
+            None => (None, vec![]),
+        };
+        let closed = opener
+            .as_deref()
+            .is_some_and(|o| view.approvals.iter().any(|a| review_closes(&b, a, o, &authors)));
         b.review = if closed {
             "closed"
         } else if now > b.review_due_secs {
@@ -565,4 +592,53 @@ pub async fn breakglass(
     }
     out.sort_by_key(|b| b.seq);
     Ok(out)
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+    use crate::approvals::Approval;
+
+    fn bg(by: &str) -> Breakglass {
+        serde_json::from_value(json!({
+            "id": "BG-1", "change": "CHG-1", "rules": ["evidence."], "justification": "outage of the EHR feed",
+            "duration_secs": 3600, "by": by, "until_secs": 10, "review_due_secs": 20, "seq": 5,
+            "time": "2026-12-01T00:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    fn review(signer: &str, seq: u64) -> Approval {
+        serde_json::from_value(json!({
+            "change": "CHG-1", "signer": signer, "printed_name": signer, "meaning": "retrospective-review",
+            "decision": "approved", "comment": "", "reauth": "password",
+            "manifest": ward_core::approval::Manifest::default(), "manifest_digest": "sha256:00",
+            "seq": seq, "time": "2026-12-01T01:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn self_signed_retrospective_review_does_not_close_it() {
+        let b = bg("user:ivan");
+        let authors = vec!["user:ann".to_string()];
+        // The person who broke the glass reviewing themselves.
+        assert!(!review_closes(&b, &review("user:ivan", 9), "user:olga", &authors));
+        // Nor the opener, nor an author of the change.
+        assert!(!review_closes(&b, &review("user:olga", 9), "user:olga", &authors));
+        assert!(!review_closes(&b, &review("user:ann", 9), "user:olga", &authors));
+        // A review signed before the break-glass, or stale, or a rejection closes nothing.
+        assert!(!review_closes(&b, &review("user:rita", 4), "user:olga", &authors));
+        let mut stale = review("user:rita", 9);
+        stale.stale = true;
+        assert!(!review_closes(&b, &stale, "user:olga", &authors));
+        let mut rejected = review("user:rita", 9);
+        rejected.decision = "rejected".into();
+        assert!(!review_closes(&b, &rejected, "user:olga", &authors));
+        let mut other = review("user:rita", 9);
+        other.meaning = "approval".into();
+        assert!(!review_closes(&b, &other, "user:olga", &authors));
+        // Someone independent closes it.
+        assert!(review_closes(&b, &review("user:rita", 9), "user:olga", &authors));
+    }
 }

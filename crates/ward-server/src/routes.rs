@@ -1201,13 +1201,16 @@ async fn get_rollout(
         .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))
 }
 
-/// Pauses, resumes, promotes (skips the remaining steps) or aborts (rolls back) a rollout.
-#[utoipa::path(post, path = "/api/v1/rollouts/{id}/{command}", tag = "rollout", params(("id" = String, Path, description = "RO-…"), ("command" = String, Path, description = "pause, resume, promote or abort")), security(("bearer" = [])), responses(
-    (status = 202, body = rollout::Rollout), (status = 409, body = ErrorBody)))]
+/// Pauses, resumes, promotes (skips the remaining steps) or aborts (rolls back) a rollout. The
+/// events it causes are recorded with the caller as their actor; the steps a promote skips are
+/// recorded as skipped by the caller. Promoting a high-tier change needs a `reason`.
+#[utoipa::path(post, path = "/api/v1/rollouts/{id}/{command}", tag = "rollout", params(("id" = String, Path, description = "RO-…"), ("command" = String, Path, description = "pause, resume, promote or abort")), request_body(content = rollout::CommandRequest, description = "optional: the reason (required to promote a high-tier change)"), security(("bearer" = [])), responses(
+    (status = 202, body = rollout::Rollout), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn command_rollout(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path((id, command)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<rollout::Rollout>), ApiError> {
     let cmd: rollout::Command = serde_json::from_value(serde_json::json!(command)).map_err(|_| {
         ApiError::invalid(
@@ -1215,9 +1218,19 @@ async fn command_rollout(
             "use pause, resume, promote or abort",
         )
     })?;
+    let req: rollout::CommandRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        rollout::CommandRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| {
+            ApiError::invalid(
+                "the body of a rollout command is {\"reason\": \"...\"} or empty",
+                "send only a reason",
+            )
+        })?
+    };
     Ok((
         StatusCode::ACCEPTED,
-        Json(engine(&state)?.command(&me, &id, cmd).await?),
+        Json(engine(&state)?.command(&me, &id, cmd, req.reason.as_deref()).await?),
     ))
 }
 

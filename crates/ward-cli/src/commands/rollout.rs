@@ -47,6 +47,16 @@ pub fn render(r: &Rollout) -> String {
         r.stable_digest.as_deref().unwrap_or("(none)")
     ));
     for (i, step) in r.plan.iter().enumerate() {
+        // A step an operator's promote skipped was never analysed: never shown as passed.
+        if let Some(skip) = r.skipped.iter().find(|x| x.step == i) {
+            s.push_str(&format!(
+                "  ⤼ {} — skipped by {}{}\n",
+                step.label,
+                skip.by,
+                skip.reason.as_deref().map(|x| format!(": {x}")).unwrap_or_default()
+            ));
+            continue;
+        }
         let mark = if i < r.step || r.status == "completed" {
             "✔"
         } else if i == r.step && r.status == "running" {
@@ -220,19 +230,21 @@ pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
                 });
             }
         },
-        RolloutCommand::Pause { id }
-        | RolloutCommand::Resume { id }
-        | RolloutCommand::Promote { id }
-        | RolloutCommand::Abort { id } => {
+        RolloutCommand::Pause { id, reason }
+        | RolloutCommand::Resume { id, reason }
+        | RolloutCommand::Promote { id, reason }
+        | RolloutCommand::Abort { id, reason } => {
             let verb = match cmd {
                 RolloutCommand::Pause { .. } => "pause",
                 RolloutCommand::Resume { .. } => "resume",
                 RolloutCommand::Promote { .. } => "promote",
                 _ => "abort",
             };
-            let r: Rollout = remote
-                .post(&format!("/api/v1/rollouts/{id}/{verb}"), &json!({}))
-                .await?;
+            let body = match reason {
+                Some(x) => json!({ "reason": x }),
+                None => json!({}),
+            };
+            let r: Rollout = remote.post(&format!("/api/v1/rollouts/{id}/{verb}"), &body).await?;
             emit(g.output, json!(r), || format!("{verb} sent to {} ({})", r.id, r.status));
         }
     }
@@ -267,4 +279,36 @@ pub async fn drill(g: &Global, env: &str) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_steps_are_not_shown_as_passed() {
+        let plan = json!([{"label": "10%", "percent": 10}, {"label": "50%", "percent": 50}, {"label": "100%", "percent": 100}]);
+        let event =
+            |kind: &str, seq: u64, payload: Value| json!({"kind": kind, "seq": seq, "time": "t", "payload": payload});
+        let events: Vec<ward_server::rollout::RolloutEvent> = serde_json::from_value(json!([
+            event("rollout.started", 1, json!({"id": "RO-1", "change": "CHG-1", "environment": "prod",
+                "digest": "sha256:aa", "strategy": Strategy::of(StrategyKind::Canary), "plan": plan})),
+            event("rollout.step", 2, json!({"step": 0})),
+            event("rollout.analysis", 3, json!({"step": 0, "verdict": {"verdict": "pass"}})),
+            event("rollout.step", 4, json!({"step": 1})),
+            event("rollout.step_skipped", 5, json!({"step": 1, "promoted": true, "by": "user:rita",
+                "reason": "hotfix for the lab feed", "steps": [{"step": 1, "label": "50%"}, {"step": 2, "label": "100%"}]})),
+            event("rollout.completed", 6, json!({"deployment": 6})),
+        ]))
+        .unwrap();
+        let r = Rollout::fold(events).unwrap();
+        let screen = render(&r);
+        assert!(screen.contains("✔ 10%"), "{screen}");
+        assert!(
+            screen.contains("⤼ 50% — skipped by user:rita: hotfix for the lab feed"),
+            "{screen}"
+        );
+        assert!(screen.contains("⤼ 100% — skipped by user:rita"), "{screen}");
+        assert!(!screen.contains("✔ 50%") && !screen.contains("✔ 100%"), "{screen}");
+    }
 }

@@ -129,6 +129,9 @@ pub struct Deployment {
     pub gate_decision: u64,
     /// Signers of the current approvals it relied on.
     pub approvals: Vec<String>,
+    /// Waivers and break-glass (ids) that excused reasons in that gate decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excused_by: Vec<String>,
     /// Identity that executed it.
     pub executed_by: String,
     /// For a rollback: the deployment it reverts.
@@ -334,6 +337,8 @@ pub struct Authority {
     pub gate_decision: u64,
     /// Signers of the current approvals.
     pub approvals: Vec<String>,
+    /// Waivers and break-glass (ids) that excused reasons in the decision.
+    pub excused_by: Vec<String>,
 }
 
 /// Checks a change may enter `env` (for these tenants or ring): it ships artifacts and the
@@ -393,17 +398,40 @@ pub async fn authorise(
             format!("see what is missing: ward gate explain {}", decision.id),
         ));
     }
-    let view = crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals).await?;
-    let approvals: Vec<String> = view
-        .approvals
-        .iter()
-        .filter(|a| a.decision == "approved" && !a.stale)
-        .map(|a| a.signer.clone())
-        .collect();
+    // The approvals current at the decision: those its stored input lists (the current view
+    // only if that document cannot be read).
+    let input: Option<Value> = ledger
+        .store()
+        .evidence(&decision.input_digest)
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let approvals: Vec<String> = match input
+        .as_ref()
+        .and_then(|i| i.get("approvals"))
+        .and_then(Value::as_array)
+    {
+        Some(list) => list
+            .iter()
+            .filter(|a| a.get("decision").and_then(Value::as_str) == Some("approved"))
+            .filter(|a| a.get("stale").and_then(Value::as_bool) != Some(true))
+            .filter_map(|a| a.get("signer").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+        None => crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals)
+            .await?
+            .approvals
+            .iter()
+            .filter(|a| a.decision == "approved" && !a.stale)
+            .map(|a| a.signer.clone())
+            .collect(),
+    };
+    let mut excused_by: Vec<String> = decision.waived.iter().map(|w| w.waiver.clone()).collect();
+    excused_by.sort();
+    excused_by.dedup();
     Ok(Authority {
         change,
         gate_decision: decision.id,
         approvals,
+        excused_by,
     })
 }
 
@@ -431,6 +459,7 @@ pub async fn promote(
         change,
         gate_decision,
         approvals,
+        excused_by,
     } = authorise(ledger, by, &req.change, env, &req.tenants, req.ring.as_deref(), cx).await?;
     let list = deployments(ledger, &env.name).await?;
     let undone = reverted(&list);
@@ -456,6 +485,7 @@ pub async fn promote(
         ring: req.ring.as_deref(),
         gate_decision,
         approvals,
+        excused_by,
         rollback_of: None,
     };
     record(ledger, by, &release, jobs, target.as_ref()).await
@@ -507,6 +537,8 @@ pub struct Release<'a> {
     pub gate_decision: u64,
     /// Current approvers relied on.
     pub approvals: Vec<String>,
+    /// Waivers and break-glass (ids) that excused reasons in that gate decision.
+    pub excused_by: Vec<String>,
     /// For a rollback: the deployment it reverts.
     pub rollback_of: Option<u64>,
 }
@@ -585,6 +617,7 @@ pub async fn append_record(
         "status": if failed { "failed" } else { "succeeded" },
         "gate_decision": rel.gate_decision,
         "approvals": rel.approvals,
+        "excused_by": rel.excused_by,
         "executed_by": by.id,
         "rollback_of": rel.rollback_of,
     });
@@ -731,6 +764,7 @@ pub async fn rollback(
         ring: None,
         gate_decision: restored.gate_decision,
         approvals: restored.approvals.clone(),
+        excused_by: restored.excused_by.clone(),
         rollback_of: Some(latest.seq),
     };
     record(ledger, by, &release, jobs, target.as_ref()).await

@@ -2,11 +2,16 @@
 //! evidence summaries, waivers and commits.
 
 use super::{Deployment, deployments};
+use crate::approvals::Approval;
 use crate::changes;
 use crate::error::ApiError;
+use crate::exceptions::{Breakglass, Waiver};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
 use ward_core::approval::ApprovalRules;
+use ward_core::gate::Excused;
 use ward_core::risk::RiskRules;
 use ward_store::Ledger;
 
@@ -24,12 +29,188 @@ pub struct ReleaseEntry {
     pub tier: String,
     /// Commits in the change's range.
     pub commits: Vec<String>,
-    /// Current approvals: `meaning by printed name`.
+    /// The approvals current at its gate decision: `meaning by printed name (time)`.
     pub approvals: Vec<String>,
-    /// Waivers that were active for it.
+    /// Waivers active at its gate decision (and what they excused).
     pub waivers: Vec<String>,
+    /// Break-glass in force at its gate decision, with the retrospective review's status.
+    #[serde(default)]
+    pub breakglass: Vec<String>,
+    /// Signatures, waivers and break-glass recorded after its gate decision: not relied on.
+    #[serde(default)]
+    pub signed_after: Vec<String>,
     /// One line per attestation on its artifacts.
     pub evidence: Vec<String>,
+}
+
+/// What a deployment relied on at its gate decision, and what was recorded after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReliedOn {
+    /// Approvals current at the gate decision.
+    pub approvals: Vec<String>,
+    /// Waivers active at the gate decision.
+    pub waivers: Vec<String>,
+    /// Break-glass in force at the gate decision, with its review status.
+    pub breakglass: Vec<String>,
+    /// Recorded after the gate decision (so after the deployment's authority): not relied on.
+    pub signed_after: Vec<String>,
+}
+
+/// Selects what deployment `d` relied on (pure: everything, including the review status of
+/// break-glass, is computed by the caller).
+///
+/// - `input`: the gate input document stored with `d.gate_decision` (its `approvals`,
+///   `waivers` and `breakglass` are the state at that decision); `None` when it cannot be read —
+///   then only the signers the deployment record names are listed, marked as such.
+/// - `waived`: the decision's excused reasons (waiver / break-glass ids).
+/// - `waivers`, `breakglass`, `approvals`: every record of the change (and its artifacts) now;
+///   those recorded after the gate decision (`seq > d.gate_decision`) go to `signed_after`,
+///   never to what it relied on.
+pub fn relied_on(
+    d: &Deployment,
+    input: Option<&Value>,
+    waived: &[Excused],
+    waivers: &[Waiver],
+    breakglass: &[Breakglass],
+    approvals: &[Approval],
+) -> ReliedOn {
+    let decided = d.gate_decision;
+    let mut out = ReliedOn::default();
+    let list = |v: Option<&Value>, key: &str| -> Vec<Value> {
+        v.and_then(|i| i.get(key))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("?").to_string();
+    match input {
+        Some(_) => {
+            for a in list(input, "approvals") {
+                if a.get("decision").and_then(Value::as_str) == Some("approved")
+                    && a.get("stale").and_then(Value::as_bool) != Some(true)
+                {
+                    out.approvals.push(format!(
+                        "{} by {} ({})",
+                        text(&a, "meaning"),
+                        text(&a, "printed_name"),
+                        text(&a, "time")
+                    ));
+                }
+            }
+        }
+        None => {
+            out.approvals = d
+                .approvals
+                .iter()
+                .map(|s| format!("{s} (named by the deployment record; the gate input is unavailable)"))
+                .collect()
+        }
+    }
+    // Exceptions in force then: active in the input, or excusing a reason of the decision, or
+    // named by the deployment record.
+    let active_in = |key: &str| -> BTreeSet<String> {
+        list(input, key)
+            .iter()
+            .filter(|x| x.get("active").and_then(Value::as_bool) == Some(true))
+            .filter_map(|x| x.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let mut in_force: BTreeSet<String> = active_in("waivers");
+    in_force.extend(active_in("breakglass"));
+    in_force.extend(waived.iter().map(|w| w.waiver.clone()));
+    in_force.extend(d.excused_by.iter().cloned());
+    let excused = |id: &str| {
+        let rules: BTreeSet<&str> = waived
+            .iter()
+            .filter(|w| w.waiver == id)
+            .map(|w| w.rule.as_str())
+            .collect();
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!("; excused {}", rules.into_iter().collect::<Vec<_>>().join(", "))
+        }
+    };
+    for id in in_force.iter().filter(|i| !i.starts_with("BG-")) {
+        out.waivers
+            .push(match waivers.iter().find(|w| &w.id == id && w.seq < decided) {
+                Some(w) => format!(
+                    "{} ({}) granted by {}: {}{}",
+                    w.id,
+                    w.request.rules.join(", "),
+                    w.approver,
+                    w.request.justification,
+                    excused(id)
+                ),
+                None => format!("{id}{}", excused(id)),
+            });
+    }
+    for id in in_force.iter().filter(|i| i.starts_with("BG-")) {
+        out.breakglass
+            .push(match breakglass.iter().find(|b| &b.id == id && b.seq < decided) {
+                Some(b) => format!(
+                    "{} by {} ({}): {}{} — retrospective review {}",
+                    b.id,
+                    b.by,
+                    b.request.rules.join(", "),
+                    b.request.justification,
+                    excused(id),
+                    if b.review.is_empty() { "open" } else { &b.review }
+                ),
+                None => format!("{id}{} — retrospective review unknown", excused(id)),
+            });
+    }
+    // Everything recorded after the decision, oldest first.
+    let mut after: Vec<(u64, String)> = Vec::new();
+    for a in approvals.iter().filter(|a| a.seq > decided) {
+        after.push((
+            a.seq,
+            format!(
+                "{} ({}) by {} at {} (entry {})",
+                a.meaning, a.decision, a.printed_name, a.time, a.seq
+            ),
+        ));
+    }
+    for w in waivers.iter().filter(|w| w.seq > decided) {
+        after.push((
+            w.seq,
+            format!(
+                "waiver {} ({}) granted by {} at {} (entry {})",
+                w.id,
+                w.request.rules.join(", "),
+                w.approver,
+                w.time,
+                w.seq
+            ),
+        ));
+    }
+    for b in breakglass.iter().filter(|b| b.seq > decided) {
+        after.push((
+            b.seq,
+            format!("break-glass {} by {} at {} (entry {})", b.id, b.by, b.time, b.seq),
+        ));
+    }
+    after.sort();
+    out.signed_after = after.into_iter().map(|(_, s)| s).collect();
+    out
+}
+
+/// The gate decision `seq` and its stored input document, when both can be read and the input
+/// matches its digest (anything else: `None`, and the notes say so).
+async fn decision_input(ledger: &Ledger, seq: u64) -> Result<Option<(Vec<Excused>, Value)>, ApiError> {
+    if seq == 0 {
+        return Ok(None);
+    }
+    let Ok(decision) = crate::gate::decision(ledger, seq).await else {
+        return Ok(None);
+    };
+    let Some(bytes) = ledger.store().evidence(&decision.input_digest).await? else {
+        return Ok(None);
+    };
+    if ward_evidence::digest::of_bytes(&bytes) != decision.input_digest {
+        return Ok(None);
+    }
+    Ok(serde_json::from_slice(&bytes).ok().map(|v| (decision.waived, v)))
 }
 
 /// Release notes of an environment since a time: structured data, from the records.
@@ -69,11 +250,17 @@ pub async fn release_notes(
                 evidence.push(format!("{} {}", att.r#type, att.file_name));
             }
         }
-        let waivers = crate::exceptions::waivers(ledger, &change.id, jiff::Timestamp::now().as_second())
-            .await?
-            .into_iter()
-            .map(|w| format!("{} ({}): {}", w.id, w.request.rules.join(", "), w.request.justification))
-            .collect();
+        let now = jiff::Timestamp::now().as_second();
+        let mut waivers = crate::exceptions::waivers(ledger, &change.id, now).await?;
+        for a in &change.request.artifacts {
+            waivers.extend(crate::exceptions::waivers(ledger, a, now).await?);
+        }
+        let breakglass = crate::exceptions::breakglass(ledger, Some(&change.id), now, risk, rules).await?;
+        let (waived, input) = match decision_input(ledger, d.gate_decision).await? {
+            Some((w, i)) => (w, Some(i)),
+            None => (vec![], None),
+        };
+        let relied = relied_on(&d, input.as_ref(), &waived, &waivers, &breakglass, &view.approvals);
         out.push(ReleaseEntry {
             title: change.request.title.clone(),
             ticket: change.request.ticket_url.clone(),
@@ -84,13 +271,10 @@ pub async fn release_notes(
                 .iter()
                 .map(|c| format!("{} {}", &c.sha[..c.sha.len().min(12)], c.author))
                 .collect(),
-            approvals: view
-                .approvals
-                .iter()
-                .filter(|a| a.decision == "approved" && !a.stale)
-                .map(|a| format!("{} by {}", a.meaning, a.printed_name))
-                .collect(),
-            waivers,
+            approvals: relied.approvals,
+            waivers: relied.waivers,
+            breakglass: relied.breakglass,
+            signed_after: relied.signed_after,
             evidence,
             deployment: d,
         });
@@ -154,11 +338,118 @@ pub fn release_notes_markdown(environment: &str, entries: &[ReleaseEntry]) -> St
                 )
             }
         };
-        s.push_str(&list("Approvals", &e.approvals));
+        s.push_str(&list("Approvals at the gate decision", &e.approvals));
         s.push_str(&list("Evidence", &e.evidence));
-        s.push_str(&list("Waivers", &e.waivers));
+        s.push_str(&list("Waivers in force", &e.waivers));
+        s.push_str(&list("Break-glass", &e.breakglass));
         s.push_str(&list("Commits", &e.commits));
+        if !e.signed_after.is_empty() {
+            s.push_str(&list("Signed after deployment (not relied on)", &e.signed_after));
+        }
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment(seq: u64, gate_decision: u64) -> Deployment {
+        serde_json::from_value(json!({
+            "change": "CHG-1", "environment": "prod", "digests": ["sha256:aa"], "status": "succeeded",
+            "gate_decision": gate_decision, "approvals": ["user:alice"], "executed_by": "user:rita",
+            "excused_by": ["BG-1"], "seq": seq, "time": "2026-12-01T10:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    fn approval(signer: &str, meaning: &str, seq: u64) -> Approval {
+        serde_json::from_value(json!({
+            "change": "CHG-1", "signer": signer, "printed_name": signer.trim_start_matches("user:"),
+            "meaning": meaning, "decision": "approved", "comment": "", "reauth": "password",
+            "manifest": ward_core::approval::Manifest::default(), "manifest_digest": "sha256:00",
+            "seq": seq, "time": format!("t{seq}"),
+        }))
+        .unwrap()
+    }
+
+    fn waiver(id: &str, seq: u64) -> Waiver {
+        serde_json::from_value(json!({
+            "id": id, "change": "CHG-1", "rules": ["sla.high"], "justification": "vendor patch due Friday",
+            "compensating_control": "WAF rule blocks the path", "owner": "user:dana", "expires_in_secs": 60,
+            "approver": "user:vera", "expires_secs": 100, "seq": seq, "time": format!("t{seq}"),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn notes_show_breakglass_and_separate_later_signatures() {
+        // Decision at entry 10 (alice had approved at 5; the glass was broken at 8), deployed at
+        // 12; afterwards a retrospective review (20) and a waiver granted (21, since expired).
+        let d = deployment(12, 10);
+        let input = json!({
+            "approvals": [
+                {"signer": "user:alice", "printed_name": "Alice A", "meaning": "approval", "decision": "approved",
+                 "stale": false, "time": "t5"},
+                {"signer": "user:bob", "printed_name": "Bob B", "meaning": "approval", "decision": "approved",
+                 "stale": true, "time": "t3"},
+            ],
+            "waivers": [],
+            "breakglass": [{"id": "BG-1", "rules": ["evidence."], "active": true, "until_secs": 50}],
+        });
+        let waived = vec![Excused {
+            rule: "evidence.sbom".into(),
+            message: "no SBOM".into(),
+            waiver: "BG-1".into(),
+        }];
+        let bg: Breakglass = serde_json::from_value(json!({
+            "id": "BG-1", "change": "CHG-1", "rules": ["evidence."], "justification": "EHR feed is down for every clinic",
+            "duration_secs": 3600, "by": "user:ivan", "until_secs": 50, "review_due_secs": 60, "review": "overdue",
+            "seq": 8, "time": "t8",
+        }))
+        .unwrap();
+        let approvals = vec![
+            approval("user:alice", "approval", 5),
+            approval("user:rhea", "retrospective-review", 20),
+        ];
+        let waivers = vec![waiver("WVR-late", 21)];
+        let r = relied_on(&d, Some(&input), &waived, &waivers, &[bg], &approvals);
+        // Relied on: what was current at the decision — not the stale one, not the later review.
+        assert_eq!(r.approvals, vec!["approval by Alice A (t5)".to_string()]);
+        // The break-glass is shown, with what it excused and its review status.
+        assert_eq!(r.breakglass.len(), 1, "{r:?}");
+        assert!(
+            r.breakglass[0].starts_with("BG-1 by user:ivan")
+                && r.breakglass[0].contains("excused evidence.sbom")
+                && r.breakglass[0].ends_with("retrospective review overdue"),
+            "{r:?}"
+        );
+        // A waiver granted after the decision was not relied on.
+        assert!(r.waivers.is_empty(), "{r:?}");
+        // Later signatures are listed apart, oldest first.
+        assert_eq!(r.signed_after.len(), 2, "{r:?}");
+        assert!(
+            r.signed_after[0].starts_with("retrospective-review (approved) by rhea"),
+            "{r:?}"
+        );
+        assert!(r.signed_after[1].starts_with("waiver WVR-late"), "{r:?}");
+
+        // A waiver active at the decision is listed with what it excused.
+        let mut input2 = input.clone();
+        input2["waivers"] = json!([{"id": "WVR-1", "rules": ["sla.high"], "active": true}]);
+        let r = relied_on(&d, Some(&input2), &[], &[waiver("WVR-1", 7)], &[], &[]);
+        assert_eq!(r.waivers.len(), 1, "{r:?}");
+        assert!(
+            r.waivers[0].starts_with("WVR-1 (sla.high) granted by user:vera"),
+            "{r:?}"
+        );
+
+        // Without the stored input, only the record's signers, marked as such.
+        let r = relied_on(&d, None, &[], &[], &[], &approvals);
+        assert_eq!(r.approvals.len(), 1);
+        assert!(r.approvals[0].contains("gate input is unavailable"), "{r:?}");
+        assert!(r.breakglass[0].starts_with("BG-1"), "{r:?}");
+    }
 }

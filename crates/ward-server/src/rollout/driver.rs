@@ -7,7 +7,7 @@
 //! promoting. After the last step the new version becomes stable and a deployment is recorded.
 
 use super::local::{LocalEnv, Running};
-use super::{Command, Engine, Rollout, Step, StrategyKind, engine_identity, restore_of};
+use super::{Command, Engine, Order, Rollout, Step, StrategyKind, engine_identity, restore_of};
 use crate::error::ApiError;
 use crate::promotion;
 use serde_json::{Value, json};
@@ -55,6 +55,37 @@ async fn record(engine: &Engine, r: &Rollout, kind: &str, payload: Value) -> Res
         .await
 }
 
+/// An operator's command, recorded with the person who issued it as the actor (and `by` in the
+/// payload, with their reason when given).
+async fn record_order(
+    engine: &Engine,
+    r: &Rollout,
+    o: &Order,
+    kind: &str,
+    mut payload: Value,
+) -> Result<u64, ApiError> {
+    if let Some(reason) = &o.reason {
+        payload["operator_reason"] = json!(reason);
+    }
+    engine.record(&o.by, kind, &r.id, &r.environment, payload).await
+}
+
+/// An operator's promote at step `i`: steps `i..` are recorded as skipped by that person (one
+/// event, so a restart finds them all), never as analysed or passed.
+async fn skip_rest(engine: &Engine, r: &Rollout, i: usize, o: &Order) -> Result<(), ApiError> {
+    let steps: Vec<Value> = (i..r.plan.len())
+        .map(|k| json!({"step": k, "label": r.plan[k].label}))
+        .collect();
+    let mut payload = json!({"step": i, "steps": steps, "promoted": true});
+    if let Some(reason) = &o.reason {
+        payload["reason"] = json!(reason);
+    }
+    engine
+        .record(&o.by, "rollout.step_skipped", &r.id, &r.environment, payload)
+        .await?;
+    Ok(())
+}
+
 /// How a step ended.
 enum StepEnd {
     /// Analysed and healthy.
@@ -62,23 +93,23 @@ enum StepEnd {
     /// An operator promoted: the new version takes all traffic now.
     Promote,
     /// An operator aborted.
-    Aborted,
+    Aborted(Order),
     /// Unhealthy: the reason, the breaching verdict and when it was measured.
     Failed(String, Option<Verdict>, Instant),
 }
 
 /// What an operator decided for a halted ring rollout.
 enum Decision {
-    Retry,
-    Promote,
-    Abort,
+    Retry(Order),
+    Promote(Order),
+    Abort(Order),
 }
 
 /// Drives a rollout to completion, failure, abort, or (rings) a halt that waits for an operator.
 pub(super) async fn drive(
     engine: &Arc<Engine>,
     r: Rollout,
-    mut rx: UnboundedReceiver<Command>,
+    mut rx: UnboundedReceiver<Order>,
     resumed: bool,
 ) -> Result<(), ApiError> {
     let local = engine.local_or_err(&r.environment)?;
@@ -137,7 +168,7 @@ pub(super) async fn drive(
                 format!("the new version did not start: {}", e.detail.message),
                 None,
                 Instant::now(),
-                false,
+                None,
             )
             .await;
         }
@@ -159,13 +190,13 @@ pub(super) async fn drive(
             }
             match wait_decision(&mut rx).await {
                 None => return Ok(()),
-                Some(Decision::Abort) => return abort(engine, &local, &r, i).await,
-                Some(Decision::Promote) => {
-                    record(engine, &r, "rollout.resumed", json!({"step": i, "promoted": true})).await?;
+                Some(Decision::Abort(o)) => return abort(engine, &local, &r, i, &o).await,
+                Some(Decision::Promote(o)) => {
+                    skip_rest(engine, &r, i, &o).await?;
                     break;
                 }
-                Some(Decision::Retry) => {
-                    record(engine, &r, "rollout.resumed", json!({"step": i, "retry": true})).await?;
+                Some(Decision::Retry(o)) => {
+                    record_order(engine, &r, &o, "rollout.resumed", json!({"step": i, "retry": true})).await?;
                     halted = false;
                 }
             }
@@ -178,7 +209,7 @@ pub(super) async fn drive(
                 i += 1;
             }
             StepEnd::Promote => break,
-            StepEnd::Aborted => return abort(engine, &local, &r, i).await,
+            StepEnd::Aborted(o) => return abort(engine, &local, &r, i, &o).await,
             StepEnd::Failed(reason, verdict, at) if r.strategy.kind == StrategyKind::Rings && i > 0 => {
                 // Commands sent before the halt is recorded were meant for the running ring.
                 while rx.try_recv().is_ok() {}
@@ -186,7 +217,7 @@ pub(super) async fn drive(
                 halted = true;
             }
             StepEnd::Failed(reason, verdict, at) => {
-                return roll_back(engine, &local, &r, i, reason, verdict, at, false).await;
+                return roll_back(engine, &local, &r, i, reason, verdict, at, None).await;
             }
         }
     }
@@ -194,18 +225,19 @@ pub(super) async fn drive(
 }
 
 /// An operator's abort at step `i`: everything back on stable.
-async fn abort(engine: &Engine, local: &LocalEnv, r: &Rollout, i: usize) -> Result<(), ApiError> {
-    let reason = "aborted by an operator".to_string();
-    roll_back(engine, local, r, i, reason, None, Instant::now(), true).await
+async fn abort(engine: &Engine, local: &LocalEnv, r: &Rollout, i: usize, o: &Order) -> Result<(), ApiError> {
+    let reason = format!("aborted by {}", o.by.id);
+    roll_back(engine, local, r, i, reason, None, Instant::now(), Some(o)).await
 }
 
 /// Waits for an operator's decision on a halted rollout (`None`: the server is going away).
-async fn wait_decision(rx: &mut UnboundedReceiver<Command>) -> Option<Decision> {
+async fn wait_decision(rx: &mut UnboundedReceiver<Order>) -> Option<Decision> {
     loop {
-        match rx.recv().await? {
-            Command::Resume => return Some(Decision::Retry),
-            Command::Promote => return Some(Decision::Promote),
-            Command::Abort => return Some(Decision::Abort),
+        let o = rx.recv().await?;
+        match o.command {
+            Command::Resume => return Some(Decision::Retry(o)),
+            Command::Promote => return Some(Decision::Promote(o)),
+            Command::Abort => return Some(Decision::Abort(o)),
             Command::Pause => {}
         }
     }
@@ -218,7 +250,7 @@ async fn run_step(
     local: &LocalEnv,
     r: &Rollout,
     i: usize,
-    rx: &mut UnboundedReceiver<Command>,
+    rx: &mut UnboundedReceiver<Order>,
     paused: &mut bool,
     resumed: bool,
 ) -> Result<StepEnd, ApiError> {
@@ -252,22 +284,23 @@ async fn run_step(
     let mut failures = 0u32;
     loop {
         tokio::select! {
-            cmd = rx.recv() => match cmd {
-                Some(Command::Pause) if !*paused => {
+            order = rx.recv() => match order {
+                Some(o) if o.command == Command::Pause && !*paused => {
                     *paused = true;
-                    record(engine, r, "rollout.paused", json!({"step": i, "reason": "paused by an operator"})).await?;
+                    let reason = format!("paused by {}", o.by.id);
+                    record_order(engine, r, &o, "rollout.paused", json!({"step": i, "reason": reason})).await?;
                 }
-                Some(Command::Resume) if *paused => {
+                Some(o) if o.command == Command::Resume && *paused => {
                     *paused = false;
-                    record(engine, r, "rollout.resumed", json!({"step": i})).await?;
+                    record_order(engine, r, &o, "rollout.resumed", json!({"step": i})).await?;
                     base = local.router.stats().snapshot();
                     deadline = Instant::now() + pause;
                 }
-                Some(Command::Promote) => {
-                    record(engine, r, "rollout.analysis", json!({"step": i, "promoted": true, "verdict": {"verdict": "skipped", "reason": "promoted by an operator"}})).await?;
+                Some(o) if o.command == Command::Promote => {
+                    skip_rest(engine, r, i, &o).await?;
                     return Ok(StepEnd::Promote);
                 }
-                Some(Command::Abort) => return Ok(StepEnd::Aborted),
+                Some(o) if o.command == Command::Abort => return Ok(StepEnd::Aborted(o)),
                 _ => {}
             },
             _ = tokio::time::sleep(tick) => {}
@@ -426,7 +459,7 @@ async fn roll_back(
     reason: String,
     verdict: Option<Verdict>,
     measured_at: Instant,
-    aborted: bool,
+    aborted_by: Option<&Order>,
 ) -> Result<(), ApiError> {
     let canary = {
         let mut slots = local.slots.lock().await;
@@ -442,14 +475,12 @@ async fn roll_back(
     // restart and only finishes the rollout (see `drive`).
     record_deployment(engine, r, None, false, None).await?;
     restore_rings(engine, r, step).await?;
-    record(
-        engine,
-        r,
-        "rollout.rolled_back",
-        json!({"step": step, "reason": reason, "verdict": verdict, "time_to_stable_ms": time_to_stable_ms,
-            "aborted": aborted, "stable_digest": r.stable_digest}),
-    )
-    .await?;
+    let payload = json!({"step": step, "reason": reason, "verdict": verdict, "time_to_stable_ms": time_to_stable_ms,
+        "aborted": aborted_by.is_some(), "stable_digest": r.stable_digest});
+    match aborted_by {
+        Some(o) => record_order(engine, r, o, "rollout.rolled_back", payload).await?,
+        None => record(engine, r, "rollout.rolled_back", payload).await?,
+    };
     Ok(())
 }
 
@@ -491,6 +522,7 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
         ring: None,
         gate_decision: from.map_or(0, |d| d.gate_decision),
         approvals: from.map(|d| d.approvals.clone()).unwrap_or_default(),
+        excused_by: from.map(|d| d.excused_by.clone()).unwrap_or_default(),
         rollback_of: reverted,
     };
     let units = kept
@@ -538,6 +570,7 @@ async fn record_deployment(
         ring,
         gate_decision: r.gate_decision,
         approvals: r.approvals.clone(),
+        excused_by: r.excused_by.clone(),
         rollback_of: None,
     };
     // The target's output: which rollout, with which strategy and plan, ended how — so the

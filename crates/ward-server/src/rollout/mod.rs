@@ -262,6 +262,70 @@ pub enum Command {
     Abort,
 }
 
+/// An operator's command as the driver receives it: what, by whom, and why.
+#[derive(Clone, Debug)]
+pub struct Order {
+    /// The command.
+    pub command: Command,
+    /// The person (or automation) who issued it: the actor of the events it causes.
+    pub by: Identity,
+    /// Why, when given (required to promote a high-tier change).
+    pub reason: Option<String>,
+}
+
+/// The body of an operator's command (optional).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRequest {
+    /// Why (recorded; 10 to 4000 characters). Promoting a high-tier change past its analysis
+    /// requires one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Shortest reason an operator may give.
+pub const MIN_REASON_CHARS: usize = 10;
+
+/// Checks an operator's command against the change's tier (pure): promoting skips the analysis
+/// of the remaining steps, so on a high-tier change it needs a reason of at least
+/// [`MIN_REASON_CHARS`] characters. A reason, when given, must be 10 to 4000 characters.
+pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&str>) -> Result<(), ApiError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = reason
+        && (r.chars().count() < MIN_REASON_CHARS || r.len() > 4000 || r.chars().any(char::is_control))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_reason",
+            format!("a reason must be {MIN_REASON_CHARS} to 4000 characters on one line"),
+            "explain why, e.g. --reason \"hotfix for the failing lab-results feed\"",
+        ));
+    }
+    if cmd == Command::Promote && tier == ward_core::risk::Tier::High && reason.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "promote_reason_required",
+            "promoting a high-tier change skips the analysis of its remaining steps and needs a recorded reason",
+            format!("give one: ward rollout promote ID --reason \"...\" (at least {MIN_REASON_CHARS} characters)"),
+        ));
+    }
+    Ok(())
+}
+
+/// A step an operator's promote skipped: never analysed, never passed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SkippedStep {
+    /// Index in the plan.
+    pub step: usize,
+    /// Its label.
+    pub label: String,
+    /// Who skipped it.
+    pub by: String,
+    /// Why, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// One recorded event of a rollout.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RolloutEvent {
@@ -309,6 +373,9 @@ pub struct Rollout {
     /// An operator promoted it: the new version takes all traffic (only completion is left).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub promoted: bool,
+    /// Steps an operator's promote skipped (shown as skipped, never as passed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedStep>,
     /// Why it paused, failed or was aborted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -323,6 +390,13 @@ pub struct Rollout {
     pub gate_decision: u64,
     /// Approvers it relied on.
     pub approvals: Vec<String>,
+    /// Waivers and break-glass (ids) that excused reasons in that gate decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excused_by: Vec<String>,
+    /// The change's risk tier when it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub tier: Option<ward_core::risk::Tier>,
     /// Who started it.
     pub started_by: String,
     /// Every event, in order.
@@ -352,11 +426,15 @@ impl Rollout {
             status: "running".into(),
             step: 0,
             promoted: false,
+            skipped: vec![],
             reason: None,
             last_analysis: None,
             time_to_stable_ms: None,
             gate_decision: start.get("gate_decision").and_then(Value::as_u64).unwrap_or(0),
             approvals: serde_json::from_value(start.get("approvals").cloned().unwrap_or(json!([]))).unwrap_or_default(),
+            excused_by: serde_json::from_value(start.get("excused_by").cloned().unwrap_or(json!([])))
+                .unwrap_or_default(),
+            tier: start.get("tier").and_then(|t| serde_json::from_value(t.clone()).ok()),
             started_by: start.get("started_by").and_then(Value::as_str).unwrap_or("").into(),
             events: vec![],
         };
@@ -372,6 +450,23 @@ impl Rollout {
                     r.status = "running".into();
                 }
                 "rollout.analysis" => r.last_analysis = p.get("verdict").cloned(),
+                "rollout.step_skipped" => {
+                    r.status = "running".into();
+                    r.reason = None;
+                    let by = p.get("by").and_then(Value::as_str).unwrap_or("").to_string();
+                    let reason = p.get("reason").and_then(Value::as_str).map(str::to_string);
+                    for s in p.get("steps").and_then(Value::as_array).into_iter().flatten() {
+                        let Some(step) = s.get("step").and_then(Value::as_u64) else {
+                            continue;
+                        };
+                        r.skipped.push(SkippedStep {
+                            step: step as usize,
+                            label: s.get("label").and_then(Value::as_str).unwrap_or("").into(),
+                            by: by.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
                 "rollout.paused" => {
                     r.status = "paused".into();
                     r.reason = p.get("reason").and_then(Value::as_str).map(str::to_string);
@@ -502,7 +597,7 @@ pub struct Engine {
     pub(crate) locks: promotion::Locks,
     pub(crate) data_dir: PathBuf,
     pub(crate) envs: Mutex<HashMap<String, Arc<LocalEnv>>>,
-    pub(crate) handles: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<Command>>>,
+    pub(crate) handles: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<Order>>>,
     drivers: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
@@ -670,6 +765,9 @@ impl Engine {
     ) -> Result<u64, ApiError> {
         payload["id"] = json!(id);
         payload["environment"] = json!(env);
+        if by.id != engine_identity().id {
+            payload["by"] = json!(by.id);
+        }
         let r = self
             .ledger
             .append(NewEvent {
@@ -740,6 +838,7 @@ impl Engine {
                 "tenant_configs": tenants,
                 "strategy": strategy, "plan": steps,
                 "gate_decision": auth.gate_decision, "approvals": auth.approvals, "started_by": by.id,
+                "tier": auth.change.tier, "excused_by": auth.excused_by,
             }),
         )
         .await?;
@@ -750,8 +849,16 @@ impl Engine {
         Ok(r)
     }
 
-    /// Sends an operator's command to a running rollout.
-    pub async fn command(&self, by: &Identity, id: &str, cmd: Command) -> Result<Rollout, ApiError> {
+    /// Sends an operator's command to a running rollout. The events it causes are recorded with
+    /// `by` as their actor (and `by` in the payload); promoting a high-tier change needs a
+    /// reason ([`check_command`]).
+    pub async fn command(
+        &self,
+        by: &Identity,
+        id: &str,
+        cmd: Command,
+        reason: Option<&str>,
+    ) -> Result<Rollout, ApiError> {
         let r = get(&self.ledger, id).await?.ok_or_else(|| {
             ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`")
         })?;
@@ -762,12 +869,24 @@ impl Engine {
                 "start a new rollout",
             ));
         }
+        // The tier in force now, or when the rollout started, whichever is higher (fail closed:
+        // a change that cannot be read counts as high).
+        let now_tier = crate::changes::get(&self.ledger, &r.change)
+            .await?
+            .map_or(ward_core::risk::Tier::High, |c| c.tier);
+        let tier = r.tier.map_or(now_tier, |t| t.max(now_tier));
+        check_command(cmd, tier, reason)?;
+        let order = Order {
+            command: cmd,
+            by: by.clone(),
+            reason: reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
+        };
         let sent = self
             .handles
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
-            .is_some_and(|tx| tx.send(cmd).is_ok());
+            .is_some_and(|tx| tx.send(order).is_ok());
         if !sent {
             return Err(conflict(
                 "rollout_not_driven",
@@ -860,6 +979,7 @@ impl Engine {
             ring: None,
             gate_decision: restored_from.map_or(0, |d| d.gate_decision),
             approvals: restored_from.map(|d| d.approvals.clone()).unwrap_or_default(),
+            excused_by: restored_from.map(|d| d.excused_by.clone()).unwrap_or_default(),
             rollback_of: Some(current.deployment),
         };
         let mut units = vec![(None, good.config_digest.clone())];
@@ -872,7 +992,7 @@ impl Engine {
         let payload = json!({
             "environment": env.name, "from": current.digests, "to": good.digests, "change": good.change,
             "time_to_restore_ms": restore_ms, "ready_ms": ready_ms, "switch_ms": switch_ms,
-            "probes": served_by.len(), "all_restored": all_restored, "deployment": dep.seq,
+            "probes": served_by.len(), "all_restored": all_restored, "deployment": dep.seq, "by": by.id,
         });
         let receipt = self
             .ledger
@@ -1138,6 +1258,81 @@ mod tests {
         let mut events = halted.events.clone();
         events.push(event("rollout.resumed", 5, json!({"step": 1, "retry": true})));
         assert!(!Rollout::fold(events).unwrap().promoted);
+    }
+
+    #[test]
+    fn promote_past_analysis_on_high_change_needs_a_reason() {
+        use ward_core::risk::Tier;
+        let refused = check_command(Command::Promote, Tier::High, None).unwrap_err();
+        assert_eq!(refused.detail.code, "promote_reason_required");
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.detail.hint.contains("--reason"), "{}", refused.detail.hint);
+        // Blank or too short is no reason.
+        assert_eq!(
+            check_command(Command::Promote, Tier::High, Some("   "))
+                .unwrap_err()
+                .detail
+                .code,
+            "promote_reason_required"
+        );
+        assert_eq!(
+            check_command(Command::Promote, Tier::High, Some("because"))
+                .unwrap_err()
+                .detail
+                .code,
+            "bad_reason"
+        );
+        assert_eq!(
+            check_command(Command::Pause, Tier::Low, Some("line\nbreak here"))
+                .unwrap_err()
+                .detail
+                .code,
+            "bad_reason"
+        );
+        check_command(
+            Command::Promote,
+            Tier::High,
+            Some("lab feed outage, canary verified by hand"),
+        )
+        .unwrap();
+        // Lower tiers and the other commands need none.
+        check_command(Command::Promote, Tier::Medium, None).unwrap();
+        check_command(Command::Resume, Tier::High, None).unwrap();
+        check_command(Command::Abort, Tier::High, None).unwrap();
+    }
+
+    #[test]
+    fn skipped_steps_are_recorded_as_skipped_by_the_person() {
+        let r = Rollout::fold(vec![
+            started(),
+            event("rollout.step", 2, json!({"step": 0})),
+            event(
+                "rollout.step_skipped",
+                3,
+                json!({"step": 1, "steps": [{"step": 1, "label": "pilot"}], "promoted": true,
+                    "by": "user:rita", "reason": "clinic-a needs the fix today"}),
+            ),
+            event("rollout.completed", 4, json!({"deployment": 4})),
+        ])
+        .unwrap();
+        assert!(r.promoted);
+        assert_eq!(r.status, "completed");
+        assert_eq!(
+            r.skipped,
+            vec![SkippedStep {
+                step: 1,
+                label: "pilot".into(),
+                by: "user:rita".into(),
+                reason: Some("clinic-a needs the fix today".into()),
+            }]
+        );
+        // The tier it started under is kept (a later downgrade does not lower it).
+        let mut start = started();
+        start.payload["tier"] = json!("high");
+        assert_eq!(
+            Rollout::fold(vec![start]).unwrap().tier,
+            Some(ward_core::risk::Tier::High)
+        );
     }
 
     #[test]
