@@ -94,6 +94,7 @@ fn person(d: &Path, name: &str, display: &str, role: &str) -> String {
             "--output",
             "json",
         ]);
+        c.env("WARD_PASSWORD", format!("{name}-correct-horse-battery"));
         c
     })));
     out["token"].as_str().expect("token").to_string()
@@ -392,22 +393,26 @@ fn notes_show_breakglass_and_separate_later_signatures() {
         .as_str()
         .unwrap()
         .to_string();
-    let bg = json(&ok(run(cli(
-        &quinn,
-        &[
-            "break-glass",
-            "--change",
-            &change,
-            "--rule",
-            "approvals.",
-            "--justification",
-            "appointment booking is down for every clinic",
-            "--for",
-            "2h",
-            "--output",
-            "json",
-        ],
-    ))))["id"]
+    let bg = json(&ok(run({
+        let mut c = cli(
+            &quinn,
+            &[
+                "break-glass",
+                "--change",
+                &change,
+                "--rule",
+                "approvals.",
+                "--justification",
+                "appointment booking is down for every clinic",
+                "--for",
+                "2h",
+                "--output",
+                "json",
+            ],
+        );
+        c.env("WARD_PASSWORD", "quinn-correct-horse-battery");
+        c
+    })))["id"]
         .as_str()
         .unwrap()
         .to_string();

@@ -567,12 +567,15 @@ pub async fn breakglass(
         // Fail closed: without its change, nobody is known to be independent of it.
         let (opener, authors) = match changes::get(ledger, &b.request.change).await? {
             Some(c) => {
-                let authors: Vec<String> = c
-                    .request
-                    .commits
+                // Every party of the change: authors ever listed, editors and classifiers.
+                let parties = c.parties();
+                let mut authors: Vec<String> = parties
+                    .author_emails
                     .iter()
-                    .map(|x| approval_rules.author_identity(&x.author))
+                    .map(|x| approval_rules.author_identity(x))
                     .collect();
+                authors.extend(parties.editors);
+                authors.extend(parties.classifiers);
                 (Some(c.opener), authors)
             }
             None => (None, vec![]),
