@@ -349,6 +349,12 @@ pub struct ChangeUpdate {
 
 /// Updates a change's content (new commits, paths or artifacts): it is classified again, a
 /// tier override lapses, and every signature over the old content becomes stale.
+///
+/// An update is always classified under the rules in force now, even when it changes no
+/// content: when the `[risk]` rules changed since the change was classified (its
+/// `rules_digest` differs, or the tier would), `change.updated` is recorded with the new
+/// classification and `content_changed: false`. Nothing is recorded when neither the content
+/// nor the classification would change.
 pub async fn update(
     ledger: &Ledger,
     by: &Identity,
@@ -375,11 +381,16 @@ pub async fn update(
     if let Some(p) = &upd.paths {
         req.paths = p.clone();
     }
-    if req == old.request {
+    let content_changed = req != old.request;
+    let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener).await?;
+    if !content_changed
+        && classification.tier == old.classification.tier
+        && classification.rules_digest == old.classification.rules_digest
+    {
         return Ok(old);
     }
-    let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener).await?;
     payload["updated_by"] = json!(by.id);
+    payload["content_changed"] = json!(content_changed);
     payload["seq"] = json!(old.seq);
     payload["time"] = json!(old.time);
     ledger
