@@ -356,3 +356,70 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
         db.cleanup().await;
     }
 }
+
+/// The same attack over HTTP, against a server configured with `[artifacts]
+/// mutable_prerelease = true`: the release version is still refused with 409
+/// `version_conflict` naming the first digest, and nothing is recorded; the pre-release moves.
+#[tokio::test]
+async fn second_digest_for_a_released_version_is_refused_over_http() {
+    use std::sync::Arc;
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        let signer = Arc::new(ward_ledger::Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
+        let mut state = ward_server::AppState::new(ledger.clone(), signer, "test.ward/log".into());
+        state.artifacts = Arc::new(evidence::ArtifactRules {
+            mutable_prerelease: true,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}/api/v1/artifacts", listener.local_addr().expect("addr"));
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(ward_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        let admin = Identity {
+            id: "local:test".into(),
+            kind: ActorKind::Human,
+            roles: vec![Role::Admin],
+        };
+        let token = ward_server::identities::create_token(
+            &ledger,
+            &admin,
+            &ward_server::identities::TokenRequest {
+                name: "ci".into(),
+                roles: vec![Role::Developer],
+                expires_in_secs: None,
+                user: None,
+            },
+        )
+        .await
+        .expect("token")
+        .token;
+        let client = reqwest::Client::new();
+        let post = |body: Value| {
+            let req = client.post(&base).bearer_auth(&token).json(&body);
+            async move {
+                let resp = req.send().await.expect("send");
+                let status = resp.status().as_u16();
+                (status, resp.json::<Value>().await.expect("json"))
+            }
+        };
+        let (first, second) = (digest("ab"), digest("cd"));
+        let body = |d: &str, v: &str| serde_json::json!({"digest": d, "service": "patient-api", "version": v});
+        assert_eq!(post(body(&first, "3.1.0")).await.0, 201);
+        let before = size(&ledger).await;
+        let (status, e) = post(body(&second, "3.1.0")).await;
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (409, Some("version_conflict")),
+            "{e}"
+        );
+        assert!(e["error"]["message"].as_str().unwrap().contains(&first), "{e}");
+        assert_eq!(size(&ledger).await, before, "nothing recorded");
+        assert_eq!(post(body(&first, "3.1.0")).await.0, 200);
+        // The configured exception: a pre-release may move.
+        assert_eq!(post(body(&digest("e1"), "3.2.0-rc.1")).await.0, 201);
+        assert_eq!(post(body(&digest("e2"), "3.2.0-rc.1")).await.0, 201);
+        drop(stop);
+        db.cleanup().await;
+    }
+}
