@@ -14,6 +14,33 @@
 //! when = ["phi", "clinical_workflow", "schema_migration", "kind:emergency"]   # any of
 //! tier = "high"
 //! ```
+//!
+//! ## The healthcare defaults
+//!
+//! Path tags (globs are case-sensitive, so the usual spellings are listed; `**/x/**` also
+//! matches a file named `x`, since `**` may match no segment):
+//!
+//! | globs | tags |
+//! | --- | --- |
+//! | `**/phi/**`, `**/PHI/**` | `phi` |
+//! | `**/*patient*/**`, `**/*Patient*/**` (any file or directory whose name contains "patient") | `phi` |
+//! | `**/ehr/**`, `**/EHR/**`, `**/emr/**`, `**/EMR/**` | `phi`, `integration:ehr` |
+//! | `**/fhir/**`, `**/FHIR/**` | `phi`, `integration:fhir` |
+//! | `**/hl7/**`, `**/HL7/**` | `phi`, `integration:hl7` |
+//! | `**/dicom/**`, `**/DICOM/**` | `phi` |
+//! | `**/migrations/**`, `**/db/migrate/**`, `**/*.sql` | `schema_migration` |
+//! | `**/*.tf`, `**/terraform/**`, `**/helm/**`, `**/k8s/**` | `infrastructure` |
+//! | `**/billing/**` | `integration:billing` |
+//!
+//! Tiers: `phi`, `clinical_workflow`, `schema_migration`, `kind:emergency` → high;
+//! `infrastructure`, `internet_facing`, `integration:ehr`, `integration:fhir`,
+//! `integration:hl7`, `integration:billing` → medium; otherwise low. So a change touching
+//! `app/phi/patient.py`, `src/Patient.java` or `integrations/fhir/client.py` is high risk by
+//! default. An explicit `[risk]` section replaces all of these.
+//!
+//! Every [`Classification`] records the [`RiskRules::digest`] of the rules it was made under
+//! (`rules_digest`), so a stored tier can always be traced to its rules, and a change classified
+//! under other rules can be told apart and classified again.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -122,8 +149,30 @@ impl Default for RiskRules {
                 tag("**/terraform/**", "infrastructure"),
                 tag("**/helm/**", "infrastructure"),
                 tag("**/k8s/**", "infrastructure"),
+                // Paths that hold or move protected health information.
+                tag("**/phi/**", "phi"),
+                tag("**/PHI/**", "phi"),
+                tag("**/*patient*/**", "phi"),
+                tag("**/*Patient*/**", "phi"),
+                tag("**/ehr/**", "phi"),
+                tag("**/EHR/**", "phi"),
+                tag("**/emr/**", "phi"),
+                tag("**/EMR/**", "phi"),
+                tag("**/fhir/**", "phi"),
+                tag("**/FHIR/**", "phi"),
+                tag("**/hl7/**", "phi"),
+                tag("**/HL7/**", "phi"),
+                tag("**/dicom/**", "phi"),
+                tag("**/DICOM/**", "phi"),
+                // Integrations.
+                tag("**/ehr/**", "integration:ehr"),
+                tag("**/EHR/**", "integration:ehr"),
+                tag("**/emr/**", "integration:ehr"),
+                tag("**/EMR/**", "integration:ehr"),
                 tag("**/fhir/**", "integration:fhir"),
+                tag("**/FHIR/**", "integration:fhir"),
                 tag("**/hl7/**", "integration:hl7"),
+                tag("**/HL7/**", "integration:hl7"),
                 tag("**/billing/**", "integration:billing"),
             ],
             tiers: vec![
@@ -157,6 +206,10 @@ pub struct Classification {
     pub tags: Vec<String>,
     /// Every rule that matched, as `glob -> tag (path)` or `when -> tier (tag)`.
     pub matched: Vec<String>,
+    /// `sha256:` of the canonical JSON (RFC 8785) of the rules it was made under
+    /// ([`RiskRules::digest`]); empty in classifications recorded before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rules_digest: String,
 }
 
 /// What classification looks at.
@@ -172,6 +225,15 @@ pub struct ChangeFacts<'a> {
 }
 
 impl RiskRules {
+    /// `sha256:<hex>` of the rules' canonical JSON (RFC 8785): the same rules, however written
+    /// in `ward.toml`, give the same digest.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // Serialising plain strings, enums and lists cannot fail.
+        let bytes = ward_ledger::envelope::canonical_json(self).unwrap_or_default();
+        format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+    }
+
     /// Classifies a change.
     pub fn classify(&self, change: &ChangeFacts<'_>) -> Classification {
         let mut tags: BTreeSet<String> = change.attributes.iter().cloned().collect();
@@ -197,6 +259,7 @@ impl RiskRules {
             tier,
             tags: tags.into_iter().collect(),
             matched,
+            rules_digest: self.digest(),
         }
     }
 }
@@ -235,6 +298,54 @@ mod tests {
         let phi = vec!["phi".to_string()];
         assert_eq!(r.classify(&facts("standard", &phi, &docs)).tier, Tier::High);
         assert_eq!(r.classify(&facts("emergency", &none, &docs)).tier, Tier::High);
+    }
+
+    #[test]
+    fn phi_path_is_not_low_risk_by_default() {
+        let r = RiskRules::default();
+        for path in [
+            "app/phi/patient.py",
+            "phi/export.py",
+            "services/api/patients/views.py",
+            "src/main/java/org/acme/Patient.java",
+            "app/models/patient_record.py",
+            "integrations/ehr/epic.py",
+            "lib/emr/sync.rb",
+            "integrations/fhir/client.py",
+            "app/HL7/parser.py",
+            "imaging/dicom/reader.py",
+        ] {
+            let paths = vec![path.to_string()];
+            let c = r.classify(&facts("normal", &[], &paths));
+            assert_eq!(c.tier, Tier::High, "{path}");
+            assert!(c.tags.contains(&"phi".to_string()), "{path}");
+            assert!(c.matched.iter().any(|m| m == "phi -> high"), "{path}: {:?}", c.matched);
+        }
+        let fhir = vec!["integrations/fhir/client.py".to_string()];
+        let c = r.classify(&facts("normal", &[], &fhir));
+        assert!(c.tags.contains(&"integration:fhir".to_string()));
+        // Nothing patient-related stays low.
+        for path in ["README.md", "app/billing_test.txt", "docs/physics.md"] {
+            let paths = vec![path.to_string()];
+            assert_eq!(r.classify(&facts("normal", &[], &paths)).tier, Tier::Low, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_classification_records_its_rules_digest() {
+        let d = RiskRules::default();
+        let c = d.classify(&facts("normal", &[], &[]));
+        assert_eq!(c.rules_digest, d.digest());
+        assert!(c.rules_digest.starts_with("sha256:") && c.rules_digest.len() == 71);
+        let other = toml_like();
+        assert_ne!(other.digest(), d.digest());
+        assert_eq!(other.classify(&facts("normal", &[], &[])).rules_digest, other.digest());
+        // Stable: the same rules give the same digest.
+        assert_eq!(toml_like().digest(), other.digest());
+        // Older classifications without the field still read.
+        let old: Classification = serde_json::from_str(r#"{"tier":"low","tags":[],"matched":[]}"#).unwrap();
+        assert_eq!(old.rules_digest, "");
+        assert!(serde_json::to_value(&old).unwrap().get("rules_digest").is_none());
     }
 
     #[test]

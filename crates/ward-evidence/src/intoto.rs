@@ -6,8 +6,14 @@
 //! signatures verifies under a key trusted for a builder ([`TrustedKey`]). DSSE signatures cover
 //! `PAE(payloadType, payload)`; metablock signatures cover the securesystemslib canonical JSON
 //! of `signed` (keys sorted, no whitespace, only `\` and `"` escaped, no floats). Then the
-//! artifact must be what the document speaks about: a Statement subject, or a link product,
-//! whose sha256 equals the artifact's digest.
+//! artifact must be what the document speaks about: a Statement subject, a link product, or a
+//! link material, whose sha256 equals the artifact's digest. A link of a step that *reads* the
+//! artifact (a test or scan step: the artifact is among its materials, it makes nothing) is
+//! evidence about that artifact just as a build step's link is; the summary says which role the
+//! artifact played (`artifact_role`: `subject`, `product` or `material`) and which step the link
+//! records (`step`), so policy can require named steps and tell a build from a test. A document
+//! that names the artifact in none of these is refused (digest mismatch). Products are matched
+//! before materials.
 
 use crate::keys::PublicKey;
 use crate::{EvidenceError, check_size};
@@ -103,8 +109,18 @@ pub struct IntotoSummary {
     pub predicate_type: Option<String>,
     /// Subjects (Statement) or products (link), at most [`MAX_SUBJECTS`].
     pub subjects: Vec<Subject>,
-    /// The subject that is the artifact.
+    /// The subject, product or material that is the artifact.
     pub matched_subject: String,
+    /// What the artifact is to the document: `subject` (a Statement's), `product` or
+    /// `material` (a link's).
+    #[serde(default)]
+    pub artifact_role: String,
+    /// The link's step name (links only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// A link's materials, at most [`MAX_SUBJECTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<Subject>,
     /// Signatures on the document.
     pub signatures: u64,
     /// Those that verified under trusted keys.
@@ -377,23 +393,37 @@ pub fn summarise(
         }
     }
     out.statement_type = kind;
-    out.matched_subject = out
-        .subjects
-        .iter()
-        .find(|s| s.sha256.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&want)))
-        .map(|s| s.name.clone())
-        .ok_or_else(|| {
-            EvidenceError::Mismatch(format!(
-                "no {} has the artifact's digest {artifact} (it names {})",
-                if out.link.is_some() { "product" } else { "subject" },
-                out.subjects
+    let is = |s: &&Subject| s.sha256.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&want));
+    let is_link = out.link.is_some();
+    let (matched, role) = match (out.subjects.iter().find(is), out.materials.iter().find(is)) {
+        (Some(s), _) => (s.name.clone(), if is_link { "product" } else { "subject" }),
+        (None, Some(m)) => (m.name.clone(), "material"),
+        (None, None) => {
+            let named = |list: &[Subject]| {
+                let l: Vec<String> = list
                     .iter()
                     .take(3)
                     .map(|s| format!("{} sha256:{}", s.name, s.sha256.as_deref().unwrap_or("-")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
+                    .collect();
+                if l.is_empty() { "none".to_string() } else { l.join(", ") }
+            };
+            return Err(EvidenceError::Mismatch(if is_link {
+                format!(
+                    "no product or material of step {:?} has the artifact's digest {artifact} (products: {}; materials: {})",
+                    out.step.as_deref().unwrap_or_default(),
+                    named(&out.subjects),
+                    named(&out.materials)
+                )
+            } else {
+                format!(
+                    "no subject has the artifact's digest {artifact} (it names {})",
+                    named(&out.subjects)
+                )
+            }));
+        }
+    };
+    out.matched_subject = matched;
+    out.artifact_role = role.into();
     Ok(out)
 }
 
@@ -402,6 +432,14 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 fn push_subject(out: &mut IntotoSummary, name: &str, digest: &Value) -> Result<(), EvidenceError> {
+    let subject = subject(name, digest)?;
+    if out.subjects.len() < MAX_SUBJECTS {
+        out.subjects.push(subject);
+    }
+    Ok(())
+}
+
+fn subject(name: &str, digest: &Value) -> Result<Subject, EvidenceError> {
     let digest = digest
         .as_object()
         .ok_or_else(|| malformed(format!("the digest of {name:?} is not an object")))?;
@@ -412,13 +450,10 @@ fn push_subject(out: &mut IntotoSummary, name: &str, digest: &Value) -> Result<(
         Some(_) => return Err(malformed(format!("the sha256 of {name:?} is not 64 hex digits"))),
         None => None,
     };
-    if out.subjects.len() < MAX_SUBJECTS {
-        out.subjects.push(Subject {
-            name: name.into(),
-            sha256,
-        });
-    }
-    Ok(())
+    Ok(Subject {
+        name: name.into(),
+        sha256,
+    })
 }
 
 fn statement(body: &Value, out: &mut IntotoSummary) -> Result<(), EvidenceError> {
@@ -483,13 +518,21 @@ fn link(body: &Value, out: &mut IntotoSummary) -> Result<(), EvidenceError> {
     for (name, digest) in &products {
         push_subject(out, name, digest)?;
     }
+    for (name, digest) in &materials {
+        let m = subject(name, digest)?;
+        if out.materials.len() < MAX_SUBJECTS {
+            out.materials.push(m);
+        }
+    }
+    let step: String = body.get("name").and_then(Value::as_str).unwrap_or_default().into();
+    out.step = Some(step.clone());
     let command = match body.get("command") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect(),
         Some(_) => return Err(malformed("link command is not a list")),
     };
     out.link = Some(LinkFacts {
-        step: body.get("name").and_then(Value::as_str).unwrap_or_default().into(),
+        step,
         command,
         materials: materials.len() as u64,
         products: products.len() as u64,
@@ -587,6 +630,76 @@ mod tests {
         assert!(matches!(
             summarise(&bare, 1 << 20, &[t], ART),
             Err(EvidenceError::Unverified(_))
+        ));
+    }
+
+    fn metablock(kp: &Ed25519KeyPair, signed: &Value) -> Vec<u8> {
+        let sig = kp.sign(&ssl_canonical(signed).unwrap());
+        serde_json::to_vec(&json!({"signatures": [{"keyid": "k", "sig": hex::encode(sig.as_ref())}], "signed": signed}))
+            .unwrap()
+    }
+
+    fn link_doc(name: &str, materials: Value, products: Value) -> Value {
+        json!({"_type": "link", "name": name, "command": ["pytest"], "materials": materials,
+               "products": products, "byproducts": {"return-value": 0}, "environment": {}})
+    }
+
+    #[test]
+    fn test_step_link_with_the_artifact_as_material_is_evidence_about_it() {
+        let (kp, t) = key();
+        let doc = metablock(
+            &kp,
+            &link_doc("test", json!({"app.tar": {"sha256": &ART[7..]}}), json!({})),
+        );
+        let s = summarise(&doc, 1 << 20, std::slice::from_ref(&t), ART).unwrap();
+        assert_eq!(
+            (s.matched_subject.as_str(), s.artifact_role.as_str(), s.step.as_deref()),
+            ("app.tar", "material", Some("test"))
+        );
+        // A build link names it as product; a Statement as subject.
+        let doc = metablock(
+            &kp,
+            &link_doc(
+                "build",
+                json!({"src": {"sha256": "ab".repeat(32)}}),
+                json!({"app.tar": {"sha256": &ART[7..]}}),
+            ),
+        );
+        let s = summarise(&doc, 1 << 20, std::slice::from_ref(&t), ART).unwrap();
+        assert_eq!(
+            (s.artifact_role.as_str(), s.step.as_deref()),
+            ("product", Some("build"))
+        );
+        let s = summarise(
+            &envelope(&kp, &statement(&ART[7..])),
+            1 << 20,
+            std::slice::from_ref(&t),
+            ART,
+        )
+        .unwrap();
+        assert_eq!((s.artifact_role.as_str(), s.step), ("subject", None));
+    }
+
+    #[test]
+    fn link_naming_the_artifact_in_neither_materials_nor_products_is_refused() {
+        let (kp, t) = key();
+        let doc = metablock(
+            &kp,
+            &link_doc(
+                "test",
+                json!({"other": {"sha256": "ab".repeat(32)}}),
+                json!({"out": {"sha256": "cd".repeat(32)}}),
+            ),
+        );
+        match summarise(&doc, 1 << 20, std::slice::from_ref(&t), ART) {
+            Err(EvidenceError::Mismatch(m)) => assert!(m.contains("no product or material of step \"test\""), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // A malformed material digest is refused, not skipped.
+        let doc = metablock(&kp, &link_doc("test", json!({"app.tar": {"sha256": "xyz"}}), json!({})));
+        assert!(matches!(
+            summarise(&doc, 1 << 20, &[t], ART),
+            Err(EvidenceError::Malformed { .. })
         ));
     }
 

@@ -8,6 +8,18 @@
 //! for VEX — whether it is open at all. Severities come from the tool's own label where it has
 //! one; otherwise from a CVSS v3 base score or vector (computed per the CVSS 3.1 specification).
 //! The first time Ward saw each finding is added by the server, which knows what it saw before.
+//!
+//! **A scan that could not audit what it was given is incomplete**, never clean: when a report
+//! says it skipped packages, the summary carries `incomplete: true`, the `skipped` count,
+//! `audited` (packages it did audit) and `incomplete_reason` naming the packages and the tool's
+//! reasons. The rule is the strict one (fail closed): *any* skipped package makes the scan
+//! incomplete, not only a scan where every package was skipped — a package nobody audited is
+//! not known to be free of vulnerabilities, whatever happened to the others. A report that was
+//! given nothing to audit (no package at all) is incomplete too. Of the formats read, pip-audit
+//! is the one that records skips (`skip_reason` per dependency: not found on PyPI, editable,
+//! …) and packages audited clean (`"vulns": []`); Trivy, Grype, osv-scanner, OSV and CycloneDX
+//! list findings only, so a clean report of theirs cannot be told from one that saw nothing and
+//! they are never marked incomplete here.
 
 use crate::{EvidenceError, check_size, cyclonedx};
 use serde::{Deserialize, Serialize};
@@ -81,6 +93,68 @@ pub struct VulnSummary {
     pub ids: Vec<String>,
     /// The findings, at most [`MAX_FINDINGS`].
     pub list: Vec<Finding>,
+    /// The scan could not audit everything it was given (or was given nothing): it satisfies
+    /// no requirement for a vulnerability scan.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
+    /// Why the scan is incomplete (the packages skipped and the tool's reasons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    /// Packages the tool says it audited, where the report says (pip-audit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audited: Option<u64>,
+    /// Packages the tool says it could not audit, where the report says (pip-audit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<u64>,
+    /// The skipped packages with the tool's reason, at most [`MAX_SKIPPED`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_packages: Vec<Skipped>,
+}
+
+/// Most skipped packages listed in a summary (the count always covers all of them).
+pub const MAX_SKIPPED: usize = 1000;
+
+/// A package the scanner could not audit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Package name.
+    pub package: String,
+    /// The tool's reason, as written.
+    pub reason: String,
+}
+
+impl VulnSummary {
+    /// Marks the summary incomplete when a tool that counts what it audits audited nothing or
+    /// skipped anything.
+    fn judge_completeness(&mut self, tool: &str) {
+        let (Some(audited), Some(skipped)) = (self.audited, self.skipped) else {
+            return;
+        };
+        let reason = if audited + skipped == 0 {
+            Some(format!("{tool} was given no package to audit"))
+        } else if skipped > 0 {
+            let names: Vec<String> = self
+                .skipped_packages
+                .iter()
+                .take(3)
+                .map(|s| format!("{} ({})", s.package, s.reason))
+                .collect();
+            let more = if skipped > 3 {
+                format!(" and {} more", skipped - 3)
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "{tool} could not audit {skipped} of {} packages: {}{more}",
+                audited + skipped,
+                names.join("; ")
+            ))
+        } else {
+            None
+        };
+        self.incomplete = reason.is_some();
+        self.incomplete_reason = reason;
+    }
 }
 
 fn malformed(reason: impl Into<String>) -> EvidenceError {
@@ -556,8 +630,33 @@ fn pip_audit(top: &Value) -> Result<VulnSummary, EvidenceError> {
         tool: Some("pip-audit".into()),
         ..VulnSummary::default()
     };
+    let (mut audited, mut skipped) = (0u64, 0u64);
     for d in arr(top, "dependencies")? {
         let name = need(d, "name", "pip-audit dependency")?;
+        // pip-audit writes `skip_reason` (and no `vulns`) for a dependency it could not audit.
+        if let Some(reason) = d.get("skip_reason").filter(|r| !r.is_null()) {
+            skipped += 1;
+            if out.skipped_packages.len() < MAX_SKIPPED {
+                out.skipped_packages.push(Skipped {
+                    package: name,
+                    reason: reason.as_str().unwrap_or("no reason given").to_string(),
+                });
+            }
+            continue;
+        }
+        // Audited: `vulns` is there (empty when clean). A dependency with neither is not known
+        // to have been audited.
+        if !matches!(d.get("vulns"), Some(Value::Array(_))) {
+            skipped += 1;
+            if out.skipped_packages.len() < MAX_SKIPPED {
+                out.skipped_packages.push(Skipped {
+                    package: name,
+                    reason: "neither vulns nor skip_reason".into(),
+                });
+            }
+            continue;
+        }
+        audited += 1;
         for v in arr(d, "vulns")? {
             let fixed = arr(v, "fix_versions")?
                 .iter()
@@ -577,6 +676,9 @@ fn pip_audit(top: &Value) -> Result<VulnSummary, EvidenceError> {
             out.list.push(f);
         }
     }
+    out.audited = Some(audited);
+    out.skipped = Some(skipped);
+    out.judge_completeness("pip-audit");
     Ok(out)
 }
 
@@ -753,6 +855,59 @@ mod tests {
         );
         assert_eq!(s.by_severity["unknown"], 1);
         assert_eq!(s.list[0].aliases, vec!["CVE-2018-18074"]);
+        // One package of three was skipped: the scan is incomplete (strict reading).
+        assert_eq!((s.audited, s.skipped, s.incomplete), (Some(2), Some(1), true));
+        assert_eq!(s.skipped_packages[0].package, "private-pkg");
+        assert!(
+            s.incomplete_reason
+                .as_deref()
+                .unwrap()
+                .contains("private-pkg (not on PyPI)")
+        );
+    }
+
+    #[test]
+    fn all_skipped_pip_audit_is_not_a_clean_scan() {
+        let doc = br#"{"dependencies":[{"name":"pip","skip_reason":"Dependency not found on PyPI and could not be audited: pip (23.2.1)"},
+            {"name":"app","skip_reason":"distribution marked as editable"}],"fixes":[]}"#;
+        let s = summarise(doc, 1 << 20).unwrap();
+        assert_eq!((s.findings, s.open), (0, 0));
+        assert!(s.incomplete);
+        assert_eq!((s.audited, s.skipped), (Some(0), Some(2)));
+        let why = s.incomplete_reason.unwrap();
+        assert!(why.starts_with("pip-audit could not audit 2 of 2 packages"), "{why}");
+        // Recorded in the summary document the gate reads.
+        let v = serde_json::to_value(summarise(doc, 1 << 20).unwrap()).unwrap();
+        assert_eq!(
+            (v["incomplete"].as_bool(), v["skipped"].as_u64()),
+            (Some(true), Some(2))
+        );
+    }
+
+    #[test]
+    fn pip_audit_given_nothing_is_not_a_clean_scan() {
+        let s = summarise(br#"{"dependencies":[],"fixes":[]}"#, 1 << 20).unwrap();
+        assert!(s.incomplete);
+        assert_eq!(
+            s.incomplete_reason.as_deref(),
+            Some("pip-audit was given no package to audit")
+        );
+        // A dependency that says neither what was found nor why it was skipped was not audited.
+        let s = summarise(br#"{"dependencies":[{"name":"x","version":"1"}],"fixes":[]}"#, 1 << 20).unwrap();
+        assert_eq!((s.incomplete, s.skipped), (true, Some(1)));
+    }
+
+    #[test]
+    fn pip_audit_that_audited_everything_is_complete() {
+        let doc = br#"{"dependencies":[{"name":"idna","version":"3.7","vulns":[]}],"fixes":[]}"#;
+        let s = summarise(doc, 1 << 20).unwrap();
+        assert_eq!((s.incomplete, s.audited, s.skipped), (false, Some(1), Some(0)));
+        let v = serde_json::to_value(&s).unwrap();
+        assert!(v.get("incomplete").is_none() && v.get("incomplete_reason").is_none());
+        // Scanners that list findings only say nothing about completeness.
+        let trivy = br#"{"SchemaVersion":2,"ArtifactName":"x","Results":[]}"#;
+        let s = summarise(trivy, 1 << 20).unwrap();
+        assert_eq!((s.incomplete, s.audited, s.skipped), (false, None, None));
     }
 
     #[test]

@@ -235,6 +235,10 @@ mod intoto_fixtures {
             assert_eq!(s.verified_by.len(), 1, "{file}");
             assert_eq!(s.verified_by[0].builder, builder, "{file}");
             assert_eq!(s.matched_subject, "app.tar");
+            assert_eq!(
+                (s.artifact_role.as_str(), s.step.as_deref()),
+                ("product", Some("build"))
+            );
             let link = s.link.unwrap();
             assert_eq!(link.step, "build");
             assert_eq!(link.command, vec!["sh", "-c", "cat src.txt > /dev/null"]);
@@ -276,6 +280,42 @@ mod intoto_fixtures {
         assert_eq!(v1.provenance.unwrap().builder_id, "https://github.com/actions/runner");
     }
 
+    /// in-toto-run of a test step that reads app.tar (a material) and makes nothing: evidence
+    /// about app.tar, with its step recorded.
+    #[test]
+    fn test_step_link_naming_the_artifact_as_material_is_accepted() {
+        let bytes = fixture("intoto-link-test-material.link");
+        assert_eq!(detect(&bytes).unwrap(), Format::Intoto);
+        let s = summarise(&bytes, MAX_EVIDENCE, &all_keys(), APP).unwrap();
+        assert_eq!((s.envelope.as_str(), s.statement_type.as_str()), ("metablock", "link"));
+        assert_eq!(s.verified_by[0].builder, "ed");
+        assert_eq!(s.matched_subject, "app.tar");
+        assert_eq!(
+            (s.artifact_role.as_str(), s.step.as_deref()),
+            ("material", Some("test"))
+        );
+        assert!(s.subjects.is_empty());
+        assert_eq!(s.materials.len(), 1);
+        let link = s.link.as_ref().unwrap();
+        assert_eq!((link.materials, link.products, link.return_value), (1, 0, Some(0)));
+        assert_eq!(link.command, vec!["sh", "-c", "tar -tf app.tar > /dev/null"]);
+        // The summary document carries the fields policy reads.
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            (v["step"].as_str(), v["artifact_role"].as_str()),
+            (Some("test"), Some("material"))
+        );
+        // Another artifact is named in neither its materials nor its products: refused.
+        let other = format!("sha256:{}", "0".repeat(64));
+        match summarise(&bytes, MAX_EVIDENCE, &all_keys(), &other) {
+            Err(EvidenceError::Mismatch(m)) => {
+                assert!(m.contains("no product or material of step \"test\""), "{m}");
+                assert!(m.contains("materials: app.tar sha256:44aa65cc"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn forged_wrong_key_and_other_artifact_are_refused() {
         let wrong = fixture("statement-v1-slsa1.wrongkey.dsse.json");
@@ -303,6 +343,26 @@ mod intoto_fixtures {
             Err(EvidenceError::Mismatch(_))
         ));
     }
+}
+
+/// pip-audit 2.10.1 on a machine that cannot reach PyPI's JSON API: every dependency skipped,
+/// and pip-audit itself prints "No known vulnerabilities found" and exits 0.
+#[test]
+fn all_skipped_pip_audit_is_not_a_clean_scan() {
+    use ward_evidence::vulns;
+    let bytes = fixture("pip-audit-all-skipped.json");
+    assert_eq!(detect(&bytes).unwrap(), Format::Vulns);
+    let s = vulns::summarise(&bytes, MAX_EVIDENCE).unwrap();
+    assert_eq!((s.report_format.as_str(), s.findings, s.open), ("pip-audit", 0, 0));
+    assert_eq!((s.audited, s.skipped, s.incomplete), (Some(0), Some(3), true));
+    let names: Vec<&str> = s.skipped_packages.iter().map(|p| p.package.as_str()).collect();
+    assert_eq!(names, vec!["pip", "setuptools", "ward-internal-phi-lib"]);
+    assert_eq!(s.skipped_packages[2].reason, "distribution marked as editable");
+    let why = s.incomplete_reason.unwrap();
+    assert!(
+        why.starts_with("pip-audit could not audit 3 of 3 packages: pip (Dependency not found on PyPI"),
+        "{why}"
+    );
 }
 
 #[test]

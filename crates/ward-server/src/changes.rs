@@ -484,6 +484,12 @@ pub struct ChangeUpdate {
 
 /// Updates a change's content (new commits, paths or artifacts): it is classified again, a
 /// tier override lapses, and every signature over the old content becomes stale.
+///
+/// An update is always classified under the rules in force now, even when it changes no
+/// content: when the `[risk]` rules changed since the change was classified (its
+/// `rules_digest` differs, or the tier would), `change.updated` is recorded with the new
+/// classification and `content_changed: false`. Nothing is recorded when neither the content
+/// nor the classification would change.
 pub async fn update(
     ledger: &Ledger,
     by: &Identity,
@@ -511,9 +517,7 @@ pub async fn update(
     if let Some(p) = &upd.paths {
         req.paths = p.clone();
     }
-    if req == old.request {
-        return Ok(old);
-    }
+    let content_changed = req != old.request;
     // Commits supplied again keep their provenance unless new ones were given.
     let source = match &upd.commits {
         Some(_) => CommitSource {
@@ -526,15 +530,23 @@ pub async fn update(
         },
     };
     let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener, &source).await?;
-    // Authorship accumulates: the editor, and every author ever listed, for the change's life.
+    if !content_changed
+        && classification.tier == old.classification.tier
+        && classification.rules_digest == old.classification.rules_digest
+    {
+        return Ok(old);
+    }
+    // Authorship accumulates: the editor (when the content changed, not for a reclassification
+    // under new rules), and every author ever listed, for the change's life.
     let parties = old.parties();
     let mut editors = old.editors.clone();
-    if by.id != old.opener && !editors.contains(&by.id) {
+    if content_changed && by.id != old.opener && !editors.contains(&by.id) {
         editors.push(by.id.clone());
     }
     let mut past_authors = parties.author_emails;
     past_authors.retain(|a| !req.commits.iter().any(|c| &c.author == a));
     payload["updated_by"] = json!(by.id);
+    payload["content_changed"] = json!(content_changed);
     payload["editors"] = json!(editors);
     payload["past_authors"] = json!(past_authors);
     payload["classifiers"] = json!(parties.classifiers);

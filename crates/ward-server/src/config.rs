@@ -41,6 +41,9 @@
 //! tz = "America/New_York"
 //! environments = ["prod"]
 //!
+//! [artifacts]                 # see ward_server::evidence: a version names one digest
+//! mutable_prerelease = false  # true: semver pre-releases (1.2.3-rc.1) may be re-registered
+//!
 //! [approvals]                 # see ward_core::approval
 //! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
 //! admins_may_approve = false
@@ -113,6 +116,9 @@ pub struct ServerConfig {
     /// `[controls]`: what each tier requires.
     #[serde(default)]
     pub controls: crate::gate::Controls,
+    /// `[artifacts]`: registration rules (`mutable_prerelease`).
+    #[serde(default)]
+    pub artifacts: crate::evidence::ArtifactRules,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,

@@ -4,6 +4,16 @@
 //! built it; registering the same digest again with the same metadata is a no-op, with other
 //! metadata a conflict. `attestation.added` records a parsed summary and the digest of the raw
 //! document, which is stored content-addressed beside the log (never in it).
+//!
+//! **One version, one digest.** A service's version names exactly one build: registering
+//! `patient-api 3.1.0` under a second digest is refused (409 `version_conflict`, naming the
+//! digest registered first). The one exception is opt-in: with `[artifacts]
+//! mutable_prerelease = true` in `ward.toml`, a *semver pre-release* version
+//! (`MAJOR.MINOR.PATCH-PRE`, e.g. `1.2.3-rc.1`, optional `+BUILD`) may be registered again under
+//! another digest (each registration is recorded); release versions never can. A pre-release
+//! promoted to production is still governed by the gate like any other change. The
+//! `artifact_versions` state table (`["<service>","<version>","<digest>"]`) is the index the
+//! check reads; a store written before it existed needs `ward log rebuild-projections` once.
 
 use crate::error::ApiError;
 use crate::keys;
@@ -19,6 +29,59 @@ use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
 const ARTIFACTS: &str = "artifacts";
+/// `["<service>","<version>","<digest>"]` → the registration of that digest for that version.
+const VERSIONS: &str = "artifact_versions";
+
+/// `[artifacts]` in `ward.toml`: registration rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactRules {
+    /// A semver pre-release version (`1.2.3-rc.1`) may name more than one digest (default
+    /// false). Release versions always name exactly one.
+    #[serde(default)]
+    pub mutable_prerelease: bool,
+}
+
+impl ArtifactRules {
+    /// Whether `version` may be registered under another digest than the one it already names.
+    pub fn may_rebind(&self, version: &str) -> bool {
+        self.mutable_prerelease && is_prerelease(version)
+    }
+}
+
+/// Whether `v` is a semantic version (2.0.0) with a pre-release part: `MAJOR.MINOR.PATCH-PRE`
+/// with an optional `+BUILD`; numbers without leading zeros, identifiers of `[0-9A-Za-z-]`.
+pub fn is_prerelease(v: &str) -> bool {
+    let ident = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let v = match v.split_once('+') {
+        Some((v, build)) if build.split('.').all(ident) => v,
+        Some(_) => return false,
+        None => v,
+    };
+    let Some((core, pre)) = v.split_once('-') else {
+        return false;
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| number(p))
+        && pre
+            .split('.')
+            .all(|p| ident(p) && (!p.bytes().all(|b| b.is_ascii_digit()) || number(p)))
+}
+
+/// The key of a registration in [`VERSIONS`]: a JSON array, so no name can collide.
+fn version_key(service: &str, version: &str, digest: &str) -> String {
+    json!([service, version, digest]).to_string()
+}
+
+/// The prefix of every key of `service` `version` in [`VERSIONS`].
+fn version_prefix(service: &str, version: &str) -> String {
+    let mut k = json!([service, version]).to_string();
+    k.pop(); // the closing bracket
+    k.push(',');
+    k
+}
 const ATTESTATIONS: &str = "attestations";
 /// `["<service>","<vulnerability id>","<package>"]` → when Ward first saw it.
 const FIRST_SEEN: &str = "vuln_first_seen";
@@ -166,11 +229,24 @@ impl Projector for EvidenceProjector {
         };
         match e.kind.as_str() {
             "artifact.registered" => match p.get("digest").and_then(Value::as_str) {
-                Some(d) => vec![ProjectionOp::Put {
-                    collection: ARTIFACTS.into(),
-                    key: d.into(),
-                    doc: with_entry(p.clone()),
-                }],
+                Some(d) => {
+                    let mut ops = vec![ProjectionOp::Put {
+                        collection: ARTIFACTS.into(),
+                        key: d.into(),
+                        doc: with_entry(p.clone()),
+                    }];
+                    if let (Some(service), Some(version)) = (
+                        p.get("service").and_then(Value::as_str),
+                        p.get("version").and_then(Value::as_str),
+                    ) {
+                        ops.push(ProjectionOp::Put {
+                            collection: VERSIONS.into(),
+                            key: version_key(service, version, d),
+                            doc: json!({ "digest": d, "seq": e.seq, "time": e.time }),
+                        });
+                    }
+                    ops
+                }
                 None => vec![],
             },
             "attestation.added" => match (
@@ -218,8 +294,43 @@ fn check_field(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Registers an artifact (idempotent for identical metadata).
+/// Registers an artifact (idempotent for identical metadata) under the default
+/// [`ArtifactRules`]: a version names exactly one digest.
 pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> Result<(Artifact, bool), ApiError> {
+    register_with(ledger, by, req, &ArtifactRules::default()).await
+}
+
+/// The digest `service` `version` was registered under first, other than `digest`, with its
+/// log entry.
+async fn other_digest(
+    ledger: &Ledger,
+    service: &str,
+    version: &str,
+    digest: &str,
+) -> Result<Option<(String, u64)>, ApiError> {
+    let rows = ledger
+        .store()
+        .projection_prefix(VERSIONS, &version_prefix(service, version))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(_, doc)| {
+            let d = doc.get("digest")?.as_str()?.to_string();
+            Some((d, doc.get("seq")?.as_u64()?))
+        })
+        .filter(|(d, _)| d != digest)
+        .min_by_key(|(_, seq)| *seq))
+}
+
+/// Registers an artifact (idempotent for identical metadata) under `rules`: registering a
+/// service's version again under another digest is refused (`version_conflict`) unless `rules`
+/// allow it for that version (a semver pre-release with `mutable_prerelease`).
+pub async fn register_with(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &ArtifactRequest,
+    rules: &ArtifactRules,
+) -> Result<(Artifact, bool), ApiError> {
     parse_digest(&req.digest).map_err(|e| ApiError::invalid(e.to_string(), "compute it with --file or --dir"))?;
     check_field("service", &req.service, 128)?;
     check_field("version", &req.version, 128)?;
@@ -233,6 +344,12 @@ pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> 
             check_field(name, v, 1024)?;
         }
     }
+    // One registration of this service version at a time, across processes, so two builds
+    // cannot both claim it.
+    let _lock = ledger
+        .store()
+        .lock(&format!("ward.artifact-version:{}", json!([req.service, req.version])))
+        .await?;
     if let Some(existing) = artifact(ledger, &req.digest).await? {
         if existing.meta == *req {
             return Ok((existing, false));
@@ -257,6 +374,24 @@ pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> 
                 existing.seq
             ),
             "a digest names one build: register the new build's own digest",
+        ));
+    }
+    if !rules.may_rebind(&req.version)
+        && let Some((first, seq)) = other_digest(ledger, &req.service, &req.version, &req.digest).await?
+    {
+        let hint = if is_prerelease(&req.version) {
+            "give the new build its own version, or allow pre-release versions to move with [artifacts] mutable_prerelease = true in ward.toml"
+        } else {
+            "a version names one build: give the new build its own version (only semver pre-release versions may be re-registered, with [artifacts] mutable_prerelease = true)"
+        };
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "version_conflict",
+            format!(
+                "{} {} is already registered as {first} (entry {seq}); refusing {}",
+                req.service, req.version, req.digest
+            ),
+            hint,
         ));
     }
     let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
@@ -605,4 +740,56 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
         .collect::<Result<_, _>>()?;
     out.sort_by_key(|a| a.seq);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_semver_pre_releases_are_pre_releases() {
+        for v in [
+            "1.2.3-rc.1",
+            "0.0.1-alpha",
+            "1.0.0-0.3.7",
+            "1.0.0-x-y.7.z.92+build.5",
+            "10.20.30-beta",
+        ] {
+            assert!(is_prerelease(v), "{v}");
+        }
+        for v in [
+            "3.1.0",
+            "1.2.3+build.1",
+            "1.2-rc.1",
+            "1.2.3-",
+            "1.2.3-rc..1",
+            "01.2.3-rc",
+            "1.2.3-01",
+            "v1.2.3-rc.1",
+            "1.2.3.4-rc",
+            "latest",
+            "1.2.3-rc+",
+            "1.2.3-r c",
+        ] {
+            assert!(!is_prerelease(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn mutable_prerelease_never_frees_a_release_version() {
+        let open = ArtifactRules {
+            mutable_prerelease: true,
+        };
+        assert!(open.may_rebind("1.2.3-rc.1"));
+        assert!(!open.may_rebind("3.1.0"));
+        assert!(!ArtifactRules::default().may_rebind("1.2.3-rc.1"));
+    }
+
+    #[test]
+    fn version_keys_do_not_collide() {
+        let k = version_key("a\",b", "1", "sha256:x");
+        assert!(!k.starts_with(&version_prefix("a", "b\",\"1")));
+        assert!(k.starts_with(&version_prefix("a\",b", "1")));
+        assert!(!version_key("svc", "1.0", "d").starts_with(&version_prefix("svc", "1")));
+    }
 }

@@ -715,7 +715,8 @@ async fn append_events(
     Ok((StatusCode::CREATED, Json(appended)))
 }
 
-/// Registers an artifact by digest (idempotent for identical metadata; 409 for a conflict).
+/// Registers an artifact by digest (idempotent for identical metadata; 409 for a conflict, and
+/// `version_conflict` for a service version already registered under another digest).
 #[utoipa::path(post, path = "/api/v1/artifacts", tag = "evidence", request_body = evidence::ArtifactRequest, security(("bearer" = [])), responses(
     (status = 201, body = evidence::Artifact), (status = 200, body = evidence::Artifact, description = "already registered"), (status = 409, body = ErrorBody)))]
 async fn register_artifact(
@@ -723,7 +724,7 @@ async fn register_artifact(
     Extension(me): Extension<Identity>,
     Json(req): Json<evidence::ArtifactRequest>,
 ) -> Result<(StatusCode, Json<evidence::Artifact>), ApiError> {
-    let (a, new) = evidence::register(&state.ledger, &me, &req).await?;
+    let (a, new) = evidence::register_with(&state.ledger, &me, &req, &state.artifacts).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 

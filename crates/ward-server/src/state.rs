@@ -28,6 +28,8 @@ pub struct AppState {
     pub guard: Arc<ward_evidence::guard::GuardConfig>,
     /// Risk classification rules.
     pub risk: Arc<ward_core::risk::RiskRules>,
+    /// Artifact registration rules (`[artifacts]`).
+    pub artifacts: Arc<crate::evidence::ArtifactRules>,
     /// Approval meanings and separation-of-duties options.
     pub approvals: Arc<ward_core::approval::ApprovalRules>,
     /// The gate's policy bundle and controls, the calendar and the declared environments.
@@ -61,6 +63,7 @@ impl AppState {
             oidc: None,
             guard: Arc::default(),
             risk: Arc::default(),
+            artifacts: Arc::default(),
             approvals: Arc::default(),
             gate: Arc::new(crate::gate::GatePolicy {
                 bundle: ward_core::gate::PolicyBundle::defaults(),

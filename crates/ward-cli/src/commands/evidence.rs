@@ -68,7 +68,8 @@ pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
                 Some(r) => r.post("/api/v1/artifacts", &req).await?,
                 None => {
                     let ctx = Context::open(g).await?;
-                    evidence::register(&ctx.ledger, &local_operator(), &req)
+                    let rules = crate::commands::serve::load_config(g, None)?.artifacts;
+                    evidence::register_with(&ctx.ledger, &local_operator(), &req, &rules)
                         .await
                         .map_err(api_failure)?
                         .0

@@ -61,6 +61,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
     state.guard = std::sync::Arc::new(cfg.guard());
     state.risk = std::sync::Arc::new(cfg.risk.clone());
+    state.artifacts = std::sync::Arc::new(cfg.artifacts.clone());
     state.approvals = std::sync::Arc::new(cfg.approvals.clone());
     state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
     state.breakglass = std::sync::Arc::new(cfg.breakglass.clone());
