@@ -154,7 +154,13 @@ fn default_tier(tier: &str) -> TierControls {
             ..base
         },
         "high" => TierControls {
-            evidence: kinds(&["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]),
+            evidence: kinds(&[
+                "tests_passed",
+                "no_critical_sast",
+                "sbom",
+                "provenance",
+                "rollback_plan",
+            ]),
             approvals: 2,
             roles: BTreeMap::from([("release-manager".to_string(), 1)]),
             ticket: true,
@@ -492,9 +498,11 @@ pub async fn input(
             if !seen.insert(w.id.clone()) {
                 continue;
             }
-            waivers.push(json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
+            waivers.push(
+                json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
                 "artifact": w.request.artifact, "active": w.active, "expires_secs": w.expires_secs,
-                "owner": w.request.owner, "approver": w.approver}));
+                "owner": w.request.owner, "approver": w.approver}),
+            );
         }
     }
     let breakglass: Vec<Value> = crate::exceptions::breakglass_of(ledger, &change.id, now.as_second())
