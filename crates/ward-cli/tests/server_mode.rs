@@ -1776,6 +1776,8 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
             "open",
             "--title",
             "v10",
+            "--ticket",
+            "https://tickets.example.org/T-2",
             "--artifact",
             &digest2,
             "--path",
