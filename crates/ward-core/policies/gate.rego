@@ -404,10 +404,13 @@ waivers := object.get(input, "waivers", [])
 breakglass := object.get(input, "breakglass", [])
 
 # Rules about who must sign are never waived: only break-glass on an emergency change bypasses
-# them. Configuration errors are never excused at all.
+# them (approvals.*, checklist.*, and separation-of-duties rules: approvals.requester_sole_approver
+# and any rule under separation.*). Configuration errors are never excused at all.
 signing_rule(rule) if startswith(rule, "approvals.")
 
 signing_rule(rule) if startswith(rule, "checklist.")
+
+signing_rule(rule) if startswith(rule, "separation.")
 
 unexcusable(rule) if startswith(rule, "controls.")
 

@@ -269,6 +269,13 @@ test_self_granted_waiver_of_approvals_and_checklist_does_not_excuse if {
 	}
 }
 
+test_separation_of_duties_rules_are_not_waivable if {
+	gate.waivable({"rule": "evidence.sbom"})
+	not gate.waivable({"rule": "separation.editor_signed"})
+	not gate.waivable({"rule": "approvals.requester_sole_approver"})
+	not gate.waivable({"rule": "controls.missing"})
+}
+
 test_breakglass_on_an_emergency_bypasses_who_must_sign if {
 	bg := [{"id": "BG-2", "rules": ["approvals.", "checklist."], "active": true}]
 	gate.allow with data.controls as controls with input as signing_input("emergency", [], bg)
