@@ -138,7 +138,8 @@ pub enum Command {
         tenant: Option<String>,
     },
     /// Configuration bundles per environment and tenant (secrets as env://, file://, vault://
-    /// references only).
+    /// references only); `ward config check` validates ward.toml and prints the effective
+    /// controls.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Environments: record what is running and flag drift.
@@ -576,6 +577,14 @@ pub enum DrillCommand {
 /// `ward config …`.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
+    /// Validate ward.toml (locally, exactly as `ward serve` loads it) and print the effective
+    /// controls per tier and the policy each environment is gated by; exit 1 naming the error.
+    Check {
+        /// Configuration file (default: ward.toml in the data directory; the built-in
+        /// defaults when there is none).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Publish a bundle (TOML or JSON file, `-` for JSON on stdin); refused whole if it holds a
     /// secret value.
     Set {

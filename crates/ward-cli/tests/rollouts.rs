@@ -181,6 +181,7 @@ impl Env {
                 r#"[controls.tiers.low]
 evidence = []
 approvals = 0
+ticket = true
 
 [[environments]]
 name = "prod"

@@ -1283,6 +1283,8 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
                 "open",
                 "--title",
                 "Fix",
+                "--ticket",
+                "https://tickets.example.org/T-1",
                 "--kind",
                 kind,
                 "--artifact",
@@ -1531,6 +1533,8 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
             "open",
             "--title",
             "Sync allergies to the EHR",
+            "--ticket",
+            "https://tickets.example.org/EHR-7",
             "--artifact",
             &digest,
             "--attribute",
@@ -1689,6 +1693,7 @@ fn promotion_follows_the_chain_through_gates_and_records_every_deployment() {
             r#"[controls.tiers.low]
 evidence = []
 approvals = 0
+ticket = true
 
 [[environments]]
 name = "dev"
@@ -1720,6 +1725,8 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
                 "open",
                 "--title",
                 "t",
+                "--ticket",
+                "https://tickets.example.org/T-1",
                 "--artifact",
                 &digest,
                 "--path",
@@ -1814,6 +1821,8 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
             "open",
             "--title",
             "v10",
+            "--ticket",
+            "https://tickets.example.org/T-2",
             "--artifact",
             &digest2,
             "--path",
@@ -1936,6 +1945,7 @@ fn rings_tenant_configs_runtime_drift_and_cross_process_locks() {
             r#"[controls.tiers.low]
 evidence = []
 approvals = 0
+ticket = true
 
 [[environments]]
 name = "staging"

@@ -2,93 +2,230 @@
 # policies/*.rego in the same package: `deny contains reason if { … }` rules add up.
 #
 # Input: the gate input document (docs/gate-input.schema.json, version ward.gate.input/v1).
-# Data:  data.controls — the required controls per tier from ward.toml [controls].
+# Data:  data.controls — the effective controls from ward.toml [controls] (every tier present:
+#        what a tier does not name comes from the built-in defaults; see ward_server::gate).
 # Time comes only from input.now_secs; nothing here reaches the network.
+#
+# Fail closed: a tier without controls in data denies (controls.missing); a reason is excused
+# only by what names it exactly (see "waivers and break-glass" below).
 package ward.gate
 
 import rego.v1
 
-tier := input.change.tier
+change := object.get(input, "change", {})
+
+tier := object.get(change, "tier", "(none)")
 
 # The change's id, for fixes people can paste.
-cid := object.get(input.change, "id", "ID")
+cid := object.get(change, "id", "ID")
 
 controls := data.controls.tiers[tier]
 
-# ---- evidence -------------------------------------------------------------------------
+evidence := object.get(input, "evidence", [])
 
-evidence_ok("tests_passed") if {
-	some a in input.evidence
+deny contains r if {
+	not data.controls.tiers[tier]
+	r := {
+		"rule": "controls.missing",
+		"message": sprintf("no controls are configured for tier %q: nothing this change needs can be checked", [tier]),
+		"fix": "declare the tier under [controls.tiers] in ward.toml (`ward config check` prints the effective controls)",
+	}
+}
+
+# ---- evidence, per artifact -----------------------------------------------------------
+
+# Required evidence is checked for each artifact the change ships (the change itself when it
+# ships none). Evidence attached to the change id counts for every artifact.
+subjects := s if {
+	s := {d | some d in object.get(change, "artifacts", [])}
+	count(s) > 0
+} else := {cid}
+
+about(a, d) if a.artifact == d
+
+about(a, _) if a.artifact == cid
+
+# Two reports are of the same suite when they are about the same artifact (or the same change),
+# have the same type, name the same (non-empty) set of test suites and were attached by the same
+# identity (the same tool run by the same pipeline). The later one (log order) supersedes.
+same_suite(a, b) if {
+	a.type == b.type
+	a.artifact == b.artifact
+	a.added_by == b.added_by
+	names := object.get(a.summary, "suite_names", [])
+	count(names) > 0
+	names == object.get(b.summary, "suite_names", [])
+}
+
+superseded(a) if {
+	some b in evidence
+	same_suite(a, b)
+	b.seq > a.seq
+}
+
+junit_passing(a) if {
 	a.type == "junit"
 	a.summary.tests > 0
 	a.summary.failed == 0
 	a.summary.errored == 0
 }
 
-evidence_ok("no_critical_sast") if {
-	some a in input.evidence
-	a.type == "sarif"
-	not critical_sast
+junit_failing(a) if {
+	a.type == "junit"
+	a.summary.failed > 0
 }
 
-evidence_ok("sbom") if {
-	some a in input.evidence
+junit_failing(a) if {
+	a.type == "junit"
+	a.summary.errored > 0
+}
+
+evidence_ok("tests_passed", d) if {
+	some a in evidence
+	about(a, d)
+	junit_passing(a)
+	not superseded(a)
+}
+
+evidence_ok("no_critical_sast", d) if {
+	some a in evidence
+	about(a, d)
+	a.type == "sarif"
+	not critical_sast_about(d)
+}
+
+evidence_ok("sbom", d) if {
+	some a in evidence
+	about(a, d)
 	a.type in {"cyclonedx", "spdx"}
 }
 
-evidence_ok("provenance") if {
-	some a in input.evidence
+# Provenance: a statement about the artifact (not a link that only consumed it as a material).
+evidence_ok("provenance", d) if {
+	some a in evidence
+	about(a, d)
 	a.type == "intoto"
-	a.summary.provenance
+	provenance_given(a.summary)
+	object.get(a.summary, "artifact_role", "subject") != "material"
 }
 
-evidence_ok("rollback_plan") if {
-	some a in input.evidence
+# The parser's SLSA facts (an object), or `true` in hand-written inputs.
+provenance_given(s) if is_object(s.provenance)
+
+provenance_given(s) if s.provenance == true
+
+evidence_ok("rollback_plan", d) if {
+	some a in evidence
+	about(a, d)
 	a.type == "custom"
 	a.summary.type_name == "rollback-plan"
 }
 
-evidence_ok("vulnerability_scan") if {
-	some a in input.evidence
+# A scan that could not audit what it was given (incomplete) satisfies nothing.
+evidence_ok("vulnerability_scan", d) if {
+	some a in evidence
+	about(a, d)
 	a.type == "vulns"
+	object.get(a.summary, "incomplete", false) != true
+}
+
+critical_sast_about(d) if {
+	some a in evidence
+	about(a, d)
+	a.type == "sarif"
+	a.summary.by_severity.critical > 0
 }
 
 critical_sast if {
-	some a in input.evidence
+	some a in evidence
 	a.type == "sarif"
 	a.summary.by_severity.critical > 0
 }
 
 evidence_fix := {
 	"tests_passed": "attach a passing JUnit report: ward attest add --artifact DIGEST report.xml",
-	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first)",
-	"sbom": "attach a CycloneDX or SPDX SBOM",
-	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust)",
-	"rollback_plan": "attach a rollback plan: ward attest add --type custom:rollback-plan plan.json",
-	"vulnerability_scan": "attach a Trivy, Grype or osv-scanner report",
+	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first): ward attest add --artifact DIGEST scan.sarif",
+	"sbom": "attach a CycloneDX or SPDX SBOM: ward attest add --artifact DIGEST sbom.json",
+	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust): ward attest add --artifact DIGEST provenance.json",
+	"rollback_plan": "attach a rollback plan: ward attest add --artifact DIGEST --type custom:rollback-plan plan.json",
+	"vulnerability_scan": "attach a complete Trivy, Grype or osv-scanner report: ward attest add --artifact DIGEST scan.json",
 }
 
 deny contains r if {
-	some kind in controls.evidence
-	not evidence_ok(kind)
+	some kind in object.get(controls, "evidence", [])
+	some d in subjects
+	not evidence_ok(kind, d)
 	r := {
 		"rule": sprintf("evidence.%s", [kind]),
-		"message": sprintf("%s changes need evidence %q", [tier, kind]),
-		"fix": object.get(evidence_fix, kind, "attach the evidence"),
+		"message": sprintf("%s changes need evidence %q for each artifact; %s has none", [tier, kind, d]),
+		"fix": replace(object.get(evidence_fix, kind, "attach the evidence: ward attest add --artifact DIGEST FILE"), "DIGEST", d),
+		"artifact": d,
+	}
+}
+
+# A failing test report blocks until a later report of the same suite supersedes it.
+deny contains r if {
+	some a in evidence
+	junit_failing(a)
+	not superseded(a)
+	r := {
+		"rule": "evidence.tests_failed",
+		"message": sprintf("test report %s (%s) on %s has %v failed and %v errored tests", [object.get(a, "file_name", "?"), object.get(a, "id", "?"), a.artifact, a.summary.failed, a.summary.errored]),
+		"fix": sprintf("fix the tests, then attach a new report of the same suites from the same pipeline (it supersedes this one): ward attest add --artifact %s report.xml", [a.artifact]),
+		"artifact": a.artifact,
+	}
+}
+
+# Named in-toto steps ([controls.tiers.T] steps): a link of that step about each artifact.
+step_ok(s, d) if {
+	some a in evidence
+	about(a, d)
+	a.type == "intoto"
+	object.get(a.summary, "step", null) == s
+}
+
+deny contains r if {
+	some s in object.get(controls, "steps", [])
+	some d in subjects
+	not step_ok(s, d)
+	r := {
+		"rule": sprintf("evidence.step.%s", [s]),
+		"message": sprintf("%s changes need a signed in-toto link of step %q for each artifact; %s has none", [tier, s, d]),
+		"fix": sprintf("attach the step's signed link (in-toto-run --step-name %s): ward attest add --artifact %s %s.link", [s, d, s]),
+		"artifact": d,
+	}
+}
+
+# ---- ticket ---------------------------------------------------------------------------
+
+has_ticket if {
+	t := object.get(change, "ticket_url", null)
+	is_string(t)
+	trim_space(t) != ""
+}
+
+deny contains r if {
+	object.get(controls, "ticket", false) == true
+	not has_ticket
+	r := {
+		"rule": "change.ticket_missing",
+		"message": sprintf("%s changes need a ticket; %s has none", [tier, cid]),
+		"fix": "open the change with its ticket: ward change open … --ticket URL",
 	}
 }
 
 # ---- approvals ------------------------------------------------------------------------
 
-current_approvals := [a | some a in input.approvals; a.decision == "approved"; not a.stale]
+current_approvals := [a | some a in object.get(input, "approvals", []); a.decision == "approved"; not a.stale]
 
 approvers := {a.signer | some a in current_approvals}
 
 deny contains r if {
-	count(approvers) < controls.approvals
+	need := object.get(controls, "approvals", 1)
+	count(approvers) < need
 	r := {
 		"rule": "approvals.quorum",
-		"message": sprintf("%s changes need %d approvals by distinct people; %d current", [tier, controls.approvals, count(approvers)]),
+		"message": sprintf("%s changes need %d approvals by distinct people; %d current", [tier, need, count(approvers)]),
 		"fix": sprintf("ask approvers to sign: ward approve --change %s --meaning approved", [cid]),
 	}
 }
@@ -161,20 +298,39 @@ deny contains r if {
 	}
 }
 
-sla_secs := {"critical": 259200, "high": 2592000, "medium": 7776000}
+vulnerabilities := object.get(input, "vulnerabilities", [])
+
+# Open critical findings block at once; an approver may waive one finding (with an expiry).
+deny contains r if {
+	some v in vulnerabilities
+	v.open == true
+	v.severity == "critical"
+	art := object.get(v, "artifact", null)
+	r := {
+		"rule": "vulnerabilities.critical_open",
+		"message": sprintf("%s in %s (critical) is open on %v", [v.id, v.package, art]),
+		"fix": sprintf("upgrade the package or record a VEX statement that it is not affected, then attach a new scan; or an approver waives this one finding: ward waiver grant --change %s --rule vulnerabilities.critical_open --finding %s …", [cid, v.id]),
+		"finding": v.id,
+		"artifact": art,
+	}
+}
+
+# High, medium and low findings follow the SLA clock from first seen ([controls.sla], hours).
+sla_hours := object.get(data.controls, "sla", {"high": 72, "medium": 720, "low": 2160})
 
 deny contains r if {
-	some v in input.vulnerabilities
-	v.open
-	limit := sla_secs[v.severity]
+	some v in vulnerabilities
+	v.open == true
+	hours := sla_hours[v.severity]
 	age := input.now_secs - v.first_seen_secs
-	age > limit
+	age > hours * 3600
+	art := object.get(v, "artifact", null)
 	r := {
 		"rule": sprintf("sla.%s", [v.severity]),
-		"message": sprintf("%s in %s (%s) has been open %v days, past the %v-day SLA", [v.id, v.package, v.severity, floor(age / 86400), floor(limit / 86400)]),
+		"message": sprintf("%s in %s (%s) on %v has been open %v hours, past the %v-hour SLA", [v.id, v.package, v.severity, art, floor(age / 3600), hours]),
 		"fix": "upgrade the package, or record a VEX statement that it is not affected",
 		"finding": v.id,
-		"artifact": object.get(v, "artifact", null),
+		"artifact": art,
 	}
 }
 
@@ -243,8 +399,28 @@ deny contains r if {
 
 # ---- waivers and break-glass (active ones only: expired ones fail closed) --------------
 
+waivers := object.get(input, "waivers", [])
+
+breakglass := object.get(input, "breakglass", [])
+
+# Rules about who must sign are never waived: only break-glass on an emergency change bypasses
+# them (approvals.*, checklist.*, and separation-of-duties rules: approvals.requester_sole_approver
+# and any rule under separation.*). Configuration errors are never excused at all.
+signing_rule(rule) if startswith(rule, "approvals.")
+
+signing_rule(rule) if startswith(rule, "checklist.")
+
+signing_rule(rule) if startswith(rule, "separation.")
+
+unexcusable(rule) if startswith(rule, "controls.")
+
+waivable(r) if {
+	not signing_rule(r.rule)
+	not unexcusable(r.rule)
+}
+
 # A waiver covers a reason when it names the rule (or a prefix ending in "."), and — when it
-# is scoped to a finding — the reason is about that finding.
+# is scoped to a finding or an artifact — the reason is about that finding / that artifact.
 covers(w, r) if {
 	some rule in w.rules
 	rule_matches(rule, r.rule)
@@ -273,25 +449,63 @@ rule_matches(prefix, rule) if {
 	startswith(rule, prefix)
 }
 
-waived contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": w.id} if {
-	some r in deny
-	some w in input.waivers
-	w.active
-	covers(w, r)
+# Open critical findings are waived only one finding at a time.
+scope_ok(_, r) if r.rule != "vulnerabilities.critical_open"
+
+scope_ok(w, r) if {
+	r.rule == "vulnerabilities.critical_open"
+	object.get(w, "finding", null) != null
 }
 
-bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": b.id} if {
-	input.change.kind == "emergency"
-	some r in deny
-	some b in input.breakglass
-	b.active
+excuses(w, r) if {
+	w.active == true
+	waivable(r)
+	covers(w, r)
+	scope_ok(w, r)
+}
+
+# Waiving an evidence.* reason needs waivers from that many distinct approvers
+# ([controls.tiers.T] evidence_waiver_approvers); anything else one. Never fewer than one.
+waiver_approvers_needed(r) := n if {
+	startswith(r.rule, "evidence.")
+	n := max({1, object.get(controls, "evidence_waiver_approvers", 1)})
+} else := 1
+
+waived_reason(r) if {
+	approvers := {w.approver | some w in waivers; excuses(w, r); is_string(w.approver)}
+	count(approvers) >= waiver_approvers_needed(r)
+}
+
+bypasses(b, r) if {
+	object.get(change, "kind", "") == "emergency"
+	b.active == true
+	not unexcusable(r.rule)
 	some rule in b.rules
 	rule_matches(rule, r.rule)
 }
 
-excused := {x.rule | some x in waived} | {x.rule | some x in bypassed}
+waived contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": w.id} if {
+	some r in deny
+	waived_reason(r)
+	some w in waivers
+	excuses(w, r)
+}
 
-blocking := {r | some r in deny; not r.rule in excused}
+bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": b.id} if {
+	some r in deny
+	some b in breakglass
+	bypasses(b, r)
+}
+
+# Reason by reason (never by rule id: a waiver of one finding excuses no other).
+excused(r) if waived_reason(r)
+
+excused(r) if {
+	some b in breakglass
+	bypasses(b, r)
+}
+
+blocking := {r | some r in deny; not excused(r)}
 
 # ---- the decision ---------------------------------------------------------------------
 

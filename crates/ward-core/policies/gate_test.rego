@@ -7,12 +7,23 @@ import data.ward.gate
 controls := {
 	"tiers": {
 		"low": {"evidence": ["tests_passed"], "approvals": 1},
-		"high": {"evidence": ["tests_passed", "sbom"], "approvals": 2},
+		"medium": {"evidence": ["tests_passed"], "approvals": 1, "ticket": true},
+		"high": {"evidence": ["tests_passed", "sbom"], "approvals": 2, "evidence_waiver_approvers": 2},
 	},
 	"checklist": {"phi": ["privacy-review"]},
+	"sla": {"high": 72, "medium": 720, "low": 2160},
 }
 
-passing := {"type": "junit", "summary": {"tests": 3, "failed": 0, "errored": 0}}
+# Change-level evidence (attached to the change id, which inputs without an id call "ID").
+passing := {"type": "junit", "artifact": "ID", "summary": {"tests": 3, "failed": 0, "errored": 0}}
+
+# gate.decision, part by part: regorus 0.14 can leave `decision` itself undefined under `with`
+# when a team's file adds to package ward.gate (ward policy test runs these beside them).
+decide(c, i) := {"allow": a, "deny": d, "waived": w} if {
+	a := gate.allow with data.controls as c with input as i
+	d := gate.blocking with data.controls as c with input as i
+	w := gate.waived | gate.bypassed with data.controls as c with input as i
+}
 
 approval(who, meaning) := {"signer": who, "meaning": meaning, "decision": "approved", "stale": false}
 
@@ -48,15 +59,36 @@ test_high_needs_two_distinct_people_and_the_checklist if {
 	rules == {"evidence.sbom", "approvals.quorum", "checklist.privacy-review"}
 }
 
-test_critical_vulnerability_past_72h_blocks if {
+test_open_critical_vulnerability_blocks_at_once if {
 	d := gate.deny with data.controls as controls with input as {
-		"now_secs": 400000,
+		"now_secs": 0,
 		"change": {"tier": "low", "tags": []},
 		"evidence": [passing],
 		"approvals": [approval("user:a", "approved")],
 		"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0}],
 	}
-	{r.rule | some r in d} == {"sla.critical"}
+	{r.rule | some r in d} == {"vulnerabilities.critical_open"}
+}
+
+sla_vuln(severity, now) := {
+	"now_secs": now,
+	"change": {"tier": "low", "tags": []},
+	"evidence": [passing],
+	"approvals": [approval("user:a", "approved")],
+	"vulnerabilities": [{"id": "CVE-2", "package": "p", "severity": severity, "open": true, "first_seen_secs": 0}],
+}
+
+test_high_medium_low_follow_the_sla_clock_from_first_seen if {
+	gate.allow with data.controls as controls with input as sla_vuln("high", 71 * 3600)
+	d := gate.deny with data.controls as controls with input as sla_vuln("high", 73 * 3600)
+	{r.rule | some r in d} == {"sla.high"}
+	gate.allow with data.controls as controls with input as sla_vuln("medium", 29 * 86400)
+	not gate.allow with data.controls as controls with input as sla_vuln("medium", 31 * 86400)
+	gate.allow with data.controls as controls with input as sla_vuln("low", 89 * 86400)
+	not gate.allow with data.controls as controls with input as sla_vuln("low", 91 * 86400)
+	# [controls.sla] is configurable (hours).
+	c := object.union(controls, {"sla": {"high": 1, "medium": 720, "low": 2160}})
+	not gate.allow with data.controls as c with input as sla_vuln("high", 2 * 3600)
 }
 
 outside_window(kind) := {
@@ -91,30 +123,54 @@ test_freezes_block if {
 	{r.rule | some r in d} == {"calendar.freeze"}
 }
 
+crit(id, artifact) := {"id": id, "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": artifact}
+
 sla_input(waivers) := {
 	"now_secs": 400000,
 	"environment": "prod",
 	"change": {"tier": "low", "tags": [], "kind": "normal"},
 	"evidence": [passing],
 	"approvals": [approval("user:a", "approved")],
-	"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0}],
+	"vulnerabilities": [crit("CVE-1", "sha256:aa")],
 	"waivers": waivers,
 	"breakglass": [],
 }
 
+waiver(id, rules, extra) := object.union({"id": id, "rules": rules, "active": true, "approver": "user:q"}, extra)
+
 test_an_active_waiver_for_the_finding_excuses_it_and_is_visible if {
-	gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-1", "rules": ["sla."], "finding": "CVE-1", "active": true}])
-	d := gate.decision with data.controls as controls with input as sla_input([{"id": "WVR-1", "rules": ["sla."], "finding": "CVE-1", "active": true}])
+	w := [waiver("WVR-1", ["vulnerabilities."], {"finding": "CVE-1"})]
+	gate.allow with data.controls as controls with input as sla_input(w)
+	d := decide(controls, sla_input(w))
 	{x.waiver | some x in d.waived} == {"WVR-1"}
 }
 
 test_expired_or_other_finding_waivers_fail_closed if {
-	not gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-1", "rules": ["sla."], "finding": "CVE-1", "active": false}])
-	not gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-2", "rules": ["sla.critical"], "finding": "CVE-9", "active": true}])
+	not gate.allow with data.controls as controls with input as sla_input([waiver("WVR-1", ["vulnerabilities."], {"finding": "CVE-1", "active": false})])
+	not gate.allow with data.controls as controls with input as sla_input([waiver("WVR-2", ["vulnerabilities.critical_open"], {"finding": "CVE-9"})])
 }
 
-test_a_change_wide_waiver_names_no_finding if {
-	gate.allow with data.controls as controls with input as sla_input([{"id": "WVR-3", "rules": ["sla.critical"], "finding": null, "active": true}])
+test_finding_waiver_does_not_excuse_other_findings if {
+	# Two critical findings under the same rule id: a waiver of CVE-1 leaves CVE-2 blocking.
+	two := object.union(sla_input([waiver("WVR-1", ["vulnerabilities.critical_open"], {"finding": "CVE-1"})]), {"vulnerabilities": [crit("CVE-1", "sha256:aa"), crit("CVE-2", "sha256:aa")]})
+	d := decide(controls, two)
+	not d.allow
+	{r.finding | some r in d.deny} == {"CVE-2"}
+	{x.rule | some x in d.waived} == {"vulnerabilities.critical_open"}
+	count(d.waived) == 1
+}
+
+test_critical_findings_are_waived_only_per_finding if {
+	# A change-wide waiver (no finding) does not excuse an open critical finding...
+	not gate.allow with data.controls as controls with input as sla_input([waiver("WVR-3", ["vulnerabilities.critical_open"], {"finding": null})])
+	# ...while one past the SLA of a lower severity may be waived change-wide.
+	high := object.union(sla_vuln("high", 73 * 3600), {"waivers": [waiver("WVR-4", ["sla.high"], {"finding": null})]})
+	gate.allow with data.controls as controls with input as high
+}
+
+test_waiver_without_approver_excuses_nothing if {
+	w := object.remove(waiver("WVR-5", ["vulnerabilities."], {"finding": "CVE-1"}), ["approver"])
+	not gate.allow with data.controls as controls with input as sla_input([w])
 }
 
 test_roles_and_the_requester_rule if {
@@ -131,18 +187,31 @@ test_roles_and_the_requester_rule if {
 }
 
 test_an_artifact_waiver_covers_only_that_artifacts_findings if {
-	art := object.union(sla_input([{"id": "WVR-4", "rules": ["sla."], "artifact": "sha256:aa", "active": true}]), {
-		"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": "sha256:aa"}],
-	})
-	gate.allow with data.controls as controls with input as art
-	other := object.union(art, {"vulnerabilities": [{"id": "CVE-1", "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": "sha256:bb"}]})
+	w := [waiver("WVR-4", ["vulnerabilities."], {"finding": "CVE-1", "artifact": "sha256:aa"})]
+	gate.allow with data.controls as controls with input as sla_input(w)
+	other := object.union(sla_input(w), {"vulnerabilities": [crit("CVE-1", "sha256:bb")]})
 	not gate.allow with data.controls as controls with input as other
+}
+
+test_artifact_waiver_excuses_only_that_artifacts_reason if {
+	# Two artifacts both miss tests; a waiver scoped to A excuses A's reason only.
+	base := {
+		"now_secs": 0, "environment": "prod", "requested_by": "user:z",
+		"change": {"id": "CHG-1", "tier": "low", "tags": [], "kind": "normal", "artifacts": ["sha256:aa", "sha256:bb"]},
+		"evidence": [], "vulnerabilities": [], "breakglass": [],
+		"approvals": [approval("user:a", "approved")],
+		"waivers": [waiver("WVR-6", ["evidence.tests_passed"], {"artifact": "sha256:aa"})],
+	}
+	d := decide(controls, base)
+	not d.allow
+	{[r.rule, r.artifact] | some r in d.deny} == {["evidence.tests_passed", "sha256:bb"]}
+	{x.waiver | some x in d.waived} == {"WVR-6"}
 }
 
 promo_input(promotion, kind) := {
 	"now_secs": 0, "environment": "prod", "requested_by": "user:z",
 	"change": {"id": "CHG-9", "tier": "low", "tags": [], "kind": kind, "environments": []},
-	"evidence": [passing], "vulnerabilities": [], "waivers": [],
+	"evidence": [object.union(passing, {"artifact": "CHG-9"})], "vulnerabilities": [], "waivers": [],
 	"approvals": [approval("user:a", "approved")],
 	"breakglass": [{"id": "BG-1", "rules": ["promotion."], "active": true}],
 	"promotion": promotion,
@@ -171,4 +240,170 @@ test_earlier_rings_come_first if {
 	contains(r.message, "clinic-b, internal")
 	contains(r.fix, "--ring internal")
 	gate.allow with data.controls as controls with input as promo_input({"not_in_previous": [], "earlier_rings_pending": []}, "normal")
+}
+
+# ---- who must sign: never waived, only bypassed by break-glass on an emergency ------------
+
+signing_input(kind, waivers, breakglass) := {
+	"now_secs": 0, "environment": "prod", "requested_by": "user:o",
+	"change": {"id": "CHG-2", "tier": "high", "tags": ["phi"], "kind": kind, "artifacts": []},
+	"evidence": [
+		object.union(passing, {"artifact": "CHG-2"}),
+		{"type": "cyclonedx", "artifact": "CHG-2", "summary": {}},
+	],
+	"vulnerabilities": [], "approvals": [approval("user:o", "approved")],
+	"waivers": waivers, "breakglass": breakglass,
+}
+
+test_self_granted_waiver_of_approvals_and_checklist_does_not_excuse if {
+	w := [
+		waiver("WVR-7", ["approvals.", "checklist.", "evidence."], {"approver": "user:o"}),
+		waiver("WVR-8", ["approvals.quorum", "approvals.requester_sole_approver", "checklist.privacy-review"], {"approver": "user:p"}),
+	]
+	d := decide(controls, signing_input("normal", w, []))
+	not d.allow
+	{r.rule | some r in d.deny} == {"approvals.quorum", "approvals.requester_sole_approver", "checklist.privacy-review"}
+	every x in d.waived {
+		not startswith(x.rule, "approvals.")
+		not startswith(x.rule, "checklist.")
+	}
+}
+
+test_separation_of_duties_rules_are_not_waivable if {
+	gate.waivable({"rule": "evidence.sbom"})
+	not gate.waivable({"rule": "separation.editor_signed"})
+	not gate.waivable({"rule": "approvals.requester_sole_approver"})
+	not gate.waivable({"rule": "controls.missing"})
+}
+
+test_breakglass_on_an_emergency_bypasses_who_must_sign if {
+	bg := [{"id": "BG-2", "rules": ["approvals.", "checklist."], "active": true}]
+	gate.allow with data.controls as controls with input as signing_input("emergency", [], bg)
+	not gate.allow with data.controls as controls with input as signing_input("normal", [], bg)
+	not gate.allow with data.controls as controls with input as signing_input("emergency", [], [object.union(bg[0], {"active": false})])
+}
+
+evidence_waiver_input(waivers) := {
+	"now_secs": 0, "environment": "prod", "requested_by": "user:z",
+	"change": {"id": "CHG-3", "tier": "high", "tags": [], "kind": "normal", "artifacts": ["sha256:aa"]},
+	"evidence": [{"type": "junit", "artifact": "sha256:aa", "summary": {"tests": 1, "failed": 0, "errored": 0}}],
+	"vulnerabilities": [], "breakglass": [],
+	"approvals": [approval("user:a", "approved"), approval("user:b", "approved")],
+	"waivers": waivers,
+}
+
+test_evidence_waiver_on_high_needs_two_distinct_approvers if {
+	one := [waiver("WVR-9", ["evidence.sbom"], {"approver": "user:q"})]
+	d := decide(controls, evidence_waiver_input(one))
+	{r.rule | some r in d.deny} == {"evidence.sbom"}
+	count(d.waived) == 0
+	# The same approver twice is still one person.
+	same := array.concat(one, [waiver("WVR-10", ["evidence."], {"approver": "user:q"})])
+	not gate.allow with data.controls as controls with input as evidence_waiver_input(same)
+	two := array.concat(one, [waiver("WVR-11", ["evidence."], {"approver": "user:r"})])
+	d2 := decide(controls, evidence_waiver_input(two))
+	d2.allow
+	{x.waiver | some x in d2.waived} == {"WVR-9", "WVR-11"}
+	# A waiver for another reason does not count toward the two.
+	other := array.concat(one, [waiver("WVR-12", ["evidence.provenance"], {"approver": "user:r"})])
+	not gate.allow with data.controls as controls with input as evidence_waiver_input(other)
+}
+
+test_a_tier_without_controls_in_data_denies if {
+	c := {"tiers": {"high": controls.tiers.high}, "checklist": {}}
+	d := gate.deny with data.controls as c with input as {
+		"now_secs": 0, "change": {"tier": "medium", "tags": []}, "evidence": [passing],
+		"approvals": [], "vulnerabilities": [],
+		"waivers": [waiver("WVR-13", ["controls."], {})],
+	}
+	{r.rule | some r in d} == {"controls.missing"}
+	not gate.allow with data.controls as {} with input as {"now_secs": 0, "change": {"tier": "low", "tags": []}}
+}
+
+# ---- evidence semantics -------------------------------------------------------------------
+
+junit(id, seq, artifact, names, failed, by) := {
+	"id": id, "seq": seq, "type": "junit", "artifact": artifact, "file_name": sprintf("%s.xml", [id]),
+	"added_by": by, "summary": {"tests": 5, "failed": failed, "errored": 0, "suite_names": names},
+}
+
+reports_input(evidence) := {
+	"now_secs": 0, "environment": "prod", "requested_by": "user:z",
+	"change": {"id": "CHG-4", "tier": "low", "tags": [], "kind": "normal", "artifacts": ["sha256:aa"]},
+	"evidence": evidence, "vulnerabilities": [], "waivers": [], "breakglass": [],
+	"approvals": [approval("user:a", "approved")],
+}
+
+test_passing_report_does_not_hide_a_failing_report_of_another_suite if {
+	ev := [junit("unit", 1, "sha256:aa", ["unit"], 0, "token:ci"), junit("integration", 2, "sha256:aa", ["integration"], 2, "token:ci")]
+	d := gate.deny with data.controls as controls with input as reports_input(ev)
+	some r in d
+	r.rule == "evidence.tests_failed"
+	contains(r.message, "integration.xml")
+	r.artifact == "sha256:aa"
+	count(d) == 1
+}
+
+test_a_later_report_of_the_same_suite_supersedes_a_failing_one if {
+	ev := [junit("first", 1, "sha256:aa", ["unit"], 2, "token:ci"), junit("rerun", 2, "sha256:aa", ["unit"], 0, "token:ci")]
+	gate.allow with data.controls as controls with input as reports_input(ev)
+	# An earlier passing report does not supersede a later failing one.
+	not gate.allow with data.controls as controls with input as reports_input([junit("a", 2, "sha256:aa", ["unit"], 2, "token:ci"), junit("b", 1, "sha256:aa", ["unit"], 0, "token:ci")])
+	# Another identity's report, or one naming other suites, supersedes nothing.
+	not gate.allow with data.controls as controls with input as reports_input([junit("a", 1, "sha256:aa", ["unit"], 2, "token:ci"), junit("b", 2, "sha256:aa", ["unit"], 0, "user:dev")])
+	not gate.allow with data.controls as controls with input as reports_input([junit("a", 1, "sha256:aa", ["unit"], 2, "token:ci"), junit("b", 2, "sha256:aa", ["unit", "x"], 0, "token:ci")])
+	# Reports without suite names (recorded before Ward kept them) are never the same suite.
+	not gate.allow with data.controls as controls with input as reports_input([junit("a", 1, "sha256:aa", [], 2, "token:ci"), junit("b", 2, "sha256:aa", [], 0, "token:ci")])
+}
+
+two_artifacts(evidence) := object.union(reports_input(evidence), {"change": {"id": "CHG-4", "tier": "low", "tags": [], "kind": "normal", "artifacts": ["sha256:aa", "sha256:bb"]}})
+
+test_evidence_on_one_artifact_does_not_satisfy_another if {
+	d := gate.deny with data.controls as controls with input as two_artifacts([junit("unit", 1, "sha256:aa", ["unit"], 0, "token:ci")])
+	{[r.rule, r.artifact] | some r in d} == {["evidence.tests_passed", "sha256:bb"]}
+	some r in d
+	contains(r.message, "sha256:bb")
+	contains(r.fix, "--artifact sha256:bb")
+	# Evidence attached to the change counts for every artifact.
+	gate.allow with data.controls as controls with input as two_artifacts([junit("unit", 1, "CHG-4", ["unit"], 0, "token:ci")])
+}
+
+scan(incomplete) := {"type": "vulns", "artifact": "sha256:aa", "summary": {"incomplete": incomplete, "list": []}}
+
+test_incomplete_scan_satisfies_nothing if {
+	c := object.union(controls, {"tiers": {"low": {"evidence": ["vulnerability_scan"], "approvals": 1}}})
+	d := gate.deny with data.controls as c with input as reports_input([scan(true)])
+	{r.rule | some r in d} == {"evidence.vulnerability_scan"}
+	gate.allow with data.controls as c with input as reports_input([scan(false)])
+	gate.allow with data.controls as c with input as reports_input([{"type": "vulns", "artifact": "sha256:aa", "summary": {"list": []}}])
+}
+
+link(artifact, step, role) := {"type": "intoto", "artifact": artifact, "summary": {"provenance": false, "step": step, "artifact_role": role}}
+
+test_required_steps_need_a_link_per_artifact if {
+	c := object.union(controls, {"tiers": {"low": {"evidence": [], "approvals": 1, "steps": ["test"]}}})
+	d := gate.deny with data.controls as c with input as two_artifacts([link("sha256:aa", "test", "material"), link("sha256:bb", "build", "product")])
+	{[r.rule, r.artifact] | some r in d} == {["evidence.step.test", "sha256:bb"]}
+	gate.allow with data.controls as c with input as two_artifacts([link("sha256:aa", "test", "material"), link("sha256:bb", "test", "material")])
+}
+
+prov(role) := {"type": "intoto", "artifact": "sha256:aa", "summary": {"provenance": true, "artifact_role": role}}
+
+test_a_link_that_only_consumed_the_artifact_is_not_provenance if {
+	c := object.union(controls, {"tiers": {"low": {"evidence": ["provenance"], "approvals": 1}}})
+	not gate.allow with data.controls as c with input as reports_input([prov("material")])
+	gate.allow with data.controls as c with input as reports_input([prov("subject")])
+	gate.allow with data.controls as c with input as reports_input([{"type": "intoto", "artifact": "sha256:aa", "summary": {"provenance": true}}])
+}
+
+test_a_ticket_is_required_where_the_tier_says_so if {
+	base := object.union(reports_input([junit("unit", 1, "sha256:aa", ["unit"], 0, "token:ci")]), {"change": {"tier": "medium"}})
+	d := gate.deny with data.controls as controls with input as base
+	{r.rule | some r in d} == {"change.ticket_missing"}
+	some r in d
+	contains(r.fix, "--ticket")
+	not gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "  "}})
+	gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "https://tickets.example.org/T-1"}})
+	# low does not need one here.
+	gate.allow with data.controls as controls with input as object.union(base, {"change": {"tier": "low"}})
 }

@@ -36,6 +36,11 @@ pub struct JunitSummary {
     pub failing: Vec<String>,
     /// Test suites seen.
     pub suites: u64,
+    /// The names of the `<testsuite>` elements (nested ones too), sorted, without duplicates
+    /// (at most [`MAX_NAMES`], each cut to 512 bytes): with the artifact and the report type, the
+    /// gate's identity of a suite (a later report of the same suites supersedes an earlier one).
+    #[serde(default)]
+    pub suite_names: Vec<String>,
 }
 
 /// Counts in the order tests, failures, errors, skipped.
@@ -200,8 +205,12 @@ impl Parser {
             Elem::Suites if self.stack.is_empty() => self.root_claims = Some(claims(e)?),
             Elem::Suite => {
                 self.out.suites += 1;
+                let name = attr(e, b"name")?.unwrap_or_default();
+                if self.out.suite_names.len() < MAX_NAMES {
+                    self.out.suite_names.push(display_name("", &name));
+                }
                 self.suites.push(Suite {
-                    name: attr(e, b"name")?.unwrap_or_default(),
+                    name,
                     claimed: claims(e)?,
                     counted: [0; 4],
                 });
@@ -319,6 +328,8 @@ impl Parser {
             check_claims("testsuites", &root, &[o.tests, o.failed, o.errored, o.skipped])?;
         }
         self.out.duration_secs = (self.out.duration_secs * 1e6).round() / 1e6;
+        self.out.suite_names.sort();
+        self.out.suite_names.dedup();
         Ok(self.out)
     }
 }
@@ -422,5 +433,6 @@ mod tests {
         let s = summarise(xml.as_bytes(), 1 << 20).unwrap();
         assert_eq!((s.tests, s.passed, s.failed, s.suites), (3, 2, 1, 2));
         assert_eq!(s.failing, vec!["b"]);
+        assert_eq!(s.suite_names, vec!["inner", "outer"]);
     }
 }

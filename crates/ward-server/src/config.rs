@@ -31,9 +31,18 @@
 //! [gate]
 //! policy_dir = "policies"     # the team's *.rego (package ward.gate), beside the defaults
 //!
-//! [controls.tiers.high]       # what a tier requires (defaults: see ward_server::gate)
+//! [controls.tiers.high]       # what a tier requires (see ward_server::gate::Controls): a tier
 //! evidence = ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]
-//! approvals = 2
+//! approvals = 2               # not named, or a key not named, keeps the built-in default;
+//! roles = { release-manager = 1 }   # unknown tiers/keys and tiers requiring nothing are refused
+//! steps = ["test"]            # in-toto link steps each artifact needs
+//! ticket = true               # default: medium and high
+//! evidence_waiver_approvers = 2     # distinct waiver approvers to waive evidence.* (high: 2)
+//!
+//! [controls.sla]              # hours an open finding may stay open (critical: blocks at once)
+//! high = 72
+//! medium = 720
+//! low = 2160
 //!
 //! [[calendar.windows]]        # see ward_core::calendar (cron over local time, DST-correct)
 //! name = "business-hours"
@@ -221,6 +230,83 @@ something = "for another part of Ward"
         assert_eq!(cfg.oidc[0].jwks_file, Some(dir.path().join("jwks.json")));
         assert_eq!(cfg.oidc[0].roles[0].roles.len(), 2);
         assert_eq!(cfg.oidc[0].kind, ward_ledger::ActorKind::Automation);
+    }
+
+    fn load(text: &str) -> Result<ServerConfig, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(&path, text).unwrap();
+        ServerConfig::load(&path).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn partial_controls_naming_only_high_leave_medium_and_low_their_defaults() {
+        let cfg = load("[controls.tiers.high]\napprovals = 3\n").unwrap();
+        let c = &cfg.controls;
+        let builtin = crate::gate::Controls::default();
+        assert_eq!(c.tiers["medium"], builtin.tiers["medium"]);
+        assert_eq!(c.tiers["low"], builtin.tiers["low"]);
+        // A tier that names one key keeps its defaults for the others.
+        assert_eq!(c.tiers["high"].approvals, 3);
+        assert_eq!(c.tiers["high"].evidence, builtin.tiers["high"].evidence);
+        assert_eq!(c.tiers["high"].roles, builtin.tiers["high"].roles);
+        assert!(c.tiers["high"].ticket && c.tiers["medium"].ticket && !c.tiers["low"].ticket);
+        assert_eq!(c.tiers["high"].evidence_waiver_approvers, 2);
+        assert_eq!(c.tiers["medium"].evidence_waiver_approvers, 1);
+        assert_eq!(c.checklist, builtin.checklist);
+        assert_eq!((c.sla.high, c.sla.medium, c.sla.low), (72, 720, 2160));
+        // And the effective controls are what the policy document (and its digest) carries.
+        let policy = cfg.gate_policy().unwrap();
+        assert_eq!(
+            policy.document("prod")["data"]["controls"]["tiers"]["medium"]["approvals"],
+            1
+        );
+        let doc = |cfg: &ServerConfig| serde_json::to_vec(&cfg.gate_policy().unwrap().document("prod")).unwrap();
+        assert_ne!(doc(&cfg), doc(&ServerConfig::default()));
+        // Checklist tags merge per tag; SLAs are configurable.
+        let cfg = load("[controls.checklist]\npci = [\"pci-review\"]\n[controls.sla]\nhigh = 24\n").unwrap();
+        assert_eq!(cfg.controls.checklist["phi"], vec!["privacy-review"]);
+        assert_eq!(cfg.controls.checklist["pci"], vec!["pci-review"]);
+        assert_eq!((cfg.controls.sla.high, cfg.controls.sla.medium), (24, 720));
+        // No [controls] at all is the built-in defaults.
+        assert_eq!(load("").unwrap().controls, builtin);
+    }
+
+    #[test]
+    fn a_tier_with_no_controls_is_refused_naming_it() {
+        let e = load("[controls.tiers.medium]\nevidence = []\napprovals = 0\nticket = false\n").unwrap_err();
+        assert!(e.contains("[controls.tiers.medium] requires nothing"), "{e}");
+        assert!(e.contains("approvals = 1"), "{e}");
+        // Explicitly zero roles are no controls either; one requirement is enough.
+        let e =
+            load("[controls.tiers.low]\nevidence = []\napprovals = 0\nroles = { release-manager = 0 }\n").unwrap_err();
+        assert!(e.contains("[controls.tiers.low]"), "{e}");
+        load("[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n").unwrap();
+    }
+
+    #[test]
+    fn unknown_tiers_keys_and_unsafe_values_are_refused() {
+        let e = load("[controls.tiers.critical]\napprovals = 3\n").unwrap_err();
+        assert!(e.contains("unknown tier \"critical\""), "{e}");
+        let e = load("[controls.tiers.high]\naprovals = 3\n").unwrap_err();
+        assert!(e.contains("aprovals"), "{e}");
+        let e = load("[controls.tiers.high]\nevidence_waiver_approvers = 0\n").unwrap_err();
+        assert!(e.contains("evidence_waiver_approvers"), "{e}");
+        let e = load("[controls.sla]\nlow = 100000\n").unwrap_err();
+        assert!(e.contains("[controls.sla] low"), "{e}");
+        let e = load("[controls.sla]\ncritical = 1\n").unwrap_err();
+        assert!(e.contains("critical"), "{e}");
+        let e = load("[controls.tiers.low]\nsteps = [\"a b\"]\n").unwrap_err();
+        assert!(e.contains("step name"), "{e}");
+        let e = load("[controls]\ntiers = 5\n").unwrap_err();
+        assert!(e.contains("ward.toml"), "{e}");
+    }
+
+    #[test]
+    fn effective_controls_round_trip() {
+        let c = crate::gate::Controls::default();
+        let back: crate::gate::Controls = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]

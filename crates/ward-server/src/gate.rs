@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::evidence;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::Path;
 use utoipa::ToSchema;
 use ward_core::Identity;
@@ -22,45 +23,259 @@ use ward_evidence::digest::of_bytes;
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::Ledger;
 
-/// `[controls]` of `ward.toml`: what each tier requires, and checklist items by tag.
+/// The risk tiers `[controls.tiers]` may name (those of [`ward_core::risk::Tier`]).
+pub const TIERS: [&str; 3] = ["low", "medium", "high"];
+
+/// Longest SLA a `[controls.sla]` entry may set, hours (a year).
+pub const MAX_SLA_HOURS: u64 = 8784;
+
+/// `[controls]` of `ward.toml`, resolved: what each tier requires, checklist items by tag and
+/// the vulnerability SLAs. This effective form is what the policy sees as `data.controls` and
+/// what the policy digest of every decision covers.
+///
+/// Resolution fails closed:
+/// - every tier is always present: a tier `[controls.tiers]` does not name gets the built-in
+///   defaults, and a tier that names only some keys gets the built-in default of that tier for
+///   each key it does not name (`[controls.tiers.high] approvals = 3` keeps high's evidence,
+///   roles, ticket…; to drop a default, set it explicitly, e.g. `evidence = []`);
+/// - `[controls.checklist]` is merged the same way, per tag (`phi = []` drops a default tag);
+/// - an unknown tier name, an unknown key, or a tier left with no controls at all (no evidence,
+///   no in-toto steps, no approvals, no role approvals and no ticket) is refused at load with an
+///   error naming it; so is `evidence_waiver_approvers = 0` and an SLA over a year.
+///
+/// Built-in tiers: low — evidence `tests_passed`, 1 approval, no ticket; medium —
+/// `tests_passed`, `no_critical_sast`, `sbom`, 1 approval, a ticket; high — those plus
+/// `provenance` and `rollback_plan`, 2 approvals of which 1 by a `release-manager`, a ticket,
+/// and 2 distinct waiver approvers to waive an `evidence.*` reason. SLAs (`[controls.sla]`,
+/// hours from first seen): high 72, medium 720 (30 d), low 2160 (90 d); open critical findings
+/// block at once (`vulnerabilities.critical_open`, waivable only per finding).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ControlsSection")]
 pub struct Controls {
-    /// Per tier: `evidence` kinds, the `approvals` quorum (distinct people) and `roles` (how many
-    /// distinct approvers must hold each role).
-    #[serde(default = "default_tiers")]
-    pub tiers: serde_json::Map<String, Value>,
+    /// Per tier (always `low`, `medium` and `high`): what a change of that tier needs.
+    pub tiers: BTreeMap<String, TierControls>,
     /// Tag → checklist items (each satisfied by a current signature with that meaning).
-    #[serde(default = "default_checklist")]
-    pub checklist: serde_json::Map<String, Value>,
+    pub checklist: BTreeMap<String, Vec<String>>,
+    /// Patch SLAs of open findings by severity, hours from first seen.
+    pub sla: SlaHours,
 }
 
-fn default_tiers() -> serde_json::Map<String, Value> {
-    let v = json!({
-        "low": {"evidence": ["tests_passed"], "approvals": 1},
-        "medium": {"evidence": ["tests_passed", "no_critical_sast", "sbom"], "approvals": 1},
-        "high": {"evidence": ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"], "approvals": 2,
-                 "roles": {"release-manager": 1}},
-    });
-    v.as_object().cloned().unwrap_or_default()
+/// What one tier requires (effective: every key present).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierControls {
+    /// Evidence kinds each artifact of the change must carry (`tests_passed`, `sbom`, …).
+    pub evidence: Vec<String>,
+    /// In-toto step names (`step` of a link) each artifact must carry a link of
+    /// (rule `evidence.step.<name>`).
+    pub steps: Vec<String>,
+    /// Current approvals by distinct people.
+    pub approvals: u32,
+    /// Role → how many distinct approvers holding it.
+    pub roles: BTreeMap<String, u32>,
+    /// A ticket URL is required (rule `change.ticket_missing`).
+    pub ticket: bool,
+    /// Distinct waiver approvers needed before waivers excuse an `evidence.*` reason.
+    pub evidence_waiver_approvers: u32,
+    /// Changes may skip the preceding environment.
+    pub may_skip_environments: bool,
 }
 
-fn default_checklist() -> serde_json::Map<String, Value> {
-    let v = json!({
-        "phi": ["privacy-review"],
-        "clinical_workflow": ["uat-signoff"],
-        "infrastructure": ["rollback-validated"],
-        "schema_migration": ["rollback-validated"],
-    });
-    v.as_object().cloned().unwrap_or_default()
+/// `[controls.sla]`: hours an open finding of that severity may stay open, from first seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaHours {
+    /// High.
+    pub high: u64,
+    /// Medium.
+    pub medium: u64,
+    /// Low.
+    pub low: u64,
+}
+
+impl Default for SlaHours {
+    fn default() -> Self {
+        SlaHours {
+            high: 72,
+            medium: 30 * 24,
+            low: 90 * 24,
+        }
+    }
+}
+
+/// `[controls]` as written: everything optional (see [`Controls`] for how it resolves).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlsSection {
+    #[serde(default)]
+    tiers: BTreeMap<String, TierSection>,
+    #[serde(default)]
+    checklist: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    sla: SlaSection,
+}
+
+/// `[controls.tiers.<tier>]` as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierSection {
+    evidence: Option<Vec<String>>,
+    steps: Option<Vec<String>>,
+    approvals: Option<u32>,
+    roles: Option<BTreeMap<String, u32>>,
+    ticket: Option<bool>,
+    evidence_waiver_approvers: Option<u32>,
+    may_skip_environments: Option<bool>,
+}
+
+/// `[controls.sla]` as written (hours).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaSection {
+    high: Option<u64>,
+    medium: Option<u64>,
+    low: Option<u64>,
+}
+
+/// The built-in controls of `tier` (one of [`TIERS`]).
+fn default_tier(tier: &str) -> TierControls {
+    let kinds = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let base = TierControls {
+        evidence: kinds(&["tests_passed"]),
+        steps: vec![],
+        approvals: 1,
+        roles: BTreeMap::new(),
+        ticket: false,
+        evidence_waiver_approvers: 1,
+        may_skip_environments: false,
+    };
+    match tier {
+        "medium" => TierControls {
+            evidence: kinds(&["tests_passed", "no_critical_sast", "sbom"]),
+            ticket: true,
+            ..base
+        },
+        "high" => TierControls {
+            evidence: kinds(&[
+                "tests_passed",
+                "no_critical_sast",
+                "sbom",
+                "provenance",
+                "rollback_plan",
+            ]),
+            approvals: 2,
+            roles: BTreeMap::from([("release-manager".to_string(), 1)]),
+            ticket: true,
+            evidence_waiver_approvers: 2,
+            ..base
+        },
+        _ => base,
+    }
+}
+
+fn default_checklist() -> BTreeMap<String, Vec<String>> {
+    [
+        ("phi", "privacy-review"),
+        ("clinical_workflow", "uat-signoff"),
+        ("infrastructure", "rollback-validated"),
+        ("schema_migration", "rollback-validated"),
+    ]
+    .into_iter()
+    .map(|(tag, item)| (tag.to_string(), vec![item.to_string()]))
+    .collect()
+}
+
+impl TryFrom<ControlsSection> for Controls {
+    type Error = String;
+
+    fn try_from(c: ControlsSection) -> Result<Controls, String> {
+        for name in c.tiers.keys() {
+            if !TIERS.contains(&name.as_str()) {
+                return Err(format!(
+                    "[controls.tiers.{name}]: unknown tier {name:?}; the tiers are {}",
+                    TIERS.join(", ")
+                ));
+            }
+        }
+        let mut tiers = BTreeMap::new();
+        for tier in TIERS {
+            let d = default_tier(tier);
+            let t = c.tiers.get(tier).cloned().unwrap_or_default();
+            let eff = TierControls {
+                evidence: t.evidence.unwrap_or(d.evidence),
+                steps: t.steps.unwrap_or(d.steps),
+                approvals: t.approvals.unwrap_or(d.approvals),
+                roles: t.roles.unwrap_or(d.roles),
+                ticket: t.ticket.unwrap_or(d.ticket),
+                evidence_waiver_approvers: t.evidence_waiver_approvers.unwrap_or(d.evidence_waiver_approvers),
+                may_skip_environments: t.may_skip_environments.unwrap_or(d.may_skip_environments),
+            };
+            eff.validate(tier)?;
+            tiers.insert(tier.to_string(), eff);
+        }
+        let mut checklist = default_checklist();
+        checklist.extend(c.checklist);
+        let d = SlaHours::default();
+        let sla = SlaHours {
+            high: c.sla.high.unwrap_or(d.high),
+            medium: c.sla.medium.unwrap_or(d.medium),
+            low: c.sla.low.unwrap_or(d.low),
+        };
+        for (name, h) in [("high", sla.high), ("medium", sla.medium), ("low", sla.low)] {
+            if h > MAX_SLA_HOURS {
+                return Err(format!(
+                    "[controls.sla] {name} = {h}: at most {MAX_SLA_HOURS} hours (a year)"
+                ));
+            }
+        }
+        Ok(Controls { tiers, checklist, sla })
+    }
+}
+
+impl TierControls {
+    /// Refuses a tier that would let a change through with no controls at all.
+    fn validate(&self, tier: &str) -> Result<(), String> {
+        let nothing = self.evidence.is_empty()
+            && self.steps.is_empty()
+            && self.approvals == 0
+            && self.roles.values().all(|n| *n == 0)
+            && !self.ticket;
+        if nothing {
+            return Err(format!(
+                "[controls.tiers.{tier}] requires nothing (no evidence, no steps, no approvals, no roles, no ticket): \
+                 {tier} changes would pass with no controls; require at least one (e.g. approvals = 1)"
+            ));
+        }
+        if self.evidence_waiver_approvers == 0 {
+            return Err(format!(
+                "[controls.tiers.{tier}] evidence_waiver_approvers = 0: at least 1 (a waiver always needs an approver)"
+            ));
+        }
+        for k in self.evidence.iter().chain(&self.steps) {
+            if k.is_empty() || k.len() > 100 || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b)) {
+                return Err(format!(
+                    "[controls.tiers.{tier}] {k:?} is not an evidence kind or step name (letters, digits, _ and -)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Controls {
+    /// The built-in controls (what an absent `[controls]` resolves to).
     fn default() -> Self {
         Controls {
-            tiers: default_tiers(),
+            tiers: TIERS.iter().map(|t| (t.to_string(), default_tier(t))).collect(),
             checklist: default_checklist(),
+            sla: SlaHours::default(),
         }
+    }
+}
+
+impl Controls {
+    /// Parses a `[controls]` table (as TOML text, without the header), resolving and validating
+    /// it like `ward.toml` does.
+    pub fn from_toml(text: &str) -> Result<Controls, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
     }
 }
 
@@ -260,6 +475,8 @@ pub async fn input(
                 }
             }
             evidence_list.push(json!({
+                "id": att.id,
+                "seq": att.seq,
                 "artifact": a,
                 "type": att.r#type,
                 "file_name": att.file_name,
@@ -271,14 +488,23 @@ pub async fn input(
     }
     let manifest_digest = approvals::manifest_of(change, attestation_ids, risk, rules).digest();
     let signatures = approvals::list(ledger, &change.id, &manifest_digest).await?;
-    let waivers: Vec<Value> = crate::exceptions::waivers(ledger, &change.id, now.as_second())
-        .await?
-        .into_iter()
-        .map(|w| {
-            json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding, "active": w.active,
-            "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver})
-        })
-        .collect();
+    // Waivers scoped to the change, then those scoped to each of its artifacts (keyed by the
+    // artifact's digest); each carries what it is scoped to, and the policy excuses only the
+    // reasons about that finding / that artifact.
+    let mut waivers: Vec<Value> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for scope in std::iter::once(&change.id).chain(change.request.artifacts.iter()) {
+        for w in crate::exceptions::waivers(ledger, scope, now.as_second()).await? {
+            if !seen.insert(w.id.clone()) {
+                continue;
+            }
+            waivers.push(
+                json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
+                "artifact": w.request.artifact, "active": w.active, "expires_secs": w.expires_secs,
+                "owner": w.request.owner, "approver": w.approver}),
+            );
+        }
+    }
     let breakglass: Vec<Value> = crate::exceptions::breakglass_of(ledger, &change.id, now.as_second())
         .await?
         .into_iter()
@@ -302,6 +528,7 @@ pub async fn input(
         "change": {
             "id": change.id,
             "title": change.request.title,
+            "ticket_url": change.request.ticket_url,
             "kind": change.request.kind,
             "tier": change.tier,
             "tags": change.classification.tags,

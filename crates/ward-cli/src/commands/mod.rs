@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_router;
 pub mod change;
+pub mod config_check;
 pub mod debug;
 pub mod demo;
 pub mod demo_release;

@@ -317,6 +317,9 @@ pub(crate) fn read_bundle(file: &std::path::Path) -> Result<Value> {
 
 /// `ward config`.
 pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
+    if let ConfigCommand::Check { config } = cmd {
+        return crate::commands::config_check::run(g, config.as_deref());
+    }
     let remote = Remote::from_global(g)?;
     match cmd {
         ConfigCommand::Set { env, tenant, file } => {
@@ -388,6 +391,7 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
                 s
             });
         }
+        ConfigCommand::Check { .. } => {}
     }
     Ok(())
 }

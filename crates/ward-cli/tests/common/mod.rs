@@ -114,14 +114,20 @@ pub fn register(d: &Path, digest: &str, service: &str, version: &str) {
     }));
 }
 
-/// Opens a change titled `title` shipping `digest` (touching README.md) with `c` — a `ward`
-/// command already pointed at its data dir or server and token; returns the change id.
+/// The ticket the tests' changes name.
+pub const TICKET: &str = "https://tickets.example.org/T-1";
+
+/// Opens a change titled `title` shipping `digest` (touching README.md, with [`TICKET`]) with
+/// `c` — a `ward` command already pointed at its data dir or server and token; returns the
+/// change id.
 pub fn open_change(mut c: Command, title: &str, digest: &str) -> String {
     c.args([
         "change",
         "open",
         "--title",
         title,
+        "--ticket",
+        TICKET,
         "--artifact",
         digest,
         "--path",
