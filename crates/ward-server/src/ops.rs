@@ -353,6 +353,9 @@ pub const RESERVED_KINDS: &[&str] = &[
     "access.",
     "auth.",
     "log.",
+    "reauth.",
+    "classification.",
+    "local.",
 ];
 
 /// Refuses an event kind that only Ward's own operations may write.

@@ -13,7 +13,7 @@
 //!   `printed_name_claim`; without one nothing is signed;
 //! - [`ward_core::approval::LOCKOUT_FAILURES`] failed attempts within the window lock the person
 //!   out of signing until the lockout lapses or an administrator lifts it (`reauth.unlocked`).
-//!   Failures are the recorded refusals (`*.refused` with code `reauthentication_failed`);
+//!   Failures are the recorded refusals ([`REFUSAL_KINDS`] with code `reauthentication_failed`);
 //!   the lockout itself is recorded as `reauth.locked`.
 
 use crate::error::ApiError;
@@ -31,6 +31,16 @@ const FAILURES: &str = "reauth_failures";
 const UNLOCKS: &str = "reauth_unlocks";
 /// The refusal code counted toward a lockout.
 pub const FAILED: &str = "reauthentication_failed";
+/// The refusals Ward records for a decision; only these count toward a lockout (all are
+/// reserved kinds: the generic append paths cannot write them).
+pub const REFUSAL_KINDS: [&str; 6] = [
+    "approval.refused",
+    "waiver.refused",
+    "breakglass.refused",
+    "token.refused",
+    "classification.refused",
+    "local.refused",
+];
 
 /// What the decider presents in the request.
 #[derive(Clone, Copy, Debug, Default)]
@@ -307,7 +317,7 @@ impl Projector for ReauthProjector {
         let Payload::Inline(p) = &e.payload else {
             return vec![];
         };
-        if e.kind.ends_with(".refused") && p.get("code").and_then(Value::as_str) == Some(FAILED) {
+        if REFUSAL_KINDS.contains(&e.kind.as_str()) && p.get("code").and_then(Value::as_str) == Some(FAILED) {
             let Some(by) = p.get("by").and_then(Value::as_str) else {
                 return vec![];
             };

@@ -493,7 +493,16 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
     // Ward's own kinds cannot be forged through the generic append: a developer posting a
     // trusted key, an attestation or an approval is refused and nothing is written.
     let before = s.ledger.store().head().await.expect("head").size();
-    for kind in ["key.trusted", "attestation.added", "approval.signed", "token.created"] {
+    for kind in [
+        "key.trusted",
+        "attestation.added",
+        "approval.signed",
+        "token.created",
+        // Lifting someone's signing lockout, or locking them out with forged failures.
+        "reauth.unlocked",
+        "local.refused",
+        "classification.refused",
+    ] {
         let (st, out) = s
             .call(
                 Method::POST,
