@@ -100,6 +100,16 @@ pub struct Parties {
     pub classifiers: Vec<String>,
 }
 
+impl Parties {
+    /// Whether `id` is a party of the change (opener, author, editor or classifier).
+    pub fn includes(&self, id: &str, rules: &ApprovalRules) -> bool {
+        self.opener == id
+            || self.editors.iter().any(|e| e == id)
+            || self.classifiers.iter().any(|c| c == id)
+            || self.author_emails.iter().any(|a| rules.author_identity(a) == id)
+    }
+}
+
 /// Separation of duties: whether `signer` may make a decision (sign, waive, review, override the
 /// tier) on a change with these `parties`. Automation never decides; neither do the opener, any
 /// commit author, any editor, anyone who overrode the tier, nor (unless configured) an identity

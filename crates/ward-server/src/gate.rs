@@ -488,6 +488,10 @@ pub async fn input(
     }
     let manifest_digest = approvals::manifest_of(change, attestation_ids, risk, rules).digest();
     let signatures = approvals::list(ledger, &change.id, &manifest_digest).await?;
+    // Defence in depth: a decision by someone who is now a party of the change (an editor after
+    // signing, say) never counts, whatever the state tables say.
+    let parties = change.parties();
+    let party = |id: &str| parties.includes(id, rules);
     // Waivers scoped to the change, then those scoped to each of its artifacts (keyed by the
     // artifact's digest); each carries what it is scoped to, and the policy excuses only the
     // reasons about that finding / that artifact.
@@ -500,8 +504,8 @@ pub async fn input(
             }
             waivers.push(
                 json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
-                "artifact": w.request.artifact, "active": w.active, "expires_secs": w.expires_secs,
-                "owner": w.request.owner, "approver": w.approver}),
+                "artifact": w.request.artifact, "active": w.active && !(w.request.change.is_some() && party(&w.approver)),
+                "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver}),
             );
         }
     }
@@ -515,7 +519,8 @@ pub async fn input(
         .map(|a| {
             json!({
                 "signer": a.signer, "printed_name": a.printed_name, "meaning": a.meaning, "roles": a.signer_roles,
-                "decision": a.decision, "comment": a.comment, "stale": a.stale, "time": a.time,
+                "decision": a.decision, "comment": a.comment, "stale": a.stale || party(&a.signer),
+                "by_party": party(&a.signer), "time": a.time,
             })
         })
         .collect();
