@@ -280,6 +280,7 @@ async fn phi_path_is_not_low_risk_by_default() {
                     paths: vec![path.into()],
                     ..Default::default()
                 },
+                false,
             )
             .await
             .expect("open");
@@ -317,22 +318,37 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
                 paths: vec!["app/phi/patient.py".into()],
                 ..Default::default()
             },
+            false,
         )
         .await
         .expect("open");
         assert_eq!(c.tier, Tier::Low);
         // The same rules, nothing new: nothing recorded.
         let before = size(&ledger).await;
-        let same = changes::update(&ledger, &dana(), &old_rules, &c.id, &changes::ChangeUpdate::default())
-            .await
-            .expect("update");
+        let same = changes::update(
+            &ledger,
+            &dana(),
+            &old_rules,
+            &c.id,
+            &changes::ChangeUpdate::default(),
+            false,
+        )
+        .await
+        .expect("update");
         assert_eq!(same.tier, Tier::Low);
         assert_eq!(size(&ledger).await, before);
         // The rules changed: an explicit update reclassifies.
         let rules = RiskRules::default();
-        let upd = changes::update(&ledger, &dana(), &rules, &c.id, &changes::ChangeUpdate::default())
-            .await
-            .expect("update");
+        let upd = changes::update(
+            &ledger,
+            &dana(),
+            &rules,
+            &c.id,
+            &changes::ChangeUpdate::default(),
+            false,
+        )
+        .await
+        .expect("update");
         assert_eq!(upd.tier, Tier::High);
         assert_eq!(upd.classification.rules_digest, rules.digest());
         assert_eq!(kinds_since(&ledger, before).await, vec!["change.updated"]);
@@ -349,9 +365,16 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
         );
         // Again under the same rules: nothing new.
         let after = size(&ledger).await;
-        changes::update(&ledger, &dana(), &rules, &c.id, &changes::ChangeUpdate::default())
-            .await
-            .expect("update");
+        changes::update(
+            &ledger,
+            &dana(),
+            &rules,
+            &c.id,
+            &changes::ChangeUpdate::default(),
+            false,
+        )
+        .await
+        .expect("update");
         assert_eq!(size(&ledger).await, after);
         db.cleanup().await;
     }
@@ -389,6 +412,7 @@ async fn second_digest_for_a_released_version_is_refused_over_http() {
                 roles: vec![Role::Developer],
                 expires_in_secs: None,
                 user: None,
+                password: None,
             },
         )
         .await

@@ -122,6 +122,7 @@ async fn open(ledger: &Ledger, artifacts: &[&str], path: &str, ticket: bool) -> 
             ticket_url: ticket.then(|| "https://tickets.example.org/T-1".into()),
             ..Default::default()
         },
+        false,
     )
     .await
     .expect("open")
@@ -421,6 +422,7 @@ async fn self_granted_waiver_of_who_must_sign_does_not_excuse() {
                 ticket_url: Some("https://tickets.example.org/T-2".into()),
                 ..Default::default()
             },
+            false,
         )
         .await
         .expect("open");
