@@ -67,9 +67,28 @@ fn rounds(d: &Path, db: Option<&str>) {
         &format!("sha256:{}", "e2".repeat(32)),
         "3.2.0-rc.1",
     )));
-    // A PHI path is high risk with the default rules.
+    // A PHI path is high risk with the default rules (opened by a named local person).
+    ok(common::run_with_stdin(
+        {
+            let mut c = ward(d, db);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                "dana",
+                "--display-name",
+                "Dana Dev",
+                "--role",
+                "developer",
+            ]);
+            c
+        },
+        "dana-correct-horse-battery\n",
+    ));
     let c = json(&ok(run({
         let mut c = ward(d, db);
+        c.args(["--as", "dana"])
+            .env("WARD_PASSWORD", "dana-correct-horse-battery");
         c.args([
             "change",
             "open",

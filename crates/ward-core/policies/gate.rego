@@ -63,9 +63,12 @@ superseded(a) if {
 	b.seq > a.seq
 }
 
+# A passing report ran tests and at least one passed: a report whose every test was skipped
+# proves nothing.
 junit_passing(a) if {
 	a.type == "junit"
 	a.summary.tests > 0
+	a.summary.passed > 0
 	a.summary.failed == 0
 	a.summary.errored == 0
 }

@@ -15,7 +15,7 @@ controls := {
 }
 
 # Change-level evidence (attached to the change id, which inputs without an id call "ID").
-passing := {"type": "junit", "artifact": "ID", "summary": {"tests": 3, "failed": 0, "errored": 0}}
+passing := {"type": "junit", "artifact": "ID", "summary": {"tests": 3, "passed": 3, "failed": 0, "errored": 0}}
 
 # gate.decision, part by part: regorus 0.14 can leave `decision` itself undefined under `with`
 # when a team's file adds to package ward.gate (ward policy test runs these beside them).
@@ -286,7 +286,7 @@ test_breakglass_on_an_emergency_bypasses_who_must_sign if {
 evidence_waiver_input(waivers) := {
 	"now_secs": 0, "environment": "prod", "requested_by": "user:z",
 	"change": {"id": "CHG-3", "tier": "high", "tags": [], "kind": "normal", "artifacts": ["sha256:aa"]},
-	"evidence": [{"type": "junit", "artifact": "sha256:aa", "summary": {"tests": 1, "failed": 0, "errored": 0}}],
+	"evidence": [{"type": "junit", "artifact": "sha256:aa", "summary": {"tests": 1, "passed": 1, "failed": 0, "errored": 0}}],
 	"vulnerabilities": [], "breakglass": [],
 	"approvals": [approval("user:a", "approved"), approval("user:b", "approved")],
 	"waivers": waivers,
@@ -324,7 +324,7 @@ test_a_tier_without_controls_in_data_denies if {
 
 junit(id, seq, artifact, names, failed, by) := {
 	"id": id, "seq": seq, "type": "junit", "artifact": artifact, "file_name": sprintf("%s.xml", [id]),
-	"added_by": by, "summary": {"tests": 5, "failed": failed, "errored": 0, "suite_names": names},
+	"added_by": by, "summary": {"tests": 5, "passed": 5 - failed, "failed": failed, "errored": 0, "suite_names": names},
 }
 
 reports_input(evidence) := {
@@ -406,4 +406,17 @@ test_a_ticket_is_required_where_the_tier_says_so if {
 	gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "https://tickets.example.org/T-1"}})
 	# low does not need one here.
 	gate.allow with data.controls as controls with input as object.union(base, {"change": {"tier": "low"}})
+}
+
+test_a_report_whose_every_test_was_skipped_is_not_passing if {
+	skipped := {"type": "junit", "artifact": "ID", "summary": {"tests": 3, "passed": 0, "skipped": 3, "failed": 0, "errored": 0}}
+	blocking := gate.blocking with data.controls as controls with input as {
+		"now_secs": 0,
+		"change": {"tier": "low", "tags": []},
+		"evidence": [skipped],
+		"approvals": [approval("user:a", "approved")],
+		"vulnerabilities": [],
+	}
+	some r in blocking
+	r.rule == "evidence.tests_passed"
 }

@@ -74,7 +74,7 @@ impl ApprovalRules {
     /// The Ward identity a commit author e-mail stands for: the configured mapping, else
     /// `user:<local part>` (lower-cased).
     pub fn author_identity(&self, email: &str) -> String {
-        if let Some(id) = self.git_authors.get(email) {
+        if let Some((_, id)) = self.git_authors.iter().find(|(k, _)| k.eq_ignore_ascii_case(email)) {
             return id.clone();
         }
         let local = email.split('@').next().unwrap_or(email);
@@ -106,8 +106,25 @@ impl Parties {
         self.opener == id
             || self.editors.iter().any(|e| e == id)
             || self.classifiers.iter().any(|c| c == id)
-            || self.author_emails.iter().any(|a| rules.author_identity(a) == id)
+            || self.author_emails.iter().any(|a| is_author(a, id, rules))
     }
+}
+
+/// Whether the commit author `email` is the identity `id`: the mapped or derived local identity
+/// (see [`ApprovalRules::author_identity`]), or an identity of another issuer that names the same
+/// e-mail after its prefix (`staff:dana@example.org`, `oidc/dana@example.org`), compared without
+/// case — identities from different issuers never merge, but one person's e-mail is theirs in
+/// every namespace.
+pub fn is_author(email: &str, id: &str, rules: &ApprovalRules) -> bool {
+    if rules.author_identity(email) == id {
+        return true;
+    }
+    let email = email.trim();
+    email.contains('@')
+        && id.len() > email.len()
+        && id.is_char_boundary(id.len() - email.len())
+        && id[id.len() - email.len()..].eq_ignore_ascii_case(email)
+        && matches!(id.as_bytes()[id.len() - email.len() - 1], b':' | b'/')
 }
 
 /// Separation of duties: whether `signer` may make a decision (sign, waive, review, override the
@@ -127,11 +144,7 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
             reason: format!("{} opened this change", signer.id),
         });
     }
-    if let Some(a) = parties
-        .author_emails
-        .iter()
-        .find(|a| rules.author_identity(a) == signer.id)
-    {
+    if let Some(a) = parties.author_emails.iter().find(|a| is_author(a, &signer.id, rules)) {
         return Err(Refusal {
             code: "author_cannot_sign",
             reason: format!("{} authored a commit of this change ({a})", signer.id),
@@ -319,6 +332,25 @@ mod tests {
             check_signer(&xena, &p, &lenient).unwrap_err().code,
             "author_cannot_sign"
         );
+    }
+
+    #[test]
+    fn an_author_signing_through_another_issuer_is_still_the_author() {
+        let rules = ApprovalRules {
+            git_authors: [("Dana.Dev@Example.org".to_string(), "user:dana".to_string())].into(),
+            ..ApprovalRules::default()
+        };
+        assert!(
+            is_author("dana.dev@example.org", "user:dana", &rules),
+            "mapping ignores case"
+        );
+        assert!(is_author("bob@example.org", "staff:Bob@Example.org", &rules));
+        assert!(is_author("bob@example.org", "oidc/bob@example.org", &rules));
+        assert!(!is_author("bob@example.org", "staff:notbob@example.org", &rules));
+        assert!(!is_author("bob@example.org", "staff:bob@example.org.evil", &rules));
+        let p = parties("token:ci", &["bob@example.org"]);
+        let bob = person("staff:bob@example.org", &[Role::Approver]);
+        assert_eq!(check_signer(&bob, &p, &rules).unwrap_err().code, "author_cannot_sign");
     }
 
     #[test]

@@ -276,7 +276,7 @@ mod tests {
             "package ward.gate\nimport rego.v1\ndeny contains {\"rule\": \"team.no_fridays\", \"message\": \"m\", \"fix\": \"f\"} if input.weekday == \"friday\"\n".into(),
         );
         let input = json!({"now_secs": 0, "weekday": "friday", "change": {"id": "CHG-1", "tier": "low", "tags": []},
-            "evidence": [{"type": "junit", "artifact": "CHG-1", "summary": {"tests": 1, "failed": 0, "errored": 0}}],
+            "evidence": [{"type": "junit", "artifact": "CHG-1", "summary": {"tests": 1, "passed": 1, "failed": 0, "errored": 0}}],
             "approvals": [{"signer": "user:a", "meaning": "approved", "decision": "approved", "stale": false}], "vulnerabilities": []});
         let d = evaluate(&bundle, &input, &data()).unwrap();
         assert_eq!(d.reasons.len(), 1, "{d:?}");

@@ -217,7 +217,8 @@ pub async fn sign(
             refused,
         )
     };
-    if let Err(r) = changes::check_decider(by, &change, rules) {
+    let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+    if let Err(r) = changes::check_decider(&judged, &change, rules) {
         return Err(refused(crate::reauth::Refused {
             status: StatusCode::FORBIDDEN,
             code: r.code,

@@ -172,6 +172,10 @@ pub struct PendingOverride {
     pub approvers: Vec<String>,
     /// How many distinct approvers it needs.
     pub needed: u32,
+    /// Everyone who has overridden or proposed overriding the tier so far (a newer proposal
+    /// replaces an older one, never its proposers' duties).
+    #[serde(default)]
+    pub classifiers: Vec<String>,
     /// Log entry of the latest proposal or concurrence.
     pub seq: u64,
 }
@@ -190,6 +194,7 @@ impl Change {
         }
         if let Some(p) = &self.pending_override {
             classifiers.extend(p.approvers.iter().cloned());
+            classifiers.extend(p.classifiers.iter().cloned());
         }
         classifiers.sort();
         classifiers.dedup();
@@ -588,7 +593,9 @@ fn assemble(doc: Value, over: Option<Value>, proposal: Option<Value>) -> Result<
         c.tier_override = Some(o);
     }
     if let Some(p) = proposal {
-        c.pending_override = Some(serde_json::from_value(p).map_err(ApiError::internal)?);
+        let p: PendingOverride = serde_json::from_value(p).map_err(ApiError::internal)?;
+        c.classifiers.extend(p.classifiers.iter().cloned());
+        c.pending_override = Some(p);
     }
     c.classifiers.sort();
     c.classifiers.dedup();
@@ -656,7 +663,8 @@ pub async fn reclassify(
     // from the change's approvals).
     let mut parties = change.parties();
     parties.classifiers.clear();
-    if let Err(r) = ward_core::approval::check_signer(by, &parties, approval_rules) {
+    let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+    if let Err(r) = ward_core::approval::check_signer(&judged, &parties, approval_rules) {
         return Err(crate::reauth::record_refusal(
             ledger,
             by,
@@ -736,7 +744,7 @@ pub async fn reclassify(
                 kind: "change.reclassify_proposed".into(),
                 subject: format!("change:{id}"),
                 payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": req.reason,
-                    "by": by.id, "approvers": approvers, "needed": needed }),
+                    "by": by.id, "approvers": approvers, "needed": needed, "classifiers": classifiers }),
             })
             .await?;
         change.pending_override = Some(PendingOverride {
@@ -744,6 +752,7 @@ pub async fn reclassify(
             reason: req.reason.clone(),
             approvers,
             needed,
+            classifiers: classifiers.clone(),
             seq: receipt.seq,
         });
         change.classifiers = classifiers;

@@ -300,7 +300,11 @@ pub async fn grant_waiver(
     check_rules(&req.rules)?;
     check_text("justification", &req.justification)?;
     check_text("compensating control", &req.compensating_control)?;
-    if req.owner.is_empty() || req.owner.len() > 200 || req.owner.chars().any(char::is_control) {
+    if req.owner.is_empty()
+        || req.owner.len() > 200
+        || req.owner.chars().any(|c| c.is_control() || c.is_whitespace())
+        || !req.owner.contains(':')
+    {
         return Err(ApiError::invalid("a waiver needs an owner", "pass --owner user:NAME"));
     }
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
@@ -335,7 +339,8 @@ pub async fn grant_waiver(
         ))
         .await);
     }
-    if let Err(r) = ward_core::approval::check_signer(by, &parties, approval_rules) {
+    let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+    if let Err(r) = ward_core::approval::check_signer(&judged, &parties, approval_rules) {
         return Err(refuse(forbidden(
             r.code,
             format!(
@@ -346,7 +351,7 @@ pub async fn grant_waiver(
         ))
         .await);
     }
-    if req.owner == by.id {
+    if req.owner.eq_ignore_ascii_case(&by.id) {
         return Err(refuse(forbidden(
             "owner_cannot_grant",
             format!("{} owns this waiver and cannot also grant it", by.id),
@@ -565,24 +570,12 @@ pub async fn breakglass(
         b.active = now < b.until_secs;
         let view = crate::approvals::view(ledger, &b.request.change, risk, approval_rules).await?;
         // Fail closed: without its change, nobody is known to be independent of it.
-        let (opener, authors) = match changes::get(ledger, &b.request.change).await? {
-            Some(c) => {
-                // Every party of the change: authors ever listed, editors and classifiers.
-                let parties = c.parties();
-                let mut authors: Vec<String> = parties
-                    .author_emails
-                    .iter()
-                    .map(|x| approval_rules.author_identity(x))
-                    .collect();
-                authors.extend(parties.editors);
-                authors.extend(parties.classifiers);
-                (Some(c.opener), authors)
-            }
-            None => (None, vec![]),
-        };
-        let closed = opener
-            .as_deref()
-            .is_some_and(|o| view.approvals.iter().any(|a| review_closes(&b, a, o, &authors)));
+        let parties = changes::get(ledger, &b.request.change).await?.map(|c| c.parties());
+        let closed = parties.as_ref().is_some_and(|p| {
+            view.approvals
+                .iter()
+                .any(|a| review_closes(&b, a, &p.opener, &[]) && !p.includes(&a.signer, approval_rules))
+        });
         b.review = if closed {
             "closed"
         } else if now > b.review_due_secs {

@@ -488,8 +488,8 @@ pub async fn input(
     }
     let manifest_digest = approvals::manifest_of(change, attestation_ids, risk, rules).digest();
     let signatures = approvals::list(ledger, &change.id, &manifest_digest).await?;
-    // Defence in depth: a decision by someone who is now a party of the change (an editor after
-    // signing, say) never counts, whatever the state tables say.
+    // A decision by someone who is a party of the change never counts, whatever the state tables
+    // say: an editor after signing, or an author who waived one of the change's artifacts.
     let parties = change.parties();
     let party = |id: &str| parties.includes(id, rules);
     // Waivers scoped to the change, then those scoped to each of its artifacts (keyed by the
@@ -504,7 +504,7 @@ pub async fn input(
             }
             waivers.push(
                 json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
-                "artifact": w.request.artifact, "active": w.active && !(w.request.change.is_some() && party(&w.approver)),
+                "artifact": w.request.artifact, "active": w.active && !party(&w.approver),
                 "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver}),
             );
         }

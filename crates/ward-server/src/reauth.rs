@@ -205,6 +205,23 @@ pub async fn reauthenticate(
     }
 }
 
+/// The identity a decision is judged as under separation of duties: a local user carries every
+/// role the directory gives them now, so a token minted with fewer roles does not hide that its
+/// holder administers identities.
+pub async fn with_directory_roles(ledger: &Ledger, by: &Identity) -> Result<Identity, ApiError> {
+    let mut who = by.clone();
+    if let Some(name) = by.id.strip_prefix("user:")
+        && let Some(user) = identities::user_record(ledger, name).await?
+    {
+        for r in user.roles {
+            if !who.roles.contains(&r) {
+                who.roles.push(r);
+            }
+        }
+    }
+    Ok(who)
+}
+
 /// Records a refused decision (`<kind>` event, e.g. `approval.refused`) and, when it was a failed
 /// re-authentication that now locks the person out, `reauth.locked`; returns the error.
 pub async fn record_refusal(

@@ -859,6 +859,7 @@ impl Engine {
         cmd: Command,
         reason: Option<&str>,
     ) -> Result<Rollout, ApiError> {
+        operator_is_a_person(by)?;
         let r = get(&self.ledger, id).await?.ok_or_else(|| {
             ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`")
         })?;
@@ -925,6 +926,7 @@ impl Engine {
     /// release, measures the time until every request is served by it, and records it
     /// (`drill.recorded`, plus the deployment record of the rollback).
     pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str) -> Result<Value, ApiError> {
+        operator_is_a_person(by)?;
         let env = promotion::find(&self.policy.environments, environment)?.clone();
         let local = self.local_or_err(&env.name)?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
@@ -1189,6 +1191,20 @@ pub(crate) fn restore_of(r: &Rollout, deployments: &[promotion::Deployment]) -> 
     runs.into_iter()
         .rev()
         .find(|x| r.stable_digest.as_ref().is_some_and(|s| x.digests == [s.clone()]))
+}
+
+/// Operating a rollout (pause, resume, promote, abort) or drilling a rollback is a person's
+/// decision, attributed to them: automation never does it (docs/CONTROLS.md).
+fn operator_is_a_person(by: &Identity) -> Result<(), ApiError> {
+    if by.kind != ward_ledger::ActorKind::Human {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "automation_cannot_operate",
+            format!("{} is an automation identity; only people operate rollouts", by.id),
+            "a release manager does this with their own token",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
