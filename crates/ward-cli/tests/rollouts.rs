@@ -4,7 +4,7 @@
 //! killed (SIGKILL) at each step.
 
 mod common;
-use common::{json, ok, open_change, prometheus_binary, register, run, token, ward};
+use common::{json, ok, open_change, prometheus_binary, register, run, run_with_stdin, token, ward};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -193,7 +193,44 @@ strategy = {strategy}
             ),
         )
         .unwrap();
-        let rm = token(&d, "rm", "release-manager");
+        // Rollouts are operated by a person: a release manager with her own token.
+        ok(run_with_stdin(
+            {
+                let mut c = ward(&d, None);
+                c.args([
+                    "user",
+                    "add",
+                    "--name",
+                    "rm",
+                    "--display-name",
+                    "Rita Release",
+                    "--role",
+                    "release-manager",
+                ]);
+                c
+            },
+            "rm-correct-horse-battery\n",
+        ));
+        let rm = json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args([
+                "token",
+                "create",
+                "--name",
+                "rm-laptop",
+                "--user",
+                "rm",
+                "--role",
+                "release-manager",
+                "--output",
+                "json",
+            ]);
+            c.env("WARD_PASSWORD", "rm-correct-horse-battery");
+            c
+        })))["token"]
+            .as_str()
+            .expect("token")
+            .to_string();
         let ci = token(&d, "ci", "developer");
         Env {
             _tmp: tmp,
