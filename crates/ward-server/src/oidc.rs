@@ -299,9 +299,22 @@ impl Verifier {
 
     /// Verifies a re-authentication token (see [`Verifier::verify_fresh`]) and returns the
     /// identity with the printed name from the provider's `printed_name_claim`, when present.
+    /// The person must have authenticated at the provider within the window too: the token's
+    /// `auth_time` (OIDC Core §2; ask the provider with `max_age` or `prompt=login`) is
+    /// required, so a silently refreshed token does not count as a re-authentication.
     pub async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Result<(Identity, Option<String>), JwtError> {
         let identity = self.verify_fresh(token, max_age_secs).await?;
         let (_, claims) = self.verify_claims(token).await?;
+        let auth_time = claims.get("auth_time").and_then(Value::as_i64).ok_or_else(|| {
+            JwtError::Invalid("no auth_time claim: sign in again with max_age or prompt=login".into())
+        })?;
+        let now = jiff::Timestamp::now().as_second();
+        if now - auth_time > max_age_secs || auth_time > now + 60 {
+            return Err(JwtError::Invalid(format!(
+                "authenticated {}s ago; re-authentication needs a sign-in at most {max_age_secs}s old",
+                now - auth_time
+            )));
+        }
         let issuer = unverified_issuer(token)?;
         let name = self
             .providers

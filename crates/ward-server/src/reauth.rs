@@ -13,7 +13,9 @@
 //!   `printed_name_claim`; without one nothing is signed;
 //! - [`ward_core::approval::LOCKOUT_FAILURES`] failed attempts within the window lock the person
 //!   out of signing until the lockout lapses or an administrator lifts it (`reauth.unlocked`).
-//!   Failures are the recorded refusals ([`REFUSAL_KINDS`] with code `reauthentication_failed`);
+//!   Failures are the recorded refusals ([`REFUSAL_KINDS`] with code `reauthentication_failed`)
+//!   and failed sign-ins naming the user (`auth.failed`, `bad_password`); a locked-out person
+//!   cannot sign in either;
 //!   the lockout itself is recorded as `reauth.locked`.
 
 use crate::error::ApiError;
@@ -343,6 +345,20 @@ impl Projector for ReauthProjector {
                 format!("{by}/{:020}", e.seq),
                 e,
                 &json!({ "identity": by }),
+            )];
+        }
+        // A failed sign-in with a user's name counts toward that user's lockout too, so password
+        // guessing cannot move from signing to signing in.
+        if e.kind == "auth.failed"
+            && p.get("reason").and_then(Value::as_str) == Some("bad_password")
+            && let Some(user) = p.get("user").and_then(Value::as_str)
+            && identities::check_name("user", user).is_ok()
+        {
+            return vec![ProjectionOp::put_stamped(
+                FAILURES,
+                format!("user:{user}/{:020}", e.seq),
+                e,
+                &json!({ "identity": format!("user:{user}") }),
             )];
         }
         if e.kind == "reauth.unlocked"

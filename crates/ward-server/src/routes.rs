@@ -445,6 +445,22 @@ async fn sign_in(
     if let Some(refused) = crate::auth::refuse_if_limited(&state, ip) {
         return Ok(refused);
     }
+    if identities::check_name("user", &req.user).is_ok()
+        && crate::reauth::lockout(
+            &state.ledger,
+            &format!("user:{}", req.user),
+            jiff::Timestamp::now().as_second(),
+        )
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            StatusCode::LOCKED,
+            "signing_locked",
+            "this user is locked out after repeated failed attempts",
+            "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
+        ));
+    }
     match identities::check_password(&state.ledger, &req.user, &req.password).await? {
         Some(user) => Ok((
             StatusCode::CREATED,

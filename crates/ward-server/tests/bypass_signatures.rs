@@ -572,6 +572,34 @@ async fn repeated_wrong_signing_passwords_lock_the_signer() {
             .await;
         assert_eq!(st, StatusCode::CREATED, "{a}");
         assert_eq!(a["printed_name"], "QUINN Example");
+
+        // Guessing through sign-in counts too: five bad sign-ins lock quinn out of signing in
+        // (and signing), even with the right password.
+        let sign_in = |pw: String| {
+            s.client
+                .post(format!("{}/api/v1/sessions", s.base))
+                .json(&json!({ "user": "quinn", "password": pw }))
+                .send()
+        };
+        for _ in 0..ward_core::approval::LOCKOUT_FAILURES {
+            let r = sign_in("guess-guess-guess".into()).await.expect("send");
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        let r = sign_in(password("quinn")).await.expect("send");
+        assert_eq!(r.status(), StatusCode::LOCKED);
+        let other = s.change(&ci, &ci, json!({ "title": "Copy fix, take two" })).await;
+        let (st, e) = s
+            .post(
+                &format!("/api/v1/changes/{other}/approvals"),
+                &quinn,
+                json!({ "meaning": "approved", "password": password("quinn") }),
+            )
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::LOCKED, Some("signing_locked")),
+            "{e}"
+        );
     })
     .await;
 }

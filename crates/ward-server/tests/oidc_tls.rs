@@ -317,7 +317,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
             Algorithm::ES256,
             "ec-1.pem",
             "ec-1",
-            &json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": iat, "email": email, "name": "Alice Example", "groups": ["release-approvers"]}),
+            &json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": iat, "auth_time": iat, "email": email, "name": "Alice Example", "groups": ["release-approvers"]}),
         )
     };
     let alice = v.verify(&staff("alice@example.org", now())).await.expect("alice");
@@ -414,7 +414,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     let v = Verifier::new(providers(None)).await.expect("verifier");
     let token = |claims: Value| sign(Algorithm::ES256, "ec-1.pem", "ec-1", &claims);
     let bearer = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
-        "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
+        "auth_time": now(), "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
     let alice = v.verify(&bearer).await.expect("alice");
     let ci = ward_core::Identity {
         id: "token:ci".into(),
@@ -460,14 +460,22 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     assert!(e.detail.message.contains("bearer"), "{}", e.detail.message);
     // A fresh token without the name claim: refused, nothing signed.
     let nameless = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
-        "email": "alice@example.org", "groups": ["release-approvers"]}));
+        "auth_time": now(), "email": "alice@example.org", "groups": ["release-approvers"]}));
     let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(nameless), &risk, &rules, &cx)
         .await
         .expect_err("no printed name");
     assert_eq!(e.detail.code, "printed_name_missing");
-    // A separate fresh token with a name signs, and the signature carries it.
+    // A silently refreshed token (fresh iat, but the person signed in long ago) is no
+    // re-authentication.
+    let refreshed = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 602, "iat": now(),
+        "auth_time": now() - 3600, "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
+    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(refreshed), &risk, &rules, &cx)
+        .await
+        .expect_err("refreshed, not re-authenticated");
+    assert_eq!(e.detail.code, "reauthentication_failed");
+    // A separate token from a fresh sign-in, with a name, signs, and the signature carries it.
     let fresh = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 601, "iat": now(),
-        "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
+        "auth_time": now(), "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
     let a = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
         .await
         .expect("signed");
