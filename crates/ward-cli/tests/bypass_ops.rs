@@ -126,6 +126,7 @@ impl Env {
                 r#"[controls.tiers.low]
 evidence = []
 approvals = 0
+ticket = true
 
 [[environments]]
 name = "prod"
@@ -382,6 +383,8 @@ fn notes_show_breakglass_and_separate_later_signatures() {
             "Fix",
             "--kind",
             "emergency",
+            "--ticket",
+            "https://tickets.example.org/INC-7",
             "--artifact",
             &digest,
             "--path",
