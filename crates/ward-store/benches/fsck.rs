@@ -13,7 +13,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use ward_ledger::{Actor, ActorKind, Ed25519Signer, EventEnvelope, NewEvent, NoteSigner};
+use ward_ledger::{Actor, ActorKind, Ed25519Signer, EventEnvelope, NewEvent};
 use ward_store::projection::default_projectors;
 use ward_store::{Ledger, ProjectionOp, Projector};
 

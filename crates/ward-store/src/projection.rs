@@ -388,6 +388,55 @@ mod tests {
     }
 
     #[test]
+    fn doc_digest_ignores_encoding_but_not_content_or_seq() {
+        let a: Value = serde_json::from_str(r#"{"b":1,"a":[1.0,"x"]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{ "a" : [1, "x"], "b" : 1 }"#).unwrap();
+        assert_eq!(doc_digest(&a, 4), doc_digest(&b, 4));
+        assert_ne!(doc_digest(&a, 4), doc_digest(&a, 5));
+        assert_ne!(doc_digest(&a, 4), doc_digest(&json!({"b": 2, "a": [1, "x"]}), 4));
+    }
+
+    #[test]
+    fn derived_state_names_extra_missing_and_different_rows() {
+        let mut d = DerivedState::default();
+        d.docs.insert(("c".into(), "same".into()), doc_digest(&json!(1), 1));
+        d.docs.insert(("c".into(), "changed".into()), doc_digest(&json!(1), 2));
+        d.docs.insert(("c".into(), "gone".into()), doc_digest(&json!(1), 3));
+        let mut r = StateReport::default();
+        d.check_row(&mut r, "c", "same", &json!(1), 1);
+        d.check_row(&mut r, "c", "changed", &json!({"role": "admin"}), 2);
+        d.check_row(&mut r, "tokens", "forged", &json!({"secret": "s3cr3t"}), 9);
+        d.unreadable_row(&mut r, "c", "junk", b"{not json");
+        d.finish(&mut r);
+        let kinds: Vec<(&str, DiffKind)> = r.differences.iter().map(|x| (x.key.as_str(), x.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("changed", DiffKind::Different),
+                ("forged", DiffKind::Extra),
+                ("junk", DiffKind::Extra),
+                ("gone", DiffKind::Missing)
+            ]
+        );
+        assert_eq!((r.documents, r.difference_count), (4, 4));
+        let text: String = r.differences.iter().map(ToString::to_string).collect();
+        assert!(!text.contains("s3cr3t") && !text.contains("admin"), "{text}");
+    }
+
+    #[test]
+    fn blobs_must_match_their_digest_exactly() {
+        let digest = format!("sha256:{}", ward_ledger::hash::sha256(b"abc").to_hex());
+        assert!(blob_matches(&digest, b"abc"));
+        assert!(!blob_matches(&digest, b"abd"));
+        assert!(!blob_matches(&digest.to_uppercase(), b"abc"));
+        assert!(!blob_matches("sha256:", b""));
+        let mut r = StateReport::default();
+        check_blob(&mut r, "evidence_blobs", &digest, b"abd");
+        assert_eq!(r.differences[0].expected.as_deref(), Some(digest.as_str()));
+        assert_eq!(r.blobs, 1);
+    }
+
+    #[test]
     fn coalesce_keeps_the_last_operation_per_key() {
         let ops = vec![
             (1, put("a", "x", 1)),
