@@ -475,16 +475,22 @@ impl Store for PgStore {
         }
         let mut after: Option<(String, String)> = None;
         loop {
-            let (c, k) = after.clone().unwrap_or_default();
-            let rows = sqlx::query(
-                "SELECT collection, key, doc::text AS doc, updated_seq FROM projections \
-                 WHERE NOT $1 OR (collection, key COLLATE \"C\") > ($2, $3 COLLATE \"C\") \
-                 ORDER BY collection, key COLLATE \"C\" LIMIT $4",
-            )
-            .bind(after.is_some())
-            .bind(c)
-            .bind(k)
-            .bind(STATE_CHUNK)
+            // Two statements, so that each is an index range seek (an `OR` would scan).
+            let rows = match &after {
+                None => sqlx::query(
+                    "SELECT collection, key, doc::text AS doc, updated_seq FROM projections \
+                     ORDER BY collection, key COLLATE \"C\" LIMIT $1",
+                )
+                .bind(STATE_CHUNK),
+                Some((c, k)) => sqlx::query(
+                    "SELECT collection, key, doc::text AS doc, updated_seq FROM projections \
+                     WHERE (collection, key COLLATE \"C\") > ($2, $3 COLLATE \"C\") \
+                     ORDER BY collection, key COLLATE \"C\" LIMIT $1",
+                )
+                .bind(STATE_CHUNK)
+                .bind(c.clone())
+                .bind(k.clone()),
+            }
             .fetch_all(&mut *tx)
             .await?;
             let Some(last) = rows.last() else { break };
@@ -502,15 +508,13 @@ impl Store for PgStore {
         for table in ["ledger_blobs", "evidence_blobs"] {
             let mut after: Option<String> = None;
             loop {
-                let sql = format!(
-                    "SELECT digest, data FROM {table} WHERE NOT $1 OR digest COLLATE \"C\" > $2 \
-                     ORDER BY digest COLLATE \"C\" LIMIT {BLOB_CHUNK}"
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.is_some())
-                    .bind(after.clone().unwrap_or_default())
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let filter = if after.is_some() { "WHERE digest > $1" } else { "" };
+                let sql = format!("SELECT digest, data FROM {table} {filter} ORDER BY digest LIMIT {BLOB_CHUNK}");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(a) = &after {
+                    q = q.bind(a.clone());
+                }
+                let rows = q.fetch_all(&mut *tx).await?;
                 let Some(last) = rows.last() else { break };
                 after = Some(last.try_get("digest")?);
                 for r in &rows {

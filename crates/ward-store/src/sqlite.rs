@@ -466,15 +466,21 @@ impl Store for SqliteStore {
         }
         let mut after: Option<(String, String)> = None;
         loop {
-            let (c, k) = after.clone().unwrap_or_default();
-            let rows = sqlx::query(
-                "SELECT collection, key, CAST(doc AS BLOB) AS doc, updated_seq FROM projections \
-                 WHERE ?1 = 0 OR (collection, key) > (?2, ?3) ORDER BY collection, key LIMIT ?4",
-            )
-            .bind(i64::from(after.is_some()))
-            .bind(c)
-            .bind(k)
-            .bind(STATE_CHUNK)
+            // Two statements, so that each is a primary-key range seek (an `OR` would scan).
+            let rows = match &after {
+                None => sqlx::query(
+                    "SELECT collection, key, CAST(doc AS BLOB) AS doc, updated_seq FROM projections \
+                     ORDER BY collection, key LIMIT ?1",
+                )
+                .bind(STATE_CHUNK),
+                Some((c, k)) => sqlx::query(
+                    "SELECT collection, key, CAST(doc AS BLOB) AS doc, updated_seq FROM projections \
+                     WHERE (collection, key) > (?2, ?3) ORDER BY collection, key LIMIT ?1",
+                )
+                .bind(STATE_CHUNK)
+                .bind(c.clone())
+                .bind(k.clone()),
+            }
             .fetch_all(&mut *tx)
             .await?;
             let Some(last) = rows.last() else { break };
@@ -492,14 +498,13 @@ impl Store for SqliteStore {
         for table in ["ledger_blobs", "evidence_blobs"] {
             let mut after: Option<String> = None;
             loop {
-                let sql = format!(
-                    "SELECT digest, data FROM {table} WHERE ?1 = 0 OR digest > ?2 ORDER BY digest LIMIT {BLOB_CHUNK}"
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(i64::from(after.is_some()))
-                    .bind(after.clone().unwrap_or_default())
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let filter = if after.is_some() { "WHERE digest > ?1" } else { "" };
+                let sql = format!("SELECT digest, data FROM {table} {filter} ORDER BY digest LIMIT {BLOB_CHUNK}");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(a) = &after {
+                    q = q.bind(a.clone());
+                }
+                let rows = q.fetch_all(&mut *tx).await?;
                 let Some(last) = rows.last() else { break };
                 after = Some(last.try_get("digest")?);
                 for r in &rows {
