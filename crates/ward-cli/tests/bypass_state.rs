@@ -241,3 +241,55 @@ fn serve_refuses_state_the_log_cannot_explain() {
         "{metrics}"
     );
 }
+
+/// The same refusal on PostgreSQL: a forged approval row, inserted by someone with database
+/// access, keeps `ward serve` from starting.
+#[test]
+fn serve_refuses_state_the_log_cannot_explain_on_postgres() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = rt.block_on(ward_store::testing::TestDb::postgres()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, Some(&db.url));
+        c.args(["init", "--origin", "bypass.test/log"]);
+        c
+    }));
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(
+            r#"INSERT INTO projections (collection, key, doc, updated_seq) VALUES
+               ('approvals', 'chg-1/7', '{"signer":"user:boss","meaning":"approval"}'::jsonb, 7)"#,
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+    let serve = |d: &Path| {
+        run({
+            let mut c = ward(d, Some(&db.url));
+            c.args(["serve", "--listen", "127.0.0.1:0"]);
+            c
+        })
+    };
+    let out = serve(&d);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("approvals") && stderr.contains("chg-1/7") && stderr.contains("extra"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("user:boss"), "{stderr}");
+    let fsck = run({
+        let mut c = ward(&d, Some(&db.url));
+        c.args(["log", "fsck"]);
+        c
+    });
+    assert_eq!(fsck.status.code(), Some(3));
+    rt.block_on(db.cleanup());
+}
