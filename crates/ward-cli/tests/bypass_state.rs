@@ -10,6 +10,37 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Output, Stdio};
 
+/// A running `ward serve`, killed when dropped (also when an assertion fails).
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `ward serve` on a free port with `extra` arguments; returns it and its base URL.
+fn serve(d: &Path, extra: &[&str]) -> (Serving, String) {
+    let mut child = ward(d, None)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (Serving(child), url)
+}
+
 const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
 fn initialised(parent: &Path) -> std::path::PathBuf {
@@ -204,21 +235,7 @@ fn serve_refuses_state_the_log_cannot_explain() {
         c.args(["log", "rebuild-projections"]);
         c
     }));
-    let mut child = ward(&d, None)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
+    let (server, url) = serve(&d, &[]);
     let metrics = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -231,8 +248,7 @@ fn serve_refuses_state_the_log_cannot_explain() {
                 .await
                 .unwrap()
         });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(metrics.contains("ward_state_consistent 1"), "{metrics}");
     assert!(
         metrics
@@ -270,14 +286,14 @@ fn serve_refuses_state_the_log_cannot_explain_on_postgres() {
         .await
         .unwrap();
     });
-    let serve = |d: &Path| {
+    let serve_pg = |d: &Path| {
         run({
             let mut c = ward(d, Some(&db.url));
             c.args(["serve", "--listen", "127.0.0.1:0"]);
             c
         })
     };
-    let out = serve(&d);
+    let out = serve_pg(&d);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -292,4 +308,41 @@ fn serve_refuses_state_the_log_cannot_explain_on_postgres() {
     });
     assert_eq!(fsck.status.code(), Some(3));
     rt.block_on(db.cleanup());
+}
+
+/// Rows forged while the server runs are found by the periodic re-check: the gauge drops to 0.
+#[test]
+fn state_forged_while_serving_sets_the_gauge_to_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    token(&d, "reader", "viewer");
+    let (_server, url) = serve(&d, &["--state-check-interval", "1"]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let metrics = || {
+        rt.block_on(async {
+            reqwest::get(format!("{url}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    assert!(metrics().contains("ward_state_consistent 1"));
+    sql(
+        &d,
+        r#"UPDATE projections SET doc = json_set(doc, '$.roles', json('["admin"]')) WHERE collection = 'tokens'"#,
+    );
+    let mut seen = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen = metrics();
+        if seen.contains("ward_state_consistent 0") {
+            break;
+        }
+    }
+    assert!(seen.contains("ward_state_consistent 0"), "{seen}");
 }
