@@ -691,6 +691,10 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "WARD_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of stored state against the log while serving (0: only the one
+    /// at start, which always runs); a mismatch sets `ward_state_consistent` to 0.
+    #[arg(long, env = "WARD_STATE_CHECK_INTERVAL", default_value_t = 3600)]
+    pub state_check_interval: u64,
 }
 
 /// `ward token …`.

@@ -43,6 +43,13 @@ pub struct Metrics {
     pub append_latency: Histogram,
     /// Authentication failures by reason.
     pub auth_failures: Family<AuthLabels, Counter<u64, AtomicU64>>,
+    /// 1 when stored state (projections, blobs) matched the log at the last check, else 0.
+    /// Starts at 0: nothing has been checked yet.
+    pub state_consistent: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Unix time of the last state check (0: never).
+    pub state_checked_at: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// How long the last state check took.
+    pub state_check_seconds: Gauge<f64, AtomicU64>,
 }
 
 impl Metrics {
@@ -71,6 +78,24 @@ impl Metrics {
             "Authentication failures by reason",
             auth_failures.clone(),
         );
+        let state_consistent = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        let state_checked_at = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        let state_check_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "state_consistent",
+            "1 when stored state (projections, evidence and payload blobs) matched the log at the last check",
+            state_consistent.clone(),
+        );
+        registry.register(
+            "state_checked_timestamp_seconds",
+            "Unix time of the last check of stored state against the log (0: never)",
+            state_checked_at.clone(),
+        );
+        registry.register(
+            "state_check_duration_seconds",
+            "Duration of the last check of stored state against the log",
+            state_check_seconds.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -78,7 +103,17 @@ impl Metrics {
             ledger_size,
             append_latency,
             auth_failures,
+            state_consistent,
+            state_checked_at,
+            state_check_seconds,
         }
+    }
+
+    /// Records the outcome of a state check finished at `at` (Unix seconds).
+    pub fn state_checked(&self, consistent: bool, at: i64, seconds: f64) {
+        self.state_consistent.set(i64::from(consistent));
+        self.state_checked_at.set(at);
+        self.state_check_seconds.set(seconds);
     }
 
     /// Counts an authentication failure.

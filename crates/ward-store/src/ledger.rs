@@ -1,7 +1,7 @@
 //! The ledger service over a [`Store`]: group commit, checkpoints, proofs, export and fsck.
 
 use crate::batch::Receipt;
-use crate::projection::Projector;
+use crate::projection::{Projector, StateReport};
 use crate::{Store, StoreError, StoredCheckpoint};
 use std::collections::HashMap;
 use std::path::Path;
@@ -139,6 +139,9 @@ pub struct FsckReport {
     pub first_bad_entry: Option<u64>,
     /// Problems found (at most 100).
     pub problems: Vec<String>,
+    /// Stored state (projections, evidence and payload blobs) against the log, when it could
+    /// be checked (the log's entries must all be readable).
+    pub state: Option<StateReport>,
 }
 
 impl FsckReport {
@@ -311,6 +314,7 @@ impl Ledger {
             checkpoints: 0,
             first_bad_entry: None,
             problems: vec![],
+            state: None,
         };
         let problem = |r: &mut FsckReport, entry: Option<u64>, msg: String| {
             if r.first_bad_entry.is_none() {
@@ -431,7 +435,32 @@ impl Ledger {
             }
         }
         report.root = frontier.root().to_hex();
+        match self.check_state().await {
+            Ok(state) => {
+                for d in &state.differences {
+                    problem(&mut report, None, format!("state: {d}"));
+                }
+                let listed = state.differences.len() as u64;
+                if state.difference_count > listed {
+                    problem(
+                        &mut report,
+                        None,
+                        format!("state: {} more differences", state.difference_count - listed),
+                    );
+                }
+                report.state = Some(state);
+            }
+            Err(StoreError::Corrupt(m)) => problem(&mut report, None, format!("state could not be checked: {m}")),
+            Err(e) => return Err(e),
+        }
         Ok(report)
+    }
+
+    /// Checks stored state against the log in one read-only snapshot: every projection rebuilt
+    /// in memory and compared with the stored rows, every stored blob against its digest, every
+    /// referenced payload present (see [`Store::check_state`]). Mutates nothing.
+    pub async fn check_state(&self) -> Result<StateReport, StoreError> {
+        self.store.check_state(&self.projectors).await
     }
 
     /// Drops and rebuilds every projection from the log.

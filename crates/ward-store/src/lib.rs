@@ -26,7 +26,7 @@ use ward_ledger::{Frontier, Hash, NewEvent, NodeId};
 
 pub use batch::Receipt;
 pub use ledger::{ExportSource, Ledger, write_export};
-pub use projection::{ProjectionOp, Projector};
+pub use projection::{DiffKind, ProjectionOp, Projector, StateDiff, StateReport};
 
 /// Errors from a store.
 #[derive(Debug, Error)]
@@ -121,6 +121,12 @@ pub trait Store: Send + Sync {
     async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Drops all projections and replays the log through `projectors`, in one transaction.
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError>;
+    /// Checks stored state against the log, in one read-only snapshot (so concurrent appends by
+    /// other processes cannot cause false alarms): replays every entry through `projectors` in
+    /// memory and compares the result with every stored projection row (extra, missing,
+    /// different), checks every `evidence_blobs` and `ledger_blobs` row against its digest, and
+    /// that every out-of-line payload the log references is stored. Writes nothing.
+    async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError>;
     /// Takes the named lock, shared by every process using this store (a PostgreSQL advisory
     /// lock; a file lock beside a SQLite database), waiting for it. Held until the guard drops.
     async fn lock(&self, name: &str) -> Result<StoreLock, StoreError>;

@@ -133,6 +133,231 @@ pub fn coalesce(ops: &[(u64, ProjectionOp)]) -> NetChanges {
     net
 }
 
+/// How stored state differs from what the log explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffKind {
+    /// A stored row the log does not produce (e.g. a row inserted directly into the table).
+    Extra,
+    /// A row the log produces that is not stored (or a referenced blob that is absent).
+    Missing,
+    /// Stored and derived differ (document, its sequence number, or bytes against their digest).
+    Different,
+}
+
+impl DiffKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::Extra => "extra",
+            DiffKind::Missing => "missing",
+            DiffKind::Different => "different",
+        }
+    }
+}
+
+/// One difference between stored state and the log. Documents and blobs are named by their
+/// SHA-256 digests, never by their contents (which may hold secrets or PHI).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StateDiff {
+    /// Projection collection, or the table `evidence_blobs` / `ledger_blobs`.
+    pub collection: String,
+    /// Document key, or the blob's digest.
+    pub key: String,
+    /// What is wrong.
+    pub kind: DiffKind,
+    /// Digest of what is stored (`sha256:<hex>`; for a projection, of its canonical JSON and
+    /// `@seq`), if anything is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<String>,
+    /// Digest of what the log (or the blob's own key) says should be there, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+impl std::fmt::Display for StateDiff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}: {}", self.collection, self.key, self.kind.as_str())?;
+        match (&self.stored, &self.expected) {
+            (Some(s), Some(e)) => write!(f, " (stored {s}, log gives {e})"),
+            (Some(s), None) => write!(f, " (stored {s}, not derived from the log)"),
+            (None, Some(e)) => write!(f, " (log gives {e}, nothing stored)"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// Result of checking stored state against the log ([`crate::Store::check_state`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StateReport {
+    /// Entries replayed through the projectors.
+    pub entries: u64,
+    /// Stored projection documents compared.
+    pub documents: u64,
+    /// Stored blobs (evidence and out-of-line payloads) checked against their digests.
+    pub blobs: u64,
+    /// Differences found, in all.
+    pub difference_count: u64,
+    /// The first [`MAX_DIFFS`] differences.
+    pub differences: Vec<StateDiff>,
+}
+
+/// Most differences a [`StateReport`] lists.
+pub const MAX_DIFFS: usize = 100;
+
+impl StateReport {
+    /// Whether stored state is exactly what the log explains.
+    pub fn ok(&self) -> bool {
+        self.difference_count == 0
+    }
+
+    /// Records a difference.
+    pub fn push(&mut self, d: StateDiff) {
+        self.difference_count += 1;
+        if self.differences.len() < MAX_DIFFS {
+            self.differences.push(d);
+        }
+    }
+}
+
+/// Digest of a projection document as stored: its RFC 8785 canonical JSON, then `@seq` (so the
+/// digest does not depend on how a database re-encodes JSON, e.g. PostgreSQL `jsonb`).
+pub fn doc_digest(doc: &Value, seq: u64) -> ward_ledger::Hash {
+    let mut bytes = ward_ledger::envelope::canonical_json(doc).unwrap_or_else(|_| doc.to_string().into_bytes());
+    bytes.extend_from_slice(format!("@{seq}").as_bytes());
+    ward_ledger::hash::sha256(&bytes)
+}
+
+fn sha(h: &ward_ledger::Hash) -> String {
+    format!("sha256:{}", h.to_hex())
+}
+
+/// Whether `data` is what `digest` (`sha256:<lowercase hex>`) names.
+pub fn blob_matches(digest: &str, data: &[u8]) -> bool {
+    digest == sha(&ward_ledger::hash::sha256(data))
+}
+
+/// Checks one stored blob of `table` against its digest key.
+pub fn check_blob(report: &mut StateReport, table: &str, digest: &str, data: &[u8]) {
+    report.blobs += 1;
+    if !blob_matches(digest, data) {
+        report.push(StateDiff {
+            collection: table.into(),
+            key: digest.into(),
+            kind: DiffKind::Different,
+            stored: Some(sha(&ward_ledger::hash::sha256(data))),
+            expected: Some(digest.into()),
+        });
+    }
+}
+
+/// The projections the log explains, folded event by event (pure; no store access). Only
+/// digests of documents are kept, so memory grows with the number of keys, not their size.
+#[derive(Default)]
+pub struct DerivedState {
+    docs: std::collections::HashMap<(String, String), ward_ledger::Hash>,
+    payloads: std::collections::BTreeSet<String>,
+    entries: u64,
+}
+
+impl DerivedState {
+    /// Applies one event through `projectors`, as an append would.
+    pub fn apply(&mut self, e: &EventEnvelope, projectors: &[std::sync::Arc<dyn Projector>]) {
+        self.entries += 1;
+        if let ward_ledger::Payload::Digest { sha256, .. } = &e.payload {
+            self.payloads.insert(sha256.clone());
+        }
+        for p in projectors {
+            for op in p.project(e) {
+                match op {
+                    ProjectionOp::Put { collection, key, doc } => {
+                        self.docs.insert((collection, key), doc_digest(&doc, e.seq));
+                    }
+                    ProjectionOp::Delete { collection, key } => {
+                        self.docs.remove(&(collection, key));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Entries applied so far.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Compares one stored projection row with the derived state (call once per stored row).
+    pub fn check_row(&mut self, report: &mut StateReport, collection: &str, key: &str, doc: &Value, seq: u64) {
+        report.documents += 1;
+        let stored = doc_digest(doc, seq);
+        match self.docs.remove(&(collection.to_string(), key.to_string())) {
+            Some(expected) if expected == stored => {}
+            Some(expected) => report.push(StateDiff {
+                collection: collection.into(),
+                key: key.into(),
+                kind: DiffKind::Different,
+                stored: Some(sha(&stored)),
+                expected: Some(sha(&expected)),
+            }),
+            None => report.push(StateDiff {
+                collection: collection.into(),
+                key: key.into(),
+                kind: DiffKind::Extra,
+                stored: Some(sha(&stored)),
+                expected: None,
+            }),
+        }
+    }
+
+    /// A stored row whose document is not JSON at all.
+    pub fn unreadable_row(&mut self, report: &mut StateReport, collection: &str, key: &str, raw: &[u8]) {
+        report.documents += 1;
+        let expected = self.docs.remove(&(collection.to_string(), key.to_string()));
+        report.push(StateDiff {
+            collection: collection.into(),
+            key: key.into(),
+            kind: if expected.is_some() {
+                DiffKind::Different
+            } else {
+                DiffKind::Extra
+            },
+            stored: Some(sha(&ward_ledger::hash::sha256(raw))),
+            expected: expected.as_ref().map(sha),
+        });
+    }
+
+    /// Checks one stored out-of-line payload blob against its digest, and marks it present.
+    pub fn check_payload_blob(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
+        self.payloads.remove(digest);
+        check_blob(report, "ledger_blobs", digest, data);
+    }
+
+    /// After every stored row and payload blob was checked: what the log explains but is not
+    /// stored.
+    pub fn finish(self, report: &mut StateReport) {
+        report.entries = self.entries;
+        let mut missing: Vec<((String, String), ward_ledger::Hash)> = self.docs.into_iter().collect();
+        missing.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((collection, key), expected) in missing {
+            report.push(StateDiff {
+                collection,
+                key,
+                kind: DiffKind::Missing,
+                stored: None,
+                expected: Some(sha(&expected)),
+            });
+        }
+        for digest in self.payloads {
+            report.push(StateDiff {
+                collection: "ledger_blobs".into(),
+                key: digest.clone(),
+                kind: DiffKind::Missing,
+                stored: None,
+                expected: Some(digest),
+            });
+        }
+    }
+}
+
 /// Reads `(key, doc)` rows of the `projections` table (either store) into documents.
 pub(crate) fn documents<R>(rows: &[R]) -> Result<Vec<(String, Value)>, crate::StoreError>
 where
@@ -160,6 +385,55 @@ mod tests {
             key: k.into(),
             doc: json!(v),
         }
+    }
+
+    #[test]
+    fn doc_digest_ignores_encoding_but_not_content_or_seq() {
+        let a: Value = serde_json::from_str(r#"{"b":1,"a":[1.0,"x"]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{ "a" : [1, "x"], "b" : 1 }"#).unwrap();
+        assert_eq!(doc_digest(&a, 4), doc_digest(&b, 4));
+        assert_ne!(doc_digest(&a, 4), doc_digest(&a, 5));
+        assert_ne!(doc_digest(&a, 4), doc_digest(&json!({"b": 2, "a": [1, "x"]}), 4));
+    }
+
+    #[test]
+    fn derived_state_names_extra_missing_and_different_rows() {
+        let mut d = DerivedState::default();
+        d.docs.insert(("c".into(), "same".into()), doc_digest(&json!(1), 1));
+        d.docs.insert(("c".into(), "changed".into()), doc_digest(&json!(1), 2));
+        d.docs.insert(("c".into(), "gone".into()), doc_digest(&json!(1), 3));
+        let mut r = StateReport::default();
+        d.check_row(&mut r, "c", "same", &json!(1), 1);
+        d.check_row(&mut r, "c", "changed", &json!({"role": "admin"}), 2);
+        d.check_row(&mut r, "tokens", "forged", &json!({"secret": "s3cr3t"}), 9);
+        d.unreadable_row(&mut r, "c", "junk", b"{not json");
+        d.finish(&mut r);
+        let kinds: Vec<(&str, DiffKind)> = r.differences.iter().map(|x| (x.key.as_str(), x.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("changed", DiffKind::Different),
+                ("forged", DiffKind::Extra),
+                ("junk", DiffKind::Extra),
+                ("gone", DiffKind::Missing)
+            ]
+        );
+        assert_eq!((r.documents, r.difference_count), (4, 4));
+        let text: String = r.differences.iter().map(ToString::to_string).collect();
+        assert!(!text.contains("s3cr3t") && !text.contains("admin"), "{text}");
+    }
+
+    #[test]
+    fn blobs_must_match_their_digest_exactly() {
+        let digest = format!("sha256:{}", ward_ledger::hash::sha256(b"abc").to_hex());
+        assert!(blob_matches(&digest, b"abc"));
+        assert!(!blob_matches(&digest, b"abd"));
+        assert!(!blob_matches(&digest.to_uppercase(), b"abc"));
+        assert!(!blob_matches("sha256:", b""));
+        let mut r = StateReport::default();
+        check_blob(&mut r, "evidence_blobs", &digest, b"abd");
+        assert_eq!(r.differences[0].expected.as_deref(), Some(digest.as_str()));
+        assert_eq!(r.blobs, 1);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::batch::{PreparedBatch, Receipt, prepare};
 use crate::migrate::{Migration, SQLITE, latest};
-use crate::projection::{ProjectionOp, Projector};
+use crate::projection::{DerivedState, ProjectionOp, Projector, StateReport};
 use crate::{Store, StoreError, StoredCheckpoint, StoredEntry, hash_from_db, to_i64, to_u64};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -16,6 +16,10 @@ use std::time::Duration;
 use ward_ledger::{Frontier, Hash, NewEvent, NodeId};
 
 const CHUNK: usize = 500;
+/// Rows per read when checking state.
+const STATE_CHUNK: i64 = 5000;
+/// Blobs per read when checking state (they can be large).
+const BLOB_CHUNK: i64 = 64;
 
 /// A ledger in one SQLite file.
 pub struct SqliteStore {
@@ -422,6 +426,101 @@ impl Store for SqliteStore {
         .map_err(|e| StoreError::Invalid(format!("lock task failed: {e}")))?
         .map_err(|e| StoreError::Invalid(format!("cannot take lock {name:?}: {e}")))?;
         Ok(crate::StoreLock::new(file))
+    }
+
+    async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError> {
+        // A deferred transaction: its first read fixes the snapshot (WAL), later appends by other
+        // connections are not seen. Nothing is written.
+        let mut tx = self.pool.begin().await?;
+        let size = to_u64(
+            sqlx::query_scalar::<_, i64>("SELECT size FROM ledger_head WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?,
+            "size",
+        )?;
+        let mut derived = DerivedState::default();
+        let mut report = StateReport::default();
+        let mut next = 0u64;
+        while next < size {
+            let rows =
+                sqlx::query("SELECT seq, leaf FROM ledger_entries WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
+                    .bind(to_i64(next)?)
+                    .bind(to_i64(size)?)
+                    .bind(STATE_CHUNK)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if rows.is_empty() {
+                return Err(StoreError::Corrupt(format!("entries stop at {next}, head says {size}")));
+            }
+            for r in &rows {
+                let seq = to_u64(r.try_get("seq")?, "seq")?;
+                if seq != next {
+                    return Err(StoreError::Corrupt(format!("entry {next} is missing")));
+                }
+                let leaf: Vec<u8> = r.try_get("leaf")?;
+                let env = ward_ledger::EventEnvelope::from_leaf(&leaf)
+                    .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+                derived.apply(&env, projectors);
+                next += 1;
+            }
+        }
+        let mut after: Option<(String, String)> = None;
+        loop {
+            // Two statements, so that each is a primary-key range seek (an `OR` would scan).
+            let rows = match &after {
+                None => sqlx::query(
+                    "SELECT collection, key, CAST(doc AS BLOB) AS doc, updated_seq FROM projections \
+                     ORDER BY collection, key LIMIT ?1",
+                )
+                .bind(STATE_CHUNK),
+                Some((c, k)) => sqlx::query(
+                    "SELECT collection, key, CAST(doc AS BLOB) AS doc, updated_seq FROM projections \
+                     WHERE (collection, key) > (?2, ?3) ORDER BY collection, key LIMIT ?1",
+                )
+                .bind(STATE_CHUNK)
+                .bind(c.clone())
+                .bind(k.clone()),
+            }
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.try_get("collection")?, last.try_get("key")?));
+            for r in &rows {
+                let (collection, key): (String, String) = (r.try_get("collection")?, r.try_get("key")?);
+                let raw: Vec<u8> = r.try_get("doc")?;
+                let seq = u64::try_from(r.try_get::<i64, _>("updated_seq")?).unwrap_or(u64::MAX);
+                match serde_json::from_slice::<Value>(&raw) {
+                    Ok(doc) => derived.check_row(&mut report, &collection, &key, &doc, seq),
+                    Err(_) => derived.unreadable_row(&mut report, &collection, &key, &raw),
+                }
+            }
+        }
+        for table in ["ledger_blobs", "evidence_blobs"] {
+            let mut after: Option<String> = None;
+            loop {
+                let filter = if after.is_some() { "WHERE digest > ?1" } else { "" };
+                let sql = format!("SELECT digest, data FROM {table} {filter} ORDER BY digest LIMIT {BLOB_CHUNK}");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(a) = &after {
+                    q = q.bind(a.clone());
+                }
+                let rows = q.fetch_all(&mut *tx).await?;
+                let Some(last) = rows.last() else { break };
+                after = Some(last.try_get("digest")?);
+                for r in &rows {
+                    let digest: String = r.try_get("digest")?;
+                    let data: Vec<u8> = r.try_get("data")?;
+                    if table == "ledger_blobs" {
+                        derived.check_payload_blob(&mut report, &digest, &data);
+                    } else {
+                        crate::projection::check_blob(&mut report, table, &digest, &data);
+                    }
+                }
+            }
+        }
+        tx.rollback().await?;
+        derived.finish(&mut report);
+        Ok(report)
     }
 
     async fn rebuild_projections(&self, projectors: &[Arc<dyn Projector>]) -> Result<u64, StoreError> {

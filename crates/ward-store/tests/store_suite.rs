@@ -70,6 +70,11 @@ both_stores!(
     projection_deletes_apply_in_order,
     projection_prefix_reads_byte_ordered_ranges,
     named_locks_exclude_other_handles_until_dropped,
+    forged_admin_token_row_is_found_by_fsck,
+    forged_approval_row_is_found_by_fsck,
+    tampered_evidence_blob_is_found_by_fsck,
+    deleted_and_edited_projection_rows_are_found_by_fsck,
+    state_check_sees_one_snapshot_while_others_append,
 );
 
 /// A projector that keeps open items and removes them when closed.
@@ -418,3 +423,210 @@ pub async fn raw_exec(url: &str, sqlite_sql: &str, pg_sql: &str) {
 fn _assert_send(_: Arc<dyn ward_store::Store>) {}
 #[allow(dead_code)]
 fn _unused(_: &dyn NoteSigner, _: TestDb) {}
+
+/// fsck with a verifier, asserting the log itself is intact (only state is wrong).
+async fn fsck_state(l: &Ledger) -> (ward_store::ledger::FsckReport, ward_store::StateReport) {
+    let s = signer();
+    l.checkpoint(&s, ORIGIN).await.unwrap();
+    let r = l.fsck(Some(&s.verifier()), ORIGIN, &|_, _| {}).await.unwrap();
+    assert_eq!(r.first_bad_entry, None, "{:?}", r.problems);
+    let state = r.state.clone().expect("state was checked");
+    (r, state)
+}
+
+/// The one difference a report lists.
+fn only_diff(s: &ward_store::StateReport) -> &ward_store::StateDiff {
+    assert_eq!(s.difference_count, 1, "{:?}", s.differences);
+    &s.differences[0]
+}
+
+/// A row inserted straight into `projections` (here: an admin token carrying a secret hash) is
+/// reported as extra, by collection and key, with digests only; fsck writes nothing.
+async fn forged_admin_token_row_is_found_by_fsck(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..40).map(event).collect()).await.unwrap();
+    let (r, state) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(state.entries, 40);
+    assert_eq!(state.documents, 5 + 3);
+    let doc = r#"{"id":"forged","role":"admin","subject":"user:mallory","hash":"SECRET-HASH-0123"}"#;
+    raw_exec(
+        url,
+        &format!("INSERT INTO projections (collection, key, doc, updated_seq) VALUES ('tokens', 'forged', '{doc}', 3)"),
+        &format!(
+            "INSERT INTO projections (collection, key, doc, updated_seq) VALUES ('tokens', 'forged', '{doc}'::jsonb, 3)"
+        ),
+    )
+    .await;
+    let (r, state) = fsck_state(&l).await;
+    assert!(!r.ok());
+    let d = only_diff(&state);
+    assert_eq!((d.collection.as_str(), d.key.as_str()), ("tokens", "forged"));
+    assert_eq!(d.kind, ward_store::DiffKind::Extra);
+    assert!(d.stored.as_deref().is_some_and(|s| s.starts_with("sha256:")));
+    assert_eq!(d.expected, None);
+    let printed = format!("{:?} {}", r.problems, serde_json::to_string(&r.state).unwrap());
+    assert!(
+        printed.contains("tokens") && printed.contains("forged") && printed.contains("extra"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("SECRET-HASH") && !printed.contains("mallory"),
+        "fsck printed a document: {printed}"
+    );
+    // fsck never repairs: the forged row is still there, until a rebuild drops it.
+    assert!(l.store().projection("tokens", "forged").await.unwrap().is_some());
+    assert_eq!(l.head().await.unwrap().size(), 40, "fsck appended nothing");
+    l.rebuild_projections().await.unwrap();
+    assert!(l.check_state().await.unwrap().ok());
+}
+
+/// A forged approval (the gate counts rows of `approvals`) is found the same way, and so is a
+/// forged approval that overwrites a real document.
+async fn forged_approval_row_is_found_by_fsck(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..10).map(event).collect()).await.unwrap();
+    raw_exec(
+        url,
+        r#"INSERT INTO projections (collection, key, doc, updated_seq) VALUES ('approvals', 'change:1/999', '{"signer":"user:boss","meaning":"approval"}', 9)"#,
+        r#"INSERT INTO projections (collection, key, doc, updated_seq) VALUES ('approvals', 'change:1/999', '{"signer":"user:boss","meaning":"approval"}'::jsonb, 9)"#,
+    )
+    .await;
+    let (r, state) = fsck_state(&l).await;
+    assert!(!r.ok());
+    let d = only_diff(&state);
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("approvals", "change:1/999", ward_store::DiffKind::Extra)
+    );
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("approvals") && p.contains("change:1/999")),
+        "{:?}",
+        r.problems
+    );
+    // Rewriting the document of a real key: "different", with both digests.
+    raw_exec(
+        url,
+        r#"DELETE FROM projections WHERE collection = 'approvals'; UPDATE projections SET doc = '{"kind":"human","last_seq":9,"last_time":"x"}' WHERE collection = 'actors' AND key = 'user:u0'"#,
+        r#"DELETE FROM projections WHERE collection = 'approvals'; UPDATE projections SET doc = '{"kind":"human","last_seq":9,"last_time":"x"}'::jsonb WHERE collection = 'actors' AND key = 'user:u0'"#,
+    )
+    .await;
+    let (_, state) = fsck_state(&l).await;
+    let d = only_diff(&state);
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("actors", "user:u0", ward_store::DiffKind::Different)
+    );
+    assert!(d.stored.is_some() && d.expected.is_some() && d.stored != d.expected);
+}
+
+/// A raw evidence document altered after it was stored (evidence lives beside the log, so an
+/// export cannot show it) is reported against its digest; so are payload blobs.
+async fn tampered_evidence_blob_is_found_by_fsck(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..5).map(event).collect()).await.unwrap();
+    let data = b"<testsuite tests=\"1\" failures=\"1\"/>";
+    let digest = format!("sha256:{}", ward_ledger::hash::sha256(data).to_hex());
+    l.store().put_evidence(&digest, data).await.unwrap();
+    let mut big = event(5);
+    big.payload = json!("p".repeat(20_000));
+    l.append(big).await.unwrap();
+    let (r, _) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(
+        r.state.as_ref().unwrap().blobs,
+        2,
+        "one evidence blob and one payload blob"
+    );
+    raw_exec(
+        url,
+        &format!("UPDATE evidence_blobs SET data = CAST('<testsuite tests=\"1\" failures=\"0\"/>' AS BLOB) WHERE digest = '{digest}'"),
+        &format!("UPDATE evidence_blobs SET data = convert_to('<testsuite tests=\"1\" failures=\"0\"/>', 'UTF8') WHERE digest = '{digest}'"),
+    )
+    .await;
+    let (r, state) = fsck_state(&l).await;
+    assert!(!r.ok());
+    let d = only_diff(&state);
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("evidence_blobs", digest.as_str(), ward_store::DiffKind::Different)
+    );
+    assert_eq!(d.expected.as_deref(), Some(digest.as_str()));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("evidence_blobs") && p.contains(&digest)),
+        "{:?}",
+        r.problems
+    );
+    // Evidence stored under a digest that is not its own is refused too.
+    raw_exec(
+        url,
+        "INSERT INTO evidence_blobs (digest, data, created_at) VALUES ('sha256:00', CAST('x' AS BLOB), 'now')",
+        "INSERT INTO evidence_blobs (digest, data, created_at) VALUES ('sha256:00', convert_to('x', 'UTF8'), 'now')",
+    )
+    .await;
+    assert_eq!(l.check_state().await.unwrap().difference_count, 2);
+    // A payload blob the log refers to, deleted: missing.
+    raw_exec(url, "DELETE FROM ledger_blobs", "DELETE FROM ledger_blobs").await;
+    let state = l.check_state().await.unwrap();
+    assert!(
+        state
+            .differences
+            .iter()
+            .any(|d| d.collection == "ledger_blobs" && d.kind == ward_store::DiffKind::Missing),
+        "{:?}",
+        state.differences
+    );
+}
+
+/// Rows deleted from, or with their sequence number changed in, `projections`.
+async fn deleted_and_edited_projection_rows_are_found_by_fsck(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..12).map(event).collect()).await.unwrap();
+    raw_exec(
+        url,
+        "DELETE FROM projections WHERE collection = 'subjects' AND key = 'change:3'",
+        "DELETE FROM projections WHERE collection = 'subjects' AND key = 'change:3'",
+    )
+    .await;
+    let d = only_diff(&l.check_state().await.unwrap()).clone();
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("subjects", "change:3", ward_store::DiffKind::Missing)
+    );
+    l.rebuild_projections().await.unwrap();
+    raw_exec(
+        url,
+        "UPDATE projections SET updated_seq = 0 WHERE collection = 'subjects' AND key = 'change:4'",
+        "UPDATE projections SET updated_seq = 0 WHERE collection = 'subjects' AND key = 'change:4'",
+    )
+    .await;
+    let d = only_diff(&l.check_state().await.unwrap()).clone();
+    assert_eq!(d.kind, ward_store::DiffKind::Different);
+}
+
+/// Another handle appending all the while never makes the check see state ahead of the log.
+async fn state_check_sees_one_snapshot_while_others_append(url: &str) {
+    let l = ledger(url).await;
+    let other = ledger(url).await;
+    l.append_batch((0..200).map(event).collect()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        for i in 0..30u64 {
+            other
+                .append_batch((0..50).map(|j| event(1000 + i * 50 + j)).collect())
+                .await
+                .unwrap();
+        }
+    });
+    let mut checks = 0;
+    while !writer.is_finished() || checks == 0 {
+        let s = l.check_state().await.unwrap();
+        assert!(s.ok(), "false alarm under concurrent appends: {:?}", s.differences);
+        checks += 1;
+    }
+    writer.await.unwrap();
+    assert!(l.check_state().await.unwrap().ok());
+}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ward_ledger::{Actor, ActorKind, NewEvent};
 use ward_store::Ledger;
-use ward_store::projection::default_projectors;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -66,7 +65,7 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
     let store = crate::context::open_store(&url).await?;
     let backend = store.backend();
     let start_size = store.head().await?.size();
-    let ledger = Ledger::new(store, default_projectors());
+    let ledger = Ledger::new(store, crate::context::projectors());
     let payload = "x".repeat(a.payload);
     let per_task = a.count / a.concurrency.max(1) as u64;
     let pb = Arc::new(progress(g.output, "append"));

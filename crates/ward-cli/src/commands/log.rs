@@ -364,19 +364,40 @@ async fn fsck(g: &Global, ctx: &Context) -> Result<()> {
     if g.output == Output::Json {
         emit(g.output, json!(r), String::new);
     }
+    let state = r.state.clone().unwrap_or_default();
     if r.ok() {
         if g.output == Output::Text {
-            println!("OK: {} entries, {} checkpoints, root {}", r.size, r.checkpoints, r.root);
+            println!(
+                "OK: {} entries, {} checkpoints, root {}; state matches the log ({} documents, {} blobs)",
+                r.size, r.checkpoints, r.root, state.documents, state.blobs
+            );
         }
         Ok(())
     } else {
+        if g.output == Output::Text {
+            // Every problem, one a line; documents and blobs only by digest.
+            for p in &r.problems {
+                println!("{p}");
+            }
+        }
         let first = r
             .first_bad_entry
             .map_or(String::new(), |i| format!("first bad entry {i}: "));
-        Err(Failure::verify(format!(
-            "store check failed: {first}{}",
-            r.problems.first().cloned().unwrap_or_default()
-        ))
+        let hint = if r.first_bad_entry.is_none() && state.difference_count > 0 {
+            "stored state differs from what the log explains: find out who changed the rows, then \
+             `ward log rebuild-projections` derives the state tables again from the log; altered \
+             evidence blobs cannot be derived — restore them from a backup"
+        } else {
+            "the log itself is damaged: restore the store from a backup and compare with your latest export"
+        };
+        Err(Failure {
+            hint: Some(hint.into()),
+            ..Failure::verify(format!(
+                "store check failed ({} problem(s)): {first}{}",
+                r.problems.len(),
+                r.problems.first().cloned().unwrap_or_default()
+            ))
+        }
         .into())
     }
 }

@@ -59,6 +59,20 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let ctx = Context::open(g).await?;
     let signer = Arc::new(ctx.signer()?);
     let mut state = AppState::new(ctx.ledger.clone(), signer, ctx.origin.clone());
+    // Before anything reads or writes state (the rollout engine, the first request): the state
+    // tables and blobs must be exactly what the log explains, or nothing starts.
+    let checked = check_state(&ctx.ledger, &state.metrics).await?;
+    eprintln!(
+        "state matches the log: {} entries, {} documents, {} blobs checked in {:.1} s",
+        checked.entries, checked.documents, checked.blobs, checked.seconds
+    );
+    if a.state_check_interval > 0 {
+        tokio::spawn(recheck_state(
+            ctx.ledger.clone(),
+            state.metrics.clone(),
+            std::time::Duration::from_secs(a.state_check_interval),
+        ));
+    }
     state.guard = std::sync::Arc::new(cfg.guard());
     state.risk = std::sync::Arc::new(cfg.risk.clone());
     state.artifacts = std::sync::Arc::new(cfg.artifacts.clone());
@@ -136,6 +150,80 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
         None => ward_server::serve(listener, state, shutdown_signal()).await?,
     }
     Ok(())
+}
+
+/// What a passing state check covered.
+pub struct Checked {
+    /// Entries replayed.
+    pub entries: u64,
+    /// Projection documents compared.
+    pub documents: u64,
+    /// Blobs checked against their digests.
+    pub blobs: u64,
+    /// Time taken.
+    pub seconds: f64,
+}
+
+/// Checks stored state against the log (`Ledger::check_state`: one read-only snapshot), records
+/// the outcome in the metrics, and refuses (exit 3) when they differ.
+pub async fn check_state(ledger: &ward_store::Ledger, metrics: &ward_server::metrics::Metrics) -> Result<Checked> {
+    let started = std::time::Instant::now();
+    let outcome = ledger.check_state().await;
+    let seconds = started.elapsed().as_secs_f64();
+    let now = jiff::Timestamp::now().as_second();
+    let hint = "run `ward log fsck` on this store to list every difference; once you know who changed \
+                the rows, `ward log rebuild-projections` derives the state tables again from the log \
+                (altered evidence blobs cannot be derived: restore them from a backup)";
+    let refuse = |message: String| -> anyhow::Error {
+        Failure {
+            hint: Some(hint.into()),
+            kind: "state_mismatch".into(),
+            ..Failure::verify(message)
+        }
+        .into()
+    };
+    match outcome {
+        Ok(r) if r.ok() => {
+            metrics.state_checked(true, now, seconds);
+            Ok(Checked {
+                entries: r.entries,
+                documents: r.documents,
+                blobs: r.blobs,
+                seconds,
+            })
+        }
+        Ok(r) => {
+            metrics.state_checked(false, now, seconds);
+            let first = r.differences.first().map(ToString::to_string).unwrap_or_default();
+            Err(refuse(format!(
+                "refusing to serve: stored state does not match the log ({} difference(s); first: {first})",
+                r.difference_count
+            )))
+        }
+        Err(ward_store::StoreError::Corrupt(m)) => {
+            metrics.state_checked(false, now, seconds);
+            Err(refuse(format!("refusing to serve: the log cannot be replayed: {m}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks state again every `every` while serving; a mismatch sets `ward_state_consistent` to 0
+/// and is logged (the server keeps running: the metric is the alert).
+async fn recheck_state(
+    ledger: ward_store::Ledger,
+    metrics: Arc<ward_server::metrics::Metrics>,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = check_state(&ledger, &metrics).await {
+            tracing::error!(error = %e, "stored state no longer matches the log; run `ward log fsck`");
+            eprintln!("error: {e}");
+        }
+    }
 }
 
 async fn shutdown_signal() {
