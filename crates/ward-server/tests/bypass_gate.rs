@@ -222,8 +222,8 @@ async fn partial_controls_naming_only_high_still_block_a_medium_change() {
         register(&ledger, &a).await;
         attach(&ledger, &a, "unit.xml", &junit("unit", 0)).await;
         attach(&ledger, &a, "trivy.json", &trivy(&[("CVE-2026-0001", "CRITICAL")])).await;
-        // A FHIR change is medium; 0 approvals, a critical finding, no ticket.
-        let c = open(&ledger, &[&a], "src/fhir/patient.py", false).await;
+        // A billing change is medium; 0 approvals, a critical finding, no ticket.
+        let c = open(&ledger, &[&a], "src/billing/invoice.py", false).await;
         assert_eq!(c.tier.as_str(), "medium");
         let d = check(&ledger, &policy, &c.id).await;
         assert!(!d.allow);
@@ -455,9 +455,12 @@ async fn self_granted_waiver_of_who_must_sign_does_not_excuse() {
             assert!(got.contains(&want), "{want} missing from {got:?}");
         }
         assert!(d.waived.is_empty(), "{:?}", d.waived);
-        // A second distinct approver waiving evidence. makes two: evidence is excused, the
-        // signatures still are not.
+        // The opener's own waiver never counts (she is a party of the change): two approvers
+        // independent of it waiving evidence. excuse it; the signatures still are not.
         waive(&ledger, "user:quinn", ("change", &c.id), &["evidence."], None).await;
+        let d = check(&ledger, &default_policy(), &c.id).await;
+        assert!(rules(&d).iter().any(|r| r.starts_with("evidence.")), "{:?}", d.reasons);
+        waive(&ledger, "user:rhea", ("change", &c.id), &["evidence."], None).await;
         let d = check(&ledger, &default_policy(), &c.id).await;
         assert!(!rules(&d).iter().any(|r| r.starts_with("evidence.")), "{:?}", d.reasons);
         assert!(rules(&d).contains(&"approvals.quorum"));
