@@ -9,7 +9,7 @@
 
 use crate::error::ApiError;
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use argon2::password_hash::PasswordHasher;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -28,7 +28,8 @@ pub const CACHE_TTL: Duration = Duration::from_secs(10);
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 const TOKENS: &str = "tokens";
 const REVOKED: &str = "token_revocations";
-const USERS: &str = "users";
+use crate::users::USERS;
+pub use crate::users::{UserRecord, check_name, check_password, user_record};
 
 /// A token as stored in the `tokens` projection (the secret only as its hash).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -57,17 +58,6 @@ pub struct TokenRecord {
     /// or by signing in), an administrator or the local operator for an automation token.
     #[serde(default)]
     pub created_by: String,
-}
-
-/// A local user (`users` projection).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct UserRecord {
-    /// Login name; the identity is `user:<name>`.
-    pub name: String,
-    /// Printed name, as it will appear on signatures.
-    pub display_name: String,
-    /// Roles granted.
-    pub roles: Vec<Role>,
 }
 
 /// A newly created token: the only time its secret is shown.
@@ -103,24 +93,6 @@ impl Projector for IdentityProjector {
             ("user.added", Some(name)) => vec![put(USERS, name, p.clone())],
             _ => vec![],
         }
-    }
-}
-
-/// Checks a token or user name: 1–64 of `[a-z0-9._-]`, starting with a letter or digit.
-pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            format!("invalid {what} name {name:?}"),
-            "use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
-        ))
     }
 }
 
@@ -341,14 +313,6 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     Ok(record)
 }
 
-/// A local user by name.
-pub async fn user_record(ledger: &Ledger, name: &str) -> Result<Option<UserRecord>, ApiError> {
-    match ledger.store().projection(USERS, name).await? {
-        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(ApiError::internal)?)),
-        None => Ok(None),
-    }
-}
-
 /// Every local user.
 pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, ApiError> {
     ledger
@@ -358,23 +322,6 @@ pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, ApiError> {
         .into_iter()
         .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
         .collect()
-}
-
-/// Checks a local user's password (argon2id, off the async threads).
-pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Result<Option<UserRecord>, ApiError> {
-    let Some(user) = user_record(ledger, name).await? else {
-        return Ok(None);
-    };
-    let Some(phc) = ledger.store().get_meta(&format!("password:{name}")).await? else {
-        return Ok(None);
-    };
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(ok.then_some(user))
 }
 
 /// Starts a sign-in session for a user whose password was checked: a human token that expires.

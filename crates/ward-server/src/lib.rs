@@ -12,6 +12,7 @@
 //! - [`changes`]: change requests, classified by risk when opened; tier overrides.
 //! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
 //!   replay.
+//! - [`users`]: the local user directory, read-only (records, names, password checks).
 //! - [`reauth`]: re-authentication before every signature (password or a fresh OIDC token,
 //!   never the request's own bearer), printed names, lockout after repeated failures.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
@@ -46,6 +47,7 @@ pub mod rollout;
 pub mod routes;
 pub mod state;
 pub mod tls;
+pub mod users;
 
 pub use error::ApiError;
 pub use routes::{ROUTES, router};

@@ -19,7 +19,7 @@
 //!   the lockout itself is recorded as `reauth.locked`.
 
 use crate::error::ApiError;
-use crate::identities;
+use crate::users;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use ward_core::Identity;
@@ -148,7 +148,7 @@ pub async fn reauthenticate(
         }));
     }
     match (by.id.strip_prefix("user:"), creds.password, creds.reauth_token) {
-        (Some(name), Some(password), _) => match identities::check_password(ledger, name, password).await? {
+        (Some(name), Some(password), _) => match users::check_password(ledger, name, password).await? {
             Some(user) if !user.display_name.trim().is_empty() => Ok(Ok(Proof {
                 method: "password",
                 printed_name: user.display_name,
@@ -213,7 +213,7 @@ pub async fn reauthenticate(
 pub async fn with_directory_roles(ledger: &Ledger, by: &Identity) -> Result<Identity, ApiError> {
     let mut who = by.clone();
     if let Some(name) = by.id.strip_prefix("user:")
-        && let Some(user) = identities::user_record(ledger, name).await?
+        && let Some(user) = users::user_record(ledger, name).await?
     {
         for r in user.roles {
             if !who.roles.contains(&r) {
@@ -309,7 +309,7 @@ pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<()
         }
         identity.to_string()
     } else {
-        identities::check_name("user", identity)?;
+        users::check_name("user", identity)?;
         format!("user:{identity}")
     };
     ledger
@@ -352,7 +352,7 @@ impl Projector for ReauthProjector {
         if e.kind == "auth.failed"
             && p.get("reason").and_then(Value::as_str) == Some("bad_password")
             && let Some(user) = p.get("user").and_then(Value::as_str)
-            && identities::check_name("user", user).is_ok()
+            && users::check_name("user", user).is_ok()
         {
             return vec![ProjectionOp::put_stamped(
                 FAILURES,

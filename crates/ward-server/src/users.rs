@@ -1,0 +1,68 @@
+//! The local user directory, read-only: names, records and password checks. Identities
+//! (`crate::identities`) writes it; re-authentication (`crate::reauth`) and the rest of the
+//! server read it from here, so neither depends on the other.
+
+use crate::error::ApiError;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use ward_core::Role;
+use ward_store::Ledger;
+
+/// The projection of local users.
+pub(crate) const USERS: &str = "users";
+
+/// A local user (`users` projection).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserRecord {
+    /// Login name; the identity is `user:<name>`.
+    pub name: String,
+    /// Printed name, as it will appear on signatures.
+    pub display_name: String,
+    /// Roles granted.
+    pub roles: Vec<Role>,
+}
+
+/// Checks a token or user name: 1–64 of `[a-z0-9._-]`, starting with a letter or digit.
+pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            format!("invalid {what} name {name:?}"),
+            "use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// A local user by name.
+pub async fn user_record(ledger: &Ledger, name: &str) -> Result<Option<UserRecord>, ApiError> {
+    match ledger.store().projection(USERS, name).await? {
+        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(ApiError::internal)?)),
+        None => Ok(None),
+    }
+}
+
+/// Checks a local user's password (argon2id, off the async threads).
+pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Result<Option<UserRecord>, ApiError> {
+    let Some(user) = user_record(ledger, name).await? else {
+        return Ok(None);
+    };
+    let Some(phc) = ledger.store().get_meta(&format!("password:{name}")).await? else {
+        return Ok(None);
+    };
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(ok.then_some(user))
+}
