@@ -145,32 +145,43 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     p == pattern.len()
 }
 
+/// What a detector's match must also satisfy, given the whole text.
+type Check = fn(&str, &Context<'_>, usize, usize) -> bool;
+
 struct Detector {
     name: &'static str,
     re: Regex,
-    check: fn(&str, &str) -> bool,
+    check: Check,
 }
 
-fn always(_: &str, _: &str) -> bool {
+fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     true
 }
 
-fn valid_ssn(m: &str, _: &str) -> bool {
-    let parts: Vec<&str> = m.split('-').collect();
-    let [area, group, serial] = parts.as_slice() else {
+fn valid_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let mut parts = m.split('-');
+    let (Some(area), Some(group), Some(serial), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    *area != "000" && *area != "666" && !area.starts_with('9') && *group != "00" && *serial != "0000"
+    area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
 }
 
-fn names_a_person(_: &str, line: &str) -> bool {
-    let l = line.to_ascii_lowercase();
-    ["name", "patient", "first", "last", "surname"]
-        .iter()
-        .any(|k| l.contains(k))
+/// How far (bytes) before or after a birth date a person's name field still counts, across
+/// line breaks (pretty-printed documents put `"patient_name"` and `"dob"` on separate lines).
+pub const NAME_WINDOW: usize = 256;
+
+/// A birth date names a person when a name keyword is on a line the match touches, or within
+/// [`NAME_WINDOW`] bytes of it. One binary search in the keyword positions, found once per
+/// scan — never a re-scan of the line or window per match.
+fn names_a_person(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let lo = cx.line_start(start).min(start.saturating_sub(NAME_WINDOW));
+    let hi = cx.line_end(end.saturating_sub(1)).max(end.saturating_add(NAME_WINDOW));
+    let kw = cx.person_keywords();
+    let i = kw.partition_point(|&p| p < lo);
+    kw.get(i).is_some_and(|&p| p < hi)
 }
 
-fn high_entropy(m: &str, _: &str) -> bool {
+fn high_entropy(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let has = |f: fn(&u8) -> bool| m.as_bytes().iter().any(f);
     if !(has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)) {
         return false;
@@ -189,6 +200,65 @@ fn high_entropy(m: &str, _: &str) -> bool {
         })
         .sum();
     entropy >= 4.8
+}
+
+/// What every check may ask about the text, each computed at most once per scan (one pass).
+struct Context<'t> {
+    text: &'t str,
+    newlines: OnceLock<Vec<usize>>,
+    keywords: OnceLock<Vec<usize>>,
+}
+
+impl<'t> Context<'t> {
+    fn new(text: &'t str) -> Context<'t> {
+        Context {
+            text,
+            newlines: OnceLock::new(),
+            keywords: OnceLock::new(),
+        }
+    }
+
+    /// Offsets of every `\n`, in order.
+    fn newlines(&self) -> &[usize] {
+        self.newlines.get_or_init(|| {
+            self.text
+                .bytes()
+                .enumerate()
+                .filter_map(|(i, b)| (b == b'\n').then_some(i))
+                .collect()
+        })
+    }
+
+    /// 0-based line of byte `at`, and the offset where that line starts.
+    fn line_of(&self, at: usize) -> (usize, usize) {
+        let nl = self.newlines();
+        let line = nl.partition_point(|&p| p < at);
+        (line, if line == 0 { 0 } else { nl[line - 1] + 1 })
+    }
+
+    fn line_start(&self, at: usize) -> usize {
+        self.line_of(at).1
+    }
+
+    /// Where the line holding byte `at` ends (its `\n`, or the end of the text).
+    fn line_end(&self, at: usize) -> usize {
+        let nl = self.newlines();
+        nl.get(nl.partition_point(|&p| p < at))
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    /// Start offsets of the words that name a person (`name`, `patient`, `first`, `last`,
+    /// `surname`, any case), in order.
+    fn person_keywords(&self) -> &[usize] {
+        self.keywords
+            .get_or_init(|| person_keyword_re().find_iter(self.text).map(|m| m.start()).collect())
+    }
+}
+
+fn person_keyword_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| Regex::new(r"(?i)name|patient|first|last|surname").expect("built-in pattern"))
 }
 
 fn detectors() -> &'static [Detector] {
@@ -237,54 +307,91 @@ fn default_mrn() -> &'static Regex {
     R.get_or_init(|| Regex::new(r"(?i)\bMRN\b\W{0,3}\d{6,10}\b").expect("built-in pattern"))
 }
 
+/// A scan stopped before the end because its caller's work budget ran out (a deadline passed,
+/// or the request that wanted it was dropped). Nothing it found so far is returned: a partial
+/// scan proves nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the PHI/secret scan was stopped before the end: its work budget ran out")]
+pub struct Stopped;
+
+/// How many matches of one detector are taken between two calls of the caller's `stop`.
+const STOP_EVERY: usize = 1024;
+
 /// Scans a text document; returns every finding, in order.
+///
+/// Linear time: each detector is one left-to-right pass of the regex engine over the whole text
+/// (finite automata, no backtracking), every check costs O(match) or one binary search, and
+/// lines are located by a binary search in the newline offsets found once. There is no
+/// per-line and no per-match re-scan, so neither one 5 MiB line nor five million short ones
+/// costs more than a few passes over the bytes.
 pub fn scan(text: &str, cfg: &GuardConfig) -> Vec<Finding> {
+    let Ok(found) = run::<std::convert::Infallible>(text, cfg, &mut || Ok(()));
+    found
+}
+
+/// [`scan`] under a work budget: `stop` is asked before each detector's pass and every
+/// [`STOP_EVERY`] matches; when it answers `true` the scan ends with [`Stopped`]. Pass a
+/// closure that reads a deadline or a cancellation flag (the clock stays with the caller).
+pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool) -> Result<Vec<Finding>, Stopped> {
+    run(text, cfg, &mut || if stop() { Err(Stopped) } else { Ok(()) })
+}
+
+fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
+    let cx = Context::new(text);
     let mut out = Vec::new();
-    let mut line_start = 0usize;
-    for (i, line) in text.split('\n').enumerate() {
-        let mut push = |name: &str, start: usize, end: usize| {
-            let span = &line[start..end];
-            if cfg.allow.detectors.iter().any(|d| d == name) || cfg.allow.patterns.iter().any(|p| p.is_match(span)) {
-                return;
-            }
-            out.push(Finding {
-                detector: name.to_string(),
-                line: i + 1,
-                column: start + 1,
-                span_sha256: format!("sha256:{}", hex::encode(Sha256::digest(span.as_bytes()))),
-                range: (line_start + start, line_start + end),
-            });
-        };
-        for d in detectors() {
-            for m in d.re.find_iter(line) {
-                if (d.check)(m.as_str(), line) {
-                    push(d.name, m.start(), m.end());
-                }
-            }
+    let mut push = |name: &str, start: usize, end: usize| {
+        let span = &text[start..end];
+        if cfg.allow.patterns.iter().any(|p| p.is_match(span)) {
+            return;
         }
-        if cfg.mrn_patterns.is_empty() {
-            for m in default_mrn().find_iter(line) {
-                push("mrn", m.start(), m.end());
-            }
+        let (line, line_start) = cx.line_of(start);
+        out.push(Finding {
+            detector: name.to_string(),
+            line: line + 1,
+            column: start - line_start + 1,
+            span_sha256: format!("sha256:{}", hex::encode(Sha256::digest(span.as_bytes()))),
+            range: (start, end),
+        });
+    };
+    let enabled = |name: &str| !cfg.allow.detectors.iter().any(|d| d == name);
+    let mut pass = |name: &str, re: &Regex, check: Check, push: &mut dyn FnMut(&str, usize, usize)| {
+        if !enabled(name) {
+            return Ok(());
         }
-        for (name, re) in &cfg.mrn_patterns {
-            for m in re.find_iter(line) {
+        stop()?;
+        for (i, m) in re.find_iter(text).enumerate() {
+            if i % STOP_EVERY == STOP_EVERY - 1 {
+                stop()?;
+            }
+            if check(m.as_str(), &cx, m.start(), m.end()) {
                 push(name, m.start(), m.end());
             }
         }
-        line_start += line.len() + 1;
+        Ok(())
+    };
+    for d in detectors() {
+        pass(d.name, &d.re, d.check, &mut push)?;
     }
+    if cfg.mrn_patterns.is_empty() {
+        pass("mrn", default_mrn(), always, &mut push)?;
+    }
+    for (name, re) in &cfg.mrn_patterns {
+        pass(name, re, always, &mut push)?;
+    }
+    stop()?;
     out.sort_by_key(|f| (f.range.0, std::cmp::Reverse(f.range.1)));
-    out
+    Ok(out)
 }
 
-/// Replaces every finding's span by `[REDACTED:<detector>]` (overlaps merged into the first).
+/// Replaces every finding's span by `[REDACTED:<detector>]`; overlapping spans are merged into
+/// the first, which then reaches to the end of the last (no tail of a span survives).
 pub fn redact(text: &str, findings: &[Finding]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0usize;
     for f in findings {
         let (start, end) = f.range;
         if start < at {
+            at = at.max(end);
             continue;
         }
         out.push_str(&text[at..start]);
@@ -293,6 +400,67 @@ pub fn redact(text: &str, findings: &[Finding]) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// Adversarial inputs for the guard's benchmark, tests and fuzz seeds: each is `bytes` long
+/// (within a few bytes) and built to defeat a naive scanner — one giant line, matches every few
+/// bytes, near-misses that make a detector look far ahead, millions of lines.
+#[doc(hidden)]
+pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
+    let repeat = |unit: &str| unit.repeat(bytes / unit.len().max(1) + 1);
+    let cut = |mut s: String| {
+        let mut n = bytes.min(s.len());
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s.truncate(n);
+        s
+    };
+    // Deterministic base64-alphabet noise (xorshift), no line breaks.
+    let noise = |alphabet: &[u8]| {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..bytes)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(alphabet[(x % alphabet.len() as u64) as usize])
+            })
+            .collect::<String>()
+    };
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
+    vec![
+        ("dob-line", cut(repeat("dob 1980-01-02 "))),
+        ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
+        (
+            "name-then-dobs",
+            cut(format!("patient_name {}", repeat("dob 1980-01-02 "))),
+        ),
+        ("digits", cut(repeat("0123456789"))),
+        ("ssn-near-miss", cut(repeat("123-45-678"))),
+        ("at-signs", cut(repeat("@"))),
+        ("url-userinfo", cut(format!("ab://{}", repeat("user:")))),
+        ("url-many", cut(repeat("a://b:c"))),
+        ("base64-run", cut(noise(B64))),
+        (
+            "base64-39",
+            cut(noise(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ",
+            )),
+        ),
+        ("key-eq", cut(repeat("key="))),
+        ("mrn", cut(repeat("MRN 12345 "))),
+        ("jwt-prefix", cut(repeat("eyJabcdefghijk."))),
+        ("pem-prefix", cut(repeat("-----BEGIN "))),
+        ("patient-phone", cut(repeat("patient_phone="))),
+        ("aws-prefix", cut(repeat("AKIA"))),
+        ("one-line-words", cut(repeat(words))),
+        ("non-ascii", cut(repeat("é日本 dob ١٩٨٠ "))),
+        ("newlines", cut(repeat("\n"))),
+        ("short-lines", cut(repeat("a\n"))),
+        ("short-dob-lines", cut(repeat("dob 1980-01-02\n"))),
+    ]
 }
 
 #[cfg(test)]
@@ -396,6 +564,74 @@ mod tests {
         assert!(glob_match(b"*", b""));
         assert!(glob_match(b"a*b?d", b"axxxbcd"));
         assert!(!glob_match(b"a*b?d", b"axxxbd"));
+    }
+
+    #[test]
+    fn a_name_on_the_line_before_still_flags_the_birth_date() {
+        // Pretty-printed JSON puts the name and the date of birth on separate lines.
+        let pretty = "{\n  \"patient_name\": \"Jane Roe\",\n  \"dob\": \"1984-03-02\"\n}\n";
+        assert_eq!(detectors_of(pretty), vec!["dob-with-name"]);
+        let f = scan(pretty, &GuardConfig::default());
+        assert_eq!((f[0].line, f[0].column), (3, 4));
+        // Far away (beyond the window, on another line) a name does not count.
+        let far = format!("patient_name: x\n{}\ndob: 1984-03-02\n", "x".repeat(2 * NAME_WINDOW));
+        assert!(detectors_of(&far).is_empty(), "{:?}", detectors_of(&far));
+        // On the same line it counts however far.
+        let same = format!("patient_name {} dob: 1984-03-02\n", "x".repeat(4 * NAME_WINDOW));
+        assert_eq!(detectors_of(&same), vec!["dob-with-name"]);
+    }
+
+    #[test]
+    fn a_repeated_birth_date_line_is_judged_once_per_match_not_once_per_line() {
+        // The attack: one line of `dob 1980-01-02 ` repeated. Without a name nothing is found;
+        // with a name at its start every date is (same line), and the work is one pass.
+        let line = "dob 1980-01-02 ".repeat(20_000);
+        assert!(detectors_of(&line).is_empty());
+        let named = format!("patient_name {line}");
+        let f = scan(&named, &GuardConfig::default());
+        assert_eq!(f.len(), 20_000);
+        assert!(f.iter().all(|f| f.detector == "dob-with-name" && f.line == 1));
+    }
+
+    #[test]
+    fn a_stopped_scan_reports_no_partial_result() {
+        let text = "ssn 123-45-6789\n".repeat(10_000);
+        assert_eq!(scan_until(&text, &GuardConfig::default(), &mut || true), Err(Stopped));
+        // The budget is asked during a long pass, not only between detectors: a stop that
+        // fires on its third question ends the scan inside the SSN pass (10,000 matches).
+        let mut asked = 0;
+        let r = scan_until(&text, &GuardConfig::default(), &mut || {
+            asked += 1;
+            asked >= 3
+        });
+        assert_eq!(r, Err(Stopped));
+        assert_eq!(asked, 3);
+        let mut never = || false;
+        assert_eq!(
+            scan_until(&text, &GuardConfig::default(), &mut never).unwrap().len(),
+            10_000
+        );
+    }
+
+    #[test]
+    fn redaction_leaves_no_tail_of_an_overlapping_span() {
+        let text = "aaaa bbbb cccc";
+        let f = |d: &str, start, end| Finding {
+            detector: d.into(),
+            line: 1,
+            column: start + 1,
+            span_sha256: String::new(),
+            range: (start, end),
+        };
+        let r = redact(text, &[f("a", 0, 7), f("b", 5, 12)]);
+        assert_eq!(r, "[REDACTED:a]cc");
+    }
+
+    #[test]
+    fn adversarial_inputs_are_the_size_asked() {
+        for (name, text) in adversarial_inputs(4096) {
+            assert!(text.len() <= 4096 && text.len() + 8 >= 4096, "{name}: {}", text.len());
+        }
     }
 
     fn toml_like() -> GuardSection {
