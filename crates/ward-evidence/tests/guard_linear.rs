@@ -1,0 +1,83 @@
+//! The guard's work is linear in its input (issue 15 item 6): adversarial documents that took
+//! the old per-line, per-match scanner minutes finish, in a debug build, well inside the
+//! server's 30 s request timeout — and still report what they should. Timing figures for
+//! release builds live in BENCHMARKS.md; the bounds here are loose regression guards only.
+
+use std::time::{Duration, Instant};
+use ward_evidence::guard::{GuardConfig, Stopped, adversarial_inputs, scan, scan_until};
+
+/// Far above what a linear scan needs in a debug build, far below what the quadratic one took
+/// (1 MiB: 18 s in release, minutes in debug).
+const LOOSE: Duration = Duration::from_secs(30);
+
+const MIB: usize = 1024 * 1024;
+
+#[test]
+fn a_one_mib_repeated_birth_date_line_does_not_hold_the_cpu() {
+    // The attack as reported: one line of `dob 1980-01-02 ` repeated, no newline.
+    let line = "dob 1980-01-02 ".repeat(MIB / 15);
+    let t = Instant::now();
+    let found = scan(&line, &GuardConfig::default());
+    assert!(t.elapsed() < LOOSE, "{:?}", t.elapsed());
+    assert!(found.is_empty(), "no person is named, so no birth date is PHI");
+
+    // The same line naming a patient at its start: every date is on the name's line, so every
+    // one is reported, by location and detector — and the scan is still one pass.
+    let named = format!("patient_name {line}");
+    let t = Instant::now();
+    let found = scan(&named, &GuardConfig::default());
+    assert!(t.elapsed() < LOOSE, "{:?}", t.elapsed());
+    assert_eq!(found.len(), MIB / 15);
+    assert!(found.iter().all(|f| f.detector == "dob-with-name" && f.line == 1));
+    assert_eq!(found[1].column, "patient_name ".len() + 15 + 1);
+    let json = serde_json::to_string(&found[..10]).unwrap();
+    assert!(!json.contains("1980-01-02"), "a finding never carries the value");
+}
+
+#[test]
+fn every_adversarial_input_finishes_and_finds_what_it_holds() {
+    let mut wrong = Vec::new();
+    for (name, text) in adversarial_inputs(MIB / 4) {
+        let t = Instant::now();
+        let found = scan(&text, &GuardConfig::default());
+        let took = t.elapsed();
+        assert!(took < LOOSE, "{name}: {took:?}");
+        let detectors: std::collections::BTreeSet<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+        let detectors: Vec<&str> = detectors.into_iter().collect();
+        let expected: &[&str] = match name {
+            "dob-line-with-name" | "name-then-dobs" => &["dob-with-name"],
+            "base64-run" | "base64-39" => &["high-entropy"],
+            "jwt-prefix" => &["jwt"],
+            "patient-phone" => &["patient-contact"],
+            _ => &[],
+        };
+        eprintln!("{name}: {} findings {detectors:?} in {took:?}", found.len());
+        if detectors != expected {
+            wrong.push(format!("{name}: {detectors:?}, expected {expected:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn many_short_lines_are_located_exactly() {
+    // Five hundred thousand lines: the old scanner ran every detector once per line.
+    let mut text = "a\n".repeat(500_000);
+    text.push_str("ssn 123-45-6789\n");
+    let found = scan(&text, &GuardConfig::default());
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].detector.as_str(), found[0].line, found[0].column),
+        ("us-ssn", 500_001, 5)
+    );
+}
+
+#[test]
+fn a_budget_stops_a_scan_of_one_mib() {
+    let (_, text) = adversarial_inputs(MIB).into_iter().next().unwrap();
+    let deadline = Instant::now();
+    assert_eq!(
+        scan_until(&text, &GuardConfig::default(), &mut || Instant::now() >= deadline),
+        Err(Stopped)
+    );
+}
