@@ -427,27 +427,30 @@ pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>,
 /// `intoto` or `custom:<name>`) about `artifact` and returns its format and summary. in-toto
 /// signatures are checked against the trusted keys; custom types against their schema.
 pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str) -> Result<(Format, Value), ApiError> {
-    const KINDS: &str = "auto, junit, sarif, cyclonedx, spdx, vulns, intoto or custom:NAME";
-    let mut custom = None;
-    let format = match kind {
-        "auto" => detect(bytes).map_err(|e| ApiError::invalid(e.to_string(), format!("pass --type: {KINDS}")))?,
-        "junit" => Format::Junit,
-        "sarif" => Format::Sarif,
-        "cyclonedx" => Format::Cyclonedx,
-        "spdx" => Format::Spdx,
-        "vulns" => Format::Vulns,
-        "intoto" => Format::Intoto,
+    parse(&parse_inputs(ledger, kind, artifact).await?, bytes)
+}
+
+const KINDS: &str = "auto, junit, sarif, cyclonedx, spdx, vulns, intoto or custom:NAME";
+
+/// What parsing a document needs from the store, read on the async side so that the parse
+/// itself ([`parse`]) is pure and can run off the async workers.
+struct ParseInputs {
+    kind: String,
+    artifact: String,
+    custom: Option<keys::TypeRecord>,
+    trusted: Vec<ward_evidence::intoto::TrustedKey>,
+}
+
+async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<ParseInputs, ApiError> {
+    let custom = match kind {
+        "auto" | "junit" | "sarif" | "cyclonedx" | "spdx" | "vulns" | "intoto" => None,
         other => match other.strip_prefix("custom:") {
-            Some(name) => {
-                let t = keys::type_record(ledger, name).await?.ok_or_else(|| {
-                    ApiError::not_found(
-                        format!("no attestation type {name:?}"),
-                        "register it with `ward attest type add NAME --schema FILE`",
-                    )
-                })?;
-                custom = Some(t);
-                Format::Custom
-            }
+            Some(name) => Some(keys::type_record(ledger, name).await?.ok_or_else(|| {
+                ApiError::not_found(
+                    format!("no attestation type {name:?}"),
+                    "register it with `ward attest type add NAME --schema FILE`",
+                )
+            })?),
             None => {
                 return Err(ApiError::invalid(
                     format!("unknown attestation type {other:?}"),
@@ -456,6 +459,33 @@ pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str
             }
         },
     };
+    let trusted = if matches!(kind, "auto" | "intoto") && !artifact.starts_with("CHG-") {
+        keys::trusted(ledger).await?
+    } else {
+        Vec::new()
+    };
+    Ok(ParseInputs {
+        kind: kind.into(),
+        artifact: artifact.into(),
+        custom,
+        trusted,
+    })
+}
+
+/// Detects and parses a document with what [`parse_inputs`] read: pure, CPU only.
+fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), ApiError> {
+    let artifact = inputs.artifact.as_str();
+    let format = match inputs.kind.as_str() {
+        "auto" => detect(bytes).map_err(|e| ApiError::invalid(e.to_string(), format!("pass --type: {KINDS}")))?,
+        "junit" => Format::Junit,
+        "sarif" => Format::Sarif,
+        "cyclonedx" => Format::Cyclonedx,
+        "spdx" => Format::Spdx,
+        "vulns" => Format::Vulns,
+        "intoto" => Format::Intoto,
+        _ => Format::Custom,
+    };
+    let custom = inputs.custom.as_ref();
     let refused = |e: ward_evidence::EvidenceError| {
         use ward_evidence::EvidenceError as E;
         let (status, code, hint) = match &e {
@@ -496,8 +526,7 @@ pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str
             ));
         }
         Format::Intoto => {
-            let trusted = keys::trusted(ledger).await?;
-            serde_json::to_value(intoto::summarise(bytes, MAX_EVIDENCE, &trusted, artifact).map_err(refused)?)
+            serde_json::to_value(intoto::summarise(bytes, MAX_EVIDENCE, &inputs.trusted, artifact).map_err(refused)?)
         }
         Format::Custom => {
             let Some(t) = custom else {
@@ -534,12 +563,28 @@ async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Resu
 }
 
 /// Attaches an attestation to a registered artifact: parse, store the raw bytes, record the
-/// summary. Attaching the same document twice is a no-op.
+/// summary. Attaching the same document twice is a no-op. Scanning and parsing get
+/// [`WORK_BUDGET`].
 pub async fn attest(
     ledger: &Ledger,
     by: &Identity,
     req: &AttestationRequest,
     policy: &ward_evidence::guard::GuardConfig,
+) -> Result<(Attestation, bool), ApiError> {
+    attest_within(ledger, by, req, policy, WORK_BUDGET).await
+}
+
+/// How long scanning and parsing one attestation may take: the request timeout. Past it (or
+/// when the request is dropped, e.g. by that timeout) the work stops and nothing is stored.
+pub const WORK_BUDGET: std::time::Duration = crate::routes::REQUEST_TIMEOUT;
+
+/// [`attest`] with scanning and parsing bounded by `budget` instead of [`WORK_BUDGET`].
+pub async fn attest_within(
+    ledger: &Ledger,
+    by: &Identity,
+    req: &AttestationRequest,
+    policy: &ward_evidence::guard::GuardConfig,
+    budget: std::time::Duration,
 ) -> Result<(Attestation, bool), ApiError> {
     use base64::Engine;
     let on_change = req.artifact.starts_with("CHG-");
@@ -552,6 +597,9 @@ pub async fn attest(
         })?;
     }
     check_field("file_name", &req.file_name, 255)?;
+    // The file name is stored and repeated in messages: it is scanned first, and a finding in
+    // it is reported without repeating it.
+    check_file_name(&req.file_name, policy)?;
     let limit = policy.max_file_bytes();
     let too_large = |size: String| {
         ApiError::new(
@@ -597,18 +645,29 @@ pub async fn attest(
         };
         registered.meta.service
     };
-    // The guard runs before anything is stored or parsed into a summary.
-    let (bytes, redactions) = guard(&req.file_name, bytes, req.redact, policy)?;
-    let (format, mut summary) = summarise(ledger, &req.r#type, &bytes, &req.artifact)
-        .await
-        .map_err(|e| {
+    // The guard runs before anything is stored or parsed into a summary; both run off the
+    // async workers, under a work budget that a dropped request also ends.
+    let inputs = parse_inputs(ledger, &req.r#type, &req.artifact).await?;
+    let (file, redact, policy) = (req.file_name.clone(), req.redact, policy.clone());
+    let (bytes, redactions, format, mut summary) = bounded(&req.file_name, budget, move |stop| {
+        let (bytes, redactions) = guard(&file, bytes, redact, &policy, &mut *stop)?;
+        if stop() {
+            return Err(out_of_budget(&file));
+        }
+        let (format, summary) = parse(&inputs, &bytes).map_err(|e| {
             ApiError::new(
                 e.status,
                 &e.detail.code,
-                format!("{}: {}; nothing was stored", req.file_name, e.detail.message),
+                format!(
+                    "{file}: {}; nothing was stored",
+                    withhold_findings(&e.detail.message, &policy)
+                ),
                 e.detail.hint,
             )
         })?;
+        Ok((bytes, redactions, format, summary))
+    })
+    .await?;
     let id = of_bytes(&bytes);
     if let Some(doc) = ledger
         .store()
@@ -662,6 +721,82 @@ pub async fn attest(
     ))
 }
 
+/// Runs `work` on a blocking thread, off the async workers, with a `stop` it must consult
+/// that turns true once `budget` has passed or the caller's future is dropped (the request
+/// timed out, or the client went away) — so the CPU is given back, not held to the end.
+async fn bounded<T: Send + 'static>(
+    file: &str,
+    budget: std::time::Duration,
+    work: impl FnOnce(&mut dyn FnMut() -> bool) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Sets the flag when the future that owns it is dropped, finished or not.
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _cancel = CancelOnDrop(cancelled.clone());
+    let deadline = std::time::Instant::now().checked_add(budget);
+    let file = file.to_string();
+    let job = tokio::task::spawn_blocking(move || {
+        let mut stop = || cancelled.load(Ordering::Relaxed) || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        if stop() {
+            return Err(out_of_budget(&file));
+        }
+        work(&mut stop)
+    });
+    job.await.map_err(ApiError::internal)?
+}
+
+/// The refusal when scanning and parsing ran out of their budget.
+fn out_of_budget(file: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        format!("{file}: scanning and parsing ran out of their work budget and were stopped; nothing was stored"),
+        "retry; if it persists, attach a smaller report",
+    )
+}
+
+/// Refuses a file name in which the guard finds something, naming the detectors only.
+fn check_file_name(file: &str, policy: &ward_evidence::guard::GuardConfig) -> Result<(), ApiError> {
+    let found = ward_evidence::guard::scan(file, policy);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut detectors: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+    detectors.dedup();
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "sensitive_content",
+        format!(
+            "the attestation's file name: possible PHI or secret ({}); nothing was stored",
+            detectors.join(", ")
+        ),
+        "rename the file: its name is stored in the log and shown in messages",
+    ))
+}
+
+/// A parser's message, or — when the guard finds something in it (a parser may quote a value
+/// it decoded, e.g. from an escape the raw scan could not read) — a message that names the
+/// detectors only.
+fn withhold_findings(message: &str, policy: &ward_evidence::guard::GuardConfig) -> String {
+    let found = ward_evidence::guard::scan(message, policy);
+    if found.is_empty() {
+        return message.to_string();
+    }
+    let mut detectors: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+    detectors.dedup();
+    format!(
+        "the document was refused by its parser; the parser's message is withheld because it quotes possible PHI or a secret ({})",
+        detectors.join(", ")
+    )
+}
+
 /// Runs the PHI/secret guard: refuses with file, line and detector (never the value), or with
 /// `redact` returns the redacted bytes and what was removed.
 fn guard(
@@ -669,8 +804,12 @@ fn guard(
     bytes: Vec<u8>,
     redact: bool,
     policy: &ward_evidence::guard::GuardConfig,
+    stop: &mut dyn FnMut() -> bool,
 ) -> Result<(Vec<u8>, Vec<ward_evidence::guard::Finding>), ApiError> {
-    use ward_evidence::guard::{redact as redact_text, scan};
+    use ward_evidence::guard::redact as redact_text;
+    let mut scan = |text: &str, policy: &ward_evidence::guard::GuardConfig| {
+        ward_evidence::guard::scan_until(text, policy, stop).map_err(|_| out_of_budget(file))
+    };
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Err(ApiError::invalid(
             format!("{file} is not UTF-8 text"),
@@ -686,11 +825,11 @@ fn guard(
     let signed = ward_evidence::intoto::dsse_guard_views(&bytes);
     let findings = match &signed {
         Some((skeleton, payload)) => {
-            let mut f = scan(skeleton, policy);
-            f.extend(scan(payload, policy));
+            let mut f = scan(skeleton, policy)?;
+            f.extend(scan(payload, policy)?);
             f
         }
-        None => scan(text, policy),
+        None => scan(text, policy)?,
     };
     if findings.is_empty() {
         return Ok((bytes, findings));
