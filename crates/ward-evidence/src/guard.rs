@@ -264,6 +264,11 @@ fn person_keyword_re() -> &'static Regex {
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
     D.get_or_init(|| {
+        // Word boundaries beside ASCII letters are ASCII (`(?-u:\b)`): the lazy DFA cannot
+        // decide a Unicode one on non-ASCII text and falls back to a slower engine; beside an
+        // ASCII word character an ASCII boundary matches wherever a Unicode one did (and also
+        // next to non-ASCII letters). Boundaries beside `\d` stay Unicode, so SSNs and MRNs
+        // written in other scripts' digits are still found.
         let d = |name, re: &str, check| Detector {
             name,
             re: Regex::new(re).expect("built-in pattern"),
@@ -273,12 +278,12 @@ fn detectors() -> &'static [Detector] {
             d("us-ssn", r"\b\d{3}-\d{2}-\d{4}\b", valid_ssn),
             d(
                 "dob-with-name",
-                r"(?i)\b(dob|date[ _-]?of[ _-]?birth|birth[ _-]?date)\b\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
+                r"(?i)(?-u:\b)(dob|date[ _-]?of[ _-]?birth|birth[ _-]?date)(?-u:\b)\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
                 names_a_person,
             ),
             d(
                 "patient-contact",
-                r#"(?i)\b(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)\b"?\s*[:=]\s*"?[^\s",<]{5,}"#,
+                r#"(?i)(?-u:\b)(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?-u:\b)"?\s*[:=]\s*"?[^\s",<]{5,}"#,
                 always,
             ),
             d(
@@ -286,15 +291,15 @@ fn detectors() -> &'static [Detector] {
                 r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----",
                 always,
             ),
-            d("aws-access-key", r"\b(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b", always),
-            d("github-token", r"\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})\b", always),
-            d("slack-token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b", always),
-            d("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b", always),
-            d("ward-token", r"\bward_[0-9a-f]{12}_[0-9a-f]{64}\b", always),
-            d("jwt", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
+            d("aws-access-key", r"(?-u:\b)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?-u:\b)", always),
+            d("github-token", r"(?-u:\b)(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})(?-u:\b)", always),
+            d("slack-token", r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)", always),
+            d("google-api-key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", always),
+            d("ward-token", r"(?-u:\b)ward_[0-9a-f]{12}_[0-9a-f]{64}(?-u:\b)", always),
+            d("jwt", r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
             d(
                 "password-in-url",
-                r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{1,64}:[^\s:/@]{1,128}@[^\s/]",
+                r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{1,64}:[^\s:/@]{1,128}@[^\s/]",
                 always,
             ),
             d("high-entropy", r"[A-Za-z0-9+/_-]{40,}={0,2}", high_entropy),
@@ -304,7 +309,7 @@ fn detectors() -> &'static [Detector] {
 
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"(?i)\bMRN\b\W{0,3}\d{6,10}\b").expect("built-in pattern"))
+    R.get_or_init(|| Regex::new(r"(?i)(?-u:\b)MRN(?-u:\b)\W{0,3}\d{6,10}\b").expect("built-in pattern"))
 }
 
 /// A scan stopped before the end because its caller's work budget ran out (a deadline passed,
@@ -439,6 +444,7 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ),
         ("digits", cut(repeat("0123456789"))),
         ("ssn-near-miss", cut(repeat("123-45-678"))),
+        ("ssn-many", cut(repeat("123-45-6789 "))),
         ("at-signs", cut(repeat("@"))),
         ("url-userinfo", cut(format!("ab://{}", repeat("user:")))),
         ("url-many", cut(repeat("a://b:c"))),
@@ -591,6 +597,15 @@ mod tests {
         let f = scan(&named, &GuardConfig::default());
         assert_eq!(f.len(), 20_000);
         assert!(f.iter().all(|f| f.detector == "dob-with-name" && f.line == 1));
+    }
+
+    #[test]
+    fn ascii_word_boundaries_still_find_what_unicode_ones_did() {
+        // Other scripts' digits keep their Unicode boundaries; a non-ASCII letter glued to a
+        // key no longer hides it.
+        assert_eq!(detectors_of("ssn ١٢٣-٤٥-٦٧٨٩ here"), vec!["us-ssn"]);
+        assert_eq!(detectors_of("clé=éAKIAIOSFODNN7EXAMPLE"), vec!["aws-access-key"]);
+        assert_eq!(detectors_of("é MRN: 00123456 é"), vec!["mrn"]);
     }
 
     #[test]
