@@ -15,7 +15,7 @@ secs="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(checkpoint note proof junit sarif cyclonedx spdx vulns intoto custom)
+    targets=(checkpoint note proof junit sarif cyclonedx spdx vulns intoto custom guard)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -31,7 +31,8 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     echo "=== fuzz target '$t' for ${secs}s"
     # corpus/<t> collects new inputs (git-ignored); seeds/<t> is the checked-in starting corpus.
-    if cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -print_final_stats=1; then
+    # -timeout: an input that takes longer than 10 s is a crash (a slow input), not a pause.
+    if cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -timeout=10 -print_final_stats=1; then
         echo "=== '$t': no crash"
     else
         echo "=== '$t': CRASH (see fuzz/artifacts/$t/)" >&2
