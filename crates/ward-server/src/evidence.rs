@@ -885,6 +885,36 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
 mod tests {
     use super::*;
 
+    /// The request timeout drops the handler's future; the blocking work it started must see
+    /// that and stop, not hold a core to the end of its (here: hour-long) budget.
+    #[tokio::test]
+    async fn a_dropped_request_stops_its_blocking_work() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+        let (started, ended) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let (s, e) = (started.clone(), ended.clone());
+        let work = bounded("big.json", Duration::from_secs(3600), move |stop| {
+            s.store(true, Ordering::SeqCst);
+            while !stop() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            e.store(true, Ordering::SeqCst);
+            Err::<(), _>(out_of_budget("big.json"))
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(200), work).await.is_err());
+        for _ in 0..500 {
+            if ended.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            started.load(Ordering::SeqCst) && ended.load(Ordering::SeqCst),
+            "the work kept running"
+        );
+    }
+
     #[test]
     fn only_semver_pre_releases_are_pre_releases() {
         for v in [
