@@ -3,7 +3,8 @@
 //! Detectors (rule ideas from gitleaks and detect-secrets):
 //! - PHI: `us-ssn` (area/group/serial rules applied), `mrn` (configurable patterns; default
 //!   `MRN` followed by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
-//!   that also names a person), `patient-contact` (patient/member phone or e-mail fields).
+//!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
+//!   `patient-contact` (patient/member phone or e-mail fields).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `aws-access-key`, `github-token`,
 //!   `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
 //!   (`scheme://user:password@`), `high-entropy` (base64-like runs of ≥ 40 characters with
@@ -11,6 +12,12 @@
 //!
 //! A [`Finding`] names the detector, line and column and the SHA-256 of the matched span —
 //! never the value. [`redact`] replaces each span by `[REDACTED:<detector>]`.
+//!
+//! **Linear time.** [`scan`] makes one pass of the regex engine (finite automata, no
+//! backtracking) per detector over the whole text — never per line, never a re-scan per match;
+//! checks cost O(match) or a binary search. [`scan_until`] adds a work budget: a closure asked
+//! between passes and every few thousand matches, so a caller's deadline or cancellation ends
+//! the work ([`Stopped`], no partial result).
 
 use regex::Regex;
 use sha2::{Digest, Sha256};
