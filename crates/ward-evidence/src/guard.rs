@@ -342,7 +342,7 @@ pub fn scan(text: &str, cfg: &GuardConfig) -> Vec<Finding> {
 }
 
 /// [`scan`] under a work budget: `stop` is asked before each detector's pass and every
-/// [`STOP_EVERY`] matches; when it answers `true` the scan ends with [`Stopped`]. Pass a
+/// 1,024 matches; when it answers `true` the scan ends with [`Stopped`]. Pass a
 /// closure that reads a deadline or a cancellation flag (the clock stays with the caller).
 pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool) -> Result<Vec<Finding>, Stopped> {
     run(text, cfg, &mut || if stop() { Err(Stopped) } else { Ok(()) })
