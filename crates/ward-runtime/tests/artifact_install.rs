@@ -456,3 +456,37 @@ fn pathdiff(to: &Path, from: &Path) -> PathBuf {
     p.push(to.strip_prefix("/").unwrap());
     p
 }
+
+#[test]
+fn archives_made_by_gnu_tar_install() {
+    // What `tar -C DIR -cf app.tar .` produces (GNU format, a `./` entry, links, modes).
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("data");
+    let src = t.path().join("build");
+    std::fs::create_dir_all(src.join("app/lib")).unwrap();
+    std::fs::write(src.join("app/run"), RUN).unwrap();
+    std::fs::set_permissions(src.join("app/run"), std::fs::Permissions::from_mode(0o775)).unwrap();
+    std::fs::write(src.join("app/lib/data.txt"), b"x").unwrap();
+    std::fs::create_dir(src.join("bin")).unwrap();
+    std::os::unix::fs::symlink("../app/run", src.join("bin/service")).unwrap();
+    std::fs::hard_link(src.join("app/run"), src.join("app/run2")).unwrap();
+    let tb = t.path().join("gnu.tar");
+    let Ok(st) = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&src)
+        .arg("-cf")
+        .arg(&tb)
+        .arg(".")
+        .status()
+    else {
+        eprintln!("no `tar` on this machine: skipped");
+        return;
+    };
+    assert!(st.success());
+    let got = install(&root, &tb).unwrap();
+    assert!(got.program.ends_with("bin/service"));
+    assert_eq!(std::fs::read(&got.program).unwrap(), RUN);
+    assert_eq!(mode(&got.dir.join("app/run")), 0o755);
+    assert_eq!(mode(&got.dir.join("app/lib")), 0o700);
+    assert_eq!(std::fs::read(got.dir.join("app/run2")).unwrap(), RUN);
+}
