@@ -398,20 +398,29 @@ fn dsn_secret(s: &str) -> bool {
     false
 }
 
-/// A URL with a password in its authority (`scheme://user:password@host`).
+/// A URL with a password in its authority (`scheme://user:password@host`), also when the
+/// password holds a `/`, `?` or `#` that ends the authority early (`amqp://u:pa/ss@host`: a `@`
+/// later in the same word after `user:x` where `x` is not a port number).
 fn url_password(s: &str) -> bool {
     let f = fold(s);
     f.match_indices("://").any(|(at, _)| {
         let rest = &f[at + 3..];
-        let authority = rest
-            .split(|c: char| c.is_whitespace() || "/?#\"'<>".contains(c))
+        let word = rest
+            .split(|c: char| c.is_whitespace() || "\"'<>".contains(c))
             .next()
             .unwrap_or("");
-        authority.rsplit_once('@').is_some_and(|(userinfo, _)| {
-            userinfo
-                .split_once(':')
-                .is_some_and(|(_, pw)| !pw.is_empty() && !pw.bytes().all(|c| c == b'*'))
-        })
+        let authority = word.split(['/', '?', '#']).next().unwrap_or("");
+        let secret = |pw: &str| !pw.is_empty() && !pw.bytes().all(|c| c == b'*');
+        match authority.rsplit_once('@') {
+            Some((userinfo, _)) => userinfo.split_once(':').is_some_and(|(_, pw)| secret(pw)),
+            None => {
+                word.len() > authority.len()
+                    && word[authority.len()..].contains('@')
+                    && authority
+                        .split_once(':')
+                        .is_some_and(|(_, pw)| secret(pw) && !pw.bytes().all(|c| c.is_ascii_digit()))
+            }
+        }
     })
 }
 
@@ -941,6 +950,7 @@ mod tests {
             "url": "postgres://app@db.internal:5432/app?sslmode=verify-full",
             "mail": "mailto:ops@example.org",
             "link": "https://example.org/a?u=b@c", "note": "the password is rotated monthly",
+            "local": "http://localhost:8080/notify?to=ops@example.org",
         }))
         .unwrap();
     }
