@@ -439,3 +439,44 @@ async fn unreadable_redaction_key_refuses_instead_of_replacing_it() {
         db.cleanup().await;
     }
 }
+
+/// Several processes (or replicas) redacting for the first time at once agree on one key: it is
+/// created under a store-wide lock, so no fingerprint is made under a key that is then replaced.
+#[tokio::test]
+async fn concurrent_first_redactions_agree_on_one_key() {
+    for db in stores().await {
+        let handles: Vec<_> = (0..4).map(|_| ward_store::open(&db.url)).collect();
+        let mut stores = Vec::new();
+        for h in handles {
+            stores.push(h.await.expect("store"));
+        }
+        let keys = futures_join(&stores).await;
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key per installation");
+        let stored = stores[0]
+            .get_meta(ward_server::redaction::META_KEY)
+            .await
+            .expect("meta")
+            .expect("stored");
+        assert_eq!(
+            ward_evidence::redact::FingerprintKey::decode(&stored).as_ref(),
+            Ok(&keys[0])
+        );
+        db.cleanup().await;
+    }
+}
+
+async fn futures_join(stores: &[std::sync::Arc<dyn ward_store::Store>]) -> Vec<ward_evidence::redact::FingerprintKey> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, s) in stores.iter().enumerate() {
+        let s = s.clone();
+        tasks.spawn(async move {
+            (
+                i,
+                ward_server::redaction::installation_key(s.as_ref()).await.expect("key"),
+            )
+        });
+    }
+    let mut out = tasks.join_all().await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, k)| k).collect()
+}

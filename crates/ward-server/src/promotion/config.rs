@@ -29,7 +29,7 @@ pub const MAX_BUNDLE: usize = 256 * 1024;
 pub const REFERENCE_SCHEMES: [&str; 3] = ["env://", "file://", "vault://"];
 /// Key names (folded: confusables and full-width forms to ASCII, lower-case, letters and digits
 /// only) that, when contained in a key, make every value under it a reference or nothing.
-const SECRET_KEYS: [&str; 14] = [
+const SECRET_KEYS: [&str; 13] = [
     "password",
     "passwd",
     "passphrase",
@@ -42,7 +42,6 @@ const SECRET_KEYS: [&str; 14] = [
     "credential",
     "accesskey",
     "clientsecret",
-    "authorization",
     "pswd",
 ];
 /// English words ending in "pass" that do not name a password.
@@ -951,6 +950,7 @@ mod tests {
             "mail": "mailto:ops@example.org",
             "link": "https://example.org/a?u=b@c", "note": "the password is rotated monthly",
             "local": "http://localhost:8080/notify?to=ops@example.org",
+            "oidc": {"authorization_endpoint": "https://idp.example.org/authorize"},
         }))
         .unwrap();
     }
