@@ -402,24 +402,25 @@ fn dsn_secret(s: &str) -> bool {
 /// later in the same word after `user:x` where `x` is not a port number).
 fn url_password(s: &str) -> bool {
     let f = fold(s);
-    f.match_indices("://").any(|(at, _)| {
-        let rest = &f[at + 3..];
-        let word = rest
-            .split(|c: char| c.is_whitespace() || "\"'<>".contains(c))
-            .next()
-            .unwrap_or("");
-        let authority = word.split(['/', '?', '#']).next().unwrap_or("");
-        let secret = |pw: &str| !pw.is_empty() && !pw.bytes().all(|c| c == b'*');
-        match authority.rsplit_once('@') {
-            Some((userinfo, _)) => userinfo.split_once(':').is_some_and(|(_, pw)| secret(pw)),
-            None => {
-                word.len() > authority.len()
-                    && word[authority.len()..].contains('@')
-                    && authority
-                        .split_once(':')
-                        .is_some_and(|(_, pw)| secret(pw) && !pw.bytes().all(|c| c.is_ascii_digit()))
+    let secret = |pw: &str| !pw.is_empty() && !pw.bytes().all(|c| c == b'*');
+    // Each word is read once, and each authority ends at the next `/` (so at the next `://`
+    // at the latest): linear in the value, however many `://` it holds.
+    f.split(|c: char| c.is_whitespace() || "\"'<>".contains(c)).any(|word| {
+        let last_at = word.rfind('@');
+        word.match_indices("://").any(|(at, _)| {
+            let start = at + 3;
+            let end = word[start..].find(['/', '?', '#']).map_or(word.len(), |i| start + i);
+            let authority = &word[start..end];
+            match authority.rfind('@') {
+                Some(i) => authority[..i].split_once(':').is_some_and(|(_, pw)| secret(pw)),
+                None => {
+                    last_at.is_some_and(|i| i > end)
+                        && authority
+                            .split_once(':')
+                            .is_some_and(|(_, pw)| secret(pw) && !pw.bytes().all(|c| c.is_ascii_digit()))
+                }
             }
-        }
+        })
     })
 }
 
@@ -977,6 +978,40 @@ mod tests {
             }
             check(json!({"db": {"password": {"value": reference}}})).unwrap();
         }
+    }
+
+    #[test]
+    fn hostile_values_never_panic_and_stay_linear() {
+        for v in [
+            "",
+            "://",
+            "@",
+            "a://@",
+            "x://:@",
+            "password=",
+            "password",
+            "pwd:",
+            "Basic",
+            "Bearer ",
+            "bearer \u{0}",
+            "ｐａｓｓ＝ｘ",
+            "\u{1D7FF}\u{1D400}",
+            "İ password=İ",
+            "🦀://🦀:🦀@🦀",
+            "=:=:=:",
+            "password='",
+            "Basic ====",
+            "-----BEGIN",
+            "0x",
+            "key=\u{200b}",
+        ] {
+            let _ = check(json!({"pwd_key": v, "x": v, "signing_key": [v], v: v}));
+        }
+        let many = "a://b".repeat(50_000);
+        let long = format!("{} {}", "password=* ".repeat(20_000), "Basic x ".repeat(20_000));
+        let t = std::time::Instant::now();
+        assert!(!url_password(&many) && !dsn_secret(&long) && http_credential(&long).is_none());
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
     }
 
     #[test]
