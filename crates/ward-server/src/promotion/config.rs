@@ -83,25 +83,44 @@ const CRYPTO_STEMS: [&str; 24] = [
     "client",
     "private",
 ];
-/// Leaf names that, under a secret-named key, hold the secret itself (`db.password.value`).
-const GENERIC_LEAVES: [&str; 17] = [
-    "value",
-    "val",
-    "data",
-    "content",
-    "plain",
-    "plaintext",
-    "text",
-    "raw",
-    "string",
-    "current",
-    "previous",
-    "primary",
-    "secondary",
-    "old",
-    "new",
-    "key",
-    "keys",
+/// Leaf names that, under a secret-named key, describe the secret rather than hold it
+/// (`token.lifetime`, `password.min_length`). Any other string under a secret-named key
+/// (`db.password.value`, `db.password.v`) must be a reference: fail closed.
+const METADATA_LEAVES: [&str; 30] = [
+    "ttl",
+    "lifetime",
+    "expiry",
+    "expires",
+    "issuer",
+    "audience",
+    "algorithm",
+    "alg",
+    "policy",
+    "rotation",
+    "format",
+    "encoding",
+    "type",
+    "kind",
+    "name",
+    "kid",
+    "version",
+    "description",
+    "hint",
+    "url",
+    "endpoint",
+    "uri",
+    "path",
+    "file",
+    "header",
+    "scheme",
+    "provider",
+    "mode",
+    "backend",
+    "region",
+];
+/// Endings of leaf names that describe rather than hold (`max_age_seconds`, `key_id`).
+const METADATA_ENDINGS: [&str; 12] = [
+    "ttl", "seconds", "minutes", "hours", "days", "length", "name", "id", "url", "path", "file", "header",
 ];
 
 /// A bundle to publish.
@@ -437,9 +456,12 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
         return Some("a secret-named key");
     }
     let s = text?;
-    let generic = fold(leaf_key);
-    if above == KeyClass::Secret && GENERIC_LEAVES.contains(&generic.as_str()) {
-        return Some("a value under a secret-named key");
+    if above == KeyClass::Secret {
+        let n: String = fold(leaf_key).chars().filter(char::is_ascii_alphanumeric).collect();
+        let describes = METADATA_LEAVES.contains(&n.as_str()) || METADATA_ENDINGS.iter().any(|e| n.ends_with(e));
+        if !describes {
+            return Some("a value under a secret-named key");
+        }
     }
     if class.max(above) >= KeyClass::MaybeKey && key_material(s) {
         return Some("key material under a key-named key");
@@ -839,12 +861,28 @@ mod tests {
                 "hunter22",
             ),
             (json!({"passwords": ["hunter22"]}), "passwords[0]", "hunter22"),
+            (
+                json!({"db": {"password": {"v": "hunter22"}}}),
+                "db.password.v",
+                "hunter22",
+            ),
+            (
+                json!({"tokens": [{"label": "ci", "t": "hunter22"}]}),
+                "tokens[0].",
+                "hunter22",
+            ),
         ] {
             refused_at(v, path, secret);
         }
         // Not passwords: words ending in "pass", booleans, empty values.
         check(json!({"cache": {"bypass": "edge"}, "compass": "north", "passenger_limit": 4})).unwrap();
         check(json!({"pass_through": true, "pwd": "", "password_rotation": null})).unwrap();
+        // What describes a secret, under its name, is not the secret.
+        check(json!({
+            "token": {"lifetime": "1h", "issuer": "https://idp.example.org", "max_age_seconds": 60},
+            "password_policy": {"min_length": 12, "hint": "a long passphrase", "rotation": "90d"},
+        }))
+        .unwrap();
     }
 
     #[test]
