@@ -3,8 +3,17 @@
 //!
 //! A bundle is a JSON object (the CLI also reads TOML). Secrets are references —
 //! `env://NAME`, `file:///path`, `vault://path#key` — that the deployment tooling resolves;
-//! Ward never stores a secret value: a value under a secret-like key that is not a reference,
-//! or any value the PHI/secret guard flags, refuses the whole bundle (nothing is written).
+//! Ward never stores a secret value. The whole bundle is refused (`secret_value`, naming the key
+//! path, never the value; nothing is written) when a value that is not a reference is:
+//! - under a secret-named key (`password`, `passwd`, `pwd`, `pass`, `secret`, `token`, `api_key`,
+//!   `credential`, …, and cryptographic `*_key` names such as `signing_key` or `hmacKey`; names are
+//!   folded first: look-alike Cyrillic/Greek letters, full-width forms, invisible characters), or
+//!   a string nested under such a key whose own name does not merely describe it (`ttl`, `issuer`);
+//! - key material (PEM, ≥ 32 hex digits, ≥ 20 mixed base64 characters) under any `*key` name;
+//! - anywhere: a `Basic`/`Bearer` credential, a `password=`/`pwd=`/`secret=`/`token=` in a DSN,
+//!   JDBC/ODBC string or URL query, a URL with a password (`scheme://user:pass@host`);
+//! - or anything the PHI/secret guard flags (in the value or in the key path, which is then not
+//!   named).
 //!
 //! What a deployment to tenant `T` receives is the *effective* configuration: the environment's
 //! bundle with `T`'s own bundle merged over it — never another tenant's. It is stored under its
