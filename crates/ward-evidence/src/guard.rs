@@ -9,11 +9,11 @@
 //!   (`scheme://user:password@`), `high-entropy` (base64-like runs of ≥ 40 characters with
 //!   Shannon entropy ≥ 4.8 bits per character; hex runs are left alone, they are digests).
 //!
-//! A [`Finding`] names the detector, line and column and the SHA-256 of the matched span —
-//! never the value. [`redact`] replaces each span by `[REDACTED:<detector>]`.
+//! A [`Finding`] names the detector, line and column — never the value, nor a plain hash of it
+//! (a short value is recovered from its hash by enumeration; [`crate::redact`] makes keyed
+//! fingerprints). [`redact`] replaces each span by `[REDACTED:<detector>]`.
 
 use regex::Regex;
-use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 /// One match, without the matched value.
@@ -25,10 +25,16 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column (bytes).
     pub column: usize,
-    /// `sha256:` of the matched span.
-    pub span_sha256: String,
     #[serde(skip)]
     range: (usize, usize),
+}
+
+impl Finding {
+    /// The matched text, read back from the document the finding was made in (`None` for any
+    /// other text). For redaction only: never echo it.
+    pub fn span<'a>(&self, text: &'a str) -> Option<&'a str> {
+        text.get(self.range.0..self.range.1)
+    }
 }
 
 /// What the guard lets through.
@@ -251,7 +257,6 @@ pub fn scan(text: &str, cfg: &GuardConfig) -> Vec<Finding> {
                 detector: name.to_string(),
                 line: i + 1,
                 column: start + 1,
-                span_sha256: format!("sha256:{}", hex::encode(Sha256::digest(span.as_bytes()))),
                 range: (line_start + start, line_start + end),
             });
         };

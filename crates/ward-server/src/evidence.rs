@@ -196,10 +196,11 @@ pub struct Attestation {
     /// The parsed summary.
     #[schema(value_type = Object)]
     pub summary: Value,
-    /// What the guard removed (detector, line, column, digest of the span); empty when nothing.
+    /// What the guard removed (detector, line, column, and the span's HMAC under the
+    /// installation's key, never a plain hash); empty when nothing.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub redactions: Vec<ward_evidence::guard::Finding>,
+    pub redactions: Vec<ward_evidence::redact::Redaction>,
     /// Identity that attached it.
     pub added_by: String,
     /// Log entry.
@@ -597,8 +598,13 @@ pub async fn attest(
         };
         registered.meta.service
     };
-    // The guard runs before anything is stored or parsed into a summary.
-    let (bytes, redactions) = guard(&req.file_name, bytes, req.redact, policy)?;
+    // The guard runs before anything is stored or parsed into a summary. A redaction records
+    // keyed fingerprints (the key lives in `ward_meta`, outside the log).
+    let key = match req.redact {
+        true => Some(crate::redaction::installation_key(ledger.store().as_ref()).await?),
+        false => None,
+    };
+    let (bytes, redactions) = guard(&req.file_name, bytes, req.redact, key.as_ref(), policy)?;
     let (format, mut summary) = summarise(ledger, &req.r#type, &bytes, &req.artifact)
         .await
         .map_err(|e| {
@@ -663,13 +669,14 @@ pub async fn attest(
 }
 
 /// Runs the PHI/secret guard: refuses with file, line and detector (never the value), or with
-/// `redact` returns the redacted bytes and what was removed.
+/// `redact` returns the redacted bytes and what was removed (fingerprinted under `key`).
 fn guard(
     file: &str,
     bytes: Vec<u8>,
     redact: bool,
+    key: Option<&ward_evidence::redact::FingerprintKey>,
     policy: &ward_evidence::guard::GuardConfig,
-) -> Result<(Vec<u8>, Vec<ward_evidence::guard::Finding>), ApiError> {
+) -> Result<(Vec<u8>, Vec<ward_evidence::redact::Redaction>), ApiError> {
     use ward_evidence::guard::{redact as redact_text, scan};
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Err(ApiError::invalid(
@@ -693,7 +700,7 @@ fn guard(
         None => scan(text, policy),
     };
     if findings.is_empty() {
-        return Ok((bytes, findings));
+        return Ok((bytes, Vec::new()));
     }
     if !redact || signed.is_some() {
         let listed: Vec<String> = findings
@@ -725,7 +732,7 @@ fn guard(
         ));
     }
     let cleaned = redact_text(text, &findings).into_bytes();
-    Ok((cleaned, findings))
+    Ok((cleaned, ward_evidence::redact::redactions(text, &findings, key)))
 }
 
 /// Attestations of an artifact, in the order they were added.
