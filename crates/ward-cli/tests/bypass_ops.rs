@@ -346,8 +346,28 @@ fn operator_resume_is_recorded_as_the_person() {
 /// deployment is listed apart — never as an approval it relied on.
 #[test]
 fn notes_show_breakglass_and_separate_later_signatures() {
+    notes_rounds(None);
+}
+
+#[test]
+fn notes_show_breakglass_and_separate_later_signatures_on_postgres() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = rt.block_on(ward_store::testing::TestDb::postgres()) else {
+        return;
+    };
+    notes_rounds(Some(&db.url));
+    rt.block_on(db.cleanup());
+}
+
+/// The notes test on SQLite (`db` = None) or a PostgreSQL URL: every process, the server
+/// included, runs on the same store.
+fn notes_rounds(db: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data");
+    let ward = |d: &Path, _: Option<&str>| common::ward(d, db);
     ok(run({
         let mut c = ward(&d, None);
         c.arg("init");
@@ -361,12 +381,83 @@ fn notes_show_breakglass_and_separate_later_signatures() {
     )
     .unwrap();
     let digest = format!("sha256:{}", "5e".repeat(32));
-    register(&d, &digest, "portal", "1");
-    let ci = token(&d, "ci", "developer");
-    let quinn = person(&d, "quinn", "Quinn Alvarez", "release-manager");
-    let rhea = person(&d, "rhea", "Rhea Okafor", "approver");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+            "1",
+        ]);
+        c
+    }));
+    let ci = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "developer",
+            "--output",
+            "json",
+        ]);
+        c
+    })))["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let person = |name: &str, display: &str, role: &str| {
+        ok(run_with_stdin(
+            {
+                let mut c = ward(&d, None);
+                c.args(["user", "add", "--name", name, "--display-name", display, "--role", role]);
+                c
+            },
+            &format!("{name}-correct-horse-battery\n"),
+        ));
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args([
+                "token",
+                "create",
+                "--name",
+                &format!("{name}-laptop"),
+                "--user",
+                name,
+                "--role",
+                role,
+                "--output",
+                "json",
+            ]);
+            c.env("WARD_PASSWORD", format!("{name}-correct-horse-battery"));
+            c
+        })))["token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    };
+    let quinn = person("quinn", "Quinn Alvarez", "release-manager");
+    let rhea = person("rhea", "Rhea Okafor", "approver");
     let api = free_port();
-    let _server = serve(&d, api);
+    let _server = {
+        let mut c = ward(&d, None);
+        c.args(["serve", "--listen", &format!("127.0.0.1:{api}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = c.spawn().expect("spawn ward serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("serving"), "{line:?}");
+        Serving(child)
+    };
     let cli = |tok: &str, args: &[&str]| {
         let mut c = ward(&d, None);
         c.args(["--server", &format!("http://127.0.0.1:{api}")])

@@ -151,28 +151,17 @@ impl Default for RiskRules {
                 tag("**/k8s/**", "infrastructure"),
                 // Paths that hold or move protected health information.
                 tag("**/phi/**", "phi"),
-                tag("**/PHI/**", "phi"),
                 tag("**/*patient*/**", "phi"),
-                tag("**/*Patient*/**", "phi"),
                 tag("**/ehr/**", "phi"),
-                tag("**/EHR/**", "phi"),
                 tag("**/emr/**", "phi"),
-                tag("**/EMR/**", "phi"),
                 tag("**/fhir/**", "phi"),
-                tag("**/FHIR/**", "phi"),
                 tag("**/hl7/**", "phi"),
-                tag("**/HL7/**", "phi"),
                 tag("**/dicom/**", "phi"),
-                tag("**/DICOM/**", "phi"),
                 // Integrations.
                 tag("**/ehr/**", "integration:ehr"),
-                tag("**/EHR/**", "integration:ehr"),
                 tag("**/emr/**", "integration:ehr"),
-                tag("**/EMR/**", "integration:ehr"),
                 tag("**/fhir/**", "integration:fhir"),
-                tag("**/FHIR/**", "integration:fhir"),
                 tag("**/hl7/**", "integration:hl7"),
-                tag("**/HL7/**", "integration:hl7"),
                 tag("**/billing/**", "integration:billing"),
             ],
             tiers: vec![
@@ -243,7 +232,13 @@ impl RiskRules {
         }
         let mut matched = Vec::new();
         for rule in &self.path_tags {
-            if let Some(p) = change.paths.iter().find(|p| crate::glob::matches(&rule.glob, p)) {
+            // A glob matches a path as written or lower-cased: `src/Fhir/x` is as much PHI as
+            // `src/fhir/x` (more tags can only raise the tier: fail closed).
+            if let Some(p) = change
+                .paths
+                .iter()
+                .find(|p| crate::glob::matches(&rule.glob, p) || crate::glob::matches(&rule.glob, &p.to_lowercase()))
+            {
                 tags.insert(rule.tag.clone());
                 matched.push(format!("{} -> {} ({p})", rule.glob, rule.tag));
             }
@@ -314,6 +309,10 @@ mod tests {
             "integrations/fhir/client.py",
             "app/HL7/parser.py",
             "imaging/dicom/reader.py",
+            // Mixed case is the same directory on a case-insensitive disk.
+            "src/Fhir/client.py",
+            "app/Phi/export.py",
+            "Hl7.Fhir.Core/Hl7/parser.cs",
         ] {
             let paths = vec![path.to_string()];
             let c = r.classify(&facts("normal", &[], &paths));

@@ -10,8 +10,9 @@
 //!   (`scheme://user:password@`), `high-entropy` (base64-like runs of ≥ 40 characters with
 //!   Shannon entropy ≥ 4.8 bits per character; hex runs are left alone, they are digests).
 //!
-//! A [`Finding`] names the detector, line and column and the SHA-256 of the matched span —
-//! never the value. [`redact`] replaces each span by `[REDACTED:<detector>]`.
+//! A [`Finding`] names the detector, line and column — never the value, nor a plain hash of it
+//! (a short value is recovered from its hash by enumeration; [`crate::redact`] makes keyed
+//! fingerprints). [`redact`] replaces each span by `[REDACTED:<detector>]`.
 //!
 //! **Linear time.** [`scan`] makes one pass of the regex engine (finite automata, no
 //! backtracking) per detector over the whole text — never per line, never a re-scan per match;
@@ -20,7 +21,6 @@
 //! the work ([`Stopped`], no partial result).
 
 use regex::Regex;
-use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 /// One match, without the matched value.
@@ -32,10 +32,16 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column (bytes).
     pub column: usize,
-    /// `sha256:` of the matched span.
-    pub span_sha256: String,
     #[serde(skip)]
     range: (usize, usize),
+}
+
+impl Finding {
+    /// The matched text, read back from the document the finding was made in (`None` for any
+    /// other text). For redaction only: never echo it.
+    pub fn span<'a>(&self, text: &'a str) -> Option<&'a str> {
+        text.get(self.range.0..self.range.1)
+    }
 }
 
 /// What the guard lets through.
@@ -361,7 +367,6 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             detector: name.to_string(),
             line: line + 1,
             column: start - line_start + 1,
-            span_sha256: format!("sha256:{}", hex::encode(Sha256::digest(span.as_bytes()))),
             range: (start, end),
         });
     };
@@ -642,7 +647,6 @@ mod tests {
             detector: d.into(),
             line: 1,
             column: start + 1,
-            span_sha256: String::new(),
             range: (start, end),
         };
         let r = redact(text, &[f("a", 0, 7), f("b", 5, 12)]);

@@ -15,6 +15,7 @@
 //! - [`keys`]: public keys (Ed25519, ECDSA P-256, RSA) and signature checks.
 //! - [`intoto`]: in-toto Statements and links, DSSE, SLSA provenance — verified before believed.
 //! - [`guard`]: the PHI and secret guard that runs before anything is stored.
+//! - [`redact`]: keyed, irreversible fingerprints of what a redaction removed.
 //!
 //! Every parser takes bytes with a size limit, returns a summary or a [`EvidenceError`], and
 //! never panics (fuzz targets in `fuzz/`).
@@ -30,6 +31,7 @@ pub mod guard;
 pub mod intoto;
 pub mod junit;
 pub mod keys;
+pub mod redact;
 pub mod sarif;
 pub mod sbom;
 pub mod spdx;

@@ -65,6 +65,9 @@ pub enum RuntimeError {
     /// An artifact that cannot be run (bad archive, no entry point, too large).
     #[error("artifact: {0}")]
     Artifact(String),
+    /// An artifact refused as unsafe to install (an entry or link leaving it, a device, …).
+    #[error("artifact refused: {0}")]
+    Unsafe(artifact::Unsafe),
     /// An instance did not become ready in time.
     #[error("{name} did not become ready within {waited_ms} ms: {detail}")]
     NotReady {

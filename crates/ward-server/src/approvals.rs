@@ -238,7 +238,7 @@ pub async fn sign(
         Ok(p) => p,
         Err(r) => return Err(refused(r).await),
     };
-    let (reauth, printed_name) = (proof.method, proof.printed_name);
+    let (reauth, printed_name) = (proof.method, proof.printed_name.clone());
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let decision = if req.reject { "rejected" } else { "approved" };
@@ -254,6 +254,8 @@ pub async fn sign(
         "manifest": manifest,
         "manifest_digest": manifest_digest,
     });
+    let mut payload = payload;
+    proof.record_in(&mut payload);
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),

@@ -5,6 +5,12 @@
 //! token's identity must hold a role that [`ward_core::Role::permits`] the route's action.
 //! Authentication failures are counted by reason, limited per source address, and the first
 //! [`FAILURE_LIMIT`] (by default) per source and window are recorded in the log as `auth.failed`.
+//!
+//! The limiter counts and throttles only unauthenticated attempts: a request whose token is
+//! valid is never refused with 429 because of failures from its address (someone else behind
+//! the same NAT or proxy); a missing or invalid token from a limited address gets 429, and so
+//! does every sign-in attempt (`POST /api/v1/sessions`, valid password or not) — passwords are
+//! also limited per person by the signing lockout (`crate::reauth`).
 
 use crate::error::ApiError;
 use crate::routes::{Access, rule_for};
@@ -167,9 +173,11 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
             .into_response();
         }
     };
-    if let Some(refused) = refuse_if_limited(&state, ip) {
-        return refused.into_response();
-    }
+    // The token is checked before the limiter: failures are charged to a source only for
+    // unauthenticated attempts, and only those are throttled, so a valid token keeps working
+    // from an address someone else exhausted (a shared NAT or proxy). Guessing gains nothing:
+    // a token's secret has 256 random bits, and passwords are tried only on the sign-in route,
+    // which stays limited per source and per person (`reauth`).
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -194,6 +202,9 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let identity: Identity = match outcome {
         Ok(identity) => identity,
         Err(reason) => {
+            if let Some(refused) = refuse_if_limited(&state, ip) {
+                return refused;
+            }
             record_failure(&state, ip, &format!("{} {route}", req.method()), reason, json!({})).await;
             let message = match reason {
                 "missing" => "this route needs a bearer token",

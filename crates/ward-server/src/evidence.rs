@@ -196,10 +196,11 @@ pub struct Attestation {
     /// The parsed summary.
     #[schema(value_type = Object)]
     pub summary: Value,
-    /// What the guard removed (detector, line, column, digest of the span); empty when nothing.
+    /// What the guard removed (detector, line, column, and the span's HMAC under the
+    /// installation's key, never a plain hash); empty when nothing.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub redactions: Vec<ward_evidence::guard::Finding>,
+    pub redactions: Vec<ward_evidence::redact::Redaction>,
     /// Identity that attached it.
     pub added_by: String,
     /// Log entry.
@@ -646,11 +647,16 @@ pub async fn attest_within(
         registered.meta.service
     };
     // The guard runs before anything is stored or parsed into a summary; both run off the
-    // async workers, under a work budget that a dropped request also ends.
+    // async workers, under a work budget that a dropped request also ends. A redaction records
+    // keyed fingerprints (the key lives in `ward_meta`, outside the log).
+    let key = match req.redact {
+        true => Some(crate::redaction::installation_key(ledger.store().as_ref()).await?),
+        false => None,
+    };
     let inputs = parse_inputs(ledger, &req.r#type, &req.artifact).await?;
     let (file, redact, policy) = (req.file_name.clone(), req.redact, policy.clone());
     let (bytes, redactions, format, mut summary) = bounded(&req.file_name, budget, move |stop| {
-        let (bytes, redactions) = guard(&file, bytes, redact, &policy, &mut *stop)?;
+        let (bytes, redactions) = guard(&file, bytes, redact, key.as_ref(), &policy, &mut *stop)?;
         if stop() {
             return Err(out_of_budget(&file));
         }
@@ -798,14 +804,15 @@ fn withhold_findings(message: &str, policy: &ward_evidence::guard::GuardConfig) 
 }
 
 /// Runs the PHI/secret guard: refuses with file, line and detector (never the value), or with
-/// `redact` returns the redacted bytes and what was removed.
+/// `redact` returns the redacted bytes and what was removed (fingerprinted under `key`).
 fn guard(
     file: &str,
     bytes: Vec<u8>,
     redact: bool,
+    key: Option<&ward_evidence::redact::FingerprintKey>,
     policy: &ward_evidence::guard::GuardConfig,
     stop: &mut dyn FnMut() -> bool,
-) -> Result<(Vec<u8>, Vec<ward_evidence::guard::Finding>), ApiError> {
+) -> Result<(Vec<u8>, Vec<ward_evidence::redact::Redaction>), ApiError> {
     use ward_evidence::guard::redact as redact_text;
     let mut scan = |text: &str, policy: &ward_evidence::guard::GuardConfig| {
         ward_evidence::guard::scan_until(text, policy, stop).map_err(|_| out_of_budget(file))
@@ -832,7 +839,7 @@ fn guard(
         None => scan(text, policy)?,
     };
     if findings.is_empty() {
-        return Ok((bytes, findings));
+        return Ok((bytes, Vec::new()));
     }
     if !redact || signed.is_some() {
         let listed: Vec<String> = findings
@@ -864,7 +871,7 @@ fn guard(
         ));
     }
     let cleaned = redact_text(text, &findings).into_bytes();
-    Ok((cleaned, findings))
+    Ok((cleaned, ward_evidence::redact::redactions(text, &findings, key)))
 }
 
 /// Attestations of an artifact, in the order they were added.

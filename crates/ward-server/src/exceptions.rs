@@ -376,6 +376,7 @@ pub async fn grant_waiver(
     payload["printed_name"] = json!(proof.printed_name);
     payload["reauth"] = json!(proof.method);
     payload["expires_secs"] = json!(expires_secs);
+    proof.record_in(&mut payload);
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -493,6 +494,7 @@ pub async fn invoke_breakglass(
     payload["id"] = json!(id);
     payload["by"] = json!(by.id);
     payload["printed_name"] = json!(proof.printed_name);
+    proof.record_in(&mut payload);
     payload["until_secs"] = json!(until_secs);
     payload["review_due_secs"] = json!(review_due_secs);
     let receipt = ledger

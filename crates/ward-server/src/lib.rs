@@ -13,6 +13,7 @@
 //! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
 //!   replay.
 //! - [`users`]: the local user directory, read-only (records, names, password checks).
+//! - [`redaction`]: the installation's key for fingerprints of redacted spans (outside the log).
 //! - [`reauth`]: re-authentication before every signature (password or a fresh OIDC token,
 //!   never the request's own bearer), printed names, lockout after repeated failures.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
@@ -43,6 +44,7 @@ pub mod oidc;
 pub mod ops;
 pub mod promotion;
 pub mod reauth;
+pub mod redaction;
 pub mod rollout;
 pub mod routes;
 pub mod state;

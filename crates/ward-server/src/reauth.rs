@@ -9,6 +9,8 @@
 //!   request was authenticated with;
 //! - identities never merge across issuers: OIDC identities cannot use the local directory's
 //!   `user:` namespace (see [`crate::oidc`]), so a local password never signs for them;
+//! - an OIDC re-authentication token is good for one decision: the decision records its digest
+//!   (`reauth_credential`) and a second use is refused;
 //! - every signature carries a printed name: the local user's display name, or the provider's
 //!   `printed_name_claim`; without one nothing is signed;
 //! - [`ward_core::approval::LOCKOUT_FAILURES`] failed attempts within the window lock the person
@@ -31,6 +33,9 @@ use ward_store::{Ledger, ProjectionOp, Projector};
 pub const REAUTH_MAX_AGE_SECS: i64 = 300;
 const FAILURES: &str = "reauth_failures";
 const UNLOCKS: &str = "reauth_unlocks";
+const USED: &str = "reauth_used";
+/// Decision events that consumed a re-authentication token (its digest in `reauth_credential`).
+const CONSUMING_KINDS: [&str; 3] = ["approval.signed", "waiver.granted", "breakglass.invoked"];
 /// The refusal code counted toward a lockout.
 pub const FAILED: &str = "reauthentication_failed";
 /// The refusals Ward records for a decision; only these count toward a lockout (all are
@@ -72,6 +77,18 @@ pub struct Proof {
     pub method: &'static str,
     /// The printed name the signature carries.
     pub printed_name: String,
+    /// `sha256:` of the OIDC re-authentication token, which the decision records as
+    /// `reauth_credential` so the token can never be used again.
+    pub credential: Option<String>,
+}
+
+impl Proof {
+    /// Adds what the decision record keeps of the re-authentication to `payload`.
+    pub fn record_in(&self, payload: &mut Value) {
+        if let Some(c) = &self.credential {
+            payload["reauth_credential"] = json!(c);
+        }
+    }
 }
 
 /// Why re-authentication did not succeed; the caller records it (a `*.refused` event with this
@@ -152,6 +169,7 @@ pub async fn reauthenticate(
             Some(user) if !user.display_name.trim().is_empty() => Ok(Ok(Proof {
                 method: "password",
                 printed_name: user.display_name,
+                credential: None,
             })),
             Some(_) => Ok(Err(Refused {
                 status: StatusCode::FORBIDDEN,
@@ -169,9 +187,16 @@ pub async fn reauthenticate(
             "re-authenticate with your identity provider (--reauth-token)",
         ))),
         (_, _, Some(token)) => {
-            if creds.bearer_sha256.is_some_and(|b| b == credential_digest(token)) {
+            let digest = credential_digest(token);
+            if creds.bearer_sha256.is_some_and(|b| b == digest) {
                 return Ok(Err(failed(
                     "the request's own bearer token is not a re-authentication".into(),
+                    "sign in again with your identity provider and pass the new token",
+                )));
+            }
+            if ledger.store().projection(USED, &digest).await?.is_some() {
+                return Ok(Err(failed(
+                    "this re-authentication token was already used for a signature; each is good for one".into(),
                     "sign in again with your identity provider and pass the new token",
                 )));
             }
@@ -184,6 +209,7 @@ pub async fn reauthenticate(
                     Some(printed_name) => Ok(Ok(Proof {
                         method: "oidc",
                         printed_name,
+                        credential: Some(digest),
                     })),
                     None => Ok(Err(Refused {
                         status: StatusCode::FORBIDDEN,
@@ -359,6 +385,16 @@ impl Projector for ReauthProjector {
                 format!("user:{user}/{:020}", e.seq),
                 e,
                 &json!({ "identity": format!("user:{user}") }),
+            )];
+        }
+        if CONSUMING_KINDS.contains(&e.kind.as_str())
+            && let Some(c) = p.get("reauth_credential").and_then(Value::as_str)
+        {
+            return vec![ProjectionOp::put_stamped(
+                USED,
+                c.to_string(),
+                e,
+                &json!({ "kind": e.kind }),
             )];
         }
         if e.kind == "reauth.unlocked"

@@ -405,8 +405,9 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     db.cleanup().await;
 }
 
-/// Item 6 of issue 14: the bearer JWT a request came with is not its own re-authentication, and
-/// a provider that sends no printed name cannot sign.
+/// Item 6 of issue 14: the bearer JWT a request came with is not its own re-authentication, a
+/// silently refreshed token is not one either, a token is good for one signature, and a provider
+/// that sends no printed name cannot sign.
 #[tokio::test]
 async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_printed_name() {
     let db = TestDb::sqlite();
@@ -476,9 +477,23 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     // A separate token from a fresh sign-in, with a name, signs, and the signature carries it.
     let fresh = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 601, "iat": now(),
         "auth_time": now(), "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
-    let a = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
-        .await
-        .expect("signed");
+    let a = ward_server::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(fresh.clone()),
+        &risk,
+        &rules,
+        &cx,
+    )
+    .await
+    .expect("signed");
     assert_eq!(a.printed_name, "Alice Example");
+    // The same token cannot sign twice.
+    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
+        .await
+        .expect_err("replayed");
+    assert_eq!(e.detail.code, "reauthentication_failed");
+    assert!(e.detail.message.contains("already used"), "{}", e.detail.message);
     db.cleanup().await;
 }

@@ -3,8 +3,17 @@
 //!
 //! A bundle is a JSON object (the CLI also reads TOML). Secrets are references —
 //! `env://NAME`, `file:///path`, `vault://path#key` — that the deployment tooling resolves;
-//! Ward never stores a secret value: a value under a secret-like key that is not a reference,
-//! or any value the PHI/secret guard flags, refuses the whole bundle (nothing is written).
+//! Ward never stores a secret value. The whole bundle is refused (`secret_value`, naming the key
+//! path, never the value; nothing is written) when a value that is not a reference is:
+//! - under a secret-named key (`password`, `passwd`, `pwd`, `pass`, `secret`, `token`, `api_key`,
+//!   `credential`, …, and cryptographic `*_key` names such as `signing_key` or `hmacKey`; names are
+//!   folded first: look-alike Cyrillic/Greek letters, full-width forms, invisible characters), or
+//!   a string nested under such a key whose own name does not merely describe it (`ttl`, `issuer`);
+//! - key material (PEM, ≥ 32 hex digits, ≥ 20 mixed base64 characters) under any `*key` name;
+//! - anywhere: a `Basic`/`Bearer` credential, a `password=`/`pwd=`/`secret=`/`token=` in a DSN,
+//!   JDBC/ODBC string or URL query, a URL with a password (`scheme://user:pass@host`);
+//! - or anything the PHI/secret guard flags (in the value or in the key path, which is then not
+//!   named).
 //!
 //! What a deployment to tenant `T` receives is the *effective* configuration: the environment's
 //! bundle with `T`'s own bundle merged over it — never another tenant's. It is stored under its
@@ -27,18 +36,100 @@ const CONFIGS: &str = "configs";
 pub const MAX_BUNDLE: usize = 256 * 1024;
 /// Schemes of secret references.
 pub const REFERENCE_SCHEMES: [&str; 3] = ["env://", "file://", "vault://"];
-/// Key names (lower-case, `-`/`_` removed) whose values must be references.
-const SECRET_KEYS: [&str; 10] = [
+/// Key names (folded: confusables and full-width forms to ASCII, lower-case, letters and digits
+/// only) that, when contained in a key, make every value under it a reference or nothing.
+const SECRET_KEYS: [&str; 13] = [
     "password",
     "passwd",
+    "passphrase",
+    "pwd",
     "secret",
     "token",
     "apikey",
     "privatekey",
+    "privkey",
     "credential",
     "accesskey",
     "clientsecret",
-    "passphrase",
+    "pswd",
+];
+/// English words ending in "pass" that do not name a password.
+const NOT_PASS: [&str; 8] = [
+    "bypass",
+    "compass",
+    "encompass",
+    "overpass",
+    "underpass",
+    "trespass",
+    "surpass",
+    "impass",
+];
+/// What comes before `key` in the name of a cryptographic key (`signing_key`, `hmacKey`): every
+/// value must be a reference.
+const CRYPTO_STEMS: [&str; 24] = [
+    "sign",
+    "signing",
+    "signature",
+    "hmac",
+    "encrypt",
+    "encryption",
+    "decrypt",
+    "decryption",
+    "master",
+    "session",
+    "jwt",
+    "jws",
+    "jwe",
+    "aes",
+    "cipher",
+    "crypto",
+    "symmetric",
+    "shared",
+    "webhook",
+    "auth",
+    "ssh",
+    "wrapping",
+    "client",
+    "private",
+];
+/// Leaf names that, under a secret-named key, describe the secret rather than hold it
+/// (`token.lifetime`, `password.min_length`). Any other string under a secret-named key
+/// (`db.password.value`, `db.password.v`) must be a reference: fail closed.
+const METADATA_LEAVES: [&str; 30] = [
+    "ttl",
+    "lifetime",
+    "expiry",
+    "expires",
+    "issuer",
+    "audience",
+    "algorithm",
+    "alg",
+    "policy",
+    "rotation",
+    "format",
+    "encoding",
+    "type",
+    "kind",
+    "name",
+    "kid",
+    "version",
+    "description",
+    "hint",
+    "url",
+    "endpoint",
+    "uri",
+    "path",
+    "file",
+    "header",
+    "scheme",
+    "provider",
+    "mode",
+    "backend",
+    "region",
+];
+/// Endings of leaf names that describe rather than hold (`max_age_seconds`, `key_id`).
+const METADATA_ENDINGS: [&str; 12] = [
+    "ttl", "seconds", "minutes", "hours", "days", "length", "name", "id", "url", "path", "file", "header",
 ];
 
 /// A bundle to publish.
@@ -123,13 +214,277 @@ fn refused(code: &str, message: String) -> ApiError {
     )
 }
 
-fn is_secret_key(key: &str) -> bool {
-    let k: String = key
+/// A character folded for matching: full-width forms, mathematical letters and digits, and
+/// Cyrillic/Greek look-alikes to lower-case ASCII; invisible format characters dropped.
+fn fold_char(c: char, out: &mut String) {
+    let ascii = match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+        '\u{1D400}'..='\u{1D6A3}' => {
+            let i = (c as u32 - 0x1D400) % 52;
+            char::from_u32(u32::from(b'a') + i % 26)
+        }
+        '\u{1D7CE}'..='\u{1D7FF}' => char::from_u32(u32::from(b'0') + (c as u32 - 0x1D7CE) % 10),
+        'а' | 'А' | 'α' | 'Α' => Some('a'),
+        'В' | 'Β' | 'ь' => Some('b'),
+        'с' | 'С' | 'ϲ' => Some('c'),
+        'ԁ' => Some('d'),
+        'е' | 'Е' | 'ε' | 'Ε' => Some('e'),
+        'һ' | 'Н' | 'Η' => Some('h'),
+        'і' | 'І' | 'ι' | 'Ι' | 'ӏ' | 'Ӏ' => Some('i'),
+        'ј' | 'Ј' => Some('j'),
+        'к' | 'К' | 'κ' | 'Κ' => Some('k'),
+        'М' | 'Μ' => Some('m'),
+        'Ν' | 'ո' => Some('n'),
+        'о' | 'О' | 'ο' | 'Ο' | 'σ' => Some('o'),
+        'р' | 'Р' | 'ρ' | 'Ρ' => Some('p'),
+        'ԛ' => Some('q'),
+        'ѕ' | 'Ѕ' => Some('s'),
+        'Т' | 'τ' | 'Τ' => Some('t'),
+        'υ' | 'ս' => Some('u'),
+        'ν' | 'ѵ' => Some('v'),
+        'ԝ' | 'ѡ' => Some('w'),
+        'х' | 'Х' | 'χ' | 'Χ' => Some('x'),
+        'у' | 'У' | 'Υ' | 'γ' => Some('y'),
+        'Ζ' => Some('z'),
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{FEFF}' => return,
+        _ => None,
+    };
+    match ascii {
+        Some(a) => out.push(a.to_ascii_lowercase()),
+        None => out.extend(c.to_lowercase()),
+    }
+}
+
+/// `s` folded for matching (see [`fold_char`]).
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        fold_char(c, &mut out);
+    }
+    out
+}
+
+/// How a key name bears on the values under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyClass {
+    /// Nothing special.
+    Plain,
+    /// Named `*key`: a value holding key material (PEM, long hex or base64) is a secret.
+    MaybeKey,
+    /// Names a secret (`password`, `pwd`, `pass`, `signing_key`, …): only references.
+    Secret,
+}
+
+fn classify_key(key: &str) -> KeyClass {
+    let n: String = fold(key).chars().filter(char::is_ascii_alphanumeric).collect();
+    let pass = n == "pass"
+        || n == "pw"
+        || (n.ends_with("pass") && !NOT_PASS.iter().any(|w| n.ends_with(w)))
+        || fold(key)
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|t| t == "pass" || t == "pw");
+    if pass || SECRET_KEYS.iter().any(|s| n.contains(s)) {
+        return KeyClass::Secret;
+    }
+    match n.strip_suffix("keys").or_else(|| n.strip_suffix("key")) {
+        Some(stem) if CRYPTO_STEMS.iter().any(|w| stem.ends_with(w)) => KeyClass::Secret,
+        Some(_) => KeyClass::MaybeKey,
+        None => KeyClass::Plain,
+    }
+}
+
+/// Whether one word of a value is key material: long hex (≥ 32 digits, `0x` or `:`-separated
+/// allowed) or base64/base64url (≥ 20 characters mixing three of lower, upper, digits, `+/`).
+fn key_material_word(w: &str) -> bool {
+    let hex: String = w
+        .strip_prefix("0x")
+        .unwrap_or(w)
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
+        .filter(|c| *c != ':')
         .collect();
-    SECRET_KEYS.iter().any(|s| k.contains(s))
+    if hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return true;
+    }
+    let body = w.trim_end_matches('=');
+    if body.len() < 20
+        || w.len() - body.len() > 2
+        || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/_-".contains(&b))
+    {
+        return false;
+    }
+    let has = |f: fn(&u8) -> bool| usize::from(body.as_bytes().iter().any(f));
+    has(u8::is_ascii_lowercase)
+        + has(u8::is_ascii_uppercase)
+        + has(u8::is_ascii_digit)
+        + has(|b| *b == b'+' || *b == b'/')
+        >= 3
+}
+
+fn key_material(s: &str) -> bool {
+    let f = fold(s);
+    f.contains("-----begin") || f.contains("private key") || words(s).any(key_material_word)
+}
+
+/// The words of a value, without surrounding quotes and punctuation.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| c.is_whitespace() || ",;()[]{}<>\"'`".contains(c))
+        .filter(|w| !w.is_empty())
+}
+
+/// A `Basic` or `Bearer` credential anywhere in the value (`Authorization: Basic dXNl…`).
+fn http_credential(s: &str) -> Option<&'static str> {
+    let ws: Vec<&str> = s.split(char::is_whitespace).filter(|w| !w.is_empty()).collect();
+    for pair in ws.windows(2) {
+        let scheme = fold(pair[0]);
+        let scheme = scheme
+            .rsplit(['=', ':', '"', '\'', '(', '[', '{', ','])
+            .next()
+            .unwrap_or("");
+        let cred = pair[1].trim_matches(|c: char| ",;)]}\"'`".contains(c));
+        if cred.is_empty() || is_reference(cred) == Some(true) {
+            continue;
+        }
+        let token_like = cred.len() >= 8
+            && cred
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
+            && (cred.bytes().any(|b| b.is_ascii_digit() || b"._~+/=-".contains(&b))
+                || (cred.bytes().any(|b| b.is_ascii_lowercase()) && cred.bytes().any(|b| b.is_ascii_uppercase())));
+        match scheme {
+            "basic" => {
+                use base64::Engine;
+                let engines = [
+                    base64::engine::general_purpose::STANDARD,
+                    base64::engine::general_purpose::STANDARD_NO_PAD,
+                ];
+                let decodes_to_pair = engines.iter().any(|e| e.decode(cred).is_ok_and(|d| d.contains(&b':')));
+                if token_like || decodes_to_pair {
+                    return Some("a Basic credential");
+                }
+            }
+            "bearer" if token_like => return Some("a Bearer credential"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A `password=…` (libpq/ODBC DSN, JDBC or URL query), `secret=…`, `token=…` or `apikey=…` with a
+/// value that is not a reference, anywhere in the value.
+fn dsn_secret(s: &str) -> bool {
+    let f = fold(s);
+    let b = f.as_bytes();
+    for word in [
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "pass",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+    ] {
+        for (at, _) in f.match_indices(word) {
+            let short = matches!(word, "pwd" | "pass");
+            if short && at > 0 && b[at - 1].is_ascii_alphabetic() {
+                continue;
+            }
+            let mut i = at + word.len();
+            while i < b.len() && (b[i] == b' ' || b[i] == b'"' || b[i] == b'\'') {
+                i += 1;
+            }
+            let colon_ok = !matches!(word, "pass" | "token" | "apikey" | "api_key");
+            if i >= b.len() || !(b[i] == b'=' || (colon_ok && b[i] == b':')) {
+                continue;
+            }
+            i += 1;
+            if b.get(i) == Some(&b'/') {
+                continue; // `password://…` is a scheme, `word=/` a path below
+            }
+            let rest = f[i..].trim_start_matches([' ', '"', '\'', '{']);
+            let value: &str = rest
+                .split(|c: char| c.is_whitespace() || ";&,\"'}".contains(c))
+                .next()
+                .unwrap_or("");
+            let harmless = value.is_empty()
+                || value.bytes().all(|c| c == b'*')
+                || ["true", "false", "null", "none", "yes", "no"].contains(&value)
+                || is_reference(value) == Some(true);
+            if !harmless {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A URL with a password in its authority (`scheme://user:password@host`), also when the
+/// password holds a `/`, `?` or `#` that ends the authority early (`amqp://u:pa/ss@host`: a `@`
+/// later in the same word after `user:x` where `x` is not a port number).
+fn url_password(s: &str) -> bool {
+    let f = fold(s);
+    let secret = |pw: &str| !pw.is_empty() && !pw.bytes().all(|c| c == b'*');
+    // Each word is read once, and each authority ends at the next `/` (so at the next `://`
+    // at the latest): linear in the value, however many `://` it holds.
+    f.split(|c: char| c.is_whitespace() || "\"'<>".contains(c)).any(|word| {
+        let last_at = word.rfind('@');
+        word.match_indices("://").any(|(at, _)| {
+            let start = at + 3;
+            let end = word[start..].find(['/', '?', '#']).map_or(word.len(), |i| start + i);
+            let authority = &word[start..end];
+            match authority.rfind('@') {
+                Some(i) => authority[..i].split_once(':').is_some_and(|(_, pw)| secret(pw)),
+                None => {
+                    last_at.is_some_and(|i| i > end)
+                        && authority
+                            .split_once(':')
+                            .is_some_and(|(_, pw)| secret(pw) && !pw.bytes().all(|c| c.is_ascii_digit()))
+                }
+            }
+        })
+    })
+}
+
+/// Why a leaf's value is a secret that a bundle may not hold, or `None`. `class` is the leaf key's,
+/// `above` the strongest of the keys enclosing it. Never looks at references (checked before).
+fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) -> Option<&'static str> {
+    let text = match v {
+        Value::Null | Value::Bool(_) => return None,
+        Value::String(s) if s.is_empty() => return None,
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    if class == KeyClass::Secret {
+        return Some("a secret-named key");
+    }
+    let s = text?;
+    if above == KeyClass::Secret {
+        let n: String = fold(leaf_key).chars().filter(char::is_ascii_alphanumeric).collect();
+        let describes = METADATA_LEAVES.contains(&n.as_str()) || METADATA_ENDINGS.iter().any(|e| n.ends_with(e));
+        if !describes {
+            return Some("a value under a secret-named key");
+        }
+    }
+    if class.max(above) >= KeyClass::MaybeKey && key_material(s) {
+        return Some("key material under a key-named key");
+    }
+    if let Some(what) = http_credential(s) {
+        return Some(what);
+    }
+    if dsn_secret(s) {
+        return Some("a password in a connection string");
+    }
+    if url_password(s) {
+        return Some("a password in a URL");
+    }
+    None
 }
 
 /// Whether `s` is a well-formed secret reference.
@@ -153,32 +508,68 @@ pub fn is_reference(s: &str) -> Option<bool> {
     Some(ok && rest.len() <= 512)
 }
 
-/// Walks the values: dotted paths of all leaves, and of references; refuses secret values.
+/// One value of a bundle: its dotted path, the name it is under, how the keys enclosing that
+/// name bear on it, and the value.
+struct Leaf {
+    path: String,
+    key: String,
+    above: KeyClass,
+    value: Value,
+}
+
+/// Walks the values: dotted paths of all leaves, and of references; refuses secret values
+/// (whole bundle, `secret_value`, naming the path — never the value, and not the path either when
+/// the guard finds something in the path itself).
 fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<String>), ApiError> {
-    fn walk(path: &str, key: &str, v: &Value, out: &mut Vec<(String, String, Value)>) {
+    fn walk(path: &str, key: &str, above: KeyClass, v: &Value, out: &mut Vec<Leaf>) {
         match v {
             Value::Object(m) => {
+                let inner = above.max(classify_key(key));
                 for (k, x) in m {
                     let p = if path.is_empty() {
                         k.clone()
                     } else {
                         format!("{path}.{k}")
                     };
-                    walk(&p, k, x, out);
+                    walk(&p, k, inner, x, out);
                 }
             }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
-                    walk(&format!("{path}[{i}]"), key, x, out);
+                    walk(&format!("{path}[{i}]"), key, above, x, out);
                 }
             }
-            leaf => out.push((path.to_string(), key.to_string(), leaf.clone())),
+            leaf => out.push(Leaf {
+                path: path.to_string(),
+                key: key.to_string(),
+                above,
+                value: leaf.clone(),
+            }),
         }
     }
     let mut leaves = Vec::new();
-    walk("", "", values, &mut leaves);
+    walk("", "", KeyClass::Plain, values, &mut leaves);
     let (mut keys, mut references) = (Vec::new(), Vec::new());
-    for (path, key, v) in leaves {
+    for (
+        n,
+        Leaf {
+            path,
+            key,
+            above,
+            value: v,
+        },
+    ) in leaves.into_iter().enumerate()
+    {
+        if let Some(f) = guard::scan(&path, guard_cfg).first() {
+            return Err(refused(
+                "secret_value",
+                format!(
+                    "the name of value #{} of the bundle: the guard found {}; nothing was stored",
+                    n + 1,
+                    f.detector
+                ),
+            ));
+        }
         let text = match &v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -191,22 +582,20 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
                     format!("{path}: not a valid secret reference"),
                 ));
             }
-            None if is_secret_key(&key) && !matches!(v, Value::Null | Value::Bool(_)) && !text.is_empty() => {
-                return Err(refused(
-                    "secret_value",
-                    format!("{path} holds a secret value; a bundle may only reference secrets"),
-                ));
+            None => {
+                if let Some(why) = secret_reason(classify_key(&key), above, &key, &v) {
+                    return Err(refused(
+                        "secret_value",
+                        format!("{path} holds a secret value ({why}); a bundle may only reference secrets"),
+                    ));
+                }
             }
-            None => {}
         }
         let line = format!("{path}: {text}");
         if let Some(f) = guard::scan(&line, guard_cfg).first() {
             return Err(refused(
                 "secret_value",
-                format!(
-                    "{path}: the guard found {} (span {}); the value is not stored",
-                    f.detector, f.span_sha256
-                ),
+                format!("{path}: the guard found {}; the value is not stored", f.detector),
             ));
         }
         keys.push(path);
@@ -435,7 +824,10 @@ mod tests {
             "{e}"
         );
         let e = check(json!({"smtp": {"url": "smtp://mailer:s3cretPass@mail.example.org"}})).unwrap_err();
-        assert!(e.contains("password-in-url"), "{e}");
+        assert!(
+            e.contains("secret_value") && e.contains("smtp.url") && !e.contains("s3cretPass"),
+            "{e}"
+        );
         let e = check(json!({"github": "ghp_0123456789abcdefghijABCDEFGHIJ0123456789"})).unwrap_err();
         assert!(e.contains("github-token"), "{e}");
         assert!(
@@ -449,6 +841,233 @@ mod tests {
                 .contains("bad_secret_reference")
         );
         assert!(check(json!({"ApiKey": 12345})).unwrap_err().contains("secret_value"));
+    }
+
+    /// Refused with `secret_value`, naming `path`, never carrying `secret`.
+    fn refused_at(v: Value, path: &str, secret: &str) {
+        let e = check(v.clone()).expect_err(&format!("{v} was accepted"));
+        assert!(e.contains("secret_value") && e.contains(path), "{e}");
+        assert!(!e.contains(secret), "the refusal echoes the value: {e}");
+    }
+
+    #[test]
+    fn pwd_and_pass_keys_hold_only_references() {
+        for (v, path, secret) in [
+            (json!({"db": {"pwd": "hunter22"}}), "db.pwd", "hunter22"),
+            (json!({"db": {"pass": "hunter22"}}), "db.pass", "hunter22"),
+            (json!({"DB_PASS": "hunter22"}), "DB_PASS", "hunter22"),
+            (json!({"smtpPass": "hunter22"}), "smtpPass", "hunter22"),
+            (json!({"admin_pw": "hunter22"}), "admin_pw", "hunter22"),
+            (json!({"mysql": {"PWD": 31337}}), "mysql.PWD", "31337"),
+            // Look-alike letters and invisible characters in the key name do not hide it.
+            (json!({"db": {"pаss": "hunter22"}}), "db.p", "hunter22"),
+            (json!({"db": {"pass\u{200b}word": "hunter22"}}), "db.pass", "hunter22"),
+            (json!({"db": {"ｐｗｄ": "hunter22"}}), "db.", "hunter22"),
+            // The secret one level down, under a generic name.
+            (
+                json!({"db": {"password": {"value": "hunter22"}}}),
+                "db.password.value",
+                "hunter22",
+            ),
+            (json!({"passwords": ["hunter22"]}), "passwords[0]", "hunter22"),
+            (
+                json!({"db": {"password": {"v": "hunter22"}}}),
+                "db.password.v",
+                "hunter22",
+            ),
+            (
+                json!({"tokens": [{"label": "ci", "t": "hunter22"}]}),
+                "tokens[0].",
+                "hunter22",
+            ),
+        ] {
+            refused_at(v, path, secret);
+        }
+        // Not passwords: words ending in "pass", booleans, empty values.
+        check(json!({"cache": {"bypass": "edge"}, "compass": "north", "passenger_limit": 4})).unwrap();
+        check(json!({"pass_through": true, "pwd": "", "password_rotation": null})).unwrap();
+        // What describes a secret, under its name, is not the secret.
+        check(json!({
+            "token": {"lifetime": "1h", "issuer": "https://idp.example.org", "max_age_seconds": 60},
+            "password_policy": {"min_length": 12, "hint": "a long passphrase", "rotation": "90d"},
+        }))
+        .unwrap();
+    }
+
+    #[test]
+    fn signing_key_and_key_material_are_refused() {
+        let b64 = "q83vEjRWeJq8dTyHf+Nz0w==";
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        for (v, path, secret) in [
+            (
+                json!({"signing_key": "correct horse battery"}),
+                "signing_key",
+                "correct horse",
+            ),
+            (
+                json!({"jwt": {"hmacKey": "not-so-secret"}}),
+                "jwt.hmacKey",
+                "not-so-secret",
+            ),
+            (json!({"encryption_keys": ["k1"]}), "encryption_keys[0]", "k1"),
+            (json!({"cache_key": b64}), "cache_key", b64),
+            (json!({"kms": {"data_key": hex}}), "kms.data_key", hex),
+            (json!({"key": format!("0x{hex}")}), "key", hex),
+            (
+                json!({"tls": {"key": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI\n-----END EC PRIVATE KEY-----"}}),
+                "tls.key",
+                "MHcCAQEEI",
+            ),
+            (json!({"keys": {"primary": b64}}), "keys.primary", b64),
+        ] {
+            refused_at(v, path, secret);
+        }
+        // Keys that name things rather than hold key material.
+        check(json!({
+            "cache_key": "patient-id", "primary_key": "id", "sort_key": "created_at",
+            "partition_key": 3, "kms_key": "arn:aws:kms:eu-west-1:111122223333:alias/app",
+            "key_id": "2024-rotation",
+        }))
+        .unwrap();
+    }
+
+    #[test]
+    fn basic_and_bearer_credentials_are_refused_in_any_value() {
+        for (v, path, secret) in [
+            (json!({"auth": "Basic dXNlcjpodW50ZXIy"}), "auth", "dXNlcjpodW50ZXIy"),
+            (
+                json!({"upstream": {"header": "Authorization: Basic YTpi"}}),
+                "upstream.header",
+                "YTpi",
+            ),
+            (
+                json!({"headers": ["Authorization: Bearer abc.def.ghi-123"]}),
+                "headers[0]",
+                "abc.def",
+            ),
+            (json!({"hook": "bearer 0123456789abcdef"}), "hook", "0123456789"),
+            (json!({"hook": "Веаrer 0123456789abcdef"}), "hook", "0123456789"),
+        ] {
+            refused_at(v, path, secret);
+        }
+        check(json!({
+            "auth_mode": "basic authentication",
+            "doc": "Bearer tokens come from the identity provider",
+            "auth": "Bearer env://UPSTREAM_TOKEN",
+        }))
+        .unwrap();
+    }
+
+    #[test]
+    fn dsn_and_url_passwords_are_refused_in_any_value() {
+        for (v, path, secret) in [
+            (
+                json!({"db": {"dsn": "host=db.internal port=5432 user=app password=hunter22 dbname=app"}}),
+                "db.dsn",
+                "hunter22",
+            ),
+            (
+                json!({"db": {"dsn": "host=db password = 'hunter 22'"}}),
+                "db.dsn",
+                "hunter",
+            ),
+            (json!({"odbc": "Server=db;Uid=app;PWD={hunter22};"}), "odbc", "hunter22"),
+            (
+                json!({"jdbc": "jdbc:postgresql://db/app?user=app&password=hunter22"}),
+                "jdbc",
+                "hunter22",
+            ),
+            (
+                json!({"hook": "https://hooks.example.org/x?token=abc123def"}),
+                "hook",
+                "abc123def",
+            ),
+            (
+                json!({"db": {"url": "postgres://app:hunter22@db.internal:5432/app"}}),
+                "db.url",
+                "hunter22",
+            ),
+            (json!({"mq": "amqp://guest:p@ss/w0rd@mq.internal/vhost"}), "mq", "w0rd"),
+            (json!({"cache": "redis://:hunter22@cache:6379/0"}), "cache", "hunter22"),
+        ] {
+            refused_at(v, path, secret);
+        }
+        check(json!({
+            "db": {"dsn": "host=db port=5432 user=app password=env://DB_PASSWORD"},
+            "url": "postgres://app@db.internal:5432/app?sslmode=verify-full",
+            "mail": "mailto:ops@example.org",
+            "link": "https://example.org/a?u=b@c", "note": "the password is rotated monthly",
+            "local": "http://localhost:8080/notify?to=ops@example.org",
+            "oidc": {"authorization_endpoint": "https://idp.example.org/authorize"},
+        }))
+        .unwrap();
+    }
+
+    #[test]
+    fn every_reference_form_is_accepted_under_every_secret_key() {
+        for reference in [
+            "env://DB_PASSWORD",
+            "file:///run/secrets/db",
+            "vault://kv/app/db#password",
+        ] {
+            for key in [
+                "pwd",
+                "pass",
+                "password",
+                "signing_key",
+                "auth",
+                "dsn",
+                "cache_key",
+                "api_token",
+            ] {
+                let (_, refs) = check(json!({"app": {key: reference}})).unwrap();
+                assert_eq!(refs, vec![format!("app.{key}")]);
+            }
+            check(json!({"db": {"password": {"value": reference}}})).unwrap();
+        }
+    }
+
+    #[test]
+    fn hostile_values_never_panic_and_stay_linear() {
+        for v in [
+            "",
+            "://",
+            "@",
+            "a://@",
+            "x://:@",
+            "password=",
+            "password",
+            "pwd:",
+            "Basic",
+            "Bearer ",
+            "bearer \u{0}",
+            "ｐａｓｓ＝ｘ",
+            "\u{1D7FF}\u{1D400}",
+            "İ password=İ",
+            "🦀://🦀:🦀@🦀",
+            "=:=:=:",
+            "password='",
+            "Basic ====",
+            "-----BEGIN",
+            "0x",
+            "key=\u{200b}",
+        ] {
+            let _ = check(json!({"pwd_key": v, "x": v, "signing_key": [v], v: v}));
+        }
+        let many = "a://b".repeat(50_000);
+        let long = format!("{} {}", "password=* ".repeat(20_000), "Basic x ".repeat(20_000));
+        let t = std::time::Instant::now();
+        assert!(!url_password(&many) && !dsn_secret(&long) && http_credential(&long).is_none());
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_finding_in_a_key_name_is_not_echoed() {
+        let e = check(json!({"patients": {"123-45-6789": "x"}})).unwrap_err();
+        assert!(
+            e.contains("secret_value") && e.contains("us-ssn") && !e.contains("6789"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -186,6 +186,17 @@ fn tenant_config_dir(root: &Path, tenants: &[(String, Effective)]) -> std::io::R
 }
 
 fn runtime_error(e: ward_runtime::RuntimeError) -> ApiError {
+    if let ward_runtime::RuntimeError::Unsafe(u) = &e {
+        return ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "artifact_unsafe",
+            e.to_string(),
+            format!(
+                "rebuild the artifact so that everything it runs is inside it, covered by its digest ({})",
+                u.code()
+            ),
+        );
+    }
     ApiError::new(
         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
         "runtime_error",

@@ -1,0 +1,482 @@
+//! Bypass tests for issue 15 items 8 and 4: secrets smuggled into configuration bundles, and
+//! redaction fingerprints reversed by brute force. Each runs against SQLite and PostgreSQL through
+//! the service functions the HTTP handlers and local mode call. A refused bundle is asserted with
+//! its status and code, a message naming the key path but never the value, and nothing recorded:
+//! the log unchanged and no bundle stored beside it.
+
+use serde_json::{Value, json};
+use ward_core::{Identity, Role};
+use ward_ledger::ActorKind;
+use ward_server::error::ApiError;
+use ward_server::evidence;
+use ward_server::promotion::Environment;
+use ward_server::promotion::config::{self, ConfigRequest};
+use ward_store::Ledger;
+use ward_store::testing::TestDb;
+
+fn ops() -> Identity {
+    Identity {
+        id: "user:olga".into(),
+        kind: ActorKind::Human,
+        roles: vec![Role::Admin],
+    }
+}
+
+fn ci() -> Identity {
+    Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![Role::Developer],
+    }
+}
+
+/// SQLite, and PostgreSQL when it is reachable.
+async fn stores() -> Vec<TestDb> {
+    let mut out = vec![TestDb::sqlite()];
+    out.extend(TestDb::postgres().await);
+    out
+}
+
+/// Two installations of the same kind: two SQLite files, and two PostgreSQL databases when
+/// PostgreSQL is reachable.
+async fn installation_pairs() -> Vec<(TestDb, TestDb)> {
+    let mut out = vec![(TestDb::sqlite(), TestDb::sqlite())];
+    if let (Some(a), Some(b)) = (TestDb::postgres().await, TestDb::postgres().await) {
+        out.push((a, b));
+    }
+    out
+}
+
+async fn ledger_on(db: &TestDb) -> Ledger {
+    Ledger::new(
+        ward_store::open(&db.url).await.expect("store"),
+        ward_server::projectors(),
+    )
+}
+
+async fn size(ledger: &Ledger) -> u64 {
+    ledger.head().await.expect("head").size()
+}
+
+/// Every leaf of the log, as text.
+async fn leaves(ledger: &Ledger) -> String {
+    ledger
+        .store()
+        .entries(0, 10_000)
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|e| String::from_utf8(e.leaf.to_vec()).expect("utf-8 leaf"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn prod() -> Environment {
+    serde_json::from_value(json!({"name": "prod", "tenants": ["north", "south"]})).expect("environment")
+}
+
+fn bundle(values: Value) -> ConfigRequest {
+    ConfigRequest { tenant: None, values }
+}
+
+/// Publishing `values` is refused with `secret_value`, naming `path` and never `secret`, and
+/// records nothing: no log entry, no stored bundle.
+async fn refused_whole(ledger: &Ledger, values: Value, path: &str, secret: &str) {
+    let before = size(ledger).await;
+    let r = config::publish(ledger, &ops(), &prod(), &bundle(values.clone()), &Default::default()).await;
+    let e: ApiError = r.expect_err(&format!("{values} was accepted"));
+    assert_eq!(
+        (e.status.as_u16(), e.detail.code.as_str()),
+        (422, "secret_value"),
+        "{e:?}"
+    );
+    assert!(e.detail.message.contains(path), "the refusal names the path: {e:?}");
+    let shown = format!("{} {}", e.detail.message, e.detail.hint);
+    assert!(!shown.contains(secret), "the refusal echoes the value: {shown}");
+    assert_eq!(size(ledger).await, before, "a refused bundle records nothing");
+    let bytes = ward_ledger::envelope::canonical_json(&values).expect("canonical");
+    let digest = ward_evidence::digest::of_bytes(&bytes);
+    assert_eq!(
+        ledger.store().evidence(&digest).await.expect("evidence"),
+        None,
+        "a refused bundle is not stored"
+    );
+    assert!(!leaves(ledger).await.contains(secret));
+}
+
+#[tokio::test]
+async fn plain_pwd_and_pass_values_are_refused() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        refused_whole(&ledger, json!({"db": {"pwd": "Hunter2024"}}), "db.pwd", "Hunter2024").await;
+        refused_whole(&ledger, json!({"db": {"pass": "Hunter2024"}}), "db.pass", "Hunter2024").await;
+        refused_whole(&ledger, json!({"DB_PASS": "Hunter2024"}), "DB_PASS", "Hunter2024").await;
+        refused_whole(
+            &ledger,
+            json!({"ldap": {"bind_pw": 20242024}}),
+            "ldap.bind_pw",
+            "20242024",
+        )
+        .await;
+        // A Cyrillic "а" in the key name, or the secret one level down, changes nothing.
+        refused_whole(&ledger, json!({"db": {"pаss": "Hunter2024"}}), "db.p", "Hunter2024").await;
+        refused_whole(
+            &ledger,
+            json!({"db": {"password": {"value": "Hunter2024"}}}),
+            "db.password.value",
+            "Hunter2024",
+        )
+        .await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn signing_key_holding_key_material_is_refused() {
+    let b64 = "q83vEjRWeJq8dTyHf+Nz0w==";
+    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        refused_whole(
+            &ledger,
+            json!({"release": {"signing_key": "sesame"}}),
+            "release.signing_key",
+            "sesame",
+        )
+        .await;
+        refused_whole(&ledger, json!({"webhookKey": b64}), "webhookKey", b64).await;
+        refused_whole(&ledger, json!({"storage": {"data_key": hex}}), "storage.data_key", hex).await;
+        refused_whole(
+            &ledger,
+            json!({"tls": {"server_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----"}}),
+            "tls.server_key",
+            "MC4CAQAwBQYDK2VwBCIEI",
+        )
+        .await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn basic_auth_header_value_is_refused() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        // "app:Hunter2024", base64.
+        refused_whole(
+            &ledger,
+            json!({"auth": "Basic YXBwOkh1bnRlcjIwMjQ="}),
+            "auth",
+            "YXBwOkh1bnRlcjIwMjQ",
+        )
+        .await;
+        refused_whole(
+            &ledger,
+            json!({"proxy": {"headers": ["Authorization: Basic YXBwOkh1bnRlcjIwMjQ="]}}),
+            "proxy.headers[0]",
+            "YXBwOkh1bnRlcjIwMjQ",
+        )
+        .await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bearer_token_value_is_refused() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        refused_whole(
+            &ledger,
+            json!({"upstream": "Bearer 5f1c9a.7be2d4.19c0"}),
+            "upstream",
+            "5f1c9a",
+        )
+        .await;
+        refused_whole(
+            &ledger,
+            json!({"notify": {"header": "authorization=bearer Zm9vYmFyYmF6cXV4"}}),
+            "notify.header",
+            "Zm9vYmFyYmF6cXV4",
+        )
+        .await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn libpq_dsn_with_password_is_refused() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        refused_whole(
+            &ledger,
+            json!({"db": {"dsn": "host=db.internal port=5432 dbname=app user=app password=Hunter2024"}}),
+            "db.dsn",
+            "Hunter2024",
+        )
+        .await;
+        refused_whole(
+            &ledger,
+            json!({"reporting": "Server=sql;Database=r;Uid=r;Pwd={Hunter2024};"}),
+            "reporting",
+            "Hunter2024",
+        )
+        .await;
+        refused_whole(
+            &ledger,
+            json!({"jdbc": "jdbc:postgresql://db/app?user=app&password=Hunter2024"}),
+            "jdbc",
+            "Hunter2024",
+        )
+        .await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn url_with_password_is_refused() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        refused_whole(
+            &ledger,
+            json!({"db": {"url": "postgresql://app:Hunter2024@db.internal:5432/app"}}),
+            "db.url",
+            "Hunter2024",
+        )
+        .await;
+        // A password with a `/` in it, which the generic guard pattern does not follow.
+        refused_whole(
+            &ledger,
+            json!({"queue": "amqp://svc:Hun/ter2024@mq.internal/vh"}),
+            "queue",
+            "ter2024",
+        )
+        .await;
+        db.cleanup().await;
+    }
+}
+
+/// `env://`, `file://` and `vault://` references are accepted under every key and in every
+/// place the detectors look; the bundle is recorded with those paths as references.
+#[tokio::test]
+async fn every_reference_form_is_accepted_under_secret_keys() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        for (i, reference) in [
+            "env://DB_PASSWORD",
+            "file:///run/secrets/db",
+            "vault://kv/app/db#password",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let values = json!({
+                "db": {"pwd": reference, "pass": reference, "password": {"value": reference},
+                       "dsn": format!("host=db user=app password={reference}")},
+                "release": {"signing_key": reference},
+                "auth": format!("Bearer {reference}"),
+                "basic": format!("Basic {reference}"),
+                "api_token": reference,
+                "round": i,
+            });
+            let before = size(&ledger).await;
+            let b = config::publish(&ledger, &ops(), &prod(), &bundle(values), &Default::default())
+                .await
+                .unwrap_or_else(|e| panic!("{reference}: {e:?}"));
+            assert_eq!(
+                b.references,
+                vec![
+                    "api_token",
+                    "db.pass",
+                    "db.password.value",
+                    "db.pwd",
+                    "release.signing_key"
+                ]
+            );
+            assert_eq!(size(&ledger).await, before + 1, "one config.published");
+            assert!(config::load(&ledger, &b.digest).await.is_ok());
+        }
+        db.cleanup().await;
+    }
+}
+
+fn pytest_with(line: &str) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ward-evidence/tests/fixtures/pytest.xml"
+    );
+    String::from_utf8(std::fs::read(path).expect("fixture"))
+        .expect("utf-8")
+        .replacen("database unavailable", line, 1)
+        .into_bytes()
+}
+
+/// Attaches `bytes` with `--redact`; the recorded fingerprints.
+async fn redacted(ledger: &Ledger, artifact: &str, name: &str, bytes: &[u8]) -> Vec<String> {
+    let req = evidence::AttestationRequest::from_bytes(artifact, "auto", name, bytes, true);
+    let (att, new) = evidence::attest(ledger, &ci(), &req, &Default::default())
+        .await
+        .expect("attest --redact");
+    assert!(new);
+    att.redactions
+        .iter()
+        .map(|r| r.fingerprint.clone().expect("a fingerprint"))
+        .collect()
+}
+
+/// The SSN was recovered from the unsalted SHA-256 that `--redact` recorded. Now the recorded
+/// fingerprint is an HMAC under a key kept in `ward_meta` (outside the log): not SHA-256 of the
+/// span, equal for the same span within one installation, different in another installation,
+/// and neither the span, its plain hash nor the key reaches the log.
+#[tokio::test]
+async fn redacted_ssn_cannot_be_recovered_from_its_fingerprint() {
+    let span = "123-45-6789";
+    let plain = ward_evidence::digest::of_bytes(span.as_bytes());
+    let plain = plain.trim_start_matches("sha256:");
+    for (one, other) in installation_pairs().await {
+        let mut seen = Vec::new();
+        for db in [&one, &other] {
+            let ledger = ledger_on(db).await;
+            let d = format!("sha256:{}", "ab".repeat(32));
+            evidence::register(
+                &ledger,
+                &ci(),
+                &evidence::ArtifactRequest {
+                    digest: d.clone(),
+                    service: "patient-api".into(),
+                    version: "1.0.0".into(),
+                    commit: None,
+                    branch: None,
+                    build_id: None,
+                    build_url: None,
+                },
+            )
+            .await
+            .expect("register");
+            let first = redacted(
+                &ledger,
+                &d,
+                "a.xml",
+                &pytest_with(&format!("patient ssn {span} unavailable")),
+            )
+            .await;
+            let second = redacted(&ledger, &d, "b.xml", &pytest_with(&format!("seen again: {span}"))).await;
+            assert_eq!(first.len(), 1);
+            assert!(first[0].starts_with("hmac-sha256:"), "{first:?}");
+            assert!(!first[0].contains(plain), "the fingerprint is the span's plain SHA-256");
+            assert_eq!(first, second, "the same span correlates within one installation");
+            let log = leaves(&ledger).await;
+            let key = ledger
+                .store()
+                .get_meta(ward_server::redaction::META_KEY)
+                .await
+                .expect("meta")
+                .expect("a key was created");
+            assert!(log.contains(&first[0]));
+            assert!(!log.contains(span) && !log.contains(plain));
+            assert!(!log.contains(key.rsplit(':').next().unwrap()), "the key is in the log");
+            seen.push(first[0].clone());
+        }
+        assert_ne!(seen[0], seen[1], "another installation, another fingerprint");
+        one.cleanup().await;
+        other.cleanup().await;
+    }
+}
+
+/// A stored key that cannot be read refuses the redaction (nothing recorded) instead of quietly
+/// starting a new key, and the refusal does not show the stored text.
+#[tokio::test]
+async fn unreadable_redaction_key_refuses_instead_of_replacing_it() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        let d = format!("sha256:{}", "cd".repeat(32));
+        evidence::register(
+            &ledger,
+            &ci(),
+            &evidence::ArtifactRequest {
+                digest: d.clone(),
+                service: "patient-api".into(),
+                version: "1.0.0".into(),
+                commit: None,
+                branch: None,
+                build_id: None,
+                build_url: None,
+            },
+        )
+        .await
+        .expect("register");
+        ledger
+            .store()
+            .set_meta(ward_server::redaction::META_KEY, "hmac-sha256:v1:c0ffee")
+            .await
+            .expect("meta");
+        let before = size(&ledger).await;
+        let req = evidence::AttestationRequest::from_bytes(
+            &d,
+            "auto",
+            "a.xml",
+            &pytest_with("patient ssn 123-45-6789 unavailable"),
+            true,
+        );
+        let e = evidence::attest(&ledger, &ci(), &req, &Default::default())
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (e.status.as_u16(), e.detail.code.as_str()),
+            (500, "redaction_key"),
+            "{e:?}"
+        );
+        assert!(!format!("{e:?}").contains("c0ffee") && !format!("{e:?}").contains("6789"));
+        assert_eq!(size(&ledger).await, before);
+        assert_eq!(
+            ledger
+                .store()
+                .get_meta(ward_server::redaction::META_KEY)
+                .await
+                .expect("meta")
+                .as_deref(),
+            Some("hmac-sha256:v1:c0ffee"),
+            "the stored key is left for the operator to restore"
+        );
+        db.cleanup().await;
+    }
+}
+
+/// Several processes (or replicas) redacting for the first time at once agree on one key: it is
+/// created under a store-wide lock, so no fingerprint is made under a key that is then replaced.
+#[tokio::test]
+async fn concurrent_first_redactions_agree_on_one_key() {
+    for db in stores().await {
+        let handles: Vec<_> = (0..4).map(|_| ward_store::open(&db.url)).collect();
+        let mut stores = Vec::new();
+        for h in handles {
+            stores.push(h.await.expect("store"));
+        }
+        let keys = futures_join(&stores).await;
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key per installation");
+        let stored = stores[0]
+            .get_meta(ward_server::redaction::META_KEY)
+            .await
+            .expect("meta")
+            .expect("stored");
+        assert_eq!(
+            ward_evidence::redact::FingerprintKey::decode(&stored).as_ref(),
+            Ok(&keys[0])
+        );
+        db.cleanup().await;
+    }
+}
+
+async fn futures_join(stores: &[std::sync::Arc<dyn ward_store::Store>]) -> Vec<ward_evidence::redact::FingerprintKey> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, s) in stores.iter().enumerate() {
+        let s = s.clone();
+        tasks.spawn(async move {
+            (
+                i,
+                ward_server::redaction::installation_key(s.as_ref()).await.expect("key"),
+            )
+        });
+    }
+    let mut out = tasks.join_all().await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, k)| k).collect()
+}
