@@ -207,6 +207,7 @@ pub async fn sign(
             "shorten --comment",
         ));
     }
+    crate::freetext::check("comment", &req.comment)?;
     let refused = |refused: crate::reauth::Refused| {
         crate::reauth::record_refusal(
             ledger,

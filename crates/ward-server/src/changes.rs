@@ -300,6 +300,8 @@ fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
     }
     text("title", &req.title, 200)?;
     text("description", &req.description, 20_000)?;
+    crate::freetext::check("title", &req.title)?;
+    crate::freetext::check("description", &req.description)?;
     if let Some(u) = &req.ticket_url {
         text("ticket", u, 2048)?;
         if !(u.starts_with("https://") || u.starts_with("http://")) {
@@ -659,6 +661,7 @@ pub async fn reclassify(
         ));
     }
     text("reason", &req.reason, 2000)?;
+    crate::freetext::check("reason", &req.reason)?;
     // Separation of duties; an earlier classifier may override again (they are already excluded
     // from the change's approvals).
     let mut parties = change.parties();

@@ -221,7 +221,7 @@ fn check_text(name: &str, v: &str) -> Result<(), ApiError> {
             format!("explain the {name}"),
         ));
     }
-    Ok(())
+    crate::freetext::check(name, v)
 }
 
 fn person_only(by: &Identity, what: &str) -> Result<(), ApiError> {

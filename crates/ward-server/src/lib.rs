@@ -16,6 +16,7 @@
 //! - [`redaction`]: the installation's key for fingerprints of redacted spans (outside the log).
 //! - [`reauth`]: re-authentication before every signature (password or a fresh OIDC token,
 //!   never the request's own bearer), printed names, lockout after repeated failures.
+//! - [`freetext`]: people's free text (titles, comments, reasons) through the PHI/secret guard.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
@@ -36,6 +37,7 @@ pub mod config;
 pub mod error;
 pub mod evidence;
 pub mod exceptions;
+pub mod freetext;
 pub mod gate;
 pub mod identities;
 pub mod keys;

@@ -649,3 +649,38 @@ async fn oidc_and_local_identities_never_merge() {
     assert_eq!(r.code, "reauthentication_failed");
     db.cleanup().await;
 }
+
+/// Issue 15 (unscanned fields): a change title and a signature comment holding PHI are refused
+/// naming the detector, never the value, and nothing is recorded.
+#[tokio::test]
+async fn phi_in_a_change_title_or_a_comment_is_refused_and_nothing_recorded() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let quinn = s.person("quinn", &[Role::Approver]).await;
+        let before = s.size().await;
+        let (st, e) = s
+            .post(
+                "/api/v1/changes",
+                &ci,
+                json!({ "title": "Fix export for Jane Roe, SSN 123-45-6789" }),
+            )
+            .await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sensitive_content")), "{e}");
+        assert!(!e.to_string().contains("123-45-6789"), "{e}");
+        assert_eq!(s.size().await, before);
+        let id = s.change(&ci, &ci, json!({ "title": "Export fix" })).await;
+        let before = s.size().await;
+        let (st, e) = s
+            .post(
+                &format!("/api/v1/changes/{id}/approvals"),
+                &quinn,
+                json!({ "meaning": "approved", "comment": "checked with patient 123-45-6789", "password": password("quinn") }),
+            )
+            .await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sensitive_content")), "{e}");
+        assert!(!e.to_string().contains("123-45-6789"), "{e}");
+        assert_eq!(s.size().await, before);
+    })
+    .await;
+}
