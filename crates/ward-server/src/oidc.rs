@@ -283,17 +283,7 @@ impl Verifier {
     /// before an electronic signature.
     pub async fn verify_fresh(&self, token: &str, max_age_secs: i64) -> Result<Identity, JwtError> {
         let (identity, claims) = self.verify_claims(token).await?;
-        let iat = claims
-            .get("iat")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| JwtError::Invalid("no iat claim".into()))?;
-        let now = jiff::Timestamp::now().as_second();
-        if now - iat > max_age_secs || iat > now + 60 {
-            return Err(JwtError::Invalid(format!(
-                "issued {}s ago; re-authentication needs a token at most {max_age_secs}s old",
-                now - iat
-            )));
-        }
+        within("iat", &claims, max_age_secs)?;
         Ok(identity)
     }
 
@@ -301,20 +291,12 @@ impl Verifier {
     /// identity with the printed name from the provider's `printed_name_claim`, when present.
     /// The person must have authenticated at the provider within the window too: the token's
     /// `auth_time` (OIDC Core §2; ask the provider with `max_age` or `prompt=login`) is
-    /// required, so a silently refreshed token does not count as a re-authentication.
+    /// required, so a silently refreshed token does not count as a re-authentication. The
+    /// token's signature is verified once.
     pub async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Result<(Identity, Option<String>), JwtError> {
-        let identity = self.verify_fresh(token, max_age_secs).await?;
-        let (_, claims) = self.verify_claims(token).await?;
-        let auth_time = claims.get("auth_time").and_then(Value::as_i64).ok_or_else(|| {
-            JwtError::Invalid("no auth_time claim: sign in again with max_age or prompt=login".into())
-        })?;
-        let now = jiff::Timestamp::now().as_second();
-        if now - auth_time > max_age_secs || auth_time > now + 60 {
-            return Err(JwtError::Invalid(format!(
-                "authenticated {}s ago; re-authentication needs a sign-in at most {max_age_secs}s old",
-                now - auth_time
-            )));
-        }
+        let (identity, claims) = self.verify_claims(token).await?;
+        within("iat", &claims, max_age_secs)?;
+        within("auth_time", &claims, max_age_secs)?;
         let issuer = unverified_issuer(token)?;
         let name = self
             .providers
@@ -453,6 +435,23 @@ fn unverified_issuer(token: &str) -> Result<String, JwtError> {
 }
 
 /// Fills `{claim}` placeholders; the result must be a usable actor id.
+/// Checks that the time claim `name` (`iat`, `auth_time`) is present and at most `max_age_secs`
+/// old (and not more than a minute in the future).
+fn within(name: &str, claims: &Map<String, Value>, max_age_secs: i64) -> Result<(), JwtError> {
+    let at = claims
+        .get(name)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| JwtError::Invalid(format!("no {name} claim: sign in again (max_age or prompt=login)")))?;
+    let now = jiff::Timestamp::now().as_second();
+    if now - at > max_age_secs || at > now + 60 {
+        return Err(JwtError::Invalid(format!(
+            "{name} is {}s old; re-authentication needs one at most {max_age_secs}s old",
+            now - at
+        )));
+    }
+    Ok(())
+}
+
 fn render_identity(template: &str, claims: &Map<String, Value>) -> Result<String, JwtError> {
     let mut out = String::new();
     let mut rest = template;

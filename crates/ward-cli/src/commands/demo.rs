@@ -242,7 +242,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         "8. the store itself checks clean: {} entries, {} checkpoints (`ward log fsck`)",
         fsck.size, fsck.checkpoints
     ));
-    say("Done. Try it on your own: `ward init`, `ward serve`, then `ward change open`, `ward approve`, `ward promote`, `ward rollout start`, `ward log export --out DIR`, `ward verify DIR --key …` (README.md)".into());
+    say("Done. Try it on your own: `ward init`, `ward serve`, then as a named person (`--as USER` with `WARD_PASSWORD`, or a server token) `ward change open`, `ward approve`, `ward promote`, `ward rollout start`, `ward log export --out DIR`, `ward verify DIR --key …` (README.md)".into());
     if out == Output::Json {
         println!(
             "{}",
