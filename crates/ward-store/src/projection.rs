@@ -260,6 +260,23 @@ pub struct DerivedState {
 }
 
 impl DerivedState {
+    /// Applies the stored entry `seq` (its leaf bytes), which must be entry `self.entries` of
+    /// the log: the one check both stores make while replaying for the state check.
+    pub fn apply_entry(
+        &mut self,
+        seq: u64,
+        leaf: &[u8],
+        projectors: &[std::sync::Arc<dyn Projector>],
+    ) -> Result<(), crate::StoreError> {
+        if seq != self.entries {
+            return Err(crate::StoreError::Corrupt(format!("entry {} is missing", self.entries)));
+        }
+        let env =
+            EventEnvelope::from_leaf(leaf).map_err(|e| crate::StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+        self.apply(&env, projectors);
+        Ok(())
+    }
+
     /// Applies one event through `projectors`, as an append would.
     pub fn apply(&mut self, e: &EventEnvelope, projectors: &[std::sync::Arc<dyn Projector>]) {
         self.entries += 1;

@@ -453,14 +453,8 @@ impl Store for SqliteStore {
                 return Err(StoreError::Corrupt(format!("entries stop at {next}, head says {size}")));
             }
             for r in &rows {
-                let seq = to_u64(r.try_get("seq")?, "seq")?;
-                if seq != next {
-                    return Err(StoreError::Corrupt(format!("entry {next} is missing")));
-                }
                 let leaf: Vec<u8> = r.try_get("leaf")?;
-                let env = ward_ledger::EventEnvelope::from_leaf(&leaf)
-                    .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
-                derived.apply(&env, projectors);
+                derived.apply_entry(to_u64(r.try_get("seq")?, "seq")?, &leaf, projectors)?;
                 next += 1;
             }
         }
