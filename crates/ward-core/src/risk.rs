@@ -250,6 +250,14 @@ impl RiskRules {
                 tier = tier.max(rule.tier);
             }
         }
+        // A floor no `[risk]` section removes: PHI and clinical workflows are high (a `[risk]`
+        // table replaces the default rules, and must not fail open).
+        if tier < Tier::High
+            && let Some(t) = ["phi", "clinical_workflow"].iter().find(|t| tags.contains(**t))
+        {
+            matched.push(format!("{t} -> high (built-in floor)"));
+            tier = Tier::High;
+        }
         Classification {
             tier,
             tags: tags.into_iter().collect(),
@@ -293,6 +301,22 @@ mod tests {
         let phi = vec!["phi".to_string()];
         assert_eq!(r.classify(&facts("standard", &phi, &docs)).tier, Tier::High);
         assert_eq!(r.classify(&facts("emergency", &none, &docs)).tier, Tier::High);
+    }
+
+    #[test]
+    fn an_empty_risk_section_does_not_lower_phi() {
+        let empty = RiskRules {
+            default_tier: Tier::Low,
+            path_tags: vec![],
+            tiers: vec![],
+        };
+        let c = empty.classify(&facts("normal", &["phi".to_string()], &[]));
+        assert_eq!(c.tier, Tier::High);
+        assert!(
+            c.matched.iter().any(|m| m.contains("built-in floor")),
+            "{:?}",
+            c.matched
+        );
     }
 
     #[test]

@@ -536,7 +536,18 @@ pub async fn update(
             by: &old.commits_asserted_by,
         },
     };
-    let (classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener, &source).await?;
+    let (mut classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener, &source).await?;
+    // An update never lowers a change's tier: its editor could otherwise downgrade it alone by
+    // dropping paths. Lowering is an override by independent approvers (`reclassify`).
+    if classification.tier < old.classification.tier {
+        classification.matched.push(format!(
+            "kept {}: an update never lowers the tier (independent approvers override it: ward change classify)",
+            old.classification.tier
+        ));
+        classification.tier = old.classification.tier;
+        payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
+        payload["tier"] = json!(classification.tier);
+    }
     if !content_changed
         && classification.tier == old.classification.tier
         && classification.rules_digest == old.classification.rules_digest

@@ -684,3 +684,36 @@ async fn phi_in_a_change_title_or_a_comment_is_refused_and_nothing_recorded() {
     })
     .await;
 }
+
+/// Found attacking the build: the opener of a PHI change dropped its PHI path with an update and
+/// the change fell to low, with no independent approver. An update never lowers the tier.
+#[tokio::test]
+async fn opener_cannot_downgrade_by_editing_paths() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let id = s
+            .change(
+                &dana,
+                &ci,
+                json!({ "title": "Records export", "paths": ["app/phi/records.py"] }),
+            )
+            .await;
+        let (st, c) = s
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &dana,
+                json!({ "paths": ["README.md"] }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        assert_eq!(c["tier"], "high", "{c}");
+        assert!(
+            c["classification"]["matched"].to_string().contains("never lowers"),
+            "{c}"
+        );
+    })
+    .await;
+}
