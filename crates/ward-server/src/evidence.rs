@@ -575,9 +575,10 @@ pub async fn attest(
     attest_within(ledger, by, req, policy, WORK_BUDGET).await
 }
 
-/// How long scanning and parsing one attestation may take: the request timeout. Past it (or
-/// when the request is dropped, e.g. by that timeout) the work stops and nothing is stored.
-pub const WORK_BUDGET: std::time::Duration = crate::routes::REQUEST_TIMEOUT;
+/// How long scanning and parsing one attestation may take (the HTTP layer's request timeout is
+/// this budget: `routes::REQUEST_TIMEOUT`). Past it (or when the request is dropped, e.g. by that
+/// timeout) the work stops and nothing is stored.
+pub const WORK_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// [`attest`] with scanning and parsing bounded by `budget` instead of [`WORK_BUDGET`].
 pub async fn attest_within(

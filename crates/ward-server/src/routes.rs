@@ -43,8 +43,9 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 pub fn body_limit(state: &AppState) -> usize {
     MAX_BODY.max(state.guard.max_file_bytes().div_ceil(3) * 4 + 64 * 1024)
 }
-/// Longest a request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a request may take: the work budget of the heaviest request, an attestation (the
+/// domain owns the number; the HTTP layer enforces it).
+pub const REQUEST_TIMEOUT: Duration = evidence::WORK_BUDGET;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
