@@ -740,6 +740,12 @@ pub enum UserCommand {
         /// A local user name, or an identity such as staff:dana@example.org.
         name: String,
     },
+    /// Activate a user another administrator added over the API (a second administrator's
+    /// confirmation: until then the user cannot sign in or sign).
+    Activate {
+        /// The local user name.
+        name: String,
+    },
 }
 
 /// `ward user add`.

@@ -3,8 +3,7 @@
 mod common;
 use common::{json, ok, run, run_with_stdin, ward};
 
-const EVENT: &str =
-    r#"{"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#;
+const EVENT: &str = r#"{"actor":{"id":"ci:build","kind":"automation"},"kind":"note.added","subject":"change:1","payload":{"text":"hi"}}"#;
 
 #[test]
 fn full_round_trip_with_offline_verification() {
@@ -164,6 +163,21 @@ fn helpful_errors() {
         .success()
     );
     assert_eq!(std::fs::read(d.join("log.key")).unwrap(), key);
+    // Locally appended events are the operator's: naming a person is refused, nothing written.
+    let o = run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["log", "append"]);
+            c
+        },
+        r#"{"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1"}"#,
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("locally appended events are the operator's"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Bad event: refused, nothing written.
     let o = run_with_stdin(
         {

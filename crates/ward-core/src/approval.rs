@@ -71,6 +71,24 @@ pub struct Refusal {
 }
 
 impl ApprovalRules {
+    /// Refuses settings that would weaken a control by accident: a downgrade out of `high`
+    /// needs at least two people (`0` or `1` would let one approver lower the tier and then sign
+    /// alone), and a signature needs at least one meaning.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.overrides.high_downgrade_approvers < 2 {
+            return Err(format!(
+                "[approvals.overrides] high_downgrade_approvers = {}: a downgrade out of high needs at least 2 distinct approvers (the default)",
+                self.overrides.high_downgrade_approvers
+            ));
+        }
+        if self.meanings.is_empty() || self.meanings.iter().any(|m| m.trim().is_empty()) {
+            return Err(
+                "[approvals] meanings: list at least one non-empty meaning, or remove the key for the defaults".into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The Ward identity a commit author e-mail stands for: the configured mapping, else
     /// `user:<local part>` (lower-cased).
     pub fn author_identity(&self, email: &str) -> String {

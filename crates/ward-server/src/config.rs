@@ -172,6 +172,7 @@ impl ServerConfig {
             e.policy_dir.as_mut().map(resolve);
         }
         crate::oidc::check_namespaces(&cfg.oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
+        cfg.approvals.validate().map_err(err)?;
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::promotion::validate(&cfg.environments).map_err(err)?;
@@ -282,6 +283,17 @@ something = "for another part of Ward"
             load("[controls.tiers.low]\nevidence = []\napprovals = 0\nroles = { release-manager = 0 }\n").unwrap_err();
         assert!(e.contains("[controls.tiers.low]"), "{e}");
         load("[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n").unwrap();
+    }
+
+    #[test]
+    fn a_downgrade_rule_that_lets_one_approver_lower_high_is_refused_at_load() {
+        for n in [0, 1] {
+            let e = load(&format!("[approvals.overrides]\nhigh_downgrade_approvers = {n}\n")).unwrap_err();
+            assert!(e.contains("high_downgrade_approvers"), "{e}");
+        }
+        let e = load("[approvals]\nmeanings = []\n").unwrap_err();
+        assert!(e.contains("[approvals] meanings"), "{e}");
+        load("[approvals.overrides]\nhigh_downgrade_approvers = 3\n").unwrap();
     }
 
     #[test]

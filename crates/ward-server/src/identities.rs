@@ -90,7 +90,7 @@ impl Projector for IdentityProjector {
         match (e.kind.as_str(), key) {
             ("token.created" | "session.started", Some(id)) => vec![put(TOKENS, id, p.clone())],
             ("token.revoked", Some(id)) => vec![put(REVOKED, id, json!({ "seq": e.seq, "time": e.time }))],
-            ("user.added", Some(name)) => vec![put(USERS, name, p.clone())],
+            ("user.added" | "user.activated", Some(name)) => vec![put(USERS, name, p.clone())],
             _ => vec![],
         }
     }
@@ -287,6 +287,19 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
             "pick another name",
         ));
     }
+    let printed = req.display_name.trim();
+    if let Some(other) = list_users(ledger)
+        .await?
+        .into_iter()
+        .find(|u| same_printed_name(&u.display_name, printed))
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "printed_name_taken",
+            format!("user {} already signs with this printed name", other.name),
+            "give each person a printed name of their own (e.g. with a middle initial): signatures must tell people apart",
+        ));
+    }
     let password = req.password.clone();
     let phc = tokio::task::spawn_blocking(move || {
         Argon2::default()
@@ -301,6 +314,9 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         name: req.name.clone(),
         display_name: req.display_name.trim().to_string(),
         roles: req.roles.clone(),
+        added_by: Some(by.id.clone()),
+        pending: !is_local_operator(by),
+        activated_by: None,
     };
     ledger
         .append(NewEvent {
@@ -311,6 +327,75 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         })
         .await?;
     Ok(record)
+}
+
+/// Whether two printed names would read as the same person on a signature (case, spacing and
+/// Unicode compatibility forms ignored).
+fn same_printed_name(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .map(|w| w.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    norm(a) == norm(b)
+}
+
+/// The operator of the data directory (`local:*`, `ward user add` without a server): whoever
+/// holds the data directory holds every record, so their users are active at once. Users added
+/// by an administrator over the API wait for a second administrator ([`activate_user`]).
+fn is_local_operator(by: &Identity) -> bool {
+    by.id.starts_with("local:")
+}
+
+/// Activates a user added by another administrator (`user.activated`). Never the administrator
+/// who added the user, never the user, never automation.
+pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result<UserRecord, ApiError> {
+    check_name("user", name)?;
+    let Some(mut user) = user_record(ledger, name).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no user {name}"),
+            "list users with: ward user list",
+        ));
+    };
+    if !user.pending {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_pending",
+            format!("user {name} is already active"),
+            "nothing to do",
+        ));
+    }
+    let refuse = |code: &'static str, reason: String| {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            code,
+            reason,
+            "a second administrator, not the one who added the user, activates it",
+        ))
+    };
+    if by.kind != ActorKind::Human {
+        return refuse("automation_cannot_sign", format!("{} is automation", by.id));
+    }
+    if user.added_by.as_deref() == Some(by.id.as_str()) {
+        return refuse("second_admin_required", format!("{} added user {name}", by.id));
+    }
+    if by.id == format!("user:{name}") {
+        return refuse("second_admin_required", format!("{} cannot activate themselves", by.id));
+    }
+    user.pending = false;
+    user.activated_by = Some(by.id.clone());
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "user.activated".into(),
+            subject: format!("user:{name}"),
+            payload: serde_json::to_value(&user).map_err(ApiError::internal)?,
+        })
+        .await?;
+    Ok(user)
 }
 
 /// Every local user.

@@ -166,6 +166,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/users", Requires(Action::UserManage)),
     rule("POST", "/api/v1/users", Requires(Action::UserManage)),
     rule("POST", "/api/v1/users/{name}/unlock", Requires(Action::UserManage)),
+    rule("POST", "/api/v1/users/{name}/activate", Requires(Action::UserManage)),
 ];
 
 /// The rule for a method and route template.
@@ -248,6 +249,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
         .routes(routes!(unlock_user))
+        .routes(routes!(activate_user))
         .split_for_parts()
 }
 
@@ -1353,6 +1355,17 @@ async fn unlock_user(
 ) -> Result<Json<Value>, ApiError> {
     crate::reauth::unlock(&state.ledger, &me, &name).await?;
     Ok(Json(json!({ "unlocked": name })))
+}
+
+/// Activates a user another administrator added (the second administrator's confirmation).
+#[utoipa::path(post, path = "/api/v1/users/{name}/activate", tag = "identities", params(("name" = String, Path, description = "local user name")), security(("bearer" = [])), responses(
+    (status = 200, body = UserRecord), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn activate_user(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(name): Path<String>,
+) -> Result<Json<UserRecord>, ApiError> {
+    Ok(Json(identities::activate_user(&state.ledger, &me, &name).await?))
 }
 
 /// Adds a local user (password hashed with argon2id).

@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use ward_core::Role;
@@ -22,6 +23,31 @@ pub struct UserRecord {
     pub display_name: String,
     /// Roles granted.
     pub roles: Vec<Role>,
+    /// Who added the user (absent in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
+    /// A user added by an administrator over the API waits for a second administrator's
+    /// activation before they can sign in or sign: one administrator cannot create the people
+    /// who then approve their changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+    /// The administrator who activated the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_by: Option<String>,
+}
+
+/// The refusal for an account that waits for its second administrator.
+pub fn pending_refusal(user: &UserRecord) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "account_pending",
+        format!(
+            "user {} was added by {} and waits for a second administrator's activation",
+            user.name,
+            user.added_by.as_deref().unwrap_or("an administrator")
+        ),
+        format!("another administrator runs: ward user activate {}", user.name),
+    )
 }
 
 /// Checks a token or user name: 1–64 of `[a-z0-9._-]`, starting with a letter or digit.
@@ -50,7 +76,8 @@ pub async fn user_record(ledger: &Ledger, name: &str) -> Result<Option<UserRecor
     }
 }
 
-/// Checks a local user's password (argon2id, off the async threads).
+/// Checks a local user's password (argon2id, off the async threads). A right password for an
+/// account still waiting for activation is refused (`account_pending`), never accepted.
 pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Result<Option<UserRecord>, ApiError> {
     let Some(user) = user_record(ledger, name).await? else {
         return Ok(None);
@@ -64,5 +91,8 @@ pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Resu
     })
     .await
     .map_err(ApiError::internal)?;
+    if ok && user.pending {
+        return Err(pending_refusal(&user));
+    }
     Ok(ok.then_some(user))
 }

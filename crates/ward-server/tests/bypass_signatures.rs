@@ -519,6 +519,65 @@ async fn admin_cannot_mint_a_token_that_acts_as_someone_else() {
     .await;
 }
 
+/// Item 5, continued: an administrator who can create people could act through them (open with
+/// one, approve with another). A user an administrator adds over the API cannot sign in or sign
+/// until a second administrator activates it; printed names are unique.
+#[tokio::test]
+async fn an_admin_cannot_create_the_people_who_approve_her_changes_alone() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ada = s.person("ada", &[Role::Admin]).await;
+        let lee = s.person("lee", &[Role::Admin]).await;
+        let bot = s.automation("user-bot", &[Role::Admin]).await;
+        let new_user = |name: &str, display: &str| {
+            json!({ "name": name, "display_name": display, "roles": ["approver"], "password": password(name) })
+        };
+        let (st, u) = s.post("/api/v1/users", &ada, new_user("puppet", "Pat Puppet")).await;
+        assert_eq!(st, StatusCode::CREATED, "{u}");
+        assert_eq!((u["pending"].as_bool(), u["added_by"].as_str()), (Some(true), Some("user:ada")));
+
+        // The right password of a pending account signs nothing in.
+        let before = s.size().await;
+        let resp = s
+            .client
+            .post(format!("{}/api/v1/sessions", s.base))
+            .json(&json!({ "user": "puppet", "password": password("puppet") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "account_pending", "{body}");
+        assert_eq!(s.kinds_since(before).await, Vec::<String>::new());
+
+        // Her own activation is refused; so is automation's.
+        let (st, e) = s.post("/api/v1/users/puppet/activate", &ada, json!({})).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("second_admin_required")), "{e}");
+        let (st, e) = s.post("/api/v1/users/puppet/activate", &bot, json!({})).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("automation_cannot_sign")), "{e}");
+        assert_eq!(s.kinds_since(before).await, Vec::<String>::new());
+
+        // A second administrator activates; then the user signs in.
+        let (st, u) = s.post("/api/v1/users/puppet/activate", &lee, json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{u}");
+        assert_eq!((u["pending"].as_bool(), u["activated_by"].as_str()), (None, Some("user:lee")));
+        assert_eq!(s.kinds_since(before).await, vec!["user.activated"]);
+        let resp = s
+            .client
+            .post(format!("{}/api/v1/sessions", s.base))
+            .json(&json!({ "user": "puppet", "password": password("puppet") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+
+        // Two people never share a printed name (case and spacing ignored).
+        let (st, e) = s.post("/api/v1/users", &ada, new_user("puppet2", "pat   PUPPET")).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("printed_name_taken")), "{e}");
+    })
+    .await;
+}
+
 /// Item 6a: 25 wrong signing passwords then the right one were accepted. Now five failures lock
 /// signing (recorded), and an administrator can lift it.
 #[tokio::test]

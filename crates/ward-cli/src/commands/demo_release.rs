@@ -337,6 +337,7 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
     );
     engine.start().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_person = person("user:sam.secadmin", Role::Admin);
+    let second_admin = person("user:lee.itadmin", Role::Admin);
     for (name, display, role) in [
         ("quinn", "Quinn Alvarez", Role::Approver),
         ("rhea", RELEASE_MANAGER, Role::ReleaseManager),
@@ -348,6 +349,10 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
             password: PASSWORD.into(),
         };
         ward_server::identities::add_user(ledger, &admin_person, &req)
+            .await
+            .map_err(fail)?;
+        // A user an administrator adds waits for a second administrator.
+        ward_server::identities::activate_user(ledger, &second_admin, name)
             .await
             .map_err(fail)?;
     }

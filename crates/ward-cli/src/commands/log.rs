@@ -73,11 +73,42 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
 }
 
 /// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
-pub fn parse_events(input: &str) -> Result<Vec<NewEvent>> {
-    parse_json_input(
+///
+/// Appended on the data directory, an event is the operator's: `actor` may be omitted (it is
+/// then the local operator), name the operator, or name an automation identity the operator's
+/// scripts run as; it never names a person other than the operator (`actor_is_a_person`), so
+/// no one's action is fabricated in the log.
+pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<NewEvent>> {
+    let requests: Vec<ward_server::routes::EventRequest> = parse_json_input(
         input,
-        "an event has actor {id, kind: human|automation}, kind, subject and an optional payload",
-    )
+        "an event has kind, subject, an optional payload and an optional actor {id, kind: automation}",
+    )?;
+    requests
+        .into_iter()
+        .map(|e| {
+            let actor = match e.actor {
+                None => operator.actor(),
+                Some(a) if a.kind == ward_ledger::ActorKind::Automation || a.id == operator.id => a,
+                Some(a) => {
+                    return Err(Failure::new(
+                        "actor_is_a_person",
+                        format!(
+                            "the event names the person {:?}; locally appended events are the operator's ({})",
+                            a.id, operator.id
+                        ),
+                        "omit `actor` (the operator is recorded), or name the automation identity your script runs as",
+                    )
+                    .into());
+                }
+            };
+            Ok(NewEvent {
+                actor,
+                kind: e.kind,
+                subject: e.subject,
+                payload: e.payload,
+            })
+        })
+        .collect()
 }
 
 /// Parses stdin as one JSON value, a JSON array, or JSON lines, into `T`s; errors name the line.
@@ -87,7 +118,7 @@ fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str) ->
         return Err(Failure::new(
             "empty_input",
             "no event on stdin",
-            r#"pipe a JSON event, e.g. {"actor":{"id":"user:alice","kind":"human"},"kind":"note.added","subject":"change:1","payload":{}}"#,
+            r#"pipe a JSON event, e.g. {"kind":"note.added","subject":"change:1","payload":{}}"#,
         )
         .into());
     }
@@ -125,7 +156,7 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
     }
     let result = match target {
         Target::Local(ctx) => {
-            let events = parse_events(&input)?;
+            let events = parse_events(&input, &crate::context::local_operator())?;
             for e in &events {
                 ops::check_generic_kind(&e.kind).map_err(api_failure)?;
             }

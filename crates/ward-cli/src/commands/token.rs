@@ -159,6 +159,21 @@ pub async fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
             });
             Ok(())
         }
+        UserCommand::Activate { name } => {
+            let user: UserRecord = match &remote {
+                Some(r) => r.post(&format!("/api/v1/users/{name}/activate"), &json!({})).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    identities::activate_user(&ctx.ledger, &local_operator(), name)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            emit(g.output, json!(user), || {
+                format!("activated user {} ({})", user.name, user.display_name)
+            });
+            Ok(())
+        }
         UserCommand::List => {
             let list: Vec<UserRecord> = match &remote {
                 Some(r) => r.get("/api/v1/users", &[]).await?,
@@ -170,7 +185,8 @@ pub async fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
                 list.iter()
                     .map(|u| {
                         let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-                        format!("{:<20} {:<32} {}", u.name, u.display_name, roles.join(","))
+                        let state = if u.pending { "  (pending activation)" } else { "" };
+                        format!("{:<20} {:<32} {}{state}", u.name, u.display_name, roles.join(","))
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -202,7 +218,14 @@ async fn add_user(g: &Global, remote: Option<Remote>, a: &UserAddArgs) -> Result
         }
     };
     emit(g.output, json!(user), || {
-        format!("added user {} ({})", user.name, user.display_name)
+        if user.pending {
+            format!(
+                "added user {} ({}); it waits for a second administrator: ward user activate {}",
+                user.name, user.display_name, user.name
+            )
+        } else {
+            format!("added user {} ({})", user.name, user.display_name)
+        }
     });
     Ok(())
 }
