@@ -371,6 +371,19 @@ deny contains r if {
 	}
 }
 
+# ---- one version, one build -------------------------------------------------------------
+
+deny contains r if {
+	some a in object.get(input, "artifacts_rebound", [])
+	not object.get(input, "environment_accepts_rebound", false)
+	r := {
+		"rule": "artifacts.version_rebound",
+		"artifact": a.artifact,
+		"message": sprintf("%s %s is registered under more than one digest (also %s): %s accepts only versions that name one build", [a.service, a.version, a.other_digest, input.environment]),
+		"fix": "give the build its own version and register it; only an environment before the last may accept moving pre-releases ([[environments]] mutable_prerelease = true)",
+	}
+}
+
 # ---- promotion order (computed by Ward from [[environments]] and deployment records) -----
 
 # A tier may let changes skip the preceding environment: [controls.tiers.T] may_skip_environments.
@@ -416,6 +429,10 @@ signing_rule(rule) if startswith(rule, "checklist.")
 signing_rule(rule) if startswith(rule, "separation.")
 
 unexcusable(rule) if startswith(rule, "controls.")
+
+# A version that was registered under two digests names no single build: only an environment
+# that declares `mutable_prerelease = true` (never the last of a chain) accepts it.
+unexcusable(rule) if rule == "artifacts.version_rebound"
 
 waivable(r) if {
 	not signing_rule(r.rule)

@@ -420,3 +420,16 @@ test_a_report_whose_every_test_was_skipped_is_not_passing if {
 	some r in blocking
 	r.rule == "evidence.tests_passed"
 }
+
+# ---- one version, one build ---------------------------------------------------------------
+
+test_a_version_that_moved_is_refused_unless_the_environment_accepts_it if {
+	moved := [{"artifact": "sha256:aa", "service": "patient-api", "version": "3.2.0-rc.1", "other_digest": "sha256:bb"}]
+	base := object.union(reports_input([junit("A-1", 1, "sha256:aa", ["unit"], 0, "token:ci")]), {"artifacts_rebound": moved})
+	d := gate.deny with data.controls as controls with input as base
+	"artifacts.version_rebound" in {r.rule | some r in d}
+	not gate.allow with data.controls as controls with input as base
+	gate.allow with data.controls as controls with input as object.union(base, {"environment_accepts_rebound": true})
+	# Neither a waiver nor break-glass excuses it.
+	not gate.waivable({"rule": "artifacts.version_rebound"})
+}

@@ -303,7 +303,7 @@ pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> 
 
 /// The digest `service` `version` was registered under first, other than `digest`, with its
 /// log entry.
-async fn other_digest(
+pub(crate) async fn other_digest(
     ledger: &Ledger,
     service: &str,
     version: &str,

@@ -445,6 +445,7 @@ pub async fn input(
     promotion: Value,
     risk: &RiskRules,
     rules: &ApprovalRules,
+    accepts_rebound: bool,
 ) -> Result<Value, ApiError> {
     let now = jiff::Timestamp::now();
     let calendar = calendar
@@ -483,6 +484,17 @@ pub async fn input(
                 "summary": att.summary,
                 "added_by": att.added_by,
                 "time": att.time,
+            }));
+        }
+    }
+    // Versions that moved: registered under this artifact's digest and another.
+    let mut artifacts_rebound = Vec::new();
+    for a in &change.request.artifacts {
+        if let Some(art) = evidence::artifact(ledger, a).await?
+            && let Some((other, _)) = evidence::other_digest(ledger, &art.meta.service, &art.meta.version, a).await?
+        {
+            artifacts_rebound.push(json!({
+                "artifact": a, "service": art.meta.service, "version": art.meta.version, "other_digest": other,
             }));
         }
     }
@@ -553,6 +565,8 @@ pub async fn input(
         "waivers": waivers,
         "breakglass": breakglass,
         "promotion": promotion,
+        "artifacts_rebound": artifacts_rebound,
+        "environment_accepts_rebound": accepts_rebound,
     }))
 }
 
@@ -594,6 +608,10 @@ pub async fn check(
         placement,
         risk,
         rules,
+        policy
+            .environments
+            .iter()
+            .any(|e| e.name == environment && e.mutable_prerelease),
     )
     .await?;
     let decision = evaluate(policy.bundle_for(environment), &input, &policy.data()).map_err(policy_error)?;

@@ -254,6 +254,54 @@ async fn second_digest_for_a_pre_release_needs_mutable_prerelease() {
         assert!(new);
         assert_eq!(a.meta.digest, second);
         assert_eq!(kinds_since(&ledger, before).await, vec!["artifact.registered"]);
+
+        // Which environments take a version that moved is per environment, never production:
+        // staging declares mutable_prerelease, prod (the end of the chain) cannot.
+        let env = |name: &str, after: Option<&str>, mutable: bool| ward_server::promotion::Environment {
+            name: name.into(),
+            after: after.map(Into::into),
+            mutable_prerelease: mutable,
+            ..Default::default()
+        };
+        let e = ward_server::promotion::validate(&[env("staging", None, false), env("prod", Some("staging"), true)])
+            .unwrap_err();
+        assert!(e.contains("prod") && e.contains("mutable_prerelease"), "{e}");
+        let envs = [env("staging", None, true), env("prod", Some("staging"), false)];
+        ward_server::promotion::validate(&envs).expect("an earlier environment may accept it");
+        let policy = ward_server::gate::GatePolicy::load(None, Default::default())
+            .and_then(|p| p.with_environments(&envs))
+            .expect("policy");
+        let c = changes::open(
+            &ledger,
+            &dana(),
+            &RiskRules::default(),
+            &changes::ChangeRequest {
+                title: "patient-api release candidate".into(),
+                kind: "normal".into(),
+                artifacts: vec![second.clone()],
+                ..Default::default()
+            },
+            false,
+        )
+        .await
+        .expect("open");
+        let rules = ward_core::approval::ApprovalRules::default();
+        let rebound =
+            |d: &ward_server::gate::GateDecision| d.reasons.iter().any(|r| r.rule == "artifacts.version_rebound");
+        for (environment, refused) in [("staging", false), ("prod", true)] {
+            let d = ward_server::gate::check(
+                &ledger,
+                &dana(),
+                &c.id,
+                &ward_server::gate::CheckRequest::env(environment),
+                &policy,
+                &RiskRules::default(),
+                &rules,
+            )
+            .await
+            .expect("gate");
+            assert_eq!(rebound(&d), refused, "{environment}: {:?}", d.reasons);
+        }
         db.cleanup().await;
     }
 }

@@ -97,6 +97,7 @@ async fn input_documents_match_the_published_schema() {
         placement,
         &RiskRules::default(),
         &ApprovalRules::default(),
+        false,
     )
     .await
     .expect("input");

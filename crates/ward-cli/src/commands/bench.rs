@@ -385,6 +385,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             serde_json::Value::Null,
             &risk,
             &rules,
+            false,
         )
         .await
         .map_err(|e| anyhow::anyhow!(e.detail.message))?;

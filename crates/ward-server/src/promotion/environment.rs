@@ -50,6 +50,11 @@ pub struct Environment {
     /// How rollouts expose a release here (canary, blue-green or tenant rings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<crate::rollout::Strategy>,
+    /// Whether this environment accepts a version registered under more than one digest (a
+    /// semver pre-release moved with `[artifacts] mutable_prerelease`). Never the last
+    /// environment of a chain: production takes only versions that name one build.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mutable_prerelease: bool,
 }
 
 /// A ring of tenants exposed together.
@@ -152,8 +157,19 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
             cur = p;
         }
         validate_tenants(e)?;
+        if e.mutable_prerelease && is_last(envs, e) {
+            return Err(format!(
+                "[[environments]] {}: mutable_prerelease = true on the last environment of its chain; production takes only versions that name one build (set it on an earlier environment)",
+                e.name
+            ));
+        }
     }
     Ok(())
+}
+
+/// Whether no environment comes after `e` (the end of its chain: production).
+pub fn is_last(envs: &[Environment], e: &Environment) -> bool {
+    !envs.iter().any(|o| o.after.as_deref() == Some(e.name.as_str()))
 }
 
 fn validate_tenants(e: &Environment) -> Result<(), String> {
