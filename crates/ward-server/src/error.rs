@@ -74,6 +74,12 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) => ApiError::invalid(m, "check the request against `GET /api/v1/log`"),
             StoreError::Event(e) => ApiError::invalid(e.to_string(), "fix the event; nothing was written"),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m, "reload and retry"),
+            StoreError::Refused(m) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "sensitive_content",
+                m,
+                "remove it: Ward records facts about systems, never PHI or secrets",
+            ),
             other => ApiError::internal(other),
         }
     }

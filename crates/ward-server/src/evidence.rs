@@ -580,6 +580,17 @@ pub async fn attest(
 /// timeout) the work stops and nothing is stored.
 pub const WORK_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How many evidence documents are decoded, scanned and parsed at once: one per core (at least
+/// two), so memory stays bounded by a few documents whatever the number of concurrent uploads.
+pub fn parse_slot_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
+}
+
+fn parse_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(parse_slot_count()))
+}
+
 /// [`attest`] with scanning and parsing bounded by `budget` instead of [`WORK_BUDGET`].
 pub async fn attest_within(
     ledger: &Ledger,
@@ -617,6 +628,9 @@ pub async fn attest_within(
     if req.content_base64.len() > limit.div_ceil(3) * 4 + 4 {
         return Err(too_large(format!("about {}", req.content_base64.len() / 4 * 3)));
     }
+    // Decoding, scanning and parsing a document takes several times its size in memory: at most
+    // PARSE_SLOTS of them are worked on at once, the others wait (within the request timeout).
+    let _slot = parse_slots().acquire().await.map_err(ApiError::internal)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&req.content_base64)
         .map_err(|e| {

@@ -270,6 +270,7 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
             "pass --display-name",
         ));
     }
+    crate::freetext::check("display name", &req.display_name)?;
     if req.password.chars().count() < 12 || req.password.len() > 1024 {
         return Err(ApiError::invalid(
             "password must be 12 to 1024 characters",

@@ -74,6 +74,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(promotion::config::ConfigProjector));
     p.push(Arc::new(rollout::RolloutProjector));
     p.push(Arc::new(reauth::ReauthProjector));
+    p.push(Arc::new(freetext::LogGuard));
     p
 }
 use tokio::net::TcpListener;

@@ -744,6 +744,73 @@ async fn phi_in_a_change_title_or_a_comment_is_refused_and_nothing_recorded() {
     .await;
 }
 
+/// Issue 15: fields no handler scanned (a ticket URL, paths, a user's printed name) and payloads
+/// posted to the generic events API reached the log. Every new event now passes the guard on its
+/// way in, whatever wrote it: refused with `sensitive_content`, no echo, nothing recorded.
+#[tokio::test]
+async fn phi_in_any_field_or_a_generic_event_never_reaches_the_log() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let ada = s.person("ada", &[Role::Admin]).await;
+        let before = s.size().await;
+        let refused = |st: StatusCode, e: &Value| {
+            assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sensitive_content")), "{e}");
+            for secret in ["123-45-6789", "Jane", "AKIA", "1980-01-02"] {
+                assert!(!e.to_string().contains(secret), "echoed: {e}");
+            }
+        };
+        for event in [
+            json!({ "kind": "build.finished", "subject": "build:1", "payload": { "note": "patient SSN 123-45-6789" } }),
+            json!({ "kind": "build.finished", "subject": "build:2",
+                    "payload": { "patient_name": "Jane Roe", "details": { "dob": "1980-01-02" } } }),
+            json!({ "kind": "deploy.note", "subject": "build:3", "payload": { "key": "AKIAIOSFODNN7EXAMPLE" } }),
+            json!({ "kind": "build.finished", "subject": "ssn:123-45-6789", "payload": {} }),
+        ] {
+            let (st, e) = s.post("/api/v1/events", &ci, event).await;
+            refused(st, &e);
+        }
+        // Fields of Ward's own records that no handler scanned.
+        let (st, e) = s
+            .post(
+                "/api/v1/changes",
+                &ci,
+                json!({ "title": "Export fix", "ticket_url": "https://tracker.example/JR?ssn=123-45-6789" }),
+            )
+            .await;
+        refused(st, &e);
+        let (st, e) = s
+            .post(
+                "/api/v1/changes",
+                &ci,
+                json!({ "title": "Export fix", "paths": ["exports/patient Jane Roe, DOB 1980-01-02.csv"] }),
+            )
+            .await;
+        refused(st, &e);
+        let (st, e) = s
+            .post(
+                "/api/v1/users",
+                &ada,
+                json!({ "name": "pat", "display_name": "Pat 123-45-6789", "roles": ["viewer"], "password": password("pat") }),
+            )
+            .await;
+        refused(st, &e);
+        assert_eq!(s.kinds_since(before).await, Vec::<String>::new());
+        // Digests, commit ids and ordinary text pass.
+        let (st, e) = s
+            .post(
+                "/api/v1/events",
+                &ci,
+                json!({ "kind": "build.finished", "subject": "build:4",
+                        "payload": { "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8", "digest": format!("sha256:{}", hex(0xab)),
+                                     "started": "2026-12-03T10:00:00Z", "tests": 412 } }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{e}");
+    })
+    .await;
+}
+
 /// Found attacking the build: the opener of a PHI change dropped its PHI path with an update and
 /// the change fell to low, with no independent approver. An update never lowers the tier.
 #[tokio::test]

@@ -175,6 +175,7 @@ impl Ledger {
     pub async fn append(&self, event: NewEvent) -> Result<Receipt, StoreError> {
         // Refuse bad events here, so that one bad event never fails a whole batch.
         event.clone().seal(u64::MAX, jiff::Timestamp::UNIX_EPOCH)?;
+        self.admit(&event)?;
         let (reply, rx) = oneshot::channel();
         self.queue
             .send(Job { event, reply })
@@ -186,7 +187,18 @@ impl Ledger {
 
     /// Appends several events in one transaction of their own.
     pub async fn append_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Receipt>, StoreError> {
+        for e in &events {
+            self.admit(e)?;
+        }
         self.store.append(events, &self.projectors).await
+    }
+
+    /// Asks every projector whether `event` may be appended ([`Projector::admit`]).
+    fn admit(&self, event: &NewEvent) -> Result<(), StoreError> {
+        for p in self.projectors.iter() {
+            p.admit(event).map_err(StoreError::Refused)?;
+        }
+        Ok(())
     }
 
     /// Current size and frontier.

@@ -49,6 +49,9 @@ pub enum StoreError {
     /// A conflicting write (e.g. a different checkpoint at the same size).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A projector refused the event's content ([`Projector::admit`]); nothing was written.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A stored log entry.

@@ -50,6 +50,12 @@ pub trait Projector: Send + Sync {
     fn name(&self) -> &'static str;
     /// The changes one event causes.
     fn project(&self, event: &EventEnvelope) -> Vec<ProjectionOp>;
+    /// Whether a new event may be appended at all: a projector may refuse what must never
+    /// reach the log (e.g. PHI or a secret). Asked before anything is written; the reason must
+    /// not repeat the refused content. Never asked when replaying the log.
+    fn admit(&self, _event: &ward_ledger::NewEvent) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Built-in projection `subjects`: for each subject, its latest event.
