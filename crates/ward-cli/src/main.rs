@@ -109,9 +109,8 @@ fn report(out: Output, e: &anyhow::Error) -> i32 {
     };
     let message = message.replace('\n', " ");
     if out == Output::Json {
-        println!(
-            "{}",
-            serde_json::json!({ "error": { "code": kind, "message": message, "hint": hint } })
+        output::write_line(
+            &serde_json::json!({ "error": { "code": kind, "message": message, "hint": hint } }).to_string(),
         );
     }
     eprintln!("error: {message}");

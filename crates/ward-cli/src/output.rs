@@ -5,14 +5,33 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::IsTerminal;
 
+/// Writes `text` to stdout. A reader that went away (`ward log show | head`) ends the program
+/// quietly with success, as other Unix tools do; any other write error is reported and exits 1.
+pub fn write_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// [`write_out`] with a newline.
+pub fn write_line(text: &str) {
+    write_out(&format!("{text}\n"));
+}
+
 /// Prints `json` (JSON mode) or the text produced by `text`.
 pub fn emit(out: Output, json: Value, text: impl FnOnce() -> String) {
     match out {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default()),
+        Output::Json => write_line(&serde_json::to_string_pretty(&json).unwrap_or_default()),
         Output::Text => {
             let t = text();
             if !t.is_empty() {
-                println!("{}", t.trim_end());
+                write_line(t.trim_end());
             }
         }
     }

@@ -248,3 +248,36 @@ fn demo_runs_and_catches_tampering() {
     assert_eq!(v["verified"]["size"], v["entries"]);
     assert_eq!(v["store_check_ok"], true);
 }
+
+/// `ward log show | head` panicked ("failed printing to stdout: Broken pipe"). A reader that went
+/// away ends the program quietly with success.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init", "--origin", "test.example/log"]);
+        c
+    }));
+    let lines = format!("{EVENT}\n").repeat(50);
+    ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["log", "append"]);
+            c
+        },
+        &lines,
+    ));
+    let mut c = ward(&d, None);
+    c.args(["log", "show", "--limit", "50"]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    // Close the reading end before the program writes anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}

@@ -580,10 +580,15 @@ pub async fn attest(
 /// timeout) the work stops and nothing is stored.
 pub const WORK_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// How many evidence documents are decoded, scanned and parsed at once: one per core (at least
-/// two), so memory stays bounded by a few documents whatever the number of concurrent uploads.
+/// How many evidence documents are decoded, scanned and parsed at once: `WARD_PARSE_SLOTS`
+/// (1 to 64) when set, else one per core (at least two), so memory stays bounded by a few
+/// documents whatever the number of concurrent uploads.
 pub fn parse_slot_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
+    std::env::var("WARD_PARSE_SLOTS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(2))
 }
 
 fn parse_slots() -> &'static tokio::sync::Semaphore {

@@ -143,7 +143,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
 async fn demo(out: Output, dir: &Path) -> Result<()> {
     let say = |s: String| {
         if out == Output::Text {
-            println!("{s}");
+            crate::output::write_line(&s);
         }
     };
     say(format!("Ward demo — data directory {}", dir.display()));
@@ -244,18 +244,15 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     ));
     say("Done. Try it on your own: `ward init`, `ward serve`, then as a named person (`--as USER` with `WARD_PASSWORD`, or a server token) `ward change open`, `ward approve`, `ward promote`, `ward rollout start`, `ward log export --out DIR`, `ward verify DIR --key …` (README.md)".into());
     if out == Output::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "origin": ORIGIN,
-                "entries": manifest.size,
-                "checkpoints": [cp1.size, cp2.size],
-                "verified": report,
-                "tamper_detected_at_entry": caught,
-                "store_check_ok": fsck.ok(),
-                "release": release,
-            }))?
-        );
+        crate::output::write_line(&serde_json::to_string_pretty(&json!({
+            "origin": ORIGIN,
+            "entries": manifest.size,
+            "checkpoints": [cp1.size, cp2.size],
+            "verified": report,
+            "tamper_detected_at_entry": caught,
+            "store_check_ok": fsck.ok(),
+            "release": release,
+        }))?);
     }
     if !fsck.ok() {
         return Err(Failure::verify(format!("store check failed: {:?}", fsck.problems)).into());

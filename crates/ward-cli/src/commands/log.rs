@@ -398,17 +398,17 @@ async fn fsck(g: &Global, ctx: &Context) -> Result<()> {
     let state = r.state.clone().unwrap_or_default();
     if r.ok() {
         if g.output == Output::Text {
-            println!(
+            crate::output::write_line(&format!(
                 "OK: {} entries, {} checkpoints, root {}; state matches the log ({} documents, {} blobs)",
                 r.size, r.checkpoints, r.root, state.documents, state.blobs
-            );
+            ));
         }
         Ok(())
     } else {
         if g.output == Output::Text {
             // Every problem, one a line; documents and blobs only by digest.
             for p in &r.problems {
-                println!("{p}");
+                crate::output::write_line(p);
             }
         }
         let first = r

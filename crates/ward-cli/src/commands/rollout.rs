@@ -114,9 +114,9 @@ async fn follow(g: &Global, remote: &Remote, id: &str) -> Result<Rollout> {
             // Redraw in place.
             let lines = last.lines().count();
             if lines > 0 {
-                print!("\x1b[{lines}A\x1b[J");
+                crate::output::write_out(&format!("\x1b[{lines}A\x1b[J"));
             }
-            print!("{screen}");
+            crate::output::write_out(&screen);
             last = screen;
         }
         if r.finished() || matches!(r.status.as_str(), "paused" | "halted") {
