@@ -24,6 +24,27 @@ pub fn write_line(text: &str) {
     write_out(&format!("{text}\n"));
 }
 
+/// A time for people: UTC to the minute, and how far it is from `now` ("in 3h 20m", "2d ago").
+pub fn when(secs: i64, now: i64) -> String {
+    let at = jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| secs.to_string());
+    let d = secs - now;
+    let a = d.unsigned_abs();
+    let span = if a >= 2 * 86_400 {
+        format!("{}d", a / 86_400)
+    } else if a >= 3_600 {
+        format!("{}h {}m", a / 3_600, a % 3_600 / 60)
+    } else {
+        format!("{}m", a / 60)
+    };
+    if d >= 0 {
+        format!("{at} (in {span})")
+    } else {
+        format!("{at} ({span} ago)")
+    }
+}
+
 /// Prints `json` (JSON mode) or the text produced by `text`.
 pub fn emit(out: Output, json: Value, text: impl FnOnce() -> String) {
     match out {
@@ -49,4 +70,17 @@ pub fn progress(out: Output, label: &str) -> ProgressBar {
     pb.set_style(style);
     pb.set_message(label.to_string());
     pb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    #[test]
+    fn times_read_as_dates_with_their_distance() {
+        let now = 1_796_287_044;
+        assert_eq!(when(now, now), "2026-12-03 08:37 UTC (in 0m)");
+        assert_eq!(when(now + 4 * 3600 + 120, now), "2026-12-03 12:39 UTC (in 4h 2m)");
+        assert_eq!(when(now - 3 * 86_400, now), "2026-11-30 08:37 UTC (3d ago)");
+    }
 }

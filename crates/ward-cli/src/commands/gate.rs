@@ -80,6 +80,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                         .map_err(api_failure)?
                 }
             };
+            let now = jiff::Timestamp::now().as_second();
             emit(g.output, json!(w), || {
                 format!(
                     "granted {} on {} for {} until {} (owner {})",
@@ -90,7 +91,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                         .or(w.request.artifact.as_deref())
                         .unwrap_or("-"),
                     w.request.rules.join(", "),
-                    w.expires_secs,
+                    crate::output::when(w.expires_secs, now),
                     w.request.owner
                 )
             });
@@ -106,14 +107,16 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                 .await
                 .map_err(api_failure)?,
             };
+            let now = jiff::Timestamp::now().as_second();
             emit(g.output, json!({ "waivers": list }), || {
                 list.iter()
                     .map(|w| {
                         format!(
-                            "{}  {:<8} {}  owner {}  granted by {}: {}",
+                            "{}  {:<8} {}  until {}  owner {}  granted by {}: {}",
                             w.id,
                             if w.active { "active" } else { "EXPIRED" },
                             w.request.rules.join(","),
+                            crate::output::when(w.expires_secs, now),
                             w.request.owner,
                             w.approver,
                             w.request.justification
@@ -148,14 +151,15 @@ pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
                 .map_err(api_failure)?
         }
     };
+    let now = jiff::Timestamp::now().as_second();
     emit(g.output, json!(b), || {
         format!(
             "{}: {} may bypass {} until {}; retrospective review due {} (close it: ward approve --change {} --meaning retrospective-review)",
             b.id,
             b.request.change,
             b.request.rules.join(", "),
-            b.until_secs,
-            b.review_due_secs,
+            crate::output::when(b.until_secs, now),
+            crate::output::when(b.review_due_secs, now),
             b.request.change
         )
     });
@@ -188,6 +192,7 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
     if *overdue {
         list.retain(|b| b.review == "overdue");
     }
+    let now = jiff::Timestamp::now().as_second();
     emit(g.output, json!({ "reviews": list }), || {
         if list.is_empty() {
             return "no retrospective reviews".into();
@@ -196,7 +201,12 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
             .map(|b| {
                 format!(
                     "{}  {}  {:<8} due {}  by {}: {}",
-                    b.id, b.request.change, b.review, b.review_due_secs, b.by, b.request.justification
+                    b.id,
+                    b.request.change,
+                    b.review,
+                    crate::output::when(b.review_due_secs, now),
+                    b.by,
+                    b.request.justification
                 )
             })
             .collect::<Vec<_>>()
