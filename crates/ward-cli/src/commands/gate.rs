@@ -189,13 +189,18 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
             .map_err(api_failure)?
         }
     };
+    let open = list.iter().filter(|b| b.review == "open").count();
     if *overdue {
         list.retain(|b| b.review == "overdue");
     }
     let now = jiff::Timestamp::now().as_second();
     emit(g.output, json!({ "reviews": list }), || {
         if list.is_empty() {
-            return "no retrospective reviews".into();
+            return match (*overdue, open) {
+                (true, 0) => "no overdue retrospective reviews".into(),
+                (true, n) => format!("no overdue retrospective reviews ({n} open, not yet due: ward review list)"),
+                _ => "no retrospective reviews".into(),
+            };
         }
         list.iter()
             .map(|b| {
