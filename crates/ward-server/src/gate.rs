@@ -598,6 +598,26 @@ pub async fn check(
             "list changes with `ward change list`",
         )
     })?;
+    if !policy.environments.is_empty() && !policy.environments.iter().any(|e| e.name == environment) {
+        let hint = match crate::promotion::environment::closest(&policy.environments, environment) {
+            Some(near) => format!("did you mean {near}? (declared in [[environments]] of ward.toml)"),
+            None => format!(
+                "declared environments: {}",
+                policy
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_environment",
+            format!("{environment} is not a declared environment"),
+            hint,
+        ));
+    }
     let placement = crate::promotion::placement(ledger, &policy.environments, &change, req).await?;
     let input = input(
         ledger,

@@ -472,3 +472,42 @@ async fn self_granted_waiver_of_who_must_sign_does_not_excuse() {
     })
     .await;
 }
+
+/// A mistyped environment (`prdo`) was judged as "the change targets [dev], not prdo". With
+/// environments declared, an undeclared one is refused by name with the closest declared one, and
+/// nothing is recorded.
+#[tokio::test]
+async fn a_mistyped_environment_is_named_not_judged() {
+    on_both_stores(|ledger| async move {
+        let envs: Vec<ward_server::promotion::Environment> =
+            [("dev", None), ("staging", Some("dev")), ("prod", Some("staging"))]
+                .into_iter()
+                .map(|(n, after)| ward_server::promotion::Environment {
+                    name: n.into(),
+                    after: after.map(Into::into),
+                    ..Default::default()
+                })
+                .collect();
+        let policy = default_policy().with_environments(&envs).expect("environments");
+        let change = open(&ledger, &[], "docs/readme.md", false).await;
+        let before = ledger.head().await.expect("head").size();
+        let e = gate::check(
+            &ledger,
+            &person("user:rhea", vec![Role::ReleaseManager]),
+            &change.id,
+            &CheckRequest::env("prdo"),
+            &policy,
+            &RiskRules::default(),
+            &ApprovalRules::default(),
+        )
+        .await
+        .expect_err("prdo is not declared");
+        assert_eq!(
+            (e.status.as_u16(), e.detail.code.as_str()),
+            (422, "unknown_environment")
+        );
+        assert!(e.detail.hint.contains("did you mean prod?"), "{}", e.detail.hint);
+        assert_eq!(ledger.head().await.expect("head").size(), before);
+    })
+    .await;
+}

@@ -167,6 +167,32 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
     Ok(())
 }
 
+/// The declared environment closest to `name` by edit distance (at most 2 edits), for a
+/// "did you mean" hint.
+pub fn closest<'a>(envs: &'a [Environment], name: &str) -> Option<&'a str> {
+    envs.iter()
+        .map(|e| (edit_distance(&e.name, name), e.name.as_str()))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over characters (names are at most 64 of them).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(64).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(64).enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// Whether no environment comes after `e` (the end of its chain: production).
 pub fn is_last(envs: &[Environment], e: &Environment) -> bool {
     !envs.iter().any(|o| o.after.as_deref() == Some(e.name.as_str()))
@@ -210,6 +236,26 @@ fn validate_tenants(e: &Environment) -> Result<(), String> {
         return err(format!("tenant {t} is in no ring; put every tenant in one ring"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod closest_tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_environment_is_matched_to_the_declared_one() {
+        let envs: Vec<Environment> = ["dev", "staging", "prod"]
+            .iter()
+            .map(|n| Environment {
+                name: n.to_string(),
+                ..Default::default()
+            })
+            .collect();
+        assert_eq!(closest(&envs, "prdo"), Some("prod"));
+        assert_eq!(closest(&envs, "stagign"), Some("staging"));
+        assert_eq!(closest(&envs, "qa"), None);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 }
 
 #[cfg(test)]
