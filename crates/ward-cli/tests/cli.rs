@@ -178,6 +178,21 @@ fn helpful_errors() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // Nor by calling the person automation.
+    for actor in [
+        r#"{"id":"user:alice","kind":"automation"}"#,
+        r#"{"id":"staff:alice@example.org","kind":"automation"}"#,
+    ] {
+        let o = run_with_stdin(
+            {
+                let mut c = ward(&d, None);
+                c.args(["log", "append"]);
+                c
+            },
+            &format!(r#"{{"actor":{actor},"kind":"note.added","subject":"change:1"}}"#),
+        );
+        assert!(!o.status.success(), "{actor}");
+    }
     // Bad event: refused, nothing written.
     let o = run_with_stdin(
         {

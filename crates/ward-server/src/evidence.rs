@@ -705,7 +705,6 @@ pub async fn attest_within(
     if format == Format::Vulns {
         first_seen(ledger, &service, &mut summary).await?;
     }
-    ledger.store().put_evidence(&id, &bytes).await?;
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
@@ -717,18 +716,20 @@ pub async fn attest_within(
         "added_by": by.id,
         "service": service,
     });
-    let receipt = ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "attestation.added".into(),
-            subject: if on_change {
-                format!("change:{}", req.artifact)
-            } else {
-                format!("artifact:{}", req.artifact)
-            },
-            payload,
-        })
-        .await?;
+    let event = NewEvent {
+        actor: by.actor(),
+        kind: "attestation.added".into(),
+        subject: if on_change {
+            format!("change:{}", req.artifact)
+        } else {
+            format!("artifact:{}", req.artifact)
+        },
+        payload,
+    };
+    // The event is judged before the document is stored beside it: a refusal leaves nothing.
+    ledger.admit(&event)?;
+    ledger.store().put_evidence(&id, &bytes).await?;
+    let receipt = ledger.append(event).await?;
     fill_first_seen(&mut summary, &receipt.time);
     Ok((
         Attestation {

@@ -49,12 +49,12 @@ impl Projector for LogGuard {
     fn admit(&self, e: &NewEvent) -> Result<(), String> {
         let generic = crate::ops::check_generic_kind(&e.kind).is_ok();
         let cfg = if generic { detectors() } else { structural_detectors() };
-        let mut text = String::with_capacity(e.kind.len() + e.subject.len() + e.actor.id.len() + 64);
+        let mut text = String::with_capacity(e.kind.len() + e.subject.len() + e.actor.id.len() + 256);
         for part in [&e.kind, &e.subject, &e.actor.id] {
             text.push_str(part);
             text.push('\n');
         }
-        text.push_str(&serde_json::to_string(&e.payload).unwrap_or_default());
+        as_lines(&e.payload, "", &mut text);
         let found = scan(&text, cfg);
         if found.is_empty() {
             return Ok(());
@@ -67,6 +67,38 @@ impl Projector for LogGuard {
             if generic { "submitted" } else { "recorded" },
             names.join(", ")
         ))
+    }
+}
+
+/// Writes `v` as the text the guard judges: one `key: value` line per string, number or boolean,
+/// with the strings as stored after JSON decoding (an escaped newline before a value is a real
+/// line break here, not the letters `\n` glued to it), keys as field names beside their values.
+fn as_lines(v: &serde_json::Value, key: &str, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                as_lines(v, k, out);
+            }
+        }
+        Value::Array(a) => {
+            for v in a {
+                as_lines(v, key, out);
+            }
+        }
+        Value::String(s) => {
+            out.push_str(key);
+            out.push_str(": ");
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Null => {}
+        other => {
+            out.push_str(key);
+            out.push_str(": ");
+            out.push_str(&other.to_string());
+            out.push('\n');
+        }
     }
 }
 
@@ -95,7 +127,38 @@ pub fn check(field: &str, text: &str) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{LogGuard, check};
+    use ward_store::Projector;
+
+    fn event(payload: serde_json::Value) -> ward_ledger::NewEvent {
+        ward_ledger::NewEvent {
+            actor: ward_ledger::Actor {
+                id: "token:ci".into(),
+                kind: ward_ledger::ActorKind::Automation,
+            },
+            kind: "build.finished".into(),
+            subject: "build:1".into(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn an_escaped_line_break_or_tab_before_a_value_does_not_hide_it() {
+        for p in [
+            serde_json::json!({ "a": "SSN\n123-45-6789" }),
+            serde_json::json!({ "a": "key\tAKIAIOSFODNN7EXAMPLE" }),
+            serde_json::json!({ "patient_name": "Jane Roe", "dob": "\n1984-03-02" }),
+            serde_json::json!({ "nested": [{ "ssn": "123-45-6789" }] }),
+        ] {
+            let e = LogGuard.admit(&event(p.clone())).expect_err("refused");
+            assert!(!e.contains("6789") && !e.contains("AKIA") && !e.contains("Jane"), "{e}");
+        }
+        LogGuard
+            .admit(&event(
+                serde_json::json!({ "tests": 412, "ok": true, "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8" }),
+            ))
+            .expect("structure passes");
+    }
 
     #[test]
     fn phi_in_a_title_is_refused_without_echo() {

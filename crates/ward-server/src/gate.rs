@@ -638,8 +638,6 @@ pub async fn check(
     let input_bytes = serde_json::to_vec(&input).map_err(ApiError::internal)?;
     let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(ApiError::internal)?;
     let (input_digest, policy_digest) = (of_bytes(&input_bytes), of_bytes(&policy_bytes));
-    ledger.store().put_evidence(&input_digest, &input_bytes).await?;
-    ledger.store().put_evidence(&policy_digest, &policy_bytes).await?;
     let payload = json!({
         "change": change.id,
         "environment": environment,
@@ -651,14 +649,17 @@ pub async fn check(
         "input_version": INPUT_VERSION,
         "checked_by": by.id,
     });
-    let receipt = ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "gate.evaluated".into(),
-            subject: format!("change:{}", change.id),
-            payload,
-        })
-        .await?;
+    let event = NewEvent {
+        actor: by.actor(),
+        kind: "gate.evaluated".into(),
+        subject: format!("change:{}", change.id),
+        payload,
+    };
+    // Judged before its documents are stored: a refused decision leaves nothing behind.
+    ledger.admit(&event)?;
+    ledger.store().put_evidence(&input_digest, &input_bytes).await?;
+    ledger.store().put_evidence(&policy_digest, &policy_bytes).await?;
+    let receipt = ledger.append(event).await?;
     Ok(GateDecision {
         id: receipt.seq,
         change: change.id,

@@ -264,6 +264,23 @@ pub struct UserRequest {
 /// Adds a local user: the password hash is stored outside the log, the user as an event.
 pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Result<UserRecord, ApiError> {
     check_name("user", &req.name)?;
+    if by.kind != ActorKind::Human {
+        // A token can be minted by the administrator who would then activate its users: people
+        // are added by people.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "automation_cannot_add_people",
+            format!(
+                "{} is automation; people are added by an administrator in person",
+                by.id
+            ),
+            "sign in as an administrator (ward user add --server … with your own session), or add users on the data directory",
+        ));
+    }
+    // One add at a time in this process: the name and printed-name checks and the write are one
+    // step (two concurrent adds of the same name or printed name both passed the checks).
+    static ADDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = ADDING.lock().await;
     if req.display_name.trim().is_empty() || req.display_name.len() > 200 {
         return Err(ApiError::invalid(
             "display name must be 1 to 200 characters",
@@ -310,7 +327,6 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    ledger.store().set_meta(&format!("password:{}", req.name), &phc).await?;
     let record = UserRecord {
         name: req.name.clone(),
         display_name: req.display_name.trim().to_string(),
@@ -319,14 +335,16 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         pending: !is_local_operator(by),
         activated_by: None,
     };
-    ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "user.added".into(),
-            subject: format!("user:{}", req.name),
-            payload: serde_json::to_value(&record).map_err(ApiError::internal)?,
-        })
-        .await?;
+    let event = NewEvent {
+        actor: by.actor(),
+        kind: "user.added".into(),
+        subject: format!("user:{}", req.name),
+        payload: serde_json::to_value(&record).map_err(ApiError::internal)?,
+    };
+    // Judged before the password hash is kept: a refused user leaves nothing behind.
+    ledger.admit(&event)?;
+    ledger.store().set_meta(&format!("password:{}", req.name), &phc).await?;
+    ledger.append(event).await?;
     Ok(record)
 }
 

@@ -471,7 +471,11 @@ async fn sign_in(
         )
             .into_response()),
         None => {
-            let user: String = req.user.chars().take(64).collect();
+            // Only a well-formed user name is recorded: whatever an unauthenticated caller types
+            // (a password in the wrong field, free text) never reaches the log.
+            let user = identities::check_name("user", &req.user)
+                .is_ok()
+                .then_some(req.user.as_str());
             crate::auth::record_failure(
                 &state,
                 ip,

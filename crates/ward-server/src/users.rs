@@ -61,8 +61,9 @@ pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
+        // The name is not repeated: a refused name may hold anything.
         Err(ApiError::invalid(
-            format!("invalid {what} name {name:?}"),
+            format!("invalid {what} name ({} characters)", name.chars().count()),
             "use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
         ))
     }

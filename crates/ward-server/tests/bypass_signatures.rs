@@ -550,6 +550,13 @@ async fn an_admin_cannot_create_the_people_who_approve_her_changes_alone() {
         assert_eq!(body["error"]["code"], "account_pending", "{body}");
         assert_eq!(s.kinds_since(before).await, Vec::<String>::new());
 
+        // A token she mints is not a second person: automation adds nobody.
+        let (st, e) = s.post("/api/v1/users", &bot, new_user("sock", "Sock Puppet")).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("automation_cannot_add_people")),
+            "{e}"
+        );
         // Her own activation is refused; so is automation's.
         let (st, e) = s.post("/api/v1/users/puppet/activate", &ada, json!({})).await;
         assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("second_admin_required")), "{e}");

@@ -193,8 +193,10 @@ impl Ledger {
         self.store.append(events, &self.projectors).await
     }
 
-    /// Asks every projector whether `event` may be appended ([`Projector::admit`]).
-    fn admit(&self, event: &NewEvent) -> Result<(), StoreError> {
+    /// Asks every projector whether `event` may be appended ([`Projector::admit`]). Appends ask
+    /// it themselves; a caller that writes something beside the event first (a blob, a password
+    /// hash) asks it before that write, so a refused event leaves nothing behind.
+    pub fn admit(&self, event: &NewEvent) -> Result<(), StoreError> {
         for p in self.projectors.iter() {
             p.admit(event).map_err(StoreError::Refused)?;
         }

@@ -72,6 +72,14 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
     }
 }
 
+/// Whether an actor id reads as a person's, whatever kind it claims: a local user (`user:`), an
+/// operator (`local:`), a token (`token:`, which may act as a person) or an e-mail address (how
+/// identity providers name people).
+fn names_a_person(id: &str) -> bool {
+    let id = id.trim().to_ascii_lowercase();
+    ["user:", "local:", "token:"].iter().any(|p| id.starts_with(p)) || id.contains('@')
+}
+
 /// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
 ///
 /// Appended on the data directory, an event is the operator's: `actor` may be omitted (it is
@@ -88,7 +96,12 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<N
         .map(|e| {
             let actor = match e.actor {
                 None => operator.actor(),
-                Some(a) if a.kind == ward_ledger::ActorKind::Automation || a.id == operator.id => a,
+                Some(a)
+                    if a.id == operator.id
+                        || (a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id)) =>
+                {
+                    a
+                }
                 Some(a) => {
                     return Err(Failure::new(
                         "actor_is_a_person",

@@ -157,9 +157,9 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
             cur = p;
         }
         validate_tenants(e)?;
-        if e.mutable_prerelease && is_last(envs, e) {
+        if e.mutable_prerelease && may_be_production(envs, e) {
             return Err(format!(
-                "[[environments]] {}: mutable_prerelease = true on the last environment of its chain; production takes only versions that name one build (set it on an earlier environment)",
+                "[[environments]] {}: mutable_prerelease = true on an environment that may be production (the end of a chain, one that leads to it, or one named prod*/live); production takes only versions that name one build (set it on an environment before staging)",
                 e.name
             ));
         }
@@ -193,9 +193,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Whether no environment comes after `e` (the end of its chain: production).
-pub fn is_last(envs: &[Environment], e: &Environment) -> bool {
-    !envs.iter().any(|o| o.after.as_deref() == Some(e.name.as_str()))
+/// Whether `e` may be production, for rules that must never apply there: the end of a chain,
+/// an environment named `prod*`, `production` or `live`, or one that comes after such an
+/// environment (a decoy environment appended after production does not make it a test
+/// environment).
+pub fn may_be_production(envs: &[Environment], e: &Environment) -> bool {
+    let named = |n: &str| n.starts_with("prod") || n == "live" || n == "production";
+    let is_last = !envs.iter().any(|o| o.after.as_deref() == Some(e.name.as_str()));
+    // Walk back along `after`: an environment after a production-named one is production too.
+    let mut cur = Some(e);
+    let mut steps = 0;
+    while let Some(c) = cur {
+        if named(&c.name) {
+            return true;
+        }
+        steps += 1;
+        if steps > envs.len() {
+            break;
+        }
+        cur = c.after.as_deref().and_then(|p| envs.iter().find(|o| o.name == p));
+    }
+    is_last
 }
 
 fn validate_tenants(e: &Environment) -> Result<(), String> {
@@ -255,6 +273,34 @@ mod closest_tests {
         assert_eq!(closest(&envs, "stagign"), Some("staging"));
         assert_eq!(closest(&envs, "qa"), None);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn a_decoy_environment_after_production_does_not_free_it() {
+        let env = |n: &str, after: Option<&str>, mutable: bool| Environment {
+            name: n.into(),
+            after: after.map(Into::into),
+            mutable_prerelease: mutable,
+            ..Default::default()
+        };
+        let decoy = [
+            env("staging", None, false),
+            env("prod", Some("staging"), true),
+            env("zz-archive", Some("prod"), false),
+        ];
+        assert!(validate(&decoy).unwrap_err().contains("prod"));
+        let after_prod = [
+            env("prod", None, false),
+            env("zz-archive", Some("prod"), true),
+            env("zz2", Some("zz-archive"), false),
+        ];
+        assert!(validate(&after_prod).is_err());
+        validate(&[
+            env("dev", None, true),
+            env("staging", Some("dev"), false),
+            env("prod", Some("staging"), false),
+        ])
+        .unwrap();
     }
 }
 
