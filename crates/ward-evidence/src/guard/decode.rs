@@ -111,7 +111,7 @@ impl View {
     pub fn kinds_in(&self, start: usize, end: usize) -> u8 {
         let first = self
             .segs
-            .partition_point(|s| (s.view as usize) < start)
+            .partition_point(|s| (s.view as usize) <= start)
             .saturating_sub(1);
         let k = self.segs[first.min(self.segs.len())..]
             .iter()
@@ -546,9 +546,8 @@ pub fn base64(src: &str) -> Option<View> {
             if engine.decode_vec(part, &mut decoded).is_err() || decoded.len() < 12 {
                 continue;
             }
-            let text = String::from_utf8_lossy(&decoded);
-            if mostly_printable(&text) {
-                let mut line = text.into_owned();
+            if mostly_printable(&decoded) {
+                let mut line = String::from_utf8_lossy(&decoded).into_owned();
                 line.push('\n');
                 b.pending = start;
                 b.token(start, end, kind::BASE64, &line);
@@ -565,12 +564,23 @@ pub fn base64(src: &str) -> Option<View> {
 
 /// At least 80% of the characters are printable (not controls other than tab and line breaks,
 /// not the replacement character of invalid UTF-8).
-fn mostly_printable(text: &str) -> bool {
+/// Counted without allocating; random bytes (a signature) are given up on early.
+fn mostly_printable(bytes: &[u8]) -> bool {
     let (mut all, mut bad) = (0usize, 0usize);
-    for c in text.chars() {
-        all += 1;
-        if c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+    let limit = bytes.len() / 5 + 1;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            all += 1;
+            if c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                bad += 1;
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            all += 1;
             bad += 1;
+        }
+        if bad > limit {
+            return false;
         }
     }
     bad * 5 <= all
