@@ -370,3 +370,35 @@ fn clean_documents_give_no_finding_in_any_view() {
     }
     assert!(noisy.is_empty(), "{}", noisy.join("\n"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// What the fuzz target checks, on text made of the decoders' tokens: scanning never panics,
+    /// findings are in order and each span reads back from the original on character
+    /// boundaries, and redaction never panics and leaves none of the spans found.
+    #[test]
+    fn scanning_and_redacting_token_soup_never_panics(parts in proptest::collection::vec(
+        proptest::sample::select(vec![
+            "&#x2D;", "&amp;#45;", "&#", "&", ";", "<![CDATA[", "]]>", "\\u002d", "\\uD83D", "\\uDE00",
+            "\\U0000002D", "\\", "123", "45", "6789", "-", " ", "\n", "ssn ", "Ѕ", "Ρ", "\u{200B}",
+            "\u{AD}", "\u{2011}", "１", "é", "e\u{301}", "ﷺ", "U1NOIDEyMy00NS02Nzg5", "=", "+", "/",
+            "_", "AKIA", "akia", "IOSFODNN7EXAMPLE", "dob ", "born ", "1980-01-02", "Jane Roe ",
+            "-----BEGIN ", "PRIVATE KEY-----",
+        ]),
+        0..60,
+    )) {
+        let text: String = parts.concat();
+        let found = scan(&text, &GuardConfig::default());
+        for w in found.windows(2) {
+            proptest::prop_assert!((w[0].line, w[0].column) <= (w[1].line, w[1].column), "{found:?}");
+        }
+        for f in &found {
+            proptest::prop_assert!(f.span(&text).is_some(), "{f:?}");
+        }
+        let cleaned = ward_evidence::guard::redact(&text, &found);
+        let spans: Vec<&str> = found.iter().filter_map(|f| f.span(&text)).collect();
+        for f in scan(&cleaned, &GuardConfig::default()) {
+            proptest::prop_assert!(!f.span(&cleaned).is_some_and(|s| spans.contains(&s)), "{f:?} survived");
+        }
+    }
+}
