@@ -212,11 +212,13 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     digits.len() == 9 && ssn_parts_valid(&digits[..3], &digits[3..5], &digits[5..])
 }
 
-/// An AWS key id in capitals is one; written in lower or mixed case (an evasion: the guard
-/// must not be beaten by `to_lowercase`) it must also hold a digit, as real ids do.
+/// An AWS key id in capitals is one; written all in lower case (an evasion: the guard must not
+/// be beaten by `to_lowercase`) it must also hold a digit, as real ids do. Mixed case
+/// (`asiaSoutheast1Region`) is an identifier, not a key.
 fn aws_key(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
-    let body = m.as_bytes().get(4..).unwrap_or_default();
-    m.bytes().all(|b| !b.is_ascii_lowercase()) || body.iter().any(u8::is_ascii_digit)
+    let b = m.as_bytes();
+    b.iter().all(|c| !c.is_ascii_lowercase())
+        || (b.iter().all(|c| !c.is_ascii_uppercase()) && b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit))
 }
 
 /// How far (bytes) before or after a birth date a person's name field still counts, across
@@ -843,6 +845,11 @@ mod tests {
                 "",
             ),
             ("key akiaiosfodnn7example".into(), "aws-access-key", ""),
+            (
+                "key ａｋｉａｉｏｓｆｏｄｎｎ７ｅｘａｍｐｌｅ".into(),
+                "aws-access-key",
+                "unicode",
+            ),
             (format!("blob {}", b64("SSN 123-45-6789")), "us-ssn", "base64"),
             (
                 format!("k={}", b64("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n")),
@@ -892,7 +899,8 @@ mod tests {
   "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "id": "550e8400-e29b-41d4-a716-446655440000",
   "version": "1.2.3-rc.1+build.5", "time": "2026-12-03T10:15:00Z", "name": "caf\u00e9 r\u00e9sum\u00e9",
   "sig": "MEUCIQDx3pGz8hV2kq7b0S3zJ8Yl5g0fP8vX1nT0m3Jq9wIgYb2c4k7Vh8Q1aZ3f5nR6m0tL2pX9sW4eD7uC1vB3yE=",
-  "payload": "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEifQ==", "a": "x &amp; y &lt; z"}"#;
+  "payload": "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEifQ==", "a": "x &amp; y &lt; z",
+  "zone": "asiaSoutheast1Region"}"#;
         // The random signature and payload are high-entropy in the raw text (DSSE envelopes are
         // scanned with them blanked, `intoto::dsse_guard_views`); no view adds anything.
         let found = seen(clean);
