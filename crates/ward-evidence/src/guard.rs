@@ -1,8 +1,9 @@
 //! The PHI and secret guard: every text document is scanned before anything is stored.
 //!
 //! Detectors (rule ideas from gitleaks and detect-secrets):
-//! - PHI: `us-ssn` (area/group/serial rules applied), `mrn` (configurable patterns; default
-//!   `MRN` followed by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
+//! - PHI: `us-ssn` (area/group/serial rules applied; also labelled with spaces, dots or no
+//!   separators), `mrn` (configurable patterns; default `MRN` or `medical record number`
+//!   followed, within 12 non-word characters such as `":\n    "`, by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
 //!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
 //!   `patient-contact` (patient/member phone or e-mail fields).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `aws-access-key`, `github-token`,
@@ -377,7 +378,10 @@ fn detectors() -> &'static [Detector] {
 
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"(?i)(?-u:\b)MRN(?-u:\b)\W{0,3}\d{6,10}\b").expect("built-in pattern"))
+    R.get_or_init(|| {
+        Regex::new(r"(?i)(?-u:\b)(?:MRN|medical[ _-]?record[ _-]?(?:number|no))(?-u:\b)\W{0,12}\d{6,10}\b")
+            .expect("built-in pattern")
+    })
 }
 
 /// A scan stopped before the end because its caller's work budget ran out (a deadline passed,

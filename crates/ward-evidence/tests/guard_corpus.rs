@@ -243,6 +243,11 @@ fn pretty_printed_names_and_values_on_separate_lines_are_found() {
             "{\n  \"patient_email\":\n      \"jane.roe@example.org\"\n}\n",
             "patient-contact",
         ),
+        ("{\n  \"mrn\":\n      \"00123456\"\n}\n", "mrn"),
+        (
+            "<patient>\n  <medical_record_number>\n    00123456\n  </medical_record_number>\n</patient>\n",
+            "mrn",
+        ),
         (
             "<patient>\n  <name>Jane Roe</name>\n  <dob>1980&#x2D;01&#x2D;02</dob>\n</patient>\n",
             "dob-with-name",
