@@ -400,7 +400,9 @@ const STOP_EVERY: usize = 1024;
 /// (finite automata, no backtracking), every check costs O(match) or one binary search, and
 /// lines are located by a binary search in the newline offsets found once. There is no
 /// per-line and no per-match re-scan, so neither one 5 MiB line nor five million short ones
-/// costs more than a few passes over the bytes.
+/// costs more than a few passes over the bytes. The same passes run over the decoded view and
+/// the base64 view when the text has them ([`decode`]; each no longer than the text), and their
+/// findings are mapped back to the encoded spans of the original.
 pub fn scan(text: &str, cfg: &GuardConfig) -> Vec<Finding> {
     let Ok(found) = run::<std::convert::Infallible>(text, cfg, &mut || Ok(()));
     found
