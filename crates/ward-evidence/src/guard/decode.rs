@@ -547,7 +547,15 @@ pub fn base64(src: &str) -> Option<View> {
                 continue;
             }
             if mostly_printable(&decoded) {
-                let mut line = String::from_utf8_lossy(&decoded).into_owned();
+                // Invalid UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the
+                // view stays within three quarters of the run.
+                let mut line = String::with_capacity(decoded.len() + 1);
+                for chunk in decoded.utf8_chunks() {
+                    line.push_str(chunk.valid());
+                    if !chunk.invalid().is_empty() {
+                        line.push('?');
+                    }
+                }
                 line.push('\n');
                 b.pending = start;
                 b.token(start, end, kind::BASE64, &line);
@@ -653,6 +661,31 @@ mod tests {
         let v = decoded(src).unwrap();
         assert_eq!(v.text, "ee");
         assert_eq!(v.to_original(0, 2), (0, src.len()));
+    }
+
+    #[test]
+    fn a_base64_view_with_invalid_utf8_never_outgrows_its_input() {
+        // Found by the fuzz target: U+FFFD for each bad byte made the view longer than the text.
+        let src =
+            "0-010-0--100LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0\u{1b} U1NOIDEyMy00NS02Nzg5 k=LS0tLS1CRUdJTiBQUklWQVRFIEtF2 ";
+        let v = base64(src).unwrap();
+        assert!(
+            v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_BASE64 + 1,
+            "{}",
+            v.text.len()
+        );
+        let bytes = [b'A'; 3]
+            .iter()
+            .chain(b"\xff\xfe SSN 123-45-6789 text")
+            .copied()
+            .collect::<Vec<u8>>();
+        let run = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let v = base64(&run).unwrap();
+        assert!(
+            v.text.len() <= run.len() * 3 / 4 + 2 && v.text.contains("123-45-6789"),
+            "{:?}",
+            v.text
+        );
     }
 
     #[test]
