@@ -4,16 +4,39 @@
 //! a short unit repeated on one giant line — and scanned under a 2 s budget; a scan that does not
 //! finish in it panics ("slow input"), so a super-linear detector is a crash. Run it with
 //! libFuzzer's per-input limit as well (`-timeout=10`, see README.md).
+//!
+//! The decoded views (`guard::decode`) are also checked directly: never longer than the text
+//! (base64: three quarters plus a newline per run), and every span maps back inside it, on
+//! character boundaries.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
-use ward_evidence::guard::{GuardConfig, redact, scan, scan_until};
+use ward_evidence::guard::{GuardConfig, decode, redact, scan, scan_until};
+
+fn check_view(text: &str, view: &decode::View, limit: usize) {
+    assert!(view.text.len() <= limit, "view of {} bytes grew to {}", text.len(), view.text.len());
+    let mut mid = view.text.len() / 2;
+    while !view.text.is_char_boundary(mid) {
+        mid -= 1;
+    }
+    for (a, b) in [(0, view.text.len()), (0, mid), (mid, view.text.len())] {
+        let (x, y) = view.to_original(a, b);
+        assert!(x <= y && y <= text.len(), "{a}..{b} -> {x}..{y}");
+        assert!(text.is_char_boundary(x) && text.is_char_boundary(y), "{a}..{b} -> {x}..{y}");
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let cfg = GuardConfig::default();
+    if let Some(v) = decode::decoded(&text) {
+        check_view(&text, &v, text.len());
+    }
+    if let Some(v) = decode::base64(&text) {
+        check_view(&text, &v, text.len() * 3 / 4 + text.len() / decode::MIN_BASE64 + 1);
+    }
     let found = scan(&text, &cfg);
     let lines: Vec<&str> = text.split('\n').collect();
     for f in &found {

@@ -1,8 +1,9 @@
 //! The PHI and secret guard: every text document is scanned before anything is stored.
 //!
 //! Detectors (rule ideas from gitleaks and detect-secrets):
-//! - PHI: `us-ssn` (area/group/serial rules applied), `mrn` (configurable patterns; default
-//!   `MRN` followed by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
+//! - PHI: `us-ssn` (area/group/serial rules applied; also labelled with spaces, dots or no
+//!   separators), `mrn` (configurable patterns; default `MRN` or `medical record number`
+//!   followed, within 12 non-word characters such as `":\n    "`, by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
 //!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
 //!   `patient-contact` (patient/member phone or e-mail fields).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `aws-access-key`, `github-token`,
@@ -19,6 +20,20 @@
 //! checks cost O(match) or a binary search. [`scan_until`] adds a work budget: a closure asked
 //! between passes and every few thousand matches, so a caller's deadline or cancellation ends
 //! the work ([`Stopped`], no partial result).
+//!
+//! **Decoded views.** The detectors judge what is stored and what a person reads, not only the
+//! bytes as sent: besides the raw text, [`scan`] reads (at most) two views built by
+//! [`decode`] — the text with XML references decoded, CDATA sections joined, JSON/TOML escapes
+//! decoded and Unicode folded (NFKD, invisible characters dropped, hyphens and look-alikes of
+//! Latin letters mapped to ASCII), and the text that base64 runs decode to. Each view is built in
+//! one linear pass and is no longer than the text, so the work stays linear (at most about
+//! 2.75 passes of every detector). A finding made in a view says so in [`Finding::decoded`]
+//! (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`, …) and carries the line and
+//! column of the start of the *encoded* span in the original text; its span is the whole
+//! encoded span, so [`redact`] removes the encoded value. A finding the raw text already shows
+//! is reported once.
+
+pub mod decode;
 
 use regex::Regex;
 use std::sync::OnceLock;
@@ -32,6 +47,11 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column (bytes).
     pub column: usize,
+    /// Which decoding revealed it (`"xml"`, `"cdata"`, `"escape"`, `"unicode"`, `"base64"`,
+    /// joined by `+`), or `None` when the raw text shows it. Line and column are those of the
+    /// start of the encoded span in the original text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
     #[serde(skip)]
     range: (usize, usize),
 }
@@ -165,6 +185,9 @@ struct Detector {
     name: &'static str,
     re: Regex,
     check: Check,
+    /// The capture group that is the finding (0: the whole match), e.g. the number after an
+    /// `SSN` label.
+    group: usize,
 }
 
 fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
@@ -176,7 +199,27 @@ fn valid_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let (Some(area), Some(group), Some(serial), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
     };
+    ssn_parts_valid(area, group, serial)
+}
+
+fn ssn_parts_valid(area: &str, group: &str, serial: &str) -> bool {
     area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
+}
+
+/// A labelled SSN written with spaces, dots or nothing between its parts (the match is the
+/// number: 9 digits, perhaps with separators).
+fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+    digits.len() == 9 && ssn_parts_valid(&digits[..3], &digits[3..5], &digits[5..])
+}
+
+/// An AWS key id in capitals is one; written all in lower case (an evasion: the guard must not
+/// be beaten by `to_lowercase`) it must also hold a digit, as real ids do. Mixed case
+/// (`asiaSoutheast1Region`) is an identifier, not a key.
+fn aws_key(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let b = m.as_bytes();
+    b.iter().all(|c| !c.is_ascii_lowercase())
+        || (b.iter().all(|c| !c.is_ascii_uppercase()) && b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit))
 }
 
 /// How far (bytes) before or after a birth date a person's name field still counts, across
@@ -262,7 +305,8 @@ impl<'t> Context<'t> {
     }
 
     /// Start offsets of the words that name a person (`name`, `patient`, `first`, `last`,
-    /// `surname`, any case), in order.
+    /// `surname`, `given`, `family`, any case, or two capitalised words such as `Jane Roe`), in
+    /// order.
     fn person_keywords(&self) -> &[usize] {
         self.keywords
             .get_or_init(|| person_keyword_re().find_iter(self.text).map(|m| m.start()).collect())
@@ -271,7 +315,10 @@ impl<'t> Context<'t> {
 
 fn person_keyword_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"(?i)name|patient|first|last|surname").expect("built-in pattern"))
+    R.get_or_init(|| {
+        Regex::new(r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+")
+            .expect("built-in pattern")
+    })
 }
 
 fn detectors() -> &'static [Detector] {
@@ -286,12 +333,21 @@ fn detectors() -> &'static [Detector] {
             name,
             re: Regex::new(re).expect("built-in pattern"),
             check,
+            group: 0,
         };
         vec![
             d("us-ssn", r"\b\d{3}-\d{2}-\d{4}\b", valid_ssn),
+            Detector {
+                group: 1,
+                ..d(
+                    "us-ssn",
+                    r"(?i)(?-u:\b)(?:ssn|ss[ _-]?no|social[ _-]?security(?:[ _-]?(?:number|no))?)(?-u:\b)\W{0,6}(\d{3}[ .-]?\d{2}[ .-]?\d{4})\b",
+                    valid_labelled_ssn,
+                )
+            },
             d(
                 "dob-with-name",
-                r"(?i)(?-u:\b)(dob|date[ _-]?of[ _-]?birth|birth[ _-]?date)(?-u:\b)\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
+                r"(?i)(?:(?-u:\b)(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?-u:\b)|(?-u:\b)d\.o\.b\.)\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
                 names_a_person,
             ),
             d(
@@ -304,7 +360,7 @@ fn detectors() -> &'static [Detector] {
                 r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----",
                 always,
             ),
-            d("aws-access-key", r"(?-u:\b)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?-u:\b)", always),
+            d("aws-access-key", r"(?i)(?-u:\b)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?-u:\b)", aws_key),
             d("github-token", r"(?-u:\b)(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})(?-u:\b)", always),
             d("slack-token", r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)", always),
             d("google-api-key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", always),
@@ -322,7 +378,10 @@ fn detectors() -> &'static [Detector] {
 
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(r"(?i)(?-u:\b)MRN(?-u:\b)\W{0,3}\d{6,10}\b").expect("built-in pattern"))
+    R.get_or_init(|| {
+        Regex::new(r"(?i)(?-u:\b)(?:MRN|medical[ _-]?record[ _-]?(?:number|no))(?-u:\b)\W{0,12}\d{6,10}\b")
+            .expect("built-in pattern")
+    })
 }
 
 /// A scan stopped before the end because its caller's work budget ran out (a deadline passed,
@@ -341,7 +400,9 @@ const STOP_EVERY: usize = 1024;
 /// (finite automata, no backtracking), every check costs O(match) or one binary search, and
 /// lines are located by a binary search in the newline offsets found once. There is no
 /// per-line and no per-match re-scan, so neither one 5 MiB line nor five million short ones
-/// costs more than a few passes over the bytes.
+/// costs more than a few passes over the bytes. The same passes run over the decoded view and
+/// the base64 view when the text has them ([`decode`]; each no longer than the text), and their
+/// findings are mapped back to the encoded spans of the original.
 pub fn scan(text: &str, cfg: &GuardConfig) -> Vec<Finding> {
     let Ok(found) = run::<std::convert::Infallible>(text, cfg, &mut || Ok(()));
     found
@@ -357,46 +418,114 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
     let cx = Context::new(text);
     let mut out = Vec::new();
-    let mut push = |name: &str, start: usize, end: usize| {
-        let span = &text[start..end];
-        if cfg.allow.patterns.iter().any(|p| p.is_match(span)) {
-            return;
-        }
+    let mut record = |name: &str, (start, end): (usize, usize), decoded: Option<String>| {
         let (line, line_start) = cx.line_of(start);
         out.push(Finding {
             detector: name.to_string(),
             line: line + 1,
             column: start - line_start + 1,
+            decoded,
             range: (start, end),
         });
     };
+    for (name, start, end) in detect(text, cfg, stop)? {
+        record(name, (start, end), None);
+    }
+    // The views: each built in one pass, never longer than the text (see `decode`).
+    stop()?;
+    let decoded = decode::decoded(text);
+    if let Some(view) = &decoded {
+        for (name, start, end) in detect(&view.text, cfg, stop)? {
+            let label = decode::label(view.kinds_in(start, end));
+            record(name, view.to_original(start, end), Some(label));
+        }
+        stop()?;
+    }
+    if let Some(runs) = decode::base64(decoded.as_ref().map_or(text, |v| v.text.as_str())) {
+        for (name, start, end) in detect(&runs.text, cfg, stop)? {
+            let (start, end) = runs.to_original(start, end);
+            let span = match &decoded {
+                Some(view) => view.to_original(start, end),
+                None => (start, end),
+            };
+            record(name, span, Some(decode::label(decode::kind::BASE64)));
+        }
+    }
+    stop()?;
+    // In order; a finding overlapping one of the same detector that starts earlier (or at the
+    // same place in the raw text) is the same finding seen again, through a view.
+    out.sort_by(|a, b| {
+        (a.range.0, a.decoded.is_some(), std::cmp::Reverse(a.range.1)).cmp(&(
+            b.range.0,
+            b.decoded.is_some(),
+            std::cmp::Reverse(b.range.1),
+        ))
+    });
+    let mut reach: Vec<(String, usize)> = Vec::new();
+    out.retain(|f| match reach.iter_mut().find(|(d, _)| *d == f.detector) {
+        Some((_, end)) if *end > f.range.0 => {
+            *end = (*end).max(f.range.1);
+            false
+        }
+        Some((_, end)) => {
+            *end = f.range.1;
+            true
+        }
+        None => {
+            reach.push((f.detector.clone(), f.range.1));
+            true
+        }
+    });
+    Ok(out)
+}
+
+/// Every detector's matches in `text` (one pass each), after checks and allowlists, as
+/// `(detector, start, end)` in `text`.
+fn detect<'c, E>(
+    text: &str,
+    cfg: &'c GuardConfig,
+    stop: &mut dyn FnMut() -> Result<(), E>,
+) -> Result<Vec<(&'c str, usize, usize)>, E> {
+    let cx = Context::new(text);
+    let mut out = Vec::new();
     let enabled = |name: &str| !cfg.allow.detectors.iter().any(|d| d == name);
-    let mut pass = |name: &str, re: &Regex, check: Check, push: &mut dyn FnMut(&str, usize, usize)| {
+    let mut pass = |name: &'c str, re: &Regex, check: Check, group: usize| {
         if !enabled(name) {
             return Ok(());
         }
         stop()?;
-        for (i, m) in re.find_iter(text).enumerate() {
+        let mut keep = |i: usize, start: usize, end: usize| {
             if i % STOP_EVERY == STOP_EVERY - 1 {
                 stop()?;
             }
-            if check(m.as_str(), &cx, m.start(), m.end()) {
-                push(name, m.start(), m.end());
+            let span = &text[start..end];
+            if check(span, &cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span)) {
+                out.push((name, start, end));
+            }
+            Ok(())
+        };
+        if group == 0 {
+            for (i, m) in re.find_iter(text).enumerate() {
+                keep(i, m.start(), m.end())?;
+            }
+        } else {
+            for (i, c) in re.captures_iter(text).enumerate() {
+                if let Some(m) = c.get(group) {
+                    keep(i, m.start(), m.end())?;
+                }
             }
         }
         Ok(())
     };
     for d in detectors() {
-        pass(d.name, &d.re, d.check, &mut push)?;
+        pass(d.name, &d.re, d.check, d.group)?;
     }
     if cfg.mrn_patterns.is_empty() {
-        pass("mrn", default_mrn(), always, &mut push)?;
+        pass("mrn", default_mrn(), always, 0)?;
     }
     for (name, re) in &cfg.mrn_patterns {
-        pass(name, re, always, &mut push)?;
+        pass(name, re, always, 0)?;
     }
-    stop()?;
-    out.sort_by_key(|f| (f.range.0, std::cmp::Reverse(f.range.1)));
     Ok(out)
 }
 
@@ -478,6 +607,18 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("newlines", cut(repeat("\n"))),
         ("short-lines", cut(repeat("a\n"))),
         ("short-dob-lines", cut(repeat("dob 1980-01-02\n"))),
+        // The decoders' worst cases: a token every few bytes, one giant base64 run of text.
+        ("xml-refs", cut(repeat("&#x2D;"))),
+        ("xml-amp-refs", cut(repeat("&amp;#45;"))),
+        ("cdata-markers", cut(repeat("<![CDATA[1]]>"))),
+        ("json-escapes", cut(repeat("\\u002d"))),
+        ("json-surrogates", cut(repeat("\\uD83D\\uDE00"))),
+        ("cyrillic-lookalikes", cut(repeat("ЅЅN Ρatient "))),
+        ("fullwidth-digits", cut(repeat("１２３－４５－６７８ "))),
+        ("zero-width", cut(repeat("1\u{200B}"))),
+        // base64 of `ssn 123-45-6789 ; ` (18 bytes, 24 characters, no padding), one run.
+        ("base64-text", cut(repeat("c3NuIDEyMy00NS02Nzg5IDsg"))),
+        ("base64-short-runs", cut(repeat("c3NuIDEyMy00NS02 "))),
     ]
 }
 
@@ -647,6 +788,7 @@ mod tests {
             detector: d.into(),
             line: 1,
             column: start + 1,
+            decoded: None,
             range: (start, end),
         };
         let r = redact(text, &[f("a", 0, 7), f("b", 5, 12)]);
@@ -658,6 +800,128 @@ mod tests {
         for (name, text) in adversarial_inputs(4096) {
             assert!(text.len() <= 4096 && text.len() + 8 >= 4096, "{name}: {}", text.len());
         }
+    }
+
+    /// `(detector, decoded label)` of each finding.
+    fn seen(text: &str) -> Vec<(String, Option<String>)> {
+        scan(text, &GuardConfig::default())
+            .into_iter()
+            .map(|f| (f.detector, f.decoded))
+            .collect()
+    }
+
+    #[test]
+    fn encoded_values_are_judged_decoded() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                r#"<testcase name="ssn 123&#x2D;45&#x2D;6789"/>"#.into(),
+                "us-ssn",
+                "xml",
+            ),
+            (r#"<testcase name="id 123&#45;45&#45;6789"/>"#.into(), "us-ssn", "xml"),
+            (
+                r#"<testcase name="id 123&amp;#45;45&amp;#45;6789"/>"#.into(),
+                "us-ssn",
+                "xml",
+            ),
+            ("<m><![CDATA[123-45]]><![CDATA[-6789]]></m>".into(), "us-ssn", "cdata"),
+            (r#"{"note": "123\u002d45\u002d6789"}"#.into(), "us-ssn", "escape"),
+            (
+                r#"{"k": "\u002d----BEGIN PRIVATE KEY-----"}"#.into(),
+                "private-key",
+                "escape",
+            ),
+            (
+                "v = \"\\u002D----BEGIN RSA PRIVATE KEY-----\"".into(),
+                "private-key",
+                "escape",
+            ),
+            ("ssn １２３-４５-６７８９".into(), "us-ssn", ""),
+            ("ЅЅN 123 45 6789".into(), "us-ssn", "unicode"),
+            ("SSN: 123.45.6789".into(), "us-ssn", ""),
+            ("ssn 123 45 6789".into(), "us-ssn", ""),
+            ("Ρatient_email: jane@example.org".into(), "patient-contact", "unicode"),
+            ("patient_name Jane, DОB 1980-01-02".into(), "dob-with-name", "unicode"),
+            ("Jane Roe, born 1980-01-02".into(), "dob-with-name", ""),
+            (
+                "patient Jane Roe; date of birth: 02/01/1980".into(),
+                "dob-with-name",
+                "",
+            ),
+            ("key akiaiosfodnn7example".into(), "aws-access-key", ""),
+            (
+                "key ａｋｉａｉｏｓｆｏｄｎｎ７ｅｘａｍｐｌｅ".into(),
+                "aws-access-key",
+                "unicode",
+            ),
+            (format!("blob {}", b64("SSN 123-45-6789")), "us-ssn", "base64"),
+            (
+                format!("k={}", b64("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n")),
+                "private-key",
+                "base64",
+            ),
+        ];
+        for dash in ['\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2212}'] {
+            let t = format!("id 123{dash}45{dash}6789");
+            assert_eq!(seen(&t), vec![("us-ssn".into(), Some("unicode".into()))], "{t:?}");
+        }
+        for zw in ['\u{200B}', '\u{200C}', '\u{200D}', '\u{FEFF}', '\u{AD}'] {
+            let t = format!("id 123-4{zw}5-6789");
+            assert_eq!(seen(&t), vec![("us-ssn".into(), Some("unicode".into()))], "{t:?}");
+        }
+        for (text, detector, label) in cases {
+            let found = seen(&text);
+            let expected = (detector.to_string(), (!label.is_empty()).then(|| label.to_string()));
+            assert!(found.contains(&expected), "{text:?}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_decoded_finding_points_at_and_redacts_the_encoded_span() {
+        let text = "line one\n<t name=\"x 123&#x2D;45&#x2D;6789 y\"/>\n";
+        let f = scan(text, &GuardConfig::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].line, f[0].column, f[0].decoded.as_deref()), (2, 12, Some("xml")));
+        assert_eq!(f[0].span(text), Some("123&#x2D;45&#x2D;6789"));
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(json.contains(r#""decoded":"xml""#) && !json.contains("6789"), "{json}");
+        assert!(!format!("{f:?}").contains("6789"));
+        let r = redact(text, &f);
+        assert_eq!(r, "line one\n<t name=\"x [REDACTED:us-ssn] y\"/>\n");
+        assert!(scan(&r, &GuardConfig::default()).is_empty());
+        // Base64: the whole run goes.
+        let text = "data U1NOIDEyMy00NS02Nzg5 end";
+        let f = scan(text, &GuardConfig::default());
+        assert_eq!(redact(text, &f), "data [REDACTED:us-ssn] end");
+        // Seen raw and through a view: reported once, as raw.
+        assert_eq!(seen("ssn 123-45-6789 caf\u{e9}"), vec![("us-ssn".into(), None)]);
+    }
+
+    #[test]
+    fn digests_uuids_and_signatures_are_not_findings_in_any_view() {
+        let clean = r#"{"digest": "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "id": "550e8400-e29b-41d4-a716-446655440000",
+  "version": "1.2.3-rc.1+build.5", "time": "2026-12-03T10:15:00Z", "name": "caf\u00e9 r\u00e9sum\u00e9",
+  "sig": "MEUCIQDx3pGz8hV2kq7b0S3zJ8Yl5g0fP8vX1nT0m3Jq9wIgYb2c4k7Vh8Q1aZ3f5nR6m0tL2pX9sW4eD7uC1vB3yE=",
+  "payload": "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEifQ==", "a": "x &amp; y &lt; z",
+  "zone": "asiaSoutheast1Region"}"#;
+        // The random signature and payload are high-entropy in the raw text (DSSE envelopes are
+        // scanned with them blanked, `intoto::dsse_guard_views`); no view adds anything.
+        let found = seen(clean);
+        assert!(
+            found.iter().all(|(d, v)| d == "high-entropy" && v.is_none()),
+            "{found:?}"
+        );
+        let cfg = GuardConfig {
+            allow: Allowlist {
+                detectors: vec!["high-entropy".into()],
+                ..Allowlist::default()
+            },
+            ..GuardConfig::default()
+        };
+        assert!(scan(clean, &cfg).is_empty());
     }
 
     fn toml_like() -> GuardSection {

@@ -83,6 +83,10 @@ pub struct Redaction {
     /// (and in entries written before keyed fingerprints, whose plain `span_sha256` is not read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Which decoding revealed the span (`xml`, `escape`, `unicode`, `base64`, …; see
+    /// [`Finding::decoded`]); the encoded span was removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
 }
 
 /// The redactions to record for `findings` made in `text`. A finding whose span cannot be read
@@ -95,6 +99,7 @@ pub fn redactions(text: &str, findings: &[Finding], key: Option<&FingerprintKey>
             line: f.line,
             column: f.column,
             fingerprint: key.and_then(|k| f.span(text).map(|span| k.fingerprint(span))),
+            decoded: f.decoded.clone(),
         })
         .collect()
 }

@@ -866,7 +866,10 @@ fn guard(
         let listed: Vec<String> = findings
             .iter()
             .take(5)
-            .map(|f| format!("line {} column {} ({})", f.line, f.column, f.detector))
+            .map(|f| match &f.decoded {
+                Some(how) => format!("line {} column {} ({}, decoded: {how})", f.line, f.column, f.detector),
+                None => format!("line {} column {} ({})", f.line, f.column, f.detector),
+            })
             .collect();
         let more = if findings.len() > 5 {
             format!(" and {} more", findings.len() - 5)

@@ -137,11 +137,12 @@ async fn a_file_name_holding_phi_is_refused_without_repeating_it() {
     }
 }
 
-/// A parser may quote what it decoded: a JSON key written with `\u` escapes passes the raw
-/// scan, and the schema's refusal names the key's path. The message is withheld (detectors
-/// only) rather than repeat the decoded SSN.
+/// A parser may quote what it decoded: a JSON key written with `\u` escapes passed the raw
+/// scan, and the schema's refusal named the key's path (its message is withheld then, detectors
+/// only). The guard now reads the escapes decoded, so the document is refused before the parser
+/// runs, naming the decoding and never the value.
 #[tokio::test]
-async fn a_parser_message_quoting_a_decoded_ssn_is_withheld() {
+async fn a_decoded_ssn_in_a_json_key_is_refused_before_a_parser_can_quote_it() {
     for db in stores().await {
         let (ledger, d) = with_artifact(&db).await;
         keys::register_type(
@@ -163,11 +164,11 @@ async fn a_parser_message_quoting_a_decoded_ssn_is_withheld() {
         let e = refused(
             evidence::attest(&ledger, &ci(), &req, &Default::default()).await,
             422,
-            "schema_mismatch",
+            "sensitive_content",
         );
         let text = shown(&e);
-        assert!(!text.contains("123-45-6789"), "{e:?}");
-        assert!(text.contains("withheld") && text.contains("us-ssn"), "{e:?}");
+        assert!(!text.contains("123-45-6789") && !text.contains("6789"), "{e:?}");
+        assert!(text.contains("us-ssn, decoded: escape"), "{e:?}");
         assert_eq!(size(&ledger).await, before, "nothing but the refusal");
     }
 }
