@@ -98,13 +98,15 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
         WaiverCommand::List { change } => {
             let list: Vec<Waiver> = match &remote {
                 Some(r) => r.get(&format!("/api/v1/changes/{change}/waivers"), &[]).await?,
-                None => exceptions::waivers(
-                    &Context::open(g).await?.ledger,
-                    change,
-                    jiff::Timestamp::now().as_second(),
-                )
-                .await
-                .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let list = exceptions::waivers(&ctx.ledger, change, jiff::Timestamp::now().as_second())
+                        .await
+                        .map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, list)
+                        .await
+                        .map_err(api_failure)?
+                }
             };
             emit(g.output, json!({ "waivers": list }), || {
                 list.iter()
@@ -174,7 +176,7 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
         None => {
             let ctx = Context::open(g).await?;
             let cfg = crate::commands::serve::load_config(g, None)?;
-            exceptions::breakglass(
+            let list = exceptions::breakglass(
                 &ctx.ledger,
                 None,
                 jiff::Timestamp::now().as_second(),
@@ -182,7 +184,10 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
                 &cfg.approvals,
             )
             .await
-            .map_err(api_failure)?
+            .map_err(api_failure)?;
+            ward_server::documents::shown(&ctx.ledger, list)
+                .await
+                .map_err(api_failure)?
         }
     };
     if *overdue {
