@@ -379,6 +379,7 @@ pub async fn grant_waiver(
     proof.record_in(&mut payload);
     let mut texts = crate::documents::Texts::new();
     payload["justification"] = json!(texts.put(&req.justification)?);
+    payload["compensating_control"] = json!(texts.put(&req.compensating_control)?);
     let receipt = crate::documents::append(
         ledger,
         NewEvent {
