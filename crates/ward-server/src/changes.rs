@@ -401,8 +401,8 @@ async fn checked_payload(
     });
     let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
     // The title and description live beside the log; the leaf holds their references.
-    payload["title"] = json!(texts.put(&req.title)?);
-    payload["description"] = json!(texts.put(&req.description)?);
+    payload["title"] = json!(texts.carry(&req.title)?);
+    payload["description"] = json!(texts.carry(&req.description)?);
     payload["id"] = json!(id);
     payload["opener"] = json!(opener);
     payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
@@ -451,6 +451,18 @@ pub async fn open(
         read_from_git,
         by: &by.id,
     };
+    // A new change brings its own text: a reference (doc:sha256:…) would point the log at a
+    // document Ward never stored (updates carry the stored references forward).
+    for (field, v) in [("title", &req.title), ("description", &req.description)] {
+        if v.contains(ward_ledger::documents::REF_PREFIX) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "reserved_reference",
+                format!("the {field} holds a document reference (doc:sha256:…), which only Ward writes"),
+                format!("write the {field} itself"),
+            ));
+        }
+    }
     let mut texts = crate::documents::Texts::new();
     let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
     let receipt = crate::documents::append(

@@ -37,17 +37,26 @@ impl Texts {
     }
 
     /// Stores `text` as a new salted document and returns its reference. An empty text stays
-    /// empty (there is nothing to hide) and a reference stays as it is (an update carrying the
-    /// old text forward keeps its document).
+    /// empty (there is nothing to hide). Text that merely looks like a reference is stored like
+    /// any other: a caller can never make an event reference a document Ward did not store.
     pub fn put(&mut self, text: &str) -> Result<String, ApiError> {
-        if text.is_empty() || is_reference(text) {
-            return Ok(text.to_string());
+        if text.is_empty() {
+            return Ok(String::new());
         }
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(ApiError::internal)?;
         let (digest, bytes) = ward_ledger::documents::make(text, salt);
         self.put.push((digest.clone(), bytes));
         Ok(reference(&digest))
+    }
+
+    /// A value carried forward from the stored record (a change update): a reference read
+    /// from the log stays as it is; inline text of an older entry is stored now.
+    pub fn carry(&mut self, stored: &str) -> Result<String, ApiError> {
+        if is_reference(stored) {
+            return Ok(stored.to_string());
+        }
+        self.put(stored)
     }
 
     /// An optional text.
@@ -116,9 +125,26 @@ pub async fn resolve_value(ledger: &Ledger, v: &mut Value) -> Result<(), ApiErro
     Ok(())
 }
 
+/// Every reference in `s`, whole or inside a longer display string (e.g. `junit <reference>`).
+fn refs_in(s: &str) -> Vec<String> {
+    let prefix = ward_ledger::documents::REF_PREFIX;
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(prefix) {
+        let end = (i + prefix.len() + 64).min(rest.len());
+        if let Some(candidate) = rest.get(i..end)
+            && is_reference(candidate)
+        {
+            out.push(candidate.to_string());
+        }
+        rest = &rest[i + prefix.len()..];
+    }
+    out
+}
+
 fn collect(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) if is_reference(s) => out.push(s.clone()),
+        Value::String(s) => out.extend(refs_in(s)),
         Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
         Value::Object(o) => o.values().for_each(|x| collect(x, out)),
         _ => {}
@@ -128,13 +154,32 @@ fn collect(v: &Value, out: &mut Vec<String>) {
 fn replace(v: &mut Value, texts: &HashMap<String, String>) {
     match v {
         Value::String(s) => {
-            if let Some(t) = texts.get(s.as_str()) {
-                *s = t.clone();
+            for r in refs_in(s) {
+                if let Some(t) = texts.get(&r) {
+                    *s = s.replace(&r, t);
+                }
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| replace(x, texts)),
         Value::Object(o) => o.values_mut().for_each(|x| replace(x, texts)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_found_whole_and_inside_display_strings() {
+        let r = format!("doc:sha256:{}", "a".repeat(64));
+        assert_eq!(refs_in(&r), vec![r.clone()]);
+        assert_eq!(refs_in(&format!("junit {r}")), vec![r.clone()]);
+        assert!(refs_in("doc:sha256:short").is_empty());
+        let mut v = json!({ "a": r, "b": [format!("junit {r}")], "c": "plain" });
+        let texts = HashMap::from([(r.clone(), "report.xml".to_string())]);
+        replace(&mut v, &texts);
+        assert_eq!(v, json!({ "a": "report.xml", "b": ["junit report.xml"], "c": "plain" }));
     }
 }
 

@@ -687,19 +687,23 @@ pub async fn attest_within(
         first_seen(ledger, &service, &mut summary).await?;
     }
     ledger.store().put_evidence(&id, &bytes).await?;
+    // The file name is a tool's free text: it lives beside the log.
+    let mut texts = crate::documents::Texts::new();
+    let file_name = texts.put(&req.file_name)?;
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
         "type": format.as_str(),
-        "file_name": req.file_name,
+        "file_name": file_name,
         "size": bytes.len(),
         "summary": summary,
         "redactions": redactions,
         "added_by": by.id,
         "service": service,
     });
-    let receipt = ledger
-        .append(NewEvent {
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "attestation.added".into(),
             subject: if on_change {
@@ -708,8 +712,10 @@ pub async fn attest_within(
                 format!("artifact:{}", req.artifact)
             },
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     fill_first_seen(&mut summary, &receipt.time);
     Ok((
         Attestation {

@@ -792,6 +792,7 @@ async fn show_artifact(
         )
     })?;
     let attestations = evidence::attestations(&state.ledger, &digest).await?;
+    let attestations = crate::documents::shown(&state.ledger, attestations).await?;
     Ok(Json(ArtifactView { artifact, attestations }))
 }
 
@@ -805,6 +806,7 @@ async fn add_attestation(
     Json(req): Json<evidence::AttestationRequest>,
 ) -> Result<(StatusCode, Json<evidence::Attestation>), ApiError> {
     let (a, new) = evidence::attest(&state.ledger, &me, &req, &state.guard).await?;
+    let a = crate::documents::shown(&state.ledger, a).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 
@@ -1358,7 +1360,8 @@ async fn change_attestations(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<evidence::Attestation>>, ApiError> {
-    Ok(Json(evidence::attestations(&state.ledger, &id).await?))
+    let list = evidence::attestations(&state.ledger, &id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
 /// Every API token (never the secrets).

@@ -234,6 +234,27 @@ async fn planted_text_is_purged_by_two_people_and_no_byte_remains() {
         let digest = ward_ledger::documents::parse_reference(&reference).expect("a reference");
         assert!(s.ledger.store().document(&digest).await.expect("doc").is_some());
 
+        // A tool's file name lives beside the log too; the API shows it.
+        use base64::Engine;
+        let junit = r#"<testsuite name="s" tests="1" failures="0"><testcase name="t"/></testsuite>"#;
+        let (st, v) = s
+            .post(
+                "/api/v1/attestations",
+                &ci,
+                json!({ "artifact": art, "file_name": "report-FN-4c1d.xml",
+                    "content_base64": base64::engine::general_purpose::STANDARD.encode(junit) }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (_, view) = s.get(&format!("/api/v1/artifacts/{art}"), &dana).await;
+        assert_eq!(view["attestations"][0]["file_name"], "report-FN-4c1d.xml", "{view}");
+        let envs = s.envelopes().await;
+        let (leaf, _) = envs
+            .iter()
+            .find(|(_, e)| e.kind == "attestation.added")
+            .expect("attestation.added");
+        assert!(!contains(leaf, "FN-4c1d"), "the file name is not in the log");
+
         // Attacks: roles without the purge action, automation, forged events, unknown digests.
         for token in [&dana, &quinn] {
             let (st, e) = s.purge(&digest, token, None).await;
@@ -254,6 +275,18 @@ async fn planted_text_is_purged_by_two_people_and_no_byte_remains() {
             assert!(e["code"] == "reserved_kind" || e["code"] == "reserved_reference", "{e}");
         }
         let unknown = format!("sha256:{}", "0".repeat(64));
+        // A title that is a reference would point the log at a document never stored.
+        let (st, e) = s
+            .post(
+                "/api/v1/changes",
+                &dana,
+                json!({ "title": format!("doc:{unknown}"), "artifacts": [art] }),
+            )
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("reserved_reference"))
+        );
         let (st, _) = s.purge(&unknown, &priya, Some(&password("priya"))).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
         let (st, _) = s.purge("sha256:XYZ", &priya, Some(&password("priya"))).await;
