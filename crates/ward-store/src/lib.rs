@@ -140,8 +140,10 @@ pub trait Store: Send + Sync {
     /// Checks stored state against the log, in one read-only snapshot (so concurrent appends by
     /// other processes cannot cause false alarms): replays every entry through `projectors` in
     /// memory and compares the result with every stored projection row (extra, missing,
-    /// different), checks every `evidence_blobs` and `ledger_blobs` row against its digest, and
-    /// that every out-of-line payload the log references is stored. Writes nothing.
+    /// different), checks every `evidence_blobs`, `ledger_blobs` and `documents` row against its
+    /// digest, that every out-of-line payload the log references is stored, and that every text
+    /// document it references is stored or purged by a `document.purged` entry (and no stored
+    /// one is unreferenced or purged). Writes nothing.
     async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError>;
     /// Takes the named lock, shared by every process using this store (a PostgreSQL advisory
     /// lock; a file lock beside a SQLite database), waiting for it. Held until the guard drops.

@@ -159,7 +159,7 @@ impl DiffKind {
 /// SHA-256 digests, never by their contents (which may hold secrets or PHI).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StateDiff {
-    /// Projection collection, or the table `evidence_blobs` / `ledger_blobs`.
+    /// Projection collection, or the table `evidence_blobs` / `ledger_blobs` / `documents`.
     pub collection: String,
     /// Document key, or the blob's digest.
     pub key: String,
