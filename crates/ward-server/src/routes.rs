@@ -1261,7 +1261,8 @@ async fn list_rollouts(
     State(state): State<AppState>,
     Query(q): Query<EnvQuery>,
 ) -> Result<Json<Vec<rollout::Rollout>>, ApiError> {
-    Ok(Json(rollout::list(&state.ledger, q.env.as_deref()).await?))
+    let list = rollout::list(&state.ledger, q.env.as_deref()).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
 /// One rollout: plan, status, analyses and events.
@@ -1271,10 +1272,10 @@ async fn get_rollout(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<rollout::Rollout>, ApiError> {
-    rollout::get(&state.ledger, &id)
+    let r = rollout::get(&state.ledger, &id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))
+        .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))?;
+    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
 }
 
 /// Pauses, resumes, promotes (skips the remaining steps) or aborts (rolls back) a rollout. The
@@ -1306,7 +1307,13 @@ async fn command_rollout(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(engine(&state)?.command(&me, &id, cmd, req.reason.as_deref()).await?),
+        Json(
+            crate::documents::shown(
+                &state.ledger,
+                engine(&state)?.command(&me, &id, cmd, req.reason.as_deref()).await?,
+            )
+            .await?,
+        ),
     ))
 }
 
