@@ -306,6 +306,8 @@ pub async fn purge(
     // One purge decision at a time, across processes.
     let _lock = ledger.store().lock("documents.purge").await?;
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
+        // Finish a scrub an earlier completion could not (SQLite readers holding the WAL).
+        ledger.store().scrub_documents().await?;
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_purged",

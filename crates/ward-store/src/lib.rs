@@ -103,6 +103,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Receipt>, StoreError>;
     /// A text document by digest (`sha256:<hex>`).
     async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Scrubs the bytes of deleted documents from the database files (done after every purge;
+    /// callable again when that scrub could not finish).
+    async fn scrub_documents(&self) -> Result<(), StoreError>;
     /// The current head: size and frontier.
     async fn head(&self) -> Result<Frontier, StoreError>;
     /// Up to `limit` entries starting at `start`, in order.

@@ -29,7 +29,7 @@ pub struct PgStore {
 impl PgStore {
     /// After a document was deleted: rewrites the `documents` table so no dead tuple keeps its
     /// bytes in the table's files (the server's own WAL archive is outside Ward's reach).
-    async fn scrub_documents(&self) -> Result<(), StoreError> {
+    async fn scrub_deleted(&self) -> Result<(), StoreError> {
         sqlx::raw_sql("VACUUM FULL documents").execute(&self.pool).await?;
         Ok(())
     }
@@ -227,7 +227,7 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         if !documents.delete.is_empty() {
-            self.scrub_documents().await?;
+            self.scrub_deleted().await?;
         }
         Ok(batch.receipts())
     }
@@ -339,6 +339,10 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn scrub_documents(&self) -> Result<(), StoreError> {
+        self.scrub_deleted().await
     }
 
     async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {

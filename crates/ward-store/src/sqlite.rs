@@ -92,7 +92,7 @@ impl SqliteStore {
 
     /// After a document was deleted: moves every WAL frame into the database file and truncates
     /// the WAL, so the deleted bytes (zeroed by `secure_delete`) survive in neither file.
-    async fn scrub_documents(&self) -> Result<(), StoreError> {
+    async fn scrub_deleted(&self) -> Result<(), StoreError> {
         for attempt in 0..50u32 {
             let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .fetch_one(&self.pool)
@@ -104,7 +104,7 @@ impl SqliteStore {
             tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt + 1))).await;
         }
         Err(StoreError::Invalid(
-            "the document was deleted but readers kept the write-ahead log busy; run `ward log fsck` later to scrub it"
+            "the document was deleted and the purge recorded, but readers kept the write-ahead log busy, so its bytes may remain there; run the same ward purge again to retry the scrub"
                 .into(),
         ))
     }
@@ -241,7 +241,7 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         if !documents.delete.is_empty() {
-            self.scrub_documents().await?;
+            self.scrub_deleted().await?;
         }
         Ok(batch.receipts())
     }
@@ -339,6 +339,10 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn scrub_documents(&self) -> Result<(), StoreError> {
+        self.scrub_deleted().await
     }
 
     async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
