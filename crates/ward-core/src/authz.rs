@@ -63,7 +63,11 @@ impl Role {
             // Anyone authenticated may read the log's metadata and ask who they are.
             WhoAmI | LogRead => true,
             // Event content may hold evidence: everyone but pure identity administrators.
-            EventRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            // A privacy officer reads what they are asked to purge (events, changes) first.
+            EventRead => matches!(
+                self,
+                Viewer | Auditor | Developer | Approver | ReleaseManager | PrivacyOfficer
+            ),
             EventAppend | EvidenceWrite => matches!(self, Developer | ReleaseManager),
             EvidenceRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             CheckpointCreate => matches!(self, ReleaseManager | Admin),
@@ -72,7 +76,10 @@ impl Role {
             // Which keys and schemas Ward trusts is public to every role.
             TrustRead => true,
             ChangeOpen => matches!(self, Developer | ReleaseManager),
-            ChangeRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            ChangeRead => matches!(
+                self,
+                Viewer | Auditor | Developer | Approver | ReleaseManager | PrivacyOfficer
+            ),
             ChangeClassify => matches!(self, Approver),
             ChangeApprove => matches!(self, Approver | ReleaseManager),
             GateCheck => matches!(self, Developer | Approver | ReleaseManager),
@@ -268,6 +275,9 @@ mod tests {
                 "{r}"
             );
         }
-        assert!(!Role::PrivacyOfficer.permits(Action::EventRead));
+        // They read what they purge, and nothing else of the write side.
+        assert!(Role::PrivacyOfficer.permits(Action::EventRead));
+        assert!(!Role::PrivacyOfficer.permits(Action::EventAppend));
+        assert!(!Role::PrivacyOfficer.permits(Action::ChangeApprove));
     }
 }
