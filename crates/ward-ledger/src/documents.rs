@@ -78,8 +78,18 @@ pub fn references(v: &Value, out: &mut Vec<String>) {
 /// references, and the digest it purges when it is a `document.purged` envelope. Bytes that
 /// mention neither are not parsed (the common case costs two substring searches).
 pub fn scan(bytes: &[u8]) -> (Vec<String>, Option<String>) {
-    let has_ref = memchr::memmem::find(bytes, REF_PREFIX.as_bytes()).is_some();
-    let has_purge = memchr::memmem::find(bytes, PURGED_KIND.as_bytes()).is_some();
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Both markers start with "doc"; most leaves hold neither, and one search rules both out.
+    static DOC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"doc"));
+    static REF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(REF_PREFIX.as_bytes()));
+    static PURGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(PURGED_KIND.as_bytes()));
+    let Some(first) = DOC.find(bytes) else {
+        return (vec![], None);
+    };
+    let rest = &bytes[first..];
+    let has_ref = REF.find(rest).is_some();
+    let has_purge = PURGE.find(rest).is_some();
     if !has_ref && !has_purge {
         return (vec![], None);
     }
