@@ -181,6 +181,44 @@ mod tests {
         replace(&mut v, &texts);
         assert_eq!(v, json!({ "a": "report.xml", "b": ["junit report.xml"], "c": "plain" }));
     }
+
+    /// Readers accept both forms: inline text of older entries is shown as it is, a reference
+    /// as its text; a reference-shaped text a caller typed is stored as text, never trusted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn old_inline_text_and_references_both_read() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let store = ward_store::open(&db.url).await.expect("store");
+        let ledger = Ledger::new(store, crate::projectors());
+        let mut texts = Texts::new();
+        let title = texts.put("Index appointments by clinic").expect("put");
+        let forged = format!("doc:sha256:{}", "0".repeat(64));
+        let typed = texts.put(&forged).expect("put");
+        assert_ne!(typed, forged, "a typed reference is stored as text");
+        let event = NewEvent {
+            actor: ward_ledger::Actor {
+                id: "user:dana".into(),
+                kind: ward_ledger::ActorKind::Human,
+            },
+            kind: "test.titled".into(),
+            subject: "s:1".into(),
+            payload: json!({ "title": title, "note": typed }),
+        };
+        append(&ledger, event, texts).await.expect("append");
+        let shown = shown(
+            &ledger,
+            json!({ "new": title, "old": "Fix reminders (inline, recorded before)", "note": typed }),
+        )
+        .await
+        .expect("shown");
+        assert_eq!(
+            shown,
+            json!({ "new": "Index appointments by clinic", "old": "Fix reminders (inline, recorded before)",
+                "note": forged })
+        );
+        let fsck = ledger.check_state().await.expect("state");
+        assert!(fsck.ok(), "{:?}", fsck.differences);
+        db.cleanup().await;
+    }
 }
 
 /// `value` as people read it: every referenced text put back (see [`read_text`]).
