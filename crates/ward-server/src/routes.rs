@@ -991,18 +991,18 @@ async fn check_gate(
     Path(id): Path<String>,
     Json(req): Json<gate::CheckRequest>,
 ) -> Result<Json<gate::GateDecision>, ApiError> {
-    Ok(Json(
-        gate::check(
-            &state.ledger,
-            &me,
-            &id,
-            &req,
-            &state.gate,
-            &state.risk,
-            &state.approvals,
-        )
-        .await?,
-    ))
+    let d = gate::check(
+        &state.ledger,
+        &me,
+        &id,
+        &req,
+        &state.gate,
+        &state.risk,
+        &state.approvals,
+    )
+    .await?;
+    // Reasons name reports by their file names' references: shown as text.
+    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
 }
 
 /// A recorded gate decision: verdict, reasons, policy and input digests.
@@ -1012,14 +1012,16 @@ async fn explain_decision(
     State(state): State<AppState>,
     Path(id): Path<u64>,
 ) -> Result<Json<gate::GateDecision>, ApiError> {
-    Ok(Json(gate::decision(&state.ledger, id).await?))
+    let d = gate::decision(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
 }
 
 /// Re-evaluates a recorded decision from its stored input and policy; `identical` must be true.
 #[utoipa::path(get, path = "/api/v1/gate/decisions/{id}/replay", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
     (status = 200, body = gate::Replay), (status = 404, body = ErrorBody)))]
 async fn replay_decision(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<gate::Replay>, ApiError> {
-    Ok(Json(gate::replay(&state.ledger, id).await?))
+    let r = gate::replay(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
 }
 
 /// A change's waivers, active and expired.

@@ -227,7 +227,7 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
                     let policy = crate::commands::serve::gate_policy(&cfg)?;
-                    gate::check(
+                    let d = gate::check(
                         &ctx.ledger,
                         &local_operator(),
                         change,
@@ -237,7 +237,10 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
                         &cfg.approvals,
                     )
                     .await
-                    .map_err(api_failure)?
+                    .map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, d)
+                        .await
+                        .map_err(api_failure)?
                 }
             };
             emit(g.output, json!(d), || show(&d));
@@ -248,18 +251,26 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
         GateCommand::Explain { id } => {
             let d: GateDecision = match &remote {
                 Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}"), &[]).await?,
-                None => gate::decision(&Context::open(g).await?.ledger, *id)
-                    .await
-                    .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let d = gate::decision(&ctx.ledger, *id).await.map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, d)
+                        .await
+                        .map_err(api_failure)?
+                }
             };
             emit(g.output, json!(d), || show(&d));
         }
         GateCommand::Replay { id } => {
             let r: Replay = match &remote {
                 Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}/replay"), &[]).await?,
-                None => gate::replay(&Context::open(g).await?.ledger, *id)
-                    .await
-                    .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let r = gate::replay(&ctx.ledger, *id).await.map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, r)
+                        .await
+                        .map_err(api_failure)?
+                }
             };
             emit(g.output, json!(r), || {
                 format!(
