@@ -95,6 +95,9 @@ pub enum Command {
     Change(ChangeCommand),
     /// Sign a change: approve (or --reject) with a meaning, re-authenticating as you sign.
     Approve(ApproveArgs),
+    /// Purge a text document kept beside the log (PHI that slipped in): a privacy officer
+    /// requests it, another privacy officer or an admin runs the same command to complete it.
+    Purge(PurgeArgs),
     /// Evaluate, explain and replay policy gates (exit 4 when a gate blocks).
     #[command(subcommand)]
     Gate(GateCommand),
@@ -632,6 +635,19 @@ pub struct ApproveArgs {
     pub reauth_token: Option<String>,
 }
 
+/// `ward purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// The document: `sha256:<hex>` or the reference `doc:sha256:<hex>` found in an event.
+    pub digest: String,
+    /// Why it must go (recorded beside the log; do not repeat the text being purged).
+    #[arg(long)]
+    pub reason: String,
+    /// Re-authenticate with a fresh OIDC token (issued within five minutes) instead.
+    #[arg(long, env = "WARD_REAUTH_TOKEN", hide_env_values = true)]
+    pub reauth_token: Option<String>,
+}
+
 /// `ward key …`.
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
@@ -717,7 +733,7 @@ pub struct TokenCreateArgs {
     /// Token name; an automation token authenticates as `token:<name>`.
     #[arg(long)]
     pub name: String,
-    /// Role to grant (repeatable): viewer, auditor, developer, approver, release-manager, admin.
+    /// Role to grant (repeatable): viewer, auditor, developer, approver, release-manager, admin, privacy-officer.
     #[arg(long = "role", required = true)]
     pub roles: Vec<ward_core::Role>,
     /// Lifetime, e.g. 30d, 12h, 90m; default: no expiry.

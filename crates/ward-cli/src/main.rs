@@ -66,6 +66,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Key(c) => commands::keys::key(g, c).await,
         Command::Change(c) => commands::change::change(g, c).await,
         Command::Approve(a) => commands::change::approve(g, a).await,
+        Command::Purge(a) => commands::purge::run(g, a).await,
         Command::Gate(c) => commands::gate::gate(g, c).await,
         Command::Policy(c) => commands::gate::policy(g, c),
         Command::Waiver(c) => commands::gate::waiver(g, c).await,

@@ -186,6 +186,21 @@ impl ward_store::ExportSource for Remote {
             .map_err(|_| ward_store::StoreError::Invalid(format!("server sent a malformed payload {digest}")))
     }
 
+    async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, ward_store::StoreError> {
+        use base64::Engine;
+        let doc: ward_server::ops::DocumentBytes = self
+            .get(&format!("/api/v1/log/documents/{digest}"), &[])
+            .await
+            .map_err(store_err)?;
+        doc.data
+            .map(|d| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(d)
+                    .map_err(|_| ward_store::StoreError::Invalid(format!("server sent a malformed document {digest}")))
+            })
+            .transpose()
+    }
+
     async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<ward_ledger::Hash>, ward_store::StoreError> {
         let p: ward_server::ops::ConsistencyProof = self
             .get(

@@ -1969,7 +1969,11 @@ rings = [
     std::fs::create_dir(d.join("prod-policies")).unwrap();
     std::fs::write(
         d.join("prod-policies/team.rego"),
-        "package ward.gate\nimport rego.v1\ndeny contains r if {\n  input.change.title == \"a3\"\n  r := {\"rule\": \"team.not_in_prod\", \"message\": \"a3 stays out of prod\", \"fix\": \"ship a4\"}\n}\n",
+        // Rules match structure (here a3's rebuilt artifact); titles reach the gate as references.
+        format!(
+            "package ward.gate\nimport rego.v1\ndeny contains r if {{\n  input.change.artifacts[_] == \"sha256:{}\"\n  r := {{\"rule\": \"team.not_in_prod\", \"message\": \"a3 stays out of prod\", \"fix\": \"ship a4\"}}\n}}\n",
+            "a4".repeat(32)
+        ),
     )
     .unwrap();
     let ci = token(&d, "ci", "developer");

@@ -25,17 +25,21 @@ pub enum Role {
     ReleaseManager,
     /// Manages identities, tokens, policies and configuration.
     Admin,
+    /// Requests and completes the purge of a text document that should never have been
+    /// recorded (PHI that slipped past the guard); always two people.
+    PrivacyOfficer,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Viewer,
         Role::Auditor,
         Role::Developer,
         Role::Approver,
         Role::ReleaseManager,
         Role::Admin,
+        Role::PrivacyOfficer,
     ];
 
     /// The role's name as written in configuration, tokens and the CLI.
@@ -47,6 +51,7 @@ impl Role {
             Role::Approver => "approver",
             Role::ReleaseManager => "release-manager",
             Role::Admin => "admin",
+            Role::PrivacyOfficer => "privacy-officer",
         }
     }
 
@@ -58,7 +63,11 @@ impl Role {
             // Anyone authenticated may read the log's metadata and ask who they are.
             WhoAmI | LogRead => true,
             // Event content may hold evidence: everyone but pure identity administrators.
-            EventRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            // A privacy officer reads what they are asked to purge (events, changes) first.
+            EventRead => matches!(
+                self,
+                Viewer | Auditor | Developer | Approver | ReleaseManager | PrivacyOfficer
+            ),
             EventAppend | EvidenceWrite => matches!(self, Developer | ReleaseManager),
             EvidenceRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             CheckpointCreate => matches!(self, ReleaseManager | Admin),
@@ -67,7 +76,10 @@ impl Role {
             // Which keys and schemas Ward trusts is public to every role.
             TrustRead => true,
             ChangeOpen => matches!(self, Developer | ReleaseManager),
-            ChangeRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            ChangeRead => matches!(
+                self,
+                Viewer | Auditor | Developer | Approver | ReleaseManager | PrivacyOfficer
+            ),
             ChangeClassify => matches!(self, Approver),
             ChangeApprove => matches!(self, Approver | ReleaseManager),
             GateCheck => matches!(self, Developer | Approver | ReleaseManager),
@@ -77,6 +89,9 @@ impl Role {
             Observe => matches!(self, Developer | ReleaseManager),
             ConfigPublish => matches!(self, ReleaseManager),
             ConfigRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            // A privacy officer requests a purge; another privacy officer or an admin completes
+            // it (the two-person rule and who may request are checked by the purge itself).
+            DocumentPurge => matches!(self, PrivacyOfficer | Admin),
         }
     }
 }
@@ -89,7 +104,9 @@ impl fmt::Display for Role {
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role `{0}` (expected one of: viewer, auditor, developer, approver, release-manager, admin)")]
+#[error(
+    "unknown role `{0}` (expected one of: viewer, auditor, developer, approver, release-manager, admin, privacy-officer)"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -152,6 +169,8 @@ pub enum Action {
     ConfigPublish,
     /// Read configuration bundles (values are references, never secrets).
     ConfigRead,
+    /// Request or complete the purge of a text document kept beside the log.
+    DocumentPurge,
 }
 
 impl Action {
@@ -174,6 +193,7 @@ impl Action {
                 | Action::Promote
                 | Action::Observe
                 | Action::ConfigPublish
+                | Action::DocumentPurge
         )
     }
 }
@@ -247,5 +267,17 @@ mod tests {
         };
         assert!(id.may(Action::EventAppend));
         assert!(!id.may(Action::TokenManage));
+        // Only privacy officers and admins purge; developers and approvers never do.
+        for r in Role::ALL {
+            assert_eq!(
+                r.permits(Action::DocumentPurge),
+                matches!(r, Role::PrivacyOfficer | Role::Admin),
+                "{r}"
+            );
+        }
+        // They read what they purge, and nothing else of the write side.
+        assert!(Role::PrivacyOfficer.permits(Action::EventRead));
+        assert!(!Role::PrivacyOfficer.permits(Action::EventAppend));
+        assert!(!Role::PrivacyOfficer.permits(Action::ChangeApprove));
     }
 }

@@ -10,6 +10,8 @@
 //! ward/checkpoints/<size>          every signed checkpoint of the log, oldest first
 //! ward/consistency/<a>-<b>         RFC 9162 consistency proof between successive checkpoints
 //! ward/blobs/sha256-<hex>          out-of-line payloads referenced by entries
+//! ward/documents/sha256-<hex>      text documents referenced by entries (`doc:sha256:<hex>`),
+//!                                  except those a `document.purged` entry deleted
 //! ```
 //!
 //! The verifier trusts nothing in the directory but what the verifier key signs: it takes size
@@ -119,6 +121,7 @@ impl ExportWriter {
         fs::create_dir_all(tmp.join("ward/checkpoints")).map_err(io_err(&tmp))?;
         fs::create_dir_all(tmp.join("ward/consistency")).map_err(io_err(&tmp))?;
         fs::create_dir_all(tmp.join("ward/blobs")).map_err(io_err(&tmp))?;
+        fs::create_dir_all(tmp.join("ward/documents")).map_err(io_err(&tmp))?;
         Ok(ExportWriter {
             tmp,
             dest: dest.to_path_buf(),
@@ -184,6 +187,14 @@ impl ExportWriter {
     /// Adds an out-of-line payload.
     pub fn add_blob(&self, digest: &str, data: &[u8]) -> Result<(), ExportError> {
         self.write(&blob_path(digest), data)
+    }
+
+    /// Writes a text document referenced by an entry (see [`crate::documents`]).
+    pub fn add_document(&self, digest: &str, data: &[u8]) -> Result<(), ExportError> {
+        if !crate::documents::is_digest(digest) {
+            return Err(ExportError::Invalid("a document digest is malformed".into()));
+        }
+        self.write(&document_path(digest), data)
     }
 
     /// Number of entries pushed so far.
@@ -295,6 +306,20 @@ fn blob_path(digest: &str) -> String {
     format!("ward/blobs/{}", digest.replace(':', "-"))
 }
 
+fn document_path(digest: &str) -> String {
+    format!("ward/documents/{}", digest.replace(':', "-"))
+}
+
+/// A document an entry references that the export does not carry because a later
+/// `document.purged` entry deleted it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PurgedDocument {
+    /// `sha256:<hex>` of the document.
+    pub digest: String,
+    /// The `document.purged` entry.
+    pub purged_by: u64,
+}
+
 /// What a successful verification established.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -310,6 +335,10 @@ pub struct VerifyReport {
     pub consistency_proofs: usize,
     /// Out-of-line payloads verified.
     pub blobs: usize,
+    /// Text documents verified against their digests.
+    pub documents: usize,
+    /// Referenced documents absent because a `document.purged` entry deleted them.
+    pub purged: Vec<PurgedDocument>,
 }
 
 /// Why an export failed verification.
@@ -427,6 +456,8 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
     }
     let mut upper: Vec<Vec<Hash>> = Vec::new();
     let mut blobs = 0usize;
+    let mut doc_refs: Vec<(u64, String)> = Vec::new();
+    let mut purges: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     // Entries are checked in parallel, tile by tile; the tree is then grown in order.
     let level0: Vec<TileId> = tiles.iter().filter(|t| t.level == 0).copied().collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
@@ -434,6 +465,10 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         for result in parallel_map(window, threads, |t| check_entry_tile(dir, t)) {
             let checked = result?;
             blobs += checked.blobs;
+            doc_refs.extend(checked.doc_refs);
+            for (index, digest) in checked.purges {
+                purges.entry(digest).or_insert(index);
+            }
             let end = frontier.size() + checked.leaves.len() as u64;
             // A whole tile joins the tree as one subtree, unless a checkpoint falls inside it.
             let whole = checked
@@ -498,6 +533,7 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
             }
         }
     }
+    let (documents, purged) = check_documents(dir, &doc_refs, &purges)?;
     Ok(VerifyReport {
         origin,
         size: latest.size,
@@ -505,7 +541,46 @@ pub fn verify_export(dir: &Path, verifier: &dyn NoteVerifier) -> Result<VerifyRe
         checkpoints: history.len(),
         consistency_proofs: proofs,
         blobs,
+        documents,
+        purged,
     })
+}
+
+/// Every document an entry references is in `ward/documents/` and matches its name, or a
+/// `document.purged` entry deleted it. Returns the documents checked and the purged ones.
+fn check_documents(
+    dir: &Path,
+    refs: &[(u64, String)],
+    purges: &std::collections::HashMap<String, u64>,
+) -> Result<(usize, Vec<PurgedDocument>), VerifyError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut checked = 0usize;
+    let mut purged = Vec::new();
+    for (index, digest) in refs {
+        if !seen.insert(digest.as_str()) {
+            continue;
+        }
+        let bad = |reason: String| VerifyError::BadEntry { index: *index, reason };
+        let path = dir.join(document_path(digest));
+        if path.exists() {
+            let data = read_limited(&path, crate::documents::MAX_DOCUMENT as u64)
+                .map_err(|e| bad(format!("document: {e}")))?;
+            if crate::documents::digest_of(&data) != *digest {
+                return Err(bad(format!("document {digest} altered")));
+            }
+            checked += 1;
+        } else if let Some(by) = purges.get(digest) {
+            purged.push(PurgedDocument {
+                digest: digest.clone(),
+                purged_by: *by,
+            });
+        } else {
+            return Err(bad(format!(
+                "document {digest} is missing and no document.purged entry explains it"
+            )));
+        }
+    }
+    Ok((checked, purged))
 }
 
 /// Leaf hashes of one entry bundle, after every entry in it was checked.
@@ -514,6 +589,10 @@ struct CheckedTile {
     /// Hash of the complete 256-leaf subtree, for a full tile.
     root: Option<Hash>,
     blobs: usize,
+    /// `(entry, digest)` of every document reference, in order.
+    doc_refs: Vec<(u64, String)>,
+    /// `(entry, digest)` of every `document.purged` entry.
+    purges: Vec<(u64, String)>,
 }
 
 /// Root of a complete subtree whose leaf count is a power of two.
@@ -542,6 +621,8 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
         leaves: Vec::with_capacity(entries.len()),
         root: None,
         blobs: 0,
+        doc_refs: Vec::new(),
+        purges: Vec::new(),
     };
     for (i, leaf) in entries.iter().enumerate() {
         let index = first + i as u64;
@@ -561,6 +642,13 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
                 return Err(bad(format!("payload {digest} altered")));
             }
             out.blobs += 1;
+            let (refs, _) = crate::documents::scan(&data);
+            out.doc_refs.extend(refs.into_iter().map(|d| (index, d)));
+        }
+        let (refs, purge) = crate::documents::scan(leaf);
+        out.doc_refs.extend(refs.into_iter().map(|d| (index, d)));
+        if let Some(d) = purge {
+            out.purges.push((index, d));
         }
         out.leaves.push(h);
     }

@@ -6,6 +6,7 @@
 //! - [`note`] and [`checkpoint`]: C2SP signed notes and tlog checkpoints.
 //! - [`envelope`]: the canonical (RFC 8785) event envelope that forms each leaf.
 //! - [`jcs_check`]: a zero-allocation check that bytes are already RFC 8785 canonical.
+//! - [`documents`]: free text beside the log, referenced by salted digest; purge markers.
 //! - [`tiles`] and [`export`]: C2SP tlog-tiles export and the offline verifier.
 //!
 //! Nothing here touches a database or the network; stores live in `ward-store`.
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod documents;
 pub mod envelope;
 pub mod export;
 pub mod hash;

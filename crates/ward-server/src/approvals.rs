@@ -243,13 +243,15 @@ pub async fn sign(
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let decision = if req.reject { "rejected" } else { "approved" };
+    let mut texts = crate::documents::Texts::new();
+    let comment = texts.put(&req.comment)?;
     let payload = json!({
         "change": change.id,
         "signer": by.id,
         "printed_name": printed_name,
         "meaning": req.meaning,
         "decision": decision,
-        "comment": req.comment,
+        "comment": comment,
         "reauth": reauth,
         "signer_roles": by.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "manifest": manifest,
@@ -257,14 +259,17 @@ pub async fn sign(
     });
     let mut payload = payload;
     proof.record_in(&mut payload);
-    let receipt = ledger
-        .append(NewEvent {
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "approval.signed".into(),
             subject: format!("change:{}", change.id),
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     Ok(Approval {
         change: change.id,
         signer: by.id.clone(),

@@ -298,10 +298,13 @@ fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
     if req.title.trim().is_empty() || req.title.contains('\n') {
         return Err(ApiError::invalid("a change needs a one-line title", "pass --title"));
     }
-    text("title", &req.title, 200)?;
-    text("description", &req.description, 20_000)?;
-    crate::freetext::check("title", &req.title)?;
-    crate::freetext::check("description", &req.description)?;
+    // A reference is text stored earlier (an update carries it forward): checked then.
+    for (field, v, max) in [("title", &req.title, 200), ("description", &req.description, 20_000)] {
+        if !crate::documents::is_reference(v) {
+            text(field, v, max)?;
+            crate::freetext::check(field, v)?;
+        }
+    }
     if let Some(u) = &req.ticket_url {
         text("ticket", u, 2048)?;
         if !(u.starts_with("https://") || u.starts_with("http://")) {
@@ -379,6 +382,7 @@ async fn checked_payload(
     id: &str,
     opener: &str,
     commits: &CommitSource<'_>,
+    texts: &mut crate::documents::Texts,
 ) -> Result<(Classification, Value), ApiError> {
     validate(req)?;
     for a in &req.artifacts {
@@ -396,6 +400,9 @@ async fn checked_payload(
         paths: &req.paths,
     });
     let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    // The title and description live beside the log; the leaf holds their references.
+    payload["title"] = json!(texts.carry(&req.title)?);
+    payload["description"] = json!(texts.carry(&req.description)?);
     payload["id"] = json!(id);
     payload["opener"] = json!(opener);
     payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
@@ -444,15 +451,31 @@ pub async fn open(
         read_from_git,
         by: &by.id,
     };
-    let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id, &source).await?;
-    let receipt = ledger
-        .append(NewEvent {
+    // A new change brings its own text: a reference (doc:sha256:…) would point the log at a
+    // document Ward never stored (updates carry the stored references forward).
+    for (field, v) in [("title", &req.title), ("description", &req.description)] {
+        if v.contains(ward_ledger::documents::REF_PREFIX) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "reserved_reference",
+                format!("the {field} holds a document reference (doc:sha256:…), which only Ward writes"),
+                format!("write the {field} itself"),
+            ));
+        }
+    }
+    let mut texts = crate::documents::Texts::new();
+    let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "change.opened".into(),
             subject: format!("change:{id}"),
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     Ok(Change {
         id,
         request: req.clone(),
@@ -536,7 +559,9 @@ pub async fn update(
             by: &old.commits_asserted_by,
         },
     };
-    let (mut classification, mut payload) = checked_payload(ledger, rules, &req, id, &old.opener, &source).await?;
+    let mut texts = crate::documents::Texts::new();
+    let (mut classification, mut payload) =
+        checked_payload(ledger, rules, &req, id, &old.opener, &source, &mut texts).await?;
     // An update never lowers a change's tier: its editor could otherwise downgrade it alone by
     // dropping paths. Lowering is an override by independent approvers (`reclassify`).
     if classification.tier < old.classification.tier {
@@ -570,14 +595,17 @@ pub async fn update(
     payload["classifiers"] = json!(parties.classifiers);
     payload["seq"] = json!(old.seq);
     payload["time"] = json!(old.time);
-    ledger
-        .append(NewEvent {
+    crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "change.updated".into(),
             subject: format!("change:{id}"),
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     Ok(Change {
         id: id.into(),
         request: req,
@@ -751,16 +779,21 @@ pub async fn reclassify(
     classifiers.push(by.id.clone());
     classifiers.sort();
     classifiers.dedup();
+    let mut texts = crate::documents::Texts::new();
+    let reason = texts.put(&req.reason)?;
     if (approvers.len() as u32) < needed {
-        let receipt = ledger
-            .append(NewEvent {
+        let receipt = crate::documents::append(
+            ledger,
+            NewEvent {
                 actor: by.actor(),
                 kind: "change.reclassify_proposed".into(),
                 subject: format!("change:{id}"),
-                payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": req.reason,
+                payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": reason,
                     "by": by.id, "approvers": approvers, "needed": needed, "classifiers": classifiers }),
-            })
-            .await?;
+            },
+            texts,
+        )
+        .await?;
         change.pending_override = Some(PendingOverride {
             tier: req.tier,
             reason: req.reason.clone(),
@@ -774,15 +807,18 @@ pub async fn reclassify(
     }
     let proposer = approvers[0].clone();
     let concurred_by: Vec<String> = approvers[1..].to_vec();
-    let receipt = ledger
-        .append(NewEvent {
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "change.reclassified".into(),
             subject: format!("change:{id}"),
-            payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": req.reason,
+            payload: json!({ "id": id, "tier": req.tier, "previous": change.tier, "reason": reason,
                 "by": proposer, "concurred_by": concurred_by, "classifiers": classifiers }),
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     let o = TierOverride {
         tier: req.tier,
         reason: req.reason.clone(),

@@ -705,11 +705,14 @@ pub async fn attest_within(
     if format == Format::Vulns {
         first_seen(ledger, &service, &mut summary).await?;
     }
+    // The file name is a tool's free text: it lives beside the log.
+    let mut texts = crate::documents::Texts::new();
+    let file_name = texts.put(&req.file_name)?;
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
         "type": format.as_str(),
-        "file_name": req.file_name,
+        "file_name": file_name,
         "size": bytes.len(),
         "summary": summary,
         "redactions": redactions,
@@ -729,7 +732,7 @@ pub async fn attest_within(
     // The event is judged before the document is stored beside it: a refusal leaves nothing.
     ledger.admit(&event)?;
     ledger.store().put_evidence(&id, &bytes).await?;
-    let receipt = ledger.append(event).await?;
+    let receipt = crate::documents::append(ledger, event, texts).await?;
     fill_first_seen(&mut summary, &receipt.time);
     Ok((
         Attestation {

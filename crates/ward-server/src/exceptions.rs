@@ -377,14 +377,20 @@ pub async fn grant_waiver(
     payload["reauth"] = json!(proof.method);
     payload["expires_secs"] = json!(expires_secs);
     proof.record_in(&mut payload);
-    let receipt = ledger
-        .append(NewEvent {
+    let mut texts = crate::documents::Texts::new();
+    payload["justification"] = json!(texts.put(&req.justification)?);
+    payload["compensating_control"] = json!(texts.put(&req.compensating_control)?);
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "waiver.granted".into(),
             subject,
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     let mut request = req.clone();
     request.password = None;
     request.reauth_token = None;
@@ -497,14 +503,19 @@ pub async fn invoke_breakglass(
     proof.record_in(&mut payload);
     payload["until_secs"] = json!(until_secs);
     payload["review_due_secs"] = json!(review_due_secs);
-    let receipt = ledger
-        .append(NewEvent {
+    let mut texts = crate::documents::Texts::new();
+    payload["justification"] = json!(texts.put(&req.justification)?);
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "breakglass.invoked".into(),
             subject: format!("change:{}", req.change),
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     let mut request = req.clone();
     request.password = None;
     request.reauth_token = None;

@@ -16,6 +16,8 @@
 //! - [`redaction`]: the installation's key for fingerprints of redacted spans (outside the log).
 //! - [`reauth`]: re-authentication before every signature (password or a fresh OIDC token,
 //!   never the request's own bearer), printed names, lockout after repeated failures.
+//! - [`documents`]: free text beside the log (salted documents referenced by digest), shown
+//!   resolved; purge projections.
 //! - [`freetext`]: people's free text (titles, comments, reasons) through the PHI/secret guard.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
@@ -34,6 +36,7 @@ pub mod approvals;
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod evidence;
 pub mod exceptions;
@@ -74,6 +77,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(promotion::config::ConfigProjector));
     p.push(Arc::new(rollout::RolloutProjector));
     p.push(Arc::new(reauth::ReauthProjector));
+    p.push(Arc::new(documents::DocumentProjector));
     p.push(Arc::new(freetext::LogGuard));
     p
 }

@@ -191,6 +191,31 @@ pub async fn blob(ledger: &Ledger, digest: &str) -> Result<Blob, ApiError> {
     })
 }
 
+/// A text document for an export (absent once purged).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DocumentBytes {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Base64 of the stored bytes; `null` when no such document is stored (purged).
+    pub data: Option<String>,
+}
+
+/// A text document's stored bytes, for an export.
+pub async fn document_bytes(ledger: &Ledger, digest: &str) -> Result<DocumentBytes, ApiError> {
+    use base64::Engine;
+    if !ward_ledger::documents::is_digest(digest) {
+        return Err(ApiError::invalid(
+            "a document digest is malformed",
+            "digests look like sha256:<64 hex>",
+        ));
+    }
+    let data = ledger.store().document(digest).await?;
+    Ok(DocumentBytes {
+        digest: digest.to_string(),
+        data: data.map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
+    })
+}
+
 /// Receipts of appended events.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Appended {
@@ -356,6 +381,7 @@ pub const RESERVED_KINDS: &[&str] = &[
     "reauth.",
     "classification.",
     "local.",
+    "document.",
 ];
 
 /// Refuses an event kind that only Ward's own operations may write.
@@ -366,6 +392,23 @@ pub fn check_generic_kind(kind: &str) -> Result<(), ApiError> {
             "reserved_kind",
             format!("events of kind {prefix}* are written by Ward itself, after checking them"),
             "use the command or endpoint for it (ward artifact, ward attest, ward key, ward change, ward approve …), or another kind",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a generic event whose payload holds a document reference (`doc:sha256:…`): only
+/// Ward's own operations store documents, and a reference to one that was never stored would
+/// make every later export fail to verify.
+pub fn check_generic_payload(payload: &Value) -> Result<(), ApiError> {
+    let mut refs = Vec::new();
+    ward_ledger::documents::references(payload, &mut refs);
+    if !refs.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "reserved_reference",
+            "the payload holds a document reference (doc:sha256:…), which only Ward writes",
+            "put the value itself in the payload, or use the command that records it",
         ));
     }
     Ok(())

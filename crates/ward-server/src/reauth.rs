@@ -35,18 +35,25 @@ const FAILURES: &str = "reauth_failures";
 const UNLOCKS: &str = "reauth_unlocks";
 const USED: &str = "reauth_used";
 /// Decision events that consumed a re-authentication token (its digest in `reauth_credential`).
-const CONSUMING_KINDS: [&str; 3] = ["approval.signed", "waiver.granted", "breakglass.invoked"];
+const CONSUMING_KINDS: [&str; 5] = [
+    "approval.signed",
+    "waiver.granted",
+    "breakglass.invoked",
+    "document.purge_requested",
+    "document.purged",
+];
 /// The refusal code counted toward a lockout.
 pub const FAILED: &str = "reauthentication_failed";
 /// The refusals Ward records for a decision; only these count toward a lockout (all are
 /// reserved kinds: the generic append paths cannot write them).
-pub const REFUSAL_KINDS: [&str; 6] = [
+pub const REFUSAL_KINDS: [&str; 7] = [
     "approval.refused",
     "waiver.refused",
     "breakglass.refused",
     "token.refused",
     "classification.refused",
     "local.refused",
+    "document.purge_refused",
 ];
 
 /// What the decider presents in the request.

@@ -90,6 +90,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/log/key", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/entries", Requires(Action::LogExport)),
     rule("GET", "/api/v1/log/blobs/{digest}", Requires(Action::LogExport)),
+    rule("GET", "/api/v1/log/documents/{digest}", Requires(Action::LogExport)),
     rule("POST", "/api/v1/artifacts", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/artifacts/{digest}", Requires(Action::EvidenceRead)),
     rule("POST", "/api/v1/attestations", Requires(Action::EvidenceWrite)),
@@ -118,6 +119,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/waivers", Requires(Action::WaiverGrant)),
     rule("POST", "/api/v1/breakglass", Requires(Action::BreakGlass)),
     rule("GET", "/api/v1/reviews", Requires(Action::ChangeRead)),
+    rule(
+        "POST",
+        "/api/v1/documents/{digest}/purge",
+        Requires(Action::DocumentPurge),
+    ),
     rule("POST", "/api/v1/promotions", Requires(Action::Promote)),
     rule("POST", "/api/v1/environments/{env}/rollback", Requires(Action::Promote)),
     rule(
@@ -215,6 +221,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(verifier_key))
         .routes(routes!(raw_entries))
         .routes(routes!(get_blob))
+        .routes(routes!(get_document_bytes))
         .routes(routes!(list_events, append_events))
         .routes(routes!(register_artifact))
         .routes(routes!(show_artifact))
@@ -226,6 +233,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(show_change, update_change))
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
+        .routes(routes!(purge_document))
         .routes(routes!(change_attestations))
         .routes(routes!(check_gate))
         .routes(routes!(list_waivers))
@@ -602,6 +610,21 @@ async fn raw_entries(
     Ok(Json(page))
 }
 
+/// A text document's stored bytes, for an export (`data` is null once purged).
+#[utoipa::path(get, path = "/api/v1/log/documents/{digest}", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
+    (status = 200, body = ops::DocumentBytes), (status = 400, body = ErrorBody)))]
+async fn get_document_bytes(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(digest): Path<String>,
+) -> Result<Json<ops::DocumentBytes>, ApiError> {
+    let doc = ops::document_bytes(&state.ledger, &digest).await?;
+    if me.kind == ActorKind::Human {
+        record_access(&state, &me, "access.export", json!({ "document": digest })).await?;
+    }
+    Ok(Json(doc))
+}
+
 /// An out-of-line payload.
 #[utoipa::path(get, path = "/api/v1/log/blobs/{digest}", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
     (status = 200, body = ops::Blob), (status = 404, body = ErrorBody)))]
@@ -709,6 +732,7 @@ async fn append_events(
             ));
         }
         ops::check_generic_kind(&e.kind)?;
+        ops::check_generic_payload(&e.payload)?;
         Ok(NewEvent {
             actor: me.actor(),
             kind: e.kind,
@@ -774,6 +798,7 @@ async fn show_artifact(
         )
     })?;
     let attestations = evidence::attestations(&state.ledger, &digest).await?;
+    let attestations = crate::documents::shown(&state.ledger, attestations).await?;
     Ok(Json(ArtifactView { artifact, attestations }))
 }
 
@@ -787,6 +812,7 @@ async fn add_attestation(
     Json(req): Json<evidence::AttestationRequest>,
 ) -> Result<(StatusCode, Json<evidence::Attestation>), ApiError> {
     let (a, new) = evidence::attest(&state.ledger, &me, &req, &state.guard).await?;
+    let a = crate::documents::shown(&state.ledger, a).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 
@@ -840,7 +866,8 @@ async fn register_type(
 /// Every change request, newest first.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", security(("bearer" = [])), responses((status = 200, body = Vec<changes::Change>)))]
 async fn list_changes(State(state): State<AppState>) -> Result<Json<Vec<changes::Change>>, ApiError> {
-    Ok(Json(changes::list(&state.ledger).await?))
+    let list = changes::list(&state.ledger).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
 /// Opens a change request; it is classified by the `[risk]` rules at once.
@@ -861,10 +888,10 @@ async fn open_change(
 #[utoipa::path(get, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
     (status = 200, body = changes::Change), (status = 404, body = ErrorBody)))]
 async fn show_change(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<changes::Change>, ApiError> {
-    changes::get(&state.ledger, &id)
+    let change = changes::get(&state.ledger, &id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))
+        .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
+    Ok(Json(crate::documents::shown(&state.ledger, change).await?))
 }
 
 /// Updates a change's commits, paths or artifacts: classified again; signatures over the old
@@ -878,7 +905,11 @@ async fn update_change(
     Json(req): Json<changes::ChangeUpdate>,
 ) -> Result<Json<changes::Change>, ApiError> {
     Ok(Json(
-        changes::update(&state.ledger, &me, &state.risk, &id, &req, false).await?,
+        crate::documents::shown(
+            &state.ledger,
+            changes::update(&state.ledger, &me, &state.risk, &id, &req, false).await?,
+        )
+        .await?,
     ))
 }
 
@@ -892,7 +923,11 @@ async fn reclassify_change(
     Json(req): Json<changes::ReclassifyRequest>,
 ) -> Result<Json<changes::Change>, ApiError> {
     Ok(Json(
-        changes::reclassify(&state.ledger, &me, &id, &req, &state.approvals).await?,
+        crate::documents::shown(
+            &state.ledger,
+            changes::reclassify(&state.ledger, &me, &id, &req, &state.approvals).await?,
+        )
+        .await?,
     ))
 }
 
@@ -904,7 +939,11 @@ async fn list_approvals(
     Path(id): Path<String>,
 ) -> Result<Json<approvals::ApprovalsView>, ApiError> {
     Ok(Json(
-        approvals::view(&state.ledger, &id, &state.risk, &state.approvals).await?,
+        crate::documents::shown(
+            &state.ledger,
+            approvals::view(&state.ledger, &id, &state.risk, &state.approvals).await?,
+        )
+        .await?,
     ))
 }
 
@@ -932,6 +971,22 @@ async fn sign_change(
     Ok((StatusCode::CREATED, Json(a)))
 }
 
+/// One step of a two-person purge of a text document: the first privacy officer's call records
+/// the request, a second person's (privacy officer or admin) deletes the document and records
+/// `document.purged`. Both re-authenticate.
+#[utoipa::path(post, path = "/api/v1/documents/{digest}/purge", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), request_body = crate::documents::PurgeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = crate::documents::PurgeOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn purge_document(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
+    Path(digest): Path<String>,
+    Json(req): Json<crate::documents::PurgeRequest>,
+) -> Result<(StatusCode, Json<crate::documents::PurgeOutcome>), ApiError> {
+    let out = crate::documents::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
 /// Evaluates the gate for a change entering an environment and records the decision (200 with
 /// `allow: false` and every reason when blocked).
 #[utoipa::path(post, path = "/api/v1/changes/{id}/gate", tag = "gate", params(("id" = String, Path, description = "CHG-…")), request_body = gate::CheckRequest, security(("bearer" = [])), responses(
@@ -942,18 +997,18 @@ async fn check_gate(
     Path(id): Path<String>,
     Json(req): Json<gate::CheckRequest>,
 ) -> Result<Json<gate::GateDecision>, ApiError> {
-    Ok(Json(
-        gate::check(
-            &state.ledger,
-            &me,
-            &id,
-            &req,
-            &state.gate,
-            &state.risk,
-            &state.approvals,
-        )
-        .await?,
-    ))
+    let d = gate::check(
+        &state.ledger,
+        &me,
+        &id,
+        &req,
+        &state.gate,
+        &state.risk,
+        &state.approvals,
+    )
+    .await?;
+    // Reasons name reports by their file names' references: shown as text.
+    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
 }
 
 /// A recorded gate decision: verdict, reasons, policy and input digests.
@@ -963,14 +1018,16 @@ async fn explain_decision(
     State(state): State<AppState>,
     Path(id): Path<u64>,
 ) -> Result<Json<gate::GateDecision>, ApiError> {
-    Ok(Json(gate::decision(&state.ledger, id).await?))
+    let d = gate::decision(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
 }
 
 /// Re-evaluates a recorded decision from its stored input and policy; `identical` must be true.
 #[utoipa::path(get, path = "/api/v1/gate/decisions/{id}/replay", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
     (status = 200, body = gate::Replay), (status = 404, body = ErrorBody)))]
 async fn replay_decision(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<gate::Replay>, ApiError> {
-    Ok(Json(gate::replay(&state.ledger, id).await?))
+    let r = gate::replay(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
 }
 
 /// A change's waivers, active and expired.
@@ -981,7 +1038,11 @@ async fn list_waivers(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<exceptions::Waiver>>, ApiError> {
     Ok(Json(
-        exceptions::waivers(&state.ledger, &id, jiff::Timestamp::now().as_second()).await?,
+        crate::documents::shown(
+            &state.ledger,
+            exceptions::waivers(&state.ledger, &id, jiff::Timestamp::now().as_second()).await?,
+        )
+        .await?,
     ))
 }
 
@@ -1022,16 +1083,15 @@ async fn break_glass(
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "gate", security(("bearer" = [])), responses(
     (status = 200, body = Vec<exceptions::Breakglass>)))]
 async fn list_reviews(State(state): State<AppState>) -> Result<Json<Vec<exceptions::Breakglass>>, ApiError> {
-    Ok(Json(
-        exceptions::breakglass(
-            &state.ledger,
-            None,
-            jiff::Timestamp::now().as_second(),
-            &state.risk,
-            &state.approvals,
-        )
-        .await?,
-    ))
+    let list = exceptions::breakglass(
+        &state.ledger,
+        None,
+        jiff::Timestamp::now().as_second(),
+        &state.risk,
+        &state.approvals,
+    )
+    .await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
 /// Promotes a change into an environment: the preceding environment must have deployed its
@@ -1209,7 +1269,8 @@ async fn list_rollouts(
     State(state): State<AppState>,
     Query(q): Query<EnvQuery>,
 ) -> Result<Json<Vec<rollout::Rollout>>, ApiError> {
-    Ok(Json(rollout::list(&state.ledger, q.env.as_deref()).await?))
+    let list = rollout::list(&state.ledger, q.env.as_deref()).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
 /// One rollout: plan, status, analyses and events.
@@ -1219,10 +1280,10 @@ async fn get_rollout(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<rollout::Rollout>, ApiError> {
-    rollout::get(&state.ledger, &id)
+    let r = rollout::get(&state.ledger, &id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))
+        .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))?;
+    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
 }
 
 /// Pauses, resumes, promotes (skips the remaining steps) or aborts (rolls back) a rollout. The
@@ -1254,7 +1315,13 @@ async fn command_rollout(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(engine(&state)?.command(&me, &id, cmd, req.reason.as_deref()).await?),
+        Json(
+            crate::documents::shown(
+                &state.ledger,
+                engine(&state)?.command(&me, &id, cmd, req.reason.as_deref()).await?,
+            )
+            .await?,
+        ),
     ))
 }
 
@@ -1308,7 +1375,8 @@ async fn change_attestations(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<evidence::Attestation>>, ApiError> {
-    Ok(Json(evidence::attestations(&state.ledger, &id).await?))
+    let list = evidence::attestations(&state.ledger, &id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
 /// Every API token (never the secrets).

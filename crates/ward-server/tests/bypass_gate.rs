@@ -196,7 +196,8 @@ async fn check(ledger: &Ledger, policy: &GatePolicy, change: &str) -> GateDecisi
     assert_eq!(env.kind, "gate.evaluated");
     let replay = gate::replay(ledger, d.id).await.expect("replay");
     assert!(replay.identical, "{replay:?}");
-    d
+    // The record names reports by reference; people read the text.
+    ward_server::documents::shown(ledger, d).await.expect("shown")
 }
 
 fn rules(d: &GateDecision) -> Vec<&str> {

@@ -45,6 +45,8 @@ pub trait ExportSource: Send + Sync {
     async fn entries(&self, start: u64, limit: u64) -> Result<Vec<crate::StoredEntry>, StoreError>;
     /// An out-of-line payload by digest.
     async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A text document by digest (absent once purged).
+    async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Consistency proof between two sizes.
     async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
 }
@@ -59,6 +61,9 @@ impl ExportSource for Ledger {
     }
     async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.store.blob(digest).await
+    }
+    async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.document(digest).await
     }
     async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
         Ledger::consistency_proof(self, from, to).await
@@ -99,11 +104,19 @@ pub async fn write_export(
             if e.seq != next {
                 return Err(StoreError::Corrupt(format!("entry {next} is missing")));
             }
+            let (mut refs, _) = ward_ledger::documents::scan(&e.leaf);
             if let Ok(header) = ward_ledger::envelope::LeafHeader::from_leaf(&e.leaf)
                 && let Some((digest, _)) = &header.payload_digest
                 && let Some(data) = source.blob(digest).await?
             {
                 w.add_blob(digest, &data).map_err(ioe)?;
+                refs.extend(ward_ledger::documents::scan(&data).0);
+            }
+            // Referenced documents travel with the export; a purged one is no longer stored.
+            for digest in refs {
+                if let Some(data) = source.document(&digest).await? {
+                    w.add_document(&digest, &data).map_err(ioe)?;
+                }
             }
             w.push(&e.leaf, e.leaf_hash).map_err(ioe)?;
             next += 1;
@@ -183,6 +196,21 @@ impl Ledger {
             .map_err(|_| StoreError::Append("ledger writer has stopped".into()))?;
         rx.await
             .map_err(|_| StoreError::Append("ledger writer has stopped".into()))?
+    }
+
+    /// Appends events with the text documents they reference (and any purge), all in one
+    /// transaction of their own.
+    pub async fn append_with_documents(
+        &self,
+        events: Vec<NewEvent>,
+        documents: &crate::DocumentChanges,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        for e in &events {
+            self.admit(e)?;
+        }
+        self.store
+            .append_with_documents(events, documents, &self.projectors)
+            .await
     }
 
     /// Appends several events in one transaction of their own.

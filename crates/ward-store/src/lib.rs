@@ -27,6 +27,7 @@ use ward_ledger::{Frontier, Hash, NewEvent, NodeId};
 pub use batch::Receipt;
 pub use ledger::{ExportSource, Ledger, write_export};
 pub use projection::{DiffKind, ProjectionOp, Projector, StateDiff, StateReport};
+pub use ward_ledger::documents;
 
 /// Errors from a store.
 #[derive(Debug, Error)]
@@ -89,7 +90,25 @@ pub trait Store: Send + Sync {
         &self,
         events: Vec<NewEvent>,
         projectors: &[Arc<dyn Projector>],
+    ) -> Result<Vec<Receipt>, StoreError> {
+        self.append_with_documents(events, &DocumentChanges::default(), projectors)
+            .await
+    }
+    /// Appends events and, in the same transaction, stores and deletes text documents
+    /// (`documents` table). A deletion removes the row and scrubs its bytes from the database
+    /// files once committed (SQLite: `secure_delete` and a truncating WAL checkpoint;
+    /// PostgreSQL: `VACUUM FULL documents`).
+    async fn append_with_documents(
+        &self,
+        events: Vec<NewEvent>,
+        documents: &DocumentChanges,
+        projectors: &[Arc<dyn Projector>],
     ) -> Result<Vec<Receipt>, StoreError>;
+    /// A text document by digest (`sha256:<hex>`).
+    async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Scrubs the bytes of deleted documents from the database files (done after every purge;
+    /// callable again when that scrub could not finish).
+    async fn scrub_documents(&self) -> Result<(), StoreError>;
     /// The current head: size and frontier.
     async fn head(&self) -> Result<Frontier, StoreError>;
     /// Up to `limit` entries starting at `start`, in order.
@@ -127,12 +146,30 @@ pub trait Store: Send + Sync {
     /// Checks stored state against the log, in one read-only snapshot (so concurrent appends by
     /// other processes cannot cause false alarms): replays every entry through `projectors` in
     /// memory and compares the result with every stored projection row (extra, missing,
-    /// different), checks every `evidence_blobs` and `ledger_blobs` row against its digest, and
-    /// that every out-of-line payload the log references is stored. Writes nothing.
+    /// different), checks every `evidence_blobs`, `ledger_blobs` and `documents` row against its
+    /// digest, that every out-of-line payload the log references is stored, and that every text
+    /// document it references is stored or purged by a `document.purged` entry (and no stored
+    /// one is unreferenced or purged). Writes nothing.
     async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError>;
     /// Takes the named lock, shared by every process using this store (a PostgreSQL advisory
     /// lock; a file lock beside a SQLite database), waiting for it. Held until the guard drops.
     async fn lock(&self, name: &str) -> Result<StoreLock, StoreError>;
+}
+
+/// Text documents written or deleted with an append ([`Store::append_with_documents`]).
+#[derive(Clone, Debug, Default)]
+pub struct DocumentChanges {
+    /// `(digest, bytes)` to store (no-op when present).
+    pub put: Vec<(String, Vec<u8>)>,
+    /// Digests to delete (a purge).
+    pub delete: Vec<String>,
+}
+
+impl DocumentChanges {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.put.is_empty() && self.delete.is_empty()
+    }
 }
 
 /// A held [`Store::lock`]; dropping it releases the lock.

@@ -20,6 +20,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "evidence",
         sql: include_str!("../migrations/sqlite/0002_evidence.sql"),
     },
+    Migration {
+        version: 3,
+        name: "documents",
+        sql: include_str!("../migrations/sqlite/0003_documents.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -38,6 +43,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "projection_prefix",
         sql: include_str!("../migrations/postgres/0003_projection_prefix.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "documents",
+        sql: include_str!("../migrations/postgres/0004_documents.sql"),
     },
 ];
 

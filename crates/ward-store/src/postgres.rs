@@ -27,6 +27,13 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// After a document was deleted: rewrites the `documents` table so no dead tuple keeps its
+    /// bytes in the table's files (the server's own WAL archive is outside Ward's reach).
+    async fn scrub_deleted(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql("VACUUM FULL documents").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Checkpoints selected by `tail` (a fixed `WHERE`/`ORDER BY` clause, with at most one bound
     /// size).
     async fn select_checkpoints(&self, tail: &str, size: Option<i64>) -> Result<Vec<StoredCheckpoint>, StoreError> {
@@ -189,9 +196,10 @@ impl Store for PgStore {
         "postgres"
     }
 
-    async fn append(
+    async fn append_with_documents(
         &self,
         events: Vec<NewEvent>,
+        documents: &crate::DocumentChanges,
         projectors: &[Arc<dyn Projector>],
     ) -> Result<Vec<Receipt>, StoreError> {
         if events.is_empty() {
@@ -201,7 +209,26 @@ impl Store for PgStore {
         let head = Self::read_head(&mut tx).await?;
         let batch = prepare(&head, events, jiff::Timestamp::now(), projectors)?;
         Self::write_batch(&mut tx, &batch).await?;
+        for (digest, data) in &documents.put {
+            sqlx::query("INSERT INTO documents (digest, data) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
+                .bind(digest)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for digest in &documents.delete {
+            let gone = sqlx::query("DELETE FROM documents WHERE digest = $1")
+                .bind(digest)
+                .execute(&mut *tx)
+                .await?;
+            if gone.rows_affected() != 1 {
+                return Err(StoreError::Invalid("no such document".into()));
+            }
+        }
         tx.commit().await?;
+        if !documents.delete.is_empty() {
+            self.scrub_deleted().await?;
+        }
         Ok(batch.receipts())
     }
 
@@ -312,6 +339,17 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn scrub_documents(&self) -> Result<(), StoreError> {
+        self.scrub_deleted().await
+    }
+
+    async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT data FROM documents WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn evidence(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -499,7 +537,7 @@ impl Store for PgStore {
                 }
             }
         }
-        for table in ["ledger_blobs", "evidence_blobs"] {
+        for table in ["ledger_blobs", "evidence_blobs", "documents"] {
             let mut after: Option<String> = None;
             loop {
                 let filter = if after.is_some() { "WHERE digest > $1" } else { "" };
@@ -516,6 +554,8 @@ impl Store for PgStore {
                     let data: Vec<u8> = r.try_get("data")?;
                     if table == "ledger_blobs" {
                         derived.check_payload_blob(&mut report, &digest, &data);
+                    } else if table == "documents" {
+                        derived.check_document(&mut report, &digest, &data);
                     } else {
                         crate::projection::check_blob(&mut report, table, &digest, &data);
                     }

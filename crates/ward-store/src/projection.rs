@@ -165,7 +165,7 @@ impl DiffKind {
 /// SHA-256 digests, never by their contents (which may hold secrets or PHI).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StateDiff {
-    /// Projection collection, or the table `evidence_blobs` / `ledger_blobs`.
+    /// Projection collection, or the table `evidence_blobs` / `ledger_blobs` / `documents`.
     pub collection: String,
     /// Document key, or the blob's digest.
     pub key: String,
@@ -263,6 +263,11 @@ pub struct DerivedState {
     docs: std::collections::HashMap<(String, String), ward_ledger::Hash>,
     payloads: std::collections::BTreeSet<String>,
     entries: u64,
+    /// Documents referenced by the log (digest → first entry), and those purged.
+    doc_refs: std::collections::BTreeMap<String, u64>,
+    purged: std::collections::BTreeSet<String>,
+    /// Documents stored.
+    doc_present: std::collections::BTreeSet<String>,
 }
 
 impl DerivedState {
@@ -279,6 +284,13 @@ impl DerivedState {
         }
         let env =
             EventEnvelope::from_leaf(leaf).map_err(|e| crate::StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+        let (refs, purged) = ward_ledger::documents::scan(leaf);
+        for d in refs {
+            self.doc_refs.entry(d).or_insert(seq);
+        }
+        if let Some(d) = purged {
+            self.purged.insert(d);
+        }
         self.apply(&env, projectors);
         Ok(())
     }
@@ -352,6 +364,16 @@ impl DerivedState {
     pub fn check_payload_blob(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
         self.payloads.remove(digest);
         check_blob(report, "ledger_blobs", digest, data);
+        let (refs, _) = ward_ledger::documents::scan(data);
+        for d in refs {
+            self.doc_refs.entry(d).or_insert(u64::MAX);
+        }
+    }
+
+    /// Checks one stored text document against its digest, and marks it present.
+    pub fn check_document(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
+        self.doc_present.insert(digest.to_string());
+        check_blob(report, "documents", digest, data);
     }
 
     /// After every stored row and payload blob was checked: what the log explains but is not
@@ -377,6 +399,30 @@ impl DerivedState {
                 stored: None,
                 expected: Some(digest),
             });
+        }
+        // A referenced document is stored, or a `document.purged` entry deleted it; a stored one
+        // is referenced and not purged.
+        for digest in self.doc_refs.keys() {
+            if !self.doc_present.contains(digest) && !self.purged.contains(digest) {
+                report.push(StateDiff {
+                    collection: "documents".into(),
+                    key: digest.clone(),
+                    kind: DiffKind::Missing,
+                    stored: None,
+                    expected: Some(digest.clone()),
+                });
+            }
+        }
+        for digest in &self.doc_present {
+            if !self.doc_refs.contains_key(digest) || self.purged.contains(digest) {
+                report.push(StateDiff {
+                    collection: "documents".into(),
+                    key: digest.clone(),
+                    kind: DiffKind::Extra,
+                    stored: Some(digest.clone()),
+                    expected: None,
+                });
+            }
         }
     }
 }

@@ -51,7 +51,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(60))
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted content is overwritten with zeros (a purged document leaves no bytes).
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         let store = SqliteStore {
             pool,
@@ -86,6 +88,25 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// After a document was deleted: moves every WAL frame into the database file and truncates
+    /// the WAL, so the deleted bytes (zeroed by `secure_delete`) survive in neither file.
+    async fn scrub_deleted(&self) -> Result<(), StoreError> {
+        for attempt in 0..50u32 {
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await?;
+            let busy: i64 = row.try_get(0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt + 1))).await;
+        }
+        Err(StoreError::Invalid(
+            "the document was deleted and the purge recorded, but readers kept the write-ahead log busy, so its bytes may remain there; run the same ward purge again to retry the scrub"
+                .into(),
+        ))
     }
 
     async fn read_head(conn: &mut sqlx::SqliteConnection) -> Result<Frontier, StoreError> {
@@ -189,9 +210,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn append(
+    async fn append_with_documents(
         &self,
         events: Vec<NewEvent>,
+        documents: &crate::DocumentChanges,
         projectors: &[Arc<dyn Projector>],
     ) -> Result<Vec<Receipt>, StoreError> {
         if events.is_empty() {
@@ -201,7 +223,26 @@ impl Store for SqliteStore {
         let head = Self::read_head(&mut tx).await?;
         let batch = prepare(&head, events, jiff::Timestamp::now(), projectors)?;
         Self::write_batch(&mut tx, &batch).await?;
+        for (digest, data) in &documents.put {
+            sqlx::query("INSERT INTO documents (digest, data) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING")
+                .bind(digest)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for digest in &documents.delete {
+            let gone = sqlx::query("DELETE FROM documents WHERE digest = ?")
+                .bind(digest)
+                .execute(&mut *tx)
+                .await?;
+            if gone.rows_affected() != 1 {
+                return Err(StoreError::Invalid("no such document".into()));
+            }
+        }
         tx.commit().await?;
+        if !documents.delete.is_empty() {
+            self.scrub_deleted().await?;
+        }
         Ok(batch.receipts())
     }
 
@@ -298,6 +339,17 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn scrub_documents(&self) -> Result<(), StoreError> {
+        self.scrub_deleted().await
+    }
+
+    async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT data FROM documents WHERE digest = ?")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn evidence(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -489,7 +541,7 @@ impl Store for SqliteStore {
                 }
             }
         }
-        for table in ["ledger_blobs", "evidence_blobs"] {
+        for table in ["ledger_blobs", "evidence_blobs", "documents"] {
             let mut after: Option<String> = None;
             loop {
                 let filter = if after.is_some() { "WHERE digest > ?1" } else { "" };
@@ -506,6 +558,8 @@ impl Store for SqliteStore {
                     let data: Vec<u8> = r.try_get("data")?;
                     if table == "ledger_blobs" {
                         derived.check_payload_blob(&mut report, &digest, &data);
+                    } else if table == "documents" {
+                        derived.check_document(&mut report, &digest, &data);
                     } else {
                         crate::projection::check_blob(&mut report, table, &digest, &data);
                     }

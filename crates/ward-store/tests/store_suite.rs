@@ -75,7 +75,126 @@ both_stores!(
     tampered_evidence_blob_is_found_by_fsck,
     deleted_and_edited_projection_rows_are_found_by_fsck,
     state_check_sees_one_snapshot_while_others_append,
+    purged_document_leaves_the_chain_whole_and_no_bytes_behind,
 );
+
+/// A title event referencing a salted document, written in one transaction with it.
+fn titled(text: &str, salt: u8) -> (NewEvent, String, Vec<u8>) {
+    let (digest, bytes) = ward_ledger::documents::make(text, [salt; 16]);
+    let mut e = event(7);
+    e.payload = json!({ "title": ward_ledger::documents::reference(&digest) });
+    (e, digest, bytes)
+}
+
+/// Free text planted in a document (standing in for PHI that slipped past the guard) is
+/// deleted with a `document.purged` event: fsck stays clean, a new export verifies and reports
+/// the document purged by that entry, and no byte of it remains in the database or the export.
+/// A document deleted without a purge entry, or stored without a reference, is found by fsck.
+async fn purged_document_leaves_the_chain_whole_and_no_bytes_behind(url: &str) {
+    let l = ledger(url).await;
+    let s = signer();
+    l.append_batch((0..5).map(event).collect()).await.unwrap();
+    let (e, digest, bytes) = titled("PLANTED-7f3a9c title", 1);
+    let (keep, keep_digest, keep_bytes) = titled("kept title", 2);
+    let changes = ward_store::DocumentChanges {
+        put: vec![(digest.clone(), bytes.clone()), (keep_digest.clone(), keep_bytes)],
+        delete: vec![],
+    };
+    l.append_with_documents(vec![e, keep], &changes).await.unwrap();
+    assert_eq!(l.store().document(&digest).await.unwrap(), Some(bytes));
+    let (r, state) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(state.blobs, 2, "two documents checked");
+    let tmp = tempfile::tempdir().unwrap();
+    let before = export_to(&l, tmp.path(), "before").await;
+    let report = verify_export(&before, &s.verifier()).unwrap();
+    assert_eq!((report.documents, report.purged.len()), (2, 0));
+
+    let purge = NewEvent {
+        kind: ward_ledger::documents::PURGED_KIND.into(),
+        subject: format!("document:{digest}"),
+        payload: json!({ "digest": digest }),
+        ..event(9)
+    };
+    let del = ward_store::DocumentChanges {
+        put: vec![],
+        delete: vec![digest.clone()],
+    };
+    let receipts = l.append_with_documents(vec![purge], &del).await.unwrap();
+    let purge_seq = receipts[0].seq;
+    assert_eq!(l.store().document(&digest).await.unwrap(), None);
+    // Purging it again finds nothing to delete, and writes nothing.
+    let again = NewEvent {
+        kind: ward_ledger::documents::PURGED_KIND.into(),
+        subject: format!("document:{digest}"),
+        payload: json!({ "digest": digest }),
+        ..event(9)
+    };
+    assert!(l.append_with_documents(vec![again], &del).await.is_err());
+    assert_eq!(l.head().await.unwrap().size(), purge_seq + 1);
+
+    let (r, _) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    let after = export_to(&l, tmp.path(), "after").await;
+    let report = verify_export(&after, &s.verifier()).unwrap();
+    assert_eq!(report.documents, 1);
+    assert_eq!(
+        report.purged,
+        vec![ward_ledger::export::PurgedDocument {
+            digest: digest.clone(),
+            purged_by: purge_seq
+        }]
+    );
+    assert_eq!(grep_dir(&after, b"PLANTED-7f3a9c"), Vec::<String>::new());
+    assert!(
+        !grep_dir(&before, b"PLANTED-7f3a9c").is_empty(),
+        "the marker is findable"
+    );
+    if url.starts_with("postgres") {
+        let n = raw_count(
+            url,
+            &format!("SELECT count(*) FROM documents WHERE digest = '{digest}'"),
+        )
+        .await;
+        assert_eq!(n, 0);
+    } else {
+        let db = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+        assert_eq!(grep_dir(db.parent().unwrap(), b"PLANTED-7f3a9c"), Vec::<String>::new());
+    }
+
+    // A document deleted behind the log's back: missing, by digest.
+    raw_exec(
+        url,
+        &format!("DELETE FROM documents WHERE digest = '{keep_digest}'"),
+        &format!("DELETE FROM documents WHERE digest = '{keep_digest}'"),
+    )
+    .await;
+    let state = l.check_state().await.unwrap();
+    let d = only_diff(&state);
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("documents", keep_digest.as_str(), ward_store::DiffKind::Missing)
+    );
+    let gone = export_to(&l, tmp.path(), "gone").await;
+    let err = verify_export(&gone, &s.verifier()).unwrap_err();
+    assert!(matches!(err, VerifyError::BadEntry { index: 6, .. }), "{err:?}");
+}
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+fn grep_dir(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            hits.extend(grep_dir(&p, needle));
+        } else if let Ok(data) = std::fs::read(&p)
+            && data.windows(needle.len()).any(|w| w == needle)
+        {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
 
 /// A projector that keeps open items and removes them when closed.
 struct OpenItems;
@@ -417,6 +536,16 @@ pub async fn raw_exec(url: &str, sqlite_sql: &str, pg_sql: &str) {
             .await
             .unwrap();
     }
+}
+
+/// One number from a PostgreSQL query.
+async fn raw_count(url: &str, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
 }
 
 #[allow(dead_code)]

@@ -173,9 +173,10 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                     let ctx = Context::open(g).await?;
                     let rules = crate::commands::serve::load_config(g, None)?.risk;
                     let who = local_person(g, &ctx, Action::ChangeOpen).await?;
-                    changes::update(&ctx.ledger, &who, &rules, id, &upd, range.is_some())
+                    let c = changes::update(&ctx.ledger, &who, &rules, id, &upd, range.is_some())
                         .await
-                        .map_err(api_failure)?
+                        .map_err(api_failure)?;
+                    shown(&ctx.ledger, c).await?
                 }
             };
             emit(g.output, json!(c), || show(&c));
@@ -183,25 +184,31 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
         ChangeCommand::Show { id } => {
             let c: Change = match &remote {
                 Some(r) => r.get(&format!("/api/v1/changes/{id}"), &[]).await?,
-                None => changes::get(&Context::open(g).await?.ledger, id)
-                    .await
-                    .map_err(api_failure)?
-                    .ok_or_else(|| {
-                        Failure::new(
-                            "not_found",
-                            format!("no change {id:?}"),
-                            "list changes with `ward change list`",
-                        )
-                    })?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let c = changes::get(&ctx.ledger, id)
+                        .await
+                        .map_err(api_failure)?
+                        .ok_or_else(|| {
+                            Failure::new(
+                                "not_found",
+                                format!("no change {id:?}"),
+                                "list changes with `ward change list`",
+                            )
+                        })?;
+                    shown(&ctx.ledger, c).await?
+                }
             };
             emit(g.output, json!(c), || show(&c));
         }
         ChangeCommand::List => {
             let list: Vec<Change> = match &remote {
                 Some(r) => r.get("/api/v1/changes", &[]).await?,
-                None => changes::list(&Context::open(g).await?.ledger)
-                    .await
-                    .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let list = changes::list(&ctx.ledger).await.map_err(api_failure)?;
+                    shown(&ctx.ledger, list).await?
+                }
             };
             emit(g.output, json!({ "changes": list }), || {
                 if list.is_empty() {
@@ -227,9 +234,10 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                 None => {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
-                    approvals::view(&ctx.ledger, id, &cfg.risk, &cfg.approvals)
+                    let view = approvals::view(&ctx.ledger, id, &cfg.risk, &cfg.approvals)
                         .await
-                        .map_err(api_failure)?
+                        .map_err(api_failure)?;
+                    shown(&ctx.ledger, view).await?
                 }
             };
             emit(g.output, json!(view), || approvals_table(&view));
@@ -248,9 +256,10 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
                     let who = local_person(g, &ctx, Action::ChangeClassify).await?;
-                    changes::reclassify(&ctx.ledger, &who, id, &req, &cfg.approvals)
+                    let c = changes::reclassify(&ctx.ledger, &who, id, &req, &cfg.approvals)
                         .await
-                        .map_err(api_failure)?
+                        .map_err(api_failure)?;
+                    shown(&ctx.ledger, c).await?
                 }
             };
             emit(g.output, json!(c), || show(&c));
@@ -359,6 +368,11 @@ fn request(a: &ChangeOpenArgs) -> Result<ChangeRequest> {
         integrations: a.integrations.clone(),
         environments: a.environments.clone(),
     })
+}
+
+/// What a person reads: people's text put back from beside the log.
+async fn shown<T: serde::Serialize + serde::de::DeserializeOwned>(ledger: &ward_store::Ledger, value: T) -> Result<T> {
+    ward_server::documents::shown(ledger, value).await.map_err(api_failure)
 }
 
 #[cfg(test)]

@@ -99,6 +99,9 @@ pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
                             )
                         })?;
                     let attestations = evidence::attestations(&ctx.ledger, digest).await.map_err(api_failure)?;
+                    let attestations = ward_server::documents::shown(&ctx.ledger, attestations)
+                        .await
+                        .map_err(api_failure)?;
                     ArtifactView { artifact, attestations }
                 }
             };
@@ -271,7 +274,10 @@ pub async fn attest(g: &Global, cmd: &AttestCommand) -> Result<()> {
                 }
                 None => {
                     let ctx = Context::open(g).await?;
-                    evidence::attestations(&ctx.ledger, artifact)
+                    let list = evidence::attestations(&ctx.ledger, artifact)
+                        .await
+                        .map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, list)
                         .await
                         .map_err(api_failure)?
                 }
@@ -315,10 +321,13 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         None => {
             let ctx = Context::open(g).await?;
             let policy = crate::commands::serve::load_config(g, None)?.guard();
-            evidence::attest(&ctx.ledger, &local_operator(), &req, &policy)
+            let att = evidence::attest(&ctx.ledger, &local_operator(), &req, &policy)
                 .await
                 .map_err(api_failure)?
-                .0
+                .0;
+            ward_server::documents::shown(&ctx.ledger, att)
+                .await
+                .map_err(api_failure)?
         }
     };
     emit(g.output, json!(att), || {

@@ -99,13 +99,15 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
         WaiverCommand::List { change } => {
             let list: Vec<Waiver> = match &remote {
                 Some(r) => r.get(&format!("/api/v1/changes/{change}/waivers"), &[]).await?,
-                None => exceptions::waivers(
-                    &Context::open(g).await?.ledger,
-                    change,
-                    jiff::Timestamp::now().as_second(),
-                )
-                .await
-                .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let list = exceptions::waivers(&ctx.ledger, change, jiff::Timestamp::now().as_second())
+                        .await
+                        .map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, list)
+                        .await
+                        .map_err(api_failure)?
+                }
             };
             let now = jiff::Timestamp::now().as_second();
             emit(g.output, json!({ "waivers": list }), || {
@@ -178,7 +180,7 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
         None => {
             let ctx = Context::open(g).await?;
             let cfg = crate::commands::serve::load_config(g, None)?;
-            exceptions::breakglass(
+            let list = exceptions::breakglass(
                 &ctx.ledger,
                 None,
                 jiff::Timestamp::now().as_second(),
@@ -186,7 +188,10 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
                 &cfg.approvals,
             )
             .await
-            .map_err(api_failure)?
+            .map_err(api_failure)?;
+            ward_server::documents::shown(&ctx.ledger, list)
+                .await
+                .map_err(api_failure)?
         }
     };
     let open = list.iter().filter(|b| b.review == "open").count();
@@ -237,7 +242,7 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
                     let policy = crate::commands::serve::gate_policy(&cfg)?;
-                    gate::check(
+                    let d = gate::check(
                         &ctx.ledger,
                         &local_operator(),
                         change,
@@ -247,7 +252,10 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
                         &cfg.approvals,
                     )
                     .await
-                    .map_err(api_failure)?
+                    .map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, d)
+                        .await
+                        .map_err(api_failure)?
                 }
             };
             emit(g.output, json!(d), || show(&d));
@@ -258,18 +266,26 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
         GateCommand::Explain { id } => {
             let d: GateDecision = match &remote {
                 Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}"), &[]).await?,
-                None => gate::decision(&Context::open(g).await?.ledger, *id)
-                    .await
-                    .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let d = gate::decision(&ctx.ledger, *id).await.map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, d)
+                        .await
+                        .map_err(api_failure)?
+                }
             };
             emit(g.output, json!(d), || show(&d));
         }
         GateCommand::Replay { id } => {
             let r: Replay = match &remote {
                 Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}/replay"), &[]).await?,
-                None => gate::replay(&Context::open(g).await?.ledger, *id)
-                    .await
-                    .map_err(api_failure)?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let r = gate::replay(&ctx.ledger, *id).await.map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, r)
+                        .await
+                        .map_err(api_failure)?
+                }
             };
             emit(g.output, json!(r), || {
                 format!(

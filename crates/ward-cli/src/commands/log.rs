@@ -172,6 +172,7 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
             let events = parse_events(&input, &crate::context::local_operator())?;
             for e in &events {
                 ops::check_generic_kind(&e.kind).map_err(api_failure)?;
+                ops::check_generic_payload(&e.payload).map_err(api_failure)?;
             }
             ops::append_batch(&ctx.ledger, events).await.map_err(|e| {
                 Failure::new(

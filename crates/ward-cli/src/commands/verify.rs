@@ -41,10 +41,14 @@ pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
         Ok(r) => {
             let secs = started.elapsed().as_secs_f64();
             emit(g.output, json!({ "ok": true, "report": r, "seconds": secs }), || {
-                format!(
-                    "OK: {} entries of log {} verified\n  root {}\n  {} signed checkpoints, {} consistency proofs, {} payload blobs checked ({secs:.2}s)",
-                    r.size, r.origin, r.root, r.checkpoints, r.consistency_proofs, r.blobs
-                )
+                let mut out = format!(
+                    "OK: {} entries of log {} verified\n  root {}\n  {} signed checkpoints, {} consistency proofs, {} payload blobs, {} text documents checked ({secs:.2}s)",
+                    r.size, r.origin, r.root, r.checkpoints, r.consistency_proofs, r.blobs, r.documents
+                );
+                for p in &r.purged {
+                    out.push_str(&format!("\n  document {} purged by entry {}", p.digest, p.purged_by));
+                }
+                out
             });
             Ok(())
         }

@@ -279,7 +279,8 @@ pub async fn release_notes(
             deployment: d,
         });
     }
-    Ok(out)
+    // People's text (justifications, comments) is shown, read from beside the log.
+    crate::documents::shown(ledger, out).await
 }
 
 /// Release notes as Markdown.

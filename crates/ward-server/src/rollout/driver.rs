@@ -64,10 +64,14 @@ async fn record_order(
     kind: &str,
     mut payload: Value,
 ) -> Result<u64, ApiError> {
+    // The operator's reason is people's text: it lives beside the log.
+    let mut texts = crate::documents::Texts::new();
     if let Some(reason) = &o.reason {
-        payload["operator_reason"] = json!(reason);
+        payload["operator_reason"] = json!(texts.put(reason)?);
     }
-    engine.record(&o.by, kind, &r.id, &r.environment, payload).await
+    engine
+        .record_texts(&o.by, kind, &r.id, &r.environment, payload, texts)
+        .await
 }
 
 /// An operator's promote at step `i`: steps `i..` are recorded as skipped by that person (one
@@ -77,11 +81,12 @@ async fn skip_rest(engine: &Engine, r: &Rollout, i: usize, o: &Order) -> Result<
         .map(|k| json!({"step": k, "label": r.plan[k].label}))
         .collect();
     let mut payload = json!({"step": i, "steps": steps, "promoted": true});
+    let mut texts = crate::documents::Texts::new();
     if let Some(reason) = &o.reason {
-        payload["reason"] = json!(reason);
+        payload["reason"] = json!(texts.put(reason)?);
     }
     engine
-        .record(&o.by, "rollout.step_skipped", &r.id, &r.environment, payload)
+        .record_texts(&o.by, "rollout.step_skipped", &r.id, &r.environment, payload, texts)
         .await?;
     Ok(())
 }

@@ -301,6 +301,10 @@ pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&
             "explain why, e.g. --reason \"hotfix for the failing lab-results feed\"",
         ));
     }
+    // People's text passes the PHI/secret guard, as every other reason does.
+    if let Some(r) = reason {
+        crate::freetext::check("reason", r)?;
+    }
     if cmd == Command::Promote && tier == ward_core::risk::Tier::High && reason.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -755,28 +759,37 @@ impl Engine {
         })
     }
 
-    async fn record(
+    async fn record(&self, by: &Identity, kind: &str, id: &str, env: &str, payload: Value) -> Result<u64, ApiError> {
+        self.record_texts(by, kind, id, env, payload, crate::documents::Texts::new())
+            .await
+    }
+
+    /// Records a rollout event with the text documents it references (an operator's reason).
+    async fn record_texts(
         &self,
         by: &Identity,
         kind: &str,
         id: &str,
         env: &str,
         mut payload: Value,
+        texts: crate::documents::Texts,
     ) -> Result<u64, ApiError> {
         payload["id"] = json!(id);
         payload["environment"] = json!(env);
         if by.id != engine_identity().id {
             payload["by"] = json!(by.id);
         }
-        let r = self
-            .ledger
-            .append(NewEvent {
+        let r = crate::documents::append(
+            &self.ledger,
+            NewEvent {
                 actor: by.actor(),
                 kind: kind.into(),
                 subject: format!("rollout:{id}"),
                 payload,
-            })
-            .await?;
+            },
+            texts,
+        )
+        .await?;
         Ok(r.seq)
     }
 

@@ -1,0 +1,42 @@
+//! `ward purge`: one step of the two-person purge of a text document kept beside the log.
+
+use crate::cli::{Global, PurgeArgs};
+use crate::context::{Context, local_identity};
+use crate::failure::api_failure;
+use crate::output::emit;
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::json;
+use ward_core::Action;
+use ward_server::documents::{PurgeOutcome, PurgeRequest};
+
+/// Requests (first privacy officer) or completes (a second person) the purge of a document.
+pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {
+    let digest = a.digest.strip_prefix("doc:").unwrap_or(&a.digest);
+    let req = PurgeRequest {
+        reason: a.reason.clone(),
+        password: crate::context::password(g)?,
+        reauth_token: a.reauth_token.clone(),
+    };
+    let out: PurgeOutcome = match Remote::from_global(g)? {
+        Some(r) => r.post(&format!("/api/v1/documents/{digest}/purge"), &req).await?,
+        None => {
+            let ctx = Context::open(g).await?;
+            let who = local_identity(g, &ctx, Action::DocumentPurge).await?;
+            ward_server::documents::purge(&ctx.ledger, &who, digest, &req, &Default::default())
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(out), || match &out.purged_by {
+        Some(by) => format!(
+            "purged {}: deleted from the store, entry {} (requested by {} in entry {}, completed by {by})",
+            out.digest, out.seq, out.requested_by, out.request_seq
+        ),
+        None => format!(
+            "purge of {} requested by {} (entry {}); another privacy officer or an admin completes it with the same command",
+            out.digest, out.requested_by, out.seq
+        ),
+    });
+    Ok(())
+}

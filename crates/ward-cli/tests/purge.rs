@@ -1,0 +1,188 @@
+//! `ward purge` in local mode: two people, re-authenticated; afterwards `ward verify` of a new
+//! export passes and prints the document as purged by its entry, `ward change show` marks the
+//! title purged, and no byte of the planted text is left in the data directory or the export.
+
+mod common;
+
+use common::{json, ok, run, run_with_stdin, ward};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const MARKER: &str = "PLANTED-7f3a9c";
+
+fn pw(name: &str) -> String {
+    format!("{name}-correct-horse-battery")
+}
+
+fn add_user(d: &Path, name: &str, roles: &[&str]) {
+    ok(run_with_stdin(
+        {
+            let mut c = ward(d, None);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                name,
+                "--display-name",
+                &format!("{name} Example"),
+            ]);
+            for r in roles {
+                c.args(["--role", r]);
+            }
+            c
+        },
+        &format!("{}\n", pw(name)),
+    ));
+}
+
+fn as_user(d: &Path, name: &str, args: &[&str]) -> Command {
+    let mut c = ward(d, None);
+    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
+    c
+}
+
+fn refused(mut c: Command) -> Value {
+    c.args(["--output", "json"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    json(&String::from_utf8_lossy(&out.stdout))["error"].clone()
+}
+
+fn grep_dir(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            hits.extend(grep_dir(&p, needle));
+        } else if std::fs::read(&p).is_ok_and(|d| d.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+#[test]
+fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    add_user(&d, "dana", &["developer"]);
+    add_user(&d, "priya", &["privacy-officer"]);
+    add_user(&d, "sam", &["admin"]);
+    let digest = format!("sha256:{}", "5b".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+            "1.0.0",
+        ]);
+        c
+    }));
+    let title = format!("Fix {MARKER} reminders");
+    let opened = json(&ok(run(as_user(
+        &d,
+        "dana",
+        &[
+            "change",
+            "open",
+            "--title",
+            &title,
+            "--artifact",
+            &digest,
+            "--output",
+            "json",
+        ],
+    ))));
+    let id = opened["id"].as_str().expect("id").to_string();
+
+    // The log holds a reference; the reference names the document to purge.
+    let log = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let entry = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["kind"] == "change.opened")
+        .expect("change.opened")
+        .clone();
+    assert!(!entry.to_string().contains(MARKER));
+    let reference = entry["event"]["payload"]["inline"]["title"]
+        .as_str()
+        .expect("title")
+        .to_string();
+    assert!(reference.starts_with("doc:sha256:"), "{reference}");
+
+    let reason = "a patient identifier was typed into the title";
+    // A developer has no purge role; the admin cannot start one; the requester cannot finish.
+    let e = refused(as_user(&d, "dana", &["purge", &reference, "--reason", reason]));
+    assert_eq!(e["code"], "forbidden", "{e}");
+    let e = refused(as_user(&d, "sam", &["purge", &reference, "--reason", reason]));
+    assert_eq!(e["code"], "privacy_officer_required", "{e}");
+    let req = json(&ok(run(as_user(
+        &d,
+        "priya",
+        &["purge", &reference, "--reason", reason, "--output", "json"],
+    ))));
+    assert_eq!(req["status"], "requested");
+    let e = refused(as_user(&d, "priya", &["purge", &reference, "--reason", reason]));
+    assert_eq!(e["code"], "second_person_required", "{e}");
+    let shown = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["change", "show", &id, "--output", "json"]);
+        c
+    })));
+    assert_eq!(shown["title"], title, "a request alone deletes nothing");
+
+    let done = json(&ok(run(as_user(
+        &d,
+        "sam",
+        &["purge", &reference, "--reason", reason, "--output", "json"],
+    ))));
+    assert_eq!(done["status"], "purged");
+    let seq = done["seq"].as_u64().unwrap();
+    let shown = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["change", "show", &id, "--output", "json"]);
+        c
+    })));
+    assert_eq!(shown["title"], format!("[purged by entry {seq}]"));
+
+    // fsck clean; a new export verifies and names the purge; no byte of the text anywhere.
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "fsck"]);
+        c
+    }));
+    let exp = tmp.path().join("export");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "export", "--out"]).arg(&exp);
+        c
+    }));
+    let printed = ok(run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
+        c
+    }));
+    let doc = reference.trim_start_matches("doc:");
+    assert!(
+        printed.contains(&format!("document {doc} purged by entry {seq}")),
+        "{printed}"
+    );
+    assert_eq!(grep_dir(&exp, MARKER), Vec::<String>::new());
+    assert_eq!(grep_dir(&d, MARKER), Vec::<String>::new());
+}

@@ -1,0 +1,489 @@
+//! Free text beside the log.
+//!
+//! A leaf holds structure; people's free text (titles, descriptions, comments, reasons,
+//! justifications) is stored as a salted document beside the log ([`ward_ledger::documents`])
+//! and the payload holds its reference `doc:sha256:<hex>` in the text's place. [`Texts`] makes
+//! the documents of one event and [`append`] writes them in the event's transaction; [`shown`]
+//! puts the texts back into what the API and the CLI print (a purged one reads
+//! `[purged by entry N]`). Internal readers (the gate input, signature manifests) keep the
+//! references, so a purge never changes what a decision or a signature was computed over.
+//!
+//! Old logs with the text inline keep reading: a plain string is shown as it is.
+
+use crate::error::ApiError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use ward_ledger::documents::{PURGE_REQUESTED_KIND, PURGED_KIND, parse_reference, reference};
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{DocumentChanges, Ledger, ProjectionOp, Projector, Receipt};
+
+/// Projection: purged documents, `<digest>` → `{seq, request}`.
+pub const PURGED: &str = "purged_documents";
+/// Projection: pending purge requests, `<digest>` → `{seq, by}`.
+pub const PURGE_REQUESTS: &str = "purge_requests";
+
+/// The documents one event references, to be written with it.
+#[derive(Debug, Default)]
+pub struct Texts {
+    put: Vec<(String, Vec<u8>)>,
+}
+
+impl Texts {
+    /// Nothing yet.
+    pub fn new() -> Texts {
+        Texts::default()
+    }
+
+    /// Stores `text` as a new salted document and returns its reference. An empty text stays
+    /// empty (there is nothing to hide). Text that merely looks like a reference is stored like
+    /// any other: a caller can never make an event reference a document Ward did not store.
+    pub fn put(&mut self, text: &str) -> Result<String, ApiError> {
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        // The log guard sees only the reference: the text itself is judged here (handlers check
+        // their fields first, naming them; this is the backstop).
+        crate::freetext::check("text", text)?;
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(ApiError::internal)?;
+        let (digest, bytes) = ward_ledger::documents::make(text, salt);
+        self.put.push((digest.clone(), bytes));
+        Ok(reference(&digest))
+    }
+
+    /// A value carried forward from the stored record (a change update): a reference read
+    /// from the log stays as it is; inline text of an older entry is stored now.
+    pub fn carry(&mut self, stored: &str) -> Result<String, ApiError> {
+        if is_reference(stored) {
+            return Ok(stored.to_string());
+        }
+        self.put(stored)
+    }
+
+    /// An optional text.
+    pub fn put_opt(&mut self, text: Option<&str>) -> Result<Option<String>, ApiError> {
+        text.map(|t| self.put(t)).transpose()
+    }
+
+    /// Whether no document was made.
+    pub fn is_empty(&self) -> bool {
+        self.put.is_empty()
+    }
+}
+
+/// Whether `s` is a document reference (not text to guard or store again).
+pub fn is_reference(s: &str) -> bool {
+    parse_reference(s).is_some()
+}
+
+/// Appends `event` with the documents it references, in one transaction. Without documents
+/// it joins the group commit like any other append.
+pub async fn append(ledger: &Ledger, event: NewEvent, texts: Texts) -> Result<Receipt, ApiError> {
+    if texts.is_empty() {
+        return Ok(ledger.append(event).await?);
+    }
+    let changes = DocumentChanges {
+        put: texts.put,
+        delete: vec![],
+    };
+    let mut r = ledger.append_with_documents(vec![event], &changes).await?;
+    r.pop().ok_or_else(|| ApiError::internal("append returned no receipt"))
+}
+
+/// What a reference reads as: the text, or `[purged by entry N]` (or `[unavailable]` when the
+/// document is missing without a purge, which `ward log fsck` reports).
+pub async fn read_text(ledger: &Ledger, s: &str) -> Result<String, ApiError> {
+    let Some(digest) = parse_reference(s) else {
+        return Ok(s.to_string());
+    };
+    if let Some(bytes) = ledger.store().document(&digest).await? {
+        return Ok(ward_ledger::documents::text_of(&bytes).unwrap_or_else(|| "[unreadable]".into()));
+    }
+    Ok(match ledger.store().projection(PURGED, &digest).await? {
+        Some(p) => format!(
+            "[purged by entry {}]",
+            p.get("seq").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        None => "[unavailable]".into(),
+    })
+}
+
+/// Replaces every reference among the string values of `v` with what it reads as.
+pub async fn resolve_value(ledger: &Ledger, v: &mut Value) -> Result<(), ApiError> {
+    let mut refs = Vec::new();
+    collect(v, &mut refs);
+    if refs.is_empty() {
+        return Ok(());
+    }
+    refs.sort_unstable();
+    refs.dedup();
+    let mut texts = HashMap::new();
+    for r in refs {
+        let t = read_text(ledger, &r).await?;
+        texts.insert(r, t);
+    }
+    replace(v, &texts);
+    Ok(())
+}
+
+/// Every reference in `s`, whole or inside a longer display string (e.g. `junit <reference>`).
+fn refs_in(s: &str) -> Vec<String> {
+    let prefix = ward_ledger::documents::REF_PREFIX;
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(prefix) {
+        let end = (i + prefix.len() + 64).min(rest.len());
+        if let Some(candidate) = rest.get(i..end)
+            && is_reference(candidate)
+        {
+            out.push(candidate.to_string());
+        }
+        rest = &rest[i + prefix.len()..];
+    }
+    out
+}
+
+fn collect(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.extend(refs_in(s)),
+        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
+
+fn replace(v: &mut Value, texts: &HashMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            for r in refs_in(s) {
+                if let Some(t) = texts.get(&r) {
+                    *s = s.replace(&r, t);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace(x, texts)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace(x, texts)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_found_whole_and_inside_display_strings() {
+        let r = format!("doc:sha256:{}", "a".repeat(64));
+        assert_eq!(refs_in(&r), vec![r.clone()]);
+        assert_eq!(refs_in(&format!("junit {r}")), vec![r.clone()]);
+        assert!(refs_in("doc:sha256:short").is_empty());
+        let mut v = json!({ "a": r, "b": [format!("junit {r}")], "c": "plain" });
+        let texts = HashMap::from([(r.clone(), "report.xml".to_string())]);
+        replace(&mut v, &texts);
+        assert_eq!(v, json!({ "a": "report.xml", "b": ["junit report.xml"], "c": "plain" }));
+    }
+
+    /// Readers accept both forms: inline text of older entries is shown as it is, a reference
+    /// as its text; a reference-shaped text a caller typed is stored as text, never trusted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn old_inline_text_and_references_both_read() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let store = ward_store::open(&db.url).await.expect("store");
+        let ledger = Ledger::new(store, crate::projectors());
+        let mut texts = Texts::new();
+        let title = texts.put("Index appointments by clinic").expect("put");
+        let forged = format!("doc:sha256:{}", "0".repeat(64));
+        let typed = texts.put(&forged).expect("put");
+        assert_ne!(typed, forged, "a typed reference is stored as text");
+        let event = NewEvent {
+            actor: ward_ledger::Actor {
+                id: "user:dana".into(),
+                kind: ward_ledger::ActorKind::Human,
+            },
+            kind: "test.titled".into(),
+            subject: "s:1".into(),
+            payload: json!({ "title": title, "note": typed }),
+        };
+        append(&ledger, event, texts).await.expect("append");
+        let shown = shown(
+            &ledger,
+            json!({ "new": title, "old": "Fix reminders (inline, recorded before)", "note": typed }),
+        )
+        .await
+        .expect("shown");
+        assert_eq!(
+            shown,
+            json!({ "new": "Index appointments by clinic", "old": "Fix reminders (inline, recorded before)",
+                "note": forged })
+        );
+        let fsck = ledger.check_state().await.expect("state");
+        assert!(fsck.ok(), "{:?}", fsck.differences);
+        db.cleanup().await;
+    }
+}
+
+/// `value` as people read it: every referenced text put back (see [`read_text`]).
+pub async fn shown<T: Serialize + DeserializeOwned>(ledger: &Ledger, value: T) -> Result<T, ApiError> {
+    let mut v = serde_json::to_value(&value).map_err(ApiError::internal)?;
+    let mut refs = Vec::new();
+    collect(&v, &mut refs);
+    if refs.is_empty() {
+        return Ok(value);
+    }
+    resolve_value(ledger, &mut v).await?;
+    serde_json::from_value(v).map_err(ApiError::internal)
+}
+
+/// Projects `document.purge_requested` (a pending request per digest) and `document.purged`
+/// (the request closed; the digest purged by that entry).
+pub struct DocumentProjector;
+
+impl Projector for DocumentProjector {
+    fn name(&self) -> &'static str {
+        "documents"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        let Some(digest) = p.get("digest").and_then(Value::as_str) else {
+            return vec![];
+        };
+        match e.kind.as_str() {
+            PURGE_REQUESTED_KIND => vec![ProjectionOp::Put {
+                collection: PURGE_REQUESTS.into(),
+                key: digest.into(),
+                doc: json!({ "seq": e.seq, "by": p.get("requested_by").cloned().unwrap_or(Value::Null) }),
+            }],
+            PURGED_KIND => vec![
+                ProjectionOp::Delete {
+                    collection: PURGE_REQUESTS.into(),
+                    key: digest.into(),
+                },
+                ProjectionOp::Put {
+                    collection: PURGED.into(),
+                    key: digest.into(),
+                    doc: json!({ "seq": e.seq, "request": p.get("request").cloned().unwrap_or(Value::Null) }),
+                },
+            ],
+            _ => vec![],
+        }
+    }
+}
+
+/// `ward purge DIGEST --reason TEXT` / `POST /api/v1/documents/{digest}/purge`.
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    /// Why the document must go (stored as a document itself, guarded like any text).
+    pub reason: String,
+    /// A local user's password (re-authentication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// A fresh OIDC token (re-authentication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_token: Option<String>,
+}
+
+/// What a purge step recorded.
+#[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PurgeOutcome {
+    /// `sha256:<hex>` of the document.
+    pub digest: String,
+    /// `requested` (first person) or `purged` (second person: the document is gone).
+    pub status: String,
+    /// The entry this step appended.
+    pub seq: u64,
+    /// The `document.purge_requested` entry.
+    pub request_seq: u64,
+    /// Who requested the purge.
+    pub requested_by: String,
+    /// Who completed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged_by: Option<String>,
+}
+
+fn refusal(code: &'static str, reason: String, hint: &str) -> crate::reauth::Refused {
+    crate::reauth::Refused {
+        status: axum::http::StatusCode::FORBIDDEN,
+        code,
+        reason,
+        hint: hint.into(),
+    }
+}
+
+/// One step of a two-person purge of the document `digest` by `by`.
+///
+/// The first privacy officer's call records `document.purge_requested`; a second, different
+/// person (privacy officer or admin; never the requester, never automation) completes it: the
+/// document is deleted and `document.purged` (naming the request, both people) is appended in
+/// one transaction, then the deleted bytes are scrubbed from the database files. Both steps
+/// re-authenticate like a signature; refusals are recorded (`document.purge_refused`).
+pub async fn purge(
+    ledger: &Ledger,
+    by: &ward_core::Identity,
+    digest: &str,
+    req: &PurgeRequest,
+    cx: &crate::reauth::Context<'_>,
+) -> Result<PurgeOutcome, ApiError> {
+    use axum::http::StatusCode;
+    if !ward_ledger::documents::is_digest(digest) {
+        return Err(ApiError::invalid(
+            "the document digest is malformed",
+            "pass the digest after doc: in a reference, sha256:<64 lowercase hex>",
+        ));
+    }
+    let reason = req.reason.trim();
+    if reason.len() < 10 || req.reason.len() > 2000 || req.reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::invalid(
+            "a purge needs a reason of 10 to 2000 characters without control characters",
+            "pass --reason saying why the text must go (without repeating it)",
+        ));
+    }
+    crate::freetext::check("reason", &req.reason)?;
+    // One purge decision at a time, across processes.
+    let _lock = ledger.store().lock("documents.purge").await?;
+    if let Some(p) = ledger.store().projection(PURGED, digest).await? {
+        // Finish a scrub an earlier completion could not (SQLite readers holding the WAL).
+        ledger.store().scrub_documents().await?;
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_purged",
+            format!(
+                "that document was purged by entry {}",
+                p.get("seq").and_then(Value::as_u64).unwrap_or(0)
+            ),
+            "nothing to do",
+        ));
+    }
+    if ledger.store().document(digest).await?.is_none() {
+        return Err(ApiError::not_found(
+            "no such document is stored",
+            "copy the digest from the reference doc:sha256:<hex> in the event",
+        ));
+    }
+    if by.kind != ward_ledger::ActorKind::Human {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "person_required",
+            "a purge is a person's decision; automation identities cannot request or complete one",
+            "a privacy officer runs ward purge as themselves",
+        ));
+    }
+    let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+    let pending = ledger.store().projection(PURGE_REQUESTS, digest).await?;
+    let requester = pending
+        .as_ref()
+        .and_then(|p| p.get("by").and_then(Value::as_str).map(str::to_owned));
+    let refuse = |r: crate::reauth::Refused| {
+        crate::reauth::record_refusal(
+            ledger,
+            by,
+            "document.purge_refused",
+            format!("document:{digest}"),
+            json!({ "digest": digest }),
+            r,
+        )
+    };
+    match &requester {
+        None if !judged.roles.contains(&ward_core::Role::PrivacyOfficer) => {
+            return Err(refuse(refusal(
+                "privacy_officer_required",
+                format!("{} is not a privacy officer; only one may request a purge", by.id),
+                "a privacy officer requests it; another privacy officer or an admin completes it",
+            ))
+            .await);
+        }
+        Some(r) if *r == by.id => {
+            return Err(refuse(refusal(
+                "second_person_required",
+                format!("{} requested this purge and cannot also complete it", by.id),
+                "another privacy officer or an admin completes it",
+            ))
+            .await);
+        }
+        Some(_)
+            if !judged.roles.contains(&ward_core::Role::PrivacyOfficer)
+                && !judged.roles.contains(&ward_core::Role::Admin) =>
+        {
+            return Err(refuse(refusal(
+                "privacy_officer_required",
+                format!("{} is neither a privacy officer nor an admin", by.id),
+                "another privacy officer or an admin completes it",
+            ))
+            .await);
+        }
+        _ => {}
+    }
+    let creds = crate::reauth::Credentials {
+        password: req.password.as_deref(),
+        reauth_token: req.reauth_token.as_deref(),
+        bearer_sha256: cx.bearer_sha256,
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
+        Ok(p) => p,
+        Err(r) => return Err(refuse(r).await),
+    };
+    let mut texts = Texts::new();
+    let reason_ref = texts.put(&req.reason)?;
+    match (pending, requester) {
+        (Some(p), Some(requested_by)) => {
+            let request_seq = p.get("seq").and_then(Value::as_u64).unwrap_or(0);
+            let mut payload = json!({
+                "digest": digest, "request": request_seq, "requested_by": requested_by,
+                "purged_by": by.id, "printed_name": proof.printed_name, "reauth": proof.method,
+                "reason": reason_ref,
+            });
+            proof.record_in(&mut payload);
+            let changes = DocumentChanges {
+                put: texts.put,
+                delete: vec![digest.to_string()],
+            };
+            let event = NewEvent {
+                actor: by.actor(),
+                kind: PURGED_KIND.into(),
+                subject: format!("document:{digest}"),
+                payload,
+            };
+            let receipt = ledger
+                .append_with_documents(vec![event], &changes)
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::internal("append returned no receipt"))?;
+            Ok(PurgeOutcome {
+                digest: digest.into(),
+                status: "purged".into(),
+                seq: receipt.seq,
+                request_seq,
+                requested_by,
+                purged_by: Some(by.id.clone()),
+            })
+        }
+        _ => {
+            let mut payload = json!({
+                "digest": digest, "requested_by": by.id, "printed_name": proof.printed_name,
+                "reauth": proof.method, "reason": reason_ref,
+            });
+            proof.record_in(&mut payload);
+            let event = NewEvent {
+                actor: by.actor(),
+                kind: PURGE_REQUESTED_KIND.into(),
+                subject: format!("document:{digest}"),
+                payload,
+            };
+            let receipt = append(ledger, event, texts).await?;
+            Ok(PurgeOutcome {
+                digest: digest.into(),
+                status: "requested".into(),
+                seq: receipt.seq,
+                request_seq: receipt.seq,
+                requested_by: by.id.clone(),
+                purged_by: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Issue 15 items 2 and 3: people's free text lives beside the log, and a text that should
+//! never have been recorded is purged by two people without breaking the chain. Through the
+//! real HTTP API on loopback, against SQLite and PostgreSQL.
+//!
+//! The planted marker `PLANTED-7f3a9c` stands in for PHI that slipped past the guard (it is not
+//! PHI-shaped, so the guard lets it in).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use ward_core::{Identity, Role};
+use ward_ledger::{ActorKind, Ed25519Signer, EventEnvelope, Payload};
+use ward_server::identities::{self, TokenRequest, UserRequest};
+use ward_server::{AppState, serve};
+use ward_store::Ledger;
+use ward_store::testing::TestDb;
+
+const ORIGIN: &str = "test.ward/log";
+const MARKER: &str = "PLANTED-7f3a9c";
+
+struct Server {
+    base: String,
+    ledger: Ledger,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn signer() -> Ed25519Signer {
+    Ed25519Signer::from_seed(ORIGIN, [3u8; 32])
+}
+
+fn operator() -> Identity {
+    Identity {
+        id: "local:test".into(),
+        kind: ActorKind::Human,
+        roles: vec![Role::Admin],
+    }
+}
+
+fn password(name: &str) -> String {
+    format!("{name}-correct-horse-battery")
+}
+
+async fn start(db: &TestDb) -> Server {
+    let store = ward_store::open(&db.url).await.expect("store");
+    let ledger = Ledger::new(store, ward_server::projectors());
+    let state = AppState::new(ledger.clone(), Arc::new(signer()), ORIGIN.into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    Server {
+        base,
+        ledger,
+        client: reqwest::Client::new(),
+        _stop: tx,
+    }
+}
+
+impl Server {
+    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        match v.get("error") {
+            Some(e) if !status.is_success() => (status, e.clone()),
+            _ => (status, v),
+        }
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// A person with `roles`, signed in with their password.
+    async fn person(&self, name: &str, roles: &[Role]) -> String {
+        identities::add_user(
+            &self.ledger,
+            &operator(),
+            &UserRequest {
+                name: name.into(),
+                display_name: format!("{} Example", name.to_uppercase()),
+                roles: roles.to_vec(),
+                password: password(name),
+            },
+        )
+        .await
+        .expect("user");
+        let resp = self
+            .client
+            .post(format!("{}/api/v1/sessions", self.base))
+            .json(&json!({ "user": name, "password": password(name) }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(resp.status(), StatusCode::CREATED, "sign-in of {name}");
+        let v: Value = resp.json().await.expect("session");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    async fn automation(&self, name: &str, roles: &[Role]) -> String {
+        identities::create_token(
+            &self.ledger,
+            &operator(),
+            &TokenRequest {
+                name: name.into(),
+                roles: roles.to_vec(),
+                expires_in_secs: None,
+                user: None,
+                password: None,
+            },
+        )
+        .await
+        .expect("token")
+        .token
+    }
+
+    async fn envelopes(&self) -> Vec<(Vec<u8>, EventEnvelope)> {
+        let size = self.ledger.store().head().await.expect("head").size();
+        self.ledger
+            .store()
+            .entries(0, size)
+            .await
+            .expect("entries")
+            .into_iter()
+            .map(|e| {
+                let env = EventEnvelope::from_leaf(&e.leaf).expect("envelope");
+                (e.leaf, env)
+            })
+            .collect()
+    }
+
+    async fn purge(&self, digest: &str, token: &str, pw: Option<&str>) -> (StatusCode, Value) {
+        let mut body = json!({ "reason": "a patient identifier was typed into a change title" });
+        if let Some(p) = pw {
+            body["password"] = json!(p);
+        }
+        self.post(&format!("/api/v1/documents/{digest}/purge"), token, body)
+            .await
+    }
+}
+
+async fn both(test: impl AsyncFn(&TestDb)) {
+    let db = TestDb::sqlite();
+    test(&db).await;
+    db.cleanup().await;
+    if let Some(db) = TestDb::postgres().await {
+        test(&db).await;
+        db.cleanup().await;
+    }
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Files under `dir` (recursively) that contain `needle`.
+fn grep_dir(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            hits.extend(grep_dir(&p, needle));
+        } else if std::fs::read(&p).is_ok_and(|d| contains(&d, needle)) {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+/// PHI that slipped into a change title is purged by two people: one privacy officer alone
+/// only requests it, the same person cannot complete it, a second person does; the document
+/// is gone from the store (no byte left in the SQLite files after the scrub), `ward verify` of
+/// a new export passes and names the purging entry, fsck is clean, and the change still reads
+/// with its title marked purged. Developers and approvers get 403; automation cannot purge.
+#[tokio::test]
+async fn planted_text_is_purged_by_two_people_and_no_byte_remains() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let quinn = s.person("quinn", &[Role::Approver]).await;
+        let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
+        let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
+        let robot = s.automation("purger", &[Role::PrivacyOfficer]).await;
+        let art = format!("sha256:{}", "ab".repeat(32));
+        let (st, v) = s
+            .post(
+                "/api/v1/artifacts",
+                &ci,
+                json!({ "digest": art, "service": "patient-api", "version": "1.0.0" }),
+            )
+            .await;
+        assert!(st.is_success(), "{v}");
+        let (st, v) = s
+            .post(
+                "/api/v1/changes",
+                &dana,
+                json!({ "title": format!("Fix {MARKER} lookup"), "description": "Index the clinic table",
+                    "artifacts": [art] }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_str().expect("id").to_string();
+        let (_, shown) = s.get(&format!("/api/v1/changes/{id}"), &dana).await;
+        assert_eq!(shown["title"], format!("Fix {MARKER} lookup"), "the API shows the text");
+        assert_eq!(shown["description"], "Index the clinic table");
+
+        // The leaf holds a reference, never the text.
+        let envs = s.envelopes().await;
+        let (leaf, opened) = envs
+            .iter()
+            .find(|(_, e)| e.kind == "change.opened")
+            .expect("change.opened");
+        assert!(!contains(leaf, MARKER), "the title is not in the log");
+        let Payload::Inline(p) = &opened.payload else {
+            panic!("inline payload")
+        };
+        let reference = p["title"].as_str().expect("title").to_string();
+        let digest = ward_ledger::documents::parse_reference(&reference).expect("a reference");
+        assert!(s.ledger.store().document(&digest).await.expect("doc").is_some());
+
+        // A tool's file name lives beside the log too; the API shows it.
+        use base64::Engine;
+        let junit = r#"<testsuite name="s" tests="1" failures="0"><testcase name="t"/></testsuite>"#;
+        let (st, v) = s
+            .post(
+                "/api/v1/attestations",
+                &ci,
+                json!({ "artifact": art, "file_name": "report-FN-4c1d.xml",
+                    "content_base64": base64::engine::general_purpose::STANDARD.encode(junit) }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (_, view) = s.get(&format!("/api/v1/artifacts/{art}"), &dana).await;
+        assert_eq!(view["attestations"][0]["file_name"], "report-FN-4c1d.xml", "{view}");
+        let envs = s.envelopes().await;
+        let (leaf, _) = envs
+            .iter()
+            .find(|(_, e)| e.kind == "attestation.added")
+            .expect("attestation.added");
+        assert!(!contains(leaf, "FN-4c1d"), "the file name is not in the log");
+
+        // Attacks: roles without the purge action, automation, forged events, unknown digests.
+        for token in [&dana, &quinn] {
+            let (st, e) = s.purge(&digest, token, None).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+            assert_eq!(e["code"], "forbidden");
+        }
+        let (st, e) = s.purge(&digest, &robot, None).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("person_required"))
+        );
+        for body in [
+            json!({ "kind": "document.purged", "subject": "x", "payload": { "digest": digest } }),
+            json!({ "kind": "test.note", "subject": "x", "payload": { "see": reference } }),
+        ] {
+            let (st, e) = s.post("/api/v1/events", &ci, body).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+            assert!(e["code"] == "reserved_kind" || e["code"] == "reserved_reference", "{e}");
+        }
+        let unknown = format!("sha256:{}", "0".repeat(64));
+        // A title that is a reference would point the log at a document never stored.
+        let (st, e) = s
+            .post(
+                "/api/v1/changes",
+                &dana,
+                json!({ "title": format!("doc:{unknown}"), "artifacts": [art] }),
+            )
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("reserved_reference"))
+        );
+        let (st, _) = s.purge(&unknown, &priya, Some(&password("priya"))).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) = s.purge("sha256:XYZ", &priya, Some(&password("priya"))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            let data_dir = std::path::Path::new(path).parent().expect("dir");
+            assert!(
+                !grep_dir(data_dir, MARKER).is_empty(),
+                "the search can see the text before"
+            );
+        }
+
+        // One privacy officer: a request, nothing deleted; the same person again: refused.
+        let (st, e) = s.purge(&digest, &priya, None).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("reauthentication_required"))
+        );
+        let (st, req) = s.purge(&digest, &priya, Some(&password("priya"))).await;
+        assert_eq!(st, StatusCode::CREATED, "{req}");
+        assert_eq!(req["status"], "requested");
+        assert!(s.ledger.store().document(&digest).await.expect("doc").is_some());
+        let (st, e) = s.purge(&digest, &priya, Some(&password("priya"))).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("second_person_required"))
+        );
+        assert!(s.ledger.store().document(&digest).await.expect("doc").is_some());
+        let (st, e) = s.purge(&digest, &olga, Some("wrong password")).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{e}");
+        assert!(s.ledger.store().document(&digest).await.expect("doc").is_some());
+
+        // A second person completes it.
+        let (st, done) = s.purge(&digest, &olga, Some(&password("olga"))).await;
+        assert_eq!(st, StatusCode::CREATED, "{done}");
+        assert_eq!(done["status"], "purged");
+        assert_eq!(done["request_seq"], req["seq"]);
+        assert_eq!(done["requested_by"], "user:priya");
+        assert_eq!(done["purged_by"], "user:olga");
+        let purged_seq = done["seq"].as_u64().expect("seq");
+        assert_eq!(s.ledger.store().document(&digest).await.expect("doc"), None);
+        let (st, e) = s.purge(&digest, &olga, Some(&password("olga"))).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("already_purged")));
+
+        // The change still reads; its title is marked purged, its description is intact.
+        let (st, shown) = s.get(&format!("/api/v1/changes/{id}"), &dana).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(shown["title"], format!("[purged by entry {purged_seq}]"));
+        assert_eq!(shown["description"], "Index the clinic table");
+
+        // The chain is whole: fsck, a new export and the offline verifier.
+        let sg = signer();
+        let fsck = s
+            .ledger
+            .fsck(Some(&sg.verifier()), ORIGIN, &|_, _| {})
+            .await
+            .expect("fsck");
+        assert!(fsck.ok(), "{:?}", fsck.problems);
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("export");
+        s.ledger.export(&dir, &sg, ORIGIN, &|_, _| {}).await.expect("export");
+        let report = ward_ledger::export::verify_export(&dir, &sg.verifier()).expect("verifies");
+        assert_eq!(
+            report.purged,
+            vec![ward_ledger::export::PurgedDocument {
+                digest: digest.clone(),
+                purged_by: purged_seq
+            }]
+        );
+        assert!(report.documents >= 2, "description and reasons travel with the export");
+        assert_eq!(grep_dir(&dir, MARKER), Vec::<String>::new(), "marker in the export");
+        // No byte of it in the database.
+        for (leaf, _) in s.envelopes().await {
+            assert!(!contains(&leaf, MARKER));
+        }
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            let data_dir = std::path::Path::new(path).parent().expect("dir");
+            assert_eq!(
+                grep_dir(data_dir, MARKER),
+                Vec::<String>::new(),
+                "marker in the database files"
+            );
+        }
+    })
+    .await;
+}
