@@ -348,16 +348,39 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     Ok(record)
 }
 
-/// Whether two printed names would read as the same person on a signature (case, spacing and
-/// Unicode compatibility forms ignored).
+/// Whether two printed names would read as the same person on a signature: compared after the
+/// guard's Unicode folding (invisible characters dropped, fullwidth forms and look-alike letters
+/// to ASCII, escapes decoded), ignoring case, punctuation and spacing.
 fn same_printed_name(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
-        s.split_whitespace()
+        let folded = ward_evidence::guard::decode::decoded(s).map_or_else(|| s.to_string(), |v| v.text);
+        folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
             .map(|w| w.to_lowercase())
             .collect::<Vec<_>>()
             .join(" ")
     };
     norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod printed_name_tests {
+    use super::same_printed_name;
+
+    #[test]
+    fn look_alike_printed_names_are_the_same_name() {
+        for twin in [
+            "Ｂｏｂ Ａｄｍｉｎ",
+            "Bob Ad\u{200b}min",
+            "\u{412}ob Admin",
+            "Bob Admin.",
+            "bob  ADMIN",
+        ] {
+            assert!(same_printed_name("Bob Admin", twin), "{twin:?}");
+        }
+        assert!(!same_printed_name("Bob Admin", "Bob Adams"));
+    }
 }
 
 /// The operator of the data directory (`local:*`, `ward user add` without a server): whoever
