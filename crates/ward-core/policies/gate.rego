@@ -48,13 +48,21 @@ about(a, _) if a.artifact == cid
 # Two reports are of the same suite when they are about the same artifact (or the same change),
 # have the same type, name the same (non-empty) set of test suites and were attached by the same
 # identity (the same tool run by the same pipeline). The later one (log order) supersedes.
+# The set of suites is compared by `suite_key` (a keyed fingerprint of the sorted names: the
+# names themselves live beside the log), or by the names inline in older entries.
 same_suite(a, b) if {
 	a.type == b.type
 	a.artifact == b.artifact
 	a.added_by == b.added_by
+	suite_identity(a) == suite_identity(b)
+}
+
+suite_identity(a) := key if {
+	key := object.get(a.summary, "suite_key", "")
+	key != ""
+} else := names if {
 	names := object.get(a.summary, "suite_names", [])
 	count(names) > 0
-	names == object.get(b.summary, "suite_names", [])
 }
 
 superseded(a) if {

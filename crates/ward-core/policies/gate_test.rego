@@ -356,6 +356,17 @@ test_a_later_report_of_the_same_suite_supersedes_a_failing_one if {
 	not gate.allow with data.controls as controls with input as reports_input([junit("a", 1, "sha256:aa", [], 2, "token:ci"), junit("b", 2, "sha256:aa", [], 0, "token:ci")])
 }
 
+keyed_junit(id, seq, key, failed) := object.union(
+	junit(id, seq, "sha256:aa", [sprintf("doc:sha256:%s", [id])], failed, "token:ci"),
+	{"summary": {"tests": 5, "passed": 5 - failed, "failed": failed, "errored": 0, "suite_names": [sprintf("doc:sha256:%s", [id])], "suite_key": key}},
+)
+
+test_suites_are_compared_by_their_key_when_names_live_beside_the_log if {
+	# The names are salted references (different for every report); the key decides.
+	gate.allow with data.controls as controls with input as reports_input([keyed_junit("a", 1, "hmac-sha256:k1", 2), keyed_junit("b", 2, "hmac-sha256:k1", 0)])
+	not gate.allow with data.controls as controls with input as reports_input([keyed_junit("a", 1, "hmac-sha256:k1", 2), keyed_junit("b", 2, "hmac-sha256:k2", 0)])
+}
+
 two_artifacts(evidence) := object.union(reports_input(evidence), {"change": {"id": "CHG-4", "tier": "low", "tags": [], "kind": "normal", "artifacts": ["sha256:aa", "sha256:bb"]}})
 
 test_evidence_on_one_artifact_does_not_satisfy_another if {

@@ -194,7 +194,24 @@ fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     true
 }
 
-fn valid_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+/// The character just before byte `at` of the text, if any.
+fn char_before(cx: &Context<'_>, at: usize) -> Option<char> {
+    cx.text.get(..at).and_then(|s| s.chars().next_back())
+}
+
+/// The character at byte `at` of the text, if any.
+fn char_at(cx: &Context<'_>, at: usize) -> Option<char> {
+    cx.text.get(at..).and_then(|s| s.chars().next())
+}
+
+/// An SSN is not part of a longer number: no digit just before or after it. Letters and `_`
+/// beside it do not save it (`ref_123-45-6789`, `id123-45-6789x` are SSNs written in a word),
+/// which a regex word boundary would.
+fn valid_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let digit = |c: Option<char>| c.is_some_and(char::is_numeric);
+    if digit(char_before(cx, start)) || digit(char_at(cx, end)) {
+        return false;
+    }
     let mut parts = m.split('-');
     let (Some(area), Some(group), Some(serial), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
@@ -216,10 +233,18 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
 /// An AWS key id in capitals is one; written all in lower case (an evasion: the guard must not
 /// be beaten by `to_lowercase`) it must also hold a digit, as real ids do. Mixed case
 /// (`asiaSoutheast1Region`) is an identifier, not a key.
-fn aws_key(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+///
+/// In capitals it is a key wherever it stands: glued to a word (`keyAKIA…`) or followed by
+/// more characters (`AKIA…X`; the reader drops the extra one). In lower case it must stand
+/// alone (no ASCII letter or digit on either side), or every long identifier would be a key.
+fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let b = m.as_bytes();
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     b.iter().all(|c| !c.is_ascii_lowercase())
-        || (b.iter().all(|c| !c.is_ascii_uppercase()) && b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit))
+        || (b.iter().all(|c| !c.is_ascii_uppercase())
+            && b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
+            && !alnum(char_before(cx, start))
+            && !alnum(char_at(cx, end)))
 }
 
 /// How far (bytes) before or after a birth date a person's name field still counts, across
@@ -324,11 +349,12 @@ fn person_keyword_re() -> &'static Regex {
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
     D.get_or_init(|| {
-        // Word boundaries beside ASCII letters are ASCII (`(?-u:\b)`): the lazy DFA cannot
-        // decide a Unicode one on non-ASCII text and falls back to a slower engine; beside an
-        // ASCII word character an ASCII boundary matches wherever a Unicode one did (and also
-        // next to non-ASCII letters). Boundaries beside `\d` stay Unicode, so SSNs and MRNs
-        // written in other scripts' digits are still found.
+        // No detector leans on a word boundary to start or end a value: `_`, a letter or a
+        // digit glued to a value (`ref_123-45-6789`, `keyAKIA…`, `ghp_…_x`) must not hide it.
+        // Labels (`ssn`, `dob`, `mrn`, …) may stand after `_` or a boundary (`patient_ssn`);
+        // where a boundary is still needed it is ASCII (`(?-u:\b)`): the lazy DFA cannot decide
+        // a Unicode one on non-ASCII text and falls back to a slower engine. Checks look at the
+        // neighbouring characters instead (an SSN is not part of a longer number).
         let d = |name, re: &str, check| Detector {
             name,
             re: Regex::new(re).expect("built-in pattern"),
@@ -336,23 +362,23 @@ fn detectors() -> &'static [Detector] {
             group: 0,
         };
         vec![
-            d("us-ssn", r"\b\d{3}-\d{2}-\d{4}\b", valid_ssn),
+            d("us-ssn", r"\d{3}-\d{2}-\d{4}", valid_ssn),
             Detector {
                 group: 1,
                 ..d(
                     "us-ssn",
-                    r"(?i)(?-u:\b)(?:ssn|ss[ _-]?no|social[ _-]?security(?:[ _-]?(?:number|no))?)(?-u:\b)\W{0,6}(\d{3}[ .-]?\d{2}[ .-]?\d{4})\b",
+                    r"(?i)(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|social[ _-]?security(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))\W{0,6}(\d{3}[ .-]?\d{2}[ .-]?\d{4})",
                     valid_labelled_ssn,
                 )
             },
             d(
                 "dob-with-name",
-                r"(?i)(?:(?-u:\b)(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?-u:\b)|(?-u:\b)d\.o\.b\.)\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
+                r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.)\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
                 names_a_person,
             ),
             d(
                 "patient-contact",
-                r#"(?i)(?-u:\b)(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?-u:\b)"?\s*[:=]\s*"?[^\s",<]{5,}"#,
+                r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"?\s*[:=]\s*"?[^\s",<]{5,}"#,
                 always,
             ),
             d(
@@ -360,12 +386,12 @@ fn detectors() -> &'static [Detector] {
                 r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----",
                 always,
             ),
-            d("aws-access-key", r"(?i)(?-u:\b)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?-u:\b)", aws_key),
-            d("github-token", r"(?-u:\b)(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})(?-u:\b)", always),
-            d("slack-token", r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)", always),
-            d("google-api-key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", always),
-            d("ward-token", r"(?-u:\b)ward_[0-9a-f]{12}_[0-9a-f]{64}(?-u:\b)", always),
-            d("jwt", r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
+            d("aws-access-key", r"(?i)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}", aws_key),
+            d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
+            d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
+            d("google-api-key", r"AIza[0-9A-Za-z_-]{35}", always),
+            d("ward-token", r"ward_[0-9a-f]{12}_[0-9a-f]{64}", always),
+            d("jwt", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
             d(
                 "password-in-url",
                 r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{1,64}:[^\s:/@]{1,128}@[^\s/]",
@@ -379,7 +405,7 @@ fn detectors() -> &'static [Detector] {
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i)(?-u:\b)(?:MRN|medical[ _-]?record[ _-]?(?:number|no))(?-u:\b)\W{0,12}\d{6,10}\b")
+        Regex::new(r"(?i)(?:_|(?-u:\b))(?:MRN|medical[ _-]?record[ _-]?(?:number|no))(?:_|(?-u:\b))\W{0,12}\d{6,10}")
             .expect("built-in pattern")
     })
 }
@@ -677,6 +703,40 @@ mod tests {
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "test_sample::test_uses_broken_fixture_with_a_very_long_descriptive_name",
             "https://github.com/acme/api/actions/runs/42",
+        ] {
+            assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
+        }
+    }
+
+    #[test]
+    fn values_glued_to_words_are_still_found() {
+        let cases = [
+            ("ref_123-45-6789", "us-ssn"),
+            ("id123-45-6789x", "us-ssn"),
+            ("patient_ssn=123456789", "us-ssn"),
+            ("patient_ssn: 123 45 6789 0", "us-ssn"),
+            ("keyAKIAIOSFODNN7EXAMPLE", "aws-access-key"),
+            ("AKIAIOSFODNN7EXAMPLEX", "aws-access-key"),
+            ("x_akiaiosfodnn7example", "aws-access-key"),
+            ("tokenghp_abcdefghijklmnopqrstuvwxyzABCDEF0123_x", "github-token"),
+            ("cfgxoxb-1234567890-abcdef", "slack-token"),
+            ("patient_mrn: 00123456", "mrn"),
+            ("patient_mrn 0012345678901", "mrn"),
+            ("the_patient_phone_number=5551234567", "patient-contact"),
+            ("patient_name Jane Roe, patient_dob 1984-03-02", "dob-with-name"),
+        ];
+        for (text, det) in cases {
+            assert!(
+                detectors_of(text).contains(&det.to_string()),
+                "{text}: {:?}",
+                detectors_of(text)
+            );
+        }
+        // Longer numbers and lower-case identifiers are not findings.
+        for clean in [
+            "order 1123-45-67890",
+            "2024-123-45-67891",
+            "myakiaiosfodnn7examplevalue",
         ] {
             assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
         }

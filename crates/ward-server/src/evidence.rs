@@ -705,9 +705,16 @@ pub async fn attest_within(
     if format == Format::Vulns {
         first_seen(ledger, &service, &mut summary).await?;
     }
-    // The file name is a tool's free text: it lives beside the log.
+    // The file name and the summary's text fields are a tool's free text: they live beside
+    // the log; the summary keeps counts, ids, digests and references.
     let mut texts = crate::documents::Texts::new();
     let file_name = texts.put(&req.file_name)?;
+    let shown_summary = summary.clone();
+    let suite_key = match format {
+        Format::Junit => Some(crate::redaction::installation_key(ledger.store().as_ref()).await?),
+        _ => None,
+    };
+    texts_aside(format, &mut summary, &mut texts, suite_key.as_ref())?;
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
@@ -733,6 +740,7 @@ pub async fn attest_within(
     ledger.admit(&event)?;
     ledger.store().put_evidence(&id, &bytes).await?;
     let receipt = crate::documents::append(ledger, event, texts).await?;
+    let mut summary = shown_summary;
     fill_first_seen(&mut summary, &receipt.time);
     Ok((
         Attestation {
@@ -749,6 +757,92 @@ pub async fn attest_within(
         },
         true,
     ))
+}
+
+/// Moves the free text of a parsed summary beside the log: each text field becomes the
+/// reference of a salted document (failing test and suite names, a scan's reasons, an in-toto
+/// link's command, a custom document), so the leaf holds counts, ids, digests and references.
+/// A JUnit report also gets `suite_key`, a keyed fingerprint of its sorted suite names under
+/// the installation key: the gate's identity of a suite (equal names, equal keys) that reveals
+/// nothing about the names.
+fn texts_aside(
+    format: Format,
+    summary: &mut Value,
+    texts: &mut crate::documents::Texts,
+    key: Option<&ward_evidence::redact::FingerprintKey>,
+) -> Result<(), ApiError> {
+    let mut aside = |v: &mut Value| -> Result<(), ApiError> {
+        if let Some(s) = v.as_str() {
+            *v = Value::String(texts.put_judged(s)?);
+        }
+        Ok(())
+    };
+    match format {
+        Format::Junit => {
+            let names: Vec<String> = summary
+                .get("suite_names")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect();
+            if let (Some(key), false) = (key, names.is_empty()) {
+                let joined = serde_json::to_string(&names).map_err(ApiError::internal)?;
+                summary["suite_key"] = Value::String(key.fingerprint(&format!("junit-suites\0{joined}")));
+            }
+            for field in ["failing", "suite_names"] {
+                for v in summary
+                    .get_mut(field)
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    aside(v)?;
+                }
+            }
+        }
+        Format::Vulns => {
+            if let Some(v) = summary.get_mut("incomplete_reason") {
+                aside(v)?;
+            }
+            for p in summary
+                .get_mut("skipped_packages")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = p.get_mut("reason") {
+                    aside(v)?;
+                }
+            }
+        }
+        Format::Intoto => {
+            let command = summary.get_mut("link").and_then(|l| l.get_mut("command"));
+            for v in command.and_then(Value::as_array_mut).into_iter().flatten() {
+                aside(v)?;
+            }
+        }
+        Format::Custom => {
+            // The document keeps its shape (keys, numbers, booleans: what its schema fixes);
+            // every string in it is put aside.
+            fn strings_aside(
+                v: &mut Value,
+                aside: &mut dyn FnMut(&mut Value) -> Result<(), ApiError>,
+            ) -> Result<(), ApiError> {
+                match v {
+                    Value::String(_) => aside(v),
+                    Value::Array(items) => items.iter_mut().try_for_each(|i| strings_aside(i, aside)),
+                    Value::Object(map) => map.values_mut().try_for_each(|i| strings_aside(i, aside)),
+                    _ => Ok(()),
+                }
+            }
+            if let Some(doc) = summary.get_mut("document") {
+                strings_aside(doc, &mut aside)?;
+            }
+        }
+        Format::Sarif | Format::Cyclonedx | Format::Spdx => {}
+    }
+    Ok(())
 }
 
 /// Runs `work` on a blocking thread, off the async workers, with a `stop` it must consult

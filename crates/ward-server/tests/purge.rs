@@ -374,3 +374,80 @@ async fn planted_text_is_purged_by_two_people_and_no_byte_remains() {
     })
     .await;
 }
+
+/// A tool's text inside a parsed summary (failing test names, suite names) lives beside the
+/// log like a file name: the leaf holds references and a keyed `suite_key`, the API shows the
+/// names, and two reports of the same suites share a key (so a rerun still supersedes a
+/// failing report) while another suite's key differs and no key is a plain hash of the names.
+#[tokio::test]
+async fn a_tools_text_in_a_summary_never_reaches_the_log() {
+    both(async |db: &TestDb| {
+        use base64::Engine;
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let art = format!("sha256:{}", "cd".repeat(32));
+        let (st, v) = s
+            .post(
+                "/api/v1/artifacts",
+                &ci,
+                json!({ "digest": art, "service": "patient-api", "version": "1.0.0" }),
+            )
+            .await;
+        assert!(st.is_success(), "{v}");
+        let report = |suite: &str, failing: bool| {
+            let case = if failing {
+                format!(r#"<testcase classname="c" name="{MARKER}-case"><failure message="x"/></testcase>"#)
+            } else {
+                format!(r#"<testcase classname="c" name="{MARKER}-case"/>"#)
+            };
+            let xml = format!(
+                r#"<testsuite name="{suite}" tests="1" failures="{}">{case}</testsuite>"#,
+                u8::from(failing)
+            );
+            base64::engine::general_purpose::STANDARD.encode(xml)
+        };
+        let mut keys = Vec::new();
+        for (n, (suite, failing)) in [("SUITE-9e2b", true), ("SUITE-9e2b", false), ("SUITE-other", false)]
+            .into_iter()
+            .enumerate()
+        {
+            let (st, v) = s
+                .post(
+                    "/api/v1/attestations",
+                    &ci,
+                    json!({ "artifact": art, "file_name": format!("r{n}.xml"), "content_base64": report(suite, failing) }),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            assert_eq!(v["summary"]["suite_names"][0], suite, "the answer shows the names: {v}");
+        }
+        let (_, view) = s.get(&format!("/api/v1/artifacts/{art}"), &dana).await;
+        let shown = view["attestations"].as_array().expect("attestations");
+        assert!(
+            shown.iter().any(|a| a["summary"]["failing"][0] == format!("c::{MARKER}-case")),
+            "the API shows the failing test: {view}"
+        );
+        for (leaf, env) in s.envelopes().await {
+            if env.kind != "attestation.added" {
+                continue;
+            }
+            assert!(!contains(&leaf, MARKER), "no test name in the log");
+            assert!(!contains(&leaf, "SUITE-"), "no suite name in the log");
+            let Payload::Inline(p) = &env.payload else {
+                panic!("inline payload")
+            };
+            for name in p["summary"]["suite_names"].as_array().expect("names") {
+                assert!(ward_ledger::documents::parse_reference(name.as_str().expect("str")).is_some());
+            }
+            keys.push(p["summary"]["suite_key"].as_str().expect("suite_key").to_string());
+        }
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[0], keys[1], "a rerun of the same suites has the same key");
+        assert_ne!(keys[0], keys[2], "another suite has another key");
+        let plain = ward_evidence::digest::of_bytes(br#"["SUITE-9e2b"]"#);
+        let plain = plain.trim_start_matches("sha256:");
+        assert!(!keys[0].contains(plain), "the key is not a plain hash of the names");
+    })
+    .await;
+}
