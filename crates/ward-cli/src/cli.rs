@@ -901,7 +901,8 @@ pub struct BenchRouterArgs {
     /// Share of traffic to the canary instance.
     #[arg(long, default_value_t = 10)]
     pub canary_percent: u8,
-    /// The sample service binary (default: `ward-sample-service` beside `ward`).
+    /// The sample service binary (default: `ward-sample-service` beside `ward`, else `ward
+    /// sample-service` itself).
     #[arg(long)]
     pub sample: Option<PathBuf>,
     /// nginx binary (default /usr/sbin/nginx; skipped when absent).

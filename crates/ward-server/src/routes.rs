@@ -206,7 +206,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The OpenAPI document and the routes it describes.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics))
@@ -258,7 +258,97 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_users, add_user))
         .routes(routes!(unlock_user))
         .routes(routes!(activate_user))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    describe_responses(&mut doc);
+    (router, doc)
+}
+
+/// The name of the one error schema every error response refers to (`{"error": {code, message,
+/// hint}}`, [`ErrorBody`]).
+pub const ERROR_SCHEMA: &str = "ErrorBody";
+
+/// What an error status means in this API, for responses whose annotation gives no description.
+fn error_description(status: &str) -> &'static str {
+    match status {
+        "400" => "Invalid request: the error names the field and how to fix it",
+        "401" => {
+            "Unauthenticated: no token, or one that is invalid, expired or revoked (or a failed re-authentication)"
+        }
+        "403" => "Forbidden: the caller's roles do not permit this action, or a control refused it",
+        "404" => "Not found",
+        "409" => "Conflict with what is already recorded",
+        "413" => "Request body too large",
+        "422" => "Refused: the request is well-formed but a rule or the guard refused it (nothing written)",
+        "423" => "Locked: signing is locked for this person",
+        "429" => "Too many failed attempts from this address",
+        "500" => "Internal error (the details are in the server log only)",
+        "502" => "The runtime or an upstream did not answer as expected",
+        "503" => "Not ready, or the request ran past its time budget (nothing stored)",
+        _ => "Error",
+    }
+}
+
+/// Completes the generated document so that it is valid OpenAPI 3.1 and says what every
+/// response is: a response without a description gets its operation's summary (success) or the
+/// meaning of its status (error); every error response (4xx, 5xx) carries the one error schema
+/// ([`ERROR_SCHEMA`], `application/json`); and every route that needs a token documents the
+/// auth middleware's `401` and `403`.
+fn describe_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("OPTIONS", &mut item.options),
+            ("HEAD", &mut item.head),
+            ("PATCH", &mut item.patch),
+            ("TRACE", &mut item.trace),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op.as_mut() else { continue };
+            let responses = &mut op.responses.responses;
+            if matches!(rule_for(method, path), Some(Access::Requires(_))) {
+                for status in ["401", "403"] {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(ResponseBuilder::new().build()));
+                }
+            }
+            let summary = op
+                .summary
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            for (status, response) in responses.iter_mut() {
+                let RefOr::T(response) = response else { continue };
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if response.description.trim().is_empty() {
+                    response.description = if is_error {
+                        error_description(status).to_string()
+                    } else if summary.is_empty() {
+                        "Success".to_string()
+                    } else {
+                        summary.clone()
+                    };
+                }
+                if is_error && response.content.is_empty() {
+                    response.content.insert(
+                        "application/json".into(),
+                        RefOr::T(
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name(ERROR_SCHEMA)))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The complete application: routes, authorisation, metrics, limits and security headers.

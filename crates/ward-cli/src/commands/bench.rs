@@ -45,14 +45,35 @@ impl Latency {
     }
 }
 
-/// The store a bench runs on: `--database-url`, or a fresh SQLite file in a temporary directory
-/// (returned so the bench can remove it).
-fn bench_store(g: &Global, label: &str) -> Result<(std::path::PathBuf, String)> {
-    let tmp = std::env::temp_dir().join(format!("{label}{}", std::process::id()));
+/// A bench's scratch directory, removed when the bench ends, however it ends.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(label: &str) -> Scratch {
+        Scratch(std::env::temp_dir().join(format!("{label}{}", std::process::id())))
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The store a bench runs on: `--database-url`, or a fresh SQLite file in a scratch directory.
+fn bench_store(g: &Global, label: &str) -> Result<(Scratch, String)> {
+    let tmp = Scratch::new(label);
     let url = match &g.database_url {
         Some(u) => u.clone(),
         None => {
-            std::fs::create_dir_all(&tmp)?;
+            std::fs::create_dir_all(&*tmp)?;
             format!("sqlite://{}", tmp.join("bench.db").display())
         }
     };
@@ -105,7 +126,7 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
     lat.sort_unstable();
     let n = lat.len() as f64;
     let report = ledger.fsck(None, "", &|_, _| {}).await?;
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(tmp);
     let result = json!({
         "backend": backend,
         "appends": lat.len(),
@@ -139,7 +160,7 @@ pub async fn append(g: &Global, a: &BenchAppendArgs) -> Result<()> {
 /// `--database-url` (or a fresh SQLite file), creates a developer token, and checks the whole log
 /// afterwards.
 pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
-    let tmp = std::env::temp_dir().join(format!("ward-bench-http-{}", std::process::id()));
+    let tmp = Scratch::new("ward-bench-http-");
     let (base, token, local) = match (&g.server, &g.token) {
         (Some(server), Some(token)) => (server.trim_end_matches('/').to_string(), token.clone(), None),
         (Some(_), None) => {
@@ -151,7 +172,7 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
             .into());
         }
         (None, _) => {
-            std::fs::create_dir_all(&tmp)?;
+            std::fs::create_dir_all(&*tmp)?;
             let url = match &g.database_url {
                 Some(u) => u.clone(),
                 None => format!("sqlite://{}", tmp.join("bench.db").display()),
@@ -243,7 +264,7 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
         }
         None => ("remote".to_string(), None),
     };
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(tmp);
     let result = json!({
         "backend": backend,
         "clients": a.clients,
@@ -376,39 +397,41 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e.detail.message))?
             .ok_or_else(|| anyhow::anyhow!("change {id} missing"))?;
+        // The input exactly as `gate::check` builds it: the placement (promotion order) for the
+        // environment, then the server's own input builder.
+        let request = gate_svc::CheckRequest::env("prod");
+        let placement = ward_server::promotion::placement(&ledger, &policy.environments, &change, &request)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        let accepts_rebound = policy
+            .environments
+            .iter()
+            .any(|e| e.name == request.environment && e.mutable_prerelease);
         let input = gate_svc::input(
             &ledger,
             &change,
             "ci:bench",
-            "prod",
+            &request.environment,
             &policy.calendar,
-            serde_json::Value::Null,
+            placement,
             &risk,
             &rules,
-            false,
+            accepts_rebound,
         )
         .await
         .map_err(|e| anyhow::anyhow!(e.detail.message))?;
         reads.push(t.elapsed());
         let t2 = Instant::now();
-        let d = ward_core::gate::evaluate(&policy.bundle, &input, &data)?;
+        let d = ward_core::gate::evaluate(policy.bundle_for(&request.environment), &input, &data)?;
         evals.push(t2.elapsed());
         decisions.push(t.elapsed());
         if d.reasons.is_empty() {
             anyhow::bail!("expected the bench changes to be blocked (no approvals)");
         }
         let t = Instant::now();
-        gate_svc::check(
-            &ledger,
-            &ci,
-            id,
-            &gate_svc::CheckRequest::env("prod"),
-            &policy,
-            &risk,
-            &rules,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        gate_svc::check(&ledger, &ci, id, &request, &policy, &risk, &rules)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
         checks.push(t.elapsed());
         pb.inc(1);
     }
@@ -416,7 +439,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     for v in [&mut reads, &mut evals, &mut decisions, &mut checks] {
         v.sort_unstable();
     }
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(tmp);
     let (r, e, dl, c) = (
         Latency::of(&reads),
         Latency::of(&evals),

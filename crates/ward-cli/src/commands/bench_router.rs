@@ -36,20 +36,34 @@ pub(crate) fn client() -> Http {
         .build(c)
 }
 
-fn sample_binary(explicit: Option<&Path>) -> Result<PathBuf> {
-    let p = match explicit {
-        Some(p) => p.to_path_buf(),
-        None => std::env::current_exe()?.with_file_name("ward-sample-service"),
-    };
-    if !p.exists() {
-        return Err(Failure::new(
-            "sample_service_missing",
-            format!("{} does not exist", p.display()),
-            "build it: cargo build --release -p ward-runtime --bin ward-sample-service (or pass --sample PATH)",
-        )
-        .into());
+/// The sample service to run: `--sample`, else `ward-sample-service` beside `ward`, else this
+/// very binary as `ward sample-service` (the same code) through a wrapper script in `dir`.
+fn sample_binary(explicit: Option<&Path>, dir: &Path) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        if !p.exists() {
+            return Err(Failure::new(
+                "sample_service_missing",
+                format!("{} does not exist", p.display()),
+                "pass the sample service binary: --sample PATH (or leave --sample out to use `ward sample-service`)",
+            )
+            .into());
+        }
+        return Ok(p.to_path_buf());
     }
-    Ok(p)
+    let exe = std::env::current_exe()?;
+    let beside = exe.with_file_name("ward-sample-service");
+    if beside.exists() {
+        return Ok(beside);
+    }
+    eprintln!(
+        "{} not found; running the sample service as `ward sample-service`",
+        beside.display()
+    );
+    let script = dir.join("sample-service");
+    let quoted = exe.display().to_string().replace('\'', r"'\''");
+    std::fs::write(&script, format!("#!/bin/sh\nexec '{quoted}' sample-service\n"))?;
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(script)
 }
 
 fn free_addr() -> Result<SocketAddr> {
@@ -221,8 +235,8 @@ async fn measure(
 
 /// `ward bench router`.
 pub fn router(g: &Global, a: &BenchRouterArgs) -> Result<()> {
-    let sample = sample_binary(a.sample.as_deref())?;
     let dir = tempfile::tempdir()?;
+    let sample = sample_binary(a.sample.as_deref(), dir.path())?;
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let pinned = a.pin && cpus >= 2;
     if a.pin && !pinned {
