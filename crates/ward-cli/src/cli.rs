@@ -628,8 +628,9 @@ pub struct ApproveArgs {
     /// Change id.
     #[arg(long)]
     pub change: String,
-    /// Meaning of the signature: authored, reviewed, approved, qa-approved, release-authority
-    /// (or as configured in [approvals] meanings).
+    /// Meaning of the signature: authored, reviewed, approved, qa-approved, release-authority,
+    /// privacy-review, uat-signoff, rollback-validated, retrospective-review (or as configured
+    /// in [approvals] meanings).
     #[arg(long)]
     pub meaning: String,
     /// Comment recorded with the signature.

@@ -296,3 +296,22 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
+
+/// `ward approve -h` names every meaning a signature can carry by default, so a signer never has
+/// to read the source to find `privacy-review` or `uat-signoff`.
+#[test]
+fn approve_help_lists_every_default_meaning() {
+    let d = tempfile::tempdir().expect("tmp");
+    let help = ok(run({
+        let mut c = ward(d.path(), None);
+        c.args(["approve", "--help"]);
+        c
+    }));
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for meaning in ward_core::approval::ApprovalRules::default().meanings {
+        assert!(
+            help.contains(&meaning),
+            "`ward approve -h` does not name {meaning}: {help}"
+        );
+    }
+}
