@@ -16,6 +16,31 @@ struct Envs {
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
+/// Paths of `value`'s object keys that `schema` (where it lists `properties`) does not describe.
+fn undescribed(schema: &serde_json::Value, value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(m) => {
+            let Some(props) = schema.get("properties").and_then(serde_json::Value::as_object) else {
+                return;
+            };
+            for (k, v) in m {
+                match props.get(k) {
+                    Some(s) => undescribed(s, v, &format!("{path}/{k}"), out),
+                    None => out.push(format!("{path}/{k}")),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    undescribed(s, v, &format!("{path}/{i}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[tokio::test]
 async fn input_documents_match_the_published_schema() {
     let db = TestDb::sqlite();
@@ -109,6 +134,11 @@ async fn input_documents_match_the_published_schema() {
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:?}\n{input:#}");
+    // Every field the server writes is described (a new field without a schema entry fails here,
+    // so docs/POLICY.md and the schema cannot fall behind the input).
+    let mut missing = Vec::new();
+    undescribed(&schema, &input, "", &mut missing);
+    assert!(missing.is_empty(), "not in docs/gate-input.schema.json: {missing:?}");
     assert_eq!(input["vulnerabilities"].as_array().map(Vec::len), Some(2));
     assert_eq!(input["evidence"].as_array().map(Vec::len), Some(3));
     assert_eq!(input["calendar"]["freezes"], json!(["always"]));
