@@ -84,6 +84,10 @@ pub struct GuardConfig {
     pub skip_paths: Vec<String>,
     /// Largest evidence file accepted, when configured (see [`GuardConfig::max_file_bytes`]).
     pub max_file_bytes: Option<usize>,
+    /// Also run `password-assignment` (`password=…`, `pwd: …`, `aws_secret_access_key = …`):
+    /// on for people's text and the log (where nothing should quote a credential), off for
+    /// evidence files, where a SAST report quotes the hard-coded password it found.
+    pub password_assignments: bool,
 }
 
 /// Largest evidence file accepted unless `[guard] max_file_bytes` says otherwise (fits, base64
@@ -134,6 +138,7 @@ impl GuardSection {
                 }
                 n => n,
             },
+            password_assignments: false,
         })
     }
 }
@@ -194,6 +199,38 @@ fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     true
 }
 
+/// A password-shaped value that is a reference (`env://`, `file://`, `vault://`), a template
+/// placeholder (`${PW}`, `{{ pw }}`, `<password>`, `%(pw)s`), masked (`****`, `xxxxxx`) or a
+/// word that says there is none is not a secret.
+fn not_a_placeholder(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let lower = m.to_ascii_lowercase();
+    let reference = ["env://", "file://", "vault://"].iter().any(|p| lower.starts_with(p));
+    let template = m.starts_with(['$', '{', '<', '%', '*']);
+    let masked = m
+        .chars()
+        .all(|c| c == '*' || c == 'x' || c == 'X' || c == '.' || c == '#');
+    let words = [
+        "required",
+        "optional",
+        "redacted",
+        "removed",
+        "hidden",
+        "secret",
+        "none",
+        "null",
+        "false",
+        "true",
+        "undefined",
+        "missing",
+        "invalid",
+        "incorrect",
+        "expired",
+        "changed",
+        "reset",
+    ];
+    !(reference || template || masked || words.contains(&lower.trim_end_matches(['.', ':'])))
+}
+
 /// The character just before byte `at` of the text, if any.
 fn char_before(cx: &Context<'_>, at: usize) -> Option<char> {
     cx.text.get(..at).and_then(|s| s.chars().next_back())
@@ -212,7 +249,7 @@ fn valid_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     if digit(char_before(cx, start)) || digit(char_at(cx, end)) {
         return false;
     }
-    let mut parts = m.split('-');
+    let mut parts = m.split(|c: char| !c.is_numeric());
     let (Some(area), Some(group), Some(serial), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
     };
@@ -362,18 +399,24 @@ fn detectors() -> &'static [Detector] {
             group: 0,
         };
         vec![
-            d("us-ssn", r"\d{3}-\d{2}-\d{4}", valid_ssn),
+            // Written with `-`, `/`, `_`, `.`, `:` or a space between its parts (the same one
+            // twice), unlabelled.
+            d(
+                "us-ssn",
+                r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}",
+                valid_ssn,
+            ),
             Detector {
                 group: 1,
                 ..d(
                     "us-ssn",
-                    r"(?i)(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|social[ _-]?security(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))\W{0,6}(\d{3}[ .-]?\d{2}[ .-]?\d{4})",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
                     valid_labelled_ssn,
                 )
             },
             d(
                 "dob-with-name",
-                r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.)\W{0,6}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})",
+                r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
                 names_a_person,
             ),
             d(
@@ -381,11 +424,9 @@ fn detectors() -> &'static [Detector] {
                 r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"?\s*[:=]\s*"?[^\s",<]{5,}"#,
                 always,
             ),
-            d(
-                "private-key",
-                r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----",
-                always,
-            ),
+            // The header in any case, any run of dashes or none, any spacing.
+            d("private-key", r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,2}PRIVATE\s+KEY", always),
+            d("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
             d("aws-access-key", r"(?i)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}", aws_key),
             d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
             d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
@@ -394,7 +435,7 @@ fn detectors() -> &'static [Detector] {
             d("jwt", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
             d(
                 "password-in-url",
-                r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{1,64}:[^\s:/@]{1,128}@[^\s/]",
+                r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
                 always,
             ),
             d("high-entropy", r"[A-Za-z0-9+/_-]{40,}={0,2}", high_entropy),
@@ -402,10 +443,23 @@ fn detectors() -> &'static [Detector] {
     })
 }
 
+/// `password=…`, `pwd: …`, `aws_secret_access_key = …`: a credential assigned in text (a
+/// reference such as `env://NAME` or a placeholder such as `${PW}` or `****` is not one). Run
+/// only where [`GuardConfig::password_assignments`] asks.
+fn password_assignment() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(
+            r#"(?i)(?:_|(?-u:\b))(?:password|passwd|passwort|pwd|pass|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+        )
+        .expect("built-in pattern")
+    })
+}
+
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i)(?:_|(?-u:\b))(?:MRN|medical[ _-]?record[ _-]?(?:number|no))(?:_|(?-u:\b))\W{0,12}\d{6,10}")
+        Regex::new(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo)))\W{0,12}[A-Za-z]{0,2}\d{6,10}")
             .expect("built-in pattern")
     })
 }
@@ -545,6 +599,9 @@ fn detect<'c, E>(
     };
     for d in detectors() {
         pass(d.name, &d.re, d.check, d.group)?;
+    }
+    if cfg.password_assignments {
+        pass("password-assignment", password_assignment(), not_a_placeholder, 1)?;
     }
     if cfg.mrn_patterns.is_empty() {
         pass("mrn", default_mrn(), always, 0)?;
@@ -732,6 +789,71 @@ mod tests {
                 detectors_of(text)
             );
         }
+        // Forms found attacking the built binary: other separators and labels, other date
+        // formats, MRN spellings, credentials in URLs without a user, any PEM header.
+        let more = [
+            ("ref 219/45/1120", "us-ssn"),
+            ("ref 219_45_1120", "us-ssn"),
+            ("ref 219 45 1120", "us-ssn"),
+            ("SSN 219:45:1130", "us-ssn"),
+            ("patientSsn: 219451120", "us-ssn"),
+            ("taxpayer id 219451120", "us-ssn"),
+            ("S.S.N. 219451120", "us-ssn"),
+            ("SocSecNo 219451120", "us-ssn"),
+            ("Mary Quill dob 19800102", "dob-with-name"),
+            ("Lena Pratt born 1 Feb 1980", "dob-with-name"),
+            ("Eve Park dob: 1980.01.02", "dob-with-name"),
+            ("Ola Zinn D.O.B. 02-01-1980", "dob-with-name"),
+            ("Uma Voss, DOB: January 10, 1980", "dob-with-name"),
+            ("patientName: Jane Roe, patientDob: 1980-01-02", "dob-with-name"),
+            ("patientMrn=44556678", "mrn"),
+            ("MedRecNo 44556679", "mrn"),
+            ("M R N 44556681", "mrn"),
+            ("mrn: A1234567", "mrn"),
+            ("redis://:R3disS3cretPw@cache:6379", "password-in-url"),
+            ("----BEGIN OPENSSH PRIVATE KEY----", "private-key"),
+            ("BEGIN EC PRIVATE  KEY MHcCAQEE", "private-key"),
+            ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe-key"),
+        ];
+        for (text, det) in more {
+            assert!(
+                detectors_of(text).contains(&det.to_string()),
+                "{text}: {:?}",
+                detectors_of(text)
+            );
+        }
+        // Credentials assigned in text are found where asked (people's text, the log), and a
+        // reference or a placeholder is not a credential.
+        let people = GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        };
+        let found = |t: &str| scan(t, &people).into_iter().map(|f| f.detector).collect::<Vec<_>>();
+        for text in [
+            "Server=db;Password=Dsn5ecretPw;",
+            "host=db user=ehr password=L1bpqSecretPw dbname=x",
+            "jdbc:postgresql://db/ehr?user=a&password=JdbcS3cret",
+            "password: Tr0ub4dor&3xyz",
+            "aws_secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        ] {
+            assert!(
+                found(text).contains(&"password-assignment".to_string()),
+                "{text}: {:?}",
+                found(text)
+            );
+        }
+        for clean in [
+            "password = env://DB_PASSWORD",
+            "password: ${DB_PASSWORD}",
+            "password=********",
+            "password: required",
+        ] {
+            assert!(found(clean).is_empty(), "{clean}: {:?}", found(clean));
+        }
+        assert!(
+            detectors_of("password=hunter2x").is_empty(),
+            "evidence files may quote a found password"
+        );
         // Longer numbers and lower-case identifiers are not findings.
         for clean in [
             "order 1123-45-67890",
@@ -888,18 +1010,15 @@ mod tests {
             ),
             ("<m><![CDATA[123-45]]><![CDATA[-6789]]></m>".into(), "us-ssn", "cdata"),
             (r#"{"note": "123\u002d45\u002d6789"}"#.into(), "us-ssn", "escape"),
-            (
-                r#"{"k": "\u002d----BEGIN PRIVATE KEY-----"}"#.into(),
-                "private-key",
-                "escape",
-            ),
+            // An escaped first dash no longer hides the header: the header is found as written.
+            (r#"{"k": "\u002d----BEGIN PRIVATE KEY-----"}"#.into(), "private-key", ""),
             (
                 "v = \"\\u002D----BEGIN RSA PRIVATE KEY-----\"".into(),
                 "private-key",
-                "escape",
+                "",
             ),
             ("ssn １２３-４５-６７８９".into(), "us-ssn", ""),
-            ("ЅЅN 123 45 6789".into(), "us-ssn", "unicode"),
+            ("ЅЅN 123 45 6789".into(), "us-ssn", ""), // spaced parts are found unlabelled too
             ("SSN: 123.45.6789".into(), "us-ssn", ""),
             ("ssn 123 45 6789".into(), "us-ssn", ""),
             ("Ρatient_email: jane@example.org".into(), "patient-contact", "unicode"),
@@ -1004,6 +1123,7 @@ mod tests {
             },
             skip_paths: vec![],
             max_file_bytes: None,
+            password_assignments: false,
         };
         let f = scan("id ACME-1234567 key AKIAIOSFODNN7EXAMPLE MRN 12345678", &cfg);
         let names: Vec<&str> = f.iter().map(|x| x.detector.as_str()).collect();

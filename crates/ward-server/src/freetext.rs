@@ -14,7 +14,10 @@ use ward_store::{ProjectionOp, Projector};
 
 fn detectors() -> &'static GuardConfig {
     static CONFIG: OnceLock<GuardConfig> = OnceLock::new();
-    CONFIG.get_or_init(GuardConfig::default)
+    CONFIG.get_or_init(|| GuardConfig {
+        password_assignments: true,
+        ..GuardConfig::default()
+    })
 }
 
 /// The built-in detectors without `high-entropy`, for events Ward writes itself: their
@@ -26,6 +29,7 @@ fn structural_detectors() -> &'static GuardConfig {
             detectors: vec!["high-entropy".into()],
             ..Allowlist::default()
         },
+        password_assignments: true,
         ..GuardConfig::default()
     })
 }
