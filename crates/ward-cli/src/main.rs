@@ -20,7 +20,21 @@ use cli::{BenchCommand, Cli, Command, DebugCommand, Output};
 use failure::{EXIT_ERROR, Failure};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and usage errors print as clap prints them, unless the message would repeat
+            // an argument that looks like PHI or a secret.
+            let text = e.render().to_string();
+            match ward_server::freetext::withheld(&text) {
+                Some(w) if e.use_stderr() => {
+                    eprintln!("error: {w}\nhint: see `ward --help`");
+                    std::process::exit(2);
+                }
+                _ => e.exit(),
+            }
+        }
+    };
     if let Command::SampleService = cli.command {
         ward_runtime::sample::main();
         return;
@@ -112,6 +126,10 @@ fn report(out: Output, e: &anyhow::Error) -> i32 {
         Some(f) => (f.kind.as_ref(), f.message.clone(), f.hint.clone(), f.code),
         None => ("error", format!("{e:#}"), None, EXIT_ERROR),
     };
+    // Never echo: a message or hint that quotes PHI or a secret (an argument the parser
+    // rejected, a value a check refused) is withheld, like the server's.
+    let message = ward_server::freetext::withheld(&message).unwrap_or(message);
+    let hint = hint.map(|h| ward_server::freetext::withheld(&h).unwrap_or(h));
     let message = message.replace('\n', " ");
     if out == Output::Json {
         output::write_line(

@@ -315,3 +315,19 @@ fn approve_help_lists_every_default_meaning() {
         );
     }
 }
+
+/// A usage error never repeats an argument that looks like a secret or PHI: clap would quote
+/// the unexpected argument (`-----BEGIN … PRIVATE KEY-----` starts with a dash); Ward withholds it.
+#[test]
+fn a_usage_error_never_repeats_a_secret_argument() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run({
+        let mut c = ward(d.path(), None);
+        c.args(["log", "show", "-----BEGIN OPENSSH PRIVATE KEY-----", "ref_219-45-1100"]);
+        c
+    });
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("PRIVATE KEY") && !err.contains("219-45"), "{err}");
+    assert!(err.contains("withheld"), "{err}");
+}

@@ -87,6 +87,15 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(ErrorBody { error: self.detail })).into_response()
+        // Never echo: a message or hint that quotes PHI or a secret is withheld here, whatever
+        // handler built it.
+        let mut detail = self.detail;
+        if let Some(w) = crate::freetext::withheld(&detail.message) {
+            detail.message = w;
+        }
+        if let Some(w) = crate::freetext::withheld(&detail.hint) {
+            detail.hint = w;
+        }
+        (self.status, axum::Json(ErrorBody { error: detail })).into_response()
     }
 }

@@ -106,6 +106,28 @@ fn as_lines(v: &serde_json::Value, key: &str, out: &mut String) {
     }
 }
 
+/// An error message or hint as it may be shown: unchanged, or — when it holds what looks like
+/// PHI or a secret (a refusal that quotes the value it was given: a ticket that is not a URL,
+/// an unknown tenant, a configuration key) — a sentence that names the detectors and repeats
+/// nothing. The last line of "never echo": every error the server sends and the CLI prints
+/// passes here. Digests and ids in messages are not judged (no `high-entropy`).
+pub fn withheld(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    let found = scan(text, structural_detectors());
+    if found.is_empty() {
+        return None;
+    }
+    let mut names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Some(format!(
+        "the text of this message is withheld: it would repeat a value that looks like PHI or a secret ({})",
+        names.join(", ")
+    ))
+}
+
 /// Refuses `text` (the `field` of a request) when the guard finds PHI or a secret in it.
 pub fn check(field: &str, text: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() {

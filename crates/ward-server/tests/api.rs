@@ -741,3 +741,26 @@ async fn artifacts_and_attestations() {
         .await;
     assert_eq!(again, view);
 }
+
+/// A refusal never repeats PHI it was given: a ticket that is not a URL, or an unknown
+/// attribute, that holds an SSN is refused with its code, and neither message nor hint
+/// quotes the value (the error mapping withholds it, whatever handler wrote the message).
+#[tokio::test]
+async fn refusals_never_repeat_phi_they_were_given() {
+    let s = start(TestDb::sqlite()).await;
+    let dev = s.token("dev", &[Role::Developer]).await;
+    for body in [
+        json!({"title": "Fix the lookup", "ticket_url": "ref 219-45-1100", "artifacts": []}),
+        json!({"title": "Fix the lookup", "attributes": ["ssn 219-45-1100"], "artifacts": []}),
+    ] {
+        let (st, resp) = s.call(Method::POST, "/api/v1/changes", Some(&dev), Some(body)).await;
+        assert!(st.is_client_error(), "{st} {resp}");
+        let text = resp.to_string();
+        assert!(!text.contains("219-45-1100"), "the refusal repeats the SSN: {text}");
+        assert!(resp["error"]["code"].is_string(), "{resp}");
+        assert!(
+            resp["error"]["message"].as_str().is_some_and(|m| m.contains("withheld")),
+            "{resp}"
+        );
+    }
+}
