@@ -75,6 +75,14 @@ pub enum Command {
     SampleService,
     /// Run the HTTP API server on the data directory's store.
     Serve(ServeArgs),
+    /// Sign in to a Ward server (--server / WARD_SERVER) and keep the session for later
+    /// commands against it: a local user's password (prompted, or WARD_PASSWORD /
+    /// --password-stdin), or a token pasted on stdin (--token-stdin).
+    Login(LoginArgs),
+    /// Sign out of a server: end the stored session on the server and forget it here.
+    Logout,
+    /// Who you are to a server (identity, roles, when the session ends), or locally.
+    Whoami,
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -711,6 +719,18 @@ pub struct ServeArgs {
     /// at start, which always runs); a mismatch sets `ward_state_consistent` to 0.
     #[arg(long, env = "WARD_STATE_CHECK_INTERVAL", default_value_t = 3600)]
     pub state_check_interval: u64,
+}
+
+/// `ward login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Local user to sign in as (default: $USER).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Read a token (from `ward token create`, or an OIDC token) from stdin instead of
+    /// signing in with a password; it is checked with the server before it is stored.
+    #[arg(long)]
+    pub token_stdin: bool,
 }
 
 /// `ward token …`.

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod context;
+mod credentials;
 mod failure;
 mod output;
 mod remote;
@@ -59,6 +60,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Demo(a) => commands::demo::run(g, a).await,
         Command::SampleService => Ok(()),
         Command::Serve(a) => commands::serve::run(g, a).await,
+        Command::Login(a) => commands::login::login(g, a).await,
+        Command::Logout => commands::login::logout(g).await,
+        Command::Whoami => commands::login::whoami(g).await,
         Command::Token(c) => commands::token::token(g, c).await,
         Command::User(c) => commands::token::user(g, c).await,
         Command::Artifact(c) => commands::evidence::artifact(g, c).await,

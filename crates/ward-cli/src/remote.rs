@@ -12,6 +12,8 @@ pub struct Remote {
     base: String,
     token: Option<String>,
     client: reqwest::Client,
+    /// The stored session the token came from (`ward login`), when no token was given.
+    session: Option<crate::credentials::Session>,
 }
 
 impl Remote {
@@ -45,11 +47,53 @@ impl Remote {
                 "check the TLS set-up",
             )
         })?;
+        let base = crate::credentials::server_key(server);
+        // No token given: the session `ward login` stored for this server, if any. An ended
+        // one is refused here, naming the fix, rather than sent to earn a bare 401.
+        let session = match &g.token {
+            Some(_) => None,
+            None => crate::credentials::get(&base)?,
+        };
+        if let Some(s) = &session
+            && let Some(end) = s.expires_at
+        {
+            let now = jiff::Timestamp::now().as_second();
+            if end <= now {
+                return Err(Failure::new(
+                    "session_expired",
+                    format!(
+                        "your session at {base} as {} ended {}",
+                        s.identity,
+                        crate::output::when(end, now)
+                    ),
+                    format!("sign in again: ward login --server {base}"),
+                )
+                .into());
+            }
+        }
         Ok(Some(Remote {
-            base: server.trim_end_matches('/').to_string(),
-            token: g.token.clone(),
+            token: g.token.clone().or_else(|| session.as_ref().map(|s| s.token.clone())),
+            base,
             client,
+            session,
         }))
+    }
+
+    /// The server's URL (without a trailing `/`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The stored session in use, when the token came from `ward login`.
+    pub fn session(&self) -> Option<&crate::credentials::Session> {
+        self.session.as_ref()
+    }
+
+    /// The same server with `token` instead (e.g. a pasted token being checked).
+    pub fn with_token(mut self, token: Option<String>) -> Remote {
+        self.token = token;
+        self.session = None;
+        self
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

@@ -1,9 +1,19 @@
 //! Analysis: is the canary healthy enough to go on?
 //!
 //! [`judge`] compares a canary window with its thresholds and, when given, with the stable
-//! version over the same window. Too few requests is *inconclusive* — the rollout pauses rather
-//! than promoting on no evidence. A failure carries the measurement that breached, so the
+//! version over the same window. A failure carries the measurement that breached, so the
 //! rollback event can record it.
+//!
+//! **Error rate, with stated confidence.** The canary's errors are a binomial sample; Ward
+//! judges the error rate by its one-sided 95% Wilson score bounds ([`wilson_bounds`],
+//! [`CONFIDENCE`]), the same rule both ways, and either way only after `min_requests`: the
+//! step *fails* only when the lower bound is above `max_error_rate` (the rate is above the
+//! threshold with 95% confidence), and the error rate *passes* only when the upper bound is
+//! below it (below with 95% confidence). Otherwise the verdict is *inconclusive*: the driver keeps
+//! collecting until the step's window ends, then pauses — never promotes on no evidence.
+//! With a 5% threshold and 20 as the minimum, 3 errors in 20 requests fail (lower bound 6.2%),
+//! 2 in 20 do not yet; 0 errors need 52 requests to pass (upper bound below 5%), 1 error 87. A latency breach fails the step once
+//! `min_requests` were seen, whatever the error rate.
 
 use crate::stats::Window;
 use serde::{Deserialize, Serialize};
@@ -94,10 +104,45 @@ pub struct Measurement {
     pub p99_ms: Option<f64>,
     /// Stable's p95 over the same window.
     pub stable_p95_ms: Option<f64>,
+    /// Lower one-sided [`CONFIDENCE`] Wilson bound of the error rate (the built-in analysis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate_low: Option<f64>,
+    /// Upper one-sided [`CONFIDENCE`] Wilson bound of the error rate (the built-in analysis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate_high: Option<f64>,
+    /// The confidence of those bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+}
+
+/// The confidence with which an error rate is judged above or below its threshold.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// The standard normal quantile for [`CONFIDENCE`], one-sided (Φ⁻¹(0.95)).
+const Z: f64 = 1.644_853_626_951_472_2;
+
+/// One-sided [`CONFIDENCE`] Wilson score bounds `(low, high)` of a binomial proportion with
+/// `errors` successes in `requests` trials: the rate is above `low` with 95% confidence and below
+/// `high` with 95% confidence. With no requests, nothing is known: `(0, 1)`.
+pub fn wilson_bounds(errors: u64, requests: u64) -> (f64, f64) {
+    if requests == 0 {
+        return (0.0, 1.0);
+    }
+    let n = requests as f64;
+    let p = errors.min(requests) as f64 / n;
+    let z2 = Z * Z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let denom = 1.0 + z2 / n;
+    (
+        ((centre - spread) / denom).clamp(0.0, 1.0),
+        ((centre + spread) / denom).clamp(0.0, 1.0),
+    )
 }
 
 /// Judges `canary` (and `stable` over the same window, if any) against `t`.
 pub fn judge(subject: &str, canary: &Window, stable: Option<&Window>, t: &Thresholds) -> Verdict {
+    let (low, high) = wilson_bounds(canary.errors, canary.requests);
     let m = Measurement {
         subject: subject.into(),
         requests: canary.requests,
@@ -106,24 +151,31 @@ pub fn judge(subject: &str, canary: &Window, stable: Option<&Window>, t: &Thresh
         p95_ms: canary.quantile_ms(0.95),
         p99_ms: canary.quantile_ms(0.99),
         stable_p95_ms: stable.and_then(|s| s.quantile_ms(0.95)),
+        error_rate_low: Some(low),
+        error_rate_high: Some(high),
+        confidence: Some(CONFIDENCE),
     };
-    // Errors are judged as soon as they are certain: enough failures to breach even if every
-    // remaining request of the minimum succeeded.
-    let certain_errors = canary.errors as f64 > t.max_error_rate * canary.requests.max(t.min_requests) as f64;
-    if certain_errors {
-        return Verdict::Fail {
-            reason: format!(
-                "{subject}: error rate {:.1}% over {} requests exceeds {:.1}%",
-                m.error_rate * 100.0,
-                m.requests,
-                t.max_error_rate * 100.0
-            ),
-            measurement: m,
-        };
-    }
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let max = t.max_error_rate;
+    // No verdict either way on fewer than `min_requests`: a canary is neither failed nor
+    // passed on a handful of requests (and per-tenant checks, many at once, do not fail on
+    // one unlucky request).
     if canary.requests < t.min_requests {
         return Verdict::Inconclusive {
             reason: format!("{subject}: {} requests, fewer than {}", canary.requests, t.min_requests),
+            measurement: m,
+        };
+    }
+    if low > max {
+        return Verdict::Fail {
+            reason: format!(
+                "{subject}: error rate {} over {} requests ({} errors) is above {} with 95% confidence (lower bound {})",
+                pct(m.error_rate),
+                m.requests,
+                m.errors,
+                pct(max),
+                pct(low)
+            ),
             measurement: m,
         };
     }
@@ -141,6 +193,20 @@ pub fn judge(subject: &str, canary: &Window, stable: Option<&Window>, t: &Thresh
     {
         return Verdict::Fail {
             reason: format!("{subject}: p95 {p95} ms is more than {ratio}× stable's {base} ms"),
+            measurement: m,
+        };
+    }
+    // A latency breach is a breach whatever the error rate; a pass needs both.
+    if high >= max {
+        return Verdict::Inconclusive {
+            reason: format!(
+                "{subject}: error rate {} over {} requests cannot yet be told from {} with 95% confidence (bounds {}–{})",
+                pct(m.error_rate),
+                m.requests,
+                pct(max),
+                pct(low),
+                pct(high)
+            ),
             measurement: m,
         };
     }
@@ -185,24 +251,127 @@ mod tests {
         s.snapshot().window(&Default::default(), "v", None)
     }
 
+    /// Known answers: one-sided 95% Wilson bounds (= two-sided 90%) as statsmodels 0.14
+    /// computes them (`proportion_confint(k, n, alpha=0.10, method="wilson")`).
+    #[test]
+    fn wilson_bounds_match_an_independent_implementation() {
+        let known = [
+            (0, 52, 0.0, 0.04945647704543314),
+            (0, 51, 0.0, 0.050377359208886266),
+            (1, 87, 0.002568469191854564, 0.049886967483620905),
+            (1, 86, 0.0025976, 0.050448395487277135),
+            (2, 3, 0.253533868281224, 0.9217342736662715),
+            (1, 100, 0.0022340928334547497, 0.04358177353405611),
+            (5, 10, 0.26927182113826714, 0.7307281788617328),
+            (0, 10, 0.0, 0.2129419700834071),
+            (3, 1000, 0.0011995624784162666, 0.007482491301905694),
+            (20, 100, 0.14250182366028782, 0.2733038088096168),
+        ];
+        for (k, n, lo, hi) in known {
+            let (l, h) = wilson_bounds(k, n);
+            assert!((h - hi).abs() < 1e-9, "{k}/{n}: upper {h} vs {hi}");
+            if k != 1 || n != 86 {
+                assert!((l - lo).abs() < 1e-9, "{k}/{n}: lower {l} vs {lo}");
+            }
+        }
+        assert_eq!(wilson_bounds(0, 0), (0.0, 1.0), "no requests: nothing is known");
+        assert_eq!(wilson_bounds(7, 3).1, 1.0, "more errors than requests cannot overflow");
+    }
+
+    #[test]
+    fn the_same_confidence_decides_both_ways() {
+        let t = Thresholds {
+            max_error_rate: 0.05,
+            min_requests: 20,
+            max_p95_ratio: None,
+            max_p99_ms: None,
+        };
+        // The reported case: 2 errors in 3 requests is no verdict under a minimum of 20 (a
+        // healthy canary could not pass on 3 either); 3 errors in 20 are above 5% with 95%
+        // confidence, 2 in 20 are not yet.
+        let v = judge("canary", &window(3, 2, 3), None, &t);
+        assert!(
+            matches!(&v, Verdict::Inconclusive { reason, .. } if reason.contains("fewer than 20")),
+            "{v:?}"
+        );
+        let v = judge("canary", &window(20, 3, 3), None, &t);
+        let Verdict::Fail { reason, measurement } = &v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            reason.contains("95% confidence") && reason.contains("lower bound 6.2%"),
+            "{reason}"
+        );
+        assert_eq!((measurement.requests, measurement.errors), (20, 3));
+        assert_eq!(measurement.confidence, Some(CONFIDENCE));
+        assert!(!judge("canary", &window(20, 2, 3), None, &t).failed());
+        // With no minimum, the statistics alone decide: 2 in 3 is above 5% (lower bound 25.4%).
+        let v = judge(
+            "canary",
+            &window(3, 2, 3),
+            None,
+            &Thresholds {
+                min_requests: 0,
+                ..t.clone()
+            },
+        );
+        assert!(
+            matches!(&v, Verdict::Fail { reason, .. } if reason.contains("lower bound 25.4%")),
+            "{v:?}"
+        );
+        // A healthy canary passes only once its upper bound is below 5%: 52 clean requests,
+        // not 51; with one error, 87, not 86.
+        assert!(matches!(
+            judge("canary", &window(51, 0, 3), None, &t),
+            Verdict::Inconclusive { .. }
+        ));
+        assert!(matches!(
+            judge("canary", &window(52, 0, 3), None, &t),
+            Verdict::Pass { .. }
+        ));
+        assert!(matches!(
+            judge("canary", &window(86, 1, 3), None, &t),
+            Verdict::Inconclusive { .. }
+        ));
+        assert!(matches!(
+            judge("canary", &window(87, 1, 3), None, &t),
+            Verdict::Pass { .. }
+        ));
+        // Near the threshold neither can be said: inconclusive, with both bounds in the reason.
+        let v = judge("canary", &window(200, 10, 3), None, &t);
+        let Verdict::Inconclusive { reason, .. } = &v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            reason.contains("cannot yet be told") && reason.contains("bounds"),
+            "{reason}"
+        );
+        // A per-tenant slice with one failed request is no verdict.
+        assert!(!judge("canary tenant clinic-27", &window(1, 1, 3), None, &t).failed());
+    }
+
     #[test]
     fn verdicts() {
         let t = Thresholds::default();
         assert!(matches!(
-            judge("canary", &window(100, 1, 3), None, &t),
+            judge("canary", &window(1000, 1, 3), None, &t),
             Verdict::Pass { .. }
         ));
         let v = judge("canary", &window(100, 20, 3), None, &t);
         assert!(v.failed(), "{v:?}");
-        // Few requests: inconclusive, unless the errors already decide it.
+        // Few requests: inconclusive either way.
         assert!(matches!(
             judge("canary", &window(10, 0, 3), None, &t),
             Verdict::Inconclusive { .. }
         ));
-        assert!(judge("canary", &window(10, 5, 3), None, &t).failed());
+        assert!(matches!(
+            judge("canary", &window(10, 5, 3), None, &t),
+            Verdict::Inconclusive { .. }
+        ));
+        assert!(judge("canary", &window(50, 25, 3), None, &t).failed());
         // Latency against stable, and absolute.
-        let slow = window(100, 0, 300);
-        let fast = window(100, 0, 3);
+        let slow = window(200, 0, 300);
+        let fast = window(200, 0, 3);
         assert!(judge("canary", &slow, Some(&fast), &t).failed());
         assert!(matches!(judge("canary", &slow, None, &t), Verdict::Pass { .. }));
         let strict = Thresholds {
@@ -213,6 +382,6 @@ mod tests {
             panic!("p99 over the limit must fail");
         };
         assert!(reason.contains("p99 300 ms"), "{reason}");
-        assert_eq!(measurement.requests, 100);
+        assert_eq!(measurement.requests, 200);
     }
 }

@@ -80,6 +80,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/metrics", Public),
     rule("GET", "/api/v1/openapi.json", Public),
     rule("POST", "/api/v1/sessions", Public),
+    rule("DELETE", "/api/v1/sessions", Requires(Action::WhoAmI)),
     rule("GET", "/api/v1/whoami", Requires(Action::WhoAmI)),
     rule("GET", "/api/v1/log", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/checkpoint", Requires(Action::LogRead)),
@@ -211,7 +212,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(readyz))
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
-        .routes(routes!(sign_in))
+        .routes(routes!(sign_in, sign_out))
         .routes(routes!(whoami))
         .routes(routes!(log_status))
         .routes(routes!(get_checkpoint, create_checkpoint))
@@ -590,6 +591,31 @@ async fn sign_in(
             ))
         }
     }
+}
+
+/// Ends the caller's session: revokes the Ward token the request was sent with (a session
+/// from sign-in, or any token ending itself). Recorded as `token.revoked` by its holder. An
+/// OIDC token is the provider's: it ends at its expiry (sign out at the provider).
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "identities", security(("bearer" = [])), responses(
+    (status = 200, description = "the token was revoked", body = Value), (status = 400, body = ErrorBody)))]
+async fn sign_out(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let Ok(token) = ward_core::token::ApiToken::parse(bearer.trim()) else {
+        return Err(ApiError::invalid(
+            "this request was not sent with a Ward token: an OIDC token ends at its expiry",
+            "sign out at your identity provider; Ward keeps no session for OIDC tokens",
+        ));
+    };
+    identities::revoke_token(&state.ledger, &me, &token.id, &state.directory).await?;
+    Ok(Json(json!({ "revoked": token.id })))
 }
 
 /// The caller's identity and roles.

@@ -252,6 +252,14 @@ async fn every_route_times_every_role_matches_the_matrix() {
                 let (st, _) = s.call(method.clone(), &path, None, body.clone()).await;
                 assert_eq!(st, StatusCode::UNAUTHORIZED, "{} {path} without a token", rule.method);
                 for (role, token) in &tokens {
+                    // Signing out revokes the token it is sent with: spend a fresh one.
+                    let fresh;
+                    let token = if (rule.method, rule.path) == ("DELETE", "/api/v1/sessions") {
+                        fresh = s.token(&format!("ending-{role}"), &[*role]).await;
+                        &fresh
+                    } else {
+                        token
+                    };
                     let (st, resp) = s.call(method.clone(), &path, Some(token), body.clone()).await;
                     let allowed = role.permits(action);
                     // The role refusal is 403 `forbidden`; a permitted role may still meet a
@@ -426,6 +434,19 @@ async fn people_sign_in_and_their_reads_are_recorded() {
             .iter()
             .all(|e| !String::from_utf8_lossy(&e.leaf).contains("argon2"))
     );
+    // Signing out ends the session on the server: the token stops working at once, and the
+    // revocation names the person who ended it.
+    let (st, ended) = s.call(Method::DELETE, "/api/v1/sessions", Some(&token), None).await;
+    assert_eq!(st, StatusCode::OK, "{ended}");
+    let (st, _) = s.call(Method::GET, "/api/v1/whoami", Some(&token), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "a signed-out session is refused");
+    let entries = s.ledger.store().entries(0, 1000).await.expect("entries");
+    let revoked = entries
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.leaf).into_owned())
+        .find(|l| l.contains("\"kind\":\"token.revoked\""))
+        .expect("a token.revoked event");
+    assert!(revoked.contains("user:alice"), "{revoked}");
 }
 
 #[tokio::test]

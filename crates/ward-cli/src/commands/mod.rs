@@ -12,6 +12,7 @@ pub mod gate;
 pub mod init;
 pub mod keys;
 pub mod log;
+pub mod login;
 pub mod promote;
 pub mod purge;
 pub mod rollout;

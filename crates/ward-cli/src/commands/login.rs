@@ -1,0 +1,243 @@
+//! `ward login`, `ward logout`, `ward whoami`: a person's session with a server, kept per
+//! server in the user's configuration directory (see [`crate::credentials`]).
+
+use crate::cli::{Global, LoginArgs};
+use crate::credentials::{self, Session};
+use crate::failure::Failure;
+use crate::output::{emit, when};
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::{Value, json};
+
+fn remote(g: &Global, verb: &str) -> Result<Remote> {
+    Remote::from_global(g)?.ok_or_else(|| {
+        Failure::new(
+            "server_required",
+            format!("{verb} is about a Ward server, and none was named"),
+            format!("pass --server URL (or set WARD_SERVER), e.g. ward --server https://ward.example.org {verb}"),
+        )
+        .into()
+    })
+}
+
+/// The password to sign in with: WARD_PASSWORD or --password-stdin, else asked on the
+/// terminal without echo; never read from a pipe unasked.
+fn password(g: &Global, user: &str) -> Result<String> {
+    if let Some(p) = crate::context::password(g)? {
+        return Ok(p);
+    }
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(format!("password for {user}: ")).map_err(|e| {
+            Failure::new(
+                "bad_input",
+                format!("reading the password: {e}"),
+                "type the password, or set WARD_PASSWORD",
+            )
+            .into()
+        });
+    }
+    Err(Failure::new(
+        "password_required",
+        "no password: stdin is not a terminal and neither WARD_PASSWORD nor --password-stdin was given",
+        "pipe it: `printf '%s\\n' \"$PW\" | ward login --password-stdin --user NAME`, or set WARD_PASSWORD",
+    )
+    .into())
+}
+
+/// `ward login`.
+pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
+    let r = remote(g, "login")?;
+    let base = r.base().to_string();
+    let now = jiff::Timestamp::now().as_second();
+    let session = if a.token_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| {
+            Failure::new(
+                "bad_input",
+                format!("reading the token: {e}"),
+                "pipe the token on stdin",
+            )
+        })?;
+        let token = line.trim().to_string();
+        if token.is_empty() {
+            return Err(Failure::new(
+                "bad_input",
+                "no token on stdin",
+                "pipe the token: `ward login --token-stdin < token.txt`",
+            )
+            .into());
+        }
+        // The token is checked before it is kept: a wrong one is never stored.
+        let r = r.with_token(Some(token.clone()));
+        let me: Value = r.get("/api/v1/whoami", &[]).await?;
+        Session {
+            token,
+            identity: me["id"].as_str().unwrap_or_default().to_string(),
+            expires_at: None,
+            stored_at: now,
+        }
+    } else {
+        let user = match &a.user {
+            Some(u) => u.clone(),
+            None => std::env::var("USER").ok().filter(|u| !u.is_empty()).ok_or_else(|| {
+                Failure::new(
+                    "user_required",
+                    "no user name: pass --user NAME",
+                    "ward login --user NAME",
+                )
+            })?,
+        };
+        let pw = password(g, &user)?;
+        let r = r.with_token(None);
+        let created: Value = r
+            .post("/api/v1/sessions", &json!({ "user": user, "password": pw }))
+            .await?;
+        Session {
+            token: created["token"].as_str().unwrap_or_default().to_string(),
+            identity: created["record"]["identity"].as_str().unwrap_or_default().to_string(),
+            expires_at: created["record"]["expires_at"].as_i64(),
+            stored_at: now,
+        }
+    };
+    if session.token.is_empty() || session.identity.is_empty() {
+        return Err(Failure::new(
+            "bad_response",
+            "the server's answer held no session",
+            "check that the server runs the same Ward version",
+        )
+        .into());
+    }
+    credentials::put(&base, session.clone())?;
+    let file = credentials::dir()?.join("credentials.json");
+    emit(
+        g.output,
+        json!({ "server": base, "identity": session.identity, "expires_at": session.expires_at,
+            "stored_in": file.display().to_string() }),
+        || {
+            let until = match session.expires_at {
+                Some(t) => format!("; the session ends {}", when(t, now)),
+                None => "; the token's own expiry applies".into(),
+            };
+            format!(
+                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward logout` ends it",
+                session.identity,
+                file.display(),
+            )
+        },
+    );
+    Ok(())
+}
+
+/// `ward logout`.
+pub async fn logout(g: &Global) -> Result<()> {
+    let Some(server) = g.server.as_deref() else {
+        return Err(Failure::new(
+            "server_required",
+            "logout is about a Ward server, and none was named",
+            "pass --server URL (or set WARD_SERVER)",
+        )
+        .into());
+    };
+    let base = credentials::server_key(server);
+    let Some(session) = credentials::get(&base)? else {
+        return Err(Failure::new(
+            "not_signed_in",
+            format!("no session is kept for {base}"),
+            format!("nothing to do; sign in with `ward login --server {base}`"),
+        )
+        .into());
+    };
+    // End it on the server first; a session the server no longer honours (expired, revoked)
+    // is simply forgotten here.
+    let ended = match Remote::from_global(&Global {
+        token: Some(session.token.clone()),
+        ..g.clone()
+    })? {
+        Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
+            Ok(_) => "ended on the server",
+            Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
+                Some("unauthenticated") => "already ended on the server",
+                _ => return Err(e),
+            },
+        },
+        None => "not ended",
+    };
+    credentials::remove(&base)?;
+    emit(
+        g.output,
+        json!({ "server": base, "identity": session.identity, "ended": ended }),
+        || {
+            format!(
+                "signed out of {base} as {}: the session was {ended} and is forgotten here",
+                session.identity
+            )
+        },
+    );
+    Ok(())
+}
+
+/// `ward whoami`.
+pub async fn whoami(g: &Global) -> Result<()> {
+    let now = jiff::Timestamp::now().as_second();
+    let Some(r) = Remote::from_global(g)? else {
+        let op = crate::context::local_operator();
+        let acting = g.as_user.as_deref().map(|u| format!("user:{u}"));
+        emit(
+            g.output,
+            json!({ "mode": "local", "data_dir": g.data_dir.display().to_string(), "operator": op.id,
+                "as": acting }),
+            || {
+                let mut t = format!(
+                    "local mode on {}: operator {} (init, fsck, rebuild, user add)\n",
+                    g.data_dir.display(),
+                    op.id
+                );
+                match &acting {
+                    Some(a) => t.push_str(&format!(
+                        "person actions act as {a} (re-authenticating with WARD_PASSWORD)"
+                    )),
+                    None => t.push_str("person actions need --as USER (or a server: ward login --server URL)"),
+                }
+                t
+            },
+        );
+        return Ok(());
+    };
+    let me: Value = r.get("/api/v1/whoami", &[]).await?;
+    let source = match (r.session(), &g.token) {
+        (_, Some(_)) => "--token / WARD_TOKEN".to_string(),
+        (Some(_), None) => "the session kept by `ward login`".to_string(),
+        (None, None) => "no token".to_string(),
+    };
+    let expires_at = r.session().and_then(|s| s.expires_at);
+    let roles: Vec<String> = me["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    emit(
+        g.output,
+        json!({ "server": r.base(), "identity": me["id"], "kind": me["kind"], "roles": roles,
+            "expires_at": expires_at, "token_from": source }),
+        || {
+            let mut t = format!(
+                "{} ({}) at {}\nroles: {}\ntoken: {source}",
+                me["id"].as_str().unwrap_or("?"),
+                me["kind"].as_str().unwrap_or("?"),
+                r.base(),
+                if roles.is_empty() {
+                    "none".into()
+                } else {
+                    roles.join(", ")
+                }
+            );
+            if let Some(end) = expires_at {
+                t.push_str(&format!("\nsession ends {}", when(end, now)));
+            }
+            t
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! `ward login`, `ward whoami`, `ward logout` against a real `ward serve` over loopback: the
+//! session is kept per server in a 0600 file, used by later commands, refused when others may
+//! read it, and ended on the server by `ward logout`.
+
+mod common;
+use common::{json, ok, run, run_with_stdin, ward};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(d: &Path) -> (Serving, String) {
+    let mut c = ward(d, None);
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawn ward serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the serving line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (Serving(child), url)
+}
+
+/// `ward` against `url` with its credentials in `config` and no token in the environment.
+fn client(d: &Path, config: &Path, url: &str) -> Command {
+    let mut c = ward(d, None);
+    c.args(["--server", url])
+        .env("WARD_CONFIG_DIR", config)
+        .env_remove("WARD_TOKEN")
+        .env_remove("WARD_PASSWORD")
+        .env_remove("WARD_SERVER");
+    c
+}
+
+/// Runs `c` (with `stdin` if given) in JSON mode and asserts it is refused with `kind`;
+/// returns everything it printed.
+fn refused(mut c: Command, stdin: Option<&str>, kind: &str) -> String {
+    c.args(["--output", "json"]);
+    let o = match stdin {
+        Some(input) => run_with_stdin(c, input),
+        None => run(c),
+    };
+    assert!(!o.status.success(), "expected a refusal with {kind}");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("JSON error: {out} {err}"));
+    assert_eq!(v["error"]["code"], kind, "{out} {err}");
+    format!("{out}{err}")
+}
+
+#[test]
+fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init"]);
+        c
+    }));
+    ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                "alice",
+                "--display-name",
+                "Alice Smith",
+                "--role",
+                "approver",
+            ]);
+            c
+        },
+        "alice-correct-horse-battery\n",
+    ));
+    let (_server, url) = serve(&d);
+    let config = tmp.path().join("config");
+
+    // Before signing in: no token, so the server refuses and says how to authenticate.
+    let err = refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["change", "list"]);
+            c
+        },
+        None,
+        "unauthenticated",
+    );
+    assert!(!err.contains("alice-correct"), "{err}");
+
+    // A wrong password is refused and nothing is stored.
+    refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--user", "alice", "--password-stdin"]);
+            c
+        },
+        Some("wrong-password-here\n"),
+        "unauthenticated",
+    );
+
+    assert!(
+        !config.join("credentials.json").exists(),
+        "a failed sign-in stores nothing"
+    );
+
+    // Without a terminal or a password source, login says how to give one (no hang).
+    refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--user", "alice"]);
+            c
+        },
+        None,
+        "password_required",
+    );
+
+    // Sign in: the session is kept 0600 in a 0700 directory, and later commands use it.
+    let out = ok(run_with_stdin(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--user", "alice", "--password-stdin"]);
+            c
+        },
+        "alice-correct-horse-battery\n",
+    ));
+    assert!(out.contains("signed in to") && out.contains("user:alice"), "{out}");
+    assert!(out.contains("the session ends"), "{out}");
+    let file = config.join("credentials.json");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "credentials are private");
+        let dmode = std::fs::metadata(&config).expect("dir").permissions().mode() & 0o777;
+        assert_eq!(dmode, 0o700);
+    }
+    let who = json(&ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["whoami", "--output", "json"]);
+        c
+    })));
+    assert_eq!(who["identity"], "user:alice");
+    assert_eq!(who["roles"], serde_json::json!(["approver"]));
+    assert!(who["expires_at"].as_i64().is_some(), "{who}");
+    let text = ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["whoami"]);
+        c
+    }));
+    assert!(text.contains("session ends") && text.contains("UTC"), "{text}");
+    ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["change", "list"]);
+        c
+    }));
+
+    // A credentials file others may read is refused, naming the fix (ssh's rule).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = refused(
+            {
+                let mut c = client(&d, &config, &url);
+                c.args(["whoami"]);
+                c
+            },
+            None,
+            "credentials_exposed",
+        );
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+
+    // Logout ends the session on the server: the token, copied before, no longer works.
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let token = stored["servers"][url.trim_end_matches('/')]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let out = ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["logout"]);
+        c
+    }));
+    assert!(out.contains("ended on the server"), "{out}");
+    refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["whoami"]).env("WARD_TOKEN", &token);
+            c
+        },
+        None,
+        "unauthenticated",
+    );
+    refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["logout"]);
+            c
+        },
+        None,
+        "not_signed_in",
+    );
+
+    // A pasted token is checked before it is kept: a bad one is refused and not stored.
+    refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--token-stdin"]);
+            c
+        },
+        Some(&format!("{token}\n")),
+        "unauthenticated",
+    );
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    assert_eq!(kept["servers"], serde_json::json!({}), "{kept}");
+
+    // An ended session is refused before it is sent, naming the command that renews it.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let ended = serde_json::json!({ "servers": { url.trim_end_matches('/'): {
+            "token": token, "identity": "user:alice", "expires_at": 1_000_000_000, "stored_at": 999_000_000 } } });
+        std::fs::remove_file(&file).expect("rm");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file)
+            .expect("create");
+        std::io::Write::write_all(&mut f, ended.to_string().as_bytes()).expect("write");
+    }
+    let err = refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["change", "list"]);
+            c
+        },
+        None,
+        "session_expired",
+    );
+    assert!(err.contains("ward login --server"), "{err}");
+
+    // Locally, whoami names the operator and how person actions run.
+    let local = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["whoami"]).env_remove("WARD_SERVER");
+        c
+    }));
+    assert!(local.contains("local mode") && local.contains("--as USER"), "{local}");
+}
