@@ -24,19 +24,22 @@ pub fn write_line(text: &str) {
     write_out(&format!("{text}\n"));
 }
 
-/// A time for people: UTC to the minute, and how far it is from `now` ("in 3h 20m", "2d ago").
+/// A time for people: RFC 3339 in UTC, and how far it is from `now` ("in 3 h 20 min",
+/// "2 d ago").
 pub fn when(secs: i64, now: i64) -> String {
     let at = jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|_| secs.to_string());
     let d = secs - now;
     let a = d.unsigned_abs();
     let span = if a >= 2 * 86_400 {
-        format!("{}d", a / 86_400)
+        format!("{} d {} h", a / 86_400, a % 86_400 / 3_600)
     } else if a >= 3_600 {
-        format!("{}h {}m", a / 3_600, a % 3_600 / 60)
+        format!("{} h {} min", a / 3_600, a % 3_600 / 60)
+    } else if a >= 60 {
+        format!("{} min", a / 60)
     } else {
-        format!("{}m", a / 60)
+        format!("{a} s")
     };
     if d >= 0 {
         format!("{at} (in {span})")
@@ -79,8 +82,12 @@ mod tests {
     #[test]
     fn times_read_as_dates_with_their_distance() {
         let now = 1_796_287_044;
-        assert_eq!(when(now, now), "2026-12-03 08:37 UTC (in 0m)");
-        assert_eq!(when(now + 4 * 3600 + 120, now), "2026-12-03 12:39 UTC (in 4h 2m)");
-        assert_eq!(when(now - 3 * 86_400, now), "2026-11-30 08:37 UTC (3d ago)");
+        assert_eq!(when(now, now), "2026-12-03T08:37:24Z (in 0 s)");
+        assert_eq!(
+            when(now + 3 * 3600 + 59 * 60, now),
+            "2026-12-03T12:36:24Z (in 3 h 59 min)"
+        );
+        assert_eq!(when(now + 90, now), "2026-12-03T08:38:54Z (in 1 min)");
+        assert_eq!(when(now - 3 * 86_400, now), "2026-11-30T08:37:24Z (3 d 0 h ago)");
     }
 }

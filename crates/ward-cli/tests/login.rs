@@ -162,7 +162,10 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         c.args(["whoami"]);
         c
     }));
-    assert!(text.contains("session ends") && text.contains("UTC"), "{text}");
+    assert!(
+        text.contains("session ends") && text.contains("Z (in 1") && text.contains(" h "),
+        "{text}"
+    );
     ok(run({
         let mut c = client(&d, &config, &url);
         c.args(["change", "list"]);

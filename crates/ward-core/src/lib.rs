@@ -4,6 +4,8 @@
 //! - [`token`]: the API token format: generation, parsing, and the stored hash.
 //! - [`approval`]: electronic signatures' manifest and separation of duties.
 //! - [`calendar`]: change windows (cron over local time, DST-correct) and freezes.
+//! - [`dora`]: DORA's five delivery metrics from recorded facts, with bands and the entries
+//!   behind every figure.
 //! - [`gate`]: the Rego gate (regorus): bundle, evaluation, policy tests.
 //! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
@@ -13,6 +15,7 @@
 pub mod approval;
 pub mod authz;
 pub mod calendar;
+pub mod dora;
 pub mod gate;
 pub mod glob;
 pub mod risk;
