@@ -52,10 +52,30 @@ impl Failure {
     }
 }
 
-/// An API error (from a local operation or a server) as the CLI reports it: same code,
-/// message and hint.
-pub fn api_failure(e: ward_server::ApiError) -> anyhow::Error {
-    Failure::remote(e.detail.code, e.detail.message, e.detail.hint).into()
+/// An error of an application service (local mode) or of the HTTP layer, as the CLI reports it:
+/// its code, message and hint, exit code [`EXIT_ERROR`] whatever its kind.
+pub trait Reported {
+    /// Code, message and hint.
+    fn parts(self) -> (String, String, String);
+}
+
+impl Reported for ward_app::AppError {
+    fn parts(self) -> (String, String, String) {
+        (self.code, self.message, self.hint)
+    }
+}
+
+impl Reported for ward_server::ApiError {
+    fn parts(self) -> (String, String, String) {
+        (self.detail.code, self.detail.message, self.detail.hint)
+    }
+}
+
+/// An application or API error (from a local operation or a server) as the CLI reports it: same
+/// code, message and hint.
+pub fn api_failure(e: impl Reported) -> anyhow::Error {
+    let (code, message, hint) = e.parts();
+    Failure::remote(code, message, hint).into()
 }
 
 impl fmt::Display for Failure {

@@ -259,7 +259,8 @@ pub fn locked_until(failures: &[i64], now: i64) -> Option<i64> {
 }
 
 /// What a signature covers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Manifest {
     /// `sha256:` of the change's content (request, id and tier in force).
     pub change: String,

@@ -10,7 +10,8 @@ use std::str::FromStr;
 use ward_ledger::{Actor, ActorKind};
 
 /// What an identity may do, by job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Reads the log and its state.
@@ -199,12 +200,13 @@ impl Action {
 }
 
 /// An authenticated caller: who, of which kind, with which roles.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Identity {
     /// Stable id recorded on events (`user:alice`, `token:ci-deploy`, `ci:github/org/repo/wf`).
     pub id: String,
     /// Person or automation.
-    #[schema(value_type = String, example = "automation")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "automation"))]
     pub kind: ActorKind,
     /// Roles granted.
     pub roles: Vec<Role>,

@@ -51,7 +51,8 @@ impl PolicyBundle {
 }
 
 /// One reason a gate blocks, with how to satisfy it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// Rule id, e.g. `evidence.sbom`.
     pub rule: String,
@@ -62,7 +63,8 @@ pub struct Reason {
 }
 
 /// A reason excused by an active waiver or break-glass.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Excused {
     /// Rule id.
     pub rule: String,
@@ -73,7 +75,8 @@ pub struct Excused {
 }
 
 /// A gate decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     /// Whether the change may enter.
     pub allow: bool,

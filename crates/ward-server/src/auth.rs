@@ -191,7 +191,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
             match state.directory.authenticate(&state.ledger, b).await {
                 Ok(Ok(identity)) => Ok(identity),
                 Ok(Err(failure)) => Err(failure.as_str()),
-                Err(e) => return e.into_response(),
+                Err(e) => return ApiError::from(e).into_response(),
             }
         }
         Some(jwt) => match state.oidc.as_ref().map(|v| v.verify(jwt)) {

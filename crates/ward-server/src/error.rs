@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use ward_app::{AppError, Kind};
 use ward_store::StoreError;
 
 /// The JSON error body.
@@ -81,6 +82,34 @@ impl From<StoreError> for ApiError {
                 "remove it: Ward records facts about systems, never PHI or secrets",
             ),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    /// The one place an application error's kind becomes an HTTP status.
+    fn from(e: AppError) -> ApiError {
+        let status = match e.kind {
+            Kind::Invalid => StatusCode::BAD_REQUEST,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Locked => StatusCode::LOCKED,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Upstream => StatusCode::BAD_GATEWAY,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            detail: ErrorDetail {
+                code: e.code,
+                message: e.message,
+                hint: e.hint,
+            },
         }
     }
 }

@@ -476,6 +476,14 @@ fn render_identity(template: &str, claims: &Map<String, Value>) -> Result<String
     Ok(out)
 }
 
+/// The application layer's re-authentication port, over OIDC.
+#[async_trait::async_trait]
+impl ward_app::reauth::ReauthVerifier for Verifier {
+    async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Option<(Identity, Option<String>)> {
+        Verifier::verify_reauth(self, token, max_age_secs).await.ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

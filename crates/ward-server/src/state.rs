@@ -46,7 +46,7 @@ impl AppState {
     /// The re-authentication context of a request authenticated with `presented`.
     pub fn reauth<'a>(&'a self, presented: &'a crate::reauth::PresentedCredential) -> crate::reauth::Context<'a> {
         crate::reauth::Context {
-            oidc: self.oidc.as_deref(),
+            oidc: self.oidc.as_deref().map(|v| v as &dyn ward_app::reauth::ReauthVerifier),
             bearer_sha256: Some(&presented.0),
         }
     }

@@ -84,7 +84,7 @@ fn bundle(values: Value) -> ConfigRequest {
 async fn refused_whole(ledger: &Ledger, values: Value, path: &str, secret: &str) {
     let before = size(ledger).await;
     let r = config::publish(ledger, &ops(), &prod(), &bundle(values.clone()), &Default::default()).await;
-    let e: ApiError = r.expect_err(&format!("{values} was accepted"));
+    let e: ApiError = r.expect_err(&format!("{values} was accepted")).into();
     assert_eq!(
         (e.status.as_u16(), e.detail.code.as_str()),
         (422, "secret_value"),
@@ -419,6 +419,7 @@ async fn unreadable_redaction_key_refuses_instead_of_replacing_it() {
         let e = evidence::attest(&ledger, &ci(), &req, &Default::default())
             .await
             .expect_err("refused");
+        let e = ApiError::from(e);
         assert_eq!(
             (e.status.as_u16(), e.detail.code.as_str()),
             (500, "redaction_key"),

@@ -88,8 +88,12 @@ fn digest(byte: &str) -> String {
     format!("sha256:{}", byte.repeat(32))
 }
 
-fn assert_refused(r: Result<impl std::fmt::Debug, ApiError>, status: u16, code: &str) -> ApiError {
-    let e = r.expect_err("refused");
+fn assert_refused(
+    r: Result<impl std::fmt::Debug, impl Into<ApiError> + std::fmt::Debug>,
+    status: u16,
+    code: &str,
+) -> ApiError {
+    let e: ApiError = r.expect_err("refused").into();
     assert_eq!((e.status.as_u16(), e.detail.code.as_str()), (status, code), "{e:?}");
     e
 }

@@ -503,6 +503,7 @@ async fn a_mistyped_environment_is_named_not_judged() {
         )
         .await
         .expect_err("prdo is not declared");
+        let e = ward_server::ApiError::from(e);
         assert_eq!(
             (e.status.as_u16(), e.detail.code.as_str()),
             (422, "unknown_environment")

@@ -58,8 +58,12 @@ async fn with_artifact(db: &TestDb) -> (Ledger, String) {
     (ledger, d)
 }
 
-fn refused<T: std::fmt::Debug>(r: Result<T, ApiError>, status: u16, code: &str) -> ApiError {
-    let e = r.expect_err("refused");
+fn refused<T: std::fmt::Debug>(
+    r: Result<T, impl Into<ApiError> + std::fmt::Debug>,
+    status: u16,
+    code: &str,
+) -> ApiError {
+    let e: ApiError = r.expect_err("refused").into();
     assert_eq!((e.status.as_u16(), e.detail.code.as_str()), (status, code), "{e:?}");
     e
 }

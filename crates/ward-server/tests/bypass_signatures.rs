@@ -503,11 +503,11 @@ async fn admin_cannot_mint_a_token_that_acts_as_someone_else() {
         let e = identities::create_token(&s.ledger, &operator(), &req(Some(password("bob"))))
             .await
             .expect_err("the operator is not bob");
-        assert_eq!(e.detail.code, "cannot_act_as_another");
+        assert_eq!(e.code, "cannot_act_as_another");
         let e = identities::create_token(&s.ledger, &bob, &req(Some("not-bobs-password".into())))
             .await
             .expect_err("wrong password");
-        assert_eq!(e.detail.code, "reauthentication_failed");
+        assert_eq!(e.code, "reauthentication_failed");
         let t = identities::create_token(&s.ledger, &bob, &req(Some(password("bob"))))
             .await
             .expect("bob's own token");

@@ -359,7 +359,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     )
     .await
     .expect_err("an old token");
-    assert_eq!(old.detail.code, "reauthentication_failed");
+    assert_eq!(old.code, "reauthentication_failed");
     let bobs = ward_server::approvals::sign(
         &ledger,
         &alice,
@@ -374,7 +374,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     )
     .await
     .expect_err("someone else's token");
-    assert_eq!(bobs.detail.code, "reauthentication_failed");
+    assert_eq!(bobs.code, "reauthentication_failed");
     let signed = ward_server::approvals::sign(
         &ledger,
         &alice,
@@ -457,15 +457,15 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     )
     .await
     .expect_err("the bearer itself");
-    assert_eq!(e.detail.code, "reauthentication_failed");
-    assert!(e.detail.message.contains("bearer"), "{}", e.detail.message);
+    assert_eq!(e.code, "reauthentication_failed");
+    assert!(e.message.contains("bearer"), "{}", e.message);
     // A fresh token without the name claim: refused, nothing signed.
     let nameless = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
         "auth_time": now(), "email": "alice@example.org", "groups": ["release-approvers"]}));
     let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(nameless), &risk, &rules, &cx)
         .await
         .expect_err("no printed name");
-    assert_eq!(e.detail.code, "printed_name_missing");
+    assert_eq!(e.code, "printed_name_missing");
     // A silently refreshed token (fresh iat, but the person signed in long ago) is no
     // re-authentication.
     let refreshed = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 602, "iat": now(),
@@ -473,7 +473,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(refreshed), &risk, &rules, &cx)
         .await
         .expect_err("refreshed, not re-authenticated");
-    assert_eq!(e.detail.code, "reauthentication_failed");
+    assert_eq!(e.code, "reauthentication_failed");
     // A separate token from a fresh sign-in, with a name, signs, and the signature carries it.
     let fresh = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 601, "iat": now(),
         "auth_time": now(), "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
@@ -493,7 +493,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
         .await
         .expect_err("replayed");
-    assert_eq!(e.detail.code, "reauthentication_failed");
-    assert!(e.detail.message.contains("already used"), "{}", e.detail.message);
+    assert_eq!(e.code, "reauthentication_failed");
+    assert!(e.message.contains("already used"), "{}", e.message);
     db.cleanup().await;
 }

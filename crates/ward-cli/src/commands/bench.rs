@@ -192,7 +192,7 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
                 },
             )
             .await
-            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+            .map_err(|e| anyhow::anyhow!(e.message))?;
             let state = ward_server::AppState::new(ledger.clone(), signer, "bench.ward.local/log".into());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
@@ -334,12 +334,12 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             },
         )
         .await
-        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        .map_err(|e| anyhow::anyhow!(e.message))?;
         for &(name, bytes) in reports {
             let req = evidence::AttestationRequest::from_bytes(&digest, "auto", name, bytes, false);
             evidence::attest(&ledger, &ci, &req, &Default::default())
                 .await
-                .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+                .map_err(|e| anyhow::anyhow!(e.message))?;
         }
         let c = ward_server::changes::open(
             &ledger,
@@ -356,7 +356,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             false,
         )
         .await
-        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        .map_err(|e| anyhow::anyhow!(e.message))?;
         checked.push(c.id);
         pb.inc(1);
     }
@@ -395,14 +395,14 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
         let t = Instant::now();
         let change = ward_server::changes::get(&ledger, id)
             .await
-            .map_err(|e| anyhow::anyhow!(e.detail.message))?
+            .map_err(|e| anyhow::anyhow!(e.message))?
             .ok_or_else(|| anyhow::anyhow!("change {id} missing"))?;
         // The input exactly as `gate::check` builds it: the placement (promotion order) for the
         // environment, then the server's own input builder.
         let request = gate_svc::CheckRequest::env("prod");
         let placement = ward_server::promotion::placement(&ledger, &policy.environments, &change, &request)
             .await
-            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+            .map_err(|e| anyhow::anyhow!(e.message))?;
         let accepts_rebound = policy
             .environments
             .iter()
@@ -419,7 +419,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             accepts_rebound,
         )
         .await
-        .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+        .map_err(|e| anyhow::anyhow!(e.message))?;
         reads.push(t.elapsed());
         let t2 = Instant::now();
         let d = ward_core::gate::evaluate(policy.bundle_for(&request.environment), &input, &data)?;
@@ -431,7 +431,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
         let t = Instant::now();
         gate_svc::check(&ledger, &ci, id, &request, &policy, &risk, &rules)
             .await
-            .map_err(|e| anyhow::anyhow!(e.detail.message))?;
+            .map_err(|e| anyhow::anyhow!(e.message))?;
         checks.push(t.elapsed());
         pb.inc(1);
     }

@@ -63,7 +63,7 @@ fn identity(id: &str, kind: ActorKind, role: ward_core::Role) -> ward_core::Iden
 /// key first; forged provenance is refused. Returns the artifact digest and report lines.
 async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
     use ward_server::evidence::{self, ArtifactRequest, AttestationRequest};
-    let fail = |e: ward_server::ApiError| anyhow::anyhow!("{}", e.detail.message);
+    let fail = |e: ward_app::AppError| anyhow::anyhow!("{}", e.message);
     let ci = identity(
         "ci:github/acme/scheduling/release.yml",
         ActorKind::Automation,
@@ -118,7 +118,7 @@ async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
         ));
     }
     match evidence::attest(ledger, &ci, &request("forged.dsse.json", FORGED), &guard).await {
-        Err(e) => lines.push(format!("refused   forged.dsse.json             {}", e.detail.code)),
+        Err(e) => lines.push(format!("refused   forged.dsse.json             {}", e.code)),
         Ok(_) => return Err(Failure::verify("forged provenance was accepted").into()),
     }
     Ok((digest, lines))

@@ -42,8 +42,8 @@ const EVIDENCE: &[(&str, &[u8])] = &[
     ),
 ];
 
-fn fail(e: ward_server::ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{} ({}): {}", e.detail.message, e.detail.code, e.detail.hint)
+fn fail(e: ward_app::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({}): {}", e.message, e.code, e.hint)
 }
 
 fn person(id: &str, role: Role) -> Identity {

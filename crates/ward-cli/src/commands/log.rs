@@ -177,7 +177,7 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
             ops::append_batch(&ctx.ledger, events).await.map_err(|e| {
                 Failure::new(
                     "append_refused",
-                    e.detail.message,
+                    e.message,
                     "fix the event and retry; nothing was written",
                 )
             })?

@@ -21,17 +21,16 @@
 mod driver;
 pub mod local;
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::promotion::config::Effective;
 use crate::promotion::{self, Environment, Restore, TargetRun};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_ledger::{ActorKind, EventEnvelope, NewEvent, Payload};
 use ward_runtime::analysis::Thresholds;
@@ -74,7 +73,8 @@ fn default_ready_ms() -> u64 {
 }
 
 /// How a release is exposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     /// Traffic shares step by step.
@@ -86,7 +86,8 @@ pub enum StrategyKind {
 }
 
 /// `strategy` of an environment (or of one rollout).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Strategy {
     /// Canary, blue-green or rings.
@@ -105,14 +106,14 @@ pub struct Strategy {
     pub failure_limit: u32,
     /// Thresholds.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub analysis: Thresholds,
     /// Synthetic calls that must succeed against the new version (at the end of each step).
     #[serde(default)]
     pub http_checks: Vec<HttpCheck>,
     /// PromQL checks (templated by `{{version}}` and `{{tenant}}`) at the end of each step.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub prometheus: Vec<ward_runtime::prometheus::PromCheck>,
     /// Blue-green: how long the old version stays warm for an instant switch back.
     #[serde(default = "default_keep_warm_ms")]
@@ -153,7 +154,8 @@ impl Strategy {
 }
 
 /// A synthetic call against the new version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheck {
     /// Path (and query) to GET.
@@ -171,7 +173,8 @@ fn default_expect() -> u16 {
 }
 
 /// One step of a rollout plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     /// What it is (`10%`, `switch`, a ring name).
     pub label: String,
@@ -236,7 +239,8 @@ pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String>
 }
 
 /// A rollout to start.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RolloutRequest {
     /// Change.
@@ -249,7 +253,8 @@ pub struct RolloutRequest {
 }
 
 /// An operator's command to a running rollout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Command {
     /// Hold at the current step.
@@ -274,7 +279,8 @@ pub struct Order {
 }
 
 /// The body of an operator's command (optional).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CommandRequest {
     /// Why (recorded; 10 to 4000 characters). Promoting a high-tier change past its analysis
@@ -289,13 +295,13 @@ pub const MIN_REASON_CHARS: usize = 10;
 /// Checks an operator's command against the change's tier (pure): promoting skips the analysis
 /// of the remaining steps, so on a high-tier change it needs a reason of at least
 /// [`MIN_REASON_CHARS`] characters. A reason, when given, must be 10 to 4000 characters.
-pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&str>) -> Result<(), ApiError> {
+pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&str>) -> Result<(), AppError> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if let Some(r) = reason
         && (r.chars().count() < MIN_REASON_CHARS || r.len() > 4000 || r.chars().any(char::is_control))
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(AppError::new(
+            Kind::Unprocessable,
             "bad_reason",
             format!("a reason must be {MIN_REASON_CHARS} to 4000 characters on one line"),
             "explain why, e.g. --reason \"hotfix for the failing lab-results feed\"",
@@ -306,8 +312,8 @@ pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&
         crate::freetext::check("reason", r)?;
     }
     if cmd == Command::Promote && tier == ward_core::risk::Tier::High && reason.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(AppError::new(
+            Kind::Unprocessable,
             "promote_reason_required",
             "promoting a high-tier change skips the analysis of its remaining steps and needs a recorded reason",
             format!("give one: ward rollout promote ID --reason \"...\" (at least {MIN_REASON_CHARS} characters)"),
@@ -317,7 +323,8 @@ pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&
 }
 
 /// A step an operator's promote skipped: never analysed, never passed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkippedStep {
     /// Index in the plan.
     pub step: usize,
@@ -331,7 +338,8 @@ pub struct SkippedStep {
 }
 
 /// One recorded event of a rollout.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutEvent {
     /// Event kind.
     pub kind: String,
@@ -340,12 +348,13 @@ pub struct RolloutEvent {
     /// When.
     pub time: String,
     /// Payload.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: Value,
 }
 
 /// A rollout: its plan and where it stands, folded from its events.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rollout {
     /// `RO-<8 hex>`.
     pub id: String,
@@ -385,7 +394,7 @@ pub struct Rollout {
     pub reason: Option<String>,
     /// The last analysis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub last_analysis: Option<Value>,
     /// For a rollback: milliseconds from the breaching measurement to all traffic on stable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -399,7 +408,7 @@ pub struct Rollout {
     pub excused_by: Vec<String>,
     /// The change's risk tier when it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tier: Option<ward_core::risk::Tier>,
     /// Who started it.
     pub started_by: String,
@@ -543,7 +552,7 @@ fn event_of(doc: Value) -> Option<RolloutEvent> {
 }
 
 /// A rollout by id.
-pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Rollout>, ApiError> {
+pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Rollout>, AppError> {
     crate::identities::check_name("rollout", &id.to_ascii_lowercase())?;
     let events: Vec<RolloutEvent> = ledger
         .store()
@@ -556,7 +565,7 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Rollout>, ApiError>
 }
 
 /// Every rollout (optionally of one environment), oldest first.
-pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Rollout>, ApiError> {
+pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Rollout>, AppError> {
     let mut by_id: std::collections::BTreeMap<String, Vec<RolloutEvent>> = Default::default();
     for (key, doc) in ledger.store().projection_list(ROLLOUTS).await? {
         if let (Some((id, _)), Some(e)) = (key.split_once('/'), event_of(doc)) {
@@ -574,7 +583,7 @@ pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Roll
 
 /// Refuses when a rollout of `environment` has not finished (running, paused or halted): a
 /// new rollout, a drill, a promotion or a rollback would pull the runtime from under it.
-pub async fn ensure_idle(ledger: &Ledger, environment: &str) -> Result<(), ApiError> {
+pub async fn ensure_idle(ledger: &Ledger, environment: &str) -> Result<(), AppError> {
     match list(ledger, Some(environment))
         .await?
         .into_iter()
@@ -614,8 +623,8 @@ pub fn engine_identity() -> Identity {
     }
 }
 
-fn conflict(code: &str, message: String, hint: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, message, hint)
+fn conflict(code: &str, message: String, hint: &str) -> AppError {
+    AppError::new(Kind::Conflict, code, message, hint)
 }
 
 impl Engine {
@@ -661,15 +670,12 @@ impl Engine {
                 .insert(env.name.clone(), local.clone());
             let deployments = promotion::deployments(&self.ledger, &env.name)
                 .await
-                .map_err(|e| e.detail.message)?;
+                .map_err(|e| e.message)?;
             let current = promotion::history(&deployments, None).pop();
             if let Some(cur) = current
                 && let Some(digest) = cur.single()
             {
-                let (config, tenants) = self
-                    .recorded_configs(&deployments, &cur)
-                    .await
-                    .map_err(|e| e.detail.message)?;
+                let (config, tenants) = self.recorded_configs(&deployments, &cur).await.map_err(|e| e.message)?;
                 match local
                     .start(&self.data_dir, "stable", digest, config.as_ref(), &tenants)
                     .await
@@ -680,12 +686,12 @@ impl Engine {
                         local.route_stable(&slots);
                     }
                     Err(e) => {
-                        tracing::error!(environment = %env.name, error = %e.detail.message, "cannot start the current release")
+                        tracing::error!(environment = %env.name, error = %e.message, "cannot start the current release")
                     }
                 }
             }
         }
-        for r in list(&self.ledger, None).await.map_err(|e| e.detail.message)? {
+        for r in list(&self.ledger, None).await.map_err(|e| e.message)? {
             if !r.finished() && self.local(&r.environment).is_some() {
                 tracing::warn!(rollout = %r.id, step = r.step, "resuming rollout after restart");
                 self.spawn_driver(r, true);
@@ -700,7 +706,7 @@ impl Engine {
         &self,
         deployments: &[promotion::Deployment],
         release: &Restore,
-    ) -> Result<(Option<Effective>, Vec<(String, Effective)>), ApiError> {
+    ) -> Result<(Option<Effective>, Vec<(String, Effective)>), AppError> {
         let config = promotion::config::load_effective(&self.ledger, release.config_digest.as_deref()).await?;
         let tenants: BTreeMap<String, String> = deployments
             .iter()
@@ -749,7 +755,7 @@ impl Engine {
             .cloned()
     }
 
-    fn local_or_err(&self, name: &str) -> Result<Arc<LocalEnv>, ApiError> {
+    fn local_or_err(&self, name: &str) -> Result<Arc<LocalEnv>, AppError> {
         self.local(name).ok_or_else(|| {
             conflict(
                 "not_local_runtime",
@@ -759,7 +765,7 @@ impl Engine {
         })
     }
 
-    async fn record(&self, by: &Identity, kind: &str, id: &str, env: &str, payload: Value) -> Result<u64, ApiError> {
+    async fn record(&self, by: &Identity, kind: &str, id: &str, env: &str, payload: Value) -> Result<u64, AppError> {
         self.record_texts(by, kind, id, env, payload, crate::documents::Texts::new())
             .await
     }
@@ -773,7 +779,7 @@ impl Engine {
         env: &str,
         mut payload: Value,
         texts: crate::documents::Texts,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, AppError> {
         payload["id"] = json!(id);
         payload["environment"] = json!(env);
         if by.id != engine_identity().id {
@@ -794,7 +800,7 @@ impl Engine {
     }
 
     /// Starts a rollout: the environment's gate (as for a promotion), then the driver.
-    pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, ApiError> {
+    pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, AppError> {
         let env = promotion::find(&self.policy.environments, &req.environment)?.clone();
         self.local_or_err(&env.name)?;
         let strategy = req
@@ -802,7 +808,7 @@ impl Engine {
             .clone()
             .or_else(|| env.strategy.clone())
             .unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
-        let steps = plan(&strategy, &env).map_err(|e| ApiError::invalid(e, "fix the strategy"))?;
+        let steps = plan(&strategy, &env).map_err(|e| AppError::invalid(e, "fix the strategy"))?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
         ensure_idle(&self.ledger, &env.name).await?;
         let cx = promotion::PromotionContext {
@@ -814,7 +820,7 @@ impl Engine {
         };
         let auth = promotion::authorise(&self.ledger, by, &req.change, &env, &[], None, &cx).await?;
         if auth.change.request.artifacts.len() != 1 {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 format!(
                     "{} ships {} artifacts; the local runtime runs one service",
                     auth.change.id,
@@ -857,7 +863,7 @@ impl Engine {
         .await?;
         let r = get(&self.ledger, &id)
             .await?
-            .ok_or_else(|| ApiError::internal("rollout vanished"))?;
+            .ok_or_else(|| AppError::internal("rollout vanished"))?;
         self.spawn_driver(r.clone(), false);
         Ok(r)
     }
@@ -871,10 +877,10 @@ impl Engine {
         id: &str,
         cmd: Command,
         reason: Option<&str>,
-    ) -> Result<Rollout, ApiError> {
+    ) -> Result<Rollout, AppError> {
         operator_is_a_person(by)?;
         let r = get(&self.ledger, id).await?.ok_or_else(|| {
-            ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`")
+            AppError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`")
         })?;
         if r.finished() {
             return Err(conflict(
@@ -922,7 +928,7 @@ impl Engine {
         let task = tokio::spawn(async move {
             let id = r.id.clone();
             if let Err(e) = driver::drive(&engine, r, rx, resumed).await {
-                tracing::error!(rollout = %id, error = %e.detail.message, "rollout driver failed");
+                tracing::error!(rollout = %id, error = %e.message, "rollout driver failed");
             }
             engine
                 .handles
@@ -938,7 +944,7 @@ impl Engine {
     /// A rollback drill: deliberately puts the environment back on its previous known-good
     /// release, measures the time until every request is served by it, and records it
     /// (`drill.recorded`, plus the deployment record of the rollback).
-    pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str) -> Result<Value, ApiError> {
+    pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str) -> Result<Value, AppError> {
         operator_is_a_person(by)?;
         let env = promotion::find(&self.policy.environments, environment)?.clone();
         let local = self.local_or_err(&env.name)?;
@@ -1100,7 +1106,7 @@ impl promotion::DeploymentTarget for LocalTarget {
                     output: format!("{digest} ready on {addr}; all traffic switched\n").into_bytes(),
                 }
             }
-            Err(e) => fail(e.detail.message),
+            Err(e) => fail(e.message),
         }
     }
 
@@ -1174,7 +1180,7 @@ pub(crate) fn local_runs(
 pub(crate) async fn current_tenant_configs(
     ledger: &Ledger,
     env: &Environment,
-) -> Result<Vec<(String, Effective)>, ApiError> {
+) -> Result<Vec<(String, Effective)>, AppError> {
     let mut out = Vec::new();
     for t in env.all_tenants() {
         if let Some(c) = promotion::config::effective(ledger, &env.name, Some(&t)).await? {
@@ -1188,7 +1194,7 @@ pub(crate) async fn current_tenant_configs(
 pub(crate) async fn load_tenant_configs(
     ledger: &Ledger,
     recorded: &BTreeMap<String, String>,
-) -> Result<Vec<(String, Effective)>, ApiError> {
+) -> Result<Vec<(String, Effective)>, AppError> {
     let mut out = Vec::new();
     for (t, d) in recorded {
         if let Some(c) = promotion::config::load_effective(ledger, Some(d)).await? {
@@ -1208,10 +1214,10 @@ pub(crate) fn restore_of(r: &Rollout, deployments: &[promotion::Deployment]) -> 
 
 /// Operating a rollout (pause, resume, promote, abort) or drilling a rollback is a person's
 /// decision, attributed to them: automation never does it (docs/CONTROLS.md).
-fn operator_is_a_person(by: &Identity) -> Result<(), ApiError> {
+fn operator_is_a_person(by: &Identity) -> Result<(), AppError> {
     if by.kind != ward_ledger::ActorKind::Human {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            crate::error::Kind::Forbidden,
             "automation_cannot_operate",
             format!("{} is an automation identity; only people operate rollouts", by.id),
             "a release manager does this with their own token",
@@ -1293,28 +1299,25 @@ mod tests {
     fn promote_past_analysis_on_high_change_needs_a_reason() {
         use ward_core::risk::Tier;
         let refused = check_command(Command::Promote, Tier::High, None).unwrap_err();
-        assert_eq!(refused.detail.code, "promote_reason_required");
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(refused.detail.hint.contains("--reason"), "{}", refused.detail.hint);
+        assert_eq!(refused.code, "promote_reason_required");
+        assert_eq!(refused.kind, Kind::Unprocessable);
+        assert!(refused.hint.contains("--reason"), "{}", refused.hint);
         // Blank or too short is no reason.
         assert_eq!(
             check_command(Command::Promote, Tier::High, Some("   "))
                 .unwrap_err()
-                .detail
                 .code,
             "promote_reason_required"
         );
         assert_eq!(
             check_command(Command::Promote, Tier::High, Some("because"))
                 .unwrap_err()
-                .detail
                 .code,
             "bad_reason"
         );
         assert_eq!(
             check_command(Command::Pause, Tier::Low, Some("line\nbreak here"))
                 .unwrap_err()
-                .detail
                 .code,
             "bad_reason"
         );

@@ -4,19 +4,19 @@
 use super::{Deployment, deployments};
 use crate::approvals::Approval;
 use crate::changes;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::exceptions::{Breakglass, Waiver};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use utoipa::ToSchema;
 use ward_core::approval::ApprovalRules;
 use ward_core::gate::Excused;
 use ward_core::risk::RiskRules;
 use ward_store::Ledger;
 
 /// One release in the notes: a deployment and what it shipped and relied on.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseEntry {
     /// The deployment record.
     pub deployment: Deployment,
@@ -197,7 +197,7 @@ pub fn relied_on(
 
 /// The gate decision `seq` and its stored input document, when both can be read and the input
 /// matches its digest (anything else: `None`, and the notes say so).
-async fn decision_input(ledger: &Ledger, seq: u64) -> Result<Option<(Vec<Excused>, Value)>, ApiError> {
+async fn decision_input(ledger: &Ledger, seq: u64) -> Result<Option<(Vec<Excused>, Value)>, AppError> {
     if seq == 0 {
         return Ok(None);
     }
@@ -220,10 +220,10 @@ pub async fn release_notes(
     since: Option<&str>,
     risk: &RiskRules,
     rules: &ApprovalRules,
-) -> Result<Vec<ReleaseEntry>, ApiError> {
+) -> Result<Vec<ReleaseEntry>, AppError> {
     let since = match since {
         Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
-            ApiError::invalid(
+            AppError::invalid(
                 format!("--since {s:?}: {e}"),
                 "give an RFC 3339 time, e.g. 2026-11-01T00:00:00Z",
             )

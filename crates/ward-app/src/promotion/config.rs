@@ -19,11 +19,10 @@
 //! bundle with `T`'s own bundle merged over it — never another tenant's. It is stored under its
 //! digest and that digest goes into the deployment record.
 
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::error::AppError;
+use crate::error::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_evidence::guard::{self, GuardConfig};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
@@ -133,19 +132,21 @@ const METADATA_ENDINGS: [&str; 12] = [
 ];
 
 /// A bundle to publish.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfigRequest {
     /// The tenant it is for; none for the whole environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// The configuration: a JSON object.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: Value,
 }
 
 /// A published bundle (without its values).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigBundle {
     /// Environment.
     pub environment: String,
@@ -205,9 +206,9 @@ impl Projector for ConfigProjector {
     }
 }
 
-fn refused(code: &str, message: String) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+fn refused(code: &str, message: String) -> AppError {
+    AppError::new(
+        Kind::Unprocessable,
         code,
         message,
         "keep the secret in your secret manager and reference it: env://NAME, file:///path or vault://path#key",
@@ -520,7 +521,7 @@ struct Leaf {
 /// Walks the values: dotted paths of all leaves, and of references; refuses secret values
 /// (whole bundle, `secret_value`, naming the path — never the value, and not the path either when
 /// the guard finds something in the path itself).
-fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<String>), ApiError> {
+fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<String>), AppError> {
     fn walk(path: &str, key: &str, above: KeyClass, v: &Value, out: &mut Vec<Leaf>) {
         match v {
             Value::Object(m) => {
@@ -610,29 +611,29 @@ pub async fn publish(
     env: &Environment,
     req: &ConfigRequest,
     guard_cfg: &GuardConfig,
-) -> Result<ConfigBundle, ApiError> {
+) -> Result<ConfigBundle, AppError> {
     if let Some(t) = &req.tenant
         && !env.all_tenants().contains(t)
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{} has no tenant {t:?}", env.name),
             "declare the tenant in [[environments]] tenants or rings",
         ));
     }
     if !req.values.is_object() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "a config bundle is a JSON object",
             "give key/value pairs, e.g. {\"db\": {\"url\": \"env://DB_URL\"}}",
         ));
     }
     let bytes = ward_ledger::envelope::canonical_json(&req.values).map_err(|e| {
-        ApiError::invalid(
+        AppError::invalid(
             format!("the bundle cannot be canonicalised: {e}"),
             "use JSON numbers within ±2^53",
         )
     })?;
     if bytes.len() > MAX_BUNDLE {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("the bundle is {} bytes; at most {MAX_BUNDLE}", bytes.len()),
             "split configuration per tenant, or reference large files",
         ));
@@ -655,31 +656,31 @@ pub async fn publish(
     let mut doc = payload;
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
-    serde_json::from_value(doc).map_err(ApiError::internal)
+    serde_json::from_value(doc).map_err(AppError::internal)
 }
 
 /// Bundles published for an environment (or one tenant), oldest first.
-pub async fn history(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Vec<ConfigBundle>, ApiError> {
+pub async fn history(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Vec<ConfigBundle>, AppError> {
     ledger
         .store()
         .projection_prefix(CONFIGS, &key_prefix(env, tenant))
         .await?
         .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect()
 }
 
 /// A stored document by digest, checked against it.
-pub async fn load(ledger: &Ledger, digest: &str) -> Result<Vec<u8>, ApiError> {
+pub async fn load(ledger: &Ledger, digest: &str) -> Result<Vec<u8>, AppError> {
     let bytes = ledger.store().evidence(digest).await?.ok_or_else(|| {
-        ApiError::not_found(
+        AppError::not_found(
             format!("stored configuration {digest} is missing"),
             "it was stored when published; check the store with `ward log fsck`",
         )
     })?;
     if ward_evidence::digest::of_bytes(&bytes) != digest {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "tampered",
             format!("stored configuration {digest} does not match its digest"),
             "the evidence store was altered; restore it from backup",
@@ -688,11 +689,11 @@ pub async fn load(ledger: &Ledger, digest: &str) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
-async fn current_values(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<(String, Value)>, ApiError> {
+async fn current_values(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<(String, Value)>, AppError> {
     let Some(b) = history(ledger, env, tenant).await?.pop() else {
         return Ok(None);
     };
-    let v = serde_json::from_slice(&load(ledger, &b.digest).await?).map_err(ApiError::internal)?;
+    let v = serde_json::from_slice(&load(ledger, &b.digest).await?).map_err(AppError::internal)?;
     Ok(Some((b.digest, v)))
 }
 
@@ -709,7 +710,7 @@ fn merge(base: &mut Value, over: &Value) {
 
 /// The effective configuration for a deployment to `tenant` (or the whole environment): the
 /// environment bundle with that tenant's bundle over it. `None` when neither exists.
-pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<Effective>, ApiError> {
+pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<Effective>, AppError> {
     let base = current_values(ledger, env, None).await?;
     let own = match tenant {
         Some(t) => current_values(ledger, env, Some(t)).await?,
@@ -725,14 +726,14 @@ pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Resu
         bundles.push(digest.clone());
     }
     let doc = json!({"environment": env, "tenant": tenant, "bundles": bundles, "values": values});
-    let bytes = ward_ledger::envelope::canonical_json(&doc).map_err(ApiError::internal)?;
+    let bytes = ward_ledger::envelope::canonical_json(&doc).map_err(AppError::internal)?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
     ledger.store().put_evidence(&digest, &bytes).await?;
     Ok(Some(Effective { digest, bytes }))
 }
 
 /// An effective configuration recorded by digest, loaded back (`None` for no digest).
-pub async fn load_effective(ledger: &Ledger, digest: Option<&str>) -> Result<Option<Effective>, ApiError> {
+pub async fn load_effective(ledger: &Ledger, digest: Option<&str>) -> Result<Option<Effective>, AppError> {
     match digest {
         Some(d) => Ok(Some(Effective {
             digest: d.to_string(),
@@ -743,7 +744,8 @@ pub async fn load_effective(ledger: &Ledger, digest: Option<&str>) -> Result<Opt
 }
 
 /// The configuration of an environment or tenant, for reading.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigView {
     /// Environment.
     pub environment: String,
@@ -754,7 +756,7 @@ pub struct ConfigView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// The values (secrets only as references).
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: Value,
     /// Every bundle published here, oldest first.
     pub history: Vec<ConfigBundle>,
@@ -766,11 +768,11 @@ pub async fn view(
     env: &Environment,
     tenant: Option<&str>,
     effective_view: bool,
-) -> Result<ConfigView, ApiError> {
+) -> Result<ConfigView, AppError> {
     if let Some(t) = tenant
         && !env.all_tenants().iter().any(|x| x == t)
     {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("{} has no tenant {t:?}", env.name),
             "see the environment's tenants in ward.toml",
         ));
@@ -779,7 +781,7 @@ pub async fn view(
     let (digest, values) = if effective_view {
         match effective(ledger, &env.name, tenant).await? {
             Some(e) => {
-                let doc: Value = serde_json::from_slice(&e.bytes).map_err(ApiError::internal)?;
+                let doc: Value = serde_json::from_slice(&e.bytes).map_err(AppError::internal)?;
                 (Some(e.digest), doc.get("values").cloned().unwrap_or(Value::Null))
             }
             None => (None, json!({})),

@@ -3,7 +3,7 @@
 //! switch.
 
 use super::RuntimeConfig;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::promotion::config::Effective;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -99,13 +99,13 @@ impl LocalEnv {
         digest: &str,
         config: Option<&Effective>,
         tenants: &[(String, Effective)],
-    ) -> Result<Running, ApiError> {
+    ) -> Result<Running, AppError> {
         let source = find_artifact(&self.config.artifacts, digest)?;
         let root = data_dir.join("runtime");
         let d = digest.to_string();
         let installed = tokio::task::spawn_blocking(move || ward_runtime::artifact::install(&root, &source, &d))
             .await
-            .map_err(ApiError::internal)?
+            .map_err(AppError::internal)?
             .map_err(runtime_error)?;
         let mut env = match config {
             Some(c) => config_vars(&c.bytes),
@@ -118,7 +118,7 @@ impl LocalEnv {
         }
         if !tenants.is_empty() {
             let dir = tenant_config_dir(&data_dir.join("runtime"), tenants)
-                .map_err(|e| ApiError::internal(format!("writing the tenants' configuration: {e}")))?;
+                .map_err(|e| AppError::internal(format!("writing the tenants' configuration: {e}")))?;
             env.push(("WARD_TENANT_CONFIG_DIR".into(), dir.display().to_string()));
         }
         let instance = Instance::start(InstanceSpec {
@@ -170,7 +170,7 @@ fn tenant_config_dir(root: &Path, tenants: &[(String, Effective)]) -> std::io::R
     let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(&parent)?;
     for (tenant, c) in tenants {
         crate::identities::check_name("tenant", tenant)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.detail.message))?;
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.message))?;
         std::fs::write(tmp.path().join(format!("{tenant}.json")), &c.bytes)?;
     }
     match std::fs::rename(tmp.path(), &dir) {
@@ -185,10 +185,10 @@ fn tenant_config_dir(root: &Path, tenants: &[(String, Effective)]) -> std::io::R
     }
 }
 
-fn runtime_error(e: ward_runtime::RuntimeError) -> ApiError {
+fn runtime_error(e: ward_runtime::RuntimeError) -> AppError {
     if let ward_runtime::RuntimeError::Unsafe(u) = &e {
-        return ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        return AppError::new(
+            crate::error::Kind::Unprocessable,
             "artifact_unsafe",
             e.to_string(),
             format!(
@@ -197,8 +197,8 @@ fn runtime_error(e: ward_runtime::RuntimeError) -> ApiError {
             ),
         );
     }
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+    AppError::new(
+        crate::error::Kind::Unprocessable,
         "runtime_error",
         e.to_string(),
         "check the artifact and its health path ([environments.runtime] in ward.toml)",
@@ -209,12 +209,12 @@ fn runtime_error(e: ward_runtime::RuntimeError) -> ApiError {
 type DigestCache = Mutex<HashMap<(PathBuf, u64, std::time::SystemTime), String>>;
 
 /// The file in `dir` whose sha256 is `digest` (hashes are cached by path, size and time).
-pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, ApiError> {
+pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, AppError> {
     static CACHE: OnceLock<DigestCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::new(
+            crate::error::Kind::Unprocessable,
             "artifact_not_found",
             format!("cannot read the artifact directory {}: {e}", dir.display()),
             "set [environments.runtime] artifacts to the directory holding your builds",
@@ -253,8 +253,8 @@ pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, ApiError> {
             return Ok(path);
         }
     }
-    Err(ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+    Err(AppError::new(
+        crate::error::Kind::Unprocessable,
         "artifact_not_found",
         format!("no file in {} has digest {digest}", dir.display()),
         "put the build whose sha256 is this digest in the artifact directory",

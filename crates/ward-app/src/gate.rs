@@ -8,13 +8,12 @@
 
 use crate::approvals;
 use crate::changes::{self, Change};
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::evidence;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_core::approval::ApprovalRules;
 use ward_core::gate::{Decision, INPUT_VERSION, PolicyBundle, Reason, evaluate};
@@ -371,7 +370,8 @@ fn add_dir(bundle: &mut PolicyBundle, dir: &Path) -> Result<(), String> {
 }
 
 /// A recorded gate decision.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateDecision {
     /// Decision id: the log entry that records it.
     pub id: u64,
@@ -399,7 +399,8 @@ pub struct GateDecision {
 }
 
 /// What a replay found.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Replay {
     /// The recorded decision.
     pub recorded: GateDecision,
@@ -410,7 +411,8 @@ pub struct Replay {
 }
 
 /// A check to run.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     /// Target environment.
@@ -446,11 +448,11 @@ pub async fn input(
     risk: &RiskRules,
     rules: &ApprovalRules,
     accepts_rebound: bool,
-) -> Result<Value, ApiError> {
+) -> Result<Value, AppError> {
     let now = jiff::Timestamp::now();
     let calendar = calendar
         .state(environment, change.tier.as_str(), now)
-        .map_err(ApiError::internal)?;
+        .map_err(AppError::internal)?;
     let mut evidence_list = Vec::new();
     let mut vulnerabilities = Vec::new();
     let mut attestation_ids = Vec::new();
@@ -570,9 +572,9 @@ pub async fn input(
     }))
 }
 
-fn policy_error(e: ward_core::gate::GateError) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+fn policy_error(e: ward_core::gate::GateError) -> AppError {
+    AppError::new(
+        crate::error::Kind::Unprocessable,
         "policy_error",
         e.to_string(),
         "fix the policy (run `ward policy test`)",
@@ -589,11 +591,11 @@ pub async fn check(
     policy: &GatePolicy,
     risk: &RiskRules,
     rules: &ApprovalRules,
-) -> Result<GateDecision, ApiError> {
+) -> Result<GateDecision, AppError> {
     let environment = req.environment.as_str();
     crate::identities::check_name("environment", environment)?;
     let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
-        ApiError::not_found(
+        AppError::not_found(
             format!("no change {change_id:?}"),
             "list changes with `ward change list`",
         )
@@ -611,8 +613,8 @@ pub async fn check(
                     .join(", ")
             ),
         };
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(AppError::new(
+            crate::error::Kind::Unprocessable,
             "unknown_environment",
             format!("{environment} is not a declared environment"),
             hint,
@@ -635,8 +637,8 @@ pub async fn check(
     )
     .await?;
     let decision = evaluate(policy.bundle_for(environment), &input, &policy.data()).map_err(policy_error)?;
-    let input_bytes = serde_json::to_vec(&input).map_err(ApiError::internal)?;
-    let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(ApiError::internal)?;
+    let input_bytes = serde_json::to_vec(&input).map_err(AppError::internal)?;
+    let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(AppError::internal)?;
     let (input_digest, policy_digest) = (of_bytes(&input_bytes), of_bytes(&policy_bytes));
     let payload = json!({
         "change": change.id,
@@ -676,15 +678,15 @@ pub async fn check(
 }
 
 /// A recorded decision by id.
-pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, ApiError> {
+pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError> {
     let missing = || {
-        ApiError::not_found(
+        AppError::not_found(
             format!("no gate decision {id}"),
             "decision ids are printed by `ward gate check`",
         )
     };
     let entry = ledger.store().entries(id, 1).await?.pop().ok_or_else(missing)?;
-    let env = EventEnvelope::from_leaf(&entry.leaf).map_err(ApiError::internal)?;
+    let env = EventEnvelope::from_leaf(&entry.leaf).map_err(AppError::internal)?;
     let Payload::Inline(p) = env.payload else {
         return Err(missing());
     };
@@ -694,33 +696,33 @@ pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, ApiError
     let mut doc = p;
     doc["id"] = json!(id);
     doc["time"] = json!(env.time);
-    serde_json::from_value(doc).map_err(ApiError::internal)
+    serde_json::from_value(doc).map_err(AppError::internal)
 }
 
 /// Re-evaluates a recorded decision from its stored input and policy documents.
-pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, ApiError> {
+pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, AppError> {
     let recorded = decision(ledger, id).await?;
     let load = |digest: String| async move {
         let bytes = ledger.store().evidence(&digest).await?.ok_or_else(|| {
-            ApiError::not_found(
+            AppError::not_found(
                 format!("stored document {digest} is missing"),
                 "it was stored with the decision; check the store with `ward log fsck`",
             )
         })?;
         if of_bytes(&bytes) != digest {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
+            return Err(AppError::new(
+                crate::error::Kind::Conflict,
                 "tampered",
                 format!("stored document {digest} does not match its digest"),
                 "the evidence store was altered; restore it from backup",
             ));
         }
-        serde_json::from_slice::<Value>(&bytes).map_err(ApiError::internal)
+        serde_json::from_slice::<Value>(&bytes).map_err(AppError::internal)
     };
     let input = load(recorded.input_digest.clone()).await?;
     let policy = load(recorded.policy_digest.clone()).await?;
     let files: Vec<(String, String)> =
-        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(ApiError::internal)?;
+        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(AppError::internal)?;
     let bundle = PolicyBundle { files };
     let data = policy.get("data").cloned().unwrap_or(Value::Null);
     let replayed = evaluate(&bundle, &input, &data).map_err(policy_error)?;

@@ -9,12 +9,11 @@
 //! of duties is [`changes::check_decider`] (opener, authors, editors, classifiers, automation).
 
 use crate::changes::{self, Change};
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::evidence;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_core::approval::{ApprovalRules, Manifest, digest_json};
 use ward_core::risk::RiskRules;
@@ -25,7 +24,8 @@ const APPROVALS: &str = "approvals";
 pub use crate::reauth::REAUTH_MAX_AGE_SECS;
 
 /// A signature to make.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
     /// Meaning (one of `[approvals] meanings`; default authored, reviewed, approved,
@@ -46,7 +46,8 @@ pub struct SignRequest {
 }
 
 /// A recorded signature.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// Change id.
     pub change: String,
@@ -114,7 +115,7 @@ pub async fn manifest(
     change: &Change,
     risk: &RiskRules,
     rules: &ApprovalRules,
-) -> Result<Manifest, ApiError> {
+) -> Result<Manifest, AppError> {
     let mut attestations = Vec::new();
     for a in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
         attestations.extend(evidence::attestations(ledger, a).await?.into_iter().map(|x| x.id));
@@ -133,14 +134,14 @@ pub fn manifest_of(change: &Change, attestations: Vec<String>, risk: &RiskRules,
 }
 
 /// A change's signatures, oldest first, each marked stale or not against `current`.
-pub async fn list(ledger: &Ledger, change: &str, current: &str) -> Result<Vec<Approval>, ApiError> {
+pub async fn list(ledger: &Ledger, change: &str, current: &str) -> Result<Vec<Approval>, AppError> {
     ledger
         .store()
         .projection_prefix(APPROVALS, &format!("{change}/"))
         .await?
         .into_iter()
         .map(|(_, doc)| {
-            let mut a: Approval = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            let mut a: Approval = serde_json::from_value(doc).map_err(AppError::internal)?;
             a.stale = a.manifest_digest != current;
             Ok(a)
         })
@@ -148,7 +149,8 @@ pub async fn list(ledger: &Ledger, change: &str, current: &str) -> Result<Vec<Ap
 }
 
 /// A change's signatures and the manifest a new one would cover.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalsView {
     /// The manifest a signature would cover now.
     pub manifest: Manifest,
@@ -164,10 +166,10 @@ pub async fn view(
     id: &str,
     risk: &RiskRules,
     rules: &ApprovalRules,
-) -> Result<ApprovalsView, ApiError> {
+) -> Result<ApprovalsView, AppError> {
     let change = changes::get(ledger, id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
+        .ok_or_else(|| AppError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let approvals = list(ledger, id, &manifest_digest).await?;
@@ -188,21 +190,21 @@ pub async fn sign(
     risk: &RiskRules,
     rules: &ApprovalRules,
     cx: &crate::reauth::Context<'_>,
-) -> Result<Approval, ApiError> {
+) -> Result<Approval, AppError> {
     let Some(change) = changes::get(ledger, change_id).await? else {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("no change {change_id:?}"),
             "list changes with `ward change list`",
         ));
     };
     if !rules.meanings.contains(&req.meaning) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("unknown meaning {:?}", req.meaning),
             format!("use one of: {}", rules.meanings.join(", ")),
         ));
     }
     if req.comment.len() > 4000 || req.comment.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "a comment is at most 4000 characters without control characters",
             "shorten --comment",
         ));
@@ -221,7 +223,7 @@ pub async fn sign(
     let judged = crate::reauth::with_directory_roles(ledger, by).await?;
     if let Err(r) = changes::check_decider(&judged, &change, rules) {
         return Err(refused(crate::reauth::Refused {
-            status: StatusCode::FORBIDDEN,
+            kind: Kind::Forbidden,
             code: r.code,
             reason: r.reason,
             hint: "separation of duties: another person must sign".into(),

@@ -9,7 +9,6 @@ use super::config::Effective;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 /// Most output kept from a deployment command (the rest is cut, and the cut is recorded).
 pub const MAX_OUTPUT: usize = 256 * 1024;
@@ -48,7 +47,8 @@ pub struct DeployOutcome {
 }
 
 /// What runs in one tenant (or the whole environment), as a runtime reports it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Running {
     /// Tenant, when the runtime reports per tenant.
@@ -78,12 +78,12 @@ pub trait DeploymentTarget: Send + Sync {
 pub fn target_for(
     env: &Environment,
     runtime: Option<&std::sync::Arc<crate::rollout::Engine>>,
-) -> Result<Box<dyn DeploymentTarget>, crate::error::ApiError> {
+) -> Result<Box<dyn DeploymentTarget>, crate::error::AppError> {
     if env.runtime.is_some() {
         return match runtime {
             Some(engine) => Ok(Box::new(crate::rollout::LocalTarget::new(engine.clone(), &env.name))),
-            None => Err(crate::error::ApiError::new(
-                axum::http::StatusCode::CONFLICT,
+            None => Err(crate::error::AppError::new(
+                crate::error::Kind::Conflict,
                 "runtime_unavailable",
                 format!(
                     "{} runs on the local runtime, which lives inside `ward serve`",

@@ -2,12 +2,11 @@
 //! (`crate::identities`) writes it; re-authentication (`crate::reauth`) and the rest of the
 //! server read it from here, so neither depends on the other.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use ward_core::Role;
 use ward_store::Ledger;
 
@@ -15,7 +14,8 @@ use ward_store::Ledger;
 pub(crate) const USERS: &str = "users";
 
 /// A local user (`users` projection).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRecord {
     /// Login name; the identity is `user:<name>`.
     pub name: String,
@@ -37,9 +37,9 @@ pub struct UserRecord {
 }
 
 /// The refusal for an account that waits for its second administrator.
-pub fn pending_refusal(user: &UserRecord) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+pub fn pending_refusal(user: &UserRecord) -> AppError {
+    AppError::new(
+        Kind::Forbidden,
         "account_pending",
         format!(
             "user {} was added by {} and waits for a second administrator's activation",
@@ -51,7 +51,7 @@ pub fn pending_refusal(user: &UserRecord) -> ApiError {
 }
 
 /// Checks a token or user name: 1–64 of `[a-z0-9._-]`, starting with a letter or digit.
-pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+pub fn check_name(what: &str, name: &str) -> Result<(), AppError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
@@ -62,7 +62,7 @@ pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         // The name is not repeated: a refused name may hold anything.
-        Err(ApiError::invalid(
+        Err(AppError::invalid(
             format!("invalid {what} name ({} characters)", name.chars().count()),
             "use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
         ))
@@ -70,16 +70,16 @@ pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
 }
 
 /// A local user by name.
-pub async fn user_record(ledger: &Ledger, name: &str) -> Result<Option<UserRecord>, ApiError> {
+pub async fn user_record(ledger: &Ledger, name: &str) -> Result<Option<UserRecord>, AppError> {
     match ledger.store().projection(USERS, name).await? {
-        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(ApiError::internal)?)),
+        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(AppError::internal)?)),
         None => Ok(None),
     }
 }
 
 /// Checks a local user's password (argon2id, off the async threads). A right password for an
 /// account still waiting for activation is refused (`account_pending`), never accepted.
-pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Result<Option<UserRecord>, ApiError> {
+pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Result<Option<UserRecord>, AppError> {
     let Some(user) = user_record(ledger, name).await? else {
         return Ok(None);
     };
@@ -91,7 +91,7 @@ pub async fn check_password(ledger: &Ledger, name: &str, password: &str) -> Resu
         PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(AppError::internal)?;
     if ok && user.pending {
         return Err(pending_refusal(&user));
     }

@@ -7,16 +7,15 @@
 //! [`Directory`] caches token lookups in memory and re-reads a cached token after
 //! [`CACHE_TTL`], so a revocation through another replica takes effect within that time.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use argon2::Argon2;
 use argon2::password_hash::PasswordHasher;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
-use utoipa::ToSchema;
 use ward_core::token::ApiToken;
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, EventEnvelope, NewEvent};
@@ -32,7 +31,8 @@ use crate::users::USERS;
 pub use crate::users::{UserRecord, check_name, check_password, user_record};
 
 /// A token as stored in the `tokens` projection (the secret only as its hash).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRecord {
     /// Public token id.
     pub id: String,
@@ -41,7 +41,7 @@ pub struct TokenRecord {
     /// The identity the token authenticates as.
     pub identity: String,
     /// Person or automation.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: ActorKind,
     /// Roles granted.
     pub roles: Vec<Role>,
@@ -49,7 +49,7 @@ pub struct TokenRecord {
     pub expires_at: Option<i64>,
     /// Hex SHA-256 of the secret.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[schema(ignore)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub secret_sha256: String,
     /// Whether it was revoked (filled in when listing).
     #[serde(default)]
@@ -61,7 +61,8 @@ pub struct TokenRecord {
 }
 
 /// A newly created token: the only time its secret is shown.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// The token string to give the client (shown once).
     pub token: String,
@@ -101,7 +102,8 @@ fn now_secs() -> i64 {
 }
 
 /// What a token is for: automation (`token:<name>`) or a person (`user:<name>`).
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
     /// Token name (automation identity `token:<name>`), or the user for a person's token.
     pub name: String,
@@ -119,13 +121,13 @@ pub struct TokenRequest {
 }
 
 /// Creates a token and records it; returns the secret once.
-pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) -> Result<CreatedToken, ApiError> {
+pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) -> Result<CreatedToken, AppError> {
     check_name("token", &req.name)?;
     if req.roles.is_empty() {
-        return Err(ApiError::invalid("a token needs at least one role", "pass --role ROLE"));
+        return Err(AppError::invalid("a token needs at least one role", "pass --role ROLE"));
     }
     if req.expires_in_secs.is_some_and(|s| s <= 0) {
-        return Err(ApiError::invalid("expiry must be in the future", "e.g. --expires 30d"));
+        return Err(AppError::invalid("expiry must be in the future", "e.g. --expires 30d"));
     }
     let (identity, kind) = match &req.user {
         Some(user) => {
@@ -142,8 +144,8 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
                         payload: json!({ "by": by.id, "code": "cannot_act_as_another", "user": user, "reason": reason }),
                     })
                     .await?;
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
+                return Err(AppError::new(
+                    Kind::Forbidden,
                     "cannot_act_as_another",
                     format!("{reason}; the attempt was recorded"),
                     "the person creates their own token (ward token create --user NAME with their password) or signs in",
@@ -166,9 +168,9 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
             }
             let record = user_record(ledger, user)
                 .await?
-                .ok_or_else(|| ApiError::not_found(format!("no local user {user:?}"), "add it with `ward user add`"))?;
+                .ok_or_else(|| AppError::not_found(format!("no local user {user:?}"), "add it with `ward user add`"))?;
             if let Some(r) = req.roles.iter().find(|r| !record.roles.contains(r)) {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     format!("user {user} does not hold role {r}"),
                     "a person's token can carry only roles the user has",
                 ));
@@ -177,7 +179,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
         }
         None => (format!("token:{}", req.name), ActorKind::Automation),
     };
-    let token = ApiToken::generate().map_err(ApiError::internal)?;
+    let token = ApiToken::generate().map_err(AppError::internal)?;
     let record = TokenRecord {
         id: token.id.clone(),
         name: req.name.clone(),
@@ -196,8 +198,8 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
     })
 }
 
-async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &TokenRecord) -> Result<(), ApiError> {
-    let payload = serde_json::to_value(record).map_err(ApiError::internal)?;
+async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &TokenRecord) -> Result<(), AppError> {
+    let payload = serde_json::to_value(record).map_err(AppError::internal)?;
     ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -210,9 +212,9 @@ async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &Token
 }
 
 /// Revokes a token by id.
-pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), ApiError> {
+pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), AppError> {
     if ledger.store().projection(TOKENS, id).await?.is_none() {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("no token {id:?}"),
             "list tokens with `ward token list`",
         ));
@@ -230,7 +232,7 @@ pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Direct
 }
 
 /// Every token (secrets never included), with revocation state.
-pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, ApiError> {
+pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, AppError> {
     let revoked: std::collections::HashSet<String> = ledger
         .store()
         .projection_list(REVOKED)
@@ -240,7 +242,7 @@ pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, ApiError> 
         .collect();
     let mut out = Vec::new();
     for (id, doc) in ledger.store().projection_list(TOKENS).await? {
-        let mut r: TokenRecord = serde_json::from_value(doc).map_err(ApiError::internal)?;
+        let mut r: TokenRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
         r.secret_sha256.clear();
         r.revoked = revoked.contains(&id);
         out.push(r);
@@ -249,7 +251,8 @@ pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, ApiError> 
 }
 
 /// A local user to add.
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRequest {
     /// Login name.
     pub name: String,
@@ -262,13 +265,13 @@ pub struct UserRequest {
 }
 
 /// Adds a local user: the password hash is stored outside the log, the user as an event.
-pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Result<UserRecord, ApiError> {
+pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Result<UserRecord, AppError> {
     check_name("user", &req.name)?;
     if by.kind != ActorKind::Human {
         // A token can be minted by the administrator who would then activate its users: people
         // are added by people.
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            Kind::Forbidden,
             "automation_cannot_add_people",
             format!(
                 "{} is automation; people are added by an administrator in person",
@@ -282,24 +285,24 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     static ADDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = ADDING.lock().await;
     if req.display_name.trim().is_empty() || req.display_name.len() > 200 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "display name must be 1 to 200 characters",
             "pass --display-name",
         ));
     }
     crate::freetext::check("display name", &req.display_name)?;
     if req.password.chars().count() < 12 || req.password.len() > 1024 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "password must be 12 to 1024 characters",
             "choose a longer passphrase",
         ));
     }
     if req.roles.is_empty() {
-        return Err(ApiError::invalid("a user needs at least one role", "pass --role ROLE"));
+        return Err(AppError::invalid("a user needs at least one role", "pass --role ROLE"));
     }
     if user_record(ledger, &req.name).await?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "conflict",
             format!("user {} exists", req.name),
             "pick another name",
@@ -311,8 +314,8 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         .into_iter()
         .find(|u| same_printed_name(&u.display_name, printed))
     {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "printed_name_taken",
             format!("user {} already signs with this printed name", other.name),
             "give each person a printed name of their own (e.g. with a middle initial): signatures must tell people apart",
@@ -325,8 +328,8 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
             .map(|h| h.to_string())
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)?;
     let record = UserRecord {
         name: req.name.clone(),
         display_name: req.display_name.trim().to_string(),
@@ -339,7 +342,7 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         actor: by.actor(),
         kind: "user.added".into(),
         subject: format!("user:{}", req.name),
-        payload: serde_json::to_value(&record).map_err(ApiError::internal)?,
+        payload: serde_json::to_value(&record).map_err(AppError::internal)?,
     };
     // Judged before the password hash is kept: a refused user leaves nothing behind.
     ledger.admit(&event)?;
@@ -392,27 +395,27 @@ fn is_local_operator(by: &Identity) -> bool {
 
 /// Activates a user added by another administrator (`user.activated`). Never the administrator
 /// who added the user, never the user, never automation.
-pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result<UserRecord, ApiError> {
+pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result<UserRecord, AppError> {
     check_name("user", name)?;
     let Some(mut user) = user_record(ledger, name).await? else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
+        return Err(AppError::new(
+            Kind::NotFound,
             "not_found",
             format!("no user {name}"),
             "list users with: ward user list",
         ));
     };
     if !user.pending {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "not_pending",
             format!("user {name} is already active"),
             "nothing to do",
         ));
     }
     let refuse = |code: &'static str, reason: String| {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        Err(AppError::new(
+            Kind::Forbidden,
             code,
             reason,
             "a second administrator, not the one who added the user, activates it",
@@ -434,26 +437,26 @@ pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result
             actor: by.actor(),
             kind: "user.activated".into(),
             subject: format!("user:{name}"),
-            payload: serde_json::to_value(&user).map_err(ApiError::internal)?,
+            payload: serde_json::to_value(&user).map_err(AppError::internal)?,
         })
         .await?;
     Ok(user)
 }
 
 /// Every local user.
-pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, ApiError> {
+pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, AppError> {
     ledger
         .store()
         .projection_list(USERS)
         .await?
         .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect()
 }
 
 /// Starts a sign-in session for a user whose password was checked: a human token that expires.
-pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<CreatedToken, ApiError> {
-    let token = ApiToken::generate().map_err(ApiError::internal)?;
+pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<CreatedToken, AppError> {
+    let token = ApiToken::generate().map_err(AppError::internal)?;
     let identity = Identity {
         id: format!("user:{}", user.name),
         kind: ActorKind::Human,
@@ -522,7 +525,7 @@ impl Directory {
     }
 
     /// Authenticates a bearer token string.
-    pub async fn authenticate(&self, ledger: &Ledger, bearer: &str) -> Result<Result<Identity, AuthFailure>, ApiError> {
+    pub async fn authenticate(&self, ledger: &Ledger, bearer: &str) -> Result<Result<Identity, AuthFailure>, AppError> {
         let Ok(token) = ApiToken::parse(bearer) else {
             return Ok(Err(AuthFailure::Malformed));
         };
@@ -539,7 +542,7 @@ impl Directory {
                 let Some(doc) = ledger.store().projection(TOKENS, &token.id).await? else {
                     return Ok(Err(AuthFailure::Unknown));
                 };
-                let record: TokenRecord = serde_json::from_value(doc).map_err(ApiError::internal)?;
+                let record: TokenRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
                 let revoked = ledger.store().projection(REVOKED, &token.id).await?.is_some();
                 let c = Cached {
                     record,

@@ -1,10 +1,9 @@
 //! Log operations as plain functions returning the API's shapes. The HTTP handlers and the
 //! CLI's local mode both call these, so both modes produce the same documents.
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{Hash, NewEvent, NoteSigner};
 use ward_store::{Ledger, Receipt};
@@ -13,7 +12,8 @@ use ward_store::{Ledger, Receipt};
 pub const MAX_LIST: u64 = 1000;
 
 /// `GET /api/v1/log`.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogStatus {
     /// Log origin (the checkpoint key name).
     pub origin: String,
@@ -28,7 +28,8 @@ pub struct LogStatus {
 }
 
 /// A checkpoint without its note.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckpointSummary {
     /// Tree size.
     pub size: u64,
@@ -39,7 +40,8 @@ pub struct CheckpointSummary {
 }
 
 /// A signed checkpoint.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedCheckpoint {
     /// Tree size.
     pub size: u64,
@@ -50,7 +52,8 @@ pub struct SignedCheckpoint {
 }
 
 /// An inclusion proof, self-verified before it is returned.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
     /// Leaf index.
     pub index: u64,
@@ -67,7 +70,8 @@ pub struct InclusionProof {
 }
 
 /// A consistency proof, self-verified before it is returned.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyProof {
     /// Older size.
     pub from: u64,
@@ -82,47 +86,53 @@ pub struct ConsistencyProof {
 }
 
 /// One log entry as listed.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entry {
     /// Leaf index.
     pub seq: u64,
     /// Leaf hash, hex.
     pub leaf_hash: String,
     /// The event envelope.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub event: Value,
 }
 
 /// Entries from a position.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entries {
     /// The entries, in order.
     pub entries: Vec<Entry>,
 }
 
 /// `GET /api/v1/log/key`.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifierKey {
     /// The C2SP verifier key.
     pub verifier_key: String,
 }
 
 /// Every signed checkpoint, ascending.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Checkpoints {
     /// The checkpoints.
     pub checkpoints: Vec<SignedCheckpoint>,
 }
 
 /// Raw leaves for an export.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RawEntries {
     /// The entries, in order.
     pub entries: Vec<RawEntry>,
 }
 
 /// One raw leaf.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RawEntry {
     /// Leaf index.
     pub seq: u64,
@@ -133,7 +143,8 @@ pub struct RawEntry {
 }
 
 /// An out-of-line payload.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Blob {
     /// `sha256:<hex>`.
     pub digest: String,
@@ -145,7 +156,7 @@ pub struct Blob {
 pub const MAX_RAW: u64 = 5000;
 
 /// Every signed checkpoint with its note.
-pub async fn checkpoints(ledger: &Ledger) -> Result<Checkpoints, ApiError> {
+pub async fn checkpoints(ledger: &Ledger) -> Result<Checkpoints, AppError> {
     Ok(Checkpoints {
         checkpoints: ledger
             .store()
@@ -162,7 +173,7 @@ pub async fn checkpoints(ledger: &Ledger) -> Result<Checkpoints, ApiError> {
 }
 
 /// Raw leaves from `from` (≤ [`MAX_RAW`]).
-pub async fn raw_entries(ledger: &Ledger, from: u64, limit: u64) -> Result<RawEntries, ApiError> {
+pub async fn raw_entries(ledger: &Ledger, from: u64, limit: u64) -> Result<RawEntries, AppError> {
     use base64::Engine;
     let stored = ledger.store().entries(from, limit.min(MAX_RAW)).await?;
     Ok(RawEntries {
@@ -178,13 +189,13 @@ pub async fn raw_entries(ledger: &Ledger, from: u64, limit: u64) -> Result<RawEn
 }
 
 /// An out-of-line payload by digest.
-pub async fn blob(ledger: &Ledger, digest: &str) -> Result<Blob, ApiError> {
+pub async fn blob(ledger: &Ledger, digest: &str) -> Result<Blob, AppError> {
     use base64::Engine;
     let data = ledger
         .store()
         .blob(digest)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no payload {digest}"), "digests look like sha256:<64 hex>"))?;
+        .ok_or_else(|| AppError::not_found(format!("no payload {digest}"), "digests look like sha256:<64 hex>"))?;
     Ok(Blob {
         digest: digest.to_string(),
         data: base64::engine::general_purpose::STANDARD.encode(data),
@@ -192,7 +203,8 @@ pub async fn blob(ledger: &Ledger, digest: &str) -> Result<Blob, ApiError> {
 }
 
 /// A text document for an export (absent once purged).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentBytes {
     /// `sha256:<hex>`.
     pub digest: String,
@@ -201,10 +213,10 @@ pub struct DocumentBytes {
 }
 
 /// A text document's stored bytes, for an export.
-pub async fn document_bytes(ledger: &Ledger, digest: &str) -> Result<DocumentBytes, ApiError> {
+pub async fn document_bytes(ledger: &Ledger, digest: &str) -> Result<DocumentBytes, AppError> {
     use base64::Engine;
     if !ward_ledger::documents::is_digest(digest) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "a document digest is malformed",
             "digests look like sha256:<64 hex>",
         ));
@@ -217,10 +229,11 @@ pub async fn document_bytes(ledger: &Ledger, digest: &str) -> Result<DocumentByt
 }
 
 /// Receipts of appended events.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appended {
     /// One receipt per event, in order.
-    #[schema(value_type = Vec<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub appended: Vec<Receipt>,
 }
 
@@ -229,7 +242,7 @@ fn hexes(h: &[Hash]) -> Vec<String> {
 }
 
 /// Size, root and latest checkpoint.
-pub async fn status(ledger: &Ledger, origin: &str) -> Result<LogStatus, ApiError> {
+pub async fn status(ledger: &Ledger, origin: &str) -> Result<LogStatus, AppError> {
     let head = ledger.head().await?;
     let latest = ledger.store().latest_checkpoint().await?;
     Ok(LogStatus {
@@ -253,7 +266,7 @@ pub async fn checkpoint(
     signer: &dyn NoteSigner,
     origin: &str,
     by: &ward_ledger::Actor,
-) -> Result<SignedCheckpoint, ApiError> {
+) -> Result<SignedCheckpoint, AppError> {
     let head = ledger.head().await?.size();
     let latest = ledger.store().latest_checkpoint().await?;
     if latest.as_ref().is_none_or(|c| c.size != head) {
@@ -275,7 +288,7 @@ pub async fn checkpoint(
 }
 
 /// The latest signed checkpoint.
-pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, ApiError> {
+pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, AppError> {
     let cp = ledger.store().latest_checkpoint().await?.ok_or_else(no_checkpoint)?;
     Ok(SignedCheckpoint {
         size: cp.size,
@@ -284,15 +297,15 @@ pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, ApiE
     })
 }
 
-fn no_checkpoint() -> ApiError {
-    ApiError::not_found(
+fn no_checkpoint() -> AppError {
+    AppError::not_found(
         "the log has no checkpoint yet",
         "sign one with `ward log checkpoint` (POST /api/v1/log/checkpoint), or pass a size",
     )
 }
 
 /// Inclusion proof of `index` in the tree of `size` (default: the latest checkpoint's size).
-pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result<InclusionProof, ApiError> {
+pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result<InclusionProof, AppError> {
     let size = match size {
         Some(s) => s,
         None => {
@@ -311,9 +324,9 @@ pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result
         .entries(index, 1)
         .await?
         .pop()
-        .ok_or_else(|| ApiError::not_found(format!("no entry {index}"), "check the log's size"))?;
+        .ok_or_else(|| AppError::not_found(format!("no entry {index}"), "check the log's size"))?;
     verify_inclusion(&leaf.leaf_hash, index, size, &proof, &root)
-        .map_err(|e| ApiError::internal(format!("store produced a bad proof: {e}")))?;
+        .map_err(|e| AppError::internal(format!("store produced a bad proof: {e}")))?;
     Ok(InclusionProof {
         index,
         size,
@@ -325,11 +338,11 @@ pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result
 }
 
 /// Consistency proof between sizes `from` and `to`.
-pub async fn consistency(ledger: &Ledger, from: u64, to: u64) -> Result<ConsistencyProof, ApiError> {
+pub async fn consistency(ledger: &Ledger, from: u64, to: u64) -> Result<ConsistencyProof, AppError> {
     let proof = ledger.consistency_proof(from, to).await?;
     let (r1, r2) = (ledger.root_at(from).await?, ledger.root_at(to).await?);
     verify_consistency(from, to, &proof, &r1, &r2)
-        .map_err(|e| ApiError::internal(format!("store produced a bad proof: {e}")))?;
+        .map_err(|e| AppError::internal(format!("store produced a bad proof: {e}")))?;
     Ok(ConsistencyProof {
         from,
         to,
@@ -340,7 +353,7 @@ pub async fn consistency(ledger: &Ledger, from: u64, to: u64) -> Result<Consiste
 }
 
 /// Up to `limit` (≤ [`MAX_LIST`]) entries from `from`.
-pub async fn entries(ledger: &Ledger, from: u64, limit: u64) -> Result<Entries, ApiError> {
+pub async fn entries(ledger: &Ledger, from: u64, limit: u64) -> Result<Entries, AppError> {
     let stored = ledger.store().entries(from, limit.min(MAX_LIST)).await?;
     Ok(Entries {
         entries: stored
@@ -385,10 +398,10 @@ pub const RESERVED_KINDS: &[&str] = &[
 ];
 
 /// Refuses an event kind that only Ward's own operations may write.
-pub fn check_generic_kind(kind: &str) -> Result<(), ApiError> {
+pub fn check_generic_kind(kind: &str) -> Result<(), AppError> {
     if let Some(prefix) = RESERVED_KINDS.iter().find(|p| kind.starts_with(*p)) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            crate::error::Kind::Forbidden,
             "reserved_kind",
             format!("events of kind {prefix}* are written by Ward itself, after checking them"),
             "use the command or endpoint for it (ward artifact, ward attest, ward key, ward change, ward approve …), or another kind",
@@ -400,12 +413,12 @@ pub fn check_generic_kind(kind: &str) -> Result<(), ApiError> {
 /// Refuses a generic event whose payload holds a document reference (`doc:sha256:…`): only
 /// Ward's own operations store documents, and a reference to one that was never stored would
 /// make every later export fail to verify.
-pub fn check_generic_payload(payload: &Value) -> Result<(), ApiError> {
+pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
     let mut refs = Vec::new();
     ward_ledger::documents::references(payload, &mut refs);
     if !refs.is_empty() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            crate::error::Kind::Forbidden,
             "reserved_reference",
             "the payload holds a document reference (doc:sha256:…), which only Ward writes",
             "put the value itself in the payload, or use the command that records it",
@@ -415,7 +428,7 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), ApiError> {
 }
 
 /// Appends events in one transaction of their own.
-pub async fn append_batch(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, ApiError> {
+pub async fn append_batch(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
     Ok(Appended {
         appended: ledger.append_batch(events).await?,
     })

@@ -8,7 +8,7 @@
 //!   [`REAUTH_MAX_AGE_SECS`] ago, that maps to the same identity — never the bearer token the
 //!   request was authenticated with;
 //! - identities never merge across issuers: OIDC identities cannot use the local directory's
-//!   `user:` namespace (see [`crate::oidc`]), so a local password never signs for them;
+//!   `user:` namespace (ward-server's `oidc` module), so a local password never signs for them;
 //! - an OIDC re-authentication token is good for one decision: the decision records its digest
 //!   (`reauth_credential`) and a second use is refused;
 //! - every signature carries a printed name: the local user's display name, or the provider's
@@ -20,9 +20,9 @@
 //!   cannot sign in either;
 //!   the lockout itself is recorded as `reauth.locked`.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::users;
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use ward_core::Identity;
 use ward_core::approval::locked_until;
@@ -67,12 +67,21 @@ pub struct Credentials<'a> {
     pub bearer_sha256: Option<&'a str>,
 }
 
+/// The port to an identity provider for re-authentication: verifies that `token` is a fresh
+/// token (issued at most `max_age_secs` ago) and returns the identity it maps to and the printed
+/// name the provider gave, or `None` when it is not. ward-server implements it over OIDC.
+#[async_trait::async_trait]
+pub trait ReauthVerifier: Send + Sync {
+    /// The identity and printed name of a fresh token, or `None`.
+    async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Option<(Identity, Option<String>)>;
+}
+
 /// Where a decision is made: the OIDC verifier (server mode with providers) and the digest of
 /// the bearer credential the request came with, which can never be its own re-authentication.
 #[derive(Clone, Copy, Default)]
 pub struct Context<'a> {
     /// OIDC providers, when configured.
-    pub oidc: Option<&'a crate::oidc::Verifier>,
+    pub oidc: Option<&'a dyn ReauthVerifier>,
     /// `sha256:` of the request's bearer credential (see [`credential_digest`]).
     pub bearer_sha256: Option<&'a str>,
 }
@@ -102,8 +111,8 @@ impl Proof {
 /// code, via [`record_refusal`]) unless it is [`Refused::is_recorded`] false.
 #[derive(Clone, Debug)]
 pub struct Refused {
-    /// HTTP status.
-    pub status: StatusCode,
+    /// What kind of failure.
+    pub kind: Kind,
     /// Machine-readable code.
     pub code: &'static str,
     /// For people (never contains the credential).
@@ -119,19 +128,19 @@ impl Refused {
     }
 
     /// The error returned once the refusal was recorded.
-    pub fn into_error(self) -> ApiError {
+    pub fn into_error(self) -> AppError {
         let suffix = if self.is_recorded() {
             "; the attempt was recorded"
         } else {
             ""
         };
-        ApiError::new(self.status, self.code, format!("{}{suffix}", self.reason), self.hint)
+        AppError::new(self.kind, self.code, format!("{}{suffix}", self.reason), self.hint)
     }
 }
 
 fn failed(reason: String, hint: &str) -> Refused {
     Refused {
-        status: StatusCode::UNAUTHORIZED,
+        kind: Kind::Unauthenticated,
         code: FAILED,
         reason,
         hint: hint.into(),
@@ -139,7 +148,7 @@ fn failed(reason: String, hint: &str) -> Refused {
 }
 
 /// The digest of the bearer credential a request was authenticated with (a request extension
-/// set by [`crate::auth`]).
+/// set by ward-server's `auth` middleware).
 #[derive(Clone, Debug)]
 pub struct PresentedCredential(pub String);
 
@@ -154,15 +163,15 @@ pub async fn reauthenticate(
     ledger: &Ledger,
     by: &Identity,
     creds: &Credentials<'_>,
-    oidc: Option<&crate::oidc::Verifier>,
+    oidc: Option<&dyn ReauthVerifier>,
     now: i64,
-) -> Result<Result<Proof, Refused>, ApiError> {
+) -> Result<Result<Proof, Refused>, AppError> {
     if let Some(until) = lockout(ledger, &by.id, now).await? {
         let at = jiff::Timestamp::from_second(until)
             .map(|t| t.to_string())
             .unwrap_or_default();
         return Ok(Err(Refused {
-            status: StatusCode::LOCKED,
+            kind: Kind::Locked,
             code: "signing_locked",
             reason: format!(
                 "{} is locked out of signing after repeated failed attempts, until {at}",
@@ -179,7 +188,7 @@ pub async fn reauthenticate(
                 credential: None,
             })),
             Some(_) => Ok(Err(Refused {
-                status: StatusCode::FORBIDDEN,
+                kind: Kind::Forbidden,
                 code: "printed_name_missing",
                 reason: format!("{} has no printed name; a signature must carry one", by.id),
                 hint: "an administrator sets the user's display name (ward user add --display-name)".into(),
@@ -208,7 +217,7 @@ pub async fn reauthenticate(
                 )));
             }
             let verified = match oidc {
-                Some(v) => v.verify_reauth(token, REAUTH_MAX_AGE_SECS).await.ok(),
+                Some(v) => v.verify_reauth(token, REAUTH_MAX_AGE_SECS).await,
                 None => None,
             };
             match verified {
@@ -219,7 +228,7 @@ pub async fn reauthenticate(
                         credential: Some(digest),
                     })),
                     None => Ok(Err(Refused {
-                        status: StatusCode::FORBIDDEN,
+                        kind: Kind::Forbidden,
                         code: "printed_name_missing",
                         reason: format!("the identity provider gave no printed name for {}", by.id),
                         hint: "configure printed_name_claim for the provider ([[oidc]]) to a claim it sends".into(),
@@ -232,7 +241,7 @@ pub async fn reauthenticate(
             }
         }
         _ => Ok(Err(Refused {
-            status: StatusCode::UNAUTHORIZED,
+            kind: Kind::Unauthenticated,
             code: "reauthentication_required",
             reason: "signing needs re-authentication in the same request".into(),
             hint: "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)".into(),
@@ -243,7 +252,7 @@ pub async fn reauthenticate(
 /// The identity a decision is judged as under separation of duties: a local user carries every
 /// role the directory gives them now, so a token minted with fewer roles does not hide that its
 /// holder administers identities.
-pub async fn with_directory_roles(ledger: &Ledger, by: &Identity) -> Result<Identity, ApiError> {
+pub async fn with_directory_roles(ledger: &Ledger, by: &Identity) -> Result<Identity, AppError> {
     let mut who = by.clone();
     if let Some(name) = by.id.strip_prefix("user:")
         && let Some(user) = users::user_record(ledger, name).await?
@@ -266,7 +275,7 @@ pub async fn record_refusal(
     subject: String,
     mut payload: Value,
     refused: Refused,
-) -> ApiError {
+) -> AppError {
     if !refused.is_recorded() {
         return refused.into_error();
     }
@@ -308,7 +317,7 @@ pub async fn record_refusal(
 }
 
 /// Until when `identity` is locked out of signing at `now`, if it is.
-pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option<i64>, ApiError> {
+pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option<i64>, AppError> {
     let lifted_at = ledger
         .store()
         .projection(UNLOCKS, identity)
@@ -332,10 +341,10 @@ pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option
 }
 
 /// Lifts a person's signing lockout (an administrator; recorded as `reauth.unlocked`).
-pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<(), ApiError> {
+pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<(), AppError> {
     let identity = if identity.contains(':') {
         if identity.len() > 300 || identity.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "not an identity",
                 "name a local user (dana) or an identity (staff:dana@example.org)",
             ));

@@ -10,7 +10,7 @@
 //!
 //! Old logs with the text inline keep reading: a plain string is shown as it is.
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -39,7 +39,7 @@ impl Texts {
     /// Stores `text` as a new salted document and returns its reference. An empty text stays
     /// empty (there is nothing to hide). Text that merely looks like a reference is stored like
     /// any other: a caller can never make an event reference a document Ward did not store.
-    pub fn put(&mut self, text: &str) -> Result<String, ApiError> {
+    pub fn put(&mut self, text: &str) -> Result<String, AppError> {
         if text.is_empty() {
             return Ok(String::new());
         }
@@ -52,12 +52,12 @@ impl Texts {
     /// Stores `text` that the evidence guard has already judged under the installation's
     /// policy (a tool's text inside an attestation summary: test names, reasons, commands):
     /// judged once, by the policy that admitted the file, not again by the stricter default.
-    pub fn put_judged(&mut self, text: &str) -> Result<String, ApiError> {
+    pub fn put_judged(&mut self, text: &str) -> Result<String, AppError> {
         if text.is_empty() {
             return Ok(String::new());
         }
         let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(ApiError::internal)?;
+        getrandom::fill(&mut salt).map_err(AppError::internal)?;
         let (digest, bytes) = ward_ledger::documents::make(text, salt);
         self.put.push((digest.clone(), bytes));
         Ok(reference(&digest))
@@ -65,7 +65,7 @@ impl Texts {
 
     /// A value carried forward from the stored record (a change update): a reference read
     /// from the log stays as it is; inline text of an older entry is stored now.
-    pub fn carry(&mut self, stored: &str) -> Result<String, ApiError> {
+    pub fn carry(&mut self, stored: &str) -> Result<String, AppError> {
         if is_reference(stored) {
             return Ok(stored.to_string());
         }
@@ -73,7 +73,7 @@ impl Texts {
     }
 
     /// An optional text.
-    pub fn put_opt(&mut self, text: Option<&str>) -> Result<Option<String>, ApiError> {
+    pub fn put_opt(&mut self, text: Option<&str>) -> Result<Option<String>, AppError> {
         text.map(|t| self.put(t)).transpose()
     }
 
@@ -90,7 +90,7 @@ pub fn is_reference(s: &str) -> bool {
 
 /// Appends `event` with the documents it references, in one transaction. Without documents
 /// it joins the group commit like any other append.
-pub async fn append(ledger: &Ledger, event: NewEvent, texts: Texts) -> Result<Receipt, ApiError> {
+pub async fn append(ledger: &Ledger, event: NewEvent, texts: Texts) -> Result<Receipt, AppError> {
     if texts.is_empty() {
         return Ok(ledger.append(event).await?);
     }
@@ -99,12 +99,12 @@ pub async fn append(ledger: &Ledger, event: NewEvent, texts: Texts) -> Result<Re
         delete: vec![],
     };
     let mut r = ledger.append_with_documents(vec![event], &changes).await?;
-    r.pop().ok_or_else(|| ApiError::internal("append returned no receipt"))
+    r.pop().ok_or_else(|| AppError::internal("append returned no receipt"))
 }
 
 /// What a reference reads as: the text, or `[purged by entry N]` (or `[unavailable]` when the
 /// document is missing without a purge, which `ward log fsck` reports).
-pub async fn read_text(ledger: &Ledger, s: &str) -> Result<String, ApiError> {
+pub async fn read_text(ledger: &Ledger, s: &str) -> Result<String, AppError> {
     let Some(digest) = parse_reference(s) else {
         return Ok(s.to_string());
     };
@@ -121,7 +121,7 @@ pub async fn read_text(ledger: &Ledger, s: &str) -> Result<String, ApiError> {
 }
 
 /// Replaces every reference among the string values of `v` with what it reads as.
-pub async fn resolve_value(ledger: &Ledger, v: &mut Value) -> Result<(), ApiError> {
+pub async fn resolve_value(ledger: &Ledger, v: &mut Value) -> Result<(), AppError> {
     let mut refs = Vec::new();
     collect(v, &mut refs);
     if refs.is_empty() {
@@ -235,15 +235,15 @@ mod tests {
 }
 
 /// `value` as people read it: every referenced text put back (see [`read_text`]).
-pub async fn shown<T: Serialize + DeserializeOwned>(ledger: &Ledger, value: T) -> Result<T, ApiError> {
-    let mut v = serde_json::to_value(&value).map_err(ApiError::internal)?;
+pub async fn shown<T: Serialize + DeserializeOwned>(ledger: &Ledger, value: T) -> Result<T, AppError> {
+    let mut v = serde_json::to_value(&value).map_err(AppError::internal)?;
     let mut refs = Vec::new();
     collect(&v, &mut refs);
     if refs.is_empty() {
         return Ok(value);
     }
     resolve_value(ledger, &mut v).await?;
-    serde_json::from_value(v).map_err(ApiError::internal)
+    serde_json::from_value(v).map_err(AppError::internal)
 }
 
 /// Projects `document.purge_requested` (a pending request per digest) and `document.purged`
@@ -285,7 +285,8 @@ impl Projector for DocumentProjector {
 }
 
 /// `ward purge DIGEST --reason TEXT` / `POST /api/v1/documents/{digest}/purge`.
-#[derive(Clone, Debug, Default, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PurgeRequest {
     /// Why the document must go (stored as a document itself, guarded like any text).
@@ -299,7 +300,8 @@ pub struct PurgeRequest {
 }
 
 /// What a purge step recorded.
-#[derive(Clone, Debug, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurgeOutcome {
     /// `sha256:<hex>` of the document.
     pub digest: String,
@@ -318,7 +320,7 @@ pub struct PurgeOutcome {
 
 fn refusal(code: &'static str, reason: String, hint: &str) -> crate::reauth::Refused {
     crate::reauth::Refused {
-        status: axum::http::StatusCode::FORBIDDEN,
+        kind: crate::error::Kind::Forbidden,
         code,
         reason,
         hint: hint.into(),
@@ -338,17 +340,17 @@ pub async fn purge(
     digest: &str,
     req: &PurgeRequest,
     cx: &crate::reauth::Context<'_>,
-) -> Result<PurgeOutcome, ApiError> {
-    use axum::http::StatusCode;
+) -> Result<PurgeOutcome, AppError> {
+    use crate::error::Kind;
     if !ward_ledger::documents::is_digest(digest) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "the document digest is malformed",
             "pass the digest after doc: in a reference, sha256:<64 lowercase hex>",
         ));
     }
     let reason = req.reason.trim();
     if reason.len() < 10 || req.reason.len() > 2000 || req.reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "a purge needs a reason of 10 to 2000 characters without control characters",
             "pass --reason saying why the text must go (without repeating it)",
         ));
@@ -359,8 +361,8 @@ pub async fn purge(
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
         // Finish a scrub an earlier completion could not (SQLite readers holding the WAL).
         ledger.store().scrub_documents().await?;
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "already_purged",
             format!(
                 "that document was purged by entry {}",
@@ -370,14 +372,14 @@ pub async fn purge(
         ));
     }
     if ledger.store().document(digest).await?.is_none() {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             "no such document is stored",
             "copy the digest from the reference doc:sha256:<hex> in the event",
         ));
     }
     if by.kind != ward_ledger::ActorKind::Human {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            Kind::Forbidden,
             "person_required",
             "a purge is a person's decision; automation identities cannot request or complete one",
             "a privacy officer runs ward purge as themselves",
@@ -463,7 +465,7 @@ pub async fn purge(
                 .append_with_documents(vec![event], &changes)
                 .await?
                 .pop()
-                .ok_or_else(|| ApiError::internal("append returned no receipt"))?;
+                .ok_or_else(|| AppError::internal("append returned no receipt"))?;
             Ok(PurgeOutcome {
                 digest: digest.into(),
                 status: "purged".into(),

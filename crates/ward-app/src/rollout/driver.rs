@@ -8,7 +8,7 @@
 
 use super::local::{LocalEnv, Running};
 use super::{Command, Engine, Order, Rollout, Step, StrategyKind, engine_identity, restore_of};
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::promotion;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -49,7 +49,7 @@ fn analyse(r: &Rollout, stable: Option<&str>, base: &Snapshot, now: &Snapshot) -
     judge("canary", &canary, stable_w.as_ref(), th)
 }
 
-async fn record(engine: &Engine, r: &Rollout, kind: &str, payload: Value) -> Result<u64, ApiError> {
+async fn record(engine: &Engine, r: &Rollout, kind: &str, payload: Value) -> Result<u64, AppError> {
     engine
         .record(&engine_identity(), kind, &r.id, &r.environment, payload)
         .await
@@ -63,7 +63,7 @@ async fn record_order(
     o: &Order,
     kind: &str,
     mut payload: Value,
-) -> Result<u64, ApiError> {
+) -> Result<u64, AppError> {
     // The operator's reason is people's text: it lives beside the log.
     let mut texts = crate::documents::Texts::new();
     if let Some(reason) = &o.reason {
@@ -76,7 +76,7 @@ async fn record_order(
 
 /// An operator's promote at step `i`: steps `i..` are recorded as skipped by that person (one
 /// event, so a restart finds them all), never as analysed or passed.
-async fn skip_rest(engine: &Engine, r: &Rollout, i: usize, o: &Order) -> Result<(), ApiError> {
+async fn skip_rest(engine: &Engine, r: &Rollout, i: usize, o: &Order) -> Result<(), AppError> {
     let steps: Vec<Value> = (i..r.plan.len())
         .map(|k| json!({"step": k, "label": r.plan[k].label}))
         .collect();
@@ -116,7 +116,7 @@ pub(super) async fn drive(
     r: Rollout,
     mut rx: UnboundedReceiver<Order>,
     resumed: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let local = engine.local_or_err(&r.environment)?;
     let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
     // Killed after the deployment was recorded but before the rollout was: only that is left.
@@ -170,7 +170,7 @@ pub(super) async fn drive(
                 &local,
                 &r,
                 r.step,
-                format!("the new version did not start: {}", e.detail.message),
+                format!("the new version did not start: {}", e.message),
                 None,
                 Instant::now(),
                 None,
@@ -230,7 +230,7 @@ pub(super) async fn drive(
 }
 
 /// An operator's abort at step `i`: everything back on stable.
-async fn abort(engine: &Engine, local: &LocalEnv, r: &Rollout, i: usize, o: &Order) -> Result<(), ApiError> {
+async fn abort(engine: &Engine, local: &LocalEnv, r: &Rollout, i: usize, o: &Order) -> Result<(), AppError> {
     let reason = format!("aborted by {}", o.by.id);
     roll_back(engine, local, r, i, reason, None, Instant::now(), Some(o)).await
 }
@@ -258,7 +258,7 @@ async fn run_step(
     rx: &mut UnboundedReceiver<Order>,
     paused: &mut bool,
     resumed: bool,
-) -> Result<StepEnd, ApiError> {
+) -> Result<StepEnd, AppError> {
     let step = &r.plan[i];
     let pause = Duration::from_millis(if r.strategy.kind == StrategyKind::BlueGreen {
         r.strategy.keep_warm_ms
@@ -410,7 +410,7 @@ async fn halt(
     reason: String,
     verdict: Option<Verdict>,
     measured_at: Instant,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let kept = &r.plan[i - 1];
     {
         let slots = local.slots.lock().await;
@@ -465,7 +465,7 @@ async fn roll_back(
     verdict: Option<Verdict>,
     measured_at: Instant,
     aborted_by: Option<&Order>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let canary = {
         let mut slots = local.slots.lock().await;
         local.route_stable(&slots);
@@ -501,7 +501,7 @@ fn since_start<'a>(
 /// After a rings rollout is rolled back or aborted past its first ring, the tenants of the rings
 /// that had passed are back on stable: recorded as a deployment of the stable release to them,
 /// reverting their ring's record (so drift and history see what they run again).
-async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), ApiError> {
+async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), AppError> {
     let Some(kept) = step.checked_sub(1).and_then(|k| r.plan.get(k)) else {
         return Ok(());
     };
@@ -553,7 +553,7 @@ async fn record_deployment(
     ring: Option<(&str, Vec<String>)>,
     succeeded: bool,
     rollback_to: Option<promotion::Restore>,
-) -> Result<promotion::Deployment, ApiError> {
+) -> Result<promotion::Deployment, AppError> {
     let env = promotion::find(&engine.policy.environments, &r.environment)?;
     // A ring's tenants, or the environment as a whole and every tenant.
     let tenant_config = |t: String| {
@@ -584,7 +584,7 @@ async fn record_deployment(
         "rollout": r.id, "strategy": r.strategy, "plan": r.plan, "ring": ring,
         "succeeded": succeeded, "stable_digest": r.stable_digest,
     }))
-    .map_err(ApiError::internal)?;
+    .map_err(AppError::internal)?;
     let output_digest = ward_evidence::digest::of_bytes(&output);
     engine.ledger.store().put_evidence(&output_digest, &output).await?;
     let mut runs = super::local_runs(units, succeeded, rollback_to);
@@ -596,7 +596,7 @@ async fn record_deployment(
 
 /// The deployment record of ring step `i`: its tenants now run the new version (or, failed,
 /// went back to stable). The last step, everyone else, is recorded when the rollout completes.
-async fn record_ring(engine: &Engine, r: &Rollout, i: usize, succeeded: bool) -> Result<(), ApiError> {
+async fn record_ring(engine: &Engine, r: &Rollout, i: usize, succeeded: bool) -> Result<(), AppError> {
     let tenants = ring_tenants(r, i);
     if tenants.is_empty() {
         return Ok(());
@@ -608,7 +608,7 @@ async fn record_ring(engine: &Engine, r: &Rollout, i: usize, succeeded: bool) ->
 }
 
 /// The new version becomes stable: deployment recorded, old version stopped.
-async fn complete(engine: &Engine, local: &LocalEnv, r: &Rollout) -> Result<(), ApiError> {
+async fn complete(engine: &Engine, local: &LocalEnv, r: &Rollout) -> Result<(), AppError> {
     let old = {
         let mut slots = local.slots.lock().await;
         let new = slots.canary.take();

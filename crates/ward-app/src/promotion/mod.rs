@@ -24,14 +24,13 @@ pub use notes::{ReleaseEntry, release_notes, release_notes_markdown};
 pub use target::{DeploymentTarget, Running, target_for};
 
 use crate::changes::{self, Change};
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::gate::{self, CheckRequest, GatePolicy};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_core::approval::ApprovalRules;
 use ward_core::risk::RiskRules;
@@ -41,7 +40,8 @@ use ward_store::{Ledger, ProjectionOp, Projector};
 const DEPLOYMENTS: &str = "deployments";
 
 /// A promotion to run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
     /// Change.
@@ -57,7 +57,8 @@ pub struct PromoteRequest {
 }
 
 /// What a tenant (or the environment) ran before: the rollback plan of one target run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Restore {
     /// The deployment record it came from.
     pub deployment: u64,
@@ -81,7 +82,8 @@ impl Restore {
 }
 
 /// One run of the deployment target within a deployment: one tenant, or the environment.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetRun {
     /// Tenant; none for an environment without tenants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,7 +105,8 @@ pub struct TargetRun {
 }
 
 /// A deployment record.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployment {
     /// Change.
     pub change: String,
@@ -168,13 +171,13 @@ impl Projector for DeploymentProjector {
 }
 
 /// Deployments into `environment`, oldest first.
-pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, ApiError> {
+pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, AppError> {
     ledger
         .store()
         .projection_prefix(DEPLOYMENTS, &format!("{environment}/"))
         .await?
         .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect()
 }
 
@@ -233,7 +236,7 @@ pub struct EnvLock {
 
 impl Locks {
     /// Takes the lock of `env`, waiting for it.
-    pub async fn take(&self, ledger: &Ledger, env: &str) -> Result<EnvLock, ApiError> {
+    pub async fn take(&self, ledger: &Ledger, env: &str) -> Result<EnvLock, AppError> {
         let local = {
             let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             map.entry(env.to_string()).or_default().clone()
@@ -261,14 +264,14 @@ pub struct PromotionContext<'a> {
     pub runtime: Option<&'a Arc<crate::rollout::Engine>>,
 }
 
-fn refused(code: &str, message: String, hint: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, message, hint)
+fn refused(code: &str, message: String, hint: &str) -> AppError {
+    AppError::new(Kind::Conflict, code, message, hint)
 }
 
 /// A declared environment by name.
-pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, ApiError> {
+pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, AppError> {
     envs.iter().find(|e| e.name == name).ok_or_else(|| {
-        ApiError::not_found(
+        AppError::not_found(
             format!("environment {name:?} is not declared"),
             "declare it in [[environments]] of ward.toml",
         )
@@ -282,7 +285,7 @@ pub async fn placement(
     envs: &[Environment],
     change: &Change,
     req: &CheckRequest,
-) -> Result<Value, ApiError> {
+) -> Result<Value, AppError> {
     let Some(env) = envs.iter().find(|e| e.name == req.environment) else {
         return Ok(
             json!({"declared": false, "previous": null, "not_in_previous": [], "ring": null,
@@ -291,7 +294,7 @@ pub async fn placement(
     };
     let units = env
         .select(&req.tenants, req.ring.as_deref())
-        .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+        .map_err(|e| AppError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
     let digests = &change.request.artifacts;
     let mut not_in_previous = Vec::new();
     if let Some(prev) = &env.after {
@@ -351,15 +354,15 @@ pub async fn authorise(
     tenants: &[String],
     ring: Option<&str>,
     cx: &PromotionContext<'_>,
-) -> Result<Authority, ApiError> {
+) -> Result<Authority, AppError> {
     let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
-        ApiError::not_found(
+        AppError::not_found(
             format!("no change {change_id:?}"),
             "list changes with `ward change list`",
         )
     })?;
     if change.request.artifacts.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{} ships no artifact", change.id),
             "open the change with --artifact DIGEST",
         ));
@@ -385,8 +388,8 @@ pub async fn authorise(
             }
         }
         let reasons: Vec<String> = decision.reasons.iter().map(|r| r.rule.clone()).collect();
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "gate_blocked",
             format!(
                 "the {} gate blocks {} (decision {}): {}",
@@ -442,11 +445,11 @@ pub async fn promote(
     by: &Identity,
     req: &PromoteRequest,
     cx: &PromotionContext<'_>,
-) -> Result<Deployment, ApiError> {
+) -> Result<Deployment, AppError> {
     let env = find(&cx.policy.environments, &req.environment)?;
     let mut units = env
         .select(&req.tenants, req.ring.as_deref())
-        .map_err(|e| ApiError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+        .map_err(|e| AppError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
     if env.runtime.is_some() {
         local_units(env, &mut units, !req.tenants.is_empty() || req.ring.is_some())?;
     }
@@ -494,7 +497,7 @@ pub async fn promote(
 /// On the local runtime one process serves every tenant: a deployment is for the whole
 /// environment (the unit `None`, first, which the target acts on) and every tenant (recorded
 /// with the configuration each receives). Selecting tenants or a ring is refused there.
-fn local_units(env: &Environment, units: &mut Vec<Option<String>>, selected: bool) -> Result<(), ApiError> {
+fn local_units(env: &Environment, units: &mut Vec<Option<String>>, selected: bool) -> Result<(), AppError> {
     local_only_whole(env, selected)?;
     units.clear();
     units.push(None);
@@ -503,9 +506,9 @@ fn local_units(env: &Environment, units: &mut Vec<Option<String>>, selected: boo
 }
 
 /// Refuses a selection of tenants or a ring on the local runtime.
-fn local_only_whole(env: &Environment, selected: bool) -> Result<(), ApiError> {
+fn local_only_whole(env: &Environment, selected: bool) -> Result<(), AppError> {
     if selected {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!(
                 "{} runs on the local runtime, where one process serves every tenant",
                 env.name
@@ -551,7 +554,7 @@ async fn record(
     rel: &Release<'_>,
     jobs: Vec<Job>,
     target: &dyn DeploymentTarget,
-) -> Result<Deployment, ApiError> {
+) -> Result<Deployment, AppError> {
     let mut runs = Vec::new();
     let mut failed = false;
     let tenant_configs: Vec<(String, config::Effective)> = jobs
@@ -603,7 +606,7 @@ pub async fn append_record(
     rel: &Release<'_>,
     runs: Vec<TargetRun>,
     target_kind: &str,
-) -> Result<Deployment, ApiError> {
+) -> Result<Deployment, AppError> {
     let failed = runs.iter().any(|r| r.status != "succeeded");
     let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
     let payload = json!({
@@ -632,7 +635,7 @@ pub async fn append_record(
     let mut doc = payload;
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
-    serde_json::from_value(doc).map_err(ApiError::internal)
+    serde_json::from_value(doc).map_err(AppError::internal)
 }
 
 /// Rolls an environment (or one tenant) back to its previous known-good release and
@@ -647,7 +650,7 @@ pub async fn rollback(
     envs: &[Environment],
     locks: &Locks,
     runtime: Option<&Arc<crate::rollout::Engine>>,
-) -> Result<Deployment, ApiError> {
+) -> Result<Deployment, AppError> {
     let env = find(envs, environment)?;
     let target = target_for(env, runtime)?;
     if env.runtime.is_some() {
@@ -656,7 +659,7 @@ pub async fn rollback(
     if let Some(t) = tenant
         && !env.all_tenants().iter().any(|x| x == t)
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{} has no tenant {t:?}", env.name),
             "see the environment's tenants in ward.toml",
         ));
@@ -756,7 +759,7 @@ pub async fn rollback(
     let restored = list
         .iter()
         .find(|d| d.seq == good.deployment)
-        .ok_or_else(|| ApiError::internal(format!("deployment {} is missing", good.deployment)))?;
+        .ok_or_else(|| AppError::internal(format!("deployment {} is missing", good.deployment)))?;
     let release = Release {
         env,
         change: &good.change,

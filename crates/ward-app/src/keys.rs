@@ -6,12 +6,11 @@
 //! names one builder; a type's schema never changes (register a new name for a new schema), so
 //! a summary's `schema_digest` always means one schema.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::identities::check_name;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_evidence::intoto::TrustedKey;
 use ward_evidence::keys::PublicKey;
@@ -23,7 +22,8 @@ const REVOKED: &str = "revoked_keys";
 const TYPES: &str = "attestation_types";
 
 /// A public key to trust for a builder.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrustRequest {
     /// Builder name (1–64 of `[a-z0-9._-]`), e.g. `github-actions` or `release-pipeline`.
@@ -33,7 +33,8 @@ pub struct TrustRequest {
 }
 
 /// A trusted key.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRecord {
     /// `sha256:` of the key's SubjectPublicKeyInfo.
     pub keyid: String,
@@ -55,23 +56,25 @@ pub struct KeyRecord {
 }
 
 /// A custom attestation type to register.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TypeRequest {
     /// Type name (1–64 of `[a-z0-9._-]`); attach with `--type custom:<name>`.
     pub name: String,
     /// The JSON Schema.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub schema: Value,
 }
 
 /// A registered custom attestation type.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TypeRecord {
     /// Name.
     pub name: String,
     /// The JSON Schema.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub schema: Value,
     /// `sha256:` of the schema.
     pub schema_digest: String,
@@ -122,8 +125,8 @@ impl Projector for KeysProjector {
     }
 }
 
-fn bad_key(e: ward_evidence::keys::KeyError) -> ApiError {
-    ApiError::invalid(
+fn bad_key(e: ward_evidence::keys::KeyError) -> AppError {
+    AppError::invalid(
         e.to_string(),
         "pass the builder's public key as PEM (`openssl pkey -in KEY -pubout` prints it)",
     )
@@ -131,7 +134,7 @@ fn bad_key(e: ward_evidence::keys::KeyError) -> ApiError {
 
 /// Trusts a key for a builder (idempotent; a key already trusted for another builder is a
 /// conflict).
-pub async fn trust(ledger: &Ledger, by: &Identity, req: &TrustRequest) -> Result<(KeyRecord, bool), ApiError> {
+pub async fn trust(ledger: &Ledger, by: &Identity, req: &TrustRequest) -> Result<(KeyRecord, bool), AppError> {
     check_name("builder", &req.builder)?;
     let key = PublicKey::from_pem(&req.public_key_pem).map_err(bad_key)?;
     let keyid = key.keyid();
@@ -139,8 +142,8 @@ pub async fn trust(ledger: &Ledger, by: &Identity, req: &TrustRequest) -> Result
         if existing.builder == req.builder && !existing.revoked {
             return Ok((existing, false));
         }
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "conflict",
             if existing.revoked {
                 format!(
@@ -171,22 +174,22 @@ pub async fn trust(ledger: &Ledger, by: &Identity, req: &TrustRequest) -> Result
     let mut doc = payload;
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
-    Ok((serde_json::from_value(doc).map_err(ApiError::internal)?, true))
+    Ok((serde_json::from_value(doc).map_err(AppError::internal)?, true))
 }
 
-async fn key_record(ledger: &Ledger, keyid: &str) -> Result<Option<KeyRecord>, ApiError> {
+async fn key_record(ledger: &Ledger, keyid: &str) -> Result<Option<KeyRecord>, AppError> {
     let Some(doc) = ledger.store().projection(KEYS, keyid).await? else {
         return Ok(None);
     };
-    let mut rec: KeyRecord = serde_json::from_value(doc).map_err(ApiError::internal)?;
+    let mut rec: KeyRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
     rec.revoked = ledger.store().projection(REVOKED, keyid).await?.is_some();
     Ok(Some(rec))
 }
 
 /// Revokes a trusted key.
-pub async fn revoke(ledger: &Ledger, by: &Identity, keyid: &str) -> Result<KeyRecord, ApiError> {
+pub async fn revoke(ledger: &Ledger, by: &Identity, keyid: &str) -> Result<KeyRecord, AppError> {
     let Some(mut rec) = key_record(ledger, keyid).await? else {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("no trusted key {keyid:?}"),
             "list keys with `ward key list`",
         ));
@@ -206,7 +209,7 @@ pub async fn revoke(ledger: &Ledger, by: &Identity, keyid: &str) -> Result<KeyRe
 }
 
 /// Every trusted key, revoked ones included, in the order they were trusted.
-pub async fn list(ledger: &Ledger) -> Result<Vec<KeyRecord>, ApiError> {
+pub async fn list(ledger: &Ledger) -> Result<Vec<KeyRecord>, AppError> {
     let revoked: std::collections::HashSet<String> = ledger
         .store()
         .projection_list(REVOKED)
@@ -220,24 +223,24 @@ pub async fn list(ledger: &Ledger) -> Result<Vec<KeyRecord>, ApiError> {
         .await?
         .into_iter()
         .map(|(id, doc)| {
-            let mut r: KeyRecord = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            let mut r: KeyRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
             r.revoked = revoked.contains(&id);
             Ok(r)
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect::<Result<_, AppError>>()?;
     out.sort_by_key(|k| k.seq);
     Ok(out)
 }
 
 /// The keys signatures are checked against: every trusted, unrevoked key.
-pub async fn trusted(ledger: &Ledger) -> Result<Vec<TrustedKey>, ApiError> {
+pub async fn trusted(ledger: &Ledger) -> Result<Vec<TrustedKey>, AppError> {
     list(ledger)
         .await?
         .into_iter()
         .filter(|k| !k.revoked)
         .map(|k| {
             Ok(TrustedKey {
-                key: PublicKey::from_pem(&k.public_key_pem).map_err(ApiError::internal)?,
+                key: PublicKey::from_pem(&k.public_key_pem).map_err(AppError::internal)?,
                 builder: k.builder,
             })
         })
@@ -246,11 +249,11 @@ pub async fn trusted(ledger: &Ledger) -> Result<Vec<TrustedKey>, ApiError> {
 
 /// Registers a custom attestation type (idempotent for the same schema; another schema under
 /// the same name is a conflict).
-pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) -> Result<(TypeRecord, bool), ApiError> {
+pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) -> Result<(TypeRecord, bool), AppError> {
     check_name("attestation type", &req.name)?;
-    let bytes = serde_json::to_vec(&req.schema).map_err(ApiError::internal)?;
+    let bytes = serde_json::to_vec(&req.schema).map_err(AppError::internal)?;
     let schema = ward_evidence::custom::parse_schema(&bytes).map_err(|e| {
-        ApiError::invalid(
+        AppError::invalid(
             e.to_string(),
             "pass a JSON Schema (draft 7 or 2020-12) whose $refs stay inside it",
         )
@@ -260,8 +263,8 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
         if existing.schema_digest == digest {
             return Ok((existing, false));
         }
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "conflict",
             format!(
                 "attestation type {:?} is already registered with another schema ({})",
@@ -282,25 +285,25 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
     let mut doc = payload;
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
-    Ok((serde_json::from_value(doc).map_err(ApiError::internal)?, true))
+    Ok((serde_json::from_value(doc).map_err(AppError::internal)?, true))
 }
 
 /// A custom attestation type by name.
-pub async fn type_record(ledger: &Ledger, name: &str) -> Result<Option<TypeRecord>, ApiError> {
+pub async fn type_record(ledger: &Ledger, name: &str) -> Result<Option<TypeRecord>, AppError> {
     match ledger.store().projection(TYPES, name).await? {
-        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(ApiError::internal)?)),
+        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(AppError::internal)?)),
         None => Ok(None),
     }
 }
 
 /// Every custom attestation type.
-pub async fn list_types(ledger: &Ledger) -> Result<Vec<TypeRecord>, ApiError> {
+pub async fn list_types(ledger: &Ledger) -> Result<Vec<TypeRecord>, AppError> {
     let mut out: Vec<TypeRecord> = ledger
         .store()
         .projection_list(TYPES)
         .await?
         .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect::<Result<_, _>>()?;
     out.sort_by_key(|t| t.seq);
     Ok(out)

@@ -6,17 +6,17 @@
 //! cannot be read is an error, never silently replaced: a new key would stop fingerprints from
 //! correlating with earlier ones without anyone noticing.
 
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::error::AppError;
+use crate::error::Kind;
 use ward_evidence::redact::FingerprintKey;
 use ward_store::Store;
 
 /// The `ward_meta` key holding it.
 pub const META_KEY: &str = "redaction-fingerprint-key";
 
-fn malformed() -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
+fn malformed() -> AppError {
+    AppError::new(
+        Kind::Internal,
         "redaction_key",
         "the installation's redaction fingerprint key is unreadable; nothing was stored",
         format!(
@@ -26,14 +26,14 @@ fn malformed() -> ApiError {
     )
 }
 
-fn read(stored: Option<String>) -> Result<Option<FingerprintKey>, ApiError> {
+fn read(stored: Option<String>) -> Result<Option<FingerprintKey>, AppError> {
     stored
         .map(|s| FingerprintKey::decode(&s).map_err(|_| malformed()))
         .transpose()
 }
 
 /// This installation's key: read from `ward_meta`, or created there on first use.
-pub async fn installation_key(store: &dyn Store) -> Result<FingerprintKey, ApiError> {
+pub async fn installation_key(store: &dyn Store) -> Result<FingerprintKey, AppError> {
     if let Some(k) = read(store.get_meta(META_KEY).await?)? {
         return Ok(k);
     }
@@ -42,7 +42,7 @@ pub async fn installation_key(store: &dyn Store) -> Result<FingerprintKey, ApiEr
         return Ok(k);
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    getrandom::fill(&mut bytes).map_err(AppError::internal)?;
     let key = FingerprintKey::from_random(bytes);
     store.set_meta(META_KEY, &key.encode()).await?;
     Ok(key)

@@ -15,12 +15,11 @@
 //! `artifact_versions` state table (`["<service>","<version>","<digest>"]`) is the index the
 //! check reads; a store written before it existed needs `ward log rebuild-projections` once.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::keys;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_evidence::detect::{Format, detect};
 use ward_evidence::digest::{of_bytes, parse_digest};
@@ -106,7 +105,8 @@ fn fill_first_seen(summary: &mut Value, time: &str) {
 pub const MAX_ATTESTATION: usize = ward_evidence::guard::HARD_MAX_FILE;
 
 /// An artifact's metadata.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactRequest {
     /// `sha256:<hex>` of the file, tree (`ward-tree-v1`) or OCI image.
@@ -130,7 +130,8 @@ pub struct ArtifactRequest {
 }
 
 /// A registered artifact.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Artifact {
     /// Metadata.
     #[serde(flatten)]
@@ -144,7 +145,8 @@ pub struct Artifact {
 }
 
 /// An attestation to attach.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AttestationRequest {
     /// Artifact digest, or a change id (`CHG-…`) for evidence about the change itself.
@@ -181,7 +183,8 @@ impl AttestationRequest {
 }
 
 /// An attached attestation.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attestation {
     /// `sha256:` of the raw document.
     pub id: String,
@@ -194,12 +197,12 @@ pub struct Attestation {
     /// Raw size in bytes.
     pub size: u64,
     /// The parsed summary.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub summary: Value,
     /// What the guard removed (detector, line, column, and the span's HMAC under the
     /// installation's key, never a plain hash); empty when nothing.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub redactions: Vec<ward_evidence::redact::Redaction>,
     /// Identity that attached it.
     pub added_by: String,
@@ -285,9 +288,9 @@ impl Projector for EvidenceProjector {
     }
 }
 
-fn check_field(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
+fn check_field(name: &str, v: &str, max: usize) -> Result<(), AppError> {
     if v.trim().is_empty() || v.len() > max || v.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{name} must be 1 to {max} characters without control characters"),
             format!("pass --{}", name.replace('_', "-")),
         ));
@@ -297,7 +300,7 @@ fn check_field(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
 
 /// Registers an artifact (idempotent for identical metadata) under the default
 /// [`ArtifactRules`]: a version names exactly one digest.
-pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> Result<(Artifact, bool), ApiError> {
+pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> Result<(Artifact, bool), AppError> {
     register_with(ledger, by, req, &ArtifactRules::default()).await
 }
 
@@ -308,7 +311,7 @@ pub(crate) async fn other_digest(
     service: &str,
     version: &str,
     digest: &str,
-) -> Result<Option<(String, u64)>, ApiError> {
+) -> Result<Option<(String, u64)>, AppError> {
     let rows = ledger
         .store()
         .projection_prefix(VERSIONS, &version_prefix(service, version))
@@ -331,8 +334,8 @@ pub async fn register_with(
     by: &Identity,
     req: &ArtifactRequest,
     rules: &ArtifactRules,
-) -> Result<(Artifact, bool), ApiError> {
-    parse_digest(&req.digest).map_err(|e| ApiError::invalid(e.to_string(), "compute it with --file or --dir"))?;
+) -> Result<(Artifact, bool), AppError> {
+    parse_digest(&req.digest).map_err(|e| AppError::invalid(e.to_string(), "compute it with --file or --dir"))?;
     check_field("service", &req.service, 128)?;
     check_field("version", &req.version, 128)?;
     for (name, v) in [
@@ -357,16 +360,16 @@ pub async fn register_with(
         }
         let mut differ = Vec::new();
         let (a, b) = (
-            serde_json::to_value(&existing.meta).map_err(ApiError::internal)?,
-            serde_json::to_value(req).map_err(ApiError::internal)?,
+            serde_json::to_value(&existing.meta).map_err(AppError::internal)?,
+            serde_json::to_value(req).map_err(AppError::internal)?,
         );
         for k in ["service", "version", "commit", "branch", "build_id", "build_url"] {
             if a.get(k) != b.get(k) {
                 differ.push(k);
             }
         }
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "conflict",
             format!(
                 "{} is already registered with different {} (entry {})",
@@ -385,8 +388,8 @@ pub async fn register_with(
         } else {
             "a version names one build: give the new build its own version (only semver pre-release versions may be re-registered, with [artifacts] mutable_prerelease = true)"
         };
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(AppError::new(
+            Kind::Conflict,
             "version_conflict",
             format!(
                 "{} {} is already registered as {first} (entry {seq}); refusing {}",
@@ -395,7 +398,7 @@ pub async fn register_with(
             hint,
         ));
     }
-    let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    let mut payload = serde_json::to_value(req).map_err(AppError::internal)?;
     payload["builder"] = json!(by.id);
     let receipt = ledger
         .append(NewEvent {
@@ -417,9 +420,9 @@ pub async fn register_with(
 }
 
 /// An artifact by digest.
-pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>, ApiError> {
+pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>, AppError> {
     match ledger.store().projection(ARTIFACTS, digest).await? {
-        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(ApiError::internal)?)),
+        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(AppError::internal)?)),
         None => Ok(None),
     }
 }
@@ -427,7 +430,7 @@ pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>,
 /// Parses a document as `kind` (`auto`, `junit`, `sarif`, `cyclonedx`, `spdx`, `vulns`,
 /// `intoto` or `custom:<name>`) about `artifact` and returns its format and summary. in-toto
 /// signatures are checked against the trusted keys; custom types against their schema.
-pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str) -> Result<(Format, Value), ApiError> {
+pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str) -> Result<(Format, Value), AppError> {
     parse(&parse_inputs(ledger, kind, artifact).await?, bytes)
 }
 
@@ -442,18 +445,18 @@ struct ParseInputs {
     trusted: Vec<ward_evidence::intoto::TrustedKey>,
 }
 
-async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<ParseInputs, ApiError> {
+async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<ParseInputs, AppError> {
     let custom = match kind {
         "auto" | "junit" | "sarif" | "cyclonedx" | "spdx" | "vulns" | "intoto" => None,
         other => match other.strip_prefix("custom:") {
             Some(name) => Some(keys::type_record(ledger, name).await?.ok_or_else(|| {
-                ApiError::not_found(
+                AppError::not_found(
                     format!("no attestation type {name:?}"),
                     "register it with `ward attest type add NAME --schema FILE`",
                 )
             })?),
             None => {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     format!("unknown attestation type {other:?}"),
                     format!("use {KINDS}"),
                 ));
@@ -474,10 +477,10 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
 }
 
 /// Detects and parses a document with what [`parse_inputs`] read: pure, CPU only.
-fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), ApiError> {
+fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError> {
     let artifact = inputs.artifact.as_str();
     let format = match inputs.kind.as_str() {
-        "auto" => detect(bytes).map_err(|e| ApiError::invalid(e.to_string(), format!("pass --type: {KINDS}")))?,
+        "auto" => detect(bytes).map_err(|e| AppError::invalid(e.to_string(), format!("pass --type: {KINDS}")))?,
         "junit" => Format::Junit,
         "sarif" => Format::Sarif,
         "cyclonedx" => Format::Cyclonedx,
@@ -491,28 +494,28 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), ApiError
         use ward_evidence::EvidenceError as E;
         let (status, code, hint) = match &e {
             E::Unverified(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Kind::Unprocessable,
                 "signature_invalid",
                 "attach the envelope exactly as the builder signed it, and trust the builder's public key with `ward key trust --builder NAME KEYFILE`",
             ),
             E::Mismatch(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Kind::Unprocessable,
                 "digest_mismatch",
                 "attach it to the artifact it describes (its subject's sha256)",
             ),
             E::Schema(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Kind::Unprocessable,
                 "schema_mismatch",
                 "fix the document so it matches the registered schema",
             ),
-            E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "attach a smaller report"),
+            E::TooLarge { .. } => (Kind::TooLarge, "too_large", "attach a smaller report"),
             _ => (
-                StatusCode::BAD_REQUEST,
+                Kind::Invalid,
                 "invalid_request",
                 "attach the tool's own, unmodified output",
             ),
         };
-        ApiError::new(status, code, e.to_string(), hint)
+        AppError::new(status, code, e.to_string(), hint)
     };
     let summary = match format {
         Format::Junit => serde_json::to_value(junit::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
@@ -521,7 +524,7 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), ApiError
         Format::Spdx => serde_json::to_value(spdx::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Vulns => serde_json::to_value(vulns::summarise(bytes, MAX_EVIDENCE).map_err(refused)?),
         Format::Intoto if artifact.starts_with("CHG-") => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "in-toto documents attest artifacts, not changes",
                 "attach it with --artifact DIGEST",
             ));
@@ -531,7 +534,7 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), ApiError
         }
         Format::Custom => {
             let Some(t) = custom else {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     "a custom attestation needs its type",
                     "pass --type custom:NAME",
                 ));
@@ -539,14 +542,14 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), ApiError
             serde_json::to_value(custom::summarise(bytes, MAX_EVIDENCE, &t.name, &t.schema).map_err(refused)?)
         }
     }
-    .map_err(ApiError::internal)?;
+    .map_err(AppError::internal)?;
     Ok((format, summary))
 }
 
 /// Fills in when Ward first saw each finding of a vulnerability summary for `service`: the
 /// recorded time for findings seen before; left empty for new ones, which the projector fills
 /// with the time of the event that records them.
-async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Result<(), ApiError> {
+async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Result<(), AppError> {
     let Some(list) = summary.get_mut("list").and_then(Value::as_array_mut) else {
         return Ok(());
     };
@@ -571,7 +574,7 @@ pub async fn attest(
     by: &Identity,
     req: &AttestationRequest,
     policy: &ward_evidence::guard::GuardConfig,
-) -> Result<(Attestation, bool), ApiError> {
+) -> Result<(Attestation, bool), AppError> {
     attest_within(ledger, by, req, policy, WORK_BUDGET).await
 }
 
@@ -603,12 +606,12 @@ pub async fn attest_within(
     req: &AttestationRequest,
     policy: &ward_evidence::guard::GuardConfig,
     budget: std::time::Duration,
-) -> Result<(Attestation, bool), ApiError> {
+) -> Result<(Attestation, bool), AppError> {
     use base64::Engine;
     let on_change = req.artifact.starts_with("CHG-");
     if !on_change {
         parse_digest(&req.artifact).map_err(|e| {
-            ApiError::invalid(
+            AppError::invalid(
                 e.to_string(),
                 "pass --artifact sha256:… (or --change CHG-… to attach to a change)",
             )
@@ -620,8 +623,8 @@ pub async fn attest_within(
     check_file_name(&req.file_name, policy)?;
     let limit = policy.max_file_bytes();
     let too_large = |size: String| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::new(
+            Kind::TooLarge,
             "too_large",
             format!(
                 "{} is {size} bytes, above the {limit}-byte limit; nothing was stored",
@@ -635,11 +638,11 @@ pub async fn attest_within(
     }
     // Decoding, scanning and parsing a document takes several times its size in memory: at most
     // PARSE_SLOTS of them are worked on at once, the others wait (within the request timeout).
-    let _slot = parse_slots().acquire().await.map_err(ApiError::internal)?;
+    let _slot = parse_slots().acquire().await.map_err(AppError::internal)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&req.content_base64)
         .map_err(|e| {
-            ApiError::invalid(
+            AppError::invalid(
                 format!("content is not base64: {e}"),
                 "send the file's bytes base64-encoded",
             )
@@ -651,7 +654,7 @@ pub async fn attest_within(
     // e.g. a pen-test or a rollback plan); the service scopes vulnerability first-seen times.
     let service = if on_change {
         if crate::changes::get(ledger, &req.artifact).await?.is_none() {
-            return Err(ApiError::not_found(
+            return Err(AppError::not_found(
                 format!("no change {:?}", req.artifact),
                 "list changes with `ward change list`",
             ));
@@ -659,7 +662,7 @@ pub async fn attest_within(
         format!("change:{}", req.artifact)
     } else {
         let Some(registered) = artifact(ledger, &req.artifact).await? else {
-            return Err(ApiError::not_found(
+            return Err(AppError::not_found(
                 format!("artifact {} is not registered", req.artifact),
                 "register it first with `ward artifact register`",
             ));
@@ -681,14 +684,11 @@ pub async fn attest_within(
             return Err(out_of_budget(&file));
         }
         let (format, summary) = parse(&inputs, &bytes).map_err(|e| {
-            ApiError::new(
-                e.status,
-                &e.detail.code,
-                format!(
-                    "{file}: {}; nothing was stored",
-                    withhold_findings(&e.detail.message, &policy)
-                ),
-                e.detail.hint,
+            AppError::new(
+                e.kind,
+                &e.code,
+                format!("{file}: {}; nothing was stored", withhold_findings(&e.message, &policy)),
+                e.hint,
             )
         })?;
         Ok((bytes, redactions, format, summary))
@@ -700,7 +700,7 @@ pub async fn attest_within(
         .projection(ATTESTATIONS, &format!("{}/{id}", req.artifact))
         .await?
     {
-        return Ok((serde_json::from_value(doc).map_err(ApiError::internal)?, false));
+        return Ok((serde_json::from_value(doc).map_err(AppError::internal)?, false));
     }
     if format == Format::Vulns {
         first_seen(ledger, &service, &mut summary).await?;
@@ -770,8 +770,8 @@ fn texts_aside(
     summary: &mut Value,
     texts: &mut crate::documents::Texts,
     key: Option<&ward_evidence::redact::FingerprintKey>,
-) -> Result<(), ApiError> {
-    let mut aside = |v: &mut Value| -> Result<(), ApiError> {
+) -> Result<(), AppError> {
+    let mut aside = |v: &mut Value| -> Result<(), AppError> {
         if let Some(s) = v.as_str() {
             *v = Value::String(texts.put_judged(s)?);
         }
@@ -787,7 +787,7 @@ fn texts_aside(
                 .filter_map(|n| n.as_str().map(str::to_string))
                 .collect();
             if let (Some(key), false) = (key, names.is_empty()) {
-                let joined = serde_json::to_string(&names).map_err(ApiError::internal)?;
+                let joined = serde_json::to_string(&names).map_err(AppError::internal)?;
                 summary["suite_key"] = Value::String(key.fingerprint(&format!("junit-suites\0{joined}")));
             }
             for field in ["failing", "suite_names"] {
@@ -827,8 +827,8 @@ fn texts_aside(
             // every string in it is put aside.
             fn strings_aside(
                 v: &mut Value,
-                aside: &mut dyn FnMut(&mut Value) -> Result<(), ApiError>,
-            ) -> Result<(), ApiError> {
+                aside: &mut dyn FnMut(&mut Value) -> Result<(), AppError>,
+            ) -> Result<(), AppError> {
                 match v {
                     Value::String(_) => aside(v),
                     Value::Array(items) => items.iter_mut().try_for_each(|i| strings_aside(i, aside)),
@@ -851,8 +851,8 @@ fn texts_aside(
 async fn bounded<T: Send + 'static>(
     file: &str,
     budget: std::time::Duration,
-    work: impl FnOnce(&mut dyn FnMut() -> bool) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+    work: impl FnOnce(&mut dyn FnMut() -> bool) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     /// Sets the flag when the future that owns it is dropped, finished or not.
@@ -873,13 +873,13 @@ async fn bounded<T: Send + 'static>(
         }
         work(&mut stop)
     });
-    job.await.map_err(ApiError::internal)?
+    job.await.map_err(AppError::internal)?
 }
 
 /// The refusal when scanning and parsing ran out of their budget.
-fn out_of_budget(file: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
+fn out_of_budget(file: &str) -> AppError {
+    AppError::new(
+        Kind::Unavailable,
         "timeout",
         format!("{file}: scanning and parsing ran out of their work budget and were stopped; nothing was stored"),
         "retry; if it persists, attach a smaller report",
@@ -887,15 +887,15 @@ fn out_of_budget(file: &str) -> ApiError {
 }
 
 /// Refuses a file name in which the guard finds something, naming the detectors only.
-fn check_file_name(file: &str, policy: &ward_evidence::guard::GuardConfig) -> Result<(), ApiError> {
+fn check_file_name(file: &str, policy: &ward_evidence::guard::GuardConfig) -> Result<(), AppError> {
     let found = ward_evidence::guard::scan(file, policy);
     if found.is_empty() {
         return Ok(());
     }
     let mut detectors: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
     detectors.dedup();
-    Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+    Err(AppError::new(
+        Kind::Unprocessable,
         "sensitive_content",
         format!(
             "the attestation's file name: possible PHI or secret ({}); nothing was stored",
@@ -930,13 +930,13 @@ fn guard(
     key: Option<&ward_evidence::redact::FingerprintKey>,
     policy: &ward_evidence::guard::GuardConfig,
     stop: &mut dyn FnMut() -> bool,
-) -> Result<(Vec<u8>, Vec<ward_evidence::redact::Redaction>), ApiError> {
+) -> Result<(Vec<u8>, Vec<ward_evidence::redact::Redaction>), AppError> {
     use ward_evidence::guard::redact as redact_text;
     let mut scan = |text: &str, policy: &ward_evidence::guard::GuardConfig| {
         ward_evidence::guard::scan_until(text, policy, stop).map_err(|_| out_of_budget(file))
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{file} is not UTF-8 text"),
             "attach the report as the tool wrote it (JUnit XML, SARIF JSON)",
         ));
@@ -981,8 +981,8 @@ fn guard(
         } else {
             ("", "remove it at the source, or pass --redact to store a redacted copy")
         };
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(AppError::new(
+            Kind::Unprocessable,
             "sensitive_content",
             format!(
                 "{file}: possible PHI or secret at {}{more}{place}; nothing was stored",
@@ -996,14 +996,14 @@ fn guard(
 }
 
 /// Attestations of an artifact, in the order they were added.
-pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attestation>, ApiError> {
+pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attestation>, AppError> {
     let prefix = format!("{artifact}/");
     let mut out: Vec<Attestation> = ledger
         .store()
         .projection_prefix(ATTESTATIONS, &prefix)
         .await?
         .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(ApiError::internal))
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect::<Result<_, _>>()?;
     out.sort_by_key(|a| a.seq);
     Ok(out)

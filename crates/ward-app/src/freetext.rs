@@ -5,8 +5,8 @@
 //! evidence files (synthetic test data, known scanner fixtures), not for what people type. A
 //! finding refuses the request naming the field and the detectors, never the text.
 
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::error::AppError;
+use crate::error::Kind;
 use std::sync::OnceLock;
 use ward_evidence::guard::{Allowlist, GuardConfig, scan};
 use ward_ledger::{EventEnvelope, NewEvent};
@@ -129,7 +129,7 @@ pub fn withheld(text: &str) -> Option<String> {
 }
 
 /// Refuses `text` (the `field` of a request) when the guard finds PHI or a secret in it.
-pub fn check(field: &str, text: &str) -> Result<(), ApiError> {
+pub fn check(field: &str, text: &str) -> Result<(), AppError> {
     if text.trim().is_empty() {
         return Ok(());
     }
@@ -140,8 +140,8 @@ pub fn check(field: &str, text: &str) -> Result<(), ApiError> {
     let mut names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+    Err(AppError::new(
+        Kind::Unprocessable,
         "sensitive_content",
         format!(
             "the {field} holds what looks like PHI or a secret ({}); nothing was recorded",
@@ -189,9 +189,9 @@ mod tests {
     #[test]
     fn phi_in_a_title_is_refused_without_echo() {
         let e = check("title", "Fix export for Jane Roe, SSN 123-45-6789").unwrap_err();
-        assert_eq!(e.detail.code, "sensitive_content");
-        assert!(!e.detail.message.contains("123-45-6789"), "{}", e.detail.message);
-        assert!(!e.detail.message.contains("Jane"), "{}", e.detail.message);
+        assert_eq!(e.code, "sensitive_content");
+        assert!(!e.message.contains("123-45-6789"), "{}", e.message);
+        assert!(!e.message.contains("Jane"), "{}", e.message);
         assert!(check("title", "Index appointments by clinic").is_ok());
         assert!(check("comment", "").is_ok());
     }

@@ -12,11 +12,10 @@
 //!   its due time.
 
 use crate::changes;
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::error::AppError;
+use crate::error::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
@@ -50,7 +49,8 @@ impl Default for BreakglassRules {
 }
 
 /// A waiver to grant: scoped to a change or to an artifact (every change shipping it).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WaiverRequest {
     /// Change it applies to.
@@ -82,7 +82,8 @@ pub struct WaiverRequest {
 }
 
 /// A granted waiver.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Waiver {
     /// `WVR-<8 hex>`.
     pub id: String,
@@ -109,7 +110,8 @@ pub struct Waiver {
 }
 
 /// A break-glass to invoke.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BreakglassRequest {
     /// The emergency change.
@@ -129,7 +131,8 @@ pub struct BreakglassRequest {
 }
 
 /// An invoked break-glass and its retrospective review.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Breakglass {
     /// `BG-<8 hex>`.
     pub id: String,
@@ -186,9 +189,9 @@ impl Projector for ExceptionProjector {
     }
 }
 
-pub(crate) fn new_id(prefix: &str) -> Result<String, ApiError> {
+pub(crate) fn new_id(prefix: &str) -> Result<String, AppError> {
     let mut b = [0u8; 4];
-    getrandom::fill(&mut b).map_err(ApiError::internal)?;
+    getrandom::fill(&mut b).map_err(AppError::internal)?;
     Ok(format!("{prefix}-{}", hex::encode(b)))
 }
 
@@ -196,16 +199,16 @@ fn now_secs() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-fn check_rules(rules: &[String]) -> Result<(), ApiError> {
+fn check_rules(rules: &[String]) -> Result<(), AppError> {
     if rules.is_empty() || rules.len() > 50 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "name 1 to 50 gate rules",
             "e.g. --rule sla.critical or --rule evidence.",
         ));
     }
     for r in rules {
         if r.is_empty() || r.len() > 100 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 format!("{r:?} is not a gate rule id"),
                 "rule ids look like sla.critical or evidence.sbom (see `ward gate explain`)",
             ));
@@ -214,9 +217,9 @@ fn check_rules(rules: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_text(name: &str, v: &str) -> Result<(), ApiError> {
+fn check_text(name: &str, v: &str) -> Result<(), AppError> {
     if v.trim().len() < 10 || v.len() > 4000 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("the {name} must be 10 to 4000 characters"),
             format!("explain the {name}"),
         ));
@@ -224,10 +227,10 @@ fn check_text(name: &str, v: &str) -> Result<(), ApiError> {
     crate::freetext::check(name, v)
 }
 
-fn person_only(by: &Identity, what: &str) -> Result<(), ApiError> {
+fn person_only(by: &Identity, what: &str) -> Result<(), AppError> {
     if by.kind != ward_ledger::ActorKind::Human {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            Kind::Forbidden,
             "automation_cannot_sign",
             format!("{} is an automation identity; only people {what}", by.id),
             "a person must do this with their own token",
@@ -237,8 +240,8 @@ fn person_only(by: &Identity, what: &str) -> Result<(), ApiError> {
 }
 
 /// The payload of a request with its credentials removed (they are never recorded).
-fn recorded<T: Serialize>(req: &T) -> Result<Value, ApiError> {
-    let mut v = serde_json::to_value(req).map_err(ApiError::internal)?;
+fn recorded<T: Serialize>(req: &T) -> Result<Value, AppError> {
+    let mut v = serde_json::to_value(req).map_err(AppError::internal)?;
     if let Some(o) = v.as_object_mut() {
         o.remove("password");
         o.remove("reauth_token");
@@ -248,7 +251,7 @@ fn recorded<T: Serialize>(req: &T) -> Result<Value, ApiError> {
 
 fn forbidden(code: &'static str, reason: String, hint: &str) -> crate::reauth::Refused {
     crate::reauth::Refused {
-        status: StatusCode::FORBIDDEN,
+        kind: Kind::Forbidden,
         code,
         reason,
         hint: hint.into(),
@@ -266,11 +269,11 @@ pub async fn grant_waiver(
     req: &WaiverRequest,
     approval_rules: &ward_core::approval::ApprovalRules,
     cx: &crate::reauth::Context<'_>,
-) -> Result<Waiver, ApiError> {
+) -> Result<Waiver, AppError> {
     let (subject, parties) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
-                return Err(ApiError::not_found(
+                return Err(AppError::not_found(
                     format!("no change {c:?}"),
                     "list changes with `ward change list`",
                 ));
@@ -279,7 +282,7 @@ pub async fn grant_waiver(
         }
         (None, Some(a)) => {
             let Some(artifact) = crate::evidence::artifact(ledger, a).await? else {
-                return Err(ApiError::not_found(
+                return Err(AppError::not_found(
                     format!("artifact {a} is not registered"),
                     "waive findings of a registered artifact",
                 ));
@@ -291,7 +294,7 @@ pub async fn grant_waiver(
             (format!("artifact:{a}"), parties)
         }
         _ => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "a waiver is scoped to one change or one artifact",
                 "pass exactly one of --change and --artifact",
             ));
@@ -305,10 +308,10 @@ pub async fn grant_waiver(
         || req.owner.chars().any(|c| c.is_control() || c.is_whitespace())
         || !req.owner.contains(':')
     {
-        return Err(ApiError::invalid("a waiver needs an owner", "pass --owner user:NAME"));
+        return Err(AppError::invalid("a waiver needs an owner", "pass --owner user:NAME"));
     }
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "a waiver lasts from a second to a year",
             "pass --expires e.g. 14d",
         ));
@@ -316,7 +319,7 @@ pub async fn grant_waiver(
     if let Some(f) = &req.finding
         && (f.is_empty() || f.len() > 200)
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "bad finding id",
             "pass the vulnerability id, e.g. CVE-2024-1234",
         ));
@@ -408,7 +411,7 @@ pub async fn grant_waiver(
 }
 
 /// The waivers scoped to a change or an artifact (`scope`), with `active` computed at `now`.
-pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waiver>, ApiError> {
+pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waiver>, AppError> {
     let change = scope;
     ledger
         .store()
@@ -416,7 +419,7 @@ pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waive
         .await?
         .into_iter()
         .map(|(_, doc)| {
-            let mut w: Waiver = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            let mut w: Waiver = serde_json::from_value(doc).map_err(AppError::internal)?;
             w.active = now < w.expires_secs;
             Ok(w)
         })
@@ -446,17 +449,17 @@ pub async fn invoke_breakglass(
     req: &BreakglassRequest,
     rules: &BreakglassRules,
     cx: &crate::reauth::Context<'_>,
-) -> Result<Breakglass, ApiError> {
+) -> Result<Breakglass, AppError> {
     let Some(change) = changes::get(ledger, &req.change).await? else {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("no change {:?}", req.change),
             "list changes with `ward change list`",
         ));
     };
     person_only(by, "break glass")?;
     if change.request.kind != "emergency" {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            Kind::Forbidden,
             "not_an_emergency",
             format!(
                 "{} is a {} change; only emergency changes may break glass",
@@ -468,7 +471,7 @@ pub async fn invoke_breakglass(
     check_rules(&req.rules)?;
     check_text("justification", &req.justification)?;
     if !(60..=MAX_BREAKGLASS_SECS).contains(&req.duration_secs) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "break-glass lasts from a minute to a day",
             "pass --for e.g. 4h",
         ));
@@ -534,14 +537,14 @@ pub async fn invoke_breakglass(
 }
 
 /// A change's break-glass invocations with `active` at `now` (review state not computed).
-pub async fn breakglass_of(ledger: &Ledger, change: &str, now: i64) -> Result<Vec<Breakglass>, ApiError> {
+pub async fn breakglass_of(ledger: &Ledger, change: &str, now: i64) -> Result<Vec<Breakglass>, AppError> {
     ledger
         .store()
         .projection_prefix(BREAKGLASS, &format!("{change}/"))
         .await?
         .into_iter()
         .map(|(_, doc)| {
-            let mut b: Breakglass = serde_json::from_value(doc).map_err(ApiError::internal)?;
+            let mut b: Breakglass = serde_json::from_value(doc).map_err(AppError::internal)?;
             b.active = now < b.until_secs;
             Ok(b)
         })
@@ -572,14 +575,14 @@ pub async fn breakglass(
     now: i64,
     risk: &ward_core::risk::RiskRules,
     approval_rules: &ward_core::approval::ApprovalRules,
-) -> Result<Vec<Breakglass>, ApiError> {
+) -> Result<Vec<Breakglass>, AppError> {
     let docs = match change {
         Some(c) => ledger.store().projection_prefix(BREAKGLASS, &format!("{c}/")).await?,
         None => ledger.store().projection_list(BREAKGLASS).await?,
     };
     let mut out = Vec::new();
     for (_, doc) in docs {
-        let mut b: Breakglass = serde_json::from_value(doc).map_err(ApiError::internal)?;
+        let mut b: Breakglass = serde_json::from_value(doc).map_err(AppError::internal)?;
         b.active = now < b.until_secs;
         let view = crate::approvals::view(ledger, &b.request.change, risk, approval_rules).await?;
         // Fail closed: without its change, nobody is known to be independent of it.

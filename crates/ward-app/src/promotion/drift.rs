@@ -6,17 +6,17 @@
 //! release), *missing* ones, and a configuration that differs from the one deployed.
 
 use super::{Environment, deployments, find, history, target_for};
-use crate::error::ApiError;
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_ledger::NewEvent;
 use ward_store::Ledger;
 
 /// What is running in an environment (or one tenant), as observed (e.g. from
 /// `kubectl get pods -o json` reduced to image digests, or from a deploy tool's status).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Observation {
     /// Environment.
@@ -35,7 +35,8 @@ pub struct Observation {
 }
 
 /// The drift found by an observation.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Drift {
     /// Environment.
     pub environment: String,
@@ -65,20 +66,20 @@ pub struct Drift {
 }
 
 /// Records what is running in an environment and compares it with what Ward deployed there.
-pub async fn observe(ledger: &Ledger, by: &Identity, obs: &Observation) -> Result<Drift, ApiError> {
+pub async fn observe(ledger: &Ledger, by: &Identity, obs: &Observation) -> Result<Drift, AppError> {
     crate::identities::check_name("environment", &obs.environment)?;
     if let Some(t) = &obs.tenant {
         crate::identities::check_name("tenant", t)?;
     }
     if obs.digests.len() > 10_000 || obs.source.len() > 1000 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "too many digests or too long a source",
             "observe one environment at a time",
         ));
     }
     for d in obs.digests.iter().chain(obs.config_digest.iter()) {
         ward_evidence::digest::parse_digest(d)
-            .map_err(|e| ApiError::invalid(e.to_string(), "list sha256:<hex> digests"))?;
+            .map_err(|e| AppError::invalid(e.to_string(), "list sha256:<hex> digests"))?;
     }
     let list = deployments(ledger, &obs.environment).await?;
     let runs = history(&list, obs.tenant.as_deref());
@@ -139,12 +140,12 @@ pub async fn observe_runtime(
     environment: &str,
     envs: &[Environment],
     runtime: Option<&std::sync::Arc<crate::rollout::Engine>>,
-) -> Result<Vec<Drift>, ApiError> {
+) -> Result<Vec<Drift>, AppError> {
     let env = find(envs, environment)?;
     let target = target_for(env, runtime)?;
     let running = target.observe(&env.name).await.map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_GATEWAY,
+        AppError::new(
+            crate::error::Kind::Upstream,
             "runtime_unavailable",
             e,
             "check the environment's observe_command, or observe --from FILE",

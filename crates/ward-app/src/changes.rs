@@ -4,13 +4,12 @@
 //! [`Classification`] under the `[risk]` rules in force; `change.reclassified` records an
 //! override of the tier, which needs an approver (never the opener) and a reason.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::error::Kind;
 use crate::evidence;
 use crate::identities::check_name;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 use ward_core::Identity;
 use ward_core::risk::{ChangeFacts, Classification, RiskRules, Tier};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
@@ -31,7 +30,8 @@ const KINDS: [&str; 3] = ["normal", "standard", "emergency"];
 const MAX_ITEMS: usize = 10_000;
 
 /// A commit in the change's range.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Commit {
     /// Commit id.
@@ -41,7 +41,8 @@ pub struct Commit {
 }
 
 /// A change to open.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangeRequest {
     /// One-line title.
@@ -87,7 +88,8 @@ fn normal() -> String {
 }
 
 /// A tier override.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TierOverride {
     /// The tier set.
     pub tier: Tier,
@@ -108,7 +110,8 @@ pub struct TierOverride {
 }
 
 /// An opened change.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     /// `CHG-<8 hex>`.
     pub id: String,
@@ -162,7 +165,8 @@ fn asserted() -> String {
 }
 
 /// A proposed tier override that needs more approvers before it takes effect.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingOverride {
     /// The tier proposed.
     pub tier: Tier,
@@ -208,7 +212,8 @@ impl Change {
 }
 
 /// A tier override request.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReclassifyRequest {
     /// The tier to set.
@@ -284,9 +289,9 @@ impl Projector for ChangeProjector {
     }
 }
 
-fn text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
+fn text(name: &str, v: &str, max: usize) -> Result<(), AppError> {
     if v.len() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{name} must be at most {max} characters without control characters"),
             format!("shorten --{}", name.replace('_', "-")),
         ));
@@ -294,9 +299,9 @@ fn text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
+fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     if req.title.trim().is_empty() || req.title.contains('\n') {
-        return Err(ApiError::invalid("a change needs a one-line title", "pass --title"));
+        return Err(AppError::invalid("a change needs a one-line title", "pass --title"));
     }
     // A reference is text stored earlier (an update carries it forward): checked then.
     for (field, v, max) in [("title", &req.title, 200), ("description", &req.description, 20_000)] {
@@ -308,21 +313,21 @@ fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
     if let Some(u) = &req.ticket_url {
         text("ticket", u, 2048)?;
         if !(u.starts_with("https://") || u.starts_with("http://")) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 format!("ticket {u:?} is not a URL"),
                 "pass the ticket's http(s) URL",
             ));
         }
     }
     if !KINDS.contains(&req.kind.as_str()) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("unknown change kind {:?}", req.kind),
             "use normal, standard or emergency",
         ));
     }
     for a in &req.attributes {
         if !ATTRIBUTES.contains(&a.as_str()) {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 format!("unknown attribute {a:?}"),
                 format!("use any of: {}", ATTRIBUTES.join(", ")),
             ));
@@ -336,14 +341,14 @@ fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
         ("environments", &req.environments),
     ] {
         if list.len() > MAX_ITEMS {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 format!("more than {MAX_ITEMS} {what}"),
                 "split the change",
             ));
         }
         for v in list {
             if v.is_empty() {
-                return Err(ApiError::invalid(format!("an empty entry in {what}"), "remove it"));
+                return Err(AppError::invalid(format!("an empty entry in {what}"), "remove it"));
             }
             text(what, v, 1024)?;
         }
@@ -355,7 +360,7 @@ fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
         check_name("environment", e)?;
     }
     if req.commits.len() > MAX_ITEMS {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("more than {MAX_ITEMS} commits"),
             "split the change",
         ));
@@ -367,9 +372,9 @@ fn validate(req: &ChangeRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn new_id() -> Result<String, ApiError> {
+fn new_id() -> Result<String, AppError> {
     let mut b = [0u8; 4];
-    getrandom::fill(&mut b).map_err(ApiError::internal)?;
+    getrandom::fill(&mut b).map_err(AppError::internal)?;
     Ok(format!("CHG-{}", hex::encode(b)))
 }
 
@@ -383,11 +388,11 @@ async fn checked_payload(
     opener: &str,
     commits: &CommitSource<'_>,
     texts: &mut crate::documents::Texts,
-) -> Result<(Classification, Value), ApiError> {
+) -> Result<(Classification, Value), AppError> {
     validate(req)?;
     for a in &req.artifacts {
         if evidence::artifact(ledger, a).await?.is_none() {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 format!("artifact {a} is not registered"),
                 "register it first with `ward artifact register`",
             ));
@@ -399,13 +404,13 @@ async fn checked_payload(
         integrations: &req.integrations,
         paths: &req.paths,
     });
-    let mut payload = serde_json::to_value(req).map_err(ApiError::internal)?;
+    let mut payload = serde_json::to_value(req).map_err(AppError::internal)?;
     // The title and description live beside the log; the leaf holds their references.
     payload["title"] = json!(texts.carry(&req.title)?);
     payload["description"] = json!(texts.carry(&req.description)?);
     payload["id"] = json!(id);
     payload["opener"] = json!(opener);
-    payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
+    payload["classification"] = serde_json::to_value(&classification).map_err(AppError::internal)?;
     payload["tier"] = json!(classification.tier);
     payload["commits_source"] = json!(commits.label());
     payload["commits_asserted_by"] = json!(commits.by);
@@ -445,7 +450,7 @@ pub async fn open(
     rules: &RiskRules,
     req: &ChangeRequest,
     read_from_git: bool,
-) -> Result<Change, ApiError> {
+) -> Result<Change, AppError> {
     let id = new_id()?;
     let source = CommitSource {
         read_from_git,
@@ -455,8 +460,8 @@ pub async fn open(
     // document Ward never stored (updates carry the stored references forward).
     for (field, v) in [("title", &req.title), ("description", &req.description)] {
         if v.contains(ward_ledger::documents::REF_PREFIX) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
+            return Err(AppError::new(
+                Kind::Forbidden,
                 "reserved_reference",
                 format!("the {field} holds a document reference (doc:sha256:…), which only Ward writes"),
                 format!("write the {field} itself"),
@@ -495,7 +500,8 @@ pub async fn open(
 }
 
 /// New content for an open change (fields left out stay as they were).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangeUpdate {
     /// The artifacts it now ships.
@@ -527,9 +533,9 @@ pub async fn update(
     id: &str,
     upd: &ChangeUpdate,
     read_from_git: bool,
-) -> Result<Change, ApiError> {
+) -> Result<Change, AppError> {
     let Some(old) = get(ledger, id).await? else {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("no change {id:?}"),
             "list changes with `ward change list`",
         ));
@@ -570,7 +576,7 @@ pub async fn update(
             old.classification.tier
         ));
         classification.tier = old.classification.tier;
-        payload["classification"] = serde_json::to_value(&classification).map_err(ApiError::internal)?;
+        payload["classification"] = serde_json::to_value(&classification).map_err(AppError::internal)?;
         payload["tier"] = json!(classification.tier);
     }
     if !content_changed
@@ -625,16 +631,16 @@ pub async fn update(
 }
 
 /// A change from its stored document, its override and its pending proposal.
-fn assemble(doc: Value, over: Option<Value>, proposal: Option<Value>) -> Result<Change, ApiError> {
-    let mut c: Change = serde_json::from_value(doc).map_err(ApiError::internal)?;
+fn assemble(doc: Value, over: Option<Value>, proposal: Option<Value>) -> Result<Change, AppError> {
+    let mut c: Change = serde_json::from_value(doc).map_err(AppError::internal)?;
     if let Some(o) = over {
-        let o: TierOverride = serde_json::from_value(o).map_err(ApiError::internal)?;
+        let o: TierOverride = serde_json::from_value(o).map_err(AppError::internal)?;
         c.tier = o.tier;
         c.classifiers.extend(o.classifiers.iter().cloned());
         c.tier_override = Some(o);
     }
     if let Some(p) = proposal {
-        let p: PendingOverride = serde_json::from_value(p).map_err(ApiError::internal)?;
+        let p: PendingOverride = serde_json::from_value(p).map_err(AppError::internal)?;
         c.classifiers.extend(p.classifiers.iter().cloned());
         c.pending_override = Some(p);
     }
@@ -644,7 +650,7 @@ fn assemble(doc: Value, over: Option<Value>, proposal: Option<Value>) -> Result<
 }
 
 /// A change by id, with its override applied.
-pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, ApiError> {
+pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, AppError> {
     let Some(doc) = ledger.store().projection(CHANGES, id).await? else {
         return Ok(None);
     };
@@ -654,7 +660,7 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, ApiError> 
 }
 
 /// Every change, newest first.
-pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, ApiError> {
+pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, AppError> {
     let store = ledger.store();
     let mut overrides: std::collections::HashMap<String, Value> =
         store.projection_list(OVERRIDES).await?.into_iter().collect();
@@ -665,7 +671,7 @@ pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, ApiError> {
         .await?
         .into_iter()
         .map(|(id, doc)| assemble(doc, overrides.remove(&id), proposals.remove(&id)))
-        .collect::<Result<_, ApiError>>()?;
+        .collect::<Result<_, AppError>>()?;
     out.sort_by_key(|c| std::cmp::Reverse(c.seq));
     Ok(out)
 }
@@ -686,15 +692,15 @@ pub async fn reclassify(
     id: &str,
     req: &ReclassifyRequest,
     approval_rules: &ward_core::approval::ApprovalRules,
-) -> Result<Change, ApiError> {
+) -> Result<Change, AppError> {
     let Some(mut change) = get(ledger, id).await? else {
-        return Err(ApiError::not_found(
+        return Err(AppError::not_found(
             format!("no change {id:?}"),
             "list changes with `ward change list`",
         ));
     };
     if req.reason.trim().len() < 10 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "an override needs a reason of at least 10 characters",
             "pass --reason explaining why the rules' tier is wrong",
         ));
@@ -714,7 +720,7 @@ pub async fn reclassify(
             format!("change:{id}"),
             json!({ "change": id, "tier": req.tier }),
             crate::reauth::Refused {
-                status: StatusCode::FORBIDDEN,
+                kind: Kind::Forbidden,
                 code: r.code,
                 reason: format!("{}; they cannot override its tier", r.reason),
                 hint: "another approver, who neither opened, authored nor edited the change, overrides it".into(),
@@ -723,7 +729,7 @@ pub async fn reclassify(
         .await);
     }
     if req.tier == change.tier {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             format!("{id} is already {}", change.tier),
             "name the tier it should have",
         ));
@@ -737,8 +743,8 @@ pub async fn reclassify(
             .filter(|t| overrides.protected_tags.contains(t))
             .collect();
         if !protected.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
+            return Err(AppError::new(
+                Kind::Forbidden,
                 "protected_tier",
                 format!(
                     "{id} is {} because it carries {}; that classification cannot be lowered",
@@ -759,8 +765,8 @@ pub async fn reclassify(
         _ => vec![],
     };
     if approvers.contains(&by.id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::new(
+            Kind::Forbidden,
             "concurrence_needed",
             format!(
                 "{} already proposed lowering {id} to {}; {} more approver(s) must concur",

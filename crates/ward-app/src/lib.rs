@@ -1,0 +1,74 @@
+//! `ward-app`: Ward's application services, free of HTTP.
+//!
+//! Every service takes the [`ward_store::Ledger`] and the rules it needs and returns documents
+//! or an [`AppError`]; the HTTP server (ward-server) and the CLI's local mode are adapters over
+//! them. Nothing here knows about HTTP: no axum, tower, hyper server of its own, jsonwebtoken,
+//! rustls, prometheus-client or reqwest (`scripts/test` checks the dependency tree). What needs
+//! the outside world that HTTP reaches is a port: [`reauth::ReauthVerifier`] (a fresh OIDC
+//! token), [`promotion::DeploymentTarget`] (a deployment target).
+//!
+//! - [`error`]: [`AppError`], the one error type (kind, code, message, hint).
+//! - [`ops`]: plain functions over a [`ward_store::Ledger`] that both the handlers and the CLI's
+//!   local mode call, returning the serialisable shapes the API sends.
+//! - [`identities`]: API tokens, local users and sessions, kept as ledger events with their
+//!   projections; the in-memory token cache.
+//! - [`evidence`]: artifacts and attestations (registration, parsed summaries, raw storage).
+//! - [`keys`]: keys trusted to sign evidence for a builder; custom attestation types.
+//! - [`approvals`]: electronic signatures on changes, re-authenticated, under separation of
+//!   duties; stale when what they bound changes.
+//! - [`changes`]: change requests, classified by risk when opened; tier overrides.
+//! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
+//!   replay.
+//! - [`users`]: the local user directory, read-only (records, names, password checks).
+//! - [`redaction`]: the installation's key for fingerprints of redacted spans (outside the log).
+//! - [`reauth`]: re-authentication before every signature (password or a fresh OIDC token,
+//!   never the request's own bearer), printed names, lockout after repeated failures.
+//! - [`documents`]: free text beside the log (salted documents referenced by digest), shown
+//!   resolved; purge projections.
+//! - [`freetext`]: people's free text (titles, comments, reasons) through the PHI/secret guard.
+//! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
+//! - [`promotion`]: environments, promotion through the gate, deployment records.
+//! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod approvals;
+pub mod changes;
+pub mod documents;
+pub mod error;
+pub mod evidence;
+pub mod exceptions;
+pub mod freetext;
+pub mod gate;
+pub mod identities;
+pub mod keys;
+pub mod ops;
+pub mod promotion;
+pub mod reauth;
+pub mod redaction;
+pub mod rollout;
+pub mod users;
+
+pub use error::{AppError, Kind};
+
+use std::sync::Arc;
+
+/// Every projection Ward maintains: the store's defaults, identities and evidence. Whoever opens
+/// a [`ward_store::Ledger`] for Ward (server, CLI, tests) passes these.
+pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
+    let mut p = ward_store::projection::default_projectors();
+    p.push(Arc::new(identities::IdentityProjector));
+    p.push(Arc::new(evidence::EvidenceProjector));
+    p.push(Arc::new(keys::KeysProjector));
+    p.push(Arc::new(changes::ChangeProjector));
+    p.push(Arc::new(approvals::ApprovalProjector));
+    p.push(Arc::new(exceptions::ExceptionProjector));
+    p.push(Arc::new(promotion::DeploymentProjector));
+    p.push(Arc::new(promotion::config::ConfigProjector));
+    p.push(Arc::new(rollout::RolloutProjector));
+    p.push(Arc::new(reauth::ReauthProjector));
+    p.push(Arc::new(documents::DocumentProjector));
+    p.push(Arc::new(freetext::LogGuard));
+    p
+}

@@ -1,0 +1,114 @@
+//! The gate: decisions, replay, waivers, break-glass and retrospective reviews.
+
+use super::*;
+use crate::{exceptions, gate};
+
+/// Evaluates the gate for a change entering an environment and records the decision (200 with
+/// `allow: false` and every reason when blocked).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/gate", tag = "gate", params(("id" = String, Path, description = "CHG-…")), request_body = gate::CheckRequest, security(("bearer" = [])), responses(
+    (status = 200, body = gate::GateDecision), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "the policy does not evaluate")))]
+pub(super) async fn check_gate(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(req): Json<gate::CheckRequest>,
+) -> Result<Json<gate::GateDecision>, ApiError> {
+    let d = gate::check(
+        &state.ledger,
+        &me,
+        &id,
+        &req,
+        &state.gate,
+        &state.risk,
+        &state.approvals,
+    )
+    .await?;
+    // Reasons name reports by their file names' references: shown as text.
+    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
+}
+
+/// A recorded gate decision: verdict, reasons, policy and input digests.
+#[utoipa::path(get, path = "/api/v1/gate/decisions/{id}", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
+    (status = 200, body = gate::GateDecision), (status = 404, body = ErrorBody)))]
+pub(super) async fn explain_decision(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<gate::GateDecision>, ApiError> {
+    let d = gate::decision(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
+}
+
+/// Re-evaluates a recorded decision from its stored input and policy; `identical` must be true.
+#[utoipa::path(get, path = "/api/v1/gate/decisions/{id}/replay", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
+    (status = 200, body = gate::Replay), (status = 404, body = ErrorBody)))]
+pub(super) async fn replay_decision(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<gate::Replay>, ApiError> {
+    let r = gate::replay(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
+}
+
+/// A change's waivers, active and expired.
+#[utoipa::path(get, path = "/api/v1/changes/{id}/waivers", tag = "gate", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<exceptions::Waiver>)))]
+pub(super) async fn list_waivers(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<exceptions::Waiver>>, ApiError> {
+    Ok(Json(
+        crate::documents::shown(
+            &state.ledger,
+            exceptions::waivers(&state.ledger, &id, jiff::Timestamp::now().as_second()).await?,
+        )
+        .await?,
+    ))
+}
+
+/// Grants a waiver of gate rules for a change (approvers; never the waiver's owner).
+#[utoipa::path(post, path = "/api/v1/waivers", tag = "gate", request_body = exceptions::WaiverRequest, security(("bearer" = [])), responses(
+    (status = 201, body = exceptions::Waiver), (status = 403, body = ErrorBody)))]
+pub(super) async fn grant_waiver(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
+    Json(req): Json<exceptions::WaiverRequest>,
+) -> Result<(StatusCode, Json<exceptions::Waiver>), ApiError> {
+    let cx = state.reauth(&presented);
+    Ok((
+        StatusCode::CREATED,
+        Json(exceptions::grant_waiver(&state.ledger, &me, &req, &state.approvals, &cx).await?),
+    ))
+}
+
+/// Breaks glass on an emergency change: bypasses named rules for a bounded time and opens a
+/// retrospective review.
+#[utoipa::path(post, path = "/api/v1/breakglass", tag = "gate", request_body = exceptions::BreakglassRequest, security(("bearer" = [])), responses(
+    (status = 201, body = exceptions::Breakglass), (status = 403, body = ErrorBody)))]
+pub(super) async fn break_glass(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
+    Json(req): Json<exceptions::BreakglassRequest>,
+) -> Result<(StatusCode, Json<exceptions::Breakglass>), ApiError> {
+    let cx = state.reauth(&presented);
+    Ok((
+        StatusCode::CREATED,
+        Json(exceptions::invoke_breakglass(&state.ledger, &me, &req, &state.breakglass, &cx).await?),
+    ))
+}
+
+/// Every break-glass with its retrospective review: open, overdue or closed.
+#[utoipa::path(get, path = "/api/v1/reviews", tag = "gate", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<exceptions::Breakglass>)))]
+pub(super) async fn list_reviews(State(state): State<AppState>) -> Result<Json<Vec<exceptions::Breakglass>>, ApiError> {
+    let list = exceptions::breakglass(
+        &state.ledger,
+        None,
+        jiff::Timestamp::now().as_second(),
+        &state.risk,
+        &state.approvals,
+    )
+    .await?;
+    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+}

@@ -1,0 +1,274 @@
+//! The log: status, checkpoints, proofs, entries, documents, blobs, events and purges.
+
+use super::*;
+use crate::ops;
+
+/// Size, root and latest checkpoint of the log.
+#[utoipa::path(get, path = "/api/v1/log", tag = "log", security(("bearer" = [])), responses((status = 200, body = LogStatus)))]
+pub(super) async fn log_status(State(state): State<AppState>) -> Result<Json<LogStatus>, ApiError> {
+    Ok(Json(ops::status(&state.ledger, &state.origin).await?))
+}
+
+/// The latest signed checkpoint.
+#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log", security(("bearer" = [])), responses(
+    (status = 200, body = SignedCheckpoint), (status = 404, body = ErrorBody)))]
+pub(super) async fn get_checkpoint(State(state): State<AppState>) -> Result<Json<SignedCheckpoint>, ApiError> {
+    Ok(Json(ops::latest_checkpoint(&state.ledger).await?))
+}
+
+/// Signs a checkpoint of the current head.
+#[utoipa::path(post, path = "/api/v1/log/checkpoint", tag = "log", security(("bearer" = [])), responses((status = 200, body = SignedCheckpoint)))]
+pub(super) async fn create_checkpoint(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+) -> Result<Json<SignedCheckpoint>, ApiError> {
+    let cp = ops::checkpoint(&state.ledger, state.signer.as_ref(), &state.origin, &me.actor()).await?;
+    tracing::info!(actor = %me.id, size = cp.size, "checkpoint signed");
+    Ok(Json(cp))
+}
+
+/// Parameters of an inclusion proof.
+#[derive(Deserialize, IntoParams)]
+pub struct ProofQuery {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+/// Inclusion proof of one entry.
+#[utoipa::path(get, path = "/api/v1/log/proof", tag = "log", params(ProofQuery), security(("bearer" = [])), responses(
+    (status = 200, body = InclusionProof), (status = 400, body = ErrorBody)))]
+pub(super) async fn inclusion_proof(
+    State(state): State<AppState>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    Ok(Json(ops::inclusion(&state.ledger, q.index, q.size).await?))
+}
+
+/// Parameters of a consistency proof.
+#[derive(Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    /// Older size.
+    pub from: u64,
+    /// Newer size.
+    pub to: u64,
+}
+
+/// Consistency proof between two sizes.
+#[utoipa::path(get, path = "/api/v1/log/consistency", tag = "log", params(ConsistencyQuery), security(("bearer" = [])), responses(
+    (status = 200, body = ConsistencyProof), (status = 400, body = ErrorBody)))]
+pub(super) async fn consistency_proof(
+    State(state): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    Ok(Json(ops::consistency(&state.ledger, q.from, q.to).await?))
+}
+
+/// Every signed checkpoint with its note, ascending.
+#[utoipa::path(get, path = "/api/v1/log/checkpoints", tag = "log", security(("bearer" = [])), responses((status = 200, body = ops::Checkpoints)))]
+pub(super) async fn list_checkpoints(State(state): State<AppState>) -> Result<Json<ops::Checkpoints>, ApiError> {
+    Ok(Json(ops::checkpoints(&state.ledger).await?))
+}
+
+/// The log's verifier key (`name+hex8+base64`). Auditors should still obtain it out of band.
+#[utoipa::path(get, path = "/api/v1/log/key", tag = "log", security(("bearer" = [])), responses((status = 200, body = ops::VerifierKey)))]
+pub(super) async fn verifier_key(State(state): State<AppState>) -> Result<Json<ops::VerifierKey>, ApiError> {
+    let key = state.signer.verifier_key().ok_or_else(|| {
+        ApiError::not_found(
+            "this log's signature algorithm has no verifier key string",
+            "ask the operator for the verifier key",
+        )
+    })?;
+    Ok(Json(ops::VerifierKey { verifier_key: key }))
+}
+
+/// Raw leaves, for `ward log export --server`. A person's export is recorded as an access event.
+#[utoipa::path(get, path = "/api/v1/log/entries", tag = "log", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = ops::RawEntries)))]
+pub(super) async fn raw_entries(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ops::RawEntries>, ApiError> {
+    let page = ops::raw_entries(&state.ledger, q.from, q.limit).await?;
+    if me.kind == ActorKind::Human
+        && let (Some(first), Some(last)) = (page.entries.first(), page.entries.last())
+    {
+        record_access(
+            &state,
+            &me,
+            "access.export",
+            json!({ "from": first.seq, "to": last.seq }),
+        )
+        .await?;
+    }
+    Ok(Json(page))
+}
+
+/// A text document's stored bytes, for an export (`data` is null once purged).
+#[utoipa::path(get, path = "/api/v1/log/documents/{digest}", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
+    (status = 200, body = ops::DocumentBytes), (status = 400, body = ErrorBody)))]
+pub(super) async fn get_document_bytes(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(digest): Path<String>,
+) -> Result<Json<ops::DocumentBytes>, ApiError> {
+    let doc = ops::document_bytes(&state.ledger, &digest).await?;
+    if me.kind == ActorKind::Human {
+        record_access(&state, &me, "access.export", json!({ "document": digest })).await?;
+    }
+    Ok(Json(doc))
+}
+
+/// An out-of-line payload.
+#[utoipa::path(get, path = "/api/v1/log/blobs/{digest}", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
+    (status = 200, body = ops::Blob), (status = 404, body = ErrorBody)))]
+pub(super) async fn get_blob(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(digest): Path<String>,
+) -> Result<Json<ops::Blob>, ApiError> {
+    let blob = ops::blob(&state.ledger, &digest).await?;
+    if me.kind == ActorKind::Human {
+        record_access(&state, &me, "access.export", json!({ "blob": digest })).await?;
+    }
+    Ok(Json(blob))
+}
+
+/// Records that a person read log content (HIPAA §164.312(b) audit controls).
+pub(super) async fn record_access(state: &AppState, me: &Identity, kind: &str, payload: Value) -> Result<(), ApiError> {
+    state
+        .ledger
+        .append(NewEvent {
+            actor: me.actor(),
+            kind: kind.into(),
+            subject: "log:entries".into(),
+            payload,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Parameters of a listing.
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// First entry.
+    #[serde(default)]
+    pub from: u64,
+    /// Most entries (≤ 1000).
+    #[serde(default = "default_limit")]
+    pub limit: u64,
+}
+
+pub(super) fn default_limit() -> u64 {
+    100
+}
+
+/// Log entries with their events. A person's read is recorded as an access event.
+#[utoipa::path(get, path = "/api/v1/events", tag = "log", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = Entries)))]
+pub(super) async fn list_events(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Entries>, ApiError> {
+    let entries = ops::entries(&state.ledger, q.from, q.limit).await?;
+    if me.kind == ActorKind::Human
+        && let (Some(first), Some(last)) = (entries.entries.first(), entries.entries.last())
+    {
+        record_access(&state, &me, "access.read", json!({ "from": first.seq, "to": last.seq })).await?;
+    }
+    Ok(Json(entries))
+}
+
+/// An event as a client submits it; the actor is the caller.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// Event kind, dotted lower case.
+    pub kind: String,
+    /// What it is about.
+    pub subject: String,
+    /// Event data.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// Optional; if present it must equal the caller's identity.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub actor: Option<ward_ledger::Actor>,
+}
+
+/// One event or several.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EventsRequest {
+    /// One event (committed with concurrent appends: group commit).
+    One(EventRequest),
+    /// Several events, committed together in one transaction.
+    Many(Vec<EventRequest>),
+}
+
+/// Appends events as the caller. Returns once they are durable.
+#[utoipa::path(post, path = "/api/v1/events", tag = "log", request_body = EventsRequest, security(("bearer" = [])), responses(
+    (status = 201, body = Appended), (status = 400, body = ErrorBody)))]
+pub(super) async fn append_events(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<EventsRequest>,
+) -> Result<(StatusCode, Json<Appended>), ApiError> {
+    let started = Instant::now();
+    let to_event = |e: EventRequest| -> Result<NewEvent, ApiError> {
+        if let Some(a) = &e.actor
+            && (a.id != me.id || a.kind != me.kind)
+        {
+            return Err(ApiError::invalid(
+                format!("the event names actor {:?} but the caller is {:?}", a.id, me.id),
+                "omit `actor`: the server records the authenticated caller",
+            ));
+        }
+        ops::check_generic_kind(&e.kind)?;
+        ops::check_generic_payload(&e.payload)?;
+        Ok(NewEvent {
+            actor: me.actor(),
+            kind: e.kind,
+            subject: e.subject,
+            payload: e.payload,
+        })
+    };
+    let appended = match req {
+        EventsRequest::One(e) => Appended {
+            appended: vec![state.ledger.append(to_event(e)?).await?],
+        },
+        EventsRequest::Many(list) => {
+            if list.is_empty() {
+                return Err(ApiError::invalid("no events", "send one event or a non-empty array"));
+            }
+            let events = list.into_iter().map(to_event).collect::<Result<Vec<_>, _>>()?;
+            ops::append_batch(&state.ledger, events).await?
+        }
+    };
+    state.metrics.append_latency.observe(started.elapsed().as_secs_f64());
+    if let Some(last) = appended.appended.last() {
+        state
+            .metrics
+            .ledger_size
+            .set(i64::try_from(last.seq + 1).unwrap_or(i64::MAX));
+    }
+    Ok((StatusCode::CREATED, Json(appended)))
+}
+
+/// One step of a two-person purge of a text document: the first privacy officer's call records
+/// the request, a second person's (privacy officer or admin) deletes the document and records
+/// `document.purged`. Both re-authenticate.
+#[utoipa::path(post, path = "/api/v1/documents/{digest}/purge", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), request_body = crate::documents::PurgeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = crate::documents::PurgeOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(super) async fn purge_document(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
+    Path(digest): Path<String>,
+    Json(req): Json<crate::documents::PurgeRequest>,
+) -> Result<(StatusCode, Json<crate::documents::PurgeOutcome>), ApiError> {
+    let out = crate::documents::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}

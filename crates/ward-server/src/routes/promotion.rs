@@ -1,0 +1,173 @@
+//! Promotion: promotions, rollbacks, configuration bundles, observations, deployments and release notes.
+
+use super::*;
+use crate::promotion;
+
+/// Promotes a change into an environment: the preceding environment must have deployed its
+/// digests, the environment's gate must allow it; the deployment target runs and a deployment
+/// record is kept (also when the target fails).
+#[utoipa::path(post, path = "/api/v1/promotions", tag = "promotion", request_body = promotion::PromoteRequest, security(("bearer" = [])), responses(
+    (status = 201, body = promotion::Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "chain order or gate")))]
+pub(super) async fn promote(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<promotion::PromoteRequest>,
+) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
+    let cx = promotion::PromotionContext {
+        policy: &state.gate,
+        risk: &state.risk,
+        approvals: &state.approvals,
+        locks: &state.promotion_locks,
+        runtime: state.rollouts.as_ref(),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::promote(&state.ledger, &me, &req, &cx).await?),
+    ))
+}
+
+/// `?tenant=`.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct TenantQuery {
+    /// One tenant of the environment.
+    tenant: Option<String>,
+}
+
+/// Rolls an environment (or one tenant) back to its previous known-good release and
+/// configuration through the same target; the record links the deployment it reverts.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/rollback", tag = "promotion", params(("env" = String, Path, description = "environment"), TenantQuery), security(("bearer" = [])), responses(
+    (status = 201, body = promotion::Deployment), (status = 409, body = ErrorBody)))]
+pub(super) async fn rollback(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+    Query(q): Query<TenantQuery>,
+) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            promotion::rollback(
+                &state.ledger,
+                &me,
+                &env,
+                q.tenant.as_deref(),
+                &state.gate.environments,
+                &state.promotion_locks,
+                state.rollouts.as_ref(),
+            )
+            .await?,
+        ),
+    ))
+}
+
+/// Publishes a configuration bundle for an environment or one tenant. Secrets must be references
+/// (`env://`, `file://`, `vault://`); a bundle holding a secret value is refused whole.
+#[utoipa::path(put, path = "/api/v1/environments/{env}/config", tag = "promotion", params(("env" = String, Path, description = "environment")), request_body = promotion::config::ConfigRequest, security(("bearer" = [])), responses(
+    (status = 201, body = promotion::config::ConfigBundle), (status = 422, body = ErrorBody, description = "a secret value")))]
+pub(super) async fn publish_config(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+    Json(req): Json<promotion::config::ConfigRequest>,
+) -> Result<(StatusCode, Json<promotion::config::ConfigBundle>), ApiError> {
+    let e = promotion::find(&state.gate.environments, &env)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::config::publish(&state.ledger, &me, e, &req, &state.guard).await?),
+    ))
+}
+
+/// `?tenant=&effective=`.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct ConfigQuery {
+    /// One tenant of the environment.
+    tenant: Option<String>,
+    /// The merged configuration a deployment receives, instead of the latest bundle.
+    #[serde(default)]
+    effective: bool,
+}
+
+/// The configuration of an environment or tenant: the latest bundle's values (or the effective,
+/// merged configuration) and the bundle history.
+#[utoipa::path(get, path = "/api/v1/environments/{env}/config", tag = "promotion", params(("env" = String, Path, description = "environment"), ConfigQuery), security(("bearer" = [])), responses(
+    (status = 200, body = promotion::config::ConfigView)))]
+pub(super) async fn show_config(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    Query(q): Query<ConfigQuery>,
+) -> Result<Json<promotion::config::ConfigView>, ApiError> {
+    let e = promotion::find(&state.gate.environments, &env)?;
+    Ok(Json(
+        promotion::config::view(&state.ledger, e, q.tenant.as_deref(), q.effective).await?,
+    ))
+}
+
+/// Asks the environment's runtime what runs (its `observe_command`) and records one observation
+/// per tenant reported, with drift.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/observations", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 201, body = Vec<promotion::Drift>), (status = 502, body = ErrorBody, description = "the runtime did not answer")))]
+pub(super) async fn observe_runtime(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(env): Path<String>,
+) -> Result<(StatusCode, Json<Vec<promotion::Drift>>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            promotion::observe_runtime(
+                &state.ledger,
+                &me,
+                &env,
+                &state.gate.environments,
+                state.rollouts.as_ref(),
+            )
+            .await?,
+        ),
+    ))
+}
+
+/// Records what is running in an environment and reports drift: shadow digests (never promoted
+/// there through Ward), stale ones (not the current release) and missing ones.
+#[utoipa::path(post, path = "/api/v1/observations", tag = "promotion", request_body = promotion::Observation, security(("bearer" = [])), responses(
+    (status = 201, body = promotion::Drift)))]
+pub(super) async fn observe(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<promotion::Observation>,
+) -> Result<(StatusCode, Json<promotion::Drift>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(promotion::observe(&state.ledger, &me, &req).await?),
+    ))
+}
+
+/// `?since=` for release notes.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct SinceQuery {
+    /// RFC 3339 time; releases deployed at or after it.
+    since: Option<String>,
+}
+
+/// Release notes of an environment: every successful deployment with its change, tier,
+/// approvals, evidence, waivers and commits.
+#[utoipa::path(get, path = "/api/v1/environments/{env}/release-notes", tag = "promotion", params(("env" = String, Path, description = "environment"), SinceQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<promotion::ReleaseEntry>)))]
+pub(super) async fn release_notes(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    Query(q): Query<SinceQuery>,
+) -> Result<Json<Vec<promotion::ReleaseEntry>>, ApiError> {
+    Ok(Json(
+        promotion::release_notes(&state.ledger, &env, q.since.as_deref(), &state.risk, &state.approvals).await?,
+    ))
+}
+
+/// Deployment records of an environment, oldest first.
+#[utoipa::path(get, path = "/api/v1/environments/{env}/deployments", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<promotion::Deployment>)))]
+pub(super) async fn list_deployments(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+) -> Result<Json<Vec<promotion::Deployment>>, ApiError> {
+    Ok(Json(promotion::deployments(&state.ledger, &env).await?))
+}
