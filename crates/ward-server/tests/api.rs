@@ -759,7 +759,9 @@ async fn refusals_never_repeat_phi_they_were_given() {
         assert!(!text.contains("219-45-1100"), "the refusal repeats the SSN: {text}");
         assert!(resp["error"]["code"].is_string(), "{resp}");
         assert!(
-            resp["error"]["message"].as_str().is_some_and(|m| m.contains("withheld")),
+            resp["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("withheld")),
             "{resp}"
         );
     }

@@ -461,23 +461,33 @@ impl Store for SqliteStore {
 
     async fn lock(&self, name: &str) -> Result<crate::StoreLock, StoreError> {
         // One lock file per name beside the database; `flock` is released when the file closes
-        // (also when the process dies).
+        // (also when the process dies). The holder removes the file as it releases the lock, so
+        // lock files do not pile up; a waiter that was granted the lock on a file already
+        // removed (or replaced) sees that the path no longer names the file it holds, and
+        // tries again on the current one.
         let mut file_name = self.path.file_name().unwrap_or_default().to_os_string();
         file_name.push(format!(".lock-{:016x}", crate::lock_key(name)));
         let lock_path = self.path.with_file_name(file_name);
-        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)?;
-            f.lock()?;
-            Ok(f)
+        let held = tokio::task::spawn_blocking(move || -> std::io::Result<LockFile> {
+            loop {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)?;
+                f.lock()?;
+                if same_file(&f, &lock_path) {
+                    return Ok(LockFile {
+                        file: Some(f),
+                        path: lock_path,
+                    });
+                }
+            }
         })
         .await
         .map_err(|e| StoreError::Invalid(format!("lock task failed: {e}")))?
         .map_err(|e| StoreError::Invalid(format!("cannot take lock {name:?}: {e}")))?;
-        Ok(crate::StoreLock::new(file))
+        Ok(crate::StoreLock::new(held))
     }
 
     async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError> {
@@ -604,3 +614,27 @@ impl Store for SqliteStore {
 }
 
 const LIST_SQL: &str = "SELECT key, doc FROM projections WHERE collection = ? ORDER BY key";
+
+/// A held lock file: removed, then closed (which releases the `flock`), when dropped.
+struct LockFile {
+    file: Option<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        // Removed while still locked: nobody can be granted this file and keep it (a waiter
+        // re-checks the path), so removing it cannot let two holders in.
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file.take());
+    }
+}
+
+/// Whether `path` still names the open file `f` (same device and inode).
+fn same_file(f: &std::fs::File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}

@@ -70,6 +70,7 @@ both_stores!(
     projection_deletes_apply_in_order,
     projection_prefix_reads_byte_ordered_ranges,
     named_locks_exclude_other_handles_until_dropped,
+    locks_stay_exclusive_under_contention_and_leave_no_files,
     forged_admin_token_row_is_found_by_fsck,
     forged_approval_row_is_found_by_fsck,
     tampered_evidence_blob_is_found_by_fsck,
@@ -388,6 +389,50 @@ async fn named_locks_exclude_other_handles_until_dropped(url: &str) {
         .expect("the lock was not released")
         .unwrap();
     assert!(waited >= std::time::Duration::from_millis(400));
+}
+
+/// Many tasks on two handles take the same lock, and a fresh name each, over and over: no two
+/// ever hold the same name at once (the lock file is removed as each holder releases it, and a
+/// waiter granted a removed file tries again), and once every lock is released no lock file
+/// is left beside a SQLite database.
+async fn locks_stay_exclusive_under_contention_and_leave_no_files(url: &str) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let handles = [
+        ward_store::open(url).await.unwrap(),
+        ward_store::open(url).await.unwrap(),
+    ];
+    let inside = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for k in 0..8 {
+        let store = handles[k % 2].clone();
+        let inside = inside.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let _g = store.lock("promote:prod").await.unwrap();
+                assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
+                tokio::task::yield_now().await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+                drop(_g);
+                let _own = store.lock(&format!("change:CHG-{k}-{i}")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        tokio::time::timeout(std::time::Duration::from_secs(60), t)
+            .await
+            .expect("a lock was never granted")
+            .unwrap();
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let dir = std::path::Path::new(path).parent().unwrap();
+        let left: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.contains(".lock-"))
+            .collect();
+        assert!(left.is_empty(), "lock files left behind: {left:?}");
+    }
 }
 
 async fn two_handles_writing_at_once_never_fork(url: &str) {
