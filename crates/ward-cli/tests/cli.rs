@@ -331,3 +331,40 @@ fn a_usage_error_never_repeats_a_secret_argument() {
     assert!(!err.contains("PRIVATE KEY") && !err.contains("219-45"), "{err}");
     assert!(err.contains("withheld"), "{err}");
 }
+
+/// `log show --limit N` past one page (1,000 entries) reads page after page: all N, never a
+/// silent cut at the page size.
+#[test]
+fn log_show_honours_a_limit_past_one_page() {
+    let d = tempfile::tempdir().expect("tmp");
+    ok(run({
+        let mut c = ward(d.path(), None);
+        c.args(["init"]);
+        c
+    }));
+    let events: String = (0..1005)
+        .map(|i| format!("{{\"kind\":\"note.x\",\"subject\":\"s:{i}\"}}\n"))
+        .collect();
+    ok(run_with_stdin(
+        {
+            let mut c = ward(d.path(), None);
+            c.args(["log", "append"]);
+            c
+        },
+        &events,
+    ));
+    let all = json(&ok(run({
+        let mut c = ward(d.path(), None);
+        c.args(["log", "show", "--limit", "100000", "--output", "json"]);
+        c
+    })));
+    let entries = all["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1005);
+    assert_eq!(entries[1004]["seq"], 1004);
+    let some = json(&ok(run({
+        let mut c = ward(d.path(), None);
+        c.args(["log", "show", "--from", "990", "--limit", "12", "--output", "json"]);
+        c
+    })));
+    assert_eq!(some["entries"].as_array().map(Vec::len), Some(12));
+}

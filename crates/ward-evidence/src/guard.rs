@@ -410,7 +410,7 @@ fn detectors() -> &'static [Detector] {
                 group: 1,
                 ..d(
                     "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
                     valid_labelled_ssn,
                 )
             },
@@ -459,7 +459,7 @@ fn password_assignment() -> &'static Regex {
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo)))\W{0,12}[A-Za-z]{0,2}\d{6,10}")
+        Regex::new(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo)))\W{0,12}[A-Za-z]{0,2}\d{6,10}")
             .expect("built-in pattern")
     })
 }
@@ -797,6 +797,8 @@ mod tests {
             ("ref 219 45 1120", "us-ssn"),
             ("SSN 219:45:1130", "us-ssn"),
             ("patientSsn: 219451120", "us-ssn"),
+            ("note.ssn219451191", "us-ssn"),
+            ("mrn44556678", "mrn"),
             ("taxpayer id 219451120", "us-ssn"),
             ("S.S.N. 219451120", "us-ssn"),
             ("SocSecNo 219451120", "us-ssn"),

@@ -134,11 +134,12 @@ pub async fn record_failure(state: &AppState, ip: IpAddr, route: &str, reason: &
     if n > state.limiter.limit() {
         return;
     }
-    let mut payload = json!({ "reason": reason, "source": ip.to_string(), "attempt_in_window": n });
+    let base = json!({ "reason": reason, "source": ip.to_string(), "attempt_in_window": n });
+    let mut payload = base.clone();
     if let (Some(p), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
         p.extend(more);
     }
-    let event = NewEvent {
+    let event = |payload| NewEvent {
         actor: Actor {
             id: format!("anonymous:{ip}"),
             kind: ActorKind::Automation,
@@ -147,8 +148,18 @@ pub async fn record_failure(state: &AppState, ip: IpAddr, route: &str, reason: &
         subject: format!("route:{route}"),
         payload,
     };
-    if let Err(e) = state.ledger.append(event).await {
-        tracing::warn!(error = %e, "could not record an authentication failure");
+    match state.ledger.append(event(payload)).await {
+        Ok(_) => {}
+        // What the caller typed (a user name) looked like PHI or a secret: the attempt is still
+        // recorded, without it — an audit trail never loses a failure to the guard.
+        Err(ward_store::StoreError::Refused(_)) => {
+            let mut withheld = base;
+            withheld["withheld"] = json!(true);
+            if let Err(e) = state.ledger.append(event(withheld)).await {
+                tracing::warn!(error = %e, "could not record an authentication failure");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not record an authentication failure"),
     }
 }
 

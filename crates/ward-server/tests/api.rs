@@ -766,3 +766,33 @@ async fn refusals_never_repeat_phi_they_were_given() {
         );
     }
 }
+
+/// A failed sign-in whose user name looks like PHI is still recorded — without the name:
+/// the audit trail never loses a failure to the guard, and the log never holds the value.
+#[tokio::test]
+async fn a_failed_sign_in_with_a_phi_shaped_name_is_recorded_without_it() {
+    let s = start(TestDb::sqlite()).await;
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"user": "ssn219451191", "password": "wrong password!"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let entries = s.ledger.store().entries(0, 100).await.expect("entries");
+    let leaves: Vec<String> = entries
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.leaf).into_owned())
+        .collect();
+    let failed = leaves
+        .iter()
+        .find(|l| l.contains("\"kind\":\"auth.failed\""))
+        .expect("the failure is recorded");
+    assert!(failed.contains("\"withheld\":true"), "{failed}");
+    assert!(
+        leaves.iter().all(|l| !l.contains("219451191")),
+        "the name never reaches the log"
+    );
+}

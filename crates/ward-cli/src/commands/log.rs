@@ -236,16 +236,32 @@ async fn status(g: &Global, target: &Target) -> Result<()> {
 }
 
 async fn show(g: &Global, target: &Target, a: &ShowArgs) -> Result<()> {
-    let list: Entries = match target {
-        Target::Local(ctx) => ops::entries(&ctx.ledger, a.from, a.limit).await.map_err(api_failure)?,
-        Target::Remote(r) => {
-            r.get(
-                "/api/v1/events",
-                &[("from", a.from.to_string()), ("limit", a.limit.to_string())],
-            )
-            .await?
+    // A page holds at most `ops::MAX_LIST` entries: read page after page until `--limit`
+    // entries or the end of the log, so a large `--limit` is honoured, never silently cut.
+    let mut list = Entries { entries: Vec::new() };
+    let mut from = a.from;
+    while (list.entries.len() as u64) < a.limit {
+        let want = (a.limit - list.entries.len() as u64).min(ops::MAX_LIST);
+        let page: Entries = match target {
+            Target::Local(ctx) => ops::entries(&ctx.ledger, from, want).await.map_err(api_failure)?,
+            Target::Remote(r) => {
+                r.get(
+                    "/api/v1/events",
+                    &[("from", from.to_string()), ("limit", want.to_string())],
+                )
+                .await?
+            }
+        };
+        let Some(last) = page.entries.last().map(|e| e.seq) else {
+            break;
+        };
+        let full = page.entries.len() as u64 == want;
+        list.entries.extend(page.entries);
+        from = last + 1;
+        if !full {
+            break;
         }
-    };
+    }
     emit(g.output, json!(list), || {
         list.entries
             .iter()
