@@ -250,6 +250,47 @@ pub struct RolloutRequest {
     /// Overrides the environment's strategy for this change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
+    /// Adjusts the environment's strategy for this change: another kind. The analysis, the
+    /// checks and the failure limit stay the environment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StrategyKind>,
+    /// Adjusts the environment's strategy: these canary steps (percent), nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<u8>>,
+    /// Adjusts the environment's strategy: this step window (and blue-green keep-warm), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_ms: Option<u64>,
+}
+
+impl RolloutRequest {
+    /// The strategy this rollout runs: a whole strategy given with the request; else the
+    /// environment's (or the default canary) with only what the request adjusts — another
+    /// kind keeps the environment's analysis, checks and failure limit, so choosing a kind or
+    /// steps on the command line never loosens the analysis the environment requires.
+    pub fn effective_strategy(&self, env: Option<&Strategy>) -> Strategy {
+        if let Some(s) = &self.strategy {
+            return s.clone();
+        }
+        let base = env.cloned().unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
+        let mut s = match self.kind {
+            Some(kind) if kind != base.kind => Strategy {
+                analysis: base.analysis.clone(),
+                http_checks: base.http_checks.clone(),
+                prometheus: base.prometheus.clone(),
+                failure_limit: base.failure_limit,
+                ..Strategy::of(kind)
+            },
+            _ => base,
+        };
+        if let Some(steps) = &self.steps {
+            s.steps = steps.clone();
+        }
+        if let Some(p) = self.pause_ms {
+            s.pause_ms = p;
+            s.keep_warm_ms = p;
+        }
+        s
+    }
 }
 
 /// An operator's command to a running rollout.
@@ -803,11 +844,7 @@ impl Engine {
     pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, AppError> {
         let env = promotion::find(&self.policy.environments, &req.environment)?.clone();
         self.local_or_err(&env.name)?;
-        let strategy = req
-            .strategy
-            .clone()
-            .or_else(|| env.strategy.clone())
-            .unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
+        let strategy = req.effective_strategy(env.strategy.as_ref());
         let steps = plan(&strategy, &env).map_err(|e| AppError::invalid(e, "fix the strategy"))?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
         ensure_idle(&self.ledger, &env.name).await?;
@@ -1229,6 +1266,56 @@ fn operator_is_a_person(by: &Identity) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--strategy canary --steps 5,100` used to replace the environment's whole strategy with
+    /// the defaults, minimum requests included; now it changes only the steps, and another kind
+    /// keeps the environment's analysis, checks and failure limit.
+    #[test]
+    fn steps_on_the_command_line_change_only_the_steps() {
+        let env = Strategy {
+            analysis: Thresholds {
+                max_error_rate: 0.01,
+                min_requests: 200,
+                ..Thresholds::default()
+            },
+            failure_limit: 3,
+            ..Strategy::of(StrategyKind::Canary)
+        };
+        let req = |kind, steps, pause_ms| RolloutRequest {
+            change: "CHG-1".into(),
+            environment: "prod".into(),
+            strategy: None,
+            kind,
+            steps,
+            pause_ms,
+        };
+        let s = req(Some(StrategyKind::Canary), Some(vec![5, 100]), None).effective_strategy(Some(&env));
+        assert_eq!(s.steps, vec![5, 100]);
+        assert_eq!(
+            (s.analysis.clone(), s.failure_limit, s.pause_ms),
+            (env.analysis.clone(), 3, env.pause_ms)
+        );
+        let bg = req(Some(StrategyKind::BlueGreen), None, Some(900)).effective_strategy(Some(&env));
+        assert_eq!(bg.kind, StrategyKind::BlueGreen);
+        assert_eq!(
+            (bg.analysis.min_requests, bg.failure_limit, bg.keep_warm_ms),
+            (200, 3, 900)
+        );
+        let whole = RolloutRequest {
+            strategy: Some(Strategy::of(StrategyKind::Rings)),
+            ..req(Some(StrategyKind::Canary), Some(vec![1]), None)
+        }
+        .effective_strategy(Some(&env));
+        assert_eq!(
+            whole,
+            Strategy::of(StrategyKind::Rings),
+            "a whole strategy is taken as given"
+        );
+        assert_eq!(
+            req(None, None, None).effective_strategy(None),
+            Strategy::of(StrategyKind::Canary)
+        );
+    }
 
     fn event(kind: &str, seq: u64, payload: Value) -> RolloutEvent {
         RolloutEvent {

@@ -267,6 +267,9 @@ impl Demo<'_> {
             change: change.into(),
             environment: "prod".into(),
             strategy: None,
+            kind: None,
+            steps: None,
+            pause_ms: None,
         };
         let started = self.engine.begin(&self.rhea, &req).await.map_err(fail)?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);

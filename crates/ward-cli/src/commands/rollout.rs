@@ -180,28 +180,21 @@ pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
                 ),
                 None => None,
             };
-            let strategy = from_file.or_else(|| {
-                strategy.as_deref().map(|k| {
-                    let kind = match k {
-                        "blue-green" => StrategyKind::BlueGreen,
-                        "rings" => StrategyKind::Rings,
-                        _ => StrategyKind::Canary,
-                    };
-                    let mut s = Strategy::of(kind);
-                    if !steps.is_empty() {
-                        s.steps = steps.clone();
-                    }
-                    if let Some(p) = pause_ms {
-                        s.pause_ms = *p;
-                        s.keep_warm_ms = *p;
-                    }
-                    s
-                })
+            // A strategy file is the whole strategy; `--strategy`, `--steps` and `--pause-ms`
+            // adjust the environment's, which keeps its analysis and checks.
+            let kind = strategy.as_deref().map(|k| match k {
+                "blue-green" => StrategyKind::BlueGreen,
+                "rings" => StrategyKind::Rings,
+                _ => StrategyKind::Canary,
             });
+            let adjusting = from_file.is_none();
             let req = RolloutRequest {
                 change: change.clone(),
                 environment: env.clone(),
-                strategy,
+                strategy: from_file,
+                kind: kind.filter(|_| adjusting),
+                steps: (adjusting && !steps.is_empty()).then(|| steps.clone()),
+                pause_ms: pause_ms.filter(|_| adjusting),
             };
             let r: Rollout = remote.post("/api/v1/rollouts", &req).await?;
             if *wait {
