@@ -694,7 +694,17 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     }
     only_internal_on_v3();
     // Resume retries the failed ring: clinic-b still fails, so it halts again the same way.
-    ok(run(e.cli(&e.rm, &["rollout", "resume", &id])));
+    // The answer is the rollout after the driver acted: resumed, not the stale `halted`.
+    let resumed = json(&ok(run(e.cli(&e.rm, &["rollout", "resume", &id, "--output", "json"]))));
+    let kinds: Vec<&str> = resumed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["kind"].as_str())
+        .collect();
+    let halted_at = kinds.iter().rposition(|k| *k == "rollout.halted").unwrap();
+    assert!(kinds[halted_at..].contains(&"rollout.resumed"), "{resumed:#}");
+    assert_ne!(resumed["status"], "halted", "{resumed:#}");
     let halts = |r: &Value| {
         r["events"]
             .as_array()

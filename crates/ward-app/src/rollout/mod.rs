@@ -952,7 +952,19 @@ impl Engine {
             ));
         }
         tracing::info!(rollout = %id, by = %by.id, command = ?cmd, "rollout command");
-        Ok(r)
+        // Answer with the rollout as the driver left it after acting on the order (its next
+        // recorded event), not as it was before: a `status --watch` right after `resume` must
+        // not see the stale `paused`. Bounded: a driver busy in a long step still answers at
+        // its next tick; after 5 s the latest recorded state is returned as it is.
+        let before = r.events.len();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let now = get(&self.ledger, id).await?.unwrap_or_else(|| r.clone());
+            if now.events.len() > before || tokio::time::Instant::now() >= deadline {
+                return Ok(now);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     fn spawn_driver(self: &Arc<Self>, r: Rollout, resumed: bool) {
