@@ -43,6 +43,12 @@ subjects := s if {
 
 about(a, d) if a.artifact == d
 
+# The `ward attest add` option that names where evidence goes: the change itself (a change
+# without artifacts, or evidence about the whole change) or one artifact.
+attach_to(d) := sprintf("--change %s", [d]) if {
+	d == cid
+} else := sprintf("--artifact %s", [d])
+
 about(a, _) if a.artifact == cid
 
 # Two reports are of the same suite when they are about the same artifact (or the same change),
@@ -154,12 +160,12 @@ critical_sast if {
 }
 
 evidence_fix := {
-	"tests_passed": "attach a passing JUnit report: ward attest add --artifact DIGEST report.xml",
-	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first): ward attest add --artifact DIGEST scan.sarif",
-	"sbom": "attach a CycloneDX or SPDX SBOM: ward attest add --artifact DIGEST sbom.json",
-	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust): ward attest add --artifact DIGEST provenance.json",
-	"rollback_plan": "attach a rollback plan: ward attest add --artifact DIGEST --type custom:rollback-plan plan.json",
-	"vulnerability_scan": "attach a complete Trivy, Grype or osv-scanner report: ward attest add --artifact DIGEST scan.json",
+	"tests_passed": "attach a passing JUnit report: ward attest add TARGET report.xml",
+	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first): ward attest add TARGET scan.sarif",
+	"sbom": "attach a CycloneDX or SPDX SBOM: ward attest add TARGET sbom.json",
+	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust): ward attest add TARGET provenance.json",
+	"rollback_plan": "attach a rollback plan (once per installation an admin registers its schema: ward attest type add rollback-plan --schema rollback-plan.schema.json): ward attest add TARGET --type custom:rollback-plan plan.json",
+	"vulnerability_scan": "attach a complete Trivy, Grype or osv-scanner report: ward attest add TARGET scan.json",
 }
 
 deny contains r if {
@@ -169,7 +175,7 @@ deny contains r if {
 	r := {
 		"rule": sprintf("evidence.%s", [kind]),
 		"message": sprintf("%s changes need evidence %q for each artifact; %s has none", [tier, kind, d]),
-		"fix": replace(object.get(evidence_fix, kind, "attach the evidence: ward attest add --artifact DIGEST FILE"), "DIGEST", d),
+		"fix": replace(object.get(evidence_fix, kind, "attach the evidence: ward attest add TARGET FILE"), "TARGET", attach_to(d)),
 		"artifact": d,
 	}
 }
@@ -182,7 +188,7 @@ deny contains r if {
 	r := {
 		"rule": "evidence.tests_failed",
 		"message": sprintf("test report %s (%s) on %s has %v failed and %v errored tests", [object.get(a, "file_name", "?"), object.get(a, "id", "?"), a.artifact, a.summary.failed, a.summary.errored]),
-		"fix": sprintf("fix the tests, then attach a new report of the same suites from the same pipeline (it supersedes this one): ward attest add --artifact %s report.xml", [a.artifact]),
+		"fix": sprintf("fix the tests, then attach a new report of the same suites from the same pipeline (it supersedes this one): ward attest add %s report.xml", [attach_to(a.artifact)]),
 		"artifact": a.artifact,
 	}
 }
@@ -202,7 +208,7 @@ deny contains r if {
 	r := {
 		"rule": sprintf("evidence.step.%s", [s]),
 		"message": sprintf("%s changes need a signed in-toto link of step %q for each artifact; %s has none", [tier, s, d]),
-		"fix": sprintf("attach the step's signed link (in-toto-run --step-name %s): ward attest add --artifact %s %s.link", [s, d, s]),
+		"fix": sprintf("attach the step's signed link (in-toto-run --step-name %s): ward attest add %s %s.link", [s, attach_to(d), s]),
 		"artifact": d,
 	}
 }

@@ -444,3 +444,17 @@ test_a_version_that_moved_is_refused_unless_the_environment_accepts_it if {
 	# Neither a waiver nor break-glass excuses it.
 	not gate.waivable({"rule": "artifacts.version_rebound"})
 }
+
+test_evidence_fixes_name_the_change_when_it_has_no_artifacts if {
+	inp := {
+		"now_secs": 0, "environment": "prod", "requested_by": "user:z",
+		"change": {"id": "CHG-9", "tier": "low", "tags": [], "kind": "normal", "artifacts": []},
+		"evidence": [], "vulnerabilities": [], "waivers": [], "breakglass": [],
+		"approvals": [approval("user:a", "approved")],
+	}
+	d := gate.deny with data.controls as controls with input as inp
+	some r in d
+	r.rule == "evidence.tests_passed"
+	contains(r.fix, "ward attest add --change CHG-9 report.xml")
+	not contains(r.fix, "--artifact")
+}
