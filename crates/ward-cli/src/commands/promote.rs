@@ -9,7 +9,7 @@ use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use ward_server::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
-use ward_server::promotion::{self, Deployment, Drift, Observation, PromoteRequest, PromotionContext};
+use ward_server::promotion::{self, Deployment, Drift, Observation, PromoteRequest, PromotionContext, TargetRun};
 
 /// Exit code when an observation finds drift.
 pub const EXIT_DRIFT: i32 = 6;
@@ -174,21 +174,26 @@ fn line(d: &Deployment) -> String {
 }
 
 fn failed_deployment(d: &Deployment) -> anyhow::Error {
-    let failed: Vec<String> = d
-        .targets
-        .iter()
-        .filter(|t| t.status == "failed")
-        .map(|t| t.tenant.clone().unwrap_or_else(|| d.environment.clone()))
-        .collect();
+    let place = |t: &TargetRun| t.tenant.clone().unwrap_or_else(|| d.environment.clone());
+    let failed: Vec<String> = d.targets.iter().filter(|t| t.status == "failed").map(place).collect();
+    let skipped: Vec<String> = d.targets.iter().filter(|t| t.status == "skipped").map(place).collect();
+    // Only an environment with tenants has later tenants to skip; say which were.
+    let after = match skipped.is_empty() {
+        true => String::new(),
+        false => format!("; not attempted after it: {}", skipped.join(", ")),
+    };
     Failure::new(
         "deployment_failed",
         format!(
-            "the {} deployment target failed for {} (recorded as entry {}; later tenants skipped)",
+            "the {} deployment target failed for {} (recorded as entry {}{after})",
             d.environment,
             failed.join(", "),
             d.seq
         ),
-        "read its output: the digest is in the record (ward deployments --env ENV)",
+        format!(
+            "read its output: the digest is in the record (ward deployments --env {})",
+            d.environment
+        ),
     )
     .into()
 }
@@ -394,4 +399,45 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
         ConfigCommand::Check { .. } => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(targets: serde_json::Value) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "change": "CHG-1", "environment": "prod", "digests": [], "ring": null, "tenants": [],
+            "targets": targets, "target": "command", "status": "failed", "gate_decision": 7,
+            "approvals": [], "excused_by": [], "executed_by": "user:rhea", "rollback_of": null,
+            "seq": 42, "time": "2026-12-03T12:00:00Z"
+        }))
+        .expect("a deployment record")
+    }
+
+    #[test]
+    fn a_failed_deployment_names_skipped_tenants_only_when_there_are_some() {
+        let whole = failed_deployment(&record(serde_json::json!([
+            {"tenant": null, "config_digest": null, "status": "failed", "exit_code": 1, "output_digest": "sha256:aa", "rollback_to": null}
+        ])));
+        let whole = &whole.downcast_ref::<Failure>().expect("a failure").message;
+        assert!(whole.ends_with("failed for prod (recorded as entry 42)"), "{whole}");
+        let tenants = failed_deployment(&record(serde_json::json!([
+            {"tenant": "clinic-a", "config_digest": null, "status": "failed", "exit_code": 1, "output_digest": "sha256:aa", "rollback_to": null},
+            {"tenant": "clinic-b", "config_digest": null, "status": "skipped", "exit_code": null, "output_digest": null, "rollback_to": null}
+        ])));
+        let failure = tenants.downcast_ref::<Failure>().expect("a failure");
+        assert!(
+            failure.message.contains("failed for clinic-a")
+                && failure.message.contains("not attempted after it: clinic-b"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            failure
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("ward deployments --env prod"))
+        );
+    }
 }
