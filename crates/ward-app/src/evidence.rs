@@ -892,14 +892,12 @@ fn check_file_name(file: &str, policy: &ward_evidence::guard::GuardConfig) -> Re
     if found.is_empty() {
         return Ok(());
     }
-    let mut detectors: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
-    detectors.dedup();
     Err(AppError::new(
         Kind::Unprocessable,
         "sensitive_content",
         format!(
             "the attestation's file name: possible PHI or secret ({}); nothing was stored",
-            detectors.join(", ")
+            ward_evidence::guard::detector_names(&found)
         ),
         "rename the file: its name is stored in the log and shown in messages",
     ))
@@ -913,11 +911,9 @@ fn withhold_findings(message: &str, policy: &ward_evidence::guard::GuardConfig) 
     if found.is_empty() {
         return message.to_string();
     }
-    let mut detectors: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
-    detectors.dedup();
     format!(
         "the document was refused by its parser; the parser's message is withheld because it quotes possible PHI or a secret ({})",
-        detectors.join(", ")
+        ward_evidence::guard::detector_names(&found)
     )
 }
 

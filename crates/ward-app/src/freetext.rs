@@ -8,7 +8,7 @@
 use crate::error::AppError;
 use crate::error::Kind;
 use std::sync::OnceLock;
-use ward_evidence::guard::{Allowlist, GuardConfig, scan};
+use ward_evidence::guard::{Allowlist, GuardConfig, detector_names, scan};
 use ward_ledger::{EventEnvelope, NewEvent};
 use ward_store::{ProjectionOp, Projector};
 
@@ -63,13 +63,10 @@ impl Projector for LogGuard {
         if found.is_empty() {
             return Ok(());
         }
-        let mut names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
         Err(format!(
             "the {} event holds what looks like PHI or a secret ({}); nothing was recorded",
             if generic { "submitted" } else { "recorded" },
-            names.join(", ")
+            detector_names(&found)
         ))
     }
 }
@@ -119,12 +116,9 @@ pub fn withheld(text: &str) -> Option<String> {
     if found.is_empty() {
         return None;
     }
-    let mut names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
     Some(format!(
         "the text of this message is withheld: it would repeat a value that looks like PHI or a secret ({})",
-        names.join(", ")
+        detector_names(&found)
     ))
 }
 
@@ -137,16 +131,11 @@ pub fn check(field: &str, text: &str) -> Result<(), AppError> {
     if found.is_empty() {
         return Ok(());
     }
-    let mut names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
+    let names = detector_names(&found);
     Err(AppError::new(
         Kind::Unprocessable,
         "sensitive_content",
-        format!(
-            "the {field} holds what looks like PHI or a secret ({}); nothing was recorded",
-            names.join(", ")
-        ),
+        format!("the {field} holds what looks like PHI or a secret ({names}); nothing was recorded"),
         format!("rewrite the {field} without it: Ward records facts about systems, never PHI or secrets"),
     ))
 }

@@ -4,41 +4,14 @@
 //! refuses to start on them. The same attacks on PostgreSQL are in ward-store's store suite.
 
 mod common;
-use common::{json, ok, register, run, token, ward};
+use common::{Serving, json, ok, register, run, serve_with, token, ward};
 use sqlx::Connection;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Output, Stdio};
-
-/// A running `ward serve`, killed when dropped (also when an assertion fails).
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Output;
 
 /// Starts `ward serve` on a free port with `extra` arguments; returns it and its base URL.
 fn serve(d: &Path, extra: &[&str]) -> (Serving, String) {
-    let mut child = ward(d, None)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (Serving(child), url)
+    serve_with(d, extra)
 }
 
 const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

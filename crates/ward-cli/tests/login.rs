@@ -3,36 +3,12 @@
 //! read it, and ended on the server by `ward logout`.
 
 mod common;
-use common::{json, ok, run, run_with_stdin, ward};
-use std::io::{BufRead, BufReader};
+use common::{Serving, json, ok, run, run_with_stdin, serve_with, ward};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
 
 fn serve(d: &Path) -> (Serving, String) {
-    let mut c = ward(d, None);
-    c.args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = c.spawn().expect("spawn ward serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the serving line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (Serving(child), url)
+    serve_with(d, &[])
 }
 
 /// `ward` against `url` with its credentials in `config` and no token in the environment.

@@ -2,42 +2,13 @@
 //! `ward serve` process over loopback HTTP give the same documents.
 
 mod common;
-use common::{json, ok, open_change, register, run, run_with_stdin, token, ward};
+use common::{Serving, json, ok, open_change, register, run, run_with_stdin, serve_with, token, ward};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Stdio};
 
 /// Starts `ward serve` on a free port; returns the process and its base URL.
 fn serve(d: &std::path::Path) -> (Serving, String) {
     serve_with(d, &[])
-}
-
-fn serve_with(d: &std::path::Path, extra: &[&str]) -> (Serving, String) {
-    let mut c = ward(d, None);
-    c.args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = c.spawn().expect("spawn ward serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the serving line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (Serving(child), url)
 }
 
 /// A data directory under `parent`, initialised with `ward init`.

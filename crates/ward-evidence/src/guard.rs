@@ -474,6 +474,14 @@ pub struct Stopped;
 /// How many matches of one detector are taken between two calls of the caller's `stop`.
 const STOP_EVERY: usize = 1024;
 
+/// The detectors that made `found`, sorted, each once: all a refusal may say about a finding.
+pub fn detector_names(found: &[Finding]) -> String {
+    let mut names: Vec<&str> = found.iter().map(|f| f.detector.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}
+
 /// Scans a text document; returns every finding, in order.
 ///
 /// Linear time: each detector is one left-to-right pass of the regex engine over the whole text

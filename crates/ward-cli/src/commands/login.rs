@@ -9,15 +9,17 @@ use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 
+fn server_required(verb: &str) -> anyhow::Error {
+    Failure::new(
+        "server_required",
+        format!("{verb} is about a Ward server, and none was named"),
+        format!("pass --server URL (or set WARD_SERVER), e.g. ward --server https://ward.example.org {verb}"),
+    )
+    .into()
+}
+
 fn remote(g: &Global, verb: &str) -> Result<Remote> {
-    Remote::from_global(g)?.ok_or_else(|| {
-        Failure::new(
-            "server_required",
-            format!("{verb} is about a Ward server, and none was named"),
-            format!("pass --server URL (or set WARD_SERVER), e.g. ward --server https://ward.example.org {verb}"),
-        )
-        .into()
-    })
+    Remote::from_global(g)?.ok_or_else(|| server_required(verb))
 }
 
 /// The password to sign in with: WARD_PASSWORD or --password-stdin, else asked on the
@@ -132,12 +134,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
 /// `ward logout`.
 pub async fn logout(g: &Global) -> Result<()> {
     let Some(server) = g.server.as_deref() else {
-        return Err(Failure::new(
-            "server_required",
-            "logout is about a Ward server, and none was named",
-            "pass --server URL (or set WARD_SERVER)",
-        )
-        .into());
+        return Err(server_required("logout"));
     };
     let base = credentials::server_key(server);
     let Some(session) = credentials::get(&base)? else {

@@ -145,3 +145,35 @@ pub fn prometheus_binary() -> Option<&'static str> {
     mod support;
     support::prometheus_binary()
 }
+
+/// A running `ward serve`, killed when dropped (also when an assertion fails).
+pub struct Serving(pub std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `ward serve` on a free loopback port with `extra` arguments; returns it and the base
+/// URL it printed.
+pub fn serve_with(d: &Path, extra: &[&str]) -> (Serving, String) {
+    use std::io::{BufRead, BufReader};
+    let mut c = ward(d, None);
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawn ward serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the serving line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (Serving(child), url)
+}
