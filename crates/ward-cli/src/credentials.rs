@@ -26,6 +26,10 @@ pub struct Session {
     pub expires_at: Option<i64>,
     /// When it was stored (Unix seconds).
     pub stored_at: i64,
+    /// A token pasted with `--token-stdin` (a CI token, say): `ward logout` forgets it here and
+    /// never revokes it on the server, which would break whatever else uses it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pasted: bool,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -122,6 +126,12 @@ fn write(f: &File) -> Result<()> {
         builder.mode(0o700);
     }
     builder.create(&d).map_err(fail)?;
+    // An existing directory others may enter is tightened: the tokens in it act as the person.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
     let bytes =
         serde_json::to_vec_pretty(f).map_err(|e| Failure::new("credentials_unwritable", e.to_string(), "retry"))?;
     let tmp = d.join(format!(".credentials.{}.tmp", std::process::id()));

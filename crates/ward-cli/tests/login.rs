@@ -233,6 +233,48 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         "session_expired",
     );
     assert!(err.contains("ward login --server"), "{err}");
+    // …and the sign-in it names works as printed: an ended session does not block it.
+    ok(run_with_stdin(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--user", "alice", "--password-stdin"]);
+            c
+        },
+        "alice-correct-horse-battery\n",
+    ));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        ok(run({
+            let mut c = client(&d, &config, &url);
+            c.args(["logout"]);
+            c
+        }));
+        let dmode = std::fs::metadata(&config).expect("dir").permissions().mode() & 0o777;
+        assert_eq!(dmode, 0o700, "a loose credentials directory is tightened when written");
+    }
+
+    // A pasted CI token is only forgotten by logout, never revoked: the pipeline keeps working.
+    let ci = common::token(&d, "ci-pipeline", "viewer");
+    ok(run_with_stdin(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--token-stdin"]);
+            c
+        },
+        &format!("{ci}\n"),
+    ));
+    let out = ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["logout"]);
+        c
+    }));
+    assert!(out.contains("left valid on the server"), "{out}");
+    ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["whoami"]).env("WARD_TOKEN", &ci);
+        c
+    }));
 
     // Locally, whoami names the operator and how person actions run.
     let local = ok(run({

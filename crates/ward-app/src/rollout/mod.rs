@@ -257,7 +257,8 @@ pub struct RolloutRequest {
     /// Adjusts the environment's strategy: these canary steps (percent), nothing else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<u8>>,
-    /// Adjusts the environment's strategy: this step window (and blue-green keep-warm), ms.
+    /// Adjusts the environment's strategy: this step window, ms (keep-warm stays the
+    /// environment's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_ms: Option<u64>,
 }
@@ -268,28 +269,61 @@ impl RolloutRequest {
     /// kind keeps the environment's analysis, checks and failure limit, so choosing a kind or
     /// steps on the command line never loosens the analysis the environment requires.
     pub fn effective_strategy(&self, env: Option<&Strategy>) -> Strategy {
-        if let Some(s) = &self.strategy {
+        let base = env.cloned().unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
+        if let (Some(s), None) = (&self.strategy, env) {
+            // No environment strategy to hold it to.
             return s.clone();
         }
-        let base = env.cloned().unwrap_or_else(|| Strategy::of(StrategyKind::Canary));
+        if let Some(s) = &self.strategy {
+            // A whole strategy may be stricter than the environment's, never looser: its
+            // analysis is held to the environment's limits and the environment's checks run too.
+            let mut s = s.clone();
+            s.analysis = stricter(&s.analysis, &base.analysis);
+            for c in &base.http_checks {
+                if !s.http_checks.contains(c) {
+                    s.http_checks.push(c.clone());
+                }
+            }
+            for c in &base.prometheus {
+                if !s.prometheus.contains(c) {
+                    s.prometheus.push(c.clone());
+                }
+            }
+            s.failure_limit = s.failure_limit.min(base.failure_limit);
+            return s;
+        }
         let mut s = match self.kind {
+            // Another kind keeps the environment's analysis, checks, limits and timings.
             Some(kind) if kind != base.kind => Strategy {
-                analysis: base.analysis.clone(),
-                http_checks: base.http_checks.clone(),
-                prometheus: base.prometheus.clone(),
-                failure_limit: base.failure_limit,
-                ..Strategy::of(kind)
+                kind,
+                steps: Strategy::of(kind).steps,
+                ..base
             },
             _ => base,
         };
         if let Some(steps) = &self.steps {
             s.steps = steps.clone();
         }
+        // The step window only: how long the old version stays warm after a switch (the instant
+        // rollback) is the environment's.
         if let Some(p) = self.pause_ms {
             s.pause_ms = p;
-            s.keep_warm_ms = p;
         }
         s
+    }
+}
+
+/// The stricter of two sets of analysis limits, limit by limit.
+fn stricter(asked: &Thresholds, env: &Thresholds) -> Thresholds {
+    let min_opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Thresholds {
+        max_error_rate: asked.max_error_rate.min(env.max_error_rate),
+        max_p99_ms: min_opt(asked.max_p99_ms, env.max_p99_ms),
+        max_p95_ratio: min_opt(asked.max_p95_ratio, env.max_p95_ratio),
+        min_requests: asked.min_requests.max(env.min_requests),
     }
 }
 
@@ -1309,20 +1343,40 @@ mod tests {
         );
         let bg = req(Some(StrategyKind::BlueGreen), None, Some(900)).effective_strategy(Some(&env));
         assert_eq!(bg.kind, StrategyKind::BlueGreen);
+        assert_eq!((bg.analysis.min_requests, bg.failure_limit, bg.pause_ms), (200, 3, 900));
         assert_eq!(
-            (bg.analysis.min_requests, bg.failure_limit, bg.keep_warm_ms),
-            (200, 3, 900)
+            bg.keep_warm_ms, env.keep_warm_ms,
+            "the instant rollback stays warm as configured"
         );
+        let bg = req(Some(StrategyKind::BlueGreen), None, None).effective_strategy(Some(&env));
+        assert_eq!(
+            bg.pause_ms, env.pause_ms,
+            "another kind keeps the environment's timings"
+        );
+        // A whole strategy may be stricter, never looser: max_error_rate 0.9 / min_requests 0 is
+        // held to the environment's 0.01 / 200; its failure limit to the environment's.
+        let loose = Strategy {
+            analysis: Thresholds {
+                max_error_rate: 0.9,
+                min_requests: 0,
+                max_p95_ratio: None,
+                max_p99_ms: None,
+            },
+            failure_limit: 9,
+            ..Strategy::of(StrategyKind::Rings)
+        };
         let whole = RolloutRequest {
-            strategy: Some(Strategy::of(StrategyKind::Rings)),
+            strategy: Some(loose),
             ..req(Some(StrategyKind::Canary), Some(vec![1]), None)
         }
         .effective_strategy(Some(&env));
+        assert_eq!(whole.kind, StrategyKind::Rings, "a whole strategy keeps its kind");
         assert_eq!(
-            whole,
-            Strategy::of(StrategyKind::Rings),
-            "a whole strategy is taken as given"
+            (whole.analysis.max_error_rate, whole.analysis.min_requests),
+            (0.01, 200)
         );
+        assert_eq!(whole.analysis.max_p95_ratio, env.analysis.max_p95_ratio);
+        assert_eq!(whole.failure_limit, 3);
         assert_eq!(
             req(None, None, None).effective_strategy(None),
             Strategy::of(StrategyKind::Canary)

@@ -22,6 +22,16 @@ fn remote(g: &Global, verb: &str) -> Result<Remote> {
     Remote::from_global(g)?.ok_or_else(|| server_required(verb))
 }
 
+/// The server to sign in to, without the session kept for it: an ended session must not stand
+/// in the way of the sign-in that replaces it.
+fn sign_in_remote(g: &Global) -> Result<Remote> {
+    let placeholder = Global {
+        token: Some(String::new()),
+        ..g.clone()
+    };
+    Ok(remote(&placeholder, "login")?.with_token(None))
+}
+
 /// The password to sign in with: WARD_PASSWORD or --password-stdin, else asked on the
 /// terminal without echo; never read from a pipe unasked.
 fn password(g: &Global, user: &str) -> Result<String> {
@@ -49,7 +59,7 @@ fn password(g: &Global, user: &str) -> Result<String> {
 
 /// `ward login`.
 pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
-    let r = remote(g, "login")?;
+    let r = sign_in_remote(g)?;
     let base = r.base().to_string();
     let now = jiff::Timestamp::now().as_second();
     let session = if a.token_stdin {
@@ -78,6 +88,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
             identity: me["id"].as_str().unwrap_or_default().to_string(),
             expires_at: None,
             stored_at: now,
+            pasted: true,
         }
     } else {
         let user = match &a.user {
@@ -100,6 +111,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
             identity: created["record"]["identity"].as_str().unwrap_or_default().to_string(),
             expires_at: created["record"]["expires_at"].as_i64(),
             stored_at: now,
+            pasted: false,
         }
     };
     if session.token.is_empty() || session.identity.is_empty() {
@@ -147,18 +159,24 @@ pub async fn logout(g: &Global) -> Result<()> {
     };
     // End it on the server first; a session the server no longer honours (expired, revoked)
     // is simply forgotten here.
-    let ended = match Remote::from_global(&Global {
-        token: Some(session.token.clone()),
-        ..g.clone()
-    })? {
-        Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
-            Ok(_) => "ended on the server",
-            Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
-                Some("unauthenticated") => "already ended on the server",
-                _ => return Err(e),
+    // A pasted token (a CI token, say) is only forgotten here: revoking it would break
+    // whatever else uses it.
+    let ended = if session.pasted {
+        "left valid on the server (it was pasted; `ward token revoke ID` ends it)"
+    } else {
+        match Remote::from_global(&Global {
+            token: Some(session.token.clone()),
+            ..g.clone()
+        })? {
+            Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
+                Ok(_) => "ended on the server",
+                Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
+                    Some("unauthenticated") => "already ended on the server",
+                    _ => return Err(e),
+                },
             },
-        },
-        None => "not ended",
+            None => "not ended",
+        }
     };
     credentials::remove(&base)?;
     emit(
