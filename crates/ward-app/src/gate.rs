@@ -601,18 +601,7 @@ pub async fn check(
         )
     })?;
     if !policy.environments.is_empty() && !policy.environments.iter().any(|e| e.name == environment) {
-        let hint = match crate::promotion::environment::closest(&policy.environments, environment) {
-            Some(near) => format!("did you mean {near}? (declared in [[environments]] of ward.toml)"),
-            None => format!(
-                "declared environments: {}",
-                policy
-                    .environments
-                    .iter()
-                    .map(|e| e.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let hint = crate::promotion::environment::undeclared_hint(&policy.environments, environment);
         return Err(AppError::new(
             crate::error::Kind::Unprocessable,
             "unknown_environment",

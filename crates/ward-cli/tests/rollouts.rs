@@ -267,6 +267,12 @@ strategy = {strategy}
             .collect()
     }
 
+    fn rollouts_count(&self) -> usize {
+        json(&ok(run(self.cli(&self.ci, &["rollout", "status", "--output", "json"]))))["rollouts"]
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+
     fn rollout(&self, id: &str) -> Value {
         json(&ok(run(
             self.cli(&self.ci, &["rollout", "status", id, "--output", "json"])
@@ -939,4 +945,41 @@ fn a_prometheus_check_rolls_back_what_the_built_in_analysis_tolerates() {
         "{halted:#}"
     );
     assert_eq!(get(e.router, "/healthz", "clinic-b").map(|x| x.1), Some(v1.clone()));
+}
+
+#[test]
+fn a_blue_green_pause_that_would_mean_nothing_is_refused_before_any_switch() {
+    // The environment rolls out by canary; asking for blue-green with a 1 ms "pause" used to be
+    // accepted: the pause was ignored, and the switched release kept all traffic for the whole
+    // 60 s keep-warm window while too few requests came to judge it.
+    let e = Env::new(
+        r#"{ kind = "canary", steps = [10, 50, 100], pause_ms = 2000, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 20 } }"#,
+    );
+    let _server = serve(&e.d, e.api);
+    let (v1, c1) = e.change("v1", "");
+    let (_v2, c2) = e.change("v2", "SAMPLE_FAIL_PERCENT=30");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
+    let before = e.rollouts_count();
+    let out = run(e.cli(
+        &e.rm,
+        &[
+            "rollout",
+            "start",
+            "--change",
+            &c2,
+            "--env",
+            "prod",
+            "--strategy",
+            "blue-green",
+            "--pause-ms",
+            "1",
+            "--output",
+            "json",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stdout);
+    assert!(err.contains("keep_warm_ms"), "{err}");
+    assert_eq!(e.rollouts_count(), before, "nothing started");
+    assert!(e.versions(5).iter().all(|v| v == &v1));
 }

@@ -510,6 +510,45 @@ async fn a_mistyped_environment_is_named_not_judged() {
         );
         assert!(e.detail.hint.contains("did you mean prod?"), "{}", e.detail.hint);
         assert_eq!(ledger.head().await.expect("head").size(), before);
+        // History reads: a typo is not "nothing was deployed" (it used to answer 200 []).
+        for e in [
+            ward_server::promotion::deployment_history(&ledger, &envs, "prdo")
+                .await
+                .expect_err("deployments of prdo"),
+            ward_server::rollout::history(&ledger, &envs, Some("prdo"))
+                .await
+                .expect_err("rollouts of prdo"),
+            ward_server::promotion::release_notes(
+                &ledger,
+                &envs,
+                "prdo",
+                None,
+                &RiskRules::default(),
+                &ApprovalRules::default(),
+            )
+            .await
+            .expect_err("release notes of prdo"),
+        ] {
+            let e = ward_server::ApiError::from(e);
+            assert_eq!(
+                (e.status.as_u16(), e.detail.code.as_str()),
+                (404, "unknown_environment")
+            );
+            assert!(e.detail.hint.contains("did you mean prod?"), "{}", e.detail.hint);
+        }
+        // A declared environment with nothing deployed yet is an empty history, not an error.
+        assert!(
+            ward_server::promotion::deployment_history(&ledger, &envs, "prod")
+                .await
+                .expect("prod")
+                .is_empty()
+        );
+        assert!(
+            ward_server::rollout::history(&ledger, &envs, Some("prod"))
+                .await
+                .expect("prod")
+                .is_empty()
+        );
     })
     .await;
 }

@@ -16,6 +16,7 @@
 //! ]
 //! ```
 
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -165,6 +166,30 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The refusal for an environment `name` that is not declared (not found), with
+/// [`undeclared_hint`]. One wording for promotion, rollouts and history reads.
+pub fn undeclared(envs: &[Environment], name: &str) -> AppError {
+    AppError::new(
+        crate::error::Kind::NotFound,
+        "unknown_environment",
+        format!("{name} is not a declared environment"),
+        undeclared_hint(envs, name),
+    )
+}
+
+/// "did you mean prod?" when a declared name is within two edits of `name`, else the declared
+/// names.
+pub fn undeclared_hint(envs: &[Environment], name: &str) -> String {
+    match closest(envs, name) {
+        Some(near) => format!("did you mean {near}? (declared in [[environments]] of ward.toml)"),
+        None if envs.is_empty() => "declare it in [[environments]] of ward.toml".to_string(),
+        None => format!(
+            "declared environments: {} (or declare {name} in [[environments]] of ward.toml)",
+            envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// The declared environment closest to `name` by edit distance (at most 2 edits), for a

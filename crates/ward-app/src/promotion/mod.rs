@@ -270,12 +270,25 @@ fn refused(code: &str, message: String, hint: &str) -> AppError {
 
 /// A declared environment by name.
 pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, AppError> {
-    envs.iter().find(|e| e.name == name).ok_or_else(|| {
-        AppError::not_found(
-            format!("environment {name:?} is not declared"),
-            "declare it in [[environments]] of ward.toml",
-        )
-    })
+    envs.iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| environment::undeclared(envs, name))
+}
+
+/// Deployment records of `environment`, oldest first, for a person asking by name: an
+/// environment that is not declared and has no records is refused with a "did you mean" hint
+/// (a typo must not read as "nothing was deployed"); one removed from ward.toml keeps its
+/// history readable.
+pub async fn deployment_history(
+    ledger: &Ledger,
+    envs: &[Environment],
+    environment: &str,
+) -> Result<Vec<Deployment>, AppError> {
+    let list = deployments(ledger, environment).await?;
+    if list.is_empty() && !envs.is_empty() {
+        find(envs, environment)?;
+    }
+    Ok(list)
 }
 
 /// The `promotion` part of the gate input: the preceding environment and which of the change's

@@ -1,7 +1,7 @@
 //! Release notes and manifests, generated from the records: deployments, changes, approvals,
 //! evidence summaries, waivers and commits.
 
-use super::{Deployment, deployments};
+use super::Deployment;
 use crate::approvals::Approval;
 use crate::changes;
 use crate::error::AppError;
@@ -214,8 +214,10 @@ async fn decision_input(ledger: &Ledger, seq: u64) -> Result<Option<(Vec<Excused
 }
 
 /// Release notes of an environment since a time: structured data, from the records.
+/// An undeclared environment without records is refused as in [`super::deployment_history`].
 pub async fn release_notes(
     ledger: &Ledger,
+    envs: &[super::Environment],
     environment: &str,
     since: Option<&str>,
     risk: &RiskRules,
@@ -231,7 +233,7 @@ pub async fn release_notes(
         None => None,
     };
     let mut out = Vec::new();
-    for d in deployments(ledger, environment).await? {
+    for d in super::deployment_history(ledger, envs, environment).await? {
         if d.status != "succeeded" {
             continue;
         }

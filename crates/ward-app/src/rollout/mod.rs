@@ -264,6 +264,35 @@ pub struct RolloutRequest {
 }
 
 impl RolloutRequest {
+    /// Refuses adjustments that would mean nothing for the kind that runs, rather than ignore
+    /// them: blue-green has one switch (no `steps`) and is watched for the environment's
+    /// `keep_warm_ms`, not a step pause (`--pause-ms` would have looked like a short window
+    /// while the switched release kept all traffic for the whole keep-warm window); rings
+    /// follow the environment's rings (no `steps`).
+    pub fn check_adjustments(&self, env: Option<&Strategy>) -> Result<(), String> {
+        if self.strategy.is_some() {
+            return Ok(());
+        }
+        let kind = self.kind.or(env.map(|s| s.kind)).unwrap_or(StrategyKind::Canary);
+        let kind_name = match kind {
+            StrategyKind::Canary => return Ok(()),
+            StrategyKind::BlueGreen => "blue-green",
+            StrategyKind::Rings => "rings",
+        };
+        if self.steps.is_some() {
+            return Err(format!(
+                "--steps applies to canary rollouts; a {kind_name} rollout has no traffic steps"
+            ));
+        }
+        if kind == StrategyKind::BlueGreen && self.pause_ms.is_some() {
+            return Err(
+                "--pause-ms applies to canary and ring steps; a blue-green rollout is watched for the environment's keep_warm_ms"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The strategy this rollout runs: a whole strategy given with the request; else the
     /// environment's (or the default canary) with only what the request adjusts — another
     /// kind keeps the environment's analysis, checks and failure limit, so choosing a kind or
@@ -656,6 +685,24 @@ pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Roll
     Ok(out)
 }
 
+/// Rollouts, oldest first, of one environment asked for by name (or of all): as
+/// [`crate::promotion::deployment_history`], an undeclared name without records is refused with
+/// a "did you mean" hint rather than answered with an empty list.
+pub async fn history(
+    ledger: &Ledger,
+    envs: &[Environment],
+    environment: Option<&str>,
+) -> Result<Vec<Rollout>, AppError> {
+    let out = list(ledger, environment).await?;
+    if let Some(name) = environment
+        && out.is_empty()
+        && !envs.is_empty()
+    {
+        crate::promotion::find(envs, name)?;
+    }
+    Ok(out)
+}
+
 /// Refuses when a rollout of `environment` has not finished (running, paused or halted): a
 /// new rollout, a drill, a promotion or a rollback would pull the runtime from under it.
 pub async fn ensure_idle(ledger: &Ledger, environment: &str) -> Result<(), AppError> {
@@ -878,6 +925,12 @@ impl Engine {
     pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, AppError> {
         let env = promotion::find(&self.policy.environments, &req.environment)?.clone();
         self.local_or_err(&env.name)?;
+        req.check_adjustments(env.strategy.as_ref()).map_err(|e| {
+            AppError::invalid(
+                e,
+                "drop the option, or give the whole strategy with --strategy-file (keep_warm_ms sets blue-green's window)",
+            )
+        })?;
         let strategy = req.effective_strategy(env.strategy.as_ref());
         let steps = plan(&strategy, &env).map_err(|e| AppError::invalid(e, "fix the strategy"))?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
@@ -1352,6 +1405,43 @@ mod tests {
         assert_eq!(
             bg.pause_ms, env.pause_ms,
             "another kind keeps the environment's timings"
+        );
+        // Adjustments that mean nothing for the kind are refused, not silently ignored: a
+        // blue-green "--pause-ms 1" used to leave the switched release on all traffic for the
+        // whole keep-warm window.
+        assert!(
+            req(Some(StrategyKind::BlueGreen), None, Some(1))
+                .check_adjustments(Some(&env))
+                .unwrap_err()
+                .contains("keep_warm_ms")
+        );
+        assert!(
+            req(Some(StrategyKind::BlueGreen), Some(vec![50, 100]), None)
+                .check_adjustments(Some(&env))
+                .is_err()
+        );
+        assert!(
+            req(Some(StrategyKind::Rings), Some(vec![50, 100]), None)
+                .check_adjustments(Some(&env))
+                .is_err()
+        );
+        let bg_env = Strategy {
+            kind: StrategyKind::BlueGreen,
+            ..env.clone()
+        };
+        assert!(
+            req(None, None, Some(1)).check_adjustments(Some(&bg_env)).is_err(),
+            "the environment's kind counts"
+        );
+        assert!(
+            req(Some(StrategyKind::Canary), Some(vec![5, 100]), Some(10))
+                .check_adjustments(Some(&bg_env))
+                .is_ok()
+        );
+        assert!(
+            req(Some(StrategyKind::Rings), None, Some(10))
+                .check_adjustments(Some(&env))
+                .is_ok()
         );
         // A whole strategy may be stricter, never looser: max_error_rate 0.9 / min_requests 0 is
         // held to the environment's 0.01 / 200; its failure limit to the environment's.

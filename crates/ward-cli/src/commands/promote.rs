@@ -243,7 +243,7 @@ pub async fn release_notes(g: &Global, env: &str, since: Option<&str>) -> Result
         None => {
             let ctx = Context::open(g).await?;
             let cfg = crate::commands::serve::load_config(g, None)?;
-            promotion::release_notes(&ctx.ledger, env, since, &cfg.risk, &cfg.approvals)
+            promotion::release_notes(&ctx.ledger, &cfg.environments, env, since, &cfg.risk, &cfg.approvals)
                 .await
                 .map_err(api_failure)?
         }
@@ -290,9 +290,12 @@ pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()>
 pub async fn deployments(g: &Global, env: &str) -> Result<()> {
     let list: Vec<Deployment> = match Remote::from_global(g)? {
         Some(r) => r.get(&format!("/api/v1/environments/{env}/deployments"), &[]).await?,
-        None => promotion::deployments(&Context::open(g).await?.ledger, env)
-            .await
-            .map_err(api_failure)?,
+        None => {
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            promotion::deployment_history(&Context::open(g).await?.ledger, &cfg.environments, env)
+                .await
+                .map_err(api_failure)?
+        }
     };
     emit(g.output, json!({ "deployments": list }), || {
         if list.is_empty() {

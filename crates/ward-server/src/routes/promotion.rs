@@ -158,16 +158,26 @@ pub(super) async fn release_notes(
     Query(q): Query<SinceQuery>,
 ) -> Result<Json<Vec<promotion::ReleaseEntry>>, ApiError> {
     Ok(Json(
-        promotion::release_notes(&state.ledger, &env, q.since.as_deref(), &state.risk, &state.approvals).await?,
+        promotion::release_notes(
+            &state.ledger,
+            &state.gate.environments,
+            &env,
+            q.since.as_deref(),
+            &state.risk,
+            &state.approvals,
+        )
+        .await?,
     ))
 }
 
 /// Deployment records of an environment, oldest first.
 #[utoipa::path(get, path = "/api/v1/environments/{env}/deployments", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
-    (status = 200, body = Vec<promotion::Deployment>)))]
+    (status = 200, body = Vec<promotion::Deployment>), (status = 404, body = ErrorBody)))]
 pub(super) async fn list_deployments(
     State(state): State<AppState>,
     Path(env): Path<String>,
 ) -> Result<Json<Vec<promotion::Deployment>>, ApiError> {
-    Ok(Json(promotion::deployments(&state.ledger, &env).await?))
+    Ok(Json(
+        promotion::deployment_history(&state.ledger, &state.gate.environments, &env).await?,
+    ))
 }

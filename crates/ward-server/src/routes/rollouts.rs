@@ -35,12 +35,12 @@ pub(super) struct EnvQuery {
 
 /// Rollouts, oldest first.
 #[utoipa::path(get, path = "/api/v1/rollouts", tag = "rollout", params(EnvQuery), security(("bearer" = [])), responses(
-    (status = 200, body = Vec<rollout::Rollout>)))]
+    (status = 200, body = Vec<rollout::Rollout>), (status = 404, body = ErrorBody)))]
 pub(super) async fn list_rollouts(
     State(state): State<AppState>,
     Query(q): Query<EnvQuery>,
 ) -> Result<Json<Vec<rollout::Rollout>>, ApiError> {
-    let list = rollout::list(&state.ledger, q.env.as_deref()).await?;
+    let list = rollout::history(&state.ledger, &state.gate.environments, q.env.as_deref()).await?;
     Ok(Json(crate::documents::shown(&state.ledger, list).await?))
 }
 
