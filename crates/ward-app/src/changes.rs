@@ -516,10 +516,17 @@ pub struct ChangeUpdate {
     /// Paths touched now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<String>>,
+    /// The change's ticket (an http(s) URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_url: Option<String>,
+    /// The environments it now targets (empty: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<String>>,
 }
 
-/// Updates a change's content (new commits, paths or artifacts): it is classified again, a
-/// tier override lapses, and every signature over the old content becomes stale.
+/// Updates a change's content (new commits, paths, artifacts, ticket or target environments):
+/// it is classified again, a tier override lapses, and every signature over the old content
+/// becomes stale (what was approved includes where it goes and which ticket it answers).
 ///
 /// An update is always classified under the rules in force now, even when it changes no
 /// content: when the `[risk]` rules changed since the change was classified (its
@@ -552,6 +559,12 @@ pub async fn update(
     }
     if let Some(p) = &upd.paths {
         req.paths = p.clone();
+    }
+    if let Some(t) = &upd.ticket_url {
+        req.ticket_url = Some(t.clone());
+    }
+    if let Some(e) = &upd.environments {
+        req.environments = e.clone();
     }
     let content_changed = req != old.request;
     // Commits supplied again keep their provenance unless new ones were given.

@@ -270,8 +270,9 @@ pub enum ChangeCommand {
     /// Open a change request; it is classified by the `[risk]` rules of ward.toml at once. In
     /// GitHub Actions or GitLab CI (or with --range) commits, authors and paths come from git.
     Open(ChangeOpenArgs),
-    /// Update a change's commits and paths (from git: --range, or in CI), its paths or its
-    /// artifacts; it is classified again and signatures over the old content become stale.
+    /// Update a change's commits and paths (from git: --range, or in CI), its paths, artifacts,
+    /// ticket or target environments; it is classified again and signatures over the old
+    /// content become stale.
     Update {
         /// Change id.
         id: String,
@@ -284,6 +285,12 @@ pub enum ChangeCommand {
         /// Replace the artifacts shipped (repeatable).
         #[arg(long = "artifact")]
         artifacts: Vec<String>,
+        /// Set the ticket (an http(s) URL).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Replace the target environments (repeatable).
+        #[arg(long = "env")]
+        environments: Vec<String>,
     },
     /// Show a change: what it ships, its tier and every rule that matched.
     Show {

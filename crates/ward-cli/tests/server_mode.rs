@@ -2198,3 +2198,87 @@ rings = [
     assert_eq!(e["code"], "gate_blocked", "{e}");
     assert!(e["message"].as_str().unwrap().contains("team.not_in_prod"), "{e}");
 }
+
+/// Runs a printed `fix` as a command line through `ward` (`base` carries the server and token):
+/// its `ward …` words, `URL` standing for a ticket's URL.
+fn run_fix(mut base: Command, fix: &str) -> String {
+    let cmd = &fix[fix
+        .find("ward ")
+        .unwrap_or_else(|| panic!("{fix:?} names no ward command"))..];
+    let words: Vec<String> = cmd
+        .split_whitespace()
+        .skip(1)
+        .map(|w| {
+            if w == "URL" {
+                "https://tickets.example.org/T-9".into()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    base.args(&words);
+    ok(run(base))
+}
+
+#[test]
+fn the_ticket_and_environment_fixes_work_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    std::fs::write(
+        d.join("ward.toml"),
+        "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n",
+    )
+    .unwrap();
+    let ci = token(&d, "ci", "developer");
+    let (_server, url) = serve(&d);
+    let id = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args([
+            "change",
+            "open",
+            "--title",
+            "Docs",
+            "--path",
+            "docs/a.md",
+            "--env",
+            "dev",
+            "--output",
+            "json",
+        ]);
+        c
+    })))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gate = || {
+        let out = run({
+            let mut c = remote(&d, &url, &ci);
+            c.args(["gate", "check", "--change", &id, "--env", "prod", "--output", "json"]);
+            c
+        });
+        (out.status.code(), json(&String::from_utf8_lossy(&out.stdout)))
+    };
+    let (code, v) = gate();
+    assert_eq!(code, Some(4), "{v:#}");
+    let mut rules: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    rules.sort();
+    assert_eq!(rules, ["change.ticket_missing", "environment.not_targeted"], "{v:#}");
+    // Every fix, pasted as printed, is a command that works and removes its reason.
+    for r in v["reasons"].as_array().unwrap() {
+        run_fix(remote(&d, &url, &ci), r["fix"].as_str().unwrap());
+    }
+    let shown = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["change", "show", &id, "--output", "json"]);
+        c
+    })));
+    assert_eq!(shown["environments"], serde_json::json!(["dev", "prod"]), "{shown:#}");
+    assert_eq!(shown["ticket_url"], "https://tickets.example.org/T-9");
+    let (code, v) = gate();
+    assert_eq!(code, Some(0), "{v:#}");
+}

@@ -227,7 +227,7 @@ deny contains r if {
 	r := {
 		"rule": "change.ticket_missing",
 		"message": sprintf("%s changes need a ticket; %s has none", [tier, cid]),
-		"fix": "open the change with its ticket: ward change open … --ticket URL",
+		"fix": sprintf("give the change its ticket: ward change update %s --ticket URL", [cid]),
 	}
 }
 
@@ -381,7 +381,7 @@ deny contains r if {
 	r := {
 		"rule": "environment.not_targeted",
 		"message": sprintf("the change targets %v, not %s", [input.change.environments, input.environment]),
-		"fix": "open a change that names this environment (--env)",
+		"fix": sprintf("retarget the change (its signatures become stale): ward change update %s %s", [cid, concat(" ", [sprintf("--env %s", [e]) | some e in array.concat(input.change.environments, [input.environment])])]),
 	}
 }
 

@@ -149,8 +149,14 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
             range,
             paths,
             artifacts,
+            ticket,
+            environments,
         } => {
-            let mut upd = ChangeUpdate::default();
+            let mut upd = ChangeUpdate {
+                ticket_url: ticket.clone(),
+                environments: (!environments.is_empty()).then(|| environments.clone()),
+                ..ChangeUpdate::default()
+            };
             if let Some(r) = range {
                 let (commits, mut from_git) = from_git(r)?;
                 for p in paths {
