@@ -688,32 +688,67 @@ pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError
     serde_json::from_value(doc).map_err(AppError::internal)
 }
 
+/// The input document decision `id` was evaluated on, as stored with it (checked against its
+/// digest): `ward gate input`.
+pub async fn stored_input(ledger: &Ledger, id: u64) -> Result<Value, AppError> {
+    let recorded = decision(ledger, id).await?;
+    load_stored(ledger, &recorded.input_digest).await
+}
+
+/// What a recorded decision was evaluated with: its policy bundle, input document and data.
+async fn stored_evaluation(ledger: &Ledger, recorded: &GateDecision) -> Result<(PolicyBundle, Value, Value), AppError> {
+    let input = load_stored(ledger, &recorded.input_digest).await?;
+    let policy = load_stored(ledger, &recorded.policy_digest).await?;
+    let files: Vec<(String, String)> =
+        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(AppError::internal)?;
+    let data = policy.get("data").cloned().unwrap_or(Value::Null);
+    Ok((PolicyBundle { files }, input, data))
+}
+
+/// A recorded decision with what met each control (`ward gate explain`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Explanation {
+    /// The decision as recorded.
+    #[serde(flatten)]
+    pub decision: GateDecision,
+    /// Every control the input met and the records that met it, from the policy recorded with
+    /// the decision (`data.ward.gate.satisfied`); absent when that policy predates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub satisfied: Option<Vec<ward_core::gate::Satisfied>>,
+}
+
+/// Decision `id` with what satisfied each control, evaluated from its stored input and policy.
+pub async fn explain(ledger: &Ledger, id: u64) -> Result<Explanation, AppError> {
+    let decision = decision(ledger, id).await?;
+    let (bundle, input, data) = stored_evaluation(ledger, &decision).await?;
+    let satisfied = ward_core::gate::satisfied(&bundle, &input, &data).map_err(policy_error)?;
+    Ok(Explanation { decision, satisfied })
+}
+
+/// A JSON document stored with a decision, refused when missing or not matching its digest.
+async fn load_stored(ledger: &Ledger, digest: &str) -> Result<Value, AppError> {
+    let bytes = ledger.store().evidence(digest).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("stored document {digest} is missing"),
+            "it was stored with the decision; check the store with `ward log fsck`",
+        )
+    })?;
+    if of_bytes(&bytes) != digest {
+        return Err(AppError::new(
+            crate::error::Kind::Conflict,
+            "tampered",
+            format!("stored document {digest} does not match its digest"),
+            "the evidence store was altered; restore it from backup",
+        ));
+    }
+    serde_json::from_slice::<Value>(&bytes).map_err(AppError::internal)
+}
+
 /// Re-evaluates a recorded decision from its stored input and policy documents.
 pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, AppError> {
     let recorded = decision(ledger, id).await?;
-    let load = |digest: String| async move {
-        let bytes = ledger.store().evidence(&digest).await?.ok_or_else(|| {
-            AppError::not_found(
-                format!("stored document {digest} is missing"),
-                "it was stored with the decision; check the store with `ward log fsck`",
-            )
-        })?;
-        if of_bytes(&bytes) != digest {
-            return Err(AppError::new(
-                crate::error::Kind::Conflict,
-                "tampered",
-                format!("stored document {digest} does not match its digest"),
-                "the evidence store was altered; restore it from backup",
-            ));
-        }
-        serde_json::from_slice::<Value>(&bytes).map_err(AppError::internal)
-    };
-    let input = load(recorded.input_digest.clone()).await?;
-    let policy = load(recorded.policy_digest.clone()).await?;
-    let files: Vec<(String, String)> =
-        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(AppError::internal)?;
-    let bundle = PolicyBundle { files };
-    let data = policy.get("data").cloned().unwrap_or(Value::Null);
+    let (bundle, input, data) = stored_evaluation(ledger, &recorded).await?;
     let replayed = evaluate(&bundle, &input, &data).map_err(policy_error)?;
     let identical =
         replayed.allow == recorded.allow && replayed.reasons == recorded.reasons && replayed.waived == recorded.waived;

@@ -381,6 +381,12 @@ pub enum GateCommand {
         /// Decision id.
         id: u64,
     },
+    /// Print the input document a recorded decision was evaluated on (JSON, as stored; its
+    /// fields are described in docs/POLICY.md and docs/gate-input.schema.json).
+    Input {
+        /// Decision id.
+        id: u64,
+    },
 }
 
 /// `ward policy …`.

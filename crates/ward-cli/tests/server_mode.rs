@@ -1186,6 +1186,43 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
         explained.contains("BLOCKS") && explained.contains("evidence.tests_passed"),
         "{explained}"
     );
+    // The allow says which report and which signature met each control.
+    let why = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "explain", &allowed["id"].to_string(), "--output", "json"]);
+        c
+    })));
+    let met = |control: &str| {
+        why["satisfied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["control"] == control)
+            .unwrap_or_else(|| panic!("{control} not met in {why:#}"))
+            .clone()
+    };
+    let tests = met("evidence.tests_passed");
+    assert_eq!(
+        (tests["by"][0]["type"].as_str(), tests["by"][0]["file_name"].as_str()),
+        (Some("junit"), Some("junit.xml")),
+        "{tests:#}"
+    );
+    assert_eq!(tests["by"][0]["id"], on_change["attestations"][0]["id"]);
+    let quorum = met("approvals.quorum");
+    assert_eq!(
+        (quorum["by"][0]["signer"].as_str(), quorum["by"][0]["meaning"].as_str()),
+        (Some("user:quinn"), Some("approved")),
+        "{quorum:#}"
+    );
+    let text = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "explain", &allowed["id"].to_string()]);
+        c
+    }));
+    assert!(
+        text.contains("by junit report junit.xml") && text.contains("Quinn Alvarez (user:quinn) signing approved"),
+        "{text}"
+    );
 
     // The team's policies: a freeze rule and its test, in [gate] policy_dir.
     let policies = d.join("policies");
@@ -2281,4 +2318,35 @@ fn the_ticket_and_environment_fixes_work_as_printed() {
     assert_eq!(shown["ticket_url"], "https://tickets.example.org/T-9");
     let (code, v) = gate();
     assert_eq!(code, Some(0), "{v:#}");
+    // An allow explains itself: what met each control, and the input it was decided on.
+    let dec = v["id"].to_string();
+    let explained = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "explain", &dec]);
+        c
+    }));
+    assert!(
+        explained.contains("✓ change.ticket") && explained.contains("by ticket https://tickets.example.org/T-9"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("✓ environment.targeted") && explained.contains("the change targets dev, prod"),
+        "{explained}"
+    );
+    let input = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "input", &dec]);
+        c
+    })));
+    assert_eq!(
+        input["change"]["ticket_url"], "https://tickets.example.org/T-9",
+        "{input:#}"
+    );
+    assert_eq!(input["environment"], "prod");
+    let refused = run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "input", "999999"]);
+        c
+    });
+    assert_eq!(refused.status.code(), Some(1));
 }

@@ -97,30 +97,28 @@ junit_failing(a) if {
 	a.summary.errored > 0
 }
 
-evidence_ok("tests_passed", d) if {
+# Evidence `kind` about `d` is present when some attestation about it meets the kind (the
+# attestations that do are what `satisfied` names).
+evidence_ok(kind, d) if {
 	some a in evidence
 	about(a, d)
+	meets(kind, a, d)
+}
+
+meets("tests_passed", a, _) if {
 	junit_passing(a)
 	not superseded(a)
 }
 
-evidence_ok("no_critical_sast", d) if {
-	some a in evidence
-	about(a, d)
+meets("no_critical_sast", a, d) if {
 	a.type == "sarif"
 	not critical_sast_about(d)
 }
 
-evidence_ok("sbom", d) if {
-	some a in evidence
-	about(a, d)
-	a.type in {"cyclonedx", "spdx"}
-}
+meets("sbom", a, _) if a.type in {"cyclonedx", "spdx"}
 
 # Provenance: a statement about the artifact (not a link that only consumed it as a material).
-evidence_ok("provenance", d) if {
-	some a in evidence
-	about(a, d)
+meets("provenance", a, _) if {
 	a.type == "intoto"
 	provenance_given(a.summary)
 	object.get(a.summary, "artifact_role", "subject") != "material"
@@ -131,17 +129,13 @@ provenance_given(s) if is_object(s.provenance)
 
 provenance_given(s) if s.provenance == true
 
-evidence_ok("rollback_plan", d) if {
-	some a in evidence
-	about(a, d)
+meets("rollback_plan", a, _) if {
 	a.type == "custom"
 	a.summary.type_name == "rollback-plan"
 }
 
 # A scan that could not audit what it was given (incomplete) satisfies nothing.
-evidence_ok("vulnerability_scan", d) if {
-	some a in evidence
-	about(a, d)
+meets("vulnerability_scan", a, _) if {
 	a.type == "vulns"
 	object.get(a.summary, "incomplete", false) != true
 }
@@ -540,6 +534,80 @@ excused(r) if {
 }
 
 blocking := {r | some r in deny; not excused(r)}
+
+# ---- what satisfied each control (`ward gate explain`) ---------------------------------
+
+# Not part of the verdict: for each control the tier requires and the input meets, the records
+# that meet it — which report, which signature — so an allow can be explained and audited.
+# Ward evaluates it with the policy recorded with the decision; a team rule may add its own.
+
+as_evidence(a) := {
+	"kind": "evidence",
+	"seq": object.get(a, "seq", null),
+	"id": object.get(a, "id", null),
+	"type": a.type,
+	"file_name": object.get(a, "file_name", null),
+}
+
+as_signature(a) := {
+	"kind": "signature",
+	"signer": a.signer,
+	"printed_name": object.get(a, "printed_name", a.signer),
+	"meaning": a.meaning,
+	"time": object.get(a, "time", null),
+}
+
+satisfied contains {"control": sprintf("evidence.%s", [kind]), "artifact": d, "by": by} if {
+	some kind in object.get(controls, "evidence", [])
+	some d in subjects
+	by := [as_evidence(a) | some a in evidence; about(a, d); meets(kind, a, d)]
+	count(by) > 0
+}
+
+satisfied contains {"control": sprintf("evidence.step.%s", [s]), "artifact": d, "by": by} if {
+	some s in object.get(controls, "steps", [])
+	some d in subjects
+	by := [as_evidence(a) |
+		some a in evidence
+		about(a, d)
+		a.type == "intoto"
+		object.get(a.summary, "step", null) == s
+	]
+	count(by) > 0
+}
+
+satisfied contains {"control": "change.ticket", "by": [{"kind": "ticket", "url": change.ticket_url}]} if {
+	object.get(controls, "ticket", false) == true
+	has_ticket
+}
+
+satisfied contains {"control": "approvals.quorum", "by": [as_signature(a) | some a in current_approvals]} if {
+	need := object.get(controls, "approvals", 1)
+	need > 0
+	count(approvers) >= need
+}
+
+satisfied contains {"control": sprintf("approvals.role.%s", [role]), "by": by} if {
+	some role, n in object.get(controls, "roles", {})
+	by := [as_signature(a) | some a in current_approvals; role in object.get(a, "roles", [])]
+	count({x.signer | some x in by}) >= n
+}
+
+satisfied contains {"control": sprintf("checklist.%s", [item]), "by": by} if {
+	some item in checklist
+	by := [as_signature(a) | some a in current_approvals; a.meaning == item]
+	count(by) > 0
+}
+
+satisfied contains {"control": "environment.targeted", "by": [{"kind": "record", "text": sprintf("the change targets %s", [concat(", ", input.change.environments)])}]} if {
+	input.environment in input.change.environments
+}
+
+satisfied contains {"control": "promotion.previous_environment", "by": [{"kind": "record", "text": sprintf("every artifact was deployed in %s", [prev])}]} if {
+	prev := object.get(object.get(input, "promotion", {}), "previous", null)
+	is_string(prev)
+	count(object.get(input.promotion, "not_in_previous", [])) == 0
+}
 
 # ---- the decision ---------------------------------------------------------------------
 

@@ -412,7 +412,8 @@ test_a_ticket_is_required_where_the_tier_says_so if {
 	d := gate.deny with data.controls as controls with input as base
 	{r.rule | some r in d} == {"change.ticket_missing"}
 	some r in d
-	contains(r.fix, "--ticket")
+	contains(r.fix, "ward change update ")
+	endswith(r.fix, " --ticket URL")
 	not gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "  "}})
 	gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "https://tickets.example.org/T-1"}})
 	# low does not need one here.
@@ -457,4 +458,28 @@ test_evidence_fixes_name_the_change_when_it_has_no_artifacts if {
 	r.rule == "evidence.tests_passed"
 	contains(r.fix, "ward attest add --change CHG-9 report.xml")
 	not contains(r.fix, "--artifact")
+}
+
+# `satisfied` names what met each control: the passing report (not a superseded failing one)
+# and the signature, but never a stale signature.
+test_satisfied_names_the_report_and_the_signature_that_met_each_control if {
+	failing := {"type": "junit", "artifact": "ID", "seq": 1, "id": "sha256:f1", "added_by": "token:ci", "summary": {"tests": 3, "passed": 2, "failed": 1, "errored": 0, "suite_key": "k"}}
+	fixed := {"type": "junit", "artifact": "ID", "seq": 2, "id": "sha256:f2", "added_by": "token:ci", "summary": {"tests": 3, "passed": 3, "failed": 0, "errored": 0, "suite_key": "k"}}
+	stale := {"signer": "user:b", "meaning": "approved", "decision": "approved", "stale": true}
+	i := {
+		"now_secs": 0,
+		"change": {"tier": "low", "tags": []},
+		"evidence": [failing, fixed],
+		"approvals": [approval("user:a", "approved"), stale],
+		"vulnerabilities": [],
+	}
+	s := gate.satisfied with data.controls as controls with input as i
+	some t in s
+	t.control == "evidence.tests_passed"
+	[e.id | some e in t.by] == ["sha256:f2"]
+	some q in s
+	q.control == "approvals.quorum"
+	[a.signer | some a in q.by] == ["user:a"]
+	# Nothing is claimed as met that the tier does not require or the input does not hold.
+	not "change.ticket" in {x.control | some x in s}
 }

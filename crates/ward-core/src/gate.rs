@@ -163,6 +163,52 @@ pub fn evaluate(
     })
 }
 
+/// A control the input meets, with the records that meet it (`data.ward.gate.satisfied`): what
+/// `ward gate explain` lists, for an allow as for a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Satisfied {
+    /// Control, named as the rule that would block without it (`evidence.sbom`, `approvals.quorum`).
+    pub control: String,
+    /// The artifact (or change) it is about, for per-artifact controls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// What meets it: `{"kind": "evidence", seq, id, type, file_name}`, `{"kind": "signature",
+    /// signer, printed_name, meaning, time}`, `{"kind": "ticket", url}` or `{"kind": "record", text}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub by: Vec<serde_json::Value>,
+}
+
+/// Evaluates `data.ward.gate.satisfied` for `input`: every control met and what meets it, sorted.
+/// `None` when the policy does not define it (a policy recorded before explanations existed).
+pub fn satisfied(
+    bundle: &PolicyBundle,
+    input: &serde_json::Value,
+    data: &serde_json::Value,
+) -> Result<Option<Vec<Satisfied>>, GateError> {
+    if !bundle.files.iter().any(|(_, src)| src.contains("satisfied contains")) {
+        return Ok(None);
+    }
+    let mut e = engine(bundle, data, false)?;
+    e.set_input_json(&input.to_string())
+        .map_err(|err| GateError::Eval(format!("input: {err}")))?;
+    let v = e
+        .eval_rule("data.ward.gate.satisfied".into())
+        .map_err(|err| GateError::Eval(err.to_string()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&v.to_json_str().map_err(|err| GateError::Eval(err.to_string()))?)
+            .map_err(|err| GateError::Eval(err.to_string()))?;
+    let mut out: Vec<Satisfied> = match json {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| serde_json::from_value(item).ok())
+            .collect(),
+        _ => vec![],
+    };
+    out.sort_by(|a, b| (&a.control, &a.artifact).cmp(&(&b.control, &b.artifact)));
+    Ok(Some(out))
+}
+
 /// The decision's list `key` (a Rego set comes back as a list), each item made by `make` from its
 /// string fields, sorted.
 fn sorted_list<T: Ord>(

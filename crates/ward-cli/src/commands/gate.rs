@@ -38,6 +38,49 @@ fn show(d: &GateDecision) -> String {
     s
 }
 
+/// `ward gate explain`: the decision, then what met each control and with which record.
+fn explained(x: &gate::Explanation) -> String {
+    let mut s = show(&x.decision);
+    match &x.satisfied {
+        None => s.push_str("  (the policy recorded with this decision does not say what met each control)\n"),
+        Some(list) if list.is_empty() => s.push_str("  no control was met\n"),
+        Some(list) => {
+            s.push_str("  met:\n");
+            for m in list {
+                let on = m.artifact.as_deref().map(|a| format!(" on {a}")).unwrap_or_default();
+                s.push_str(&format!("  ✓ {}{on}\n", m.control));
+                for by in &m.by {
+                    s.push_str(&format!("      by {}\n", satisfier(by)));
+                }
+            }
+        }
+    }
+    s
+}
+
+/// One record that met a control, in words.
+fn satisfier(by: &serde_json::Value) -> String {
+    let f = |k: &str| by.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+    match f("kind") {
+        "evidence" => format!(
+            "{} report {} (entry {}, {})",
+            f("type"),
+            f("file_name"),
+            by.get("seq").map_or("?".into(), ToString::to_string),
+            f("id")
+        ),
+        "signature" => format!(
+            "{} ({}) signing {} at {}",
+            f("printed_name"),
+            f("signer"),
+            f("meaning"),
+            f("time")
+        ),
+        "ticket" => format!("ticket {}", f("url")),
+        _ => f("text").to_string(),
+    }
+}
+
 /// A fresh OIDC token for re-authentication (`WARD_REAUTH_TOKEN`).
 fn reauth_token() -> Option<String> {
     std::env::var("WARD_REAUTH_TOKEN").ok().filter(|t| !t.is_empty())
@@ -264,17 +307,32 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
             }
         }
         GateCommand::Explain { id } => {
-            let d: GateDecision = match &remote {
+            let x: gate::Explanation = match &remote {
                 Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}"), &[]).await?,
                 None => {
                     let ctx = Context::open(g).await?;
-                    let d = gate::decision(&ctx.ledger, *id).await.map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, d)
+                    let x = gate::explain(&ctx.ledger, *id).await.map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, x)
                         .await
                         .map_err(api_failure)?
                 }
             };
-            emit(g.output, json!(d), || show(&d));
+            emit(g.output, json!(x), || explained(&x));
+        }
+        GateCommand::Input { id } => {
+            let input: serde_json::Value = match &remote {
+                Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}/input"), &[]).await?,
+                None => {
+                    let ctx = Context::open(g).await?;
+                    let input = gate::stored_input(&ctx.ledger, *id).await.map_err(api_failure)?;
+                    ward_server::documents::shown(&ctx.ledger, input)
+                        .await
+                        .map_err(api_failure)?
+                }
+            };
+            // A document: JSON whatever the output mode.
+            let text = serde_json::to_string_pretty(&input).unwrap_or_default();
+            emit(g.output, input, || text);
         }
         GateCommand::Replay { id } => {
             let r: Replay = match &remote {

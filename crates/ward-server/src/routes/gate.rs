@@ -27,14 +27,15 @@ pub(super) async fn check_gate(
     Ok(Json(crate::documents::shown(&state.ledger, d).await?))
 }
 
-/// A recorded gate decision: verdict, reasons, policy and input digests.
+/// A recorded gate decision: verdict, reasons, policy and input digests, and what met each
+/// control (`satisfied`, evaluated from the stored input with the recorded policy).
 #[utoipa::path(get, path = "/api/v1/gate/decisions/{id}", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
-    (status = 200, body = gate::GateDecision), (status = 404, body = ErrorBody)))]
+    (status = 200, body = gate::Explanation), (status = 404, body = ErrorBody)))]
 pub(super) async fn explain_decision(
     State(state): State<AppState>,
     Path(id): Path<u64>,
-) -> Result<Json<gate::GateDecision>, ApiError> {
-    let d = gate::decision(&state.ledger, id).await?;
+) -> Result<Json<gate::Explanation>, ApiError> {
+    let d = gate::explain(&state.ledger, id).await?;
     Ok(Json(crate::documents::shown(&state.ledger, d).await?))
 }
 
@@ -47,6 +48,18 @@ pub(super) async fn replay_decision(
 ) -> Result<Json<gate::Replay>, ApiError> {
     let r = gate::replay(&state.ledger, id).await?;
     Ok(Json(crate::documents::shown(&state.ledger, r).await?))
+}
+
+/// The input document a decision was evaluated on, as stored with it (checked against its
+/// digest; text kept beside the log shown as text, purged text as its reference).
+#[utoipa::path(get, path = "/api/v1/gate/decisions/{id}/input", tag = "gate", params(("id" = u64, Path, description = "decision id (log entry)")), security(("bearer" = [])), responses(
+    (status = 200, body = Object, description = "the gate input document (docs/gate-input.schema.json)"), (status = 404, body = ErrorBody)))]
+pub(super) async fn decision_input(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let input = gate::stored_input(&state.ledger, id).await?;
+    Ok(Json(crate::documents::shown(&state.ledger, input).await?))
 }
 
 /// A change's waivers, active and expired.

@@ -171,6 +171,7 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/gate/decisions/{id}/replay",
         Requires(Action::ChangeRead),
     ),
+    rule("GET", "/api/v1/gate/decisions/{id}/input", Requires(Action::ChangeRead)),
     rule(
         "POST",
         "/api/v1/changes/{id}/approvals",
@@ -265,6 +266,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(release_notes))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
+        .routes(routes!(decision_input))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_users, add_user))
