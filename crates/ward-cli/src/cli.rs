@@ -166,11 +166,15 @@ pub enum Command {
     /// Rollback drills: prove a rollback works before it is needed.
     #[command(subcommand)]
     Drill(DrillCommand),
-    /// Deployment records of an environment.
+    /// Deployment records of an environment (`--env`), or one of them (`show SEQ`).
+    #[command(args_conflicts_with_subcommands = true)]
     Deployments {
         /// Environment.
-        #[arg(long)]
-        env: String,
+        #[arg(long, required = true)]
+        env: Option<String>,
+        /// One deployment.
+        #[command(subcommand)]
+        cmd: Option<DeploymentsCommand>,
     },
     /// Measure performance (load tests).
     #[command(subcommand)]
@@ -355,6 +359,23 @@ pub struct ChangeOpenArgs {
     /// Target environment (repeatable).
     #[arg(long = "env")]
     pub environments: Vec<String>,
+}
+
+/// `ward deployments …`.
+#[derive(Debug, Subcommand)]
+pub enum DeploymentsCommand {
+    /// One deployment record: change, digests, per tenant the outcome, exit code, output digest
+    /// and rollback plan; `--output-log` prints what the target run printed.
+    Show {
+        /// Deployment (its log entry, `seq` in `ward deployments --env ENV`).
+        seq: u64,
+        /// Print the stored output of the target run (recorded as an access on a server).
+        #[arg(long)]
+        output_log: bool,
+        /// The tenant whose run, when the deployment ran for several.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 /// `ward gate …`.

@@ -99,7 +99,18 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Config(c) => commands::promote::config(g, c).await,
         Command::Rollout(c) => commands::rollout::rollout(g, c).await,
         Command::Drill(crate::cli::DrillCommand::Rollback { env }) => commands::rollout::drill(g, env).await,
-        Command::Deployments { env } => commands::promote::deployments(g, env).await,
+        Command::Deployments { env, cmd } => match (env, cmd) {
+            (
+                _,
+                Some(crate::cli::DeploymentsCommand::Show {
+                    seq,
+                    output_log,
+                    tenant,
+                }),
+            ) => commands::promote::deployment_show(g, *seq, *output_log, tenant.as_deref()).await,
+            (Some(env), None) => commands::promote::deployments(g, env).await,
+            (None, None) => unreachable!("clap requires --env without a subcommand"),
+        },
         Command::Rollback { env, tenant } => commands::promote::rollback(g, env, tenant.as_deref()).await,
         Command::Env(c) => commands::promote::env(g, c).await,
         Command::Release(crate::cli::ReleaseCommand::Notes { env, since }) => {

@@ -1799,6 +1799,37 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
     );
     let failed = run(promote(&deployer, &id, "prod"));
     assert_eq!(failed.status.code(), Some(1));
+    // Its hint is a command that prints what the target printed (and a token's read of it is
+    // not an access record; a person's is).
+    let stderr = String::from_utf8_lossy(&failed.stderr).to_string();
+    let hint = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("hint: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let cmd = &hint[hint.find("ward ").unwrap_or_else(|| panic!("{hint}"))..];
+    let printed = ok(run({
+        let mut c = remote(&d, &url, &deployer);
+        c.args(cmd.split_whitespace().skip(1));
+        c
+    }));
+    assert_eq!(printed.trim(), "helm failed", "{hint}");
+    let seq: u64 = cmd.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let shown = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["deployments", "show", &seq.to_string(), "--output", "json"]);
+        c
+    })));
+    assert_eq!(
+        (shown["seq"].as_u64(), shown["status"].as_str()),
+        (Some(seq), Some("failed"))
+    );
+    let missing = run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["deployments", "show", "999999"]);
+        c
+    });
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no deployment 999999"));
     let prod = json(&ok(run({
         let mut c = remote(&d, &url, &ci);
         c.args(["deployments", "--env", "prod", "--output", "json"]);

@@ -275,6 +275,102 @@ pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, 
         .ok_or_else(|| environment::undeclared(envs, name))
 }
 
+/// One deployment record, by its log entry.
+pub async fn deployment(ledger: &Ledger, seq: u64) -> Result<Deployment, AppError> {
+    for (_, doc) in ledger.store().projection_list(DEPLOYMENTS).await? {
+        if doc.get("seq").and_then(Value::as_u64) == Some(seq) {
+            return serde_json::from_value(doc).map_err(AppError::internal);
+        }
+    }
+    Err(AppError::not_found(
+        format!("no deployment {seq}"),
+        "deployment ids are the `seq` of `ward deployments --env ENV`",
+    ))
+}
+
+/// What one target run of a deployment printed, as stored beside the log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TargetOutput {
+    /// The deployment (log entry).
+    pub deployment: u64,
+    /// The tenant whose run it is (none for an environment without tenants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The run's outcome.
+    pub status: String,
+    /// Exit code, when the target ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// `sha256:` of the output, as recorded in the log.
+    pub output_digest: String,
+    /// The output (UTF-8; invalid bytes replaced).
+    pub output: String,
+}
+
+/// The stored output of deployment `seq`'s run for `tenant` (none: the only run, or the
+/// environment's run when it has no tenants), checked against the digest the log records.
+pub async fn target_output(ledger: &Ledger, seq: u64, tenant: Option<&str>) -> Result<TargetOutput, AppError> {
+    let d = deployment(ledger, seq).await?;
+    let tenants = || {
+        d.targets
+            .iter()
+            .filter_map(|r| r.tenant.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let run = match tenant {
+        Some(t) => d
+            .targets
+            .iter()
+            .find(|r| r.tenant.as_deref() == Some(t))
+            .ok_or_else(|| {
+                AppError::not_found(
+                    format!("deployment {seq} has no run for tenant {t}"),
+                    format!("its runs: {}", tenants()),
+                )
+            })?,
+        None if d.targets.len() == 1 => &d.targets[0],
+        None => {
+            return Err(AppError::invalid(
+                format!("deployment {seq} ran for {} tenants", d.targets.len()),
+                format!("name one with --tenant: {}", tenants()),
+            ));
+        }
+    };
+    let Some(digest) = run.output_digest.clone() else {
+        return Err(AppError::not_found(
+            format!(
+                "deployment {seq}'s run {} recorded no output",
+                run.tenant.as_deref().unwrap_or("")
+            ),
+            "a run skipped after an earlier failure has none: see its status",
+        ));
+    };
+    let bytes = ledger.store().evidence(&digest).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("the output {digest} is not stored"),
+            "check the store with `ward log fsck`",
+        )
+    })?;
+    if ward_evidence::digest::of_bytes(&bytes) != digest {
+        return Err(AppError::new(
+            Kind::Conflict,
+            "tampered",
+            format!("the stored output {digest} does not match its digest"),
+            "the evidence store was altered; restore it from backup",
+        ));
+    }
+    Ok(TargetOutput {
+        deployment: seq,
+        tenant: run.tenant.clone(),
+        status: run.status.clone(),
+        exit_code: run.exit_code,
+        output_digest: digest,
+        output: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
 /// Deployment records of `environment`, oldest first, for a person asking by name: an
 /// environment that is not declared and has no records is refused with a "did you mean" hint
 /// (a typo must not read as "nothing was deployed"); one removed from ward.toml keeps its

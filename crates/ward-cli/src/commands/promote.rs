@@ -191,8 +191,14 @@ fn failed_deployment(d: &Deployment) -> anyhow::Error {
             d.seq
         ),
         format!(
-            "read its output: the digest is in the record (ward deployments --env {})",
-            d.environment
+            "read its output: ward deployments show {} --output-log{}",
+            d.seq,
+            d.targets
+                .iter()
+                .find(|t| t.status == "failed")
+                .and_then(|t| t.tenant.as_deref())
+                .map(|t| format!(" --tenant {t}"))
+                .unwrap_or_default()
         ),
     )
     .into()
@@ -303,6 +309,33 @@ pub async fn deployments(g: &Global, env: &str) -> Result<()> {
         }
         list.iter().map(line).collect::<Vec<_>>().join("\n")
     });
+    Ok(())
+}
+
+/// `ward deployments show SEQ [--output-log [--tenant T]]`.
+pub async fn deployment_show(g: &Global, seq: u64, output_log: bool, tenant: Option<&str>) -> Result<()> {
+    let remote = Remote::from_global(g)?;
+    if output_log {
+        let out: promotion::TargetOutput = match &remote {
+            Some(r) => {
+                let q: Vec<(&str, String)> = tenant.iter().map(|t| ("tenant", t.to_string())).collect();
+                r.get(&format!("/api/v1/deployments/{seq}/output"), &q).await?
+            }
+            None => promotion::target_output(&Context::open(g).await?.ledger, seq, tenant)
+                .await
+                .map_err(api_failure)?,
+        };
+        let text = out.output.clone();
+        emit(g.output, json!(out), || text);
+        return Ok(());
+    }
+    let d: Deployment = match &remote {
+        Some(r) => r.get(&format!("/api/v1/deployments/{seq}"), &[]).await?,
+        None => promotion::deployment(&Context::open(g).await?.ledger, seq)
+            .await
+            .map_err(api_failure)?,
+    };
+    emit(g.output, json!(d), || line(&d));
     Ok(())
 }
 

@@ -165,6 +165,12 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/environments/{env}/deployments",
         Requires(Action::ChangeRead),
     ),
+    rule("GET", "/api/v1/deployments/{seq}", Requires(Action::ChangeRead)),
+    rule(
+        "GET",
+        "/api/v1/deployments/{seq}/output",
+        Requires(Action::EvidenceRead),
+    ),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",
@@ -255,6 +261,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_reviews))
         .routes(routes!(promote))
         .routes(routes!(list_deployments))
+        .routes(routes!(show_deployment))
+        .routes(routes!(deployment_output))
         .routes(routes!(rollback))
         .routes(routes!(observe))
         .routes(routes!(observe_runtime))

@@ -181,3 +181,43 @@ pub(super) async fn list_deployments(
         promotion::deployment_history(&state.ledger, &state.gate.environments, &env).await?,
     ))
 }
+
+/// One deployment record, by its log entry.
+#[utoipa::path(get, path = "/api/v1/deployments/{seq}", tag = "promotion", params(("seq" = u64, Path, description = "deployment (log entry)")), security(("bearer" = [])), responses(
+    (status = 200, body = promotion::Deployment), (status = 404, body = ErrorBody)))]
+pub(super) async fn show_deployment(
+    State(state): State<AppState>,
+    Path(seq): Path<u64>,
+) -> Result<Json<promotion::Deployment>, ApiError> {
+    Ok(Json(promotion::deployment(&state.ledger, seq).await?))
+}
+
+/// `?tenant=`.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct OutputQuery {
+    /// The tenant whose run (required when the deployment ran for several).
+    tenant: Option<String>,
+}
+
+/// What a deployment's target run printed (stored beside the log, checked against the digest
+/// the log records). A person's read is recorded as `access.read`.
+#[utoipa::path(get, path = "/api/v1/deployments/{seq}/output", tag = "promotion", params(("seq" = u64, Path, description = "deployment (log entry)"), OutputQuery), security(("bearer" = [])), responses(
+    (status = 200, body = promotion::TargetOutput), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "several tenants: name one")))]
+pub(super) async fn deployment_output(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path(seq): Path<u64>,
+    Query(q): Query<OutputQuery>,
+) -> Result<Json<promotion::TargetOutput>, ApiError> {
+    let out = promotion::target_output(&state.ledger, seq, q.tenant.as_deref()).await?;
+    if me.kind == ActorKind::Human {
+        super::log::record_access(
+            &state,
+            &me,
+            "access.read",
+            json!({ "deployment": seq, "output": out.output_digest }),
+        )
+        .await?;
+    }
+    Ok(Json(out))
+}
