@@ -610,12 +610,15 @@ pub enum RolloutCommand {
 /// `ward drill …`.
 #[derive(Debug, Subcommand)]
 pub enum DrillCommand {
-    /// Put the environment back on its previous known-good release on purpose and record the
-    /// measured time to restore.
+    /// Put the environment back on its previous known-good release on purpose, record the
+    /// measured time to restore, then return it to the release it started on (unless --stay).
     Rollback {
         /// Environment (with [environments.runtime]).
         #[arg(long)]
         env: String,
+        /// Stay on the previous release afterwards (a real rollback, recorded as a drill).
+        #[arg(long)]
+        stay: bool,
     },
 }
 

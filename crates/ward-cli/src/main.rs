@@ -98,7 +98,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         } => commands::promote::promote(g, change, to, tenants, ring.as_deref()).await,
         Command::Config(c) => commands::promote::config(g, c).await,
         Command::Rollout(c) => commands::rollout::rollout(g, c).await,
-        Command::Drill(crate::cli::DrillCommand::Rollback { env }) => commands::rollout::drill(g, env).await,
+        Command::Drill(crate::cli::DrillCommand::Rollback { env, stay }) => {
+            commands::rollout::drill(g, env, *stay).await
+        }
         Command::Deployments { env, cmd } => match (env, cmd) {
             (
                 _,

@@ -406,6 +406,35 @@ fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
     assert_eq!(drill["all_restored"], true, "{drill:#}");
     assert_eq!(drill["to"][0].as_str(), Some(v1.as_str()));
     assert!(drill["time_to_restore_ms"].as_f64().unwrap() > 0.0);
+    // A drill in production does not leave production rolled back: it returns to v2, recorded
+    // as its own deployment reverting the drill's.
+    assert_eq!(
+        (drill["stay"].as_bool(), drill["returned"]["all_returned"].as_bool()),
+        (Some(false), Some(true)),
+        "{drill:#}"
+    );
+    assert_eq!(drill["returned"]["to"][0].as_str(), Some(v2.as_str()));
+    assert!(e.versions(10).iter().all(|v| v == &v2));
+    let after = json(&ok(run(
+        e.cli(&e.ci, &["deployments", "--env", "prod", "--output", "json"])
+    )));
+    let after = after["deployments"].as_array().unwrap();
+    let (back, forward) = (&after[after.len() - 2], &after[after.len() - 1]);
+    assert_eq!(back["seq"], drill["deployment"]);
+    assert_eq!(back["digests"][0].as_str(), Some(v1.as_str()));
+    assert_eq!(forward["seq"], drill["returned"]["deployment"]);
+    assert_eq!(forward["rollback_of"], back["seq"], "{forward:#}");
+    assert_eq!(forward["digests"][0].as_str(), Some(v2.as_str()));
+    // --stay: the drill is a real rollback, and prod stays on v1.
+    let stayed = json(&ok(run(e.cli(
+        &e.rm,
+        &["drill", "rollback", "--env", "prod", "--stay", "--output", "json"],
+    ))));
+    assert_eq!(
+        (stayed["stay"].as_bool(), stayed.get("returned")),
+        (Some(true), None),
+        "{stayed:#}"
+    );
     assert!(e.versions(10).iter().all(|v| v == &v1));
     // Developers cannot start rollouts.
     let refused = run(e.cli(

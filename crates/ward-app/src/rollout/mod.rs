@@ -1078,9 +1078,10 @@ impl Engine {
     }
 
     /// A rollback drill: deliberately puts the environment back on its previous known-good
-    /// release, measures the time until every request is served by it, and records it
-    /// (`drill.recorded`, plus the deployment record of the rollback).
-    pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str) -> Result<Value, AppError> {
+    /// release, measures the time until every request is served by it, then — unless `stay` —
+    /// returns it to the release it started on, and records it all (`drill.recorded` with
+    /// `stay` and `returned`, plus a deployment record for the rollback and one for the return).
+    pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str, stay: bool) -> Result<Value, AppError> {
         operator_is_a_person(by)?;
         let env = promotion::find(&self.policy.environments, environment)?.clone();
         let local = self.local_or_err(&env.name)?;
@@ -1102,55 +1103,58 @@ impl Engine {
                 "promote two releases first",
             ));
         };
-        let Some(good_digest) = good.single().map(str::to_string) else {
+        let (Some(good_digest), Some(current_digest)) = (good.single(), current.single()) else {
             return Err(conflict(
                 "no_known_good",
-                format!("{}'s previous release ships several artifacts", env.name),
+                format!("{}'s current or previous release ships several artifacts", env.name),
                 "the local runtime runs one service per release",
             ));
         };
-        let (config, tenants) = self.recorded_configs(&deployments, good).await?;
-        let started = std::time::Instant::now();
-        let previous = local
-            .start(&self.data_dir, "drill", &good_digest, config.as_ref(), &tenants)
+        let (good_digest, current_digest) = (good_digest.to_string(), current_digest.to_string());
+        // The rollback, proven through the router, recorded as a deployment reverting the current one.
+        let back = self
+            .switch_to(
+                &local,
+                &env,
+                &deployments,
+                good,
+                &good_digest,
+                Some(current.deployment),
+                by,
+            )
             .await?;
-        let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let switch = std::time::Instant::now();
-        let mut slots = local.slots.lock().await;
-        let old = slots.stable.replace(previous);
-        local.route_stable(&slots);
-        let switch_ms = switch.elapsed().as_secs_f64() * 1000.0;
-        drop(slots);
-        // Proof: the next requests through the router are answered by the restored version.
-        let served_by = driver::probe_versions(&local, 20).await;
-        let restore_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if let Some(o) = old {
-            o.instance.stop().await;
-        }
-        let all_restored = !served_by.is_empty() && served_by.iter().all(|v| v == &good_digest);
-        let restored_from = deployments.iter().find(|d| d.seq == good.deployment);
-        let rel = promotion::Release {
-            env: &env,
-            change: &good.change,
-            digests: &good.digests,
-            ring: None,
-            gate_decision: restored_from.map_or(0, |d| d.gate_decision),
-            approvals: restored_from.map(|d| d.approvals.clone()).unwrap_or_default(),
-            excused_by: restored_from.map(|d| d.excused_by.clone()).unwrap_or_default(),
-            rollback_of: Some(current.deployment),
+        // Then, unless the operator asked to stay, forward again to the release it started on,
+        // recorded as its own deployment reverting the drill's: a drill in production does not
+        // leave production rolled back.
+        let returned = if stay || !back.all_restored {
+            None
+        } else {
+            let deployments = promotion::deployments(&self.ledger, &env.name).await?;
+            Some(
+                self.switch_to(
+                    &local,
+                    &env,
+                    &deployments,
+                    current,
+                    &current_digest,
+                    Some(back.deployment),
+                    by,
+                )
+                .await?,
+            )
         };
-        let mut units = vec![(None, good.config_digest.clone())];
-        units.extend(env.all_tenants().into_iter().map(|t| {
-            let config = tenants.iter().find(|(x, _)| *x == t).map(|(_, c)| c.digest.clone());
-            (Some(t), config)
-        }));
-        let runs = local_runs(units, all_restored, None);
-        let dep = promotion::append_record(&self.ledger, by, &rel, runs, "local").await?;
-        let payload = json!({
+        let mut payload = json!({
             "environment": env.name, "from": current.digests, "to": good.digests, "change": good.change,
-            "time_to_restore_ms": restore_ms, "ready_ms": ready_ms, "switch_ms": switch_ms,
-            "probes": served_by.len(), "all_restored": all_restored, "deployment": dep.seq, "by": by.id,
+            "time_to_restore_ms": back.restore_ms, "ready_ms": back.ready_ms, "switch_ms": back.switch_ms,
+            "probes": back.served_by.len(), "all_restored": back.all_restored, "deployment": back.deployment,
+            "by": by.id, "stay": stay,
         });
+        if let Some(r) = &returned {
+            payload["returned"] = json!({
+                "to": current.digests, "change": current.change, "deployment": r.deployment,
+                "time_ms": r.restore_ms, "probes": r.served_by.len(), "all_returned": r.all_restored,
+            });
+        }
         let receipt = self
             .ledger
             .append(NewEvent {
@@ -1165,6 +1169,77 @@ impl Engine {
         out["time"] = json!(receipt.time);
         Ok(out)
     }
+
+    /// Starts `release` beside what runs, switches all traffic to it, proves through the router
+    /// that it answers, stops the old version, and records the deployment (reverting
+    /// `rollback_of`), relying on the gate decision and approvals of the release's own record.
+    #[allow(clippy::too_many_arguments)]
+    async fn switch_to(
+        &self,
+        local: &LocalEnv,
+        env: &Environment,
+        deployments: &[promotion::Deployment],
+        release: &Restore,
+        digest: &str,
+        rollback_of: Option<u64>,
+        by: &Identity,
+    ) -> Result<Switched, AppError> {
+        let (config, tenants) = self.recorded_configs(deployments, release).await?;
+        let started = std::time::Instant::now();
+        let next = local
+            .start(&self.data_dir, "drill", digest, config.as_ref(), &tenants)
+            .await?;
+        let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let switch = std::time::Instant::now();
+        let mut slots = local.slots.lock().await;
+        let old = slots.stable.replace(next);
+        local.route_stable(&slots);
+        let switch_ms = switch.elapsed().as_secs_f64() * 1000.0;
+        drop(slots);
+        // Proof: the next requests through the router are answered by the switched-to version.
+        let served_by = driver::probe_versions(local, 20).await;
+        let restore_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Some(o) = old {
+            o.instance.stop().await;
+        }
+        let all_restored = !served_by.is_empty() && served_by.iter().all(|v| v == digest);
+        let from = deployments.iter().find(|d| d.seq == release.deployment);
+        let rel = promotion::Release {
+            env,
+            change: &release.change,
+            digests: &release.digests,
+            ring: None,
+            gate_decision: from.map_or(0, |d| d.gate_decision),
+            approvals: from.map(|d| d.approvals.clone()).unwrap_or_default(),
+            excused_by: from.map(|d| d.excused_by.clone()).unwrap_or_default(),
+            rollback_of,
+        };
+        let mut units = vec![(None, release.config_digest.clone())];
+        units.extend(env.all_tenants().into_iter().map(|t| {
+            let config = tenants.iter().find(|(x, _)| *x == t).map(|(_, c)| c.digest.clone());
+            (Some(t), config)
+        }));
+        let runs = local_runs(units, all_restored, None);
+        let dep = promotion::append_record(&self.ledger, by, &rel, runs, "local").await?;
+        Ok(Switched {
+            deployment: dep.seq,
+            served_by,
+            all_restored,
+            ready_ms,
+            switch_ms,
+            restore_ms,
+        })
+    }
+}
+
+/// What one switch of a drill did.
+struct Switched {
+    deployment: u64,
+    served_by: Vec<String>,
+    all_restored: bool,
+    ready_ms: f64,
+    switch_ms: f64,
+    restore_ms: f64,
 }
 
 /// The local runtime as a [`promotion::DeploymentTarget`]: a direct cut-over (start, verify

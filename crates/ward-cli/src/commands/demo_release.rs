@@ -427,15 +427,21 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         bad.reason.as_deref().unwrap_or("?"),
         bad.time_to_stable_ms.unwrap_or(f64::NAN)
     ));
-    let drill = demo.engine.drill(&demo.rhea, "prod").await.map_err(fail)?;
+    let drill = demo.engine.drill(&demo.rhea, "prod", false).await.map_err(fail)?;
     say(format!(
-        "   rollback drill: prod back on {} in {:.1} ms, every probe answered by it: {} (entry {}); {sent} requests served during the demo",
+        "   rollback drill: prod back on {} in {:.1} ms, every probe answered by it: {}; then forward again to {} in {:.1} ms (entry {}); {sent} requests served during the demo",
         drill["change"].as_str().unwrap_or("?"),
         drill["time_to_restore_ms"].as_f64().unwrap_or(f64::NAN),
         drill["all_restored"],
+        drill["returned"]["change"].as_str().unwrap_or("?"),
+        drill["returned"]["time_ms"].as_f64().unwrap_or(f64::NAN),
         drill["seq"]
     ));
-    if good.status != "completed" || bad.status != "failed" || drill["all_restored"] != true {
+    if good.status != "completed"
+        || bad.status != "failed"
+        || drill["all_restored"] != true
+        || drill["returned"]["all_returned"] != true
+    {
         return Err(Failure::verify(format!(
             "unexpected outcome: good rollout {}, bad rollout {}, drill restored {}",
             good.status, bad.status, drill["all_restored"]

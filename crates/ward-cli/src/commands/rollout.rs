@@ -245,14 +245,14 @@ pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
 }
 
 /// `ward drill rollback`.
-pub async fn drill(g: &Global, env: &str) -> Result<()> {
+pub async fn drill(g: &Global, env: &str, stay: bool) -> Result<()> {
     let remote = server(g)?;
     let v: Value = remote
-        .post(&format!("/api/v1/environments/{env}/drills"), &json!({}))
+        .post(&format!("/api/v1/environments/{env}/drills"), &json!({ "stay": stay }))
         .await?;
     emit(g.output, v.clone(), || {
-        format!(
-            "drill on {env}: back on {} ({}) in {:.1} ms (ready {:.1} ms, switch {:.3} ms); {} probes all on it: {}; recorded as entry {}",
+        let mut s = format!(
+            "drill on {env}: back on {} ({}) in {:.1} ms (ready {:.1} ms, switch {:.3} ms); {} probes all on it: {}",
             v["to"][0].as_str().unwrap_or("?"),
             v["change"].as_str().unwrap_or("?"),
             v["time_to_restore_ms"].as_f64().unwrap_or(0.0),
@@ -260,14 +260,35 @@ pub async fn drill(g: &Global, env: &str) -> Result<()> {
             v["switch_ms"].as_f64().unwrap_or(0.0),
             v["probes"],
             v["all_restored"],
-            v["seq"]
-        )
+        );
+        match v.get("returned") {
+            Some(r) => s.push_str(&format!(
+                "; then forward again to {} ({}) in {:.1} ms, {} probes all on it: {}",
+                r["to"][0].as_str().unwrap_or("?"),
+                r["change"].as_str().unwrap_or("?"),
+                r["time_ms"].as_f64().unwrap_or(0.0),
+                r["probes"],
+                r["all_returned"]
+            )),
+            None if stay => s.push_str(&format!("; {env} stays on it (--stay)")),
+            None => s.push_str("; not returned, the rollback did not hold"),
+        }
+        s.push_str(&format!("; recorded as entry {}", v["seq"]));
+        s
     });
     if v["all_restored"] != json!(true) {
         return Err(Failure::new(
             "drill_failed",
             "traffic did not all reach the restored version",
             "look at the router's /routes and /metrics",
+        )
+        .into());
+    }
+    if !stay && v["returned"]["all_returned"] != json!(true) {
+        return Err(Failure::new(
+            "drill_return_failed",
+            format!("traffic did not all return to the release {env} started on"),
+            format!("see ward deployments --env {env}; promote it again or roll forward by hand"),
         )
         .into());
     }

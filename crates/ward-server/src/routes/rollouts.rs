@@ -96,14 +96,25 @@ pub(super) async fn command_rollout(
     ))
 }
 
-/// A rollback drill: the environment goes back to its previous known-good release on purpose
-/// and the measured time to restore is recorded as evidence.
-#[utoipa::path(post, path = "/api/v1/environments/{env}/drills", tag = "rollout", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+/// `{stay?}` of a drill.
+#[derive(Deserialize, ToSchema, Default)]
+pub(super) struct DrillRequest {
+    /// Stay on the previous release after the drill (default: return to the release it started on).
+    #[serde(default)]
+    stay: bool,
+}
+
+/// A rollback drill: the environment goes back to its previous known-good release on purpose,
+/// the measured time to restore is recorded as evidence, and (unless `stay`) it returns to the
+/// release it started on.
+#[utoipa::path(post, path = "/api/v1/environments/{env}/drills", tag = "rollout", params(("env" = String, Path, description = "environment")), request_body = DrillRequest, security(("bearer" = [])), responses(
     (status = 201, body = Object), (status = 409, body = ErrorBody)))]
 pub(super) async fn drill(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(env): Path<String>,
+    body: Option<Json<DrillRequest>>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(engine(&state)?.drill(&me, &env).await?)))
+    let stay = body.map(|Json(b)| b.stay).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(engine(&state)?.drill(&me, &env, stay).await?)))
 }
