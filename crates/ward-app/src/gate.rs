@@ -688,6 +688,41 @@ pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError
     serde_json::from_value(doc).map_err(AppError::internal)
 }
 
+/// The latest decision per environment about `change`, by environment name. Reads the log from
+/// the change's opening on (decisions are not projected), a page at a time: its cost grows with
+/// the entries recorded since the change was opened.
+pub async fn latest_decisions(ledger: &Ledger, change: &Change) -> Result<Vec<GateDecision>, AppError> {
+    const PAGE: u64 = 1000;
+    let subject = format!("change:{}", change.id);
+    let head = ledger.head().await?.size();
+    let mut latest: BTreeMap<String, u64> = BTreeMap::new();
+    let mut at = change.seq;
+    while at < head {
+        let page = ledger.store().entries(at, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for entry in &page {
+            let Ok(env) = EventEnvelope::from_leaf(&entry.leaf) else {
+                continue;
+            };
+            if env.kind == "gate.evaluated"
+                && env.subject == subject
+                && let Payload::Inline(p) = &env.payload
+                && let Some(e) = p.get("environment").and_then(Value::as_str)
+            {
+                latest.insert(e.to_string(), entry.seq);
+            }
+        }
+        at += page.len() as u64;
+    }
+    let mut out = Vec::with_capacity(latest.len());
+    for seq in latest.into_values() {
+        out.push(decision(ledger, seq).await?);
+    }
+    Ok(out)
+}
+
 /// The input document decision `id` was evaluated on, as stored with it (checked against its
 /// digest): `ward gate input`.
 pub async fn stored_input(ledger: &Ledger, id: u64) -> Result<Value, AppError> {

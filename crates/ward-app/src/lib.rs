@@ -44,6 +44,7 @@ pub mod gate;
 pub mod identities;
 pub mod keys;
 pub mod ops;
+pub mod overview;
 pub mod promotion;
 pub mod reauth;
 pub mod redaction;

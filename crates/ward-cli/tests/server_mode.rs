@@ -1223,6 +1223,52 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
         text.contains("by junit report junit.xml") && text.contains("Quinn Alvarez (user:quinn) signing approved"),
         "{text}"
     );
+    // The whole picture in one command: evidence with its verdict, signatures, the latest
+    // decision per environment with its reasons.
+    let picture = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["change", "show", &id, "--output", "json"]);
+        c
+    })));
+    assert_eq!(picture["id"].as_str(), Some(id.as_str()));
+    assert_eq!(picture["evidence"][0]["file_name"], "junit.xml", "{picture:#}");
+    assert_eq!(picture["approvals"]["approvals"][0]["signer"], "user:quinn");
+    let latest: Vec<(&str, bool, u64)> = picture["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["environment"].as_str().unwrap(),
+                d["allow"].as_bool().unwrap(),
+                d["id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        latest,
+        [
+            ("prod", true, allowed["id"].as_u64().unwrap()),
+            ("staging", false, staging["id"].as_u64().unwrap())
+        ],
+        "{picture:#}"
+    );
+    let text = ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["change", "show", &id]);
+        c
+    }));
+    for expected in [
+        "junit junit.xml",
+        "2 tests: 2 passed, 0 failed",
+        "Quinn Alvarez",
+        "→ prod: ALLOWS",
+        "→ staging: BLOCKS",
+        "✗ environment.not_targeted",
+        "deployments (0)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
 
     // The team's policies: a freeze rule and its test, in [gate] policy_dir.
     let policies = d.join("policies");

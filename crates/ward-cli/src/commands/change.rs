@@ -9,6 +9,7 @@ use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::process::Command;
+use ward_app::overview::ChangeOverview;
 use ward_core::Action;
 use ward_server::approvals::{self, Approval, ApprovalsView, SignRequest};
 use ward_server::changes::{self, Change, ChangeRequest, ChangeUpdate, Commit, ReclassifyRequest};
@@ -125,6 +126,100 @@ fn show(c: &Change) -> String {
     s
 }
 
+/// `ward change show`: the change, then everything recorded about it.
+fn overview(o: &ChangeOverview) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let mut s = show(&o.change);
+    s.push_str(&format!("  evidence ({}):\n", o.evidence.len()));
+    for a in &o.evidence {
+        s.push_str(&format!(
+            "    {} {} {} on {} (entry {}, by {}): {}\n",
+            a.time,
+            a.r#type,
+            a.file_name,
+            a.artifact,
+            a.seq,
+            a.added_by,
+            crate::commands::evidence::summary_line(&a.r#type, &a.summary)
+        ));
+    }
+    s.push_str(&approvals_table(&o.approvals));
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "  gate decisions (latest per environment, {}):\n",
+        o.decisions.len()
+    ));
+    for d in &o.decisions {
+        s.push_str(&format!(
+            "    {} → {}: {} (decision {}, {}, asked by {}){}\n",
+            d.change,
+            d.environment,
+            if d.allow { "ALLOWS" } else { "BLOCKS" },
+            d.id,
+            d.time,
+            d.checked_by,
+            if d.allow {
+                String::new()
+            } else {
+                format!(" — ward gate explain {}", d.id)
+            }
+        ));
+        for r in &d.reasons {
+            s.push_str(&format!("      ✗ {}: {}\n", r.rule, r.message));
+        }
+        for w in &d.waived {
+            s.push_str(&format!("      ~ {} excused by {}\n", w.rule, w.waiver));
+        }
+    }
+    if !o.waivers.is_empty() {
+        s.push_str("  waivers:\n");
+        for w in &o.waivers {
+            s.push_str(&format!(
+                "    {} of {} granted by {} ({}) {}, {} {}\n",
+                w.id,
+                w.request.rules.join(", "),
+                w.printed_name,
+                w.approver,
+                w.time,
+                if w.active { "active, expires" } else { "EXPIRED" },
+                crate::output::when(w.expires_secs, now)
+            ));
+        }
+    }
+    if !o.breakglass.is_empty() {
+        s.push_str("  break-glass:\n");
+        for b in &o.breakglass {
+            s.push_str(&format!(
+                "    {} by {} ({}) {}, {} {}; retrospective review {} (due {})\n",
+                b.id,
+                b.printed_name,
+                b.by,
+                b.time,
+                if b.active { "active until" } else { "ended" },
+                crate::output::when(b.until_secs, now),
+                b.review,
+                crate::output::when(b.review_due_secs, now)
+            ));
+        }
+    }
+    s.push_str(&format!("  deployments ({}):\n", o.deployments.len()));
+    for d in &o.deployments {
+        s.push_str(&format!(
+            "    entry {} {} → {}{}: {} at {} by {}\n",
+            d.seq,
+            d.digests.join(","),
+            d.environment,
+            d.ring.as_deref().map(|r| format!(" ring {r}")).unwrap_or_default(),
+            d.status,
+            d.time,
+            d.executed_by
+        ));
+    }
+    s
+}
+
 /// Dispatches `ward change`.
 pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
     let remote = Remote::from_global(g)?;
@@ -188,24 +283,25 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
             emit(g.output, json!(c), || show(&c));
         }
         ChangeCommand::Show { id } => {
-            let c: Change = match &remote {
-                Some(r) => r.get(&format!("/api/v1/changes/{id}"), &[]).await?,
+            let o: ChangeOverview = match &remote {
+                Some(r) => r.get(&format!("/api/v1/changes/{id}/overview"), &[]).await?,
                 None => {
                     let ctx = Context::open(g).await?;
-                    let c = changes::get(&ctx.ledger, id)
-                        .await
-                        .map_err(api_failure)?
-                        .ok_or_else(|| {
-                            Failure::new(
-                                "not_found",
-                                format!("no change {id:?}"),
-                                "list changes with `ward change list`",
-                            )
-                        })?;
-                    shown(&ctx.ledger, c).await?
+                    let cfg = crate::commands::serve::load_config(g, None)?;
+                    let o = ward_app::overview::change(
+                        &ctx.ledger,
+                        id,
+                        jiff::Timestamp::now().as_second(),
+                        &cfg.risk,
+                        &cfg.approvals,
+                        &cfg.environments,
+                    )
+                    .await
+                    .map_err(api_failure)?;
+                    shown(&ctx.ledger, o).await?
                 }
             };
-            emit(g.output, json!(c), || show(&c));
+            emit(g.output, json!(o), || overview(&o));
         }
         ChangeCommand::List => {
             let list: Vec<Change> = match &remote {

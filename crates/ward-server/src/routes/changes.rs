@@ -37,6 +37,26 @@ pub(super) async fn show_change(
     Ok(Json(crate::documents::shown(&state.ledger, change).await?))
 }
 
+/// The whole picture of a change: the change, evidence per artifact, signatures (current and
+/// stale), the latest gate decision per environment, waivers, break-glass and deployments.
+#[utoipa::path(get, path = "/api/v1/changes/{id}/overview", tag = "changes", params(("id" = String, Path, description = "CHG-…")), security(("bearer" = [])), responses(
+    (status = 200, body = ward_app::overview::ChangeOverview), (status = 404, body = ErrorBody)))]
+pub(super) async fn change_overview(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ward_app::overview::ChangeOverview>, ApiError> {
+    let o = ward_app::overview::change(
+        &state.ledger,
+        &id,
+        jiff::Timestamp::now().as_second(),
+        &state.risk,
+        &state.approvals,
+        &state.gate.environments,
+    )
+    .await?;
+    Ok(Json(crate::documents::shown(&state.ledger, o).await?))
+}
+
 /// Updates a change's commits, paths or artifacts: classified again; signatures over the old
 /// content become stale.
 #[utoipa::path(patch, path = "/api/v1/changes/{id}", tag = "changes", params(("id" = String, Path, description = "CHG-…")), request_body = changes::ChangeUpdate, security(("bearer" = [])), responses(

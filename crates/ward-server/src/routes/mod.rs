@@ -114,6 +114,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/changes", Requires(Action::ChangeRead)),
     rule("POST", "/api/v1/changes", Requires(Action::ChangeOpen)),
     rule("GET", "/api/v1/changes/{id}", Requires(Action::ChangeRead)),
+    rule("GET", "/api/v1/changes/{id}/overview", Requires(Action::ChangeRead)),
     rule("PATCH", "/api/v1/changes/{id}", Requires(Action::ChangeOpen)),
     rule(
         "POST",
@@ -250,6 +251,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_types, register_type))
         .routes(routes!(list_changes, open_change))
         .routes(routes!(show_change, update_change))
+        .routes(routes!(change_overview))
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
         .routes(routes!(purge_document))

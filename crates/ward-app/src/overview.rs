@@ -1,0 +1,80 @@
+//! The whole picture of one change, for the people who approve and audit it: what it is, the
+//! evidence on each artifact, its signatures (current and stale), the latest gate decision per
+//! environment, waivers, break-glass with its review, and where it was deployed.
+//!
+//! A read model composed from the other modules' reads; it decides nothing.
+
+use crate::approvals::{self, ApprovalsView};
+use crate::changes::{self, Change};
+use crate::error::AppError;
+use crate::evidence::{self, Attestation};
+use crate::exceptions::{self, Breakglass, Waiver};
+use crate::gate::{self, GateDecision};
+use crate::promotion::{self, Deployment, Environment};
+use serde::{Deserialize, Serialize};
+use ward_core::approval::ApprovalRules;
+use ward_core::risk::RiskRules;
+use ward_store::Ledger;
+
+/// `ward change show`: a change and everything recorded about it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeOverview {
+    /// The change (its fields at the top level, as `GET /api/v1/changes/{id}`).
+    #[serde(flatten)]
+    pub change: Change,
+    /// Evidence on each artifact it ships and on the change itself, oldest first.
+    pub evidence: Vec<Attestation>,
+    /// Signatures, current and stale, and the manifest a new one would cover.
+    pub approvals: ApprovalsView,
+    /// The latest gate decision per environment, by environment name.
+    pub decisions: Vec<GateDecision>,
+    /// Waivers of the change and of its artifacts, active and expired.
+    pub waivers: Vec<Waiver>,
+    /// Break-glass on the change, with its retrospective review.
+    pub breakglass: Vec<Breakglass>,
+    /// Its deployment records in every declared environment, oldest first.
+    pub deployments: Vec<Deployment>,
+}
+
+/// The overview of change `id` at `now` (Unix seconds, for what is active or overdue).
+pub async fn change(
+    ledger: &Ledger,
+    id: &str,
+    now: i64,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+    envs: &[Environment],
+) -> Result<ChangeOverview, AppError> {
+    let change = changes::get(ledger, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
+    let mut subjects: Vec<String> = change.request.artifacts.clone();
+    subjects.push(change.id.clone());
+    let mut evidence = Vec::new();
+    let mut waivers = Vec::new();
+    for s in &subjects {
+        evidence.extend(evidence::attestations(ledger, s).await?);
+        waivers.extend(exceptions::waivers(ledger, s, now).await?);
+    }
+    evidence.sort_by_key(|a| a.seq);
+    let mut deployments = Vec::new();
+    for e in envs {
+        deployments.extend(
+            promotion::deployments(ledger, &e.name)
+                .await?
+                .into_iter()
+                .filter(|d| d.change == change.id),
+        );
+    }
+    deployments.sort_by_key(|d| d.seq);
+    Ok(ChangeOverview {
+        evidence,
+        approvals: approvals::view(ledger, id, risk, rules).await?,
+        decisions: gate::latest_decisions(ledger, &change).await?,
+        waivers,
+        breakglass: exceptions::breakglass(ledger, Some(id), now, risk, rules).await?,
+        deployments,
+        change,
+    })
+}
