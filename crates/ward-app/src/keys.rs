@@ -270,7 +270,11 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
                 "attestation type {:?} is already registered with another schema ({})",
                 req.name, existing.schema_digest
             ),
-            "a type's schema never changes: register the new schema under a new name (e.g. with a -v2 suffix)",
+            if existing.seq == 0 {
+                "it is built into Ward (docs/POLICY.md); register your schema under another name"
+            } else {
+                "a type's schema never changes: register the new schema under a new name (e.g. with a -v2 suffix)"
+            },
         ));
     }
     let payload = json!({ "name": req.name, "schema": schema, "schema_digest": digest, "added_by": by.id });
@@ -288,11 +292,32 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
     Ok((serde_json::from_value(doc).map_err(AppError::internal)?, true))
 }
 
-/// A custom attestation type by name.
+/// The JSON Schema of the built-in `rollback-plan` type (the gate's `rollback_plan` evidence).
+pub const ROLLBACK_PLAN_SCHEMA: &str = include_str!("../schemas/rollback-plan.schema.json");
+
+/// Types Ward ships: usable without registration, never redefined with another schema.
+fn built_in_type(name: &str) -> Option<TypeRecord> {
+    let source = match name {
+        "rollback-plan" => ROLLBACK_PLAN_SCHEMA,
+        _ => return None,
+    };
+    let schema = ward_evidence::custom::parse_schema(source.as_bytes()).ok()?;
+    Some(TypeRecord {
+        name: name.into(),
+        schema_digest: ward_evidence::custom::schema_digest(&schema),
+        schema,
+        added_by: "ward (built in)".into(),
+        seq: 0,
+        time: String::new(),
+    })
+}
+
+/// A custom attestation type by name: a registered one, else a built-in one. (An installation
+/// that registered `rollback-plan` before it was built in keeps its registered schema.)
 pub async fn type_record(ledger: &Ledger, name: &str) -> Result<Option<TypeRecord>, AppError> {
     match ledger.store().projection(TYPES, name).await? {
         Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(AppError::internal)?)),
-        None => Ok(None),
+        None => Ok(built_in_type(name)),
     }
 }
 
@@ -305,6 +330,13 @@ pub async fn list_types(ledger: &Ledger) -> Result<Vec<TypeRecord>, AppError> {
         .into_iter()
         .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect::<Result<_, _>>()?;
+    for name in ["rollback-plan"] {
+        if !out.iter().any(|t| t.name == name)
+            && let Some(t) = built_in_type(name)
+        {
+            out.push(t);
+        }
+    }
     out.sort_by_key(|t| t.seq);
     Ok(out)
 }

@@ -1633,7 +1633,7 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
         assert!(rules.iter().any(|r| r == want), "{want} missing from {rules:?}");
     }
     // Evidence: passing tests, a clean SAST scan (bandit: no critical), an SBOM, provenance
-    // signed by a trusted builder, and a rollback plan of a registered custom type.
+    // signed by a trusted builder, and a rollback plan of the built-in type.
     let junit = tmp.path().join("junit.xml");
     std::fs::write(
         &junit,
@@ -1644,13 +1644,11 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
         &admin,
         &["key", "trust", "--builder", "github-actions", &fx("intoto-ed25519.pub")],
     )));
+    // The rollback plan's type is built in: nothing to register. Another schema under its
+    // name is refused.
     let schema = tmp.path().join("rollback.schema.json");
-    std::fs::write(
-        &schema,
-        r#"{"type":"object","required":["steps","tested_on"],"properties":{"steps":{"type":"array","minItems":1}}}"#,
-    )
-    .unwrap();
-    ok(run(as_(
+    std::fs::write(&schema, r#"{"type":"object"}"#).unwrap();
+    let e = refused(as_(
         &admin,
         &[
             "attest",
@@ -1660,7 +1658,24 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
             "--schema",
             schema.to_str().unwrap(),
         ],
-    )));
+    ));
+    assert_eq!(e["code"], "conflict", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("built into Ward"), "{e}");
+    let bad_plan = tmp.path().join("rollback-bad.json");
+    std::fs::write(&bad_plan, r#"{"steps":[]}"#).unwrap();
+    let e = refused(as_(
+        &ci,
+        &[
+            "attest",
+            "add",
+            "--artifact",
+            &digest,
+            "--type",
+            "custom:rollback-plan",
+            bad_plan.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(e["code"], "schema_mismatch", "{e}");
     let plan = tmp.path().join("rollback.json");
     std::fs::write(
         &plan,

@@ -158,7 +158,7 @@ evidence_fix := {
 	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first): ward attest add TARGET scan.sarif",
 	"sbom": "attach a CycloneDX or SPDX SBOM: ward attest add TARGET sbom.json",
 	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust): ward attest add TARGET provenance.json",
-	"rollback_plan": "attach a rollback plan (once per installation an admin registers its schema: ward attest type add rollback-plan --schema rollback-plan.schema.json): ward attest add TARGET --type custom:rollback-plan plan.json",
+	"rollback_plan": "attach a rollback plan, a JSON document of the built-in type rollback-plan (steps, tested_on; ward attest type list shows its schema): ward attest add TARGET --type custom:rollback-plan plan.json",
 	"vulnerability_scan": "attach a complete Trivy, Grype or osv-scanner report: ward attest add TARGET scan.json",
 }
 
