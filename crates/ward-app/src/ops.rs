@@ -433,3 +433,48 @@ pub async fn append_batch(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appe
         appended: ledger.append_batch(events).await?,
     })
 }
+
+/// The `ward.toml` a server runs (`config.loaded`): what `ward config check --server` compares
+/// with the file on disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoadedConfig {
+    /// `sha256:` of the file's bytes, or `defaults` when there was no file (the built-in
+    /// defaults apply).
+    pub digest: String,
+    /// The file it was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The `config.loaded` entry.
+    pub seq: u64,
+    /// When it was loaded.
+    pub time: String,
+}
+
+/// The digest [`LoadedConfig::digest`] names for a configuration file's bytes (`None`: no file).
+pub fn config_digest(bytes: Option<&[u8]>) -> String {
+    bytes.map_or_else(|| "defaults".to_string(), ward_evidence::digest::of_bytes)
+}
+
+/// Records that a server started with this configuration (`config.loaded`).
+pub async fn record_config_loaded(
+    ledger: &Ledger,
+    by: &ward_core::Identity,
+    digest: &str,
+    path: Option<&str>,
+) -> Result<LoadedConfig, AppError> {
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "config.loaded".into(),
+            subject: "server:config".into(),
+            payload: serde_json::json!({ "digest": digest, "path": path }),
+        })
+        .await?;
+    Ok(LoadedConfig {
+        digest: digest.into(),
+        path: path.map(str::to_string),
+        seq: receipt.seq,
+        time: receipt.time,
+    })
+}

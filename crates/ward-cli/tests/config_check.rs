@@ -64,3 +64,50 @@ fn partial_controls_print_inherited_defaults_and_bad_files_exit_1() {
         assert!(String::from_utf8_lossy(&served.stderr).contains(want));
     }
 }
+
+#[test]
+fn a_server_running_another_ward_toml_is_named_by_config_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(d.join("ward.toml"), "[controls.tiers.high]\napprovals = 3\n").unwrap();
+    let (_server, url) = common::serve_with(&d, &[]);
+    let tok = common::token(&d, "viewer", "viewer");
+    let check = || {
+        let mut c = ward(&d, None);
+        c.args(["--server", &url, "config", "check", "--output", "json"])
+            .env("WARD_TOKEN", &tok);
+        run(c)
+    };
+    let same = json(&ok(check()));
+    assert_eq!(same["server_runs_this_file"], true, "{same:#}");
+    assert_eq!(same["server"]["digest"], same["digest"]);
+    // The server recorded what it loaded.
+    let entries = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--output", "json"]);
+        c
+    })));
+    let loaded = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["kind"] == "config.loaded")
+        .unwrap_or_else(|| panic!("{entries:#}"))
+        .clone();
+    assert_eq!(loaded["event"]["payload"]["inline"]["digest"], same["digest"]);
+    // Someone edits ward.toml: local commands read the new file, the server still runs the old
+    // one — and config check says so (exit 6), naming both.
+    std::fs::write(d.join("ward.toml"), "[controls.tiers.high]\napprovals = 4\n").unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["server_runs_this_file"], false, "{v:#}");
+    assert_ne!(v["server"]["digest"], v["digest"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("restart ward serve"), "{stderr}");
+}

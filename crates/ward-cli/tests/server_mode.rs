@@ -214,7 +214,7 @@ fn serve_needs_no_setup() {
         c
     })));
     assert_eq!(status["origin"], "ward.local/log");
-    assert_eq!(status["size"], 1, "the token.created event");
+    assert_eq!(status["size"], 2, "config.loaded (serve started), then token.created");
 }
 
 #[test]

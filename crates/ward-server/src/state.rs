@@ -40,6 +40,8 @@ pub struct AppState {
     pub promotion_locks: crate::promotion::Locks,
     /// The rollout engine and local runtime (when `ward serve` runs one).
     pub rollouts: Option<Arc<crate::rollout::Engine>>,
+    /// The `ward.toml` this server runs (`config.loaded`).
+    pub loaded_config: Arc<ward_app::ops::LoadedConfig>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             breakglass: Arc::default(),
             promotion_locks: crate::promotion::Locks::default(),
             rollouts: None,
+            loaded_config: Arc::default(),
         }
     }
 

@@ -59,7 +59,7 @@ fn tiers_text(c: &Controls) -> String {
 }
 
 /// Runs the check; an invalid file is a failure (exit 1) naming the file and the problem.
-pub fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
+pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
     let path = explicit.map_or_else(|| g.data_dir.join("ward.toml"), Path::to_path_buf);
     let exists = path.exists();
     if explicit.is_some() && !exists {
@@ -76,18 +76,42 @@ pub fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
     for e in &cfg.environments {
         envs.push(policy_of(&policy, Some(&e.name), e.policy_dir.as_deref()));
     }
+    let (_, bytes) = crate::commands::serve::config_source(g, explicit)?;
+    let digest = ward_app::ops::config_digest(bytes.as_deref());
+    // With --server: does the server run this file?
+    let served: Option<ward_app::ops::LoadedConfig> = match crate::remote::Remote::from_global(g)? {
+        Some(r) => Some(r.get("/api/v1/server/config", &[]).await?),
+        None => None,
+    };
+    let same = served.as_ref().map(|s| s.digest == digest);
     let doc = json!({
         "file": exists.then(|| path.display().to_string()),
         "valid": true,
+        "digest": digest,
+        "server": served,
+        "server_runs_this_file": same,
         "controls": policy.controls,
         "environments": envs,
     });
     emit(g.output, doc, || {
         let mut s = if exists {
-            format!("{}: valid\n", path.display())
+            format!("{}: valid ({digest})\n", path.display())
         } else {
             format!("{}: none; the built-in defaults apply\n", path.display())
         };
+        if let Some(sv) = &served {
+            if same == Some(true) {
+                s.push_str(&format!(
+                    "the server runs this file (config.loaded entry {}, {})\n",
+                    sv.seq, sv.time
+                ));
+            } else {
+                s.push_str(&format!(
+                    "the server runs ANOTHER configuration: {} (config.loaded entry {}, {}); this file is {digest}\n",
+                    sv.digest, sv.seq, sv.time
+                ));
+            }
+        }
         s.push_str("effective controls per tier (what a tier does not name comes from the built-in defaults):\n");
         s.push_str(&tiers_text(&policy.controls));
         s.push_str("policy per environment (the policy digest is recorded with each decision):\n");
@@ -105,5 +129,10 @@ pub fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
         }
         s
     });
+    if same == Some(false) {
+        // Like drift: the report above is the output; say what to do and exit 6.
+        eprintln!("hint: restart ward serve to load this file (then ward config check --server URL again)");
+        std::process::exit(crate::commands::promote::EXIT_DRIFT);
+    }
     Ok(())
 }

@@ -359,7 +359,7 @@ pub(crate) fn read_bundle(file: &std::path::Path) -> Result<Value> {
 /// `ward config`.
 pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
     if let ConfigCommand::Check { config } = cmd {
-        return crate::commands::config_check::run(g, config.as_deref());
+        return crate::commands::config_check::run(g, config.as_deref()).await;
     }
     let remote = Remote::from_global(g)?;
     match cmd {

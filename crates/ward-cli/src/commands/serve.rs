@@ -42,6 +42,22 @@ pub fn load_config(g: &Global, explicit: Option<&std::path::Path>) -> Result<Ser
     })
 }
 
+/// The configuration file `load_config` reads (none: the built-in defaults) and its bytes.
+pub fn config_source(g: &Global, explicit: Option<&std::path::Path>) -> Result<(Option<String>, Option<Vec<u8>>)> {
+    let path = explicit.map_or_else(|| g.data_dir.join("ward.toml"), std::path::Path::to_path_buf);
+    if explicit.is_none() && !path.exists() {
+        return Ok((None, None));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Failure::new(
+            "bad_config",
+            format!("{}: {e}", path.display()),
+            "pass the path of ward.toml with --config",
+        )
+    })?;
+    Ok((Some(path.display().to_string()), Some(bytes)))
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     let cfg = load_config(g, a.config.as_deref())?;
@@ -79,6 +95,18 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     state.approvals = std::sync::Arc::new(cfg.approvals.clone());
     state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
     state.breakglass = std::sync::Arc::new(cfg.breakglass.clone());
+    // What it runs, recorded: `ward config check --server` compares it with the file on disk.
+    let (config_path, config_bytes) = config_source(g, a.config.as_deref())?;
+    state.loaded_config = std::sync::Arc::new(
+        ward_app::ops::record_config_loaded(
+            &ctx.ledger,
+            &crate::context::local_operator(),
+            &ward_app::ops::config_digest(config_bytes.as_deref()),
+            config_path.as_deref(),
+        )
+        .await
+        .map_err(crate::failure::api_failure)?,
+    );
     // The local runtime: routers bound, current releases started, unfinished rollouts resumed.
     let engine = ward_server::rollout::Engine::new(
         ctx.ledger.clone(),

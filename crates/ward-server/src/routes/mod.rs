@@ -93,6 +93,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/api/v1/sessions", Public),
     rule("DELETE", "/api/v1/sessions", Requires(Action::WhoAmI)),
     rule("GET", "/api/v1/whoami", Requires(Action::WhoAmI)),
+    rule("GET", "/api/v1/server/config", Requires(Action::WhoAmI)),
     rule("GET", "/api/v1/log", Requires(Action::LogRead)),
     rule("GET", "/api/v1/log/checkpoint", Requires(Action::LogRead)),
     rule("POST", "/api/v1/log/checkpoint", Requires(Action::CheckpointCreate)),
@@ -233,6 +234,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(openapi_json))
         .routes(routes!(sign_in, sign_out))
         .routes(routes!(whoami))
+        .routes(routes!(loaded_config))
         .routes(routes!(log_status))
         .routes(routes!(get_checkpoint, create_checkpoint))
         .routes(routes!(inclusion_proof))

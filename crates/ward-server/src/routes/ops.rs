@@ -53,3 +53,10 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
 pub(super) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(api().1)
 }
+
+/// The `ward.toml` this server runs: its digest and the `config.loaded` entry.
+#[utoipa::path(get, path = "/api/v1/server/config", tag = "operations", security(("bearer" = [])), responses(
+    (status = 200, body = ward_app::ops::LoadedConfig)))]
+pub(super) async fn loaded_config(State(state): State<AppState>) -> Json<ward_app::ops::LoadedConfig> {
+    Json((*state.loaded_config).clone())
+}
