@@ -34,8 +34,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(v) = decode::decoded(&text) {
         check_view(&text, &v, text.len());
     }
-    if let Some(v) = decode::base64(&text) {
-        check_view(&text, &v, text.len() * 3 / 4 + text.len() / decode::MIN_BASE64 + 1);
+    if let Some(v) = decode::encoded_runs(&text) {
+        check_view(&text, &v, text.len() * 3 / 4 + text.len() / decode::MIN_RUN + 1);
     }
     let found = scan(&text, &cfg);
     let lines: Vec<&str> = text.split('\n').collect();

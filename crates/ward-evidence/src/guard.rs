@@ -471,6 +471,11 @@ fn default_mrn() -> &'static Regex {
 #[error("the PHI/secret scan was stopped before the end: its work budget ran out")]
 pub struct Stopped;
 
+/// How deep encodings are unwrapped: base64 of base64 of hex is three levels. Each level is at
+/// most about 0.83 of the one before (base64: three quarters plus a line break per run), so the
+/// views together stay within a few passes over the text.
+pub const MAX_NESTING: usize = 3;
+
 /// How many matches of one detector are taken between two calls of the caller's `stop`.
 const STOP_EVERY: usize = 1024;
 
@@ -519,24 +524,37 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     for (name, start, end) in detect(text, cfg, stop)? {
         record(name, (start, end), None);
     }
-    // The views: each built in one pass, never longer than the text (see `decode`).
-    stop()?;
-    let decoded = decode::decoded(text);
-    if let Some(view) = &decoded {
-        for (name, start, end) in detect(&view.text, cfg, stop)? {
-            let label = decode::label(view.kinds_in(start, end));
-            record(name, view.to_original(start, end), Some(label));
-        }
+    // The views: each built in one pass, never longer than its input (see `decode`). `chain`
+    // holds them in order, each mapping into the one before it (the first into the text): the
+    // decoded view, then per level of nesting the encoded runs and their decoded view.
+    let mut chain: Vec<decode::View> = Vec::new();
+    let mut scan_view = |chain: &[decode::View], record: &mut dyn FnMut(&str, (usize, usize), Option<String>)| {
+        let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
+        for (name, start, end) in detect(&top.text, cfg, stop)? {
+            let mut kinds = top.kinds_in(start, end);
+            let mut span = top.to_original(start, end);
+            for v in chain.iter().rev().skip(1) {
+                kinds |= v.kinds_within(span.0, span.1);
+                span = v.to_original(span.0, span.1);
+            }
+            record(name, span, Some(decode::label(kinds)));
+        }
+        stop()
+    };
+    if let Some(view) = decode::decoded(text) {
+        chain.push(view);
+        scan_view(&chain, &mut record)?;
     }
-    if let Some(runs) = decode::base64(decoded.as_ref().map_or(text, |v| v.text.as_str())) {
-        for (name, start, end) in detect(&runs.text, cfg, stop)? {
-            let (start, end) = runs.to_original(start, end);
-            let span = match &decoded {
-                Some(view) => view.to_original(start, end),
-                None => (start, end),
-            };
-            record(name, span, Some(decode::label(decode::kind::BASE64)));
+    for _ in 0..MAX_NESTING {
+        let base = chain.last().map_or(text, |v| v.text.as_str());
+        let Some(runs) = decode::encoded_runs(base) else { break };
+        chain.push(runs);
+        scan_view(&chain, &mut record)?;
+        let runs = chain.last().map_or(text, |v| v.text.as_str());
+        if let Some(view) = decode::decoded(runs) {
+            chain.push(view);
+            scan_view(&chain, &mut record)?;
         }
     }
     stop()?;

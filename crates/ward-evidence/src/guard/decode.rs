@@ -14,7 +14,7 @@
 //!   itself, so the view never grows — and Cyrillic, Greek and other look-alikes of Latin letters
 //!   their Latin letter ([`confusable`], a subset of Unicode TR39 `confusables.txt`).
 //!   `None` when nothing changed: the raw scan already judged that text.
-//! - [`base64`] — every run of at least [`MIN_BASE64`] base64 characters (standard or URL-safe
+//! - [`base64`] — every run of at least [`MIN_RUN`] base64 characters (standard or URL-safe
 //!   alphabet, padding optional; not a hex digest, git SHA or UUID) that decodes — at one of the
 //!   four alignments — to mostly printable UTF-8, one run per line. One level: a decoded run is
 //!   not decoded again.
@@ -27,31 +27,44 @@
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-/// Shortest base64 run that is decoded (12 bytes once decoded).
-pub const MIN_BASE64: usize = 16;
+/// Shortest encoded run that is decoded: 12 base64 characters (9 bytes once decoded, a
+/// nine-digit SSN), 15 base32 or 18 hex characters give as much.
+pub const MIN_RUN: usize = 12;
 
 /// What produced a part of a view (bits of [`View::kinds`]).
 pub mod kind {
-    /// An XML character reference or predefined entity.
-    pub const XML: u8 = 1;
+    /// An XML character reference, predefined entity or HTML named entity.
+    pub const XML: u16 = 1;
     /// A CDATA marker (dropped).
-    pub const CDATA: u8 = 2;
+    pub const CDATA: u16 = 2;
     /// A JSON or TOML backslash escape.
-    pub const ESCAPE: u8 = 4;
+    pub const ESCAPE: u16 = 4;
     /// Unicode folding: NFKD, invisible characters, look-alikes.
-    pub const UNICODE: u8 = 8;
+    pub const UNICODE: u16 = 8;
     /// A decoded base64 run.
-    pub const BASE64: u8 = 16;
+    pub const BASE64: u16 = 16;
+    /// URL percent-encoding (`%2D`, `%E2%80%91`).
+    pub const PERCENT: u16 = 32;
+    /// Quoted-printable (`=2D`, a soft line break `=` + newline).
+    pub const QP: u16 = 64;
+    /// A decoded base32 run.
+    pub const BASE32: u16 = 128;
+    /// A decoded hex run.
+    pub const HEX: u16 = 256;
 }
 
 /// The name of a set of kinds, e.g. `xml+unicode` (static words only: never any text).
-pub fn label(kinds: u8) -> String {
+pub fn label(kinds: u16) -> String {
     let names = [
         (kind::XML, "xml"),
         (kind::CDATA, "cdata"),
         (kind::ESCAPE, "escape"),
+        (kind::PERCENT, "percent"),
+        (kind::QP, "quoted-printable"),
         (kind::UNICODE, "unicode"),
         (kind::BASE64, "base64"),
+        (kind::BASE32, "base32"),
+        (kind::HEX, "hex"),
     ];
     names
         .iter()
@@ -70,7 +83,7 @@ struct Seg {
     view: u32,
     orig: u32,
     orig_end: u32,
-    kind: u8,
+    kind: u16,
 }
 
 /// A decoded text and the way back to the original.
@@ -80,7 +93,7 @@ pub struct View {
     pub text: String,
     segs: Vec<Seg>,
     /// Every kind of decoding that changed something.
-    pub kinds: u8,
+    pub kinds: u16,
 }
 
 impl View {
@@ -108,17 +121,25 @@ impl View {
 
     /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at;
     /// the view's kinds when none is inside, e.g. a name keyword decoded elsewhere).
-    pub fn kinds_in(&self, start: usize, end: usize) -> u8 {
+    pub fn kinds_in(&self, start: usize, end: usize) -> u16 {
+        match self.kinds_within(start, end) {
+            0 => self.kinds,
+            k => k,
+        }
+    }
+
+    /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at),
+    /// 0 when the span is unchanged bytes.
+    pub fn kinds_within(&self, start: usize, end: usize) -> u16 {
         let first = self
             .segs
             .partition_point(|s| (s.view as usize) <= start)
             .saturating_sub(1);
-        let k = self.segs[first.min(self.segs.len())..]
+        self.segs[first.min(self.segs.len())..]
             .iter()
             .take_while(|s| (s.view as usize) < end)
             .take(4096)
-            .fold(0, |k, s| k | s.kind);
-        if k == 0 { self.kinds } else { k }
+            .fold(0, |k, s| k | s.kind)
     }
 }
 
@@ -126,7 +147,7 @@ struct Builder<'a> {
     src: &'a str,
     out: String,
     segs: Vec<Seg>,
-    kinds: u8,
+    kinds: u16,
     /// Start of the bytes not yet copied (unchanged since the last token).
     pending: usize,
 }
@@ -161,7 +182,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The original's `from..to` is read as `text` (a decoded token).
-    fn token(&mut self, from: usize, to: usize, kind: u8, text: &str) {
+    fn token(&mut self, from: usize, to: usize, kind: u16, text: &str) {
         self.flush(from);
         self.segs.push(Seg {
             view: self.out.len() as u32,
@@ -196,14 +217,18 @@ pub fn decoded(src: &str) -> Option<View> {
     let mut b = Builder::new(src);
     let mut buf = String::new();
     let mut i = 0;
+    // Where the last quoted-printable token ended (a run of them is decoded whatever it holds).
+    let mut qp_end = usize::MAX;
     while i < bytes.len() {
         let c = bytes[i];
         // A token: its end, what it decodes to (a char), its kind.
-        let token: Option<(usize, Option<char>, u8)> = match c {
+        let token: Option<(usize, Option<char>, u16)> = match c {
             b'&' => xml_reference(bytes, i).map(|(end, ch)| (end, Some(ch), kind::XML)),
             b'<' if bytes[i..].starts_with(b"<![CDATA[") => Some((i + 9, None, kind::CDATA)),
             b']' if bytes[i..].starts_with(b"]]>") => Some((i + 3, None, kind::CDATA)),
             b'\\' => escape(bytes, i).map(|(end, ch)| (end, Some(ch), kind::ESCAPE)),
+            b'%' => encoded_char(bytes, i, b'%', false).map(|(end, ch)| (end, Some(ch), kind::PERCENT)),
+            b'=' => quoted_printable(bytes, i, qp_end == i).inspect(|t| qp_end = t.0),
             _ if c >= 0x80 => {
                 let ch = src[i..].chars().next().unwrap_or('\u{FFFD}');
                 let end = i + ch.len_utf8();
@@ -241,6 +266,56 @@ pub fn decoded(src: &str) -> Option<View> {
     b.finish()
 }
 
+/// Two hex digits at `at` (upper case only when `upper`), as a byte.
+fn hex_byte(bytes: &[u8], at: usize, upper: bool) -> Option<u8> {
+    let digits = bytes.get(at..at + 2)?;
+    let ok = |b: &u8| b.is_ascii_digit() || (b'A'..=b'F').contains(b) || (!upper && (b'a'..=b'f').contains(b));
+    if !digits.iter().all(ok) {
+        return None;
+    }
+    u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// `%XX` (or `=XX`: `mark`) at `at`, with as many more as a UTF-8 sequence needs
+/// (`%E2%80%91`): its end and its character. Never more bytes out than in (three per byte in).
+fn encoded_char(bytes: &[u8], at: usize, mark: u8, upper: bool) -> Option<(usize, char)> {
+    let lead = hex_byte(bytes, at + 1, upper)?;
+    let n = match lead {
+        0..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let mut seq = [lead, 0, 0, 0];
+    let mut end = at + 3;
+    for b in seq.iter_mut().take(n).skip(1) {
+        if bytes.get(end) != Some(&mark) {
+            return None;
+        }
+        *b = hex_byte(bytes, end + 1, upper)?;
+        end += 3;
+    }
+    let ch = std::str::from_utf8(&seq[..n]).ok()?.chars().next()?;
+    Some((end, ch))
+}
+
+/// Quoted-printable at `at` (an `=`): a soft line break (`=` before a line break: dropped, the
+/// lines joined) or `=XX` in upper-case hex. `=XX` standing for a letter or a digit is decoded
+/// only inside a run of them (`after_qp`: one ended at `at`, or another follows) — so
+/// `ssn=312…` and `width=20px` keep their meaning — while one standing for punctuation, a space
+/// or a non-ASCII character (`123=2D45`, `=E2=80=91`) always is.
+fn quoted_printable(bytes: &[u8], at: usize, after_qp: bool) -> Option<(usize, Option<char>, u16)> {
+    match bytes.get(at + 1..) {
+        Some([b'\n', ..]) => return Some((at + 2, None, kind::QP)),
+        Some([b'\r', b'\n', ..]) => return Some((at + 3, None, kind::QP)),
+        _ => {}
+    }
+    let (end, ch) = encoded_char(bytes, at, b'=', true)?;
+    let run = after_qp || (bytes.get(end) == Some(&b'=') && hex_byte(bytes, end + 1, true).is_some());
+    (run || !ch.is_ascii_alphanumeric()).then_some((end, Some(ch), kind::QP))
+}
+
 /// `&…;` at `at`: a decimal or hex character reference, or one of XML's five entities; after
 /// `&amp;`, one more reference that follows (`&amp;#45;` → `-`). Its end and its character.
 fn xml_reference(bytes: &[u8], at: usize) -> Option<(usize, char)> {
@@ -256,7 +331,7 @@ fn xml_reference(bytes: &[u8], at: usize) -> Option<(usize, char)> {
 /// The reference whose body (after `&`) starts at `at`.
 fn reference_body(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     let rest = bytes.get(at..)?;
-    let semi = rest.iter().take(12).position(|&b| b == b';')?;
+    let semi = rest.iter().take(20).position(|&b| b == b';')?;
     let body = &rest[..semi];
     let end = at + semi + 1;
     let ch = match body {
@@ -271,9 +346,65 @@ fn reference_body(bytes: &[u8], at: usize) -> Option<(usize, char)> {
         [b'#', dec @ ..] if !dec.is_empty() && dec.len() <= 8 && dec.iter().all(u8::is_ascii_digit) => {
             char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?)?
         }
-        _ => return None,
+        named => html_entity(named)?,
     };
     Some((end, ch))
+}
+
+/// HTML's named entities for punctuation, spaces, dashes and invisible characters — what an
+/// HTML view of a report renders as the character an attacker spelled out (`&hyphen;`,
+/// `&dash;`, `&minus;`, `&commat;`, `&nbsp;`, `&shy;`). Letters have no such entities (HTML's
+/// `&Afr;`-style ones are math letters that NFKD folds, not handled here). Case-sensitive, as
+/// in HTML.
+fn html_entity(name: &[u8]) -> Option<char> {
+    Some(match name {
+        b"hyphen" | b"dash" => '\u{2010}',
+        b"minus" => '\u{2212}',
+        b"ndash" => '\u{2013}',
+        b"mdash" => '\u{2014}',
+        b"horbar" => '\u{2015}',
+        b"hybull" => '\u{2043}',
+        b"nbsp" | b"NonBreakingSpace" => '\u{A0}',
+        b"ensp" => '\u{2002}',
+        b"emsp" => '\u{2003}',
+        b"thinsp" | b"ThinSpace" => '\u{2009}',
+        b"hairsp" | b"VeryThinSpace" => '\u{200A}',
+        b"shy" => '\u{AD}',
+        b"ZeroWidthSpace" | b"NegativeThinSpace" | b"NegativeMediumSpace" => '\u{200B}',
+        b"zwnj" => '\u{200C}',
+        b"zwj" => '\u{200D}',
+        b"lrm" => '\u{200E}',
+        b"rlm" => '\u{200F}',
+        b"NoBreak" | b"wj" => '\u{2060}',
+        b"Tab" => '\t',
+        b"NewLine" => '\n',
+        b"excl" => '!',
+        b"num" => '#',
+        b"dollar" => '$',
+        b"percnt" => '%',
+        b"lpar" => '(',
+        b"rpar" => ')',
+        b"ast" | b"midast" => '*',
+        b"plus" => '+',
+        b"comma" => ',',
+        b"period" => '.',
+        b"sol" => '/',
+        b"colon" => ':',
+        b"semi" => ';',
+        b"equals" => '=',
+        b"quest" => '?',
+        b"commat" => '@',
+        b"lsqb" | b"lbrack" => '[',
+        b"bsol" => '\\',
+        b"rsqb" | b"rbrack" => ']',
+        b"Hat" => '^',
+        b"lowbar" | b"UnderBar" => '_',
+        b"grave" | b"DiacriticalGrave" => '`',
+        b"lcub" | b"lbrace" => '{',
+        b"verbar" | b"vert" | b"VerticalLine" => '|',
+        b"rcub" | b"rbrace" => '}',
+        _ => return None,
+    })
 }
 
 /// A JSON or TOML escape at `at` (a backslash): its end and its character. `\\` is a token
@@ -501,8 +632,21 @@ fn base64_engine(url_safe: bool) -> GeneralPurpose {
     GeneralPurpose::new(alphabet, cfg)
 }
 
-/// Text that base64 runs of `src` decode to, one run per line, or `None` when there is none.
-pub fn base64(src: &str) -> Option<View> {
+/// Text that the encoded runs of `src` decode to, one run per line, or `None` when there is
+/// none. A run is a maximal stretch of base64 characters (standard or URL-safe alphabet, padding
+/// optional) of at least [`MIN_RUN`] characters, read as:
+/// - **hex** when it is only hex digits, of even length: taken only when it decodes to printable
+///   text (a digest or git SHA decodes to random bytes and is left alone; so is a UUID, whose
+///   dashes make it no hex run);
+/// - **base32** (RFC 4648, upper or lower case, not mixed) when it is only `A–Z`/`2–7` and decodes
+///   to printable text;
+/// - else **base64**, at one of the four alignments (a value glued to a word starts
+///   mid-quantum).
+///
+/// "Printable": at least 80% printable UTF-8 — every character, for runs shorter than 16 (9 to
+/// 11 bytes once decoded: an SSN is 9). One level: the guard calls this again on the result
+/// (and its decoded view) for nested encodings, up to its depth limit.
+pub fn encoded_runs(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() {
         return None;
     }
@@ -523,51 +667,125 @@ pub fn base64(src: &str) -> Option<View> {
         }
         let run = &bytes[start..i];
         let mut end = i;
-        while end < bytes.len() && end - i < 2 && bytes[end] == b'=' {
+        let pad = if base32_alphabet(run) { 6 } else { 2 };
+        while end < bytes.len() && end - i < pad && bytes[end] == b'=' {
             end += 1;
         }
-        if run.len() < MIN_BASE64 || run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
+        i = end;
+        if run.len() < MIN_RUN {
             continue;
         }
-        let std_chars = run.iter().any(|&b| b == b'+' || b == b'/');
-        let url_chars = run.iter().any(|&b| b == b'-' || b == b'_');
-        let engine = match (std_chars, url_chars) {
-            (true, true) => continue,
-            (false, true) => &url_safe,
-            _ => &standard,
-        };
-        // The four alignments: a value glued to a word (`idU1NO…`) starts mid-quantum.
-        for skip in 0..4 {
-            let mut part = &run[skip..];
-            if part.len() % 4 == 1 {
-                part = &part[..part.len() - 1];
+        let strict = run.len() < 16;
+        let found = if run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
+            // Digests, git SHAs, UUIDs: read only when they decode to text.
+            (!run.contains(&b'-') && run.len() % 2 == 0)
+                .then(|| hex_decode(run, &mut decoded))
+                .filter(|_| printable(&decoded, strict))
+                .map(|_| kind::HEX)
+        } else {
+            None
+        }
+        .or_else(|| {
+            (base32_alphabet(run) && base32_decode(run, &mut decoded) && printable(&decoded, strict))
+                .then_some(kind::BASE32)
+        })
+        .or_else(|| {
+            if run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
+                return None;
             }
-            decoded.clear();
-            if engine.decode_vec(part, &mut decoded).is_err() || decoded.len() < 12 {
-                continue;
-            }
-            if mostly_printable(&decoded) {
-                // Invalid UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the
-                // view stays within three quarters of the run.
-                let mut line = String::with_capacity(decoded.len() + 1);
-                for chunk in decoded.utf8_chunks() {
-                    line.push_str(chunk.valid());
-                    if !chunk.invalid().is_empty() {
-                        line.push('?');
-                    }
+            let std_chars = run.iter().any(|&b| b == b'+' || b == b'/');
+            let url_chars = run.iter().any(|&b| b == b'-' || b == b'_');
+            let engine = match (std_chars, url_chars) {
+                (true, true) => return None,
+                (false, true) => &url_safe,
+                _ => &standard,
+            };
+            (0..4).find_map(|skip| {
+                let mut part = &run[skip..];
+                if part.len() % 4 == 1 {
+                    part = &part[..part.len() - 1];
                 }
-                line.push('\n');
-                b.pending = start;
-                b.token(start, end, kind::BASE64, &line);
-                break;
+                decoded.clear();
+                (engine.decode_vec(part, &mut decoded).is_ok() && decoded.len() >= 9 && printable(&decoded, strict))
+                    .then_some(kind::BASE64)
+            })
+        });
+        if let Some(k) = found {
+            // Invalid UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the
+            // view stays within three quarters of the run.
+            let mut line = String::with_capacity(decoded.len() + 1);
+            for chunk in decoded.utf8_chunks() {
+                line.push_str(chunk.valid());
+                if !chunk.invalid().is_empty() {
+                    line.push('?');
+                }
             }
+            line.push('\n');
+            b.pending = start;
+            b.token(start, end, k, &line);
         }
         // Nothing but the decoded runs is in the view.
         b.pending = end;
-        i = end;
     }
     b.pending = bytes.len();
     b.finish()
+}
+
+/// Only base32 characters, in one case (`A–Z2–7` or `a–z2–7`), and at least one letter.
+fn base32_alphabet(run: &[u8]) -> bool {
+    let upper = run
+        .iter()
+        .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
+    let lower = run
+        .iter()
+        .all(|&b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+    (upper || lower) && run.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// RFC 4648 base32 without padding (trailing bits dropped), either case.
+fn base32_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in run {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return false,
+        };
+        acc = (acc << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    true
+}
+
+fn hex_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    for pair in run.chunks_exact(2) {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(h), Some(l)) => out.push(h << 4 | l),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Decoded bytes that read as text: at least 9 bytes, and mostly printable — or, for a short
+/// run (`strict`), all printable.
+fn printable(bytes: &[u8], strict: bool) -> bool {
+    if bytes.len() < 9 {
+        return false;
+    }
+    if strict {
+        return std::str::from_utf8(bytes).is_ok_and(|s| s.chars().all(|c| !c.is_control() || c == '\t'));
+    }
+    mostly_printable(bytes)
 }
 
 /// At least 80% of the characters are printable (not controls other than tab and line breaks,
@@ -668,9 +886,9 @@ mod tests {
         // Found by the fuzz target: U+FFFD for each bad byte made the view longer than the text.
         let src =
             "0-010-0--100LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0\u{1b} U1NOIDEyMy00NS02Nzg5 k=LS0tLS1CRUdJTiBQUklWQVRFIEtF2 ";
-        let v = base64(src).unwrap();
+        let v = encoded_runs(src).unwrap();
         assert!(
-            v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_BASE64 + 1,
+            v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_RUN + 1,
             "{}",
             v.text.len()
         );
@@ -680,7 +898,7 @@ mod tests {
             .copied()
             .collect::<Vec<u8>>();
         let run = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let v = base64(&run).unwrap();
+        let v = encoded_runs(&run).unwrap();
         assert!(
             v.text.len() <= run.len() * 3 / 4 + 2 && v.text.contains("123-45-6789"),
             "{:?}",
@@ -692,15 +910,20 @@ mod tests {
     fn base64_runs_that_decode_to_text_are_read() {
         let b64 = base64::engine::general_purpose::STANDARD.encode("SSN 123-45-6789");
         let src = format!("value: {b64} and more");
-        let v = base64(&src).unwrap();
+        let v = encoded_runs(&src).unwrap();
         assert_eq!(v.text, "SSN 123-45-6789\n");
         let (a, b) = v.to_original(4, 15);
         assert_eq!(&src[a..b], b64);
         // URL-safe, unpadded, glued to a word.
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("-----BEGIN PRIVATE KEY-----??>>");
         assert!(b64.contains(['-', '_']), "{b64}");
-        assert!(base64(&format!("k={b64}")).unwrap().text.contains("BEGIN PRIVATE KEY"));
-        assert!(base64(&format!("k=x{b64}")).unwrap().text.contains("PRIVATE KEY"));
+        assert!(
+            encoded_runs(&format!("k={b64}"))
+                .unwrap()
+                .text
+                .contains("BEGIN PRIVATE KEY")
+        );
+        assert!(encoded_runs(&format!("k=x{b64}")).unwrap().text.contains("PRIVATE KEY"));
         // Digests, SHAs, UUIDs and random signatures are not text.
         for clean in [
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -709,7 +932,11 @@ mod tests {
             "sig MEUCIQDx3pGz8hV2kq7b0S3zJ8Yl5g0fP8vX1nT0m3Jq9wIgYb2c4k7Vh8Q1aZ3f5nR6m0tL2pX9sW4eD7uC1vB3yE=",
             "test_sample::test_uses_broken_fixture_with_a_very_long_descriptive_name",
         ] {
-            assert!(base64(clean).is_none(), "{clean}: {:?}", base64(clean).map(|v| v.text));
+            assert!(
+                encoded_runs(clean).is_none(),
+                "{clean}: {:?}",
+                encoded_runs(clean).map(|v| v.text)
+            );
         }
     }
 
@@ -729,8 +956,8 @@ mod tests {
                         proptest::prop_assert!(src.is_char_boundary(x) && src.is_char_boundary(y));
                     }
                 }
-                if let Some(v) = base64(src) {
-                    proptest::prop_assert!(v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_BASE64 + 1);
+                if let Some(v) = encoded_runs(src) {
+                    proptest::prop_assert!(v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_RUN + 1);
                     let (x, y) = v.to_original(0, v.text.len());
                     proptest::prop_assert!(x <= y && y <= src.len());
                 }
