@@ -267,9 +267,142 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     digits.len() == 9 && ssn_parts_valid(&digits[..3], &digits[3..5], &digits[5..])
 }
 
-/// An AWS key id in capitals is one; written all in lower case (an evasion: the guard must not
-/// be beaten by `to_lowercase`) it must also hold a digit, as real ids do. Mixed case
-/// (`asiaSoutheast1Region`) is an identifier, not a key.
+/// A spaced-out SSN (`1 2 3 - 4 5 - 6 7 8 9`): valid parts, and no digit beside it, even
+/// across one space (`0 1 2 3 - …` is part of a longer list of digits).
+fn valid_spaced_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let before = cx.text.get(..start).unwrap_or_default().trim_end_matches([' ', '\t']);
+    let after = cx.text.get(end..).unwrap_or_default().trim_start_matches([' ', '\t']);
+    let digit_near = |s: Option<char>, gap: usize| s.is_some_and(|c| c.is_ascii_digit()) && gap <= 2;
+    if digit_near(before.chars().next_back(), start - before.len())
+        || digit_near(after.chars().next(), cx.text.len() - end - after.len())
+    {
+        return false;
+    }
+    valid_labelled_ssn(m, cx, start, end)
+}
+
+/// A nine-digit number labelled as a person's identifier: valid SSN parts, and not part of a
+/// longer number.
+fn valid_id_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    !digit(char_before(cx, start)) && !digit(char_at(cx, end)) && valid_labelled_ssn(m, cx, start, end)
+}
+
+/// The latest year an unlabelled date beside a name is taken for a birth date (see
+/// [`name_with_date_pattern`]).
+pub const LATEST_UNLABELLED_BIRTH_YEAR: u32 = 2019;
+
+/// A person's name right beside a date, with no label (`Jane Roe 1980-01-02`,
+/// `JANE ROE 02/01/1980`, `Roe, Jane (1980-01-02)`, `Jane Q. Roe, January 2, 1980`, HL7
+/// `Roe^Jane||19800102`, `<name>Jane Roe</name> 1980-01-02`, `["Jane Roe", "1980-01-02"]`). Only dates from 1900 to [`LATEST_UNLABELLED_BIRTH_YEAR`]: recent dates
+/// beside capitalised words are release, sprint and build dates far more often than births (a
+/// labelled birth date, `dob`/`born`/…, is found at any year). The name's words are checked by
+/// [`name_beside_birth_date`].
+fn name_with_date_pattern() -> String {
+    let word = r"(?:[A-Z](?:'[A-Z])?[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|[A-Z]{2,20})";
+    let name = format!(r"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}");
+    let year = r"(?:19\d\d|20[01]\d)";
+    let month = r"(?:1[0-2]|0?[1-9])";
+    let day = r"(?:3[01]|[12]\d|0?[1-9])";
+    // Longer alternatives first: the engine takes the first that matches (`31`, not `3`).
+    let mon = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?";
+    let date = format!(
+        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}"
+    );
+    // Between them: spaces, a quote, up to two XML tags, a comma, bracket, colon or bar.
+    let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
+    format!(r"(?-u:\b)(?:{name}){glue}(?:{date})")
+}
+
+/// A name beside a date names a person: two of its words are not [`NOT_NAMES`] (not
+/// `Release Notes 2019-03-02`), and the date is a day, not a moment or part of a longer
+/// number (`… 2019-03-02T10:15`, `… 2019-03-02 10:15`, `… 19800102345`).
+fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
+    let after = cx.text.get(end..).unwrap_or_default().as_bytes();
+    let digit = |i: usize| after.get(i).is_some_and(u8::is_ascii_digit);
+    let moment = match after.first() {
+        Some(b'0'..=b'9') => true,
+        Some(b'T' | b't' | b':' | b'.' | b'-' | b'/') => digit(1),
+        Some(b' ') => digit(1) && (after.get(2) == Some(&b':') || (digit(2) && after.get(3) == Some(&b':'))),
+        _ => false,
+    };
+    if moment {
+        return false;
+    }
+    // The name is what comes before the first digit (or month name) of the date; counting the
+    // words that are not [`NOT_NAMES`] over the whole match is the same, since the date's
+    // words (month names) are in the list.
+    m.split([' ', ',', '^', '(', '[', ':', ';', '|', '-', '.', '<', '>', '/', '"'])
+        .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
+        .filter(|w| !not_a_name(w))
+        .count()
+        >= 2
+}
+
+/// `user:password@host` without a scheme is a credential unless it is a mail address with a
+/// field name before it (`mailto:`, `email:`, `Contact:`, SPDX's `Person:`), an image pinned
+/// by digest (`alpine:3.18@sha256:…`) or a package at a version (`org.slf4j:slf4j-api@1.7.36`,
+/// `@v1.2.3`; a host of digits and dots is taken only as an IPv4 address).
+fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
+    let Some((user, rest)) = m.split_once(':') else {
+        return false;
+    };
+    let Some((_, host)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    let user = user.to_ascii_lowercase();
+    const FIELDS: &[&str] = &[
+        "author",
+        "bcc",
+        "by",
+        "cc",
+        "co-authored-by",
+        "committer",
+        "contact",
+        "cpe",
+        "creator",
+        "e-mail",
+        "email",
+        "from",
+        "git",
+        "http",
+        "https",
+        "mail",
+        "mailto",
+        "maintainer",
+        "organisation",
+        "organization",
+        "originator",
+        "owner",
+        "person",
+        "pkg",
+        "recipient",
+        "reply-to",
+        "sender",
+        "signed-off-by",
+        "sip",
+        "ssh",
+        "supplier",
+        "tel",
+        "to",
+        "tool",
+        "urn",
+        "xmlns",
+    ];
+    if FIELDS.contains(&user.as_str()) {
+        return false;
+    }
+    let host_l = host.to_ascii_lowercase();
+    let digest = ["sha", "md5", "blake"].iter().any(|p| host_l.starts_with(p)) && char_at(cx, end) == Some(':');
+    let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let ipv4 = numeric && host.split('.').count() == 4 && host.split('.').all(|p| p.parse::<u8>().is_ok());
+    let version = host_l.starts_with('v') && host.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+    !(digest || (numeric && !ipv4) || version)
+}
+
+/// An AWS key id in capitals is one; written in lower or mixed case (an evasion: the guard must
+/// not be beaten by `to_lowercase` or a case toggle) it must also hold a digit, as real ids do,
+/// and not be shaped like a camelCase identifier (`asiaSoutheast1Region` is one, not a key).
 ///
 /// In capitals it is a key wherever it stands: glued to a word (`keyAKIA…`) or followed by
 /// more characters (`AKIA…X`; the reader drops the extra one). In lower case it must stand
@@ -278,10 +411,22 @@ fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let b = m.as_bytes();
     let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     b.iter().all(|c| !c.is_ascii_lowercase())
-        || (b.iter().all(|c| !c.is_ascii_uppercase())
-            && b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
+        || (b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
             && !alnum(char_before(cx, start))
-            && !alnum(char_at(cx, end)))
+            && !alnum(char_at(cx, end))
+            && !camel_case(b))
+}
+
+/// An identifier in camelCase (`asiaSoutheast1Region`): two or more capitals, each starting a
+/// run of at least two lower-case letters. A key with its case changed (`akiaIOSF…`,
+/// `AkIaIoSf…`, `Akiaiosfodnn7example`) is not shaped so.
+fn camel_case(b: &[u8]) -> bool {
+    let caps: Vec<usize> = (0..b.len()).filter(|&i| b[i].is_ascii_uppercase()).collect();
+    caps.len() >= 2
+        && caps.iter().all(|&i| {
+            b.get(i + 1..i + 3)
+                .is_some_and(|w| w.iter().all(u8::is_ascii_lowercase))
+        })
 }
 
 /// How far (bytes) before or after a birth date a person's name field still counts, across
@@ -367,20 +512,305 @@ impl<'t> Context<'t> {
     }
 
     /// Start offsets of the words that name a person (`name`, `patient`, `first`, `last`,
-    /// `surname`, `given`, `family`, any case, or two capitalised words such as `Jane Roe`), in
-    /// order.
+    /// `surname`, `given`, `family`, any case, two capitalised words such as `Jane Roe`, or
+    /// words in capitals such as `JANE ROE` — see [`names_someone`]), in order.
     fn person_keywords(&self) -> &[usize] {
-        self.keywords
-            .get_or_init(|| person_keyword_re().find_iter(self.text).map(|m| m.start()).collect())
+        self.keywords.get_or_init(|| {
+            person_keyword_re()
+                .find_iter(self.text)
+                .filter(|m| names_someone(m.as_str()))
+                .map(|m| m.start())
+                .collect()
+        })
     }
 }
 
 fn person_keyword_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+")
-            .expect("built-in pattern")
+        Regex::new(
+            r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+|[A-Z]{2,20}(?: [A-Z]{2,20})+",
+        )
+        .expect("built-in pattern")
     })
+}
+
+/// A keyword match names a person: a keyword or a capitalised pair always; a run of words in
+/// capitals (`JANE ROE DOB`) when at least two of its words are not [`NOT_NAMES`] (so
+/// `DATE OF BIRTH` or `SSN DOB` name nobody).
+fn names_someone(m: &str) -> bool {
+    if !m.bytes().all(|b| b.is_ascii_uppercase() || b == b' ') || !m.contains(' ') {
+        return true;
+    }
+    m.split(' ').filter(|w| !not_a_name(w)).count() >= 2
+}
+
+/// Capitalised words that stand before a date in titles, test names and reports without naming
+/// anyone (`Release Notes 2019-03-02`, `Sprint Review`, `DATE OF BIRTH`), compared ignoring
+/// case: a name of two words needs two words not in this list.
+const NOT_NAMES: &[&str] = &[
+    "a",
+    "about",
+    "active",
+    "add",
+    "added",
+    "advisory",
+    "after",
+    "alpha",
+    "an",
+    "and",
+    "api",
+    "app",
+    "application",
+    "apr",
+    "april",
+    "as",
+    "at",
+    "audit",
+    "aug",
+    "august",
+    "backup",
+    "batch",
+    "before",
+    "beta",
+    "birth",
+    "born",
+    "branch",
+    "bug",
+    "build",
+    "builds",
+    "bulletin",
+    "bump",
+    "by",
+    "change",
+    "changed",
+    "changelog",
+    "changes",
+    "check",
+    "christmas",
+    "code",
+    "commit",
+    "company",
+    "copyright",
+    "corp",
+    "count",
+    "created",
+    "cutover",
+    "cve",
+    "cycle",
+    "daily",
+    "data",
+    "database",
+    "date",
+    "dated",
+    "day",
+    "deadline",
+    "debug",
+    "dec",
+    "december",
+    "demo",
+    "deploy",
+    "deployed",
+    "deployment",
+    "dev",
+    "dob",
+    "draft",
+    "due",
+    "edition",
+    "effective",
+    "end",
+    "ended",
+    "entry",
+    "epoch",
+    "error",
+    "event",
+    "expired",
+    "expires",
+    "expiry",
+    "fail",
+    "failed",
+    "failure",
+    "feb",
+    "february",
+    "final",
+    "first",
+    "fix",
+    "fixed",
+    "for",
+    "freeze",
+    "fri",
+    "friday",
+    "from",
+    "ga",
+    "gmt",
+    "go",
+    "hello",
+    "holiday",
+    "hotfix",
+    "id",
+    "in",
+    "inc",
+    "incident",
+    "info",
+    "is",
+    "issue",
+    "issued",
+    "item",
+    "iteration",
+    "jan",
+    "january",
+    "job",
+    "jul",
+    "july",
+    "jun",
+    "june",
+    "junit",
+    "last",
+    "launch",
+    "license",
+    "live",
+    "llc",
+    "log",
+    "logs",
+    "ltd",
+    "lts",
+    "maintenance",
+    "mar",
+    "march",
+    "may",
+    "meeting",
+    "merge",
+    "merged",
+    "migrate",
+    "migration",
+    "milestone",
+    "modified",
+    "mon",
+    "monday",
+    "month",
+    "monthly",
+    "mrn",
+    "new",
+    "next",
+    "nightly",
+    "no",
+    "not",
+    "note",
+    "notes",
+    "nov",
+    "november",
+    "number",
+    "oct",
+    "october",
+    "of",
+    "ok",
+    "old",
+    "on",
+    "or",
+    "outage",
+    "pass",
+    "passed",
+    "patch",
+    "phase",
+    "pipeline",
+    "plan",
+    "planned",
+    "policy",
+    "prod",
+    "production",
+    "published",
+    "quarter",
+    "rc",
+    "record",
+    "records",
+    "refactor",
+    "release",
+    "released",
+    "releases",
+    "remove",
+    "removed",
+    "report",
+    "reports",
+    "retro",
+    "retrospective",
+    "revert",
+    "review",
+    "rollback",
+    "rollout",
+    "rule",
+    "rules",
+    "run",
+    "sarif",
+    "sat",
+    "saturday",
+    "sbom",
+    "schedule",
+    "scheduled",
+    "security",
+    "sep",
+    "sept",
+    "september",
+    "server",
+    "service",
+    "sha",
+    "since",
+    "snapshot",
+    "spec",
+    "sprint",
+    "ssn",
+    "stage",
+    "staging",
+    "standard",
+    "start",
+    "started",
+    "sun",
+    "sunday",
+    "system",
+    "tag",
+    "target",
+    "task",
+    "test",
+    "tested",
+    "testing",
+    "tests",
+    "the",
+    "thu",
+    "thursday",
+    "ticket",
+    "time",
+    "to",
+    "todo",
+    "total",
+    "tue",
+    "tuesday",
+    "unix",
+    "until",
+    "update",
+    "updated",
+    "updates",
+    "upgrade",
+    "upgraded",
+    "utc",
+    "valid",
+    "version",
+    "vulnerability",
+    "warn",
+    "warning",
+    "wed",
+    "wednesday",
+    "week",
+    "weekend",
+    "weekly",
+    "window",
+    "world",
+    "year",
+];
+
+fn not_a_name(word: &str) -> bool {
+    let w = word
+        .trim_matches(|c: char| !c.is_ascii_alphabetic())
+        .to_ascii_lowercase();
+    w.len() < 2 || NOT_NAMES.binary_search(&w.as_str()).is_ok()
 }
 
 fn detectors() -> &'static [Detector] {
@@ -410,8 +840,26 @@ fn detectors() -> &'static [Detector] {
                 group: 1,
                 ..d(
                     "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
                     valid_labelled_ssn,
+                )
+            },
+            // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
+            // unlabelled. Without the dashes only a label makes it one (above).
+            d(
+                "us-ssn",
+                r"\d[ \t]\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]\d[ \t]\d",
+                valid_spaced_ssn,
+            ),
+            // A bare nine-digit number is an SSN only where a person's identifier stands:
+            // `patient_id: 219451100`, `member no 219-45-1100`, `subscriberId=…` (never a
+            // build number, port, epoch time or digest: those carry no such label).
+            Detector {
+                group: 1,
+                ..d(
+                    "us-ssn",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                    valid_id_ssn,
                 )
             },
             d(
@@ -419,6 +867,7 @@ fn detectors() -> &'static [Detector] {
                 r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
                 names_a_person,
             ),
+            d("name-with-date", &name_with_date_pattern(), name_beside_birth_date),
             d(
                 "patient-contact",
                 r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"?\s*[:=]\s*"?[^\s",<]{5,}"#,
@@ -438,19 +887,32 @@ fn detectors() -> &'static [Detector] {
                 r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
                 always,
             ),
+            // `user:password@host` without a scheme (a libpq/redis/ssh-style target): the
+            // credential after a space, quote, `=`, bracket or line start. Mail addresses
+            // (`mailto:`, `email:`), image digests (`alpine:3.18@sha256:…`) and package
+            // coordinates (`org.slf4j:slf4j-api@1.7.36`) are not ([`credentials_at_host`]).
+            Detector {
+                group: 1,
+                ..d(
+                    "password-in-url",
+                    r#"(?m)(?:^|[\s"'=(,;<>\[{|])([A-Za-z0-9][A-Za-z0-9._%+~-]{0,63}:[^\s:/@"'<>()\[\]{},;|]{1,128}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63}){0,8})"#,
+                    credentials_at_host,
+                )
+            },
             d("high-entropy", r"[A-Za-z0-9+/_-]{40,}={0,2}", high_entropy),
         ]
     })
 }
 
-/// `password=…`, `pwd: …`, `aws_secret_access_key = …`: a credential assigned in text (a
+/// `password=…`, `pwd: …`, `aws_secret_access_key = …`, and the label spelled with look-alike
+/// symbols (`p@ssword`, `pa$$w0rd`, `p4ss`): a credential assigned in text (a
 /// reference such as `env://NAME` or a placeholder such as `${PW}` or `****` is not one). Run
 /// only where [`GuardConfig::password_assignments`] asks.
 fn password_assignment() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:password|passwd|passwort|pwd|pass|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
@@ -508,6 +970,9 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
     run(text, cfg, &mut || if stop() { Err(Stopped) } else { Ok(()) })
 }
 
+/// Records a finding: detector, span in the text, the decodings that revealed it.
+type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
+
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
     let cx = Context::new(text);
     let mut out = Vec::new();
@@ -528,7 +993,7 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     // holds them in order, each mapping into the one before it (the first into the text): the
     // decoded view, then per level of nesting the encoded runs and their decoded view.
     let mut chain: Vec<decode::View> = Vec::new();
-    let mut scan_view = |chain: &[decode::View], record: &mut dyn FnMut(&str, (usize, usize), Option<String>)| {
+    let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>| {
         let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
         for (name, start, end) in detect(&top.text, cfg, stop)? {
@@ -1129,6 +1594,335 @@ mod tests {
             ..GuardConfig::default()
         };
         assert!(scan(clean, &cfg).is_empty());
+    }
+
+    /// Asserts each text is found by `detector` (default configuration unless `cfg`).
+    fn assert_found(cases: &[&str], detector: &str, cfg: &GuardConfig) {
+        for text in cases {
+            let found: Vec<String> = scan(text, cfg).into_iter().map(|f| f.detector).collect();
+            assert!(found.iter().any(|d| d == detector), "{text:?}: {found:?}");
+        }
+    }
+
+    fn assert_clean(cases: &[&str], cfg: &GuardConfig) {
+        for text in cases {
+            let found = scan(text, cfg);
+            assert!(found.is_empty(), "{text:?}: {found:?}");
+        }
+    }
+
+    fn people() -> GuardConfig {
+        GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_name_right_beside_a_birth_date_without_a_label_is_phi() {
+        assert_found(
+            &[
+                "Jane Roe 1980-01-02",
+                "Dee Orr 1980-01-02",
+                "Vance, Olga (1980-01-04)",
+                "PID|1||12345^^^HOSP^MR||Wynn^Xena||19800112|F",
+                "JANE ROE 02/01/1980",
+                "Jane Q. Roe, January 2, 1980",
+                "Uma Voss 12 Mar 1975",
+                "<name>Jane O'Neil-Roe</name> 1980.01.02",
+                "test_export[Jane Roe 1980-01-02]",
+                "[\"Jane Roe\", \"1980-01-02\"]",
+                "Jane Roe 2019-12-31",
+            ],
+            "name-with-date",
+            &GuardConfig::default(),
+        );
+        // The finding is the name and the date, and never shows either.
+        let f = scan("x Jane Roe 1980-01-02 y", &GuardConfig::default());
+        assert_eq!(f[0].span("x Jane Roe 1980-01-02 y"), Some("Jane Roe 1980-01-02"));
+        assert!(!format!("{f:?}").contains("Roe") && !format!("{f:?}").contains("1980"));
+    }
+
+    #[test]
+    fn release_dates_timestamps_and_versions_beside_capitalised_words_are_not_names() {
+        assert_clean(
+            &[
+                "Release Notes 2019-03-02",
+                "Sprint Review 2018-05-01",
+                "Hotfix Release 2026-12-03",
+                "Cutover Weekend 2026-12-05",
+                "Alice Smith 2026-12-03",
+                "Jane Roe 2015-03-02T10:15:00Z",
+                "Jane Roe 2015-03-02 10:15",
+                "Jane Roe 19800102345",
+                "DATE OF BIRTH: 1980-01-02",
+                "SSN DOB 1980-01-02",
+                "Python Runtime 3.11.2",
+                "Node Version 18.04.1",
+                "Build 1.2.3-rc.1+build.5 2026-12-03T10:15:00Z",
+                "Copyright Acme 2015-2019",
+                "Monday, March 4, 2019",
+                "Created 2019-03-02 by Jane",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn names_written_in_capitals_name_a_person_for_a_birth_date() {
+        assert_found(
+            &[
+                "JANE ROE DOB 1980-01-02",
+                "MARY XU DOB: 1980-01-02",
+                "DOB 1980-01-02 JANE ROE",
+                "{\n  \"n\": \"JANE ROE\",\n  \"dob\": \"1980-01-02\"\n}",
+            ],
+            "dob-with-name",
+            &GuardConfig::default(),
+        );
+        // Capitals that name nobody: a birth date without a person stays unreported.
+        assert_clean(
+            &["DATE OF BIRTH: 1980-01-02", "SSN DOB 1980-01-02", "TODO DOB 1980-01-02"],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn not_names_is_sorted_for_its_binary_search() {
+        assert!(NOT_NAMES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn html_entities_percent_encoding_and_quoted_printable_hide_nothing() {
+        let cases: &[(&str, &str)] = &[
+            ("id 123&hyphen;45&dash;6789", "xml+unicode"),
+            ("id 123&minus;45&ndash;6789", "xml+unicode"),
+            ("id 123&amp;hyphen;45&amp;hyphen;6789", "xml+unicode"),
+            ("ssn 123%2D45%2d6789", "percent"),
+            ("id 123%E2%80%9145%E2%80%916789", "percent+unicode"),
+            ("id 123=2D45=2D6789", "quoted-printable"),
+            ("id =31=32=33=2D=34=35=2D=36=37=38=39", "quoted-printable"),
+            ("id 123-45=\n-6789", "quoted-printable"),
+            ("id 123=E2=80=9145=E2=80=916789", "quoted-printable+unicode"),
+        ];
+        for (text, label) in cases {
+            let found = seen(text);
+            assert!(
+                found.contains(&("us-ssn".into(), Some(label.to_string()))),
+                "{text:?}: {found:?}"
+            );
+        }
+        assert_found(
+            &[
+                "-----BEGIN&nbsp;PRIVATE&nbsp;KEY-----",
+                "k=%2D%2D%2D%2D%2DBEGIN%20PRIVATE%20KEY",
+            ],
+            "private-key",
+            &GuardConfig::default(),
+        );
+        assert_found(
+            &["patient&lowbar;email&colon; jane&commat;example.org"],
+            "patient-contact",
+            &GuardConfig::default(),
+        );
+        // Look-alikes: assignments, sizes, printf formats and URLs with ordinary escapes.
+        assert_clean(
+            &[
+                "width=20px height=3D depth=0A",
+                "done 100%25, next %d items, %20s padded",
+                "https://example.org/search?q=release%20notes&page=2",
+                "a &amp; b &nbsp; c &copy; d &unknown; e",
+                "x =\n  y",
+                "coverage=85 threshold=80",
+            ],
+            &GuardConfig::default(),
+        );
+        // A labelled SSN after `=` keeps its digits (`=31` alone is not decoded).
+        assert_found(&["ssn=312456789", "ssn=219451120"], "us-ssn", &GuardConfig::default());
+    }
+
+    #[test]
+    fn nested_short_base32_and_hex_encodings_are_unwrapped() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let hex = |s: &str| hex::encode(s);
+        let b32 = |s: &str| {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+            let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
+            for b in s.bytes() {
+                acc = (acc << 8) | u32::from(b);
+                bits += 8;
+                while bits >= 5 {
+                    bits -= 5;
+                    out.push(char::from(A[((acc >> bits) & 31) as usize]));
+                }
+            }
+            if bits > 0 {
+                out.push(char::from(A[((acc << (5 - bits)) & 31) as usize]));
+            }
+            out
+        };
+        let ssn = "SSN 123-45-6789";
+        let cases = [
+            (format!("v={}", b64(&b64(ssn))), "base64"),
+            (format!("v={}", b64(&b64(&b64(ssn)))), "base64"),
+            (format!("v={}", b32(ssn)), "base32"),
+            (format!("v={}", b32(ssn).to_lowercase()), "base32"),
+            (format!("v={}", hex(ssn)), "hex"),
+            (format!("v={}", b64(&hex(ssn))), "base64+hex"),
+            (format!("v={}", hex(&b64(ssn))), "base64+hex"),
+            (format!("v={}", b64("123-45-6789")), "base64"),
+            (format!("v={}", b64("123%2D45%2D6789")), "percent+base64"),
+        ];
+        for (text, label) in &cases {
+            let found = seen(text);
+            assert!(
+                found.contains(&("us-ssn".into(), Some(label.to_string()))),
+                "{text:?}: {found:?}"
+            );
+            // Redaction removes the whole outer run.
+            let f = scan(text, &GuardConfig::default());
+            assert_eq!(redact(text, &f), "v=[REDACTED:us-ssn]", "{text}");
+        }
+        // Four levels is past the depth limit: documented, not found.
+        assert!(seen(&b64(&b64(&b64(&b64(ssn))))).is_empty());
+        // Digests, SHAs, UUIDs, constants in capitals, identifiers and short words are no text.
+        assert_clean(
+            &[
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 md5 d41d8cd98f00b204e9800998ecf8427e",
+                "id 550e8400-e29b-41d4-a716-446655440000",
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567 MAX_CONNECTIONS_PER_HOST DEFAULTTIMEOUTSECONDS",
+                "deadbeefcafebabe0123456789abcdef 0011223344556677",
+                "getUserById TestCaseNumber12 parseHttpHeaders2 testLoginRedirects",
+                "2026-12-03T10:15:00Z 1733220000 port 5432 version 1.2.3-rc.1+build.5",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn spaced_out_ssn_digits_are_an_ssn() {
+        assert_found(
+            &[
+                "id 1 2 3 - 4 5 - 6 7 8 9",
+                "id 1 2 3-4 5-6 7 8 9",
+                "SSN: 1 2 3 4 5 6 7 8 9",
+                "ssn 1  2  3 - 4  5 - 6  7  8  9",
+            ],
+            "us-ssn",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "1 2 3 4 5 6 7 8 9 10",
+                "0 1 2 3 - 4 5 - 6 7 8 9 0",
+                "table 1 2 3 - 4 5 - 6 7 8",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_bare_nine_digit_number_is_an_ssn_when_labelled_as_a_persons_id() {
+        assert_found(
+            &[
+                "patient_id: 219451100",
+                "memberId=219451100",
+                "subscriber number 219-45-1100",
+                "{\"patientId\": \"219451100\"}",
+                "SSN 219451100",
+            ],
+            "us-ssn",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "build_id: 219451100",
+                "run 219451100 took 3s",
+                "patient_id: 2194511001",
+                "patient_id: 000451100",
+                "member count 219451100",
+                "port 5432 pid 219451100",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn credentials_before_a_host_without_a_scheme_are_found() {
+        assert_found(
+            &[
+                "admin:hunter2@db.internal",
+                "connect app:s3cr3t@10.0.0.5",
+                "target=\"app:S3cret!@cache\"",
+                "rsync backup:Backup2026@files.example.org",
+            ],
+            "password-in-url",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "image alpine:3.18@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "org.slf4j:slf4j-api@1.7.36",
+                "mailto:jane@example.org",
+                "Contact:jane@example.org",
+                "git@github.com:acme/api.git",
+                "pkg:npm/%40angular/core@17.0.0",
+                "ssh deploy@host -p 22; user@host:22",
+                "tool:gotestsum@v1.11.0",
+                "PackageSupplier: Organization:Acme (acme@example.org)",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn aws_key_ids_with_their_case_toggled_are_keys() {
+        assert_found(
+            &[
+                "key akiaIOSFODNN7EXAMPLE",
+                "key AkIaIoSfOdNn7ExAmPlE",
+                "key Akiaiosfodnn7example",
+                "key=asiaIOSFODNN7EXAMPL3",
+            ],
+            "aws-access-key",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "zone asiaSoutheast1Region",
+                "role aidaServiceRole2Test",
+                "myakiaIOSFODNN7EXAMPLEvalue",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn password_labels_spelled_with_symbols_are_found_in_peoples_text() {
+        assert_found(
+            &[
+                "p@ssword=Tr0ub4dor",
+                "pa$$w0rd: Tr0ub4dor&3",
+                "P4SS=Tr0ub4dorX",
+                "pa$$=hunter22",
+                "p@sswd=hunter22",
+            ],
+            "password-assignment",
+            &people(),
+        );
+        assert_clean(
+            &[
+                "p@ssword=${PW}",
+                "passage=abcdefgh",
+                "bypass=abcdefgh",
+                "compass: northwest",
+                "pa$$word: required",
+            ],
+            &people(),
+        );
+        assert_clean(&["p@ssword=Tr0ub4dor"], &GuardConfig::default());
     }
 
     fn toml_like() -> GuardSection {

@@ -678,7 +678,7 @@ pub fn encoded_runs(src: &str) -> Option<View> {
         let strict = run.len() < 16;
         let found = if run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
             // Digests, git SHAs, UUIDs: read only when they decode to text.
-            (!run.contains(&b'-') && run.len() % 2 == 0)
+            (!run.contains(&b'-') && run.len().is_multiple_of(2))
                 .then(|| hex_decode(run, &mut decoded))
                 .filter(|_| printable(&decoded, strict))
                 .map(|_| kind::HEX)
