@@ -938,6 +938,21 @@ pub struct Stopped;
 /// views together stay within a few passes over the text.
 pub const MAX_NESTING: usize = 3;
 
+/// The detectors that read the joined view ([`decode::joined`]): values an attacker splits
+/// across lines, fields or tags to hide them. Names, dates, contacts and credentials are not
+/// joined (two adjacent fields of a report are not one value), nor `high-entropy` (base64
+/// wrapped over lines would become one long run).
+pub const SPLIT_DETECTORS: &[&str] = &[
+    "us-ssn",
+    "aws-access-key",
+    "private-key",
+    "github-token",
+    "slack-token",
+    "google-api-key",
+    "stripe-key",
+    "ward-token",
+];
+
 /// How many matches of one detector are taken between two calls of the caller's `stop`.
 const STOP_EVERY: usize = 1024;
 
@@ -986,17 +1001,17 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             range: (start, end),
         });
     };
-    for (name, start, end) in detect(text, cfg, stop)? {
+    for (name, start, end) in detect(text, cfg, stop, false)? {
         record(name, (start, end), None);
     }
     // The views: each built in one pass, never longer than its input (see `decode`). `chain`
     // holds them in order, each mapping into the one before it (the first into the text): the
     // decoded view, then per level of nesting the encoded runs and their decoded view.
     let mut chain: Vec<decode::View> = Vec::new();
-    let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>| {
+    let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>, split: bool| {
         let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
-        for (name, start, end) in detect(&top.text, cfg, stop)? {
+        for (name, start, end) in detect(&top.text, cfg, stop, split)? {
             let mut kinds = top.kinds_in(start, end);
             let mut span = top.to_original(start, end);
             for v in chain.iter().rev().skip(1) {
@@ -1009,17 +1024,24 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     };
     if let Some(view) = decode::decoded(text) {
         chain.push(view);
-        scan_view(&chain, &mut record)?;
+        scan_view(&chain, &mut record, false)?;
+    }
+    // Values split across lines, fields or tags, joined: only the detectors of values worth
+    // splitting (see `SPLIT_DETECTORS`).
+    if let Some(view) = decode::joined(chain.last().map_or(text, |v| v.text.as_str())) {
+        chain.push(view);
+        scan_view(&chain, &mut record, true)?;
+        chain.pop();
     }
     for _ in 0..MAX_NESTING {
         let base = chain.last().map_or(text, |v| v.text.as_str());
         let Some(runs) = decode::encoded_runs(base) else { break };
         chain.push(runs);
-        scan_view(&chain, &mut record)?;
+        scan_view(&chain, &mut record, false)?;
         let runs = chain.last().map_or(text, |v| v.text.as_str());
         if let Some(view) = decode::decoded(runs) {
             chain.push(view);
-            scan_view(&chain, &mut record)?;
+            scan_view(&chain, &mut record, false)?;
         }
     }
     stop()?;
@@ -1056,10 +1078,12 @@ fn detect<'c, E>(
     text: &str,
     cfg: &'c GuardConfig,
     stop: &mut dyn FnMut() -> Result<(), E>,
+    split_only: bool,
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
     let cx = Context::new(text);
     let mut out = Vec::new();
-    let enabled = |name: &str| !cfg.allow.detectors.iter().any(|d| d == name);
+    let enabled =
+        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && (!split_only || SPLIT_DETECTORS.contains(&name));
     let mut pass = |name: &'c str, re: &Regex, check: Check, group: usize| {
         if !enabled(name) {
             return Ok(());
@@ -1193,6 +1217,33 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         // base64 of `ssn 123-45-6789 ; ` (18 bytes, 24 characters, no padding), one run.
         ("base64-text", cut(repeat("c3NuIDEyMy00NS02Nzg5IDsg"))),
         ("base64-short-runs", cut(repeat("c3NuIDEyMy00NS02 "))),
+        // The detectors and decoders added for the remaining evasions (2026-12-03): names
+        // without dates, dates that almost complete, HL7 names, every encoding a token every
+        // few bytes, nested and other encodings of text in one run, split values everywhere,
+        // tags that never close, credentials that never reach a host.
+        ("names-no-date", cut(repeat("Jane Roe "))),
+        ("caps-names", cut(repeat("JANE ROE "))),
+        ("name-date-near-miss", cut(repeat("Jane Roe 1980-01-"))),
+        ("hl7-names", cut(repeat("Wynn^Xena^"))),
+        ("html-entities", cut(repeat("&hyphen;"))),
+        ("percent", cut(repeat("%2D"))),
+        ("percent-utf8", cut(repeat("%E2%80%91"))),
+        ("quoted-printable", cut(repeat("=2D"))),
+        ("qp-soft-breaks", cut(repeat("=\n"))),
+        ("spaced-digits", cut(repeat("1 2 3 - "))),
+        ("user-pass-at", cut(repeat(" u:p@h"))),
+        ("creds-near-miss", cut(repeat(" user:pass"))),
+        ("pass-symbols", cut(repeat("p@ss="))),
+        // base32 of `ssn 123-45-6789 ; x ` (20 bytes, 32 characters), one run.
+        ("base32-text", cut(repeat("ONZW4IBRGIZS2NBVFU3DOOBZEA5SA6BA"))),
+        // hex of `ssn 123-45-6789 ; `, one run.
+        ("hex-text", cut(repeat("73736e203132332d34352d36373839203b20"))),
+        // base64 of base64 of `ssn 123-45-6789 ; `, one run.
+        ("base64-nested", cut(repeat("YzNOdUlERXlNeTAwTlMwMk56ZzVJRHNn"))),
+        ("split-lines", cut(repeat("123-45\n-6789 ;\n"))),
+        ("json-glue", cut(repeat("\"a\",\n\"b\": \""))),
+        ("open-tags", cut(repeat("<abcdefghij"))),
+        ("tags", cut(repeat("<b>"))),
     ]
 }
 
@@ -1923,6 +1974,50 @@ mod tests {
             &people(),
         );
         assert_clean(&["p@ssword=Tr0ub4dor"], &GuardConfig::default());
+    }
+
+    #[test]
+    fn a_value_split_across_lines_fields_or_tags_is_joined() {
+        let cases = [
+            ("note 123-45\n-6789 end", "us-ssn"),
+            ("{\n  \"a\": \"123-45\",\n  \"b\": \"-6789\"\n}\n", "us-ssn"),
+            ("{\"a\":\"123-45\",\"b\":\"-6789\"}", "us-ssn"),
+            ("a: 123-45\nb: -6789\n", "us-ssn"),
+            ("<td>123-45</td>\n<td>-6789</td>", "us-ssn"),
+            ("id 123-45<b/>-6789", "us-ssn"),
+            ("s = \"123-45\" + \"-6789\"", "us-ssn"),
+            ("[\"123-45\", \"-6789\"]", "us-ssn"),
+            ("k = \"AKIAIOSFOD\" +\n    \"NN7EXAMPLE\"", "aws-access-key"),
+            ("-----BEGIN PRIV\nATE KEY-----", "private-key"),
+        ];
+        for (text, detector) in cases {
+            let found = seen(text);
+            assert!(
+                found
+                    .iter()
+                    .any(|(d, v)| d == detector && v.as_deref().is_some_and(|v| v.contains("split"))),
+                "{text:?}: {found:?}"
+            );
+            let f = scan(text, &GuardConfig::default());
+            assert!(!format!("{f:?}").contains("6789"));
+            // Redaction removes both parts.
+            let r = redact(text, &f);
+            assert!(
+                !r.contains("123-45") && !r.contains("6789") && !r.contains("AKIA"),
+                "{r}"
+            );
+        }
+        // Names and dates in adjacent fields are not joined; numbers in a pretty-printed report
+        // are not an SSN; wrapped base64 is not one high-entropy run.
+        assert_clean(
+            &[
+                "{\n  \"name\": \"Jane Roe\",\n  \"released\": \"2015-03-02\"\n}",
+                "{\n  \"startLine\": 123,\n  \"startColumn\": 45,\n  \"endLine\": 6789\n}",
+                "<testcase name=\"a\" time=\"0.123\"/>\n<testcase name=\"b\" time=\"45\"/>",
+                "a < b and c > d\nx <= 123-45\n",
+            ],
+            &GuardConfig::default(),
+        );
     }
 
     fn toml_like() -> GuardSection {

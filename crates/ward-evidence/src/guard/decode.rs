@@ -51,6 +51,9 @@ pub mod kind {
     pub const BASE32: u16 = 128;
     /// A decoded hex run.
     pub const HEX: u16 = 256;
+    /// Glue between two parts of a split value (a line break and the field name after it, a
+    /// tag, a string concatenation), dropped.
+    pub const SPLIT: u16 = 512;
 }
 
 /// The name of a set of kinds, e.g. `xml+unicode` (static words only: never any text).
@@ -65,6 +68,7 @@ pub fn label(kinds: u16) -> String {
         (kind::BASE64, "base64"),
         (kind::BASE32, "base32"),
         (kind::HEX, "hex"),
+        (kind::SPLIT, "split"),
     ];
     names
         .iter()
@@ -632,6 +636,136 @@ fn base64_engine(url_safe: bool) -> GeneralPurpose {
     GeneralPurpose::new(alphabet, cfg)
 }
 
+/// How far the glue between two parts of a split value may reach on either side of a line
+/// break (indentation, a field name, quotes): bounded, so the pass stays linear.
+const GLUE: usize = 64;
+
+/// `src` with the glue between the parts of a split value dropped, or `None` when it has none:
+/// a value written across two lines or fields (`"123-45",\n  "b": "-6789"`, `123-45\n-6789`,
+/// `AKIAIOSFOD\nNN7EXAMPLE`), across tags (`123-45<b/>-6789`, `</td><td>`) or as a string
+/// concatenation (`"123-45" + "-6789"`, `"123-45", "-6789"`) reads as one. Dropped: every tag
+/// (`<`, a letter, `/` or `!`, up to 64 bytes, `>`); at a line break, the spaces, `,`, `;`, `+`,
+/// `\\` and quote before it and the blank lines, indentation, one field name with its `:`
+/// or `=`, and the quote after it; between two quoted strings, a `,` or `+` (and a field name).
+/// Glue between two digits becomes a space: two numbers on adjacent lines stay two (so a value
+/// split inside a group of digits, `123-4` + `5-6789`, is not joined).
+/// The guard reads this view only with the detectors of values that are worth splitting
+/// (SSNs, key ids, tokens, key headers): names and dates in adjacent fields are not joined.
+pub fn joined(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let mut b = Builder::new(src);
+    let mut i = 0;
+    while i < bytes.len() {
+        let glue = match bytes[i] {
+            b'<' => tag_end(bytes, i).map(|end| (i, end)),
+            b'\n' => Some(line_glue(bytes, b.pending, i)),
+            b'"' | b'\'' => concatenation(bytes, i).map(|end| (i, end)),
+            _ => None,
+        };
+        match glue {
+            Some((from, to)) => {
+                // Two numbers are not glued into one (`6789` + `123` on the next line).
+                let digits =
+                    from > 0 && bytes[from - 1].is_ascii_digit() && bytes.get(to).is_some_and(u8::is_ascii_digit);
+                b.token(from, to, kind::SPLIT, if digits { " " } else { "" });
+                i = to;
+            }
+            None => i += 1,
+        }
+    }
+    b.finish()
+}
+
+/// The end of a tag starting at `at` (`<b/>`, `</td>`, `<br>`, `<!-- x -->` when short).
+fn tag_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let first = *bytes.get(at + 1)?;
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'!') {
+        return None;
+    }
+    let rest = bytes.get(at + 1..)?;
+    let close = rest.iter().take(GLUE).position(|&c| matches!(c, b'>' | b'<' | b'\n'))?;
+    (rest[close] == b'>').then_some(at + 1 + close + 1)
+}
+
+/// The glue around the line break at `at`: back to `floor` at most (what is already in the
+/// view), forward past blank lines, indentation, one field name and an opening quote.
+fn line_glue(bytes: &[u8], floor: usize, at: usize) -> (usize, usize) {
+    let mut from = at;
+    let low = floor.max(at.saturating_sub(8));
+    while from > low
+        && matches!(
+            bytes[from - 1],
+            b' ' | b'\t' | b'\r' | b',' | b';' | b'+' | b'\\' | b'"' | b'\''
+        )
+    {
+        from -= 1;
+    }
+    let limit = (at + GLUE).min(bytes.len());
+    let mut to = at + 1;
+    while to < limit && matches!(bytes[to], b' ' | b'\t' | b'\r' | b'\n') {
+        to += 1;
+    }
+    let after = field_name_end(bytes, to, limit)
+        .unwrap_or_else(|| to + usize::from(matches!(bytes.get(to), Some(b'"' | b'\''))));
+    (from, after)
+}
+
+/// After a field name at `at` (`"b": "`, `b = `, `'b':`): where its value starts.
+fn field_name_end(bytes: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let mut j = at;
+    let quote = matches!(bytes.get(j), Some(b'"' | b'\''));
+    j += usize::from(quote);
+    let name = j;
+    while j < limit && (bytes[j].is_ascii_alphanumeric() || matches!(bytes[j], b'_' | b'.' | b'-')) {
+        j += 1;
+    }
+    if j == name || !bytes[name].is_ascii_alphabetic() {
+        return None;
+    }
+    if quote {
+        if !matches!(bytes.get(j), Some(b'"' | b'\'')) {
+            return None;
+        }
+        j += 1;
+    }
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if !matches!(bytes.get(j), Some(b':' | b'=')) {
+        return None;
+    }
+    j += 1;
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    j += usize::from(matches!(bytes.get(j), Some(b'"' | b'\'')));
+    Some(j.min(bytes.len()))
+}
+
+/// A closing quote at `at` followed by `,` or `+` and another quoted string (perhaps a field
+/// name and its `:` first): where the second string's text starts.
+fn concatenation(bytes: &[u8], at: usize) -> Option<usize> {
+    let limit = (at + GLUE).min(bytes.len());
+    let mut j = at + 1;
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if !matches!(bytes.get(j), Some(b',' | b'+')) {
+        return None;
+    }
+    j += 1;
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if !matches!(bytes.get(j), Some(b'"' | b'\'')) {
+        return None;
+    }
+    Some(field_name_end(bytes, j, limit).unwrap_or(j + 1))
+}
+
 /// Text that the encoded runs of `src` decode to, one run per line, or `None` when there is
 /// none. A run is a maximal stretch of base64 characters (standard or URL-safe alphabet, padding
 /// optional) of at least [`MIN_RUN`] characters, read as:
@@ -940,10 +1074,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn html_entities_percent_and_quoted_printable_are_decoded() {
+        assert_eq!(
+            text("123&hyphen;45&dash;6789 &minus; &commat; &lowbar;"),
+            "123-45-6789 - @ _"
+        );
+        assert_eq!(text("a&nbsp;b&shy;c&ZeroWidthSpace;d"), "a bcd");
+        assert_eq!(text("123%2D45%2d6789 %E2%80%91 %41"), "123-45-6789 - A");
+        assert_eq!(text("123=2D45=2D6789 =E2=80=91"), "123-45-6789 -");
+        assert_eq!(text("=31=32=33 x=41 y=3D z=20"), "123 x=41 y= z ");
+        assert_eq!(text("line one=\nline two"), "line oneline two");
+        // Not encodings: left alone.
+        assert_eq!(
+            text("100% %zz =zz =2 %E2%80 =c3=a9 &Hyphen;"),
+            "100% %zz =zz =2 %E2%80 =c3=a9 &Hyphen;"
+        );
+    }
+
+    #[test]
+    fn split_values_are_joined_and_map_back_to_both_parts() {
+        let join = |s: &str| joined(s).map_or_else(|| s.to_string(), |v| v.text);
+        assert_eq!(join("{\n  \"a\": \"123-45\",\n  \"b\": \"-6789\"\n}"), "{123-45-6789}");
+        assert_eq!(join("x 123-45<i>-6789</i> y"), "x 123-45-6789 y");
+        assert_eq!(join("\"123-45\" + \"-6789\""), "\"123-45-6789\"");
+        assert_eq!(join("a < b\nc"), "a < bc");
+        let src = "a: 123-45\nb: -6789\n";
+        let v = joined(src).unwrap();
+        let at = v.text.find("123-45-6789").unwrap();
+        let (x, y) = v.to_original(at, at + 11);
+        assert_eq!(&src[x..y], "123-45\nb: -6789");
+        assert_eq!(label(v.kinds_in(at, at + 11)), "split");
+    }
+
+    #[test]
+    fn base32_hex_and_short_base64_runs_are_read() {
+        let v = encoded_runs("v=MTIzLTQ1LTY3ODk= w=GEZDGLJUGUWTMNZYHE====== x=3132332d34352d36373839").unwrap();
+        assert_eq!(v.text, "123-45-6789\n123-45-6789\n123-45-6789\n");
+        // Short runs must decode to printable text only; shorter than 12 is never read.
+        assert!(encoded_runs("getUserById parseHeaders TestCaseNo12").is_none());
+        assert!(encoded_runs("MTIzNDU2Nzg").is_none());
+    }
+
     proptest::proptest! {
         #[test]
-        fn decoding_never_panics_and_never_grows(s in "\\PC{0,200}", t in "[&#x;0-9a-fA-F\\\\u<!\\[CDATA\\]>=+/A-Za-z\u{200B}\u{2010}Ѕ１]{0,200}") {
+        fn decoding_never_panics_and_never_grows(s in "\\PC{0,200}", t in "[&#x;0-9a-fA-F\\\\u<!\\[CDATA\\]>=+/A-Za-z\u{200B}\u{2010}Ѕ１%\"', \n]{0,200}") {
             for src in [s.as_str(), t.as_str()] {
+                if let Some(v) = joined(src) {
+                    proptest::prop_assert!(v.text.len() <= src.len());
+                    let (x, y) = v.to_original(0, v.text.len());
+                    proptest::prop_assert!(x <= y && y <= src.len());
+                    proptest::prop_assert!(src.is_char_boundary(x) && src.is_char_boundary(y));
+                }
                 if let Some(v) = decoded(src) {
                     proptest::prop_assert!(v.text.len() <= src.len());
                     let mut mid = v.text.len() / 2;
