@@ -647,7 +647,8 @@ const GLUE: usize = 64;
 /// (`<`, a letter, `/` or `!`, up to 64 bytes, `>`); at a line break, the spaces, `,`, `;`, `+`,
 /// `\\` and quote before it and the blank lines, indentation, one field name with its `:`
 /// or `=`, and the quote after it; between two quoted strings, a `,` or `+` (and a field name).
-/// Glue between two digits becomes a space: two numbers on adjacent lines stay two (so a value
+/// Glue between two digits becomes a line break (no detector reads one as a separator inside
+/// a number): two numbers on adjacent lines stay two (so a value
 /// split inside a group of digits, `123-4` + `5-6789`, is not joined).
 /// The guard reads this view only with the detectors of values that are worth splitting
 /// (SSNs, key ids, tokens, key headers): names and dates in adjacent fields are not joined.
@@ -670,7 +671,7 @@ pub fn joined(src: &str) -> Option<View> {
                 // Two numbers are not glued into one (`6789` + `123` on the next line).
                 let digits =
                     from > 0 && bytes[from - 1].is_ascii_digit() && bytes.get(to).is_some_and(u8::is_ascii_digit);
-                b.token(from, to, kind::SPLIT, if digits { " " } else { "" });
+                b.token(from, to, kind::SPLIT, if digits { "\n" } else { "" });
                 i = to;
             }
             None => i += 1,
