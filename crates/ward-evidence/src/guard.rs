@@ -888,14 +888,14 @@ fn detectors() -> &'static [Detector] {
                 always,
             ),
             // `user:password@host` without a scheme (a libpq/redis/ssh-style target): the
-            // credential after a space, quote, `=`, bracket or line start. Mail addresses
+            // credential after a space, quote, `=`, `/`, bracket or line start. Mail addresses
             // (`mailto:`, `email:`), image digests (`alpine:3.18@sha256:…`) and package
             // coordinates (`org.slf4j:slf4j-api@1.7.36`) are not ([`credentials_at_host`]).
             Detector {
                 group: 1,
                 ..d(
                     "password-in-url",
-                    r#"(?m)(?:^|[\s"'=(,;<>\[{|])([A-Za-z0-9][A-Za-z0-9._%+~-]{0,63}:[^\s:/@"'<>()\[\]{},;|]{1,128}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63}){0,8})"#,
+                    r#"(?m)(?:^|[\s"'=(,;<>\[{|/])([A-Za-z0-9][A-Za-z0-9._%+~-]{0,63}:[^\s:/@"'<>()\[\]{},;|]{1,128}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63}){0,8})"#,
                     credentials_at_host,
                 )
             },

@@ -810,60 +810,88 @@ pub fn encoded_runs(src: &str) -> Option<View> {
         if run.len() < MIN_RUN {
             continue;
         }
-        let strict = run.len() < 16;
-        let found = if run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
-            // Digests, git SHAs, UUIDs: read only when they decode to text.
-            (!run.contains(&b'-') && run.len().is_multiple_of(2))
-                .then(|| hex_decode(run, &mut decoded))
-                .filter(|_| printable(&decoded, strict))
-                .map(|_| kind::HEX)
-        } else {
-            None
+        let engines = (&standard, &url_safe);
+        // A path (`reports/GEZDG….xml`): first each segment between slashes on its own (the
+        // whole run may decode, as base64, to something printable that is not the text);
+        // the whole run when no segment reads as text.
+        let mut segments = false;
+        if run.contains(&b'/') {
+            let mut at = start;
+            for seg in run.split(|&c| c == b'/') {
+                if seg.len() >= MIN_RUN
+                    && let Some(k) = decode_run(seg, engines, &mut decoded)
+                {
+                    push_line(&mut b, at, at + seg.len(), k, &decoded);
+                    segments = true;
+                }
+                at += seg.len() + 1;
+            }
         }
-        .or_else(|| {
-            (base32_alphabet(run) && base32_decode(run, &mut decoded) && printable(&decoded, strict))
-                .then_some(kind::BASE32)
-        })
-        .or_else(|| {
-            if run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
-                return None;
-            }
-            let std_chars = run.iter().any(|&b| b == b'+' || b == b'/');
-            let url_chars = run.iter().any(|&b| b == b'-' || b == b'_');
-            let engine = match (std_chars, url_chars) {
-                (true, true) => return None,
-                (false, true) => &url_safe,
-                _ => &standard,
-            };
-            (0..4).find_map(|skip| {
-                let mut part = &run[skip..];
-                if part.len() % 4 == 1 {
-                    part = &part[..part.len() - 1];
-                }
-                decoded.clear();
-                (engine.decode_vec(part, &mut decoded).is_ok() && decoded.len() >= 9 && printable(&decoded, strict))
-                    .then_some(kind::BASE64)
-            })
-        });
-        if let Some(k) = found {
-            // Invalid UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the
-            // view stays within three quarters of the run.
-            let mut line = String::with_capacity(decoded.len() + 1);
-            for chunk in decoded.utf8_chunks() {
-                line.push_str(chunk.valid());
-                if !chunk.invalid().is_empty() {
-                    line.push('?');
-                }
-            }
-            line.push('\n');
-            b.pending = start;
-            b.token(start, end, k, &line);
+        if !segments && let Some(k) = decode_run(run, engines, &mut decoded) {
+            push_line(&mut b, start, end, k, &decoded);
         }
         // Nothing but the decoded runs is in the view.
         b.pending = end;
     }
     b.pending = bytes.len();
     b.finish()
+}
+
+/// Adds the decoded bytes of the original's `start..end` to the view as one line. Invalid
+/// UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the view stays within
+/// three quarters of the run.
+fn push_line(b: &mut Builder<'_>, start: usize, end: usize, k: u16, decoded: &[u8]) {
+    let mut line = String::with_capacity(decoded.len() + 1);
+    for chunk in decoded.utf8_chunks() {
+        line.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            line.push('?');
+        }
+    }
+    line.push('\n');
+    b.pending = start;
+    b.token(start, end, k, &line);
+}
+
+/// What a run decodes to (into `decoded`) and how, when it reads as text (see
+/// [`encoded_runs`]).
+fn decode_run(
+    run: &[u8],
+    (standard, url_safe): (&GeneralPurpose, &GeneralPurpose),
+    decoded: &mut Vec<u8>,
+) -> Option<u16> {
+    let strict = run.len() < 16;
+    let hexish = run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-');
+    if hexish {
+        // Digests, git SHAs, UUIDs: read only when they decode to text.
+        return (!run.contains(&b'-')
+            && run.len().is_multiple_of(2)
+            && hex_decode(run, decoded)
+            && printable(decoded, strict))
+        .then_some(kind::HEX)
+        .or_else(|| {
+            (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict)).then_some(kind::BASE32)
+        });
+    }
+    if base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict) {
+        return Some(kind::BASE32);
+    }
+    let std_chars = run.iter().any(|&b| b == b'+' || b == b'/');
+    let url_chars = run.iter().any(|&b| b == b'-' || b == b'_');
+    let engine = match (std_chars, url_chars) {
+        (true, true) => return None,
+        (false, true) => url_safe,
+        _ => standard,
+    };
+    (0..4).find_map(|skip| {
+        let mut part = run.get(skip..)?;
+        if part.len() % 4 == 1 {
+            part = &part[..part.len() - 1];
+        }
+        decoded.clear();
+        (engine.decode_vec(part, decoded).is_ok() && decoded.len() >= 9 && printable(decoded, strict))
+            .then_some(kind::BASE64)
+    })
 }
 
 /// Only base32 characters, in one case (`A–Z2–7` or `a–z2–7`), and at least one letter.
