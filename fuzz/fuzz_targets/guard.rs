@@ -5,9 +5,9 @@
 //! finish in it panics ("slow input"), so a super-linear detector is a crash. Run it with
 //! libFuzzer's per-input limit as well (`-timeout=10`, see README.md).
 //!
-//! The decoded views (`guard::decode`) are also checked directly: never longer than the text
-//! (base64: three quarters plus a newline per run), and every span maps back inside it, on
-//! character boundaries.
+//! The decoded views (`guard::decode`: decoded, joined, encoded runs) are also checked directly:
+//! never longer than the text (encoded runs: three quarters plus a newline per run), and every
+//! span maps back inside it, on character boundaries.
 
 #![no_main]
 
@@ -32,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let cfg = GuardConfig::default();
     if let Some(v) = decode::decoded(&text) {
+        check_view(&text, &v, text.len());
+    }
+    if let Some(v) = decode::joined(&text) {
         check_view(&text, &v, text.len());
     }
     if let Some(v) = decode::encoded_runs(&text) {

@@ -5,11 +5,15 @@
 //!   separators), `mrn` (configurable patterns; default `MRN` or `medical record number`
 //!   followed, within 12 non-word characters such as `":\n    "`, by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
 //!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
+//!   `name-with-date` (a name right beside an unlabelled date of 1900–[`LATEST_UNLABELLED_BIRTH_YEAR`]:
+//!   `Jane Roe 1980-01-02`, `Roe, Jane (…)`, HL7 `Roe^Jane||19800102`),
 //!   `patient-contact` (patient/member phone or e-mail fields).
-//! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `aws-access-key`, `github-token`,
-//!   `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
-//!   (`scheme://user:password@`), `high-entropy` (base64-like runs of ≥ 40 characters with
-//!   Shannon entropy ≥ 4.8 bits per character; hex runs are left alone, they are digests).
+//! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
+//!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
+//!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
+//!   (base64-like runs of ≥ 40 characters with Shannon entropy ≥ 4.8 bits per character; hex
+//!   runs are left alone, they are digests); `password-assignment` where asked
+//!   ([`GuardConfig::password_assignments`]).
 //!
 //! A [`Finding`] names the detector, line and column — never the value, nor a plain hash of it
 //! (a short value is recovered from its hash by enumeration; [`crate::redact`] makes keyed
@@ -22,13 +26,16 @@
 //! the work ([`Stopped`], no partial result).
 //!
 //! **Decoded views.** The detectors judge what is stored and what a person reads, not only the
-//! bytes as sent: besides the raw text, [`scan`] reads (at most) two views built by
-//! [`decode`] — the text with XML references decoded, CDATA sections joined, JSON/TOML escapes
-//! decoded and Unicode folded (NFKD, invisible characters dropped, hyphens and look-alikes of
-//! Latin letters mapped to ASCII), and the text that base64 runs decode to. Each view is built in
-//! one linear pass and is no longer than the text, so the work stays linear (at most about
-//! 2.75 passes of every detector). A finding made in a view says so in [`Finding::decoded`]
-//! (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`, …) and carries the line and
+//! bytes as sent: besides the raw text, [`scan`] reads the views built by [`decode`] — the text
+//! with XML references and HTML entities decoded, CDATA sections joined, JSON/TOML escapes,
+//! percent-encoding and quoted-printable decoded and Unicode folded (NFKD, invisible characters
+//! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); that text with the glue
+//! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
+//! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels. Each
+//! view is built in one linear pass and is no longer than its input, so the work stays linear
+//! (a small constant number of passes of every detector). A finding made in a view says so in
+//! [`Finding::decoded`] (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`,
+//! `"split"`, `"base64+hex"`, …) and carries the line and
 //! column of the start of the *encoded* span in the original text; its span is the whole
 //! encoded span, so [`redact`] removes the encoded value. A finding the raw text already shows
 //! is reported once.
@@ -289,7 +296,7 @@ fn valid_id_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
 }
 
 /// The latest year an unlabelled date beside a name is taken for a birth date (see
-/// [`name_with_date_pattern`]).
+/// `name_with_date_pattern`).
 pub const LATEST_UNLABELLED_BIRTH_YEAR: u32 = 2019;
 
 /// A person's name right beside a date, with no label (`Jane Roe 1980-01-02`,
@@ -548,7 +555,7 @@ fn names_someone(m: &str) -> bool {
 /// Capitalised words that stand before a date in titles, test names and reports without naming
 /// anyone (`Release Notes 2019-03-02`, `Sprint Review`, `DATE OF BIRTH`), compared ignoring
 /// case: a name of two words needs two words not in this list.
-const NOT_NAMES: &[&str] = &[
+pub const NOT_NAMES: &[&str] = &[
     "a",
     "about",
     "active",

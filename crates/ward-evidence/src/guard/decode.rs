@@ -2,25 +2,30 @@
 //! decoding, and what a person reads after Unicode folding.
 //!
 //! - [`decoded`] — one left-to-right pass that (a) decodes XML character references
-//!   (`&#45;`, `&#x2D;`) and the five predefined entities, with one more level after `&amp;`
-//!   (`&amp;#45;` is stored by an XML parser as `&#45;`, which any HTML or XML view renders as
-//!   `-`), (b) drops CDATA markers so that `<![CDATA[123-45]]><![CDATA[-6789]]>` reads as one
-//!   value, (c) decodes JSON and TOML backslash escapes (`\u002d`, surrogate pairs, `\U0001F600`,
-//!   `\x2d`, `\n`, `\"`, …) and (d) folds Unicode: zero-width and other invisible characters
-//!   (U+200B–U+200F, U+FEFF, soft hyphen U+00AD, bidi controls, variation selectors, tags) are
-//!   dropped, Unicode hyphens and minus signs become `-`, Unicode spaces a space, every other
-//!   character its NFKD compatibility decomposition without combining marks (fullwidth
-//!   `１２３` → `123`, `ﬁ` → `fi`, `é` → `e`) — only when that is no longer than the character
-//!   itself, so the view never grows — and Cyrillic, Greek and other look-alikes of Latin letters
-//!   their Latin letter ([`confusable`], a subset of Unicode TR39 `confusables.txt`).
-//!   `None` when nothing changed: the raw scan already judged that text.
-//! - [`base64`] — every run of at least [`MIN_RUN`] base64 characters (standard or URL-safe
-//!   alphabet, padding optional; not a hex digest, git SHA or UUID) that decodes — at one of the
-//!   four alignments — to mostly printable UTF-8, one run per line. One level: a decoded run is
-//!   not decoded again.
+//!   (`&#45;`, `&#x2D;`), the five predefined entities and HTML's named entities for punctuation,
+//!   spaces, dashes and invisible characters (`&hyphen;`, `&minus;`, `&nbsp;`, `&shy;`), with one
+//!   more level after `&amp;` (`&amp;#45;` is stored by an XML parser as `&#45;`, which any HTML
+//!   or XML view renders as `-`), (b) drops CDATA markers so that
+//!   `<![CDATA[123-45]]><![CDATA[-6789]]>` reads as one value, (c) decodes JSON and TOML
+//!   backslash escapes (`\u002d`, surrogate pairs, `\U0001F600`, `\x2d`, `\n`, `\"`, …), URL
+//!   percent-encoding (`%2D`, `%E2%80%91`) and quoted-printable (`=2D`, soft line breaks; see
+//!   `quoted_printable` for when `=XX` is left alone) and (d) folds Unicode: zero-width and
+//!   other invisible characters (U+200B–U+200F, U+FEFF, soft hyphen U+00AD, bidi controls,
+//!   variation selectors, tags) are dropped, Unicode hyphens and minus signs become `-`, Unicode
+//!   spaces a space, every other character its NFKD compatibility decomposition without combining
+//!   marks (fullwidth `１２３` → `123`, `ﬁ` → `fi`, `é` → `e`) — only when that is no longer than
+//!   the character itself, so the view never grows — and Cyrillic, Greek and other look-alikes of
+//!   Latin letters their Latin letter ([`confusable`], a subset of Unicode TR39
+//!   `confusables.txt`). `None` when nothing changed: the raw scan already judged that text.
+//! - [`joined`] — the glue between the parts of a split value dropped (line breaks with the
+//!   indentation and field name after them, tags, string concatenations).
+//! - [`encoded_runs`] — every run of at least [`MIN_RUN`] base64 characters that decodes, as
+//!   hex, base32 or base64 (standard or URL-safe alphabet, padding optional, at one of the four
+//!   alignments), to printable UTF-8, one run per line. One level: the guard calls it again on
+//!   its result for nested encodings.
 //!
-//! Each view is built in one pass, linear in its input, and is never longer than it (base64:
-//! three quarters of it, plus a newline per run). A [`View`] maps every span of its text back to
+//! Each view is built in one pass, linear in its input, and is never longer than it (encoded
+//! runs: three quarters of it, plus a newline per run). A [`View`] maps every span of its text back to
 //! the span of the original it came from: a decoded token maps to the whole encoded token (so a
 //! redaction of that span removes the encoded value), a run of unchanged bytes byte for byte.
 
