@@ -128,6 +128,12 @@ impl GuardSection {
     /// Compiles the section; an invalid regex is an error naming it.
     pub fn compile(&self) -> Result<GuardConfig, String> {
         let re = |p: &String| Regex::new(p).map_err(|e| format!("[guard] pattern {p:?}: {e}"));
+        if let Some(unknown) = self.disable.iter().find(|d| !DETECTOR_NAMES.contains(&d.as_str())) {
+            return Err(format!(
+                "[guard] disable: {unknown:?} is no detector; use one of {}",
+                DETECTOR_NAMES.join(", ")
+            ));
+        }
         Ok(GuardConfig {
             mrn_patterns: self
                 .mrn_patterns
@@ -945,6 +951,28 @@ pub struct Stopped;
 /// views together stay within a few passes over the text.
 pub const MAX_NESTING: usize = 3;
 
+/// Every built-in detector's name, as findings, refusals ([`detector_names`]) and
+/// `[guard] disable` name them. `GuardSection::compile` refuses any other name in `disable`: a
+/// misspelt detector would otherwise be switched off nowhere, silently.
+pub const DETECTOR_NAMES: &[&str] = &[
+    "us-ssn",
+    "mrn",
+    "dob-with-name",
+    "name-with-date",
+    "patient-contact",
+    "private-key",
+    "stripe-key",
+    "aws-access-key",
+    "github-token",
+    "slack-token",
+    "google-api-key",
+    "ward-token",
+    "jwt",
+    "password-in-url",
+    "high-entropy",
+    "password-assignment",
+];
+
 /// The detectors that read the joined view ([`decode::joined`]): values an attacker splits
 /// across lines, fields or tags to hide them. Names, dates, contacts and credentials are not
 /// joined (two adjacent fields of a report are not one value), nor `high-entropy` (base64
@@ -1743,6 +1771,24 @@ mod tests {
             &["DATE OF BIRTH: 1980-01-02", "SSN DOB 1980-01-02", "TODO DOB 1980-01-02"],
             &GuardConfig::default(),
         );
+    }
+
+    #[test]
+    fn detector_names_lists_every_detector_and_disable_refuses_others() {
+        let mut built_in: Vec<&str> = detectors().iter().map(|d| d.name).collect();
+        built_in.extend(["mrn", "password-assignment"]);
+        built_in.sort_unstable();
+        built_in.dedup();
+        let mut listed = DETECTOR_NAMES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(built_in, listed);
+        assert!(SPLIT_DETECTORS.iter().all(|d| DETECTOR_NAMES.contains(d)));
+        let typo = GuardSection {
+            disable: vec!["high-entrpy".into()],
+            ..GuardSection::default()
+        };
+        let e = typo.compile().unwrap_err();
+        assert!(e.contains("[guard] disable") && e.contains("high-entropy"), "{e}");
     }
 
     #[test]
