@@ -352,15 +352,18 @@ fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bo
         >= 2
 }
 
-/// `user:password@host` without a scheme is a credential unless it is a mail address with a
-/// field name before it (`mailto:`, `email:`, `Contact:`, SPDX's `Person:`), an image pinned
-/// by digest (`alpine:3.18@sha256:…`) or a package at a version (`org.slf4j:slf4j-api@1.7.36`,
-/// `@v1.2.3`; a host of digits and dots is taken only as an IPv4 address).
+/// `user:password@host` without a scheme is a credential when its host cannot be a mail
+/// domain — it has a port (`@db:5432`), is an IPv4 address, a single name (`@db`, `@cache`) or a
+/// cluster-internal name (`.internal`, `.svc`, `.cluster.local`) — because a namespaced mail
+/// address has exactly this shape: Ward's OIDC identities are `staff:jane@example.org`. Never a
+/// mail address after a field name (`mailto:`, `email:`, `Contact:`, SPDX's `Person:`), an
+/// image pinned by digest (`alpine:3.18@sha256:…`) or a package at a version
+/// (`org.slf4j:slf4j-api@1.7.36`, `@v1.2.3`); the password is at least 3 characters.
 fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
     let Some((user, rest)) = m.split_once(':') else {
         return false;
     };
-    let Some((_, host)) = rest.rsplit_once('@') else {
+    let Some((password, host)) = rest.rsplit_once('@') else {
         return false;
     };
     let user = user.to_ascii_lowercase();
@@ -402,15 +405,24 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
         "urn",
         "xmlns",
     ];
-    if FIELDS.contains(&user.as_str()) {
+    if FIELDS.contains(&user.as_str()) || password.chars().count() < 3 {
         return false;
     }
     let host_l = host.to_ascii_lowercase();
-    let digest = ["sha", "md5", "blake"].iter().any(|p| host_l.starts_with(p)) && char_at(cx, end) == Some(':');
+    let after = cx.text.get(end..).unwrap_or_default().as_bytes();
+    let digest = ["sha", "md5", "blake"].iter().any(|p| host_l.starts_with(p)) && after.first() == Some(&b':');
     let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let ipv4 = numeric && host.split('.').count() == 4 && host.split('.').all(|p| p.parse::<u8>().is_ok());
     let version = host_l.starts_with('v') && host.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
-    !(digest || (numeric && !ipv4) || version)
+    if digest || (numeric && !ipv4) || version {
+        return false;
+    }
+    let port = after.first() == Some(&b':') && after.get(1).is_some_and(u8::is_ascii_digit);
+    let single = !host.contains('.');
+    let internal = [".internal", ".svc", ".cluster.local"]
+        .iter()
+        .any(|s| host_l.ends_with(s));
+    port || ipv4 || single || internal
 }
 
 /// An AWS key id in capitals is one; written in lower or mixed case (an evasion: the guard must
@@ -900,10 +912,10 @@ fn detectors() -> &'static [Detector] {
                 r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
                 always,
             ),
-            // `user:password@host` without a scheme (a libpq/redis/ssh-style target): the
-            // credential after a space, quote, `=`, `/`, bracket or line start. Mail addresses
-            // (`mailto:`, `email:`), image digests (`alpine:3.18@sha256:…`) and package
-            // coordinates (`org.slf4j:slf4j-api@1.7.36`) are not ([`credentials_at_host`]).
+            // `user:password@host` without a scheme (a proxy/libpq/redis-style target): the
+            // credential after a space, quote, `=`, `/`, bracket or line start, at a host that
+            // cannot be a mail domain — namespaced mail addresses (`staff:jane@example.org`),
+            // image digests and package coordinates are not ([`credentials_at_host`]).
             Detector {
                 group: 1,
                 ..d(
@@ -1266,7 +1278,7 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("quoted-printable", cut(repeat("=2D"))),
         ("qp-soft-breaks", cut(repeat("=\n"))),
         ("spaced-digits", cut(repeat("1 2 3 - "))),
-        ("user-pass-at", cut(repeat(" u:p@h"))),
+        ("user-pass-at", cut(repeat(" u:pw1@h"))),
         ("creds-near-miss", cut(repeat(" user:pass"))),
         ("pass-symbols", cut(repeat("p@ss="))),
         // base32 of `ssn 123-45-6789 ; x ` (20 bytes, 32 characters), one run.
@@ -1960,7 +1972,9 @@ mod tests {
                 "admin:hunter2@db.internal",
                 "connect app:s3cr3t@10.0.0.5",
                 "target=\"app:S3cret!@cache\"",
-                "rsync backup:Backup2026@files.example.org",
+                "rsync backup:Backup2026@files.example.org:873",
+                "proxy=user:Pr0xyPass@proxy.corp.example:3128",
+                "app:pw123@api.default.svc",
             ],
             "password-in-url",
             &GuardConfig::default(),
@@ -1976,6 +1990,10 @@ mod tests {
                 "ssh deploy@host -p 22; user@host:22",
                 "tool:gotestsum@v1.11.0",
                 "PackageSupplier: Organization:Acme (acme@example.org)",
+                // Ward's OIDC identities are namespaced mail addresses.
+                "actor staff:jane@example.org",
+                "by staff:jane.roe2@hospital.example.org",
+                "a:b@c",
             ],
             &GuardConfig::default(),
         );

@@ -46,7 +46,7 @@ fn values() -> Vec<(&'static str, String)> {
         ("dob-with-name", "JANE ROE DOB 1980-01-02".into()),
         ("us-ssn", "patient_id 219451100".into()),
         ("us-ssn", "1 2 3 - 4 5 - 6 7 8 9".into()),
-        ("password-in-url", "admin:hunter2@db.internal".into()),
+        ("password-in-url", "admin:hunter2@db.internal:5432".into()),
         ("aws-access-key", "AkIaIoSfOdNn7ExAmPlE".into()),
     ]
 }
