@@ -193,6 +193,20 @@ impl<'a> Builder<'a> {
     /// The original's `from..to` is read as `text` (a decoded token).
     fn token(&mut self, from: usize, to: usize, kind: u16, text: &str) {
         self.flush(from);
+        // Dropped tokens one after another (blank lines, CDATA markers, invisible characters)
+        // are one segment: a run of them costs one, not one each.
+        if text.is_empty()
+            && let Some(s) = self.segs.last_mut()
+            && s.kind != 0
+            && s.view as usize == self.out.len()
+            && s.orig_end as usize == from
+        {
+            s.orig_end = to as u32;
+            s.kind |= kind;
+            self.kinds |= kind;
+            self.pending = to;
+            return;
+        }
         self.segs.push(Seg {
             view: self.out.len() as u32,
             orig: from as u32,
