@@ -305,7 +305,8 @@ fn valid_id_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
 /// `name_with_date_pattern`).
 pub const LATEST_UNLABELLED_BIRTH_YEAR: u32 = 2019;
 
-/// A person's name right beside a date, with no label (`Jane Roe 1980-01-02`,
+/// A person's name right beside a date, with no label, either order (`Jane Roe 1980-01-02`,
+/// `1980-01-02 Jane Roe`,
 /// `JANE ROE 02/01/1980`, `Roe, Jane (1980-01-02)`, `Jane Q. Roe, January 2, 1980`, HL7
 /// `Roe^Jane||19800102`, `<name>Jane Roe</name> 1980-01-02`, `["Jane Roe", "1980-01-02"]`). Only dates from 1900 to [`LATEST_UNLABELLED_BIRTH_YEAR`]: recent dates
 /// beside capitalised words are release, sprint and build dates far more often than births (a
@@ -324,14 +325,22 @@ fn name_with_date_pattern() -> String {
     );
     // Between them: spaces, a quote, up to two XML tags, a comma, bracket, colon or bar.
     let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
-    format!(r"(?-u:\b)(?:{name}){glue}(?:{date})")
+    // Or the date first (`1980-01-02 Jane Roe`, a log line): then only spaces and punctuation
+    // between, so a time (`2019-03-02 10:15`, `…T10:15`) never reaches a name.
+    format!(r"(?-u:\b)(?:(?:{name}){glue}(?:{date})|(?:{date})[ \t]{{0,3}}[,(\[:;|-]{{0,3}}[ \t]{{1,3}}(?:{name}))")
 }
 
 /// A name beside a date names a person: two of its words are not [`NOT_NAMES`] (not
 /// `Release Notes 2019-03-02`), and the date is a day, not a moment or part of a longer
 /// number (`… 2019-03-02T10:15`, `… 2019-03-02 10:15`, `… 19800102345`).
 fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
-    let after = cx.text.get(end..).unwrap_or_default().as_bytes();
+    // Date first: the regex allowed no time between date and name; the name's words decide.
+    let date_first = m.starts_with(|c: char| c.is_ascii_digit());
+    let after = if date_first {
+        &[][..]
+    } else {
+        cx.text.get(end..).unwrap_or_default().as_bytes()
+    };
     let digit = |i: usize| after.get(i).is_some_and(u8::is_ascii_digit);
     let moment = match after.first() {
         Some(b'0'..=b'9') => true,
@@ -430,15 +439,16 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
 /// and not be shaped like a camelCase identifier (`asiaSoutheast1Region` is one, not a key).
 ///
 /// In capitals it is a key wherever it stands: glued to a word (`keyAKIA…`) or followed by
-/// more characters (`AKIA…X`; the reader drops the extra one). In lower case it must stand
-/// alone (no ASCII letter or digit on either side), or every long identifier would be a key.
+/// more characters (`AKIA…X`; the reader drops the extra one). In lower or mixed case no ASCII
+/// letter may touch it on either side, or every long identifier would be a key; a digit may
+/// (`1980-01-02akia…` glued to a date is still a key).
 fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let b = m.as_bytes();
-    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let letter = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
     b.iter().all(|c| !c.is_ascii_lowercase())
         || (b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
-            && !alnum(char_before(cx, start))
-            && !alnum(char_at(cx, end))
+            && !letter(char_before(cx, start))
+            && !letter(char_at(cx, end))
             && !camel_case(b))
 }
 
@@ -1735,6 +1745,8 @@ mod tests {
                 "test_export[Jane Roe 1980-01-02]",
                 "[\"Jane Roe\", \"1980-01-02\"]",
                 "Jane Roe 2019-12-31",
+                "1980-01-02 Jane Roe",
+                "02/01/1980, ROE, JANE",
             ],
             "name-with-date",
             &GuardConfig::default(),
@@ -1765,6 +1777,10 @@ mod tests {
                 "Copyright Acme 2015-2019",
                 "Monday, March 4, 2019",
                 "Created 2019-03-02 by Jane",
+                "2019-03-02 10:15 Jane Roe",
+                "2019-03-02T10:15:00Z Jane Roe",
+                "2019-03-02 INFO Server Started",
+                "2026-12-03 Alice Smith",
             ],
             &GuardConfig::default(),
         );
@@ -2011,6 +2027,7 @@ mod tests {
                 "key AkIaIoSfOdNn7ExAmPlE",
                 "key Akiaiosfodnn7example",
                 "key=asiaIOSFODNN7EXAMPL3",
+                "1980-01-02AkIaIoSfOdNn7ExAmPlE",
             ],
             "aws-access-key",
             &GuardConfig::default(),
