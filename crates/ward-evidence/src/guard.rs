@@ -912,6 +912,12 @@ fn detectors() -> &'static [Detector] {
             d("private-key", r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,2}PRIVATE\s+KEY", always),
             d("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
             d("aws-access-key", r"(?i)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}", aws_key),
+            // Written in groups of four (`AKIA IOSF ODNN 7EXA MPLE`, `AKIA-IOSF-…`), capitals.
+            d(
+                "aws-access-key",
+                r"(?:AKIA|ASIA|AGPA|AIDA|AROA)(?:[ \t._-][0-9A-Z]{4}){4}",
+                always,
+            ),
             d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
             d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
             d("google-api-key", r"AIza[0-9A-Za-z_-]{35}", always),
@@ -2028,6 +2034,8 @@ mod tests {
                 "key Akiaiosfodnn7example",
                 "key=asiaIOSFODNN7EXAMPL3",
                 "1980-01-02AkIaIoSfOdNn7ExAmPlE",
+                "key AKIA IOSF ODNN 7EXA MPLE",
+                "key AKIA-IOSF-ODNN-7EXA-MPLE",
             ],
             "aws-access-key",
             &GuardConfig::default(),
