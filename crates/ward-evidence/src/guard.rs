@@ -1944,6 +1944,29 @@ mod tests {
     }
 
     #[test]
+    fn base64_glued_behind_other_base64_characters_is_read() {
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        // 24 random-looking bytes, then the value: the run is mostly not text.
+        let mut bytes: Vec<u8> = (0u8..24).map(|i| i.wrapping_mul(97).wrapping_add(151)).collect();
+        bytes.extend_from_slice(b"SSN 123-45-6789 and more text");
+        let text = format!("blob {}", b64(&bytes));
+        assert!(
+            seen(&text).contains(&("us-ssn".into(), Some("base64".into()))),
+            "{:?}",
+            seen(&text)
+        );
+        assert!(
+            seen(&format!(
+                "k=AkIaIoSfOdNn7ExAmPlE{}",
+                b64(b"SSN 123-45-6789 and more text")
+            ))
+            .iter()
+            .any(|(d, _)| d == "us-ssn")
+        );
+    }
+
+    #[test]
     fn spaced_out_ssn_digits_are_an_ssn() {
         assert_found(
             &[

@@ -902,15 +902,80 @@ fn decode_run(
         (false, true) => url_safe,
         _ => standard,
     };
-    (0..4).find_map(|skip| {
-        let mut part = run.get(skip..)?;
+    let decode = |skip: usize, decoded: &mut Vec<u8>| {
+        let Some(mut part) = run.get(skip..) else { return false };
         if part.len() % 4 == 1 {
             part = &part[..part.len() - 1];
         }
         decoded.clear();
-        (engine.decode_vec(part, decoded).is_ok() && decoded.len() >= 9 && printable(decoded, strict))
-            .then_some(kind::BASE64)
-    })
+        engine.decode_vec(part, decoded).is_ok()
+    };
+    // Text glued behind other base64 characters (`AkIa…PlEU1NO…`): the run as a whole is not
+    // mostly printable, but it holds a stretch of text; only such stretches are kept (random
+    // bytes hold 11 printable ASCII characters in a row about once in 50,000 positions, so a
+    // signature rarely adds a few bytes to the view, never its whole run). Judged on the same
+    // decoding, so each alignment is decoded once (again only for the rare stretch).
+    let mut stretch = None;
+    for skip in 0..4 {
+        if !decode(skip, decoded) {
+            continue;
+        }
+        if decoded.len() >= 9 && printable(decoded, strict) {
+            return Some(kind::BASE64);
+        }
+        if stretch.is_none() && !strict && printable_stretch(decoded) >= MIN_STRETCH {
+            stretch = Some(skip);
+        }
+    }
+    let skip = stretch?;
+    if !decode(skip, decoded) {
+        return None;
+    }
+    keep_stretches(decoded);
+    Some(kind::BASE64)
+}
+
+/// The printable stretch that makes a base64 run worth reading although most of it is not text
+/// (a bare SSN is 11 characters).
+const MIN_STRETCH: usize = 11;
+
+/// Keeps only the printable stretches of at least [`MIN_STRETCH`] bytes, one per line: the
+/// detectors read the text, not the random bytes around it (never longer than before).
+fn keep_stretches(bytes: &mut Vec<u8>) {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut start = 0;
+    for i in 0..=bytes.len() {
+        let printable = bytes.get(i).is_some_and(|&b| (b' '..=b'~').contains(&b) || b == b'\t');
+        if printable {
+            continue;
+        }
+        if i - start >= MIN_STRETCH {
+            if !out.is_empty() {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(&bytes[start..i]);
+        }
+        start = i + 1;
+    }
+    *bytes = out;
+}
+
+/// The longest run of printable ASCII (space to `~`, tab) in `bytes`, stopping early at
+/// [`MIN_STRETCH`].
+fn printable_stretch(bytes: &[u8]) -> usize {
+    let (mut best, mut cur) = (0usize, 0usize);
+    for &b in bytes {
+        if (b' '..=b'~').contains(&b) || b == b'\t' {
+            cur += 1;
+            if cur >= MIN_STRETCH {
+                return cur;
+            }
+        } else {
+            best = best.max(cur);
+            cur = 0;
+        }
+    }
+    best.max(cur)
 }
 
 /// Only base32 characters, in one case (`A–Z2–7` or `a–z2–7`), and at least one letter.
