@@ -830,11 +830,12 @@ pub fn encoded_runs(src: &str) -> Option<View> {
             continue;
         }
         let engines = (&standard, &url_safe);
-        // A path (`reports/GEZDG….xml`): first each segment between slashes on its own (the
+        // A path (`reports/GEZDG….xml`, at most `MAX_PATH` bytes): first each segment between
+        // slashes on its own (the
         // whole run may decode, as base64, to something printable that is not the text);
         // the whole run when no segment reads as text.
         let mut segments = false;
-        if run.contains(&b'/') {
+        if run.len() <= MAX_PATH && run.contains(&b'/') {
             let mut at = start;
             for seg in run.split(|&c| c == b'/') {
                 if seg.len() >= MIN_RUN
@@ -977,6 +978,9 @@ fn printable_stretch(bytes: &[u8]) -> usize {
     }
     best.max(cur)
 }
+
+/// Longest run read as a path, segment by segment (a longer one is a blob, read whole).
+const MAX_PATH: usize = 1024;
 
 /// Only base32 characters, in one case (`A–Z2–7` or `a–z2–7`), and at least one letter.
 fn base32_alphabet(run: &[u8]) -> bool {
