@@ -5,9 +5,9 @@
 //! finish in it panics ("slow input"), so a super-linear detector is a crash. Run it with
 //! libFuzzer's per-input limit as well (`-timeout=10`, see README.md).
 //!
-//! The decoded views (`guard::decode`) are also checked directly: never longer than the text
-//! (base64: three quarters plus a newline per run), and every span maps back inside it, on
-//! character boundaries.
+//! The decoded views (`guard::decode`: decoded, joined, encoded runs) are also checked directly:
+//! never longer than the text (encoded runs: three quarters plus a newline per run), and every
+//! span maps back inside it, on character boundaries.
 
 #![no_main]
 
@@ -34,8 +34,11 @@ fuzz_target!(|data: &[u8]| {
     if let Some(v) = decode::decoded(&text) {
         check_view(&text, &v, text.len());
     }
-    if let Some(v) = decode::base64(&text) {
-        check_view(&text, &v, text.len() * 3 / 4 + text.len() / decode::MIN_BASE64 + 1);
+    if let Some(v) = decode::joined(&text) {
+        check_view(&text, &v, text.len());
+    }
+    if let Some(v) = decode::encoded_runs(&text) {
+        check_view(&text, &v, text.len() * 3 / 4 + text.len() / decode::MIN_RUN + 1);
     }
     let found = scan(&text, &cfg);
     let lines: Vec<&str> = text.split('\n').collect();

@@ -5,11 +5,15 @@
 //!   separators), `mrn` (configurable patterns; default `MRN` or `medical record number`
 //!   followed, within 12 non-word characters such as `":\n    "`, by 6–10 digits), `dob-with-name` (a birth-date field with a date on a line
 //!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
+//!   `name-with-date` (a name right beside an unlabelled date of 1900–[`LATEST_UNLABELLED_BIRTH_YEAR`]:
+//!   `Jane Roe 1980-01-02`, `Roe, Jane (…)`, HL7 `Roe^Jane||19800102`),
 //!   `patient-contact` (patient/member phone or e-mail fields).
-//! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `aws-access-key`, `github-token`,
-//!   `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
-//!   (`scheme://user:password@`), `high-entropy` (base64-like runs of ≥ 40 characters with
-//!   Shannon entropy ≥ 4.8 bits per character; hex runs are left alone, they are digests).
+//! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
+//!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
+//!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
+//!   (base64-like runs of ≥ 40 characters with Shannon entropy ≥ 4.8 bits per character; hex
+//!   runs are left alone, they are digests); `password-assignment` where asked
+//!   ([`GuardConfig::password_assignments`]).
 //!
 //! A [`Finding`] names the detector, line and column — never the value, nor a plain hash of it
 //! (a short value is recovered from its hash by enumeration; [`crate::redact`] makes keyed
@@ -22,13 +26,16 @@
 //! the work ([`Stopped`], no partial result).
 //!
 //! **Decoded views.** The detectors judge what is stored and what a person reads, not only the
-//! bytes as sent: besides the raw text, [`scan`] reads (at most) two views built by
-//! [`decode`] — the text with XML references decoded, CDATA sections joined, JSON/TOML escapes
-//! decoded and Unicode folded (NFKD, invisible characters dropped, hyphens and look-alikes of
-//! Latin letters mapped to ASCII), and the text that base64 runs decode to. Each view is built in
-//! one linear pass and is no longer than the text, so the work stays linear (at most about
-//! 2.75 passes of every detector). A finding made in a view says so in [`Finding::decoded`]
-//! (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`, …) and carries the line and
+//! bytes as sent: besides the raw text, [`scan`] reads the views built by [`decode`] — the text
+//! with XML references and HTML entities decoded, CDATA sections joined, JSON/TOML escapes,
+//! percent-encoding and quoted-printable decoded and Unicode folded (NFKD, invisible characters
+//! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); that text with the glue
+//! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
+//! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels. Each
+//! view is built in one linear pass and is no longer than its input, so the work stays linear
+//! (a small constant number of passes of every detector). A finding made in a view says so in
+//! [`Finding::decoded`] (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`,
+//! `"split"`, `"base64+hex"`, …) and carries the line and
 //! column of the start of the *encoded* span in the original text; its span is the whole
 //! encoded span, so [`redact`] removes the encoded value. A finding the raw text already shows
 //! is reported once.
@@ -121,6 +128,12 @@ impl GuardSection {
     /// Compiles the section; an invalid regex is an error naming it.
     pub fn compile(&self) -> Result<GuardConfig, String> {
         let re = |p: &String| Regex::new(p).map_err(|e| format!("[guard] pattern {p:?}: {e}"));
+        if let Some(unknown) = self.disable.iter().find(|d| !DETECTOR_NAMES.contains(&d.as_str())) {
+            return Err(format!(
+                "[guard] disable: {unknown:?} is no detector; use one of {}",
+                DETECTOR_NAMES.join(", ")
+            ));
+        }
         Ok(GuardConfig {
             mrn_patterns: self
                 .mrn_patterns
@@ -267,21 +280,188 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     digits.len() == 9 && ssn_parts_valid(&digits[..3], &digits[3..5], &digits[5..])
 }
 
-/// An AWS key id in capitals is one; written all in lower case (an evasion: the guard must not
-/// be beaten by `to_lowercase`) it must also hold a digit, as real ids do. Mixed case
-/// (`asiaSoutheast1Region`) is an identifier, not a key.
+/// A spaced-out SSN (`1 2 3 - 4 5 - 6 7 8 9`): valid parts, and no digit beside it, even
+/// across one space (`0 1 2 3 - …` is part of a longer list of digits).
+fn valid_spaced_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let before = cx.text.get(..start).unwrap_or_default().trim_end_matches([' ', '\t']);
+    let after = cx.text.get(end..).unwrap_or_default().trim_start_matches([' ', '\t']);
+    let digit_near = |s: Option<char>, gap: usize| s.is_some_and(|c| c.is_ascii_digit()) && gap <= 2;
+    if digit_near(before.chars().next_back(), start - before.len())
+        || digit_near(after.chars().next(), cx.text.len() - end - after.len())
+    {
+        return false;
+    }
+    valid_labelled_ssn(m, cx, start, end)
+}
+
+/// A nine-digit number labelled as a person's identifier: valid SSN parts, and not part of a
+/// longer number.
+fn valid_id_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    !digit(char_before(cx, start)) && !digit(char_at(cx, end)) && valid_labelled_ssn(m, cx, start, end)
+}
+
+/// The latest year an unlabelled date beside a name is taken for a birth date (see
+/// `name_with_date_pattern`).
+pub const LATEST_UNLABELLED_BIRTH_YEAR: u32 = 2019;
+
+/// A person's name right beside a date, with no label, either order (`Jane Roe 1980-01-02`,
+/// `1980-01-02 Jane Roe`,
+/// `JANE ROE 02/01/1980`, `Roe, Jane (1980-01-02)`, `Jane Q. Roe, January 2, 1980`, HL7
+/// `Roe^Jane||19800102`, `<name>Jane Roe</name> 1980-01-02`, `["Jane Roe", "1980-01-02"]`). Only dates from 1900 to [`LATEST_UNLABELLED_BIRTH_YEAR`]: recent dates
+/// beside capitalised words are release, sprint and build dates far more often than births (a
+/// labelled birth date, `dob`/`born`/…, is found at any year). The name's words are checked by
+/// [`name_beside_birth_date`].
+fn name_with_date_pattern() -> String {
+    let word = r"(?:[A-Z](?:'[A-Z])?[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|[A-Z]{2,20})";
+    let name = format!(r"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}");
+    let year = r"(?:19\d\d|20[01]\d)";
+    let month = r"(?:1[0-2]|0?[1-9])";
+    let day = r"(?:3[01]|[12]\d|0?[1-9])";
+    // Longer alternatives first: the engine takes the first that matches (`31`, not `3`).
+    let mon = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?";
+    let date = format!(
+        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}"
+    );
+    // Between them: spaces, a quote, up to two XML tags, a comma, bracket, colon or bar.
+    let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
+    // Or the date first (`1980-01-02 Jane Roe`, a log line): then only spaces and punctuation
+    // between, so a time (`2019-03-02 10:15`, `…T10:15`) never reaches a name.
+    format!(r"(?-u:\b)(?:(?:{name}){glue}(?:{date})|(?:{date})[ \t]{{0,3}}[,(\[:;|-]{{0,3}}[ \t]{{1,3}}(?:{name}))")
+}
+
+/// A name beside a date names a person: two of its words are not [`NOT_NAMES`] (not
+/// `Release Notes 2019-03-02`), and the date is a day, not a moment or part of a longer
+/// number (`… 2019-03-02T10:15`, `… 2019-03-02 10:15`, `… 19800102345`).
+fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
+    // Date first: the regex allowed no time between date and name; the name's words decide.
+    let date_first = m.starts_with(|c: char| c.is_ascii_digit());
+    let after = if date_first {
+        &[][..]
+    } else {
+        cx.text.get(end..).unwrap_or_default().as_bytes()
+    };
+    let digit = |i: usize| after.get(i).is_some_and(u8::is_ascii_digit);
+    let moment = match after.first() {
+        Some(b'0'..=b'9') => true,
+        Some(b'T' | b't' | b':' | b'.' | b'-' | b'/') => digit(1),
+        Some(b' ') => digit(1) && (after.get(2) == Some(&b':') || (digit(2) && after.get(3) == Some(&b':'))),
+        _ => false,
+    };
+    if moment {
+        return false;
+    }
+    // The name is what comes before the first digit (or month name) of the date; counting the
+    // words that are not [`NOT_NAMES`] over the whole match is the same, since the date's
+    // words (month names) are in the list.
+    m.split([' ', ',', '^', '(', '[', ':', ';', '|', '-', '.', '<', '>', '/', '"'])
+        .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
+        .filter(|w| !not_a_name(w))
+        .count()
+        >= 2
+}
+
+/// `user:password@host` without a scheme is a credential when its host cannot be a mail
+/// domain — it has a port (`@db:5432`), is an IPv4 address, a single name (`@db`, `@cache`) or a
+/// cluster-internal name (`.internal`, `.svc`, `.cluster.local`) — because a namespaced mail
+/// address has exactly this shape: Ward's OIDC identities are `staff:jane@example.org`. Never a
+/// mail address after a field name (`mailto:`, `email:`, `Contact:`, SPDX's `Person:`), an
+/// image pinned by digest (`alpine:3.18@sha256:…`) or a package at a version
+/// (`org.slf4j:slf4j-api@1.7.36`, `@v1.2.3`); the password is at least 3 characters.
+fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
+    let Some((user, rest)) = m.split_once(':') else {
+        return false;
+    };
+    let Some((password, host)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    let user = user.to_ascii_lowercase();
+    const FIELDS: &[&str] = &[
+        "author",
+        "bcc",
+        "by",
+        "cc",
+        "co-authored-by",
+        "committer",
+        "contact",
+        "cpe",
+        "creator",
+        "e-mail",
+        "email",
+        "from",
+        "git",
+        "http",
+        "https",
+        "mail",
+        "mailto",
+        "maintainer",
+        "organisation",
+        "organization",
+        "originator",
+        "owner",
+        "person",
+        "pkg",
+        "recipient",
+        "reply-to",
+        "sender",
+        "signed-off-by",
+        "sip",
+        "ssh",
+        "supplier",
+        "tel",
+        "to",
+        "tool",
+        "urn",
+        "xmlns",
+    ];
+    if FIELDS.contains(&user.as_str()) || password.chars().count() < 3 {
+        return false;
+    }
+    let host_l = host.to_ascii_lowercase();
+    let after = cx.text.get(end..).unwrap_or_default().as_bytes();
+    let digest = ["sha", "md5", "blake"].iter().any(|p| host_l.starts_with(p)) && after.first() == Some(&b':');
+    let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let ipv4 = numeric && host.split('.').count() == 4 && host.split('.').all(|p| p.parse::<u8>().is_ok());
+    let version = host_l.starts_with('v') && host.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+    if digest || (numeric && !ipv4) || version {
+        return false;
+    }
+    let port = after.first() == Some(&b':') && after.get(1).is_some_and(u8::is_ascii_digit);
+    let single = !host.contains('.');
+    let internal = [".internal", ".svc", ".cluster.local"]
+        .iter()
+        .any(|s| host_l.ends_with(s));
+    port || ipv4 || single || internal
+}
+
+/// An AWS key id in capitals is one; written in lower or mixed case (an evasion: the guard must
+/// not be beaten by `to_lowercase` or a case toggle) it must also hold a digit, as real ids do,
+/// and not be shaped like a camelCase identifier (`asiaSoutheast1Region` is one, not a key).
 ///
 /// In capitals it is a key wherever it stands: glued to a word (`keyAKIA…`) or followed by
-/// more characters (`AKIA…X`; the reader drops the extra one). In lower case it must stand
-/// alone (no ASCII letter or digit on either side), or every long identifier would be a key.
+/// more characters (`AKIA…X`; the reader drops the extra one). In lower or mixed case no ASCII
+/// letter may touch it on either side, or every long identifier would be a key; a digit may
+/// (`1980-01-02akia…` glued to a date is still a key).
 fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let b = m.as_bytes();
-    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let letter = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
     b.iter().all(|c| !c.is_ascii_lowercase())
-        || (b.iter().all(|c| !c.is_ascii_uppercase())
-            && b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
-            && !alnum(char_before(cx, start))
-            && !alnum(char_at(cx, end)))
+        || (b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
+            && !letter(char_before(cx, start))
+            && !letter(char_at(cx, end))
+            && !camel_case(b))
+}
+
+/// An identifier in camelCase (`asiaSoutheast1Region`): two or more capitals, each starting a
+/// run of at least two lower-case letters. A key with its case changed (`akiaIOSF…`,
+/// `AkIaIoSf…`, `Akiaiosfodnn7example`) is not shaped so.
+fn camel_case(b: &[u8]) -> bool {
+    let caps: Vec<usize> = (0..b.len()).filter(|&i| b[i].is_ascii_uppercase()).collect();
+    caps.len() >= 2
+        && caps.iter().all(|&i| {
+            b.get(i + 1..i + 3)
+                .is_some_and(|w| w.iter().all(u8::is_ascii_lowercase))
+        })
 }
 
 /// How far (bytes) before or after a birth date a person's name field still counts, across
@@ -367,20 +547,305 @@ impl<'t> Context<'t> {
     }
 
     /// Start offsets of the words that name a person (`name`, `patient`, `first`, `last`,
-    /// `surname`, `given`, `family`, any case, or two capitalised words such as `Jane Roe`), in
-    /// order.
+    /// `surname`, `given`, `family`, any case, two capitalised words such as `Jane Roe`, or
+    /// words in capitals such as `JANE ROE` — see [`names_someone`]), in order.
     fn person_keywords(&self) -> &[usize] {
-        self.keywords
-            .get_or_init(|| person_keyword_re().find_iter(self.text).map(|m| m.start()).collect())
+        self.keywords.get_or_init(|| {
+            person_keyword_re()
+                .find_iter(self.text)
+                .filter(|m| names_someone(m.as_str()))
+                .map(|m| m.start())
+                .collect()
+        })
     }
 }
 
 fn person_keyword_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+")
-            .expect("built-in pattern")
+        Regex::new(
+            r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+|[A-Z]{2,20}(?: [A-Z]{2,20})+",
+        )
+        .expect("built-in pattern")
     })
+}
+
+/// A keyword match names a person: a keyword or a capitalised pair always; a run of words in
+/// capitals (`JANE ROE DOB`) when at least two of its words are not [`NOT_NAMES`] (so
+/// `DATE OF BIRTH` or `SSN DOB` name nobody).
+fn names_someone(m: &str) -> bool {
+    if !m.bytes().all(|b| b.is_ascii_uppercase() || b == b' ') || !m.contains(' ') {
+        return true;
+    }
+    m.split(' ').filter(|w| !not_a_name(w)).count() >= 2
+}
+
+/// Capitalised words that stand before a date in titles, test names and reports without naming
+/// anyone (`Release Notes 2019-03-02`, `Sprint Review`, `DATE OF BIRTH`), compared ignoring
+/// case: a name of two words needs two words not in this list.
+pub const NOT_NAMES: &[&str] = &[
+    "a",
+    "about",
+    "active",
+    "add",
+    "added",
+    "advisory",
+    "after",
+    "alpha",
+    "an",
+    "and",
+    "api",
+    "app",
+    "application",
+    "apr",
+    "april",
+    "as",
+    "at",
+    "audit",
+    "aug",
+    "august",
+    "backup",
+    "batch",
+    "before",
+    "beta",
+    "birth",
+    "born",
+    "branch",
+    "bug",
+    "build",
+    "builds",
+    "bulletin",
+    "bump",
+    "by",
+    "change",
+    "changed",
+    "changelog",
+    "changes",
+    "check",
+    "christmas",
+    "code",
+    "commit",
+    "company",
+    "copyright",
+    "corp",
+    "count",
+    "created",
+    "cutover",
+    "cve",
+    "cycle",
+    "daily",
+    "data",
+    "database",
+    "date",
+    "dated",
+    "day",
+    "deadline",
+    "debug",
+    "dec",
+    "december",
+    "demo",
+    "deploy",
+    "deployed",
+    "deployment",
+    "dev",
+    "dob",
+    "draft",
+    "due",
+    "edition",
+    "effective",
+    "end",
+    "ended",
+    "entry",
+    "epoch",
+    "error",
+    "event",
+    "expired",
+    "expires",
+    "expiry",
+    "fail",
+    "failed",
+    "failure",
+    "feb",
+    "february",
+    "final",
+    "first",
+    "fix",
+    "fixed",
+    "for",
+    "freeze",
+    "fri",
+    "friday",
+    "from",
+    "ga",
+    "gmt",
+    "go",
+    "hello",
+    "holiday",
+    "hotfix",
+    "id",
+    "in",
+    "inc",
+    "incident",
+    "info",
+    "is",
+    "issue",
+    "issued",
+    "item",
+    "iteration",
+    "jan",
+    "january",
+    "job",
+    "jul",
+    "july",
+    "jun",
+    "june",
+    "junit",
+    "last",
+    "launch",
+    "license",
+    "live",
+    "llc",
+    "log",
+    "logs",
+    "ltd",
+    "lts",
+    "maintenance",
+    "mar",
+    "march",
+    "may",
+    "meeting",
+    "merge",
+    "merged",
+    "migrate",
+    "migration",
+    "milestone",
+    "modified",
+    "mon",
+    "monday",
+    "month",
+    "monthly",
+    "mrn",
+    "new",
+    "next",
+    "nightly",
+    "no",
+    "not",
+    "note",
+    "notes",
+    "nov",
+    "november",
+    "number",
+    "oct",
+    "october",
+    "of",
+    "ok",
+    "old",
+    "on",
+    "or",
+    "outage",
+    "pass",
+    "passed",
+    "patch",
+    "phase",
+    "pipeline",
+    "plan",
+    "planned",
+    "policy",
+    "prod",
+    "production",
+    "published",
+    "quarter",
+    "rc",
+    "record",
+    "records",
+    "refactor",
+    "release",
+    "released",
+    "releases",
+    "remove",
+    "removed",
+    "report",
+    "reports",
+    "retro",
+    "retrospective",
+    "revert",
+    "review",
+    "rollback",
+    "rollout",
+    "rule",
+    "rules",
+    "run",
+    "sarif",
+    "sat",
+    "saturday",
+    "sbom",
+    "schedule",
+    "scheduled",
+    "security",
+    "sep",
+    "sept",
+    "september",
+    "server",
+    "service",
+    "sha",
+    "since",
+    "snapshot",
+    "spec",
+    "sprint",
+    "ssn",
+    "stage",
+    "staging",
+    "standard",
+    "start",
+    "started",
+    "sun",
+    "sunday",
+    "system",
+    "tag",
+    "target",
+    "task",
+    "test",
+    "tested",
+    "testing",
+    "tests",
+    "the",
+    "thu",
+    "thursday",
+    "ticket",
+    "time",
+    "to",
+    "todo",
+    "total",
+    "tue",
+    "tuesday",
+    "unix",
+    "until",
+    "update",
+    "updated",
+    "updates",
+    "upgrade",
+    "upgraded",
+    "utc",
+    "valid",
+    "version",
+    "vulnerability",
+    "warn",
+    "warning",
+    "wed",
+    "wednesday",
+    "week",
+    "weekend",
+    "weekly",
+    "window",
+    "world",
+    "year",
+];
+
+fn not_a_name(word: &str) -> bool {
+    let w = word
+        .trim_matches(|c: char| !c.is_ascii_alphabetic())
+        .to_ascii_lowercase();
+    w.len() < 2 || NOT_NAMES.binary_search(&w.as_str()).is_ok()
 }
 
 fn detectors() -> &'static [Detector] {
@@ -410,8 +875,26 @@ fn detectors() -> &'static [Detector] {
                 group: 1,
                 ..d(
                     "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
                     valid_labelled_ssn,
+                )
+            },
+            // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
+            // unlabelled. Without the dashes only a label makes it one (above).
+            d(
+                "us-ssn",
+                r"\d[ \t]\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]\d[ \t]\d",
+                valid_spaced_ssn,
+            ),
+            // A bare nine-digit number is an SSN only where a person's identifier stands:
+            // `patient_id: 219451100`, `member no 219-45-1100`, `subscriberId=…` (never a
+            // build number, port, epoch time or digest: those carry no such label).
+            Detector {
+                group: 1,
+                ..d(
+                    "us-ssn",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                    valid_id_ssn,
                 )
             },
             d(
@@ -419,6 +902,7 @@ fn detectors() -> &'static [Detector] {
                 r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
                 names_a_person,
             ),
+            d("name-with-date", &name_with_date_pattern(), name_beside_birth_date),
             d(
                 "patient-contact",
                 r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"?\s*[:=]\s*"?[^\s",<]{5,}"#,
@@ -428,6 +912,12 @@ fn detectors() -> &'static [Detector] {
             d("private-key", r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,2}PRIVATE\s+KEY", always),
             d("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
             d("aws-access-key", r"(?i)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}", aws_key),
+            // Written in groups of four (`AKIA IOSF ODNN 7EXA MPLE`, `AKIA-IOSF-…`), capitals.
+            d(
+                "aws-access-key",
+                r"(?:AKIA|ASIA|AGPA|AIDA|AROA)(?:[ \t._-][0-9A-Z]{4}){4}",
+                always,
+            ),
             d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
             d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
             d("google-api-key", r"AIza[0-9A-Za-z_-]{35}", always),
@@ -438,19 +928,29 @@ fn detectors() -> &'static [Detector] {
                 r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
                 always,
             ),
+            // `user:password@host` without a scheme (a proxy/libpq/redis-style target): the
+            // credential from the start of a word (one pass of the DFA, no capture), at a host that
+            // cannot be a mail domain — namespaced mail addresses (`staff:jane@example.org`),
+            // image digests and package coordinates are not ([`credentials_at_host`]).
+            d(
+                "password-in-url",
+                r#"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+~-]{0,63}:[^\s:/@"'<>()\[\]{},;|]{1,128}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63}){0,8}"#,
+                credentials_at_host,
+            ),
             d("high-entropy", r"[A-Za-z0-9+/_-]{40,}={0,2}", high_entropy),
         ]
     })
 }
 
-/// `password=…`, `pwd: …`, `aws_secret_access_key = …`: a credential assigned in text (a
+/// `password=…`, `pwd: …`, `aws_secret_access_key = …`, and the label spelled with look-alike
+/// symbols (`p@ssword`, `pa$$w0rd`, `p4ss`): a credential assigned in text (a
 /// reference such as `env://NAME` or a placeholder such as `${PW}` or `****` is not one). Run
 /// only where [`GuardConfig::password_assignments`] asks.
 fn password_assignment() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:password|passwd|passwort|pwd|pass|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
@@ -470,6 +970,48 @@ fn default_mrn() -> &'static Regex {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the PHI/secret scan was stopped before the end: its work budget ran out")]
 pub struct Stopped;
+
+/// How deep encodings are unwrapped: base64 of base64 of hex is three levels. Each level is at
+/// most about 0.83 of the one before (base64: three quarters plus a line break per run), so the
+/// views together stay within a few passes over the text.
+pub const MAX_NESTING: usize = 3;
+
+/// Every built-in detector's name, as findings, refusals ([`detector_names`]) and
+/// `[guard] disable` name them. `GuardSection::compile` refuses any other name in `disable`: a
+/// misspelt detector would otherwise be switched off nowhere, silently.
+pub const DETECTOR_NAMES: &[&str] = &[
+    "us-ssn",
+    "mrn",
+    "dob-with-name",
+    "name-with-date",
+    "patient-contact",
+    "private-key",
+    "stripe-key",
+    "aws-access-key",
+    "github-token",
+    "slack-token",
+    "google-api-key",
+    "ward-token",
+    "jwt",
+    "password-in-url",
+    "high-entropy",
+    "password-assignment",
+];
+
+/// The detectors that read the joined view ([`decode::joined`]): values an attacker splits
+/// across lines, fields or tags to hide them. Names, dates, contacts and credentials are not
+/// joined (two adjacent fields of a report are not one value), nor `high-entropy` (base64
+/// wrapped over lines would become one long run).
+pub const SPLIT_DETECTORS: &[&str] = &[
+    "us-ssn",
+    "aws-access-key",
+    "private-key",
+    "github-token",
+    "slack-token",
+    "google-api-key",
+    "stripe-key",
+    "ward-token",
+];
 
 /// How many matches of one detector are taken between two calls of the caller's `stop`.
 const STOP_EVERY: usize = 1024;
@@ -503,6 +1045,9 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
     run(text, cfg, &mut || if stop() { Err(Stopped) } else { Ok(()) })
 }
 
+/// Records a finding: detector, span in the text, the decodings that revealed it.
+type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
+
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
     let cx = Context::new(text);
     let mut out = Vec::new();
@@ -516,27 +1061,54 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             range: (start, end),
         });
     };
-    for (name, start, end) in detect(text, cfg, stop)? {
+    for (name, start, end) in detect(text, cfg, stop, false)? {
         record(name, (start, end), None);
     }
-    // The views: each built in one pass, never longer than the text (see `decode`).
-    stop()?;
-    let decoded = decode::decoded(text);
-    if let Some(view) = &decoded {
-        for (name, start, end) in detect(&view.text, cfg, stop)? {
-            let label = decode::label(view.kinds_in(start, end));
-            record(name, view.to_original(start, end), Some(label));
-        }
+    // The views: each built in one pass, never longer than its input (see `decode`). `chain`
+    // holds them in order, each mapping into the one before it (the first into the text): the
+    // decoded view, then per level of nesting the encoded runs and their decoded view.
+    let mut chain: Vec<decode::View> = Vec::new();
+    let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>, split: bool| {
+        let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
+        // Many matches inside one decoded token (an encoded run) map to the same span of the
+        // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs).
+        let mut last: Option<(&str, (usize, usize))> = None;
+        for (name, start, end) in detect(&top.text, cfg, stop, split)? {
+            let mut kinds = top.kinds_in(start, end);
+            let mut span = top.to_original(start, end);
+            for v in chain.iter().rev().skip(1) {
+                kinds |= v.kinds_within(span.0, span.1);
+                span = v.to_original(span.0, span.1);
+            }
+            if last == Some((name, span)) {
+                continue;
+            }
+            last = Some((name, span));
+            record(name, span, Some(decode::label(kinds)));
+        }
+        stop()
+    };
+    if let Some(view) = decode::decoded(text) {
+        chain.push(view);
+        scan_view(&chain, &mut record, false)?;
     }
-    if let Some(runs) = decode::base64(decoded.as_ref().map_or(text, |v| v.text.as_str())) {
-        for (name, start, end) in detect(&runs.text, cfg, stop)? {
-            let (start, end) = runs.to_original(start, end);
-            let span = match &decoded {
-                Some(view) => view.to_original(start, end),
-                None => (start, end),
-            };
-            record(name, span, Some(decode::label(decode::kind::BASE64)));
+    // Values split across lines, fields or tags, joined: only the detectors of values worth
+    // splitting (see `SPLIT_DETECTORS`).
+    if let Some(view) = decode::joined(chain.last().map_or(text, |v| v.text.as_str())) {
+        chain.push(view);
+        scan_view(&chain, &mut record, true)?;
+        chain.pop();
+    }
+    for _ in 0..MAX_NESTING {
+        let base = chain.last().map_or(text, |v| v.text.as_str());
+        let Some(runs) = decode::encoded_runs(base) else { break };
+        chain.push(runs);
+        scan_view(&chain, &mut record, false)?;
+        let runs = chain.last().map_or(text, |v| v.text.as_str());
+        if let Some(view) = decode::decoded(runs) {
+            chain.push(view);
+            scan_view(&chain, &mut record, false)?;
         }
     }
     stop()?;
@@ -573,10 +1145,12 @@ fn detect<'c, E>(
     text: &str,
     cfg: &'c GuardConfig,
     stop: &mut dyn FnMut() -> Result<(), E>,
+    split_only: bool,
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
     let cx = Context::new(text);
     let mut out = Vec::new();
-    let enabled = |name: &str| !cfg.allow.detectors.iter().any(|d| d == name);
+    let enabled =
+        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && (!split_only || SPLIT_DETECTORS.contains(&name));
     let mut pass = |name: &'c str, re: &Regex, check: Check, group: usize| {
         if !enabled(name) {
             return Ok(());
@@ -710,6 +1284,33 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         // base64 of `ssn 123-45-6789 ; ` (18 bytes, 24 characters, no padding), one run.
         ("base64-text", cut(repeat("c3NuIDEyMy00NS02Nzg5IDsg"))),
         ("base64-short-runs", cut(repeat("c3NuIDEyMy00NS02 "))),
+        // The detectors and decoders added for the remaining evasions (2026-12-03): names
+        // without dates, dates that almost complete, HL7 names, every encoding a token every
+        // few bytes, nested and other encodings of text in one run, split values everywhere,
+        // tags that never close, credentials that never reach a host.
+        ("names-no-date", cut(repeat("Jane Roe "))),
+        ("caps-names", cut(repeat("JANE ROE "))),
+        ("name-date-near-miss", cut(repeat("Jane Roe 1980-01-"))),
+        ("hl7-names", cut(repeat("Wynn^Xena^"))),
+        ("html-entities", cut(repeat("&hyphen;"))),
+        ("percent", cut(repeat("%2D"))),
+        ("percent-utf8", cut(repeat("%E2%80%91"))),
+        ("quoted-printable", cut(repeat("=2D"))),
+        ("qp-soft-breaks", cut(repeat("=\n"))),
+        ("spaced-digits", cut(repeat("1 2 3 - "))),
+        ("user-pass-at", cut(repeat(" u:pw1@h"))),
+        ("creds-near-miss", cut(repeat(" user:pass"))),
+        ("pass-symbols", cut(repeat("p@ss="))),
+        // base32 of `ssn 123-45-6789 ; x ` (20 bytes, 32 characters), one run.
+        ("base32-text", cut(repeat("ONZW4IBRGIZS2NBVFU3DOOBZEA5SA6BA"))),
+        // hex of `ssn 123-45-6789 ; `, one run.
+        ("hex-text", cut(repeat("73736e203132332d34352d36373839203b20"))),
+        // base64 of base64 of `ssn 123-45-6789 ; `, one run.
+        ("base64-nested", cut(repeat("YzNOdUlERXlNeTAwTlMwMk56ZzVJRHNn"))),
+        ("split-lines", cut(repeat("123-45\n-6789 ;\n"))),
+        ("json-glue", cut(repeat("\"a\",\n\"b\": \""))),
+        ("open-tags", cut(repeat("<abcdefghij"))),
+        ("tags", cut(repeat("<b>"))),
     ]
 }
 
@@ -1111,6 +1712,435 @@ mod tests {
             ..GuardConfig::default()
         };
         assert!(scan(clean, &cfg).is_empty());
+    }
+
+    /// Asserts each text is found by `detector` (default configuration unless `cfg`).
+    fn assert_found(cases: &[&str], detector: &str, cfg: &GuardConfig) {
+        for text in cases {
+            let found: Vec<String> = scan(text, cfg).into_iter().map(|f| f.detector).collect();
+            assert!(found.iter().any(|d| d == detector), "{text:?}: {found:?}");
+        }
+    }
+
+    fn assert_clean(cases: &[&str], cfg: &GuardConfig) {
+        for text in cases {
+            let found = scan(text, cfg);
+            assert!(found.is_empty(), "{text:?}: {found:?}");
+        }
+    }
+
+    fn people() -> GuardConfig {
+        GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_name_right_beside_a_birth_date_without_a_label_is_phi() {
+        assert_found(
+            &[
+                "Jane Roe 1980-01-02",
+                "Dee Orr 1980-01-02",
+                "Vance, Olga (1980-01-04)",
+                "PID|1||12345^^^HOSP^MR||Wynn^Xena||19800112|F",
+                "JANE ROE 02/01/1980",
+                "Jane Q. Roe, January 2, 1980",
+                "Uma Voss 12 Mar 1975",
+                "<name>Jane O'Neil-Roe</name> 1980.01.02",
+                "test_export[Jane Roe 1980-01-02]",
+                "[\"Jane Roe\", \"1980-01-02\"]",
+                "Jane Roe 2019-12-31",
+                "1980-01-02 Jane Roe",
+                "02/01/1980, ROE, JANE",
+            ],
+            "name-with-date",
+            &GuardConfig::default(),
+        );
+        // The finding is the name and the date, and never shows either.
+        let f = scan("x Jane Roe 1980-01-02 y", &GuardConfig::default());
+        assert_eq!(f[0].span("x Jane Roe 1980-01-02 y"), Some("Jane Roe 1980-01-02"));
+        assert!(!format!("{f:?}").contains("Roe") && !format!("{f:?}").contains("1980"));
+    }
+
+    #[test]
+    fn release_dates_timestamps_and_versions_beside_capitalised_words_are_not_names() {
+        assert_clean(
+            &[
+                "Release Notes 2019-03-02",
+                "Sprint Review 2018-05-01",
+                "Hotfix Release 2026-12-03",
+                "Cutover Weekend 2026-12-05",
+                "Alice Smith 2026-12-03",
+                "Jane Roe 2015-03-02T10:15:00Z",
+                "Jane Roe 2015-03-02 10:15",
+                "Jane Roe 19800102345",
+                "DATE OF BIRTH: 1980-01-02",
+                "SSN DOB 1980-01-02",
+                "Python Runtime 3.11.2",
+                "Node Version 18.04.1",
+                "Build 1.2.3-rc.1+build.5 2026-12-03T10:15:00Z",
+                "Copyright Acme 2015-2019",
+                "Monday, March 4, 2019",
+                "Created 2019-03-02 by Jane",
+                "2019-03-02 10:15 Jane Roe",
+                "2019-03-02T10:15:00Z Jane Roe",
+                "2019-03-02 INFO Server Started",
+                "2026-12-03 Alice Smith",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn names_written_in_capitals_name_a_person_for_a_birth_date() {
+        assert_found(
+            &[
+                "JANE ROE DOB 1980-01-02",
+                "MARY XU DOB: 1980-01-02",
+                "DOB 1980-01-02 JANE ROE",
+                "{\n  \"n\": \"JANE ROE\",\n  \"dob\": \"1980-01-02\"\n}",
+            ],
+            "dob-with-name",
+            &GuardConfig::default(),
+        );
+        // Capitals that name nobody: a birth date without a person stays unreported.
+        assert_clean(
+            &["DATE OF BIRTH: 1980-01-02", "SSN DOB 1980-01-02", "TODO DOB 1980-01-02"],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn detector_names_lists_every_detector_and_disable_refuses_others() {
+        let mut built_in: Vec<&str> = detectors().iter().map(|d| d.name).collect();
+        built_in.extend(["mrn", "password-assignment"]);
+        built_in.sort_unstable();
+        built_in.dedup();
+        let mut listed = DETECTOR_NAMES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(built_in, listed);
+        assert!(SPLIT_DETECTORS.iter().all(|d| DETECTOR_NAMES.contains(d)));
+        let typo = GuardSection {
+            disable: vec!["high-entrpy".into()],
+            ..GuardSection::default()
+        };
+        let e = typo.compile().unwrap_err();
+        assert!(e.contains("[guard] disable") && e.contains("high-entropy"), "{e}");
+    }
+
+    #[test]
+    fn not_names_is_sorted_for_its_binary_search() {
+        assert!(NOT_NAMES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn html_entities_percent_encoding_and_quoted_printable_hide_nothing() {
+        let cases: &[(&str, &str)] = &[
+            ("id 123&hyphen;45&dash;6789", "xml+unicode"),
+            ("id 123&minus;45&ndash;6789", "xml+unicode"),
+            ("id 123&amp;hyphen;45&amp;hyphen;6789", "xml+unicode"),
+            ("ssn 123%2D45%2d6789", "percent"),
+            ("id 123%E2%80%9145%E2%80%916789", "percent+unicode"),
+            ("id 123=2D45=2D6789", "quoted-printable"),
+            ("id =31=32=33=2D=34=35=2D=36=37=38=39", "quoted-printable"),
+            ("id 123-45=\n-6789", "quoted-printable"),
+            ("id 123=E2=80=9145=E2=80=916789", "quoted-printable+unicode"),
+        ];
+        for (text, label) in cases {
+            let found = seen(text);
+            assert!(
+                found.contains(&("us-ssn".into(), Some(label.to_string()))),
+                "{text:?}: {found:?}"
+            );
+        }
+        assert_found(
+            &[
+                "-----BEGIN&nbsp;PRIVATE&nbsp;KEY-----",
+                "k=%2D%2D%2D%2D%2DBEGIN%20PRIVATE%20KEY",
+            ],
+            "private-key",
+            &GuardConfig::default(),
+        );
+        assert_found(
+            &["patient&lowbar;email&colon; jane&commat;example.org"],
+            "patient-contact",
+            &GuardConfig::default(),
+        );
+        // Look-alikes: assignments, sizes, printf formats and URLs with ordinary escapes.
+        assert_clean(
+            &[
+                "width=20px height=3D depth=0A",
+                "done 100%25, next %d items, %20s padded",
+                "https://example.org/search?q=release%20notes&page=2",
+                "a &amp; b &nbsp; c &copy; d &unknown; e",
+                "x =\n  y",
+                "coverage=85 threshold=80",
+            ],
+            &GuardConfig::default(),
+        );
+        // A labelled SSN after `=` keeps its digits (`=31` alone is not decoded).
+        assert_found(&["ssn=312456789", "ssn=219451120"], "us-ssn", &GuardConfig::default());
+    }
+
+    #[test]
+    fn nested_short_base32_and_hex_encodings_are_unwrapped() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let hex = |s: &str| hex::encode(s);
+        let b32 = |s: &str| {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+            let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
+            for b in s.bytes() {
+                acc = (acc << 8) | u32::from(b);
+                bits += 8;
+                while bits >= 5 {
+                    bits -= 5;
+                    out.push(char::from(A[((acc >> bits) & 31) as usize]));
+                }
+            }
+            if bits > 0 {
+                out.push(char::from(A[((acc << (5 - bits)) & 31) as usize]));
+            }
+            out
+        };
+        let ssn = "SSN 123-45-6789";
+        let cases = [
+            (format!("v={}", b64(&b64(ssn))), "base64"),
+            (format!("v={}", b64(&b64(&b64(ssn)))), "base64"),
+            (format!("v={}", b32(ssn)), "base32"),
+            (format!("v={}", b32(ssn).to_lowercase()), "base32"),
+            (format!("v={}", hex(ssn)), "hex"),
+            (format!("v={}", b64(&hex(ssn))), "base64+hex"),
+            (format!("v={}", hex(&b64(ssn))), "base64+hex"),
+            (format!("v={}", b64("123-45-6789")), "base64"),
+            (format!("v={}", b64("123%2D45%2D6789")), "percent+base64"),
+        ];
+        for (text, label) in &cases {
+            let found = seen(text);
+            assert!(
+                found.contains(&("us-ssn".into(), Some(label.to_string()))),
+                "{text:?}: {found:?}"
+            );
+            // Redaction removes the whole outer run.
+            let f = scan(text, &GuardConfig::default());
+            assert_eq!(redact(text, &f), "v=[REDACTED:us-ssn]", "{text}");
+        }
+        // Four levels is past the depth limit: documented, not found.
+        assert!(seen(&b64(&b64(&b64(&b64(ssn))))).is_empty());
+        // Digests, SHAs, UUIDs, constants in capitals, identifiers and short words are no text.
+        assert_clean(
+            &[
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 md5 d41d8cd98f00b204e9800998ecf8427e",
+                "id 550e8400-e29b-41d4-a716-446655440000",
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567 MAX_CONNECTIONS_PER_HOST DEFAULTTIMEOUTSECONDS",
+                "deadbeefcafebabe0123456789abcdef 0011223344556677",
+                "getUserById TestCaseNumber12 parseHttpHeaders2 testLoginRedirects",
+                "2026-12-03T10:15:00Z 1733220000 port 5432 version 1.2.3-rc.1+build.5",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn base64_glued_behind_other_base64_characters_is_read() {
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        // 24 random-looking bytes, then the value: the run is mostly not text.
+        let mut bytes: Vec<u8> = (0u8..24).map(|i| i.wrapping_mul(97).wrapping_add(151)).collect();
+        bytes.extend_from_slice(b"SSN 123-45-6789 and more text");
+        let text = format!("blob {}", b64(&bytes));
+        assert!(
+            seen(&text).contains(&("us-ssn".into(), Some("base64".into()))),
+            "{:?}",
+            seen(&text)
+        );
+        assert!(
+            seen(&format!(
+                "k=AkIaIoSfOdNn7ExAmPlE{}",
+                b64(b"SSN 123-45-6789 and more text")
+            ))
+            .iter()
+            .any(|(d, _)| d == "us-ssn")
+        );
+    }
+
+    #[test]
+    fn spaced_out_ssn_digits_are_an_ssn() {
+        assert_found(
+            &[
+                "id 1 2 3 - 4 5 - 6 7 8 9",
+                "id 1 2 3-4 5-6 7 8 9",
+                "SSN: 1 2 3 4 5 6 7 8 9",
+                "ssn 1  2  3 - 4  5 - 6  7  8  9",
+            ],
+            "us-ssn",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "1 2 3 4 5 6 7 8 9 10",
+                "0 1 2 3 - 4 5 - 6 7 8 9 0",
+                "table 1 2 3 - 4 5 - 6 7 8",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_bare_nine_digit_number_is_an_ssn_when_labelled_as_a_persons_id() {
+        assert_found(
+            &[
+                "patient_id: 219451100",
+                "memberId=219451100",
+                "subscriber number 219-45-1100",
+                "{\"patientId\": \"219451100\"}",
+                "SSN 219451100",
+            ],
+            "us-ssn",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "build_id: 219451100",
+                "run 219451100 took 3s",
+                "patient_id: 2194511001",
+                "patient_id: 000451100",
+                "member count 219451100",
+                "port 5432 pid 219451100",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn credentials_before_a_host_without_a_scheme_are_found() {
+        assert_found(
+            &[
+                "admin:hunter2@db.internal",
+                "connect app:s3cr3t@10.0.0.5",
+                "target=\"app:S3cret!@cache\"",
+                "rsync backup:Backup2026@files.example.org:873",
+                "proxy=user:Pr0xyPass@proxy.corp.example:3128",
+                "app:pw123@api.default.svc",
+            ],
+            "password-in-url",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "image alpine:3.18@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "org.slf4j:slf4j-api@1.7.36",
+                "mailto:jane@example.org",
+                "Contact:jane@example.org",
+                "git@github.com:acme/api.git",
+                "pkg:npm/%40angular/core@17.0.0",
+                "ssh deploy@host -p 22; user@host:22",
+                "tool:gotestsum@v1.11.0",
+                "PackageSupplier: Organization:Acme (acme@example.org)",
+                // Ward's OIDC identities are namespaced mail addresses.
+                "actor staff:jane@example.org",
+                "by staff:jane.roe2@hospital.example.org",
+                "a:b@c",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn aws_key_ids_with_their_case_toggled_are_keys() {
+        assert_found(
+            &[
+                "key akiaIOSFODNN7EXAMPLE",
+                "key AkIaIoSfOdNn7ExAmPlE",
+                "key Akiaiosfodnn7example",
+                "key=asiaIOSFODNN7EXAMPL3",
+                "1980-01-02AkIaIoSfOdNn7ExAmPlE",
+                "key AKIA IOSF ODNN 7EXA MPLE",
+                "key AKIA-IOSF-ODNN-7EXA-MPLE",
+            ],
+            "aws-access-key",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "zone asiaSoutheast1Region",
+                "role aidaServiceRole2Test",
+                "myakiaIOSFODNN7EXAMPLEvalue",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn password_labels_spelled_with_symbols_are_found_in_peoples_text() {
+        assert_found(
+            &[
+                "p@ssword=Tr0ub4dor",
+                "pa$$w0rd: Tr0ub4dor&3",
+                "P4SS=Tr0ub4dorX",
+                "pa$$=hunter22",
+                "p@sswd=hunter22",
+            ],
+            "password-assignment",
+            &people(),
+        );
+        assert_clean(
+            &[
+                "p@ssword=${PW}",
+                "passage=abcdefgh",
+                "bypass=abcdefgh",
+                "compass: northwest",
+                "pa$$word: required",
+            ],
+            &people(),
+        );
+        assert_clean(&["p@ssword=Tr0ub4dor"], &GuardConfig::default());
+    }
+
+    #[test]
+    fn a_value_split_across_lines_fields_or_tags_is_joined() {
+        let cases = [
+            ("note 123-45\n-6789 end", "us-ssn"),
+            ("{\n  \"a\": \"123-45\",\n  \"b\": \"-6789\"\n}\n", "us-ssn"),
+            ("{\"a\":\"123-45\",\"b\":\"-6789\"}", "us-ssn"),
+            ("a: 123-45\nb: -6789\n", "us-ssn"),
+            ("<td>123-45</td>\n<td>-6789</td>", "us-ssn"),
+            ("id 123-45<b/>-6789", "us-ssn"),
+            ("s = \"123-45\" + \"-6789\"", "us-ssn"),
+            ("[\"123-45\", \"-6789\"]", "us-ssn"),
+            ("k = \"AKIAIOSFOD\" +\n    \"NN7EXAMPLE\"", "aws-access-key"),
+            ("-----BEGIN PRIV\nATE KEY-----", "private-key"),
+        ];
+        for (text, detector) in cases {
+            let found = seen(text);
+            assert!(
+                found
+                    .iter()
+                    .any(|(d, v)| d == detector && v.as_deref().is_some_and(|v| v.contains("split"))),
+                "{text:?}: {found:?}"
+            );
+            let f = scan(text, &GuardConfig::default());
+            assert!(!format!("{f:?}").contains("6789"));
+            // Redaction removes both parts.
+            let r = redact(text, &f);
+            assert!(
+                !r.contains("123-45") && !r.contains("6789") && !r.contains("AKIA"),
+                "{r}"
+            );
+        }
+        // Names and dates in adjacent fields are not joined; numbers in a pretty-printed report
+        // are not an SSN; wrapped base64 is not one high-entropy run.
+        assert_clean(
+            &[
+                "{\n  \"name\": \"Jane Roe\",\n  \"released\": \"2015-03-02\"\n}",
+                "{\n  \"startLine\": 123,\n  \"startColumn\": 45,\n  \"endLine\": 6789\n}",
+                "<testcase name=\"a\" time=\"0.123\"/>\n<testcase name=\"b\" time=\"45\"/>",
+                "a < b and c > d\nx <= 123-45\n",
+            ],
+            &GuardConfig::default(),
+        );
     }
 
     fn toml_like() -> GuardSection {

@@ -40,7 +40,48 @@ fn values() -> Vec<(&'static str, String)> {
             "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlc2lnbmF0dXJl".into(),
         ),
         ("password-in-url", "postgres://app:s3cr3t@db.internal:5432/app".into()),
+        // The forms found attacking the binary at the end of the last session.
+        ("name-with-date", "Jane Roe 1980-01-02".into()),
+        ("name-with-date", "Roe^Jane||19800102".into()),
+        ("dob-with-name", "JANE ROE DOB 1980-01-02".into()),
+        ("us-ssn", "patient_id 219451100".into()),
+        ("us-ssn", "1 2 3 - 4 5 - 6 7 8 9".into()),
+        ("password-in-url", "admin:hunter2@db.internal:5432".into()),
+        ("aws-access-key", "AkIaIoSfOdNn7ExAmPlE".into()),
     ]
+}
+
+/// HTML's named entity for a character, where it has one.
+fn html_entity(c: char) -> Option<&'static str> {
+    Some(match c {
+        '-' => "&hyphen;",
+        ':' => "&colon;",
+        '@' => "&commat;",
+        '_' => "&lowbar;",
+        '.' => "&period;",
+        '/' => "&sol;",
+        '|' => "&verbar;",
+        '^' => "&Hat;",
+        ' ' => "&nbsp;",
+        _ => return None,
+    })
+}
+
+fn b32(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
+    for b in s.bytes() {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(A[((acc >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(A[((acc << (5 - bits)) & 31) as usize]));
+    }
+    out
 }
 
 /// The character to encode: the first hyphen, else the middle one.
@@ -81,8 +122,8 @@ fn cyrillic(c: char) -> Option<char> {
     })
 }
 
-/// `(encoding, encoded)`, or `None` when the encoding does not apply to the value.
-fn encodings(value: &str) -> Vec<(&'static str, String)> {
+/// `(encoding, encoded)`: only the encodings that apply to the value.
+fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     let at = pick(value);
     let c = value[at..].chars().next().expect("a character");
     let code = u32::from(c);
@@ -117,6 +158,47 @@ fn encodings(value: &str) -> Vec<(&'static str, String)> {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("note: {value}")),
         ),
     ];
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let next = value[at + c.len_utf8()..].chars().next();
+    out.push(("percent", replace_at(value, at, &format!("%{:02X}", code & 0xff))));
+    if code < 0x80 {
+        // Quoted-printable: the character and the next as a run (`=31=32`), a soft break.
+        let two = match next {
+            Some(n) if n.is_ascii() => format!("={code:02X}={:02X}", u32::from(n)),
+            _ => format!("={code:02X}"),
+        };
+        let skip = next.filter(char::is_ascii).map_or(0, char::len_utf8);
+        out.push((
+            "quoted-printable",
+            format!("{}{two}{}", &value[..at], &value[at + c.len_utf8() + skip..]),
+        ));
+        out.push(("qp-soft-break", format!("{}=\n{}", &value[..at + 1], &value[at + 1..])));
+    }
+    if let Some(e) = html_entity(c) {
+        out.push(("html-entity", replace_at(value, at, e)));
+    }
+    out.push(("base64-twice", b64(&b64(&format!("id {value} end")))));
+    out.push(("base32", b32(&format!("id {value} end"))));
+    out.push(("hex", hex::encode(format!("id {value} end"))));
+    out.push((
+        "percent-in-base64",
+        b64(&format!(
+            "id {} end",
+            replace_at(value, at, &format!("%{:02X}", code & 0xff))
+        )),
+    ));
+    // Split over two lines, and over two JSON fields, where the detector reads the joined view
+    // (values, not names and dates) and the cut is not beside a space.
+    // A key id in lower or mixed case must stand alone, and joining two JSON fields glues it to
+    // the previous field's value: only key ids in capitals are split here (a known limit).
+    let splittable = ward_evidence::guard::SPLIT_DETECTORS.contains(&detector)
+        && (detector != "aws-access-key" || !value.bytes().any(|b| b.is_ascii_lowercase()))
+        && c != ' '
+        && value[..at].chars().next_back().is_some_and(|p| p != ' ');
+    if splittable {
+        out.push(("split-line", format!("{}\n{}", &value[..at], &value[at..])));
+        out.push(("split-fields", format!("{}\", \"b\": \"{}", &value[..at], &value[at..])));
+    }
     if value.contains('-') {
         out.push(("unicode-hyphen", value.replacen('-', "\u{2011}", 1)));
         out.push(("minus-sign", value.replace('-', "\u{2212}")));
@@ -189,7 +271,7 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
     let (mut cases, mut missed) = (0usize, Vec::new());
     let mut per_encoding = std::collections::BTreeMap::<&str, usize>::new();
     for (detector, value) in values() {
-        for (encoding, encoded) in encodings(&value) {
+        for (encoding, encoded) in encodings(detector, &value) {
             for (carrier, doc) in carriers(&encoded) {
                 cases += 1;
                 *per_encoding.entry(encoding).or_default() += 1;
@@ -314,6 +396,17 @@ fn clean_documents() -> Vec<(String, String)> {
         let text = std::fs::read_to_string(dir.join(name)).expect("fixture");
         out.push((name.to_string(), text));
     }
+    // Look-alikes of the forms added for the last evasions: image digests, package coordinates,
+    // mail addresses with a field name, release titles with dates, ports, versions, camelCase
+    // region names, percent-encoded URLs, hex digests in paths.
+    out.push((
+        "look-alikes.json".into(),
+        format!(
+            "{{\n  \"image\": \"alpine:3.18@sha256:{}\",\n  \"maven\": \"org.slf4j:slf4j-api@1.7.36\",\n  \"author\": \"mailto:jane@example.org\",\n  \"title\": \"Release Notes 2019-03-02\",\n  \"sprint\": \"Sprint Review 2026-12-03\",\n  \"built\": \"Jane Roe 2015-03-02T10:15:00Z\",\n  \"listen\": \"0.0.0.0:8443\",\n  \"zone\": \"asiaSoutheast1Region\",\n  \"url\": \"https://example.org/a%20b?q=release%2Dnotes\",\n  \"path\": \"cache/{}/index.json\",\n  \"coverage\": \"width=20 threshold=85\",\n  \"build_id\": 219451100,\n  \"startLine\": 123,\n  \"startColumn\": 45,\n  \"endLine\": 6789\n}}\n",
+            hex_of("image"),
+            hex_of("cache")
+        ),
+    ));
     for i in 0..16 {
         let sha = hex_of(&format!("artifact {i}"));
         let git = &hex_of(&format!("commit {i}"))[..40];
@@ -388,7 +481,10 @@ proptest::proptest! {
             "\\U0000002D", "\\", "123", "45", "6789", "-", " ", "\n", "ssn ", "Ѕ", "Ρ", "\u{200B}",
             "\u{AD}", "\u{2011}", "１", "é", "e\u{301}", "ﷺ", "U1NOIDEyMy00NS02Nzg5", "=", "+", "/",
             "_", "AKIA", "akia", "IOSFODNN7EXAMPLE", "dob ", "born ", "1980-01-02", "Jane Roe ",
-            "-----BEGIN ", "PRIVATE KEY-----",
+            "-----BEGIN ", "PRIVATE KEY-----", "%2D", "%E2%80%91", "=2D", "=31=32", "=\n", "&hyphen;",
+            "&nbsp;", "<b/>", "</td><td>", "\",\n  \"b\": \"", "\" + \"", "GEZDGLJUGUWTMNZYHE", "3132332d3435",
+            "MTIzLTQ1LTY3ODk=", "1 2 3 - ", "4 5 - 6 7 8 9", "admin:pw@db", "Roe^Jane||", "19800102", "JANE ROE ",
+            "AkIaIoSfOdNn7ExAmPlE",
         ]),
         0..60,
     )) {
@@ -402,8 +498,26 @@ proptest::proptest! {
         }
         let cleaned = ward_evidence::guard::redact(&text, &found);
         let spans: Vec<&str> = found.iter().filter_map(|f| f.span(&text)).collect();
+        // Where each finding starts in the original: a span found again after redaction
+        // survived only if none of its occurrences in the original was left unfound (a value
+        // glued to a neighbour — `…PlEU1NO…` — can stand alone once the neighbour is redacted:
+        // another occurrence, not a survivor).
+        let line_starts: Vec<usize> =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let covered: Vec<(usize, usize)> = found
+            .iter()
+            .filter_map(|f| {
+                let start = line_starts.get(f.line - 1)? + f.column - 1;
+                Some((start, start + f.span(&text)?.len()))
+            })
+            .collect();
+        let unfound_elsewhere = |s: &str| {
+            text.match_indices(s)
+                .any(|(i, _)| !covered.iter().any(|&(a, b)| a <= i && i + s.len() <= b))
+        };
         for f in scan(&cleaned, &GuardConfig::default()) {
-            proptest::prop_assert!(!f.span(&cleaned).is_some_and(|s| spans.contains(&s)), "{f:?} survived");
+            let survived = f.span(&cleaned).is_some_and(|s| spans.contains(&s) && !unfound_elsewhere(s));
+            proptest::prop_assert!(!survived, "{f:?} survived");
         }
     }
 }

@@ -49,7 +49,8 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             "base64-run" | "base64-39" => &["high-entropy"],
             "jwt-prefix" => &["jwt"],
             "patient-phone" => &["patient-contact"],
-            "ssn-many" | "base64-text" => &["us-ssn"],
+            "ssn-many" | "base64-text" | "base32-text" | "hex-text" | "base64-nested" | "split-lines" => &["us-ssn"],
+            "user-pass-at" => &["password-in-url"],
             // `AKIAAKIA…` in capitals is key-shaped wherever it stands: a value glued to a
             // word or followed by more characters is still reported (no word boundary saves it).
             "aws-prefix" => &["aws-access-key"],

@@ -2,56 +2,78 @@
 //! decoding, and what a person reads after Unicode folding.
 //!
 //! - [`decoded`] — one left-to-right pass that (a) decodes XML character references
-//!   (`&#45;`, `&#x2D;`) and the five predefined entities, with one more level after `&amp;`
-//!   (`&amp;#45;` is stored by an XML parser as `&#45;`, which any HTML or XML view renders as
-//!   `-`), (b) drops CDATA markers so that `<![CDATA[123-45]]><![CDATA[-6789]]>` reads as one
-//!   value, (c) decodes JSON and TOML backslash escapes (`\u002d`, surrogate pairs, `\U0001F600`,
-//!   `\x2d`, `\n`, `\"`, …) and (d) folds Unicode: zero-width and other invisible characters
-//!   (U+200B–U+200F, U+FEFF, soft hyphen U+00AD, bidi controls, variation selectors, tags) are
-//!   dropped, Unicode hyphens and minus signs become `-`, Unicode spaces a space, every other
-//!   character its NFKD compatibility decomposition without combining marks (fullwidth
-//!   `１２３` → `123`, `ﬁ` → `fi`, `é` → `e`) — only when that is no longer than the character
-//!   itself, so the view never grows — and Cyrillic, Greek and other look-alikes of Latin letters
-//!   their Latin letter ([`confusable`], a subset of Unicode TR39 `confusables.txt`).
-//!   `None` when nothing changed: the raw scan already judged that text.
-//! - [`base64`] — every run of at least [`MIN_BASE64`] base64 characters (standard or URL-safe
-//!   alphabet, padding optional; not a hex digest, git SHA or UUID) that decodes — at one of the
-//!   four alignments — to mostly printable UTF-8, one run per line. One level: a decoded run is
-//!   not decoded again.
+//!   (`&#45;`, `&#x2D;`), the five predefined entities and HTML's named entities for punctuation,
+//!   spaces, dashes and invisible characters (`&hyphen;`, `&minus;`, `&nbsp;`, `&shy;`), with one
+//!   more level after `&amp;` (`&amp;#45;` is stored by an XML parser as `&#45;`, which any HTML
+//!   or XML view renders as `-`), (b) drops CDATA markers so that
+//!   `<![CDATA[123-45]]><![CDATA[-6789]]>` reads as one value, (c) decodes JSON and TOML
+//!   backslash escapes (`\u002d`, surrogate pairs, `\U0001F600`, `\x2d`, `\n`, `\"`, …), URL
+//!   percent-encoding (`%2D`, `%E2%80%91`) and quoted-printable (`=2D`, soft line breaks; see
+//!   `quoted_printable` for when `=XX` is left alone) and (d) folds Unicode: zero-width and
+//!   other invisible characters (U+200B–U+200F, U+FEFF, soft hyphen U+00AD, bidi controls,
+//!   variation selectors, tags) are dropped, Unicode hyphens and minus signs become `-`, Unicode
+//!   spaces a space, every other character its NFKD compatibility decomposition without combining
+//!   marks (fullwidth `１２３` → `123`, `ﬁ` → `fi`, `é` → `e`) — only when that is no longer than
+//!   the character itself, so the view never grows — and Cyrillic, Greek and other look-alikes of
+//!   Latin letters their Latin letter ([`confusable`], a subset of Unicode TR39
+//!   `confusables.txt`). `None` when nothing changed: the raw scan already judged that text.
+//! - [`joined`] — the glue between the parts of a split value dropped (line breaks with the
+//!   indentation and field name after them, tags, string concatenations).
+//! - [`encoded_runs`] — every run of at least [`MIN_RUN`] base64 characters that decodes, as
+//!   hex, base32 or base64 (standard or URL-safe alphabet, padding optional, at one of the four
+//!   alignments), to printable UTF-8, one run per line. One level: the guard calls it again on
+//!   its result for nested encodings.
 //!
-//! Each view is built in one pass, linear in its input, and is never longer than it (base64:
-//! three quarters of it, plus a newline per run). A [`View`] maps every span of its text back to
+//! Each view is built in one pass, linear in its input, and is never longer than it (encoded
+//! runs: three quarters of it, plus a newline per run). A [`View`] maps every span of its text back to
 //! the span of the original it came from: a decoded token maps to the whole encoded token (so a
 //! redaction of that span removes the encoded value), a run of unchanged bytes byte for byte.
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-/// Shortest base64 run that is decoded (12 bytes once decoded).
-pub const MIN_BASE64: usize = 16;
+/// Shortest encoded run that is decoded: 12 base64 characters (9 bytes once decoded, a
+/// nine-digit SSN), 15 base32 or 18 hex characters give as much.
+pub const MIN_RUN: usize = 12;
 
 /// What produced a part of a view (bits of [`View::kinds`]).
 pub mod kind {
-    /// An XML character reference or predefined entity.
-    pub const XML: u8 = 1;
+    /// An XML character reference, predefined entity or HTML named entity.
+    pub const XML: u16 = 1;
     /// A CDATA marker (dropped).
-    pub const CDATA: u8 = 2;
+    pub const CDATA: u16 = 2;
     /// A JSON or TOML backslash escape.
-    pub const ESCAPE: u8 = 4;
+    pub const ESCAPE: u16 = 4;
     /// Unicode folding: NFKD, invisible characters, look-alikes.
-    pub const UNICODE: u8 = 8;
+    pub const UNICODE: u16 = 8;
     /// A decoded base64 run.
-    pub const BASE64: u8 = 16;
+    pub const BASE64: u16 = 16;
+    /// URL percent-encoding (`%2D`, `%E2%80%91`).
+    pub const PERCENT: u16 = 32;
+    /// Quoted-printable (`=2D`, a soft line break `=` + newline).
+    pub const QP: u16 = 64;
+    /// A decoded base32 run.
+    pub const BASE32: u16 = 128;
+    /// A decoded hex run.
+    pub const HEX: u16 = 256;
+    /// Glue between two parts of a split value (a line break and the field name after it, a
+    /// tag, a string concatenation), dropped.
+    pub const SPLIT: u16 = 512;
 }
 
 /// The name of a set of kinds, e.g. `xml+unicode` (static words only: never any text).
-pub fn label(kinds: u8) -> String {
+pub fn label(kinds: u16) -> String {
     let names = [
         (kind::XML, "xml"),
         (kind::CDATA, "cdata"),
         (kind::ESCAPE, "escape"),
+        (kind::PERCENT, "percent"),
+        (kind::QP, "quoted-printable"),
         (kind::UNICODE, "unicode"),
         (kind::BASE64, "base64"),
+        (kind::BASE32, "base32"),
+        (kind::HEX, "hex"),
+        (kind::SPLIT, "split"),
     ];
     names
         .iter()
@@ -70,7 +92,7 @@ struct Seg {
     view: u32,
     orig: u32,
     orig_end: u32,
-    kind: u8,
+    kind: u16,
 }
 
 /// A decoded text and the way back to the original.
@@ -80,7 +102,7 @@ pub struct View {
     pub text: String,
     segs: Vec<Seg>,
     /// Every kind of decoding that changed something.
-    pub kinds: u8,
+    pub kinds: u16,
 }
 
 impl View {
@@ -108,17 +130,25 @@ impl View {
 
     /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at;
     /// the view's kinds when none is inside, e.g. a name keyword decoded elsewhere).
-    pub fn kinds_in(&self, start: usize, end: usize) -> u8 {
+    pub fn kinds_in(&self, start: usize, end: usize) -> u16 {
+        match self.kinds_within(start, end) {
+            0 => self.kinds,
+            k => k,
+        }
+    }
+
+    /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at),
+    /// 0 when the span is unchanged bytes.
+    pub fn kinds_within(&self, start: usize, end: usize) -> u16 {
         let first = self
             .segs
             .partition_point(|s| (s.view as usize) <= start)
             .saturating_sub(1);
-        let k = self.segs[first.min(self.segs.len())..]
+        self.segs[first.min(self.segs.len())..]
             .iter()
             .take_while(|s| (s.view as usize) < end)
             .take(4096)
-            .fold(0, |k, s| k | s.kind);
-        if k == 0 { self.kinds } else { k }
+            .fold(0, |k, s| k | s.kind)
     }
 }
 
@@ -126,7 +156,7 @@ struct Builder<'a> {
     src: &'a str,
     out: String,
     segs: Vec<Seg>,
-    kinds: u8,
+    kinds: u16,
     /// Start of the bytes not yet copied (unchanged since the last token).
     pending: usize,
 }
@@ -161,8 +191,22 @@ impl<'a> Builder<'a> {
     }
 
     /// The original's `from..to` is read as `text` (a decoded token).
-    fn token(&mut self, from: usize, to: usize, kind: u8, text: &str) {
+    fn token(&mut self, from: usize, to: usize, kind: u16, text: &str) {
         self.flush(from);
+        // Dropped tokens one after another (blank lines, CDATA markers, invisible characters)
+        // are one segment: a run of them costs one, not one each.
+        if text.is_empty()
+            && let Some(s) = self.segs.last_mut()
+            && s.kind != 0
+            && s.view as usize == self.out.len()
+            && s.orig_end as usize == from
+        {
+            s.orig_end = to as u32;
+            s.kind |= kind;
+            self.kinds |= kind;
+            self.pending = to;
+            return;
+        }
         self.segs.push(Seg {
             view: self.out.len() as u32,
             orig: from as u32,
@@ -196,14 +240,18 @@ pub fn decoded(src: &str) -> Option<View> {
     let mut b = Builder::new(src);
     let mut buf = String::new();
     let mut i = 0;
+    // Where the last quoted-printable token ended (a run of them is decoded whatever it holds).
+    let mut qp_end = usize::MAX;
     while i < bytes.len() {
         let c = bytes[i];
         // A token: its end, what it decodes to (a char), its kind.
-        let token: Option<(usize, Option<char>, u8)> = match c {
+        let token: Option<(usize, Option<char>, u16)> = match c {
             b'&' => xml_reference(bytes, i).map(|(end, ch)| (end, Some(ch), kind::XML)),
             b'<' if bytes[i..].starts_with(b"<![CDATA[") => Some((i + 9, None, kind::CDATA)),
             b']' if bytes[i..].starts_with(b"]]>") => Some((i + 3, None, kind::CDATA)),
             b'\\' => escape(bytes, i).map(|(end, ch)| (end, Some(ch), kind::ESCAPE)),
+            b'%' => encoded_char(bytes, i, b'%', false).map(|(end, ch)| (end, Some(ch), kind::PERCENT)),
+            b'=' => quoted_printable(bytes, i, qp_end == i).inspect(|t| qp_end = t.0),
             _ if c >= 0x80 => {
                 let ch = src[i..].chars().next().unwrap_or('\u{FFFD}');
                 let end = i + ch.len_utf8();
@@ -241,6 +289,56 @@ pub fn decoded(src: &str) -> Option<View> {
     b.finish()
 }
 
+/// Two hex digits at `at` (upper case only when `upper`), as a byte.
+fn hex_byte(bytes: &[u8], at: usize, upper: bool) -> Option<u8> {
+    let digits = bytes.get(at..at + 2)?;
+    let ok = |b: &u8| b.is_ascii_digit() || (b'A'..=b'F').contains(b) || (!upper && (b'a'..=b'f').contains(b));
+    if !digits.iter().all(ok) {
+        return None;
+    }
+    u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// `%XX` (or `=XX`: `mark`) at `at`, with as many more as a UTF-8 sequence needs
+/// (`%E2%80%91`): its end and its character. Never more bytes out than in (three per byte in).
+fn encoded_char(bytes: &[u8], at: usize, mark: u8, upper: bool) -> Option<(usize, char)> {
+    let lead = hex_byte(bytes, at + 1, upper)?;
+    let n = match lead {
+        0..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let mut seq = [lead, 0, 0, 0];
+    let mut end = at + 3;
+    for b in seq.iter_mut().take(n).skip(1) {
+        if bytes.get(end) != Some(&mark) {
+            return None;
+        }
+        *b = hex_byte(bytes, end + 1, upper)?;
+        end += 3;
+    }
+    let ch = std::str::from_utf8(&seq[..n]).ok()?.chars().next()?;
+    Some((end, ch))
+}
+
+/// Quoted-printable at `at` (an `=`): a soft line break (`=` before a line break: dropped, the
+/// lines joined) or `=XX` in upper-case hex. `=XX` standing for a letter or a digit is decoded
+/// only inside a run of them (`after_qp`: one ended at `at`, or another follows) — so
+/// `ssn=312…` and `width=20px` keep their meaning — while one standing for punctuation, a space
+/// or a non-ASCII character (`123=2D45`, `=E2=80=91`) always is.
+fn quoted_printable(bytes: &[u8], at: usize, after_qp: bool) -> Option<(usize, Option<char>, u16)> {
+    match bytes.get(at + 1..) {
+        Some([b'\n', ..]) => return Some((at + 2, None, kind::QP)),
+        Some([b'\r', b'\n', ..]) => return Some((at + 3, None, kind::QP)),
+        _ => {}
+    }
+    let (end, ch) = encoded_char(bytes, at, b'=', true)?;
+    let run = after_qp || (bytes.get(end) == Some(&b'=') && hex_byte(bytes, end + 1, true).is_some());
+    (run || !ch.is_ascii_alphanumeric()).then_some((end, Some(ch), kind::QP))
+}
+
 /// `&…;` at `at`: a decimal or hex character reference, or one of XML's five entities; after
 /// `&amp;`, one more reference that follows (`&amp;#45;` → `-`). Its end and its character.
 fn xml_reference(bytes: &[u8], at: usize) -> Option<(usize, char)> {
@@ -256,7 +354,7 @@ fn xml_reference(bytes: &[u8], at: usize) -> Option<(usize, char)> {
 /// The reference whose body (after `&`) starts at `at`.
 fn reference_body(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     let rest = bytes.get(at..)?;
-    let semi = rest.iter().take(12).position(|&b| b == b';')?;
+    let semi = rest.iter().take(20).position(|&b| b == b';')?;
     let body = &rest[..semi];
     let end = at + semi + 1;
     let ch = match body {
@@ -271,9 +369,65 @@ fn reference_body(bytes: &[u8], at: usize) -> Option<(usize, char)> {
         [b'#', dec @ ..] if !dec.is_empty() && dec.len() <= 8 && dec.iter().all(u8::is_ascii_digit) => {
             char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?)?
         }
-        _ => return None,
+        named => html_entity(named)?,
     };
     Some((end, ch))
+}
+
+/// HTML's named entities for punctuation, spaces, dashes and invisible characters — what an
+/// HTML view of a report renders as the character an attacker spelled out (`&hyphen;`,
+/// `&dash;`, `&minus;`, `&commat;`, `&nbsp;`, `&shy;`). Letters have no such entities (HTML's
+/// `&Afr;`-style ones are math letters that NFKD folds, not handled here). Case-sensitive, as
+/// in HTML.
+fn html_entity(name: &[u8]) -> Option<char> {
+    Some(match name {
+        b"hyphen" | b"dash" => '\u{2010}',
+        b"minus" => '\u{2212}',
+        b"ndash" => '\u{2013}',
+        b"mdash" => '\u{2014}',
+        b"horbar" => '\u{2015}',
+        b"hybull" => '\u{2043}',
+        b"nbsp" | b"NonBreakingSpace" => '\u{A0}',
+        b"ensp" => '\u{2002}',
+        b"emsp" => '\u{2003}',
+        b"thinsp" | b"ThinSpace" => '\u{2009}',
+        b"hairsp" | b"VeryThinSpace" => '\u{200A}',
+        b"shy" => '\u{AD}',
+        b"ZeroWidthSpace" | b"NegativeThinSpace" | b"NegativeMediumSpace" => '\u{200B}',
+        b"zwnj" => '\u{200C}',
+        b"zwj" => '\u{200D}',
+        b"lrm" => '\u{200E}',
+        b"rlm" => '\u{200F}',
+        b"NoBreak" | b"wj" => '\u{2060}',
+        b"Tab" => '\t',
+        b"NewLine" => '\n',
+        b"excl" => '!',
+        b"num" => '#',
+        b"dollar" => '$',
+        b"percnt" => '%',
+        b"lpar" => '(',
+        b"rpar" => ')',
+        b"ast" | b"midast" => '*',
+        b"plus" => '+',
+        b"comma" => ',',
+        b"period" => '.',
+        b"sol" => '/',
+        b"colon" => ':',
+        b"semi" => ';',
+        b"equals" => '=',
+        b"quest" => '?',
+        b"commat" => '@',
+        b"lsqb" | b"lbrack" => '[',
+        b"bsol" => '\\',
+        b"rsqb" | b"rbrack" => ']',
+        b"Hat" => '^',
+        b"lowbar" | b"UnderBar" => '_',
+        b"grave" | b"DiacriticalGrave" => '`',
+        b"lcub" | b"lbrace" => '{',
+        b"verbar" | b"vert" | b"VerticalLine" => '|',
+        b"rcub" | b"rbrace" => '}',
+        _ => return None,
+    })
 }
 
 /// A JSON or TOML escape at `at` (a backslash): its end and its character. `\\` is a token
@@ -501,8 +655,152 @@ fn base64_engine(url_safe: bool) -> GeneralPurpose {
     GeneralPurpose::new(alphabet, cfg)
 }
 
-/// Text that base64 runs of `src` decode to, one run per line, or `None` when there is none.
-pub fn base64(src: &str) -> Option<View> {
+/// How far the glue between two parts of a split value may reach on either side of a line
+/// break (indentation, a field name, quotes): bounded, so the pass stays linear.
+const GLUE: usize = 64;
+
+/// `src` with the glue between the parts of a split value dropped, or `None` when it has none:
+/// a value written across two lines or fields (`"123-45",\n  "b": "-6789"`, `123-45\n-6789`,
+/// `AKIAIOSFOD\nNN7EXAMPLE`), across tags (`123-45<b/>-6789`, `</td><td>`) or as a string
+/// concatenation (`"123-45" + "-6789"`, `"123-45", "-6789"`) reads as one. Dropped: every tag
+/// (`<`, a letter, `/` or `!`, up to 64 bytes, `>`); at a line break, the spaces, `,`, `;`, `+`,
+/// `\\` and quote before it and the blank lines, indentation, one field name with its `:`
+/// or `=`, and the quote after it; between two quoted strings, a `,` or `+` (and a field name).
+/// Glue between two digits becomes a line break (no detector reads one as a separator inside
+/// a number): two numbers on adjacent lines stay two (so a value
+/// split inside a group of digits, `123-4` + `5-6789`, is not joined).
+/// The guard reads this view only with the detectors of values that are worth splitting
+/// (SSNs, key ids, tokens, key headers): names and dates in adjacent fields are not joined.
+pub fn joined(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let mut b = Builder::new(src);
+    let mut i = 0;
+    while i < bytes.len() {
+        let glue = match bytes[i] {
+            b'<' => tag_end(bytes, i).map(|end| (i, end)),
+            b'\n' => Some(line_glue(bytes, b.pending, i)),
+            b'"' | b'\'' => concatenation(bytes, i).map(|end| (i, end)),
+            _ => None,
+        };
+        match glue {
+            Some((from, to)) => {
+                // Two numbers are not glued into one (`6789` + `123` on the next line).
+                let digits =
+                    from > 0 && bytes[from - 1].is_ascii_digit() && bytes.get(to).is_some_and(u8::is_ascii_digit);
+                b.token(from, to, kind::SPLIT, if digits { "\n" } else { "" });
+                i = to;
+            }
+            None => i += 1,
+        }
+    }
+    b.finish()
+}
+
+/// The end of a tag starting at `at` (`<b/>`, `</td>`, `<br>`, `<!-- x -->` when short).
+fn tag_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let first = *bytes.get(at + 1)?;
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'!') {
+        return None;
+    }
+    let rest = bytes.get(at + 1..)?;
+    let close = rest.iter().take(GLUE).position(|&c| matches!(c, b'>' | b'<' | b'\n'))?;
+    (rest[close] == b'>').then_some(at + 1 + close + 1)
+}
+
+/// The glue around the line break at `at`: back to `floor` at most (what is already in the
+/// view), forward past blank lines, indentation, one field name and an opening quote.
+fn line_glue(bytes: &[u8], floor: usize, at: usize) -> (usize, usize) {
+    let mut from = at;
+    let low = floor.max(at.saturating_sub(8));
+    while from > low
+        && matches!(
+            bytes[from - 1],
+            b' ' | b'\t' | b'\r' | b',' | b';' | b'+' | b'\\' | b'"' | b'\''
+        )
+    {
+        from -= 1;
+    }
+    let limit = (at + GLUE).min(bytes.len());
+    let mut to = at + 1;
+    while to < limit && matches!(bytes[to], b' ' | b'\t' | b'\r' | b'\n') {
+        to += 1;
+    }
+    let after = field_name_end(bytes, to, limit)
+        .unwrap_or_else(|| to + usize::from(matches!(bytes.get(to), Some(b'"' | b'\''))));
+    (from, after)
+}
+
+/// After a field name at `at` (`"b": "`, `b = `, `'b':`): where its value starts.
+fn field_name_end(bytes: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let mut j = at;
+    let quote = matches!(bytes.get(j), Some(b'"' | b'\''));
+    j += usize::from(quote);
+    let name = j;
+    while j < limit && (bytes[j].is_ascii_alphanumeric() || matches!(bytes[j], b'_' | b'.' | b'-')) {
+        j += 1;
+    }
+    if j == name || !bytes[name].is_ascii_alphabetic() {
+        return None;
+    }
+    if quote {
+        if !matches!(bytes.get(j), Some(b'"' | b'\'')) {
+            return None;
+        }
+        j += 1;
+    }
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if !matches!(bytes.get(j), Some(b':' | b'=')) {
+        return None;
+    }
+    j += 1;
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    j += usize::from(matches!(bytes.get(j), Some(b'"' | b'\'')));
+    Some(j.min(bytes.len()))
+}
+
+/// A closing quote at `at` followed by `,` or `+` and another quoted string (perhaps a field
+/// name and its `:` first): where the second string's text starts.
+fn concatenation(bytes: &[u8], at: usize) -> Option<usize> {
+    let limit = (at + GLUE).min(bytes.len());
+    let mut j = at + 1;
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if !matches!(bytes.get(j), Some(b',' | b'+')) {
+        return None;
+    }
+    j += 1;
+    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if !matches!(bytes.get(j), Some(b'"' | b'\'')) {
+        return None;
+    }
+    Some(field_name_end(bytes, j, limit).unwrap_or(j + 1))
+}
+
+/// Text that the encoded runs of `src` decode to, one run per line, or `None` when there is
+/// none. A run is a maximal stretch of base64 characters (standard or URL-safe alphabet, padding
+/// optional) of at least [`MIN_RUN`] characters, read as:
+/// - **hex** when it is only hex digits, of even length: taken only when it decodes to printable
+///   text (a digest or git SHA decodes to random bytes and is left alone; so is a UUID, whose
+///   dashes make it no hex run);
+/// - **base32** (RFC 4648, upper or lower case, not mixed) when it is only `A–Z`/`2–7` and decodes
+///   to printable text;
+/// - else **base64**, at one of the four alignments (a value glued to a word starts
+///   mid-quantum).
+///
+/// "Printable": at least 80% printable UTF-8 — every character, for runs shorter than 16 (9 to
+/// 11 bytes once decoded: an SSN is 9). One level: the guard calls this again on the result
+/// (and its decoded view) for nested encodings, up to its depth limit.
+pub fn encoded_runs(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() {
         return None;
     }
@@ -523,51 +821,222 @@ pub fn base64(src: &str) -> Option<View> {
         }
         let run = &bytes[start..i];
         let mut end = i;
-        while end < bytes.len() && end - i < 2 && bytes[end] == b'=' {
+        let pad = if base32_alphabet(run) { 6 } else { 2 };
+        while end < bytes.len() && end - i < pad && bytes[end] == b'=' {
             end += 1;
         }
-        if run.len() < MIN_BASE64 || run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-') {
+        i = end;
+        if run.len() < MIN_RUN {
             continue;
         }
-        let std_chars = run.iter().any(|&b| b == b'+' || b == b'/');
-        let url_chars = run.iter().any(|&b| b == b'-' || b == b'_');
-        let engine = match (std_chars, url_chars) {
-            (true, true) => continue,
-            (false, true) => &url_safe,
-            _ => &standard,
-        };
-        // The four alignments: a value glued to a word (`idU1NO…`) starts mid-quantum.
-        for skip in 0..4 {
-            let mut part = &run[skip..];
-            if part.len() % 4 == 1 {
-                part = &part[..part.len() - 1];
-            }
-            decoded.clear();
-            if engine.decode_vec(part, &mut decoded).is_err() || decoded.len() < 12 {
-                continue;
-            }
-            if mostly_printable(&decoded) {
-                // Invalid UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the
-                // view stays within three quarters of the run.
-                let mut line = String::with_capacity(decoded.len() + 1);
-                for chunk in decoded.utf8_chunks() {
-                    line.push_str(chunk.valid());
-                    if !chunk.invalid().is_empty() {
-                        line.push('?');
-                    }
+        let engines = (&standard, &url_safe);
+        // A path (`reports/GEZDG….xml`, at most `MAX_PATH` bytes): first each segment between
+        // slashes on its own (the
+        // whole run may decode, as base64, to something printable that is not the text);
+        // the whole run when no segment reads as text.
+        let mut segments = false;
+        if run.len() <= MAX_PATH && run.contains(&b'/') {
+            let mut at = start;
+            for seg in run.split(|&c| c == b'/') {
+                if seg.len() >= MIN_RUN
+                    && let Some(k) = decode_run(seg, engines, &mut decoded)
+                {
+                    push_line(&mut b, at, at + seg.len(), k, &decoded);
+                    segments = true;
                 }
-                line.push('\n');
-                b.pending = start;
-                b.token(start, end, kind::BASE64, &line);
-                break;
+                at += seg.len() + 1;
             }
+        }
+        if !segments && let Some(k) = decode_run(run, engines, &mut decoded) {
+            push_line(&mut b, start, end, k, &decoded);
         }
         // Nothing but the decoded runs is in the view.
         b.pending = end;
-        i = end;
     }
     b.pending = bytes.len();
     b.finish()
+}
+
+/// Adds the decoded bytes of the original's `start..end` to the view as one line. Invalid
+/// UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the view stays within
+/// three quarters of the run.
+fn push_line(b: &mut Builder<'_>, start: usize, end: usize, k: u16, decoded: &[u8]) {
+    let mut line = String::with_capacity(decoded.len() + 1);
+    for chunk in decoded.utf8_chunks() {
+        line.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            line.push('?');
+        }
+    }
+    line.push('\n');
+    b.pending = start;
+    b.token(start, end, k, &line);
+}
+
+/// What a run decodes to (into `decoded`) and how, when it reads as text (see
+/// [`encoded_runs`]).
+fn decode_run(
+    run: &[u8],
+    (standard, url_safe): (&GeneralPurpose, &GeneralPurpose),
+    decoded: &mut Vec<u8>,
+) -> Option<u16> {
+    let strict = run.len() < 16;
+    let hexish = run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-');
+    if hexish {
+        // Digests, git SHAs, UUIDs: read only when they decode to text.
+        return (!run.contains(&b'-')
+            && run.len().is_multiple_of(2)
+            && hex_decode(run, decoded)
+            && printable(decoded, strict))
+        .then_some(kind::HEX)
+        .or_else(|| {
+            (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict)).then_some(kind::BASE32)
+        });
+    }
+    if base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict) {
+        return Some(kind::BASE32);
+    }
+    let std_chars = run.iter().any(|&b| b == b'+' || b == b'/');
+    let url_chars = run.iter().any(|&b| b == b'-' || b == b'_');
+    let engine = match (std_chars, url_chars) {
+        (true, true) => return None,
+        (false, true) => url_safe,
+        _ => standard,
+    };
+    let decode = |skip: usize, decoded: &mut Vec<u8>| {
+        let Some(mut part) = run.get(skip..) else { return false };
+        if part.len() % 4 == 1 {
+            part = &part[..part.len() - 1];
+        }
+        decoded.clear();
+        engine.decode_vec(part, decoded).is_ok()
+    };
+    // Text glued behind other base64 characters (`AkIa…PlEU1NO…`): the run as a whole is not
+    // mostly printable, but it holds a stretch of text; only such stretches are kept (random
+    // bytes hold 11 printable ASCII characters in a row about once in 50,000 positions, so a
+    // signature rarely adds a few bytes to the view, never its whole run). Judged on the same
+    // decoding, so each alignment is decoded once (again only for the rare stretch).
+    let mut stretch = None;
+    for skip in 0..4 {
+        if !decode(skip, decoded) {
+            continue;
+        }
+        if decoded.len() >= 9 && printable(decoded, strict) {
+            return Some(kind::BASE64);
+        }
+        if stretch.is_none() && !strict && printable_stretch(decoded) >= MIN_STRETCH {
+            stretch = Some(skip);
+        }
+    }
+    let skip = stretch?;
+    if !decode(skip, decoded) {
+        return None;
+    }
+    keep_stretches(decoded);
+    Some(kind::BASE64)
+}
+
+/// The printable stretch that makes a base64 run worth reading although most of it is not text
+/// (a bare SSN is 11 characters).
+const MIN_STRETCH: usize = 11;
+
+/// Keeps only the printable stretches of at least [`MIN_STRETCH`] bytes, one per line: the
+/// detectors read the text, not the random bytes around it (never longer than before).
+fn keep_stretches(bytes: &mut Vec<u8>) {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut start = 0;
+    for i in 0..=bytes.len() {
+        let printable = bytes.get(i).is_some_and(|&b| (b' '..=b'~').contains(&b) || b == b'\t');
+        if printable {
+            continue;
+        }
+        if i - start >= MIN_STRETCH {
+            if !out.is_empty() {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(&bytes[start..i]);
+        }
+        start = i + 1;
+    }
+    *bytes = out;
+}
+
+/// The longest run of printable ASCII (space to `~`, tab) in `bytes`, stopping early at
+/// [`MIN_STRETCH`].
+fn printable_stretch(bytes: &[u8]) -> usize {
+    let (mut best, mut cur) = (0usize, 0usize);
+    for &b in bytes {
+        if (b' '..=b'~').contains(&b) || b == b'\t' {
+            cur += 1;
+            if cur >= MIN_STRETCH {
+                return cur;
+            }
+        } else {
+            best = best.max(cur);
+            cur = 0;
+        }
+    }
+    best.max(cur)
+}
+
+/// Longest run read as a path, segment by segment (a longer one is a blob, read whole).
+const MAX_PATH: usize = 1024;
+
+/// Only base32 characters, in one case (`A–Z2–7` or `a–z2–7`), and at least one letter.
+fn base32_alphabet(run: &[u8]) -> bool {
+    let upper = run
+        .iter()
+        .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
+    let lower = run
+        .iter()
+        .all(|&b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+    (upper || lower) && run.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// RFC 4648 base32 without padding (trailing bits dropped), either case.
+fn base32_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in run {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return false,
+        };
+        acc = (acc << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    true
+}
+
+fn hex_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    for pair in run.chunks_exact(2) {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(h), Some(l)) => out.push(h << 4 | l),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Decoded bytes that read as text: at least 9 bytes, and mostly printable — or, for a short
+/// run (`strict`), all printable.
+fn printable(bytes: &[u8], strict: bool) -> bool {
+    if bytes.len() < 9 {
+        return false;
+    }
+    if strict {
+        return std::str::from_utf8(bytes).is_ok_and(|s| s.chars().all(|c| !c.is_control() || c == '\t'));
+    }
+    mostly_printable(bytes)
 }
 
 /// At least 80% of the characters are printable (not controls other than tab and line breaks,
@@ -668,9 +1137,9 @@ mod tests {
         // Found by the fuzz target: U+FFFD for each bad byte made the view longer than the text.
         let src =
             "0-010-0--100LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0\u{1b} U1NOIDEyMy00NS02Nzg5 k=LS0tLS1CRUdJTiBQUklWQVRFIEtF2 ";
-        let v = base64(src).unwrap();
+        let v = encoded_runs(src).unwrap();
         assert!(
-            v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_BASE64 + 1,
+            v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_RUN + 1,
             "{}",
             v.text.len()
         );
@@ -680,7 +1149,7 @@ mod tests {
             .copied()
             .collect::<Vec<u8>>();
         let run = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let v = base64(&run).unwrap();
+        let v = encoded_runs(&run).unwrap();
         assert!(
             v.text.len() <= run.len() * 3 / 4 + 2 && v.text.contains("123-45-6789"),
             "{:?}",
@@ -692,15 +1161,20 @@ mod tests {
     fn base64_runs_that_decode_to_text_are_read() {
         let b64 = base64::engine::general_purpose::STANDARD.encode("SSN 123-45-6789");
         let src = format!("value: {b64} and more");
-        let v = base64(&src).unwrap();
+        let v = encoded_runs(&src).unwrap();
         assert_eq!(v.text, "SSN 123-45-6789\n");
         let (a, b) = v.to_original(4, 15);
         assert_eq!(&src[a..b], b64);
         // URL-safe, unpadded, glued to a word.
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("-----BEGIN PRIVATE KEY-----??>>");
         assert!(b64.contains(['-', '_']), "{b64}");
-        assert!(base64(&format!("k={b64}")).unwrap().text.contains("BEGIN PRIVATE KEY"));
-        assert!(base64(&format!("k=x{b64}")).unwrap().text.contains("PRIVATE KEY"));
+        assert!(
+            encoded_runs(&format!("k={b64}"))
+                .unwrap()
+                .text
+                .contains("BEGIN PRIVATE KEY")
+        );
+        assert!(encoded_runs(&format!("k=x{b64}")).unwrap().text.contains("PRIVATE KEY"));
         // Digests, SHAs, UUIDs and random signatures are not text.
         for clean in [
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -709,14 +1183,66 @@ mod tests {
             "sig MEUCIQDx3pGz8hV2kq7b0S3zJ8Yl5g0fP8vX1nT0m3Jq9wIgYb2c4k7Vh8Q1aZ3f5nR6m0tL2pX9sW4eD7uC1vB3yE=",
             "test_sample::test_uses_broken_fixture_with_a_very_long_descriptive_name",
         ] {
-            assert!(base64(clean).is_none(), "{clean}: {:?}", base64(clean).map(|v| v.text));
+            assert!(
+                encoded_runs(clean).is_none(),
+                "{clean}: {:?}",
+                encoded_runs(clean).map(|v| v.text)
+            );
         }
+    }
+
+    #[test]
+    fn html_entities_percent_and_quoted_printable_are_decoded() {
+        assert_eq!(
+            text("123&hyphen;45&dash;6789 &minus; &commat; &lowbar;"),
+            "123-45-6789 - @ _"
+        );
+        assert_eq!(text("a&nbsp;b&shy;c&ZeroWidthSpace;d"), "a bcd");
+        assert_eq!(text("123%2D45%2d6789 %E2%80%91 %41"), "123-45-6789 - A");
+        assert_eq!(text("123=2D45=2D6789 =E2=80=91"), "123-45-6789 -");
+        assert_eq!(text("=31=32=33 x=41 y=3D z=20"), "123 x=41 y= z ");
+        assert_eq!(text("line one=\nline two"), "line oneline two");
+        // Not encodings: left alone.
+        assert_eq!(
+            text("100% %zz =zz =2 %E2%80 =c3=a9 &Hyphen;"),
+            "100% %zz =zz =2 %E2%80 =c3=a9 &Hyphen;"
+        );
+    }
+
+    #[test]
+    fn split_values_are_joined_and_map_back_to_both_parts() {
+        let join = |s: &str| joined(s).map_or_else(|| s.to_string(), |v| v.text);
+        assert_eq!(join("{\n  \"a\": \"123-45\",\n  \"b\": \"-6789\"\n}"), "{123-45-6789}");
+        assert_eq!(join("x 123-45<i>-6789</i> y"), "x 123-45-6789 y");
+        assert_eq!(join("\"123-45\" + \"-6789\""), "\"123-45-6789\"");
+        assert_eq!(join("a < b\nc"), "a < bc");
+        let src = "a: 123-45\nb: -6789\n";
+        let v = joined(src).unwrap();
+        let at = v.text.find("123-45-6789").unwrap();
+        let (x, y) = v.to_original(at, at + 11);
+        assert_eq!(&src[x..y], "123-45\nb: -6789");
+        assert_eq!(label(v.kinds_in(at, at + 11)), "split");
+    }
+
+    #[test]
+    fn base32_hex_and_short_base64_runs_are_read() {
+        let v = encoded_runs("v=MTIzLTQ1LTY3ODk= w=GEZDGLJUGUWTMNZYHE====== x=3132332d34352d36373839").unwrap();
+        assert_eq!(v.text, "123-45-6789\n123-45-6789\n123-45-6789\n");
+        // Short runs must decode to printable text only; shorter than 12 is never read.
+        assert!(encoded_runs("getUserById parseHeaders TestCaseNo12").is_none());
+        assert!(encoded_runs("MTIzNDU2Nzg").is_none());
     }
 
     proptest::proptest! {
         #[test]
-        fn decoding_never_panics_and_never_grows(s in "\\PC{0,200}", t in "[&#x;0-9a-fA-F\\\\u<!\\[CDATA\\]>=+/A-Za-z\u{200B}\u{2010}Ѕ１]{0,200}") {
+        fn decoding_never_panics_and_never_grows(s in "\\PC{0,200}", t in "[&#x;0-9a-fA-F\\\\u<!\\[CDATA\\]>=+/A-Za-z\u{200B}\u{2010}Ѕ１%\"', \n]{0,200}") {
             for src in [s.as_str(), t.as_str()] {
+                if let Some(v) = joined(src) {
+                    proptest::prop_assert!(v.text.len() <= src.len());
+                    let (x, y) = v.to_original(0, v.text.len());
+                    proptest::prop_assert!(x <= y && y <= src.len());
+                    proptest::prop_assert!(src.is_char_boundary(x) && src.is_char_boundary(y));
+                }
                 if let Some(v) = decoded(src) {
                     proptest::prop_assert!(v.text.len() <= src.len());
                     let mut mid = v.text.len() / 2;
@@ -729,8 +1255,8 @@ mod tests {
                         proptest::prop_assert!(src.is_char_boundary(x) && src.is_char_boundary(y));
                     }
                 }
-                if let Some(v) = base64(src) {
-                    proptest::prop_assert!(v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_BASE64 + 1);
+                if let Some(v) = encoded_runs(src) {
+                    proptest::prop_assert!(v.text.len() <= src.len() * 3 / 4 + src.len() / MIN_RUN + 1);
                     let (x, y) = v.to_original(0, v.text.len());
                     proptest::prop_assert!(x <= y && y <= src.len());
                 }
