@@ -699,6 +699,21 @@ pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError
     serde_json::from_value(doc).map_err(AppError::internal)
 }
 
+/// Evaluates a recorded gate input document with a recorded policy document (`files` and
+/// `data`, as `check` stores them): the one replay, used by `replay` and by bundle verification.
+pub fn evaluate_recorded(input: &Value, policy: &Value) -> Result<ward_core::gate::Decision, AppError> {
+    let files: Vec<(String, String)> = serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null))
+        .map_err(|e| {
+            AppError::invalid(
+                format!("the policy document has no policy files: {e}"),
+                "the policy document is the one `ward gate check` stored",
+            )
+        })?;
+    let bundle = PolicyBundle { files };
+    let data = policy.get("data").cloned().unwrap_or(Value::Null);
+    evaluate(&bundle, input, &data).map_err(policy_error)
+}
+
 /// Re-evaluates a recorded decision from its stored input and policy documents.
 pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, AppError> {
     let recorded = decision(ledger, id).await?;
@@ -721,11 +736,7 @@ pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, AppError> {
     };
     let input = load(recorded.input_digest.clone()).await?;
     let policy = load(recorded.policy_digest.clone()).await?;
-    let files: Vec<(String, String)> =
-        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(AppError::internal)?;
-    let bundle = PolicyBundle { files };
-    let data = policy.get("data").cloned().unwrap_or(Value::Null);
-    let replayed = evaluate(&bundle, &input, &data).map_err(policy_error)?;
+    let replayed = evaluate_recorded(&input, &policy)?;
     let identical =
         replayed.allow == recorded.allow && replayed.reasons == recorded.reasons && replayed.waived == recorded.waived;
     Ok(Replay {

@@ -1,0 +1,36 @@
+//! Evidence bundles: an auditor's download (docs/BUNDLE.md), recorded as an access event.
+
+use super::*;
+
+/// Parameters of a bundle.
+#[derive(Deserialize, IntoParams)]
+pub struct BundleQuery {
+    /// The change whose bundle to build.
+    pub change: String,
+}
+
+/// The evidence bundle of a change: a tar archive of every log entry concerned with its
+/// inclusion proof to one signed checkpoint, the documents and evidence they reference, and a
+/// report. Verify it offline with `ward verify bundle` or `tools/verify_bundle.py`. Recorded as
+/// an `access.bundle` event by the caller.
+#[utoipa::path(get, path = "/api/v1/bundles", tag = "audit", params(BundleQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "The bundle, a tar archive (docs/BUNDLE.md)", content_type = "application/x-tar", body = Vec<u8>),
+    (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn export_bundle(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<BundleQuery>,
+) -> Result<Response, ApiError> {
+    let query = ward_app::bundle::Query::Change(q.change);
+    let built = ward_app::bundle::export(&state.ledger, state.signer.as_ref(), &state.origin, &me, &query).await?;
+    // The id was checked (letters, digits, '-', '_'): safe inside the header.
+    let ward_app::bundle::Query::Change(id) = &query;
+    let disposition = format!("attachment; filename=\"bundle-{id}.tar\"");
+    let mut resp = built.bytes.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
