@@ -911,13 +911,18 @@ pub enum VerifyCommand {
 /// `ward bundle …`.
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
-    /// Write the evidence bundle of a change: every log entry concerned with its inclusion
+    /// Write the evidence bundle of a change or deployment: every log entry concerned with its inclusion
     /// proof to one signed checkpoint, the documents and evidence they reference, and a report
     /// (report.html, report.md). An auditor's export, recorded as an access event.
+    #[command(group(clap::ArgGroup::new("query").required(true).args(["change", "deployment"])))]
     Export {
-        /// The change.
+        /// The change: all of its story.
         #[arg(long)]
-        change: String,
+        change: Option<String>,
+        /// Or a deployment (its record's log entry, `ward deployments --env ENV`): its change's
+        /// story up to it, and what rolled it back.
+        #[arg(long)]
+        deployment: Option<u64>,
         /// The bundle file to write (a tar archive; refused if it exists).
         #[arg(long)]
         out: PathBuf,

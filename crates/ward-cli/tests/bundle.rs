@@ -45,8 +45,9 @@ fn as_user(d: &Path, db: Option<&str>, name: &str, args: &[&str]) -> Command {
     c
 }
 
-/// A change with evidence, a signature, a gate decision and a deployment; returns its id.
-fn story(d: &Path, db: Option<&str>) -> String {
+/// A change with evidence, signatures, gate decisions and a deployment; returns its id and the
+/// deployment's log entry.
+fn story(d: &Path, db: Option<&str>) -> (String, u64) {
     ok(run({
         let mut c = ward(d, db);
         c.arg("init");
@@ -140,7 +141,7 @@ fn story(d: &Path, db: Option<&str>) -> String {
         &["promote", "--change", &id, "--to", "staging", "--output", "json"],
     ))));
     assert_eq!(dep["status"], "succeeded", "{dep:#}");
-    id
+    (id, dep["seq"].as_u64().expect("deployment seq"))
 }
 
 fn out_text(o: &Output) -> String {
@@ -240,7 +241,7 @@ fn both_refuse(d: &Path, tmp: &Path, label: &str, files: &BTreeMap<String, Vec<u
 fn rounds(db: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data");
-    let id = story(&d, db);
+    let (id, deployment) = story(&d, db);
     let bundle = tmp.path().join("bundle.tar");
 
     // Only an auditor exports: a developer named locally is refused, and nothing is written.
@@ -451,6 +452,48 @@ fn rounds(db: Option<&str>) {
     f.insert("manifest.json".into(), serde_json::to_vec(&m).unwrap());
     both_refuse(&d, t, "empty", &f, "nothing could be verified");
 
+    // A deployment's bundle: its change's story up to it, verified by both.
+    let dep_bundle = tmp.path().join("deployment.tar");
+    ok(run(as_user(
+        &d,
+        db,
+        "alex",
+        &[
+            "bundle",
+            "export",
+            "--deployment",
+            &deployment.to_string(),
+            "--out",
+            dep_bundle.to_str().unwrap(),
+        ],
+    )));
+    let dep_files = read_tar(&std::fs::read(&dep_bundle).unwrap());
+    let m: serde_json::Value = serde_json::from_slice(&dep_files["manifest.json"]).unwrap();
+    assert_eq!(m["query"], serde_json::json!({ "deployment": deployment }));
+    assert_eq!(
+        m["entries"].as_array().unwrap().last().unwrap()["seq"],
+        deployment,
+        "{m:#}"
+    );
+    assert!(ward_verify(&d, &dep_bundle).status.success());
+    assert!(python_verify(&d, &dep_bundle).status.success());
+    // An entry that is not a deployment is not one.
+    let o = run(as_user(
+        &d,
+        db,
+        "alex",
+        &[
+            "bundle",
+            "export",
+            "--deployment",
+            "0",
+            "--out",
+            tmp.path().join("zero.tar").to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
+    assert!(!tmp.path().join("zero.tar").exists());
+
     // The wrong key: nothing verifies.
     let other = tmp.path().join("other");
     ok(run({
@@ -469,6 +512,77 @@ fn rounds(db: Option<&str>) {
 #[test]
 fn a_bundle_verifies_offline_with_both_verifiers_and_any_changed_byte_is_named() {
     rounds(None);
+}
+
+#[test]
+fn an_auditor_downloads_a_bundle_over_http_and_other_roles_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    let (id, _) = story(&d, None);
+    let auditor = common::token(&d, "audit-firm", "auditor");
+    let developer = common::token(&d, "ci", "developer");
+    let (_server, url) = common::serve_with(&d, &[]);
+    let remote = |tok: &str, out: &Path| {
+        let mut c = ward(&d, None);
+        c.args([
+            "--server", &url, "--output", "json", "bundle", "export", "--change", &id, "--out",
+        ])
+        .arg(out)
+        .env("WARD_TOKEN", tok);
+        run(c)
+    };
+    let refused = tmp.path().join("refused.tar");
+    let o = remote(&developer, &refused);
+    assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
+    assert_eq!(json(&String::from_utf8_lossy(&o.stdout))["error"]["code"], "forbidden");
+    assert!(!refused.exists());
+    let bundle = tmp.path().join("remote.tar");
+    ok(remote(&auditor, &bundle));
+    let w = ward_verify(&d, &bundle);
+    assert!(w.status.success(), "{}", out_text(&w));
+    let p = python_verify(&d, &bundle);
+    assert!(p.status.success(), "{}", out_text(&p));
+    // An unknown change is 404, nothing written.
+    let mut c = ward(&d, None);
+    c.args([
+        "--server",
+        &url,
+        "--output",
+        "json",
+        "bundle",
+        "export",
+        "--change",
+        "CHG-00000000",
+        "--out",
+    ])
+    .arg(tmp.path().join("none.tar"))
+    .env("WARD_TOKEN", &auditor);
+    let o = run(c);
+    assert_eq!(
+        json(&String::from_utf8_lossy(&o.stdout))["error"]["code"],
+        "not_found",
+        "{}",
+        out_text(&o)
+    );
+    assert!(!tmp.path().join("none.tar").exists());
+    // The download is recorded with the token's identity.
+    let log = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let actors: Vec<&serde_json::Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["kind"] == "access.bundle")
+        .map(|e| &e["event"]["actor"]["id"])
+        .collect();
+    assert_eq!(actors.len(), 1, "only the download that happened: {actors:?}");
+    assert!(
+        actors.iter().all(|a| a.as_str().unwrap().starts_with("token:")),
+        "{actors:?}"
+    );
 }
 
 #[test]

@@ -31,14 +31,20 @@ pub const MAX_FILES: usize = 1_000_000;
 pub enum Query {
     /// One change, all of its story.
     Change(String),
+    /// One deployment (the seq of its `deployment.recorded` entry): its change's story up to
+    /// and including it, and what later rolled it back.
+    Deployment(u64),
 }
 
 impl Query {
     /// Refuses a malformed query before anything is read or recorded: a change id is
     /// letters, digits, `-` and `_`, at most 64 of them.
     pub fn check(&self) -> Result<(), AppError> {
-        let Query::Change(id) = self;
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if let Query::Change(id) = self
+            && (id.is_empty()
+                || id.len() > 64
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
             return Err(AppError::invalid(
                 "a change id is letters, digits, '-' and '_'",
                 "pass the id `ward change list` prints, e.g. --change CHG-1a2b3c4d",
@@ -51,6 +57,15 @@ impl Query {
     pub fn to_json(&self) -> Value {
         match self {
             Query::Change(c) => json!({ "change": c }),
+            Query::Deployment(d) => json!({ "deployment": d }),
+        }
+    }
+
+    /// A name for the bundle's file (`bundle-CHG-….tar`, `bundle-deployment-12.tar`).
+    pub fn file_name(&self) -> String {
+        match self {
+            Query::Change(c) => format!("bundle-{c}.tar"),
+            Query::Deployment(d) => format!("bundle-deployment-{d}.tar"),
         }
     }
 }
@@ -71,6 +86,7 @@ pub struct Scope {
     rollouts: BTreeSet<String>,
     deployments: BTreeSet<u64>,
     purges: BTreeMap<String, u64>,
+    until: Option<u64>,
 }
 
 fn payload_str<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
@@ -92,6 +108,16 @@ impl Scope {
     fn about_change(&self, e: &EventEnvelope) -> bool {
         e.subject.strip_prefix("change:") == Some(self.change.as_str())
             || payload_str(&e.payload, "change") == Some(self.change.as_str())
+    }
+
+    /// The scope of one deployment of a change: the change's entries up to the deployment,
+    /// then only what rolls it back.
+    pub fn deployment(change: &str, seq: u64) -> Scope {
+        Scope {
+            change: change.to_string(),
+            until: Some(seq),
+            ..Scope::default()
+        }
     }
 
     /// First pass: what the change is made of.
@@ -123,6 +149,13 @@ impl Scope {
         let rollback_of_mine = e.kind == "deployment.recorded"
             && matches!(&e.payload, Payload::Inline(v)
                 if v.get("rollback_of").and_then(Value::as_u64).is_some_and(|s| self.deployments.contains(&s)));
+        if let Some(until) = self.until
+            && e.seq > until
+        {
+            return rollback_of_mine
+                && matches!(&e.payload, Payload::Inline(v)
+                if v.get("rollback_of").and_then(Value::as_u64) == Some(until));
+        }
         let mine = self.about_change(e)
             || e.subject
                 .strip_prefix("artifact:")
@@ -183,13 +216,32 @@ pub async fn export(
     query: &Query,
 ) -> Result<Built, AppError> {
     query.check()?;
-    let Query::Change(id) = query;
-    if crate::changes::get(ledger, id).await?.is_none() {
-        return Err(AppError::not_found(
-            format!("no change {id}"),
-            "list changes with `ward change list`",
-        ));
-    }
+    let mut scope = match query {
+        Query::Change(id) => {
+            if crate::changes::get(ledger, id).await?.is_none() {
+                return Err(AppError::not_found(
+                    format!("no change {id}"),
+                    "list changes with `ward change list`",
+                ));
+            }
+            Scope::change(id)
+        }
+        Query::Deployment(seq) => {
+            let not_found = || {
+                AppError::not_found(
+                    format!("no deployment {seq}"),
+                    "a deployment is the log entry of its record: see `ward deployments --env ENV`",
+                )
+            };
+            let entry = ledger.store().entries(*seq, 1).await?.pop().ok_or_else(not_found)?;
+            let env = EventEnvelope::from_leaf(&entry.leaf).map_err(AppError::internal)?;
+            let change = match (&env.kind[..], payload_str(&env.payload, "change")) {
+                ("deployment.recorded", Some(c)) => c.to_string(),
+                _ => return Err(not_found()),
+            };
+            Scope::deployment(&change, *seq)
+        }
+    };
     ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -199,7 +251,6 @@ pub async fn export(
         })
         .await?;
     let cp = ledger.checkpoint(signer, origin).await?;
-    let mut scope = Scope::change(id);
     scan(ledger, cp.size, |env, _| scope.learn(&env)).await?;
     let mut picked: Vec<(EventEnvelope, Vec<u8>)> = Vec::new();
     scan(ledger, cp.size, |env, leaf| {
@@ -644,5 +695,32 @@ mod tests {
         log.iter().for_each(|e| s.learn(e));
         let picked: Vec<u64> = log.iter().filter(|e| s.select(e)).map(|e| e.seq).collect();
         assert_eq!(picked, vec![0, 2, 4, 5, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn a_deployments_scope_stops_at_it_but_keeps_its_rollback() {
+        let log = vec![
+            env(0, "change.opened", "change:CHG-1", json!({"artifacts": []})),
+            env(1, "approval.signed", "change:CHG-1", json!({"change": "CHG-1"})),
+            env(2, "deployment.recorded", "env:staging", json!({"change": "CHG-1"})),
+            env(3, "approval.signed", "change:CHG-1", json!({"change": "CHG-1"})),
+            env(4, "deployment.recorded", "env:prod", json!({"change": "CHG-1"})),
+            env(
+                5,
+                "deployment.recorded",
+                "env:staging",
+                json!({"change": "CHG-0", "rollback_of": 2}),
+            ),
+            env(
+                6,
+                "deployment.recorded",
+                "env:prod",
+                json!({"change": "CHG-0", "rollback_of": 4}),
+            ),
+        ];
+        let mut s = Scope::deployment("CHG-1", 2);
+        log.iter().for_each(|e| s.learn(e));
+        let picked: Vec<u64> = log.iter().filter(|e| s.select(e)).map(|e| e.seq).collect();
+        assert_eq!(picked, vec![0, 1, 2, 5]);
     }
 }

@@ -14,7 +14,23 @@ use ward_app::bundle::{self, Query};
 
 /// Dispatches `ward bundle …`.
 pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
-    let BundleCommand::Export { change, out } = cmd;
+    let BundleCommand::Export {
+        change,
+        deployment,
+        out,
+    } = cmd;
+    let query = match (change, deployment) {
+        (Some(c), _) => Query::Change(c.clone()),
+        (None, Some(d)) => Query::Deployment(*d),
+        (None, None) => {
+            return Err(Failure::new(
+                "bad_arguments",
+                "name what to bundle",
+                "pass --change ID or --deployment N",
+            )
+            .into());
+        }
+    };
     if out.exists() {
         return Err(Failure::new(
             "already_exists",
@@ -23,12 +39,15 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
         )
         .into());
     }
-    let query = Query::Change(change.clone());
     query.check().map_err(api_failure)?;
     let started = std::time::Instant::now();
     let (bytes, summary) = match Remote::from_global(g)? {
         Some(r) => {
-            let bytes = r.get_bytes("/api/v1/bundles", &[("change", change.clone())]).await?;
+            let param = match &query {
+                Query::Change(c) => ("change", c.clone()),
+                Query::Deployment(d) => ("deployment", d.to_string()),
+            };
+            let bytes = r.get_bytes("/api/v1/bundles", &[param]).await?;
             (bytes, None)
         }
         None => {
@@ -52,11 +71,11 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
         g.output,
         json!({ "file": out, "bytes": bytes.len(), "counts": counts, "seconds": secs }),
         || {
-            let mut s = format!(
-                "Wrote the bundle of {change} to {} ({} bytes",
-                out.display(),
-                bytes.len()
-            );
+            let what = match &query {
+                Query::Change(c) => c.clone(),
+                Query::Deployment(d) => format!("deployment {d}"),
+            };
+            let mut s = format!("Wrote the bundle of {what} to {} ({} bytes", out.display(), bytes.len());
             if let Some(m) = &summary {
                 s.push_str(&format!(
                     ", {} entries at checkpoint {}",

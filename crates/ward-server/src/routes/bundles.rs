@@ -2,17 +2,20 @@
 
 use super::*;
 
-/// Parameters of a bundle.
+/// Parameters of a bundle: one of `change` or `deployment`.
 #[derive(Deserialize, IntoParams)]
 pub struct BundleQuery {
-    /// The change whose bundle to build.
-    pub change: String,
+    /// The change whose bundle to build (all of its story).
+    pub change: Option<String>,
+    /// Or a deployment (the log entry of its record): its change's story up to it, and what
+    /// rolled it back.
+    pub deployment: Option<u64>,
 }
 
-/// The evidence bundle of a change: a tar archive of every log entry concerned with its
-/// inclusion proof to one signed checkpoint, the documents and evidence they reference, and a
-/// report. Verify it offline with `ward verify bundle` or `tools/verify_bundle.py`. Recorded as
-/// an `access.bundle` event by the caller.
+/// The evidence bundle of a change or deployment: a tar archive of every log entry concerned
+/// with its inclusion proof to one signed checkpoint, the documents and evidence they
+/// reference, and a report. Verify it offline with `ward verify bundle` or
+/// `tools/verify_bundle.py`. Recorded as an `access.bundle` event by the caller.
 #[utoipa::path(get, path = "/api/v1/bundles", tag = "audit", params(BundleQuery), security(("bearer" = [])), responses(
     (status = 200, description = "The bundle, a tar archive (docs/BUNDLE.md)", content_type = "application/x-tar", body = Vec<u8>),
     (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -21,11 +24,20 @@ pub(super) async fn export_bundle(
     Extension(me): Extension<Identity>,
     Query(q): Query<BundleQuery>,
 ) -> Result<Response, ApiError> {
-    let query = ward_app::bundle::Query::Change(q.change);
+    use ward_app::bundle::Query as Q;
+    let query = match (q.change, q.deployment) {
+        (Some(c), None) => Q::Change(c),
+        (None, Some(d)) => Q::Deployment(d),
+        _ => {
+            return Err(ApiError::from(ward_app::AppError::invalid(
+                "name one change or one deployment",
+                "pass ?change=CHG-… or ?deployment=N",
+            )));
+        }
+    };
     let built = ward_app::bundle::export(&state.ledger, state.signer.as_ref(), &state.origin, &me, &query).await?;
-    // The id was checked (letters, digits, '-', '_'): safe inside the header.
-    let ward_app::bundle::Query::Change(id) = &query;
-    let disposition = format!("attachment; filename=\"bundle-{id}.tar\"");
+    // The name holds a checked change id (letters, digits, '-', '_') or a number.
+    let disposition = format!("attachment; filename=\"{}\"", query.file_name());
     let mut resp = built.bytes.into_response();
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
