@@ -662,7 +662,7 @@ mod tests {
 
     #[test]
     fn scope_takes_the_changes_story_and_nothing_of_another_change() {
-        let log = vec![
+        let log = [
             env(0, "artifact.registered", "artifact:sha256:aa", json!({})),
             env(1, "artifact.registered", "artifact:sha256:bb", json!({})),
             env(2, "change.opened", "change:CHG-1", json!({"artifacts": ["sha256:aa"]})),
@@ -699,7 +699,7 @@ mod tests {
 
     #[test]
     fn a_deployments_scope_stops_at_it_but_keeps_its_rollback() {
-        let log = vec![
+        let log = [
             env(0, "change.opened", "change:CHG-1", json!({"artifacts": []})),
             env(1, "approval.signed", "change:CHG-1", json!({"change": "CHG-1"})),
             env(2, "deployment.recorded", "env:staging", json!({"change": "CHG-1"})),
