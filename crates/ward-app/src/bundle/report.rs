@@ -65,6 +65,14 @@ fn list(v: &Value, k: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A time kept as Unix seconds, as RFC 3339 UTC.
+fn secs(v: &Value, k: &str) -> String {
+    v.get(k)
+        .and_then(Value::as_i64)
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map_or_else(String::new, |t| t.to_string())
+}
+
 /// A text as people wrote it: a document reference resolved, or why it cannot be.
 fn text(f: &Facts<'_>, stored: &str) -> String {
     match documents::parse_reference(stored) {
@@ -157,38 +165,51 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 s(&v, "printed_name"),
                 e.time,
                 e.seq,
-                s(&v, "expires_secs"),
+                secs(&v, "expires_secs"),
                 text(f, &s(&v, "justification")),
                 text(f, &s(&v, "compensating_control"))
             ));
         }
+        let opener = f
+            .entries
+            .iter()
+            .find(|e| e.kind == "change.opened" && mine(e))
+            .map(|e| s(&p(e), "opener"))
+            .unwrap_or_default();
+        let with_place = |e: &EventEnvelope, stale: Option<bool>| {
+            let mut v = p(e);
+            v["seq"] = serde_json::json!(e.seq);
+            v["time"] = serde_json::json!(e.time);
+            if let Some(st) = stale {
+                v["stale"] = serde_json::json!(st);
+            }
+            v
+        };
         for e in by_kind("breakglass.invoked").filter(|e| mine(e)) {
             let v = p(e);
-            let invoker = if s(&v, "by").is_empty() {
-                e.actor.id.clone()
-            } else {
-                s(&v, "by")
-            };
-            let review = f.entries.iter().find(|a| {
-                a.kind == "approval.signed" && a.seq > e.seq && {
-                    let av = p(a);
-                    s(&av, "meaning") == "retrospective-review"
-                        && s(&av, "decision") == "approved"
-                        && s(&av, "signer") != invoker
-                        && !updates.iter().any(|u| *u > a.seq)
-                }
+            let bg: Option<crate::exceptions::Breakglass> = serde_json::from_value(with_place(e, None)).ok();
+            // The live rule (`exceptions::review_closes`), over what the bundle holds: the
+            // opener is known, commit authors' identities need the installation's rules.
+            let review = bg.as_ref().and_then(|bg| {
+                by_kind("approval.signed").filter(|a| mine(a)).find(|a| {
+                    let stale = updates.iter().any(|u| *u > a.seq);
+                    serde_json::from_value::<crate::approvals::Approval>(with_place(a, Some(stale)))
+                        .is_ok_and(|ap| crate::exceptions::review_closes(bg, &ap, &opener, &[]))
+                })
             });
             exceptions.push(format!(
-                "Break-glass {} on {} by {} at {} (entry {}): {} — retrospective review: {}",
+                "Break-glass {} on {} by {} at {} (entry {}), until {}: {} — retrospective review: {}",
                 s(&v, "id"),
                 list(&v, "rules").join(", "),
-                invoker,
+                s(&v, "by"),
                 e.time,
                 e.seq,
+                secs(&v, "until_secs"),
                 text(f, &s(&v, "justification")),
-                match review {
-                    Some(r) => format!("signed by {} at {} (entry {})", s(&p(r), "signer"), r.time, r.seq),
-                    None => "NOT CLOSED in this bundle".into(),
+                match (review, &bg) {
+                    (Some(r), _) => format!("closed by {} at {} (entry {})", s(&p(r), "signer"), r.time, r.seq),
+                    (None, Some(_)) => format!("NOT CLOSED in this bundle (due {})", secs(&v, "review_due_secs")),
+                    (None, None) => "unknown (the entry is not a break-glass Ward can read)".into(),
                 }
             ));
         }
@@ -694,6 +715,83 @@ fn markdown(blocks: &[Block]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use ward_ledger::{Actor, ActorKind, Payload};
+
+    fn entry(seq: u64, kind: &str, payload: Value) -> (EventEnvelope, Value) {
+        (
+            EventEnvelope {
+                actor: Actor {
+                    id: "user:x".into(),
+                    kind: ActorKind::Human,
+                },
+                kind: kind.into(),
+                payload: Payload::Inline(payload.clone()),
+                seq,
+                subject: "change:CHG-1".into(),
+                time: format!("2026-12-03T00:00:0{seq}.000000Z"),
+                v: 1,
+            },
+            payload,
+        )
+    }
+
+    fn review(seq: u64, signer: &str) -> (EventEnvelope, Value) {
+        entry(
+            seq,
+            "approval.signed",
+            json!({"change": "CHG-1", "signer": signer, "printed_name": signer, "meaning": "retrospective-review",
+                   "decision": "approved", "comment": "", "reauth": "password",
+                   "manifest": ward_core::approval::Manifest::default(), "manifest_digest": "sha256:00"}),
+        )
+    }
+
+    fn rendered(log: &[(EventEnvelope, Value)]) -> String {
+        let entries: Vec<EventEnvelope> = log.iter().map(|(e, _)| e.clone()).collect();
+        let payloads: BTreeMap<u64, Value> = log.iter().map(|(e, p)| (e.seq, p.clone())).collect();
+        let (html, md) = render(&Facts {
+            query: &json!({"change": "CHG-1"}),
+            created: "2026-12-03T00:00:00Z",
+            origin: "log",
+            size: 9,
+            root: "AAAA",
+            entries: &entries,
+            payloads: &payloads,
+            documents: &BTreeMap::new(),
+            purged: &[],
+        });
+        assert!(!md.is_empty());
+        html
+    }
+
+    #[test]
+    fn break_glass_is_called_out_and_closed_only_by_an_independent_review() {
+        let mut log = vec![
+            entry(
+                0,
+                "change.opened",
+                json!({"id": "CHG-1", "opener": "user:olga", "artifacts": [], "tier": "high"}),
+            ),
+            entry(
+                1,
+                "breakglass.invoked",
+                json!({"id": "BG-1", "change": "CHG-1", "rules": ["approvals."], "justification": "EHR feed down",
+                       "duration_secs": 3600, "by": "user:rita", "printed_name": "Rita", "until_secs": 10,
+                       "review_due_secs": 20, "reauth_credential": "sha256:ab"}),
+            ),
+            review(2, "user:rita"),
+            review(3, "user:olga"),
+        ];
+        let html = rendered(&log);
+        assert!(html.contains("Break-glass BG-1 on approvals. by user:rita"), "{html}");
+        assert!(
+            html.contains("NOT CLOSED in this bundle"),
+            "the invoker and the opener do not close it: {html}"
+        );
+        log.push(review(4, "user:sam"));
+        let html = rendered(&log);
+        assert!(html.contains("closed by user:sam"), "{html}");
+    }
 
     #[test]
     fn html_escapes_markup_and_quotes() {
