@@ -494,6 +494,101 @@ fn rounds(db: Option<&str>) {
     assert_eq!(o.status.code(), Some(1), "{}", out_text(&o));
     assert!(!tmp.path().join("zero.tar").exists());
 
+    // A purged title: the bundle leaves the document out, carries the purge entry, and both
+    // verifiers report it purged by that entry; the report says so in its place.
+    add_user(&d, db, "priya", "privacy-officer");
+    add_user(&d, db, "pete", "privacy-officer");
+    let opened = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["kind"] == "change.opened")
+        .unwrap()
+        .clone();
+    let reference = opened["event"]["payload"]["inline"]["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reason = "a patient identifier was typed into the title";
+    ok(run(as_user(
+        &d,
+        db,
+        "priya",
+        &["purge", &reference, "--reason", reason],
+    )));
+    let done = json(&ok(run(as_user(
+        &d,
+        db,
+        "pete",
+        &["purge", &reference, "--reason", reason, "--output", "json"],
+    ))));
+    let purge_seq = done["seq"].as_u64().unwrap();
+    let purged_bundle = tmp.path().join("purged.tar");
+    ok(run(as_user(
+        &d,
+        db,
+        "alex",
+        &[
+            "bundle",
+            "export",
+            "--change",
+            &id,
+            "--out",
+            purged_bundle.to_str().unwrap(),
+        ],
+    )));
+    let pf = read_tar(&std::fs::read(&purged_bundle).unwrap());
+    let digest = reference.trim_start_matches("doc:").replace(':', "-");
+    assert!(!pf.contains_key(&format!("documents/{digest}")));
+    assert!(pf.contains_key(&format!("entries/{purge_seq}.json")), "{:?}", pf.keys());
+    let html = String::from_utf8(pf["report.html"].clone()).unwrap();
+    assert!(html.contains(&format!("[purged by entry {purge_seq}]")), "{html}");
+    assert!(!html.contains("Appointment reminders"), "{html}");
+    let said = format!("purged by entry {purge_seq}");
+    let w = ward_verify(&d, &purged_bundle);
+    assert!(w.status.success() && out_text(&w).contains(&said), "{}", out_text(&w));
+    let p = python_verify(&d, &purged_bundle);
+    assert!(p.status.success() && out_text(&p).contains(&said), "{}", out_text(&p));
+    // Without the purge entry the absence is unexplained: both refuse, naming the referencing entry.
+    let mut f = pf.clone();
+    f.remove(&format!("entries/{purge_seq}.json"));
+    f.remove(&format!("proofs/{purge_seq}.tlog-proof"));
+    // … and the documents only it referenced (its reason).
+    let orphans: Vec<String> = f
+        .keys()
+        .filter(|k| k.starts_with("documents/"))
+        .filter(|k| {
+            let r = format!("doc:{}", k.trim_start_matches("documents/").replacen('-', ":", 1));
+            !f.iter()
+                .any(|(p, v)| p.starts_with("entries/") && String::from_utf8_lossy(v).contains(&r))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(orphans.len(), 1, "the purge reason: {orphans:?}");
+    for o in &orphans {
+        f.remove(o);
+    }
+    let mut m: serde_json::Value = serde_json::from_slice(&f["manifest.json"]).unwrap();
+    for o in &orphans {
+        m["files"].as_object_mut().unwrap().remove(o);
+    }
+    let kept: Vec<serde_json::Value> = m["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["seq"] != purge_seq)
+        .cloned()
+        .collect();
+    m["entries"] = serde_json::Value::Array(kept);
+    for k in [
+        format!("entries/{purge_seq}.json"),
+        format!("proofs/{purge_seq}.tlog-proof"),
+    ] {
+        m["files"].as_object_mut().unwrap().remove(&k);
+    }
+    f.insert("manifest.json".into(), serde_json::to_vec(&m).unwrap());
+    both_refuse(&d, t, "unexplained", &f, &format!("documents/{digest}"));
+
     // The wrong key: nothing verifies.
     let other = tmp.path().join("other");
     ok(run({
