@@ -914,7 +914,7 @@ pub enum BundleCommand {
     /// Write the evidence bundle of a change or deployment: every log entry concerned with its inclusion
     /// proof to one signed checkpoint, the documents and evidence they reference, and a report
     /// (report.html, report.md). An auditor's export, recorded as an access event.
-    #[command(group(clap::ArgGroup::new("query").required(true).args(["change", "deployment"])))]
+    #[command(group(clap::ArgGroup::new("query").required(true).args(["change", "deployment", "env"])))]
     Export {
         /// The change: all of its story.
         #[arg(long)]
@@ -923,6 +923,19 @@ pub enum BundleCommand {
         /// story up to it, and what rolled it back.
         #[arg(long)]
         deployment: Option<u64>,
+        /// Or every change deployed to this environment in a period (--from, --to), each with
+        /// its story.
+        #[arg(long, requires_all = ["from", "to"])]
+        env: Option<String>,
+        /// Start of the period (RFC 3339, inclusive).
+        #[arg(long, requires = "env")]
+        from: Option<String>,
+        /// End of the period (RFC 3339, exclusive).
+        #[arg(long, requires = "env")]
+        to: Option<String>,
+        /// Only deployments that reached this tenant.
+        #[arg(long, requires = "env")]
+        tenant: Option<String>,
         /// The bundle file to write (a tar archive; refused if it exists).
         #[arg(long)]
         out: PathBuf,

@@ -477,6 +477,44 @@ fn rounds(db: Option<&str>) {
     );
     assert!(ward_verify(&d, &dep_bundle).status.success());
     assert!(python_verify(&d, &dep_bundle).status.success());
+    // A period of an environment: every change deployed there in it.
+    let period = tmp.path().join("period.tar");
+    let in_period = |env: &str, out: &Path| {
+        run(as_user(
+            &d,
+            db,
+            "alex",
+            &[
+                "bundle",
+                "export",
+                "--env",
+                env,
+                "--from",
+                "2000-01-01T00:00:00Z",
+                "--to",
+                "2100-01-01T00:00:00Z",
+                "--out",
+                out.to_str().unwrap(),
+                "--output",
+                "json",
+            ],
+        ))
+    };
+    ok(in_period("staging", &period));
+    let pm: serde_json::Value =
+        serde_json::from_slice(&read_tar(&std::fs::read(&period).unwrap())["manifest.json"]).unwrap();
+    assert_eq!(pm["query"]["env"], "staging");
+    assert_eq!(pm["counts"]["deployments"], 1, "{pm:#}");
+    assert!(ward_verify(&d, &period).status.success());
+    assert!(python_verify(&d, &period).status.success());
+    let none = in_period("prod", &tmp.path().join("prod.tar"));
+    assert_eq!(none.status.code(), Some(1), "{}", out_text(&none));
+    assert_eq!(
+        json(&String::from_utf8_lossy(&none.stdout))["error"]["code"],
+        "not_found"
+    );
+    assert!(!tmp.path().join("prod.tar").exists());
+
     // An entry that is not a deployment is not one.
     let o = run(as_user(
         &d,

@@ -34,12 +34,35 @@ pub enum Query {
     /// One deployment (the seq of its `deployment.recorded` entry): its change's story up to
     /// and including it, and what later rolled it back.
     Deployment(u64),
+    /// Every change deployed to an environment (to a tenant of it) in a period, each with its
+    /// story.
+    Period(Period),
 }
 
 impl Query {
     /// Refuses a malformed query before anything is read or recorded: a change id is
     /// letters, digits, `-` and `_`, at most 64 of them.
     pub fn check(&self) -> Result<(), AppError> {
+        if let Query::Period(p) = self {
+            let name_ok = |n: &str| {
+                !n.is_empty()
+                    && n.len() <= 64
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            };
+            if !name_ok(&p.env) || p.tenant.as_deref().is_some_and(|t| !name_ok(t)) {
+                return Err(AppError::invalid(
+                    "an environment or tenant name is letters, digits, '-', '_' and '.'",
+                    "pass a declared environment (and tenant), e.g. --env prod --tenant clinic-a",
+                ));
+            }
+            if p.from >= p.to {
+                return Err(AppError::invalid(
+                    "the period is empty: --from must be before --to",
+                    "pass RFC 3339 times, e.g. --from 2026-10-01T00:00:00Z --to 2027-01-01T00:00:00Z",
+                ));
+            }
+        }
         if let Query::Change(id) = self
             && (id.is_empty()
                 || id.len() > 64
@@ -58,6 +81,13 @@ impl Query {
         match self {
             Query::Change(c) => json!({ "change": c }),
             Query::Deployment(d) => json!({ "deployment": d }),
+            Query::Period(p) => {
+                let mut q = json!({ "env": p.env, "from": p.from.to_string(), "to": p.to.to_string() });
+                if let Some(t) = &p.tenant {
+                    q["tenant"] = json!(t);
+                }
+                q
+            }
         }
     }
 
@@ -66,27 +96,64 @@ impl Query {
         match self {
             Query::Change(c) => format!("bundle-{c}.tar"),
             Query::Deployment(d) => format!("bundle-deployment-{d}.tar"),
+            Query::Period(p) => format!("bundle-{}-{}.tar", p.env, p.from.as_second()),
         }
     }
 }
 
-/// Which entries a change's bundle holds (pure). Two passes over the log: `learn` sees every
-/// entry first (the change's artifacts, its rollouts, every purge), then `select` decides, in
-/// order, entry by entry:
-/// - entries about the change (`change:<id>`) or naming it (`payload.change`): opened, updated,
-///   reclassified, its own evidence, approvals, refusals, gate decisions, waivers and
+/// Which entries a bundle holds (pure). Two passes over the log: `learn` sees every entry first
+/// (every change's artifacts and rollouts, every purge, and for a period the changes deployed
+/// in it), `settle` fixes what the chosen changes are made of, then `select` decides, in order,
+/// entry by entry:
+/// - entries about a chosen change (`change:<id>`) or naming it (`payload.change`): opened,
+///   updated, reclassified, its own evidence, approvals, refusals, gate decisions, waivers and
 ///   break-glass on it, deployments of it;
 /// - entries about its artifacts (`artifact:<digest>`): registration, evidence, waivers;
 /// - its rollouts' steps (`rollout:<id>`), and deployments that roll one of its deployments back;
 /// - `document.purged` entries of documents the selected entries reference (`purges`).
 #[derive(Debug, Default)]
 pub struct Scope {
-    change: String,
+    changes: BTreeSet<String>,
+    period: Option<Period>,
+    artifacts_of: BTreeMap<String, BTreeSet<String>>,
+    rollouts_of: BTreeMap<String, String>,
     artifacts: BTreeSet<String>,
     rollouts: BTreeSet<String>,
     deployments: BTreeSet<u64>,
     purges: BTreeMap<String, u64>,
     until: Option<u64>,
+}
+
+/// A period of an environment's deployments (and of one tenant's, when named).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Period {
+    /// Environment.
+    pub env: String,
+    /// From (inclusive).
+    pub from: jiff::Timestamp,
+    /// To (exclusive).
+    pub to: jiff::Timestamp,
+    /// Only deployments that reached this tenant.
+    pub tenant: Option<String>,
+}
+
+impl Period {
+    /// Whether a deployment record falls in the period.
+    fn holds(&self, e: &EventEnvelope) -> bool {
+        let Payload::Inline(v) = &e.payload else {
+            return false;
+        };
+        e.kind == "deployment.recorded"
+            && v.get("environment").and_then(Value::as_str) == Some(self.env.as_str())
+            && e.time
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|t| self.from <= t && t < self.to)
+            && self.tenant.as_ref().is_none_or(|t| {
+                v.get("tenants")
+                    .and_then(Value::as_array)
+                    .is_some_and(|ts| ts.iter().any(|x| x.as_str() == Some(t.as_str())))
+            })
+    }
 }
 
 fn payload_str<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
@@ -96,52 +163,96 @@ fn payload_str<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
     }
 }
 
+/// The change an entry is about or names.
+fn change_of(e: &EventEnvelope) -> Option<&str> {
+    e.subject
+        .strip_prefix("change:")
+        .or_else(|| payload_str(&e.payload, "change"))
+}
+
 impl Scope {
     /// The scope of one change.
     pub fn change(id: &str) -> Scope {
         Scope {
-            change: id.to_string(),
+            changes: BTreeSet::from([id.to_string()]),
             ..Scope::default()
         }
-    }
-
-    fn about_change(&self, e: &EventEnvelope) -> bool {
-        e.subject.strip_prefix("change:") == Some(self.change.as_str())
-            || payload_str(&e.payload, "change") == Some(self.change.as_str())
     }
 
     /// The scope of one deployment of a change: the change's entries up to the deployment,
     /// then only what rolls it back.
     pub fn deployment(change: &str, seq: u64) -> Scope {
         Scope {
-            change: change.to_string(),
             until: Some(seq),
+            ..Scope::change(change)
+        }
+    }
+
+    /// The scope of a period: every change deployed to the environment (tenant) in it.
+    pub fn period(period: Period) -> Scope {
+        Scope {
+            period: Some(period),
             ..Scope::default()
         }
     }
 
-    /// First pass: what the change is made of.
+    fn about_change(&self, e: &EventEnvelope) -> bool {
+        e.subject
+            .strip_prefix("change:")
+            .is_some_and(|c| self.changes.contains(c))
+            || payload_str(&e.payload, "change").is_some_and(|c| self.changes.contains(c))
+    }
+
+    /// First pass: what every change is made of, and which changes the bundle is about.
     pub fn learn(&mut self, e: &EventEnvelope) {
-        if let Payload::Inline(v) = &e.payload {
-            if self.about_change(e) && matches!(e.kind.as_str(), "change.opened" | "change.updated") {
-                for a in v.get("artifacts").and_then(Value::as_array).into_iter().flatten() {
-                    if let Some(a) = a.as_str() {
-                        self.artifacts.insert(a.to_string());
-                    }
+        let Payload::Inline(v) = &e.payload else {
+            return;
+        };
+        if matches!(e.kind.as_str(), "change.opened" | "change.updated")
+            && let Some(c) = change_of(e)
+        {
+            let set = self.artifacts_of.entry(c.to_string()).or_default();
+            for a in v.get("artifacts").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(a) = a.as_str() {
+                    set.insert(a.to_string());
                 }
             }
-            if e.kind == "rollout.started"
-                && self.about_change(e)
-                && let Some(id) = v.get("id").and_then(Value::as_str)
-            {
-                self.rollouts.insert(id.to_string());
-            }
-            if e.kind == ward_ledger::documents::PURGED_KIND
-                && let Some(d) = v.get("digest").and_then(Value::as_str)
-            {
-                self.purges.entry(d.to_string()).or_insert(e.seq);
-            }
         }
+        if e.kind == "rollout.started"
+            && let (Some(id), Some(c)) = (v.get("id").and_then(Value::as_str), change_of(e))
+        {
+            self.rollouts_of.insert(id.to_string(), c.to_string());
+        }
+        if e.kind == ward_ledger::documents::PURGED_KIND
+            && let Some(d) = v.get("digest").and_then(Value::as_str)
+        {
+            self.purges.entry(d.to_string()).or_insert(e.seq);
+        }
+        if let Some(p) = &self.period
+            && p.holds(e)
+            && let Some(c) = v.get("change").and_then(Value::as_str)
+        {
+            self.changes.insert(c.to_string());
+        }
+    }
+
+    /// After the first pass: the chosen changes' artifacts and rollouts. Returns how many
+    /// changes the bundle is about.
+    pub fn settle(&mut self) -> usize {
+        self.artifacts = self
+            .changes
+            .iter()
+            .filter_map(|c| self.artifacts_of.get(c))
+            .flatten()
+            .cloned()
+            .collect();
+        self.rollouts = self
+            .rollouts_of
+            .iter()
+            .filter(|(_, c)| self.changes.contains(*c))
+            .map(|(r, _)| r.clone())
+            .collect();
+        self.changes.len()
     }
 
     /// Second pass, in log order: whether the bundle holds `e`.
@@ -241,6 +352,16 @@ pub async fn export(
             };
             Scope::deployment(&change, *seq)
         }
+        Query::Period(p) => {
+            // Nothing recorded for a period without deployments: looked for first.
+            let mut probe = Scope::period(p.clone());
+            let size = ledger.head().await?.size();
+            scan(ledger, size, |env, _| probe.learn(&env)).await?;
+            if probe.settle() == 0 {
+                return Err(no_deployment());
+            }
+            Scope::period(p.clone())
+        }
     };
     ledger
         .append(NewEvent {
@@ -252,6 +373,9 @@ pub async fn export(
         .await?;
     let cp = ledger.checkpoint(signer, origin).await?;
     scan(ledger, cp.size, |env, _| scope.learn(&env)).await?;
+    if scope.settle() == 0 {
+        return Err(no_deployment());
+    }
     let mut picked: Vec<(EventEnvelope, Vec<u8>)> = Vec::new();
     scan(ledger, cp.size, |env, leaf| {
         if scope.select(&env) {
@@ -395,6 +519,13 @@ pub async fn export(
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(AppError::internal)?;
     let bytes = to_tar(&manifest_bytes, &files)?;
     Ok(Built { bytes, manifest })
+}
+
+fn no_deployment() -> AppError {
+    AppError::not_found(
+        "no deployment in that period: there is nothing to bundle",
+        "check the environment, tenant and times (`ward deployments --env ENV`)",
+    )
 }
 
 fn missing(seq: u64, what: &str, digest: &str) -> AppError {
@@ -693,8 +824,52 @@ mod tests {
         ];
         let mut s = Scope::change("CHG-1");
         log.iter().for_each(|e| s.learn(e));
+        s.settle();
         let picked: Vec<u64> = log.iter().filter(|e| s.select(e)).map(|e| e.seq).collect();
         assert_eq!(picked, vec![0, 2, 4, 5, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn a_periods_scope_takes_every_change_deployed_there_in_it() {
+        let mut log = [
+            env(0, "change.opened", "change:CHG-1", json!({"artifacts": ["sha256:aa"]})),
+            env(1, "change.opened", "change:CHG-2", json!({"artifacts": []})),
+            env(2, "change.opened", "change:CHG-3", json!({"artifacts": []})),
+            env(3, "artifact.registered", "artifact:sha256:aa", json!({})),
+            env(
+                4,
+                "deployment.recorded",
+                "env:prod",
+                json!({"change": "CHG-1", "environment": "prod", "tenants": ["a"]}),
+            ),
+            env(
+                5,
+                "deployment.recorded",
+                "env:staging",
+                json!({"change": "CHG-2", "environment": "staging"}),
+            ),
+            env(
+                6,
+                "deployment.recorded",
+                "env:prod",
+                json!({"change": "CHG-3", "environment": "prod", "tenants": ["b"]}),
+            ),
+        ];
+        log[6].time = "2027-01-01T00:00:00.000000Z".into();
+        let period = |tenant: Option<&str>| Period {
+            env: "prod".into(),
+            from: "2026-12-01T00:00:00Z".parse().unwrap(),
+            to: "2027-01-01T00:00:00Z".parse().unwrap(),
+            tenant: tenant.map(str::to_string),
+        };
+        let mut s = Scope::period(period(None));
+        log.iter().for_each(|e| s.learn(e));
+        assert_eq!(s.settle(), 1, "CHG-2 went to staging, CHG-3 after the period");
+        let picked: Vec<u64> = log.iter().filter(|e| s.select(e)).map(|e| e.seq).collect();
+        assert_eq!(picked, vec![0, 3, 4]);
+        let mut s = Scope::period(period(Some("b")));
+        log.iter().for_each(|e| s.learn(e));
+        assert_eq!(s.settle(), 0, "tenant b was reached only after the period");
     }
 
     #[test]
@@ -720,6 +895,7 @@ mod tests {
         ];
         let mut s = Scope::deployment("CHG-1", 2);
         log.iter().for_each(|e| s.learn(e));
+        s.settle();
         let picked: Vec<u64> = log.iter().filter(|e| s.select(e)).map(|e| e.seq).collect();
         assert_eq!(picked, vec![0, 1, 2, 5]);
     }

@@ -10,23 +10,33 @@ use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
-use ward_app::bundle::{self, Query};
+use ward_app::bundle::{self, Period, Query};
 
 /// Dispatches `ward bundle …`.
 pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
     let BundleCommand::Export {
         change,
         deployment,
+        env,
+        from,
+        to,
+        tenant,
         out,
     } = cmd;
-    let query = match (change, deployment) {
-        (Some(c), _) => Query::Change(c.clone()),
-        (None, Some(d)) => Query::Deployment(*d),
-        (None, None) => {
+    let query = match (change, deployment, env) {
+        (Some(c), _, _) => Query::Change(c.clone()),
+        (None, Some(d), _) => Query::Deployment(*d),
+        (None, None, Some(e)) => Query::Period(Period {
+            env: e.clone(),
+            from: time(from.as_deref(), "--from")?,
+            to: time(to.as_deref(), "--to")?,
+            tenant: tenant.clone(),
+        }),
+        (None, None, None) => {
             return Err(Failure::new(
                 "bad_arguments",
                 "name what to bundle",
-                "pass --change ID or --deployment N",
+                "pass --change ID, --deployment N, or --env E --from T1 --to T2",
             )
             .into());
         }
@@ -43,11 +53,23 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
     let started = std::time::Instant::now();
     let (bytes, summary) = match Remote::from_global(g)? {
         Some(r) => {
-            let param = match &query {
-                Query::Change(c) => ("change", c.clone()),
-                Query::Deployment(d) => ("deployment", d.to_string()),
+            let params: Vec<(&str, String)> = match &query {
+                Query::Change(c) => vec![("change", c.clone())],
+                Query::Deployment(d) => vec![("deployment", d.to_string())],
+                // Checked names and RFC 3339 UTC times (`Z`, digits, '-', ':', '.'): plain tokens.
+                Query::Period(p) => {
+                    let mut v = vec![
+                        ("env", p.env.clone()),
+                        ("from", p.from.to_string()),
+                        ("to", p.to.to_string()),
+                    ];
+                    if let Some(t) = &p.tenant {
+                        v.push(("tenant", t.clone()));
+                    }
+                    v
+                }
             };
-            let bytes = r.get_bytes("/api/v1/bundles", &[param]).await?;
+            let bytes = r.get_bytes("/api/v1/bundles", &params).await?;
             (bytes, None)
         }
         None => {
@@ -74,6 +96,7 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
             let what = match &query {
                 Query::Change(c) => c.clone(),
                 Query::Deployment(d) => format!("deployment {d}"),
+                Query::Period(p) => format!("{} from {} to {}", p.env, p.from, p.to),
             };
             let mut s = format!("Wrote the bundle of {what} to {} ({} bytes", out.display(), bytes.len());
             if let Some(m) = &summary {
@@ -92,6 +115,19 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
         },
     );
     Ok(())
+}
+
+/// An RFC 3339 time given for `flag`.
+fn time(t: Option<&str>, flag: &str) -> Result<jiff::Timestamp> {
+    let t = t.unwrap_or_default();
+    t.parse().map_err(|_| {
+        Failure::new(
+            "bad_arguments",
+            format!("{flag} {t:?} is not an RFC 3339 time"),
+            format!("pass e.g. {flag} 2026-10-01T00:00:00Z"),
+        )
+        .into()
+    })
 }
 
 /// Writes `bytes` to a new file `path` atomically: a temporary sibling, renamed without
