@@ -328,6 +328,9 @@ def verify(path, key):
         raise Failure("checkpoint", "does not verify with the key: %s" % e)
     if manifest.get("key_name") != key[0]:
         raise Failure("manifest.json", "key_name is not the verifier key's name")
+    described = manifest.get("checkpoint")
+    if not isinstance(described, dict) or described.get("size") != size or described.get("root") != base64.b64encode(root).decode():
+        raise Failure("manifest.json", "its checkpoint size and root are not the signed checkpoint's")
     # 5. Something to verify.
     entries = manifest.get("entries")
     if not isinstance(entries, list) or not entries:

@@ -335,6 +335,12 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             ),
         ));
     }
+    if manifest.checkpoint.size != checkpoint.size || manifest.checkpoint.root != checkpoint.root.to_base64() {
+        return Err(BundleError::new(
+            MANIFEST,
+            "its checkpoint size and root are not the signed checkpoint's",
+        ));
+    }
     if manifest.entries.is_empty() {
         return Err(BundleError::new(
             MANIFEST,
