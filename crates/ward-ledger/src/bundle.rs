@@ -303,18 +303,21 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             format!("format {:?} is not {FORMAT}", manifest.format),
         ));
     }
-    // 1. Files against the manifest.
+    // 1. Files against the manifest (each hashed once; later checks reuse the digest).
+    let mut digests: BTreeMap<&str, String> = BTreeMap::new();
     for (path, bytes) in files {
         if path == MANIFEST {
             continue;
         }
+        let digest = file_digest(bytes);
         match manifest.files.get(path) {
             None => return Err(BundleError::new(path, "not listed in manifest.json")),
-            Some(d) if *d != file_digest(bytes) => {
+            Some(d) if *d != digest => {
                 return Err(BundleError::new(path, "sha256 does not match manifest.json"));
             }
             Some(_) => {}
         }
+        digests.insert(path.as_str(), digest);
     }
     if let Some(missing) = manifest.files.keys().find(|p| !files.contains_key(*p)) {
         return Err(BundleError::new(missing, "listed in manifest.json but missing"));
@@ -437,7 +440,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
                 let bytes = files
                     .get(&bpath)
                     .ok_or_else(|| BundleError::entry(env.seq, &bpath, "its out-of-line payload is missing"))?;
-                if file_digest(bytes) != *digest {
+                if digests.get(bpath.as_str()) != Some(digest) {
                     return Err(BundleError::entry(env.seq, &bpath, "content does not match its digest"));
                 }
                 blob_files.insert(bpath.clone());
@@ -483,7 +486,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             _ => return Err(BundleError::new(path, "not a file of the bundle format")),
         };
         let digest = name.replacen("sha256-", "sha256:", 1);
-        if !documents::is_digest(&digest) || file_digest(bytes) != digest {
+        if !documents::is_digest(&digest) || digests.get(path.as_str()) != Some(&digest) {
             return Err(BundleError::new(path, "content does not match its name"));
         }
         let referenced = if kind == "documents" {
