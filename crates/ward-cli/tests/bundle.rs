@@ -374,8 +374,39 @@ fn rounds(db: Option<&str>) {
     let p = python_verify(&d, &bundle);
     assert!(p.status.success(), "{}", out_text(&p));
     assert!(out_text(&p).starts_with("OK: bundle"), "{}", out_text(&p));
+    assert!(
+        out_text(&w).contains("report re-rendered and identical"),
+        "{}",
+        out_text(&w)
+    );
 
     let t = tmp.path();
+    // The report says something the entries do not: Ward's verifier renders it again and names
+    // it; the Python verifier checks only its digest (docs/BUNDLE.md), so it passes.
+    let mut f = files.clone();
+    let html_text = String::from_utf8(f["report.html"].clone()).unwrap();
+    f.insert(
+        "report.html".into(),
+        html_text
+            .replace("ALLOWED for staging", "ALLOWED for prod")
+            .into_bytes(),
+    );
+    fix_manifest(&mut f, "report.html");
+    let forged = t.join("report.tar");
+    write_tar(&f, &forged);
+    let w = ward_verify(&d, &forged);
+    assert_eq!(w.status.code(), Some(3), "{}", out_text(&w));
+    assert!(out_text(&w).contains("report.html"), "{}", out_text(&w));
+    assert!(python_verify(&d, &forged).status.success());
+    // A report of another renderer is said to be unchecked, not called forged.
+    let mut m: serde_json::Value = serde_json::from_slice(&f["manifest.json"]).unwrap();
+    m["report_renderer"] = serde_json::json!("ward.report/0");
+    f.insert("manifest.json".into(), serde_json::to_vec(&m).unwrap());
+    write_tar(&f, &forged);
+    let w = ward_verify(&d, &forged);
+    assert!(w.status.success(), "{}", out_text(&w));
+    assert!(out_text(&w).contains("report NOT checked"), "{}", out_text(&w));
+
     // One byte of the raw evidence (the JUnit report).
     let junit = files
         .iter()

@@ -99,6 +99,9 @@ pub struct BundleManifest {
     pub key_name: String,
     /// The checkpoint every proof leads to.
     pub checkpoint: CheckpointRef,
+    /// The renderer that wrote `report.html` and `report.md` (e.g. `ward.report/1`): a verifier
+    /// with the same renderer renders them again and compares; another says it did not.
+    pub report_renderer: String,
     /// How many of each thing the bundle holds.
     pub counts: BTreeMap<String, u64>,
     /// Every entry concerned, ascending by `seq`.
@@ -600,6 +603,7 @@ mod tests {
                 size: 0,
                 root: crate::hash::empty_root().to_base64(),
             },
+            report_renderer: "ward.report/1".into(),
             counts: BTreeMap::new(),
             entries: vec![],
             files: BTreeMap::from([(CHECKPOINT.to_string(), file_digest(cp.as_bytes()))]),

@@ -506,6 +506,7 @@ pub async fn export(
         created,
         key_name: signer.name().to_string(),
         checkpoint: CheckpointRef { size: cp.size, root },
+        report_renderer: report::RENDERER.into(),
         counts,
         entries: entries
             .iter()
@@ -613,6 +614,11 @@ pub struct Verification {
     pub decisions_replayed: usize,
     /// Approval manifests checked against the entries.
     pub approvals_checked: usize,
+    /// The report was rendered again from the verified entries and is identical; false when
+    /// another renderer made it (`report_renderer`), which this verifier cannot reproduce.
+    pub report_checked: bool,
+    /// The renderer the manifest names.
+    pub report_renderer: String,
     /// Documents purged by a bundled entry.
     pub purged: Vec<Purged>,
 }
@@ -639,8 +645,10 @@ pub fn verify(bytes: &[u8], verifier: &dyn NoteVerifier) -> Result<Verification,
         documents: &v.documents,
         purged: &v.purged,
     });
+    let report_checked = v.manifest.report_renderer == report::RENDERER;
     for (name, ours) in [(fmt::REPORT_HTML, html), (fmt::REPORT_MD, md)] {
         match files.get(name) {
+            Some(_) if !report_checked => {}
             Some(theirs) if *theirs == ours.into_bytes() => {}
             Some(_) => {
                 return Err(BundleError::new(
@@ -662,6 +670,8 @@ pub fn verify(bytes: &[u8], verifier: &dyn NoteVerifier) -> Result<Verification,
         evidence: v.evidence.len(),
         decisions_replayed,
         approvals_checked,
+        report_checked,
+        report_renderer: v.manifest.report_renderer.clone(),
         purged: v.purged.clone(),
     })
 }

@@ -9,6 +9,11 @@ use ward_ledger::EventEnvelope;
 use ward_ledger::bundle::Purged;
 use ward_ledger::documents;
 
+/// This renderer's name, recorded in the manifest (`report_renderer`). Change it whenever the
+/// rendered bytes change (the golden test below fails until you do): a verifier re-renders only
+/// reports of its own renderer, so an older bundle's report is never called forged.
+pub const RENDERER: &str = "ward.report/1";
+
 /// What the report is made of: the verified content of a bundle.
 pub struct Facts<'a> {
     /// The query that defined the bundle.
@@ -747,6 +752,10 @@ mod tests {
     }
 
     fn rendered(log: &[(EventEnvelope, Value)]) -> String {
+        rendered_both(log).0
+    }
+
+    fn rendered_both(log: &[(EventEnvelope, Value)]) -> (String, String) {
         let entries: Vec<EventEnvelope> = log.iter().map(|(e, _)| e.clone()).collect();
         let payloads: BTreeMap<u64, Value> = log.iter().map(|(e, p)| (e.seq, p.clone())).collect();
         let (html, md) = render(&Facts {
@@ -761,7 +770,46 @@ mod tests {
             purged: &[],
         });
         assert!(!md.is_empty());
-        html
+        (html, md)
+    }
+
+    /// The rendered bytes are pinned: a change to them must come with a new [`RENDERER`], or
+    /// verifiers of this version would call older reports forged.
+    #[test]
+    fn the_renderer_is_pinned_to_its_output() {
+        let log = vec![
+            entry(
+                0,
+                "change.opened",
+                json!({"id": "CHG-1", "opener": "user:olga", "artifacts": ["sha256:aa"], "tier": "high",
+                "title": "Reminders <b>", "classification": {"tier": "high", "tags": ["phi"], "matched": ["phi -> high (phi)"]}}),
+            ),
+            entry(
+                1,
+                "attestation.added",
+                json!({"id": "sha256:bb", "type": "junit", "file_name": "r.xml", "summary": {"tests": 3, "failed": 0}, "added_by": "ci"}),
+            ),
+            review(2, "user:sam"),
+            entry(
+                3,
+                "gate.evaluated",
+                json!({"change": "CHG-1", "environment": "prod", "allow": false, "checked_by": "user:rita",
+                "reasons": [{"rule": "evidence.sbom", "message": "no SBOM", "fix": "attach one"}], "waived": [],
+                "policy_digest": "sha256:cc", "input_digest": "sha256:dd"}),
+            ),
+            entry(
+                4,
+                "deployment.recorded",
+                json!({"change": "CHG-1", "environment": "prod", "status": "failed",
+                "targets": [{"tenant": "a", "status": "failed"}], "gate_decision": 3, "approvals": ["user:sam"], "executed_by": "user:rita"}),
+            ),
+        ];
+        let (html, md) = rendered_both(&log);
+        assert_eq!(
+            ward_ledger::hash::sha256(format!("{html}{md}").as_bytes()).to_hex(),
+            "238df9ee9cfd994d6bbe0d071b9bdefdcc4b3bda5f2e7263a2df4be60e3f8e88",
+            "the report's bytes changed: give RENDERER a new version and pin the new digest"
+        );
     }
 
     #[test]

@@ -167,7 +167,7 @@ pub fn verify(g: &Global, file: &Path, key: &str) -> Result<()> {
             let secs = started.elapsed().as_secs_f64();
             emit(g.output, json!({ "ok": true, "report": r, "seconds": secs }), || {
                 let mut out = format!(
-                    "OK: bundle {} of log {} verified at checkpoint {} (root {})\n  {} files against the manifest, {} entries proven, {} documents, {} evidence files, {} gate decisions replayed, {} approval manifests checked, report re-rendered ({secs:.2}s)",
+                    "OK: bundle {} of log {} verified at checkpoint {} (root {})\n  {} files against the manifest, {} entries proven, {} documents, {} evidence files, {} gate decisions replayed, {} approval manifests checked, {} ({secs:.2}s)",
                     r.query,
                     r.origin,
                     r.size,
@@ -177,7 +177,16 @@ pub fn verify(g: &Global, file: &Path, key: &str) -> Result<()> {
                     r.documents,
                     r.evidence,
                     r.decisions_replayed,
-                    r.approvals_checked
+                    r.approvals_checked,
+                    if r.report_checked {
+                        "report re-rendered and identical".to_string()
+                    } else {
+                        format!(
+                            "report NOT checked: made by renderer {:?}, this verifier renders {:?}; read it against the verified entries",
+                            r.report_renderer,
+                            ward_app::bundle::report::RENDERER
+                        )
+                    }
                 );
                 for p in &r.purged {
                     out.push_str(&format!("\n  document {} purged by entry {}", p.digest, p.purged_by));
