@@ -911,10 +911,10 @@ pub enum VerifyCommand {
 /// `ward bundle …`.
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
-    /// Write the evidence bundle of a change, a deployment or a period of an environment: every log
-    /// entry concerned with its inclusion
-    /// proof to one signed checkpoint, the documents and evidence they reference, and a report
-    /// (report.html, report.md). An auditor's export, recorded as an access event.
+    /// Write the evidence bundle of a change, a deployment or a period of an environment: every
+    /// log entry concerned with its inclusion proof to one signed checkpoint, the documents and
+    /// evidence they reference, and a report (report.html, report.md). An auditor's export,
+    /// recorded as an access event.
     #[command(group(clap::ArgGroup::new("query").required(true).args(["change", "deployment", "env"])))]
     Export {
         /// The change: all of its story.
