@@ -730,14 +730,27 @@ pub async fn stored_input(ledger: &Ledger, id: u64) -> Result<Value, AppError> {
     load_stored(ledger, &recorded.input_digest).await
 }
 
-/// What a recorded decision was evaluated with: its policy bundle, input document and data.
-async fn stored_evaluation(ledger: &Ledger, recorded: &GateDecision) -> Result<(PolicyBundle, Value, Value), AppError> {
+/// What a recorded decision was evaluated with: its input document and policy document.
+async fn stored_evaluation(ledger: &Ledger, recorded: &GateDecision) -> Result<(Value, Value), AppError> {
     let input = load_stored(ledger, &recorded.input_digest).await?;
     let policy = load_stored(ledger, &recorded.policy_digest).await?;
-    let files: Vec<(String, String)> =
-        serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null)).map_err(AppError::internal)?;
-    let data = policy.get("data").cloned().unwrap_or(Value::Null);
-    Ok((PolicyBundle { files }, input, data))
+    Ok((input, policy))
+}
+
+/// The policy bundle and data of a recorded policy document (`files` and `data`, as `check`
+/// stores them).
+fn recorded_bundle(policy: &Value) -> Result<(PolicyBundle, Value), AppError> {
+    let files: Vec<(String, String)> = serde_json::from_value(policy.get("files").cloned().unwrap_or(Value::Null))
+        .map_err(|e| {
+            AppError::invalid(
+                format!("the policy document has no policy files: {e}"),
+                "the policy document is the one `ward gate check` stored",
+            )
+        })?;
+    Ok((
+        PolicyBundle { files },
+        policy.get("data").cloned().unwrap_or(Value::Null),
+    ))
 }
 
 /// A recorded decision with what met each control (`ward gate explain`).
@@ -756,7 +769,8 @@ pub struct Explanation {
 /// Decision `id` with what satisfied each control, evaluated from its stored input and policy.
 pub async fn explain(ledger: &Ledger, id: u64) -> Result<Explanation, AppError> {
     let decision = decision(ledger, id).await?;
-    let (bundle, input, data) = stored_evaluation(ledger, &decision).await?;
+    let (input, policy) = stored_evaluation(ledger, &decision).await?;
+    let (bundle, data) = recorded_bundle(&policy)?;
     let satisfied = ward_core::gate::satisfied(&bundle, &input, &data).map_err(policy_error)?;
     Ok(Explanation { decision, satisfied })
 }
@@ -780,11 +794,18 @@ async fn load_stored(ledger: &Ledger, digest: &str) -> Result<Value, AppError> {
     serde_json::from_slice::<Value>(&bytes).map_err(AppError::internal)
 }
 
+/// Evaluates a recorded gate input document with a recorded policy document (`files` and
+/// `data`, as `check` stores them): the one replay, used by `replay` and by bundle verification.
+pub fn evaluate_recorded(input: &Value, policy: &Value) -> Result<ward_core::gate::Decision, AppError> {
+    let (bundle, data) = recorded_bundle(policy)?;
+    evaluate(&bundle, input, &data).map_err(policy_error)
+}
+
 /// Re-evaluates a recorded decision from its stored input and policy documents.
 pub async fn replay(ledger: &Ledger, id: u64) -> Result<Replay, AppError> {
     let recorded = decision(ledger, id).await?;
-    let (bundle, input, data) = stored_evaluation(ledger, &recorded).await?;
-    let replayed = evaluate(&bundle, &input, &data).map_err(policy_error)?;
+    let (input, policy) = stored_evaluation(ledger, &recorded).await?;
+    let replayed = evaluate_recorded(&input, &policy)?;
     let identical =
         replayed.allow == recorded.allow && replayed.reasons == recorded.reasons && replayed.waived == recorded.waived;
     Ok(Replay {

@@ -29,11 +29,14 @@
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
+//! - [`bundle`]: evidence bundles for auditors (entries, proofs, documents, report) and their
+//!   offline verification.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod approvals;
+pub mod bundle;
 pub mod changes;
 pub mod documents;
 pub mod error;

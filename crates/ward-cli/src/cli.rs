@@ -65,8 +65,12 @@ pub enum Command {
     /// Operate on the tamper-evident event log.
     #[command(subcommand)]
     Log(LogCommand),
-    /// Verify an exported log offline, without a database or server.
+    /// Verify an exported log (or, with `bundle`, an evidence bundle) offline, without a
+    /// database or server.
     Verify(VerifyArgs),
+    /// Evidence bundles for auditors: one file per change, verifiable offline.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Run the end-to-end demonstration in a temporary data directory.
     Demo(DemoArgs),
     /// Run the sample service (examples/sample-service) that `ward demo` deploys; it listens on
@@ -912,12 +916,68 @@ pub struct ExportArgs {
 
 /// `ward verify`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct VerifyArgs {
+    /// What to verify instead of an export directory.
+    #[command(subcommand)]
+    pub what: Option<VerifyCommand>,
     /// Export directory.
-    pub dir: PathBuf,
+    #[arg(required = true)]
+    pub dir: Option<PathBuf>,
     /// Verifier key (`name+hex8+base64`), or a file holding it.
-    #[arg(long, env = "WARD_VERIFIER_KEY")]
-    pub key: String,
+    #[arg(long, env = "WARD_VERIFIER_KEY", required = true)]
+    pub key: Option<String>,
+}
+
+/// `ward verify …`.
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Verify an evidence bundle (`ward bundle export`) offline: every file against the
+    /// manifest, every entry's proof against the signed checkpoint, the checkpoint against the
+    /// key, every gate decision replayed, every approval manifest and the report against the
+    /// entries. Exit 3 naming the first failure.
+    Bundle {
+        /// The bundle file.
+        file: PathBuf,
+        /// Verifier key (`name+hex8+base64`), or a file holding it.
+        #[arg(long, env = "WARD_VERIFIER_KEY")]
+        key: String,
+    },
+}
+
+/// `ward bundle …`.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write the evidence bundle of a change, a deployment or a period of an environment: every
+    /// log entry concerned with its inclusion proof to one signed checkpoint, the documents and
+    /// evidence they reference, and a report (report.html, report.md). An auditor's export,
+    /// recorded as an access event.
+    #[command(group(clap::ArgGroup::new("query").required(true).args(["change", "deployment", "env"])))]
+    Export {
+        /// The change: all of its story.
+        #[arg(long)]
+        change: Option<String>,
+        /// Or a deployment (its record's log entry, `ward deployments --env ENV`): its change's
+        /// story up to it, and what rolled it back.
+        #[arg(long)]
+        deployment: Option<u64>,
+        /// Or every change deployed to this environment in a period (--from, --to), each with
+        /// its story.
+        #[arg(long, requires_all = ["from", "to"])]
+        env: Option<String>,
+        /// Start of the period (RFC 3339, inclusive).
+        #[arg(long, requires = "env")]
+        from: Option<String>,
+        /// End of the period (RFC 3339, exclusive).
+        #[arg(long, requires = "env")]
+        to: Option<String>,
+        /// Only deployments that reached this tenant.
+        #[arg(long, requires = "env")]
+        tenant: Option<String>,
+        /// The bundle file to write (a tar archive; refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `ward demo`.

@@ -71,6 +71,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Init(a) => commands::init::run(g, a).await,
         Command::Log(c) => commands::log::run(g, c).await,
         Command::Verify(a) => commands::verify::run(g, a),
+        Command::Bundle(c) => commands::bundle::run(g, c).await,
         Command::Demo(a) => commands::demo::run(g, a).await,
         Command::SampleService => Ok(()),
         Command::Serve(a) => commands::serve::run(g, a).await,

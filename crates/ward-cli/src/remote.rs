@@ -116,6 +116,42 @@ impl Remote {
         self.send(self.request(reqwest::Method::GET, &url)).await
     }
 
+    /// GET raw bytes (a download), with query parameters as [`Remote::get`]; an error answer
+    /// is reported as for JSON requests.
+    pub async fn get_bytes(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>> {
+        let mut url = path.to_string();
+        for (i, (k, v)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(k);
+            url.push('=');
+            url.push_str(v);
+        }
+        let resp = self.request(reqwest::Method::GET, &url).send().await.map_err(|e| {
+            Failure::new(
+                "server_unreachable",
+                format!("cannot reach {}: {e}", self.base),
+                "check --server / WARD_SERVER and that `ward serve` is running",
+            )
+        })?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Failure::new("server_error", format!("reading the response: {e}"), "retry"))?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        match serde_json::from_slice::<ward_server::error::ErrorBody>(&bytes) {
+            Ok(body) => Err(Failure::remote(body.error.code, body.error.message, body.error.hint).into()),
+            Err(_) => Err(Failure::new(
+                "server_error",
+                format!("the server answered {status}"),
+                "check the server log",
+            )
+            .into()),
+        }
+    }
+
     /// POST a JSON body.
     pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.send(self.request(reqwest::Method::POST, path).json(body)).await

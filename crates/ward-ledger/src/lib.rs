@@ -8,12 +8,14 @@
 //! - [`jcs_check`]: a zero-allocation check that bytes are already RFC 8785 canonical.
 //! - [`documents`]: free text beside the log, referenced by salted digest; purge markers.
 //! - [`tiles`] and [`export`]: C2SP tlog-tiles export and the offline verifier.
+//! - [`bundle`]: evidence bundles — layout, manifest, C2SP tlog-proofs, offline verification.
 //!
 //! Nothing here touches a database or the network; stores live in `ward-store`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod documents;
 pub mod envelope;

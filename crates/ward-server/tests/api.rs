@@ -104,6 +104,7 @@ fn sample(path: &str) -> (String, Option<Value>) {
         "/api/v1/tokens/{id}" => ("/api/v1/tokens/000000000000".into(), None),
         "/api/v1/log/blobs/{digest}" => (format!("/api/v1/log/blobs/sha256:{}", "0".repeat(64)), None),
         "/api/v1/log/documents/{digest}" => (format!("/api/v1/log/documents/sha256:{}", "0".repeat(64)), None),
+        "/api/v1/bundles" => ("/api/v1/bundles?change=CHG-00000000".into(), None),
         "/api/v1/documents/{digest}/purge" => (
             format!("/api/v1/documents/sha256:{}/purge", "0".repeat(64)),
             Some(json!({ "reason": "matrix test of the purge route" })),

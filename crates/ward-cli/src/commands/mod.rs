@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_router;
+pub mod bundle;
 pub mod change;
 pub mod config_check;
 pub mod debug;

@@ -1,6 +1,6 @@
 //! `ward verify`: offline verification of an export, trusting only the verifier key.
 
-use crate::cli::{Global, VerifyArgs};
+use crate::cli::{Global, VerifyArgs, VerifyCommand};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::Result;
@@ -18,26 +18,45 @@ pub fn read_key(key: &str) -> Result<String> {
     Ok(key.trim().to_string())
 }
 
-/// Runs the verification; a failure exits with code 3 and names the first bad entry.
-pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
-    let key = read_key(&args.key)?;
-    let verifier = parse_verifier_key(&key).map_err(|e| {
+/// The verifier of a key given inline or as a file.
+pub fn verifier(key: &str) -> Result<Box<dyn ward_ledger::NoteVerifier>> {
+    let key = read_key(key)?;
+    Ok(parse_verifier_key(&key).map_err(|e| {
         Failure::new(
             "bad_verifier_key",
             format!("invalid verifier key: {e}"),
             "pass the output of `ward log key` (name+hex8+base64)",
         )
-    })?;
-    if !args.dir.is_dir() {
+    })?)
+}
+
+/// Runs the verification; a failure exits with code 3 and names the first bad entry.
+pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
+    let (dir, key) = match (&args.what, &args.dir, &args.key) {
+        (Some(VerifyCommand::Bundle { file, key }), _, _) => {
+            return crate::commands::bundle::verify(g, file, key);
+        }
+        (None, Some(dir), Some(key)) => (dir, key),
+        _ => {
+            return Err(Failure::new(
+                "bad_arguments",
+                "ward verify needs an export directory and --key",
+                "ward verify DIR --key KEY, or ward verify bundle FILE --key KEY",
+            )
+            .into());
+        }
+    };
+    let verifier = verifier(key)?;
+    if !dir.is_dir() {
         return Err(Failure::new(
             "not_found",
-            format!("{} is not a directory", args.dir.display()),
+            format!("{} is not a directory", dir.display()),
             "pass the directory written by `ward log export`",
         )
         .into());
     }
     let started = std::time::Instant::now();
-    match verify_export(&args.dir, verifier.as_ref()) {
+    match verify_export(dir, verifier.as_ref()) {
         Ok(r) => {
             let secs = started.elapsed().as_secs_f64();
             emit(g.output, json!({ "ok": true, "report": r, "seconds": secs }), || {

@@ -66,6 +66,7 @@ const fn rule(method: &'static str, path: &'static str, access: Access) -> Route
 
 use Access::{Public, Requires};
 
+mod bundles;
 mod changes;
 mod evidence;
 mod gate;
@@ -75,6 +76,7 @@ mod ops;
 mod promotion;
 mod rollouts;
 
+pub use self::bundles::*;
 pub use self::changes::*;
 pub use self::evidence::*;
 pub use self::gate::*;
@@ -104,6 +106,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/log/entries", Requires(Action::LogExport)),
     rule("GET", "/api/v1/log/blobs/{digest}", Requires(Action::LogExport)),
     rule("GET", "/api/v1/log/documents/{digest}", Requires(Action::LogExport)),
+    rule("GET", "/api/v1/bundles", Requires(Action::LogExport)),
     rule("POST", "/api/v1/artifacts", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/artifacts/{digest}", Requires(Action::EvidenceRead)),
     rule("POST", "/api/v1/attestations", Requires(Action::EvidenceWrite)),
@@ -244,6 +247,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(raw_entries))
         .routes(routes!(get_blob))
         .routes(routes!(get_document_bytes))
+        .routes(routes!(export_bundle))
         .routes(routes!(list_events, append_events))
         .routes(routes!(register_artifact))
         .routes(routes!(show_artifact))
