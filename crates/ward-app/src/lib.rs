@@ -29,6 +29,7 @@
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
+//! - [`metrics`]: delivery metrics (DORA) and governance metrics read off the log.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -43,6 +44,7 @@ pub mod freetext;
 pub mod gate;
 pub mod identities;
 pub mod keys;
+pub mod metrics;
 pub mod ops;
 pub mod promotion;
 pub mod reauth;

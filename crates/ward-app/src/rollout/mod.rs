@@ -1085,6 +1085,8 @@ impl Engine {
             approvals: restored_from.map(|d| d.approvals.clone()).unwrap_or_default(),
             excused_by: restored_from.map(|d| d.excused_by.clone()).unwrap_or_default(),
             rollback_of: Some(current.deployment),
+            requested_at: None,
+            drill: true,
         };
         let mut units = vec![(None, good.config_digest.clone())];
         units.extend(env.all_tenants().into_iter().map(|t| {

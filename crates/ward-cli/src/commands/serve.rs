@@ -79,6 +79,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     state.approvals = std::sync::Arc::new(cfg.approvals.clone());
     state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
     state.breakglass = std::sync::Arc::new(cfg.breakglass.clone());
+    state.delivery = std::sync::Arc::new(cfg.metrics.clone());
     // The local runtime: routers bound, current releases started, unfinished rollouts resumed.
     let engine = ward_server::rollout::Engine::new(
         ctx.ledger.clone(),

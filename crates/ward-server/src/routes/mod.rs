@@ -1,5 +1,5 @@
 //! The route table and the handlers: thin wrappers over the application services (ward-app),
-//! one file per resource (`log`, `changes`, `evidence`, `gate`, `promotion`, `rollouts`,
+//! one file per resource (`log`, `changes`, `evidence`, `gate`, `promotion`, `rollouts`, `delivery`,
 //! `identities`, `ops`); this module holds the table, the OpenAPI document and the router.
 //!
 //! [`ROUTES`] names every route's method, path and [`Access`]; the auth middleware refuses any
@@ -67,6 +67,7 @@ const fn rule(method: &'static str, path: &'static str, access: Access) -> Route
 use Access::{Public, Requires};
 
 mod changes;
+mod delivery;
 mod evidence;
 mod gate;
 mod identities;
@@ -76,6 +77,7 @@ mod promotion;
 mod rollouts;
 
 pub use self::changes::*;
+pub use self::delivery::*;
 pub use self::evidence::*;
 pub use self::gate::*;
 pub use self::identities::*;
@@ -165,6 +167,7 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/environments/{env}/deployments",
         Requires(Action::ChangeRead),
     ),
+    rule("GET", "/api/v1/metrics/dora", Requires(Action::MetricsRead)),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",
@@ -263,6 +266,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(drill))
         .routes(routes!(publish_config, show_config))
         .routes(routes!(release_notes))
+        .routes(routes!(dora_metrics))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
