@@ -599,3 +599,179 @@ pub async fn dora(
     let view = read(ledger, &req.environment).await?;
     Ok(report(&facts(&view, req.service.as_deref()), req, cfg))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const T: i64 = 1_796_000_000;
+
+    fn record(seq: u64, time: i64, change: &str, extra: Value) -> Record {
+        let mut doc = json!({
+            "change": change, "environment": "prod", "digests": ["sha256:aa"], "status": "succeeded",
+            "gate_decision": 1, "approvals": [], "executed_by": "user:rita", "target": "command",
+            "targets": [{"tenant": null, "status": "succeeded"}], "seq": seq, "time": rfc3339(time),
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    fn view(deployments: Vec<Record>, rollouts: Vec<Rollout>) -> LogView {
+        LogView {
+            deployments,
+            rollouts,
+            changes: vec![],
+            services: [("sha256:aa".to_string(), "patient-api".to_string())].into(),
+        }
+    }
+
+    fn rollout(events: Vec<(u64, i64, &str, Value)>) -> Rollout {
+        let events = events
+            .into_iter()
+            .map(|(seq, time, kind, payload)| {
+                serde_json::from_value(json!({"kind": kind, "seq": seq, "time": rfc3339(time), "payload": payload}))
+                    .unwrap()
+            })
+            .collect();
+        Rollout::fold(events).expect("a rollout")
+    }
+
+    #[test]
+    fn a_halted_ring_is_rolled_back_for_its_tenants_and_passed_ring_steps_are_not_deployments() {
+        let started = json!({"id": "RO-1", "change": "CHG-1", "environment": "prod", "digest": "sha256:aa",
+            "strategy": {"kind": "rings"}, "plan": []});
+        let r = rollout(vec![
+            (1, T, "rollout.started", started),
+            (
+                6,
+                T + 100,
+                "rollout.halted",
+                json!({"ring": "pilot", "time_to_stable_ms": 3_000.0}),
+            ),
+        ]);
+        let passed = record(
+            5,
+            T + 50,
+            "CHG-1",
+            json!({"ring": "internal", "target": "local",
+            "targets": [{"tenant": "internal", "status": "succeeded"}]}),
+        );
+        let failed = record(
+            7,
+            T + 101,
+            "CHG-1",
+            json!({"ring": "pilot", "target": "local", "status": "failed",
+            "targets": [{"tenant": "clinic-a", "status": "failed"}, {"tenant": "clinic-b", "status": "failed"}]}),
+        );
+        let t = facts(&view(vec![passed, failed], vec![r]), None);
+        let got: Vec<_> = t
+            .facts
+            .deployments
+            .iter()
+            .map(|d| (d.seq, d.tenant.as_deref(), d.outcome, d.failed_at, d.restored_at))
+            .collect();
+        let rolled = (Outcome::RolledBack, Some(T + 97), Some(T + 100));
+        assert_eq!(
+            got,
+            vec![
+                (7, Some("clinic-a"), rolled.0, rolled.1, rolled.2),
+                (7, Some("clinic-b"), rolled.0, rolled.1, rolled.2),
+            ]
+        );
+        assert!(t.entries[&7].what.contains("rolled back"), "{:?}", t.entries[&7]);
+    }
+
+    #[test]
+    fn each_tenant_run_is_a_deployment_skipped_ones_never_reached_production_and_recovery_is_per_tenant() {
+        let first = record(
+            3,
+            T,
+            "CHG-1",
+            json!({"status": "failed", "targets": [
+            {"tenant": "clinic-a", "status": "succeeded"}, {"tenant": "clinic-b", "status": "failed"},
+            {"tenant": "clinic-c", "status": "skipped"}]}),
+        );
+        let a_again = record(
+            4,
+            T + 10,
+            "CHG-2",
+            json!({"targets": [{"tenant": "clinic-a", "status": "succeeded"}]}),
+        );
+        let b_fixed = record(
+            5,
+            T + 60,
+            "CHG-2",
+            json!({"targets": [{"tenant": "clinic-b", "status": "succeeded"}]}),
+        );
+        let t = facts(&view(vec![first, a_again, b_fixed], vec![]), None);
+        let got: Vec<_> = t
+            .facts
+            .deployments
+            .iter()
+            .map(|d| (d.seq, d.tenant.as_deref(), d.outcome, d.restored_at))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, Some("clinic-a"), Outcome::Succeeded, None),
+                (3, Some("clinic-b"), Outcome::Failed, Some(T + 60)),
+                (4, Some("clinic-a"), Outcome::Succeeded, None),
+                (5, Some("clinic-b"), Outcome::Succeeded, None),
+            ]
+        );
+        // Another service's figures leave these out.
+        assert!(
+            facts(&view(vec![], vec![]), Some("billing"))
+                .facts
+                .deployments
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_failed_rollback_restores_nothing_a_drill_is_a_rehearsal_and_unknown_artifacts_are_no_service() {
+        let live = record(3, T, "CHG-1", json!({}));
+        let next = record(4, T + 10, "CHG-2", json!({}));
+        let failed_rollback = record(
+            5,
+            T + 20,
+            "CHG-1",
+            json!({"rollback_of": 4, "status": "failed",
+            "targets": [{"tenant": null, "status": "failed"}]}),
+        );
+        let drill = record(
+            6,
+            T + 30,
+            "CHG-1",
+            json!({"rollback_of": 4, "drill": true,
+            "requested_at": rfc3339(T + 25)}),
+        );
+        let stranger = record(7, T + 40, "CHG-9", json!({"digests": ["sha256:bb"]}));
+        let t = facts(&view(vec![live, next, failed_rollback, drill, stranger], vec![]), None);
+        assert_eq!(
+            t.facts.deployments.iter().map(|d| d.seq).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert_eq!(t.facts.rollbacks.len(), 1);
+        let r = &t.facts.rollbacks[0];
+        assert_eq!(
+            (r.seq, r.drill, r.of_change.as_str(), r.requested_at, r.restored_at),
+            (6, true, "CHG-2", T + 25, T + 30)
+        );
+        assert!(t.entries[&6].what.starts_with("drill of CHG-2"), "{:?}", t.entries[&6]);
+    }
+
+    #[test]
+    fn periods_are_rfc3339_or_dates_and_never_empty() {
+        assert_eq!(parse_time("from", "2026-12-01").unwrap(), 1_796_083_200);
+        assert_eq!(parse_time("from", "2026-12-01T01:00:00+01:00").unwrap(), 1_796_083_200);
+        let e = parse_time("from", "last week").unwrap_err();
+        assert!(e.message.contains("--from"), "{e:?}");
+        let r = request("prod", None, None, None, false, T).unwrap();
+        assert_eq!((r.from, r.to), (T + 1 - 30 * DAY, T + 1));
+        assert!(request("prod", None, Some("2026-12-02"), Some("2026-12-01"), false, T).is_err());
+    }
+}
