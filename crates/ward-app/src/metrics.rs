@@ -600,6 +600,167 @@ pub async fn dora(
     Ok(report(&facts(&view, req.service.as_deref()), req, cfg))
 }
 
+/// Governance metrics for one environment over a period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GovernanceReport {
+    /// Environment.
+    pub environment: String,
+    /// Period start (RFC 3339, inclusive).
+    pub from: String,
+    /// Period end (RFC 3339, exclusive).
+    pub to: String,
+    /// `approval_latency` (seconds), `deployments_under_waiver` and
+    /// `deployments_under_breakglass` (ratios), `overdue_reviews` (count),
+    /// `rollback_drill_age` (seconds); never a band.
+    pub metrics: Vec<Metric>,
+}
+
+/// What the governance figures are read from, besides the environment's records.
+pub struct GovernanceView {
+    /// Every change (with its tier in force).
+    pub changes: Vec<Change>,
+    /// Every signature, by change.
+    pub approvals: HashMap<String, Vec<crate::approvals::Approval>>,
+    /// The environment's deployment records, oldest first.
+    pub deployments: Vec<Record>,
+    /// Every break-glass, its review judged at the period's end.
+    pub breakglass: Vec<crate::exceptions::Breakglass>,
+}
+
+/// Maps the records to governance facts. Pure. A change's quorum is its tier's `approvals` in
+/// `[controls]`; a deployment relied on a waiver (`WVR-…`) or a break-glass (`BG-…`) when its
+/// `excused_by` names one; a drill is a deployment record marked `drill`.
+pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls) -> Traced2 {
+    use ward_core::governance as g;
+    let mut facts = g::Facts::default();
+    let mut entries = BTreeMap::new();
+    for c in &view.changes {
+        let Some(opened_at) = secs(&c.time) else { continue };
+        let quorum = controls.tiers.get(c.tier.as_str()).map_or(0, |t| t.approvals);
+        let signatures: Vec<g::Signature> = view
+            .approvals
+            .get(&c.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                Some(g::Signature {
+                    seq: a.seq,
+                    time: secs(&a.time)?,
+                    signer: a.signer.clone(),
+                    approved: a.decision == "approved",
+                })
+            })
+            .collect();
+        for a in view.approvals.get(&c.id).into_iter().flatten() {
+            let what = format!("{} {} {} ({})", a.signer, a.decision, c.id, a.meaning);
+            entries.insert(a.seq, entry(a.seq, "approval.signed", &a.time, what));
+        }
+        let what = format!("{} opened ({} tier, quorum {quorum})", c.id, c.tier);
+        entries.insert(c.seq, entry(c.seq, "change.opened", &c.time, what));
+        facts.changes.push(g::ChangeApprovals {
+            seq: c.seq,
+            change: c.id.clone(),
+            opened_at,
+            quorum,
+            signatures,
+        });
+    }
+    for d in &view.deployments {
+        let Some(time) = secs(&d.time) else { continue };
+        if d.drill {
+            facts.drills.push(g::Drill { seq: d.seq, time });
+            let what = format!("drill back to {}", d.change);
+            entries.insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
+            continue;
+        }
+        if d.rollback_of.is_some() || d.status != "succeeded" {
+            continue;
+        }
+        let waiver = d.excused_by.iter().any(|x| x.starts_with("WVR-"));
+        let breakglass = d.excused_by.iter().any(|x| x.starts_with("BG-"));
+        facts.deployments.push(g::Deployed {
+            seq: d.seq,
+            time,
+            waiver,
+            breakglass,
+        });
+        let mut what = format!("{} succeeded", d.change);
+        if !d.excused_by.is_empty() {
+            what.push_str(&format!(", excused by {}", d.excused_by.join(", ")));
+        }
+        entries.insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
+    }
+    for b in &view.breakglass {
+        let Some(invoked_at) = secs(&b.time) else { continue };
+        facts.reviews.push(g::Review {
+            seq: b.seq,
+            invoked_at,
+            due: b.review_due_secs,
+            closed: b.review == "closed",
+        });
+        let what = format!(
+            "{} on {} by {}, review due {} ({})",
+            b.id,
+            b.request.change,
+            b.by,
+            rfc3339(b.review_due_secs),
+            b.review
+        );
+        entries.insert(b.seq, entry(b.seq, "breakglass.invoked", &b.time, what));
+    }
+    Traced2 { facts, entries }
+}
+
+/// Governance facts with the entries they came from.
+#[derive(Clone, Debug, Default)]
+pub struct Traced2 {
+    /// The facts.
+    pub facts: ward_core::governance::Facts,
+    /// Every entry a fact came from, by seq.
+    pub entries: BTreeMap<u64, EntryRef>,
+}
+
+/// The governance report over traced facts. Pure.
+pub fn governance_report(traced: &Traced2, req: &DoraRequest) -> GovernanceReport {
+    let r = ward_core::governance::compute(&traced.facts, req.from, req.to);
+    let entries = req.explain.then_some(&traced.entries);
+    GovernanceReport {
+        environment: req.environment.clone(),
+        from: rfc3339(req.from),
+        to: rfc3339(req.to),
+        metrics: vec![
+            metric("approval_latency", "seconds", &r.approval_latency, entries),
+            metric("deployments_under_waiver", "ratio", &r.under_waiver, entries),
+            metric("deployments_under_breakglass", "ratio", &r.under_breakglass, entries),
+            metric("overdue_reviews", "count", &r.overdue_reviews, entries),
+            metric("rollback_drill_age", "seconds", &r.drill_age, entries),
+        ],
+    }
+}
+
+/// Governance metrics for a declared environment over a period, read off the log (break-glass
+/// reviews judged as of the period's end).
+pub async fn governance(
+    ledger: &Ledger,
+    policy: &crate::gate::GatePolicy,
+    risk: &ward_core::risk::RiskRules,
+    approval_rules: &ward_core::approval::ApprovalRules,
+    req: &DoraRequest,
+) -> Result<GovernanceReport, AppError> {
+    check_period(req.from, req.to)?;
+    promotion::find(&policy.environments, &req.environment)?;
+    let mut deployments = promotion::deployments(ledger, &req.environment).await?;
+    deployments.sort_by_key(|d| d.seq);
+    let view = GovernanceView {
+        changes: changes::list(ledger).await?,
+        approvals: crate::approvals::all(ledger).await?,
+        deployments,
+        breakglass: crate::exceptions::breakglass(ledger, None, req.to, risk, approval_rules).await?,
+    };
+    Ok(governance_report(&governance_facts(&view, &policy.controls), req))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -468,6 +468,27 @@ pub enum MetricsCommand {
     /// frequency, change lead time, change fail rate, failed deployment recovery time and
     /// deployment rework rate (definitions and bands: docs/METRICS.md).
     Dora(DoraArgs),
+    /// Governance metrics for an environment over a period: approval latency (open → quorum),
+    /// deployments under a waiver or break-glass, overdue retrospective reviews, the age of the
+    /// latest rollback drill (docs/METRICS.md).
+    Governance(GovernanceArgs),
+}
+
+/// `ward metrics governance`.
+#[derive(Debug, Args)]
+pub struct GovernanceArgs {
+    /// Environment (declared in [[environments]]).
+    #[arg(long)]
+    pub env: String,
+    /// Period start: RFC 3339 time or date (midnight UTC). Default: 30 days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Period end (exclusive): RFC 3339 time or date. Default: now.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// List the log entries (seq, kind, time) each figure was computed from.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `ward metrics dora`.

@@ -262,6 +262,29 @@ fn dora_metrics_from_the_cli_locally_and_through_a_server_with_lead_time_from_gi
     assert!(text.contains(&format!("entry {d2}")), "{text}");
     assert!(text.contains("no sample"), "{text}");
 
+    // Governance metrics, both ways: two successful deployments, none under an exception, no
+    // approval quorum reached, no drill.
+    let gov = |mut c: Command| {
+        c.args(["metrics", "governance", "--explain", "--output", "json"])
+            .args(period);
+        json(&ok(run(c)))
+    };
+    let local_gov = gov(ward(&d, None));
+    assert_eq!(local_gov, gov(remote(&viewer)));
+    let m = figure(&local_gov, "deployments_under_waiver");
+    assert_eq!((m["samples"].as_u64(), m["value"].as_f64()), (Some(2), Some(0.0)));
+    assert!(figure(&local_gov, "approval_latency")["value"].is_null());
+    assert!(figure(&local_gov, "rollback_drill_age")["value"].is_null());
+    let text = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["metrics", "governance"]).args(period);
+        c
+    }));
+    assert!(
+        text.contains("deployments under a waiver") && text.contains("0.0%"),
+        "{text}"
+    );
+
     // Refusals, with the fix named.
     let out = run({
         let mut c = ward(&d, None);

@@ -118,6 +118,11 @@ impl Script {
 
     /// A deployment record as a promotion (or, `target = "local"`, the rollout engine) writes it.
     async fn deploy(&self, change: &changes::Change, status: &str, target: &str) -> u64 {
+        self.deploy_excused(change, status, target, &[]).await
+    }
+
+    /// The same, relying on the waivers or break-glass `excused_by` named.
+    async fn deploy_excused(&self, change: &changes::Change, status: &str, target: &str, excused_by: &[&str]) -> u64 {
         let rel = Release {
             env: &self.env,
             change: &change.id,
@@ -125,7 +130,7 @@ impl Script {
             ring: None,
             gate_decision: 1,
             approvals: vec!["user:quinn".into()],
-            excused_by: vec![],
+            excused_by: excused_by.iter().map(|x| x.to_string()).collect(),
             rollback_of: None,
             requested_at: None,
             drill: false,
@@ -393,6 +398,25 @@ async fn scenario(ledger: Ledger) {
         "a drill is a rehearsal, never a failure"
     );
 
+    // The drill is the environment's latest: its age at the period's end.
+    let policy = ward_server::gate::GatePolicy {
+        environments: vec![prod()],
+        ..Default::default()
+    };
+    let g = metrics::governance(
+        &ledger,
+        &policy,
+        &Default::default(),
+        &Default::default(),
+        &request(&h, None),
+    )
+    .await
+    .expect("governance");
+    let age = g.metrics.iter().find(|m| m.name == "rollback_drill_age").unwrap();
+    assert_eq!(seqs(age), vec![h.drill]);
+    let v = age.value.unwrap();
+    assert!(((2 * DAY - H - 60) as f64..=(2 * DAY - H) as f64).contains(&v), "{v}");
+
     // Another service has its own figures; the environment counts both.
     let b = report(&ledger, &request(&h, Some("billing"))).await;
     assert_eq!(figure(&b, "deployment_frequency").samples, 1);
@@ -535,6 +559,108 @@ async fn start(ledger: Ledger) -> (String, tokio::sync::oneshot::Sender<()>) {
         let _ = rx.await;
     }));
     (base, tx)
+}
+
+/// An `approval.signed` entry as the signing path records it.
+async fn sign(s: &Script, change: &str, signer: &str, approved: bool) -> u64 {
+    s.ledger
+        .append(NewEvent {
+            actor: person(signer, vec![Role::Approver]).actor(),
+            kind: "approval.signed".into(),
+            subject: format!("change:{change}"),
+            payload: json!({"change": change, "signer": signer, "printed_name": signer, "meaning": "approved",
+                "decision": if approved { "approved" } else { "rejected" }, "comment": "", "reauth": "password",
+                "manifest": ward_core::approval::Manifest::default(), "manifest_digest": "sha256:00"}),
+        })
+        .await
+        .expect("sign")
+        .seq
+}
+
+async fn governance_scenario(ledger: Ledger) {
+    let s = Script {
+        ledger: ledger.clone(),
+        env: prod(),
+    };
+    let start = jiff::Timestamp::now().as_second();
+    // A low-tier change (quorum 1 by default) and an emergency one (high: quorum 2).
+    let low = s.open(&s.register(1, "patient-api").await, "normal", None, false).await;
+    let high = s
+        .open(&s.register(2, "patient-api").await, "emergency", None, false)
+        .await;
+    let a1 = sign(&s, &low.id, "user:quinn", true).await;
+    sign(&s, &high.id, "user:quinn", true).await;
+    sign(&s, &high.id, "user:quinn", true).await; // the same signer twice counts once
+    sign(&s, &high.id, "user:vera", false).await; // a rejection is no approval
+    let a5 = sign(&s, &high.id, "user:vera", true).await;
+    // Three successful deployments: plain, under a waiver, under break-glass; a failed one
+    // under a waiver does not count.
+    let plain = s.deploy(&low, "succeeded", "command").await;
+    let waived = s.deploy_excused(&low, "succeeded", "command", &["WVR-0000aaaa"]).await;
+    let glass = s.deploy_excused(&high, "succeeded", "command", &["BG-0000bbbb"]).await;
+    s.deploy_excused(&high, "failed", "command", &["WVR-0000aaaa"]).await;
+    // A break-glass whose review was due before now: overdue.
+    let bg = s
+        .ledger
+        .append(NewEvent {
+            actor: person("user:rita", vec![Role::ReleaseManager]).actor(),
+            kind: "breakglass.invoked".into(),
+            subject: format!("change:{}", high.id),
+            payload: json!({"id": "BG-0000bbbb", "change": high.id, "rules": ["evidence."], "justification": "EHR feed down",
+                "duration_secs": 3600, "by": "user:rita", "printed_name": "Rita", "until_secs": start + 3600,
+                "review_due_secs": start - 60}),
+        })
+        .await
+        .expect("break glass")
+        .seq;
+    let req = DoraRequest {
+        environment: "prod".into(),
+        service: None,
+        from: start - H,
+        to: start + DAY,
+        explain: true,
+    };
+    let policy = ward_server::gate::GatePolicy {
+        bundle: ward_core::gate::PolicyBundle::defaults(),
+        environments: vec![prod()],
+        ..Default::default()
+    };
+    let r = metrics::governance(&ledger, &policy, &Default::default(), &Default::default(), &req)
+        .await
+        .expect("governance");
+    let f = |name: &str| r.metrics.iter().find(|m| m.name == name).expect(name).clone();
+    // Both quorums completed, each within seconds of the opening.
+    let m = f("approval_latency");
+    assert_eq!(m.samples, 2);
+    assert!((0.0..=60.0).contains(&m.value.unwrap()), "{m:?}");
+    let mut want = vec![low.seq, a1, high.seq, a5];
+    want.sort_unstable();
+    assert_eq!(seqs(&m), want);
+    let m = f("deployments_under_waiver");
+    assert_eq!((m.samples, m.value), (3, Some(1.0 / 3.0)));
+    assert_eq!(seqs(&m), vec![waived]);
+    let m = f("deployments_under_breakglass");
+    assert_eq!((m.samples, m.value), (3, Some(1.0 / 3.0)));
+    assert_eq!(seqs(&m), vec![glass]);
+    let m = f("overdue_reviews");
+    assert_eq!((m.samples, m.value), (1, Some(1.0)));
+    assert_eq!(seqs(&m), vec![bg]);
+    assert_eq!(m.entries.as_ref().unwrap()[0].kind, "breakglass.invoked");
+    // No drill yet: no age, not a zero.
+    assert_eq!(f("rollback_drill_age").value, None);
+    assert!(plain < waived);
+}
+
+#[tokio::test]
+async fn governance_figures_of_a_scripted_history_on_sqlite_and_postgres() {
+    for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
+        let ledger = Ledger::new(
+            ward_store::open(&db.url).await.expect("store"),
+            ward_server::projectors(),
+        );
+        governance_scenario(ledger).await;
+        db.cleanup().await;
+    }
 }
 
 #[tokio::test]

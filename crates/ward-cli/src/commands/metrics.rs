@@ -1,13 +1,14 @@
-//! `ward metrics dora`: DORA's five metrics read off the log, locally or through a server.
+//! `ward metrics dora` and `ward metrics governance`: figures read off the log, locally or
+//! through a server.
 
-use crate::cli::{DoraArgs, Global};
+use crate::cli::{DoraArgs, Global, GovernanceArgs};
 use crate::context::Context;
 use crate::failure::api_failure;
 use crate::output::{emit, when};
 use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
-use ward_app::metrics::{self, DoraReport, Metric};
+use ward_app::metrics::{self, DoraReport, GovernanceReport, Metric};
 
 /// A duration for people: `8 h 0 min`, `10 min 5 s`, `2 d 3 h`.
 fn duration(secs: f64) -> String {
@@ -29,6 +30,7 @@ fn value(m: &Metric) -> String {
         (Some(v), "per_day") => format!("{v:.2} per day"),
         (Some(v), "seconds") => duration(v),
         (Some(v), "ratio") => format!("{:.1}%", v * 100.0),
+        (Some(v), "count") => format!("{v}"),
         (Some(v), _) => format!("{v}"),
     }
 }
@@ -40,6 +42,11 @@ fn label(name: &str) -> &str {
         "change_fail_rate" => "change fail rate",
         "failed_deployment_recovery_time" => "failed deployment recovery time",
         "deployment_rework_rate" => "deployment rework rate",
+        "approval_latency" => "approval latency (open → quorum)",
+        "deployments_under_waiver" => "deployments under a waiver",
+        "deployments_under_breakglass" => "deployments under break-glass",
+        "overdue_reviews" => "overdue break-glass reviews",
+        "rollback_drill_age" => "time since the last drill",
         other => other,
     }
 }
@@ -60,7 +67,19 @@ pub fn text(r: &DoraReport, now: i64) -> String {
         at(&r.from),
         at(&r.to)
     );
-    for m in &r.metrics {
+    s.push_str(&lines(&r.metrics, now));
+    s.push_str(&format!(
+        "  (an emergency change within {} of a deployment fails it; definitions and bands: docs/METRICS.md)",
+        duration(r.emergency_window_secs as f64)
+    ));
+    s
+}
+
+/// One line per metric (value, samples, band) and, explained, the entries under each.
+fn lines(metrics: &[Metric], now: i64) -> String {
+    let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+    let mut s = String::new();
+    for m in metrics {
         let band = match m.band {
             Some(b) => serde_json::to_value(b)
                 .ok()
@@ -86,11 +105,46 @@ pub fn text(r: &DoraReport, now: i64) -> String {
             ));
         }
     }
-    s.push_str(&format!(
-        "  (an emergency change within {} of a deployment fails it; definitions and bands: docs/METRICS.md)",
-        duration(r.emergency_window_secs as f64)
-    ));
     s
+}
+
+/// `ward metrics governance`.
+pub async fn governance(g: &Global, a: &GovernanceArgs) -> Result<()> {
+    let now = jiff::Timestamp::now().as_second();
+    let req =
+        metrics::request(&a.env, None, a.from.as_deref(), a.to.as_deref(), a.explain, now).map_err(api_failure)?;
+    let report: GovernanceReport = match Remote::from_global(g)? {
+        Some(r) => {
+            let mut q = vec![
+                ("env", req.environment.clone()),
+                ("from", metrics::rfc3339(req.from)),
+                ("to", metrics::rfc3339(req.to)),
+            ];
+            if req.explain {
+                q.push(("explain", "true".into()));
+            }
+            r.get("/api/v1/metrics/governance", &q).await?
+        }
+        None => {
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let policy = crate::commands::serve::gate_policy(&cfg)?;
+            let ctx = Context::open(g).await?;
+            metrics::governance(&ctx.ledger, &policy, &cfg.risk, &cfg.approvals, &req)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(report), || {
+        let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+        format!(
+            "Governance metrics for {}, from {} to {}\n{}  (definitions: docs/METRICS.md)",
+            report.environment,
+            at(&report.from),
+            at(&report.to),
+            lines(&report.metrics, now)
+        )
+    });
+    Ok(())
 }
 
 /// `ward metrics dora`.

@@ -40,6 +40,42 @@ pub(super) async fn dora_metrics(
     ))
 }
 
+/// `?env=&from=&to=&explain=`.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct GovernanceQuery {
+    /// Environment (declared in `[[environments]]`).
+    env: String,
+    /// Period start: RFC 3339 time or date (midnight UTC); default 30 days before `to`.
+    from: Option<String>,
+    /// Period end (exclusive): RFC 3339 time or date; default now.
+    to: Option<String>,
+    /// Name the log entries (seq, kind, time) behind each figure.
+    #[serde(default)]
+    explain: bool,
+}
+
+/// Governance metrics of an environment over a period: approval latency (open → quorum),
+/// deployments under a waiver or break-glass, overdue retrospective reviews and the age of the
+/// latest rollback drill; `explain=true` lists the entries behind each figure.
+#[utoipa::path(get, path = "/api/v1/metrics/governance", tag = "metrics", params(GovernanceQuery), security(("bearer" = [])), responses(
+    (status = 200, body = delivery::GovernanceReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "environment not declared")))]
+pub(super) async fn governance_metrics(
+    State(state): State<AppState>,
+    Query(q): Query<GovernanceQuery>,
+) -> Result<Json<delivery::GovernanceReport>, ApiError> {
+    let req = delivery::request(
+        &q.env,
+        None,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.explain,
+        jiff::Timestamp::now().as_second(),
+    )?;
+    Ok(Json(
+        delivery::governance(&state.ledger, &state.gate, &state.risk, &state.approvals, &req).await?,
+    ))
+}
+
 /// How long the DORA gauges are kept before a scrape of `/metrics` computes them again.
 pub const DORA_REFRESH: Duration = Duration::from_secs(60);
 /// Most services with gauges of their own per environment (the environment's total counts

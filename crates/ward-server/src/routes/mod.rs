@@ -168,6 +168,7 @@ pub const ROUTES: &[RouteRule] = &[
         Requires(Action::ChangeRead),
     ),
     rule("GET", "/api/v1/metrics/dora", Requires(Action::MetricsRead)),
+    rule("GET", "/api/v1/metrics/governance", Requires(Action::MetricsRead)),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",
@@ -267,6 +268,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(publish_config, show_config))
         .routes(routes!(release_notes))
         .routes(routes!(dora_metrics))
+        .routes(routes!(governance_metrics))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(list_tokens, create_token))
