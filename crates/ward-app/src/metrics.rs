@@ -284,9 +284,16 @@ fn units(d: &Record) -> Vec<TargetRun> {
 /// - A record with `rollback_of` is a rollback of the change it reverted, asked for at its
 ///   `requested_at` (or its own time), restored when recorded; a drill's is a rehearsal.
 /// - An emergency change is an emergency of each service it ships, at its opening.
-pub fn facts(view: &LogView, service: Option<&str>) -> Traced {
+///
+/// `explain` also names each entry (`Traced::entries`); without it none is built.
+pub fn facts(view: &LogView, service: Option<&str>, explain: bool) -> Traced {
     let mut out = Traced::default();
-    let by_change: HashMap<&str, &Change> = view.changes.iter().map(|c| (c.id.as_str(), c)).collect();
+    // Per change, once: unplanned, and its first commit time.
+    let by_change: HashMap<&str, (bool, Option<i64>)> = view
+        .changes
+        .iter()
+        .map(|c| (c.id.as_str(), (c.unplanned(), c.first_commit_time())))
+        .collect();
     let by_seq: HashMap<u64, &Record> = view.deployments.iter().map(|d| (d.seq, d)).collect();
     let services_of = |digests: &[String]| -> Vec<String> {
         let mut v: Vec<String> = digests
@@ -358,15 +365,17 @@ pub fn facts(view: &LogView, service: Option<&str>) -> Traced {
                     });
                 }
             }
-            let what = format!(
-                "{} of {} (entry {of}) back to {} ({})",
-                if d.drill { "drill" } else { "rollback" },
-                undone.change,
-                d.change,
-                svcs.join(", ")
-            );
-            out.entries
-                .insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
+            if explain {
+                let what = format!(
+                    "{} of {} (entry {of}) back to {} ({})",
+                    if d.drill { "drill" } else { "rollback" },
+                    undone.change,
+                    d.change,
+                    svcs.join(", ")
+                );
+                out.entries
+                    .insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
+            }
             continue;
         }
         let was_rolled = rolled.get(&d.seq).copied();
@@ -377,22 +386,23 @@ pub fn facts(view: &LogView, service: Option<&str>) -> Traced {
         if svcs.is_empty() {
             continue;
         }
-        let change = by_change.get(d.change.as_str());
-        let unplanned = change.is_some_and(|c| c.unplanned());
-        let first_commit_time = change.and_then(|c| c.first_commit_time());
+        let (unplanned, first_commit_time) = by_change.get(d.change.as_str()).copied().unwrap_or_default();
         let mut outcomes = Vec::new();
+        let runs = units(d);
         for svc in &svcs {
-            for u in units(d) {
+            for u in &runs {
                 let (outcome, failed_at, restored_at) = match (u.status.as_str(), was_rolled) {
                     ("succeeded", _) => (Outcome::Succeeded, None, None),
                     (_, Some((f, r))) => (Outcome::RolledBack, Some(f), Some(r)),
                     _ => (Outcome::Failed, Some(t), None),
                 };
-                outcomes.push(match outcome {
-                    Outcome::Succeeded => "succeeded",
-                    Outcome::RolledBack => "rolled back",
-                    Outcome::Failed => "failed",
-                });
+                if explain {
+                    outcomes.push(match outcome {
+                        Outcome::Succeeded => "succeeded",
+                        Outcome::RolledBack => "rolled back",
+                        Outcome::Failed => "failed",
+                    });
+                }
                 if outcome == Outcome::Failed {
                     pending_failed.push(out.facts.deployments.len());
                 }
@@ -409,6 +419,9 @@ pub fn facts(view: &LogView, service: Option<&str>) -> Traced {
                     restored_at,
                 });
             }
+        }
+        if !explain {
+            continue;
         }
         outcomes.sort_unstable();
         outcomes.dedup();
@@ -472,7 +485,7 @@ pub fn facts(view: &LogView, service: Option<&str>) -> Traced {
                 change: c.id.clone(),
             });
         }
-        if !svcs.is_empty() {
+        if explain && !svcs.is_empty() {
             let what = format!("emergency change {} opened ({})", c.id, svcs.join(", "));
             out.entries.insert(c.seq, entry(c.seq, "change.opened", &c.time, what));
         }
@@ -556,7 +569,7 @@ pub fn by_service(
     cfg: &dora::Config,
     max_services: usize,
 ) -> Vec<(Option<String>, dora::Report)> {
-    let all = facts(view, None).facts;
+    let all = facts(view, None, false).facts;
     let mut split: BTreeMap<&str, Facts> = BTreeMap::new();
     for d in &all.deployments {
         split.entry(d.service.as_str()).or_default().deployments.push(d.clone());
@@ -597,7 +610,7 @@ pub async fn dora(
         ));
     }
     let view = read(ledger, &req.environment).await?;
-    Ok(report(&facts(&view, req.service.as_deref()), req, cfg))
+    Ok(report(&facts(&view, req.service.as_deref(), req.explain), req, cfg))
 }
 
 /// Governance metrics for one environment over a period.
@@ -827,7 +840,7 @@ mod tests {
             json!({"ring": "pilot", "target": "local", "status": "failed",
             "targets": [{"tenant": "clinic-a", "status": "failed"}, {"tenant": "clinic-b", "status": "failed"}]}),
         );
-        let t = facts(&view(vec![passed, failed], vec![r]), None);
+        let t = facts(&view(vec![passed, failed], vec![r]), None, true);
         let got: Vec<_> = t
             .facts
             .deployments
@@ -867,7 +880,8 @@ mod tests {
             "CHG-2",
             json!({"targets": [{"tenant": "clinic-b", "status": "succeeded"}]}),
         );
-        let t = facts(&view(vec![first, a_again, b_fixed], vec![]), None);
+        let t = facts(&view(vec![first, a_again, b_fixed], vec![]), None, false);
+        assert!(t.entries.is_empty(), "nothing is named unless explaining");
         let got: Vec<_> = t
             .facts
             .deployments
@@ -885,7 +899,7 @@ mod tests {
         );
         // Another service's figures leave these out.
         assert!(
-            facts(&view(vec![], vec![]), Some("billing"))
+            facts(&view(vec![], vec![]), Some("billing"), true)
                 .facts
                 .deployments
                 .is_empty()
@@ -911,7 +925,11 @@ mod tests {
             "requested_at": rfc3339(T + 25)}),
         );
         let stranger = record(7, T + 40, "CHG-9", json!({"digests": ["sha256:bb"]}));
-        let t = facts(&view(vec![live, next, failed_rollback, drill, stranger], vec![]), None);
+        let t = facts(
+            &view(vec![live, next, failed_rollback, drill, stranger], vec![]),
+            None,
+            true,
+        );
         assert_eq!(
             t.facts.deployments.iter().map(|d| d.seq).collect::<Vec<_>>(),
             vec![3, 4]

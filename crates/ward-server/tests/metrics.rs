@@ -674,3 +674,74 @@ async fn a_scripted_history_gives_the_figures_written_down_on_sqlite_and_postgre
         db.cleanup().await;
     }
 }
+
+/// Issue 18's bar: DORA over 100,000 deployments in under 1 s — here read off a real log
+/// (projection reads, the mapping and the computation), not only computed. A measurement, run on
+/// demand: `cargo test -p ward-server --test metrics -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement (appends 100,000 records first)"]
+async fn dora_over_a_hundred_thousand_deployment_records_read_off_the_log() {
+    let db = TestDb::sqlite();
+    let ledger = Ledger::new(
+        ward_store::open(&db.url).await.expect("store"),
+        ward_server::projectors(),
+    );
+    let s = Script {
+        ledger: ledger.clone(),
+        env: prod(),
+    };
+    let start = jiff::Timestamp::now().as_second();
+    let mut changes = Vec::new();
+    for i in 0..100u8 {
+        let d = s.register(i, if i % 2 == 0 { "patient-api" } else { "billing" }).await;
+        changes.push(s.open(&d, "normal", Some(start - DAY), false).await);
+    }
+    let appended = std::time::Instant::now();
+    for batch in 0..100 {
+        let events = (0..1_000)
+            .map(|i| {
+                let c = &changes[(batch * 1_000 + i) % changes.len()];
+                NewEvent {
+                    actor: person("user:rita", vec![Role::ReleaseManager]).actor(),
+                    kind: "deployment.recorded".into(),
+                    subject: "env:prod".into(),
+                    payload: json!({"change": c.id, "environment": "prod", "digests": c.request.artifacts,
+                        "ring": null, "tenants": [], "targets": [{"tenant": null, "status": if i % 50 == 0 { "failed" } else { "succeeded" }}],
+                        "target": "command", "status": if i % 50 == 0 { "failed" } else { "succeeded" }, "gate_decision": 1,
+                        "approvals": [], "excused_by": [], "executed_by": "user:rita", "rollback_of": null}),
+                }
+            })
+            .collect();
+        ledger.append_batch(events).await.expect("append");
+    }
+    eprintln!("appended 100,000 deployment records in {:?}", appended.elapsed());
+    let req = DoraRequest {
+        environment: "prod".into(),
+        service: None,
+        from: start - H,
+        to: start + DAY,
+        explain: false,
+    };
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let r = report(&ledger, &req).await;
+        times.push(t.elapsed());
+        assert_eq!(figure(&r, "change_fail_rate").samples, 100_000);
+    }
+    times.sort();
+    eprintln!(
+        "DORA over 100,000 deployment records read off SQLite: median {:?} (runs {times:?})",
+        times[1]
+    );
+    let t = std::time::Instant::now();
+    let view = metrics::read(&ledger, "prod").await.expect("read");
+    let read = t.elapsed();
+    let t = std::time::Instant::now();
+    let traced = metrics::facts(&view, None, false);
+    let mapped = t.elapsed();
+    let t = std::time::Instant::now();
+    let _ = metrics::report(&traced, &req, &Default::default());
+    eprintln!("  of which: read {read:?}, facts {mapped:?}, compute {:?}", t.elapsed());
+    db.cleanup().await;
+}
