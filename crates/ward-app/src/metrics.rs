@@ -625,7 +625,7 @@ pub struct GovernanceReport {
     pub to: String,
     /// `approval_latency` (seconds), `deployments_under_waiver` and
     /// `deployments_under_breakglass` (ratios), `overdue_reviews` (count),
-    /// `rollback_drill_age` (seconds); never a band.
+    /// `rollback_drill_age`, `automated_rollback_time_to_stable` (seconds); never a band.
     pub metrics: Vec<Metric>,
 }
 
@@ -639,6 +639,8 @@ pub struct GovernanceView {
     pub deployments: Vec<Record>,
     /// Every break-glass, its review judged at the period's end.
     pub breakglass: Vec<crate::exceptions::Breakglass>,
+    /// The environment's rollouts.
+    pub rollouts: Vec<Rollout>,
 }
 
 /// Maps the records to governance facts. Pure. A change's quorum is its tier's `approvals` in
@@ -722,6 +724,26 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
         );
         entries.insert(b.seq, entry(b.seq, "breakglass.invoked", &b.time, what));
     }
+    for r in &view.rollouts {
+        for e in &r.events {
+            let auto = match e.kind.as_str() {
+                "rollout.rolled_back" => e.payload.get("aborted").and_then(Value::as_bool) != Some(true),
+                "rollout.halted" => true,
+                _ => false,
+            };
+            let ms = e.payload.get("time_to_stable_ms").and_then(Value::as_f64);
+            let (true, Some(time), Some(ms)) = (auto, secs(&e.time), ms) else {
+                continue;
+            };
+            facts.rollbacks.push(g::AutoRollback {
+                seq: e.seq,
+                time,
+                to_stable_ms: ms,
+            });
+            let what = format!("{} of {} back on stable in {ms:.0} ms", r.id, r.change);
+            entries.insert(e.seq, entry(e.seq, &e.kind, &e.time, what));
+        }
+    }
     Traced2 { facts, entries }
 }
 
@@ -748,6 +770,12 @@ pub fn governance_report(traced: &Traced2, req: &DoraRequest) -> GovernanceRepor
             metric("deployments_under_breakglass", "ratio", &r.under_breakglass, entries),
             metric("overdue_reviews", "count", &r.overdue_reviews, entries),
             metric("rollback_drill_age", "seconds", &r.drill_age, entries),
+            metric(
+                "automated_rollback_time_to_stable",
+                "seconds",
+                &r.rollback_to_stable,
+                entries,
+            ),
         ],
     }
 }
@@ -770,6 +798,7 @@ pub async fn governance(
         approvals: crate::approvals::all(ledger).await?,
         deployments,
         breakglass: crate::exceptions::breakglass(ledger, None, req.to, risk, approval_rules).await?,
+        rollouts: rollout::list(ledger, Some(&req.environment)).await?,
     };
     Ok(governance_report(&governance_facts(&view, &policy.controls), req))
 }

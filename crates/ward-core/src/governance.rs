@@ -12,6 +12,8 @@
 //!   review is overdue (count).
 //! - **Rollback drill age**: how long before the period's end the environment's latest drill
 //!   ran (seconds); none without a drill.
+//! - **Automated rollback time to stable**: for rollouts Ward rolled back (or halted at a ring)
+//!   in the period, the time from the breaching measurement to all traffic on stable (median).
 
 use crate::dora::Figure;
 use serde::{Deserialize, Serialize};
@@ -79,6 +81,17 @@ pub struct Drill {
     pub time: i64,
 }
 
+/// A rollback Ward made on a breaching measurement (a rollout rolled back or a ring halted).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoRollback {
+    /// Log entry (`rollout.rolled_back` or `rollout.halted`).
+    pub seq: u64,
+    /// When.
+    pub time: i64,
+    /// Milliseconds from the breaching measurement to all traffic on stable.
+    pub to_stable_ms: f64,
+}
+
 /// What governance metrics are computed from (one environment's deployments and drills; every
 /// change and break-glass).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -91,6 +104,9 @@ pub struct Facts {
     pub reviews: Vec<Review>,
     /// Rollback drills.
     pub drills: Vec<Drill>,
+    /// Automated rollbacks.
+    #[serde(default)]
+    pub rollbacks: Vec<AutoRollback>,
 }
 
 /// The governance figures over one period.
@@ -106,6 +122,8 @@ pub struct Report {
     pub overdue_reviews: Figure,
     /// Seconds from the latest drill to the period's end.
     pub drill_age: Figure,
+    /// Median seconds from a breaching measurement to all traffic on stable.
+    pub rollback_to_stable: Figure,
 }
 
 fn median(mut xs: Vec<i64>) -> Option<f64> {
@@ -194,7 +212,22 @@ pub fn compute(facts: &Facts, from: i64, to: i64) -> Report {
         None => figure(None, 0, vec![]),
     };
 
+    let mut to_stable: Vec<f64> = Vec::new();
+    let mut rollback_entries = Vec::new();
+    for r in facts.rollbacks.iter().filter(|r| in_period(r.time)) {
+        to_stable.push(r.to_stable_ms / 1000.0);
+        rollback_entries.push(r.seq);
+    }
+    to_stable.sort_by(f64::total_cmp);
+    let median_secs = match to_stable.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(to_stable[n / 2]),
+        n => Some((to_stable[n / 2 - 1] + to_stable[n / 2]) / 2.0),
+    };
+    let rollback_to_stable = figure(median_secs, to_stable.len(), rollback_entries);
+
     Report {
+        rollback_to_stable,
         approval_latency,
         under_waiver,
         under_breakglass,
@@ -345,6 +378,29 @@ mod tests {
                     time: T0 + 75 * H,
                 },
             ],
+            rollbacks: vec![
+                AutoRollback {
+                    seq: 80,
+                    time: T0 + 5 * H,
+                    to_stable_ms: 120.0,
+                },
+                AutoRollback {
+                    seq: 81,
+                    time: T0 + 6 * H,
+                    to_stable_ms: 30.0,
+                },
+                AutoRollback {
+                    seq: 82,
+                    time: T0 + 7 * H,
+                    to_stable_ms: 2_000.0,
+                },
+                // After the period.
+                AutoRollback {
+                    seq: 83,
+                    time: T0 + 80 * H,
+                    to_stable_ms: 1.0,
+                },
+            ],
         }
     }
 
@@ -368,6 +424,10 @@ mod tests {
         // The latest drill before the end ran 22 h before it.
         assert_eq!(r.drill_age.value, Some((22 * H) as f64));
         assert_eq!(r.drill_age.entries, vec![71]);
+        // Automated rollbacks in the period: 120 ms, 30 ms, 2 s → median 0.12 s.
+        assert_eq!(r.rollback_to_stable.samples, 3);
+        assert_eq!(r.rollback_to_stable.value, Some(0.12));
+        assert_eq!(r.rollback_to_stable.entries, vec![80, 81, 82]);
     }
 
     #[test]

@@ -183,6 +183,7 @@ struct History {
     d7: u64,
     d8: u64,
     db1: u64,
+    rolled_back: u64,
     start: i64,
 }
 
@@ -236,12 +237,13 @@ async fn history(ledger: &Ledger) -> History {
     )
     .await;
     let d3 = s.deploy(&c3, "failed", "local").await;
-    s.event(
-        "rollout.rolled_back",
-        json!({"id": "RO-0000abcd", "step": 0, "reason": "error rate above the limit", "time_to_stable_ms": 2000.0,
+    let rolled_back = s
+        .event(
+            "rollout.rolled_back",
+            json!({"id": "RO-0000abcd", "step": 0, "reason": "error rate above the limit", "time_to_stable_ms": 2000.0,
             "aborted": false}),
-    )
-    .await;
+        )
+        .await;
     // CHG-6 answers an incident (rework); a drill then rehearses rolling it back.
     let c6 = s.open(&artifact("patient-api").await, "normal", None, true).await;
     let d6 = s.deploy(&c6, "succeeded", "command").await;
@@ -296,6 +298,7 @@ async fn history(ledger: &Ledger) -> History {
         d7,
         d8,
         db1,
+        rolled_back,
         start,
     }
 }
@@ -416,6 +419,14 @@ async fn scenario(ledger: Ledger) {
     assert_eq!(seqs(age), vec![h.drill]);
     let v = age.value.unwrap();
     assert!(((2 * DAY - H - 60) as f64..=(2 * DAY - H) as f64).contains(&v), "{v}");
+    // The rollout Ward rolled back: 2 s from the breach to stable.
+    let auto = g
+        .metrics
+        .iter()
+        .find(|m| m.name == "automated_rollback_time_to_stable")
+        .unwrap();
+    assert_eq!((auto.samples, auto.value), (1, Some(2.0)));
+    assert_eq!(seqs(auto), vec![h.rolled_back]);
 
     // Another service has its own figures; the environment counts both.
     let b = report(&ledger, &request(&h, Some("billing"))).await;

@@ -47,6 +47,7 @@ fn label(name: &str) -> &str {
         "deployments_under_breakglass" => "deployments under break-glass",
         "overdue_reviews" => "overdue break-glass reviews",
         "rollback_drill_age" => "time since the last drill",
+        "automated_rollback_time_to_stable" => "automated rollback to stable",
         other => other,
     }
 }
