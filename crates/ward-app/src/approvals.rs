@@ -133,6 +133,17 @@ pub fn manifest_of(change: &Change, attestations: Vec<String>, risk: &RiskRules,
     }
 }
 
+/// Every signature of every change (one read of the projection), by change, oldest first;
+/// staleness is not judged.
+pub async fn all(ledger: &Ledger) -> Result<std::collections::HashMap<String, Vec<Approval>>, AppError> {
+    let mut out: std::collections::HashMap<String, Vec<Approval>> = Default::default();
+    for (_, doc) in ledger.store().projection_list(APPROVALS).await? {
+        let a: Approval = serde_json::from_value(doc).map_err(AppError::internal)?;
+        out.entry(a.change.clone()).or_default().push(a);
+    }
+    Ok(out)
+}
+
 /// A change's signatures, oldest first, each marked stale or not against `current`.
 pub async fn list(ledger: &Ledger, change: &str, current: &str) -> Result<Vec<Approval>, AppError> {
     ledger

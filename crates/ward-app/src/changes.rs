@@ -38,6 +38,10 @@ pub struct Commit {
     pub sha: String,
     /// Author e-mail (or name) as git records it.
     pub author: String,
+    /// When git recorded the commit (committer date, RFC 3339): read from git when the change is
+    /// opened from a range; the earliest starts the change's lead time (docs/METRICS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 /// A change to open.
@@ -56,6 +60,10 @@ pub struct ChangeRequest {
     /// `normal`, `standard` or `emergency`.
     #[serde(default = "normal")]
     pub kind: String,
+    /// The incident ticket this change answers (URL): its deployments are unplanned (rework,
+    /// docs/METRICS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_url: Option<String>,
     /// Registered artifact digests the change ships.
     #[serde(default)]
     pub artifacts: Vec<String>,
@@ -185,6 +193,21 @@ pub struct PendingOverride {
 }
 
 impl Change {
+    /// The earliest commit time recorded (Unix seconds): where the change's lead time starts.
+    pub fn first_commit_time(&self) -> Option<i64> {
+        self.request
+            .commits
+            .iter()
+            .filter_map(|c| c.time.as_deref()?.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second())
+            .min()
+    }
+
+    /// Unplanned work: an emergency change, or one answering an incident ticket.
+    pub fn unplanned(&self) -> bool {
+        self.request.kind == "emergency" || self.request.incident_url.is_some()
+    }
+
     /// The people this change's separation of duties is measured against.
     pub fn parties(&self) -> ward_core::approval::Parties {
         let mut author_emails: Vec<String> = self.request.commits.iter().map(|c| c.author.clone()).collect();
@@ -310,12 +333,13 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             crate::freetext::check(field, v)?;
         }
     }
-    if let Some(u) = &req.ticket_url {
-        text("ticket", u, 2048)?;
+    for (name, url) in [("ticket", &req.ticket_url), ("incident", &req.incident_url)] {
+        let Some(u) = url else { continue };
+        text(name, u, 2048)?;
         if !(u.starts_with("https://") || u.starts_with("http://")) {
             return Err(AppError::invalid(
-                format!("ticket {u:?} is not a URL"),
-                "pass the ticket's http(s) URL",
+                format!("{name} {u:?} is not a URL"),
+                format!("pass the {name}'s http(s) URL"),
             ));
         }
     }
@@ -368,6 +392,14 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     for c in &req.commits {
         text("commit", &c.sha, 64)?;
         text("author", &c.author, 320)?;
+        if let Some(t) = &c.time
+            && t.parse::<jiff::Timestamp>().is_err()
+        {
+            return Err(AppError::invalid(
+                format!("commit {} has a time that is not RFC 3339", c.sha),
+                "give each commit's time as RFC 3339 (git log --format=%cI), or leave it out",
+            ));
+        }
     }
     Ok(())
 }

@@ -427,6 +427,17 @@ pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>,
     }
 }
 
+/// The service of every registered artifact, by digest (one read of the projection).
+pub async fn services(ledger: &Ledger) -> Result<std::collections::HashMap<String, String>, AppError> {
+    Ok(ledger
+        .store()
+        .projection_list(ARTIFACTS)
+        .await?
+        .into_iter()
+        .filter_map(|(digest, doc)| Some((digest, doc.get("service")?.as_str()?.to_string())))
+        .collect())
+}
+
 /// Parses a document as `kind` (`auto`, `junit`, `sarif`, `cyclonedx`, `spdx`, `vulns`,
 /// `intoto` or `custom:<name>`) about `artifact` and returns its format and summary. in-toto
 /// signatures are checked against the trusted keys; custom types against their schema.

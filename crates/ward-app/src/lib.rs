@@ -31,6 +31,7 @@
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
 //! - [`bundle`]: evidence bundles for auditors (entries, proofs, documents, report) and their
 //!   offline verification.
+//! - [`metrics`]: delivery metrics (DORA) and governance metrics read off the log.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,6 +47,7 @@ pub mod freetext;
 pub mod gate;
 pub mod identities;
 pub mod keys;
+pub mod metrics;
 pub mod ops;
 pub mod overview;
 pub mod promotion;

@@ -180,6 +180,10 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<DeploymentsCommand>,
     },
+    /// Delivery metrics read off the log: DORA's five, each with its sample size, its DORA band
+    /// and (--explain) the log entries it rests on.
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -337,6 +341,9 @@ pub struct ChangeOpenArgs {
     /// Ticket URL.
     #[arg(long)]
     pub ticket: Option<String>,
+    /// The incident ticket (URL) this change answers: its deployments count as rework.
+    #[arg(long)]
+    pub incident: Option<String>,
     /// normal, standard or emergency.
     #[arg(long, default_value = "normal")]
     pub kind: String,
@@ -490,6 +497,56 @@ pub enum ReviewCommand {
         #[arg(long)]
         overdue: bool,
     },
+}
+
+/// `ward metrics …`.
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// DORA's five metrics for an environment (and service) over a period: deployment
+    /// frequency, change lead time, change fail rate, failed deployment recovery time and
+    /// deployment rework rate (definitions and bands: docs/METRICS.md).
+    Dora(DoraArgs),
+    /// Governance metrics for an environment over a period: approval latency (open → quorum),
+    /// deployments under a waiver or break-glass, overdue retrospective reviews, the age of the
+    /// latest rollback drill (docs/METRICS.md).
+    Governance(GovernanceArgs),
+}
+
+/// `ward metrics governance`.
+#[derive(Debug, Args)]
+pub struct GovernanceArgs {
+    /// Environment (declared in [[environments]]).
+    #[arg(long)]
+    pub env: String,
+    /// Period start: RFC 3339 time or date (midnight UTC). Default: 30 days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Period end (exclusive): RFC 3339 time or date. Default: now.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// List the log entries (seq, kind, time) each figure was computed from.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// `ward metrics dora`.
+#[derive(Debug, Args)]
+pub struct DoraArgs {
+    /// Environment (declared in [[environments]]).
+    #[arg(long)]
+    pub env: String,
+    /// Only this service (as its artifacts were registered).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Period start: RFC 3339 time or date (midnight UTC). Default: 30 days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Period end (exclusive): RFC 3339 time or date. Default: now.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// List the log entries (seq, kind, time) each figure was computed from.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `ward release …`.

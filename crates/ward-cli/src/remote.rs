@@ -16,6 +16,20 @@ pub struct Remote {
     session: Option<crate::credentials::Session>,
 }
 
+/// Percent-encodes a query value: unreserved characters (RFC 3986) pass, every other byte is
+/// `%XX`.
+fn query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Remote {
     /// The server named by `--server` / `WARD_SERVER`, if any.
     pub fn from_global(g: &Global) -> Result<Option<Remote>> {
@@ -104,14 +118,15 @@ impl Remote {
         }
     }
 
-    /// GET with query parameters (names and values are plain tokens: numbers and ids).
+    /// GET with query parameters (names are plain tokens; values are percent-encoded, so a time
+    /// with `+01:00` or a service name with spaces arrives as written).
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
         let mut url = path.to_string();
         for (i, (k, v)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
             url.push('=');
-            url.push_str(v);
+            url.push_str(&query_value(v));
         }
         self.send(self.request(reqwest::Method::GET, &url)).await
     }

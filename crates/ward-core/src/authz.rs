@@ -90,6 +90,9 @@ impl Role {
             Observe => matches!(self, Developer | ReleaseManager),
             ConfigPublish => matches!(self, ReleaseManager),
             ConfigRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            // Delivery and governance figures: whoever reads changes, except a privacy officer
+            // (who reads only to find what to purge).
+            MetricsRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
             // A privacy officer requests a purge; another privacy officer or an admin completes
             // it (the two-person rule and who may request are checked by the purge itself).
             DocumentPurge => matches!(self, PrivacyOfficer | Admin),
@@ -172,6 +175,8 @@ pub enum Action {
     ConfigRead,
     /// Request or complete the purge of a text document kept beside the log.
     DocumentPurge,
+    /// Read delivery (DORA) and governance metrics and the entries behind them.
+    MetricsRead,
 }
 
 impl Action {

@@ -127,6 +127,7 @@ impl Default for Config {
 
 /// A DORA performance level (State of DevOps 2024).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     /// Elite.
@@ -341,7 +342,8 @@ pub fn compute(facts: &Facts, from: i64, to: i64, cfg: &Config) -> Report {
                     .get(d.service.as_str())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                let after = list.partition_point(|e| e.opened_at <= d.time);
+                // Log order breaks ties of the same second: (time, seq) orders entries exactly.
+                let after = list.partition_point(|e| (e.opened_at, e.seq) <= (d.time, d.seq));
                 let emergency = list[after..]
                     .iter()
                     .take_while(|e| e.opened_at <= d.time + cfg.emergency_window_secs)
@@ -351,7 +353,7 @@ pub fn compute(facts: &Facts, from: i64, to: i64, cfg: &Config) -> Report {
                     // Restored by the next successful deployment of the service after the
                     // emergency change was opened.
                     let live = live_of.get(d.service.as_str()).map(Vec::as_slice).unwrap_or_default();
-                    let from_here = live.partition_point(|n| n.time < e.opened_at);
+                    let from_here = live.partition_point(|n| (n.time, n.seq) < (e.opened_at, e.seq));
                     let restoring = live[from_here..]
                         .iter()
                         .find(|n| same_place(&n.service, &n.tenant, &d.service, &d.tenant));
@@ -522,6 +524,34 @@ mod tests {
         assert_eq!(empty.change_fail_rate.value, None);
         assert_eq!(empty.change_lead_time.value, None);
         assert_eq!(empty.failed_deployment_recovery_time.value, None);
+    }
+
+    #[test]
+    fn entries_of_the_same_second_keep_their_log_order() {
+        // Deployment 10, then emergency change 11 and its deployment 12, all in one second: the
+        // emergency follows 10 (failing it) and 12 restores it, never 10 itself.
+        let d = dep(10, T0, "CHG-1", Outcome::Succeeded);
+        let mut fix = dep(12, T0, "CHG-2", Outcome::Succeeded);
+        fix.unplanned = true;
+        let facts = Facts {
+            deployments: vec![d, fix],
+            rollbacks: vec![],
+            emergencies: vec![Emergency {
+                seq: 11,
+                opened_at: T0,
+                service: "patient-api".into(),
+                change: "CHG-2".into(),
+            }],
+        };
+        let r = compute(&facts, T0, T0 + H, &Config::default());
+        assert_eq!(r.change_fail_rate.entries, vec![10]);
+        assert_eq!(r.failed_deployment_recovery_time.entries, vec![10, 11, 12]);
+        assert_eq!(r.failed_deployment_recovery_time.value, Some(0.0));
+        // An emergency recorded before the deployment, in the same second, does not fail it.
+        let mut earlier = facts.clone();
+        earlier.emergencies[0].seq = 9;
+        let r = compute(&earlier, T0, T0 + H, &Config::default());
+        assert!(r.change_fail_rate.entries.is_empty());
     }
 
     #[test]

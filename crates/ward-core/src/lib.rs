@@ -6,6 +6,8 @@
 //! - [`calendar`]: change windows (cron over local time, DST-correct) and freezes.
 //! - [`dora`]: DORA's five delivery metrics from recorded facts, with bands and the entries
 //!   behind every figure.
+//! - [`governance`]: governance metrics (approval latency, exceptions, overdue reviews, drill
+//!   age) from recorded facts, with the entries behind every figure.
 //! - [`gate`]: the Rego gate (regorus): bundle, evaluation, policy tests.
 //! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
@@ -18,6 +20,7 @@ pub mod calendar;
 pub mod dora;
 pub mod gate;
 pub mod glob;
+pub mod governance;
 pub mod risk;
 pub mod token;
 

@@ -57,6 +57,10 @@
 //! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
 //! admins_may_approve = false
 //! git_authors = { "dana@users.noreply.github.com" = "user:dana" }
+//!
+//! [metrics]                  # see ward_app::metrics (docs/METRICS.md)
+//! emergency_window_hours = 24
+//! gauge_window_days = 30
 //! ```
 //!
 //! Other sections belong to other parts of Ward and are ignored here.
@@ -128,6 +132,9 @@ pub struct ServerConfig {
     /// `[artifacts]`: registration rules (`mutable_prerelease`).
     #[serde(default)]
     pub artifacts: crate::evidence::ArtifactRules,
+    /// `[metrics]`: the emergency window of DORA's change fail rate, the gauges' window.
+    #[serde(default)]
+    pub metrics: ward_app::metrics::MetricsRules,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,
@@ -176,6 +183,7 @@ impl ServerConfig {
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::promotion::validate(&cfg.environments).map_err(err)?;
+        cfg.metrics.validate().map_err(err)?;
         Ok(cfg)
     }
 

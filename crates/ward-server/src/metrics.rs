@@ -26,9 +26,54 @@ pub struct AuthLabels {
     pub reason: String,
 }
 
+/// Labels of a DORA gauge: the environment, and the service (empty: every service).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DoraLabels {
+    /// Environment.
+    pub env: String,
+    /// Service; empty for the whole environment.
+    pub service: String,
+}
+
+/// A family of DORA gauges.
+pub type DoraFamily = Family<DoraLabels, Gauge<f64, AtomicU64>>;
+
+/// One row of DORA gauges: its labels and the five values (none: no sample, not exported).
+pub struct DoraRow {
+    /// Labels.
+    pub labels: DoraLabels,
+    /// Deployment frequency (per day), lead time (s), fail rate, recovery time (s), rework rate.
+    pub values: [Option<f64>; 5],
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
+
+/// Names (after the `ward_` prefix) and help of the five DORA gauges, in [`Metrics::dora`]'s
+/// order.
+pub const DORA_GAUGES: [(&str, &str); 5] = [
+    (
+        "dora_deployment_frequency_per_day",
+        "DORA deployment frequency: successful production deployments per day over the trailing window",
+    ),
+    (
+        "dora_change_lead_time_seconds",
+        "DORA change lead time: median seconds from first commit to first production deployment",
+    ),
+    (
+        "dora_change_fail_rate",
+        "DORA change fail rate: failed deployments over deployments that reached production (0-1)",
+    ),
+    (
+        "dora_failed_deployment_recovery_time_seconds",
+        "DORA failed deployment recovery time: median seconds from failure to restoration",
+    ),
+    (
+        "dora_deployment_rework_rate",
+        "DORA deployment rework rate: unplanned deployments over successful deployments (0-1)",
+    ),
+];
 
 /// Every metric the server exports.
 pub struct Metrics {
@@ -50,6 +95,12 @@ pub struct Metrics {
     pub state_checked_at: Gauge<i64, std::sync::atomic::AtomicI64>,
     /// How long the last state check took.
     pub state_check_seconds: Gauge<f64, AtomicU64>,
+    /// DORA's five metrics over the trailing window, per production environment and service:
+    /// frequency, lead time, fail rate, recovery time, rework rate.
+    pub dora: [DoraFamily; 5],
+    /// When the DORA gauges were last computed (a scrape recomputes them when older than a
+    /// minute; one scrape at a time does).
+    pub dora_refreshed: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Metrics {
@@ -96,7 +147,13 @@ impl Metrics {
             "Duration of the last check of stored state against the log",
             state_check_seconds.clone(),
         );
+        let dora: [DoraFamily; 5] = Default::default();
+        for (family, (name, help)) in dora.iter().zip(DORA_GAUGES) {
+            registry.register(name, help, family.clone());
+        }
         Metrics {
+            dora,
+            dora_refreshed: tokio::sync::Mutex::new(None),
             registry,
             requests,
             latency,
@@ -114,6 +171,20 @@ impl Metrics {
         self.state_consistent.set(i64::from(consistent));
         self.state_checked_at.set(at);
         self.state_check_seconds.set(seconds);
+    }
+
+    /// Replaces every DORA gauge with `rows` (a figure without a sample is left out).
+    pub fn set_dora(&self, rows: &[DoraRow]) {
+        for family in &self.dora {
+            family.clear();
+        }
+        for row in rows {
+            for (family, v) in self.dora.iter().zip(row.values) {
+                if let Some(v) = v {
+                    family.get_or_create(&row.labels).set(v);
+                }
+            }
+        }
     }
 
     /// Counts an authentication failure.

@@ -36,6 +36,8 @@ pub struct AppState {
     pub gate: Arc<crate::gate::GatePolicy>,
     /// Break-glass review deadlines.
     pub breakglass: Arc<crate::exceptions::BreakglassRules>,
+    /// `[metrics]`: the emergency window and the gauges' trailing window.
+    pub delivery: Arc<ward_app::metrics::MetricsRules>,
     /// One lock per environment for promotions.
     pub promotion_locks: crate::promotion::Locks,
     /// The rollout engine and local runtime (when `ward serve` runs one).
@@ -73,6 +75,7 @@ impl AppState {
                 ..crate::gate::GatePolicy::default()
             }),
             breakglass: Arc::default(),
+            delivery: Arc::default(),
             promotion_locks: crate::promotion::Locks::default(),
             rollouts: None,
             loaded_config: Arc::default(),

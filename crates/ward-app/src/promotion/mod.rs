@@ -140,6 +140,13 @@ pub struct Deployment {
     /// For a rollback: the deployment it reverts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<u64>,
+    /// For a rollback by hand: when it was asked for (RFC 3339), before the target ran; its
+    /// recovery time runs from here (docs/METRICS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
+    /// A rollback drill's record: a rehearsal, never an intervention.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -599,6 +606,8 @@ pub async fn promote(
         approvals,
         excused_by,
         rollback_of: None,
+        requested_at: None,
+        drill: false,
     };
     record(ledger, by, &release, jobs, target.as_ref()).await
 }
@@ -653,6 +662,10 @@ pub struct Release<'a> {
     pub excused_by: Vec<String>,
     /// For a rollback: the deployment it reverts.
     pub rollback_of: Option<u64>,
+    /// For a rollback by hand: when it was asked for (RFC 3339).
+    pub requested_at: Option<String>,
+    /// A rollback drill's record.
+    pub drill: bool,
 }
 
 /// Runs the target for each job in order (the rest are skipped after a failure) and records the
@@ -733,6 +746,14 @@ pub async fn append_record(
         "executed_by": by.id,
         "rollback_of": rel.rollback_of,
     });
+    // Only rollbacks and drills carry these (other records keep their shape).
+    let mut payload = payload;
+    if let Some(t) = &rel.requested_at {
+        payload["requested_at"] = json!(t);
+    }
+    if rel.drill {
+        payload["drill"] = json!(true);
+    }
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -760,6 +781,7 @@ pub async fn rollback(
     locks: &Locks,
     runtime: Option<&Arc<crate::rollout::Engine>>,
 ) -> Result<Deployment, AppError> {
+    let requested_at = ward_ledger::envelope::format_time(jiff::Timestamp::now());
     let env = find(envs, environment)?;
     let target = target_for(env, runtime)?;
     if env.runtime.is_some() {
@@ -878,6 +900,8 @@ pub async fn rollback(
         approvals: restored.approvals.clone(),
         excused_by: restored.excused_by.clone(),
         rollback_of: Some(latest.seq),
+        requested_at: Some(requested_at),
+        drill: false,
     };
     record(ledger, by, &release, jobs, target.as_ref()).await
 }

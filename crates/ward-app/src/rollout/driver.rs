@@ -529,6 +529,8 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
         approvals: from.map(|d| d.approvals.clone()).unwrap_or_default(),
         excused_by: from.map(|d| d.excused_by.clone()).unwrap_or_default(),
         rollback_of: reverted,
+        requested_at: None,
+        drill: false,
     };
     let units = kept
         .tenants
@@ -577,6 +579,8 @@ async fn record_deployment(
         approvals: r.approvals.clone(),
         excused_by: r.excused_by.clone(),
         rollback_of: None,
+        requested_at: None,
+        drill: false,
     };
     // The target's output: which rollout, with which strategy and plan, ended how — so the
     // deployment record leads to the rollout's events.

@@ -1125,8 +1125,9 @@ impl Engine {
             .await?;
         // Then, unless the operator asked to stay, forward again to the release it started on,
         // recorded as its own deployment reverting the drill's: a drill in production does not
-        // leave production rolled back.
-        let returned = if stay || !back.all_restored {
+        // leave production rolled back. Also when the rollback's probes failed: the release it
+        // started on is the one known to serve.
+        let returned = if stay {
             None
         } else {
             let deployments = promotion::deployments(&self.ledger, &env.name).await?;
@@ -1140,7 +1141,7 @@ impl Engine {
                     Some(back.deployment),
                     by,
                 )
-                .await?,
+                .await,
             )
         };
         let mut payload = json!({
@@ -1149,11 +1150,21 @@ impl Engine {
             "probes": back.served_by.len(), "all_restored": back.all_restored, "deployment": back.deployment,
             "by": by.id, "stay": stay,
         });
-        if let Some(r) = &returned {
-            payload["returned"] = json!({
-                "to": current.digests, "change": current.change, "deployment": r.deployment,
-                "time_ms": r.restore_ms, "probes": r.served_by.len(), "all_returned": r.all_restored,
-            });
+        match &returned {
+            Some(Ok(r)) => {
+                payload["returned"] = json!({
+                    "to": current.digests, "change": current.change, "deployment": r.deployment,
+                    "time_ms": r.restore_ms, "probes": r.served_by.len(), "all_returned": r.all_restored,
+                });
+            }
+            // Recorded before the error is reported: the drill happened and did not return.
+            Some(Err(e)) => {
+                payload["returned"] = json!({
+                    "to": current.digests, "change": current.change, "all_returned": false,
+                    "error": e.code,
+                });
+            }
+            None => {}
         }
         let receipt = self
             .ledger
@@ -1164,6 +1175,9 @@ impl Engine {
                 payload: payload.clone(),
             })
             .await?;
+        if let Some(Err(e)) = returned {
+            return Err(e);
+        }
         let mut out = payload;
         out["seq"] = json!(receipt.seq);
         out["time"] = json!(receipt.time);
@@ -1213,6 +1227,9 @@ impl Engine {
             approvals: from.map(|d| d.approvals.clone()).unwrap_or_default(),
             excused_by: from.map(|d| d.excused_by.clone()).unwrap_or_default(),
             rollback_of,
+            requested_at: None,
+            // Both legs of a drill are rehearsals: never a failure or a recovery in the metrics.
+            drill: true,
         };
         let mut units = vec![(None, release.config_digest.clone())];
         units.extend(env.all_tenants().into_iter().map(|t| {

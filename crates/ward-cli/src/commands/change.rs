@@ -72,13 +72,9 @@ pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
     if range.starts_with('-') || !range.contains("..") {
         return Err(Failure::new("bad_range", format!("{range:?} is not a git range"), "write it as A..B").into());
     }
-    let commits = git(&["log", "--format=%H%x09%ae", range, "--"])?
+    let commits = git(&["log", "--format=%H%x09%ae%x09%cI", range, "--"])?
         .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(sha, author)| Commit {
-            sha: sha.into(),
-            author: author.into(),
-        })
+        .filter_map(commit_line)
         .collect();
     let paths = git(&["diff", "--name-only", range, "--"])?
         .lines()
@@ -86,6 +82,22 @@ pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
         .map(str::to_string)
         .collect();
     Ok((commits, paths))
+}
+
+/// One line of `git log --format=%H%x09%ae%x09%cI`: id, author e-mail and the committer date,
+/// kept in UTC (the lead time starts at the earliest).
+fn commit_line(line: &str) -> Option<Commit> {
+    let mut parts = line.splitn(3, '\t');
+    let (sha, author) = (parts.next()?, parts.next()?);
+    let time = parts
+        .next()
+        .and_then(|t| t.trim().parse::<jiff::Timestamp>().ok())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    Some(Commit {
+        sha: sha.into(),
+        author: author.into(),
+        time,
+    })
 }
 
 fn show(c: &Change) -> String {
@@ -460,6 +472,7 @@ fn request(a: &ChangeOpenArgs) -> Result<ChangeRequest> {
         title: a.title.clone(),
         description: a.description.clone(),
         ticket_url: a.ticket.clone(),
+        incident_url: a.incident.clone(),
         kind: a.kind.clone(),
         artifacts: a.artifacts.clone(),
         config_versions: a.config_versions.clone(),
@@ -479,7 +492,15 @@ async fn shown<T: serde::Serialize + serde::de::DeserializeOwned>(ledger: &ward_
 
 #[cfg(test)]
 mod tests {
-    use super::ci_range;
+    use super::{ci_range, commit_line};
+
+    #[test]
+    fn a_commit_keeps_its_committer_date_in_utc() {
+        let c = commit_line("abc\tdev@example.org\t2026-11-30T09:15:00+01:00").unwrap();
+        assert_eq!(c.time.as_deref(), Some("2026-11-30T08:15:00Z"));
+        let old_git = commit_line("abc\tdev@example.org").unwrap();
+        assert_eq!(old_git.time, None);
+    }
     use std::collections::HashMap;
 
     #[test]

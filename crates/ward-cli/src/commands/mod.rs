@@ -14,6 +14,7 @@ pub mod init;
 pub mod keys;
 pub mod log;
 pub mod login;
+pub mod metrics;
 pub mod promote;
 pub mod purge;
 pub mod rollout;

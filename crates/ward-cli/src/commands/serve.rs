@@ -107,6 +107,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
         .await
         .map_err(crate::failure::api_failure)?,
     );
+    state.delivery = std::sync::Arc::new(cfg.metrics.clone());
     // The local runtime: routers bound, current releases started, unfinished rollouts resumed.
     let engine = ward_server::rollout::Engine::new(
         ctx.ledger.clone(),

@@ -1,5 +1,5 @@
 //! The route table and the handlers: thin wrappers over the application services (ward-app),
-//! one file per resource (`log`, `changes`, `evidence`, `gate`, `promotion`, `rollouts`,
+//! one file per resource (`log`, `changes`, `evidence`, `gate`, `promotion`, `rollouts`, `delivery`,
 //! `identities`, `ops`); this module holds the table, the OpenAPI document and the router.
 //!
 //! [`ROUTES`] names every route's method, path and [`Access`]; the auth middleware refuses any
@@ -68,6 +68,7 @@ use Access::{Public, Requires};
 
 mod bundles;
 mod changes;
+mod delivery;
 mod evidence;
 mod gate;
 mod identities;
@@ -78,6 +79,7 @@ mod rollouts;
 
 pub use self::bundles::*;
 pub use self::changes::*;
+pub use self::delivery::*;
 pub use self::evidence::*;
 pub use self::gate::*;
 pub use self::identities::*;
@@ -176,6 +178,8 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/deployments/{seq}/output",
         Requires(Action::EvidenceRead),
     ),
+    rule("GET", "/api/v1/metrics/dora", Requires(Action::MetricsRead)),
+    rule("GET", "/api/v1/metrics/governance", Requires(Action::MetricsRead)),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",
@@ -280,6 +284,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(drill))
         .routes(routes!(publish_config, show_config))
         .routes(routes!(release_notes))
+        .routes(routes!(dora_metrics))
+        .routes(routes!(governance_metrics))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(decision_input))

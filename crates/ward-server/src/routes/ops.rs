@@ -32,6 +32,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>,
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+    refresh_dora_gauges(&state).await;
     if let Ok(head) = state.ledger.head().await {
         state
             .metrics

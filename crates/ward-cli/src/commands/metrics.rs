@@ -1,0 +1,201 @@
+//! `ward metrics dora` and `ward metrics governance`: figures read off the log, locally or
+//! through a server.
+
+use crate::cli::{DoraArgs, Global, GovernanceArgs};
+use crate::context::Context;
+use crate::failure::api_failure;
+use crate::output::{emit, when};
+use crate::remote::Remote;
+use anyhow::Result;
+use serde_json::json;
+use ward_app::metrics::{self, DoraReport, GovernanceReport, Metric};
+
+/// A duration for people: `8 h 0 min`, `10 min 5 s`, `2 d 3 h`.
+fn duration(secs: f64) -> String {
+    let s = secs.round().max(0.0) as u64;
+    if s >= 2 * 86_400 {
+        format!("{} d {} h", s / 86_400, s % 86_400 / 3_600)
+    } else if s >= 3_600 {
+        format!("{} h {} min", s / 3_600, s % 3_600 / 60)
+    } else if s >= 60 {
+        format!("{} min {} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+fn value(m: &Metric) -> String {
+    match (m.value, m.unit.as_str()) {
+        (None, _) => "no sample".into(),
+        (Some(v), "per_day") => format!("{v:.2} per day"),
+        (Some(v), "seconds") => duration(v),
+        (Some(v), "ratio") => format!("{:.1}%", v * 100.0),
+        (Some(v), "count") => format!("{v}"),
+        (Some(v), _) => format!("{v}"),
+    }
+}
+
+fn label(name: &str) -> &str {
+    match name {
+        "deployment_frequency" => "deployment frequency",
+        "change_lead_time" => "change lead time",
+        "change_fail_rate" => "change fail rate",
+        "failed_deployment_recovery_time" => "failed deployment recovery time",
+        "deployment_rework_rate" => "deployment rework rate",
+        "approval_latency" => "approval latency (open → quorum)",
+        "deployments_under_waiver" => "deployments under a waiver",
+        "deployments_under_breakglass" => "deployments under break-glass",
+        "overdue_reviews" => "overdue break-glass reviews",
+        "rollback_drill_age" => "time since the last drill",
+        "automated_rollback_time_to_stable" => "automated rollback to stable",
+        other => other,
+    }
+}
+
+fn secs(t: &str) -> Option<i64> {
+    t.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
+/// The report as text: one line per metric, and with `--explain` the entries under each.
+pub fn text(r: &DoraReport, now: i64) -> String {
+    let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+    let mut s = format!(
+        "DORA metrics for {} ({}), from {} to {}\n",
+        r.environment,
+        r.service
+            .as_deref()
+            .map_or("all services".to_string(), |x| format!("service {x}")),
+        at(&r.from),
+        at(&r.to)
+    );
+    s.push_str(&lines(&r.metrics, now));
+    s.push_str(&format!(
+        "  (an emergency change within {} of a deployment fails it; definitions and bands: docs/METRICS.md)",
+        duration(r.emergency_window_secs as f64)
+    ));
+    s
+}
+
+/// One line per metric (value, samples, band) and, explained, the entries under each.
+fn lines(metrics: &[Metric], now: i64) -> String {
+    let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+    let mut s = String::new();
+    for m in metrics {
+        let band = match m.band {
+            Some(b) => serde_json::to_value(b)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            None if m.name == "deployment_rework_rate" => "(DORA publishes no band)".into(),
+            None => "-".into(),
+        };
+        s.push_str(&format!(
+            "  {:<33} {:<16} {:>6} sample{}  {band}\n",
+            label(&m.name),
+            value(m),
+            m.samples,
+            if m.samples == 1 { " " } else { "s" },
+        ));
+        for e in m.entries.iter().flatten() {
+            s.push_str(&format!(
+                "      entry {:<8} {:<20} {}  {}\n",
+                e.seq,
+                e.kind,
+                at(&e.time),
+                e.what
+            ));
+        }
+    }
+    s
+}
+
+/// `ward metrics governance`.
+pub async fn governance(g: &Global, a: &GovernanceArgs) -> Result<()> {
+    let now = jiff::Timestamp::now().as_second();
+    let req =
+        metrics::request(&a.env, None, a.from.as_deref(), a.to.as_deref(), a.explain, now).map_err(api_failure)?;
+    let report: GovernanceReport = match Remote::from_global(g)? {
+        Some(r) => {
+            let mut q = vec![
+                ("env", req.environment.clone()),
+                ("from", metrics::rfc3339(req.from)),
+                ("to", metrics::rfc3339(req.to)),
+            ];
+            if req.explain {
+                q.push(("explain", "true".into()));
+            }
+            r.get("/api/v1/metrics/governance", &q).await?
+        }
+        None => {
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let policy = crate::commands::serve::gate_policy(&cfg)?;
+            let ctx = Context::open(g).await?;
+            metrics::governance(&ctx.ledger, &policy, &cfg.risk, &cfg.approvals, &req)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(report), || {
+        let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+        format!(
+            "Governance metrics for {}, from {} to {}\n{}  (definitions: docs/METRICS.md)",
+            report.environment,
+            at(&report.from),
+            at(&report.to),
+            lines(&report.metrics, now)
+        )
+    });
+    Ok(())
+}
+
+/// `ward metrics dora`.
+pub async fn dora(g: &Global, a: &DoraArgs) -> Result<()> {
+    let now = jiff::Timestamp::now().as_second();
+    let req = metrics::request(
+        &a.env,
+        a.service.as_deref(),
+        a.from.as_deref(),
+        a.to.as_deref(),
+        a.explain,
+        now,
+    )
+    .map_err(api_failure)?;
+    let report: DoraReport = match Remote::from_global(g)? {
+        Some(r) => {
+            let mut q = vec![
+                ("env", req.environment.clone()),
+                ("from", metrics::rfc3339(req.from)),
+                ("to", metrics::rfc3339(req.to)),
+            ];
+            if let Some(s) = &req.service {
+                q.push(("service", s.clone()));
+            }
+            if req.explain {
+                q.push(("explain", "true".into()));
+            }
+            r.get("/api/v1/metrics/dora", &q).await?
+        }
+        None => {
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let ctx = Context::open(g).await?;
+            metrics::dora(&ctx.ledger, &cfg.environments, &req, &cfg.metrics.dora())
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    emit(g.output, json!(report), || text(&report, now));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_in_the_largest_units() {
+        assert_eq!(duration(0.4), "0 s");
+        assert_eq!(duration(605.0), "10 min 5 s");
+        assert_eq!(duration(8.0 * 3_600.0), "8 h 0 min");
+        assert_eq!(duration(2.0 * 86_400.0 + 3.0 * 3_600.0), "2 d 3 h");
+    }
+}
