@@ -764,15 +764,35 @@ pub struct Explanation {
     /// the decision (`data.ward.gate.satisfied`); absent when that policy predates it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub satisfied: Option<Vec<ward_core::gate::Satisfied>>,
+    /// Why `satisfied` could not be evaluated (a stored document missing or altered, the
+    /// policy not evaluating): the decision is still shown as recorded; `ward gate replay`
+    /// says more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unexplained: Option<String>,
 }
 
 /// Decision `id` with what satisfied each control, evaluated from its stored input and policy.
+/// The recorded decision is shown even when that evaluation fails (`unexplained` says why).
 pub async fn explain(ledger: &Ledger, id: u64) -> Result<Explanation, AppError> {
     let decision = decision(ledger, id).await?;
-    let (input, policy) = stored_evaluation(ledger, &decision).await?;
-    let (bundle, data) = recorded_bundle(&policy)?;
-    let satisfied = ward_core::gate::satisfied(&bundle, &input, &data).map_err(policy_error)?;
-    Ok(Explanation { decision, satisfied })
+    let satisfied = async {
+        let (input, policy) = stored_evaluation(ledger, &decision).await?;
+        let (bundle, data) = recorded_bundle(&policy)?;
+        ward_core::gate::satisfied(&bundle, &input, &data).map_err(policy_error)
+    }
+    .await;
+    Ok(match satisfied {
+        Ok(satisfied) => Explanation {
+            decision,
+            satisfied,
+            unexplained: None,
+        },
+        Err(e) => Explanation {
+            decision,
+            satisfied: None,
+            unexplained: Some(format!("{} ({})", e.code, e.message)),
+        },
+    })
 }
 
 /// A JSON document stored with a decision, refused when missing or not matching its digest.

@@ -23,8 +23,12 @@ pub struct ChangeOverview {
     /// The change (its fields at the top level, as `GET /api/v1/changes/{id}`).
     #[serde(flatten)]
     pub change: Change,
-    /// Evidence on each artifact it ships and on the change itself, oldest first.
+    /// Evidence on each artifact it ships and on the change itself, oldest first (empty and
+    /// `evidence_withheld` for a caller who may not read evidence).
     pub evidence: Vec<Attestation>,
+    /// The caller may not read evidence (a privacy officer): `evidence` is left empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub evidence_withheld: bool,
     /// Signatures, current and stale, and the manifest a new one would cover.
     pub approvals: ApprovalsView,
     /// The latest gate decision per environment, by environment name.
@@ -70,6 +74,7 @@ pub async fn change(
     deployments.sort_by_key(|d| d.seq);
     Ok(ChangeOverview {
         evidence,
+        evidence_withheld: false,
         approvals: approvals::view(ledger, id, risk, rules).await?,
         decisions: gate::latest_decisions(ledger, &change).await?,
         waivers,
@@ -77,4 +82,15 @@ pub async fn change(
         deployments,
         change,
     })
+}
+
+impl ChangeOverview {
+    /// The overview as `reader` may see it: evidence only for those who may read evidence.
+    pub fn for_reader(mut self, reader: &ward_core::Identity) -> ChangeOverview {
+        if !reader.may(ward_core::Action::EvidenceRead) {
+            self.evidence.clear();
+            self.evidence_withheld = true;
+        }
+        self
+    }
 }

@@ -1776,7 +1776,7 @@ command = ["sh", "-c", "echo $WARD_CHANGE $WARD_DIGESTS >> {l}"]
 [[environments]]
 name = "prod"
 after = "staging"
-command = ["sh", "-c", "echo helm failed >&2; exit 3"]
+command = ["sh", "-c", "echo helm failed >&2; echo DB_PASSWORD=hunter2-correct-horse >&2; exit 3"]
 "#
         ),
     )
@@ -1873,7 +1873,19 @@ command = ["sh", "-c", "echo helm failed >&2; exit 3"]
         c.args(cmd.split_whitespace().skip(1));
         c
     }));
-    assert_eq!(printed.trim(), "helm failed", "{hint}");
+    // Shown through the guard: what the script echoed of a secret is redacted.
+    assert!(printed.starts_with("helm failed\n"), "{printed}");
+    assert!(
+        printed.contains("[REDACTED:") && !printed.contains("hunter2"),
+        "{printed}"
+    );
+    // Developers do not read target output (it holds what scripts echo); every read is recorded.
+    let e = refused({
+        let mut c = remote(&d, &url, &ci);
+        c.args(cmd.split_whitespace().skip(1));
+        c
+    });
+    assert_eq!(e["code"], "forbidden", "{e}");
     let seq: u64 = cmd.split_whitespace().nth(3).unwrap().parse().unwrap();
     let shown = json(&ok(run({
         let mut c = remote(&d, &url, &ci);

@@ -93,6 +93,9 @@ impl Role {
             // Delivery and governance figures: whoever reads changes, except a privacy officer
             // (who reads only to find what to purge).
             MetricsRead => matches!(self, Viewer | Auditor | Developer | Approver | ReleaseManager),
+            // What a deployment target printed may hold what its scripts echoed: the people who
+            // run releases and the auditors who examine them, nobody else.
+            DeploymentOutputRead => matches!(self, ReleaseManager | Auditor),
             // A privacy officer requests a purge; another privacy officer or an admin completes
             // it (the two-person rule and who may request are checked by the purge itself).
             DocumentPurge => matches!(self, PrivacyOfficer | Admin),
@@ -177,6 +180,8 @@ pub enum Action {
     DocumentPurge,
     /// Read delivery (DORA) and governance metrics and the entries behind them.
     MetricsRead,
+    /// Read a deployment target's stored output (guard-redacted; every read recorded).
+    DeploymentOutputRead,
 }
 
 impl Action {

@@ -311,13 +311,22 @@ pub struct TargetOutput {
     pub exit_code: Option<i32>,
     /// `sha256:` of the output, as recorded in the log.
     pub output_digest: String,
-    /// The output (UTF-8; invalid bytes replaced).
+    /// The output (UTF-8; invalid bytes replaced), with what the guard finds — PHI, secrets,
+    /// credentials a script echoed — replaced by `[REDACTED:<detector>]`.
     pub output: String,
+    /// The detectors whose findings were redacted (empty: nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 /// The stored output of deployment `seq`'s run for `tenant` (none: the only run, or the
 /// environment's run when it has no tenants), checked against the digest the log records.
-pub async fn target_output(ledger: &Ledger, seq: u64, tenant: Option<&str>) -> Result<TargetOutput, AppError> {
+pub async fn target_output(
+    ledger: &Ledger,
+    seq: u64,
+    tenant: Option<&str>,
+    guard: &ward_evidence::guard::GuardConfig,
+) -> Result<TargetOutput, AppError> {
     let d = deployment(ledger, seq).await?;
     let tenants = || {
         d.targets
@@ -368,13 +377,24 @@ pub async fn target_output(ledger: &Ledger, seq: u64, tenant: Option<&str>) -> R
             "the evidence store was altered; restore it from backup",
         ));
     }
+    // Shown through the guard, as people's text is judged (credentials assigned in text too).
+    let text = String::from_utf8_lossy(&bytes);
+    let cfg = ward_evidence::guard::GuardConfig {
+        password_assignments: true,
+        ..guard.clone()
+    };
+    let found = ward_evidence::guard::scan(&text, &cfg);
+    let mut redacted: Vec<String> = found.iter().map(|f| f.detector.clone()).collect();
+    redacted.sort();
+    redacted.dedup();
     Ok(TargetOutput {
         deployment: seq,
         tenant: run.tenant.clone(),
         status: run.status.clone(),
         exit_code: run.exit_code,
         output_digest: digest,
-        output: String::from_utf8_lossy(&bytes).into_owned(),
+        output: ward_evidence::guard::redact(&text, &found),
+        redacted,
     })
 }
 

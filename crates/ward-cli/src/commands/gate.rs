@@ -42,6 +42,11 @@ fn show(d: &GateDecision) -> String {
 fn explained(x: &gate::Explanation) -> String {
     let mut s = show(&x.decision);
     match &x.satisfied {
+        None if x.unexplained.is_some() => s.push_str(&format!(
+            "  (what met each control could not be evaluated: {}; see ward gate replay {})\n",
+            x.unexplained.as_deref().unwrap_or_default(),
+            x.decision.id
+        )),
         None => s.push_str("  (the policy recorded with this decision does not say what met each control)\n"),
         Some(list) if list.is_empty() => s.push_str("  no control was met\n"),
         Some(list) => {

@@ -321,9 +321,12 @@ pub async fn deployment_show(g: &Global, seq: u64, output_log: bool, tenant: Opt
                 let q: Vec<(&str, String)> = tenant.iter().map(|t| ("tenant", t.to_string())).collect();
                 r.get(&format!("/api/v1/deployments/{seq}/output"), &q).await?
             }
-            None => promotion::target_output(&Context::open(g).await?.ledger, seq, tenant)
-                .await
-                .map_err(api_failure)?,
+            None => {
+                let cfg = crate::commands::serve::load_config(g, None)?;
+                promotion::target_output(&Context::open(g).await?.ledger, seq, tenant, &cfg.guard())
+                    .await
+                    .map_err(api_failure)?
+            }
         };
         let text = out.output.clone();
         emit(g.output, json!(out), || text);

@@ -43,6 +43,7 @@ pub(super) async fn show_change(
     (status = 200, body = ward_app::overview::ChangeOverview), (status = 404, body = ErrorBody)))]
 pub(super) async fn change_overview(
     State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Json<ward_app::overview::ChangeOverview>, ApiError> {
     let o = ward_app::overview::change(
@@ -53,7 +54,8 @@ pub(super) async fn change_overview(
         &state.approvals,
         &state.gate.environments,
     )
-    .await?;
+    .await?
+    .for_reader(&me);
     Ok(Json(crate::documents::shown(&state.ledger, o).await?))
 }
 

@@ -176,7 +176,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule(
         "GET",
         "/api/v1/deployments/{seq}/output",
-        Requires(Action::EvidenceRead),
+        Requires(Action::DeploymentOutputRead),
     ),
     rule("GET", "/api/v1/metrics/dora", Requires(Action::MetricsRead)),
     rule("GET", "/api/v1/metrics/governance", Requires(Action::MetricsRead)),
@@ -186,7 +186,11 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/gate/decisions/{id}/replay",
         Requires(Action::ChangeRead),
     ),
-    rule("GET", "/api/v1/gate/decisions/{id}/input", Requires(Action::ChangeRead)),
+    rule(
+        "GET",
+        "/api/v1/gate/decisions/{id}/input",
+        Requires(Action::EvidenceRead),
+    ),
     rule(
         "POST",
         "/api/v1/changes/{id}/approvals",

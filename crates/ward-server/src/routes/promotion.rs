@@ -200,24 +200,25 @@ pub(super) struct OutputQuery {
 }
 
 /// What a deployment's target run printed (stored beside the log, checked against the digest
-/// the log records). A person's read is recorded as `access.read`.
+/// the log records), with what the guard finds redacted. Every read is recorded as
+/// `access.read` about the deployment (tokens too: a script reading outputs is an access).
 #[utoipa::path(get, path = "/api/v1/deployments/{seq}/output", tag = "promotion", params(("seq" = u64, Path, description = "deployment (log entry)"), OutputQuery), security(("bearer" = [])), responses(
-    (status = 200, body = promotion::TargetOutput), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "several tenants: name one")))]
+    (status = 200, body = promotion::TargetOutput), (status = 403, body = ErrorBody, description = "release managers and auditors only"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "several tenants: name one")))]
 pub(super) async fn deployment_output(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(seq): Path<u64>,
     Query(q): Query<OutputQuery>,
 ) -> Result<Json<promotion::TargetOutput>, ApiError> {
-    let out = promotion::target_output(&state.ledger, seq, q.tenant.as_deref()).await?;
-    if me.kind == ActorKind::Human {
-        super::log::record_access(
-            &state,
-            &me,
-            "access.read",
-            json!({ "deployment": seq, "output": out.output_digest }),
-        )
+    let out = promotion::target_output(&state.ledger, seq, q.tenant.as_deref(), &state.guard).await?;
+    state
+        .ledger
+        .append(NewEvent {
+            actor: me.actor(),
+            kind: "access.read".into(),
+            subject: format!("deployment:{seq}"),
+            payload: json!({ "deployment": seq, "tenant": out.tenant, "output": out.output_digest }),
+        })
         .await?;
-    }
     Ok(Json(out))
 }
