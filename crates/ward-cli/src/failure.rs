@@ -6,6 +6,9 @@ use std::fmt;
 pub const EXIT_VERIFY_FAILED: i32 = 3;
 /// Exit code for any other error.
 pub const EXIT_ERROR: i32 = 1;
+/// Exit code when what runs differs from what Ward expects: drift in an environment, or a
+/// server running another `ward.toml` than the file on disk.
+pub const EXIT_DRIFT: i32 = 6;
 
 /// An error the user can act on.
 #[derive(Debug)]

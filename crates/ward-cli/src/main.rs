@@ -70,7 +70,10 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Init(a) => commands::init::run(g, a).await,
         Command::Log(c) => commands::log::run(g, c).await,
-        Command::Verify(a) => commands::verify::run(g, a),
+        Command::Verify(a) => match &a.what {
+            Some(crate::cli::VerifyCommand::Bundle { file, key }) => commands::bundle::verify(g, file, key),
+            None => commands::verify::run(g, a),
+        },
         Command::Bundle(c) => commands::bundle::run(g, c).await,
         Command::Demo(a) => commands::demo::run(g, a).await,
         Command::SampleService => Ok(()),

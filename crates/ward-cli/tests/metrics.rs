@@ -300,7 +300,10 @@ fn dora_metrics_from_the_cli_locally_and_through_a_server_with_lead_time_from_gi
         c
     });
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not declared"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did you mean prod?"),
+        "{out:?}"
+    );
     let out = run({
         let mut c = ward(&d, None);
         c.args([

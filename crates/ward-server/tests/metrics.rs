@@ -462,7 +462,8 @@ async fn scenario(ledger: Ledger) {
     let e = metrics::dora(&ledger, &[prod()], &undeclared, &Default::default())
         .await
         .unwrap_err();
-    assert_eq!(e.code, "not_found", "{e:?}");
+    assert_eq!(e.code, "unknown_environment", "{e:?}");
+    assert!(e.hint.contains("did you mean prod?"), "{e:?}");
     let mut empty = request(&h, None);
     empty.to = empty.from;
     let e = metrics::dora(&ledger, &[prod()], &empty, &Default::default())

@@ -132,7 +132,7 @@ pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
     if same == Some(false) {
         // Like drift: the report above is the output; say what to do and exit 6.
         eprintln!("hint: restart ward serve to load this file (then ward config check --server URL again)");
-        std::process::exit(crate::commands::promote::EXIT_DRIFT);
+        std::process::exit(crate::failure::EXIT_DRIFT);
     }
     Ok(())
 }

@@ -11,8 +11,6 @@ use serde_json::{Value, json};
 use ward_server::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
 use ward_server::promotion::{self, Deployment, Drift, Observation, PromoteRequest, PromotionContext, TargetRun};
 
-/// Exit code when an observation finds drift.
-pub const EXIT_DRIFT: i32 = 6;
 /// Largest observation or configuration file read.
 const MAX_INPUT: u64 = 4 * 1024 * 1024;
 
@@ -129,7 +127,7 @@ pub async fn env(g: &Global, cmd: &EnvCommand) -> Result<()> {
         drifts.iter().map(drift_text).collect::<Vec<_>>().join("\n")
     });
     if drifted {
-        std::process::exit(EXIT_DRIFT);
+        std::process::exit(crate::failure::EXIT_DRIFT);
     }
     Ok(())
 }
@@ -476,7 +474,9 @@ mod tests {
             failure
                 .hint
                 .as_deref()
-                .is_some_and(|h| h.contains("ward deployments --env prod"))
+                .is_some_and(|h| h.contains("--output-log --tenant clinic-a")),
+            "{:?}",
+            failure.hint
         );
     }
 }

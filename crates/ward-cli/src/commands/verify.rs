@@ -1,6 +1,6 @@
 //! `ward verify`: offline verification of an export, trusting only the verifier key.
 
-use crate::cli::{Global, VerifyArgs, VerifyCommand};
+use crate::cli::{Global, VerifyArgs};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::Result;
@@ -32,10 +32,8 @@ pub fn verifier(key: &str) -> Result<Box<dyn ward_ledger::NoteVerifier>> {
 
 /// Runs the verification; a failure exits with code 3 and names the first bad entry.
 pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
+    // `ward verify bundle` is dispatched to `commands::bundle` by main.
     let (dir, key) = match (&args.what, &args.dir, &args.key) {
-        (Some(VerifyCommand::Bundle { file, key }), _, _) => {
-            return crate::commands::bundle::verify(g, file, key);
-        }
         (None, Some(dir), Some(key)) => (dir, key),
         _ => {
             return Err(Failure::new(
