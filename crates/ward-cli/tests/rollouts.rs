@@ -507,7 +507,7 @@ fn a_killed_ward_resumes_the_rollout_at_every_step() {
 #[test]
 fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     let e = Env::with(
-        r#"{ kind = "rings", pause_ms = 600, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 10 } }"#,
+        r#"{ kind = "rings", pause_ms = 2000, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 10 } }"#,
         r#"rings = [
   { name = "internal", tenants = ["internal"] },
   { name = "pilot", tenants = ["clinic-a", "clinic-b"] },
