@@ -797,20 +797,7 @@ pub async fn explain(ledger: &Ledger, id: u64) -> Result<Explanation, AppError> 
 
 /// A JSON document stored with a decision, refused when missing or not matching its digest.
 async fn load_stored(ledger: &Ledger, digest: &str) -> Result<Value, AppError> {
-    let bytes = ledger.store().evidence(digest).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("stored document {digest} is missing"),
-            "it was stored with the decision; check the store with `ward log fsck`",
-        )
-    })?;
-    if of_bytes(&bytes) != digest {
-        return Err(AppError::new(
-            crate::error::Kind::Conflict,
-            "tampered",
-            format!("stored document {digest} does not match its digest"),
-            "the evidence store was altered; restore it from backup",
-        ));
-    }
+    let bytes = crate::documents::checked_bytes(ledger, digest, "stored document").await?;
     serde_json::from_slice::<Value>(&bytes).map_err(AppError::internal)
 }
 

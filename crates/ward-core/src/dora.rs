@@ -172,7 +172,8 @@ pub struct Report {
     pub deployment_rework_rate: Figure,
 }
 
-fn median(mut xs: Vec<i64>) -> Option<f64> {
+/// The median of `xs` (none when empty); also the governance metrics'.
+pub(crate) fn median(mut xs: Vec<i64>) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }

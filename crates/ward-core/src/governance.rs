@@ -15,7 +15,7 @@
 //! - **Automated rollback time to stable**: for rollouts Ward rolled back (or halted at a ring)
 //!   in the period, the time from the breaching measurement to all traffic on stable (median).
 
-use crate::dora::Figure;
+use crate::dora::{Figure, median};
 use serde::{Deserialize, Serialize};
 
 /// A signature on a change.
@@ -124,19 +124,6 @@ pub struct Report {
     pub drill_age: Figure,
     /// Median seconds from a breaching measurement to all traffic on stable.
     pub rollback_to_stable: Figure,
-}
-
-fn median(mut xs: Vec<i64>) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_unstable();
-    let n = xs.len();
-    Some(if n % 2 == 1 {
-        xs[n / 2] as f64
-    } else {
-        (xs[n / 2 - 1] as f64 + xs[n / 2] as f64) / 2.0
-    })
 }
 
 fn figure(value: Option<f64>, samples: usize, mut entries: Vec<u64>) -> Figure {

@@ -672,21 +672,7 @@ pub async fn history(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result
 
 /// A stored document by digest, checked against it.
 pub async fn load(ledger: &Ledger, digest: &str) -> Result<Vec<u8>, AppError> {
-    let bytes = ledger.store().evidence(digest).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("stored configuration {digest} is missing"),
-            "it was stored when published; check the store with `ward log fsck`",
-        )
-    })?;
-    if ward_evidence::digest::of_bytes(&bytes) != digest {
-        return Err(AppError::new(
-            Kind::Conflict,
-            "tampered",
-            format!("stored configuration {digest} does not match its digest"),
-            "the evidence store was altered; restore it from backup",
-        ));
-    }
-    Ok(bytes)
+    crate::documents::checked_bytes(ledger, digest, "stored configuration").await
 }
 
 async fn current_values(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<(String, Value)>, AppError> {

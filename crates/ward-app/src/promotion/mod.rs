@@ -363,20 +363,7 @@ pub async fn target_output(
             "a run skipped after an earlier failure has none: see its status",
         ));
     };
-    let bytes = ledger.store().evidence(&digest).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("the output {digest} is not stored"),
-            "check the store with `ward log fsck`",
-        )
-    })?;
-    if ward_evidence::digest::of_bytes(&bytes) != digest {
-        return Err(AppError::new(
-            Kind::Conflict,
-            "tampered",
-            format!("the stored output {digest} does not match its digest"),
-            "the evidence store was altered; restore it from backup",
-        ));
-    }
+    let bytes = crate::documents::checked_bytes(ledger, &digest, "the stored output").await?;
     // Shown through the guard, as people's text is judged (credentials assigned in text too).
     let text = String::from_utf8_lossy(&bytes);
     let cfg = ward_evidence::guard::GuardConfig {

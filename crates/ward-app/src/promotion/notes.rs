@@ -204,13 +204,10 @@ async fn decision_input(ledger: &Ledger, seq: u64) -> Result<Option<(Vec<Excused
     let Ok(decision) = crate::gate::decision(ledger, seq).await else {
         return Ok(None);
     };
-    let Some(bytes) = ledger.store().evidence(&decision.input_digest).await? else {
-        return Ok(None);
-    };
-    if ward_evidence::digest::of_bytes(&bytes) != decision.input_digest {
-        return Ok(None);
-    }
-    Ok(serde_json::from_slice(&bytes).ok().map(|v| (decision.waived, v)))
+    Ok(crate::gate::stored_input(ledger, seq)
+        .await
+        .ok()
+        .map(|v| (decision.waived, v)))
 }
 
 /// Release notes of an environment since a time: structured data, from the records.
