@@ -253,9 +253,13 @@ deny contains r if {
 }
 
 # Whoever moves the change (asks the gate) cannot be its only approver.
-deny contains r if {
+requester_sole_approver if {
 	count(approvers) == 1
 	input.requested_by in approvers
+}
+
+deny contains r if {
+	requester_sole_approver
 	r := {
 		"rule": "approvals.requester_sole_approver",
 		"message": sprintf("%s asks to move this change and is its only approver", [input.requested_by]),
@@ -585,6 +589,7 @@ satisfied contains {"control": "approvals.quorum", "by": [as_signature(a) | some
 	need := object.get(controls, "approvals", 1)
 	need > 0
 	count(approvers) >= need
+	not requester_sole_approver
 }
 
 satisfied contains {"control": sprintf("approvals.role.%s", [role]), "by": by} if {

@@ -483,3 +483,19 @@ test_satisfied_names_the_report_and_the_signature_that_met_each_control if {
 	# Nothing is claimed as met that the tier does not require or the input does not hold.
 	not "change.ticket" in {x.control | some x in s}
 }
+
+# The quorum is not claimed as met when the requester is its only approver (the gate blocks it).
+test_satisfied_never_claims_a_quorum_the_requester_alone_gives if {
+	i := {
+		"now_secs": 0,
+		"requested_by": "user:a",
+		"change": {"tier": "low", "tags": []},
+		"evidence": [passing],
+		"approvals": [approval("user:a", "approved")],
+		"vulnerabilities": [],
+	}
+	s := gate.satisfied with data.controls as controls with input as i
+	not "approvals.quorum" in {x.control | some x in s}
+	s2 := gate.satisfied with data.controls as controls with input as object.union(i, {"requested_by": "token:ci"})
+	"approvals.quorum" in {x.control | some x in s2}
+}
