@@ -505,6 +505,53 @@ fn a_killed_ward_resumes_the_rollout_at_every_step() {
 }
 
 #[test]
+fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
+    // No load at all: the canary never reaches `min_requests`, so no window can give a verdict.
+    // The step is not judged at the end of its first window; it keeps collecting for three more
+    // (rollout::driver::INCONCLUSIVE_EXTRA_WINDOWS) and only then pauses as inconclusive.
+    let e = Env::new(
+        r#"{ kind = "canary", steps = [10, 100], pause_ms = 400, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 10 } }"#,
+    );
+    let _server = serve(&e.d, e.api);
+    let (_v0, c0) = e.change("q0", "");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c0, "--to", "prod"])));
+    let (_v1, c1) = e.change("q1", "");
+    let asked = Instant::now();
+    let started = json(&ok(run(e.cli(
+        &e.rm,
+        &["rollout", "start", "--change", &c1, "--env", "prod", "--output", "json"],
+    ))));
+    let id = started["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let r = loop {
+        let r = e.rollout(&id);
+        if r["status"] != "running" {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "never paused: {r:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let waited = asked.elapsed();
+    assert_eq!(r["status"], "paused", "{r:#}");
+    assert_eq!(r["step"], 0, "{r:#}");
+    let paused: Vec<&Value> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "rollout.paused")
+        .collect();
+    assert_eq!(paused.len(), 1, "{r:#}");
+    assert!(
+        paused[0]["payload"]["reason"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("inconclusive:") && s.contains("fewer than 10")),
+        "{r:#}"
+    );
+    // Four windows of 400 ms at least, never the first window alone.
+    assert!(waited >= Duration::from_millis(1600), "paused after {waited:?}");
+}
+
+#[test]
 fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     let e = Env::with(
         r#"{ kind = "rings", pause_ms = 2000, tick_ms = 50, analysis = { max_error_rate = 0.05, min_requests = 10 } }"#,
@@ -974,6 +1021,169 @@ fn a_prometheus_check_rolls_back_what_the_built_in_analysis_tolerates() {
         "{halted:#}"
     );
     assert_eq!(get(e.router, "/healthz", "clinic-b").map(|x| x.1), Some(v1.clone()));
+}
+
+#[test]
+fn a_burning_error_budget_freezes_normal_changes_and_lets_an_emergency_through() {
+    let Some(bin) = prometheus_binary() else { return };
+    let prom = free_port();
+    // The router's error ratio over the window; `or vector(0)`: before any request there is no
+    // series, and a service without traffic burns nothing.
+    let ratio = r#"(sum(rate(ward_router_errors_total{tenant=\"_all\"}[{{window}}])) / sum(rate(ward_router_requests_total{tenant=\"_all\"}[{{window}}]))) or vector(0)"#;
+    // A 99% objective (1% budget) with one alert at 2× over 20 s and 5 s: a release failing half
+    // its requests burns it at ~50×. Emergencies (tier high) need only their ticket here, so the
+    // freeze is the only thing the test is about.
+    let e = Env::with(
+        r#"{ kind = "canary", steps = [100], pause_ms = 200, tick_ms = 50, analysis = { max_error_rate = 0.9, min_requests = 5 } }"#,
+        &format!(
+            r#"
+[controls.tiers.high]
+evidence = []
+approvals = 0
+roles = {{}}
+ticket = true
+
+[[slo]]
+service = "reminders"
+environments = ["prod"]
+prometheus = "http://127.0.0.1:{prom}"
+query = "{ratio}"
+objective = 0.99
+alerts = [{{ long = "20s", short = "5s", burn_rate = 2 }}]
+"#
+        ),
+    );
+    let cfg = e.d.join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ward-router\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            e.admin
+        ),
+    )
+    .unwrap();
+    let prometheus = Serving(
+        Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", e.d.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let _server = serve(&e.d, e.api);
+    let slo_status = || {
+        let out = run({
+            let mut c = ward(&e.d, None);
+            c.args(["slo", "status", "--env", "prod", "--output", "json"]);
+            c
+        });
+        json(&ok(out))
+    };
+    // Prometheus answers (with no traffic yet: ok) before the first release goes out.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while slo_status()["objectives"][0]["state"] != "ok" {
+        assert!(
+            Instant::now() < deadline,
+            "the objective never read ok: {:#}",
+            slo_status()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (_v1, c1) = e.change("v1", "");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c1, "--to", "prod"])));
+    // v2 fails half its requests; it goes out while the budget is intact.
+    let (_v2, c2) = e.change("v2", "SAMPLE_FAIL_PERCENT=50");
+    ok(run(e.cli(&e.rm, &["promote", "--change", &c2, "--to", "prod"])));
+    let _load = Load::start(e.router);
+    // `ward slo status` (the command the gate's fix names) sees the burn.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let burning = loop {
+        let s = slo_status();
+        if s["objectives"][0]["state"] == "burning" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "never burning: {s:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(burning["frozen"], 1, "{burning:#}");
+    assert_eq!(burning["objectives"][0]["alerts"][0]["firing"], true, "{burning:#}");
+    let check = |change: &str| {
+        let out = run(e.cli(
+            &e.ci,
+            &["gate", "check", "--change", change, "--env", "prod", "--output", "json"],
+        ));
+        (out.status.code(), json(&String::from_utf8_lossy(&out.stdout)))
+    };
+    let rules = |d: &Value, key: &str| -> Vec<String> {
+        d[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // A normal change of the service is frozen, with the burn rates and windows in the reason.
+    let (_v3, c3) = e.change("v3", "");
+    let (code, blocked) = check(&c3);
+    assert_eq!(code, Some(4), "{blocked:#}");
+    assert_eq!(rules(&blocked, "reasons"), ["slo.error_budget"], "{blocked:#}");
+    let message = blocked["reasons"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("reminders in prod is burning its 99% error budget: ")
+            && message.contains("over 20s and")
+            && message.contains("over 5s (alert at 2.0×)"),
+        "{message}"
+    );
+    // The state the gate saw is in the stored input (replay needs no Prometheus).
+    let input = json(&ok(run(e.cli(
+        &e.rm,
+        &["gate", "input", &blocked["id"].to_string(), "--output", "json"],
+    ))));
+    assert_eq!(input["slo"][0]["state"], "burning", "{input:#}");
+    // An emergency passes, marked.
+    let digest = release(&e.artifacts, "hotfix", "");
+    register(&e.d, &digest, "reminders", "hotfix");
+    let hotfix = json(&ok(run(e.cli(
+        &e.ci,
+        &[
+            "change",
+            "open",
+            "--title",
+            "hotfix",
+            "--kind",
+            "emergency",
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, passed) = check(&hotfix);
+    assert_eq!((code, passed["allow"].as_bool()), (Some(0), Some(true)), "{passed:#}");
+    assert_eq!(rules(&passed, "waived"), ["slo.error_budget"], "{passed:#}");
+    assert_eq!(passed["waived"][0]["waiver"], "emergency", "{passed:#}");
+    // Prometheus gone: the budget cannot be read, and the gate fails closed.
+    drop(prometheus);
+    let (code, unknown) = check(&c3);
+    assert_eq!(code, Some(4), "{unknown:#}");
+    assert_eq!(rules(&unknown, "reasons"), ["slo.unknown"], "{unknown:#}");
+    assert!(
+        unknown["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be judged"),
+        "{unknown:#}"
+    );
 }
 
 #[test]

@@ -248,6 +248,10 @@ async fn wait_decision(rx: &mut UnboundedReceiver<Order>) -> Option<Decision> {
     }
 }
 
+/// How many more step windows an inconclusive canary or ring step keeps collecting before it
+/// pauses (so a step is watched for at most 1 + this many times its `pause_ms`).
+pub const INCONCLUSIVE_EXTRA_WINDOWS: u32 = 3;
+
 /// Exposes step `i` and watches it: analysis every tick, operators' commands, then the HTTP and
 /// Prometheus checks at the end of its pause.
 async fn run_step(
@@ -338,6 +342,15 @@ async fn run_step(
             continue;
         }
         if Instant::now() < deadline {
+            continue;
+        }
+        // Too little traffic for a verdict at the end of the window: keep collecting, for at
+        // most INCONCLUSIVE_EXTRA_WINDOWS more windows, before pausing. Blue-green is judged at
+        // the end of its keep-warm window and is not extended.
+        if matches!(verdict, Verdict::Inconclusive { .. })
+            && r.strategy.kind != StrategyKind::BlueGreen
+            && Instant::now() < deadline + pause * INCONCLUSIVE_EXTRA_WINDOWS
+        {
             continue;
         }
         if let Err(reason) = http_checks(local, r).await {
