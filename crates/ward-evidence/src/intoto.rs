@@ -141,7 +141,7 @@ fn malformed(reason: impl Into<String>) -> EvidenceError {
 }
 
 /// Is this JSON object an in-toto document (DSSE envelope, metablock or bare Statement)?
-pub(crate) fn looks_like(top: &crate::detect::Probe) -> bool {
+pub(crate) fn looks_like(top: &crate::probe::Probe) -> bool {
     (top.payload_type.is_some() && top.payload.is_some())
         || (top.signed.is_some() && top.signatures.is_some())
         || top

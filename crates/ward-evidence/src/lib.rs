@@ -31,6 +31,7 @@ pub mod guard;
 pub mod intoto;
 pub mod junit;
 pub mod keys;
+mod probe;
 pub mod redact;
 pub mod sarif;
 pub mod sbom;

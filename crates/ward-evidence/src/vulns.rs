@@ -261,7 +261,7 @@ pub fn cvss3_base_score(vector: &str) -> Option<f64> {
 }
 
 /// Which report shape a JSON document is, if any.
-pub(crate) fn shape(top: &crate::detect::Probe) -> Option<&'static str> {
+pub(crate) fn shape(top: &crate::probe::Probe) -> Option<&'static str> {
     if top.trivy_schema_version.is_some() && (top.trivy_results.is_some() || top.trivy_artifact.is_some()) {
         Some("trivy")
     } else if top.matches.is_some() && top.descriptor.is_some() {
@@ -298,7 +298,7 @@ fn from_json(bytes: &[u8], limit: usize) -> Result<VulnSummary, EvidenceError> {
     let top: Value = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
     Ok(match &top {
         Value::Array(list) => osv_records(list)?,
-        Value::Object(o) => match shape(&crate::detect::Probe::of(bytes).map_err(|e| malformed(e.to_string()))?) {
+        Value::Object(o) => match shape(&crate::probe::Probe::of(bytes).map_err(|e| malformed(e.to_string()))?) {
             Some("trivy") => trivy(&top)?,
             Some("grype") => grype(&top)?,
             Some("osv-scanner") => osv_scanner(&top)?,

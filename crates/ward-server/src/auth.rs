@@ -1,6 +1,6 @@
 //! Authentication and authorisation of every request, in one middleware.
 //!
-//! The route's rule comes from [`crate::routes::ROUTES`] (a route without a rule is refused:
+//! The route's rule comes from [`crate::access::ROUTES`] (a route without a rule is refused:
 //! fail closed). Public routes pass; others need `Authorization: Bearer <token>`, and the
 //! token's identity must hold a role that [`ward_core::Role::permits`] the route's action.
 //! Authentication failures are counted by reason, limited per source address, and the first
@@ -12,74 +12,19 @@
 //! does every sign-in attempt (`POST /api/v1/sessions`, valid password or not) — passwords are
 //! also limited per person by the signing lockout (`crate::reauth`).
 
+use crate::access::{Access, rule_for};
 use crate::error::ApiError;
-use crate::routes::{Access, rule_for};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
 use ward_core::Identity;
 use ward_ledger::{Actor, ActorKind, NewEvent};
 
-/// Failures allowed per source address and window before requests are refused with 429.
-pub const FAILURE_LIMIT: u32 = 20;
-/// The failure-counting window.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-const MAX_TRACKED: usize = 100_000;
-
-/// Counts authentication failures per source address in fixed windows.
-pub struct FailureLimiter {
-    limit: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl Default for FailureLimiter {
-    fn default() -> FailureLimiter {
-        FailureLimiter::new(FAILURE_LIMIT)
-    }
-}
-
-impl FailureLimiter {
-    /// A limiter allowing `limit` failures per source and window.
-    pub fn new(limit: u32) -> FailureLimiter {
-        FailureLimiter {
-            limit,
-            windows: Mutex::default(),
-        }
-    }
-
-    /// Failures allowed per source and window.
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    /// Whether `ip` has used up its failures in the current window.
-    pub fn blocked(&self, ip: IpAddr) -> bool {
-        let map = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(&ip)
-            .is_some_and(|(start, n)| start.elapsed() < FAILURE_WINDOW && *n >= self.limit)
-    }
-
-    /// Counts one failure; returns the count in the current window.
-    pub fn record(&self, ip: IpAddr) -> u32 {
-        let mut map = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= MAX_TRACKED {
-            map.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
-        }
-        let entry = map.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= FAILURE_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-        entry.1
-    }
-}
+pub use crate::limiter::{FAILURE_LIMIT, FAILURE_WINDOW, FailureLimiter};
 
 /// The caller's source address (unspecified when the server was not started with connect info).
 #[derive(Clone, Copy, Debug)]

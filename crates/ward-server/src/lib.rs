@@ -18,9 +18,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod limiter;
 pub mod metrics;
 pub mod oidc;
 pub mod routes;

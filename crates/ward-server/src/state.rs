@@ -1,7 +1,7 @@
 //! Shared server state.
 
-use crate::auth::FailureLimiter;
 use crate::identities::Directory;
+use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use ward_ledger::NoteSigner;
