@@ -278,7 +278,8 @@ impl Controls {
     }
 }
 
-/// What the gate evaluates with: the policy bundle, the controls and the calendar.
+/// What the gate evaluates with: the policy bundle, the controls, the calendar and the error
+/// budgets.
 #[derive(Clone, Debug, Default)]
 pub struct GatePolicy {
     /// Rego files (bundled defaults plus the team's).
@@ -291,6 +292,8 @@ pub struct GatePolicy {
     pub environments: Vec<crate::promotion::Environment>,
     /// Per environment with a `policy_dir`: its own bundle (the shared one plus its files).
     pub env_bundles: std::collections::BTreeMap<String, PolicyBundle>,
+    /// `[[slo]]`: error budgets read from Prometheus at each check (`input.slo`).
+    pub slos: Vec<ward_core::slo::Objective>,
 }
 
 impl GatePolicy {
@@ -610,7 +613,7 @@ pub async fn check(
         ));
     }
     let placement = crate::promotion::placement(ledger, &policy.environments, &change, req).await?;
-    let input = input(
+    let mut input = input(
         ledger,
         &change,
         &by.id,
@@ -625,6 +628,18 @@ pub async fn check(
             .any(|e| e.name == environment && e.mutable_prerelease),
     )
     .await?;
+    // Error budgets of the change's services, read now; the states are part of the input, so the
+    // decision replays without Prometheus.
+    let mut services = Vec::new();
+    for a in &change.request.artifacts {
+        if let Some(art) = evidence::artifact(ledger, a).await?
+            && !services.contains(&art.meta.service)
+        {
+            services.push(art.meta.service);
+        }
+    }
+    let slo = crate::slo::states(&policy.slos, &services, environment).await;
+    input["slo"] = serde_json::to_value(slo).map_err(AppError::internal)?;
     let decision = evaluate(policy.bundle_for(environment), &input, &policy.data()).map_err(policy_error)?;
     let input_bytes = serde_json::to_vec(&input).map_err(AppError::internal)?;
     let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(AppError::internal)?;

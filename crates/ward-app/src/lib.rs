@@ -29,6 +29,7 @@
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
 //! - [`promotion`]: environments, promotion through the gate, deployment records.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
+//! - [`slo`]: error-budget state read from Prometheus for the gate (`[[slo]]`).
 //! - [`bundle`]: evidence bundles for auditors (entries, proofs, documents, report) and their
 //!   offline verification.
 //! - [`metrics`]: delivery metrics (DORA) and governance metrics read off the log.
@@ -54,6 +55,7 @@ pub mod promotion;
 pub mod reauth;
 pub mod redaction;
 pub mod rollout;
+pub mod slo;
 pub mod users;
 
 pub use error::{AppError, Kind};

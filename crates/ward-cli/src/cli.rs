@@ -184,6 +184,10 @@ pub enum Command {
     /// and (--explain) the log entries it rests on.
     #[command(subcommand)]
     Metrics(MetricsCommand),
+    /// Error budgets (`[[slo]]` in ward.toml): each objective's burn rates now, as the gate reads
+    /// them; a burning or unreadable budget freezes normal changes of the service.
+    #[command(subcommand)]
+    Slo(SloCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -497,6 +501,25 @@ pub enum ReviewCommand {
         #[arg(long)]
         overdue: bool,
     },
+}
+
+/// `ward slo …`.
+#[derive(Debug, Subcommand)]
+pub enum SloCommand {
+    /// Each objective judged now: burn rate per alert window from Prometheus, and whether it
+    /// freezes deployments (docs/METRICS.md, error budgets).
+    Status(SloStatusArgs),
+}
+
+/// `ward slo status`.
+#[derive(Debug, Args)]
+pub struct SloStatusArgs {
+    /// Only this service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this environment (declared in [[environments]]).
+    #[arg(long)]
+    pub env: Option<String>,
 }
 
 /// `ward metrics …`.

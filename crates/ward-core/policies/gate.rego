@@ -371,6 +371,37 @@ deny contains r if {
 	}
 }
 
+# ---- error budgets (computed by Ward from [[slo]] and Prometheus at input.now) ----------
+
+# A service burning its error budget is frozen in the objective's environments; a budget that
+# cannot be read blocks too (fail closed). Emergency changes pass, marked in the decision's
+# `waived` list with "emergency" as what excused them.
+slo_reason(s) := {
+	"rule": "slo.error_budget",
+	"message": s.reason,
+	"fix": "restore the service's reliability first (the burn must stop in the short window), or open an emergency change",
+	"finding": s.service,
+} if s.state == "burning"
+
+slo_reason(s) := {
+	"rule": "slo.unknown",
+	"message": s.reason,
+	"fix": "make the [[slo]] query answer (check prometheus and the query with `ward slo status`), or open an emergency change",
+	"finding": s.service,
+} if s.state == "unknown"
+
+slo_states := object.get(input, "slo", [])
+
+deny contains slo_reason(s) if {
+	some s in slo_states
+	s.state != "ok"
+}
+
+emergency_slo(r) if {
+	object.get(change, "kind", "") == "emergency"
+	startswith(r.rule, "slo.")
+}
+
 # ---- environment ----------------------------------------------------------------------
 
 deny contains r if {
@@ -529,6 +560,11 @@ bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver":
 	bypasses(b, r)
 }
 
+bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": "emergency"} if {
+	some r in deny
+	emergency_slo(r)
+}
+
 # Reason by reason (never by rule id: a waiver of one finding excuses no other).
 excused(r) if waived_reason(r)
 
@@ -536,6 +572,8 @@ excused(r) if {
 	some b in breakglass
 	bypasses(b, r)
 }
+
+excused(r) if emergency_slo(r)
 
 blocking := {r | some r in deny; not excused(r)}
 

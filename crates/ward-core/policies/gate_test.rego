@@ -110,6 +110,43 @@ test_emergencies_may_go_outside_windows if {
 	gate.allow with data.controls as controls with input as outside_window("emergency")
 }
 
+slo_input(kind, state) := {
+	"now_secs": 0,
+	"environment": "prod",
+	"change": {"tier": "low", "tags": [], "kind": kind},
+	"evidence": [passing],
+	"approvals": [approval("user:a", "approved")],
+	"vulnerabilities": [],
+	"slo": [{"service": "reminders", "environment": "prod", "objective": 0.999, "state": state, "alerts": [], "reason": "reminders in prod is burning its 99.9% error budget: 20.0x over 1h and 50.0x over 5m (alert at 14.4x)"}],
+}
+
+test_a_burning_error_budget_blocks_a_normal_change if {
+	r := decide(controls, slo_input("normal", "burning"))
+	not r.allow
+	{x.rule | some x in r.deny} == {"slo.error_budget"}
+	some x in r.deny
+	contains(x.message, "14.4x")
+	x.finding == "reminders"
+}
+
+test_an_unreadable_error_budget_blocks_too if {
+	r := decide(controls, slo_input("normal", "unknown"))
+	not r.allow
+	{x.rule | some x in r.deny} == {"slo.unknown"}
+}
+
+test_an_emergency_passes_a_burning_budget_and_is_marked if {
+	r := decide(controls, slo_input("emergency", "burning"))
+	r.allow
+	{[x.rule, x.waiver] | some x in r.waived} == {["slo.error_budget", "emergency"]}
+}
+
+test_a_budget_within_its_objective_blocks_nothing if {
+	r := decide(controls, slo_input("normal", "ok"))
+	r.allow
+	count(r.waived) == 0
+}
+
 test_freezes_block if {
 	d := gate.deny with data.controls as controls with input as {
 		"now_secs": 0,

@@ -9,6 +9,7 @@
 //! - [`governance`]: governance metrics (approval latency, exceptions, overdue reviews, drill
 //!   age) from recorded facts, with the entries behind every figure.
 //! - [`gate`]: the Rego gate (regorus): bundle, evaluation, policy tests.
+//! - [`slo`]: error-budget freezes: objectives judged by multi-window burn-rate alerts.
 //! - [`risk`]: risk tiers and the classification rules of `[risk]`; [`glob`]: path globs.
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod gate;
 pub mod glob;
 pub mod governance;
 pub mod risk;
+pub mod slo;
 pub mod token;
 
 pub use authz::{Action, Identity, Role};

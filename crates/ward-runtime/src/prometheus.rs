@@ -54,8 +54,14 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// The first sample of an instant query's answer (`None` for an empty vector).
+/// The first sample of an instant query's answer (`None` for an empty vector or `NaN`).
 pub fn parse_answer(body: &[u8]) -> Result<Option<f64>, String> {
+    Ok(parse_sample(body)?.filter(|x| !x.is_nan()))
+}
+
+/// The first sample of an instant query's answer as Prometheus gave it: `None` for an empty
+/// vector, `NaN` kept (a ratio over a window without requests).
+pub fn parse_sample(body: &[u8]) -> Result<Option<f64>, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not a Prometheus answer: {e}"))?;
     if v.get("status").and_then(Value::as_str) != Some("success") {
         return Err(format!(
@@ -79,11 +85,16 @@ pub fn parse_answer(body: &[u8]) -> Result<Option<f64>, String> {
         .and_then(Value::as_str)
         .ok_or("a sample is [time, \"value\"]")?;
     let x: f64 = text.parse().map_err(|_| format!("not a number: {text:?}"))?;
-    Ok((!x.is_nan()).then_some(x))
+    Ok(Some(x))
 }
 
-/// Runs an instant query.
+/// Runs an instant query (`None`: an empty vector or `NaN`).
 pub async fn query(base_url: &str, promql: &str) -> Result<Option<f64>, String> {
+    Ok(query_sample(base_url, promql).await?.filter(|x| !x.is_nan()))
+}
+
+/// Runs an instant query; the first sample as Prometheus gave it (see [`parse_sample`]).
+pub async fn query_sample(base_url: &str, promql: &str) -> Result<Option<f64>, String> {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let uri: hyper::Uri = format!(
         "{}/api/v1/query?query={}",
@@ -101,7 +112,7 @@ pub async fn query(base_url: &str, promql: &str) -> Result<Option<f64>, String> 
         .await
         .map_err(|e| format!("reading the answer: {e}"))?
         .to_bytes();
-    parse_answer(&body)
+    parse_sample(&body)
 }
 
 /// Evaluates a check for `version` (and `tenant`, `_all` for the version as a whole).

@@ -135,6 +135,9 @@ pub struct ServerConfig {
     /// `[metrics]`: the emergency window of DORA's change fail rate, the gauges' window.
     #[serde(default)]
     pub metrics: ward_app::metrics::MetricsRules,
+    /// `[[slo]]`: error budgets that freeze a service's deployments while it burns them.
+    #[serde(default)]
+    pub slo: Vec<ward_core::slo::Objective>,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,
@@ -184,6 +187,20 @@ impl ServerConfig {
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::promotion::validate(&cfg.environments).map_err(err)?;
         cfg.metrics.validate().map_err(err)?;
+        for o in &cfg.slo {
+            o.validate().map_err(err)?;
+            if let Some(e) = o
+                .environments
+                .iter()
+                .find(|e| !cfg.environments.iter().any(|d| &d.name == *e))
+            {
+                return Err(err(format!(
+                    "[[slo]] {}: environment {e} is not declared; {}",
+                    o.service,
+                    ward_app::promotion::environment::undeclared_hint(&cfg.environments, e)
+                )));
+            }
+        }
         Ok(cfg)
     }
 
@@ -192,6 +209,7 @@ impl ServerConfig {
     pub fn gate_policy(&self) -> Result<crate::gate::GatePolicy, String> {
         let mut p = crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())?;
         p.calendar = self.calendar.clone();
+        p.slos = self.slo.clone();
         p.with_environments(&self.environments)
     }
 

@@ -126,6 +126,17 @@ async fn input_documents_match_the_published_schema() {
     )
     .await
     .expect("input");
+    // `slo` is added by gate::check from Prometheus; one judged objective stands in for it here.
+    let mut input = input;
+    let objective: ward_core::slo::Objective = toml::from_str(
+        "service = \"reminders\"\nenvironments = [\"prod\"]\nprometheus = \"http://127.0.0.1:9\"\nquery = \"x[{{window}}]\"\nobjective = 0.999\n",
+    )
+    .expect("objective");
+    input["slo"] = json!([ward_core::slo::judge(
+        &objective,
+        "prod",
+        &[(Ok(0.02), Ok(0.05)), (Ok(0.0), Err("no series".into()))]
+    )]);
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../../docs/gate-input.schema.json")).expect("schema");
     let validator = ward_evidence::custom::compile(&schema).expect("schema compiles");

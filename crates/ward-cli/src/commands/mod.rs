@@ -19,5 +19,6 @@ pub mod promote;
 pub mod purge;
 pub mod rollout;
 pub mod serve;
+pub mod slo;
 pub mod token;
 pub mod verify;
