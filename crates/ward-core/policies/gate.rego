@@ -652,6 +652,11 @@ satisfied contains {"control": "promotion.previous_environment", "by": [{"kind":
 	count(object.get(input.promotion, "not_in_previous", [])) == 0
 }
 
+satisfied contains {"control": "slo.error_budget", "by": [{"kind": "record", "text": s.reason}]} if {
+	some s in slo_states
+	s.state == "ok"
+}
+
 # ---- the decision ---------------------------------------------------------------------
 
 default allow := false

@@ -145,6 +145,9 @@ test_a_budget_within_its_objective_blocks_nothing if {
 	r := decide(controls, slo_input("normal", "ok"))
 	r.allow
 	count(r.waived) == 0
+	s := gate.satisfied with data.controls as controls with input as slo_input("normal", "ok")
+	some x in s
+	x.control == "slo.error_budget"
 }
 
 test_freezes_block if {
