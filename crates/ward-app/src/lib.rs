@@ -32,12 +32,15 @@
 //! - [`slo`]: error-budget state read from Prometheus for the gate (`[[slo]]`).
 //! - [`bundle`]: evidence bundles for auditors (entries, proofs, documents, report) and their
 //!   offline verification.
+//! - [`audit`]: the auditor's population of production deployments (signed manifest) and its
+//!   reproducible sample.
 //! - [`metrics`]: delivery metrics (DORA) and governance metrics read off the log.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod approvals;
+pub mod audit;
 pub mod bundle;
 pub mod changes;
 pub mod documents;

@@ -71,6 +71,10 @@ pub enum Command {
     /// Evidence bundles for auditors: one file per change, verifiable offline.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The auditor's population of production deployments for a period (CSV and JSON with a
+    /// manifest signed by the log's key) and a reproducible sample of it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the end-to-end demonstration in a temporary data directory.
     Demo(DemoArgs),
     /// Run the sample service (examples/sample-service) that `ward demo` deploys; it listens on
@@ -1022,6 +1026,64 @@ pub enum VerifyCommand {
         /// Verifier key (`name+hex8+base64`), or a file holding it.
         #[arg(long, env = "WARD_VERIFIER_KEY")]
         key: String,
+    },
+    /// Verify a population (`ward audit population`) offline: the manifest's signature by the
+    /// log's key, each file's sha256, the checkpoint's signature, the row count. Exit 3 naming
+    /// the first file that fails.
+    Population {
+        /// The population directory.
+        dir: PathBuf,
+        /// Verifier key (`name+hex8+base64`), or a file holding it.
+        #[arg(long, env = "WARD_VERIFIER_KEY")]
+        key: String,
+    },
+}
+
+/// `ward audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Every production deployment in the period, one row each — change, ticket, tier,
+    /// approvers and meanings, whether approval preceded deployment, whether separation of
+    /// duties held, whether the required evidence was complete, and the exceptions — written to
+    /// DIR as population.csv and population.json with manifest.json and manifest.sig (the
+    /// manifest signed by the log's key, with the signed checkpoint it was computed at). An
+    /// auditor's export: recorded as `access.population`.
+    Population {
+        /// The control (`change-management`).
+        #[arg(long, default_value = "change-management")]
+        control: String,
+        /// Period start (inclusive), RFC 3339.
+        #[arg(long)]
+        from: String,
+        /// Period end (exclusive), RFC 3339.
+        #[arg(long)]
+        to: String,
+        /// One environment (default: every production environment, the end of each chain).
+        #[arg(long)]
+        env: Option<String>,
+        /// A new directory to write the four files to.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Draws a reproducible sample from a population directory: each row ranked by
+    /// sha256(SEED "\n" DEPLOYMENT), the N lowest taken (docs/AUDIT.md). Writes sample.csv and
+    /// sample.json to --out; --bundle writes the evidence bundle of each sampled deployment.
+    Sample {
+        /// The directory `ward audit population` wrote.
+        #[arg(long)]
+        population: PathBuf,
+        /// How many rows.
+        #[arg(long)]
+        n: usize,
+        /// The seed (any text the auditor chooses and writes down).
+        #[arg(long)]
+        seed: String,
+        /// A new directory for sample.csv and sample.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write deployment-<N>.tar, the bundle of each sampled deployment, here.
+        #[arg(long)]
+        bundle: Option<PathBuf>,
     },
 }
 

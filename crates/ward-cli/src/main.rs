@@ -72,9 +72,11 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Log(c) => commands::log::run(g, c).await,
         Command::Verify(a) => match &a.what {
             Some(crate::cli::VerifyCommand::Bundle { file, key }) => commands::bundle::verify(g, file, key),
+            Some(crate::cli::VerifyCommand::Population { dir, key }) => commands::audit::verify(g, dir, key),
             None => commands::verify::run(g, a),
         },
         Command::Bundle(c) => commands::bundle::run(g, c).await,
+        Command::Audit(c) => commands::audit::run(g, c).await,
         Command::Demo(a) => commands::demo::run(g, a).await,
         Command::SampleService => Ok(()),
         Command::Serve(a) => commands::serve::run(g, a).await,

@@ -132,7 +132,7 @@ fn time(t: Option<&str>, flag: &str) -> Result<jiff::Timestamp> {
 
 /// Writes `bytes` to a new file `path` atomically: a temporary sibling, renamed without
 /// replacing anything.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -1,5 +1,6 @@
 //! One module per command noun.
 
+pub mod audit;
 pub mod bench;
 pub mod bench_router;
 pub mod bundle;

@@ -1,0 +1,647 @@
+//! The auditor's population and sample (issue 19, part 5).
+//!
+//! An audit of change management asks for the **population** — every production deployment in
+//! the period — then draws a **sample** and asks for each sampled deployment's evidence. Ward
+//! computes the population from the log (each row from the deployment record and the gate
+//! input stored with the decision it relied on), writes it as CSV and JSON, and signs a
+//! manifest (query, row count, the files' digests, the signed checkpoint it was computed at)
+//! with the log's key, so the auditor can hold Ward to it. The sample is a documented,
+//! reproducible draw ([`sample`]): the same population file, `n` and seed always give the same
+//! rows, and the algorithm is simple enough to redo in a spreadsheet script.
+//!
+//! [`row`], [`csv`], [`sample`] and [`verify_population`] are pure; [`population`] reads the
+//! log.
+
+use crate::error::AppError;
+use crate::promotion::Deployment;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use ward_core::Identity;
+use ward_core::gate::Excused;
+use ward_ledger::{NewEvent, NoteSigner, NoteVerifier};
+use ward_store::Ledger;
+
+/// The population's format name (in the manifest and the signed note).
+pub const POPULATION_FORMAT: &str = "ward.population/v1";
+/// The sample's format name.
+pub const SAMPLE_FORMAT: &str = "ward.sample/v1";
+/// The only control with a population so far.
+pub const CHANGE_MANAGEMENT: &str = "change-management";
+/// File names inside a population directory.
+pub const FILES: [&str; 2] = ["population.csv", "population.json"];
+
+/// One signature a deployment relied on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    /// Identity.
+    pub signer: String,
+    /// Printed name at signing.
+    pub printed_name: String,
+    /// Meaning (approved, privacy-review, …).
+    pub meaning: String,
+    /// When (RFC 3339).
+    pub time: String,
+}
+
+/// One production deployment, as the population lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PopulationRow {
+    /// The deployment record's log entry.
+    pub deployment: u64,
+    /// When it was recorded.
+    pub time: String,
+    /// Environment.
+    pub environment: String,
+    /// Tenants reached (empty: the environment has none).
+    pub tenants: Vec<String>,
+    /// `deploy`, `rollback` or `drill`.
+    pub action: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// Change id.
+    pub change: String,
+    /// `normal`, `standard` or `emergency` (from the gate input; empty when it is unavailable).
+    pub change_kind: String,
+    /// Ticket URL.
+    pub ticket: Option<String>,
+    /// Risk tier at the gate decision.
+    pub tier: String,
+    /// Artifact digests deployed.
+    pub artifacts: Vec<String>,
+    /// Who executed it.
+    pub executed_by: String,
+    /// The gate decision it relied on (log entry).
+    pub gate_decision: u64,
+    /// The current approving signatures at that decision.
+    pub approvals: Vec<Signer>,
+    /// Every counted approval was signed before the deployment and no rule about who must sign
+    /// was excused.
+    pub approval_preceded_deployment: bool,
+    /// No counted approval by a party of the change (opener, author, editor), and no
+    /// separation-of-duties rule excused.
+    pub separation_of_duties_held: bool,
+    /// The evidence the tier requires was present: no `evidence.*` reason excused.
+    pub evidence_complete: bool,
+    /// Exceptions, one sentence each: waived or bypassed reasons with the waiver, break-glass
+    /// or emergency that excused them; emergency changes; stale signatures; an unreadable input.
+    pub exceptions: Vec<String>,
+}
+
+/// Builds one row (pure). `input` is the gate input stored with `d.gate_decision` (`None`
+/// when it cannot be read: then no control can be shown to hold, and the row says so);
+/// `waived` the decision's excused reasons.
+pub fn row(d: &Deployment, input: Option<&Value>, waived: &[Excused]) -> PopulationRow {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let listed = |k: &str| -> Vec<Value> {
+        input
+            .and_then(|i| i.get(k))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let change = input.and_then(|i| i.get("change")).cloned().unwrap_or(Value::Null);
+    let approvals_in = listed("approvals");
+    let counted: Vec<&Value> = approvals_in
+        .iter()
+        .filter(|a| text(a, "decision") == "approved" && a.get("stale").and_then(Value::as_bool) != Some(true))
+        .collect();
+    let approvals: Vec<Signer> = counted
+        .iter()
+        .map(|a| Signer {
+            signer: text(a, "signer"),
+            printed_name: text(a, "printed_name"),
+            meaning: text(a, "meaning"),
+            time: text(a, "time"),
+        })
+        .collect();
+    let deployed_at = d.time.parse::<jiff::Timestamp>().ok();
+    let signed_before = approvals
+        .iter()
+        .all(|a| matches!((a.time.parse::<jiff::Timestamp>().ok(), deployed_at), (Some(s), Some(t)) if s < t));
+    let excused = |f: &dyn Fn(&str) -> bool| waived.iter().any(|w| f(&w.rule));
+    let signing_excused = excused(&|r| r.starts_with("approvals.") || r.starts_with("checklist."));
+    let separation_excused = excused(&|r| r.starts_with("separation.") || r == "approvals.requester_sole_approver");
+    let opener = text(&change, "opener");
+    let by_party = counted
+        .iter()
+        .any(|a| a.get("by_party").and_then(Value::as_bool) == Some(true) || text(a, "signer") == opener);
+    let mut exceptions: Vec<String> = waived
+        .iter()
+        .map(|w| {
+            let by = match &w.waiver[..] {
+                "emergency" => "the emergency change".to_string(),
+                id if id.starts_with("BG-") => format!("break-glass {id}"),
+                id => format!("waiver {id}"),
+            };
+            format!("{} excused by {by}", w.rule)
+        })
+        .collect();
+    let kind = text(&change, "kind");
+    if kind == "emergency" {
+        exceptions.push("emergency change".into());
+    }
+    let stale = approvals_in
+        .iter()
+        .filter(|a| a.get("stale").and_then(Value::as_bool) == Some(true))
+        .count();
+    if stale > 0 {
+        exceptions.push(format!("{stale} stale signature(s) at the gate decision, not counted"));
+    }
+    if input.is_none() {
+        exceptions.push("the gate input of the decision cannot be read: no control shown to hold".into());
+    }
+    let known = input.is_some();
+    PopulationRow {
+        deployment: d.seq,
+        time: d.time.clone(),
+        environment: d.environment.clone(),
+        tenants: d.tenants.clone(),
+        action: if d.drill {
+            "drill"
+        } else if d.rollback_of.is_some() {
+            "rollback"
+        } else {
+            "deploy"
+        }
+        .into(),
+        status: d.status.clone(),
+        change: d.change.clone(),
+        change_kind: kind,
+        ticket: change.get("ticket_url").and_then(Value::as_str).map(str::to_string),
+        tier: text(&change, "tier"),
+        artifacts: d.digests.clone(),
+        executed_by: d.executed_by.clone(),
+        gate_decision: d.gate_decision,
+        approvals,
+        approval_preceded_deployment: known && signed_before && !signing_excused,
+        separation_of_duties_held: known && !by_party && !separation_excused,
+        evidence_complete: known && !excused(&|r| r.starts_with("evidence.")),
+        exceptions,
+    }
+}
+
+/// The CSV header.
+pub const CSV_COLUMNS: [&str; 19] = [
+    "deployment",
+    "time",
+    "environment",
+    "tenants",
+    "action",
+    "status",
+    "change",
+    "change_kind",
+    "ticket",
+    "tier",
+    "artifacts",
+    "executed_by",
+    "gate_decision",
+    "approvers",
+    "approval_meanings",
+    "approval_preceded_deployment",
+    "separation_of_duties_held",
+    "evidence_complete",
+    "exceptions",
+];
+
+/// One CSV field (RFC 4180 quoting). A value a spreadsheet would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'` so opening the file
+/// never executes anything.
+fn field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// The population as CSV (pure): the header, then one line per row; lists joined by `; `.
+pub fn csv(rows: &[PopulationRow]) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    for r in rows {
+        let cols = [
+            r.deployment.to_string(),
+            r.time.clone(),
+            r.environment.clone(),
+            r.tenants.join("; "),
+            r.action.clone(),
+            r.status.clone(),
+            r.change.clone(),
+            r.change_kind.clone(),
+            r.ticket.clone().unwrap_or_default(),
+            r.tier.clone(),
+            r.artifacts.join("; "),
+            r.executed_by.clone(),
+            r.gate_decision.to_string(),
+            r.approvals
+                .iter()
+                .map(|a| format!("{} ({})", a.printed_name, a.signer))
+                .collect::<Vec<_>>()
+                .join("; "),
+            r.approvals
+                .iter()
+                .map(|a| format!("{} at {}", a.meaning, a.time))
+                .collect::<Vec<_>>()
+                .join("; "),
+            r.approval_preceded_deployment.to_string(),
+            r.separation_of_duties_held.to_string(),
+            r.evidence_complete.to_string(),
+            r.exceptions.join("; "),
+        ];
+        out.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// What defines a population.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PopulationQuery {
+    /// The control (`change-management`).
+    pub control: String,
+    /// Period start (inclusive), RFC 3339.
+    pub from: String,
+    /// Period end (exclusive), RFC 3339.
+    pub to: String,
+    /// One environment; absent: every production environment (the end of each chain).
+    pub env: Option<String>,
+}
+
+/// The population's manifest, signed by [`MANIFEST_SIGNATURE`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PopulationManifest {
+    /// [`POPULATION_FORMAT`].
+    pub format: String,
+    /// The query.
+    pub query: PopulationQuery,
+    /// The environments it covers.
+    pub environments: Vec<String>,
+    /// Row count.
+    pub rows: usize,
+    /// `population.csv` and `population.json` → `sha256:<hex>`.
+    pub files: BTreeMap<String, String>,
+    /// The signed checkpoint (a C2SP signed note) the population was computed at: every
+    /// deployment record it lists is an entry below its size.
+    pub checkpoint: String,
+    /// Checkpoint size.
+    pub checkpoint_size: u64,
+    /// Who asked for it.
+    pub made_by: String,
+    /// When (RFC 3339).
+    pub made_at: String,
+}
+
+/// The file holding the manifest's signature: a signed note whose text is
+/// `ward.population/v1\nsha256:<hex of manifest.json>\n`.
+pub const MANIFEST_SIGNATURE: &str = "manifest.sig";
+
+/// A computed population: its files (`population.csv`, `population.json`, `manifest.json`,
+/// `manifest.sig`) and rows.
+pub struct Population {
+    /// The rows.
+    pub rows: Vec<PopulationRow>,
+    /// The manifest.
+    pub manifest: PopulationManifest,
+    /// File name → bytes.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+fn parse_time(t: &str, flag: &str) -> Result<jiff::Timestamp, AppError> {
+    t.parse().map_err(|_| {
+        AppError::invalid(
+            format!("{flag} {t:?} is not an RFC 3339 time"),
+            format!("give e.g. {flag} 2026-10-01T00:00:00Z"),
+        )
+    })
+}
+
+/// Computes the population of `q` at a fresh signed checkpoint, recording the read
+/// (`access.population`, the caller as actor) first.
+pub async fn population(
+    ledger: &Ledger,
+    signer: &dyn NoteSigner,
+    origin: &str,
+    envs: &[crate::promotion::Environment],
+    by: &Identity,
+    q: &PopulationQuery,
+) -> Result<Population, AppError> {
+    if q.control != CHANGE_MANAGEMENT {
+        return Err(AppError::invalid(
+            format!("no population for control {:?}", q.control),
+            format!("the controls with a population: {CHANGE_MANAGEMENT}"),
+        ));
+    }
+    let (from, to) = (parse_time(&q.from, "--from")?, parse_time(&q.to, "--to")?);
+    if from >= to {
+        return Err(AppError::invalid(
+            "the period is empty: --from is not before --to",
+            "give --from earlier than --to",
+        ));
+    }
+    let environments = match &q.env {
+        Some(e) => {
+            crate::identities::check_name("environment", e)?;
+            if !envs.is_empty() && !envs.iter().any(|x| &x.name == e) {
+                return Err(crate::promotion::environment::undeclared(envs, e));
+            }
+            vec![e.clone()]
+        }
+        None => crate::metrics::production(envs),
+    };
+    if environments.is_empty() {
+        return Err(AppError::invalid(
+            "no production environment is declared",
+            "declare [[environments]] in ward.toml, or name one with --env",
+        ));
+    }
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "access.population".into(),
+            subject: "log:entries".into(),
+            payload: json!({ "query": q, "environments": environments }),
+        })
+        .await?;
+    let cp = ledger.checkpoint(signer, origin).await?;
+    let mut rows = Vec::new();
+    for env in &environments {
+        for d in crate::promotion::deployments(ledger, env).await? {
+            let Ok(t) = d.time.parse::<jiff::Timestamp>() else {
+                continue;
+            };
+            if t < from || t >= to || d.seq >= cp.size {
+                continue;
+            }
+            let (waived, input) = if d.gate_decision == 0 {
+                (vec![], None)
+            } else {
+                let waived = crate::gate::decision(ledger, d.gate_decision)
+                    .await
+                    .map(|x| x.waived)
+                    .unwrap_or_default();
+                (waived, crate::gate::stored_input(ledger, d.gate_decision).await.ok())
+            };
+            rows.push(row(&d, input.as_ref(), &waived));
+        }
+    }
+    rows.sort_by_key(|r| r.deployment);
+    let csv_bytes = csv(&rows).into_bytes();
+    let json_bytes = serde_json::to_vec_pretty(&rows).map_err(AppError::internal)?;
+    let manifest = PopulationManifest {
+        format: POPULATION_FORMAT.into(),
+        query: q.clone(),
+        environments,
+        rows: rows.len(),
+        files: BTreeMap::from([
+            ("population.csv".to_string(), sha256_hex(&csv_bytes)),
+            ("population.json".to_string(), sha256_hex(&json_bytes)),
+        ]),
+        checkpoint: cp.note.clone(),
+        checkpoint_size: cp.size,
+        made_by: by.id.clone(),
+        made_at: jiff::Timestamp::now().to_string(),
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(AppError::internal)?;
+    let note = ward_ledger::note::sign(
+        &format!("{POPULATION_FORMAT}\n{}\n", sha256_hex(&manifest_bytes)),
+        &[signer],
+    )
+    .map_err(AppError::internal)?;
+    let files = BTreeMap::from([
+        ("population.csv".to_string(), csv_bytes),
+        ("population.json".to_string(), json_bytes),
+        ("manifest.json".to_string(), manifest_bytes),
+        (MANIFEST_SIGNATURE.to_string(), note.into_bytes()),
+    ]);
+    Ok(Population { rows, manifest, files })
+}
+
+/// What [`verify_population`] checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct PopulationCheck {
+    /// The manifest.
+    pub manifest: PopulationManifest,
+    /// `sha256:<hex>` of manifest.json (what the signature covers).
+    pub manifest_digest: String,
+}
+
+/// Verifies a population offline (pure): the manifest's signature by the log's key, each
+/// file's digest, the checkpoint's signature, and that the JSON rows are as many as the
+/// manifest says and all below the checkpoint. The error names the first file that fails.
+pub fn verify_population(
+    files: &BTreeMap<String, Vec<u8>>,
+    verifier: &dyn NoteVerifier,
+) -> Result<PopulationCheck, String> {
+    let get = |name: &str| files.get(name).ok_or_else(|| format!("{name}: missing"));
+    let manifest_bytes = get("manifest.json")?;
+    let note = ward_ledger::note::open(get(MANIFEST_SIGNATURE)?, &[verifier])
+        .map_err(|e| format!("{MANIFEST_SIGNATURE}: {e}"))?;
+    let manifest_digest = sha256_hex(manifest_bytes);
+    if note.text != format!("{POPULATION_FORMAT}\n{manifest_digest}\n") {
+        return Err("manifest.json: its digest is not the one the signature covers".into());
+    }
+    let manifest: PopulationManifest =
+        serde_json::from_slice(manifest_bytes).map_err(|e| format!("manifest.json: {e}"))?;
+    for name in FILES {
+        let want = manifest
+            .files
+            .get(name)
+            .ok_or_else(|| format!("manifest.json: no digest for {name}"))?;
+        if &sha256_hex(get(name)?) != want {
+            return Err(format!("{name}: its sha256 is not the manifest's"));
+        }
+    }
+    ward_ledger::note::open(manifest.checkpoint.as_bytes(), &[verifier])
+        .map_err(|e| format!("manifest.json: checkpoint: {e}"))?;
+    let rows: Vec<PopulationRow> =
+        serde_json::from_slice(get("population.json")?).map_err(|e| format!("population.json: {e}"))?;
+    if rows.len() != manifest.rows {
+        return Err(format!(
+            "population.json: {} rows, the manifest says {}",
+            rows.len(),
+            manifest.rows
+        ));
+    }
+    if let Some(r) = rows.iter().find(|r| r.deployment >= manifest.checkpoint_size) {
+        return Err(format!(
+            "population.json: deployment {} is not below the checkpoint size {}",
+            r.deployment, manifest.checkpoint_size
+        ));
+    }
+    Ok(PopulationCheck {
+        manifest,
+        manifest_digest,
+    })
+}
+
+/// A sample's rank of one row: `sha256(seed + "\n" + deployment as decimal)`, lower first.
+pub fn rank(seed: &str, deployment: u64) -> [u8; 32] {
+    Sha256::digest(format!("{seed}\n{deployment}").as_bytes()).into()
+}
+
+/// Draws `n` rows (pure, reproducible): every row ranked by [`rank`], the `n` lowest taken,
+/// returned in population order. Fewer rows than `n`: all of them.
+pub fn sample(rows: &[PopulationRow], n: usize, seed: &str) -> Vec<PopulationRow> {
+    let mut ranked: Vec<([u8; 32], usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (rank(seed, r.deployment), i))
+        .collect();
+    ranked.sort();
+    let mut picked: Vec<usize> = ranked.into_iter().take(n).map(|(_, i)| i).collect();
+    picked.sort_unstable();
+    picked.into_iter().map(|i| rows[i].clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(seq: u64, time: &str) -> Deployment {
+        serde_json::from_value(json!({
+            "change": "CHG-00000001", "environment": "prod", "digests": ["sha256:aa"],
+            "status": "succeeded", "gate_decision": seq - 1, "approvals": ["user:vera"],
+            "executed_by": "user:rita", "seq": seq, "time": time,
+        }))
+        .unwrap()
+    }
+
+    fn input(approvals: Value, kind: &str) -> Value {
+        json!({"change": {"kind": kind, "tier": "high", "opener": "user:dev", "ticket_url": "https://t/1"},
+               "approvals": approvals})
+    }
+
+    fn sig(who: &str, time: &str, stale: bool, by_party: bool) -> Value {
+        json!({"signer": who, "printed_name": who, "meaning": "approved", "decision": "approved",
+               "time": time, "stale": stale, "by_party": by_party})
+    }
+
+    #[test]
+    fn a_clean_deployment_holds_every_control() {
+        let d = deployment(10, "2026-11-02T10:00:00Z");
+        let i = input(
+            json!([sig("user:vera", "2026-11-02T09:00:00Z", false, false)]),
+            "normal",
+        );
+        let r = row(&d, Some(&i), &[]);
+        assert!(r.approval_preceded_deployment && r.separation_of_duties_held && r.evidence_complete);
+        assert!(r.exceptions.is_empty(), "{:?}", r.exceptions);
+        assert_eq!((r.action.as_str(), r.tier.as_str()), ("deploy", "high"));
+    }
+
+    #[test]
+    fn a_signature_after_the_deployment_or_an_excused_signing_rule_fails_approval_first() {
+        let d = deployment(10, "2026-11-02T10:00:00Z");
+        let late = input(
+            json!([sig("user:vera", "2026-11-02T11:00:00Z", false, false)]),
+            "normal",
+        );
+        assert!(!row(&d, Some(&late), &[]).approval_preceded_deployment);
+        let ok = input(
+            json!([sig("user:vera", "2026-11-02T09:00:00Z", false, false)]),
+            "emergency",
+        );
+        let bg = Excused {
+            rule: "approvals.quorum".into(),
+            message: "m".into(),
+            waiver: "BG-1".into(),
+        };
+        let r = row(&d, Some(&ok), &[bg]);
+        assert!(!r.approval_preceded_deployment);
+        assert_eq!(
+            r.exceptions,
+            ["approvals.quorum excused by break-glass BG-1", "emergency change"]
+        );
+    }
+
+    #[test]
+    fn a_party_signing_or_an_excused_evidence_rule_is_shown_and_stale_ones_are_counted() {
+        let d = deployment(10, "2026-11-02T10:00:00Z");
+        let i = input(
+            json!([
+                sig("user:dev", "2026-11-02T09:00:00Z", false, false),
+                sig("user:ann", "2026-11-02T09:00:00Z", true, false)
+            ]),
+            "normal",
+        );
+        let waiver = Excused {
+            rule: "evidence.sbom".into(),
+            message: "m".into(),
+            waiver: "WVR-1".into(),
+        };
+        let r = row(&d, Some(&i), &[waiver]);
+        assert!(!r.separation_of_duties_held, "the opener signed");
+        assert!(!r.evidence_complete);
+        assert_eq!(r.approvals.len(), 1, "the stale signature is not counted");
+        assert!(
+            r.exceptions
+                .contains(&"1 stale signature(s) at the gate decision, not counted".to_string())
+        );
+        assert!(
+            r.exceptions
+                .contains(&"evidence.sbom excused by waiver WVR-1".to_string())
+        );
+    }
+
+    #[test]
+    fn an_unreadable_gate_input_shows_no_control_holding() {
+        let r = row(&deployment(10, "2026-11-02T10:00:00Z"), None, &[]);
+        assert!(!r.approval_preceded_deployment && !r.separation_of_duties_held && !r.evidence_complete);
+        assert_eq!(r.exceptions.len(), 1);
+    }
+
+    #[test]
+    fn csv_quotes_and_never_lets_a_spreadsheet_run_a_formula() {
+        let mut r = row(&deployment(10, "2026-11-02T10:00:00Z"), None, &[]);
+        r.approvals = vec![Signer {
+            signer: "user:x".into(),
+            printed_name: "=HYPERLINK(\"http://evil\",\"x\")".into(),
+            meaning: "approved".into(),
+            time: "t".into(),
+        }];
+        let text = csv(&[r]);
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\") (user:x)\""),
+            "{line}"
+        );
+        assert_eq!(text.lines().next().unwrap().split(',').count(), CSV_COLUMNS.len());
+    }
+
+    #[test]
+    fn the_sample_is_reproducible_and_follows_the_documented_rank() {
+        let rows: Vec<PopulationRow> = (1..=40u64)
+            .map(|s| row(&deployment(s * 3, "2026-11-02T10:00:00Z"), None, &[]))
+            .collect();
+        let a = sample(&rows, 5, "audit-2026");
+        assert_eq!(a, sample(&rows, 5, "audit-2026"));
+        assert_ne!(a, sample(&rows, 5, "another seed"));
+        assert_eq!(a.len(), 5);
+        // The documented algorithm, written out: the five lowest sha256(seed "\n" seq).
+        let mut ranked: Vec<(String, u64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    hex::encode(Sha256::digest(format!("audit-2026\n{}", r.deployment))),
+                    r.deployment,
+                )
+            })
+            .collect();
+        ranked.sort();
+        let mut want: Vec<u64> = ranked.iter().take(5).map(|x| x.1).collect();
+        want.sort_unstable();
+        assert_eq!(a.iter().map(|r| r.deployment).collect::<Vec<_>>(), want);
+        assert_eq!(sample(&rows, 100, "s").len(), 40);
+    }
+}

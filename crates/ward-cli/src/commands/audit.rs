@@ -1,0 +1,286 @@
+//! `ward audit population` / `ward audit sample` / `ward verify population`: the auditor's
+//! population of production deployments with its signed manifest, a reproducible sample with
+//! the bundles of the sampled deployments, and the offline check of a population.
+
+use crate::cli::{AuditCommand, Global};
+use crate::context::Context;
+use crate::failure::{Failure, api_failure};
+use crate::output::emit;
+use anyhow::Result;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use ward_app::audit::{self, PopulationQuery, PopulationRow};
+
+/// Dispatches `ward audit …` (local mode: it reads the store).
+pub async fn run(g: &Global, cmd: &AuditCommand) -> Result<()> {
+    if g.server.is_some() {
+        return Err(Failure::new(
+            "local_only",
+            "ward audit runs against the store, not through --server",
+            "run it on the Ward host with --data-dir (and --as for a named auditor); ship the population directory",
+        )
+        .into());
+    }
+    match cmd {
+        AuditCommand::Population {
+            control,
+            from,
+            to,
+            env,
+            out,
+        } => population(g, control, from, to, env.as_deref(), out).await,
+        AuditCommand::Sample {
+            population,
+            n,
+            seed,
+            out,
+            bundle,
+        } => sample(g, population, *n, seed, out, bundle.as_deref()).await,
+    }
+}
+
+/// The identity an auditor's export runs as: a named local user holding the export right, or
+/// the operator (who can read the store's files anyway) — recorded either way.
+async fn auditor(g: &Global, ctx: &Context) -> Result<ward_core::Identity> {
+    Ok(match &g.as_user {
+        Some(_) => crate::context::local_identity(g, ctx, ward_core::Action::LogExport).await?,
+        None => crate::context::local_operator(),
+    })
+}
+
+/// Refuses an existing `out`, so nothing an auditor was given is ever overwritten.
+fn refuse_existing(out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(Failure::new(
+            "already_exists",
+            format!("{} already exists", out.display()),
+            "name a new directory with --out; Ward never overwrites an auditor's files",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Writes `files` into a new directory `out`: a temporary sibling, renamed into place.
+fn write_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let fail = |e: std::io::Error| {
+        Failure::new(
+            "write_failed",
+            format!("cannot write {}: {e}", out.display()),
+            "check that the parent directory exists and is writable",
+        )
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".ward-audit")
+        .tempdir_in(parent)
+        .map_err(fail)?;
+    for (name, bytes) in files {
+        std::fs::write(tmp.path().join(name), bytes).map_err(fail)?;
+    }
+    refuse_existing(out)?;
+    std::fs::rename(tmp.path(), out).map_err(fail)?;
+    std::mem::forget(tmp); // renamed: nothing left to clean up
+    Ok(())
+}
+
+async fn population(g: &Global, control: &str, from: &str, to: &str, env: Option<&str>, out: &Path) -> Result<()> {
+    refuse_existing(out)?;
+    let cfg = crate::commands::serve::load_config(g, None)?;
+    let ctx = Context::open(g).await?;
+    let by = auditor(g, &ctx).await?;
+    let q = PopulationQuery {
+        control: control.into(),
+        from: from.into(),
+        to: to.into(),
+        env: env.map(str::to_string),
+    };
+    let p = audit::population(&ctx.ledger, &ctx.signer()?, &ctx.origin, &cfg.environments, &by, &q)
+        .await
+        .map_err(api_failure)?;
+    write_dir(out, &p.files)?;
+    let exceptions = p.rows.iter().filter(|r| !r.exceptions.is_empty()).count();
+    let failing = |f: fn(&PopulationRow) -> bool| p.rows.iter().filter(|r| !f(r)).count();
+    let (late, sod, incomplete) = (
+        failing(|r| r.approval_preceded_deployment),
+        failing(|r| r.separation_of_duties_held),
+        failing(|r| r.evidence_complete),
+    );
+    emit(
+        g.output,
+        json!({ "dir": out, "manifest": p.manifest, "rows": p.rows.len(), "with_exceptions": exceptions,
+                "approval_not_first": late, "separation_not_held": sod, "evidence_incomplete": incomplete }),
+        || {
+            format!(
+                "Wrote the {} population of {} ({} to {}) to {}: {} deployments at checkpoint {}\n  {} with exceptions · approval not before deployment: {} · separation of duties not held: {} · evidence incomplete: {}\nVerify offline with:\n  ward verify population {} --key '<verifier key>'\nDraw a sample with:\n  ward audit sample --population {} --n 25 --seed '<your seed>' --out sample",
+                control,
+                p.manifest.environments.join(", "),
+                from,
+                to,
+                out.display(),
+                p.rows.len(),
+                p.manifest.checkpoint_size,
+                exceptions,
+                late,
+                sod,
+                incomplete,
+                out.display(),
+                out.display()
+            )
+        },
+    );
+    Ok(())
+}
+
+/// Reads a population directory's rows, checked against the manifest's digest of the JSON
+/// file (the signature is `ward verify population`'s job; the sample names the manifest it
+/// drew from).
+fn read_population(dir: &Path) -> Result<(Vec<PopulationRow>, String, audit::PopulationManifest)> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| {
+            Failure::new(
+                "not_found",
+                format!("cannot read {}: {e}", dir.join(name).display()),
+                "pass the directory `ward audit population` wrote",
+            )
+        })
+    };
+    let manifest_bytes = read("manifest.json")?;
+    let manifest: audit::PopulationManifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| Failure::verify(format!("manifest.json: {e}")))?;
+    let json_bytes = read("population.json")?;
+    let digest = ward_evidence::digest::of_bytes(&json_bytes);
+    if manifest.files.get("population.json") != Some(&digest) {
+        return Err(Failure::verify("population.json: its sha256 is not the manifest's".to_string()).into());
+    }
+    let rows = serde_json::from_slice(&json_bytes).map_err(|e| Failure::verify(format!("population.json: {e}")))?;
+    Ok((rows, ward_evidence::digest::of_bytes(&manifest_bytes), manifest))
+}
+
+async fn sample(g: &Global, dir: &Path, n: usize, seed: &str, out: &Path, bundles: Option<&Path>) -> Result<()> {
+    refuse_existing(out)?;
+    if let Some(b) = bundles {
+        refuse_existing(b)?;
+    }
+    if n == 0 || seed.is_empty() {
+        return Err(Failure::new(
+            "bad_arguments",
+            "a sample needs --n above 0 and a non-empty --seed",
+            "e.g. --n 25 --seed 'FY2026-Q4 change sample'",
+        )
+        .into());
+    }
+    let (rows, manifest_digest, manifest) = read_population(dir)?;
+    let picked = audit::sample(&rows, n, seed);
+    let doc = json!({
+        "format": audit::SAMPLE_FORMAT,
+        "population_manifest": manifest_digest,
+        "population_rows": rows.len(),
+        "n": n,
+        "seed": seed,
+        "algorithm": "rank each row by sha256(seed + \"\\n\" + deployment as decimal), lowest first; take n; list in population order",
+        "deployments": picked.iter().map(|r| r.deployment).collect::<Vec<_>>(),
+        "rows": picked,
+    });
+    let files = BTreeMap::from([
+        ("sample.csv".to_string(), audit::csv(&picked).into_bytes()),
+        ("sample.json".to_string(), serde_json::to_vec_pretty(&doc)?),
+    ]);
+    write_dir(out, &files)?;
+    let mut written = Vec::new();
+    if let Some(bdir) = bundles {
+        let ctx = Context::open(g).await?;
+        let by = auditor(g, &ctx).await?;
+        let signer = ctx.signer()?;
+        let mut files = BTreeMap::new();
+        for r in &picked {
+            let built = ward_app::bundle::export(
+                &ctx.ledger,
+                &signer,
+                &ctx.origin,
+                &by,
+                &ward_app::bundle::Query::Deployment(r.deployment),
+            )
+            .await
+            .map_err(api_failure)?;
+            files.insert(format!("deployment-{}.tar", r.deployment), built.bytes);
+        }
+        written = files.keys().cloned().collect();
+        write_dir(bdir, &files)?;
+    }
+    emit(
+        g.output,
+        json!({ "dir": out, "sample": doc, "bundles": written }),
+        || {
+            let mut s = format!(
+                "Sampled {} of {} deployments of the {} population (manifest {}) with seed {:?} into {}:\n",
+                picked.len(),
+                rows.len(),
+                manifest.query.control,
+                manifest_digest,
+                seed,
+                out.display()
+            );
+            for r in &picked {
+                s.push_str(&format!(
+                    "  {} {} {} {} {}{}\n",
+                    r.deployment,
+                    r.time,
+                    r.environment,
+                    r.change,
+                    r.action,
+                    if r.exceptions.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", r.exceptions.join("; "))
+                    }
+                ));
+            }
+            if let Some(b) = bundles {
+                s.push_str(&format!(
+                    "Bundles of each sampled deployment in {} (ward verify bundle FILE --key …)",
+                    b.display()
+                ));
+            }
+            s
+        },
+    );
+    Ok(())
+}
+
+/// `ward verify population DIR --key KEY`: exit 3 naming the first file that fails.
+pub fn verify(g: &Global, dir: &Path, key: &str) -> Result<()> {
+    let verifier = crate::commands::verify::verifier(key)?;
+    let mut files = BTreeMap::new();
+    for name in audit::FILES.iter().chain(&["manifest.json", audit::MANIFEST_SIGNATURE]) {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            files.insert(name.to_string(), b);
+        }
+    }
+    match audit::verify_population(&files, verifier.as_ref()) {
+        Ok(c) => {
+            emit(
+                g.output,
+                json!({ "ok": true, "manifest": c.manifest, "manifest_digest": c.manifest_digest }),
+                || {
+                    format!(
+                        "OK: population {} of {} ({} to {}): {} rows, manifest {} signed by the log's key, files match, checkpoint {} verified",
+                        c.manifest.query.control,
+                        c.manifest.environments.join(", "),
+                        c.manifest.query.from,
+                        c.manifest.query.to,
+                        c.manifest.rows,
+                        c.manifest_digest,
+                        c.manifest.checkpoint_size
+                    )
+                },
+            );
+            Ok(())
+        }
+        Err(e) => Err(Failure::verify(format!("population verification failed: {e}")).into()),
+    }
+}

@@ -1,0 +1,467 @@
+//! Issue 19, part 5: the auditor's population and sample, through the real `ward` binary.
+//!
+//! A scripted period — a clean change, a change whose first signature went stale, a change
+//! whose failing tests were waived, and an emergency change shipped under break-glass — gives a
+//! population with exactly those four rows and exceptions. The manifest verifies offline with
+//! the log's key, any changed byte is named, the sample is reproducible from the manifest and
+//! the documented rank, and only an auditor may draw a population.
+
+mod common;
+
+use common::{json, ok, run, run_with_stdin, ward};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn sha256_hex(data: &[u8]) -> String {
+    ward_ledger::hash::sha256(data).to_hex()
+}
+
+fn pw(name: &str) -> String {
+    format!("{name}-correct-horse-battery")
+}
+
+fn add_user(d: &Path, name: &str, role: &str) {
+    ok(run_with_stdin(
+        {
+            let mut c = ward(d, None);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                name,
+                "--display-name",
+                &format!("{name} Example"),
+                "--role",
+                role,
+            ]);
+            c
+        },
+        &format!("{}\n", pw(name)),
+    ));
+}
+
+fn as_user(d: &Path, name: &str, args: &[&str]) -> Command {
+    let mut c = ward(d, None);
+    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
+    c
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ward-evidence/tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Registers a build with a JUnit report (`pytest-passing.xml` or the failing `pytest.xml`) and
+/// opens a change for it as Dana (`kind`: normal or emergency).
+fn change(d: &Path, n: u8, report: &str, kind: &str) -> String {
+    let digest = format!("sha256:{}", format!("{n:02x}").repeat(32));
+    ok(run({
+        let mut c = ward(d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+        ])
+        .arg(format!("2.{n}.0"));
+        c
+    }));
+    ok(run({
+        let mut c = ward(d, None);
+        c.args(["attest", "add", "--artifact", &digest, "--type", "junit"])
+            .arg(fixture(report));
+        c
+    }));
+    json(&ok(run(as_user(
+        d,
+        "dana",
+        &[
+            "change",
+            "open",
+            "--title",
+            &format!("release {n}"),
+            "--kind",
+            kind,
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn approve(d: &Path, who: &str, change: &str) {
+    ok(run(as_user(
+        d,
+        who,
+        &[
+            "approve",
+            "--change",
+            change,
+            "--meaning",
+            "approved",
+            "--comment",
+            "reviewed",
+        ],
+    )));
+}
+
+fn promote(d: &Path, change: &str) -> u64 {
+    let dep = json(&ok(run(as_user(
+        d,
+        "rita",
+        &["promote", "--change", change, "--to", "prod", "--output", "json"],
+    ))));
+    assert_eq!(dep["status"], "succeeded", "{dep:#}");
+    dep["seq"].as_u64().unwrap()
+}
+
+fn rows_by_deployment(rows: &Value) -> std::collections::BTreeMap<u64, Value> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["deployment"].as_u64().unwrap(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(
+        d.join("ward.toml"),
+        "[controls.tiers.low]\nevidence = [\"tests_passed\"]\napprovals = 1\n\n\
+         [controls.tiers.medium]\nevidence = [\"tests_passed\"]\napprovals = 1\n\n\
+         [controls.tiers.high]\nevidence = [\"tests_passed\"]\napprovals = 1\nroles = {}\n\n\
+         [[environments]]\nname = \"prod\"\n",
+    )
+    .unwrap();
+    for (name, role) in [
+        ("dana", "developer"),
+        ("quinn", "approver"),
+        ("vera", "approver"),
+        ("rita", "release-manager"),
+        ("alex", "auditor"),
+    ] {
+        add_user(&d, name, role);
+    }
+    let from = jiff::Timestamp::now().to_string();
+
+    // 1. Clean: passing tests, Quinn signs, Rita ships.
+    let clean = change(&d, 1, "pytest-passing.xml", "normal");
+    approve(&d, "quinn", &clean);
+    let d_clean = promote(&d, &clean);
+
+    // 2. Stale: Quinn signs, new evidence arrives, Vera signs what now ships.
+    let stale = change(&d, 2, "pytest-passing.xml", "normal");
+    approve(&d, "quinn", &stale);
+    let digest2 = format!("sha256:{}", "02".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["attest", "add", "--artifact", &digest2, "--type", "sarif"])
+            .arg(fixture("semgrep.sarif"));
+        c
+    }));
+    approve(&d, "vera", &stale);
+    let d_stale = promote(&d, &stale);
+
+    // 3. Waived: the tests fail; Vera waives the evidence rule, Quinn signs.
+    let waived = change(&d, 3, "pytest.xml", "normal");
+    approve(&d, "quinn", &waived);
+    ok(run(as_user(
+        &d,
+        "vera",
+        &[
+            "waiver",
+            "grant",
+            "--change",
+            &waived,
+            "--rule",
+            "evidence.",
+            "--justification",
+            "flaky vendor lab",
+            "--compensating-control",
+            "manual smoke test",
+            "--owner",
+            "user:quinn",
+            "--expires",
+            "1d",
+        ],
+    )));
+    let d_waived = promote(&d, &waived);
+
+    // 4. Emergency: nobody signs; Rita breaks glass on approvals and ships.
+    let emergency = change(&d, 4, "pytest-passing.xml", "emergency");
+    ok(run(as_user(
+        &d,
+        "rita",
+        &[
+            "break-glass",
+            "--change",
+            &emergency,
+            "--rule",
+            "approvals.",
+            "--justification",
+            "booking is down for every clinic",
+            "--for",
+            "2h",
+        ],
+    )));
+    let d_emergency = promote(&d, &emergency);
+    let to = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60)).to_string();
+
+    // Only an auditor draws a population (recorded); a developer is refused.
+    let out = tmp.path().join("pop");
+    let refused = run(as_user(
+        &d,
+        "dana",
+        &[
+            "audit",
+            "population",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!out.exists());
+    let pop = json(&ok(run(as_user(
+        &d,
+        "alex",
+        &[
+            "audit",
+            "population",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            out.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    ))));
+    assert_eq!(pop["rows"], 4, "{pop:#}");
+    let rows =
+        rows_by_deployment(&serde_json::from_slice(&std::fs::read(out.join("population.json")).unwrap()).unwrap());
+    assert_eq!(
+        rows.keys().copied().collect::<Vec<_>>(),
+        [d_clean, d_stale, d_waived, d_emergency]
+    );
+    let flags = |r: &Value| {
+        (
+            r["approval_preceded_deployment"].as_bool().unwrap(),
+            r["separation_of_duties_held"].as_bool().unwrap(),
+            r["evidence_complete"].as_bool().unwrap(),
+        )
+    };
+    let exceptions = |r: &Value| -> Vec<String> {
+        r["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let signers = |r: &Value| -> Vec<String> {
+        r["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["signer"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = &rows[&d_clean];
+    assert_eq!(
+        (flags(r), exceptions(r), signers(r)),
+        ((true, true, true), vec![], vec!["user:quinn".to_string()])
+    );
+    assert_eq!(
+        (r["change"].as_str(), r["ticket"].as_str()),
+        (Some(clean.as_str()), Some(common::TICKET))
+    );
+    let r = &rows[&d_stale];
+    assert_eq!(flags(r), (true, true, true));
+    assert_eq!(signers(r), ["user:vera"], "the stale signature is not counted");
+    assert_eq!(
+        exceptions(r),
+        ["1 stale signature(s) at the gate decision, not counted"]
+    );
+    let r = &rows[&d_waived];
+    assert_eq!(flags(r), (true, true, false), "{r:#}");
+    let e = exceptions(r);
+    // The failing report: both evidence reasons, each excused by Vera's waiver.
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("evidence.tests_failed excused by waiver WVR-"), "{e:?}");
+    assert!(e[1].starts_with("evidence.tests_passed excused by waiver WVR-"), "{e:?}");
+    let r = &rows[&d_emergency];
+    assert_eq!(flags(r), (false, true, true), "{r:#}");
+    assert_eq!(r["change_kind"], "emergency");
+    let e = exceptions(r);
+    assert!(
+        e.iter()
+            .any(|x| x.starts_with("approvals.") && x.contains("excused by break-glass BG-")),
+        "{e:?}"
+    );
+    assert!(e.contains(&"emergency change".to_string()), "{e:?}");
+    // The CSV has the same rows (header + 4).
+    let csv = std::fs::read_to_string(out.join("population.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    // The read was recorded, with the auditor as the actor.
+    let log = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let access: Vec<&Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["kind"] == "access.population")
+        .collect();
+    assert_eq!(access.len(), 1, "{access:?}");
+    assert_eq!(access[0]["event"]["actor"]["id"], "user:alex", "{:#}", access[0]);
+
+    // Verified offline with the log's key; any changed byte names its file.
+    let key = String::from_utf8(
+        ok(run({
+            let mut c = ward(&d, None);
+            c.args(["log", "key"]);
+            c
+        }))
+        .into_bytes(),
+    )
+    .unwrap();
+    let key = key.trim();
+    let verify = |dir: &Path| {
+        let mut c = ward(&d, None);
+        c.args(["verify", "population"]).arg(dir).args(["--key", key]);
+        run(c)
+    };
+    ok(verify(&out));
+    for (file, find, replace) in [
+        ("population.csv", "true", "fals"),
+        (
+            "population.json",
+            "\"evidence_complete\": false",
+            "\"evidence_complete\": true ",
+        ),
+        ("manifest.json", "\"rows\": 4", "\"rows\": 3"),
+    ] {
+        let bad = tmp.path().join(format!("bad-{file}"));
+        std::fs::create_dir(&bad).unwrap();
+        for f in ["population.csv", "population.json", "manifest.json", "manifest.sig"] {
+            std::fs::copy(out.join(f), bad.join(f)).unwrap();
+        }
+        let text = std::fs::read_to_string(bad.join(file)).unwrap();
+        assert!(text.contains(find), "{file}");
+        std::fs::write(bad.join(file), text.replacen(find, replace, 1)).unwrap();
+        let o = verify(&bad);
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(file),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    // The sample: reproducible, the documented rank, bundles that verify.
+    let draw = |name: &str, seed: &str, bundles: bool| {
+        let dir = tmp.path().join(name);
+        let mut args = vec![
+            "audit".to_string(),
+            "sample".into(),
+            "--population".into(),
+            out.display().to_string(),
+            "--n".into(),
+            "2".into(),
+            "--seed".into(),
+            seed.into(),
+            "--out".into(),
+            dir.display().to_string(),
+            "--output".into(),
+            "json".into(),
+        ];
+        if bundles {
+            args.extend([
+                "--bundle".to_string(),
+                tmp.path().join(format!("{name}-bundles")).display().to_string(),
+            ]);
+        }
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        json(&ok(run(as_user(&d, "alex", &a))))
+    };
+    let s1 = draw("s1", "FY2026-Q4", true);
+    let s2 = draw("s2", "FY2026-Q4", false);
+    assert_eq!(s1["sample"]["deployments"], s2["sample"]["deployments"]);
+    let mut ranked: Vec<(String, u64)> = rows
+        .keys()
+        .map(|seq| (sha256_hex(format!("FY2026-Q4\n{seq}").as_bytes()), *seq))
+        .collect();
+    ranked.sort();
+    let mut want: Vec<u64> = ranked.iter().take(2).map(|x| x.1).collect();
+    want.sort_unstable();
+    assert_eq!(s1["sample"]["deployments"], serde_json::json!(want));
+    assert_eq!(
+        s1["sample"]["population_manifest"].as_str().unwrap(),
+        format!(
+            "sha256:{}",
+            sha256_hex(&std::fs::read(out.join("manifest.json")).unwrap())
+        )
+    );
+    for seq in &want {
+        let file = tmp.path().join("s1-bundles").join(format!("deployment-{seq}.tar"));
+        let mut c = ward(&d, None);
+        c.args(["verify", "bundle"]).arg(&file).args(["--key", key]);
+        ok(run(c));
+    }
+    // An existing directory is never overwritten.
+    let again = run(as_user(
+        &d,
+        "alex",
+        &[
+            "audit",
+            "population",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
