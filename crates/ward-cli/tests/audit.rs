@@ -319,8 +319,14 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
     let e = exceptions(r);
     // The failing report: both evidence reasons, each excused by Vera's waiver.
     assert_eq!(e.len(), 2, "{e:?}");
-    assert!(e[0].starts_with("evidence.tests_failed excused by waiver WVR-"), "{e:?}");
-    assert!(e[1].starts_with("evidence.tests_passed excused by waiver WVR-"), "{e:?}");
+    assert!(
+        e[0].starts_with("evidence.tests_failed excused by waiver WVR-"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("evidence.tests_passed excused by waiver WVR-"),
+        "{e:?}"
+    );
     let r = &rows[&d_emergency];
     assert_eq!(flags(r), (false, true, true), "{r:#}");
     assert_eq!(r["change_kind"], "emergency");
@@ -447,6 +453,41 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
         c.args(["verify", "bundle"]).arg(&file).args(["--key", key]);
         ok(run(c));
     }
+    // Over HTTP: the auditor's token downloads the same population (a new checkpoint, the same
+    // rows), which verifies; a developer's token is refused and nothing is written.
+    let auditor = common::token(&d, "audit-firm", "auditor");
+    let developer = common::token(&d, "ci", "developer");
+    let (_server, url) = common::serve_with(&d, &[]);
+    let remote = |tok: &str, dir: &Path| {
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            &url,
+            "--output",
+            "json",
+            "audit",
+            "population",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+        ])
+        .arg(dir)
+        .env("WARD_TOKEN", tok);
+        run(c)
+    };
+    let denied = tmp.path().join("denied");
+    let o = remote(&developer, &denied);
+    assert_eq!(json(&String::from_utf8_lossy(&o.stdout))["error"]["code"], "forbidden");
+    assert!(!denied.exists());
+    let over_http = tmp.path().join("pop-http");
+    ok(remote(&auditor, &over_http));
+    ok(verify(&over_http));
+    assert_eq!(
+        std::fs::read(over_http.join("population.json")).unwrap(),
+        std::fs::read(out.join("population.json")).unwrap()
+    );
     // An existing directory is never overwritten.
     let again = run(as_user(
         &d,

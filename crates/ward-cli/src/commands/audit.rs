@@ -6,22 +6,15 @@ use crate::cli::{AuditCommand, Global};
 use crate::context::Context;
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
+use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use ward_app::audit::{self, PopulationQuery, PopulationRow};
 
-/// Dispatches `ward audit …` (local mode: it reads the store).
+/// Dispatches `ward audit …` (locally against the store, or through `--server`).
 pub async fn run(g: &Global, cmd: &AuditCommand) -> Result<()> {
-    if g.server.is_some() {
-        return Err(Failure::new(
-            "local_only",
-            "ward audit runs against the store, not through --server",
-            "run it on the Ward host with --data-dir (and --as for a named auditor); ship the population directory",
-        )
-        .into());
-    }
     match cmd {
         AuditCommand::Population {
             control,
@@ -90,18 +83,42 @@ fn write_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
 
 async fn population(g: &Global, control: &str, from: &str, to: &str, env: Option<&str>, out: &Path) -> Result<()> {
     refuse_existing(out)?;
-    let cfg = crate::commands::serve::load_config(g, None)?;
-    let ctx = Context::open(g).await?;
-    let by = auditor(g, &ctx).await?;
     let q = PopulationQuery {
         control: control.into(),
         from: from.into(),
         to: to.into(),
         env: env.map(str::to_string),
     };
-    let p = audit::population(&ctx.ledger, &ctx.signer()?, &ctx.origin, &cfg.environments, &by, &q)
-        .await
-        .map_err(api_failure)?;
+    let p = match Remote::from_global(g)? {
+        Some(r) => {
+            let mut params = vec![
+                ("control", q.control.clone()),
+                ("from", q.from.clone()),
+                ("to", q.to.clone()),
+            ];
+            if let Some(e) = &q.env {
+                params.push(("env", e.clone()));
+            }
+            let bytes = r.get_bytes("/api/v1/audit/population", &params).await?;
+            let files = ward_app::bundle::read_tar(&bytes)
+                .map_err(|e| Failure::verify(format!("the server's population archive: {e}")))?;
+            let rows: Vec<PopulationRow> =
+                serde_json::from_slice(files.get("population.json").map_or(&[][..], Vec::as_slice))
+                    .map_err(|e| Failure::verify(format!("population.json: {e}")))?;
+            let manifest: audit::PopulationManifest =
+                serde_json::from_slice(files.get("manifest.json").map_or(&[][..], Vec::as_slice))
+                    .map_err(|e| Failure::verify(format!("manifest.json: {e}")))?;
+            audit::Population { rows, manifest, files }
+        }
+        None => {
+            let cfg = crate::commands::serve::load_config(g, None)?;
+            let ctx = Context::open(g).await?;
+            let by = auditor(g, &ctx).await?;
+            audit::population(&ctx.ledger, &ctx.signer()?, &ctx.origin, &cfg.environments, &by, &q)
+                .await
+                .map_err(api_failure)?
+        }
+    };
     write_dir(out, &p.files)?;
     let exceptions = p.rows.iter().filter(|r| !r.exceptions.is_empty()).count();
     let failing = |f: fn(&PopulationRow) -> bool| p.rows.iter().filter(|r| !f(r)).count();
@@ -193,21 +210,33 @@ async fn sample(g: &Global, dir: &Path, n: usize, seed: &str, out: &Path, bundle
     write_dir(out, &files)?;
     let mut written = Vec::new();
     if let Some(bdir) = bundles {
-        let ctx = Context::open(g).await?;
-        let by = auditor(g, &ctx).await?;
-        let signer = ctx.signer()?;
         let mut files = BTreeMap::new();
-        for r in &picked {
-            let built = ward_app::bundle::export(
-                &ctx.ledger,
-                &signer,
-                &ctx.origin,
-                &by,
-                &ward_app::bundle::Query::Deployment(r.deployment),
-            )
-            .await
-            .map_err(api_failure)?;
-            files.insert(format!("deployment-{}.tar", r.deployment), built.bytes);
+        match Remote::from_global(g)? {
+            Some(r) => {
+                for row in &picked {
+                    let bytes = r
+                        .get_bytes("/api/v1/bundles", &[("deployment", row.deployment.to_string())])
+                        .await?;
+                    files.insert(format!("deployment-{}.tar", row.deployment), bytes);
+                }
+            }
+            None => {
+                let ctx = Context::open(g).await?;
+                let by = auditor(g, &ctx).await?;
+                let signer = ctx.signer()?;
+                for r in &picked {
+                    let built = ward_app::bundle::export(
+                        &ctx.ledger,
+                        &signer,
+                        &ctx.origin,
+                        &by,
+                        &ward_app::bundle::Query::Deployment(r.deployment),
+                    )
+                    .await
+                    .map_err(api_failure)?;
+                    files.insert(format!("deployment-{}.tar", r.deployment), built.bytes);
+                }
+            }
         }
         written = files.keys().cloned().collect();
         write_dir(bdir, &files)?;

@@ -67,3 +67,56 @@ pub(super) async fn export_bundle(
     }
     Ok(resp)
 }
+
+/// Parameters of a population (docs/AUDIT.md).
+#[derive(Deserialize, IntoParams)]
+pub struct PopulationParams {
+    /// The control (`change-management`, the default).
+    pub control: Option<String>,
+    /// Start of the period (RFC 3339, inclusive).
+    pub from: String,
+    /// End of the period (RFC 3339, exclusive).
+    pub to: String,
+    /// One environment (default: every production environment, the end of each chain).
+    pub env: Option<String>,
+}
+
+/// The auditor's population of production deployments for a period: a tar archive of
+/// `manifest.json`, `manifest.sig` (the manifest signed by the log's key), `population.csv` and
+/// `population.json` (docs/AUDIT.md). Verify it with `ward verify population`. Recorded as an
+/// `access.population` event by the caller.
+#[utoipa::path(get, path = "/api/v1/audit/population", tag = "audit", params(PopulationParams), security(("bearer" = [])), responses(
+    (status = 200, description = "The population, a tar archive (docs/AUDIT.md)", content_type = "application/x-tar", body = Vec<u8>),
+    (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn export_population(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<PopulationParams>,
+) -> Result<Response, ApiError> {
+    let query = ward_app::audit::PopulationQuery {
+        control: q.control.unwrap_or_else(|| ward_app::audit::CHANGE_MANAGEMENT.into()),
+        from: q.from,
+        to: q.to,
+        env: q.env,
+    };
+    let p = ward_app::audit::population(
+        &state.ledger,
+        state.signer.as_ref(),
+        &state.origin,
+        &state.gate.environments,
+        &me,
+        &query,
+    )
+    .await?;
+    let mut files = p.files;
+    let manifest = files.remove("manifest.json").unwrap_or_default();
+    let bytes = ward_app::bundle::to_tar(&manifest, &files)?;
+    let mut resp = bytes.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"population.tar\""),
+    );
+    Ok(resp)
+}
