@@ -34,6 +34,7 @@
 //!   offline verification.
 //! - [`audit`]: the auditor's population of production deployments (signed manifest) and its
 //!   reproducible sample.
+//! - [`compliance`]: the compliance evidence report (HIPAA, Part 11, SOC 2, NIST) of a period.
 //! - [`metrics`]: delivery metrics (DORA) and governance metrics read off the log.
 
 #![forbid(unsafe_code)]
@@ -43,6 +44,7 @@ pub mod approvals;
 pub mod audit;
 pub mod bundle;
 pub mod changes;
+pub mod compliance;
 pub mod documents;
 pub mod error;
 pub mod evidence;

@@ -71,6 +71,9 @@ pub enum Command {
     /// Evidence bundles for auditors: one file per change, verifiable offline.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Reports for auditors.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// The auditor's population of production deployments for a period (CSV and JSON with a
     /// manifest signed by the log's key) and a reproducible sample of it.
     #[command(subcommand)]
@@ -1036,6 +1039,32 @@ pub enum VerifyCommand {
         /// Verifier key (`name+hex8+base64`), or a file holding it.
         #[arg(long, env = "WARD_VERIFIER_KEY")]
         key: String,
+    },
+}
+
+/// `ward report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The compliance evidence report of a period: HIPAA §164.312(b), (c)(1), (d); 21 CFR Part 11
+    /// §11.10(e), §11.50, §11.70, §11.200, §11.300; SOC 2 CC8.1, CC6.1; NIST 800-53 CM-3, CM-5,
+    /// AU-9, AU-10 — each with the figures Ward's log holds, the exceptions and how to check them.
+    /// Evidence for the controls, not a certification. An auditor's export (`access.report`).
+    Compliance {
+        /// Period start (inclusive), RFC 3339.
+        #[arg(long)]
+        from: String,
+        /// Period end (exclusive), RFC 3339.
+        #[arg(long)]
+        to: String,
+        /// One environment (default: every production environment).
+        #[arg(long)]
+        env: Option<String>,
+        /// html (one self-contained page), md, or pdf (the page printed by headless Chromium).
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// A new file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 

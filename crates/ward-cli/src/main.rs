@@ -77,6 +77,13 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         },
         Command::Bundle(c) => commands::bundle::run(g, c).await,
         Command::Audit(c) => commands::audit::run(g, c).await,
+        Command::Report(crate::cli::ReportCommand::Compliance {
+            from,
+            to,
+            env,
+            format,
+            out,
+        }) => commands::audit::compliance(g, from, to, env.as_deref(), format, out).await,
         Command::Demo(a) => commands::demo::run(g, a).await,
         Command::SampleService => Ok(()),
         Command::Serve(a) => commands::serve::run(g, a).await,

@@ -313,3 +313,136 @@ pub fn verify(g: &Global, dir: &Path, key: &str) -> Result<()> {
         Err(e) => Err(Failure::verify(format!("population verification failed: {e}")).into()),
     }
 }
+
+/// The Chromium binary that prints the PDF (Debian's `chromium`), if installed.
+fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("WARD_CHROMIUM") {
+        return Some(p.into());
+    }
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists())
+}
+
+/// Prints `page` to a PDF with headless Chromium: the page is a local file that loads nothing
+/// (no network, no script), so the PDF shows exactly the HTML report.
+fn print_pdf(page: &str) -> Result<Vec<u8>> {
+    let Some(bin) = chromium() else {
+        return Err(Failure::new(
+            "chromium_missing",
+            "--format pdf needs Chromium, which is not installed",
+            "install Debian's chromium (apt-get install chromium), point WARD_CHROMIUM at a Chromium binary, or use --format html",
+        )
+        .into());
+    };
+    let dir = tempfile::tempdir()?;
+    let html = dir.path().join("report.html");
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&html, page)?;
+    let out = std::process::Command::new(&bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            Failure::new(
+                "chromium_failed",
+                format!("cannot run {}: {e}", bin.display()),
+                "check the Chromium installation",
+            )
+        })?;
+    match std::fs::read(&pdf) {
+        Ok(b) if b.starts_with(b"%PDF") => Ok(b),
+        _ => Err(Failure::new(
+            "chromium_failed",
+            format!(
+                "Chromium wrote no PDF (exit {:?}): {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
+            ),
+            "use --format html, or check the Chromium installation",
+        )
+        .into()),
+    }
+}
+
+/// `ward report compliance`: the report of a period as HTML, Markdown or PDF, to a new file.
+pub async fn compliance(g: &Global, from: &str, to: &str, env: Option<&str>, format: &str, out: &Path) -> Result<()> {
+    if !["html", "md", "pdf"].contains(&format) {
+        return Err(Failure::new(
+            "bad_arguments",
+            format!("--format {format:?} is not html, md or pdf"),
+            "pass --format html, --format md or --format pdf",
+        )
+        .into());
+    }
+    if out.exists() {
+        return Err(Failure::new(
+            "already_exists",
+            format!("{} already exists", out.display()),
+            "name a new file with --out; Ward never overwrites an auditor's files",
+        )
+        .into());
+    }
+    if format == "pdf" && chromium().is_none() {
+        print_pdf("")?; // the refusal, before anything is recorded
+    }
+    if g.server.is_some() {
+        return Err(Failure::new(
+            "local_only",
+            "ward report compliance runs against the store, not through --server",
+            "run it on the Ward host (with --as naming the auditor); or download the population with ward audit population --server",
+        )
+        .into());
+    }
+    let q = PopulationQuery {
+        control: audit::CHANGE_MANAGEMENT.into(),
+        from: from.into(),
+        to: to.into(),
+        env: env.map(str::to_string),
+    };
+    let cfg = crate::commands::serve::load_config(g, None)?;
+    let ctx = Context::open(g).await?;
+    let by = auditor(g, &ctx).await?;
+    let facts = ward_app::compliance::facts(&ctx.ledger, &ctx.signer()?, &ctx.origin, &cfg.environments, &by, &q)
+        .await
+        .map_err(api_failure)?;
+    let bytes = match format {
+        "md" => ward_app::compliance::markdown(&facts).into_bytes(),
+        "pdf" => print_pdf(&ward_app::compliance::html(&facts))?,
+        _ => ward_app::compliance::html(&facts).into_bytes(),
+    };
+    crate::commands::bundle::write_new(out, &bytes)?;
+    let controls = ward_app::compliance::controls(&facts);
+    let exceptions: usize = controls.iter().map(|c| c.exceptions.len()).sum();
+    emit(
+        g.output,
+        json!({ "file": out, "format": format, "bytes": bytes.len(), "controls": controls.len(),
+                "deployments": facts.rows.len(), "exceptions": exceptions, "checkpoint_size": facts.checkpoint_size }),
+        || {
+            format!(
+                "Wrote the compliance evidence report ({format}) of {} to {} to {}: {} controls, {} production deployments, {} exceptions listed (evidence for the controls, not a certification)",
+                from,
+                to,
+                out.display(),
+                controls.len(),
+                facts.rows.len(),
+                exceptions
+            )
+        },
+    );
+    Ok(())
+}
