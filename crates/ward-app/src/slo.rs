@@ -23,11 +23,11 @@ pub async fn states(objectives: &[Objective], services: &[String], environment: 
     out
 }
 
-/// The error ratio over `window`. `NaN` — a ratio over a window without requests — is no
-/// errors; an empty answer (no series: a wrong query, or metrics not scraped) cannot be judged.
+/// The error ratio over `window`. `NaN` — a ratio over a window without requests — is passed
+/// on for the judge (no requests); an empty answer (no series: a wrong query, or metrics not
+/// scraped) cannot be judged.
 async fn read(o: &Objective, environment: &str, window: &str) -> Reading {
     match ward_runtime::prometheus::query_sample(&o.prometheus, &o.render(environment, window)).await {
-        Ok(Some(x)) if x.is_nan() => Ok(0.0),
         Ok(Some(x)) => Ok(x),
         Ok(None) => Err("Prometheus returned no series for the query".into()),
         Err(e) => Err(e),

@@ -90,15 +90,22 @@ pub fn window_seconds(w: &str) -> Option<u64> {
     (n > 0).then_some(n * scale)
 }
 
+/// Two service names for the same service: equal once trimmed and case-folded.
+pub fn same_service(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
 impl Objective {
     /// The error budget: the share of requests allowed to fail.
     pub fn budget(&self) -> f64 {
         1.0 - self.objective
     }
 
-    /// Whether the objective gates deployments of `service` into `environment`.
+    /// Whether the objective gates deployments of `service` into `environment`. Service names
+    /// compare trimmed and case-insensitively: `Reminders ` registered for a new build is still
+    /// the service the objective freezes.
     pub fn applies(&self, service: &str, environment: &str) -> bool {
-        self.service == service && self.environments.iter().any(|e| e == environment)
+        same_service(&self.service, service) && self.environments.iter().any(|e| e == environment)
     }
 
     /// Checks the objective; the message names what to fix (`[[slo]] SERVICE: …`).
@@ -123,8 +130,10 @@ impl Objective {
                 "{at}: the query has no {{{{window}}}}; write the range as [{{{{window}}}}] so each alert's windows can be asked"
             ));
         }
-        if !(self.prometheus.starts_with("http://") || self.prometheus.starts_with("https://")) {
-            return Err(format!("{at}: prometheus must be an http:// or https:// URL"));
+        if !self.prometheus.starts_with("http://") {
+            return Err(format!(
+                "{at}: prometheus must be an http:// URL (Ward reads Prometheus over plain HTTP on a trusted network; put a local proxy in front of an https one)"
+            ));
         }
         if self.alerts.is_empty() {
             return Err(format!(
@@ -161,7 +170,8 @@ impl Objective {
     }
 }
 
-/// What was read for one window: the error ratio, or why it could not be read.
+/// What was read for one window: the error ratio, or why it could not be read. `NaN` is a
+/// ratio over a window without requests (0/0).
 pub type Reading = Result<f64, String>;
 
 /// One alert, judged.
@@ -177,8 +187,12 @@ pub struct AlertState {
     pub long_burn: Option<f64>,
     /// Burn rate over the short window (`None`: not read).
     pub short_burn: Option<f64>,
-    /// Both windows at or above `burn_rate`.
+    /// Both windows at or above `burn_rate` — or the long one burning and no request at all
+    /// in the short one (traffic gone in the middle of a burn is an outage, not a recovery).
     pub firing: bool,
+    /// The short window saw no request (its ratio was `NaN`).
+    #[serde(default)]
+    pub short_without_requests: bool,
 }
 
 /// An objective's state at gate time.
@@ -214,7 +228,12 @@ fn reaches(burn: Option<f64>, rate: f64) -> bool {
 /// Judges `o` for `environment` from `readings`, one `(long, short)` pair per alert, in order.
 pub fn judge(o: &Objective, environment: &str, readings: &[(Reading, Reading)]) -> SloState {
     let budget = o.budget();
-    let burn = |r: &Reading| r.as_ref().ok().map(|ratio| ratio.max(0.0) / budget);
+    // No requests (NaN) burns nothing by itself; a negative ratio is none.
+    let burn = |r: &Reading| {
+        r.as_ref()
+            .ok()
+            .map(|ratio| if ratio.is_nan() { 0.0 } else { ratio.max(0.0) / budget })
+    };
     let mut alerts = Vec::new();
     let mut unread = Vec::new();
     for (a, (long, short)) in o.alerts.iter().zip(readings) {
@@ -224,13 +243,15 @@ pub fn judge(o: &Objective, environment: &str, readings: &[(Reading, Reading)]) 
                 unread.push(format!("{w}: {e}"));
             }
         }
+        let short_without_requests = matches!(short, Ok(x) if x.is_nan());
         alerts.push(AlertState {
             long: a.long.clone(),
             short: a.short.clone(),
             burn_rate: a.burn_rate,
             long_burn: lb,
             short_burn: sb,
-            firing: reaches(lb, a.burn_rate) && reaches(sb, a.burn_rate),
+            firing: reaches(lb, a.burn_rate) && (reaches(sb, a.burn_rate) || short_without_requests),
+            short_without_requests,
         });
     }
     if readings.len() < o.alerts.len() {
@@ -241,11 +262,15 @@ pub fn judge(o: &Objective, environment: &str, readings: &[(Reading, Reading)]) 
         (
             "burning",
             format!(
-                "{} in {environment} is burning its {pct}% error budget: {}× over {} and {}× over {} (alert at {}×)",
+                "{} in {environment} is burning its {pct}% error budget: {}× over {} and {} over {} (alert at {}×)",
                 o.service,
                 fmt_rate(f.long_burn.unwrap_or_default()),
                 f.long,
-                fmt_rate(f.short_burn.unwrap_or_default()),
+                if f.short_without_requests {
+                    "no request at all".to_string()
+                } else {
+                    format!("{}×", fmt_rate(f.short_burn.unwrap_or_default()))
+                },
                 f.short,
                 fmt_rate(f.burn_rate)
             ),
@@ -325,6 +350,23 @@ mod tests {
     }
 
     #[test]
+    fn traffic_gone_in_the_middle_of_a_burn_is_an_outage_not_a_recovery() {
+        let s = judge(&objective(), "prod", &[(Ok(0.05), Ok(f64::NAN)), (Ok(0.0), Ok(0.0))]);
+        assert_eq!(s.state, "burning", "{s:?}");
+        assert!(s.reason.contains("50.0× over 1h and no request at all over 5m"), "{}", s.reason);
+        // An idle service (no requests in either window) burns nothing.
+        let idle = judge(&objective(), "prod", &[(Ok(f64::NAN), Ok(f64::NAN)), (Ok(f64::NAN), Ok(f64::NAN))]);
+        assert_eq!(idle.state, "ok", "{idle:?}");
+    }
+
+    #[test]
+    fn a_service_renamed_by_case_or_spaces_is_still_frozen() {
+        let o = objective();
+        assert!(o.applies("Reminders ", "prod") && o.applies("REMINDERS", "prod"));
+        assert!(!o.applies("reminders", "staging") && !o.applies("billing", "prod"));
+    }
+
+    #[test]
     fn exactly_the_burn_rate_fires() {
         let s = judge(&objective(), "prod", &[(Ok(0.0144), Ok(0.0144)), (Ok(0.0), Ok(0.0))]);
         assert_eq!(s.state, "burning", "{s:?}");
@@ -379,6 +421,7 @@ mod tests {
         assert!(bad(&|o| o.alerts[0].long = "1 hour".into()).contains("PromQL durations"));
         assert!(bad(&|o| o.alerts[0].burn_rate = 0.0).contains("positive"));
         assert!(bad(&|o| o.prometheus = "127.0.0.1:9090".into()).contains("http://"));
+        assert!(bad(&|o| o.prometheus = "https://prom.example".into()).contains("plain HTTP"));
         assert!(objective().validate().is_ok());
         assert_eq!(window_seconds("90s"), Some(90));
         assert_eq!(window_seconds("6h"), Some(21_600));

@@ -71,11 +71,16 @@ pub fn parse_sample(body: &[u8]) -> Result<Option<f64>, String> {
     }
     let data = v.get("data").ok_or("no data in the answer")?;
     let sample = match data.get("resultType").and_then(Value::as_str) {
-        Some("vector") => data
-            .get("result")
-            .and_then(Value::as_array)
-            .and_then(|r| r.first())
-            .and_then(|s| s.get("value")),
+        Some("vector") => {
+            let result = data.get("result").and_then(Value::as_array);
+            // Several series: which one to judge is not the query's answer (aggregate it).
+            if let Some(n) = result.map(Vec::len).filter(|n| *n > 1) {
+                return Err(format!(
+                    "the query returned {n} series, not one; aggregate it (e.g. sum(...))"
+                ));
+            }
+            result.and_then(|r| r.first()).and_then(|s| s.get("value"))
+        }
         Some("scalar") => data.get("result"),
         other => return Err(format!("unsupported result type {other:?}")),
     };
@@ -102,16 +107,23 @@ pub async fn query_sample(base_url: &str, promql: &str) -> Result<Option<f64>, S
         percent_encode(promql)
     )
     .parse()
-    .map_err(|e| format!("bad Prometheus URL {base_url:?}: {e}"))?;
-    let resp = tokio::time::timeout(Duration::from_secs(5), client.get(uri))
+    // The URL is configuration that may hold credentials: never repeated.
+    .map_err(|_| "the Prometheus URL is not a valid URL (check the configuration)".to_string())?;
+    let ask = async {
+        let resp = client
+            .get(uri)
+            .await
+            .map_err(|e| format!("cannot reach Prometheus: {e}"))?;
+        Limited::new(resp.into_body(), MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))
+            .map(|b| b.to_bytes())
+    };
+    // One deadline for the answer and its body: a server that trickles cannot hold a gate.
+    let body = tokio::time::timeout(Duration::from_secs(5), ask)
         .await
-        .map_err(|_| "Prometheus did not answer within 5 s".to_string())?
-        .map_err(|e| format!("cannot reach Prometheus: {e}"))?;
-    let body = Limited::new(resp.into_body(), MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| format!("reading the answer: {e}"))?
-        .to_bytes();
+        .map_err(|_| "Prometheus did not answer within 5 s".to_string())??;
     parse_sample(&body)
 }
 
@@ -173,6 +185,8 @@ mod tests {
         let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
         assert!(parse_answer(bad).unwrap_err().contains("parse error"));
         assert!(parse_answer(b"<html>").is_err());
+        let two = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"i":"a"},"value":[1,"0.9"]},{"metric":{"i":"b"},"value":[1,"0"]}]}}"#;
+        assert!(parse_answer(two).unwrap_err().contains("2 series"));
         assert_eq!(
             render(r#"x{version="{{version}}",tenant="{{tenant}}"}"#, "sha256:ab", "a\"b"),
             r#"x{version="sha256:ab",tenant="a\"b"}"#
