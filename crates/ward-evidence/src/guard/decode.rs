@@ -21,7 +21,8 @@
 //!   indentation and field name after them, tags, string concatenations).
 //! - [`encoded_runs`] — every run of at least [`MIN_RUN`] base64 characters that decodes, as
 //!   hex, base32 or base64 (standard or URL-safe alphabet, padding optional, at one of the four
-//!   alignments), to printable UTF-8, one run per line. One level: the guard calls it again on
+//!   alignments), to printable UTF-8, one run per line; a block wrapped over lines or written in
+//!   groups with spaces is one run (`wrapped_block`). One level: the guard calls it again on
 //!   its result for nested encodings.
 //!
 //! Each view is built in one pass, linear in its input, and is never longer than it (encoded
