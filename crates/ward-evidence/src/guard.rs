@@ -201,16 +201,29 @@ type Check = fn(&str, &Context<'_>, usize, usize) -> bool;
 
 struct Detector {
     name: &'static str,
-    re: Regex,
+    find: Find,
     check: Check,
-    /// The capture group that is the finding (0: the whole match), e.g. the number after an
-    /// `SSN` label.
-    group: usize,
-    /// A match the check refuses is searched again from its next character, not after its end
-    /// (a near miss must not swallow a value that starts inside it: `asia AKIA IOSF…` read as
-    /// `asia` + 16 characters). Only for detectors whose matches are short (bounded), so the
-    /// work stays linear.
-    retry: bool,
+}
+
+/// How a detector finds its candidates (`R`: the regex, owned or borrowed).
+enum Find<R = Regex> {
+    /// One pass of the regex engine; the capture group that is the finding (0: the whole
+    /// match), e.g. the number after an `SSN` label.
+    Regex(R, usize),
+    /// A short hand-written matcher tried at every byte (`text`, `at` → the candidate's end):
+    /// a candidate the check refuses does not swallow one that starts inside it (`asia AKIA
+    /// IOSF…` read as `asia` + 16 characters must not hide the key after `asia`). Each try reads
+    /// a bounded number of bytes, so the pass stays linear, and costs no regex search.
+    AtEvery(fn(&[u8], usize) -> Option<usize>),
+}
+
+impl Find {
+    fn as_ref(&self) -> Find<&Regex> {
+        match self {
+            Find::Regex(re, group) => Find::Regex(re, *group),
+            Find::AtEvery(at) => Find::AtEvery(*at),
+        }
+    }
 }
 
 fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
@@ -463,19 +476,55 @@ fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
             && !camel_case(b))
 }
 
-/// Between the characters of a spaced-out AWS key id: up to two spaces or tabs, or one of
-/// `.`, `_`, `-`.
-const KEY_GAP: &str = r"(?:[ \t]{1,2}|[._-])?";
+/// The prefixes of AWS key ids.
+const AWS_PREFIXES: [&[u8; 4]; 5] = [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA"];
 
-/// An AWS key id spaced out another way than in capitals in groups of four (which
-/// `aws-access-key` takes as it is): `AKIA IOSFODNN 7EXAMPLE`, `akia iosf odnn 7exa mple`,
-/// `A K I A I O S F …`, `akiaiosf-odnn7exa-mple`. Checked by [`spaced_aws_key`].
-fn spaced_aws_key_pattern() -> String {
-    let g = KEY_GAP;
-    format!(r"(?i:A{g}(?:K{g}I|S{g}I|G{g}P|I{g}D|R{g}O){g}A(?:{g}[0-9A-Z]){{16}})")
+/// An AWS key id at `at`: a prefix and 16 letters or digits, in any case (ASCII; the decoded
+/// view folds other scripts' look-alikes) — the candidate's end.
+fn aws_key_at(text: &[u8], at: usize) -> Option<usize> {
+    key_id_end(text, at, false)
 }
 
-/// A spaced-out key id (see [`spaced_aws_key_pattern`]) is one when, its gaps taken out, its 16
+/// An AWS key id spaced out at `at` (see [`spaced_aws_key`]): between any two of its
+/// characters, the prefix's too, a gap of one or two spaces or tabs, or one of `.`, `_`, `-`.
+fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
+    key_id_end(text, at, true)
+}
+
+/// Reads a key id from `at`: the prefix, then 16 ASCII letters or digits, with a gap before
+/// each character after the first when `gaps` (a gap is taken when the character after it
+/// fits: one or two spaces or tabs, or one of `.`, `_`, `-`). At most 60 bytes are read.
+fn key_id_end(text: &[u8], at: usize, gaps: bool) -> Option<usize> {
+    if !matches!(text.get(at), Some(b'a' | b'A')) {
+        return None;
+    }
+    let (mut i, mut prefix) = (at, [0u8; 4]);
+    for n in 0..20 {
+        if n > 0 && gaps {
+            let gap = match text.get(i..) {
+                Some([b' ' | b'\t', b' ' | b'\t', ..]) => 2,
+                Some([b' ' | b'\t' | b'.' | b'_' | b'-', ..]) => 1,
+                _ => 0,
+            };
+            if text.get(i + gap).is_some_and(u8::is_ascii_alphanumeric) {
+                i += gap;
+            }
+        }
+        let c = *text.get(i)?;
+        if n < 4 {
+            prefix[n] = c.to_ascii_uppercase();
+            if !AWS_PREFIXES.iter().any(|p| p[..=n] == prefix[..=n]) {
+                return None;
+            }
+        } else if !c.is_ascii_alphanumeric() {
+            return None;
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+/// A spaced-out key id (see [`spaced_aws_key_at`]) is one when, its gaps taken out, its 16
 /// characters after the prefix hold a digit (real ids almost always do; words seldom) and
 /// nothing alphanumeric follows it (it is not the start of a longer run of words), and its
 /// groups are
@@ -931,12 +980,17 @@ fn detectors() -> &'static [Detector] {
         // where a boundary is still needed it is ASCII (`(?-u:\b)`): the lazy DFA cannot decide
         // a Unicode one on non-ASCII text and falls back to a slower engine. Checks look at the
         // neighbouring characters instead (an SSN is not part of a longer number).
-        let d = |name, re: &str, check| Detector {
+        let re = |re: &str| Regex::new(re).expect("built-in pattern");
+        let d = |name, pattern: &str, check| Detector {
             name,
-            re: Regex::new(re).expect("built-in pattern"),
+            find: Find::Regex(re(pattern), 0),
             check,
-            group: 0,
-            retry: false,
+        };
+        // The finding is the first capture group (the value after its label).
+        let d1 = |name, pattern: &str, check| Detector {
+            name,
+            find: Find::Regex(re(pattern), 1),
+            check,
         };
         vec![
             // Written with `-`, `/`, `_`, `.`, `:` or a space between its parts (the same one
@@ -946,14 +1000,11 @@ fn detectors() -> &'static [Detector] {
                 r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}",
                 valid_ssn,
             ),
-            Detector {
-                group: 1,
-                ..d(
-                    "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
-                    valid_labelled_ssn,
-                )
-            },
+            d1(
+                "us-ssn",
+                r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
+                valid_labelled_ssn,
+            ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
             // unlabelled. Without the dashes only a label makes it one (above).
             d(
@@ -964,14 +1015,11 @@ fn detectors() -> &'static [Detector] {
             // A bare nine-digit number is an SSN only where a person's identifier stands:
             // `patient_id: 219451100`, `member no 219-45-1100`, `subscriberId=…` (never a
             // build number, port, epoch time or digest: those carry no such label).
-            Detector {
-                group: 1,
-                ..d(
-                    "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
-                    valid_id_ssn,
-                )
-            },
+            d1(
+                "us-ssn",
+                r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                valid_id_ssn,
+            ),
             d(
                 "dob-with-name",
                 r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
@@ -987,8 +1035,9 @@ fn detectors() -> &'static [Detector] {
             d("private-key", r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,2}PRIVATE\s+KEY", always),
             d("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
             Detector {
-                retry: true,
-                ..d("aws-access-key", r"(?i)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}", aws_key)
+                name: "aws-access-key",
+                find: Find::AtEvery(aws_key_at),
+                check: aws_key,
             },
             // Written in groups of four (`AKIA IOSF ODNN 7EXA MPLE`, `AKIA-IOSF-…`), capitals.
             d(
@@ -998,8 +1047,9 @@ fn detectors() -> &'static [Detector] {
             ),
             // Spaced out any other way (other groups, lower or mixed case, a gap everywhere).
             Detector {
-                retry: true,
-                ..d("aws-access-key", &spaced_aws_key_pattern(), spaced_aws_key)
+                name: "aws-access-key",
+                find: Find::AtEvery(spaced_aws_key_at),
+                check: spaced_aws_key,
             },
             d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
             d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
@@ -1236,7 +1286,7 @@ fn detect<'c, E>(
     let mut out = Vec::new();
     let enabled =
         |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && (!split_only || SPLIT_DETECTORS.contains(&name));
-    let mut pass = |name: &'c str, re: &Regex, check: Check, group: usize, retry: bool| {
+    let mut pass = |name: &'c str, find: Find<&Regex>, check: Check| {
         if !enabled(name) {
             return Ok(());
         }
@@ -1252,46 +1302,49 @@ fn detect<'c, E>(
             }
             Ok(kept)
         };
-        if retry {
-            let (mut at, mut i) = (0, 0);
-            while let Some(m) = re.find_at(text, at) {
-                at = if keep(i, m.start(), m.end())? {
-                    m.end()
-                } else {
-                    m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8)
-                };
-                i += 1;
+        match find {
+            Find::AtEvery(at) => {
+                let (bytes, mut from, mut i) = (text.as_bytes(), 0, 0);
+                while from < bytes.len() {
+                    match at(bytes, from).filter(|&end| text.is_char_boundary(end)) {
+                        Some(end) => {
+                            from = if keep(i, from, end)? { end } else { from + 1 };
+                            i += 1;
+                        }
+                        None => from += 1,
+                    }
+                }
             }
-        } else if group == 0 {
-            for (i, m) in re.find_iter(text).enumerate() {
-                keep(i, m.start(), m.end())?;
-            }
-        } else {
-            for (i, c) in re.captures_iter(text).enumerate() {
-                if let Some(m) = c.get(group) {
+            Find::Regex(re, 0) => {
+                for (i, m) in re.find_iter(text).enumerate() {
                     keep(i, m.start(), m.end())?;
+                }
+            }
+            Find::Regex(re, group) => {
+                for (i, c) in re.captures_iter(text).enumerate() {
+                    if let Some(m) = c.get(group) {
+                        keep(i, m.start(), m.end())?;
+                    }
                 }
             }
         }
         Ok(())
     };
     for d in detectors() {
-        pass(d.name, &d.re, d.check, d.group, d.retry)?;
+        pass(d.name, d.find.as_ref(), d.check)?;
     }
     if cfg.password_assignments {
         pass(
             "password-assignment",
-            password_assignment(),
+            Find::Regex(password_assignment(), 1),
             not_a_placeholder,
-            1,
-            false,
         )?;
     }
     if cfg.mrn_patterns.is_empty() {
-        pass("mrn", default_mrn(), always, 0, false)?;
+        pass("mrn", Find::Regex(default_mrn(), 0), always)?;
     }
     for (name, re) in &cfg.mrn_patterns {
-        pass(name, re, always, 0, false)?;
+        pass(name, Find::Regex(re, 0), always)?;
     }
     Ok(out)
 }
@@ -1445,6 +1498,8 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("wrapped-no-text", cut(repeat("abcdefghijklmnop\n"))),
         ("base64-nested-4", cut(repeat(&nested4))),
         ("aws-spaced", cut(repeat("AKIA 7 "))),
+        // Key-id near misses in lower case, every one refused and searched again.
+        ("aws-prefix-lower", cut(repeat("asia"))),
         ("aws-spaced-lower", cut(repeat("a k i a 7 "))),
     ]
 }
