@@ -482,25 +482,28 @@ const AWS_PREFIXES: [&[u8; 4]; 5] = [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA"
 /// An AWS key id at `at`: a prefix and 16 letters or digits, in any case (ASCII; the decoded
 /// view folds other scripts' look-alikes) — the candidate's end.
 fn aws_key_at(text: &[u8], at: usize) -> Option<usize> {
-    key_id_end(text, at, false)
+    if !matches!(text.get(at), Some(b'a' | b'A')) {
+        return None;
+    }
+    let id = text.get(at..at + 20)?;
+    let prefix = [id[0], id[1], id[2], id[3]].map(|c| c.to_ascii_uppercase());
+    (AWS_PREFIXES.contains(&&prefix) && id[4..].iter().all(u8::is_ascii_alphanumeric)).then_some(at + 20)
 }
 
 /// An AWS key id spaced out at `at` (see [`spaced_aws_key`]): between any two of its
 /// characters, the prefix's too, a gap of one or two spaces or tabs, or one of `.`, `_`, `-`.
+/// Twenty letters and digits in a row have no gap: the unspaced form, [`aws_key_at`]'s.
 fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
-    key_id_end(text, at, true)
-}
-
-/// Reads a key id from `at`: the prefix, then 16 ASCII letters or digits, with a gap before
-/// each character after the first when `gaps` (a gap is taken when the character after it
-/// fits: one or two spaces or tabs, or one of `.`, `_`, `-`). At most 60 bytes are read.
-fn key_id_end(text: &[u8], at: usize, gaps: bool) -> Option<usize> {
-    if !matches!(text.get(at), Some(b'a' | b'A')) {
+    if !matches!(text.get(at), Some(b'a' | b'A'))
+        || text
+            .get(at..at + 20)
+            .is_some_and(|id| id.iter().all(u8::is_ascii_alphanumeric))
+    {
         return None;
     }
     let (mut i, mut prefix) = (at, [0u8; 4]);
     for n in 0..20 {
-        if n > 0 && gaps {
+        if n > 0 {
             let gap = match text.get(i..) {
                 Some([b' ' | b'\t', b' ' | b'\t', ..]) => 2,
                 Some([b' ' | b'\t' | b'.' | b'_' | b'-', ..]) => 1,
