@@ -469,11 +469,14 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
 /// to the next field, not a key).
 fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let b = m.as_bytes();
-    b.iter().all(|c| !c.is_ascii_lowercase())
-        || (b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
-            && !cx.letter_touches(start, end)
-            && !(cx.read_across_glue(start, end) && char_at(cx, end).is_some_and(char::is_alphanumeric))
-            && !camel_case(b))
+    if !b.iter().any(u8::is_ascii_lowercase) {
+        return true;
+    }
+    let glued_to_more = cx.read_across_glue(start, end) && char_at(cx, end).is_some_and(char::is_alphanumeric);
+    b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
+        && !cx.letter_touches(start, end)
+        && !glued_to_more
+        && !camel_case(b)
 }
 
 /// The prefixes of AWS key ids.
