@@ -951,7 +951,11 @@ struct Block {
 /// and tabs (groups: `U1NO IDEy My00`, hex pairs `31 32 33`) or one line break with the
 /// indentation around it (`\r\n` or `\n`; a blank line ends the block). Its characters are
 /// written to `joined`. Taken only when
-/// - `first` is no longer than `L` (a shorter first line: a prefix on it) and unpadded, and
+/// - `first` is no longer than `L` (a shorter first line: a prefix on it) and unpadded — or, when
+///   `L` is a line (≥ [`MIN_WRAPPED_LINE`], a multiple of 4) and a third run no longer than it
+///   follows, longer: a prefix glued to the first line (`reports/` + a line) is cut off, the
+///   block starts `L` characters before the end of `first` and the caller reads the head alone —
+///   and
 ///   every run but the last is a whole number of base64 quanta (`L` and `first` multiples of 4)
 ///   or too short to be read alone (`L` < [`MIN_RUN`]): so joining never misaligns a run that
 ///   would have been read on its own;
@@ -975,8 +979,7 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
         && second.len() >= MIN_WRAPPED_LINE
         && second.len().is_multiple_of(4)
         && !second.padded()
-        && next_after_whitespace(bytes, second)
-            .is_some_and(|(third, _)| third.len() <= second.len() && third.start > second.start)
+        && next_after_whitespace(bytes, second).is_some_and(|(third, _)| third.len() <= second.len())
     {
         first.start = first.chars - second.len();
     }
@@ -1027,20 +1030,20 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
     })
 }
 
-/// The run after `r` when only whitespace separates them (at most one line break), and whether
-/// a line break does.
+/// The run after `r` when only whitespace separates them (at most one line break: a blank line
+/// ends a block), and whether a line break does.
 fn next_after_whitespace(bytes: &[u8], r: Run) -> Option<(Run, bool)> {
     let mut i = r.end;
     let mut breaks = 0;
     while let Some(&c) = bytes.get(i) {
         match c {
             b' ' | b'\t' | b'\r' => {}
-            b'\n' => breaks += 1,
+            b'\n' if breaks == 0 => breaks = 1,
             _ => break,
         }
         i += 1;
     }
-    if i == r.end || breaks > 1 || !bytes.get(i).is_some_and(|&c| is_b64(c)) {
+    if i == r.end || !bytes.get(i).is_some_and(|&c| is_b64(c)) {
         return None;
     }
     Some((next_run(bytes, i)?, breaks == 1))
