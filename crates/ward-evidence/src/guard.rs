@@ -201,11 +201,29 @@ type Check = fn(&str, &Context<'_>, usize, usize) -> bool;
 
 struct Detector {
     name: &'static str,
-    re: Regex,
+    find: Find,
     check: Check,
-    /// The capture group that is the finding (0: the whole match), e.g. the number after an
-    /// `SSN` label.
-    group: usize,
+}
+
+/// How a detector finds its candidates (`R`: the regex, owned or borrowed).
+enum Find<R = Regex> {
+    /// One pass of the regex engine; the capture group that is the finding (0: the whole
+    /// match), e.g. the number after an `SSN` label.
+    Regex(R, usize),
+    /// A short hand-written matcher tried at every byte (`text`, `at` → the candidate's end):
+    /// a candidate the check refuses does not swallow one that starts inside it (`asia AKIA
+    /// IOSF…` read as `asia` + 16 characters must not hide the key after `asia`). Each try reads
+    /// a bounded number of bytes, so the pass stays linear, and costs no regex search.
+    AtEvery(fn(&[u8], usize) -> Option<usize>),
+}
+
+impl Find {
+    fn as_ref(&self) -> Find<&Regex> {
+        match self {
+            Find::Regex(re, group) => Find::Regex(re, *group),
+            Find::AtEvery(at) => Find::AtEvery(*at),
+        }
+    }
 }
 
 fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
@@ -442,14 +460,105 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
 /// more characters (`AKIA…X`; the reader drops the extra one). In lower or mixed case no ASCII
 /// letter may touch it on either side, or every long identifier would be a key; a digit may
 /// (`1980-01-02akia…` glued to a date is still a key).
+///
+/// In the joined view a letter across dropped glue does not touch it: a key id split across two
+/// fields (`"akiaiosfod", "b": "nn7example"`) is glued to the end of the field before it
+/// (`<name>lib</name>` + `akia…` reads `libakia…`), which is another value.
+/// A key id read across glue (a letter before it across the glue, or glue inside it) must also
+/// end its part: nothing alphanumeric after it (`asia` + `southeast1Region2x` is a region glued
+/// to the next field, not a key).
 fn aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let b = m.as_bytes();
-    let letter = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
-    b.iter().all(|c| !c.is_ascii_lowercase())
-        || (b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
-            && !letter(char_before(cx, start))
-            && !letter(char_at(cx, end))
-            && !camel_case(b))
+    if !b.iter().any(u8::is_ascii_lowercase) {
+        return true;
+    }
+    let glued_to_more = cx.read_across_glue(start, end) && char_at(cx, end).is_some_and(char::is_alphanumeric);
+    b.get(4..).unwrap_or_default().iter().any(u8::is_ascii_digit)
+        && !cx.letter_touches(start, end)
+        && !glued_to_more
+        && !camel_case(b)
+}
+
+/// The prefixes of AWS key ids.
+const AWS_PREFIXES: [&[u8; 4]; 5] = [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA"];
+
+/// An AWS key id at `at`: a prefix and 16 letters or digits, in any case (ASCII; the decoded
+/// view folds other scripts' look-alikes) — the candidate's end.
+fn aws_key_at(text: &[u8], at: usize) -> Option<usize> {
+    if !matches!(text.get(at), Some(b'a' | b'A')) {
+        return None;
+    }
+    let id = text.get(at..at + 20)?;
+    let prefix = [id[0], id[1], id[2], id[3]].map(|c| c.to_ascii_uppercase());
+    (AWS_PREFIXES.contains(&&prefix) && id[4..].iter().all(u8::is_ascii_alphanumeric)).then_some(at + 20)
+}
+
+/// An AWS key id spaced out at `at` (see [`spaced_aws_key`]): between any two of its
+/// characters, the prefix's too, a gap of one or two spaces or tabs, or one of `.`, `_`, `-`.
+/// Twenty letters and digits in a row have no gap: the unspaced form, [`aws_key_at`]'s.
+fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
+    if !matches!(text.get(at), Some(b'a' | b'A'))
+        || text
+            .get(at..at + 20)
+            .is_some_and(|id| id.iter().all(u8::is_ascii_alphanumeric))
+    {
+        return None;
+    }
+    let (mut i, mut prefix) = (at, [0u8; 4]);
+    for n in 0..20 {
+        if n > 0 {
+            let gap = match text.get(i..) {
+                Some([b' ' | b'\t', b' ' | b'\t', ..]) => 2,
+                Some([b' ' | b'\t' | b'.' | b'_' | b'-', ..]) => 1,
+                _ => 0,
+            };
+            if text.get(i + gap).is_some_and(u8::is_ascii_alphanumeric) {
+                i += gap;
+            }
+        }
+        let c = *text.get(i)?;
+        if n < 4 {
+            prefix[n] = c.to_ascii_uppercase();
+            if !AWS_PREFIXES.iter().any(|p| p[..=n] == prefix[..=n]) {
+                return None;
+            }
+        } else if !c.is_ascii_alphanumeric() {
+            return None;
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+/// A spaced-out key id (see [`spaced_aws_key_at`]) is one when, its gaps taken out, its 16
+/// characters after the prefix hold a digit (real ids almost always do; words seldom) and
+/// nothing alphanumeric follows it (it is not the start of a longer run of words), and its
+/// groups are
+/// - in capitals: of one length but the last (`AKIAIOSF ODNN7EXA MPLE`), or one of them mixes
+///   letters and digits (`AKIA IOSFODNN 7EXAMPLE`) — `ASIA PACIFIC REGION 123` is words;
+/// - in lower or mixed case: of one length but the last, no letter touching it (as for the
+///   unspaced form) and not camelCase-shaped.
+fn spaced_aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let gap = |c: char| matches!(c, ' ' | '\t' | '.' | '_' | '-');
+    if !m.contains(gap) {
+        return false; // the unspaced form is the other pattern's
+    }
+    let key: Vec<u8> = m.bytes().filter(|&b| !gap(char::from(b))).collect();
+    if !key[4..].iter().any(u8::is_ascii_digit) || char_at(cx, end).is_some_and(|c| c.is_alphanumeric()) {
+        return false;
+    }
+    let groups: Vec<&str> = m.split(gap).filter(|g| !g.is_empty()).collect();
+    let regular = match groups.split_last() {
+        Some((last, [head, rest @ ..])) => rest.iter().all(|g| g.len() == head.len()) && last.len() <= head.len(),
+        _ => false,
+    };
+    if key.iter().all(|c| !c.is_ascii_lowercase()) {
+        let mixed = groups
+            .iter()
+            .any(|g| g.bytes().any(|b| b.is_ascii_digit()) && g.bytes().any(|b| b.is_ascii_alphabetic()));
+        return regular || mixed;
+    }
+    regular && !cx.letter_touches(start, end) && !camel_case(&key)
 }
 
 /// An identifier in camelCase (`asiaSoutheast1Region`): two or more capitals, each starting a
@@ -503,17 +612,37 @@ fn high_entropy(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
 /// What every check may ask about the text, each computed at most once per scan (one pass).
 struct Context<'t> {
     text: &'t str,
+    /// The view `text` is, when it is one (where glue was dropped: [`decode::View::glued_at`]).
+    view: Option<&'t decode::View>,
     newlines: OnceLock<Vec<usize>>,
     keywords: OnceLock<Vec<usize>>,
 }
 
 impl<'t> Context<'t> {
-    fn new(text: &'t str) -> Context<'t> {
+    fn new(text: &'t str, view: Option<&'t decode::View>) -> Context<'t> {
         Context {
             text,
+            view,
             newlines: OnceLock::new(),
             keywords: OnceLock::new(),
         }
+    }
+
+    /// An ASCII letter stands right before `start` or right after `end`, in the same part of
+    /// the original (not across glue the joined view dropped).
+    fn letter_touches(&self, start: usize, end: usize) -> bool {
+        let letter = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+        let glued = |at: usize| self.view.is_some_and(|v| v.glued_at(at));
+        (letter(char_before(self, start)) && !glued(start)) || (letter(char_at(self, end)) && !glued(end))
+    }
+
+    /// `start..end` was read across glue the joined view dropped: inside it, or between it and a
+    /// letter before it.
+    fn read_across_glue(&self, start: usize, end: usize) -> bool {
+        self.view.is_some_and(|v| {
+            v.kinds_within(start, end) & decode::kind::SPLIT != 0
+                || (v.glued_at(start) && char_before(self, start).is_some_and(|c| c.is_ascii_alphabetic()))
+        })
     }
 
     /// Offsets of every `\n`, in order.
@@ -857,11 +986,17 @@ fn detectors() -> &'static [Detector] {
         // where a boundary is still needed it is ASCII (`(?-u:\b)`): the lazy DFA cannot decide
         // a Unicode one on non-ASCII text and falls back to a slower engine. Checks look at the
         // neighbouring characters instead (an SSN is not part of a longer number).
-        let d = |name, re: &str, check| Detector {
+        let re = |re: &str| Regex::new(re).expect("built-in pattern");
+        let d = |name, pattern: &str, check| Detector {
             name,
-            re: Regex::new(re).expect("built-in pattern"),
+            find: Find::Regex(re(pattern), 0),
             check,
-            group: 0,
+        };
+        // The finding is the first capture group (the value after its label).
+        let d1 = |name, pattern: &str, check| Detector {
+            name,
+            find: Find::Regex(re(pattern), 1),
+            check,
         };
         vec![
             // Written with `-`, `/`, `_`, `.`, `:` or a space between its parts (the same one
@@ -871,14 +1006,11 @@ fn detectors() -> &'static [Detector] {
                 r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}",
                 valid_ssn,
             ),
-            Detector {
-                group: 1,
-                ..d(
-                    "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
-                    valid_labelled_ssn,
-                )
-            },
+            d1(
+                "us-ssn",
+                r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
+                valid_labelled_ssn,
+            ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
             // unlabelled. Without the dashes only a label makes it one (above).
             d(
@@ -889,14 +1021,11 @@ fn detectors() -> &'static [Detector] {
             // A bare nine-digit number is an SSN only where a person's identifier stands:
             // `patient_id: 219451100`, `member no 219-45-1100`, `subscriberId=…` (never a
             // build number, port, epoch time or digest: those carry no such label).
-            Detector {
-                group: 1,
-                ..d(
-                    "us-ssn",
-                    r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
-                    valid_id_ssn,
-                )
-            },
+            d1(
+                "us-ssn",
+                r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                valid_id_ssn,
+            ),
             d(
                 "dob-with-name",
                 r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
@@ -911,13 +1040,23 @@ fn detectors() -> &'static [Detector] {
             // The header in any case, any run of dashes or none, any spacing.
             d("private-key", r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,2}PRIVATE\s+KEY", always),
             d("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
-            d("aws-access-key", r"(?i)(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}", aws_key),
+            Detector {
+                name: "aws-access-key",
+                find: Find::AtEvery(aws_key_at),
+                check: aws_key,
+            },
             // Written in groups of four (`AKIA IOSF ODNN 7EXA MPLE`, `AKIA-IOSF-…`), capitals.
             d(
                 "aws-access-key",
                 r"(?:AKIA|ASIA|AGPA|AIDA|AROA)(?:[ \t._-][0-9A-Z]{4}){4}",
                 always,
             ),
+            // Spaced out any other way (other groups, lower or mixed case, a gap everywhere).
+            Detector {
+                name: "aws-access-key",
+                find: Find::AtEvery(spaced_aws_key_at),
+                check: spaced_aws_key,
+            },
             d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
             d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
             d("google-api-key", r"AIza[0-9A-Za-z_-]{35}", always),
@@ -971,10 +1110,11 @@ fn default_mrn() -> &'static Regex {
 #[error("the PHI/secret scan was stopped before the end: its work budget ran out")]
 pub struct Stopped;
 
-/// How deep encodings are unwrapped: base64 of base64 of hex is three levels. Each level is at
-/// most about 0.83 of the one before (base64: three quarters plus a line break per run), so the
-/// views together stay within a few passes over the text.
-pub const MAX_NESTING: usize = 3;
+/// How deep encodings are unwrapped: base64 of base64 of base64 of hex is four levels. Each
+/// level is at most about 0.83 of the one before (base64: three quarters plus a line break per
+/// run), so the views together stay within a few passes over the text (the worst case,
+/// `base64-nested-4` of [`adversarial_inputs`], is measured in BENCHMARKS.md).
+pub const MAX_NESTING: usize = 4;
 
 /// Every built-in detector's name, as findings, refusals ([`detector_names`]) and
 /// `[guard] disable` name them. `GuardSection::compile` refuses any other name in `disable`: a
@@ -1049,7 +1189,7 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
 type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
 
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
-    let cx = Context::new(text);
+    let cx = Context::new(text, None);
     let mut out = Vec::new();
     let mut record = |name: &str, (start, end): (usize, usize), decoded: Option<String>| {
         let (line, line_start) = cx.line_of(start);
@@ -1061,7 +1201,7 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             range: (start, end),
         });
     };
-    for (name, start, end) in detect(text, cfg, stop, false)? {
+    for (name, start, end) in detect(text, None, cfg, stop, false)? {
         record(name, (start, end), None);
     }
     // The views: each built in one pass, never longer than its input (see `decode`). `chain`
@@ -1074,7 +1214,7 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         // Many matches inside one decoded token (an encoded run) map to the same span of the
         // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs).
         let mut last: Option<(&str, (usize, usize))> = None;
-        for (name, start, end) in detect(&top.text, cfg, stop, split)? {
+        for (name, start, end) in detect(&top.text, Some(top), cfg, stop, split)? {
             let mut kinds = top.kinds_in(start, end);
             let mut span = top.to_original(start, end);
             for v in chain.iter().rev().skip(1) {
@@ -1140,18 +1280,19 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
 }
 
 /// Every detector's matches in `text` (one pass each), after checks and allowlists, as
-/// `(detector, start, end)` in `text`.
+/// `(detector, start, end)` in `text`; `view` is the view `text` is, if it is one.
 fn detect<'c, E>(
     text: &str,
+    view: Option<&decode::View>,
     cfg: &'c GuardConfig,
     stop: &mut dyn FnMut() -> Result<(), E>,
     split_only: bool,
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
-    let cx = Context::new(text);
+    let cx = Context::new(text, view);
     let mut out = Vec::new();
     let enabled =
         |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && (!split_only || SPLIT_DETECTORS.contains(&name));
-    let mut pass = |name: &'c str, re: &Regex, check: Check, group: usize| {
+    let mut pass = |name: &'c str, find: Find<&Regex>, check: Check| {
         if !enabled(name) {
             return Ok(());
         }
@@ -1161,35 +1302,55 @@ fn detect<'c, E>(
                 stop()?;
             }
             let span = &text[start..end];
-            if check(span, &cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span)) {
+            let kept = check(span, &cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span));
+            if kept {
                 out.push((name, start, end));
             }
-            Ok(())
+            Ok(kept)
         };
-        if group == 0 {
-            for (i, m) in re.find_iter(text).enumerate() {
-                keep(i, m.start(), m.end())?;
+        match find {
+            Find::AtEvery(at) => {
+                let (bytes, mut from, mut i) = (text.as_bytes(), 0, 0);
+                while from < bytes.len() {
+                    match at(bytes, from).filter(|&end| text.is_char_boundary(end)) {
+                        Some(end) => {
+                            from = if keep(i, from, end)? { end } else { from + 1 };
+                            i += 1;
+                        }
+                        None => from += 1,
+                    }
+                }
             }
-        } else {
-            for (i, c) in re.captures_iter(text).enumerate() {
-                if let Some(m) = c.get(group) {
+            Find::Regex(re, 0) => {
+                for (i, m) in re.find_iter(text).enumerate() {
                     keep(i, m.start(), m.end())?;
+                }
+            }
+            Find::Regex(re, group) => {
+                for (i, c) in re.captures_iter(text).enumerate() {
+                    if let Some(m) = c.get(group) {
+                        keep(i, m.start(), m.end())?;
+                    }
                 }
             }
         }
         Ok(())
     };
     for d in detectors() {
-        pass(d.name, &d.re, d.check, d.group)?;
+        pass(d.name, d.find.as_ref(), d.check)?;
     }
     if cfg.password_assignments {
-        pass("password-assignment", password_assignment(), not_a_placeholder, 1)?;
+        pass(
+            "password-assignment",
+            Find::Regex(password_assignment(), 1),
+            not_a_placeholder,
+        )?;
     }
     if cfg.mrn_patterns.is_empty() {
-        pass("mrn", default_mrn(), always, 0)?;
+        pass("mrn", Find::Regex(default_mrn(), 0), always)?;
     }
     for (name, re) in &cfg.mrn_patterns {
-        pass(name, re, always, 0)?;
+        pass(name, Find::Regex(re, 0), always)?;
     }
     Ok(out)
 }
@@ -1240,6 +1401,24 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             .collect::<String>()
     };
     const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b64 = |s: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let text = "ssn 123-45-6789 ; ";
+    // 57 bytes: one 76-column MIME line, no padding, so lines repeat as the block of the
+    // repeated text would.
+    let wrapped = format!("{}\r\n", b64(format!("{}ok ", text.repeat(3)).as_bytes()));
+    let spaced = b64(text.as_bytes())
+        .as_bytes()
+        .chunks(4)
+        .map(|g| format!("{} ", String::from_utf8_lossy(g)))
+        .collect::<String>();
+    // 81 bytes (3^4): each level's encoding has no padding, so the unit repeats.
+    let mut nested4 = format!("{}patient; ", text.repeat(4));
+    for _ in 0..4 {
+        nested4 = b64(nested4.as_bytes());
+    }
     let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
@@ -1311,6 +1490,23 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("json-glue", cut(repeat("\"a\",\n\"b\": \""))),
         ("open-tags", cut(repeat("<abcdefghij"))),
         ("tags", cut(repeat("<b>"))),
+        // Wrapped and spaced encodings, four levels of nesting, spaced key ids (2026-12-03):
+        // MIME lines of base64 of text (one block of 5 MiB, CRLF), base64 of text in groups of
+        // four, hex pairs, a block of equal words that is no text (joined, then each run read
+        // alone), 16-character lines that are no text, one run of base64 four times over.
+        ("base64-wrapped", cut(repeat(&wrapped))),
+        ("base64-spaced-groups", cut(repeat(&spaced))),
+        (
+            "hex-pairs",
+            cut(repeat("73 73 6e 20 31 32 33 2d 34 35 2d 36 37 38 39 20 3b 20 ")),
+        ),
+        ("equal-words", cut(repeat("abcd "))),
+        ("wrapped-no-text", cut(repeat("abcdefghijklmnop\n"))),
+        ("base64-nested-4", cut(repeat(&nested4))),
+        ("aws-spaced", cut(repeat("AKIA 7 "))),
+        // Key-id near misses in lower case, every one refused and searched again.
+        ("aws-prefix-lower", cut(repeat("asia"))),
+        ("aws-spaced-lower", cut(repeat("a k i a 7 "))),
     ]
 }
 
@@ -1926,8 +2122,6 @@ mod tests {
             let f = scan(text, &GuardConfig::default());
             assert_eq!(redact(text, &f), "v=[REDACTED:us-ssn]", "{text}");
         }
-        // Four levels is past the depth limit: documented, not found.
-        assert!(seen(&b64(&b64(&b64(&b64(ssn))))).is_empty());
         // Digests, SHAs, UUIDs, constants in capitals, identifiers and short words are no text.
         assert_clean(
             &[
@@ -2138,6 +2332,284 @@ mod tests {
                 "{\n  \"startLine\": 123,\n  \"startColumn\": 45,\n  \"endLine\": 6789\n}",
                 "<testcase name=\"a\" time=\"0.123\"/>\n<testcase name=\"b\" time=\"45\"/>",
                 "a < b and c > d\nx <= 123-45\n",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    /// `text` in base64, wrapped at `width` columns, each line after `indent` and ended by
+    /// `newline`.
+    fn wrapped_base64(text: &str, width: usize, newline: &str, indent: &str) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+        b64.as_bytes()
+            .chunks(width)
+            .map(|line| format!("{indent}{}", String::from_utf8_lossy(line)))
+            .collect::<Vec<_>>()
+            .join(newline)
+    }
+
+    /// A note whose SSN straddles the first line break once it is base64 wrapped at `width`.
+    fn note_across_the_wrap(width: usize) -> String {
+        format!(
+            "{} SSN 123-45-6789 and the rest of the note",
+            "a".repeat(width * 3 / 4 - 6)
+        )
+    }
+
+    #[test]
+    fn base64_wrapped_over_lines_or_written_in_groups_is_read_as_one_run() {
+        use base64::Engine as _;
+        let (n76, n64) = (note_across_the_wrap(76), note_across_the_wrap(64));
+        let spaced = |s: &str, group: usize| {
+            s.as_bytes()
+                .chunks(group)
+                .map(|g| String::from_utf8_lossy(g).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let b64 = base64::engine::general_purpose::STANDARD.encode("SSN 123-45-6789 kept");
+        let cases: Vec<(&str, String)> = vec![
+            ("mime-76-crlf", wrapped_base64(&n76, 76, "\r\n", "")),
+            (
+                "mime-76-lf",
+                format!(
+                    "Content-Transfer-Encoding: base64\n\n{}\n",
+                    wrapped_base64(&n76, 76, "\n", "")
+                ),
+            ),
+            (
+                "pem-64",
+                format!(
+                    "-----BEGIN NOTE-----\n{}\n-----END NOTE-----\n",
+                    wrapped_base64(&n64, 64, "\n", "")
+                ),
+            ),
+            (
+                "yaml-block",
+                format!("note: |\n{}\nnext: 1\n", wrapped_base64(&n64, 64, "\n", "  ")),
+            ),
+            (
+                "xml-element",
+                format!("<note>\n{}\n</note>", wrapped_base64(&n76, 76, "\r\n", "\t\t")),
+            ),
+            (
+                "xml-inline",
+                format!("<note>{}</note>", wrapped_base64(&n76, 76, "\n", "")),
+            ),
+            (
+                "json-escapes",
+                format!("{{\"note\": \"{}\"}}", wrapped_base64(&n76, 76, "\\r\\n", "")),
+            ),
+            (
+                "json-escapes-indented",
+                format!("{{\"note\": \"{}\"}}", wrapped_base64(&n64, 64, "\\n", "    ")),
+            ),
+            ("groups-of-4", format!("note: {}", spaced(&b64, 4))),
+            ("groups-of-8", format!("note: {}.", spaced(&b64, 8))),
+            (
+                "groups-of-4-wrapped",
+                format!(
+                    "<n>{}</n>",
+                    spaced(&b64, 4)
+                        .split(' ')
+                        .collect::<Vec<_>>()
+                        .chunks(2)
+                        .map(|line| line.join(" "))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+            ),
+            (
+                "hex-pairs",
+                format!("dump: {}", spaced(&hex::encode("SSN 123-45-6789"), 2)),
+            ),
+        ];
+        for (form, text) in &cases {
+            let found = seen(text);
+            assert!(
+                found
+                    .iter()
+                    .any(|(d, v)| d == "us-ssn"
+                        && v.as_deref().is_some_and(|v| v.contains("base64") || v.contains("hex"))),
+                "{form}: {found:?}\n{text}"
+            );
+            // Redaction removes the whole block: no line or group of it is left.
+            let f = scan(text, &GuardConfig::default());
+            let r = redact(text, &f);
+            assert!(scan(&r, &GuardConfig::default()).is_empty(), "{form}: {r}");
+            assert!(!r.contains(&b64[..8]) && !r.contains("MTIz"), "{form}: {r}");
+        }
+        // One line only, or a value on one line of its own, was read before and still is.
+        assert!(
+            seen(&format!("a {b64}\nb {b64}"))
+                .iter()
+                .filter(|(d, _)| d == "us-ssn")
+                .count()
+                == 2
+        );
+    }
+
+    #[test]
+    fn wrapped_certificates_binary_attachments_and_hash_lists_stay_clean() {
+        use base64::Engine as _;
+        let pem = include_str!("../tests/fixtures/ca-roots.pem");
+        // Deterministic binary data (xorshift), as an e-mail attachment: 76 columns, CRLF.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let binary: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&binary);
+        let lines = |s: &str, w: usize, nl: &str| {
+            s.as_bytes()
+                .chunks(w)
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect::<Vec<_>>()
+                .join(nl)
+        };
+        let mime = format!(
+            "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nBuild log attached.\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+            lines(&b64, 76, "\r\n")
+        );
+        let digest = |i: usize| hex::encode(sha2::Sha256::digest(format!("file {i}").as_bytes()));
+        let sums: String = (0..12)
+            .map(|i| format!("{}  dist/app-{i}.tar.gz\n", digest(i)))
+            .collect();
+        let hashes: String = (0..12).map(|i| format!("    {}\n", digest(i))).collect();
+        let sri: String = (0..6)
+            .map(|i| {
+                let h = base64::engine::general_purpose::STANDARD
+                    .encode(sha2::Sha512::digest(format!("pkg {i}").as_bytes()));
+                format!("  sha512-{h}\n")
+            })
+            .collect();
+        let spaced_hex: String = (0..8).map(|i| format!("{} ", &digest(i)[..8])).collect();
+        let log: String = (0..40)
+            .map(|i| {
+                format!(
+                    "2026-12-03T10:{:02}:00Z INFO  req={} user=svc-{i:04} path=/api/v1/items took={}ms\n",
+                    i % 60,
+                    &digest(i)[..16],
+                    i * 7 % 300
+                )
+            })
+            .collect();
+        let words = "The quick brown fox jumps over the lazy dog and then some more text\nfrom a log file with many lines of prose that wrap at sixteen\n";
+        use sha2::Digest as _;
+        let no_entropy = GuardConfig {
+            allow: Allowlist {
+                detectors: vec!["high-entropy".into()],
+                ..Allowlist::default()
+            },
+            ..GuardConfig::default()
+        };
+        for (name, text) in [
+            ("pem-certificates", pem.to_string()),
+            ("mime-binary-attachment", mime),
+            ("sha256sums", sums),
+            ("sbom-hash-lines", hashes),
+            ("sri-hashes", sri),
+            ("spaced-hex-ids", spaced_hex),
+            ("log", log),
+            ("prose", words.repeat(3)),
+        ] {
+            // Random bytes are high-entropy in the raw text (each 64- or 76-column line); no view
+            // adds a finding.
+            let found = seen(&text);
+            assert!(found.iter().all(|(_, v)| v.is_none()), "{name}: {found:?}");
+            assert!(
+                scan(&text, &no_entropy).is_empty(),
+                "{name}: {:?}",
+                scan(&text, &no_entropy)
+            );
+        }
+    }
+
+    #[test]
+    fn encodings_nested_four_levels_deep_are_unwrapped() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let ssn = "SSN 123-45-6789";
+        let four = b64(&b64(&b64(&b64(ssn))));
+        assert!(
+            seen(&four).contains(&("us-ssn".into(), Some("base64".into()))),
+            "{:?}",
+            seen(&four)
+        );
+        let text = format!("v={}", b64(&b64(&b64(&hex::encode(ssn)))));
+        assert!(
+            seen(&text).contains(&("us-ssn".into(), Some("base64+hex".into()))),
+            "{:?}",
+            seen(&text)
+        );
+        // The whole run goes (the raw run is high-entropy as well: one span, the first name).
+        assert_eq!(
+            redact(&text, &scan(&text, &GuardConfig::default())),
+            "v=[REDACTED:high-entropy]"
+        );
+        // Five levels is past the depth limit: documented, no SSN found (the raw run is long
+        // enough to be high-entropy).
+        assert!(
+            !seen(&b64(&four)).iter().any(|(d, _)| d == "us-ssn"),
+            "{:?}",
+            seen(&b64(&four))
+        );
+    }
+
+    #[test]
+    fn an_aws_key_id_in_lower_or_mixed_case_split_across_two_json_fields_is_found() {
+        for text in [
+            "<name>lib</name>\n<description>akiaiosfod\", \"b\": \"nn7example</description>",
+            "PackageName: lib\nPackageComment: AkIaIoSfOd\", \"b\": \"Nn7ExAmPlE\n",
+            "{\"a\": \"lib\",\n \"b\": \"akiaiosfod\", \"c\": \"nn7example\"}",
+        ] {
+            let found = seen(text);
+            assert!(found.iter().any(|(d, _)| d == "aws-access-key"), "{text:?}: {found:?}");
+        }
+        // Identifiers across fields and lower-case words are not glued into key ids.
+        assert_clean(
+            &[
+                "{\"zone\": \"asia\",\n \"b\": \"southeast1regionx\"}",
+                "<r>asia</r>\n<z>southeast1Region2x</z>",
+                "{\n  \"name\": \"lib\",\n  \"region\": \"asiaSoutheast1Region\"\n}",
+                "region: myasia\nzone: iosfodnn7examplex\n",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn an_aws_key_id_spaced_out_other_than_in_groups_of_four_capitals_is_found() {
+        assert_found(
+            &[
+                "key AKIA IOSFODNN 7EXAMPLE",
+                "key AKIAIOSF ODNN7EXA MPLE",
+                "key akia iosf odnn 7exa mple",
+                "key AkIa IoSf OdNn 7ExA mPlE",
+                "key A K I A I O S F O D N N 7 E X A M P L E",
+                "key a.k.i.a.i.o.s.f.o.d.n.n.7.e.x.a.m.p.l.e",
+                "key akiaiosf-odnn7exa-mple",
+                "key AKIA  IOSF  ODNN  7EXA  MPLE",
+                "id=AKIA_IOSFODNN7EXAMPLE",
+            ],
+            "aws-access-key",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "ASIA PACIFIC REGION 123",
+                "Asia Pacific Region 123",
+                "asia pacific region 12 north",
+                "AIDA SERVICE ROLE 2 ADMINS",
+                "aida is an opera in four acts 1871",
+                "ASIA-PACIFIC-DATACENTER-2",
+                "AKIA 7 AKIA 7 AKIA 7 AKIA 7",
+                "zone asia southeast1 region",
             ],
             &GuardConfig::default(),
         );

@@ -49,7 +49,19 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             "base64-run" | "base64-39" => &["high-entropy"],
             "jwt-prefix" => &["jwt"],
             "patient-phone" => &["patient-contact"],
-            "ssn-many" | "base64-text" | "base32-text" | "hex-text" | "base64-nested" | "split-lines" => &["us-ssn"],
+            "ssn-many"
+            | "base64-text"
+            | "base32-text"
+            | "hex-text"
+            | "base64-nested"
+            | "split-lines"
+            | "base64-wrapped"
+            | "base64-spaced-groups"
+            | "hex-pairs" => &["us-ssn"],
+            // Base64 four times over is long enough to be high-entropy as it stands.
+            "base64-nested-4" => &["high-entropy", "us-ssn"],
+            // `a k i a 7 a k i a 7 …` spells key ids, spaced out.
+            "aws-spaced-lower" => &["aws-access-key"],
             "user-pass-at" => &["password-in-url"],
             // `AKIAAKIA…` in capitals is key-shaped wherever it stands: a value glued to a
             // word or followed by more characters is still reported (no word boundary saves it).

@@ -21,7 +21,8 @@
 //!   indentation and field name after them, tags, string concatenations).
 //! - [`encoded_runs`] — every run of at least [`MIN_RUN`] base64 characters that decodes, as
 //!   hex, base32 or base64 (standard or URL-safe alphabet, padding optional, at one of the four
-//!   alignments), to printable UTF-8, one run per line. One level: the guard calls it again on
+//!   alignments), to printable UTF-8, one run per line; a block wrapped over lines or written in
+//!   groups with spaces is one run (`wrapped_block`). One level: the guard calls it again on
 //!   its result for nested encodings.
 //!
 //! Each view is built in one pass, linear in its input, and is never longer than it (encoded
@@ -135,6 +136,17 @@ impl View {
             0 => self.kinds,
             k => k,
         }
+    }
+
+    /// Whether the glue between two parts of a split value ([`joined`]) was dropped right at the
+    /// view's byte `at`: the characters on either side of `at` were apart in the original (a
+    /// letter there belongs to the previous field, not to the value).
+    pub fn glued_at(&self, at: usize) -> bool {
+        let first = self.segs.partition_point(|s| (s.view as usize) < at);
+        self.segs[first..]
+            .iter()
+            .take_while(|s| s.view as usize == at)
+            .any(|s| s.kind & kind::SPLIT != 0)
     }
 
     /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at),
@@ -797,6 +809,11 @@ fn concatenation(bytes: &[u8], at: usize) -> Option<usize> {
 /// - else **base64**, at one of the four alignments (a value glued to a word starts
 ///   mid-quantum).
 ///
+/// A **wrapped block** is read as one run first (see [`wrapped_block`]): base64 wrapped over
+/// lines (MIME's 76 columns, PEM's 64, CRLF or LF, indented) or written in groups with spaces
+/// between them (`U1NO IDEy My00`, hex pairs `31 32 33`); when the block as a whole is no text,
+/// its runs are read one by one as above.
+///
 /// "Printable": at least 80% printable UTF-8 — every character, for runs shorter than 16 (9 to
 /// 11 bytes once decoded: an SSN is 9). One level: the guard calls this again on the result
 /// (and its decoded view) for nested encodings, up to its depth limit.
@@ -804,57 +821,232 @@ pub fn encoded_runs(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() {
         return None;
     }
-    let (standard, url_safe) = (base64_engine(false), base64_engine(true));
+    let engines = (&base64_engine(false), &base64_engine(true));
     let bytes = src.as_bytes();
-    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
     let mut b = Builder::new(src);
     let mut decoded = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_b64(bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_b64(bytes[i]) {
-            i += 1;
-        }
-        let run = &bytes[start..i];
-        let mut end = i;
-        let pad = if base32_alphabet(run) { 6 } else { 2 };
-        while end < bytes.len() && end - i < pad && bytes[end] == b'=' {
-            end += 1;
-        }
-        i = end;
-        if run.len() < MIN_RUN {
-            continue;
-        }
-        let engines = (&standard, &url_safe);
-        // A path (`reports/GEZDG….xml`, at most `MAX_PATH` bytes): first each segment between
-        // slashes on its own (the
-        // whole run may decode, as base64, to something printable that is not the text);
-        // the whole run when no segment reads as text.
-        let mut segments = false;
-        if run.len() <= MAX_PATH && run.contains(&b'/') {
-            let mut at = start;
-            for seg in run.split(|&c| c == b'/') {
-                if seg.len() >= MIN_RUN
-                    && let Some(k) = decode_run(seg, engines, &mut decoded)
-                {
-                    push_line(&mut b, at, at + seg.len(), k, &decoded);
-                    segments = true;
+    let (mut joined, mut scratch) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    while let Some(first) = next_run(bytes, at) {
+        if let Some(block) = wrapped_block(bytes, first, &mut joined) {
+            if let Some(k) = decode_run(&joined, engines, &mut decoded) {
+                if block.start > first.start {
+                    let head = Run {
+                        chars: block.start,
+                        end: block.start,
+                        ..first
+                    };
+                    read_run(&mut b, bytes, head, engines, &mut scratch);
                 }
-                at += seg.len() + 1;
+                push_line(&mut b, block.start, block.end, k, &decoded);
+            } else if block.start > first.start {
+                // The first run was no line with a prefix (`for` before hex pairs): read it
+                // alone and try again from the next run (so each run is walked at most twice).
+                read_run(&mut b, bytes, first, engines, &mut decoded);
+                b.pending = first.end;
+                at = first.end;
+                continue;
+            } else {
+                // No text as a whole: each of its runs on its own (each read once).
+                let mut run = Some(first);
+                while let Some(r) = run.filter(|r| r.end <= block.end) {
+                    read_run(&mut b, bytes, r, engines, &mut decoded);
+                    run = next_run(bytes, r.end);
+                }
             }
-        }
-        if !segments && let Some(k) = decode_run(run, engines, &mut decoded) {
-            push_line(&mut b, start, end, k, &decoded);
+            at = block.end;
+        } else {
+            read_run(&mut b, bytes, first, engines, &mut decoded);
+            at = first.end;
         }
         // Nothing but the decoded runs is in the view.
-        b.pending = end;
+        b.pending = at;
     }
     b.pending = bytes.len();
     b.finish()
+}
+
+/// A maximal run of base64 characters: `start..chars` the characters, `chars..end` its padding.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start: usize,
+    chars: usize,
+    end: usize,
+}
+
+impl Run {
+    fn len(&self) -> usize {
+        self.chars - self.start
+    }
+
+    fn padded(&self) -> bool {
+        self.end > self.chars
+    }
+}
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// The next run at or after `from`, with its padding (`=`, up to 2; 6 for base32).
+fn next_run(bytes: &[u8], from: usize) -> Option<Run> {
+    let start = from + bytes.get(from..)?.iter().position(|&b| is_b64(b))?;
+    let chars = start
+        + bytes[start..]
+            .iter()
+            .position(|&b| !is_b64(b))
+            .unwrap_or(bytes.len() - start);
+    let pad = if base32_alphabet(&bytes[start..chars]) { 6 } else { 2 };
+    let mut end = chars;
+    while end < bytes.len() && end - chars < pad && bytes[end] == b'=' {
+        end += 1;
+    }
+    Some(Run { start, chars, end })
+}
+
+/// Reads one run on its own: a path (`reports/GEZDG….xml`, at most [`MAX_PATH`] bytes) first
+/// segment by segment (the whole run may decode, as base64, to something printable that is not
+/// the text), the whole run when no segment reads as text.
+fn read_run(
+    b: &mut Builder<'_>,
+    bytes: &[u8],
+    r: Run,
+    engines: (&GeneralPurpose, &GeneralPurpose),
+    decoded: &mut Vec<u8>,
+) {
+    let run = &bytes[r.start..r.chars];
+    if run.len() < MIN_RUN {
+        return;
+    }
+    let mut segments = false;
+    if run.len() <= MAX_PATH && run.contains(&b'/') {
+        let mut at = r.start;
+        for seg in run.split(|&c| c == b'/') {
+            if seg.len() >= MIN_RUN
+                && let Some(k) = decode_run(seg, engines, decoded)
+            {
+                push_line(b, at, at + seg.len(), k, decoded);
+                segments = true;
+            }
+            at += seg.len() + 1;
+        }
+    }
+    if !segments && let Some(k) = decode_run(run, engines, decoded) {
+        push_line(b, r.start, r.end, k, decoded);
+    }
+}
+
+/// The shortest line of a block wrapped over lines (MIME wraps at 76 columns, PEM at 64; a
+/// shorter line is a word, not a wrapped encoding).
+pub const MIN_WRAPPED_LINE: usize = 16;
+
+/// The part of the original a wrapped block covers (its runs and the whitespace between them).
+struct Block {
+    start: usize,
+    end: usize,
+}
+
+/// A wrapped block starting with `first`: `first`, then runs of one same length `L`, then
+/// perhaps one shorter last run, each separated from the one before by whitespace only — spaces
+/// and tabs (groups: `U1NO IDEy My00`, hex pairs `31 32 33`) or one line break with the
+/// indentation around it (`\r\n` or `\n`; a blank line ends the block). Its characters are
+/// written to `joined`. Taken only when
+/// - `first` is no longer than `L` (a shorter first line: a prefix on it) and unpadded — or, when
+///   `L` is a line (≥ [`MIN_WRAPPED_LINE`], a multiple of 4) and a third run no longer than it
+///   follows, longer: a prefix glued to the first line (`reports/` + a line) is cut off, the
+///   block starts `L` characters before the end of `first` and the caller reads the head alone —
+///   and
+///   every run but the last is a whole number of base64 quanta (`L` and `first` multiples of 4)
+///   or too short to be read alone (`L` < [`MIN_RUN`]): so joining never misaligns a run that
+///   would have been read on its own;
+/// - across a line break, `L` ≥ [`MIN_WRAPPED_LINE`], unless the block is groups written with
+///   spaces (then wrapped over lines too);
+/// - two runs of length `L` at least, or one and a last run after a line break (two lines);
+/// - at least [`MIN_RUN`] characters in all.
+///
+/// Linear: the block is walked once; a block that is not taken stops after at most two runs.
+fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block> {
+    if first.padded() {
+        return None;
+    }
+    let (second, line_break) = next_after_whitespace(bytes, first)?;
+    let mut first = first;
+    // A prefix glued to the first line (`reports/` + a line): when the second run is a line
+    // (a whole number of quanta, at least `MIN_WRAPPED_LINE`) followed by another no longer
+    // than it, the first line is the last `width` characters of the first run (its head is
+    // read on its own). Not for groups: `for` before `69 64 …` is a word.
+    if second.len() < first.len()
+        && second.len() >= MIN_WRAPPED_LINE
+        && second.len().is_multiple_of(4)
+        && !second.padded()
+        && next_after_whitespace(bytes, second).is_some_and(|(third, _)| third.len() <= second.len())
+    {
+        first.start = first.chars - second.len();
+    }
+    let width = if second.len() < first.len() {
+        first.len()
+    } else {
+        second.len()
+    };
+    let quanta = |n: usize| n.is_multiple_of(4) || width < MIN_RUN;
+    if !quanta(width) || !quanta(first.len()) || (line_break && width < MIN_WRAPPED_LINE) {
+        return None;
+    }
+    let mut full = usize::from(first.len() == width);
+    let mut spaces = !line_break;
+    let mut last = first;
+    let mut last_after_line = false;
+    let mut next = Some((second, line_break));
+    // Extend while the last run taken is a full one.
+    while let Some((run, line_break)) = next.take() {
+        // A last run may be a word after the block (`key` of `key: …` on the next line): it
+        // adds a few bytes, never hides the block's text.
+        let fits = run.len() <= width && (!line_break || width >= MIN_WRAPPED_LINE || spaces);
+        if !fits {
+            break;
+        }
+        spaces |= !line_break;
+        last = run;
+        last_after_line = line_break;
+        if run.len() < width || run.padded() {
+            break;
+        }
+        full += 1;
+        next = next_after_whitespace(bytes, run);
+    }
+    let two_lines = full >= 1 && last_after_line && last.start != first.start;
+    if last.start == first.start || !(full >= 2 || two_lines) {
+        return None;
+    }
+    joined.clear();
+    let mut run = Some(first);
+    while let Some(r) = run.filter(|r| r.start <= last.start) {
+        joined.extend_from_slice(&bytes[r.start..r.chars]);
+        run = next_run(bytes, r.end);
+    }
+    (joined.len() >= MIN_RUN).then_some(Block {
+        start: first.start,
+        end: last.end,
+    })
+}
+
+/// The run after `r` when only whitespace separates them (at most one line break: a blank line
+/// ends a block), and whether a line break does.
+fn next_after_whitespace(bytes: &[u8], r: Run) -> Option<(Run, bool)> {
+    let mut i = r.end;
+    let mut breaks = 0;
+    while let Some(&c) = bytes.get(i) {
+        match c {
+            b' ' | b'\t' | b'\r' => {}
+            b'\n' if breaks == 0 => breaks = 1,
+            _ => break,
+        }
+        i += 1;
+    }
+    if i == r.end || !bytes.get(i).is_some_and(|&c| is_b64(c)) {
+        return None;
+    }
+    Some((next_run(bytes, i)?, breaks == 1))
 }
 
 /// Adds the decoded bytes of the original's `start..end` to the view as one line. Invalid
@@ -884,14 +1076,14 @@ fn decode_run(
     let hexish = run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-');
     if hexish {
         // Digests, git SHAs, UUIDs: read only when they decode to text.
-        return (!run.contains(&b'-')
-            && run.len().is_multiple_of(2)
-            && hex_decode(run, decoded)
-            && printable(decoded, strict))
-        .then_some(kind::HEX)
-        .or_else(|| {
-            (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict)).then_some(kind::BASE32)
-        });
+        // An odd last digit (a cut run) is dropped, as a base64 run's lone last character is.
+        let even = &run[..run.len() & !1];
+        return (!run.contains(&b'-') && hex_decode(even, decoded) && printable(decoded, strict))
+            .then_some(kind::HEX)
+            .or_else(|| {
+                (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict))
+                    .then_some(kind::BASE32)
+            });
     }
     if base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict) {
         return Some(kind::BASE32);
@@ -916,17 +1108,25 @@ fn decode_run(
     // bytes hold 11 printable ASCII characters in a row about once in 50,000 positions, so a
     // signature rarely adds a few bytes to the view, never its whole run). Judged on the same
     // decoding, so each alignment is decoded once (again only for the rare stretch).
-    let mut stretch = None;
+    // The alignment that reads best: the first that is all text, else the one with the fewest
+    // characters that are not (a misaligned decoding of repetitive text can pass as mostly
+    // printable: `Y2Rj ZGNk` three characters off reads `6F6F…`).
+    let (mut best, mut stretch): (Option<(usize, usize, usize)>, Option<usize>) = (None, None);
     for skip in 0..4 {
         if !decode(skip, decoded) {
             continue;
         }
-        if decoded.len() >= 9 && printable(decoded, strict) {
-            return Some(kind::BASE64);
+        match printable_share(decoded, strict) {
+            Some((0, _)) => return Some(kind::BASE64),
+            Some((bad, all)) if best.is_none_or(|(_, b, a)| bad * a < b * all) => best = Some((skip, bad, all)),
+            _ => {}
         }
         if stretch.is_none() && !strict && printable_stretch(decoded) >= MIN_STRETCH {
             stretch = Some(skip);
         }
+    }
+    if let Some((skip, _, _)) = best {
+        return decode(skip, decoded).then_some(kind::BASE64);
     }
     let skip = stretch?;
     if !decode(skip, decoded) {
@@ -1030,19 +1230,29 @@ fn hex_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
 /// Decoded bytes that read as text: at least 9 bytes, and mostly printable — or, for a short
 /// run (`strict`), all printable.
 fn printable(bytes: &[u8], strict: bool) -> bool {
+    printable_share(bytes, strict).is_some()
+}
+
+/// How many of the characters are not printable, and how many there are, when the bytes read
+/// as text (see [`printable`]); `None` when they do not.
+fn printable_share(bytes: &[u8], strict: bool) -> Option<(usize, usize)> {
     if bytes.len() < 9 {
-        return false;
+        return None;
     }
     if strict {
-        return std::str::from_utf8(bytes).is_ok_and(|s| s.chars().all(|c| !c.is_control() || c == '\t'));
+        let text = std::str::from_utf8(bytes).ok()?;
+        return text
+            .chars()
+            .all(|c| !c.is_control() || c == '\t')
+            .then_some((0, text.len()));
     }
     mostly_printable(bytes)
 }
 
 /// At least 80% of the characters are printable (not controls other than tab and line breaks,
-/// not the replacement character of invalid UTF-8).
+/// not the replacement character of invalid UTF-8): how many are not, of how many.
 /// Counted without allocating; random bytes (a signature) are given up on early.
-fn mostly_printable(bytes: &[u8]) -> bool {
+fn mostly_printable(bytes: &[u8]) -> Option<(usize, usize)> {
     let (mut all, mut bad) = (0usize, 0usize);
     let limit = bytes.len() / 5 + 1;
     for chunk in bytes.utf8_chunks() {
@@ -1057,10 +1267,10 @@ fn mostly_printable(bytes: &[u8]) -> bool {
             bad += 1;
         }
         if bad > limit {
-            return false;
+            return None;
         }
     }
-    bad * 5 <= all
+    (bad * 5 <= all).then_some((bad, all))
 }
 
 #[cfg(test)]
