@@ -76,11 +76,11 @@ pub struct PopulationRow {
     pub gate_decision: u64,
     /// The current approving signatures at that decision.
     pub approvals: Vec<Signer>,
-    /// Every counted approval was signed before the deployment and no rule about who must sign
-    /// was excused.
+    /// At least one approval counted, every counted approval signed before the deployment, and
+    /// no rule about who must sign excused.
     pub approval_preceded_deployment: bool,
-    /// No counted approval by a party of the change (opener, author, editor), and no
-    /// separation-of-duties rule excused.
+    /// No counted approval by a party of the change (opener, author, editor), not deployed by
+    /// its opener or an editor, and no separation-of-duties rule excused.
     pub separation_of_duties_held: bool,
     /// The evidence the tier requires was present: no `evidence.*` reason excused.
     pub evidence_complete: bool,
@@ -89,10 +89,26 @@ pub struct PopulationRow {
     pub exceptions: Vec<String>,
 }
 
-/// Builds one row (pure). `input` is the gate input stored with `d.gate_decision` (`None`
-/// when it cannot be read: then no control can be shown to hold, and the row says so);
-/// `waived` the decision's excused reasons.
-pub fn row(d: &Deployment, input: Option<&Value>, waived: &[Excused]) -> PopulationRow {
+/// The gate decision a deployment relied on, as recorded: what it was about and its verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecisionSeen {
+    /// The change it judged.
+    pub change: String,
+    /// The environment it judged.
+    pub environment: String,
+    /// Its verdict.
+    pub allow: bool,
+    /// Its excused reasons.
+    pub waived: Vec<Excused>,
+}
+
+/// Builds one row (pure). `decision` is the gate decision `d.gate_decision` as recorded and
+/// `input` the gate input stored with it (`None` when either cannot be found: then no control
+/// can be shown to hold, and the row says so).
+pub fn row(d: &Deployment, decision: Option<&DecisionSeen>, input: Option<&Value>) -> PopulationRow {
+    let no_waivers = Vec::new();
+    let waived = decision.map_or(&no_waivers, |x| &x.waived);
+    let input = input.filter(|_| decision.is_some());
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let listed = |k: &str| -> Vec<Value> {
         input
@@ -117,9 +133,11 @@ pub fn row(d: &Deployment, input: Option<&Value>, waived: &[Excused]) -> Populat
         })
         .collect();
     let deployed_at = d.time.parse::<jiff::Timestamp>().ok();
-    let signed_before = approvals
-        .iter()
-        .all(|a| matches!((a.time.parse::<jiff::Timestamp>().ok(), deployed_at), (Some(s), Some(t)) if s < t));
+    // At least one counted signature, every one older than the deployment.
+    let signed_before = !approvals.is_empty()
+        && approvals
+            .iter()
+            .all(|a| matches!((a.time.parse::<jiff::Timestamp>().ok(), deployed_at), (Some(s), Some(t)) if s < t));
     let excused = |f: &dyn Fn(&str) -> bool| waived.iter().any(|w| f(&w.rule));
     let signing_excused = excused(&|r| r.starts_with("approvals.") || r.starts_with("checklist."));
     let separation_excused = excused(&|r| r.starts_with("separation.") || r == "approvals.requester_sole_approver");
@@ -127,6 +145,15 @@ pub fn row(d: &Deployment, input: Option<&Value>, waived: &[Excused]) -> Populat
     let by_party = counted
         .iter()
         .any(|a| a.get("by_party").and_then(Value::as_bool) == Some(true) || text(a, "signer") == opener);
+    // The person who deployed is not a party of the change they deployed.
+    let editors: Vec<String> = change
+        .get("editors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect();
+    let deployed_by_party = d.executed_by == opener || editors.contains(&d.executed_by);
     let mut exceptions: Vec<String> = waived
         .iter()
         .map(|w| {
@@ -149,10 +176,34 @@ pub fn row(d: &Deployment, input: Option<&Value>, waived: &[Excused]) -> Populat
     if stale > 0 {
         exceptions.push(format!("{stale} stale signature(s) at the gate decision, not counted"));
     }
-    if input.is_none() {
-        exceptions.push("the gate input of the decision cannot be read: no control shown to hold".into());
+    if let Some(x) = decision
+        && (x.change != d.change || x.environment != d.environment || !x.allow)
+    {
+        exceptions.push(format!(
+            "gate decision {} judged {} into {} ({}), not this deployment",
+            d.gate_decision,
+            x.change,
+            x.environment,
+            if x.allow { "allowed" } else { "blocked" }
+        ));
     }
-    let known = input.is_some();
+    let matches = decision.is_some_and(|x| x.change == d.change && x.environment == d.environment && x.allow);
+    if input.is_none() {
+        exceptions.push(if d.gate_decision == 0 {
+            "no gate decision recorded: no control shown to hold".to_string()
+        } else {
+            format!(
+                "gate decision {} or its input cannot be found: no control shown to hold",
+                d.gate_decision
+            )
+        });
+    } else if approvals.is_empty() {
+        exceptions.push("no approving signature at the gate decision".into());
+    }
+    if deployed_by_party {
+        exceptions.push(format!("deployed by {}, a party of the change", d.executed_by));
+    }
+    let known = input.is_some() && matches;
     PopulationRow {
         deployment: d.seq,
         time: d.time.clone(),
@@ -176,7 +227,7 @@ pub fn row(d: &Deployment, input: Option<&Value>, waived: &[Excused]) -> Populat
         gate_decision: d.gate_decision,
         approvals,
         approval_preceded_deployment: known && signed_before && !signing_excused,
-        separation_of_duties_held: known && !by_party && !separation_excused,
+        separation_of_duties_held: known && !by_party && !separation_excused && !deployed_by_party,
         evidence_complete: known && !excused(&|r| r.starts_with("evidence.")),
         exceptions,
     }
@@ -375,27 +426,31 @@ pub async fn population(
         .await?;
     let cp = ledger.checkpoint(signer, origin).await?;
     let mut rows = Vec::new();
-    for env in &environments {
-        for d in crate::promotion::deployments(ledger, env).await? {
-            let Ok(t) = d.time.parse::<jiff::Timestamp>() else {
-                continue;
-            };
-            if t < from || t >= to || d.seq >= cp.size {
-                continue;
+    for d in deployments_in_log(ledger, cp.size, &environments, from, to).await? {
+        let (decision, input) = if d.gate_decision == 0 || d.gate_decision >= d.seq {
+            (None, None)
+        } else {
+            match crate::gate::decision(ledger, d.gate_decision).await {
+                Ok(x) => {
+                    let seen = DecisionSeen {
+                        change: x.change,
+                        environment: x.environment,
+                        allow: x.allow,
+                        waived: x.waived,
+                    };
+                    let input = match crate::gate::stored_input(ledger, d.gate_decision).await {
+                        Ok(v) => Some(v),
+                        Err(e) if e.kind == crate::error::Kind::NotFound => None,
+                        Err(e) => return Err(e),
+                    };
+                    (Some(seen), input)
+                }
+                Err(e) if e.kind == crate::error::Kind::NotFound => (None, None),
+                Err(e) => return Err(e),
             }
-            let (waived, input) = if d.gate_decision == 0 {
-                (vec![], None)
-            } else {
-                let waived = crate::gate::decision(ledger, d.gate_decision)
-                    .await
-                    .map(|x| x.waived)
-                    .unwrap_or_default();
-                (waived, crate::gate::stored_input(ledger, d.gate_decision).await.ok())
-            };
-            rows.push(row(&d, input.as_ref(), &waived));
-        }
+        };
+        rows.push(row(&d, decision.as_ref(), input.as_ref()));
     }
-    rows.sort_by_key(|r| r.deployment);
     let csv_bytes = csv(&rows).into_bytes();
     let json_bytes = serde_json::to_vec_pretty(&rows).map_err(AppError::internal)?;
     let manifest = PopulationManifest {
@@ -425,6 +480,64 @@ pub async fn population(
         (MANIFEST_SIGNATURE.to_string(), note.into_bytes()),
     ]);
     Ok(Population { rows, manifest, files })
+}
+
+/// Every `deployment.recorded` entry below `size` into one of `environments` within
+/// `[from, to)`, read from the log itself (not a state table), in log order. A record whose
+/// time or payload cannot be read is an error, never a row left out.
+async fn deployments_in_log(
+    ledger: &Ledger,
+    size: u64,
+    environments: &[String],
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+) -> Result<Vec<Deployment>, AppError> {
+    let mut out = Vec::new();
+    let mut next = 0u64;
+    while next < size {
+        let chunk = ledger.store().entries(next, 4096.min(size - next)).await?;
+        if chunk.is_empty() {
+            return Err(AppError::internal(format!("the log stops at {next} below {size}")));
+        }
+        for e in chunk {
+            next = e.seq + 1;
+            let env = ward_ledger::EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
+            if env.kind != "deployment.recorded" {
+                continue;
+            }
+            let mut payload = match &env.payload {
+                ward_ledger::Payload::Inline(v) => v.clone(),
+                ward_ledger::Payload::Digest { sha256, .. } => {
+                    let bytes = ledger.store().blob(sha256).await?.ok_or_else(|| {
+                        AppError::internal(format!(
+                            "entry {}: its out-of-line payload is missing (run ward log fsck)",
+                            env.seq
+                        ))
+                    })?;
+                    serde_json::from_slice(&bytes).map_err(AppError::internal)?
+                }
+            };
+            let in_scope = payload
+                .get("environment")
+                .and_then(Value::as_str)
+                .is_some_and(|x| environments.iter().any(|e| e == x));
+            if !in_scope {
+                continue;
+            }
+            let t: jiff::Timestamp = env.time.parse().map_err(|_| {
+                AppError::internal(format!("entry {}: its time {:?} does not parse", env.seq, env.time))
+            })?;
+            if t < from || t >= to {
+                continue;
+            }
+            payload["seq"] = json!(env.seq);
+            payload["time"] = json!(env.time);
+            let d: Deployment = serde_json::from_value(payload)
+                .map_err(|e| AppError::internal(format!("entry {}: not a deployment record: {e}", env.seq)))?;
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 /// What [`verify_population`] checked.
@@ -462,10 +575,49 @@ pub fn verify_population(
             return Err(format!("{name}: its sha256 is not the manifest's"));
         }
     }
-    ward_ledger::note::open(manifest.checkpoint.as_bytes(), &[verifier])
+    let cp = ward_ledger::note::open(manifest.checkpoint.as_bytes(), &[verifier])
         .map_err(|e| format!("manifest.json: checkpoint: {e}"))?;
+    let cp_size = cp.text.lines().nth(1).and_then(|l| l.parse::<u64>().ok());
+    if cp_size != Some(manifest.checkpoint_size) {
+        return Err("manifest.json: checkpoint_size is not the signed checkpoint's size".into());
+    }
     let rows: Vec<PopulationRow> =
         serde_json::from_slice(get("population.json")?).map_err(|e| format!("population.json: {e}"))?;
+    if csv(&rows).as_bytes() != get("population.csv")?.as_slice() {
+        return Err("population.csv: not the rows of population.json".into());
+    }
+    let (from, to) = (
+        manifest
+            .query
+            .from
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| format!("manifest.json: from: {e}"))?,
+        manifest
+            .query
+            .to
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| format!("manifest.json: to: {e}"))?,
+    );
+    for w in rows.windows(2) {
+        if w[0].deployment >= w[1].deployment {
+            return Err(format!(
+                "population.json: deployment {} is listed out of order or twice",
+                w[1].deployment
+            ));
+        }
+    }
+    for r in &rows {
+        let t = r
+            .time
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| format!("population.json: deployment {}: {e}", r.deployment))?;
+        if t < from || t >= to || !manifest.environments.contains(&r.environment) {
+            return Err(format!(
+                "population.json: deployment {} is outside the query (time or environment)",
+                r.deployment
+            ));
+        }
+    }
     if rows.len() != manifest.rows {
         return Err(format!(
             "population.json: {} rows, the manifest says {}",
@@ -485,18 +637,21 @@ pub fn verify_population(
     })
 }
 
-/// A sample's rank of one row: `sha256(seed + "\n" + deployment as decimal)`, lower first.
-pub fn rank(seed: &str, deployment: u64) -> [u8; 32] {
-    Sha256::digest(format!("{seed}\n{deployment}").as_bytes()).into()
+/// A sample's rank of one row: `sha256(manifest + "\n" + seed + "\n" + deployment as
+/// decimal)`, lower first, where `manifest` is the population manifest's `sha256:<hex>`. Bound
+/// to the manifest, the draw cannot be foreseen before the population exists: the auditor picks
+/// the seed after receiving it.
+pub fn rank(manifest: &str, seed: &str, deployment: u64) -> [u8; 32] {
+    Sha256::digest(format!("{manifest}\n{seed}\n{deployment}").as_bytes()).into()
 }
 
 /// Draws `n` rows (pure, reproducible): every row ranked by [`rank`], the `n` lowest taken,
 /// returned in population order. Fewer rows than `n`: all of them.
-pub fn sample(rows: &[PopulationRow], n: usize, seed: &str) -> Vec<PopulationRow> {
+pub fn sample(rows: &[PopulationRow], n: usize, manifest: &str, seed: &str) -> Vec<PopulationRow> {
     let mut ranked: Vec<([u8; 32], usize)> = rows
         .iter()
         .enumerate()
-        .map(|(i, r)| (rank(seed, r.deployment), i))
+        .map(|(i, r)| (rank(manifest, seed, r.deployment), i))
         .collect();
     ranked.sort();
     let mut picked: Vec<usize> = ranked.into_iter().take(n).map(|(_, i)| i).collect();
@@ -522,6 +677,15 @@ mod tests {
                "approvals": approvals})
     }
 
+    fn seen(waived: &[Excused]) -> DecisionSeen {
+        DecisionSeen {
+            change: "CHG-00000001".into(),
+            environment: "prod".into(),
+            allow: true,
+            waived: waived.to_vec(),
+        }
+    }
+
     fn sig(who: &str, time: &str, stale: bool, by_party: bool) -> Value {
         json!({"signer": who, "printed_name": who, "meaning": "approved", "decision": "approved",
                "time": time, "stale": stale, "by_party": by_party})
@@ -534,7 +698,7 @@ mod tests {
             json!([sig("user:vera", "2026-11-02T09:00:00Z", false, false)]),
             "normal",
         );
-        let r = row(&d, Some(&i), &[]);
+        let r = row(&d, Some(&seen(&[])), Some(&i));
         assert!(r.approval_preceded_deployment && r.separation_of_duties_held && r.evidence_complete);
         assert!(r.exceptions.is_empty(), "{:?}", r.exceptions);
         assert_eq!((r.action.as_str(), r.tier.as_str()), ("deploy", "high"));
@@ -547,7 +711,7 @@ mod tests {
             json!([sig("user:vera", "2026-11-02T11:00:00Z", false, false)]),
             "normal",
         );
-        assert!(!row(&d, Some(&late), &[]).approval_preceded_deployment);
+        assert!(!row(&d, Some(&seen(&[])), Some(&late)).approval_preceded_deployment);
         let ok = input(
             json!([sig("user:vera", "2026-11-02T09:00:00Z", false, false)]),
             "emergency",
@@ -557,7 +721,7 @@ mod tests {
             message: "m".into(),
             waiver: "BG-1".into(),
         };
-        let r = row(&d, Some(&ok), &[bg]);
+        let r = row(&d, Some(&seen(&[bg])), Some(&ok));
         assert!(!r.approval_preceded_deployment);
         assert_eq!(
             r.exceptions,
@@ -580,7 +744,7 @@ mod tests {
             message: "m".into(),
             waiver: "WVR-1".into(),
         };
-        let r = row(&d, Some(&i), &[waiver]);
+        let r = row(&d, Some(&seen(&[waiver])), Some(&i));
         assert!(!r.separation_of_duties_held, "the opener signed");
         assert!(!r.evidence_complete);
         assert_eq!(r.approvals.len(), 1, "the stale signature is not counted");
@@ -596,14 +760,47 @@ mod tests {
 
     #[test]
     fn an_unreadable_gate_input_shows_no_control_holding() {
-        let r = row(&deployment(10, "2026-11-02T10:00:00Z"), None, &[]);
+        let r = row(&deployment(10, "2026-11-02T10:00:00Z"), None, None);
         assert!(!r.approval_preceded_deployment && !r.separation_of_duties_held && !r.evidence_complete);
         assert_eq!(r.exceptions.len(), 1);
+        // A decision about another change (or one that blocked) holds nothing for this one.
+        let i = input(
+            json!([sig("user:vera", "2026-11-02T09:00:00Z", false, false)]),
+            "normal",
+        );
+        let mut other = seen(&[]);
+        other.change = "CHG-99999999".into();
+        let r = row(&deployment(10, "2026-11-02T10:00:00Z"), Some(&other), Some(&i));
+        assert!(!r.approval_preceded_deployment && !r.separation_of_duties_held && !r.evidence_complete);
+        assert!(r.exceptions[0].contains("not this deployment"), "{:?}", r.exceptions);
+    }
+
+    #[test]
+    fn no_signature_or_a_deployment_by_the_opener_is_not_shown_as_holding() {
+        let d = deployment(10, "2026-11-02T10:00:00Z");
+        let none = row(&d, Some(&seen(&[])), Some(&input(json!([]), "normal")));
+        assert!(!none.approval_preceded_deployment);
+        assert!(
+            none.exceptions
+                .contains(&"no approving signature at the gate decision".to_string())
+        );
+        let mut by_dev = d.clone();
+        by_dev.executed_by = "user:dev".into();
+        let i = input(
+            json!([sig("user:vera", "2026-11-02T09:00:00Z", false, false)]),
+            "normal",
+        );
+        let r = row(&by_dev, Some(&seen(&[])), Some(&i));
+        assert!(!r.separation_of_duties_held);
+        assert!(
+            r.exceptions
+                .contains(&"deployed by user:dev, a party of the change".to_string())
+        );
     }
 
     #[test]
     fn csv_quotes_and_never_lets_a_spreadsheet_run_a_formula() {
-        let mut r = row(&deployment(10, "2026-11-02T10:00:00Z"), None, &[]);
+        let mut r = row(&deployment(10, "2026-11-02T10:00:00Z"), None, None);
         r.approvals = vec![Signer {
             signer: "user:x".into(),
             printed_name: "=HYPERLINK(\"http://evil\",\"x\")".into(),
@@ -622,18 +819,24 @@ mod tests {
     #[test]
     fn the_sample_is_reproducible_and_follows_the_documented_rank() {
         let rows: Vec<PopulationRow> = (1..=40u64)
-            .map(|s| row(&deployment(s * 3, "2026-11-02T10:00:00Z"), None, &[]))
+            .map(|s| row(&deployment(s * 3, "2026-11-02T10:00:00Z"), None, None))
             .collect();
-        let a = sample(&rows, 5, "audit-2026");
-        assert_eq!(a, sample(&rows, 5, "audit-2026"));
-        assert_ne!(a, sample(&rows, 5, "another seed"));
+        let m = "sha256:00ff";
+        let a = sample(&rows, 5, m, "audit-2026");
+        assert_eq!(a, sample(&rows, 5, m, "audit-2026"));
+        assert_ne!(a, sample(&rows, 5, m, "another seed"));
+        assert_ne!(
+            a,
+            sample(&rows, 5, "sha256:0100", "audit-2026"),
+            "bound to the manifest"
+        );
         assert_eq!(a.len(), 5);
-        // The documented algorithm, written out: the five lowest sha256(seed "\n" seq).
+        // The documented algorithm, written out: the five lowest sha256(manifest "\n" seed "\n" seq).
         let mut ranked: Vec<(String, u64)> = rows
             .iter()
             .map(|r| {
                 (
-                    hex::encode(Sha256::digest(format!("audit-2026\n{}", r.deployment))),
+                    hex::encode(Sha256::digest(format!("{m}\naudit-2026\n{}", r.deployment))),
                     r.deployment,
                 )
             })
@@ -642,6 +845,6 @@ mod tests {
         let mut want: Vec<u64> = ranked.iter().take(5).map(|x| x.1).collect();
         want.sort_unstable();
         assert_eq!(a.iter().map(|r| r.deployment).collect::<Vec<_>>(), want);
-        assert_eq!(sample(&rows, 100, "s").len(), 40);
+        assert_eq!(sample(&rows, 100, m, "s").len(), 40);
     }
 }

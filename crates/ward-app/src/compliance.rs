@@ -145,7 +145,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
             vec![
                 ("log entries in the period", f.kinds.values().sum()),
                 ("access events recorded", accesses),
-                ("checkpoints signed", kind(f, "log.checkpoint")),
+                ("checkpoints published (log.checkpoint)", kind(f, "log.checkpoint")),
             ],
             vec![],
             "ward verify (the whole log against its signed checkpoint); ward log show --kind access.read",
@@ -270,7 +270,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
             "SOC 2",
             "CC8.1",
             "Change management",
-            "Every production deployment passed a recorded gate decision on the change's evidence and approvals; the population lists each with whether approval preceded it, separation of duties and evidence completeness.",
+            "Each production deployment records the gate decision it relied on; the population lists every one, read from the log, with whether approval preceded it, separation of duties held and the required evidence was complete, and says so where a decision or its input is missing.",
             vec![
                 ("production deployments", deployments),
                 (
@@ -309,14 +309,14 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("gate decisions that allowed", f.gate_allowed),
                 ("production deployments", deployments),
             ],
-            not_first,
+            not_first.into_iter().chain(incomplete).collect(),
             population,
         ),
         c(
             "NIST SP 800-53",
             "CM-5",
             "Access restrictions for change",
-            "Only release managers deploy; the author of a change never counts among its approvers; rules about who must sign are never waived.",
+            "Deploying needs the release-manager role (the route × role matrix); a party of a change never counts among its approvers; rules about who must sign are never waived, only bypassed by break-glass on an emergency change (listed as exceptions). The population flags deployments by a party of the change.",
             vec![
                 ("separation of duties held", count(|r| r.separation_of_duties_held)),
                 ("production deployments", deployments),
@@ -330,7 +330,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
             "Protection of audit information",
             "The log is append-only and hash-chained under signed checkpoints; free text lives beside it and a purge needs two people and keeps every hash verifying.",
             vec![
-                ("checkpoints signed", kind(f, "log.checkpoint")),
+                ("checkpoints published (log.checkpoint)", kind(f, "log.checkpoint")),
                 ("documents purged", kind(f, "document.purged")),
             ],
             vec![],
@@ -345,7 +345,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("signatures in the period", signatures),
                 ("gate decisions", kind(f, "gate.evaluated")),
             ],
-            incomplete,
+            vec![],
             "ward gate replay ID; ward verify bundle (replays every decision)",
         ),
     ]

@@ -1094,13 +1094,17 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Draws a reproducible sample from a population directory: each row ranked by
-    /// sha256(SEED "\n" DEPLOYMENT), the N lowest taken (docs/AUDIT.md). Writes sample.csv and
+    /// Draws a reproducible sample from a verified population directory: each row ranked by
+    /// sha256(MANIFEST "\n" SEED "\n" DEPLOYMENT), the N lowest taken (docs/AUDIT.md). Writes sample.csv and
     /// sample.json to --out; --bundle writes the evidence bundle of each sampled deployment.
     Sample {
         /// The directory `ward audit population` wrote.
         #[arg(long)]
         population: PathBuf,
+        /// The log's verifier key (`name+hex8+base64`, or a file holding it), obtained
+        /// independently of the host audited: the population is verified before the draw.
+        #[arg(long, env = "WARD_VERIFIER_KEY")]
+        key: String,
         /// How many rows.
         #[arg(long)]
         n: usize,

@@ -411,6 +411,8 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
             "sample".into(),
             "--population".into(),
             out.display().to_string(),
+            "--key".into(),
+            key.to_string(),
             "--n".into(),
             "2".into(),
             "--seed".into(),
@@ -429,12 +431,43 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         json(&ok(run(as_user(&d, "alex", &a))))
     };
+    // A population whose rows were edited is never sampled.
+    let forged = tmp.path().join("forged-sample");
+    let o = run(as_user(
+        &d,
+        "alex",
+        &[
+            "audit",
+            "sample",
+            "--population",
+            tmp.path().join("bad-population.json").to_str().unwrap(),
+            "--key",
+            key,
+            "--n",
+            "2",
+            "--seed",
+            "x",
+            "--out",
+            forged.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!forged.exists());
     let s1 = draw("s1", "FY2026-Q4", true);
     let s2 = draw("s2", "FY2026-Q4", false);
     assert_eq!(s1["sample"]["deployments"], s2["sample"]["deployments"]);
+    let manifest_digest = format!(
+        "sha256:{}",
+        sha256_hex(&std::fs::read(out.join("manifest.json")).unwrap())
+    );
     let mut ranked: Vec<(String, u64)> = rows
         .keys()
-        .map(|seq| (sha256_hex(format!("FY2026-Q4\n{seq}").as_bytes()), *seq))
+        .map(|seq| {
+            (
+                sha256_hex(format!("{manifest_digest}\nFY2026-Q4\n{seq}").as_bytes()),
+                *seq,
+            )
+        })
         .collect();
     ranked.sort();
     let mut want: Vec<u64> = ranked.iter().take(2).map(|x| x.1).collect();

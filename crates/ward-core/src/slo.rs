@@ -353,9 +353,17 @@ mod tests {
     fn traffic_gone_in_the_middle_of_a_burn_is_an_outage_not_a_recovery() {
         let s = judge(&objective(), "prod", &[(Ok(0.05), Ok(f64::NAN)), (Ok(0.0), Ok(0.0))]);
         assert_eq!(s.state, "burning", "{s:?}");
-        assert!(s.reason.contains("50.0× over 1h and no request at all over 5m"), "{}", s.reason);
+        assert!(
+            s.reason.contains("50.0× over 1h and no request at all over 5m"),
+            "{}",
+            s.reason
+        );
         // An idle service (no requests in either window) burns nothing.
-        let idle = judge(&objective(), "prod", &[(Ok(f64::NAN), Ok(f64::NAN)), (Ok(f64::NAN), Ok(f64::NAN))]);
+        let idle = judge(
+            &objective(),
+            "prod",
+            &[(Ok(f64::NAN), Ok(f64::NAN)), (Ok(f64::NAN), Ok(f64::NAN))],
+        );
         assert_eq!(idle.state, "ok", "{idle:?}");
     }
 

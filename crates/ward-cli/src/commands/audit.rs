@@ -25,11 +25,12 @@ pub async fn run(g: &Global, cmd: &AuditCommand) -> Result<()> {
         } => population(g, control, from, to, env.as_deref(), out).await,
         AuditCommand::Sample {
             population,
+            key,
             n,
             seed,
             out,
             bundle,
-        } => sample(g, population, *n, seed, out, bundle.as_deref()).await,
+        } => sample(g, population, key, *n, seed, out, bundle.as_deref()).await,
     }
 }
 
@@ -153,32 +154,39 @@ async fn population(g: &Global, control: &str, from: &str, to: &str, env: Option
     Ok(())
 }
 
-/// Reads a population directory's rows, checked against the manifest's digest of the JSON
-/// file (the signature is `ward verify population`'s job; the sample names the manifest it
-/// drew from).
-fn read_population(dir: &Path) -> Result<(Vec<PopulationRow>, String, audit::PopulationManifest)> {
-    let read = |name: &str| {
-        std::fs::read(dir.join(name)).map_err(|e| {
-            Failure::new(
-                "not_found",
-                format!("cannot read {}: {e}", dir.join(name).display()),
-                "pass the directory `ward audit population` wrote",
-            )
-        })
-    };
-    let manifest_bytes = read("manifest.json")?;
-    let manifest: audit::PopulationManifest =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| Failure::verify(format!("manifest.json: {e}")))?;
-    let json_bytes = read("population.json")?;
-    let digest = ward_evidence::digest::of_bytes(&json_bytes);
-    if manifest.files.get("population.json") != Some(&digest) {
-        return Err(Failure::verify("population.json: its sha256 is not the manifest's".to_string()).into());
-    }
-    let rows = serde_json::from_slice(&json_bytes).map_err(|e| Failure::verify(format!("population.json: {e}")))?;
-    Ok((rows, ward_evidence::digest::of_bytes(&manifest_bytes), manifest))
+/// Reads a population directory and verifies it as `ward verify population` does (the
+/// manifest's signature by the log's key, the files, the checkpoint) before anything is drawn
+/// from it: its rows, the manifest's digest and the manifest.
+fn read_population(dir: &Path, key: &str) -> Result<(Vec<PopulationRow>, String, audit::PopulationManifest)> {
+    let verifier = crate::commands::verify::verifier(key)?;
+    let files = population_files(dir);
+    let checked = audit::verify_population(&files, verifier.as_ref())
+        .map_err(|e| Failure::verify(format!("population verification failed: {e}")))?;
+    let rows = serde_json::from_slice(&files["population.json"])
+        .map_err(|e| Failure::verify(format!("population.json: {e}")))?;
+    Ok((rows, checked.manifest_digest, checked.manifest))
 }
 
-async fn sample(g: &Global, dir: &Path, n: usize, seed: &str, out: &Path, bundles: Option<&Path>) -> Result<()> {
+/// The four files of a population directory (absent ones left out: the check names them).
+fn population_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for name in audit::FILES.iter().chain(&["manifest.json", audit::MANIFEST_SIGNATURE]) {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            files.insert(name.to_string(), b);
+        }
+    }
+    files
+}
+
+async fn sample(
+    g: &Global,
+    dir: &Path,
+    key: &str,
+    n: usize,
+    seed: &str,
+    out: &Path,
+    bundles: Option<&Path>,
+) -> Result<()> {
     refuse_existing(out)?;
     if let Some(b) = bundles {
         refuse_existing(b)?;
@@ -191,15 +199,15 @@ async fn sample(g: &Global, dir: &Path, n: usize, seed: &str, out: &Path, bundle
         )
         .into());
     }
-    let (rows, manifest_digest, manifest) = read_population(dir)?;
-    let picked = audit::sample(&rows, n, seed);
+    let (rows, manifest_digest, manifest) = read_population(dir, key)?;
+    let picked = audit::sample(&rows, n, &manifest_digest, seed);
     let doc = json!({
         "format": audit::SAMPLE_FORMAT,
         "population_manifest": manifest_digest,
         "population_rows": rows.len(),
         "n": n,
         "seed": seed,
-        "algorithm": "rank each row by sha256(seed + \"\\n\" + deployment as decimal), lowest first; take n; list in population order",
+        "algorithm": "rank each row by sha256(population_manifest + \"\\n\" + seed + \"\\n\" + deployment as decimal), lowest first; take n; list in population order",
         "deployments": picked.iter().map(|r| r.deployment).collect::<Vec<_>>(),
         "rows": picked,
     });
@@ -284,12 +292,7 @@ async fn sample(g: &Global, dir: &Path, n: usize, seed: &str, out: &Path, bundle
 /// `ward verify population DIR --key KEY`: exit 3 naming the first file that fails.
 pub fn verify(g: &Global, dir: &Path, key: &str) -> Result<()> {
     let verifier = crate::commands::verify::verifier(key)?;
-    let mut files = BTreeMap::new();
-    for name in audit::FILES.iter().chain(&["manifest.json", audit::MANIFEST_SIGNATURE]) {
-        if let Ok(b) = std::fs::read(dir.join(name)) {
-            files.insert(name.to_string(), b);
-        }
-    }
+    let files = population_files(dir);
     match audit::verify_population(&files, verifier.as_ref()) {
         Ok(c) => {
             emit(
@@ -344,19 +347,38 @@ fn print_pdf(page: &str) -> Result<Vec<u8>> {
     let html = dir.path().join("report.html");
     let pdf = dir.path().join("report.pdf");
     std::fs::write(&html, page)?;
-    let out = std::process::Command::new(&bin)
+    // The page's path as a file URL: every byte outside a plain path character escaped, so a
+    // `#`, `?` or `%` in TMPDIR cannot cut or redirect it.
+    let url: String = html
+        .to_string_lossy()
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    // --no-sandbox: Chromium refuses to run as root with its sandbox (CI runs as root); the page
+    // is Ward's own, loads nothing and runs no script.
+    let mut child = std::process::Command::new(&bin)
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
+            "--disable-background-networking",
             "--no-pdf-header-footer",
         ])
         .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(format!("file://{}", html.display()))
+        .arg(format!("file://{url}"))
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::null())
+        // To a file, not a pipe: a full pipe would stall Chromium.
+        .stderr(std::fs::File::create(dir.path().join("chromium.log"))?)
+        .spawn()
         .map_err(|e| {
             Failure::new(
                 "chromium_failed",
@@ -364,14 +386,31 @@ fn print_pdf(page: &str) -> Result<Vec<u8>> {
                 "check the Chromium installation",
             )
         })?;
+    // At most a minute: a Chromium that hangs never holds the command.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait()?.is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Failure::new(
+                "chromium_failed",
+                "Chromium did not print the PDF within 60 s",
+                "use --format html, or check the Chromium installation",
+            )
+            .into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = child.wait()?;
+    let log = std::fs::read_to_string(dir.path().join("chromium.log")).unwrap_or_default();
     match std::fs::read(&pdf) {
         Ok(b) if b.starts_with(b"%PDF") => Ok(b),
         _ => Err(Failure::new(
             "chromium_failed",
             format!(
                 "Chromium wrote no PDF (exit {:?}): {}",
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
+                status.code(),
+                log.lines().last().unwrap_or_default()
             ),
             "use --format html, or check the Chromium installation",
         )
