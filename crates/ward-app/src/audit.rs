@@ -12,8 +12,8 @@
 //! [`row`], [`csv`], [`sample`] and [`verify_population`] are pure; [`population`] reads the
 //! log.
 
+use crate::deployments::Deployment;
 use crate::error::AppError;
-use crate::promotion::Deployment;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -383,7 +383,7 @@ pub async fn population(
     ledger: &Ledger,
     signer: &dyn NoteSigner,
     origin: &str,
-    envs: &[crate::promotion::Environment],
+    envs: &[crate::environment::Environment],
     by: &Identity,
     q: &PopulationQuery,
 ) -> Result<Population, AppError> {
@@ -404,7 +404,7 @@ pub async fn population(
         Some(e) => {
             crate::identities::check_name("environment", e)?;
             if !envs.is_empty() && !envs.iter().any(|x| &x.name == e) {
-                return Err(crate::promotion::environment::undeclared(envs, e));
+                return Err(crate::environment::undeclared(envs, e));
             }
             vec![e.clone()]
         }

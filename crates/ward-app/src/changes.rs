@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::error::Kind;
 use crate::evidence;
 use crate::identities::check_name;
+use crate::subjects::CHANGES;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ward_core::Identity;
@@ -15,7 +16,6 @@ use ward_core::risk::{ChangeFacts, Classification, RiskRules, Tier};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
-const CHANGES: &str = "changes";
 const OVERRIDES: &str = "change_overrides";
 const PROPOSALS: &str = "change_override_proposals";
 /// Attributes a change may carry.

@@ -454,7 +454,7 @@ pub async fn facts(
     ledger: &Ledger,
     signer: &dyn NoteSigner,
     origin: &str,
-    envs: &[crate::promotion::Environment],
+    envs: &[crate::environment::Environment],
     by: &Identity,
     q: &PopulationQuery,
 ) -> Result<Facts, AppError> {

@@ -664,7 +664,7 @@ pub async fn attest_within(
     // What it attaches to: a registered artifact, or a change (evidence about the change itself,
     // e.g. a pen-test or a rollback plan); the service scopes vulnerability first-seen times.
     let service = if on_change {
-        if crate::changes::get(ledger, &req.artifact).await?.is_none() {
+        if !crate::subjects::change_exists(ledger, &req.artifact).await? {
             return Err(AppError::not_found(
                 format!("no change {:?}", req.artifact),
                 "list changes with `ward change list`",

@@ -289,7 +289,7 @@ pub struct GatePolicy {
     /// Change windows and freezes; their state at evaluation time goes into the input.
     pub calendar: ward_core::calendar::Calendar,
     /// Declared environments: chains, tenants and rings go into the input.
-    pub environments: Vec<crate::promotion::Environment>,
+    pub environments: Vec<crate::environment::Environment>,
     /// Per environment with a `policy_dir`: its own bundle (the shared one plus its files).
     pub env_bundles: std::collections::BTreeMap<String, PolicyBundle>,
     /// `[[slo]]`: error budgets read from Prometheus at each check (`input.slo`).
@@ -311,7 +311,7 @@ impl GatePolicy {
     }
 
     /// Declares the environments, loading each one's `policy_dir` into its own bundle.
-    pub fn with_environments(mut self, envs: &[crate::promotion::Environment]) -> Result<GatePolicy, String> {
+    pub fn with_environments(mut self, envs: &[crate::environment::Environment]) -> Result<GatePolicy, String> {
         for e in envs {
             if let Some(dir) = &e.policy_dir {
                 let mut b = self.bundle.clone();
@@ -604,7 +604,7 @@ pub async fn check(
         )
     })?;
     if !policy.environments.is_empty() && !policy.environments.iter().any(|e| e.name == environment) {
-        let hint = crate::promotion::environment::undeclared_hint(&policy.environments, environment);
+        let hint = crate::environment::undeclared_hint(&policy.environments, environment);
         return Err(AppError::new(
             crate::error::Kind::Unprocessable,
             "unknown_environment",
@@ -612,7 +612,15 @@ pub async fn check(
             hint,
         ));
     }
-    let placement = crate::promotion::placement(ledger, &policy.environments, &change, req).await?;
+    let placement = crate::deployments::placement(
+        ledger,
+        &policy.environments,
+        &change.request.artifacts,
+        environment,
+        &req.tenants,
+        req.ring.as_deref(),
+    )
+    .await?;
     let mut input = input(
         ledger,
         &change,

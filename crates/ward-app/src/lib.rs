@@ -5,7 +5,8 @@
 //! them. Nothing here knows about HTTP: no axum, tower, hyper server of its own, jsonwebtoken,
 //! rustls, prometheus-client or reqwest (`scripts/test` checks the dependency tree). What needs
 //! the outside world that HTTP reaches is a port: [`reauth::ReauthVerifier`] (a fresh OIDC
-//! token), [`promotion::DeploymentTarget`] (a deployment target).
+//! token), [`promotion::DeploymentTarget`] (a deployment target), [`promotion::Runtimes`] (the
+//! runtimes Ward runs itself: the local runtime of [`rollout`]).
 //!
 //! - [`error`]: [`AppError`], the one error type (kind, code, message, hint).
 //! - [`ops`]: plain functions over a [`ward_store::Ledger`] that both the handlers and the CLI's
@@ -16,6 +17,7 @@
 //! - [`keys`]: keys trusted to sign evidence for a builder; custom attestation types.
 //! - [`approvals`]: electronic signatures on changes, re-authenticated, under separation of
 //!   duties; stale when what they bound changes.
+//! - [`subjects`]: whether a change exists, for modules below [`changes`].
 //! - [`changes`]: change requests, classified by risk when opened; tier overrides.
 //! - [`gate`]: the gate input document, decisions recorded with policy and input digests,
 //!   replay.
@@ -27,7 +29,12 @@
 //!   resolved; purge projections.
 //! - [`freetext`]: people's free text (titles, comments, reasons) through the PHI/secret guard.
 //! - [`exceptions`]: waivers, break-glass and the retrospective reviews it opens.
-//! - [`promotion`]: environments, promotion through the gate, deployment records.
+//! - [`environment`]: `[[environments]]` — chains, tenants, rings, and the runtime and strategy
+//!   each declares (data and validation only).
+//! - [`deployments`]: deployment records and the rules over them (history, reverted,
+//!   known-good, placement, the rollback choice).
+//! - [`promotion`]: promotion through the gate by a deployment target, rollback, drift, release
+//!   notes.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
 //! - [`slo`]: error-budget state read from Prometheus for the gate (`[[slo]]`).
 //! - [`bundle`]: evidence bundles for auditors (entries, proofs, documents, report) and their
@@ -45,7 +52,9 @@ pub mod audit;
 pub mod bundle;
 pub mod changes;
 pub mod compliance;
+pub mod deployments;
 pub mod documents;
+pub mod environment;
 pub mod error;
 pub mod evidence;
 pub mod exceptions;
@@ -61,6 +70,7 @@ pub mod reauth;
 pub mod redaction;
 pub mod rollout;
 pub mod slo;
+pub mod subjects;
 pub mod users;
 
 pub use error::{AppError, Kind};
@@ -77,7 +87,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(changes::ChangeProjector));
     p.push(Arc::new(approvals::ApprovalProjector));
     p.push(Arc::new(exceptions::ExceptionProjector));
-    p.push(Arc::new(promotion::DeploymentProjector));
+    p.push(Arc::new(deployments::DeploymentProjector));
     p.push(Arc::new(promotion::config::ConfigProjector));
     p.push(Arc::new(rollout::RolloutProjector));
     p.push(Arc::new(reauth::ReauthProjector));

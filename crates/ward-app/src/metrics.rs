@@ -11,8 +11,9 @@
 //! explain, names each entry a figure rests on (seq, kind, time). Definitions: docs/METRICS.md.
 
 use crate::changes::{self, Change};
+use crate::deployments::{self, Deployment as Record, TargetRun};
+use crate::environment::{self, Environment};
 use crate::error::AppError;
-use crate::promotion::{self, Deployment as Record, TargetRun};
 use crate::rollout::{self, Rollout};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -230,7 +231,7 @@ pub struct LogView {
 
 /// Reads what the metrics of `environment` need (a fixed number of projection reads).
 pub async fn read(ledger: &Ledger, environment: &str) -> Result<LogView, AppError> {
-    let mut deployments = promotion::deployments(ledger, environment).await?;
+    let mut deployments = deployments::deployments(ledger, environment).await?;
     deployments.sort_by_key(|d| d.seq);
     Ok(LogView {
         deployments,
@@ -552,7 +553,7 @@ pub fn report(traced: &Traced, req: &DoraRequest, cfg: &dora::Config) -> DoraRep
 
 /// The environments the gauges measure: the last of each promotion chain (no environment
 /// declares it as `after`), in declared order. Pure.
-pub fn production(envs: &[promotion::Environment]) -> Vec<String> {
+pub fn production(envs: &[Environment]) -> Vec<String> {
     envs.iter()
         .filter(|e| !envs.iter().any(|x| x.after.as_deref() == Some(e.name.as_str())))
         .map(|e| e.name.clone())
@@ -595,12 +596,12 @@ pub fn by_service(
 /// log.
 pub async fn dora(
     ledger: &Ledger,
-    envs: &[promotion::Environment],
+    envs: &[Environment],
     req: &DoraRequest,
     cfg: &dora::Config,
 ) -> Result<DoraReport, AppError> {
     check_period(req.from, req.to)?;
-    promotion::find(envs, &req.environment)?;
+    environment::find(envs, &req.environment)?;
     if let Some(s) = &req.service
         && (s.trim().is_empty() || s.len() > 128 || s.chars().any(char::is_control))
     {
@@ -790,8 +791,8 @@ pub async fn governance(
     req: &DoraRequest,
 ) -> Result<GovernanceReport, AppError> {
     check_period(req.from, req.to)?;
-    promotion::find(&policy.environments, &req.environment)?;
-    let mut deployments = promotion::deployments(ledger, &req.environment).await?;
+    environment::find(&policy.environments, &req.environment)?;
+    let mut deployments = deployments::deployments(ledger, &req.environment).await?;
     deployments.sort_by_key(|d| d.seq);
     let view = GovernanceView {
         changes: changes::list(ledger).await?,

@@ -6,11 +6,12 @@
 
 use crate::approvals::{self, ApprovalsView};
 use crate::changes::{self, Change};
+use crate::deployments::{self, Deployment};
+use crate::environment::Environment;
 use crate::error::AppError;
 use crate::evidence::{self, Attestation};
 use crate::exceptions::{self, Breakglass, Waiver};
 use crate::gate::{self, GateDecision};
-use crate::promotion::{self, Deployment, Environment};
 use serde::{Deserialize, Serialize};
 use ward_core::approval::ApprovalRules;
 use ward_core::risk::RiskRules;
@@ -65,7 +66,7 @@ pub async fn change(
     let mut deployments = Vec::new();
     for e in envs {
         deployments.extend(
-            promotion::deployments(ledger, &e.name)
+            deployments::deployments(ledger, &e.name)
                 .await?
                 .into_iter()
                 .filter(|d| d.change == change.id),

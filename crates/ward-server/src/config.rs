@@ -122,7 +122,7 @@ pub struct ServerConfig {
     pub breakglass: crate::exceptions::BreakglassRules,
     /// `[[environments]]`: promotion chains and deployment targets.
     #[serde(default)]
-    pub environments: Vec<crate::promotion::Environment>,
+    pub environments: Vec<crate::environment::Environment>,
     /// `[calendar]`: change windows and freezes.
     #[serde(default)]
     pub calendar: ward_core::calendar::Calendar,
@@ -185,7 +185,7 @@ impl ServerConfig {
         cfg.approvals.validate().map_err(err)?;
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
-        crate::promotion::validate(&cfg.environments).map_err(err)?;
+        crate::environment::validate(&cfg.environments).map_err(err)?;
         cfg.metrics.validate().map_err(err)?;
         for o in &cfg.slo {
             o.validate().map_err(err)?;

@@ -7,9 +7,9 @@
 use serde_json::{Value, json};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
+use ward_server::environment::Environment;
 use ward_server::error::ApiError;
 use ward_server::evidence;
-use ward_server::promotion::Environment;
 use ward_server::promotion::config::{self, ConfigRequest};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;

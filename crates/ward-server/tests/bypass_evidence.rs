@@ -261,17 +261,17 @@ async fn second_digest_for_a_pre_release_needs_mutable_prerelease() {
 
         // Which environments take a version that moved is per environment, never production:
         // staging declares mutable_prerelease, prod (the end of the chain) cannot.
-        let env = |name: &str, after: Option<&str>, mutable: bool| ward_server::promotion::Environment {
+        let env = |name: &str, after: Option<&str>, mutable: bool| ward_server::environment::Environment {
             name: name.into(),
             after: after.map(Into::into),
             mutable_prerelease: mutable,
             ..Default::default()
         };
-        let e = ward_server::promotion::validate(&[env("staging", None, false), env("prod", Some("staging"), true)])
+        let e = ward_server::environment::validate(&[env("staging", None, false), env("prod", Some("staging"), true)])
             .unwrap_err();
         assert!(e.contains("prod") && e.contains("mutable_prerelease"), "{e}");
         let envs = [env("staging", None, true), env("prod", Some("staging"), false)];
-        ward_server::promotion::validate(&envs).expect("an earlier environment may accept it");
+        ward_server::environment::validate(&envs).expect("an earlier environment may accept it");
         let policy = ward_server::gate::GatePolicy::load(None, Default::default())
             .and_then(|p| p.with_environments(&envs))
             .expect("policy");

@@ -480,10 +480,10 @@ async fn self_granted_waiver_of_who_must_sign_does_not_excuse() {
 #[tokio::test]
 async fn a_mistyped_environment_is_named_not_judged() {
     on_both_stores(|ledger| async move {
-        let envs: Vec<ward_server::promotion::Environment> =
+        let envs: Vec<ward_server::environment::Environment> =
             [("dev", None), ("staging", Some("dev")), ("prod", Some("staging"))]
                 .into_iter()
-                .map(|(n, after)| ward_server::promotion::Environment {
+                .map(|(n, after)| ward_server::environment::Environment {
                     name: n.into(),
                     after: after.map(Into::into),
                     ..Default::default()
@@ -512,7 +512,7 @@ async fn a_mistyped_environment_is_named_not_judged() {
         assert_eq!(ledger.head().await.expect("head").size(), before);
         // History reads: a typo is not "nothing was deployed" (it used to answer 200 []).
         for e in [
-            ward_server::promotion::deployment_history(&ledger, &envs, "prdo")
+            ward_server::deployments::deployment_history(&ledger, &envs, "prdo")
                 .await
                 .expect_err("deployments of prdo"),
             ward_server::rollout::history(&ledger, &envs, Some("prdo"))
@@ -538,7 +538,7 @@ async fn a_mistyped_environment_is_named_not_judged() {
         }
         // A declared environment with nothing deployed yet is an empty history, not an error.
         assert!(
-            ward_server::promotion::deployment_history(&ledger, &envs, "prod")
+            ward_server::deployments::deployment_history(&ledger, &envs, "prod")
                 .await
                 .expect("prod")
                 .is_empty()

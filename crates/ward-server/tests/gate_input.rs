@@ -7,11 +7,11 @@ use ward_core::approval::ApprovalRules;
 use ward_core::calendar::{Calendar, Freeze};
 use ward_core::risk::RiskRules;
 use ward_ledger::ActorKind;
-use ward_server::{changes, evidence, gate, promotion};
+use ward_server::{changes, deployments, environment, evidence, gate};
 
 #[derive(serde::Deserialize)]
 struct Envs {
-    environments: Vec<promotion::Environment>,
+    environments: Vec<environment::Environment>,
 }
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -105,12 +105,12 @@ async fn input_documents_match_the_published_schema() {
         }],
     };
     // prod comes after staging, where nothing was deployed yet.
-    let envs: Vec<promotion::Environment> = toml::from_str::<Envs>(
+    let envs: Vec<environment::Environment> = toml::from_str::<Envs>(
         "[[environments]]\nname = \"staging\"\n[[environments]]\nname = \"prod\"\nafter = \"staging\"\n",
     )
     .expect("environments")
     .environments;
-    let placement = promotion::placement(&ledger, &envs, &change, &gate::CheckRequest::env("prod"))
+    let placement = deployments::placement(&ledger, &envs, &change.request.artifacts, "prod", &[], None)
         .await
         .expect("placement");
     let input = gate::input(

@@ -2,7 +2,7 @@
 //!
 //! A scripted history goes through the services that record it in production — changes opened
 //! with commit times, deployment records as promotions and the rollout engine write them
-//! (`promotion::append_record`), a rollback by hand (`promotion::rollback`), a rollout rolled
+//! (`deployments::append_record`), a rollback by hand (`promotion::rollback`), a rollout rolled
 //! back on a breaching measurement (its `rollout.*` events as the driver records them), a drill,
 //! an emergency change, a change answering an incident and a failed target run — and every
 //! figure, sample size, band and entry is written down below. The log's clock is the store's,
@@ -17,8 +17,10 @@ use ward_core::dora::Band;
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
 use ward_server::changes::{self, ChangeRequest, Commit};
+use ward_server::deployments::{self, Release, TargetRun};
+use ward_server::environment::Environment;
 use ward_server::evidence;
-use ward_server::promotion::{self, Environment, Release, TargetRun};
+use ward_server::promotion;
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -143,7 +145,7 @@ impl Script {
             output_digest: None,
             rollback_to: None,
         }];
-        promotion::append_record(
+        deployments::append_record(
             &self.ledger,
             &person("user:rita", vec![Role::ReleaseManager]),
             &rel,
@@ -247,7 +249,7 @@ async fn history(ledger: &Ledger) -> History {
     // CHG-6 answers an incident (rework); a drill then rehearses rolling it back.
     let c6 = s.open(&artifact("patient-api").await, "normal", None, true).await;
     let d6 = s.deploy(&c6, "succeeded", "command").await;
-    let drill = promotion::append_record(
+    let drill = deployments::append_record(
         ledger,
         &person("user:rita", vec![Role::ReleaseManager]),
         &Release {

@@ -28,7 +28,7 @@ use ward_evidence::guard::{self, GuardConfig};
 use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
-use super::Environment;
+use crate::environment::Environment;
 
 const CONFIGS: &str = "configs";
 /// Largest bundle accepted (serialised).

@@ -5,7 +5,9 @@
 //! digests (never promoted there through Ward), *stale* ones (promoted once, not the current
 //! release), *missing* ones, and a configuration that differs from the one deployed.
 
-use super::{Environment, deployments, find, history, target_for};
+use super::target_for;
+use crate::deployments::{deployments, history};
+use crate::environment::{Environment, find};
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -139,7 +141,7 @@ pub async fn observe_runtime(
     by: &Identity,
     environment: &str,
     envs: &[Environment],
-    runtime: Option<&std::sync::Arc<crate::rollout::Engine>>,
+    runtime: Option<&dyn super::Runtimes>,
 ) -> Result<Vec<Drift>, AppError> {
     let env = find(envs, environment)?;
     let target = target_for(env, runtime)?;

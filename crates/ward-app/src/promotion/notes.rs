@@ -1,9 +1,9 @@
 //! Release notes and manifests, generated from the records: deployments, changes, approvals,
 //! evidence summaries, waivers and commits.
 
-use super::Deployment;
 use crate::approvals::Approval;
 use crate::changes;
+use crate::deployments::Deployment;
 use crate::error::AppError;
 use crate::exceptions::{Breakglass, Waiver};
 use serde::{Deserialize, Serialize};
@@ -214,7 +214,7 @@ async fn decision_input(ledger: &Ledger, seq: u64) -> Result<Option<(Vec<Excused
 /// An undeclared environment without records is refused as in [`super::deployment_history`].
 pub async fn release_notes(
     ledger: &Ledger,
-    envs: &[super::Environment],
+    envs: &[crate::environment::Environment],
     environment: &str,
     since: Option<&str>,
     risk: &RiskRules,
@@ -230,7 +230,7 @@ pub async fn release_notes(
         None => None,
     };
     let mut out = Vec::new();
-    for d in super::deployment_history(ledger, envs, environment).await? {
+    for d in crate::deployments::deployment_history(ledger, envs, environment).await? {
         if d.status != "succeeded" {
             continue;
         }

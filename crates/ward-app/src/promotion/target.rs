@@ -2,10 +2,12 @@
 //!
 //! The engine (promotion, rollback, drift) only sees [`DeploymentTarget`]. This module has the
 //! `command` target (a configured program: helm, kubectl, argo, a script) and the record-only
-//! target of an environment without one; the local runtime plugs in beside them.
+//! target of an environment without one; a runtime Ward runs itself (the local runtime of
+//! `crate::rollout`) plugs in through the [`Runtimes`] port, which promotion never names.
 
-use super::Environment;
 use super::config::Effective;
+use crate::environment::Environment;
+use crate::error::AppError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -73,16 +75,24 @@ pub trait DeploymentTarget: Send + Sync {
     async fn observe(&self, environment: &str) -> Result<Vec<Running>, String>;
 }
 
-/// The target of an environment: the local runtime (`[environments.runtime]`, inside
-/// `ward serve` only), its `command`, else record-only.
-pub fn target_for(
-    env: &Environment,
-    runtime: Option<&std::sync::Arc<crate::rollout::Engine>>,
-) -> Result<Box<dyn DeploymentTarget>, crate::error::AppError> {
+/// The runtimes Ward runs itself for environments that declare `[environments.runtime]` (the
+/// local runtime, inside `ward serve`): what promotion, rollback and drift need from them.
+#[async_trait]
+pub trait Runtimes: Send + Sync {
+    /// Refuses while a rollout of `environment` has not finished: a promotion or a rollback
+    /// would pull the runtime from under it.
+    async fn ensure_idle(&self, environment: &str) -> Result<(), AppError>;
+    /// The deployment target of `environment` on this runtime.
+    fn target(&self, environment: &str) -> Box<dyn DeploymentTarget>;
+}
+
+/// The target of an environment: its runtime (`[environments.runtime]`, inside `ward serve`
+/// only), its `command`, else record-only.
+pub fn target_for(env: &Environment, runtime: Option<&dyn Runtimes>) -> Result<Box<dyn DeploymentTarget>, AppError> {
     if env.runtime.is_some() {
         return match runtime {
-            Some(engine) => Ok(Box::new(crate::rollout::LocalTarget::new(engine.clone(), &env.name))),
-            None => Err(crate::error::AppError::new(
+            Some(runtime) => Ok(runtime.target(&env.name)),
+            None => Err(AppError::new(
                 crate::error::Kind::Conflict,
                 "runtime_unavailable",
                 format!(

@@ -7,7 +7,9 @@
 //! promoting. After the last step the new version becomes stable and a deployment is recorded.
 
 use super::local::{LocalEnv, Running};
-use super::{Command, Engine, Order, Rollout, Step, StrategyKind, engine_identity, restore_of};
+use super::{Command, Engine, Order, Rollout, Step, engine_identity, restore_of};
+use crate::deployments;
+use crate::environment::{self, StrategyKind};
 use crate::error::AppError;
 use crate::promotion;
 use serde_json::{Value, json};
@@ -118,7 +120,7 @@ pub(super) async fn drive(
     resumed: bool,
 ) -> Result<(), AppError> {
     let local = engine.local_or_err(&r.environment)?;
-    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let deployments = deployments::deployments(&engine.ledger, &r.environment).await?;
     // Killed after the deployment was recorded but before the rollout was: only that is left.
     if resumed
         && let Some(d) = since_start(&r, &deployments).rev().find(|d| d.ring.is_none())
@@ -505,8 +507,8 @@ async fn roll_back(
 /// Deployment records written since the rollout started.
 fn since_start<'a>(
     r: &Rollout,
-    deployments: &'a [promotion::Deployment],
-) -> impl DoubleEndedIterator<Item = &'a promotion::Deployment> {
+    deployments: &'a [deployments::Deployment],
+) -> impl DoubleEndedIterator<Item = &'a deployments::Deployment> {
     let started = r.events.first().map_or(0, |e| e.seq);
     deployments.iter().filter(move |d| d.seq > started)
 }
@@ -521,7 +523,7 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
     if r.strategy.kind != StrategyKind::Rings || kept.tenants.is_empty() {
         return Ok(());
     }
-    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let deployments = deployments::deployments(&engine.ledger, &r.environment).await?;
     let Some(restore) = restore_of(r, &deployments) else {
         return Ok(());
     };
@@ -532,8 +534,8 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
         .find(|d| d.seq > started && d.ring.is_some() && d.status == "succeeded" && d.digests == [r.digest.clone()])
         .map(|d| d.seq);
     let from = deployments.iter().find(|d| d.seq == restore.deployment);
-    let env = promotion::find(&engine.policy.environments, &r.environment)?;
-    let rel = promotion::Release {
+    let env = environment::find(&engine.policy.environments, &r.environment)?;
+    let rel = deployments::Release {
         env,
         change: &restore.change,
         digests: &restore.digests,
@@ -556,7 +558,7 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
         })
         .collect();
     let runs = super::local_runs(units, true, None);
-    promotion::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await?;
+    deployments::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await?;
     Ok(())
 }
 
@@ -567,9 +569,9 @@ async fn record_deployment(
     r: &Rollout,
     ring: Option<(&str, Vec<String>)>,
     succeeded: bool,
-    rollback_to: Option<promotion::Restore>,
-) -> Result<promotion::Deployment, AppError> {
-    let env = promotion::find(&engine.policy.environments, &r.environment)?;
+    rollback_to: Option<deployments::Restore>,
+) -> Result<deployments::Deployment, AppError> {
+    let env = environment::find(&engine.policy.environments, &r.environment)?;
     // A ring's tenants, or the environment as a whole and every tenant.
     let tenant_config = |t: String| {
         let c = r.tenant_configs.get(&t).cloned();
@@ -583,7 +585,7 @@ async fn record_deployment(
             (None, units)
         }
     };
-    let rel = promotion::Release {
+    let rel = deployments::Release {
         env,
         change: &r.change,
         digests: std::slice::from_ref(&r.digest),
@@ -608,7 +610,7 @@ async fn record_deployment(
     for run in &mut runs {
         run.output_digest = Some(output_digest.clone());
     }
-    promotion::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await
+    deployments::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await
 }
 
 /// The deployment record of ring step `i`: its tenants now run the new version (or, failed,
@@ -618,7 +620,7 @@ async fn record_ring(engine: &Engine, r: &Rollout, i: usize, succeeded: bool) ->
     if tenants.is_empty() {
         return Ok(());
     }
-    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let deployments = deployments::deployments(&engine.ledger, &r.environment).await?;
     let restore = restore_of(r, &deployments);
     record_deployment(engine, r, Some((&r.plan[i].label, tenants)), succeeded, restore).await?;
     Ok(())
@@ -633,7 +635,7 @@ async fn complete(engine: &Engine, local: &LocalEnv, r: &Rollout) -> Result<(), 
         local.route_stable(&slots);
         old
     };
-    let deployments = promotion::deployments(&engine.ledger, &r.environment).await?;
+    let deployments = deployments::deployments(&engine.ledger, &r.environment).await?;
     let d = record_deployment(engine, r, None, true, restore_of(r, &deployments)).await?;
     record(engine, r, "rollout.completed", json!({"deployment": d.seq})).await?;
     if let Some(o) = old {

@@ -2,7 +2,7 @@
 //! instances behind it — stable, canary, and the previous stable kept warm after a blue-green
 //! switch.
 
-use super::RuntimeConfig;
+use crate::environment::RuntimeConfig;
 use crate::error::AppError;
 use crate::promotion::config::Effective;
 use serde_json::Value;

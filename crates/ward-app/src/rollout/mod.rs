@@ -21,14 +21,16 @@
 mod driver;
 pub mod local;
 
+use crate::deployments::{self, Deployment, Release, Restore, TargetRun};
+use crate::environment::{self, Environment, Strategy, StrategyKind};
 use crate::error::AppError;
 use crate::error::Kind;
+use crate::promotion;
 use crate::promotion::config::Effective;
-use crate::promotion::{self, Environment, Restore, TargetRun};
+use crate::promotion::target::{DeployJob, DeployOutcome, DeploymentTarget, Running, Runtimes};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use ward_core::Identity;
@@ -39,138 +41,6 @@ use ward_store::{Ledger, ProjectionOp, Projector};
 pub use local::LocalEnv;
 
 const ROLLOUTS: &str = "rollouts";
-
-/// `[environments.runtime]`: the local runtime.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuntimeConfig {
-    /// Where the router listens.
-    pub listen: SocketAddr,
-    /// Where `/metrics` and `/routes` are served.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<SocketAddr>,
-    /// Directory holding the builds (found by their sha256).
-    pub artifacts: PathBuf,
-    /// Readiness path of the service.
-    #[serde(default = "default_health")]
-    pub health: String,
-    /// Header naming the tenant of a request.
-    #[serde(default = "default_tenant_header")]
-    pub tenant_header: String,
-    /// How long an instance may take to become ready.
-    #[serde(default = "default_ready_ms")]
-    pub ready_timeout_ms: u64,
-}
-
-fn default_health() -> String {
-    "/healthz".into()
-}
-fn default_tenant_header() -> String {
-    ward_runtime::router::TENANT_HEADER.into()
-}
-fn default_ready_ms() -> u64 {
-    15_000
-}
-
-/// How a release is exposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyKind {
-    /// Traffic shares step by step.
-    Canary,
-    /// All at once after verification; the old version stays warm for a window.
-    BlueGreen,
-    /// Ring by ring of the environment's tenants.
-    Rings,
-}
-
-/// `strategy` of an environment (or of one rollout).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct Strategy {
-    /// Canary, blue-green or rings.
-    pub kind: StrategyKind,
-    /// Canary traffic shares, in percent.
-    #[serde(default = "default_steps")]
-    pub steps: Vec<u8>,
-    /// How long each step is observed before the next.
-    #[serde(default = "default_pause_ms")]
-    pub pause_ms: u64,
-    /// How often the analysis runs during a step.
-    #[serde(default = "default_tick_ms")]
-    pub tick_ms: u64,
-    /// Failed analyses tolerated within a step before rolling back (1: the first one).
-    #[serde(default = "default_failure_limit")]
-    pub failure_limit: u32,
-    /// Thresholds.
-    #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub analysis: Thresholds,
-    /// Synthetic calls that must succeed against the new version (at the end of each step).
-    #[serde(default)]
-    pub http_checks: Vec<HttpCheck>,
-    /// PromQL checks (templated by `{{version}}` and `{{tenant}}`) at the end of each step.
-    #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
-    pub prometheus: Vec<ward_runtime::prometheus::PromCheck>,
-    /// Blue-green: how long the old version stays warm for an instant switch back.
-    #[serde(default = "default_keep_warm_ms")]
-    pub keep_warm_ms: u64,
-}
-
-fn default_steps() -> Vec<u8> {
-    vec![10, 50, 100]
-}
-fn default_pause_ms() -> u64 {
-    5_000
-}
-fn default_tick_ms() -> u64 {
-    100
-}
-fn default_failure_limit() -> u32 {
-    1
-}
-fn default_keep_warm_ms() -> u64 {
-    60_000
-}
-
-impl Strategy {
-    /// A strategy of `kind` with the defaults.
-    pub fn of(kind: StrategyKind) -> Strategy {
-        Strategy {
-            kind,
-            steps: default_steps(),
-            pause_ms: default_pause_ms(),
-            tick_ms: default_tick_ms(),
-            failure_limit: default_failure_limit(),
-            analysis: Thresholds::default(),
-            http_checks: vec![],
-            prometheus: vec![],
-            keep_warm_ms: default_keep_warm_ms(),
-        }
-    }
-}
-
-/// A synthetic call against the new version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct HttpCheck {
-    /// Path (and query) to GET.
-    pub path: String,
-    /// Expected status.
-    #[serde(default = "default_expect")]
-    pub expect_status: u16,
-    /// Tenant header to send.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant: Option<String>,
-}
-
-fn default_expect() -> u16 {
-    200
-}
 
 /// One step of a rollout plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -686,7 +556,7 @@ pub async fn list(ledger: &Ledger, environment: Option<&str>) -> Result<Vec<Roll
 }
 
 /// Rollouts, oldest first, of one environment asked for by name (or of all): as
-/// [`crate::promotion::deployment_history`], an undeclared name without records is refused with
+/// [`crate::deployments::deployment_history`], an undeclared name without records is refused with
 /// a "did you mean" hint rather than answered with an empty list.
 pub async fn history(
     ledger: &Ledger,
@@ -698,7 +568,7 @@ pub async fn history(
         && out.is_empty()
         && !envs.is_empty()
     {
-        crate::promotion::find(envs, name)?;
+        environment::find(envs, name)?;
     }
     Ok(out)
 }
@@ -790,10 +660,10 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(env.name.clone(), local.clone());
-            let deployments = promotion::deployments(&self.ledger, &env.name)
+            let deployments = deployments::deployments(&self.ledger, &env.name)
                 .await
                 .map_err(|e| e.message)?;
-            let current = promotion::history(&deployments, None).pop();
+            let current = deployments::history(&deployments, None).pop();
             if let Some(cur) = current
                 && let Some(digest) = cur.single()
             {
@@ -826,7 +696,7 @@ impl Engine {
     /// (from the per-tenant runs of its deployment record), loaded by digest.
     async fn recorded_configs(
         &self,
-        deployments: &[promotion::Deployment],
+        deployments: &[Deployment],
         release: &Restore,
     ) -> Result<(Option<Effective>, Vec<(String, Effective)>), AppError> {
         let config = promotion::config::load_effective(&self.ledger, release.config_digest.as_deref()).await?;
@@ -923,7 +793,7 @@ impl Engine {
 
     /// Starts a rollout: the environment's gate (as for a promotion), then the driver.
     pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, AppError> {
-        let env = promotion::find(&self.policy.environments, &req.environment)?.clone();
+        let env = environment::find(&self.policy.environments, &req.environment)?.clone();
         self.local_or_err(&env.name)?;
         req.check_adjustments(env.strategy.as_ref()).map_err(|e| {
             AppError::invalid(
@@ -954,7 +824,7 @@ impl Engine {
             ));
         }
         let digest = auth.change.request.artifacts[0].clone();
-        let stable = promotion::history(&promotion::deployments(&self.ledger, &env.name).await?, None).pop();
+        let stable = deployments::history(&deployments::deployments(&self.ledger, &env.name).await?, None).pop();
         if stable.as_ref().is_some_and(|s| s.digests == [digest.clone()]) {
             return Err(conflict(
                 "already_running",
@@ -1083,13 +953,13 @@ impl Engine {
     /// `stay` and `returned`, plus a deployment record for the rollback and one for the return).
     pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str, stay: bool) -> Result<Value, AppError> {
         operator_is_a_person(by)?;
-        let env = promotion::find(&self.policy.environments, environment)?.clone();
+        let env = environment::find(&self.policy.environments, environment)?.clone();
         let local = self.local_or_err(&env.name)?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
         ensure_idle(&self.ledger, &env.name).await?;
-        let deployments = promotion::deployments(&self.ledger, &env.name).await?;
-        let runs = promotion::history(&deployments, None);
-        let undone = promotion::reverted(&deployments);
+        let deployments = deployments::deployments(&self.ledger, &env.name).await?;
+        let runs = deployments::history(&deployments, None);
+        let undone = deployments::reverted(&deployments);
         let (Some(current), Some(good)) = (
             runs.last(),
             runs.iter()
@@ -1130,7 +1000,7 @@ impl Engine {
         let returned = if stay {
             None
         } else {
-            let deployments = promotion::deployments(&self.ledger, &env.name).await?;
+            let deployments = deployments::deployments(&self.ledger, &env.name).await?;
             Some(
                 self.switch_to(
                     &local,
@@ -1192,7 +1062,7 @@ impl Engine {
         &self,
         local: &LocalEnv,
         env: &Environment,
-        deployments: &[promotion::Deployment],
+        deployments: &[Deployment],
         release: &Restore,
         digest: &str,
         rollback_of: Option<u64>,
@@ -1218,7 +1088,7 @@ impl Engine {
         }
         let all_restored = !served_by.is_empty() && served_by.iter().all(|v| v == digest);
         let from = deployments.iter().find(|d| d.seq == release.deployment);
-        let rel = promotion::Release {
+        let rel = Release {
             env,
             change: &release.change,
             digests: &release.digests,
@@ -1237,7 +1107,7 @@ impl Engine {
             (Some(t), config)
         }));
         let runs = local_runs(units, all_restored, None);
-        let dep = promotion::append_record(&self.ledger, by, &rel, runs, "local").await?;
+        let dep = deployments::append_record(&self.ledger, by, &rel, runs, "local").await?;
         Ok(Switched {
             deployment: dep.seq,
             served_by,
@@ -1259,7 +1129,20 @@ struct Switched {
     restore_ms: f64,
 }
 
-/// The local runtime as a [`promotion::DeploymentTarget`]: a direct cut-over (start, verify
+/// The engine is the local runtime behind promotion's [`Runtimes`] port: promotion, rollback and
+/// drift reach it only through the trait.
+#[async_trait::async_trait]
+impl Runtimes for Arc<Engine> {
+    async fn ensure_idle(&self, environment: &str) -> Result<(), AppError> {
+        ensure_idle(&self.ledger, environment).await
+    }
+
+    fn target(&self, environment: &str) -> Box<dyn DeploymentTarget> {
+        Box::new(LocalTarget::new(self.clone(), environment))
+    }
+}
+
+/// The local runtime as a [`DeploymentTarget`]: a direct cut-over (start, verify
 /// ready, switch all traffic, stop the old version). Rollouts expose step by step instead.
 pub struct LocalTarget {
     engine: Arc<Engine>,
@@ -1277,13 +1160,13 @@ impl LocalTarget {
 }
 
 #[async_trait::async_trait]
-impl promotion::DeploymentTarget for LocalTarget {
+impl DeploymentTarget for LocalTarget {
     fn kind(&self) -> &'static str {
         "local"
     }
 
-    async fn deploy(&self, job: &promotion::target::DeployJob<'_>) -> promotion::target::DeployOutcome {
-        let fail = |m: String| promotion::target::DeployOutcome {
+    async fn deploy(&self, job: &DeployJob<'_>) -> DeployOutcome {
+        let fail = |m: String| DeployOutcome {
             succeeded: false,
             exit_code: None,
             output: format!("{m}\n").into_bytes(),
@@ -1308,7 +1191,7 @@ impl promotion::DeploymentTarget for LocalTarget {
                     || (s.config_digest == config.as_ref().map(|c| c.digest.clone()) && s.tenant_configs == wanted))
             {
                 let tenant = job.tenant.unwrap_or("the environment");
-                return promotion::target::DeployOutcome {
+                return DeployOutcome {
                     succeeded: true,
                     exit_code: None,
                     output: format!("{digest} serves {tenant} with this configuration\n").into_bytes(),
@@ -1328,7 +1211,7 @@ impl promotion::DeploymentTarget for LocalTarget {
                 if let Some(o) = old {
                     o.instance.stop().await;
                 }
-                promotion::target::DeployOutcome {
+                DeployOutcome {
                     succeeded: true,
                     exit_code: None,
                     output: format!("{digest} ready on {addr}; all traffic switched\n").into_bytes(),
@@ -1338,7 +1221,7 @@ impl promotion::DeploymentTarget for LocalTarget {
         }
     }
 
-    async fn observe(&self, environment: &str) -> Result<Vec<promotion::Running>, String> {
+    async fn observe(&self, environment: &str) -> Result<Vec<Running>, String> {
         let local = self
             .engine
             .local(environment)
@@ -1354,13 +1237,13 @@ impl promotion::DeploymentTarget for LocalTarget {
             digests.push(r.digest.clone());
             config = config.or(r.config_digest.clone());
         }
-        let mut out = vec![promotion::Running {
+        let mut out = vec![Running {
             tenant: None,
             digests,
             config_digest: config,
         }];
         // Per tenant: the version its requests are routed to, with the configuration delivered.
-        let tenants = promotion::find(&self.engine.policy.environments, environment)
+        let tenants = environment::find(&self.engine.policy.environments, environment)
             .map(Environment::all_tenants)
             .unwrap_or_default();
         for tenant in tenants {
@@ -1373,7 +1256,7 @@ impl promotion::DeploymentTarget for LocalTarget {
                 .into_iter()
                 .flatten()
                 .find(|r| r.digest == up.version);
-            out.push(promotion::Running {
+            out.push(Running {
                 digests: vec![up.version.clone()],
                 config_digest: serving.and_then(|r| r.tenant_configs.get(&tenant).cloned()),
                 tenant: Some(tenant),
@@ -1433,8 +1316,8 @@ pub(crate) async fn load_tenant_configs(
 }
 
 /// The rollback plan recorded with a rollout's deployment: what ran before.
-pub(crate) fn restore_of(r: &Rollout, deployments: &[promotion::Deployment]) -> Option<Restore> {
-    let runs = promotion::history(deployments, None);
+pub(crate) fn restore_of(r: &Rollout, deployments: &[Deployment]) -> Option<Restore> {
+    let runs = deployments::history(deployments, None);
     runs.into_iter()
         .rev()
         .find(|x| r.stable_digest.as_ref().is_some_and(|s| x.digests == [s.clone()]))

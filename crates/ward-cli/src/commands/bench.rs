@@ -400,9 +400,16 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
         // The input exactly as `gate::check` builds it: the placement (promotion order) for the
         // environment, then the server's own input builder.
         let request = gate_svc::CheckRequest::env("prod");
-        let placement = ward_server::promotion::placement(&ledger, &policy.environments, &change, &request)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+        let placement = ward_server::deployments::placement(
+            &ledger,
+            &policy.environments,
+            &change.request.artifacts,
+            &request.environment,
+            &request.tenants,
+            request.ring.as_deref(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
         let accepts_rebound = policy
             .environments
             .iter()

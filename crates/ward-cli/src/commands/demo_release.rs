@@ -143,7 +143,7 @@ impl Demo<'_> {
             risk: &self.cfg.risk,
             approvals: &self.cfg.approvals,
             locks: &self.locks,
-            runtime: Some(&self.engine),
+            runtime: Some(&self.engine as &dyn promotion::Runtimes),
         }
     }
 
@@ -245,7 +245,7 @@ impl Demo<'_> {
         Ok((c.id, signed))
     }
 
-    async fn promote(&self, change: &str, to: &str) -> Result<promotion::Deployment> {
+    async fn promote(&self, change: &str, to: &str) -> Result<ward_server::deployments::Deployment> {
         let req = PromoteRequest {
             change: change.into(),
             environment: to.into(),
@@ -448,7 +448,7 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         ))
         .into());
     }
-    let rolled_back = promotion::deployments(demo.ledger, "prod")
+    let rolled_back = ward_server::deployments::deployments(demo.ledger, "prod")
         .await
         .map_err(fail)?
         .into_iter()

@@ -8,8 +8,10 @@ use crate::output::emit;
 use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
+use ward_server::deployments::{self, Deployment, TargetRun};
+use ward_server::environment;
 use ward_server::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
-use ward_server::promotion::{self, Deployment, Drift, Observation, PromoteRequest, PromotionContext, TargetRun};
+use ward_server::promotion::{self, Drift, Observation, PromoteRequest, PromotionContext};
 
 /// Largest observation or configuration file read.
 const MAX_INPUT: u64 = 4 * 1024 * 1024;
@@ -296,7 +298,7 @@ pub async fn deployments(g: &Global, env: &str) -> Result<()> {
         Some(r) => r.get(&format!("/api/v1/environments/{env}/deployments"), &[]).await?,
         None => {
             let cfg = crate::commands::serve::load_config(g, None)?;
-            promotion::deployment_history(&Context::open(g).await?.ledger, &cfg.environments, env)
+            deployments::deployment_history(&Context::open(g).await?.ledger, &cfg.environments, env)
                 .await
                 .map_err(api_failure)?
         }
@@ -332,7 +334,7 @@ pub async fn deployment_show(g: &Global, seq: u64, output_log: bool, tenant: Opt
     }
     let d: Deployment = match &remote {
         Some(r) => r.get(&format!("/api/v1/deployments/{seq}"), &[]).await?,
-        None => promotion::deployment(&Context::open(g).await?.ledger, seq)
+        None => deployments::deployment(&Context::open(g).await?.ledger, seq)
             .await
             .map_err(api_failure)?,
     };
@@ -374,7 +376,7 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
                 None => {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
-                    let e = promotion::find(&cfg.environments, env).map_err(api_failure)?;
+                    let e = environment::find(&cfg.environments, env).map_err(api_failure)?;
                     let who = local_person(g, &ctx, ward_core::Action::ConfigPublish).await?;
                     promotion::config::publish(&ctx.ledger, &who, e, &req, &cfg.guard())
                         .await
@@ -405,7 +407,7 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
                 None => {
                     let ctx = Context::open(g).await?;
                     let cfg = crate::commands::serve::load_config(g, None)?;
-                    let e = promotion::find(&cfg.environments, env).map_err(api_failure)?;
+                    let e = environment::find(&cfg.environments, env).map_err(api_failure)?;
                     promotion::config::view(&ctx.ledger, e, tenant.as_deref(), *effective)
                         .await
                         .map_err(api_failure)?

@@ -8,7 +8,8 @@ use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::IsTerminal;
-use ward_server::rollout::{Rollout, RolloutRequest, Strategy, StrategyKind};
+use ward_server::environment::{Strategy, StrategyKind};
+use ward_server::rollout::{Rollout, RolloutRequest};
 
 /// Exit code when a rollout was rolled back or aborted.
 pub const EXIT_ROLLED_BACK: i32 = 7;

@@ -2,23 +2,24 @@
 
 use super::*;
 use crate::promotion;
+use crate::{deployments, environment};
 
 /// Promotes a change into an environment: the preceding environment must have deployed its
 /// digests, the environment's gate must allow it; the deployment target runs and a deployment
 /// record is kept (also when the target fails).
 #[utoipa::path(post, path = "/api/v1/promotions", tag = "promotion", request_body = promotion::PromoteRequest, security(("bearer" = [])), responses(
-    (status = 201, body = promotion::Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "chain order or gate")))]
+    (status = 201, body = deployments::Deployment), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "chain order or gate")))]
 pub(super) async fn promote(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Json(req): Json<promotion::PromoteRequest>,
-) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
+) -> Result<(StatusCode, Json<deployments::Deployment>), ApiError> {
     let cx = promotion::PromotionContext {
         policy: &state.gate,
         risk: &state.risk,
         approvals: &state.approvals,
         locks: &state.promotion_locks,
-        runtime: state.rollouts.as_ref(),
+        runtime: state.rollouts.as_ref().map(|e| e as &dyn promotion::Runtimes),
     };
     Ok((
         StatusCode::CREATED,
@@ -36,13 +37,13 @@ pub(super) struct TenantQuery {
 /// Rolls an environment (or one tenant) back to its previous known-good release and
 /// configuration through the same target; the record links the deployment it reverts.
 #[utoipa::path(post, path = "/api/v1/environments/{env}/rollback", tag = "promotion", params(("env" = String, Path, description = "environment"), TenantQuery), security(("bearer" = [])), responses(
-    (status = 201, body = promotion::Deployment), (status = 409, body = ErrorBody)))]
+    (status = 201, body = deployments::Deployment), (status = 409, body = ErrorBody)))]
 pub(super) async fn rollback(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(env): Path<String>,
     Query(q): Query<TenantQuery>,
-) -> Result<(StatusCode, Json<promotion::Deployment>), ApiError> {
+) -> Result<(StatusCode, Json<deployments::Deployment>), ApiError> {
     Ok((
         StatusCode::CREATED,
         Json(
@@ -53,7 +54,7 @@ pub(super) async fn rollback(
                 q.tenant.as_deref(),
                 &state.gate.environments,
                 &state.promotion_locks,
-                state.rollouts.as_ref(),
+                state.rollouts.as_ref().map(|e| e as &dyn promotion::Runtimes),
             )
             .await?,
         ),
@@ -70,7 +71,7 @@ pub(super) async fn publish_config(
     Path(env): Path<String>,
     Json(req): Json<promotion::config::ConfigRequest>,
 ) -> Result<(StatusCode, Json<promotion::config::ConfigBundle>), ApiError> {
-    let e = promotion::find(&state.gate.environments, &env)?;
+    let e = environment::find(&state.gate.environments, &env)?;
     Ok((
         StatusCode::CREATED,
         Json(promotion::config::publish(&state.ledger, &me, e, &req, &state.guard).await?),
@@ -96,7 +97,7 @@ pub(super) async fn show_config(
     Path(env): Path<String>,
     Query(q): Query<ConfigQuery>,
 ) -> Result<Json<promotion::config::ConfigView>, ApiError> {
-    let e = promotion::find(&state.gate.environments, &env)?;
+    let e = environment::find(&state.gate.environments, &env)?;
     Ok(Json(
         promotion::config::view(&state.ledger, e, q.tenant.as_deref(), q.effective).await?,
     ))
@@ -119,7 +120,7 @@ pub(super) async fn observe_runtime(
                 &me,
                 &env,
                 &state.gate.environments,
-                state.rollouts.as_ref(),
+                state.rollouts.as_ref().map(|e| e as &dyn promotion::Runtimes),
             )
             .await?,
         ),
@@ -172,24 +173,24 @@ pub(super) async fn release_notes(
 
 /// Deployment records of an environment, oldest first.
 #[utoipa::path(get, path = "/api/v1/environments/{env}/deployments", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
-    (status = 200, body = Vec<promotion::Deployment>), (status = 404, body = ErrorBody)))]
+    (status = 200, body = Vec<deployments::Deployment>), (status = 404, body = ErrorBody)))]
 pub(super) async fn list_deployments(
     State(state): State<AppState>,
     Path(env): Path<String>,
-) -> Result<Json<Vec<promotion::Deployment>>, ApiError> {
+) -> Result<Json<Vec<deployments::Deployment>>, ApiError> {
     Ok(Json(
-        promotion::deployment_history(&state.ledger, &state.gate.environments, &env).await?,
+        deployments::deployment_history(&state.ledger, &state.gate.environments, &env).await?,
     ))
 }
 
 /// One deployment record, by its log entry.
 #[utoipa::path(get, path = "/api/v1/deployments/{seq}", tag = "promotion", params(("seq" = u64, Path, description = "deployment (log entry)")), security(("bearer" = [])), responses(
-    (status = 200, body = promotion::Deployment), (status = 404, body = ErrorBody)))]
+    (status = 200, body = deployments::Deployment), (status = 404, body = ErrorBody)))]
 pub(super) async fn show_deployment(
     State(state): State<AppState>,
     Path(seq): Path<u64>,
-) -> Result<Json<promotion::Deployment>, ApiError> {
-    Ok(Json(promotion::deployment(&state.ledger, seq).await?))
+) -> Result<Json<deployments::Deployment>, ApiError> {
+    Ok(Json(deployments::deployment(&state.ledger, seq).await?))
 }
 
 /// `?tenant=`.

@@ -1,5 +1,7 @@
-//! `[[environments]]`: promotion chains, tenants and rings, and the choice of tenants a
-//! promotion reaches.
+//! `[[environments]]`: promotion chains, tenants and rings, the choice of tenants a promotion
+//! reaches, and the runtime and strategy an environment declares ([`strategy`]).
+//!
+//! Environments are read by the gate, promotion and rollouts alike, and import none of them.
 //!
 //! ```toml
 //! [[environments]]
@@ -15,6 +17,10 @@
 //!   { name = "high-risk", tenants = ["oncology-1"] },
 //! ]
 //! ```
+
+pub mod strategy;
+
+pub use strategy::{HttpCheck, RuntimeConfig, Strategy, StrategyKind, Thresholds};
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -47,10 +53,10 @@ pub struct Environment {
     pub rings: Vec<Ring>,
     /// The local runtime as this environment's deployment target (instead of `command`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<crate::rollout::RuntimeConfig>,
+    pub runtime: Option<RuntimeConfig>,
     /// How rollouts expose a release here (canary, blue-green or tenant rings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<crate::rollout::Strategy>,
+    pub strategy: Option<Strategy>,
     /// Whether this environment accepts a version registered under more than one digest (a
     /// semver pre-release moved with `[artifacts] mutable_prerelease`). Never the last
     /// environment of a chain: production takes only versions that name one build.
@@ -86,6 +92,15 @@ impl Environment {
         } else {
             self.rings.iter().flat_map(|r| r.tenants.iter().cloned()).collect()
         }
+    }
+
+    /// What a deployment on the local runtime is made of, where one process serves every tenant:
+    /// the environment as a whole (`None`, first, which the target acts on), then every tenant
+    /// (recorded with the configuration each receives).
+    pub fn local_units(&self) -> Vec<Option<String>> {
+        std::iter::once(None)
+            .chain(self.all_tenants().into_iter().map(Some))
+            .collect()
     }
 
     /// The position of a tenant's ring.
@@ -166,6 +181,13 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A declared environment by name.
+pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, AppError> {
+    envs.iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| undeclared(envs, name))
 }
 
 /// The refusal for an environment `name` that is not declared (not found), with

@@ -1,0 +1,496 @@
+//! Deployment history: the records every promotion, rollback and rollout leaves
+//! (`deployment.recorded`), and the rules read off them — what a tenant runs release by release
+//! ([`history`]), which releases a rollback reverted ([`reverted`]), the previous known-good
+//! release ([`known_good`]), where a change stands on its way into an environment
+//! ([`placement_of`]) and what a rollback goes back to ([`plan_rollback`]).
+//!
+//! The rules are pure functions over the records; the functions that read the ledger only load
+//! them. The gate, promotion and rollouts depend on this module; it imports none of them.
+
+use crate::environment::Environment;
+use crate::error::{AppError, Kind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use ward_core::Identity;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
+
+const DEPLOYMENTS: &str = "deployments";
+
+/// What a tenant (or the environment) ran before: the rollback plan of one target run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Restore {
+    /// The deployment record it came from.
+    pub deployment: u64,
+    /// Its change.
+    pub change: String,
+    /// Its digests.
+    pub digests: Vec<String>,
+    /// Its effective configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+}
+
+impl Restore {
+    /// The one digest of a single-service release (what the local runtime runs).
+    pub fn single(&self) -> Option<&str> {
+        match self.digests.as_slice() {
+            [d] => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// One run of the deployment target within a deployment: one tenant, or the environment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TargetRun {
+    /// Tenant; none for an environment without tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `sha256:` of the effective configuration deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+    /// `succeeded`, `failed`, or `skipped` (after an earlier tenant failed).
+    pub status: String,
+    /// The target's exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// `sha256:` of the captured output (stored beside the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_digest: Option<String>,
+    /// The rollback plan: the previous known-good release of this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<Restore>,
+}
+
+/// A deployment record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deployment {
+    /// Change.
+    pub change: String,
+    /// Environment.
+    pub environment: String,
+    /// The artifact digests deployed.
+    pub digests: Vec<String>,
+    /// The ring promoted, when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+    /// The tenants reached (empty for an environment without tenants).
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Per tenant: configuration, outcome, output and rollback plan.
+    #[serde(default)]
+    pub targets: Vec<TargetRun>,
+    /// The deployment target's kind.
+    #[serde(default)]
+    pub target: String,
+    /// `succeeded` when every target run succeeded, else `failed`.
+    pub status: String,
+    /// The gate decision it relied on (log entry).
+    pub gate_decision: u64,
+    /// Signers of the current approvals it relied on.
+    pub approvals: Vec<String>,
+    /// Waivers and break-glass (ids) that excused reasons in that gate decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excused_by: Vec<String>,
+    /// Identity that executed it.
+    pub executed_by: String,
+    /// For a rollback: the deployment it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
+    /// For a rollback by hand: when it was asked for (RFC 3339), before the target ran; its
+    /// recovery time runs from here (docs/METRICS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
+    /// A rollback drill's record: a rehearsal, never an intervention.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Projects `deployment.recorded` (key `<environment>/<seq>`).
+pub struct DeploymentProjector;
+
+impl Projector for DeploymentProjector {
+    fn name(&self) -> &'static str {
+        "deployments"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
+            ("deployment.recorded", Some(env)) => vec![ProjectionOp::put_stamped(
+                DEPLOYMENTS,
+                format!("{env}/{:020}", e.seq),
+                e,
+                p,
+            )],
+            _ => vec![],
+        }
+    }
+}
+
+/// Deployments into `environment`, oldest first.
+pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, AppError> {
+    ledger
+        .store()
+        .projection_prefix(DEPLOYMENTS, &format!("{environment}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
+        .collect()
+}
+
+/// What a tenant (or the environment) runs, release by release: its successful target runs,
+/// oldest first.
+pub fn history(list: &[Deployment], tenant: Option<&str>) -> Vec<Restore> {
+    list.iter()
+        .flat_map(|d| {
+            d.targets
+                .iter()
+                .filter(move |r| r.status == "succeeded" && r.tenant.as_deref() == tenant)
+                .map(move |r| Restore {
+                    deployment: d.seq,
+                    change: d.change.clone(),
+                    digests: d.digests.clone(),
+                    config_digest: r.config_digest.clone(),
+                })
+        })
+        .collect()
+}
+
+/// The deployments a later successful rollback reverted: never a known-good release again.
+pub fn reverted(list: &[Deployment]) -> HashSet<u64> {
+    list.iter()
+        .filter(|d| d.targets.iter().any(|r| r.status == "succeeded"))
+        .filter_map(|d| d.rollback_of)
+        .collect()
+}
+
+/// The latest release in `history` that differs (digests or configuration) from `current`
+/// and was not reverted by a rollback.
+pub fn known_good(
+    history: &[Restore],
+    reverted: &HashSet<u64>,
+    digests: &[String],
+    config: Option<&str>,
+) -> Option<Restore> {
+    history
+        .iter()
+        .rev()
+        .filter(|r| !reverted.contains(&r.deployment))
+        .find(|r| r.digests.as_slice() != digests || r.config_digest.as_deref() != config)
+        .cloned()
+}
+
+/// What a rollback does, decided over an environment's deployment records.
+#[derive(Clone, Debug)]
+pub struct RollbackPlan<'a> {
+    /// The deployment it reverts: the latest successful one (of the tenant, when one is named).
+    pub reverts: u64,
+    /// The release it goes back to.
+    pub restore: Restore,
+    /// The record of that release, whose gate decision and approvals the rollback relies on.
+    pub relied_on: &'a Deployment,
+    /// What goes back, in order: each tenant (`None`: the environment as a whole) with the
+    /// digest of the configuration it ran then.
+    pub units: Vec<(Option<String>, Option<String>)>,
+}
+
+/// The rollback choice for `env` (or one of its tenants) over its records, oldest first: every
+/// unit the latest successful deployment reached goes back to its previous known-good release
+/// ([`known_good`], never one a rollback reverted), and they must all go back to the same
+/// release. On the local runtime the environment goes back as a whole, with every tenant
+/// ([`Environment::local_units`]); a tenant no deployment reached there follows the environment.
+pub fn plan_rollback<'a>(
+    list: &'a [Deployment],
+    env: &Environment,
+    tenant: Option<&str>,
+) -> Result<RollbackPlan<'a>, AppError> {
+    let refused = |code: &str, message: String, hint: &str| AppError::new(Kind::Conflict, code, message, hint);
+    let local = env.runtime.is_some();
+    let latest = if local {
+        // The environment's current release (ring and restore records name only some tenants).
+        let current = history(list, None).pop();
+        current.and_then(|c| list.iter().find(|d| d.seq == c.deployment))
+    } else {
+        list.iter().rev().find(|d| {
+            d.targets
+                .iter()
+                .any(|r| r.status == "succeeded" && (tenant.is_none() || r.tenant.as_deref() == tenant))
+        })
+    };
+    let Some(latest) = latest else {
+        return Err(refused(
+            "nothing_to_roll_back",
+            format!(
+                "{}{} has no successful deployment",
+                env.name,
+                tenant.map(|t| format!("/{t}")).unwrap_or_default()
+            ),
+            "promote a release first",
+        ));
+    };
+    let units: Vec<Option<String>> = if local {
+        env.local_units()
+    } else {
+        match tenant {
+            Some(t) => vec![Some(t.to_string())],
+            None => latest
+                .targets
+                .iter()
+                .filter(|r| r.status == "succeeded")
+                .map(|r| r.tenant.clone())
+                .collect(),
+        }
+    };
+    let undone = reverted(list);
+    let mut restore: Option<Restore> = None;
+    let mut planned = Vec::new();
+    for unit in units {
+        let runs = history(list, unit.as_deref());
+        let name = unit
+            .as_deref()
+            .map_or(env.name.clone(), |t| format!("{}/{t}", env.name));
+        let Some(current) = runs.last() else {
+            if local && unit.is_some() {
+                // A tenant no deployment recorded yet: it follows the environment.
+                continue;
+            }
+            return Err(refused(
+                "nothing_to_roll_back",
+                format!("{name} runs nothing deployed by Ward"),
+                "promote a release first",
+            ));
+        };
+        let Some(good) = known_good(&runs, &undone, &current.digests, current.config_digest.as_deref()) else {
+            return Err(refused(
+                "no_known_good",
+                format!("{name} has no earlier release to go back to"),
+                "there is nothing older than the current release",
+            ));
+        };
+        if let Some(r) = &restore
+            && (r.change != good.change || r.digests != good.digests)
+        {
+            return Err(refused(
+                "mixed_rollback",
+                format!(
+                    "tenants of {} go back to different releases ({} and {})",
+                    env.name, r.change, good.change
+                ),
+                "roll back one tenant at a time: ward rollback --env ENV --tenant T",
+            ));
+        }
+        planned.push((unit, good.config_digest.clone()));
+        restore = Some(good);
+    }
+    let Some(restore) = restore else {
+        return Err(refused(
+            "nothing_to_roll_back",
+            format!("{} has nothing to roll back", env.name),
+            "promote a release first",
+        ));
+    };
+    let relied_on = list
+        .iter()
+        .find(|d| d.seq == restore.deployment)
+        .ok_or_else(|| AppError::internal(format!("deployment {} is missing", restore.deployment)))?;
+    Ok(RollbackPlan {
+        reverts: latest.seq,
+        restore,
+        relied_on,
+        units: planned,
+    })
+}
+
+/// One deployment record, by its log entry.
+pub async fn deployment(ledger: &Ledger, seq: u64) -> Result<Deployment, AppError> {
+    for (_, doc) in ledger.store().projection_list(DEPLOYMENTS).await? {
+        if doc.get("seq").and_then(Value::as_u64) == Some(seq) {
+            return serde_json::from_value(doc).map_err(AppError::internal);
+        }
+    }
+    Err(AppError::not_found(
+        format!("no deployment {seq}"),
+        "deployment ids are the `seq` of `ward deployments --env ENV`",
+    ))
+}
+
+/// Deployment records of `environment`, oldest first, for a person asking by name: an
+/// environment that is not declared and has no records is refused with a "did you mean" hint
+/// (a typo must not read as "nothing was deployed"); one removed from ward.toml keeps its
+/// history readable.
+pub async fn deployment_history(
+    ledger: &Ledger,
+    envs: &[Environment],
+    environment: &str,
+) -> Result<Vec<Deployment>, AppError> {
+    let list = deployments(ledger, environment).await?;
+    if list.is_empty() && !envs.is_empty() {
+        crate::environment::find(envs, environment)?;
+    }
+    Ok(list)
+}
+
+/// The `promotion` part of the gate input for a change shipping `digests` into `environment`
+/// (these tenants, or this ring): the deployment records it needs are read, then
+/// [`placement_of`] decides.
+pub async fn placement(
+    ledger: &Ledger,
+    envs: &[Environment],
+    digests: &[String],
+    environment: &str,
+    tenants: &[String],
+    ring: Option<&str>,
+) -> Result<Value, AppError> {
+    let Some(env) = envs.iter().find(|e| e.name == environment) else {
+        return Ok(undeclared_placement());
+    };
+    let units = env
+        .select(tenants, ring)
+        .map_err(|e| AppError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+    let previous = match &env.after {
+        Some(prev) => deployments(ledger, prev).await?,
+        None => Vec::new(),
+    };
+    // Earlier rings matter only when a chosen tenant is in a ring.
+    let ringed = units.iter().flatten().any(|t| env.ring_index(t).is_some());
+    let here = match ringed {
+        true => deployments(ledger, &env.name).await?,
+        false => Vec::new(),
+    };
+    Ok(placement_of(env, digests, &units, ring, &previous, &here))
+}
+
+/// The `promotion` part of the gate input for an environment that is not declared.
+pub fn undeclared_placement() -> Value {
+    json!({"declared": false, "previous": null, "not_in_previous": [], "ring": null,
+    "tenants": [], "earlier_rings_pending": []})
+}
+
+/// The `promotion` part of the gate input, decided over the records: which of `digests` the
+/// preceding environment has not verified (`previous`: its deployments) — verified means a fully
+/// successful deployment there that no successful rollback has reverted — and which tenants of
+/// rings before the chosen ones do not run them yet (`here`: the environment's deployments).
+/// `units` are the tenants chosen ([`Environment::select`]), `ring` the ring asked for.
+pub fn placement_of(
+    env: &Environment,
+    digests: &[String],
+    units: &[Option<String>],
+    ring: Option<&str>,
+    previous: &[Deployment],
+    here: &[Deployment],
+) -> Value {
+    let mut not_in_previous = Vec::new();
+    if env.after.is_some() {
+        let undone = reverted(previous);
+        let verified = |d: &String| {
+            previous
+                .iter()
+                .any(|x| x.status == "succeeded" && x.digests.contains(d) && !undone.contains(&x.seq))
+        };
+        not_in_previous = digests.iter().filter(|d| !verified(d)).cloned().collect();
+    }
+    let chosen: Vec<&str> = units.iter().flatten().map(String::as_str).collect();
+    let mut pending = Vec::new();
+    if let Some(last) = chosen.iter().filter_map(|t| env.ring_index(t)).max() {
+        for ring in &env.rings[..last] {
+            for t in ring.tenants.iter().filter(|t| !chosen.contains(&t.as_str())) {
+                let runs = history(here, Some(t));
+                let current = runs.last().map(|r| r.digests.clone()).unwrap_or_default();
+                if !digests.iter().all(|d| current.contains(d)) {
+                    pending.push(json!({"ring": ring.name, "tenant": t}));
+                }
+            }
+        }
+    }
+    json!({
+        "declared": true,
+        "previous": env.after,
+        "not_in_previous": not_in_previous,
+        "ring": ring,
+        "tenants": chosen,
+        "earlier_rings_pending": pending,
+    })
+}
+
+/// What is being released, and on whose authority.
+pub struct Release<'a> {
+    /// Environment.
+    pub env: &'a Environment,
+    /// Change.
+    pub change: &'a str,
+    /// Digests.
+    pub digests: &'a [String],
+    /// Ring, when one was named.
+    pub ring: Option<&'a str>,
+    /// The gate decision relied on.
+    pub gate_decision: u64,
+    /// Current approvers relied on.
+    pub approvals: Vec<String>,
+    /// Waivers and break-glass (ids) that excused reasons in that gate decision.
+    pub excused_by: Vec<String>,
+    /// For a rollback: the deployment it reverts.
+    pub rollback_of: Option<u64>,
+    /// For a rollback by hand: when it was asked for (RFC 3339).
+    pub requested_at: Option<String>,
+    /// A rollback drill's record.
+    pub drill: bool,
+}
+
+/// Records a deployment whose target runs are done (`deployment.recorded`).
+pub async fn append_record(
+    ledger: &Ledger,
+    by: &Identity,
+    rel: &Release<'_>,
+    runs: Vec<TargetRun>,
+    target_kind: &str,
+) -> Result<Deployment, AppError> {
+    let failed = runs.iter().any(|r| r.status != "succeeded");
+    let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
+    let payload = json!({
+        "change": rel.change,
+        "environment": rel.env.name,
+        "digests": rel.digests,
+        "ring": rel.ring,
+        "tenants": tenants,
+        "targets": runs,
+        "target": target_kind,
+        "status": if failed { "failed" } else { "succeeded" },
+        "gate_decision": rel.gate_decision,
+        "approvals": rel.approvals,
+        "excused_by": rel.excused_by,
+        "executed_by": by.id,
+        "rollback_of": rel.rollback_of,
+    });
+    // Only rollbacks and drills carry these (other records keep their shape).
+    let mut payload = payload;
+    if let Some(t) = &rel.requested_at {
+        payload["requested_at"] = json!(t);
+    }
+    if rel.drill {
+        payload["drill"] = json!(true);
+    }
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "deployment.recorded".into(),
+            subject: format!("env:{}", rel.env.name),
+            payload: payload.clone(),
+        })
+        .await?;
+    let mut doc = payload;
+    doc["seq"] = json!(receipt.seq);
+    doc["time"] = json!(receipt.time);
+    serde_json::from_value(doc).map_err(AppError::internal)
+}
