@@ -1,12 +1,17 @@
 //! The rules over deployment history, as pure functions of the records: known-good releases,
 //! where a change stands on its way into an environment (placement), and what a rollback goes
-//! back to. No ledger: each test writes the records it reasons about.
+//! back to. The rules take no ledger: each test writes the records it reasons about. The last
+//! test runs the functions around them over both stores.
 
 use serde_json::{Value, json};
 use ward_app::deployments::{
     Deployment, TargetRun, known_good, placement_of, plan_rollback, reverted, undeclared_placement,
 };
 use ward_app::environment::{Environment, Ring, RuntimeConfig};
+use ward_core::Identity;
+use ward_ledger::ActorKind;
+use ward_store::Ledger;
+use ward_store::testing::TestDb;
 
 const A: &str = "sha256:aaaa";
 const B: &str = "sha256:bbbb";
@@ -385,4 +390,67 @@ fn on_the_local_runtime_the_whole_environment_goes_back_with_every_tenant() {
             (Some("internal".to_string()), Some("cf-i".to_string()))
         ]
     );
+}
+
+// --- over the stores --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn placement_and_rollback_read_the_records_they_decide_over_on_both_stores() {
+    for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+        let by = Identity {
+            id: "user:rhea".into(),
+            kind: ActorKind::Human,
+            roles: vec![],
+        };
+        let envs = [env("staging", None), env("prod", Some("staging"))];
+        let record = |change: &'static str, digest: &'static str, rollback_of: Option<u64>| {
+            let (ledger, by, staging) = (&ledger, &by, &envs[0]);
+            async move {
+                let digests = digests(&[digest]);
+                let rel = ward_app::deployments::Release {
+                    env: staging,
+                    change,
+                    digests: &digests,
+                    ring: None,
+                    gate_decision: 7,
+                    approvals: vec!["user:alex".into()],
+                    excused_by: vec![],
+                    rollback_of,
+                    requested_at: None,
+                    drill: false,
+                };
+                ward_app::deployments::append_record(
+                    ledger,
+                    by,
+                    &rel,
+                    vec![run(None, "succeeded", None)],
+                    "record-only",
+                )
+                .await
+                .expect("record")
+            }
+        };
+        record("CHG-1", A, None).await;
+        let b = record("CHG-2", B, None).await;
+        let verified = |p: Value| p["not_in_previous"] == json!([]);
+        let only_b = digests(&[B]);
+        let placement_of_b = || ward_app::deployments::placement(&ledger, &envs, &only_b, "prod", &[], None);
+        assert!(verified(placement_of_b().await.expect("placement")));
+        // A rollback through the record-only target: back to CHG-1, reverting B's deployment.
+        let locks = ward_app::promotion::Locks::default();
+        let back = ward_app::promotion::rollback(&ledger, &by, "staging", None, &envs, &locks, None)
+            .await
+            .expect("rollback");
+        assert_eq!((back.change.as_str(), back.rollback_of), ("CHG-1", Some(b.seq)));
+        assert_eq!(
+            (back.gate_decision, back.approvals.clone()),
+            (7, vec!["user:alex".to_string()])
+        );
+        // B is no longer verified in staging, and a second rollback finds nothing older than CHG-1.
+        assert!(!verified(placement_of_b().await.expect("placement")));
+        let again = ward_app::promotion::rollback(&ledger, &by, "staging", None, &envs, &locks, None).await;
+        assert_eq!(again.unwrap_err().code, "no_known_good");
+        db.cleanup().await;
+    }
 }
