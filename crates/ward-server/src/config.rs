@@ -197,7 +197,7 @@ impl ServerConfig {
                 return Err(err(format!(
                     "[[slo]] {}: environment {e} is not declared; {}",
                     o.service,
-                    ward_app::promotion::environment::undeclared_hint(&cfg.environments, e)
+                    ward_app::environment::undeclared_hint(&cfg.environments, e)
                 )));
             }
         }
