@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use ward_core::Identity;
 use ward_core::gate::Excused;
+use ward_evidence::digest::of_bytes;
 use ward_ledger::{NewEvent, NoteSigner, NoteVerifier};
 use ward_store::Ledger;
 
@@ -364,10 +365,6 @@ pub struct Population {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
 fn parse_time(t: &str, flag: &str) -> Result<jiff::Timestamp, AppError> {
     t.parse().map_err(|_| {
         AppError::invalid(
@@ -459,8 +456,8 @@ pub async fn population(
         environments,
         rows: rows.len(),
         files: BTreeMap::from([
-            ("population.csv".to_string(), sha256_hex(&csv_bytes)),
-            ("population.json".to_string(), sha256_hex(&json_bytes)),
+            ("population.csv".to_string(), of_bytes(&csv_bytes)),
+            ("population.json".to_string(), of_bytes(&json_bytes)),
         ]),
         checkpoint: cp.note.clone(),
         checkpoint_size: cp.size,
@@ -469,7 +466,7 @@ pub async fn population(
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(AppError::internal)?;
     let note = ward_ledger::note::sign(
-        &format!("{POPULATION_FORMAT}\n{}\n", sha256_hex(&manifest_bytes)),
+        &format!("{POPULATION_FORMAT}\n{}\n", of_bytes(&manifest_bytes)),
         &[signer],
     )
     .map_err(AppError::internal)?;
@@ -492,50 +489,47 @@ async fn deployments_in_log(
     from: jiff::Timestamp,
     to: jiff::Timestamp,
 ) -> Result<Vec<Deployment>, AppError> {
+    // One pass collects the records (an out-of-line payload is read after it).
+    let mut records = Vec::new();
+    crate::bundle::scan(ledger, size, |env, _| {
+        if env.kind == "deployment.recorded" {
+            records.push(env);
+        }
+    })
+    .await?;
     let mut out = Vec::new();
-    let mut next = 0u64;
-    while next < size {
-        let chunk = ledger.store().entries(next, 4096.min(size - next)).await?;
-        if chunk.is_empty() {
-            return Err(AppError::internal(format!("the log stops at {next} below {size}")));
+    for env in records {
+        let mut payload = match &env.payload {
+            ward_ledger::Payload::Inline(v) => v.clone(),
+            ward_ledger::Payload::Digest { sha256, .. } => {
+                let bytes = ledger.store().blob(sha256).await?.ok_or_else(|| {
+                    AppError::internal(format!(
+                        "entry {}: its out-of-line payload is missing (run ward log fsck)",
+                        env.seq
+                    ))
+                })?;
+                serde_json::from_slice(&bytes).map_err(AppError::internal)?
+            }
+        };
+        let in_scope = payload
+            .get("environment")
+            .and_then(Value::as_str)
+            .is_some_and(|x| environments.iter().any(|e| e == x));
+        if !in_scope {
+            continue;
         }
-        for e in chunk {
-            next = e.seq + 1;
-            let env = ward_ledger::EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
-            if env.kind != "deployment.recorded" {
-                continue;
-            }
-            let mut payload = match &env.payload {
-                ward_ledger::Payload::Inline(v) => v.clone(),
-                ward_ledger::Payload::Digest { sha256, .. } => {
-                    let bytes = ledger.store().blob(sha256).await?.ok_or_else(|| {
-                        AppError::internal(format!(
-                            "entry {}: its out-of-line payload is missing (run ward log fsck)",
-                            env.seq
-                        ))
-                    })?;
-                    serde_json::from_slice(&bytes).map_err(AppError::internal)?
-                }
-            };
-            let in_scope = payload
-                .get("environment")
-                .and_then(Value::as_str)
-                .is_some_and(|x| environments.iter().any(|e| e == x));
-            if !in_scope {
-                continue;
-            }
-            let t: jiff::Timestamp = env.time.parse().map_err(|_| {
-                AppError::internal(format!("entry {}: its time {:?} does not parse", env.seq, env.time))
-            })?;
-            if t < from || t >= to {
-                continue;
-            }
-            payload["seq"] = json!(env.seq);
-            payload["time"] = json!(env.time);
-            let d: Deployment = serde_json::from_value(payload)
-                .map_err(|e| AppError::internal(format!("entry {}: not a deployment record: {e}", env.seq)))?;
-            out.push(d);
+        let t: jiff::Timestamp = env
+            .time
+            .parse()
+            .map_err(|_| AppError::internal(format!("entry {}: its time {:?} does not parse", env.seq, env.time)))?;
+        if t < from || t >= to {
+            continue;
         }
+        payload["seq"] = json!(env.seq);
+        payload["time"] = json!(env.time);
+        let d: Deployment = serde_json::from_value(payload)
+            .map_err(|e| AppError::internal(format!("entry {}: not a deployment record: {e}", env.seq)))?;
+        out.push(d);
     }
     Ok(out)
 }
@@ -560,7 +554,7 @@ pub fn verify_population(
     let manifest_bytes = get("manifest.json")?;
     let note = ward_ledger::note::open(get(MANIFEST_SIGNATURE)?, &[verifier])
         .map_err(|e| format!("{MANIFEST_SIGNATURE}: {e}"))?;
-    let manifest_digest = sha256_hex(manifest_bytes);
+    let manifest_digest = of_bytes(manifest_bytes);
     if note.text != format!("{POPULATION_FORMAT}\n{manifest_digest}\n") {
         return Err("manifest.json: its digest is not the one the signature covers".into());
     }
@@ -571,7 +565,7 @@ pub fn verify_population(
             .files
             .get(name)
             .ok_or_else(|| format!("manifest.json: no digest for {name}"))?;
-        if &sha256_hex(get(name)?) != want {
+        if &of_bytes(get(name)?) != want {
             return Err(format!("{name}: its sha256 is not the manifest's"));
         }
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use ward_core::Identity;
-use ward_ledger::{EventEnvelope, NewEvent, NoteSigner, Payload};
+use ward_ledger::{NewEvent, NoteSigner, Payload};
 use ward_store::Ledger;
 
 /// What the report is computed from.
@@ -480,40 +480,28 @@ pub async fn facts(
         rows: p.rows,
         ..Facts::default()
     };
-    let mut next = 0u64;
-    while next < f.checkpoint_size {
-        let chunk = ledger.store().entries(next, 4096.min(f.checkpoint_size - next)).await?;
-        if chunk.is_empty() {
-            break;
+    let size = f.checkpoint_size;
+    crate::bundle::scan(ledger, size, |env, _| {
+        if !env.time.parse::<jiff::Timestamp>().is_ok_and(|t| t >= from && t < to) {
+            return;
         }
-        for e in chunk {
-            next = e.seq + 1;
-            let env = EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
-            match env.time.parse::<jiff::Timestamp>() {
-                Ok(t) if t >= from && t < to => {}
-                _ => continue,
-            }
-            *f.kinds.entry(env.kind.clone()).or_default() += 1;
-            let payload = match &env.payload {
-                Payload::Inline(v) => v,
-                Payload::Digest { .. } => continue,
-            };
-            let text = |k: &str| payload.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-            match env.kind.as_str() {
-                "approval.signed" => {
-                    *f.signatures_by_reauth
-                        .entry(text("reauth").unwrap_or("unknown").to_string())
-                        .or_default() += 1;
-                    if text("printed_name").is_some() && text("meaning").is_some() && text("manifest_digest").is_some()
-                    {
-                        f.signatures_complete += 1;
-                    }
+        *f.kinds.entry(env.kind.clone()).or_default() += 1;
+        let Payload::Inline(payload) = &env.payload else { return };
+        let text = |k: &str| payload.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        match env.kind.as_str() {
+            "approval.signed" => {
+                *f.signatures_by_reauth
+                    .entry(text("reauth").unwrap_or("unknown").to_string())
+                    .or_default() += 1;
+                if text("printed_name").is_some() && text("meaning").is_some() && text("manifest_digest").is_some() {
+                    f.signatures_complete += 1;
                 }
-                "gate.evaluated" if payload.get("allow").and_then(Value::as_bool) == Some(true) => f.gate_allowed += 1,
-                _ => {}
             }
+            "gate.evaluated" if payload.get("allow").and_then(Value::as_bool) == Some(true) => f.gate_allowed += 1,
+            _ => {}
         }
-    }
+    })
+    .await?;
     Ok(f)
 }
 

@@ -12,11 +12,24 @@ pub async fn states(objectives: &[Objective], services: &[String], environment: 
         .iter()
         .filter(|o| services.iter().any(|s| o.applies(s, environment)))
     {
-        let mut readings = Vec::with_capacity(o.alerts.len());
-        for a in &o.alerts {
-            let long = read(o, environment, &a.long).await;
-            let short = read(o, environment, &a.short).await;
-            readings.push((long, short));
+        // Every window of every alert at once: an unreachable Prometheus costs one 5 s deadline
+        // per objective, not one per window.
+        let mut asked = tokio::task::JoinSet::new();
+        for (i, a) in o.alerts.iter().enumerate() {
+            for (long, window) in [(true, a.long.clone()), (false, a.short.clone())] {
+                let (o, environment) = (o.clone(), environment.to_string());
+                asked.spawn(async move { (i, long, read(&o, &environment, &window).await) });
+            }
+        }
+        let unasked = || Err("not asked".to_string());
+        let mut readings: Vec<(Reading, Reading)> = o.alerts.iter().map(|_| (unasked(), unasked())).collect();
+        while let Some(done) = asked.join_next().await {
+            match done {
+                Ok((i, true, r)) => readings[i].0 = r,
+                Ok((i, false, r)) => readings[i].1 = r,
+                // A read that did not finish leaves its window "not asked": unknown, never ok.
+                Err(_) => {}
+            }
         }
         out.push(judge(o, environment, &readings));
     }

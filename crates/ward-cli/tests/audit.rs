@@ -8,43 +8,12 @@
 
 mod common;
 
-use common::{json, ok, run, run_with_stdin, ward};
+use common::{add_user, as_user, json, ok, run, ward};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn sha256_hex(data: &[u8]) -> String {
     ward_ledger::hash::sha256(data).to_hex()
-}
-
-fn pw(name: &str) -> String {
-    format!("{name}-correct-horse-battery")
-}
-
-fn add_user(d: &Path, name: &str, role: &str) {
-    ok(run_with_stdin(
-        {
-            let mut c = ward(d, None);
-            c.args([
-                "user",
-                "add",
-                "--name",
-                name,
-                "--display-name",
-                &format!("{name} Example"),
-                "--role",
-                role,
-            ]);
-            c
-        },
-        &format!("{}\n", pw(name)),
-    ));
-}
-
-fn as_user(d: &Path, name: &str, args: &[&str]) -> Command {
-    let mut c = ward(d, None);
-    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
-    c
 }
 
 fn fixture(name: &str) -> String {
@@ -81,6 +50,7 @@ fn change(d: &Path, n: u8, report: &str, kind: &str) -> String {
     }));
     json(&ok(run(as_user(
         d,
+        None,
         "dana",
         &[
             "change",
@@ -107,6 +77,7 @@ fn change(d: &Path, n: u8, report: &str, kind: &str) -> String {
 fn approve(d: &Path, who: &str, change: &str) {
     ok(run(as_user(
         d,
+        None,
         who,
         &[
             "approve",
@@ -123,6 +94,7 @@ fn approve(d: &Path, who: &str, change: &str) {
 fn promote(d: &Path, change: &str) -> u64 {
     let dep = json(&ok(run(as_user(
         d,
+        None,
         "rita",
         &["promote", "--change", change, "--to", "prod", "--output", "json"],
     ))));
@@ -162,7 +134,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
         ("rita", "release-manager"),
         ("alex", "auditor"),
     ] {
-        add_user(&d, name, role);
+        add_user(&d, None, name, &[role]);
     }
     let from = jiff::Timestamp::now().to_string();
 
@@ -189,6 +161,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
     approve(&d, "quinn", &waived);
     ok(run(as_user(
         &d,
+        None,
         "vera",
         &[
             "waiver",
@@ -213,6 +186,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
     let emergency = change(&d, 4, "pytest-passing.xml", "emergency");
     ok(run(as_user(
         &d,
+        None,
         "rita",
         &[
             "break-glass",
@@ -233,6 +207,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
     let out = tmp.path().join("pop");
     let refused = run(as_user(
         &d,
+        None,
         "dana",
         &[
             "audit",
@@ -254,6 +229,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
     assert!(!out.exists());
     let pop = json(&ok(run(as_user(
         &d,
+        None,
         "alex",
         &[
             "audit",
@@ -429,12 +405,13 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
             ]);
         }
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        json(&ok(run(as_user(&d, "alex", &a))))
+        json(&ok(run(as_user(&d, None, "alex", &a))))
     };
     // A population whose rows were edited is never sampled.
     let forged = tmp.path().join("forged-sample");
     let o = run(as_user(
         &d,
+        None,
         "alex",
         &[
             "audit",
@@ -492,6 +469,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
         let file = tmp.path().join(format!("report.{fmt}"));
         ok(run(as_user(
             &d,
+            None,
             "alex",
             &[
                 "report",
@@ -536,6 +514,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
         let file = tmp.path().join("report-none.pdf");
         let o = run(as_user(
             &d,
+            None,
             "alex",
             &[
                 "report",
@@ -591,6 +570,7 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
     // An existing directory is never overwritten.
     let again = run(as_user(
         &d,
+        None,
         "alex",
         &[
             "audit",

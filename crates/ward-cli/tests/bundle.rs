@@ -6,43 +6,13 @@
 
 mod common;
 
-use common::{json, ok, run, run_with_stdin, ward};
+use common::{add_user, as_user, json, ok, run, ward};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn pw(name: &str) -> String {
-    format!("{name}-correct-horse-battery")
-}
-
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn add_user(d: &Path, db: Option<&str>, name: &str, role: &str) {
-    ok(run_with_stdin(
-        {
-            let mut c = ward(d, db);
-            c.args([
-                "user",
-                "add",
-                "--name",
-                name,
-                "--display-name",
-                &format!("{name} Example"),
-                "--role",
-                role,
-            ]);
-            c
-        },
-        &format!("{}\n", pw(name)),
-    ));
-}
-
-fn as_user(d: &Path, db: Option<&str>, name: &str, args: &[&str]) -> Command {
-    let mut c = ward(d, db);
-    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
-    c
 }
 
 /// A change with evidence, signatures, gate decisions and a deployment; returns its id and the
@@ -59,10 +29,10 @@ fn story(d: &Path, db: Option<&str>) -> (String, u64) {
          [controls.tiers.high]\nevidence = []\napprovals = 1\n\n[[environments]]\nname = \"staging\"\n",
     )
     .unwrap();
-    add_user(d, db, "dana", "developer");
-    add_user(d, db, "quinn", "approver");
-    add_user(d, db, "rita", "release-manager");
-    add_user(d, db, "alex", "auditor");
+    add_user(d, db, "dana", &["developer"]);
+    add_user(d, db, "quinn", &["approver"]);
+    add_user(d, db, "rita", &["release-manager"]);
+    add_user(d, db, "alex", &["auditor"]);
     let digest = format!("sha256:{}", "b1".repeat(32));
     ok(run({
         let mut c = ward(d, db);
@@ -565,8 +535,8 @@ fn rounds(db: Option<&str>) {
 
     // A purged title: the bundle leaves the document out, carries the purge entry, and both
     // verifiers report it purged by that entry; the report says so in its place.
-    add_user(&d, db, "priya", "privacy-officer");
-    add_user(&d, db, "pete", "privacy-officer");
+    add_user(&d, db, "priya", &["privacy-officer"]);
+    add_user(&d, db, "pete", &["privacy-officer"]);
     let opened = log["entries"]
         .as_array()
         .unwrap()

@@ -4,43 +4,12 @@
 
 mod common;
 
-use common::{json, ok, run, run_with_stdin, ward};
+use common::{add_user, as_user, json, ok, run, ward};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
 const MARKER: &str = "PLANTED-7f3a9c";
-
-fn pw(name: &str) -> String {
-    format!("{name}-correct-horse-battery")
-}
-
-fn add_user(d: &Path, name: &str, roles: &[&str]) {
-    ok(run_with_stdin(
-        {
-            let mut c = ward(d, None);
-            c.args([
-                "user",
-                "add",
-                "--name",
-                name,
-                "--display-name",
-                &format!("{name} Example"),
-            ]);
-            for r in roles {
-                c.args(["--role", r]);
-            }
-            c
-        },
-        &format!("{}\n", pw(name)),
-    ));
-}
-
-fn as_user(d: &Path, name: &str, args: &[&str]) -> Command {
-    let mut c = ward(d, None);
-    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
-    c
-}
 
 fn refused(mut c: Command) -> Value {
     c.args(["--output", "json"]);
@@ -71,9 +40,9 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
         c.arg("init");
         c
     }));
-    add_user(&d, "dana", &["developer"]);
-    add_user(&d, "priya", &["privacy-officer"]);
-    add_user(&d, "sam", &["admin"]);
+    add_user(&d, None, "dana", &["developer"]);
+    add_user(&d, None, "priya", &["privacy-officer"]);
+    add_user(&d, None, "sam", &["admin"]);
     let digest = format!("sha256:{}", "5b".repeat(32));
     ok(run({
         let mut c = ward(&d, None);
@@ -92,6 +61,7 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
     let title = format!("Fix {MARKER} reminders");
     let opened = json(&ok(run(as_user(
         &d,
+        None,
         "dana",
         &[
             "change",
@@ -128,17 +98,18 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
 
     let reason = "a patient identifier was typed into the title";
     // A developer has no purge role; the admin cannot start one; the requester cannot finish.
-    let e = refused(as_user(&d, "dana", &["purge", &reference, "--reason", reason]));
+    let e = refused(as_user(&d, None, "dana", &["purge", &reference, "--reason", reason]));
     assert_eq!(e["code"], "forbidden", "{e}");
-    let e = refused(as_user(&d, "sam", &["purge", &reference, "--reason", reason]));
+    let e = refused(as_user(&d, None, "sam", &["purge", &reference, "--reason", reason]));
     assert_eq!(e["code"], "privacy_officer_required", "{e}");
     let req = json(&ok(run(as_user(
         &d,
+        None,
         "priya",
         &["purge", &reference, "--reason", reason, "--output", "json"],
     ))));
     assert_eq!(req["status"], "requested");
-    let e = refused(as_user(&d, "priya", &["purge", &reference, "--reason", reason]));
+    let e = refused(as_user(&d, None, "priya", &["purge", &reference, "--reason", reason]));
     assert_eq!(e["code"], "second_person_required", "{e}");
     let shown = json(&ok(run({
         let mut c = ward(&d, None);
@@ -149,6 +120,7 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
 
     let done = json(&ok(run(as_user(
         &d,
+        None,
         "sam",
         &["purge", &reference, "--reason", reason, "--output", "json"],
     ))));

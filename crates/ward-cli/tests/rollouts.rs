@@ -273,6 +273,30 @@ strategy = {strategy}
             .map_or(0, Vec::len)
     }
 
+    /// A real Prometheus on `prom`, scraping the router's admin port every second.
+    fn prometheus(&self, bin: &str, prom: u16) -> Serving {
+        let cfg = self.d.join("prometheus.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ward-router\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+                self.admin
+            ),
+        )
+        .unwrap();
+        Serving(
+            Command::new(bin)
+                .arg(format!("--config.file={}", cfg.display()))
+                .arg(format!("--storage.tsdb.path={}", self.d.join("tsdb").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start prometheus"),
+        )
+    }
+
     fn rollout(&self, id: &str) -> Value {
         json(&ok(run(
             self.cli(&self.ci, &["rollout", "status", id, "--output", "json"])
@@ -913,26 +937,7 @@ fn a_prometheus_check_rolls_back_what_the_built_in_analysis_tolerates() {
         ),
         r#"rings = [{ name = "internal", tenants = ["internal"] }, { name = "pilot", tenants = ["clinic-a", "clinic-b"] }]"#,
     );
-    let cfg = e.d.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ward-router\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
-            e.admin
-        ),
-    )
-    .unwrap();
-    let _prometheus = Serving(
-        Command::new(bin)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", e.d.join("tsdb").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let _prometheus = e.prometheus(bin, prom);
     let _server = serve(&e.d, e.api);
     let (v1, c1) = e.change("v1", "");
     let (_v2, c2) = e.change("v2", "SAMPLE_FAIL_PERCENT=20");
@@ -1053,26 +1058,7 @@ alerts = [{{ long = "20s", short = "5s", burn_rate = 2 }}]
 "#
         ),
     );
-    let cfg = e.d.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ward-router\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
-            e.admin
-        ),
-    )
-    .unwrap();
-    let prometheus = Serving(
-        Command::new(bin)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", e.d.join("tsdb").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let prometheus = e.prometheus(bin, prom);
     let _server = serve(&e.d, e.api);
     let slo_status = || {
         let out = run({

@@ -689,12 +689,8 @@ async fn a_scripted_history_gives_the_figures_written_down_on_sqlite_and_postgre
     }
 }
 
-/// Issue 18's bar: DORA over 100,000 deployments in under 1 s — here read off a real log
-/// (projection reads, the mapping and the computation), not only computed. A measurement, run on
-/// demand: `cargo test -p ward-server --test metrics -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "a measurement (appends 100,000 records first)"]
-async fn dora_over_a_hundred_thousand_deployment_records_read_off_the_log() {
+/// A fresh SQLite ledger for the measurements below, and its script.
+async fn measurement_script() -> (TestDb, Ledger, Script) {
     let db = TestDb::sqlite();
     let ledger = Ledger::new(
         ward_store::open(&db.url).await.expect("store"),
@@ -704,6 +700,16 @@ async fn dora_over_a_hundred_thousand_deployment_records_read_off_the_log() {
         ledger: ledger.clone(),
         env: prod(),
     };
+    (db, ledger, s)
+}
+
+/// Issue 18's bar: DORA over 100,000 deployments in under 1 s — here read off a real log
+/// (projection reads, the mapping and the computation), not only computed. A measurement, run on
+/// demand: `cargo test -p ward-server --test metrics -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement (appends 100,000 records first)"]
+async fn dora_over_a_hundred_thousand_deployment_records_read_off_the_log() {
+    let (db, ledger, s) = measurement_script().await;
     let start = jiff::Timestamp::now().as_second();
     let mut changes = Vec::new();
     for i in 0..100u8 {
@@ -768,15 +774,7 @@ async fn dora_over_a_hundred_thousand_deployment_records_read_off_the_log() {
 #[tokio::test]
 #[ignore = "a measurement (appends 100,000 records first)"]
 async fn population_over_a_hundred_thousand_deployment_records() {
-    let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    );
-    let s = Script {
-        ledger: ledger.clone(),
-        env: prod(),
-    };
+    let (db, ledger, s) = measurement_script().await;
     let start = jiff::Timestamp::now().as_second();
     let d = s.register(1, "patient-api").await;
     let change = s.open(&d, "normal", Some(start - DAY), false).await;

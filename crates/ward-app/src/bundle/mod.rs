@@ -295,7 +295,14 @@ pub struct Built {
     pub manifest: BundleManifest,
 }
 
-async fn scan(ledger: &Ledger, size: u64, mut each: impl FnMut(EventEnvelope, Vec<u8>)) -> Result<(), AppError> {
+/// Every entry below `size`, in log order, as its envelope and leaf bytes (the one log scan the
+/// bundle, the population and the compliance report share); an entry missing below `size` is an
+/// error, never a shorter scan.
+pub(crate) async fn scan(
+    ledger: &Ledger,
+    size: u64,
+    mut each: impl FnMut(EventEnvelope, Vec<u8>),
+) -> Result<(), AppError> {
     let mut next = 0u64;
     while next < size {
         let chunk = ledger.store().entries(next, SCAN_CHUNK.min(size - next)).await?;

@@ -49,7 +49,7 @@ fn refuse_existing(out: &Path) -> Result<()> {
         return Err(Failure::new(
             "already_exists",
             format!("{} already exists", out.display()),
-            "name a new directory with --out; Ward never overwrites an auditor's files",
+            "name a new file or directory with --out; Ward never overwrites an auditor's files",
         )
         .into());
     }
@@ -428,14 +428,7 @@ pub async fn compliance(g: &Global, from: &str, to: &str, env: Option<&str>, for
         )
         .into());
     }
-    if out.exists() {
-        return Err(Failure::new(
-            "already_exists",
-            format!("{} already exists", out.display()),
-            "name a new file with --out; Ward never overwrites an auditor's files",
-        )
-        .into());
-    }
+    refuse_existing(out)?;
     if format == "pdf" && chromium().is_none() {
         print_pdf("")?; // the refusal, before anything is recorded
     }

@@ -177,3 +177,37 @@ pub fn serve_with(d: &Path, extra: &[&str]) -> (Serving, String) {
         .to_string();
     (Serving(child), url)
 }
+
+/// The password the tests give a local user `name`.
+pub fn pw(name: &str) -> String {
+    format!("{name}-correct-horse-battery")
+}
+
+/// Adds a local user `name` ("`name` Example") with `roles`, password [`pw`].
+pub fn add_user(d: &Path, db: Option<&str>, name: &str, roles: &[&str]) {
+    ok(run_with_stdin(
+        {
+            let mut c = ward(d, db);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                name,
+                "--display-name",
+                &format!("{name} Example"),
+            ]);
+            for r in roles {
+                c.args(["--role", r]);
+            }
+            c
+        },
+        &format!("{}\n", pw(name)),
+    ));
+}
+
+/// `ward --as NAME ARGS…` locally, re-authenticating with [`pw`].
+pub fn as_user(d: &Path, db: Option<&str>, name: &str, args: &[&str]) -> Command {
+    let mut c = ward(d, db);
+    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
+    c
+}
