@@ -938,7 +938,6 @@ fn guard(
     policy: &ward_evidence::guard::GuardConfig,
     stop: &mut dyn FnMut() -> bool,
 ) -> Result<(Vec<u8>, Vec<ward_evidence::redact::Redaction>), AppError> {
-    use ward_evidence::guard::redact as redact_text;
     let mut scan = |text: &str, policy: &ward_evidence::guard::GuardConfig| {
         ward_evidence::guard::scan_until(text, policy, stop).map_err(|_| out_of_budget(file))
     };
@@ -998,8 +997,20 @@ fn guard(
             hint,
         ));
     }
-    let cleaned = redact_text(text, &findings).into_bytes();
-    Ok((cleaned, ward_evidence::redact::redactions(text, &findings, key)))
+    let Some(cleaned) =
+        ward_evidence::guard::redact_verified(text, &findings, policy, stop).map_err(|_| out_of_budget(file))?
+    else {
+        return Err(AppError::new(
+            Kind::Unprocessable,
+            "sensitive_content",
+            format!("{file}: the redacted copy still holds possible PHI or a secret; nothing was stored"),
+            "remove it at the source: the redaction could not clear this document",
+        ));
+    };
+    Ok((
+        cleaned.into_bytes(),
+        ward_evidence::redact::redactions(text, &findings, key),
+    ))
 }
 
 /// Attestations of an artifact, in the order they were added.

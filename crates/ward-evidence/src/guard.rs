@@ -1289,6 +1289,11 @@ fn detect<'c, E>(
     split_only: bool,
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
     let cx = Context::new(text, view);
+    let markers = redaction_markers(text, cfg);
+    let in_marker = |at: usize| {
+        let i = markers.partition_point(|&(_, end)| end <= at);
+        markers.get(i).is_some_and(|&(start, _)| start <= at)
+    };
     let mut out = Vec::new();
     let enabled =
         |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && (!split_only || SPLIT_DETECTORS.contains(&name));
@@ -1323,12 +1328,15 @@ fn detect<'c, E>(
             }
             Find::Regex(re, 0) => {
                 for (i, m) in re.find_iter(text).enumerate() {
-                    keep(i, m.start(), m.end())?;
+                    if !in_marker(m.start()) {
+                        keep(i, m.start(), m.end())?;
+                    }
                 }
             }
             Find::Regex(re, group) => {
                 for (i, c) in re.captures_iter(text).enumerate() {
-                    if let Some(m) = c.get(group) {
+                    let whole = c.get(0).map_or(0, |m| m.start());
+                    if let Some(m) = c.get(group).filter(|_| !in_marker(whole)) {
                         keep(i, m.start(), m.end())?;
                     }
                 }
@@ -1355,6 +1363,33 @@ fn detect<'c, E>(
     Ok(out)
 }
 
+/// Where `text` holds the marks [`redact`] leaves (`[REDACTED:<detector>]` naming a detector
+/// of `cfg`), as sorted `(start, end)` ranges. A match that starts inside one is not judged: the
+/// detector's name in it is not a label (`[REDACTED:us-ssn]; 123-45-67895` is not an SSN
+/// labelled `ssn`, `[REDACTED:dob-with-name] 1980-01-02` is not a labelled birth date), so a
+/// redacted text scans clean. The value after a mark is still judged by itself.
+fn redaction_markers(text: &str, cfg: &GuardConfig) -> Vec<(usize, usize)> {
+    const MARK: &str = "[REDACTED:";
+    let known = |name: &[u8]| {
+        DETECTOR_NAMES.iter().any(|d| d.as_bytes() == name)
+            || cfg.mrn_patterns.iter().any(|(n, _)| n.as_bytes() == name)
+    };
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(MARK).map(|i| from + i) {
+        let name_start = at + MARK.len();
+        let rest = &text.as_bytes()[name_start..text.len().min(name_start + 65)];
+        match rest.iter().position(|&b| b == b']') {
+            Some(len) if known(&rest[..len]) => {
+                out.push((at, name_start + len + 1));
+                from = name_start + len + 1;
+            }
+            _ => from = name_start,
+        }
+    }
+    out
+}
+
 /// Replaces every finding's span by `[REDACTED:<detector>]`; overlapping spans are merged into
 /// the first, which then reaches to the end of the last (no tail of a span survives).
 pub fn redact(text: &str, findings: &[Finding]) -> String {
@@ -1372,6 +1407,19 @@ pub fn redact(text: &str, findings: &[Finding]) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// [`redact`], then the redacted copy scanned again under the same work budget: `Ok(None)` when
+/// anything is still found in it (a value revealed only once its neighbours were replaced), so
+/// the caller refuses rather than store it. Fail closed: the copy stored is the copy judged.
+pub fn redact_verified(
+    text: &str,
+    findings: &[Finding],
+    cfg: &GuardConfig,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Option<String>, Stopped> {
+    let cleaned = redact(text, findings);
+    Ok(scan_until(&cleaned, cfg, stop)?.is_empty().then_some(cleaned))
 }
 
 /// Adversarial inputs for the guard's benchmark, tests and fuzz seeds: each is `bytes` long
@@ -1768,6 +1816,45 @@ mod tests {
             scan_until(&text, &GuardConfig::default(), &mut never).unwrap().len(),
             10_000
         );
+    }
+
+    #[test]
+    fn a_redaction_mark_is_not_read_as_the_label_of_the_value_after_it() {
+        // Found by the fuzz target: `[REDACTED:us-ssn]` labelled the number after it, so a
+        // redacted copy scanned dirty (a value not an SSN before redaction was one after).
+        let text =
+            "DОB 1980-01-02 Jane Roe; １２３‑４５‑６７８９; 12\u{200b}3-45-6789５‑６７８９; 12\u{200b}3-45-6789\n";
+        let cfg = GuardConfig::default();
+        let found = scan(text, &cfg);
+        assert!(found.iter().any(|f| f.detector == "us-ssn"), "{found:?}");
+        let cleaned = redact(text, &found);
+        assert_eq!(scan(&cleaned, &cfg), vec![], "{cleaned}");
+        for marked in [
+            "[REDACTED:us-ssn]; 123-45-67895-6789",
+            "[REDACTED:dob-with-name] 1980-01-02 x",
+        ] {
+            assert_eq!(detectors_of(marked), Vec::<&str>::new(), "{marked}");
+        }
+        // The value after a mark is still judged by itself, and a mark naming no detector is
+        // no cover.
+        assert_eq!(detectors_of("[REDACTED:us-ssn] 123-45-6789"), vec!["us-ssn"]);
+        assert_eq!(detectors_of("[REDACTED:ssn] 123456789"), vec!["us-ssn"]);
+        assert_eq!(detectors_of("[REDACTED:us-ssn ssn 123456789"), vec!["us-ssn"]);
+    }
+
+    #[test]
+    fn a_redacted_copy_that_still_scans_dirty_is_not_returned() {
+        let text = "ssn 123-45-6789 and 219-45-1120";
+        let all = scan(text, &GuardConfig::default());
+        assert_eq!(all.len(), 2, "{all:?}");
+        let cfg = GuardConfig::default();
+        // Redacting only some of the findings leaves a value: refused, not returned.
+        assert_eq!(redact_verified(text, &all[..1], &cfg, &mut || false), Ok(None));
+        assert_eq!(
+            redact_verified(text, &all, &cfg, &mut || false),
+            Ok(Some("ssn [REDACTED:us-ssn] and [REDACTED:us-ssn]".into()))
+        );
+        assert_eq!(redact_verified(text, &all, &cfg, &mut || true), Err(Stopped));
     }
 
     #[test]

@@ -188,7 +188,10 @@ pub async fn target_output(
         status: run.status.clone(),
         exit_code: run.exit_code,
         output_digest: digest,
-        output: ward_evidence::guard::redact(&text, &found),
+        output: ward_evidence::guard::redact_verified(&text, &found, &cfg, &mut || false)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "[output withheld: its redacted copy still held possible PHI or a secret]".into()),
         redacted,
     })
 }
