@@ -494,7 +494,7 @@ fn aws_key_at(text: &[u8], at: usize) -> Option<usize> {
 }
 
 /// An AWS key id spaced out at `at` (see [`spaced_aws_key`]): between any two of its
-/// characters, the prefix's too, a gap of one or two spaces or tabs, or one of `.`, `_`, `-`.
+/// characters, the prefix's too, a gap ([`aws_gap`]).
 /// Twenty letters and digits in a row have no gap: the unspaced form, [`aws_key_at`]'s.
 fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
     if !matches!(text.get(at), Some(b'a' | b'A'))
@@ -507,11 +507,7 @@ fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
     let (mut i, mut prefix) = (at, [0u8; 4]);
     for n in 0..20 {
         if n > 0 {
-            let gap = match text.get(i..) {
-                Some([b' ' | b'\t', b' ' | b'\t', ..]) => 2,
-                Some([b' ' | b'\t' | b'.' | b'_' | b'-', ..]) => 1,
-                _ => 0,
-            };
+            let gap = aws_gap(text, i);
             if text.get(i + gap).is_some_and(u8::is_ascii_alphanumeric) {
                 i += gap;
             }
@@ -530,6 +526,27 @@ fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
     Some(i)
 }
 
+/// The separators of a spaced-out key id.
+fn aws_gap_char(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'.' | b'_' | b'-' | b':' | b'/' | b'|' | b',')
+}
+
+/// The gap at `at` between two characters of a spaced-out key id: up to three spaces or tabs
+/// and at most one of `.`, `_`, `-`, `:`, `/`, `|`, `,` (`A K`, `A   K`, `A:K`, `A, K`), its
+/// length (0: none).
+fn aws_gap(text: &[u8], at: usize) -> usize {
+    let (mut len, mut spaces, mut marks) = (0, 0, 0);
+    while let Some(&c) = text.get(at + len) {
+        match c {
+            b' ' | b'\t' if spaces < 3 => spaces += 1,
+            c if aws_gap_char(c) && !matches!(c, b' ' | b'\t') && marks == 0 => marks += 1,
+            _ => break,
+        }
+        len += 1;
+    }
+    len
+}
+
 /// A spaced-out key id (see [`spaced_aws_key_at`]) is one when, its gaps taken out, its 16
 /// characters after the prefix hold a digit (real ids almost always do; words seldom) and
 /// nothing alphanumeric follows it (it is not the start of a longer run of words), and its
@@ -539,7 +556,7 @@ fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
 /// - in lower or mixed case: of one length but the last, no letter touching it (as for the
 ///   unspaced form) and not camelCase-shaped.
 fn spaced_aws_key(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
-    let gap = |c: char| matches!(c, ' ' | '\t' | '.' | '_' | '-');
+    let gap = |c: char| c.is_ascii() && aws_gap_char(c as u8);
     if !m.contains(gap) {
         return false; // the unspaced form is the other pattern's
     }
@@ -1232,6 +1249,12 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     if let Some(view) = decode::decoded(text) {
         chain.push(view);
         scan_view(&chain, &mut record, false)?;
+        // Escapes written one level down (a JSON string whose text is `\x31\x32…`, or
+        // `&amp;amp;#45;`): decoded once more.
+        if let Some(again) = decode::decoded(&chain[0].text) {
+            chain.push(again);
+            scan_view(&chain, &mut record, false)?;
+        }
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
@@ -1855,6 +1878,121 @@ mod tests {
             Ok(Some("ssn [REDACTED:us-ssn] and [REDACTED:us-ssn]".into()))
         );
         assert_eq!(redact_verified(text, &all, &cfg, &mut || true), Err(Stopped));
+    }
+
+    /// The evasions an attacker helper stored past the guard (CONTROLS known gaps, 2026-12-03):
+    /// each written the way the attacker wrote it, each now refused.
+    #[test]
+    fn encodings_an_attacker_stored_are_refused() {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        let utf16be = |s: &str| s.encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>();
+        let utf32 = |s: &str| s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect::<Vec<u8>>();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>();
+        let secret = "patient ssn 123-45-6789";
+        let wrap = |s: &str, n: usize| {
+            s.as_bytes()
+                .chunks(n)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let groups = |s: &str, sep: &str| {
+            s.as_bytes()
+                .chunks(4)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let enc = b64(secret.as_bytes());
+        let mut cases: Vec<(String, String)> = vec![
+            ("utf-16le in base64".into(), format!("cmd: {}", b64(&utf16(secret)))),
+            (
+                "utf-16le with BOM in base64".into(),
+                format!("cmd: {}", b64(&[&[0xFF, 0xFE][..], &utf16(secret)].concat())),
+            ),
+            ("utf-16be in base64".into(), format!("cmd: {}", b64(&utf16be(secret)))),
+            ("utf-32le in base64".into(), format!("cmd: {}", b64(&utf32(secret)))),
+            (
+                "utf-16le in hex".into(),
+                format!("cmd: {}", hex(&utf16(secret)).concat()),
+            ),
+            (
+                "hex pairs joined by :".into(),
+                format!("v={}", hex(secret.as_bytes()).join(":")),
+            ),
+            (
+                "hex pairs joined by -".into(),
+                format!("v={}", hex(secret.as_bytes()).join("-")),
+            ),
+            (
+                "0x bytes with commas".into(),
+                format!(
+                    "v=[{}]",
+                    hex(secret.as_bytes())
+                        .iter()
+                        .map(|h| format!("0x{h}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            (
+                "0x bytes with spaces".into(),
+                format!(
+                    "v={}",
+                    hex(secret.as_bytes())
+                        .iter()
+                        .map(|h| format!("0x{h}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            ),
+        ];
+        let escaped: String = secret.bytes().map(|b| format!("\\\\x{b:02x}")).collect();
+        cases.push((
+            "\\xNN one level down in JSON".into(),
+            format!("{{\"v\": \"{escaped}\"}}"),
+        ));
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        for sep in [":", "/", "|", ",", "   ", ", ", " : "] {
+            let spaced: Vec<String> = key.chars().map(String::from).collect();
+            cases.push((
+                format!("aws key id spaced by {sep:?}"),
+                format!("id {}", spaced.join(sep)),
+            ));
+            let grouped: Vec<String> = key
+                .as_bytes()
+                .chunks(4)
+                .map(|c| String::from_utf8(c.to_vec()).unwrap())
+                .collect();
+            cases.push((
+                format!("aws key id in groups by {sep:?}"),
+                format!("id {}", grouped.join(sep)),
+            ));
+        }
+        for n in [4, 8, 12] {
+            cases.push((format!("base64 wrapped at {n}"), format!("blob:\n{}\n", wrap(&enc, n))));
+        }
+        for sep in [".", ",", ";", "|", ":", "·", ", "] {
+            cases.push((
+                format!("base64 groups joined by {sep:?}"),
+                format!("v {}", groups(&enc, sep)),
+            ));
+        }
+        let mut missed = Vec::new();
+        for (what, text) in &cases {
+            let found = detectors_of(text);
+            let wanted = if what.starts_with("aws") {
+                "aws-access-key"
+            } else {
+                "us-ssn"
+            };
+            if !found.iter().any(|d| d == wanted) {
+                missed.push(format!("{what}: {text} -> {found:?}"));
+            }
+        }
+        assert!(missed.is_empty(), "not refused:\n{}", missed.join("\n"));
     }
 
     #[test]

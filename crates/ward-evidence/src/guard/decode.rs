@@ -989,7 +989,10 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
         second.len()
     };
     let quanta = |n: usize| n.is_multiple_of(4) || width < MIN_RUN;
-    if !quanta(width) || !quanta(first.len()) || (line_break && width < MIN_WRAPPED_LINE) {
+    // A narrow wrap (4, 8 or 12 columns: a multiple of 4) is read too; what it decodes to must
+    // still read as text.
+    let narrow_ok = width.is_multiple_of(4) && width >= 4;
+    if !quanta(width) || !quanta(first.len()) || (line_break && width < MIN_WRAPPED_LINE && !narrow_ok) {
         return None;
     }
     let mut full = usize::from(first.len() == width);
@@ -1001,7 +1004,7 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
     while let Some((run, line_break)) = next.take() {
         // A last run may be a word after the block (`key` of `key: …` on the next line): it
         // adds a few bytes, never hides the block's text.
-        let fits = run.len() <= width && (!line_break || width >= MIN_WRAPPED_LINE || spaces);
+        let fits = run.len() <= width && (!line_break || width >= MIN_WRAPPED_LINE || narrow_ok || spaces);
         if !fits {
             break;
         }
@@ -1030,15 +1033,22 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
     })
 }
 
-/// The run after `r` when only whitespace separates them (at most one line break: a blank line
-/// ends a block), and whether a line break does.
+/// The run after `r` when only whitespace and at most one separator (`.`, `,`, `;`, `|`, `:`,
+/// `·`: groups written `U1NO.IDEy`, hex pairs `31:32`, bytes `0x31, 0x32`) separate them (at
+/// most one line break, and not with a separator: a blank line ends a block, and `key:` on the
+/// line before a block is no part of it), and whether a line break does.
 fn next_after_whitespace(bytes: &[u8], r: Run) -> Option<(Run, bool)> {
     let mut i = r.end;
-    let mut breaks = 0;
+    let (mut breaks, mut separators) = (0, 0);
     while let Some(&c) = bytes.get(i) {
         match c {
             b' ' | b'\t' | b'\r' => {}
-            b'\n' if breaks == 0 => breaks = 1,
+            b'\n' if breaks == 0 && separators == 0 => breaks = 1,
+            b'.' | b',' | b';' | b'|' | b':' if separators == 0 && breaks == 0 => separators = 1,
+            0xC2 if separators == 0 && breaks == 0 && bytes.get(i + 1) == Some(&0xB7) => {
+                separators = 1;
+                i += 1;
+            }
             _ => break,
         }
         i += 1;
@@ -1073,12 +1083,19 @@ fn decode_run(
     decoded: &mut Vec<u8>,
 ) -> Option<u16> {
     let strict = run.len() < 16;
+    // Bytes written `0x31` (joined from `0x31, 0x32` or `0x31 0x32`), or hex pairs joined by
+    // dashes (`31-32-33`): the hex digits alone.
+    let mut digits = Vec::new();
+    let run = match hex_spelled(run, &mut digits) {
+        true => &digits[..],
+        false => run,
+    };
     let hexish = run.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-');
     if hexish {
         // Digests, git SHAs, UUIDs: read only when they decode to text.
         // An odd last digit (a cut run) is dropped, as a base64 run's lone last character is.
         let even = &run[..run.len() & !1];
-        return (!run.contains(&b'-') && hex_decode(even, decoded) && printable(decoded, strict))
+        return (!run.contains(&b'-') && hex_decode(even, decoded) && narrow(decoded) && printable(decoded, strict))
             .then_some(kind::HEX)
             .or_else(|| {
                 (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict))
@@ -1101,7 +1118,7 @@ fn decode_run(
             part = &part[..part.len() - 1];
         }
         decoded.clear();
-        engine.decode_vec(part, decoded).is_ok()
+        engine.decode_vec(part, decoded).is_ok() && narrow(decoded)
     };
     // Text glued behind other base64 characters (`AkIa…PlEU1NO…`): the run as a whole is not
     // mostly printable, but it holds a stretch of text; only such stretches are kept (random
@@ -1134,6 +1151,53 @@ fn decode_run(
     }
     keep_stretches(decoded);
     Some(kind::BASE64)
+}
+
+/// `run` spells hex bytes with a mark around each: `0x31` after `0x31` (at least two), or pairs
+/// or quads joined by dashes (`31-32-33`, `3132-332d`; a UUID's 8-4-4-4-12 is not one width).
+/// The hex digits are written to `digits`.
+fn hex_spelled(run: &[u8], digits: &mut Vec<u8>) -> bool {
+    let prefixed = run.len() >= 8
+        && run.len().is_multiple_of(4)
+        && run.chunks_exact(4).all(|c| {
+            c[0] == b'0' && matches!(c[1], b'x' | b'X') && c[2].is_ascii_hexdigit() && c[3].is_ascii_hexdigit()
+        });
+    if prefixed {
+        digits.extend(run.chunks_exact(4).flat_map(|c| [c[2], c[3]]));
+        return true;
+    }
+    for width in [2, 4] {
+        let dashed = run.len() > width
+            && (run.len() + 1).is_multiple_of(width + 1)
+            && run.iter().enumerate().all(|(i, &b)| {
+                if (i + 1).is_multiple_of(width + 1) {
+                    b == b'-'
+                } else {
+                    b.is_ascii_hexdigit()
+                }
+            });
+        if dashed {
+            digits.extend(run.iter().filter(|&&b| b != b'-'));
+            return true;
+        }
+    }
+    false
+}
+
+/// Wide text made narrow: when at least a third of the bytes are NUL — UTF-16 (PowerShell's
+/// `-EncodedCommand`, Windows tools) or UTF-32 text of ASCII characters, where every other or
+/// every fourth byte is zero — the NULs and a byte-order mark are dropped, so the text reads as
+/// its characters (never longer than before). Random bytes are almost never a third NUL.
+/// Always `true` (a step of the decodings above).
+fn narrow(bytes: &mut Vec<u8>) -> bool {
+    let nuls = bytes.iter().filter(|&&b| b == 0).count();
+    if bytes.len() >= 4 && nuls * 3 >= bytes.len() {
+        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+            bytes.drain(..2);
+        }
+        bytes.retain(|&b| b != 0);
+    }
+    true
 }
 
 /// The printable stretch that makes a base64 run worth reading although most of it is not text
