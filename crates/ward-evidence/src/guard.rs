@@ -1954,6 +1954,22 @@ mod tests {
             "\\xNN one level down in JSON".into(),
             format!("{{\"v\": \"{escaped}\"}}"),
         ));
+        // Compressed (python3: zlib.compress / gzip.compress(mtime=0), then base64).
+        for (what, z) in [
+            ("zlib in base64", "eJwrSCzJTM0rUSguzlMwNDLWNTHVNTO3sAQAXjQGwQ=="),
+            (
+                "gzip in base64",
+                "H4sIAAAAAAACAytILMlMzStRKC7OUzA0MtY1MdU1M7ewBAAIpPl3FwAAAA==",
+            ),
+            ("short zlib in base64", "eJwzNDLWNTHVNTO3sAQADP4COA=="),
+            ("zlib cut short in base64", "eJwrSCzJTM0rUSguzlMwNDLWNTHVNTO3sAQ="),
+            (
+                "gzip file name in base64",
+                "H4sICAAAAAAC/0phbmUgUm9lIHNzbiAxMjMtNDUtNjc4OS50eHQAy0jNyclXKM8vyknRUcjLL8nIzEtXyEgtSgUAfSjBsBkAAAA=",
+            ),
+        ] {
+            cases.push((what.into(), format!("v: {z}")));
+        }
         let key = "AKIAIOSFODNN7EXAMPLE";
         for sep in [":", "/", "|", ",", "   ", ", ", " : "] {
             let spaced: Vec<String> = key.chars().map(String::from).collect();

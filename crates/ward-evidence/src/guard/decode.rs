@@ -1095,7 +1095,7 @@ fn decode_run(
         // Digests, git SHAs, UUIDs: read only when they decode to text.
         // An odd last digit (a cut run) is dropped, as a base64 run's lone last character is.
         let even = &run[..run.len() & !1];
-        return (!run.contains(&b'-') && hex_decode(even, decoded) && narrow(decoded) && printable(decoded, strict))
+        return (!run.contains(&b'-') && hex_decode(even, decoded) && expand(decoded) && printable(decoded, strict))
             .then_some(kind::HEX)
             .or_else(|| {
                 (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict))
@@ -1118,7 +1118,7 @@ fn decode_run(
             part = &part[..part.len() - 1];
         }
         decoded.clear();
-        engine.decode_vec(part, decoded).is_ok() && narrow(decoded)
+        engine.decode_vec(part, decoded).is_ok() && expand(decoded)
     };
     // Text glued behind other base64 characters (`AkIa…PlEU1NO…`): the run as a whole is not
     // mostly printable, but it holds a stretch of text; only such stretches are kept (random
@@ -1182,6 +1182,78 @@ fn hex_spelled(run: &[u8], digits: &mut Vec<u8>) -> bool {
         }
     }
     false
+}
+
+/// What a reader gets from decoded bytes with one more step: a zlib or gzip stream inflated
+/// ([`inflate`]), then wide text made narrow ([`narrow`]). Never longer than before. Always
+/// `true` (a step of the decodings above).
+fn expand(bytes: &mut Vec<u8>) -> bool {
+    if let Some(text) = inflate(bytes) {
+        *bytes = text;
+    }
+    narrow(bytes)
+}
+
+/// A zlib (`eJ…` in base64) or gzip (`H4sI…`) stream, inflated: the gzip header's file name
+/// and comment (text too), a line break, then what the stream holds, at most as many bytes as
+/// the stream (the view never grows: a longer payload is cut there, and a long compressed run
+/// is `high-entropy` anyway). A stream cut short gives what it held up to the cut. `None` when
+/// `bytes` is no such stream or nothing came out of it.
+fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
+    let limit = bytes.len();
+    let (mut head, body) = match bytes {
+        [0x1f, 0x8b, 8, flags, ..] => gzip_body(bytes, *flags)?,
+        [cmf, flg, body @ ..]
+            if cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && flg & 0x20 == 0
+                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0 =>
+        {
+            (Vec::new(), body)
+        }
+        _ => return None,
+    };
+    let out = match decompress_to_vec_with_limit(body, limit) {
+        Ok(out) => out,
+        Err(e) if e.status != TINFLStatus::BadParam => e.output,
+        Err(_) => return None,
+    };
+    if out.is_empty() {
+        return None;
+    }
+    if !head.is_empty() {
+        head.push(b'\n');
+    }
+    head.extend_from_slice(&out);
+    head.truncate(limit);
+    Some(head)
+}
+
+/// A gzip member's header read (RFC 1952): its file name and comment, and the deflate stream
+/// after it.
+fn gzip_body(bytes: &[u8], flags: u8) -> Option<(Vec<u8>, &[u8])> {
+    let mut at = 10;
+    if flags & 4 != 0 {
+        let len = usize::from(u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+        at += 2 + len;
+    }
+    let mut text = Vec::new();
+    for bit in [8, 16] {
+        if flags & bit != 0 {
+            let rest = bytes.get(at..)?;
+            let end = rest.iter().position(|&b| b == 0)?;
+            if !text.is_empty() {
+                text.push(b' ');
+            }
+            text.extend_from_slice(&rest[..end]);
+            at += end + 1;
+        }
+    }
+    if flags & 2 != 0 {
+        at += 2;
+    }
+    Some((text, bytes.get(at..)?))
 }
 
 /// Wide text made narrow: when at least a third of the bytes are NUL — UTF-16 (PowerShell's
