@@ -1490,6 +1490,31 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
     for _ in 0..4 {
         nested4 = b64(nested4.as_bytes());
     }
+    // The attacker's slow input: text encoded four times over, each level wrapped at 76
+    // columns (MIME), built at the size asked (not a repeated unit: each level wraps the next).
+    let wrap76 = |s: String| {
+        s.as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let mut nested4_wrapped = text.repeat(bytes / 3 / text.len() + 1);
+    for _ in 0..4 {
+        nested4_wrapped = wrap76(b64(nested4_wrapped.as_bytes()));
+    }
+    let hex_colons: String = text.bytes().map(|b| format!("{b:02x}:")).collect();
+    let dotted = b64(text.repeat(3).as_bytes())
+        .as_bytes()
+        .chunks(4)
+        .map(|g| format!("{}.", String::from_utf8_lossy(g)))
+        .collect::<String>();
+    let narrow = b64(text.repeat(3).as_bytes())
+        .as_bytes()
+        .chunks(4)
+        .map(|g| format!("{}\n", String::from_utf8_lossy(g)))
+        .collect::<String>();
+    let utf16: Vec<u8> = text.repeat(3).encode_utf16().flat_map(u16::to_le_bytes).collect();
     let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
@@ -1574,6 +1599,12 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("equal-words", cut(repeat("abcd "))),
         ("wrapped-no-text", cut(repeat("abcdefghijklmnop\n"))),
         ("base64-nested-4", cut(repeat(&nested4))),
+        ("base64-nested-4-wrapped-76", cut(nested4_wrapped)),
+        ("hex-colon-pairs", cut(repeat(&hex_colons))),
+        ("base64-dot-groups", cut(repeat(&dotted))),
+        ("base64-wrapped-at-4", cut(repeat(&narrow))),
+        ("zlib-runs", cut(repeat("eJwrSCzJTM0rUSguzlMwNDLWNTHVNTO3sAQAXjQGwQ== "))),
+        ("utf16-base64", cut(repeat(&b64(&utf16)))),
         ("aws-spaced", cut(repeat("AKIA 7 "))),
         // Key-id near misses in lower case, every one refused and searched again.
         ("aws-prefix-lower", cut(repeat("asia"))),

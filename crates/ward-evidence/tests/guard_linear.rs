@@ -57,9 +57,15 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             | "split-lines"
             | "base64-wrapped"
             | "base64-spaced-groups"
-            | "hex-pairs" => &["us-ssn"],
-            // Base64 four times over is long enough to be high-entropy as it stands.
-            "base64-nested-4" => &["high-entropy", "us-ssn"],
+            | "hex-pairs"
+            | "hex-colon-pairs"
+            | "base64-dot-groups"
+            | "base64-wrapped-at-4"
+            | "zlib-runs"
+            | "utf16-base64" => &["us-ssn"],
+            // Base64 four times over is long enough to be high-entropy as it stands (each
+            // 76-column line too).
+            "base64-nested-4" | "base64-nested-4-wrapped-76" => &["high-entropy", "us-ssn"],
             // `a k i a 7 a k i a 7 …` spells key ids, spaced out.
             "aws-spaced-lower" => &["aws-access-key"],
             "user-pass-at" => &["password-in-url"],
