@@ -1129,7 +1129,8 @@ pub struct Stopped;
 
 /// How deep encodings are unwrapped: base64 of base64 of base64 of hex is four levels. Each
 /// level is at most about 0.83 of the one before (base64: three quarters plus a line break per
-/// run), so the views together stay within a few passes over the text (the worst case,
+/// run), or about its size where a compressed stream inflates (never past the run's length), so
+/// the views together stay within a few passes over the text (the worst case,
 /// `base64-nested-4` of [`adversarial_inputs`], is measured in BENCHMARKS.md).
 pub const MAX_NESTING: usize = 4;
 
@@ -1603,7 +1604,10 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("hex-colon-pairs", cut(repeat(&hex_colons))),
         ("base64-dot-groups", cut(repeat(&dotted))),
         ("base64-wrapped-at-4", cut(repeat(&narrow))),
-        ("zlib-runs", cut(repeat("eJwrSCzJTM0rUSguzlMwNDLWNTHVNTO3sAQAXjQGwQ== "))),
+        (
+            "zlib-runs",
+            cut(repeat("eJwrSCzJTM0rUSguzlMwNDLWNTHVNTO3sAQAXjQGwQ== ")),
+        ),
         ("utf16-base64", cut(repeat(&b64(&utf16)))),
         ("aws-spaced", cut(repeat("AKIA 7 "))),
         // Key-id near misses in lower case, every one refused and searched again.

@@ -187,6 +187,40 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     out.push(("base64-json-lines", wrap(&b64(&across(value, 76)), 76, "\\n", "")));
     out.push(("base64-groups", wrap(&b64(&format!("id {value} end")), 4, " ", "")));
     out.push(("hex-pairs", wrap(&hex::encode(format!("id {value} end")), 2, " ", "")));
+    // The forms an attacker helper stored past the guard (2026-12-03): narrow wraps, groups
+    // joined by punctuation, hex spelled with separators or `0x`, wide text, compressed text,
+    // escapes one level down.
+    let plain = format!("id {value} end");
+    let wide: Vec<u8> = plain.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let b64_bytes = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    for width in [4, 8, 12] {
+        out.push((
+            ["base64-wrap-4", "base64-wrap-8", "base64-wrap-12"][width / 4 - 1],
+            wrap(&b64(&plain), width, "\n", ""),
+        ));
+    }
+    out.push(("base64-groups-dots", wrap(&b64(&plain), 4, ".", "")));
+    out.push(("base64-groups-pipes", wrap(&b64(&plain), 4, "|", "")));
+    out.push(("hex-colons", wrap(&hex::encode(&plain), 2, ":", "")));
+    out.push(("hex-dashes", wrap(&hex::encode(&plain), 2, "-", "")));
+    out.push((
+        "hex-0x",
+        plain
+            .bytes()
+            .map(|b| format!("0x{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    out.push(("utf16-base64", b64_bytes(&wide)));
+    out.push(("utf16-hex", hex::encode(&wide)));
+    out.push((
+        "zlib-base64",
+        b64_bytes(&miniz_oxide::deflate::compress_to_vec_zlib(plain.as_bytes(), 6)),
+    ));
+    if value.is_ascii() {
+        let escaped: String = value.bytes().map(|b| format!("\\\\x{b:02x}")).collect();
+        out.push(("escape-two-levels", escaped));
+    }
     out.push(("base32", b32(&format!("id {value} end"))));
     out.push(("hex", hex::encode(format!("id {value} end"))));
     out.push((
@@ -299,7 +333,12 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
                 cases += 1;
                 *per_encoding.entry(encoding).or_default() += 1;
                 let found = scan(&doc, &cfg);
-                if !found.iter().any(|f| f.detector == detector) {
+                // A compressed value is read up to its stream's length (a view never grows):
+                // a long token that compresses well is cut there, but its stream is refused as
+                // `high-entropy` (random-looking base64 of 40 characters or more) all the same.
+                let refused = found.iter().any(|f| f.detector == detector)
+                    || (encoding == "zlib-base64" && found.iter().any(|f| f.detector == "high-entropy"));
+                if !refused {
                     missed.push(format!("{detector} / {encoding} / {carrier}: {found:?}"));
                 }
                 if let Err(e) = never_shows(&found, &[&value, &encoded]) {

@@ -26,7 +26,8 @@
 //!   its result for nested encodings.
 //!
 //! Each view is built in one pass, linear in its input, and is never longer than it (encoded
-//! runs: three quarters of it, plus a newline per run). A [`View`] maps every span of its text back to
+//! runs: three quarters of it, plus a newline per run; a compressed stream inside a run
+//! inflates to at most the run's length). A [`View`] maps every span of its text back to
 //! the span of the original it came from: a decoded token maps to the whole encoded token (so a
 //! redaction of that span removes the encoded value), a run of unchanged bytes byte for byte.
 
@@ -919,7 +920,12 @@ fn read_run(
         return;
     }
     let mut segments = false;
-    if run.len() <= MAX_PATH && run.contains(&b'/') {
+    // A compressed stream's base64 (`eJ…`, `H4sI…`) holds `/` as any other character: read whole.
+    let compressed = run
+        .get(..4)
+        .and_then(|head| engines.0.decode(head).ok())
+        .is_some_and(|head| compressed_header(&head));
+    if run.len() <= MAX_PATH && run.contains(&b'/') && !compressed {
         let mut at = r.start;
         for seg in run.split(|&c| c == b'/') {
             if seg.len() >= MIN_RUN
@@ -970,13 +976,18 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
         return None;
     }
     let (second, line_break) = next_after_whitespace(bytes, first)?;
+    // Bytes spelled `0x69, 0x64, …` after a word (`for 0x69`): the word is no part of them.
+    let spelled = |r: Run| r.len() == 4 && bytes[r.start] == b'0' && matches!(bytes[r.start + 1], b'x' | b'X');
+    if spelled(second) && !spelled(first) {
+        return None;
+    }
     let mut first = first;
     // A prefix glued to the first line (`reports/` + a line): when the second run is a line
     // (a whole number of quanta, at least `MIN_WRAPPED_LINE`) followed by another no longer
     // than it, the first line is the last `width` characters of the first run (its head is
     // read on its own). Not for groups: `for` before `69 64 …` is a word.
     if second.len() < first.len()
-        && second.len() >= MIN_WRAPPED_LINE
+        && second.len() >= 4
         && second.len().is_multiple_of(4)
         && !second.padded()
         && next_after_whitespace(bytes, second).is_some_and(|(third, _)| third.len() <= second.len())
@@ -1004,7 +1015,9 @@ fn wrapped_block(bytes: &[u8], first: Run, joined: &mut Vec<u8>) -> Option<Block
     while let Some((run, line_break)) = next.take() {
         // A last run may be a word after the block (`key` of `key: …` on the next line): it
         // adds a few bytes, never hides the block's text.
-        let fits = run.len() <= width && (!line_break || width >= MIN_WRAPPED_LINE || narrow_ok || spaces);
+        let fits = run.len() <= width
+            && (!line_break || width >= MIN_WRAPPED_LINE || narrow_ok || spaces)
+            && (spelled(run) || !spelled(first));
         if !fits {
             break;
         }
@@ -1095,12 +1108,14 @@ fn decode_run(
         // Digests, git SHAs, UUIDs: read only when they decode to text.
         // An odd last digit (a cut run) is dropped, as a base64 run's lone last character is.
         let even = &run[..run.len() & !1];
-        return (!run.contains(&b'-') && hex_decode(even, decoded) && expand(decoded) && printable(decoded, strict))
-            .then_some(kind::HEX)
-            .or_else(|| {
-                (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict))
-                    .then_some(kind::BASE32)
-            });
+        return (!run.contains(&b'-')
+            && hex_decode(even, decoded)
+            && expand(decoded, run.len())
+            && printable(decoded, strict))
+        .then_some(kind::HEX)
+        .or_else(|| {
+            (base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict)).then_some(kind::BASE32)
+        });
     }
     if base32_alphabet(run) && base32_decode(run, decoded) && printable(decoded, strict) {
         return Some(kind::BASE32);
@@ -1118,7 +1133,7 @@ fn decode_run(
             part = &part[..part.len() - 1];
         }
         decoded.clear();
-        engine.decode_vec(part, decoded).is_ok() && expand(decoded)
+        engine.decode_vec(part, decoded).is_ok() && expand(decoded, run.len())
     };
     // Text glued behind other base64 characters (`AkIa…PlEU1NO…`): the run as a whole is not
     // mostly printable, but it holds a stretch of text; only such stretches are kept (random
@@ -1185,33 +1200,28 @@ fn hex_spelled(run: &[u8], digits: &mut Vec<u8>) -> bool {
 }
 
 /// What a reader gets from decoded bytes with one more step: a zlib or gzip stream inflated
-/// ([`inflate`]), then wide text made narrow ([`narrow`]). Never longer than before. Always
-/// `true` (a step of the decodings above).
-fn expand(bytes: &mut Vec<u8>) -> bool {
-    if let Some(text) = inflate(bytes) {
+/// ([`inflate`], at most `limit` bytes: the encoded run's length), then wide text made narrow
+/// ([`narrow`]). Always `true` (a step of the decodings above).
+fn expand(bytes: &mut Vec<u8>, limit: usize) -> bool {
+    if let Some(text) = inflate(bytes, limit) {
         *bytes = text;
     }
     narrow(bytes)
 }
 
 /// A zlib (`eJ…` in base64) or gzip (`H4sI…`) stream, inflated: the gzip header's file name
-/// and comment (text too), a line break, then what the stream holds, at most as many bytes as
-/// the stream (the view never grows: a longer payload is cut there, and a long compressed run
-/// is `high-entropy` anyway). A stream cut short gives what it held up to the cut. `None` when
-/// `bytes` is no such stream or nothing came out of it.
-fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+/// and comment (text too), a line break, then what the stream holds, at most `limit` bytes
+/// (the encoded run's length: the view never grows past its text; a longer payload is cut
+/// there, and a long compressed run is `high-entropy` anyway). A stream cut short gives what
+/// it held up to the cut. `None` when `bytes` is no such stream or nothing came out of it.
+fn inflate(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
-    let limit = bytes.len();
+    if !compressed_header(bytes) {
+        return None;
+    }
     let (mut head, body) = match bytes {
         [0x1f, 0x8b, 8, flags, ..] => gzip_body(bytes, *flags)?,
-        [cmf, flg, body @ ..]
-            if cmf & 0x0f == 8
-                && cmf >> 4 <= 7
-                && flg & 0x20 == 0
-                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0 =>
-        {
-            (Vec::new(), body)
-        }
+        [_, _, body @ ..] => (Vec::new(), body),
         _ => return None,
     };
     let out = match decompress_to_vec_with_limit(body, limit) {
@@ -1228,6 +1238,18 @@ fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
     head.extend_from_slice(&out);
     head.truncate(limit);
     Some(head)
+}
+
+/// `bytes` start as a gzip member (RFC 1952: `1f 8b 08`) or a zlib stream (RFC 1950: deflate,
+/// a window of at most 32 KiB, no preset dictionary, the header check).
+fn compressed_header(bytes: &[u8]) -> bool {
+    match bytes {
+        [0x1f, 0x8b, 8, ..] => true,
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8 && cmf >> 4 <= 7 && flg & 0x20 == 0 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    }
 }
 
 /// A gzip member's header read (RFC 1952): its file name and comment, and the deflate stream
