@@ -2006,6 +2006,30 @@ mod tests {
             cases.push((what.into(), format!("v: {z}")));
         }
         let key = "AKIAIOSFODNN7EXAMPLE";
+        for (what, doc) in [
+            (
+                "aws key split across nested objects",
+                r#"{"a": "AKIAIOSFOD", "b": {"c": "NN7EXAMPLE"}}"#,
+            ),
+            (
+                "aws key split around a number field",
+                r#"{"a": "akiaiosfod", "n": 42, "b": "nn7example"}"#,
+            ),
+            (
+                "aws key split across array elements",
+                r#"{"a": ["AKIAIOSFOD"], "b": [{"c": "NN7EXAMPLE"}]}"#,
+            ),
+            (
+                "aws key split across pretty-printed nested objects",
+                "{\n  \"a\": {\n    \"k\": \"AKIAIOSFOD\"\n  },\n  \"b\": {\n    \"n\": 1,\n    \"k\": \"NN7EXAMPLE\"\n  }\n}\n",
+            ),
+        ] {
+            cases.push((what.into(), doc.into()));
+        }
+        cases.push((
+            "ssn split around a literal".into(),
+            r#"{"a": "123-45", "ok": true, "b": "-6789"}"#.into(),
+        ));
         for sep in [":", "/", "|", ",", "   ", ", ", " : "] {
             let spaced: Vec<String> = key.chars().map(String::from).collect();
             cases.push((

@@ -779,24 +779,44 @@ fn field_name_end(bytes: &[u8], at: usize, limit: usize) -> Option<usize> {
 }
 
 /// A closing quote at `at` followed by `,` or `+` and another quoted string (perhaps a field
-/// name and its `:` first): where the second string's text starts.
+/// name and its `:` first, or brackets and fields whose values are not strings, within
+/// [`GLUE`] bytes): where the second string's text starts.
 fn concatenation(bytes: &[u8], at: usize) -> Option<usize> {
     let limit = (at + GLUE).min(bytes.len());
     let mut j = at + 1;
-    while j < limit && matches!(bytes[j], b' ' | b'\t') {
+    while j < limit && matches!(bytes[j], b' ' | b'\t' | b'\r' | b'\n' | b']' | b'}') {
         j += 1;
     }
     if !matches!(bytes.get(j), Some(b',' | b'+')) {
         return None;
     }
     j += 1;
-    while j < limit && matches!(bytes[j], b' ' | b'\t') {
-        j += 1;
+    // The structure of one document between two string values: brackets, commas, field names
+    // and values that are not strings (`, "b": {"c": "`, `, "n": 42, "b": "`, `}, {"c": "`).
+    loop {
+        while j < limit
+            && matches!(
+                bytes[j],
+                b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'}' | b'[' | b']' | b','
+            )
+        {
+            j += 1;
+        }
+        if !matches!(bytes.get(j), Some(b'"' | b'\'')) || j >= limit {
+            return None;
+        }
+        match field_name_end(bytes, j, limit) {
+            Some(end) if matches!(bytes[end - 1], b'"' | b'\'') => return Some(end),
+            Some(end) => {
+                // A field whose value is a number, a literal or an object: past it.
+                j = end;
+                while j < limit && (bytes[j].is_ascii_alphanumeric() || matches!(bytes[j], b'.' | b'-' | b'+')) {
+                    j += 1;
+                }
+            }
+            None => return Some(j + 1),
+        }
     }
-    if !matches!(bytes.get(j), Some(b'"' | b'\'')) {
-        return None;
-    }
-    Some(field_name_end(bytes, j, limit).unwrap_or(j + 1))
 }
 
 /// Text that the encoded runs of `src` decode to, one run per line, or `None` when there is
