@@ -439,72 +439,167 @@ impl CheckRequest {
     }
 }
 
-/// The gate input document (version [`INPUT_VERSION`]) for `change` entering `environment`.
+/// What the gate input is built from: everything read from the log for one check, nothing
+/// judged yet against the clock. [`facts`] reads it (I/O); [`input_document`] builds the
+/// document from it and the clock (pure), so every rule of the input is unit-tested without a
+/// store.
+#[derive(Clone, Debug)]
+pub struct GateFacts {
+    /// The change.
+    pub change: Change,
+    /// Who asked for the check.
+    pub requested_by: String,
+    /// The environment it is to enter.
+    pub environment: String,
+    /// Every attestation of the change's artifacts, then of the change itself, in order, each
+    /// with the subject (artifact digest or change id) it is about.
+    pub attestations: Vec<(String, evidence::Attestation)>,
+    /// Versions that moved: an artifact of the change whose service and version are also
+    /// registered under another digest.
+    pub rebound: Vec<Rebound>,
+    /// The approval manifest's digest (what the current signatures sign).
+    pub manifest_digest: String,
+    /// The signatures on the change, judged stale or current against that manifest.
+    pub signatures: Vec<approvals::Approval>,
+    /// The waivers scoped to the change, then to each of its artifacts (each once).
+    pub waivers: Vec<crate::exceptions::Waiver>,
+    /// The change's break-glass invocations.
+    pub breakglass: Vec<crate::exceptions::Breakglass>,
+    /// Where the release would be placed ([`crate::deployments::placement`]).
+    pub promotion: Value,
+    /// The environment accepts a version registered under another digest (mutable
+    /// pre-releases).
+    pub accepts_rebound: bool,
+}
+
+/// A version registered under the change's artifact and another digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rebound {
+    /// The change's artifact.
+    pub artifact: String,
+    /// Its service.
+    pub service: String,
+    /// Its version.
+    pub version: String,
+    /// The other digest the same service and version was registered under.
+    pub other_digest: String,
+}
+
+/// Reads the [`GateFacts`] for `change` entering `environment`.
 #[allow(clippy::too_many_arguments)]
-pub async fn input(
+pub async fn facts(
     ledger: &Ledger,
     change: &Change,
     requested_by: &str,
     environment: &str,
-    calendar: &ward_core::calendar::Calendar,
     promotion: Value,
     risk: &RiskRules,
     rules: &ApprovalRules,
     accepts_rebound: bool,
-) -> Result<Value, AppError> {
-    let now = jiff::Timestamp::now();
-    let calendar = calendar
-        .state(environment, change.tier.as_str(), now)
-        .map_err(AppError::internal)?;
-    let mut evidence_list = Vec::new();
-    let mut vulnerabilities = Vec::new();
-    let mut attestation_ids = Vec::new();
+) -> Result<GateFacts, AppError> {
+    let mut attestations = Vec::new();
     for a in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
         for att in evidence::attestations(ledger, a).await? {
-            attestation_ids.push(att.id.clone());
-            if att.r#type == "vulns" {
-                for f in att.summary.get("list").and_then(Value::as_array).into_iter().flatten() {
-                    let first_seen_secs = f
-                        .get("first_seen")
-                        .and_then(Value::as_str)
-                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                        .map_or(now.as_second(), |t| t.as_second());
-                    vulnerabilities.push(json!({
-                        "artifact": a,
-                        "id": f.get("id"),
-                        "package": f.get("package"),
-                        "severity": f.get("severity"),
-                        "open": f.get("open"),
-                        "fix_available": f.get("fix_available"),
-                        "first_seen_secs": first_seen_secs,
-                    }));
-                }
-            }
-            evidence_list.push(json!({
-                "id": att.id,
-                "seq": att.seq,
-                "artifact": a,
-                "type": att.r#type,
-                "file_name": att.file_name,
-                "summary": att.summary,
-                "added_by": att.added_by,
-                "time": att.time,
-            }));
+            attestations.push((a.clone(), att));
         }
     }
-    // Versions that moved: registered under this artifact's digest and another.
-    let mut artifacts_rebound = Vec::new();
+    let mut rebound = Vec::new();
     for a in &change.request.artifacts {
         if let Some(art) = evidence::artifact(ledger, a).await?
             && let Some((other, _)) = evidence::other_digest(ledger, &art.meta.service, &art.meta.version, a).await?
         {
-            artifacts_rebound.push(json!({
-                "artifact": a, "service": art.meta.service, "version": art.meta.version, "other_digest": other,
-            }));
+            rebound.push(Rebound {
+                artifact: a.clone(),
+                service: art.meta.service,
+                version: art.meta.version,
+                other_digest: other,
+            });
         }
     }
+    let attestation_ids = attestations.iter().map(|(_, att)| att.id.clone()).collect();
     let manifest_digest = approvals::manifest_of(change, attestation_ids, risk, rules).digest();
     let signatures = approvals::list(ledger, &change.id, &manifest_digest).await?;
+    let mut waivers = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for scope in std::iter::once(&change.id).chain(change.request.artifacts.iter()) {
+        // `active` is judged by `input_document` at its clock, not here.
+        for w in crate::exceptions::waivers(ledger, scope, i64::MIN).await? {
+            if seen.insert(w.id.clone()) {
+                waivers.push(w);
+            }
+        }
+    }
+    let breakglass = crate::exceptions::breakglass_of(ledger, &change.id, i64::MIN).await?;
+    Ok(GateFacts {
+        change: change.clone(),
+        requested_by: requested_by.into(),
+        environment: environment.into(),
+        attestations,
+        rebound,
+        manifest_digest,
+        signatures,
+        waivers,
+        breakglass,
+        promotion,
+        accepts_rebound,
+    })
+}
+
+/// The gate input document (version [`INPUT_VERSION`]) built from `facts` at `now`. Pure. The
+/// rules it applies:
+/// - a waiver is active until it expires and only when its approver is no party of the change
+///   (an editor after signing, an author who waived one of its artifacts);
+/// - a signature by a party of the change is stale whatever the state tables say (`by_party`);
+/// - a break-glass is active until its end;
+/// - a vulnerability with no first-seen time was first seen `now`;
+/// - the calendar (windows and freezes) is judged for the environment and tier at `now`.
+pub fn input_document(
+    facts: &GateFacts,
+    calendar: &ward_core::calendar::Calendar,
+    rules: &ApprovalRules,
+    now: jiff::Timestamp,
+) -> Result<Value, AppError> {
+    let change = &facts.change;
+    let calendar = calendar
+        .state(&facts.environment, change.tier.as_str(), now)
+        .map_err(AppError::internal)?;
+    let mut evidence_list = Vec::new();
+    let mut vulnerabilities = Vec::new();
+    for (a, att) in &facts.attestations {
+        if att.r#type == "vulns" {
+            for f in att.summary.get("list").and_then(Value::as_array).into_iter().flatten() {
+                let first_seen_secs = f
+                    .get("first_seen")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map_or(now.as_second(), |t| t.as_second());
+                vulnerabilities.push(json!({
+                    "artifact": a,
+                    "id": f.get("id"),
+                    "package": f.get("package"),
+                    "severity": f.get("severity"),
+                    "open": f.get("open"),
+                    "fix_available": f.get("fix_available"),
+                    "first_seen_secs": first_seen_secs,
+                }));
+            }
+        }
+        evidence_list.push(json!({
+            "id": att.id,
+            "seq": att.seq,
+            "artifact": a,
+            "type": att.r#type,
+            "file_name": att.file_name,
+            "summary": att.summary,
+            "added_by": att.added_by,
+            "time": att.time,
+        }));
+    }
+    let artifacts_rebound: Vec<Value> = facts
+        .rebound
+        .iter()
+        .map(|r| json!({"artifact": r.artifact, "service": r.service, "version": r.version, "other_digest": r.other_digest}))
+        .collect();
     // A decision by someone who is a party of the change never counts, whatever the state tables
     // say: an editor after signing, or an author who waived one of the change's artifacts.
     let parties = change.parties();
@@ -512,26 +607,22 @@ pub async fn input(
     // Waivers scoped to the change, then those scoped to each of its artifacts (keyed by the
     // artifact's digest); each carries what it is scoped to, and the policy excuses only the
     // reasons about that finding / that artifact.
-    let mut waivers: Vec<Value> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for scope in std::iter::once(&change.id).chain(change.request.artifacts.iter()) {
-        for w in crate::exceptions::waivers(ledger, scope, now.as_second()).await? {
-            if !seen.insert(w.id.clone()) {
-                continue;
-            }
-            waivers.push(
-                json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
-                "artifact": w.request.artifact, "active": w.active && !party(&w.approver),
-                "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver}),
-            );
-        }
-    }
-    let breakglass: Vec<Value> = crate::exceptions::breakglass_of(ledger, &change.id, now.as_second())
-        .await?
-        .into_iter()
-        .map(|b| json!({"id": b.id, "rules": b.request.rules, "active": b.active, "until_secs": b.until_secs}))
+    let waivers: Vec<Value> = facts
+        .waivers
+        .iter()
+        .map(|w| {
+            json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
+            "artifact": w.request.artifact, "active": now.as_second() < w.expires_secs && !party(&w.approver),
+            "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver})
+        })
         .collect();
-    let approvals: Vec<Value> = signatures
+    let breakglass: Vec<Value> = facts
+        .breakglass
+        .iter()
+        .map(|b| json!({"id": b.id, "rules": b.request.rules, "active": now.as_second() < b.until_secs, "until_secs": b.until_secs}))
+        .collect();
+    let approvals: Vec<Value> = facts
+        .signatures
         .iter()
         .map(|a| {
             json!({
@@ -545,8 +636,8 @@ pub async fn input(
         "version": INPUT_VERSION,
         "now": now.to_string(),
         "now_secs": now.as_second(),
-        "environment": environment,
-        "requested_by": requested_by,
+        "environment": facts.environment,
+        "requested_by": facts.requested_by,
         "change": {
             "id": change.id,
             "title": change.request.title,
@@ -561,7 +652,7 @@ pub async fn input(
             "editors": change.editors,
             "classifiers": parties.classifiers,
             "commits_source": change.commits_source,
-            "manifest_digest": manifest_digest,
+            "manifest_digest": facts.manifest_digest,
         },
         "evidence": evidence_list,
         "approvals": approvals,
@@ -569,10 +660,38 @@ pub async fn input(
         "calendar": calendar,
         "waivers": waivers,
         "breakglass": breakglass,
-        "promotion": promotion,
+        "promotion": facts.promotion,
         "artifacts_rebound": artifacts_rebound,
-        "environment_accepts_rebound": accepts_rebound,
+        "environment_accepts_rebound": facts.accepts_rebound,
     }))
+}
+
+/// The gate input document for `change` entering `environment`, now: [`facts`] then
+/// [`input_document`].
+#[allow(clippy::too_many_arguments)]
+pub async fn input(
+    ledger: &Ledger,
+    change: &Change,
+    requested_by: &str,
+    environment: &str,
+    calendar: &ward_core::calendar::Calendar,
+    promotion: Value,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+    accepts_rebound: bool,
+) -> Result<Value, AppError> {
+    let facts = facts(
+        ledger,
+        change,
+        requested_by,
+        environment,
+        promotion,
+        risk,
+        rules,
+        accepts_rebound,
+    )
+    .await?;
+    input_document(&facts, calendar, rules, jiff::Timestamp::now())
 }
 
 fn policy_error(e: ward_core::gate::GateError) -> AppError {
