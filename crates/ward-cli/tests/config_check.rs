@@ -65,8 +65,17 @@ fn partial_controls_print_inherited_defaults_and_bad_files_exit_1() {
     }
 }
 
+/// Polls `f` until it holds (a server notices a new `ward.toml` within its 2 s poll).
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
-fn a_server_running_another_ward_toml_is_named_by_config_check() {
+fn a_running_server_reloads_a_valid_ward_toml_and_keeps_its_own_when_the_new_one_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data");
     ok(run({
@@ -74,40 +83,124 @@ fn a_server_running_another_ward_toml_is_named_by_config_check() {
         c.arg("init");
         c
     }));
-    std::fs::write(d.join("ward.toml"), "[controls.tiers.high]\napprovals = 3\n").unwrap();
-    let (_server, url) = common::serve_with(&d, &[]);
+    let first = "[controls.tiers.high]\napprovals = 3\n\n[[environments]]\nname = \"prod\"\n";
+    std::fs::write(d.join("ward.toml"), first).unwrap();
+    let (server, url) = common::serve_with(&d, &[]);
     let tok = common::token(&d, "viewer", "viewer");
+    let dev = common::token(&d, "dev", "developer");
     let check = || {
         let mut c = ward(&d, None);
         c.args(["--server", &url, "config", "check", "--output", "json"])
             .env("WARD_TOKEN", &tok);
-        run(c)
+        let out = run(c);
+        (out.status.code(), json(&String::from_utf8_lossy(&out.stdout)))
     };
-    let same = json(&ok(check()));
+    let (code, same) = check();
+    assert_eq!(code, Some(0));
     assert_eq!(same["server_runs_this_file"], true, "{same:#}");
-    assert_eq!(same["server"]["digest"], same["digest"]);
-    // The server recorded what it loaded.
-    let entries = json(&ok(run({
+    let first_digest = same["digest"].clone();
+    let loaded = || {
+        let entries = json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args(["log", "show", "--output", "json"]);
+            c
+        })));
+        entries["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["kind"] == "config.loaded")
+            .map(|e| e["event"]["payload"]["inline"]["digest"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(loaded(), vec![first_digest.clone()]);
+    // A change, and its gate in prod as the server judges it (no freeze under this file).
+    let change = json(&ok(run({
         let mut c = ward(&d, None);
-        c.args(["log", "show", "--output", "json"]);
+        c.args([
+            "--server",
+            &url,
+            "change",
+            "open",
+            "--title",
+            "Export fix",
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ])
+        .env("WARD_TOKEN", &dev);
         c
-    })));
-    let loaded = entries["entries"]
-        .as_array()
+    })))["id"]
+        .as_str()
         .unwrap()
-        .iter()
-        .find(|e| e["event"]["kind"] == "config.loaded")
-        .unwrap_or_else(|| panic!("{entries:#}"))
-        .clone();
-    assert_eq!(loaded["event"]["payload"]["inline"]["digest"], same["digest"]);
-    // Someone edits ward.toml: local commands read the new file, the server still runs the old
-    // one — and config check says so (exit 6), naming both.
-    std::fs::write(d.join("ward.toml"), "[controls.tiers.high]\napprovals = 4\n").unwrap();
-    let out = check();
-    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&String::from_utf8_lossy(&out.stdout));
+        .to_string();
+    let freeze_named = || {
+        let mut c = ward(&d, None);
+        c.args([
+            "--server", &url, "gate", "check", "--change", &change, "--env", "prod", "--output", "json",
+        ])
+        .env("WARD_TOKEN", &dev);
+        let out = run(c);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            stdout.contains("\"reasons\""),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout.contains("reload-freeze")
+    };
+    assert!(!freeze_named());
+
+    // A valid edit: the server takes it within its poll, records it, and decides by it.
+    let second = format!(
+        "{first}\n[[calendar.freezes]]\nname = \"reload-freeze\"\nfrom = \"2000-01-01\"\nto = \"2999-12-31\"\ntz = \"UTC\"\n"
+    );
+    std::fs::write(d.join("ward.toml"), &second).unwrap();
+    eventually("the server runs the edited file", || {
+        let (code, v) = check();
+        code == Some(0) && v["server_runs_this_file"] == true && v["digest"] != first_digest
+    });
+    let second_digest = check().1["digest"].clone();
+    assert_eq!(loaded(), vec![first_digest.clone(), second_digest.clone()]);
+    assert!(freeze_named(), "the reloaded calendar decides the gate");
+
+    // An invalid file: refused, nothing recorded; the server still runs the second file (put
+    // back, it is the file the server runs, with no new entry).
+    std::fs::write(d.join("ward.toml"), "[controls.tiers.high]\napprovals = \"many\"\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(loaded().len(), 2);
+    std::fs::write(d.join("ward.toml"), &second).unwrap();
+    let (code, v) = check();
+    assert_eq!((code, &v["server"]["digest"]), (Some(0), &second_digest), "{v:#}");
+    // A file that changes the environments (bound at start): refused, and config check says the
+    // server runs another file (exit 6, naming both).
+    std::fs::write(
+        d.join("ward.toml"),
+        format!("{second}\n[[environments]]\nname = \"staging\"\n"),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let (code, v) = check();
+    assert_eq!(code, Some(6), "{v:#}");
     assert_eq!(v["server_runs_this_file"], false, "{v:#}");
-    assert_ne!(v["server"]["digest"], v["digest"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("restart ward serve"), "{stderr}");
+    assert_eq!(v["server"]["digest"], second_digest, "{v:#}");
+    assert_eq!(loaded().len(), 2);
+
+    // SIGHUP: the server does not die of it; it reloads the file (here a valid one again).
+    let third = format!("{second}\n[controls.tiers.medium]\napprovals = 2\n");
+    std::fs::write(d.join("ward.toml"), &third).unwrap();
+    let pid = server.0.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the server runs the third file", || {
+        let (code, v) = check();
+        code == Some(0) && v["server_runs_this_file"] == true && v["digest"] != second_digest
+    });
+    assert_eq!(loaded().len(), 3);
 }

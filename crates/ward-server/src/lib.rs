@@ -46,8 +46,55 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_live(listener, LiveRouter::new(state), shutdown).await
+}
+
+/// Serves the router `live` holds (replaced when the configuration is reloaded) on `listener`
+/// until `shutdown` resolves.
+pub async fn serve_live(
+    listener: TcpListener,
+    live: LiveRouter,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        live.service().into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The router a server runs, replaceable while it serves (`ward serve` reloading `ward.toml`):
+/// each request is routed by the router current when it arrives; a request in flight finishes
+/// on the one it started on.
+#[derive(Clone)]
+pub struct LiveRouter(std::sync::Arc<std::sync::RwLock<axum::Router>>);
+
+impl LiveRouter {
+    /// A live router over `state`.
+    pub fn new(state: AppState) -> LiveRouter {
+        LiveRouter(std::sync::Arc::new(std::sync::RwLock::new(router(state))))
+    }
+
+    /// From now on, requests are routed over `state`.
+    pub fn replace(&self, state: AppState) {
+        let next = router(state);
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+    }
+
+    /// The router current now.
+    pub fn current(&self) -> axum::Router {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// A router that hands every request to the current one (connection information and all
+    /// other extensions kept).
+    pub fn service(&self) -> axum::Router {
+        use tower::ServiceExt as _;
+        let live = self.clone();
+        axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let app = live.current();
+            async move { app.oneshot(req).await }
+        })
+    }
 }

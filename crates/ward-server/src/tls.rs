@@ -74,7 +74,18 @@ pub async fn serve(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = crate::router(state);
+    serve_live(listener, crate::LiveRouter::new(state), config, shutdown).await
+}
+
+/// Serves the router `live` holds (replaced when the configuration is reloaded) over TLS on
+/// `listener` until `shutdown` resolves.
+pub async fn serve_live(
+    listener: TcpListener,
+    live: crate::LiveRouter,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = live.service();
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     tokio::pin!(shutdown);
     loop {

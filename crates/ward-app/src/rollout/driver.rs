@@ -534,7 +534,8 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
         .find(|d| d.seq > started && d.ring.is_some() && d.status == "succeeded" && d.digests == [r.digest.clone()])
         .map(|d| d.seq);
     let from = deployments.iter().find(|d| d.seq == restore.deployment);
-    let env = environment::find(&engine.policy.environments, &r.environment)?;
+    let policy = engine.policy();
+    let env = environment::find(&policy.environments, &r.environment)?;
     let rel = deployments::Release {
         env,
         change: &restore.change,
@@ -571,7 +572,8 @@ async fn record_deployment(
     succeeded: bool,
     rollback_to: Option<deployments::Restore>,
 ) -> Result<deployments::Deployment, AppError> {
-    let env = environment::find(&engine.policy.environments, &r.environment)?;
+    let policy = engine.policy();
+    let env = environment::find(&policy.environments, &r.environment)?;
     // A ring's tenants, or the environment as a whole and every tenant.
     let tenant_config = |t: String| {
         let c = r.tenant_configs.get(&t).cloned();

@@ -596,14 +596,22 @@ pub async fn ensure_idle(ledger: &Ledger, environment: &str) -> Result<(), AppEr
 /// The rollout engine inside `ward serve`: local environments, running rollouts.
 pub struct Engine {
     pub(crate) ledger: Ledger,
-    pub(crate) policy: Arc<crate::gate::GatePolicy>,
-    pub(crate) risk: Arc<ward_core::risk::RiskRules>,
-    pub(crate) approvals: Arc<ward_core::approval::ApprovalRules>,
+    /// The gate's policy, risk and approval rules: replaced as a whole by [`Engine::reconfigure`]
+    /// (a reloaded `ward.toml`); each operation reads them once, at its start.
+    rules: std::sync::RwLock<EngineRules>,
     pub(crate) locks: promotion::Locks,
     pub(crate) data_dir: PathBuf,
     pub(crate) envs: Mutex<HashMap<String, Arc<LocalEnv>>>,
     pub(crate) handles: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<Order>>>,
     drivers: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+/// What the engine decides by, from `ward.toml`.
+#[derive(Clone)]
+pub(crate) struct EngineRules {
+    pub(crate) policy: Arc<crate::gate::GatePolicy>,
+    pub(crate) risk: Arc<ward_core::risk::RiskRules>,
+    pub(crate) approvals: Arc<ward_core::approval::ApprovalRules>,
 }
 
 /// The identity the engine records its own steps under.
@@ -631,15 +639,57 @@ impl Engine {
     ) -> Arc<Engine> {
         Arc::new(Engine {
             ledger,
-            policy,
-            risk,
-            approvals,
+            rules: std::sync::RwLock::new(EngineRules {
+                policy,
+                risk,
+                approvals,
+            }),
             locks,
             data_dir,
             envs: Mutex::new(HashMap::new()),
             handles: Mutex::new(HashMap::new()),
             drivers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The rules in force now (one read; an operation keeps what it read to its end).
+    pub(crate) fn rules(&self) -> EngineRules {
+        self.rules
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The gate's policy in force now.
+    pub(crate) fn policy(&self) -> Arc<crate::gate::GatePolicy> {
+        self.rules().policy
+    }
+
+    /// Replaces the policy, risk and approval rules (a reloaded `ward.toml`). Refused when the
+    /// environments differ in anything: their routers, tenants and rings were set up at start,
+    /// so such a change needs a restart of `ward serve`.
+    pub fn reconfigure(
+        &self,
+        policy: Arc<crate::gate::GatePolicy>,
+        risk: Arc<ward_core::risk::RiskRules>,
+        approvals: Arc<ward_core::approval::ApprovalRules>,
+    ) -> Result<(), String> {
+        let mut rules = self.rules.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let same = |a: &[crate::environment::Environment], b: &[crate::environment::Environment]| {
+            serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
+        };
+        if !same(&rules.policy.environments, &policy.environments) {
+            return Err(
+                "the [[environments]] differ from those ward serve started with: restart ward serve to apply them"
+                    .into(),
+            );
+        }
+        *rules = EngineRules {
+            policy,
+            risk,
+            approvals,
+        };
+        Ok(())
     }
 
     /// Binds every local environment's router, starts its current release from the deployment
@@ -653,7 +703,7 @@ impl Engine {
                 }
             }
         }
-        for env in &self.policy.environments {
+        for env in &self.policy().environments {
             let Some(cfg) = &env.runtime else { continue };
             let local = Arc::new(LocalEnv::bind(&env.name, cfg).await?);
             self.envs
@@ -793,7 +843,8 @@ impl Engine {
 
     /// Starts a rollout: the environment's gate (as for a promotion), then the driver.
     pub async fn begin(self: &Arc<Self>, by: &Identity, req: &RolloutRequest) -> Result<Rollout, AppError> {
-        let env = environment::find(&self.policy.environments, &req.environment)?.clone();
+        let rules = self.rules();
+        let env = environment::find(&rules.policy.environments, &req.environment)?.clone();
         self.local_or_err(&env.name)?;
         req.check_adjustments(env.strategy.as_ref()).map_err(|e| {
             AppError::invalid(
@@ -806,9 +857,9 @@ impl Engine {
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
         ensure_idle(&self.ledger, &env.name).await?;
         let cx = promotion::PromotionContext {
-            policy: &self.policy,
-            risk: &self.risk,
-            approvals: &self.approvals,
+            policy: &rules.policy,
+            risk: &rules.risk,
+            approvals: &rules.approvals,
             locks: &self.locks,
             runtime: None,
         };
@@ -953,7 +1004,7 @@ impl Engine {
     /// `stay` and `returned`, plus a deployment record for the rollback and one for the return).
     pub async fn drill(self: &Arc<Self>, by: &Identity, environment: &str, stay: bool) -> Result<Value, AppError> {
         operator_is_a_person(by)?;
-        let env = environment::find(&self.policy.environments, environment)?.clone();
+        let env = environment::find(&self.policy().environments, environment)?.clone();
         let local = self.local_or_err(&env.name)?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
         ensure_idle(&self.ledger, &env.name).await?;
@@ -1243,7 +1294,7 @@ impl DeploymentTarget for LocalTarget {
             config_digest: config,
         }];
         // Per tenant: the version its requests are routed to, with the configuration delivered.
-        let tenants = environment::find(&self.engine.policy.environments, environment)
+        let tenants = environment::find(&self.engine.policy().environments, environment)
             .map(Environment::all_tenants)
             .unwrap_or_default();
         for tenant in tenants {

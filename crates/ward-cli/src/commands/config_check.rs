@@ -131,7 +131,9 @@ pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
     });
     if same == Some(false) {
         // Like drift: the report above is the output; say what to do and exit 6.
-        eprintln!("hint: restart ward serve to load this file (then ward config check --server URL again)");
+        eprintln!(
+            "hint: the server reloads ward.toml within 2 s of a change (or on SIGHUP) unless the file is invalid or changes [server], [[oidc]] or [[environments]]: its log says `config reload refused: …`; fix the file, or restart ward serve for those sections (then ward config check --server URL again)"
+        );
         std::process::exit(crate::failure::EXIT_DRIFT);
     }
     Ok(())

@@ -89,14 +89,9 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
             std::time::Duration::from_secs(a.state_check_interval),
         ));
     }
-    state.guard = std::sync::Arc::new(cfg.guard());
-    state.risk = std::sync::Arc::new(cfg.risk.clone());
-    state.artifacts = std::sync::Arc::new(cfg.artifacts.clone());
-    state.approvals = std::sync::Arc::new(cfg.approvals.clone());
-    state.gate = std::sync::Arc::new(gate_policy(&cfg)?);
-    state.breakglass = std::sync::Arc::new(cfg.breakglass.clone());
-    // What it runs, recorded: `ward config check --server` compares it with the file on disk.
     let (config_path, config_bytes) = config_source(g, a.config.as_deref())?;
+    state = configured(state, &cfg)?;
+    // What it runs, recorded: `ward config check --server` compares it with the file on disk.
     state.loaded_config = std::sync::Arc::new(
         ward_app::ops::record_config_loaded(
             &ctx.ledger,
@@ -107,7 +102,6 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
         .await
         .map_err(crate::failure::api_failure)?,
     );
-    state.delivery = std::sync::Arc::new(cfg.metrics.clone());
     // The local runtime: routers bound, current releases started, unfinished rollouts resumed.
     let engine = ward_server::rollout::Engine::new(
         ctx.ledger.clone(),
@@ -124,7 +118,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
             "check [environments.runtime] in ward.toml (free ports, the artifact directory)",
         )
     })?;
-    state.rollouts = Some(engine);
+    state.rollouts = Some(engine.clone());
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(
@@ -174,11 +168,164 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
             format!(", {} OIDC provider(s)", cfg.oidc.len())
         }
     );
+    let live = ward_server::LiveRouter::new(state.clone());
+    tokio::spawn(watch_config(
+        g.clone(),
+        a.config.clone(),
+        Reloadable {
+            live: live.clone(),
+            state,
+            engine,
+            config: cfg,
+        },
+    ));
     match tls {
-        Some(config) => ward_server::tls::serve(listener, state, config, shutdown_signal()).await?,
-        None => ward_server::serve(listener, state, shutdown_signal()).await?,
+        Some(config) => ward_server::tls::serve_live(listener, live, config, shutdown_signal()).await?,
+        None => ward_server::serve_live(listener, live, shutdown_signal()).await?,
     }
     Ok(())
+}
+
+/// `state` with the parts `ward.toml` decides set from `cfg` (what a reload replaces).
+fn configured(mut state: AppState, cfg: &ServerConfig) -> Result<AppState> {
+    state.guard = Arc::new(cfg.guard());
+    state.risk = Arc::new(cfg.risk.clone());
+    state.artifacts = Arc::new(cfg.artifacts.clone());
+    state.approvals = Arc::new(cfg.approvals.clone());
+    state.gate = Arc::new(gate_policy(cfg)?);
+    state.breakglass = Arc::new(cfg.breakglass.clone());
+    state.delivery = Arc::new(cfg.metrics.clone());
+    Ok(state)
+}
+
+/// What a running server reloads: the router it serves, the state and configuration it runs,
+/// and the rollout engine that decides by the same rules.
+struct Reloadable {
+    live: ward_server::LiveRouter,
+    state: AppState,
+    engine: Arc<ward_server::rollout::Engine>,
+    config: ServerConfig,
+}
+
+/// How often `ward serve` looks at `ward.toml` for a change (besides SIGHUP).
+const CONFIG_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reloads `ward.toml` on SIGHUP and when its bytes change (polled every [`CONFIG_POLL`]).
+/// Each new file is validated as at start; an invalid one is refused and logged (stderr and the
+/// log's tracing) and the running configuration kept; one that changes `[server]`, `[[oidc]]` or
+/// `[[environments]]` is refused too (they are bound at start: restart `ward serve`). An
+/// accepted one is recorded as `config.loaded` with its digest and serves every later request.
+async fn watch_config(g: Global, explicit: Option<std::path::PathBuf>, mut running: Reloadable) {
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + CONFIG_POLL, CONFIG_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The digest last judged (running or refused): a refused file is reported once, not every poll.
+    let mut judged = running.state.loaded_config.digest.clone();
+    loop {
+        #[cfg(unix)]
+        let signalled = match hup.as_mut() {
+            Some(hup) => tokio::select! {
+                _ = hup.recv() => true,
+                _ = tick.tick() => false,
+            },
+            None => {
+                tick.tick().await;
+                false
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = {
+            tick.tick().await;
+            false
+        };
+        let digest = match config_source(&g, explicit.as_deref()) {
+            Ok((_, bytes)) => ward_app::ops::config_digest(bytes.as_deref()),
+            Err(e) => {
+                if signalled || judged != "unreadable" {
+                    eprintln!(
+                        "config reload refused: {e}; still running {}",
+                        running.state.loaded_config.digest
+                    );
+                    tracing::error!(error = %e, "config reload refused");
+                }
+                judged = "unreadable".into();
+                continue;
+            }
+        };
+        if digest == running.state.loaded_config.digest {
+            if signalled {
+                eprintln!("config unchanged ({digest})");
+            }
+            judged = digest;
+            continue;
+        }
+        if digest == judged && !signalled {
+            continue;
+        }
+        judged = digest.clone();
+        match reload(&g, explicit.as_deref(), &running, &digest).await {
+            Ok(next) => {
+                running.live.replace(next.state.clone());
+                eprintln!(
+                    "config reloaded: {} (entry {})",
+                    next.state.loaded_config.digest, next.state.loaded_config.seq
+                );
+                running = next;
+            }
+            Err(e) => {
+                eprintln!(
+                    "config reload refused: {e:#}; still running {}",
+                    running.state.loaded_config.digest
+                );
+                tracing::error!(error = %e, "config reload refused");
+            }
+        }
+    }
+}
+
+/// Validates the configuration file as at start and builds the state it gives; records
+/// `config.loaded`. `digest` is what was read before validating: a file that changed while it
+/// was read is refused (the next poll reads it again).
+async fn reload(
+    g: &Global,
+    explicit: Option<&std::path::Path>,
+    running: &Reloadable,
+    digest: &str,
+) -> Result<Reloadable> {
+    let cfg = load_config(g, explicit)?;
+    let (path, bytes) = config_source(g, explicit)?;
+    if ward_app::ops::config_digest(bytes.as_deref()) != digest {
+        anyhow::bail!("the file changed while it was read");
+    }
+    let bound = |c: &ServerConfig| format!("{:?}{:?}{:?}", c.server, c.oidc, c.environments);
+    if bound(&cfg) != bound(&running.config) {
+        anyhow::bail!(
+            "[server], [[oidc]] or [[environments]] changed: they are bound at start, restart ward serve to apply them"
+        );
+    }
+    let mut state = configured(running.state.clone(), &cfg)?;
+    state.loaded_config = Arc::new(
+        ward_app::ops::record_config_loaded(
+            &state.ledger,
+            &crate::context::local_operator(),
+            digest,
+            path.as_deref(),
+        )
+        .await
+        .map_err(crate::failure::api_failure)?,
+    );
+    // The environments are the same (above), so the engine takes the new rules.
+    running
+        .engine
+        .reconfigure(state.gate.clone(), state.risk.clone(), state.approvals.clone())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Reloadable {
+        live: running.live.clone(),
+        state,
+        engine: running.engine.clone(),
+        config: cfg,
+    })
 }
 
 /// What a passing state check covered.
