@@ -4,7 +4,8 @@
 //! 1. a tenant (header `X-Tenant-ID` by default) pinned to a side goes there (tenant rings);
 //! 2. otherwise, with a canary, `canary_percent` of traffic goes to it — sticky per tenant (the
 //!    tenant's hash picks its bucket, so raising the percentage only adds tenants) and evenly
-//!    spread for requests without a tenant;
+//!    spread for requests without a tenant, or for every request when the table says
+//!    `by_request` (few tenants, none of them in the canary's buckets);
 //! 3. everything else goes to stable.
 //!
 //! The table is swapped atomically ([`Router::set_routes`]): putting all traffic back on stable
@@ -69,6 +70,11 @@ pub struct RouteTable {
     pub canary_percent: u8,
     /// Tenants pinned to a side (rings).
     pub tenants: BTreeMap<String, Side>,
+    /// The canary share is spread by request, tenants or not, instead of sticky per tenant:
+    /// for a step where sticky assignment would give the canary none of the environment's few
+    /// tenants (and so no traffic to judge).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_request: bool,
 }
 
 impl RouteTable {
@@ -81,8 +87,9 @@ impl RouteTable {
     }
 }
 
-/// FNV-1a: a stable bucket for a tenant.
-fn bucket_of(tenant: &str) -> u64 {
+/// FNV-1a: a tenant's stable bucket (0–99): at a canary share of `p`%, the tenants whose bucket
+/// is below `p` are sent to the canary.
+pub fn bucket_of(tenant: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in tenant.bytes() {
         h ^= u64::from(b);
@@ -162,7 +169,7 @@ impl Router {
         let side = match tenant.and_then(|x| t.tenants.get(x)) {
             Some(side) => *side,
             None if t.canary.is_some() && t.canary_percent > 0 => {
-                let bucket = match tenant {
+                let bucket = match tenant.filter(|_| !t.by_request) {
                     Some(x) => bucket_of(x),
                     None => self.counter.fetch_add(1, Ordering::Relaxed).wrapping_mul(37) % 100,
                 };
@@ -320,6 +327,7 @@ mod tests {
             canary: Some(up("v2", 2)),
             canary_percent: 20,
             tenants: BTreeMap::from([("clinic-a".to_string(), Side::Canary)]),
+            by_request: false,
         });
         let canary = (0..1000)
             .filter(|_| r.choose(None).is_some_and(|u| u.version == "v2"))
@@ -345,5 +353,32 @@ mod tests {
         assert!(at20.iter().all(|x| at50.contains(x)) && at50.len() > at20.len());
         r.set_routes(RouteTable::stable_only(up("v1", 1)));
         assert!(tenants.iter().all(|t| r.choose(Some(t)).unwrap().version == "v1"));
+    }
+
+    /// Five clinics, none of them in the buckets below 10: sticky, a 10% canary would get no
+    /// request at all; by request it gets a tenth of every clinic's traffic.
+    #[tokio::test]
+    async fn a_canary_no_tenant_hashes_into_still_gets_its_share_by_request() {
+        let clinics = ["clinic-a", "clinic-b", "clinic-c", "clinic-d", "clinic-e"];
+        assert!(clinics.iter().all(|c| bucket_of(c) >= 10));
+        let r = Router::new(TENANT_HEADER);
+        let table = RouteTable {
+            stable: Some(up("v1", 1)),
+            canary: Some(up("v2", 2)),
+            canary_percent: 10,
+            ..RouteTable::default()
+        };
+        let canary = |r: &Router| {
+            (0..1000)
+                .filter(|i| r.choose(Some(clinics[i % 5])).is_some_and(|u| u.version == "v2"))
+                .count()
+        };
+        r.set_routes(table.clone());
+        assert_eq!(canary(&r), 0, "sticky: no clinic is in the canary's buckets");
+        r.set_routes(RouteTable {
+            by_request: true,
+            ..table
+        });
+        assert_eq!(canary(&r), 100);
     }
 }

@@ -99,6 +99,7 @@ async fn canary_through_the_router_is_measured_judged_and_switched_back() {
         canary: Some(up("v2", &canary)),
         canary_percent: 10,
         tenants: BTreeMap::new(),
+        by_request: false,
     });
     // 10% of untenanted traffic reaches the canary.
     let mut seen = BTreeMap::<String, u32>::new();

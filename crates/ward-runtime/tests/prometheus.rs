@@ -69,6 +69,7 @@ async fn promql_verdicts_from_a_real_prometheus_scraping_the_router() {
         }),
         canary_percent: 50,
         tenants: Default::default(),
+        by_request: false,
     });
     // Prometheus scraping the admin port every second.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -32,6 +32,7 @@ fn routes(slots: &super::local::Slots, step: &Step) -> RouteTable {
         canary: slots.canary.as_ref().map(Running::upstream),
         canary_percent: step.percent,
         tenants: step.tenants.iter().map(|t| (t.clone(), Side::Canary)).collect(),
+        by_request: step.by_request,
     }
 }
 

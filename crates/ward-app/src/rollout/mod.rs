@@ -53,6 +53,10 @@ pub struct Step {
     /// Tenants pinned to the new version from this step on (rings).
     #[serde(default)]
     pub tenants: Vec<String>,
+    /// The canary share goes by request, not sticky per tenant: none of the environment's
+    /// tenants hashes into the step's share, so sticky assignment would send the canary nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_request: bool,
 }
 
 /// The plan of a strategy in an environment.
@@ -65,13 +69,28 @@ pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String>
             if strategy.steps.windows(2).any(|w| w[0] >= w[1]) || strategy.steps.last() != Some(&100) {
                 return Err("canary steps must rise and end at 100".into());
             }
+            // With the environment's few tenants, sticky assignment may put none of them in a
+            // step's share: that step goes by request, so the canary still gets traffic to judge.
+            let tenants = env.all_tenants();
+            let none_sticky = |p: u8| {
+                p < 100
+                    && !tenants.is_empty()
+                    && tenants
+                        .iter()
+                        .all(|t| ward_runtime::router::bucket_of(t) >= u64::from(p))
+            };
             Ok(strategy
                 .steps
                 .iter()
                 .map(|p| Step {
-                    label: format!("{p}%"),
+                    label: if none_sticky(*p) {
+                        format!("{p}% by request")
+                    } else {
+                        format!("{p}%")
+                    },
                     percent: *p,
                     tenants: vec![],
+                    by_request: none_sticky(*p),
                 })
                 .collect())
         }
@@ -79,6 +98,7 @@ pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String>
             label: "switch".into(),
             percent: 100,
             tenants: vec![],
+            by_request: false,
         }]),
         StrategyKind::Rings => {
             if env.rings.is_empty() {
@@ -94,6 +114,7 @@ pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String>
                         label: r.name.clone(),
                         percent: 0,
                         tenants: pinned.clone(),
+                        by_request: false,
                     }
                 })
                 .collect();
@@ -102,6 +123,7 @@ pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String>
                 label: "everyone".into(),
                 percent: 100,
                 tenants: pinned,
+                by_request: false,
             });
             Ok(steps)
         }
@@ -1514,11 +1536,13 @@ mod tests {
                 label: "internal".into(),
                 percent: 0,
                 tenants: vec!["internal".into()],
+                by_request: false,
             },
             Step {
                 label: "pilot".into(),
                 percent: 0,
                 tenants: vec!["internal".into(), "clinic-a".into()],
+                by_request: false,
             },
         ];
         event(

@@ -287,6 +287,7 @@ pub fn router(g: &Global, a: &BenchRouterArgs) -> Result<()> {
             }),
             canary_percent: a.canary_percent,
             tenants: Default::default(),
+            by_request: false,
         });
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = l.local_addr()?;
