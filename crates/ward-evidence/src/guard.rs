@@ -1360,7 +1360,7 @@ fn detect<'c, E>(
             Find::Regex(re, group) => {
                 for (i, c) in re.captures_iter(text).enumerate() {
                     let whole = c.get(0).map_or(0, |m| m.start());
-                    if let Some(m) = c.get(group).filter(|_| !in_marker(whole)) {
+                    if let Some(m) = c.get(group).filter(|m| !in_marker(whole) && !in_marker(m.start())) {
                         keep(i, m.start(), m.end())?;
                     }
                 }
@@ -1391,7 +1391,8 @@ fn detect<'c, E>(
 /// of `cfg`), as sorted `(start, end)` ranges. A match that starts inside one is not judged: the
 /// detector's name in it is not a label (`[REDACTED:us-ssn]; 123-45-67895` is not an SSN
 /// labelled `ssn`, `[REDACTED:dob-with-name] 1980-01-02` is not a labelled birth date), so a
-/// redacted text scans clean. The value after a mark is still judged by itself.
+/// redacted text scans clean; nor is a value that starts with one (`password=[REDACTED:…]` is
+/// the mark, not a password). The value after a mark is still judged by itself.
 fn redaction_markers(text: &str, cfg: &GuardConfig) -> Vec<(usize, usize)> {
     const MARK: &str = "[REDACTED:";
     let known = |name: &[u8]| {
@@ -1896,6 +1897,18 @@ mod tests {
         // The value after a mark is still judged by itself, and a mark naming no detector is
         // no cover.
         assert_eq!(detectors_of("[REDACTED:us-ssn] 123-45-6789"), vec!["us-ssn"]);
+        // A labelled value replaced by its mark: the mark is no value.
+        let cfg = GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        };
+        let text = "helm failed\npassword=hunter2secret\n";
+        let found = scan(text, &cfg);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            redact_verified(text, &found, &cfg, &mut || false),
+            Ok(Some("helm failed\npassword=[REDACTED:password-assignment]\n".into()))
+        );
         assert_eq!(detectors_of("[REDACTED:ssn] 123456789"), vec!["us-ssn"]);
         assert_eq!(detectors_of("[REDACTED:us-ssn ssn 123456789"), vec!["us-ssn"]);
     }
