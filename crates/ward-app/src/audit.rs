@@ -365,7 +365,7 @@ pub struct Population {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-fn parse_time(t: &str, flag: &str) -> Result<jiff::Timestamp, AppError> {
+pub(crate) fn parse_time(t: &str, flag: &str) -> Result<jiff::Timestamp, AppError> {
     t.parse().map_err(|_| {
         AppError::invalid(
             format!("{flag} {t:?} is not an RFC 3339 time"),

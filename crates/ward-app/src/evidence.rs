@@ -306,6 +306,19 @@ pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> 
 
 /// The digest `service` `version` was registered under first, other than `digest`, with its
 /// log entry.
+/// Every digest registered under `service` and `version` (normally one; a version rebound to
+/// another digest has two).
+pub(crate) async fn digests_of(ledger: &Ledger, service: &str, version: &str) -> Result<Vec<String>, AppError> {
+    let rows = ledger
+        .store()
+        .projection_prefix(VERSIONS, &version_prefix(service, version))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(_, doc)| Some(doc.get("digest")?.as_str()?.to_string()))
+        .collect())
+}
+
 pub(crate) async fn other_digest(
     ledger: &Ledger,
     service: &str,

@@ -69,6 +69,7 @@ pub mod promotion;
 pub mod reauth;
 pub mod redaction;
 pub mod rollout;
+pub mod search;
 pub mod slo;
 pub mod subjects;
 pub mod users;

@@ -1094,6 +1094,52 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Searches the log below a fresh signed checkpoint: the entries that concern an artifact
+    /// (--digest, or --service [--version]), a change (--change, or --ticket), a person, an
+    /// environment, a tenant or an event kind (a prefix ending in `.`), within --from/--to; every
+    /// criterion given must hold. Prints each entry's log index, time, kind, subject and actor,
+    /// and the changes found (--bundle DIR writes change-ID.tar, the bundle of each). An
+    /// auditor's read: recorded as `access.search`.
+    #[command(disable_version_flag = true)]
+    Search {
+        /// An artifact digest.
+        #[arg(long)]
+        digest: Option<String>,
+        /// A service (the digests registered under it; with --version, under that version).
+        #[arg(long)]
+        service: Option<String>,
+        /// A version of --service.
+        #[arg(long, requires = "service")]
+        version: Option<String>,
+        /// A change id.
+        #[arg(long)]
+        change: Option<String>,
+        /// A ticket URL (the changes that name it).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// A person or automation (`user:NAME`, `token:NAME`, `oidc:…`): the actor, or named as
+        /// signer, approver, opener, editor, owner or the one who broke the glass.
+        #[arg(long)]
+        person: Option<String>,
+        /// An environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// A tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// An event kind, or a prefix ending in `.` (e.g. `approval.`).
+        #[arg(long)]
+        kind: Option<String>,
+        /// From (inclusive), RFC 3339.
+        #[arg(long)]
+        from: Option<String>,
+        /// To (exclusive), RFC 3339.
+        #[arg(long)]
+        to: Option<String>,
+        /// Also write the bundle of each change found into this new directory.
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+    },
     /// Draws a reproducible sample from a verified population directory: each row ranked by
     /// sha256(MANIFEST "\n" SEED "\n" DEPLOYMENT), the N lowest taken (docs/AUDIT.md). Writes sample.csv and
     /// sample.json to --out; --bundle writes the evidence bundle of each sampled deployment.

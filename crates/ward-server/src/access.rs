@@ -53,6 +53,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/log/documents/{digest}", Requires(Action::LogExport)),
     rule("GET", "/api/v1/bundles", Requires(Action::LogExport)),
     rule("GET", "/api/v1/audit/population", Requires(Action::LogExport)),
+    rule("GET", "/api/v1/audit/search", Requires(Action::LogExport)),
     rule("POST", "/api/v1/artifacts", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/artifacts/{digest}", Requires(Action::EvidenceRead)),
     rule("POST", "/api/v1/attestations", Requires(Action::EvidenceWrite)),

@@ -31,7 +31,126 @@ pub async fn run(g: &Global, cmd: &AuditCommand) -> Result<()> {
             out,
             bundle,
         } => sample(g, population, key, *n, seed, out, bundle.as_deref()).await,
+        AuditCommand::Search {
+            digest,
+            service,
+            version,
+            change,
+            ticket,
+            person,
+            env,
+            tenant,
+            kind,
+            from,
+            to,
+            bundle,
+        } => {
+            let q = ward_app::search::SearchQuery {
+                digest: digest.clone(),
+                service: service.clone(),
+                version: version.clone(),
+                change: change.clone(),
+                ticket: ticket.clone(),
+                person: person.clone(),
+                env: env.clone(),
+                tenant: tenant.clone(),
+                kind: kind.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            };
+            search(g, &q, bundle.as_deref()).await
+        }
     }
+}
+
+/// `ward audit search`: locally (recorded as the auditor's read) or through `--server`.
+async fn search(g: &Global, q: &ward_app::search::SearchQuery, bundles: Option<&Path>) -> Result<()> {
+    if let Some(b) = bundles {
+        refuse_existing(b)?;
+    }
+    let remote = Remote::from_global(g)?;
+    let found: ward_app::search::SearchResult = match &remote {
+        Some(r) => {
+            let v = serde_json::to_value(q)?;
+            let params: Vec<(&str, String)> = v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?.to_string())))
+                .collect();
+            r.get("/api/v1/audit/search", &params).await?
+        }
+        None => {
+            let ctx = Context::open(g).await?;
+            let by = auditor(g, &ctx).await?;
+            let signer = ctx.signer()?;
+            ward_app::search::search(&ctx.ledger, &signer, &ctx.origin, &by, q)
+                .await
+                .map_err(api_failure)?
+        }
+    };
+    let mut written = Vec::new();
+    if let Some(bdir) = bundles {
+        let mut files = BTreeMap::new();
+        match &remote {
+            Some(r) => {
+                for c in &found.changes {
+                    let bytes = r.get_bytes("/api/v1/bundles", &[("change", c.clone())]).await?;
+                    files.insert(format!("change-{c}.tar"), bytes);
+                }
+            }
+            None => {
+                let ctx = Context::open(g).await?;
+                let by = auditor(g, &ctx).await?;
+                let signer = ctx.signer()?;
+                for c in &found.changes {
+                    let built = ward_app::bundle::export(
+                        &ctx.ledger,
+                        &signer,
+                        &ctx.origin,
+                        &by,
+                        &ward_app::bundle::Query::Change(c.clone()),
+                    )
+                    .await
+                    .map_err(api_failure)?;
+                    files.insert(format!("change-{c}.tar"), built.bytes);
+                }
+            }
+        }
+        written = files.keys().cloned().collect();
+        write_dir(bdir, &files)?;
+    }
+    emit(g.output, json!({ "result": found, "bundles": written }), || {
+        let mut s = format!(
+            "{} entr{} found below checkpoint {}{}\n",
+            found.hits.len() + found.more,
+            if found.hits.len() + found.more == 1 { "y" } else { "ies" },
+            found.checkpoint_size,
+            if found.more > 0 {
+                format!(" (the first {} listed: narrow the search)", found.hits.len())
+            } else {
+                String::new()
+            }
+        );
+        for h in &found.hits {
+            s.push_str(&format!(
+                "  {:>7}  {}  {:<28} {}  by {}\n",
+                h.seq, h.time, h.kind, h.subject, h.actor
+            ));
+        }
+        if !found.changes.is_empty() {
+            s.push_str(&format!("changes: {}\n", found.changes.join(", ")));
+            match bundles {
+                Some(b) => s.push_str(&format!(
+                    "bundles of each in {} (ward verify bundle FILE --key …)\n",
+                    b.display()
+                )),
+                None => s.push_str("export one as a bundle: ward bundle export --change ID --out FILE\n"),
+            }
+        }
+        s
+    });
+    Ok(())
 }
 
 /// The identity an auditor's export runs as: a named local user holding the export right, or

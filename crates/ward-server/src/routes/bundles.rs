@@ -120,3 +120,20 @@ pub(super) async fn export_population(
     );
     Ok(resp)
 }
+
+/// Audit search: the log entries that concern an artifact, a change, a person, an environment, a
+/// tenant or an event kind within a period, below a fresh signed checkpoint, each with its log
+/// index, and the changes they concern (each exportable as a bundle). Recorded as an
+/// `access.search` event by the caller (docs/AUDIT.md).
+#[utoipa::path(get, path = "/api/v1/audit/search", tag = "audit", params(ward_app::search::SearchQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "The entries found", body = ward_app::search::SearchResult),
+    (status = 400, body = ErrorBody)))]
+pub(super) async fn audit_search(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Query(q): Query<ward_app::search::SearchQuery>,
+) -> Result<Json<ward_app::search::SearchResult>, ApiError> {
+    Ok(Json(
+        ward_app::search::search(&state.ledger, state.signer.as_ref(), &state.origin, &me, &q).await?,
+    ))
+}

@@ -103,6 +103,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_document_bytes))
         .routes(routes!(export_bundle))
         .routes(routes!(export_population))
+        .routes(routes!(audit_search))
         .routes(routes!(list_events, append_events))
         .routes(routes!(register_artifact))
         .routes(routes!(show_artifact))
