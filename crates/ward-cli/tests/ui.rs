@@ -43,7 +43,11 @@ impl Reply {
 
     /// The CSRF token of the first form on the page.
     fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token")
+            + 19;
         self.body[at..].split('"').next().expect("token").to_string()
     }
 }
@@ -151,7 +155,9 @@ fn site() -> Site {
 fn sign_in(url: &str, user: &str, password: &str) -> Reply {
     let form = http(url, "GET", "/ui/sign-in", None, None);
     assert_eq!(form.status, 200, "{}", form.body);
-    let nonce = form.cookie("ward_sign_in").expect("the sign-in form sets its nonce cookie");
+    let nonce = form
+        .cookie("ward_sign_in")
+        .expect("the sign-in form sets its nonce cookie");
     let csrf = form.csrf();
     http(
         url,
@@ -225,7 +231,10 @@ fn an_unauthenticated_page_redirects_to_sign_in() {
             let r = http(&s.url, "GET", path, cookie, None);
             assert_eq!(r.status, 303, "{path} {cookie:?}: {}", r.body);
             assert_eq!(r.header("location"), Some("/ui/sign-in"), "{path}");
-            assert!(!r.body.contains(SCRIPT_TITLE) && !r.body.contains("reminder window"), "{path}");
+            assert!(
+                !r.body.contains(SCRIPT_TITLE) && !r.body.contains("reminder window"),
+                "{path}"
+            );
         }
     }
 }
@@ -233,7 +242,11 @@ fn an_unauthenticated_page_redirects_to_sign_in() {
 #[test]
 fn a_wrong_password_is_refused_and_sets_no_session_cookie() {
     let s = site();
-    for (user, password) in [("bob", "wrong-horse-battery-staple"), ("nobody", "whatever-password"), ("bob", "")] {
+    for (user, password) in [
+        ("bob", "wrong-horse-battery-staple"),
+        ("nobody", "whatever-password"),
+        ("bob", ""),
+    ] {
         let r = sign_in(&s.url, user, password);
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(r.cookie("ward_session").is_none(), "{:?}", r.cookies());
@@ -262,7 +275,12 @@ fn a_cross_site_form_post_is_refused() {
     // Sign-out without a token, with a wrong one, with the token of another session: refused.
     let other = session(&s.url, "alice");
     let others_token = http(&s.url, "GET", "/", Some(&other), None).csrf();
-    for form in [vec![], vec![("csrf", "")], vec![("csrf", "deadbeef")], vec![("csrf", others_token.as_str())]] {
+    for form in [
+        vec![],
+        vec![("csrf", "")],
+        vec![("csrf", "deadbeef")],
+        vec![("csrf", others_token.as_str())],
+    ] {
         let r = http(&s.url, "POST", "/ui/sign-out", Some(&me), Some(&form));
         assert_eq!(r.status, 403, "{form:?}: {}", r.body);
         assert!(r.body.contains("CSRF"), "{}", r.body);
@@ -287,12 +305,17 @@ fn a_cross_site_form_post_is_refused() {
 fn a_change_title_holding_a_script_is_escaped() {
     let s = site();
     let me = session(&s.url, "bob");
-    for path in ["/".to_string(), format!("/ui/changes/{}", s.change), "/ui/inbox".to_string()] {
+    for path in [
+        "/".to_string(),
+        format!("/ui/changes/{}", s.change),
+        "/ui/inbox".to_string(),
+    ] {
         let r = http(&s.url, "GET", &path, Some(&me), None);
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         assert!(!r.body.contains("<script"), "{path}: {}", r.body);
         assert!(
-            r.body.contains("&lt;script&gt;alert('pwned')&lt;/script&gt; reminder window"),
+            r.body
+                .contains("&lt;script&gt;alert('pwned')&lt;/script&gt; reminder window"),
             "{path}: the title is shown, escaped: {}",
             r.body
         );
@@ -343,9 +366,17 @@ fn the_authors_inbox_leaves_out_their_own_change_while_another_approvers_lists_i
     // Once bob has signed, it no longer waits for him.
     ok(run({
         let mut c = ward(&s.d, None);
-        c.args(["--server", &s.url, "approve", "--change", &s.change, "--meaning", "approved"])
-            .env("WARD_TOKEN", bob.trim_start_matches("ward_session="))
-            .env("WARD_PASSWORD", pw("bob"));
+        c.args([
+            "--server",
+            &s.url,
+            "approve",
+            "--change",
+            &s.change,
+            "--meaning",
+            "approved",
+        ])
+        .env("WARD_TOKEN", bob.trim_start_matches("ward_session="))
+        .env("WARD_PASSWORD", pw("bob"));
         c
     }));
     let his = http(&s.url, "GET", "/ui/inbox", Some(&bob), None);
@@ -358,11 +389,19 @@ fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
     let me = session(&s.url, "bob");
     let board = http(&s.url, "GET", "/", Some(&me), None);
     assert_eq!(board.status, 200);
-    let r = http(&s.url, "POST", "/ui/sign-out", Some(&me), Some(&[("csrf", &board.csrf())]));
+    let r = http(
+        &s.url,
+        "POST",
+        "/ui/sign-out",
+        Some(&me),
+        Some(&[("csrf", &board.csrf())]),
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.header("location"), Some("/ui/sign-in"));
     assert!(
-        r.cookies().iter().any(|c| c.starts_with("ward_session=;") && c.contains("Max-Age=0")),
+        r.cookies()
+            .iter()
+            .any(|c| c.starts_with("ward_session=;") && c.contains("Max-Age=0")),
         "{:?}",
         r.cookies()
     );

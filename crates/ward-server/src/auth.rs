@@ -140,10 +140,14 @@ pub async fn password_sign_in(
     }
     let well_formed = crate::identities::check_name("user", user).is_ok();
     let locked = match well_formed {
-        true => crate::reauth::lockout(&state.ledger, &format!("user:{user}"), jiff::Timestamp::now().as_second())
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?
-            .is_some(),
+        true => crate::reauth::lockout(
+            &state.ledger,
+            &format!("user:{user}"),
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .is_some(),
         false => false,
     };
     if locked {

@@ -78,13 +78,20 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(plain_errors))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
-                message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server log has the details.")
+                message_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The server log has the details.",
+                )
             },
         ))
         .layer(middleware::from_fn_with_state(state.clone(), crate::routes::track))
         .with_state(state);
     for (name, value) in headers {
-        app = app.layer(SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value)));
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
     }
     app
 }
@@ -149,7 +156,8 @@ impl FromRequestParts<AppState> for Viewer {
             }),
             Ok(_) => {
                 let mut resp = unauthenticated();
-                resp.headers_mut().append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", secure));
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", secure));
                 Err(resp)
             }
             Err(e) => Err(failure(e)),
@@ -245,7 +253,10 @@ fn message_page(status: StatusCode, message: &str, hint: &str) -> Response {
 }
 
 fn html_response(markup: Markup) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string())
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
 }
 
 /// A page for `viewer`, renewing the session cookie's idle lifetime.
@@ -425,8 +436,7 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
     let Ok(token) = ward_core::token::ApiToken::parse(&viewer.secret) else {
         return refused("This session is not a Ward session.");
     };
-    if let Err(e) =
-        crate::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
+    if let Err(e) = crate::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
     {
         return failure(e);
     }
