@@ -55,31 +55,54 @@ impl Reply {
 /// A request to the server at `base` (`http://127.0.0.1:PORT`): `cookie` is the Cookie header,
 /// `form` an urlencoded body (POST).
 fn http(base: &str, method: &str, path: &str, cookie: Option<&str>, form: Option<&[(&str, &str)]>) -> Reply {
-    let addr = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(addr).expect("connect");
     let body = form.map(|f| {
         f.iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect::<Vec<_>>()
             .join("&")
     });
+    request(
+        base,
+        method,
+        path,
+        cookie,
+        body.map(|b| ("application/x-www-form-urlencoded", b)),
+    )
+}
+
+/// A request with an optional body of the given content type.
+fn request(base: &str, method: &str, path: &str, cookie: Option<&str>, body: Option<(&str, String)>) -> Reply {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .expect("timeout");
+    let (content_type, body) = match body {
+        Some((t, b)) => (Some(t), Some(b)),
+        None => (None, None),
+    };
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
     }
-    if let Some(b) = &body {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
+    if let (Some(t), Some(b)) = (content_type, &body) {
+        req.push_str(&format!("Content-Type: {t}\r\nContent-Length: {}\r\n", b.len()));
     }
     req.push_str("\r\n");
     req.push_str(body.as_deref().unwrap_or_default());
     s.write_all(req.as_bytes()).expect("send");
+    // Read the head, then exactly the body it announces: a server may keep the connection open.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = raw.split_once("\r\n\r\n").expect("a response head");
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "the connection closed before the response head");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let mut rest = raw[head_end + 4..].to_vec();
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -90,10 +113,30 @@ fn http(base: &str, method: &str, path: &str, cookie: Option<&str>, form: Option
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    loop {
+        let done = match (length, chunked) {
+            (Some(n), _) => rest.len() >= n,
+            (None, true) => rest.ends_with(b"0\r\n\r\n"),
+            (None, false) => false,
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        rest.extend_from_slice(&buf[..n]);
+    }
+    let rest = String::from_utf8_lossy(&rest).into_owned();
+    let body = if chunked { dechunk(&rest) } else { rest };
     Reply { status, headers, body }
 }
 
@@ -416,4 +459,259 @@ fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
         run(c)
     };
     assert!(!api.status.success(), "the revoked session is refused by the API too");
+}
+
+/// The Debian `chromium-driver` (WebDriver for the Debian `chromium`). Outside CI a missing one
+/// skips the browser test with a visible `SKIPPED:` line; in CI (`.ci/run` installs it) it is a
+/// failure.
+fn chromedriver() -> Option<&'static str> {
+    let found = ["/usr/bin/chromedriver"]
+        .into_iter()
+        .find(|p| Path::new(p).exists() && Path::new("/usr/bin/chromium").exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromedriver is not installed (apt-get install chromium chromium-driver); .ci/run installs it"
+        );
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+    }
+    found
+}
+
+/// A WebDriver session of headless Chromium, driven over HTTP (the W3C protocol, JSON bodies).
+struct Browser {
+    _driver: Serving,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start(bin: &str) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let driver = std::process::Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn chromedriver");
+        let driver = Serving(driver);
+        let base = format!("http://127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                ready = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(ready, "chromedriver did not listen on {port}");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                // --no-sandbox: Chromium refuses to run as root with its sandbox (CI runs as root).
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,1000", "--hide-scrollbars",
+                         format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let r = wd_call(&base, "POST", "/session", Some(caps));
+        let session = r["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_string();
+        // Finding an element waits up to 10 s for it (the next page may still be loading).
+        wd_call(
+            &base,
+            "POST",
+            &format!("/session/{session}/timeouts"),
+            Some(serde_json::json!({ "implicit": 10_000 })),
+        );
+        Browser {
+            _driver: driver,
+            base,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        wd_call(&self.base, method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(serde_json::json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None).as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits (up to 30 s) until the page's URL satisfies `done` — a click that submits a form
+    /// returns before the next page has loaded; returns the URL.
+    fn wait_for_url(&self, done: impl Fn(&str) -> bool) -> String {
+        let mut url = self.url();
+        for _ in 0..300 {
+            if done(&url)
+                && self.call(
+                    "POST",
+                    "/execute/sync",
+                    Some(serde_json::json!({
+                        "script": "return document.readyState", "args": []
+                    })),
+                ) == "complete"
+            {
+                return url;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            url = self.url();
+        }
+        url
+    }
+
+    fn title(&self) -> String {
+        self.call("GET", "/title", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let r = self.call(
+            "POST",
+            "/element",
+            Some(serde_json::json!({"using": "css selector", "value": css})),
+        );
+        r["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {r}"))
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(serde_json::json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(serde_json::json!({})));
+    }
+
+    fn css_value(&self, css: &str, property: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/css/{property}"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Saves a PNG of the viewport to `docs/ui/NAME.png`.
+    fn screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("base64 PNG"))
+            .expect("a PNG");
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
+        std::fs::create_dir_all(&dir).expect("docs/ui");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = request(&self.base, "DELETE", &format!("/session/{}", self.session), None, None);
+    }
+}
+
+/// One WebDriver command; its `value`, or a panic with the driver's error.
+fn wd_call(base: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let r = request(
+        base,
+        method,
+        path,
+        None,
+        body.map(|b| ("application/json", b.to_string())),
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {}", r.body));
+    assert_eq!(r.status, 200, "{method} {path}: {v}");
+    v["value"].clone()
+}
+
+/// Signs in, opens the board, a change and the inbox in headless Chromium against the demo's
+/// data, checks the stylesheet applied under the CSP, and saves the screenshots in docs/ui/.
+#[test]
+fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
+    let Some(driver) = chromedriver() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("demo");
+    ok(run({
+        let mut c = ward(&tmp.path().join("unused"), None);
+        c.arg("demo").arg("--keep").arg(&d);
+        c
+    }));
+    add_user(&d, None, "val", &["approver"]);
+    let (_server, url) = serve_with(&d, &[]);
+    let browser = Browser::start(driver);
+
+    browser.go(&format!("{url}/"));
+    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
+    assert_eq!(
+        browser.css_value(".brand", "font-weight"),
+        "700",
+        "the stylesheet applies under the CSP"
+    );
+    browser.screenshot("sign-in");
+    browser.type_into("#user", "val");
+    browser.type_into("#password", "wrong-password-entirely");
+    browser.click("button[type=submit]");
+    assert!(browser.text(".error").contains("Unknown user or wrong password"));
+    browser.type_into("#password", &pw("val"));
+    browser.click("button[type=submit]");
+    let board = format!("{url}/");
+    assert_eq!(browser.wait_for_url(|u| u == board), board, "signed in, on the board");
+    assert_eq!(browser.title(), "Release board · Ward");
+    assert!(browser.text("main").contains("prod"), "{}", browser.text("main"));
+    browser.screenshot("board");
+
+    browser.click("main table tbody tr td a[href^='/ui/changes/']");
+    let change = browser.wait_for_url(|u| u.contains("/ui/changes/CHG-"));
+    assert!(change.contains("/ui/changes/CHG-"), "{change}");
+    let page = browser.text("main");
+    for section in ["Evidence", "Gate decisions", "Approvals", "Deployments"] {
+        assert!(page.contains(section), "{section}: {page}");
+    }
+    browser.screenshot("change");
+
+    browser.go(&format!("{url}/ui/inbox"));
+    assert_eq!(browser.title(), "Approvals inbox · Ward");
+    browser.screenshot("inbox");
+
+    browser.click("header form button[type=submit]");
+    let after = browser.wait_for_url(|u| u.ends_with("/ui/sign-in"));
+    assert!(after.ends_with("/ui/sign-in"), "{after}");
+    browser.go(&format!("{url}/"));
+    let again = browser.url();
+    assert!(again.ends_with("/ui/sign-in"), "signed out: {again}");
 }
