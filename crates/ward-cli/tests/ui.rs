@@ -461,6 +461,47 @@ fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
     assert!(!api.status.success(), "the revoked session is refused by the API too");
 }
 
+#[test]
+fn a_role_the_api_refuses_is_refused_the_pages_and_the_refusal_is_recorded() {
+    let s = site();
+    add_user(&s.d, None, "adam", &["admin"]);
+    add_user(&s.d, None, "pia", &["privacy-officer"]);
+    // An administrator manages identities and may not read changes (Role::permits): not in the
+    // UI either, and the refusal is recorded as the API's are.
+    let adam = session(&s.url, "adam");
+    for path in [
+        "/".to_string(),
+        format!("/ui/changes/{}", s.change),
+        "/ui/inbox".to_string(),
+    ] {
+        let r = http(&s.url, "GET", &path, Some(&adam), None);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(!r.body.contains("reminder window"), "{path}: {}", r.body);
+    }
+    let log = json(&ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let denied: Vec<&serde_json::Value> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["event"])
+        .filter(|e| e["kind"] == "access.denied" && e["actor"]["id"] == "user:adam")
+        .collect();
+    assert_eq!(denied.len(), 3, "{denied:?}");
+    assert!(
+        denied.iter().any(|e| e["subject"] == "route:GET /ui/changes/{id}"),
+        "{denied:?}"
+    );
+    // A privacy officer reads changes but not evidence: the change page says it is withheld.
+    let pia = session(&s.url, "pia");
+    let r = http(&s.url, "GET", &format!("/ui/changes/{}", s.change), Some(&pia), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Your roles may not read evidence"), "{}", r.body);
+}
+
 /// The Debian `chromium-driver` (WebDriver for the Debian `chromium`). Outside CI a missing one
 /// skips the browser test with a visible `SKIPPED:` line; in CI (`.ci/run` installs it) it is a
 /// failure.

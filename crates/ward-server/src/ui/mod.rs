@@ -445,3 +445,65 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
         .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", viewer.secure));
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Access, rule_for};
+
+    #[test]
+    fn every_page_requires_what_the_api_route_for_its_data_requires() {
+        let api_route = |page: &str| match page {
+            "/" => "/api/v1/changes",
+            "/ui/changes/{id}" => "/api/v1/changes/{id}/overview",
+            "/ui/inbox" => "/api/v1/changes/{id}/approvals",
+            other => panic!("page {other} names no API route for its data"),
+        };
+        for (method, page, action) in PAGES {
+            assert_eq!(
+                rule_for(method, api_route(page)),
+                Some(Access::Requires(*action)),
+                "{method} {page}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_csrf_token_works_only_for_its_own_session() {
+        let mine = "ward_0123456789ab_secret-one";
+        let theirs = "ward_0123456789ab_secret-two";
+        let token = csrf_token(mine);
+        assert!(csrf_matches(mine, &token));
+        assert!(!csrf_matches(theirs, &token), "another session's token");
+        assert!(!csrf_matches(mine, ""), "no token");
+        assert!(!csrf_matches(mine, &token[..token.len() - 2]), "a truncated token");
+        assert!(!csrf_matches(mine, "not hex at all"), "garbage");
+        assert!(!csrf_matches(mine, mine), "the session secret itself is not the token");
+        assert_ne!(token, mine, "the token does not reveal the session");
+    }
+
+    #[test]
+    fn a_cookie_is_found_by_its_exact_name_only() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("xward_session=evil; ward_session_x=evil"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+        h.append(header::COOKIE, HeaderValue::from_static("a=b; ward_session=tok; c=d"));
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("tok"));
+        let mut empty = HeaderMap::new();
+        empty.append(header::COOKIE, HeaderValue::from_static("ward_session="));
+        assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_same_site_strict_and_secure_under_tls() {
+        let plain = set_cookie(SESSION_COOKIE, "tok", "/", IDLE_SECS, false);
+        let plain = plain.to_str().unwrap_or_default();
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Strict") && plain.contains("Path=/"));
+        assert!(!plain.contains("Secure"));
+        let tls = set_cookie(SESSION_COOKIE, "tok", "/", IDLE_SECS, true);
+        assert!(tls.to_str().unwrap_or_default().ends_with("; Secure"));
+    }
+}
