@@ -11,7 +11,7 @@
 //! the same per-source limiter and per-person lockout) and keeps the session token it returns in
 //! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS). The token is
 //! checked on every request exactly as a bearer token ([`crate::identities::Directory`]): expiry,
-//! revocation. Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
+//! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
 mod pages;
@@ -28,6 +28,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tower_http::set_header::SetResponseHeaderLayer;
 use ward_core::{Action, Identity};
 use ward_ledger::ActorKind;
@@ -36,10 +39,43 @@ use ward_ledger::ActorKind;
 pub const SESSION_COOKIE: &str = "ward_session";
 /// The sign-in form's nonce cookie (the CSRF token of the sign-in form is derived from it).
 pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
-/// The browser forgets the session cookie after this long without a page (renewed on each
-/// page); the server ends the session [`crate::identities::SESSION_TTL_SECS`] after sign-in
-/// whatever happens.
+/// Idle timeout: a session without a page view for this long is refused (by the process that
+/// served its last page, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
+/// each page renews). The server ends the session [`crate::identities::SESSION_TTL_SECS`] after
+/// sign-in whatever happens.
 pub const IDLE_SECS: i64 = 30 * 60;
+/// [`IDLE_SECS`] as a duration.
+pub const IDLE: Duration = Duration::from_secs(IDLE_SECS as u64);
+const MAX_TRACKED_SESSIONS: usize = 100_000;
+
+/// The last page view of each web UI session (by token id) in this process.
+#[derive(Default)]
+pub struct Activity(Mutex<HashMap<String, Instant>>);
+
+impl Activity {
+    /// Records a page view of session `id` at `now`. False when the session's previous page
+    /// view here was more than `idle` ago: the session has timed out (and stays out while this
+    /// process remembers it). A session this process has not seen (after a
+    /// restart, or served by another replica until now) starts its idle clock here.
+    pub fn touch(&self, id: &str, now: Instant, idle: Duration) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_TRACKED_SESSIONS {
+            map.retain(|_, seen| now.saturating_duration_since(*seen) <= idle);
+        }
+        match map.get(id) {
+            Some(seen) if now.saturating_duration_since(*seen) > idle => false,
+            _ => {
+                map.insert(id.to_string(), now);
+                true
+            }
+        }
+    }
+
+    /// Forgets session `id` (signed out).
+    pub fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+    }
+}
 /// The form field holding the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 /// The Content-Security-Policy of every UI response.
@@ -147,13 +183,20 @@ impl FromRequestParts<AppState> for Viewer {
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(unauthenticated());
         };
+        let token_id = ward_core::token::ApiToken::parse(&secret)
+            .map(|t| t.id)
+            .unwrap_or_default();
         match state.directory.authenticate(&state.ledger, &secret).await {
-            Ok(Ok(identity)) if identity.kind == ActorKind::Human => Ok(Viewer {
-                identity,
-                csrf: csrf_token(&secret),
-                secret,
-                secure,
-            }),
+            Ok(Ok(identity))
+                if identity.kind == ActorKind::Human && state.ui_activity.touch(&token_id, Instant::now(), IDLE) =>
+            {
+                Ok(Viewer {
+                    identity,
+                    csrf: csrf_token(&secret),
+                    secret,
+                    secure,
+                })
+            }
             Ok(_) => {
                 let mut resp = unauthenticated();
                 resp.headers_mut()
@@ -440,6 +483,7 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
     {
         return failure(e);
     }
+    state.ui_activity.forget(&token.id);
     let mut resp = Redirect::to("/ui/sign-in").into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", viewer.secure));
@@ -495,6 +539,33 @@ mod tests {
         let mut empty = HeaderMap::new();
         empty.append(header::COOKIE, HeaderValue::from_static("ward_session="));
         assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn a_session_idle_longer_than_the_timeout_is_refused_and_stays_refused() {
+        let a = Activity::default();
+        let t0 = Instant::now();
+        let idle = Duration::from_secs(1800);
+        assert!(a.touch("s1", t0, idle), "first page");
+        assert!(
+            a.touch("s1", t0 + Duration::from_secs(1799), idle),
+            "within the timeout"
+        );
+        assert!(
+            a.touch("s1", t0 + Duration::from_secs(3598), idle),
+            "each page renews it"
+        );
+        assert!(!a.touch("s1", t0 + Duration::from_secs(5399), idle), "idle too long");
+        assert!(!a.touch("s1", t0 + Duration::from_secs(5400), idle), "and it stays out");
+        assert!(
+            a.touch("s2", t0 + Duration::from_secs(5400), idle),
+            "another session is not affected"
+        );
+        a.forget("s1");
+        assert!(
+            a.touch("s1", t0 + Duration::from_secs(5401), idle),
+            "forgotten: a new clock"
+        );
     }
 
     #[test]
