@@ -42,6 +42,8 @@
 //! - [`audit`]: the auditor's population of production deployments (signed manifest) and its
 //!   reproducible sample.
 //! - [`compliance`]: the compliance evidence report (HIPAA, Part 11, SOC 2, NIST) of a period.
+//! - [`board`]: the release board (what runs where, rollouts in progress) and the approvals
+//!   inbox (what waits for a person's signature, after separation of duties).
 //! - [`metrics`]: delivery metrics (DORA) and governance metrics read off the log.
 
 #![forbid(unsafe_code)]
@@ -49,6 +51,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod board;
 pub mod bundle;
 pub mod changes;
 pub mod compliance;

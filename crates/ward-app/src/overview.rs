@@ -95,3 +95,27 @@ impl ChangeOverview {
         self
     }
 }
+
+/// Records that `reader` was shown change `id`'s overview (`access.read`, subject
+/// `change:<id>`): whether its evidence was shown, and through which surface (`via`, e.g. `ui`).
+pub async fn record_read(
+    ledger: &Ledger,
+    reader: &ward_core::Identity,
+    overview: &ChangeOverview,
+    via: &str,
+) -> Result<(), AppError> {
+    ledger
+        .append(ward_ledger::NewEvent {
+            actor: reader.actor(),
+            kind: "access.read".into(),
+            subject: format!("change:{}", overview.change.id),
+            payload: serde_json::json!({
+                "change": overview.change.id,
+                "evidence": !overview.evidence_withheld,
+                "approvals": overview.approvals.approvals.len(),
+                "via": via,
+            }),
+        })
+        .await?;
+    Ok(())
+}

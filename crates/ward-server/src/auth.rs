@@ -108,6 +108,80 @@ pub async fn record_failure(state: &AppState, ip: IpAddr, route: &str, reason: &
     }
 }
 
+/// Records `access.denied`: `identity` asked for `route` ("METHOD /path") whose `action` its
+/// roles do not permit (the API's middleware and the web UI's pages alike).
+pub async fn record_denied(state: &AppState, identity: &Identity, route: &str, action: ward_core::Action) {
+    let roles: Vec<&str> = identity.roles.iter().map(|r| r.as_str()).collect();
+    let event = NewEvent {
+        actor: identity.actor(),
+        kind: "access.denied".into(),
+        subject: format!("route:{route}"),
+        payload: json!({ "action": action, "roles": roles }),
+    };
+    if let Err(e) = state.ledger.append(event).await {
+        tracing::warn!(error = %e, "could not record a denied access");
+    }
+}
+
+/// Signs a local user in with a password — the one password sign-in, behind
+/// `POST /api/v1/sessions` and the web UI's `POST /ui/sign-in`: refused with 429 while `ip` is
+/// limited, 423 while the person is locked out (`crate::reauth`), 401 for an unknown user or a
+/// wrong password (counted, charged to `ip`, and recorded as `auth.failed` under `route`); a
+/// session token (`session.started`) otherwise.
+pub async fn password_sign_in(
+    state: &AppState,
+    ip: IpAddr,
+    route: &str,
+    user: &str,
+    password: &str,
+) -> Result<crate::identities::CreatedToken, Response> {
+    if let Some(refused) = refuse_if_limited(state, ip) {
+        return Err(refused);
+    }
+    let well_formed = crate::identities::check_name("user", user).is_ok();
+    let locked = match well_formed {
+        true => crate::reauth::lockout(
+            &state.ledger,
+            &format!("user:{user}"),
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .is_some(),
+        false => false,
+    };
+    if locked {
+        return Err(ApiError::new(
+            StatusCode::LOCKED,
+            "signing_locked",
+            "this user is locked out after repeated failed attempts",
+            "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
+        )
+        .into_response());
+    }
+    let checked = crate::identities::check_password(&state.ledger, user, password)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    match checked {
+        Some(user) => crate::identities::start_session(&state.ledger, &user)
+            .await
+            .map_err(|e| ApiError::from(e).into_response()),
+        None => {
+            // Only a well-formed user name is recorded: whatever an unauthenticated caller types
+            // (a password in the wrong field, free text) never reaches the log.
+            let user = well_formed.then_some(user);
+            record_failure(state, ip, route, "bad_password", json!({ "user": user })).await;
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "unknown user or wrong password",
+                "check the user name and password",
+            )
+            .into_response())
+        }
+    }
+}
+
 /// The middleware: attaches the caller's [`Identity`] to the request or refuses it.
 pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = source_ip(req.extensions());
@@ -173,15 +247,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     };
     if !identity.may(action) {
         let roles: Vec<&str> = identity.roles.iter().map(|r| r.as_str()).collect();
-        let event = NewEvent {
-            actor: identity.actor(),
-            kind: "access.denied".into(),
-            subject: format!("route:{} {route}", req.method()),
-            payload: json!({ "action": action, "roles": roles }),
-        };
-        if let Err(e) = state.ledger.append(event).await {
-            tracing::warn!(error = %e, "could not record a denied access");
-        }
+        record_denied(&state, &identity, &format!("{} {route}", req.method()), action).await;
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",

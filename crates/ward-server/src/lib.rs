@@ -10,6 +10,8 @@
 //! - [`oidc`]: OIDC/JWT bearer tokens (RS256, ES256) mapped to identities by configuration; the
 //!   [`ward_app::reauth::ReauthVerifier`] port over OIDC.
 //! - [`tls`]: rustls termination for `ward serve --tls-cert/--tls-key`.
+//! - [`ui`]: the web UI (server-rendered pages at `/` and `/ui/…`) over the same services and
+//!   role checks as the API.
 //!
 //! Transition (issue 16): the application modules moved to `ward-app` and are re-exported here
 //! (`ward_server::changes`, …) so the CLI, the demo, the benchmarks and the tests keep their
@@ -28,13 +30,14 @@ pub mod oidc;
 pub mod routes;
 pub mod state;
 pub mod tls;
+pub mod ui;
 
 pub use error::ApiError;
 pub use routes::{ROUTES, router};
 pub use state::AppState;
 pub use ward_app::{
     approvals, changes, deployments, documents, environment, evidence, exceptions, freetext, gate, identities, keys,
-    ops, projectors, promotion, reauth, redaction, rollout, users,
+    ops, overview, projectors, promotion, reauth, redaction, rollout, users,
 };
 
 use std::net::SocketAddr;

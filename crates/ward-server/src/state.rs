@@ -44,6 +44,8 @@ pub struct AppState {
     pub rollouts: Option<Arc<crate::rollout::Engine>>,
     /// The `ward.toml` this server runs (`config.loaded`).
     pub loaded_config: Arc<ward_app::ops::LoadedConfig>,
+    /// The web UI's sessions' last page views in this process (the idle timeout).
+    pub ui_activity: Arc<crate::ui::Activity>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             promotion_locks: crate::promotion::Locks::default(),
             rollouts: None,
             loaded_config: Arc::default(),
+            ui_activity: Arc::default(),
         }
     }
 

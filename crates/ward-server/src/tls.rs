@@ -67,6 +67,10 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsErr
     Ok(Arc::new(cfg))
 }
 
+/// Marks a request that arrived over TLS (the web UI then sets its cookies `Secure`).
+#[derive(Clone, Copy, Debug)]
+pub struct ServedOverTls;
+
 /// Serves `state` over TLS on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
@@ -113,6 +117,7 @@ pub async fn serve_live(
             };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(addr));
+                req.extensions_mut().insert(ServedOverTls);
                 app.clone().oneshot(req.map(axum::body::Body::new))
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

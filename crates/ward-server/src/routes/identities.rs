@@ -20,52 +20,9 @@ pub(super) async fn sign_in(
     crate::auth::SourceIp(ip): crate::auth::SourceIp,
     Json(req): Json<SignIn>,
 ) -> Result<Response, ApiError> {
-    if let Some(refused) = crate::auth::refuse_if_limited(&state, ip) {
-        return Ok(refused);
-    }
-    if identities::check_name("user", &req.user).is_ok()
-        && crate::reauth::lockout(
-            &state.ledger,
-            &format!("user:{}", req.user),
-            jiff::Timestamp::now().as_second(),
-        )
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "signing_locked",
-            "this user is locked out after repeated failed attempts",
-            "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
-        ));
-    }
-    match identities::check_password(&state.ledger, &req.user, &req.password).await? {
-        Some(user) => Ok((
-            StatusCode::CREATED,
-            Json(identities::start_session(&state.ledger, &user).await?),
-        )
-            .into_response()),
-        None => {
-            // Only a well-formed user name is recorded: whatever an unauthenticated caller types
-            // (a password in the wrong field, free text) never reaches the log.
-            let user = identities::check_name("user", &req.user)
-                .is_ok()
-                .then_some(req.user.as_str());
-            crate::auth::record_failure(
-                &state,
-                ip,
-                "POST /api/v1/sessions",
-                "bad_password",
-                json!({ "user": user }),
-            )
-            .await;
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "unknown user or wrong password",
-                "check the user name and password",
-            ))
-        }
+    match crate::auth::password_sign_in(&state, ip, "POST /api/v1/sessions", &req.user, &req.password).await {
+        Ok(session) => Ok((StatusCode::CREATED, Json(session)).into_response()),
+        Err(refused) => Ok(refused),
     }
 }
 

@@ -242,6 +242,7 @@ fn describe_responses(doc: &mut utoipa::openapi::OpenApi) {
 /// The complete application: routes, authorisation, metrics, limits and security headers.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = api();
+    let state_for_ui = state.clone();
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -271,7 +272,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ));
     }
-    app
+    app.merge(crate::ui::router(state_for_ui))
 }
 
 async fn not_found() -> ApiError {
@@ -326,7 +327,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
     ApiError::new(status, code, message, hint).into_response()
 }
 
-async fn timeout(req: Request, next: Next) -> Response {
+pub(crate) async fn timeout(req: Request, next: Next) -> Response {
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::new(
@@ -340,7 +341,7 @@ async fn timeout(req: Request, next: Next) -> Response {
 }
 
 /// Counts requests and latency by route template and status.
-async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
     let route = req

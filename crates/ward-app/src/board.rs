@@ -1,0 +1,204 @@
+//! Read models for the people who release and approve (the web UI's release board and
+//! approvals inbox): composed from the other modules' reads; they decide nothing themselves —
+//! separation of duties is [`changes::check_decider`], the quorum is the tier's
+//! (`[controls.tiers]`), what runs where is [`deployments::history`].
+
+use crate::approvals;
+use crate::changes::{self, Change};
+use crate::deployments::{self, Deployment};
+use crate::environment::Environment;
+use crate::error::AppError;
+use crate::evidence;
+use crate::gate::Controls;
+use crate::rollout::{self, Rollout};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use ward_core::Identity;
+use ward_core::approval::ApprovalRules;
+use ward_core::risk::RiskRules;
+use ward_store::Ledger;
+
+/// One release of one service: `service@version` (by digest).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// Artifact digest.
+    pub digest: String,
+    /// Its service (empty when the artifact is not registered).
+    pub service: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// What one unit (a tenant, or the environment as a whole) runs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cell {
+    /// Tenant; none for an environment without tenants.
+    pub tenant: Option<String>,
+    /// Ring of the tenant, when the environment has rings.
+    pub ring: Option<String>,
+    /// The change of the latest successful run (none: nothing deployed yet).
+    pub change: Option<String>,
+    /// The deployment record of that run.
+    pub deployment: Option<u64>,
+    /// When (RFC 3339).
+    pub since: Option<String>,
+    /// What it runs (only the filtered service's releases when the board is filtered).
+    pub releases: Vec<Release>,
+}
+
+/// One environment's row of the board.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvironmentRow {
+    /// Environment name.
+    pub name: String,
+    /// The environment it follows in the promotion chain.
+    pub after: Option<String>,
+    /// One cell per tenant (or one for the environment).
+    pub cells: Vec<Cell>,
+    /// Rollouts running, paused or halted there.
+    pub rollouts: Vec<Rollout>,
+}
+
+/// The release board: which release of each service runs where, and what is rolling out.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Board {
+    /// The declared environments, in declaration order.
+    pub environments: Vec<EnvironmentRow>,
+    /// Every registered service (for the filter).
+    pub services: Vec<String>,
+}
+
+/// A rollout that has not finished.
+pub fn in_progress(r: &Rollout) -> bool {
+    matches!(r.status.as_str(), "running" | "paused" | "halted")
+}
+
+/// The board over the declared environments, optionally only `service`'s releases.
+pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>) -> Result<Board, AppError> {
+    let services_by_digest = evidence::services(ledger).await?;
+    let mut releases: HashMap<String, Release> = HashMap::new();
+    let mut rows = Vec::new();
+    for env in envs {
+        let list: Vec<Deployment> = deployments::deployments(ledger, &env.name).await?;
+        let units: Vec<Option<String>> = match env.all_tenants() {
+            t if t.is_empty() => vec![None],
+            t => t.into_iter().map(Some).collect(),
+        };
+        let mut cells = Vec::new();
+        for unit in units {
+            let current = deployments::history(&list, unit.as_deref()).pop();
+            let mut shown = Vec::new();
+            if let Some(run) = &current {
+                for d in &run.digests {
+                    let r = match releases.get(d) {
+                        Some(r) => r.clone(),
+                        None => {
+                            let r = release(ledger, d).await?;
+                            releases.insert(d.clone(), r.clone());
+                            r
+                        }
+                    };
+                    if service.is_none_or(|s| s == r.service) {
+                        shown.push(r);
+                    }
+                }
+            }
+            let since = current
+                .as_ref()
+                .and_then(|c| list.iter().find(|d| d.seq == c.deployment))
+                .map(|d| d.time.clone());
+            cells.push(Cell {
+                ring: unit
+                    .as_deref()
+                    .and_then(|t| env.ring_index(t))
+                    .map(|i| env.rings[i].name.clone()),
+                tenant: unit,
+                change: current.as_ref().map(|c| c.change.clone()),
+                deployment: current.as_ref().map(|c| c.deployment),
+                since,
+                releases: shown,
+            });
+        }
+        let rollouts = rollout::list(ledger, Some(&env.name))
+            .await?
+            .into_iter()
+            .filter(in_progress)
+            .filter(|r| service.is_none_or(|s| services_by_digest.get(&r.digest).is_some_and(|x| x == s)))
+            .collect();
+        rows.push(EnvironmentRow {
+            name: env.name.clone(),
+            after: env.after.clone(),
+            cells,
+            rollouts,
+        });
+    }
+    let services: BTreeSet<String> = services_by_digest.into_values().collect();
+    Ok(Board {
+        environments: rows,
+        services: services.into_iter().collect(),
+    })
+}
+
+/// The release behind `digest` (service and version from its registration).
+pub async fn release(ledger: &Ledger, digest: &str) -> Result<Release, AppError> {
+    let a = evidence::artifact(ledger, digest).await?;
+    Ok(Release {
+        digest: digest.to_string(),
+        service: a.as_ref().map(|a| a.meta.service.clone()).unwrap_or_default(),
+        version: a.map(|a| a.meta.version).unwrap_or_default(),
+    })
+}
+
+/// A change waiting for the reader's signature.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The change.
+    pub change: Change,
+    /// Distinct people whose current approval it has.
+    pub approved_by: Vec<String>,
+    /// The tier's quorum.
+    pub quorum: u32,
+}
+
+/// The approvals inbox of `reader`: changes whose tier's quorum of current approvals is not
+/// met, that `reader` has not signed (over their current content), and that separation of
+/// duties lets `reader` sign ([`changes::check_decider`], judged with the directory's roles
+/// as a signature would be). Newest first. Empty for a reader whose roles may not approve.
+pub async fn inbox(
+    ledger: &Ledger,
+    reader: &Identity,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+    controls: &Controls,
+) -> Result<Vec<Waiting>, AppError> {
+    if !reader.may(ward_core::Action::ChangeApprove) {
+        return Ok(Vec::new());
+    }
+    let judged = crate::reauth::with_directory_roles(ledger, reader).await?;
+    let mut out = Vec::new();
+    for change in changes::list(ledger).await? {
+        if changes::check_decider(&judged, &change, rules).is_err() {
+            continue;
+        }
+        let quorum = controls.tiers.get(change.tier.as_str()).map_or(0, |t| t.approvals);
+        let view = approvals::view(ledger, &change.id, risk, rules).await?;
+        let current: Vec<&approvals::Approval> = view.approvals.iter().filter(|a| !a.stale).collect();
+        if current.iter().any(|a| a.signer == reader.id) {
+            continue;
+        }
+        let approved_by: BTreeSet<String> = current
+            .iter()
+            .filter(|a| a.decision == "approved")
+            .map(|a| a.signer.clone())
+            .collect();
+        if approved_by.len() as u32 >= quorum {
+            continue;
+        }
+        out.push(Waiting {
+            change,
+            approved_by: approved_by.into_iter().collect(),
+            quorum,
+        });
+    }
+    Ok(out)
+}

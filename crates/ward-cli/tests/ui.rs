@@ -1,0 +1,758 @@
+//! The web UI against a real `ward serve` over loopback, spoken to as a browser would (plain
+//! HTTP/1.1, cookies by hand): security headers on every page, sign-in with the API's password
+//! check, CSRF tokens on every form, escaping of what people wrote, the access read of a change
+//! page, separation of duties in the approvals inbox, and sign-out.
+
+mod common;
+use common::{Serving, add_user, as_user, json, ok, open_change, pw, register, run, serve_with, ward};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+
+const DIGEST: &str = "sha256:4a5b6c7d8e9f00112233445566778899aabbccddeeff00112233445566778899";
+const SCRIPT_TITLE: &str = "<script>alert('pwned')</script> reminder window";
+
+/// One HTTP response: status, headers (names lower case) and body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value a `Set-Cookie` gives cookie `name` (none when it is not set or is cleared).
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies()
+            .into_iter()
+            .filter_map(|c| c.split(';').next()?.split_once('='))
+            .find(|(k, v)| *k == name && !v.is_empty())
+            .map(|(_, v)| v.to_string())
+    }
+
+    /// The CSRF token of the first form on the page.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token")
+            + 19;
+        self.body[at..].split('"').next().expect("token").to_string()
+    }
+}
+
+/// A request to the server at `base` (`http://127.0.0.1:PORT`): `cookie` is the Cookie header,
+/// `form` an urlencoded body (POST).
+fn http(base: &str, method: &str, path: &str, cookie: Option<&str>, form: Option<&[(&str, &str)]>) -> Reply {
+    let body = form.map(|f| {
+        f.iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    request(
+        base,
+        method,
+        path,
+        cookie,
+        body.map(|b| ("application/x-www-form-urlencoded", b)),
+    )
+}
+
+/// A request with an optional body of the given content type.
+fn request(base: &str, method: &str, path: &str, cookie: Option<&str>, body: Option<(&str, String)>) -> Reply {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .expect("timeout");
+    let (content_type, body) = match body {
+        Some((t, b)) => (Some(t), Some(b)),
+        None => (None, None),
+    };
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        req.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    if let (Some(t), Some(b)) = (content_type, &body) {
+        req.push_str(&format!("Content-Type: {t}\r\nContent-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body.as_deref().unwrap_or_default());
+    s.write_all(req.as_bytes()).expect("send");
+    // Read the head, then exactly the body it announces: a server may keep the connection open.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "the connection closed before the response head");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let mut rest = raw[head_end + 4..].to_vec();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    loop {
+        let done = match (length, chunked) {
+            (Some(n), _) => rest.len() >= n,
+            (None, true) => rest.ends_with(b"0\r\n\r\n"),
+            (None, false) => false,
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        rest.extend_from_slice(&buf[..n]);
+    }
+    let rest = String::from_utf8_lossy(&rest).into_owned();
+    let body = if chunked { dechunk(&rest) } else { rest };
+    Reply { status, headers, body }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A served data dir: alice (developer and approver) opened a change whose title holds a
+/// script; bob is another approver.
+struct Site {
+    _tmp: tempfile::TempDir,
+    d: PathBuf,
+    _server: Serving,
+    url: String,
+    change: String,
+}
+
+fn site() -> Site {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    add_user(&d, None, "alice", &["developer", "approver"]);
+    add_user(&d, None, "bob", &["approver"]);
+    register(&d, DIGEST, "reminders", "1.2.0");
+    let change = open_change(as_user(&d, None, "alice", &[]), SCRIPT_TITLE, DIGEST);
+    let (server, url) = serve_with(&d, &[]);
+    Site {
+        _tmp: tmp,
+        d,
+        _server: server,
+        url,
+        change,
+    }
+}
+
+/// Signs `user` in through the sign-in form; returns the session cookie (`ward_session=…`).
+fn sign_in(url: &str, user: &str, password: &str) -> Reply {
+    let form = http(url, "GET", "/ui/sign-in", None, None);
+    assert_eq!(form.status, 200, "{}", form.body);
+    let nonce = form
+        .cookie("ward_sign_in")
+        .expect("the sign-in form sets its nonce cookie");
+    let csrf = form.csrf();
+    http(
+        url,
+        "POST",
+        "/ui/sign-in",
+        Some(&format!("ward_sign_in={nonce}")),
+        Some(&[("user", user), ("password", password), ("csrf", &csrf)]),
+    )
+}
+
+fn session(url: &str, user: &str) -> String {
+    let r = sign_in(url, user, &pw(user));
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/"));
+    let token = r.cookie("ward_session").expect("a session cookie");
+    let set = r
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("ward_session="))
+        .expect("set-cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP over loopback: {set}");
+    format!("ward_session={token}")
+}
+
+#[test]
+fn every_page_carries_the_security_headers() {
+    let s = site();
+    let me = session(&s.url, "bob");
+    let pages = [
+        http(&s.url, "GET", "/ui/sign-in", None, None),
+        http(&s.url, "GET", "/", None, None),
+        http(&s.url, "GET", "/", Some(&me), None),
+        http(&s.url, "GET", "/?service=reminders", Some(&me), None),
+        http(&s.url, "GET", &format!("/ui/changes/{}", s.change), Some(&me), None),
+        http(&s.url, "GET", "/ui/changes/CHG-00000000", Some(&me), None),
+        http(&s.url, "GET", "/ui/inbox", Some(&me), None),
+        http(&s.url, "GET", "/ui/style.css", None, None),
+        http(&s.url, "POST", "/ui/sign-out", Some(&me), Some(&[("csrf", "00")])),
+    ];
+    for p in &pages {
+        assert_eq!(
+            p.header("content-security-policy"),
+            Some(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+            ),
+            "{}",
+            p.body
+        );
+        assert_eq!(p.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(p.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(p.header("x-frame-options"), Some("DENY"));
+        assert_eq!(p.header("cache-control"), Some("no-store"));
+        assert!(!p.body.contains("<script"), "no script on any page: {}", p.body);
+    }
+    assert_eq!(pages[5].status, 404, "an unknown change is a 404 page");
+    assert!(pages[5].body.contains("CHG-00000000"), "{}", pages[5].body);
+}
+
+#[test]
+fn an_unauthenticated_page_redirects_to_sign_in() {
+    let s = site();
+    for path in ["/", "/ui/inbox", &format!("/ui/changes/{}", s.change)] {
+        for cookie in [
+            None,
+            Some("ward_session=ward_000000000000_0000000000000000000000000000000000000000000000000000000000000000"),
+            Some("ward_session=not-a-token"),
+        ] {
+            let r = http(&s.url, "GET", path, cookie, None);
+            assert_eq!(r.status, 303, "{path} {cookie:?}: {}", r.body);
+            assert_eq!(r.header("location"), Some("/ui/sign-in"), "{path}");
+            assert!(
+                !r.body.contains(SCRIPT_TITLE) && !r.body.contains("reminder window"),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_sets_no_session_cookie() {
+    let s = site();
+    for (user, password) in [
+        ("bob", "wrong-horse-battery-staple"),
+        ("nobody", "whatever-password"),
+        ("bob", ""),
+    ] {
+        let r = sign_in(&s.url, user, password);
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.cookie("ward_session").is_none(), "{:?}", r.cookies());
+        assert!(r.body.contains("Unknown user or wrong password"), "{}", r.body);
+        assert!(!password.is_empty() && !r.body.contains(password) || password.is_empty());
+    }
+    // The failures are the API's: recorded as auth.failed under the UI's route.
+    let log = json(&ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let failed = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["event"]["kind"] == "auth.failed" && e["event"]["subject"] == "route:POST /ui/sign-in")
+        .count();
+    assert_eq!(failed, 3, "{log}");
+}
+
+#[test]
+fn a_cross_site_form_post_is_refused() {
+    let s = site();
+    let me = session(&s.url, "bob");
+    // Sign-out without a token, with a wrong one, with the token of another session: refused.
+    let other = session(&s.url, "alice");
+    let others_token = http(&s.url, "GET", "/", Some(&other), None).csrf();
+    for form in [
+        vec![],
+        vec![("csrf", "")],
+        vec![("csrf", "deadbeef")],
+        vec![("csrf", others_token.as_str())],
+    ] {
+        let r = http(&s.url, "POST", "/ui/sign-out", Some(&me), Some(&form));
+        assert_eq!(r.status, 403, "{form:?}: {}", r.body);
+        assert!(r.body.contains("CSRF"), "{}", r.body);
+        assert!(r.cookie("ward_session").is_none());
+    }
+    // The session survived every forged post.
+    assert_eq!(http(&s.url, "GET", "/", Some(&me), None).status, 200);
+    // A sign-in form posted from elsewhere (no nonce cookie, or a token for another nonce).
+    let form = http(&s.url, "GET", "/ui/sign-in", None, None);
+    let csrf = form.csrf();
+    let bob = pw("bob");
+    let fields = [("user", "bob"), ("password", bob.as_str()), ("csrf", csrf.as_str())];
+    let r = http(&s.url, "POST", "/ui/sign-in", None, Some(&fields));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.cookie("ward_session").is_none());
+    let r = http(&s.url, "POST", "/ui/sign-in", Some("ward_sign_in=00ff"), Some(&fields));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.cookie("ward_session").is_none());
+}
+
+#[test]
+fn a_change_title_holding_a_script_is_escaped() {
+    let s = site();
+    let me = session(&s.url, "bob");
+    for path in [
+        "/".to_string(),
+        format!("/ui/changes/{}", s.change),
+        "/ui/inbox".to_string(),
+    ] {
+        let r = http(&s.url, "GET", &path, Some(&me), None);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(!r.body.contains("<script"), "{path}: {}", r.body);
+        assert!(
+            r.body
+                .contains("&lt;script&gt;alert('pwned')&lt;/script&gt; reminder window"),
+            "{path}: the title is shown, escaped: {}",
+            r.body
+        );
+    }
+}
+
+#[test]
+fn opening_a_change_page_records_an_access_read() {
+    let s = site();
+    let me = session(&s.url, "bob");
+    let reads = |d: &Path| -> Vec<serde_json::Value> {
+        let log = json(&ok(run({
+            let mut c = ward(d, None);
+            c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+            c
+        })));
+        log["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["event"].clone())
+            .filter(|e| e["kind"] == "access.read")
+            .collect()
+    };
+    assert!(reads(&s.d).is_empty());
+    let r = http(&s.url, "GET", &format!("/ui/changes/{}", s.change), Some(&me), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reads = reads(&s.d);
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["actor"]["id"], "user:bob");
+    assert_eq!(reads[0]["subject"], format!("change:{}", s.change));
+    assert_eq!(reads[0]["payload"]["inline"]["via"], "ui");
+    assert_eq!(reads[0]["payload"]["inline"]["evidence"], true);
+}
+
+#[test]
+fn the_authors_inbox_leaves_out_their_own_change_while_another_approvers_lists_it() {
+    let s = site();
+    let alice = session(&s.url, "alice");
+    let bob = session(&s.url, "bob");
+    let link = format!("/ui/changes/{}", s.change);
+    let hers = http(&s.url, "GET", "/ui/inbox", Some(&alice), None);
+    assert_eq!(hers.status, 200, "{}", hers.body);
+    assert!(!hers.body.contains(&link), "separation of duties: {}", hers.body);
+    assert!(hers.body.contains("Nothing waits for your signature"), "{}", hers.body);
+    let his = http(&s.url, "GET", "/ui/inbox", Some(&bob), None);
+    assert!(his.body.contains(&link), "{}", his.body);
+    // Once bob has signed, it no longer waits for him.
+    ok(run({
+        let mut c = ward(&s.d, None);
+        c.args([
+            "--server",
+            &s.url,
+            "approve",
+            "--change",
+            &s.change,
+            "--meaning",
+            "approved",
+        ])
+        .env("WARD_TOKEN", bob.trim_start_matches("ward_session="))
+        .env("WARD_PASSWORD", pw("bob"));
+        c
+    }));
+    let his = http(&s.url, "GET", "/ui/inbox", Some(&bob), None);
+    assert!(!his.body.contains(&link), "{}", his.body);
+}
+
+#[test]
+fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
+    let s = site();
+    let me = session(&s.url, "bob");
+    let board = http(&s.url, "GET", "/", Some(&me), None);
+    assert_eq!(board.status, 200);
+    let r = http(
+        &s.url,
+        "POST",
+        "/ui/sign-out",
+        Some(&me),
+        Some(&[("csrf", &board.csrf())]),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/ui/sign-in"));
+    assert!(
+        r.cookies()
+            .iter()
+            .any(|c| c.starts_with("ward_session=;") && c.contains("Max-Age=0")),
+        "{:?}",
+        r.cookies()
+    );
+    // The old cookie, replayed, no longer works: the session token was revoked on the server.
+    let again = http(&s.url, "GET", "/", Some(&me), None);
+    assert_eq!(again.status, 303);
+    assert_eq!(again.header("location"), Some("/ui/sign-in"));
+    let token = me.trim_start_matches("ward_session=");
+    let api = {
+        let mut c = ward(&s.d, None);
+        c.args(["--server", &s.url, "change", "list"]).env("WARD_TOKEN", token);
+        run(c)
+    };
+    assert!(!api.status.success(), "the revoked session is refused by the API too");
+}
+
+#[test]
+fn a_role_the_api_refuses_is_refused_the_pages_and_the_refusal_is_recorded() {
+    let s = site();
+    add_user(&s.d, None, "adam", &["admin"]);
+    add_user(&s.d, None, "pia", &["privacy-officer"]);
+    // An administrator manages identities and may not read changes (Role::permits): not in the
+    // UI either, and the refusal is recorded as the API's are.
+    let adam = session(&s.url, "adam");
+    for path in [
+        "/".to_string(),
+        format!("/ui/changes/{}", s.change),
+        "/ui/inbox".to_string(),
+    ] {
+        let r = http(&s.url, "GET", &path, Some(&adam), None);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(!r.body.contains("reminder window"), "{path}: {}", r.body);
+    }
+    let log = json(&ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let denied: Vec<&serde_json::Value> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["event"])
+        .filter(|e| e["kind"] == "access.denied" && e["actor"]["id"] == "user:adam")
+        .collect();
+    assert_eq!(denied.len(), 3, "{denied:?}");
+    assert!(
+        denied.iter().any(|e| e["subject"] == "route:GET /ui/changes/{id}"),
+        "{denied:?}"
+    );
+    // A privacy officer reads changes but not evidence: the change page says it is withheld.
+    let pia = session(&s.url, "pia");
+    let r = http(&s.url, "GET", &format!("/ui/changes/{}", s.change), Some(&pia), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Your roles may not read evidence"), "{}", r.body);
+}
+
+/// The Debian `chromium-driver` (WebDriver for the Debian `chromium`). Outside CI a missing one
+/// skips the browser test with a visible `SKIPPED:` line; in CI (`.ci/run` installs it) it is a
+/// failure.
+fn chromedriver() -> Option<&'static str> {
+    let found = ["/usr/bin/chromedriver"]
+        .into_iter()
+        .find(|p| Path::new(p).exists() && Path::new("/usr/bin/chromium").exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromedriver is not installed (apt-get install chromium chromium-driver); .ci/run installs it"
+        );
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+    }
+    found
+}
+
+/// A WebDriver session of headless Chromium, driven over HTTP (the W3C protocol, JSON bodies).
+struct Browser {
+    _driver: Serving,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start(bin: &str) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let driver = std::process::Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn chromedriver");
+        let driver = Serving(driver);
+        let base = format!("http://127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                ready = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(ready, "chromedriver did not listen on {port}");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                // --no-sandbox: Chromium refuses to run as root with its sandbox (CI runs as root).
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,1000", "--hide-scrollbars",
+                         format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let r = wd_call(&base, "POST", "/session", Some(caps));
+        let session = r["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_string();
+        // Finding an element waits up to 10 s for it (the next page may still be loading).
+        wd_call(
+            &base,
+            "POST",
+            &format!("/session/{session}/timeouts"),
+            Some(serde_json::json!({ "implicit": 10_000 })),
+        );
+        Browser {
+            _driver: driver,
+            base,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        wd_call(&self.base, method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(serde_json::json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None).as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits (up to 30 s) until the page's URL satisfies `done` — a click that submits a form
+    /// returns before the next page has loaded; returns the URL.
+    fn wait_for_url(&self, done: impl Fn(&str) -> bool) -> String {
+        let mut url = self.url();
+        for _ in 0..300 {
+            if done(&url)
+                && self.call(
+                    "POST",
+                    "/execute/sync",
+                    Some(serde_json::json!({
+                        "script": "return document.readyState", "args": []
+                    })),
+                ) == "complete"
+            {
+                return url;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            url = self.url();
+        }
+        url
+    }
+
+    fn title(&self) -> String {
+        self.call("GET", "/title", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let r = self.call(
+            "POST",
+            "/element",
+            Some(serde_json::json!({"using": "css selector", "value": css})),
+        );
+        r["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {r}"))
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(serde_json::json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(serde_json::json!({})));
+    }
+
+    fn css_value(&self, css: &str, property: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/css/{property}"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Saves a PNG of the viewport to `docs/ui/NAME.png`.
+    fn screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("base64 PNG"))
+            .expect("a PNG");
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
+        std::fs::create_dir_all(&dir).expect("docs/ui");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = request(&self.base, "DELETE", &format!("/session/{}", self.session), None, None);
+    }
+}
+
+/// One WebDriver command; its `value`, or a panic with the driver's error.
+fn wd_call(base: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let r = request(
+        base,
+        method,
+        path,
+        None,
+        body.map(|b| ("application/json", b.to_string())),
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {}", r.body));
+    assert_eq!(r.status, 200, "{method} {path}: {v}");
+    v["value"].clone()
+}
+
+/// Signs in, opens the board, a change and the inbox in headless Chromium against the demo's
+/// data, checks the stylesheet applied under the CSP, and saves the screenshots in docs/ui/.
+#[test]
+fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
+    let Some(driver) = chromedriver() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("demo");
+    ok(run({
+        let mut c = ward(&tmp.path().join("unused"), None);
+        c.arg("demo").arg("--keep").arg(&d);
+        c
+    }));
+    add_user(&d, None, "val", &["approver"]);
+    let (_server, url) = serve_with(&d, &[]);
+    let browser = Browser::start(driver);
+
+    browser.go(&format!("{url}/"));
+    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
+    assert_eq!(
+        browser.css_value(".brand", "font-weight"),
+        "700",
+        "the stylesheet applies under the CSP"
+    );
+    browser.screenshot("sign-in");
+    browser.type_into("#user", "val");
+    browser.type_into("#password", "wrong-password-entirely");
+    browser.click("button[type=submit]");
+    assert!(browser.text(".error").contains("Unknown user or wrong password"));
+    browser.type_into("#password", &pw("val"));
+    browser.click("button[type=submit]");
+    let board = format!("{url}/");
+    assert_eq!(browser.wait_for_url(|u| u == board), board, "signed in, on the board");
+    assert_eq!(browser.title(), "Release board · Ward");
+    assert!(browser.text("main").contains("prod"), "{}", browser.text("main"));
+    browser.screenshot("board");
+
+    browser.click("main table tbody tr td a[href^='/ui/changes/']");
+    let change = browser.wait_for_url(|u| u.contains("/ui/changes/CHG-"));
+    assert!(change.contains("/ui/changes/CHG-"), "{change}");
+    let page = browser.text("main");
+    for section in ["Evidence", "Gate decisions", "Approvals", "Deployments"] {
+        assert!(page.contains(section), "{section}: {page}");
+    }
+    browser.screenshot("change");
+
+    browser.go(&format!("{url}/ui/inbox"));
+    assert_eq!(browser.title(), "Approvals inbox · Ward");
+    browser.screenshot("inbox");
+
+    browser.click("header form button[type=submit]");
+    let after = browser.wait_for_url(|u| u.ends_with("/ui/sign-in"));
+    assert!(after.ends_with("/ui/sign-in"), "{after}");
+    browser.go(&format!("{url}/"));
+    let again = browser.url();
+    assert!(again.ends_with("/ui/sign-in"), "signed out: {again}");
+}

@@ -1,0 +1,580 @@
+//! The web UI: pages rendered on the server with maud (no JavaScript, no external resources),
+//! mounted at `/` and under `/ui/`.
+//!
+//! Invariant: a page reads through the same ward-app services as the API route that shows the
+//! same data, under the same role check ([`ward_core::Identity::may`] with the route's
+//! [`Action`], a refusal recorded as `access.denied`), and shows free text resolved by
+//! [`crate::documents::shown`]. Nothing here reads the store directly. Everything a person
+//! wrote is escaped by maud (`PreEscaped` is never used on data).
+//!
+//! Sessions: `POST /ui/sign-in` is the API's password sign-in ([`crate::auth::password_sign_in`]:
+//! the same per-source limiter and per-person lockout) and keeps the session token it returns in
+//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS). The token is
+//! checked on every request exactly as a bearer token ([`crate::identities::Directory`]): expiry,
+//! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
+//! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
+
+mod pages;
+
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, http::HeaderName};
+use hmac::{Hmac, KeyInit, Mac};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tower_http::set_header::SetResponseHeaderLayer;
+use ward_core::{Action, Identity};
+use ward_ledger::ActorKind;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "ward_session";
+/// The sign-in form's nonce cookie (the CSRF token of the sign-in form is derived from it).
+pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
+/// Idle timeout: a session without a page view for this long is refused (by the process that
+/// served its last page, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
+/// each page renews). The server ends the session [`crate::identities::SESSION_TTL_SECS`] after
+/// sign-in whatever happens.
+pub const IDLE_SECS: i64 = 30 * 60;
+/// [`IDLE_SECS`] as a duration.
+pub const IDLE: Duration = Duration::from_secs(IDLE_SECS as u64);
+const MAX_TRACKED_SESSIONS: usize = 100_000;
+
+/// The last page view of each web UI session (by token id) in this process.
+#[derive(Default)]
+pub struct Activity(Mutex<HashMap<String, Instant>>);
+
+impl Activity {
+    /// Records a page view of session `id` at `now`. False when the session's previous page
+    /// view here was more than `idle` ago: the session has timed out (and stays out while this
+    /// process remembers it). A session this process has not seen (after a
+    /// restart, or served by another replica until now) starts its idle clock here.
+    pub fn touch(&self, id: &str, now: Instant, idle: Duration) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_TRACKED_SESSIONS {
+            map.retain(|_, seen| now.saturating_duration_since(*seen) <= idle);
+        }
+        match map.get(id) {
+            Some(seen) if now.saturating_duration_since(*seen) > idle => false,
+            _ => {
+                map.insert(id.to_string(), now);
+                true
+            }
+        }
+    }
+
+    /// Forgets session `id` (signed out).
+    pub fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+    }
+}
+/// The form field holding the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+/// The Content-Security-Policy of every UI response.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+/// Largest form body.
+const FORM_LIMIT: usize = 16 * 1024;
+const CSRF_LABEL: &[u8] = b"ward-ui-csrf-v1";
+const STYLE: &str = include_str!("style.css");
+
+/// Who may open each page: method, path template, the action the API requires for the same data.
+pub const PAGES: &[(&str, &str, Action)] = &[
+    ("GET", "/", Action::ChangeRead),
+    ("GET", "/ui/changes/{id}", Action::ChangeRead),
+    ("GET", "/ui/inbox", Action::ChangeRead),
+];
+
+/// The UI's routes with their security headers, metrics, time budget and body limit.
+pub fn router(state: AppState) -> Router {
+    let headers: [(HeaderName, &'static str); 6] = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+    ];
+    let mut app = Router::new()
+        .route("/", get(pages::board))
+        .route("/ui/style.css", get(style))
+        .route("/ui/sign-in", get(sign_in_page).post(sign_in))
+        .route("/ui/sign-out", post(sign_out))
+        .route("/ui/changes/{id}", get(pages::change))
+        .route("/ui/inbox", get(pages::inbox))
+        .layer(middleware::from_fn(crate::routes::timeout))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(middleware::from_fn(plain_errors))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                message_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The server log has the details.",
+                )
+            },
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::routes::track))
+        .with_state(state);
+    for (name, value) in headers {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    app
+}
+
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+/// Extractor rejections (a malformed form, a body too large) become a short page, not JSON.
+async fn plain_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/"));
+    let status = resp.status();
+    if is_html || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    message_page(
+        status,
+        status.canonical_reason().unwrap_or("Refused"),
+        "The request could not be handled.",
+    )
+}
+
+/// The signed-in person of a page.
+pub struct Viewer {
+    /// Who.
+    pub identity: Identity,
+    /// The CSRF token of their forms.
+    pub csrf: String,
+    secret: String,
+    secure: bool,
+}
+
+impl Viewer {
+    /// Whether `presented` is this session's CSRF token.
+    fn csrf_ok(&self, presented: &str) -> bool {
+        csrf_matches(&self.secret, presented)
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Response> {
+        let secure = parts.extensions.get::<crate::tls::ServedOverTls>().is_some();
+        let unauthenticated = || match parts.method {
+            Method::GET | Method::HEAD => Redirect::to("/ui/sign-in").into_response(),
+            _ => refused("Sign in first: this form needs a signed-in session."),
+        };
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(unauthenticated());
+        };
+        let token_id = ward_core::token::ApiToken::parse(&secret)
+            .map(|t| t.id)
+            .unwrap_or_default();
+        match state.directory.authenticate(&state.ledger, &secret).await {
+            Ok(Ok(identity))
+                if identity.kind == ActorKind::Human && state.ui_activity.touch(&token_id, Instant::now(), IDLE) =>
+            {
+                Ok(Viewer {
+                    identity,
+                    csrf: csrf_token(&secret),
+                    secret,
+                    secure,
+                })
+            }
+            Ok(_) => {
+                let mut resp = unauthenticated();
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", secure));
+                Err(resp)
+            }
+            Err(e) => Err(failure(e)),
+        }
+    }
+}
+
+/// Whether the request arrived over TLS (cookies are then `Secure`).
+struct OverTls(bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for OverTls {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<OverTls, Self::Rejection> {
+        Ok(OverTls(parts.extensions.get::<crate::tls::ServedOverTls>().is_some()))
+    }
+}
+
+/// The value of cookie `name`, if the request sent it.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn csrf_mac(secret: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(CSRF_LABEL);
+    mac
+}
+
+/// The CSRF token bound to `secret` (a session token, or the sign-in form's nonce).
+pub fn csrf_token(secret: &str) -> String {
+    hex::encode(csrf_mac(secret).finalize().into_bytes())
+}
+
+/// Whether `presented` is the CSRF token bound to `secret` (compared in constant time).
+pub fn csrf_matches(secret: &str, presented: &str) -> bool {
+    match hex::decode(presented.trim()) {
+        Ok(bytes) => csrf_mac(secret).verify_slice(&bytes).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
+    set_cookie(name, "", path, 0, secure)
+}
+
+/// 403 with a plain message (a refused form: CSRF, no session).
+fn refused(message: &str) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+/// An application error as a page with its status; a message quoting PHI or a secret is
+/// withheld (as the API's errors are).
+fn failure(e: ward_app::AppError) -> Response {
+    let e = crate::error::ApiError::from(e);
+    let message = crate::freetext::withheld(&e.detail.message).unwrap_or(e.detail.message);
+    let hint = crate::freetext::withheld(&e.detail.hint).unwrap_or(e.detail.hint);
+    message_page(e.status, &message, &hint)
+}
+
+fn message_page(status: StatusCode, message: &str, hint: &str) -> Response {
+    let body = layout(
+        "Ward",
+        None,
+        html! {
+            h1 { (message) }
+            p { (hint) }
+            p { a href="/" { "Back to the release board" } }
+        },
+    );
+    (status, html_response(body)).into_response()
+}
+
+fn html_response(markup: Markup) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+}
+
+/// A page for `viewer`, renewing the session cookie's idle lifetime.
+fn page(viewer: &Viewer, markup: Markup) -> Response {
+    let mut resp = html_response(markup).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &viewer.secret, "/", IDLE_SECS, viewer.secure),
+    );
+    resp
+}
+
+/// The role check of a page: the action the API requires for the same data; a refusal is
+/// recorded as `access.denied` and shown as 403.
+async fn permit(state: &AppState, viewer: &Viewer, route: &str) -> Result<(), Response> {
+    let Some(&(method, path, action)) = PAGES.iter().find(|(_, p, _)| *p == route) else {
+        return Err(refused("This page has no authorisation rule (a server bug)."));
+    };
+    if viewer.identity.may(action) {
+        return Ok(());
+    }
+    crate::auth::record_denied(state, &viewer.identity, &format!("{method} {path}"), action).await;
+    Err(message_page(
+        StatusCode::FORBIDDEN,
+        "Your roles do not allow this page",
+        &format!("It needs a role that permits {action:?}; ask an administrator."),
+    ))
+}
+
+/// The frame of every page: navigation, the signed-in person and the sign-out form.
+fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Ward" }
+                link rel="stylesheet" href="/ui/style.css";
+            }
+            body {
+                header.top {
+                    span.brand { "Ward" }
+                    @if let Some(v) = viewer {
+                        nav aria-label="Main" {
+                            a href="/" { "Release board" }
+                            a href="/ui/inbox" { "Approvals inbox" }
+                        }
+                        form method="post" action="/ui/sign-out" {
+                            span.muted { "Signed in as " (v.identity.id) " " }
+                            input type="hidden" name=(CSRF_FIELD) value=(v.csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn sign_in_markup(nonce: &str, user: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            @if let Some(e) = error {
+                p.error role="alert" { (e) }
+            }
+            form.signin method="post" action="/ui/sign-in" {
+                input type="hidden" name=(CSRF_FIELD) value=(csrf_token(nonce));
+                label for="user" { "User name" }
+                input #user type="text" name="user" value=(user) autocomplete="username" required;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                button type="submit" { "Sign in" }
+            }
+            p.placeholder {
+                "Sign-in with your organisation's identity provider (OIDC) is not in the web UI yet: "
+                "use " code { "ward login" } " at a terminal, or a local user here."
+            }
+        },
+    )
+}
+
+/// `GET /ui/sign-in`: the form, with a fresh nonce cookie its CSRF token is bound to.
+async fn sign_in_page(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    if Viewer::from_request_parts(&mut parts, &state).await.is_ok() {
+        return Redirect::to("/").into_response();
+    }
+    let secure = parts.extensions.get::<crate::tls::ServedOverTls>().is_some();
+    let mut bytes = [0u8; 32];
+    if getrandom::fill(&mut bytes).is_err() {
+        return message_page(StatusCode::SERVICE_UNAVAILABLE, "No randomness", "Retry in a moment.");
+    }
+    let nonce = hex::encode(bytes);
+    let mut resp = html_response(sign_in_markup(&nonce, "", None)).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SIGN_IN_COOKIE, &nonce, "/ui/sign-in", 3600, secure),
+    );
+    resp
+}
+
+/// `POST /ui/sign-in`: the API's password sign-in; the session token goes into the cookie.
+async fn sign_in(
+    State(state): State<AppState>,
+    crate::auth::SourceIp(ip): crate::auth::SourceIp,
+    OverTls(secure): OverTls,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let Some(nonce) = cookie(&headers, SIGN_IN_COOKIE) else {
+        return refused("The sign-in form was not sent from this site, or it expired: reload /ui/sign-in.");
+    };
+    if !csrf_matches(&nonce, &form.csrf) {
+        return refused("The sign-in form's CSRF token is missing or wrong: reload /ui/sign-in.");
+    }
+    match crate::auth::password_sign_in(&state, ip, "POST /ui/sign-in", &form.user, &form.password).await {
+        Ok(session) => {
+            let mut resp = Redirect::to("/").into_response();
+            let h = resp.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &session.token, "/", IDLE_SECS, secure),
+            );
+            h.append(header::SET_COOKIE, clear_cookie(SIGN_IN_COOKIE, "/ui/sign-in", secure));
+            resp
+        }
+        Err(refusal) => {
+            let status = refusal.status();
+            let message = match status {
+                StatusCode::UNAUTHORIZED => "Unknown user or wrong password.",
+                StatusCode::LOCKED => {
+                    "This user is locked out after repeated failed attempts: wait, or ask an administrator (ward user unlock)."
+                }
+                StatusCode::TOO_MANY_REQUESTS => "Too many failed attempts from this address: wait a minute.",
+                _ => "Sign-in failed; the server log has the details.",
+            };
+            // Only a well-formed user name is shown back (never what else was typed).
+            let user = match crate::identities::check_name("user", &form.user) {
+                Ok(()) => form.user.as_str(),
+                Err(_) => "",
+            };
+            let mut resp = (status, html_response(sign_in_markup(&nonce, user, Some(message)))).into_response();
+            if let Some(retry) = refusal.headers().get(header::RETRY_AFTER) {
+                resp.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+            }
+            resp
+        }
+    }
+}
+
+/// `POST /ui/sign-out`: revokes the session token (`token.revoked`) and clears the cookie.
+async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): Form<CsrfForm>) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return refused("This form's CSRF token is missing or wrong: reload the page and try again.");
+    }
+    let Ok(token) = ward_core::token::ApiToken::parse(&viewer.secret) else {
+        return refused("This session is not a Ward session.");
+    };
+    if let Err(e) = crate::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
+    {
+        return failure(e);
+    }
+    state.ui_activity.forget(&token.id);
+    let mut resp = Redirect::to("/ui/sign-in").into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", viewer.secure));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Access, rule_for};
+
+    #[test]
+    fn every_page_requires_what_the_api_route_for_its_data_requires() {
+        let api_route = |page: &str| match page {
+            "/" => "/api/v1/changes",
+            "/ui/changes/{id}" => "/api/v1/changes/{id}/overview",
+            "/ui/inbox" => "/api/v1/changes/{id}/approvals",
+            other => panic!("page {other} names no API route for its data"),
+        };
+        for (method, page, action) in PAGES {
+            assert_eq!(
+                rule_for(method, api_route(page)),
+                Some(Access::Requires(*action)),
+                "{method} {page}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_csrf_token_works_only_for_its_own_session() {
+        let mine = "ward_0123456789ab_secret-one";
+        let theirs = "ward_0123456789ab_secret-two";
+        let token = csrf_token(mine);
+        assert!(csrf_matches(mine, &token));
+        assert!(!csrf_matches(theirs, &token), "another session's token");
+        assert!(!csrf_matches(mine, ""), "no token");
+        assert!(!csrf_matches(mine, &token[..token.len() - 2]), "a truncated token");
+        assert!(!csrf_matches(mine, "not hex at all"), "garbage");
+        assert!(!csrf_matches(mine, mine), "the session secret itself is not the token");
+        assert_ne!(token, mine, "the token does not reveal the session");
+    }
+
+    #[test]
+    fn a_cookie_is_found_by_its_exact_name_only() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("xward_session=evil; ward_session_x=evil"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+        h.append(header::COOKIE, HeaderValue::from_static("a=b; ward_session=tok; c=d"));
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("tok"));
+        let mut empty = HeaderMap::new();
+        empty.append(header::COOKIE, HeaderValue::from_static("ward_session="));
+        assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn a_session_idle_longer_than_the_timeout_is_refused_and_stays_refused() {
+        let a = Activity::default();
+        let t0 = Instant::now();
+        let idle = Duration::from_secs(1800);
+        assert!(a.touch("s1", t0, idle), "first page");
+        assert!(
+            a.touch("s1", t0 + Duration::from_secs(1799), idle),
+            "within the timeout"
+        );
+        assert!(
+            a.touch("s1", t0 + Duration::from_secs(3598), idle),
+            "each page renews it"
+        );
+        assert!(!a.touch("s1", t0 + Duration::from_secs(5399), idle), "idle too long");
+        assert!(!a.touch("s1", t0 + Duration::from_secs(5400), idle), "and it stays out");
+        assert!(
+            a.touch("s2", t0 + Duration::from_secs(5400), idle),
+            "another session is not affected"
+        );
+        a.forget("s1");
+        assert!(
+            a.touch("s1", t0 + Duration::from_secs(5401), idle),
+            "forgotten: a new clock"
+        );
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_same_site_strict_and_secure_under_tls() {
+        let plain = set_cookie(SESSION_COOKIE, "tok", "/", IDLE_SECS, false);
+        let plain = plain.to_str().unwrap_or_default();
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Strict") && plain.contains("Path=/"));
+        assert!(!plain.contains("Secure"));
+        let tls = set_cookie(SESSION_COOKIE, "tok", "/", IDLE_SECS, true);
+        assert!(tls.to_str().unwrap_or_default().ends_with("; Secure"));
+    }
+}

@@ -1,0 +1,397 @@
+//! The pages: the release board, a change, the approvals inbox. Each reads through ward-app
+//! (the same services as the API's routes for the same data) and renders with maud.
+
+use super::{Viewer, failure, layout, page, permit};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+use ward_app::board::{self, Board, Release, Waiting};
+use ward_app::overview::{self, ChangeOverview};
+
+/// A time as `<time datetime=…>` in RFC 3339 UTC (the text as recorded when it does not parse).
+fn time(s: &str) -> Markup {
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => {
+            let t = t.round(jiff::Unit::Second).unwrap_or(t).to_string();
+            html! { time datetime=(t) { (t) } }
+        }
+        Err(_) => html! { (s) },
+    }
+}
+
+/// A time given in Unix seconds.
+fn time_secs(secs: i64) -> Markup {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => time(&t.to_string()),
+        Err(_) => html! { (secs) },
+    }
+}
+
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    hex.get(..12).unwrap_or(hex)
+}
+
+fn digest(d: &str) -> Markup {
+    html! { code.digest title=(d) { (short(d)) } }
+}
+
+fn release(r: &Release) -> Markup {
+    html! {
+        @if r.service.is_empty() { (digest(&r.digest)) }
+        @else { strong { (r.service) } " " (r.version) " " span.muted { (digest(&r.digest)) } }
+    }
+}
+
+fn placeholder(what: &str, command: &str) -> Markup {
+    html! { p.placeholder { (what) " — not in the web UI yet: use " code { (command) } "." } }
+}
+
+/// `?service=`.
+#[derive(Deserialize)]
+pub(super) struct BoardQuery {
+    #[serde(default)]
+    service: Option<String>,
+}
+
+/// `GET /`: the release board.
+pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q): Query<BoardQuery>) -> Response {
+    if let Err(r) = permit(&state, &viewer, "/").await {
+        return r;
+    }
+    let service = q.service.as_deref().filter(|s| !s.is_empty());
+    let built = async {
+        let b = board::board(&state.ledger, &state.gate.environments, service).await?;
+        let b: Board = crate::documents::shown(&state.ledger, b).await?;
+        let recent = crate::changes::list(&state.ledger).await?;
+        let recent: Vec<_> = recent.into_iter().take(25).collect();
+        let recent = crate::documents::shown(&state.ledger, recent).await?;
+        Ok::<_, ward_app::AppError>((b, recent))
+    }
+    .await;
+    let (b, recent) = match built {
+        Ok(x) => x,
+        Err(e) => return failure(e),
+    };
+    let body = html! {
+        h1 { "Release board" }
+        form method="get" action="/" {
+            label for="service" { "Service " }
+            select #service name="service" {
+                option value="" { "all services" }
+                @for s in &b.services {
+                    option value=(s) selected[service == Some(s.as_str())] { (s) }
+                }
+            }
+            " "
+            button type="submit" { "Filter" }
+        }
+        @if b.environments.is_empty() {
+            p { "No environments are declared in " code { "ward.toml" } " ([[environments]])." }
+        }
+        @for env in &b.environments {
+            h2 {
+                (env.name)
+                @if let Some(after) = &env.after { span.muted { " after " (after) } }
+            }
+            div.scroll {
+                table {
+                    thead { tr { th scope="col" { "Tenant" } th scope="col" { "Ring" } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } } }
+                    tbody {
+                        @for c in &env.cells {
+                            tr {
+                                td { @if let Some(t) = &c.tenant { (t) } @else { span.muted { "(whole environment)" } } }
+                                td { @if let Some(r) = &c.ring { (r) } }
+                                td {
+                                    @if c.releases.is_empty() { span.muted { "—" } }
+                                    @for r in &c.releases { div { (release(r)) } }
+                                }
+                                td { @if let Some(ch) = &c.change { a href=(format!("/ui/changes/{ch}")) { (ch) } } }
+                                td { @if let Some(t) = &c.since { (time(t)) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !env.rollouts.is_empty() {
+                p { strong { "Rollouts in progress" } }
+                ul.plain {
+                    @for r in &env.rollouts {
+                        li {
+                            code { (r.id) } " of "
+                            a href=(format!("/ui/changes/{}", r.change)) { (r.change) }
+                            " (" (digest(&r.digest)) "): "
+                            span.pending { (r.status) } ", step " (r.step.min(r.plan.len())) " of " (r.plan.len())
+                            @if let Some(reason) = &r.reason { " — " (reason) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Recent changes" }
+        @if recent.is_empty() { p.muted { "No changes yet." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Opened" } } }
+                tbody {
+                    @for c in &recent {
+                        tr {
+                            td { a href=(format!("/ui/changes/{}", c.id)) { (c.id) } }
+                            td { (c.request.title) }
+                            td { (c.tier.as_str()) }
+                            td { (time(&c.time)) }
+                        }
+                    }
+                }
+            } }
+        }
+        h2 { "Not in the web UI yet" }
+        (placeholder("Live rollouts and operator actions (pause, resume, promote, abort)", "ward rollout status / ward rollout pause"))
+        (placeholder("Drift and pending promotions", "ward promote --change … (the gate says what is missing)"))
+        (placeholder("Audit: population and sample", "ward audit population / ward audit sample"))
+        (placeholder("Audit: bundles and verification", "ward bundle export / ward verify bundle"))
+        (placeholder("Delivery metrics", "ward metrics dora / ward metrics governance"))
+        (placeholder("Waivers expiring and overdue reviews", "ward waiver list / ward review list"))
+    };
+    page(&viewer, layout("Release board", Some(&viewer), body))
+}
+
+/// Top-level scalars of an evidence summary, `key: value`.
+fn summary(v: &Value) -> Markup {
+    let items: Vec<(String, String)> = match v {
+        Value::Object(m) => m
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k.clone(), s.clone())),
+                Value::Number(n) => Some((k.clone(), n.to_string())),
+                Value::Bool(b) => Some((k.clone(), b.to_string())),
+                Value::Object(o) if o.values().all(Value::is_number) => Some((
+                    k.clone(),
+                    o.iter().map(|(a, b)| format!("{a} {b}")).collect::<Vec<_>>().join(", "),
+                )),
+                _ => None,
+            })
+            .take(8)
+            .collect(),
+        _ => Vec::new(),
+    };
+    html! {
+        @for (k, v) in &items { div { span.muted { (k) ": " } (v) } }
+    }
+}
+
+/// `GET /ui/changes/{id}`: a change and everything recorded about it; recorded as an access read.
+pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Response {
+    if let Err(r) = permit(&state, &viewer, "/ui/changes/{id}").await {
+        return r;
+    }
+    let built = async {
+        let o = overview::change(
+            &state.ledger,
+            &id,
+            jiff::Timestamp::now().as_second(),
+            &state.risk,
+            &state.approvals,
+            &state.gate.environments,
+        )
+        .await?
+        .for_reader(&viewer.identity);
+        let o: ChangeOverview = crate::documents::shown(&state.ledger, o).await?;
+        overview::record_read(&state.ledger, &viewer.identity, &o, "ui").await?;
+        Ok::<_, ward_app::AppError>(o)
+    }
+    .await;
+    let o = match built {
+        Ok(o) => o,
+        Err(e) => return failure(e),
+    };
+    let c = &o.change;
+    let ticket = c.request.ticket_url.as_deref().unwrap_or_default();
+    let ticket_is_link = ticket.starts_with("https://") || ticket.starts_with("http://");
+    let body = html! {
+        h1 { (c.id) ": " (c.request.title) }
+        dl.facts {
+            dt { "Ticket" }
+            dd {
+                @if ticket.is_empty() { span.muted { "none" } }
+                @else if ticket_is_link { a href=(ticket) rel="noreferrer" { (ticket) } }
+                @else { (ticket) }
+            }
+            dt { "Kind" } dd { (c.request.kind) }
+            dt { "Tier" } dd {
+                strong { (c.tier.as_str()) }
+                @if let Some(ov) = &c.tier_override { span.muted { " (overridden: " (serde_json::to_string(ov).unwrap_or_default()) ")" } }
+            }
+            dt { "Why this tier" } dd {
+                @if c.classification.matched.is_empty() { span.muted { "no rule matched (the default tier)" } }
+                ul.plain { @for m in &c.classification.matched { li { code { (m) } } } }
+                @if !c.classification.tags.is_empty() { div { "Tags: " (c.classification.tags.join(", ")) } }
+            }
+            dt { "Opened by" } dd { (c.opener) " at " (time(&c.time)) }
+            dt { "Artifacts" } dd { @for a in &c.request.artifacts { div { (digest(a)) } } }
+            @if !c.request.description.is_empty() { dt { "Description" } dd { (c.request.description) } }
+        }
+
+        h2 { "Evidence" }
+        @if o.evidence_withheld { p.muted { "Your roles may not read evidence; it is not shown." } }
+        @else if o.evidence.is_empty() { p.muted { "No evidence attached." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th scope="col" { "Subject" } th scope="col" { "Type" } th scope="col" { "File" } th scope="col" { "Summary" } th scope="col" { "Added" } } }
+                tbody {
+                    @for a in &o.evidence {
+                        tr {
+                            td { @if a.artifact == c.id { "the change" } @else { (digest(&a.artifact)) } }
+                            td { (a.r#type) }
+                            td { (a.file_name) div { (digest(&a.id)) } }
+                            td { (summary(&a.summary)) }
+                            td { (a.added_by) br; (time(&a.time)) }
+                        }
+                    }
+                }
+            } }
+            p.muted { "Verdicts on this evidence are the gate's: see the decisions below. Raw documents: "
+                code { "ward attest list --artifact DIGEST" } "." }
+        }
+
+        h2 { "Gate decisions" }
+        @if o.decisions.is_empty() { p.muted { "No gate check yet (" code { "ward gate check" } ")." } }
+        @for d in &o.decisions {
+            div {
+                p {
+                    strong { (d.environment) } ": "
+                    @if d.allow { span.allow { "allowed" } } @else { span.block { "blocked" } }
+                    " — decision " (d.id) " by " (d.checked_by) " at " (time(&d.time))
+                    " — policy " (digest(&d.policy_digest))
+                }
+                @if !d.reasons.is_empty() {
+                    ul.plain {
+                        @for r in &d.reasons {
+                            li { code { (r.rule) } ": " (r.message) @if !r.fix.is_empty() { " — fix: " (r.fix) } }
+                        }
+                    }
+                }
+                @if !d.waived.is_empty() {
+                    p.muted { "Excused: " @for w in &d.waived { code { (w.rule) } " " } }
+                }
+            }
+        }
+
+        h2 { "Approvals" }
+        p.muted { "A new signature would cover manifest " (digest(&o.approvals.manifest_digest)) "." }
+        @if o.approvals.approvals.is_empty() { p.muted { "No signatures yet." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th scope="col" { "Printed name" } th scope="col" { "Signer" } th scope="col" { "Meaning" } th scope="col" { "Decision" } th scope="col" { "Time (UTC)" } th scope="col" { "State" } th scope="col" { "Comment" } } }
+                tbody {
+                    @for a in &o.approvals.approvals {
+                        tr {
+                            td { (a.printed_name) }
+                            td { (a.signer) }
+                            td { (a.meaning) }
+                            td { (a.decision) }
+                            td { (time(&a.time)) }
+                            td { @if a.stale { span.stale { "stale" } } @else { span.current { "current" } } }
+                            td { (a.comment) }
+                        }
+                    }
+                }
+            } }
+        }
+        (placeholder("Signing in the browser", &format!("ward approve --change {} --meaning …", c.id)))
+
+        h2 { "Waivers" }
+        @if o.waivers.is_empty() { p.muted { "None." } }
+        @for w in &o.waivers {
+            p {
+                code { (w.id) } " waives " (w.request.rules.join(", ")) " — " (w.request.justification)
+                " — granted by " (w.printed_name) " at " (time(&w.time)) ", "
+                @if w.active { span.current { "active" } " until " } @else { span.stale { "expired" } " at " }
+                (time_secs(w.expires_secs))
+            }
+        }
+
+        h2 { "Break-glass" }
+        @if o.breakglass.is_empty() { p.muted { "None." } }
+        @for b in &o.breakglass {
+            p {
+                code { (b.id) } " by " (b.printed_name) " (" (b.by) ") at " (time(&b.time)) " for "
+                (b.request.rules.join(", ")) " — " (b.request.justification)
+                " — review: " (b.review) ", due " (time_secs(b.review_due_secs))
+            }
+        }
+
+        h2 { "Deployments" }
+        @if o.deployments.is_empty() { p.muted { "Not deployed." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th scope="col" { "Record" } th scope="col" { "Environment" } th scope="col" { "Tenants" } th scope="col" { "Status" } th scope="col" { "By" } th scope="col" { "Time" } } }
+                tbody {
+                    @for d in &o.deployments {
+                        tr {
+                            td { (d.seq) @if let Some(r) = d.rollback_of { " (rollback of " (r) ")" } @if d.drill { " (drill)" } }
+                            td { (d.environment) }
+                            td { (d.tenants.join(", ")) }
+                            td { @if d.status == "succeeded" { span.ok { (d.status) } } @else { span.bad { (d.status) } } }
+                            td { (d.executed_by) }
+                            td { (time(&d.time)) }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    page(&viewer, layout(&c.id, Some(&viewer), body))
+}
+
+/// `GET /ui/inbox`: what waits for the signed-in person's signature.
+pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Response {
+    if let Err(r) = permit(&state, &viewer, "/ui/inbox").await {
+        return r;
+    }
+    let built = async {
+        let list = board::inbox(
+            &state.ledger,
+            &viewer.identity,
+            &state.risk,
+            &state.approvals,
+            &state.gate.controls,
+        )
+        .await?;
+        let list: Vec<Waiting> = crate::documents::shown(&state.ledger, list).await?;
+        Ok::<_, ward_app::AppError>(list)
+    }
+    .await;
+    let list = match built {
+        Ok(l) => l,
+        Err(e) => return failure(e),
+    };
+    let may_sign = viewer.identity.may(ward_core::Action::ChangeApprove);
+    let body = html! {
+        h1 { "Approvals inbox" }
+        p.muted { "Changes that wait for a signature and that separation of duties lets you sign (not ones you opened, authored, edited or reclassified)." }
+        @if !may_sign { p { "Your roles do not let you sign changes." } }
+        @else if list.is_empty() { p { "Nothing waits for your signature." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Approvals" } th scope="col" { "Opened" } } }
+                tbody {
+                    @for w in &list {
+                        tr {
+                            td { a href=(format!("/ui/changes/{}", w.change.id)) { (w.change.id) } }
+                            td { (w.change.request.title) }
+                            td { (w.change.tier.as_str()) }
+                            td { (w.approved_by.len()) " of " (w.quorum) }
+                            td { (time(&w.change.time)) }
+                        }
+                    }
+                }
+            } }
+        }
+        (placeholder("Signing in the browser", "ward approve --change CHG-… --meaning …"))
+    };
+    page(&viewer, layout("Approvals inbox", Some(&viewer), body))
+}
