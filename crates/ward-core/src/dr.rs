@@ -63,12 +63,28 @@ pub struct TierOverride {
 }
 
 /// `[dr]` in `ward.toml`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DrRules {
+    /// Environments whose deployments readiness gates (`["prod"]` when absent).
+    #[serde(default = "default_environments")]
+    pub environments: Vec<String>,
     /// Per tier (`high`, `medium`, `low`).
     #[serde(default)]
     pub tiers: BTreeMap<String, TierOverride>,
+}
+
+fn default_environments() -> Vec<String> {
+    vec!["prod".into()]
+}
+
+impl Default for DrRules {
+    fn default() -> DrRules {
+        DrRules {
+            environments: default_environments(),
+            tiers: BTreeMap::new(),
+        }
+    }
 }
 
 /// The tiers an inventory may name.
