@@ -633,22 +633,16 @@ pub async fn attest_within(
     use base64::Engine;
     let on_change = req.artifact.starts_with("CHG-");
     let on_dr = req.artifact == DR_TARGET;
-    if on_dr != req.r#type.starts_with("dr:") {
+    if on_dr && !req.r#type.starts_with("dr:") {
         return Err(AppError::invalid(
-            format!(
-                "{} evidence attaches to {}",
-                if on_dr {
-                    "only disaster-recovery"
-                } else {
-                    "disaster-recovery"
-                },
-                if on_dr {
-                    "no artifact or change"
-                } else {
-                    "no artifact or change, not to one"
-                }
-            ),
-            "attach pgBackRest, Velero and AWS Backup output with `ward attest add --type dr:TOOL FILE` (no --artifact, no --change)",
+            format!("only backup evidence (type dr:…) attaches to {DR_TARGET}"),
+            "attach a report to its artifact (--artifact) or change (--change)",
+        ));
+    }
+    if !on_dr && req.r#type.starts_with("dr:") {
+        return Err(AppError::invalid(
+            "backup evidence (type dr:…) is about the stores of [[services]], not one artifact or change",
+            "attach it with `ward attest add --type dr:TOOL FILE` (no --artifact, no --change)",
         ));
     }
     if !on_change && !on_dr {

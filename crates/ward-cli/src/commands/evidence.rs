@@ -310,7 +310,22 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         .into());
     }
     let bytes = std::fs::read(&a.file)?;
-    let target = a.artifact.clone().or_else(|| a.change.clone()).unwrap_or_default();
+    // Backup evidence (dr:…) is about the stores of [[services]], not one artifact or change.
+    let target = match (
+        a.artifact.clone().or_else(|| a.change.clone()),
+        a.kind.starts_with("dr:"),
+    ) {
+        (Some(t), _) => t,
+        (None, true) => evidence::DR_TARGET.to_string(),
+        (None, false) => {
+            return Err(Failure::new(
+                "invalid_request",
+                "pass --artifact DIGEST or --change CHG-…",
+                "only backup evidence (--type dr:pgbackrest|dr:velero|dr:aws-backup) attaches without a target",
+            )
+            .into());
+        }
+    };
     let file_name = a
         .file
         .file_name()
