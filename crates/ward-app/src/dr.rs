@@ -261,3 +261,58 @@ pub async fn states(
         .map(|s| judge(s, &policy.rules, &ev, high_risk, now))
         .collect())
 }
+
+/// What `ward dr status` and `GET /api/v1/dr/status` show.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DrStatus {
+    /// The environment whose rollback drills were read.
+    pub environment: String,
+    /// Each service judged (as before a high-risk change: the drill rule included).
+    pub services: Vec<Readiness>,
+    /// How many are not ready.
+    pub not_ready: usize,
+}
+
+/// Every inventory service's readiness now (or `service`'s), judged for `environment` (default:
+/// the first of `[dr] environments`) whatever `[dr] environments` says: status shows, the gate
+/// decides where it applies.
+pub async fn status(
+    ledger: &Ledger,
+    policy: &DrPolicy,
+    service: Option<&str>,
+    environment: Option<&str>,
+    now: i64,
+) -> Result<DrStatus, AppError> {
+    if policy.services.is_empty() {
+        return Err(AppError::new(
+            Kind::NotFound,
+            "no_inventory",
+            "ward.toml declares no [[services]]",
+            "declare each service's tier, rpo, rto and stores: [[services]] name, tier, rpo, rto, stores",
+        ));
+    }
+    let env = environment
+        .map(str::to_string)
+        .or_else(|| policy.rules.environments.first().cloned())
+        .unwrap_or_else(|| "prod".into());
+    crate::identities::check_name("environment", &env)?;
+    let mut here = policy.clone();
+    here.rules.environments = vec![env.clone()];
+    let only = service.map(|s| vec![s.to_string()]);
+    let services = states(ledger, &here, only.as_deref(), &env, true, now).await?;
+    if services.is_empty() {
+        return Err(AppError::new(
+            Kind::NotFound,
+            "no_service",
+            format!("no [[services]] entry named {}", service.unwrap_or_default()),
+            "list the inventory in ward.toml ([[services]] name)",
+        ));
+    }
+    let not_ready = services.iter().filter(|s| !s.ready).count();
+    Ok(DrStatus {
+        environment: env,
+        services,
+        not_ready,
+    })
+}

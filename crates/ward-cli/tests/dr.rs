@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{json, ok, run, ward};
+use common::{json, ok, run, serve_with, token, ward};
 use std::path::Path;
 use std::process::Command;
 
@@ -205,4 +205,47 @@ fn a_restore_test_in_the_future_or_without_what_was_checked_is_refused() {
     assert_eq!(restore("2026-12-01T10:00:00Z", "20m", " ").status.code(), Some(1));
     assert_eq!(restore("yesterday", "20m", "rows").status.code(), Some(1));
     assert_eq!(restore("2026-12-01T10:00:00Z", "twenty", "rows").status.code(), Some(1));
+}
+
+#[test]
+fn through_a_server_the_status_is_the_same_and_automation_cannot_sign_a_restore_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    setup(&d);
+    let now = jiff::Timestamp::now().as_second();
+    let info = tmp.path().join("info.json");
+    std::fs::write(&info, pgbackrest_info(now - 30 * H)).unwrap();
+    ok(attest(&d, "dr:pgbackrest", &info, &[]));
+    let ci = token(&d, "ci", "developer");
+    let (_server, url) = serve_with(&d, &[]);
+    let remote = |args: &[&str]| {
+        let mut c = ward(&d, None);
+        c.args(["--server", &url]).env("WARD_TOKEN", &ci).args(args);
+        run(c)
+    };
+    let out = remote(&["dr", "status", "--service", "orders", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(10));
+    let s = json(&String::from_utf8_lossy(&out.stdout));
+    let (_, local) = status(&d, &["--service", "orders"]);
+    assert_eq!(gaps(&s, "orders"), gaps(&local, "orders"));
+    assert!(gaps(&s, "orders")[0].contains("RPO 24h"), "{s}");
+    // A CI token is automation: a restore test is a person's statement.
+    let out = remote(&[
+        "dr",
+        "restore-test",
+        "--store",
+        "orders-db",
+        "--finished",
+        "2026-12-01T10:00:00Z",
+        "--duration",
+        "20m",
+        "--checked",
+        "rows",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("person"), "{out:?}");
+    // An unknown service is named.
+    let out = remote(&["dr", "status", "--service", "billing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("billing"), "{out:?}");
 }

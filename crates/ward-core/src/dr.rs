@@ -211,6 +211,7 @@ pub struct RestoreTest {
 
 /// One store's evidence, as judged.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreState {
     /// The store.
     pub store: String,
@@ -227,6 +228,7 @@ pub struct StoreState {
 
 /// One unmet requirement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Gap {
     /// `dr.backup_missing`, `dr.rpo`, `dr.restore_test`, `dr.rto` or `dr.rollback_drill`.
     pub rule: String,
@@ -239,6 +241,7 @@ pub struct Gap {
 
 /// A service's readiness.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// The service.
     pub service: String,
