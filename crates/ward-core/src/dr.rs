@@ -684,6 +684,112 @@ mod tests {
         assert!(zero.validate().is_err());
     }
 
+    /// A scripted fortnight with its verdicts worked out by hand (day 0 = 2026-11-20T00:00Z):
+    /// nightly pgBackRest backups of `orders-db` at 01:00 (day 5's failed), weekly Velero
+    /// backups of `documents` at 03:00 on days 0 and 7 finishing at 03:30, restore tests of
+    /// `orders-db` on day 2 (40 min) and of `documents` on day 3 (70 min), a rollback drill on
+    /// day 1; `orders` is high tier (RPO 24h, RTO 1h), `archive` medium (RPO 7d, RTO 2h).
+    #[test]
+    fn a_scripted_fortnight_gives_the_verdicts_worked_out_by_hand() {
+        let day0 = 1_795_132_800; // 2026-11-20T00:00:00Z
+        let at = |day: i64, hour: i64, min: i64| day0 + day * D + hour * H + min * 60;
+        let mut jobs = Vec::new();
+        for day in 0..14 {
+            jobs.push(Job {
+                store: "orders-db".into(),
+                kind: "backup".into(),
+                succeeded: day != 5,
+                started: Some(at(day, 1, 0)),
+                finished: Some(at(day, 1, 5)),
+                tool: "pgbackrest".into(),
+                id: format!("day{day}"),
+            });
+        }
+        for day in [0, 7] {
+            jobs.push(Job {
+                store: "documents".into(),
+                kind: "backup".into(),
+                succeeded: true,
+                started: Some(at(day, 3, 0)),
+                finished: Some(at(day, 3, 30)),
+                tool: "velero".into(),
+                id: format!("weekly{day}"),
+            });
+        }
+        let evidence = Evidence {
+            jobs,
+            restore_tests: vec![
+                test("orders-db", at(2, 10, 0), 40 * 60),
+                test("documents", at(3, 10, 0), 70 * 60),
+            ],
+            last_drill: Some(at(1, 15, 0)),
+        };
+        let orders = orders();
+        let archive = Service {
+            name: "archive".into(),
+            tier: "medium".into(),
+            rpo: "7d".into(),
+            rto: "2h".into(),
+            stores: vec!["documents".into()],
+        };
+        let reasons = |s: &Service, rules: &DrRules, now: i64| -> Vec<String> {
+            judge(s, rules, &evidence, true, now)
+                .gaps
+                .into_iter()
+                .map(|g| g.reason)
+                .collect()
+        };
+        let defaults = DrRules::default();
+        // Day 3, 12:00: every store fresh, the drill two days old.
+        assert!(reasons(&orders, &defaults, at(3, 12, 0)).is_empty());
+        assert!(reasons(&archive, &defaults, at(3, 12, 0)).is_empty());
+        // Day 5, 12:00: day 5's backup failed; the last success is day 4 01:05, 34h55m ago.
+        assert_eq!(
+            reasons(&orders, &defaults, at(5, 12, 0)),
+            ["store orders-db: last successful backup 34h55m ago, RPO 24h"]
+        );
+        // Day 6, 01:04: still day 4's (47h59m); at 01:05 day 6's backup lands.
+        assert_eq!(
+            reasons(&orders, &defaults, at(6, 1, 4)),
+            ["store orders-db: last successful backup 47h59m ago, RPO 24h"]
+        );
+        assert!(reasons(&orders, &defaults, at(6, 1, 5)).is_empty());
+        // Day 7, 03:29: the weekly backup of day 0 is 6d23h59m old — within 7d; at 03:31 the
+        // old one would be past 7d, but day 7's finished at 03:30.
+        assert!(reasons(&archive, &defaults, at(7, 3, 29)).is_empty());
+        assert!(reasons(&archive, &defaults, at(7, 3, 31)).is_empty());
+        // Without day 7's backup, 03:31 is past the RPO (7d1m = "7d" in days and hours).
+        let mut late = evidence.clone();
+        late.jobs.retain(|j| j.id != "weekly7");
+        assert_eq!(
+            judge(&archive, &defaults, &late, false, at(7, 3, 31)).gaps[0].reason,
+            "store documents: last successful backup 7d ago, RPO 7d"
+        );
+        // Day 13, 12:00 with a 7-day drill rule for high: the day-1 drill is 11d21h old.
+        let strict: DrRules = toml::from_str("[tiers.high]\nrollback_drill_days = 7\n").unwrap();
+        assert_eq!(
+            reasons(&orders, &strict, at(13, 12, 0)),
+            ["last rollback drill 11d21h ago; a high-risk change of a high tier service needs one within 7 days"]
+        );
+        // The archive's restore test took 70 min: within its 2h RTO, past orders' 1h.
+        let mut moved = orders.clone();
+        moved.stores = vec!["documents".into()];
+        moved.rpo = "7d".into();
+        assert_eq!(
+            reasons(&moved, &defaults, at(8, 0, 0)),
+            ["store documents: the last restore test took 1h10m, RTO 1h"]
+        );
+        // Day 95 (no evidence after day 13): every rule that ages has aged.
+        assert_eq!(
+            reasons(&orders, &defaults, at(95, 0, 0)),
+            [
+                "store orders-db: last successful backup 81d22h ago, RPO 24h",
+                "store orders-db: last restore test 92d14h ago, the high tier needs one within 90 days",
+                "last rollback drill 93d9h ago; a high-risk change of a high tier service needs one within 30 days",
+            ]
+        );
+    }
+
     #[test]
     fn spans_read_the_way_people_say_them() {
         assert_eq!(fmt_span(45), "45s");
