@@ -184,6 +184,16 @@ test_an_emergency_passes_dr_readiness_and_is_marked if {
 	{[x.rule, x.waiver] | some x in r.waived} == {["dr.readiness", "emergency"]}
 }
 
+test_a_dr_waiver_excuses_only_the_gap_it_names if {
+	drill := {"rule": "dr.rollback_drill", "reason": "no rollback drill; a high-risk change of a high tier service needs one within 30 days"}
+	inp := object.union(dr_input("normal", [stale_backup, drill]), {"waivers": [waiver("WVR-7", ["dr."], {"finding": "orders/rollback-drill"})], "breakglass": []})
+	d := decide(controls, inp)
+	not d.allow
+	{r.finding | some r in d.deny} == {"orders/orders-db"}
+	{[x.rule, x.waiver] | some x in d.waived} == {["dr.readiness", "WVR-7"]}
+	count(d.waived) == 1
+}
+
 test_a_ready_service_blocks_nothing_and_is_explained if {
 	r := decide(controls, dr_input("normal", []))
 	r.allow
