@@ -201,8 +201,9 @@ pub fn jobs_of(summaries: &[Value]) -> Vec<Job> {
     out
 }
 
-/// What the log holds for DR readiness in `environment`: jobs, restore tests, the last drill.
-pub async fn evidence(ledger: &Ledger, environment: &str) -> Result<Evidence, AppError> {
+/// What the log holds for DR readiness in `environment`: jobs, restore tests and (when
+/// `with_drill`: the environment's deployment records are read only then) the last drill.
+pub async fn evidence(ledger: &Ledger, environment: &str, with_drill: bool) -> Result<Evidence, AppError> {
     let summaries: Vec<Value> = evidence::attestations(ledger, DR_TARGET)
         .await?
         .into_iter()
@@ -218,12 +219,16 @@ pub async fn evidence(ledger: &Ledger, environment: &str) -> Result<Evidence, Ap
             signer: t.signer,
         })
         .collect();
-    let last_drill = crate::deployments::deployments(ledger, environment)
-        .await?
-        .iter()
-        .filter(|d| d.drill && d.status == "succeeded")
-        .filter_map(|d| d.time.parse::<jiff::Timestamp>().ok().map(|t| t.as_second()))
-        .max();
+    let last_drill = if with_drill {
+        crate::deployments::deployments(ledger, environment)
+            .await?
+            .iter()
+            .filter(|d| d.drill && d.status == "succeeded")
+            .filter_map(|d| d.time.parse::<jiff::Timestamp>().ok().map(|t| t.as_second()))
+            .max()
+    } else {
+        None
+    };
     Ok(Evidence {
         jobs: jobs_of(&summaries),
         restore_tests,
@@ -255,7 +260,13 @@ pub async fn states(
     if chosen.is_empty() || !policy.rules.environments.iter().any(|e| e == environment) {
         return Ok(Vec::new());
     }
-    let ev = evidence(ledger, environment).await?;
+    // The drill rule applies only before a high-risk change of a tier that requires one: only
+    // then are the environment's deployment records read.
+    let with_drill = high_risk
+        && chosen
+            .iter()
+            .any(|s| policy.rules.for_tier(&s.tier).rollback_drill_days.is_some());
+    let ev = evidence(ledger, environment, with_drill).await?;
     Ok(chosen
         .into_iter()
         .map(|s| judge(s, &policy.rules, &ev, high_risk, now))

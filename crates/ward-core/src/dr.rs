@@ -257,7 +257,8 @@ pub struct Readiness {
     pub gaps: Vec<Gap>,
     /// Each store's evidence.
     pub stores: Vec<StoreState>,
-    /// The environment's last rollback drill.
+    /// The environment's last rollback drill (read only when the drill rule applies: before a
+    /// high-risk change of a tier that requires one).
     pub last_drill: Option<i64>,
 }
 

@@ -70,6 +70,11 @@ fn pgbackrest_info(stop: i64) -> Vec<u8> {
 }
 
 async fn setup(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind: &str) -> String {
+    setup_at(ledger, backup_age, restore_test_age, kind, "src/orders.py").await
+}
+
+/// `path`: `app/phi/…` makes the change high-risk (the default `[risk]` rules).
+async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind: &str, path: &str) -> String {
     let now = jiff::Timestamp::now().as_second();
     let digest = format!("sha256:{}", "0d".repeat(32));
     evidence::register(
@@ -120,7 +125,7 @@ async fn setup(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind: &s
             title: "t".into(),
             kind: kind.into(),
             artifacts: vec![digest],
-            paths: vec!["src/orders.py".into()],
+            paths: vec![path.into()],
             ..Default::default()
         },
         false,
@@ -189,7 +194,7 @@ async fn a_restore_test_older_than_the_tier_allows_blocks_a_normal_change() {
 }
 
 #[tokio::test]
-async fn fresh_dr_evidence_adds_no_reason() {
+async fn fresh_dr_evidence_adds_no_reason_and_a_low_risk_change_needs_no_drill() {
     on_both_stores(|ledger| async move {
         let c = setup(&ledger, 2 * H, 10 * D, "normal").await;
         let d = check(&ledger, &c).await;
@@ -211,6 +216,60 @@ async fn an_emergency_change_passes_dr_readiness_and_is_marked() {
             "{:?}",
             d.waived
         );
+    })
+    .await;
+}
+
+/// Records a successful rollback drill in prod as `ward drill rollback` does.
+async fn drill(ledger: &Ledger, change: &str) {
+    let env = ward_server::environment::Environment {
+        name: "prod".into(),
+        ..Default::default()
+    };
+    let digests = vec![format!("sha256:{}", "0d".repeat(32))];
+    let rel = ward_server::deployments::Release {
+        env: &env,
+        change,
+        digests: &digests,
+        ring: None,
+        gate_decision: 1,
+        approvals: vec![],
+        excused_by: vec![],
+        rollback_of: None,
+        requested_at: None,
+        drill: true,
+    };
+    let run = ward_server::deployments::TargetRun {
+        tenant: None,
+        config_digest: None,
+        status: "succeeded".into(),
+        exit_code: Some(0),
+        output_digest: None,
+        rollback_to: None,
+    };
+    ward_server::deployments::append_record(
+        ledger,
+        &person("user:rita", vec![Role::ReleaseManager]),
+        &rel,
+        vec![run],
+        "command",
+    )
+    .await
+    .expect("drill record");
+}
+
+#[tokio::test]
+async fn a_high_risk_change_needs_a_rollback_drill_on_record() {
+    on_both_stores(|ledger| async move {
+        let high = setup_at(&ledger, 2 * H, 10 * D, "normal", "app/phi/orders.py").await;
+        let d = check(&ledger, &high).await;
+        assert_eq!(
+            dr_reasons(&d),
+            ["orders: no rollback drill; a high-risk change of a high tier service needs one within 30 days"]
+        );
+        drill(&ledger, &high).await;
+        let d = check(&ledger, &high).await;
+        assert!(dr_reasons(&d).is_empty(), "{:?}", d.reasons);
     })
     .await;
 }
