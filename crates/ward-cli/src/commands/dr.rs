@@ -60,19 +60,17 @@ pub async fn status(g: &Global, a: &DrStatusArgs) -> Result<()> {
             for store in &st.stores {
                 let backup = store.last_backup.map_or_else(
                     || "no successful backup".to_string(),
-                    |b| format!("last backup {} ago ({})", fmt_span(now - b), when(b, now)),
+                    |b| format!("last backup {}", when(b, now)),
                 );
                 let test = match (store.last_restore_test, store.restore_secs) {
                     (Some(t), Some(d)) => {
-                        format!("restore test {} ago, took {}", fmt_span(now - t), fmt_span(d as i64))
+                        format!("restore test {}, took {}", when(t, now), fmt_span(d as i64))
                     }
                     _ => "no restore test".to_string(),
                 };
                 s.push_str(&format!("          store {}: {backup}; {test}\n", store.store));
             }
-            let drill = st
-                .last_drill
-                .map_or_else(|| "none".to_string(), |d| format!("{} ago", fmt_span(now - d)));
+            let drill = st.last_drill.map_or_else(|| "none".to_string(), |d| when(d, now));
             s.push_str(&format!("          rollback drill in {env}: {drill}\n"));
             for gap in &st.gaps {
                 s.push_str(&format!("          - {} ({})\n", gap.reason, gap.rule));
