@@ -42,6 +42,12 @@ pub struct RestoreTestRequest {
     pub duration_secs: u64,
     /// What was checked after the restore (row counts, checksums, an application smoke test).
     pub checked: String,
+    /// The signer's password (a local user), for the re-authentication a signature needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Or a fresh OIDC token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_token: Option<String>,
 }
 
 /// A recorded restore test.
@@ -60,6 +66,10 @@ pub struct RestoreTestRecord {
     pub checked: String,
     /// The person who signed it.
     pub signer: String,
+    /// The printed name the signature carries.
+    pub printed_name: String,
+    /// How the signer re-authenticated (`password` or `oidc`).
+    pub reauth: String,
     /// Log entry.
     pub seq: u64,
     /// When it was recorded.
@@ -70,11 +80,14 @@ pub struct RestoreTestRecord {
 const MAX_RESTORE_SECS: u64 = 30 * 86_400;
 
 /// Records a restore test signed by `by`, who must be a person (automation reports jobs through
-/// `dr:` attestations; a restore *test* is a person's statement of what they checked).
+/// `dr:` attestations; a restore *test* is a person's statement of what they checked) and
+/// re-authenticates like any signature (password or fresh OIDC token; a failure is recorded as
+/// `dr.restore_test_refused` and counts toward the signing lockout).
 pub async fn record_restore_test(
     ledger: &Ledger,
     by: &Identity,
     req: &RestoreTestRequest,
+    cx: &crate::reauth::Context<'_>,
     now: i64,
 ) -> Result<RestoreTestRecord, AppError> {
     if by.kind != ActorKind::Human {
@@ -121,20 +134,44 @@ pub async fn record_restore_test(
             "pass --checked \"row counts match production; the app's smoke test passed\"",
         ));
     }
+    let creds = crate::reauth::Credentials {
+        password: req.password.as_deref(),
+        reauth_token: req.reauth_token.as_deref(),
+        bearer_sha256: cx.bearer_sha256,
+    };
+    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
+        Ok(p) => p,
+        Err(r) => {
+            return Err(crate::reauth::record_refusal(
+                ledger,
+                by,
+                "dr.restore_test_refused",
+                "dr".into(),
+                json!({ "store": store }),
+                r,
+            )
+            .await);
+        }
+    };
     let mut texts = crate::documents::Texts::new();
     let checked_ref = texts.put(checked)?;
+    let mut payload = json!({
+        "store": store,
+        "finished": finished.to_string(),
+        "finished_secs": finished_secs,
+        "duration_secs": req.duration_secs,
+        "checked": checked_ref,
+        "signer": by.id,
+        "printed_name": proof.printed_name,
+        "reauth": proof.method,
+        "meaning": "restore-tested",
+    });
+    proof.record_in(&mut payload);
     let event = NewEvent {
         actor: by.actor(),
         kind: "dr.restore_tested".into(),
         subject: "dr".into(),
-        payload: json!({
-            "store": store,
-            "finished": finished.to_string(),
-            "finished_secs": finished_secs,
-            "duration_secs": req.duration_secs,
-            "checked": checked_ref,
-            "signer": by.id,
-        }),
+        payload,
     };
     ledger.admit(&event)?;
     let receipt = crate::documents::append(ledger, event, texts).await?;
@@ -145,6 +182,8 @@ pub async fn record_restore_test(
         duration_secs: req.duration_secs,
         checked: checked_ref,
         signer: by.id.clone(),
+        printed_name: proof.printed_name,
+        reauth: proof.method.into(),
         seq: receipt.seq,
         time: receipt.time,
     })

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{json, ok, run, serve_with, token, ward};
+use common::{add_user, as_user, json, ok, run, serve_with, token, ward};
 use std::path::Path;
 use std::process::Command;
 
@@ -121,8 +121,9 @@ fn a_service_with_a_stale_backup_and_no_restore_test_is_not_ready_until_both_are
     std::fs::write(&fresh, pgbackrest_info(now - 2 * H)).unwrap();
     ok(attest(&d, "dr:pgbackrest", &fresh, &[]));
     let finished = jiff::Timestamp::from_second(now - D).unwrap().to_string();
+    add_user(&d, None, "dana", &["developer"]);
     let rec = json(&ok(run({
-        let mut c = ward(&d, None);
+        let mut c = as_user(&d, None, "dana", &[]);
         c.args([
             "dr",
             "restore-test",
@@ -140,6 +141,10 @@ fn a_service_with_a_stale_backup_and_no_restore_test_is_not_ready_until_both_are
         c
     })));
     assert_eq!(rec["duration_secs"], 1200);
+    assert_eq!(
+        (rec["printed_name"].as_str(), rec["reauth"].as_str()),
+        (Some("dana Example"), Some("password"))
+    );
     assert_eq!(rec["checked"], "row counts match; the smoke test passed");
     let (code, s) = status(&d, &["--service", "orders"]);
     assert_eq!(code, Some(10));
@@ -180,9 +185,10 @@ fn a_restore_test_in_the_future_or_without_what_was_checked_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data");
     setup(&d);
+    add_user(&d, None, "dana", &["developer"]);
     let restore = |finished: &str, duration: &str, checked: &str| {
         run({
-            let mut c = ward(&d, None);
+            let mut c = as_user(&d, None, "dana", &[]);
             c.args([
                 "dr",
                 "restore-test",
@@ -205,6 +211,28 @@ fn a_restore_test_in_the_future_or_without_what_was_checked_is_refused() {
     assert_eq!(restore("2026-12-01T10:00:00Z", "20m", " ").status.code(), Some(1));
     assert_eq!(restore("yesterday", "20m", "rows").status.code(), Some(1));
     assert_eq!(restore("2026-12-01T10:00:00Z", "twenty", "rows").status.code(), Some(1));
+    // Without --as, nobody signs it.
+    let anonymous = run({
+        let mut c = ward(&d, None);
+        c.args([
+            "dr",
+            "restore-test",
+            "--store",
+            "orders-db",
+            "--finished",
+            "2026-12-01T10:00:00Z",
+            "--duration",
+            "20m",
+            "--checked",
+            "rows",
+        ]);
+        c
+    });
+    assert_eq!(anonymous.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&anonymous.stderr).contains("person"),
+        "{anonymous:?}"
+    );
 }
 
 #[test]

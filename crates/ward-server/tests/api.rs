@@ -542,6 +542,9 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
         "reauth.unlocked",
         "local.refused",
         "classification.refused",
+        // Forging a signed restore test (DR readiness) or a refusal of one.
+        "dr.restore_tested",
+        "dr.restore_test_refused",
     ] {
         let (st, out) = s
             .call(

@@ -14,6 +14,7 @@ use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
 const H: i64 = 3_600;
+const PASSWORD: &str = "correct horse battery staple";
 const D: i64 = 86_400;
 
 fn person(id: &str, roles: Vec<Role>) -> Identity {
@@ -102,7 +103,20 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
     evidence::attest(ledger, &ci(), &req, &Default::default())
         .await
         .expect("attest");
-    ward_server::dr::record_restore_test(
+    // The restore test is a signature: a local user re-authenticating with their password.
+    ward_server::identities::add_user(
+        ledger,
+        &person("local:admin", vec![Role::Admin]),
+        &ward_server::identities::UserRequest {
+            name: "dana".into(),
+            display_name: "Dana Example".into(),
+            roles: vec![Role::Developer],
+            password: PASSWORD.into(),
+        },
+    )
+    .await
+    .expect("user");
+    let rec = ward_server::dr::record_restore_test(
         ledger,
         &person("user:dana", vec![Role::Developer]),
         &ward_server::dr::RestoreTestRequest {
@@ -112,11 +126,18 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
                 .to_string(),
             duration_secs: 20 * 60,
             checked: "row counts match".into(),
+            password: Some(PASSWORD.into()),
+            reauth_token: None,
         },
+        &Default::default(),
         now,
     )
     .await
     .expect("restore test");
+    assert_eq!(
+        (rec.printed_name.as_str(), rec.reauth.as_str()),
+        ("Dana Example", "password")
+    );
     changes::open(
         ledger,
         &person("user:dana", vec![Role::Developer]),
@@ -270,6 +291,46 @@ async fn a_high_risk_change_needs_a_rollback_drill_on_record() {
         drill(&ledger, &high).await;
         let d = check(&ledger, &high).await;
         assert!(dr_reasons(&d).is_empty(), "{:?}", d.reasons);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
+    on_both_stores(|ledger| async move {
+        setup(&ledger, 2 * H, 10 * D, "normal").await;
+        let before = ward_server::dr::restore_tests(&ledger).await.expect("tests").len();
+        let e = ward_server::dr::record_restore_test(
+            &ledger,
+            &person("user:dana", vec![Role::Developer]),
+            &ward_server::dr::RestoreTestRequest {
+                store: "orders-db".into(),
+                finished: jiff::Timestamp::now().to_string(),
+                duration_secs: 60,
+                checked: "row counts match".into(),
+                password: Some("wrong".into()),
+                reauth_token: None,
+            },
+            &Default::default(),
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        .expect_err("a wrong password signs nothing");
+        assert_eq!(e.code, "reauthentication_failed", "{e:?}");
+        assert_eq!(
+            ward_server::dr::restore_tests(&ledger).await.expect("tests").len(),
+            before
+        );
+        let size = ledger.head().await.expect("head").size();
+        let last = ledger
+            .store()
+            .entries(size - 1, 1)
+            .await
+            .expect("entry")
+            .pop()
+            .expect("entry");
+        let env = ward_ledger::EventEnvelope::from_leaf(&last.leaf).expect("leaf");
+        assert_eq!(env.kind, "dr.restore_test_refused");
     })
     .await;
 }

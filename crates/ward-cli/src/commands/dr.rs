@@ -3,7 +3,7 @@
 //! signed record of a restore test.
 
 use crate::cli::{DrRestoreTestArgs, DrStatusArgs, Global};
-use crate::context::{Context, local_operator};
+use crate::context::Context;
 use crate::failure::{Failure, api_failure};
 use crate::output::{emit, when};
 use crate::remote::Remote;
@@ -94,7 +94,8 @@ fn duration_secs(text: &str) -> Option<u64> {
     ward_core::slo::window_seconds(text.trim())
 }
 
-/// Records a restore test signed as the local operator (a person).
+/// Records a restore test signed by a person: locally `--as USER` with their password
+/// (`WARD_PASSWORD` or `--password-stdin`); through `--server`, the token's person re-authenticates.
 pub async fn restore_test(g: &Global, a: &DrRestoreTestArgs) -> Result<()> {
     let duration_secs = duration_secs(&a.duration).ok_or_else(|| {
         Failure::new(
@@ -108,13 +109,16 @@ pub async fn restore_test(g: &Global, a: &DrRestoreTestArgs) -> Result<()> {
         finished: a.finished.clone(),
         duration_secs,
         checked: a.checked.clone(),
+        password: crate::context::password(g)?,
+        reauth_token: std::env::var("WARD_REAUTH_TOKEN").ok().filter(|t| !t.is_empty()),
     };
     let rec: ward_app::dr::RestoreTestRecord = match Remote::from_global(g)? {
         Some(r) => r.post("/api/v1/dr/restore-tests", &req).await?,
         None => {
             let ctx = Context::open(g).await?;
+            let who = crate::context::local_identity(g, &ctx, ward_core::Action::EvidenceWrite).await?;
             let now = jiff::Timestamp::now().as_second();
-            let rec = ward_app::dr::record_restore_test(&ctx.ledger, &local_operator(), &req, now)
+            let rec = ward_app::dr::record_restore_test(&ctx.ledger, &who, &req, &Default::default(), now)
                 .await
                 .map_err(api_failure)?;
             ward_server::documents::shown(&ctx.ledger, rec)
@@ -124,12 +128,14 @@ pub async fn restore_test(g: &Global, a: &DrRestoreTestArgs) -> Result<()> {
     };
     emit(g.output, json!(rec), || {
         format!(
-            "restore test of {} recorded (entry {}): finished {}, took {}, signed by {}",
+            "restore test of {} recorded (entry {}): finished {}, took {}, signed by {} ({}, {})",
             rec.store,
             rec.seq,
             rec.finished,
             fmt_span(rec.duration_secs as i64),
-            rec.signer
+            rec.printed_name,
+            rec.signer,
+            rec.reauth
         )
     });
     Ok(())

@@ -106,16 +106,20 @@ pub(super) async fn dr_status(
     ))
 }
 
-/// Records a restore test signed by the caller, who must be a person: the store, when the
-/// restore finished, how long it took, what was checked.
+/// Records a restore test signed by the caller, who must be a person and re-authenticates
+/// (`password` or `reauth_token`): the store, when the restore finished, how long it took, what
+/// was checked.
 #[utoipa::path(post, path = "/api/v1/dr/restore-tests", tag = "metrics", request_body = ward_app::dr::RestoreTestRequest, security(("bearer" = [])), responses(
     (status = 201, body = ward_app::dr::RestoreTestRecord), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "automation cannot sign a restore test")))]
 pub(super) async fn record_restore_test(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
     Json(req): Json<ward_app::dr::RestoreTestRequest>,
 ) -> Result<(StatusCode, Json<ward_app::dr::RestoreTestRecord>), ApiError> {
-    let rec = ward_app::dr::record_restore_test(&state.ledger, &me, &req, jiff::Timestamp::now().as_second()).await?;
+    let cx = state.reauth(&presented);
+    let now = jiff::Timestamp::now().as_second();
+    let rec = ward_app::dr::record_restore_test(&state.ledger, &me, &req, &cx, now).await?;
     Ok((
         StatusCode::CREATED,
         Json(crate::documents::shown(&state.ledger, rec).await?),
