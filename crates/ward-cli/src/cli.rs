@@ -1265,6 +1265,11 @@ pub struct BenchGateArgs {
     /// Gate checks to time.
     #[arg(long, default_value_t = 1000)]
     pub checks: u64,
+    /// Also declare a DR inventory (the 20 bench services, high tier, one store each) with 30
+    /// nights of pgBackRest reports and a signed restore test per store, so every check judges
+    /// DR readiness (`input.dr`) too.
+    #[arg(long)]
+    pub dr: bool,
 }
 
 /// `ward bench http`.
