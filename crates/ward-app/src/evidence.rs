@@ -458,7 +458,11 @@ pub async fn summarise(ledger: &Ledger, kind: &str, bytes: &[u8], artifact: &str
     parse(&parse_inputs(ledger, kind, artifact).await?, bytes)
 }
 
-const KINDS: &str = "auto, junit, sarif, cyclonedx, spdx, vulns, intoto or custom:NAME";
+const KINDS: &str = "auto, junit, sarif, cyclonedx, spdx, vulns, intoto, custom:NAME, or (with no artifact or change) dr:pgbackrest, dr:velero or dr:aws-backup";
+
+/// The target of disaster-recovery evidence (`dr:…` types): the installation's backups, not an
+/// artifact or a change.
+pub const DR_TARGET: &str = "DR";
 
 /// What parsing a document needs from the store, read on the async side so that the parse
 /// itself ([`parse`]) is pure and can run off the async workers.
@@ -471,7 +475,8 @@ struct ParseInputs {
 
 async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<ParseInputs, AppError> {
     let custom = match kind {
-        "auto" | "junit" | "sarif" | "cyclonedx" | "spdx" | "vulns" | "intoto" => None,
+        "auto" | "junit" | "sarif" | "cyclonedx" | "spdx" | "vulns" | "intoto" | "dr:pgbackrest" | "dr:velero"
+        | "dr:aws-backup" => None,
         other => match other.strip_prefix("custom:") {
             Some(name) => Some(keys::type_record(ledger, name).await?.ok_or_else(|| {
                 AppError::not_found(
@@ -511,6 +516,9 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError
         "spdx" => Format::Spdx,
         "vulns" => Format::Vulns,
         "intoto" => Format::Intoto,
+        "dr:pgbackrest" => Format::DrPgbackrest,
+        "dr:velero" => Format::DrVelero,
+        "dr:aws-backup" => Format::DrAwsBackup,
         _ => Format::Custom,
     };
     let custom = inputs.custom.as_ref();
@@ -555,6 +563,10 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError
         }
         Format::Intoto => {
             serde_json::to_value(intoto::summarise(bytes, MAX_EVIDENCE, &inputs.trusted, artifact).map_err(refused)?)
+        }
+        Format::DrPgbackrest | Format::DrVelero | Format::DrAwsBackup => {
+            let tool = format.dr_tool().unwrap_or_default();
+            serde_json::to_value(ward_evidence::dr::summarise(tool, bytes, MAX_EVIDENCE).map_err(refused)?)
         }
         Format::Custom => {
             let Some(t) = custom else {
@@ -633,7 +645,20 @@ pub async fn attest_within(
 ) -> Result<(Attestation, bool), AppError> {
     use base64::Engine;
     let on_change = req.artifact.starts_with("CHG-");
-    if !on_change {
+    let on_dr = req.artifact == DR_TARGET;
+    if on_dr && !req.r#type.starts_with("dr:") {
+        return Err(AppError::invalid(
+            format!("only backup evidence (type dr:…) attaches to {DR_TARGET}"),
+            "attach a report to its artifact (--artifact) or change (--change)",
+        ));
+    }
+    if !on_dr && req.r#type.starts_with("dr:") {
+        return Err(AppError::invalid(
+            "backup evidence (type dr:…) is about the stores of [[services]], not one artifact or change",
+            "attach it with `ward attest add --type dr:TOOL FILE` (no --artifact, no --change)",
+        ));
+    }
+    if !on_change && !on_dr {
         parse_digest(&req.artifact).map_err(|e| {
             AppError::invalid(
                 e.to_string(),
@@ -676,7 +701,9 @@ pub async fn attest_within(
     }
     // What it attaches to: a registered artifact, or a change (evidence about the change itself,
     // e.g. a pen-test or a rollback plan); the service scopes vulnerability first-seen times.
-    let service = if on_change {
+    let service = if on_dr {
+        "dr".to_string()
+    } else if on_change {
         if !crate::subjects::change_exists(ledger, &req.artifact).await? {
             return Err(AppError::not_found(
                 format!("no change {:?}", req.artifact),
@@ -753,7 +780,9 @@ pub async fn attest_within(
     let event = NewEvent {
         actor: by.actor(),
         kind: "attestation.added".into(),
-        subject: if on_change {
+        subject: if on_dr {
+            "dr".to_string()
+        } else if on_change {
             format!("change:{}", req.artifact)
         } else {
             format!("artifact:{}", req.artifact)
@@ -862,6 +891,16 @@ fn texts_aside(
             }
             if let Some(doc) = summary.get_mut("document") {
                 strings_aside(doc, &mut aside)?;
+            }
+        }
+        Format::DrPgbackrest | Format::DrVelero | Format::DrAwsBackup => {
+            for v in summary
+                .get_mut("warnings")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                aside(v)?;
             }
         }
         Format::Sarif | Format::Cyclonedx | Format::Spdx => {}

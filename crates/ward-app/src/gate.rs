@@ -294,6 +294,8 @@ pub struct GatePolicy {
     pub env_bundles: std::collections::BTreeMap<String, PolicyBundle>,
     /// `[[slo]]`: error budgets read from Prometheus at each check (`input.slo`).
     pub slos: Vec<ward_core::slo::Objective>,
+    /// `[[services]]` and `[dr]`: disaster-recovery readiness judged at each check (`input.dr`).
+    pub dr: crate::dr::DrPolicy,
 }
 
 impl GatePolicy {
@@ -767,6 +769,21 @@ pub async fn check(
     }
     let slo = crate::slo::states(&policy.slos, &services, environment).await;
     input["slo"] = serde_json::to_value(slo).map_err(AppError::internal)?;
+    // DR readiness of the change's services, judged now from the log (backups, restore tests,
+    // drills); a high-risk change also needs a fresh rollback drill.
+    let now = input["now_secs"]
+        .as_i64()
+        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
+    let dr = crate::dr::states(
+        ledger,
+        &policy.dr,
+        Some(&services),
+        environment,
+        change.tier == ward_core::risk::Tier::High,
+        now,
+    )
+    .await?;
+    input["dr"] = serde_json::to_value(dr).map_err(AppError::internal)?;
     let decision = evaluate(policy.bundle_for(environment), &input, &policy.data()).map_err(policy_error)?;
     let input_bytes = serde_json::to_vec(&input).map_err(AppError::internal)?;
     let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(AppError::internal)?;

@@ -36,6 +36,8 @@
 //! - [`promotion`]: promotion through the gate by a deployment target, rollback, drift, release
 //!   notes.
 //! - [`rollout`]: progressive delivery on the local runtime, automated rollback, drills.
+//! - [`dr`]: disaster-recovery readiness from backup jobs, signed restore tests and drills
+//!   (`[[services]]`, `input.dr`).
 //! - [`slo`]: error-budget state read from Prometheus for the gate (`[[slo]]`).
 //! - [`bundle`]: evidence bundles for auditors (entries, proofs, documents, report) and their
 //!   offline verification.
@@ -57,6 +59,7 @@ pub mod changes;
 pub mod compliance;
 pub mod deployments;
 pub mod documents;
+pub mod dr;
 pub mod environment;
 pub mod error;
 pub mod evidence;
@@ -92,6 +95,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(approvals::ApprovalProjector));
     p.push(Arc::new(exceptions::ExceptionProjector));
     p.push(Arc::new(deployments::DeploymentProjector));
+    p.push(Arc::new(dr::RestoreTestProjector));
     p.push(Arc::new(promotion::config::ConfigProjector));
     p.push(Arc::new(rollout::RolloutProjector));
     p.push(Arc::new(reauth::ReauthProjector));

@@ -395,6 +395,7 @@ pub const RESERVED_KINDS: &[&str] = &[
     "classification.",
     "local.",
     "document.",
+    "dr.",
 ];
 
 /// Refuses an event kind that only Ward's own operations may write.

@@ -35,8 +35,9 @@ const FAILURES: &str = "reauth_failures";
 const UNLOCKS: &str = "reauth_unlocks";
 const USED: &str = "reauth_used";
 /// Decision events that consumed a re-authentication token (its digest in `reauth_credential`).
-const CONSUMING_KINDS: [&str; 5] = [
+const CONSUMING_KINDS: [&str; 6] = [
     "approval.signed",
+    "dr.restore_tested",
     "waiver.granted",
     "breakglass.invoked",
     "document.purge_requested",
@@ -46,8 +47,9 @@ const CONSUMING_KINDS: [&str; 5] = [
 pub const FAILED: &str = "reauthentication_failed";
 /// The refusals Ward records for a decision; only these count toward a lockout (all are
 /// reserved kinds: the generic append paths cannot write them).
-pub const REFUSAL_KINDS: [&str; 7] = [
+pub const REFUSAL_KINDS: [&str; 8] = [
     "approval.refused",
+    "dr.restore_test_refused",
     "waiver.refused",
     "breakglass.refused",
     "token.refused",

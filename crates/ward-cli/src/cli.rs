@@ -195,6 +195,10 @@ pub enum Command {
     /// them; a burning or unreadable budget freezes normal changes of the service.
     #[command(subcommand)]
     Slo(SloCommand),
+    /// Disaster-recovery readiness (`[[services]]` in ward.toml): backups within the RPO,
+    /// restore tests within the tier's age and the RTO, rollback drills; signed restore tests.
+    #[command(subcommand)]
+    Dr(DrCommand),
     /// Measure performance (load tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -518,6 +522,45 @@ pub enum SloCommand {
     Status(SloStatusArgs),
 }
 
+/// `ward dr …`.
+#[derive(Debug, Subcommand)]
+pub enum DrCommand {
+    /// Each service's readiness now, as the gate judges it, and what is missing (exit 10 when
+    /// any service is not ready).
+    Status(DrStatusArgs),
+    /// Record a restore test you ran, signed as you: the store, when the restore finished, how
+    /// long it took, what you checked.
+    RestoreTest(DrRestoreTestArgs),
+}
+
+/// `ward dr status`.
+#[derive(Debug, Args)]
+pub struct DrStatusArgs {
+    /// Only this service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The environment whose rollback drills count (default: the first of `[dr] environments`).
+    #[arg(long)]
+    pub env: Option<String>,
+}
+
+/// `ward dr restore-test`.
+#[derive(Debug, Args)]
+pub struct DrRestoreTestArgs {
+    /// The store restored, as `[[services]] stores` names it.
+    #[arg(long)]
+    pub store: String,
+    /// When the restore finished (RFC 3339, e.g. 2026-12-02T10:15:00Z).
+    #[arg(long)]
+    pub finished: String,
+    /// How long the restore took (e.g. 25m, 2h, 90s).
+    #[arg(long)]
+    pub duration: String,
+    /// What you checked after the restore.
+    #[arg(long)]
+    pub checked: String,
+}
+
 /// `ward slo status`.
 #[derive(Debug, Args)]
 pub struct SloStatusArgs {
@@ -807,7 +850,7 @@ pub enum KeyCommand {
 
 /// `ward attest add`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["artifact", "change"])))]
+#[command(group(clap::ArgGroup::new("target").required(false).args(["artifact", "change"])))]
 pub struct AttestAddArgs {
     /// Artifact digest.
     #[arg(long)]
@@ -817,7 +860,10 @@ pub struct AttestAddArgs {
     pub change: Option<String>,
     /// Format: auto (detect), junit, sarif, cyclonedx, spdx, vulns (Trivy, Grype, osv-scanner,
     /// OSV, pip-audit, CycloneDX VEX), intoto (DSSE envelopes, in-toto-run links; signatures are
-    /// checked against `ward key trust`), or custom:NAME (see `ward attest type`).
+    /// checked against `ward key trust`), or custom:NAME (see `ward attest type`). Backup
+    /// evidence (no --artifact or --change: it is about the stores of `[[services]]`):
+    /// dr:pgbackrest (`pgbackrest info --output=json`), dr:velero (Backup/Restore objects as
+    /// JSON), dr:aws-backup (`aws backup list-backup-jobs` / `list-restore-jobs`).
     #[arg(long = "type", default_value = "auto")]
     pub kind: String,
     /// When the PHI/secret guard finds something, store a redacted copy (recording what was
@@ -1265,6 +1311,11 @@ pub struct BenchGateArgs {
     /// Gate checks to time.
     #[arg(long, default_value_t = 1000)]
     pub checks: u64,
+    /// Also declare a DR inventory (the 20 bench services, high tier, one store each) with 30
+    /// nights of pgBackRest reports and a signed restore test per store, so every check judges
+    /// DR readiness (`input.dr`) too.
+    #[arg(long)]
+    pub dr: bool,
 }
 
 /// `ward bench http`.

@@ -132,6 +132,8 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
             commands::promote::release_notes(g, env, since.as_deref()).await
         }
         Command::Slo(crate::cli::SloCommand::Status(a)) => commands::slo::status(g, a).await,
+        Command::Dr(crate::cli::DrCommand::Status(a)) => commands::dr::status(g, a).await,
+        Command::Dr(crate::cli::DrCommand::RestoreTest(a)) => commands::dr::restore_test(g, a).await,
         Command::Metrics(crate::cli::MetricsCommand::Dora(a)) => commands::metrics::dora(g, a).await,
         Command::Metrics(crate::cli::MetricsCommand::Governance(a)) => commands::metrics::governance(g, a).await,
         Command::Bench(BenchCommand::Append(a)) => commands::bench::append(g, a).await,

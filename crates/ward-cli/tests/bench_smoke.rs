@@ -129,6 +129,27 @@ fn bench_gate_reports_reads_evaluation_and_recorded_checks() {
 }
 
 #[test]
+fn bench_gate_runs_with_a_dr_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = bench(
+        dir.path(),
+        &[
+            "gate",
+            "--changes",
+            "30",
+            "--with-evidence",
+            "3",
+            "--checks",
+            "6",
+            "--dr",
+        ],
+    );
+    assert_eq!(r["dr"], true, "{r}");
+    assert_eq!(r["checks"], 6, "{r}");
+    latency(&r, "decision_ms");
+}
+
+#[test]
 fn bench_router_reports_each_target_and_the_added_latency() {
     let dir = tempfile::tempdir().unwrap();
     // No --sample: the default (`ward-sample-service` beside `ward`, else `ward sample-service`).

@@ -402,6 +402,41 @@ emergency_slo(r) if {
 	startswith(r.rule, "slo.")
 }
 
+# ---- disaster-recovery readiness (computed by Ward from [[services]] and the log at input.now)
+
+# Each gap of each of the change's services in the inventory blocks: a store without a backup,
+# a backup older than the RPO, a restore test too old or slower than the RTO, and before a
+# high-risk change a stale rollback drill. The message names the store and the age. Emergency
+# changes pass (restoring service comes first), marked in `waived` with "emergency".
+dr_states := object.get(input, "dr", [])
+
+deny contains {
+	"rule": "dr.readiness",
+	"message": sprintf("%s: %s", [s.service, g.reason]),
+	"fix": dr_fix(g.rule),
+	"finding": sprintf("%s/%s", [s.service, object.get(g, "store", "rollback-drill")]),
+} if {
+	some s in dr_states
+	some g in s.gaps
+}
+
+dr_fix("dr.backup_missing") := "back the store up and attach the tool's report (`ward attest add --type dr:pgbackrest|dr:velero|dr:aws-backup FILE`), or fix its id in [[services]] stores"
+
+dr_fix("dr.rpo") := "take a backup now and attach the tool's report (`ward attest add --type dr:TOOL FILE`); see `ward dr status`"
+
+dr_fix("dr.restore_test") := "restore the store somewhere safe, check it, and record it (`ward dr restore-test --store S --finished T --duration D --checked TEXT`)"
+
+dr_fix("dr.rto") := "make the restore fast enough for the RTO (or revisit the RTO), then record a new restore test"
+
+dr_fix("dr.rollback_drill") := "run a rollback drill in this environment (`ward drill rollback --env ENV`) before a high-risk change"
+
+dr_fix(rule) := "see `ward dr status`" if not rule in {"dr.backup_missing", "dr.rpo", "dr.restore_test", "dr.rto", "dr.rollback_drill"}
+
+emergency_dr(r) if {
+	object.get(change, "kind", "") == "emergency"
+	r.rule == "dr.readiness"
+}
+
 # ---- environment ----------------------------------------------------------------------
 
 deny contains r if {
@@ -565,6 +600,11 @@ bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver":
 	emergency_slo(r)
 }
 
+bypassed contains {"rule": r.rule, "message": r.message, "fix": r.fix, "waiver": "emergency"} if {
+	some r in deny
+	emergency_dr(r)
+}
+
 # Reason by reason (never by rule id: a waiver of one finding excuses no other).
 excused(r) if waived_reason(r)
 
@@ -574,6 +614,8 @@ excused(r) if {
 }
 
 excused(r) if emergency_slo(r)
+
+excused(r) if emergency_dr(r)
 
 blocking := {r | some r in deny; not excused(r)}
 
@@ -655,6 +697,11 @@ satisfied contains {"control": "promotion.previous_environment", "by": [{"kind":
 satisfied contains {"control": "slo.error_budget", "by": [{"kind": "record", "text": s.reason}]} if {
 	some s in slo_states
 	s.state == "ok"
+}
+
+satisfied contains {"control": "dr.readiness", "by": [{"kind": "record", "text": sprintf("%s (%s tier, RPO %s, RTO %s) is ready", [s.service, s.tier, s.rpo, s.rto])}]} if {
+	some s in dr_states
+	s.ready == true
 }
 
 # ---- the decision ---------------------------------------------------------------------

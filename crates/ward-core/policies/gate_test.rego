@@ -150,6 +150,59 @@ test_a_budget_within_its_objective_blocks_nothing if {
 	x.control == "slo.error_budget"
 }
 
+dr_input(kind, gaps) := {
+	"now_secs": 0,
+	"environment": "prod",
+	"change": {"tier": "low", "tags": [], "kind": kind},
+	"evidence": [passing],
+	"approvals": [approval("user:a", "approved")],
+	"vulnerabilities": [],
+	"dr": [{"service": "orders", "tier": "high", "rpo": "24h", "rto": "1h", "ready": count(gaps) == 0, "gaps": gaps, "stores": [], "last_drill": null}],
+}
+
+stale_backup := {"rule": "dr.rpo", "store": "orders-db", "reason": "store orders-db: last successful backup 26h ago, RPO 24h"}
+
+test_a_backup_older_than_the_rpo_blocks_naming_the_store_and_age if {
+	r := decide(controls, dr_input("normal", [stale_backup]))
+	not r.allow
+	{x.rule | some x in r.deny} == {"dr.readiness"}
+	some x in r.deny
+	x.message == "orders: store orders-db: last successful backup 26h ago, RPO 24h"
+	x.finding == "orders/orders-db"
+	contains(x.fix, "ward attest add --type dr:")
+}
+
+test_a_stale_drill_blocks_with_its_own_finding if {
+	gap := {"rule": "dr.rollback_drill", "reason": "last rollback drill 31d ago; a high-risk change of a high tier service needs one within 30 days"}
+	r := decide(controls, dr_input("normal", [gap, stale_backup]))
+	{x.finding | some x in r.deny} == {"orders/rollback-drill", "orders/orders-db"}
+}
+
+test_an_emergency_passes_dr_readiness_and_is_marked if {
+	r := decide(controls, dr_input("emergency", [stale_backup]))
+	r.allow
+	{[x.rule, x.waiver] | some x in r.waived} == {["dr.readiness", "emergency"]}
+}
+
+test_a_dr_waiver_excuses_only_the_gap_it_names if {
+	drill := {"rule": "dr.rollback_drill", "reason": "no rollback drill; a high-risk change of a high tier service needs one within 30 days"}
+	inp := object.union(dr_input("normal", [stale_backup, drill]), {"waivers": [waiver("WVR-7", ["dr."], {"finding": "orders/rollback-drill"})], "breakglass": []})
+	d := decide(controls, inp)
+	not d.allow
+	{r.finding | some r in d.deny} == {"orders/orders-db"}
+	{[x.rule, x.waiver] | some x in d.waived} == {["dr.readiness", "WVR-7"]}
+	count(d.waived) == 1
+}
+
+test_a_ready_service_blocks_nothing_and_is_explained if {
+	r := decide(controls, dr_input("normal", []))
+	r.allow
+	s := gate.satisfied with data.controls as controls with input as dr_input("normal", [])
+	some x in s
+	x.control == "dr.readiness"
+	x.by[0].text == "orders (high tier, RPO 24h, RTO 1h) is ready"
+}
+
 test_freezes_block if {
 	d := gate.deny with data.controls as controls with input as {
 		"now_secs": 0,

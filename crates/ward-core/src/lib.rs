@@ -6,6 +6,8 @@
 //! - [`calendar`]: change windows (cron over local time, DST-correct) and freezes.
 //! - [`dora`]: DORA's five delivery metrics from recorded facts, with bands and the entries
 //!   behind every figure.
+//! - [`dr`]: disaster-recovery readiness: backups within the RPO, restore tests within the RTO
+//!   and the tier's age, rollback drills before high-risk changes.
 //! - [`governance`]: governance metrics (approval latency, exceptions, overdue reviews, drill
 //!   age) from recorded facts, with the entries behind every figure.
 //! - [`gate`]: the Rego gate (regorus): bundle, evaluation, policy tests.
@@ -19,6 +21,7 @@ pub mod approval;
 pub mod authz;
 pub mod calendar;
 pub mod dora;
+pub mod dr;
 pub mod gate;
 pub mod glob;
 pub mod governance;

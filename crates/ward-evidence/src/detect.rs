@@ -22,6 +22,15 @@ pub enum Format {
     Intoto,
     /// JSON checked against a registered schema (never detected: named with `custom:NAME`).
     Custom,
+    /// pgBackRest `info --output=json` (never detected: named with `dr:pgbackrest`).
+    #[serde(rename = "dr:pgbackrest")]
+    DrPgbackrest,
+    /// Velero Backup/Restore objects (never detected: named with `dr:velero`).
+    #[serde(rename = "dr:velero")]
+    DrVelero,
+    /// AWS Backup job lists (never detected: named with `dr:aws-backup`).
+    #[serde(rename = "dr:aws-backup")]
+    DrAwsBackup,
 }
 
 impl Format {
@@ -35,7 +44,15 @@ impl Format {
             Format::Vulns => "vulns",
             Format::Intoto => "intoto",
             Format::Custom => "custom",
+            Format::DrPgbackrest => "dr:pgbackrest",
+            Format::DrVelero => "dr:velero",
+            Format::DrAwsBackup => "dr:aws-backup",
         }
+    }
+
+    /// The DR tool a `dr:…` format names (`pgbackrest`, `velero`, `aws-backup`).
+    pub fn dr_tool(self) -> Option<&'static str> {
+        self.as_str().strip_prefix("dr:")
     }
 }
 

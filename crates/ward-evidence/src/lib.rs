@@ -2,6 +2,7 @@
 //!
 //! - [`digest`]: artifact digests — of a file, of a directory tree (deterministic, documented),
 //!   or an OCI image digest given as `sha256:<hex>`.
+//! - [`dr`]: backup and restore jobs as pgBackRest, Velero and AWS Backup report them.
 //! - [`junit`]: JUnit XML as pytest, cargo-nextest, Maven Surefire and jest-junit write it.
 //! - [`sarif`]: SARIF 2.1.0 as semgrep, CodeQL, checkov and bandit write it.
 //! - [`cyclonedx`]: CycloneDX 1.4–1.6 SBOMs (JSON and XML), as cyclonedx-py, cdxgen, syft and
@@ -27,6 +28,7 @@ pub mod custom;
 pub mod cyclonedx;
 pub mod detect;
 pub mod digest;
+pub mod dr;
 pub mod guard;
 pub mod intoto;
 pub mod junit;

@@ -25,6 +25,22 @@ proptest! {
     }
 
     #[test]
+    fn dr_parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        for tool in ["pgbackrest", "velero", "aws-backup"] {
+            let _ = ward_evidence::dr::summarise(tool, &bytes, 1 << 20);
+        }
+    }
+
+    #[test]
+    fn mutated_dr_fixtures_never_panic(at in any::<prop::sample::Index>(), byte in any::<u8>(), which in 0usize..3) {
+        let (tool, name) = [("pgbackrest", "pgbackrest-info.json"), ("velero", "velero-backups-list.json"), ("aws-backup", "aws-restore-jobs.json")][which];
+        let mut bytes = std::fs::read(format!("{}/tests/fixtures/dr/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        let _ = ward_evidence::dr::summarise(tool, &bytes, 1 << 20);
+    }
+
+    #[test]
     fn generated_junit_adds_up(outcomes in prop::collection::vec(0u8..4, 0..60), claim in any::<bool>()) {
         let mut cases = String::new();
         let (mut f, mut e, mut s) = (0, 0, 0);

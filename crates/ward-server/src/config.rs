@@ -58,6 +58,16 @@
 //! admins_may_approve = false
 //! git_authors = { "dana@users.noreply.github.com" = "user:dana" }
 //!
+//! [[services]]                # the DR inventory (see ward_core::dr, docs/METRICS.md)
+//! name = "orders"
+//! tier = "high"
+//! rpo = "24h"
+//! rto = "1h"
+//! stores = ["orders-db"]      # pgBackRest stanza, Velero namespace or AWS resource ARN
+//!
+//! [dr]                        # environments = ["prod"] by default
+//! tiers.high = { restore_test_days = 90, rollback_drill_days = 30 }
+//!
 //! [metrics]                  # see ward_app::metrics (docs/METRICS.md)
 //! emergency_window_hours = 24
 //! gauge_window_days = 30
@@ -138,6 +148,12 @@ pub struct ServerConfig {
     /// `[[slo]]`: error budgets that freeze a service's deployments while it burns them.
     #[serde(default)]
     pub slo: Vec<ward_core::slo::Objective>,
+    /// `[[services]]`: the DR inventory (tier, RPO, RTO, stateful stores).
+    #[serde(default)]
+    pub services: Vec<ward_core::dr::Service>,
+    /// `[dr]`: DR readiness rules per tier and the environments they gate.
+    #[serde(default)]
+    pub dr: ward_core::dr::DrRules,
     /// `guard`, compiled once by [`ServerConfig::load`].
     #[serde(skip)]
     compiled_guard: ward_evidence::guard::GuardConfig,
@@ -201,7 +217,25 @@ impl ServerConfig {
                 )));
             }
         }
+        ward_core::dr::validate_inventory(&cfg.services).map_err(err)?;
+        cfg.dr.validate().map_err(err)?;
+        if let Some(e) = cfg.dr.environments.iter().find(|e| {
+            !cfg.services.is_empty() && !cfg.environments.is_empty() && !cfg.environments.iter().any(|d| &d.name == *e)
+        }) {
+            return Err(err(format!(
+                "[dr] environments: {e} is not declared; {}",
+                ward_app::environment::undeclared_hint(&cfg.environments, e)
+            )));
+        }
         Ok(cfg)
+    }
+
+    /// The DR inventory and rules.
+    pub fn dr_policy(&self) -> ward_app::dr::DrPolicy {
+        ward_app::dr::DrPolicy {
+            services: self.services.clone(),
+            rules: self.dr.clone(),
+        }
     }
 
     /// The gate's policy: bundled defaults, the `[gate] policy_dir` files, `[controls]`, the
@@ -210,6 +244,7 @@ impl ServerConfig {
         let mut p = crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())?;
         p.calendar = self.calendar.clone();
         p.slos = self.slo.clone();
+        p.dr = self.dr_policy();
         p.with_environments(&self.environments)
     }
 

@@ -36,8 +36,8 @@ pub use error::ApiError;
 pub use routes::{ROUTES, router};
 pub use state::AppState;
 pub use ward_app::{
-    approvals, changes, deployments, documents, environment, evidence, exceptions, freetext, gate, identities, keys,
-    ops, overview, projectors, promotion, reauth, redaction, rollout, users,
+    approvals, changes, deployments, documents, dr, environment, evidence, exceptions, freetext, gate, identities,
+    keys, ops, overview, projectors, promotion, reauth, redaction, rollout, users,
 };
 
 use std::net::SocketAddr;

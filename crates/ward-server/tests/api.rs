@@ -178,6 +178,13 @@ fn sample(path: &str) -> (String, Option<Value>) {
         ),
         "/api/v1/environments/{env}/observations" => ("/api/v1/environments/prod/observations".into(), None),
         "/api/v1/environments/{env}/deployments" => ("/api/v1/environments/prod/deployments".into(), None),
+        "/api/v1/dr/restore-tests" => (
+            path.into(),
+            Some(
+                json!({"store": "orders-db", "finished": "2026-12-01T10:00:00Z", "duration_secs": 600,
+            "checked": "row counts match"}),
+            ),
+        ),
         "/api/v1/sessions" => (
             path.into(),
             Some(json!({ "user": "signin", "password": "correct horse battery" })),
@@ -535,6 +542,9 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
         "reauth.unlocked",
         "local.refused",
         "classification.refused",
+        // Forging a signed restore test (DR readiness) or a refusal of one.
+        "dr.restore_tested",
+        "dr.restore_test_refused",
     ] {
         let (st, out) = s
             .call(

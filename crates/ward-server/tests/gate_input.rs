@@ -137,6 +137,30 @@ async fn input_documents_match_the_published_schema() {
         "prod",
         &[(Ok(0.02), Ok(0.05)), (Ok(0.0), Err("no series".into()))]
     )]);
+    // `dr` too: one service judged with a stale backup, no restore test and no drill.
+    let service: ward_core::dr::Service = toml::from_str(
+        "name = \"reminders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"reminders-db\"]\n",
+    )
+    .expect("service");
+    let evidence = ward_core::dr::Evidence {
+        jobs: vec![ward_core::dr::Job {
+            store: "reminders-db".into(),
+            kind: "backup".into(),
+            succeeded: true,
+            started: Some(0),
+            finished: Some(60),
+            tool: "pgbackrest".into(),
+            id: "F1".into(),
+        }],
+        ..Default::default()
+    };
+    input["dr"] = json!([ward_core::dr::judge(
+        &service,
+        &Default::default(),
+        &evidence,
+        true,
+        200_000
+    )]);
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../../docs/gate-input.schema.json")).expect("schema");
     let validator = ward_evidence::custom::compile(&schema).expect("schema compiles");

@@ -292,6 +292,80 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
     Ok(())
 }
 
+/// The DR inventory of `ward bench gate --dr`: services `svc-0`…`svc-19` (high tier, RPO 24h,
+/// RTO 1h, store `svc-N-db`), 30 nightly pgBackRest reports covering every store, and a restore
+/// test of each store signed by a bench user.
+async fn bench_dr(ledger: &Ledger) -> Result<ward_server::dr::DrPolicy> {
+    use ward_server::{dr, evidence, identities};
+    let now = jiff::Timestamp::now().as_second();
+    let admin = ward_core::Identity {
+        id: "local:bench".into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Admin],
+    };
+    for night in 0..30i64 {
+        let stop = now - night * 86_400 - 3_600;
+        let stanzas: Vec<serde_json::Value> = (0..20)
+            .map(|n| {
+                json!({"name": format!("svc-{n}-db"), "status": {"code": 0, "message": "ok"},
+                "backup": [{"label": format!("N{night}F"), "type": "full", "error": false,
+                "info": {"size": 1_000_000}, "timestamp": {"start": stop - 600, "stop": stop}}]})
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&stanzas)?;
+        let req =
+            evidence::AttestationRequest::from_bytes(evidence::DR_TARGET, "dr:pgbackrest", "info.json", &bytes, false);
+        evidence::attest(ledger, &admin, &req, &Default::default())
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    }
+    let password = "bench-correct-horse-battery";
+    identities::add_user(
+        ledger,
+        &admin,
+        &identities::UserRequest {
+            name: "dba".into(),
+            display_name: "Bench DBA".into(),
+            roles: vec![ward_core::Role::Developer],
+            password: password.into(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message))?;
+    let dba = ward_core::Identity {
+        id: "user:dba".into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let mut services = Vec::new();
+    for n in 0..20 {
+        let store = format!("svc-{n}-db");
+        let finished = jiff::Timestamp::from_second(now - 86_400)?.to_string();
+        let req = dr::RestoreTestRequest {
+            store: store.clone(),
+            finished,
+            duration_secs: 1_200,
+            checked: "row counts match".into(),
+            password: Some(password.into()),
+            reauth_token: None,
+        };
+        dr::record_restore_test(ledger, &dba, &req, &Default::default(), now)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        services.push(ward_core::dr::Service {
+            name: format!("svc-{n}"),
+            tier: "high".into(),
+            rpo: "24h".into(),
+            rto: "1h".into(),
+            stores: vec![store],
+        });
+    }
+    Ok(dr::DrPolicy {
+        services,
+        rules: ward_core::dr::DrRules::default(),
+    })
+}
+
 /// `ward bench gate`: fills a fresh store (or `--database-url`) with `--changes` changes, gives
 /// `--with-evidence` of them an artifact with three real attestations (pytest, semgrep,
 /// cyclonedx-py), then times `--checks` gate checks over those: building the input (reads),
@@ -310,7 +384,10 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     };
     let risk = ward_core::risk::RiskRules::default();
     let rules = ward_core::approval::ApprovalRules::default();
-    let policy = gate_svc::GatePolicy::load(None, gate_svc::Controls::default()).map_err(anyhow::Error::msg)?;
+    let mut policy = gate_svc::GatePolicy::load(None, gate_svc::Controls::default()).map_err(anyhow::Error::msg)?;
+    if a.dr {
+        policy.dr = bench_dr(&ledger).await?;
+    }
     let with_evidence = a.with_evidence.clamp(1, a.changes.max(1));
     // Artifacts with evidence, and the changes that ship them.
     // The demo's real tool output: pytest, semgrep, cyclonedx-py.
@@ -427,6 +504,25 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
         )
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+        let mut input = input;
+        if a.dr {
+            // As `gate::check` adds it: the readiness of the change's services, judged now.
+            let mut services = Vec::new();
+            for d in &change.request.artifacts {
+                if let Some(art) = evidence::artifact(&ledger, d)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                {
+                    services.push(art.meta.service);
+                }
+            }
+            let now = jiff::Timestamp::now().as_second();
+            let high = change.tier == ward_core::risk::Tier::High;
+            let dr = ward_server::dr::states(&ledger, &policy.dr, Some(&services), "prod", high, now)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            input["dr"] = serde_json::to_value(dr)?;
+        }
         reads.push(t.elapsed());
         let t2 = Instant::now();
         let d = ward_core::gate::evaluate(policy.bundle_for(&request.environment), &input, &data)?;
@@ -455,6 +551,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     );
     let result = json!({
         "backend": backend,
+        "dr": a.dr,
         "changes": a.changes,
         "with_evidence": with_evidence,
         "checks": a.checks,

@@ -152,6 +152,35 @@ fn attestation_table(list: &[Attestation]) -> String {
 pub(crate) fn summary_line(kind: &str, v: &Value) -> String {
     let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     match kind {
+        k if k.starts_with("dr:") => {
+            let records: Vec<&Value> = v
+                .get("records")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .collect();
+            let count = |kind: &str, ok: bool| {
+                records
+                    .iter()
+                    .filter(|r| r["kind"] == kind && (!ok || r["succeeded"] == true))
+                    .count()
+            };
+            let mut stores: Vec<&str> = records.iter().filter_map(|r| r["store"].as_str()).collect();
+            stores.sort_unstable();
+            stores.dedup();
+            format!(
+                "{} backups ({} succeeded), {} restores ({} succeeded); stores: {}",
+                count("backup", false),
+                count("backup", true),
+                count("restore", false),
+                count("restore", true),
+                if stores.is_empty() {
+                    "none".to_string()
+                } else {
+                    stores.join(", ")
+                }
+            )
+        }
         "junit" => format!(
             "{} tests: {} passed, {} failed, {} errored, {} skipped",
             n("tests"),
@@ -310,7 +339,22 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         .into());
     }
     let bytes = std::fs::read(&a.file)?;
-    let target = a.artifact.clone().or_else(|| a.change.clone()).unwrap_or_default();
+    // Backup evidence (dr:…) is about the stores of [[services]], not one artifact or change.
+    let target = match (
+        a.artifact.clone().or_else(|| a.change.clone()),
+        a.kind.starts_with("dr:"),
+    ) {
+        (Some(t), _) => t,
+        (None, true) => evidence::DR_TARGET.to_string(),
+        (None, false) => {
+            return Err(Failure::new(
+                "invalid_request",
+                "pass --artifact DIGEST or --change CHG-…",
+                "only backup evidence (--type dr:pgbackrest|dr:velero|dr:aws-backup) attaches without a target",
+            )
+            .into());
+        }
+    };
     let file_name = a
         .file
         .file_name()

@@ -9,6 +9,7 @@ pub mod config_check;
 pub mod debug;
 pub mod demo;
 pub mod demo_release;
+pub mod dr;
 pub mod evidence;
 pub mod gate;
 pub mod init;

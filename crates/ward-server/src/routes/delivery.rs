@@ -76,6 +76,56 @@ pub(super) async fn governance_metrics(
     ))
 }
 
+/// `?service=&env=`.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct DrStatusQuery {
+    /// Only this service (a `[[services]]` name).
+    service: Option<String>,
+    /// The environment whose rollback drills count (default: the first of `[dr] environments`).
+    env: Option<String>,
+}
+
+/// Disaster-recovery readiness of the `[[services]]` inventory now, as the gate judges it (the
+/// rollback-drill rule included, as before a high-risk change): per store the last backup and
+/// restore test, and each gap naming the store and the age.
+#[utoipa::path(get, path = "/api/v1/dr/status", tag = "metrics", params(DrStatusQuery), security(("bearer" = [])), responses(
+    (status = 200, body = ward_app::dr::DrStatus), (status = 404, body = ErrorBody, description = "no inventory, or no such service")))]
+pub(super) async fn dr_status(
+    State(state): State<AppState>,
+    Query(q): Query<DrStatusQuery>,
+) -> Result<Json<ward_app::dr::DrStatus>, ApiError> {
+    Ok(Json(
+        ward_app::dr::status(
+            &state.ledger,
+            &state.gate.dr,
+            q.service.as_deref(),
+            q.env.as_deref(),
+            jiff::Timestamp::now().as_second(),
+        )
+        .await?,
+    ))
+}
+
+/// Records a restore test signed by the caller, who must be a person and re-authenticates
+/// (`password` or `reauth_token`): the store, when the restore finished, how long it took, what
+/// was checked.
+#[utoipa::path(post, path = "/api/v1/dr/restore-tests", tag = "metrics", request_body = ward_app::dr::RestoreTestRequest, security(("bearer" = [])), responses(
+    (status = 201, body = ward_app::dr::RestoreTestRecord), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "automation cannot sign a restore test")))]
+pub(super) async fn record_restore_test(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Extension(presented): Extension<PresentedCredential>,
+    Json(req): Json<ward_app::dr::RestoreTestRequest>,
+) -> Result<(StatusCode, Json<ward_app::dr::RestoreTestRecord>), ApiError> {
+    let cx = state.reauth(&presented);
+    let now = jiff::Timestamp::now().as_second();
+    let rec = ward_app::dr::record_restore_test(&state.ledger, &me, &req, &cx, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::documents::shown(&state.ledger, rec).await?),
+    ))
+}
+
 /// How long the DORA gauges are kept before a scrape of `/metrics` computes them again.
 pub const DORA_REFRESH: Duration = Duration::from_secs(60);
 /// Most services with gauges of their own per environment (the environment's total counts

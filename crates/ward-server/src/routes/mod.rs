@@ -138,6 +138,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(release_notes))
         .routes(routes!(dora_metrics))
         .routes(routes!(governance_metrics))
+        .routes(routes!(dr_status))
+        .routes(routes!(record_restore_test))
         .routes(routes!(explain_decision))
         .routes(routes!(replay_decision))
         .routes(routes!(decision_input))
