@@ -21,9 +21,11 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod activity;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod layers;
 pub mod limiter;
 pub mod metrics;
 pub mod oidc;

@@ -45,7 +45,7 @@ pub struct AppState {
     /// The `ward.toml` this server runs (`config.loaded`).
     pub loaded_config: Arc<ward_app::ops::LoadedConfig>,
     /// The web UI's sessions' last page views in this process (the idle timeout).
-    pub ui_activity: Arc<crate::ui::Activity>,
+    pub ui_activity: Arc<crate::activity::Activity>,
 }
 
 impl AppState {

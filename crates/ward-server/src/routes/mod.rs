@@ -8,11 +8,10 @@ pub use crate::access::{Access, ROUTES, RouteRule, rule_for};
 use crate::auth::authorize;
 use crate::error::{ApiError, ErrorBody};
 use crate::identities::{CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
-use crate::metrics::RouteLabels;
 use crate::ops::{Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use crate::reauth::PresentedCredential;
 use crate::state::AppState;
-use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -35,9 +34,7 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 pub fn body_limit(state: &AppState) -> usize {
     MAX_BODY.max(state.guard.max_file_bytes().div_ceil(3) * 4 + 64 * 1024)
 }
-/// Longest a request may take: the work budget of the heaviest request, an attestation (the
-/// domain owns the number; the HTTP layer enforces it).
-pub const REQUEST_TIMEOUT: Duration = crate::evidence::WORK_BUDGET;
+pub use crate::layers::REQUEST_TIMEOUT;
 
 mod bundles;
 mod changes;
@@ -329,38 +326,4 @@ async fn json_errors(req: Request, next: Next) -> Response {
     ApiError::new(status, code, message, hint).into_response()
 }
 
-pub(crate) async fn timeout(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long",
-            "retry later; if it persists, check the server's store",
-        )
-        .into_response(),
-    }
-}
-
-/// Counts requests and latency by route template and status.
-pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
-    let resp = next.run(req).await;
-    let labels = RouteLabels {
-        method,
-        route,
-        status: resp.status().as_u16(),
-    };
-    state.metrics.requests.get_or_create(&labels).inc();
-    state
-        .metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    resp
-}
+pub(crate) use crate::layers::{timeout, track};

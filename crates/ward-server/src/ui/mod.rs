@@ -28,8 +28,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tower_http::set_header::SetResponseHeaderLayer;
 use ward_core::{Action, Identity};
@@ -46,36 +44,7 @@ pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
 pub const IDLE_SECS: i64 = 30 * 60;
 /// [`IDLE_SECS`] as a duration.
 pub const IDLE: Duration = Duration::from_secs(IDLE_SECS as u64);
-const MAX_TRACKED_SESSIONS: usize = 100_000;
-
-/// The last page view of each web UI session (by token id) in this process.
-#[derive(Default)]
-pub struct Activity(Mutex<HashMap<String, Instant>>);
-
-impl Activity {
-    /// Records a page view of session `id` at `now`. False when the session's previous page
-    /// view here was more than `idle` ago: the session has timed out (and stays out while this
-    /// process remembers it). A session this process has not seen (after a
-    /// restart, or served by another replica until now) starts its idle clock here.
-    pub fn touch(&self, id: &str, now: Instant, idle: Duration) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= MAX_TRACKED_SESSIONS {
-            map.retain(|_, seen| now.saturating_duration_since(*seen) <= idle);
-        }
-        match map.get(id) {
-            Some(seen) if now.saturating_duration_since(*seen) > idle => false,
-            _ => {
-                map.insert(id.to_string(), now);
-                true
-            }
-        }
-    }
-
-    /// Forgets session `id` (signed out).
-    pub fn forget(&self, id: &str) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
-    }
-}
+pub use crate::activity::Activity;
 /// The form field holding the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 /// The Content-Security-Policy of every UI response.
@@ -109,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/sign-out", post(sign_out))
         .route("/ui/changes/{id}", get(pages::change))
         .route("/ui/inbox", get(pages::inbox))
-        .layer(middleware::from_fn(crate::routes::timeout))
+        .layer(middleware::from_fn(crate::layers::timeout))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(middleware::from_fn(plain_errors))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -121,7 +90,7 @@ pub fn router(state: AppState) -> Router {
                 )
             },
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::routes::track))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::layers::track))
         .with_state(state);
     for (name, value) in headers {
         app = app.layer(SetResponseHeaderLayer::overriding(
