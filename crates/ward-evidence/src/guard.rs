@@ -1025,7 +1025,7 @@ fn detectors() -> &'static [Detector] {
             ),
             d1(
                 "us-ssn",
-                r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
+                r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
                 valid_labelled_ssn,
             ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
@@ -1106,9 +1106,23 @@ fn password_assignment() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
+    })
+}
+
+/// Credentials in the forms commands and headers write them: `Authorization: Basic <base64>`
+/// (user and password), `curl -u user:password` / `--user user:password`.
+fn credential_forms() -> &'static [Regex; 2] {
+    static R: OnceLock<[Regex; 2]> = OnceLock::new();
+    R.get_or_init(|| {
+        [
+            Regex::new(r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+([A-Za-z0-9+/]{8,}={0,2})")
+                .expect("built-in pattern"),
+            Regex::new(r#"(?:^|[\s"'])(?:-u|--user)[\s=]+["']?[^\s:@"']{1,64}:([^\s@"']{6,})"#)
+                .expect("built-in pattern"),
+        ]
     })
 }
 
@@ -1377,6 +1391,9 @@ fn detect<'c, E>(
             Find::Regex(password_assignment(), 1),
             not_a_placeholder,
         )?;
+        for re in credential_forms() {
+            pass("password-assignment", Find::Regex(re, 1), not_a_placeholder)?;
+        }
     }
     if cfg.mrn_patterns.is_empty() {
         pass("mrn", Find::Regex(default_mrn(), 0), always)?;
@@ -2038,6 +2055,52 @@ mod tests {
             ),
         ] {
             cases.push((what.into(), doc.into()));
+        }
+        // Credentials as commands and headers write them (with password assignments on, as
+        // for people's text and log events).
+        let creds = GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        };
+        for line in [
+            "PGPASSWORD=S3cr3tPassw0rd! psql -h db",
+            "MYSQL_PWD=S3cr3tPassw0rd! mysql",
+            "Authorization: Basic YWRtaW46UzNjcjN0UGFzc3cwcmQh",
+            "curl -u admin:S3cr3tPassw0rd! https://api.example.org",
+            "curl --user=admin:S3cr3tPassw0rd! https://api.example.org",
+        ] {
+            let found = scan(line, &creds);
+            assert!(
+                found.iter().any(|f| f.detector == "password-assignment"),
+                "{line}: {found:?}"
+            );
+        }
+        for clean in [
+            "curl -u admin https://api.example.org",
+            "Authorization: Basic realm=\"x\"",
+        ] {
+            assert_eq!(scan(clean, &creds), vec![], "{clean}");
+        }
+        // A label, then a qualifying word or a nesting, then the number (second attack).
+        for labelled in [
+            "ssn_number: 123456789",
+            "SSN_NO 123456789",
+            "ssnNumber=123456789",
+            "SSN-Number: 123456789",
+            "ssn no. 123456789",
+            "SSN (full): 123456789",
+            r#"{"ssn": {"value": 123456789}}"#,
+            r#"{"SSN_NUMBER": 123456789}"#,
+            "patient ssn: 123·45·6789",
+            "ssn: 123•45•6789",
+            "ssn: 123~45~6789",
+            "ssn: 123|45|6789",
+            "ssn: 123+45+6789",
+            "ssn: 123゠45゠6789",
+            "ref 123\u{1806}45\u{1806}6789",
+            "ref 123\u{2E17}45\u{2E17}6789",
+        ] {
+            cases.push((format!("labelled: {labelled}"), labelled.to_string()));
         }
         cases.push((
             "ssn split around a literal".into(),
