@@ -459,6 +459,9 @@ pub struct GateFacts {
     /// Versions that moved: an artifact of the change whose service and version are also
     /// registered under another digest.
     pub rebound: Vec<Rebound>,
+    /// The services of the change's artifacts, each once, in the artifacts' order (what the
+    /// error budgets and DR readiness are judged for).
+    pub services: Vec<String>,
     /// The approval manifest's digest (what the current signatures sign).
     pub manifest_digest: String,
     /// The signatures on the change, judged stale or current against that manifest.
@@ -505,11 +508,15 @@ pub async fn facts(
             attestations.push((a.clone(), att));
         }
     }
-    let mut rebound = Vec::new();
+    let (mut rebound, mut services) = (Vec::new(), Vec::new());
     for a in &change.request.artifacts {
-        if let Some(art) = evidence::artifact(ledger, a).await?
-            && let Some((other, _)) = evidence::other_digest(ledger, &art.meta.service, &art.meta.version, a).await?
-        {
+        let Some(art) = evidence::artifact(ledger, a).await? else {
+            continue;
+        };
+        if !services.contains(&art.meta.service) {
+            services.push(art.meta.service.clone());
+        }
+        if let Some((other, _)) = evidence::other_digest(ledger, &art.meta.service, &art.meta.version, a).await? {
             rebound.push(Rebound {
                 artifact: a.clone(),
                 service: art.meta.service,
@@ -538,6 +545,7 @@ pub async fn facts(
         environment: environment.into(),
         attestations,
         rebound,
+        services,
         manifest_digest,
         signatures,
         waivers,
@@ -742,12 +750,11 @@ pub async fn check(
         req.ring.as_deref(),
     )
     .await?;
-    let mut input = input(
+    let facts = facts(
         ledger,
         &change,
         &by.id,
         environment,
-        &policy.calendar,
         placement,
         risk,
         rules,
@@ -757,30 +764,22 @@ pub async fn check(
             .any(|e| e.name == environment && e.mutable_prerelease),
     )
     .await?;
+    // One clock for the whole decision.
+    let now = jiff::Timestamp::now();
+    let mut input = input_document(&facts, &policy.calendar, rules, now)?;
     // Error budgets of the change's services, read now; the states are part of the input, so the
     // decision replays without Prometheus.
-    let mut services = Vec::new();
-    for a in &change.request.artifacts {
-        if let Some(art) = evidence::artifact(ledger, a).await?
-            && !services.contains(&art.meta.service)
-        {
-            services.push(art.meta.service);
-        }
-    }
-    let slo = crate::slo::states(&policy.slos, &services, environment).await;
+    let slo = crate::slo::states(&policy.slos, &facts.services, environment).await;
     input["slo"] = serde_json::to_value(slo).map_err(AppError::internal)?;
     // DR readiness of the change's services, judged now from the log (backups, restore tests,
     // drills); a high-risk change also needs a fresh rollback drill.
-    let now = input["now_secs"]
-        .as_i64()
-        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
     let dr = crate::dr::states(
         ledger,
         &policy.dr,
-        Some(&services),
+        Some(&facts.services),
         environment,
         change.tier == ward_core::risk::Tier::High,
-        now,
+        now.as_second(),
     )
     .await?;
     input["dr"] = serde_json::to_value(dr).map_err(AppError::internal)?;

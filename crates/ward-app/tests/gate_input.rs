@@ -74,6 +74,7 @@ fn facts_of(change: Change) -> GateFacts {
         environment: "prod".into(),
         attestations: vec![],
         rebound: vec![],
+        services: vec![],
         manifest_digest: "sha256:m".into(),
         signatures: vec![],
         waivers: vec![],
@@ -260,6 +261,7 @@ async fn facts_read_from_either_store_build_the_document_gate_input_returns() {
             .await
             .expect("facts");
         assert_eq!(read.change.id, change.id);
+        assert_eq!(read.services, vec!["api".to_string()]);
         let built = input_document(&read, &Calendar::default(), &rules, at(T)).expect("input");
         let mut live = ward_app::gate::input(
             &ledger,
