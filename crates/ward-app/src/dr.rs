@@ -98,6 +98,16 @@ pub async fn record_restore_test(
             "record it as yourself (`ward login`), or attach the tool's restore job with `ward attest add --type dr:TOOL`",
         ));
     }
+    // A developer could otherwise satisfy the DR gate of their own change alone, with a backup
+    // report any developer may attach: the restore test is the release manager's statement.
+    if !by.roles.iter().any(|r| r.permits(ward_core::Action::Promote)) {
+        return Err(AppError::new(
+            Kind::Forbidden,
+            "role_required",
+            "a restore test is signed by a release manager (who ran or witnessed the restore)",
+            "ask a release-manager to sign it",
+        ));
+    }
     let store = req.store.trim();
     if store.is_empty() || store.len() > 512 || store.chars().any(char::is_control) {
         return Err(AppError::invalid(

@@ -121,7 +121,7 @@ fn a_service_with_a_stale_backup_and_no_restore_test_is_not_ready_until_both_are
     std::fs::write(&fresh, pgbackrest_info(now - 2 * H)).unwrap();
     ok(attest(&d, "dr:pgbackrest", &fresh, &[]));
     let finished = jiff::Timestamp::from_second(now - D).unwrap().to_string();
-    add_user(&d, None, "dana", &["developer"]);
+    add_user(&d, None, "dana", &["release-manager"]);
     let rec = json(&ok(run({
         let mut c = as_user(&d, None, "dana", &[]);
         c.args([
@@ -185,7 +185,7 @@ fn a_restore_test_in_the_future_or_without_what_was_checked_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data");
     setup(&d);
-    add_user(&d, None, "dana", &["developer"]);
+    add_user(&d, None, "dana", &["release-manager"]);
     let restore = |finished: &str, duration: &str, checked: &str| {
         run({
             let mut c = as_user(&d, None, "dana", &[]);
@@ -257,19 +257,25 @@ fn through_a_server_the_status_is_the_same_and_automation_cannot_sign_a_restore_
     let (_, local) = status(&d, &["--service", "orders"]);
     assert_eq!(gaps(&s, "orders"), gaps(&local, "orders"));
     assert!(gaps(&s, "orders")[0].contains("RPO 24h"), "{s}");
-    // A CI token is automation: a restore test is a person's statement.
-    let out = remote(&[
-        "dr",
-        "restore-test",
-        "--store",
-        "orders-db",
-        "--finished",
-        "2026-12-01T10:00:00Z",
-        "--duration",
-        "20m",
-        "--checked",
-        "rows",
-    ]);
+    // A token is automation, even one whose role may sign restore tests: a restore test is a
+    // person's statement.
+    let bot = token(&d, "deploybot", "release-manager");
+    let out = run({
+        let mut c = ward(&d, None);
+        c.args(["--server", &url]).env("WARD_TOKEN", &bot).args([
+            "dr",
+            "restore-test",
+            "--store",
+            "orders-db",
+            "--finished",
+            "2026-12-01T10:00:00Z",
+            "--duration",
+            "20m",
+            "--checked",
+            "rows",
+        ]);
+        c
+    });
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("person"), "{out:?}");
     // An unknown service is named.

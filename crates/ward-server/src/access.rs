@@ -126,7 +126,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/metrics/dora", Requires(Action::MetricsRead)),
     rule("GET", "/api/v1/metrics/governance", Requires(Action::MetricsRead)),
     rule("GET", "/api/v1/dr/status", Requires(Action::EvidenceRead)),
-    rule("POST", "/api/v1/dr/restore-tests", Requires(Action::EvidenceWrite)),
+    rule("POST", "/api/v1/dr/restore-tests", Requires(Action::Promote)),
     rule("GET", "/api/v1/gate/decisions/{id}", Requires(Action::ChangeRead)),
     rule(
         "GET",

@@ -180,8 +180,23 @@ impl ServerConfig {
         if meta.len() > MAX_CONFIG {
             return Err(err(format!("larger than {MAX_CONFIG} bytes")));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut cfg: ServerConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        ServerConfig::parse(path, &bytes)
+    }
+
+    /// Parses `bytes` as the file `path` (relative file paths resolved against its directory):
+    /// what [`ServerConfig::load`] does once it has read them. A caller that records the digest
+    /// of the bytes it read parses exactly those (a reloading server).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<ServerConfig, ConfigError> {
+        let err = |reason: String| ConfigError {
+            path: path.display().to_string(),
+            reason,
+        };
+        if bytes.len() as u64 > MAX_CONFIG {
+            return Err(err(format!("larger than {MAX_CONFIG} bytes")));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| err(e.to_string()))?;
+        let mut cfg: ServerConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {

@@ -110,7 +110,7 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
         &ward_server::identities::UserRequest {
             name: "dana".into(),
             display_name: "Dana Example".into(),
-            roles: vec![Role::Developer],
+            roles: vec![Role::ReleaseManager],
             password: PASSWORD.into(),
         },
     )
@@ -118,7 +118,7 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
     .expect("user");
     let rec = ward_server::dr::record_restore_test(
         ledger,
-        &person("user:dana", vec![Role::Developer]),
+        &person("user:dana", vec![Role::ReleaseManager]),
         &ward_server::dr::RestoreTestRequest {
             store: "orders-db".into(),
             finished: jiff::Timestamp::from_second(now - restore_test_age)
@@ -140,7 +140,7 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
     );
     changes::open(
         ledger,
-        &person("user:dana", vec![Role::Developer]),
+        &person("user:dana", vec![Role::ReleaseManager]),
         &RiskRules::default(),
         &changes::ChangeRequest {
             title: "t".into(),
@@ -302,7 +302,7 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
         let before = ward_server::dr::restore_tests(&ledger).await.expect("tests").len();
         let e = ward_server::dr::record_restore_test(
             &ledger,
-            &person("user:dana", vec![Role::Developer]),
+            &person("user:dana", vec![Role::ReleaseManager]),
             &ward_server::dr::RestoreTestRequest {
                 store: "orders-db".into(),
                 finished: jiff::Timestamp::now().to_string(),
@@ -331,6 +331,40 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
             .expect("entry");
         let env = ward_ledger::EventEnvelope::from_leaf(&last.leaf).expect("leaf");
         assert_eq!(env.kind, "dr.restore_test_refused");
+    })
+    .await;
+}
+
+/// A developer attaches a backup report (any developer may) and would sign the restore test
+/// too: one person alone would satisfy the DR gate of their own change. The restore test is a
+/// release manager's signature; the developer's, password and all, is refused and records
+/// nothing.
+#[tokio::test]
+async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_change() {
+    on_both_stores(|ledger| async move {
+        setup(&ledger, 2 * H, 10 * D, "normal").await;
+        let before = ward_server::dr::restore_tests(&ledger).await.expect("tests").len();
+        let e = ward_server::dr::record_restore_test(
+            &ledger,
+            &person("user:dana", vec![Role::Developer]),
+            &ward_server::dr::RestoreTestRequest {
+                store: "orders-db".into(),
+                finished: jiff::Timestamp::now().to_string(),
+                duration_secs: 60,
+                checked: "row counts match".into(),
+                password: Some(PASSWORD.into()),
+                reauth_token: None,
+            },
+            &Default::default(),
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        .expect_err("a developer signs no restore test");
+        assert_eq!(e.code, "role_required", "{e:?}");
+        assert_eq!(
+            ward_server::dr::restore_tests(&ledger).await.expect("tests").len(),
+            before
+        );
     })
     .await;
 }

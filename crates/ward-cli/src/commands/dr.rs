@@ -116,7 +116,7 @@ pub async fn restore_test(g: &Global, a: &DrRestoreTestArgs) -> Result<()> {
         Some(r) => r.post("/api/v1/dr/restore-tests", &req).await?,
         None => {
             let ctx = Context::open(g).await?;
-            let who = crate::context::local_identity(g, &ctx, ward_core::Action::EvidenceWrite).await?;
+            let who = crate::context::local_identity(g, &ctx, ward_core::Action::Promote).await?;
             let now = jiff::Timestamp::now().as_second();
             let rec = ward_app::dr::record_restore_test(&ctx.ledger, &who, &req, &Default::default(), now)
                 .await

@@ -285,19 +285,30 @@ async fn watch_config(g: Global, explicit: Option<std::path::PathBuf>, mut runni
 }
 
 /// Validates the configuration file as at start and builds the state it gives; records
-/// `config.loaded`. `digest` is what was read before validating: a file that changed while it
-/// was read is refused (the next poll reads it again).
+/// `config.loaded`. `digest` is what the poll read: the file is read once more, and parsed only
+/// when those bytes have that digest (a file that changed in between is refused until the next
+/// poll), so the digest recorded is the digest of what runs.
 async fn reload(
     g: &Global,
     explicit: Option<&std::path::Path>,
     running: &Reloadable,
     digest: &str,
 ) -> Result<Reloadable> {
-    let cfg = load_config(g, explicit)?;
+    // The bytes whose digest is recorded are the bytes parsed (one read).
     let (path, bytes) = config_source(g, explicit)?;
     if ward_app::ops::config_digest(bytes.as_deref()) != digest {
         anyhow::bail!("the file changed while it was read");
     }
+    let cfg = match (&path, &bytes) {
+        (Some(p), Some(b)) => ServerConfig::parse(std::path::Path::new(p), b).map_err(|e| {
+            anyhow::Error::from(Failure::new(
+                "bad_config",
+                e.to_string(),
+                "fix the file (see docs/API.md for the format)",
+            ))
+        })?,
+        _ => ServerConfig::default(),
+    };
     let bound = |c: &ServerConfig| format!("{:?}{:?}{:?}", c.server, c.oidc, c.environments);
     if bound(&cfg) != bound(&running.config) {
         anyhow::bail!(
