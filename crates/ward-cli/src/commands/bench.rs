@@ -326,7 +326,7 @@ async fn bench_dr(ledger: &Ledger) -> Result<ward_server::dr::DrPolicy> {
         &identities::UserRequest {
             name: "dba".into(),
             display_name: "Bench DBA".into(),
-            roles: vec![ward_core::Role::Developer],
+            roles: vec![ward_core::Role::ReleaseManager],
             password: password.into(),
         },
     )
@@ -335,7 +335,7 @@ async fn bench_dr(ledger: &Ledger) -> Result<ward_server::dr::DrPolicy> {
     let dba = ward_core::Identity {
         id: "user:dba".into(),
         kind: ActorKind::Human,
-        roles: vec![ward_core::Role::Developer],
+        roles: vec![ward_core::Role::ReleaseManager],
     };
     let mut services = Vec::new();
     for n in 0..20 {
