@@ -43,6 +43,12 @@ pub struct SignRequest {
     /// Re-authentication through OIDC: a token issued within the last five minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reauth_token: Option<String>,
+    /// The manifest the signer reviewed (`sha256:`, as the approvals view or the web UI's sign
+    /// page showed it): when given, the signature is refused (409 `stale_manifest`) unless the
+    /// change's manifest is still exactly this one — evidence added or the change edited
+    /// since the signer looked means they have not seen what they would sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
 }
 
 /// A recorded signature.
@@ -255,6 +261,20 @@ pub async fn sign(
     let (reauth, printed_name) = (proof.method, proof.printed_name.clone());
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
+    if let Some(reviewed) = req.manifest_digest.as_deref().filter(|m| *m != manifest_digest) {
+        return Err(AppError::new(
+            Kind::Conflict,
+            "stale_manifest",
+            match ward_evidence::digest::parse_digest(reviewed) {
+                // Only a well-formed digest is repeated back, never other input.
+                Ok(_) => format!(
+                    "the change's manifest is now {manifest_digest}, not {reviewed} that was reviewed: evidence was added or the change was edited since"
+                ),
+                Err(_) => format!("the change's manifest is now {manifest_digest}, not the one reviewed"),
+            },
+            "review the change again, then sign what it is now",
+        ));
+    }
     let decision = if req.reject { "rejected" } else { "approved" };
     let mut texts = crate::documents::Texts::new();
     let comment = texts.put(&req.comment)?;

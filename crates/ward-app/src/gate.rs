@@ -335,10 +335,22 @@ impl GatePolicy {
         json!({ "controls": self.controls })
     }
 
-    /// The stored policy document for `environment`: files and data; its digest names the policy
-    /// in decisions.
+    /// The stored policy document for `environment`: files and data, and the rules Ward judges
+    /// before the Rego runs (the calendar, `[[slo]]`, `[[services]]` and `[dr]`, whose verdicts
+    /// go into the input). Its digest names the policy in decisions, so editing any rule that
+    /// can change a verdict — dropping a service from the DR inventory, loosening an RPO —
+    /// changes the recorded policy digest.
     pub fn document(&self, environment: &str) -> Value {
-        json!({ "files": self.bundle_for(environment).files, "data": self.data() })
+        json!({
+            "files": self.bundle_for(environment).files,
+            "data": self.data(),
+            "judged": {
+                "calendar": self.calendar,
+                "slo": self.slos,
+                "services": self.dr.services,
+                "dr": self.dr.rules,
+            },
+        })
     }
 }
 

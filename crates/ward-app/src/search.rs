@@ -5,7 +5,8 @@
 //!
 //! The search reads the log itself, below a fresh signed checkpoint (not the state tables, which
 //! the log explains): one pass over the entries, the criteria combined with AND. It is an
-//! auditor's read and is recorded first (`access.search`, the query in the payload).
+//! auditor's read and is recorded first (`access.search`; the query, which may name a person or a
+//! tenant, is a salted document beside the log — purgeable — that the payload references).
 //! [`Criteria::matches`] is pure.
 
 use crate::error::AppError;
@@ -336,7 +337,7 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
 }
 
 /// Searches the log below a fresh signed checkpoint, recording the read first
-/// (`access.search`, the caller as actor, the query in the payload).
+/// (`access.search`, the caller as actor, the query beside the log).
 pub async fn search(
     ledger: &Ledger,
     signer: &dyn NoteSigner,
@@ -345,14 +346,23 @@ pub async fn search(
     q: &SearchQuery,
 ) -> Result<SearchResult, AppError> {
     let crit = criteria(ledger, q).await?;
-    ledger
-        .append(NewEvent {
+    // The query names what an auditor looked for (a person's id or mail address, a tenant): it
+    // is kept beside the log, where a purge can reach it, not in the leaf. It is not judged by
+    // the people's-text guard (an auditor may search by a mail address); the purge is the remedy.
+    let mut texts = crate::documents::Texts::new();
+    let query = serde_json::to_string(q).map_err(AppError::internal)?;
+    let query = texts.put_judged(&query)?;
+    crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "access.search".into(),
             subject: "log:entries".into(),
-            payload: json!({ "query": q }),
-        })
-        .await?;
+            payload: json!({ "query": query }),
+        },
+        texts,
+    )
+    .await?;
     let cp = ledger.checkpoint(signer, origin).await?;
     let (mut hits, mut more, mut changes) = (Vec::new(), 0usize, BTreeSet::new());
     crate::bundle::scan(ledger, cp.size, |e, _| {

@@ -365,6 +365,7 @@ fn on_the_local_runtime_the_whole_environment_goes_back_with_every_tenant() {
             health: "/healthz".into(),
             tenant_header: "x-tenant".into(),
             ready_timeout_ms: 1000,
+            upstream_timeout_ms: 10_000,
         }),
         ..ringed_prod()
     };

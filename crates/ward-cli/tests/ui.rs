@@ -426,6 +426,110 @@ fn the_authors_inbox_leaves_out_their_own_change_while_another_approvers_lists_i
     assert!(!his.body.contains(&link), "{}", his.body);
 }
 
+/// The value of the hidden field `name` of the page's form.
+fn field(page: &Reply, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page.body.find(&marker).unwrap_or_else(|| panic!("no field {name}: {}", page.body)) + marker.len();
+    page.body[at..].split('"').next().expect("value").to_string()
+}
+
+/// Signing in the browser: the page shows the manifest the signature covers; a wrong password,
+/// a manifest that changed after the page was read, and the change's own author are refused in
+/// plain words and sign nothing; the right password signs, and the page shows the printed name,
+/// the meaning and the UTC time, as the API's list of signatures does.
+#[test]
+fn a_person_signs_in_the_browser_and_stale_manifests_wrong_passwords_and_authors_are_refused() {
+    let s = site();
+    let bob = session(&s.url, "bob");
+    let sign_path = format!("/ui/changes/{}/sign", s.change);
+    let page = http(&s.url, "GET", &sign_path, Some(&bob), None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(DIGEST), "the artifact is listed in full: {}", page.body);
+    let manifest = field(&page, "manifest");
+    assert!(manifest.starts_with("sha256:") && page.body.contains(&manifest));
+    let csrf = page.csrf();
+    let submit = |cookie: &str, csrf: &str, manifest: &str, password: &str| {
+        http(
+            &s.url,
+            "POST",
+            &sign_path,
+            Some(cookie),
+            Some(&[
+                ("csrf", csrf),
+                ("manifest", manifest),
+                ("meaning", "approved"),
+                ("decision", "approve"),
+                ("comment", "reviewed the reminder window"),
+                ("password", password),
+            ]),
+        )
+    };
+    let signatures = || {
+        let out = ok(run({
+            let mut c = ward(&s.d, None);
+            c.args(["--server", &s.url, "change", "approvals", &s.change, "--output", "json"])
+                .env("WARD_TOKEN", bob.trim_start_matches("ward_session="));
+            c
+        }));
+        json(&out)["approvals"].as_array().expect("approvals").clone()
+    };
+
+    // A wrong password signs nothing and says so.
+    let wrong = submit(&bob, &csrf, &manifest, "not-bobs-password");
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(wrong.body.contains("did not confirm it is you"), "{}", wrong.body);
+    assert!(signatures().is_empty());
+
+    // The change is edited after bob read the page: his signature would cover what he has not
+    // seen, so it is refused as stale.
+    let alice = session(&s.url, "alice");
+    ok(run({
+        let mut c = ward(&s.d, None);
+        c.args([
+            "--server",
+            &s.url,
+            "change",
+            "update",
+            &s.change,
+            "--ticket",
+            "https://tickets.example.org/T-9",
+        ])
+        .env("WARD_TOKEN", alice.trim_start_matches("ward_session="));
+        c
+    }));
+    let stale = submit(&bob, &csrf, &manifest, &pw("bob"));
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("changed while you were reviewing"), "{}", stale.body);
+    assert!(signatures().is_empty());
+
+    // Read again, then sign: the manifestation shows who, what meaning, when (UTC).
+    let page = http(&s.url, "GET", &sign_path, Some(&bob), None);
+    let fresh = field(&page, "manifest");
+    assert_ne!(fresh, manifest);
+    let signed = submit(&bob, &csrf, &fresh, &pw("bob"));
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    assert!(signed.body.contains("Signed"), "{}", signed.body);
+    assert!(signed.body.contains("approved"), "{}", signed.body);
+    assert!(signed.body.contains(&fresh), "{}", signed.body);
+    let list = signatures();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["signer"], "user:bob");
+    assert_eq!(list[0]["manifest_digest"], fresh.as_str());
+    assert_eq!(list[0]["reauth"], "password");
+    let printed = list[0]["printed_name"].as_str().expect("printed name");
+    assert!(signed.body.contains(printed), "{}", signed.body);
+
+    // The author cannot sign her own change from the browser either.
+    let page = http(&s.url, "GET", &sign_path, Some(&alice), None);
+    let hers = submit(&alice, &page.csrf(), &field(&page, "manifest"), &pw("alice"));
+    assert_eq!(hers.status, 403, "{}", hers.body);
+    assert_eq!(signatures().len(), 1);
+
+    // A form without this session's CSRF token is refused before anything is judged.
+    let forged = submit(&bob, "0000", &fresh, &pw("bob"));
+    assert_eq!(forged.status, 403, "{}", forged.body);
+}
+
 #[test]
 fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
     let s = site();

@@ -167,6 +167,11 @@ pub fn pgbackrest(bytes: &[u8], limit: usize) -> Result<DrSummary, EvidenceError
             Some(Value::Array(b)) => b.as_slice(),
             Some(_) => return Err(malformed(PGBACKREST, format!("stanza {name}: `backup` is not a list"))),
         };
+        // Failing closed: a backup counts only when the stanza says it is ok, the backup says
+        // it had no error (pgBackRest 2.36 and later always say), and every backup it builds
+        // on (`reference`, `prior`: the full under a diff or incremental) is in the list and
+        // counts too. The list is oldest first, so each backup's base is judged before it.
+        let mut counted: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
         for b in backups {
             let label = string(b, "label")
                 .map(text)
@@ -177,11 +182,9 @@ pub fn pgbackrest(bytes: &[u8], limit: usize) -> Result<DrSummary, EvidenceError
                 .ok_or_else(|| malformed(PGBACKREST, format!("backup {label} has no `timestamp`")))?;
             let started = time(PGBACKREST, stamp, "start")?;
             let finished = time(PGBACKREST, stamp, "stop")?;
-            // `error` appeared in pgBackRest 2.36; older output has no flag and no failed backup
-            // in the list (a failed backup was never written to the manifest).
             let error = match b.get("error") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(e)) => *e,
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(e)) => Some(*e),
                 Some(_) => {
                     return Err(malformed(
                         PGBACKREST,
@@ -189,6 +192,26 @@ pub fn pgbackrest(bytes: &[u8], limit: usize) -> Result<DrSummary, EvidenceError
                     ));
                 }
             };
+            let mut bases: Vec<String> = match b.get("reference") {
+                Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).map(text).collect(),
+                _ => Vec::new(),
+            };
+            bases.extend(string(b, "prior").map(text));
+            let broken_base = bases.iter().any(|base| counted.get(base) != Some(&true));
+            let why_not = if code != 0 {
+                Some(format!("stanza status {code}"))
+            } else if error == Some(true) {
+                Some("error".to_string())
+            } else if error.is_none() {
+                Some("no error flag".to_string())
+            } else if broken_base {
+                Some("its base backup does not count".to_string())
+            } else if finished.is_none() {
+                Some("not finished".to_string())
+            } else {
+                None
+            };
+            counted.insert(label.clone(), why_not.is_none());
             let size_bytes = b.get("info").and_then(|i| i.get("size")).and_then(Value::as_u64);
             push(
                 &mut out,
@@ -196,11 +219,14 @@ pub fn pgbackrest(bytes: &[u8], limit: usize) -> Result<DrSummary, EvidenceError
                 DrRecord {
                     store: name.clone(),
                     kind: Kind::Backup,
-                    succeeded: !error && finished.is_some(),
+                    succeeded: why_not.is_none(),
                     started,
                     finished,
                     id: label,
-                    status: if error { format!("{kind} (error)") } else { kind },
+                    status: match why_not {
+                        Some(why) => format!("{kind} ({why})"),
+                        None => kind,
+                    },
                     size_bytes,
                 },
             )?;
@@ -377,6 +403,56 @@ pub fn summarise(tool: &str, bytes: &[u8], limit: usize) -> Result<DrSummary, Ev
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backup_the_tool_cannot_vouch_for_does_not_count() {
+        let backup = |label: &str, error: &str, prior: &str| {
+            format!(
+                r#"{{"label":"{label}","type":"full"{error},"prior":{prior},"timestamp":{{"start":100,"stop":200}}}}"#
+            )
+        };
+        let counted = |doc: String| -> Vec<(String, bool)> {
+            pgbackrest(doc.as_bytes(), 1 << 20)
+                .unwrap()
+                .records
+                .into_iter()
+                .map(|r| (r.id, r.succeeded))
+                .collect()
+        };
+        let stanza = |code: u8, backups: &[String]| {
+            format!(
+                r#"[{{"name":"db","status":{{"code":{code},"message":"m"}},"backup":[{}]}}]"#,
+                backups.join(",")
+            )
+        };
+        // A stanza whose status is not ok cannot vouch for its backups.
+        let ok = backup("F1", r#","error":false"#, "null");
+        assert_eq!(
+            counted(stanza(2, std::slice::from_ref(&ok))),
+            vec![("F1".into(), false)]
+        );
+        assert_eq!(counted(stanza(0, std::slice::from_ref(&ok))), vec![("F1".into(), true)]);
+        // No error flag is no proof of success.
+        assert_eq!(
+            counted(stanza(0, &[backup("F1", "", "null")])),
+            vec![("F1".into(), false)]
+        );
+        // A differential on top of a failed full, or of a full not in the list, is not restorable.
+        let failed_full = backup("F1", r#","error":true"#, "null");
+        let diff = backup("D1", r#","error":false"#, r#""F1""#);
+        assert_eq!(
+            counted(stanza(0, &[failed_full, diff.clone()])),
+            vec![("F1".into(), false), ("D1".into(), false)]
+        );
+        assert_eq!(
+            counted(stanza(0, std::slice::from_ref(&diff))),
+            vec![("D1".into(), false)]
+        );
+        assert_eq!(
+            counted(stanza(0, &[ok, diff])),
+            vec![("F1".into(), true), ("D1".into(), true)]
+        );
+    }
 
     #[test]
     fn a_backup_that_ends_before_it_starts_is_refused() {

@@ -12,6 +12,13 @@
 //! is one pointer swap, effective for the next request. Every request is measured in [`Stats`]
 //! by version and tenant; the admin listener serves them on `/metrics` (Prometheus text) and the
 //! table on `/routes`.
+//!
+//! **A hung instance fails its requests.** An instance must send its response headers within
+//! the upstream timeout, and then never leave its body idle longer than that: otherwise the
+//! client gets 504 (no headers) or a cut response, and the request counts as an error for its
+//! version. A request is measured when its response has been delivered whole (latency to the
+//! last byte); a response whose body errors, stalls or is abandoned before its end counts as an
+//! error, whatever its status said — a canary that answers `200` and then hangs is failing.
 
 use crate::stats::Stats;
 use arc_swap::ArcSwap;
@@ -29,11 +36,17 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
+/// The error of a response body the router passes on.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// Response body type of the router.
-pub type Body = BoxBody<Bytes, hyper::Error>;
+pub type Body = BoxBody<Bytes, BodyError>;
+
+/// Default upstream timeout: the longest an instance may take to send its response headers,
+/// and the longest its body may stay idle afterwards.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default tenant header.
 pub const TENANT_HEADER: &str = "x-tenant-id";
@@ -105,6 +118,7 @@ pub struct Router {
     client: Client<HttpConnector, Incoming>,
     counter: AtomicU64,
     tenant_header: HeaderName,
+    upstream_timeout: Duration,
 }
 
 fn plain(status: StatusCode, msg: &str) -> Response<Body> {
@@ -132,8 +146,15 @@ const HOP: [&str; 8] = [
 ];
 
 impl Router {
-    /// A router with an empty table (503 until routes are set).
+    /// A router with an empty table (503 until routes are set) and the default
+    /// [`UPSTREAM_TIMEOUT`].
     pub fn new(tenant_header: &str) -> Arc<Router> {
+        Router::with_upstream_timeout(tenant_header, UPSTREAM_TIMEOUT)
+    }
+
+    /// A router whose instances must answer (headers, then each part of the body) within
+    /// `upstream_timeout`.
+    pub fn with_upstream_timeout(tenant_header: &str, upstream_timeout: Duration) -> Arc<Router> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         Arc::new(Router {
@@ -145,6 +166,7 @@ impl Router {
             counter: AtomicU64::new(0),
             tenant_header: HeaderName::from_bytes(tenant_header.as_bytes())
                 .unwrap_or(HeaderName::from_static(TENANT_HEADER)),
+            upstream_timeout,
         })
     }
 
@@ -209,12 +231,10 @@ impl Router {
         for h in HOP {
             req.headers_mut().remove(h);
         }
-        let result = self.client.request(req).await;
-        let latency = started.elapsed();
+        let result = tokio::time::timeout(self.upstream_timeout, self.client.request(req)).await;
         match result {
-            Ok(resp) => {
+            Ok(Ok(resp)) => {
                 let error = resp.status().is_server_error();
-                self.stats.observe(&up.version, tenant.as_deref(), latency, error);
                 let (mut parts, body) = resp.into_parts();
                 for h in HOP {
                     parts.headers.remove(h);
@@ -222,12 +242,25 @@ impl Router {
                 if let Ok(v) = HeaderValue::from_str(&up.version) {
                     parts.headers.insert(VERSION_HEADER, v);
                 }
-                Response::from_parts(parts, body.boxed())
+                let pending = Pending {
+                    stats: self.stats.clone(),
+                    version: up.version,
+                    tenant,
+                    started,
+                    error,
+                };
+                Response::from_parts(parts, Measured::new(body, pending, self.upstream_timeout).boxed())
             }
-            Err(e) => {
-                self.stats.observe(&up.version, tenant.as_deref(), latency, true);
+            Ok(Err(e)) => {
+                self.stats
+                    .observe(&up.version, tenant.as_deref(), started.elapsed(), true);
                 tracing::debug!(version = %up.version, error = %e, "upstream failed");
                 plain(StatusCode::BAD_GATEWAY, "the instance did not answer")
+            }
+            Err(_) => {
+                self.stats
+                    .observe(&up.version, tenant.as_deref(), started.elapsed(), true);
+                plain(StatusCode::GATEWAY_TIMEOUT, "the instance did not answer in time")
             }
         }
     }
@@ -281,6 +314,115 @@ pub async fn probe_versions(addr: SocketAddr, path: &str, n: usize) -> Vec<Strin
         }
     }
     out
+}
+
+/// A request whose measurement waits for the end of its response body.
+struct Pending {
+    stats: Stats,
+    version: String,
+    tenant: Option<String>,
+    started: Instant,
+    /// The status was a server error.
+    error: bool,
+}
+
+impl Pending {
+    fn observe(self, failed: bool) {
+        self.stats.observe(
+            &self.version,
+            self.tenant.as_deref(),
+            self.started.elapsed(),
+            self.error || failed,
+        );
+    }
+}
+
+/// An instance's response body, passed on frame by frame: the request is measured at its end,
+/// as an error if the body failed, stayed idle longer than the timeout, or was dropped before
+/// its end.
+struct Measured {
+    inner: Incoming,
+    idle: Duration,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    pending: Option<Pending>,
+}
+
+impl Measured {
+    fn new(inner: Incoming, pending: Pending, idle: Duration) -> Measured {
+        let mut m = Measured {
+            deadline: Box::pin(tokio::time::sleep(idle)),
+            idle,
+            pending: Some(pending),
+            inner,
+        };
+        if hyper::body::Body::is_end_stream(&m.inner) {
+            m.finish(false);
+        }
+        m
+    }
+
+    fn finish(&mut self, failed: bool) {
+        if let Some(p) = self.pending.take() {
+            p.observe(failed);
+        }
+    }
+}
+
+impl hyper::body::Body for Measured {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BodyError>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.finish(false);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if hyper::body::Body::is_end_stream(&this.inner) {
+                    this.finish(false);
+                } else {
+                    let next = tokio::time::Instant::now() + this.idle;
+                    this.deadline.as_mut().reset(next);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.finish(true);
+                Poll::Ready(Some(Err(e.into())))
+            }
+            Poll::Pending => {
+                if this.pending.is_some() && this.deadline.as_mut().poll(cx).is_ready() {
+                    this.finish(true);
+                    return Poll::Ready(Some(Err("the instance left its response body idle too long".into())));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Measured {
+    fn drop(&mut self) {
+        // Abandoned before its end (the client gave up on a slow body, or the connection
+        // broke): not delivered whole.
+        let ended = hyper::body::Body::is_end_stream(&self.inner);
+        self.finish(!ended);
+    }
 }
 
 async fn serve_with<F, Fut>(listener: TcpListener, handler: F)
@@ -380,5 +522,89 @@ mod tests {
             ..table
         });
         assert_eq!(canary(&r), 100);
+    }
+
+    /// An instance that accepts connections and then behaves as `answer` says, for every
+    /// request: raw HTTP/1.1 written by hand, so it can stall where a real server would not.
+    async fn misbehaving_instance(answer: &'static [u8]) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = l.accept().await else { return };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(answer).await;
+                    // Hold the connection open, saying nothing more.
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                });
+            }
+        });
+        port
+    }
+
+    async fn get_through(router: &Arc<Router>) -> (Option<u16>, bool) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let task = tokio::spawn(router.clone().serve(l));
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut got)).await;
+        task.abort();
+        let text = String::from_utf8_lossy(&got).to_string();
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok());
+        (status, read.is_ok())
+    }
+
+    /// A canary that never sends its headers would otherwise hold every request it gets and
+    /// never count as failing: the router answers 504 after the upstream timeout and counts
+    /// an error for that version.
+    #[tokio::test]
+    async fn a_canary_that_never_answers_is_counted_failing() {
+        let port = misbehaving_instance(b"").await;
+        let r = Router::with_upstream_timeout(TENANT_HEADER, Duration::from_millis(200));
+        r.set_routes(RouteTable::stable_only(up("hung", port)));
+        let before = r.stats().snapshot();
+        let (status, finished) = get_through(&r).await;
+        assert!(finished, "the client got an answer");
+        assert_eq!(status, Some(504));
+        let w = r.stats().snapshot().window(&before, "hung", None);
+        assert_eq!((w.requests, w.errors), (1, 1));
+    }
+
+    /// A canary that answers `200` and then stalls in the middle of its body: the response
+    /// is cut after the idle timeout and the request counts as an error, not a success.
+    #[tokio::test]
+    async fn a_canary_that_answers_200_then_stalls_is_counted_failing() {
+        let port = misbehaving_instance(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhello").await;
+        let r = Router::with_upstream_timeout(TENANT_HEADER, Duration::from_millis(200));
+        r.set_routes(RouteTable::stable_only(up("stalls", port)));
+        let before = r.stats().snapshot();
+        let (status, finished) = get_through(&r).await;
+        assert!(finished, "the router cut the response instead of holding the client");
+        assert_eq!(status, Some(200), "the headers had been passed on");
+        let w = r.stats().snapshot().window(&before, "stalls", None);
+        assert_eq!((w.requests, w.errors), (1, 1));
+    }
+
+    /// The measured body changes nothing for a healthy answer: counted once, as a success.
+    #[tokio::test]
+    async fn a_whole_answer_counts_once_as_a_success() {
+        let port =
+            misbehaving_instance(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello").await;
+        let r = Router::with_upstream_timeout(TENANT_HEADER, Duration::from_millis(500));
+        r.set_routes(RouteTable::stable_only(up("fine", port)));
+        let before = r.stats().snapshot();
+        let (status, finished) = get_through(&r).await;
+        assert!(finished);
+        assert_eq!(status, Some(200));
+        let w = r.stats().snapshot().window(&before, "fine", None);
+        assert_eq!((w.requests, w.errors), (1, 0));
     }
 }

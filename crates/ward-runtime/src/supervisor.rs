@@ -138,7 +138,25 @@ impl Instance {
     }
 }
 
+/// Starts one instance. A program just written by the installer can be reported busy
+/// (`ETXTBSY`) for a moment: another thread of this process may have forked while the file
+/// was still open for writing, and the child holds that descriptor until it execs
+/// (rust-lang/rust#114554). Only that error is retried, briefly; any other is returned.
 fn spawn(spec: &InstanceSpec, port: u16) -> std::io::Result<tokio::process::Child> {
+    const ATTEMPTS: u64 = 20;
+    let mut attempt = 0;
+    loop {
+        match spawn_once(spec, port) {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt + 1 < ATTEMPTS => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn spawn_once(spec: &InstanceSpec, port: u16) -> std::io::Result<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new(&spec.program);
     // Instances die with Ward, even when it is killed outright (SIGKILL skips kill_on_drop);
     // a restarted Ward starts them again from its records.

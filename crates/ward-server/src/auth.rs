@@ -219,7 +219,17 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         None => Err("missing"),
         Some(b) if b.starts_with("ward_") || state.oidc.is_none() => {
             match state.directory.authenticate(&state.ledger, b).await {
-                Ok(Ok(identity)) => Ok(identity),
+                Ok(Ok(identity)) => {
+                    // A web session's token keeps the UI's idle timeout when sent as a bearer.
+                    let id = ward_core::token::ApiToken::parse(b).map(|t| t.id).unwrap_or_default();
+                    match state
+                        .ui_activity
+                        .bearer_allowed(&id, std::time::Instant::now(), crate::activity::IDLE)
+                    {
+                        true => Ok(identity),
+                        false => Err("idle"),
+                    }
+                }
                 Ok(Err(failure)) => Err(failure.as_str()),
                 Err(e) => return ApiError::from(e).into_response(),
             }
@@ -240,6 +250,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
                 "missing" => "this route needs a bearer token",
                 "expired" => "the token has expired",
                 "revoked" => "the token was revoked",
+                "idle" => "this web session has been idle too long; sign in again",
                 _ => "the token is not valid",
             };
             return unauthenticated(message).into_response();

@@ -340,6 +340,20 @@ something = "for another part of Ward"
         );
         let doc = |cfg: &ServerConfig| serde_json::to_vec(&cfg.gate_policy().unwrap().document("prod")).unwrap();
         assert_ne!(doc(&cfg), doc(&ServerConfig::default()));
+        // So do the rules Ward judges before the Rego: dropping a service from the DR inventory
+        // or loosening its RPO changes the recorded policy digest.
+        let dr = |rpo: &str| {
+            load(&format!(
+                "[[services]]\nname = \"patient-api\"\ntier = \"high\"\nrpo = \"{rpo}\"\nrto = \"4h\"\nstores = [\"orders-db\"]\n"
+            ))
+            .unwrap()
+        };
+        assert_ne!(doc(&dr("1h")), doc(&dr("24h")), "a looser RPO is another policy");
+        assert_ne!(
+            doc(&dr("1h")),
+            doc(&ServerConfig::default()),
+            "an inventory is part of the policy"
+        );
         // Checklist tags merge per tag; SLAs are configurable.
         let cfg = load("[controls.checklist]\npci = [\"pci-review\"]\n[controls.sla]\nhigh = 24\n").unwrap();
         assert_eq!(cfg.controls.checklist["phi"], vec!["privacy-review"]);

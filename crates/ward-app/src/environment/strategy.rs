@@ -27,6 +27,15 @@ pub struct RuntimeConfig {
     /// How long an instance may take to become ready.
     #[serde(default = "default_ready_ms")]
     pub ready_timeout_ms: u64,
+    /// How long an instance may take to send a response's headers, and the longest its body
+    /// may then stay idle; past it the request fails (504, or a cut response) and counts as an
+    /// error of that version, so a hung canary is judged failing.
+    #[serde(default = "default_upstream_timeout_ms")]
+    pub upstream_timeout_ms: u64,
+}
+
+fn default_upstream_timeout_ms() -> u64 {
+    ward_runtime::router::UPSTREAM_TIMEOUT.as_millis() as u64
 }
 
 fn default_health() -> String {

@@ -70,7 +70,10 @@ impl Drop for LocalEnv {
 impl LocalEnv {
     /// Binds the router (and its admin listener) of `name`.
     pub async fn bind(name: &str, config: &RuntimeConfig) -> Result<LocalEnv, String> {
-        let router = Router::new(&config.tenant_header);
+        let router = Router::with_upstream_timeout(
+            &config.tenant_header,
+            std::time::Duration::from_millis(config.upstream_timeout_ms.max(1)),
+        );
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("{name}: cannot listen on {}: {e}", config.listen))?;

@@ -419,6 +419,7 @@ pub async fn approve(g: &Global, a: &ApproveArgs) -> Result<()> {
         reject: a.reject,
         password: crate::context::password(g)?,
         reauth_token: a.reauth_token.clone(),
+        manifest_digest: None,
     };
     let signed: Approval = match &remote {
         Some(r) => r.post(&format!("/api/v1/changes/{}/approvals", a.change), &req).await?,

@@ -211,6 +211,7 @@ impl Demo<'_> {
                 reject: false,
                 password: Some(PASSWORD.into()),
                 reauth_token: None,
+                manifest_digest: None,
             };
             signed = approvals::sign(
                 self.ledger,

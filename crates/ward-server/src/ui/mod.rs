@@ -15,6 +15,7 @@
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
 mod pages;
+mod sign;
 
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Request, State};
@@ -28,7 +29,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower_http::set_header::SetResponseHeaderLayer;
 use ward_core::{Action, Identity};
 use ward_ledger::ActorKind;
@@ -39,12 +40,9 @@ pub const SESSION_COOKIE: &str = "ward_session";
 pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
 /// Idle timeout: a session without a page view for this long is refused (by the process that
 /// served its last page, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
-/// each page renews). The server ends the session [`crate::identities::SESSION_TTL_SECS`] after
-/// sign-in whatever happens.
-pub const IDLE_SECS: i64 = 30 * 60;
-/// [`IDLE_SECS`] as a duration.
-pub const IDLE: Duration = Duration::from_secs(IDLE_SECS as u64);
-pub use crate::activity::Activity;
+/// each page renews), and so is its token sent to the API as a bearer token. The server ends the
+/// session [`crate::identities::SESSION_TTL_SECS`] after sign-in whatever happens.
+pub use crate::activity::{Activity, IDLE, IDLE_SECS};
 /// The form field holding the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 /// The Content-Security-Policy of every UI response.
@@ -59,6 +57,8 @@ pub const PAGES: &[(&str, &str, Action)] = &[
     ("GET", "/", Action::ChangeRead),
     ("GET", "/ui/changes/{id}", Action::ChangeRead),
     ("GET", "/ui/inbox", Action::ChangeRead),
+    ("GET", sign::SIGN_PAGE, Action::ChangeApprove),
+    ("POST", sign::SIGN_PAGE, Action::ChangeApprove),
 ];
 
 /// The UI's routes with their security headers, metrics, time budget and body limit.
@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/sign-out", post(sign_out))
         .route("/ui/changes/{id}", get(pages::change))
         .route("/ui/inbox", get(pages::inbox))
+        .route(sign::SIGN_PAGE, get(sign::sign_page).post(sign::sign))
         .layer(middleware::from_fn(crate::layers::timeout))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(middleware::from_fn(plain_errors))
@@ -134,6 +135,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The session's token (for the re-authentication context of a signature).
+    fn secret(&self) -> &str {
+        &self.secret
+    }
+
     /// Whether `presented` is this session's CSRF token.
     fn csrf_ok(&self, presented: &str) -> bool {
         csrf_matches(&self.secret, presented)
@@ -283,8 +289,8 @@ fn page(viewer: &Viewer, markup: Markup) -> Response {
 
 /// The role check of a page: the action the API requires for the same data; a refusal is
 /// recorded as `access.denied` and shown as 403.
-async fn permit(state: &AppState, viewer: &Viewer, route: &str) -> Result<(), Response> {
-    let Some(&(method, path, action)) = PAGES.iter().find(|(_, p, _)| *p == route) else {
+async fn permit(state: &AppState, viewer: &Viewer, method: &str, route: &str) -> Result<(), Response> {
+    let Some(&(method, path, action)) = PAGES.iter().find(|(m, p, _)| *m == method && *p == route) else {
         return Err(refused("This page has no authorisation rule (a server bug)."));
     };
     if viewer.identity.may(action) {
@@ -407,6 +413,11 @@ async fn sign_in(
     }
     match crate::auth::password_sign_in(&state, ip, "POST /ui/sign-in", &form.user, &form.password).await {
         Ok(session) => {
+            // The idle clock starts now, so the token is a web session's from the first request,
+            // for the API too (`Activity::bearer_allowed`).
+            if let Ok(t) = ward_core::token::ApiToken::parse(&session.token) {
+                state.ui_activity.touch(&t.id, Instant::now(), IDLE);
+            }
             let mut resp = Redirect::to("/").into_response();
             let h = resp.headers_mut();
             h.append(
@@ -462,19 +473,23 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use crate::access::{Access, rule_for};
 
     #[test]
     fn every_page_requires_what_the_api_route_for_its_data_requires() {
         let api_route = |page: &str| match page {
-            "/" => "/api/v1/changes",
-            "/ui/changes/{id}" => "/api/v1/changes/{id}/overview",
-            "/ui/inbox" => "/api/v1/changes/{id}/approvals",
+            "/" => ("GET", "/api/v1/changes"),
+            "/ui/changes/{id}" => ("GET", "/api/v1/changes/{id}/overview"),
+            "/ui/inbox" => ("GET", "/api/v1/changes/{id}/approvals"),
+            // Showing the sign form is part of signing: it needs what signing needs.
+            sign::SIGN_PAGE => ("POST", "/api/v1/changes/{id}/approvals"),
             other => panic!("page {other} names no API route for its data"),
         };
         for (method, page, action) in PAGES {
+            let (api_method, api_path) = api_route(page);
             assert_eq!(
-                rule_for(method, api_route(page)),
+                rule_for(api_method, api_path),
                 Some(Access::Requires(*action)),
                 "{method} {page}"
             );

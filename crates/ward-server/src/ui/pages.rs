@@ -59,7 +59,7 @@ pub(super) struct BoardQuery {
 
 /// `GET /`: the release board.
 pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q): Query<BoardQuery>) -> Response {
-    if let Err(r) = permit(&state, &viewer, "/").await {
+    if let Err(r) = permit(&state, &viewer, "GET", "/").await {
         return r;
     }
     let service = q.service.as_deref().filter(|s| !s.is_empty());
@@ -185,7 +185,7 @@ fn summary(v: &Value) -> Markup {
 
 /// `GET /ui/changes/{id}`: a change and everything recorded about it; recorded as an access read.
 pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Response {
-    if let Err(r) = permit(&state, &viewer, "/ui/changes/{id}").await {
+    if let Err(r) = permit(&state, &viewer, "GET", "/ui/changes/{id}").await {
         return r;
     }
     let built = async {
@@ -301,7 +301,9 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
                 }
             } }
         }
-        (placeholder("Signing in the browser", &format!("ward approve --change {} --meaning …", c.id)))
+        @if viewer.identity.may(ward_core::Action::ChangeApprove) {
+            p { a.button href=(format!("/ui/changes/{}/sign", c.id)) { "Review and sign" } }
+        }
 
         h2 { "Waivers" }
         @if o.waivers.is_empty() { p.muted { "None." } }
@@ -349,7 +351,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
 
 /// `GET /ui/inbox`: what waits for the signed-in person's signature.
 pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Response {
-    if let Err(r) = permit(&state, &viewer, "/ui/inbox").await {
+    if let Err(r) = permit(&state, &viewer, "GET", "/ui/inbox").await {
         return r;
     }
     let built = async {
@@ -377,7 +379,7 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
         @else if list.is_empty() { p { "Nothing waits for your signature." } }
         @else {
             div.scroll { table {
-                thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Approvals" } th scope="col" { "Opened" } } }
+                thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Approvals" } th scope="col" { "Opened" } th scope="col" { "Sign" } } }
                 tbody {
                     @for w in &list {
                         tr {
@@ -386,12 +388,12 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
                             td { (w.change.tier.as_str()) }
                             td { (w.approved_by.len()) " of " (w.quorum) }
                             td { (time(&w.change.time)) }
+                            td { a href=(format!("/ui/changes/{}/sign", w.change.id)) { "Review and sign" } }
                         }
                     }
                 }
             } }
         }
-        (placeholder("Signing in the browser", "ward approve --change CHG-… --meaning …"))
     };
     page(&viewer, layout("Approvals inbox", Some(&viewer), body))
 }

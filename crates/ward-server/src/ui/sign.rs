@@ -1,0 +1,222 @@
+//! Signing in the browser (21 CFR Part 11 §11.50, §11.200): the sign page shows exactly what a
+//! signature will cover — the manifest: the change's content digest, its artifacts, every
+//! evidence document by digest, the policy — and asks for the meaning, approve or reject, a
+//! comment and the signer's password (a fresh re-authentication for this one signature). The
+//! form carries the manifest digest the person saw: if evidence is added or the change edited
+//! before they submit, the signature is refused as stale (`stale_manifest`), never applied to
+//! something they did not see. The signature itself is `ward_app::approvals::sign`, the API's
+//! service: the same separation of duties, re-authentication, lockout and recorded refusals.
+//! Its manifestation (printed name, UTC time, meaning) is shown once signed.
+
+use super::{CSRF_FIELD, Viewer, failure, layout, message_page, page, permit, refused};
+use crate::state::AppState;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+use ward_app::approvals::{self, SignRequest};
+use ward_app::changes;
+
+/// The sign page's route (GET shows, POST signs).
+pub const SIGN_PAGE: &str = "/ui/changes/{id}/sign";
+
+/// `GET /ui/changes/{id}/sign`: what a signature would cover, and the form.
+pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Response {
+    if let Err(r) = permit(&state, &viewer, "GET", SIGN_PAGE).await {
+        return r;
+    }
+    let built = async {
+        let Some(change) = changes::get(&state.ledger, &id).await? else {
+            return Err(ward_app::AppError::not_found(
+                format!("no change {id:?}"),
+                "open it from the release board",
+            ));
+        };
+        let manifest = approvals::manifest(&state.ledger, &change, &state.risk, &state.approvals).await?;
+        let mut attestations = Vec::new();
+        for subject in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
+            attestations.extend(ward_app::evidence::attestations(&state.ledger, subject).await?);
+        }
+        let change: changes::Change = crate::documents::shown(&state.ledger, change).await?;
+        let attestations: Vec<ward_app::evidence::Attestation> =
+            crate::documents::shown(&state.ledger, attestations).await?;
+        Ok::<_, ward_app::AppError>((change, manifest, attestations))
+    }
+    .await;
+    let (change, manifest, attestations) = match built {
+        Ok(b) => b,
+        Err(e) => return failure(e),
+    };
+    let manifest_digest = manifest.digest();
+    let name_of = |id: &str| {
+        attestations
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| format!("{} · {}", a.r#type, a.file_name))
+            .unwrap_or_default()
+    };
+    let body = html! {
+        h1 { "Sign " (change.id) }
+        p { strong { (change.request.title) } " — tier " strong { (change.tier.as_str()) } }
+        h2 { "What you sign" }
+        p.muted { "Your signature is bound to this manifest. If anything in it changes before you submit, the signature is refused and you review again." }
+        dl.facts {
+            dt { "Manifest" } dd { code { (manifest_digest) } }
+            dt { "Change content" } dd { code { (manifest.change) } " (id, request and tier)" }
+            dt { "Artifacts" } dd {
+                @if manifest.artifacts.is_empty() { span.muted { "none" } }
+                @for a in &manifest.artifacts { div { code { (a) } } }
+            }
+            dt { "Evidence" } dd {
+                @if manifest.attestations.is_empty() { span.muted { "none attached" } }
+                @for a in &manifest.attestations { div { code { (a) } " " span.muted { (name_of(a)) } } }
+            }
+            dt { "Policy" } dd { code { (manifest.policy) } " (risk and approval rules in force)" }
+        }
+        h2 { "Your signature" }
+        form.sign method="post" action=(format!("/ui/changes/{}/sign", change.id)) {
+            input type="hidden" name=(CSRF_FIELD) value=(viewer.csrf);
+            input type="hidden" name="manifest" value=(manifest_digest);
+            label for="meaning" { "Meaning" }
+            select #meaning name="meaning" required {
+                @for m in &state.approvals.meanings { option value=(m) { (m) } }
+            }
+            fieldset {
+                legend { "Decision" }
+                label { input type="radio" name="decision" value="approve" checked; " Approve" }
+                label { input type="radio" name="decision" value="reject"; " Reject" }
+            }
+            label for="comment" { "Comment (optional)" }
+            textarea #comment name="comment" maxlength="4000" rows="3" {}
+            label for="password" { "Your password, to confirm it is you signing" }
+            input #password type="password" name="password" autocomplete="current-password" required;
+            p.muted { "Signing as " strong { (viewer.identity.id) } ". The record shows your printed name, the time (UTC) and the meaning." }
+            button type="submit" { "Sign" }
+        }
+        p.muted { "People who sign in through an identity provider re-authenticate there: sign with "
+            code { "ward approve --change " (change.id) " --meaning … --reauth-token …" } " for now." }
+    };
+    page(&viewer, layout(&format!("Sign {}", change.id), Some(&viewer), body))
+}
+
+/// The sign form.
+#[derive(Deserialize)]
+pub(super) struct SignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    manifest: String,
+    #[serde(default)]
+    meaning: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /ui/changes/{id}/sign`: signs, or explains the refusal in plain words.
+pub(super) async fn sign(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<SignForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return refused("This form's CSRF token is missing or wrong: reload the page and try again.");
+    }
+    if let Err(r) = permit(&state, &viewer, "POST", SIGN_PAGE).await {
+        return r;
+    }
+    let reject = match form.decision.as_str() {
+        "approve" | "" => false,
+        "reject" => true,
+        _ => {
+            return message_page(
+                StatusCode::BAD_REQUEST,
+                "Choose approve or reject.",
+                "Go back and choose.",
+            );
+        }
+    };
+    if form.manifest.is_empty() {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "The form does not say which manifest you reviewed.",
+            "Open the sign page again.",
+        );
+    }
+    let req = SignRequest {
+        meaning: form.meaning,
+        comment: form.comment,
+        reject,
+        password: Some(form.password),
+        reauth_token: None,
+        manifest_digest: Some(form.manifest),
+    };
+    let presented = ward_app::reauth::PresentedCredential(ward_app::reauth::credential_digest(viewer.secret()));
+    let signed = approvals::sign(
+        &state.ledger,
+        &viewer.identity,
+        &id,
+        &req,
+        &state.risk,
+        &state.approvals,
+        &state.reauth(&presented),
+    )
+    .await;
+    let a = match signed {
+        Ok(a) => a,
+        Err(e) => return refusal(&id, e),
+    };
+    let body = html! {
+        h1 { "Signed" }
+        p.signature role="status" {
+            strong { (a.printed_name) } " " (a.decision) " " (a.change) " with the meaning "
+            strong { (a.meaning) } " at " time datetime=(a.time) { (a.time) } " (UTC)."
+        }
+        dl.facts {
+            dt { "Printed name" } dd { (a.printed_name) }
+            dt { "Signer" } dd { (a.signer) }
+            dt { "Meaning" } dd { (a.meaning) }
+            dt { "Decision" } dd { (a.decision) }
+            dt { "Time (UTC)" } dd { (a.time) }
+            dt { "Manifest" } dd { code { (a.manifest_digest) } }
+            dt { "Log entry" } dd { (a.seq) }
+        }
+        p { a href=(format!("/ui/changes/{}", a.change)) { "Back to " (a.change) } }
+    };
+    page(&viewer, layout("Signed", Some(&viewer), body))
+}
+
+/// A refused signature in plain words, with the way back to the sign page.
+fn refusal(change: &str, e: ward_app::AppError) -> Response {
+    let plain = match e.code.as_str() {
+        "stale_manifest" => Some((
+            StatusCode::CONFLICT,
+            "The change changed while you were reviewing it",
+            "Evidence was added or the change was edited after you opened the sign page, so your signature would cover something you have not seen. Nothing was signed: review it again.",
+        )),
+        "reauthentication_failed" | "reauthentication_required" => Some((
+            StatusCode::UNAUTHORIZED,
+            "The password did not confirm it is you",
+            "Nothing was signed. The failed attempt is recorded, and repeated failures lock signing for a while.",
+        )),
+        _ => None,
+    };
+    let Some((status, message, hint)) = plain else {
+        return failure(e);
+    };
+    let body = layout(
+        "Not signed",
+        None,
+        html! {
+            h1 { (message) }
+            p { (hint) }
+            p { a href=(format!("/ui/changes/{change}/sign")) { "Back to the sign page" } }
+        },
+    );
+    (status, super::html_response(body)).into_response()
+}
