@@ -143,10 +143,10 @@ impl Projector for DeploymentProjector {
 pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, AppError> {
     ledger
         .store()
-        .projection_prefix(DEPLOYMENTS, &format!("{environment}/"))
+        .projection_prefix_text(DEPLOYMENTS, &format!("{environment}/"))
         .await?
         .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
+        .map(|(_, doc)| serde_json::from_str(&doc).map_err(AppError::internal))
         .collect()
 }
 

@@ -1269,6 +1269,10 @@ pub enum BenchCommand {
     /// The router's added latency at a fixed rate and its maximum throughput, beside a direct
     /// connection and nginx with the same weighted split (sample service instances behind both).
     Router(BenchRouterArgs),
+    /// Automated rollback under load: a bad canary (30% errors) rolled out on the local runtime
+    /// while clients send a fixed rate through the router; canary start → rollback recorded,
+    /// and the breaching measurement → all traffic on stable, per rate.
+    Rollback(BenchRollbackArgs),
 }
 
 /// `ward bench router`.
@@ -1297,6 +1301,17 @@ pub struct BenchRouterArgs {
     /// service instances) to the others, so they do not compete for a core.
     #[arg(long)]
     pub pin: bool,
+}
+
+/// `ward bench rollback`.
+#[derive(Debug, Args)]
+pub struct BenchRollbackArgs {
+    /// Request rates through the router (requests per second), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "50,500")]
+    pub rates: Vec<f64>,
+    /// Rollbacks measured per rate (each on a fresh store and runtime).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 /// `ward bench gate`.

@@ -147,6 +147,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         }),
         Command::Bench(BenchCommand::Http(a)) => commands::bench::http(g, a).await,
         Command::Bench(BenchCommand::Gate(a)) => commands::bench::gate(g, a).await,
+        Command::Bench(BenchCommand::Rollback(a)) => commands::bench::rollback(g, a).await,
         Command::Debug(DebugCommand::AppendLoop(a)) => commands::debug::append_loop(g, a).await,
     }
 }

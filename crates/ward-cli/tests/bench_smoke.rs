@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// The subcommands this file runs, one `#[test]` each (`bench_<name>_…`).
-const SMOKED: &[&str] = &["append", "http", "gate", "router"];
+const SMOKED: &[&str] = &["append", "http", "gate", "router", "rollback"];
 
 /// Runs `ward --output json bench <args>` and returns its JSON document.
 fn bench(dir: &Path, args: &[&str]) -> Value {
@@ -175,4 +175,19 @@ fn bench_router_reports_each_target_and_the_added_latency() {
         num(x, "p50");
         num(x, "p99");
     }
+}
+
+#[test]
+fn bench_rollback_reports_the_time_to_roll_a_bad_canary_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = bench(dir.path(), &["rollback", "--rates", "100", "--runs", "1"]);
+    let results = r["results"].as_array().unwrap_or_else(|| panic!("no results: {r}"));
+    assert_eq!(results.len(), 1, "{r}");
+    assert_eq!(results[0]["rate"], 100.0, "{r}");
+    let run = &results[0]["runs"][0];
+    assert!(num(run, "start_to_rollback_ms") > 0.0, "{run}");
+    assert!(num(run, "time_to_stable_ms") >= 0.0, "{run}");
+    assert!(num(run, "canary_requests") >= 20.0, "at least min_requests: {run}");
+    assert!(num(run, "canary_errors") > 0.0, "{run}");
+    num(&results[0], "median_start_to_rollback_ms");
 }

@@ -429,7 +429,11 @@ fn the_authors_inbox_leaves_out_their_own_change_while_another_approvers_lists_i
 /// The value of the hidden field `name` of the page's form.
 fn field(page: &Reply, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let at = page.body.find(&marker).unwrap_or_else(|| panic!("no field {name}: {}", page.body)) + marker.len();
+    let at = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}: {}", page.body))
+        + marker.len();
     page.body[at..].split('"').next().expect("value").to_string()
 }
 
@@ -444,7 +448,11 @@ fn a_person_signs_in_the_browser_and_stale_manifests_wrong_passwords_and_authors
     let sign_path = format!("/ui/changes/{}/sign", s.change);
     let page = http(&s.url, "GET", &sign_path, Some(&bob), None);
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains(DIGEST), "the artifact is listed in full: {}", page.body);
+    assert!(
+        page.body.contains(DIGEST),
+        "the artifact is listed in full: {}",
+        page.body
+    );
     let manifest = field(&page, "manifest");
     assert!(manifest.starts_with("sha256:") && page.body.contains(&manifest));
     let csrf = page.csrf();
@@ -499,7 +507,11 @@ fn a_person_signs_in_the_browser_and_stale_manifests_wrong_passwords_and_authors
     }));
     let stale = submit(&bob, &csrf, &manifest, &pw("bob"));
     assert_eq!(stale.status, 409, "{}", stale.body);
-    assert!(stale.body.contains("changed while you were reviewing"), "{}", stale.body);
+    assert!(
+        stale.body.contains("changed while you were reviewing"),
+        "{}",
+        stale.body
+    );
     assert!(signatures().is_empty());
 
     // Read again, then sign: the manifestation shows who, what meaning, when (UTC).
@@ -805,7 +817,8 @@ fn wd_call(base: &str, method: &str, path: &str, body: Option<serde_json::Value>
 }
 
 /// Signs in, opens the board, a change and the inbox in headless Chromium against the demo's
-/// data, checks the stylesheet applied under the CSP, and saves the screenshots in docs/ui/.
+/// data, signs the change, checks the stylesheet applied under the CSP, and saves the
+/// screenshots in docs/ui/.
 #[test]
 fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     let Some(driver) = chromedriver() else { return };
@@ -852,6 +865,27 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     browser.go(&format!("{url}/ui/inbox"));
     assert_eq!(browser.title(), "Approvals inbox · Ward");
     browser.screenshot("inbox");
+
+    // Sign the change in the browser: the manifest is shown, the password asked for, and the
+    // signature's manifestation shown once signed.
+    browser.go(&change);
+    browser.click("a.button[href$='/sign']");
+    let sign = browser.wait_for_url(|u| u.ends_with("/sign"));
+    assert!(sign.ends_with("/sign"), "{sign}");
+    let shown = browser.text("main");
+    assert!(shown.contains("What you sign") && shown.contains("sha256:"), "{shown}");
+    browser.type_into("#comment", "reviewed in the browser");
+    browser.type_into("#password", &pw("val"));
+    browser.screenshot("sign");
+    browser.click("form.sign button[type=submit]");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while browser.title() != "Signed · Ward" && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(browser.title(), "Signed · Ward", "{}", browser.text("main"));
+    let signed = browser.text("main");
+    assert!(signed.contains("user:val") && signed.contains("(UTC)"), "{signed}");
+    browser.screenshot("signed");
 
     browser.click("header form button[type=submit]");
     let after = browser.wait_for_url(|u| u.ends_with("/ui/sign-in"));

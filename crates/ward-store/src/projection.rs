@@ -444,6 +444,30 @@ where
         .collect()
 }
 
+/// The `key` and `doc` (JSON text, unparsed) of each row.
+pub(crate) fn texts<R>(rows: &[R]) -> Result<Vec<(String, String)>, crate::StoreError>
+where
+    R: sqlx::Row,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| Ok((r.try_get("key")?, r.try_get("doc")?)))
+        .collect()
+}
+
+/// Parses the documents of [`texts`].
+pub(crate) fn parsed(texts: Vec<(String, String)>) -> Result<Vec<(String, Value)>, crate::StoreError> {
+    texts
+        .into_iter()
+        .map(|(k, doc)| {
+            let v = serde_json::from_str(&doc)
+                .map_err(|e| crate::StoreError::Corrupt(format!("projection document: {e}")))?;
+            Ok((k, v))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -443,11 +443,19 @@ impl Store for SqliteStore {
     }
 
     async fn projection_prefix(&self, collection: &str, prefix: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        crate::projection::parsed(self.projection_prefix_text(collection, prefix).await?)
+    }
+
+    async fn projection_prefix_text(
+        &self,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let Some(upper) = crate::prefix_upper_bound(prefix) else {
             // An empty prefix, or one of only U+10FFFF: filter the whole collection.
             let mut all = self.projection_list(collection).await?;
             all.retain(|(k, _)| k.starts_with(prefix));
-            return Ok(all);
+            return Ok(all.into_iter().map(|(k, v)| (k, v.to_string())).collect());
         };
         let rows =
             sqlx::query("SELECT key, doc FROM projections WHERE collection = ? AND key >= ? AND key < ? ORDER BY key")
@@ -456,7 +464,7 @@ impl Store for SqliteStore {
                 .bind(upper)
                 .fetch_all(&self.pool)
                 .await?;
-        crate::projection::documents(&rows)
+        crate::projection::texts(&rows)
     }
 
     async fn lock(&self, name: &str) -> Result<crate::StoreLock, StoreError> {

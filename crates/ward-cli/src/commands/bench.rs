@@ -573,3 +573,64 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     });
     Ok(())
 }
+
+/// `ward bench rollback`: per rate, `runs` automated rollbacks of a bad canary, each on a fresh
+/// SQLite store and local runtime in a scratch directory.
+pub async fn rollback(g: &Global, a: &crate::cli::BenchRollbackArgs) -> Result<()> {
+    if a.rates.iter().any(|r| !(r.is_finite() && *r > 0.0 && *r <= 10_000.0)) || a.runs == 0 {
+        return Err(crate::failure::Failure::new(
+            "invalid_request",
+            "each --rates value must be above 0 and at most 10000 requests per second, and --runs at least 1",
+            "e.g. ward bench rollback --rates 50,500 --runs 3",
+        )
+        .into());
+    }
+    let median = |v: &mut Vec<f64>| -> Option<f64> {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    let mut results = Vec::new();
+    for &rate in &a.rates {
+        let mut runs = Vec::new();
+        for run in 0..a.runs {
+            let tmp = Scratch::new(&format!("ward-bench-rollback-{}-{run}-", results.len()));
+            std::fs::create_dir_all(&*tmp)?;
+            let url = format!("sqlite://{}", tmp.join("bench.db").display());
+            let ledger = Ledger::new(crate::context::open_store(&url).await?, ward_server::projectors());
+            runs.push(crate::commands::demo_release::measure_rollback(&ledger, &tmp, rate).await?);
+        }
+        let field = |k: &str| -> Vec<f64> { runs.iter().filter_map(|r| r[k].as_f64()).collect() };
+        let (mut detect, mut stable) = (field("start_to_rollback_ms"), field("time_to_stable_ms"));
+        results.push(json!({
+            "rate": rate,
+            "median_start_to_rollback_ms": median(&mut detect),
+            "median_time_to_stable_ms": median(&mut stable),
+            "runs": runs,
+        }));
+    }
+    let result = json!({ "backend": "sqlite", "runs_per_rate": a.runs, "results": results });
+    emit(g.output, result.clone(), || {
+        let mut out = String::from(
+            "automated rollback of a bad canary (30% errors; 10% step, analysis every 100 ms, at least 20 requests, at most 5% errors at 95% confidence)",
+        );
+        for r in result["results"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "\n  {:>6} req/s: canary start → rollback recorded median {:.0} ms; breaching measurement → all traffic on stable median {:.3} ms",
+                r["rate"].as_f64().unwrap_or_default(),
+                r["median_start_to_rollback_ms"].as_f64().unwrap_or(f64::NAN),
+                r["median_time_to_stable_ms"].as_f64().unwrap_or(f64::NAN)
+            ));
+            for run in r["runs"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "\n           {:.0} ms, {:.3} ms, canary sample {} requests ({} errors)",
+                    run["start_to_rollback_ms"].as_f64().unwrap_or(f64::NAN),
+                    run["time_to_stable_ms"].as_f64().unwrap_or(f64::NAN),
+                    run["canary_requests"],
+                    run["canary_errors"]
+                ));
+            }
+        }
+        out
+    });
+    Ok(())
+}

@@ -85,18 +85,29 @@ struct Load {
 }
 
 impl Load {
-    fn start(router: u16) -> Load {
+    /// Eight clients: one request every 3 ms each after the previous answer (`rate` None: the
+    /// demo's ~300 requests/s), or together `rate` requests per second on a fixed schedule.
+    fn start(router: u16, rate: Option<f64>) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
         let http = client();
+        const CLIENTS: u64 = 8;
         // Enough traffic that a healthy 10% canary shows its error rate below 5% with 95%
         // confidence (52 clean requests) inside a 1.5 s step.
-        let tasks = (0..8u64)
+        let tasks = (0..CLIENTS)
             .map(|k| {
                 let (stop, sent, http) = (stop.clone(), sent.clone(), http.clone());
+                let mut pace = rate.filter(|r| *r > 0.0).map(|r| {
+                    let mut t = tokio::time::interval(Duration::from_secs_f64(CLIENTS as f64 / r));
+                    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    t
+                });
                 tokio::spawn(async move {
                     let mut i = k;
                     while !stop.load(Ordering::Relaxed) {
+                        if let Some(p) = pace.as_mut() {
+                            p.tick().await;
+                        }
                         let req = hyper::Request::get(format!("http://127.0.0.1:{router}/api/reminders"))
                             .header(ward_runtime::router::TENANT_HEADER, format!("clinic-{}", i % 50))
                             .body(Empty::<Bytes>::new());
@@ -106,8 +117,10 @@ impl Load {
                             let _ = r.into_body().collect().await;
                         }
                         sent.fetch_add(1, Ordering::Relaxed);
-                        i += 8;
-                        tokio::time::sleep(Duration::from_millis(3)).await;
+                        i += CLIENTS;
+                        if pace.is_none() {
+                            tokio::time::sleep(Duration::from_millis(3)).await;
+                        }
                     }
                 })
             })
@@ -308,8 +321,9 @@ fn steps(r: &Rollout) -> String {
         .join(" → ")
 }
 
-/// Runs the release story in `dir` on `ledger`; prints as it goes; returns the summary.
-pub async fn run(ledger: &Ledger, dir: &Path, say: &dyn Fn(String)) -> Result<Value> {
+/// The demo's environments, engine and people, in `dir` on `ledger`: the engine is started;
+/// the caller shuts it down. Returns the demo, the directory of builds and the router's port.
+async fn setup<'a>(ledger: &'a Ledger, dir: &Path) -> Result<(Demo<'a>, std::path::PathBuf, u16)> {
     let dist = dir.join("dist");
     std::fs::create_dir_all(&dist)?;
     let (router, admin) = (free_port()?, free_port()?);
@@ -377,9 +391,81 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
             roles: vec![Role::Developer],
         },
     };
+    Ok((demo, dist, router))
+}
+
+/// Runs the release story in `dir` on `ledger`; prints as it goes; returns the summary.
+pub async fn run(ledger: &Ledger, dir: &Path, say: &dyn Fn(String)) -> Result<Value> {
+    let (demo, dist, router) = setup(ledger, dir).await?;
     let result = story(&demo, &dist, router, say).await;
-    engine.shutdown().await;
+    demo.engine.shutdown().await;
     result
+}
+
+/// One automated rollback measured for `ward bench rollback`, in `dir` on `ledger`: the
+/// demo's environment (canary 10% → 50% → 100%, analysis every 100 ms, at least 20 requests,
+/// at most 5% errors with 95% confidence), release 1.0.0 running, and release 1.2.0 (30% of
+/// calls fail) rolled out while clients send `rate` requests per second through the router.
+/// Figures from the rollout's own log entries: canary start → rollback recorded, the breaching
+/// measurement → all traffic on stable, and the canary's sample at the verdict.
+pub async fn measure_rollback(ledger: &Ledger, dir: &Path, rate: f64) -> Result<Value> {
+    let (demo, dist, router) = setup(ledger, dir).await?;
+    let measured = async {
+        let quiet = |_: String| {};
+        let mut changes = Vec::new();
+        for (version, behaviour) in [("1.0.0", ""), ("1.2.0", "SAMPLE_FAIL_PERCENT=30")] {
+            let digest = build(&dist, version, behaviour)?;
+            demo.register(&digest, version).await?;
+            changes.push(demo.change(&digest, &format!("Release {version}"), &quiet).await?.0);
+        }
+        demo.promote(&changes[0], "prod").await?;
+        let load = Load::start(router, Some(rate));
+        // Let the stable version see the rate before the canary starts.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let bad = demo.rollout(&changes[1]).await;
+        let sent = load.stop().await;
+        let bad = bad?;
+        if bad.status != "failed" {
+            return Err(Failure::verify(format!(
+                "the bad canary ended {} (expected rolled back): {}",
+                bad.status,
+                bad.reason.as_deref().unwrap_or("")
+            ))
+            .into());
+        }
+        let at = |kind: &str| {
+            bad.events
+                .iter()
+                .find(|e| e.kind == kind)
+                .and_then(|e| e.time.parse::<jiff::Timestamp>().ok())
+        };
+        let (Some(started), Some(rolled_back)) = (at("rollout.started"), at("rollout.rolled_back")) else {
+            return Err(Failure::verify("the rollout's log entries lack its start or its rollback").into());
+        };
+        let detect_ms = rolled_back.duration_since(started).as_secs_f64() * 1000.0;
+        // The verdict the rollback was decided on (recorded with it).
+        let verdict = bad
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.kind == "rollout.rolled_back" || e.kind == "rollout.analysis")
+            .and_then(|e| e.payload.get("verdict"))
+            .and_then(|v| v.get("measurement"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        anyhow::Ok(json!({
+            "rate": rate,
+            "start_to_rollback_ms": detect_ms,
+            "time_to_stable_ms": bad.time_to_stable_ms,
+            "canary_requests": verdict.get("requests"),
+            "canary_errors": verdict.get("errors"),
+            "requests_sent": sent,
+            "reason": bad.reason,
+        }))
+    }
+    .await;
+    demo.engine.shutdown().await;
+    measured
 }
 
 async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) -> Result<Value> {
@@ -404,7 +490,7 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         "   prod: {} cut over on the local runtime (entry {}); router 127.0.0.1:{router}, /metrics on the admin port",
         changes[0].0, first.seq
     ));
-    let load = Load::start(router);
+    let load = Load::start(router, None);
     let rollouts = async {
         let good = demo.rollout(&changes[1].0).await?;
         let bad = demo.rollout(&changes[2].0).await?;

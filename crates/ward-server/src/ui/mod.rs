@@ -473,8 +473,8 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use crate::access::{Access, rule_for};
+    use std::time::Duration;
 
     #[test]
     fn every_page_requires_what_the_api_route_for_its_data_requires() {
