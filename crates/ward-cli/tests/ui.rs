@@ -542,6 +542,45 @@ fn a_person_signs_in_the_browser_and_stale_manifests_wrong_passwords_and_authors
     assert_eq!(forged.status, 403, "{}", forged.body);
 }
 
+/// The delivery metrics page over the demo's log: DORA's five figures and the governance
+/// figures of prod, each with its sample size and the log entries it was computed from; a role
+/// the API refuses metrics (an administrator) is refused the page too.
+#[test]
+fn the_metrics_page_traces_each_figure_to_its_log_entries() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("demo");
+    ok(run({
+        let mut c = ward(&tmp.path().join("unused"), None);
+        c.arg("demo").arg("--keep").arg(&d);
+        c
+    }));
+    add_user(&d, None, "val", &["approver"]);
+    add_user(&d, None, "ada", &["admin"]);
+    let (_server, url) = serve_with(&d, &[]);
+    let val = session(&url, "val");
+    let page = http(&url, "GET", "/ui/metrics?env=prod", Some(&val), None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for figure in [
+        "deployment_frequency",
+        "change_lead_time",
+        "change_fail_rate",
+        "failed_deployment_recovery_time",
+        "deployment_rework_rate",
+        "approval_latency",
+        "automated_rollback_time_to_stable",
+    ] {
+        assert!(page.body.contains(figure), "{figure}: {}", page.body);
+    }
+    assert!(page.body.contains("deployment.recorded"), "entries listed: {}", page.body);
+    assert!(page.body.contains("<svg"), "a ratio drawn: {}", page.body);
+    // An undeclared environment is a plain refusal page, not a crash.
+    let bad = http(&url, "GET", "/ui/metrics?env=nope", Some(&val), None);
+    assert_eq!(bad.status, 404, "{}", bad.body);
+    let ada = session(&url, "ada");
+    let refused = http(&url, "GET", "/ui/metrics", Some(&ada), None);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+}
+
 #[test]
 fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
     let s = site();
@@ -865,6 +904,11 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     browser.go(&format!("{url}/ui/inbox"));
     assert_eq!(browser.title(), "Approvals inbox · Ward");
     browser.screenshot("inbox");
+
+    browser.go(&format!("{url}/ui/metrics?env=prod"));
+    assert_eq!(browser.title(), "Delivery metrics · Ward");
+    assert!(browser.text("main").contains("change_fail_rate"), "{}", browser.text("main"));
+    browser.screenshot("metrics");
 
     // Sign the change in the browser: the manifest is shown, the password asked for, and the
     // signature's manifestation shown once signed.

@@ -14,6 +14,7 @@
 //! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
+mod metrics;
 mod pages;
 mod sign;
 
@@ -59,6 +60,7 @@ pub const PAGES: &[(&str, &str, Action)] = &[
     ("GET", "/ui/inbox", Action::ChangeRead),
     ("GET", sign::SIGN_PAGE, Action::ChangeApprove),
     ("POST", sign::SIGN_PAGE, Action::ChangeApprove),
+    ("GET", metrics::METRICS_PAGE, Action::MetricsRead),
 ];
 
 /// The UI's routes with their security headers, metrics, time budget and body limit.
@@ -79,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/changes/{id}", get(pages::change))
         .route("/ui/inbox", get(pages::inbox))
         .route(sign::SIGN_PAGE, get(sign::sign_page).post(sign::sign))
+        .route(metrics::METRICS_PAGE, get(metrics::metrics_page))
         .layer(middleware::from_fn(crate::layers::timeout))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(middleware::from_fn(plain_errors))
@@ -322,6 +325,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                         nav aria-label="Main" {
                             a href="/" { "Release board" }
                             a href="/ui/inbox" { "Approvals inbox" }
+                            a href="/ui/metrics" { "Delivery metrics" }
                         }
                         form method="post" action="/ui/sign-out" {
                             span.muted { "Signed in as " (v.identity.id) " " }
@@ -484,6 +488,7 @@ mod tests {
             "/ui/inbox" => ("GET", "/api/v1/changes/{id}/approvals"),
             // Showing the sign form is part of signing: it needs what signing needs.
             sign::SIGN_PAGE => ("POST", "/api/v1/changes/{id}/approvals"),
+            metrics::METRICS_PAGE => ("GET", "/api/v1/metrics/dora"),
             other => panic!("page {other} names no API route for its data"),
         };
         for (method, page, action) in PAGES {

@@ -153,7 +153,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
         (placeholder("Drift and pending promotions", "ward promote --change … (the gate says what is missing)"))
         (placeholder("Audit: population and sample", "ward audit population / ward audit sample"))
         (placeholder("Audit: bundles and verification", "ward bundle export / ward verify bundle"))
-        (placeholder("Delivery metrics", "ward metrics dora / ward metrics governance"))
+        p { a href="/ui/metrics" { "Delivery metrics" } " — DORA's five figures and the governance figures per environment, each traced to its log entries." }
         (placeholder("Waivers expiring and overdue reviews", "ward waiver list / ward review list"))
     };
     page(&viewer, layout("Release board", Some(&viewer), body))
