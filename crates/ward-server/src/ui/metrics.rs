@@ -39,7 +39,8 @@ fn value_text(m: &Metric) -> String {
         (Some(v), "seconds") if v >= 86_400.0 => format!("{:.1} days", v / 86_400.0),
         (Some(v), "seconds") if v >= 3_600.0 => format!("{:.1} h", v / 3_600.0),
         (Some(v), "seconds") if v >= 60.0 => format!("{:.1} min", v / 60.0),
-        (Some(v), "seconds") => format!("{v:.1} s"),
+        (Some(v), "seconds") if v >= 1.0 => format!("{v:.1} s"),
+        (Some(v), "seconds") => format!("{:.2} ms", v * 1000.0),
         (Some(v), _) => format!("{v}"),
     }
 }
@@ -76,7 +77,7 @@ fn figures(title: &str, metrics: &[Metric]) -> Markup {
                             @if entries.is_empty() { span.muted { "none" } }
                             @else {
                                 details {
-                                    summary { (entries.len()) " entries" }
+                                    summary { (entries.len()) @if entries.len() == 1 { " entry" } @else { " entries" } }
                                     ul.plain {
                                         @for e in entries.iter().take(MAX_LISTED) {
                                             li { code { (e.seq) } " " (e.kind) " " (e.time) " — " (e.what) }
