@@ -84,9 +84,12 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
             t if t.is_empty() => vec![None],
             t => t.into_iter().map(Some).collect(),
         };
+        // One pass over the records for every unit, and each record's time by seq.
+        let mut now_running = deployments::current_runs(&list);
+        let times: HashMap<u64, &str> = list.iter().map(|d| (d.seq, d.time.as_str())).collect();
         let mut cells = Vec::new();
         for unit in units {
-            let current = deployments::history(&list, unit.as_deref()).pop();
+            let current = now_running.remove(&unit);
             let mut shown = Vec::new();
             if let Some(run) = &current {
                 for d in &run.digests {
@@ -105,8 +108,8 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
             }
             let since = current
                 .as_ref()
-                .and_then(|c| list.iter().find(|d| d.seq == c.deployment))
-                .map(|d| d.time.clone());
+                .and_then(|c| times.get(&c.deployment))
+                .map(|t| (*t).to_string());
             cells.push(Cell {
                 ring: unit
                     .as_deref()

@@ -168,6 +168,32 @@ pub fn history(list: &[Deployment], tenant: Option<&str>) -> Vec<Restore> {
         .collect()
 }
 
+/// What each tenant (key `Some`) and the environment as a whole (key `None`) runs now: the last
+/// successful run of each in `list` (oldest first) — `history(list, unit).pop()` for every unit
+/// at once, in one pass over the records (the release board asks it for every tenant).
+pub fn current_runs(list: &[Deployment]) -> std::collections::HashMap<Option<String>, Restore> {
+    let mut at: std::collections::HashMap<Option<&str>, (usize, usize)> = std::collections::HashMap::new();
+    for (i, d) in list.iter().enumerate() {
+        for (j, r) in d.targets.iter().enumerate() {
+            if r.status == "succeeded" {
+                at.insert(r.tenant.as_deref(), (i, j));
+            }
+        }
+    }
+    at.into_iter()
+        .map(|(unit, (i, j))| {
+            let d = &list[i];
+            let restore = Restore {
+                deployment: d.seq,
+                change: d.change.clone(),
+                digests: d.digests.clone(),
+                config_digest: d.targets[j].config_digest.clone(),
+            };
+            (unit.map(str::to_string), restore)
+        })
+        .collect()
+}
+
 /// The deployments a later successful rollback reverted: never a known-good release again.
 pub fn reverted(list: &[Deployment]) -> HashSet<u64> {
     list.iter()

@@ -455,3 +455,57 @@ async fn placement_and_rollback_read_the_records_they_decide_over_on_both_stores
         db.cleanup().await;
     }
 }
+
+/// The board's one-pass reading of what each unit runs agrees with each unit's history: for
+/// every tenant and for the environment as a whole, the last successful run.
+#[test]
+fn what_each_tenant_runs_now_is_the_last_entry_of_its_history() {
+    let list = vec![
+        deployment(
+            1,
+            "prod",
+            "CHG-1",
+            "sha256:a",
+            vec![
+                run(Some("t1"), "succeeded", None),
+                run(Some("t2"), "succeeded", Some("c1")),
+            ],
+        ),
+        deployment(
+            2,
+            "prod",
+            "CHG-2",
+            "sha256:b",
+            vec![run(Some("t1"), "succeeded", None), run(Some("t2"), "failed", None)],
+        ),
+        deployment(
+            3,
+            "prod",
+            "CHG-3",
+            "sha256:c",
+            vec![run(None, "succeeded", None), run(Some("t3"), "skipped", None)],
+        ),
+        deployment(
+            4,
+            "prod",
+            "CHG-4",
+            "sha256:d",
+            vec![
+                run(Some("t2"), "succeeded", Some("c2")),
+                run(Some("t1"), "failed", None),
+            ],
+        ),
+    ];
+    let now = ward_app::deployments::current_runs(&list);
+    for unit in [Some("t1"), Some("t2"), Some("t3"), None] {
+        let last = ward_app::deployments::history(&list, unit).pop();
+        assert_eq!(now.get(&unit.map(str::to_string)).cloned(), last, "{unit:?}");
+    }
+    let of = |t: &str| &now[&Some(t.to_string())];
+    assert_eq!(of("t1").deployment, 2, "a failed later run changes nothing");
+    assert_eq!(of("t2").config_digest.as_deref(), Some("c2"));
+    assert!(
+        !now.contains_key(&Some("t3".to_string())),
+        "a skipped run is not running"
+    );
+}

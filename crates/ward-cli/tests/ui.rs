@@ -571,7 +571,11 @@ fn the_metrics_page_traces_each_figure_to_its_log_entries() {
     ] {
         assert!(page.body.contains(figure), "{figure}: {}", page.body);
     }
-    assert!(page.body.contains("deployment.recorded"), "entries listed: {}", page.body);
+    assert!(
+        page.body.contains("deployment.recorded"),
+        "entries listed: {}",
+        page.body
+    );
     assert!(page.body.contains("<svg"), "a ratio drawn: {}", page.body);
     // An undeclared environment is a plain refusal page, not a crash.
     let bad = http(&url, "GET", "/ui/metrics?env=nope", Some(&val), None);
@@ -907,7 +911,11 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
 
     browser.go(&format!("{url}/ui/metrics?env=prod"));
     assert_eq!(browser.title(), "Delivery metrics · Ward");
-    assert!(browser.text("main").contains("change_fail_rate"), "{}", browser.text("main"));
+    assert!(
+        browser.text("main").contains("change_fail_rate"),
+        "{}",
+        browser.text("main")
+    );
     browser.screenshot("metrics");
 
     // Sign the change in the browser: the manifest is shown, the password asked for, and the
