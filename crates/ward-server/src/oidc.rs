@@ -836,6 +836,68 @@ mod tests {
         assert!(render_identity("x:{unclosed", &claims).is_err());
     }
 
+    fn provider(extra: &str) -> ProviderConfig {
+        toml::from_str(&format!(
+            "name = \"staff\"\nissuer = \"https://idp.example.org\"\naudience = \"ward\"\njwks_file = \"j.json\"\nidentity = \"staff:{{email}}\"\n{extra}"
+        ))
+        .expect("provider")
+    }
+
+    #[test]
+    fn browser_sign_in_needs_a_person_provider_and_a_secret_reference() {
+        let person = "kind = \"human\"\nredirect_uri = \"https://ward.example.org/ui/sign-in/oidc/callback\"\n";
+        assert!(
+            browser_fields(&provider(""), false)
+                .expect("no browser fields")
+                .is_none()
+        );
+        let ok = provider(&format!(
+            "{person}client_id = \"ward\"\nclient_secret = \"env://WARD_OIDC_SECRET\""
+        ));
+        assert!(browser_fields(&ok, false).expect("a reference").is_some());
+        let literal = provider(&format!(
+            "{person}client_id = \"ward\"\nclient_secret = \"hunter2-hunter2\""
+        ));
+        let e = browser_fields(&literal, false).expect_err("a literal secret");
+        assert!(e.contains("reference") && !e.contains("hunter2"), "{e}");
+        let machine =
+            provider("client_id = \"ward\"\nredirect_uri = \"https://ward.example.org/ui/sign-in/oidc/callback\"");
+        assert!(
+            browser_fields(&machine, false)
+                .expect_err("automation")
+                .contains("human")
+        );
+        let half = provider(&format!(
+            "{person}client_id = \"ward\"\ntoken_endpoint = \"https://idp/token\""
+        ));
+        assert!(browser_fields(&half, false).expect_err("one endpoint").contains("both"));
+        let no_client = provider(person);
+        assert!(
+            browser_fields(&no_client, false)
+                .expect_err("no client id")
+                .contains("client_id")
+        );
+        let unset = provider(&format!(
+            "{person}client_id = \"ward\"\nclient_secret = \"env://WARD_TEST_UNSET_SECRET_9F\""
+        ));
+        assert!(browser_fields(&unset, true).expect_err("unset").contains("not set"));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            with_query(
+                "https://idp/auth",
+                &[("scope", "openid email"), ("redirect_uri", "https://w/cb?x=1&y")]
+            ),
+            "https://idp/auth?scope=openid%20email&redirect_uri=https%3A%2F%2Fw%2Fcb%3Fx%3D1%26y"
+        );
+        assert_eq!(
+            with_query("https://idp/auth?tenant=a", &[("k", "v")]),
+            "https://idp/auth?tenant=a&k=v"
+        );
+    }
+
     #[test]
     fn role_rules() {
         let claims = json!({"repository": "acme/api", "groups": ["qa", "release"], "ref": "refs/heads/main"})
