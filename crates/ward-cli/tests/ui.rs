@@ -881,6 +881,9 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
 /// The test provider's directory, its node modules installed (`npm ci`); `None` (the test is
 /// skipped, visibly) when they cannot be installed outside CI, where `.ci/run` installs them.
 fn oidc_provider_dir() -> Option<PathBuf> {
+    // One install at a time: `npm ci` starts by removing node_modules, under another test's feet.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
     if dir.join("node_modules/oidc-provider/package.json").exists() {
         return Some(dir);
@@ -912,13 +915,14 @@ struct OpenIdProvider {
     issuer: String,
 }
 
-fn start_provider(dir: &Path, redirect_uri: &str, secret: &str) -> OpenIdProvider {
+fn start_provider(dir: &Path, redirect_uri: &str, secret: &str, issuer_host: &str) -> OpenIdProvider {
     use std::io::BufRead;
     let mut child = std::process::Command::new("node")
         .arg("provider.mjs")
         .current_dir(dir)
         .env("WARD_REDIRECT_URI", redirect_uri)
         .env("WARD_CLIENT_SECRET", secret)
+        .env("WARD_ISSUER_HOST", issuer_host)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -1046,11 +1050,17 @@ fn auth_failures(d: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn a_person_signs_in_with_a_real_openid_provider_and_bad_state_and_replayed_codes_are_refused() {
-    let Some(dir) = oidc_provider_dir() else {
-        return;
-    };
+/// A `ward serve` whose `[[oidc]]` provider `staff-idp` (people, `staff:{email}`, alice a
+/// viewer) is the test OpenID provider, which announces itself as `http://ISSUER_HOST:PORT`.
+struct OidcSite {
+    _tmp: tempfile::TempDir,
+    d: PathBuf,
+    ward: String,
+    idp: OpenIdProvider,
+    _server: Serving,
+}
+
+fn oidc_site(dir: &Path, issuer_host: &str) -> OidcSite {
     let tmp = tempfile::tempdir().expect("tmp");
     let d = tmp.path().join("data");
     ok(run({
@@ -1068,7 +1078,7 @@ fn a_person_signs_in_with_a_real_openid_provider_and_bad_state_and_replayed_code
     let secret = "test-client-secret-4f1c9a";
     let secret_file = tmp.path().join("client-secret");
     std::fs::write(&secret_file, format!("{secret}\n")).expect("secret file");
-    let idp = start_provider(&dir, &redirect_uri, secret);
+    let idp = start_provider(dir, &redirect_uri, secret, issuer_host);
     std::fs::write(
         d.join("ward.toml"),
         format!(
@@ -1104,11 +1114,27 @@ roles = ["viewer"]
         &mut line,
     )
     .expect("the serving line");
-    let _server = Serving(child);
+    let server = Serving(child);
     assert!(line.contains(&ward_base), "{line}");
+    OidcSite {
+        _tmp: tmp,
+        d,
+        ward: ward_base,
+        idp,
+        _server: server,
+    }
+}
+
+#[test]
+fn a_person_signs_in_with_a_real_openid_provider_and_bad_state_and_replayed_codes_are_refused() {
+    let Some(dir) = oidc_provider_dir() else {
+        return;
+    };
+    let site = oidc_site(&dir, "127.0.0.1");
+    let (d, ward_base, idp) = (&site.d, site.ward.as_str(), &site.idp);
 
     // The sign-in page offers the provider.
-    let page = http(&ward_base, "GET", "/ui/sign-in", None, None);
+    let page = http(ward_base, "GET", "/ui/sign-in", None, None);
     assert!(page.body.contains("Sign in with staff-idp"), "{}", page.body);
     assert!(
         page.body.contains("href=\"/ui/sign-in/oidc/staff-idp\""),
@@ -1117,7 +1143,7 @@ roles = ["viewer"]
     );
 
     // Ward sends the browser to the provider with state, nonce and an S256 challenge.
-    let start = http(&ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    let start = http(ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
     assert_eq!(start.status, 303, "{}", start.body);
     let authorize = start.header("location").expect("location").to_string();
     assert!(authorize.starts_with(&format!("{}/auth?", idp.issuer)), "{authorize}");
@@ -1144,18 +1170,18 @@ roles = ["viewer"]
     let binding = format!("ward_oidc={}", start.cookie("ward_oidc").expect("binding"));
 
     // The person signs in at the provider, which sends the browser back with a code.
-    let callback = provider_sign_in(&authorize, "alice", &ward_base);
-    let (_, callback_path) = split_url(&ward_base, &callback);
+    let callback = provider_sign_in(&authorize, "alice", ward_base);
+    let (_, callback_path) = split_url(ward_base, &callback);
     let code = query_param(&callback, "code").expect("a code");
     assert_eq!(query_param(&callback, "state").as_deref(), Some(state.as_str()));
 
     // A callback whose state is not the attempt's is refused, recorded, and sets no session.
     let forged = format!("/ui/sign-in/oidc/callback?code={code}&state=forged-{state}");
-    let r = http(&ward_base, "GET", &forged, Some(&binding), None);
+    let r = http(ward_base, "GET", &forged, Some(&binding), None);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.cookie("ward_session").is_none());
     assert!(!r.body.contains(&code), "the code is never echoed");
-    let events = auth_failures(&d);
+    let events = auth_failures(d);
     let failed: Vec<_> = events.iter().filter(|e| e["kind"] == "auth.failed").collect();
     assert!(
         failed.iter().any(|e| e["payload"]["inline"]["reason"] == "oidc_state"),
@@ -1168,7 +1194,7 @@ roles = ["viewer"]
 
     // Without the browser's cookie the real callback is refused too (and uses up the attempt).
     // So: a new attempt for the other refusals; first the real one, with its cookie.
-    let r = http(&ward_base, "GET", callback_path, Some(&binding), None);
+    let r = http(ward_base, "GET", callback_path, Some(&binding), None);
     assert_eq!(r.status, 200, "{}", r.body);
     let session_set = r
         .cookies()
@@ -1181,14 +1207,14 @@ roles = ["viewer"]
     }
     assert!(r.body.contains("http-equiv=\"refresh\""), "{}", r.body);
     let session = format!("ward_session={}", r.cookie("ward_session").expect("session"));
-    let board = http(&ward_base, "GET", "/", Some(&session), None);
+    let board = http(ward_base, "GET", "/", Some(&session), None);
     assert_eq!(board.status, 200, "{}", board.body);
     assert!(
         board.body.contains("Signed in as staff:alice@example.org"),
         "{}",
         board.body
     );
-    let events = auth_failures(&d);
+    let events = auth_failures(d);
     let started: Vec<_> = events.iter().filter(|e| e["kind"] == "session.started").collect();
     assert_eq!(started.len(), 1, "{started:?}");
     assert_eq!(started[0]["actor"]["id"], "staff:alice@example.org");
@@ -1200,19 +1226,19 @@ roles = ["viewer"]
     );
 
     // The same callback replayed is refused: the attempt was used.
-    let r = http(&ward_base, "GET", callback_path, Some(&binding), None);
+    let r = http(ward_base, "GET", callback_path, Some(&binding), None);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.cookie("ward_session").is_none());
 
     // The used code under a fresh attempt: Ward exchanges it and the provider refuses it.
-    let again = http(&ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    let again = http(ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
     let fresh_state = query_param(again.header("location").expect("location"), "state").expect("state");
     let fresh_binding = format!("ward_oidc={}", again.cookie("ward_oidc").expect("binding"));
     let replay = format!("/ui/sign-in/oidc/callback?code={code}&state={fresh_state}");
-    let r = http(&ward_base, "GET", &replay, Some(&fresh_binding), None);
+    let r = http(ward_base, "GET", &replay, Some(&fresh_binding), None);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.cookie("ward_session").is_none());
-    let events = auth_failures(&d);
+    let events = auth_failures(d);
     assert!(
         events
             .iter()
@@ -1221,19 +1247,49 @@ roles = ["viewer"]
     );
 
     // An attempt finished in another browser (without its cookie) is refused.
-    let other = http(&ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    let other = http(ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
     let other_state = query_param(other.header("location").expect("location"), "state").expect("state");
     let r = http(
-        &ward_base,
+        ward_base,
         "GET",
         &format!("/ui/sign-in/oidc/callback?code=whatever&state={other_state}"),
         Some(&binding),
         None,
     );
     assert_eq!(r.status, 403, "{}", r.body);
-    let sessions = auth_failures(&d)
+    let sessions = auth_failures(d)
         .iter()
         .filter(|e| e["kind"] == "session.started")
         .count();
     assert_eq!(sessions, 1, "no other session was started");
+}
+
+/// The same sign-in in headless Chromium, the provider on another site (`localhost`, Ward on
+/// `127.0.0.1`): the `ward_oidc` cookie (SameSite=Lax) comes back on the provider's cross-site
+/// redirect, and the session cookie (SameSite=Strict) set on that navigation's page is sent by
+/// the page's own continuation to `/`.
+#[test]
+fn a_person_signs_in_with_the_openid_provider_across_sites_in_chromium() {
+    let Some(driver) = chromedriver() else { return };
+    let Some(dir) = oidc_provider_dir() else { return };
+    let site = oidc_site(&dir, "localhost");
+    assert!(site.idp.issuer.starts_with("http://localhost:"), "{}", site.idp.issuer);
+    let browser = Browser::start(driver);
+    browser.go(&format!("{}/", site.ward));
+    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
+    browser.click("a[href='/ui/sign-in/oidc/staff-idp']");
+    let login = browser.wait_for_url(|u| u.contains("/interaction/"));
+    assert!(login.starts_with(&site.idp.issuer), "{login}");
+    browser.type_into("input[name=login]", "alice");
+    browser.type_into("input[name=password]", "any password");
+    browser.click("button[type=submit]");
+    // The consent page (its button has autofocus; the login form's does not).
+    browser.click("button[autofocus]");
+    let board = format!("{}/", site.ward);
+    assert_eq!(browser.wait_for_url(|u| u == board), board, "signed in, on the board");
+    assert!(
+        browser.text("header").contains("Signed in as staff:alice@example.org"),
+        "{}",
+        browser.text("header")
+    );
 }

@@ -1,6 +1,6 @@
 // A real OpenID provider (the npm package oidc-provider) for Ward's browser sign-in test
 // (crates/ward-cli/tests/oidc_ui.rs). Listens on a free loopback port and prints one line of
-// JSON, {"issuer": "http://127.0.0.1:PORT"}, once it serves.
+// JSON, {"issuer": "http://HOST:PORT"}, once it serves.
 //
 // Environment: WARD_REDIRECT_URI (Ward's callback, the client's only redirect URI) and
 // WARD_CLIENT_SECRET (the client's secret). One client, "ward": the authorization-code flow
@@ -27,7 +27,9 @@ if (!redirectUri || !secret) {
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  // WARD_ISSUER_HOST (default 127.0.0.1): the host the issuer names, e.g. localhost to put the
+  // provider on another site than Ward at 127.0.0.1 (the server listens on 127.0.0.1 either way).
+  const issuer = `http://${process.env.WARD_ISSUER_HOST || '127.0.0.1'}:${port}`;
   const provider = new Provider(issuer, {
     clients: [
       {
