@@ -1262,6 +1262,20 @@ fn a_person_signs_in_with_a_real_openid_provider_and_bad_state_and_replayed_code
         .filter(|e| e["kind"] == "session.started")
         .count();
     assert_eq!(sessions, 1, "no other session was started");
+
+    // Signing out ends the OIDC session as it ends a password one.
+    let board = http(ward_base, "GET", "/", Some(&session), None);
+    let r = http(
+        ward_base,
+        "POST",
+        "/ui/sign-out",
+        Some(&session),
+        Some(&[("csrf", &board.csrf())]),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let after = http(ward_base, "GET", "/", Some(&session), None);
+    assert_eq!(after.status, 303, "the old cookie no longer works");
+    assert_eq!(after.header("location"), Some("/ui/sign-in"));
 }
 
 /// The same sign-in in headless Chromium, the provider on another site (`localhost`, Ward on
