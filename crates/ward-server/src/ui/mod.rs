@@ -9,7 +9,8 @@
 //!
 //! Sessions: `POST /ui/sign-in` is the API's password sign-in ([`crate::auth::password_sign_in`]:
 //! the same per-source limiter and per-person lockout) and keeps the session token it returns in
-//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS). The token is
+//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS); the OIDC
+//! sign-in (`oidc`: authorization code with PKCE) keeps its session in the same cookie. The token is
 //! checked on every request exactly as a bearer token ([`crate::identities::Directory`]): expiry,
 //! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
