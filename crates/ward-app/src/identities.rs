@@ -480,6 +480,42 @@ pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<Created
     })
 }
 
+/// Starts a sign-in session for a person an identity provider authenticated (the web UI's OIDC
+/// sign-in, after the ID token was verified): a human token that expires, recording the
+/// identity and roles the provider's claim mapping gave (`session.started`, name
+/// `session-oidc-<provider>`). Only people: an automation identity is refused.
+pub async fn start_oidc_session(
+    ledger: &Ledger,
+    identity: &Identity,
+    provider: &str,
+) -> Result<CreatedToken, AppError> {
+    if identity.kind != ActorKind::Human {
+        return Err(AppError::new(
+            Kind::Forbidden,
+            "person_required",
+            "only a person may sign in to the web UI",
+            "set kind = \"human\" on the [[oidc]] provider used for browser sign-in",
+        ));
+    }
+    let token = ApiToken::generate().map_err(AppError::internal)?;
+    let record = TokenRecord {
+        id: token.id.clone(),
+        name: format!("session-oidc-{provider}"),
+        identity: identity.id.clone(),
+        kind: ActorKind::Human,
+        roles: identity.roles.clone(),
+        expires_at: Some(now_secs() + SESSION_TTL_SECS),
+        secret_sha256: token.secret_hash(),
+        revoked: false,
+        created_by: identity.id.clone(),
+    };
+    record_token(ledger, identity, "session.started", &record).await?;
+    Ok(CreatedToken {
+        token: token.reveal(),
+        record,
+    })
+}
+
 /// Why a bearer token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthFailure {

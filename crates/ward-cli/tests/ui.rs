@@ -946,3 +946,438 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     let again = browser.url();
     assert!(again.ends_with("/ui/sign-in"), "signed out: {again}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// OIDC sign-in in the browser, against a real OpenID provider (the npm package oidc-provider,
+// crates/ward-cli/tests/oidc/provider.mjs), driven as a browser would (plain HTTP, cookies by
+// hand): the authorization-code flow with PKCE.
+
+/// The test provider's directory, its node modules installed (`npm ci`); `None` (the test is
+/// skipped, visibly) when they cannot be installed outside CI, where `.ci/run` installs them.
+fn oidc_provider_dir() -> Option<PathBuf> {
+    // One install at a time: `npm ci` starts by removing node_modules, under another test's feet.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
+    if dir.join("node_modules/oidc-provider/package.json").exists() {
+        return Some(dir);
+    }
+    let installed = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if installed {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "npm ci in {} failed (Node.js and npm are needed); .ci/run installs the test provider",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: could not install the test OpenID provider (npm ci in {})",
+        dir.display()
+    );
+    None
+}
+
+/// The provider, killed when dropped; `issuer` is `http://127.0.0.1:PORT`.
+struct OpenIdProvider {
+    _process: Serving,
+    issuer: String,
+}
+
+fn start_provider(dir: &Path, redirect_uri: &str, secret: &str, issuer_host: &str) -> OpenIdProvider {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("node")
+        .arg("provider.mjs")
+        .current_dir(dir)
+        .env("WARD_REDIRECT_URI", redirect_uri)
+        .env("WARD_CLIENT_SECRET", secret)
+        .env("WARD_ISSUER_HOST", issuer_host)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn node provider.mjs");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the provider's first line");
+    let process = Serving(child);
+    let issuer = json(&line)["issuer"].as_str().expect("issuer").to_string();
+    OpenIdProvider {
+        _process: process,
+        issuer,
+    }
+}
+
+/// A browser's cookies, by name (paths ignored: every cookie goes to every request of its host).
+#[derive(Default)]
+struct Jar(std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    fn take(&mut self, r: &Reply) {
+        for c in r.cookies() {
+            let Some((k, v)) = c.split(';').next().and_then(|kv| kv.split_once('=')) else {
+                continue;
+            };
+            let cleared = v.is_empty() || c.contains("Max-Age=0") || c.contains("expires=Thu, 01 Jan 1970");
+            match cleared {
+                true => self.0.remove(k),
+                false => self.0.insert(k.to_string(), v.to_string()),
+            };
+        }
+    }
+
+    fn header(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| {
+            self.0
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+}
+
+/// `http://host:port/path?q` → (`http://host:port`, `/path?q`); a relative location keeps `base`.
+fn split_url<'a>(base: &'a str, location: &'a str) -> (&'a str, &'a str) {
+    match location.strip_prefix("http://") {
+        Some(rest) => {
+            let at = rest.find('/').map_or(location.len(), |i| i + 7);
+            (&location[..at], &location[at..])
+        }
+        None => (base, location),
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// Signs `login` in at the provider from its authorization URL, as a browser would: the
+/// development login form (any login), then the consent form; returns the callback URL the
+/// provider redirects to (Ward's, not yet followed).
+fn provider_sign_in(authorize: &str, login: &str, ward_base: &str) -> String {
+    let mut jar = Jar::default();
+    let (base, path) = split_url("", authorize);
+    let base = base.to_string();
+    let mut next = (String::from("GET"), path.to_string(), None::<Vec<(String, String)>>);
+    for _ in 0..12 {
+        let (method, path, form) = &next;
+        let form_ref: Option<Vec<(&str, &str)>> = form
+            .as_ref()
+            .map(|f| f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
+        let r = http(&base, method, path, jar.header().as_deref(), form_ref.as_deref());
+        jar.take(&r);
+        if let Some(location) = r.header("location") {
+            assert!(r.status == 302 || r.status == 303, "{} {}", r.status, r.body);
+            if location.starts_with(ward_base) {
+                return location.to_string();
+            }
+            let (_, p) = split_url(&base, location);
+            next = ("GET".into(), p.to_string(), None);
+            continue;
+        }
+        assert_eq!(r.status, 200, "provider page {path}: {}", r.body);
+        let action = r
+            .body
+            .split("action=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a form on the provider's page")
+            .to_string();
+        let prompt = if r.body.contains("name=\"prompt\" value=\"login\"") {
+            "login"
+        } else {
+            "consent"
+        };
+        let mut fields = vec![("prompt".to_string(), prompt.to_string())];
+        if prompt == "login" {
+            fields.push(("login".into(), login.into()));
+            fields.push(("password".into(), "any password".into()));
+        }
+        let (_, p) = split_url(&base, &action);
+        next = ("POST".into(), p.to_string(), Some(fields));
+    }
+    panic!("the provider never redirected back to Ward");
+}
+
+fn auth_failures(d: &Path) -> Vec<serde_json::Value> {
+    let log = json(&ok(run({
+        let mut c = ward(d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["event"].clone())
+        .collect()
+}
+
+/// A `ward serve` whose `[[oidc]]` provider `staff-idp` (people, `staff:{email}`, alice a
+/// viewer) is the test OpenID provider, which announces itself as `http://ISSUER_HOST:PORT`.
+struct OidcSite {
+    _tmp: tempfile::TempDir,
+    d: PathBuf,
+    ward: String,
+    idp: OpenIdProvider,
+    _server: Serving,
+}
+
+fn oidc_site(dir: &Path, issuer_host: &str) -> OidcSite {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let ward_base = format!("http://127.0.0.1:{port}");
+    let redirect_uri = format!("{ward_base}/ui/sign-in/oidc/callback");
+    let secret = "test-client-secret-4f1c9a";
+    let secret_file = tmp.path().join("client-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).expect("secret file");
+    let idp = start_provider(dir, &redirect_uri, secret, issuer_host);
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            r#"
+[[oidc]]
+name = "staff-idp"
+issuer = "{issuer}"
+audience = "ward"
+jwks_url = "{issuer}/jwks"
+kind = "human"
+identity = "staff:{{email}}"
+client_id = "ward"
+client_secret = "file://{secret_file}"
+redirect_uri = "{redirect_uri}"
+[[oidc.roles]]
+claim = "email"
+equals = "alice@example.org"
+roles = ["viewer"]
+"#,
+            issuer = idp.issuer,
+            secret_file = secret_file.display(),
+        ),
+    )
+    .expect("ward.toml");
+    let mut c = ward(&d, None);
+    c.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().expect("spawn ward serve");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the serving line");
+    let server = Serving(child);
+    assert!(line.contains(&ward_base), "{line}");
+    OidcSite {
+        _tmp: tmp,
+        d,
+        ward: ward_base,
+        idp,
+        _server: server,
+    }
+}
+
+#[test]
+fn a_person_signs_in_with_a_real_openid_provider_and_bad_state_and_replayed_codes_are_refused() {
+    let Some(dir) = oidc_provider_dir() else {
+        return;
+    };
+    let site = oidc_site(&dir, "127.0.0.1");
+    let (d, ward_base, idp) = (&site.d, site.ward.as_str(), &site.idp);
+
+    // The sign-in page offers the provider.
+    let page = http(ward_base, "GET", "/ui/sign-in", None, None);
+    assert!(page.body.contains("Sign in with staff-idp"), "{}", page.body);
+    assert!(
+        page.body.contains("href=\"/ui/sign-in/oidc/staff-idp\""),
+        "{}",
+        page.body
+    );
+
+    // Ward sends the browser to the provider with state, nonce and an S256 challenge.
+    let start = http(ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    assert_eq!(start.status, 303, "{}", start.body);
+    let authorize = start.header("location").expect("location").to_string();
+    assert!(authorize.starts_with(&format!("{}/auth?", idp.issuer)), "{authorize}");
+    for (k, v) in [
+        ("response_type", "code"),
+        ("client_id", "ward"),
+        ("code_challenge_method", "S256"),
+    ] {
+        assert_eq!(query_param(&authorize, k).as_deref(), Some(v), "{authorize}");
+    }
+    let state = query_param(&authorize, "state").expect("state");
+    assert!(state.len() >= 22 && query_param(&authorize, "nonce").is_some_and(|n| n.len() >= 22));
+    assert!(query_param(&authorize, "code_challenge").is_some_and(|c| c.len() == 43));
+    assert!(query_param(&authorize, "scope").is_some_and(|s| s.starts_with("openid")));
+    let set = start
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("ward_oidc="))
+        .expect("the attempt's cookie")
+        .to_string();
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/ui/sign-in/oidc"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let binding = format!("ward_oidc={}", start.cookie("ward_oidc").expect("binding"));
+
+    // The person signs in at the provider, which sends the browser back with a code.
+    let callback = provider_sign_in(&authorize, "alice", ward_base);
+    let (_, callback_path) = split_url(ward_base, &callback);
+    let code = query_param(&callback, "code").expect("a code");
+    assert_eq!(query_param(&callback, "state").as_deref(), Some(state.as_str()));
+
+    // A callback whose state is not the attempt's is refused, recorded, and sets no session.
+    let forged = format!("/ui/sign-in/oidc/callback?code={code}&state=forged-{state}");
+    let r = http(ward_base, "GET", &forged, Some(&binding), None);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.cookie("ward_session").is_none());
+    assert!(!r.body.contains(&code), "the code is never echoed");
+    let events = auth_failures(d);
+    let failed: Vec<_> = events.iter().filter(|e| e["kind"] == "auth.failed").collect();
+    assert!(
+        failed.iter().any(|e| e["payload"]["inline"]["reason"] == "oidc_state"),
+        "{failed:?}"
+    );
+    assert!(
+        !serde_json::to_string(&events).expect("json").contains(&code),
+        "no code in the log"
+    );
+
+    // Without the browser's cookie the real callback is refused too (and uses up the attempt).
+    // So: a new attempt for the other refusals; first the real one, with its cookie.
+    let r = http(ward_base, "GET", callback_path, Some(&binding), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session_set = r
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("ward_session="))
+        .expect("a session cookie")
+        .to_string();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(session_set.contains(attr), "{session_set}");
+    }
+    assert!(r.body.contains("http-equiv=\"refresh\""), "{}", r.body);
+    let session = format!("ward_session={}", r.cookie("ward_session").expect("session"));
+    let board = http(ward_base, "GET", "/", Some(&session), None);
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert!(
+        board.body.contains("Signed in as staff:alice@example.org"),
+        "{}",
+        board.body
+    );
+    let events = auth_failures(d);
+    let started: Vec<_> = events.iter().filter(|e| e["kind"] == "session.started").collect();
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(started[0]["actor"]["id"], "staff:alice@example.org");
+    assert_eq!(started[0]["actor"]["kind"], "human");
+    assert_eq!(started[0]["payload"]["inline"]["roles"], serde_json::json!(["viewer"]));
+    assert!(
+        !serde_json::to_string(&events).expect("json").contains(&code),
+        "no code in the log"
+    );
+
+    // The same callback replayed is refused: the attempt was used.
+    let r = http(ward_base, "GET", callback_path, Some(&binding), None);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.cookie("ward_session").is_none());
+
+    // The used code under a fresh attempt: Ward exchanges it and the provider refuses it.
+    let again = http(ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    let fresh_state = query_param(again.header("location").expect("location"), "state").expect("state");
+    let fresh_binding = format!("ward_oidc={}", again.cookie("ward_oidc").expect("binding"));
+    let replay = format!("/ui/sign-in/oidc/callback?code={code}&state={fresh_state}");
+    let r = http(ward_base, "GET", &replay, Some(&fresh_binding), None);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.cookie("ward_session").is_none());
+    let events = auth_failures(d);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "auth.failed" && e["payload"]["inline"]["reason"] == "oidc_code"),
+        "{events:?}"
+    );
+
+    // An attempt finished in another browser (without its cookie) is refused.
+    let other = http(ward_base, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    let other_state = query_param(other.header("location").expect("location"), "state").expect("state");
+    let r = http(
+        ward_base,
+        "GET",
+        &format!("/ui/sign-in/oidc/callback?code=whatever&state={other_state}"),
+        Some(&binding),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let sessions = auth_failures(d)
+        .iter()
+        .filter(|e| e["kind"] == "session.started")
+        .count();
+    assert_eq!(sessions, 1, "no other session was started");
+
+    // Signing out ends the OIDC session as it ends a password one.
+    let board = http(ward_base, "GET", "/", Some(&session), None);
+    let r = http(
+        ward_base,
+        "POST",
+        "/ui/sign-out",
+        Some(&session),
+        Some(&[("csrf", &board.csrf())]),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let after = http(ward_base, "GET", "/", Some(&session), None);
+    assert_eq!(after.status, 303, "the old cookie no longer works");
+    assert_eq!(after.header("location"), Some("/ui/sign-in"));
+}
+
+/// The same sign-in in headless Chromium, the provider on another site (`localhost`, Ward on
+/// `127.0.0.1`): the `ward_oidc` cookie (SameSite=Lax) comes back on the provider's cross-site
+/// redirect, and the session cookie (SameSite=Strict) set on that navigation's page is sent by
+/// the page's own continuation to `/`.
+#[test]
+fn a_person_signs_in_with_the_openid_provider_across_sites_in_chromium() {
+    let Some(driver) = chromedriver() else { return };
+    let Some(dir) = oidc_provider_dir() else { return };
+    let site = oidc_site(&dir, "localhost");
+    assert!(site.idp.issuer.starts_with("http://localhost:"), "{}", site.idp.issuer);
+    let browser = Browser::start(driver);
+    browser.go(&format!("{}/", site.ward));
+    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
+    browser.click("a[href='/ui/sign-in/oidc/staff-idp']");
+    let login = browser.wait_for_url(|u| u.contains("/interaction/"));
+    assert!(login.starts_with(&site.idp.issuer), "{login}");
+    browser.type_into("input[name=login]", "alice");
+    browser.type_into("input[name=password]", "any password");
+    browser.click("button[type=submit]");
+    // The consent page (its button has autofocus; the login form's does not).
+    browser.click("button[autofocus]");
+    let board = format!("{}/", site.ward);
+    assert_eq!(browser.wait_for_url(|u| u == board), board, "signed in, on the board");
+    assert!(
+        browser.text("header").contains("Signed in as staff:alice@example.org"),
+        "{}",
+        browser.text("header")
+    );
+}

@@ -213,6 +213,8 @@ impl ServerConfig {
             e.policy_dir.as_mut().map(resolve);
         }
         crate::oidc::check_namespaces(&cfg.oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
+        crate::oidc::check_browser_fields(&cfg.oidc)
+            .map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
         cfg.approvals.validate().map_err(err)?;
         cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
         cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;

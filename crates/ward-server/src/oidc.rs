@@ -69,6 +69,151 @@ pub struct ProviderConfig {
     /// (default `name`). Without it a person of this provider cannot sign.
     #[serde(default = "default_printed_name_claim")]
     pub printed_name_claim: String,
+    /// Browser sign-in (the web UI's "Sign in with NAME"): Ward's client id at this provider,
+    /// also the audience its ID tokens must carry. Needs `redirect_uri` and `kind = "human"`.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The client secret as a reference, `env://NAME` or `file:///path` (never the secret
+    /// itself); without one Ward is a public client (PKCE only).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Where the provider sends the browser back: `https://WARD/ui/sign-in/oidc/callback`,
+    /// registered at the provider.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// The provider's authorization endpoint; with `token_endpoint` (both or neither).
+    /// Without them they are discovered from `{issuer}/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// The provider's token endpoint.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// Scopes asked for at browser sign-in (`openid` is always asked for).
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+/// What a browser sign-in at one provider needs, resolved at start.
+#[derive(Clone)]
+pub struct BrowserClient {
+    /// The provider's name (`[[oidc]] name`).
+    pub provider: String,
+    /// Ward's client id (the ID token's audience).
+    pub client_id: String,
+    secret: Option<String>,
+    /// The registered redirect URI (Ward's callback).
+    pub redirect_uri: String,
+    /// Where the browser is sent to sign in.
+    pub authorization_endpoint: String,
+    token_endpoint: String,
+    /// Scopes asked for, `openid` first.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for BrowserClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserClient")
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Largest token endpoint or discovery response read.
+pub const MAX_OIDC_RESPONSE: usize = 64 * 1024;
+
+/// Resolves a secret reference: `env://NAME` from Ward's environment, `file:///path` from a
+/// file (trimmed). Anything else is refused, so no secret is written in `ward.toml`.
+pub fn resolve_secret(reference: &str) -> Result<String, String> {
+    let value = if let Some(name) = reference.strip_prefix("env://") {
+        std::env::var(name).map_err(|_| format!("client_secret: environment variable {name} is not set"))?
+    } else if let Some(path) = reference.strip_prefix("file://") {
+        std::fs::read_to_string(path).map_err(|e| format!("client_secret: {path}: {e}"))?
+    } else {
+        return Err("client_secret must be a reference, env://NAME or file:///path, not the secret itself".into());
+    };
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        return Err("client_secret: the referenced secret is empty".into());
+    }
+    Ok(value)
+}
+
+fn http_url(what: &str, url: &str) -> Result<(), String> {
+    match url.starts_with("https://") || url.starts_with("http://") {
+        true if !url.contains(['\'', '"', '<', '>', ' ', '\n', '\r']) => Ok(()),
+        _ => Err(format!("{what} {url:?} must be an http(s) URL")),
+    }
+}
+
+/// Checks the browser fields of `c` and resolves its secret; `None` when it declares none.
+fn browser_fields(c: &ProviderConfig, resolve: bool) -> Result<Option<(String, Option<String>, String)>, String> {
+    let declared = c.client_id.is_some()
+        || c.redirect_uri.is_some()
+        || c.client_secret.is_some()
+        || c.authorization_endpoint.is_some()
+        || c.token_endpoint.is_some();
+    if !declared {
+        return Ok(None);
+    }
+    let (Some(client_id), Some(redirect_uri)) = (&c.client_id, &c.redirect_uri) else {
+        return Err("browser sign-in needs both client_id and redirect_uri".into());
+    };
+    if client_id.is_empty() || client_id.len() > 256 || client_id.chars().any(char::is_control) {
+        return Err("client_id must be 1 to 256 printable characters".into());
+    }
+    if c.kind != ActorKind::Human {
+        return Err("browser sign-in (client_id) is for people: set kind = \"human\"".into());
+    }
+    http_url("redirect_uri", redirect_uri)?;
+    if c.authorization_endpoint.is_some() != c.token_endpoint.is_some() {
+        return Err(
+            "set both authorization_endpoint and token_endpoint, or neither (discovered from the issuer)".into(),
+        );
+    }
+    for u in [&c.authorization_endpoint, &c.token_endpoint].into_iter().flatten() {
+        http_url("endpoint", u)?;
+    }
+    if c.name == "callback" {
+        return Err("the name \"callback\" is taken by the sign-in route; choose another".into());
+    }
+    let secret = match (&c.client_secret, resolve) {
+        (Some(r), true) => Some(resolve_secret(r)?),
+        (Some(r), false) if !(r.starts_with("env://") || r.starts_with("file://")) => {
+            return Err(resolve_secret(r).err().unwrap_or_default());
+        }
+        _ => None,
+    };
+    Ok(Some((client_id.clone(), secret, redirect_uri.clone())))
+}
+
+/// Checks every provider's browser sign-in fields (at configuration load: the secret must be a
+/// reference; it is resolved when `ward serve` starts).
+pub fn check_browser_fields(configs: &[ProviderConfig]) -> Result<(), ConfigError> {
+    for c in configs {
+        browser_fields(c, false).map_err(|reason| ConfigError {
+            provider: c.name.clone(),
+            reason,
+        })?;
+    }
+    Ok(())
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
+    let resp = http.get(url).send().await.map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("{url} answered {}", resp.status()));
+    }
+    let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+    if bytes.len() > MAX_OIDC_RESPONSE {
+        return Err(format!("{url}: larger than {MAX_OIDC_RESPONSE} bytes"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not JSON: {e}"))
 }
 
 fn default_printed_name_claim() -> String {
@@ -214,6 +359,7 @@ pub struct ConfigError {
 struct Provider {
     config: ProviderConfig,
     keys: RwLock<(JwkSet, Option<Instant>)>,
+    browser: Option<BrowserClient>,
 }
 
 /// Verifies JWTs from the configured providers.
@@ -234,7 +380,152 @@ async fn fetch_jwks(http: &reqwest::Client, url: &str) -> Result<JwkSet, String>
     serde_json::from_slice(&bytes).map_err(|e| format!("not a JWK set: {e}"))
 }
 
+/// The authorization and token endpoints from `{issuer}/.well-known/openid-configuration`,
+/// whose `issuer` must be the configured one.
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<(String, String), String> {
+    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let doc = get_json(http, &url).await?;
+    let field = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_string);
+    if field("issuer").as_deref() != Some(issuer) {
+        return Err(format!("{url}: its issuer is not {issuer:?}"));
+    }
+    match (field("authorization_endpoint"), field("token_endpoint")) {
+        (Some(a), Some(t)) => {
+            http_url("authorization_endpoint", &a)?;
+            http_url("token_endpoint", &t)?;
+            Ok((a, t))
+        }
+        _ => Err(format!("{url} names no authorization_endpoint and token_endpoint")),
+    }
+}
+
+/// Why a browser sign-in's code exchange failed (its reason code for `auth.failed`).
+#[derive(Debug)]
+pub struct ExchangeError {
+    /// `oidc_code` (the provider refused the code) or `oidc_token_endpoint` (unreachable, or
+    /// an unusable answer).
+    pub reason: &'static str,
+    /// The provider's OAuth error code (`invalid_grant`, …), when it gave a well-formed one.
+    pub error: Option<String>,
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `url` with `pairs` added to its query (form-encoded).
+pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{}", form_encode(pairs))
+}
+
 impl Verifier {
+    /// The providers that declare browser sign-in, in configuration order.
+    pub fn browser_clients(&self) -> impl Iterator<Item = &BrowserClient> {
+        self.providers.iter().filter_map(|p| p.browser.as_ref())
+    }
+
+    /// The browser sign-in of provider `name`.
+    pub fn browser_client(&self, name: &str) -> Option<&BrowserClient> {
+        self.browser_clients().find(|b| b.provider == name)
+    }
+
+    /// Exchanges an authorization code at provider `name`'s token endpoint (with the PKCE
+    /// verifier; the client secret by HTTP Basic when there is one); returns the ID token.
+    pub async fn exchange_code(&self, name: &str, code: &str, verifier: &str) -> Result<String, ExchangeError> {
+        let fail = |reason, error| ExchangeError { reason, error };
+        let Some(b) = self.browser_client(name) else {
+            return Err(fail("oidc_provider", None));
+        };
+        let mut pairs = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", b.redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ];
+        if b.secret.is_none() {
+            pairs.push(("client_id", b.client_id.as_str()));
+        }
+        let mut req = self
+            .http
+            .post(&b.token_endpoint)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(form_encode(&pairs));
+        if let Some(secret) = &b.secret {
+            // RFC 6749 §2.3.1: both parts form-encoded, then Basic.
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                percent_encode(&b.client_id),
+                percent_encode(secret)
+            ));
+            req = req.header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"));
+        }
+        let resp = req.send().await.map_err(|e| {
+            tracing::warn!(provider = %name, error = %e, "token endpoint unreachable");
+            fail("oidc_token_endpoint", None)
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|_| fail("oidc_token_endpoint", None))?;
+        if bytes.len() > MAX_OIDC_RESPONSE {
+            return Err(fail("oidc_token_endpoint", None));
+        }
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if !status.is_success() {
+            let error = body
+                .get("error")
+                .and_then(Value::as_str)
+                .filter(|e| !e.is_empty() && e.len() <= 64 && e.bytes().all(|c| c.is_ascii_lowercase() || c == b'_'))
+                .map(str::to_string);
+            return Err(fail("oidc_code", error));
+        }
+        body.get("id_token")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| fail("oidc_token_endpoint", None))
+    }
+
+    /// Verifies an ID token from provider `name`'s browser sign-in: signature (its JWK set),
+    /// issuer, audience = the client id (and `azp` when there are several), expiry, and the
+    /// `nonce` this sign-in sent; maps it to an identity.
+    pub async fn verify_id_token(&self, name: &str, token: &str, nonce: &str) -> Result<Identity, JwtError> {
+        let provider = self
+            .providers
+            .iter()
+            .find(|p| p.config.name == name && p.browser.is_some())
+            .ok_or(JwtError::UnknownIssuer)?;
+        let client_id = provider
+            .browser
+            .as_ref()
+            .map(|b| b.client_id.as_str())
+            .unwrap_or_default();
+        let (identity, claims) = self.verify_with(provider, token, client_id).await?;
+        if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+            return Err(JwtError::Invalid("nonce".into()));
+        }
+        if let Some(Value::Array(aud)) = claims.get("aud")
+            && aud.len() > 1
+            && claims.get("azp").and_then(Value::as_str) != Some(client_id)
+        {
+            return Err(JwtError::Invalid("azp".into()));
+        }
+        Ok(identity)
+    }
+
     /// Loads every provider's keys (files now, URLs fetched now).
     pub async fn new(configs: Vec<ProviderConfig>) -> Result<Verifier, ConfigError> {
         let http = reqwest::Client::builder()
@@ -266,9 +557,31 @@ impl Verifier {
                 (None, Some(url)) => fetch_jwks(&http, url).await.map_err(err)?,
                 _ => return Err(err("set exactly one of jwks_file and jwks_url".into())),
             };
+            let browser = match browser_fields(&config, true).map_err(err)? {
+                None => None,
+                Some((client_id, secret, redirect_uri)) => {
+                    let (authorization_endpoint, token_endpoint) =
+                        match (&config.authorization_endpoint, &config.token_endpoint) {
+                            (Some(a), Some(t)) => (a.clone(), t.clone()),
+                            _ => discover(&http, &config.issuer).await.map_err(err)?,
+                        };
+                    let mut scopes = vec!["openid".to_string()];
+                    scopes.extend(config.scopes.iter().filter(|s| *s != "openid").cloned());
+                    Some(BrowserClient {
+                        provider: config.name.clone(),
+                        client_id,
+                        secret,
+                        redirect_uri,
+                        authorization_endpoint,
+                        token_endpoint,
+                        scopes,
+                    })
+                }
+            };
             providers.push(Provider {
                 keys: RwLock::new((keys, Some(Instant::now()))),
                 config,
+                browser,
             });
         }
         Ok(Verifier { providers, http })
@@ -326,10 +639,26 @@ impl Verifier {
             .iter()
             .find(|p| p.config.issuer == issuer)
             .ok_or(JwtError::UnknownIssuer)?;
+        self.verify_with(provider, token, &provider.config.audience).await
+    }
+
+    async fn verify_with(
+        &self,
+        provider: &Provider,
+        token: &str,
+        audience: &str,
+    ) -> Result<(Identity, Map<String, Value>), JwtError> {
+        if token.len() > MAX_JWT {
+            return Err(JwtError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+            return Err(JwtError::Algorithm);
+        }
         let key = self.key(provider, header.kid.as_deref(), header.alg).await?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&provider.config.issuer]);
-        validation.set_audience(&[&provider.config.audience]);
+        validation.set_audience(&[audience]);
         validation.validate_nbf = true;
         validation.leeway = provider.config.leeway_secs;
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
@@ -505,6 +834,68 @@ mod tests {
             Err(JwtError::MissingClaim(_))
         ));
         assert!(render_identity("x:{unclosed", &claims).is_err());
+    }
+
+    fn provider(extra: &str) -> ProviderConfig {
+        toml::from_str(&format!(
+            "name = \"staff\"\nissuer = \"https://idp.example.org\"\naudience = \"ward\"\njwks_file = \"j.json\"\nidentity = \"staff:{{email}}\"\n{extra}"
+        ))
+        .expect("provider")
+    }
+
+    #[test]
+    fn browser_sign_in_needs_a_person_provider_and_a_secret_reference() {
+        let person = "kind = \"human\"\nredirect_uri = \"https://ward.example.org/ui/sign-in/oidc/callback\"\n";
+        assert!(
+            browser_fields(&provider(""), false)
+                .expect("no browser fields")
+                .is_none()
+        );
+        let ok = provider(&format!(
+            "{person}client_id = \"ward\"\nclient_secret = \"env://WARD_OIDC_SECRET\""
+        ));
+        assert!(browser_fields(&ok, false).expect("a reference").is_some());
+        let literal = provider(&format!(
+            "{person}client_id = \"ward\"\nclient_secret = \"hunter2-hunter2\""
+        ));
+        let e = browser_fields(&literal, false).expect_err("a literal secret");
+        assert!(e.contains("reference") && !e.contains("hunter2"), "{e}");
+        let machine =
+            provider("client_id = \"ward\"\nredirect_uri = \"https://ward.example.org/ui/sign-in/oidc/callback\"");
+        assert!(
+            browser_fields(&machine, false)
+                .expect_err("automation")
+                .contains("human")
+        );
+        let half = provider(&format!(
+            "{person}client_id = \"ward\"\ntoken_endpoint = \"https://idp/token\""
+        ));
+        assert!(browser_fields(&half, false).expect_err("one endpoint").contains("both"));
+        let no_client = provider(person);
+        assert!(
+            browser_fields(&no_client, false)
+                .expect_err("no client id")
+                .contains("client_id")
+        );
+        let unset = provider(&format!(
+            "{person}client_id = \"ward\"\nclient_secret = \"env://WARD_TEST_UNSET_SECRET_9F\""
+        ));
+        assert!(browser_fields(&unset, true).expect_err("unset").contains("not set"));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            with_query(
+                "https://idp/auth",
+                &[("scope", "openid email"), ("redirect_uri", "https://w/cb?x=1&y")]
+            ),
+            "https://idp/auth?scope=openid%20email&redirect_uri=https%3A%2F%2Fw%2Fcb%3Fx%3D1%26y"
+        );
+        assert_eq!(
+            with_query("https://idp/auth?tenant=a", &[("k", "v")]),
+            "https://idp/auth?tenant=a&k=v"
+        );
     }
 
     #[test]

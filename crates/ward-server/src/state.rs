@@ -46,6 +46,8 @@ pub struct AppState {
     pub loaded_config: Arc<ward_app::ops::LoadedConfig>,
     /// The web UI's sessions' last page views in this process (the idle timeout).
     pub ui_activity: Arc<crate::activity::Activity>,
+    /// The web UI's OIDC sign-ins waiting for the provider's answer, in this process.
+    pub ui_oidc: Arc<crate::ui::OidcPending>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             rollouts: None,
             loaded_config: Arc::default(),
             ui_activity: Arc::default(),
+            ui_oidc: Arc::default(),
         }
     }
 

@@ -685,6 +685,12 @@ async fn oidc_and_local_identities_never_merge() {
         roles: vec![],
         leeway_secs: 0,
         printed_name_claim: "name".into(),
+        client_id: None,
+        client_secret: None,
+        redirect_uri: None,
+        authorization_endpoint: None,
+        token_endpoint: None,
+        scopes: vec![],
     };
     for bad in ["user:{email}", "token:{sub}", "{email}", "local:{sub}"] {
         let e = ward_server::oidc::check_namespaces(&[provider("idp", bad)]).expect_err(bad);

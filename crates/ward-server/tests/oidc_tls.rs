@@ -66,6 +66,12 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
             }],
             leeway_secs: 0,
             printed_name_claim: "name".into(),
+            client_id: None,
+            client_secret: None,
+            redirect_uri: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            scopes: vec![],
         },
         ProviderConfig {
             name: "staff".into(),
@@ -83,6 +89,12 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
             }],
             leeway_secs: 0,
             printed_name_claim: "name".into(),
+            client_id: None,
+            client_secret: None,
+            redirect_uri: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            scopes: vec![],
         },
     ]
 }

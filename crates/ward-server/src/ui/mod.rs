@@ -9,14 +9,18 @@
 //!
 //! Sessions: `POST /ui/sign-in` is the API's password sign-in ([`crate::auth::password_sign_in`]:
 //! the same per-source limiter and per-person lockout) and keeps the session token it returns in
-//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS). The token is
+//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS); the OIDC
+//! sign-in (`oidc`: authorization code with PKCE) keeps its session in the same cookie. The token is
 //! checked on every request exactly as a bearer token ([`crate::identities::Directory`]): expiry,
 //! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
 mod metrics;
+mod oidc;
 mod pages;
 mod sign;
+
+pub use oidc::Pending as OidcPending;
 
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Request, State};
@@ -77,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::board))
         .route("/ui/style.css", get(style))
         .route("/ui/sign-in", get(sign_in_page).post(sign_in))
+        .route(oidc::CALLBACK, get(oidc::callback))
+        .route("/ui/sign-in/oidc/{provider}", get(oidc::start))
         .route("/ui/sign-out", post(sign_out))
         .route("/ui/changes/{id}", get(pages::change))
         .route("/ui/inbox", get(pages::inbox))
@@ -230,9 +236,13 @@ pub fn csrf_matches(secret: &str, presented: &str) -> bool {
 }
 
 fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    set_cookie_with(name, value, path, max_age, secure, "Strict")
+}
+
+fn set_cookie_with(name: &str, value: &str, path: &str, max_age: i64, secure: bool, same_site: &str) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}{secure}"
+        "{name}={value}; HttpOnly; SameSite={same_site}; Path={path}; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -356,7 +366,7 @@ struct CsrfForm {
     csrf: String,
 }
 
-fn sign_in_markup(nonce: &str, user: &str, error: Option<&str>) -> Markup {
+fn sign_in_markup(nonce: &str, user: &str, error: Option<&str>, providers: &[(String, String)]) -> Markup {
     layout(
         "Sign in",
         None,
@@ -373,9 +383,12 @@ fn sign_in_markup(nonce: &str, user: &str, error: Option<&str>) -> Markup {
                 input #password type="password" name="password" autocomplete="current-password" required;
                 button type="submit" { "Sign in" }
             }
-            p.placeholder {
-                "Sign-in with your organisation's identity provider (OIDC) is not in the web UI yet: "
-                "use " code { "ward login" } " at a terminal, or a local user here."
+            @if !providers.is_empty() {
+                ul.providers {
+                    @for (name, href) in providers {
+                        li { a href=(href) { "Sign in with " (name) } }
+                    }
+                }
             }
         },
     )
@@ -393,7 +406,7 @@ async fn sign_in_page(State(state): State<AppState>, req: Request) -> Response {
         return message_page(StatusCode::SERVICE_UNAVAILABLE, "No randomness", "Retry in a moment.");
     }
     let nonce = hex::encode(bytes);
-    let mut resp = html_response(sign_in_markup(&nonce, "", None)).into_response();
+    let mut resp = html_response(sign_in_markup(&nonce, "", None, &oidc::links(&state))).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(SIGN_IN_COOKIE, &nonce, "/ui/sign-in", 3600, secure),
@@ -446,7 +459,12 @@ async fn sign_in(
                 Ok(()) => form.user.as_str(),
                 Err(_) => "",
             };
-            let mut resp = (status, html_response(sign_in_markup(&nonce, user, Some(message)))).into_response();
+            let links = oidc::links(&state);
+            let mut resp = (
+                status,
+                html_response(sign_in_markup(&nonce, user, Some(message), &links)),
+            )
+                .into_response();
             if let Some(retry) = refusal.headers().get(header::RETRY_AFTER) {
                 resp.headers_mut().insert(header::RETRY_AFTER, retry.clone());
             }

@@ -1,0 +1,423 @@
+//! OIDC sign-in in the browser: the authorization-code flow with PKCE (S256), for the `[[oidc]]`
+//! providers that declare `client_id` and `redirect_uri` (a "Sign in with NAME" link each).
+//!
+//! `GET /ui/sign-in/oidc/{provider}` draws a random `state`, `nonce` and PKCE verifier (256 bits
+//! each), keeps them server-side under the state ([`Pending`], ten minutes, used once) bound to
+//! the browser by a random secret in the `ward_oidc` cookie (HttpOnly, `SameSite=Lax` so that the
+//! provider's redirect back carries it, `Path=/ui/sign-in/oidc`), and sends the browser (303) to
+//! the provider's authorization endpoint. `GET /ui/sign-in/oidc/callback` takes the attempt named
+//! by `state` (gone afterwards, whatever happens: a replayed callback is refused), checks the
+//! cookie, exchanges the code with the verifier at the token endpoint, verifies the ID token
+//! ([`crate::oidc::Verifier::verify_id_token`]: signature by the provider's JWK set, issuer,
+//! audience = client id, expiry, the nonce), maps it to an identity by the provider's claim
+//! mapping, and starts a Ward session for that person ([`crate::identities::start_oidc_session`],
+//! `session.started`) kept in the same `ward_session` cookie as a password sign-in. Every refusal
+//! is recorded as `auth.failed` with a reason code (`oidc_state`, `oidc_code`, `oidc_nonce`,
+//! `oidc_id_token`, `oidc_denied`, `oidc_not_person`, `oidc_token_endpoint`) — never a code or a
+//! token — and shown as a plain page.
+
+use super::{
+    IDLE, IDLE_SECS, SESSION_COOKIE, clear_cookie, cookie, failure, html_response, layout, message_page,
+    set_cookie_with,
+};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The cookie binding a sign-in attempt to the browser that started it.
+pub const OIDC_COOKIE: &str = "ward_oidc";
+/// The path of the sign-in routes (the cookie's `Path`).
+pub const OIDC_PATH: &str = "/ui/sign-in/oidc";
+/// The route the provider sends the browser back to.
+pub const CALLBACK: &str = "/ui/sign-in/oidc/callback";
+/// How long an attempt waits for the provider's answer.
+pub const PENDING: Duration = Duration::from_secs(600);
+/// At most this many attempts wait at once (older expired ones are dropped first).
+pub const MAX_PENDING: usize = 10_000;
+const ROUTE: &str = "GET /ui/sign-in/oidc/callback";
+
+struct Attempt {
+    provider: String,
+    nonce: String,
+    verifier: String,
+    browser_sha256: [u8; 32],
+    started: Instant,
+}
+
+/// Sign-in attempts waiting for the provider, by `state` (held by the `ward serve` process: a
+/// sign-in must come back to the replica that started it).
+#[derive(Default)]
+pub struct Pending {
+    attempts: Mutex<HashMap<String, Attempt>>,
+}
+
+impl Pending {
+    fn insert(&self, state: String, attempt: Attempt) -> bool {
+        let mut map = self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_PENDING {
+            map.retain(|_, a| a.started.elapsed() < PENDING);
+        }
+        if map.len() >= MAX_PENDING {
+            return false;
+        }
+        map.insert(state, attempt);
+        true
+    }
+
+    /// Removes and returns the attempt under `state`, unless it expired.
+    fn take(&self, state: &str) -> Option<Attempt> {
+        self.attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(state)
+            .filter(|a| a.started.elapsed() < PENDING)
+    }
+}
+
+fn random() -> Option<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).ok().map(|()| bytes)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn sha256(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+/// The "Sign in with NAME" links of the sign-in page: (name, path).
+pub fn links(state: &AppState) -> Vec<(String, String)> {
+    state
+        .oidc
+        .as_deref()
+        .map(|v| {
+            v.browser_clients()
+                .map(|b| {
+                    (
+                        b.provider.clone(),
+                        format!("{OIDC_PATH}/{}", crate::oidc::percent_encode(&b.provider)),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `GET /ui/sign-in/oidc/{provider}`: starts a sign-in at the provider.
+pub async fn start(
+    State(state): State<AppState>,
+    super::OverTls(secure): super::OverTls,
+    Path(provider): Path<String>,
+) -> Response {
+    let Some(client) = state.oidc.as_deref().and_then(|v| v.browser_client(&provider)) else {
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "No such sign-in provider",
+            "Sign in from the sign-in page's links.",
+        );
+    };
+    let (Some(s), Some(n), Some(v), Some(bind)) = (random(), random(), random(), random()) else {
+        return message_page(StatusCode::SERVICE_UNAVAILABLE, "No randomness", "Retry in a moment.");
+    };
+    let (state_param, nonce, verifier, binding) = (b64(&s), b64(&n), b64(&v), b64(&bind));
+    let challenge = b64(&sha256(&verifier));
+    let location = crate::oidc::with_query(
+        &client.authorization_endpoint,
+        &[
+            ("response_type", "code"),
+            ("client_id", &client.client_id),
+            ("redirect_uri", &client.redirect_uri),
+            ("scope", &client.scopes.join(" ")),
+            ("state", &state_param),
+            ("nonce", &nonce),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let stored = state.ui_oidc.insert(
+        state_param,
+        Attempt {
+            provider: client.provider.clone(),
+            nonce,
+            verifier,
+            browser_sha256: sha256(&binding),
+            started: Instant::now(),
+        },
+    );
+    if !stored {
+        return message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many sign-ins in progress",
+            "Retry in a few minutes.",
+        );
+    }
+    let mut resp = Redirect::to(&location).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie_with(
+            OIDC_COOKIE,
+            &binding,
+            OIDC_PATH,
+            PENDING.as_secs() as i64,
+            secure,
+            "Lax",
+        ),
+    );
+    resp
+}
+
+/// What the provider sends back.
+#[derive(Deserialize)]
+pub struct Callback {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// A refused callback: recorded as `auth.failed` (`reason`, the provider), shown as a page, the
+/// attempt's cookie cleared.
+struct Refuser<'a> {
+    state: &'a AppState,
+    ip: IpAddr,
+    secure: bool,
+}
+
+impl Refuser<'_> {
+    async fn refuse(
+        &self,
+        reason: &str,
+        provider: Option<&str>,
+        extra: serde_json::Value,
+        status: StatusCode,
+        message: &str,
+    ) -> Response {
+        let mut payload = json!({ "provider": provider });
+        if let (Some(p), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
+            p.extend(more);
+        }
+        crate::auth::record_failure(self.state, self.ip, ROUTE, reason, payload).await;
+        let mut resp = message_page(status, message, "Start again from the sign-in page.");
+        resp.headers_mut()
+            .append(header::SET_COOKIE, clear_cookie(OIDC_COOKIE, OIDC_PATH, self.secure));
+        resp
+    }
+}
+
+/// An OAuth error code as the provider gave it, when well-formed (nothing else is recorded).
+fn error_code(e: &str) -> Option<&str> {
+    (!e.is_empty() && e.len() <= 64 && e.bytes().all(|c| c.is_ascii_lowercase() || c == b'_')).then_some(e)
+}
+
+/// `GET /ui/sign-in/oidc/callback`: finishes a sign-in (see the module documentation).
+pub async fn callback(
+    State(state): State<AppState>,
+    crate::auth::SourceIp(ip): crate::auth::SourceIp,
+    super::OverTls(secure): super::OverTls,
+    headers: HeaderMap,
+    Query(cb): Query<Callback>,
+) -> Response {
+    if let Some(limited) = crate::auth::refuse_if_limited(&state, ip) {
+        let mut resp = message_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed attempts from this address",
+            "Wait a minute.",
+        );
+        if let Some(retry) = limited.headers().get(header::RETRY_AFTER) {
+            resp.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+        }
+        return resp;
+    }
+    let forbidden = StatusCode::FORBIDDEN;
+    let r = Refuser {
+        state: &state,
+        ip,
+        secure,
+    };
+    let Some(attempt) = cb.state.as_deref().and_then(|s| state.ui_oidc.take(s)) else {
+        return r
+            .refuse(
+                "oidc_state",
+                None,
+                json!({}),
+                forbidden,
+                "This sign-in is unknown, expired or already used",
+            )
+            .await;
+    };
+    let provider = attempt.provider.as_str();
+    let bound = cookie(&headers, OIDC_COOKIE).is_some_and(|b| {
+        use subtle_eq::ConstantTimeEq;
+        sha256(&b).ct_eq(&attempt.browser_sha256)
+    });
+    if !bound {
+        return r
+            .refuse(
+                "oidc_state",
+                Some(provider),
+                json!({ "browser": "mismatch" }),
+                forbidden,
+                "This sign-in was started in another browser",
+            )
+            .await;
+    }
+    if let Some(e) = cb.error.as_deref() {
+        return r
+            .refuse(
+                "oidc_denied",
+                Some(provider),
+                json!({ "error": error_code(e) }),
+                forbidden,
+                "The identity provider did not sign you in",
+            )
+            .await;
+    }
+    let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 4096) else {
+        return r
+            .refuse(
+                "oidc_code",
+                Some(provider),
+                json!({}),
+                StatusCode::BAD_REQUEST,
+                "The identity provider sent no authorization code",
+            )
+            .await;
+    };
+    let Some(verifier_svc) = state.oidc.clone() else {
+        return message_page(StatusCode::NOT_FOUND, "No such sign-in provider", "");
+    };
+    let id_token = match verifier_svc.exchange_code(provider, code, &attempt.verifier).await {
+        Ok(t) => t,
+        Err(e) => {
+            let (status, message) = match e.reason {
+                "oidc_code" => (forbidden, "The identity provider refused this sign-in's code"),
+                _ => (
+                    StatusCode::BAD_GATEWAY,
+                    "The identity provider's token endpoint could not be used",
+                ),
+            };
+            return r
+                .refuse(e.reason, Some(provider), json!({ "error": e.error }), status, message)
+                .await;
+        }
+    };
+    let identity = match verifier_svc.verify_id_token(provider, &id_token, &attempt.nonce).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            let reason = match &e {
+                crate::oidc::JwtError::Invalid(what) if what == "nonce" => "oidc_nonce",
+                _ => "oidc_id_token",
+            };
+            return r
+                .refuse(
+                    reason,
+                    Some(provider),
+                    json!({ "detail": e.reason() }),
+                    forbidden,
+                    "The identity provider's ID token was refused",
+                )
+                .await;
+        }
+    };
+    if identity.kind != ward_ledger::ActorKind::Human {
+        return r
+            .refuse(
+                "oidc_not_person",
+                Some(provider),
+                json!({}),
+                forbidden,
+                "Only people sign in to the web UI",
+            )
+            .await;
+    }
+    let session = match crate::identities::start_oidc_session(&state.ledger, &identity, provider).await {
+        Ok(s) => s,
+        Err(e) => return failure(e),
+    };
+    // The idle clock starts now, as for a password sign-in.
+    if let Ok(t) = ward_core::token::ApiToken::parse(&session.token) {
+        state.ui_activity.touch(&t.id, Instant::now(), IDLE);
+    }
+    // A page, not a redirect: the browser arrived here from the provider's site, and a
+    // SameSite=Strict cookie set now is not sent on a redirect in that same navigation; the
+    // refresh below is this site's own navigation, which sends it.
+    let body = layout(
+        "Signed in",
+        None,
+        html! {
+            meta http-equiv="refresh" content="0;url=/";
+            h1 { "Signed in" }
+            p { "Signed in as " (identity.id) ". " a href="/" { "Continue to the release board" } }
+        },
+    );
+    let mut resp = html_response(body).into_response();
+    let h = resp.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        super::set_cookie(SESSION_COOKIE, &session.token, "/", IDLE_SECS, secure),
+    );
+    h.append(header::SET_COOKIE, clear_cookie(OIDC_COOKIE, OIDC_PATH, secure));
+    resp
+}
+
+mod subtle_eq {
+    /// Constant-time equality of two digests.
+    pub trait ConstantTimeEq {
+        fn ct_eq(&self, other: &Self) -> bool;
+    }
+
+    impl ConstantTimeEq for [u8; 32] {
+        fn ct_eq(&self, other: &Self) -> bool {
+            self.iter().zip(other).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(started: Instant) -> Attempt {
+        Attempt {
+            provider: "p".into(),
+            nonce: "n".into(),
+            verifier: "v".into(),
+            browser_sha256: sha256("b"),
+            started,
+        }
+    }
+
+    #[test]
+    fn an_attempt_is_taken_once_and_not_after_it_expired() {
+        let p = Pending::default();
+        assert!(p.insert("s1".into(), attempt(Instant::now())));
+        assert!(p.take("s1").is_some(), "the first callback");
+        assert!(p.take("s1").is_none(), "a replayed callback");
+        assert!(p.take("unknown").is_none());
+        if let Some(old) = Instant::now().checked_sub(PENDING + Duration::from_secs(1)) {
+            assert!(p.insert("s2".into(), attempt(old)));
+            assert!(p.take("s2").is_none(), "expired");
+        }
+    }
+
+    #[test]
+    fn random_values_are_256_bits_and_differ() {
+        let (a, b) = (random().map(|r| b64(&r)), random().map(|r| b64(&r)));
+        assert_eq!(a.as_deref().map(str::len), Some(43));
+        assert_ne!(a, b);
+    }
+}
