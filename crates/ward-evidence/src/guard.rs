@@ -1040,18 +1040,34 @@ fn detectors() -> &'static [Detector] {
             // build number, port, epoch time or digest: those carry no such label).
             d1(
                 "us-ssn",
-                r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                &[
+                    r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))",
+                    QUALIFIER,
+                    r"\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                ]
+                .concat(),
                 valid_id_ssn,
             ),
             d(
                 "dob-with-name",
-                r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
+                &[
+                    r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))",
+                    DATE_QUALIFIER,
+                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
+                ]
+                .concat(),
                 names_a_person,
             ),
             d("name-with-date", &name_with_date_pattern(), name_beside_birth_date),
             d(
                 "patient-contact",
-                r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"?\s*[:=]\s*"?[^\s",<]{5,}"#,
+                &[
+                    r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"#,
+                    CONTACT_QUALIFIER,
+                    // A phone written with spaces (`+1 555 123 4567`), or any value without.
+                    r#"["')\]]{0,2}\s*[:=]\s*"?(?:\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}|[^\s",<]{5,})"#,
+                ]
+                .concat(),
                 always,
             ),
             // The header in any case, any run of dashes or none, any spacing.
@@ -1106,7 +1122,7 @@ fn password_assignment() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?(?:[\W_]{0,6}(?:value|val|plain|plaintext|text|raw|string)(?-u:\b)[)\]]?)?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
@@ -1126,10 +1142,24 @@ fn credential_forms() -> &'static [Regex; 2] {
     })
 }
 
+/// Up to two qualifying words between a label and its value, each after up to six separators:
+/// `mrn_number:`, `{"mrn": {"value": …}}`, `MRN (primary):`, `patient_id_number:` (what the
+/// labelled SSN allows, for the other labelled detectors).
+const QUALIFIER: &str =
+    r"(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id|identifier|code)(?-u:\b)\.?){0,2}";
+
+/// The same for a birth date: a qualifying word or the date's format (`DOB (yyyy-mm-dd):`,
+/// `date_of_birth_value=`, `dob_iso:`, `{"dob": {"value": …}}`).
+const DATE_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:value|val|full|date|iso|iso8601|utc|local|format|fmt|[ymd]{1,4}(?:[-./ ]?[ymd]{1,4}){1,2})(?-u:\b)\.?){0,2}";
+
+/// The same for a patient's phone or e-mail (`patient_phone_primary:`, `patient phone (home):`,
+/// `{"patient_phone": {"value": …}}`).
+const CONTACT_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:number|num|no|value|val|primary|home|work|mobile|cell|main|address|addr|id)(?-u:\b)[.)\]]?){0,2}";
+
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo)))\W{0,12}[A-Za-z]{0,2}\d{6,10}")
+        Regex::new(&format!(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo))){QUALIFIER}\W{{0,12}}[A-Za-z]{{0,2}}\d{{6,10}}"))
             .expect("built-in pattern")
     })
 }
@@ -2131,7 +2161,46 @@ mod tests {
                 format!("v {}", groups(&enc, sep)),
             ));
         }
+        // Other detectors than the SSN's and key ids' (`true`: with password assignments on).
+        let mut more: Vec<(String, &str, bool)> = Vec::new();
+        // A label, then a qualifying word, a format or a nesting, then the value (third attack).
+        for (text, detector) in [
+            ("mrn_number: 12345678", "mrn"),
+            ("MRN_NO=A1234567", "mrn"),
+            (r#"{"mrn": {"value": 12345678}}"#, "mrn"),
+            ("MRN (primary): 12345678", "mrn"),
+            ("patient Jane Roe DOB (yyyy-mm-dd): 1980-01-02", "dob-with-name"),
+            (
+                "patient_name: Jane Roe, date_of_birth_value=1980-01-02",
+                "dob-with-name",
+            ),
+            (
+                r#"{"patient_name": "Jane Roe", "dob": {"value": "1980-01-02"}}"#,
+                "dob-with-name",
+            ),
+            ("name Jane Roe dob_iso: 1980-01-02", "dob-with-name"),
+            (r#"{"patient_phone": {"value": "555-123-4567"}}"#, "patient-contact"),
+            ("patient phone (home): 5551234567", "patient-contact"),
+            ("patient_phone_primary=555-123-4567", "patient-contact"),
+            ("patient_id_number: 219451100", "us-ssn"),
+            (r#"{"member_id": {"value": 219451100}}"#, "us-ssn"),
+        ] {
+            more.push((text.to_string(), detector, false));
+        }
+        more.push((
+            r#"{"password": {"value": "S3cr3tPassw0rd!"}}"#.into(),
+            "password-assignment",
+            true,
+        ));
+        more.push(("db_password_plain: S3cr3tPassw0rd!".into(), "password-assignment", true));
         let mut missed = Vec::new();
+        let plain = GuardConfig::default();
+        for (text, detector, creds_on) in &more {
+            let found = scan(text, if *creds_on { &creds } else { &plain });
+            if !found.iter().any(|f| f.detector == *detector) {
+                missed.push(format!("{detector}: {text} -> {found:?}"));
+            }
+        }
         for (what, text) in &cases {
             let found = detectors_of(text);
             let wanted = if what.starts_with("aws") {

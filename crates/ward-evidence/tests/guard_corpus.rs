@@ -48,6 +48,9 @@ fn values() -> Vec<(&'static str, String)> {
         ("us-ssn", "1 2 3 - 4 5 - 6 7 8 9".into()),
         ("password-in-url", "admin:hunter2@db.internal:5432".into()),
         ("aws-access-key", "AkIaIoSfOdNn7ExAmPlE".into()),
+        // A label, a qualifying word or format, then the value (third attack, 2026-12-04).
+        ("mrn", "mrn_number: 00123456".into()),
+        ("dob-with-name", "patient Jane Roe DOB (yyyy-mm-dd): 1980-01-02".into()),
     ]
 }
 
