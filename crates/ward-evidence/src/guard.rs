@@ -1661,6 +1661,8 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         // Key-id near misses in lower case, every one refused and searched again.
         ("aws-prefix-lower", cut(repeat("asia"))),
         ("aws-spaced-lower", cut(repeat("a k i a 7 "))),
+        // The forms of the third attack (2026-12-04): a control character every other byte.
+        ("nul-between", cut(repeat("1\0"))),
     ]
 }
 
@@ -2132,6 +2134,14 @@ mod tests {
         ] {
             cases.push((format!("labelled: {labelled}"), labelled.to_string()));
         }
+        // NUL and other C0 controls between the characters (third attack).
+        let key_nul: String = key.chars().flat_map(|c| [c, '\0']).collect();
+        cases.push(("aws key id with NULs between".into(), format!("id {key_nul}")));
+        cases.push(("ssn with NULs between".into(), "ssn 1\u{0}2\u{0}3-45-6\u{0}789".into()));
+        cases.push((
+            "ssn with controls between".into(),
+            "ref 1\u{1}23\u{7f}-4\u{1b}5-67\u{c}89".into(),
+        ));
         cases.push((
             "ssn split around a literal".into(),
             r#"{"a": "123-45", "ok": true, "b": "-6789"}"#.into(),

@@ -224,6 +224,8 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         let escaped: String = value.bytes().map(|b| format!("\\\\x{b:02x}")).collect();
         out.push(("escape-two-levels", escaped));
     }
+    // NUL between the characters (third attack, 2026-12-04).
+    out.push(("nul-between", value.chars().flat_map(|c| [c, '\0']).collect()));
     out.push(("base32", b32(&format!("id {value} end"))));
     out.push(("hex", hex::encode(format!("id {value} end"))));
     out.push((

@@ -265,6 +265,9 @@ pub fn decoded(src: &str) -> Option<View> {
             b'\\' => escape(bytes, i).map(|(end, ch)| (end, Some(ch), kind::ESCAPE)),
             b'%' => encoded_char(bytes, i, b'%', false).map(|(end, ch)| (end, Some(ch), kind::PERCENT)),
             b'=' => quoted_printable(bytes, i, qp_end == i).inspect(|t| qp_end = t.0),
+            // NUL and the other C0 controls but tab and line breaks, and DEL: they render as
+            // nothing (`1\u{0}2\u{0}3-…`, `A\0K\0I\0A…`), dropped.
+            _ if control(c) => Some((i + 1, None, kind::UNICODE)),
             _ if c >= 0x80 => {
                 let ch = src[i..].chars().next().unwrap_or('\u{FFFD}');
                 let end = i + ch.len_utf8();
@@ -485,8 +488,16 @@ fn escape(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     Some((at + 2, ch))
 }
 
+/// A C0 control other than tab, line feed and carriage return, or DEL: renders as nothing.
+fn control(c: u8) -> bool {
+    matches!(c, 0..=8 | 0x0b | 0x0c | 0x0e..=0x1f | 0x7f)
+}
+
 /// Writes what `c` reads as to `out`; `false` (and `c` written) when that is `c` itself.
 fn fold(c: char, out: &mut String) -> bool {
+    if c.is_ascii() && control(c as u8) {
+        return true;
+    }
     if c.is_ascii() {
         out.push(c);
         return false;
@@ -519,10 +530,10 @@ fn fold(c: char, out: &mut String) -> bool {
     false
 }
 
-/// Characters that render as nothing: dropped from the folded view.
+/// Characters that render as nothing: dropped from the folded view (C1 controls too, but NEL).
 fn invisible(c: char) -> bool {
     matches!(c,
-        '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        '\u{80}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
         | '\u{FEFF}' | '\u{FFA0}' | '\u{E0000}'..='\u{E0FFF}')
