@@ -1129,14 +1129,23 @@ fn password_assignment() -> &'static Regex {
 }
 
 /// Credentials in the forms commands and headers write them: `Authorization: Basic <base64>`
-/// (user and password), `curl -u user:password` / `--user user:password`.
-fn credential_forms() -> &'static [Regex; 2] {
-    static R: OnceLock<[Regex; 2]> = OnceLock::new();
+/// (user and password), `curl -u user:password` / `--user user:password`, the MySQL and
+/// MariaDB clients' `-pPASSWORD` (glued: `-p` alone asks for it), `-p'PASSWORD'` and
+/// `--password=PASSWORD` / `--password PASSWORD` within ten arguments of the command, and
+/// `sshpass -p PASSWORD`.
+fn credential_forms() -> &'static [Regex; 4] {
+    static R: OnceLock<[Regex; 4]> = OnceLock::new();
     R.get_or_init(|| {
         [
             Regex::new(r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+([A-Za-z0-9+/]{8,}={0,2})")
                 .expect("built-in pattern"),
             Regex::new(r#"(?:^|[\s"'])(?:-u|--user)[\s=]+["']?[^\s:@"']{1,64}:([^\s@"']{6,})"#)
+                .expect("built-in pattern"),
+            Regex::new(
+                r#"(?-u:\b)(?i:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mysqlsh|mariadb|mariadb-dump|mariadb-admin)(?:[ \t]+[^\s]+){0,10}?[ \t]+(?:-p["']?|--password(?:=|[ \t]+)["']?)([^\s"'-][^\s"']{3,})"#,
+            )
+            .expect("built-in pattern"),
+            Regex::new(r#"(?-u:\b)sshpass(?:[ \t]+-[a-oq-zA-Z]\S*){0,4}[ \t]+-p[ \t]*["']?([^\s"'-][^\s"']{3,})"#)
                 .expect("built-in pattern"),
         ]
     })
@@ -2100,6 +2109,11 @@ mod tests {
             "Authorization: Basic YWRtaW46UzNjcjN0UGFzc3cwcmQh",
             "curl -u admin:S3cr3tPassw0rd! https://api.example.org",
             "curl --user=admin:S3cr3tPassw0rd! https://api.example.org",
+            "mysql -u root -pS3cr3tPassw0rd! app",
+            "mysql -h db -u root -p'S3cr3t Passw0rd' app",
+            "mysqldump --user=root --password=S3cr3tPassw0rd! app",
+            "mariadb -uroot --password S3cr3tPassw0rd! app",
+            "sshpass -p S3cr3tPassw0rd! ssh deploy@host",
         ] {
             let found = scan(line, &creds);
             assert!(
@@ -2110,6 +2124,10 @@ mod tests {
         for clean in [
             "curl -u admin https://api.example.org",
             "Authorization: Basic realm=\"x\"",
+            "mysql -u root -p app",
+            "mysql -u root -P3306 -h db app",
+            "mysql -u root -p\"$MYSQL_PASSWORD\" app",
+            "mkdir -p build/output",
         ] {
             assert_eq!(scan(clean, &creds), vec![], "{clean}");
         }
