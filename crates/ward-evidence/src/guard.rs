@@ -1672,6 +1672,11 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("aws-spaced-lower", cut(repeat("a k i a 7 "))),
         // The forms of the third attack (2026-12-04): a control character every other byte.
         ("nul-between", cut(repeat("1\0"))),
+        // Octal, braced and `;`-less escapes, a token every few bytes, and near misses.
+        ("octal-escapes", cut(repeat("\\055"))),
+        ("brace-escapes", cut(repeat("\\u{2d}"))),
+        ("brace-near-miss", cut(repeat("\\u{2d"))),
+        ("refs-no-semi", cut(repeat("&#45"))),
     ]
 }
 
@@ -2160,6 +2165,25 @@ mod tests {
             "ssn with controls between".into(),
             "ref 1\u{1}23\u{7f}-4\u{1b}5-67\u{c}89".into(),
         ));
+        // Octal, braced and HTML5 legacy escapes (third attack).
+        for (what, text) in [
+            ("aws key id with an octal escape", r"id \101KIAIOSFODNN7EXAMPLE"),
+            ("aws key id with a braced escape", r"id AKIA\u{49}OSFODNN7EXAMPLE"),
+            ("aws key id with &# and no ;", "id &#65KIAIOSFODNN7EXAMPLE"),
+            ("aws key id with &#x and no ;", "id AKIA&#x49OSFODNN7EXAMPLE"),
+            ("ssn in octal escapes", r"v \061\062\063\05545\0556789"),
+            ("ssn in braced escapes", r"v \u{31}\u{32}\u{33}\u{2d}45\u{2D}6789"),
+            (
+                "ssn in references without ;",
+                "v &#49&#50&#51&#45&#52&#53&#45&#54&#55&#56&#57",
+            ),
+            (
+                "ssn in hex references without ;",
+                "v &#x31&#x32&#x33&#x2d&#x34&#x35&#x2d&#x36&#x37&#x38&#x39",
+            ),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
         cases.push((
             "ssn split around a literal".into(),
             r#"{"a": "123-45", "ok": true, "b": "-6789"}"#.into(),

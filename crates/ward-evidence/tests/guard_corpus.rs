@@ -164,6 +164,18 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let next = value[at + c.len_utf8()..].chars().next();
     out.push(("percent", replace_at(value, at, &format!("%{:02X}", code & 0xff))));
+    // Octal, braced and HTML5 legacy escapes (third attack, 2026-12-04); a reference without
+    // its `;` only where the next character ends it.
+    if code < 0x100 {
+        out.push(("octal", replace_at(value, at, &format!("\\{code:03o}"))));
+    }
+    out.push(("u-brace", replace_at(value, at, &format!("\\u{{{code:x}}}"))));
+    if !next.is_some_and(|n| n.is_ascii_digit()) {
+        out.push(("xml-dec-no-semi", replace_at(value, at, &format!("&#{code}"))));
+    }
+    if !next.is_some_and(|n| n.is_ascii_hexdigit()) {
+        out.push(("xml-hex-no-semi", replace_at(value, at, &format!("&#x{code:X}"))));
+    }
     if code < 0x80 {
         // Quoted-printable: the character and the next as a run (`=31=32`), a soft break.
         let two = match next {

@@ -367,9 +367,27 @@ fn xml_reference(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     Some((end, ch))
 }
 
-/// The reference whose body (after `&`) starts at `at`.
+/// The reference whose body (after `&`) starts at `at`. A numeric reference may end without
+/// its `;` (HTML5 reads `&#65` and `&#x41` so: the digits end it).
 fn reference_body(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     let rest = bytes.get(at..)?;
+    if rest.first() == Some(&b'#') {
+        let hex = matches!(rest.get(1), Some(b'x' | b'X'));
+        let from = 1 + usize::from(hex);
+        let n = rest
+            .iter()
+            .skip(from)
+            .take(9)
+            .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+            .count();
+        if n == 0 || n > 8 {
+            return None;
+        }
+        let digits = std::str::from_utf8(&rest[from..from + n]).ok()?;
+        let ch = char::from_u32(u32::from_str_radix(digits, if hex { 16 } else { 10 }).ok()?)?;
+        let end = at + from + n;
+        return Some((end + usize::from(bytes.get(end) == Some(&b';')), ch));
+    }
     let semi = rest.iter().take(20).position(|&b| b == b';')?;
     let body = &rest[..semi];
     let end = at + semi + 1;
@@ -379,12 +397,6 @@ fn reference_body(bytes: &[u8], at: usize) -> Option<(usize, char)> {
         b"gt" => '>',
         b"quot" => '"',
         b"apos" => '\'',
-        [b'#', b'x' | b'X', hex @ ..] if !hex.is_empty() && hex.len() <= 8 => {
-            char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)?
-        }
-        [b'#', dec @ ..] if !dec.is_empty() && dec.len() <= 8 && dec.iter().all(u8::is_ascii_digit) => {
-            char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?)?
-        }
         named => html_entity(named)?,
     };
     Some((end, ch))
@@ -468,6 +480,20 @@ fn escape(bytes: &[u8], at: usize) -> Option<(usize, char)> {
         b'e' => '\u{1b}',
         b'x' => return Some((at + 4, char::from_u32(hex(at + 2, 2)?)?)),
         b'U' => return Some((at + 10, char::from_u32(hex(at + 2, 8)?)?)),
+        // Rust's and ES6's `\u{41}`: one to six hex digits in braces.
+        b'u' if bytes.get(at + 2) == Some(&b'{') => {
+            let n = bytes.get(at + 3..)?.iter().take(7).position(|&b| b == b'}')?;
+            return (n > 0).then_some((at + 4 + n, char::from_u32(hex(at + 3, n)?)?));
+        }
+        // C's, Python's and the shell's octal `\101`: three digits, at most `\377`.
+        b'0'..=b'3' => {
+            let digits = bytes.get(at + 1..at + 4)?;
+            if !digits.iter().all(|b| (b'0'..=b'7').contains(b)) {
+                return None;
+            }
+            let v = digits.iter().fold(0u32, |v, &d| v * 8 + u32::from(d - b'0'));
+            return Some((at + 4, char::from_u32(v)?));
+        }
         b'u' => {
             let unit = hex(at + 2, 4)?;
             if (0xD800..0xDC00).contains(&unit) {
