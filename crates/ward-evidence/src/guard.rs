@@ -1677,6 +1677,7 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("brace-escapes", cut(repeat("\\u{2d}"))),
         ("brace-near-miss", cut(repeat("\\u{2d"))),
         ("refs-no-semi", cut(repeat("&#45"))),
+        ("lisu-coptic-lookalikes", cut(repeat("ꓢꓢꓠ Ⲣatient "))),
     ]
 }
 
@@ -2181,6 +2182,14 @@ mod tests {
                 "ssn in hex references without ;",
                 "v &#x31&#x32&#x33&#x2d&#x34&#x35&#x2d&#x36&#x37&#x38&#x39",
             ),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
+        // Lisu and Coptic look-alikes (third attack).
+        for (what, text) in [
+            ("aws key id in Lisu capitals", "id ꓮꓗꓲꓮꓲꓳꓢꓝꓳꓓꓠꓠ7ꓰꓫꓮꓟꓑꓡꓰ"),
+            ("aws key id in Coptic capitals", "id ⲀⲔⲒⲀⲒⲞSFⲞDⲚⲚ7ⲈⲬⲀⲘⲢLⲈ"),
+            ("ssn labelled in Lisu", "ꓢꓢꓠ: 123456789"),
         ] {
             cases.push((what.into(), text.into()));
         }

@@ -125,6 +125,43 @@ fn cyrillic(c: char) -> Option<char> {
     })
 }
 
+/// Lisu and Coptic look-alikes of Latin capitals (third attack, 2026-12-04).
+fn lisu(c: char) -> Option<char> {
+    Some(match c {
+        'A' => 'ꓮ',
+        'B' => 'ꓐ',
+        'D' => 'ꓓ',
+        'E' => 'ꓰ',
+        'I' => 'ꓲ',
+        'K' => 'ꓗ',
+        'M' => 'ꓟ',
+        'N' => 'ꓠ',
+        'O' => 'ꓳ',
+        'P' => 'ꓑ',
+        'R' => 'ꓣ',
+        'S' => 'ꓢ',
+        'T' => 'ꓔ',
+        _ => return None,
+    })
+}
+
+fn coptic(c: char) -> Option<char> {
+    Some(match c {
+        'A' => 'Ⲁ',
+        'E' => 'Ⲉ',
+        'I' => 'Ⲓ',
+        'K' => 'Ⲕ',
+        'M' => 'Ⲙ',
+        'N' => 'Ⲛ',
+        'O' => 'Ⲟ',
+        'P' => 'Ⲣ',
+        'T' => 'Ⲧ',
+        'o' => 'ⲟ',
+        'p' => 'ⲣ',
+        _ => return None,
+    })
+}
+
 /// `(encoding, encoded)`: only the encodings that apply to the value.
 fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     let at = pick(value);
@@ -264,6 +301,13 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     }
     if let Some((i, l)) = value.char_indices().find_map(|(i, c)| cyrillic(c).map(|l| (i, l))) {
         out.push(("cyrillic", replace_at(value, i, &l.to_string())));
+    }
+    let all = |f: fn(char) -> Option<char>| value.chars().map(|c| f(c).unwrap_or(c)).collect::<String>();
+    if value.chars().any(|c| lisu(c).is_some()) {
+        out.push(("lisu", all(lisu)));
+    }
+    if value.chars().any(|c| coptic(c).is_some()) {
+        out.push(("coptic", all(coptic)));
     }
     out
 }
