@@ -528,7 +528,7 @@ fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
 
 /// The separators of a spaced-out key id.
 fn aws_gap_char(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'.' | b'_' | b'-' | b':' | b'/' | b'|' | b',')
+    matches!(c, b' ' | b'\t' | b'.' | b'_' | b'-' | b':' | b'/' | b'|' | b',' | b'^')
 }
 
 /// The gap at `at` between two characters of a spaced-out key id: up to three spaces or tabs
@@ -1016,11 +1016,11 @@ fn detectors() -> &'static [Detector] {
             check,
         };
         vec![
-            // Written with `-`, `/`, `_`, `.`, `:` or a space between its parts (the same one
-            // twice), unlabelled.
+            // Written with `-`, `/`, `_`, `.`, `:`, a space or HL7's `^` between its parts (the
+            // same one twice), unlabelled.
             d(
                 "us-ssn",
-                r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}",
+                r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}|\d{3}\^\d{2}\^\d{4}",
                 valid_ssn,
             ),
             d1(
@@ -1068,6 +1068,15 @@ fn detectors() -> &'static [Detector] {
                     r#"["')\]]{0,2}\s*[:=]\s*"?(?:\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}|[^\s",<]{5,})"#,
                 ]
                 .concat(),
+                always,
+            ),
+            // An HL7 v2 patient identification segment (`PID|1||…^^^HOSP^MR||Roe^Jane||19800102`):
+            // identifiers, name and birth date by definition, once it holds five fields. At a
+            // segment's start (a line break or carriage return) or after any character that
+            // is not a letter, digit or `_` (a quote, a space: the segment inside a field).
+            d1(
+                "hl7-pid",
+                r"(?:^|[^A-Za-z0-9_])(PID\|(?:[^|\r\n]*\|){4}[^\r\n\x22<]*)",
                 always,
             ),
             // The header in any case, any run of dashes or none, any spacing.
@@ -1196,6 +1205,7 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "dob-with-name",
     "name-with-date",
     "patient-contact",
+    "hl7-pid",
     "private-key",
     "stripe-key",
     "aws-access-key",
@@ -1678,6 +1688,7 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("brace-near-miss", cut(repeat("\\u{2d"))),
         ("refs-no-semi", cut(repeat("&#45"))),
         ("lisu-coptic-lookalikes", cut(repeat("ꓢꓢꓠ Ⲣatient "))),
+        ("hl7-pid-near-miss", cut(repeat("PID|a|b|c\r"))),
     ]
 }
 
@@ -2193,6 +2204,12 @@ mod tests {
         ] {
             cases.push((what.into(), text.into()));
         }
+        // HL7 components joining a value (third attack).
+        cases.push(("ssn in HL7 components".into(), "PID|1||A1^^^H||R^J||123^45^6789".into()));
+        cases.push((
+            "aws key id in HL7 components".into(),
+            "OBX|1|ST|k||AKIAIOSF^ODNN7EXAMPLE".into(),
+        ));
         cases.push((
             "ssn split around a literal".into(),
             r#"{"a": "123-45", "ok": true, "b": "-6789"}"#.into(),
@@ -2248,6 +2265,14 @@ mod tests {
         ] {
             more.push((text.to_string(), detector, false));
         }
+        // An HL7 v2 patient identification segment with five fields or more (third attack).
+        for text in [
+            "MSH|^~\\&|EPIC|HOSP|||202612040101||ADT^A01|1|P|2.5\rPID|1||00123456^^^HOSP^MR||Roe^Jane||19800102|F\r",
+            "{\"msg\": \"MSH|^~\\\\&|A|B\\rPID|1||00123456^^^HOSP^MR||Roe^Jane\"}",
+            "PID|1||X||Y\n",
+        ] {
+            more.push((text.to_string(), "hl7-pid", false));
+        }
         more.push((
             r#"{"password": {"value": "S3cr3tPassw0rd!"}}"#.into(),
             "password-assignment",
@@ -2260,6 +2285,11 @@ mod tests {
             let found = scan(text, if *creds_on { &creds } else { &plain });
             if !found.iter().any(|f| f.detector == *detector) {
                 missed.push(format!("{detector}: {text} -> {found:?}"));
+            }
+        }
+        for short in ["PID|1||A\n", "RAPID|1|2|3|4|5", "ps: PID PPID CMD"] {
+            if detectors_of(short).iter().any(|d| d == "hl7-pid") {
+                missed.push(format!("hl7-pid found in {short:?}"));
             }
         }
         for (what, text) in &cases {

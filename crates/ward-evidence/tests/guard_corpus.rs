@@ -50,6 +50,7 @@ fn values() -> Vec<(&'static str, String)> {
         ("aws-access-key", "AkIaIoSfOdNn7ExAmPlE".into()),
         // A label, a qualifying word or format, then the value (third attack, 2026-12-04).
         ("mrn", "mrn_number: 00123456".into()),
+        ("hl7-pid", "PID|1||00123456^^^HOSP^MR||Roe^Jane||19800102|F".into()),
         ("dob-with-name", "patient Jane Roe DOB (yyyy-mm-dd): 1980-01-02".into()),
     ]
 }
