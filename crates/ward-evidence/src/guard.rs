@@ -1053,7 +1053,7 @@ fn detectors() -> &'static [Detector] {
                 &[
                     r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))",
                     DATE_QUALIFIER,
-                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
+                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}[-/. ](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-/. ,]\s?(?:\d{4}|\d{2})|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/. ]\d{1,2}[-/. ,]\s?(?:\d{4}|\d{2}))",
                 ]
                 .concat(),
                 names_a_person,
@@ -1320,6 +1320,13 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             scan_view(&chain, &mut record, false)?;
         }
     }
+    // Name/value property pairs read as `name: value` (`{"name": "ssn", "value": …}`,
+    // `<property name="ssn" value="…"/>`): every detector, the name as the value's label.
+    if let Some(view) = decode::pairs(chain.last().map_or(text, |v| v.text.as_str())) {
+        chain.push(view);
+        scan_view(&chain, &mut record, false)?;
+        chain.pop();
+    }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
     if let Some(view) = decode::joined(chain.last().map_or(text, |v| v.text.as_str())) {
@@ -1584,6 +1591,18 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         .collect::<String>();
     let utf16: Vec<u8> = text.repeat(3).encode_utf16().flat_map(u16::to_le_bytes).collect();
     let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
+    // Base64 of text wrapped at 8 columns, every line quoted (`> `).
+    let quoted8 = b64(text.repeat(6).as_bytes())
+        .as_bytes()
+        .chunks(8)
+        .map(|g| format!("> {}\n", String::from_utf8_lossy(g)))
+        .collect::<String>();
+    // Raw DEFLATE stored blocks (not final, 65,535 bytes each) of a control character.
+    let mut stored = Vec::with_capacity(bytes);
+    while stored.len() < bytes {
+        stored.extend_from_slice(&[0x00, 0xff, 0xff, 0x00, 0x00]);
+        stored.extend(std::iter::repeat_n(1u8, 65_535));
+    }
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
         ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
@@ -1689,6 +1708,21 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("refs-no-semi", cut(repeat("&#45"))),
         ("lisu-coptic-lookalikes", cut(repeat("ꓢꓢꓠ Ⲣatient "))),
         ("hl7-pid-near-miss", cut(repeat("PID|a|b|c\r"))),
+        // Name/value pairs every few bytes, and names that never reach a value.
+        ("name-value-pairs", cut(repeat(r#"{"name": "ssn", "value": "1"}, "#))),
+        ("names-no-value", cut(repeat(r#""name": "a", "#))),
+        ("pair-attributes", cut(repeat(r#"<property name="a" b="c" "#))),
+        // Labels kept before encoded runs; one-line concatenations; wraps with a prefix on
+        // every line, numbered or joined by `<br/>`; raw DEFLATE (a run of text, and one run
+        // of stored blocks that inflates to the run's length of bytes that are no text).
+        ("labelled-runs", cut(repeat(r#""ssn": "MTIzNDU2Nzg5", "#))),
+        ("adjacent-literals", cut(repeat(r#""a" "b" "#))),
+        ("sql-concat", cut(repeat("'1' || '"))),
+        ("quoted-wrap-8", cut(repeat(&quoted8))),
+        ("numbered-lines", cut(repeat("12: abcd\n"))),
+        ("br-lines", cut(repeat("U1NO<br/>"))),
+        ("raw-deflate-runs", cut(repeat("K0gsyUzNK1EoLs5TMDQy1jUx1TUzt7AEAA== "))),
+        ("raw-deflate-stored", cut(b64(&stored))),
     ]
 }
 
@@ -2204,6 +2238,18 @@ mod tests {
         ] {
             cases.push((what.into(), text.into()));
         }
+        // One-line adjacent string literals and concatenations (third attack).
+        for (what, text) in [
+            ("aws key id in adjacent literals", r#"k = "AKIAIOSF" "ODNN7EXAMPLE""#),
+            ("aws key id concatenated with +", r#"k = "AKIAIOSF" + "ODNN7EXAMPLE";"#),
+            ("aws key id concatenated in PHP", r#"$k = 'AKIAIOSF' . 'ODNN7EXAMPLE';"#),
+            ("aws key id concatenated in Lua", r#"k = "AKIAIOSF" .. "ODNN7EXAMPLE""#),
+            ("ssn concatenated in SQL", "SELECT '123-45' || '-6789'"),
+            ("ssn concatenated in VB", r#"s = "123-45" & "-6789""#),
+            ("ssn in HL7 components split", "PID|1||A1^^^H||R^J||123-45^-6789"),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
         // HL7 components joining a value (third attack).
         cases.push(("ssn in HL7 components".into(), "PID|1||A1^^^H||R^J||123^45^6789".into()));
         cases.push((
@@ -2232,6 +2278,48 @@ mod tests {
         }
         for n in [4, 8, 12] {
             cases.push((format!("base64 wrapped at {n}"), format!("blob:\n{}\n", wrap(&enc, n))));
+        }
+        // Narrow wraps with a prefix on every line, or joined by U+2028/U+2029 or `<br>` (third
+        // attack).
+        for n in [4, 8, 12, 16] {
+            for prefix in ["> ", ">> ", "# ", "// ", "  * "] {
+                let lines = wrap(&enc, n).replace('\n', &format!("\n{prefix}"));
+                cases.push((
+                    format!("base64 wrapped at {n} after {prefix:?}"),
+                    format!("blob:\n{prefix}{lines}\n"),
+                ));
+            }
+            let numbered: Vec<String> = wrap(&enc, n)
+                .lines()
+                .enumerate()
+                .map(|(i, l)| format!("{:>3}: {l}", i + 10))
+                .collect();
+            cases.push((
+                format!("base64 wrapped at {n} with line numbers"),
+                format!("blob:\n{}\n", numbered.join("\n")),
+            ));
+            for sep in ["\u{2028}", "\u{2029}", "<br/>", "<br>", "<BR />", "&lt;br/&gt;"] {
+                cases.push((
+                    format!("base64 wrapped at {n} joined by {sep:?}"),
+                    format!("blob: {}", wrap(&enc, n).replace('\n', sep)),
+                ));
+            }
+        }
+        for (what, text) in [
+            ("aws key id split over quoted lines", "> AKIAIOSFOD\n> NN7EXAMPLE\n"),
+            (
+                "aws key id split over commented lines",
+                "// AKIAIOSFOD\n// NN7EXAMPLE\n",
+            ),
+            (
+                "aws key id split over numbered lines",
+                "12: AKIAIOSFOD\n13: NN7EXAMPLE\n",
+            ),
+            ("ssn split over quoted lines", "> patient 123-45\n> -6789\n"),
+            ("ssn split over lines joined by U+2028", "patient 123-45\u{2028}-6789"),
+            ("ssn split by <br/>", "patient 123-45<br/>-6789"),
+        ] {
+            cases.push((what.into(), text.into()));
         }
         for sep in [".", ",", ";", "|", ":", "·", ", "] {
             cases.push((
@@ -2272,6 +2360,71 @@ mod tests {
             "PID|1||X||Y\n",
         ] {
             more.push((text.to_string(), "hl7-pid", false));
+        }
+        // Name/value property pairs (third attack).
+        for (text, detector) in [
+            (r#"{"name": "ssn", "value": "123456789"}"#, "us-ssn"),
+            (r#"{"key": "SSN", "value": 123456789}"#, "us-ssn"),
+            (r#"{"value": "123456789", "name": "ssn"}"#, "us-ssn"),
+            (
+                r#"{"components": [{"name": "lib", "properties": [{"name": "patient:ssn", "value": "123456789"}]}]}"#,
+                "us-ssn",
+            ),
+            (
+                r#"<properties><property name="ssn" value="123456789"/></properties>"#,
+                "us-ssn",
+            ),
+            (r#"<property value="123456789" name="ssn"/>"#, "us-ssn"),
+            (r#"<property name="ssn">123456789</property>"#, "us-ssn"),
+            (r#"{"name": "mrn", "value": "00123456"}"#, "mrn"),
+            (
+                r#"<property name="patient_name" value="Jane Roe"/><property name="dob" value="1980-01-02"/>"#,
+                "dob-with-name",
+            ),
+        ] {
+            more.push((text.to_string(), detector, false));
+        }
+        // Birth dates as DD-MON-RR, DD-Mon-YYYY, Mon-DD-YYYY and in words; a phone with spaces
+        // (third attack).
+        for text in [
+            "patient Jane Roe DOB: 02-JAN-80",
+            "patient Jane Roe DOB: 02-Jan-1980",
+            "patient Jane Roe DOB 02/Jan/1980",
+            "patient Jane Roe DOB: Jan-02-1980",
+            "patient Jane Roe DOB: January 2, 1980",
+            "patient Jane Roe DOB: 2 Jan 1980",
+        ] {
+            more.push((text.to_string(), "dob-with-name", false));
+        }
+        for text in [
+            "patient phone (home): +1 555 123 4567",
+            r#""patient_phone": "+1 (555) 123-4567""#,
+            "patient_mobile=+44 207 123 4567",
+        ] {
+            more.push((text.to_string(), "patient-contact", false));
+        }
+        // Raw DEFLATE (no zlib header) in base64, zlib in base32 (third attack).
+        for text in [
+            "v: K0gsyUzNK1EoLs5TMDQy1jUx1TUzt7AEAA==",
+            "v: y0xRMDQy1jUx1TUzt7BUSM1LUbBWAAA=",
+            "v: PCOCWSBMZFGM2K2RFAXM4UZQGQZNMNJR2U2THN5QAQAF4NAGYE======",
+        ] {
+            more.push((text.to_string(), "us-ssn", false));
+        }
+        // A label with an encoded value (third attack): the label is kept before the value.
+        for (text, detector) in [
+            (r#"{"ssn": "MTIzNDU2Nzg5"}"#, "us-ssn"),
+            ("SSN=MTIzNDU2Nzg5", "us-ssn"),
+            ("ssn: GEZDGNBVGY3TQOI=", "us-ssn"),
+            ("ssn: 313233343536373839", "us-ssn"),
+            (r#"{"patient_id": "MjE5NDUxMTAw"}"#, "us-ssn"),
+            (r#"{"mrn": "MDAxMjM0NTY3OA=="}"#, "mrn"),
+            (
+                r#"{"patient_name": "Jane Roe", "dob": "MTk4MC0wMS0wMg=="}"#,
+                "dob-with-name",
+            ),
+        ] {
+            more.push((text.to_string(), detector, false));
         }
         more.push((
             r#"{"password": {"value": "S3cr3tPassw0rd!"}}"#.into(),

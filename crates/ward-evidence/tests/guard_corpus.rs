@@ -72,9 +72,13 @@ fn html_entity(c: char) -> Option<&'static str> {
 }
 
 fn b32(s: &str) -> String {
+    b32_bytes(s.as_bytes())
+}
+
+fn b32_bytes(s: &[u8]) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
-    for b in s.bytes() {
+    for &b in s {
         acc = (acc << 8) | u32::from(b);
         bits += 8;
         while bits >= 5 {
@@ -270,6 +274,17 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         "zlib-base64",
         b64_bytes(&miniz_oxide::deflate::compress_to_vec_zlib(plain.as_bytes(), 6)),
     ));
+    // Raw DEFLATE in base64, zlib in base32 (third attack, 2026-12-04). A stream inflates to at
+    // most its run's length (a view never grows): base32 is never `high-entropy`, so it is
+    // planted only where the text fits (a longer one is a known gap, CONTROLS.md).
+    out.push((
+        "deflate-raw-base64",
+        b64_bytes(&miniz_oxide::deflate::compress_to_vec(plain.as_bytes(), 6)),
+    ));
+    let z32 = b32_bytes(&miniz_oxide::deflate::compress_to_vec_zlib(plain.as_bytes(), 6));
+    if plain.len() <= z32.len() {
+        out.push(("zlib-base32", z32));
+    }
     if value.is_ascii() {
         let escaped: String = value.bytes().map(|b| format!("\\\\x{b:02x}")).collect();
         out.push(("escape-two-levels", escaped));
@@ -295,6 +310,10 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     if splittable {
         out.push(("split-line", format!("{}\n{}", &value[..at], &value[at..])));
         out.push(("split-fields", format!("{}\", \"b\": \"{}", &value[..at], &value[at..])));
+        // Adjacent literals and concatenations on one line (third attack, 2026-12-04).
+        out.push(("adjacent-literals", format!("{}\" \"{}", &value[..at], &value[at..])));
+        out.push(("sql-concat", format!("{}' || '{}", &value[..at], &value[at..])));
+        out.push(("php-concat", format!("{}' . '{}", &value[..at], &value[at..])));
     }
     if value.contains('-') {
         out.push(("unicode-hyphen", value.replacen('-', "\u{2011}", 1)));
@@ -399,7 +418,8 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
                 // a long token that compresses well is cut there, but its stream is refused as
                 // `high-entropy` (random-looking base64 of 40 characters or more) all the same.
                 let refused = found.iter().any(|f| f.detector == detector)
-                    || (encoding == "zlib-base64" && found.iter().any(|f| f.detector == "high-entropy"));
+                    || (matches!(encoding, "zlib-base64" | "deflate-raw-base64" | "zlib-base32")
+                        && found.iter().any(|f| f.detector == "high-entropy"));
                 if !refused {
                     missed.push(format!("{detector} / {encoding} / {carrier}: {found:?}"));
                 }
