@@ -7,7 +7,8 @@
 //!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
 //!   `name-with-date` (a name right beside an unlabelled date of 1900–[`LATEST_UNLABELLED_BIRTH_YEAR`]:
 //!   `Jane Roe 1980-01-02`, `Roe, Jane (…)`, HL7 `Roe^Jane||19800102`),
-//!   `patient-contact` (patient/member phone or e-mail fields).
+//!   `patient-contact` (patient/member phone or e-mail fields), `hl7-pid` (an HL7 v2 `PID|`
+//!   segment of five fields or more).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
 //!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
 //!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
@@ -29,7 +30,8 @@
 //! bytes as sent: besides the raw text, [`scan`] reads the views built by [`decode`] — the text
 //! with XML references and HTML entities decoded, CDATA sections joined, JSON/TOML escapes,
 //! percent-encoding and quoted-printable decoded and Unicode folded (NFKD, invisible characters
-//! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); that text with the glue
+//! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); its name/value property
+//! pairs read as `name: value` ([`decode::pairs`]); that text with the glue
 //! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
 //! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels. Each
 //! view is built in one linear pass and is no longer than its input, so the work stays linear

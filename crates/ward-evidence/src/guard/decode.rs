@@ -17,11 +17,14 @@
 //!   the character itself, so the view never grows — and Cyrillic, Greek and other look-alikes of
 //!   Latin letters their Latin letter ([`confusable`], a subset of Unicode TR39
 //!   `confusables.txt`). `None` when nothing changed: the raw scan already judged that text.
+//! - [`pairs`] — name/value property pairs (`{"name": "ssn", "value": …}`,
+//!   `<property name="ssn" value="…"/>`) read as `ssn: …`, one per line.
 //! - [`joined`] — the glue between the parts of a split value dropped (line breaks with the
 //!   indentation and field name after them, tags, string concatenations).
 //! - [`encoded_runs`] — every run of at least [`MIN_RUN`] base64 characters that decodes, as
 //!   hex, base32 or base64 (standard or URL-safe alphabet, padding optional, at one of the four
-//!   alignments), to printable UTF-8, one run per line; a block wrapped over lines or written in
+//!   alignments), to printable UTF-8, one run per line after the label before it on its line;
+//!   a block wrapped over lines or written in
 //!   groups with spaces is one run (`wrapped_block`). One level: the guard calls it again on
 //!   its result for nested encodings.
 //!
@@ -1547,23 +1550,95 @@ fn expand(bytes: &mut Vec<u8>, limit: usize, raw: bool) -> bool {
 /// never do (a back-reference repeating one character is the usual near miss). Linear: one
 /// pass over the input, at most `limit` bytes out.
 fn inflate_raw(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
-    use miniz_oxide::inflate::decompress_to_vec_with_limit;
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    thread_local! {
+        // One decompressor per thread, reset per stream: a fresh one zeroes ~11 KB of tables,
+        // which per short run of a document full of them cost more than the inflating.
+        static STATE: std::cell::RefCell<Box<DecompressorOxide>> = std::cell::RefCell::new(Box::default());
+    }
     let nuls = bytes.iter().filter(|&&b| b == 0).count();
     let header_ok = match bytes.first().map(|b| (b >> 1) & 3) {
         Some(0) => bytes.get(1..5).is_some_and(|h| h[0] == !h[2] && h[1] == !h[3]),
-        Some(1 | 2) => true,
+        Some(1) => fixed_starts_with_text(bytes),
+        Some(2) => dynamic_header_complete(bytes),
         _ => false,
     };
     if !header_ok || bytes.len() < 4 || nuls * 3 >= bytes.len() || mostly_printable(bytes).is_some() {
         return None;
     }
-    let out = decompress_to_vec_with_limit(bytes, limit).ok()?;
+    let mut out = vec![0u8; limit];
+    let (status, _, written) = STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.init();
+        decompress(
+            &mut state,
+            bytes,
+            &mut out,
+            0,
+            inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+        )
+    });
+    if status != TINFLStatus::Done {
+        return None;
+    }
+    out.truncate(written);
     let mut seen = [false; 256];
     out.iter().for_each(|&b| seen[usize::from(b)] = true);
     let text = out.len() >= MIN_RAW
         && seen.iter().filter(|&&s| s).count() >= 5
         && mostly_printable(&out).is_some_and(|(bad, _)| bad == 0);
     text.then_some(out)
+}
+
+/// Bit `at` of a DEFLATE stream (least significant bit of each byte first).
+fn deflate_bit(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes.get(at / 8).map(|b| u32::from(b >> (at % 8)) & 1)
+}
+
+/// A fixed-Huffman block's first symbol is a literal of printable ASCII (or a tab or line
+/// break): a stream of text starts so (nothing precedes it to repeat). Checked before the
+/// decompressor builds its tables (which, per short run of a document full of them, cost more
+/// than anything else the guard does): most random bytes fail here.
+fn fixed_starts_with_text(bytes: &[u8]) -> bool {
+    let mut code = 0u32;
+    for at in 3..10 {
+        let Some(bit) = deflate_bit(bytes, at) else {
+            return false;
+        };
+        code = code << 1 | bit;
+    }
+    if code <= 0b001_0111 {
+        return false; // end of block or a length: no literal
+    }
+    let Some(bit) = deflate_bit(bytes, 10) else {
+        return false;
+    };
+    code = code << 1 | bit;
+    match code {
+        0x30..=0xBF => matches!(code - 0x30, 9 | 10 | 13 | 32..=126),
+        _ => false, // a length (280–287) or a literal above 143: not ASCII text
+    }
+}
+
+/// A dynamic-Huffman block's code-length code is a complete prefix code (RFC 1951 3.2.7; the
+/// lengths of the code-length alphabet, read in its fixed order, sum to exactly one in
+/// Kraft's inequality) — checked before the decompressor builds its tables; random bytes
+/// rarely pass.
+fn dynamic_header_complete(bytes: &[u8]) -> bool {
+    let bits = |at: usize, n: usize| -> Option<u32> {
+        (0..n).try_fold(0u32, |v, i| deflate_bit(bytes, at + i).map(|b| v | b << i))
+    };
+    let Some(hclen) = bits(13, 4) else { return false };
+    let mut kraft = 0u32; // in units of 2^-7
+    for i in 0..(hclen as usize + 4) {
+        match bits(17 + 3 * i, 3) {
+            Some(0) => {}
+            Some(len) => kraft += 1 << (7 - len),
+            None => return false,
+        }
+    }
+    kraft == 1 << 7
 }
 
 /// The least a raw DEFLATE stream must give to be read ([`inflate_raw`]).
