@@ -7,7 +7,8 @@
 //!   that also names a person, or within [`NAME_WINDOW`] bytes of a name across line breaks),
 //!   `name-with-date` (a name right beside an unlabelled date of 1900–[`LATEST_UNLABELLED_BIRTH_YEAR`]:
 //!   `Jane Roe 1980-01-02`, `Roe, Jane (…)`, HL7 `Roe^Jane||19800102`),
-//!   `patient-contact` (patient/member phone or e-mail fields).
+//!   `patient-contact` (patient/member phone or e-mail fields), `hl7-pid` (an HL7 v2 `PID|`
+//!   segment of five fields or more).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
 //!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
 //!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
@@ -29,7 +30,8 @@
 //! bytes as sent: besides the raw text, [`scan`] reads the views built by [`decode`] — the text
 //! with XML references and HTML entities decoded, CDATA sections joined, JSON/TOML escapes,
 //! percent-encoding and quoted-printable decoded and Unicode folded (NFKD, invisible characters
-//! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); that text with the glue
+//! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); its name/value property
+//! pairs read as `name: value` ([`decode::pairs`]); that text with the glue
 //! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
 //! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels. Each
 //! view is built in one linear pass and is no longer than its input, so the work stays linear
@@ -528,7 +530,7 @@ fn spaced_aws_key_at(text: &[u8], at: usize) -> Option<usize> {
 
 /// The separators of a spaced-out key id.
 fn aws_gap_char(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'.' | b'_' | b'-' | b':' | b'/' | b'|' | b',')
+    matches!(c, b' ' | b'\t' | b'.' | b'_' | b'-' | b':' | b'/' | b'|' | b',' | b'^')
 }
 
 /// The gap at `at` between two characters of a spaced-out key id: up to three spaces or tabs
@@ -1016,11 +1018,11 @@ fn detectors() -> &'static [Detector] {
             check,
         };
         vec![
-            // Written with `-`, `/`, `_`, `.`, `:` or a space between its parts (the same one
-            // twice), unlabelled.
+            // Written with `-`, `/`, `_`, `.`, `:`, a space or HL7's `^` between its parts (the
+            // same one twice), unlabelled.
             d(
                 "us-ssn",
-                r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}",
+                r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}|\d{3}\^\d{2}\^\d{4}",
                 valid_ssn,
             ),
             d1(
@@ -1040,18 +1042,43 @@ fn detectors() -> &'static [Detector] {
             // build number, port, epoch time or digest: those carry no such label).
             d1(
                 "us-ssn",
-                r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                &[
+                    r"(?i)(?:(?:_|(?-u:\b))(?:patient|member|subscriber|beneficiary|insured|employee|person|guarantor|policy[ _-]?holder)[ _-]?(?:id|identifier|number|num|no)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Patient|Member|Subscriber|Beneficiary|Insured|Employee|Person)(?:Id|ID|No|Number)))",
+                    QUALIFIER,
+                    r"\W{0,6}(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})",
+                ]
+                .concat(),
                 valid_id_ssn,
             ),
             d(
                 "dob-with-name",
-                r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
+                &[
+                    r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))",
+                    DATE_QUALIFIER,
+                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}[-/. ](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-/. ,]\s?(?:\d{4}|\d{2})|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/. ]\d{1,2}[-/. ,]\s?(?:\d{4}|\d{2}))",
+                ]
+                .concat(),
                 names_a_person,
             ),
             d("name-with-date", &name_with_date_pattern(), name_beside_birth_date),
             d(
                 "patient-contact",
-                r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"?\s*[:=]\s*"?[^\s",<]{5,}"#,
+                &[
+                    r#"(?i)(?:_|(?-u:\b))(patient|member)[ _-]?(phone|tel|telephone|mobile|email|e-mail)(?:[ _-]?(?:number|no|address|addr))?(?:_|(?-u:\b))"#,
+                    CONTACT_QUALIFIER,
+                    // A phone written with spaces (`+1 555 123 4567`), or any value without.
+                    r#"["')\]]{0,2}\s*[:=]\s*"?(?:\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}|[^\s",<]{5,})"#,
+                ]
+                .concat(),
+                always,
+            ),
+            // An HL7 v2 patient identification segment (`PID|1||…^^^HOSP^MR||Roe^Jane||19800102`):
+            // identifiers, name and birth date by definition, once it holds five fields. At a
+            // segment's start (a line break or carriage return) or after any character that
+            // is not a letter, digit or `_` (a quote, a space: the segment inside a field).
+            d1(
+                "hl7-pid",
+                r"(?:^|[^A-Za-z0-9_])(PID\|(?:[^|\r\n]*\|){4}[^\r\n\x22<]*)",
                 always,
             ),
             // The header in any case, any run of dashes or none, any spacing.
@@ -1106,30 +1133,53 @@ fn password_assignment() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?(?:[\W_]{0,6}(?:value|val|plain|plaintext|text|raw|string)(?-u:\b)[)\]]?)?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
 }
 
 /// Credentials in the forms commands and headers write them: `Authorization: Basic <base64>`
-/// (user and password), `curl -u user:password` / `--user user:password`.
-fn credential_forms() -> &'static [Regex; 2] {
-    static R: OnceLock<[Regex; 2]> = OnceLock::new();
+/// (user and password), `curl -u user:password` / `--user user:password`, the MySQL and
+/// MariaDB clients' `-pPASSWORD` (glued: `-p` alone asks for it), `-p'PASSWORD'` and
+/// `--password=PASSWORD` / `--password PASSWORD` within ten arguments of the command, and
+/// `sshpass -p PASSWORD`.
+fn credential_forms() -> &'static [Regex; 4] {
+    static R: OnceLock<[Regex; 4]> = OnceLock::new();
     R.get_or_init(|| {
         [
             Regex::new(r"(?i)(?-u:\b)authorization\s*[:=]\s*basic\s+([A-Za-z0-9+/]{8,}={0,2})")
                 .expect("built-in pattern"),
             Regex::new(r#"(?:^|[\s"'])(?:-u|--user)[\s=]+["']?[^\s:@"']{1,64}:([^\s@"']{6,})"#)
                 .expect("built-in pattern"),
+            Regex::new(
+                r#"(?-u:\b)(?i:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mysqlsh|mariadb|mariadb-dump|mariadb-admin)(?:[ \t]+[^\s]+){0,10}?[ \t]+(?:-p["']?|--password(?:=|[ \t]+)["']?)([^\s"'-][^\s"']{3,})"#,
+            )
+            .expect("built-in pattern"),
+            Regex::new(r#"(?-u:\b)sshpass(?:[ \t]+-[a-oq-zA-Z]\S*){0,4}[ \t]+-p[ \t]*["']?([^\s"'-][^\s"']{3,})"#)
+                .expect("built-in pattern"),
         ]
     })
 }
 
+/// Up to two qualifying words between a label and its value, each after up to six separators:
+/// `mrn_number:`, `{"mrn": {"value": …}}`, `MRN (primary):`, `patient_id_number:` (what the
+/// labelled SSN allows, for the other labelled detectors).
+const QUALIFIER: &str =
+    r"(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id|identifier|code)(?-u:\b)\.?){0,2}";
+
+/// The same for a birth date: a qualifying word or the date's format (`DOB (yyyy-mm-dd):`,
+/// `date_of_birth_value=`, `dob_iso:`, `{"dob": {"value": …}}`).
+const DATE_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:value|val|full|date|iso|iso8601|utc|local|format|fmt|[ymd]{1,4}(?:[-./ ]?[ymd]{1,4}){1,2})(?-u:\b)\.?){0,2}";
+
+/// The same for a patient's phone or e-mail (`patient_phone_primary:`, `patient phone (home):`,
+/// `{"patient_phone": {"value": …}}`).
+const CONTACT_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:number|num|no|value|val|primary|home|work|mobile|cell|main|address|addr|id)(?-u:\b)[.)\]]?){0,2}";
+
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo)))\W{0,12}[A-Za-z]{0,2}\d{6,10}")
+        Regex::new(&format!(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo))){QUALIFIER}\W{{0,12}}[A-Za-z]{{0,2}}\d{{6,10}}"))
             .expect("built-in pattern")
     })
 }
@@ -1157,6 +1207,7 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "dob-with-name",
     "name-with-date",
     "patient-contact",
+    "hl7-pid",
     "private-key",
     "stripe-key",
     "aws-access-key",
@@ -1270,6 +1321,13 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             chain.push(again);
             scan_view(&chain, &mut record, false)?;
         }
+    }
+    // Name/value property pairs read as `name: value` (`{"name": "ssn", "value": …}`,
+    // `<property name="ssn" value="…"/>`): every detector, the name as the value's label.
+    if let Some(view) = decode::pairs(chain.last().map_or(text, |v| v.text.as_str())) {
+        chain.push(view);
+        scan_view(&chain, &mut record, false)?;
+        chain.pop();
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
@@ -1535,6 +1593,18 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         .collect::<String>();
     let utf16: Vec<u8> = text.repeat(3).encode_utf16().flat_map(u16::to_le_bytes).collect();
     let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ";
+    // Base64 of text wrapped at 8 columns, every line quoted (`> `).
+    let quoted8 = b64(text.repeat(6).as_bytes())
+        .as_bytes()
+        .chunks(8)
+        .map(|g| format!("> {}\n", String::from_utf8_lossy(g)))
+        .collect::<String>();
+    // Raw DEFLATE stored blocks (not final, 65,535 bytes each) of a control character.
+    let mut stored = Vec::with_capacity(bytes);
+    while stored.len() < bytes {
+        stored.extend_from_slice(&[0x00, 0xff, 0xff, 0x00, 0x00]);
+        stored.extend(std::iter::repeat_n(1u8, 65_535));
+    }
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
         ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
@@ -1631,6 +1701,30 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         // Key-id near misses in lower case, every one refused and searched again.
         ("aws-prefix-lower", cut(repeat("asia"))),
         ("aws-spaced-lower", cut(repeat("a k i a 7 "))),
+        // The forms of the third attack (2026-12-04): a control character every other byte.
+        ("nul-between", cut(repeat("1\0"))),
+        // Octal, braced and `;`-less escapes, a token every few bytes, and near misses.
+        ("octal-escapes", cut(repeat("\\055"))),
+        ("brace-escapes", cut(repeat("\\u{2d}"))),
+        ("brace-near-miss", cut(repeat("\\u{2d"))),
+        ("refs-no-semi", cut(repeat("&#45"))),
+        ("lisu-coptic-lookalikes", cut(repeat("ꓢꓢꓠ Ⲣatient "))),
+        ("hl7-pid-near-miss", cut(repeat("PID|a|b|c\r"))),
+        // Name/value pairs every few bytes, and names that never reach a value.
+        ("name-value-pairs", cut(repeat(r#"{"name": "ssn", "value": "1"}, "#))),
+        ("names-no-value", cut(repeat(r#""name": "a", "#))),
+        ("pair-attributes", cut(repeat(r#"<property name="a" b="c" "#))),
+        // Labels kept before encoded runs; one-line concatenations; wraps with a prefix on
+        // every line, numbered or joined by `<br/>`; raw DEFLATE (a run of text, and one run
+        // of stored blocks that inflates to the run's length of bytes that are no text).
+        ("labelled-runs", cut(repeat(r#""ssn": "MTIzNDU2Nzg5", "#))),
+        ("adjacent-literals", cut(repeat(r#""a" "b" "#))),
+        ("sql-concat", cut(repeat("'1' || '"))),
+        ("quoted-wrap-8", cut(repeat(&quoted8))),
+        ("numbered-lines", cut(repeat("12: abcd\n"))),
+        ("br-lines", cut(repeat("U1NO<br/>"))),
+        ("raw-deflate-runs", cut(repeat("K0gsyUzNK1EoLs5TMDQy1jUx1TUzt7AEAA== "))),
+        ("raw-deflate-stored", cut(b64(&stored))),
     ]
 }
 
@@ -2068,6 +2162,11 @@ mod tests {
             "Authorization: Basic YWRtaW46UzNjcjN0UGFzc3cwcmQh",
             "curl -u admin:S3cr3tPassw0rd! https://api.example.org",
             "curl --user=admin:S3cr3tPassw0rd! https://api.example.org",
+            "mysql -u root -pS3cr3tPassw0rd! app",
+            "mysql -h db -u root -p'S3cr3t Passw0rd' app",
+            "mysqldump --user=root --password=S3cr3tPassw0rd! app",
+            "mariadb -uroot --password S3cr3tPassw0rd! app",
+            "sshpass -p S3cr3tPassw0rd! ssh deploy@host",
         ] {
             let found = scan(line, &creds);
             assert!(
@@ -2078,6 +2177,10 @@ mod tests {
         for clean in [
             "curl -u admin https://api.example.org",
             "Authorization: Basic realm=\"x\"",
+            "mysql -u root -p app",
+            "mysql -u root -P3306 -h db app",
+            "mysql -u root -p\"$MYSQL_PASSWORD\" app",
+            "mkdir -p build/output",
         ] {
             assert_eq!(scan(clean, &creds), vec![], "{clean}");
         }
@@ -2102,6 +2205,59 @@ mod tests {
         ] {
             cases.push((format!("labelled: {labelled}"), labelled.to_string()));
         }
+        // NUL and other C0 controls between the characters (third attack).
+        let key_nul: String = key.chars().flat_map(|c| [c, '\0']).collect();
+        cases.push(("aws key id with NULs between".into(), format!("id {key_nul}")));
+        cases.push(("ssn with NULs between".into(), "ssn 1\u{0}2\u{0}3-45-6\u{0}789".into()));
+        cases.push((
+            "ssn with controls between".into(),
+            "ref 1\u{1}23\u{7f}-4\u{1b}5-67\u{c}89".into(),
+        ));
+        // Octal, braced and HTML5 legacy escapes (third attack).
+        for (what, text) in [
+            ("aws key id with an octal escape", r"id \101KIAIOSFODNN7EXAMPLE"),
+            ("aws key id with a braced escape", r"id AKIA\u{49}OSFODNN7EXAMPLE"),
+            ("aws key id with &# and no ;", "id &#65KIAIOSFODNN7EXAMPLE"),
+            ("aws key id with &#x and no ;", "id AKIA&#x49OSFODNN7EXAMPLE"),
+            ("ssn in octal escapes", r"v \061\062\063\05545\0556789"),
+            ("ssn in braced escapes", r"v \u{31}\u{32}\u{33}\u{2d}45\u{2D}6789"),
+            (
+                "ssn in references without ;",
+                "v &#49&#50&#51&#45&#52&#53&#45&#54&#55&#56&#57",
+            ),
+            (
+                "ssn in hex references without ;",
+                "v &#x31&#x32&#x33&#x2d&#x34&#x35&#x2d&#x36&#x37&#x38&#x39",
+            ),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
+        // Lisu and Coptic look-alikes (third attack).
+        for (what, text) in [
+            ("aws key id in Lisu capitals", "id ꓮꓗꓲꓮꓲꓳꓢꓝꓳꓓꓠꓠ7ꓰꓫꓮꓟꓑꓡꓰ"),
+            ("aws key id in Coptic capitals", "id ⲀⲔⲒⲀⲒⲞSFⲞDⲚⲚ7ⲈⲬⲀⲘⲢLⲈ"),
+            ("ssn labelled in Lisu", "ꓢꓢꓠ: 123456789"),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
+        // One-line adjacent string literals and concatenations (third attack).
+        for (what, text) in [
+            ("aws key id in adjacent literals", r#"k = "AKIAIOSF" "ODNN7EXAMPLE""#),
+            ("aws key id concatenated with +", r#"k = "AKIAIOSF" + "ODNN7EXAMPLE";"#),
+            ("aws key id concatenated in PHP", r#"$k = 'AKIAIOSF' . 'ODNN7EXAMPLE';"#),
+            ("aws key id concatenated in Lua", r#"k = "AKIAIOSF" .. "ODNN7EXAMPLE""#),
+            ("ssn concatenated in SQL", "SELECT '123-45' || '-6789'"),
+            ("ssn concatenated in VB", r#"s = "123-45" & "-6789""#),
+            ("ssn in HL7 components split", "PID|1||A1^^^H||R^J||123-45^-6789"),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
+        // HL7 components joining a value (third attack).
+        cases.push(("ssn in HL7 components".into(), "PID|1||A1^^^H||R^J||123^45^6789".into()));
+        cases.push((
+            "aws key id in HL7 components".into(),
+            "OBX|1|ST|k||AKIAIOSF^ODNN7EXAMPLE".into(),
+        ));
         cases.push((
             "ssn split around a literal".into(),
             r#"{"a": "123-45", "ok": true, "b": "-6789"}"#.into(),
@@ -2125,13 +2281,172 @@ mod tests {
         for n in [4, 8, 12] {
             cases.push((format!("base64 wrapped at {n}"), format!("blob:\n{}\n", wrap(&enc, n))));
         }
+        // Narrow wraps with a prefix on every line, or joined by U+2028/U+2029 or `<br>` (third
+        // attack).
+        for n in [4, 8, 12, 16] {
+            for prefix in ["> ", ">> ", "# ", "// ", "  * "] {
+                let lines = wrap(&enc, n).replace('\n', &format!("\n{prefix}"));
+                cases.push((
+                    format!("base64 wrapped at {n} after {prefix:?}"),
+                    format!("blob:\n{prefix}{lines}\n"),
+                ));
+            }
+            let numbered: Vec<String> = wrap(&enc, n)
+                .lines()
+                .enumerate()
+                .map(|(i, l)| format!("{:>3}: {l}", i + 10))
+                .collect();
+            cases.push((
+                format!("base64 wrapped at {n} with line numbers"),
+                format!("blob:\n{}\n", numbered.join("\n")),
+            ));
+            for sep in ["\u{2028}", "\u{2029}", "<br/>", "<br>", "<BR />", "&lt;br/&gt;"] {
+                cases.push((
+                    format!("base64 wrapped at {n} joined by {sep:?}"),
+                    format!("blob: {}", wrap(&enc, n).replace('\n', sep)),
+                ));
+            }
+        }
+        for (what, text) in [
+            ("aws key id split over quoted lines", "> AKIAIOSFOD\n> NN7EXAMPLE\n"),
+            (
+                "aws key id split over commented lines",
+                "// AKIAIOSFOD\n// NN7EXAMPLE\n",
+            ),
+            (
+                "aws key id split over numbered lines",
+                "12: AKIAIOSFOD\n13: NN7EXAMPLE\n",
+            ),
+            ("ssn split over quoted lines", "> patient 123-45\n> -6789\n"),
+            ("ssn split over lines joined by U+2028", "patient 123-45\u{2028}-6789"),
+            ("ssn split by <br/>", "patient 123-45<br/>-6789"),
+        ] {
+            cases.push((what.into(), text.into()));
+        }
         for sep in [".", ",", ";", "|", ":", "·", ", "] {
             cases.push((
                 format!("base64 groups joined by {sep:?}"),
                 format!("v {}", groups(&enc, sep)),
             ));
         }
+        // Other detectors than the SSN's and key ids' (`true`: with password assignments on).
+        let mut more: Vec<(String, &str, bool)> = Vec::new();
+        // A label, then a qualifying word, a format or a nesting, then the value (third attack).
+        for (text, detector) in [
+            ("mrn_number: 12345678", "mrn"),
+            ("MRN_NO=A1234567", "mrn"),
+            (r#"{"mrn": {"value": 12345678}}"#, "mrn"),
+            ("MRN (primary): 12345678", "mrn"),
+            ("patient Jane Roe DOB (yyyy-mm-dd): 1980-01-02", "dob-with-name"),
+            (
+                "patient_name: Jane Roe, date_of_birth_value=1980-01-02",
+                "dob-with-name",
+            ),
+            (
+                r#"{"patient_name": "Jane Roe", "dob": {"value": "1980-01-02"}}"#,
+                "dob-with-name",
+            ),
+            ("name Jane Roe dob_iso: 1980-01-02", "dob-with-name"),
+            (r#"{"patient_phone": {"value": "555-123-4567"}}"#, "patient-contact"),
+            ("patient phone (home): 5551234567", "patient-contact"),
+            ("patient_phone_primary=555-123-4567", "patient-contact"),
+            ("patient_id_number: 219451100", "us-ssn"),
+            (r#"{"member_id": {"value": 219451100}}"#, "us-ssn"),
+        ] {
+            more.push((text.to_string(), detector, false));
+        }
+        // An HL7 v2 patient identification segment with five fields or more (third attack).
+        for text in [
+            "MSH|^~\\&|EPIC|HOSP|||202612040101||ADT^A01|1|P|2.5\rPID|1||00123456^^^HOSP^MR||Roe^Jane||19800102|F\r",
+            "{\"msg\": \"MSH|^~\\\\&|A|B\\rPID|1||00123456^^^HOSP^MR||Roe^Jane\"}",
+            "PID|1||X||Y\n",
+        ] {
+            more.push((text.to_string(), "hl7-pid", false));
+        }
+        // Name/value property pairs (third attack).
+        for (text, detector) in [
+            (r#"{"name": "ssn", "value": "123456789"}"#, "us-ssn"),
+            (r#"{"key": "SSN", "value": 123456789}"#, "us-ssn"),
+            (r#"{"value": "123456789", "name": "ssn"}"#, "us-ssn"),
+            (
+                r#"{"components": [{"name": "lib", "properties": [{"name": "patient:ssn", "value": "123456789"}]}]}"#,
+                "us-ssn",
+            ),
+            (
+                r#"<properties><property name="ssn" value="123456789"/></properties>"#,
+                "us-ssn",
+            ),
+            (r#"<property value="123456789" name="ssn"/>"#, "us-ssn"),
+            (r#"<property name="ssn">123456789</property>"#, "us-ssn"),
+            (r#"{"name": "mrn", "value": "00123456"}"#, "mrn"),
+            (
+                r#"<property name="patient_name" value="Jane Roe"/><property name="dob" value="1980-01-02"/>"#,
+                "dob-with-name",
+            ),
+        ] {
+            more.push((text.to_string(), detector, false));
+        }
+        // Birth dates as DD-MON-RR, DD-Mon-YYYY, Mon-DD-YYYY and in words; a phone with spaces
+        // (third attack).
+        for text in [
+            "patient Jane Roe DOB: 02-JAN-80",
+            "patient Jane Roe DOB: 02-Jan-1980",
+            "patient Jane Roe DOB 02/Jan/1980",
+            "patient Jane Roe DOB: Jan-02-1980",
+            "patient Jane Roe DOB: January 2, 1980",
+            "patient Jane Roe DOB: 2 Jan 1980",
+        ] {
+            more.push((text.to_string(), "dob-with-name", false));
+        }
+        for text in [
+            "patient phone (home): +1 555 123 4567",
+            r#""patient_phone": "+1 (555) 123-4567""#,
+            "patient_mobile=+44 207 123 4567",
+        ] {
+            more.push((text.to_string(), "patient-contact", false));
+        }
+        // Raw DEFLATE (no zlib header) in base64, zlib in base32 (third attack).
+        for text in [
+            "v: K0gsyUzNK1EoLs5TMDQy1jUx1TUzt7AEAA==",
+            "v: y0xRMDQy1jUx1TUzt7BUSM1LUbBWAAA=",
+            "v: PCOCWSBMZFGM2K2RFAXM4UZQGQZNMNJR2U2THN5QAQAF4NAGYE======",
+        ] {
+            more.push((text.to_string(), "us-ssn", false));
+        }
+        // A label with an encoded value (third attack): the label is kept before the value.
+        for (text, detector) in [
+            (r#"{"ssn": "MTIzNDU2Nzg5"}"#, "us-ssn"),
+            ("SSN=MTIzNDU2Nzg5", "us-ssn"),
+            ("ssn: GEZDGNBVGY3TQOI=", "us-ssn"),
+            ("ssn: 313233343536373839", "us-ssn"),
+            (r#"{"patient_id": "MjE5NDUxMTAw"}"#, "us-ssn"),
+            (r#"{"mrn": "MDAxMjM0NTY3OA=="}"#, "mrn"),
+            (
+                r#"{"patient_name": "Jane Roe", "dob": "MTk4MC0wMS0wMg=="}"#,
+                "dob-with-name",
+            ),
+        ] {
+            more.push((text.to_string(), detector, false));
+        }
+        more.push((
+            r#"{"password": {"value": "S3cr3tPassw0rd!"}}"#.into(),
+            "password-assignment",
+            true,
+        ));
+        more.push(("db_password_plain: S3cr3tPassw0rd!".into(), "password-assignment", true));
         let mut missed = Vec::new();
+        let plain = GuardConfig::default();
+        for (text, detector, creds_on) in &more {
+            let found = scan(text, if *creds_on { &creds } else { &plain });
+            if !found.iter().any(|f| f.detector == *detector) {
+                missed.push(format!("{detector}: {text} -> {found:?}"));
+            }
+        }
+        for short in ["PID|1||A\n", "RAPID|1|2|3|4|5", "ps: PID PPID CMD"] {
+            if detectors_of(short).iter().any(|d| d == "hl7-pid") {
+                missed.push(format!("hl7-pid found in {short:?}"));
+            }
+        }
         for (what, text) in &cases {
             let found = detectors_of(text);
             let wanted = if what.starts_with("aws") {

@@ -48,6 +48,10 @@ fn values() -> Vec<(&'static str, String)> {
         ("us-ssn", "1 2 3 - 4 5 - 6 7 8 9".into()),
         ("password-in-url", "admin:hunter2@db.internal:5432".into()),
         ("aws-access-key", "AkIaIoSfOdNn7ExAmPlE".into()),
+        // A label, a qualifying word or format, then the value (third attack, 2026-12-04).
+        ("mrn", "mrn_number: 00123456".into()),
+        ("hl7-pid", "PID|1||00123456^^^HOSP^MR||Roe^Jane||19800102|F".into()),
+        ("dob-with-name", "patient Jane Roe DOB (yyyy-mm-dd): 1980-01-02".into()),
     ]
 }
 
@@ -68,9 +72,13 @@ fn html_entity(c: char) -> Option<&'static str> {
 }
 
 fn b32(s: &str) -> String {
+    b32_bytes(s.as_bytes())
+}
+
+fn b32_bytes(s: &[u8]) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
-    for b in s.bytes() {
+    for &b in s {
         acc = (acc << 8) | u32::from(b);
         bits += 8;
         while bits >= 5 {
@@ -122,6 +130,43 @@ fn cyrillic(c: char) -> Option<char> {
     })
 }
 
+/// Lisu and Coptic look-alikes of Latin capitals (third attack, 2026-12-04).
+fn lisu(c: char) -> Option<char> {
+    Some(match c {
+        'A' => 'ꓮ',
+        'B' => 'ꓐ',
+        'D' => 'ꓓ',
+        'E' => 'ꓰ',
+        'I' => 'ꓲ',
+        'K' => 'ꓗ',
+        'M' => 'ꓟ',
+        'N' => 'ꓠ',
+        'O' => 'ꓳ',
+        'P' => 'ꓑ',
+        'R' => 'ꓣ',
+        'S' => 'ꓢ',
+        'T' => 'ꓔ',
+        _ => return None,
+    })
+}
+
+fn coptic(c: char) -> Option<char> {
+    Some(match c {
+        'A' => 'Ⲁ',
+        'E' => 'Ⲉ',
+        'I' => 'Ⲓ',
+        'K' => 'Ⲕ',
+        'M' => 'Ⲙ',
+        'N' => 'Ⲛ',
+        'O' => 'Ⲟ',
+        'P' => 'Ⲣ',
+        'T' => 'Ⲧ',
+        'o' => 'ⲟ',
+        'p' => 'ⲣ',
+        _ => return None,
+    })
+}
+
 /// `(encoding, encoded)`: only the encodings that apply to the value.
 fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     let at = pick(value);
@@ -161,6 +206,18 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let next = value[at + c.len_utf8()..].chars().next();
     out.push(("percent", replace_at(value, at, &format!("%{:02X}", code & 0xff))));
+    // Octal, braced and HTML5 legacy escapes (third attack, 2026-12-04); a reference without
+    // its `;` only where the next character ends it.
+    if code < 0x100 {
+        out.push(("octal", replace_at(value, at, &format!("\\{code:03o}"))));
+    }
+    out.push(("u-brace", replace_at(value, at, &format!("\\u{{{code:x}}}"))));
+    if !next.is_some_and(|n| n.is_ascii_digit()) {
+        out.push(("xml-dec-no-semi", replace_at(value, at, &format!("&#{code}"))));
+    }
+    if !next.is_some_and(|n| n.is_ascii_hexdigit()) {
+        out.push(("xml-hex-no-semi", replace_at(value, at, &format!("&#x{code:X}"))));
+    }
     if code < 0x80 {
         // Quoted-printable: the character and the next as a run (`=31=32`), a soft break.
         let two = match next {
@@ -217,10 +274,23 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         "zlib-base64",
         b64_bytes(&miniz_oxide::deflate::compress_to_vec_zlib(plain.as_bytes(), 6)),
     ));
+    // Raw DEFLATE in base64, zlib in base32 (third attack, 2026-12-04). A stream inflates to at
+    // most its run's length (a view never grows): base32 is never `high-entropy`, so it is
+    // planted only where the text fits (a longer one is a known gap, CONTROLS.md).
+    out.push((
+        "deflate-raw-base64",
+        b64_bytes(&miniz_oxide::deflate::compress_to_vec(plain.as_bytes(), 6)),
+    ));
+    let z32 = b32_bytes(&miniz_oxide::deflate::compress_to_vec_zlib(plain.as_bytes(), 6));
+    if plain.len() <= z32.len() {
+        out.push(("zlib-base32", z32));
+    }
     if value.is_ascii() {
         let escaped: String = value.bytes().map(|b| format!("\\\\x{b:02x}")).collect();
         out.push(("escape-two-levels", escaped));
     }
+    // NUL between the characters (third attack, 2026-12-04).
+    out.push(("nul-between", value.chars().flat_map(|c| [c, '\0']).collect()));
     out.push(("base32", b32(&format!("id {value} end"))));
     out.push(("hex", hex::encode(format!("id {value} end"))));
     out.push((
@@ -240,6 +310,10 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     if splittable {
         out.push(("split-line", format!("{}\n{}", &value[..at], &value[at..])));
         out.push(("split-fields", format!("{}\", \"b\": \"{}", &value[..at], &value[at..])));
+        // Adjacent literals and concatenations on one line (third attack, 2026-12-04).
+        out.push(("adjacent-literals", format!("{}\" \"{}", &value[..at], &value[at..])));
+        out.push(("sql-concat", format!("{}' || '{}", &value[..at], &value[at..])));
+        out.push(("php-concat", format!("{}' . '{}", &value[..at], &value[at..])));
     }
     if value.contains('-') {
         out.push(("unicode-hyphen", value.replacen('-', "\u{2011}", 1)));
@@ -247,6 +321,13 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     }
     if let Some((i, l)) = value.char_indices().find_map(|(i, c)| cyrillic(c).map(|l| (i, l))) {
         out.push(("cyrillic", replace_at(value, i, &l.to_string())));
+    }
+    let all = |f: fn(char) -> Option<char>| value.chars().map(|c| f(c).unwrap_or(c)).collect::<String>();
+    if value.chars().any(|c| lisu(c).is_some()) {
+        out.push(("lisu", all(lisu)));
+    }
+    if value.chars().any(|c| coptic(c).is_some()) {
+        out.push(("coptic", all(coptic)));
     }
     out
 }
@@ -337,7 +418,8 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
                 // a long token that compresses well is cut there, but its stream is refused as
                 // `high-entropy` (random-looking base64 of 40 characters or more) all the same.
                 let refused = found.iter().any(|f| f.detector == detector)
-                    || (encoding == "zlib-base64" && found.iter().any(|f| f.detector == "high-entropy"));
+                    || (matches!(encoding, "zlib-base64" | "deflate-raw-base64" | "zlib-base32")
+                        && found.iter().any(|f| f.detector == "high-entropy"));
                 if !refused {
                     missed.push(format!("{detector} / {encoding} / {carrier}: {found:?}"));
                 }

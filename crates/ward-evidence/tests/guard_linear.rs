@@ -62,7 +62,10 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             | "base64-dot-groups"
             | "base64-wrapped-at-4"
             | "zlib-runs"
-            | "utf16-base64" => &["us-ssn"],
+            | "utf16-base64"
+            | "labelled-runs"
+            | "quoted-wrap-8"
+            | "raw-deflate-runs" => &["us-ssn"],
             // Base64 four times over is long enough to be high-entropy as it stands (each
             // 76-column line too).
             "base64-nested-4" | "base64-nested-4-wrapped-76" => &["high-entropy", "us-ssn"],
