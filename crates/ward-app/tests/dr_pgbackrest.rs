@@ -4,7 +4,9 @@
 //! its WAL to a temporary pgBackRest repository; a full backup is taken; `pgbackrest info
 //! --output=json` is parsed by `ward_evidence::dr::pgbackrest` and judged by
 //! `ward_core::dr::judge` with the clock supplied: a service whose RPO is shorter than the
-//! backup's age is not ready, and the reason names the stanza and the age.
+//! backup's age is not ready, and the reason names the stanza and the age — directly, and as the
+//! gate reads it (the report attached through Ward's evidence path, a signed restore test, and
+//! `ward_app::dr::states`, the readiness `gate::check` puts in the input).
 //!
 //! Runs when `pgbackrest` and the PostgreSQL server binaries (`initdb`, `pg_ctl`) exist;
 //! under `CI=true` their absence fails the test (`.ci/run` installs the Debian `pgbackrest`
@@ -230,4 +232,87 @@ fn a_real_pgbackrest_backup_older_than_the_rpo_is_not_ready() {
     // Ten minutes after it, the same backup is within the RPO.
     let fresh = judge(&service, &DrRules::default(), &evidence, false, finished + 600);
     assert!(fresh.ready, "{fresh:?}");
+
+    // And as the gate reads it: the tool's output attached as CI attaches it (through the
+    // guard, into the store), a restore test signed by a release manager, and the readiness the
+    // gate's check computes (`dr::states`, here with the clock supplied) — blocked two hours
+    // later, naming the stanza and the age.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(judged_as_the_gate_reads_it(info.as_bytes(), &service, finished));
+}
+
+async fn judged_as_the_gate_reads_it(info: &[u8], service: &Service, finished: i64) {
+    use ward_core::{Identity, Role};
+    use ward_ledger::ActorKind;
+    let db = ward_store::testing::TestDb::sqlite();
+    let ledger = ward_store::Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let person = |id: &str, role: Role| Identity {
+        id: id.into(),
+        kind: ActorKind::Human,
+        roles: vec![role],
+    };
+    let ci = Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![Role::Developer],
+    };
+    let req = ward_app::evidence::AttestationRequest::from_bytes(
+        ward_app::evidence::DR_TARGET,
+        "dr:pgbackrest",
+        "pgbackrest-info.json",
+        info,
+        false,
+    );
+    ward_app::evidence::attest(&ledger, &ci, &req, &Default::default())
+        .await
+        .expect("attest the real pgBackRest report");
+    let password = "correct horse battery staple";
+    ward_app::identities::add_user(
+        &ledger,
+        &person("local:admin", Role::Admin),
+        &ward_app::identities::UserRequest {
+            name: "rhea".into(),
+            display_name: "Rhea Okafor".into(),
+            roles: vec![Role::ReleaseManager],
+            password: password.into(),
+        },
+    )
+    .await
+    .expect("user");
+    ward_app::dr::record_restore_test(
+        &ledger,
+        &person("user:rhea", Role::ReleaseManager),
+        &ward_app::dr::RestoreTestRequest {
+            store: "ward".into(),
+            finished: jiff::Timestamp::from_second(finished).unwrap().to_string(),
+            duration_secs: 60,
+            checked: "row counts match".into(),
+            password: Some(password.into()),
+            reauth_token: None,
+        },
+        &Default::default(),
+        finished + 60,
+    )
+    .await
+    .expect("restore test");
+    let policy = ward_app::dr::DrPolicy {
+        services: vec![service.clone()],
+        rules: DrRules::default(),
+    };
+    let services = vec![service.name.clone()];
+    let later = ward_app::dr::states(&ledger, &policy, Some(&services), "prod", false, finished + 2 * 3_600)
+        .await
+        .expect("states");
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert!(!later[0].ready, "{later:?}");
+    let reasons: Vec<&str> = later[0].gaps.iter().map(|g| g.reason.as_str()).collect();
+    assert_eq!(reasons, ["store ward: last successful backup 2h ago, RPO 1h"]);
+    let soon = ward_app::dr::states(&ledger, &policy, Some(&services), "prod", false, finished + 600)
+        .await
+        .expect("states");
+    assert!(soon[0].ready, "{soon:?}");
+    db.cleanup().await;
 }

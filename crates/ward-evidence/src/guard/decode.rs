@@ -1551,12 +1551,6 @@ fn expand(bytes: &mut Vec<u8>, limit: usize, raw: bool) -> bool {
 /// pass over the input, at most `limit` bytes out.
 fn inflate_raw(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     use miniz_oxide::inflate::TINFLStatus;
-    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
-    thread_local! {
-        // One decompressor per thread, reset per stream: a fresh one zeroes ~11 KB of tables,
-        // which per short run of a document full of them cost more than the inflating.
-        static STATE: std::cell::RefCell<Box<DecompressorOxide>> = std::cell::RefCell::new(Box::default());
-    }
     let nuls = bytes.iter().filter(|&&b| b == 0).count();
     let header_ok = match bytes.first().map(|b| (b >> 1) & 3) {
         Some(0) => bytes.get(1..5).is_some_and(|h| h[0] == !h[2] && h[1] == !h[3]),
@@ -1566,6 +1560,27 @@ fn inflate_raw(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     };
     if !header_ok || bytes.len() < 4 || nuls * 3 >= bytes.len() || mostly_printable(bytes).is_some() {
         return None;
+    }
+    let (status, out) = inflate_deflate(bytes, limit);
+    if status != TINFLStatus::Done {
+        return None;
+    }
+    let mut seen = [false; 256];
+    out.iter().for_each(|&b| seen[usize::from(b)] = true);
+    let text = out.len() >= MIN_RAW
+        && seen.iter().filter(|&&s| s).count() >= 5
+        && mostly_printable(&out).is_some_and(|(bad, _)| bad == 0);
+    text.then_some(out)
+}
+
+/// Inflates the raw DEFLATE stream `bytes` into at most `limit` bytes with this thread's
+/// decompressor, reset first: a fresh one zeroes ~11 KB of tables, which per short run of a
+/// document full of them cost more than the inflating. The status, and what came out (also
+/// when the stream was cut short or the limit reached).
+fn inflate_deflate(bytes: &[u8], limit: usize) -> (miniz_oxide::inflate::TINFLStatus, Vec<u8>) {
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    thread_local! {
+        static STATE: std::cell::RefCell<Box<DecompressorOxide>> = std::cell::RefCell::new(Box::default());
     }
     let mut out = vec![0u8; limit];
     let (status, _, written) = STATE.with(|state| {
@@ -1579,16 +1594,8 @@ fn inflate_raw(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
             inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
         )
     });
-    if status != TINFLStatus::Done {
-        return None;
-    }
     out.truncate(written);
-    let mut seen = [false; 256];
-    out.iter().for_each(|&b| seen[usize::from(b)] = true);
-    let text = out.len() >= MIN_RAW
-        && seen.iter().filter(|&&s| s).count() >= 5
-        && mostly_printable(&out).is_some_and(|(bad, _)| bad == 0);
-    text.then_some(out)
+    (status, out)
 }
 
 /// Bit `at` of a DEFLATE stream (least significant bit of each byte first).
@@ -1650,7 +1657,7 @@ const MIN_RAW: usize = 9;
 /// there, and a long compressed run is `high-entropy` anyway). A stream cut short gives what
 /// it held up to the cut. `None` when `bytes` is no such stream or nothing came out of it.
 fn inflate(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
-    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
+    use miniz_oxide::inflate::TINFLStatus;
     if !compressed_header(bytes) {
         return None;
     }
@@ -1659,10 +1666,9 @@ fn inflate(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
         [_, _, body @ ..] => (Vec::new(), body),
         _ => return None,
     };
-    let out = match decompress_to_vec_with_limit(body, limit) {
-        Ok(out) => out,
-        Err(e) if e.status != TINFLStatus::BadParam => e.output,
-        Err(_) => return None,
+    let out = match inflate_deflate(body, limit) {
+        (TINFLStatus::BadParam, _) => return None,
+        (_, out) => out,
     };
     if out.is_empty() {
         return None;
