@@ -262,20 +262,38 @@ pub async fn sign(
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     if let Some(reviewed) = req.manifest_digest.as_deref().filter(|m| *m != manifest_digest) {
-        return Err(AppError::new(
-            Kind::Conflict,
-            "stale_manifest",
-            match ward_evidence::digest::parse_digest(reviewed) {
+        return Err(refused(crate::reauth::Refused {
+            kind: Kind::Conflict,
+            code: "stale_manifest",
+            reason: match ward_evidence::digest::parse_digest(reviewed) {
                 // Only a well-formed digest is repeated back, never other input.
                 Ok(_) => format!(
                     "the change's manifest is now {manifest_digest}, not {reviewed} that was reviewed: evidence was added or the change was edited since"
                 ),
                 Err(_) => format!("the change's manifest is now {manifest_digest}, not the one reviewed"),
             },
-            "review the change again, then sign what it is now",
-        ));
+            hint: "review the change again, then sign what it is now".into(),
+        })
+        .await);
     }
     let decision = if req.reject { "rejected" } else { "approved" };
+    // The same signature twice (a form submitted again, a retried request) would count once
+    // anyway; it is refused rather than recorded twice.
+    let already = list(ledger, &change.id, &manifest_digest)
+        .await?
+        .into_iter()
+        .any(|a| !a.stale && a.signer == by.id && a.meaning == req.meaning && a.decision == decision);
+    if already {
+        return Err(AppError::new(
+            Kind::Conflict,
+            "already_signed",
+            format!(
+                "{} has already {decision} this change with the meaning {} over its current manifest",
+                by.id, req.meaning
+            ),
+            "nothing to do: the signature is recorded once",
+        ));
+    }
     let mut texts = crate::documents::Texts::new();
     let comment = texts.put(&req.comment)?;
     let payload = json!({

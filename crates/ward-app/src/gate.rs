@@ -349,8 +349,20 @@ impl GatePolicy {
                 "slo": self.slos,
                 "services": self.dr.services,
                 "dr": self.dr.rules,
+                "environments": self.environments,
             },
         })
+    }
+
+    /// The policy document a decision records: [`GatePolicy::document`] plus the risk and
+    /// approval rules the input was built with (`[risk]`, `[approvals]`: which signatures
+    /// count, which tier a change has), so that no rule able to change a verdict — an
+    /// environment's `after`, `admins_may_approve`, a risk rule — changes without the digest.
+    pub fn recorded_document(&self, environment: &str, risk: &RiskRules, approvals: &ApprovalRules) -> Value {
+        let mut doc = self.document(environment);
+        doc["judged"]["risk"] = json!(risk);
+        doc["judged"]["approvals"] = json!(approvals);
+        doc
     }
 }
 
@@ -797,7 +809,8 @@ pub async fn check(
     input["dr"] = serde_json::to_value(dr).map_err(AppError::internal)?;
     let decision = evaluate(policy.bundle_for(environment), &input, &policy.data()).map_err(policy_error)?;
     let input_bytes = serde_json::to_vec(&input).map_err(AppError::internal)?;
-    let policy_bytes = serde_json::to_vec(&policy.document(environment)).map_err(AppError::internal)?;
+    let policy_bytes =
+        serde_json::to_vec(&policy.recorded_document(environment, risk, rules)).map_err(AppError::internal)?;
     let (input_digest, policy_digest) = (of_bytes(&input_bytes), of_bytes(&policy_bytes));
     let payload = json!({
         "change": change.id,

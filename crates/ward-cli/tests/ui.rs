@@ -530,6 +530,11 @@ fn a_person_signs_in_the_browser_and_stale_manifests_wrong_passwords_and_authors
     assert_eq!(list[0]["reauth"], "password");
     let printed = list[0]["printed_name"].as_str().expect("printed name");
     assert!(signed.body.contains(printed), "{}", signed.body);
+    // The same form submitted again (a browser's resubmit) signs nothing more.
+    let again = submit(&bob, &csrf, &fresh, &pw("bob"));
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("already signed"), "{}", again.body);
+    assert_eq!(signatures().len(), 1);
 
     // The author cannot sign her own change from the browser either.
     let page = http(&s.url, "GET", &sign_path, Some(&alice), None);

@@ -69,7 +69,20 @@ pub fn summarise(bytes: &[u8], limit: usize, name: &str, schema: &Value) -> Resu
             errors.iter().take(MAX_ERRORS).cloned().collect::<Vec<_>>().join("; ")
         )));
     }
-    let shown = declared(&doc, schema);
+    // The document is reduced only when it is kept inline; a larger one gives its declared
+    // top-level keys alone (the reduction is linear, but there is no need to pay it).
+    let small = bytes.len() <= MAX_INLINE;
+    let top = |v: &Value| -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.keys().map(|k| (k.clone(), Value::Null)).collect()),
+            _ => Value::Null,
+        }
+    };
+    let shown = if small {
+        declared(&doc, schema)
+    } else {
+        declared(&top(&doc), schema)
+    };
     let mut keys: Vec<String> = shown
         .as_object()
         .map(|o| o.keys().cloned().collect())
@@ -79,96 +92,128 @@ pub fn summarise(bytes: &[u8], limit: usize, name: &str, schema: &Value) -> Resu
         type_name: name.into(),
         schema_digest: schema_digest(schema),
         keys,
-        document: (bytes.len() <= MAX_INLINE).then_some(shown),
+        document: small.then_some(shown),
     })
 }
 
-/// Deepest schema nesting followed by [`declared`] (`$ref`s included).
-const MAX_SCHEMA_DEPTH: usize = 32;
+/// Most schema nodes gathered for one value (through `$ref`s and combinators, each node once);
+/// a schema that needs more declares nothing there (its values are left out).
+const MAX_GATHERED: usize = 256;
 
 /// `doc` reduced to what `schema` declares: an object keeps only the keys named in its
 /// schema's `properties` (gathered through `$ref` inside the schema, `allOf`, `anyOf`,
-/// `oneOf`, `then` and `else`), each value reduced by that property's schema; an array's
-/// elements by `items` (or `prefixItems`); scalars stay. Keys the schema does not name — free
-/// keys under `additionalProperties` or `patternProperties`, where a tool or a person could
-/// put a name or a number — are dropped: the summary recorded in the log carries the shape
-/// the team declared, never text it did not (Ward's strings are put aside after this).
+/// `oneOf`, `then` and `else`), each value reduced by that property's schema; an array keeps
+/// the elements `prefixItems` or `items` describe; a number, boolean or null is kept only where
+/// its schema states a `type`, `enum` or `const` (a schema of `{}` declares nothing). Anything
+/// else — keys under `additionalProperties` or `patternProperties`, elements no item schema
+/// covers, a scalar whose schema says nothing of it — is left out: the summary recorded in the
+/// log carries the shape the team declared, never a name or a number it did not (Ward's strings
+/// are put aside after this). Linear in the document: each schema node's gathered declaration
+/// is computed once (memoised, each node visited once, at most [`MAX_GATHERED`]).
 pub fn declared(doc: &Value, schema: &Value) -> Value {
-    reduce(doc, schema, schema, 0)
+    let mut r = Reducer {
+        root: schema,
+        cache: std::collections::HashMap::new(),
+    };
+    r.reduce(doc, schema).unwrap_or(Value::Null)
 }
 
-fn reduce(doc: &Value, node: &Value, root: &Value, depth: usize) -> Value {
-    if depth > MAX_SCHEMA_DEPTH {
-        return Value::Null;
-    }
-    match doc {
-        Value::Object(map) => {
-            let mut properties = serde_json::Map::new();
-            gather(node, root, depth, &mut |n| {
-                if let Some(p) = n.get("properties").and_then(Value::as_object) {
-                    for (k, v) in p {
-                        properties.entry(k.clone()).or_insert_with(|| v.clone());
+/// What the schema nodes gathered at one place declare.
+#[derive(Default)]
+struct Gathered<'s> {
+    properties: std::collections::HashMap<&'s str, &'s Value>,
+    prefix: Vec<&'s Value>,
+    items: Option<&'s Value>,
+    typed: bool,
+}
+
+struct Reducer<'s> {
+    root: &'s Value,
+    cache: std::collections::HashMap<*const Value, std::rc::Rc<Gathered<'s>>>,
+}
+
+impl<'s> Reducer<'s> {
+    /// The reduced value, or `None` when nothing of it is declared.
+    fn reduce(&mut self, doc: &Value, node: &'s Value) -> Option<Value> {
+        let g = self.gathered(node);
+        match doc {
+            Value::Object(map) => {
+                let mut kept = serde_json::Map::new();
+                for (k, v) in map {
+                    if let Some(s) = g.properties.get(k.as_str()).copied()
+                        && let Some(v) = self.reduce(v, s)
+                    {
+                        kept.insert(k.clone(), v);
                     }
                 }
-            });
-            let kept = map
-                .iter()
-                .filter_map(|(k, v)| properties.get(k).map(|s| (k.clone(), reduce(v, s, root, depth + 1))))
-                .collect();
-            Value::Object(kept)
-        }
-        Value::Array(items) => {
-            let (mut prefix, mut rest) = (Vec::new(), None);
-            gather(node, root, depth, &mut |n| {
-                if let Some(p) = n.get("prefixItems").and_then(Value::as_array) {
-                    prefix.clone_from(p);
-                }
-                match n.get("items") {
-                    Some(Value::Array(p)) => prefix.clone_from(p),
-                    Some(i @ Value::Object(_)) => rest = Some(i.clone()),
-                    _ => {}
-                }
-            });
-            let none = Value::Object(serde_json::Map::new());
-            Value::Array(
-                items
+                Some(Value::Object(kept))
+            }
+            Value::Array(items) => {
+                let kept = items
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| {
-                        let s = prefix.get(i).or(rest.as_ref()).unwrap_or(&none);
-                        reduce(v, s, root, depth + 1)
+                    .filter_map(|(i, v)| {
+                        let s = g.prefix.get(i).copied().or(g.items)?;
+                        self.reduce(v, s)
                     })
-                    .collect(),
-            )
+                    .collect();
+                Some(Value::Array(kept))
+            }
+            // Strings are put aside by the caller (never inline), whatever the schema says.
+            Value::String(_) => Some(doc.clone()),
+            scalar => g.typed.then(|| scalar.clone()),
         }
-        scalar => scalar.clone(),
     }
-}
 
-/// Calls `visit` on `node` and on every schema it is combined with (`$ref` inside the
-/// schema, `allOf`, `anyOf`, `oneOf`, `then`, `else`), to a bounded depth.
-fn gather(node: &Value, root: &Value, depth: usize, visit: &mut dyn FnMut(&Value)) {
-    if depth > MAX_SCHEMA_DEPTH || !node.is_object() {
-        return;
-    }
-    visit(node);
-    if let Some(target) = node
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-        .and_then(|pointer| root.pointer(pointer))
-    {
-        gather(target, root, depth + 1, visit);
-    }
-    for combinator in ["allOf", "anyOf", "oneOf"] {
-        for sub in node.get(combinator).and_then(Value::as_array).into_iter().flatten() {
-            gather(sub, root, depth + 1, visit);
+    fn gathered(&mut self, node: &'s Value) -> std::rc::Rc<Gathered<'s>> {
+        let key = node as *const Value;
+        if let Some(g) = self.cache.get(&key) {
+            return g.clone();
         }
-    }
-    for branch in ["then", "else"] {
-        if let Some(sub) = node.get(branch) {
-            gather(sub, root, depth + 1, visit);
+        let mut g = Gathered::default();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if !n.is_object() || !seen.insert(n as *const Value) {
+                continue;
+            }
+            if seen.len() > MAX_GATHERED {
+                // Too tangled to say what it declares: it declares nothing.
+                g = Gathered::default();
+                break;
+            }
+            if let Some(p) = n.get("properties").and_then(Value::as_object) {
+                for (k, v) in p {
+                    g.properties.entry(k.as_str()).or_insert(v);
+                }
+            }
+            if let Some(p) = n.get("prefixItems").and_then(Value::as_array) {
+                g.prefix = p.iter().collect();
+            }
+            match n.get("items") {
+                Some(Value::Array(p)) => g.prefix = p.iter().collect(),
+                Some(i @ Value::Object(_)) => g.items = Some(i),
+                _ => {}
+            }
+            g.typed |= n.get("type").is_some() || n.get("enum").is_some() || n.get("const").is_some();
+            if let Some(target) = n
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+                .and_then(|pointer| self.root.pointer(pointer))
+            {
+                stack.push(target);
+            }
+            for combinator in ["allOf", "anyOf", "oneOf"] {
+                stack.extend(n.get(combinator).and_then(Value::as_array).into_iter().flatten());
+            }
+            for branch in ["then", "else"] {
+                stack.extend(n.get(branch));
+            }
         }
+        let g = std::rc::Rc::new(g);
+        self.cache.insert(key, g.clone());
+        g
     }
 }
 
@@ -220,6 +265,65 @@ mod tests {
         let open = summarise(br#"{"x": 123456789}"#, 1 << 20, "open", &json!({"type":"object"})).unwrap();
         assert_eq!(open.document, Some(json!({})));
         assert!(open.keys.is_empty());
+    }
+
+    /// The second attack: numbers in arrays no item schema covers, beyond `prefixItems`, at the
+    /// top level, or under a schema that states no type, stayed in the summary.
+    #[test]
+    fn numbers_no_schema_declares_are_left_out_wherever_they_are() {
+        let reduce = |schema: Value, doc: Value| declared(&doc, &schema);
+        assert_eq!(
+            reduce(
+                json!({"type":"object","properties":{"results":{"type":"array"},"passed":{"type":"boolean"}}}),
+                json!({"passed":true,"results":[73519284,88123456,{"patient":55512345}]})
+            ),
+            json!({"passed":true,"results":[]})
+        );
+        assert_eq!(reduce(json!({}), json!(73519284)), Value::Null);
+        assert_eq!(reduce(json!({"type":"array"}), json!([73519284, 66612345])), json!([]));
+        assert_eq!(
+            reduce(
+                json!({"type":"object","properties":{"o":{"prefixItems":[{"type":"number"}]}}}),
+                json!({"o":[66666666, 77777777]})
+            ),
+            json!({"o":[66666666]})
+        );
+        assert_eq!(
+            reduce(json!({"type":"object","properties":{"n":{}}}), json!({"n": 123456789})),
+            json!({}),
+            "a property whose schema states nothing keeps nothing"
+        );
+    }
+
+    /// The second attack: `anyOf` chains of `$ref`s (3.6 KB of schema) made the reduction
+    /// exponential, and a wide item schema made it cost properties × objects.
+    #[test]
+    fn tangled_or_wide_schemas_reduce_in_linear_time() {
+        let mut defs = serde_json::Map::new();
+        for i in 0..30 {
+            let next = format!("#/$defs/d{}", i + 1);
+            defs.insert(
+                format!("d{i}"),
+                json!({"anyOf": [{"$ref": next}, {"$ref": next}, {"$ref": next}, {"$ref": next}]}),
+            );
+        }
+        defs.insert(
+            "d30".into(),
+            json!({"type":"object","properties":{"x":{"type":"integer"}}}),
+        );
+        let chain = json!({"$ref": "#/$defs/d0", "$defs": defs});
+        assert_eq!(declared(&json!({"x": 2}), &chain), json!({"x": 2}));
+        let wide: serde_json::Map<String, Value> =
+            (0..650).map(|i| (format!("p{i}"), json!({"type":"integer"}))).collect();
+        let schema =
+            json!({"type":"array","items":{"$ref":"#/$defs/o"},"$defs":{"o":{"type":"object","properties":wide}}});
+        let doc = Value::Array((0..30_000).map(|_| json!({})).collect());
+        let t = std::time::Instant::now();
+        let out = declared(&doc, &schema);
+        assert_eq!(out.as_array().map(Vec::len), Some(30_000));
+        // Not a timing assertion of the bench kind: the exponential or quadratic versions took
+        // tens of seconds; linear work is far below this bound even in a debug build.
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     /// A self-referencing schema cannot make the reduction loop.

@@ -192,12 +192,35 @@ pub fn pgbackrest(bytes: &[u8], limit: usize) -> Result<DrSummary, EvidenceError
                     ));
                 }
             };
-            let mut bases: Vec<String> = match b.get("reference") {
-                Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).map(text).collect(),
-                _ => Vec::new(),
+            let malformed_base = || {
+                malformed(
+                    PGBACKREST,
+                    format!("backup {label}: `prior` or `reference` is not a label or a list of labels"),
+                )
             };
-            bases.extend(string(b, "prior").map(text));
-            let broken_base = bases.iter().any(|base| counted.get(base) != Some(&true));
+            let mut bases: Vec<String> = match b.get("reference") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(r)) => r
+                    .iter()
+                    .map(|v| v.as_str().map(text).ok_or_else(malformed_base))
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(malformed_base()),
+            };
+            match b.get("prior") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(p)) => bases.push(text(p)),
+                Some(_) => return Err(malformed_base()),
+            }
+            if counted.contains_key(&label) {
+                return Err(malformed(
+                    PGBACKREST,
+                    format!("stanza {name}: backup {label} is listed twice"),
+                ));
+            }
+            // A differential or incremental backup restores only on top of its base.
+            let needs_base = kind == "diff" || kind == "incr";
+            let broken_base =
+                (needs_base && bases.is_empty()) || bases.iter().any(|base| counted.get(base) != Some(&true));
             let why_not = if code != 0 {
                 Some(format!("stanza status {code}"))
             } else if error == Some(true) {
@@ -452,6 +475,17 @@ mod tests {
             counted(stanza(0, &[ok, diff])),
             vec![("F1".into(), true), ("D1".into(), true)]
         );
+        // An incremental without any base, a base that is not a label, a label listed twice.
+        let orphan = r#"{"label":"I1","type":"incr","error":false,"prior":null,"timestamp":{"start":100,"stop":200}}"#;
+        assert_eq!(counted(stanza(0, &[orphan.to_string()])), vec![("I1".into(), false)]);
+        let odd =
+            r#"{"label":"D2","type":"diff","error":false,"prior":{"label":"X"},"timestamp":{"start":100,"stop":200}}"#;
+        assert!(pgbackrest(stanza(0, &[odd.to_string()]).as_bytes(), 1 << 20).is_err());
+        let twice = [
+            backup("F1", r#","error":true"#, "null"),
+            backup("F1", r#","error":false"#, "null"),
+        ];
+        assert!(pgbackrest(stanza(0, &twice).as_bytes(), 1 << 20).is_err());
     }
 
     #[test]

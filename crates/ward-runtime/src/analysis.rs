@@ -113,6 +113,14 @@ pub struct Measurement {
     /// The confidence of those bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
+    /// Requests sent to the canary and not yet answered whole when it was measured: a pass
+    /// must hold even if each of them fails.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub in_flight: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The confidence with which an error rate is judged above or below its threshold.
@@ -154,6 +162,7 @@ pub fn judge(subject: &str, canary: &Window, stable: Option<&Window>, t: &Thresh
         error_rate_low: Some(low),
         error_rate_high: Some(high),
         confidence: Some(CONFIDENCE),
+        in_flight: canary.in_flight,
     };
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
     let max = t.max_error_rate;
@@ -196,7 +205,24 @@ pub fn judge(subject: &str, canary: &Window, stable: Option<&Window>, t: &Thresh
             measurement: m,
         };
     }
-    // A latency breach is a breach whatever the error rate; a pass needs both.
+    // A latency breach is a breach whatever the error rate; a pass needs both. And a pass holds
+    // only if it would still hold were every request still unanswered a failure: a canary that
+    // hangs on some requests (never answering, or trickling its body) is not passed on the
+    // requests it did answer.
+    let (_, high_if_unanswered_fail) =
+        wilson_bounds(canary.errors + canary.in_flight, canary.requests + canary.in_flight);
+    if canary.in_flight > 0 && high < max && high_if_unanswered_fail >= max {
+        return Verdict::Inconclusive {
+            reason: format!(
+                "{subject}: {} requests still unanswered; counted as failures the error rate could be {} or more (95% bound {}), not below {}",
+                canary.in_flight,
+                pct((canary.errors + canary.in_flight) as f64 / (canary.requests + canary.in_flight) as f64),
+                pct(high_if_unanswered_fail),
+                pct(max)
+            ),
+            measurement: m,
+        };
+    }
     if high >= max {
         return Verdict::Inconclusive {
             reason: format!(
@@ -383,5 +409,40 @@ mod tests {
         };
         assert!(reason.contains("p99 300 ms"), "{reason}");
         assert_eq!(measurement.requests, 200);
+    }
+
+    /// The attack: a canary hanging on 30% of its requests answered the others quickly and was
+    /// passed on them ("370 requests, 0 errors"). Unanswered requests now stand against a pass.
+    #[test]
+    fn a_canary_with_requests_still_hanging_is_not_passed_on_the_ones_it_answered() {
+        let t = Thresholds {
+            max_error_rate: 0.05,
+            min_requests: 20,
+            ..Thresholds::default()
+        };
+        let mut answered = window(370, 0, 5);
+        assert!(matches!(judge("canary", &answered, None, &t), Verdict::Pass { .. }));
+        answered.in_flight = 150;
+        let v = judge("canary", &answered, None, &t);
+        assert!(matches!(v, Verdict::Inconclusive { .. }), "{v:?}");
+        assert!(format!("{v:?}").contains("150 requests still unanswered"), "{v:?}");
+        // A request or two in flight, as any busy service has, does not hold up a clear pass.
+        answered.in_flight = 2;
+        assert!(matches!(judge("canary", &answered, None, &t), Verdict::Pass { .. }));
+    }
+
+    /// What the router counts: sent, then measured; the difference is in flight.
+    #[test]
+    fn requests_sent_and_not_yet_measured_are_in_flight() {
+        let s = Stats::default();
+        let before = s.snapshot();
+        for _ in 0..5 {
+            s.start("v", Some("t"));
+        }
+        s.observe("v", Some("t"), Duration::from_millis(3), false);
+        let w = s.snapshot().window(&before, "v", None);
+        assert_eq!((w.requests, w.in_flight), (1, 4));
+        let per_tenant = s.snapshot().window(&before, "v", Some("t"));
+        assert_eq!((per_tenant.requests, per_tenant.in_flight), (1, 4));
     }
 }

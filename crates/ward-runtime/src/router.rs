@@ -231,6 +231,9 @@ impl Router {
         for h in HOP {
             req.headers_mut().remove(h);
         }
+        // In flight from now until measured: an analysis treats a request still unanswered as
+        // possibly failed (a canary does not pass while its requests hang).
+        self.stats.start(&up.version, tenant.as_deref());
         let result = tokio::time::timeout(self.upstream_timeout, self.client.request(req)).await;
         match result {
             Ok(Ok(resp)) => {

@@ -19,6 +19,8 @@ pub const NO_TENANT: &str = "_none";
 
 #[derive(Default)]
 struct Counters {
+    /// Requests sent to the instance (counted when sent; `requests` when measured at their end).
+    started: AtomicU64,
     requests: AtomicU64,
     errors: AtomicU64,
     buckets: [AtomicU64; BUCKETS_MS.len() + 1],
@@ -41,8 +43,13 @@ impl Counters {
     }
 
     fn read(&self) -> Window {
+        // `requests` first: a request measured between the two loads is still counted as
+        // started, never as finished but not started.
+        let requests = self.requests.load(Ordering::Relaxed);
+        let started = self.started.load(Ordering::Relaxed);
         Window {
-            requests: self.requests.load(Ordering::Relaxed),
+            in_flight: started.saturating_sub(requests),
+            requests,
             errors: self.errors.load(Ordering::Relaxed),
             buckets: self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
             sum_micros: self.sum_micros.load(Ordering::Relaxed),
@@ -61,6 +68,14 @@ pub struct Window {
     pub buckets: Vec<u64>,
     /// Total latency in microseconds.
     pub sum_micros: u64,
+    /// Requests sent and not yet answered whole when the later snapshot was taken (a gauge, not
+    /// a count over the window): a hung instance's requests pile up here until they time out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub in_flight: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Window {
@@ -76,6 +91,7 @@ impl Window {
                 .map(|(i, b)| b.saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0)))
                 .collect(),
             sum_micros: self.sum_micros.saturating_sub(earlier.sum_micros),
+            in_flight: self.in_flight,
         }
     }
 
@@ -173,25 +189,35 @@ impl Stats {
         write(&self.series).entry(version.to_string()).or_default().clone()
     }
 
+    /// Counts one request sent to `version` (for `tenant`): in flight until [`Stats::observe`]
+    /// measures it.
+    pub fn start(&self, version: &str, tenant: Option<&str>) {
+        let v = self.version(version);
+        v.all.started.fetch_add(1, Ordering::Relaxed);
+        Self::tenant_counters(&v, tenant)
+            .started
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn tenant_counters(v: &VersionSeries, tenant: Option<&str>) -> Arc<Counters> {
+        let tenant = tenant.unwrap_or(NO_TENANT);
+        if let Some(c) = read(&v.tenants).get(tenant) {
+            return c.clone();
+        }
+        let mut map = write(&v.tenants);
+        let key = if map.len() >= MAX_TENANTS && !map.contains_key(tenant) {
+            "_other"
+        } else {
+            tenant
+        };
+        map.entry(key.to_string()).or_default().clone()
+    }
+
     /// Records one request.
     pub fn observe(&self, version: &str, tenant: Option<&str>, latency: Duration, error: bool) {
         let v = self.version(version);
         v.all.observe(latency, error);
-        let tenant = tenant.unwrap_or(NO_TENANT);
-        let known = read(&v.tenants).get(tenant).cloned();
-        let c = match known {
-            Some(c) => c,
-            None => {
-                let mut map = write(&v.tenants);
-                let key = if map.len() >= MAX_TENANTS && !map.contains_key(tenant) {
-                    "_other"
-                } else {
-                    tenant
-                };
-                map.entry(key.to_string()).or_default().clone()
-            }
-        };
-        c.observe(latency, error);
+        Self::tenant_counters(&v, tenant).observe(latency, error);
     }
 
     /// Every counter now.

@@ -356,6 +356,32 @@ something = "for another part of Ward"
             doc(&ServerConfig::default()),
             "an inventory is part of the policy"
         );
+        // And the environments' chain, the risk and the approval rules a decision records.
+        let recorded = |cfg: &ServerConfig| {
+            serde_json::to_vec(
+                &cfg.gate_policy()
+                    .unwrap()
+                    .recorded_document("prod", &cfg.risk, &cfg.approvals),
+            )
+            .unwrap()
+        };
+        let chain = |after: &str| {
+            load(&format!(
+                "[[environments]]\nname = \"staging\"\n[[environments]]\nname = \"prod\"\n{after}"
+            ))
+            .unwrap()
+        };
+        assert_ne!(
+            recorded(&chain("after = \"staging\"\n")),
+            recorded(&chain("")),
+            "promotion order is part of the policy"
+        );
+        let admins = load("[approvals]\nadmins_may_approve = true\n").unwrap();
+        assert_ne!(
+            recorded(&admins),
+            recorded(&ServerConfig::default()),
+            "who may approve is part of the policy"
+        );
         // Checklist tags merge per tag; SLAs are configurable.
         let cfg = load("[controls.checklist]\npci = [\"pci-review\"]\n[controls.sla]\nhigh = 24\n").unwrap();
         assert_eq!(cfg.controls.checklist["phi"], vec!["privacy-review"]);

@@ -9,13 +9,15 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::Path;
 use ward_evidence::digest::of_bytes;
+use ward_server::config::ServerConfig;
 use ward_server::gate::{Controls, GatePolicy};
 
 /// One environment's policy: the bundle it is gated by and the policy document's digest.
 /// `env` `None`: any environment not declared in `[[environments]]` (the shared bundle).
-fn policy_of(policy: &GatePolicy, env: Option<&str>, own_dir: Option<&Path>) -> Value {
+fn policy_of(cfg: &ServerConfig, policy: &GatePolicy, env: Option<&str>, own_dir: Option<&Path>) -> Value {
     let bundle = policy.bundle_for(env.unwrap_or_default());
-    let document = serde_json::to_vec(&policy.document(env.unwrap_or_default())).unwrap_or_default();
+    let document = policy.recorded_document(env.unwrap_or_default(), &cfg.risk, &cfg.approvals);
+    let document = serde_json::to_vec(&document).unwrap_or_default();
     json!({
         "environment": env,
         "policy_dir": own_dir.map(|p| p.display().to_string()),
@@ -72,9 +74,9 @@ pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
     }
     let cfg = crate::commands::serve::load_config(g, explicit)?;
     let policy = crate::commands::serve::gate_policy(&cfg)?;
-    let mut envs = vec![policy_of(&policy, None, None)];
+    let mut envs = vec![policy_of(&cfg, &policy, None, None)];
     for e in &cfg.environments {
-        envs.push(policy_of(&policy, Some(&e.name), e.policy_dir.as_deref()));
+        envs.push(policy_of(&cfg, &policy, Some(&e.name), e.policy_dir.as_deref()));
     }
     let (_, bytes) = crate::commands::serve::config_source(g, explicit)?;
     let digest = ward_app::ops::config_digest(bytes.as_deref());

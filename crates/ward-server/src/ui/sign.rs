@@ -131,7 +131,7 @@ pub(super) async fn sign(
         return r;
     }
     let reject = match form.decision.as_str() {
-        "approve" | "" => false,
+        "approve" => false,
         "reject" => true,
         _ => {
             return message_page(
@@ -197,7 +197,12 @@ fn refusal(change: &str, e: ward_app::AppError) -> Response {
         "stale_manifest" => Some((
             StatusCode::CONFLICT,
             "The change changed while you were reviewing it",
-            "Evidence was added or the change was edited after you opened the sign page, so your signature would cover something you have not seen. Nothing was signed: review it again.",
+            "Evidence was added or the change was edited after you opened the sign page, so your signature would cover something you have not seen. Nothing was signed (the attempt is recorded): review it again.",
+        )),
+        "already_signed" => Some((
+            StatusCode::CONFLICT,
+            "You have already signed this, with this meaning",
+            "Your signature over the change as it is now is recorded once; nothing more was signed.",
         )),
         "reauthentication_failed" | "reauthentication_required" => Some((
             StatusCode::UNAUTHORIZED,
