@@ -277,12 +277,15 @@ pub async fn sign(
         .await);
     }
     let decision = if req.reject { "rejected" } else { "approved" };
-    // The same signature twice (a form submitted again, a retried request) would count once
-    // anyway; it is refused rather than recorded twice.
-    let already = list(ledger, &change.id, &manifest_digest)
-        .await?
-        .into_iter()
-        .any(|a| !a.stale && a.signer == by.id && a.meaning == req.meaning && a.decision == decision);
+    // A signature bound to the manifest its signer reviewed (the web UI's form; any caller
+    // passing `manifest_digest`) is made once: the same form submitted again is refused rather
+    // than recorded twice. Without `manifest_digest` a repeat is recorded and counts once, as
+    // it always has.
+    let already = req.manifest_digest.is_some()
+        && list(ledger, &change.id, &manifest_digest)
+            .await?
+            .into_iter()
+            .any(|a| !a.stale && a.signer == by.id && a.meaning == req.meaning && a.decision == decision);
     if already {
         return Err(AppError::new(
             Kind::Conflict,
