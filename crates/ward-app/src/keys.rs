@@ -278,6 +278,24 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
         ));
     }
     let payload = json!({ "name": req.name, "schema": schema, "schema_digest": digest, "added_by": by.id });
+    // The type's record is projected from its log entry, which must carry the schema inline: a
+    // larger entry is stored out of line, the projection never sees it, and the type would be
+    // "registered" yet unknown. Refused instead, before anything is written.
+    let size = ward_ledger::envelope::canonical_json(&payload)
+        .map_err(AppError::internal)?
+        .len();
+    if size > ward_ledger::envelope::MAX_INLINE_PAYLOAD {
+        return Err(AppError::new(
+            Kind::TooLarge,
+            "schema_too_large",
+            format!(
+                "the schema of {:?} makes a registration of {size} bytes; at most {} fit in one log entry",
+                req.name,
+                ward_ledger::envelope::MAX_INLINE_PAYLOAD
+            ),
+            "shorten the schema (descriptions, examples, repeated definitions under $defs)",
+        ));
+    }
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),

@@ -1,7 +1,9 @@
-//! The web UI's idle clock: the last page view of each session in this process. A leaf module
-//! (the server state holds one; the UI's pages touch it), so `state` does not depend on `ui`.
+//! The web UI's per-process state: the idle clock (the last page view of each session) and the
+//! OIDC sign-in attempts waiting for their provider. A leaf module (the server state holds
+//! them; the UI's pages use them), so `state` does not depend on `ui`.
 
 use std::collections::HashMap;
+use std::sync::Mutex as AttemptsLock;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -54,6 +56,50 @@ impl Activity {
     /// Forgets session `id` (signed out).
     pub fn forget(&self, id: &str) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+    }
+}
+
+/// How long an attempt waits for the provider's answer.
+pub const PENDING: Duration = Duration::from_secs(600);
+/// At most this many attempts wait at once (older expired ones are dropped first).
+pub const MAX_PENDING: usize = 10_000;
+
+/// One OIDC sign-in attempt waiting for the provider.
+pub(crate) struct Attempt {
+    pub(crate) provider: String,
+    pub(crate) nonce: String,
+    pub(crate) verifier: String,
+    pub(crate) browser_sha256: [u8; 32],
+    pub(crate) started: Instant,
+}
+
+/// Sign-in attempts waiting for the provider, by `state` (held by the `ward serve` process: a
+/// sign-in must come back to the replica that started it).
+#[derive(Default)]
+pub struct Pending {
+    attempts: AttemptsLock<HashMap<String, Attempt>>,
+}
+
+impl Pending {
+    pub(crate) fn insert(&self, state: String, attempt: Attempt) -> bool {
+        let mut map = self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_PENDING {
+            map.retain(|_, a| a.started.elapsed() < PENDING);
+        }
+        if map.len() >= MAX_PENDING {
+            return false;
+        }
+        map.insert(state, attempt);
+        true
+    }
+
+    /// Removes and returns the attempt under `state`, unless it expired.
+    pub(crate) fn take(&self, state: &str) -> Option<Attempt> {
+        self.attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(state)
+            .filter(|a| a.started.elapsed() < PENDING)
     }
 }
 

@@ -47,7 +47,7 @@ pub struct AppState {
     /// The web UI's sessions' last page views in this process (the idle timeout).
     pub ui_activity: Arc<crate::activity::Activity>,
     /// The web UI's OIDC sign-ins waiting for the provider's answer, in this process.
-    pub ui_oidc: Arc<crate::ui::OidcPending>,
+    pub ui_oidc: Arc<crate::activity::Pending>,
 }
 
 impl AppState {

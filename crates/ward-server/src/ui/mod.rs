@@ -20,8 +20,6 @@ mod oidc;
 mod pages;
 mod sign;
 
-pub use oidc::Pending as OidcPending;
-
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Request, State};
 use axum::http::request::Parts;

@@ -2,7 +2,7 @@
 //! providers that declare `client_id` and `redirect_uri` (a "Sign in with NAME" link each).
 //!
 //! `GET /ui/sign-in/oidc/{provider}` draws a random `state`, `nonce` and PKCE verifier (256 bits
-//! each), keeps them server-side under the state ([`Pending`], ten minutes, used once) bound to
+//! each), keeps them server-side under the state ([`crate::activity::Pending`], ten minutes, used once) bound to
 //! the browser by a random secret in the `ward_oidc` cookie (HttpOnly, `SameSite=Lax` so that the
 //! provider's redirect back carries it, `Path=/ui/sign-in/oidc`), and sends the browser (303) to
 //! the provider's authorization endpoint. `GET /ui/sign-in/oidc/callback` takes the attempt named
@@ -29,10 +29,8 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The cookie binding a sign-in attempt to the browser that started it.
 pub const OIDC_COOKIE: &str = "ward_oidc";
@@ -40,49 +38,8 @@ pub const OIDC_COOKIE: &str = "ward_oidc";
 pub const OIDC_PATH: &str = "/ui/sign-in/oidc";
 /// The route the provider sends the browser back to.
 pub const CALLBACK: &str = "/ui/sign-in/oidc/callback";
-/// How long an attempt waits for the provider's answer.
-pub const PENDING: Duration = Duration::from_secs(600);
-/// At most this many attempts wait at once (older expired ones are dropped first).
-pub const MAX_PENDING: usize = 10_000;
+use crate::activity::{Attempt, PENDING};
 const ROUTE: &str = "GET /ui/sign-in/oidc/callback";
-
-struct Attempt {
-    provider: String,
-    nonce: String,
-    verifier: String,
-    browser_sha256: [u8; 32],
-    started: Instant,
-}
-
-/// Sign-in attempts waiting for the provider, by `state` (held by the `ward serve` process: a
-/// sign-in must come back to the replica that started it).
-#[derive(Default)]
-pub struct Pending {
-    attempts: Mutex<HashMap<String, Attempt>>,
-}
-
-impl Pending {
-    fn insert(&self, state: String, attempt: Attempt) -> bool {
-        let mut map = self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= MAX_PENDING {
-            map.retain(|_, a| a.started.elapsed() < PENDING);
-        }
-        if map.len() >= MAX_PENDING {
-            return false;
-        }
-        map.insert(state, attempt);
-        true
-    }
-
-    /// Removes and returns the attempt under `state`, unless it expired.
-    fn take(&self, state: &str) -> Option<Attempt> {
-        self.attempts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(state)
-            .filter(|a| a.started.elapsed() < PENDING)
-    }
-}
 
 fn random() -> Option<[u8; 32]> {
     let mut bytes = [0u8; 32];
@@ -390,6 +347,8 @@ mod subtle_eq {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activity::Pending;
+    use std::time::Duration;
 
     fn attempt(started: Instant) -> Attempt {
         Attempt {
