@@ -340,8 +340,11 @@ fn name_with_date_pattern() -> String {
     let day = r"(?:3[01]|[12]\d|0?[1-9])";
     // Longer alternatives first: the engine takes the first that matches (`31`, not `3`).
     let mon = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?";
+    let mon3 = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)";
+    // Oracle's `DD-MON-RR` and `DD-MON-YYYY` (`02-JAN-80`, `02-Jan-1980`, `02/Jan/1980`): a
+    // two-digit year is any year (the name's words decide, as for the others).
     let date = format!(
-        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}"
+        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}|{day}[-./]{mon3}[-./](?:{year}|\d\d)"
     );
     // Between them: spaces, a quote, up to two XML tags, a comma, bracket, colon or bar.
     let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
@@ -395,6 +398,11 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
     let Some((password, host)) = rest.rsplit_once('@') else {
         return false;
     };
+    // Without a scheme, two adjacent fields joined are too often a name and an address: not read
+    // in the joined view (what it shows unjoined, the decoded view showed).
+    if cx.view.is_some_and(|v| v.kinds & decode::kind::SPLIT != 0) {
+        return false;
+    }
     let user = user.to_ascii_lowercase();
     const FIELDS: &[&str] = &[
         "author",
@@ -1234,7 +1242,13 @@ pub const SPLIT_DETECTORS: &[&str] = &[
     "google-api-key",
     "stripe-key",
     "ward-token",
+    // A URL's credentials split across fields (`{"url": "postgres://u:", "rest": "pw@db/x"}`):
+    // the scheme form only (`credentials_at_host` reads no glue).
+    "password-in-url",
 ];
+
+/// Which detectors read a view: all (`None`) or those named.
+type Only = Option<&'static [&'static str]>;
 
 /// How many matches of one detector are taken between two calls of the caller's `stop`.
 const STOP_EVERY: usize = 1024;
@@ -1284,20 +1298,20 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
             range: (start, end),
         });
     };
-    for (name, start, end) in detect(text, None, cfg, stop, false)? {
+    for (name, start, end) in detect(text, None, cfg, stop, None)? {
         record(name, (start, end), None);
     }
     // The views: each built in one pass, never longer than its input (see `decode`). `chain`
     // holds them in order, each mapping into the one before it (the first into the text): the
     // decoded view, then per level of nesting the encoded runs and their decoded view.
     let mut chain: Vec<decode::View> = Vec::new();
-    let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>, split: bool| {
+    let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>, only: Only| {
         let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
         // Many matches inside one decoded token (an encoded run) map to the same span of the
         // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs).
         let mut last: Option<(&str, (usize, usize))> = None;
-        for (name, start, end) in detect(&top.text, Some(top), cfg, stop, split)? {
+        for (name, start, end) in detect(&top.text, Some(top), cfg, stop, only)? {
             let mut kinds = top.kinds_in(start, end);
             let mut span = top.to_original(start, end);
             for v in chain.iter().rev().skip(1) {
@@ -1314,37 +1328,68 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     };
     if let Some(view) = decode::decoded(text) {
         chain.push(view);
-        scan_view(&chain, &mut record, false)?;
+        scan_view(&chain, &mut record, None)?;
         // Escapes written one level down (a JSON string whose text is `\x31\x32…`, or
         // `&amp;amp;#45;`): decoded once more.
         if let Some(again) = decode::decoded(&chain[0].text) {
             chain.push(again);
-            scan_view(&chain, &mut record, false)?;
+            scan_view(&chain, &mut record, None)?;
         }
     }
     // Name/value property pairs read as `name: value` (`{"name": "ssn", "value": …}`,
     // `<property name="ssn" value="…"/>`): every detector, the name as the value's label.
     if let Some(view) = decode::pairs(chain.last().map_or(text, |v| v.text.as_str())) {
         chain.push(view);
-        scan_view(&chain, &mut record, false)?;
+        scan_view(&chain, &mut record, None)?;
         chain.pop();
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
     if let Some(view) = decode::joined(chain.last().map_or(text, |v| v.text.as_str())) {
         chain.push(view);
-        scan_view(&chain, &mut record, true)?;
+        scan_view(&chain, &mut record, Some(SPLIT_DETECTORS))?;
         chain.pop();
+    }
+    // Base64 lines wrapped narrower than the `high-entropy` floor, joined (a private key's body
+    // without its header, wrapped at 32 columns or fewer): `high-entropy` only.
+    if let Some(view) = decode::wrapped_lines(chain.last().map_or(text, |v| v.text.as_str())) {
+        chain.push(view);
+        scan_view(&chain, &mut record, Some(&["high-entropy"]))?;
+        chain.pop();
+    }
+    // Views of the text as sent (the decoded view would have decoded their `%`, `&`, `\` and
+    // `=`) — and again of the decoded view, where there is one (Ascii85 in an XML document is
+    // written with `&lt;` and `&amp;`): Ascii85 and uuencode, and SARIF messages with their
+    // `arguments` put in; each with its own decoded view.
+    let mut raw_chain: Vec<decode::View> = Vec::new();
+    for on_decoded in [false, true] {
+        if on_decoded && chain.is_empty() {
+            break;
+        }
+        let side = if on_decoded { &mut chain } else { &mut raw_chain };
+        let depth = side.len();
+        for make in [decode::ascii85_uuencode, decode::message_arguments] {
+            let Some(view) = make(side.last().map_or(text, |v| v.text.as_str())) else {
+                continue;
+            };
+            side.push(view);
+            scan_view(side, &mut record, None)?;
+            if let Some(again) = side.last().and_then(|v| decode::decoded(&v.text)) {
+                side.push(again);
+                scan_view(side, &mut record, None)?;
+            }
+            side.truncate(depth);
+        }
     }
     for _ in 0..MAX_NESTING {
         let base = chain.last().map_or(text, |v| v.text.as_str());
         let Some(runs) = decode::encoded_runs(base) else { break };
         chain.push(runs);
-        scan_view(&chain, &mut record, false)?;
+        scan_view(&chain, &mut record, None)?;
         let runs = chain.last().map_or(text, |v| v.text.as_str());
         if let Some(view) = decode::decoded(runs) {
             chain.push(view);
-            scan_view(&chain, &mut record, false)?;
+            scan_view(&chain, &mut record, None)?;
         }
     }
     stop()?;
@@ -1382,7 +1427,7 @@ fn detect<'c, E>(
     view: Option<&decode::View>,
     cfg: &'c GuardConfig,
     stop: &mut dyn FnMut() -> Result<(), E>,
-    split_only: bool,
+    only: Only,
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
     let cx = Context::new(text, view);
     let markers = redaction_markers(text, cfg);
@@ -1392,7 +1437,7 @@ fn detect<'c, E>(
     };
     let mut out = Vec::new();
     let enabled =
-        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && (!split_only || SPLIT_DETECTORS.contains(&name));
+        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && only.is_none_or(|only| only.contains(&name));
     let mut pass = |name: &'c str, find: Find<&Regex>, check: Check| {
         if !enabled(name) {
             return Ok(());
@@ -2434,6 +2479,116 @@ mod tests {
             true,
         ));
         more.push(("db_password_plain: S3cr3tPassw0rd!".into(), "password-assignment", true));
+        // The classes left open after the third attack (2026-12-04, fourth round).
+        let a85 = |b: &[u8]| -> String {
+            let mut out = String::new();
+            for chunk in b.chunks(4) {
+                let mut g = [0u8; 4];
+                g[..chunk.len()].copy_from_slice(chunk);
+                let mut v = u32::from_be_bytes(g);
+                let mut digits = [0u8; 5];
+                for d in digits.iter_mut().rev() {
+                    *d = (v % 85) as u8 + b'!';
+                    v /= 85;
+                }
+                out.extend(digits[..chunk.len() + 1].iter().map(|&d| char::from(d)));
+            }
+            out
+        };
+        let uu = |b: &[u8]| -> String {
+            let c = |v: u32| char::from(if v == 0 { b'`' } else { v as u8 + b' ' });
+            let mut out = String::from("begin 644 notes.txt\n");
+            for line in b.chunks(45) {
+                out.push(char::from(line.len() as u8 + b' '));
+                for q in line.chunks(3) {
+                    let mut g = [0u8; 3];
+                    g[..q.len()].copy_from_slice(q);
+                    let w = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
+                    out.extend([w >> 18, w >> 12 & 63, w >> 6 & 63, w & 63].map(c));
+                }
+                out.push('\n');
+            }
+            out.push_str("`\nend\n");
+            out
+        };
+        // Deterministic key material (xorshift): a private key's body.
+        let mut x: u64 = 0x51af_d7ed_558c_cd8d;
+        let key: Vec<u8> = (0..600)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for width in [32, 30, 24, 16, 8] {
+            more.push((wrap(&b64(&key), width), "high-entropy", false));
+            more.push((
+                format!("key: |\n{}\n", wrap(&b64(&key), width).replace('\n', "\n  ")),
+                "high-entropy",
+                false,
+            ));
+        }
+        more.push((
+            format!("{{\"k\": \"{}\"}}", wrap(&b64(&key), 32).replace('\n', "\\n")),
+            "high-entropy",
+            false,
+        ));
+        for (text, detector) in [
+            // `password-in-url` split across fields.
+            (r#"{"url": "postgres://u:", "rest": "hunter2@db/x"}"#.to_string(), "password-in-url"),
+            ("url: \"postgres://app:s3\"\n  + \"cr3t@db.internal:5432/app\"".to_string(), "password-in-url"),
+            // UTF-16 of mostly non-Latin text.
+            (format!("v: {}", b64(&utf16("Иван Петров 123-45-6789"))), "us-ssn"),
+            (format!("v: {}", b64(&utf16("山田太郎様の社会保障番号は 123-45-6789 です"))), "us-ssn"),
+            (format!("v: {}", b64(&utf16be("Пациент Иванов: 123-45-6789"))), "us-ssn"),
+            (format!("v: {}", b64(&utf16("患者山田太郎社会保障番号１２３－４５－６７８９"))), "us-ssn"),
+            (format!("v: {}", hex(&utf16("Мария Петрова AKIAIOSFODNN7EXAMPLE")).concat()), "aws-access-key"),
+            // Ascii85 and uuencode.
+            (format!("<~{}~>", a85(b"ssn 123-45-6789")), "us-ssn"),
+            (format!("note: {}", a85(b"patient ssn 123-45-6789")), "us-ssn"),
+            (format!("<x>{}</x>", a85(b"key AKIAIOSFODNN7EXAMPLE")), "aws-access-key"),
+            (format!("<~{}~>", wrap(&a85(b"id AKIAIOSFODNN7EXAMPLE end"), 10)), "aws-access-key"),
+            (uu(b"ssn 123-45-6789\n"), "us-ssn"),
+            (format!("attachment:\n{}", uu(b"key AKIAIOSFODNN7EXAMPLE")), "aws-access-key"),
+            // Split RFC 2047 encoded words, B and Q.
+            (
+                format!("Subject: =?UTF-8?B?{}?= =?UTF-8?B?{}?=", b64(b"ssn 123-45"), b64(b"-6789")),
+                "us-ssn",
+            ),
+            ("Subject: =?utf-8?q?ssn_123-45?=\r\n =?utf-8?q?=2D6789?=".to_string(), "us-ssn"),
+            (
+                "Subject: =?ISO-8859-1?Q?AKIAIOSF?= =?ISO-8859-1?Q?ODNN7EXAMPLE?=".to_string(),
+                "aws-access-key",
+            ),
+            // Separately padded base64 chunks in one run.
+            (format!("v: {}{}", b64(b"123-4"), b64(b"5-6789")), "us-ssn"),
+            (format!("ssn: {}{}", b64(b"123-"), b64(b"45-6789")), "us-ssn"),
+            (format!("{}{}{}", b64(b"AKIAI"), b64(b"OSFODNN"), b64(b"7EXAMPLE")), "aws-access-key"),
+            // SARIF `message.arguments` put into the text's placeholders.
+            (
+                r#"{"message": {"text": "value {0}-{1}-{2} leaked", "arguments": ["123", "45", "6789"]}}"#.to_string(),
+                "us-ssn",
+            ),
+            (
+                r#"{"message": {"arguments": ["AKIAIOSF", "7EXAMPLE"], "text": "key {0}ODNN{1}"}}"#.to_string(),
+                "aws-access-key",
+            ),
+            // An XML processing instruction or comment inside a value.
+            ("<id>123-4<?x?>5-6789</id>".to_string(), "us-ssn"),
+            ("<id>123-45<!-- c -->-6789</id>".to_string(), "us-ssn"),
+            ("<k>AKIAIOSF<?pi data?>ODNN7EXAMPLE</k>".to_string(), "aws-access-key"),
+            // A value split between a JSON key and its value.
+            (r#"{"123-45-": "6789"}"#.to_string(), "us-ssn"),
+            (r#"{"AKIAIOSFOD": "NN7EXAMPLE"}"#.to_string(), "aws-access-key"),
+            // Unlabelled `DD-MON-RR` and `DD-MON-YYYY` dates beside a name.
+            ("Jane Roe 02-JAN-80".to_string(), "name-with-date"),
+            ("Roe, Jane (02-Jan-1980)".to_string(), "name-with-date"),
+            ("02-JAN-1980 Jane Roe".to_string(), "name-with-date"),
+            ("JANE ROE 02/Jan/1980".to_string(), "name-with-date"),
+        ] {
+            more.push((text, detector, false));
+        }
         let mut missed = Vec::new();
         let plain = GuardConfig::default();
         for (text, detector, creds_on) in &more {

@@ -66,6 +66,19 @@ pub mod kind {
     pub const SPLIT: u16 = 512;
     /// A name/value property pair read as `name: value` ([`super::pairs`]).
     pub const PAIR: u16 = 1024;
+    /// An RFC 2047 encoded word (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`), the space between two
+    /// adjacent ones dropped.
+    pub const MIME_WORD: u16 = 2048;
+    /// Lines of base64 characters wrapped narrower than the `high-entropy` floor, joined
+    /// ([`super::wrapped_lines`]).
+    pub const WRAPPED: u16 = 4096;
+    /// Ascii85 (`<~…~>` or bare).
+    pub const ASCII85: u16 = 8192;
+    /// uuencode (`begin 644 f` … `end`).
+    pub const UUENCODE: u16 = 16384;
+    /// A SARIF message's `arguments` put into its text's placeholders
+    /// ([`super::message_arguments`]).
+    pub const ARGUMENTS: u16 = 32768;
 }
 
 /// The name of a set of kinds, e.g. `xml+unicode` (static words only: never any text).
@@ -82,6 +95,11 @@ pub fn label(kinds: u16) -> String {
         (kind::HEX, "hex"),
         (kind::SPLIT, "split"),
         (kind::PAIR, "pair"),
+        (kind::MIME_WORD, "rfc2047"),
+        (kind::WRAPPED, "wrapped"),
+        (kind::ASCII85, "ascii85"),
+        (kind::UUENCODE, "uuencode"),
+        (kind::ARGUMENTS, "arguments"),
     ];
     names
         .iter()
@@ -261,8 +279,39 @@ pub fn decoded(src: &str) -> Option<View> {
     let mut i = 0;
     // Where the last quoted-printable token ended (a run of them is decoded whatever it holds).
     let mut qp_end = usize::MAX;
+    // The next `?>` and `-->` at or after the last place looked (each searched for once per
+    // close found: linear however many `<?` never close).
+    let (mut pi_close, mut comment_close) = (Close::new("?>"), Close::new("-->"));
     while i < bytes.len() {
         let c = bytes[i];
+        // An XML processing instruction or comment inside a value (`123-4<?x?>5-6789`,
+        // `123-45<!-- -->-6789`): an XML parser stores the text around it as one value.
+        if c == b'<' {
+            let close = match bytes.get(i + 1) {
+                Some(b'?') => pi_close.within(src, i + 2, MARKUP),
+                Some(b'!') if bytes[i..].starts_with(b"<!--") => comment_close.within(src, i + 4, MARKUP),
+                _ => None,
+            };
+            if let Some(end) = close {
+                b.token(i, end, kind::XML, "");
+                i = end;
+                continue;
+            }
+        }
+        // RFC 2047 encoded words (`=?UTF-8?B?MTIz?= =?UTF-8?Q?-45?=`), the space between two
+        // adjacent ones dropped.
+        if c == b'='
+            && bytes.get(i + 1) == Some(&b'?')
+            && let Some((end, text)) = mime_word(bytes, i)
+        {
+            let end = match mime_gap(bytes, end) {
+                Some(next) if mime_word(bytes, next).is_some() => next,
+                _ => end,
+            };
+            b.token(i, end, kind::MIME_WORD, &text);
+            i = end;
+            continue;
+        }
         // A token: its end, what it decodes to (a char), its kind.
         let token: Option<(usize, Option<char>, u16)> = match c {
             b'&' => xml_reference(bytes, i).map(|(end, ch)| (end, Some(ch), kind::XML)),
@@ -311,6 +360,111 @@ pub fn decoded(src: &str) -> Option<View> {
         }
     }
     b.finish()
+}
+
+/// How far a processing instruction or comment dropped from a value may reach.
+const MARKUP: usize = 1024;
+
+/// The next occurrence of a closing mark (`?>`, `-->`) in a text, remembered: each search
+/// starts where the last one found nothing before, so a pass that asks at every opening mark
+/// reads the text once.
+struct Close {
+    mark: &'static str,
+    /// `(searched from, found at)`; found at `usize::MAX` when there is none after.
+    at: Option<(usize, usize)>,
+}
+
+impl Close {
+    fn new(mark: &'static str) -> Close {
+        Close { mark, at: None }
+    }
+
+    /// The end of the mark closing what opens before `from`, when it ends within `limit` bytes.
+    fn within(&mut self, src: &str, from: usize, limit: usize) -> Option<usize> {
+        let found = match self.at {
+            Some((_, found)) if found >= from => found,
+            _ => {
+                let found = src.get(from..).and_then(|s| s.find(self.mark)).map_or(usize::MAX, |p| from + p);
+                self.at = Some((from, found));
+                found
+            }
+        };
+        if found == usize::MAX || found + self.mark.len() - from > limit {
+            return None;
+        }
+        Some(found + self.mark.len())
+    }
+}
+
+/// An RFC 2047 encoded word at `at` (`=?charset?B?base64?=` or `=?charset?Q?text?=`, any case):
+/// its end and the text it stands for (UTF-8 and ASCII as such, one `?` per byte that is not
+/// ASCII in any other charset or per invalid UTF-8 sequence) — never longer than the word.
+fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
+    let rest = bytes.get(at + 2..)?;
+    let charset_len = rest.iter().take(41).position(|&b| b == b'?')?;
+    let charset = &rest[..charset_len];
+    if charset.is_empty() || !charset.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*' | b'.' | b':')) {
+        return None;
+    }
+    let enc = *rest.get(charset_len + 1)?;
+    if rest.get(charset_len + 2) != Some(&b'?') {
+        return None;
+    }
+    let body_at = charset_len + 3;
+    let body_len = rest.get(body_at..)?.iter().take(1024).position(|&b| b == b'?' || b.is_ascii_whitespace())?;
+    let body = &rest[body_at..body_at + body_len];
+    if rest.get(body_at + body_len..body_at + body_len + 2) != Some(b"?=") {
+        return None;
+    }
+    let end = at + 2 + body_at + body_len + 2;
+    let mut raw = Vec::with_capacity(body.len());
+    match enc {
+        b'B' | b'b' => {
+            let trimmed = &body[..body.len() - usize::from(body.len() % 4 == 1)];
+            static ENGINE: std::sync::OnceLock<GeneralPurpose> = std::sync::OnceLock::new();
+            ENGINE.get_or_init(|| base64_engine(false)).decode_vec(trimmed, &mut raw).ok()?;
+        }
+        b'Q' | b'q' => {
+            let mut j = 0;
+            while j < body.len() {
+                match body[j] {
+                    b'_' => raw.push(b' '),
+                    b'=' => {
+                        raw.push(hex_byte(body, j + 1, false)?);
+                        j += 2;
+                    }
+                    c => raw.push(c),
+                }
+                j += 1;
+            }
+        }
+        _ => return None,
+    }
+    let utf8 = charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"us-ascii");
+    let mut text = String::with_capacity(raw.len());
+    if utf8 {
+        for chunk in raw.utf8_chunks() {
+            text.push_str(chunk.valid());
+            if !chunk.invalid().is_empty() {
+                text.push('?');
+            }
+        }
+    } else {
+        text.extend(raw.iter().map(|&b| if b.is_ascii() { char::from(b) } else { '?' }));
+    }
+    let mut cut = text.len().min(end - at);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    Some((end, text))
+}
+
+/// After an encoded word ending at `at`: where the next one would start when only linear
+/// white space (spaces, tabs, a folded line break) separates them.
+fn mime_gap(bytes: &[u8], at: usize) -> Option<usize> {
+    let n = bytes.get(at..)?.iter().take(GLUE).take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).count();
+    (n > 0 && bytes.get(at + n..at + n + 2) == Some(b"=?")).then_some(at + n)
 }
 
 /// The end of `<br>`, `<br/>` or `<br />` (any case) at `at`.
@@ -927,6 +1081,17 @@ fn concatenation(bytes: &[u8], at: usize) -> Option<usize> {
     if closes && j > at + 1 && j < limit && matches!(bytes[j], b'"' | b'\'') {
         return Some(j + 1);
     }
+    // A value split between a JSON key and its value (`{"123-45-": "6789"}`): the key's closing
+    // quote, its `:` and the value's opening quote.
+    if closes && bytes.get(j) == Some(&b':') {
+        let mut k = j + 1;
+        while k < limit && matches!(bytes[k], b' ' | b'\t') {
+            k += 1;
+        }
+        if k < limit && matches!(bytes[k], b'"' | b'\'') {
+            return Some(k + 1);
+        }
+    }
     while j < limit && matches!(bytes[j], b' ' | b'\t' | b'\r' | b'\n' | b']' | b'}') {
         j += 1;
     }
@@ -1060,15 +1225,28 @@ pub fn encoded_runs(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() {
         return None;
     }
-    let engines = (&base64_engine(false), &base64_engine(true));
+    let (standard, url_safe) = (base64_engine(false), base64_engine(true));
+    let engines = &mut Decoder::new((&standard, &url_safe));
     let bytes = src.as_bytes();
     let mut b = Builder::new(src);
     let mut decoded = Vec::new();
     let (mut joined, mut scratch) = (Vec::new(), Vec::new());
     let mut at = 0;
+    // Runs before this were walked as separately padded chunks already (each walked once).
+    let mut chunks_walked = 0;
     while let Some(first) = next_run(bytes, at) {
+        if first.padded() && first.start >= chunks_walked {
+            match padded_chunks(bytes, first, &mut decoded) {
+                Ok(whole) => {
+                    push_line(&mut b, whole.start, whole.end, kind::BASE64, &decoded);
+                    at = whole.end;
+                    continue;
+                }
+                Err(walked) => chunks_walked = walked,
+            }
+        }
         if let Some(block) = wrapped_block(bytes, first, &mut joined) {
-            if let Some(k) = decode_run(&joined, engines, &mut decoded) {
+            if let Some(k) = engines.decode(&joined, &mut decoded) {
                 if block.start > first.start {
                     let head = Run {
                         chars: block.start,
@@ -1142,16 +1320,58 @@ fn next_run(bytes: &[u8], from: usize) -> Option<Run> {
     Some(Run { start, chars, end })
 }
 
+/// Base64 written as separately padded chunks in one run (`MTIzLTQ=NS02Nzg5`: each part
+/// encoded on its own, padded, the encodings concatenated — a decoder that reads chunk by
+/// chunk stores `123-45-6789`): `first` (padded, a whole number of quanta, not a word in one
+/// case such as the label `SSN=`) and the chunks glued behind it, each decoded on its own into `decoded`,
+/// taken when there are two or more and together they read as text. The span they cover, or
+/// (not taken) where the walk ended: the caller does not walk those chunks again.
+fn padded_chunks(bytes: &[u8], first: Run, decoded: &mut Vec<u8>) -> Result<Run, usize> {
+    static ENGINES: std::sync::OnceLock<(GeneralPurpose, GeneralPurpose)> = std::sync::OnceLock::new();
+    let (standard, url_safe) = ENGINES.get_or_init(|| (base64_engine(false), base64_engine(true)));
+    let chunk = |r: &Run| (r.end - r.start).is_multiple_of(4);
+    // A label (`SSN=`, `dob=`, `token=`): letters in one case, as base64 seldom is.
+    let head = &bytes[first.start..first.chars];
+    let word = head.iter().all(u8::is_ascii_lowercase) || head.iter().all(u8::is_ascii_uppercase);
+    if !chunk(&first) || word || !bytes.get(first.end).is_some_and(|&c| is_b64(c)) {
+        return Err(first.end);
+    }
+    decoded.clear();
+    let (mut r, mut count, mut ok) = (first, 0usize, true);
+    loop {
+        let part = &bytes[r.start..r.end];
+        let url = part.iter().any(|&b| b == b'-' || b == b'_');
+        let engine = if url { url_safe } else { standard };
+        ok &= engine.decode_vec(part, decoded).is_ok();
+        count += 1;
+        if !r.padded() || !bytes.get(r.end).is_some_and(|&c| is_b64(c)) {
+            break;
+        }
+        match next_run(bytes, r.end) {
+            Some(next) if !next.padded() || chunk(&next) => r = next,
+            _ => break,
+        }
+    }
+    let whole = Run {
+        start: first.start,
+        chars: r.chars,
+        end: r.end,
+    };
+    if !ok || count < 2 {
+        return Err(r.end);
+    }
+    expand(decoded, whole.end - whole.start, false);
+    if printable(decoded, decoded.len() < 12) {
+        Ok(whole)
+    } else {
+        Err(r.end)
+    }
+}
+
 /// Reads one run on its own: a path (`reports/GEZDG….xml`, at most [`MAX_PATH`] bytes) first
 /// segment by segment (the whole run may decode, as base64, to something printable that is not
 /// the text), the whole run when no segment reads as text.
-fn read_run(
-    b: &mut Builder<'_>,
-    bytes: &[u8],
-    r: Run,
-    engines: (&GeneralPurpose, &GeneralPurpose),
-    decoded: &mut Vec<u8>,
-) {
+fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>, decoded: &mut Vec<u8>) {
     let run = &bytes[r.start..r.chars];
     if run.len() < MIN_RUN {
         return;
@@ -1160,15 +1380,15 @@ fn read_run(
     // A compressed stream's base64 (`eJ…`, `H4sI…`) holds `/` as any other character: read whole.
     let compressed = run
         .get(..4)
-        .and_then(|head| engines.0.decode(head).ok())
+        .and_then(|head| engines.engines.0.decode(head).ok())
         .is_some_and(|head| compressed_header(&head));
     // So does a raw DEFLATE stream's (no header to tell it by): the whole run, or the run after
     // its first segment (`reports/` + a stream), inflates to text.
     let path = run.len() <= MAX_PATH && run.contains(&b'/') && !compressed;
+    let standard = engines.engines.0;
     let inflates = |part: &[u8]| {
         let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
-        engines
-            .0
+        standard
             .decode(part)
             .ok()
             .is_some_and(|bytes| inflate_raw(&bytes, run.len()).is_some())
@@ -1185,7 +1405,7 @@ fn read_run(
     };
     match deflated {
         Some(from) if from > 0 => {
-            if let Some(k) = decode_run(&run[from..], engines, decoded) {
+            if let Some(k) = engines.decode(&run[from..], decoded) {
                 push_line(b, r.start + from, r.end, k, decoded);
                 segments = true;
             }
@@ -1195,7 +1415,7 @@ fn read_run(
             let mut at = r.start;
             for seg in run.split(|&c| c == b'/') {
                 if seg.len() >= MIN_RUN
-                    && let Some(k) = decode_run(seg, engines, decoded)
+                    && let Some(k) = engines.decode(seg, decoded)
                 {
                     push_line(b, at, at + seg.len(), k, decoded);
                     segments = true;
@@ -1205,7 +1425,7 @@ fn read_run(
         }
         None => {}
     }
-    if !segments && let Some(k) = decode_run(run, engines, decoded) {
+    if !segments && let Some(k) = engines.decode(run, decoded) {
         push_line(b, r.start, r.end, k, decoded);
     }
 }
@@ -1410,6 +1630,51 @@ fn push_line(b: &mut Builder<'_>, start: usize, end: usize, k: u16, decoded: &[u
     b.token(start, end, k, &line);
 }
 
+/// Runs longer than this are decoded every time they occur (a repeat of a long run is rare, and
+/// costs its length to look up).
+const MEMO_RUN: usize = 4096;
+
+/// The most bytes (runs and what they decode to) [`Decoder`] keeps for one view.
+const MEMO_BYTES: usize = 8 << 20;
+
+/// [`decode_run`] with a memory: a run met again in the same view (a document of one encoded
+/// stream repeated, a zlib or raw DEFLATE stream every few bytes) is decoded once — the answer
+/// is a pure function of the run's bytes. Bounded: runs of at most [`MEMO_RUN`] characters,
+/// at most [`MEMO_BYTES`] kept (then further runs are decoded each time, as before).
+struct Decoder<'e> {
+    engines: (&'e GeneralPurpose, &'e GeneralPurpose),
+    memo: std::collections::HashMap<Box<[u8]>, Option<(u16, Box<[u8]>)>>,
+    held: usize,
+}
+
+impl<'e> Decoder<'e> {
+    fn new(engines: (&'e GeneralPurpose, &'e GeneralPurpose)) -> Decoder<'e> {
+        Decoder {
+            engines,
+            memo: std::collections::HashMap::new(),
+            held: 0,
+        }
+    }
+
+    fn decode(&mut self, run: &[u8], decoded: &mut Vec<u8>) -> Option<u16> {
+        let remember = run.len() <= MEMO_RUN;
+        if remember && let Some(seen) = self.memo.get(run) {
+            decoded.clear();
+            return seen.as_ref().map(|(k, text)| {
+                decoded.extend_from_slice(text);
+                *k
+            });
+        }
+        let k = decode_run(run, self.engines, decoded);
+        if remember && self.held + 2 * run.len() <= MEMO_BYTES {
+            self.held += run.len() + k.map_or(0, |_| decoded.len());
+            self.memo
+                .insert(run.into(), k.map(|k| (k, decoded.as_slice().into())));
+        }
+        k
+    }
+}
+
 /// What a run decodes to (into `decoded`) and how, when it reads as text (see
 /// [`encoded_runs`]).
 fn decode_run(
@@ -1538,7 +1803,68 @@ fn expand(bytes: &mut Vec<u8>, limit: usize, raw: bool) -> bool {
     if let Some(text) = inflate(bytes, limit).or_else(|| raw.then(|| inflate_raw(bytes, limit)).flatten()) {
         *bytes = text;
     }
-    narrow(bytes)
+    wide(bytes);
+    narrow(bytes);
+    true
+}
+
+/// UTF-16 of text that is mostly not Latin (a Cyrillic or CJK name beside an SSN: too few NULs
+/// for [`narrow`]), made UTF-8: taken when the bytes are no UTF-8 text, every unit (after a
+/// byte-order mark, else little-endian first, then big-endian) is a character of the common
+/// scripts — ASCII, Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic, CJK punctuation, kana,
+/// CJK ideographs, Hangul, fullwidth forms, no surrogates, no controls but tab and line
+/// breaks — and at least a fifth of them are ASCII or fullwidth ASCII (the digits of an SSN;
+/// random bytes pass all of this about once in 10^5 for the shortest, 8 units). A character
+/// longer in UTF-8 than its unit (CJK) becomes its fold when that is short enough (fullwidth
+/// `１` → `1`), else `?`: never longer than before.
+fn wide(bytes: &mut Vec<u8>) {
+    if bytes.len() < 16 || mostly_printable(bytes).is_some() {
+        return;
+    }
+    let (body, orders): (&[u8], &[bool]) = match bytes.as_slice() {
+        [0xFF, 0xFE, rest @ ..] => (rest, &[false]),
+        [0xFE, 0xFF, rest @ ..] => (rest, &[true]),
+        all => (all, &[false, true]),
+    };
+    for &big in orders {
+        let units = body.chunks_exact(2).map(|p| {
+            if big {
+                u16::from_be_bytes([p[0], p[1]])
+            } else {
+                u16::from_le_bytes([p[0], p[1]])
+            }
+        });
+        if let Some(text) = wide_text(units) {
+            *bytes = text.into_bytes();
+            return;
+        }
+    }
+}
+
+/// The text of UTF-16 `units` when it reads as text (see [`wide`]).
+fn wide_text(units: impl Iterator<Item = u16>) -> Option<String> {
+    let (mut out, mut latin, mut n) = (String::new(), 0usize, 0usize);
+    let mut fold_buf = String::new();
+    for u in units {
+        n += 1;
+        match u {
+            0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0xFF01..=0xFF5E => latin += 1,
+            0xA0..=0x6FF | 0x3000..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 | 0xFF5F..=0xFFEF => {}
+            _ => return None,
+        }
+        let c = char::from_u32(u32::from(u))?;
+        if c.len_utf8() <= 2 {
+            out.push(c);
+            continue;
+        }
+        fold_buf.clear();
+        if fold(c, &mut fold_buf) && fold_buf.len() <= 2 {
+            out.push_str(&fold_buf);
+        } else {
+            out.push('?');
+        }
+    }
+    (n >= 8 && latin * 5 >= n).then_some(out)
 }
 
 /// Raw DEFLATE (RFC 1951, no zlib or gzip header: `zlib.compressobj(wbits=-15)`, ZIP entries),
@@ -1723,8 +2049,7 @@ fn gzip_body(bytes: &[u8], flags: u8) -> Option<(Vec<u8>, &[u8])> {
 /// `-EncodedCommand`, Windows tools) or UTF-32 text of ASCII characters, where every other or
 /// every fourth byte is zero — the NULs and a byte-order mark are dropped, so the text reads as
 /// its characters (never longer than before). Random bytes are almost never a third NUL.
-/// Always `true` (a step of the decodings above).
-fn narrow(bytes: &mut Vec<u8>) -> bool {
+fn narrow(bytes: &mut Vec<u8>) {
     let nuls = bytes.iter().filter(|&&b| b == 0).count();
     if bytes.len() >= 4 && nuls * 3 >= bytes.len() {
         if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
@@ -1732,7 +2057,6 @@ fn narrow(bytes: &mut Vec<u8>) -> bool {
         }
         bytes.retain(|&b| b != 0);
     }
-    true
 }
 
 /// The printable stretch that makes a base64 run worth reading although most of it is not text
@@ -1870,6 +2194,382 @@ fn mostly_printable(bytes: &[u8]) -> Option<(usize, usize)> {
         }
     }
     (bad * 5 <= all).then_some((bad, all))
+}
+
+/// Lines of base64 characters wrapped narrower than the `high-entropy` floor of 40 (a private
+/// key's body without its `BEGIN`/`END` lines wrapped at 32 columns or fewer: no line is long
+/// enough to be judged alone), joined: one line of the view per block. A block is two lines or
+/// more, each nothing but base64 characters (indentation and a trailing `\r` aside) and at least
+/// 4 of them, the first unpadded and narrower than [`WRAP_FLOOR`], the others as wide but the
+/// last (which may be narrower and padded); at least [`WRAP_FLOOR`] characters in all. The guard
+/// reads this view with `high-entropy` only (what the line-by-line reading misses). One pass;
+/// the view is never longer than its input.
+pub fn wrapped_lines(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let mut b = Builder::new(src);
+    let mut joined = String::new();
+    // The open block: where it starts, its width, where its last line ends, whether it is closed
+    // (a shorter or padded last line was taken), how many lines.
+    let mut block: Option<(usize, usize, usize, bool, usize)> = None;
+    let emit = |b: &mut Builder<'_>, block: Option<(usize, usize, usize, bool, usize)>, joined: &mut String| {
+        if let Some((start, _, end, _, lines)) = block
+            && lines >= 2
+            && joined.len() >= WRAP_FLOOR
+        {
+            joined.push('\n');
+            b.pending = start;
+            b.token(start, end, kind::WRAPPED, joined);
+        }
+        joined.clear();
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let line_end = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p);
+        let mut cs = i;
+        while cs < line_end && matches!(bytes[cs], b' ' | b'\t') {
+            cs += 1;
+        }
+        let mut ce = line_end;
+        while ce > cs && matches!(bytes[ce - 1], b'\r' | b' ' | b'\t') {
+            ce -= 1;
+        }
+        let mut chars = ce;
+        while chars > cs && ce - chars < 2 && bytes[chars - 1] == b'=' {
+            chars -= 1;
+        }
+        let line = &bytes[cs..chars];
+        let padded = chars < ce;
+        let is_line = line.len() >= 4 && line.iter().all(|&c| is_b64(c));
+        match block {
+            Some((start, width, _, false, lines)) if is_line && line.len() <= width => {
+                joined.push_str(&src[cs..chars]);
+                let closed = padded || line.len() < width;
+                block = Some((start, width, ce, closed, lines + 1));
+            }
+            _ => {
+                emit(&mut b, block.take(), &mut joined);
+                if is_line && !padded && line.len() < WRAP_FLOOR {
+                    joined.push_str(&src[cs..chars]);
+                    block = Some((cs, line.len(), ce, false, 1));
+                }
+            }
+        }
+        i = line_end + 1;
+    }
+    emit(&mut b, block.take(), &mut joined);
+    b.pending = bytes.len();
+    b.finish()
+}
+
+/// The `high-entropy` floor: runs shorter than this are not judged; narrower wrapped lines are
+/// joined ([`wrapped_lines`]).
+pub const WRAP_FLOOR: usize = 40;
+
+/// The longest Ascii85 block between `<~` and `~>` read.
+const MAX_ASCII85: usize = 1 << 20;
+
+/// A character of bare Ascii85 (`!` to `u`).
+fn is_a85(c: u8) -> bool {
+    (b'!'..=b'u').contains(&c)
+}
+
+/// Ascii85 at the start of `chars` (whitespace skipped; `z` for four zero bytes when `z_ok`)
+/// into `out`, at most `limit` bytes: how many characters were read before the first that is
+/// not Ascii85 (or the end). A group past 2^32 gives four NULs (no text).
+fn ascii85_decode(chars: &[u8], z_ok: bool, limit: usize, out: &mut Vec<u8>) -> usize {
+    out.clear();
+    let (mut group, mut n) = (0u64, 0usize);
+    let mut read = 0;
+    for &c in chars {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' if z_ok => {}
+            b'z' if z_ok && n == 0 => out.extend_from_slice(&[0; 4]),
+            c if is_a85(c) => {
+                group = group * 85 + u64::from(c - b'!');
+                n += 1;
+                if n == 5 {
+                    // A group past 2^32 is no Ascii85: four bytes that are no text.
+                    out.extend_from_slice(&u32::try_from(group).map_or([0; 4], u32::to_be_bytes));
+                    (group, n) = (0, 0);
+                }
+            }
+            _ => break,
+        }
+        read += 1;
+        if out.len() >= limit {
+            break;
+        }
+    }
+    if n >= 2 {
+        let k = n;
+        while n < 5 {
+            group = group * 85 + 84;
+            n += 1;
+        }
+        out.extend_from_slice(&u32::try_from(group).map_or([0; 4], u32::to_be_bytes)[..k - 1]);
+    }
+    out.truncate(limit);
+    read
+}
+
+/// A uuencoded file at `at` (a `begin MODE NAME` line at a line's start): its lines decoded
+/// into `out` up to the first that is not a data line (the `` ` `` or `end` line, or anything
+/// else). The end of the last line read, when a data line was.
+fn uudecode(bytes: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    out.clear();
+    let line_end = |from: usize| bytes[from..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| from + p);
+    let header = &bytes[at..line_end(at)];
+    let mode = header.get(6..)?;
+    let digits = mode.iter().take_while(|b| (b'0'..=b'7').contains(b)).count();
+    if !(3..=4).contains(&digits) || mode.get(digits) != Some(&b' ') {
+        return None;
+    }
+    let mut i = line_end(at) + 1;
+    let mut end = None;
+    while i < bytes.len() {
+        let e = line_end(i);
+        let mut line = &bytes[i..e];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        let Some(&first) = line.first() else { break };
+        let n = usize::from(first.wrapping_sub(b' ') & 63);
+        let need = n.div_ceil(3) * 4;
+        let data = line.get(1..1 + need).filter(|d| d.iter().all(|c| (b' '..=b'`').contains(c)));
+        let (true, Some(data)) = (n > 0, data) else { break };
+        let v = |c: u8| u32::from(c.wrapping_sub(b' ') & 63);
+        let start = out.len();
+        for q in data.chunks_exact(4) {
+            let w = v(q[0]) << 18 | v(q[1]) << 12 | v(q[2]) << 6 | v(q[3]);
+            out.extend_from_slice(&w.to_be_bytes()[1..]);
+        }
+        out.truncate(start + n);
+        end = Some(e);
+        i = e + 1;
+    }
+    end
+}
+
+/// The text that Ascii85 (`<~…~>`, Adobe's, whitespace and `z` allowed; or a bare run of at
+/// least [`MIN_ASCII85`] characters from `!` to `u` holding one that is neither a letter nor a
+/// digit, at one of five alignments) and uuencode (`begin 644 f` … `end`) decode to, one line
+/// per block after the label before it, when it reads as text (as [`encoded_runs`] judges
+/// text). `None` when there is none. One pass: each character is decoded at most five times
+/// (the bare alignments), the `~>` closing a block searched for once; the view is never longer
+/// than its input (four bytes per five characters, three per four).
+pub fn ascii85_uuencode(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let mut b = Builder::new(src);
+    let mut out = Vec::new();
+    let mut close = Close::new("~>");
+    let mut i = 0;
+    while i < bytes.len() {
+        // `begin` at a line's start, or after a quote or tag in a document holding the file.
+        let after_word_break = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if bytes[i] == b'<'
+            && bytes.get(i + 1) == Some(&b'~')
+            && let Some(end) = close.within(src, i + 2, MAX_ASCII85)
+        {
+            let body = &bytes[i + 2..end - 2];
+            if ascii85_decode(body, true, body.len(), &mut out) == body.len() {
+                if printable(&out, out.len() < 12) {
+                    push_line(&mut b, i, end, kind::ASCII85, &out);
+                }
+                i = end;
+                continue;
+            }
+        }
+        if after_word_break
+            && bytes[i..].starts_with(b"begin ")
+            && let Some(end) = uudecode(bytes, i, &mut out)
+        {
+            if printable(&out, out.len() < 12) {
+                push_line(&mut b, i, end, kind::UUENCODE, &out);
+            }
+            i = end;
+            continue;
+        }
+        if is_a85(bytes[i]) {
+            let len = bytes[i..].iter().take_while(|&&c| is_a85(c)).count();
+            let run = &bytes[i..i + len];
+            let marked = run.iter().any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
+            if len >= MIN_ASCII85 && marked {
+                // At the alignment that reads as text, or else holds a stretch of it (the run's
+                // start is often not the value's: `<tag>` or `"text":"` glued before it).
+                let mut stretch = None;
+                for skip in 0..5 {
+                    let part = &run[skip..];
+                    ascii85_decode(part, false, part.len(), &mut out);
+                    if printable(&out, out.len() < 12) {
+                        stretch = None;
+                        push_line(&mut b, i + skip, i + len, kind::ASCII85, &out);
+                        break;
+                    }
+                    if stretch.is_none() && printable_stretch(&out) >= MIN_STRETCH {
+                        stretch = Some(skip);
+                    }
+                }
+                if let Some(skip) = stretch {
+                    let part = &run[skip..];
+                    ascii85_decode(part, false, part.len(), &mut out);
+                    keep_stretches(&mut out);
+                    push_line(&mut b, i + skip, i + len, kind::ASCII85, &out);
+                }
+            }
+            i += len;
+            continue;
+        }
+        i += 1;
+    }
+    b.pending = bytes.len();
+    b.finish()
+}
+
+/// The shortest bare Ascii85 run read: 14 characters, 11 bytes (an SSN with its dashes).
+pub const MIN_ASCII85: usize = 14;
+
+/// How far a SARIF message's `arguments` may stand from its `text` (the same message object).
+const ARGUMENTS_REACH: usize = 2048;
+
+/// The end (after its closing quote) of the JSON string whose opening quote is at `at`, when
+/// it closes within `max` bytes.
+fn json_string_end(bytes: &[u8], at: usize, max: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut j = at + 1;
+    let limit = (at + 1 + max).min(bytes.len());
+    while j < limit {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            b'\n' => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Past spaces and line breaks at `at`.
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(|c| c.is_ascii_whitespace()) {
+        at += 1;
+    }
+    at
+}
+
+/// SARIF messages with `arguments` (values a viewer puts into the `{0}`, `{1}`, … placeholders
+/// of the message's `text`), read as the text a person sees: each placeholder replaced by its
+/// argument, one line per message, mapped to the span from the text to the arguments. The
+/// `text` is the one of the same message: the nearest before the `arguments` (or after it),
+/// within [`ARGUMENTS_REACH`] bytes. Still JSON-escaped (the guard decodes the view again).
+/// `None` when there is none. One pass to find the texts, one per `arguments`; each line is no
+/// longer than the span it stands for.
+pub fn message_arguments(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() || !src.contains("\"arguments\"") {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let value_of = |key_end: usize| {
+        let j = skip_space(bytes, key_end);
+        (bytes.get(j) == Some(&b':')).then(|| skip_space(bytes, j + 1))
+    };
+    // (key start, string start, string end)
+    let texts: Vec<(usize, usize, usize)> = src
+        .match_indices("\"text\"")
+        .filter_map(|(p, k)| {
+            let v = value_of(p + k.len())?;
+            Some((p, v, json_string_end(bytes, v, 16 * 1024)?))
+        })
+        .collect();
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    for (p, k) in src.match_indices("\"arguments\"") {
+        let Some(mut j) = value_of(p + k.len()).filter(|&j| bytes.get(j) == Some(&b'[')) else {
+            continue;
+        };
+        let mut args: Vec<&str> = Vec::new();
+        j = skip_space(bytes, j + 1);
+        let mut closed = false;
+        while args.len() < 64 {
+            match bytes.get(j) {
+                Some(b']') => {
+                    closed = true;
+                    j += 1;
+                    break;
+                }
+                Some(b'"') => {
+                    let Some(e) = json_string_end(bytes, j, 4096) else { break };
+                    args.push(&src[j + 1..e - 1]);
+                    j = skip_space(bytes, e);
+                    if bytes.get(j) == Some(&b',') {
+                        j = skip_space(bytes, j + 1);
+                    }
+                }
+                _ => break,
+            }
+        }
+        if !closed || args.is_empty() {
+            continue;
+        }
+        let args_end = j;
+        let i = texts.partition_point(|t| t.0 < p);
+        let before = i.checked_sub(1).map(|i| texts[i]).filter(|t| t.2 <= p && p - t.2 <= ARGUMENTS_REACH);
+        let after = texts.get(i).copied().filter(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH);
+        let Some((t0, v0, v1)) = before.or(after) else { continue };
+        let (start, end) = (t0.min(p), v1.max(args_end));
+        let text = &src[v0 + 1..v1 - 1];
+        let mut line = String::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            line.push_str(&rest[..open]);
+            let after_open = &rest[open + 1..];
+            let digits = after_open.bytes().take_while(u8::is_ascii_digit).count();
+            match (digits, after_open.as_bytes().get(digits)) {
+                (1..=3, Some(b'}')) => {
+                    let n: usize = after_open[..digits].parse().unwrap_or(usize::MAX);
+                    match args.get(n) {
+                        Some(a) => line.push_str(a),
+                        None => line.push_str(&rest[open..open + digits + 2]),
+                    }
+                    rest = &after_open[digits + 1..];
+                }
+                _ => {
+                    line.push('{');
+                    rest = after_open;
+                }
+            }
+            if line.len() > end - start {
+                break;
+            }
+        }
+        line.push_str(rest);
+        let mut cut = line.len().min(end - start - 1);
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push('\n');
+        found.push((start, end, line));
+    }
+    found.sort_by_key(|f| f.0);
+    let mut b = Builder::new(src);
+    let mut reach = 0;
+    for (start, end, line) in found {
+        if start < reach {
+            continue;
+        }
+        b.pending = start;
+        b.token(start, end, kind::ARGUMENTS, &line);
+        reach = end;
+    }
+    b.pending = bytes.len();
+    b.finish()
 }
 
 #[cfg(test)]
