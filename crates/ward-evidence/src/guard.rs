@@ -1116,7 +1116,7 @@ fn detectors() -> &'static [Detector] {
             d("jwt", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
             d(
                 "password-in-url",
-                r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
+                r"[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
                 always,
             ),
             // `user:password@host` without a scheme (a proxy/libpq/redis-style target): the

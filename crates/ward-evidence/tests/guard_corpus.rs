@@ -315,6 +315,34 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         out.push(("sql-concat", format!("{}' || '{}", &value[..at], &value[at..])));
         out.push(("php-concat", format!("{}' . '{}", &value[..at], &value[at..])));
     }
+    // The classes left open after the third attack (fourth round, 2026-12-04): a processing
+    // instruction or comment inside the value, split RFC 2047 words, Ascii85, uuencode,
+    // separately padded base64 chunks, UTF-16 of mostly non-Latin text.
+    let (head, tail) = value.split_at(at);
+    out.push(("xml-pi", format!("{head}<?x?>{tail}")));
+    out.push(("xml-comment", format!("{head}<!-- c -->{tail}")));
+    out.push((
+        "rfc2047-b-split",
+        format!("=?UTF-8?B?{}?= =?UTF-8?B?{}?=", b64(head), b64(tail)),
+    ));
+    out.push((
+        "rfc2047-q-split",
+        format!("=?utf-8?q?{}?=\r\n =?utf-8?q?{}?=", q_encode(head), q_encode(tail)),
+    ));
+    out.push(("ascii85", format!("<~{}~>", ascii85(plain.as_bytes()))));
+    out.push(("ascii85-bare", ascii85(plain.as_bytes())));
+    out.push(("uuencode", uuencode(format!("{plain}\n").as_bytes())));
+    out.push((
+        "base64-padded-chunks",
+        format!("{}{}", b64(&format!("id {head}")), b64(&format!("{tail} end"))),
+    ));
+    let cyrillic_note = format!("Пациентка Иванова Мария Петровна, запись: {value}");
+    let wide_cyrillic: Vec<u8> = cyrillic_note.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    out.push(("utf16-non-latin-base64", b64_bytes(&wide_cyrillic)));
+    if splittable {
+        // A value split between a JSON key and its value.
+        out.push(("key-value-split", format!("{head}\": \"{tail}")));
+    }
     if value.contains('-') {
         out.push(("unicode-hyphen", value.replacen('-', "\u{2011}", 1)));
         out.push(("minus-sign", value.replace('-', "\u{2212}")));
@@ -329,6 +357,52 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     if value.chars().any(|c| coptic(c).is_some()) {
         out.push(("coptic", all(coptic)));
     }
+    out
+}
+
+/// RFC 2047's Q encoding: letters and digits as they are, a space as `_`, any other byte `=XX`.
+fn q_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b' ' => "_".to_string(),
+            b if b.is_ascii_alphanumeric() => char::from(b).to_string(),
+            b => format!("={b:02X}"),
+        })
+        .collect()
+}
+
+/// Adobe's Ascii85, without its `<~ ~>` delimiters and without the `z` shortcut.
+fn ascii85(b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.chunks(4) {
+        let mut g = [0u8; 4];
+        g[..chunk.len()].copy_from_slice(chunk);
+        let mut v = u32::from_be_bytes(g);
+        let mut digits = [0u8; 5];
+        for d in digits.iter_mut().rev() {
+            *d = (v % 85) as u8 + b'!';
+            v /= 85;
+        }
+        out.extend(digits[..chunk.len() + 1].iter().map(|&d| char::from(d)));
+    }
+    out
+}
+
+/// A uuencoded file (`begin 644 notes.txt` … `` ` `` … `end`).
+fn uuencode(b: &[u8]) -> String {
+    let c = |v: u32| char::from(if v == 0 { b'`' } else { v as u8 + b' ' });
+    let mut out = String::from("begin 644 notes.txt\n");
+    for line in b.chunks(45) {
+        out.push(char::from(line.len() as u8 + b' '));
+        for q in line.chunks(3) {
+            let mut g = [0u8; 3];
+            g[..q.len()].copy_from_slice(q);
+            let w = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
+            out.extend([w >> 18, w >> 12 & 63, w >> 6 & 63, w & 63].map(c));
+        }
+        out.push('\n');
+    }
+    out.push_str("`\nend\n");
     out
 }
 
@@ -443,6 +517,23 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
             }
         }
     }
+    // A SARIF message whose arguments, put into its text's placeholders, spell the value
+    // (fourth round, 2026-12-04): each argument alone is no finding.
+    for (detector, value) in values() {
+        let (a, b) = value.split_at(pick(&value));
+        let doc = format!(
+            "{{\"version\":\"2.1.0\",\"runs\":[{{\"results\":[{{\"ruleId\":\"r1\",\"message\":{{\"text\":\"note {{0}}{{1}} end\",\"arguments\":[\"{a}\",\"{b}\"]}}}}]}}]}}"
+        );
+        cases += 1;
+        *per_encoding.entry("sarif-arguments").or_default() += 1;
+        let found = scan(&doc, &cfg);
+        if !found.iter().any(|f| f.detector == detector) {
+            missed.push(format!("{detector} / sarif-arguments: {found:?}"));
+        }
+        if let Err(e) = never_shows(&found, &[&value]) {
+            missed.push(format!("{detector} / sarif-arguments: {e}"));
+        }
+    }
     eprintln!("{cases} cases: {per_encoding:?}");
     assert!(cases >= 200, "{cases}");
     assert!(
@@ -451,6 +542,41 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
         missed.len(),
         missed.join("\n")
     );
+}
+
+#[test]
+fn a_private_keys_body_wrapped_narrow_without_its_header_is_found_in_every_carrier() {
+    // Key material (xorshift) without `BEGIN`/`END` lines, wrapped at 32 columns or fewer: no
+    // line reaches the 40-character `high-entropy` floor alone.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let key: Vec<u8> = (0..1190)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let body = base64::engine::general_purpose::STANDARD.encode(&key);
+    let mut missed = Vec::new();
+    for width in [32, 28, 20, 12] {
+        for (name, wrapped) in [
+            ("lines", wrap(&body, width, "\n", "")),
+            ("indented", wrap(&body, width, "\n", "      ")),
+            ("json-escaped-lines", wrap(&body, width, "\\n", "")),
+        ] {
+            for (carrier, doc) in carriers(&wrapped) {
+                if matches!(carrier, "change-title" | "file-name") && name != "json-escaped-lines" {
+                    continue;
+                }
+                let found = scan(&doc, &GuardConfig::default());
+                if !found.iter().any(|f| f.detector == "high-entropy") {
+                    missed.push(format!("{width} / {name} / {carrier}: {found:?}"));
+                }
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
 }
 
 #[test]

@@ -2396,7 +2396,16 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
             continue;
         }
         if is_a85(bytes[i]) {
-            let len = bytes[i..].iter().take_while(|&&c| is_a85(c)).count();
+            let mut len = bytes[i..].iter().take_while(|&&c| is_a85(c)).count();
+            // A run that ends in the `begin` of a uuencoded file glued behind a tag or quote
+            // (`<pre>begin 644 f`) stops before it: the next turn reads the file.
+            if len > 5
+                && bytes[i..i + len].ends_with(b"begin")
+                && bytes.get(i + len) == Some(&b' ')
+                && !bytes[i + len - 6].is_ascii_alphanumeric()
+            {
+                len -= 5;
+            }
             let run = &bytes[i..i + len];
             let marked = run.iter().any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
             if len >= MIN_ASCII85 && marked {
