@@ -1650,6 +1650,47 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         stored.extend_from_slice(&[0x00, 0xff, 0xff, 0x00, 0x00]);
         stored.extend(std::iter::repeat_n(1u8, 65_535));
     }
+    // 24 UTF-16 units of mostly Cyrillic text (48 bytes: base64 without padding).
+    let utf16_cyrillic: Vec<u8> = "Иван Петров 123-45-6789 "
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let wrapped32 = noise(B64)
+        .as_bytes()
+        .chunks(32)
+        .map(|c| format!("{}\n", String::from_utf8_lossy(c)))
+        .collect::<String>();
+    let ascii85 = |b: &[u8]| {
+        let mut out = String::new();
+        for chunk in b.chunks(4) {
+            let mut g = [0u8; 4];
+            g[..chunk.len()].copy_from_slice(chunk);
+            let mut v = u32::from_be_bytes(g);
+            let mut digits = [0u8; 5];
+            for d in digits.iter_mut().rev() {
+                *d = (v % 85) as u8 + b'!';
+                v /= 85;
+            }
+            out.extend(digits[..chunk.len() + 1].iter().map(|&d| char::from(d)));
+        }
+        out
+    };
+    let uuencode = |b: &[u8]| {
+        let c = |v: u32| char::from(if v == 0 { b'`' } else { v as u8 + b' ' });
+        let mut out = String::from("begin 644 f\n");
+        for line in b.chunks(45) {
+            out.push(char::from(line.len() as u8 + b' '));
+            for q in line.chunks(3) {
+                let mut g = [0u8; 3];
+                g[..q.len()].copy_from_slice(q);
+                let w = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
+                out.extend([w >> 18, w >> 12 & 63, w >> 6 & 63, w & 63].map(c));
+            }
+            out.push('\n');
+        }
+        out.push_str("`\nend\n");
+        out
+    };
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
         ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
@@ -1770,6 +1811,42 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("br-lines", cut(repeat("U1NO<br/>"))),
         ("raw-deflate-runs", cut(repeat("K0gsyUzNK1EoLs5TMDQy1jUx1TUzt7AEAA== "))),
         ("raw-deflate-stored", cut(b64(&stored))),
+        // The decoders added for the fourth round (2026-12-04): processing instructions and
+        // comments, closed and never closed; RFC 2047 words one after another and never
+        // closed; separately padded chunks in one run; UTF-16 of Cyrillic text; base64 wrapped
+        // at 32 columns (no text: joined for `high-entropy` only); Ascii85 bare, delimited and
+        // never closed; uuencoded files and `begin` lines that start none; SARIF messages with
+        // arguments; values split between a key and its value.
+        ("xml-pis", cut(repeat("1<?x?>"))),
+        ("pi-open", cut(repeat("<?"))),
+        ("comment-open", cut(repeat("<!--"))),
+        (
+            "rfc2047-words",
+            cut(repeat("=?UTF-8?B?c3NuIDEyMy00NQ==?= =?UTF-8?Q?-6789_;?= ")),
+        ),
+        ("rfc2047-open", cut(repeat("=?UTF-8?B?"))),
+        (
+            "padded-chunks",
+            cut(repeat(&format!("{}{}", b64(b"ssn 123-"), b64(b"45-6789 ; ")))),
+        ),
+        ("padded-chunk-run", cut(repeat("QQ=="))),
+        ("utf16-cyrillic-base64", cut(repeat(&b64(&utf16_cyrillic)))),
+        ("narrow-wrapped-noise", cut(wrapped32)),
+        ("ascii85-bare", cut(repeat(&ascii85(text.repeat(4).as_bytes())))),
+        (
+            "ascii85-delimited",
+            cut(repeat(&format!("<~{}~> ", ascii85(text.as_bytes())))),
+        ),
+        ("ascii85-open", cut(repeat("<~abc"))),
+        ("uuencode-files", cut(repeat(&uuencode(text.as_bytes())))),
+        ("uuencode-begins", cut(repeat("begin 644 f\n"))),
+        (
+            "sarif-arguments",
+            cut(repeat(
+                r#"{"text": "v {0}-{1}-{2}", "arguments": ["123", "45", "6789"]}, "#,
+            )),
+        ),
+        ("key-value-split", cut(repeat(r#"{"123-45-": "6789"}, "#))),
     ]
 }
 
@@ -2536,27 +2613,55 @@ mod tests {
         ));
         for (text, detector) in [
             // `password-in-url` split across fields.
-            (r#"{"url": "postgres://u:", "rest": "hunter2@db/x"}"#.to_string(), "password-in-url"),
-            ("url: \"postgres://app:s3\"\n  + \"cr3t@db.internal:5432/app\"".to_string(), "password-in-url"),
+            (
+                r#"{"url": "postgres://u:", "rest": "hunter2@db/x"}"#.to_string(),
+                "password-in-url",
+            ),
+            (
+                "url: \"postgres://app:s3\"\n  + \"cr3t@db.internal:5432/app\"".to_string(),
+                "password-in-url",
+            ),
             // UTF-16 of mostly non-Latin text.
             (format!("v: {}", b64(&utf16("Иван Петров 123-45-6789"))), "us-ssn"),
-            (format!("v: {}", b64(&utf16("山田太郎様の社会保障番号は 123-45-6789 です"))), "us-ssn"),
+            (
+                format!("v: {}", b64(&utf16("山田太郎様の社会保障番号は 123-45-6789 です"))),
+                "us-ssn",
+            ),
             (format!("v: {}", b64(&utf16be("Пациент Иванов: 123-45-6789"))), "us-ssn"),
-            (format!("v: {}", b64(&utf16("患者山田太郎社会保障番号１２３－４５－６７８９"))), "us-ssn"),
-            (format!("v: {}", hex(&utf16("Мария Петрова AKIAIOSFODNN7EXAMPLE")).concat()), "aws-access-key"),
+            (
+                format!("v: {}", b64(&utf16("患者山田太郎社会保障番号１２３－４５－６７８９"))),
+                "us-ssn",
+            ),
+            (
+                format!("v: {}", hex(&utf16("Мария Петрова AKIAIOSFODNN7EXAMPLE")).concat()),
+                "aws-access-key",
+            ),
             // Ascii85 and uuencode.
             (format!("<~{}~>", a85(b"ssn 123-45-6789")), "us-ssn"),
             (format!("note: {}", a85(b"patient ssn 123-45-6789")), "us-ssn"),
             (format!("<x>{}</x>", a85(b"key AKIAIOSFODNN7EXAMPLE")), "aws-access-key"),
-            (format!("<~{}~>", wrap(&a85(b"id AKIAIOSFODNN7EXAMPLE end"), 10)), "aws-access-key"),
+            (
+                format!("<~{}~>", wrap(&a85(b"id AKIAIOSFODNN7EXAMPLE end"), 10)),
+                "aws-access-key",
+            ),
             (uu(b"ssn 123-45-6789\n"), "us-ssn"),
-            (format!("attachment:\n{}", uu(b"key AKIAIOSFODNN7EXAMPLE")), "aws-access-key"),
+            (
+                format!("attachment:\n{}", uu(b"key AKIAIOSFODNN7EXAMPLE")),
+                "aws-access-key",
+            ),
             // Split RFC 2047 encoded words, B and Q.
             (
-                format!("Subject: =?UTF-8?B?{}?= =?UTF-8?B?{}?=", b64(b"ssn 123-45"), b64(b"-6789")),
+                format!(
+                    "Subject: =?UTF-8?B?{}?= =?UTF-8?B?{}?=",
+                    b64(b"ssn 123-45"),
+                    b64(b"-6789")
+                ),
                 "us-ssn",
             ),
-            ("Subject: =?utf-8?q?ssn_123-45?=\r\n =?utf-8?q?=2D6789?=".to_string(), "us-ssn"),
+            (
+                "Subject: =?utf-8?q?ssn_123-45?=\r\n =?utf-8?q?=2D6789?=".to_string(),
+                "us-ssn",
+            ),
             (
                 "Subject: =?ISO-8859-1?Q?AKIAIOSF?= =?ISO-8859-1?Q?ODNN7EXAMPLE?=".to_string(),
                 "aws-access-key",
@@ -2564,7 +2669,10 @@ mod tests {
             // Separately padded base64 chunks in one run.
             (format!("v: {}{}", b64(b"123-4"), b64(b"5-6789")), "us-ssn"),
             (format!("ssn: {}{}", b64(b"123-"), b64(b"45-6789")), "us-ssn"),
-            (format!("{}{}{}", b64(b"AKIAI"), b64(b"OSFODNN"), b64(b"7EXAMPLE")), "aws-access-key"),
+            (
+                format!("{}{}{}", b64(b"AKIAI"), b64(b"OSFODNN"), b64(b"7EXAMPLE")),
+                "aws-access-key",
+            ),
             // SARIF `message.arguments` put into the text's placeholders.
             (
                 r#"{"message": {"text": "value {0}-{1}-{2} leaked", "arguments": ["123", "45", "6789"]}}"#.to_string(),

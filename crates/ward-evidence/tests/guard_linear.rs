@@ -65,7 +65,17 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             | "utf16-base64"
             | "labelled-runs"
             | "quoted-wrap-8"
-            | "raw-deflate-runs" => &["us-ssn"],
+            | "raw-deflate-runs"
+            | "rfc2047-words"
+            | "padded-chunks"
+            | "utf16-cyrillic-base64"
+            | "ascii85-bare"
+            | "ascii85-delimited"
+            | "uuencode-files"
+            | "sarif-arguments"
+            | "key-value-split" => &["us-ssn"],
+            // Random base64 wrapped at 32 columns: no line is judged alone, the joined block is.
+            "narrow-wrapped-noise" => &["high-entropy"],
             // Base64 four times over is long enough to be high-entropy as it stands (each
             // 76-column line too).
             "base64-nested-4" | "base64-nested-4-wrapped-76" => &["high-entropy", "us-ssn"],

@@ -384,7 +384,10 @@ impl Close {
         let found = match self.at {
             Some((_, found)) if found >= from => found,
             _ => {
-                let found = src.get(from..).and_then(|s| s.find(self.mark)).map_or(usize::MAX, |p| from + p);
+                let found = src
+                    .get(from..)
+                    .and_then(|s| s.find(self.mark))
+                    .map_or(usize::MAX, |p| from + p);
                 self.at = Some((from, found));
                 found
             }
@@ -403,7 +406,11 @@ fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
     let rest = bytes.get(at + 2..)?;
     let charset_len = rest.iter().take(41).position(|&b| b == b'?')?;
     let charset = &rest[..charset_len];
-    if charset.is_empty() || !charset.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*' | b'.' | b':')) {
+    if charset.is_empty()
+        || !charset
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*' | b'.' | b':'))
+    {
         return None;
     }
     let enc = *rest.get(charset_len + 1)?;
@@ -411,7 +418,11 @@ fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
         return None;
     }
     let body_at = charset_len + 3;
-    let body_len = rest.get(body_at..)?.iter().take(1024).position(|&b| b == b'?' || b.is_ascii_whitespace())?;
+    let body_len = rest
+        .get(body_at..)?
+        .iter()
+        .take(1024)
+        .position(|&b| b == b'?' || b.is_ascii_whitespace())?;
     let body = &rest[body_at..body_at + body_len];
     if rest.get(body_at + body_len..body_at + body_len + 2) != Some(b"?=") {
         return None;
@@ -422,7 +433,10 @@ fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
         b'B' | b'b' => {
             let trimmed = &body[..body.len() - usize::from(body.len() % 4 == 1)];
             static ENGINE: std::sync::OnceLock<GeneralPurpose> = std::sync::OnceLock::new();
-            ENGINE.get_or_init(|| base64_engine(false)).decode_vec(trimmed, &mut raw).ok()?;
+            ENGINE
+                .get_or_init(|| base64_engine(false))
+                .decode_vec(trimmed, &mut raw)
+                .ok()?;
         }
         b'Q' | b'q' => {
             let mut j = 0;
@@ -463,7 +477,12 @@ fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
 /// After an encoded word ending at `at`: where the next one would start when only linear
 /// white space (spaces, tabs, a folded line break) separates them.
 fn mime_gap(bytes: &[u8], at: usize) -> Option<usize> {
-    let n = bytes.get(at..)?.iter().take(GLUE).take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).count();
+    let n = bytes
+        .get(at..)?
+        .iter()
+        .take(GLUE)
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .count();
     (n > 0 && bytes.get(at + n..at + n + 2) == Some(b"=?")).then_some(at + n)
 }
 
@@ -1668,8 +1687,7 @@ impl<'e> Decoder<'e> {
         let k = decode_run(run, self.engines, decoded);
         if remember && self.held + 2 * run.len() <= MEMO_BYTES {
             self.held += run.len() + k.map_or(0, |_| decoded.len());
-            self.memo
-                .insert(run.into(), k.map(|k| (k, decoded.as_slice().into())));
+            self.memo.insert(run.into(), k.map(|k| (k, decoded.as_slice().into())));
         }
         k
     }
@@ -2227,7 +2245,10 @@ pub fn wrapped_lines(src: &str) -> Option<View> {
     };
     let mut i = 0;
     while i < bytes.len() {
-        let line_end = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p);
+        let line_end = bytes[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(bytes.len(), |p| i + p);
         let mut cs = i;
         while cs < line_end && matches!(bytes[cs], b' ' | b'\t') {
             cs += 1;
@@ -2320,7 +2341,12 @@ fn ascii85_decode(chars: &[u8], z_ok: bool, limit: usize, out: &mut Vec<u8>) -> 
 /// else). The end of the last line read, when a data line was.
 fn uudecode(bytes: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
     out.clear();
-    let line_end = |from: usize| bytes[from..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| from + p);
+    let line_end = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(bytes.len(), |p| from + p)
+    };
     let header = &bytes[at..line_end(at)];
     let mode = header.get(6..)?;
     let digits = mode.iter().take_while(|b| (b'0'..=b'7').contains(b)).count();
@@ -2338,7 +2364,9 @@ fn uudecode(bytes: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
         let Some(&first) = line.first() else { break };
         let n = usize::from(first.wrapping_sub(b' ') & 63);
         let need = n.div_ceil(3) * 4;
-        let data = line.get(1..1 + need).filter(|d| d.iter().all(|c| (b' '..=b'`').contains(c)));
+        let data = line
+            .get(1..1 + need)
+            .filter(|d| d.iter().all(|c| (b' '..=b'`').contains(c)));
         let (true, Some(data)) = (n > 0, data) else { break };
         let v = |c: u8| u32::from(c.wrapping_sub(b' ') & 63);
         let start = out.len();
@@ -2407,7 +2435,9 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
                 len -= 5;
             }
             let run = &bytes[i..i + len];
-            let marked = run.iter().any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
+            let marked = run
+                .iter()
+                .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
             if len >= MIN_ASCII85 && marked {
                 // At the alignment that reads as text, or else holds a stretch of it (the run's
                 // start is often not the value's: `<tag>` or `"text":"` glued before it).
@@ -2513,7 +2543,9 @@ pub fn message_arguments(src: &str) -> Option<View> {
                     break;
                 }
                 Some(b'"') => {
-                    let Some(e) = json_string_end(bytes, j, 4096) else { break };
+                    let Some(e) = json_string_end(bytes, j, 4096) else {
+                        break;
+                    };
                     args.push(&src[j + 1..e - 1]);
                     j = skip_space(bytes, e);
                     if bytes.get(j) == Some(&b',') {
@@ -2528,8 +2560,14 @@ pub fn message_arguments(src: &str) -> Option<View> {
         }
         let args_end = j;
         let i = texts.partition_point(|t| t.0 < p);
-        let before = i.checked_sub(1).map(|i| texts[i]).filter(|t| t.2 <= p && p - t.2 <= ARGUMENTS_REACH);
-        let after = texts.get(i).copied().filter(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH);
+        let before = i
+            .checked_sub(1)
+            .map(|i| texts[i])
+            .filter(|t| t.2 <= p && p - t.2 <= ARGUMENTS_REACH);
+        let after = texts
+            .get(i)
+            .copied()
+            .filter(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH);
         let Some((t0, v0, v1)) = before.or(after) else { continue };
         let (start, end) = (t0.min(p), v1.max(args_end));
         let text = &src[v0 + 1..v1 - 1];
