@@ -1359,8 +1359,8 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     }
     // Views of the text as sent (the decoded view would have decoded their `%`, `&`, `\` and
     // `=`) — and again of the decoded view, where there is one (Ascii85 in an XML document is
-    // written with `&lt;` and `&amp;`): Ascii85 and uuencode, and SARIF messages with their
-    // `arguments` put in; each with its own decoded view.
+    // written with `&lt;` and `&amp;`): Ascii85 and uuencode, SARIF messages with their
+    // `arguments` put in, and hex dumps read across their lines; each with its own decoded view.
     let mut raw_chain: Vec<decode::View> = Vec::new();
     for on_decoded in [false, true] {
         if on_decoded && chain.is_empty() {
@@ -1368,7 +1368,7 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         }
         let side = if on_decoded { &mut chain } else { &mut raw_chain };
         let depth = side.len();
-        for make in [decode::ascii85_uuencode, decode::message_arguments] {
+        for make in [decode::ascii85_uuencode, decode::message_arguments, decode::hex_dumps] {
             let Some(view) = make(side.last().map_or(text, |v| v.text.as_str())) else {
                 continue;
             };
@@ -1691,6 +1691,25 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         out.push_str("`\nend\n");
         out
     };
+    // `xxd` of the text repeated: about 4.3 bytes of dump per byte of text.
+    let xxd_dump = text
+        .repeat(bytes / 4 / text.len() + 1)
+        .as_bytes()
+        .chunks(16)
+        .enumerate()
+        .map(|(i, line)| {
+            let hex: Vec<String> = line
+                .chunks(2)
+                .map(|p| p.iter().map(|c| format!("{c:02x}")).collect())
+                .collect();
+            format!(
+                "{:08x}: {:<39}  {}\n",
+                i * 16,
+                hex.join(" "),
+                String::from_utf8_lossy(line)
+            )
+        })
+        .collect::<String>();
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
         ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
@@ -1847,6 +1866,12 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             )),
         ),
         ("key-value-split", cut(repeat(r#"{"123-45-": "6789"}, "#))),
+        // Names and values with a field between them; one long `xxd` dump of text.
+        (
+            "pairs-apart",
+            cut(repeat(r#"{"name": "ssn", "type": "string", "value": "1"}, "#)),
+        ),
+        ("xxd-dump", cut(xxd_dump)),
     ]
 }
 
@@ -2588,6 +2613,35 @@ mod tests {
             out.push_str("`\nend\n");
             out
         };
+        // `xxd` (or, `canonical`, `hexdump -C`) of `b`, 16 bytes a line.
+        let xxd = |b: &[u8], canonical: bool| -> String {
+            b.chunks(16)
+                .enumerate()
+                .map(|(i, line)| {
+                    let text: String = line
+                        .iter()
+                        .map(|&c| {
+                            if c.is_ascii_graphic() || c == b' ' {
+                                char::from(c)
+                            } else {
+                                '.'
+                            }
+                        })
+                        .collect();
+                    if canonical {
+                        let hex: Vec<String> = line.iter().map(|c| format!("{c:02x}")).collect();
+                        let (a, b) = hex.split_at(hex.len().min(8));
+                        format!("{:08x}  {:<23}  {:<23}  |{text}|\n", i * 16, a.join(" "), b.join(" "))
+                    } else {
+                        let hex: Vec<String> = line
+                            .chunks(2)
+                            .map(|p| p.iter().map(|c| format!("{c:02x}")).collect())
+                            .collect();
+                        format!("{:08x}: {:<39}  {text}\n", i * 16, hex.join(" "))
+                    }
+                })
+                .collect()
+        };
         // Deterministic key material (xorshift): a private key's body.
         let mut x: u64 = 0x51af_d7ed_558c_cd8d;
         let key: Vec<u8> = (0..600)
@@ -2689,6 +2743,18 @@ mod tests {
             // A value split between a JSON key and its value.
             (r#"{"123-45-": "6789"}"#.to_string(), "us-ssn"),
             (r#"{"AKIAIOSFOD": "NN7EXAMPLE"}"#.to_string(), "aws-access-key"),
+            // A name/value pair with another field between name and value.
+            (
+                r#"{"name": "ssn", "type": "string", "value": "123456789"}"#.to_string(),
+                "us-ssn",
+            ),
+            (
+                r#"<property name="ssn" type="string" value="123456789"/>"#.to_string(),
+                "us-ssn",
+            ),
+            // Hex dumps whose offset column splits the value's hex.
+            (xxd(b"patient ssn 123-45-6789 end\n", false), "us-ssn"),
+            (xxd(b"key: AKIAIOSFODNN7EXAMPLE\n", true), "aws-access-key"),
             // Unlabelled `DD-MON-RR` and `DD-MON-YYYY` dates beside a name.
             ("Jane Roe 02-JAN-80".to_string(), "name-with-date"),
             ("Roe, Jane (02-Jan-1980)".to_string(), "name-with-date"),

@@ -73,7 +73,8 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             | "ascii85-delimited"
             | "uuencode-files"
             | "sarif-arguments"
-            | "key-value-split" => &["us-ssn"],
+            | "key-value-split"
+            | "xxd-dump" => &["us-ssn"],
             // Random base64 wrapped at 32 columns: no line is judged alone, the joined block is.
             "narrow-wrapped-noise" => &["high-entropy"],
             // Base64 four times over is long enough to be high-entropy as it stands (each

@@ -1175,6 +1175,22 @@ fn pair_patterns() -> &'static [regex::Regex; 3] {
     })
 }
 
+/// How far after a name its value is looked for when other fields stand between them.
+const PAIR_REACH: usize = 256;
+
+/// A name field (JSON or an XML attribute) and a value field, for [`pairs`]' reading of a name
+/// and value apart.
+fn apart_patterns() -> &'static [regex::Regex; 2] {
+    static R: std::sync::OnceLock<[regex::Regex; 2]> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        let re = |p: &str| regex::Regex::new(p).expect("built-in pattern");
+        [
+            re(r#"(?-u:\b)(?:name|Name|NAME|key|Key|KEY|label|property|field|attribute)["']?\s*[:=]\s*["']([^"'\r\n]{1,64})["']"#),
+            re(r#"(?-u:\b)(?:value|Value|VALUE|content)["']?\s*[:=]\s*["']?([^"'\r\n,}\]<>]{1,128})"#),
+        ]
+    })
+}
+
 /// Name/value property pairs read as `name: value`, one per line, or `None` when there is
 /// none: JSON `{"name": "ssn", "value": "123-45-6789"}` (also `key`/`value`, CycloneDX
 /// `properties`, either order), XML attributes
@@ -1195,6 +1211,31 @@ pub fn pairs(src: &str) -> Option<View> {
             // (start of the pair, value start, value end, name start, name end)
             let (name, value) = if i == 1 { (b, a) } else { (a, b) };
             found.push((whole.start(), value.start(), value.end(), name.start(), name.end()));
+        }
+    }
+    // A name and its value with other fields between them (`{"name": "ssn", "type": "string",
+    // "value": "123456789"}`): from each name, the first value before the next name, the end
+    // of its object or [`PAIR_REACH`] bytes — each byte looked at for one name only, so linear.
+    let [names, values] = apart_patterns();
+    let mut name_at: Vec<(usize, usize, usize)> = names
+        .captures_iter(src)
+        .filter_map(|c| Some((c.get(0)?.start(), c.get(1)?.start(), c.get(1)?.end())))
+        .collect();
+    name_at.push((src.len(), src.len(), src.len()));
+    for w in name_at.windows(2) {
+        let ((start, n0, n1), (next, _, _)) = (w[0], w[1]);
+        let from = n1 + 1;
+        let mut to = next.min(from + PAIR_REACH).min(src.len());
+        if let Some(p) = src
+            .as_bytes()
+            .get(from..to)
+            .and_then(|w| w.iter().position(|&c| matches!(c, b'{' | b'}' | b'>')))
+        {
+            to = from + p;
+        }
+        let Some(window) = src.get(from..to) else { continue };
+        if let Some(v) = values.captures(window).and_then(|c| c.get(1)) {
+            found.push((start, from + v.start(), from + v.end(), n0, n1));
         }
     }
     if found.is_empty() {
@@ -2615,6 +2656,94 @@ pub fn message_arguments(src: &str) -> Option<View> {
         b.token(start, end, kind::ARGUMENTS, &line);
         reach = end;
     }
+    b.pending = bytes.len();
+    b.finish()
+}
+
+/// The bytes of one line of a hex dump (`xxd`: `00000010: 3435 2d36 …  45-6789`, `hexdump -C`:
+/// `00000010  34 35 2d 36 …  |45-6789|`) into `out`: the offset (4 to 16 hex digits, then `:`
+/// or two spaces), then groups of hex digits (an even number, at most 8) separated by one or
+/// two spaces, at most 16 bytes, up to a gap of three spaces or more, or what is no group (the
+/// text column). `false` when the line is no dump line.
+fn dump_line(line: &[u8], out: &mut Vec<u8>) -> bool {
+    let offset = line.iter().take(17).take_while(|c| c.is_ascii_hexdigit()).count();
+    if !(4..=16).contains(&offset) {
+        return false;
+    }
+    let mut j = match &line[offset..] {
+        [b':', b' ', ..] => offset + 2,
+        [b' ', b' ', ..] => offset + 2,
+        _ => return false,
+    };
+    let start = out.len();
+    while out.len() - start < 16 {
+        let digits = line[j..].iter().take(9).take_while(|c| c.is_ascii_hexdigit()).count();
+        let ends = matches!(line.get(j + digits), None | Some(b' '));
+        if digits == 0 || digits > 8 || !digits.is_multiple_of(2) || !ends {
+            break;
+        }
+        let nibble = |c: u8| (c as char).to_digit(16).map_or(0, |d| d as u8);
+        out.extend(
+            line[j..j + digits]
+                .chunks_exact(2)
+                .map(|p| nibble(p[0]) << 4 | nibble(p[1])),
+        );
+        j += digits;
+        let gap = line[j..].iter().take(3).take_while(|&&c| c == b' ').count();
+        if gap == 0 || gap >= 3 {
+            break;
+        }
+        j += gap;
+    }
+    out.truncate(start + 16);
+    out.len() > start
+}
+
+/// Hex dumps (`xxd`, `hexdump -C`) of two lines or more, their bytes read across the lines —
+/// the offset column splits a value's hex in two, and the text column shows only each line's
+/// part — one line of the view per dump when the bytes read as text. `None` when there is none.
+/// One pass over the lines; the view is no longer than its input (two hex digits per byte).
+pub fn hex_dumps(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let mut b = Builder::new(src);
+    let mut out = Vec::new();
+    // The open dump: where it starts, where its last line ends, how many lines.
+    let mut dump: Option<(usize, usize, usize)> = None;
+    let flush = |b: &mut Builder<'_>, dump: Option<(usize, usize, usize)>, out: &mut Vec<u8>| {
+        if let Some((start, end, lines)) = dump
+            && lines >= 2
+            && printable(out, out.len() < 12)
+        {
+            push_line(b, start, end, kind::HEX, out);
+        }
+        out.clear();
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let line_end = bytes[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(bytes.len(), |p| i + p);
+        let mut from = i;
+        while from < line_end && matches!(bytes[from], b' ' | b'\t') {
+            from += 1;
+        }
+        let before = out.len();
+        if dump_line(&bytes[from..line_end], &mut out) {
+            dump = Some(match dump {
+                Some((start, _, lines)) => (start, line_end, lines + 1),
+                None => (from, line_end, 1),
+            });
+        } else {
+            out.truncate(before);
+            flush(&mut b, dump.take(), &mut out);
+        }
+        i = line_end + 1;
+    }
+    flush(&mut b, dump.take(), &mut out);
     b.pending = bytes.len();
     b.finish()
 }
