@@ -33,7 +33,9 @@
 //! dropped, hyphens and look-alikes of Latin letters mapped to ASCII); its name/value property
 //! pairs read as `name: value` ([`decode::pairs`]); that text with the glue
 //! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
-//! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels. Each
+//! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels; base64
+//! lines wrapped narrower than 40 joined (`high-entropy` only); Ascii85, uuencode, SARIF
+//! messages with their arguments put in and hex dumps read across lines. Each
 //! view is built in one linear pass and is no longer than its input, so the work stays linear
 //! (a small constant number of passes of every detector). A finding made in a view says so in
 //! [`Finding::decoded`] (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`,

@@ -26,7 +26,17 @@
 //!   alignments), to printable UTF-8, one run per line after the label before it on its line;
 //!   a block wrapped over lines or written in
 //!   groups with spaces is one run (`wrapped_block`). One level: the guard calls it again on
-//!   its result for nested encodings.
+//!   its result for nested encodings. Runs met again in the same view are decoded once
+//!   (`Decoder`); separately padded chunks glued in one run are read chunk by chunk
+//!   (`padded_chunks`); UTF-16 of mostly non-Latin text is made UTF-8 (`wide`).
+//! - [`wrapped_lines`] — lines of base64 characters wrapped narrower than the `high-entropy`
+//!   floor, joined (read by `high-entropy` only).
+//! - [`ascii85_uuencode`] — Ascii85 (`<~…~>` and bare) and uuencode (`begin` … `end`) decoded.
+//! - [`message_arguments`] — SARIF messages with their `arguments` put into the text's `{n}`.
+//! - [`hex_dumps`] — `xxd` and `hexdump -C` dumps read across their lines.
+//!
+//! [`decoded`] also drops XML processing instructions and comments inside a value and decodes
+//! RFC 2047 encoded words (the space between two adjacent ones dropped).
 //!
 //! Each view is built in one pass, linear in its input, and is never longer than it (encoded
 //! runs: three quarters of it, plus a newline per run; a compressed stream inside a run
