@@ -1707,13 +1707,16 @@ const MEMO_RUN: usize = 4096;
 /// The most bytes (runs and what they decode to) [`Decoder`] keeps for one view.
 const MEMO_BYTES: usize = 8 << 20;
 
+/// What a run decoded to, remembered: how and the bytes, or `None` when it is no text.
+type Decoded = Option<(u16, Box<[u8]>)>;
+
 /// [`decode_run`] with a memory: a run met again in the same view (a document of one encoded
 /// stream repeated, a zlib or raw DEFLATE stream every few bytes) is decoded once — the answer
 /// is a pure function of the run's bytes. Bounded: runs of at most [`MEMO_RUN`] characters,
 /// at most [`MEMO_BYTES`] kept (then further runs are decoded each time, as before).
 struct Decoder<'e> {
     engines: (&'e GeneralPurpose, &'e GeneralPurpose),
-    memo: std::collections::HashMap<Box<[u8]>, Option<(u16, Box<[u8]>)>>,
+    memo: std::collections::HashMap<Box<[u8]>, Decoded>,
     held: usize,
 }
 
