@@ -2667,6 +2667,14 @@ mod tests {
             "high-entropy",
             false,
         ));
+        // One string a line: a JSON array, a concatenation.
+        for (open, close) in [("  \"", "\","), ("  '", "' +")] {
+            let lines: Vec<String> = wrap(&b64(&key), 32)
+                .lines()
+                .map(|l| format!("{open}{l}{close}"))
+                .collect();
+            more.push((format!("key = [\n{}\n]", lines.join("\n")), "high-entropy", false));
+        }
         for (text, detector) in [
             // `password-in-url` split across fields.
             (

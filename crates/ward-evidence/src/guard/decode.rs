@@ -2271,7 +2271,8 @@ fn mostly_printable(bytes: &[u8]) -> Option<(usize, usize)> {
 /// Lines of base64 characters wrapped narrower than the `high-entropy` floor of 40 (a private
 /// key's body without its `BEGIN`/`END` lines wrapped at 32 columns or fewer: no line is long
 /// enough to be judged alone), joined: one line of the view per block. A block is two lines or
-/// more, each nothing but base64 characters (indentation and a trailing `\r` aside) and at least
+/// more, each nothing but base64 characters (indentation, a trailing `\r` and one quoted string
+/// a line, `"MIIE…",`, aside) and at least
 /// 4 of them, the first unpadded and narrower than [`WRAP_FLOOR`], the others as wide but the
 /// last (which may be narrower and padded); at least [`WRAP_FLOOR`] characters in all. The guard
 /// reads this view with `high-entropy` only (what the line-by-line reading misses). One pass;
@@ -2310,6 +2311,20 @@ pub fn wrapped_lines(src: &str) -> Option<View> {
         let mut ce = line_end;
         while ce > cs && matches!(bytes[ce - 1], b'\r' | b' ' | b'\t') {
             ce -= 1;
+        }
+        // One string a line (`"MIIEvQIB…",`, `'…' +`): the quotes and the `,` or `+` after.
+        if ce > cs + 2 && matches!(bytes[cs], b'"' | b'\'') {
+            let mut q = ce;
+            if matches!(bytes[q - 1], b',' | b'+') {
+                q -= 1;
+                while q > cs + 1 && bytes[q - 1] == b' ' {
+                    q -= 1;
+                }
+            }
+            if q > cs + 1 && bytes[q - 1] == bytes[cs] {
+                cs += 1;
+                ce = q - 1;
+            }
         }
         let mut chars = ce;
         while chars > cs && ce - chars < 2 && bytes[chars - 1] == b'=' {
