@@ -1971,8 +1971,8 @@ fn inflate_raw(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     text.then_some(out)
 }
 
-/// Inflates the raw DEFLATE stream `bytes` into at most `limit` bytes with this thread's
-/// decompressor, reset first: a fresh one zeroes ~11 KB of tables, which per short run of a
+/// Inflates the raw DEFLATE stream `bytes` into at most `limit` bytes (the buffer doubling from
+/// 4 KiB as output comes) with this thread's decompressor, reset first: a fresh one zeroes ~11 KB of tables, which per short run of a
 /// document full of them cost more than the inflating. The status, and what came out (also
 /// when the stream was cut short or the limit reached).
 fn inflate_deflate(bytes: &[u8], limit: usize) -> (miniz_oxide::inflate::TINFLStatus, Vec<u8>) {
@@ -1980,20 +1980,31 @@ fn inflate_deflate(bytes: &[u8], limit: usize) -> (miniz_oxide::inflate::TINFLSt
     thread_local! {
         static STATE: std::cell::RefCell<Box<DecompressorOxide>> = std::cell::RefCell::new(Box::default());
     }
-    let mut out = vec![0u8; limit];
-    let (status, _, written) = STATE.with(|state| {
+    use miniz_oxide::inflate::TINFLStatus;
+    // The output grows as the stream gives (a stream that fails early costs no zeroed buffer of
+    // the run's length).
+    let mut out = vec![0u8; limit.min(4096)];
+    STATE.with(|state| {
         let mut state = state.borrow_mut();
         state.init();
-        decompress(
-            &mut state,
-            bytes,
-            &mut out,
-            0,
-            inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
-        )
-    });
-    out.truncate(written);
-    (status, out)
+        let (mut read, mut written) = (0, 0);
+        loop {
+            let (status, r, w) = decompress(
+                &mut state,
+                &bytes[read..],
+                &mut out,
+                written,
+                inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+            );
+            (read, written) = (read + r, written + w);
+            if status == TINFLStatus::HasMoreOutput && out.len() < limit {
+                out.resize((out.len() * 2).min(limit), 0);
+                continue;
+            }
+            out.truncate(written);
+            return (status, out);
+        }
+    })
 }
 
 /// Bit `at` of a DEFLATE stream (least significant bit of each byte first).
