@@ -1711,12 +1711,16 @@ const MEMO_BYTES: usize = 8 << 20;
 type Decoded = Option<(u16, Box<[u8]>)>;
 
 /// [`decode_run`] with a memory: a run met again in the same view (a document of one encoded
-/// stream repeated, a zlib or raw DEFLATE stream every few bytes) is decoded once — the answer
-/// is a pure function of the run's bytes. Bounded: runs of at most [`MEMO_RUN`] characters,
+/// stream repeated, a zlib or raw DEFLATE stream every few bytes) is decoded twice at most (the
+/// second time it is remembered) — the answer is a pure function of the run's bytes. Bounded: runs of at most [`MEMO_RUN`] characters,
 /// at most [`MEMO_BYTES`] kept (then further runs are decoded each time, as before).
 struct Decoder<'e> {
     engines: (&'e GeneralPurpose, &'e GeneralPurpose),
     memo: std::collections::HashMap<Box<[u8]>, Decoded>,
+    /// Hashes of the runs seen once: a run is remembered the second time it is met (a document
+    /// of distinct runs, random base64, pays a hash per run and no copies).
+    seen: std::collections::HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
     held: usize,
 }
 
@@ -1725,6 +1729,8 @@ impl<'e> Decoder<'e> {
         Decoder {
             engines,
             memo: std::collections::HashMap::new(),
+            seen: std::collections::HashSet::new(),
+            hasher: std::collections::hash_map::RandomState::new(),
             held: 0,
         }
     }
@@ -1739,7 +1745,12 @@ impl<'e> Decoder<'e> {
             });
         }
         let k = decode_run(run, self.engines, decoded);
-        if remember && self.held + 2 * run.len() <= MEMO_BYTES {
+        let again = remember && {
+            use std::hash::BuildHasher as _;
+            // One hash per run: at most one per 12 bytes of the text.
+            !self.seen.insert(self.hasher.hash_one(run))
+        };
+        if again && self.held + 2 * run.len() <= MEMO_BYTES {
             self.held += run.len() + k.map_or(0, |_| decoded.len());
             self.memo.insert(run.into(), k.map(|k| (k, decoded.as_slice().into())));
         }
@@ -1886,9 +1897,9 @@ fn expand(bytes: &mut Vec<u8>, limit: usize, raw: bool) -> bool {
 /// scripts — ASCII, Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic, CJK punctuation, kana,
 /// CJK ideographs, Hangul, fullwidth forms, no surrogates, no controls but tab and line
 /// breaks — and at least a fifth of them are ASCII or fullwidth ASCII (the digits of an SSN;
-/// random bytes pass all of this about once in 10^5 for the shortest, 8 units). A character
-/// longer in UTF-8 than its unit (CJK) becomes its fold when that is short enough (fullwidth
-/// `１` → `1`), else `?`: never longer than before.
+/// random bytes pass all of this about once in 10^5 for the shortest, 8 units). Fullwidth ASCII
+/// becomes ASCII (`１` → `1`), any other character longer in UTF-8 than its unit (CJK, kana,
+/// Hangul) `?`: never longer than before.
 fn wide(bytes: &mut Vec<u8>) {
     if bytes.len() < 16 || mostly_printable(bytes).is_some() {
         return;
@@ -1913,30 +1924,31 @@ fn wide(bytes: &mut Vec<u8>) {
     }
 }
 
-/// The text of UTF-16 `units` when it reads as text (see [`wide`]).
-fn wide_text(units: impl Iterator<Item = u16>) -> Option<String> {
-    let (mut out, mut latin, mut n) = (String::new(), 0usize, 0usize);
-    let mut fold_buf = String::new();
-    for u in units {
+/// The text of UTF-16 `units` when it reads as text (see [`wide`]): one pass to judge, one to
+/// write (nothing is written for bytes that are no such text).
+fn wide_text(units: impl Iterator<Item = u16> + Clone) -> Option<String> {
+    let (mut latin, mut n) = (0usize, 0usize);
+    for u in units.clone() {
         n += 1;
         match u {
             0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0xFF01..=0xFF5E => latin += 1,
             0xA0..=0x6FF | 0x3000..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 | 0xFF5F..=0xFFEF => {}
             _ => return None,
         }
-        let c = char::from_u32(u32::from(u))?;
-        if c.len_utf8() <= 2 {
-            out.push(c);
-            continue;
-        }
-        fold_buf.clear();
-        if fold(c, &mut fold_buf) && fold_buf.len() <= 2 {
-            out.push_str(&fold_buf);
-        } else {
-            out.push('?');
+    }
+    if n < 8 || latin * 5 < n {
+        return None;
+    }
+    let mut out = String::with_capacity(2 * n);
+    for u in units {
+        match char::from_u32(u32::from(u)) {
+            // Fullwidth ASCII folds to ASCII.
+            _ if (0xFF01..=0xFF5E).contains(&u) => out.push(char::from((u - 0xFEE0) as u8)),
+            Some(c) if c.len_utf8() <= 2 => out.push(c),
+            _ => out.push('?'),
         }
     }
-    (n >= 8 && latin * 5 >= n).then_some(out)
+    Some(out)
 }
 
 /// Raw DEFLATE (RFC 1951, no zlib or gzip header: `zlib.compressobj(wbits=-15)`, ZIP entries),
@@ -2520,12 +2532,19 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
                 .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
             if len >= MIN_ASCII85 && marked {
                 // At the alignment that reads as text, or else holds a stretch of it (the run's
-                // start is often not the value's: `<tag>` or `"text":"` glued before it).
+                // start is often not the value's: `<tag>` or `"text":"` glued before it); a run
+                // longer than [`LONG_ASCII85`] at its own alignment only. Text is mostly ASCII
+                // here: a repeated group that spells one non-ASCII character is no text.
+                let alignments = if len > LONG_ASCII85 { 1 } else { 5 };
                 let mut stretch = None;
-                for skip in 0..5 {
+                for skip in 0..alignments {
                     let part = &run[skip..];
                     ascii85_decode(part, false, part.len(), &mut out);
-                    if printable(&out, out.len() < 12) {
+                    let ascii = out
+                        .iter()
+                        .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
+                        .count();
+                    if ascii * 2 >= out.len() && printable(&out, out.len() < 12) {
                         stretch = None;
                         push_line(&mut b, i + skip, i + len, kind::ASCII85, &out);
                         break;
@@ -2552,6 +2571,10 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
 
 /// The shortest bare Ascii85 run read: 14 characters, 11 bytes (an SSN with its dashes).
 pub const MIN_ASCII85: usize = 14;
+
+/// A bare Ascii85 run longer than this is read at its own alignment only (a value glued behind
+/// more than this many other Ascii85 characters at another alignment is not read).
+pub const LONG_ASCII85: usize = 1024;
 
 /// How far a SARIF message's `arguments` may stand from its `text` (the same message object).
 const ARGUMENTS_REACH: usize = 2048;
