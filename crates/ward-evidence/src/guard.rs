@@ -2730,6 +2730,15 @@ mod tests {
                 "Subject: =?ISO-8859-1?Q?AKIAIOSF?= =?ISO-8859-1?Q?ODNN7EXAMPLE?=".to_string(),
                 "aws-access-key",
             ),
+            // B words cut inside a base64 quantum.
+            (
+                "Subject: =?UTF-8?B?c3NuIDEyMy0?= =?UTF-8?B?0NS02Nzg5?=".to_string(),
+                "us-ssn",
+            ),
+            (
+                "Subject: =?UTF-8?B?QUtJQUlPU0ZPRE?=\r\n =?utf-8?b?5ON0VYQU1QTEU=?=".to_string(),
+                "aws-access-key",
+            ),
             // Separately padded base64 chunks in one run.
             (format!("v: {}{}", b64(b"123-4"), b64(b"5-6789")), "us-ssn"),
             (format!("ssn: {}{}", b64(b"123-"), b64(b"45-6789")), "us-ssn"),

@@ -292,6 +292,9 @@ pub fn decoded(src: &str) -> Option<View> {
     // The next `?>` and `-->` at or after the last place looked (each searched for once per
     // close found: linear however many `<?` never close).
     let (mut pi_close, mut comment_close) = (Close::new("?>"), Close::new("-->"));
+    // Base64 characters of an RFC 2047 B word left over for the next word, which starts at
+    // `mime_carry_at`.
+    let (mut mime_carry, mut mime_carry_at) = (Vec::new(), usize::MAX);
     while i < bytes.len() {
         let c = bytes[i];
         // An XML processing instruction or comment inside a value (`123-4<?x?>5-6789`,
@@ -312,15 +315,23 @@ pub fn decoded(src: &str) -> Option<View> {
         // adjacent ones dropped.
         if c == b'='
             && bytes.get(i + 1) == Some(&b'?')
-            && let Some((end, text)) = mime_word(bytes, i)
+            && let Some(word) = mime_word(bytes, i)
         {
-            let end = match mime_gap(bytes, end) {
-                Some(next) if mime_word(bytes, next).is_some() => next,
-                _ => end,
-            };
-            b.token(i, end, kind::MIME_WORD, &text);
-            i = end;
-            continue;
+            let next = mime_gap(bytes, word.end).and_then(|n| mime_word(bytes, n).map(|w| (n, w)));
+            if mime_carry_at != i {
+                mime_carry.clear();
+            }
+            // A B word cut inside a base64 quantum: its last characters carried into the next
+            // B word of the same charset (`=?UTF-8?B?MTIzLT?= =?UTF-8?B?Q1LTY3ODk=?=`).
+            let keep =
+                next.is_some_and(|(_, w)| w.b && word.b && w.charset(bytes).eq_ignore_ascii_case(word.charset(bytes)));
+            if let Some(text) = word.text(bytes, i, &mut mime_carry, keep) {
+                let end = next.map_or(word.end, |(n, _)| n);
+                mime_carry_at = end;
+                b.token(i, end, kind::MIME_WORD, &text);
+                i = end;
+                continue;
+            }
         }
         // A token: its end, what it decodes to (a char), its kind.
         let token: Option<(usize, Option<char>, u16)> = match c {
@@ -409,46 +420,51 @@ impl Close {
     }
 }
 
-/// An RFC 2047 encoded word at `at` (`=?charset?B?base64?=` or `=?charset?Q?text?=`, any case):
-/// its end and the text it stands for (UTF-8 and ASCII as such, one `?` per byte that is not
-/// ASCII in any other charset or per invalid UTF-8 sequence) — never longer than the word.
-fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
-    let rest = bytes.get(at + 2..)?;
-    let charset_len = rest.iter().take(41).position(|&b| b == b'?')?;
-    let charset = &rest[..charset_len];
-    if charset.is_empty()
-        || !charset
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*' | b'.' | b':'))
-    {
-        return None;
+/// An RFC 2047 encoded word (`=?charset?B?base64?=` or `=?charset?Q?text?=`, any case), parsed.
+#[derive(Clone, Copy)]
+struct MimeWord {
+    /// Where the charset is (offsets in the text), the body, and the word ends.
+    charset: (usize, usize),
+    body: (usize, usize),
+    end: usize,
+    /// B (base64), else Q.
+    b: bool,
+}
+
+impl MimeWord {
+    fn charset<'b>(&self, bytes: &'b [u8]) -> &'b [u8] {
+        &bytes[self.charset.0..self.charset.1]
     }
-    let enc = *rest.get(charset_len + 1)?;
-    if rest.get(charset_len + 2) != Some(&b'?') {
-        return None;
-    }
-    let body_at = charset_len + 3;
-    let body_len = rest
-        .get(body_at..)?
-        .iter()
-        .take(1024)
-        .position(|&b| b == b'?' || b.is_ascii_whitespace())?;
-    let body = &rest[body_at..body_at + body_len];
-    if rest.get(body_at + body_len..body_at + body_len + 2) != Some(b"?=") {
-        return None;
-    }
-    let end = at + 2 + body_at + body_len + 2;
-    let mut raw = Vec::with_capacity(body.len());
-    match enc {
-        b'B' | b'b' => {
-            let trimmed = &body[..body.len() - usize::from(body.len() % 4 == 1)];
+
+    /// The text the word stands for (UTF-8 and ASCII as such, one `?` per byte that is not ASCII
+    /// in any other charset or per invalid UTF-8 sequence), never longer than the word (from
+    /// `at`) — after the base64 characters `carry` held over from the word before; with `keep`
+    /// (a B word follows), the characters after the last whole quantum are held over in turn.
+    fn text(&self, bytes: &[u8], at: usize, carry: &mut Vec<u8>, keep: bool) -> Option<String> {
+        let body = &bytes[self.body.0..self.body.1];
+        let mut raw = Vec::with_capacity(body.len());
+        if self.b {
+            carry.extend_from_slice(body);
+            let cut = if keep && !body.ends_with(b"=") {
+                carry.len() - carry.len() % 4
+            } else {
+                carry.len() - usize::from(carry.len() % 4 == 1)
+            };
             static ENGINE: std::sync::OnceLock<GeneralPurpose> = std::sync::OnceLock::new();
-            ENGINE
+            let ok = ENGINE
                 .get_or_init(|| base64_engine(false))
-                .decode_vec(trimmed, &mut raw)
-                .ok()?;
-        }
-        b'Q' | b'q' => {
+                .decode_vec(&carry[..cut], &mut raw)
+                .is_ok();
+            if !ok {
+                carry.clear();
+                return None;
+            }
+            carry.drain(..cut);
+            if !keep {
+                carry.clear();
+            }
+        } else {
+            carry.clear();
             let mut j = 0;
             while j < body.len() {
                 match body[j] {
@@ -462,26 +478,63 @@ fn mime_word(bytes: &[u8], at: usize) -> Option<(usize, String)> {
                 j += 1;
             }
         }
-        _ => return None,
-    }
-    let utf8 = charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"us-ascii");
-    let mut text = String::with_capacity(raw.len());
-    if utf8 {
-        for chunk in raw.utf8_chunks() {
-            text.push_str(chunk.valid());
-            if !chunk.invalid().is_empty() {
-                text.push('?');
+        let charset = self.charset(bytes);
+        let utf8 = charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"us-ascii");
+        let mut text = String::with_capacity(raw.len());
+        if utf8 {
+            for chunk in raw.utf8_chunks() {
+                text.push_str(chunk.valid());
+                if !chunk.invalid().is_empty() {
+                    text.push('?');
+                }
             }
+        } else {
+            text.extend(raw.iter().map(|&b| if b.is_ascii() { char::from(b) } else { '?' }));
         }
-    } else {
-        text.extend(raw.iter().map(|&b| if b.is_ascii() { char::from(b) } else { '?' }));
+        let mut cut = text.len().min(self.end - at);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        Some(text)
     }
-    let mut cut = text.len().min(end - at);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
+}
+
+/// An RFC 2047 encoded word at `at`, parsed (the body at most 1,024 bytes).
+fn mime_word(bytes: &[u8], at: usize) -> Option<MimeWord> {
+    let rest = bytes.get(at + 2..)?;
+    let charset_len = rest.iter().take(41).position(|&b| b == b'?')?;
+    let charset = &rest[..charset_len];
+    if charset.is_empty()
+        || !charset
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*' | b'.' | b':'))
+    {
+        return None;
     }
-    text.truncate(cut);
-    Some((end, text))
+    let b = match *rest.get(charset_len + 1)? {
+        b'B' | b'b' => true,
+        b'Q' | b'q' => false,
+        _ => return None,
+    };
+    if rest.get(charset_len + 2) != Some(&b'?') {
+        return None;
+    }
+    let body_at = charset_len + 3;
+    let body_len = rest
+        .get(body_at..)?
+        .iter()
+        .take(1024)
+        .position(|&b| b == b'?' || b.is_ascii_whitespace())?;
+    if rest.get(body_at + body_len..body_at + body_len + 2) != Some(b"?=") {
+        return None;
+    }
+    Some(MimeWord {
+        charset: (at + 2, at + 2 + charset_len),
+        body: (at + 2 + body_at, at + 2 + body_at + body_len),
+        end: at + 2 + body_at + body_len + 2,
+        b,
+    })
 }
 
 /// After an encoded word ending at `at`: where the next one would start when only linear
