@@ -329,6 +329,13 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         "rfc2047-q-split",
         format!("=?utf-8?q?{}?=\r\n =?utf-8?q?{}?=", q_encode(head), q_encode(tail)),
     ));
+    // One base64 text cut in two words inside a quantum.
+    let whole = b64(&plain);
+    let cut = whole.len() / 2 / 4 * 4 + 2;
+    out.push((
+        "rfc2047-b-cut",
+        format!("=?UTF-8?B?{}?= =?UTF-8?B?{}?=", &whole[..cut], &whole[cut..]),
+    ));
     out.push(("ascii85", format!("<~{}~>", ascii85(plain.as_bytes()))));
     out.push(("ascii85-bare", ascii85(plain.as_bytes())));
     out.push(("uuencode", uuencode(format!("{plain}\n").as_bytes())));
