@@ -1,0 +1,58 @@
+// Ward's web UI: its one script, served from /ui/live.js (no inline script; every page works
+// without it). Written for this project, no dependencies, no build step.
+//
+// 1. Times: each <time datetime="…Z" title="… UTC"> the server renders in UTC is shown in the
+//    viewer's time zone; the UTC time stays in its title (on hover).
+// 2. Live rollout: the element with data-live="/ui/rollouts/ID/events" is replaced by each
+//    server-sent `rollout` event's HTML (rendered and escaped by the server, from the log);
+//    an `end` event closes the stream.
+(function () {
+  'use strict';
+
+  var format = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' };
+
+  function localize(root) {
+    var nodes = root.querySelectorAll('time[datetime][title]');
+    for (var i = 0; i < nodes.length; i++) {
+      var t = nodes[i];
+      var d = new Date(t.getAttribute('datetime'));
+      if (isNaN(d.getTime())) { continue; }
+      try {
+        t.textContent = d.toLocaleString(undefined, format);
+      } catch (e) {
+        return;
+      }
+    }
+  }
+
+  function live() {
+    var region = document.querySelector('[data-live]');
+    if (!region || !window.EventSource) { return; }
+    var state = document.getElementById('live-state');
+    var source = new window.EventSource(region.getAttribute('data-live'));
+    var say = function (text) { if (state) { state.textContent = text; } };
+    source.addEventListener('open', function () { say('Live: this page follows the rollout as it is recorded.'); });
+    source.addEventListener('rollout', function (ev) {
+      region.innerHTML = ev.data;
+      localize(region);
+    });
+    source.addEventListener('end', function (ev) {
+      source.close();
+      say('Finished (' + ev.data + '): this is its final state.');
+    });
+    source.addEventListener('error', function () {
+      if (source.readyState === window.EventSource.CLOSED) { say('Not live: reload the page to see the current state.'); }
+    });
+  }
+
+  function start() {
+    localize(document);
+    live();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();
