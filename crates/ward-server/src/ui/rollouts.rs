@@ -116,9 +116,9 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
                             td { (r.environment) }
                             td { (strategy_kind(r)) }
                             td { (status(&r.status)) }
-                            td { (r.step.min(r.plan.len())) " of " (r.plan.len()) }
+                            td { @if r.step >= r.plan.len() { "all " (r.plan.len()) } @else { (r.step + 1) " of " (r.plan.len()) } }
                             td { (started_at(r)) }
-                            td { @if let Some(ms) = r.time_to_stable_ms { (format!("{ms:.0} ms")) } @else { span.muted { "—" } } }
+                            td { @if let Some(ms) = r.time_to_stable_ms { (ms_text(ms)) } @else { span.muted { "—" } } }
                         }
                     }
                 }
@@ -126,6 +126,11 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
         }
     };
     page(&viewer, layout("Rollouts", Some(&viewer), body))
+}
+
+/// Milliseconds, with a decimal below 10 (a route swap takes well under one).
+fn ms_text(ms: f64) -> String {
+    if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.0} ms") }
 }
 
 fn strategy_kind(r: &crate::rollout::Rollout) -> String {
@@ -304,7 +309,7 @@ fn live(r: &crate::rollout::Rollout, op: &Operator<'_>) -> Markup {
     html! {
         p.rollout-status {
             "Status: " strong { (status(&r.status)) }
-            ", step " (r.step.min(r.plan.len())) " of " (r.plan.len())
+            @if r.step >= r.plan.len() { ", all " (r.plan.len()) " steps" } @else { ", step " (r.step + 1) " of " (r.plan.len()) }
             @if r.promoted { " — promoted by an operator" }
             @if let Some(reason) = &r.reason { " — " (reason) }
         }
@@ -316,7 +321,7 @@ fn live(r: &crate::rollout::Rollout, op: &Operator<'_>) -> Markup {
                     (e.payload.get("reason").and_then(Value::as_str).unwrap_or("no reason recorded"))
                 }
                 @if let Some(ms) = e.payload.get("time_to_stable_ms").and_then(Value::as_f64) {
-                    p { "All traffic back on stable " strong { (format!("{ms:.0} ms")) } " after the breaching measurement." }
+                    p { "All traffic back on stable " strong { (ms_text(ms)) } " after the breaching measurement." }
                 }
             }
         }
