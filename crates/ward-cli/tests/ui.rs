@@ -691,12 +691,42 @@ fn chromedriver() -> Option<&'static str> {
     found
 }
 
+/// axe-core's script (the npm package pinned in `tests/axe/`, installed by `npm ci` there — by
+/// `.ci/run` or here); `None` (skipped with a `SKIPPED:` line) when it cannot be installed
+/// outside CI.
+fn axe_source() -> Option<String> {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/axe");
+    let script = dir.join("node_modules/axe-core/axe.min.js");
+    if !script.exists() {
+        let installed = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "npm ci in {} failed (Node.js and npm are needed); .ci/run installs axe-core",
+                dir.display()
+            );
+            eprintln!("SKIPPED: the accessibility check (could not install axe-core)");
+            return None;
+        }
+    }
+    Some(std::fs::read_to_string(&script).expect("axe.min.js"))
+}
+
 /// A WebDriver session of headless Chromium, driven over HTTP (the W3C protocol, JSON bodies).
 struct Browser {
     _driver: Serving,
     base: String,
     session: String,
     _profile: tempfile::TempDir,
+    /// axe-core's script, when each screenshot also checks the page's accessibility.
+    axe: Option<String>,
 }
 
 impl Browser {
@@ -751,6 +781,7 @@ impl Browser {
             base,
             session,
             _profile: profile,
+            axe: None,
         }
     }
 
@@ -838,6 +869,33 @@ impl Browser {
         )
     }
 
+    /// Runs axe-core (WCAG 2.x A/AA rules and best practices) on the page and asserts it finds
+    /// no serious or critical violation. The script is given to the browser by the driver, not by
+    /// the page (the page's CSP still forbids any script but its own).
+    fn assert_accessible(&self, page: &str) {
+        let Some(axe) = &self.axe else { return };
+        self.exec(&format!("{axe}\n;window.__axe = axe; return true"));
+        let found = self.call(
+            "POST",
+            "/execute/async",
+            Some(serde_json::json!({
+                "script": "const done = arguments[arguments.length - 1];
+                    window.__axe.run(document, { resultTypes: ['violations'] })
+                      .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                     nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')) }))))
+                      .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+                "args": []
+            })),
+        );
+        assert_eq!(
+            found,
+            serde_json::json!([]),
+            "{page}: serious or critical accessibility violations (axe-core)"
+        );
+    }
+
     /// Resizes the window (the viewport follows in headless Chromium).
     fn resize(&self, width: u32, height: u32) {
         self.call(
@@ -855,8 +913,10 @@ impl Browser {
             .to_string()
     }
 
-    /// Saves a PNG of the viewport to `docs/ui/NAME.png`.
+    /// Saves a PNG of the viewport to `docs/ui/NAME.png` (after checking the page with axe-core
+    /// when [`Browser::axe`] is set).
     fn screenshot(&self, name: &str) {
+        self.assert_accessible(name);
         use base64::Engine as _;
         let b64 = self.call("GET", "/screenshot", None);
         let png = base64::engine::general_purpose::STANDARD
@@ -906,7 +966,9 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     add_user(&d, None, "val", &["approver"]);
     add_user(&d, None, "audrey", &["auditor"]);
     let (_server, url) = serve_with(&d, &[]);
-    let browser = Browser::start(driver);
+    let mut browser = Browser::start(driver);
+    // Every page screenshotted is checked with axe-core: no serious or critical violation.
+    browser.axe = axe_source();
 
     browser.go(&format!("{url}/"));
     assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());

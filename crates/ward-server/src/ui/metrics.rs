@@ -63,7 +63,7 @@ fn figures(title: &str, metrics: &[Metric]) -> Markup {
     html! {
         h2 { (title) }
         div.scroll { table {
-            thead { tr { th scope="col" { "Figure" } th scope="col" { "Value" } th scope="col" { "" } th scope="col" { "Samples" } th scope="col" { "DORA band" } th scope="col" { "Log entries" } } }
+            thead { tr { th scope="col" { "Figure" } th scope="col" { "Value" } th scope="col" { "Chart" } th scope="col" { "Samples" } th scope="col" { "DORA band" } th scope="col" { "Log entries" } } }
             tbody {
                 @for m in metrics {
                     tr {
