@@ -1025,11 +1025,20 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     let failed = failed.as_str().unwrap_or_else(|| panic!("a failed rollout: {list}"));
     browser.go(failed);
     let rollout = browser.text("main");
-    for shown in ["Automated rollback", "All traffic back on stable", "Analyses", "Traffic split", "fail"] {
+    for shown in [
+        "Automated rollback",
+        "All traffic back on stable",
+        "Analyses",
+        "Traffic split",
+        "fail",
+    ] {
         assert!(rollout.contains(shown), "{shown}: {rollout}");
     }
     let when = browser.exec("const t = document.querySelector('main time[title]'); return [t.textContent, t.title]");
-    let (local, utc) = (when[0].as_str().unwrap_or_default(), when[1].as_str().unwrap_or_default());
+    let (local, utc) = (
+        when[0].as_str().unwrap_or_default(),
+        when[1].as_str().unwrap_or_default(),
+    );
     assert!(utc.ends_with(" UTC"), "{when}");
     assert_ne!(local, utc, "the script ran under the CSP and showed the viewer's time");
     assert!(
@@ -1054,11 +1063,17 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     browser.resize(390, 844);
     browser.go(&format!("{url}/"));
     let overflow = browser.exec("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
-    assert!(overflow.as_i64().unwrap_or(1) <= 0, "the board scrolls sideways by {overflow} px at 390 px");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the board scrolls sideways by {overflow} px at 390 px"
+    );
     browser.screenshot("board-phone");
     browser.go(failed);
     let overflow = browser.exec("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
-    assert!(overflow.as_i64().unwrap_or(1) <= 0, "the rollout page scrolls sideways by {overflow} px at 390 px");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the rollout page scrolls sideways by {overflow} px at 390 px"
+    );
     browser.resize(1280, 1000);
 
     // Sign the change in the browser: the manifest is shown, the password asked for, and the
@@ -1098,13 +1113,19 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     browser.go(&format!("{url}/ui/audit?change={change_id}"));
     assert_eq!(browser.title(), "Audit search · Ward");
     let found = browser.text("main");
-    assert!(found.contains("entries found") && found.contains(&format!("bundle-{change_id}.tar")), "{found}");
+    assert!(
+        found.contains("entries found") && found.contains(&format!("bundle-{change_id}.tar")),
+        "{found}"
+    );
     browser.screenshot("audit-search");
     browser.go(&format!(
         "{url}/ui/audit/population?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&n=2&seed=FY26"
     ));
     let population = browser.text("main");
-    assert!(population.contains("Sample: 2 of") && population.contains("population.csv"), "{population}");
+    assert!(
+        population.contains("Sample: 2 of") && population.contains("population.csv"),
+        "{population}"
+    );
     browser.screenshot("audit-population");
     browser.go(&format!("{url}/ui/audit/log"));
     let log = browser.text("main");

@@ -399,10 +399,16 @@ async fn the_rollout_page_shows_steps_traffic_analyses_per_tenant_and_the_rollba
         page.contains("title=\"") && page.contains(" UTC\">") && page.contains("<time datetime=\""),
         "times carry UTC on hover: {page}"
     );
-    assert!(!page.contains("<form method=\"post\" action=\"/ui/rollouts"), "no operator form for a viewer");
+    assert!(
+        !page.contains("<form method=\"post\" action=\"/ui/rollouts"),
+        "no operator form for a viewer"
+    );
     // A release manager sees the actions of a running rollout, not of a finished one.
     let (_, running) = s.get("rita", &format!("/ui/rollouts/{}", s.running)).await;
-    assert!(running.contains(&format!("/ui/rollouts/{}/abort", s.running)), "{running}");
+    assert!(
+        running.contains(&format!("/ui/rollouts/{}/abort", s.running)),
+        "{running}"
+    );
     let (_, finished) = s.get("rita", &format!("/ui/rollouts/{}", s.failed)).await;
     assert!(!finished.contains("/abort\""), "{finished}");
     let (status, _) = s.get("val", "/ui/rollouts/RO-ffffffff").await;
@@ -469,11 +475,17 @@ async fn an_operator_action_without_its_csrf_token_is_refused_before_anything_ha
     let s = site().await;
     let before = s.kinds().await.len();
     for form in [vec![], vec![("csrf", "00")], vec![("csrf", "not hex")]] {
-        let (status, body) = s.post("rita", &format!("/ui/rollouts/{}/pause", s.running), &form).await;
+        let (status, body) = s
+            .post("rita", &format!("/ui/rollouts/{}/pause", s.running), &form)
+            .await;
         assert_eq!(status, 403, "{body}");
         assert!(body.contains("CSRF"), "{body}");
     }
-    assert_eq!(s.kinds().await.len(), before, "nothing recorded, nothing sent to the engine");
+    assert_eq!(
+        s.kinds().await.len(),
+        before,
+        "nothing recorded, nothing sent to the engine"
+    );
     s.finish().await;
 }
 
@@ -507,7 +519,11 @@ async fn a_release_managers_action_goes_to_the_engine_and_gets_the_apis_answer()
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("is failed"), "{body}");
     let (status, _) = s
-        .post("rita", &format!("/ui/rollouts/{}/explode", s.running), &[("csrf", &csrf)])
+        .post(
+            "rita",
+            &format!("/ui/rollouts/{}/explode", s.running),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(status, 400);
     s.finish().await;

@@ -113,8 +113,14 @@ pub(super) async fn search(State(state): State<AppState>, viewer: Viewer, Query(
     }
     let result = match f.query() {
         None => None,
-        Some(q) => match ward_app::search::search(&state.ledger, state.signer.as_ref(), &state.origin, &viewer.identity, &q)
-            .await
+        Some(q) => match ward_app::search::search(
+            &state.ledger,
+            state.signer.as_ref(),
+            &state.origin,
+            &viewer.identity,
+            &q,
+        )
+        .await
         {
             Ok(r) => Some(r),
             Err(e) => return failure(e),
@@ -206,7 +212,9 @@ impl PopulationForm {
         let enc = |s: &str| {
             s.bytes()
                 .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                        (b as char).to_string()
+                    }
                     _ => format!("%{b:02X}"),
                 })
                 .collect::<String>()
@@ -384,7 +392,11 @@ pub(super) async fn population_file(
     }
     match files.remove(&file) {
         Some(bytes) => download(content_type, &file, bytes),
-        None => message_page(StatusCode::NOT_FOUND, "No such file", "The population has no such file."),
+        None => message_page(
+            StatusCode::NOT_FOUND,
+            "No such file",
+            "The population has no such file.",
+        ),
     }
 }
 
@@ -415,7 +427,15 @@ pub(super) async fn bundle(State(state): State<AppState>, viewer: Viewer, Query(
             );
         }
     };
-    match ward_app::bundle::export(&state.ledger, state.signer.as_ref(), &state.origin, &viewer.identity, &query).await {
+    match ward_app::bundle::export(
+        &state.ledger,
+        state.signer.as_ref(),
+        &state.origin,
+        &viewer.identity,
+        &query,
+    )
+    .await
+    {
         Ok(built) => download("application/x-tar", &query.file_name(), built.bytes),
         Err(e) => failure(e),
     }

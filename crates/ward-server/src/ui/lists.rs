@@ -38,11 +38,7 @@ pub(super) struct EnvQuery {
 }
 
 /// `GET /ui/deployments?env=`: an environment's deployment records, newest first.
-pub(super) async fn deployments(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(q): Query<EnvQuery>,
-) -> Response {
+pub(super) async fn deployments(State(state): State<AppState>, viewer: Viewer, Query(q): Query<EnvQuery>) -> Response {
     if let Err(r) = permit(&state, &viewer, "GET", DEPLOYMENTS).await {
         return r;
     }

@@ -130,7 +130,11 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
 
 /// Milliseconds, with a decimal below 10 (a route swap takes well under one).
 fn ms_text(ms: f64) -> String {
-    if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.0} ms") }
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }
 
 fn strategy_kind(r: &crate::rollout::Rollout) -> String {
@@ -259,7 +263,11 @@ fn analysis_row(e: &crate::rollout::RolloutEvent, verdict: &Value) -> Markup {
 fn event_text(e: &crate::rollout::RolloutEvent) -> String {
     let p = &e.payload;
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let by = p.get("by").and_then(Value::as_str).map(|b| format!(" by {b}")).unwrap_or_default();
+    let by = p
+        .get("by")
+        .and_then(Value::as_str)
+        .map(|b| format!(" by {b}"))
+        .unwrap_or_default();
     let why = p
         .get("operator_reason")
         .and_then(Value::as_str)
@@ -415,10 +423,7 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
         Ok(r) => r,
         Err(e) => return failure(e),
     };
-    let csrf = viewer
-        .identity
-        .may(Action::Promote)
-        .then(|| viewer.csrf.clone());
+    let csrf = viewer.identity.may(Action::Promote).then(|| viewer.csrf.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     tokio::spawn(async move {
         let started = tokio::time::Instant::now();
@@ -432,7 +437,11 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
             if r.events.len() != shown {
                 shown = r.events.len();
                 let html = live(&r, &Operator { csrf: csrf.as_deref() }).into_string();
-                if tx.send(sse("rollout", r.events.last().map(|e| e.seq), &html)).await.is_err() {
+                if tx
+                    .send(sse("rollout", r.events.last().map(|e| e.seq), &html))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 quiet_since = tokio::time::Instant::now();
@@ -547,7 +556,11 @@ mod tests {
         assert_eq!(step_state(&failed, 2).0, "not reached");
         let promoted = rollout("completed", 3, &[1, 2]);
         assert_eq!(step_state(&promoted, 0).0, "passed");
-        assert_eq!(step_state(&promoted, 1).0, "skipped", "a skipped step is never shown as passed");
+        assert_eq!(
+            step_state(&promoted, 1).0,
+            "skipped",
+            "a skipped step is never shown as passed"
+        );
     }
 
     #[test]
