@@ -691,6 +691,61 @@ fn chromedriver() -> Option<&'static str> {
     found
 }
 
+/// The router port of the demo's prod environment (its `ward.toml`).
+fn demo_router_port(d: &Path) -> u16 {
+    let toml = std::fs::read_to_string(d.join("ward.toml")).expect("the demo's ward.toml");
+    let at = toml.find("listen = \"127.0.0.1:").expect("a runtime listen address") + 20;
+    toml[at..]
+        .split('"')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port")
+}
+
+/// Steady requests to a router from 50 tenants until dropped (what a canary is judged on).
+struct Load(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
+impl Load {
+    fn start(router: u16) -> Load {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let threads = (0..2u32)
+            .map(|k| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut i = k;
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", router)) {
+                            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                            let _ = write!(
+                                s,
+                                "GET /api/reminders HTTP/1.1\r\nHost: x\r\nx-tenant-id: clinic-{}\r\nConnection: close\r\n\r\n",
+                                i % 50
+                            );
+                            let _ = s.read_to_end(&mut Vec::new());
+                        }
+                        i += 2;
+                        std::thread::sleep(std::time::Duration::from_millis(3));
+                    }
+                })
+            })
+            .collect();
+        Load(stop, threads)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.1.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
 /// axe-core's script (the npm package pinned in `tests/axe/`, installed by `npm ci` there — by
 /// `.ci/run` or here); `None` (skipped with a `SKIPPED:` line) when it cannot be installed
 /// outside CI.
@@ -965,6 +1020,7 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     }));
     add_user(&d, None, "val", &["approver"]);
     add_user(&d, None, "audrey", &["auditor"]);
+    add_user(&d, None, "rm", &["release-manager"]);
     let (_server, url) = serve_with(&d, &[]);
     let mut browser = Browser::start(driver);
     // Every page screenshotted is checked with axe-core: no serious or critical violation.
@@ -1047,6 +1103,65 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
         browser.text("#live-state")
     );
     browser.screenshot("rollout");
+
+    // A release manager starts the bad release again while the page is open on it: the canary
+    // breaches under load, is rolled back automatically, and the page shows it as it happens —
+    // over server-sent events, without a reload.
+    let bad_change =
+        browser.exec("return document.querySelector('main dl.facts a[href^=\"/ui/changes/\"]').textContent");
+    let bad_change = bad_change.as_str().expect("the rollout's change").to_string();
+    let rm = session(&url, "rm");
+    let started = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            &url,
+            "rollout",
+            "start",
+            "--change",
+            &bad_change,
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ])
+        .env("WARD_TOKEN", rm.trim_start_matches("ward_session="));
+        c
+    })));
+    let live_id = started["id"].as_str().expect("a rollout id").to_string();
+    browser.go(&format!("{url}/ui/rollouts/{live_id}"));
+    browser.exec("window.__sameDocument = true; return true");
+    // No traffic yet: the canary waits for a verdict (several windows before it would pause).
+    let before = browser.text(".rollout-status");
+    assert!(before.contains("running"), "{before}");
+    let load = Load::start(demo_router_port(&d));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let status = browser.exec("const s = document.querySelector('.rollout-status'); return s ? s.textContent : ''");
+        let status = status.as_str().unwrap_or_default().to_string();
+        if status.contains("failed") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not show the rollback: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        browser.exec("return window.__sameDocument === true"),
+        serde_json::json!(true),
+        "updated in place, not reloaded"
+    );
+    let live = browser.text("#live");
+    assert!(live.contains("Automated rollback") && live.contains("fail"), "{live}");
+    assert!(
+        browser.text("#live-state").contains("Finished"),
+        "{}",
+        browser.text("#live-state")
+    );
+    browser.screenshot("rollout-live");
+    drop(load);
 
     for (path, title, shot) in [
         ("/ui/deployments", "Deployments · Ward", "deployments"),
