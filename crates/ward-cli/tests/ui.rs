@@ -1246,6 +1246,56 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     let log = browser.text("main");
     assert!(log.contains("Tree size") && log.contains("ward verify bundle"), "{log}");
     browser.screenshot("audit-log");
+    // An auditor has no operator actions on a running rollout (the API's Promote).
+    let running = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            &url,
+            "rollout",
+            "start",
+            "--change",
+            &bad_change,
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ])
+        .env("WARD_TOKEN", rm.trim_start_matches("ward_session="));
+        c
+    })));
+    let running = running["id"].as_str().expect("a rollout id").to_string();
+    browser.go(&format!("{url}/ui/rollouts/{running}"));
+    assert!(browser.text(".rollout-status").contains("running"));
+    let forms = browser.exec("return document.querySelectorAll('form.operator').length");
+    assert_eq!(forms, serde_json::json!(0), "no operator form for an auditor");
+
+    // The release manager aborts it from the page: the form posts through the API's engine
+    // command, and the rollout is rolled back by her.
+    browser.click("header form button[type=submit]");
+    browser.wait_for_url(|u| u.ends_with("/ui/sign-in"));
+    browser.type_into("#user", "rm");
+    browser.type_into("#password", &pw("rm"));
+    browser.click("button[type=submit]");
+    browser.wait_for_url(|u| u == board);
+    browser.go(&format!("{url}/ui/rollouts/{running}"));
+    browser.type_into("#reason", "aborted from the web UI by the release manager");
+    browser.screenshot("rollout-operator");
+    browser.click("form.operator button.danger");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = browser.exec("const s = document.querySelector('.rollout-status'); return s ? s.textContent : ''");
+        if status.as_str().unwrap_or_default().contains("aborted") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not aborted: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let page = browser.text("main");
+    assert!(
+        page.contains("Aborted") && page.contains("by user:rm") && page.contains("aborted from the web UI"),
+        "{page}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 //    viewer's time zone; the UTC time stays in its title (on hover).
 // 2. Live rollout: the element with data-live="/ui/rollouts/ID/events" is replaced by each
 //    server-sent `rollout` event's HTML (rendered and escaped by the server, from the log);
-//    an `end` event closes the stream.
+//    an `end` event closes the stream and hides the operator's actions (outside the region, so
+//    a reason being typed survives its updates).
 (function () {
   'use strict';
 
@@ -38,6 +39,8 @@
     });
     source.addEventListener('end', function (ev) {
       source.close();
+      var operator = document.getElementById('operator');
+      if (operator) { operator.hidden = true; }
       say('Finished (' + ev.data + '): this is its final state.');
     });
     source.addEventListener('error', function () {

@@ -152,12 +152,6 @@ async fn load(state: &AppState, id: &str) -> Result<crate::rollout::Rollout, war
     crate::documents::shown(&state.ledger, r).await
 }
 
-/// What the viewer may do to a rollout: the CSRF token of the forms when their roles permit the
-/// operator's commands.
-struct Operator<'a> {
-    csrf: Option<&'a str>,
-}
-
 /// `GET /ui/rollouts/{id}`: the rollout now, and (with the script) live.
 pub(super) async fn one(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Response {
     if let Err(r) = permit(&state, &viewer, "GET", ONE).await {
@@ -167,9 +161,7 @@ pub(super) async fn one(State(state): State<AppState>, viewer: Viewer, Path(id):
         Ok(r) => r,
         Err(e) => return failure(e),
     };
-    let op = Operator {
-        csrf: viewer.identity.may(Action::Promote).then_some(viewer.csrf.as_str()),
-    };
+    let csrf = viewer.identity.may(Action::Promote).then_some(viewer.csrf.as_str());
     let body = html! {
         h1 { "Rollout " (r.id) }
         dl.facts {
@@ -187,8 +179,9 @@ pub(super) async fn one(State(state): State<AppState>, viewer: Viewer, Path(id):
             @else { "The state when this page was loaded. " a href=(format!("/ui/rollouts/{}", r.id)) { "Refresh" } }
         }
         div #live data-live=(format!("/ui/rollouts/{}/events", r.id)) {
-            (live(&r, &op))
+            (live(&r))
         }
+        (operator_form(&r, csrf))
     };
     page(&viewer, layout(&format!("Rollout {}", r.id), Some(&viewer), body))
 }
@@ -302,7 +295,7 @@ fn event_text(e: &crate::rollout::RolloutEvent) -> String {
 /// The live region: status, steps with their traffic split, analyses, the rollback moment,
 /// the events and (for operators) the actions. Rendered for the page and for every event of
 /// the stream.
-fn live(r: &crate::rollout::Rollout, op: &Operator<'_>) -> Markup {
+fn live(r: &crate::rollout::Rollout) -> Markup {
     let analyses: Vec<(&crate::rollout::RolloutEvent, &Value)> = r
         .events
         .iter()
@@ -313,7 +306,6 @@ fn live(r: &crate::rollout::Rollout, op: &Operator<'_>) -> Markup {
         .iter()
         .rev()
         .find(|e| e.kind == "rollout.rolled_back" || e.kind == "rollout.halted");
-    let id = &r.id;
     html! {
         p.rollout-status {
             "Status: " strong { (status(&r.status)) }
@@ -360,24 +352,35 @@ fn live(r: &crate::rollout::Rollout, op: &Operator<'_>) -> Markup {
                 tbody { @for (e, v) in &analyses { (analysis_row(e, v)) } }
             } }
         }
-        @if let (Some(csrf), false) = (op.csrf, r.finished()) {
-            h2 { "Operator actions" }
-            form.operator method="post" action=(format!("/ui/rollouts/{id}/pause")) {
-                input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                label for="reason" { "Reason (recorded; required to promote a high-tier change)" }
-                input #reason type="text" name="reason" maxlength="4000";
-                div.actions {
-                    @if r.status == "running" { button type="submit" formaction=(format!("/ui/rollouts/{id}/pause")) { "Pause" } }
-                    @if r.status == "paused" || r.status == "halted" { button type="submit" formaction=(format!("/ui/rollouts/{id}/resume")) { "Resume" } }
-                    button type="submit" formaction=(format!("/ui/rollouts/{id}/promote")) { "Promote (skip the remaining steps)" }
-                    button.danger type="submit" formaction=(format!("/ui/rollouts/{id}/abort")) { "Abort (roll back now)" }
-                }
-            }
-        }
         h2 { "Events" }
         ol.events {
             @for e in &r.events {
                 li { code { (e.seq) } " " (time(&e.time)) " " code { (e.kind) } " — " (event_text(e)) }
+            }
+        }
+    }
+}
+
+/// The operator's actions, for a viewer whose roles permit them (`csrf`) while the rollout runs.
+/// Outside the live region, so a reason being typed survives the region's updates (the script
+/// hides the form once the stream says the rollout has finished).
+fn operator_form(r: &crate::rollout::Rollout, csrf: Option<&str>) -> Markup {
+    let id = &r.id;
+    html! {
+        @if let (Some(csrf), false) = (csrf, r.finished()) {
+            section #operator aria-labelledby="operator-title" {
+                h2 #operator-title { "Operator actions" }
+                form.operator method="post" action=(format!("/ui/rollouts/{id}/pause")) {
+                    input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                    label for="reason" { "Reason (recorded; required to promote a high-tier change)" }
+                    input #reason type="text" name="reason" maxlength="4000";
+                    div.actions {
+                        button type="submit" formaction=(format!("/ui/rollouts/{id}/pause")) { "Pause" }
+                        button type="submit" formaction=(format!("/ui/rollouts/{id}/resume")) { "Resume" }
+                        button type="submit" formaction=(format!("/ui/rollouts/{id}/promote")) { "Promote (skip the remaining steps)" }
+                        button.danger type="submit" formaction=(format!("/ui/rollouts/{id}/abort")) { "Abort (roll back now)" }
+                    }
+                }
             }
         }
     }
@@ -423,7 +426,6 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
         Ok(r) => r,
         Err(e) => return failure(e),
     };
-    let csrf = viewer.identity.may(Action::Promote).then(|| viewer.csrf.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     tokio::spawn(async move {
         let started = tokio::time::Instant::now();
@@ -436,7 +438,7 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
         loop {
             if r.events.len() != shown {
                 shown = r.events.len();
-                let html = live(&r, &Operator { csrf: csrf.as_deref() }).into_string();
+                let html = live(&r).into_string();
                 if tx
                     .send(sse("rollout", r.events.last().map(|e| e.seq), &html))
                     .await
@@ -572,11 +574,13 @@ mod tests {
     #[test]
     fn the_operator_forms_are_shown_only_to_operators_and_only_while_it_runs() {
         let r = rollout("running", 1, &[]);
-        let with = live(&r, &Operator { csrf: Some("tok") }).into_string();
+        let with = operator_form(&r, Some("tok")).into_string();
         assert!(with.contains("/ui/rollouts/RO-1/abort") && with.contains("value=\"tok\""));
-        let without = live(&r, &Operator { csrf: None }).into_string();
+        let without = operator_form(&r, None).into_string();
         assert!(!without.contains("<form"), "{without}");
-        let done = live(&rollout("completed", 3, &[]), &Operator { csrf: Some("tok") }).into_string();
+        let done = operator_form(&rollout("completed", 3, &[]), Some("tok")).into_string();
+        let region = live(&r).into_string();
+        assert!(!region.contains("<form"), "the live region holds no form: {region}");
         assert!(!done.contains("<form"), "{done}");
     }
 }
