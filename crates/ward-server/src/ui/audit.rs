@@ -157,7 +157,7 @@ pub(super) async fn search(State(state): State<AppState>, viewer: Viewer, Query(
             }
             @if r.hits.is_empty() { p.muted { "No entry matches." } }
             @else {
-                div.scroll { table {
+                div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                     thead { tr { th scope="col" { "Log index" } th scope="col" { "Time" } th scope="col" { "Kind" } th scope="col" { "Subject" } th scope="col" { "Actor" } th scope="col" { "Change" } } }
                     tbody {
                         @for h in r.hits.iter().take(MAX_LISTED) {
@@ -233,7 +233,7 @@ fn yes_no(b: bool) -> Markup {
 
 fn rows_table(rows: &[PopulationRow]) -> Markup {
     html! {
-        div.scroll { table {
+        div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
             thead { tr {
                 th scope="col" { "Deployment" } th scope="col" { "Time" } th scope="col" { "Environment" } th scope="col" { "Change" }
                 th scope="col" { "Action" } th scope="col" { "Tier" } th scope="col" { "Approved first" } th scope="col" { "Separation of duties" }

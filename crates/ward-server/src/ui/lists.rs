@@ -67,7 +67,7 @@ pub(super) async fn deployments(State(state): State<AppState>, viewer: Viewer, Q
             @if list.len() > MAX_ROWS { " (the " (MAX_ROWS) " newest shown; all of them: " code { "GET /api/v1/environments/" (env) "/deployments" } ")" } "." }
         @if list.is_empty() { p.muted { "Nothing deployed to " (env) " yet." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr {
                     th scope="col" { "Entry" } th scope="col" { "Time" } th scope="col" { "Change" } th scope="col" { "Artifacts" }
                     th scope="col" { "Tenants" } th scope="col" { "Status" } th scope="col" { "By" } th scope="col" { "Relied on" }
@@ -142,7 +142,7 @@ fn waiver_row(w: &Waiver, changes: &[String], now: i64) -> Markup {
 
 fn waiver_table(rows: &[&(Waiver, Vec<String>)], now: i64) -> Markup {
     html! {
-        div.scroll { table {
+        div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
             thead { tr {
                 th scope="col" { "Waiver" } th scope="col" { "Scope" } th scope="col" { "Rules" } th scope="col" { "Why" }
                 th scope="col" { "Owner" } th scope="col" { "Granted by" } th scope="col" { "Expires" }
@@ -221,7 +221,7 @@ pub(super) async fn reviews(State(state): State<AppState>, viewer: Viewer) -> Re
             code { "retrospective-review" } " signature on the change by someone other than who broke the glass, its opener and its authors." }
         @if list.is_empty() { p.muted { "No break-glass recorded." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr {
                     th scope="col" { "Break-glass" } th scope="col" { "Change" } th scope="col" { "Review" } th scope="col" { "Due" }
                     th scope="col" { "By" } th scope="col" { "When" } th scope="col" { "Rules bypassed" } th scope="col" { "Why" }

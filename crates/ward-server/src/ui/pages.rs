@@ -78,7 +78,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                 (env.name)
                 @if let Some(after) = &env.after { span.muted { " after " (after) } }
             }
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" {
                 table {
                     thead { tr { th scope="col" { "Tenant" } th scope="col" { "Ring" } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } } }
                     tbody {
@@ -115,7 +115,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
         h2 { "Recent changes" }
         @if recent.is_empty() { p.muted { "No changes yet." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Opened" } } }
                 tbody {
                     @for c in &recent {
@@ -225,7 +225,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         @if o.evidence_withheld { p.muted { "Your roles may not read evidence; it is not shown." } }
         @else if o.evidence.is_empty() { p.muted { "No evidence attached." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Subject" } th scope="col" { "Type" } th scope="col" { "File" } th scope="col" { "Summary" } th scope="col" { "Added" } } }
                 tbody {
                     @for a in &o.evidence {
@@ -270,7 +270,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         p.muted { "A new signature would cover manifest " (digest(&o.approvals.manifest_digest)) "." }
         @if o.approvals.approvals.is_empty() { p.muted { "No signatures yet." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Printed name" } th scope="col" { "Signer" } th scope="col" { "Meaning" } th scope="col" { "Decision" } th scope="col" { "Time (UTC)" } th scope="col" { "State" } th scope="col" { "Comment" } } }
                 tbody {
                     @for a in &o.approvals.approvals {
@@ -315,7 +315,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         h2 { "Deployments" }
         @if o.deployments.is_empty() { p.muted { "Not deployed." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Record" } th scope="col" { "Environment" } th scope="col" { "Tenants" } th scope="col" { "Status" } th scope="col" { "By" } th scope="col" { "Time" } } }
                 tbody {
                     @for d in &o.deployments {
@@ -364,7 +364,7 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
         @if !may_sign { p { "Your roles do not let you sign changes." } }
         @else if list.is_empty() { p { "Nothing waits for your signature." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Approvals" } th scope="col" { "Opened" } th scope="col" { "Sign" } } }
                 tbody {
                     @for w in &list {

@@ -9,7 +9,9 @@
 //! marked `data-live` follows `GET /ui/rollouts/{id}/events`, server-sent events each carrying
 //! the region re-rendered (by the same function, escaped by maud) after a new log entry of the
 //! rollout. The stream reads the log (no second source of truth) and ends when the rollout
-//! finishes, when the browser goes, or after [`STREAM_LIFETIME`] (the browser reconnects).
+//! finishes, when the browser goes, or after [`STREAM_LIFETIME`] with `event: again`: the page
+//! reconnects if the person used it since (a key, the pointer, scrolling), so an unattended page
+//! does not renew its session's idle clock once a minute for ever.
 //!
 //! The operator's actions (pause, resume, promote, abort) are POST forms with the CSRF token,
 //! shown to and accepted from roles that permit `Promote` — the API's rule for
@@ -40,8 +42,8 @@ pub const EVENTS: &str = "/ui/rollouts/{id}/events";
 pub const COMMAND: &str = "/ui/rollouts/{id}/{command}";
 /// How often the stream looks for new entries of the rollout.
 const POLL: Duration = Duration::from_millis(400);
-/// How long one stream lasts before the browser reconnects (bounds what a forgotten tab holds,
-/// and how long a shutdown waits for it).
+/// How long one stream lasts before the page is asked to reconnect (bounds what a forgotten tab
+/// holds, how long a shutdown waits for it, and how often a watched page renews its session).
 const STREAM_LIFETIME: Duration = Duration::from_secs(60);
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -102,7 +104,7 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
         }
         @if list.is_empty() { p.muted { "No rollouts yet (" code { "ward rollout start" } ")." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr {
                     th scope="col" { "Rollout" } th scope="col" { "Change" } th scope="col" { "Environment" }
                     th scope="col" { "Strategy" } th scope="col" { "Status" } th scope="col" { "Step" }
@@ -326,7 +328,7 @@ fn live(r: &crate::rollout::Rollout) -> Markup {
             }
         }
         h2 { "Steps" }
-        div.scroll { table {
+        div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
             thead { tr { th scope="col" { "#" } th scope="col" { "Step" } th scope="col" { "Traffic split" } th scope="col" { "State" } } }
             tbody {
                 @for (i, s) in r.plan.iter().enumerate() {
@@ -343,7 +345,7 @@ fn live(r: &crate::rollout::Rollout) -> Markup {
         h2 { "Analyses" }
         @if analyses.is_empty() { p.muted { "No analysis recorded yet." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr {
                     th scope="col" { "Entry" } th scope="col" { "Time" } th scope="col" { "Step" } th scope="col" { "Measured" }
                     th scope="col" { "Verdict" } th scope="col" { "Requests" } th scope="col" { "Errors" } th scope="col" { "Error rate" }
@@ -452,7 +454,13 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
                 let _ = tx.send(sse("end", None, &r.status)).await;
                 return;
             }
-            if started.elapsed() >= STREAM_LIFETIME || tx.is_closed() {
+            if tx.is_closed() {
+                return;
+            }
+            if started.elapsed() >= STREAM_LIFETIME {
+                // The page reconnects only if the person used it meanwhile (live.js): an
+                // unattended page does not keep its session from idling out.
+                let _ = tx.send(sse("again", None, "")).await;
                 return;
             }
             if quiet_since.elapsed() >= KEEP_ALIVE {
