@@ -33,7 +33,8 @@ pub const POPULATION_FILE: &str = "/ui/audit/population/{file}";
 pub const BUNDLE: &str = "/ui/audit/bundle";
 /// The log's latest checkpoint and verifier key.
 pub const LOG: &str = "/ui/audit/log";
-/// Hits listed at most on the page (the API returns up to `search::MAX_HITS`).
+/// Hits (and population rows) listed at most on a page (the API returns up to
+/// `search::MAX_HITS` hits; the downloads hold every row).
 const MAX_LISTED: usize = 1_000;
 
 /// The search form's fields (empty ones are not criteria).
@@ -327,7 +328,10 @@ pub(super) async fn population(
             }
             h2 { "Population" }
             @if p.rows.is_empty() { p.muted { "No production deployment in this period." } }
-            @else { (rows_table(&p.rows)) }
+            @else {
+                (rows_table(&p.rows[..p.rows.len().min(MAX_LISTED)]))
+                @if p.rows.len() > MAX_LISTED { p.muted { "The first " (MAX_LISTED) " rows are shown; every row is in the downloads." } }
+            }
         }
     };
     page(&viewer, layout("Population and sample", Some(&viewer), body))
