@@ -633,6 +633,67 @@ fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
     assert!(!api.status.success(), "the revoked session is refused by the API too");
 }
 
+/// `GET path` with a cookie: the status, the headers' text and the body's bytes, as sent.
+fn get_bytes(base: &str, path: &str, cookie: &str) -> (u16, String, Vec<u8>) {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..at]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, head, raw[at + 4..].to_vec())
+}
+
+/// An auditor finds a change with the audit search, downloads its bundle from the page, and the
+/// bundle verifies offline (`ward verify bundle`) with the key the log page shows.
+#[test]
+fn an_auditor_downloads_a_bundle_from_the_search_page_and_it_verifies_offline() {
+    let s = site();
+    add_user(&s.d, None, "audrey", &["auditor"]);
+    let me = session(&s.url, "audrey");
+    let found = http(
+        &s.url,
+        "GET",
+        &format!("/ui/audit?change={}", s.change),
+        Some(&me),
+        None,
+    );
+    assert_eq!(found.status, 200, "{}", found.body);
+    let link = format!("/ui/audit/bundle?change={}", s.change);
+    assert!(found.body.contains(&link), "{}", found.body);
+    let key = ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["log", "key"]);
+        c
+    }));
+    let key = key.trim();
+    let log = http(&s.url, "GET", "/ui/audit/log", Some(&me), None);
+    assert!(log.body.contains(key), "the log page shows the key: {}", log.body);
+    let (status, head, tar) = get_bytes(&s.url, &link, &me);
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: application/x-tar"),
+        "{head}"
+    );
+    let file = s.d.parent().expect("tmp").join("from-the-page.tar");
+    std::fs::write(&file, &tar).expect("write the bundle");
+    ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["verify", "bundle"]).arg(&file).args(["--key", key]);
+        c
+    }));
+}
+
 #[test]
 fn a_role_the_api_refuses_is_refused_the_pages_and_the_refusal_is_recorded() {
     let s = site();
