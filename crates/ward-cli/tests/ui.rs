@@ -1012,6 +1012,15 @@ impl Browser {
         );
     }
 
+    /// The live rollout region's status line, read in one script call (the region is replaced
+    /// by each server-sent event, so an element found first may be gone when it is read).
+    fn live_status(&self) -> String {
+        self.exec("const s = document.querySelector('.rollout-status'); return s ? s.textContent : ''")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Resizes the window (the viewport follows in headless Chromium).
     fn resize(&self, width: u32, height: u32) {
         self.call(
@@ -1193,7 +1202,7 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     browser.go(&format!("{url}/ui/rollouts/{live_id}"));
     browser.exec("window.__sameDocument = true; return true");
     // No traffic yet: the canary waits for a verdict (several windows before it would pause).
-    let before = browser.text(".rollout-status");
+    let before = browser.live_status();
     assert!(before.contains("running"), "{before}");
     let load = Load::start(demo_router_port(&d));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
@@ -1327,7 +1336,7 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     })));
     let running = running["id"].as_str().expect("a rollout id").to_string();
     browser.go(&format!("{url}/ui/rollouts/{running}"));
-    assert!(browser.text(".rollout-status").contains("running"));
+    assert!(browser.live_status().contains("running"));
     let forms = browser.exec("return document.querySelectorAll('form.operator').length");
     assert_eq!(forms, serde_json::json!(0), "no operator form for an auditor");
 

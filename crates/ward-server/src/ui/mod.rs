@@ -388,6 +388,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 script src=(SCRIPT_PATH) defer {}
             }
             body {
+                a.skip href="#main" { "Skip to the content" }
                 header.top {
                     span.brand { "Ward" }
                     @if let Some(v) = viewer {
@@ -408,7 +409,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                         }
                     }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
             }
         }
     }
