@@ -391,7 +391,6 @@ async fn the_rollout_page_shows_steps_traffic_analyses_per_tenant_and_the_rollba
         ">120<",
         "canary tenant clinic-b",
         &format!("/ui/changes/{}", s.change),
-        "data-live=\"/ui/rollouts/RO-0000aaaa/events\"",
     ] {
         assert!(page.contains(shown), "{shown}: {page}");
     }
@@ -409,8 +408,13 @@ async fn the_rollout_page_shows_steps_traffic_analyses_per_tenant_and_the_rollba
         running.contains(&format!("/ui/rollouts/{}/abort", s.running)),
         "{running}"
     );
+    assert!(
+        running.contains(&format!("data-live=\"/ui/rollouts/{}/events\"", s.running)),
+        "a running rollout is followed live: {running}"
+    );
     let (_, finished) = s.get("rita", &format!("/ui/rollouts/{}", s.failed)).await;
     assert!(!finished.contains("/abort\""), "{finished}");
+    assert!(!finished.contains("data-live="), "a finished one is not: {finished}");
     let (status, _) = s.get("val", "/ui/rollouts/RO-ffffffff").await;
     assert_eq!(status, 404);
     s.finish().await;

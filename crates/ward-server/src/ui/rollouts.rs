@@ -180,7 +180,8 @@ pub(super) async fn one(State(state): State<AppState>, viewer: Viewer, Path(id):
             @if r.finished() { "Finished: this is its final state." }
             @else { "The state when this page was loaded. " a href=(format!("/ui/rollouts/{}", r.id)) { "Refresh" } }
         }
-        div #live data-live=(format!("/ui/rollouts/{}/events", r.id)) {
+        // A finished rollout is not followed: nothing more will be recorded.
+        div #live data-live=[(!r.finished()).then(|| format!("/ui/rollouts/{}/events", r.id))] {
             (live(&r))
         }
         (operator_form(&r, csrf))
