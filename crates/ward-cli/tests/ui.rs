@@ -140,6 +140,14 @@ fn request(base: &str, method: &str, path: &str, cookie: Option<&str>, body: Opt
     Reply { status, headers, body }
 }
 
+/// Whether the only script of a page is the vendored file (`/ui/live.js`, empty element): no
+/// inline script, nothing a person wrote turned into a script.
+fn no_inline_script(body: &str) -> bool {
+    !body
+        .replace(r#"<script src="/ui/live.js" defer></script>"#, "")
+        .contains("<script")
+}
+
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
@@ -256,7 +264,7 @@ fn every_page_carries_the_security_headers() {
         assert_eq!(p.header("referrer-policy"), Some("no-referrer"));
         assert_eq!(p.header("x-frame-options"), Some("DENY"));
         assert_eq!(p.header("cache-control"), Some("no-store"));
-        assert!(!p.body.contains("<script"), "no script on any page: {}", p.body);
+        assert!(no_inline_script(&p.body), "no script but the vendored file: {}", p.body);
     }
     assert_eq!(pages[5].status, 404, "an unknown change is a 404 page");
     assert!(pages[5].body.contains("CHG-00000000"), "{}", pages[5].body);
@@ -355,7 +363,7 @@ fn a_change_title_holding_a_script_is_escaped() {
     ] {
         let r = http(&s.url, "GET", &path, Some(&me), None);
         assert_eq!(r.status, 200, "{path}: {}", r.body);
-        assert!(!r.body.contains("<script"), "{path}: {}", r.body);
+        assert!(no_inline_script(&r.body), "{path}: {}", r.body);
         assert!(
             r.body
                 .contains("&lt;script&gt;alert('pwned')&lt;/script&gt; reminder window"),
@@ -625,6 +633,67 @@ fn sign_out_ends_the_session_so_the_cookie_no_longer_works() {
     assert!(!api.status.success(), "the revoked session is refused by the API too");
 }
 
+/// `GET path` with a cookie: the status, the headers' text and the body's bytes, as sent.
+fn get_bytes(base: &str, path: &str, cookie: &str) -> (u16, String, Vec<u8>) {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..at]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, head, raw[at + 4..].to_vec())
+}
+
+/// An auditor finds a change with the audit search, downloads its bundle from the page, and the
+/// bundle verifies offline (`ward verify bundle`) with the key the log page shows.
+#[test]
+fn an_auditor_downloads_a_bundle_from_the_search_page_and_it_verifies_offline() {
+    let s = site();
+    add_user(&s.d, None, "audrey", &["auditor"]);
+    let me = session(&s.url, "audrey");
+    let found = http(
+        &s.url,
+        "GET",
+        &format!("/ui/audit?change={}", s.change),
+        Some(&me),
+        None,
+    );
+    assert_eq!(found.status, 200, "{}", found.body);
+    let link = format!("/ui/audit/bundle?change={}", s.change);
+    assert!(found.body.contains(&link), "{}", found.body);
+    let key = ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["log", "key"]);
+        c
+    }));
+    let key = key.trim();
+    let log = http(&s.url, "GET", "/ui/audit/log", Some(&me), None);
+    assert!(log.body.contains(key), "the log page shows the key: {}", log.body);
+    let (status, head, tar) = get_bytes(&s.url, &link, &me);
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: application/x-tar"),
+        "{head}"
+    );
+    let file = s.d.parent().expect("tmp").join("from-the-page.tar");
+    std::fs::write(&file, &tar).expect("write the bundle");
+    ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["verify", "bundle"]).arg(&file).args(["--key", key]);
+        c
+    }));
+}
+
 #[test]
 fn a_role_the_api_refuses_is_refused_the_pages_and_the_refusal_is_recorded() {
     let s = site();
@@ -683,12 +752,97 @@ fn chromedriver() -> Option<&'static str> {
     found
 }
 
+/// The router port of the demo's prod environment (its `ward.toml`).
+fn demo_router_port(d: &Path) -> u16 {
+    let toml = std::fs::read_to_string(d.join("ward.toml")).expect("the demo's ward.toml");
+    let at = toml.find("listen = \"127.0.0.1:").expect("a runtime listen address") + 20;
+    toml[at..]
+        .split('"')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port")
+}
+
+/// Steady requests to a router from 50 tenants until dropped (what a canary is judged on).
+struct Load(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
+impl Load {
+    fn start(router: u16) -> Load {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let threads = (0..2u32)
+            .map(|k| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut i = k;
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", router)) {
+                            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                            let _ = write!(
+                                s,
+                                "GET /api/reminders HTTP/1.1\r\nHost: x\r\nx-tenant-id: clinic-{}\r\nConnection: close\r\n\r\n",
+                                i % 50
+                            );
+                            let _ = s.read_to_end(&mut Vec::new());
+                        }
+                        i += 2;
+                        std::thread::sleep(std::time::Duration::from_millis(3));
+                    }
+                })
+            })
+            .collect();
+        Load(stop, threads)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.1.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// axe-core's script (the npm package pinned in `tests/axe/`, installed by `npm ci` there — by
+/// `.ci/run` or here); `None` (skipped with a `SKIPPED:` line) when it cannot be installed
+/// outside CI.
+fn axe_source() -> Option<String> {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/axe");
+    let script = dir.join("node_modules/axe-core/axe.min.js");
+    if !script.exists() {
+        let installed = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "npm ci in {} failed (Node.js and npm are needed); .ci/run installs axe-core",
+                dir.display()
+            );
+            eprintln!("SKIPPED: the accessibility check (could not install axe-core)");
+            return None;
+        }
+    }
+    Some(std::fs::read_to_string(&script).expect("axe.min.js"))
+}
+
 /// A WebDriver session of headless Chromium, driven over HTTP (the W3C protocol, JSON bodies).
 struct Browser {
     _driver: Serving,
     base: String,
     session: String,
     _profile: tempfile::TempDir,
+    /// axe-core's script, when each screenshot also checks the page's accessibility.
+    axe: Option<String>,
 }
 
 impl Browser {
@@ -743,6 +897,7 @@ impl Browser {
             base,
             session,
             _profile: profile,
+            axe: None,
         }
     }
 
@@ -821,6 +976,60 @@ impl Browser {
             .to_string()
     }
 
+    /// Runs `script` in the page (a WebDriver command, not page content: the CSP does not apply).
+    fn exec(&self, script: &str) -> serde_json::Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(serde_json::json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// Runs axe-core (WCAG 2.x A/AA rules and best practices) on the page and asserts it finds
+    /// no serious or critical violation. The script is given to the browser by the driver, not by
+    /// the page (the page's CSP still forbids any script but its own).
+    fn assert_accessible(&self, page: &str) {
+        let Some(axe) = &self.axe else { return };
+        self.exec(&format!("{axe}\n;window.__axe = axe; return true"));
+        let found = self.call(
+            "POST",
+            "/execute/async",
+            Some(serde_json::json!({
+                "script": "const done = arguments[arguments.length - 1];
+                    window.__axe.run(document, { resultTypes: ['violations'] })
+                      .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                     nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')) }))))
+                      .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+                "args": []
+            })),
+        );
+        assert_eq!(
+            found,
+            serde_json::json!([]),
+            "{page}: serious or critical accessibility violations (axe-core)"
+        );
+    }
+
+    /// The live rollout region's status line, read in one script call (the region is replaced
+    /// by each server-sent event, so an element found first may be gone when it is read).
+    fn live_status(&self) -> String {
+        self.exec("const s = document.querySelector('.rollout-status'); return s ? s.textContent : ''")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Resizes the window (the viewport follows in headless Chromium).
+    fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(serde_json::json!({ "width": width, "height": height })),
+        );
+    }
+
     fn text(&self, css: &str) -> String {
         let e = self.find(css);
         self.call("GET", &format!("/element/{e}/text"), None)
@@ -829,8 +1038,10 @@ impl Browser {
             .to_string()
     }
 
-    /// Saves a PNG of the viewport to `docs/ui/NAME.png`.
+    /// Saves a PNG of the viewport to `docs/ui/NAME.png` (after checking the page with axe-core
+    /// when [`Browser::axe`] is set).
     fn screenshot(&self, name: &str) {
+        self.assert_accessible(name);
         use base64::Engine as _;
         let b64 = self.call("GET", "/screenshot", None);
         let png = base64::engine::general_purpose::STANDARD
@@ -878,8 +1089,12 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
         c
     }));
     add_user(&d, None, "val", &["approver"]);
+    add_user(&d, None, "audrey", &["auditor"]);
+    add_user(&d, None, "rm", &["release-manager"]);
     let (_server, url) = serve_with(&d, &[]);
-    let browser = Browser::start(driver);
+    let mut browser = Browser::start(driver);
+    // Every page screenshotted is checked with axe-core: no serious or critical violation.
+    browser.axe = axe_source();
 
     browser.go(&format!("{url}/"));
     assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
@@ -923,6 +1138,124 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     );
     browser.screenshot("metrics");
 
+    // Rollouts: the demo's bad canary, rolled back automatically, with its analyses and its time
+    // to stable; times shown in the viewer's zone by the vendored script, UTC on hover.
+    browser.go(&format!("{url}/ui/rollouts"));
+    assert_eq!(browser.title(), "Rollouts · Ward");
+    let list = browser.text("main");
+    assert!(list.contains("failed") && list.contains("completed"), "{list}");
+    browser.screenshot("rollouts");
+    let failed = browser.exec(
+        "const row = [...document.querySelectorAll('main tbody tr')].find(r => r.textContent.includes('failed')); return row ? row.querySelector('a').href : null",
+    );
+    let failed = failed.as_str().unwrap_or_else(|| panic!("a failed rollout: {list}"));
+    browser.go(failed);
+    let rollout = browser.text("main");
+    for shown in [
+        "Automated rollback",
+        "All traffic back on stable",
+        "Analyses",
+        "Traffic split",
+        "fail",
+    ] {
+        assert!(rollout.contains(shown), "{shown}: {rollout}");
+    }
+    let when = browser.exec("const t = document.querySelector('main time[title]'); return [t.textContent, t.title]");
+    let (local, utc) = (
+        when[0].as_str().unwrap_or_default(),
+        when[1].as_str().unwrap_or_default(),
+    );
+    assert!(utc.ends_with(" UTC"), "{when}");
+    assert_ne!(local, utc, "the script ran under the CSP and showed the viewer's time");
+    assert!(
+        browser.text("#live-state").contains("Finished"),
+        "{}",
+        browser.text("#live-state")
+    );
+    browser.screenshot("rollout");
+
+    // A release manager starts the bad release again while the page is open on it: the canary
+    // breaches under load, is rolled back automatically, and the page shows it as it happens —
+    // over server-sent events, without a reload.
+    let bad_change =
+        browser.exec("return document.querySelector('main dl.facts a[href^=\"/ui/changes/\"]').textContent");
+    let bad_change = bad_change.as_str().expect("the rollout's change").to_string();
+    let rm = session(&url, "rm");
+    let started = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            &url,
+            "rollout",
+            "start",
+            "--change",
+            &bad_change,
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ])
+        .env("WARD_TOKEN", rm.trim_start_matches("ward_session="));
+        c
+    })));
+    let live_id = started["id"].as_str().expect("a rollout id").to_string();
+    browser.go(&format!("{url}/ui/rollouts/{live_id}"));
+    browser.exec("window.__sameDocument = true; return true");
+    // No traffic yet: the canary waits for a verdict (several windows before it would pause).
+    let before = browser.live_status();
+    assert!(before.contains("running"), "{before}");
+    let load = Load::start(demo_router_port(&d));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let status = browser.live_status();
+        let state = browser.exec("return document.getElementById('live-state').textContent");
+        if status.contains("failed") && state.as_str().unwrap_or_default().contains("Finished") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not show the rollback: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        browser.exec("return window.__sameDocument === true"),
+        serde_json::json!(true),
+        "updated in place, not reloaded"
+    );
+    let live = browser.text("#live");
+    assert!(live.contains("Automated rollback") && live.contains("fail"), "{live}");
+    browser.screenshot("rollout-live");
+    drop(load);
+
+    for (path, title, shot) in [
+        ("/ui/deployments", "Deployments · Ward", "deployments"),
+        ("/ui/waivers", "Waivers · Ward", "waivers"),
+        ("/ui/reviews", "Break-glass reviews · Ward", "reviews"),
+    ] {
+        browser.go(&format!("{url}{path}"));
+        assert_eq!(browser.title(), title);
+        browser.screenshot(shot);
+    }
+
+    // A 390 px phone: the board wraps, its tables scroll inside their containers, the page does
+    // not scroll sideways.
+    browser.resize(390, 844);
+    browser.go(&format!("{url}/"));
+    let overflow = browser.exec("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the board scrolls sideways by {overflow} px at 390 px"
+    );
+    browser.screenshot("board-phone");
+    browser.go(failed);
+    let overflow = browser.exec("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the rollout page scrolls sideways by {overflow} px at 390 px"
+    );
+    browser.resize(1280, 1000);
+
     // Sign the change in the browser: the manifest is shown, the password asked for, and the
     // signature's manifestation shown once signed.
     browser.go(&change);
@@ -950,6 +1283,84 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
     browser.go(&format!("{url}/"));
     let again = browser.url();
     assert!(again.ends_with("/ui/sign-in"), "signed out: {again}");
+
+    // An auditor: search by change, a period's population and a sample, the checkpoint and key.
+    browser.type_into("#user", "audrey");
+    browser.type_into("#password", &pw("audrey"));
+    browser.click("button[type=submit]");
+    browser.wait_for_url(|u| u == board);
+    let change_id = change.rsplit('/').next().unwrap_or_default().to_string();
+    browser.go(&format!("{url}/ui/audit?change={change_id}"));
+    assert_eq!(browser.title(), "Audit search · Ward");
+    let found = browser.text("main");
+    assert!(
+        found.contains("entries found") && found.contains(&format!("bundle-{change_id}.tar")),
+        "{found}"
+    );
+    browser.screenshot("audit-search");
+    browser.go(&format!(
+        "{url}/ui/audit/population?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&n=2&seed=FY26"
+    ));
+    let population = browser.text("main");
+    assert!(
+        population.contains("Sample: 2 of") && population.contains("population.csv"),
+        "{population}"
+    );
+    browser.screenshot("audit-population");
+    browser.go(&format!("{url}/ui/audit/log"));
+    let log = browser.text("main");
+    assert!(log.contains("Tree size") && log.contains("ward verify bundle"), "{log}");
+    browser.screenshot("audit-log");
+    // An auditor has no operator actions on a running rollout (the API's Promote).
+    let running = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            &url,
+            "rollout",
+            "start",
+            "--change",
+            &bad_change,
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ])
+        .env("WARD_TOKEN", rm.trim_start_matches("ward_session="));
+        c
+    })));
+    let running = running["id"].as_str().expect("a rollout id").to_string();
+    browser.go(&format!("{url}/ui/rollouts/{running}"));
+    assert!(browser.live_status().contains("running"));
+    let forms = browser.exec("return document.querySelectorAll('form.operator').length");
+    assert_eq!(forms, serde_json::json!(0), "no operator form for an auditor");
+
+    // The release manager aborts it from the page: the form posts through the API's engine
+    // command, and the rollout is rolled back by her.
+    browser.click("header form button[type=submit]");
+    browser.wait_for_url(|u| u.ends_with("/ui/sign-in"));
+    browser.type_into("#user", "rm");
+    browser.type_into("#password", &pw("rm"));
+    browser.click("button[type=submit]");
+    browser.wait_for_url(|u| u == board);
+    browser.go(&format!("{url}/ui/rollouts/{running}"));
+    browser.type_into("#reason", "aborted from the web UI by the release manager");
+    browser.screenshot("rollout-operator");
+    browser.click("form.operator button.danger");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = browser.exec("const s = document.querySelector('.rollout-status'); return s ? s.textContent : ''");
+        if status.as_str().unwrap_or_default().contains("aborted") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not aborted: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let page = browser.text("main");
+    assert!(
+        page.contains("Aborted") && page.contains("by user:rm") && page.contains("aborted from the web UI"),
+        "{page}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -62,8 +62,8 @@ fn bar(m: &Metric) -> Markup {
 fn figures(title: &str, metrics: &[Metric]) -> Markup {
     html! {
         h2 { (title) }
-        div.scroll { table {
-            thead { tr { th scope="col" { "Figure" } th scope="col" { "Value" } th scope="col" { "" } th scope="col" { "Samples" } th scope="col" { "DORA band" } th scope="col" { "Log entries" } } }
+        div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
+            thead { tr { th scope="col" { "Figure" } th scope="col" { "Value" } th scope="col" { "Chart" } th scope="col" { "Samples" } th scope="col" { "DORA band" } th scope="col" { "Log entries" } } }
             tbody {
                 @for m in metrics {
                     tr {

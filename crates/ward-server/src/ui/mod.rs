@@ -15,9 +15,12 @@
 //! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
+mod audit;
+mod lists;
 mod metrics;
 mod oidc;
 mod pages;
+mod rollouts;
 mod sign;
 
 use crate::state::AppState;
@@ -54,6 +57,11 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 const FORM_LIMIT: usize = 16 * 1024;
 const CSRF_LABEL: &[u8] = b"ward-ui-csrf-v1";
 const STYLE: &str = include_str!("style.css");
+/// The one script (vendored, served from [`SCRIPT_PATH`]; pages work without it): local times,
+/// and the live rollout view's server-sent events.
+const SCRIPT: &str = include_str!("live.js");
+/// Where the script is served.
+pub const SCRIPT_PATH: &str = "/ui/live.js";
 
 /// Who may open each page: method, path template, the action the API requires for the same data.
 pub const PAGES: &[(&str, &str, Action)] = &[
@@ -63,6 +71,18 @@ pub const PAGES: &[(&str, &str, Action)] = &[
     ("GET", sign::SIGN_PAGE, Action::ChangeApprove),
     ("POST", sign::SIGN_PAGE, Action::ChangeApprove),
     ("GET", metrics::METRICS_PAGE, Action::MetricsRead),
+    ("GET", rollouts::LIST, Action::ChangeRead),
+    ("GET", rollouts::ONE, Action::ChangeRead),
+    ("GET", rollouts::EVENTS, Action::ChangeRead),
+    ("POST", rollouts::COMMAND, Action::Promote),
+    ("GET", lists::DEPLOYMENTS, Action::ChangeRead),
+    ("GET", lists::WAIVERS, Action::ChangeRead),
+    ("GET", lists::REVIEWS, Action::ChangeRead),
+    ("GET", audit::SEARCH, Action::LogExport),
+    ("GET", audit::POPULATION, Action::LogExport),
+    ("GET", audit::POPULATION_FILE, Action::LogExport),
+    ("GET", audit::BUNDLE, Action::LogExport),
+    ("GET", audit::LOG, Action::LogRead),
 ];
 
 /// The UI's routes with their security headers, metrics, time budget and body limit.
@@ -86,6 +106,19 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/inbox", get(pages::inbox))
         .route(sign::SIGN_PAGE, get(sign::sign_page).post(sign::sign))
         .route(metrics::METRICS_PAGE, get(metrics::metrics_page))
+        .route(SCRIPT_PATH, get(script))
+        .route(rollouts::LIST, get(rollouts::list))
+        .route(rollouts::ONE, get(rollouts::one))
+        .route(rollouts::EVENTS, get(rollouts::events))
+        .route(rollouts::COMMAND, post(rollouts::command))
+        .route(lists::DEPLOYMENTS, get(lists::deployments))
+        .route(lists::WAIVERS, get(lists::waivers))
+        .route(lists::REVIEWS, get(lists::reviews))
+        .route(audit::SEARCH, get(audit::search))
+        .route(audit::POPULATION, get(audit::population))
+        .route(audit::POPULATION_FILE, get(audit::population_file))
+        .route(audit::BUNDLE, get(audit::bundle))
+        .route(audit::LOG, get(audit::log))
         .layer(middleware::from_fn(crate::layers::timeout))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(middleware::from_fn(plain_errors))
@@ -111,6 +144,33 @@ pub fn router(state: AppState) -> Router {
 
 async fn style() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT).into_response()
+}
+
+/// A time as `<time>`: RFC 3339 UTC in `datetime`, the UTC time as text and on hover (the
+/// script rewrites the text to the viewer's zone); the text as recorded when it does not parse.
+pub(super) fn time(s: &str) -> Markup {
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => time_of(t),
+        Err(_) => html! { (s) },
+    }
+}
+
+/// A time given in Unix seconds, as [`time`].
+pub(super) fn time_secs(secs: i64) -> Markup {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => time_of(t),
+        Err(_) => html! { (secs) },
+    }
+}
+
+fn time_of(t: jiff::Timestamp) -> Markup {
+    let t = t.round(jiff::Unit::Second).unwrap_or(t);
+    let utc = t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
+    html! { time datetime=(t.to_string()) title=(utc) { (utc) } }
 }
 
 /// Extractor rejections (a malformed form, a body too large) become a short page, not JSON.
@@ -325,15 +385,22 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Ward" }
                 link rel="stylesheet" href="/ui/style.css";
+                script src=(SCRIPT_PATH) defer {}
             }
             body {
+                a.skip href="#main" { "Skip to the content" }
                 header.top {
                     span.brand { "Ward" }
                     @if let Some(v) = viewer {
                         nav aria-label="Main" {
                             a href="/" { "Release board" }
                             a href="/ui/inbox" { "Approvals inbox" }
+                            a href="/ui/rollouts" { "Rollouts" }
+                            a href="/ui/deployments" { "Deployments" }
+                            a href="/ui/waivers" { "Waivers" }
+                            a href="/ui/reviews" { "Reviews" }
                             a href="/ui/metrics" { "Delivery metrics" }
+                            @if v.identity.may(Action::LogExport) { a href="/ui/audit" { "Audit" } }
                         }
                         form method="post" action="/ui/sign-out" {
                             span.muted { "Signed in as " (v.identity.id) " " }
@@ -342,7 +409,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                         }
                     }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
             }
         }
     }
@@ -505,6 +572,17 @@ mod tests {
             // Showing the sign form is part of signing: it needs what signing needs.
             sign::SIGN_PAGE => ("POST", "/api/v1/changes/{id}/approvals"),
             metrics::METRICS_PAGE => ("GET", "/api/v1/metrics/dora"),
+            rollouts::LIST => ("GET", "/api/v1/rollouts"),
+            // The live stream shows what the rollout's own route shows.
+            rollouts::ONE | rollouts::EVENTS => ("GET", "/api/v1/rollouts/{id}"),
+            rollouts::COMMAND => ("POST", "/api/v1/rollouts/{id}/{command}"),
+            lists::DEPLOYMENTS => ("GET", "/api/v1/environments/{env}/deployments"),
+            lists::WAIVERS => ("GET", "/api/v1/changes/{id}/waivers"),
+            lists::REVIEWS => ("GET", "/api/v1/reviews"),
+            audit::SEARCH => ("GET", "/api/v1/audit/search"),
+            audit::POPULATION | audit::POPULATION_FILE => ("GET", "/api/v1/audit/population"),
+            audit::BUNDLE => ("GET", "/api/v1/bundles"),
+            audit::LOG => ("GET", "/api/v1/log/checkpoint"),
             other => panic!("page {other} names no API route for its data"),
         };
         for (method, page, action) in PAGES {

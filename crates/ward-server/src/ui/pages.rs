@@ -1,7 +1,7 @@
 //! The pages: the release board, a change, the approvals inbox. Each reads through ward-app
 //! (the same services as the API's routes for the same data) and renders with maud.
 
-use super::{Viewer, failure, layout, page, permit};
+use super::{Viewer, failure, layout, page, permit, time, time_secs};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -11,31 +11,12 @@ use serde_json::Value;
 use ward_app::board::{self, Board, Release, Waiting};
 use ward_app::overview::{self, ChangeOverview};
 
-/// A time as `<time datetime=…>` in RFC 3339 UTC (the text as recorded when it does not parse).
-fn time(s: &str) -> Markup {
-    match s.parse::<jiff::Timestamp>() {
-        Ok(t) => {
-            let t = t.round(jiff::Unit::Second).unwrap_or(t).to_string();
-            html! { time datetime=(t) { (t) } }
-        }
-        Err(_) => html! { (s) },
-    }
-}
-
-/// A time given in Unix seconds.
-fn time_secs(secs: i64) -> Markup {
-    match jiff::Timestamp::from_second(secs) {
-        Ok(t) => time(&t.to_string()),
-        Err(_) => html! { (secs) },
-    }
-}
-
-fn short(digest: &str) -> &str {
+pub(super) fn short(digest: &str) -> &str {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     hex.get(..12).unwrap_or(hex)
 }
 
-fn digest(d: &str) -> Markup {
+pub(super) fn digest(d: &str) -> Markup {
     html! { code.digest title=(d) { (short(d)) } }
 }
 
@@ -97,7 +78,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                 (env.name)
                 @if let Some(after) = &env.after { span.muted { " after " (after) } }
             }
-            div.scroll {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" {
                 table {
                     thead { tr { th scope="col" { "Tenant" } th scope="col" { "Ring" } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } } }
                     tbody {
@@ -121,7 +102,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                 ul.plain {
                     @for r in &env.rollouts {
                         li {
-                            code { (r.id) } " of "
+                            a href=(format!("/ui/rollouts/{}", r.id)) { code { (r.id) } } " of "
                             a href=(format!("/ui/changes/{}", r.change)) { (r.change) }
                             " (" (digest(&r.digest)) "): "
                             span.pending { (r.status) } ", step " (r.step.min(r.plan.len())) " of " (r.plan.len())
@@ -134,7 +115,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
         h2 { "Recent changes" }
         @if recent.is_empty() { p.muted { "No changes yet." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Opened" } } }
                 tbody {
                     @for c in &recent {
@@ -148,13 +129,18 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                 }
             } }
         }
-        h2 { "Not in the web UI yet" }
-        (placeholder("Live rollouts and operator actions (pause, resume, promote, abort)", "ward rollout status / ward rollout pause"))
+        h2 { "More" }
+        ul.plain {
+            li { a href="/ui/rollouts" { "Rollouts" } " — live steps, traffic split, analyses and automated rollbacks, with the operator actions." }
+            li { a href="/ui/deployments" { "Deployments" } " — every deployment record per environment." }
+            li { a href="/ui/waivers" { "Waivers" } " — active waivers, those expiring first." }
+            li { a href="/ui/reviews" { "Break-glass reviews" } " — open and overdue retrospective reviews." }
+            li { a href="/ui/metrics" { "Delivery metrics" } " — DORA's five figures and the governance figures per environment, each traced to its log entries." }
+            @if viewer.identity.may(ward_core::Action::LogExport) {
+                li { a href="/ui/audit" { "Audit" } " — search, a period's population and sample, bundles, the log's checkpoint and verifier key." }
+            }
+        }
         (placeholder("Drift and pending promotions", "ward promote --change … (the gate says what is missing)"))
-        (placeholder("Audit: population and sample", "ward audit population / ward audit sample"))
-        (placeholder("Audit: bundles and verification", "ward bundle export / ward verify bundle"))
-        p { a href="/ui/metrics" { "Delivery metrics" } " — DORA's five figures and the governance figures per environment, each traced to its log entries." }
-        (placeholder("Waivers expiring and overdue reviews", "ward waiver list / ward review list"))
     };
     page(&viewer, layout("Release board", Some(&viewer), body))
 }
@@ -239,7 +225,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         @if o.evidence_withheld { p.muted { "Your roles may not read evidence; it is not shown." } }
         @else if o.evidence.is_empty() { p.muted { "No evidence attached." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Subject" } th scope="col" { "Type" } th scope="col" { "File" } th scope="col" { "Summary" } th scope="col" { "Added" } } }
                 tbody {
                     @for a in &o.evidence {
@@ -284,7 +270,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         p.muted { "A new signature would cover manifest " (digest(&o.approvals.manifest_digest)) "." }
         @if o.approvals.approvals.is_empty() { p.muted { "No signatures yet." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Printed name" } th scope="col" { "Signer" } th scope="col" { "Meaning" } th scope="col" { "Decision" } th scope="col" { "Time (UTC)" } th scope="col" { "State" } th scope="col" { "Comment" } } }
                 tbody {
                     @for a in &o.approvals.approvals {
@@ -329,7 +315,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         h2 { "Deployments" }
         @if o.deployments.is_empty() { p.muted { "Not deployed." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Record" } th scope="col" { "Environment" } th scope="col" { "Tenants" } th scope="col" { "Status" } th scope="col" { "By" } th scope="col" { "Time" } } }
                 tbody {
                     @for d in &o.deployments {
@@ -378,7 +364,7 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
         @if !may_sign { p { "Your roles do not let you sign changes." } }
         @else if list.is_empty() { p { "Nothing waits for your signature." } }
         @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Approvals" } th scope="col" { "Opened" } th scope="col" { "Sign" } } }
                 tbody {
                     @for w in &list {
