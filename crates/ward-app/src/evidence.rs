@@ -182,6 +182,16 @@ impl AttestationRequest {
     }
 }
 
+/// An artifact and its attestations (`GET /api/v1/artifacts/{digest}`, `ward artifact show`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArtifactView {
+    /// The artifact.
+    pub artifact: Artifact,
+    /// Its attestations, oldest first.
+    pub attestations: Vec<Attestation>,
+}
+
 /// An attached attestation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

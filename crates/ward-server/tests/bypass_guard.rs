@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_server::error::ApiError;
-use ward_server::{evidence, keys};
+use ward_app::{evidence, keys};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -28,7 +28,7 @@ async fn stores() -> Vec<TestDb> {
 async fn ledger_on(db: &TestDb) -> Ledger {
     Ledger::new(
         ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
+        ward_app::projectors(),
     )
 }
 

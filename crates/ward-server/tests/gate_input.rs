@@ -7,7 +7,7 @@ use ward_core::approval::ApprovalRules;
 use ward_core::calendar::{Calendar, Freeze};
 use ward_core::risk::RiskRules;
 use ward_ledger::ActorKind;
-use ward_server::{changes, deployments, environment, evidence, gate};
+use ward_app::{changes, deployments, environment, evidence, gate};
 
 #[derive(serde::Deserialize)]
 struct Envs {
@@ -46,7 +46,7 @@ async fn input_documents_match_the_published_schema() {
     let db = TestDb::sqlite();
     let ledger = Ledger::new(
         ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
+        ward_app::projectors(),
     );
     let ci = Identity {
         id: "token:ci".into(),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use ward_evidence::digest::of_bytes;
 use ward_server::config::ServerConfig;
-use ward_server::gate::{Controls, GatePolicy};
+use ward_app::gate::{Controls, GatePolicy};
 
 /// One environment's policy: the bundle it is gated by and the policy document's digest.
 /// `env` `None`: any environment not declared in `[[environments]]` (the shared bundle).
@@ -72,8 +72,8 @@ pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
         )
         .into());
     }
-    let cfg = crate::commands::serve::load_config(g, explicit)?;
-    let policy = crate::commands::serve::gate_policy(&cfg)?;
+    let cfg = crate::backend::load_config(g, explicit)?;
+    let policy = crate::backend::gate_policy(&cfg)?;
     let mut envs = vec![policy_of(&cfg, &policy, None, None)];
     for e in &cfg.environments {
         envs.push(policy_of(&cfg, &policy, Some(&e.name), e.policy_dir.as_deref()));

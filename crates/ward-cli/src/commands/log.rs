@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::io::Read;
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{EventEnvelope, Hash, NewEvent, NoteVerifier};
-use ward_server::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
+use ward_app::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 
 /// Largest stdin accepted by `ward log append`.
 pub const MAX_STDIN: u64 = 16 * 1024 * 1024;
@@ -87,7 +87,7 @@ fn names_a_person(id: &str) -> bool {
 /// scripts run as; it never names a person other than the operator (`actor_is_a_person`), so
 /// no one's action is fabricated in the log.
 pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<NewEvent>> {
-    let requests: Vec<ward_server::routes::EventRequest> = parse_json_input(
+    let requests: Vec<ward_app::ops::EventRequest> = parse_json_input(
         input,
         "an event has kind, subject, an optional payload and an optional actor {id, kind: automation}",
     )?;

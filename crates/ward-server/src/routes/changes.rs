@@ -1,13 +1,13 @@
 //! Changes: change requests, classification, signatures and change attestations.
 
 use super::*;
-use crate::{approvals, changes, evidence};
+use ward_app::{approvals, changes, evidence};
 
 /// Every change request, newest first.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", security(("bearer" = [])), responses((status = 200, body = Vec<changes::Change>)))]
 pub(super) async fn list_changes(State(state): State<AppState>) -> Result<Json<Vec<changes::Change>>, ApiError> {
     let list = changes::list(&state.ledger).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, list).await?))
 }
 
 /// Opens a change request; it is classified by the `[risk]` rules at once.
@@ -34,7 +34,7 @@ pub(super) async fn show_change(
     let change = changes::get(&state.ledger, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
-    Ok(Json(crate::documents::shown(&state.ledger, change).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, change).await?))
 }
 
 /// The whole picture of a change: the change, evidence per artifact, signatures (current and
@@ -56,7 +56,7 @@ pub(super) async fn change_overview(
     )
     .await?
     .for_reader(&me);
-    Ok(Json(crate::documents::shown(&state.ledger, o).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, o).await?))
 }
 
 /// Updates a change's commits, paths or artifacts: classified again; signatures over the old
@@ -70,7 +70,7 @@ pub(super) async fn update_change(
     Json(req): Json<changes::ChangeUpdate>,
 ) -> Result<Json<changes::Change>, ApiError> {
     Ok(Json(
-        crate::documents::shown(
+        ward_app::documents::shown(
             &state.ledger,
             changes::update(&state.ledger, &me, &state.risk, &id, &req, false).await?,
         )
@@ -88,7 +88,7 @@ pub(super) async fn reclassify_change(
     Json(req): Json<changes::ReclassifyRequest>,
 ) -> Result<Json<changes::Change>, ApiError> {
     Ok(Json(
-        crate::documents::shown(
+        ward_app::documents::shown(
             &state.ledger,
             changes::reclassify(&state.ledger, &me, &id, &req, &state.approvals).await?,
         )
@@ -104,7 +104,7 @@ pub(super) async fn list_approvals(
     Path(id): Path<String>,
 ) -> Result<Json<approvals::ApprovalsView>, ApiError> {
     Ok(Json(
-        crate::documents::shown(
+        ward_app::documents::shown(
             &state.ledger,
             approvals::view(&state.ledger, &id, &state.risk, &state.approvals).await?,
         )
@@ -144,5 +144,5 @@ pub(super) async fn change_attestations(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<evidence::Attestation>>, ApiError> {
     let list = evidence::attestations(&state.ledger, &id).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, list).await?))
 }

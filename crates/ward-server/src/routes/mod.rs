@@ -7,9 +7,9 @@
 pub use crate::access::{Access, ROUTES, RouteRule, rule_for};
 use crate::auth::authorize;
 use crate::error::{ApiError, ErrorBody};
-use crate::identities::{CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
-use crate::ops::{Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
-use crate::reauth::PresentedCredential;
+use ward_app::identities::{CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
+use ward_app::ops::{Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
+use ward_app::reauth::PresentedCredential;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
