@@ -29,6 +29,7 @@ use ward_app::deployments::Deployment;
 use ward_app::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
 use ward_app::keys::{self, KeyRecord, TrustRequest, TypeRecord, TypeRequest};
 use ward_app::metrics::{DoraReport, DoraRequest, GovernanceReport};
+use ward_app::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use ward_app::overview::ChangeOverview;
 use ward_app::gate::{CheckRequest, Explanation, GateDecision, Replay};
 use ward_app::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
@@ -927,6 +928,128 @@ impl<'g> Backend<'g> {
                         .await
                         .map_err(api_failure)?,
                 )
+            }
+        }
+    }
+
+    /// The log's verifier key (locally from the data directory's key file, without opening the
+    /// store).
+    pub async fn verifier_key(&self) -> Result<String> {
+        match self {
+            Backend::Remote(r) => Ok(r.get::<ops::VerifierKey>("/api/v1/log/key", &[]).await?.verifier_key),
+            Backend::Local(l) => {
+                let signer = crate::context::load_signer(&l.g.data_dir).map_err(|_| {
+                    Failure::new(
+                        "not_initialised",
+                        format!("no log key in {}", l.g.data_dir.display()),
+                        "run `ward init` first",
+                    )
+                })?;
+                Ok(ward_ledger::NoteVerifier::verifier_key(&signer.verifier()))
+            }
+        }
+    }
+
+    /// Appends the events of `input` (one JSON object, an array, or JSON lines). Locally they
+    /// are the operator's (`commands::log::parse_events`) and pass the generic checks first;
+    /// a server records the caller as their actor.
+    pub async fn append_events(&self, input: &str) -> Result<Appended> {
+        match self {
+            Backend::Local(l) => {
+                let ledger = l.ledger().await?;
+                let events = crate::commands::log::parse_events(input, &local_operator())?;
+                for e in &events {
+                    ops::check_generic_kind(&e.kind).map_err(api_failure)?;
+                    ops::check_generic_payload(&e.payload).map_err(api_failure)?;
+                }
+                Ok(ops::append_batch(ledger, events).await.map_err(|e| {
+                    Failure::new(
+                        "append_refused",
+                        e.message,
+                        "fix the event and retry; nothing was written",
+                    )
+                })?)
+            }
+            Backend::Remote(r) => {
+                let events: Vec<serde_json::Value> = crate::commands::log::parse_json_input(
+                    input,
+                    "an event has kind, subject and an optional payload",
+                )?;
+                r.post::<_, Appended>("/api/v1/events", &events).await
+            }
+        }
+    }
+
+    /// Signs a checkpoint of the log as it is now (locally as the operator).
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint> {
+        match self {
+            Backend::Local(l) => {
+                let ctx = l.context().await?;
+                Ok(
+                    ops::checkpoint(&ctx.ledger, &ctx.signer()?, &ctx.origin, &local_operator().actor())
+                        .await
+                        .map_err(api_failure)?,
+                )
+            }
+            Backend::Remote(r) => r.post("/api/v1/log/checkpoint", &serde_json::json!({})).await,
+        }
+    }
+
+    /// The log's size, root and latest checkpoint.
+    pub async fn log_status(&self) -> Result<LogStatus> {
+        match self {
+            Backend::Local(l) => {
+                let ctx = l.context().await?;
+                Ok(ops::status(&ctx.ledger, &ctx.origin).await.map_err(api_failure)?)
+            }
+            Backend::Remote(r) => r.get("/api/v1/log", &[]).await,
+        }
+    }
+
+    /// One page of entries from `from` (at most `limit`).
+    pub async fn entries(&self, from: u64, limit: u64) -> Result<Entries> {
+        match self {
+            Backend::Local(l) => Ok(ops::entries(l.ledger().await?, from, limit)
+                .await
+                .map_err(api_failure)?),
+            Backend::Remote(r) => {
+                r.get(
+                    "/api/v1/events",
+                    &[("from", from.to_string()), ("limit", limit.to_string())],
+                )
+                .await
+            }
+        }
+    }
+
+    /// An inclusion proof of entry `index` (in the tree of `size`, else the latest).
+    pub async fn inclusion(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        match self {
+            Backend::Local(l) => Ok(ops::inclusion(l.ledger().await?, index, size)
+                .await
+                .map_err(api_failure)?),
+            Backend::Remote(r) => {
+                let mut q = vec![("index", index.to_string())];
+                if let Some(s) = size {
+                    q.push(("size", s.to_string()));
+                }
+                r.get("/api/v1/log/proof", &q).await
+            }
+        }
+    }
+
+    /// A consistency proof between two tree sizes.
+    pub async fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyProof> {
+        match self {
+            Backend::Local(l) => Ok(ops::consistency(l.ledger().await?, from, to)
+                .await
+                .map_err(api_failure)?),
+            Backend::Remote(r) => {
+                r.get(
+                    "/api/v1/log/consistency",
+                    &[("from", from.to_string()), ("to", to.to_string())],
+                )
+                .await
             }
         }
     }
