@@ -324,7 +324,10 @@ fn text(name: &str, v: &str, max: usize) -> Result<(), AppError> {
 
 fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     if req.title.trim().is_empty() || req.title.contains('\n') {
-        return Err(AppError::invalid("a change needs a one-line title", "give the change a one-line title"));
+        return Err(AppError::invalid(
+            "a change needs a one-line title",
+            "give the change a one-line title",
+        ));
     }
     // A reference is text stored earlier (an update carries it forward): checked then.
     for (field, v, max) in [("title", &req.title, 200), ("description", &req.description, 20_000)] {

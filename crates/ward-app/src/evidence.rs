@@ -358,7 +358,8 @@ pub async fn register_with(
     req: &ArtifactRequest,
     rules: &ArtifactRules,
 ) -> Result<(Artifact, bool), AppError> {
-    parse_digest(&req.digest).map_err(|e| AppError::invalid(e.to_string(), "compute it from the file or the directory"))?;
+    parse_digest(&req.digest)
+        .map_err(|e| AppError::invalid(e.to_string(), "compute it from the file or the directory"))?;
     check_field("service", &req.service, 128)?;
     check_field("version", &req.version, 128)?;
     for (name, v) in [
@@ -519,7 +520,9 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
 fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError> {
     let artifact = inputs.artifact.as_str();
     let format = match inputs.kind.as_str() {
-        "auto" => detect(bytes).map_err(|e| AppError::invalid(e.to_string(), format!("name the report's type: {KINDS}")))?,
+        "auto" => {
+            detect(bytes).map_err(|e| AppError::invalid(e.to_string(), format!("name the report's type: {KINDS}")))?
+        }
         "junit" => Format::Junit,
         "sarif" => Format::Sarif,
         "cyclonedx" => Format::Cyclonedx,

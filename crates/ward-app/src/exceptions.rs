@@ -308,7 +308,10 @@ pub async fn grant_waiver(
         || req.owner.chars().any(|c| c.is_control() || c.is_whitespace())
         || !req.owner.contains(':')
     {
-        return Err(AppError::invalid("a waiver needs an owner", "name the owner, e.g. user:NAME"));
+        return Err(AppError::invalid(
+            "a waiver needs an owner",
+            "name the owner, e.g. user:NAME",
+        ));
     }
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
         return Err(AppError::invalid(

@@ -14,7 +14,7 @@ use crate::deployments::{self, Deployment};
 use crate::error::AppError;
 use crate::exceptions::{self, Breakglass, BreakglassRequest, Waiver, WaiverRequest};
 use crate::gate::{self, CheckRequest, GateDecision, GatePolicy};
-use crate::promotion::{self, Locks, PromotionContext, PromoteRequest, Runtimes};
+use crate::promotion::{self, Locks, PromoteRequest, PromotionContext, Runtimes};
 use crate::reauth::ReauthVerifier;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -268,7 +268,15 @@ impl Ward {
         env: &str,
         since: Option<&str>,
     ) -> Result<Vec<promotion::ReleaseEntry>, AppError> {
-        promotion::release_notes(&self.ledger, self.environments(), env, since, &self.risk, &self.approvals).await
+        promotion::release_notes(
+            &self.ledger,
+            self.environments(),
+            env,
+            since,
+            &self.risk,
+            &self.approvals,
+        )
+        .await
     }
 
     /// Deployment records of a declared environment, oldest first.

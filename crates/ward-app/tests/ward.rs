@@ -58,18 +58,22 @@ async fn a_reloaded_configuration_replaces_the_rules_and_keeps_the_ledger_locks_
     let risky = "[risk]\ndefault_tier = \"high\"\n[[environments]]\nname = \"staging\"\n";
     let reloaded = ward.configured(&config(risky)).expect("rules");
     // The rules are the new file's: a change under them is classified by them.
-    let before = ward.open_change(&dana(), &change(&["README.md"]), false).await.expect("opened");
+    let before = ward
+        .open_change(&dana(), &change(&["README.md"]), false)
+        .await
+        .expect("opened");
     let after = reloaded
         .open_change(&dana(), &change(&["README.md"]), false)
         .await
         .expect("opened");
-    assert_ne!(before.tier.as_str(), "high", "the defaults do not make a README change high");
+    assert_ne!(
+        before.tier.as_str(),
+        "high",
+        "the defaults do not make a README change high"
+    );
     assert_eq!(after.tier.as_str(), "high", "the reloaded [risk] decides");
     // The same log (both changes are in it), the same ports.
-    assert_eq!(
-        ward_app::changes::list(&reloaded.ledger).await.expect("list").len(),
-        2
-    );
+    assert_eq!(ward_app::changes::list(&reloaded.ledger).await.expect("list").len(), 2);
     assert!(reloaded.runtimes.is_some(), "the runtime port survives a reload");
     assert_eq!(reloaded.environments().len(), 1);
 }
@@ -99,9 +103,9 @@ async fn a_ward_refuses_what_the_service_refuses_and_records_nothing() {
         size,
         "nothing was written"
     );
-    // An undeclared environment is refused by the gate as by the route.
+    // An environment that is not declared is refused with one "did you mean" refusal.
     let e = ward
-        .deployment_history("prod")
+        .config_view("prod", None, false)
         .await
         .expect_err("no environments declared");
     assert_eq!(e.code, "unknown_environment", "{e:?}");

@@ -16,26 +16,26 @@ use anyhow::Result;
 use std::path::Path;
 use tokio::sync::OnceCell;
 use ward_app::Ward;
+use ward_app::approvals::{Approval, ApprovalsView, SignRequest};
+use ward_app::audit::{Population, PopulationManifest, PopulationQuery, PopulationRow};
+use ward_app::bundle::Query;
+use ward_app::changes::{Change, ChangeRequest, ChangeUpdate, ReclassifyRequest};
+use ward_app::deployments::Deployment;
 use ward_app::documents::{PurgeOutcome, PurgeRequest};
 use ward_app::dr::{DrStatus, RestoreTestRecord, RestoreTestRequest};
 use ward_app::evidence::{Artifact, ArtifactRequest, ArtifactView, Attestation, AttestationRequest};
 use ward_app::exceptions::{Breakglass, BreakglassRequest, Waiver, WaiverRequest};
-use ward_app::approvals::{Approval, ApprovalsView, SignRequest};
-use ward_app::audit::{Population, PopulationManifest, PopulationQuery, PopulationRow};
-use ward_app::bundle::Query;
-use ward_ledger::bundle::BundleManifest;
-use ward_app::changes::{Change, ChangeRequest, ChangeUpdate, ReclassifyRequest};
-use ward_app::deployments::Deployment;
+use ward_app::gate::{CheckRequest, Explanation, GateDecision, Replay};
 use ward_app::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
 use ward_app::keys::{self, KeyRecord, TrustRequest, TypeRecord, TypeRequest};
 use ward_app::metrics::{DoraReport, DoraRequest, GovernanceReport};
 use ward_app::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use ward_app::overview::ChangeOverview;
-use ward_app::gate::{CheckRequest, Explanation, GateDecision, Replay};
 use ward_app::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
-use ward_app::search::{SearchQuery, SearchResult};
 use ward_app::promotion::{Drift, Observation, PromoteRequest, ReleaseEntry, TargetOutput};
+use ward_app::search::{SearchQuery, SearchResult};
 use ward_core::Action;
+use ward_ledger::bundle::BundleManifest;
 use ward_server::config::ServerConfig;
 
 /// `ward.toml`: the given file, else the data directory's if present, else defaults. Every
@@ -318,12 +318,7 @@ impl<'g> Backend<'g> {
                 let q: Vec<(&str, String)> = since.map(|s| ("since", s.to_string())).into_iter().collect();
                 r.get(&format!("/api/v1/environments/{env}/release-notes"), &q).await
             }
-            Backend::Local(l) => Ok(l
-                .ward()
-                .await?
-                .release_notes(env, since)
-                .await
-                .map_err(api_failure)?),
+            Backend::Local(l) => Ok(l.ward().await?.release_notes(env, since).await.map_err(api_failure)?),
         }
     }
 
@@ -351,12 +346,7 @@ impl<'g> Backend<'g> {
     pub async fn deployments(&self, env: &str) -> Result<Vec<Deployment>> {
         match self {
             Backend::Remote(r) => r.get(&format!("/api/v1/environments/{env}/deployments"), &[]).await,
-            Backend::Local(l) => Ok(l
-                .ward()
-                .await?
-                .deployment_history(env)
-                .await
-                .map_err(api_failure)?),
+            Backend::Local(l) => Ok(l.ward().await?.deployment_history(env).await.map_err(api_failure)?),
         }
     }
 
@@ -377,12 +367,7 @@ impl<'g> Backend<'g> {
                 let q: Vec<(&str, String)> = tenant.iter().map(|t| ("tenant", t.to_string())).collect();
                 r.get(&format!("/api/v1/deployments/{seq}/output"), &q).await
             }
-            Backend::Local(l) => Ok(l
-                .ward()
-                .await?
-                .target_output(seq, tenant)
-                .await
-                .map_err(api_failure)?),
+            Backend::Local(l) => Ok(l.ward().await?.target_output(seq, tenant).await.map_err(api_failure)?),
         }
     }
 
@@ -639,9 +624,7 @@ impl<'g> Backend<'g> {
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
         match self {
             Backend::Remote(r) => r.get("/api/v1/tokens", &[]).await,
-            Backend::Local(l) => Ok(identities::list_tokens(l.ledger().await?)
-                .await
-                .map_err(api_failure)?),
+            Backend::Local(l) => Ok(identities::list_tokens(l.ledger().await?).await.map_err(api_failure)?),
         }
     }
 
@@ -727,9 +710,7 @@ impl<'g> Backend<'g> {
     pub async fn users(&self) -> Result<Vec<UserRecord>> {
         match self {
             Backend::Remote(r) => r.get("/api/v1/users", &[]).await,
-            Backend::Local(l) => Ok(identities::list_users(l.ledger().await?)
-                .await
-                .map_err(api_failure)?),
+            Backend::Local(l) => Ok(identities::list_users(l.ledger().await?).await.map_err(api_failure)?),
         }
     }
 
@@ -751,9 +732,11 @@ impl<'g> Backend<'g> {
             Backend::Local(l) => {
                 let ctx = l.context().await?;
                 let who = local_identity(l.g, ctx, Action::DocumentPurge).await?;
-                Ok(ward_app::documents::purge(&ctx.ledger, &who, digest, req, &Default::default())
-                    .await
-                    .map_err(api_failure)?)
+                Ok(
+                    ward_app::documents::purge(&ctx.ledger, &who, digest, req, &Default::default())
+                        .await
+                        .map_err(api_failure)?,
+                )
             }
         }
     }
@@ -1051,6 +1034,15 @@ impl<'g> Backend<'g> {
                 )
                 .await
             }
+        }
+    }
+
+    /// The `ward.toml` a server runs (`config.loaded`); none locally, where the file on disk is
+    /// what runs.
+    pub async fn served_config(&self) -> Result<Option<ward_app::ops::LoadedConfig>> {
+        match self {
+            Backend::Remote(r) => Ok(Some(r.get("/api/v1/server/config", &[]).await?)),
+            Backend::Local(_) => Ok(None),
         }
     }
 }

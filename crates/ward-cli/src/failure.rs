@@ -68,7 +68,10 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "pass --reason explaining why the rules' tier is wrong",
     ),
     ("shorten the comment", "shorten --comment"),
-    ("name the store as [[services]] stores names it", "pass --store as [[services]] stores names it"),
+    (
+        "name the store as [[services]] stores names it",
+        "pass --store as [[services]] stores names it",
+    ),
     ("give the finish time like ", "pass --finished like "),
     ("give the duration like ", "pass --duration like "),
     ("give the service", "pass --service"),
@@ -101,16 +104,31 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "give a reason saying why the text must go (without repeating it)",
         "pass --reason saying why the text must go (without repeating it)",
     ),
-    ("name exactly one of a change and an artifact", "pass exactly one of --change and --artifact"),
+    (
+        "name exactly one of a change and an artifact",
+        "pass exactly one of --change and --artifact",
+    ),
     ("name the owner, e.g. user:NAME", "pass --owner user:NAME"),
     ("give an expiry, e.g. 14d", "pass --expires e.g. 14d"),
-    ("open the change as an emergency (kind emergency)", "open the change with --kind emergency"),
+    (
+        "open the change as an emergency (kind emergency)",
+        "open the change with --kind emergency",
+    ),
     ("give how long, e.g. 4h", "pass --for e.g. 4h"),
     ("name one of its tenants: ", "name one with --tenant: "),
-    ("open the change naming its artifacts by digest", "open the change with --artifact DIGEST"),
-    ("compute it from the file or the directory", "compute it with --file or --dir"),
+    (
+        "open the change naming its artifacts by digest",
+        "open the change with --artifact DIGEST",
+    ),
+    (
+        "compute it from the file or the directory",
+        "compute it with --file or --dir",
+    ),
     ("name the report's type: ", "pass --type: "),
-    ("attach it to the artifact, by its digest", "attach it with --artifact DIGEST"),
+    (
+        "attach it to the artifact, by its digest",
+        "attach it with --artifact DIGEST",
+    ),
     (
         "an administrator sets the user's display name",
         "an administrator sets the user's display name (ward user add --display-name)",
@@ -174,8 +192,14 @@ mod tests {
     fn a_service_hint_saying_what_to_give_names_the_flag_that_gives_it() {
         assert_eq!(cli_hint("give the change a one-line title"), "pass --title");
         assert_eq!(cli_hint("give the build id"), "pass --build-id");
-        assert_eq!(cli_hint("give the duration like 25m or 2h"), "pass --duration like 25m or 2h");
-        assert_eq!(cli_hint("name the report's type: junit, sarif"), "pass --type: junit, sarif");
+        assert_eq!(
+            cli_hint("give the duration like 25m or 2h"),
+            "pass --duration like 25m or 2h"
+        );
+        assert_eq!(
+            cli_hint("name the report's type: junit, sarif"),
+            "pass --type: junit, sarif"
+        );
         // A whole hint matches only whole, and other hints pass unchanged.
         assert_eq!(cli_hint("give the service name twice"), "give the service name twice");
         assert_eq!(cli_hint("wait a minute"), "wait a minute");

@@ -273,8 +273,9 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     }
     req.extensions_mut().insert(identity);
     if let Some(b) = &bearer {
-        req.extensions_mut()
-            .insert(ward_app::reauth::PresentedCredential(ward_app::reauth::credential_digest(b)));
+        req.extensions_mut().insert(ward_app::reauth::PresentedCredential(
+            ward_app::reauth::credential_digest(b),
+        ));
     }
     next.run(req).await
 }

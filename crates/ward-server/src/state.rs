@@ -1,10 +1,10 @@
 //! Shared server state: the application ([`ward_app::Ward`]) and what only HTTP needs.
 
-use ward_app::identities::Directory;
 use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use ward_app::Ward;
+use ward_app::identities::Directory;
 use ward_ledger::NoteSigner;
 use ward_store::Ledger;
 

@@ -5,12 +5,12 @@
 //! the log unchanged and no bundle stored beside it.
 
 use serde_json::{Value, json};
-use ward_core::{Identity, Role};
-use ward_ledger::ActorKind;
 use ward_app::environment::Environment;
-use ward_server::error::ApiError;
 use ward_app::evidence;
 use ward_app::promotion::config::{self, ConfigRequest};
+use ward_core::{Identity, Role};
+use ward_ledger::ActorKind;
+use ward_server::error::ApiError;
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -48,10 +48,7 @@ async fn installation_pairs() -> Vec<(TestDb, TestDb)> {
 }
 
 async fn ledger_on(db: &TestDb) -> Ledger {
-    Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_app::projectors(),
-    )
+    Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors())
 }
 
 async fn size(ledger: &Ledger) -> u64 {
@@ -470,12 +467,7 @@ async fn futures_join(stores: &[std::sync::Arc<dyn ward_store::Store>]) -> Vec<w
     let mut tasks = tokio::task::JoinSet::new();
     for (i, s) in stores.iter().enumerate() {
         let s = s.clone();
-        tasks.spawn(async move {
-            (
-                i,
-                ward_app::redaction::installation_key(s.as_ref()).await.expect("key"),
-            )
-        });
+        tasks.spawn(async move { (i, ward_app::redaction::installation_key(s.as_ref()).await.expect("key")) });
     }
     let mut out = tasks.join_all().await;
     out.sort_by_key(|(i, _)| *i);

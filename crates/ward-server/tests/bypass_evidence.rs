@@ -5,11 +5,11 @@
 //! the refusal: a refused registration or attestation records nothing).
 
 use serde_json::Value;
+use ward_app::{changes, evidence, keys};
 use ward_core::risk::{RiskRules, Tier};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_server::error::ApiError;
-use ward_app::{changes, evidence, keys};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -45,10 +45,7 @@ async fn stores() -> Vec<TestDb> {
 }
 
 async fn ledger_on(db: &TestDb) -> Ledger {
-    Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_app::projectors(),
-    )
+    Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors())
 }
 
 async fn size(ledger: &Ledger) -> u64 {

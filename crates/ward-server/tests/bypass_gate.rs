@@ -8,13 +8,13 @@
 //! are tested with `exceptions`), so these tests exercise only what the gate makes of them.
 
 use serde_json::json;
+use ward_app::gate::{self, CheckRequest, GateDecision, GatePolicy};
+use ward_app::{changes, evidence};
 use ward_core::approval::ApprovalRules;
 use ward_core::risk::RiskRules;
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, NewEvent};
 use ward_server::config::ServerConfig;
-use ward_app::gate::{self, CheckRequest, GateDecision, GatePolicy};
-use ward_app::{changes, evidence};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -45,10 +45,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_app::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         scenario(ledger).await;
         db.cleanup().await;
     }

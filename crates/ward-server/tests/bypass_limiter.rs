@@ -8,10 +8,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ward_app::identities::{self, TokenRequest, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer};
 use ward_server::auth::FAILURE_LIMIT;
-use ward_app::identities::{self, TokenRequest, UserRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;

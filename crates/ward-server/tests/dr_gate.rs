@@ -3,13 +3,13 @@
 //! restore test is too old, is blocked with `dr.readiness` naming the store and the age; an
 //! emergency change passes, marked; the decision replays from its recorded input.
 
+use ward_app::gate::{self, CheckRequest, GateDecision, GatePolicy};
+use ward_app::{changes, evidence};
 use ward_core::approval::ApprovalRules;
 use ward_core::risk::RiskRules;
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_server::config::ServerConfig;
-use ward_app::gate::{self, CheckRequest, GateDecision, GatePolicy};
-use ward_app::{changes, evidence};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -39,10 +39,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_app::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         scenario(ledger).await;
         db.cleanup().await;
     }
@@ -317,10 +314,7 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
         .await
         .expect_err("a wrong password signs nothing");
         assert_eq!(e.code, "reauthentication_failed", "{e:?}");
-        assert_eq!(
-            ward_app::dr::restore_tests(&ledger).await.expect("tests").len(),
-            before
-        );
+        assert_eq!(ward_app::dr::restore_tests(&ledger).await.expect("tests").len(), before);
         let size = ledger.head().await.expect("head").size();
         let last = ledger
             .store()
@@ -361,10 +355,7 @@ async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_chan
         .await
         .expect_err("a developer signs no restore test");
         assert_eq!(e.code, "role_required", "{e:?}");
-        assert_eq!(
-            ward_app::dr::restore_tests(&ledger).await.expect("tests").len(),
-            before
-        );
+        assert_eq!(ward_app::dr::restore_tests(&ledger).await.expect("tests").len(), before);
     })
     .await;
 }

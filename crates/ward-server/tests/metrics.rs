@@ -12,15 +12,15 @@
 
 use serde_json::{Value, json};
 use std::sync::Arc;
-use ward_app::metrics::{self, DoraReport, DoraRequest};
-use ward_core::dora::Band;
-use ward_core::{Identity, Role};
-use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
 use ward_app::changes::{self, ChangeRequest, Commit};
 use ward_app::deployments::{self, Release, TargetRun};
 use ward_app::environment::Environment;
 use ward_app::evidence;
+use ward_app::metrics::{self, DoraReport, DoraRequest};
 use ward_app::promotion;
+use ward_core::dora::Band;
+use ward_core::{Identity, Role};
+use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -668,10 +668,7 @@ async fn governance_scenario(ledger: Ledger) {
 #[tokio::test]
 async fn governance_figures_of_a_scripted_history_on_sqlite_and_postgres() {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_app::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         governance_scenario(ledger).await;
         db.cleanup().await;
     }
@@ -680,10 +677,7 @@ async fn governance_figures_of_a_scripted_history_on_sqlite_and_postgres() {
 #[tokio::test]
 async fn a_scripted_history_gives_the_figures_written_down_on_sqlite_and_postgres() {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_app::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         scenario(ledger).await;
         db.cleanup().await;
     }
@@ -692,10 +686,7 @@ async fn a_scripted_history_gives_the_figures_written_down_on_sqlite_and_postgre
 /// A fresh SQLite ledger for the measurements below, and its script.
 async fn measurement_script() -> (TestDb, Ledger, Script) {
     let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_app::projectors(),
-    );
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let s = Script {
         ledger: ledger.clone(),
         env: prod(),

@@ -6,12 +6,12 @@
 
 use serde_json::json;
 use std::sync::Arc;
-use ward_core::{Identity, Role};
-use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
 use ward_app::changes::{self, ChangeRequest};
 use ward_app::environment::Environment;
 use ward_app::evidence;
 use ward_app::identities::{self, UserRequest};
+use ward_core::{Identity, Role};
+use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -41,10 +41,7 @@ fn environments(n: usize, tenants: usize) -> Vec<Environment> {
 /// server's base URL and the viewer's cookie.
 async fn seeded(changes_n: usize, envs: &[Environment]) -> (TestDb, String, String, tokio::sync::oneshot::Sender<()>) {
     let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_app::projectors(),
-    );
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let ci = person("token:ci", vec![Role::Developer]);
     let dana = person("user:dana", vec![Role::Developer]);
     let rita = person("user:rita", vec![Role::ReleaseManager]);

@@ -2,11 +2,11 @@
 //! population of production deployments with its signed manifest, a reproducible sample with
 //! the bundles of the sampled deployments, and the offline check of a population.
 
+use crate::backend::Backend;
 use crate::cli::{AuditCommand, Global};
 use crate::context::Context;
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
-use crate::backend::Backend;
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -1,10 +1,10 @@
 //! `ward bundle export`: an auditor's evidence bundle of a change, written atomically; and
 //! `ward verify bundle`, its offline verification.
 
+use crate::backend::Backend;
 use crate::cli::{BundleCommand, Global};
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
-use crate::backend::Backend;
 use anyhow::Result;
 use serde_json::json;
 use std::io::Write;

@@ -1,8 +1,8 @@
 //! `ward change …`: change requests, locally or through a server; commits, authors and touched
 //! paths read from git.
 
-use crate::cli::{ApproveArgs, ChangeCommand, ChangeOpenArgs, Global};
 use crate::backend::Backend;
+use crate::cli::{ApproveArgs, ChangeCommand, ChangeOpenArgs, Global};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::Result;

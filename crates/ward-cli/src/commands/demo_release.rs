@@ -15,14 +15,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use ward_core::{Identity, Role};
-use ward_ledger::ActorKind;
 use ward_app::approvals::SignRequest;
 use ward_app::changes::ChangeRequest;
 use ward_app::evidence::{self, ArtifactRequest, AttestationRequest};
 use ward_app::gate::CheckRequest;
 use ward_app::promotion::PromoteRequest;
 use ward_app::rollout::{self, Engine, Rollout, RolloutRequest};
+use ward_core::{Identity, Role};
+use ward_ledger::ActorKind;
 use ward_store::Ledger;
 
 /// Printed name of the release manager; the demo later tampers with her signature.

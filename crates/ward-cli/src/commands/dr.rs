@@ -2,8 +2,8 @@
 //! it (the same evidence from the log, the same rules of `[[services]]` and `[dr]`), and the
 //! signed record of a restore test.
 
-use crate::cli::{DrRestoreTestArgs, DrStatusArgs, Global};
 use crate::backend::Backend;
+use crate::cli::{DrRestoreTestArgs, DrStatusArgs, Global};
 use crate::failure::Failure;
 use crate::output::{emit, when};
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! `ward artifact …` and `ward attest …`, locally or through a server.
 
-use crate::cli::{ArtifactCommand, ArtifactRegisterArgs, AttestAddArgs, AttestCommand, Global};
 use crate::backend::Backend;
+use crate::cli::{ArtifactCommand, ArtifactRegisterArgs, AttestAddArgs, AttestCommand, Global};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::Result;

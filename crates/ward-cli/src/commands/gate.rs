@@ -1,7 +1,7 @@
 //! `ward gate …` and `ward policy test`, locally or through a server.
 
-use crate::cli::{BreakGlassArgs, GateCommand, Global, PolicyCommand, ReviewCommand, WaiverCommand};
 use crate::backend::{Backend, reauth_token};
+use crate::cli::{BreakGlassArgs, GateCommand, Global, PolicyCommand, ReviewCommand, WaiverCommand};
 use crate::failure::{EXIT_VERIFY_FAILED, Failure};
 use crate::output::emit;
 use anyhow::Result;

@@ -1,8 +1,8 @@
 //! `ward key …` (keys trusted to sign for a builder) and `ward attest type …` (custom attestation
 //! types), locally or through a server.
 
-use crate::cli::{AttestTypeCommand, Global, KeyCommand};
 use crate::backend::Backend;
+use crate::cli::{AttestTypeCommand, Global, KeyCommand};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::Result;

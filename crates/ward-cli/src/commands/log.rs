@@ -1,7 +1,7 @@
 //! `ward log …`: the event log.
 
-use crate::cli::{ConsistencyArgs, ExportArgs, Global, LogCommand, Output, ProofArgs, ShowArgs};
 use crate::backend::Backend;
+use crate::cli::{ConsistencyArgs, ExportArgs, Global, LogCommand, Output, ProofArgs, ShowArgs};
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::output::{emit, progress};
@@ -9,9 +9,9 @@ use crate::remote::Remote;
 use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::io::Read;
+use ward_app::ops::{self, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{EventEnvelope, Hash, NewEvent, NoteVerifier};
-use ward_app::ops::{self, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 
 /// Largest stdin accepted by `ward log append`.
 pub const MAX_STDIN: u64 = 16 * 1024 * 1024;

@@ -1,10 +1,10 @@
 //! `ward metrics dora` and `ward metrics governance`: figures read off the log, locally or
 //! through a server.
 
+use crate::backend::Backend;
 use crate::cli::{DoraArgs, Global, GovernanceArgs};
 use crate::failure::api_failure;
 use crate::output::{emit, when};
-use crate::backend::Backend;
 use anyhow::Result;
 use serde_json::json;
 use ward_app::metrics::{self, DoraReport, GovernanceReport, Metric};

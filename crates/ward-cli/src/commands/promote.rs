@@ -1,8 +1,8 @@
 //! `ward promote`, `ward rollback`, `ward deployments`, `ward env observe`, `ward config` and
 //! `ward release notes`, locally or through a server.
 
-use crate::cli::{ConfigCommand, EnvCommand, Global};
 use crate::backend::Backend;
+use crate::cli::{ConfigCommand, EnvCommand, Global};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::Result;

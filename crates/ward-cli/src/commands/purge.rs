@@ -1,7 +1,7 @@
 //! `ward purge`: one step of the two-person purge of a text document kept beside the log.
 
-use crate::cli::{Global, PurgeArgs};
 use crate::backend::Backend;
+use crate::cli::{Global, PurgeArgs};
 use crate::output::emit;
 use anyhow::Result;
 use serde_json::json;

@@ -1,11 +1,11 @@
 //! `ward serve`: the HTTP API on the data directory's store.
 
+use crate::backend::{configure, load_config};
 use crate::cli::{Global, ServeArgs};
 use crate::context::Context;
 use crate::failure::Failure;
 use anyhow::Result;
 use std::sync::Arc;
-use crate::backend::{configure, load_config};
 use ward_server::AppState;
 use ward_server::config::ServerConfig;
 

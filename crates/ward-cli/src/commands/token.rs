@@ -1,7 +1,7 @@
 //! `ward token …` and `ward user …`: identities, locally or through a server.
 
-use crate::cli::{Global, TokenCommand, TokenCreateArgs, UserAddArgs, UserCommand};
 use crate::backend::Backend;
+use crate::cli::{Global, TokenCommand, TokenCreateArgs, UserAddArgs, UserCommand};
 use crate::failure::Failure;
 use crate::output::emit;
 use anyhow::{Context as _, Result};

@@ -35,9 +35,7 @@ pub(super) async fn dora_metrics(
         q.explain,
         jiff::Timestamp::now().as_second(),
     )?;
-    Ok(Json(
-        state.ward.dora(&req).await?,
-    ))
+    Ok(Json(state.ward.dora(&req).await?))
 }
 
 /// `?env=&from=&to=&explain=`.
@@ -71,9 +69,7 @@ pub(super) async fn governance_metrics(
         q.explain,
         jiff::Timestamp::now().as_second(),
     )?;
-    Ok(Json(
-        state.ward.governance(&req).await?,
-    ))
+    Ok(Json(state.ward.governance(&req).await?))
 }
 
 /// `?service=&env=`.
@@ -97,7 +93,11 @@ pub(super) async fn dr_status(
     Ok(Json(
         state
             .ward
-            .dr_status(q.service.as_deref(), q.env.as_deref(), jiff::Timestamp::now().as_second())
+            .dr_status(
+                q.service.as_deref(),
+                q.env.as_deref(),
+                jiff::Timestamp::now().as_second(),
+            )
             .await?,
     ))
 }

@@ -12,7 +12,7 @@ pub(super) async fn register_artifact(
     Extension(me): Extension<Identity>,
     Json(req): Json<evidence::ArtifactRequest>,
 ) -> Result<(StatusCode, Json<evidence::Artifact>), ApiError> {
-    let (a, new) = evidence::register_with(&state.ledger, &me, &req, &state.artifacts).await?;
+    let (a, new) = state.ward.register_artifact(&me, &req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 

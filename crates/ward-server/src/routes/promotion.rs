@@ -1,8 +1,8 @@
 //! Promotion: promotions, rollbacks, configuration bundles, observations, deployments and release notes.
 
 use super::*;
-use ward_app::promotion;
 use ward_app::deployments;
+use ward_app::promotion;
 
 /// Promotes a change into an environment: the preceding environment must have deployed its
 /// digests, the environment's gate must allow it; the deployment target runs and a deployment
@@ -50,7 +50,10 @@ pub(super) async fn publish_config(
     Path(env): Path<String>,
     Json(req): Json<promotion::config::ConfigRequest>,
 ) -> Result<(StatusCode, Json<promotion::config::ConfigBundle>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.ward.publish_config(&me, &env, &req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.ward.publish_config(&me, &env, &req).await?),
+    ))
 }
 
 /// `?tenant=&effective=`.
@@ -72,7 +75,9 @@ pub(super) async fn show_config(
     Path(env): Path<String>,
     Query(q): Query<ConfigQuery>,
 ) -> Result<Json<promotion::config::ConfigView>, ApiError> {
-    Ok(Json(state.ward.config_view(&env, q.tenant.as_deref(), q.effective).await?))
+    Ok(Json(
+        state.ward.config_view(&env, q.tenant.as_deref(), q.effective).await?,
+    ))
 }
 
 /// Asks the environment's runtime what runs (its `observe_command`) and records one observation
@@ -84,10 +89,7 @@ pub(super) async fn observe_runtime(
     Extension(me): Extension<Identity>,
     Path(env): Path<String>,
 ) -> Result<(StatusCode, Json<Vec<promotion::Drift>>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.ward.observe_runtime(&me, &env).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.ward.observe_runtime(&me, &env).await?)))
 }
 
 /// Records what is running in an environment and reports drift: shadow digests (never promoted

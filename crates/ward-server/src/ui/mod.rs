@@ -479,7 +479,8 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
     let Ok(token) = ward_core::token::ApiToken::parse(&viewer.secret) else {
         return refused("This session is not a Ward session.");
     };
-    if let Err(e) = ward_app::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
+    if let Err(e) =
+        ward_app::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
     {
         return failure(e);
     }
