@@ -223,7 +223,7 @@ pub async fn sign(
     if req.comment.len() > 4000 || req.comment.chars().any(|c| c.is_control() && c != '\n') {
         return Err(AppError::invalid(
             "a comment is at most 4000 characters without control characters",
-            "shorten --comment",
+            "shorten the comment",
         ));
     }
     crate::freetext::check("comment", &req.comment)?;

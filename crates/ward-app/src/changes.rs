@@ -316,7 +316,7 @@ fn text(name: &str, v: &str, max: usize) -> Result<(), AppError> {
     if v.len() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(AppError::invalid(
             format!("{name} must be at most {max} characters without control characters"),
-            format!("shorten --{}", name.replace('_', "-")),
+            format!("shorten the {}", name.replace('_', " ")),
         ));
     }
     Ok(())
@@ -324,7 +324,10 @@ fn text(name: &str, v: &str, max: usize) -> Result<(), AppError> {
 
 fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     if req.title.trim().is_empty() || req.title.contains('\n') {
-        return Err(AppError::invalid("a change needs a one-line title", "pass --title"));
+        return Err(AppError::invalid(
+            "a change needs a one-line title",
+            "give the change a one-line title",
+        ));
     }
     // A reference is text stored earlier (an update carries it forward): checked then.
     for (field, v, max) in [("title", &req.title, 200), ("description", &req.description, 20_000)] {
@@ -747,7 +750,7 @@ pub async fn reclassify(
     if req.reason.trim().len() < 10 {
         return Err(AppError::invalid(
             "an override needs a reason of at least 10 characters",
-            "pass --reason explaining why the rules' tier is wrong",
+            "give a reason explaining why the rules' tier is wrong",
         ));
     }
     text("reason", &req.reason, 2000)?;

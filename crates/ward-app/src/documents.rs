@@ -352,7 +352,7 @@ pub async fn purge(
     if reason.len() < 10 || req.reason.len() > 2000 || req.reason.chars().any(|c| c.is_control() && c != '\n') {
         return Err(AppError::invalid(
             "a purge needs a reason of 10 to 2000 characters without control characters",
-            "pass --reason saying why the text must go (without repeating it)",
+            "give a reason saying why the text must go (without repeating it)",
         ));
     }
     crate::freetext::check("reason", &req.reason)?;

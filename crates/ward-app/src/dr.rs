@@ -112,7 +112,7 @@ pub async fn record_restore_test(
     if store.is_empty() || store.len() > 512 || store.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "store must be 1 to 512 characters without control characters",
-            "pass --store as [[services]] stores names it",
+            "name the store as [[services]] stores names it",
         ));
     }
     let finished = req.finished.parse::<jiff::Timestamp>().map_err(|_| {
@@ -121,7 +121,7 @@ pub async fn record_restore_test(
                 "finished {:?} is not an RFC 3339 time",
                 req.finished.chars().take(64).collect::<String>()
             ),
-            "pass --finished like 2026-12-02T10:15:00Z",
+            "give the finish time like 2026-12-02T10:15:00Z",
         )
     })?;
     let finished_secs = finished.as_second();
@@ -134,14 +134,14 @@ pub async fn record_restore_test(
     if req.duration_secs == 0 || req.duration_secs > MAX_RESTORE_SECS {
         return Err(AppError::invalid(
             "duration must be between 1 second and 30 days",
-            "pass --duration like 25m or 2h",
+            "give the duration like 25m or 2h",
         ));
     }
     let checked = req.checked.trim();
     if checked.is_empty() || checked.len() > 4_000 {
         return Err(AppError::invalid(
             "say what was checked after the restore (1 to 4000 characters)",
-            "pass --checked \"row counts match production; the app's smoke test passed\"",
+            "say what was checked, e.g. \"row counts match production; the app's smoke test passed\"",
         ));
     }
     let creds = crate::reauth::Credentials {

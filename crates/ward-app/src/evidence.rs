@@ -182,6 +182,16 @@ impl AttestationRequest {
     }
 }
 
+/// An artifact and its attestations (`GET /api/v1/artifacts/{digest}`, `ward artifact show`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArtifactView {
+    /// The artifact.
+    pub artifact: Artifact,
+    /// Its attestations, oldest first.
+    pub attestations: Vec<Attestation>,
+}
+
 /// An attached attestation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -292,7 +302,7 @@ fn check_field(name: &str, v: &str, max: usize) -> Result<(), AppError> {
     if v.trim().is_empty() || v.len() > max || v.chars().any(char::is_control) {
         return Err(AppError::invalid(
             format!("{name} must be 1 to {max} characters without control characters"),
-            format!("pass --{}", name.replace('_', "-")),
+            format!("give the {}", name.replace('_', " ")),
         ));
     }
     Ok(())
@@ -348,7 +358,8 @@ pub async fn register_with(
     req: &ArtifactRequest,
     rules: &ArtifactRules,
 ) -> Result<(Artifact, bool), AppError> {
-    parse_digest(&req.digest).map_err(|e| AppError::invalid(e.to_string(), "compute it with --file or --dir"))?;
+    parse_digest(&req.digest)
+        .map_err(|e| AppError::invalid(e.to_string(), "compute it from the file or the directory"))?;
     check_field("service", &req.service, 128)?;
     check_field("version", &req.version, 128)?;
     for (name, v) in [
@@ -509,7 +520,9 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
 fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError> {
     let artifact = inputs.artifact.as_str();
     let format = match inputs.kind.as_str() {
-        "auto" => detect(bytes).map_err(|e| AppError::invalid(e.to_string(), format!("pass --type: {KINDS}")))?,
+        "auto" => {
+            detect(bytes).map_err(|e| AppError::invalid(e.to_string(), format!("name the report's type: {KINDS}")))?
+        }
         "junit" => Format::Junit,
         "sarif" => Format::Sarif,
         "cyclonedx" => Format::Cyclonedx,
@@ -558,7 +571,7 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError
         Format::Intoto if artifact.starts_with("CHG-") => {
             return Err(AppError::invalid(
                 "in-toto documents attest artifacts, not changes",
-                "attach it with --artifact DIGEST",
+                "attach it to the artifact, by its digest",
             ));
         }
         Format::Intoto => {
@@ -572,7 +585,7 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError
             let Some(t) = custom else {
                 return Err(AppError::invalid(
                     "a custom attestation needs its type",
-                    "pass --type custom:NAME",
+                    "name the type as custom:NAME",
                 ));
             };
             serde_json::to_value(custom::summarise(bytes, MAX_EVIDENCE, &t.name, &t.schema).map_err(refused)?)
@@ -649,7 +662,7 @@ pub async fn attest_within(
     if on_dr && !req.r#type.starts_with("dr:") {
         return Err(AppError::invalid(
             format!("only backup evidence (type dr:…) attaches to {DR_TARGET}"),
-            "attach a report to its artifact (--artifact) or change (--change)",
+            "attach a report to its artifact or its change",
         ));
     }
     if !on_dr && req.r#type.starts_with("dr:") {
@@ -662,7 +675,7 @@ pub async fn attest_within(
         parse_digest(&req.artifact).map_err(|e| {
             AppError::invalid(
                 e.to_string(),
-                "pass --artifact sha256:… (or --change CHG-… to attach to a change)",
+                "name the artifact, sha256:… (or the change, CHG-…, to attach to a change)",
             )
         })?;
     }

@@ -296,7 +296,7 @@ pub async fn grant_waiver(
         _ => {
             return Err(AppError::invalid(
                 "a waiver is scoped to one change or one artifact",
-                "pass exactly one of --change and --artifact",
+                "name exactly one of a change and an artifact",
             ));
         }
     };
@@ -308,12 +308,15 @@ pub async fn grant_waiver(
         || req.owner.chars().any(|c| c.is_control() || c.is_whitespace())
         || !req.owner.contains(':')
     {
-        return Err(AppError::invalid("a waiver needs an owner", "pass --owner user:NAME"));
+        return Err(AppError::invalid(
+            "a waiver needs an owner",
+            "name the owner, e.g. user:NAME",
+        ));
     }
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
         return Err(AppError::invalid(
             "a waiver lasts from a second to a year",
-            "pass --expires e.g. 14d",
+            "give an expiry, e.g. 14d",
         ));
     }
     if let Some(f) = &req.finding
@@ -465,7 +468,7 @@ pub async fn invoke_breakglass(
                 "{} is a {} change; only emergency changes may break glass",
                 change.id, change.request.kind
             ),
-            "open the change with --kind emergency",
+            "open the change as an emergency (kind emergency)",
         ));
     }
     check_rules(&req.rules)?;
@@ -473,7 +476,7 @@ pub async fn invoke_breakglass(
     if !(60..=MAX_BREAKGLASS_SECS).contains(&req.duration_secs) {
         return Err(AppError::invalid(
             "break-glass lasts from a minute to a day",
-            "pass --for e.g. 4h",
+            "give how long, e.g. 4h",
         ));
     }
     let creds = crate::reauth::Credentials {

@@ -124,10 +124,16 @@ pub struct TokenRequest {
 pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) -> Result<CreatedToken, AppError> {
     check_name("token", &req.name)?;
     if req.roles.is_empty() {
-        return Err(AppError::invalid("a token needs at least one role", "pass --role ROLE"));
+        return Err(AppError::invalid(
+            "a token needs at least one role",
+            "give at least one role",
+        ));
     }
     if req.expires_in_secs.is_some_and(|s| s <= 0) {
-        return Err(AppError::invalid("expiry must be in the future", "e.g. --expires 30d"));
+        return Err(AppError::invalid(
+            "expiry must be in the future",
+            "give a lifetime, e.g. 30d",
+        ));
     }
     let (identity, kind) = match &req.user {
         Some(user) => {
@@ -287,7 +293,7 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     if req.display_name.trim().is_empty() || req.display_name.len() > 200 {
         return Err(AppError::invalid(
             "display name must be 1 to 200 characters",
-            "pass --display-name",
+            "give the display name",
         ));
     }
     crate::freetext::check("display name", &req.display_name)?;
@@ -298,7 +304,10 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         ));
     }
     if req.roles.is_empty() {
-        return Err(AppError::invalid("a user needs at least one role", "pass --role ROLE"));
+        return Err(AppError::invalid(
+            "a user needs at least one role",
+            "give at least one role",
+        ));
     }
     if user_record(ledger, &req.name).await?.is_some() {
         return Err(AppError::new(

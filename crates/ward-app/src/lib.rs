@@ -8,6 +8,10 @@
 //! token), [`promotion::DeploymentTarget`] (a deployment target), [`promotion::Runtimes`] (the
 //! runtimes Ward runs itself: the local runtime of [`rollout`]).
 //!
+//! - [`config`]: the sections of `ward.toml` the services read, loaded and validated once for
+//!   every adapter.
+//! - [`Ward`]: the façade the adapters hold (ledger, rules, locks, ports), one method per
+//!   operation.
 //! - [`error`]: [`AppError`], the one error type (kind, code, message, hint).
 //! - [`ops`]: plain functions over a [`ward_store::Ledger`] that both the handlers and the CLI's
 //!   local mode call, returning the serialisable shapes the API sends.
@@ -57,6 +61,7 @@ pub mod board;
 pub mod bundle;
 pub mod changes;
 pub mod compliance;
+pub mod config;
 pub mod deployments;
 pub mod documents;
 pub mod dr;
@@ -79,8 +84,10 @@ pub mod search;
 pub mod slo;
 pub mod subjects;
 pub mod users;
+mod ward;
 
 pub use error::{AppError, Kind};
+pub use ward::Ward;
 
 use std::sync::Arc;
 

@@ -479,3 +479,23 @@ pub async fn record_config_loaded(
         time: receipt.time,
     })
 }
+
+/// An event as a client submits it (`POST /api/v1/events`, `ward log append`); the actor is the
+/// caller.
+#[derive(Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// Event kind, dotted lower case.
+    pub kind: String,
+    /// What it is about.
+    pub subject: String,
+    /// Event data.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: Value,
+    /// Optional; if present it must equal the caller's identity.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub actor: Option<ward_ledger::Actor>,
+}

@@ -193,7 +193,7 @@ pub async fn reauthenticate(
                 kind: Kind::Forbidden,
                 code: "printed_name_missing",
                 reason: format!("{} has no printed name; a signature must carry one", by.id),
-                hint: "an administrator sets the user's display name (ward user add --display-name)".into(),
+                hint: "an administrator sets the user's display name".into(),
             })),
             None => Ok(Err(failed(
                 format!("the password given for {} is wrong", by.id),
@@ -202,7 +202,7 @@ pub async fn reauthenticate(
         },
         (None, Some(_), None) => Ok(Err(failed(
             format!("{} is not a local user; a local password cannot sign for it", by.id),
-            "re-authenticate with your identity provider (--reauth-token)",
+            "re-authenticate with a fresh token of your identity provider",
         ))),
         (_, _, Some(token)) => {
             let digest = credential_digest(token);
@@ -246,7 +246,7 @@ pub async fn reauthenticate(
             kind: Kind::Unauthenticated,
             code: "reauthentication_required",
             reason: "signing needs re-authentication in the same request".into(),
-            hint: "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)".into(),
+            hint: "give your password (local users) or a fresh token of your identity provider (OIDC)".into(),
         })),
     }
 }

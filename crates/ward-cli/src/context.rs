@@ -91,7 +91,7 @@ impl Context {
 
 /// Every projection the CLI and server maintain.
 pub fn projectors() -> Vec<std::sync::Arc<dyn ward_store::Projector>> {
-    ward_server::projectors()
+    ward_app::projectors()
 }
 
 /// The password given for re-authentication: the first line of stdin with `--password-stdin`,
@@ -122,7 +122,7 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
         )
         .into());
     };
-    let user = ward_server::identities::user_record(&ctx.ledger, name)
+    let user = ward_app::identities::user_record(&ctx.ledger, name)
         .await
         .map_err(crate::failure::api_failure)?
         .ok_or_else(|| {
@@ -155,18 +155,18 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
 pub async fn local_person(g: &Global, ctx: &Context, action: ward_core::Action) -> Result<ward_core::Identity> {
     let who = local_identity(g, ctx, action).await?;
     let password = password(g)?;
-    let creds = ward_server::reauth::Credentials {
+    let creds = ward_app::reauth::Credentials {
         password: password.as_deref(),
         ..Default::default()
     };
     let now = jiff::Timestamp::now().as_second();
-    match ward_server::reauth::reauthenticate(&ctx.ledger, &who, &creds, None, now)
+    match ward_app::reauth::reauthenticate(&ctx.ledger, &who, &creds, None, now)
         .await
         .map_err(crate::failure::api_failure)?
     {
         Ok(_) => Ok(who),
         Err(refused) => Err(crate::failure::api_failure(
-            ward_server::reauth::record_refusal(
+            ward_app::reauth::record_refusal(
                 &ctx.ledger,
                 &who,
                 "local.refused",

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backend;
 mod cli;
 mod commands;
 mod context;
@@ -26,7 +27,7 @@ fn main() {
             // Help and usage errors print as clap prints them, unless the message would repeat
             // an argument that looks like PHI or a secret.
             let text = e.render().to_string();
-            match ward_server::freetext::withheld(&text) {
+            match ward_app::freetext::withheld(&text) {
                 Some(w) if e.use_stderr() => {
                     eprintln!("error: {w}\nhint: see `ward --help`");
                     std::process::exit(2);
@@ -160,8 +161,8 @@ fn report(out: Output, e: &anyhow::Error) -> i32 {
     };
     // Never echo: a message or hint that quotes PHI or a secret (an argument the parser
     // rejected, a value a check refused) is withheld, like the server's.
-    let message = ward_server::freetext::withheld(&message).unwrap_or(message);
-    let hint = hint.map(|h| ward_server::freetext::withheld(&h).unwrap_or(h));
+    let message = ward_app::freetext::withheld(&message).unwrap_or(message);
+    let hint = hint.map(|h| ward_app::freetext::withheld(&h).unwrap_or(h));
     let message = message.replace('\n', " ");
     if out == Output::Json {
         output::write_line(

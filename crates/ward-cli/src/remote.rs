@@ -229,7 +229,7 @@ fn store_err(e: anyhow::Error) -> ward_store::StoreError {
 #[async_trait::async_trait]
 impl ward_store::ExportSource for Remote {
     async fn checkpoints(&self) -> Result<Vec<ward_store::StoredCheckpoint>, ward_store::StoreError> {
-        let list: ward_server::ops::Checkpoints = self.get("/api/v1/log/checkpoints", &[]).await.map_err(store_err)?;
+        let list: ward_app::ops::Checkpoints = self.get("/api/v1/log/checkpoints", &[]).await.map_err(store_err)?;
         list.checkpoints
             .into_iter()
             .map(|c| {
@@ -247,7 +247,7 @@ impl ward_store::ExportSource for Remote {
 
     async fn entries(&self, start: u64, limit: u64) -> Result<Vec<ward_store::StoredEntry>, ward_store::StoreError> {
         use base64::Engine;
-        let page: ward_server::ops::RawEntries = self
+        let page: ward_app::ops::RawEntries = self
             .get(
                 "/api/v1/log/entries",
                 &[("from", start.to_string()), ("limit", limit.to_string())],
@@ -271,7 +271,7 @@ impl ward_store::ExportSource for Remote {
 
     async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, ward_store::StoreError> {
         use base64::Engine;
-        let blob: ward_server::ops::Blob = self
+        let blob: ward_app::ops::Blob = self
             .get(&format!("/api/v1/log/blobs/{digest}"), &[])
             .await
             .map_err(store_err)?;
@@ -283,7 +283,7 @@ impl ward_store::ExportSource for Remote {
 
     async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, ward_store::StoreError> {
         use base64::Engine;
-        let doc: ward_server::ops::DocumentBytes = self
+        let doc: ward_app::ops::DocumentBytes = self
             .get(&format!("/api/v1/log/documents/{digest}"), &[])
             .await
             .map_err(store_err)?;
@@ -297,7 +297,7 @@ impl ward_store::ExportSource for Remote {
     }
 
     async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<ward_ledger::Hash>, ward_store::StoreError> {
-        let p: ward_server::ops::ConsistencyProof = self
+        let p: ward_app::ops::ConsistencyProof = self
             .get(
                 "/api/v1/log/consistency",
                 &[("from", from.to_string()), ("to", to.to_string())],

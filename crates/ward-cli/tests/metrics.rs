@@ -43,13 +43,13 @@ fn deploy(d: &Path, change: &Value) -> u64 {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let url = format!("sqlite://{}", d.join("ward.db").display());
-        let ledger = ward_store::Ledger::new(ward_store::open(&url).await.expect("store"), ward_server::projectors());
-        let env = ward_server::environment::Environment {
+        let ledger = ward_store::Ledger::new(ward_store::open(&url).await.expect("store"), ward_app::projectors());
+        let env = ward_app::environment::Environment {
             name: "prod".into(),
             ..Default::default()
         };
         let digests: Vec<String> = serde_json::from_value(change["artifacts"].clone()).unwrap();
-        let rel = ward_server::deployments::Release {
+        let rel = ward_app::deployments::Release {
             env: &env,
             change: change["id"].as_str().unwrap(),
             digests: &digests,
@@ -61,7 +61,7 @@ fn deploy(d: &Path, change: &Value) -> u64 {
             requested_at: None,
             drill: false,
         };
-        let run = ward_server::deployments::TargetRun {
+        let run = ward_app::deployments::TargetRun {
             tenant: None,
             config_digest: None,
             status: "succeeded".into(),
@@ -74,7 +74,7 @@ fn deploy(d: &Path, change: &Value) -> u64 {
             kind: ActorKind::Human,
             roles: vec![Role::ReleaseManager],
         };
-        ward_server::deployments::append_record(&ledger, &by, &rel, vec![run], "command")
+        ward_app::deployments::append_record(&ledger, &by, &rel, vec![run], "command")
             .await
             .expect("record")
             .seq

@@ -10,7 +10,7 @@
 //! valid is never refused with 429 because of failures from its address (someone else behind
 //! the same NAT or proxy); a missing or invalid token from a limited address gets 429, and so
 //! does every sign-in attempt (`POST /api/v1/sessions`, valid password or not) — passwords are
-//! also limited per person by the signing lockout (`crate::reauth`).
+//! also limited per person by the signing lockout (`ward_app::reauth`).
 
 use crate::access::{Access, rule_for};
 use crate::error::ApiError;
@@ -125,7 +125,7 @@ pub async fn record_denied(state: &AppState, identity: &Identity, route: &str, a
 
 /// Signs a local user in with a password — the one password sign-in, behind
 /// `POST /api/v1/sessions` and the web UI's `POST /ui/sign-in`: refused with 429 while `ip` is
-/// limited, 423 while the person is locked out (`crate::reauth`), 401 for an unknown user or a
+/// limited, 423 while the person is locked out (`ward_app::reauth`), 401 for an unknown user or a
 /// wrong password (counted, charged to `ip`, and recorded as `auth.failed` under `route`); a
 /// session token (`session.started`) otherwise.
 pub async fn password_sign_in(
@@ -134,13 +134,13 @@ pub async fn password_sign_in(
     route: &str,
     user: &str,
     password: &str,
-) -> Result<crate::identities::CreatedToken, Response> {
+) -> Result<ward_app::identities::CreatedToken, Response> {
     if let Some(refused) = refuse_if_limited(state, ip) {
         return Err(refused);
     }
-    let well_formed = crate::identities::check_name("user", user).is_ok();
+    let well_formed = ward_app::identities::check_name("user", user).is_ok();
     let locked = match well_formed {
-        true => crate::reauth::lockout(
+        true => ward_app::reauth::lockout(
             &state.ledger,
             &format!("user:{user}"),
             jiff::Timestamp::now().as_second(),
@@ -159,11 +159,11 @@ pub async fn password_sign_in(
         )
         .into_response());
     }
-    let checked = crate::identities::check_password(&state.ledger, user, password)
+    let checked = ward_app::identities::check_password(&state.ledger, user, password)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     match checked {
-        Some(user) => crate::identities::start_session(&state.ledger, &user)
+        Some(user) => ward_app::identities::start_session(&state.ledger, &user)
             .await
             .map_err(|e| ApiError::from(e).into_response()),
         None => {
@@ -273,8 +273,9 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     }
     req.extensions_mut().insert(identity);
     if let Some(b) = &bearer {
-        req.extensions_mut()
-            .insert(crate::reauth::PresentedCredential(crate::reauth::credential_digest(b)));
+        req.extensions_mut().insert(ward_app::reauth::PresentedCredential(
+            ward_app::reauth::credential_digest(b),
+        ));
     }
     next.run(req).await
 }

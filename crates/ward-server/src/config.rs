@@ -1,4 +1,6 @@
-//! The server's part of `ward.toml`: listen address, TLS files and OIDC providers.
+//! The HTTP adapter's part of `ward.toml` — listen address, TLS files and OIDC providers — and
+//! the whole file as `ward serve` reads it: these sections beside the services' own
+//! ([`ward_app::config::Config`], loaded and validated by the same code in every mode).
 //!
 //! ```toml
 //! [server]
@@ -12,75 +14,14 @@
 //! audience = "https://ward.example.org"
 //! jwks_url = "https://token.actions.githubusercontent.com/.well-known/jwks"
 //! identity = "ci:github/{repository}/{workflow}"
-//!
-//! [guard]                     # the PHI/secret guard (see ward_evidence::guard)
-//! allow_patterns = ["^AKIAIOSFODNN7EXAMPLE$"]
-//! allow_paths = ["synthetic-*.xml"]
-//! disable = ["high-entropy"]
-//! mrn_patterns = ['\bACME-\d{7}\b']
-//!
-//! [risk]                      # see ward_core::risk; an explicit section replaces the defaults
-//! default_tier = "low"
-//! [[risk.path_tags]]
-//! glob = "migrations/**"
-//! tag = "schema_migration"
-//! [[risk.tiers]]
-//! when = ["phi", "schema_migration"]
-//! tier = "high"
-//!
-//! [gate]
-//! policy_dir = "policies"     # the team's *.rego (package ward.gate), beside the defaults
-//!
-//! [controls.tiers.high]       # what a tier requires (see ward_server::gate::Controls): a tier
-//! evidence = ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]
-//! approvals = 2               # not named, or a key not named, keeps the built-in default;
-//! roles = { release-manager = 1 }   # unknown tiers/keys and tiers requiring nothing are refused
-//! steps = ["test"]            # in-toto link steps each artifact needs
-//! ticket = true               # default: medium and high
-//! evidence_waiver_approvers = 2     # distinct waiver approvers to waive evidence.* (high: 2)
-//!
-//! [controls.sla]              # hours an open finding may stay open (critical: blocks at once)
-//! high = 72
-//! medium = 720
-//! low = 2160
-//!
-//! [[calendar.windows]]        # see ward_core::calendar (cron over local time, DST-correct)
-//! name = "business-hours"
-//! cron = "* 9-16 * * 1-5"
-//! tz = "America/New_York"
-//! environments = ["prod"]
-//!
-//! [artifacts]                 # see ward_server::evidence: a version names one digest
-//! mutable_prerelease = false  # true: semver pre-releases (1.2.3-rc.1) may be re-registered
-//!
-//! [approvals]                 # see ward_core::approval
-//! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
-//! admins_may_approve = false
-//! git_authors = { "dana@users.noreply.github.com" = "user:dana" }
-//!
-//! [[services]]                # the DR inventory (see ward_core::dr, docs/METRICS.md)
-//! name = "orders"
-//! tier = "high"
-//! rpo = "24h"
-//! rto = "1h"
-//! stores = ["orders-db"]      # pgBackRest stanza, Velero namespace or AWS resource ARN
-//!
-//! [dr]                        # environments = ["prod"] by default
-//! tiers.high = { restore_test_days = 90, rollback_drill_days = 30 }
-//!
-//! [metrics]                  # see ward_app::metrics (docs/METRICS.md)
-//! emergency_window_hours = 24
-//! gauge_window_days = 30
 //! ```
 //!
-//! Other sections belong to other parts of Ward and are ignored here.
+//! Every other section is the services' (see [`ward_app::config`]).
 
 use crate::oidc::ProviderConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-
-/// Largest configuration file read.
-pub const MAX_CONFIG: u64 = 1024 * 1024;
+pub use ward_app::config::{Config, ConfigError, MAX_CONFIG};
 
 /// `[server]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -97,177 +38,65 @@ pub struct ServerSection {
     pub tls_key: Option<PathBuf>,
 }
 
-/// `[gate]`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GateSection {
-    /// Directory of the team's `*.rego` policies (package `ward.gate`), relative to ward.toml.
+/// The adapter's own sections.
+#[derive(Deserialize)]
+struct HttpSections {
     #[serde(default)]
-    pub policy_dir: Option<PathBuf>,
+    server: ServerSection,
+    #[serde(default)]
+    oidc: Vec<ProviderConfig>,
 }
 
-/// What the server reads from `ward.toml`.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `ward.toml` as the server reads it: `[server]`, `[[oidc]]` and the services' sections
+/// (`app`, also reached through `Deref`: `cfg.risk`, `cfg.gate_policy()`).
+#[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
     /// `[server]`.
-    #[serde(default)]
     pub server: ServerSection,
     /// `[[oidc]]` providers.
-    #[serde(default)]
     pub oidc: Vec<ProviderConfig>,
-    /// `[guard]`: the PHI/secret guard's allowlists and MRN formats.
-    #[serde(default)]
-    pub guard: ward_evidence::guard::GuardSection,
-    /// `[risk]`: path → tag and tag → tier rules (defaults when absent).
-    #[serde(default)]
-    pub risk: ward_core::risk::RiskRules,
-    /// `[approvals]`: signature meanings and separation-of-duties options.
-    #[serde(default)]
-    pub approvals: ward_core::approval::ApprovalRules,
-    /// `[gate]`: where the team's Rego policies are.
-    #[serde(default)]
-    pub gate: GateSection,
-    /// `[breakglass]`: when retrospective reviews become overdue.
-    #[serde(default)]
-    pub breakglass: crate::exceptions::BreakglassRules,
-    /// `[[environments]]`: promotion chains and deployment targets.
-    #[serde(default)]
-    pub environments: Vec<crate::environment::Environment>,
-    /// `[calendar]`: change windows and freezes.
-    #[serde(default)]
-    pub calendar: ward_core::calendar::Calendar,
-    /// `[controls]`: what each tier requires.
-    #[serde(default)]
-    pub controls: crate::gate::Controls,
-    /// `[artifacts]`: registration rules (`mutable_prerelease`).
-    #[serde(default)]
-    pub artifacts: crate::evidence::ArtifactRules,
-    /// `[metrics]`: the emergency window of DORA's change fail rate, the gauges' window.
-    #[serde(default)]
-    pub metrics: ward_app::metrics::MetricsRules,
-    /// `[[slo]]`: error budgets that freeze a service's deployments while it burns them.
-    #[serde(default)]
-    pub slo: Vec<ward_core::slo::Objective>,
-    /// `[[services]]`: the DR inventory (tier, RPO, RTO, stateful stores).
-    #[serde(default)]
-    pub services: Vec<ward_core::dr::Service>,
-    /// `[dr]`: DR readiness rules per tier and the environments they gate.
-    #[serde(default)]
-    pub dr: ward_core::dr::DrRules,
-    /// `guard`, compiled once by [`ServerConfig::load`].
-    #[serde(skip)]
-    compiled_guard: ward_evidence::guard::GuardConfig,
+    /// The sections the services read.
+    pub app: Config,
 }
 
-/// Why the configuration could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {reason}")]
-pub struct ConfigError {
-    /// File.
-    pub path: String,
-    /// Problem (with line and column for syntax errors).
-    pub reason: String,
+impl std::ops::Deref for ServerConfig {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.app
+    }
 }
 
 impl ServerConfig {
     /// Reads and parses `path`, resolving relative file paths against its directory.
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
-        let err = |reason: String| ConfigError {
-            path: path.display().to_string(),
-            reason,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-        if meta.len() > MAX_CONFIG {
-            return Err(err(format!("larger than {MAX_CONFIG} bytes")));
-        }
-        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let bytes = ward_app::config::read(path)?;
         ServerConfig::parse(path, &bytes)
     }
 
     /// Parses `bytes` as the file `path` (relative file paths resolved against its directory):
     /// what [`ServerConfig::load`] does once it has read them. A caller that records the digest
-    /// of the bytes it read parses exactly those (a reloading server).
+    /// of the bytes it read parses exactly those (a reloading server). The services' sections
+    /// are validated by [`Config::prepare`], after the `[[oidc]]` checks.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<ServerConfig, ConfigError> {
-        let err = |reason: String| ConfigError {
-            path: path.display().to_string(),
-            reason,
-        };
-        if bytes.len() as u64 > MAX_CONFIG {
-            return Err(err(format!("larger than {MAX_CONFIG} bytes")));
-        }
-        let text = std::str::from_utf8(bytes).map_err(|e| err(e.to_string()))?;
-        let mut cfg: ServerConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let err = |reason: String| ConfigError::at(path, reason);
+        let text = ward_app::config::text(path, bytes)?;
+        let HttpSections { mut server, mut oidc } = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut app = Config::deserialize_text(path, text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
         };
-        cfg.server.tls_cert.as_mut().map(resolve);
-        cfg.server.tls_key.as_mut().map(resolve);
-        for o in &mut cfg.oidc {
+        server.tls_cert.as_mut().map(resolve);
+        server.tls_key.as_mut().map(resolve);
+        for o in &mut oidc {
             o.jwks_file.as_mut().map(resolve);
         }
-        cfg.gate.policy_dir.as_mut().map(resolve);
-        for e in &mut cfg.environments {
-            e.policy_dir.as_mut().map(resolve);
-        }
-        crate::oidc::check_namespaces(&cfg.oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
-        crate::oidc::check_browser_fields(&cfg.oidc)
-            .map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
-        cfg.approvals.validate().map_err(err)?;
-        cfg.compiled_guard = cfg.guard.compile().map_err(err)?;
-        cfg.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
-        crate::environment::validate(&cfg.environments).map_err(err)?;
-        cfg.metrics.validate().map_err(err)?;
-        for o in &cfg.slo {
-            o.validate().map_err(err)?;
-            if let Some(e) = o
-                .environments
-                .iter()
-                .find(|e| !cfg.environments.iter().any(|d| &d.name == *e))
-            {
-                return Err(err(format!(
-                    "[[slo]] {}: environment {e} is not declared; {}",
-                    o.service,
-                    ward_app::environment::undeclared_hint(&cfg.environments, e)
-                )));
-            }
-        }
-        ward_core::dr::validate_inventory(&cfg.services).map_err(err)?;
-        cfg.dr.validate().map_err(err)?;
-        if let Some(e) = cfg.dr.environments.iter().find(|e| {
-            !cfg.services.is_empty() && !cfg.environments.is_empty() && !cfg.environments.iter().any(|d| &d.name == *e)
-        }) {
-            return Err(err(format!(
-                "[dr] environments: {e} is not declared; {}",
-                ward_app::environment::undeclared_hint(&cfg.environments, e)
-            )));
-        }
-        Ok(cfg)
-    }
-
-    /// The DR inventory and rules.
-    pub fn dr_policy(&self) -> ward_app::dr::DrPolicy {
-        ward_app::dr::DrPolicy {
-            services: self.services.clone(),
-            rules: self.dr.clone(),
-        }
-    }
-
-    /// The gate's policy: bundled defaults, the `[gate] policy_dir` files, `[controls]`, the
-    /// calendar and the environments (each with its own `policy_dir` files).
-    pub fn gate_policy(&self) -> Result<crate::gate::GatePolicy, String> {
-        let mut p = crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())?;
-        p.calendar = self.calendar.clone();
-        p.slos = self.slo.clone();
-        p.dr = self.dr_policy();
-        p.with_environments(&self.environments)
-    }
-
-    /// The `[guard]` section, compiled (defaults when there is no configuration file).
-    pub fn guard(&self) -> ward_evidence::guard::GuardConfig {
-        self.compiled_guard.clone()
+        crate::oidc::check_namespaces(&oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
+        crate::oidc::check_browser_fields(&oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
+        app.prepare(path)?;
+        Ok(ServerConfig { server, oidc, app })
     }
 }
 
@@ -309,134 +138,6 @@ something = "for another part of Ward"
         assert_eq!(cfg.oidc[0].jwks_file, Some(dir.path().join("jwks.json")));
         assert_eq!(cfg.oidc[0].roles[0].roles.len(), 2);
         assert_eq!(cfg.oidc[0].kind, ward_ledger::ActorKind::Automation);
-    }
-
-    fn load(text: &str) -> Result<ServerConfig, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ward.toml");
-        std::fs::write(&path, text).unwrap();
-        ServerConfig::load(&path).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn partial_controls_naming_only_high_leave_medium_and_low_their_defaults() {
-        let cfg = load("[controls.tiers.high]\napprovals = 3\n").unwrap();
-        let c = &cfg.controls;
-        let builtin = crate::gate::Controls::default();
-        assert_eq!(c.tiers["medium"], builtin.tiers["medium"]);
-        assert_eq!(c.tiers["low"], builtin.tiers["low"]);
-        // A tier that names one key keeps its defaults for the others.
-        assert_eq!(c.tiers["high"].approvals, 3);
-        assert_eq!(c.tiers["high"].evidence, builtin.tiers["high"].evidence);
-        assert_eq!(c.tiers["high"].roles, builtin.tiers["high"].roles);
-        assert!(c.tiers["high"].ticket && c.tiers["medium"].ticket && !c.tiers["low"].ticket);
-        assert_eq!(c.tiers["high"].evidence_waiver_approvers, 2);
-        assert_eq!(c.tiers["medium"].evidence_waiver_approvers, 1);
-        assert_eq!(c.checklist, builtin.checklist);
-        assert_eq!((c.sla.high, c.sla.medium, c.sla.low), (72, 720, 2160));
-        // And the effective controls are what the policy document (and its digest) carries.
-        let policy = cfg.gate_policy().unwrap();
-        assert_eq!(
-            policy.document("prod")["data"]["controls"]["tiers"]["medium"]["approvals"],
-            1
-        );
-        let doc = |cfg: &ServerConfig| serde_json::to_vec(&cfg.gate_policy().unwrap().document("prod")).unwrap();
-        assert_ne!(doc(&cfg), doc(&ServerConfig::default()));
-        // So do the rules Ward judges before the Rego: dropping a service from the DR inventory
-        // or loosening its RPO changes the recorded policy digest.
-        let dr = |rpo: &str| {
-            load(&format!(
-                "[[services]]\nname = \"patient-api\"\ntier = \"high\"\nrpo = \"{rpo}\"\nrto = \"4h\"\nstores = [\"orders-db\"]\n"
-            ))
-            .unwrap()
-        };
-        assert_ne!(doc(&dr("1h")), doc(&dr("24h")), "a looser RPO is another policy");
-        assert_ne!(
-            doc(&dr("1h")),
-            doc(&ServerConfig::default()),
-            "an inventory is part of the policy"
-        );
-        // And the environments' chain, the risk and the approval rules a decision records.
-        let recorded = |cfg: &ServerConfig| {
-            serde_json::to_vec(
-                &cfg.gate_policy()
-                    .unwrap()
-                    .recorded_document("prod", &cfg.risk, &cfg.approvals),
-            )
-            .unwrap()
-        };
-        let chain = |after: &str| {
-            load(&format!(
-                "[[environments]]\nname = \"staging\"\n[[environments]]\nname = \"prod\"\n{after}"
-            ))
-            .unwrap()
-        };
-        assert_ne!(
-            recorded(&chain("after = \"staging\"\n")),
-            recorded(&chain("")),
-            "promotion order is part of the policy"
-        );
-        let admins = load("[approvals]\nadmins_may_approve = true\n").unwrap();
-        assert_ne!(
-            recorded(&admins),
-            recorded(&ServerConfig::default()),
-            "who may approve is part of the policy"
-        );
-        // Checklist tags merge per tag; SLAs are configurable.
-        let cfg = load("[controls.checklist]\npci = [\"pci-review\"]\n[controls.sla]\nhigh = 24\n").unwrap();
-        assert_eq!(cfg.controls.checklist["phi"], vec!["privacy-review"]);
-        assert_eq!(cfg.controls.checklist["pci"], vec!["pci-review"]);
-        assert_eq!((cfg.controls.sla.high, cfg.controls.sla.medium), (24, 720));
-        // No [controls] at all is the built-in defaults.
-        assert_eq!(load("").unwrap().controls, builtin);
-    }
-
-    #[test]
-    fn a_tier_with_no_controls_is_refused_naming_it() {
-        let e = load("[controls.tiers.medium]\nevidence = []\napprovals = 0\nticket = false\n").unwrap_err();
-        assert!(e.contains("[controls.tiers.medium] requires nothing"), "{e}");
-        assert!(e.contains("approvals = 1"), "{e}");
-        // Explicitly zero roles are no controls either; one requirement is enough.
-        let e =
-            load("[controls.tiers.low]\nevidence = []\napprovals = 0\nroles = { release-manager = 0 }\n").unwrap_err();
-        assert!(e.contains("[controls.tiers.low]"), "{e}");
-        load("[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n").unwrap();
-    }
-
-    #[test]
-    fn a_downgrade_rule_that_lets_one_approver_lower_high_is_refused_at_load() {
-        for n in [0, 1] {
-            let e = load(&format!("[approvals.overrides]\nhigh_downgrade_approvers = {n}\n")).unwrap_err();
-            assert!(e.contains("high_downgrade_approvers"), "{e}");
-        }
-        let e = load("[approvals]\nmeanings = []\n").unwrap_err();
-        assert!(e.contains("[approvals] meanings"), "{e}");
-        load("[approvals.overrides]\nhigh_downgrade_approvers = 3\n").unwrap();
-    }
-
-    #[test]
-    fn unknown_tiers_keys_and_unsafe_values_are_refused() {
-        let e = load("[controls.tiers.critical]\napprovals = 3\n").unwrap_err();
-        assert!(e.contains("unknown tier \"critical\""), "{e}");
-        let e = load("[controls.tiers.high]\naprovals = 3\n").unwrap_err();
-        assert!(e.contains("aprovals"), "{e}");
-        let e = load("[controls.tiers.high]\nevidence_waiver_approvers = 0\n").unwrap_err();
-        assert!(e.contains("evidence_waiver_approvers"), "{e}");
-        let e = load("[controls.sla]\nlow = 100000\n").unwrap_err();
-        assert!(e.contains("[controls.sla] low"), "{e}");
-        let e = load("[controls.sla]\ncritical = 1\n").unwrap_err();
-        assert!(e.contains("critical"), "{e}");
-        let e = load("[controls.tiers.low]\nsteps = [\"a b\"]\n").unwrap_err();
-        assert!(e.contains("step name"), "{e}");
-        let e = load("[controls]\ntiers = 5\n").unwrap_err();
-        assert!(e.contains("ward.toml"), "{e}");
-    }
-
-    #[test]
-    fn effective_controls_round_trip() {
-        let c = crate::gate::Controls::default();
-        let back: crate::gate::Controls = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
-        assert_eq!(back, c);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// Longest a request may take: the work budget of the heaviest request, an attestation (the
 /// domain owns the number; the HTTP layer enforces it).
-pub const REQUEST_TIMEOUT: Duration = crate::evidence::WORK_BUDGET;
+pub const REQUEST_TIMEOUT: Duration = ward_app::evidence::WORK_BUDGET;
 
 /// Ends a request that runs longer than [`REQUEST_TIMEOUT`] with 503 `timeout` (its work is
 /// dropped with it).

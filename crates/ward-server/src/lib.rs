@@ -1,6 +1,7 @@
 //! `ward-server`: the HTTP adapter over Ward's application services (`ward-app`).
 //!
-//! - [`config`]: `ward.toml` (listen, TLS, OIDC providers, and the sections the services read).
+//! - [`config`]: `[server]` and `[[oidc]]` of `ward.toml`, beside the services' sections
+//!   ([`ward_app::config`]).
 //! - [`error`]: the JSON error body `{code, message, hint}`; [`ApiError`] maps each
 //!   [`ward_app::Kind`] to its status in one `match`.
 //! - [`routes`]: the route table (method, path, action) and the axum router built from it.
@@ -13,9 +14,9 @@
 //! - [`ui`]: the web UI (server-rendered pages at `/` and `/ui/…`) over the same services and
 //!   role checks as the API.
 //!
-//! Transition (issue 16): the application modules moved to `ward-app` and are re-exported here
-//! (`ward_server::changes`, …) so the CLI, the demo, the benchmarks and the tests keep their
-//! paths; new code should name `ward_app` directly.
+//! The application is `ward-app`'s: [`AppState`] holds a [`ward_app::Ward`]; handlers call its
+//! services and map their [`ward_app::AppError`]s. Nothing here re-exports ward-app: callers
+//! (the CLI, the demo, the benchmarks, the tests) name `ward_app` themselves.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -37,10 +38,6 @@ pub mod ui;
 pub use error::ApiError;
 pub use routes::{ROUTES, router};
 pub use state::AppState;
-pub use ward_app::{
-    approvals, changes, deployments, documents, dr, environment, evidence, exceptions, freetext, gate, identities,
-    keys, ops, overview, projectors, promotion, reauth, redaction, rollout, users,
-};
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

@@ -1,17 +1,19 @@
-//! Shared server state.
+//! Shared server state: the application ([`ward_app::Ward`]) and what only HTTP needs.
 
-use crate::identities::Directory;
 use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 use std::sync::Arc;
+use ward_app::Ward;
+use ward_app::identities::Directory;
 use ward_ledger::NoteSigner;
 use ward_store::Ledger;
 
-/// What every handler can reach.
+/// What every handler can reach. The application's parts (ledger, rules, locks, ports) are the
+/// [`Ward`] it holds, also reached through `Deref` (`state.ledger`, `state.gate`).
 #[derive(Clone)]
 pub struct AppState {
-    /// The log.
-    pub ledger: Ledger,
+    /// The application: ledger, rules in force, promotion locks, runtimes and re-authentication.
+    pub ward: Ward,
     /// The checkpoint signer.
     pub signer: Arc<dyn NoteSigner>,
     /// Log origin.
@@ -22,75 +24,71 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Authentication-failure limiter.
     pub limiter: Arc<FailureLimiter>,
-    /// OIDC/JWT verification, when providers are configured.
+    /// OIDC/JWT verification, when providers are configured (bearer tokens, browser sign-in;
+    /// the same verifier is the Ward's re-authentication port).
     pub oidc: Option<Arc<crate::oidc::Verifier>>,
-    /// The PHI/secret guard's configuration.
-    pub guard: Arc<ward_evidence::guard::GuardConfig>,
-    /// Risk classification rules.
-    pub risk: Arc<ward_core::risk::RiskRules>,
-    /// Artifact registration rules (`[artifacts]`).
-    pub artifacts: Arc<crate::evidence::ArtifactRules>,
-    /// Approval meanings and separation-of-duties options.
-    pub approvals: Arc<ward_core::approval::ApprovalRules>,
-    /// The gate's policy bundle and controls, the calendar and the declared environments.
-    pub gate: Arc<crate::gate::GatePolicy>,
-    /// Break-glass review deadlines.
-    pub breakglass: Arc<crate::exceptions::BreakglassRules>,
-    /// `[metrics]`: the emergency window and the gauges' trailing window.
-    pub delivery: Arc<ward_app::metrics::MetricsRules>,
-    /// One lock per environment for promotions.
-    pub promotion_locks: crate::promotion::Locks,
-    /// The rollout engine and local runtime (when `ward serve` runs one).
-    pub rollouts: Option<Arc<crate::rollout::Engine>>,
-    /// The `ward.toml` this server runs (`config.loaded`).
-    pub loaded_config: Arc<ward_app::ops::LoadedConfig>,
+    /// The rollout engine and local runtime (when `ward serve` runs one), for the rollout
+    /// routes; the Ward holds the same engine as its `Runtimes` port.
+    pub rollouts: Option<Arc<ward_app::rollout::Engine>>,
     /// The web UI's sessions' last page views in this process (the idle timeout).
     pub ui_activity: Arc<crate::activity::Activity>,
     /// The web UI's OIDC sign-ins waiting for the provider's answer, in this process.
     pub ui_oidc: Arc<crate::activity::Pending>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Ward;
+    fn deref(&self) -> &Ward {
+        &self.ward
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Ward {
+        &mut self.ward
+    }
+}
+
 impl AppState {
     /// The re-authentication context of a request authenticated with `presented`.
-    pub fn reauth<'a>(&'a self, presented: &'a crate::reauth::PresentedCredential) -> crate::reauth::Context<'a> {
-        crate::reauth::Context {
-            oidc: self.oidc.as_deref().map(|v| v as &dyn ward_app::reauth::ReauthVerifier),
-            bearer_sha256: Some(&presented.0),
-        }
+    pub fn reauth<'a>(&'a self, presented: &'a ward_app::reauth::PresentedCredential) -> ward_app::reauth::Context<'a> {
+        self.ward.reauth_context(Some(&presented.0))
     }
 
-    /// State over a ledger and signer.
+    /// State over a ledger and signer, with the built-in rules.
     pub fn new(ledger: Ledger, signer: Arc<dyn NoteSigner>, origin: String) -> AppState {
+        AppState::over(Ward::new(ledger), signer, origin)
+    }
+
+    /// State over an application and signer.
+    pub fn over(ward: Ward, signer: Arc<dyn NoteSigner>, origin: String) -> AppState {
         AppState {
-            ledger,
+            ward,
             signer,
             origin,
             directory: Directory::default(),
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(FailureLimiter::default()),
             oidc: None,
-            guard: Arc::default(),
-            risk: Arc::default(),
-            artifacts: Arc::default(),
-            approvals: Arc::default(),
-            gate: Arc::new(crate::gate::GatePolicy {
-                bundle: ward_core::gate::PolicyBundle::defaults(),
-                controls: crate::gate::Controls::default(),
-                ..crate::gate::GatePolicy::default()
-            }),
-            breakglass: Arc::default(),
-            delivery: Arc::default(),
-            promotion_locks: crate::promotion::Locks::default(),
             rollouts: None,
-            loaded_config: Arc::default(),
             ui_activity: Arc::default(),
             ui_oidc: Arc::default(),
         }
     }
 
-    /// Accepts JWTs from these providers as well as API tokens.
+    /// Accepts JWTs from these providers as well as API tokens, and re-authenticates with them.
     pub fn with_oidc(mut self, verifier: crate::oidc::Verifier) -> AppState {
-        self.oidc = Some(Arc::new(verifier));
+        let v = Arc::new(verifier);
+        self.ward.reauthenticator = Some(v.clone());
+        self.oidc = Some(v);
+        self
+    }
+
+    /// Runs `engine`: the rollout routes use it, and promotions reach the local runtime through
+    /// it (the Ward's `Runtimes` port).
+    pub fn with_rollouts(mut self, engine: Arc<ward_app::rollout::Engine>) -> AppState {
+        self.ward.runtimes = Some(Arc::new(engine.clone()));
+        self.rollouts = Some(engine);
         self
     }
 }

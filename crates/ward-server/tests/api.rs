@@ -6,9 +6,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use ward_app::identities::{self, TokenRequest, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer};
-use ward_server::identities::{self, TokenRequest, UserRequest};
 use ward_server::routes::{Access, ROUTES};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
@@ -36,7 +36,7 @@ async fn start(db: TestDb) -> Server {
 
 async fn start_with(db: TestDb, failure_limit: u32) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let mut state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
     state.limiter = Arc::new(ward_server::auth::FailureLimiter::new(failure_limit));

@@ -5,12 +5,12 @@
 //! the log unchanged and no bundle stored beside it.
 
 use serde_json::{Value, json};
+use ward_app::environment::Environment;
+use ward_app::evidence;
+use ward_app::promotion::config::{self, ConfigRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
-use ward_server::environment::Environment;
 use ward_server::error::ApiError;
-use ward_server::evidence;
-use ward_server::promotion::config::{self, ConfigRequest};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -48,10 +48,7 @@ async fn installation_pairs() -> Vec<(TestDb, TestDb)> {
 }
 
 async fn ledger_on(db: &TestDb) -> Ledger {
-    Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    )
+    Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors())
 }
 
 async fn size(ledger: &Ledger) -> u64 {
@@ -366,7 +363,7 @@ async fn redacted_ssn_cannot_be_recovered_from_its_fingerprint() {
             let log = leaves(&ledger).await;
             let key = ledger
                 .store()
-                .get_meta(ward_server::redaction::META_KEY)
+                .get_meta(ward_app::redaction::META_KEY)
                 .await
                 .expect("meta")
                 .expect("a key was created");
@@ -405,7 +402,7 @@ async fn unreadable_redaction_key_refuses_instead_of_replacing_it() {
         .expect("register");
         ledger
             .store()
-            .set_meta(ward_server::redaction::META_KEY, "hmac-sha256:v1:c0ffee")
+            .set_meta(ward_app::redaction::META_KEY, "hmac-sha256:v1:c0ffee")
             .await
             .expect("meta");
         let before = size(&ledger).await;
@@ -430,7 +427,7 @@ async fn unreadable_redaction_key_refuses_instead_of_replacing_it() {
         assert_eq!(
             ledger
                 .store()
-                .get_meta(ward_server::redaction::META_KEY)
+                .get_meta(ward_app::redaction::META_KEY)
                 .await
                 .expect("meta")
                 .as_deref(),
@@ -454,7 +451,7 @@ async fn concurrent_first_redactions_agree_on_one_key() {
         let keys = futures_join(&stores).await;
         assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key per installation");
         let stored = stores[0]
-            .get_meta(ward_server::redaction::META_KEY)
+            .get_meta(ward_app::redaction::META_KEY)
             .await
             .expect("meta")
             .expect("stored");
@@ -470,12 +467,7 @@ async fn futures_join(stores: &[std::sync::Arc<dyn ward_store::Store>]) -> Vec<w
     let mut tasks = tokio::task::JoinSet::new();
     for (i, s) in stores.iter().enumerate() {
         let s = s.clone();
-        tasks.spawn(async move {
-            (
-                i,
-                ward_server::redaction::installation_key(s.as_ref()).await.expect("key"),
-            )
-        });
+        tasks.spawn(async move { (i, ward_app::redaction::installation_key(s.as_ref()).await.expect("key")) });
     }
     let mut out = tasks.join_all().await;
     out.sort_by_key(|(i, _)| *i);

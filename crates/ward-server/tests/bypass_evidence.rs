@@ -5,11 +5,11 @@
 //! the refusal: a refused registration or attestation records nothing).
 
 use serde_json::Value;
+use ward_app::{changes, evidence, keys};
 use ward_core::risk::{RiskRules, Tier};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_server::error::ApiError;
-use ward_server::{changes, evidence, keys};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -45,10 +45,7 @@ async fn stores() -> Vec<TestDb> {
 }
 
 async fn ledger_on(db: &TestDb) -> Ledger {
-    Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    )
+    Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors())
 }
 
 async fn size(ledger: &Ledger) -> u64 {
@@ -261,18 +258,18 @@ async fn second_digest_for_a_pre_release_needs_mutable_prerelease() {
 
         // Which environments take a version that moved is per environment, never production:
         // staging declares mutable_prerelease, prod (the end of the chain) cannot.
-        let env = |name: &str, after: Option<&str>, mutable: bool| ward_server::environment::Environment {
+        let env = |name: &str, after: Option<&str>, mutable: bool| ward_app::environment::Environment {
             name: name.into(),
             after: after.map(Into::into),
             mutable_prerelease: mutable,
             ..Default::default()
         };
-        let e = ward_server::environment::validate(&[env("staging", None, false), env("prod", Some("staging"), true)])
+        let e = ward_app::environment::validate(&[env("staging", None, false), env("prod", Some("staging"), true)])
             .unwrap_err();
         assert!(e.contains("prod") && e.contains("mutable_prerelease"), "{e}");
         let envs = [env("staging", None, true), env("prod", Some("staging"), false)];
-        ward_server::environment::validate(&envs).expect("an earlier environment may accept it");
-        let policy = ward_server::gate::GatePolicy::load(None, Default::default())
+        ward_app::environment::validate(&envs).expect("an earlier environment may accept it");
+        let policy = ward_app::gate::GatePolicy::load(None, Default::default())
             .and_then(|p| p.with_environments(&envs))
             .expect("policy");
         let c = changes::open(
@@ -291,13 +288,13 @@ async fn second_digest_for_a_pre_release_needs_mutable_prerelease() {
         .expect("open");
         let rules = ward_core::approval::ApprovalRules::default();
         let rebound =
-            |d: &ward_server::gate::GateDecision| d.reasons.iter().any(|r| r.rule == "artifacts.version_rebound");
+            |d: &ward_app::gate::GateDecision| d.reasons.iter().any(|r| r.rule == "artifacts.version_rebound");
         for (environment, refused) in [("staging", false), ("prod", true)] {
-            let d = ward_server::gate::check(
+            let d = ward_app::gate::check(
                 &ledger,
                 &dana(),
                 &c.id,
-                &ward_server::gate::CheckRequest::env(environment),
+                &ward_app::gate::CheckRequest::env(environment),
                 &policy,
                 &RiskRules::default(),
                 &rules,
@@ -456,10 +453,10 @@ async fn second_digest_for_a_released_version_is_refused_over_http() {
             kind: ActorKind::Human,
             roles: vec![Role::Admin],
         };
-        let token = ward_server::identities::create_token(
+        let token = ward_app::identities::create_token(
             &ledger,
             &admin,
-            &ward_server::identities::TokenRequest {
+            &ward_app::identities::TokenRequest {
                 name: "ci".into(),
                 roles: vec![Role::Developer],
                 expires_in_secs: None,

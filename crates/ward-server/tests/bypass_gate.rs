@@ -8,13 +8,13 @@
 //! are tested with `exceptions`), so these tests exercise only what the gate makes of them.
 
 use serde_json::json;
+use ward_app::gate::{self, CheckRequest, GateDecision, GatePolicy};
+use ward_app::{changes, evidence};
 use ward_core::approval::ApprovalRules;
 use ward_core::risk::RiskRules;
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, NewEvent};
 use ward_server::config::ServerConfig;
-use ward_server::gate::{self, CheckRequest, GateDecision, GatePolicy};
-use ward_server::{changes, evidence};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -45,10 +45,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_server::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         scenario(ledger).await;
         db.cleanup().await;
     }
@@ -197,7 +194,7 @@ async fn check(ledger: &Ledger, policy: &GatePolicy, change: &str) -> GateDecisi
     let replay = gate::replay(ledger, d.id).await.expect("replay");
     assert!(replay.identical, "{replay:?}");
     // The record names reports by reference; people read the text.
-    ward_server::documents::shown(ledger, d).await.expect("shown")
+    ward_app::documents::shown(ledger, d).await.expect("shown")
 }
 
 fn rules(d: &GateDecision) -> Vec<&str> {
@@ -480,10 +477,10 @@ async fn self_granted_waiver_of_who_must_sign_does_not_excuse() {
 #[tokio::test]
 async fn a_mistyped_environment_is_named_not_judged() {
     on_both_stores(|ledger| async move {
-        let envs: Vec<ward_server::environment::Environment> =
+        let envs: Vec<ward_app::environment::Environment> =
             [("dev", None), ("staging", Some("dev")), ("prod", Some("staging"))]
                 .into_iter()
-                .map(|(n, after)| ward_server::environment::Environment {
+                .map(|(n, after)| ward_app::environment::Environment {
                     name: n.into(),
                     after: after.map(Into::into),
                     ..Default::default()
@@ -512,13 +509,13 @@ async fn a_mistyped_environment_is_named_not_judged() {
         assert_eq!(ledger.head().await.expect("head").size(), before);
         // History reads: a typo is not "nothing was deployed" (it used to answer 200 []).
         for e in [
-            ward_server::deployments::deployment_history(&ledger, &envs, "prdo")
+            ward_app::deployments::deployment_history(&ledger, &envs, "prdo")
                 .await
                 .expect_err("deployments of prdo"),
-            ward_server::rollout::history(&ledger, &envs, Some("prdo"))
+            ward_app::rollout::history(&ledger, &envs, Some("prdo"))
                 .await
                 .expect_err("rollouts of prdo"),
-            ward_server::promotion::release_notes(
+            ward_app::promotion::release_notes(
                 &ledger,
                 &envs,
                 "prdo",
@@ -538,13 +535,13 @@ async fn a_mistyped_environment_is_named_not_judged() {
         }
         // A declared environment with nothing deployed yet is an empty history, not an error.
         assert!(
-            ward_server::deployments::deployment_history(&ledger, &envs, "prod")
+            ward_app::deployments::deployment_history(&ledger, &envs, "prod")
                 .await
                 .expect("prod")
                 .is_empty()
         );
         assert!(
-            ward_server::rollout::history(&ledger, &envs, Some("prod"))
+            ward_app::rollout::history(&ledger, &envs, Some("prod"))
                 .await
                 .expect("prod")
                 .is_empty()

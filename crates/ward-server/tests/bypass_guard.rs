@@ -4,10 +4,10 @@
 //! with the value in which a finding was made absent from the message.
 
 use std::time::{Duration, Instant};
+use ward_app::{evidence, keys};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_server::error::ApiError;
-use ward_server::{evidence, keys};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -26,10 +26,7 @@ async fn stores() -> Vec<TestDb> {
 }
 
 async fn ledger_on(db: &TestDb) -> Ledger {
-    Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    )
+    Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors())
 }
 
 async fn size(ledger: &Ledger) -> u64 {

@@ -8,10 +8,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ward_app::identities::{self, TokenRequest, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer};
 use ward_server::auth::FAILURE_LIMIT;
-use ward_server::identities::{self, TokenRequest, UserRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -36,7 +36,7 @@ fn operator() -> Identity {
 
 async fn start(db: TestDb) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

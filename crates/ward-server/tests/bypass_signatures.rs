@@ -8,9 +8,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ward_app::identities::{self, TokenRequest, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, EventEnvelope};
-use ward_server::identities::{self, TokenRequest, UserRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -36,7 +36,7 @@ fn password(name: &str) -> String {
 
 async fn start(db: &TestDb) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -710,11 +710,11 @@ async fn oidc_and_local_identities_never_merge() {
         kind: ActorKind::Human,
         roles: vec![Role::Approver],
     };
-    let creds = ward_server::reauth::Credentials {
+    let creds = ward_app::reauth::Credentials {
         password: Some("alice-correct-horse-battery"),
         ..Default::default()
     };
-    let r = ward_server::reauth::reauthenticate(&s.ledger, &staff, &creds, None, 1_800_000_000)
+    let r = ward_app::reauth::reauthenticate(&s.ledger, &staff, &creds, None, 1_800_000_000)
         .await
         .expect("no store error")
         .expect_err("refused");

@@ -3,13 +3,13 @@
 //! restore test is too old, is blocked with `dr.readiness` naming the store and the age; an
 //! emergency change passes, marked; the decision replays from its recorded input.
 
+use ward_app::gate::{self, CheckRequest, GateDecision, GatePolicy};
+use ward_app::{changes, evidence};
 use ward_core::approval::ApprovalRules;
 use ward_core::risk::RiskRules;
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_server::config::ServerConfig;
-use ward_server::gate::{self, CheckRequest, GateDecision, GatePolicy};
-use ward_server::{changes, evidence};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
 
@@ -39,10 +39,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_server::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         scenario(ledger).await;
         db.cleanup().await;
     }
@@ -104,10 +101,10 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
         .await
         .expect("attest");
     // The restore test is a signature: a local user re-authenticating with their password.
-    ward_server::identities::add_user(
+    ward_app::identities::add_user(
         ledger,
         &person("local:admin", vec![Role::Admin]),
-        &ward_server::identities::UserRequest {
+        &ward_app::identities::UserRequest {
             name: "dana".into(),
             display_name: "Dana Example".into(),
             roles: vec![Role::ReleaseManager],
@@ -116,10 +113,10 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
     )
     .await
     .expect("user");
-    let rec = ward_server::dr::record_restore_test(
+    let rec = ward_app::dr::record_restore_test(
         ledger,
         &person("user:dana", vec![Role::ReleaseManager]),
-        &ward_server::dr::RestoreTestRequest {
+        &ward_app::dr::RestoreTestRequest {
             store: "orders-db".into(),
             finished: jiff::Timestamp::from_second(now - restore_test_age)
                 .unwrap()
@@ -243,12 +240,12 @@ async fn an_emergency_change_passes_dr_readiness_and_is_marked() {
 
 /// Records a successful rollback drill in prod as `ward drill rollback` does.
 async fn drill(ledger: &Ledger, change: &str) {
-    let env = ward_server::environment::Environment {
+    let env = ward_app::environment::Environment {
         name: "prod".into(),
         ..Default::default()
     };
     let digests = vec![format!("sha256:{}", "0d".repeat(32))];
-    let rel = ward_server::deployments::Release {
+    let rel = ward_app::deployments::Release {
         env: &env,
         change,
         digests: &digests,
@@ -260,7 +257,7 @@ async fn drill(ledger: &Ledger, change: &str) {
         requested_at: None,
         drill: true,
     };
-    let run = ward_server::deployments::TargetRun {
+    let run = ward_app::deployments::TargetRun {
         tenant: None,
         config_digest: None,
         status: "succeeded".into(),
@@ -268,7 +265,7 @@ async fn drill(ledger: &Ledger, change: &str) {
         output_digest: None,
         rollback_to: None,
     };
-    ward_server::deployments::append_record(
+    ward_app::deployments::append_record(
         ledger,
         &person("user:rita", vec![Role::ReleaseManager]),
         &rel,
@@ -299,11 +296,11 @@ async fn a_high_risk_change_needs_a_rollback_drill_on_record() {
 async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
     on_both_stores(|ledger| async move {
         setup(&ledger, 2 * H, 10 * D, "normal").await;
-        let before = ward_server::dr::restore_tests(&ledger).await.expect("tests").len();
-        let e = ward_server::dr::record_restore_test(
+        let before = ward_app::dr::restore_tests(&ledger).await.expect("tests").len();
+        let e = ward_app::dr::record_restore_test(
             &ledger,
             &person("user:dana", vec![Role::ReleaseManager]),
-            &ward_server::dr::RestoreTestRequest {
+            &ward_app::dr::RestoreTestRequest {
                 store: "orders-db".into(),
                 finished: jiff::Timestamp::now().to_string(),
                 duration_secs: 60,
@@ -317,10 +314,7 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
         .await
         .expect_err("a wrong password signs nothing");
         assert_eq!(e.code, "reauthentication_failed", "{e:?}");
-        assert_eq!(
-            ward_server::dr::restore_tests(&ledger).await.expect("tests").len(),
-            before
-        );
+        assert_eq!(ward_app::dr::restore_tests(&ledger).await.expect("tests").len(), before);
         let size = ledger.head().await.expect("head").size();
         let last = ledger
             .store()
@@ -343,11 +337,11 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
 async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_change() {
     on_both_stores(|ledger| async move {
         setup(&ledger, 2 * H, 10 * D, "normal").await;
-        let before = ward_server::dr::restore_tests(&ledger).await.expect("tests").len();
-        let e = ward_server::dr::record_restore_test(
+        let before = ward_app::dr::restore_tests(&ledger).await.expect("tests").len();
+        let e = ward_app::dr::record_restore_test(
             &ledger,
             &person("user:dana", vec![Role::Developer]),
-            &ward_server::dr::RestoreTestRequest {
+            &ward_app::dr::RestoreTestRequest {
                 store: "orders-db".into(),
                 finished: jiff::Timestamp::now().to_string(),
                 duration_secs: 60,
@@ -361,10 +355,7 @@ async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_chan
         .await
         .expect_err("a developer signs no restore test");
         assert_eq!(e.code, "role_required", "{e:?}");
-        assert_eq!(
-            ward_server::dr::restore_tests(&ledger).await.expect("tests").len(),
-            before
-        );
+        assert_eq!(ward_app::dr::restore_tests(&ledger).await.expect("tests").len(), before);
     })
     .await;
 }

@@ -2,12 +2,12 @@
 //! for a change with evidence, vulnerabilities, approvals and a calendar.
 
 use serde_json::json;
+use ward_app::{changes, deployments, environment, evidence, gate};
 use ward_core::Identity;
 use ward_core::approval::ApprovalRules;
 use ward_core::calendar::{Calendar, Freeze};
 use ward_core::risk::RiskRules;
 use ward_ledger::ActorKind;
-use ward_server::{changes, deployments, environment, evidence, gate};
 
 #[derive(serde::Deserialize)]
 struct Envs {
@@ -44,10 +44,7 @@ fn undescribed(schema: &serde_json::Value, value: &serde_json::Value, path: &str
 #[tokio::test]
 async fn input_documents_match_the_published_schema() {
     let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    );
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let ci = Identity {
         id: "token:ci".into(),
         kind: ActorKind::Automation,

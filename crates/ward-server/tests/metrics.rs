@@ -12,15 +12,15 @@
 
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ward_app::changes::{self, ChangeRequest, Commit};
+use ward_app::deployments::{self, Release, TargetRun};
+use ward_app::environment::Environment;
+use ward_app::evidence;
 use ward_app::metrics::{self, DoraReport, DoraRequest};
+use ward_app::promotion;
 use ward_core::dora::Band;
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
-use ward_server::changes::{self, ChangeRequest, Commit};
-use ward_server::deployments::{self, Release, TargetRun};
-use ward_server::environment::Environment;
-use ward_server::evidence;
-use ward_server::promotion;
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -37,7 +37,7 @@ fn person(id: &str, roles: Vec<Role>) -> Identity {
 }
 
 fn engine() -> Identity {
-    ward_server::rollout::engine_identity()
+    ward_app::rollout::engine_identity()
 }
 
 fn digest(n: u8) -> String {
@@ -404,7 +404,7 @@ async fn scenario(ledger: Ledger) {
     );
 
     // The drill is the environment's latest: its age at the period's end.
-    let policy = ward_server::gate::GatePolicy {
+    let policy = ward_app::gate::GatePolicy {
         environments: vec![prod()],
         ..Default::default()
     };
@@ -542,10 +542,10 @@ async fn scenario(ledger: Ledger) {
 }
 
 async fn token(ledger: &Ledger, name: &str, role: Role) -> String {
-    ward_server::identities::create_token(
+    ward_app::identities::create_token(
         ledger,
         &person("local:test", vec![Role::Admin]),
-        &ward_server::identities::TokenRequest {
+        &ward_app::identities::TokenRequest {
             name: name.into(),
             roles: vec![role],
             expires_in_secs: None,
@@ -561,7 +561,7 @@ async fn token(ledger: &Ledger, name: &str, role: Role) -> String {
 async fn start(ledger: Ledger) -> (String, tokio::sync::oneshot::Sender<()>) {
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let mut state = AppState::new(ledger, signer, "test.ward/log".into());
-    state.gate = Arc::new(ward_server::gate::GatePolicy {
+    state.gate = Arc::new(ward_app::gate::GatePolicy {
         bundle: ward_core::gate::PolicyBundle::defaults(),
         environments: vec![prod()],
         ..Default::default()
@@ -634,7 +634,7 @@ async fn governance_scenario(ledger: Ledger) {
         to: start + DAY,
         explain: true,
     };
-    let policy = ward_server::gate::GatePolicy {
+    let policy = ward_app::gate::GatePolicy {
         bundle: ward_core::gate::PolicyBundle::defaults(),
         environments: vec![prod()],
         ..Default::default()
@@ -668,10 +668,7 @@ async fn governance_scenario(ledger: Ledger) {
 #[tokio::test]
 async fn governance_figures_of_a_scripted_history_on_sqlite_and_postgres() {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_server::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         governance_scenario(ledger).await;
         db.cleanup().await;
     }
@@ -680,10 +677,7 @@ async fn governance_figures_of_a_scripted_history_on_sqlite_and_postgres() {
 #[tokio::test]
 async fn a_scripted_history_gives_the_figures_written_down_on_sqlite_and_postgres() {
     for db in [Some(TestDb::sqlite()), TestDb::postgres().await].into_iter().flatten() {
-        let ledger = Ledger::new(
-            ward_store::open(&db.url).await.expect("store"),
-            ward_server::projectors(),
-        );
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
         scenario(ledger).await;
         db.cleanup().await;
     }
@@ -692,10 +686,7 @@ async fn a_scripted_history_gives_the_figures_written_down_on_sqlite_and_postgre
 /// A fresh SQLite ledger for the measurements below, and its script.
 async fn measurement_script() -> (TestDb, Ledger, Script) {
     let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    );
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let s = Script {
         ledger: ledger.clone(),
         env: prod(),

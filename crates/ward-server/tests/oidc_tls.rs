@@ -209,7 +209,7 @@ async fn start(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
 
 async fn ledger(db: &TestDb) -> Ledger {
     let store = ward_store::open(&db.url).await.expect("store");
-    Ledger::new(store, ward_server::projectors())
+    Ledger::new(store, ward_app::projectors())
 }
 
 #[tokio::test]
@@ -338,11 +338,11 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         kind: ward_ledger::ActorKind::Automation,
         roles: vec![Role::Developer],
     };
-    let change = ward_server::changes::open(
+    let change = ward_app::changes::open(
         &ledger,
         &ci,
         &Default::default(),
-        &ward_server::changes::ChangeRequest {
+        &ward_app::changes::ChangeRequest {
             title: "t".into(),
             kind: "normal".into(),
             ..Default::default()
@@ -351,20 +351,20 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     )
     .await
     .expect("open");
-    let sign_with = |token: String| ward_server::approvals::SignRequest {
+    let sign_with = |token: String| ward_app::approvals::SignRequest {
         meaning: "approved".into(),
         reauth_token: Some(token),
         ..Default::default()
     };
     let (risk, rules) = (Default::default(), Default::default());
-    let old = ward_server::approvals::sign(
+    let old = ward_app::approvals::sign(
         &ledger,
         &alice,
         &change.id,
         &sign_with(staff("alice@example.org", now() - 900)),
         &risk,
         &rules,
-        &ward_server::reauth::Context {
+        &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
         },
@@ -372,14 +372,14 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     .await
     .expect_err("an old token");
     assert_eq!(old.code, "reauthentication_failed");
-    let bobs = ward_server::approvals::sign(
+    let bobs = ward_app::approvals::sign(
         &ledger,
         &alice,
         &change.id,
         &sign_with(staff("bob@example.org", now())),
         &risk,
         &rules,
-        &ward_server::reauth::Context {
+        &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
         },
@@ -387,14 +387,14 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
     .await
     .expect_err("someone else's token");
     assert_eq!(bobs.code, "reauthentication_failed");
-    let signed = ward_server::approvals::sign(
+    let signed = ward_app::approvals::sign(
         &ledger,
         &alice,
         &change.id,
         &sign_with(staff("alice@example.org", now())),
         &risk,
         &rules,
-        &ward_server::reauth::Context {
+        &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
         },
@@ -434,11 +434,11 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
         kind: ward_ledger::ActorKind::Automation,
         roles: vec![Role::Developer],
     };
-    let change = ward_server::changes::open(
+    let change = ward_app::changes::open(
         &ledger,
         &ci,
         &Default::default(),
-        &ward_server::changes::ChangeRequest {
+        &ward_app::changes::ChangeRequest {
             title: "t".into(),
             kind: "normal".into(),
             ..Default::default()
@@ -447,18 +447,18 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     )
     .await
     .expect("open");
-    let digest = ward_server::reauth::credential_digest(&bearer);
-    let cx = ward_server::reauth::Context {
+    let digest = ward_app::reauth::credential_digest(&bearer);
+    let cx = ward_app::reauth::Context {
         oidc: Some(&v),
         bearer_sha256: Some(&digest),
     };
-    let sign_with = |t: String| ward_server::approvals::SignRequest {
+    let sign_with = |t: String| ward_app::approvals::SignRequest {
         meaning: "approved".into(),
         reauth_token: Some(t),
         ..Default::default()
     };
     let (risk, rules) = (Default::default(), Default::default());
-    let e = ward_server::approvals::sign(
+    let e = ward_app::approvals::sign(
         &ledger,
         &alice,
         &change.id,
@@ -474,7 +474,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     // A fresh token without the name claim: refused, nothing signed.
     let nameless = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
         "auth_time": now(), "email": "alice@example.org", "groups": ["release-approvers"]}));
-    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(nameless), &risk, &rules, &cx)
+    let e = ward_app::approvals::sign(&ledger, &alice, &change.id, &sign_with(nameless), &risk, &rules, &cx)
         .await
         .expect_err("no printed name");
     assert_eq!(e.code, "printed_name_missing");
@@ -482,14 +482,14 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     // re-authentication.
     let refreshed = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 602, "iat": now(),
         "auth_time": now() - 3600, "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
-    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(refreshed), &risk, &rules, &cx)
+    let e = ward_app::approvals::sign(&ledger, &alice, &change.id, &sign_with(refreshed), &risk, &rules, &cx)
         .await
         .expect_err("refreshed, not re-authenticated");
     assert_eq!(e.code, "reauthentication_failed");
     // A separate token from a fresh sign-in, with a name, signs, and the signature carries it.
     let fresh = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 601, "iat": now(),
         "auth_time": now(), "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
-    let a = ward_server::approvals::sign(
+    let a = ward_app::approvals::sign(
         &ledger,
         &alice,
         &change.id,
@@ -502,7 +502,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     .expect("signed");
     assert_eq!(a.printed_name, "Alice Example");
     // The same token cannot sign twice.
-    let e = ward_server::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
+    let e = ward_app::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
         .await
         .expect_err("replayed");
     assert_eq!(e.code, "reauthentication_failed");

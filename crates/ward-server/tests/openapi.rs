@@ -24,7 +24,7 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 async fn served_document() -> Value {
     let db = TestDb::sqlite();
     let store = ward_store::open(&db.url).await.expect("store");
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let state = AppState::new(ledger, signer, "test.ward/log".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

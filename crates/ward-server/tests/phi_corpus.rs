@@ -7,9 +7,9 @@ use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ward_app::identities::{self, TokenRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer};
-use ward_server::identities::{self, TokenRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -23,7 +23,7 @@ struct Server {
 
 async fn start(db: &TestDb) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

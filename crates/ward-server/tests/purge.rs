@@ -8,9 +8,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ward_app::identities::{self, TokenRequest, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, EventEnvelope, Payload};
-use ward_server::identities::{self, TokenRequest, UserRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -43,7 +43,7 @@ fn password(name: &str) -> String {
 
 async fn start(db: &TestDb) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let state = AppState::new(ledger.clone(), Arc::new(signer()), ORIGIN.into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -6,12 +6,12 @@
 
 use serde_json::json;
 use std::sync::Arc;
+use ward_app::changes::{self, ChangeRequest};
+use ward_app::environment::Environment;
+use ward_app::evidence;
+use ward_app::identities::{self, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
-use ward_server::changes::{self, ChangeRequest};
-use ward_server::environment::Environment;
-use ward_server::evidence;
-use ward_server::identities::{self, UserRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -41,10 +41,7 @@ fn environments(n: usize, tenants: usize) -> Vec<Environment> {
 /// server's base URL and the viewer's cookie.
 async fn seeded(changes_n: usize, envs: &[Environment]) -> (TestDb, String, String, tokio::sync::oneshot::Sender<()>) {
     let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    );
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let ci = person("token:ci", vec![Role::Developer]);
     let dana = person("user:dana", vec![Role::Developer]);
     let rita = person("user:rita", vec![Role::ReleaseManager]);
@@ -119,7 +116,7 @@ async fn seeded(changes_n: usize, envs: &[Environment]) -> (TestDb, String, Stri
     let session = identities::start_session(&ledger, &user).await.expect("session");
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let mut state = AppState::new(ledger, signer, "test.ward/log".into());
-    state.gate = Arc::new(ward_server::gate::GatePolicy {
+    state.gate = Arc::new(ward_app::gate::GatePolicy {
         bundle: ward_core::gate::PolicyBundle::defaults(),
         environments: envs.to_vec(),
         ..Default::default()

@@ -158,7 +158,7 @@ pub async fn target_output(
         None => {
             return Err(AppError::invalid(
                 format!("deployment {seq} ran for {} tenants", d.targets.len()),
-                format!("name one with --tenant: {}", tenants()),
+                format!("name one of its tenants: {}", tenants()),
             ));
         }
     };
@@ -229,7 +229,7 @@ pub async fn authorise(
     if change.request.artifacts.is_empty() {
         return Err(AppError::invalid(
             format!("{} ships no artifact", change.id),
-            "open the change with --artifact DIGEST",
+            "open the change naming its artifacts by digest",
         ));
     }
     let check = CheckRequest {

@@ -2,11 +2,11 @@
 //! population of production deployments with its signed manifest, a reproducible sample with
 //! the bundles of the sampled deployments, and the offline check of a population.
 
+use crate::backend::Backend;
 use crate::cli::{AuditCommand, Global};
 use crate::context::Context;
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,54 +68,14 @@ async fn search(g: &Global, q: &ward_app::search::SearchQuery, bundles: Option<&
     if let Some(b) = bundles {
         refuse_existing(b)?;
     }
-    let remote = Remote::from_global(g)?;
-    let found: ward_app::search::SearchResult = match &remote {
-        Some(r) => {
-            let v = serde_json::to_value(q)?;
-            let params: Vec<(&str, String)> = v
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?.to_string())))
-                .collect();
-            r.get("/api/v1/audit/search", &params).await?
-        }
-        None => {
-            let ctx = Context::open(g).await?;
-            let by = auditor(g, &ctx).await?;
-            let signer = ctx.signer()?;
-            ward_app::search::search(&ctx.ledger, &signer, &ctx.origin, &by, q)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let backend = Backend::from_global(g)?;
+    let found: ward_app::search::SearchResult = backend.search(q).await?;
     let mut written = Vec::new();
     if let Some(bdir) = bundles {
         let mut files = BTreeMap::new();
-        match &remote {
-            Some(r) => {
-                for c in &found.changes {
-                    let bytes = r.get_bytes("/api/v1/bundles", &[("change", c.clone())]).await?;
-                    files.insert(format!("change-{c}.tar"), bytes);
-                }
-            }
-            None => {
-                let ctx = Context::open(g).await?;
-                let by = auditor(g, &ctx).await?;
-                let signer = ctx.signer()?;
-                for c in &found.changes {
-                    let built = ward_app::bundle::export(
-                        &ctx.ledger,
-                        &signer,
-                        &ctx.origin,
-                        &by,
-                        &ward_app::bundle::Query::Change(c.clone()),
-                    )
-                    .await
-                    .map_err(api_failure)?;
-                    files.insert(format!("change-{c}.tar"), built.bytes);
-                }
-            }
+        for c in &found.changes {
+            let (bytes, _) = backend.bundle(&ward_app::bundle::Query::Change(c.clone())).await?;
+            files.insert(format!("change-{c}.tar"), bytes);
         }
         written = files.keys().cloned().collect();
         write_dir(bdir, &files)?;
@@ -209,36 +169,7 @@ async fn population(g: &Global, control: &str, from: &str, to: &str, env: Option
         to: to.into(),
         env: env.map(str::to_string),
     };
-    let p = match Remote::from_global(g)? {
-        Some(r) => {
-            let mut params = vec![
-                ("control", q.control.clone()),
-                ("from", q.from.clone()),
-                ("to", q.to.clone()),
-            ];
-            if let Some(e) = &q.env {
-                params.push(("env", e.clone()));
-            }
-            let bytes = r.get_bytes("/api/v1/audit/population", &params).await?;
-            let files = ward_app::bundle::read_tar(&bytes)
-                .map_err(|e| Failure::verify(format!("the server's population archive: {e}")))?;
-            let rows: Vec<PopulationRow> =
-                serde_json::from_slice(files.get("population.json").map_or(&[][..], Vec::as_slice))
-                    .map_err(|e| Failure::verify(format!("population.json: {e}")))?;
-            let manifest: audit::PopulationManifest =
-                serde_json::from_slice(files.get("manifest.json").map_or(&[][..], Vec::as_slice))
-                    .map_err(|e| Failure::verify(format!("manifest.json: {e}")))?;
-            audit::Population { rows, manifest, files }
-        }
-        None => {
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let ctx = Context::open(g).await?;
-            let by = auditor(g, &ctx).await?;
-            audit::population(&ctx.ledger, &ctx.signer()?, &ctx.origin, &cfg.environments, &by, &q)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let p = Backend::from_global(g)?.population(&q).await?;
     write_dir(out, &p.files)?;
     let exceptions = p.rows.iter().filter(|r| !r.exceptions.is_empty()).count();
     let failing = |f: fn(&PopulationRow) -> bool| p.rows.iter().filter(|r| !f(r)).count();
@@ -338,32 +269,12 @@ async fn sample(
     let mut written = Vec::new();
     if let Some(bdir) = bundles {
         let mut files = BTreeMap::new();
-        match Remote::from_global(g)? {
-            Some(r) => {
-                for row in &picked {
-                    let bytes = r
-                        .get_bytes("/api/v1/bundles", &[("deployment", row.deployment.to_string())])
-                        .await?;
-                    files.insert(format!("deployment-{}.tar", row.deployment), bytes);
-                }
-            }
-            None => {
-                let ctx = Context::open(g).await?;
-                let by = auditor(g, &ctx).await?;
-                let signer = ctx.signer()?;
-                for r in &picked {
-                    let built = ward_app::bundle::export(
-                        &ctx.ledger,
-                        &signer,
-                        &ctx.origin,
-                        &by,
-                        &ward_app::bundle::Query::Deployment(r.deployment),
-                    )
-                    .await
-                    .map_err(api_failure)?;
-                    files.insert(format!("deployment-{}.tar", r.deployment), built.bytes);
-                }
-            }
+        let backend = Backend::from_global(g)?;
+        for row in &picked {
+            let (bytes, _) = backend
+                .bundle(&ward_app::bundle::Query::Deployment(row.deployment))
+                .await?;
+            files.insert(format!("deployment-{}.tar", row.deployment), bytes);
         }
         written = files.keys().cloned().collect();
         write_dir(bdir, &files)?;
@@ -565,7 +476,7 @@ pub async fn compliance(g: &Global, from: &str, to: &str, env: Option<&str>, for
         to: to.into(),
         env: env.map(str::to_string),
     };
-    let cfg = crate::commands::serve::load_config(g, None)?;
+    let cfg = crate::backend::load_config(g, None)?;
     let ctx = Context::open(g).await?;
     let by = auditor(g, &ctx).await?;
     let facts = ward_app::compliance::facts(&ctx.ledger, &ctx.signer()?, &ctx.origin, &cfg.environments, &by, &q)

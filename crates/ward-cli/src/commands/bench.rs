@@ -180,10 +180,10 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
             let store = crate::context::open_store(&url).await?;
             let ledger = Ledger::new(store, crate::context::projectors());
             let signer = Arc::new(ward_ledger::Ed25519Signer::generate("bench.ward.local/log")?);
-            let created = ward_server::identities::create_token(
+            let created = ward_app::identities::create_token(
                 &ledger,
                 &crate::context::local_operator(),
-                &ward_server::identities::TokenRequest {
+                &ward_app::identities::TokenRequest {
                     name: "bench".into(),
                     roles: vec![ward_core::Role::Developer],
                     expires_in_secs: Some(3600),
@@ -295,8 +295,8 @@ pub async fn http(g: &Global, a: &crate::cli::BenchHttpArgs) -> Result<()> {
 /// The DR inventory of `ward bench gate --dr`: services `svc-0`…`svc-19` (high tier, RPO 24h,
 /// RTO 1h, store `svc-N-db`), 30 nightly pgBackRest reports covering every store, and a restore
 /// test of each store signed by a bench user.
-async fn bench_dr(ledger: &Ledger) -> Result<ward_server::dr::DrPolicy> {
-    use ward_server::{dr, evidence, identities};
+async fn bench_dr(ledger: &Ledger) -> Result<ward_app::dr::DrPolicy> {
+    use ward_app::{dr, evidence, identities};
     let now = jiff::Timestamp::now().as_second();
     let admin = ward_core::Identity {
         id: "local:bench".into(),
@@ -372,11 +372,11 @@ async fn bench_dr(ledger: &Ledger) -> Result<ward_server::dr::DrPolicy> {
 /// evaluating the bundled policy, and the whole recorded check (plus storing the input and
 /// policy documents and appending the decision).
 pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
-    use ward_server::{evidence, gate as gate_svc};
+    use ward_app::{evidence, gate as gate_svc};
     let (tmp, url) = bench_store(g, "ward-bench-gate-")?;
     let store = crate::context::open_store(&url).await?;
     let backend = store.backend();
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     let ci = ward_core::Identity {
         id: "ci:bench".into(),
         kind: ActorKind::Automation,
@@ -418,11 +418,11 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
         }
-        let c = ward_server::changes::open(
+        let c = ward_app::changes::open(
             &ledger,
             &ci,
             &risk,
-            &ward_server::changes::ChangeRequest {
+            &ward_app::changes::ChangeRequest {
                 title: format!("Change {i}"),
                 kind: "normal".into(),
                 artifacts: vec![digest],
@@ -470,14 +470,14 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
     for i in 0..a.checks {
         let id = &checked[(i as usize) % checked.len()];
         let t = Instant::now();
-        let change = ward_server::changes::get(&ledger, id)
+        let change = ward_app::changes::get(&ledger, id)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?
             .ok_or_else(|| anyhow::anyhow!("change {id} missing"))?;
         // The input exactly as `gate::check` builds it: the placement (promotion order) for the
         // environment, then the server's own input builder.
         let request = gate_svc::CheckRequest::env("prod");
-        let placement = ward_server::deployments::placement(
+        let placement = ward_app::deployments::placement(
             &ledger,
             &policy.environments,
             &change.request.artifacts,
@@ -518,7 +518,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             }
             let now = jiff::Timestamp::now().as_second();
             let high = change.tier == ward_core::risk::Tier::High;
-            let dr = ward_server::dr::states(&ledger, &policy.dr, Some(&services), "prod", high, now)
+            let dr = ward_app::dr::states(&ledger, &policy.dr, Some(&services), "prod", high, now)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             input["dr"] = serde_json::to_value(dr)?;
@@ -596,7 +596,7 @@ pub async fn rollback(g: &Global, a: &crate::cli::BenchRollbackArgs) -> Result<(
             let tmp = Scratch::new(&format!("ward-bench-rollback-{}-{run}-", results.len()));
             std::fs::create_dir_all(&*tmp)?;
             let url = format!("sqlite://{}", tmp.join("bench.db").display());
-            let ledger = Ledger::new(crate::context::open_store(&url).await?, ward_server::projectors());
+            let ledger = Ledger::new(crate::context::open_store(&url).await?, ward_app::projectors());
             runs.push(crate::commands::demo_release::measure_rollback(&ledger, &tmp, rate).await?);
         }
         let field = |k: &str| -> Vec<f64> { runs.iter().filter_map(|r| r[k].as_f64()).collect() };

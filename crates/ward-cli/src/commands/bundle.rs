@@ -1,11 +1,10 @@
 //! `ward bundle export`: an auditor's evidence bundle of a change, written atomically; and
 //! `ward verify bundle`, its offline verification.
 
+use crate::backend::Backend;
 use crate::cli::{BundleCommand, Global};
-use crate::context::Context;
 use crate::failure::{Failure, api_failure};
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
@@ -51,41 +50,7 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
     }
     query.check().map_err(api_failure)?;
     let started = std::time::Instant::now();
-    let (bytes, summary) = match Remote::from_global(g)? {
-        Some(r) => {
-            let params: Vec<(&str, String)> = match &query {
-                Query::Change(c) => vec![("change", c.clone())],
-                Query::Deployment(d) => vec![("deployment", d.to_string())],
-                // Checked names and RFC 3339 UTC times (`Z`, digits, '-', ':', '.'): plain tokens.
-                Query::Period(p) => {
-                    let mut v = vec![
-                        ("env", p.env.clone()),
-                        ("from", p.from.to_string()),
-                        ("to", p.to.to_string()),
-                    ];
-                    if let Some(t) = &p.tenant {
-                        v.push(("tenant", t.clone()));
-                    }
-                    v
-                }
-            };
-            let bytes = r.get_bytes("/api/v1/bundles", &params).await?;
-            (bytes, None)
-        }
-        None => {
-            let ctx = Context::open(g).await?;
-            // A named local user must hold the auditor's export right; without one the
-            // operator, who can read the store's files anyway, runs it — recorded either way.
-            let by = match &g.as_user {
-                Some(_) => crate::context::local_identity(g, &ctx, ward_core::Action::LogExport).await?,
-                None => crate::context::local_operator(),
-            };
-            let built = bundle::export(&ctx.ledger, &ctx.signer()?, &ctx.origin, &by, &query)
-                .await
-                .map_err(api_failure)?;
-            (built.bytes, Some(built.manifest))
-        }
-    };
+    let (bytes, summary) = Backend::from_global(g)?.bundle(&query).await?;
     write_new(out, &bytes)?;
     let secs = started.elapsed().as_secs_f64();
     let counts = summary.as_ref().map(|m| json!(m.counts));

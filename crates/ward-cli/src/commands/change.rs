@@ -1,18 +1,16 @@
 //! `ward change …`: change requests, locally or through a server; commits, authors and touched
 //! paths read from git.
 
+use crate::backend::Backend;
 use crate::cli::{ApproveArgs, ChangeCommand, ChangeOpenArgs, Global};
-use crate::context::{Context, local_identity, local_person};
-use crate::failure::{Failure, api_failure};
+use crate::failure::Failure;
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::process::Command;
+use ward_app::approvals::{Approval, ApprovalsView, SignRequest};
+use ward_app::changes::{Change, ChangeRequest, ChangeUpdate, Commit, ReclassifyRequest};
 use ward_app::overview::ChangeOverview;
-use ward_core::Action;
-use ward_server::approvals::{self, Approval, ApprovalsView, SignRequest};
-use ward_server::changes::{self, Change, ChangeRequest, ChangeUpdate, Commit, ReclassifyRequest};
 
 /// The git range of the CI job this runs in: GitLab's `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA`, or
 /// from GitHub's event file the push's `before..after` or the pull request's `base..head`.
@@ -234,21 +232,11 @@ fn overview(o: &ChangeOverview) -> String {
 
 /// Dispatches `ward change`.
 pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
         ChangeCommand::Open(a) => {
             let req = request(a)?;
-            let c: Change = match &remote {
-                Some(r) => r.post("/api/v1/changes", &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let rules = crate::commands::serve::load_config(g, None)?.risk;
-                    let who = local_person(g, &ctx, Action::ChangeOpen).await?;
-                    changes::open(&ctx.ledger, &who, &rules, &req, req.commit_range.is_some())
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let c: Change = backend.open_change(&req).await?;
             emit(g.output, json!(c), || show(&c));
         }
         ChangeCommand::Update {
@@ -280,50 +268,15 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
             if !artifacts.is_empty() {
                 upd.artifacts = Some(artifacts.clone());
             }
-            let c: Change = match &remote {
-                Some(r) => r.patch(&format!("/api/v1/changes/{id}"), &upd).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let rules = crate::commands::serve::load_config(g, None)?.risk;
-                    let who = local_person(g, &ctx, Action::ChangeOpen).await?;
-                    let c = changes::update(&ctx.ledger, &who, &rules, id, &upd, range.is_some())
-                        .await
-                        .map_err(api_failure)?;
-                    shown(&ctx.ledger, c).await?
-                }
-            };
+            let c: Change = backend.update_change(id, &upd, range.is_some()).await?;
             emit(g.output, json!(c), || show(&c));
         }
         ChangeCommand::Show { id } => {
-            let o: ChangeOverview = match &remote {
-                Some(r) => r.get(&format!("/api/v1/changes/{id}/overview"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let o = ward_app::overview::change(
-                        &ctx.ledger,
-                        id,
-                        jiff::Timestamp::now().as_second(),
-                        &cfg.risk,
-                        &cfg.approvals,
-                        &cfg.environments,
-                    )
-                    .await
-                    .map_err(api_failure)?;
-                    shown(&ctx.ledger, o).await?
-                }
-            };
+            let o: ChangeOverview = backend.change_overview(id).await?;
             emit(g.output, json!(o), || overview(&o));
         }
         ChangeCommand::List => {
-            let list: Vec<Change> = match &remote {
-                Some(r) => r.get("/api/v1/changes", &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let list = changes::list(&ctx.ledger).await.map_err(api_failure)?;
-                    shown(&ctx.ledger, list).await?
-                }
-            };
+            let list: Vec<Change> = backend.changes().await?;
             emit(g.output, json!({ "changes": list }), || {
                 if list.is_empty() {
                     return "no changes (open one with `ward change open --title …`)".into();
@@ -343,17 +296,7 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
             });
         }
         ChangeCommand::Approvals { id } => {
-            let view: ApprovalsView = match &remote {
-                Some(r) => r.get(&format!("/api/v1/changes/{id}/approvals"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let view = approvals::view(&ctx.ledger, id, &cfg.risk, &cfg.approvals)
-                        .await
-                        .map_err(api_failure)?;
-                    shown(&ctx.ledger, view).await?
-                }
-            };
+            let view: ApprovalsView = backend.approvals(id).await?;
             emit(g.output, json!(view), || approvals_table(&view));
         }
         ChangeCommand::Classify { id, tier, reason } => {
@@ -364,18 +307,7 @@ pub async fn change(g: &Global, cmd: &ChangeCommand) -> Result<()> {
                 tier,
                 reason: reason.clone(),
             };
-            let c: Change = match &remote {
-                Some(r) => r.post(&format!("/api/v1/changes/{id}/classification"), &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let who = local_person(g, &ctx, Action::ChangeClassify).await?;
-                    let c = changes::reclassify(&ctx.ledger, &who, id, &req, &cfg.approvals)
-                        .await
-                        .map_err(api_failure)?;
-                    shown(&ctx.ledger, c).await?
-                }
-            };
+            let c: Change = backend.classify(id, &req).await?;
             emit(g.output, json!(c), || show(&c));
         }
     }
@@ -412,7 +344,7 @@ fn approvals_table(v: &ApprovalsView) -> String {
 
 /// `ward approve`: signs a change, re-authenticating with a password or a fresh OIDC token.
 pub async fn approve(g: &Global, a: &ApproveArgs) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     let req = SignRequest {
         meaning: a.meaning.clone(),
         comment: a.comment.clone(),
@@ -421,25 +353,7 @@ pub async fn approve(g: &Global, a: &ApproveArgs) -> Result<()> {
         reauth_token: a.reauth_token.clone(),
         manifest_digest: None,
     };
-    let signed: Approval = match &remote {
-        Some(r) => r.post(&format!("/api/v1/changes/{}/approvals", a.change), &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let who = local_identity(g, &ctx, Action::ChangeApprove).await?;
-            approvals::sign(
-                &ctx.ledger,
-                &who,
-                &a.change,
-                &req,
-                &cfg.risk,
-                &cfg.approvals,
-                &Default::default(),
-            )
-            .await
-            .map_err(api_failure)?
-        }
-    };
+    let signed: Approval = backend.approve(&a.change, &req).await?;
     emit(g.output, json!(signed), || {
         format!(
             "{} {} as {} ({}) at {} — entry {}, manifest {}",
@@ -484,11 +398,6 @@ fn request(a: &ChangeOpenArgs) -> Result<ChangeRequest> {
         integrations: a.integrations.clone(),
         environments: a.environments.clone(),
     })
-}
-
-/// What a person reads: people's text put back from beside the log.
-async fn shown<T: serde::Serialize + serde::de::DeserializeOwned>(ledger: &ward_store::Ledger, value: T) -> Result<T> {
-    ward_server::documents::shown(ledger, value).await.map_err(api_failure)
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use crate::output::emit;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::Path;
+use ward_app::gate::{Controls, GatePolicy};
 use ward_evidence::digest::of_bytes;
 use ward_server::config::ServerConfig;
-use ward_server::gate::{Controls, GatePolicy};
 
 /// One environment's policy: the bundle it is gated by and the policy document's digest.
 /// `env` `None`: any environment not declared in `[[environments]]` (the shared bundle).
@@ -72,8 +72,8 @@ pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
         )
         .into());
     }
-    let cfg = crate::commands::serve::load_config(g, explicit)?;
-    let policy = crate::commands::serve::gate_policy(&cfg)?;
+    let cfg = crate::backend::load_config(g, explicit)?;
+    let policy = crate::backend::gate_policy(&cfg)?;
     let mut envs = vec![policy_of(&cfg, &policy, None, None)];
     for e in &cfg.environments {
         envs.push(policy_of(&cfg, &policy, Some(&e.name), e.policy_dir.as_deref()));
@@ -81,10 +81,7 @@ pub async fn run(g: &Global, explicit: Option<&Path>) -> Result<()> {
     let (_, bytes) = crate::commands::serve::config_source(g, explicit)?;
     let digest = ward_app::ops::config_digest(bytes.as_deref());
     // With --server: does the server run this file?
-    let served: Option<ward_app::ops::LoadedConfig> = match crate::remote::Remote::from_global(g)? {
-        Some(r) => Some(r.get("/api/v1/server/config", &[]).await?),
-        None => None,
-    };
+    let served: Option<ward_app::ops::LoadedConfig> = crate::backend::Backend::from_global(g)?.served_config().await?;
     let same = served.as_ref().map(|s| s.digest == digest);
     let doc = json!({
         "file": exists.then(|| path.display().to_string()),

@@ -62,7 +62,7 @@ fn identity(id: &str, kind: ActorKind, role: ward_core::Role) -> ward_core::Iden
 /// CI registers the build and attaches real tool output; a security admin trusts the builder's
 /// key first; forged provenance is refused. Returns the artifact digest and report lines.
 async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
-    use ward_server::evidence::{self, ArtifactRequest, AttestationRequest};
+    use ward_app::evidence::{self, ArtifactRequest, AttestationRequest};
     let fail = |e: ward_app::AppError| anyhow::anyhow!("{}", e.message);
     let ci = identity(
         "ci:github/acme/scheduling/release.yml",
@@ -71,10 +71,10 @@ async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
     );
     let admin = identity("user:sam.secadmin", ActorKind::Human, ward_core::Role::Admin);
     let mut lines = Vec::new();
-    let key = ward_server::keys::trust(
+    let key = ward_app::keys::trust(
         ledger,
         &admin,
-        &ward_server::keys::TrustRequest {
+        &ward_app::keys::TrustRequest {
             builder: "github-actions".into(),
             public_key_pem: BUILDER_KEY.into(),
         },
@@ -151,7 +151,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     let verifier = signer.verifier();
     let store = open_store(&format!("sqlite://{}", dir.join(DB_FILE).display())).await?;
     store.set_meta("origin", ORIGIN).await?;
-    let ledger = Ledger::new(store, ward_server::projectors());
+    let ledger = Ledger::new(store, ward_app::projectors());
     say(format!(
         "1. init: created log {ORIGIN} (SQLite, WAL) and its Ed25519 key\n   verifier key: {}",
         verifier.verifier_key()

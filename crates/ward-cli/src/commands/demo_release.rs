@@ -15,15 +15,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+use ward_app::approvals::SignRequest;
+use ward_app::changes::ChangeRequest;
+use ward_app::evidence::{self, ArtifactRequest, AttestationRequest};
+use ward_app::gate::CheckRequest;
+use ward_app::promotion::PromoteRequest;
+use ward_app::rollout::{self, Engine, Rollout, RolloutRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
-use ward_server::approvals::{self, SignRequest};
-use ward_server::changes::{self, ChangeRequest};
-use ward_server::config::ServerConfig;
-use ward_server::evidence::{self, ArtifactRequest, AttestationRequest};
-use ward_server::gate::{self, CheckRequest, GatePolicy};
-use ward_server::promotion::{self, PromoteRequest, PromotionContext};
-use ward_server::rollout::{self, Engine, Rollout, RolloutRequest};
 use ward_store::Ledger;
 
 /// Printed name of the release manager; the demo later tampers with her signature.
@@ -139,10 +138,9 @@ impl Load {
 
 struct Demo<'a> {
     ledger: &'a Ledger,
-    cfg: ServerConfig,
-    policy: Arc<GatePolicy>,
+    /// The application as `ward serve` builds it: the demo's rules and the engine as its runtime.
+    ward: ward_app::Ward,
     engine: Arc<Engine>,
-    locks: promotion::Locks,
     dana: Identity,
     quinn: Identity,
     rhea: Identity,
@@ -150,16 +148,6 @@ struct Demo<'a> {
 }
 
 impl Demo<'_> {
-    fn cx(&self) -> PromotionContext<'_> {
-        PromotionContext {
-            policy: &self.policy,
-            risk: &self.cfg.risk,
-            approvals: &self.cfg.approvals,
-            locks: &self.locks,
-            runtime: Some(&self.engine as &dyn promotion::Runtimes),
-        }
-    }
-
     /// CI registers the build and attaches the test report, the SAST scan and the SBOM.
     async fn register(&self, digest: &str, version: &str) -> Result<()> {
         evidence::register(
@@ -198,21 +186,12 @@ impl Demo<'_> {
             environments: vec!["staging".into(), "prod".into()],
             ..ChangeRequest::default()
         };
-        let c = changes::open(self.ledger, &self.dana, &self.cfg.risk, &req, false)
-            .await
-            .map_err(fail)?;
+        let c = self.ward.open_change(&self.dana, &req, false).await.map_err(fail)?;
         let check = || async {
-            gate::check(
-                self.ledger,
-                &self.rhea,
-                &c.id,
-                &CheckRequest::env("staging"),
-                &self.policy,
-                &self.cfg.risk,
-                &self.cfg.approvals,
-            )
-            .await
-            .map_err(fail)
+            self.ward
+                .gate_check(&self.rhea, &c.id, &CheckRequest::env("staging"))
+                .await
+                .map_err(fail)
         };
         let blocked = check().await?;
         let reasons: Vec<&str> = blocked.reasons.iter().map(|r| r.rule.as_str()).collect();
@@ -226,18 +205,12 @@ impl Demo<'_> {
                 reauth_token: None,
                 manifest_digest: None,
             };
-            signed = approvals::sign(
-                self.ledger,
-                who,
-                &c.id,
-                &sign,
-                &self.cfg.risk,
-                &self.cfg.approvals,
-                &Default::default(),
-            )
-            .await
-            .map_err(fail)?
-            .seq;
+            signed = self
+                .ward
+                .sign(who, &c.id, &sign, &Default::default())
+                .await
+                .map_err(fail)?
+                .seq;
         }
         let allowed = check().await?;
         if !allowed.allow {
@@ -259,16 +232,14 @@ impl Demo<'_> {
         Ok((c.id, signed))
     }
 
-    async fn promote(&self, change: &str, to: &str) -> Result<ward_server::deployments::Deployment> {
+    async fn promote(&self, change: &str, to: &str) -> Result<ward_app::deployments::Deployment> {
         let req = PromoteRequest {
             change: change.into(),
             environment: to.into(),
             tenants: vec![],
             ring: None,
         };
-        let d = promotion::promote(self.ledger, &self.rhea, &req, &self.cx())
-            .await
-            .map_err(fail)?;
+        let d = self.ward.promote(&self.rhea, &req).await.map_err(fail)?;
         if d.status != "succeeded" {
             return Err(Failure::verify(format!("deploying {change} to {to} failed")).into());
         }
@@ -344,44 +315,37 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
             dist.display()
         ),
     )?;
-    let cfg = ServerConfig::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let policy = Arc::new(cfg.gate_policy().map_err(|e| anyhow::anyhow!("{e}"))?);
-    let locks = promotion::Locks::default();
-    let engine = Engine::new(
-        ledger.clone(),
-        policy.clone(),
-        Arc::new(cfg.risk.clone()),
-        Arc::new(cfg.approvals.clone()),
-        locks.clone(),
-        dir.to_path_buf(),
-    );
+    let cfg = ward_app::config::Config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut ward = ward_app::Ward::new(ledger.clone())
+        .configured(&cfg)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let engine = crate::backend::rollout_engine(&ward, dir.to_path_buf());
     engine.start().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    ward.runtimes = Some(Arc::new(engine.clone()));
     let admin_person = person("user:sam.secadmin", Role::Admin);
     let second_admin = person("user:lee.itadmin", Role::Admin);
     for (name, display, role) in [
         ("quinn", "Quinn Alvarez", Role::Approver),
         ("rhea", RELEASE_MANAGER, Role::ReleaseManager),
     ] {
-        let req = ward_server::identities::UserRequest {
+        let req = ward_app::identities::UserRequest {
             name: name.into(),
             display_name: display.into(),
             roles: vec![role],
             password: PASSWORD.into(),
         };
-        ward_server::identities::add_user(ledger, &admin_person, &req)
+        ward_app::identities::add_user(ledger, &admin_person, &req)
             .await
             .map_err(fail)?;
         // A user an administrator adds waits for a second administrator.
-        ward_server::identities::activate_user(ledger, &second_admin, name)
+        ward_app::identities::activate_user(ledger, &second_admin, name)
             .await
             .map_err(fail)?;
     }
     let demo = Demo {
         ledger,
-        cfg,
-        policy,
+        ward,
         engine: engine.clone(),
-        locks,
         dana: person("user:dana", Role::Developer),
         quinn: person("user:quinn", Role::Approver),
         rhea: person("user:rhea", Role::ReleaseManager),
@@ -535,7 +499,7 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         ))
         .into());
     }
-    let rolled_back = ward_server::deployments::deployments(demo.ledger, "prod")
+    let rolled_back = ward_app::deployments::deployments(demo.ledger, "prod")
         .await
         .map_err(fail)?
         .into_iter()

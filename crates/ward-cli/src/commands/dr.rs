@@ -2,11 +2,10 @@
 //! it (the same evidence from the log, the same rules of `[[services]]` and `[dr]`), and the
 //! signed record of a restore test.
 
+use crate::backend::Backend;
 use crate::cli::{DrRestoreTestArgs, DrStatusArgs, Global};
-use crate::context::Context;
-use crate::failure::{Failure, api_failure};
+use crate::failure::Failure;
 use crate::output::{emit, when};
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
 use ward_app::dr::DrStatus;
@@ -19,31 +18,9 @@ pub const EXIT_NOT_READY: i32 = 10;
 /// exits [`EXIT_NOT_READY`] when any service is not ready.
 pub async fn status(g: &Global, a: &DrStatusArgs) -> Result<()> {
     let now = jiff::Timestamp::now().as_second();
-    let st: DrStatus = match Remote::from_global(g)? {
-        Some(r) => {
-            let mut q = Vec::new();
-            if let Some(s) = &a.service {
-                q.push(("service", s.clone()));
-            }
-            if let Some(e) = &a.env {
-                q.push(("env", e.clone()));
-            }
-            r.get("/api/v1/dr/status", &q).await?
-        }
-        None => {
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let ctx = Context::open(g).await?;
-            ward_app::dr::status(
-                &ctx.ledger,
-                &cfg.dr_policy(),
-                a.service.as_deref(),
-                a.env.as_deref(),
-                now,
-            )
-            .await
-            .map_err(api_failure)?
-        }
-    };
+    let st: DrStatus = Backend::from_global(g)?
+        .dr_status(a.service.as_deref(), a.env.as_deref(), now)
+        .await?;
     let (env, states) = (&st.environment, &st.services);
     let not_ready = states.iter().filter(|s| !s.ready).count();
     emit(g.output, json!(st), || {
@@ -112,20 +89,7 @@ pub async fn restore_test(g: &Global, a: &DrRestoreTestArgs) -> Result<()> {
         password: crate::context::password(g)?,
         reauth_token: std::env::var("WARD_REAUTH_TOKEN").ok().filter(|t| !t.is_empty()),
     };
-    let rec: ward_app::dr::RestoreTestRecord = match Remote::from_global(g)? {
-        Some(r) => r.post("/api/v1/dr/restore-tests", &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let who = crate::context::local_identity(g, &ctx, ward_core::Action::Promote).await?;
-            let now = jiff::Timestamp::now().as_second();
-            let rec = ward_app::dr::record_restore_test(&ctx.ledger, &who, &req, &Default::default(), now)
-                .await
-                .map_err(api_failure)?;
-            ward_server::documents::shown(&ctx.ledger, rec)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let rec: ward_app::dr::RestoreTestRecord = Backend::from_global(g)?.restore_test(&req).await?;
     emit(g.output, json!(rec), || {
         format!(
             "restore test of {} recorded (entry {}): finished {}, took {}, signed by {} ({}, {})",

@@ -1,15 +1,12 @@
 //! `ward artifact …` and `ward attest …`, locally or through a server.
 
+use crate::backend::Backend;
 use crate::cli::{ArtifactCommand, ArtifactRegisterArgs, AttestAddArgs, AttestCommand, Global};
-use crate::context::{Context, local_operator};
 use crate::failure::Failure;
-use crate::failure::api_failure;
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
-use ward_server::evidence::{self, ArtifactRequest, Attestation, AttestationRequest};
-use ward_server::routes::ArtifactView;
+use ward_app::evidence::{self, ArtifactRequest, ArtifactView, Attestation, AttestationRequest};
 
 /// Commit, branch, run id and URL of the CI job this runs in (GitHub Actions, GitLab CI).
 pub fn ci_metadata(env: &dyn Fn(&str) -> Option<String>) -> [Option<String>; 4] {
@@ -50,7 +47,7 @@ fn digest_of(a: &ArtifactRegisterArgs) -> Result<String> {
 
 /// Dispatches `ward artifact`.
 pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
         ArtifactCommand::Register(a) => {
             let ci = ci_metadata(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
@@ -64,17 +61,7 @@ pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
                 build_id: a.build_id.clone().or(build_id),
                 build_url: a.build_url.clone().or(build_url),
             };
-            let art: evidence::Artifact = match &remote {
-                Some(r) => r.post("/api/v1/artifacts", &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let rules = crate::commands::serve::load_config(g, None)?.artifacts;
-                    evidence::register_with(&ctx.ledger, &local_operator(), &req, &rules)
-                        .await
-                        .map_err(api_failure)?
-                        .0
-                }
-            };
+            let art: evidence::Artifact = backend.register_artifact(&req).await?;
             emit(g.output, json!(art), || {
                 format!(
                     "registered {} {} as {} (entry {})",
@@ -84,27 +71,7 @@ pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
             Ok(())
         }
         ArtifactCommand::Show { digest } => {
-            let view: ArtifactView = match &remote {
-                Some(r) => r.get(&format!("/api/v1/artifacts/{digest}"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let artifact = evidence::artifact(&ctx.ledger, digest)
-                        .await
-                        .map_err(api_failure)?
-                        .ok_or_else(|| {
-                            Failure::new(
-                                "not_found",
-                                format!("artifact {digest} is not registered"),
-                                "register it with `ward artifact register`",
-                            )
-                        })?;
-                    let attestations = evidence::attestations(&ctx.ledger, digest).await.map_err(api_failure)?;
-                    let attestations = ward_server::documents::shown(&ctx.ledger, attestations)
-                        .await
-                        .map_err(api_failure)?;
-                    ArtifactView { artifact, attestations }
-                }
-            };
+            let view: ArtifactView = backend.artifact(digest).await?;
             emit(g.output, json!(view), || {
                 let a = &view.artifact;
                 let mut s = format!(
@@ -287,37 +254,21 @@ pub(crate) fn summary_line(kind: &str, v: &Value) -> String {
 
 /// Dispatches `ward attest`.
 pub async fn attest(g: &Global, cmd: &AttestCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
-        AttestCommand::Add(a) => add(g, remote, a).await,
-        AttestCommand::Type(c) => crate::commands::keys::attest_type(g, remote, c).await,
+        AttestCommand::Add(a) => add(g, &backend, a).await,
+        AttestCommand::Type(c) => crate::commands::keys::attest_type(g, &backend, c).await,
         AttestCommand::List { artifact, change } => {
             let target = artifact.as_ref().or(change.as_ref()).cloned().unwrap_or_default();
             let artifact = &target;
-            let list: Vec<Attestation> = match &remote {
-                Some(r) if change.is_some() => r.get(&format!("/api/v1/changes/{artifact}/attestations"), &[]).await?,
-                Some(r) => {
-                    r.get::<ArtifactView>(&format!("/api/v1/artifacts/{artifact}"), &[])
-                        .await?
-                        .attestations
-                }
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let list = evidence::attestations(&ctx.ledger, artifact)
-                        .await
-                        .map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, list)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let list: Vec<Attestation> = backend.attestations(artifact, change.is_some()).await?;
             emit(g.output, json!({ "attestations": list }), || attestation_table(&list));
             Ok(())
         }
     }
 }
 
-async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()> {
+async fn add(g: &Global, backend: &Backend<'_>, a: &AttestAddArgs) -> Result<()> {
     let meta = std::fs::metadata(&a.file).map_err(|e| {
         Failure::new(
             "bad_file",
@@ -360,20 +311,7 @@ async fn add(g: &Global, remote: Option<Remote>, a: &AttestAddArgs) -> Result<()
         .file_name()
         .map_or_else(|| a.file.display().to_string(), |n| n.to_string_lossy().into_owned());
     let req = AttestationRequest::from_bytes(&target, &a.kind, &file_name, &bytes, a.redact);
-    let att: Attestation = match remote {
-        Some(r) => r.post("/api/v1/attestations", &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let policy = crate::commands::serve::load_config(g, None)?.guard();
-            let att = evidence::attest(&ctx.ledger, &local_operator(), &req, &policy)
-                .await
-                .map_err(api_failure)?
-                .0;
-            ward_server::documents::shown(&ctx.ledger, att)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let att: Attestation = backend.attest(&req).await?;
     emit(g.output, json!(att), || {
         let mut s = format!(
             "attached {} ({}) to {}: {}",

@@ -1,14 +1,13 @@
 //! `ward gate …` and `ward policy test`, locally or through a server.
 
+use crate::backend::{Backend, reauth_token};
 use crate::cli::{BreakGlassArgs, GateCommand, Global, PolicyCommand, ReviewCommand, WaiverCommand};
-use crate::context::{Context, local_operator};
-use crate::failure::{EXIT_VERIFY_FAILED, Failure, api_failure};
+use crate::failure::{EXIT_VERIFY_FAILED, Failure};
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
-use ward_server::exceptions::{self, Breakglass, BreakglassRequest, Waiver, WaiverRequest};
-use ward_server::gate::{self, CheckRequest, GateDecision, Replay};
+use ward_app::exceptions::{Breakglass, BreakglassRequest, Waiver, WaiverRequest};
+use ward_app::gate::{self, GateDecision, Replay};
 
 /// Exit code when a gate blocks.
 pub const EXIT_BLOCKED: i32 = 4;
@@ -86,14 +85,9 @@ fn satisfier(by: &serde_json::Value) -> String {
     }
 }
 
-/// A fresh OIDC token for re-authentication (`WARD_REAUTH_TOKEN`).
-fn reauth_token() -> Option<String> {
-    std::env::var("WARD_REAUTH_TOKEN").ok().filter(|t| !t.is_empty())
-}
-
 /// Dispatches `ward waiver`.
 pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
         WaiverCommand::Grant {
             change,
@@ -117,17 +111,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                 password: crate::context::password(g)?,
                 reauth_token: reauth_token(),
             };
-            let w: Waiver = match &remote {
-                Some(r) => r.post("/api/v1/waivers", &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let who = crate::context::local_identity(g, &ctx, ward_core::Action::WaiverGrant).await?;
-                    exceptions::grant_waiver(&ctx.ledger, &who, &req, &cfg.approvals, &Default::default())
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let w: Waiver = backend.grant_waiver(&req).await?;
             let now = jiff::Timestamp::now().as_second();
             emit(g.output, json!(w), || {
                 format!(
@@ -145,18 +129,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
             });
         }
         WaiverCommand::List { change } => {
-            let list: Vec<Waiver> = match &remote {
-                Some(r) => r.get(&format!("/api/v1/changes/{change}/waivers"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let list = exceptions::waivers(&ctx.ledger, change, jiff::Timestamp::now().as_second())
-                        .await
-                        .map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, list)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let list: Vec<Waiver> = backend.waivers(change).await?;
             let now = jiff::Timestamp::now().as_second();
             emit(g.output, json!({ "waivers": list }), || {
                 list.iter()
@@ -190,17 +163,7 @@ pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
         password: crate::context::password(g)?,
         reauth_token: reauth_token(),
     };
-    let b: Breakglass = match Remote::from_global(g)? {
-        Some(r) => r.post("/api/v1/breakglass", &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let who = crate::context::local_identity(g, &ctx, ward_core::Action::BreakGlass).await?;
-            exceptions::invoke_breakglass(&ctx.ledger, &who, &req, &cfg.breakglass, &Default::default())
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let b: Breakglass = Backend::from_global(g)?.break_glass(&req).await?;
     let now = jiff::Timestamp::now().as_second();
     emit(g.output, json!(b), || {
         format!(
@@ -222,26 +185,7 @@ pub const EXIT_OVERDUE: i32 = 5;
 /// `ward review`.
 pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
     let ReviewCommand::List { overdue } = cmd;
-    let remote = Remote::from_global(g)?;
-    let mut list: Vec<Breakglass> = match &remote {
-        Some(r) => r.get("/api/v1/reviews", &[]).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let list = exceptions::breakglass(
-                &ctx.ledger,
-                None,
-                jiff::Timestamp::now().as_second(),
-                &cfg.risk,
-                &cfg.approvals,
-            )
-            .await
-            .map_err(api_failure)?;
-            ward_server::documents::shown(&ctx.ledger, list)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let mut list: Vec<Breakglass> = Backend::from_global(g)?.reviews().await?;
     let open = list.iter().filter(|b| b.review == "open").count();
     if *overdue {
         list.retain(|b| b.review == "overdue");
@@ -278,78 +222,27 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
 
 /// Dispatches `ward gate`.
 pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
         GateCommand::Check { change, env } => {
-            let d: GateDecision = match &remote {
-                Some(r) => {
-                    r.post(&format!("/api/v1/changes/{change}/gate"), &CheckRequest::env(env))
-                        .await?
-                }
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let policy = crate::commands::serve::gate_policy(&cfg)?;
-                    let d = gate::check(
-                        &ctx.ledger,
-                        &local_operator(),
-                        change,
-                        &CheckRequest::env(env),
-                        &policy,
-                        &cfg.risk,
-                        &cfg.approvals,
-                    )
-                    .await
-                    .map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, d)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let d: GateDecision = backend.gate_check(change, env).await?;
             emit(g.output, json!(d), || show(&d));
             if !d.allow {
                 std::process::exit(EXIT_BLOCKED);
             }
         }
         GateCommand::Explain { id } => {
-            let x: gate::Explanation = match &remote {
-                Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let x = gate::explain(&ctx.ledger, *id).await.map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, x)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let x: gate::Explanation = backend.gate_explain(*id).await?;
             emit(g.output, json!(x), || explained(&x));
         }
         GateCommand::Input { id } => {
-            let input: serde_json::Value = match &remote {
-                Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}/input"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let input = gate::stored_input(&ctx.ledger, *id).await.map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, input)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let input: serde_json::Value = backend.gate_input(*id).await?;
             // A document: JSON whatever the output mode.
             let text = serde_json::to_string_pretty(&input).unwrap_or_default();
             emit(g.output, input, || text);
         }
         GateCommand::Replay { id } => {
-            let r: Replay = match &remote {
-                Some(r) => r.get(&format!("/api/v1/gate/decisions/{id}/replay"), &[]).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let r = gate::replay(&ctx.ledger, *id).await.map_err(api_failure)?;
-                    ward_server::documents::shown(&ctx.ledger, r)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let r: Replay = backend.gate_replay(*id).await?;
             emit(g.output, json!(r), || {
                 format!(
                     "replayed decision {} from input {} and policy {}: {} ({} → {})",
@@ -384,7 +277,7 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
 /// `ward policy test`.
 pub fn policy(g: &Global, cmd: &PolicyCommand) -> Result<()> {
     let PolicyCommand::Test { dir } = cmd;
-    let cfg = crate::commands::serve::load_config(g, None)?;
+    let cfg = crate::backend::load_config(g, None)?;
     let dir = dir.clone().or(cfg.gate.policy_dir.clone());
     let policy = gate::GatePolicy::load(dir.as_deref(), cfg.controls.clone())
         .map_err(|e| Failure::new("bad_policy", e, "check the policy directory"))?;

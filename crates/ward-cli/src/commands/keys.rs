@@ -1,15 +1,14 @@
 //! `ward key …` (keys trusted to sign for a builder) and `ward attest type …` (custom attestation
 //! types), locally or through a server.
 
+use crate::backend::Backend;
 use crate::cli::{AttestTypeCommand, Global, KeyCommand};
-use crate::context::{Context, local_operator};
-use crate::failure::{Failure, api_failure};
+use crate::failure::Failure;
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
 use std::path::Path;
-use ward_server::keys::{self, KeyRecord, TrustRequest, TypeRecord, TypeRequest};
+use ward_app::keys::{KeyRecord, TrustRequest, TypeRecord, TypeRequest};
 
 /// Largest key or schema file read.
 const MAX_FILE: u64 = 1024 * 1024;
@@ -39,7 +38,7 @@ fn read_small(path: &Path, what: &str) -> Result<Vec<u8>> {
 
 /// Dispatches `ward key`.
 pub async fn key(g: &Global, cmd: &KeyCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
         KeyCommand::Trust { builder, keyfile } => {
             let pem = String::from_utf8(read_small(keyfile, "public key")?).map_err(|_| {
@@ -53,16 +52,7 @@ pub async fn key(g: &Global, cmd: &KeyCommand) -> Result<()> {
                 builder: builder.clone(),
                 public_key_pem: pem,
             };
-            let rec: KeyRecord = match &remote {
-                Some(r) => r.post("/api/v1/keys", &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    keys::trust(&ctx.ledger, &local_operator(), &req)
-                        .await
-                        .map_err(api_failure)?
-                        .0
-                }
-            };
+            let rec: KeyRecord = backend.trust_key(&req).await?;
             emit(g.output, json!(rec), || {
                 format!(
                     "trusted {} key {} for builder {} (entry {})",
@@ -71,10 +61,7 @@ pub async fn key(g: &Global, cmd: &KeyCommand) -> Result<()> {
             });
         }
         KeyCommand::List => {
-            let list: Vec<KeyRecord> = match &remote {
-                Some(r) => r.get("/api/v1/keys", &[]).await?,
-                None => keys::list(&Context::open(g).await?.ledger).await.map_err(api_failure)?,
-            };
+            let list: Vec<KeyRecord> = backend.keys().await?;
             emit(g.output, json!({ "keys": list }), || {
                 if list.is_empty() {
                     return "no trusted keys (add one with `ward key trust --builder NAME KEYFILE`)".into();
@@ -94,15 +81,7 @@ pub async fn key(g: &Global, cmd: &KeyCommand) -> Result<()> {
             });
         }
         KeyCommand::Revoke { keyid } => {
-            let rec: KeyRecord = match &remote {
-                Some(r) => r.delete(&format!("/api/v1/keys/{keyid}")).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    keys::revoke(&ctx.ledger, &local_operator(), keyid)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let rec: KeyRecord = backend.revoke_key(keyid).await?;
             emit(g.output, json!(rec), || {
                 format!("revoked {} ({})", rec.keyid, rec.builder)
             });
@@ -112,7 +91,7 @@ pub async fn key(g: &Global, cmd: &KeyCommand) -> Result<()> {
 }
 
 /// Dispatches `ward attest type`.
-pub async fn attest_type(g: &Global, remote: Option<Remote>, cmd: &AttestTypeCommand) -> Result<()> {
+pub async fn attest_type(g: &Global, backend: &Backend<'_>, cmd: &AttestTypeCommand) -> Result<()> {
     match cmd {
         AttestTypeCommand::Add { name, schema } => {
             let bytes = read_small(schema, "JSON Schema")?;
@@ -127,16 +106,7 @@ pub async fn attest_type(g: &Global, remote: Option<Remote>, cmd: &AttestTypeCom
                 name: name.clone(),
                 schema,
             };
-            let rec: TypeRecord = match &remote {
-                Some(r) => r.post("/api/v1/attestation-types", &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    keys::register_type(&ctx.ledger, &local_operator(), &req)
-                        .await
-                        .map_err(api_failure)?
-                        .0
-                }
-            };
+            let rec: TypeRecord = backend.register_type(&req).await?;
             emit(g.output, json!(rec), || {
                 format!(
                     "registered attestation type {} ({}); attach with --type custom:{}",
@@ -145,12 +115,7 @@ pub async fn attest_type(g: &Global, remote: Option<Remote>, cmd: &AttestTypeCom
             });
         }
         AttestTypeCommand::List => {
-            let list: Vec<TypeRecord> = match &remote {
-                Some(r) => r.get("/api/v1/attestation-types", &[]).await?,
-                None => keys::list_types(&Context::open(g).await?.ledger)
-                    .await
-                    .map_err(api_failure)?,
-            };
+            let list: Vec<TypeRecord> = backend.types().await?;
             emit(g.output, json!({ "types": list }), || {
                 if list.is_empty() {
                     return "no custom attestation types".into();

@@ -1,68 +1,53 @@
 //! `ward log …`: the event log.
 
+use crate::backend::Backend;
 use crate::cli::{ConsistencyArgs, ExportArgs, Global, LogCommand, Output, ProofArgs, ShowArgs};
 use crate::context::Context;
 use crate::failure::Failure;
-use crate::failure::api_failure;
 use crate::output::{emit, progress};
 use crate::remote::Remote;
 use anyhow::{Context as _, Result};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::Read;
+use ward_app::ops::{self, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{EventEnvelope, Hash, NewEvent, NoteVerifier};
-use ward_server::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 
 /// Largest stdin accepted by `ward log append`.
 pub const MAX_STDIN: u64 = 16 * 1024 * 1024;
 
-/// Where a command runs: the local data directory or a server.
-enum Target {
-    Local(Box<Context>),
-    Remote(Remote),
-}
-
 /// Dispatches a `ward log` subcommand.
 pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
     if let LogCommand::Key = cmd {
-        let vkey = match Remote::from_global(g)? {
-            Some(r) => r.get::<ops::VerifierKey>("/api/v1/log/key", &[]).await?.verifier_key,
-            None => {
-                let signer = crate::context::load_signer(&g.data_dir).map_err(|_| {
-                    Failure::new(
-                        "not_initialised",
-                        format!("no log key in {}", g.data_dir.display()),
-                        "run `ward init` first",
-                    )
-                })?;
-                signer.verifier().verifier_key()
-            }
-        };
+        let vkey = Backend::from_global(g)?.verifier_key().await?;
         emit(g.output, json!({ "verifier_key": vkey }), || vkey.clone());
         return Ok(());
     }
-    let target = match Remote::from_global(g)? {
-        Some(r) => Target::Remote(r),
-        None => Target::Local(Box::new(Context::open(g).await?)),
-    };
-    match (cmd, &target) {
-        (LogCommand::Append, _) => append(g, &target).await,
-        (LogCommand::Checkpoint, _) => checkpoint(g, &target).await,
-        (LogCommand::Status, _) => status(g, &target).await,
-        (LogCommand::Show(a), _) => show(g, &target, a).await,
-        (LogCommand::Proof(a), _) => proof(g, &target, a).await,
-        (LogCommand::Consistency(a), _) => consistency(g, &target, a).await,
-        (LogCommand::Export(a), Target::Local(ctx)) => export(g, ctx, a).await,
-        (LogCommand::Export(a), Target::Remote(r)) => export_remote(g, r, a).await,
-        (LogCommand::Fsck, Target::Local(ctx)) => fsck(g, ctx).await,
-        (LogCommand::RebuildProjections, Target::Local(ctx)) => {
+    let backend = Backend::from_global(g)?;
+    // The data directory is opened before anything else is read (stdin included).
+    if let Backend::Local(l) = &backend {
+        l.context().await?;
+    }
+    match (cmd, &backend) {
+        (LogCommand::Append, _) => append(g, &backend).await,
+        (LogCommand::Checkpoint, _) => checkpoint(g, &backend).await,
+        (LogCommand::Status, _) => status(g, &backend).await,
+        (LogCommand::Show(a), _) => show(g, &backend, a).await,
+        (LogCommand::Proof(a), _) => proof(g, &backend, a).await,
+        (LogCommand::Consistency(a), _) => consistency(g, &backend, a).await,
+        // Export, fsck and rebuild work on the store itself (or, for export, a server's log).
+        (LogCommand::Export(a), Backend::Local(l)) => export(g, l.context().await?, a).await,
+        (LogCommand::Export(a), Backend::Remote(r)) => export_remote(g, r, a).await,
+        (LogCommand::Fsck, Backend::Local(l)) => fsck(g, l.context().await?).await,
+        (LogCommand::RebuildProjections, Backend::Local(l)) => {
+            let ctx = l.context().await?;
             let n = ctx.ledger.rebuild_projections().await?;
             emit(g.output, json!({ "replayed": n }), || {
                 format!("Rebuilt projections from {n} entries")
             });
             Ok(())
         }
-        (LogCommand::Fsck | LogCommand::RebuildProjections, Target::Remote(_)) => Err(Failure::new(
+        (LogCommand::Fsck | LogCommand::RebuildProjections, Backend::Remote(_)) => Err(Failure::new(
             "local_only",
             "this command works on the store directly and is not available with --server",
             "run it on the server's host with --data-dir / --database-url, without --server",
@@ -87,7 +72,7 @@ fn names_a_person(id: &str) -> bool {
 /// scripts run as; it never names a person other than the operator (`actor_is_a_person`), so
 /// no one's action is fabricated in the log.
 pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<NewEvent>> {
-    let requests: Vec<ward_server::routes::EventRequest> = parse_json_input(
+    let requests: Vec<ward_app::ops::EventRequest> = parse_json_input(
         input,
         "an event has kind, subject, an optional payload and an optional actor {id, kind: automation}",
     )?;
@@ -125,7 +110,7 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<N
 }
 
 /// Parses stdin as one JSON value, a JSON array, or JSON lines, into `T`s; errors name the line.
-fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str) -> Result<Vec<T>> {
+pub(crate) fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str) -> Result<Vec<T>> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(Failure::new(
@@ -153,7 +138,7 @@ fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str) ->
     }
 }
 
-async fn append(g: &Global, target: &Target) -> Result<()> {
+async fn append(g: &Global, backend: &Backend<'_>) -> Result<()> {
     let mut input = String::new();
     std::io::stdin()
         .take(MAX_STDIN + 1)
@@ -167,27 +152,7 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
         )
         .into());
     }
-    let result = match target {
-        Target::Local(ctx) => {
-            let events = parse_events(&input, &crate::context::local_operator())?;
-            for e in &events {
-                ops::check_generic_kind(&e.kind).map_err(api_failure)?;
-                ops::check_generic_payload(&e.payload).map_err(api_failure)?;
-            }
-            ops::append_batch(&ctx.ledger, events).await.map_err(|e| {
-                Failure::new(
-                    "append_refused",
-                    e.message,
-                    "fix the event and retry; nothing was written",
-                )
-            })?
-        }
-        Target::Remote(r) => {
-            // The server records the caller as the actor; events may omit it.
-            let events: Vec<Value> = parse_json_input(&input, "an event has kind, subject and an optional payload")?;
-            r.post::<_, Appended>("/api/v1/events", &events).await?
-        }
-    };
+    let result = backend.append_events(&input).await?;
     emit(g.output, json!(result), || {
         result
             .appended
@@ -199,27 +164,14 @@ async fn append(g: &Global, target: &Target) -> Result<()> {
     Ok(())
 }
 
-async fn checkpoint(g: &Global, target: &Target) -> Result<()> {
-    let cp: SignedCheckpoint = match target {
-        Target::Local(ctx) => ops::checkpoint(
-            &ctx.ledger,
-            &ctx.signer()?,
-            &ctx.origin,
-            &crate::context::local_operator().actor(),
-        )
-        .await
-        .map_err(api_failure)?,
-        Target::Remote(r) => r.post("/api/v1/log/checkpoint", &json!({})).await?,
-    };
+async fn checkpoint(g: &Global, backend: &Backend<'_>) -> Result<()> {
+    let cp: SignedCheckpoint = backend.checkpoint().await?;
     emit(g.output, json!(cp), || cp.note.clone());
     Ok(())
 }
 
-async fn status(g: &Global, target: &Target) -> Result<()> {
-    let st: LogStatus = match target {
-        Target::Local(ctx) => ops::status(&ctx.ledger, &ctx.origin).await.map_err(api_failure)?,
-        Target::Remote(r) => r.get("/api/v1/log", &[]).await?,
-    };
+async fn status(g: &Global, backend: &Backend<'_>) -> Result<()> {
+    let st: LogStatus = backend.log_status().await?;
     emit(g.output, json!(st), || {
         let cp = st
             .latest_checkpoint
@@ -235,23 +187,14 @@ async fn status(g: &Global, target: &Target) -> Result<()> {
     Ok(())
 }
 
-async fn show(g: &Global, target: &Target, a: &ShowArgs) -> Result<()> {
+async fn show(g: &Global, backend: &Backend<'_>, a: &ShowArgs) -> Result<()> {
     // A page holds at most `ops::MAX_LIST` entries: read page after page until `--limit`
     // entries or the end of the log, so a large `--limit` is honoured, never silently cut.
     let mut list = Entries { entries: Vec::new() };
     let mut from = a.from;
     while (list.entries.len() as u64) < a.limit {
         let want = (a.limit - list.entries.len() as u64).min(ops::MAX_LIST);
-        let page: Entries = match target {
-            Target::Local(ctx) => ops::entries(&ctx.ledger, from, want).await.map_err(api_failure)?,
-            Target::Remote(r) => {
-                r.get(
-                    "/api/v1/events",
-                    &[("from", from.to_string()), ("limit", want.to_string())],
-                )
-                .await?
-            }
-        };
+        let page: Entries = backend.entries(from, want).await?;
         let Some(last) = page.entries.last().map(|e| e.seq) else {
             break;
         };
@@ -278,19 +221,8 @@ async fn show(g: &Global, target: &Target, a: &ShowArgs) -> Result<()> {
     Ok(())
 }
 
-async fn proof(g: &Global, target: &Target, a: &ProofArgs) -> Result<()> {
-    let p: InclusionProof = match target {
-        Target::Local(ctx) => ops::inclusion(&ctx.ledger, a.index, a.size)
-            .await
-            .map_err(api_failure)?,
-        Target::Remote(r) => {
-            let mut q = vec![("index", a.index.to_string())];
-            if let Some(s) = a.size {
-                q.push(("size", s.to_string()));
-            }
-            r.get("/api/v1/log/proof", &q).await?
-        }
-    };
+async fn proof(g: &Global, backend: &Backend<'_>, a: &ProofArgs) -> Result<()> {
+    let p: InclusionProof = backend.inclusion(a.index, a.size).await?;
     // Check what we print, whichever side produced it.
     let hashes = parse_hashes(&p.proof)?;
     let (leaf, root) = (parse_hash(&p.leaf_hash)?, parse_hash(&p.root)?);
@@ -317,17 +249,8 @@ fn parse_hashes(list: &[String]) -> Result<Vec<Hash>> {
     list.iter().map(|h| parse_hash(h)).collect()
 }
 
-async fn consistency(g: &Global, target: &Target, a: &ConsistencyArgs) -> Result<()> {
-    let p: ConsistencyProof = match target {
-        Target::Local(ctx) => ops::consistency(&ctx.ledger, a.from, a.to).await.map_err(api_failure)?,
-        Target::Remote(r) => {
-            r.get(
-                "/api/v1/log/consistency",
-                &[("from", a.from.to_string()), ("to", a.to.to_string())],
-            )
-            .await?
-        }
-    };
+async fn consistency(g: &Global, backend: &Backend<'_>, a: &ConsistencyArgs) -> Result<()> {
+    let p: ConsistencyProof = backend.consistency(a.from, a.to).await?;
     let hashes = parse_hashes(&p.proof)?;
     verify_consistency(p.from, p.to, &hashes, &parse_hash(&p.root1)?, &parse_hash(&p.root2)?)
         .map_err(|e| Failure::verify(format!("the proof does not verify: {e}")))?;

@@ -1,11 +1,10 @@
 //! `ward metrics dora` and `ward metrics governance`: figures read off the log, locally or
 //! through a server.
 
+use crate::backend::Backend;
 use crate::cli::{DoraArgs, Global, GovernanceArgs};
-use crate::context::Context;
 use crate::failure::api_failure;
 use crate::output::{emit, when};
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
 use ward_app::metrics::{self, DoraReport, GovernanceReport, Metric};
@@ -114,27 +113,7 @@ pub async fn governance(g: &Global, a: &GovernanceArgs) -> Result<()> {
     let now = jiff::Timestamp::now().as_second();
     let req =
         metrics::request(&a.env, None, a.from.as_deref(), a.to.as_deref(), a.explain, now).map_err(api_failure)?;
-    let report: GovernanceReport = match Remote::from_global(g)? {
-        Some(r) => {
-            let mut q = vec![
-                ("env", req.environment.clone()),
-                ("from", metrics::rfc3339(req.from)),
-                ("to", metrics::rfc3339(req.to)),
-            ];
-            if req.explain {
-                q.push(("explain", "true".into()));
-            }
-            r.get("/api/v1/metrics/governance", &q).await?
-        }
-        None => {
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let policy = crate::commands::serve::gate_policy(&cfg)?;
-            let ctx = Context::open(g).await?;
-            metrics::governance(&ctx.ledger, &policy, &cfg.risk, &cfg.approvals, &req)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let report: GovernanceReport = Backend::from_global(g)?.governance(&req).await?;
     emit(g.output, json!(report), || {
         let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
         format!(
@@ -160,29 +139,7 @@ pub async fn dora(g: &Global, a: &DoraArgs) -> Result<()> {
         now,
     )
     .map_err(api_failure)?;
-    let report: DoraReport = match Remote::from_global(g)? {
-        Some(r) => {
-            let mut q = vec![
-                ("env", req.environment.clone()),
-                ("from", metrics::rfc3339(req.from)),
-                ("to", metrics::rfc3339(req.to)),
-            ];
-            if let Some(s) = &req.service {
-                q.push(("service", s.clone()));
-            }
-            if req.explain {
-                q.push(("explain", "true".into()));
-            }
-            r.get("/api/v1/metrics/dora", &q).await?
-        }
-        None => {
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let ctx = Context::open(g).await?;
-            metrics::dora(&ctx.ledger, &cfg.environments, &req, &cfg.metrics.dora())
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let report: DoraReport = Backend::from_global(g)?.dora(&req).await?;
     emit(g.output, json!(report), || text(&report, now));
     Ok(())
 }

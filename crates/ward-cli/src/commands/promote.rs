@@ -1,17 +1,15 @@
 //! `ward promote`, `ward rollback`, `ward deployments`, `ward env observe`, `ward config` and
 //! `ward release notes`, locally or through a server.
 
+use crate::backend::Backend;
 use crate::cli::{ConfigCommand, EnvCommand, Global};
-use crate::context::{Context, local_operator, local_person};
-use crate::failure::{Failure, api_failure};
+use crate::failure::Failure;
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
-use ward_server::deployments::{self, Deployment, TargetRun};
-use ward_server::environment;
-use ward_server::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
-use ward_server::promotion::{self, Drift, Observation, PromoteRequest, PromotionContext};
+use ward_app::deployments::{Deployment, TargetRun};
+use ward_app::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
+use ward_app::promotion::{self, Drift, Observation, PromoteRequest};
 
 /// Largest observation or configuration file read.
 const MAX_INPUT: u64 = 4 * 1024 * 1024;
@@ -75,31 +73,15 @@ pub async fn env(g: &Global, cmd: &EnvCommand) -> Result<()> {
         config_digest,
         source,
     } = cmd;
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     let drifts: Vec<Drift> = if *from_runtime {
-        match &remote {
-            Some(r) => {
-                r.post(&format!("/api/v1/environments/{env}/observations"), &json!({}))
-                    .await?
-            }
-            None => {
-                let ctx = Context::open(g).await?;
-                let cfg = crate::commands::serve::load_config(g, None)?;
-                promotion::observe_runtime(&ctx.ledger, &local_operator(), env, &cfg.environments, None)
-                    .await
-                    .map_err(api_failure)?
-            }
-        }
+        backend.observe_runtime(env).await?
     } else {
         let Some(from) = from else {
             anyhow::bail!("give --from FILE or --from-runtime");
         };
         let running = promotion::target::parse_running(&read_input(from)?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?;
-        let ctx = match &remote {
-            Some(_) => None,
-            None => Some(Context::open(g).await?),
-        };
         let mut out = Vec::new();
         for r in running {
             let obs = Observation {
@@ -109,13 +91,7 @@ pub async fn env(g: &Global, cmd: &EnvCommand) -> Result<()> {
                 config_digest: r.config_digest.or_else(|| config_digest.clone()),
                 source: source.clone(),
             };
-            out.push(match (&remote, &ctx) {
-                (Some(r), _) => r.post("/api/v1/observations", &obs).await?,
-                (None, Some(c)) => promotion::observe(&c.ledger, &local_operator(), &obs)
-                    .await
-                    .map_err(api_failure)?,
-                (None, None) => unreachable!("a local context is opened when there is no server"),
-            });
+            out.push(backend.observe(&obs).await?);
         }
         out
     };
@@ -212,26 +188,7 @@ pub async fn promote(g: &Global, change: &str, to: &str, tenants: &[String], rin
         tenants: tenants.to_vec(),
         ring: ring.map(str::to_string),
     };
-    let d: Deployment = match Remote::from_global(g)? {
-        Some(r) => r.post("/api/v1/promotions", &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let policy = crate::commands::serve::gate_policy(&cfg)?;
-            let locks = promotion::Locks::default();
-            let cx = PromotionContext {
-                policy: &policy,
-                risk: &cfg.risk,
-                approvals: &cfg.approvals,
-                locks: &locks,
-                runtime: None,
-            };
-            let who = local_person(g, &ctx, ward_core::Action::Promote).await?;
-            promotion::promote(&ctx.ledger, &who, &req, &cx)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let d: Deployment = Backend::from_global(g)?.promote(&req).await?;
     emit(g.output, json!(d), || line(&d));
     if d.status != "succeeded" {
         return Err(failed_deployment(&d));
@@ -241,19 +198,7 @@ pub async fn promote(g: &Global, change: &str, to: &str, tenants: &[String], rin
 
 /// `ward release notes`.
 pub async fn release_notes(g: &Global, env: &str, since: Option<&str>) -> Result<()> {
-    let entries: Vec<promotion::ReleaseEntry> = match Remote::from_global(g)? {
-        Some(r) => {
-            let q: Vec<(&str, String)> = since.map(|s| ("since", s.to_string())).into_iter().collect();
-            r.get(&format!("/api/v1/environments/{env}/release-notes"), &q).await?
-        }
-        None => {
-            let ctx = Context::open(g).await?;
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            promotion::release_notes(&ctx.ledger, &cfg.environments, env, since, &cfg.risk, &cfg.approvals)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let entries: Vec<promotion::ReleaseEntry> = Backend::from_global(g)?.release_notes(env, since).await?;
     emit(g.output, json!({ "environment": env, "releases": entries }), || {
         promotion::release_notes_markdown(env, &entries)
     });
@@ -262,29 +207,7 @@ pub async fn release_notes(g: &Global, env: &str, since: Option<&str>) -> Result
 
 /// `ward rollback`.
 pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()> {
-    let d: Deployment = match Remote::from_global(g)? {
-        Some(r) => {
-            let q = tenant.map(|t| format!("?tenant={t}")).unwrap_or_default();
-            r.post(&format!("/api/v1/environments/{env}/rollback{q}"), &json!({}))
-                .await?
-        }
-        None => {
-            let ctx = Context::open(g).await?;
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            let who = local_person(g, &ctx, ward_core::Action::Promote).await?;
-            promotion::rollback(
-                &ctx.ledger,
-                &who,
-                env,
-                tenant,
-                &cfg.environments,
-                &promotion::Locks::default(),
-                None,
-            )
-            .await
-            .map_err(api_failure)?
-        }
-    };
+    let d: Deployment = Backend::from_global(g)?.rollback(env, tenant).await?;
     emit(g.output, json!(d), || format!("rolled back: {}", line(&d)));
     if d.status != "succeeded" {
         return Err(failed_deployment(&d));
@@ -294,15 +217,7 @@ pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()>
 
 /// `ward deployments`.
 pub async fn deployments(g: &Global, env: &str) -> Result<()> {
-    let list: Vec<Deployment> = match Remote::from_global(g)? {
-        Some(r) => r.get(&format!("/api/v1/environments/{env}/deployments"), &[]).await?,
-        None => {
-            let cfg = crate::commands::serve::load_config(g, None)?;
-            deployments::deployment_history(&Context::open(g).await?.ledger, &cfg.environments, env)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let list: Vec<Deployment> = Backend::from_global(g)?.deployments(env).await?;
     emit(g.output, json!({ "deployments": list }), || {
         if list.is_empty() {
             return format!("no deployments to {env}");
@@ -314,30 +229,14 @@ pub async fn deployments(g: &Global, env: &str) -> Result<()> {
 
 /// `ward deployments show SEQ [--output-log [--tenant T]]`.
 pub async fn deployment_show(g: &Global, seq: u64, output_log: bool, tenant: Option<&str>) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     if output_log {
-        let out: promotion::TargetOutput = match &remote {
-            Some(r) => {
-                let q: Vec<(&str, String)> = tenant.iter().map(|t| ("tenant", t.to_string())).collect();
-                r.get(&format!("/api/v1/deployments/{seq}/output"), &q).await?
-            }
-            None => {
-                let cfg = crate::commands::serve::load_config(g, None)?;
-                promotion::target_output(&Context::open(g).await?.ledger, seq, tenant, &cfg.guard())
-                    .await
-                    .map_err(api_failure)?
-            }
-        };
+        let out: promotion::TargetOutput = backend.deployment_output(seq, tenant).await?;
         let text = out.output.clone();
         emit(g.output, json!(out), || text);
         return Ok(());
     }
-    let d: Deployment = match &remote {
-        Some(r) => r.get(&format!("/api/v1/deployments/{seq}"), &[]).await?,
-        None => deployments::deployment(&Context::open(g).await?.ledger, seq)
-            .await
-            .map_err(api_failure)?,
-    };
+    let d: Deployment = backend.deployment(seq).await?;
     emit(g.output, json!(d), || line(&d));
     Ok(())
 }
@@ -364,25 +263,14 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
     if let ConfigCommand::Check { config } = cmd {
         return crate::commands::config_check::run(g, config.as_deref()).await;
     }
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
         ConfigCommand::Set { env, tenant, file } => {
             let req = ConfigRequest {
                 tenant: tenant.clone(),
                 values: read_bundle(file)?,
             };
-            let b: ConfigBundle = match &remote {
-                Some(r) => r.put(&format!("/api/v1/environments/{env}/config"), &req).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let e = environment::find(&cfg.environments, env).map_err(api_failure)?;
-                    let who = local_person(g, &ctx, ward_core::Action::ConfigPublish).await?;
-                    promotion::config::publish(&ctx.ledger, &who, e, &req, &cfg.guard())
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let b: ConfigBundle = backend.config_set(env, &req).await?;
             emit(g.output, json!(b), || {
                 format!(
                     "published {}{} config {} (entry {}): {} keys, {} secret references",
@@ -396,23 +284,7 @@ pub async fn config(g: &Global, cmd: &ConfigCommand) -> Result<()> {
             });
         }
         ConfigCommand::Show { env, tenant, effective } => {
-            let v: ConfigView = match &remote {
-                Some(r) => {
-                    let mut q = vec![("effective", effective.to_string())];
-                    if let Some(t) = tenant {
-                        q.push(("tenant", t.clone()));
-                    }
-                    r.get(&format!("/api/v1/environments/{env}/config"), &q).await?
-                }
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let cfg = crate::commands::serve::load_config(g, None)?;
-                    let e = environment::find(&cfg.environments, env).map_err(api_failure)?;
-                    promotion::config::view(&ctx.ledger, e, tenant.as_deref(), *effective)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let v: ConfigView = backend.config_show(env, tenant.as_deref(), *effective).await?;
             emit(g.output, json!(v), || {
                 let mut s = format!(
                     "{}{} {}: {}\n",

@@ -1,14 +1,11 @@
 //! `ward purge`: one step of the two-person purge of a text document kept beside the log.
 
+use crate::backend::Backend;
 use crate::cli::{Global, PurgeArgs};
-use crate::context::{Context, local_identity};
-use crate::failure::api_failure;
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::json;
-use ward_core::Action;
-use ward_server::documents::{PurgeOutcome, PurgeRequest};
+use ward_app::documents::{PurgeOutcome, PurgeRequest};
 
 /// Requests (first privacy officer) or completes (a second person) the purge of a document.
 pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {
@@ -18,16 +15,7 @@ pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {
         password: crate::context::password(g)?,
         reauth_token: a.reauth_token.clone(),
     };
-    let out: PurgeOutcome = match Remote::from_global(g)? {
-        Some(r) => r.post(&format!("/api/v1/documents/{digest}/purge"), &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            let who = local_identity(g, &ctx, Action::DocumentPurge).await?;
-            ward_server::documents::purge(&ctx.ledger, &who, digest, &req, &Default::default())
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let out: PurgeOutcome = Backend::from_global(g)?.purge(digest, &req).await?;
     emit(g.output, json!(out), || match &out.purged_by {
         Some(by) => format!(
             "purged {}: deleted from the store, entry {} (requested by {} in entry {}, completed by {by})",

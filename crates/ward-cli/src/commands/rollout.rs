@@ -8,8 +8,8 @@ use crate::remote::Remote;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::IsTerminal;
-use ward_server::environment::{Strategy, StrategyKind};
-use ward_server::rollout::{Rollout, RolloutRequest};
+use ward_app::environment::{Strategy, StrategyKind};
+use ward_app::rollout::{Rollout, RolloutRequest};
 
 /// Exit code when a rollout was rolled back or aborted.
 pub const EXIT_ROLLED_BACK: i32 = 7;
@@ -305,7 +305,7 @@ mod tests {
         let plan = json!([{"label": "10%", "percent": 10}, {"label": "50%", "percent": 50}, {"label": "100%", "percent": 100}]);
         let event =
             |kind: &str, seq: u64, payload: Value| json!({"kind": kind, "seq": seq, "time": "t", "payload": payload});
-        let events: Vec<ward_server::rollout::RolloutEvent> = serde_json::from_value(json!([
+        let events: Vec<ward_app::rollout::RolloutEvent> = serde_json::from_value(json!([
             event("rollout.started", 1, json!({"id": "RO-1", "change": "CHG-1", "environment": "prod",
                 "digest": "sha256:aa", "strategy": Strategy::of(StrategyKind::Canary), "plan": plan})),
             event("rollout.step", 2, json!({"step": 0})),

@@ -1,5 +1,6 @@
 //! `ward serve`: the HTTP API on the data directory's store.
 
+use crate::backend::{configure, load_config};
 use crate::cli::{Global, ServeArgs};
 use crate::context::Context;
 use crate::failure::Failure;
@@ -13,34 +14,6 @@ pub const DEFAULT_ORIGIN: &str = "ward.local/log";
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-/// `ward.toml`: the given file, else the data directory's if present, else defaults.
-/// The gate policy of a configuration, or an error naming the policy directory.
-pub fn gate_policy(cfg: &ServerConfig) -> Result<ward_server::gate::GatePolicy> {
-    cfg.gate_policy()
-        .map_err(|e| Failure::new("bad_config", e, "fix [gate] policy_dir in ward.toml").into())
-}
-
-pub fn load_config(g: &Global, explicit: Option<&std::path::Path>) -> Result<ServerConfig> {
-    let path = match explicit {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let p = g.data_dir.join("ward.toml");
-            if !p.exists() {
-                return Ok(ServerConfig::default());
-            }
-            p
-        }
-    };
-    ServerConfig::load(&path).map_err(|e| {
-        Failure::new(
-            "bad_config",
-            e.to_string(),
-            "fix the file (see docs/API.md for the format)",
-        )
-        .into()
-    })
-}
 
 /// The configuration file `load_config` reads (none: the built-in defaults) and its bytes.
 pub fn config_source(g: &Global, explicit: Option<&std::path::Path>) -> Result<(Option<String>, Option<Vec<u8>>)> {
@@ -103,14 +76,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
         .map_err(crate::failure::api_failure)?,
     );
     // The local runtime: routers bound, current releases started, unfinished rollouts resumed.
-    let engine = ward_server::rollout::Engine::new(
-        ctx.ledger.clone(),
-        state.gate.clone(),
-        state.risk.clone(),
-        state.approvals.clone(),
-        state.promotion_locks.clone(),
-        g.data_dir.clone(),
-    );
+    let engine = crate::backend::rollout_engine(&state.ward, g.data_dir.clone());
     engine.start().await.map_err(|e| {
         Failure::new(
             "runtime_failed",
@@ -118,7 +84,7 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
             "check [environments.runtime] in ward.toml (free ports, the artifact directory)",
         )
     })?;
-    state.rollouts = Some(engine.clone());
+    state = state.with_rollouts(engine.clone());
     if !cfg.oidc.is_empty() {
         let verifier = ward_server::oidc::Verifier::new(cfg.oidc.clone()).await.map_err(|e| {
             Failure::new(
@@ -186,15 +152,10 @@ pub async fn run(g: &Global, a: &ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// `state` with the parts `ward.toml` decides set from `cfg` (what a reload replaces).
+/// `state` with the parts `ward.toml` decides set from `cfg` (what a reload replaces): its
+/// Ward configured as local mode configures one ([`configure`]).
 fn configured(mut state: AppState, cfg: &ServerConfig) -> Result<AppState> {
-    state.guard = Arc::new(cfg.guard());
-    state.risk = Arc::new(cfg.risk.clone());
-    state.artifacts = Arc::new(cfg.artifacts.clone());
-    state.approvals = Arc::new(cfg.approvals.clone());
-    state.gate = Arc::new(gate_policy(cfg)?);
-    state.breakglass = Arc::new(cfg.breakglass.clone());
-    state.delivery = Arc::new(cfg.metrics.clone());
+    state.ward = configure(&state.ward, cfg)?;
     Ok(state)
 }
 
@@ -203,7 +164,7 @@ fn configured(mut state: AppState, cfg: &ServerConfig) -> Result<AppState> {
 struct Reloadable {
     live: ward_server::LiveRouter,
     state: AppState,
-    engine: Arc<ward_server::rollout::Engine>,
+    engine: Arc<ward_app::rollout::Engine>,
     config: ServerConfig,
 }
 

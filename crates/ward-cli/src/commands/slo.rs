@@ -10,7 +10,7 @@ use serde_json::json;
 /// Prints every objective's state (filtered by service and environment); exits 1 with
 /// `unknown_environment` or `no_objective` when the filter names nothing declared.
 pub async fn status(g: &Global, a: &SloStatusArgs) -> Result<()> {
-    let cfg = crate::commands::serve::load_config(g, None)?;
+    let cfg = crate::backend::load_config(g, None)?;
     if let Some(env) = &a.env
         && !cfg.environments.iter().any(|e| &e.name == env)
     {

@@ -1,15 +1,13 @@
 //! `ward token …` and `ward user …`: identities, locally or through a server.
 
+use crate::backend::Backend;
 use crate::cli::{Global, TokenCommand, TokenCreateArgs, UserAddArgs, UserCommand};
-use crate::context::{Context, local_operator};
 use crate::failure::Failure;
-use crate::failure::api_failure;
 use crate::output::emit;
-use crate::remote::Remote;
 use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::io::BufRead;
-use ward_server::identities::{self, CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
+use ward_app::identities::{CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
 
 /// Parses a lifetime such as `30d`, `12h`, `90m` or `3600s` into seconds.
 pub fn parse_lifetime(s: &str) -> Result<i64> {
@@ -34,16 +32,11 @@ pub fn parse_lifetime(s: &str) -> Result<i64> {
 
 /// Dispatches `ward token`.
 pub async fn token(g: &Global, cmd: &TokenCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
-        TokenCommand::Create(a) => create(g, remote, a).await,
+        TokenCommand::Create(a) => create(g, &backend, a).await,
         TokenCommand::List => {
-            let list: Vec<TokenRecord> = match &remote {
-                Some(r) => r.get("/api/v1/tokens", &[]).await?,
-                None => identities::list_tokens(&Context::open(g).await?.ledger)
-                    .await
-                    .map_err(api_failure)?,
-            };
+            let list: Vec<TokenRecord> = backend.tokens().await?;
             emit(g.output, json!({ "tokens": list }), || {
                 list.iter()
                     .map(|t| {
@@ -67,25 +60,14 @@ pub async fn token(g: &Global, cmd: &TokenCommand) -> Result<()> {
             Ok(())
         }
         TokenCommand::Revoke { id } => {
-            match &remote {
-                Some(r) => {
-                    r.delete::<serde_json::Value>(&format!("/api/v1/tokens/{id}")).await?;
-                }
-                None => {
-                    let ctx = Context::open(g).await?;
-                    let dir = ward_server::identities::Directory::default();
-                    identities::revoke_token(&ctx.ledger, &local_operator(), id, &dir)
-                        .await
-                        .map_err(api_failure)?;
-                }
-            }
+            backend.revoke_token(id).await?;
             emit(g.output, json!({ "revoked": id }), || format!("revoked token {id}"));
             Ok(())
         }
     }
 }
 
-async fn create(g: &Global, remote: Option<Remote>, a: &TokenCreateArgs) -> Result<()> {
+async fn create(g: &Global, backend: &Backend<'_>, a: &TokenCreateArgs) -> Result<()> {
     let req = TokenRequest {
         name: a.name.clone(),
         roles: a.roles.clone(),
@@ -96,37 +78,7 @@ async fn create(g: &Global, remote: Option<Remote>, a: &TokenCreateArgs) -> Resu
             None => None,
         },
     };
-    let created: CreatedToken = match remote {
-        Some(r) => r.post("/api/v1/tokens", &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            // A person's token is created by that person, re-authenticating with their
-            // password; the local operator creates automation tokens only.
-            let by = match &a.user {
-                Some(name) => {
-                    let user = identities::user_record(&ctx.ledger, name)
-                        .await
-                        .map_err(api_failure)?
-                        .ok_or_else(|| {
-                            Failure::new(
-                                "not_found",
-                                format!("no local user {name:?}"),
-                                "add one with `ward user add`",
-                            )
-                        })?;
-                    ward_core::Identity {
-                        id: format!("user:{}", user.name),
-                        kind: ward_ledger::ActorKind::Human,
-                        roles: user.roles,
-                    }
-                }
-                None => local_operator(),
-            };
-            identities::create_token(&ctx.ledger, &by, &req)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let created: CreatedToken = backend.create_token(&req).await?;
     emit(g.output, json!(created), || {
         format!(
             "{}\n\ntoken {} for {} — shown once; store it in your CI secrets (WARD_TOKEN)",
@@ -138,49 +90,25 @@ async fn create(g: &Global, remote: Option<Remote>, a: &TokenCreateArgs) -> Resu
 
 /// Dispatches `ward user`.
 pub async fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
-    let remote = Remote::from_global(g)?;
+    let backend = Backend::from_global(g)?;
     match cmd {
-        UserCommand::Add(a) => add_user(g, remote, a).await,
+        UserCommand::Add(a) => add_user(g, &backend, a).await,
         UserCommand::Unlock { name } => {
-            match &remote {
-                Some(r) => {
-                    r.post::<_, serde_json::Value>(&format!("/api/v1/users/{name}/unlock"), &json!({}))
-                        .await?;
-                }
-                None => {
-                    let ctx = Context::open(g).await?;
-                    ward_server::reauth::unlock(&ctx.ledger, &local_operator(), name)
-                        .await
-                        .map_err(api_failure)?;
-                }
-            }
+            backend.unlock_user(name).await?;
             emit(g.output, json!({ "unlocked": name }), || {
                 format!("lifted the signing lockout of {name}")
             });
             Ok(())
         }
         UserCommand::Activate { name } => {
-            let user: UserRecord = match &remote {
-                Some(r) => r.post(&format!("/api/v1/users/{name}/activate"), &json!({})).await?,
-                None => {
-                    let ctx = Context::open(g).await?;
-                    identities::activate_user(&ctx.ledger, &local_operator(), name)
-                        .await
-                        .map_err(api_failure)?
-                }
-            };
+            let user: UserRecord = backend.activate_user(name).await?;
             emit(g.output, json!(user), || {
                 format!("activated user {} ({})", user.name, user.display_name)
             });
             Ok(())
         }
         UserCommand::List => {
-            let list: Vec<UserRecord> = match &remote {
-                Some(r) => r.get("/api/v1/users", &[]).await?,
-                None => identities::list_users(&Context::open(g).await?.ledger)
-                    .await
-                    .map_err(api_failure)?,
-            };
+            let list: Vec<UserRecord> = backend.users().await?;
             emit(g.output, json!({ "users": list }), || {
                 list.iter()
                     .map(|u| {
@@ -196,7 +124,7 @@ pub async fn user(g: &Global, cmd: &UserCommand) -> Result<()> {
     }
 }
 
-async fn add_user(g: &Global, remote: Option<Remote>, a: &UserAddArgs) -> Result<()> {
+async fn add_user(g: &Global, backend: &Backend<'_>, a: &UserAddArgs) -> Result<()> {
     let mut password = String::new();
     std::io::stdin()
         .lock()
@@ -208,15 +136,7 @@ async fn add_user(g: &Global, remote: Option<Remote>, a: &UserAddArgs) -> Result
         roles: a.roles.clone(),
         password: password.trim_end_matches(['\r', '\n']).to_string(),
     };
-    let user: UserRecord = match remote {
-        Some(r) => r.post("/api/v1/users", &req).await?,
-        None => {
-            let ctx = Context::open(g).await?;
-            identities::add_user(&ctx.ledger, &local_operator(), &req)
-                .await
-                .map_err(api_failure)?
-        }
-    };
+    let user: UserRecord = backend.add_user(&req).await?;
     emit(g.output, json!(user), || {
         if user.pending {
             format!(

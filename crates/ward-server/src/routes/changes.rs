@@ -1,13 +1,13 @@
 //! Changes: change requests, classification, signatures and change attestations.
 
 use super::*;
-use crate::{approvals, changes, evidence};
+use ward_app::{approvals, changes, evidence};
 
 /// Every change request, newest first.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", security(("bearer" = [])), responses((status = 200, body = Vec<changes::Change>)))]
 pub(super) async fn list_changes(State(state): State<AppState>) -> Result<Json<Vec<changes::Change>>, ApiError> {
     let list = changes::list(&state.ledger).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, list).await?))
 }
 
 /// Opens a change request; it is classified by the `[risk]` rules at once.
@@ -20,7 +20,7 @@ pub(super) async fn open_change(
 ) -> Result<(StatusCode, Json<changes::Change>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(changes::open(&state.ledger, &me, &state.risk, &req, false).await?),
+        Json(state.ward.open_change(&me, &req, false).await?),
     ))
 }
 
@@ -34,7 +34,7 @@ pub(super) async fn show_change(
     let change = changes::get(&state.ledger, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
-    Ok(Json(crate::documents::shown(&state.ledger, change).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, change).await?))
 }
 
 /// The whole picture of a change: the change, evidence per artifact, signatures (current and
@@ -46,17 +46,12 @@ pub(super) async fn change_overview(
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Json<ward_app::overview::ChangeOverview>, ApiError> {
-    let o = ward_app::overview::change(
-        &state.ledger,
-        &id,
-        jiff::Timestamp::now().as_second(),
-        &state.risk,
-        &state.approvals,
-        &state.gate.environments,
-    )
-    .await?
-    .for_reader(&me);
-    Ok(Json(crate::documents::shown(&state.ledger, o).await?))
+    let o = state
+        .ward
+        .change_overview(&id, jiff::Timestamp::now().as_second())
+        .await?
+        .for_reader(&me);
+    Ok(Json(state.ward.shown(o).await?))
 }
 
 /// Updates a change's commits, paths or artifacts: classified again; signatures over the old
@@ -69,13 +64,8 @@ pub(super) async fn update_change(
     Path(id): Path<String>,
     Json(req): Json<changes::ChangeUpdate>,
 ) -> Result<Json<changes::Change>, ApiError> {
-    Ok(Json(
-        crate::documents::shown(
-            &state.ledger,
-            changes::update(&state.ledger, &me, &state.risk, &id, &req, false).await?,
-        )
-        .await?,
-    ))
+    let c = state.ward.update_change(&me, &id, &req, false).await?;
+    Ok(Json(state.ward.shown(c).await?))
 }
 
 /// Overrides a change's risk tier (approvers; never the opener; a reason is recorded).
@@ -87,13 +77,8 @@ pub(super) async fn reclassify_change(
     Path(id): Path<String>,
     Json(req): Json<changes::ReclassifyRequest>,
 ) -> Result<Json<changes::Change>, ApiError> {
-    Ok(Json(
-        crate::documents::shown(
-            &state.ledger,
-            changes::reclassify(&state.ledger, &me, &id, &req, &state.approvals).await?,
-        )
-        .await?,
-    ))
+    let c = state.ward.reclassify(&me, &id, &req).await?;
+    Ok(Json(state.ward.shown(c).await?))
 }
 
 /// A change's signatures (approvals and rejections), each marked stale or current.
@@ -103,13 +88,8 @@ pub(super) async fn list_approvals(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<approvals::ApprovalsView>, ApiError> {
-    Ok(Json(
-        crate::documents::shown(
-            &state.ledger,
-            approvals::view(&state.ledger, &id, &state.risk, &state.approvals).await?,
-        )
-        .await?,
-    ))
+    let view = state.ward.approvals_view(&id).await?;
+    Ok(Json(state.ward.shown(view).await?))
 }
 
 /// Signs a change: approve or reject, with a meaning, after re-authentication (password or a
@@ -123,16 +103,7 @@ pub(super) async fn sign_change(
     Path(id): Path<String>,
     Json(req): Json<approvals::SignRequest>,
 ) -> Result<(StatusCode, Json<approvals::Approval>), ApiError> {
-    let a = approvals::sign(
-        &state.ledger,
-        &me,
-        &id,
-        &req,
-        &state.risk,
-        &state.approvals,
-        &state.reauth(&presented),
-    )
-    .await?;
+    let a = state.ward.sign(&me, &id, &req, &state.reauth(&presented)).await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -144,5 +115,5 @@ pub(super) async fn change_attestations(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<evidence::Attestation>>, ApiError> {
     let list = evidence::attestations(&state.ledger, &id).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, list).await?))
 }

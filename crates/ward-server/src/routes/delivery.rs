@@ -35,9 +35,7 @@ pub(super) async fn dora_metrics(
         q.explain,
         jiff::Timestamp::now().as_second(),
     )?;
-    Ok(Json(
-        delivery::dora(&state.ledger, &state.gate.environments, &req, &state.delivery.dora()).await?,
-    ))
+    Ok(Json(state.ward.dora(&req).await?))
 }
 
 /// `?env=&from=&to=&explain=`.
@@ -71,9 +69,7 @@ pub(super) async fn governance_metrics(
         q.explain,
         jiff::Timestamp::now().as_second(),
     )?;
-    Ok(Json(
-        delivery::governance(&state.ledger, &state.gate, &state.risk, &state.approvals, &req).await?,
-    ))
+    Ok(Json(state.ward.governance(&req).await?))
 }
 
 /// `?service=&env=`.
@@ -95,14 +91,14 @@ pub(super) async fn dr_status(
     Query(q): Query<DrStatusQuery>,
 ) -> Result<Json<ward_app::dr::DrStatus>, ApiError> {
     Ok(Json(
-        ward_app::dr::status(
-            &state.ledger,
-            &state.gate.dr,
-            q.service.as_deref(),
-            q.env.as_deref(),
-            jiff::Timestamp::now().as_second(),
-        )
-        .await?,
+        state
+            .ward
+            .dr_status(
+                q.service.as_deref(),
+                q.env.as_deref(),
+                jiff::Timestamp::now().as_second(),
+            )
+            .await?,
     ))
 }
 
@@ -122,7 +118,7 @@ pub(super) async fn record_restore_test(
     let rec = ward_app::dr::record_restore_test(&state.ledger, &me, &req, &cx, now).await?;
     Ok((
         StatusCode::CREATED,
-        Json(crate::documents::shown(&state.ledger, rec).await?),
+        Json(ward_app::documents::shown(&state.ledger, rec).await?),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! Evidence: artifacts, attestations, trusted keys and custom attestation types.
 
 use super::*;
-use crate::{evidence, keys};
+use ward_app::{evidence, keys};
 
 /// Registers an artifact by digest (idempotent for identical metadata; 409 for a conflict, and
 /// `version_conflict` for a service version already registered under another digest).
@@ -12,18 +12,11 @@ pub(super) async fn register_artifact(
     Extension(me): Extension<Identity>,
     Json(req): Json<evidence::ArtifactRequest>,
 ) -> Result<(StatusCode, Json<evidence::Artifact>), ApiError> {
-    let (a, new) = evidence::register_with(&state.ledger, &me, &req, &state.artifacts).await?;
+    let (a, new) = state.ward.register_artifact(&me, &req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 
-/// An artifact and its attestations.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ArtifactView {
-    /// The artifact.
-    pub artifact: evidence::Artifact,
-    /// Its attestations, oldest first.
-    pub attestations: Vec<evidence::Attestation>,
-}
+pub use ward_app::evidence::ArtifactView;
 
 /// An artifact with its attestation summaries.
 #[utoipa::path(get, path = "/api/v1/artifacts/{digest}", tag = "evidence", params(("digest" = String, Path, description = "sha256:<hex>")), security(("bearer" = [])), responses(
@@ -39,7 +32,7 @@ pub(super) async fn show_artifact(
         )
     })?;
     let attestations = evidence::attestations(&state.ledger, &digest).await?;
-    let attestations = crate::documents::shown(&state.ledger, attestations).await?;
+    let attestations = ward_app::documents::shown(&state.ledger, attestations).await?;
     Ok(Json(ArtifactView { artifact, attestations }))
 }
 
@@ -53,7 +46,7 @@ pub(super) async fn add_attestation(
     Json(req): Json<evidence::AttestationRequest>,
 ) -> Result<(StatusCode, Json<evidence::Attestation>), ApiError> {
     let (a, new) = evidence::attest(&state.ledger, &me, &req, &state.guard).await?;
-    let a = crate::documents::shown(&state.ledger, a).await?;
+    let a = ward_app::documents::shown(&state.ledger, a).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(a)))
 }
 

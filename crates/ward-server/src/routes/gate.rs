@@ -1,7 +1,7 @@
 //! The gate: decisions, replay, waivers, break-glass and retrospective reviews.
 
 use super::*;
-use crate::{exceptions, gate};
+use ward_app::{exceptions, gate};
 
 /// Evaluates the gate for a change entering an environment and records the decision (200 with
 /// `allow: false` and every reason when blocked).
@@ -13,18 +13,9 @@ pub(super) async fn check_gate(
     Path(id): Path<String>,
     Json(req): Json<gate::CheckRequest>,
 ) -> Result<Json<gate::GateDecision>, ApiError> {
-    let d = gate::check(
-        &state.ledger,
-        &me,
-        &id,
-        &req,
-        &state.gate,
-        &state.risk,
-        &state.approvals,
-    )
-    .await?;
+    let d = state.ward.gate_check(&me, &id, &req).await?;
     // Reasons name reports by their file names' references: shown as text.
-    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
+    Ok(Json(state.ward.shown(d).await?))
 }
 
 /// A recorded gate decision: verdict, reasons, policy and input digests, and what met each
@@ -36,7 +27,7 @@ pub(super) async fn explain_decision(
     Path(id): Path<u64>,
 ) -> Result<Json<gate::Explanation>, ApiError> {
     let d = gate::explain(&state.ledger, id).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, d).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, d).await?))
 }
 
 /// Re-evaluates a recorded decision from its stored input and policy; `identical` must be true.
@@ -47,7 +38,7 @@ pub(super) async fn replay_decision(
     Path(id): Path<u64>,
 ) -> Result<Json<gate::Replay>, ApiError> {
     let r = gate::replay(&state.ledger, id).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, r).await?))
 }
 
 /// The input document a decision was evaluated on, as stored with it (checked against its
@@ -59,7 +50,7 @@ pub(super) async fn decision_input(
     Path(id): Path<u64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let input = gate::stored_input(&state.ledger, id).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, input).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, input).await?))
 }
 
 /// A change's waivers, active and expired.
@@ -70,7 +61,7 @@ pub(super) async fn list_waivers(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<exceptions::Waiver>>, ApiError> {
     Ok(Json(
-        crate::documents::shown(
+        ward_app::documents::shown(
             &state.ledger,
             exceptions::waivers(&state.ledger, &id, jiff::Timestamp::now().as_second()).await?,
         )
@@ -90,7 +81,7 @@ pub(super) async fn grant_waiver(
     let cx = state.reauth(&presented);
     Ok((
         StatusCode::CREATED,
-        Json(exceptions::grant_waiver(&state.ledger, &me, &req, &state.approvals, &cx).await?),
+        Json(state.ward.grant_waiver(&me, &req, &cx).await?),
     ))
 }
 
@@ -107,7 +98,7 @@ pub(super) async fn break_glass(
     let cx = state.reauth(&presented);
     Ok((
         StatusCode::CREATED,
-        Json(exceptions::invoke_breakglass(&state.ledger, &me, &req, &state.breakglass, &cx).await?),
+        Json(state.ward.invoke_breakglass(&me, &req, &cx).await?),
     ))
 }
 
@@ -115,13 +106,6 @@ pub(super) async fn break_glass(
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "gate", security(("bearer" = [])), responses(
     (status = 200, body = Vec<exceptions::Breakglass>)))]
 pub(super) async fn list_reviews(State(state): State<AppState>) -> Result<Json<Vec<exceptions::Breakglass>>, ApiError> {
-    let list = exceptions::breakglass(
-        &state.ledger,
-        None,
-        jiff::Timestamp::now().as_second(),
-        &state.risk,
-        &state.approvals,
-    )
-    .await?;
-    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+    let list = state.ward.reviews(jiff::Timestamp::now().as_second()).await?;
+    Ok(Json(state.ward.shown(list).await?))
 }

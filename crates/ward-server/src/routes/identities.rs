@@ -1,7 +1,7 @@
 //! Identities: sessions, the caller, API tokens and local users.
 
 use super::*;
-use crate::identities;
+use ward_app::identities;
 
 /// Credentials of a local user.
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -103,7 +103,7 @@ pub(super) async fn unlock_user(
     Extension(me): Extension<Identity>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    crate::reauth::unlock(&state.ledger, &me, &name).await?;
+    ward_app::reauth::unlock(&state.ledger, &me, &name).await?;
     Ok(Json(json!({ "unlocked": name })))
 }
 

@@ -1,7 +1,7 @@
 //! The log: status, checkpoints, proofs, entries, documents, blobs, events and purges.
 
 use super::*;
-use crate::ops;
+use ward_app::ops;
 
 /// Size, root and latest checkpoint of the log.
 #[utoipa::path(get, path = "/api/v1/log", tag = "log", security(("bearer" = [])), responses((status = 200, body = LogStatus)))]
@@ -180,23 +180,7 @@ pub(super) async fn list_events(
     Ok(Json(entries))
 }
 
-/// An event as a client submits it; the actor is the caller.
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventRequest {
-    /// Event kind, dotted lower case.
-    pub kind: String,
-    /// What it is about.
-    pub subject: String,
-    /// Event data.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub payload: Value,
-    /// Optional; if present it must equal the caller's identity.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub actor: Option<ward_ledger::Actor>,
-}
+pub use ward_app::ops::EventRequest;
 
 /// One event or several.
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -260,15 +244,15 @@ pub(super) async fn append_events(
 /// One step of a two-person purge of a text document: the first privacy officer's call records
 /// the request, a second person's (privacy officer or admin) deletes the document and records
 /// `document.purged`. Both re-authenticate.
-#[utoipa::path(post, path = "/api/v1/documents/{digest}/purge", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), request_body = crate::documents::PurgeRequest, security(("bearer" = [])), responses(
-    (status = 201, body = crate::documents::PurgeOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/documents/{digest}/purge", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), request_body = ward_app::documents::PurgeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = ward_app::documents::PurgeOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(super) async fn purge_document(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Extension(presented): Extension<PresentedCredential>,
     Path(digest): Path<String>,
-    Json(req): Json<crate::documents::PurgeRequest>,
-) -> Result<(StatusCode, Json<crate::documents::PurgeOutcome>), ApiError> {
-    let out = crate::documents::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
+    Json(req): Json<ward_app::documents::PurgeRequest>,
+) -> Result<(StatusCode, Json<ward_app::documents::PurgeOutcome>), ApiError> {
+    let out = ward_app::documents::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }

@@ -7,9 +7,6 @@
 pub use crate::access::{Access, ROUTES, RouteRule, rule_for};
 use crate::auth::authorize;
 use crate::error::{ApiError, ErrorBody};
-use crate::identities::{CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
-use crate::ops::{Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
-use crate::reauth::PresentedCredential;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -23,6 +20,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use ward_app::identities::{CreatedToken, TokenRecord, TokenRequest, UserRecord, UserRequest};
+use ward_app::ops::{Appended, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
+use ward_app::reauth::PresentedCredential;
 use ward_core::Identity;
 use ward_ledger::{ActorKind, NewEvent};
 

@@ -1,8 +1,8 @@
 //! Promotion: promotions, rollbacks, configuration bundles, observations, deployments and release notes.
 
 use super::*;
-use crate::promotion;
-use crate::{deployments, environment};
+use ward_app::deployments;
+use ward_app::promotion;
 
 /// Promotes a change into an environment: the preceding environment must have deployed its
 /// digests, the environment's gate must allow it; the deployment target runs and a deployment
@@ -14,17 +14,7 @@ pub(super) async fn promote(
     Extension(me): Extension<Identity>,
     Json(req): Json<promotion::PromoteRequest>,
 ) -> Result<(StatusCode, Json<deployments::Deployment>), ApiError> {
-    let cx = promotion::PromotionContext {
-        policy: &state.gate,
-        risk: &state.risk,
-        approvals: &state.approvals,
-        locks: &state.promotion_locks,
-        runtime: state.rollouts.as_ref().map(|e| e as &dyn promotion::Runtimes),
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(promotion::promote(&state.ledger, &me, &req, &cx).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.ward.promote(&me, &req).await?)))
 }
 
 /// `?tenant=`.
@@ -46,18 +36,7 @@ pub(super) async fn rollback(
 ) -> Result<(StatusCode, Json<deployments::Deployment>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(
-            promotion::rollback(
-                &state.ledger,
-                &me,
-                &env,
-                q.tenant.as_deref(),
-                &state.gate.environments,
-                &state.promotion_locks,
-                state.rollouts.as_ref().map(|e| e as &dyn promotion::Runtimes),
-            )
-            .await?,
-        ),
+        Json(state.ward.rollback(&me, &env, q.tenant.as_deref()).await?),
     ))
 }
 
@@ -71,10 +50,9 @@ pub(super) async fn publish_config(
     Path(env): Path<String>,
     Json(req): Json<promotion::config::ConfigRequest>,
 ) -> Result<(StatusCode, Json<promotion::config::ConfigBundle>), ApiError> {
-    let e = environment::find(&state.gate.environments, &env)?;
     Ok((
         StatusCode::CREATED,
-        Json(promotion::config::publish(&state.ledger, &me, e, &req, &state.guard).await?),
+        Json(state.ward.publish_config(&me, &env, &req).await?),
     ))
 }
 
@@ -97,9 +75,8 @@ pub(super) async fn show_config(
     Path(env): Path<String>,
     Query(q): Query<ConfigQuery>,
 ) -> Result<Json<promotion::config::ConfigView>, ApiError> {
-    let e = environment::find(&state.gate.environments, &env)?;
     Ok(Json(
-        promotion::config::view(&state.ledger, e, q.tenant.as_deref(), q.effective).await?,
+        state.ward.config_view(&env, q.tenant.as_deref(), q.effective).await?,
     ))
 }
 
@@ -112,19 +89,7 @@ pub(super) async fn observe_runtime(
     Extension(me): Extension<Identity>,
     Path(env): Path<String>,
 ) -> Result<(StatusCode, Json<Vec<promotion::Drift>>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            promotion::observe_runtime(
-                &state.ledger,
-                &me,
-                &env,
-                &state.gate.environments,
-                state.rollouts.as_ref().map(|e| e as &dyn promotion::Runtimes),
-            )
-            .await?,
-        ),
-    ))
+    Ok((StatusCode::CREATED, Json(state.ward.observe_runtime(&me, &env).await?)))
 }
 
 /// Records what is running in an environment and reports drift: shadow digests (never promoted
@@ -158,17 +123,7 @@ pub(super) async fn release_notes(
     Path(env): Path<String>,
     Query(q): Query<SinceQuery>,
 ) -> Result<Json<Vec<promotion::ReleaseEntry>>, ApiError> {
-    Ok(Json(
-        promotion::release_notes(
-            &state.ledger,
-            &state.gate.environments,
-            &env,
-            q.since.as_deref(),
-            &state.risk,
-            &state.approvals,
-        )
-        .await?,
-    ))
+    Ok(Json(state.ward.release_notes(&env, q.since.as_deref()).await?))
 }
 
 /// Deployment records of an environment, oldest first.
@@ -178,9 +133,7 @@ pub(super) async fn list_deployments(
     State(state): State<AppState>,
     Path(env): Path<String>,
 ) -> Result<Json<Vec<deployments::Deployment>>, ApiError> {
-    Ok(Json(
-        deployments::deployment_history(&state.ledger, &state.gate.environments, &env).await?,
-    ))
+    Ok(Json(state.ward.deployment_history(&env).await?))
 }
 
 /// One deployment record, by its log entry.
@@ -211,7 +164,7 @@ pub(super) async fn deployment_output(
     Path(seq): Path<u64>,
     Query(q): Query<OutputQuery>,
 ) -> Result<Json<promotion::TargetOutput>, ApiError> {
-    let out = promotion::target_output(&state.ledger, seq, q.tenant.as_deref(), &state.guard).await?;
+    let out = state.ward.target_output(seq, q.tenant.as_deref()).await?;
     state
         .ledger
         .append(NewEvent {

@@ -1,9 +1,9 @@
 //! Rollouts on the local runtime: start, list, show, operators' commands and drills.
 
 use super::*;
-use crate::rollout;
+use ward_app::rollout;
 
-pub(super) fn engine(state: &AppState) -> Result<&std::sync::Arc<crate::rollout::Engine>, ApiError> {
+pub(super) fn engine(state: &AppState) -> Result<&std::sync::Arc<ward_app::rollout::Engine>, ApiError> {
     state.rollouts.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -41,7 +41,7 @@ pub(super) async fn list_rollouts(
     Query(q): Query<EnvQuery>,
 ) -> Result<Json<Vec<rollout::Rollout>>, ApiError> {
     let list = rollout::history(&state.ledger, &state.gate.environments, q.env.as_deref()).await?;
-    Ok(Json(crate::documents::shown(&state.ledger, list).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, list).await?))
 }
 
 /// One rollout: plan, status, analyses and events.
@@ -54,7 +54,7 @@ pub(super) async fn get_rollout(
     let r = rollout::get(&state.ledger, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))?;
-    Ok(Json(crate::documents::shown(&state.ledger, r).await?))
+    Ok(Json(ward_app::documents::shown(&state.ledger, r).await?))
 }
 
 /// Pauses, resumes, promotes (skips the remaining steps) or aborts (rolls back) a rollout. The
@@ -87,7 +87,7 @@ pub(super) async fn command_rollout(
     Ok((
         StatusCode::ACCEPTED,
         Json(
-            crate::documents::shown(
+            ward_app::documents::shown(
                 &state.ledger,
                 engine(&state)?.command(&me, &id, cmd, req.reason.as_deref()).await?,
             )

@@ -4,14 +4,14 @@
 //! Invariant: a page reads through the same ward-app services as the API route that shows the
 //! same data, under the same role check ([`ward_core::Identity::may`] with the route's
 //! [`Action`], a refusal recorded as `access.denied`), and shows free text resolved by
-//! [`crate::documents::shown`]. Nothing here reads the store directly. Everything a person
+//! [`ward_app::documents::shown`]. Nothing here reads the store directly. Everything a person
 //! wrote is escaped by maud (`PreEscaped` is never used on data).
 //!
 //! Sessions: `POST /ui/sign-in` is the API's password sign-in ([`crate::auth::password_sign_in`]:
 //! the same per-source limiter and per-person lockout) and keeps the session token it returns in
 //! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS); the OIDC
 //! sign-in (`oidc`: authorization code with PKCE) keeps its session in the same cookie. The token is
-//! checked on every request exactly as a bearer token ([`crate::identities::Directory`]): expiry,
+//! checked on every request exactly as a bearer token ([`ward_app::identities::Directory`]): expiry,
 //! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
@@ -47,7 +47,7 @@ pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
 /// Idle timeout: a session without a page view for this long is refused (by the process that
 /// served its last page, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
 /// each page renews), and so is its token sent to the API as a bearer token. The server ends the
-/// session [`crate::identities::SESSION_TTL_SECS`] after sign-in whatever happens.
+/// session [`ward_app::identities::SESSION_TTL_SECS`] after sign-in whatever happens.
 pub use crate::activity::{Activity, IDLE, IDLE_SECS};
 /// The form field holding the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
@@ -323,8 +323,8 @@ fn refused(message: &str) -> Response {
 /// withheld (as the API's errors are).
 fn failure(e: ward_app::AppError) -> Response {
     let e = crate::error::ApiError::from(e);
-    let message = crate::freetext::withheld(&e.detail.message).unwrap_or(e.detail.message);
-    let hint = crate::freetext::withheld(&e.detail.hint).unwrap_or(e.detail.hint);
+    let message = ward_app::freetext::withheld(&e.detail.message).unwrap_or(e.detail.message);
+    let hint = ward_app::freetext::withheld(&e.detail.hint).unwrap_or(e.detail.hint);
     message_page(e.status, &message, &hint)
 }
 
@@ -520,7 +520,7 @@ async fn sign_in(
                 _ => "Sign-in failed; the server log has the details.",
             };
             // Only a well-formed user name is shown back (never what else was typed).
-            let user = match crate::identities::check_name("user", &form.user) {
+            let user = match ward_app::identities::check_name("user", &form.user) {
                 Ok(()) => form.user.as_str(),
                 Err(_) => "",
             };
@@ -546,7 +546,8 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
     let Ok(token) = ward_core::token::ApiToken::parse(&viewer.secret) else {
         return refused("This session is not a Ward session.");
     };
-    if let Err(e) = crate::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
+    if let Err(e) =
+        ward_app::identities::revoke_token(&state.ledger, &viewer.identity, &token.id, &state.directory).await
     {
         return failure(e);
     }

@@ -10,7 +10,7 @@
 //! cookie, exchanges the code with the verifier at the token endpoint, verifies the ID token
 //! ([`crate::oidc::Verifier::verify_id_token`]: signature by the provider's JWK set, issuer,
 //! audience = client id, expiry, the nonce), maps it to an identity by the provider's claim
-//! mapping, and starts a Ward session for that person ([`crate::identities::start_oidc_session`],
+//! mapping, and starts a Ward session for that person ([`ward_app::identities::start_oidc_session`],
 //! `session.started`) kept in the same `ward_session` cookie as a password sign-in. Every refusal
 //! is recorded as `auth.failed` with a reason code (`oidc_state`, `oidc_code`, `oidc_nonce`,
 //! `oidc_id_token`, `oidc_denied`, `oidc_not_person`, `oidc_token_endpoint`) — never a code or a
@@ -301,7 +301,7 @@ pub async fn callback(
             )
             .await;
     }
-    let session = match crate::identities::start_oidc_session(&state.ledger, &identity, provider).await {
+    let session = match ward_app::identities::start_oidc_session(&state.ledger, &identity, provider).await {
         Ok(s) => s,
         Err(e) => return failure(e),
     };

@@ -46,10 +46,10 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
     let service = q.service.as_deref().filter(|s| !s.is_empty());
     let built = async {
         let b = board::board(&state.ledger, &state.gate.environments, service).await?;
-        let b: Board = crate::documents::shown(&state.ledger, b).await?;
-        let recent = crate::changes::list(&state.ledger).await?;
+        let b: Board = ward_app::documents::shown(&state.ledger, b).await?;
+        let recent = ward_app::changes::list(&state.ledger).await?;
         let recent: Vec<_> = recent.into_iter().take(25).collect();
-        let recent = crate::documents::shown(&state.ledger, recent).await?;
+        let recent = ward_app::documents::shown(&state.ledger, recent).await?;
         Ok::<_, ward_app::AppError>((b, recent))
     }
     .await;
@@ -185,7 +185,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         )
         .await?
         .for_reader(&viewer.identity);
-        let o: ChangeOverview = crate::documents::shown(&state.ledger, o).await?;
+        let o: ChangeOverview = ward_app::documents::shown(&state.ledger, o).await?;
         overview::record_read(&state.ledger, &viewer.identity, &o, "ui").await?;
         Ok::<_, ward_app::AppError>(o)
     }
@@ -349,7 +349,7 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
             &state.gate.controls,
         )
         .await?;
-        let list: Vec<Waiting> = crate::documents::shown(&state.ledger, list).await?;
+        let list: Vec<Waiting> = ward_app::documents::shown(&state.ledger, list).await?;
         Ok::<_, ward_app::AppError>(list)
     }
     .await;

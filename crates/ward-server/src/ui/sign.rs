@@ -38,9 +38,9 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
         for subject in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
             attestations.extend(ward_app::evidence::attestations(&state.ledger, subject).await?);
         }
-        let change: changes::Change = crate::documents::shown(&state.ledger, change).await?;
+        let change: changes::Change = ward_app::documents::shown(&state.ledger, change).await?;
         let attestations: Vec<ward_app::evidence::Attestation> =
-            crate::documents::shown(&state.ledger, attestations).await?;
+            ward_app::documents::shown(&state.ledger, attestations).await?;
         Ok::<_, ward_app::AppError>((change, manifest, attestations))
     }
     .await;

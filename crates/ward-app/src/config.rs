@@ -1,0 +1,397 @@
+//! `ward.toml`: the sections the services read, loaded and validated in one place for every
+//! adapter (the server, the CLI's local mode, the demo and the benchmarks).
+//!
+//! ```toml
+//! [guard]                     # the PHI/secret guard (see ward_evidence::guard)
+//! allow_patterns = ["^AKIAIOSFODNN7EXAMPLE$"]
+//! allow_paths = ["synthetic-*.xml"]
+//! disable = ["high-entropy"]
+//! mrn_patterns = ['\bACME-\d{7}\b']
+//!
+//! [risk]                      # see ward_core::risk; an explicit section replaces the defaults
+//! default_tier = "low"
+//! [[risk.path_tags]]
+//! glob = "migrations/**"
+//! tag = "schema_migration"
+//! [[risk.tiers]]
+//! when = ["phi", "schema_migration"]
+//! tier = "high"
+//!
+//! [gate]
+//! policy_dir = "policies"     # the team's *.rego (package ward.gate), beside the defaults
+//!
+//! [controls.tiers.high]       # what a tier requires (see ward_app::gate::Controls): a tier
+//! evidence = ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]
+//! approvals = 2               # not named, or a key not named, keeps the built-in default;
+//! roles = { release-manager = 1 }   # unknown tiers/keys and tiers requiring nothing are refused
+//! steps = ["test"]            # in-toto link steps each artifact needs
+//! ticket = true               # default: medium and high
+//! evidence_waiver_approvers = 2     # distinct waiver approvers to waive evidence.* (high: 2)
+//!
+//! [controls.sla]              # hours an open finding may stay open (critical: blocks at once)
+//! high = 72
+//! medium = 720
+//! low = 2160
+//!
+//! [[calendar.windows]]        # see ward_core::calendar (cron over local time, DST-correct)
+//! name = "business-hours"
+//! cron = "* 9-16 * * 1-5"
+//! tz = "America/New_York"
+//! environments = ["prod"]
+//!
+//! [artifacts]                 # see ward_app::evidence: a version names one digest
+//! mutable_prerelease = false  # true: semver pre-releases (1.2.3-rc.1) may be re-registered
+//!
+//! [approvals]                 # see ward_core::approval
+//! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
+//! admins_may_approve = false
+//! git_authors = { "dana@users.noreply.github.com" = "user:dana" }
+//!
+//! [[services]]                # the DR inventory (see ward_core::dr, docs/METRICS.md)
+//! name = "orders"
+//! tier = "high"
+//! rpo = "24h"
+//! rto = "1h"
+//! stores = ["orders-db"]      # pgBackRest stanza, Velero namespace or AWS resource ARN
+//!
+//! [dr]                        # environments = ["prod"] by default
+//! tiers.high = { restore_test_days = 90, rollback_drill_days = 30 }
+//!
+//! [metrics]                  # see ward_app::metrics (docs/METRICS.md)
+//! emergency_window_hours = 24
+//! gauge_window_days = 30
+//! ```
+//!
+//! `[server]` and `[[oidc]]` belong to the HTTP adapter (ward-server's `config`), which reads the
+//! same file; other sections are ignored here.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Largest configuration file read.
+pub const MAX_CONFIG: u64 = 1024 * 1024;
+
+/// `[gate]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSection {
+    /// Directory of the team's `*.rego` policies (package `ward.gate`), relative to ward.toml.
+    #[serde(default)]
+    pub policy_dir: Option<PathBuf>,
+}
+
+/// What the services read from `ward.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Config {
+    /// `[guard]`: the PHI/secret guard's allowlists and MRN formats.
+    #[serde(default)]
+    pub guard: ward_evidence::guard::GuardSection,
+    /// `[risk]`: path → tag and tag → tier rules (defaults when absent).
+    #[serde(default)]
+    pub risk: ward_core::risk::RiskRules,
+    /// `[approvals]`: signature meanings and separation-of-duties options.
+    #[serde(default)]
+    pub approvals: ward_core::approval::ApprovalRules,
+    /// `[gate]`: where the team's Rego policies are.
+    #[serde(default)]
+    pub gate: GateSection,
+    /// `[breakglass]`: when retrospective reviews become overdue.
+    #[serde(default)]
+    pub breakglass: crate::exceptions::BreakglassRules,
+    /// `[[environments]]`: promotion chains and deployment targets.
+    #[serde(default)]
+    pub environments: Vec<crate::environment::Environment>,
+    /// `[calendar]`: change windows and freezes.
+    #[serde(default)]
+    pub calendar: ward_core::calendar::Calendar,
+    /// `[controls]`: what each tier requires.
+    #[serde(default)]
+    pub controls: crate::gate::Controls,
+    /// `[artifacts]`: registration rules (`mutable_prerelease`).
+    #[serde(default)]
+    pub artifacts: crate::evidence::ArtifactRules,
+    /// `[metrics]`: the emergency window of DORA's change fail rate, the gauges' window.
+    #[serde(default)]
+    pub metrics: crate::metrics::MetricsRules,
+    /// `[[slo]]`: error budgets that freeze a service's deployments while it burns them.
+    #[serde(default)]
+    pub slo: Vec<ward_core::slo::Objective>,
+    /// `[[services]]`: the DR inventory (tier, RPO, RTO, stateful stores).
+    #[serde(default)]
+    pub services: Vec<ward_core::dr::Service>,
+    /// `[dr]`: DR readiness rules per tier and the environments they gate.
+    #[serde(default)]
+    pub dr: ward_core::dr::DrRules,
+    /// `guard`, compiled once by [`Config::prepare`].
+    #[serde(skip)]
+    compiled_guard: ward_evidence::guard::GuardConfig,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// File.
+    pub path: String,
+    /// Problem (with line and column for syntax errors).
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// An error about the file `path`.
+    pub fn at(path: &Path, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The bytes of the file `path`, refused beyond [`MAX_CONFIG`].
+pub fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::at(path, e.to_string()))?;
+    if meta.len() > MAX_CONFIG {
+        return Err(ConfigError::at(path, format!("larger than {MAX_CONFIG} bytes")));
+    }
+    std::fs::read(path).map_err(|e| ConfigError::at(path, e.to_string()))
+}
+
+/// `bytes` (the file `path`) as text: at most [`MAX_CONFIG`] bytes of UTF-8.
+pub fn text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, ConfigError> {
+    if bytes.len() as u64 > MAX_CONFIG {
+        return Err(ConfigError::at(path, format!("larger than {MAX_CONFIG} bytes")));
+    }
+    std::str::from_utf8(bytes).map_err(|e| ConfigError::at(path, e.to_string()))
+}
+
+impl Config {
+    /// Reads, parses and validates `path`, resolving relative file paths against its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let bytes = read(path)?;
+        Config::parse(path, &bytes)
+    }
+
+    /// Parses and validates `bytes` as the file `path`: what [`Config::load`] does once it has
+    /// read them. A caller that records the digest of the bytes it read parses exactly those.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+        let mut cfg = Config::deserialize_text(path, text(path, bytes)?)?;
+        cfg.prepare(path)?;
+        Ok(cfg)
+    }
+
+    /// The sections of the TOML `text` (the file `path`), not yet resolved nor validated.
+    pub fn deserialize_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::at(path, e.to_string()))
+    }
+
+    /// Resolves relative file paths against the directory of `path` and validates every section
+    /// (compiling the guard once); the first problem found is the error.
+    pub fn prepare(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let err = |reason: String| ConfigError::at(path, reason);
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        self.gate.policy_dir.as_mut().map(resolve);
+        for e in &mut self.environments {
+            e.policy_dir.as_mut().map(resolve);
+        }
+        self.approvals.validate().map_err(err)?;
+        self.compiled_guard = self.guard.compile().map_err(err)?;
+        self.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
+        crate::environment::validate(&self.environments).map_err(err)?;
+        self.metrics.validate().map_err(err)?;
+        for o in &self.slo {
+            o.validate().map_err(err)?;
+            if let Some(e) = o
+                .environments
+                .iter()
+                .find(|e| !self.environments.iter().any(|d| &d.name == *e))
+            {
+                return Err(err(format!(
+                    "[[slo]] {}: environment {e} is not declared; {}",
+                    o.service,
+                    crate::environment::undeclared_hint(&self.environments, e)
+                )));
+            }
+        }
+        ward_core::dr::validate_inventory(&self.services).map_err(err)?;
+        self.dr.validate().map_err(err)?;
+        if let Some(e) = self.dr.environments.iter().find(|e| {
+            !self.services.is_empty()
+                && !self.environments.is_empty()
+                && !self.environments.iter().any(|d| &d.name == *e)
+        }) {
+            return Err(err(format!(
+                "[dr] environments: {e} is not declared; {}",
+                crate::environment::undeclared_hint(&self.environments, e)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The DR inventory and rules.
+    pub fn dr_policy(&self) -> crate::dr::DrPolicy {
+        crate::dr::DrPolicy {
+            services: self.services.clone(),
+            rules: self.dr.clone(),
+        }
+    }
+
+    /// The gate's policy: bundled defaults, the `[gate] policy_dir` files, `[controls]`, the
+    /// calendar and the environments (each with its own `policy_dir` files).
+    pub fn gate_policy(&self) -> Result<crate::gate::GatePolicy, String> {
+        let mut p = crate::gate::GatePolicy::load(self.gate.policy_dir.as_deref(), self.controls.clone())?;
+        p.calendar = self.calendar.clone();
+        p.slos = self.slo.clone();
+        p.dr = self.dr_policy();
+        p.with_environments(&self.environments)
+    }
+
+    /// The `[guard]` section, compiled (defaults when there is no configuration file).
+    pub fn guard(&self) -> ward_evidence::guard::GuardConfig {
+        self.compiled_guard.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn partial_controls_naming_only_high_leave_medium_and_low_their_defaults() {
+        let cfg = load("[controls.tiers.high]\napprovals = 3\n").unwrap();
+        let c = &cfg.controls;
+        let builtin = crate::gate::Controls::default();
+        assert_eq!(c.tiers["medium"], builtin.tiers["medium"]);
+        assert_eq!(c.tiers["low"], builtin.tiers["low"]);
+        // A tier that names one key keeps its defaults for the others.
+        assert_eq!(c.tiers["high"].approvals, 3);
+        assert_eq!(c.tiers["high"].evidence, builtin.tiers["high"].evidence);
+        assert_eq!(c.tiers["high"].roles, builtin.tiers["high"].roles);
+        assert!(c.tiers["high"].ticket && c.tiers["medium"].ticket && !c.tiers["low"].ticket);
+        assert_eq!(c.tiers["high"].evidence_waiver_approvers, 2);
+        assert_eq!(c.tiers["medium"].evidence_waiver_approvers, 1);
+        assert_eq!(c.checklist, builtin.checklist);
+        assert_eq!((c.sla.high, c.sla.medium, c.sla.low), (72, 720, 2160));
+        // And the effective controls are what the policy document (and its digest) carries.
+        let policy = cfg.gate_policy().unwrap();
+        assert_eq!(
+            policy.document("prod")["data"]["controls"]["tiers"]["medium"]["approvals"],
+            1
+        );
+        let doc = |cfg: &Config| serde_json::to_vec(&cfg.gate_policy().unwrap().document("prod")).unwrap();
+        assert_ne!(doc(&cfg), doc(&Config::default()));
+        // So do the rules Ward judges before the Rego: dropping a service from the DR inventory
+        // or loosening its RPO changes the recorded policy digest.
+        let dr = |rpo: &str| {
+            load(&format!(
+                "[[services]]\nname = \"patient-api\"\ntier = \"high\"\nrpo = \"{rpo}\"\nrto = \"4h\"\nstores = [\"orders-db\"]\n"
+            ))
+            .unwrap()
+        };
+        assert_ne!(doc(&dr("1h")), doc(&dr("24h")), "a looser RPO is another policy");
+        assert_ne!(
+            doc(&dr("1h")),
+            doc(&Config::default()),
+            "an inventory is part of the policy"
+        );
+        // And the environments' chain, the risk and the approval rules a decision records.
+        let recorded = |cfg: &Config| {
+            serde_json::to_vec(
+                &cfg.gate_policy()
+                    .unwrap()
+                    .recorded_document("prod", &cfg.risk, &cfg.approvals),
+            )
+            .unwrap()
+        };
+        let chain = |after: &str| {
+            load(&format!(
+                "[[environments]]\nname = \"staging\"\n[[environments]]\nname = \"prod\"\n{after}"
+            ))
+            .unwrap()
+        };
+        assert_ne!(
+            recorded(&chain("after = \"staging\"\n")),
+            recorded(&chain("")),
+            "promotion order is part of the policy"
+        );
+        let admins = load("[approvals]\nadmins_may_approve = true\n").unwrap();
+        assert_ne!(
+            recorded(&admins),
+            recorded(&Config::default()),
+            "who may approve is part of the policy"
+        );
+        // Checklist tags merge per tag; SLAs are configurable.
+        let cfg = load("[controls.checklist]\npci = [\"pci-review\"]\n[controls.sla]\nhigh = 24\n").unwrap();
+        assert_eq!(cfg.controls.checklist["phi"], vec!["privacy-review"]);
+        assert_eq!(cfg.controls.checklist["pci"], vec!["pci-review"]);
+        assert_eq!((cfg.controls.sla.high, cfg.controls.sla.medium), (24, 720));
+        // No [controls] at all is the built-in defaults.
+        assert_eq!(load("").unwrap().controls, builtin);
+    }
+
+    #[test]
+    fn a_tier_with_no_controls_is_refused_naming_it() {
+        let e = load("[controls.tiers.medium]\nevidence = []\napprovals = 0\nticket = false\n").unwrap_err();
+        assert!(e.contains("[controls.tiers.medium] requires nothing"), "{e}");
+        assert!(e.contains("approvals = 1"), "{e}");
+        // Explicitly zero roles are no controls either; one requirement is enough.
+        let e =
+            load("[controls.tiers.low]\nevidence = []\napprovals = 0\nroles = { release-manager = 0 }\n").unwrap_err();
+        assert!(e.contains("[controls.tiers.low]"), "{e}");
+        load("[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n").unwrap();
+    }
+
+    #[test]
+    fn a_downgrade_rule_that_lets_one_approver_lower_high_is_refused_at_load() {
+        for n in [0, 1] {
+            let e = load(&format!("[approvals.overrides]\nhigh_downgrade_approvers = {n}\n")).unwrap_err();
+            assert!(e.contains("high_downgrade_approvers"), "{e}");
+        }
+        let e = load("[approvals]\nmeanings = []\n").unwrap_err();
+        assert!(e.contains("[approvals] meanings"), "{e}");
+        load("[approvals.overrides]\nhigh_downgrade_approvers = 3\n").unwrap();
+    }
+
+    #[test]
+    fn unknown_tiers_keys_and_unsafe_values_are_refused() {
+        let e = load("[controls.tiers.critical]\napprovals = 3\n").unwrap_err();
+        assert!(e.contains("unknown tier \"critical\""), "{e}");
+        let e = load("[controls.tiers.high]\naprovals = 3\n").unwrap_err();
+        assert!(e.contains("aprovals"), "{e}");
+        let e = load("[controls.tiers.high]\nevidence_waiver_approvers = 0\n").unwrap_err();
+        assert!(e.contains("evidence_waiver_approvers"), "{e}");
+        let e = load("[controls.sla]\nlow = 100000\n").unwrap_err();
+        assert!(e.contains("[controls.sla] low"), "{e}");
+        let e = load("[controls.sla]\ncritical = 1\n").unwrap_err();
+        assert!(e.contains("critical"), "{e}");
+        let e = load("[controls.tiers.low]\nsteps = [\"a b\"]\n").unwrap_err();
+        assert!(e.contains("step name"), "{e}");
+        let e = load("[controls]\ntiers = 5\n").unwrap_err();
+        assert!(e.contains("ward.toml"), "{e}");
+    }
+
+    #[test]
+    fn effective_controls_round_trip() {
+        let c = crate::gate::Controls::default();
+        let back: crate::gate::Controls = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+}
