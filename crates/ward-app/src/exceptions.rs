@@ -189,7 +189,8 @@ impl Projector for ExceptionProjector {
     }
 }
 
-pub(crate) fn new_id(prefix: &str) -> Result<String, AppError> {
+/// A fresh id with `prefix` (random, unguessable).
+pub fn new_id(prefix: &str) -> Result<String, AppError> {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).map_err(AppError::internal)?;
     Ok(format!("{prefix}-{}", hex::encode(b)))

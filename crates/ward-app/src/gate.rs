@@ -294,6 +294,8 @@ pub struct GatePolicy {
     pub env_bundles: std::collections::BTreeMap<String, PolicyBundle>,
     /// `[[slo]]`: error budgets read from Prometheus at each check (`input.slo`).
     pub slos: Vec<ward_core::slo::Objective>,
+    /// Where those error budgets are read (the Prometheus adapter; none: every budget unknown).
+    pub samples: crate::slo::Samples,
     /// `[[services]]` and `[dr]`: disaster-recovery readiness judged at each check (`input.dr`).
     pub dr: crate::dr::DrPolicy,
 }
@@ -793,7 +795,7 @@ pub async fn check(
     let mut input = input_document(&facts, &policy.calendar, rules, now)?;
     // Error budgets of the change's services, read now; the states are part of the input, so the
     // decision replays without Prometheus.
-    let slo = crate::slo::states(&policy.slos, &facts.services, environment).await;
+    let slo = crate::slo::states(&policy.samples, &policy.slos, &facts.services, environment).await;
     input["slo"] = serde_json::to_value(slo).map_err(AppError::internal)?;
     // DR readiness of the change's services, judged now from the log (backups, restore tests,
     // drills); a high-risk change also needs a fresh rollback drill.

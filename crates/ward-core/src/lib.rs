@@ -20,6 +20,7 @@
 pub mod approval;
 pub mod authz;
 pub mod calendar;
+pub mod canary;
 pub mod dora;
 pub mod dr;
 pub mod gate;

@@ -8,39 +8,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
+pub use ward_core::canary::{PromCheck, render};
 
 /// Largest answer read from Prometheus.
 const MAX_ANSWER: usize = 1024 * 1024;
-
-/// A Prometheus check.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PromCheck {
-    /// Name for reasons and records.
-    pub name: String,
-    /// Base URL of the Prometheus server (`http://127.0.0.1:9090`).
-    pub url: String,
-    /// PromQL; `{{version}}` and `{{tenant}}` are replaced.
-    pub query: String,
-    /// Fail above this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<f64>,
-    /// Fail below this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<f64>,
-}
-
-/// The query with `{{version}}` and `{{tenant}}` filled in (quotes and backslashes escaped, so
-/// values cannot break out of a label matcher).
-pub fn render(template: &str, version: &str, tenant: &str) -> String {
-    let esc = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
-    template
-        .replace("{{version}}", &esc(version))
-        .replace("{{tenant}}", &esc(tenant))
-}
 
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);

@@ -38,18 +38,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+pub use ward_core::canary::{TENANT_HEADER, UPSTREAM_TIMEOUT, bucket_of};
 
 /// The error of a response body the router passes on.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// Response body type of the router.
 pub type Body = BoxBody<Bytes, BodyError>;
 
-/// Default upstream timeout: the longest an instance may take to send its response headers,
-/// and the longest its body may stay idle afterwards.
-pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Default tenant header.
-pub const TENANT_HEADER: &str = "x-tenant-id";
 /// Response header naming the version that answered.
 pub const VERSION_HEADER: &str = "x-ward-version";
 
@@ -100,16 +96,6 @@ impl RouteTable {
     }
 }
 
-/// FNV-1a: a tenant's stable bucket (0–99): at a canary share of `p`%, the tenants whose bucket
-/// is below `p` are sent to the canary.
-pub fn bucket_of(tenant: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in tenant.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h % 100
-}
 
 /// The proxy.
 pub struct Router {

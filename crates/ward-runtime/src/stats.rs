@@ -7,11 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+pub use ward_core::canary::{BUCKETS_MS, Window};
 
-/// Upper bounds of the latency buckets, in milliseconds (the last bucket is unbounded).
-pub const BUCKETS_MS: [f64; 14] = [
-    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 300.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
 /// Distinct tenants tracked per version; further ones are counted as `_other`.
 pub const MAX_TENANTS: usize = 1000;
 /// The tenant label of requests without a tenant header.
@@ -54,71 +51,6 @@ impl Counters {
             buckets: self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
             sum_micros: self.sum_micros.load(Ordering::Relaxed),
         }
-    }
-}
-
-/// Counts of one version (or one version and tenant) over some time.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Window {
-    /// Requests.
-    pub requests: u64,
-    /// Errors: 5xx answers and requests the instance did not answer.
-    pub errors: u64,
-    /// Requests per latency bucket ([`BUCKETS_MS`], then the unbounded one).
-    pub buckets: Vec<u64>,
-    /// Total latency in microseconds.
-    pub sum_micros: u64,
-    /// Requests sent and not yet answered whole when the later snapshot was taken (a gauge, not
-    /// a count over the window): a hung instance's requests pile up here until they time out.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub in_flight: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-impl Window {
-    /// `self - earlier` (a window between two snapshots).
-    pub fn since(&self, earlier: &Window) -> Window {
-        Window {
-            requests: self.requests.saturating_sub(earlier.requests),
-            errors: self.errors.saturating_sub(earlier.errors),
-            buckets: self
-                .buckets
-                .iter()
-                .enumerate()
-                .map(|(i, b)| b.saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0)))
-                .collect(),
-            sum_micros: self.sum_micros.saturating_sub(earlier.sum_micros),
-            in_flight: self.in_flight,
-        }
-    }
-
-    /// Errors per request (0 without requests).
-    pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.errors as f64 / self.requests as f64
-        }
-    }
-
-    /// The latency quantile `q` (0–1) in milliseconds: the upper bound of the bucket holding it
-    /// (`None` without requests; the last finite bound for the unbounded bucket).
-    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
-        if self.requests == 0 {
-            return None;
-        }
-        let want = (q * self.requests as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, n) in self.buckets.iter().enumerate() {
-            seen += n;
-            if seen >= want {
-                return Some(*BUCKETS_MS.get(i).unwrap_or(&BUCKETS_MS[BUCKETS_MS.len() - 1]));
-            }
-        }
-        BUCKETS_MS.last().copied()
     }
 }
 

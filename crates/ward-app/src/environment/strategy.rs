@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-pub use ward_runtime::analysis::Thresholds;
+pub use ward_core::canary::Thresholds;
 
 /// `[environments.runtime]`: the local runtime.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,14 +35,14 @@ pub struct RuntimeConfig {
 }
 
 fn default_upstream_timeout_ms() -> u64 {
-    ward_runtime::router::UPSTREAM_TIMEOUT.as_millis() as u64
+    ward_core::canary::UPSTREAM_TIMEOUT.as_millis() as u64
 }
 
 fn default_health() -> String {
     "/healthz".into()
 }
 fn default_tenant_header() -> String {
-    ward_runtime::router::TENANT_HEADER.into()
+    ward_core::canary::TENANT_HEADER.into()
 }
 fn default_ready_ms() -> u64 {
     15_000
@@ -90,7 +90,7 @@ pub struct Strategy {
     /// PromQL checks (templated by `{{version}}` and `{{tenant}}`) at the end of each step.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
-    pub prometheus: Vec<ward_runtime::prometheus::PromCheck>,
+    pub prometheus: Vec<ward_core::canary::PromCheck>,
     /// Blue-green: how long the old version stays warm for an instant switch back.
     #[serde(default = "default_keep_warm_ms")]
     pub keep_warm_ms: u64,

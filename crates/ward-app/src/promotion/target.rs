@@ -115,6 +115,26 @@ pub fn target_for(env: &Environment, runtime: Option<&dyn Runtimes>) -> Result<B
     })
 }
 
+/// A runtime that is gone (its engine stopped): every deployment fails, nothing is observed.
+pub struct Unavailable;
+
+#[async_trait]
+impl DeploymentTarget for Unavailable {
+    fn kind(&self) -> &'static str {
+        "unavailable"
+    }
+    async fn deploy(&self, _: &DeployJob<'_>) -> DeployOutcome {
+        DeployOutcome {
+            succeeded: false,
+            exit_code: None,
+            output: b"the runtime of this environment has stopped\n".to_vec(),
+        }
+    }
+    async fn observe(&self, environment: &str) -> Result<Vec<Running>, String> {
+        Err(format!("the runtime of {environment} has stopped"))
+    }
+}
+
 /// No deployment target: the record is made, nothing runs.
 pub struct RecordOnly {
     observe_command: Vec<String>,

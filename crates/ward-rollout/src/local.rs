@@ -2,9 +2,9 @@
 //! instances behind it — stable, canary, and the previous stable kept warm after a blue-green
 //! switch.
 
-use crate::environment::RuntimeConfig;
-use crate::error::AppError;
-use crate::promotion::config::Effective;
+use ward_app::environment::RuntimeConfig;
+use ward_app::error::AppError;
+use ward_app::promotion::config::Effective;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -172,7 +172,7 @@ fn tenant_config_dir(root: &Path, tenants: &[(String, Effective)]) -> std::io::R
     std::fs::create_dir_all(&parent)?;
     let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(&parent)?;
     for (tenant, c) in tenants {
-        crate::identities::check_name("tenant", tenant)
+        ward_app::identities::check_name("tenant", tenant)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.message))?;
         std::fs::write(tmp.path().join(format!("{tenant}.json")), &c.bytes)?;
     }
@@ -191,7 +191,7 @@ fn tenant_config_dir(root: &Path, tenants: &[(String, Effective)]) -> std::io::R
 fn runtime_error(e: ward_runtime::RuntimeError) -> AppError {
     if let ward_runtime::RuntimeError::Unsafe(u) = &e {
         return AppError::new(
-            crate::error::Kind::Unprocessable,
+            ward_app::error::Kind::Unprocessable,
             "artifact_unsafe",
             e.to_string(),
             format!(
@@ -201,7 +201,7 @@ fn runtime_error(e: ward_runtime::RuntimeError) -> AppError {
         );
     }
     AppError::new(
-        crate::error::Kind::Unprocessable,
+        ward_app::error::Kind::Unprocessable,
         "runtime_error",
         e.to_string(),
         "check the artifact and its health path ([environments.runtime] in ward.toml)",
@@ -217,7 +217,7 @@ pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, AppError> {
     let cache = CACHE.get_or_init(Default::default);
     let entries = std::fs::read_dir(dir).map_err(|e| {
         AppError::new(
-            crate::error::Kind::Unprocessable,
+            ward_app::error::Kind::Unprocessable,
             "artifact_not_found",
             format!("cannot read the artifact directory {}: {e}", dir.display()),
             "set [environments.runtime] artifacts to the directory holding your builds",
@@ -257,7 +257,7 @@ pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, AppError> {
         }
     }
     Err(AppError::new(
-        crate::error::Kind::Unprocessable,
+        ward_app::error::Kind::Unprocessable,
         "artifact_not_found",
         format!("no file in {} has digest {digest}", dir.display()),
         "put the build whose sha256 is this digest in the artifact directory",
@@ -317,7 +317,7 @@ fn resolve(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     fn eff(bytes: &str) -> Effective {
         Effective {

@@ -6,12 +6,12 @@
 //! it took. At the end of a step the HTTP checks run; an inconclusive analysis pauses instead of
 //! promoting. After the last step the new version becomes stable and a deployment is recorded.
 
-use super::local::{LocalEnv, Running};
-use super::{Command, Engine, Order, Rollout, Step, engine_identity, restore_of};
-use crate::deployments;
-use crate::environment::{self, StrategyKind};
-use crate::error::AppError;
-use crate::promotion;
+use crate::local::{LocalEnv, Running};
+use crate::{Command, Engine, Order, Rollout, Step, engine_identity, restore_of};
+use ward_app::deployments;
+use ward_app::environment::{self, StrategyKind};
+use ward_app::error::AppError;
+use ward_app::promotion;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ pub(crate) async fn probe_versions(local: &LocalEnv, n: usize) -> Vec<String> {
     ward_runtime::router::probe_versions(local.config.listen, &local.config.health, n).await
 }
 
-fn routes(slots: &super::local::Slots, step: &Step) -> RouteTable {
+fn routes(slots: &crate::local::Slots, step: &Step) -> RouteTable {
     RouteTable {
         stable: slots.stable.as_ref().map(Running::upstream),
         canary: slots.canary.as_ref().map(Running::upstream),
@@ -68,7 +68,7 @@ async fn record_order(
     mut payload: Value,
 ) -> Result<u64, AppError> {
     // The operator's reason is people's text: it lives beside the log.
-    let mut texts = crate::documents::Texts::new();
+    let mut texts = ward_app::documents::Texts::new();
     if let Some(reason) = &o.reason {
         payload["operator_reason"] = json!(texts.put(reason)?);
     }
@@ -84,7 +84,7 @@ async fn skip_rest(engine: &Engine, r: &Rollout, i: usize, o: &Order) -> Result<
         .map(|k| json!({"step": k, "label": r.plan[k].label}))
         .collect();
     let mut payload = json!({"step": i, "steps": steps, "promoted": true});
-    let mut texts = crate::documents::Texts::new();
+    let mut texts = ward_app::documents::Texts::new();
     if let Some(reason) = &o.reason {
         payload["reason"] = json!(texts.put(reason)?);
     }
@@ -161,7 +161,7 @@ pub(super) async fn drive(
         return Ok(());
     }
     let config = promotion::config::load_effective(&engine.ledger, r.config_digest.as_deref()).await?;
-    let tenants = super::load_tenant_configs(&engine.ledger, &r.tenant_configs).await?;
+    let tenants = crate::load_tenant_configs(&engine.ledger, &r.tenant_configs).await?;
     let canary = match local
         .start(&engine.data_dir, "canary", &r.digest, config.as_ref(), &tenants)
         .await
@@ -559,7 +559,7 @@ async fn restore_rings(engine: &Engine, r: &Rollout, step: usize) -> Result<(), 
             (Some(t.clone()), config)
         })
         .collect();
-    let runs = super::local_runs(units, true, None);
+    let runs = crate::local_runs(units, true, None);
     deployments::append_record(&engine.ledger, &engine_identity(), &rel, runs, "local").await?;
     Ok(())
 }
@@ -609,7 +609,7 @@ async fn record_deployment(
     .map_err(AppError::internal)?;
     let output_digest = ward_evidence::digest::of_bytes(&output);
     engine.ledger.store().put_evidence(&output_digest, &output).await?;
-    let mut runs = super::local_runs(units, succeeded, rollback_to);
+    let mut runs = crate::local_runs(units, succeeded, rollback_to);
     for run in &mut runs {
         run.output_digest = Some(output_digest.clone());
     }
