@@ -53,6 +53,9 @@ pub struct Ward {
     pub runtimes: Option<Arc<dyn Runtimes>>,
     /// Re-authentication by an identity provider (OIDC), when one is configured.
     pub reauthenticator: Option<Arc<dyn ReauthVerifier>>,
+    /// Where error budgets are read (Prometheus, through an adapter); none: every budget is
+    /// unknown and a gate that depends on one blocks. Kept across reloads, handed to the gate.
+    pub samples: crate::slo::Samples,
 }
 
 impl Ward {
@@ -76,6 +79,7 @@ impl Ward {
             promotion_locks: Locks::default(),
             runtimes: None,
             reauthenticator: None,
+            samples: crate::slo::Samples::default(),
         }
     }
 
@@ -88,11 +92,23 @@ impl Ward {
             risk: Arc::new(cfg.risk.clone()),
             artifacts: Arc::new(cfg.artifacts.clone()),
             approvals: Arc::new(cfg.approvals.clone()),
-            gate: Arc::new(cfg.gate_policy()?),
+            gate: Arc::new(crate::gate::GatePolicy {
+                samples: self.samples.clone(),
+                ..cfg.gate_policy()?
+            }),
             breakglass: Arc::new(cfg.breakglass.clone()),
             delivery: Arc::new(cfg.metrics.clone()),
             ..self.clone()
         })
+    }
+
+    /// This Ward reading error budgets through `samples` (its gate policy included).
+    pub fn with_samples(mut self, samples: crate::slo::Samples) -> Ward {
+        let mut gate = (*self.gate).clone();
+        gate.samples = samples.clone();
+        self.gate = Arc::new(gate);
+        self.samples = samples;
+        self
     }
 
     /// The declared environments.

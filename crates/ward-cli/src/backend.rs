@@ -77,8 +77,8 @@ pub fn configure(ward: &Ward, cfg: &ward_app::config::Config) -> Result<Ward> {
 /// The rollout engine (the local runtime) over `ward`'s ledger, rules and promotion locks, with
 /// its files under `dir`; not yet started. The one place the CLI builds it (`ward serve`, the
 /// demo); the Ward then reaches it as its `Runtimes` port.
-pub fn rollout_engine(ward: &Ward, dir: std::path::PathBuf) -> std::sync::Arc<ward_app::rollout::Engine> {
-    ward_app::rollout::Engine::new(
+pub fn rollout_engine(ward: &Ward, dir: std::path::PathBuf) -> std::sync::Arc<ward_rollout::Engine> {
+    ward_rollout::Engine::new(
         ward.ledger.clone(),
         ward.gate.clone(),
         ward.risk.clone(),
@@ -107,7 +107,7 @@ impl<'g> Local<'g> {
         self.ward
             .get_or_try_init(|| async {
                 let cfg = load_config(self.g, None)?;
-                configure(&Ward::new(ctx.ledger.clone()), &cfg)
+                configure(&Ward::new(ctx.ledger.clone()).with_samples(ward_rollout::samples()), &cfg)
             })
             .await
     }

@@ -29,7 +29,7 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::oidc::Verifier>>,
     /// The rollout engine and local runtime (when `ward serve` runs one), for the rollout
     /// routes; the Ward holds the same engine as its `Runtimes` port.
-    pub rollouts: Option<Arc<ward_app::rollout::Engine>>,
+    pub rollouts: Option<Arc<ward_rollout::Engine>>,
     /// The web UI's sessions' last page views in this process (the idle timeout).
     pub ui_activity: Arc<crate::activity::Activity>,
     /// The web UI's OIDC sign-ins waiting for the provider's answer, in this process.
@@ -57,7 +57,7 @@ impl AppState {
 
     /// State over a ledger and signer, with the built-in rules.
     pub fn new(ledger: Ledger, signer: Arc<dyn NoteSigner>, origin: String) -> AppState {
-        AppState::over(Ward::new(ledger), signer, origin)
+        AppState::over(Ward::new(ledger).with_samples(ward_rollout::samples()), signer, origin)
     }
 
     /// State over an application and signer.
@@ -86,8 +86,8 @@ impl AppState {
 
     /// Runs `engine`: the rollout routes use it, and promotions reach the local runtime through
     /// it (the Ward's `Runtimes` port).
-    pub fn with_rollouts(mut self, engine: Arc<ward_app::rollout::Engine>) -> AppState {
-        self.ward.runtimes = Some(Arc::new(engine.clone()));
+    pub fn with_rollouts(mut self, engine: Arc<ward_rollout::Engine>) -> AppState {
+        self.ward.runtimes = Some(engine.clone() as Arc<dyn ward_app::promotion::Runtimes>);
         self.rollouts = Some(engine);
         self
     }

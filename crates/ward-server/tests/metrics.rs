@@ -37,7 +37,7 @@ fn person(id: &str, roles: Vec<Role>) -> Identity {
 }
 
 fn engine() -> Identity {
-    ward_app::rollout::engine_identity()
+    ward_rollout::engine_identity()
 }
 
 fn digest(n: u8) -> String {

@@ -154,7 +154,7 @@ async fn rollout_event(ledger: &Ledger, kind: &str, id: &str, payload: Value) ->
     p["id"] = json!(id);
     ledger
         .append(NewEvent {
-            actor: ward_server::rollout::engine_identity().actor(),
+            actor: ward_rollout::engine_identity().actor(),
             kind: kind.into(),
             subject: format!("rollout:{id}"),
             payload: p,

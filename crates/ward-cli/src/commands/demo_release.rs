@@ -20,7 +20,8 @@ use ward_app::changes::ChangeRequest;
 use ward_app::evidence::{self, ArtifactRequest, AttestationRequest};
 use ward_app::gate::CheckRequest;
 use ward_app::promotion::PromoteRequest;
-use ward_app::rollout::{self, Engine, Rollout, RolloutRequest};
+use ward_app::rollout::{self, Rollout, RolloutRequest};
+use ward_rollout::Engine;
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
 use ward_store::Ledger;
@@ -317,11 +318,12 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
     )?;
     let cfg = ward_app::config::Config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut ward = ward_app::Ward::new(ledger.clone())
+        .with_samples(ward_rollout::samples())
         .configured(&cfg)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let engine = crate::backend::rollout_engine(&ward, dir.to_path_buf());
     engine.start().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    ward.runtimes = Some(Arc::new(engine.clone()));
+    ward.runtimes = Some(engine.clone() as Arc<dyn ward_app::promotion::Runtimes>);
     let admin_person = person("user:sam.secadmin", Role::Admin);
     let second_admin = person("user:lee.itadmin", Role::Admin);
     for (name, display, role) in [

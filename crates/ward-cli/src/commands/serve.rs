@@ -164,7 +164,7 @@ fn configured(mut state: AppState, cfg: &ServerConfig) -> Result<AppState> {
 struct Reloadable {
     live: ward_server::LiveRouter,
     state: AppState,
-    engine: Arc<ward_app::rollout::Engine>,
+    engine: Arc<ward_rollout::Engine>,
     config: ServerConfig,
 }
 

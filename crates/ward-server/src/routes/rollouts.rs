@@ -3,7 +3,7 @@
 use super::*;
 use ward_app::rollout;
 
-pub(super) fn engine(state: &AppState) -> Result<&std::sync::Arc<ward_app::rollout::Engine>, ApiError> {
+pub(super) fn engine(state: &AppState) -> Result<&std::sync::Arc<ward_rollout::Engine>, ApiError> {
     state.rollouts.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,

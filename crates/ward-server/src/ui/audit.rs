@@ -451,7 +451,7 @@ pub(super) async fn log(State(state): State<AppState>, viewer: Viewer) -> Respon
     if let Err(r) = permit(&state, &viewer, "GET", LOG).await {
         return r;
     }
-    let checkpoint = match crate::ops::latest_checkpoint(&state.ledger).await {
+    let checkpoint = match ward_app::ops::latest_checkpoint(&state.ledger).await {
         Ok(c) => Some(c),
         Err(e) if e.kind == ward_app::error::Kind::NotFound => None,
         Err(e) => return failure(e),

@@ -100,7 +100,7 @@ pub(super) async fn deployments(State(state): State<AppState>, viewer: Viewer, Q
 /// Every waiver, of every change and of every artifact a change ships (read as
 /// `GET /api/v1/changes/{id}/waivers` reads them), each once.
 async fn all_waivers(state: &AppState, now: i64) -> Result<Vec<(Waiver, Vec<String>)>, ward_app::AppError> {
-    let changes = crate::changes::list(&state.ledger).await?;
+    let changes = ward_app::changes::list(&state.ledger).await?;
     let mut by_id: BTreeMap<String, (Waiver, Vec<String>)> = BTreeMap::new();
     let mut scopes: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for c in &changes {
@@ -110,12 +110,12 @@ async fn all_waivers(state: &AppState, now: i64) -> Result<Vec<(Waiver, Vec<Stri
         }
     }
     for (scope, changes) in scopes {
-        for w in crate::exceptions::waivers(&state.ledger, &scope, now).await? {
+        for w in ward_app::exceptions::waivers(&state.ledger, &scope, now).await? {
             by_id.entry(w.id.clone()).or_insert_with(|| (w, changes.clone()));
         }
     }
     let (waivers, changes): (Vec<Waiver>, Vec<Vec<String>>) = by_id.into_values().unzip();
-    let waivers: Vec<Waiver> = crate::documents::shown(&state.ledger, waivers).await?;
+    let waivers: Vec<Waiver> = ward_app::documents::shown(&state.ledger, waivers).await?;
     Ok(waivers.into_iter().zip(changes).collect())
 }
 
@@ -196,7 +196,7 @@ pub(super) async fn reviews(State(state): State<AppState>, viewer: Viewer) -> Re
         return r;
     }
     let built = async {
-        let list = crate::exceptions::breakglass(
+        let list = ward_app::exceptions::breakglass(
             &state.ledger,
             None,
             jiff::Timestamp::now().as_second(),
@@ -204,7 +204,7 @@ pub(super) async fn reviews(State(state): State<AppState>, viewer: Viewer) -> Re
             &state.approvals,
         )
         .await?;
-        let list: Vec<Breakglass> = crate::documents::shown(&state.ledger, list).await?;
+        let list: Vec<Breakglass> = ward_app::documents::shown(&state.ledger, list).await?;
         Ok::<_, ward_app::AppError>(list)
     }
     .await;

@@ -67,7 +67,7 @@ fn status(status: &str) -> Markup {
     html! { span class=(status_class(status)) { (status) } }
 }
 
-fn started_at(r: &crate::rollout::Rollout) -> Markup {
+fn started_at(r: &ward_app::rollout::Rollout) -> Markup {
     match r.events.first() {
         Some(e) => time(&e.time),
         None => html! {},
@@ -81,8 +81,8 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
     }
     let env = q.env.as_deref().filter(|e| !e.is_empty());
     let built = async {
-        let list = crate::rollout::history(&state.ledger, &state.gate.environments, env).await?;
-        let list: Vec<crate::rollout::Rollout> = crate::documents::shown(&state.ledger, list).await?;
+        let list = ward_app::rollout::history(&state.ledger, &state.gate.environments, env).await?;
+        let list: Vec<ward_app::rollout::Rollout> = ward_app::documents::shown(&state.ledger, list).await?;
         Ok::<_, ward_app::AppError>(list)
     }
     .await;
@@ -139,7 +139,7 @@ fn ms_text(ms: f64) -> String {
     }
 }
 
-fn strategy_kind(r: &crate::rollout::Rollout) -> String {
+fn strategy_kind(r: &ward_app::rollout::Rollout) -> String {
     serde_json::to_value(r.strategy.kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -147,11 +147,11 @@ fn strategy_kind(r: &crate::rollout::Rollout) -> String {
 }
 
 /// A rollout as the API shows it, or 404.
-async fn load(state: &AppState, id: &str) -> Result<crate::rollout::Rollout, ward_app::AppError> {
-    let r = crate::rollout::get(&state.ledger, id).await?.ok_or_else(|| {
+async fn load(state: &AppState, id: &str) -> Result<ward_app::rollout::Rollout, ward_app::AppError> {
+    let r = ward_app::rollout::get(&state.ledger, id).await?.ok_or_else(|| {
         ward_app::AppError::not_found(format!("no rollout {id:?}"), "see the list of rollouts at /ui/rollouts")
     })?;
-    crate::documents::shown(&state.ledger, r).await
+    ward_app::documents::shown(&state.ledger, r).await
 }
 
 /// `GET /ui/rollouts/{id}`: the rollout now, and (with the script) live.
@@ -190,7 +190,7 @@ pub(super) async fn one(State(state): State<AppState>, viewer: Viewer, Path(id):
 }
 
 /// The state of step `i` (pure).
-fn step_state(r: &crate::rollout::Rollout, i: usize) -> (&'static str, &'static str) {
+fn step_state(r: &ward_app::rollout::Rollout, i: usize) -> (&'static str, &'static str) {
     if r.skipped.iter().any(|s| s.step == i) {
         return ("skipped", "pending");
     }
@@ -214,7 +214,7 @@ fn step_state(r: &crate::rollout::Rollout, i: usize) -> (&'static str, &'static 
     }
 }
 
-fn traffic(step: &crate::rollout::Step) -> Markup {
+fn traffic(step: &ward_app::rollout::Step) -> Markup {
     let canary = step.percent.min(100);
     html! {
         span.split {
@@ -230,7 +230,7 @@ fn num(v: &Value, key: &str) -> Option<f64> {
 }
 
 /// One analysis (a verdict with its measurement), as a table row.
-fn analysis_row(e: &crate::rollout::RolloutEvent, verdict: &Value) -> Markup {
+fn analysis_row(e: &ward_app::rollout::RolloutEvent, verdict: &Value) -> Markup {
     let m = verdict.get("measurement").cloned().unwrap_or(Value::Null);
     let result = verdict.get("verdict").and_then(Value::as_str).unwrap_or("?");
     let class = match result {
@@ -256,7 +256,7 @@ fn analysis_row(e: &crate::rollout::RolloutEvent, verdict: &Value) -> Markup {
 }
 
 /// What an event says, in a few words.
-fn event_text(e: &crate::rollout::RolloutEvent) -> String {
+fn event_text(e: &ward_app::rollout::RolloutEvent) -> String {
     let p = &e.payload;
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let by = p
@@ -298,8 +298,8 @@ fn event_text(e: &crate::rollout::RolloutEvent) -> String {
 /// The live region: status, steps with their traffic split, analyses, the rollback moment,
 /// the events and (for operators) the actions. Rendered for the page and for every event of
 /// the stream.
-fn live(r: &crate::rollout::Rollout) -> Markup {
-    let analyses: Vec<(&crate::rollout::RolloutEvent, &Value)> = r
+fn live(r: &ward_app::rollout::Rollout) -> Markup {
+    let analyses: Vec<(&ward_app::rollout::RolloutEvent, &Value)> = r
         .events
         .iter()
         .filter_map(|e| e.payload.get("verdict").filter(|v| v.is_object()).map(|v| (e, v)))
@@ -367,7 +367,7 @@ fn live(r: &crate::rollout::Rollout) -> Markup {
 /// The operator's actions, for a viewer whose roles permit them (`csrf`) while the rollout runs.
 /// Outside the live region, so a reason being typed survives the region's updates (the script
 /// hides the form once the stream says the rollout has finished).
-fn operator_form(r: &crate::rollout::Rollout, csrf: Option<&str>) -> Markup {
+fn operator_form(r: &ward_app::rollout::Rollout, csrf: Option<&str>) -> Markup {
     let id = &r.id;
     html! {
         @if let (Some(csrf), false) = (csrf, r.finished()) {
@@ -510,7 +510,7 @@ pub(super) async fn command(
     if let Err(r) = permit(&state, &viewer, "POST", COMMAND).await {
         return r;
     }
-    let Ok(cmd) = serde_json::from_value::<crate::rollout::Command>(serde_json::json!(command)) else {
+    let Ok(cmd) = serde_json::from_value::<ward_app::rollout::Command>(serde_json::json!(command)) else {
         return message_page(
             StatusCode::BAD_REQUEST,
             "Unknown operator action",
@@ -536,8 +536,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rollout(status: &str, step: usize, skipped: &[usize]) -> crate::rollout::Rollout {
-        let mut r: crate::rollout::Rollout = serde_json::from_value(json!({
+    fn rollout(status: &str, step: usize, skipped: &[usize]) -> ward_app::rollout::Rollout {
+        let mut r: ward_app::rollout::Rollout = serde_json::from_value(json!({
             "id": "RO-1", "change": "CHG-1", "environment": "prod", "digest": "sha256:aa",
             "strategy": {"kind": "canary"},
             "plan": [{"label": "10%", "percent": 10}, {"label": "50%", "percent": 50}, {"label": "100%", "percent": 100}],
@@ -546,7 +546,7 @@ mod tests {
         .expect("rollout");
         r.skipped = skipped
             .iter()
-            .map(|&s| crate::rollout::SkippedStep {
+            .map(|&s| ward_app::rollout::SkippedStep {
                 step: s,
                 label: String::new(),
                 by: "user:rita".into(),
