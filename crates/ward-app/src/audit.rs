@@ -17,7 +17,7 @@ use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use ward_core::Identity;
 use ward_core::gate::Excused;
 use ward_evidence::digest::of_bytes;
@@ -423,27 +423,18 @@ pub async fn population(
         .await?;
     let cp = ledger.checkpoint(signer, origin).await?;
     let mut rows = Vec::new();
+    // Many deployments rely on one decision: each decision and its input are read and parsed
+    // once (the rows are the same as reading them per row).
+    let mut seen: HashMap<u64, (Option<DecisionSeen>, Option<Value>)> = HashMap::new();
     for d in deployments_in_log(ledger, cp.size, &environments, from, to).await? {
-        let (decision, input) = if d.gate_decision == 0 || d.gate_decision >= d.seq {
-            (None, None)
-        } else {
-            match crate::gate::decision(ledger, d.gate_decision).await {
-                Ok(x) => {
-                    let seen = DecisionSeen {
-                        change: x.change,
-                        environment: x.environment,
-                        allow: x.allow,
-                        waived: x.waived,
-                    };
-                    let input = match crate::gate::stored_input(ledger, d.gate_decision).await {
-                        Ok(v) => Some(v),
-                        Err(e) if e.kind == crate::error::Kind::NotFound => None,
-                        Err(e) => return Err(e),
-                    };
-                    (Some(seen), input)
-                }
-                Err(e) if e.kind == crate::error::Kind::NotFound => (None, None),
-                Err(e) => return Err(e),
+        if d.gate_decision == 0 || d.gate_decision >= d.seq {
+            rows.push(row(&d, None, None));
+            continue;
+        }
+        let (decision, input) = match seen.entry(d.gate_decision) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(decision_and_input(ledger, d.gate_decision).await?)
             }
         };
         rows.push(row(&d, decision.as_ref(), input.as_ref()));
@@ -477,6 +468,29 @@ pub async fn population(
         (MANIFEST_SIGNATURE.to_string(), note.into_bytes()),
     ]);
     Ok(Population { rows, manifest, files })
+}
+
+/// The gate decision `id` as the population sees it, and the input stored with it (`None` for
+/// what cannot be found).
+async fn decision_and_input(ledger: &Ledger, id: u64) -> Result<(Option<DecisionSeen>, Option<Value>), AppError> {
+    match crate::gate::decision(ledger, id).await {
+        Ok(x) => {
+            let seen = DecisionSeen {
+                change: x.change,
+                environment: x.environment,
+                allow: x.allow,
+                waived: x.waived,
+            };
+            let input = match crate::gate::stored_input(ledger, id).await {
+                Ok(v) => Some(v),
+                Err(e) if e.kind == crate::error::Kind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            Ok((Some(seen), input))
+        }
+        Err(e) if e.kind == crate::error::Kind::NotFound => Ok((None, None)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every `deployment.recorded` entry below `size` into one of `environments` within

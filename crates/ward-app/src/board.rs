@@ -1,11 +1,12 @@
 //! Read models for the people who release and approve (the web UI's release board and
 //! approvals inbox): composed from the other modules' reads; they decide nothing themselves —
 //! separation of duties is [`changes::check_decider`], the quorum is the tier's
-//! (`[controls.tiers]`), what runs where is [`deployments::history`].
+//! (`[controls.tiers]`), what runs where is [`deployments::current`] (the last successful run
+//! of each unit, as [`deployments::current_runs`] finds it over the records).
 
 use crate::approvals;
 use crate::changes::{self, Change};
-use crate::deployments::{self, Deployment};
+use crate::deployments;
 use crate::environment::Environment;
 use crate::error::AppError;
 use crate::evidence;
@@ -79,17 +80,18 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
     let mut releases: HashMap<String, Release> = HashMap::new();
     let mut rows = Vec::new();
     for env in envs {
-        let list: Vec<Deployment> = deployments::deployments(ledger, &env.name).await?;
         let units: Vec<Option<String>> = match env.all_tenants() {
             t if t.is_empty() => vec![None],
             t => t.into_iter().map(Some).collect(),
         };
-        // One pass over the records for every unit, and each record's time by seq.
-        let mut now_running = deployments::current_runs(&list);
-        let times: HashMap<u64, &str> = list.iter().map(|d| (d.seq, d.time.as_str())).collect();
+        // What each unit runs now: one small row a unit (the `current_runs` projection).
+        let mut now_running = deployments::current(ledger, &env.name).await?;
         let mut cells = Vec::new();
         for unit in units {
-            let current = now_running.remove(&unit);
+            let (current, since) = match now_running.remove(&unit) {
+                Some(c) => (Some(c.restore), Some(c.since)),
+                None => (None, None),
+            };
             let mut shown = Vec::new();
             if let Some(run) = &current {
                 for d in &run.digests {
@@ -106,10 +108,6 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
                     }
                 }
             }
-            let since = current
-                .as_ref()
-                .and_then(|c| times.get(&c.deployment))
-                .map(|t| (*t).to_string());
             cells.push(Cell {
                 ring: unit
                     .as_deref()

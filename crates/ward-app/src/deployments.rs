@@ -194,6 +194,87 @@ pub fn current_runs(list: &[Deployment]) -> std::collections::HashMap<Option<Str
         .collect()
 }
 
+/// Projection of what each unit runs now (key `<environment>/-` for the environment as a
+/// whole, `<environment>/t:<tenant>` for a tenant): the last successful target run of each, as
+/// [`current_runs`] finds it over every record, kept up to date as records are appended — the
+/// release board reads one small row a unit instead of the environment's whole history.
+pub const CURRENT_RUNS: &str = "current_runs";
+
+fn unit_key(environment: &str, tenant: Option<&str>) -> String {
+    match tenant {
+        None => format!("{environment}/-"),
+        Some(t) => format!("{environment}/t:{t}"),
+    }
+}
+
+/// What a unit runs now ([`CURRENT_RUNS`]): the release and when its record was made.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CurrentRun {
+    /// Tenant; none for the environment as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The release.
+    pub restore: Restore,
+    /// When its deployment record was made (RFC 3339).
+    pub since: String,
+}
+
+/// Projects `deployment.recorded` into [`CURRENT_RUNS`] (a payload that is not a deployment
+/// record projects nothing, as it reads as none).
+pub struct CurrentRunProjector;
+
+impl Projector for CurrentRunProjector {
+    fn name(&self) -> &'static str {
+        "current_runs"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        if e.kind != "deployment.recorded" || p.get("environment").and_then(Value::as_str).is_none() {
+            return vec![];
+        }
+        let ProjectionOp::Put { doc, .. } = ProjectionOp::put_stamped(CURRENT_RUNS, String::new(), e, p) else {
+            return vec![];
+        };
+        let Ok(d) = serde_json::from_value::<Deployment>(doc) else {
+            return vec![];
+        };
+        current_runs(std::slice::from_ref(&d))
+            .into_iter()
+            .filter_map(|(tenant, restore)| {
+                let key = unit_key(&d.environment, tenant.as_deref());
+                let doc = serde_json::to_value(CurrentRun {
+                    tenant,
+                    restore,
+                    since: d.time.clone(),
+                })
+                .ok()?;
+                Some(ProjectionOp::Put {
+                    collection: CURRENT_RUNS.into(),
+                    key,
+                    doc,
+                })
+            })
+            .collect()
+    }
+}
+
+/// What each unit of `environment` runs now, by unit (`None`: the environment as a whole) —
+/// [`current_runs`] over its records, read from [`CURRENT_RUNS`].
+pub async fn current(
+    ledger: &Ledger,
+    environment: &str,
+) -> Result<std::collections::HashMap<Option<String>, CurrentRun>, AppError> {
+    let text = ledger
+        .store()
+        .projection_prefix_array(CURRENT_RUNS, &format!("{environment}/"))
+        .await?;
+    let runs: Vec<CurrentRun> = serde_json::from_str(&text).map_err(AppError::internal)?;
+    Ok(runs.into_iter().map(|r| (r.tenant.clone(), r)).collect())
+}
+
 /// The deployments a later successful rollback reverted: never a known-good release again.
 pub fn reverted(list: &[Deployment]) -> HashSet<u64> {
     list.iter()
@@ -519,4 +600,83 @@ pub async fn append_record(
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
     serde_json::from_value(doc).map_err(AppError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ward_ledger::{Actor, ActorKind};
+
+    fn record(env: &str, change: &str, digest: &str, targets: Value) -> NewEvent {
+        NewEvent {
+            actor: Actor {
+                id: "user:rita".into(),
+                kind: ActorKind::Human,
+            },
+            kind: "deployment.recorded".into(),
+            subject: format!("env:{env}"),
+            payload: json!({"change": change, "environment": env, "digests": [digest], "targets": targets,
+                "target": "command", "status": "succeeded", "gate_decision": 1, "approvals": [],
+                "executed_by": "user:rita"}),
+        }
+    }
+
+    /// The projection the board reads names, for every unit, the same last successful run as
+    /// going through every record: a failed or skipped run changes nothing, a later success
+    /// replaces, the environment as a whole and each tenant apart, one environment's records
+    /// never another's (`prod` and `prod-eu`) — and it is derived from the log like every other.
+    #[tokio::test]
+    async fn what_each_unit_runs_now_is_the_last_successful_run_of_its_records() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        let run = |tenant: Option<&str>, status: &str| json!({"tenant": tenant, "status": status, "config_digest": format!("sha256:{status}")});
+        ledger
+            .append_batch(vec![
+                record(
+                    "prod",
+                    "CHG-1",
+                    "sha256:a1",
+                    json!([run(Some("acme"), "succeeded"), run(Some("beta"), "succeeded")]),
+                ),
+                record(
+                    "prod",
+                    "CHG-2",
+                    "sha256:a2",
+                    json!([run(Some("acme"), "succeeded"), run(Some("beta"), "failed")]),
+                ),
+                record("prod-eu", "CHG-3", "sha256:a3", json!([run(Some("acme"), "succeeded")])),
+                record(
+                    "prod",
+                    "CHG-4",
+                    "sha256:a4",
+                    json!([run(Some("beta"), "skipped"), run(None, "succeeded")]),
+                ),
+                record("stage", "CHG-5", "sha256:a5", json!([])),
+            ])
+            .await
+            .unwrap();
+        for env in ["prod", "prod-eu", "stage", "none"] {
+            let list = deployments(&ledger, env).await.unwrap();
+            let times: std::collections::HashMap<u64, String> = list.iter().map(|d| (d.seq, d.time.clone())).collect();
+            let mut expected: Vec<(Option<String>, Restore, String)> = current_runs(&list)
+                .into_iter()
+                .map(|(unit, r)| (unit, r.clone(), times[&r.deployment].clone()))
+                .collect();
+            let mut got: Vec<(Option<String>, Restore, String)> = current(&ledger, env)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(unit, c)| (unit, c.restore, c.since))
+                .collect();
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got, expected, "{env}");
+        }
+        let prod = current(&ledger, "prod").await.unwrap();
+        assert_eq!(prod[&Some("acme".to_string())].restore.change, "CHG-2");
+        assert_eq!(prod[&Some("beta".to_string())].restore.change, "CHG-1");
+        assert_eq!(prod[&None].restore.change, "CHG-4");
+        assert!(ledger.check_state().await.unwrap().ok());
+        db.cleanup().await;
+    }
 }

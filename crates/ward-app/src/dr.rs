@@ -218,6 +218,159 @@ impl Projector for RestoreTestProjector {
     }
 }
 
+/// Projection of the DR evidence per store, for the gate's narrow read: each successful backup
+/// job of a `dr:` attestation (key `<hex store>/b/<finished>/<seq>/<record>`, doc `finished`,
+/// `tool`, `id`) and each signed restore test (key `<hex store>/r/<finished>/<seq>`, doc
+/// `finished`, `duration_secs`, `signer`). Keys sort by time within a store, so the latest job
+/// or test up to a moment is one seek ([`ward_store::Store::projection_last_before`]); among
+/// equal times the later entry, as [`judge`] picks.
+pub const DR_BY_STORE: &str = "dr_by_store";
+
+/// A time as a key part that sorts as the time does (sign bit flipped, 16 hex digits).
+fn time_key(secs: i64) -> String {
+    format!("{:016x}", (secs as u64) ^ (1 << 63))
+}
+
+/// Projects `attestation.added` on the [`DR_TARGET`] and `dr.restore_tested` into
+/// [`DR_BY_STORE`].
+pub struct DrStoreProjector;
+
+impl Projector for DrStoreProjector {
+    fn name(&self) -> &'static str {
+        "dr_by_store"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        match e.kind.as_str() {
+            "attestation.added" if p.get("artifact").and_then(Value::as_str) == Some(DR_TARGET) => {
+                let summary = p.get("summary").cloned().unwrap_or(Value::Null);
+                jobs_of(std::slice::from_ref(&summary))
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, j)| j.kind == "backup" && j.succeeded)
+                    .filter_map(|(i, j)| {
+                        let f = j.finished?;
+                        Some(ProjectionOp::Put {
+                            collection: DR_BY_STORE.into(),
+                            key: format!("{}/b/{}/{:020}/{i:06}", hex::encode(&j.store), time_key(f), e.seq),
+                            doc: json!({ "finished": f, "tool": j.tool, "id": j.id }),
+                        })
+                    })
+                    .collect()
+            }
+            "dr.restore_tested" => {
+                let (Some(store), Some(f), Some(d), Some(signer)) = (
+                    p.get("store").and_then(Value::as_str),
+                    p.get("finished_secs").and_then(Value::as_i64),
+                    p.get("duration_secs").and_then(Value::as_u64),
+                    p.get("signer").and_then(Value::as_str),
+                ) else {
+                    return vec![];
+                };
+                vec![ProjectionOp::Put {
+                    collection: DR_BY_STORE.into(),
+                    key: format!("{}/r/{}/{:020}", hex::encode(store), time_key(f), e.seq),
+                    doc: json!({ "finished": f, "duration_secs": d, "signer": signer }),
+                }]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+/// What the gate needs of the DR evidence of `stores` at `now`, read narrowly from
+/// [`DR_BY_STORE`]: per store the latest successful backup finished by `now` (or, when there is
+/// none, one stamped later, so the reason can say so) and the latest restore test finished by
+/// `now` — two seeks a store, whatever the number of reports kept. [`judge`] reaches the same
+/// verdicts from it as from [`evidence`].
+pub async fn evidence_of_stores(
+    ledger: &Ledger,
+    stores: &[&str],
+    environment: &str,
+    with_drill: bool,
+    now: i64,
+) -> Result<Evidence, AppError> {
+    let store = ledger.store();
+    let corrupt = |what: &str| AppError::internal(format!("{DR_BY_STORE}: {what} without its fields"));
+    let mut jobs = Vec::new();
+    let mut restore_tests = Vec::new();
+    let mut done = std::collections::HashSet::new();
+    for name in stores.iter().filter(|s| done.insert(**s)) {
+        let h = hex::encode(name);
+        let upto = |part: &str| match now.checked_add(1) {
+            Some(n) => format!("{h}/{part}/{}", time_key(n)),
+            None => format!("{h}/{part}0"),
+        };
+        let mut backup = store
+            .projection_last_before(DR_BY_STORE, &format!("{h}/b/"), &upto("b"))
+            .await?;
+        if backup.is_none() {
+            // None by now: one stamped later is named in the reason.
+            backup = store
+                .projection_last_before(DR_BY_STORE, &format!("{h}/b/"), &format!("{h}/b0"))
+                .await?;
+        }
+        if let Some((_, doc)) = backup {
+            jobs.push(Job {
+                store: name.to_string(),
+                kind: "backup".into(),
+                succeeded: true,
+                started: None,
+                finished: Some(
+                    doc.get("finished")
+                        .and_then(Value::as_i64)
+                        .ok_or_else(|| corrupt("a backup"))?,
+                ),
+                tool: doc.get("tool").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: doc.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+            });
+        }
+        if let Some((_, doc)) = store
+            .projection_last_before(DR_BY_STORE, &format!("{h}/r/"), &upto("r"))
+            .await?
+        {
+            restore_tests.push(RestoreTest {
+                store: name.to_string(),
+                finished: doc
+                    .get("finished")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| corrupt("a restore test"))?,
+                duration_secs: doc
+                    .get("duration_secs")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| corrupt("a restore test"))?,
+                signer: doc
+                    .get("signer")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+    }
+    Ok(Evidence {
+        jobs,
+        restore_tests,
+        last_drill: if with_drill {
+            last_drill(ledger, environment).await?
+        } else {
+            None
+        },
+    })
+}
+
+/// The time of the environment's last successful rollback drill.
+async fn last_drill(ledger: &Ledger, environment: &str) -> Result<Option<i64>, AppError> {
+    Ok(crate::deployments::deployments(ledger, environment)
+        .await?
+        .iter()
+        .filter(|d| d.drill && d.status == "succeeded")
+        .filter_map(|d| d.time.parse::<jiff::Timestamp>().ok().map(|t| t.as_second()))
+        .max())
+}
+
 /// Every signed restore test, oldest first.
 pub async fn restore_tests(ledger: &Ledger) -> Result<Vec<RestoreTestRecord>, AppError> {
     ledger
@@ -269,12 +422,7 @@ pub async fn evidence(ledger: &Ledger, environment: &str, with_drill: bool) -> R
         })
         .collect();
     let last_drill = if with_drill {
-        crate::deployments::deployments(ledger, environment)
-            .await?
-            .iter()
-            .filter(|d| d.drill && d.status == "succeeded")
-            .filter_map(|d| d.time.parse::<jiff::Timestamp>().ok().map(|t| t.as_second()))
-            .max()
+        last_drill(ledger, environment).await?
     } else {
         None
     };
@@ -315,7 +463,11 @@ pub async fn states(
         && chosen
             .iter()
             .any(|s| policy.rules.for_tier(&s.tier).rollback_drill_days.is_some());
-    let ev = evidence(ledger, environment, with_drill).await?;
+    let stores: Vec<&str> = chosen
+        .iter()
+        .flat_map(|s| s.stores.iter().map(String::as_str))
+        .collect();
+    let ev = evidence_of_stores(ledger, &stores, environment, with_drill, now).await?;
     Ok(chosen
         .into_iter()
         .map(|s| judge(s, &policy.rules, &ev, high_risk, now))
@@ -375,4 +527,145 @@ pub async fn status(
         services,
         not_ready,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ward_ledger::{Actor, ActorKind};
+
+    fn actor() -> Actor {
+        Actor {
+            id: "user:ops".into(),
+            kind: ActorKind::Human,
+        }
+    }
+
+    fn report(tool: &str, records: Value) -> NewEvent {
+        NewEvent {
+            actor: actor(),
+            kind: "attestation.added".into(),
+            subject: "dr".into(),
+            payload: json!({"id": format!("sha256:{}", hex::encode(records.to_string())), "artifact": DR_TARGET,
+                "type": format!("dr:{tool}"), "file_name": "sha256:00", "size": 1, "added_by": "user:ops",
+                "summary": {"tool": tool, "records": records}}),
+        }
+    }
+
+    fn job(store: &str, kind: &str, ok: bool, finished: i64, id: &str) -> Value {
+        json!({"store": store, "kind": kind, "succeeded": ok, "started": finished - 60, "finished": finished, "id": id})
+    }
+
+    fn restore_test(store: &str, finished: i64, duration: u64) -> NewEvent {
+        NewEvent {
+            actor: actor(),
+            kind: "dr.restore_tested".into(),
+            subject: "dr".into(),
+            payload: json!({"store": store, "finished": rfc3339(finished), "finished_secs": finished,
+                "duration_secs": duration, "checked": "sha256:00", "signer": "user:ops", "printed_name": "Ops",
+                "reauth": "password", "meaning": "restore-tested"}),
+        }
+    }
+
+    fn rfc3339(secs: i64) -> String {
+        jiff::Timestamp::from_second(secs).unwrap().to_string()
+    }
+
+    /// The gate's narrow read (two seeks a store) must judge exactly as reading every report and
+    /// restore test: the latest by the clock, the later entry among equal times, a backup
+    /// stamped in the future named as such, failed jobs and restore jobs ignored, a store whose
+    /// name is a prefix of another's kept apart.
+    #[tokio::test]
+    async fn the_narrow_dr_read_judges_as_reading_every_report() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        let t = 1_800_000_000;
+        ledger
+            .append_batch(vec![
+                report(
+                    "pgbackrest",
+                    json!([
+                        job("main", "backup", true, t - 7_200, "F1"),
+                        job("main", "backup", false, t - 60, "F2"),
+                        job("main/replica", "backup", true, t - 30, "R1"),
+                        job("main", "restore", true, t - 20, "X1")
+                    ]),
+                ),
+                report(
+                    "velero",
+                    json!([
+                        job("main", "backup", true, t - 3_600, "V1"),
+                        job("main", "backup", true, t - 3_600, "V2"),
+                        job("future", "backup", true, t + 3_600, "Z1"),
+                        job("main", "backup", true, t + 600, "V3")
+                    ]),
+                ),
+                report("aws-backup", json!([job("main", "backup", true, t - 3_600, "A1")])),
+                restore_test("main", t - 86_400, 600),
+                restore_test("main", t - 86_400, 9_000),
+                restore_test("main", t + 100, 60),
+                restore_test("main/replica", t - 10, 60),
+            ])
+            .await
+            .unwrap();
+        let service = |name: &str, stores: &[&str]| Service {
+            name: name.into(),
+            tier: "high".into(),
+            rpo: "30m".into(),
+            rto: "1h".into(),
+            stores: stores.iter().map(|s| s.to_string()).collect(),
+        };
+        let services = [
+            service("api", &["main"]),
+            service("replica", &["main/replica"]),
+            service("later", &["future"]),
+            service("none", &["absent", "main"]),
+        ];
+        let rules = DrRules::default();
+        let full = evidence(&ledger, "prod", false).await.unwrap();
+        for now in [
+            t - 100_000,
+            t - 86_400,
+            t - 3_600,
+            t - 1_000,
+            t,
+            t + 100,
+            t + 700,
+            t + 4_000,
+        ] {
+            let stores: Vec<&str> = services
+                .iter()
+                .flat_map(|s| s.stores.iter().map(String::as_str))
+                .collect();
+            let narrow = evidence_of_stores(&ledger, &stores, "prod", false, now).await.unwrap();
+            for s in &services {
+                assert_eq!(
+                    judge(s, &rules, &narrow, false, now),
+                    judge(s, &rules, &full, false, now),
+                    "{} at {now}",
+                    s.name
+                );
+            }
+        }
+        // At t: the later of three backups finished at the same time, the later of two restore
+        // tests finished at the same time; the backup stamped in the future is named as such.
+        let narrow = evidence_of_stores(&ledger, &["main", "future"], "prod", false, t)
+            .await
+            .unwrap();
+        let api = judge(&services[0], &rules, &narrow, false, t);
+        assert_eq!(api.stores[0].last_backup, Some(t - 3_600));
+        assert_eq!(api.stores[0].last_backup_job.as_deref(), Some("aws-backup A1"));
+        assert_eq!(api.stores[0].restore_secs, Some(9_000));
+        let later = judge(&services[2], &rules, &narrow, false, t);
+        assert!(
+            later.gaps.iter().any(|g| g.reason.contains("stamped in the future")),
+            "{:?}",
+            later.gaps
+        );
+        // The per-store projection is derived from the log like every other: fsck and rebuild.
+        assert!(ledger.check_state().await.unwrap().ok());
+        ledger.rebuild_projections().await.unwrap();
+        assert!(ledger.check_state().await.unwrap().ok());
+        db.cleanup().await;
+    }
 }

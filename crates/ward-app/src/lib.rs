@@ -102,7 +102,10 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(approvals::ApprovalProjector));
     p.push(Arc::new(exceptions::ExceptionProjector));
     p.push(Arc::new(deployments::DeploymentProjector));
+    p.push(Arc::new(metrics::DoraProjector));
+    p.push(Arc::new(deployments::CurrentRunProjector));
     p.push(Arc::new(dr::RestoreTestProjector));
+    p.push(Arc::new(dr::DrStoreProjector));
     p.push(Arc::new(promotion::config::ConfigProjector));
     p.push(Arc::new(rollout::RolloutProjector));
     p.push(Arc::new(reauth::ReauthProjector));

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use ward_core::dora::{self, Band, Facts, Figure, Outcome};
-use ward_store::Ledger;
+use ward_ledger::{EventEnvelope, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
@@ -217,10 +218,122 @@ pub fn check_period(from: i64, to: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Projection of what the DORA metrics need of each deployment record, key
+/// `<environment>/<seq>` (as `deployments`): a [`DoraRecord`], a fraction of the record, so
+/// that [`read`] is one narrow range read ([`ward_store::Store::projection_prefix_array`]) and
+/// parses no more than the figures use.
+pub const DORA_DEPLOYMENTS: &str = "dora_deployments";
+
+/// One unit of a deployment record as DORA counts it: the environment as a whole (no tenant)
+/// or a tenant, with its outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Tenant; none for the environment as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `succeeded` or `failed`.
+    pub status: String,
+}
+
+/// What the DORA metrics read of a deployment record ([`DORA_DEPLOYMENTS`]): its entry, change,
+/// digests, ring, whether the local runtime ran it, outcome, what it rolled back, and its
+/// units ([`units`], decided when the record is projected).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoraRecord {
+    /// Log entry.
+    pub seq: u64,
+    /// When it was recorded (RFC 3339).
+    pub time: String,
+    /// Change.
+    pub change: String,
+    /// The artifact digests deployed.
+    pub digests: Vec<String>,
+    /// The ring promoted, when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+    /// The local runtime ran it (deployment target `local`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// For a rollback: the deployment it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
+    /// For a rollback by hand: when it was asked for (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
+    /// A rollback drill's record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
+    /// Its units, in the record's order.
+    pub units: Vec<Unit>,
+}
+
+impl DoraRecord {
+    /// What DORA reads of `d`. Pure.
+    pub fn of(d: &Record) -> DoraRecord {
+        DoraRecord {
+            seq: d.seq,
+            time: d.time.clone(),
+            change: d.change.clone(),
+            digests: d.digests.clone(),
+            ring: d.ring.clone(),
+            local: d.target == "local",
+            status: d.status.clone(),
+            rollback_of: d.rollback_of,
+            requested_at: d.requested_at.clone(),
+            drill: d.drill,
+            units: units(d)
+                .into_iter()
+                .map(|u| Unit {
+                    tenant: u.tenant,
+                    status: u.status,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Projects `deployment.recorded` into [`DORA_DEPLOYMENTS`] (a payload that is not a deployment
+/// record projects nothing, as it reads as none).
+pub struct DoraProjector;
+
+impl Projector for DoraProjector {
+    fn name(&self) -> &'static str {
+        "dora"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        let (Some(env), true) = (
+            p.get("environment").and_then(Value::as_str),
+            e.kind == "deployment.recorded",
+        ) else {
+            return vec![];
+        };
+        let ProjectionOp::Put { doc, .. } = ProjectionOp::put_stamped(DORA_DEPLOYMENTS, String::new(), e, p) else {
+            return vec![];
+        };
+        let Ok(record) = serde_json::from_value::<Record>(doc) else {
+            return vec![];
+        };
+        let Ok(doc) = serde_json::to_value(DoraRecord::of(&record)) else {
+            return vec![];
+        };
+        vec![ProjectionOp::Put {
+            collection: DORA_DEPLOYMENTS.into(),
+            key: format!("{env}/{:020}", e.seq),
+            doc,
+        }]
+    }
+}
+
 /// What the metrics are read from: one environment's records.
 pub struct LogView {
-    /// Deployment records of the environment, oldest first.
-    pub deployments: Vec<Record>,
+    /// What DORA reads of the environment's deployment records, oldest first.
+    pub deployments: Vec<DoraRecord>,
     /// Rollouts of the environment.
     pub rollouts: Vec<Rollout>,
     /// Every change.
@@ -231,7 +344,11 @@ pub struct LogView {
 
 /// Reads what the metrics of `environment` need (a fixed number of projection reads).
 pub async fn read(ledger: &Ledger, environment: &str) -> Result<LogView, AppError> {
-    let mut deployments = deployments::deployments(ledger, environment).await?;
+    let text = ledger
+        .store()
+        .projection_prefix_array(DORA_DEPLOYMENTS, &format!("{environment}/"))
+        .await?;
+    let mut deployments: Vec<DoraRecord> = serde_json::from_str(&text).map_err(AppError::internal)?;
     deployments.sort_by_key(|d| d.seq);
     Ok(LogView {
         deployments,
@@ -295,7 +412,7 @@ pub fn facts(view: &LogView, service: Option<&str>, explain: bool) -> Traced {
         .iter()
         .map(|c| (c.id.as_str(), (c.unplanned(), c.first_commit_time())))
         .collect();
-    let by_seq: HashMap<u64, &Record> = view.deployments.iter().map(|d| (d.seq, d)).collect();
+    let by_seq: HashMap<u64, &DoraRecord> = view.deployments.iter().map(|d| (d.seq, d)).collect();
     let services_of = |digests: &[String]| -> Vec<String> {
         let mut v: Vec<String> = digests
             .iter()
@@ -347,7 +464,7 @@ pub fn facts(view: &LogView, service: Option<&str>, explain: bool) -> Traced {
         let Some(t) = secs(&d.time) else { continue };
         if let Some(of) = d.rollback_of {
             let Some(undone) = by_seq.get(&of) else { continue };
-            let restored: Vec<TargetRun> = units(d).into_iter().filter(|u| u.status == "succeeded").collect();
+            let restored: Vec<&Unit> = d.units.iter().filter(|u| u.status == "succeeded").collect();
             let svcs = services_of(&undone.digests);
             if restored.is_empty() || svcs.is_empty() {
                 continue;
@@ -380,7 +497,7 @@ pub fn facts(view: &LogView, service: Option<&str>, explain: bool) -> Traced {
             continue;
         }
         let was_rolled = rolled.get(&d.seq).copied();
-        if d.ring.is_some() && d.target == "local" && was_rolled.is_none() {
+        if d.ring.is_some() && d.local && was_rolled.is_none() {
             continue;
         }
         let svcs = services_of(&d.digests);
@@ -389,9 +506,9 @@ pub fn facts(view: &LogView, service: Option<&str>, explain: bool) -> Traced {
         }
         let (unplanned, first_commit_time) = by_change.get(d.change.as_str()).copied().unwrap_or_default();
         let mut outcomes = Vec::new();
-        let runs = units(d);
+        let runs = &d.units;
         for svc in &svcs {
-            for u in &runs {
+            for u in runs {
                 let (outcome, failed_at, restored_at) = match (u.status.as_str(), was_rolled) {
                     ("succeeded", _) => (Outcome::Succeeded, None, None),
                     (_, Some((f, r))) => (Outcome::RolledBack, Some(f), Some(r)),
@@ -825,7 +942,8 @@ mod tests {
 
     fn view(deployments: Vec<Record>, rollouts: Vec<Rollout>) -> LogView {
         LogView {
-            deployments,
+            // As the metrics read them: through the projection's mapping.
+            deployments: deployments.iter().map(DoraRecord::of).collect(),
             rollouts,
             changes: vec![],
             services: [("sha256:aa".to_string(), "patient-api".to_string())].into(),

@@ -470,6 +470,39 @@ impl Store for PgStore {
         crate::projection::texts(&rows)
     }
 
+    async fn projection_prefix_array(&self, collection: &str, prefix: &str) -> Result<String, StoreError> {
+        let Some(upper) = crate::prefix_upper_bound(prefix) else {
+            return Ok(crate::array_of(self.projection_list(collection).await?, prefix));
+        };
+        Ok(sqlx::query_scalar(
+            "SELECT '[' || COALESCE(string_agg(doc::text, ',' ORDER BY key COLLATE \"C\"), '') || ']' \
+             FROM projections WHERE collection = $1 AND key COLLATE \"C\" >= $2 AND key COLLATE \"C\" < $3",
+        )
+        .bind(collection)
+        .bind(prefix)
+        .bind(upper)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn projection_last_before(
+        &self,
+        collection: &str,
+        from: &str,
+        below: &str,
+    ) -> Result<Option<(String, Value)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key, doc::text AS doc FROM projections WHERE collection = $1 AND key COLLATE \"C\" >= $2 \
+             AND key COLLATE \"C\" < $3 ORDER BY key COLLATE \"C\" DESC LIMIT 1",
+        )
+        .bind(collection)
+        .bind(from)
+        .bind(below)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(crate::projection::documents(&rows)?.pop())
+    }
+
     async fn lock(&self, name: &str) -> Result<crate::StoreLock, StoreError> {
         // A session-level advisory lock on a connection taken out of the pool: when the guard
         // drops, the connection closes and the server releases the lock (also if we crash).

@@ -467,6 +467,40 @@ impl Store for SqliteStore {
         crate::projection::texts(&rows)
     }
 
+    async fn projection_prefix_array(&self, collection: &str, prefix: &str) -> Result<String, StoreError> {
+        let Some(upper) = crate::prefix_upper_bound(prefix) else {
+            return Ok(crate::array_of(self.projection_list(collection).await?, prefix));
+        };
+        // The primary key's index gives the range; the documents are stored as JSON text, so
+        // joining them with commas inside brackets is a JSON array.
+        Ok(sqlx::query_scalar(
+            "SELECT '[' || COALESCE(group_concat(doc, ',' ORDER BY key), '') || ']' FROM projections \
+             WHERE collection = ? AND key >= ? AND key < ?",
+        )
+        .bind(collection)
+        .bind(prefix)
+        .bind(upper)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn projection_last_before(
+        &self,
+        collection: &str,
+        from: &str,
+        below: &str,
+    ) -> Result<Option<(String, Value)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key, doc FROM projections WHERE collection = ? AND key >= ? AND key < ? ORDER BY key DESC LIMIT 1",
+        )
+        .bind(collection)
+        .bind(from)
+        .bind(below)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(crate::projection::documents(&rows)?.pop())
+    }
+
     async fn lock(&self, name: &str) -> Result<crate::StoreLock, StoreError> {
         // One lock file per name beside the database; `flock` is released when the file closes
         // (also when the process dies). The holder removes the file as it releases the lock, so

@@ -69,6 +69,7 @@ both_stores!(
     checkpoints_are_idempotent_and_conflicts_refused,
     projection_deletes_apply_in_order,
     projection_prefix_reads_byte_ordered_ranges,
+    projection_array_and_last_before_read_byte_ordered_ranges,
     named_locks_exclude_other_handles_until_dropped,
     locks_stay_exclusive_under_contention_and_leave_no_files,
     forged_admin_token_row_is_found_by_fsck,
@@ -274,6 +275,78 @@ async fn projection_prefix_reads_byte_ordered_ranges(url: &str) {
             .collect();
         assert_eq!(reparsed, parsed, "prefix {prefix:?}");
     }
+}
+
+/// The one-row array read and the "latest before" seek see the same byte-ordered ranges as the
+/// prefix read: the array holds exactly the prefix read's documents in its order, and the seek
+/// finds the greatest key in `[from, below)` — never one outside it.
+async fn projection_array_and_last_before_read_byte_ordered_ranges(url: &str) {
+    let l = Ledger::new(ward_store::open(url).await.unwrap(), vec![Arc::new(OpenItems)]);
+    let subjects = [
+        "art:ab/2",
+        "art:ab0",
+        "Art:ab/3",
+        "art:ab/\u{e9}",
+        "art:ab/1",
+        "art:ab",
+        "art:abc/1",
+    ];
+    l.append_batch(
+        subjects
+            .iter()
+            .map(|s| NewEvent {
+                actor: Actor {
+                    id: "user:a".into(),
+                    kind: ActorKind::Human,
+                },
+                kind: "item.opened".into(),
+                subject: (*s).into(),
+                payload: json!(null),
+            })
+            .collect(),
+    )
+    .await
+    .unwrap();
+    for prefix in ["art:ab/", "art:ab", "", "zzz"] {
+        let listed: Vec<serde_json::Value> = l
+            .store()
+            .projection_prefix("open", prefix)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        let array = l.store().projection_prefix_array("open", prefix).await.unwrap();
+        let parsed: Vec<serde_json::Value> = serde_json::from_str(&array).unwrap();
+        assert_eq!(parsed, listed, "prefix {prefix:?}");
+    }
+    assert_eq!(l.store().projection_prefix_array("open", "zzz").await.unwrap(), "[]");
+    async fn last(l: &Ledger, from: &str, below: &str) -> Option<(String, serde_json::Value)> {
+        l.store()
+            .projection_last_before("open", from, below)
+            .await
+            .unwrap()
+            .map(|(k, d)| (k, d["seq"].clone()))
+    }
+    assert_eq!(
+        last(&l, "art:ab/", "art:ab/2").await,
+        Some(("art:ab/1".to_string(), json!(4)))
+    );
+    assert_eq!(
+        last(&l, "art:ab/", "art:ab0").await,
+        Some(("art:ab/\u{e9}".to_string(), json!(3)))
+    );
+    assert_eq!(
+        last(&l, "art:ab/", "art:ab/1").await,
+        None,
+        "nothing at or after `from` below the bound"
+    );
+    assert_eq!(
+        last(&l, "art:ab/2", "art:ab/2").await,
+        None,
+        "the bound itself is excluded"
+    );
+    assert_eq!(last(&l, "A", "b").await.map(|(k, _)| k), Some("art:abc/1".to_string()));
 }
 
 async fn projection_deletes_apply_in_order(url: &str) {
