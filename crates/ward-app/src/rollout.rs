@@ -18,7 +18,6 @@
 //!              analysis = { max_error_rate = 0.02, min_requests = 50, max_p95_ratio = 2.0 } }
 //! ```
 
-
 use crate::environment::{self, Environment, Strategy, StrategyKind};
 use crate::error::AppError;
 use crate::error::Kind;
@@ -26,10 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use ward_core::Identity;
-use ward_ledger::{EventEnvelope, Payload};
 use ward_core::canary::Thresholds;
+use ward_ledger::{EventEnvelope, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
-
 
 const ROLLOUTS: &str = "rollouts";
 
@@ -66,9 +64,7 @@ pub fn plan(strategy: &Strategy, env: &Environment) -> Result<Vec<Step>, String>
             let none_sticky = |p: u8| {
                 p < 100
                     && !tenants.is_empty()
-                    && tenants
-                        .iter()
-                        .all(|t| ward_core::canary::bucket_of(t) >= u64::from(p))
+                    && tenants.iter().all(|t| ward_core::canary::bucket_of(t) >= u64::from(p))
             };
             Ok(strategy
                 .steps

@@ -31,7 +31,11 @@ impl Samples {
 
 impl std::fmt::Debug for Samples {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Samples(wired)" } else { "Samples(none)" })
+        f.write_str(if self.0.is_some() {
+            "Samples(wired)"
+        } else {
+            "Samples(none)"
+        })
     }
 }
 

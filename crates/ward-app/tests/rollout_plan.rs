@@ -4,7 +4,7 @@
 
 use ward_app::environment::{Environment, Strategy};
 use ward_app::rollout::plan;
-use ward_runtime::router::bucket_of;
+use ward_core::canary::bucket_of;
 
 fn canary(steps: &[u8]) -> Strategy {
     serde_json::from_value(serde_json::json!({"kind": "canary", "steps": steps})).expect("strategy")

@@ -107,7 +107,10 @@ impl<'g> Local<'g> {
         self.ward
             .get_or_try_init(|| async {
                 let cfg = load_config(self.g, None)?;
-                configure(&Ward::new(ctx.ledger.clone()).with_samples(ward_rollout::samples()), &cfg)
+                configure(
+                    &Ward::new(ctx.ledger.clone()).with_samples(ward_rollout::samples()),
+                    &cfg,
+                )
             })
             .await
     }
@@ -130,7 +133,7 @@ impl<'g> Local<'g> {
 /// Where commands run.
 pub enum Backend<'g> {
     /// The data directory's store.
-    Local(Local<'g>),
+    Local(Box<Local<'g>>),
     /// A Ward server.
     Remote(Remote),
 }
@@ -149,11 +152,11 @@ impl<'g> Backend<'g> {
     pub fn from_global(g: &'g Global) -> Result<Backend<'g>> {
         Ok(match Remote::from_global(g)? {
             Some(r) => Backend::Remote(r),
-            None => Backend::Local(Local {
+            None => Backend::Local(Box::new(Local {
                 g,
                 ctx: OnceCell::new(),
                 ward: OnceCell::new(),
-            }),
+            })),
         })
     }
 

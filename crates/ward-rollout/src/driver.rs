@@ -8,14 +8,14 @@
 
 use crate::local::{LocalEnv, Running};
 use crate::{Command, Engine, Order, Rollout, Step, engine_identity, restore_of};
-use ward_app::deployments;
-use ward_app::environment::{self, StrategyKind};
-use ward_app::error::AppError;
-use ward_app::promotion;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
+use ward_app::deployments;
+use ward_app::environment::{self, StrategyKind};
+use ward_app::error::AppError;
+use ward_app::promotion;
 use ward_runtime::analysis::{Verdict, http_status, judge};
 use ward_runtime::router::{RouteTable, Side};
 use ward_runtime::stats::Snapshot;

@@ -21,10 +21,10 @@ pub mod local;
 
 pub use local::LocalEnv;
 
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use serde_json::{Value, json};
 use ward_app::deployments::{self, Deployment, Release, Restore, TargetRun};
 use ward_app::environment::{self, Environment};
 use ward_app::error::{AppError, Kind};
@@ -853,4 +853,3 @@ fn operator_is_a_person(by: &Identity) -> Result<(), AppError> {
     }
     Ok(())
 }
-

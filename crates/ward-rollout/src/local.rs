@@ -2,14 +2,14 @@
 //! instances behind it — stable, canary, and the previous stable kept warm after a blue-green
 //! switch.
 
-use ward_app::environment::RuntimeConfig;
-use ward_app::error::AppError;
-use ward_app::promotion::config::Effective;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use ward_app::environment::RuntimeConfig;
+use ward_app::error::AppError;
+use ward_app::promotion::config::Effective;
 use ward_runtime::router::{RouteTable, Router, Upstream};
 use ward_runtime::supervisor::{Instance, InstanceSpec};
 
@@ -317,7 +317,7 @@ fn resolve(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
 
     fn eff(bytes: &str) -> Effective {
         Effective {

@@ -1,9 +1,9 @@
 //! Analysis: the canary's verdict ([`judge`], pure, in `ward_core::canary`, re-exported here)
 //! and the HTTP status probe of an instance.
 
-pub use ward_core::canary::{CONFIDENCE, Measurement, Thresholds, Verdict, judge, wilson_bounds};
 #[cfg(test)]
 use crate::stats::Window;
+pub use ward_core::canary::{CONFIDENCE, Measurement, Thresholds, Verdict, judge, wilson_bounds};
 
 /// One synthetic call: GET `path` on `addr` (with a tenant header when given); the status.
 pub async fn http_status(

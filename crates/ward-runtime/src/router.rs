@@ -45,7 +45,6 @@ pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// Response body type of the router.
 pub type Body = BoxBody<Bytes, BodyError>;
 
-
 /// Response header naming the version that answered.
 pub const VERSION_HEADER: &str = "x-ward-version";
 
@@ -95,7 +94,6 @@ impl RouteTable {
         }
     }
 }
-
 
 /// The proxy.
 pub struct Router {

@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use ward_app::changes::{self, ChangeRequest};
+use ward_app::environment::Environment;
+use ward_app::evidence;
+use ward_app::identities::{self, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
-use ward_server::changes::{self, ChangeRequest};
-use ward_server::environment::Environment;
-use ward_server::evidence;
-use ward_server::identities::{self, UserRequest};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -182,10 +182,7 @@ fn verdict(result: &str, subject: &str, requests: u64, errors: u64) -> Value {
 
 async fn site() -> Site {
     let db = TestDb::sqlite();
-    let ledger = Ledger::new(
-        ward_store::open(&db.url).await.expect("store"),
-        ward_server::projectors(),
-    );
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let admin = person("user:ada", vec![Role::Admin]);
     let lee = person("user:lee", vec![Role::Admin]);
     let mut sessions = std::collections::HashMap::new();
@@ -299,10 +296,10 @@ async fn site() -> Site {
         .expect("deployment");
     // A waiver, granted by an approver who re-authenticates.
     let vera = person("user:vera", vec![Role::Approver]);
-    ward_server::exceptions::grant_waiver(
+    ward_app::exceptions::grant_waiver(
         &ledger,
         &vera,
-        &ward_server::exceptions::WaiverRequest {
+        &ward_app::exceptions::WaiverRequest {
             change: Some(change.clone()),
             artifact: None,
             rules: vec!["sla.critical".into()],
@@ -337,21 +334,22 @@ async fn site() -> Site {
         },
     ];
     let mut state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
-    state.gate = Arc::new(ward_server::gate::GatePolicy {
+    state.gate = Arc::new(ward_app::gate::GatePolicy {
         bundle: ward_core::gate::PolicyBundle::defaults(),
         environments: envs,
         ..Default::default()
     });
     // An engine without local runtimes: a command reaches it and is answered as the API's is.
     let dir = tempfile::tempdir().expect("tmp").keep();
-    state.rollouts = Some(ward_server::rollout::Engine::new(
+    let engine = ward_rollout::Engine::new(
         ledger.clone(),
         state.gate.clone(),
         state.risk.clone(),
         state.approvals.clone(),
         state.promotion_locks.clone(),
         dir,
-    ));
+    );
+    let state = state.with_rollouts(engine);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

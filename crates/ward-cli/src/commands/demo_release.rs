@@ -21,9 +21,9 @@ use ward_app::evidence::{self, ArtifactRequest, AttestationRequest};
 use ward_app::gate::CheckRequest;
 use ward_app::promotion::PromoteRequest;
 use ward_app::rollout::{self, Rollout, RolloutRequest};
-use ward_rollout::Engine;
 use ward_core::{Identity, Role};
 use ward_ledger::ActorKind;
+use ward_rollout::Engine;
 use ward_store::Ledger;
 
 /// Printed name of the release manager; the demo later tampers with her signature.

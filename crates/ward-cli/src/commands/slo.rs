@@ -27,7 +27,15 @@ pub async fn status(g: &Global, a: &SloStatusArgs) -> Result<()> {
             continue;
         }
         for env in o.environments.iter().filter(|e| a.env.as_ref().is_none_or(|x| x == *e)) {
-            states.extend(ward_app::slo::states(&ward_rollout::samples(), std::slice::from_ref(o), std::slice::from_ref(&o.service), env).await);
+            states.extend(
+                ward_app::slo::states(
+                    &ward_rollout::samples(),
+                    std::slice::from_ref(o),
+                    std::slice::from_ref(&o.service),
+                    env,
+                )
+                .await,
+            );
         }
     }
     if states.is_empty() {
