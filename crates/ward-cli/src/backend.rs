@@ -937,13 +937,13 @@ impl<'g> Backend<'g> {
     }
 
     /// Appends the events of `input` (one JSON object, an array, or JSON lines). Locally they
-    /// are the operator's (`commands::log::parse_events`) and pass the generic checks first;
+    /// are the operator's (`events_input::parse_events`) and pass the generic checks first;
     /// a server records the caller as their actor.
     pub async fn append_events(&self, input: &str) -> Result<Appended> {
         match self {
             Backend::Local(l) => {
                 let ledger = l.ledger().await?;
-                let events = crate::commands::log::parse_events(input, &local_operator())?;
+                let events = crate::events_input::parse_events(input, &local_operator())?;
                 for e in &events {
                     ops::check_generic_kind(&e.kind).map_err(api_failure)?;
                     ops::check_generic_payload(&e.payload).map_err(api_failure)?;
@@ -957,10 +957,8 @@ impl<'g> Backend<'g> {
                 })?)
             }
             Backend::Remote(r) => {
-                let events: Vec<serde_json::Value> = crate::commands::log::parse_json_input(
-                    input,
-                    "an event has kind, subject and an optional payload",
-                )?;
+                let events: Vec<serde_json::Value> =
+                    crate::events_input::parse_json_input(input, "an event has kind, subject and an optional payload")?;
                 r.post::<_, Appended>("/api/v1/events", &events).await
             }
         }

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod credentials;
+mod events_input;
 mod failure;
 mod output;
 mod remote;

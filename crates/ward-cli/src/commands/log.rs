@@ -11,7 +11,7 @@ use serde_json::json;
 use std::io::Read;
 use ward_app::ops::{self, ConsistencyProof, Entries, InclusionProof, LogStatus, SignedCheckpoint};
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
-use ward_ledger::{EventEnvelope, Hash, NewEvent, NoteVerifier};
+use ward_ledger::{EventEnvelope, Hash, NoteVerifier};
 
 /// Largest stdin accepted by `ward log append`.
 pub const MAX_STDIN: u64 = 16 * 1024 * 1024;
@@ -54,87 +54,6 @@ pub async fn run(g: &Global, cmd: &LogCommand) -> Result<()> {
         )
         .into()),
         (LogCommand::Key, _) => unreachable!("handled above"),
-    }
-}
-
-/// Whether an actor id reads as a person's, whatever kind it claims: a local user (`user:`), an
-/// operator (`local:`), a token (`token:`, which may act as a person) or an e-mail address (how
-/// identity providers name people).
-fn names_a_person(id: &str) -> bool {
-    let id = id.trim().to_ascii_lowercase();
-    ["user:", "local:", "token:"].iter().any(|p| id.starts_with(p)) || id.contains('@')
-}
-
-/// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
-///
-/// Appended on the data directory, an event is the operator's: `actor` may be omitted (it is
-/// then the local operator), name the operator, or name an automation identity the operator's
-/// scripts run as; it never names a person other than the operator (`actor_is_a_person`), so
-/// no one's action is fabricated in the log.
-pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<NewEvent>> {
-    let requests: Vec<ward_app::ops::EventRequest> = parse_json_input(
-        input,
-        "an event has kind, subject, an optional payload and an optional actor {id, kind: automation}",
-    )?;
-    requests
-        .into_iter()
-        .map(|e| {
-            let actor = match e.actor {
-                None => operator.actor(),
-                Some(a)
-                    if a.id == operator.id
-                        || (a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id)) =>
-                {
-                    a
-                }
-                Some(a) => {
-                    return Err(Failure::new(
-                        "actor_is_a_person",
-                        format!(
-                            "the event names the person {:?}; locally appended events are the operator's ({})",
-                            a.id, operator.id
-                        ),
-                        "omit `actor` (the operator is recorded), or name the automation identity your script runs as",
-                    )
-                    .into());
-                }
-            };
-            Ok(NewEvent {
-                actor,
-                kind: e.kind,
-                subject: e.subject,
-                payload: e.payload,
-            })
-        })
-        .collect()
-}
-
-/// Parses stdin as one JSON value, a JSON array, or JSON lines, into `T`s; errors name the line.
-pub(crate) fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str) -> Result<Vec<T>> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(Failure::new(
-            "empty_input",
-            "no event on stdin",
-            r#"pipe a JSON event, e.g. {"kind":"note.added","subject":"change:1","payload":{}}"#,
-        )
-        .into());
-    }
-    let bad = |e: serde_json::Error, what: &str| -> anyhow::Error {
-        Failure::new("bad_event", format!("{what} is not a valid event: {e}"), shape).into()
-    };
-    if trimmed.starts_with('[') {
-        return serde_json::from_str(trimmed).map_err(|e| bad(e, "stdin"));
-    }
-    match serde_json::from_str::<T>(trimmed) {
-        Ok(e) => Ok(vec![e]),
-        Err(_) if trimmed.lines().count() > 1 => trimmed
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| serde_json::from_str(l).map_err(|e| bad(e, &format!("line {}", i + 1))))
-            .collect(),
-        Err(e) => Err(bad(e, "stdin")),
     }
 }
 
