@@ -347,10 +347,13 @@ pub async fn search(
 ) -> Result<SearchResult, AppError> {
     let crit = criteria(ledger, q).await?;
     // The query names what an auditor looked for (a person's id or mail address, a tenant): it
-    // is kept beside the log, where a purge can reach it, not in the leaf. It is not judged by
-    // the people's-text guard (an auditor may search by a mail address); the purge is the remedy.
+    // is kept beside the log, where a purge can reach it, not in the leaf. It is judged by the
+    // guard's detectors but `high-entropy` (digests and ids are what it holds; a plain mail
+    // address is no finding): a password, key or SSN typed into a search field is refused before
+    // anything is stored.
     let mut texts = crate::documents::Texts::new();
     let query = serde_json::to_string(q).map_err(AppError::internal)?;
+    crate::freetext::check_identifiers("search query", &query)?;
     let query = texts.put_judged(&query)?;
     crate::documents::append(
         ledger,

@@ -714,3 +714,52 @@ fn audit_search_finds_the_entries_of_each_criterion_and_exports_their_changes() 
         c
     }));
 }
+
+/// The attack: a password, an AWS key or an SSN typed into an audit search field was stored in
+/// the search's query document and exported with the log. The query is judged before anything
+/// is stored: refused naming the detector, the value never echoed, no `access.search` recorded;
+/// a search by a person's mail address still runs.
+#[test]
+fn a_secret_typed_into_an_audit_search_field_is_refused_and_not_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    add_user(&d, None, "alex", &["auditor"]);
+    for args in [
+        ["--ticket", "https://admin:Sup3rS3cretPw@db.internal/x"],
+        ["--person", "AKIAIOSFODNN7EXAMPLE"],
+        ["--service", "SSN 123-45-6789"],
+    ] {
+        let mut all = vec!["audit", "search"];
+        all.extend_from_slice(&args);
+        let refused = run(as_user(&d, None, "alex", &all));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("PHI or a secret"), "{args:?}: {stderr}");
+        for secret in ["Sup3rS3cretPw", "AKIAIOSFODNN7EXAMPLE", "123-45-6789"] {
+            assert!(!stderr.contains(secret), "{args:?} echoed: {stderr}");
+        }
+    }
+    let log = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--output", "json"]);
+        c
+    }));
+    assert!(!log.contains("access.search"), "a refused search was recorded: {log}");
+    let by_mail = run(as_user(
+        &d,
+        None,
+        "alex",
+        &["audit", "search", "--person", "jane.roe@example.org"],
+    ));
+    assert_eq!(
+        by_mail.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_mail.stderr)
+    );
+}
