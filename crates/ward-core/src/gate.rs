@@ -103,7 +103,74 @@ pub enum GateError {
     Eval(String),
 }
 
+/// How many prepared engines [`prepared_eval`] keeps (one per policy bundle and data document in
+/// use: a server with a few environments' bundles needs a few).
+const PREPARED_ENGINES: usize = 8;
+
+/// Engines with their policies parsed and analysed and their data loaded, by the digest of what
+/// they were built from ([`engine_key`]), most recently built last.
+static PREPARED: std::sync::Mutex<Vec<([u8; 32], regorus::Engine)>> = std::sync::Mutex::new(Vec::new());
+
+/// What an engine for `bundle` (its policies, tests left out) and `data_json` is built from,
+/// each part length-prefixed so that no two different bundles share a key.
+fn engine_key(bundle: &PolicyBundle, data_json: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for (name, source) in bundle.files.iter().filter(|(name, _)| !name.ends_with("_test.rego")) {
+        for part in [name.as_bytes(), source.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    h.update(data_json.as_bytes());
+    h.finalize().into()
+}
+
+/// Evaluates `rule` for `input` with an engine for `bundle` and `data`: a clone of a prepared one
+/// when this bundle and data were evaluated before, else a new one, kept once it evaluated.
+///
+/// Parsing and analysing the bundled policy cost several times its evaluation (BENCHMARKS.md,
+/// "Gate decision"). A clone shares the compiled policy and every evaluation starts from a clean
+/// state (regorus clears its evaluation state before each rule; the input is replaced), so a
+/// cached engine gives exactly what a fresh one gives — `a_prepared_engine_decides_as_a_fresh_one`.
+fn prepared_eval(
+    bundle: &PolicyBundle,
+    input: &serde_json::Value,
+    data: &serde_json::Value,
+    rule: &str,
+) -> Result<regorus::Value, GateError> {
+    let data_json = data.to_string();
+    let key = engine_key(bundle, &data_json);
+    let cached = PREPARED
+        .lock()
+        .ok()
+        .and_then(|engines| engines.iter().find(|(k, _)| *k == key).map(|(_, e)| e.clone()));
+    let fresh = cached.is_none();
+    let mut e = match cached {
+        Some(e) => e,
+        None => engine_from_json(bundle, &data_json, false)?,
+    };
+    e.set_input_json(&input.to_string())
+        .map_err(|err| GateError::Eval(format!("input: {err}")))?;
+    let v = e
+        .eval_rule(rule.into())
+        .map_err(|err| GateError::Eval(err.to_string()))?;
+    if fresh
+        && let Ok(mut engines) = PREPARED.lock()
+        && !engines.iter().any(|(k, _)| *k == key)
+    {
+        if engines.len() >= PREPARED_ENGINES {
+            engines.remove(0);
+        }
+        engines.push((key, e));
+    }
+    Ok(v)
+}
+
 fn engine(bundle: &PolicyBundle, data: &serde_json::Value, tests: bool) -> Result<regorus::Engine, GateError> {
+    engine_from_json(bundle, &data.to_string(), tests)
+}
+
+fn engine_from_json(bundle: &PolicyBundle, data_json: &str, tests: bool) -> Result<regorus::Engine, GateError> {
     let mut e = regorus::Engine::new();
     e.set_strict_builtin_errors(true);
     for (name, source) in &bundle.files {
@@ -122,7 +189,7 @@ fn engine(bundle: &PolicyBundle, data: &serde_json::Value, tests: bool) -> Resul
                 reason: err.to_string(),
             })?;
     }
-    e.add_data_json(&data.to_string())
+    e.add_data_json(data_json)
         .map_err(|err| GateError::Eval(format!("data: {err}")))?;
     Ok(e)
 }
@@ -133,12 +200,7 @@ pub fn evaluate(
     input: &serde_json::Value,
     data: &serde_json::Value,
 ) -> Result<Decision, GateError> {
-    let mut e = engine(bundle, data, false)?;
-    e.set_input_json(&input.to_string())
-        .map_err(|err| GateError::Eval(format!("input: {err}")))?;
-    let v = e
-        .eval_rule("data.ward.gate.decision".into())
-        .map_err(|err| GateError::Eval(err.to_string()))?;
+    let v = prepared_eval(bundle, input, data, "data.ward.gate.decision")?;
     let json: serde_json::Value =
         serde_json::from_str(&v.to_json_str().map_err(|err| GateError::Eval(err.to_string()))?)
             .map_err(|err| GateError::Eval(err.to_string()))?;
@@ -189,12 +251,7 @@ pub fn satisfied(
     if !bundle.files.iter().any(|(_, src)| src.contains("satisfied contains")) {
         return Ok(None);
     }
-    let mut e = engine(bundle, data, false)?;
-    e.set_input_json(&input.to_string())
-        .map_err(|err| GateError::Eval(format!("input: {err}")))?;
-    let v = e
-        .eval_rule("data.ward.gate.satisfied".into())
-        .map_err(|err| GateError::Eval(err.to_string()))?;
+    let v = prepared_eval(bundle, input, data, "data.ward.gate.satisfied")?;
     let json: serde_json::Value =
         serde_json::from_str(&v.to_json_str().map_err(|err| GateError::Eval(err.to_string()))?)
             .map_err(|err| GateError::Eval(err.to_string()))?;
@@ -315,6 +372,56 @@ mod tests {
         let rules: Vec<&str> = a.reasons.iter().map(|r| r.rule.as_str()).collect();
         assert_eq!(rules, vec!["approvals.quorum", "evidence.tests_passed"]);
         assert!(a.reasons.iter().all(|r| !r.fix.is_empty()));
+    }
+
+    /// The decision of an engine built for this evaluation alone, for comparison.
+    fn fresh_decision(bundle: &PolicyBundle, input: &serde_json::Value, data: &serde_json::Value) -> serde_json::Value {
+        let mut e = engine(bundle, data, false).unwrap();
+        e.set_input_json(&input.to_string()).unwrap();
+        let v = e.eval_rule("data.ward.gate.decision".into()).unwrap();
+        serde_json::from_str(&v.to_json_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_prepared_engine_decides_as_a_fresh_one() {
+        // A decision must not carry anything of the one before it on the same cached engine: a
+        // blocked change, then an allowed one, then the blocked one again, under two data
+        // documents (the cache is keyed by both), each compared with an engine of its own.
+        let mut bundle = PolicyBundle::defaults();
+        bundle.add(
+            "team/prepared.rego".into(),
+            "package ward.gate\nimport rego.v1\ndeny contains {\"rule\": \"team.friday\", \"message\": \"m\", \"fix\": \"f\"} if input.weekday == \"friday\"\n".into(),
+        );
+        let blocked = json!({"now_secs": 0, "weekday": "friday", "change": {"id": "CHG-1", "tier": "low", "tags": []},
+            "evidence": [], "approvals": [], "vulnerabilities": []});
+        let allowed = json!({"now_secs": 0, "weekday": "monday", "change": {"id": "CHG-2", "tier": "low", "tags": []},
+            "evidence": [{"type": "junit", "artifact": "CHG-2", "summary": {"tests": 1, "passed": 1, "failed": 0, "errored": 0}}],
+            "approvals": [{"signer": "user:a", "meaning": "approved", "decision": "approved", "stale": false}], "vulnerabilities": []});
+        let two_approvals =
+            json!({"controls": {"tiers": {"low": {"evidence": ["tests_passed"], "approvals": 2}}, "checklist": {}}});
+        for data in [data(), two_approvals] {
+            for input in [&blocked, &allowed, &blocked, &allowed] {
+                let cached = evaluate(&bundle, input, &data).unwrap();
+                let fresh = fresh_decision(&bundle, input, &data);
+                let fresh_rules: std::collections::BTreeSet<String> = fresh["deny"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["rule"].as_str().unwrap().to_string())
+                    .collect();
+                let cached_rules: std::collections::BTreeSet<String> =
+                    cached.reasons.iter().map(|r| r.rule.clone()).collect();
+                assert_eq!(cached_rules, fresh_rules, "{input} under {data}");
+                assert_eq!(
+                    cached.allow,
+                    fresh["allow"].as_bool().unwrap() && fresh_rules.is_empty()
+                );
+            }
+        }
+        assert!(evaluate(&bundle, &allowed, &data()).unwrap().allow);
+        let stricter =
+            json!({"controls": {"tiers": {"low": {"evidence": ["tests_passed"], "approvals": 2}}, "checklist": {}}});
+        assert!(!evaluate(&bundle, &allowed, &stricter).unwrap().allow);
     }
 
     #[test]
