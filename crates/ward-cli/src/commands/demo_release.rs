@@ -466,11 +466,12 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
     let sent = load.stop().await;
     let (good, bad) = rollouts?;
     say(format!(
-        "   canary {} of {}: {} → {}",
+        "   canary {} of {}: {} → {}{}",
         good.id,
         changes[1].0,
         steps(&good),
-        good.status
+        good.status,
+        good.reason.as_deref().map(|r| format!(" — {r}")).unwrap_or_default()
     ));
     say(format!(
         "   canary {} of {}: {} — {}; all traffic back on stable {:.2} ms after the breaching measurement",
@@ -480,6 +481,17 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         bad.reason.as_deref().unwrap_or("?"),
         bad.time_to_stable_ms.unwrap_or(f64::NAN)
     ));
+    // The drill needs the good release in production: say why the demo stops when it is not.
+    if good.status != "completed" || bad.status != "failed" {
+        return Err(Failure::verify(format!(
+            "unexpected outcome: good rollout {} ({}), bad rollout {} ({})",
+            good.status,
+            good.reason.as_deref().unwrap_or("no reason recorded"),
+            bad.status,
+            bad.reason.as_deref().unwrap_or("no reason recorded")
+        ))
+        .into());
+    }
     let drill = demo.engine.drill(&demo.rhea, "prod", false).await.map_err(fail)?;
     say(format!(
         "   rollback drill: prod back on {} in {:.1} ms, every probe answered by it: {}; then forward again to {} in {:.1} ms (entry {}); {sent} requests served during the demo",
