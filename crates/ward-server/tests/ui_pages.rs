@@ -689,3 +689,97 @@ async fn deployments_waivers_and_reviews_list_what_is_recorded_and_link_to_the_c
     assert!(page.contains("No break-glass recorded"), "{page}");
     s.finish().await;
 }
+
+#[tokio::test]
+async fn a_release_manager_checks_the_gate_and_deploys_from_the_change_page_under_the_apis_rules() {
+    let s = site().await;
+    let page = format!("/ui/changes/{}", s.change);
+    // The release form is a release manager's; a viewer sees none.
+    let (_, viewed) = s.get("val", &page).await;
+    assert!(!viewed.contains("/promote"), "{viewed}");
+    let (_, managed) = s.get("rita", &page).await;
+    for expected in ["id=\"release\"", "/promote", "value=\"staging\"", "value=\"prod\""] {
+        assert!(managed.contains(expected), "{expected}");
+    }
+    let csrf = s.csrf("rita").await;
+    let promote = format!("/ui/changes/{}/promote", s.change);
+
+    // No CSRF token: refused before anything is recorded.
+    let before = s.kinds().await.len();
+    let (status, body) = s.post("rita", &promote, &[("environment", "staging")]).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    assert_eq!(s.kinds().await.len(), before, "nothing recorded");
+
+    // A viewer with a valid token: refused as the API refuses, and recorded.
+    let val_csrf = s.csrf("val").await;
+    let (status, _) = s
+        .post("val", &promote, &[("csrf", &val_csrf), ("environment", "staging")])
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(s.denied("POST /ui/changes/{id}/promote").await, 1);
+
+    // Skipping staging: the API's refusal, word for word.
+    let (ui_status, ui_body) = s
+        .post("rita", &promote, &[("csrf", &csrf), ("environment", "prod")])
+        .await;
+    let api = s
+        .client()
+        .post(format!("{}/api/v1/promotions", s.base))
+        .bearer_auth(&s.sessions["rita"])
+        .json(&json!({"change": s.change, "environment": "prod"}))
+        .send()
+        .await
+        .expect("POST");
+    let api_status = api.status().as_u16();
+    let api_body: Value = api.json().await.expect("json");
+    assert_eq!(ui_status, api_status, "{ui_body}");
+    assert_eq!(ui_status, 409, "{ui_body}");
+    // The same words (each attempt records its own gate decision, so the number differs).
+    let message = api_body["error"]["message"].as_str().expect("message");
+    let message = message.split(" (gate decision").next().expect("message");
+    assert!(
+        ui_body.contains(&maud::html! { (message) }.into_string()),
+        "{message} in {ui_body}"
+    );
+
+    // Staging: the gate blocks the unsigned change, as the API says.
+    let (status, body) = s
+        .post("rita", &promote, &[("csrf", &csrf), ("environment", "staging")])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("approvals.quorum") || body.contains("gate"), "{body}");
+
+    // Checking the gate records a decision and returns to the change's decisions.
+    let gate = format!("/ui/changes/{}/gate", s.change);
+    let decisions = |k: &[(String, Value)]| k.iter().filter(|(kind, _)| kind == "gate.evaluated").count();
+    let before = decisions(&s.kinds().await);
+    let r = s
+        .client()
+        .post(format!("{}{gate}", s.base))
+        .header("cookie", s.cookie("rita"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&environment=staging", urlencode(&csrf)))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().expect("location"),
+        format!("/ui/changes/{}#decisions", s.change)
+    );
+    assert_eq!(decisions(&s.kinds().await), before + 1);
+
+    // A drill where no local runtime runs: the API's answer.
+    let (status, body) = s.post("rita", "/ui/environments/prod/drill", &[("csrf", &csrf)]).await;
+    let api = s
+        .client()
+        .post(format!("{}/api/v1/environments/prod/drills", s.base))
+        .bearer_auth(&s.sessions["rita"])
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(status, api.status().as_u16(), "{body}");
+    s.finish().await;
+}

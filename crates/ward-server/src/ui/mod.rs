@@ -20,6 +20,7 @@ mod lists;
 mod metrics;
 mod oidc;
 mod pages;
+mod release;
 mod rollouts;
 mod sign;
 
@@ -75,6 +76,10 @@ pub const PAGES: &[(&str, &str, Action)] = &[
     ("GET", rollouts::ONE, Action::ChangeRead),
     ("GET", rollouts::EVENTS, Action::ChangeRead),
     ("POST", rollouts::COMMAND, Action::Promote),
+    ("POST", release::GATE, Action::GateCheck),
+    ("POST", release::PROMOTE, Action::Promote),
+    ("POST", release::ROLLOUT, Action::Promote),
+    ("POST", release::DRILL, Action::Promote),
     ("GET", lists::DEPLOYMENTS, Action::ChangeRead),
     ("GET", lists::WAIVERS, Action::ChangeRead),
     ("GET", lists::REVIEWS, Action::ChangeRead),
@@ -111,6 +116,10 @@ pub fn router(state: AppState) -> Router {
         .route(rollouts::ONE, get(rollouts::one))
         .route(rollouts::EVENTS, get(rollouts::events))
         .route(rollouts::COMMAND, post(rollouts::command))
+        .route(release::GATE, post(release::gate))
+        .route(release::PROMOTE, post(release::promote))
+        .route(release::ROLLOUT, post(release::rollout))
+        .route(release::DRILL, post(release::drill))
         .route(lists::DEPLOYMENTS, get(lists::deployments))
         .route(lists::WAIVERS, get(lists::waivers))
         .route(lists::REVIEWS, get(lists::reviews))
@@ -577,6 +586,10 @@ mod tests {
             // The live stream shows what the rollout's own route shows.
             rollouts::ONE | rollouts::EVENTS => ("GET", "/api/v1/rollouts/{id}"),
             rollouts::COMMAND => ("POST", "/api/v1/rollouts/{id}/{command}"),
+            release::GATE => ("POST", "/api/v1/changes/{id}/gate"),
+            release::PROMOTE => ("POST", "/api/v1/promotions"),
+            release::ROLLOUT => ("POST", "/api/v1/rollouts"),
+            release::DRILL => ("POST", "/api/v1/environments/{env}/drills"),
             lists::DEPLOYMENTS => ("GET", "/api/v1/environments/{env}/deployments"),
             lists::WAIVERS => ("GET", "/api/v1/changes/{id}/waivers"),
             lists::REVIEWS => ("GET", "/api/v1/reviews"),

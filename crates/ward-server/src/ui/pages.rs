@@ -243,7 +243,15 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
                 code { "ward attest list --artifact DIGEST" } "." }
         }
 
-        h2 { "Gate decisions" }
+        (super::release::change_actions(
+            &c.id,
+            &state.gate.environments,
+            &c.request.environments,
+            viewer.identity.may(ward_core::Action::Promote).then_some(viewer.csrf.as_str()),
+            viewer.identity.may(ward_core::Action::GateCheck),
+        ))
+
+        h2 #decisions { "Gate decisions" }
         @if o.decisions.is_empty() { p.muted { "No gate check yet (" code { "ward gate check" } ")." } }
         @for d in &o.decisions {
             div {
@@ -312,7 +320,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
             }
         }
 
-        h2 { "Deployments" }
+        h2 #deployments { "Deployments" }
         @if o.deployments.is_empty() { p.muted { "Not deployed." } }
         @else {
             div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
