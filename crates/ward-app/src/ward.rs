@@ -178,6 +178,31 @@ impl Ward {
         approvals::view(&self.ledger, id, &self.risk, &self.approvals).await
     }
 
+    /// The manifest a new signature of `change` would cover.
+    pub async fn signing_manifest(&self, change: &Change) -> Result<ward_core::approval::Manifest, AppError> {
+        approvals::manifest(&self.ledger, change, &self.risk, &self.approvals).await
+    }
+
+    /// The meanings a signature may carry (`[approvals] meanings`).
+    pub fn meanings(&self) -> &[String] {
+        &self.approvals.meanings
+    }
+
+    /// What waits for `reader`'s signature: only what separation of duties lets them sign.
+    pub async fn inbox(&self, reader: &Identity) -> Result<Vec<crate::board::Waiting>, AppError> {
+        crate::board::inbox(&self.ledger, reader, &self.risk, &self.approvals, &self.gate.controls).await
+    }
+
+    /// The release board over the declared environments (only `service`'s releases when given).
+    pub async fn board(&self, service: Option<&str>) -> Result<crate::board::Board, AppError> {
+        crate::board::board(&self.ledger, self.environments(), service).await
+    }
+
+    /// Rollouts, oldest first (only `env`'s when given; an undeclared one is not found).
+    pub async fn rollouts(&self, env: Option<&str>) -> Result<Vec<crate::rollout::Rollout>, AppError> {
+        crate::rollout::history(&self.ledger, self.environments(), env).await
+    }
+
     /// Signs a change (re-authenticated in `cx`, under separation of duties).
     pub async fn sign(
         &self,

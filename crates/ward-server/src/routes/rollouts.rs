@@ -40,7 +40,7 @@ pub(super) async fn list_rollouts(
     State(state): State<AppState>,
     Query(q): Query<EnvQuery>,
 ) -> Result<Json<Vec<rollout::Rollout>>, ApiError> {
-    let list = rollout::history(&state.ledger, &state.gate.environments, q.env.as_deref()).await?;
+    let list = state.ward.rollouts(q.env.as_deref()).await?;
     Ok(Json(ward_app::documents::shown(&state.ledger, list).await?))
 }
 

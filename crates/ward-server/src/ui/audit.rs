@@ -277,7 +277,7 @@ pub(super) async fn population(
             &state.ledger,
             state.signer.as_ref(),
             &state.origin,
-            &state.gate.environments,
+            state.ward.environments(),
             &viewer.identity,
             &q,
         )
@@ -300,7 +300,7 @@ pub(super) async fn population(
                 label for="env" { "Environment" }
                 select #env name="env" {
                     option value="" { "every production environment" }
-                    @for e in &state.gate.environments { option value=(e.name) selected[f.env == e.name] { (e.name) } }
+                    @for e in state.ward.environments() { option value=(e.name) selected[f.env == e.name] { (e.name) } }
                 }
             }
             (field("n", "Sample size (optional)", &f.n, "25"))
@@ -377,7 +377,7 @@ pub(super) async fn population_file(
         &state.ledger,
         state.signer.as_ref(),
         &state.origin,
-        &state.gate.environments,
+        state.ward.environments(),
         &viewer.identity,
         &q,
     )

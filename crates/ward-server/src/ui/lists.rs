@@ -42,7 +42,7 @@ pub(super) async fn deployments(State(state): State<AppState>, viewer: Viewer, Q
     if let Err(r) = permit(&state, &viewer, "GET", DEPLOYMENTS).await {
         return r;
     }
-    let envs: Vec<String> = state.gate.environments.iter().map(|e| e.name.clone()).collect();
+    let envs: Vec<String> = state.ward.environments().iter().map(|e| e.name.clone()).collect();
     let Some(env) = q.env.clone().filter(|e| !e.is_empty()).or_else(|| envs.last().cloned()) else {
         let body = html! {
             h1 { "Deployments" }
@@ -50,7 +50,7 @@ pub(super) async fn deployments(State(state): State<AppState>, viewer: Viewer, Q
         };
         return page(&viewer, layout("Deployments", Some(&viewer), body));
     };
-    let list = match ward_app::deployments::deployment_history(&state.ledger, &state.gate.environments, &env).await {
+    let list = match state.ward.deployment_history(&env).await {
         Ok(l) => l,
         Err(e) => return failure(e),
     };
@@ -196,14 +196,7 @@ pub(super) async fn reviews(State(state): State<AppState>, viewer: Viewer) -> Re
         return r;
     }
     let built = async {
-        let list = ward_app::exceptions::breakglass(
-            &state.ledger,
-            None,
-            jiff::Timestamp::now().as_second(),
-            &state.risk,
-            &state.approvals,
-        )
-        .await?;
+        let list = state.ward.reviews(jiff::Timestamp::now().as_second()).await?;
         let list: Vec<Breakglass> = ward_app::documents::shown(&state.ledger, list).await?;
         Ok::<_, ward_app::AppError>(list)
     }

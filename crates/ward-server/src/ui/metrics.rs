@@ -103,7 +103,7 @@ pub(super) async fn metrics_page(
     if let Err(r) = permit(&state, &viewer, "GET", METRICS_PAGE).await {
         return r;
     }
-    let envs: Vec<String> = state.gate.environments.iter().map(|e| e.name.clone()).collect();
+    let envs: Vec<String> = state.ward.environments().iter().map(|e| e.name.clone()).collect();
     let Some(env) = q.env.clone().or_else(|| envs.last().cloned()) else {
         let body = html! {
             h1 { "Delivery metrics" }
@@ -121,13 +121,7 @@ pub(super) async fn metrics_page(
             true,
             now,
         )?;
-        let dora = delivery::dora(
-            &state.ledger,
-            &state.gate.environments,
-            &dora_req,
-            &state.delivery.dora(),
-        )
-        .await?;
+        let dora = state.ward.dora(&dora_req).await?;
         let gov_req = delivery::request(
             &env,
             None,
@@ -136,8 +130,7 @@ pub(super) async fn metrics_page(
             true,
             now,
         )?;
-        let governance =
-            delivery::governance(&state.ledger, &state.gate, &state.risk, &state.approvals, &gov_req).await?;
+        let governance = state.ward.governance(&gov_req).await?;
         Ok::<_, ward_app::AppError>((dora, governance))
     }
     .await;

@@ -8,7 +8,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
-use ward_app::board::{self, Board, Release, Waiting};
+use ward_app::board::{Board, Release, Waiting};
 use ward_app::overview::{self, ChangeOverview};
 
 pub(super) fn short(digest: &str) -> &str {
@@ -45,7 +45,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
     }
     let service = q.service.as_deref().filter(|s| !s.is_empty());
     let built = async {
-        let b = board::board(&state.ledger, &state.gate.environments, service).await?;
+        let b = state.ward.board(service).await?;
         let b: Board = ward_app::documents::shown(&state.ledger, b).await?;
         let recent = ward_app::changes::list(&state.ledger).await?;
         let recent: Vec<_> = recent.into_iter().take(25).collect();
@@ -175,16 +175,11 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         return r;
     }
     let built = async {
-        let o = overview::change(
-            &state.ledger,
-            &id,
-            jiff::Timestamp::now().as_second(),
-            &state.risk,
-            &state.approvals,
-            &state.gate.environments,
-        )
-        .await?
-        .for_reader(&viewer.identity);
+        let o = state
+            .ward
+            .change_overview(&id, jiff::Timestamp::now().as_second())
+            .await?
+            .for_reader(&viewer.identity);
         let o: ChangeOverview = ward_app::documents::shown(&state.ledger, o).await?;
         overview::record_read(&state.ledger, &viewer.identity, &o, "ui").await?;
         Ok::<_, ward_app::AppError>(o)
@@ -245,7 +240,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
 
         (super::release::change_actions(
             &c.id,
-            &state.gate.environments,
+            state.ward.environments(),
             &c.request.environments,
             viewer.identity.may(ward_core::Action::Promote).then_some(viewer.csrf.as_str()),
             viewer.identity.may(ward_core::Action::GateCheck),
@@ -349,14 +344,7 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
         return r;
     }
     let built = async {
-        let list = board::inbox(
-            &state.ledger,
-            &viewer.identity,
-            &state.risk,
-            &state.approvals,
-            &state.gate.controls,
-        )
-        .await?;
+        let list = state.ward.inbox(&viewer.identity).await?;
         let list: Vec<Waiting> = ward_app::documents::shown(&state.ledger, list).await?;
         Ok::<_, ward_app::AppError>(list)
     }

@@ -81,7 +81,7 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
     }
     let env = q.env.as_deref().filter(|e| !e.is_empty());
     let built = async {
-        let list = ward_app::rollout::history(&state.ledger, &state.gate.environments, env).await?;
+        let list = state.ward.rollouts(env).await?;
         let list: Vec<ward_app::rollout::Rollout> = ward_app::documents::shown(&state.ledger, list).await?;
         Ok::<_, ward_app::AppError>(list)
     }
@@ -96,14 +96,14 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
             label for="env" { "Environment" }
             select #env name="env" {
                 option value="" { "all environments" }
-                @for e in &state.gate.environments {
+                @for e in state.ward.environments() {
                     option value=(e.name) selected[env == Some(e.name.as_str())] { (e.name) }
                 }
             }
             button type="submit" { "Show" }
         }
         (super::release::drill_actions(
-            &state.gate.environments,
+            state.ward.environments(),
             viewer.identity.may(ward_core::Action::Promote).then_some(viewer.csrf.as_str()),
         ))
         @if list.is_empty() { p.muted { "No rollouts yet: start one from a change's page (Release), or " code { "ward rollout start" } "." } }

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
-use ward_app::approvals::{self, SignRequest};
+use ward_app::approvals::SignRequest;
 use ward_app::changes;
 
 /// The sign page's route (GET shows, POST signs).
@@ -33,7 +33,7 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
                 "open it from the release board",
             ));
         };
-        let manifest = approvals::manifest(&state.ledger, &change, &state.risk, &state.approvals).await?;
+        let manifest = state.ward.signing_manifest(&change).await?;
         let mut attestations = Vec::new();
         for subject in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
             attestations.extend(ward_app::evidence::attestations(&state.ledger, subject).await?);
@@ -80,7 +80,7 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
             input type="hidden" name="manifest" value=(manifest_digest);
             label for="meaning" { "Meaning" }
             select #meaning name="meaning" required {
-                @for m in &state.approvals.meanings { option value=(m) { (m) } }
+                @for m in state.ward.meanings() { option value=(m) { (m) } }
             }
             fieldset {
                 legend { "Decision" }
@@ -157,16 +157,10 @@ pub(super) async fn sign(
         manifest_digest: Some(form.manifest),
     };
     let presented = ward_app::reauth::PresentedCredential(ward_app::reauth::credential_digest(viewer.secret()));
-    let signed = approvals::sign(
-        &state.ledger,
-        &viewer.identity,
-        &id,
-        &req,
-        &state.risk,
-        &state.approvals,
-        &state.reauth(&presented),
-    )
-    .await;
+    let signed = state
+        .ward
+        .sign(&viewer.identity, &id, &req, &state.reauth(&presented))
+        .await;
     let a = match signed {
         Ok(a) => a,
         Err(e) => return refusal(&id, e),
