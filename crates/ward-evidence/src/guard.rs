@@ -1930,6 +1930,23 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             cut(repeat(r#"{"name": "ssn", "type": "string", "value": "1"}, "#)),
         ),
         ("xxd-dump", cut(xxd_dump)),
+        // The detectors of healthcare formats, contacts and vendor secrets (2026-12-04): objects,
+        // segments and headers opened every few bytes and never completed, candidates whose
+        // checks look around them (type codes without an identifier, signatures without a
+        // SAS query), separators that change every segment.
+        ("patient-objects-open", cut(repeat(r#""patient": {"n": "Jane Roe", "#))),
+        ("birth-times-open", cut(repeat(r#"<birthTime value="1980"#))),
+        ("dicom-tags-no-value", cut(repeat(r#""00100010": {"vr": "PN", "#))),
+        ("ncpdp-fields", cut(repeat("AM01 C52 CAJ"))),
+        ("ncpdp-separators", cut(repeat("\x1cCA\x1c"))),
+        ("fhir-codes", cut(repeat(r#""code": "MR", "#))),
+        ("pid-separators", cut(repeat("PID#1#PID!1!PID$1$PID%1%PID&1&PID*1*"))),
+        ("x12-prefixes", cut(repeat("NM1*NM1|DMG*D8*REF^SY^"))),
+        ("sas-signatures", cut(repeat("&sig=abcdefghijklmnopqrstuvwxyz"))),
+        ("mail-headers-open", cut(repeat("To: Jane Roe "))),
+        ("email-labels", cut(repeat("email: a@"))),
+        ("phone-labels", cut(repeat("cell 555-123-45"))),
+        ("mbi-near-miss", cut(repeat("1EG4-TE5-MK7"))),
     ]
 }
 
@@ -3829,6 +3846,7 @@ mod tests {
         assert_clean(
             &[
                 "AM01 received; CAUTION follows",
+                "AM01 received; CAUTION: CBOR parser and CA bundle updated",
                 "Read the CBOR spec, CA certificates and C4 model",
             ],
             &GuardConfig::default(),
@@ -3966,7 +3984,7 @@ mod tests {
                 "Signed-off-by: Jane Roe <jane@example.org>",
                 "email: alice@example.org",
                 "PackageSupplier: Organization: Ahmed R. (tahri.ahmed@proton.me)",
-                "email: jane@gmail.com.example.org",
+                "email: jane@gmailcom.example.org",
                 "To: ops@example.org",
             ],
             &cfg,
@@ -4063,7 +4081,7 @@ mod tests {
                 "sendgrid-key",
                 "SG.AbCdEfGhIjKlMnOpQrStUv.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfG",
             ),
-            ("twilio-key", "key SK0123456789abcdef0123456789abcdef"),
+            ("twilio-key", "key SKa1b2c3d4e5f60718293a4b5c6d7e8f90"),
             ("private-key", "PuTTY-User-Key-File-3: ssh-ed25519"),
         ] {
             let found = scan(text, &cfg);

@@ -10,9 +10,10 @@
 //! - `dicom-patient`: DICOM JSON `"00100010"`/`"00100020"`/`"00100030"` (PatientName, ID,
 //!   BirthDate) with a non-empty `Value`; DICOM XML `<DicomAttribute tag="00100010">` with a
 //!   value; `dcmdump`'s `(0010,0010) PN [Roe^Jane]`.
-//! - `ncpdp-patient`: an NCPDP telecom patient segment: `AM01` then, on its segment, two of the
-//!   fields `CA` (first name), `CB` (last name), `C4` (birth date); or two of them right after
-//!   the field separator `\x1c` within one segment.
+//! - `ncpdp-patient`: an NCPDP telecom patient segment: `AM01` then, among the fields that
+//!   follow it (each two capitals or digits and its value, after a space or `\x1c`), two of
+//!   `CA` (first name), `CB` (last name), `C4` (birth date); or two of them right after the
+//!   field separator `\x1c` within one segment.
 //! - `fhir-identifier`: a FHIR `"code": "MR"` (or `SS`, `MB`, `MA`, `MC`, `DL`, `PPN`, `PT`,
 //!   `PI`, `JHN`, `SB`) within 512 bytes of `"identifier"` or `v2-0203` and of a `"value": "…"`;
 //!   a `"system"` of `http://hl7.org/fhir/sid/us-ssn`, `…/us-mbi`, `…/us-medicare` or the SSN OID
@@ -149,11 +150,16 @@ fn licence_value(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
     m.bytes().any(|b| b.is_ascii_digit()) && !char_at(cx, end).is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
-/// An address at a consumer mail domain (the match ends with the whole host, the regex being
-/// greedy: `gmail.com.example.org` is not `gmail.com`).
+/// An address at a consumer mail domain: its host is one, or starts with one and a dot (a
+/// file name `jane@gmail.com.txt`, a look-alike host).
 fn free_mail(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
-    m.rsplit_once('@')
-        .is_some_and(|(_, domain)| FREE_MAIL.contains(&domain.trim_end_matches('.').to_ascii_lowercase().as_str()))
+    m.rsplit_once('@').is_some_and(|(_, host)| {
+        let host = host.to_ascii_lowercase();
+        FREE_MAIL.iter().any(|d| {
+            host.strip_prefix(d)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    })
 }
 
 /// A phone number's digits: 10 (11 with a leading `1`), no digit beside it.
@@ -223,22 +229,27 @@ fn date_like(s: &str) -> bool {
     }
 }
 
-/// An Azure SAS signature: its query (up to 512 bytes either side, no space or quote) also has
+/// An Azure SAS signature: its query (up to 512 bytes either side, no line break or quote) also has
 /// `sv=` (the signed version), or both `se=` and `sp=`.
 fn sas_query(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
-    let stop = |b: &u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>');
+    // Not a space: a decoded view reads `sv=2022` as `sv 22` (quoted-printable `=20`).
+    let stop = |b: &u8| matches!(b, b'\n' | b'\r' | b'\t' | b'"' | b'\'' | b'<' | b'>' | b'`');
     let bytes = cx.text.as_bytes();
     let lo = start.saturating_sub(512);
     let from = bytes[lo..start].iter().rposition(stop).map_or(lo, |i| lo + i + 1);
     let hi = end.saturating_add(512).min(bytes.len());
     let to = bytes[end..hi].iter().position(stop).map_or(hi, |i| end + i);
     let q = &bytes[from..to];
+    // A key, then `=` or whatever a decoding made of it (`sv=2022` reads `sv 22` decoded as
+    // quoted-printable).
     let has = |k: &[u8]| {
-        q.windows(k.len() + 1)
-            .any(|w| matches!(w[0], b'?' | b'&' | b';') && w[1..].eq_ignore_ascii_case(k))
-            || q.starts_with(k)
+        q.windows(k.len() + 2).any(|w| {
+            matches!(w[0], b'?' | b'&' | b';')
+                && w[1..=k.len()].eq_ignore_ascii_case(k)
+                && !w[k.len() + 1].is_ascii_alphanumeric()
+        })
     };
-    has(b"sv=") || (has(b"se=") && has(b"sp="))
+    has(b"sv") || (has(b"se") && has(b"sp"))
 }
 
 /// The element separators an X12 interchange declares most (`*` by default).
@@ -294,9 +305,12 @@ fn x12_patterns() -> [String; 4] {
 
 /// The NCPDP patient fields: first name (`CA`), last name (`CB`), birth date (`C4`).
 fn ncpdp_patterns() -> [String; 2] {
+    let (sep, other) = (r"[ \t\x1c]+", r"[0-9A-Z]{2}[^\s\x1c\x1e]*");
     let field = r"(?-u:\b)(?:CA[A-Z][A-Za-z'-]{0,34}|CB[A-Z][A-Za-z'-]{0,34}|C4(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(?-u:\b)";
     [
-        format!(r"(?-u:\b)AM01(?-u:\b)[^\r\n\x1e]*?{field}[^\r\n\x1e]*?{field}"),
+        // Every token between is a field (two capitals or digits, then its value): prose after
+        // `AM01` (`AM01 received; CAUTION: CBOR …`) is no segment.
+        format!(r"(?-u:\b)AM01(?:{sep}{other})*?{sep}{field}(?:{sep}{other})*?{sep}{field}"),
         r"\x1c(?:CA|CB|C4)[^\x1c\x1e\r\n]+\x1c(?:[^\x1e\r\n]*?\x1c)?(?:CA|CB|C4)[^\x1c\x1e\r\n]".to_string(),
     ]
 }
