@@ -8,9 +8,15 @@
 //!   `name-with-date` (a name right beside an unlabelled date of 1900–[`LATEST_UNLABELLED_BIRTH_YEAR`]:
 //!   `Jane Roe 1980-01-02`, `Roe, Jane (…)`, HL7 `Roe^Jane||19800102`),
 //!   `patient-contact` (patient/member phone or e-mail fields), `hl7-pid` (an HL7 v2 `PID|`
-//!   segment of five fields or more).
+//!   segment of five fields or more, or `PID` with another declared separator); and, in
+//!   `formats`, `ccda-patient`, `dicom-patient`, `ncpdp-patient`, `fhir-identifier`,
+//!   `medicare-mbi`, `drivers-licence`, `x12-patient`, `personal-email`, `mail-recipient`,
+//!   `phone-number`, `patient-record` (healthcare interchange formats and contacts without a
+//!   patient label; their rules are that module's).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
-//!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
+//!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `gitlab-token`,
+//!   `azure-sas`, `azure-storage-key`, `npm-token`, `pypi-token`, `openai-key`,
+//!   `anthropic-key`, `vault-token`, `sendgrid-key`, `twilio-key`, `password-in-url`
 //!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
 //!   (base64-like runs of ≥ 40 characters with Shannon entropy ≥ 4.8 bits per character; hex
 //!   runs are left alone, they are digests); `password-assignment` where asked
@@ -4013,6 +4019,7 @@ mod tests {
                 "2026-12-03T10:15:00+01:00",
                 "sha 5551234567aa",
                 "ports 8080-8090, 5432",
+                "hotel:12345678901 intel:5551234567",
             ],
             &GuardConfig::default(),
         );

@@ -180,7 +180,7 @@ fn phone_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
 fn phone_pattern() -> String {
     let nanp = r"\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}";
     [
-        r"(?i:tel):\+?\d[\d().-]{6,20}\d",
+        r"(?:_|(?-u:\b))(?i:tel):\+?\d[\d().-]{6,20}\d",
         r"|\(\d{3}\)[ ]?\d{3}[ .-]\d{4}",
         r"|\+1[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}",
         r"|(?i:(?:_|(?-u:\b))(?:phone|tel|telephone|cell|cellphone|mobile|fax|ph|contact[ _-]?(?:number|no))(?:_|(?-u:\b))(?:[\W_]{0,6}(?:number|num|no|home|work|mobile|cell|primary)(?-u:\b)[.)\]]?){0,2})[\W_&&[^\n]]{0,6}(?:\+?1[ .-]?)?",
