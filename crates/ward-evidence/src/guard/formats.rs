@@ -40,6 +40,10 @@ use regex::Regex;
 /// How far (bytes) an identifier's type code may stand from its value and from `identifier`.
 pub const FHIR_WINDOW: usize = 512;
 
+/// How far (bytes) either side of an Azure SAS signature its query's other parameters are looked
+/// for (a query is about 150 bytes; the check reads at most twice this per signature).
+pub const SAS_WINDOW: usize = 256;
+
 /// Consumer and free-mail domains: a mail address there after an `email`/`e-mail`/`mail` key
 /// (`email: jane.roe@gmail.com`, `"e-mail": "…"`) is a person's private contact. Not refused:
 /// an unlabelled address at any domain (commit authors, SBOM suppliers such as
@@ -229,15 +233,15 @@ fn date_like(s: &str) -> bool {
     }
 }
 
-/// An Azure SAS signature: its query (up to 512 bytes either side, no line break or quote) also has
+/// An Azure SAS signature: its query (up to [`SAS_WINDOW`] bytes either side, no line break or quote) also has
 /// `sv=` (the signed version), or both `se=` and `sp=`.
 fn sas_query(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     // Not a space: a decoded view reads `sv=2022` as `sv 22` (quoted-printable `=20`).
     let stop = |b: &u8| matches!(b, b'\n' | b'\r' | b'\t' | b'"' | b'\'' | b'<' | b'>' | b'`');
     let bytes = cx.text.as_bytes();
-    let lo = start.saturating_sub(512);
+    let lo = start.saturating_sub(SAS_WINDOW);
     let from = bytes[lo..start].iter().rposition(stop).map_or(lo, |i| lo + i + 1);
-    let hi = end.saturating_add(512).min(bytes.len());
+    let hi = end.saturating_add(SAS_WINDOW).min(bytes.len());
     let to = bytes[end..hi].iter().position(stop).map_or(hi, |i| end + i);
     let q = &bytes[from..to];
     // A key, then `=` or whatever a decoding made of it (`sv=2022` reads `sv 22` decoded as
