@@ -1309,6 +1309,14 @@ pub const SPLIT_DETECTORS: &[&str] = &[
     // A URL's credentials split across fields (`{"url": "postgres://u:", "rest": "pw@db/x"}`):
     // the scheme form only (`credentials_at_host` reads no glue).
     "password-in-url",
+    // Vendor tokens with a fixed prefix (2026-12-04, fifth round): `"glpat-AbCd", "b": "Ef…"`.
+    "gitlab-token",
+    "npm-token",
+    "pypi-token",
+    "openai-key",
+    "anthropic-key",
+    "vault-token",
+    "sendgrid-key",
 ];
 
 /// Which detectors read a view: all (`None`) or those named.
