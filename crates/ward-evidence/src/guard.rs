@@ -3791,6 +3791,7 @@ mod tests {
                 r#"<recordTarget><patientRole><patient><name><given>Jane</given><family>Roe</family></name><birthTime value="19800102"/></patient></patientRole></recordTarget>"#,
                 "<patient>\n  <name use=\"L\">\n    <given>Jane</given>\n    <family>Roe</family>\n  </name>\n  <administrativeGenderCode code=\"F\"/>\n  <birthTime value=\"19800102\"/>\n</patient>\n",
                 r#"<hl7:patient><hl7:name>Jane Roe</hl7:name><hl7:birthTime value='198001021200'/></hl7:patient>"#,
+                r#"<patient><name>Jane Roe</name><birthTime value="1980-01-02"/></patient>"#,
             ],
             "ccda-patient",
         );
@@ -3981,6 +3982,7 @@ mod tests {
                 "email: jane.roe@gmail.com",
                 r#"{"e-mail": "jane.roe@yahoo.com"}"#,
                 "mail=jroe@proton.me",
+                "<email>Jane.Roe@GMAIL.COM</email>",
             ],
             "personal-email",
             &cfg,
@@ -4015,6 +4017,7 @@ mod tests {
                 "tel:+1-555-123-4567",
                 "phone: 555.123.4567",
                 r#"{"mobile_number": "5551234567"}"#,
+                "phone: +44 20 7946 0958",
             ],
             "phone-number",
             &GuardConfig::default(),

@@ -25,7 +25,7 @@
 //! - `x12-patient`: X12 `NM1` of an insured or patient person (`NM1*IL*1*ROE…`, `NM1*QC*1*…`), an
 //!   `NM1` whose id qualifier is `34` (SSN), `DMG*D8*<date>` and `REF*SY*<ssn>`, with `*`, `|`,
 //!   `^`, `:`, `!` or `+` as element separator.
-//! - `personal-email`: see [`FREE_MAIL`]; `mail-recipient`: `To:`/`Cc:`/`Bcc:` with a display
+//! - `personal-email`: see [`FREE_MAIL`] (the key also an XML element: `<email>…`); `mail-recipient`: `To:`/`Cc:`/`Bcc:` with a display
 //!   name and an address; `phone-number`: see [`phone_pattern`].
 //! - `patient-record`: a JSON `"patient": {…}` object (no nested object) whose values hold a
 //!   name-like string and a date.
@@ -176,8 +176,9 @@ fn phone_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
 /// - a `tel:` URI (`tel:+1-555-123-4567`);
 /// - the North American `(555) 123-4567` (area code in brackets) anywhere;
 /// - `+1` and ten digits (`+15551234567`, `+1 555 123 4567`, `+1-555-123-4567`) anywhere;
-/// - ten digits (`555-123-4567`, `555.123.4567`, `5551234567`) after `phone`, `tel`, `cell`,
-///   `mobile`, `fax`, `ph`, `telephone`, `contact number`.
+/// - ten digits (`555-123-4567`, `555.123.4567`, `5551234567`), or `+`, a country code and
+///   groups of digits (`+44 20 7946 0958`), after `phone`, `tel`, `cell`, `mobile`, `fax`, `ph`,
+///   `telephone`, `contact number` (7 to 15 digits in all).
 ///
 /// A bare `555-123-4567` is not refused unlabelled (build numbers, ids and ranges share the
 /// shape), nor numbers of other countries (`+44 …`) without a label.
@@ -187,8 +188,10 @@ fn phone_pattern() -> String {
         r"(?:_|(?-u:\b))(?i:tel):\+?\d[\d().-]{6,20}\d",
         r"|\(\d{3}\)[ ]?\d{3}[ .-]\d{4}",
         r"|\+1[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}",
-        r"|(?i:(?:_|(?-u:\b))(?:phone|tel|telephone|cell|cellphone|mobile|fax|ph|contact[ _-]?(?:number|no))(?:_|(?-u:\b))(?:[\W_]{0,6}(?:number|num|no|home|work|mobile|cell|primary)(?-u:\b)[.)\]]?){0,2})[\W_&&[^\n]]{0,6}(?:\+?1[ .-]?)?",
+        r"|(?i:(?:_|(?-u:\b))(?:phone|tel|telephone|cell|cellphone|mobile|fax|ph|contact[ _-]?(?:number|no))(?:_|(?-u:\b))(?:[\W_]{0,6}(?:number|num|no|home|work|mobile|cell|primary)(?-u:\b)[.)\]]?){0,2})[\W_&&[^\n]]{0,6}(?:\+?1[ .-]?)?(?:",
         nanp,
+        // Labelled, another country's number: `+` and a country code (`+44 20 7946 0958`).
+        r"|\+[1-9]\d{0,2}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,4}\d{2,4})",
     ]
     .concat()
 }
@@ -342,7 +345,7 @@ pub(super) fn detectors() -> Vec<Detector> {
     vec![
         d(
             "ccda-patient",
-            r#"(?:<(?:[A-Za-z0-9_]{1,16}:)?birthTime[^>]{0,64}?value\s*=\s*["']?|"birthTime"\s*:\s*(?:\{[^{}]{0,32}?"value"\s*:\s*)?")(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"#,
+            r#"(?:<(?:[A-Za-z0-9_]{1,16}:)?birthTime[^>]{0,64}?value\s*=\s*["']?|"birthTime"\s*:\s*(?:\{[^{}]{0,32}?"value"\s*:\s*)?")(?:19|20)\d\d-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])"#,
             names_a_person,
         ),
         d1(
@@ -396,7 +399,7 @@ pub(super) fn detectors() -> Vec<Detector> {
         d("x12-patient", &x12_ref, no_digit_beside),
         d1(
             "personal-email",
-            r#"(?i)(?:_|(?-u:\b))(?:e-?mail|mail)(?:[ _-]?(?:address|addr))?["']?[ \t]*[:=][ \t]*["'<]?(?:mailto:)?([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:e-?mail|mail)(?:[ _-]?(?:address|addr))?["']?[ \t]*[:=>][ \t]*["'<]?(?:mailto:)?([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253})"#,
             free_mail,
         ),
         d(
