@@ -659,6 +659,7 @@ struct Context<'t> {
     keywords: OnceLock<Vec<usize>>,
     fhir_values: OnceLock<Vec<usize>>,
     fhir_identifiers: OnceLock<Vec<usize>>,
+    msh: OnceLock<[Option<usize>; 128]>,
 }
 
 impl<'t> Context<'t> {
@@ -670,6 +671,7 @@ impl<'t> Context<'t> {
             keywords: OnceLock::new(),
             fhir_values: OnceLock::new(),
             fhir_identifiers: OnceLock::new(),
+            msh: OnceLock::new(),
         }
     }
 
@@ -743,6 +745,23 @@ impl Context<'_> {
                 .map(|m| m.start())
                 .collect()
         })
+    }
+
+    /// Where the first HL7 `MSH` segment declaring `sep` as its field separator starts.
+    fn first_msh(&self, sep: u8) -> Option<usize> {
+        let first = self.msh.get_or_init(|| {
+            let mut first = [None; 128];
+            for (at, _) in self.text.match_indices("MSH") {
+                if let Some(&c) = self.text.as_bytes().get(at + 3)
+                    && c < 128
+                    && first[usize::from(c)].is_none()
+                {
+                    first[usize::from(c)] = Some(at);
+                }
+            }
+            first
+        });
+        first.get(usize::from(sep)).copied().flatten()
     }
 
     /// Start offsets of every `"identifier"` and `v2-0203` (the identifier-type code system).
@@ -3937,7 +3956,8 @@ mod tests {
             &[
                 "MSH#^~\\&#LAB#HOSP\rPID#1##00123456^^^HOSP^MR##Roe^Jane##19800102#F",
                 "MSH!^~\\&!A\nPID!1!!00123456^^^HOSP^MR!!Roe^Jane!!19800102",
-                "PID:1::00123456::Roe^Jane::19800102",
+                "MSH:^~\\&:LAB\rPID:1::00123456::Roe^Jane::19800102",
+                "PID$1$$00123456$$Roe^Jane$$19800102",
             ],
             "hl7-pid",
         );
@@ -3947,6 +3967,8 @@ mod tests {
                 "map PID-3 to the MRN, PID-5 to the name, PID-7 to the birth date, PID-8 - sex",
                 "PID,PPID,CMD,%CPU,%MEM",
                 "PID: 4242 exited",
+                "PID:4242: 2026-12-03 10:15:30: ready: ok",
+                "cat /proc/PID/1/fd/3/x",
             ],
             &GuardConfig::default(),
         );

@@ -797,6 +797,7 @@ fn clean_documents() -> Vec<(String, String)> {
             "https://acct.blob.core.windows.net/c?sv=2022-11-02&restype=container&comp=list",
             "PID   PPID CMD\n4242  1    /usr/bin/ward serve --listen 0.0.0.0:8443",
             "PID,PPID,CMD,%CPU,%MEM",
+            "PID:4242: 2026-12-03 10:15:30: ready: ok; cat /proc/PID/1/fd/3/x",
             "dl: pending; the driver's license page; <dl><dt>term</dt></dl>",
             "AM01 received; CAUTION: CBOR parser and CA bundle updated",
             "sk-learn 1.5.0, skeleton 2.0, SKU 12345, glpat docs, hvs docs",

@@ -21,7 +21,8 @@
 //! - `medicare-mbi`: see [`mbi_patterns`].
 //! - `drivers-licence`: a value with a digit after `driver's license`, `drivers_licence_no`,
 //!   `driving licence`, `DLN` or `DL` (the short labels only as a key: `dl: …`, `DL#…`).
-//! - `hl7-pid`: a `PID` segment whose field separator is not `|` (declared in `MSH`: `PID#1##…`).
+//! - `hl7-pid`: a `PID` segment whose field separator is not `|` (declared in `MSH`: `PID#1##…`;
+//!   see [`HL7_SEPARATORS_NEEDING_MSH`]).
 //! - `x12-patient`: X12 `NM1` of an insured or patient person (`NM1*IL*1*ROE…`, `NM1*QC*1*…`), an
 //!   `NM1` whose id qualifier is `34` (SSN), `DMG*D8*<date>` and `REF*SY*<ssn>`, with `*`, `|`,
 //!   `^`, `:`, `!` or `+` as element separator.
@@ -268,6 +269,21 @@ const HL7_SEPARATORS: &[char] = &[
     '#', '!', '$', '%', '&', '*', '+', ',', '/', ':', ';', '=', '?', '@', '~', '^', '`', '\\',
 ];
 
+/// Separators common in logs, paths, URLs and prose (`PID:4242: 2026-12-03 10:15:30: ready`,
+/// `/proc/PID/1/…`, `a=PID&b=…`): a `PID` segment written with one of them is refused only
+/// when an `MSH` segment before it declares it (`MSH:^~\&:…`).
+const HL7_SEPARATORS_NEEDING_MSH: &[u8] = b":/,;=?@&";
+
+/// A `PID` segment's separator (its fourth byte) is a rare one, or an `MSH` before it declares
+/// it (one pass over the text for every `MSH`, once per scan; then one look-up per match).
+fn declared_separator(m: &str, cx: &Context<'_>, start: usize, _: usize) -> bool {
+    match m.as_bytes().get(3) {
+        Some(&sep) if HL7_SEPARATORS_NEEDING_MSH.contains(&sep) => cx.first_msh(sep).is_some_and(|at| at < start),
+        Some(_) => true,
+        None => false,
+    }
+}
+
 /// `PID` then a field separator `s` other than `|`, a set id of up to four digits, and four more
 /// fields on its line: the segment, to its line's end.
 fn hl7_pid_other_separators() -> String {
@@ -392,7 +408,7 @@ pub(super) fn detectors() -> Vec<Detector> {
             r#"(?i)(?:(?:_|(?-u:\b))(?:driver'?s?[ _-]?licen[cs]e|driving[ _-]?licen[cs]e|dln)(?:[ _-]?(?:number|num|nbr|no|id|#))?(?:_|(?-u:\b))?[\W_&&[^\n]]{0,6}|(?:_|(?-u:\b))(?:dl|dln)(?:[ _-]?(?:number|num|nbr|no|id))?["']?[ \t]*[:=#][ \t]*["']?)([A-Za-z0-9][A-Za-z0-9-]{4,19})"#,
             licence_value,
         ),
-        d1("hl7-pid", &hl7_pid_other_separators(), always),
+        d1("hl7-pid", &hl7_pid_other_separators(), declared_separator),
         d("x12-patient", &x12_name, always),
         d("x12-patient", &x12_ssn_nm1, always),
         d("x12-patient", &x12_dmg, no_digit_beside),
