@@ -8,9 +8,15 @@
 //!   `name-with-date` (a name right beside an unlabelled date of 1900–[`LATEST_UNLABELLED_BIRTH_YEAR`]:
 //!   `Jane Roe 1980-01-02`, `Roe, Jane (…)`, HL7 `Roe^Jane||19800102`),
 //!   `patient-contact` (patient/member phone or e-mail fields), `hl7-pid` (an HL7 v2 `PID|`
-//!   segment of five fields or more).
+//!   segment of five fields or more, or `PID` with another declared separator); and, in
+//!   `formats`, `ccda-patient`, `dicom-patient`, `ncpdp-patient`, `fhir-identifier`,
+//!   `medicare-mbi`, `drivers-licence`, `x12-patient`, `personal-email`, `mail-recipient`,
+//!   `phone-number`, `patient-record` (healthcare interchange formats and contacts without a
+//!   patient label; their rules are that module's).
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
-//!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `password-in-url`
+//!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `gitlab-token`,
+//!   `azure-sas`, `azure-storage-key`, `npm-token`, `pypi-token`, `openai-key`,
+//!   `anthropic-key`, `vault-token`, `sendgrid-key`, `twilio-key`, `password-in-url`
 //!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
 //!   (base64-like runs of ≥ 40 characters with Shannon entropy ≥ 4.8 bits per character; hex
 //!   runs are left alone, they are digests); `password-assignment` where asked
@@ -45,6 +51,7 @@
 //! is reported once.
 
 pub mod decode;
+mod formats;
 
 use regex::Regex;
 use std::sync::OnceLock;
@@ -336,7 +343,10 @@ pub const LATEST_UNLABELLED_BIRTH_YEAR: u32 = 2019;
 /// [`name_beside_birth_date`].
 fn name_with_date_pattern() -> String {
     let word = r"(?:[A-Z](?:'[A-Z])?[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|[A-Z]{2,20})";
-    let name = format!(r"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}");
+    // A CSV or TSV row's first and last name (`Jane,Roe,1980-01-02`, `"Jane";"Roe"`).
+    let name = format!(
+        r#"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}|{word}["']?[,;\t]["']?{word}"#
+    );
     let year = r"(?:19\d\d|20[01]\d)";
     let month = r"(?:1[0-2]|0?[1-9])";
     let day = r"(?:3[01]|[12]\d|0?[1-9])";
@@ -379,10 +389,12 @@ fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bo
     // The name is what comes before the first digit (or month name) of the date; counting the
     // words that are not [`NOT_NAMES`] over the whole match is the same, since the date's
     // words (month names) are in the list.
-    m.split([' ', ',', '^', '(', '[', ':', ';', '|', '-', '.', '<', '>', '/', '"'])
-        .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
-        .filter(|w| !not_a_name(w))
-        .count()
+    m.split([
+        ' ', ',', '^', '(', '[', ':', ';', '|', '-', '.', '<', '>', '/', '"', '\'', '\t',
+    ])
+    .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
+    .filter(|w| !not_a_name(w))
+    .count()
         >= 2
 }
 
@@ -645,6 +657,9 @@ struct Context<'t> {
     view: Option<&'t decode::View>,
     newlines: OnceLock<Vec<usize>>,
     keywords: OnceLock<Vec<usize>>,
+    fhir_values: OnceLock<Vec<usize>>,
+    fhir_identifiers: OnceLock<Vec<usize>>,
+    msh: OnceLock<[Option<usize>; 128]>,
 }
 
 impl<'t> Context<'t> {
@@ -654,6 +669,9 @@ impl<'t> Context<'t> {
             view,
             newlines: OnceLock::new(),
             keywords: OnceLock::new(),
+            fhir_values: OnceLock::new(),
+            fhir_identifiers: OnceLock::new(),
+            msh: OnceLock::new(),
         }
     }
 
@@ -712,6 +730,45 @@ impl<'t> Context<'t> {
             person_keyword_re()
                 .find_iter(self.text)
                 .filter(|m| names_someone(m.as_str()))
+                .map(|m| m.start())
+                .collect()
+        })
+    }
+}
+
+impl Context<'_> {
+    /// Start offsets of every `"value": "…"` (a FHIR identifier's value), in order.
+    fn fhir_values(&self) -> &[usize] {
+        self.fhir_values.get_or_init(|| {
+            formats::fhir_value_re()
+                .find_iter(self.text)
+                .map(|m| m.start())
+                .collect()
+        })
+    }
+
+    /// Where the first HL7 `MSH` segment declaring `sep` as its field separator starts.
+    fn first_msh(&self, sep: u8) -> Option<usize> {
+        let first = self.msh.get_or_init(|| {
+            let mut first = [None; 128];
+            for (at, _) in self.text.match_indices("MSH") {
+                if let Some(&c) = self.text.as_bytes().get(at + 3)
+                    && c < 128
+                    && first[usize::from(c)].is_none()
+                {
+                    first[usize::from(c)] = Some(at);
+                }
+            }
+            first
+        });
+        first.get(usize::from(sep)).copied().flatten()
+    }
+
+    /// Start offsets of every `"identifier"` and `v2-0203` (the identifier-type code system).
+    fn fhir_identifiers(&self) -> &[usize] {
+        self.fhir_identifiers.get_or_init(|| {
+            formats::fhir_identifier_re()
+                .find_iter(self.text)
                 .map(|m| m.start())
                 .collect()
         })
@@ -1132,6 +1189,9 @@ fn detectors() -> &'static [Detector] {
             ),
             d("high-entropy", r"[A-Za-z0-9+/_-]{40,}={0,2}", high_entropy),
         ]
+        .into_iter()
+        .chain(formats::detectors())
+        .collect()
     })
 }
 
@@ -1229,6 +1289,27 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "password-in-url",
     "high-entropy",
     "password-assignment",
+    "ccda-patient",
+    "dicom-patient",
+    "ncpdp-patient",
+    "fhir-identifier",
+    "medicare-mbi",
+    "drivers-licence",
+    "x12-patient",
+    "personal-email",
+    "mail-recipient",
+    "phone-number",
+    "patient-record",
+    "gitlab-token",
+    "azure-sas",
+    "azure-storage-key",
+    "npm-token",
+    "pypi-token",
+    "openai-key",
+    "anthropic-key",
+    "vault-token",
+    "sendgrid-key",
+    "twilio-key",
 ];
 
 /// The detectors that read the joined view ([`decode::joined`]): values an attacker splits
@@ -1247,6 +1328,14 @@ pub const SPLIT_DETECTORS: &[&str] = &[
     // A URL's credentials split across fields (`{"url": "postgres://u:", "rest": "pw@db/x"}`):
     // the scheme form only (`credentials_at_host` reads no glue).
     "password-in-url",
+    // Vendor tokens with a fixed prefix (2026-12-04, fifth round): `"glpat-AbCd", "b": "Ef…"`.
+    "gitlab-token",
+    "npm-token",
+    "pypi-token",
+    "openai-key",
+    "anthropic-key",
+    "vault-token",
+    "sendgrid-key",
 ];
 
 /// Which detectors read a view: all (`None`) or those named.
@@ -1874,6 +1963,23 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             cut(repeat(r#"{"name": "ssn", "type": "string", "value": "1"}, "#)),
         ),
         ("xxd-dump", cut(xxd_dump)),
+        // The detectors of healthcare formats, contacts and vendor secrets (2026-12-04): objects,
+        // segments and headers opened every few bytes and never completed, candidates whose
+        // checks look around them (type codes without an identifier, signatures without a
+        // SAS query), separators that change every segment.
+        ("patient-objects-open", cut(repeat(r#""patient": {"n": "Jane Roe", "#))),
+        ("birth-times-open", cut(repeat(r#"<birthTime value="1980"#))),
+        ("dicom-tags-no-value", cut(repeat(r#""00100010": {"vr": "PN", "#))),
+        ("ncpdp-fields", cut(repeat("AM01 C52 CAJ"))),
+        ("ncpdp-separators", cut(repeat("\x1cCA\x1c"))),
+        ("fhir-codes", cut(repeat(r#""code": "MR", "#))),
+        ("pid-separators", cut(repeat("PID#1#PID!1!PID$1$PID%1%PID&1&PID*1*"))),
+        ("x12-prefixes", cut(repeat("NM1*NM1|DMG*D8*REF^SY^"))),
+        ("sas-signatures", cut(repeat("&sig=abcdefghijklmnopqrstuvwxyz"))),
+        ("mail-headers-open", cut(repeat("To: Jane Roe "))),
+        ("email-labels", cut(repeat("email: a@"))),
+        ("phone-labels", cut(repeat("cell 555-123-45"))),
+        ("mbi-near-miss", cut(repeat("1EG4-TE5-MK7"))),
     ]
 }
 
@@ -3682,6 +3788,353 @@ mod tests {
             names,
             vec!["mrn-acme"],
             "custom MRN replaces the default, allowlisted key passes"
+        );
+    }
+
+    // The forms an attacker helper stored past the guard (2026-12-04, 07:00): healthcare
+    // interchange formats, contacts without a patient label, vendor secrets.
+    fn found_and_not_echoed(cases: &[&str], detector: &str) {
+        let cfg = GuardConfig::default();
+        for text in cases {
+            let found = scan(text, &cfg);
+            assert!(found.iter().any(|f| f.detector == detector), "{text:?}: {found:?}");
+            let json = serde_json::to_string(&found).unwrap();
+            assert!(!json.contains("Roe") && !json.contains("1980"), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_ccda_patient_with_birth_time_is_refused() {
+        found_and_not_echoed(
+            &[
+                r#"<recordTarget><patientRole><patient><name><given>Jane</given><family>Roe</family></name><birthTime value="19800102"/></patient></patientRole></recordTarget>"#,
+                "<patient>\n  <name use=\"L\">\n    <given>Jane</given>\n    <family>Roe</family>\n  </name>\n  <administrativeGenderCode code=\"F\"/>\n  <birthTime value=\"19800102\"/>\n</patient>\n",
+                r#"<hl7:patient><hl7:name>Jane Roe</hl7:name><hl7:birthTime value='198001021200'/></hl7:patient>"#,
+                r#"<patient><name>Jane Roe</name><birthTime value="1980-01-02"/></patient>"#,
+            ],
+            "ccda-patient",
+        );
+        // A birth time with no name near it, an effective time beside a name: no person.
+        assert_clean(
+            &[
+                r#"<observation><effectiveTime value="19800102"/></observation>"#,
+                r#"<name>Jane Roe</name><effectiveTime value="19800102"/>"#,
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn an_hl7_v3_id_rooted_at_the_ssn_oid_is_an_ssn() {
+        found_and_not_echoed(
+            &[
+                r#"<id root="2.16.840.1.113883.4.1" extension="123456789"/>"#,
+                r#"<id extension="123456789" root="2.16.840.1.113883.4.1"/>"#,
+                r#"<id assigningAuthorityName="SSA" root='2.16.840.1.113883.4.1' extension='123-45-6789'/>"#,
+            ],
+            "us-ssn",
+        );
+        // Another OID (an MRN authority, `.4.10`), a template id.
+        assert_clean(
+            &[
+                r#"<id root="2.16.840.1.113883.4.10" extension="12345678"/>"#,
+                r#"<templateId root="2.16.840.1.113883.10.20.22.1.1" extension="2015-08-01"/>"#,
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_dicom_patient_name_birth_date_or_id_with_a_value_is_refused() {
+        found_and_not_echoed(
+            &[
+                r#"{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Roe^Jane"}]}, "00100030": {"vr": "DA", "Value": ["19800102"]}}"#,
+                "{\n  \"00100030\": {\n    \"vr\": \"DA\",\n    \"Value\": [\n      \"19800102\"\n    ]\n  }\n}",
+                r#"{"00100020": {"vr": "LO", "Value": ["00123456"]}}"#,
+                r#"<DicomAttribute tag="00100010" vr="PN" keyword="PatientName"><PersonName number="1"><Alphabetic><FamilyName>Roe</FamilyName></Alphabetic></PersonName></DicomAttribute>"#,
+                r#"<DicomAttribute keyword="PatientBirthDate" tag="00100030" vr="DA"><Value number="1">19800102</Value></DicomAttribute>"#,
+                "(0010,0010) PN [Roe^Jane]                               #   8, 1 PatientName",
+            ],
+            "dicom-patient",
+        );
+        // The tag without a value (anonymised), other tags.
+        assert_clean(
+            &[
+                r#"{"00100010": {"vr": "PN"}, "00100030": {"vr": "DA", "Value": []}, "00080020": {"vr": "DA", "Value": ["19800102"]}}"#,
+                "(0010,0010) PN (no value available)                     #   0, 0 PatientName",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn an_ncpdp_patient_segment_is_refused() {
+        found_and_not_echoed(
+            &[
+                "AM01 C419800102 C52 CAJANE CBROE",
+                "\x1eAM01\x1cC419800102\x1cC52\x1cCAJANE\x1cCBROE\x1e",
+                "\x1cCAJANE\x1cCBROE\x1c",
+            ],
+            "ncpdp-patient",
+        );
+        assert_clean(
+            &[
+                "AM01 received; CAUTION follows",
+                "AM01 received; CAUTION: CBOR parser and CA bundle updated",
+                "Read the CBOR spec, CA certificates and C4 model",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_fhir_identifier_typed_mr_or_ssn_with_a_value_is_refused() {
+        found_and_not_echoed(
+            &[
+                "{\n  \"identifier\": [\n    {\n      \"use\": \"usual\",\n      \"type\": {\n        \"coding\": [\n          {\n            \"system\": \"http://terminology.hl7.org/CodeSystem/v2-0203\",\n            \"code\": \"MR\"\n          }\n        ]\n      },\n      \"system\": \"urn:oid:1.2.36.146.595.217.0.1\",\n      \"value\": \"00123456\"\n    }\n  ]\n}",
+                r#"{"identifier": [{"value": "00123456", "type": {"coding": [{"code": "DL"}]}}]}"#,
+                r#"{"identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "123456789"}]}"#,
+                r#"{"identifier": [{"system": "http://hl7.org/fhir/sid/us-mbi", "value": "1EG4TE5MK73"}]}"#,
+            ],
+            "fhir-identifier",
+        );
+        // A code `MR` with no identifier or value near it; an identifier typed by another code.
+        assert_clean(
+            &[
+                r#"{"coding": [{"system": "http://loinc.org", "code": "MR"}]}"#,
+                r#"{"identifier": [{"type": {"coding": [{"code": "XX"}]}, "value": "00123456"}]}"#,
+                r#"{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}"#,
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_medicare_beneficiary_identifier_is_refused_dashed_or_labelled() {
+        found_and_not_echoed(
+            &[
+                "id 1EG4-TE5-MK73 x",
+                "mbi: 1EG4TE5MK73",
+                "Medicare number 1EG4 TE5 MK73",
+                "medicareId=1eg4te5mk73",
+            ],
+            "medicare-mbi",
+        );
+        // Plain and unlabelled; letters an MBI never holds (`S`, `L`, `O`, `I`, `B`, `Z`).
+        assert_clean(
+            &["build 1EG4TE5MK73 done", "1SG4-TE5-MK73", "1EG4-TE5-MK73X"],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_labelled_drivers_licence_number_is_refused() {
+        found_and_not_echoed(
+            &[
+                "driver's license: D1234567",
+                r#"{"drivers_licence_no": "D123-4567-8901"}"#,
+                "DLN S12345678",
+                "dl: A7654321",
+                "Driving licence number ROE99801024JA9AB",
+            ],
+            "drivers-licence",
+        );
+        assert_clean(
+            &[
+                "dl: pending",
+                "curl dl 10 files",
+                "the driver's license page",
+                "<dl><dt>x</dt></dl>",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn an_hl7_pid_segment_with_another_declared_separator_is_refused() {
+        found_and_not_echoed(
+            &[
+                "MSH#^~\\&#LAB#HOSP\rPID#1##00123456^^^HOSP^MR##Roe^Jane##19800102#F",
+                "MSH!^~\\&!A\nPID!1!!00123456^^^HOSP^MR!!Roe^Jane!!19800102",
+                "MSH:^~\\&:LAB\rPID:1::00123456::Roe^Jane::19800102",
+                "PID$1$$00123456$$Roe^Jane$$19800102",
+            ],
+            "hl7-pid",
+        );
+        // Field references in documentation, a process list.
+        assert_clean(
+            &[
+                "map PID-3 to the MRN, PID-5 to the name, PID-7 to the birth date, PID-8 - sex",
+                "PID,PPID,CMD,%CPU,%MEM",
+                "PID: 4242 exited",
+                "PID:4242: 2026-12-03 10:15:30: ready: ok",
+                "cat /proc/PID/1/fd/3/x",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn an_x12_837_subscriber_or_patient_segment_is_refused() {
+        found_and_not_echoed(
+            &[
+                "ISA*00*~NM1*IL*1*ROE*JANE****MI*123456789~",
+                "NM1|QC|1|ROE|JANE~",
+                "DMG*D8*19800102*F~",
+                "REF^SY^123456789~",
+                "NM1:IL:2:ACME INSURANCE:::::34:123456789~",
+            ],
+            "x12-patient",
+        );
+        // An organisation (`2`) as billing provider; a payer.
+        assert_clean(
+            &[
+                "NM1*85*2*ACME CLINIC*****XX*1234567893~",
+                "NM1*PR*2*PAYER*****PI*12345~",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_labelled_free_mail_address_or_a_named_recipient_is_refused() {
+        let cfg = GuardConfig::default();
+        assert_found(
+            &[
+                "email: jane.roe@gmail.com",
+                r#"{"e-mail": "jane.roe@yahoo.com"}"#,
+                "mail=jroe@proton.me",
+                "<email>Jane.Roe@GMAIL.COM</email>",
+            ],
+            "personal-email",
+            &cfg,
+        );
+        assert_found(
+            &["To: Jane Roe <jane@x.org>", "Cc: \"Jane Roe\" <jane@x.org>"],
+            "mail-recipient",
+            &cfg,
+        );
+        // Ward's own identities, commit authors, SBOM suppliers, a labelled work address.
+        assert_clean(
+            &[
+                "author: dana@users.noreply.github.com",
+                "author: jane.roe@gmail.com",
+                "Signed-off-by: Jane Roe <jane@example.org>",
+                "email: alice@example.org",
+                "PackageSupplier: Organization: Ahmed R. (tahri.ahmed@proton.me)",
+                "email: jane@gmailcom.example.org",
+                "To: ops@example.org",
+            ],
+            &cfg,
+        );
+    }
+
+    #[test]
+    fn a_phone_number_without_a_patient_label_is_refused() {
+        assert_found(
+            &[
+                "cell 555-123-4567",
+                "call (555) 123-4567 today",
+                "+15551234567",
+                "tel:+1-555-123-4567",
+                "phone: 555.123.4567",
+                r#"{"mobile_number": "5551234567"}"#,
+                "phone: +44 20 7946 0958",
+            ],
+            "phone-number",
+            &GuardConfig::default(),
+        );
+        assert_clean(
+            &[
+                "version 555-123-4567",
+                "took 1234567890 ns",
+                "listening on 0.0.0.0:8443",
+                "2026-12-03T10:15:00+01:00",
+                "sha 5551234567aa",
+                "ports 8080-8090, 5432",
+                "hotel:12345678901 intel:5551234567",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_csv_row_of_a_name_and_a_birth_date_is_refused() {
+        found_and_not_echoed(
+            &[
+                "Jane,Roe,1980-01-02",
+                "Jane\tRoe\t1980-01-02",
+                "\"Jane\",\"Roe\",\"1980-01-02\"",
+            ],
+            "name-with-date",
+        );
+        assert_clean(
+            &["Release,Notes,2019-03-02", "build,passed,2019-03-02"],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn a_patient_object_holding_a_name_and_a_date_is_refused() {
+        found_and_not_echoed(
+            &[
+                r#"{"patient": {"n": "Jane Roe", "d": "1980-01-02"}}"#,
+                "{\n  \"Patient\": {\n    \"x\": \"1980-01-02\",\n    \"y\": \"JANE ROE\"\n  }\n}",
+            ],
+            "patient-record",
+        );
+        assert_clean(
+            &[
+                r#"{"patient": {"id": "p-1", "created": "2026-01-02"}}"#,
+                r#"{"patient": {"n": "Release Notes", "d": "2019-01-02"}}"#,
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn vendor_tokens_and_azure_signatures_are_secrets() {
+        let cfg = GuardConfig::default();
+        for (detector, text) in [
+            ("gitlab-token", "glpat-AbCdEfGhIjKlMnOpQrSt"),
+            ("gitlab-token", "token=glrt-t1_AbCdEfGhIjKlMnOpQrSt"),
+            (
+                "azure-sas",
+                "https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2026-01-01T00:00:00Z&sig=abcdEFGH1234ijklMNOP5678qrst%2Bef%3D",
+            ),
+            (
+                "azure-storage-key",
+                "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd==;EndpointSuffix=core.windows.net",
+            ),
+            (
+                "npm-token",
+                "//registry.npmjs.org/:_authToken=npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+            ),
+            (
+                "pypi-token",
+                "pypi-AgEIcHlwaS5vcmcCJGE0ZjY5ZmI1LTNhZTItNDYxNi04ZmMxLTU0ZjBhOGQ1ZTJhMgACKlsz",
+            ),
+            ("openai-key", "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGh"),
+            ("anthropic-key", "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd"),
+            ("vault-token", "VAULT_TOKEN=hvs.CAESIAbCdEfGhIjKlMnOpQrStUvWx"),
+            (
+                "sendgrid-key",
+                "SG.AbCdEfGhIjKlMnOpQrStUv.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfG",
+            ),
+            ("twilio-key", "key SKa1b2c3d4e5f60718293a4b5c6d7e8f90"),
+            ("private-key", "PuTTY-User-Key-File-3: ssh-ed25519"),
+        ] {
+            let found = scan(text, &cfg);
+            assert!(found.iter().any(|f| f.detector == detector), "{text}: {found:?}");
+        }
+        // A SAS-looking `sig=` outside a SAS query; a blob URL without a signature.
+        assert_clean(
+            &[
+                "https://example.org/x?sig=abcdEFGH1234ijklMNOP",
+                "https://acct.blob.core.windows.net/c?sv=2022-11-02&restype=container",
+                "skeleton: sk-learn",
+            ],
+            &cfg,
         );
     }
 }

@@ -52,6 +52,93 @@ fn values() -> Vec<(&'static str, String)> {
         ("mrn", "mrn_number: 00123456".into()),
         ("hl7-pid", "PID|1||00123456^^^HOSP^MR||Roe^Jane||19800102|F".into()),
         ("dob-with-name", "patient Jane Roe DOB (yyyy-mm-dd): 1980-01-02".into()),
+        // Healthcare formats, contacts without a patient label and vendor secrets (an attacker
+        // helper, 2026-12-04 07:00).
+        (
+            "ccda-patient",
+            r#"<patient><name><given>Jane</given><family>Roe</family></name><birthTime value="19800102"/></patient>"#
+                .into(),
+        ),
+        (
+            "us-ssn",
+            r#"<id root="2.16.840.1.113883.4.1" extension="123456789"/>"#.into(),
+        ),
+        (
+            "dicom-patient",
+            r#"{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Roe^Jane"}]}}"#.into(),
+        ),
+        (
+            "dicom-patient",
+            r#"{"00100030": {"vr": "DA", "Value": ["19800102"]}}"#.into(),
+        ),
+        ("ncpdp-patient", "AM01 C419800102 CAJANE CBROE".into()),
+        (
+            "fhir-identifier",
+            r#"{"identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "00123456"}]}"#.into(),
+        ),
+        (
+            "fhir-identifier",
+            r#"{"identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "123456789"}]}"#.into(),
+        ),
+        ("medicare-mbi", "1EG4-TE5-MK73".into()),
+        ("medicare-mbi", "mbi: 1EG4TE5MK73".into()),
+        ("drivers-licence", "driver's license: D1234567".into()),
+        ("hl7-pid", "PID#1##00123456^^^HOSP^MR##Roe^Jane##19800102#F".into()),
+        ("x12-patient", "NM1*IL*1*ROE*JANE****MI*123456789~".into()),
+        ("x12-patient", "DMG*D8*19800102*F~".into()),
+        ("x12-patient", "REF|SY|123456789~".into()),
+        ("personal-email", "email: jane.roe@gmail.com".into()),
+        ("mail-recipient", "To: Jane Roe <jane@x.org>".into()),
+        ("phone-number", "cell 555-123-4567".into()),
+        ("phone-number", "(555) 123-4567".into()),
+        ("phone-number", "+15551234567".into()),
+        ("phone-number", "tel:+1-555-123-4567".into()),
+        ("name-with-date", "Jane,Roe,1980-01-02".into()),
+        (
+            "patient-record",
+            r#"{"patient": {"n": "Jane Roe", "d": "1980-01-02"}}"#.into(),
+        ),
+        ("gitlab-token", format!("glpat-{}", "AbCdEfGhIjKlMnOpQrSt")),
+        (
+            "azure-sas",
+            format!(
+                "?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2026-01-01T00:00:00Z&sig={}%2Bef%3D",
+                "abcdEFGH1234ijklMNOP5678qrst"
+            ),
+        ),
+        (
+            "azure-storage-key",
+            format!(
+                "AccountName=acct;AccountKey={}==",
+                "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd"
+            ),
+        ),
+        ("npm-token", format!("npm_{}", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789")),
+        (
+            "pypi-token",
+            format!(
+                "pypi-AgEIcHlwaS5vcmc{}",
+                "CJGE0ZjY5ZmI1LTNhZTItNDYxNi04ZmMxLTU0ZjBhOGQ1ZTJhMg"
+            ),
+        ),
+        (
+            "openai-key",
+            format!("sk-proj-{}", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGh"),
+        ),
+        (
+            "anthropic-key",
+            format!("sk-ant-api03-{}", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd"),
+        ),
+        ("vault-token", format!("hvs.{}", "CAESIAbCdEfGhIjKlMnOpQrStUvWx")),
+        (
+            "sendgrid-key",
+            format!(
+                "SG.{}.{}",
+                "AbCdEfGhIjKlMnOpQrStUv", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfG"
+            ),
+        ),
+        ("twilio-key", format!("SK{}", "a1b2c3d4e5f60718293a4b5c6d7e8f90")),
+        ("private-key", "PuTTY-User-Key-File-3: ssh-ed25519".into()),
     ]
 }
 
@@ -304,7 +391,10 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
     // (values, not names and dates) and the cut is not beside a space. A key id in lower or
     // mixed case glued to the previous field's value across the dropped glue still stands
     // alone (`guard::decode::View::glued_at`).
+    // A value that is a document fragment (it holds quotes: an XML element, a JSON object) is
+    // not one value to split across fields.
     let splittable = ward_evidence::guard::SPLIT_DETECTORS.contains(&detector)
+        && !value.contains('"')
         && c != ' '
         && value[..at].chars().next_back().is_some_and(|p| p != ' ');
     if splittable {
@@ -528,8 +618,10 @@ fn every_value_in_every_encoding_and_carrier_is_found_without_echo() {
     // (fourth round, 2026-12-04): each argument alone is no finding.
     for (detector, value) in values() {
         let (a, b) = value.split_at(pick(&value));
+        // Each argument a JSON string (a value holding quotes is escaped, as SARIF writes it).
+        let (a, b) = (serde_json::Value::from(a), serde_json::Value::from(b));
         let doc = format!(
-            "{{\"version\":\"2.1.0\",\"runs\":[{{\"results\":[{{\"ruleId\":\"r1\",\"message\":{{\"text\":\"note {{0}}{{1}} end\",\"arguments\":[\"{a}\",\"{b}\"]}}}}]}}]}}"
+            "{{\"version\":\"2.1.0\",\"runs\":[{{\"results\":[{{\"ruleId\":\"r1\",\"message\":{{\"text\":\"note {{0}}{{1}} end\",\"arguments\":[{a},{b}]}}}}]}}]}}"
         );
         cases += 1;
         *per_encoding.entry("sarif-arguments").or_default() += 1;
@@ -683,6 +775,34 @@ fn clean_documents() -> Vec<(String, String)> {
             hex_of("image"),
             hex_of("cache")
         ),
+    ));
+    // Look-alikes of the healthcare formats, contacts and vendor secrets (2026-12-04): ports,
+    // durations, epoch times, versions and ids in tool output; a CSV of builds; git trailers
+    // and SBOM contacts with mail addresses; anonymised DICOM; an HL7 code system listing `MR`;
+    // an interface spec naming PID fields; X12 provider and payer segments; Azure URLs with no
+    // signature; process tables.
+    out.push((
+        "formats-look-alikes.txt".into(),
+        [
+            "2026-12-03T10:15:00+01:00 INFO listening on 0.0.0.0:8443 (pid 4242), took 1234567890 ns",
+            "elapsed 00:01:23.456, epoch 1700000000123, build #5551234567, range 555-123-4567",
+            "service,version,date\napi,1.2.3,2026-01-02\nRelease,Notes,2019-03-02\nbuild,passed,2019-03-02",
+            "Signed-off-by: Jane Roe <jane@example.org>\nCo-authored-by: Dana Q <dana@users.noreply.github.com>",
+            "Author: Jane Roe <jane.roe@gmail.com>\nauthor: jane.roe@gmail.com\nemail: security@acme.example",
+            r#"{"authors": [{"name": "ACME Security", "email": "security@acme.example"}]}"#,
+            r#"{"00100010": {"vr": "PN"}, "00100030": {"vr": "DA", "Value": []}, "00080020": {"vr": "DA", "Value": ["20260102"]}}"#,
+            r#"{"resourceType": "CodeSystem", "url": "http://terminology.hl7.org/CodeSystem/v2-0203", "concept": [{"code": "MR", "display": "Medical record number"}, {"code": "DL", "display": "Driver's license number"}]}"#,
+            "map PID-3 to the MRN, PID-5 to the name, PID-7 to the birth date, PID-8 - sex",
+            "NM1*85*2*ACME CLINIC*****XX*1234567893~NM1*PR*2*PAYER*****PI*12345~",
+            "https://acct.blob.core.windows.net/c?sv=2022-11-02&restype=container&comp=list",
+            "PID   PPID CMD\n4242  1    /usr/bin/ward serve --listen 0.0.0.0:8443",
+            "PID,PPID,CMD,%CPU,%MEM",
+            "PID:4242: 2026-12-03 10:15:30: ready: ok; cat /proc/PID/1/fd/3/x",
+            "dl: pending; the driver's license page; <dl><dt>term</dt></dl>",
+            "AM01 received; CAUTION: CBOR parser and CA bundle updated",
+            "sk-learn 1.5.0, skeleton 2.0, SKU 12345, glpat docs, hvs docs",
+        ]
+        .join("\n"),
     ));
     // Look-alikes of wrapped and spaced encodings: PEM certificates (no private key), an e-mail
     // with a binary attachment (76 columns, CRLF), checksum lists and SBOM hashes one per line,

@@ -49,6 +49,8 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             "base64-run" | "base64-39" => &["high-entropy"],
             "jwt-prefix" => &["jwt"],
             "patient-phone" => &["patient-contact"],
+            // `PID` with another separator, each segment's fields reaching the next unit's.
+            "pid-separators" => &["hl7-pid"],
             "ssn-many"
             | "base64-text"
             | "base32-text"

@@ -1,0 +1,456 @@
+//! Detectors of healthcare interchange formats, contacts written without a patient label, and
+//! vendor secrets (the forms an attacker helper stored past the guard, 2026-12-04). Each is one
+//! regex pass (or a bounded check of its match); none leans on a word boundary before a value.
+//!
+//! - `ccda-patient`: an HL7 v3 / C-CDA `<birthTime value="19800102"/>` (also `"birthTime":`)
+//!   with a person's name field (`<name>`, `<given>`, `<family>`, `patient`, a capitalised pair)
+//!   within [`super::NAME_WINDOW`] bytes.
+//! - `us-ssn`: HL7 v3 `<id root="2.16.840.1.113883.4.1" extension="…"/>` (the OID of the US
+//!   SSN), either attribute order.
+//! - `dicom-patient`: DICOM JSON `"00100010"`/`"00100020"`/`"00100030"` (PatientName, ID,
+//!   BirthDate) with a non-empty `Value`; DICOM XML `<DicomAttribute tag="00100010">` with a
+//!   value; `dcmdump`'s `(0010,0010) PN [Roe^Jane]`.
+//! - `ncpdp-patient`: an NCPDP telecom patient segment: `AM01` then, among the fields that
+//!   follow it (each two capitals or digits and its value, after a space or `\x1c`), two of
+//!   `CA` (first name), `CB` (last name), `C4` (birth date); or two of them right after the
+//!   field separator `\x1c` within one segment.
+//! - `fhir-identifier`: a FHIR `"code": "MR"` (or `SS`, `MB`, `MA`, `MC`, `DL`, `PPN`, `PT`,
+//!   `PI`, `JHN`, `SB`) within 512 bytes of `"identifier"` or `v2-0203` and of a `"value": "…"`;
+//!   a `"system"` of `http://hl7.org/fhir/sid/us-ssn`, `…/us-mbi`, `…/us-medicare` or the SSN OID
+//!   within 512 bytes of a value.
+//! - `medicare-mbi`: see [`mbi_patterns`].
+//! - `drivers-licence`: a value with a digit after `driver's license`, `drivers_licence_no`,
+//!   `driving licence`, `DLN` or `DL` (the short labels only as a key: `dl: …`, `DL#…`).
+//! - `hl7-pid`: a `PID` segment whose field separator is not `|` (declared in `MSH`: `PID#1##…`;
+//!   see [`HL7_SEPARATORS_NEEDING_MSH`]).
+//! - `x12-patient`: X12 `NM1` of an insured or patient person (`NM1*IL*1*ROE…`, `NM1*QC*1*…`), an
+//!   `NM1` whose id qualifier is `34` (SSN), `DMG*D8*<date>` and `REF*SY*<ssn>`, with `*`, `|`,
+//!   `^`, `:`, `!` or `+` as element separator.
+//! - `personal-email`: see [`FREE_MAIL`] (the key also an XML element: `<email>…`); `mail-recipient`: `To:`/`Cc:`/`Bcc:` with a display
+//!   name and an address; `phone-number`: see [`phone_pattern`].
+//! - `patient-record`: a JSON `"patient": {…}` object (no nested object) whose values hold a
+//!   name-like string and a date.
+//! - Secrets: `gitlab-token`, `azure-sas` (a `sig=` in a query that also has `sv=`, or `se=` and
+//!   `sp=`), `azure-storage-key` (`AccountKey=`, `SharedAccessKey=`), `npm-token`, `pypi-token`,
+//!   `openai-key`, `anthropic-key`, `vault-token`, `sendgrid-key`, `twilio-key`, and PuTTY key
+//!   files as `private-key`.
+
+use super::{Context, Detector, Find, always, char_at, char_before, names_a_person, not_a_name};
+use regex::Regex;
+
+/// How far (bytes) an identifier's type code may stand from its value and from `identifier`.
+pub const FHIR_WINDOW: usize = 512;
+
+/// How far (bytes) either side of an Azure SAS signature its query's other parameters are looked
+/// for (a query is about 150 bytes; the check reads at most twice this per signature).
+pub const SAS_WINDOW: usize = 256;
+
+/// Consumer and free-mail domains: a mail address there after an `email`/`e-mail`/`mail` key
+/// (`email: jane.roe@gmail.com`, `"e-mail": "…"`) is a person's private contact. Not refused:
+/// an unlabelled address at any domain (commit authors, SBOM suppliers such as
+/// `Organization: Ahmed R. (tahri.ahmed@proton.me)`, OIDC identities are mail addresses), nor a
+/// labelled one at another domain (Ward's own users, CycloneDX contacts).
+pub const FREE_MAIL: &[&str] = &[
+    "aol.com",
+    "gmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "googlemail.com",
+    "hotmail.co.uk",
+    "hotmail.com",
+    "icloud.com",
+    "live.com",
+    "mac.com",
+    "mail.com",
+    "me.com",
+    "msn.com",
+    "outlook.com",
+    "pm.me",
+    "proton.me",
+    "protonmail.com",
+    "tutanota.com",
+    "web.de",
+    "yahoo.co.uk",
+    "yahoo.com",
+    "yandex.com",
+    "yandex.ru",
+    "ymail.com",
+    "zoho.com",
+];
+
+const MBI_L: &str = "[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]";
+const MBI_AN: &str = "[AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]";
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).expect("built-in pattern")
+}
+
+fn d(name: &'static str, pattern: &str, check: super::Check) -> Detector {
+    Detector {
+        name,
+        find: Find::Regex(re(pattern), 0),
+        check,
+    }
+}
+
+fn d1(name: &'static str, pattern: &str, check: super::Check) -> Detector {
+    Detector {
+        name,
+        find: Find::Regex(re(pattern), 1),
+        check,
+    }
+}
+
+/// No letter or digit right before `start` or right after `end`.
+fn stands_alone(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    !alnum(char_before(cx, start)) && !alnum(char_at(cx, end))
+}
+
+/// No digit right before `start` or right after `end`.
+fn no_digit_beside(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    !digit(char_before(cx, start)) && !digit(char_at(cx, end))
+}
+
+/// Nine digits (dashes allowed) that are no part of a longer number.
+fn nine_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    m.bytes().filter(u8::is_ascii_digit).count() == 9 && no_digit_beside(m, cx, start, end)
+}
+
+/// Whether a sorted position list has one in `lo..hi`.
+fn any_within(list: &[usize], lo: usize, hi: usize) -> bool {
+    let i = list.partition_point(|&p| p < lo);
+    list.get(i).is_some_and(|&p| p < hi)
+}
+
+/// A FHIR identifier's type code with an `identifier` (or the v2-0203 code system) and a value
+/// within [`FHIR_WINDOW`] bytes.
+fn fhir_typed_identifier(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let (lo, hi) = (start.saturating_sub(FHIR_WINDOW), end.saturating_add(FHIR_WINDOW));
+    any_within(cx.fhir_identifiers(), lo, hi) && any_within(cx.fhir_values(), lo, hi)
+}
+
+/// A FHIR identifier's system naming an SSN or MBI with a value within [`FHIR_WINDOW`] bytes.
+fn fhir_system_identifier(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let (lo, hi) = (start.saturating_sub(FHIR_WINDOW), end.saturating_add(FHIR_WINDOW));
+    any_within(cx.fhir_values(), lo, hi)
+}
+
+/// The positions of `"value": "<something>"` (a FHIR identifier's value).
+pub(super) fn fhir_value_re() -> &'static Regex {
+    static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    R.get_or_init(|| re(r#""value"\s*:\s*"[^"\s]"#))
+}
+
+/// The positions of `"identifier"` and of the identifier-type code system `v2-0203`.
+pub(super) fn fhir_identifier_re() -> &'static Regex {
+    static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    R.get_or_init(|| re(r#"(?i:"identifier")|v2-0203"#))
+}
+
+/// A value after a driver's licence label: holds a digit, and nothing alphanumeric follows it.
+fn licence_value(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
+    m.bytes().any(|b| b.is_ascii_digit()) && !char_at(cx, end).is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// An address at a consumer mail domain: its host is one, or starts with one and a dot (a
+/// file name `jane@gmail.com.txt`, a look-alike host).
+fn free_mail(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    m.rsplit_once('@').is_some_and(|(_, host)| {
+        let host = host.to_ascii_lowercase();
+        FREE_MAIL.iter().any(|d| {
+            host.strip_prefix(d)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    })
+}
+
+/// A phone number's digits: 10 (11 with a leading `1`), no digit beside it.
+fn phone_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let n = m.bytes().filter(u8::is_ascii_digit).count();
+    (7..=15).contains(&n) && no_digit_beside(m, cx, start, end)
+}
+
+/// Phone numbers without a patient label:
+/// - a `tel:` URI (`tel:+1-555-123-4567`);
+/// - the North American `(555) 123-4567` (area code in brackets) anywhere;
+/// - `+1` and ten digits (`+15551234567`, `+1 555 123 4567`, `+1-555-123-4567`) anywhere;
+/// - ten digits (`555-123-4567`, `555.123.4567`, `5551234567`), or `+`, a country code and
+///   groups of digits (`+44 20 7946 0958`), after `phone`, `tel`, `cell`, `mobile`, `fax`, `ph`,
+///   `telephone`, `contact number` (7 to 15 digits in all).
+///
+/// A bare `555-123-4567` is not refused unlabelled (build numbers, ids and ranges share the
+/// shape), nor numbers of other countries (`+44 …`) without a label.
+fn phone_pattern() -> String {
+    let nanp = r"\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}";
+    [
+        r"(?:_|(?-u:\b))(?i:tel):\+?\d[\d().-]{6,20}\d",
+        r"|\(\d{3}\)[ ]?\d{3}[ .-]\d{4}",
+        r"|\+1[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}",
+        r"|(?i:(?:_|(?-u:\b))(?:phone|tel|telephone|cell|cellphone|mobile|fax|ph|contact[ _-]?(?:number|no))(?:_|(?-u:\b))(?:[\W_]{0,6}(?:number|num|no|home|work|mobile|cell|primary)(?-u:\b)[.)\]]?){0,2})[\W_&&[^\n]]{0,6}(?:\+?1[ .-]?)?(?:",
+        nanp,
+        // Labelled, another country's number: `+` and a country code (`+44 20 7946 0958`).
+        r"|\+[1-9]\d{0,2}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,4}\d{2,4})",
+    ]
+    .concat()
+}
+
+/// The name-like strings and dates of a JSON `"patient": {…}` object's values.
+fn patient_object(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let (mut name, mut date) = (false, false);
+    for (i, s) in m.split('"').enumerate() {
+        if i % 2 == 0 || s.len() > 80 {
+            continue;
+        }
+        name |= name_like(s);
+        date |= date_like(s);
+    }
+    name && date
+}
+
+/// Two or more capitalised words (or words in capitals), two of them no [`super::NOT_NAMES`].
+fn name_like(s: &str) -> bool {
+    let words: Vec<&str> = s.split([' ', ',', '^']).filter(|w| !w.is_empty()).collect();
+    words.len() >= 2
+        && words.len() <= 5
+        && words.iter().all(|w| {
+            let b = w.as_bytes();
+            b[0].is_ascii_uppercase()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphabetic() || matches!(c, b'\'' | b'-' | b'.'))
+        })
+        && words.iter().filter(|w| !not_a_name(w)).count() >= 2
+}
+
+/// A calendar date: `1980-01-02`, `01/02/1980`, `19800102`.
+fn date_like(s: &str) -> bool {
+    let digits: Vec<&str> = s.split(['-', '/', '.']).collect();
+    let num =
+        |p: &str, n: std::ops::RangeInclusive<usize>| n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    match digits.as_slice() {
+        [y, m, d] if num(y, 4..=4) && num(m, 1..=2) && num(d, 1..=2) => true,
+        [m, d, y] if num(y, 4..=4) && num(m, 1..=2) && num(d, 1..=2) => true,
+        [one] => num(one, 8..=8) && (one.starts_with("19") || one.starts_with("20")),
+        _ => false,
+    }
+}
+
+/// An Azure SAS signature: its query (up to [`SAS_WINDOW`] bytes either side, no line break or quote) also has
+/// `sv=` (the signed version), or both `se=` and `sp=`.
+fn sas_query(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    // Not a space: a decoded view reads `sv=2022` as `sv 22` (quoted-printable `=20`).
+    let stop = |b: &u8| matches!(b, b'\n' | b'\r' | b'\t' | b'"' | b'\'' | b'<' | b'>' | b'`');
+    let bytes = cx.text.as_bytes();
+    let lo = start.saturating_sub(SAS_WINDOW);
+    let from = bytes[lo..start].iter().rposition(stop).map_or(lo, |i| lo + i + 1);
+    let hi = end.saturating_add(SAS_WINDOW).min(bytes.len());
+    let to = bytes[end..hi].iter().position(stop).map_or(hi, |i| end + i);
+    let q = &bytes[from..to];
+    // A key, then `=` or whatever a decoding made of it (`sv=2022` reads `sv 22` decoded as
+    // quoted-printable).
+    let has = |k: &[u8]| {
+        q.windows(k.len() + 2).any(|w| {
+            matches!(w[0], b'?' | b'&' | b';')
+                && w[1..=k.len()].eq_ignore_ascii_case(k)
+                && !w[k.len() + 1].is_ascii_alphanumeric()
+        })
+    };
+    has(b"sv") || (has(b"se") && has(b"sp"))
+}
+
+/// The element separators an X12 interchange declares most (`*` by default).
+const X12_SEPARATORS: &[char] = &['*', '|', '^', ':', '!', '+'];
+
+/// HL7 v2 field separators other than `|` (declared as `MSH`'s fourth character). Not `-` or
+/// `.`: documentation writes `PID-3` and `PID.5` for field references.
+const HL7_SEPARATORS: &[char] = &[
+    '#', '!', '$', '%', '&', '*', '+', ',', '/', ':', ';', '=', '?', '@', '~', '^', '`', '\\',
+];
+
+/// Separators common in logs, paths, URLs and prose (`PID:4242: 2026-12-03 10:15:30: ready`,
+/// `/proc/PID/1/…`, `a=PID&b=…`): a `PID` segment written with one of them is refused only
+/// when an `MSH` segment before it declares it (`MSH:^~\&:…`).
+const HL7_SEPARATORS_NEEDING_MSH: &[u8] = b":/,;=?@&";
+
+/// A `PID` segment's separator (its fourth byte) is a rare one, or an `MSH` before it declares
+/// it (one pass over the text for every `MSH`, once per scan; then one look-up per match).
+fn declared_separator(m: &str, cx: &Context<'_>, start: usize, _: usize) -> bool {
+    match m.as_bytes().get(3) {
+        Some(&sep) if HL7_SEPARATORS_NEEDING_MSH.contains(&sep) => cx.first_msh(sep).is_some_and(|at| at < start),
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// `PID` then a field separator `s` other than `|`, a set id of up to four digits, and four more
+/// fields on its line: the segment, to its line's end.
+fn hl7_pid_other_separators() -> String {
+    let alts: Vec<String> = HL7_SEPARATORS
+        .iter()
+        .map(|c| {
+            let s = regex::escape(&c.to_string());
+            format!(r"{s}\d{{0,4}}{s}(?:[^{s}\r\n]*{s}){{3}}")
+        })
+        .collect();
+    format!(r#"(?:^|[^A-Za-z0-9_])(PID(?:{})[^\r\n\x22<]*)"#, alts.join("|"))
+}
+
+fn x12_patterns() -> [String; 4] {
+    let each = |f: &dyn Fn(&str) -> String| {
+        X12_SEPARATORS
+            .iter()
+            .map(|c| f(&regex::escape(&c.to_string())))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    [
+        // An insured (`IL`) or patient (`QC`) person (`1`) with a last name.
+        format!(
+            "(?-u:\\b)(?:{})",
+            each(&|s| format!(r"NM1{s}(?:IL|QC){s}1{s}[A-Za-z][^{s}~\r\n]*"))
+        ),
+        // Any NM1 whose identification code qualifier (NM108) is `34`: an SSN.
+        format!(
+            "(?-u:\\b)(?:{})",
+            each(&|s| format!(r"NM1{s}(?:[^{s}~\r\n]*{s}){{7}}34{s}\d{{3}}-?\d{{2}}-?\d{{4}}"))
+        ),
+        // Demographics: a date of birth.
+        format!("(?-u:\\b)(?:{})", each(&|s| format!(r"DMG{s}D8{s}(?:19|20)\d{{6}}"))),
+        // A reference whose qualifier is `SY` (SSN).
+        format!(
+            "(?-u:\\b)(?:{})",
+            each(&|s| format!(r"REF{s}SY{s}\d{{3}}-?\d{{2}}-?\d{{4}}"))
+        ),
+    ]
+}
+
+/// The NCPDP patient fields: first name (`CA`), last name (`CB`), birth date (`C4`).
+fn ncpdp_patterns() -> [String; 2] {
+    let (sep, other) = (r"[ \t\x1c]+", r"[0-9A-Z]{2}[^\s\x1c\x1e]*");
+    let field = r"(?-u:\b)(?:CA[A-Z][A-Za-z'-]{0,34}|CB[A-Z][A-Za-z'-]{0,34}|C4(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(?-u:\b)";
+    [
+        // Every token between is a field (two capitals or digits, then its value): prose after
+        // `AM01` (`AM01 received; CAUTION: CBOR …`) is no segment.
+        format!(r"(?-u:\b)AM01(?:{sep}{other})*?{sep}{field}(?:{sep}{other})*?{sep}{field}"),
+        r"\x1c(?:CA|CB|C4)[^\x1c\x1e\r\n]+\x1c(?:[^\x1e\r\n]*?\x1c)?(?:CA|CB|C4)[^\x1c\x1e\r\n]".to_string(),
+    ]
+}
+
+/// A Medicare Beneficiary Identifier (11 characters: `C A AN N A AN N A A N N`; letters never
+/// `S`, `L`, `O`, `I`, `B`, `Z`): refused unlabelled only in its official 4-3-4 grouping with
+/// dashes (`1EG4-TE5-MK73`, any case), and written plain (`1EG4TE5MK73`) or spaced only after
+/// a label (`mbi`, `medicare`, `medicare number`, `beneficiary id`): eleven characters of this
+/// shape alone are too often another system's identifier.
+fn mbi_patterns() -> [String; 2] {
+    let (l, an) = (MBI_L, MBI_AN);
+    [
+        format!(r"[1-9]{l}{an}\d-{l}{an}\d-{l}{l}\d\d"),
+        format!(
+            r"(?i)(?:(?:_|(?-u:\b))(?:mbi|medicare(?:[ _-]?beneficiary)?(?:[ _-]?(?:id|identifier|number|num|no))?|beneficiary[ _-]?(?:id|identifier))(?:_|(?-u:\b))|(?-i:[a-z0-9](?:Mbi|MBI|MedicareId|MedicareNumber)))(?:[\W_]{{0,6}}(?i:number|num|no|value|val|id)(?-u:\b)\.?){{0,2}}[\W_]{{0,6}}([1-9]{l}{an}\d[ -]?{l}{an}\d[ -]?{l}{l}\d\d)"
+        ),
+    ]
+}
+
+/// The detectors of this module, in the order they run.
+pub(super) fn detectors() -> Vec<Detector> {
+    let [mbi_dashed, mbi_labelled] = mbi_patterns();
+    let [x12_name, x12_ssn_nm1, x12_dmg, x12_ref] = x12_patterns();
+    let [ncpdp_am01, ncpdp_fs] = ncpdp_patterns();
+    vec![
+        d(
+            "ccda-patient",
+            r#"(?:<(?:[A-Za-z0-9_]{1,16}:)?birthTime[^>]{0,64}?value\s*=\s*["']?|"birthTime"\s*:\s*(?:\{[^{}]{0,32}?"value"\s*:\s*)?")(?:19|20)\d\d-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])"#,
+            names_a_person,
+        ),
+        d1(
+            "us-ssn",
+            r#"root\s*=\s*["'](?:urn:oid:)?2\.16\.840\.1\.113883\.4\.1["'][^<>]{0,64}?extension\s*=\s*["']([^"'<>]{9,16})"#,
+            nine_digits,
+        ),
+        d1(
+            "us-ssn",
+            r#"extension\s*=\s*["']([^"'<>]{9,16})["'][^<>]{0,64}?root\s*=\s*["'](?:urn:oid:)?2\.16\.840\.1\.113883\.4\.1["']"#,
+            nine_digits,
+        ),
+        d(
+            "dicom-patient",
+            r#""0010(?:0010|0020|0030)"\s*:\s*\{[^{}]{0,64}?"Value"\s*:\s*\[\s*(?:\{\s*"(?:Alphabetic|Ideographic|Phonetic)"\s*:\s*)?"[^"\s]"#,
+            always,
+        ),
+        d(
+            "dicom-patient",
+            r#"(?i)<DicomAttribute[^>]{0,64}?tag\s*=\s*["']0010(?:0010|0020|0030)["'][^>]{0,64}>\s*(?:<Value[^>]{0,32}>\s*[^<\s]|<PersonName[^>]{0,32}>\s*<Alphabetic>\s*<(?:FamilyName|GivenName)>\s*[^<\s])"#,
+            always,
+        ),
+        d(
+            r"dicom-patient",
+            r"\(0010,00(?:10|20|30)\)\s+[A-Z]{2}\s+\[[^\]\s]",
+            always,
+        ),
+        d("ncpdp-patient", &ncpdp_am01, always),
+        d("ncpdp-patient", &ncpdp_fs, always),
+        d(
+            "fhir-identifier",
+            r#""code"\s*:\s*"(?:MR|MRT|SS|SB|MB|MA|MC|DL|PPN|PT|PI|JHN)""#,
+            fhir_typed_identifier,
+        ),
+        d(
+            "fhir-identifier",
+            r#""system"\s*:\s*"(?:https?://hl7\.org/fhir/sid/us-(?:ssn|mbi|medicare)|urn:oid:2\.16\.840\.1\.113883\.4\.1)""#,
+            fhir_system_identifier,
+        ),
+        d("medicare-mbi", &mbi_dashed, stands_alone),
+        d1("medicare-mbi", &mbi_labelled, stands_alone),
+        d1(
+            "drivers-licence",
+            r#"(?i)(?:(?:_|(?-u:\b))(?:driver'?s?[ _-]?licen[cs]e|driving[ _-]?licen[cs]e|dln)(?:[ _-]?(?:number|num|nbr|no|id|#))?(?:_|(?-u:\b))?[\W_&&[^\n]]{0,6}|(?:_|(?-u:\b))(?:dl|dln)(?:[ _-]?(?:number|num|nbr|no|id))?["']?[ \t]*[:=#][ \t]*["']?)([A-Za-z0-9][A-Za-z0-9-]{4,19})"#,
+            licence_value,
+        ),
+        d1("hl7-pid", &hl7_pid_other_separators(), declared_separator),
+        d("x12-patient", &x12_name, always),
+        d("x12-patient", &x12_ssn_nm1, always),
+        d("x12-patient", &x12_dmg, no_digit_beside),
+        d("x12-patient", &x12_ref, no_digit_beside),
+        d1(
+            "personal-email",
+            r#"(?i)(?:_|(?-u:\b))(?:e-?mail|mail)(?:[ _-]?(?:address|addr))?["']?[ \t]*[:=>][ \t]*["'<]?(?:mailto:)?([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253})"#,
+            free_mail,
+        ),
+        d(
+            "mail-recipient",
+            r#"(?:^|[^A-Za-z0-9_-])(?:To|TO|Cc|CC|Bcc|BCC)[ \t]*:[ \t]*"?[A-Z][A-Za-z'.-]{0,30}(?:[ \t]+[A-Z][A-Za-z'.-]{0,30}){1,3}"?[ \t]*<[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}>"#,
+            always,
+        ),
+        d("phone-number", &phone_pattern(), phone_digits),
+        d("patient-record", r#"(?i:"patient")\s*:\s*\{[^{}]*\}"#, patient_object),
+        d(
+            "gitlab-token",
+            r"gl(?:pat|dt|rt|ptt|oas|cbt|soat|ft|imt)-[0-9A-Za-z_-]{20,}",
+            always,
+        ),
+        d1(
+            "azure-sas",
+            r"(?i)(?:^|[?&;\s])sig=([A-Za-z0-9%+/]{20,}(?:%3D|=){0,2})",
+            sas_query,
+        ),
+        d(
+            "azure-storage-key",
+            r"(?i)(?:AccountKey|SharedAccessKey)\s*=\s*[A-Za-z0-9+/]{20,}={0,2}",
+            always,
+        ),
+        d("npm-token", r"npm_[A-Za-z0-9]{36}", always),
+        d("pypi-token", r"pypi-AgE[A-Za-z0-9_-]{50,}", always),
+        d(
+            "openai-key",
+            r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",
+            always,
+        ),
+        d("anthropic-key", r"sk-ant-[a-z0-9]{2,12}-[A-Za-z0-9_-]{32,}", always),
+        d("vault-token", r"hv[sbr]\.[A-Za-z0-9_-]{24,}", always),
+        d("sendgrid-key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}", always),
+        d("twilio-key", r"SK[0-9a-f]{32}", stands_alone),
+        d("private-key", r"PuTTY-User-Key-File-\d", always),
+    ]
+}
