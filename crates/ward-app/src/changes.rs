@@ -400,7 +400,7 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         {
             return Err(AppError::invalid(
                 format!("commit {} has a time that is not RFC 3339", c.sha),
-                "give each commit's time as RFC 3339 (git log --format=%cI), or leave it out",
+                "give each commit's time as RFC 3339 (git's committer date, %cI), or leave it out",
             ));
         }
     }
@@ -429,7 +429,7 @@ async fn checked_payload(
         if evidence::artifact(ledger, a).await?.is_none() {
             return Err(AppError::invalid(
                 format!("artifact {a} is not registered"),
-                "register it first with `ward artifact register`",
+                "register the artifact first",
             ));
         }
     }
@@ -579,7 +579,7 @@ pub async fn update(
     let Some(old) = get(ledger, id).await? else {
         return Err(AppError::not_found(
             format!("no change {id:?}"),
-            "list changes with `ward change list`",
+            "list the changes",
         ));
     };
     let mut req = old.request.clone();
@@ -620,7 +620,7 @@ pub async fn update(
     // dropping paths. Lowering is an override by independent approvers (`reclassify`).
     if classification.tier < old.classification.tier {
         classification.matched.push(format!(
-            "kept {}: an update never lowers the tier (independent approvers override it: ward change classify)",
+            "kept {}: an update never lowers the tier (independent approvers override it by reclassifying the change)",
             old.classification.tier
         ));
         classification.tier = old.classification.tier;
@@ -744,7 +744,7 @@ pub async fn reclassify(
     let Some(mut change) = get(ledger, id).await? else {
         return Err(AppError::not_found(
             format!("no change {id:?}"),
-            "list changes with `ward change list`",
+            "list the changes",
         ));
     };
     if req.reason.trim().len() < 10 {
@@ -799,7 +799,7 @@ pub async fn reclassify(
                     change.classification.tier,
                     protected.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
                 ),
-                "correct the change's attributes or paths (ward change update), or remove the tag from [approvals.overrides] protected_tags",
+                "correct the change's attributes or paths (update the change), or remove the tag from [approvals.overrides] protected_tags",
             ));
         }
     }
@@ -822,10 +822,7 @@ pub async fn reclassify(
                 req.tier,
                 needed as usize - approvers.len()
             ),
-            format!(
-                "another approver runs: ward change classify {id} --tier {} --reason …",
-                req.tier
-            ),
+            format!("another approver proposes the same: {id} to tier {}, with a reason", req.tier),
         ));
     }
     approvers.push(by.id.clone());

@@ -735,7 +735,7 @@ fn policy_error(e: ward_core::gate::GateError) -> AppError {
         crate::error::Kind::Unprocessable,
         "policy_error",
         e.to_string(),
-        "fix the policy (run `ward policy test`)",
+        "fix the policy (test it against its examples)",
     )
 }
 
@@ -755,7 +755,7 @@ pub async fn check(
     let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
         AppError::not_found(
             format!("no change {change_id:?}"),
-            "list changes with `ward change list`",
+            "list the changes",
         )
     })?;
     if !policy.environments.is_empty() && !policy.environments.iter().any(|e| e.name == environment) {
@@ -856,7 +856,7 @@ pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError
     let missing = || {
         AppError::not_found(
             format!("no gate decision {id}"),
-            "decision ids are printed by `ward gate check`",
+            "decision ids are those a gate check returns",
         )
     };
     let entry = ledger.store().entries(id, 1).await?.pop().ok_or_else(missing)?;
@@ -929,7 +929,7 @@ fn recorded_bundle(policy: &Value) -> Result<(PolicyBundle, Value), AppError> {
         .map_err(|e| {
             AppError::invalid(
                 format!("the policy document has no policy files: {e}"),
-                "the policy document is the one `ward gate check` stored",
+                "the policy document is the one a gate check stored",
             )
         })?;
     Ok((
