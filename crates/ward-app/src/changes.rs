@@ -577,10 +577,7 @@ pub async fn update(
     read_from_git: bool,
 ) -> Result<Change, AppError> {
     let Some(old) = get(ledger, id).await? else {
-        return Err(AppError::not_found(
-            format!("no change {id:?}"),
-            "list the changes",
-        ));
+        return Err(AppError::not_found(format!("no change {id:?}"), "list the changes"));
     };
     let mut req = old.request.clone();
     if let Some(a) = &upd.artifacts {
@@ -742,10 +739,7 @@ pub async fn reclassify(
     approval_rules: &ward_core::approval::ApprovalRules,
 ) -> Result<Change, AppError> {
     let Some(mut change) = get(ledger, id).await? else {
-        return Err(AppError::not_found(
-            format!("no change {id:?}"),
-            "list the changes",
-        ));
+        return Err(AppError::not_found(format!("no change {id:?}"), "list the changes"));
     };
     if req.reason.trim().len() < 10 {
         return Err(AppError::invalid(
@@ -822,7 +816,10 @@ pub async fn reclassify(
                 req.tier,
                 needed as usize - approvers.len()
             ),
-            format!("another approver proposes the same: {id} to tier {}, with a reason", req.tier),
+            format!(
+                "another approver proposes the same: {id} to tier {}, with a reason",
+                req.tier
+            ),
         ));
     }
     approvers.push(by.id.clone());

@@ -504,12 +504,11 @@ pub async fn purge(
 /// bundles, target output), refused when missing or when they no longer match their digest.
 /// `what` names them in the messages ("stored configuration", "the stored output", …).
 pub async fn checked_bytes(ledger: &Ledger, digest: &str, what: &str) -> Result<Vec<u8>, AppError> {
-    let bytes = ledger.store().evidence(digest).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("{what} {digest} is missing"),
-            "check the store's integrity",
-        )
-    })?;
+    let bytes = ledger
+        .store()
+        .evidence(digest)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("{what} {digest} is missing"), "check the store's integrity"))?;
     if ward_evidence::digest::of_bytes(&bytes) != digest {
         return Err(AppError::new(
             crate::error::Kind::Conflict,

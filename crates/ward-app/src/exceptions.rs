@@ -274,10 +274,7 @@ pub async fn grant_waiver(
     let (subject, parties) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
-                return Err(AppError::not_found(
-                    format!("no change {c:?}"),
-                    "list the changes",
-                ));
+                return Err(AppError::not_found(format!("no change {c:?}"), "list the changes"));
             };
             (format!("change:{c}"), change.parties())
         }

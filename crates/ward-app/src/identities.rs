@@ -220,10 +220,7 @@ async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &Token
 /// Revokes a token by id.
 pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), AppError> {
     if ledger.store().projection(TOKENS, id).await?.is_none() {
-        return Err(AppError::not_found(
-            format!("no token {id:?}"),
-            "list the tokens",
-        ));
+        return Err(AppError::not_found(format!("no token {id:?}"), "list the tokens"));
     }
     ledger
         .append(NewEvent {

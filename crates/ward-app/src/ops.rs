@@ -298,10 +298,7 @@ pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, AppE
 }
 
 fn no_checkpoint() -> AppError {
-    AppError::not_found(
-        "the log has no checkpoint yet",
-        "sign a checkpoint, or give a size",
-    )
+    AppError::not_found("the log has no checkpoint yet", "sign a checkpoint, or give a size")
 }
 
 /// Inclusion proof of `index` in the tree of `size` (default: the latest checkpoint's size).

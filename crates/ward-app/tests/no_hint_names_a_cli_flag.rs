@@ -124,7 +124,10 @@ fn literals(src: &str) -> Vec<Literal> {
             // A char literal ('"', '\'', 'x') or a lifetime ('a).
             b'\'' => {
                 if b.get(i + 1) == Some(&b'\\') {
-                    let close = b[i + 3..].iter().position(|c| *c == b'\'').map_or(b.len(), |p| i + 4 + p);
+                    let close = b[i + 3..]
+                        .iter()
+                        .position(|c| *c == b'\'')
+                        .map_or(b.len(), |p| i + 4 + p);
                     i = close;
                     continue;
                 }
@@ -150,7 +153,9 @@ fn names_the_cli(text: &str) -> Option<String> {
         if !before.is_some_and(|c| c == b'-' || c.is_ascii_alphanumeric())
             && after.is_some_and(|c| c.is_ascii_lowercase() || *c == b'{')
         {
-            let end = text[at..].find([' ', ',', ')', '`', '"', '\\']).map_or(text.len(), |e| at + e);
+            let end = text[at..]
+                .find([' ', ',', ')', '`', '"', '\\'])
+                .map_or(text.len(), |e| at + e);
             return Some(format!("the flag {}", &text[at..end]));
         }
     }

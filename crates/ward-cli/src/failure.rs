@@ -171,11 +171,20 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "name e.g. a change, a digest (sha256:…), a person (user:NAME), an environment or a period (from, to)",
         "give e.g. --change ID, --digest sha256:…, --person user:NAME, --env prod or --from/--to",
     ),
-    ("give the {} as it appears in the log", "give --{} as it appears in the log (ward log show)"),
-    ("give both the service and the version", "give both: --service NAME --version V"),
+    (
+        "give the {} as it appears in the log",
+        "give --{} as it appears in the log (ward log show)",
+    ),
+    (
+        "give both the service and the version",
+        "give both: --service NAME --version V",
+    ),
     ("give the period's start as RFC 3339, e.g. ", "give e.g. --from "),
     ("give the period's end as RFC 3339, e.g. ", "give e.g. --to "),
-    ("give the period's start earlier than its end", "give --from earlier than --to"),
+    (
+        "give the period's start earlier than its end",
+        "give --from earlier than --to",
+    ),
     (
         "give a start earlier than the end",
         "give a start (--from) earlier than the end (--to)",
@@ -194,7 +203,10 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ("list the users", "list users with: ward user list"),
     ("list the trusted keys", "list keys with `ward key list`"),
     ("add the user first", "add it with `ward user add`"),
-    ("register the artifact first", "register it first with `ward artifact register`"),
+    (
+        "register the artifact first",
+        "register it first with `ward artifact register`",
+    ),
     (
         "register the type with its JSON schema",
         "register it with `ward attest type add NAME --schema FILE`",
@@ -248,8 +260,14 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "rule ids look like sla.critical or evidence.sbom (a gate decision's explanation names them)",
         "rule ids look like sla.critical or evidence.sbom (see `ward gate explain`)",
     ),
-    ("fix the policy (test it against its examples)", "fix the policy (run `ward policy test`)"),
-    ("decision ids are those a gate check returns", "decision ids are printed by `ward gate check`"),
+    (
+        "fix the policy (test it against its examples)",
+        "fix the policy (run `ward policy test`)",
+    ),
+    (
+        "decision ids are those a gate check returns",
+        "decision ids are printed by `ward gate check`",
+    ),
     (
         "the policy document is the one a gate check stored",
         "the policy document is the one `ward gate check` stored",
@@ -266,12 +284,18 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "sign in as an administrator and add them in your own session, or add users on the data directory",
         "sign in as an administrator (ward user add --server … with your own session), or add users on the data directory",
     ),
-    ("another administrator activates ", "another administrator runs: ward user activate "),
+    (
+        "another administrator activates ",
+        "another administrator runs: ward user activate ",
+    ),
     (
         "wait for the lockout to lapse, or ask an administrator to lift it",
         "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
     ),
-    ("sign a checkpoint, or give a size", "sign one with `ward log checkpoint`, or pass a size"),
+    (
+        "sign a checkpoint, or give a size",
+        "sign one with `ward log checkpoint`, or pass a size",
+    ),
     (
         "use the operation for it (artifacts, attestations, keys, changes, approvals …), or another kind",
         "use the command for it (ward artifact, ward attest, ward key, ward change, ward approve …), or another kind",
@@ -285,7 +309,10 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "give a reason of at least {} characters",
         "give one: ward rollout promote ID --reason \"...\" (at least {} characters)",
     ),
-    ("wait for it to finish, or abort rollout ", "wait for it to finish, or: ward rollout abort "),
+    (
+        "wait for it to finish, or abort rollout ",
+        "wait for it to finish, or: ward rollout abort ",
+    ),
     (
         "expose it ring by ring with a rollout (strategy rings), or promote or roll back the whole environment",
         "expose it ring by ring with `ward rollout start` (strategy rings), or promote or roll back the whole environment",
@@ -311,8 +338,14 @@ const CLI_MESSAGES: &[(&str, &str)] = &[
         "the period's end is neither an RFC 3339 time nor a date",
         "the period's end (--to) is neither an RFC 3339 time nor a date",
     ),
-    ("the period's start {} is not an RFC 3339 time", "--from {} is not an RFC 3339 time"),
-    ("the period's end {} is not an RFC 3339 time", "--to {} is not an RFC 3339 time"),
+    (
+        "the period's start {} is not an RFC 3339 time",
+        "--from {} is not an RFC 3339 time",
+    ),
+    (
+        "the period's end {} is not an RFC 3339 time",
+        "--to {} is not an RFC 3339 time",
+    ),
     (
         "the period is empty: its start must be before its end",
         "the period is empty: --from must be before --to",
@@ -330,7 +363,10 @@ const CLI_MESSAGES: &[(&str, &str)] = &[
         "--service must be 1 to 128 characters without control characters",
     ),
     ("a version needs its service", "--version needs --service"),
-    ("the start of the notes {} is not an RFC 3339 time: {}", "--since {}: {}"),
+    (
+        "the start of the notes {} is not an RFC 3339 time: {}",
+        "--since {}: {}",
+    ),
     (
         "traffic steps apply to canary rollouts; a {} rollout has none",
         "--steps applies to canary rollouts; a {} rollout has no traffic steps",

@@ -95,10 +95,7 @@ pub fn target_for(env: &Environment, runtime: Option<&dyn Runtimes>) -> Result<B
             None => Err(AppError::new(
                 crate::error::Kind::Conflict,
                 "runtime_unavailable",
-                format!(
-                    "{} runs on the local runtime, which lives inside the server",
-                    env.name
-                ),
+                format!("{} runs on the local runtime, which lives inside the server", env.name),
                 "run it through the server, where the local runtime lives",
             )),
         };
