@@ -251,7 +251,7 @@ fn bounded(name: &str, v: &Option<String>) -> Result<(), AppError> {
         && (s.trim().is_empty() || s.len() > 512 || s.chars().any(char::is_control))
     {
         return Err(AppError::invalid(
-            format!("the {name} must be 1 to 512 characters without control characters"),
+            format!("the search criterion {name} must be 1 to 512 characters without control characters"),
             format!("give the {name} as it appears in the log"),
         ));
     }

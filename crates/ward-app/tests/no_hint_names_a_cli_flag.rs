@@ -1,7 +1,7 @@
 //! ward-app knows nothing of the CLI or HTTP: no string it returns names a command-line flag
-//! (`--env`, `--from`, …) or a `ward …` command. Its errors say what to do in words; the CLI maps
-//! them back to its own flags and commands (`ward-cli/src/failure.rs`, `cli_hint`), and the
-//! server passes them to HTTP clients as they are.
+//! (`--env`, `--from`, …), a `ward …` command or an HTTP path (`/api/…`). Its errors say what to
+//! do in words; the CLI maps them back to its own flags and commands (`ward-cli/src/failure.rs`,
+//! `cli_hint`), and the server passes them to HTTP clients as they are.
 //!
 //! This scans every string literal of `src/` (comments and the `#[cfg(test)]` module at a file's
 //! end are not returned to anyone) and fails naming file:line.
@@ -144,9 +144,14 @@ fn literals(src: &str) -> Vec<Literal> {
     out
 }
 
-/// What in `text` names the CLI: a flag (`--name`, `--{name}`) or a `ward COMMAND`.
+/// What in `text` names the CLI or HTTP: a flag (`--name`, `--{name}`), a `ward COMMAND` or an
+/// API path.
 fn names_the_cli(text: &str) -> Option<String> {
     let b = text.as_bytes();
+    if let Some(at) = text.find("/api/") {
+        let end = text[at..].find([' ', '`', ')', '"']).map_or(text.len(), |e| at + e);
+        return Some(format!("the HTTP path {}", &text[at..end]));
+    }
     for (at, _) in text.match_indices("--") {
         let before = at.checked_sub(1).map(|p| b[p]);
         let after = b.get(at + 2);
@@ -207,7 +212,7 @@ fn no_string_of_ward_app_names_a_cli_flag_or_command() {
     }
     assert!(
         found.is_empty(),
-        "ward-app names the CLI (say what to do in words; map it in ward-cli's failure::cli_hint):\n{}",
+        "ward-app names the CLI or HTTP (say what to do in words; map it in ward-cli's failure::cli_hint):\n{}",
         found.join("\n")
     );
 }
@@ -222,7 +227,7 @@ fn f() -> (&'static str, char, char) {
     let _ = '"';
     let _ = '\'';
     let _ = "toward serve; -----BEGIN KEY; a--b; ward.toml";
-    let _ = "list with `ward change list`";
+    let _ = "list with `ward change list`"; let _ = "see `GET /api/v1/log`";
     ("one\
       two --from", '"', 'x')
 }
@@ -239,6 +244,7 @@ mod tests { const X: &str = "--tier"; }
         vec![
             (5, Some("the flag --redact".to_string())),
             (9, Some("the command `ward change`".to_string())),
+            (9, Some("the HTTP path /api/v1/log".to_string())),
             (10, Some("the flag --from".to_string())),
         ]
     );

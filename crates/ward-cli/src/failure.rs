@@ -355,7 +355,7 @@ const CLI_MESSAGES: &[(&str, &str)] = &[
         "the period is empty: --from is not before --to",
     ),
     (
-        "the {} must be 1 to 512 characters without control characters",
+        "the search criterion {} must be 1 to 512 characters without control characters",
         "--{} must be 1 to 512 characters without control characters",
     ),
     (
@@ -363,6 +363,10 @@ const CLI_MESSAGES: &[(&str, &str)] = &[
         "--service must be 1 to 128 characters without control characters",
     ),
     ("a version needs its service", "--version needs --service"),
+    (
+        "the older size {} is larger than the newer size {}",
+        "--from {} is larger than --to {}",
+    ),
     (
         "the start of the notes {} is not an RFC 3339 time: {}",
         "--since {}: {}",
