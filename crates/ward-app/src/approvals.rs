@@ -186,7 +186,7 @@ pub async fn view(
 ) -> Result<ApprovalsView, AppError> {
     let change = changes::get(ledger, id)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
+        .ok_or_else(|| AppError::not_found(format!("no change {id:?}"), "list the changes"))?;
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let approvals = list(ledger, id, &manifest_digest).await?;
@@ -211,7 +211,7 @@ pub async fn sign(
     let Some(change) = changes::get(ledger, change_id).await? else {
         return Err(AppError::not_found(
             format!("no change {change_id:?}"),
-            "list changes with `ward change list`",
+            "list the changes",
         ));
     };
     if !rules.meanings.contains(&req.meaning) {

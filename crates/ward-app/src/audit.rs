@@ -365,11 +365,12 @@ pub struct Population {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-pub(crate) fn parse_time(t: &str, flag: &str) -> Result<jiff::Timestamp, AppError> {
+/// Parses the period's `bound` ("start" or "end"), an RFC 3339 time.
+pub(crate) fn parse_time(t: &str, bound: &str) -> Result<jiff::Timestamp, AppError> {
     t.parse().map_err(|_| {
         AppError::invalid(
-            format!("{flag} {t:?} is not an RFC 3339 time"),
-            format!("give e.g. {flag} 2026-10-01T00:00:00Z"),
+            format!("the period's {bound} {t:?} is not an RFC 3339 time"),
+            format!("give the period's {bound} as RFC 3339, e.g. 2026-10-01T00:00:00Z"),
         )
     })
 }
@@ -390,11 +391,11 @@ pub async fn population(
             format!("the controls with a population: {CHANGE_MANAGEMENT}"),
         ));
     }
-    let (from, to) = (parse_time(&q.from, "--from")?, parse_time(&q.to, "--to")?);
+    let (from, to) = (parse_time(&q.from, "start")?, parse_time(&q.to, "end")?);
     if from >= to {
         return Err(AppError::invalid(
-            "the period is empty: --from is not before --to",
-            "give --from earlier than --to",
+            "the period is empty: its start is not before its end",
+            "give the period's start earlier than its end",
         ));
     }
     let environments = match &q.env {
@@ -410,7 +411,7 @@ pub async fn population(
     if environments.is_empty() {
         return Err(AppError::invalid(
             "no production environment is declared",
-            "declare [[environments]] in ward.toml, or name one with --env",
+            "declare [[environments]] in ward.toml, or name the environment",
         ));
     }
     ledger
@@ -518,7 +519,7 @@ async fn deployments_in_log(
             ward_ledger::Payload::Digest { sha256, .. } => {
                 let bytes = ledger.store().blob(sha256).await?.ok_or_else(|| {
                     AppError::internal(format!(
-                        "entry {}: its out-of-line payload is missing (run ward log fsck)",
+                        "entry {}: its out-of-line payload is missing (check the store)",
                         env.seq
                     ))
                 })?;

@@ -400,7 +400,7 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         {
             return Err(AppError::invalid(
                 format!("commit {} has a time that is not RFC 3339", c.sha),
-                "give each commit's time as RFC 3339 (git log --format=%cI), or leave it out",
+                "give each commit's time as RFC 3339 (git's committer date, %cI), or leave it out",
             ));
         }
     }
@@ -429,7 +429,7 @@ async fn checked_payload(
         if evidence::artifact(ledger, a).await?.is_none() {
             return Err(AppError::invalid(
                 format!("artifact {a} is not registered"),
-                "register it first with `ward artifact register`",
+                "register the artifact first",
             ));
         }
     }
@@ -577,10 +577,7 @@ pub async fn update(
     read_from_git: bool,
 ) -> Result<Change, AppError> {
     let Some(old) = get(ledger, id).await? else {
-        return Err(AppError::not_found(
-            format!("no change {id:?}"),
-            "list changes with `ward change list`",
-        ));
+        return Err(AppError::not_found(format!("no change {id:?}"), "list the changes"));
     };
     let mut req = old.request.clone();
     if let Some(a) = &upd.artifacts {
@@ -620,7 +617,7 @@ pub async fn update(
     // dropping paths. Lowering is an override by independent approvers (`reclassify`).
     if classification.tier < old.classification.tier {
         classification.matched.push(format!(
-            "kept {}: an update never lowers the tier (independent approvers override it: ward change classify)",
+            "kept {}: an update never lowers the tier (independent approvers override it by reclassifying the change)",
             old.classification.tier
         ));
         classification.tier = old.classification.tier;
@@ -742,10 +739,7 @@ pub async fn reclassify(
     approval_rules: &ward_core::approval::ApprovalRules,
 ) -> Result<Change, AppError> {
     let Some(mut change) = get(ledger, id).await? else {
-        return Err(AppError::not_found(
-            format!("no change {id:?}"),
-            "list changes with `ward change list`",
-        ));
+        return Err(AppError::not_found(format!("no change {id:?}"), "list the changes"));
     };
     if req.reason.trim().len() < 10 {
         return Err(AppError::invalid(
@@ -799,7 +793,7 @@ pub async fn reclassify(
                     change.classification.tier,
                     protected.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
                 ),
-                "correct the change's attributes or paths (ward change update), or remove the tag from [approvals.overrides] protected_tags",
+                "correct the change's attributes or paths (update the change), or remove the tag from [approvals.overrides] protected_tags",
             ));
         }
     }
@@ -823,7 +817,7 @@ pub async fn reclassify(
                 needed as usize - approvers.len()
             ),
             format!(
-                "another approver runs: ward change classify {id} --tier {} --reason …",
+                "another approver proposes the same: {id} to tier {}, with a reason",
                 req.tier
             ),
         ));

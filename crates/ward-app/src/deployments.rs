@@ -395,7 +395,7 @@ pub fn plan_rollback<'a>(
                     "tenants of {} go back to different releases ({} and {})",
                     env.name, r.change, good.change
                 ),
-                "roll back one tenant at a time: ward rollback --env ENV --tenant T",
+                "roll back one tenant at a time: name the environment and the tenant",
             ));
         }
         planned.push((unit, good.config_digest.clone()));
@@ -429,7 +429,7 @@ pub async fn deployment(ledger: &Ledger, seq: u64) -> Result<Deployment, AppErro
     }
     Err(AppError::not_found(
         format!("no deployment {seq}"),
-        "deployment ids are the `seq` of `ward deployments --env ENV`",
+        "deployment ids are the seq of an environment's deployment history",
     ))
 }
 

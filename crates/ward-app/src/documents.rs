@@ -382,7 +382,7 @@ pub async fn purge(
             Kind::Forbidden,
             "person_required",
             "a purge is a person's decision; automation identities cannot request or complete one",
-            "a privacy officer runs ward purge as themselves",
+            "a privacy officer requests or completes the purge as themselves",
         ));
     }
     let judged = crate::reauth::with_directory_roles(ledger, by).await?;
@@ -504,12 +504,11 @@ pub async fn purge(
 /// bundles, target output), refused when missing or when they no longer match their digest.
 /// `what` names them in the messages ("stored configuration", "the stored output", …).
 pub async fn checked_bytes(ledger: &Ledger, digest: &str, what: &str) -> Result<Vec<u8>, AppError> {
-    let bytes = ledger.store().evidence(digest).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("{what} {digest} is missing"),
-            "check the store with `ward log fsck`",
-        )
-    })?;
+    let bytes = ledger
+        .store()
+        .evidence(digest)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("{what} {digest} is missing"), "check the store's integrity"))?;
     if ward_evidence::digest::of_bytes(&bytes) != digest {
         return Err(AppError::new(
             crate::error::Kind::Conflict,

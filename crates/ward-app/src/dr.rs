@@ -95,7 +95,7 @@ pub async fn record_restore_test(
             Kind::Forbidden,
             "person_required",
             "a restore test is signed by the person who ran it, not by automation",
-            "record it as yourself (`ward login`), or attach the tool's restore job with `ward attest add --type dr:TOOL`",
+            "record it as yourself, signed in as a person, or attach the tool's restore job as backup evidence (type dr:TOOL)",
         ));
     }
     // A developer could otherwise satisfy the DR gate of their own change alone, with a backup

@@ -90,7 +90,7 @@ impl std::error::Error for AppError {}
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         match e {
-            StoreError::Invalid(m) => AppError::invalid(m, "check the request against `GET /api/v1/log`"),
+            StoreError::Invalid(m) => AppError::invalid(m, "check the request against the log's size"),
             StoreError::Event(e) => AppError::invalid(e.to_string(), "fix the event; nothing was written"),
             StoreError::Conflict(m) => AppError::new(Kind::Conflict, "conflict", m, "reload and retry"),
             StoreError::Refused(m) => AppError::new(

@@ -492,7 +492,7 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
             Some(name) => Some(keys::type_record(ledger, name).await?.ok_or_else(|| {
                 AppError::not_found(
                     format!("no attestation type {name:?}"),
-                    "register it with `ward attest type add NAME --schema FILE`",
+                    "register the type with its JSON schema",
                 )
             })?),
             None => {
@@ -541,7 +541,7 @@ fn parse(inputs: &ParseInputs, bytes: &[u8]) -> Result<(Format, Value), AppError
             E::Unverified(_) => (
                 Kind::Unprocessable,
                 "signature_invalid",
-                "attach the envelope exactly as the builder signed it, and trust the builder's public key with `ward key trust --builder NAME KEYFILE`",
+                "attach the envelope exactly as the builder signed it, and trust the builder's public key",
             ),
             E::Mismatch(_) => (
                 Kind::Unprocessable,
@@ -668,7 +668,7 @@ pub async fn attest_within(
     if !on_dr && req.r#type.starts_with("dr:") {
         return Err(AppError::invalid(
             "backup evidence (type dr:…) is about the stores of [[services]], not one artifact or change",
-            "attach it with `ward attest add --type dr:TOOL FILE` (no --artifact, no --change)",
+            "attach it as backup evidence (type dr:TOOL) naming no artifact and no change",
         ));
     }
     if !on_change && !on_dr {
@@ -720,7 +720,7 @@ pub async fn attest_within(
         if !crate::subjects::change_exists(ledger, &req.artifact).await? {
             return Err(AppError::not_found(
                 format!("no change {:?}", req.artifact),
-                "list changes with `ward change list`",
+                "list the changes",
             ));
         }
         format!("change:{}", req.artifact)
@@ -728,7 +728,7 @@ pub async fn attest_within(
         let Some(registered) = artifact(ledger, &req.artifact).await? else {
             return Err(AppError::not_found(
                 format!("artifact {} is not registered", req.artifact),
-                "register it first with `ward artifact register`",
+                "register the artifact first",
             ));
         };
         registered.meta.service
@@ -1050,7 +1050,7 @@ fn guard(
                 "a signed document cannot be redacted: remove it at the source and sign again",
             )
         } else {
-            ("", "remove it at the source, or pass --redact to store a redacted copy")
+            ("", "remove it at the source, or ask for a redacted copy to be stored")
         };
         return Err(AppError::new(
             Kind::Unprocessable,

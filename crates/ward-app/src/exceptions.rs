@@ -204,14 +204,14 @@ fn check_rules(rules: &[String]) -> Result<(), AppError> {
     if rules.is_empty() || rules.len() > 50 {
         return Err(AppError::invalid(
             "name 1 to 50 gate rules",
-            "e.g. --rule sla.critical or --rule evidence.",
+            "name rules like sla.critical, or a prefix like evidence.",
         ));
     }
     for r in rules {
         if r.is_empty() || r.len() > 100 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
             return Err(AppError::invalid(
                 format!("{r:?} is not a gate rule id"),
-                "rule ids look like sla.critical or evidence.sbom (see `ward gate explain`)",
+                "rule ids look like sla.critical or evidence.sbom (a gate decision's explanation names them)",
             ));
         }
     }
@@ -274,10 +274,7 @@ pub async fn grant_waiver(
     let (subject, parties) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
-                return Err(AppError::not_found(
-                    format!("no change {c:?}"),
-                    "list changes with `ward change list`",
-                ));
+                return Err(AppError::not_found(format!("no change {c:?}"), "list the changes"));
             };
             (format!("change:{c}"), change.parties())
         }
@@ -457,7 +454,7 @@ pub async fn invoke_breakglass(
     let Some(change) = changes::get(ledger, &req.change).await? else {
         return Err(AppError::not_found(
             format!("no change {:?}", req.change),
-            "list changes with `ward change list`",
+            "list the changes",
         ));
     };
     person_only(by, "break glass")?;

@@ -735,7 +735,7 @@ fn policy_error(e: ward_core::gate::GateError) -> AppError {
         crate::error::Kind::Unprocessable,
         "policy_error",
         e.to_string(),
-        "fix the policy (run `ward policy test`)",
+        "fix the policy (test it against its examples)",
     )
 }
 
@@ -752,12 +752,9 @@ pub async fn check(
 ) -> Result<GateDecision, AppError> {
     let environment = req.environment.as_str();
     crate::identities::check_name("environment", environment)?;
-    let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("no change {change_id:?}"),
-            "list changes with `ward change list`",
-        )
-    })?;
+    let change = changes::get(ledger, change_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no change {change_id:?}"), "list the changes"))?;
     if !policy.environments.is_empty() && !policy.environments.iter().any(|e| e.name == environment) {
         let hint = crate::environment::undeclared_hint(&policy.environments, environment);
         return Err(AppError::new(
@@ -856,7 +853,7 @@ pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError
     let missing = || {
         AppError::not_found(
             format!("no gate decision {id}"),
-            "decision ids are printed by `ward gate check`",
+            "decision ids are those a gate check returns",
         )
     };
     let entry = ledger.store().entries(id, 1).await?.pop().ok_or_else(missing)?;
@@ -929,7 +926,7 @@ fn recorded_bundle(policy: &Value) -> Result<(PolicyBundle, Value), AppError> {
         .map_err(|e| {
             AppError::invalid(
                 format!("the policy document has no policy files: {e}"),
-                "the policy document is the one `ward gate check` stored",
+                "the policy document is the one a gate check stored",
             )
         })?;
     Ok((

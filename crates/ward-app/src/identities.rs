@@ -154,7 +154,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
                     Kind::Forbidden,
                     "cannot_act_as_another",
                     format!("{reason}; the attempt was recorded"),
-                    "the person creates their own token (ward token create --user NAME with their password) or signs in",
+                    "the person creates their own token (with their password) or signs in",
                 ));
             }
             let creds = crate::reauth::Credentials {
@@ -174,7 +174,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
             }
             let record = user_record(ledger, user)
                 .await?
-                .ok_or_else(|| AppError::not_found(format!("no local user {user:?}"), "add it with `ward user add`"))?;
+                .ok_or_else(|| AppError::not_found(format!("no local user {user:?}"), "add the user first"))?;
             if let Some(r) = req.roles.iter().find(|r| !record.roles.contains(r)) {
                 return Err(AppError::invalid(
                     format!("user {user} does not hold role {r}"),
@@ -220,10 +220,7 @@ async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &Token
 /// Revokes a token by id.
 pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), AppError> {
     if ledger.store().projection(TOKENS, id).await?.is_none() {
-        return Err(AppError::not_found(
-            format!("no token {id:?}"),
-            "list tokens with `ward token list`",
-        ));
+        return Err(AppError::not_found(format!("no token {id:?}"), "list the tokens"));
     }
     ledger
         .append(NewEvent {
@@ -283,7 +280,7 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
                 "{} is automation; people are added by an administrator in person",
                 by.id
             ),
-            "sign in as an administrator (ward user add --server … with your own session), or add users on the data directory",
+            "sign in as an administrator and add them in your own session, or add users on the data directory",
         ));
     }
     // One add at a time in this process: the name and printed-name checks and the write are one
@@ -411,7 +408,7 @@ pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result
             Kind::NotFound,
             "not_found",
             format!("no user {name}"),
-            "list users with: ward user list",
+            "list the users",
         ));
     };
     if !user.pending {

@@ -191,7 +191,7 @@ pub async fn revoke(ledger: &Ledger, by: &Identity, keyid: &str) -> Result<KeyRe
     let Some(mut rec) = key_record(ledger, keyid).await? else {
         return Err(AppError::not_found(
             format!("no trusted key {keyid:?}"),
-            "list keys with `ward key list`",
+            "list the trusted keys",
         ));
     };
     if !rec.revoked {

@@ -158,7 +158,8 @@ pub fn rfc3339(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
-/// Parses a period bound: an RFC 3339 time, or a date (`2026-12-01`, midnight UTC).
+/// Parses a period bound (`what`: "start" or "end"): an RFC 3339 time, or a date (`2026-12-01`,
+/// midnight UTC).
 pub fn parse_time(what: &str, s: &str) -> Result<i64, AppError> {
     let s = s.trim();
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
@@ -170,7 +171,7 @@ pub fn parse_time(what: &str, s: &str) -> Result<i64, AppError> {
         return Ok(z.timestamp().as_second());
     }
     Err(AppError::invalid(
-        format!("the period's {what} (--{what}, {what}=) is neither an RFC 3339 time nor a date"),
+        format!("the period's {what} is neither an RFC 3339 time nor a date"),
         "write it as 2026-12-01 (midnight UTC) or 2026-12-01T08:00:00Z",
     ))
 }
@@ -185,12 +186,12 @@ pub fn request(
     now: i64,
 ) -> Result<DoraRequest, AppError> {
     let to = match to {
-        Some(t) => parse_time("to", t)?,
+        Some(t) => parse_time("end", t)?,
         // Up to and including the current second (the end is exclusive).
         None => now + 1,
     };
     let from = match from {
-        Some(f) => parse_time("from", f)?,
+        Some(f) => parse_time("start", f)?,
         None => to - 30 * DAY,
     };
     check_period(from, to)?;
@@ -212,7 +213,7 @@ pub fn check_period(from: i64, to: i64) -> Result<(), AppError> {
                 rfc3339(from),
                 rfc3339(to)
             ),
-            "give a start (--from, from=) earlier than the end (--to, to=)",
+            "give a start earlier than the end",
         ));
     }
     Ok(())
@@ -723,8 +724,8 @@ pub async fn dora(
         && (s.trim().is_empty() || s.len() > 128 || s.chars().any(char::is_control))
     {
         return Err(AppError::invalid(
-            "--service must be 1 to 128 characters without control characters",
-            "name the service as its artifacts were registered (ward artifact show DIGEST)",
+            "the service must be 1 to 128 characters without control characters",
+            "name the service as its artifacts were registered",
         ));
     }
     let view = read(ledger, &req.environment).await?;
@@ -1093,10 +1094,10 @@ mod tests {
 
     #[test]
     fn periods_are_rfc3339_or_dates_and_never_empty() {
-        assert_eq!(parse_time("from", "2026-12-01").unwrap(), 1_796_083_200);
-        assert_eq!(parse_time("from", "2026-12-01T01:00:00+01:00").unwrap(), 1_796_083_200);
-        let e = parse_time("from", "last week").unwrap_err();
-        assert!(e.message.contains("--from"), "{e:?}");
+        assert_eq!(parse_time("start", "2026-12-01").unwrap(), 1_796_083_200);
+        assert_eq!(parse_time("start", "2026-12-01T01:00:00+01:00").unwrap(), 1_796_083_200);
+        let e = parse_time("start", "last week").unwrap_err();
+        assert!(e.message.contains("the period's start"), "{e:?}");
         let r = request("prod", None, None, None, false, T).unwrap();
         assert_eq!((r.from, r.to), (T + 1 - 30 * DAY, T + 1));
         assert!(request("prod", None, Some("2026-12-02"), Some("2026-12-01"), false, T).is_err());

@@ -298,10 +298,7 @@ pub async fn latest_checkpoint(ledger: &Ledger) -> Result<SignedCheckpoint, AppE
 }
 
 fn no_checkpoint() -> AppError {
-    AppError::not_found(
-        "the log has no checkpoint yet",
-        "sign one with `ward log checkpoint` (POST /api/v1/log/checkpoint), or pass a size",
-    )
+    AppError::not_found("the log has no checkpoint yet", "sign a checkpoint, or give a size")
 }
 
 /// Inclusion proof of `index` in the tree of `size` (default: the latest checkpoint's size).
@@ -405,7 +402,7 @@ pub fn check_generic_kind(kind: &str) -> Result<(), AppError> {
             crate::error::Kind::Forbidden,
             "reserved_kind",
             format!("events of kind {prefix}* are written by Ward itself, after checking them"),
-            "use the command or endpoint for it (ward artifact, ward attest, ward key, ward change, ward approve …), or another kind",
+            "use the operation for it (artifacts, attestations, keys, changes, approvals …), or another kind",
         ));
     }
     Ok(())

@@ -179,7 +179,7 @@ pub async fn reauthenticate(
                 "{} is locked out of signing after repeated failed attempts, until {at}",
                 by.id
             ),
-            hint: "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)".into(),
+            hint: "wait for the lockout to lapse, or ask an administrator to lift it".into(),
         }));
     }
     match (by.id.strip_prefix("user:"), creds.password, creds.reauth_token) {

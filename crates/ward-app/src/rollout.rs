@@ -160,12 +160,12 @@ impl RolloutRequest {
         };
         if self.steps.is_some() {
             return Err(format!(
-                "--steps applies to canary rollouts; a {kind_name} rollout has no traffic steps"
+                "traffic steps apply to canary rollouts; a {kind_name} rollout has none"
             ));
         }
         if kind == StrategyKind::BlueGreen && self.pause_ms.is_some() {
             return Err(
-                "--pause-ms applies to canary and ring steps; a blue-green rollout is watched for the environment's keep_warm_ms"
+                "a pause between steps applies to canary and ring steps; a blue-green rollout is watched for the environment's keep_warm_ms"
                     .into(),
             );
         }
@@ -287,7 +287,7 @@ pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&
             Kind::Unprocessable,
             "bad_reason",
             format!("a reason must be {MIN_REASON_CHARS} to 4000 characters on one line"),
-            "explain why, e.g. --reason \"hotfix for the failing lab-results feed\"",
+            "give a reason, e.g. \"hotfix for the failing lab-results feed\"",
         ));
     }
     // People's text passes the PHI/secret guard, as every other reason does.
@@ -299,7 +299,7 @@ pub fn check_command(cmd: Command, tier: ward_core::risk::Tier, reason: Option<&
             Kind::Unprocessable,
             "promote_reason_required",
             "promoting a high-tier change skips the analysis of its remaining steps and needs a recorded reason",
-            format!("give one: ward rollout promote ID --reason \"...\" (at least {MIN_REASON_CHARS} characters)"),
+            format!("give a reason of at least {MIN_REASON_CHARS} characters"),
         ));
     }
     Ok(())
@@ -600,7 +600,7 @@ pub async fn ensure_idle(ledger: &Ledger, environment: &str) -> Result<(), AppEr
                 "{environment} is already rolling out {} ({}, {})",
                 active.change, active.id, active.status
             ),
-            &format!("wait for it to finish, or: ward rollout abort {}", active.id),
+            &format!("wait for it to finish, or abort rollout {}", active.id),
         )),
         None => Ok(()),
     }
@@ -790,7 +790,7 @@ mod tests {
         let refused = check_command(Command::Promote, Tier::High, None).unwrap_err();
         assert_eq!(refused.code, "promote_reason_required");
         assert_eq!(refused.kind, Kind::Unprocessable);
-        assert!(refused.hint.contains("--reason"), "{}", refused.hint);
+        assert!(refused.hint.contains("give a reason"), "{}", refused.hint);
         // Blank or too short is no reason.
         assert_eq!(
             check_command(Command::Promote, Tier::High, Some("   "))

@@ -251,8 +251,8 @@ fn bounded(name: &str, v: &Option<String>) -> Result<(), AppError> {
         && (s.trim().is_empty() || s.len() > 512 || s.chars().any(char::is_control))
     {
         return Err(AppError::invalid(
-            format!("--{name} must be 1 to 512 characters without control characters"),
-            format!("give --{name} as it appears in the log (ward log show)"),
+            format!("the search criterion {name} must be 1 to 512 characters without control characters"),
+            format!("give the {name} as it appears in the log"),
         ));
     }
     Ok(())
@@ -277,13 +277,13 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
     if q == &SearchQuery::default() {
         return Err(AppError::invalid(
             "a search needs at least one criterion",
-            "give e.g. --change ID, --digest sha256:…, --person user:NAME, --env prod or --from/--to",
+            "name e.g. a change, a digest (sha256:…), a person (user:NAME), an environment or a period (from, to)",
         ));
     }
     if q.version.is_some() && q.service.is_none() {
         return Err(AppError::invalid(
-            "--version needs --service",
-            "give both: --service NAME --version V",
+            "a version needs its service",
+            "give both the service and the version",
         ));
     }
     let time = |t: &Option<String>, flag| {
@@ -291,7 +291,7 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
             .map(|t| crate::audit::parse_time(t, flag).map(|t| t.as_second()))
             .transpose()
     };
-    let (from, to) = (time(&q.from, "--from")?, time(&q.to, "--to")?);
+    let (from, to) = (time(&q.from, "start")?, time(&q.to, "end")?);
     let mut digests: Option<BTreeSet<String>> = q.digest.clone().map(|d| BTreeSet::from([d]));
     if let Some(service) = &q.service {
         let found: BTreeSet<String> = match &q.version {

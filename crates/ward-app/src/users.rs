@@ -46,7 +46,7 @@ pub fn pending_refusal(user: &UserRecord) -> AppError {
             user.name,
             user.added_by.as_deref().unwrap_or("an administrator")
         ),
-        format!("another administrator runs: ward user activate {}", user.name),
+        format!("another administrator activates {}", user.name),
     )
 }
 

@@ -45,12 +45,12 @@ impl Failure {
     }
 
     /// An error the server (or an application service) returned, with its own code, message
-    /// and hint — the hint in the CLI's words where the service's names what a flag gives
-    /// ([`cli_hint`]).
+    /// and hint — in the CLI's words where the service's say what a flag or command gives
+    /// ([`cli_hint`], [`cli_message`]). A server's error and a local one print the same.
     pub fn remote(code: String, message: String, hint: String) -> Failure {
         let hint = cli_hint(&hint);
         Failure {
-            message,
+            message: cli_message(&message),
             hint: (!hint.is_empty()).then_some(hint),
             code: EXIT_ERROR,
             kind: code.into(),
@@ -58,9 +58,10 @@ impl Failure {
     }
 }
 
-/// The services' hints that say what to give (ward-app names no CLI flag), and the CLI's advice
-/// for them: the flag that gives it. A hint starting with the first text starts with the second
-/// instead; every other hint is printed as the service wrote it.
+/// The services' hints that say what to do in words (ward-app names no CLI flag or command, and
+/// no HTTP detail), and the CLI's advice for them: the flag or command that does it. A hint
+/// written as the first text is written as the second instead (see [`in_cli_words`] for the
+/// values, `{}`); every other hint is printed as the service wrote it.
 const CLI_HINTS: &[(&str, &str)] = &[
     ("give the change a one-line title", "pass --title"),
     (
@@ -141,19 +142,309 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "give your password (local users) or a fresh token of your identity provider (OIDC)",
         "give your password (local users: --password-stdin or WARD_PASSWORD) or a fresh OIDC token (--reauth-token)",
     ),
+    // Queries: bundles, search, the audit population, metrics.
+    (
+        "name a declared environment (and tenant), e.g. prod and clinic-a",
+        "pass a declared environment (and tenant), e.g. --env prod --tenant clinic-a",
+    ),
+    (
+        "give the period as RFC 3339 times, e.g. from 2026-10-01T00:00:00Z to 2027-01-01T00:00:00Z",
+        "pass RFC 3339 times, e.g. --from 2026-10-01T00:00:00Z --to 2027-01-01T00:00:00Z",
+    ),
+    (
+        "name the change by its id, e.g. CHG-1a2b3c4d",
+        "pass the id `ward change list` prints, e.g. --change CHG-1a2b3c4d",
+    ),
+    (
+        "a deployment is the log entry of its record: see the environment's deployment history",
+        "a deployment is the log entry of its record: see `ward deployments --env ENV`",
+    ),
+    (
+        "check the environment, tenant and times against the environment's deployment history",
+        "check the environment, tenant and times (`ward deployments --env ENV`)",
+    ),
+    (
+        "deployment ids are the seq of an environment's deployment history",
+        "deployment ids are the `seq` of `ward deployments --env ENV`",
+    ),
+    (
+        "name e.g. a change, a digest (sha256:…), a person (user:NAME), an environment or a period (from, to)",
+        "give e.g. --change ID, --digest sha256:…, --person user:NAME, --env prod or --from/--to",
+    ),
+    (
+        "give the {} as it appears in the log",
+        "give --{} as it appears in the log (ward log show)",
+    ),
+    (
+        "give both the service and the version",
+        "give both: --service NAME --version V",
+    ),
+    ("give the period's start as RFC 3339, e.g. ", "give e.g. --from "),
+    ("give the period's end as RFC 3339, e.g. ", "give e.g. --to "),
+    (
+        "give the period's start earlier than its end",
+        "give --from earlier than --to",
+    ),
+    (
+        "give a start earlier than the end",
+        "give a start (--from) earlier than the end (--to)",
+    ),
+    (
+        "declare [[environments]] in ward.toml, or name the environment",
+        "declare [[environments]] in ward.toml, or name one with --env",
+    ),
+    (
+        "name the service as its artifacts were registered",
+        "name the service as its artifacts were registered (ward artifact show DIGEST)",
+    ),
+    // What to run, or which command lists what to name.
+    ("list the changes", "list changes with `ward change list`"),
+    ("list the tokens", "list tokens with `ward token list`"),
+    ("list the users", "list users with: ward user list"),
+    ("list the trusted keys", "list keys with `ward key list`"),
+    ("add the user first", "add it with `ward user add`"),
+    (
+        "register the artifact first",
+        "register it first with `ward artifact register`",
+    ),
+    (
+        "register the type with its JSON schema",
+        "register it with `ward attest type add NAME --schema FILE`",
+    ),
+    (
+        "attach the envelope exactly as the builder signed it, and trust the builder's public key",
+        "attach the envelope exactly as the builder signed it, and trust the builder's public key with `ward key trust --builder NAME KEYFILE`",
+    ),
+    (
+        "attach it as backup evidence (type dr:TOOL) naming no artifact and no change",
+        "attach it with `ward attest add --type dr:TOOL FILE` (no --artifact, no --change)",
+    ),
+    (
+        "record it as yourself, signed in as a person, or attach the tool's restore job as backup evidence (type dr:TOOL)",
+        "record it as yourself (`ward login`), or attach the tool's restore job with `ward attest add --type dr:TOOL`",
+    ),
+    (
+        "remove it at the source, or ask for a redacted copy to be stored",
+        "remove it at the source, or pass --redact to store a redacted copy",
+    ),
+    (
+        "give each commit's time as RFC 3339 (git's committer date, %cI), or leave it out",
+        "give each commit's time as RFC 3339 (git log --format=%cI), or leave it out",
+    ),
+    (
+        "correct the change's attributes or paths (update the change), or remove the tag from [approvals.overrides] protected_tags",
+        "correct the change's attributes or paths (ward change update), or remove the tag from [approvals.overrides] protected_tags",
+    ),
+    (
+        "another approver proposes the same: {} to tier {}, with a reason",
+        "another approver runs: ward change classify {} --tier {} --reason …",
+    ),
+    (
+        "roll back one tenant at a time: name the environment and the tenant",
+        "roll back one tenant at a time: ward rollback --env ENV --tenant T",
+    ),
+    (
+        "a privacy officer requests or completes the purge as themselves",
+        "a privacy officer runs ward purge as themselves",
+    ),
+    ("check the store's integrity", "check the store with `ward log fsck`"),
+    (
+        "check the store's integrity; a bundle is never written incomplete",
+        "check the store with `ward log fsck`; a bundle is never written incomplete",
+    ),
+    (
+        "name rules like sla.critical, or a prefix like evidence.",
+        "e.g. --rule sla.critical or --rule evidence.",
+    ),
+    (
+        "rule ids look like sla.critical or evidence.sbom (a gate decision's explanation names them)",
+        "rule ids look like sla.critical or evidence.sbom (see `ward gate explain`)",
+    ),
+    (
+        "fix the policy (test it against its examples)",
+        "fix the policy (run `ward policy test`)",
+    ),
+    (
+        "decision ids are those a gate check returns",
+        "decision ids are printed by `ward gate check`",
+    ),
+    (
+        "the policy document is the one a gate check stored",
+        "the policy document is the one `ward gate check` stored",
+    ),
+    (
+        "see what is missing: the explanation of gate decision ",
+        "see what is missing: ward gate explain ",
+    ),
+    (
+        "the person creates their own token (with their password) or signs in",
+        "the person creates their own token (ward token create --user NAME with their password) or signs in",
+    ),
+    (
+        "sign in as an administrator and add them in your own session, or add users on the data directory",
+        "sign in as an administrator (ward user add --server … with your own session), or add users on the data directory",
+    ),
+    (
+        "another administrator activates ",
+        "another administrator runs: ward user activate ",
+    ),
+    (
+        "wait for the lockout to lapse, or ask an administrator to lift it",
+        "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
+    ),
+    (
+        "sign a checkpoint, or give a size",
+        "sign one with `ward log checkpoint`, or pass a size",
+    ),
+    (
+        "use the operation for it (artifacts, attestations, keys, changes, approvals …), or another kind",
+        "use the command for it (ward artifact, ward attest, ward key, ward change, ward approve …), or another kind",
+    ),
+    // Rollouts, the runtime, drift.
+    (
+        "give a reason, e.g. \"hotfix for the failing lab-results feed\"",
+        "explain why, e.g. --reason \"hotfix for the failing lab-results feed\"",
+    ),
+    (
+        "give a reason of at least {} characters",
+        "give one: ward rollout promote ID --reason \"...\" (at least {} characters)",
+    ),
+    (
+        "wait for it to finish, or abort rollout ",
+        "wait for it to finish, or: ward rollout abort ",
+    ),
+    (
+        "expose it ring by ring with a rollout (strategy rings), or promote or roll back the whole environment",
+        "expose it ring by ring with `ward rollout start` (strategy rings), or promote or roll back the whole environment",
+    ),
+    (
+        "run it through the server, where the local runtime lives",
+        "start `ward serve` and run this command with --server (WARD_SERVER)",
+    ),
+    (
+        "check the environment's observe_command, or give what runs as a file",
+        "check the environment's observe_command, or observe --from FILE",
+    ),
+];
+
+/// The services' messages that name in words what the CLI gives with a flag, and the CLI's
+/// wording (as [`CLI_HINTS`]).
+const CLI_MESSAGES: &[(&str, &str)] = &[
+    (
+        "the period's start is neither an RFC 3339 time nor a date",
+        "the period's start (--from) is neither an RFC 3339 time nor a date",
+    ),
+    (
+        "the period's end is neither an RFC 3339 time nor a date",
+        "the period's end (--to) is neither an RFC 3339 time nor a date",
+    ),
+    (
+        "the period's start {} is not an RFC 3339 time",
+        "--from {} is not an RFC 3339 time",
+    ),
+    (
+        "the period's end {} is not an RFC 3339 time",
+        "--to {} is not an RFC 3339 time",
+    ),
+    (
+        "the period is empty: its start must be before its end",
+        "the period is empty: --from must be before --to",
+    ),
+    (
+        "the period is empty: its start is not before its end",
+        "the period is empty: --from is not before --to",
+    ),
+    (
+        "the search criterion {} must be 1 to 512 characters without control characters",
+        "--{} must be 1 to 512 characters without control characters",
+    ),
+    (
+        "the service must be 1 to 128 characters without control characters",
+        "--service must be 1 to 128 characters without control characters",
+    ),
+    ("a version needs its service", "--version needs --service"),
+    (
+        "the older size {} is larger than the newer size {}",
+        "--from {} is larger than --to {}",
+    ),
+    (
+        "the start of the notes {} is not an RFC 3339 time: {}",
+        "--since {}: {}",
+    ),
+    (
+        "traffic steps apply to canary rollouts; a {} rollout has none",
+        "--steps applies to canary rollouts; a {} rollout has no traffic steps",
+    ),
+    (
+        "a pause between steps applies to canary and ring steps; a blue-green rollout is watched for the environment's keep_warm_ms",
+        "--pause-ms applies to canary and ring steps; a blue-green rollout is watched for the environment's keep_warm_ms",
+    ),
+    (
+        "{} runs on the local runtime, which lives inside the server",
+        "{} runs on the local runtime, which lives inside `ward serve`",
+    ),
+    (
+        "{} has no observe_command; set one in [[environments]] or give what runs as a file",
+        "{} has no observe_command; set one in [[environments]] or observe --from FILE",
+    ),
 ];
 
 /// `hint` in the CLI's words (see [`CLI_HINTS`]).
 pub fn cli_hint(hint: &str) -> String {
-    for (service, cli) in CLI_HINTS {
-        if let Some(rest) = hint.strip_prefix(service) {
-            // Whole hints match whole; a prefix ending in a space or ": " carries a value.
-            if rest.is_empty() || service.ends_with(' ') {
-                return format!("{cli}{rest}");
+    in_cli_words(CLI_HINTS, hint)
+}
+
+/// `message` in the CLI's words (see [`CLI_MESSAGES`]).
+pub fn cli_message(message: &str) -> String {
+    in_cli_words(CLI_MESSAGES, message)
+}
+
+/// `text` as the first `(service, cli)` of `table` it matches writes it in the CLI's words,
+/// else as it is. Whole texts match whole; each `{}` of the service's text stands for a value
+/// (at least one character, up to the text that follows it), which fills the `{}` of the CLI's
+/// text in the same order; a service text ending in a space (or ": ") carries one more value
+/// at its end, appended to the CLI's text.
+fn in_cli_words(table: &[(&str, &str)], text: &str) -> String {
+    for (service, cli) in table {
+        if let Some(values) = values_of(service, text) {
+            let mut out = String::new();
+            let mut values = values.into_iter();
+            let mut pieces = cli.split("{}").peekable();
+            while let Some(piece) = pieces.next() {
+                out.push_str(piece);
+                if pieces.peek().is_some() {
+                    out.push_str(values.next().unwrap_or_default());
+                }
             }
+            values.for_each(|v| out.push_str(v));
+            return out;
         }
     }
-    hint.to_string()
+    text.to_string()
+}
+
+/// The values of `text` at the `{}`s of `pattern`, if it is `pattern` with values there.
+fn values_of<'t>(pattern: &str, text: &'t str) -> Option<Vec<&'t str>> {
+    let mut pieces = pattern.split("{}");
+    let mut rest = text.strip_prefix(pieces.next().unwrap_or_default())?;
+    let mut values = Vec::new();
+    for piece in pieces {
+        let end = if piece.is_empty() {
+            rest.len()
+        } else {
+            rest.find(piece)?
+        };
+        if end == 0 {
+            return None;
+        }
+        values.push(&rest[..end]);
+        rest = &rest[end + piece.len()..];
+    }
+    if pattern.ends_with(' ') {
+        values.push(rest);
+        rest = "";
+    }
+    rest.is_empty().then_some(values)
 }
 
 /// An error of an application service (local mode), as the CLI reports it:
@@ -186,7 +477,67 @@ impl std::error::Error for Failure {}
 
 #[cfg(test)]
 mod tests {
-    use super::cli_hint;
+    use super::{CLI_HINTS, CLI_MESSAGES, cli_hint, cli_message};
+
+    #[test]
+    fn the_services_words_name_no_flag_or_command_and_each_value_has_its_place() {
+        for (service, cli) in CLI_HINTS.iter().chain(CLI_MESSAGES) {
+            assert!(
+                !service.contains("--") && !service.contains("ward ") && !service.contains("/api/"),
+                "{service}"
+            );
+            assert_eq!(service.matches("{}").count(), cli.matches("{}").count(), "{service}");
+            assert!(!service.contains("{}{}"), "{service}");
+            // Each service text maps to its CLI text (none is shadowed by an earlier one).
+            let example = service.replace("{}", "X1");
+            let expected = cli.replace("{}", "X1");
+            let table = if CLI_HINTS.contains(&(service, cli)) {
+                cli_hint(&example)
+            } else {
+                cli_message(&example)
+            };
+            assert_eq!(table, expected, "{service}");
+        }
+    }
+
+    #[test]
+    fn values_in_the_middle_fill_the_cli_text_in_order() {
+        assert_eq!(
+            cli_hint("another approver proposes the same: CHG-1a2b to tier low, with a reason"),
+            "another approver runs: ward change classify CHG-1a2b --tier low --reason …"
+        );
+        assert_eq!(
+            cli_hint("give a reason of at least 10 characters"),
+            "give one: ward rollout promote ID --reason \"...\" (at least 10 characters)"
+        );
+        assert_eq!(
+            cli_hint("give the person as it appears in the log"),
+            "give --person as it appears in the log (ward log show)"
+        );
+        assert_eq!(
+            cli_hint("see what is missing: the explanation of gate decision 42"),
+            "see what is missing: ward gate explain 42"
+        );
+        assert_eq!(
+            cli_hint("give the period's start as RFC 3339, e.g. 2026-10-01T00:00:00Z"),
+            "give e.g. --from 2026-10-01T00:00:00Z"
+        );
+        assert_eq!(
+            cli_message("the start of the notes \"x\" is not an RFC 3339 time: bad"),
+            "--since \"x\": bad"
+        );
+        assert_eq!(
+            cli_message("prod runs on the local runtime, which lives inside the server"),
+            "prod runs on the local runtime, which lives inside `ward serve`"
+        );
+        // A value is never empty, and text after the pattern's end is not a match.
+        assert_eq!(
+            cli_message(" runs on the local runtime, which lives inside the server"),
+            " runs on the local runtime, which lives inside the server"
+        );
+        assert_eq!(cli_hint("list the changes first"), "list the changes first");
+        assert_eq!(cli_message("no change \"CHG-1\""), "no change \"CHG-1\"");
+    }
 
     #[test]
     fn a_service_hint_saying_what_to_give_names_the_flag_that_gives_it() {

@@ -528,7 +528,7 @@ async fn scenario(ledger: Ledger) {
         .unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
-    assert!(body.to_string().contains("--from"), "{body}");
+    assert!(body.to_string().contains("the period's start"), "{body}");
 
     // /metrics carries the gauges of the production environment over the trailing 30 days.
     let text = get("/metrics".into(), None).await.unwrap().text().await.unwrap();

@@ -293,7 +293,9 @@ impl Ledger {
     /// Consistency proof between sizes `from` and `to`.
     pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
         if from > to {
-            return Err(StoreError::Invalid(format!("--from {from} is larger than --to {to}")));
+            return Err(StoreError::Invalid(format!(
+                "the older size {from} is larger than the newer size {to}"
+            )));
         }
         if to == 0 {
             return Ok(vec![]);

@@ -53,13 +53,13 @@ impl Query {
             if !name_ok(&p.env) || p.tenant.as_deref().is_some_and(|t| !name_ok(t)) {
                 return Err(AppError::invalid(
                     "an environment or tenant name is letters, digits, '-', '_' and '.'",
-                    "pass a declared environment (and tenant), e.g. --env prod --tenant clinic-a",
+                    "name a declared environment (and tenant), e.g. prod and clinic-a",
                 ));
             }
             if p.from >= p.to {
                 return Err(AppError::invalid(
-                    "the period is empty: --from must be before --to",
-                    "pass RFC 3339 times, e.g. --from 2026-10-01T00:00:00Z --to 2027-01-01T00:00:00Z",
+                    "the period is empty: its start must be before its end",
+                    "give the period as RFC 3339 times, e.g. from 2026-10-01T00:00:00Z to 2027-01-01T00:00:00Z",
                 ));
             }
         }
@@ -70,7 +70,7 @@ impl Query {
         {
             return Err(AppError::invalid(
                 "a change id is letters, digits, '-' and '_'",
-                "pass the id `ward change list` prints, e.g. --change CHG-1a2b3c4d",
+                "name the change by its id, e.g. CHG-1a2b3c4d",
             ));
         }
         Ok(())
@@ -337,10 +337,7 @@ pub async fn export(
     let mut scope = match query {
         Query::Change(id) => {
             if crate::changes::get(ledger, id).await?.is_none() {
-                return Err(AppError::not_found(
-                    format!("no change {id}"),
-                    "list changes with `ward change list`",
-                ));
+                return Err(AppError::not_found(format!("no change {id}"), "list the changes"));
             }
             Scope::change(id)
         }
@@ -348,7 +345,7 @@ pub async fn export(
             let not_found = || {
                 AppError::not_found(
                     format!("no deployment {seq}"),
-                    "a deployment is the log entry of its record: see `ward deployments --env ENV`",
+                    "a deployment is the log entry of its record: see the environment's deployment history",
                 )
             };
             let entry = ledger.store().entries(*seq, 1).await?.pop().ok_or_else(not_found)?;
@@ -532,7 +529,7 @@ pub async fn export(
 fn no_deployment() -> AppError {
     AppError::not_found(
         "no deployment in that period: there is nothing to bundle",
-        "check the environment, tenant and times (`ward deployments --env ENV`)",
+        "check the environment, tenant and times against the environment's deployment history",
     )
 }
 
@@ -541,7 +538,7 @@ fn missing(seq: u64, what: &str, digest: &str) -> AppError {
         Kind::Conflict,
         "store_incomplete",
         format!("the {what} {digest} an entry references (entry {seq}) is not in the store"),
-        "check the store with `ward log fsck`; a bundle is never written incomplete",
+        "check the store's integrity; a bundle is never written incomplete",
     )
 }
 

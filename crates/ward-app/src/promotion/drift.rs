@@ -150,7 +150,7 @@ pub async fn observe_runtime(
             crate::error::Kind::Upstream,
             "runtime_unavailable",
             e,
-            "check the environment's observe_command, or observe --from FILE",
+            "check the environment's observe_command, or give what runs as a file",
         )
     })?;
     let mut out = Vec::new();

@@ -220,12 +220,9 @@ pub async fn authorise(
     ring: Option<&str>,
     cx: &PromotionContext<'_>,
 ) -> Result<Authority, AppError> {
-    let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("no change {change_id:?}"),
-            "list changes with `ward change list`",
-        )
-    })?;
+    let change = changes::get(ledger, change_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no change {change_id:?}"), "list the changes"))?;
     if change.request.artifacts.is_empty() {
         return Err(AppError::invalid(
             format!("{} ships no artifact", change.id),
@@ -263,7 +260,7 @@ pub async fn authorise(
                 decision.id,
                 reasons.join(", ")
             ),
-            format!("see what is missing: ward gate explain {}", decision.id),
+            format!("see what is missing: the explanation of gate decision {}", decision.id),
         ));
     }
     // The approvals current at the decision: those its stored input lists (the current view
@@ -380,7 +377,7 @@ fn local_only_whole(env: &Environment, selected: bool) -> Result<(), AppError> {
                 "{} runs on the local runtime, where one process serves every tenant",
                 env.name
             ),
-            "expose it ring by ring with `ward rollout start` (strategy rings), or promote or roll back the whole environment",
+            "expose it ring by ring with a rollout (strategy rings), or promote or roll back the whole environment",
         ));
     }
     Ok(())

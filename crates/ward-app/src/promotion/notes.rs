@@ -223,7 +223,7 @@ pub async fn release_notes(
     let since = match since {
         Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
             AppError::invalid(
-                format!("--since {s:?}: {e}"),
+                format!("the start of the notes {s:?} is not an RFC 3339 time: {e}"),
                 "give an RFC 3339 time, e.g. 2026-11-01T00:00:00Z",
             )
         })?),

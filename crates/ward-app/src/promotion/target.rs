@@ -95,11 +95,8 @@ pub fn target_for(env: &Environment, runtime: Option<&dyn Runtimes>) -> Result<B
             None => Err(AppError::new(
                 crate::error::Kind::Conflict,
                 "runtime_unavailable",
-                format!(
-                    "{} runs on the local runtime, which lives inside `ward serve`",
-                    env.name
-                ),
-                "start `ward serve` and run this command with --server (WARD_SERVER)",
+                format!("{} runs on the local runtime, which lives inside the server", env.name),
+                "run it through the server, where the local runtime lives",
             )),
         };
     }
@@ -251,7 +248,7 @@ impl DeploymentTarget for CommandTarget {
 async fn observe_with(argv: &[String], environment: &str) -> Result<Vec<Running>, String> {
     if argv.is_empty() {
         return Err(format!(
-            "{environment} has no observe_command; set one in [[environments]] or observe --from FILE"
+            "{environment} has no observe_command; set one in [[environments]] or give what runs as a file"
         ));
     }
     let (status, out, err) = run(argv, &[("WARD_ENV", environment.to_string())], MAX_OBSERVATION + 1).await?;

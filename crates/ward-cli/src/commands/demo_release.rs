@@ -43,7 +43,8 @@ const EVIDENCE: &[(&str, &[u8])] = &[
 ];
 
 fn fail(e: ward_app::AppError) -> anyhow::Error {
-    anyhow::anyhow!("{} ({}): {}", e.message, e.code, e.hint)
+    use crate::failure::{cli_hint, cli_message};
+    anyhow::anyhow!("{} ({}): {}", cli_message(&e.message), e.code, cli_hint(&e.hint))
 }
 
 fn person(id: &str, role: Role) -> Identity {
