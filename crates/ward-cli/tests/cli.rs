@@ -238,12 +238,73 @@ fn helpful_errors() {
 #[test]
 fn demo_runs_and_catches_tampering() {
     let tmp = tempfile::tempdir().unwrap();
+    let kept = tmp.path().join("kept");
     let o = ok(run({
         let mut c = ward(&tmp.path().join("unused"), None);
-        c.args(["demo", "--output", "json"]);
+        c.args(["demo", "--output", "json", "--keep"]).arg(&kept);
         c
     }));
     let v = json(&o);
+    // The governance story: the high-risk PHI change was blocked by its failing tests, its
+    // critical SAST finding and CVE, its missing provenance, quorum and privacy review; the
+    // opener's own signature was refused; skipping staging was refused.
+    let g = &v["release"]["governance"];
+    assert_eq!(g["tier"], "high", "{v:#}");
+    let blocked: Vec<&str> = g["blocked_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    for rule in [
+        "evidence.tests_failed",
+        "evidence.no_critical_sast",
+        "evidence.provenance",
+        "evidence.rollback_plan",
+        "vulnerabilities.critical_open",
+        "approvals.quorum",
+        "checklist.privacy-review",
+    ] {
+        assert!(blocked.contains(&rule), "not blocked on {rule}: {blocked:?}");
+    }
+    assert_eq!(g["self_approval_refused"], "opener_cannot_sign", "{v:#}");
+    assert!(g["allowed_decision"].is_u64(), "{v:#}");
+    assert_eq!(g["skip_staging_refused"], "not_in_previous_environment", "{v:#}");
+    assert!(g["staging_entry"].is_u64(), "{v:#}");
+    // After the releases: drift found, a plain secret refused and a reference accepted, PHI in
+    // a report refused.
+    let a = &v["release"]["after"];
+    assert_eq!(a["drift"]["shadow"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(a["secret_refused"], "secret_value", "{v:#}");
+    assert!(
+        a["reference_accepted"].as_str().unwrap().starts_with("sha256:"),
+        "{v:#}"
+    );
+    assert_eq!(a["phi_refused"], "sensitive_content", "{v:#}");
+    // The kept directory: no lock file left behind, and its ward.toml is a template that loads.
+    let names: Vec<String> = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains(".lock-")),
+        "lock files left: {names:?}"
+    );
+    let toml = std::fs::read_to_string(kept.join("ward.toml")).unwrap();
+    for section in [
+        "[risk]",
+        "[controls.tiers.high]",
+        "[controls.checklist]",
+        "[calendar]",
+        "rings = [",
+    ] {
+        assert!(toml.contains(section), "the kept ward.toml lacks {section}");
+    }
+    ok(run({
+        let mut c = ward(&kept, None);
+        c.args(["config", "check"]);
+        c
+    }));
     // The release story ran on the real engine: a canary completed, a bad one was rolled back
     // automatically within a second of the breach, and the drill restored the earlier release.
     let r = &v["release"];
@@ -262,6 +323,45 @@ fn demo_runs_and_catches_tampering() {
     assert_eq!(v["tamper_detected_at_entry"], r["release_manager_first_signature"]);
     assert_eq!(v["verified"]["size"], v["entries"]);
     assert_eq!(v["store_check_ok"], true);
+}
+
+/// The demo as people read it: every story line is printed, the SSN the PHI report held appears
+/// nowhere (stdout or stderr), and the temporary directory is removed.
+#[test]
+fn demo_tells_the_governance_story_without_echoing_phi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run({
+        let mut c = ward(&tmp.path().join("unused"), None);
+        c.env("TMPDIR", tmp.path());
+        c.arg("demo");
+        c
+    });
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\n{err}");
+    for line in [
+        "tier high",
+        "opener_cannot_sign",
+        "promote straight to prod → refused",
+        "drift:",
+        "secret_value",
+        "vault:// reference → accepted",
+        "PHI in a report",
+        "C2SP tlog-tiles",
+        "C2SP signed note",
+    ] {
+        assert!(out.contains(line), "the demo does not say {line:?}:\n{out}");
+    }
+    assert!(
+        !out.contains("123-45-6789") && !err.contains("123-45-6789"),
+        "the SSN was echoed"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("ward-demo-"))
+        .collect();
+    assert!(left.is_empty(), "temporary directory left: {left:?}");
 }
 
 /// `ward log show | head` panicked ("failed printing to stdout: Broken pipe"). A reader that went

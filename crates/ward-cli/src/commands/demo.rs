@@ -1,12 +1,15 @@
-//! `ward demo`: the release story on the embedded default, end to end, in a temporary data dir.
+//! `ward demo`: the governance story on the embedded default, end to end, in a temporary data dir.
 //!
 //! It shows the evidence path with real tool output (pytest, semgrep, cyclonedx-py, Trivy, a
 //! signed SLSA provenance verified against the builder's trusted key, forged provenance
-//! refused); then, on the real engine ([`super::demo_release`]), three releases of the sample
-//! service through change control (gate, signatures), staging and production on the local
-//! runtime — a canary completing under load, a bad canary rolled back automatically, a rollback
-//! drill; then the log every step wrote to: signed checkpoints, an inclusion proof of the
-//! rollback's record, an export verified offline, and a tampered signature caught and named.
+//! refused) for two builds of scheduling-api; then, on the real engine ([`super::demo_release`]),
+//! a high-risk PHI change blocked by that evidence and its missing signatures, the opener's own
+//! signature refused, the fixes signed and allowed, skipping staging refused; three releases of
+//! the sample service through change control, staging and production on the local runtime — a
+//! canary completing under load, a bad canary rolled back automatically, a rollback drill;
+//! drift, a plain secret refused in a configuration, PHI refused in a report; then the log every
+//! step wrote to: signed checkpoints, an inclusion proof of the rollback's record, an export
+//! verified offline, and a tampered signature caught and named.
 
 use crate::cli::{DemoArgs, Global, Output};
 use crate::context::{DB_FILE, open_store, write_new_key};
@@ -59,9 +62,11 @@ fn identity(id: &str, kind: ActorKind, role: ward_core::Role) -> ward_core::Iden
     }
 }
 
-/// CI registers the build and attaches real tool output; a security admin trusts the builder's
-/// key first; forged provenance is refused. Returns the artifact digest and report lines.
-async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
+/// CI registers two builds of scheduling-api and attaches real tool output: 2.14.0 with failing
+/// tests, a critical SAST finding and a critical CVE; 2.14.1 (the fix) with signed SLSA
+/// provenance, verified against the builder's key a security admin trusts first; forged
+/// provenance is refused. Returns the digests of 2.14.0 and 2.14.1 and report lines.
+async fn evidence_story(ledger: &Ledger) -> Result<(String, String, Vec<String>)> {
     use ward_app::evidence::{self, ArtifactRequest, AttestationRequest};
     let fail = |e: ward_app::AppError| anyhow::anyhow!("{}", e.message);
     let ci = identity(
@@ -86,42 +91,50 @@ async fn evidence_story(ledger: &Ledger) -> Result<(String, Vec<String>)> {
         "trusted {} key {} for builder github-actions",
         key.algorithm, key.keyid
     ));
-    let digest = ward_evidence::digest::of_bytes(APP_TAR);
-    evidence::register(
-        ledger,
-        &ci,
-        &ArtifactRequest {
-            digest: digest.clone(),
-            service: "scheduling-api".into(),
-            version: "2.14.0".into(),
-            commit: Some("4be1c0d".into()),
-            branch: Some("main".into()),
-            build_id: Some("8812".into()),
-            build_url: None,
-        },
-    )
-    .await
-    .map_err(fail)?;
-    lines.push(format!("registered scheduling-api 2.14.0 as {digest}"));
+    // 2.14.0: the broken build (its own bytes); 2.14.1: the artifact the provenance names.
+    let broken = ward_evidence::digest::of_bytes(&[APP_TAR, b"2.14.0".as_slice()].concat());
+    let fixed = ward_evidence::digest::of_bytes(APP_TAR);
+    for (digest, version, commit) in [(&broken, "2.14.0", "4be1c0d"), (&fixed, "2.14.1", "9c01e7a")] {
+        evidence::register(
+            ledger,
+            &ci,
+            &ArtifactRequest {
+                digest: digest.clone(),
+                service: "scheduling-api".into(),
+                version: version.into(),
+                commit: Some(commit.into()),
+                branch: Some("main".into()),
+                build_id: None,
+                build_url: None,
+            },
+        )
+        .await
+        .map_err(fail)?;
+        lines.push(format!("registered scheduling-api {version} as {digest}"));
+    }
     let guard = ward_evidence::guard::GuardConfig::default();
-    let request = |name: &str, bytes: &[u8]| AttestationRequest::from_bytes(&digest, "auto", name, bytes, false);
     for (name, bytes) in FIXTURES {
-        let a = evidence::attest(ledger, &ci, &request(name, bytes), &guard)
-            .await
-            .map_err(fail)?
-            .0;
+        let target = if name.starts_with("provenance") {
+            &fixed
+        } else {
+            &broken
+        };
+        let req = AttestationRequest::from_bytes(target, "auto", name, bytes, false);
+        let a = evidence::attest(ledger, &ci, &req, &guard).await.map_err(fail)?.0;
         lines.push(format!(
-            "{:<9} {:<28} {}",
+            "{:<9} {:<28} {} ({})",
             a.r#type,
             name,
-            crate::commands::evidence::summary_line(&a.r#type, &a.summary)
+            crate::commands::evidence::summary_line(&a.r#type, &a.summary),
+            if target == &fixed { "2.14.1" } else { "2.14.0" }
         ));
     }
-    match evidence::attest(ledger, &ci, &request("forged.dsse.json", FORGED), &guard).await {
+    let forged = AttestationRequest::from_bytes(&fixed, "auto", "forged.dsse.json", FORGED, false);
+    match evidence::attest(ledger, &ci, &forged, &guard).await {
         Err(e) => lines.push(format!("refused   forged.dsse.json             {}", e.code)),
         Ok(_) => return Err(Failure::verify("forged provenance was accepted").into()),
     }
-    Ok((digest, lines))
+    Ok((broken, fixed, lines))
 }
 
 /// Runs the demo.
@@ -157,21 +170,19 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         verifier.verifier_key()
     ));
 
-    let (digest, lines) = evidence_story(&ledger).await?;
+    let (broken, fixed, lines) = evidence_story(&ledger).await?;
     say(format!(
         "2. evidence from real tools, parsed and recorded (forged provenance refused, nothing stored):\n{}",
         lines.iter().map(|l| format!("   {l}")).collect::<Vec<_>>().join("\n")
     ));
-    let _ = digest;
     let cp1 = ledger.checkpoint(&signer, ORIGIN).await?;
     say(format!(
-        "3. signed checkpoint at size {}:\n{}",
+        "3. signed checkpoint at size {} — a C2SP signed note (the checkpoint format of transparency logs such as Go's checksum database and Sigstore's Rekor: any standard verifier can check it):\n{}",
         cp1.size,
         indent(&cp1.note)
     ));
 
-    say("4. releases of the sample service through change control and the local runtime:".into());
-    let release = crate::commands::demo_release::run(&ledger, dir, &say).await?;
+    let release = crate::commands::demo_release::run(&ledger, dir, (&broken, &fixed), &say).await?;
     let cp2 = ledger.checkpoint(&signer, ORIGIN).await?;
     say(format!("   checkpoint at size {}", cp2.size));
 
@@ -191,7 +202,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     ward_ledger::proof::verify_consistency(cp1.size, cp2.size, &consistency, &cp1.root, &cp2.root)
         .map_err(|e| Failure::verify(e.to_string()))?;
     say(format!(
-        "5. inclusion proof of the automated rollback's deployment record (entry {index}, {} hashes) and consistency proof {} -> {} ({} hashes) verify",
+        "12. inclusion proof of the automated rollback's deployment record (entry {index}, {} hashes) and consistency proof {} -> {} ({} hashes) verify",
         proof.len(),
         cp1.size,
         cp2.size,
@@ -202,7 +213,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     let manifest = ledger.export(&export_dir, &signer, ORIGIN, &|_, _| {}).await?;
     let report = verify_export(&export_dir, &verifier).map_err(|e| Failure::verify(e.to_string()))?;
     say(format!(
-        "6. exported {} entries (C2SP tlog-tiles) and verified offline with only the verifier key: {} checkpoints, {} consistency proofs, root {}",
+        "13. exported {} entries as C2SP tlog-tiles (the tile format Go's checksum database and Sigstore use, so any standard verifier can read it) and verified offline with only the verifier key: {} checkpoints, {} consistency proofs, root {}",
         manifest.size, report.checkpoints, report.consistency_proofs, report.root
     ));
 
@@ -228,7 +239,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
     let caught = match verify_export(&export_dir, &verifier) {
         Err(VerifyError::BadEntry { index, reason }) => {
             say(format!(
-                "7. changed one byte of an exported approval: `ward verify` refuses it — entry {index}: {reason}"
+                "14. changed one byte of an exported approval: `ward verify` refuses it — entry {index}: {reason}"
             ));
             Some(index)
         }
@@ -239,7 +250,7 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         .fsck(Some(&verifier as &dyn NoteVerifier), ORIGIN, &|_, _| {})
         .await?;
     say(format!(
-        "8. the store itself checks clean: {} entries, {} checkpoints (`ward log fsck`)",
+        "15. the store itself checks clean: {} entries, {} checkpoints (`ward log fsck`)",
         fsck.size, fsck.checkpoints
     ));
     say("Done. Try it on your own: `ward init`, `ward serve`, then as a named person (`--as USER` with `WARD_PASSWORD`, or a server token) `ward change open`, `ward approve`, `ward promote`, `ward rollout start`, `ward log export --out DIR`, `ward verify DIR --key …` (README.md)".into());

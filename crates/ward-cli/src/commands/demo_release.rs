@@ -1,9 +1,14 @@
-//! The release part of `ward demo`, on the real engine: three releases of the sample service
-//! (run by this very binary, `ward sample-service`) go through change control — evidence from
-//! real tools, risk classification, the gate blocking, electronic signatures, the gate
-//! allowing — then staging, and production on the local runtime: a direct cut-over, a canary
-//! that completes under load, a bad canary (30% errors) rolled back automatically, and a
-//! rollback drill. Everything lands in the demo's log.
+//! The release part of `ward demo`, on the real engine. First a high-risk PHI change on
+//! scheduling-api: the gate blocks it on its evidence (failing tests, a critical SAST finding, a
+//! critical CVE, no provenance, no rollback plan) and its missing signatures (quorum, release
+//! manager, privacy review); its opener's own signature is refused; the fixed build is attached
+//! and signed; the gate allows; a promotion that skips staging is refused, then staging. Then
+//! three releases of the sample service (run by this very binary, `ward sample-service`) go
+//! through change control, staging, and production on the local runtime: a direct cut-over, a
+//! canary that completes under load, a bad canary (30% errors) rolled back automatically, and a
+//! rollback drill. Then drift, a plain secret refused in a configuration bundle and a reference
+//! accepted, and PHI refused in a test report without being echoed. Everything lands in the
+//! demo's log.
 
 use crate::commands::bench_router::client;
 use crate::failure::Failure;
@@ -146,6 +151,7 @@ struct Demo<'a> {
     dana: Identity,
     quinn: Identity,
     rhea: Identity,
+    pat: Identity,
     ci: Identity,
 }
 
@@ -276,6 +282,266 @@ impl Demo<'_> {
     }
 }
 
+/// A signature with `meaning` by `who`, with the demo's password.
+fn signing(meaning: &str) -> SignRequest {
+    SignRequest {
+        meaning: meaning.into(),
+        comment: String::new(),
+        reject: false,
+        password: Some(PASSWORD.into()),
+        reauth_token: None,
+        manifest_digest: None,
+    }
+}
+
+/// What CI attaches to the fixed build: tests passing, a clean SAST scan, the SBOM, a Trivy scan
+/// without critical findings and the rollback plan.
+const FIXED_EVIDENCE: &[(&str, &str)] = &[
+    (
+        "pytest-passing.xml",
+        include_str!("../../../ward-evidence/tests/fixtures/pytest-passing.xml"),
+    ),
+    ("semgrep-clean.sarif", CLEAN_SARIF),
+    (
+        "cyclonedx-py-1.6.json",
+        include_str!("../../../ward-evidence/tests/fixtures/cyclonedx-py-1.6.json"),
+    ),
+    ("trivy-clean.json", CLEAN_TRIVY),
+];
+
+/// A SARIF 2.1.0 log of a semgrep run that found nothing.
+const CLEAN_SARIF: &str = r#"{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0.json","runs":[{"tool":{"driver":{"name":"Semgrep OSS","semanticVersion":"1.95.0","rules":[]}},"results":[]}]}"#;
+
+/// A Trivy image report whose one target has no vulnerability.
+const CLEAN_TRIVY: &str = r#"{"SchemaVersion":2,"ArtifactName":"scheduling-api:2.14.1","ArtifactType":"container_image","Results":[{"Target":"requirements.txt","Class":"lang-pkgs","Type":"pip","Vulnerabilities":[]}]}"#;
+
+/// The rollback plan of the fixed build (built-in type rollback-plan).
+const ROLLBACK_PLAN: &str = r#"{"steps":["ward rollback staging","ward rollback prod"],"tested_on":"staging"}"#;
+
+/// A JUnit report whose test name holds a social security number.
+const PHI_JUNIT: &str = r#"<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="1" failures="0" errors="0" skipped="0"><testcase classname="tests.test_lookup" name="test_lookup_123-45-6789" time="0.01"/></testsuite></testsuites>"#;
+
+/// The SSN in [`PHI_JUNIT`]: it must never be echoed.
+pub const DEMO_SSN: &str = "123-45-6789";
+
+impl Demo<'_> {
+    /// A high-risk PHI change on scheduling-api: blocked by its evidence and missing signatures,
+    /// the opener's own signature refused, the fixed build attached and signed, allowed, a
+    /// promotion that skips staging refused, then staging.
+    async fn governance(&self, broken: &str, fixed: &str, say: &dyn Fn(String)) -> Result<Value> {
+        let req = ChangeRequest {
+            title: "Patient lookup by date of birth".into(),
+            kind: "normal".into(),
+            ticket_url: Some("https://tickets.example.org/SCHED-412".into()),
+            artifacts: vec![broken.into()],
+            paths: vec!["src/phi/patient_lookup.py".into()],
+            environments: vec!["staging".into(), "prod".into()],
+            ..ChangeRequest::default()
+        };
+        let c = self.ward.open_change(&self.dana, &req, false).await.map_err(fail)?;
+        if c.tier != ward_core::risk::Tier::High {
+            return Err(Failure::verify(format!("the PHI change {} is {} (expected high)", c.id, c.tier)).into());
+        }
+        let blocked = self
+            .ward
+            .gate_check(&self.rhea, &c.id, &CheckRequest::env("staging"))
+            .await
+            .map_err(fail)?;
+        say(format!(
+            "4. a high-risk change: {} \"{}\" on scheduling-api 2.14.0 touches src/phi/ → tier {} (PHI); the gate blocks it ({} reasons):",
+            c.id,
+            req.title,
+            c.tier,
+            blocked.reasons.len()
+        ));
+        for r in &blocked.reasons {
+            say(format!("   ✗ {:<34} fix: {}", r.rule, r.fix));
+        }
+        let blocked_rules: Vec<String> = blocked.reasons.iter().map(|r| r.rule.clone()).collect();
+        for needed in [
+            "evidence.tests_failed",
+            "vulnerabilities.critical_open",
+            "approvals.quorum",
+        ] {
+            if !blocked_rules.iter().any(|r| r == needed) {
+                return Err(Failure::verify(format!("the gate did not block on {needed}: {blocked_rules:?}")).into());
+            }
+        }
+        let own = match self
+            .ward
+            .sign(&self.dana, &c.id, &signing("approved"), &Default::default())
+            .await
+        {
+            Err(e) => e,
+            Ok(_) => return Err(Failure::verify("the opener approved her own change").into()),
+        };
+        say(format!(
+            "5. separation of duties: Dana, who opened it, signs it herself → refused: {} — {}",
+            own.code, own.message
+        ));
+
+        // The fixes: a new build, its evidence, the change pointed at it.
+        let guard = ward_evidence::guard::GuardConfig::default();
+        for (name, text) in FIXED_EVIDENCE {
+            let req = AttestationRequest::from_bytes(fixed, "auto", name, text.as_bytes(), false);
+            evidence::attest(self.ledger, &self.ci, &req, &guard)
+                .await
+                .map_err(fail)?;
+        }
+        let plan = AttestationRequest::from_bytes(
+            fixed,
+            "custom:rollback-plan",
+            "rollback-plan.json",
+            ROLLBACK_PLAN.as_bytes(),
+            false,
+        );
+        evidence::attest(self.ledger, &self.ci, &plan, &guard)
+            .await
+            .map_err(fail)?;
+        let upd = ward_app::changes::ChangeUpdate {
+            artifacts: Some(vec![fixed.into()]),
+            ..Default::default()
+        };
+        self.ward
+            .update_change(&self.dana, &c.id, &upd, false)
+            .await
+            .map_err(fail)?;
+        // Rhea signs last: the entry of her signature (the demo later tampers with it).
+        let mut release_manager = 0;
+        for (who, meaning) in [
+            (&self.pat, "privacy-review"),
+            (&self.quinn, "approved"),
+            (&self.rhea, "release-authority"),
+        ] {
+            release_manager = self
+                .ward
+                .sign(who, &c.id, &signing(meaning), &Default::default())
+                .await
+                .map_err(fail)?
+                .seq;
+        }
+        let allowed = self
+            .ward
+            .gate_check(&self.rhea, &c.id, &CheckRequest::env("staging"))
+            .await
+            .map_err(fail)?;
+        if !allowed.allow {
+            return Err(Failure::verify(format!("the gate still blocks {}: {:?}", c.id, allowed.reasons)).into());
+        }
+        say(format!(
+            "6. fixed: build 2.14.1 attached (tests pass, clean SAST, SBOM, Trivy without criticals, signed provenance, rollback plan); signed by Pat (privacy-review, privacy officer), Quinn (approved), Rhea (release-authority) → allowed (decision {})",
+            allowed.id
+        ));
+        let skip = PromoteRequest {
+            change: c.id.clone(),
+            environment: "prod".into(),
+            tenants: vec![],
+            ring: None,
+        };
+        let skipped = match self.ward.promote(&self.rhea, &skip).await {
+            Err(e) => e,
+            Ok(_) => return Err(Failure::verify("a promotion that skips staging was accepted").into()),
+        };
+        let staged = self.promote(&c.id, "staging").await?;
+        say(format!(
+            "7. promote straight to prod → refused: {} — {}; then staging (entry {}); prod follows the same path (the releases below)",
+            skipped.code, skipped.message, staged.seq
+        ));
+        Ok(json!({
+            "change": c.id,
+            "tier": c.tier,
+            "blocked_rules": blocked_rules,
+            "self_approval_refused": own.code,
+            "allowed_decision": allowed.id,
+            "skip_staging_refused": skipped.code,
+            "staging_entry": staged.seq,
+            "release_manager_signature": release_manager,
+        }))
+    }
+
+    /// After the releases: drift found, a plain secret refused and a reference accepted, PHI in a
+    /// report refused without echoing it.
+    async fn after(&self, fixed: &str, say: &dyn Fn(String)) -> Result<Value> {
+        // Somebody starts a build by hand on a prod host: what runs differs from the record.
+        let hand = ward_evidence::digest::of_bytes(b"reminders hot-patched by hand");
+        let running = ward_app::deployments::deployments(self.ledger, "prod")
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .rev()
+            .find(|d| d.status == "succeeded")
+            .map(|d| d.digests)
+            .unwrap_or_default();
+        let obs = ward_app::promotion::Observation {
+            environment: "prod".into(),
+            tenant: None,
+            digests: vec![hand.clone()],
+            config_digest: None,
+            source: "host prod-1: docker ps, after a hand-made change".into(),
+        };
+        let drift = ward_app::promotion::observe(self.ledger, &self.rhea, &obs)
+            .await
+            .map_err(fail)?;
+        if drift.shadow.is_empty() {
+            return Err(Failure::verify("the hand-made change was not reported as drift").into());
+        }
+        say(format!(
+            "9. drift: prod runs {} that Ward never promoted (shadow) and not {} (missing) — the record and the runtime differ",
+            drift.shadow.join(", "),
+            if drift.missing.is_empty() {
+                "?".to_string()
+            } else {
+                drift.missing.join(", ")
+            }
+        ));
+        let _ = running;
+
+        let plain = ward_app::promotion::config::ConfigRequest {
+            tenant: None,
+            values: json!({"database": {"host": "db.staging.internal", "password": "hunter2-plain"}}),
+        };
+        let secret = match self.ward.publish_config(&self.rhea, "staging", &plain).await {
+            Err(e) => e,
+            Ok(_) => return Err(Failure::verify("a configuration with a plain secret was accepted").into()),
+        };
+        let reference = ward_app::promotion::config::ConfigRequest {
+            tenant: None,
+            values: json!({"database": {"host": "db.staging.internal", "password": "vault://scheduling/db#password"}}),
+        };
+        let bundle = self
+            .ward
+            .publish_config(&self.rhea, "staging", &reference)
+            .await
+            .map_err(fail)?;
+        say(format!(
+            "10. configuration: a plain password → refused: {} — {}; a vault:// reference → accepted as {}",
+            secret.code, secret.message, bundle.digest
+        ));
+
+        let guard = ward_evidence::guard::GuardConfig::default();
+        let req = AttestationRequest::from_bytes(fixed, "auto", "pytest-lookup.xml", PHI_JUNIT.as_bytes(), false);
+        let phi = match evidence::attest(self.ledger, &self.ci, &req, &guard).await {
+            Err(e) => e,
+            Ok(_) => return Err(Failure::verify("a report holding an SSN was accepted").into()),
+        };
+        let text = format!("{} {} {}", phi.code, phi.message, phi.hint);
+        if text.contains(DEMO_SSN) {
+            return Err(Failure::verify("the refusal echoed the SSN it refused").into());
+        }
+        say(format!(
+            "11. PHI in a report: a JUnit whose test name holds an SSN → refused, nothing stored, the number not echoed: {} — {}",
+            phi.code, phi.message
+        ));
+        Ok(json!({
+            "drift": {"shadow": drift.shadow, "missing": drift.missing},
+            "secret_refused": secret.code,
+            "reference_accepted": bundle.digest,
+            "phi_refused": phi.code,
+            "phi_echoed": false,
+        }))
+    }
+}
+
 fn steps(r: &Rollout) -> String {
     r.events
         .iter()
@@ -304,7 +570,63 @@ async fn setup<'a>(ledger: &'a Ledger, dir: &Path) -> Result<(Demo<'a>, std::pat
     std::fs::write(
         &config,
         format!(
-            r#"# The demo's environments: staging records deployments; prod runs on the local runtime.
+            r#"# ward.toml — the demo's configuration, a template for your own (`ward config check`
+# validates it; `ward serve` and every command read it from the data directory).
+
+# Risk classification: paths and attributes become tags, tags decide the tier. This section
+# replaces the built-in rules; PHI and clinical-workflow changes stay high whatever it says.
+[risk]
+default_tier = "low"
+path_tags = [
+  {{ glob = "**/phi/**", tag = "phi" }},
+  {{ glob = "**/*patient*/**", tag = "phi" }},
+  {{ glob = "**/fhir/**", tag = "integration:fhir" }},
+  {{ glob = "**/migrations/**", tag = "schema_migration" }},
+  {{ glob = "**/*.tf", tag = "infrastructure" }},
+]
+tiers = [
+  {{ when = ["phi", "clinical_workflow", "schema_migration", "kind:emergency"], tier = "high" }},
+  {{ when = ["infrastructure", "integration:fhir"], tier = "medium" }},
+]
+
+# What each tier needs before the gate allows a promotion (keys not named keep the built-in
+# default of that tier; `ward controls` shows the effective form).
+[controls.tiers.low]
+evidence = ["tests_passed"]
+approvals = 1
+
+[controls.tiers.medium]
+evidence = ["tests_passed", "no_critical_sast", "sbom"]
+approvals = 1
+ticket = true
+
+[controls.tiers.high]
+evidence = ["tests_passed", "no_critical_sast", "sbom", "provenance", "rollback_plan"]
+approvals = 2
+roles = {{ "release-manager" = 1 }}
+ticket = true
+evidence_waiver_approvers = 2
+
+# Checklist items by tag, each satisfied by a signature with that meaning (a PHI change needs a
+# privacy officer's privacy-review).
+[controls.checklist]
+phi = ["privacy-review"]
+clinical_workflow = ["uat-signoff"]
+
+# Patch SLAs of open findings, hours from first seen (critical findings block at once).
+[controls.sla]
+high = 72
+medium = 720
+low = 2160
+
+# Change calendar: no promotion to prod during a freeze (dates inclusive, local time).
+[calendar]
+freezes = [
+  {{ name = "year-end", from = "2099-12-20", to = "2100-01-02", tz = "America/New_York", environments = ["prod"] }},
+]
+
+# The promotion chain: staging records deployments; prod runs on the local runtime and takes a
+# release only after staging (`after`), as a canary judged on its error rate.
 [[environments]]
 name = "staging"
 
@@ -313,6 +635,18 @@ name = "prod"
 after = "staging"
 runtime = {{ listen = "127.0.0.1:{router}", admin = "127.0.0.1:{admin}", artifacts = "{}" }}
 strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms = 100, analysis = {{ max_error_rate = 0.05, min_requests = 20 }} }}
+
+# Tenants and rings: an environment may serve several tenants (clinics), promoted ring by ring
+# in order (internal first, then the pilot clinics, then everyone); `ward promote --ring`.
+[[environments]]
+name = "prod-eu"
+after = "staging"
+tenants = ["internal", "clinic-a", "clinic-b", "clinic-c"]
+rings = [
+  {{ name = "internal", tenants = ["internal"] }},
+  {{ name = "pilot", tenants = ["clinic-a", "clinic-b"] }},
+  {{ name = "general", tenants = ["clinic-c"] }},
+]
 "#,
             dist.display()
         ),
@@ -330,6 +664,8 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
     for (name, display, role) in [
         ("quinn", "Quinn Alvarez", Role::Approver),
         ("rhea", RELEASE_MANAGER, Role::ReleaseManager),
+        ("pat", "Pat Nguyen", Role::PrivacyOfficer),
+        ("dana", "Dana Reyes", Role::Developer),
     ] {
         let req = ward_app::identities::UserRequest {
             name: name.into(),
@@ -352,6 +688,7 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
         dana: person("user:dana", Role::Developer),
         quinn: person("user:quinn", Role::Approver),
         rhea: person("user:rhea", Role::ReleaseManager),
+        pat: person("user:pat", Role::PrivacyOfficer),
         ci: Identity {
             id: "ci:github/acme/reminders/release.yml".into(),
             kind: ActorKind::Automation,
@@ -362,9 +699,20 @@ strategy = {{ kind = "canary", steps = [10, 50, 100], pause_ms = 1500, tick_ms =
 }
 
 /// Runs the release story in `dir` on `ledger`; prints as it goes; returns the summary.
-pub async fn run(ledger: &Ledger, dir: &Path, say: &dyn Fn(String)) -> Result<Value> {
+pub async fn run(ledger: &Ledger, dir: &Path, builds: (&str, &str), say: &dyn Fn(String)) -> Result<Value> {
     let (demo, dist, router) = setup(ledger, dir).await?;
-    let result = story(&demo, &dist, router, say).await;
+    let result = async {
+        let governance = demo.governance(builds.0, builds.1, say).await?;
+        say("8. releases of the sample service (reminders) through change control and the local runtime:".into());
+        let mut release = story(&demo, &dist, router, say).await?;
+        let after = demo.after(builds.1, say).await?;
+        // Rhea's first signature is on the PHI change.
+        release["release_manager_first_signature"] = governance["release_manager_signature"].clone();
+        release["governance"] = governance;
+        release["after"] = after;
+        anyhow::Ok(release)
+    }
+    .await;
     demo.engine.shutdown().await;
     result
 }
@@ -446,7 +794,7 @@ async fn story(demo: &Demo<'_>, dist: &Path, router: u16, say: &dyn Fn(String)) 
         ),
     ];
     let mut changes = Vec::new();
-    say("   users quinn (approver) and rhea (release manager) added; each release built, evidenced by CI, changed, signed:".into());
+    say("   each release built, evidenced by CI, changed, signed:".into());
     for (version, behaviour, title) in releases {
         let digest = build(dist, version, behaviour)?;
         demo.register(&digest, version).await?;
