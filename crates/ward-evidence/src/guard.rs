@@ -1406,25 +1406,34 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         let Some(runs) = decode::encoded_runs(base) else { break };
         chain.push(runs);
         scan_view(&chain, &mut record, None)?;
+        let runs_at = chain.len();
         let runs = chain.last().map_or(text, |v| v.text.as_str());
         if let Some(view) = decode::decoded(runs) {
             chain.push(view);
             scan_view(&chain, &mut record, None)?;
         }
         // Ascii85, uuencode, base85 and character codes inside a decoded run (each a side view
-        // of this level, no deeper).
-        let depth = chain.len();
-        for make in [decode::ascii85_uuencode, decode::base85, decode::char_codes] {
-            let Some(view) = make(&chain[depth - 1].text) else {
-                continue;
-            };
-            chain.push(view);
-            scan_view(&chain, &mut record, None)?;
-            if let Some(again) = chain.last().and_then(|v| decode::decoded(&v.text)) {
-                chain.push(again);
+        // of this level, no deeper): of the runs as decoded (their `%`, `=` and `&` are
+        // Ascii85's), then of the runs' decoded view where there is one.
+        let mut top = (chain.len() > runs_at).then(|| chain.pop()).flatten();
+        loop {
+            let depth = chain.len();
+            for make in [decode::ascii85_uuencode, decode::base85, decode::char_codes] {
+                let Some(view) = make(&chain[depth - 1].text) else {
+                    continue;
+                };
+                chain.push(view);
                 scan_view(&chain, &mut record, None)?;
+                if let Some(again) = chain.last().and_then(|v| decode::decoded(&v.text)) {
+                    chain.push(again);
+                    scan_view(&chain, &mut record, None)?;
+                }
+                chain.truncate(depth);
             }
-            chain.truncate(depth);
+            match top.take() {
+                Some(view) => chain.push(view),
+                None => break,
+            }
         }
     }
     stop()?;

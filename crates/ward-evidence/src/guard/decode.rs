@@ -642,10 +642,14 @@ fn quoted_printable(bytes: &[u8], at: usize, after_qp: bool) -> Option<(usize, O
         _ => {}
     }
     // Lower-case hex (`=2d`) only where no name stands before the `=` (a letter, `_`, `.`
-    // or `]`: `a=2d`, `?id=3e…`, `x.y=ff` are assignments in a URL or a configuration) or inside
-    // a run: `123=2d45=2d6789`.
-    let lower_ok =
-        after_qp || at == 0 || !(bytes[at - 1].is_ascii_alphabetic() || matches!(bytes[at - 1], b'_' | b'.' | b']'));
+    // or `]`: `a=2d`, `?id=3e…`, `x.y=ff` are assignments in a URL or a configuration) or in
+    // a run of two or more: `123=2d45=2d6789`, `AKIA=49=4fSF…`.
+    let named = at > 0 && (bytes[at - 1].is_ascii_alphabetic() || matches!(bytes[at - 1], b'_' | b'.' | b']'));
+    let lower_ok = after_qp
+        || !named
+        || (bytes.get(at + 3) == Some(&b'=')
+            && hex_byte(bytes, at + 1, false).is_some()
+            && hex_byte(bytes, at + 4, false).is_some());
     let (end, ch) = encoded_char(bytes, at, b'=', true)
         .or_else(|| lower_ok.then(|| encoded_char(bytes, at, b'=', false)).flatten())?;
     let run = after_qp || (bytes.get(end) == Some(&b'=') && hex_byte(bytes, end + 1, !lower_ok).is_some());
@@ -1254,10 +1258,21 @@ pub fn joined(src: &str) -> Option<View> {
             }
             walked = at.max(line + 1);
             if chars.len() >= MIN_CHAR_LINES {
+                // The value's first character may end the line before (`<pre>1` + `2` …).
+                if line > 0 {
+                    let mut end = line - 1;
+                    while end > b.pending && matches!(bytes[end - 1], b'\r' | b' ' | b'\t') {
+                        end -= 1;
+                    }
+                    if end > b.pending && !bytes[end - 1].is_ascii_whitespace() {
+                        b.token(end, chars[0].0, kind::SPLIT, "");
+                    }
+                }
                 for w in chars.windows(2) {
                     b.token(w[0].1, w[1].0, kind::SPLIT, "");
                 }
-                i = chars[chars.len() - 1].1;
+                // The line break after the last one stays: the next line is not the value's.
+                i = at;
                 continue;
             }
         }
@@ -1745,6 +1760,25 @@ fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>
     // So does a raw DEFLATE stream's (no header to tell it by): the whole run, or the run after
     // its first segment (`reports/` + a stream), inflates to text.
     let path = run.len() <= MAX_PATH && run.contains(&b'/') && !compressed;
+    // Base64 of text holding `/` as any other character (`PH5Cay8/IUJR…` is `<~Bk/?!BQ…`):
+    // read whole when the whole run, at its own alignment, is text throughout (every byte: no
+    // stretch of text cut out of it), not segment by segment.
+    // The same after a path's first segment (`reports/PH5Cay8/IUJR…`).
+    let first_slash = run.iter().position(|&c| c == b'/').map_or(0, |i| i + 1);
+    for from in [0, first_slash] {
+        let part = &run[from..];
+        if path
+            && part.len() >= MIN_RUN
+            && let Some(k) = engines.decode(part, decoded)
+            && k == kind::BASE64
+            && decoded.len() == part.len() * 3 / 4
+            && std::str::from_utf8(decoded)
+                .is_ok_and(|t| t.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')))
+        {
+            push_line(b, r.start + from, r.end, k, decoded);
+            return;
+        }
+    }
     let standard = engines.engines.0;
     let inflates = |part: &[u8]| {
         let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
@@ -3262,8 +3296,8 @@ fn base85_decode(chars: &[u8], table: &[u8; 256], out: &mut Vec<u8>) {
 /// Z85's, a run of at least [`MIN_ASCII85`] characters holding one that is neither a letter, a
 /// digit nor base64's punctuation, read as Ascii85's bare runs are (five alignments, or one for
 /// a run longer than [`LONG_ASCII85`]; the alignment that reads as text, else the stretches of
-/// text in one that holds some). One line per run after the label before it. One pass per
-/// alphabet position (a run neither alphabet reads is skipped whole); the view is never longer
+/// text in one that holds some). One line per run after the label before it (where runs of the
+/// two alphabets overlap, the first to start). One pass per alphabet; the view is never longer
 /// than its input (four bytes per five characters).
 pub fn base85(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() {
@@ -3272,61 +3306,59 @@ pub fn base85(src: &str) -> Option<View> {
     static TABLES: std::sync::OnceLock<[[u8; 256]; 2]> = std::sync::OnceLock::new();
     let tables = TABLES.get_or_init(|| [base85_table(RFC1924), base85_table(Z85)]);
     let bytes = src.as_bytes();
-    let mut b = Builder::new(src);
+    // What each alphabet reads, run by run (each maximal run of an alphabet tried once):
+    // `(start, end, text)`, then merged in order, a run overlapping one taken before left out.
+    let mut hits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let lens = [0, 1].map(|k| {
-            bytes[i..]
-                .iter()
-                .take_while(|&&c| tables[k][usize::from(c)] != 255)
-                .count()
-        });
-        if lens == [0, 0] {
-            i += 1;
-            continue;
-        }
-        let mut taken = None;
-        for (table, &len) in tables.iter().zip(&lens) {
+    for table in tables {
+        let mut i = 0;
+        while i < bytes.len() {
+            if table[usize::from(bytes[i])] == 255 {
+                i += 1;
+                continue;
+            }
+            let len = bytes[i..].iter().take_while(|&&c| table[usize::from(c)] != 255).count();
             let run = &bytes[i..i + len];
             let marked = run
                 .iter()
                 .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
-            if len < MIN_ASCII85 || !marked {
-                continue;
-            }
-            let alignments = if len > LONG_ASCII85 { 1 } else { 5 };
-            let mut stretch = None;
-            for skip in 0..alignments {
-                base85_decode(&run[skip..], table, &mut out);
-                let ascii = out
-                    .iter()
-                    .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
-                    .count();
-                if ascii * 2 >= out.len() && printable(&out, out.len() < 12) {
-                    taken = Some((skip, len));
-                    stretch = None;
-                    break;
+            if len >= MIN_ASCII85 && marked {
+                let alignments = if len > LONG_ASCII85 { 1 } else { 5 };
+                let mut stretch = None;
+                for skip in 0..alignments {
+                    base85_decode(&run[skip..], table, &mut out);
+                    let ascii = out
+                        .iter()
+                        .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
+                        .count();
+                    if ascii * 2 >= out.len() && printable(&out, out.len() < 12) {
+                        hits.push((i + skip, i + len, std::mem::take(&mut out)));
+                        stretch = None;
+                        break;
+                    }
+                    if stretch.is_none() && printable_stretch(&out) >= MIN_STRETCH {
+                        stretch = Some(skip);
+                    }
                 }
-                if stretch.is_none() && printable_stretch(&out) >= MIN_STRETCH {
-                    stretch = Some(skip);
+                if let Some(skip) = stretch {
+                    base85_decode(&run[skip..], table, &mut out);
+                    keep_stretches(&mut out);
+                    hits.push((i + skip, i + len, std::mem::take(&mut out)));
                 }
             }
-            if let Some(skip) = stretch {
-                base85_decode(&run[skip..], table, &mut out);
-                keep_stretches(&mut out);
-                taken = Some((skip, len));
-            }
-            if taken.is_some() {
-                break;
-            }
+            i += len;
         }
-        match taken {
-            Some((skip, len)) => {
-                push_line(&mut b, i + skip, i + len, kind::BASE85, &out);
-                i += len;
-            }
-            None => i += lens[0].max(lens[1]),
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_by_key(|h| h.0);
+    let mut b = Builder::new(src);
+    let mut reach = 0;
+    for (start, end, text) in hits {
+        if start >= reach {
+            push_line(&mut b, start, end, kind::BASE85, &text);
+            reach = end;
         }
     }
     b.pending = bytes.len();
@@ -3473,7 +3505,7 @@ mod tests {
         // Lower-case hex where no name stands before the `=`: decoded; after a name, an
         // assignment (`a=2d`): left alone.
         assert_eq!(text("caf =c3=a9 123=2d45"), "caf e 123-45");
-        assert_eq!(text("a=2d&b=c3=a9"), "a=2d&b=c3=a9");
+        assert_eq!(text("a=2d&b=3e&c=ff"), "a=2d&b=3e&c=ff");
         // Not encodings: left alone.
         assert_eq!(
             text("100% %zz =zz =2 %E2%80 &Hyphen;"),
