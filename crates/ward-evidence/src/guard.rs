@@ -1916,6 +1916,60 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             cut(repeat(r#"{"name": "ssn", "type": "string", "value": "1"}, "#)),
         ),
         ("xxd-dump", cut(xxd_dump)),
+        // The decoders added for the fifth round (2026-12-04): UTF-7 (values, one endless
+        // shifted sequence, `+` after `+`), `%uXXXX`, CSS escapes, lower-case quoted-printable,
+        // base85 and Z85 (values, noise), base32hex, character codes (values, endless lists,
+        // openings that hold none), base64 items, one character a line, symbols between groups,
+        // the braille blank, Ascii85 inside base64.
+        ("utf7-values", cut(repeat("ssn 123+AC0-45+AC0-6789 ; "))),
+        ("utf7-long-run", cut(format!("+{}", noise(&B64[..63])))),
+        ("utf7-plus-runs", cut(repeat("+AAA"))),
+        ("percent-u", cut(repeat("ssn 123%u002D45%u002D6789 ; "))),
+        (
+            "css-escapes",
+            cut(repeat("\\31 \\32 \\33 \\2d \\34 \\35 \\2d \\36 \\37 \\38 \\39 ; ")),
+        ),
+        ("qp-lower", cut(repeat("ssn 123=2d45=2d6789 ; "))),
+        ("base85-values", cut(repeat("b8~JWF)}kPG&L<YH#j*UJ0N%< "))),
+        (
+            "base85-noise",
+            cut(noise(
+                b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~",
+            )),
+        ),
+        (
+            "z85-noise",
+            cut(noise(
+                b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#",
+            )),
+        ),
+        ("base32hex-text", cut(repeat("EDPMS81H68PIQD1L5KR3EE1P40TI0U10"))),
+        (
+            "from-char-code",
+            cut(repeat("String.fromCharCode(49,50,51,45,52,53,45,54,55,56,57); ")),
+        ),
+        ("from-char-code-open", cut(repeat("fromCharCode("))),
+        ("digit-list", cut(repeat("49, "))),
+        ("binary-octets", cut(repeat("00110001 "))),
+        ("sql-char-plus", cut(repeat("CHAR(49)+"))),
+        (
+            "base64-items",
+            cut(repeat("\"MTIz\", \"LTQ1\", \"LTY3\", \"ODk=\", \"IDsg\", ")),
+        ),
+        ("one-char-lines", cut(repeat("1\n"))),
+        (
+            "one-char-lines-ssn",
+            cut(repeat("1\n2\n3\n-\n4\n5\n-\n6\n7\n8\n9\n;\n")),
+        ),
+        ("times-sign", cut(repeat("ssn 123\u{d7}45\u{d7}6789 ; "))),
+        ("braille-blank", cut(repeat("1\u{2800}"))),
+        (
+            "ascii85-in-base64",
+            cut(repeat(&format!(
+                "{} ",
+                b64(format!("<~{}~>", ascii85(text.as_bytes())).as_bytes())
+            ))),
+        ),
     ]
 }
 
