@@ -34,6 +34,14 @@
 //! - [`ascii85_uuencode`] — Ascii85 (`<~…~>` and bare) and uuencode (`begin` … `end`) decoded.
 //! - [`message_arguments`] — SARIF messages with their `arguments` put into the text's `{n}`.
 //! - [`hex_dumps`] — `xxd` and `hexdump -C` dumps read across their lines.
+//! - [`base85`] — RFC 1924 / Python `b85encode` and Z85 runs decoded.
+//! - [`char_codes`] — `String.fromCharCode(…)`, SQL `CHAR(…)`/`CHR(…)`, decimal and binary byte
+//!   lists read as the text they spell.
+//!
+//! [`decoded`] also reads UTF-7 (`+AC0-`), `%uXXXX`, CSS escapes (`\2d `), lower-case
+//! quoted-printable and symbols between digits (`123×45×6789`) as `-`; [`joined`] joins nine or
+//! more one-character lines; the guard reads Ascii85, uuencode, base85 and character codes
+//! inside decoded runs too, and the encoded runs of the joined view.
 //!
 //! [`decoded`] also drops XML processing instructions and comments inside a value and decodes
 //! RFC 2047 encoded words (the space between two adjacent ones dropped).
