@@ -1439,6 +1439,18 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     if let Some(view) = decode::joined(chain.last().map_or(text, |v| v.text.as_str())) {
         chain.push(view);
         scan_view(&chain, &mut record, Some(SPLIT_DETECTORS))?;
+        // An encoded value split into short items (`["MTIz", "LTQ1", "LTY3", "ODk="]`, one
+        // character a line): its runs, joined, decoded (one level), read by every detector.
+        if let Some(runs) = decode::encoded_runs(&chain[chain.len() - 1].text) {
+            let depth = chain.len();
+            chain.push(runs);
+            scan_view(&chain, &mut record, None)?;
+            if let Some(again) = chain.last().and_then(|v| decode::decoded(&v.text)) {
+                chain.push(again);
+                scan_view(&chain, &mut record, None)?;
+            }
+            chain.truncate(depth);
+        }
         chain.pop();
     }
     // Base64 lines wrapped narrower than the `high-entropy` floor, joined (a private key's body
@@ -1459,7 +1471,13 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         }
         let side = if on_decoded { &mut chain } else { &mut raw_chain };
         let depth = side.len();
-        for make in [decode::ascii85_uuencode, decode::message_arguments, decode::hex_dumps] {
+        for make in [
+            decode::ascii85_uuencode,
+            decode::base85,
+            decode::char_codes,
+            decode::message_arguments,
+            decode::hex_dumps,
+        ] {
             let Some(view) = make(side.last().map_or(text, |v| v.text.as_str())) else {
                 continue;
             };
@@ -1477,10 +1495,34 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         let Some(runs) = decode::encoded_runs(base) else { break };
         chain.push(runs);
         scan_view(&chain, &mut record, None)?;
+        let runs_at = chain.len();
         let runs = chain.last().map_or(text, |v| v.text.as_str());
         if let Some(view) = decode::decoded(runs) {
             chain.push(view);
             scan_view(&chain, &mut record, None)?;
+        }
+        // Ascii85, uuencode, base85 and character codes inside a decoded run (each a side view
+        // of this level, no deeper): of the runs as decoded (their `%`, `=` and `&` are
+        // Ascii85's), then of the runs' decoded view where there is one.
+        let mut top = (chain.len() > runs_at).then(|| chain.pop()).flatten();
+        loop {
+            let depth = chain.len();
+            for make in [decode::ascii85_uuencode, decode::base85, decode::char_codes] {
+                let Some(view) = make(&chain[depth - 1].text) else {
+                    continue;
+                };
+                chain.push(view);
+                scan_view(&chain, &mut record, None)?;
+                if let Some(again) = chain.last().and_then(|v| decode::decoded(&v.text)) {
+                    chain.push(again);
+                    scan_view(&chain, &mut record, None)?;
+                }
+                chain.truncate(depth);
+            }
+            match top.take() {
+                Some(view) => chain.push(view),
+                None => break,
+            }
         }
     }
     stop()?;
@@ -1980,6 +2022,60 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("email-labels", cut(repeat("email: a@"))),
         ("phone-labels", cut(repeat("cell 555-123-45"))),
         ("mbi-near-miss", cut(repeat("1EG4-TE5-MK7"))),
+        // The decoders added for the fifth round (2026-12-04): UTF-7 (values, one endless
+        // shifted sequence, `+` after `+`), `%uXXXX`, CSS escapes, lower-case quoted-printable,
+        // base85 and Z85 (values, noise), base32hex, character codes (values, endless lists,
+        // openings that hold none), base64 items, one character a line, symbols between groups,
+        // the braille blank, Ascii85 inside base64.
+        ("utf7-values", cut(repeat("ssn 123+AC0-45+AC0-6789 ; "))),
+        ("utf7-long-run", cut(format!("+{}", noise(&B64[..63])))),
+        ("utf7-plus-runs", cut(repeat("+AAA"))),
+        ("percent-u", cut(repeat("ssn 123%u002D45%u002D6789 ; "))),
+        (
+            "css-escapes",
+            cut(repeat("\\31 \\32 \\33 \\2d \\34 \\35 \\2d \\36 \\37 \\38 \\39 ; ")),
+        ),
+        ("qp-lower", cut(repeat("ssn 123=2d45=2d6789 ; "))),
+        ("base85-values", cut(repeat("b8~JWF)}kPG&L<YH#j*UJ0N%< "))),
+        (
+            "base85-noise",
+            cut(noise(
+                b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~",
+            )),
+        ),
+        (
+            "z85-noise",
+            cut(noise(
+                b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#",
+            )),
+        ),
+        ("base32hex-text", cut(repeat("EDPMS81H68PIQD1L5KR3EE1P40TI0U10"))),
+        (
+            "from-char-code",
+            cut(repeat("String.fromCharCode(49,50,51,45,52,53,45,54,55,56,57); ")),
+        ),
+        ("from-char-code-open", cut(repeat("fromCharCode("))),
+        ("digit-list", cut(repeat("49, "))),
+        ("binary-octets", cut(repeat("00110001 "))),
+        ("sql-char-plus", cut(repeat("CHAR(49)+"))),
+        (
+            "base64-items",
+            cut(repeat("\"MTIz\", \"LTQ1\", \"LTY3\", \"ODk=\", \"IDsg\", ")),
+        ),
+        ("one-char-lines", cut(repeat("1\n"))),
+        (
+            "one-char-lines-ssn",
+            cut(repeat("1\n2\n3\n-\n4\n5\n-\n6\n7\n8\n9\n;\n")),
+        ),
+        ("times-sign", cut(repeat("ssn 123\u{d7}45\u{d7}6789 ; "))),
+        ("braille-blank", cut(repeat("1\u{2800}"))),
+        (
+            "ascii85-in-base64",
+            cut(repeat(&format!(
+                "{} ",
+                b64(format!("<~{}~>", ascii85(text.as_bytes())).as_bytes())
+            ))),
+        ),
     ]
 }
 
@@ -4136,5 +4232,158 @@ mod tests {
             ],
             &cfg,
         );
+    }
+
+    /// Asserts `text` is refused by `detector` and its redaction removes the encoded value.
+    fn refused_and_redacted(text: &str, detector: &str) {
+        let cfg = GuardConfig::default();
+        let f = scan(text, &cfg);
+        assert!(f.iter().any(|f| f.detector == detector), "{text:?}: {f:?}");
+        let r = redact(text, &f);
+        let again = scan(&r, &cfg);
+        assert!(
+            !again.iter().any(|f| f.detector == detector),
+            "{text:?} redacted {r:?}: {again:?}"
+        );
+    }
+
+    /// Base85 of `b` in an alphabet of 85 (RFC 1924's or Z85's), a last partial group as Python
+    /// writes it.
+    fn base85_of(alphabet: &[u8], b: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in b.chunks(4) {
+            let mut g = [0u8; 4];
+            g[..chunk.len()].copy_from_slice(chunk);
+            let mut v = u32::from_be_bytes(g);
+            let mut digits = [0u8; 5];
+            for d in digits.iter_mut().rev() {
+                *d = alphabet[(v % 85) as usize];
+                v /= 85;
+            }
+            out.extend(digits[..chunk.len() + 1].iter().map(|&d| char::from(d)));
+        }
+        out
+    }
+
+    const RFC1924: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+    const Z85: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+    #[test]
+    fn an_ssn_in_ascii85_or_uuencode_inside_base64_is_found() {
+        // `<~…~>` and bare Ascii85 of the SSN, and a uuencoded file, each base64-encoded.
+        refused_and_redacted("note: PH5GKXU0QTBldE86MWM2akMyYE5lfj4=", "us-ssn");
+        refused_and_redacted("note: REpzVy4rRU1VQSs+R1ctL01vPToyRSpUVQ==", "us-ssn");
+        refused_and_redacted(
+            "file: YmVnaW4gNjQ0IGYKMDxXLU4oIyRSLFJUVC0yVFYtU0BZIkAgIApgCmVuZAo=",
+            "us-ssn",
+        );
+    }
+
+    #[test]
+    fn an_ssn_and_a_key_header_in_base85_are_found() {
+        // Python's `base64.b85encode(b"ssn 123-45-6789")`.
+        refused_and_redacted("v: b8~JWF)}kPG&L<YH#j)", "us-ssn");
+        refused_and_redacted(
+            &format!("<x>{}</x>", base85_of(RFC1924, b"ssn 123-45-6789 end")),
+            "us-ssn",
+        );
+        refused_and_redacted(&base85_of(RFC1924, b"-----BEGIN PRIVATE KEY-----"), "private-key");
+        // Z85 (ZeroMQ).
+        refused_and_redacted(&format!("z: {}", base85_of(Z85, b"ssn 123-45-6789 end")), "us-ssn");
+        refused_and_redacted(&base85_of(Z85, b"key AKIAIOSFODNN7EXAMPLE"), "aws-access-key");
+    }
+
+    #[test]
+    fn an_ssn_in_base32hex_or_lower_case_base32_is_found() {
+        refused_and_redacted("v EDPMS81H68PIQD1L5KR3EE1P", "us-ssn");
+        refused_and_redacted("v edpms81h68piqd1l5kr3ee1p", "us-ssn");
+        refused_and_redacted("v onzw4ibrgizs2nbvfu3doobz", "us-ssn");
+    }
+
+    #[test]
+    fn an_ssn_in_lower_case_quoted_printable_is_found() {
+        refused_and_redacted("ssn 123=2d45=2d6789", "us-ssn");
+        refused_and_redacted("id =31=32=33=2d=34=35=2d=36=37=38=39", "us-ssn");
+        // A name before `=`: an assignment (`a=2d`, `?id=3e`), left alone.
+        let v = decode::decoded("https://x.test/q?a=2d&id=3e45").map(|v| v.text);
+        assert_eq!(v, None);
+    }
+
+    #[test]
+    fn an_ssn_in_utf7_is_found() {
+        refused_and_redacted("ssn 123+AC0-45+AC0-6789", "us-ssn");
+        refused_and_redacted("ssn +ADEAMgAzAC0ANAA1AC0ANgA3ADgAOQ-", "us-ssn");
+        refused_and_redacted("+AC0ALQAtAC0ALQ-BEGIN PRIVATE KEY-----", "private-key");
+        // A phone number, C++ and base64 holding `+` are no UTF-7.
+        assert_eq!(decode::decoded("call +15551234567, C++ or a+b").map(|v| v.text), None);
+    }
+
+    #[test]
+    fn an_ssn_in_percent_u_escapes_is_found() {
+        refused_and_redacted("ssn 123%u002D45%u002d6789", "us-ssn");
+        refused_and_redacted("%u0031%u0032%u0033-45-6789", "us-ssn");
+    }
+
+    #[test]
+    fn a_base64_value_split_into_short_items_is_found() {
+        refused_and_redacted(r#"{"parts": ["MTIz", "LTQ1", "LTY3", "ODk="]}"#, "us-ssn");
+        refused_and_redacted("<p><i>MTIz</i><i>LTQ1</i><i>LTY3</i><i>ODk=</i></p>", "us-ssn");
+        let per_line: String = "MTIzLTQ1LTY3ODk=".chars().map(|c| format!("{c}\n")).collect();
+        refused_and_redacted(&per_line, "us-ssn");
+        let key: String = "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t"
+            .as_bytes()
+            .chunks(4)
+            .map(|c| format!("  \"{}\",\n", std::str::from_utf8(c).unwrap()))
+            .collect();
+        refused_and_redacted(&format!("[\n{key}]"), "private-key");
+    }
+
+    #[test]
+    fn an_ssn_spelled_as_character_codes_is_found() {
+        refused_and_redacted("String.fromCharCode(49,50,51,45,52,53,45,54,55,56,57)", "us-ssn");
+        refused_and_redacted("SELECT CHAR(49,50,51,45,52,53,45,54,55,56,57)", "us-ssn");
+        refused_and_redacted(
+            "CHAR(49)+CHAR(50)+CHAR(51)+CHAR(45)+CHAR(52)+CHAR(53)+CHAR(45)+CHAR(54)+CHAR(55)+CHAR(56)+CHAR(57)",
+            "us-ssn",
+        );
+        refused_and_redacted(
+            "chr(49)||chr(50)||chr(51)||chr(45)||chr(52)||chr(53)||chr(45)||chr(54)||chr(55)||chr(56)||chr(57)",
+            "us-ssn",
+        );
+        refused_and_redacted("v = [49, 50, 51, 45, 52, 53, 45, 54, 55, 56, 57]", "us-ssn");
+        let bits: Vec<String> = "123-45-6789".bytes().map(|b| format!("{b:08b}")).collect();
+        refused_and_redacted(&bits.join(" "), "us-ssn");
+        // CSS escapes.
+        refused_and_redacted(r"content: '\31 \32 \33 \2d \34 \35 \2d \36 \37 \38 \39 '", "us-ssn");
+        refused_and_redacted(r"content: '\31\32\33\2d\34\35\2d\36\37\38\39'", "us-ssn");
+        // Real numbers stay numbers.
+        assert_clean(
+            &[
+                "latencies_ms: [120, 98, 101, 87, 93, 110, 95, 99, 102, 88, 91]",
+                "scores 45 50 52 48 51 55 49 53 50",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    #[test]
+    fn an_ssn_in_python_string_concatenation_is_found() {
+        refused_and_redacted("x = '123'+'-45'+'-6789'", "us-ssn");
+        refused_and_redacted("x = '123' '-45' '-6789'", "us-ssn");
+        refused_and_redacted("x = \"AKIAIOSF\" + \"ODNN7EXAMPLE\"", "aws-access-key");
+    }
+
+    #[test]
+    fn an_ssn_with_symbols_between_its_groups_or_one_digit_a_line_is_found() {
+        refused_and_redacted("ssn 123\u{d7}45\u{d7}6789", "us-ssn");
+        refused_and_redacted("ssn 123\u{b7}45\u{2022}6789", "us-ssn");
+        refused_and_redacted("ssn 1\u{2800}2\u{2800}3-4\u{2800}5-6789", "us-ssn");
+        refused_and_redacted("1\n2\n3\n-\n4\n5\n-\n6\n7\n8\n9\n", "us-ssn");
+        refused_and_redacted("ssn:\n 1\n 2\n 3\n -\n 4\n 5\n -\n 6\n 7\n 8\n 9\n", "us-ssn");
+        refused_and_redacted(
+            "[\n \"1\",\n \"2\",\n \"3\",\n \"-\",\n \"4\",\n \"5\",\n \"-\",\n \"6\",\n \"7\",\n \"8\",\n \"9\"\n]",
+            "us-ssn",
+        );
+        assert_clean(&["screen 1920\u{d7}1080, 3\u{d7}3 grid"], &GuardConfig::default());
     }
 }

@@ -163,7 +163,12 @@ fn b32(s: &str) -> String {
 }
 
 fn b32_bytes(s: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    b32_in(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", s)
+}
+
+/// Base32 of `s` in the alphabet `A` (RFC 4648's, base32hex's), without padding.
+#[allow(non_snake_case)]
+fn b32_in(A: &[u8], s: &[u8]) -> String {
     let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
     for &b in s {
         acc = (acc << 8) | u32::from(b);
@@ -440,6 +445,90 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         // A value split between a JSON key and its value.
         out.push(("key-value-split", format!("{head}\": \"{tail}")));
     }
+    // The fifth round (2026-12-04): encodings one step further.
+    let b64_of = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    out.push((
+        "ascii85-in-base64",
+        b64_of(format!("<~{}~>", ascii85(plain.as_bytes())).as_bytes()),
+    ));
+    out.push(("ascii85-bare-in-base64", b64_of(ascii85(plain.as_bytes()).as_bytes())));
+    out.push((
+        "uuencode-in-base64",
+        b64_of(uuencode(format!("{plain}\n").as_bytes()).as_bytes()),
+    ));
+    out.push(("base85", base85(RFC1924, plain.as_bytes())));
+    out.push(("z85", base85(Z85, plain.as_bytes())));
+    out.push((
+        "base32hex",
+        b32_in(b"0123456789ABCDEFGHIJKLMNOPQRSTUV", plain.as_bytes()),
+    ));
+    out.push(("base32-lower", b32(&plain).to_ascii_lowercase()));
+    if code < 0x80 {
+        let two = match next {
+            Some(n) if n.is_ascii() => format!("={code:02x}={:02x}", u32::from(n)),
+            _ => format!("={code:02x}"),
+        };
+        let skip = next.filter(char::is_ascii).map_or(0, char::len_utf8);
+        out.push((
+            "quoted-printable-lower",
+            format!("{}{two}{}", &value[..at], &value[at + c.len_utf8() + skip..]),
+        ));
+        out.push(("css-escape", replace_at(value, at, &format!("\\{code:x} "))));
+    }
+    out.push(("utf7", replace_at(value, at, &utf7(&c.to_string()))));
+    out.push(("utf7-all", utf7(value)));
+    out.push(("percent-u", replace_at(value, at, &format!("%u{code:04X}"))));
+    let codes: Vec<String> = plain.bytes().map(|b| b.to_string()).collect();
+    if plain.is_ascii() {
+        out.push(("from-char-code", format!("String.fromCharCode({})", codes.join(","))));
+        out.push(("sql-char", format!("CHAR({})", codes.join(", "))));
+        out.push(("sql-char-plus", format!("CHAR({})", codes.join(")+CHAR("))));
+        out.push(("sql-chr-pipes", format!("CHR({})", codes.join(") || CHR("))));
+        out.push(("byte-list", format!("[{}]", codes.join(", "))));
+        let bits: Vec<String> = plain.bytes().map(|b| format!("{b:08b}")).collect();
+        out.push(("binary-octets", bits.join(" ")));
+    }
+    let items: Vec<String> = b64(&plain)
+        .as_bytes()
+        .chunks(4)
+        .map(|g| format!("\"{}\"", String::from_utf8_lossy(g)))
+        .collect();
+    out.push(("base64-array-items", format!("[{}]", items.join(", "))));
+    out.push((
+        "base64-xml-items",
+        b64(&plain)
+            .as_bytes()
+            .chunks(4)
+            .map(|g| format!("<i>{}</i>", String::from_utf8_lossy(g)))
+            .collect(),
+    ));
+    out.push((
+        "base64-char-per-line",
+        b64(&plain).chars().map(|c| format!("{c}\n")).collect(),
+    ));
+    if splittable {
+        out.push(("python-plus", format!("{head}'+'{tail}")));
+        out.push(("python-implicit", format!("{head}' '{tail}")));
+        // Credentials without a scheme are not read across glue (`guard::SPLIT_DETECTORS`).
+        let schemeless = detector == "password-in-url" && !value.contains("://");
+        if !value.contains(char::is_whitespace) && !schemeless {
+            out.push(("char-per-line", value.chars().map(|c| format!("{c}\n")).collect()));
+        }
+    }
+    out.push((
+        "braille-blank",
+        format!("{}\u{2800}{}", &value[..at + 1], &value[at + 1..]),
+    ));
+    // A symbol between the groups of a number (`123×45×6789`).
+    let b = value.as_bytes();
+    if value.contains('-')
+        && b.iter().enumerate().all(|(i, &x)| {
+            x != b'-' || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        })
+    {
+        out.push(("times-sign", value.replace('-', "\u{d7}")));
+        out.push(("bullet", value.replace('-', "\u{2022}")));
+    }
     if value.contains('-') {
         out.push(("unicode-hyphen", value.replacen('-', "\u{2011}", 1)));
         out.push(("minus-sign", value.replace('-', "\u{2212}")));
@@ -455,6 +544,33 @@ fn encodings(detector: &str, value: &str) -> Vec<(&'static str, String)> {
         out.push(("coptic", all(coptic)));
     }
     out
+}
+
+const RFC1924: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+const Z85: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/// Base85 in an alphabet of 85 (RFC 1924's, Python's `b85encode`; Z85), a last partial group
+/// as Python writes it.
+fn base85(alphabet: &[u8], b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.chunks(4) {
+        let mut g = [0u8; 4];
+        g[..chunk.len()].copy_from_slice(chunk);
+        let mut v = u32::from_be_bytes(g);
+        let mut digits = [0u8; 5];
+        for d in digits.iter_mut().rev() {
+            *d = alphabet[(v % 85) as usize];
+            v /= 85;
+        }
+        out.extend(digits[..chunk.len() + 1].iter().map(|&d| char::from(d)));
+    }
+    out
+}
+
+/// UTF-7 of `s`, every character in one shifted sequence (`-` → `+AC0-`).
+fn utf7(s: &str) -> String {
+    let units: Vec<u8> = s.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    format!("+{}-", base64::engine::general_purpose::STANDARD_NO_PAD.encode(units))
 }
 
 /// RFC 2047's Q encoding: letters and digits as they are, a space as `_`, any other byte `=XX`.

@@ -34,6 +34,14 @@
 //! - [`ascii85_uuencode`] — Ascii85 (`<~…~>` and bare) and uuencode (`begin` … `end`) decoded.
 //! - [`message_arguments`] — SARIF messages with their `arguments` put into the text's `{n}`.
 //! - [`hex_dumps`] — `xxd` and `hexdump -C` dumps read across their lines.
+//! - [`base85`] — RFC 1924 / Python `b85encode` and Z85 runs decoded.
+//! - [`char_codes`] — `String.fromCharCode(…)`, SQL `CHAR(…)`/`CHR(…)`, decimal and binary byte
+//!   lists read as the text they spell.
+//!
+//! [`decoded`] also reads UTF-7 (`+AC0-`), `%uXXXX`, CSS escapes (`\2d `), lower-case
+//! quoted-printable and symbols between digits (`123×45×6789`) as `-`; [`joined`] joins nine or
+//! more one-character lines; the guard reads Ascii85, uuencode, base85 and character codes
+//! inside decoded runs too, and the encoded runs of the joined view.
 //!
 //! [`decoded`] also drops XML processing instructions and comments inside a value and decodes
 //! RFC 2047 encoded words (the space between two adjacent ones dropped).
@@ -54,45 +62,52 @@ pub const MIN_RUN: usize = 12;
 /// What produced a part of a view (bits of [`View::kinds`]).
 pub mod kind {
     /// An XML character reference, predefined entity or HTML named entity.
-    pub const XML: u16 = 1;
+    pub const XML: u32 = 1;
     /// A CDATA marker (dropped).
-    pub const CDATA: u16 = 2;
+    pub const CDATA: u32 = 2;
     /// A JSON or TOML backslash escape.
-    pub const ESCAPE: u16 = 4;
+    pub const ESCAPE: u32 = 4;
     /// Unicode folding: NFKD, invisible characters, look-alikes.
-    pub const UNICODE: u16 = 8;
+    pub const UNICODE: u32 = 8;
     /// A decoded base64 run.
-    pub const BASE64: u16 = 16;
+    pub const BASE64: u32 = 16;
     /// URL percent-encoding (`%2D`, `%E2%80%91`).
-    pub const PERCENT: u16 = 32;
+    pub const PERCENT: u32 = 32;
     /// Quoted-printable (`=2D`, a soft line break `=` + newline).
-    pub const QP: u16 = 64;
+    pub const QP: u32 = 64;
     /// A decoded base32 run.
-    pub const BASE32: u16 = 128;
+    pub const BASE32: u32 = 128;
     /// A decoded hex run.
-    pub const HEX: u16 = 256;
+    pub const HEX: u32 = 256;
     /// Glue between two parts of a split value (a line break and the field name after it, a
     /// tag, a string concatenation), dropped.
-    pub const SPLIT: u16 = 512;
+    pub const SPLIT: u32 = 512;
     /// A name/value property pair read as `name: value` ([`super::pairs`]).
-    pub const PAIR: u16 = 1024;
+    pub const PAIR: u32 = 1024;
     /// An RFC 2047 encoded word (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`), the space between two
     /// adjacent ones dropped.
-    pub const MIME_WORD: u16 = 2048;
+    pub const MIME_WORD: u32 = 2048;
     /// Lines of base64 characters wrapped narrower than the `high-entropy` floor, joined
     /// ([`super::wrapped_lines`]).
-    pub const WRAPPED: u16 = 4096;
+    pub const WRAPPED: u32 = 4096;
     /// Ascii85 (`<~…~>` or bare).
-    pub const ASCII85: u16 = 8192;
+    pub const ASCII85: u32 = 8192;
     /// uuencode (`begin 644 f` … `end`).
-    pub const UUENCODE: u16 = 16384;
+    pub const UUENCODE: u32 = 16384;
     /// A SARIF message's `arguments` put into its text's placeholders
     /// ([`super::message_arguments`]).
-    pub const ARGUMENTS: u16 = 32768;
+    pub const ARGUMENTS: u32 = 32768;
+    /// UTF-7 (`+AC0-`).
+    pub const UTF7: u32 = 1 << 16;
+    /// Base85 of RFC 1924 / Python's `b85encode`, or ZeroMQ's Z85.
+    pub const BASE85: u32 = 1 << 17;
+    /// Character codes spelled as numbers (`String.fromCharCode(49,50)`, SQL `CHAR(49)+CHAR(50)`,
+    /// `[49, 50]`, binary octets `00110001 00110010`).
+    pub const CHAR_CODES: u32 = 1 << 18;
 }
 
 /// The name of a set of kinds, e.g. `xml+unicode` (static words only: never any text).
-pub fn label(kinds: u16) -> String {
+pub fn label(kinds: u32) -> String {
     let names = [
         (kind::XML, "xml"),
         (kind::CDATA, "cdata"),
@@ -110,6 +125,9 @@ pub fn label(kinds: u16) -> String {
         (kind::ASCII85, "ascii85"),
         (kind::UUENCODE, "uuencode"),
         (kind::ARGUMENTS, "arguments"),
+        (kind::UTF7, "utf-7"),
+        (kind::BASE85, "base85"),
+        (kind::CHAR_CODES, "char-codes"),
     ];
     names
         .iter()
@@ -128,7 +146,7 @@ struct Seg {
     view: u32,
     orig: u32,
     orig_end: u32,
-    kind: u16,
+    kind: u32,
 }
 
 /// A decoded text and the way back to the original.
@@ -138,7 +156,7 @@ pub struct View {
     pub text: String,
     segs: Vec<Seg>,
     /// Every kind of decoding that changed something.
-    pub kinds: u16,
+    pub kinds: u32,
 }
 
 impl View {
@@ -166,7 +184,7 @@ impl View {
 
     /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at;
     /// the view's kinds when none is inside, e.g. a name keyword decoded elsewhere).
-    pub fn kinds_in(&self, start: usize, end: usize) -> u16 {
+    pub fn kinds_in(&self, start: usize, end: usize) -> u32 {
         match self.kinds_within(start, end) {
             0 => self.kinds,
             k => k,
@@ -186,7 +204,7 @@ impl View {
 
     /// The kinds of decoding inside the view's `start..end` (at most 4,096 segments looked at),
     /// 0 when the span is unchanged bytes.
-    pub fn kinds_within(&self, start: usize, end: usize) -> u16 {
+    pub fn kinds_within(&self, start: usize, end: usize) -> u32 {
         let first = self
             .segs
             .partition_point(|s| (s.view as usize) <= start)
@@ -203,7 +221,7 @@ struct Builder<'a> {
     src: &'a str,
     out: String,
     segs: Vec<Seg>,
-    kinds: u16,
+    kinds: u32,
     /// Start of the bytes not yet copied (unchanged since the last token).
     pending: usize,
 }
@@ -238,7 +256,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The original's `from..to` is read as `text` (a decoded token).
-    fn token(&mut self, from: usize, to: usize, kind: u16, text: &str) {
+    fn token(&mut self, from: usize, to: usize, kind: u32, text: &str) {
         self.flush(from);
         // Dropped tokens one after another (blank lines, CDATA markers, invisible characters)
         // are one segment: a run of them costs one, not one each.
@@ -333,15 +351,27 @@ pub fn decoded(src: &str) -> Option<View> {
                 continue;
             }
         }
+        // UTF-7 (`+AC0-` is `-`, `+ADEAMgAz-` is `123`): several characters from one token.
+        if c == b'+'
+            && let Some(end) = utf7(bytes, i, &mut buf)
+        {
+            let text = std::mem::take(&mut buf);
+            b.token(i, end, kind::UTF7, &text);
+            buf = text;
+            i = end;
+            continue;
+        }
         // A token: its end, what it decodes to (a char), its kind.
-        let token: Option<(usize, Option<char>, u16)> = match c {
+        let token: Option<(usize, Option<char>, u32)> = match c {
             b'&' => xml_reference(bytes, i).map(|(end, ch)| (end, Some(ch), kind::XML)),
             b'<' if bytes[i..].starts_with(b"<![CDATA[") => Some((i + 9, None, kind::CDATA)),
             // HTML's line break `<br>`, `<br/>`, `<br />`: a line break.
             b'<' => line_break_tag(bytes, i).map(|end| (end, Some('\n'), kind::XML)),
             b']' if bytes[i..].starts_with(b"]]>") => Some((i + 3, None, kind::CDATA)),
             b'\\' => escape(bytes, i).map(|(end, ch)| (end, Some(ch), kind::ESCAPE)),
-            b'%' => encoded_char(bytes, i, b'%', false).map(|(end, ch)| (end, Some(ch), kind::PERCENT)),
+            b'%' => encoded_char(bytes, i, b'%', false)
+                .or_else(|| percent_u(bytes, i))
+                .map(|(end, ch)| (end, Some(ch), kind::PERCENT)),
             b'=' => quoted_printable(bytes, i, qp_end == i).inspect(|t| qp_end = t.0),
             // NUL and the other C0 controls but tab and line breaks, and DEL: they render as
             // nothing (`1\u{0}2\u{0}3-…`, `A\0K\0I\0A…`), dropped.
@@ -350,6 +380,17 @@ pub fn decoded(src: &str) -> Option<View> {
                 let ch = src[i..].chars().next().unwrap_or('\u{FFFD}');
                 let end = i + ch.len_utf8();
                 buf.clear();
+                // A symbol written between the groups of a number (`123×45×6789`,
+                // `123·45•6789`): a hyphen. Between digits only (`·` also joins base64 groups).
+                if number_separator(ch)
+                    && i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes.get(end).is_some_and(u8::is_ascii_digit)
+                {
+                    b.token(i, end, kind::UNICODE, "-");
+                    i = end;
+                    continue;
+                }
                 if fold(ch, &mut buf) {
                     let text = std::mem::take(&mut buf);
                     b.token(i, end, kind::UNICODE, &text);
@@ -602,14 +643,24 @@ fn encoded_char(bytes: &[u8], at: usize, mark: u8, upper: bool) -> Option<(usize
 /// `ssn=312…` and `width=20px` keep their meaning — while one standing for punctuation, a space
 /// or a non-ASCII character (`123=2D45`, `=E2=80=91`) always is; a lone one standing for a
 /// control character (`v=123…` of a label before a decoded run) is not.
-fn quoted_printable(bytes: &[u8], at: usize, after_qp: bool) -> Option<(usize, Option<char>, u16)> {
+fn quoted_printable(bytes: &[u8], at: usize, after_qp: bool) -> Option<(usize, Option<char>, u32)> {
     match bytes.get(at + 1..) {
         Some([b'\n', ..]) => return Some((at + 2, None, kind::QP)),
         Some([b'\r', b'\n', ..]) => return Some((at + 3, None, kind::QP)),
         _ => {}
     }
-    let (end, ch) = encoded_char(bytes, at, b'=', true)?;
-    let run = after_qp || (bytes.get(end) == Some(&b'=') && hex_byte(bytes, end + 1, true).is_some());
+    // Lower-case hex (`=2d`) only where no name stands before the `=` (a letter, `_`, `.`
+    // or `]`: `a=2d`, `?id=3e…`, `x.y=ff` are assignments in a URL or a configuration) or in
+    // a run of two or more: `123=2d45=2d6789`, `AKIA=49=4fSF…`.
+    let named = at > 0 && (bytes[at - 1].is_ascii_alphabetic() || matches!(bytes[at - 1], b'_' | b'.' | b']'));
+    let lower_ok = after_qp
+        || !named
+        || (bytes.get(at + 3) == Some(&b'=')
+            && hex_byte(bytes, at + 1, false).is_some()
+            && hex_byte(bytes, at + 4, false).is_some());
+    let (end, ch) = encoded_char(bytes, at, b'=', true)
+        .or_else(|| lower_ok.then(|| encoded_char(bytes, at, b'=', false)).flatten())?;
+    let run = after_qp || (bytes.get(end) == Some(&b'=') && hex_byte(bytes, end + 1, !lower_ok).is_some());
     (run || !(ch.is_ascii_alphanumeric() || ch.is_ascii_control())).then_some((end, Some(ch), kind::QP))
 }
 
@@ -719,6 +770,126 @@ fn html_entity(name: &[u8]) -> Option<char> {
 /// A JSON or TOML escape at `at` (a backslash): its end and its character. `\\` is a token
 /// too, so `\\u002d` stays the six characters it stands for.
 fn escape(bytes: &[u8], at: usize) -> Option<(usize, char)> {
+    backslash_escape(bytes, at).or_else(|| css_escape(bytes, at))
+}
+
+/// A CSS escape at `at` (a backslash): one to six hex digits ended by one whitespace character
+/// (dropped with it: `\31 \32 \33 \2d `) or by the backslash of another such escape
+/// (`\31\32\33`); its end and its character (not a control).
+fn css_escape(bytes: &[u8], at: usize) -> Option<(usize, char)> {
+    let rest = bytes.get(at + 1..)?;
+    let n = rest.iter().take(7).take_while(|b| b.is_ascii_hexdigit()).count();
+    if n == 0 || n > 6 {
+        return None;
+    }
+    let end = at + 1 + n;
+    let v = u32::from_str_radix(std::str::from_utf8(&rest[..n]).ok()?, 16).ok()?;
+    let ch = char::from_u32(v).filter(|c| !c.is_control())?;
+    match bytes.get(end) {
+        Some(b' ' | b'\t' | b'\n') => Some((end + 1, ch)),
+        Some(b'\r') => Some((end + 1 + usize::from(bytes.get(end + 1) == Some(&b'\n')), ch)),
+        Some(b'\\') if bytes.get(end + 1).is_some_and(u8::is_ascii_hexdigit) => Some((end, ch)),
+        // The end of the text or of a string (`\2d"`, `\2d;`): nothing can lengthen it.
+        None => Some((end, ch)),
+        Some(c) if !c.is_ascii_alphanumeric() && *c != b'\\' => Some((end, ch)),
+        _ => None,
+    }
+}
+
+/// `%uXXXX` at `at` (JavaScript's non-standard `escape()`; a surrogate pair as two): its end
+/// and its character. Six bytes in, at most four out.
+fn percent_u(bytes: &[u8], at: usize) -> Option<(usize, char)> {
+    let unit = |from: usize| -> Option<u32> {
+        if !matches!(bytes.get(from)?, b'u' | b'U') {
+            return None;
+        }
+        let digits = bytes.get(from + 1..from + 5)?;
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let first = unit(at + 1)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let low = (bytes.get(at + 6) == Some(&b'%')).then(|| unit(at + 7)).flatten()?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return None;
+        }
+        return Some((
+            at + 12,
+            char::from_u32(0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00))?,
+        ));
+    }
+    Some((at + 6, char::from_u32(first)?))
+}
+
+/// UTF-7 at `at` (a `+`): a shifted sequence of base64 characters (up to the next character
+/// that is none, or `+`: a sequence holding a `+` is read up to it), its `-` dropped, decoded
+/// as UTF-16 and folded into `out`. Taken only when its leftover bits are zero (as an encoder
+/// writes them), every character is printable ASCII, Latin-1 or Latin Extended, general
+/// punctuation, a minus sign, the braille blank or a fullwidth form (about 1% of random units:
+/// random base64 after a `+`, a phone number `+15551234567`, reads as CJK or controls) and
+/// the text is no longer than the token. Its end.
+fn utf7(bytes: &[u8], at: usize, out: &mut String) -> Option<usize> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let rest = bytes.get(at + 1..)?;
+    let n = rest.iter().take_while(|&&c| value(c).is_some()).count();
+    // One UTF-16 unit takes three characters.
+    if n < 3 {
+        return None;
+    }
+    let mut end = at + 1 + n;
+    // Ended by `-` (dropped) or by a character outside base64 and its padding: a `+` or `=`
+    // after the run is base64 (`…abc+AC0xyz+…`), not UTF-7.
+    match bytes.get(end) {
+        Some(b'-') => end += 1,
+        Some(b'+' | b'=') => return None,
+        _ => {}
+    }
+    out.clear();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut high: Option<u32> = None;
+    let mut tmp = String::new();
+    for &c in &rest[..n] {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 16 {
+            bits -= 16;
+            let unit = (acc >> bits) & 0xFFFF;
+            acc &= (1 << bits) - 1;
+            let ch = match (high.take(), unit) {
+                (None, 0xD800..=0xDBFF) => {
+                    high = Some(unit);
+                    continue;
+                }
+                (Some(h), 0xDC00..=0xDFFF) => char::from_u32(0x10000 + ((h - 0xD800) << 10) + (unit - 0xDC00))?,
+                (None, u) => char::from_u32(u)?,
+                (Some(_), _) => return None,
+            };
+            let latin = matches!(u32::from(ch), 0x20..=0x7E | 0xA0..=0x24F | 0x2000..=0x206F | 0x2212 | 0x2800 | 0xFF01..=0xFF5E)
+                || ch == '\t'
+                || ch == '\n';
+            if !latin {
+                return None;
+            }
+            tmp.clear();
+            fold(ch, &mut tmp);
+            out.push_str(&tmp);
+        }
+    }
+    (high.is_none() && acc == 0 && !out.is_empty() && out.len() <= end - at).then_some(end)
+}
+
+/// A JSON, TOML, C or Rust backslash escape at `at`: its end and its character.
+fn backslash_escape(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     let hex = |from: usize, n: usize| -> Option<u32> {
         let digits = bytes.get(from..from + n)?;
         if !digits.iter().all(u8::is_ascii_hexdigit) {
@@ -814,13 +985,34 @@ fn fold(c: char, out: &mut String) -> bool {
     false
 }
 
+/// Symbols an attacker writes between the groups of a number instead of a hyphen: `×`, `·`,
+/// `•`, `∙`, `⋅`, `‧`, `・`, `✕`, `✖`, `⨯`, `÷`, `¦`.
+fn number_separator(c: char) -> bool {
+    matches!(
+        c,
+        '\u{D7}'
+            | '\u{B7}'
+            | '\u{F7}'
+            | '\u{A6}'
+            | '\u{2022}'
+            | '\u{2219}'
+            | '\u{22C5}'
+            | '\u{2027}'
+            | '\u{30FB}'
+            | '\u{FF65}'
+            | '\u{2715}'
+            | '\u{2716}'
+            | '\u{2A2F}'
+    )
+}
+
 /// Characters that render as nothing: dropped from the folded view (C1 controls too, but NEL).
 fn invisible(c: char) -> bool {
     matches!(c,
         '\u{80}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
-        | '\u{FEFF}' | '\u{FFA0}' | '\u{E0000}'..='\u{E0FFF}')
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{2800}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// The Latin letter, digit, hyphen or space a character is drawn like: a subset of Unicode TR39
@@ -1056,7 +1248,42 @@ pub fn joined(src: &str) -> Option<View> {
     let bytes = src.as_bytes();
     let mut b = Builder::new(src);
     let mut i = 0;
+    // Lines before this were walked as one-character lines already (each walked once).
+    let mut walked = 0;
     while i < bytes.len() {
+        // A block of one-character lines starting at the text's start or after this line break.
+        let line = if i == 0 {
+            Some(0)
+        } else {
+            (bytes[i] == b'\n').then_some(i + 1)
+        };
+        if let Some(line) = line.filter(|&l| l >= walked) {
+            let mut chars: Vec<(usize, usize)> = Vec::new();
+            let mut at = line;
+            while let Some((c, next)) = one_char_line(src, at) {
+                chars.push(c);
+                at = next;
+            }
+            walked = at.max(line + 1);
+            if chars.len() >= MIN_CHAR_LINES {
+                // The value's first character may end the line before (`<pre>1` + `2` …).
+                if line > 0 {
+                    let mut end = line - 1;
+                    while end > b.pending && matches!(bytes[end - 1], b'\r' | b' ' | b'\t') {
+                        end -= 1;
+                    }
+                    if end > b.pending && !bytes[end - 1].is_ascii_whitespace() {
+                        b.token(end, chars[0].0, kind::SPLIT, "");
+                    }
+                }
+                for w in chars.windows(2) {
+                    b.token(w[0].1, w[1].0, kind::SPLIT, "");
+                }
+                // The line break after the last one stays: the next line is not the value's.
+                i = at;
+                continue;
+            }
+        }
         let glue = match bytes[i] {
             b'<' => tag_end(bytes, i).map(|end| (i, end)),
             b'\n' => Some(line_glue(bytes, b.pending, i)),
@@ -1077,6 +1304,35 @@ pub fn joined(src: &str) -> Option<View> {
         }
     }
     b.finish()
+}
+
+/// Fewest lines of one character each joined into one value ([`joined`]): an SSN's nine
+/// digits, written one a line.
+pub const MIN_CHAR_LINES: usize = 9;
+
+/// The line starting at `at` holds one character (indentation, a trailing `\r`, quotes around it
+/// and a `,` after it aside: `  "1",`): the character's span and the next line's start.
+fn one_char_line(src: &str, at: usize) -> Option<((usize, usize), usize)> {
+    let bytes = src.as_bytes();
+    let end = at + bytes.get(at..)?.iter().take(GLUE + 1).position(|&c| c == b'\n')?;
+    let mut from = at;
+    while from < end && matches!(bytes[from], b' ' | b'\t') {
+        from += 1;
+    }
+    let mut to = end;
+    while to > from && matches!(bytes[to - 1], b' ' | b'\t' | b'\r') {
+        to -= 1;
+    }
+    if to > from && bytes[to - 1] == b',' {
+        to -= 1;
+    }
+    if to >= from + 3 && matches!(bytes[from], b'"' | b'\'') && bytes[to - 1] == bytes[from] {
+        from += 1;
+        to -= 1;
+    }
+    let c = src.get(from..to)?;
+    let mut it = c.chars();
+    (it.next().is_some_and(|c| !c.is_whitespace()) && it.next().is_none()).then_some(((from, to), end + 1))
 }
 
 /// The end of a tag starting at `at` (`<b/>`, `</td>`, `<br>`, `<!-- x -->` when short).
@@ -1435,7 +1691,11 @@ fn next_run(bytes: &[u8], from: usize) -> Option<Run> {
             .iter()
             .position(|&b| !is_b64(b))
             .unwrap_or(bytes.len() - start);
-    let pad = if base32_alphabet(&bytes[start..chars]) { 6 } else { 2 };
+    let pad = if base32_alphabet(&bytes[start..chars]) || base32hex_alphabet(&bytes[start..chars]) {
+        6
+    } else {
+        2
+    };
     let mut end = chars;
     while end < bytes.len() && end - chars < pad && bytes[end] == b'=' {
         end += 1;
@@ -1508,6 +1768,25 @@ fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>
     // So does a raw DEFLATE stream's (no header to tell it by): the whole run, or the run after
     // its first segment (`reports/` + a stream), inflates to text.
     let path = run.len() <= MAX_PATH && run.contains(&b'/') && !compressed;
+    // Base64 of text holding `/` as any other character (`PH5Cay8/IUJR…` is `<~Bk/?!BQ…`):
+    // read whole when the whole run, at its own alignment, is text throughout (every byte: no
+    // stretch of text cut out of it), not segment by segment.
+    // The same after a path's first segment (`reports/PH5Cay8/IUJR…`).
+    let first_slash = run.iter().position(|&c| c == b'/').map_or(0, |i| i + 1);
+    for from in [0, first_slash] {
+        let part = &run[from..];
+        if path
+            && part.len() >= MIN_RUN
+            && let Some(k) = engines.decode(part, decoded)
+            && k == kind::BASE64
+            && decoded.len() == part.len() * 3 / 4
+            && std::str::from_utf8(decoded)
+                .is_ok_and(|t| t.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')))
+        {
+            push_line(b, r.start + from, r.end, k, decoded);
+            return;
+        }
+    }
     let standard = engines.engines.0;
     let inflates = |part: &[u8]| {
         let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
@@ -1731,7 +2010,7 @@ pub const LABEL: usize = 32;
 /// detector judges the decoded value with its label, as it would the plain one. Invalid
 /// UTF-8 becomes one `?` per bad sequence (not U+FFFD, three bytes): the view stays within
 /// three quarters of the run, plus the label (bytes between runs, each copied once).
-fn push_line(b: &mut Builder<'_>, start: usize, end: usize, k: u16, decoded: &[u8]) {
+fn push_line(b: &mut Builder<'_>, start: usize, end: usize, k: u32, decoded: &[u8]) {
     let src = b.src.as_bytes();
     let floor = b.pending.min(start).max(start.saturating_sub(LABEL));
     let mut from = start;
@@ -1761,7 +2040,7 @@ const MEMO_RUN: usize = 4096;
 const MEMO_BYTES: usize = 8 << 20;
 
 /// What a run decoded to, remembered: how and the bytes, or `None` when it is no text.
-type Decoded = Option<(u16, Box<[u8]>)>;
+type Decoded = Option<(u32, Box<[u8]>)>;
 
 /// [`decode_run`] with a memory: a run met again in the same view (a document of one encoded
 /// stream repeated, a zlib or raw DEFLATE stream every few bytes) is decoded twice at most (the
@@ -1788,7 +2067,7 @@ impl<'e> Decoder<'e> {
         }
     }
 
-    fn decode(&mut self, run: &[u8], decoded: &mut Vec<u8>) -> Option<u16> {
+    fn decode(&mut self, run: &[u8], decoded: &mut Vec<u8>) -> Option<u32> {
         let remember = run.len() <= MEMO_RUN;
         if remember && let Some(seen) = self.memo.get(run) {
             decoded.clear();
@@ -1817,7 +2096,7 @@ fn decode_run(
     run: &[u8],
     (standard, url_safe): (&GeneralPurpose, &GeneralPurpose),
     decoded: &mut Vec<u8>,
-) -> Option<u16> {
+) -> Option<u32> {
     let strict = run.len() < 16;
     // Bytes written `0x31` (joined from `0x31, 0x32` or `0x31 0x32`), or hex pairs joined by
     // dashes (`31-32-33`): the hex digits alone.
@@ -1846,6 +2125,14 @@ fn decode_run(
     }
     if base32_alphabet(run)
         && base32_decode(run, decoded)
+        && expand(decoded, run.len(), true)
+        && printable(decoded, strict)
+    {
+        return Some(kind::BASE32);
+    }
+    // base32hex (RFC 4648's `0-9A-V`, either case), tried before base64 as base32 is.
+    if base32hex_alphabet(run)
+        && base32hex_decode(run, decoded)
         && expand(decoded, run.len(), true)
         && printable(decoded, strict)
     {
@@ -2264,17 +2551,41 @@ fn base32_alphabet(run: &[u8]) -> bool {
     (upper || lower) && run.iter().any(u8::is_ascii_alphabetic)
 }
 
+/// Only base32hex characters (`0-9A-V` or `0-9a-v`), at least one letter past `F` (a run of
+/// hex digits is hex) and at least one digit.
+fn base32hex_alphabet(run: &[u8]) -> bool {
+    let upper = run.iter().all(|&b| b.is_ascii_digit() || (b'A'..=b'V').contains(&b));
+    let lower = run.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
+    (upper || lower)
+        && run.iter().any(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
+        && run.iter().any(u8::is_ascii_digit)
+}
+
 /// RFC 4648 base32 without padding (trailing bits dropped), either case.
 fn base32_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    base32_with(run, out, |c| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a'),
+        b'2'..=b'7' => Some(c - b'2' + 26),
+        _ => None,
+    })
+}
+
+/// RFC 4648 base32hex without padding (trailing bits dropped), either case.
+fn base32hex_decode(run: &[u8], out: &mut Vec<u8>) -> bool {
+    base32_with(run, out, |c| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'V' => Some(c - b'A' + 10),
+        b'a'..=b'v' => Some(c - b'a' + 10),
+        _ => None,
+    })
+}
+
+fn base32_with(run: &[u8], out: &mut Vec<u8>, value: impl Fn(u8) -> Option<u8>) -> bool {
     out.clear();
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in run {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => return false,
-        };
+        let Some(v) = value(c) else { return false };
         acc = (acc << 5) | u32::from(v);
         bits += 5;
         if bits >= 8 {
@@ -2863,6 +3174,205 @@ pub fn hex_dumps(src: &str) -> Option<View> {
     b.finish()
 }
 
+/// Fewest character codes read as text ([`char_codes`]): nine, an SSN's digits.
+pub const MIN_CODES: usize = 9;
+
+/// Most bytes of glue between two character codes (`)+CHAR(`, `) || CHR(`, `, `).
+const CODE_GLUE: usize = 16;
+
+/// The glue between two character codes: spaces, `,`, `+`, `|`, `&`, `;`, parentheses and at
+/// most one of the words `CHAR`, `CHR` or `NCHAR` (any case).
+fn code_glue(g: &[u8]) -> bool {
+    if g.is_empty() || g.len() > CODE_GLUE {
+        return false;
+    }
+    let (mut word, mut n) = ([0u8; 5], 0);
+    for &c in g {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' | b'+' | b'|' | b'(' | b')' | b'&' | b';' => {}
+            c if c.is_ascii_alphabetic() && n < 5 => {
+                word[n] = c.to_ascii_lowercase();
+                n += 1;
+            }
+            _ => return false,
+        }
+    }
+    matches!(&word[..n], b"" | b"char" | b"chr" | b"nchar")
+}
+
+/// Character codes spelled as numbers, read as the text they spell: JavaScript's
+/// `String.fromCharCode(49,50,51)`, SQL's `CHAR(49,50,51)`, `CHAR(49)+CHAR(50)` and
+/// `CHR(49)||CHR(50)`, decimal byte lists (`[49, 50, 51]`) and binary octets
+/// (`00110001 00110010`). A run is at least [`MIN_CODES`] numbers, each of one to three decimal
+/// digits or eight binary ones standing alone (no letter, `_` or decimal point touching it) and
+/// spelling printable ASCII (or a tab or line break), each two joined by [`code_glue`]; one line
+/// per run after the label before it. A list of real numbers (scores, timings) reads as noise
+/// that no detector takes; any number out of range ends a run. One pass; every code is at least
+/// two bytes with its glue, so the view is never longer than its input.
+pub fn char_codes(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    let bytes = src.as_bytes();
+    let mut b = Builder::new(src);
+    let mut out = Vec::new();
+    // The open run: where it starts, where its last code ends.
+    let mut run: Option<(usize, usize)> = None;
+    let flush = |b: &mut Builder<'_>, run: Option<(usize, usize)>, out: &mut Vec<u8>| {
+        if let Some((start, end)) = run
+            && out.len() >= MIN_CODES
+        {
+            push_line(b, start, end, kind::CHAR_CODES, out);
+        }
+        out.clear();
+    };
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && (word(bytes[i - 1]) || bytes[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let k = bytes[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let end = i + k;
+        let float = bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
+        let alone = !(bytes.get(end).is_some_and(|&c| word(c)) || float);
+        let digits = &bytes[i..end];
+        let value = match k {
+            _ if !alone => None,
+            8 if digits.iter().all(|&c| c == b'0' || c == b'1') => {
+                Some(digits.iter().fold(0u32, |v, &c| v << 1 | u32::from(c - b'0')))
+            }
+            1..=3 => Some(digits.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'))),
+            _ => None,
+        }
+        .and_then(|v| u8::try_from(v).ok())
+        .filter(|&v| (b' '..=b'~').contains(&v) || matches!(v, b'\t' | b'\n' | b'\r'));
+        match (value, run) {
+            (Some(v), Some((start, last))) if code_glue(&bytes[last..i]) => {
+                out.push(v);
+                run = Some((start, end));
+            }
+            (Some(v), _) => {
+                flush(&mut b, run.take(), &mut out);
+                out.push(v);
+                run = Some((i, end));
+            }
+            (None, _) => flush(&mut b, run.take(), &mut out),
+        }
+        i = end;
+    }
+    flush(&mut b, run.take(), &mut out);
+    b.pending = bytes.len();
+    b.finish()
+}
+
+/// The alphabet of RFC 1924 and Python's `base64.b85encode` (also git's binary patches).
+const RFC1924: &[u8; 85] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+
+/// ZeroMQ's Z85 alphabet.
+const Z85: &[u8; 85] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/// The value of each byte in an alphabet of 85 (255: none).
+fn base85_table(alphabet: &[u8; 85]) -> [u8; 256] {
+    let mut t = [255u8; 256];
+    for (v, &c) in alphabet.iter().enumerate() {
+        t[usize::from(c)] = v as u8;
+    }
+    t
+}
+
+/// Base85 of `chars` (every one in the alphabet of `table`) into `out`: groups of five
+/// characters, big-endian, a last partial group padded as Python pads it; a group past 2^32
+/// gives four NULs (no text).
+fn base85_decode(chars: &[u8], table: &[u8; 256], out: &mut Vec<u8>) {
+    out.clear();
+    for group in chars.chunks(5) {
+        if group.len() < 2 {
+            break;
+        }
+        let mut v = 0u64;
+        for i in 0..5 {
+            v = v * 85 + u64::from(group.get(i).map_or(84, |&c| table[usize::from(c)]));
+        }
+        let four = u32::try_from(v).map_or([0; 4], u32::to_be_bytes);
+        out.extend_from_slice(&four[..group.len() - 1]);
+    }
+}
+
+/// The text that bare base85 runs decode to: RFC 1924's alphabet (Python's `b85encode`) or
+/// Z85's, a run of at least [`MIN_ASCII85`] characters holding one that is neither a letter, a
+/// digit nor base64's punctuation, read as Ascii85's bare runs are (five alignments, or one for
+/// a run longer than [`LONG_ASCII85`]; the alignment that reads as text, else the stretches of
+/// text in one that holds some). One line per run after the label before it (where runs of the
+/// two alphabets overlap, the first to start). One pass per alphabet; the view is never longer
+/// than its input (four bytes per five characters).
+pub fn base85(src: &str) -> Option<View> {
+    if u32::try_from(src.len()).is_err() {
+        return None;
+    }
+    static TABLES: std::sync::OnceLock<[[u8; 256]; 2]> = std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(|| [base85_table(RFC1924), base85_table(Z85)]);
+    let bytes = src.as_bytes();
+    // What each alphabet reads, run by run (each maximal run of an alphabet tried once):
+    // `(start, end, text)`, then merged in order, a run overlapping one taken before left out.
+    let mut hits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut out = Vec::new();
+    for table in tables {
+        let mut i = 0;
+        while i < bytes.len() {
+            if table[usize::from(bytes[i])] == 255 {
+                i += 1;
+                continue;
+            }
+            let len = bytes[i..].iter().take_while(|&&c| table[usize::from(c)] != 255).count();
+            let run = &bytes[i..i + len];
+            let marked = run
+                .iter()
+                .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
+            if len >= MIN_ASCII85 && marked {
+                let alignments = if len > LONG_ASCII85 { 1 } else { 5 };
+                let mut stretch = None;
+                for skip in 0..alignments {
+                    base85_decode(&run[skip..], table, &mut out);
+                    let ascii = out
+                        .iter()
+                        .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
+                        .count();
+                    if ascii * 2 >= out.len() && printable(&out, out.len() < 12) {
+                        hits.push((i + skip, i + len, std::mem::take(&mut out)));
+                        stretch = None;
+                        break;
+                    }
+                    if stretch.is_none() && printable_stretch(&out) >= MIN_STRETCH {
+                        stretch = Some(skip);
+                    }
+                }
+                if let Some(skip) = stretch {
+                    base85_decode(&run[skip..], table, &mut out);
+                    keep_stretches(&mut out);
+                    hits.push((i + skip, i + len, std::mem::take(&mut out)));
+                }
+            }
+            i += len;
+        }
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_by_key(|h| h.0);
+    let mut b = Builder::new(src);
+    let mut reach = 0;
+    for (start, end, text) in hits {
+        if start >= reach {
+            push_line(&mut b, start, end, kind::BASE85, &text);
+            reach = end;
+        }
+    }
+    b.pending = bytes.len();
+    b.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3000,10 +3510,14 @@ mod tests {
         assert_eq!(text("123=2D45=2D6789 =E2=80=91"), "123-45-6789 -");
         assert_eq!(text("=31=32=33 x=41 y=3D z=20"), "123 x=41 y= z ");
         assert_eq!(text("line one=\nline two"), "line oneline two");
+        // Lower-case hex where no name stands before the `=`: decoded; after a name, an
+        // assignment (`a=2d`): left alone.
+        assert_eq!(text("caf =c3=a9 123=2d45"), "caf e 123-45");
+        assert_eq!(text("a=2d&b=3e&c=ff"), "a=2d&b=3e&c=ff");
         // Not encodings: left alone.
         assert_eq!(
-            text("100% %zz =zz =2 %E2%80 =c3=a9 &Hyphen;"),
-            "100% %zz =zz =2 %E2%80 =c3=a9 &Hyphen;"
+            text("100% %zz =zz =2 %E2%80 &Hyphen;"),
+            "100% %zz =zz =2 %E2%80 &Hyphen;"
         );
     }
 
