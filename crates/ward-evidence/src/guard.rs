@@ -4386,4 +4386,45 @@ mod tests {
         );
         assert_clean(&["screen 1920\u{d7}1080, 3\u{d7}3 grid"], &GuardConfig::default());
     }
+
+    /// Change payloads that the guard once refused as holding credentials or a driver's licence:
+    /// a JSON document of hex digests read as bare Ascii85 gave a stretch spelling
+    /// `user:pass@host` (12 in 1,000,000 documents of one digest), and `dln` inside a base64
+    /// salt read as a licence label. Found by scanning a million generated payloads.
+    #[test]
+    fn random_digests_in_json_are_not_read_as_ascii85_credentials() {
+        use sha2::{Digest, Sha256};
+        let cfg = GuardConfig::default();
+        let payload = |i: u64, salt: &str| {
+            let d = hex::encode(Sha256::digest(i.to_le_bytes()));
+            format!(
+                "{{\"artifacts\":[\"sha256:{d}\"],\"title\":\"t\",\"salt\":\"{salt}\",\"id\":\"CHG-{}\"}}",
+                &d[..8]
+            )
+        };
+        let salt = |i: u64| {
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                Sha256::digest((i + 7).to_le_bytes()),
+            )[..20]
+                .to_string()
+        };
+        let mut texts: Vec<String> = [22087, 51773, 62426, 167003, 198034, 307729, 317319, 771057, 777881]
+            .into_iter()
+            .map(|i| payload(i, &"x".repeat(20)))
+            .collect();
+        texts.extend(
+            [30987u64, 73981, 97021, 99354]
+                .into_iter()
+                .map(|i| payload(i, &salt(i))),
+        );
+        texts.extend((0..2000u64).map(|i| payload(i, &salt(i))));
+        for text in &texts {
+            let found: Vec<_> = scan(text, &cfg)
+                .into_iter()
+                .filter(|f| f.detector != "high-entropy")
+                .collect();
+            assert!(found.is_empty(), "{text}: {found:?}");
+        }
+    }
 }

@@ -2753,6 +2753,24 @@ fn is_a85(c: u8) -> bool {
     (b'!'..=b'u').contains(&c)
 }
 
+/// Whether a run of base-85 characters holds one that JSON, paths, hex, base64 and identifiers
+/// never write (`!#$%&()*;<>?@^` and the backtick): the mark of an encoder's output.
+///
+/// Binary read for a printable stretch (`keep_stretches`) is judged only in such a run. A JSON
+/// document of hex digests and base64 values is a run of Ascii85 characters too (`"`, `:`, `,`
+/// are in its alphabet); read as Ascii85 it is noise, and about one in 80,000 such documents
+/// held a stretch spelling `user:pass@host` — a refusal of a legitimate change
+/// (`random_digests_in_json_are_not_read_as_ascii85_credentials`). An encoder's output of 15
+/// characters or more holds one of these with a probability above 98%.
+fn strongly_marked(run: &[u8]) -> bool {
+    run.iter().any(|c| {
+        matches!(
+            c,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'(' | b')' | b'*' | b';' | b'<' | b'>' | b'?' | b'@' | b'^' | b'`'
+        )
+    })
+}
+
 /// Ascii85 at the start of `chars` (whitespace skipped; `z` for four zero bytes when `z_ok`)
 /// into `out`, at most `limit` bytes: how many characters were read before the first that is
 /// not Ascii85 (or the end). A group past 2^32 gives four NULs (no text).
@@ -2917,7 +2935,7 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
                         stretch = Some(skip);
                     }
                 }
-                if let Some(skip) = stretch {
+                if let Some(skip) = stretch.filter(|_| strongly_marked(run)) {
                     let part = &run[skip..];
                     ascii85_decode(part, false, part.len(), &mut out);
                     keep_stretches(&mut out);
@@ -3348,7 +3366,7 @@ pub fn base85(src: &str) -> Option<View> {
                         stretch = Some(skip);
                     }
                 }
-                if let Some(skip) = stretch {
+                if let Some(skip) = stretch.filter(|_| strongly_marked(run)) {
                     base85_decode(&run[skip..], table, &mut out);
                     keep_stretches(&mut out);
                     hits.push((i + skip, i + len, std::mem::take(&mut out)));

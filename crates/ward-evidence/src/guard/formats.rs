@@ -405,7 +405,7 @@ pub(super) fn detectors() -> Vec<Detector> {
         d1("medicare-mbi", &mbi_labelled, stands_alone),
         d1(
             "drivers-licence",
-            r#"(?i)(?:(?:_|(?-u:\b))(?:driver'?s?[ _-]?licen[cs]e|driving[ _-]?licen[cs]e|dln)(?:[ _-]?(?:number|num|nbr|no|id|#))?(?:_|(?-u:\b))?[\W_&&[^\n]]{0,6}|(?:_|(?-u:\b))(?:dl|dln)(?:[ _-]?(?:number|num|nbr|no|id))?["']?[ \t]*[:=#][ \t]*["']?)([A-Za-z0-9][A-Za-z0-9-]{4,19})"#,
+            r#"(?i)(?:(?:_|(?-u:\b))(?:driver'?s?[ _-]?licen[cs]e|driving[ _-]?licen[cs]e|dln)(?:[ _-]?(?:number|num|nbr|no|id|#))?(?:_|(?-u:\b))[\W_&&[^\n]]{0,6}|(?:_|(?-u:\b))(?:dl|dln)(?:[ _-]?(?:number|num|nbr|no|id))?["']?[ \t]*[:=#][ \t]*["']?)([A-Za-z0-9][A-Za-z0-9-]{4,19})"#,
             licence_value,
         ),
         d1("hl7-pid", &hl7_pid_other_separators(), declared_separator),
