@@ -354,6 +354,7 @@ impl Demo<'_> {
             c.tier,
             blocked.reasons.len()
         ));
+        say("   (users, each added by an administrator and activated by a second: dana, developer, who opened it; quinn, approver; rhea, release manager; pat, privacy officer)".into());
         for r in &blocked.reasons {
             say(format!("   ✗ {:<34} fix: {}", r.rule, r.fix));
         }
