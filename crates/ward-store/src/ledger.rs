@@ -187,7 +187,6 @@ impl Ledger {
     /// commit); the receipt is returned only after that transaction is durable.
     pub async fn append(&self, event: NewEvent) -> Result<Receipt, StoreError> {
         // Refuse bad events here, so that one bad event never fails a whole batch.
-        event.clone().seal(u64::MAX, jiff::Timestamp::UNIX_EPOCH)?;
         self.admit(&event)?;
         let (reply, rx) = oneshot::channel();
         self.queue
@@ -221,10 +220,13 @@ impl Ledger {
         self.store.append(events, &self.projectors).await
     }
 
-    /// Asks every projector whether `event` may be appended ([`Projector::admit`]). Appends ask
-    /// it themselves; a caller that writes something beside the event first (a blob, a password
-    /// hash) asks it before that write, so a refused event leaves nothing behind.
+    /// Asks every projector whether `event` may be appended ([`Projector::admit`]), once the
+    /// event is known to be one the log takes (its shape and size: a payload over
+    /// `MAX_PAYLOAD` is refused before any projector — the guard — reads a byte of it). Appends
+    /// ask it themselves; a caller that writes something beside the event first (a blob, a
+    /// password hash) asks it before that write, so a refused event leaves nothing behind.
     pub fn admit(&self, event: &NewEvent) -> Result<(), StoreError> {
+        event.clone().seal(u64::MAX, jiff::Timestamp::UNIX_EPOCH)?;
         for p in self.projectors.iter() {
             p.admit(event).map_err(StoreError::Refused)?;
         }

@@ -78,7 +78,55 @@ both_stores!(
     deleted_and_edited_projection_rows_are_found_by_fsck,
     state_check_sees_one_snapshot_while_others_append,
     purged_document_leaves_the_chain_whole_and_no_bytes_behind,
+    an_oversized_event_is_refused_before_any_projector_reads_it,
 );
+
+/// A projector whose `admit` counts the events it was asked about (the guard reads every byte).
+struct CountingAdmit(Arc<std::sync::atomic::AtomicUsize>);
+
+impl ward_store::Projector for CountingAdmit {
+    fn name(&self) -> &'static str {
+        "counting_admit"
+    }
+    fn project(&self, _: &ward_ledger::EventEnvelope) -> Vec<ward_store::ProjectionOp> {
+        vec![]
+    }
+    fn admit(&self, _: &NewEvent) -> Result<(), String> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// An event over the payload limit (4 MiB) is refused for its size by every append path before
+/// a projector — the guard, which scans what it is given — reads it, and nothing is written.
+async fn an_oversized_event_is_refused_before_any_projector_reads_it(url: &str) {
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let l = Ledger::new(
+        ward_store::open(url).await.unwrap(),
+        vec![Arc::new(CountingAdmit(asked.clone()))],
+    );
+    let mut big = event(1);
+    big.payload = json!({ "note": "y".repeat(ward_ledger::envelope::MAX_PAYLOAD + 10) });
+    let refusals = [
+        l.append(big.clone()).await.map(|_| ()).unwrap_err().to_string(),
+        l.append_batch(vec![event(0), big.clone()])
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .to_string(),
+        l.append_with_documents(vec![big.clone()], &Default::default())
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .to_string(),
+    ];
+    for r in &refusals {
+        assert!(r.contains("payload exceeds"), "{r}");
+    }
+    // Only the small event of the batch was shown to the projector, and nothing was appended.
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(l.head().await.unwrap().size(), 0);
+}
 
 /// A title event referencing a salted document, written in one transaction with it.
 fn titled(text: &str, salt: u8) -> (NewEvent, String, Vec<u8>) {
