@@ -118,12 +118,22 @@ async fn admitted(state: &AppState, viewer: &Viewer, csrf: &str, route: &str) ->
     permit(state, viewer, "POST", route).await
 }
 
-fn no_environment() -> Response {
-    message_page(
-        StatusCode::BAD_REQUEST,
-        "No environment chosen",
-        "Choose the environment in the change's Release section.",
-    )
+/// [`admitted`], then the environment the form names (refused when it names none).
+async fn admitted_to_environment(
+    state: &AppState,
+    viewer: &Viewer,
+    form: EnvForm,
+    route: &str,
+) -> Result<String, Response> {
+    admitted(state, viewer, &form.csrf, route).await?;
+    if form.environment.is_empty() {
+        return Err(message_page(
+            StatusCode::BAD_REQUEST,
+            "No environment chosen",
+            "Choose the environment in the change's Release section.",
+        ));
+    }
+    Ok(form.environment)
 }
 
 fn no_runtime() -> Response {
@@ -145,13 +155,11 @@ pub(super) async fn gate(
     Path(id): Path<String>,
     Form(form): Form<EnvForm>,
 ) -> Response {
-    if let Err(r) = admitted(&state, &viewer, &form.csrf, GATE).await {
-        return r;
-    }
-    if form.environment.is_empty() {
-        return no_environment();
-    }
-    let req = ward_app::gate::CheckRequest::env(&form.environment);
+    let environment = match admitted_to_environment(&state, &viewer, form, GATE).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let req = ward_app::gate::CheckRequest::env(&environment);
     match state.ward.gate_check(&viewer.identity, &id, &req).await {
         Ok(_) => back_to(&id, "decisions"),
         Err(e) => failure(e),
@@ -166,15 +174,13 @@ pub(super) async fn promote(
     Path(id): Path<String>,
     Form(form): Form<EnvForm>,
 ) -> Response {
-    if let Err(r) = admitted(&state, &viewer, &form.csrf, PROMOTE).await {
-        return r;
-    }
-    if form.environment.is_empty() {
-        return no_environment();
-    }
+    let environment = match admitted_to_environment(&state, &viewer, form, PROMOTE).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     let req = ward_app::promotion::PromoteRequest {
         change: id.clone(),
-        environment: form.environment,
+        environment,
         tenants: vec![],
         ring: None,
     };
@@ -192,18 +198,16 @@ pub(super) async fn rollout(
     Path(id): Path<String>,
     Form(form): Form<EnvForm>,
 ) -> Response {
-    if let Err(r) = admitted(&state, &viewer, &form.csrf, ROLLOUT).await {
-        return r;
-    }
-    if form.environment.is_empty() {
-        return no_environment();
-    }
+    let environment = match admitted_to_environment(&state, &viewer, form, ROLLOUT).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     let Some(engine) = state.rollouts.as_ref() else {
         return no_runtime();
     };
     let req = ward_app::rollout::RolloutRequest {
         change: id,
-        environment: form.environment,
+        environment,
         strategy: None,
         kind: None,
         steps: None,
