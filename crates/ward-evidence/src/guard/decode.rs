@@ -2753,6 +2753,35 @@ fn is_a85(c: u8) -> bool {
     (b'!'..=b'u').contains(&c)
 }
 
+/// A run of a base-85 alphabet (`run`, at least [`MIN_ASCII85`] long) read as text into `out`:
+/// at the alignment that reads as text, or else — in a run an encoder wrote
+/// ([`strongly_marked`]) — the printable stretches of the first alignment that holds one (the
+/// run's start is often not the value's: `<tag>` or `"text":"` glued before it). A run longer
+/// than [`LONG_ASCII85`] is read at its own alignment only. Text is mostly ASCII here: a
+/// repeated group that spells one non-ASCII character is no text. Returns the characters
+/// skipped, or `None` when the run holds no text.
+fn base85_text(run: &[u8], decode: impl Fn(&[u8], &mut Vec<u8>), out: &mut Vec<u8>) -> Option<usize> {
+    let alignments = if run.len() > LONG_ASCII85 { 1 } else { 5 };
+    let mut stretch = None;
+    for skip in 0..alignments.min(run.len()) {
+        decode(&run[skip..], out);
+        let ascii = out
+            .iter()
+            .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
+            .count();
+        if ascii * 2 >= out.len() && printable(out, out.len() < 12) {
+            return Some(skip);
+        }
+        if stretch.is_none() && printable_stretch(out) >= MIN_STRETCH {
+            stretch = Some(skip);
+        }
+    }
+    let skip = stretch.filter(|_| strongly_marked(run))?;
+    decode(&run[skip..], out);
+    keep_stretches(out);
+    Some(skip)
+}
+
 /// Whether a run of base-85 characters holds one that JSON, paths, hex, base64 and identifiers
 /// never write (`!#$%&()*;<>?@^` and the backtick): the mark of an encoder's output.
 ///
@@ -2913,32 +2942,10 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
                 .iter()
                 .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
             if len >= MIN_ASCII85 && marked {
-                // At the alignment that reads as text, or else holds a stretch of it (the run's
-                // start is often not the value's: `<tag>` or `"text":"` glued before it); a run
-                // longer than [`LONG_ASCII85`] at its own alignment only. Text is mostly ASCII
-                // here: a repeated group that spells one non-ASCII character is no text.
-                let alignments = if len > LONG_ASCII85 { 1 } else { 5 };
-                let mut stretch = None;
-                for skip in 0..alignments {
-                    let part = &run[skip..];
-                    ascii85_decode(part, false, part.len(), &mut out);
-                    let ascii = out
-                        .iter()
-                        .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
-                        .count();
-                    if ascii * 2 >= out.len() && printable(&out, out.len() < 12) {
-                        stretch = None;
-                        push_line(&mut b, i + skip, i + len, kind::ASCII85, &out);
-                        break;
-                    }
-                    if stretch.is_none() && printable_stretch(&out) >= MIN_STRETCH {
-                        stretch = Some(skip);
-                    }
-                }
-                if let Some(skip) = stretch.filter(|_| strongly_marked(run)) {
-                    let part = &run[skip..];
-                    ascii85_decode(part, false, part.len(), &mut out);
-                    keep_stretches(&mut out);
+                let decode = |part: &[u8], out: &mut Vec<u8>| {
+                    ascii85_decode(part, false, part.len(), out);
+                };
+                if let Some(skip) = base85_text(run, decode, &mut out) {
                     push_line(&mut b, i + skip, i + len, kind::ASCII85, &out);
                 }
             }
@@ -3349,26 +3356,10 @@ pub fn base85(src: &str) -> Option<View> {
                 .iter()
                 .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
             if len >= MIN_ASCII85 && marked {
-                let alignments = if len > LONG_ASCII85 { 1 } else { 5 };
-                let mut stretch = None;
-                for skip in 0..alignments {
-                    base85_decode(&run[skip..], table, &mut out);
-                    let ascii = out
-                        .iter()
-                        .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
-                        .count();
-                    if ascii * 2 >= out.len() && printable(&out, out.len() < 12) {
-                        hits.push((i + skip, i + len, std::mem::take(&mut out)));
-                        stretch = None;
-                        break;
-                    }
-                    if stretch.is_none() && printable_stretch(&out) >= MIN_STRETCH {
-                        stretch = Some(skip);
-                    }
-                }
-                if let Some(skip) = stretch.filter(|_| strongly_marked(run)) {
-                    base85_decode(&run[skip..], table, &mut out);
-                    keep_stretches(&mut out);
+                let decode = |part: &[u8], out: &mut Vec<u8>| {
+                    base85_decode(part, table, out);
+                };
+                if let Some(skip) = base85_text(run, decode, &mut out) {
                     hits.push((i + skip, i + len, std::mem::take(&mut out)));
                 }
             }
