@@ -185,6 +185,85 @@ mod tests {
             .expect("structure passes");
     }
 
+    /// Ward's own events are made of random ids, digests and image references; read as base32,
+    /// Ascii85 or base64 they are noise, and noise must never be refused as a credential. Each
+    /// literal here was refused once (a sign-in that failed in CI: a session id glued to the next
+    /// line's field name read as base32hex `token:RV4?f@Voq`; a hex file name and an image
+    /// digest read as Ascii85), and the loop covers a few thousand more of the same shapes.
+    #[test]
+    fn random_ids_and_digests_in_wards_own_events_are_not_refused_as_credentials() {
+        use sha2::{Digest, Sha256};
+        let admit = |kind: &str, subject: String, payload: serde_json::Value| {
+            let e = ward_ledger::NewEvent {
+                actor: ward_ledger::Actor {
+                    id: "user:alice".into(),
+                    kind: ward_ledger::ActorKind::Human,
+                },
+                kind: kind.into(),
+                subject,
+                payload,
+            };
+            if let Err(m) = LogGuard.admit(&e) {
+                panic!("{} {}: {m}", e.subject, e.payload);
+            }
+        };
+        let session = |id: &str, secret: &str| {
+            serde_json::json!({ "id": id, "name": "session-alice", "identity": "user:alice", "kind": "human",
+                "roles": ["approver"], "expires_at": 1796293296u64, "secret_sha256": secret,
+                "revoked": false, "created_by": "user:alice" })
+        };
+        let evidence = |artifact: &str, evidence: &str, file: &str, by: &str| {
+            serde_json::json!({ "artifact": format!("registry.example.org/app@sha256:{artifact}"),
+                "evidence": evidence, "file": format!("{file}.xml"), "type": "junit",
+                "uploaded_by": format!("token:{by}") })
+        };
+        for (id, secret) in [
+            (
+                "a9b380b681b6",
+                "3d0c909712c5b67b14de161d78d8b72fc05883c046403f3065fc11e7f7c8d7a6",
+            ),
+            (
+                "a563ed66ad04",
+                "570505630cc8af993bbe675a5482d7f6b9e04e348a6c6f3723b1265afd6eb88b",
+            ),
+            (
+                "45494eb5b106",
+                "a2afa6871cfa1428874d6260a2a1856a08b16f4ce449725c03984c3da98149d2",
+            ),
+        ] {
+            admit("session.started", format!("token:{id}"), session(id, secret));
+        }
+        for (a, e, f, by) in [
+            (
+                "78c5ba4eb7ec449bdc1c3d3a86327a938963951bb03acf581bb26254377c16d1",
+                "0dd8f3f85806b33532206087ba872ffa29c9f4470a9dc91afd6d63d1629a301c",
+                "88191c59fd9990c0",
+                "05c1d2fe3e5d",
+            ),
+            (
+                "6dce9e5cec6b99b9d01cf3c35d5c6ec65f48bd01e38779d68f5a7c13445e9861",
+                "7bcc75a5d37759661b34067536fee35e25c11fed3f49b54959693ace2b1ede66",
+                "3a0b63cc67f88ec2",
+                "1fa83a2a8a64",
+            ),
+        ] {
+            admit("evidence.attached", "change:CHG-1".into(), evidence(a, e, f, by));
+        }
+        for i in 0..1500u64 {
+            let h = |k: u64| hex::encode(Sha256::digest((i * 7 + k).to_le_bytes()));
+            admit(
+                "session.started",
+                format!("token:{}", &h(1)[..12]),
+                session(&h(1)[..12], &h(2)),
+            );
+            admit(
+                "evidence.attached",
+                format!("change:CHG-{}", &h(3)[..8]),
+                evidence(&h(4), &h(5), &h(6)[..16], &h(7)[..12]),
+            );
+        }
+    }
+
     #[test]
     fn phi_in_a_title_is_refused_without_echo() {
         let e = check("title", "Fix export for Jane Roe, SSN 123-45-6789").unwrap_err();

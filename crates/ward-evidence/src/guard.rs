@@ -241,6 +241,12 @@ fn always(_: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     true
 }
 
+/// A credential typed into a URL never holds a control character; random bytes read as base32
+/// or base64 often do.
+fn without_control_characters(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    !m.chars().any(char::is_control)
+}
+
 /// A password-shaped value that is a reference (`env://`, `file://`, `vault://`), a template
 /// placeholder (`${PW}`, `{{ pw }}`, `<password>`, `%(pw)s`), masked (`****`, `xxxxxx`) or a
 /// word that says there is none is not a secret.
@@ -412,6 +418,11 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
     let Some((password, host)) = rest.rsplit_once('@') else {
         return false;
     };
+    // A credential typed into a URL or a connection string never holds a control character;
+    // random bytes read as base32/base64 often do (`token:RV4\u{1}f@Voq`).
+    if m.chars().any(|c| c.is_control()) {
+        return false;
+    }
     // Without a scheme, two adjacent fields joined are too often a name and an address: not read
     // in the joined view (what it shows unjoined, the decoded view showed).
     if cx.view.is_some_and(|v| v.kinds & decode::kind::SPLIT != 0) {
@@ -1176,7 +1187,7 @@ fn detectors() -> &'static [Detector] {
             d(
                 "password-in-url",
                 r"[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
-                always,
+                without_control_characters,
             ),
             // `user:password@host` without a scheme (a proxy/libpq/redis-style target): the
             // credential from the start of a word (one pass of the DFA, no capture), at a host that
