@@ -63,6 +63,17 @@ impl Failure {
 /// written as the first text is written as the second instead (see [`in_cli_words`] for the
 /// values, `{}`); every other hint is printed as the service wrote it.
 const CLI_HINTS: &[(&str, &str)] = &[
+    // The gate's fixes for the promotion order (the policy's words; see `crate::actions`).
+    (
+        "promote {} to {} ring {} first",
+        "promote that ring first: ward promote --change {} --to {} --ring {}",
+    ),
+    (
+        "promote {} to {} first",
+        "promote it there first: ward promote --change {} --to {}",
+    ),
+    ("list the rollouts", "list them: ward rollout status"),
+    ("restart the server to resume it", "restart ward serve to resume it"),
     ("give the change a one-line title", "pass --title"),
     (
         "give a reason explaining why the rules' tier is wrong",

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod actions;
 mod backend;
 mod cli;
 mod commands;

@@ -1113,6 +1113,11 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
         c.args(["gate", "check", "--change", &id, "--env", env, "--output", "json"]);
         run(c)
     };
+    let check_text = |env: &str| {
+        let mut c = remote(&d, &url, &ci);
+        c.args(["gate", "check", "--change", &id, "--env", env]);
+        run(c)
+    };
     // Blocked: no passing tests, no approval; exit 4 with every reason and its fix.
     let out = check("prod");
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
@@ -1124,11 +1129,14 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
         .map(|r| r["rule"].as_str().unwrap())
         .collect();
     assert_eq!(rules, vec!["approvals.quorum", "evidence.tests_passed"]);
+    // The fix in words (no command: the server's decision reaches every kind of client), and
+    // the action the CLI prints as a command.
+    assert!(!blocked["reasons"][1]["fix"].as_str().unwrap().contains("ward "));
+    assert_eq!(blocked["reasons"][1]["action"]["do"], "attest", "{blocked}");
+    let text = String::from_utf8(check_text("prod").stdout).unwrap();
     assert!(
-        blocked["reasons"][1]["fix"]
-            .as_str()
-            .unwrap()
-            .contains("ward attest add")
+        text.contains(&format!("ward attest add --artifact {digest} report.xml")),
+        "{text}"
     );
     let first = blocked["id"].as_u64().unwrap();
     // An environment the change does not target is refused by policy too.
@@ -2409,9 +2417,21 @@ fn the_ticket_and_environment_fixes_work_as_printed() {
         .collect();
     rules.sort();
     assert_eq!(rules, ["change.ticket_missing", "environment.not_targeted"], "{v:#}");
-    // Every fix, pasted as printed, is a command that works and removes its reason.
-    for r in v["reasons"].as_array().unwrap() {
-        run_fix(remote(&d, &url, &ci), r["fix"].as_str().unwrap());
+    // Every fix the CLI prints, pasted as printed, is a command that works and removes its
+    // reason (the decision itself holds the fix in words and the action the CLI prints).
+    let printed = String::from_utf8(
+        run({
+            let mut c = remote(&d, &url, &ci);
+            c.args(["gate", "check", "--change", &id, "--env", "prod"]);
+            c
+        })
+        .stdout,
+    )
+    .unwrap();
+    let fixes: Vec<&str> = printed.lines().filter_map(|l| l.trim().strip_prefix("fix: ")).collect();
+    assert_eq!(fixes.len(), 2, "{printed}");
+    for fix in fixes {
+        run_fix(remote(&d, &url, &ci), fix);
     }
     let shown = json(&ok(run({
         let mut c = remote(&d, &url, &ci);

@@ -16,7 +16,7 @@ change := object.get(input, "change", {})
 
 tier := object.get(change, "tier", "(none)")
 
-# The change's id, for fixes people can paste.
+# The change's id, for the actions that satisfy a reason.
 cid := object.get(change, "id", "ID")
 
 controls := data.controls.tiers[tier]
@@ -28,7 +28,8 @@ deny contains r if {
 	r := {
 		"rule": "controls.missing",
 		"message": sprintf("no controls are configured for tier %q: nothing this change needs can be checked", [tier]),
-		"fix": "declare the tier under [controls.tiers] in ward.toml (`ward config check` prints the effective controls)",
+		"fix": "declare the tier under [controls.tiers] in ward.toml, then read the effective controls",
+		"action": {"do": "check_config"},
 	}
 }
 
@@ -43,11 +44,18 @@ subjects := s if {
 
 about(a, d) if a.artifact == d
 
-# The `ward attest add` option that names where evidence goes: the change itself (a change
-# without artifacts, or evidence about the whole change) or one artifact.
-attach_to(d) := sprintf("--change %s", [d]) if {
+# The action that attaches `file` (of `kind`, "" when detected) where evidence about `d` goes:
+# the change itself (a change without artifacts, or evidence about the whole change) or one
+# artifact. Every fix says in words what to attach; the action says where.
+attest(d, kind, file) := object.union(target(d), typed(kind, file))
+
+target(d) := {"do": "attest", "change": d} if {
 	d == cid
-} else := sprintf("--artifact %s", [d])
+} else := {"do": "attest", "artifact": d}
+
+typed("", file) := {"file": file}
+
+typed(kind, file) := {"type": kind, "file": file} if kind != ""
 
 about(a, _) if a.artifact == cid
 
@@ -153,23 +161,27 @@ critical_sast if {
 	a.summary.by_severity.critical > 0
 }
 
+# What to attach for each kind of required evidence: the words, the type ("" when Ward detects
+# it) and an example file name.
 evidence_fix := {
-	"tests_passed": "attach a passing JUnit report: ward attest add TARGET report.xml",
-	"no_critical_sast": "attach a SARIF scan without critical findings (fix them first): ward attest add TARGET scan.sarif",
-	"sbom": "attach a CycloneDX or SPDX SBOM: ward attest add TARGET sbom.json",
-	"provenance": "attach SLSA provenance signed by a trusted builder key (ward key trust): ward attest add TARGET provenance.json",
-	"rollback_plan": "attach a rollback plan, a JSON document of the built-in type rollback-plan (steps, tested_on; ward attest type list shows its schema): ward attest add TARGET --type custom:rollback-plan plan.json",
-	"vulnerability_scan": "attach a complete Trivy, Grype or osv-scanner report: ward attest add TARGET scan.json",
+	"tests_passed": ["attach a passing JUnit report", "", "report.xml"],
+	"no_critical_sast": ["attach a SARIF scan without critical findings (fix them first)", "", "scan.sarif"],
+	"sbom": ["attach a CycloneDX or SPDX SBOM", "", "sbom.json"],
+	"provenance": ["attach SLSA provenance signed by a trusted builder key", "", "provenance.json"],
+	"rollback_plan": ["attach a rollback plan, a JSON document of the built-in type rollback-plan (steps, tested_on)", "custom:rollback-plan", "plan.json"],
+	"vulnerability_scan": ["attach a complete Trivy, Grype or osv-scanner report", "", "scan.json"],
 }
 
 deny contains r if {
 	some kind in object.get(controls, "evidence", [])
 	some d in subjects
 	not evidence_ok(kind, d)
+	how := object.get(evidence_fix, kind, [sprintf("attach the evidence %q", [kind]), "", "FILE"])
 	r := {
 		"rule": sprintf("evidence.%s", [kind]),
 		"message": sprintf("%s changes need evidence %q for each artifact; %s has none", [tier, kind, d]),
-		"fix": replace(object.get(evidence_fix, kind, "attach the evidence: ward attest add TARGET FILE"), "TARGET", attach_to(d)),
+		"fix": how[0],
+		"action": attest(d, how[1], how[2]),
 		"artifact": d,
 	}
 }
@@ -182,7 +194,8 @@ deny contains r if {
 	r := {
 		"rule": "evidence.tests_failed",
 		"message": sprintf("test report %s (%s) on %s has %v failed and %v errored tests", [object.get(a, "file_name", "?"), object.get(a, "id", "?"), a.artifact, a.summary.failed, a.summary.errored]),
-		"fix": sprintf("fix the tests, then attach a new report of the same suites from the same pipeline (it supersedes this one): ward attest add %s report.xml", [attach_to(a.artifact)]),
+		"fix": "fix the tests, then attach a new report of the same suites from the same pipeline (it supersedes this one)",
+		"action": attest(a.artifact, "", "report.xml"),
 		"artifact": a.artifact,
 	}
 }
@@ -202,7 +215,8 @@ deny contains r if {
 	r := {
 		"rule": sprintf("evidence.step.%s", [s]),
 		"message": sprintf("%s changes need a signed in-toto link of step %q for each artifact; %s has none", [tier, s, d]),
-		"fix": sprintf("attach the step's signed link (in-toto-run --step-name %s): ward attest add %s %s.link", [s, attach_to(d), s]),
+		"fix": sprintf("attach the signed in-toto link of step %s (recorded by in-toto-run)", [s]),
+		"action": attest(d, "", sprintf("%s.link", [s])),
 		"artifact": d,
 	}
 }
@@ -221,7 +235,8 @@ deny contains r if {
 	r := {
 		"rule": "change.ticket_missing",
 		"message": sprintf("%s changes need a ticket; %s has none", [tier, cid]),
-		"fix": sprintf("give the change its ticket: ward change update %s --ticket URL", [cid]),
+		"fix": "give the change its ticket",
+		"action": {"do": "set_ticket", "change": cid},
 	}
 }
 
@@ -237,7 +252,8 @@ deny contains r if {
 	r := {
 		"rule": "approvals.quorum",
 		"message": sprintf("%s changes need %d approvals by distinct people; %d current", [tier, need, count(approvers)]),
-		"fix": sprintf("ask approvers to sign: ward approve --change %s --meaning approved", [cid]),
+		"fix": "ask approvers to sign it, meaning approved",
+		"action": {"do": "approve", "change": cid, "meaning": "approved"},
 	}
 }
 
@@ -248,7 +264,8 @@ deny contains r if {
 	r := {
 		"rule": sprintf("approvals.role.%s", [role]),
 		"message": sprintf("%s changes need %d approval(s) by a %s; %d current", [tier, n, role, have]),
-		"fix": sprintf("ask a %s to sign: ward approve --change %s --meaning release-authority", [role, cid]),
+		"fix": sprintf("ask a %s to sign it, meaning release-authority", [role]),
+		"action": {"do": "approve", "change": cid, "meaning": "release-authority"},
 	}
 }
 
@@ -292,7 +309,8 @@ deny contains r if {
 	r := {
 		"rule": sprintf("checklist.%s", [item]),
 		"message": sprintf("checklist item %q is not signed", [item]),
-		"fix": sprintf("ward approve --change %s --meaning %s", [cid, item]),
+		"fix": sprintf("sign it, meaning %s", [item]),
+		"action": {"do": "approve", "change": cid, "meaning": item},
 	}
 }
 
@@ -324,7 +342,8 @@ deny contains r if {
 	r := {
 		"rule": "vulnerabilities.critical_open",
 		"message": sprintf("%s in %s (critical) is open on %v", [v.id, v.package, art]),
-		"fix": sprintf("upgrade the package or record a VEX statement that it is not affected, then attach a new scan; or an approver waives this one finding: ward waiver grant --change %s --rule vulnerabilities.critical_open --finding %s …", [cid, v.id]),
+		"fix": "upgrade the package or record a VEX statement that it is not affected, then attach a new scan; or an approver waives this one finding",
+		"action": {"do": "waive_finding", "change": cid, "rule": "vulnerabilities.critical_open", "finding": v.id},
 		"finding": v.id,
 		"artifact": art,
 	}
@@ -386,7 +405,8 @@ slo_reason(s) := {
 slo_reason(s) := {
 	"rule": "slo.unknown",
 	"message": s.reason,
-	"fix": "make the [[slo]] query answer (check prometheus and the query with `ward slo status`), or open an emergency change",
+	"fix": "make the [[slo]] query answer (check prometheus and the query: the objectives' state shows both), or open an emergency change",
+	"action": {"do": "show_slo"},
 	"finding": s.service,
 } if s.state == "unknown"
 
@@ -414,23 +434,32 @@ deny contains {
 	"rule": "dr.readiness",
 	"message": sprintf("%s: %s", [s.service, g.reason]),
 	"fix": dr_fix(g.rule),
+	"action": dr_action(g),
 	"finding": sprintf("%s/%s", [s.service, object.get(g, "store", "rollback-drill")]),
 } if {
 	some s in dr_states
 	some g in s.gaps
 }
 
-dr_fix("dr.backup_missing") := "back the store up and attach the tool's report (`ward attest add --type dr:pgbackrest|dr:velero|dr:aws-backup FILE`), or fix its id in [[services]] stores"
+dr_fix("dr.backup_missing") := "back the store up and attach the tool's report (type dr:pgbackrest, dr:velero or dr:aws-backup), or fix its id in [[services]] stores"
 
-dr_fix("dr.rpo") := "take a backup now and attach the tool's report (`ward attest add --type dr:TOOL FILE`); see `ward dr status`"
+dr_fix("dr.rpo") := "take a backup now and attach the tool's report (type dr:pgbackrest, dr:velero or dr:aws-backup)"
 
-dr_fix("dr.restore_test") := "restore the store somewhere safe, check it, and record it (`ward dr restore-test --store S --finished T --duration D --checked TEXT`)"
+dr_fix("dr.restore_test") := "restore the store somewhere safe, check it, and record the restore test"
 
 dr_fix("dr.rto") := "make the restore fast enough for the RTO (or revisit the RTO), then record a new restore test"
 
-dr_fix("dr.rollback_drill") := "run a rollback drill in this environment (`ward drill rollback --env ENV`) before a high-risk change"
+dr_fix("dr.rollback_drill") := "run a rollback drill in this environment before a high-risk change"
 
-dr_fix(rule) := "see `ward dr status`" if not rule in {"dr.backup_missing", "dr.rpo", "dr.restore_test", "dr.rto", "dr.rollback_drill"}
+dr_fix(rule) := "read the services' disaster-recovery readiness" if not rule in {"dr.backup_missing", "dr.rpo", "dr.restore_test", "dr.rto", "dr.rollback_drill"}
+
+dr_action(g) := {"do": "attest", "type": "dr:TOOL", "file": "FILE"} if g.rule in {"dr.backup_missing", "dr.rpo"}
+
+dr_action(g) := {"do": "record_restore_test", "store": object.get(g, "store", "STORE")} if g.rule in {"dr.restore_test", "dr.rto"}
+
+dr_action(g) := {"do": "drill_rollback", "environment": input.environment} if g.rule == "dr.rollback_drill"
+
+dr_action(g) := {"do": "show_dr"} if not g.rule in {"dr.backup_missing", "dr.rpo", "dr.restore_test", "dr.rto", "dr.rollback_drill"}
 
 emergency_dr(r) if {
 	object.get(change, "kind", "") == "emergency"
@@ -445,7 +474,8 @@ deny contains r if {
 	r := {
 		"rule": "environment.not_targeted",
 		"message": sprintf("the change targets %v, not %s", [input.change.environments, input.environment]),
-		"fix": sprintf("retarget the change (its signatures become stale): ward change update %s %s", [cid, concat(" ", [sprintf("--env %s", [e]) | some e in array.concat(input.change.environments, [input.environment])])]),
+		"fix": sprintf("retarget the change to %s as well (its signatures become stale)", [input.environment]),
+		"action": {"do": "retarget", "change": cid, "environments": array.concat(input.change.environments, [input.environment])},
 	}
 }
 
@@ -474,7 +504,8 @@ deny contains r if {
 	r := {
 		"rule": "promotion.previous_environment",
 		"message": sprintf("%s has not been deployed and verified in %s, which comes before %s", [d, prev, input.environment]),
-		"fix": sprintf("promote it to %s first: ward promote --change %s --to %s", [prev, cid, prev]),
+		"fix": sprintf("promote %s to %s first", [cid, prev]),
+		"action": {"do": "promote", "change": cid, "environment": prev},
 		"artifact": d,
 	}
 }
@@ -487,7 +518,8 @@ deny contains r if {
 	r := {
 		"rule": "promotion.ring_order",
 		"message": sprintf("ring %s comes first: %s not yet running this release", [first.ring, concat(", ", tenants)]),
-		"fix": sprintf("promote ring %s first: ward promote --change %s --to %s --ring %s", [first.ring, cid, input.environment, first.ring]),
+		"fix": sprintf("promote %s to %s ring %s first", [cid, input.environment, first.ring]),
+		"action": {"do": "promote", "change": cid, "environment": input.environment, "ring": first.ring},
 	}
 }
 

@@ -169,7 +169,8 @@ test_a_backup_older_than_the_rpo_blocks_naming_the_store_and_age if {
 	some x in r.deny
 	x.message == "orders: store orders-db: last successful backup 26h ago, RPO 24h"
 	x.finding == "orders/orders-db"
-	contains(x.fix, "ward attest add --type dr:")
+	x.action == {"do": "attest", "type": "dr:TOOL", "file": "FILE"}
+	not contains(x.fix, "ward ")
 }
 
 test_a_stale_drill_blocks_with_its_own_finding if {
@@ -316,7 +317,8 @@ test_skipping_the_previous_environment_blocks_unless_policy_allows if {
 	d := gate.deny with data.controls as controls with input as promo_input(skipped, "normal")
 	some r in d
 	r.rule == "promotion.previous_environment"
-	contains(r.fix, "ward promote --change CHG-9 --to staging")
+	r.action == {"do": "promote", "change": "CHG-9", "environment": "staging"}
+	r.fix == "promote CHG-9 to staging first"
 	c := object.union(controls, {"tiers": {"low": {"evidence": ["tests_passed"], "approvals": 1, "may_skip_environments": true}}})
 	gate.allow with data.controls as c with input as promo_input(skipped, "normal")
 	gate.allow with data.controls as controls with input as promo_input(skipped, "emergency")
@@ -331,7 +333,8 @@ test_earlier_rings_come_first if {
 	some r in d
 	r.rule == "promotion.ring_order"
 	contains(r.message, "clinic-b, internal")
-	contains(r.fix, "--ring internal")
+	r.action.ring == "internal"
+	r.fix == "promote CHG-9 to prod ring internal first"
 	gate.allow with data.controls as controls with input as promo_input({"not_in_previous": [], "earlier_rings_pending": []}, "normal")
 }
 
@@ -467,7 +470,7 @@ test_evidence_on_one_artifact_does_not_satisfy_another if {
 	{[r.rule, r.artifact] | some r in d} == {["evidence.tests_passed", "sha256:bb"]}
 	some r in d
 	contains(r.message, "sha256:bb")
-	contains(r.fix, "--artifact sha256:bb")
+	r.action == {"do": "attest", "artifact": "sha256:bb", "file": "report.xml"}
 	# Evidence attached to the change counts for every artifact.
 	gate.allow with data.controls as controls with input as two_artifacts([junit("unit", 1, "CHG-4", ["unit"], 0, "token:ci")])
 }
@@ -505,8 +508,7 @@ test_a_ticket_is_required_where_the_tier_says_so if {
 	d := gate.deny with data.controls as controls with input as base
 	{r.rule | some r in d} == {"change.ticket_missing"}
 	some r in d
-	contains(r.fix, "ward change update ")
-	endswith(r.fix, " --ticket URL")
+	r.action.do == "set_ticket"
 	not gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "  "}})
 	gate.allow with data.controls as controls with input as object.union(base, {"change": {"ticket_url": "https://tickets.example.org/T-1"}})
 	# low does not need one here.
@@ -549,8 +551,7 @@ test_evidence_fixes_name_the_change_when_it_has_no_artifacts if {
 	d := gate.deny with data.controls as controls with input as inp
 	some r in d
 	r.rule == "evidence.tests_passed"
-	contains(r.fix, "ward attest add --change CHG-9 report.xml")
-	not contains(r.fix, "--artifact")
+	r.action == {"do": "attest", "change": "CHG-9", "file": "report.xml"}
 }
 
 # `satisfied` names what met each control: the passing report (not a superseded failing one)

@@ -58,8 +58,92 @@ pub struct Reason {
     pub rule: String,
     /// What is missing.
     pub message: String,
-    /// How to satisfy it.
+    /// How to satisfy it, in words that name no interface (no command, no route).
     pub fix: String,
+    /// The step that satisfies it, when there is one a person can take: the CLI prints it as a
+    /// command, the web UI as a link, the API returns it as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+}
+
+/// A step that satisfies a [`Reason`], named in no interface's words: each adapter renders it
+/// (`ward approve --change …`, the change's signing page, this object). A policy gives one
+/// beside its `fix` (`"action": {"do": "approve", "change": "CHG-1", "meaning": "approved"}`);
+/// an action Ward does not know, or one missing a field, is dropped and the fix text stays.
+/// Values a person supplies are written as placeholders in capitals (`FILE`, `dr:TOOL`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Read the effective controls of the configuration.
+    CheckConfig,
+    /// Attach a document as evidence about the change or one of its artifacts (neither: backup
+    /// evidence about the stores of `[[services]]`).
+    Attest {
+        /// The change the evidence is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<String>,
+        /// Or the artifact (digest).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        artifact: Option<String>,
+        /// The evidence type when it is not detected (`custom:rollback-plan`, `dr:TOOL`).
+        #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// The document, e.g. `report.xml`.
+        file: String,
+    },
+    /// Give the change its ticket.
+    SetTicket {
+        /// Change id.
+        change: String,
+    },
+    /// Sign the change with this meaning.
+    Approve {
+        /// Change id.
+        change: String,
+        /// Meaning of the signature (`approved`, a checklist item).
+        meaning: String,
+    },
+    /// An approver waives one finding for the change.
+    WaiveFinding {
+        /// Change id.
+        change: String,
+        /// The rule the waiver excuses.
+        rule: String,
+        /// The finding (vulnerability id).
+        finding: String,
+    },
+    /// Read the error-budget state of the services' objectives.
+    ShowSlo,
+    /// Read the disaster-recovery readiness of the services.
+    ShowDr,
+    /// Record a restore test of a store.
+    RecordRestoreTest {
+        /// The store, as `[[services]] stores` names it (`STORE` when unknown).
+        store: String,
+    },
+    /// Run a rollback drill in an environment.
+    DrillRollback {
+        /// Environment.
+        environment: String,
+    },
+    /// Target the change at these environments (its signatures become stale).
+    Retarget {
+        /// Change id.
+        change: String,
+        /// Every environment it should target.
+        environments: Vec<String>,
+    },
+    /// Promote the change to an environment (one ring of it).
+    Promote {
+        /// Change id.
+        change: String,
+        /// Environment.
+        environment: String,
+        /// Ring, when the environment's tenants are in rings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ring: Option<String>,
+    },
 }
 
 /// A reason excused by an active waiver or break-glass.
@@ -211,6 +295,9 @@ pub fn evaluate(
         rule: field("rule"),
         message: r.as_str().map_or_else(|| field("message"), str::to_string),
         fix: field("fix"),
+        action: r
+            .get("action")
+            .and_then(|a| serde_json::from_value::<Action>(a.clone()).ok()),
     });
     let waived: Vec<Excused> = sorted_list(&json, "waived", |field, _| Excused {
         rule: field("rule"),
@@ -372,6 +459,121 @@ mod tests {
         let rules: Vec<&str> = a.reasons.iter().map(|r| r.rule.as_str()).collect();
         assert_eq!(rules, vec!["approvals.quorum", "evidence.tests_passed"]);
         assert!(a.reasons.iter().all(|r| !r.fix.is_empty()));
+    }
+
+    /// The input (and controls) under which the bundled policy blocks on nearly every rule.
+    fn every_rule() -> (serde_json::Value, serde_json::Value) {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../policies/testdata/every_rule.json")).unwrap();
+        (doc["input"].clone(), doc["data"].clone())
+    }
+
+    /// The fixes reach every interface (an HTTP client, the web UI, the CLI): each says in plain
+    /// words what to do and names no command; the step a person takes is the reason's action,
+    /// which each interface renders in its own words. Only rules that leave nothing to do but
+    /// wait, mend or ask have none.
+    #[test]
+    fn every_bundled_fix_is_in_plain_words_and_carries_its_action() {
+        let (input, data) = every_rule();
+        let d = evaluate(&PolicyBundle::defaults(), &input, &data).unwrap();
+        let rules: std::collections::BTreeSet<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+        for rule in [
+            "approvals.quorum",
+            "approvals.rejected",
+            "approvals.requester_sole_approver",
+            "approvals.role.release-manager",
+            "artifacts.version_rebound",
+            "calendar.freeze",
+            "calendar.outside_window",
+            "change.ticket_missing",
+            "checklist.privacy-review",
+            "dr.readiness",
+            "environment.not_targeted",
+            "evidence.no_critical_sast",
+            "evidence.provenance",
+            "evidence.rollback_plan",
+            "evidence.sbom",
+            "evidence.step.build",
+            "evidence.tests_failed",
+            "evidence.tests_passed",
+            "evidence.vulnerability_scan",
+            "promotion.previous_environment",
+            "promotion.ring_order",
+            "security.critical_finding_internet_facing",
+            "sla.high",
+            "slo.error_budget",
+            "slo.unknown",
+            "vulnerabilities.critical_open",
+        ] {
+            assert!(rules.contains(rule), "{rule} does not fire: {rules:?}");
+        }
+        let nothing_to_run = [
+            "approvals.rejected",
+            "approvals.requester_sole_approver",
+            "artifacts.version_rebound",
+            "calendar.freeze",
+            "calendar.outside_window",
+            "security.critical_finding_internet_facing",
+            "sla.high",
+            "slo.error_budget",
+        ];
+        for r in &d.reasons {
+            assert!(
+                !r.fix.is_empty() && !r.fix.contains("ward ") && !r.fix.contains("--"),
+                "{r:?}"
+            );
+            assert_eq!(r.action.is_none(), nothing_to_run.contains(&r.rule.as_str()), "{r:?}");
+        }
+        let actions: std::collections::BTreeSet<&Action> = d.reasons.iter().filter_map(|r| r.action.as_ref()).collect();
+        assert!(actions.contains(&Action::Promote {
+            change: "CHG-7".into(),
+            environment: "prod".into(),
+            ring: Some("internal".into())
+        }));
+        assert!(actions.contains(&Action::Attest {
+            change: None,
+            artifact: Some("sha256:aa".into()),
+            kind: Some("custom:rollback-plan".into()),
+            file: "plan.json".into()
+        }));
+        assert!(actions.contains(&Action::Retarget {
+            change: "CHG-7".into(),
+            environments: vec!["dev".into(), "staging".into(), "prod".into()]
+        }));
+        assert!(actions.contains(&Action::RecordRestoreTest {
+            store: "orders-db".into()
+        }));
+    }
+
+    /// A team's rule may give an action; one Ward does not know (or one missing a field) is
+    /// dropped, and the rule still blocks with its fix.
+    #[test]
+    fn an_unknown_action_in_a_team_rule_is_dropped_and_the_reason_stays() {
+        let mut bundle = PolicyBundle::defaults();
+        bundle.add(
+            "team/actions.rego".into(),
+            r#"package ward.gate
+import rego.v1
+deny contains {"rule": "team.a", "message": "m", "fix": "f", "action": {"do": "reboot_the_moon"}} if input.weekday == "friday"
+deny contains {"rule": "team.b", "message": "m", "fix": "f", "action": {"do": "approve", "change": "CHG-1"}} if input.weekday == "friday"
+deny contains {"rule": "team.c", "message": "m", "fix": "f", "action": {"do": "approve", "change": "CHG-1", "meaning": "qa"}} if input.weekday == "friday"
+"#
+            .into(),
+        );
+        let input = json!({"now_secs": 0, "weekday": "friday", "change": {"id": "CHG-1", "tier": "low", "tags": []},
+            "evidence": [], "approvals": [], "vulnerabilities": []});
+        let d = evaluate(&bundle, &input, &data()).unwrap();
+        let team: Vec<(&str, Option<&Action>)> = d
+            .reasons
+            .iter()
+            .filter(|r| r.rule.starts_with("team."))
+            .map(|r| (r.rule.as_str(), r.action.as_ref()))
+            .collect();
+        let qa = Action::Approve {
+            change: "CHG-1".into(),
+            meaning: "qa".into(),
+        };
+        assert_eq!(team, vec![("team.a", None), ("team.b", None), ("team.c", Some(&qa))]);
     }
 
     /// The decision of an engine built for this evaluation alone, for comparison.

@@ -142,7 +142,7 @@ impl Engine {
         };
         if !same(&rules.policy.environments, &policy.environments) {
             return Err(
-                "the [[environments]] differ from those ward serve started with: restart ward serve to apply them"
+                "the [[environments]] differ from those the server started with: restart the server to apply them"
                     .into(),
             );
         }
@@ -386,9 +386,9 @@ impl Engine {
         reason: Option<&str>,
     ) -> Result<Rollout, AppError> {
         operator_is_a_person(by)?;
-        let r = get(&self.ledger, id).await?.ok_or_else(|| {
-            AppError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`")
-        })?;
+        let r = get(&self.ledger, id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("no rollout {id:?}"), "list the rollouts"))?;
         if r.finished() {
             return Err(conflict(
                 "rollout_finished",
@@ -418,7 +418,7 @@ impl Engine {
             return Err(conflict(
                 "rollout_not_driven",
                 format!("{id} has no driver in this server"),
-                "restart ward serve to resume it",
+                "restart the server to resume it",
             ));
         }
         tracing::info!(rollout = %id, by = %by.id, command = ?cmd, "rollout command");

@@ -48,7 +48,7 @@ fn unauthenticated(message: &str) -> ApiError {
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
         message,
-        "send `Authorization: Bearer <token>` (create one with `ward token create`, or sign in with POST /api/v1/sessions)",
+        "send `Authorization: Bearer <token>` (an administrator creates API tokens; people sign in with POST /api/v1/sessions)",
     )
 }
 

@@ -308,7 +308,7 @@ async fn failures_are_counted_recorded_and_rate_limited() {
     assert!(
         body["error"]["hint"]
             .as_str()
-            .is_some_and(|h| h.contains("ward token create"))
+            .is_some_and(|h| h.contains("POST /api/v1/sessions") && !h.contains("ward "))
     );
     // A forged token (right id, wrong secret) fails like an unknown one.
     let forged = format!(

@@ -769,6 +769,14 @@ async fn a_release_manager_checks_the_gate_and_deploys_from_the_change_page_unde
         format!("/ui/changes/{}#decisions", s.change)
     );
     assert_eq!(decisions(&s.kinds().await), before + 1);
+    // The decision's fixes are in words (no command line on a web page), and the step this
+    // site can take is a link to where it is taken: the quorum's signature, on the signing page.
+    let (_, decided) = s.get("rita", &page).await;
+    assert!(
+        decided.contains(&format!("<a href=\"/ui/changes/{}/sign\">do it here</a>", s.change)),
+        "{decided}"
+    );
+    assert!(!decided.contains("ward approve"), "{decided}");
 
     // A drill where no local runtime runs: the API's answer.
     let (status, body) = s.post("rita", "/ui/environments/prod/drill", &[("csrf", &csrf)]).await;

@@ -29,7 +29,12 @@ fn show(d: &GateDecision) -> String {
         d.input_digest
     );
     for r in &d.reasons {
-        s.push_str(&format!("  ✗ {}: {}\n      fix: {}\n", r.rule, r.message, r.fix));
+        s.push_str(&format!(
+            "  ✗ {}: {}\n      fix: {}\n",
+            r.rule,
+            r.message,
+            crate::actions::fix(r)
+        ));
     }
     for w in &d.waived {
         s.push_str(&format!("  ~ {} excused by {}: {}\n", w.rule, w.waiver, w.message));

@@ -259,7 +259,12 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
                 @if !d.reasons.is_empty() {
                     ul.plain {
                         @for r in &d.reasons {
-                            li { code { (r.rule) } ": " (r.message) @if !r.fix.is_empty() { " — fix: " (r.fix) } }
+                            li {
+                                code { (r.rule) } ": " (r.message) @if !r.fix.is_empty() { " — fix: " (r.fix) }
+                                @if let Some(href) = r.action.as_ref().and_then(|a| action_link(&o.change.id, a)) {
+                                    " (" a href=(href) { "do it here" } ")"
+                                }
+                            }
                         }
                     }
                 }
@@ -378,4 +383,15 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
         }
     };
     page(&viewer, layout("Approvals inbox", Some(&viewer), body))
+}
+
+/// Where on these pages a gate reason's action is taken, when it is: signing on the change's
+/// signing page, promoting in its Release section. Other actions are the fix's words alone.
+fn action_link(change: &str, action: &ward_core::gate::Action) -> Option<String> {
+    use ward_core::gate::Action;
+    match action {
+        Action::Approve { change: c, .. } if c == change => Some(format!("/ui/changes/{change}/sign")),
+        Action::Promote { change: c, .. } if c == change => Some(format!("/ui/changes/{change}#release")),
+        _ => None,
+    }
 }

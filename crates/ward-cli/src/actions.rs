@@ -1,0 +1,174 @@
+//! A gate reason's action ([`Action`]: what satisfies it, in no interface's words) as the
+//! `ward` command that takes it. The policy's fix says in words what to do; the CLI prints the
+//! command beside it, the web UI a link, the API the action itself.
+
+use ward_core::gate::{Action, Reason};
+
+/// The command that takes `action`; what a person supplies stays a placeholder in capitals
+/// (`FILE`, `URL`, `dr:TOOL`).
+pub fn command(action: &Action) -> String {
+    let mut words: Vec<String> = vec!["ward".into()];
+    let mut push = |parts: &[&str]| words.extend(parts.iter().map(|p| quoted(p)));
+    match action {
+        Action::CheckConfig => push(&["config", "check"]),
+        Action::Attest {
+            change,
+            artifact,
+            kind,
+            file,
+        } => {
+            push(&["attest", "add"]);
+            if let Some(c) = change {
+                push(&["--change", c]);
+            }
+            if let Some(a) = artifact {
+                push(&["--artifact", a]);
+            }
+            if let Some(k) = kind {
+                push(&["--type", k]);
+            }
+            push(&[file]);
+        }
+        Action::SetTicket { change } => push(&["change", "update", change, "--ticket", "URL"]),
+        Action::Approve { change, meaning } => push(&["approve", "--change", change, "--meaning", meaning]),
+        Action::WaiveFinding { change, rule, finding } => push(&[
+            "waiver",
+            "grant",
+            "--change",
+            change,
+            "--rule",
+            rule,
+            "--finding",
+            finding,
+            "--justification",
+            "TEXT",
+            "--compensating-control",
+            "TEXT",
+            "--owner",
+            "IDENTITY",
+            "--expires",
+            "14d",
+        ]),
+        Action::ShowSlo => push(&["slo", "status"]),
+        Action::ShowDr => push(&["dr", "status"]),
+        Action::RecordRestoreTest { store } => push(&[
+            "dr",
+            "restore-test",
+            "--store",
+            store,
+            "--finished",
+            "TIME",
+            "--duration",
+            "DURATION",
+            "--checked",
+            "TEXT",
+        ]),
+        Action::DrillRollback { environment } => push(&["drill", "rollback", "--env", environment]),
+        Action::Retarget { change, environments } => {
+            push(&["change", "update", change]);
+            for e in environments {
+                push(&["--env", e]);
+            }
+        }
+        Action::Promote {
+            change,
+            environment,
+            ring,
+        } => {
+            push(&["promote", "--change", change, "--to", environment]);
+            if let Some(r) = ring {
+                push(&["--ring", r]);
+            }
+        }
+    }
+    words.join(" ")
+}
+
+/// A reason's fix as the CLI prints it: the words, then the command when there is one.
+pub fn fix(reason: &Reason) -> String {
+    match &reason.action {
+        Some(a) => format!("{}: {}", reason.fix, command(a)),
+        None => reason.fix.clone(),
+    }
+}
+
+/// A value as a shell word: as it is when it holds nothing a shell reads, else single-quoted.
+fn quoted(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@,+=".contains(&b));
+    match plain {
+        true => value.to_string(),
+        false => format!("'{}'", value.replace('\'', r"'\''")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{command, fix};
+    use crate::cli::Cli;
+    use clap::Parser;
+    use ward_core::gate::{Action, PolicyBundle, evaluate};
+
+    /// The words of a printed command with each placeholder filled as a person would.
+    fn filled(printed: &str) -> Vec<String> {
+        printed
+            .split_whitespace()
+            .map(|w| {
+                match w {
+                    "FILE" => "report.xml",
+                    "URL" => "https://tickets.example.org/T-1",
+                    "TEXT" => "checked",
+                    "TIME" => "2026-12-02T10:15:00Z",
+                    "DURATION" => "25m",
+                    "IDENTITY" => "user:dana",
+                    "dr:TOOL" => "dr:pgbackrest",
+                    other => other,
+                }
+                .trim_matches('\'')
+                .to_string()
+            })
+            .collect()
+    }
+
+    /// Every reason the bundled policy gives with an action prints a command that `ward`
+    /// accepts as printed (placeholders filled): a fix that fails to parse is a fix that sends
+    /// the person to `--help` (issue: "hints that do not work as printed").
+    #[test]
+    fn every_fix_the_bundled_policy_prints_is_a_command_ward_accepts() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../ward-core/policies/testdata/every_rule.json")).unwrap();
+        let d = evaluate(&PolicyBundle::defaults(), &doc["input"], &doc["data"]).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for r in &d.reasons {
+            let Some(a) = &r.action else { continue };
+            let printed = command(a);
+            assert!(fix(r).ends_with(&printed) && fix(r).starts_with(&r.fix), "{r:?}");
+            let words = filled(&printed);
+            if let Err(e) = Cli::try_parse_from(&words) {
+                panic!("{} prints `{printed}`, which ward refuses:\n{e}", r.rule);
+            }
+            seen.insert(std::mem::discriminant(a));
+        }
+        // Every kind of action the bundled policy gives was printed and parsed.
+        assert_eq!(seen.len(), 10, "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn values_a_shell_would_read_are_quoted() {
+        let a = Action::Approve {
+            change: "CHG-1".into(),
+            meaning: "privacy review; rm -rf /".into(),
+        };
+        assert_eq!(
+            command(&a),
+            r"ward approve --change CHG-1 --meaning 'privacy review; rm -rf /'"
+        );
+        let a = Action::Approve {
+            change: "CHG-1".into(),
+            meaning: "it's".into(),
+        };
+        assert_eq!(command(&a), r"ward approve --change CHG-1 --meaning 'it'\''s'");
+    }
+}
