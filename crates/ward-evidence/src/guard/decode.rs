@@ -2096,6 +2096,14 @@ impl<'e> Decoder<'e> {
 /// 80% printable once in 140, and Ward writes such ids in every event.
 const STRICT_RUN: usize = 24;
 
+/// A run of hex digits as long as a digest (MD5, SHA-1, SHA-256, SHA-384, SHA-512) decodes to
+/// text only when every character is printable: Ward writes such digests in nearly every event,
+/// and one random SHA-256 in tens of thousands reads as 80% printable bytes (valid two-byte UTF-8
+/// sequences count as letters), one in millions with an `@` and a `:` placed as a credential.
+fn digest_length(run: &[u8]) -> bool {
+    matches!(run.len(), 32 | 40 | 64 | 96 | 128) && run.iter().all(u8::is_ascii_hexdigit)
+}
+
 /// What a run decodes to (into `decoded`) and how, when it reads as text (see
 /// [`encoded_runs`]).
 fn decode_run(
@@ -2103,7 +2111,7 @@ fn decode_run(
     (standard, url_safe): (&GeneralPurpose, &GeneralPurpose),
     decoded: &mut Vec<u8>,
 ) -> Option<u32> {
-    let strict = run.len() < STRICT_RUN;
+    let strict = run.len() < STRICT_RUN || digest_length(run);
     // Bytes written `0x31` (joined from `0x31, 0x32` or `0x31 0x32`), or hex pairs joined by
     // dashes (`31-32-33`): the hex digits alone.
     let mut digits = Vec::new();
@@ -2421,8 +2429,8 @@ const MIN_RAW: usize = 9;
 /// A zlib (`eJ…` in base64) or gzip (`H4sI…`) stream, inflated: the gzip header's file name
 /// and comment (text too), a line break, then what the stream holds, at most `limit` bytes
 /// (the encoded run's length: the view never grows past its text; a longer payload is cut
-/// there, and a long compressed run is `high-entropy` anyway). A stream cut short gives what
-/// it held up to the cut. `None` when `bytes` is no such stream or nothing came out of it.
+/// there, and a long compressed run is `high-entropy` anyway). A stream cut short or broken
+/// gives what it held up to the cut when that is all printable. `None` when `bytes` is no such stream or nothing came out of it.
 fn inflate(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     use miniz_oxide::inflate::TINFLStatus;
     if !compressed_header(bytes) {
@@ -2435,7 +2443,15 @@ fn inflate(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     };
     let out = match inflate_deflate(body, limit) {
         (TINFLStatus::BadParam, _) => return None,
-        (_, out) => out,
+        (TINFLStatus::Done | TINFLStatus::HasMoreOutput, out) => out,
+        // Cut short or broken: text up to the cut only when every character of it is printable.
+        // Random bytes pass the zlib header check once in 2,000 and then inflate as a fixed-code
+        // block of mostly ASCII literals until an invalid code; an encoded value glued to the next
+        // line's field name (`…a2` + `commit`) was read as such a stream.
+        (_, out) => match out.len() >= MIN_RAW && mostly_printable(&out).is_some_and(|(bad, _)| bad == 0) {
+            true => out,
+            false => return None,
+        },
     };
     if out.is_empty() {
         return None;
@@ -2557,14 +2573,19 @@ fn base32_alphabet(run: &[u8]) -> bool {
     (upper || lower) && run.iter().any(u8::is_ascii_alphabetic)
 }
 
-/// Only base32hex characters (`0-9A-V` or `0-9a-v`), at least one letter past `F` (a run of
-/// hex digits is hex) and at least one digit.
+/// Only base32hex characters (`0-9A-V` or `0-9a-v`), at least one digit, and at least a fifth
+/// of them letters past `F`. A run of hex digits is hex; hex digits with a few such letters are
+/// a digest glued to a word (`…a2` + `commit` on the next line), and read as base32hex their
+/// 5-bit groups all below 16 give bytes that are mostly ASCII — text, to a reader that only
+/// counts printable characters. The encoding of text puts about half its characters past `F`.
 fn base32hex_alphabet(run: &[u8]) -> bool {
     let upper = run.iter().all(|&b| b.is_ascii_digit() || (b'A'..=b'V').contains(&b));
     let lower = run.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
-    (upper || lower)
-        && run.iter().any(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
-        && run.iter().any(u8::is_ascii_digit)
+    let past_f = run
+        .iter()
+        .filter(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
+        .count();
+    (upper || lower) && past_f > 0 && past_f * 5 >= run.len() && run.iter().any(u8::is_ascii_digit)
 }
 
 /// RFC 4648 base32 without padding (trailing bits dropped), either case.
@@ -2768,9 +2789,9 @@ fn is_a85(c: u8) -> bool {
 /// skipped, or `None` when the run holds no text.
 fn base85_text(run: &[u8], decode: impl Fn(&[u8], &mut Vec<u8>), out: &mut Vec<u8>) -> Option<usize> {
     let alignments = if run.len() > LONG_ASCII85 { 1 } else { 5 };
-    // Outside an encoder's output (a file name of hex digits, an id) a reading must be all
-    // printable: five alignments of random characters read as 80% printable text about once
-    // in 20 tries, all printable about once in 100,000.
+    // Outside an encoder's output (a file name of hex digits, an id) a reading must be ASCII
+    // text: five alignments of random characters read as 80% printable text about once in 20
+    // tries.
     let marked = strongly_marked(run);
     let mut stretch = None;
     for skip in 0..alignments.min(run.len()) {
@@ -2779,7 +2800,13 @@ fn base85_text(run: &[u8], decode: impl Fn(&[u8], &mut Vec<u8>), out: &mut Vec<u
             .iter()
             .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
             .count();
-        if ascii * 2 >= out.len() && printable(out, out.len() < 12 || !marked) {
+        let reads = match marked {
+            true => ascii * 2 >= out.len() && printable(out, out.len() < 12),
+            // Unmarked: ASCII text only (two-byte UTF-8 letters in random bytes, `ȗ`, `ɓ`, are
+            // folded to Latin ones by the Unicode view and completed a `user:pw@host`).
+            false => out.len() >= 9 && ascii == out.len(),
+        };
+        if reads {
             return Some(skip);
         }
         if stretch.is_none() && printable_stretch(out) >= MIN_STRETCH {
