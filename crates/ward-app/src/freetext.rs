@@ -249,6 +249,35 @@ mod tests {
         ] {
             admit("evidence.attached", "change:CHG-1".into(), evidence(a, e, f, by));
         }
+        // A release digest read as hex (80% printable with two-byte UTF-8), a digest glued to the
+        // next line's `commit` read as base32hex, a hex file name read as Ascii85 with `ȗ`.
+        admit(
+            "deployment.finished",
+            "change:CHG-1".into(),
+            serde_json::json!({ "by": "user:alice", "deployment": "dep-56ce412594", "env": "prod", "id": "7e2fa2b89ea3",
+                "release": "app@sha256:7953c5a8e74057498c412276a84c7124553367227dbe58e68ff561334a7d2f25",
+                "secret_sha256": "097fbaef6baca8624e639f6f3642254dbe60b0f05fc73949fefa2bac750b5f98", "tenant": "clinic-a" }),
+        );
+        for (artifact, commit, file) in [
+            (
+                "d14d0c1b6904ef9b82047da1d3fb4dfa7184280a5132a94069c7560665a3f8a2",
+                "33617dc4ce206192fae547436ce8268f300201c2",
+                "7ef54c49aeaad4fc3dbd",
+            ),
+            (
+                "5f5bea98422c8796699823ad4f165e5da10df7414247d0b91646dc62d28d23ca",
+                "e364bd24f9f45353a22d8b8122a5f496e6289058",
+                "b72b69943681915ff982",
+            ),
+        ] {
+            admit(
+                "evidence.attached",
+                "change:CHG-1".into(),
+                serde_json::json!({ "artifact": format!("registry.example.org/app@sha256:{artifact}"), "commit": commit,
+                    "evidence": "2ad94f2c7f41788f50900b20fb67fc042318a7144946760548c616e401757359",
+                    "file": format!("{file}.json"), "type": "junit", "uploaded_by": "token:db5dd67269ee" }),
+            );
+        }
         for i in 0..1500u64 {
             let h = |k: u64| hex::encode(Sha256::digest((i * 7 + k).to_le_bytes()));
             admit(
