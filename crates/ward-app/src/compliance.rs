@@ -148,7 +148,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("checkpoints published (log.checkpoint)", kind(f, "log.checkpoint")),
             ],
             vec![],
-            "ward verify (the whole log against its signed checkpoint); ward log show --kind access.read",
+            "ward verify (the whole log against its signed checkpoint); ward audit search --kind access.read",
         ),
         c(
             "HIPAA Security Rule",
@@ -178,7 +178,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("signing lockouts", kind(f, "reauth.locked")),
             ],
             vec![],
-            "ward log show --kind auth.failed",
+            "ward audit search --kind auth.failed",
         ),
         c(
             "21 CFR Part 11",
@@ -251,7 +251,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 .chain([("signing lockouts", kind(f, "reauth.locked"))])
                 .collect(),
             vec![],
-            "ward log show --kind approval.signed (each payload names its reauth)",
+            "ward audit search --kind approval.signed (each payload names its reauth)",
         ),
         c(
             "21 CFR Part 11",
@@ -264,7 +264,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("tokens revoked", kind(f, "token.revoked")),
             ],
             vec![],
-            "ward log show --kind user.added",
+            "ward audit search --kind user.added",
         ),
         c(
             "SOC 2",
@@ -296,7 +296,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("failed authentications", kind(f, "auth.failed")),
             ],
             vec![],
-            "ward log show --kind access.denied; docs/CONTROLS.md (separation-of-duties matrix)",
+            "ward audit search --kind access.denied; docs/CONTROLS.md (separation-of-duties matrix)",
         ),
         c(
             "NIST SP 800-53",

@@ -567,4 +567,197 @@ mod tests {
         assert_eq!(cli_hint("wait a minute"), "wait a minute");
         assert_eq!(cli_hint(""), "");
     }
+
+    /// The `ward …` commands a CLI text names, each as the words a person would type: the words
+    /// after `ward ` that `ward` would read as its own (subcommands, the flags of the command
+    /// reached with their values, its positional values), up to the first that it would not (the
+    /// prose around the command). A flag `ward` does not have is kept, so the parse fails on it.
+    /// Placeholders (`{}`, `{name}`, `ENV`, `<verifier key>`, `…`) are filled as a person would.
+    fn named_commands(text: &str) -> Vec<Vec<String>> {
+        use clap::CommandFactory;
+        let root = crate::cli::Cli::command();
+        let mut out = Vec::new();
+        for line in text.split("\\n").flat_map(|l| l.split('\n')) {
+            let mut rest = line;
+            while let Some(at) = rest.find("ward ") {
+                let words = shell_words(&rest[at + 5..]);
+                rest = &rest[at + 5..];
+                let mut cmd = &root;
+                let mut taken = vec!["ward".to_string()];
+                let mut positionals = 0;
+                let mut k = 0;
+                while k < words.len() {
+                    let w = words[k].as_str();
+                    if let Some(sub) = cmd.find_subcommand(w) {
+                        cmd = sub;
+                        positionals = cmd.get_positionals().count();
+                        taken.push(w.to_string());
+                    } else if let Some(flag) = w.strip_prefix("--") {
+                        let name = flag.split('=').next().unwrap_or_default();
+                        let arg = cmd
+                            .get_arguments()
+                            .chain(root.get_arguments())
+                            .find(|a| a.get_long() == Some(name));
+                        taken.push(w.to_string());
+                        let takes_value = arg.is_some_and(|a| a.get_action().takes_values());
+                        if takes_value && !flag.contains('=') && k + 1 < words.len() {
+                            k += 1;
+                            taken.push(words[k].clone());
+                        }
+                    } else if positionals > 0 && taken.len() > 1 {
+                        positionals -= 1;
+                        taken.push(w.to_string());
+                    } else {
+                        break;
+                    }
+                    k += 1;
+                }
+                // Prose that mentions Ward ("the ward binary") names no command.
+                if taken.len() > 1 {
+                    out.push(taken);
+                }
+            }
+        }
+        out
+    }
+
+    /// `text` as shell words (single or double quotes group), placeholders filled.
+    fn shell_words(text: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut quoted) = (Vec::new(), String::new(), None, false);
+        for c in text.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    quoted = true;
+                }
+                (None, c) if c.is_whitespace() => {
+                    if !word.is_empty() || quoted {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    quoted = false;
+                }
+                (None, '`' | ';' | ')' | '(' | ',') => break,
+                (None, c) => word.push(c),
+            }
+        }
+        if !word.is_empty() || quoted {
+            words.push(word);
+        }
+        words
+            .into_iter()
+            .filter(|w| w != "…")
+            .map(|w| {
+                let filled = match w.as_str() {
+                    "ID" | "{}" => "1",
+                    "ENV" => "prod",
+                    "T" | "NAME" => "n1",
+                    "FILE" | "KEYFILE" => "f.json",
+                    "DIGEST" => "sha256:aa",
+                    "URL" => "https://ward.example.org",
+                    "dr:TOOL" => "dr:pgbackrest",
+                    "--{}" => "--person",
+                    "..." => "because",
+                    _ if w.starts_with('{') || w.starts_with('<') => "x1",
+                    // A value glued to a flag by formatting (`--output-log{}`): the flag.
+                    _ if w.starts_with("--") && w.contains('{') => {
+                        return w[..w.find('{').unwrap_or(w.len())].to_string();
+                    }
+                    _ if w.contains('{') => "x1",
+                    _ => return w,
+                };
+                filled.to_string()
+            })
+            .collect()
+    }
+
+    /// Every command a hint or message names exists as printed: its subcommands and flags are
+    /// `ward`'s (a mention without its required values, "add it with `ward user add`", may leave
+    /// them out; a flag that does not exist, or a subcommand, fails here).
+    #[test]
+    fn every_command_a_hint_names_is_one_ward_accepts() {
+        use clap::error::ErrorKind;
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for (_, cli) in CLI_HINTS.iter().chain(CLI_MESSAGES) {
+            for words in named_commands(cli) {
+                checked += 1;
+                let Err(e) = <crate::cli::Cli as clap::Parser>::try_parse_from(&words) else {
+                    continue;
+                };
+                let missing_only = matches!(
+                    e.kind(),
+                    ErrorKind::MissingRequiredArgument
+                        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                        | ErrorKind::MissingSubcommand
+                ) || (e.kind() == ErrorKind::InvalidValue
+                    && e.to_string().contains("a value is required"));
+                if !missing_only {
+                    wrong.push(format!("{cli:?} names `{}`:\n{e}", words.join(" ")));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert!(checked >= 40, "{checked}");
+    }
+
+    /// Every `ward …` command named in a string the sources print (the CLI's hints, messages, the
+    /// demo's and the commands' own lines; the web pages' and the servers' texts), checked as
+    /// above: read from the sources, so a hint added anywhere is checked without being listed.
+    #[test]
+    fn every_command_the_cli_prints_in_a_hint_is_one_ward_accepts() {
+        use clap::error::ErrorKind;
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).expect("src") {
+                let p = e.expect("entry").path();
+                if p.is_dir() {
+                    files(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for dir in ["ward-cli/src", "ward-server/src", "ward-app/src", "ward-rollout/src"] {
+            files(&crates.join(dir), &mut paths);
+        }
+        let (mut checked, mut wrong) = (0, Vec::new());
+        for path in paths {
+            let source = std::fs::read_to_string(&path).expect("read");
+            for line in source.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                // The string literals of the line.
+                for (i, literal) in line.split('"').enumerate() {
+                    if i % 2 == 0 || !literal.contains("ward ") {
+                        continue;
+                    }
+                    for words in named_commands(literal) {
+                        checked += 1;
+                        let Err(e) = <crate::cli::Cli as clap::Parser>::try_parse_from(&words) else {
+                            continue;
+                        };
+                        let missing_only = matches!(
+                            e.kind(),
+                            ErrorKind::MissingRequiredArgument
+                                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                                | ErrorKind::MissingSubcommand
+                                | ErrorKind::DisplayHelp
+                        ) || (e.kind() == ErrorKind::InvalidValue
+                            && e.to_string().contains("a value is required"));
+                        if !missing_only {
+                            wrong.push(format!(
+                                "{}: {literal:?} names `{}`:\n{e}",
+                                path.display(),
+                                words.join(" ")
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        eprintln!("{checked} commands checked");
+        assert!(checked >= 100, "{checked}");
+    }
 }

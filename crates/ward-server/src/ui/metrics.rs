@@ -59,7 +59,8 @@ fn bar(m: &Metric) -> Markup {
     }
 }
 
-fn figures(title: &str, metrics: &[Metric]) -> Markup {
+/// `family`: the `ward metrics` subcommand that lists every entry (`--explain`).
+fn figures(title: &str, family: &str, metrics: &[Metric]) -> Markup {
     html! {
         h2 { (title) }
         div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
@@ -82,7 +83,7 @@ fn figures(title: &str, metrics: &[Metric]) -> Markup {
                                         @for e in entries.iter().take(MAX_LISTED) {
                                             li { code { (e.seq) } " " (e.kind) " " (e.time) " — " (e.what) }
                                         }
-                                        @if entries.len() > MAX_LISTED { li.muted { "… and " (entries.len() - MAX_LISTED) " more (ward metrics … --explain)" } }
+                                        @if entries.len() > MAX_LISTED { li.muted { "… and " (entries.len() - MAX_LISTED) " more (" code { "ward metrics " (family) " --explain" } ")" } }
                                     }
                                 }
                             }
@@ -155,8 +156,8 @@ pub(super) async fn metrics_page(
         }
         p.muted { (dora.environment) @if let Some(s) = &dora.service { ", service " (s) } ", from " (dora.from) " to " (dora.to)
             ". Definitions and bands: docs/METRICS.md. Each figure lists the log entries it was computed from (" code { "ward log proof SEQ" } " proves one)." }
-        (figures("DORA", &dora.metrics))
-        (figures("Governance", &governance.metrics))
+        (figures("DORA", "dora", &dora.metrics))
+        (figures("Governance", "governance", &governance.metrics))
     };
     page(&viewer, layout("Delivery metrics", Some(&viewer), body))
 }
