@@ -904,8 +904,12 @@ pub struct LoginArgs {
     pub user: Option<String>,
     /// Read a token (from `ward token create`, or an OIDC token) from stdin instead of
     /// signing in with a password; it is checked with the server before it is stored.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "oidc")]
     pub token_stdin: bool,
+    /// Sign in through this OIDC provider (`[[oidc]] name`) with its device flow (RFC 8628):
+    /// Ward prints where to go and the code to enter, and waits until you approved it there.
+    #[arg(long, conflicts_with = "user")]
+    pub oidc: Option<String>,
 }
 
 /// `ward token …`.

@@ -1797,3 +1797,178 @@ fn a_person_signs_in_with_the_openid_provider_across_sites_in_chromium() {
         browser.text("header")
     );
 }
+
+/// Approves (or, with `abort`, declines) a device sign-in at the provider as a person in a
+/// browser would: the confirmation page of `verification_uri_complete`, then the development
+/// login form (any login) and the consent form, submitting each page's form with its hidden
+/// fields; returns the provider's last page (its success or abort page).
+fn provider_device_approval(complete: &str, login: &str, abort: bool) -> String {
+    let mut jar = Jar::default();
+    let (base, path) = split_url("", complete);
+    let base = base.to_string();
+    let mut next = (String::from("GET"), path.to_string(), None::<Vec<(String, String)>>);
+    let mut declined = false;
+    for _ in 0..16 {
+        let (method, path, form) = &next;
+        let form_ref: Option<Vec<(&str, &str)>> = form
+            .as_ref()
+            .map(|f| f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
+        let r = http(&base, method, path, jar.header().as_deref(), form_ref.as_deref());
+        jar.take(&r);
+        if let Some(location) = r.header("location") {
+            assert!(r.status == 302 || r.status == 303, "{} {}", r.status, r.body);
+            let (_, p) = split_url(&base, location);
+            next = ("GET".into(), p.to_string(), None);
+            continue;
+        }
+        assert_eq!(r.status, 200, "provider page {path}: {}", r.body);
+        let Some(form) = r
+            .body
+            .split("<form")
+            .nth(1)
+            .map(|f| f.split("</form>").next().unwrap_or(f))
+        else {
+            return r.body;
+        };
+        if declined {
+            // The provider's answer to the abort (it offers to enter a code again).
+            return r.body;
+        }
+        let attr = |tag: &str, name: &str| {
+            tag.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .map(str::to_string)
+        };
+        let action = attr(form, "action").expect("the form's action");
+        let mut fields: Vec<(String, String)> = form
+            .split("<input")
+            .skip(1)
+            .filter(|i| i.contains("type=\"hidden\""))
+            .filter_map(|i| Some((attr(i, "name")?, attr(i, "value").unwrap_or_default())))
+            .collect();
+        if form.contains("name=\"login\"") {
+            fields.push(("login".into(), login.into()));
+            fields.push(("password".into(), "any password".into()));
+        }
+        if abort && form.contains("name=\"confirm\"") {
+            fields.push(("abort".into(), "yes".into()));
+            declined = true;
+        }
+        let (_, p) = split_url(&base, &action);
+        next = ("POST".into(), p.to_string(), Some(fields));
+    }
+    panic!("the provider's pages never ended");
+}
+
+/// `ward login --oidc staff-idp` against `site`: the child, with the first lines it printed on
+/// stderr up to the verification URL with the code filled in.
+fn device_login(site: &OidcSite, config: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut c = ward(&site.d, None);
+    c.args([
+        "--server",
+        &site.ward,
+        "login",
+        "--oidc",
+        "staff-idp",
+        "--output",
+        "json",
+    ])
+    .env("WARD_CONFIG_DIR", config)
+    .env_remove("WARD_TOKEN")
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn ward login");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut complete = None;
+    let mut said = String::new();
+    for _ in 0..6 {
+        let mut line = String::new();
+        if err.read_line(&mut line).expect("stderr line") == 0 {
+            break;
+        }
+        said.push_str(&line);
+        if let Some(url) = line.trim().strip_prefix("(or open ").and_then(|l| l.strip_suffix(')')) {
+            complete = Some(url.to_string());
+            break;
+        }
+    }
+    let complete = complete.unwrap_or_else(|| panic!("no verification URL printed: {said}"));
+    assert!(said.contains("enter the code "), "{said}");
+    // The rest of stderr is drained so the child never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, complete)
+}
+
+/// A person signs in on a terminal through the identity provider's device flow (RFC 8628,
+/// the real `oidc-provider`): `ward login --oidc` prints where to go and the code; once they
+/// approve it there, the session is the provider's person with the roles their claims map to,
+/// kept for the server. Declining at the provider starts no session and is recorded as a
+/// failed sign-in; an unknown provider is refused before anything is asked of one.
+#[test]
+fn a_person_signs_in_on_a_terminal_with_the_providers_device_flow_and_a_declined_code_starts_no_session() {
+    let Some(dir) = oidc_provider_dir() else {
+        return;
+    };
+    let site = oidc_site(&dir, "127.0.0.1");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = tmp.path().join("config");
+
+    let (child, complete) = device_login(&site, &config);
+    assert!(complete.starts_with(&site.idp.issuer), "{complete}");
+    let page = provider_device_approval(&complete, "alice", false);
+    assert!(page.contains("Sign-in Success"), "{page}");
+    let out = child.wait_with_output().expect("ward login ends");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let signed = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(signed["identity"], "staff:alice@example.org", "{signed}");
+    assert!(signed["expires_at"].as_i64().is_some(), "{signed}");
+    let who = json(&ok(run({
+        let mut c = ward(&site.d, None);
+        c.args(["--server", &site.ward, "whoami", "--output", "json"])
+            .env("WARD_CONFIG_DIR", &config)
+            .env_remove("WARD_TOKEN");
+        c
+    })));
+    assert_eq!(who["identity"], "staff:alice@example.org", "{who}");
+    assert_eq!(who["roles"], serde_json::json!(["viewer"]), "{who}");
+
+    // Declined at the provider: no session, the refusal recorded, nothing kept.
+    let other = tmp.path().join("other");
+    let (child, complete) = device_login(&site, &other);
+    let page = provider_device_approval(&complete, "bob", true);
+    assert!(!page.contains("Sign-in Success"), "{page}");
+    let out = child.wait_with_output().expect("ward login ends");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !other.join("credentials.json").exists(),
+        "a declined sign-in keeps nothing"
+    );
+    let failures = auth_failures(&site.d);
+    assert!(
+        failures
+            .iter()
+            .any(|e| e["kind"] == "auth.failed" && e["payload"]["inline"]["reason"] == "oidc_denied"),
+        "{failures:?}"
+    );
+    let sessions = failures.iter().filter(|e| e["kind"] == "session.started").count();
+    assert_eq!(sessions, 1, "only alice's sign-in started a session");
+
+    // An unknown provider: refused at once.
+    let out = run({
+        let mut c = ward(&site.d, None);
+        c.args(["--server", &site.ward, "login", "--oidc", "nobody-idp"])
+            .env("WARD_CONFIG_DIR", tmp.path().join("third"))
+            .env_remove("WARD_TOKEN");
+        c
+    });
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown_provider")
+            || String::from_utf8_lossy(&out.stderr).contains("no OIDC provider of that name"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -38,6 +38,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/metrics", Public),
     rule("GET", "/api/v1/openapi.json", Public),
     rule("POST", "/api/v1/sessions", Public),
+    rule("POST", "/api/v1/sessions/device", Public),
+    rule("POST", "/api/v1/sessions/device/token", Public),
     rule("DELETE", "/api/v1/sessions", Requires(Action::WhoAmI)),
     rule("GET", "/api/v1/whoami", Requires(Action::WhoAmI)),
     rule("GET", "/api/v1/server/config", Requires(Action::WhoAmI)),

@@ -88,6 +88,11 @@ pub struct ProviderConfig {
     /// The provider's token endpoint.
     #[serde(default)]
     pub token_endpoint: Option<String>,
+    /// The provider's device authorization endpoint (RFC 8628), for `ward login --oidc NAME`
+    /// on a terminal. Without it, it is discovered with the other endpoints (when they are
+    /// discovered); a provider without one offers no device sign-in.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
     /// Scopes asked for at browser sign-in (`openid` is always asked for).
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
@@ -110,6 +115,8 @@ pub struct BrowserClient {
     /// Where the browser is sent to sign in.
     pub authorization_endpoint: String,
     token_endpoint: String,
+    /// Where a terminal asks for a device code (RFC 8628), when the provider has one.
+    pub device_endpoint: Option<String>,
     /// Scopes asked for, `openid` first.
     pub scopes: Vec<String>,
 }
@@ -154,6 +161,7 @@ fn http_url(what: &str, url: &str) -> Result<(), String> {
 /// Checks the browser fields of `c` and resolves its secret; `None` when it declares none.
 fn browser_fields(c: &ProviderConfig, resolve: bool) -> Result<Option<(String, Option<String>, String)>, String> {
     let declared = c.client_id.is_some()
+        || c.device_authorization_endpoint.is_some()
         || c.redirect_uri.is_some()
         || c.client_secret.is_some()
         || c.authorization_endpoint.is_some()
@@ -176,7 +184,14 @@ fn browser_fields(c: &ProviderConfig, resolve: bool) -> Result<Option<(String, O
             "set both authorization_endpoint and token_endpoint, or neither (discovered from the issuer)".into(),
         );
     }
-    for u in [&c.authorization_endpoint, &c.token_endpoint].into_iter().flatten() {
+    for u in [
+        &c.authorization_endpoint,
+        &c.token_endpoint,
+        &c.device_authorization_endpoint,
+    ]
+    .into_iter()
+    .flatten()
+    {
         http_url("endpoint", u)?;
     }
     if c.name == "callback" {
@@ -380,9 +395,9 @@ async fn fetch_jwks(http: &reqwest::Client, url: &str) -> Result<JwkSet, String>
     serde_json::from_slice(&bytes).map_err(|e| format!("not a JWK set: {e}"))
 }
 
-/// The authorization and token endpoints from `{issuer}/.well-known/openid-configuration`,
-/// whose `issuer` must be the configured one.
-async fn discover(http: &reqwest::Client, issuer: &str) -> Result<(String, String), String> {
+/// The authorization, token and (when it has one) device authorization endpoints from
+/// `{issuer}/.well-known/openid-configuration`, whose `issuer` must be the configured one.
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<(String, String, Option<String>), String> {
     let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
     let doc = get_json(http, &url).await?;
     let field = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_string);
@@ -393,7 +408,11 @@ async fn discover(http: &reqwest::Client, issuer: &str) -> Result<(String, Strin
         (Some(a), Some(t)) => {
             http_url("authorization_endpoint", &a)?;
             http_url("token_endpoint", &t)?;
-            Ok((a, t))
+            let device = field("device_authorization_endpoint");
+            if let Some(d) = &device {
+                http_url("device_authorization_endpoint", d)?;
+            }
+            Ok((a, t, device))
         }
         _ => Err(format!("{url} names no authorization_endpoint and token_endpoint")),
     }
@@ -407,6 +426,39 @@ pub struct ExchangeError {
     pub reason: &'static str,
     /// The provider's OAuth error code (`invalid_grant`, …), when it gave a well-formed one.
     pub error: Option<String>,
+}
+
+/// A device code a provider issued for a person on a terminal (RFC 8628 §3.2): the person opens
+/// `verification_uri` and enters `user_code`; the terminal polls with `device_code` every
+/// `interval` seconds until they did, for at most `expires_in` seconds.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeviceStart {
+    /// The provider (`[[oidc]] name`).
+    pub provider: String,
+    /// What the terminal polls with (never shown to the person).
+    pub device_code: String,
+    /// What the person enters at the provider.
+    pub user_code: String,
+    /// Where the person signs in.
+    pub verification_uri: String,
+    /// The same with the code filled in, when the provider gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri_complete: Option<String>,
+    /// Seconds between polls.
+    pub interval: u64,
+    /// Seconds the code lives.
+    pub expires_in: u64,
+}
+
+/// The ID token of a token endpoint's answer.
+fn id_token_of(body: &Value) -> Result<String, ExchangeError> {
+    body.get("id_token")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or(ExchangeError {
+            reason: "oidc_token_endpoint",
+            error: None,
+        })
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
@@ -447,22 +499,94 @@ impl Verifier {
     /// Exchanges an authorization code at provider `name`'s token endpoint (with the PKCE
     /// verifier; the client secret by HTTP Basic when there is one); returns the ID token.
     pub async fn exchange_code(&self, name: &str, code: &str, verifier: &str) -> Result<String, ExchangeError> {
-        let fail = |reason, error| ExchangeError { reason, error };
         let Some(b) = self.browser_client(name) else {
-            return Err(fail("oidc_provider", None));
+            return Err(ExchangeError {
+                reason: "oidc_provider",
+                error: None,
+            });
         };
-        let mut pairs = vec![
+        let pairs = [
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", b.redirect_uri.as_str()),
             ("code_verifier", verifier),
         ];
+        let body = self.client_post(b, &b.token_endpoint, &pairs).await?;
+        id_token_of(&body)
+    }
+
+    /// Asks provider `name` for a device code (RFC 8628 §3.1) for a person on a terminal, with
+    /// the browser sign-in's client and scopes. `None` when the provider has no device sign-in.
+    pub async fn start_device(&self, name: &str) -> Result<Option<DeviceStart>, ExchangeError> {
+        let Some(b) = self.browser_client(name) else {
+            return Ok(None);
+        };
+        let Some(endpoint) = &b.device_endpoint else {
+            return Ok(None);
+        };
+        let scope = b.scopes.join(" ");
+        let body = self.client_post(b, endpoint, &[("scope", scope.as_str())]).await?;
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty() && v.len() <= 1024 && !v.chars().any(char::is_control))
+                .map(str::to_string)
+        };
+        let secs = |k: &str, default: u64| body.get(k).and_then(Value::as_u64).unwrap_or(default);
+        let (Some(device_code), Some(user_code), Some(verification_uri)) =
+            (text("device_code"), text("user_code"), text("verification_uri"))
+        else {
+            return Err(ExchangeError {
+                reason: "oidc_token_endpoint",
+                error: None,
+            });
+        };
+        Ok(Some(DeviceStart {
+            provider: name.to_string(),
+            device_code,
+            user_code,
+            verification_uri,
+            verification_uri_complete: text("verification_uri_complete"),
+            interval: secs("interval", 5).clamp(1, 60),
+            expires_in: secs("expires_in", 600).min(3600),
+        }))
+    }
+
+    /// Asks provider `name`'s token endpoint whether the person approved device code
+    /// `device_code` (RFC 8628 §3.4); returns the ID token once they have. While they have
+    /// not, the error is the provider's `authorization_pending` or `slow_down`.
+    pub async fn poll_device(&self, name: &str, device_code: &str) -> Result<String, ExchangeError> {
+        let Some(b) = self.browser_client(name) else {
+            return Err(ExchangeError {
+                reason: "oidc_provider",
+                error: None,
+            });
+        };
+        let pairs = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+        ];
+        let body = self.client_post(b, &b.token_endpoint, &pairs).await?;
+        id_token_of(&body)
+    }
+
+    /// POSTs `pairs` (form-encoded) to `endpoint` as Ward's client at `b`'s provider: the client
+    /// secret by HTTP Basic when there is one, else `client_id` in the form (RFC 6749 §2.3).
+    /// The JSON answer of a 2xx; else the provider's OAuth error code, when well-formed.
+    async fn client_post(
+        &self,
+        b: &BrowserClient,
+        endpoint: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Value, ExchangeError> {
+        let fail = |reason, error| ExchangeError { reason, error };
+        let mut pairs = pairs.to_vec();
         if b.secret.is_none() {
             pairs.push(("client_id", b.client_id.as_str()));
         }
         let mut req = self
             .http
-            .post(&b.token_endpoint)
+            .post(endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(reqwest::header::ACCEPT, "application/json")
             .body(form_encode(&pairs));
@@ -476,7 +600,7 @@ impl Verifier {
             req = req.header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"));
         }
         let resp = req.send().await.map_err(|e| {
-            tracing::warn!(provider = %name, error = %e, "token endpoint unreachable");
+            tracing::warn!(provider = %b.provider, error = %e, "provider endpoint unreachable");
             fail("oidc_token_endpoint", None)
         })?;
         let status = resp.status();
@@ -493,16 +617,24 @@ impl Verifier {
                 .map(str::to_string);
             return Err(fail("oidc_code", error));
         }
-        body.get("id_token")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| fail("oidc_token_endpoint", None))
+        Ok(body)
     }
 
     /// Verifies an ID token from provider `name`'s browser sign-in: signature (its JWK set),
     /// issuer, audience = the client id (and `azp` when there are several), expiry, and the
     /// `nonce` this sign-in sent; maps it to an identity.
     pub async fn verify_id_token(&self, name: &str, token: &str, nonce: &str) -> Result<Identity, JwtError> {
+        self.verify_client_token(name, token, Some(nonce)).await
+    }
+
+    /// Verifies an ID token from provider `name`'s device sign-in as [`Verifier::verify_id_token`]
+    /// does, without a nonce (RFC 8628 sends none; the device code, held by the terminal that
+    /// asked for it, binds the sign-in to it).
+    pub async fn verify_device_id_token(&self, name: &str, token: &str) -> Result<Identity, JwtError> {
+        self.verify_client_token(name, token, None).await
+    }
+
+    async fn verify_client_token(&self, name: &str, token: &str, nonce: Option<&str>) -> Result<Identity, JwtError> {
         let provider = self
             .providers
             .iter()
@@ -514,7 +646,9 @@ impl Verifier {
             .map(|b| b.client_id.as_str())
             .unwrap_or_default();
         let (identity, claims) = self.verify_with(provider, token, client_id).await?;
-        if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+        if let Some(nonce) = nonce
+            && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
+        {
             return Err(JwtError::Invalid("nonce".into()));
         }
         if let Some(Value::Array(aud)) = claims.get("aud")
@@ -560,11 +694,12 @@ impl Verifier {
             let browser = match browser_fields(&config, true).map_err(err)? {
                 None => None,
                 Some((client_id, secret, redirect_uri)) => {
-                    let (authorization_endpoint, token_endpoint) =
+                    let (authorization_endpoint, token_endpoint, discovered_device) =
                         match (&config.authorization_endpoint, &config.token_endpoint) {
-                            (Some(a), Some(t)) => (a.clone(), t.clone()),
+                            (Some(a), Some(t)) => (a.clone(), t.clone(), None),
                             _ => discover(&http, &config.issuer).await.map_err(err)?,
                         };
+                    let device_endpoint = config.device_authorization_endpoint.clone().or(discovered_device);
                     let mut scopes = vec!["openid".to_string()];
                     scopes.extend(config.scopes.iter().filter(|s| *s != "openid").cloned());
                     Some(BrowserClient {
@@ -574,6 +709,7 @@ impl Verifier {
                         redirect_uri,
                         authorization_endpoint,
                         token_endpoint,
+                        device_endpoint,
                         scopes,
                     })
                 }

@@ -690,6 +690,7 @@ async fn oidc_and_local_identities_never_merge() {
         redirect_uri: None,
         authorization_endpoint: None,
         token_endpoint: None,
+        device_authorization_endpoint: None,
         scopes: vec![],
     };
     for bad in ["user:{email}", "token:{sub}", "{email}", "local:{sub}"] {

@@ -71,6 +71,7 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
             redirect_uri: None,
             authorization_endpoint: None,
             token_endpoint: None,
+            device_authorization_endpoint: None,
             scopes: vec![],
         },
         ProviderConfig {
@@ -94,6 +95,7 @@ fn providers(jwks_url: Option<String>) -> Vec<ProviderConfig> {
             redirect_uri: None,
             authorization_endpoint: None,
             token_endpoint: None,
+            device_authorization_endpoint: None,
             scopes: vec![],
         },
     ]

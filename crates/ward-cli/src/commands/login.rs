@@ -90,6 +90,15 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
             stored_at: now,
             pasted: true,
         }
+    } else if let Some(provider) = &a.oidc {
+        let created = device_sign_in(&r.with_token(None), provider).await?;
+        Session {
+            token: created["token"].as_str().unwrap_or_default().to_string(),
+            identity: created["record"]["identity"].as_str().unwrap_or_default().to_string(),
+            expires_at: created["record"]["expires_at"].as_i64(),
+            stored_at: now,
+            pasted: false,
+        }
     } else {
         let user = match &a.user {
             Some(u) => u.clone(),
@@ -141,6 +150,61 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         },
     );
     Ok(())
+}
+
+/// A device sign-in (RFC 8628) at `provider` through the server: prints where to go and the
+/// code to enter (on stderr: stdout keeps the command's own output), then polls at the
+/// provider's interval until the person approved it, declined it, or the code expired.
+async fn device_sign_in(r: &Remote, provider: &str) -> Result<Value> {
+    let start: Value = r
+        .post("/api/v1/sessions/device", &json!({ "provider": provider }))
+        .await?;
+    let text = |k: &str| start[k].as_str().unwrap_or_default().to_string();
+    let (device_code, user_code, uri) = (text("device_code"), text("user_code"), text("verification_uri"));
+    if device_code.is_empty() || user_code.is_empty() || uri.is_empty() {
+        return Err(Failure::new(
+            "bad_response",
+            "the server's answer held no device code",
+            "check that the server runs the same Ward version",
+        )
+        .into());
+    }
+    let expires_in = start["expires_in"].as_u64().unwrap_or(600);
+    let mut interval = start["interval"].as_u64().unwrap_or(5).clamp(1, 60);
+    eprintln!("To sign in at {provider}, open {uri} and enter the code {user_code}");
+    if let Some(complete) = start["verification_uri_complete"].as_str() {
+        eprintln!("  (or open {complete})");
+    }
+    eprintln!(
+        "Waiting for you to approve it there (the code expires in {} min)…",
+        expires_in.div_ceil(60)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(expires_in);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+        let polled: Result<Value> = r
+            .post(
+                "/api/v1/sessions/device/token",
+                &json!({ "provider": provider, "device_code": device_code }),
+            )
+            .await;
+        match polled {
+            Ok(created) => return Ok(created),
+            Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
+                Some("authorization_pending") => {}
+                Some("slow_down") => interval += 5,
+                _ => return Err(e),
+            },
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Failure::new(
+                "device_code_expired",
+                format!("the code {user_code} expired before it was approved at {provider}"),
+                "run the sign-in again and approve the new code",
+            )
+            .into());
+        }
+    }
 }
 
 /// `ward logout`.

@@ -4,7 +4,7 @@
 //
 // Environment: WARD_REDIRECT_URI (Ward's callback, the client's only redirect URI) and
 // WARD_CLIENT_SECRET (the client's secret). One client, "ward": the authorization-code flow
-// with PKCE required. The built-in development interactions sign in any login (the account id
+// with PKCE required, and the device flow. The built-in development interactions sign in any login (the account id
 // is the login) and ask for consent; every account's claims are
 // {sub: LOGIN, email: LOGIN@example.org, name: "LOGIN Example"}. Test use only.
 import http from 'node:http';
@@ -36,12 +36,15 @@ server.listen(0, '127.0.0.1', () => {
         client_id: 'ward',
         client_secret: secret,
         redirect_uris: [redirectUri],
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       },
     ],
     pkce: { required: () => true },
+    // The device flow (RFC 8628) for `ward login --oidc`: the same client, a code to enter at
+    // /device, then the same development login and consent.
+    features: { deviceFlow: { enabled: true } },
     // The claims asked for by scope go into the ID token too (Ward reads only the ID token).
     conformIdTokenClaims: false,
     claims: {

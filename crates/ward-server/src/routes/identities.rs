@@ -26,6 +26,179 @@ pub(super) async fn sign_in(
     }
 }
 
+/// A person on a terminal asks to sign in through an identity provider (`ward login --oidc`).
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct DeviceSignIn {
+    /// The provider (`[[oidc]] name`, one with browser sign-in).
+    pub provider: String,
+}
+
+/// The terminal asks whether the person approved its device code.
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct DeviceToken {
+    /// The provider.
+    pub provider: String,
+    /// The device code `POST /api/v1/sessions/device` returned.
+    pub device_code: String,
+}
+
+const DEVICE_ROUTE: &str = "POST /api/v1/sessions/device/token";
+
+/// Starts a device sign-in (RFC 8628) at an OIDC provider for a person on a terminal: the
+/// provider's device code, the code the person enters and where. The terminal then polls
+/// `POST /api/v1/sessions/device/token`.
+#[utoipa::path(post, path = "/api/v1/sessions/device", tag = "identities", request_body = DeviceSignIn, responses(
+    (status = 200, body = crate::oidc::DeviceStart), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    (status = 429, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub(super) async fn device_start(
+    State(state): State<AppState>,
+    crate::auth::SourceIp(ip): crate::auth::SourceIp,
+    Json(req): Json<DeviceSignIn>,
+) -> Result<Response, ApiError> {
+    if let Some(refused) = crate::auth::refuse_if_limited(&state, ip) {
+        return Ok(refused);
+    }
+    let verifier = device_provider(&state, &req.provider)?;
+    match verifier.start_device(&req.provider).await {
+        Ok(Some(start)) => Ok(Json(start).into_response()),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "device_sign_in_unavailable",
+            format!(
+                "{} offers no device sign-in (its configuration names no device authorization endpoint)",
+                req.provider
+            ),
+            "sign in with a password or in the web UI; an administrator may set device_authorization_endpoint for the provider",
+        )),
+        Err(e) => Err(upstream(&req.provider, e)),
+    }
+}
+
+/// Finishes a device sign-in: once the person approved the code at the provider, the ID token
+/// is verified as a browser sign-in's (signature, issuer, audience = the client id, expiry),
+/// mapped to an identity, and a Ward session starts for that person (`session.started`).
+/// Until then `409 authorization_pending` (or `slow_down`: poll less often). A refusal is
+/// recorded as `auth.failed` (`oidc_denied`, `oidc_code`, `oidc_id_token`, `oidc_not_person`).
+#[utoipa::path(post, path = "/api/v1/sessions/device/token", tag = "identities", request_body = DeviceToken, responses(
+    (status = 201, body = CreatedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+    (status = 429, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub(super) async fn device_token(
+    State(state): State<AppState>,
+    crate::auth::SourceIp(ip): crate::auth::SourceIp,
+    Json(req): Json<DeviceToken>,
+) -> Result<Response, ApiError> {
+    if let Some(refused) = crate::auth::refuse_if_limited(&state, ip) {
+        return Ok(refused);
+    }
+    let verifier = device_provider(&state, &req.provider)?;
+    if req.device_code.is_empty() || req.device_code.len() > 1024 || req.device_code.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "the device code is empty, too long or not text",
+            "send the device_code the device sign-in returned",
+        ));
+    }
+    let provider = req.provider.as_str();
+    let refuse = |reason: &'static str, status: StatusCode, message: &str| {
+        let state = state.clone();
+        let message = message.to_string();
+        async move {
+            crate::auth::record_failure(&state, ip, DEVICE_ROUTE, reason, json!({ "provider": provider })).await;
+            ApiError::new(status, reason, message, "start the sign-in again")
+        }
+    };
+    let id_token = match verifier.poll_device(provider, &req.device_code).await {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(match e.error.as_deref() {
+                Some("authorization_pending") => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "authorization_pending",
+                    "the person has not approved the sign-in at the provider yet",
+                    "ask again after the interval",
+                ),
+                Some("slow_down") => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "slow_down",
+                    "the provider asks to be polled less often",
+                    "wait 5 seconds longer between polls",
+                ),
+                Some("expired_token") => ApiError::new(
+                    StatusCode::GONE,
+                    "device_code_expired",
+                    "the device code expired before the person approved it",
+                    "start the sign-in again",
+                ),
+                Some("access_denied") => {
+                    refuse(
+                        "oidc_denied",
+                        StatusCode::FORBIDDEN,
+                        "the person declined the sign-in at the provider",
+                    )
+                    .await
+                }
+                _ if e.reason == "oidc_code" => {
+                    refuse(
+                        "oidc_code",
+                        StatusCode::UNAUTHORIZED,
+                        "the provider refused the device code",
+                    )
+                    .await
+                }
+                _ => upstream(provider, e),
+            });
+        }
+    };
+    let identity = match verifier.verify_device_id_token(provider, &id_token).await {
+        Ok(identity) => identity,
+        Err(_) => {
+            return Err(refuse(
+                "oidc_id_token",
+                StatusCode::UNAUTHORIZED,
+                "the identity provider's ID token was refused",
+            )
+            .await);
+        }
+    };
+    if identity.kind != ActorKind::Human {
+        return Err(refuse(
+            "oidc_not_person",
+            StatusCode::FORBIDDEN,
+            "only people sign in on a terminal",
+        )
+        .await);
+    }
+    let session = identities::start_oidc_session(&state.ledger, &identity, provider).await?;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+/// The verifier of a provider with browser sign-in named `name`, or 404.
+fn device_provider(state: &AppState, name: &str) -> Result<std::sync::Arc<crate::oidc::Verifier>, ApiError> {
+    state
+        .oidc
+        .clone()
+        .filter(|v| v.browser_client(name).is_some())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_provider",
+                "no OIDC provider of that name offers sign-in here",
+                "name an [[oidc]] provider that has client_id and redirect_uri",
+            )
+        })
+}
+
+/// The provider could not be reached or answered something unusable.
+fn upstream(provider: &str, e: crate::oidc::ExchangeError) -> ApiError {
+    tracing::warn!(provider = %provider, reason = e.reason, error = ?e.error, "device sign-in: provider failed");
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "oidc_upstream",
+        "the identity provider could not be reached or gave an unusable answer",
+        "retry; if it persists, the server log has the details",
+    )
+}
+
 /// Ends the caller's session: revokes the Ward token the request was sent with (a session
 /// from sign-in, or any token ending itself). Recorded as `token.revoked` by its holder. An
 /// OIDC token is the provider's: it ends at its expiry (sign out at the provider).

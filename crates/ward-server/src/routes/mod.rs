@@ -87,6 +87,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
         .routes(routes!(sign_in, sign_out))
+        .routes(routes!(device_start))
+        .routes(routes!(device_token))
         .routes(routes!(whoami))
         .routes(routes!(loaded_config))
         .routes(routes!(log_status))
