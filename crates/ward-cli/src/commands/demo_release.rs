@@ -249,7 +249,27 @@ impl Demo<'_> {
         };
         let d = self.ward.promote(&self.rhea, &req).await.map_err(fail)?;
         if d.status != "succeeded" {
-            return Err(Failure::verify(format!("deploying {change} to {to} failed")).into());
+            // What each target run said, so a failed demo says why (a slow machine: an instance
+            // not ready within the environment's ready_timeout_ms).
+            let runs: Vec<String> = d
+                .targets
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} (exit {}, output {})",
+                        t.status,
+                        t.exit_code.map_or("none".into(), |c| c.to_string()),
+                        t.output_digest.as_deref().unwrap_or("none")
+                    )
+                })
+                .collect();
+            return Err(Failure::verify(format!(
+                "deploying {change} to {to} failed: {} (entry {}; its output: ward deployments show {} --output-log)",
+                runs.join("; "),
+                d.seq,
+                d.seq
+            ))
+            .into());
         }
         Ok(d)
     }
