@@ -88,7 +88,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sign in to a Ward server (--server / WARD_SERVER) and keep the session for later
     /// commands against it: a local user's password (prompted, or WARD_PASSWORD /
-    /// --password-stdin), or a token pasted on stdin (--token-stdin).
+    /// --password-stdin), a token pasted on stdin (--token-stdin), or a person of an OIDC
+    /// provider through its device flow (--oidc NAME).
     Login(LoginArgs),
     /// Sign out of a server: end the stored session on the server and forget it here.
     Logout,
