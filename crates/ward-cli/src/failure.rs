@@ -672,28 +672,33 @@ mod tests {
             .collect()
     }
 
+    /// Why `ward` refuses `words` as printed, if it does: an unknown subcommand or flag, or a
+    /// bad value. A mention without its required values ("add it with `ward user add`") and a
+    /// `--help` are not refusals.
+    fn refused_as_printed(words: &[String]) -> Option<clap::Error> {
+        use clap::error::ErrorKind;
+        let e = <crate::cli::Cli as clap::Parser>::try_parse_from(words).err()?;
+        let missing_only = matches!(
+            e.kind(),
+            ErrorKind::MissingRequiredArgument
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                | ErrorKind::MissingSubcommand
+                | ErrorKind::DisplayHelp
+        ) || (e.kind() == ErrorKind::InvalidValue && e.to_string().contains("a value is required"));
+        (!missing_only).then_some(e)
+    }
+
     /// Every command a hint or message names exists as printed: its subcommands and flags are
     /// `ward`'s (a mention without its required values, "add it with `ward user add`", may leave
     /// them out; a flag that does not exist, or a subcommand, fails here).
     #[test]
     fn every_command_a_hint_names_is_one_ward_accepts() {
-        use clap::error::ErrorKind;
         let mut checked = 0;
         let mut wrong = Vec::new();
         for (_, cli) in CLI_HINTS.iter().chain(CLI_MESSAGES) {
             for words in named_commands(cli) {
                 checked += 1;
-                let Err(e) = <crate::cli::Cli as clap::Parser>::try_parse_from(&words) else {
-                    continue;
-                };
-                let missing_only = matches!(
-                    e.kind(),
-                    ErrorKind::MissingRequiredArgument
-                        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                        | ErrorKind::MissingSubcommand
-                ) || (e.kind() == ErrorKind::InvalidValue
-                    && e.to_string().contains("a value is required"));
-                if !missing_only {
+                if let Some(e) = refused_as_printed(&words) {
                     wrong.push(format!("{cli:?} names `{}`:\n{e}", words.join(" ")));
                 }
             }
@@ -707,7 +712,6 @@ mod tests {
     /// above: read from the sources, so a hint added anywhere is checked without being listed.
     #[test]
     fn every_command_the_cli_prints_in_a_hint_is_one_ward_accepts() {
-        use clap::error::ErrorKind;
         fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             for e in std::fs::read_dir(dir).expect("src") {
                 let p = e.expect("entry").path();
@@ -734,18 +738,7 @@ mod tests {
                     }
                     for words in named_commands(literal) {
                         checked += 1;
-                        let Err(e) = <crate::cli::Cli as clap::Parser>::try_parse_from(&words) else {
-                            continue;
-                        };
-                        let missing_only = matches!(
-                            e.kind(),
-                            ErrorKind::MissingRequiredArgument
-                                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                                | ErrorKind::MissingSubcommand
-                                | ErrorKind::DisplayHelp
-                        ) || (e.kind() == ErrorKind::InvalidValue
-                            && e.to_string().contains("a value is required"));
-                        if !missing_only {
+                        if let Some(e) = refused_as_printed(&words) {
                             wrong.push(format!(
                                 "{}: {literal:?} names `{}`:\n{e}",
                                 path.display(),

@@ -499,20 +499,20 @@ impl Verifier {
     /// Exchanges an authorization code at provider `name`'s token endpoint (with the PKCE
     /// verifier; the client secret by HTTP Basic when there is one); returns the ID token.
     pub async fn exchange_code(&self, name: &str, code: &str, verifier: &str) -> Result<String, ExchangeError> {
-        let Some(b) = self.browser_client(name) else {
-            return Err(ExchangeError {
-                reason: "oidc_provider",
-                error: None,
-            });
-        };
-        let pairs = [
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", b.redirect_uri.as_str()),
-            ("code_verifier", verifier),
-        ];
-        let body = self.client_post(b, &b.token_endpoint, &pairs).await?;
-        id_token_of(&body)
+        let redirect_uri = self
+            .browser_client(name)
+            .map(|b| b.redirect_uri.clone())
+            .unwrap_or_default();
+        self.id_token_grant(
+            name,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri.as_str()),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
     }
 
     /// Asks provider `name` for a device code (RFC 8628 §3.1) for a person on a terminal, with
@@ -556,17 +556,25 @@ impl Verifier {
     /// `device_code` (RFC 8628 §3.4); returns the ID token once they have. While they have
     /// not, the error is the provider's `authorization_pending` or `slow_down`.
     pub async fn poll_device(&self, name: &str, device_code: &str) -> Result<String, ExchangeError> {
+        self.id_token_grant(
+            name,
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code),
+            ],
+        )
+        .await
+    }
+
+    /// A grant at provider `name`'s token endpoint as its browser client; the ID token it gives.
+    async fn id_token_grant(&self, name: &str, pairs: &[(&str, &str)]) -> Result<String, ExchangeError> {
         let Some(b) = self.browser_client(name) else {
             return Err(ExchangeError {
                 reason: "oidc_provider",
                 error: None,
             });
         };
-        let pairs = [
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", device_code),
-        ];
-        let body = self.client_post(b, &b.token_endpoint, &pairs).await?;
+        let body = self.client_post(b, &b.token_endpoint, pairs).await?;
         id_token_of(&body)
     }
 

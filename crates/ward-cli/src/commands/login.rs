@@ -57,6 +57,18 @@ fn password(g: &Global, user: &str) -> Result<String> {
     .into())
 }
 
+/// The session a server started (`POST /api/v1/sessions`, or a device sign-in): its token, and
+/// the identity and expiry of its record.
+fn started_session(created: &Value, now: i64) -> Session {
+    Session {
+        token: created["token"].as_str().unwrap_or_default().to_string(),
+        identity: created["record"]["identity"].as_str().unwrap_or_default().to_string(),
+        expires_at: created["record"]["expires_at"].as_i64(),
+        stored_at: now,
+        pasted: false,
+    }
+}
+
 /// `ward login`.
 pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
     let r = sign_in_remote(g)?;
@@ -92,13 +104,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         }
     } else if let Some(provider) = &a.oidc {
         let created = device_sign_in(&r.with_token(None), provider).await?;
-        Session {
-            token: created["token"].as_str().unwrap_or_default().to_string(),
-            identity: created["record"]["identity"].as_str().unwrap_or_default().to_string(),
-            expires_at: created["record"]["expires_at"].as_i64(),
-            stored_at: now,
-            pasted: false,
-        }
+        started_session(&created, now)
     } else {
         let user = match &a.user {
             Some(u) => u.clone(),
@@ -115,13 +121,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         let created: Value = r
             .post("/api/v1/sessions", &json!({ "user": user, "password": pw }))
             .await?;
-        Session {
-            token: created["token"].as_str().unwrap_or_default().to_string(),
-            identity: created["record"]["identity"].as_str().unwrap_or_default().to_string(),
-            expires_at: created["record"]["expires_at"].as_i64(),
-            stored_at: now,
-            pasted: false,
-        }
+        started_session(&created, now)
     };
     if session.token.is_empty() || session.identity.is_empty() {
         return Err(Failure::new(
