@@ -277,3 +277,25 @@ async fn authenticated_refusals_are_not_charged_to_the_source() {
     let (st, _, _) = s.sign_in("nobody", "a wrong guess!!").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 }
+
+/// An unauthenticated caller cannot make Ward ask an identity provider for device codes without
+/// end: every `POST /api/v1/sessions/device` is charged to its address, answered or not, and
+/// past the limit it gets 429 before any provider is asked.
+#[tokio::test]
+async fn device_sign_in_starts_are_charged_to_the_address() {
+    let s = start(TestDb::sqlite()).await;
+    let start_device = || async {
+        s.client
+            .post(format!("{}/api/v1/sessions/device", s.base))
+            .json(&json!({ "provider": "staff-idp" }))
+            .send()
+            .await
+            .expect("POST")
+            .status()
+    };
+    for _ in 0..FAILURE_LIMIT {
+        // No provider is configured here: refused as unknown, and still charged.
+        assert_eq!(start_device().await, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(start_device().await, StatusCode::TOO_MANY_REQUESTS);
+}

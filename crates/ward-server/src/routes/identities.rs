@@ -46,7 +46,8 @@ const DEVICE_ROUTE: &str = "POST /api/v1/sessions/device/token";
 
 /// Starts a device sign-in (RFC 8628) at an OIDC provider for a person on a terminal: the
 /// provider's device code, the code the person enters and where. The terminal then polls
-/// `POST /api/v1/sessions/device/token`.
+/// `POST /api/v1/sessions/device/token`. Each start counts against the address's limit of
+/// unauthenticated attempts (a poll does not).
 #[utoipa::path(post, path = "/api/v1/sessions/device", tag = "identities", request_body = DeviceSignIn, responses(
     (status = 200, body = crate::oidc::DeviceStart), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     (status = 429, body = ErrorBody), (status = 502, body = ErrorBody)))]
@@ -58,6 +59,9 @@ pub(super) async fn device_start(
     if let Some(refused) = crate::auth::refuse_if_limited(&state, ip) {
         return Ok(refused);
     }
+    // Every start is charged to the address (polls are not): each one makes the provider issue
+    // a code, and an unauthenticated caller must not make Ward ask it without end.
+    state.limiter.record(ip);
     let verifier = device_provider(&state, &req.provider)?;
     match verifier.start_device(&req.provider).await {
         Ok(Some(start)) => Ok(Json(start).into_response()),
