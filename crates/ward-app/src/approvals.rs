@@ -238,12 +238,18 @@ pub async fn sign(
         )
     };
     let judged = crate::reauth::with_directory_roles(ledger, by).await?;
-    if let Err(r) = changes::check_decider(&judged, &change, rules) {
+    if let Err(r) = changes::check_decider(&judged, &change, rules)
+        .and_then(|()| ward_core::approval::check_meaning(&judged, &req.meaning, rules))
+    {
         return Err(refused(crate::reauth::Refused {
             kind: Kind::Forbidden,
             code: r.code,
             reason: r.reason,
-            hint: "separation of duties: another person must sign".into(),
+            hint: match r.code {
+                "meaning_needs_role" => "ask a person with that role to sign it",
+                _ => "separation of duties: another person must sign",
+            }
+            .into(),
         })
         .await);
     }

@@ -161,10 +161,12 @@ pub struct Waiting {
     pub quorum: u32,
 }
 
-/// The approvals inbox of `reader`: changes whose tier's quorum of current approvals is not
-/// met, that `reader` has not signed (over their current content), and that separation of
-/// duties lets `reader` sign ([`changes::check_decider`], judged with the directory's roles
-/// as a signature would be). Newest first. Empty for a reader whose roles may not approve.
+/// The approvals inbox of `reader`: changes that separation of duties lets `reader` sign
+/// ([`changes::check_decider`], judged with the directory's roles as a signature would be),
+/// that `reader` has not signed (over their current content), and that wait for a signature
+/// `reader` may give ([`ward_core::approval::check_meaning`]): the tier's quorum of current
+/// approvals is not met, or a checklist item of the change's tags (a privacy review) is not
+/// signed. Newest first. Empty for a reader whose roles may not approve.
 pub async fn inbox(
     ledger: &Ledger,
     reader: &Identity,
@@ -192,7 +194,18 @@ pub async fn inbox(
             .filter(|a| a.decision == "approved")
             .map(|a| a.signer.clone())
             .collect();
-        if approved_by.len() as u32 >= quorum {
+        let quorum_waits = (approved_by.len() as u32) < quorum
+            && ward_core::approval::check_meaning(&judged, "approved", rules).is_ok();
+        let checklist_waits = controls
+            .checklist
+            .iter()
+            .filter(|(tag, _)| change.classification.tags.contains(tag))
+            .flat_map(|(_, items)| items)
+            .any(|item| {
+                ward_core::approval::check_meaning(&judged, item, rules).is_ok()
+                    && !current.iter().any(|a| &a.meaning == item && a.decision == "approved")
+            });
+        if !quorum_waits && !checklist_waits {
             continue;
         }
         out.push(Waiting {

@@ -183,9 +183,10 @@ impl Ward {
         approvals::manifest(&self.ledger, change, &self.risk, &self.approvals).await
     }
 
-    /// The meanings a signature may carry (`[approvals] meanings`).
-    pub fn meanings(&self) -> &[String] {
-        &self.approvals.meanings
+    /// The meanings `signer` may sign with (`[approvals.meaning_roles]`: a privacy officer signs
+    /// only the privacy review, an approver everything else).
+    pub fn meanings_for(&self, signer: &Identity) -> Vec<&str> {
+        ward_core::approval::meanings_for(signer, &self.approvals)
     }
 
     /// What waits for `reader`'s signature: only what separation of duties lets them sign.

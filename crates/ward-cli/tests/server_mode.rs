@@ -1581,6 +1581,7 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
     let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
     let rhea = person(&d, "rhea", "Rhea Okafor", &["approver", "release-manager"]);
     let dana = person(&d, "dana", "Dana Developer", &["developer", "approver"]);
+    let pat = person(&d, "pat", "Pat Nguyen", &["privacy-officer"]);
     let (_server, url) = serve(&d);
     let as_ = |tok: &str, args: &[&str]| {
         let mut c = remote(&d, &url, tok);
@@ -1731,7 +1732,14 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
             "checklist.privacy-review"
         ]
     );
-    ok(run(approve(&quinn, "quinn", "privacy-review")));
+    // The privacy review is a privacy officer's: an approver cannot tick it, and the privacy
+    // officer cannot count toward the quorum.
+    let e = refused(approve(&quinn, "quinn", "privacy-review"));
+    assert_eq!(e["code"], "meaning_needs_role", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("privacy-officer"), "{e}");
+    let e = refused(approve(&pat, "pat", "approved"));
+    assert_eq!(e["code"], "meaning_needs_role", "{e}");
+    ok(run(approve(&pat, "pat", "privacy-review")));
     ok(run(approve(&rhea, "rhea", "approved")));
     let (code, rules, allowed) = gate();
     decisions.push(allowed);

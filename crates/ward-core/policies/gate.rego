@@ -120,6 +120,7 @@ meets("tests_passed", a, _) if {
 
 meets("no_critical_sast", a, d) if {
 	a.type == "sarif"
+	not sarif_superseded(a)
 	not critical_sast_about(d)
 }
 
@@ -148,17 +149,35 @@ meets("vulnerability_scan", a, _) if {
 	object.get(a.summary, "incomplete", false) != true
 }
 
+# A SARIF scan is superseded by a later scan of the same artifact by the same tools, attached
+# by the same identity (the scanner rerun by the same pipeline after the findings were fixed).
+sarif_superseded(a) if {
+	some b in evidence
+	b.type == "sarif"
+	b.artifact == a.artifact
+	b.added_by == a.added_by
+	count(sarif_tools(a)) > 0
+	sarif_tools(b) == sarif_tools(a)
+	b.seq > a.seq
+}
+
+sarif_tools(a) := {t.name | some t in object.get(a.summary, "tools", [])}
+
+critical_sarif(a) if {
+	a.type == "sarif"
+	a.summary.by_severity.critical > 0
+	not sarif_superseded(a)
+}
+
 critical_sast_about(d) if {
 	some a in evidence
 	about(a, d)
-	a.type == "sarif"
-	a.summary.by_severity.critical > 0
+	critical_sarif(a)
 }
 
 critical_sast if {
 	some a in evidence
-	a.type == "sarif"
-	a.summary.by_severity.critical > 0
+	critical_sarif(a)
 }
 
 # What to attach for each kind of required evidence: the words, the type ("" when Ward detects
@@ -176,12 +195,32 @@ deny contains r if {
 	some kind in object.get(controls, "evidence", [])
 	some d in subjects
 	not evidence_ok(kind, d)
+	not found_against(kind, d)
 	how := object.get(evidence_fix, kind, [sprintf("attach the evidence %q", [kind]), "", "FILE"])
 	r := {
 		"rule": sprintf("evidence.%s", [kind]),
 		"message": sprintf("%s changes need evidence %q for each artifact; %s has none", [tier, kind, d]),
 		"fix": how[0],
 		"action": attest(d, how[1], how[2]),
+		"artifact": d,
+	}
+}
+
+# Evidence that is missing because a report found what the kind forbids is named with that
+# report (below), not as "none".
+found_against("no_critical_sast", d) if critical_sast_about(d)
+
+deny contains r if {
+	"no_critical_sast" in object.get(controls, "evidence", [])
+	some a in evidence
+	critical_sarif(a)
+	some d in subjects
+	about(a, d)
+	r := {
+		"rule": "evidence.no_critical_sast",
+		"message": sprintf("SARIF scan %s (%s) on %s has %v critical findings", [object.get(a, "file_name", "?"), object.get(a, "id", "?"), d, a.summary.by_severity.critical]),
+		"fix": "fix the findings, then attach a new scan by the same tool from the same pipeline (it supersedes this one)",
+		"action": attest(d, "", "scan.sarif"),
 		"artifact": d,
 	}
 }

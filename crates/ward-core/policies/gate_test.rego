@@ -593,3 +593,29 @@ test_satisfied_never_claims_a_quorum_the_requester_alone_gives if {
 	s2 := gate.satisfied with data.controls as controls with input as object.union(i, {"requested_by": "token:ci"})
 	"approvals.quorum" in {x.control | some x in s2}
 }
+
+# A critical SAST finding is named with its scan (not "no scan"); the same tool rerun by the same
+# pipeline supersedes it, while another tool's clean scan, or a rerun attached by someone else,
+# does not hide it.
+sast_controls := {"tiers": {"low": {"evidence": ["no_critical_sast"], "approvals": 0}}, "checklist": {}}
+
+sarif(seq, by, tool, critical) := {
+	"type": "sarif", "artifact": "ID", "seq": seq, "id": sprintf("sha256:%v", [seq]), "added_by": by,
+	"file_name": sprintf("%v.sarif", [tool]),
+	"summary": {"tools": [{"name": tool}], "by_severity": {"critical": critical}},
+}
+
+sast_input(ev) := {"now_secs": 0, "change": {"tier": "low", "tags": []}, "evidence": ev, "approvals": [], "vulnerabilities": []}
+
+test_a_critical_sast_finding_is_named_and_superseded_only_by_the_same_tool_from_the_same_pipeline if {
+	found := decide(sast_controls, sast_input([sarif(1, "token:ci", "semgrep", 1)]))
+	some r in found.deny
+	r.rule == "evidence.no_critical_sast"
+	contains(r.message, "semgrep.sarif")
+	contains(r.message, "1 critical")
+	not decide(sast_controls, sast_input([sarif(1, "token:ci", "semgrep", 1), sarif(2, "token:ci", "bandit", 0)])).allow
+	not decide(sast_controls, sast_input([sarif(1, "token:ci", "semgrep", 1), sarif(2, "user:mallory", "semgrep", 0)])).allow
+	# A clean scan older than the critical one supersedes nothing.
+	not decide(sast_controls, sast_input([sarif(1, "token:ci", "semgrep", 0), sarif(2, "token:ci", "semgrep", 1)])).allow
+	decide(sast_controls, sast_input([sarif(1, "token:ci", "semgrep", 1), sarif(2, "token:ci", "semgrep", 0)])).allow
+}

@@ -31,6 +31,16 @@ pub struct ApprovalRules {
     /// `[approvals.overrides]`: who may lower a change's tier.
     #[serde(default)]
     pub overrides: OverrideRules,
+    /// `[approvals.meaning_roles]`: meanings only certain roles may sign, e.g.
+    /// `privacy-review = ["privacy-officer"]` (the default). A signer with neither `approver`
+    /// nor `release-manager` (a privacy officer) signs only the meanings listed for a role of
+    /// theirs. See [`check_meaning`].
+    #[serde(default = "default_meaning_roles")]
+    pub meaning_roles: BTreeMap<String, Vec<Role>>,
+}
+
+fn default_meaning_roles() -> BTreeMap<String, Vec<Role>> {
+    [("privacy-review".to_string(), vec![Role::PrivacyOfficer])].into()
 }
 
 fn default_meanings() -> Vec<String> {
@@ -57,6 +67,7 @@ impl Default for ApprovalRules {
             admins_may_approve: false,
             git_authors: BTreeMap::new(),
             overrides: OverrideRules::default(),
+            meaning_roles: default_meaning_roles(),
         }
     }
 }
@@ -85,6 +96,19 @@ impl ApprovalRules {
             return Err(
                 "[approvals] meanings: list at least one non-empty meaning, or remove the key for the defaults".into(),
             );
+        }
+        for (meaning, roles) in &self.meaning_roles {
+            if !self.meanings.contains(meaning) {
+                return Err(format!(
+                    "[approvals.meaning_roles] {meaning}: not one of the meanings ({}); list it in [approvals] meanings or remove it",
+                    self.meanings.join(", ")
+                ));
+            }
+            if roles.is_empty() {
+                return Err(format!(
+                    "[approvals.meaning_roles] {meaning} = []: nobody could sign it; name at least one role, or remove the key to let approvers and release managers sign it"
+                ));
+            }
         }
         Ok(())
     }
@@ -193,6 +217,43 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
         });
     }
     Ok(())
+}
+
+/// Whether `signer` may sign with `meaning`: a meaning listed in `[approvals.meaning_roles]`
+/// needs one of its roles (by default a `privacy-review` is a privacy officer's); any other
+/// meaning needs `approver` or `release-manager` — a privacy officer, whose role exists for the
+/// privacy review, cannot count toward a change's quorum. Judged after [`check_signer`].
+pub fn check_meaning(signer: &Identity, meaning: &str, rules: &ApprovalRules) -> Result<(), Refusal> {
+    let names = |roles: &[Role]| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let allowed: &[Role] = match rules.meaning_roles.get(meaning) {
+        Some(roles) => roles,
+        None => &[Role::Approver, Role::ReleaseManager],
+    };
+    if allowed.iter().any(|r| signer.roles.contains(r)) {
+        return Ok(());
+    }
+    Err(Refusal {
+        code: "meaning_needs_role",
+        reason: format!(
+            "a signature meaning {meaning} needs the role {}; {} has {}",
+            allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
+            signer.id,
+            match signer.roles.is_empty() {
+                true => "no role".to_string(),
+                false => names(&signer.roles),
+            }
+        ),
+    })
+}
+
+/// The meanings `signer` may sign (see [`check_meaning`]), in the order configured.
+pub fn meanings_for<'a>(signer: &Identity, rules: &'a ApprovalRules) -> Vec<&'a str> {
+    rules
+        .meanings
+        .iter()
+        .filter(|m| check_meaning(signer, m, rules).is_ok())
+        .map(String::as_str)
+        .collect()
 }
 
 /// Gate rule families that say who must sign: no waiver can excuse them (only a bounded,
@@ -351,6 +412,53 @@ mod tests {
             check_signer(&xena, &p, &lenient).unwrap_err().code,
             "author_cannot_sign"
         );
+    }
+
+    /// A privacy review is a privacy officer's sign-off: an approver cannot tick it for them,
+    /// and a privacy officer (allowed to sign only for it) cannot count toward the quorum.
+    #[test]
+    fn an_approver_cannot_sign_the_privacy_review_nor_a_privacy_officer_the_quorum() {
+        let rules = ApprovalRules::default();
+        let quinn = person("user:quinn", &[Role::Approver]);
+        let pat = person("user:pat", &[Role::PrivacyOfficer]);
+        let rhea = person("user:rhea", &[Role::ReleaseManager]);
+        let e = check_meaning(&quinn, "privacy-review", &rules).unwrap_err();
+        assert_eq!(e.code, "meaning_needs_role");
+        assert!(
+            e.reason.contains("privacy-officer") && e.reason.contains("approver"),
+            "{e:?}"
+        );
+        assert!(check_meaning(&pat, "privacy-review", &rules).is_ok());
+        for m in ["approved", "release-authority", "reviewed"] {
+            assert_eq!(
+                check_meaning(&pat, m, &rules).unwrap_err().code,
+                "meaning_needs_role",
+                "{m}"
+            );
+            assert!(check_meaning(&quinn, m, &rules).is_ok(), "{m}");
+            assert!(check_meaning(&rhea, m, &rules).is_ok(), "{m}");
+        }
+        assert_eq!(meanings_for(&pat, &rules), ["privacy-review"]);
+        assert!(!meanings_for(&quinn, &rules).contains(&"privacy-review"));
+        // Both roles: both kinds of meaning.
+        let both = person("user:sam", &[Role::Approver, Role::PrivacyOfficer]);
+        assert_eq!(meanings_for(&both, &rules).len(), rules.meanings.len());
+        // A team may open the meaning to approvers, never to nobody.
+        let open = ApprovalRules {
+            meaning_roles: [("privacy-review".to_string(), vec![Role::PrivacyOfficer, Role::Approver])].into(),
+            ..ApprovalRules::default()
+        };
+        assert!(check_meaning(&quinn, "privacy-review", &open).is_ok());
+        let nobody = ApprovalRules {
+            meaning_roles: [("privacy-review".to_string(), vec![])].into(),
+            ..ApprovalRules::default()
+        };
+        assert!(nobody.validate().unwrap_err().contains("nobody could sign it"));
+        let unknown = ApprovalRules {
+            meaning_roles: [("privacy-reveiw".to_string(), vec![Role::PrivacyOfficer])].into(),
+            ..ApprovalRules::default()
+        };
+        assert!(unknown.validate().unwrap_err().contains("not one of the meanings"));
     }
 
     #[test]

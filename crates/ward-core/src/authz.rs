@@ -82,7 +82,8 @@ impl Role {
                 Viewer | Auditor | Developer | Approver | ReleaseManager | PrivacyOfficer
             ),
             ChangeClassify => matches!(self, Approver),
-            ChangeApprove => matches!(self, Approver | ReleaseManager),
+            // A privacy officer signs the privacy review, and only it (approval::check_meaning).
+            ChangeApprove => matches!(self, Approver | ReleaseManager | PrivacyOfficer),
             GateCheck => matches!(self, Developer | Approver | ReleaseManager),
             WaiverGrant => matches!(self, Approver),
             BreakGlass => matches!(self, Approver | ReleaseManager),
@@ -290,6 +291,7 @@ mod tests {
         // They read what they purge, and nothing else of the write side.
         assert!(Role::PrivacyOfficer.permits(Action::EventRead));
         assert!(!Role::PrivacyOfficer.permits(Action::EventAppend));
-        assert!(!Role::PrivacyOfficer.permits(Action::ChangeApprove));
+        // They sign (the privacy review only: approval::check_meaning).
+        assert!(Role::PrivacyOfficer.permits(Action::ChangeApprove));
     }
 }

@@ -80,7 +80,7 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
             input type="hidden" name="manifest" value=(manifest_digest);
             label for="meaning" { "Meaning" }
             select #meaning name="meaning" required {
-                @for m in state.ward.meanings() { option value=(m) { (m) } }
+                @for m in state.ward.meanings_for(&viewer.identity) { option value=(m) { (m) } }
             }
             fieldset {
                 legend { "Decision" }
@@ -197,6 +197,11 @@ fn refusal(change: &str, e: ward_app::AppError) -> Response {
             StatusCode::CONFLICT,
             "You have already signed this, with this meaning",
             "Your signature over the change as it is now is recorded once; nothing more was signed.",
+        )),
+        "meaning_needs_role" => Some((
+            StatusCode::FORBIDDEN,
+            "Your role does not sign with this meaning",
+            "A privacy review is signed by a privacy officer, and an approval toward the quorum by an approver or release manager ([approvals.meaning_roles]). Nothing was signed; the attempt is recorded.",
         )),
         "reauthentication_failed" | "reauthentication_required" => Some((
             StatusCode::UNAUTHORIZED,

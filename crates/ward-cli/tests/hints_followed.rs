@@ -1,0 +1,413 @@
+//! Issue 17, "hints that work": a release manager meets a high-risk change the gate blocks, and
+//! does exactly what Ward prints — every `fix:` line's command, and every `hint:` a refused fix
+//! prints, run as printed with its placeholders (`FILE`, `URL`, `NAME`, `KEYFILE`) filled as a
+//! person would, by the person the fix asks for — until the gate allows and the change ships.
+//! Nothing here knows which commands satisfy which rule: the printed words are the only guide.
+//! A fix that does not parse, is refused, or leaves its rule in place fails the test.
+
+mod common;
+
+use common::{add_user, as_user, json, ok, run, ward};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ward-evidence/tests/fixtures")
+        .join(name)
+}
+
+/// A printed command's words, as a POSIX shell splits them (single quotes only: the CLI quotes
+/// values with them, `actions::quoted`).
+fn shell_words(cmd: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+    for ch in cmd.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(cur);
+    }
+    words
+}
+
+/// The `ward …` command at the end of a printed line (`fix: words: ward …`, `hint: … `ward …``).
+fn printed_command(line: &str) -> Option<Vec<String>> {
+    let at = line.find("ward ")?;
+    let cmd = line[at..].trim_end_matches(['`', ')', '.']);
+    let cmd = cmd.split('`').next().unwrap_or(cmd);
+    let words = shell_words(cmd);
+    (words.len() > 1).then(|| words[1..].to_vec())
+}
+
+/// A printed fix: its rule and the command's words after `ward`.
+type Fix = (String, Vec<String>);
+
+struct Story {
+    d: PathBuf,
+    tmp: PathBuf,
+    change: String,
+    /// Who signs each meaning next (rotating among the people who may).
+    signers: BTreeMap<&'static str, (Vec<&'static str>, usize)>,
+    /// Every command run, as printed (placeholders filled).
+    ran: Vec<String>,
+}
+
+impl Story {
+    /// The file a placeholder stands for: what the person would attach, judged by the name the
+    /// fix prints (`report.xml`, `scan.sarif`, …) as the fix's words describe it.
+    fn file(&self, placeholder: &str) -> String {
+        let p = match placeholder {
+            "report.xml" => fixture("pytest-passing.xml"),
+            // The same scanner rerun after the critical finding was fixed: its real report with
+            // the findings gone.
+            "scan.sarif" => {
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(fixture("semgrep.sarif")).unwrap()).unwrap();
+                v["runs"][0]["results"] = serde_json::json!([]);
+                let p = self.tmp.join("semgrep-rerun.sarif");
+                std::fs::write(&p, v.to_string()).unwrap();
+                p
+            }
+            "sbom.json" => fixture("cyclonedx-py-1.6.json"),
+            "provenance.json" => fixture("statement-v1-slsa1.ed25519.dsse.json"),
+            "plan.json" => {
+                let p = self.tmp.join("plan.json");
+                std::fs::write(
+                    &p,
+                    r#"{"steps": ["ward rollout abort", "redeploy 1.3.9"], "tested_on": "2026-11-30"}"#,
+                )
+                .unwrap();
+                p
+            }
+            "KEYFILE" => fixture("intoto-ed25519.pub"),
+            other => panic!("a printed placeholder this story has no file for: {other}"),
+        };
+        p.display().to_string()
+    }
+
+    /// Runs printed `words` (after `ward`) as the person they call for; returns the output.
+    fn run_printed(&mut self, words: &[String]) -> Output {
+        let filled: Vec<String> = words
+            .iter()
+            .map(|w| match w.as_str() {
+                "URL" => common::TICKET.to_string(),
+                "NAME" => "ci".to_string(),
+                w if w.ends_with(".xml") || w.ends_with(".sarif") || w.ends_with(".json") || w == "KEYFILE" => {
+                    self.file(w)
+                }
+                w => w.to_string(),
+            })
+            .collect();
+        self.ran.push(filled.join(" "));
+        let args: Vec<&str> = filled.iter().map(String::as_str).collect();
+        let who = match args.first().copied() {
+            // A signature: whoever may give this meaning and has not just given it.
+            Some("approve") => {
+                let meaning = args
+                    .iter()
+                    .position(|a| *a == "--meaning")
+                    .map(|i| args[i + 1])
+                    .expect("an approve fix names its meaning");
+                let (people, next) = self
+                    .signers
+                    .get_mut(meaning)
+                    .unwrap_or_else(|| panic!("nobody in the story signs {meaning}"));
+                *next += 1;
+                Some(people[(*next - 1) % people.len()])
+            }
+            // The change's content is its opener's to edit; keys are the administrator's.
+            Some("change") => Some("dana"),
+            Some("key") => Some("adam"),
+            Some("promote") => Some("rita"),
+            // Evidence is attached by the pipeline (the local operator here).
+            _ => None,
+        };
+        run(match who {
+            Some(person) => as_user(&self.d, None, person, &args),
+            None => {
+                let mut c = ward(&self.d, None);
+                c.args(&args);
+                c
+            }
+        })
+    }
+
+    /// Runs one printed fix; when it is refused, the commands its refusal prints (`hint:` and
+    /// `fix:` lines) are followed as printed and the fix is tried again, as a person would (a
+    /// quorum of two needs the signature fix twice). Panics when it still does not work.
+    fn follow(&mut self, words: &[String], depth: usize) {
+        assert!(depth < 4, "`ward {}`: hints lead to hints without end", words.join(" "));
+        let mut last = String::new();
+        for _attempt in 0..3 {
+            let out = self.run_printed(words);
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut next: Vec<Vec<String>> = last
+                .lines()
+                .map(str::trim)
+                .filter_map(|l| l.strip_prefix("hint: ").or_else(|| l.strip_prefix("fix: ")))
+                .filter_map(printed_command)
+                .collect();
+            next.sort_by_key(|w| step_order(w));
+            if !out.status.success() {
+                assert!(
+                    !next.is_empty(),
+                    "`ward {}` failed with nothing to follow:\n{last}",
+                    words.join(" ")
+                );
+            }
+            // What a command prints to do next: a refusal's hints, `ward gate explain`'s fixes.
+            for w in next {
+                self.follow(&w, depth + 1);
+            }
+            if out.status.success() {
+                return;
+            }
+        }
+        panic!(
+            "`ward {}` still fails after following what it printed:\n{last}",
+            words.join(" ")
+        );
+    }
+
+    /// `ward gate check` as the release manager: its exit code, reasons and printed fixes.
+    fn gate(&self) -> (Option<i32>, BTreeSet<String>, Vec<Fix>) {
+        let out = run(as_user(
+            &self.d,
+            None,
+            "rita",
+            &["gate", "check", "--change", &self.change, "--env", "prod"],
+        ));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut rules = BTreeSet::new();
+        let mut fixes = Vec::new();
+        let mut rule = String::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(r) = line.strip_prefix("✗ ") {
+                rule = r.split(':').next().unwrap().to_string();
+                rules.insert(rule.clone());
+            } else if let Some(f) = line.strip_prefix("fix: ") {
+                let words = printed_command(f).unwrap_or_else(|| panic!("{rule}'s fix names no command: {f}"));
+                fixes.push((rule.clone(), words));
+            }
+        }
+        (out.status.code(), rules, fixes)
+    }
+}
+
+/// The order a person takes printed steps in: the change itself, then evidence (and the keys
+/// it needs), then signatures (which cover what is attached when given), then promotion.
+fn step_order(words: &[String]) -> u8 {
+    match words[0].as_str() {
+        "change" => 0,
+        "approve" => 2,
+        "promote" => 3,
+        _ => 1,
+    }
+}
+
+#[test]
+fn every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    // Only the environments are configured: the built-in controls apply (high: tests, no
+    // critical SAST, SBOM, provenance, rollback plan, two approvals, a release manager, a
+    // ticket; PHI: a privacy review).
+    std::fs::write(
+        d.join("ward.toml"),
+        "[[environments]]\nname = \"staging\"\n\n[[environments]]\nname = \"prod\"\nafter = \"staging\"\n",
+    )
+    .unwrap();
+    for (name, role) in [
+        ("dana", "developer"),
+        ("quinn", "approver"),
+        ("vera", "approver"),
+        ("pat", "privacy-officer"),
+        ("rita", "release-manager"),
+        ("adam", "admin"),
+    ] {
+        add_user(&d, None, name, &[role]);
+    }
+    let digest = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--service",
+            "scheduling-api",
+            "--version",
+            "1.4.0",
+            "--output",
+            "json",
+            "--file",
+        ])
+        .arg(fixture("intoto-app.tar"));
+        c
+    })))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The pipeline's first run: failing tests and a critical SAST finding.
+    for report in ["pytest.xml", "semgrep.sarif"] {
+        ok(run({
+            let mut c = ward(&d, None);
+            c.args(["attest", "add", "--artifact", &digest]).arg(fixture(report));
+            c
+        }));
+    }
+    let change = json(&ok(run(as_user(
+        &d,
+        None,
+        "dana",
+        &[
+            "change",
+            "open",
+            "--title",
+            "Patient search: fuzzy matching",
+            "--artifact",
+            &digest,
+            "--path",
+            "src/phi/search.py",
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut story = Story {
+        d: d.clone(),
+        tmp: tmp.path().to_path_buf(),
+        change,
+        signers: [
+            ("approved", (vec!["quinn", "vera"], 0)),
+            ("release-authority", (vec!["rita"], 0)),
+            ("privacy-review", (vec!["pat"], 0)),
+        ]
+        .into(),
+        ran: Vec::new(),
+    };
+
+    let (code, first_rules, _) = story.gate();
+    assert_eq!(code, Some(4), "{first_rules:?}");
+    for rule in [
+        "approvals.quorum",
+        "approvals.role.release-manager",
+        "change.ticket_missing",
+        "checklist.privacy-review",
+        "evidence.no_critical_sast",
+        "evidence.provenance",
+        "evidence.rollback_plan",
+        "evidence.sbom",
+        "evidence.tests_failed",
+        "evidence.tests_passed",
+        "promotion.previous_environment",
+    ] {
+        assert!(first_rules.contains(rule), "{rule} missing from {first_rules:?}");
+    }
+    // Round after round, the person runs what is printed: the change's own fixes and the
+    // evidence first, signatures last (a signature covers what is attached when it is given).
+    let mut rounds = 0;
+    loop {
+        let (code, rules, mut fixes) = story.gate();
+        if code == Some(0) {
+            break;
+        }
+        assert_eq!(code, Some(4), "{rules:?}");
+        rounds += 1;
+        assert!(
+            rounds <= 4,
+            "still blocked after {} rounds: {rules:?}\nran: {:#?}",
+            rounds - 1,
+            story.ran
+        );
+        assert_eq!(
+            fixes.len(),
+            rules.len(),
+            "every reason prints a fix: {rules:?} {fixes:?}"
+        );
+        fixes.sort_by_key(|(_, words)| step_order(words));
+        for (rule, words) in fixes {
+            eprintln!("{rule}: ward {}", words.join(" "));
+            story.follow(&words, 0);
+        }
+        let (_, after, _) = story.gate();
+        // A round removes every reason that is not a signature (signatures may need a second
+        // person, the next round's).
+        let left: Vec<&String> = after
+            .iter()
+            .filter(|r| !r.starts_with("approvals.") && !r.starts_with("checklist."))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "following the fixes left {left:?}\nran: {:#?}",
+            story.ran
+        );
+    }
+    // Each kind of step was taken from the printed words: ticket, evidence, the key the
+    // provenance needs (the refusal's hint), signatures of every meaning, the promotion through
+    // staging, the explanation its refusal points to and the retargeting that explanation asks.
+    let ran = story.ran.join("\n");
+    for step in [
+        "change update",
+        "--ticket",
+        "attest add",
+        "key trust --builder ci",
+        "approve --change",
+        "--meaning privacy-review",
+        "--meaning release-authority",
+        "promote --change",
+        "gate explain",
+        "--env prod --env staging",
+    ] {
+        assert!(ran.contains(step), "{step} was never run:\n{ran}");
+    }
+    eprintln!("ran, as printed:\n{ran}");
+    // And the change ships.
+    let dep = json(&ok(run(as_user(
+        &d,
+        None,
+        "rita",
+        &["promote", "--change", &story.change, "--to", "prod", "--output", "json"],
+    ))));
+    assert_eq!(dep["status"], "succeeded", "{dep:#}");
+}
+
+#[test]
+fn printed_commands_are_split_as_a_shell_would() {
+    assert_eq!(
+        printed_command("sign it: ward approve --change C --meaning 'it'\\''s'").unwrap(),
+        ["approve", "--change", "C", "--meaning", "it\\s"]
+    );
+    assert_eq!(
+        printed_command("trust the key with `ward key trust --builder NAME KEYFILE`").unwrap(),
+        ["key", "trust", "--builder", "NAME", "KEYFILE"]
+    );
+    assert_eq!(printed_command("nothing to run"), None);
+}
