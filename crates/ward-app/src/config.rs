@@ -46,6 +46,7 @@
 //! meanings = ["reviewed", "approved", "qa-approved", "release-authority"]
 //! admins_may_approve = false
 //! git_authors = { "dana@users.noreply.github.com" = "user:dana" }
+//! meaning_roles = { "privacy-review" = ["privacy-officer"] }   # the default: only they sign it
 //!
 //! [[services]]                # the DR inventory (see ward_core::dr, docs/METRICS.md)
 //! name = "orders"
@@ -367,6 +368,13 @@ mod tests {
         }
         let e = load("[approvals]\nmeanings = []\n").unwrap_err();
         assert!(e.contains("[approvals] meanings"), "{e}");
+        // Meanings without the privacy review still load (the built-in meaning role is not
+        // configuration); a meaning role naming no meaning, or nobody, is refused.
+        load("[approvals]\nmeanings = [\"approved\", \"release-authority\"]\n").unwrap();
+        let e = load("[approvals.meaning_roles]\nprivacy-reveiw = [\"privacy-officer\"]\n").unwrap_err();
+        assert!(e.contains("not one of the meanings"), "{e}");
+        let e = load("[approvals.meaning_roles]\nprivacy-review = []\n").unwrap_err();
+        assert!(e.contains("nobody could sign it"), "{e}");
         load("[approvals.overrides]\nhigh_downgrade_approvers = 3\n").unwrap();
     }
 

@@ -31,17 +31,17 @@ pub struct ApprovalRules {
     /// `[approvals.overrides]`: who may lower a change's tier.
     #[serde(default)]
     pub overrides: OverrideRules,
-    /// `[approvals.meaning_roles]`: meanings only certain roles may sign, e.g.
-    /// `privacy-review = ["privacy-officer"]` (the default). A signer with neither `approver`
-    /// nor `release-manager` (a privacy officer) signs only the meanings listed for a role of
-    /// theirs. See [`check_meaning`].
-    #[serde(default = "default_meaning_roles")]
+    /// `[approvals.meaning_roles]`: meanings only certain roles may sign, over the built-in
+    /// `privacy-review = ["privacy-officer"]` ([`ApprovalRules::roles_for`]). A signer with
+    /// neither `approver` nor `release-manager` (a privacy officer) signs only the meanings listed
+    /// for a role of theirs. See [`check_meaning`].
+    #[serde(default)]
     pub meaning_roles: BTreeMap<String, Vec<Role>>,
 }
 
-fn default_meaning_roles() -> BTreeMap<String, Vec<Role>> {
-    [("privacy-review".to_string(), vec![Role::PrivacyOfficer])].into()
-}
+/// Meanings that only some roles sign unless `[approvals.meaning_roles]` names them: the
+/// privacy review is a privacy officer's.
+const BUILTIN_MEANING_ROLES: [(&str, &[Role]); 1] = [("privacy-review", &[Role::PrivacyOfficer])];
 
 fn default_meanings() -> Vec<String> {
     [
@@ -67,7 +67,7 @@ impl Default for ApprovalRules {
             admins_may_approve: false,
             git_authors: BTreeMap::new(),
             overrides: OverrideRules::default(),
-            meaning_roles: default_meaning_roles(),
+            meaning_roles: BTreeMap::new(),
         }
     }
 }
@@ -111,6 +111,19 @@ impl ApprovalRules {
             }
         }
         Ok(())
+    }
+
+    /// The roles that may sign `meaning` when only some may: `[approvals.meaning_roles]`, else
+    /// the built-in (`privacy-review`: privacy officers); `None` for a meaning approvers and
+    /// release managers sign.
+    pub fn roles_for(&self, meaning: &str) -> Option<&[Role]> {
+        match self.meaning_roles.get(meaning) {
+            Some(roles) => Some(roles),
+            None => BUILTIN_MEANING_ROLES
+                .iter()
+                .find(|(m, _)| *m == meaning)
+                .map(|(_, roles)| *roles),
+        }
     }
 
     /// The Ward identity a commit author e-mail stands for: the configured mapping, else
@@ -225,10 +238,9 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
 /// privacy review, cannot count toward a change's quorum. Judged after [`check_signer`].
 pub fn check_meaning(signer: &Identity, meaning: &str, rules: &ApprovalRules) -> Result<(), Refusal> {
     let names = |roles: &[Role]| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    let allowed: &[Role] = match rules.meaning_roles.get(meaning) {
-        Some(roles) => roles,
-        None => &[Role::Approver, Role::ReleaseManager],
-    };
+    let allowed: &[Role] = rules
+        .roles_for(meaning)
+        .unwrap_or(&[Role::Approver, Role::ReleaseManager]);
     if allowed.iter().any(|r| signer.roles.contains(r)) {
         return Ok(());
     }
