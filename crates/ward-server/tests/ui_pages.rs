@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use ward_app::changes::{self, ChangeRequest};
 use ward_app::environment::Environment;
@@ -11,6 +12,7 @@ use ward_app::evidence;
 use ward_app::identities::{self, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
+use ward_server::ui::{Activity, IDLE_SECS};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -367,6 +369,13 @@ async fn site() -> Site {
         sessions,
         stop: Some(tx),
     }
+}
+
+/// An idle clock `ahead` seconds past the wall clock.
+fn ahead_clock(ahead: Arc<AtomicI64>) -> Activity {
+    Activity::with_clock(Arc::new(move || {
+        ward_server::activity::system_now() + ahead.load(Ordering::SeqCst)
+    }))
 }
 
 #[tokio::test]
@@ -790,4 +799,103 @@ async fn a_release_manager_checks_the_gate_and_deploys_from_the_change_page_unde
         .expect("POST");
     assert_eq!(status, api.status().as_u16(), "{body}");
     s.finish().await;
+}
+
+/// A server over `url` whose idle clock runs `ahead` seconds past the wall clock, as a restarted
+/// process or another replica sharing the store: its own `Activity`, its own token cache.
+async fn replica(url: &str, ahead: i64) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let ledger = Ledger::new(ward_store::open(url).await.expect("store"), ward_app::projectors());
+    let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [5u8; 32]));
+    let mut state = AppState::new(ledger, signer, "test.ward/log".into());
+    state.ui_activity = Arc::new(ahead_clock(Arc::new(AtomicI64::new(ahead))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    (base, tx)
+}
+
+/// Status of a page (`cookie`) or an API read (`bearer`) with `token` on the server at `base`.
+async fn status_with(base: &str, token: &str, bearer: bool) -> u16 {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let request = if bearer {
+        client
+            .get(format!("{base}/api/v1/changes"))
+            .header("authorization", format!("Bearer {token}"))
+    } else {
+        client
+            .get(format!("{base}/"))
+            .header("cookie", format!("ward_session={token}"))
+    };
+    request.send().await.expect("GET").status().as_u16()
+}
+
+/// Before the idle clock was kept in the store, a restart or another replica took an idle web
+/// session for a new one and gave it back its whole 12-hour token lifetime. Now a server that
+/// never saw the session refuses it (page and bearer) once the store's clock says it is idle;
+/// one within the timeout accepts it.
+async fn a_session_idle_past_the_timeout_is_refused_by_another_server_on_the_same_store(db: TestDb) {
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let (ada, lee) = (
+        person("user:ada", vec![Role::Admin]),
+        person("user:lee", vec![Role::Admin]),
+    );
+    identities::add_user(
+        &ledger,
+        &ada,
+        &UserRequest {
+            name: "val".into(),
+            display_name: "val (test)".into(),
+            roles: vec![Role::Viewer],
+            password: pw("val"),
+        },
+    )
+    .await
+    .expect("user");
+    let val = identities::activate_user(&ledger, &lee, "val").await.expect("activate");
+    let token = identities::start_session(&ledger, &val).await.expect("session").token;
+    let (first, stop_first) = replica(&db.url, 0).await;
+    assert_eq!(
+        status_with(&first, &token, false).await,
+        200,
+        "a page: the clock starts"
+    );
+    let (late, stop_late) = replica(&db.url, IDLE_SECS + 120).await;
+    assert_eq!(status_with(&late, &token, false).await, 303, "idle: a page is refused");
+    assert_eq!(
+        status_with(&late, &token, true).await,
+        401,
+        "and so is the token as a bearer"
+    );
+    let (soon, stop_soon) = replica(&db.url, IDLE_SECS - 120).await;
+    assert_eq!(
+        status_with(&soon, &token, false).await,
+        200,
+        "within the timeout another server accepts it"
+    );
+    for stop in [stop_first, stop_late, stop_soon] {
+        let _ = stop.send(());
+    }
+    db.cleanup().await;
+}
+
+mod a_session_idle_past_the_timeout_is_refused_by_another_server {
+    use ward_store::testing::TestDb;
+
+    #[tokio::test]
+    async fn sqlite() {
+        super::a_session_idle_past_the_timeout_is_refused_by_another_server_on_the_same_store(TestDb::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(db) = TestDb::postgres().await {
+            super::a_session_idle_past_the_timeout_is_refused_by_another_server_on_the_same_store(db).await;
+        }
+    }
 }
