@@ -68,6 +68,8 @@ struct Site {
     running: String,
     key: String,
     sessions: std::collections::HashMap<&'static str, String>,
+    /// Seconds the server's idle clock runs ahead of the wall clock (moved by a test).
+    ahead: Arc<AtomicI64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -351,7 +353,9 @@ async fn site() -> Site {
         state.promotion_locks.clone(),
         dir,
     );
-    let state = state.with_rollouts(engine);
+    let mut state = state.with_rollouts(engine);
+    let ahead = Arc::new(AtomicI64::new(0));
+    state.ui_activity = Arc::new(ahead_clock(ahead.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -367,6 +371,7 @@ async fn site() -> Site {
         running,
         key,
         sessions,
+        ahead,
         stop: Some(tx),
     }
 }
@@ -458,6 +463,92 @@ async fn the_live_stream_sends_the_rollout_then_each_new_entry_as_it_is_recorded
     // Once it finishes, the stream says so and ends.
     rollout_event(&s.ledger, "rollout.completed", &s.running, json!({"deployment": 1})).await;
     read_until(&mut r, &mut seen, "event: end\ndata: completed").await;
+    s.finish().await;
+}
+
+/// Opens `who`'s live stream of the running rollout and reads its first rendering.
+async fn open_stream(s: &Site, who: &str) -> (reqwest::Response, String) {
+    let mut r = s
+        .client()
+        .get(format!("{}/ui/rollouts/{}/events", s.base, s.running))
+        .header("cookie", s.cookie(who))
+        .send()
+        .await
+        .expect("GET events");
+    assert_eq!(r.status().as_u16(), 200);
+    let mut seen = String::new();
+    read_until(&mut r, &mut seen, "event: rollout\n").await;
+    (r, seen)
+}
+
+/// Reads the stream to its end, which must come within `secs` seconds.
+async fn ends_within(r: &mut reqwest::Response, seen: &mut String, secs: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, r.chunk()).await {
+            Err(_) => panic!("the stream was still open after {secs} s: {seen}"),
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// A stolen or shared screen keeps a rollout's live stream open; signing out there (or an
+/// administrator revoking the token, through another process) must end the stream within
+/// seconds, not when the stream's minute is up.
+#[tokio::test]
+async fn a_revoked_session_loses_its_open_live_stream() {
+    let s = site().await;
+    let (mut signed_out, mut seen) = open_stream(&s, "val").await;
+    let (mut revoked, mut seen_revoked) = open_stream(&s, "rita").await;
+    let started = tokio::time::Instant::now();
+    let csrf = s.csrf("val").await;
+    let (status, _) = s.post("val", "/ui/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303, "signed out");
+    // Rita's token is revoked by an administrator through another process (its own directory):
+    // this server learns it when its token cache expires.
+    let rita = ward_core::token::ApiToken::parse(&s.sessions["rita"])
+        .expect("token")
+        .id;
+    identities::revoke_token(
+        &s.ledger,
+        &person("user:adam", vec![Role::Admin]),
+        &rita,
+        &identities::Directory::default(),
+    )
+    .await
+    .expect("revoke");
+    ends_within(&mut signed_out, &mut seen, 20).await;
+    ends_within(&mut revoked, &mut seen_revoked, 30).await;
+    for seen in [&seen, &seen_revoked] {
+        assert!(seen.contains("event: signed-out\n"), "{seen}");
+        assert!(
+            !seen.contains("event: again"),
+            "ended by the session, not by its lifetime: {seen}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "well before the stream's minute"
+    );
+    s.finish().await;
+}
+
+/// A page left open on an unattended screen must not keep its session alive through its live
+/// stream: the stream's checks renew nothing, and the stream ends once the session idles out.
+#[tokio::test]
+async fn an_unattended_live_stream_ends_when_its_session_idles_out_and_renews_nothing() {
+    let s = site().await;
+    let (mut r, mut seen) = open_stream(&s, "vera").await;
+    s.ahead.store(IDLE_SECS + 60, Ordering::SeqCst);
+    ends_within(&mut r, &mut seen, 20).await;
+    assert!(seen.contains("event: signed-out\n"), "{seen}");
+    let (status, _) = s.get("vera", "/").await;
+    assert_eq!(
+        status, 303,
+        "the next page is refused: the stream did not renew the session"
+    );
     s.finish().await;
 }
 

@@ -259,6 +259,9 @@ impl FromRequestParts<AppState> for Viewer {
 pub(crate) enum Use {
     /// A page view or form: renews the idle clock.
     View,
+    /// An open live stream's periodic check: renews nothing, so watching a page does not keep
+    /// an unattended session alive.
+    Recheck,
 }
 
 /// The one check of a web session: the token as the API checks a bearer (expiry, revocation),
@@ -277,6 +280,7 @@ pub(crate) async fn session(
     let now = activity.now();
     let active = match how {
         Use::View => activity.touch(store, token_id, now, IDLE_SECS).await?,
+        Use::Recheck => activity.still_active(store, token_id, now, IDLE_SECS).await?,
     };
     Ok(active.then_some(identity))
 }
