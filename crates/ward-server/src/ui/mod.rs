@@ -44,8 +44,8 @@ use ward_ledger::ActorKind;
 pub const SESSION_COOKIE: &str = "ward_session";
 /// The sign-in form's nonce cookie (the CSRF token of the sign-in form is derived from it).
 pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
-/// Idle timeout: a session without a page view for this long is refused (by the process that
-/// served its last page, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
+/// Idle timeout: a session without a page view for this long is refused (by every process
+/// sharing the store, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
 /// each page renews), and so is its token sent to the API as a bearer token. The server ends the
 /// session [`ward_app::identities::SESSION_TTL_SECS`] after sign-in whatever happens.
 pub use crate::activity::{Activity, IDLE, IDLE_SECS};
