@@ -222,12 +222,15 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
                 Ok(Ok(identity)) => {
                     // A web session's token keeps the UI's idle timeout when sent as a bearer.
                     let id = ward_core::token::ApiToken::parse(b).map(|t| t.id).unwrap_or_default();
+                    let now = state.ui_activity.now();
                     match state
                         .ui_activity
-                        .bearer_allowed(&id, std::time::Instant::now(), crate::activity::IDLE)
+                        .bearer_allowed(state.ledger.store().as_ref(), &id, now, crate::activity::IDLE_SECS)
+                        .await
                     {
-                        true => Ok(identity),
-                        false => Err("idle"),
+                        Ok(true) => Ok(identity),
+                        Ok(false) => Err("idle"),
+                        Err(e) => return ApiError::from(e).into_response(),
                     }
                 }
                 Ok(Err(failure)) => Err(failure.as_str()),

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use ward_app::changes::{self, ChangeRequest};
 use ward_app::environment::Environment;
@@ -11,6 +12,7 @@ use ward_app::evidence;
 use ward_app::identities::{self, UserRequest};
 use ward_core::{Identity, Role};
 use ward_ledger::{ActorKind, Ed25519Signer, NewEvent};
+use ward_server::ui::{Activity, IDLE_SECS};
 use ward_server::{AppState, serve};
 use ward_store::Ledger;
 use ward_store::testing::TestDb;
@@ -66,6 +68,8 @@ struct Site {
     running: String,
     key: String,
     sessions: std::collections::HashMap<&'static str, String>,
+    /// Seconds the server's idle clock runs ahead of the wall clock (moved by a test).
+    ahead: Arc<AtomicI64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -349,7 +353,9 @@ async fn site() -> Site {
         state.promotion_locks.clone(),
         dir,
     );
-    let state = state.with_rollouts(engine);
+    let mut state = state.with_rollouts(engine);
+    let ahead = Arc::new(AtomicI64::new(0));
+    state.ui_activity = Arc::new(ahead_clock(ahead.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -365,8 +371,16 @@ async fn site() -> Site {
         running,
         key,
         sessions,
+        ahead,
         stop: Some(tx),
     }
+}
+
+/// An idle clock `ahead` seconds past the wall clock.
+fn ahead_clock(ahead: Arc<AtomicI64>) -> Activity {
+    Activity::with_clock(Arc::new(move || {
+        ward_server::activity::system_now() + ahead.load(Ordering::SeqCst)
+    }))
 }
 
 #[tokio::test]
@@ -449,6 +463,92 @@ async fn the_live_stream_sends_the_rollout_then_each_new_entry_as_it_is_recorded
     // Once it finishes, the stream says so and ends.
     rollout_event(&s.ledger, "rollout.completed", &s.running, json!({"deployment": 1})).await;
     read_until(&mut r, &mut seen, "event: end\ndata: completed").await;
+    s.finish().await;
+}
+
+/// Opens `who`'s live stream of the running rollout and reads its first rendering.
+async fn open_stream(s: &Site, who: &str) -> (reqwest::Response, String) {
+    let mut r = s
+        .client()
+        .get(format!("{}/ui/rollouts/{}/events", s.base, s.running))
+        .header("cookie", s.cookie(who))
+        .send()
+        .await
+        .expect("GET events");
+    assert_eq!(r.status().as_u16(), 200);
+    let mut seen = String::new();
+    read_until(&mut r, &mut seen, "event: rollout\n").await;
+    (r, seen)
+}
+
+/// Reads the stream to its end, which must come within `secs` seconds.
+async fn ends_within(r: &mut reqwest::Response, seen: &mut String, secs: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, r.chunk()).await {
+            Err(_) => panic!("the stream was still open after {secs} s: {seen}"),
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// A stolen or shared screen keeps a rollout's live stream open; signing out there (or an
+/// administrator revoking the token, through another process) must end the stream within
+/// seconds, not when the stream's minute is up.
+#[tokio::test]
+async fn a_revoked_session_loses_its_open_live_stream() {
+    let s = site().await;
+    let (mut signed_out, mut seen) = open_stream(&s, "val").await;
+    let (mut revoked, mut seen_revoked) = open_stream(&s, "rita").await;
+    let started = tokio::time::Instant::now();
+    let csrf = s.csrf("val").await;
+    let (status, _) = s.post("val", "/ui/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303, "signed out");
+    // Rita's token is revoked by an administrator through another process (its own directory):
+    // this server learns it when its token cache expires.
+    let rita = ward_core::token::ApiToken::parse(&s.sessions["rita"])
+        .expect("token")
+        .id;
+    identities::revoke_token(
+        &s.ledger,
+        &person("user:adam", vec![Role::Admin]),
+        &rita,
+        &identities::Directory::default(),
+    )
+    .await
+    .expect("revoke");
+    ends_within(&mut signed_out, &mut seen, 20).await;
+    ends_within(&mut revoked, &mut seen_revoked, 30).await;
+    for seen in [&seen, &seen_revoked] {
+        assert!(seen.contains("event: signed-out\n"), "{seen}");
+        assert!(
+            !seen.contains("event: again"),
+            "ended by the session, not by its lifetime: {seen}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "well before the stream's minute"
+    );
+    s.finish().await;
+}
+
+/// A page left open on an unattended screen must not keep its session alive through its live
+/// stream: the stream's checks renew nothing, and the stream ends once the session idles out.
+#[tokio::test]
+async fn an_unattended_live_stream_ends_when_its_session_idles_out_and_renews_nothing() {
+    let s = site().await;
+    let (mut r, mut seen) = open_stream(&s, "vera").await;
+    s.ahead.store(IDLE_SECS + 60, Ordering::SeqCst);
+    ends_within(&mut r, &mut seen, 20).await;
+    assert!(seen.contains("event: signed-out\n"), "{seen}");
+    let (status, _) = s.get("vera", "/").await;
+    assert_eq!(
+        status, 303,
+        "the next page is refused: the stream did not renew the session"
+    );
     s.finish().await;
 }
 
@@ -790,4 +890,103 @@ async fn a_release_manager_checks_the_gate_and_deploys_from_the_change_page_unde
         .expect("POST");
     assert_eq!(status, api.status().as_u16(), "{body}");
     s.finish().await;
+}
+
+/// A server over `url` whose idle clock runs `ahead` seconds past the wall clock, as a restarted
+/// process or another replica sharing the store: its own `Activity`, its own token cache.
+async fn replica(url: &str, ahead: i64) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let ledger = Ledger::new(ward_store::open(url).await.expect("store"), ward_app::projectors());
+    let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [5u8; 32]));
+    let mut state = AppState::new(ledger, signer, "test.ward/log".into());
+    state.ui_activity = Arc::new(ahead_clock(Arc::new(AtomicI64::new(ahead))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    (base, tx)
+}
+
+/// Status of a page (`cookie`) or an API read (`bearer`) with `token` on the server at `base`.
+async fn status_with(base: &str, token: &str, bearer: bool) -> u16 {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let request = if bearer {
+        client
+            .get(format!("{base}/api/v1/changes"))
+            .header("authorization", format!("Bearer {token}"))
+    } else {
+        client
+            .get(format!("{base}/"))
+            .header("cookie", format!("ward_session={token}"))
+    };
+    request.send().await.expect("GET").status().as_u16()
+}
+
+/// Before the idle clock was kept in the store, a restart or another replica took an idle web
+/// session for a new one and gave it back its whole 12-hour token lifetime. Now a server that
+/// never saw the session refuses it (page and bearer) once the store's clock says it is idle;
+/// one within the timeout accepts it.
+async fn a_session_idle_past_the_timeout_is_refused_by_another_server_on_the_same_store(db: TestDb) {
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let (ada, lee) = (
+        person("user:ada", vec![Role::Admin]),
+        person("user:lee", vec![Role::Admin]),
+    );
+    identities::add_user(
+        &ledger,
+        &ada,
+        &UserRequest {
+            name: "val".into(),
+            display_name: "val (test)".into(),
+            roles: vec![Role::Viewer],
+            password: pw("val"),
+        },
+    )
+    .await
+    .expect("user");
+    let val = identities::activate_user(&ledger, &lee, "val").await.expect("activate");
+    let token = identities::start_session(&ledger, &val).await.expect("session").token;
+    let (first, stop_first) = replica(&db.url, 0).await;
+    assert_eq!(
+        status_with(&first, &token, false).await,
+        200,
+        "a page: the clock starts"
+    );
+    let (late, stop_late) = replica(&db.url, IDLE_SECS + 120).await;
+    assert_eq!(status_with(&late, &token, false).await, 303, "idle: a page is refused");
+    assert_eq!(
+        status_with(&late, &token, true).await,
+        401,
+        "and so is the token as a bearer"
+    );
+    let (soon, stop_soon) = replica(&db.url, IDLE_SECS - 120).await;
+    assert_eq!(
+        status_with(&soon, &token, false).await,
+        200,
+        "within the timeout another server accepts it"
+    );
+    for stop in [stop_first, stop_late, stop_soon] {
+        let _ = stop.send(());
+    }
+    db.cleanup().await;
+}
+
+mod a_session_idle_past_the_timeout_is_refused_by_another_server {
+    use ward_store::testing::TestDb;
+
+    #[tokio::test]
+    async fn sqlite() {
+        super::a_session_idle_past_the_timeout_is_refused_by_another_server_on_the_same_store(TestDb::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(db) = TestDb::postgres().await {
+            super::a_session_idle_past_the_timeout_is_refused_by_another_server_on_the_same_store(db).await;
+        }
+    }
 }

@@ -135,6 +135,16 @@ pub trait Store: Send + Sync {
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Sets a metadata value.
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// When web UI session `token_id` was last seen (Unix seconds), as recorded by any process
+    /// on this store ([`Store::see_ui_session`]); `None` if never. Operational state beside the
+    /// log (not an event, not exported, not checked by fsck): the web UI's idle clock.
+    async fn ui_session_seen(&self, token_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Records that web UI session `token_id` was seen at `at` (Unix seconds). An earlier time
+    /// never replaces a later one, so replicas writing at once cannot wind the clock back.
+    async fn see_ui_session(&self, token_id: &str, at: i64) -> Result<(), StoreError>;
+    /// Deletes the idle clocks last seen before `before` (Unix seconds; sessions past their
+    /// lifetime). Returns how many.
+    async fn prune_ui_sessions(&self, before: i64) -> Result<u64, StoreError>;
     /// A projection document.
     async fn projection(&self, collection: &str, key: &str) -> Result<Option<Value>, StoreError>;
     /// All documents of a collection, by key.

@@ -25,6 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "documents",
         sql: include_str!("../migrations/sqlite/0003_documents.sql"),
     },
+    Migration {
+        version: 4,
+        name: "ui_sessions",
+        sql: include_str!("../migrations/sqlite/0004_ui_sessions.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -48,6 +53,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "documents",
         sql: include_str!("../migrations/postgres/0004_documents.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "ui_sessions",
+        sql: include_str!("../migrations/postgres/0005_ui_sessions.sql"),
     },
 ];
 

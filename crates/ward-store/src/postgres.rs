@@ -430,6 +430,35 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn ui_session_seen(&self, token_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT seen_at FROM ui_sessions WHERE token_id = $1")
+                .bind(token_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn see_ui_session(&self, token_id: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ui_sessions (token_id, seen_at) VALUES ($1, $2) \
+             ON CONFLICT (token_id) DO UPDATE SET seen_at = GREATEST(ui_sessions.seen_at, excluded.seen_at)",
+        )
+        .bind(token_id)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn prune_ui_sessions(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM ui_sessions WHERE seen_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     async fn projection(&self, collection: &str, key: &str) -> Result<Option<Value>, StoreError> {
         let doc: Option<String> =
             sqlx::query_scalar("SELECT doc::text FROM projections WHERE collection = $1 AND key = $2")

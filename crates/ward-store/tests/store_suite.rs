@@ -79,7 +79,42 @@ both_stores!(
     state_check_sees_one_snapshot_while_others_append,
     purged_document_leaves_the_chain_whole_and_no_bytes_behind,
     an_oversized_event_is_refused_before_any_projector_reads_it,
+    an_idle_web_session_is_idle_for_every_handle_and_no_writer_winds_its_clock_back,
 );
+
+/// The web UI's idle clock is shared by every handle on the store (as by every replica), so a
+/// restarted or other process sees how long a session has been idle; a late or slow writer
+/// with an older time cannot make an idle session look fresh; old clocks are pruned; and none
+/// of it is an entry in the log (fsck stays clean).
+async fn an_idle_web_session_is_idle_for_every_handle_and_no_writer_winds_its_clock_back(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..3).map(event).collect()).await.unwrap();
+    let a = ward_store::open(url).await.unwrap();
+    let b = ward_store::open(url).await.unwrap();
+    assert_eq!(b.ui_session_seen("s1").await.unwrap(), None, "never seen");
+    a.see_ui_session("s1", 1_000).await.unwrap();
+    assert_eq!(
+        b.ui_session_seen("s1").await.unwrap(),
+        Some(1_000),
+        "seen through another handle"
+    );
+    b.see_ui_session("s1", 900).await.unwrap();
+    assert_eq!(a.ui_session_seen("s1").await.unwrap(), Some(1_000), "not wound back");
+    b.see_ui_session("s1", 2_500).await.unwrap();
+    a.see_ui_session("s2", 2_000).await.unwrap();
+    assert_eq!(a.ui_session_seen("s1").await.unwrap(), Some(2_500));
+    assert_eq!(a.prune_ui_sessions(2_100).await.unwrap(), 1, "only s2 is older");
+    assert_eq!(b.ui_session_seen("s2").await.unwrap(), None);
+    assert_eq!(b.ui_session_seen("s1").await.unwrap(), Some(2_500));
+    assert_eq!(
+        l.store().head().await.unwrap().size(),
+        3,
+        "no log entry for a page view"
+    );
+    let (r, state) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(state.difference_count, 0, "{:?}", state.differences);
+}
 
 /// A projector whose `admit` counts the events it was asked about (the guard reads every byte).
 struct CountingAdmit(Arc<std::sync::atomic::AtomicUsize>);

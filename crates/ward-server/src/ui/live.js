@@ -8,7 +8,8 @@
 //    an `end` event closes the stream and hides the operator's actions (outside the region, so
 //    a reason being typed survives its updates); an `again` event (the server ends each stream
 //    after a minute) reconnects only if the person used the page since, so an unattended page
-//    does not keep its session from idling out.
+//    does not keep its session from idling out; a `signed-out` event (the session was signed
+//    out, revoked, expired or idled out while the stream was open) closes it for good.
 (function () {
   'use strict';
 
@@ -66,6 +67,12 @@
           waiting = true;
           say('Paused while you are away: use the page (or reload it) to follow the rollout again.');
         }
+      });
+      source.addEventListener('signed-out', function () {
+        source.close();
+        var operator = document.getElementById('operator');
+        if (operator) { operator.hidden = true; }
+        say('Signed out: sign in again to follow the rollout.');
       });
       source.addEventListener('error', function () {
         if (source.readyState === window.EventSource.CLOSED) { say('Not live: reload the page to see the current state.'); }

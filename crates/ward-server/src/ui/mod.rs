@@ -36,7 +36,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::time::Instant;
 use tower_http::set_header::SetResponseHeaderLayer;
 use ward_core::{Action, Identity};
 use ward_ledger::ActorKind;
@@ -45,8 +44,8 @@ use ward_ledger::ActorKind;
 pub const SESSION_COOKIE: &str = "ward_session";
 /// The sign-in form's nonce cookie (the CSRF token of the sign-in form is derived from it).
 pub const SIGN_IN_COOKIE: &str = "ward_sign_in";
-/// Idle timeout: a session without a page view for this long is refused (by the process that
-/// served its last page, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
+/// Idle timeout: a session without a page view for this long is refused (by every process
+/// sharing the store, see [`Activity`]; the browser also forgets the cookie, whose `Max-Age`
 /// each page renews), and so is its token sent to the API as a bearer token. The server ends the
 /// session [`ward_app::identities::SESSION_TTL_SECS`] after sign-in whatever happens.
 pub use crate::activity::{Activity, IDLE, IDLE_SECS};
@@ -237,18 +236,14 @@ impl FromRequestParts<AppState> for Viewer {
         let token_id = ward_core::token::ApiToken::parse(&secret)
             .map(|t| t.id)
             .unwrap_or_default();
-        match state.directory.authenticate(&state.ledger, &secret).await {
-            Ok(Ok(identity))
-                if identity.kind == ActorKind::Human && state.ui_activity.touch(&token_id, Instant::now(), IDLE) =>
-            {
-                Ok(Viewer {
-                    identity,
-                    csrf: csrf_token(&secret),
-                    secret,
-                    secure,
-                })
-            }
-            Ok(_) => {
+        match session(state, &secret, &token_id, Use::View).await {
+            Ok(Some(identity)) => Ok(Viewer {
+                identity,
+                csrf: csrf_token(&secret),
+                secret,
+                secure,
+            }),
+            Ok(None) => {
                 let mut resp = unauthenticated();
                 resp.headers_mut()
                     .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, "/", secure));
@@ -257,6 +252,51 @@ impl FromRequestParts<AppState> for Viewer {
             Err(e) => Err(failure(e)),
         }
     }
+}
+
+/// What a session is checked for.
+#[derive(Clone, Copy)]
+pub(crate) enum Use {
+    /// A page view or form: renews the idle clock.
+    View,
+    /// An open live stream's periodic check: renews nothing, so watching a page does not keep
+    /// an unattended session alive.
+    Recheck,
+}
+
+/// The one check of a web session: the token as the API checks a bearer (expiry, revocation),
+/// a person's, and within the idle timeout ([`Activity`]). `None` when refused.
+pub(crate) async fn session(
+    state: &AppState,
+    secret: &str,
+    token_id: &str,
+    how: Use,
+) -> Result<Option<Identity>, ward_app::AppError> {
+    let identity = match state.directory.authenticate(&state.ledger, secret).await? {
+        Ok(identity) if identity.kind == ActorKind::Human => identity,
+        Ok(_) | Err(_) => return Ok(None),
+    };
+    let (activity, store) = (&state.ui_activity, state.ledger.store().as_ref());
+    let now = activity.now();
+    let active = match how {
+        Use::View => activity.touch(store, token_id, now, IDLE_SECS).await?,
+        Use::Recheck => activity.still_active(store, token_id, now, IDLE_SECS).await?,
+    };
+    Ok(active.then_some(identity))
+}
+
+/// Starts the idle clock of a session just signed in, so its token is a web session's from the
+/// first request, for the API too ([`Activity::bearer_allowed`]) and for every process sharing
+/// the store.
+pub(crate) async fn start_clock(state: &AppState, token: &str) -> Result<(), ward_app::AppError> {
+    if let Ok(t) = ward_core::token::ApiToken::parse(token) {
+        let now = state.ui_activity.now();
+        state
+            .ui_activity
+            .touch(state.ledger.store().as_ref(), &t.id, now, IDLE_SECS)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether the request arrived over TLS (cookies are then `Secure`).
@@ -504,10 +544,8 @@ async fn sign_in(
     }
     match crate::auth::password_sign_in(&state, ip, "POST /ui/sign-in", &form.user, &form.password).await {
         Ok(session) => {
-            // The idle clock starts now, so the token is a web session's from the first request,
-            // for the API too (`Activity::bearer_allowed`).
-            if let Ok(t) = ward_core::token::ApiToken::parse(&session.token) {
-                state.ui_activity.touch(&t.id, Instant::now(), IDLE);
+            if let Err(e) = start_clock(&state, &session.token).await {
+                return failure(e);
             }
             let mut resp = Redirect::to("/").into_response();
             let h = resp.headers_mut();
@@ -571,7 +609,6 @@ async fn sign_out(State(state): State<AppState>, viewer: Viewer, Form(form): For
 mod tests {
     use super::*;
     use crate::access::{Access, rule_for};
-    use std::time::Duration;
 
     #[test]
     fn every_page_requires_what_the_api_route_for_its_data_requires() {
@@ -636,33 +673,6 @@ mod tests {
         let mut empty = HeaderMap::new();
         empty.append(header::COOKIE, HeaderValue::from_static("ward_session="));
         assert_eq!(cookie(&empty, SESSION_COOKIE), None);
-    }
-
-    #[test]
-    fn a_session_idle_longer_than_the_timeout_is_refused_and_stays_refused() {
-        let a = Activity::default();
-        let t0 = Instant::now();
-        let idle = Duration::from_secs(1800);
-        assert!(a.touch("s1", t0, idle), "first page");
-        assert!(
-            a.touch("s1", t0 + Duration::from_secs(1799), idle),
-            "within the timeout"
-        );
-        assert!(
-            a.touch("s1", t0 + Duration::from_secs(3598), idle),
-            "each page renews it"
-        );
-        assert!(!a.touch("s1", t0 + Duration::from_secs(5399), idle), "idle too long");
-        assert!(!a.touch("s1", t0 + Duration::from_secs(5400), idle), "and it stays out");
-        assert!(
-            a.touch("s2", t0 + Duration::from_secs(5400), idle),
-            "another session is not affected"
-        );
-        a.forget("s1");
-        assert!(
-            a.touch("s1", t0 + Duration::from_secs(5401), idle),
-            "forgotten: a new clock"
-        );
     }
 
     #[test]

@@ -17,8 +17,7 @@
 //! token — and shown as a plain page.
 
 use super::{
-    IDLE, IDLE_SECS, SESSION_COOKIE, clear_cookie, cookie, failure, html_response, layout, message_page,
-    set_cookie_with,
+    IDLE_SECS, SESSION_COOKIE, clear_cookie, cookie, failure, html_response, layout, message_page, set_cookie_with,
 };
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -306,8 +305,8 @@ pub async fn callback(
         Err(e) => return failure(e),
     };
     // The idle clock starts now, as for a password sign-in.
-    if let Ok(t) = ward_core::token::ApiToken::parse(&session.token) {
-        state.ui_activity.touch(&t.id, Instant::now(), IDLE);
+    if let Err(e) = super::start_clock(&state, &session.token).await {
+        return failure(e);
     }
     // A page, not a redirect: the browser arrived here from the provider's site, and a
     // SameSite=Strict cookie set now is not sent on a redirect in that same navigation; the

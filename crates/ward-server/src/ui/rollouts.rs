@@ -11,7 +11,10 @@
 //! rollout. The stream reads the log (no second source of truth) and ends when the rollout
 //! finishes, when the browser goes, or after [`STREAM_LIFETIME`] with `event: again`: the page
 //! reconnects if the person used it since (a key, the pointer, scrolling), so an unattended page
-//! does not renew its session's idle clock once a minute for ever.
+//! does not renew its session's idle clock once a minute for ever. Every [`RECHECK`] the stream
+//! checks its session again the way a page does (`super::session`: expiry, revocation, the idle
+//! clock) but without renewing the idle clock, and ends with `event: signed-out` once the
+//! session is signed out, revoked, expired or idle: an open stream outlives no session.
 //!
 //! The operator's actions (pause, resume, promote, abort) are POST forms with the CSRF token,
 //! shown to and accepted from roles that permit `Promote` — the API's rule for
@@ -47,6 +50,8 @@ const POLL: Duration = Duration::from_millis(400);
 const STREAM_LIFETIME: Duration = Duration::from_secs(60);
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open stream checks that its session is still valid (not renewing it).
+const RECHECK: Duration = Duration::from_secs(5);
 
 /// `?env=`.
 #[derive(Deserialize)]
@@ -424,11 +429,16 @@ impl hyper::body::Body for Channel {
 }
 
 /// `GET /ui/rollouts/{id}/events`: the live region re-rendered after each new log entry of the
-/// rollout (`event: rollout`), then `event: end` once it has finished.
+/// rollout (`event: rollout`), then `event: end` once it has finished, or `event: signed-out`
+/// once its session no longer holds.
 pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Response {
     if let Err(r) = permit(&state, &viewer, "GET", EVENTS).await {
         return r;
     }
+    let secret = viewer.secret().to_string();
+    let token_id = ward_core::token::ApiToken::parse(&secret)
+        .map(|t| t.id)
+        .unwrap_or_default();
     let first = match load(&state, &id).await {
         Ok(r) => r,
         Err(e) => return failure(e),
@@ -437,6 +447,7 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
     tokio::spawn(async move {
         let started = tokio::time::Instant::now();
         let mut quiet_since = started;
+        let mut checked = started;
         let mut shown = 0usize;
         let mut r = first;
         if tx.send(Bytes::from_static(b"retry: 2000\n\n")).await.is_err() {
@@ -467,6 +478,20 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
                 // unattended page does not keep its session from idling out.
                 let _ = tx.send(sse("again", None, "")).await;
                 return;
+            }
+            if checked.elapsed() >= RECHECK {
+                checked = tokio::time::Instant::now();
+                match super::session(&state, &secret, &token_id, super::Use::Recheck).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        let _ = tx.send(sse("signed-out", None, "")).await;
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(rollout = %id, error = %e.message, "the live rollout stream stopped");
+                        return;
+                    }
+                }
             }
             if quiet_since.elapsed() >= KEEP_ALIVE {
                 if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
