@@ -184,7 +184,7 @@ async fn population(g: &Global, control: &str, from: &str, to: &str, env: Option
                 "approval_not_first": late, "separation_not_held": sod, "evidence_incomplete": incomplete }),
         || {
             format!(
-                "Wrote the {} population of {} ({} to {}) to {}: {} deployments at checkpoint {}\n  {} with exceptions · approval not before deployment: {} · separation of duties not held: {} · evidence incomplete: {}\nVerify offline with:\n  ward verify population {} --key '<verifier key>'\nDraw a sample with:\n  ward audit sample --population {} --key '<verifier key>' --n 25 --seed '<your seed>' --out sample",
+                "Wrote the {} population of {} ({} to {}) to {}: {} deployments at checkpoint {}\n  {} with exceptions · approval not before deployment: {} · separation of duties not held: {} · evidence incomplete: {}\nVerify offline with:\n  ward verify population {} --key '<verifier key>'\nDraw a sample with:\n  ward audit sample --population {} --key '<verifier key>' --n 25 --seed '<your seed>' --out sample\n(the verifier key is what `ward log key` prints; an auditor gets it from the log's operator, not from the file)",
                 control,
                 p.manifest.environments.join(", "),
                 from,

@@ -72,7 +72,7 @@ pub async fn run(g: &Global, cmd: &BundleCommand) -> Result<()> {
                 ));
             }
             s.push_str(&format!(
-                ", {secs:.2}s)\nVerify offline with:\n  ward verify bundle {} --key '<verifier key>'\n  python3 tools/verify_bundle.py {} --key '<verifier key>'",
+                ", {secs:.2}s)\nVerify offline with:\n  ward verify bundle {} --key '<verifier key>'\n  python3 tools/verify_bundle.py {} --key '<verifier key>'\n(the verifier key is what `ward log key` prints; an auditor gets it from the log's operator, not from the bundle)",
                 out.display(),
                 out.display()
             ));

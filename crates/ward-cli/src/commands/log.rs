@@ -241,7 +241,7 @@ async fn export_remote(g: &Global, r: &Remote, a: &ExportArgs) -> Result<()> {
     pb.finish_and_clear();
     emit(g.output, json!({ "out": a.out, "manifest": m }), || {
         format!(
-            "Exported {} entries and {} checkpoints from {} to {}\nVerify offline with the log's verifier key:\n  ward verify {} --key '<verifier key>'",
+            "Exported {} entries and {} checkpoints from {} to {}\nVerify offline with the log's verifier key:\n  ward verify {} --key '<verifier key>'\n(the verifier key is what `ward log key` prints; an auditor gets it from the log's operator, not from the export)",
             m.size,
             m.checkpoints.len(),
             status.origin,
