@@ -411,3 +411,81 @@ fn printed_commands_are_split_as_a_shell_would() {
     );
     assert_eq!(printed_command("nothing to run"), None);
 }
+
+/// The hints of everyday refusals — an unknown change, a log without a checkpoint, a failed
+/// deployment — are commands that work as printed, and what they print answers the refusal.
+#[test]
+fn the_hints_of_everyday_refusals_work_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(
+        d.join("ward.toml"),
+        "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+         [[environments]]\nname = \"staging\"\ncommand = [\"sh\", \"-c\", \"echo migrating the schema; echo 'schema lock held' >&2; exit 3\"]\n",
+    )
+    .unwrap();
+    add_user(&d, None, "dana", &["developer"]);
+    add_user(&d, None, "rita", &["release-manager"]);
+    let hint_of = |o: &Output| -> Vec<String> {
+        assert!(
+            !o.status.success(),
+            "expected a refusal: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("hint: "))
+            .find_map(printed_command)
+            .unwrap_or_else(|| panic!("no command in the refusal's hint:\n{stderr}"))
+    };
+    let run_words = |who: Option<&str>, words: &[String]| -> String {
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        ok(run(match who {
+            Some(p) => as_user(&d, None, p, &args),
+            None => {
+                let mut c = ward(&d, None);
+                c.args(&args);
+                c
+            }
+        }))
+    };
+
+    // An unknown change: the hint lists the changes, and the real one is there.
+    let id = common::open_change(as_user(&d, None, "dana", &[]), "Docs", &{
+        let digest = format!("sha256:{}", "d0".repeat(32));
+        common::register(&d, &digest, "portal", "1.0.0");
+        digest
+    });
+    let refused = run(as_user(&d, None, "rita", &["change", "show", "CHG-00000000"]));
+    let listed = run_words(None, &hint_of(&refused));
+    assert!(listed.contains(&id), "{listed}");
+
+    // A log without a checkpoint: the hint signs one, and the refused proof then works.
+    let proof = ["log", "proof", "--index", "0"].map(String::from);
+    let refused = run({
+        let mut c = ward(&d, None);
+        c.args(&proof);
+        c
+    });
+    run_words(Some("rita"), &hint_of(&refused));
+    assert!(run_words(None, &proof).contains("0"), "the proof after the checkpoint");
+
+    // A failed deployment: the hint prints what the target printed, from the stored output.
+    let refused = run(as_user(
+        &d,
+        None,
+        "rita",
+        &["promote", "--change", &id, "--to", "staging"],
+    ));
+    let output = run_words(Some("rita"), &hint_of(&refused));
+    assert!(
+        output.contains("migrating the schema") && output.contains("schema lock held"),
+        "{output}"
+    );
+}
