@@ -58,6 +58,58 @@ pub struct EnvironmentRow {
     pub cells: Vec<Cell>,
     /// Rollouts running, paused or halted there.
     pub rollouts: Vec<Rollout>,
+    /// Releases the environment before it in the chain runs and this one does not yet
+    /// ([`pending_promotions`]).
+    #[serde(default)]
+    pub pending: Vec<Pending>,
+}
+
+/// A promotion waiting: a change whose releases run in the previous environment of the chain
+/// but not (all) here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The change running there.
+    pub change: String,
+    /// Its releases not running here.
+    pub releases: Vec<Release>,
+}
+
+/// What `previous` (the environment `this` follows) runs that `this` does not: per change of
+/// `previous`'s cells, the releases no cell of `this` runs. In the order of `previous`'s cells.
+pub fn pending_promotions(previous: &EnvironmentRow, this: &EnvironmentRow) -> Vec<Pending> {
+    let here: BTreeSet<&str> = this
+        .cells
+        .iter()
+        .flat_map(|c| &c.releases)
+        .map(|r| r.digest.as_str())
+        .collect();
+    let mut out: Vec<Pending> = Vec::new();
+    for cell in &previous.cells {
+        let Some(change) = &cell.change else { continue };
+        let missing: Vec<Release> = cell
+            .releases
+            .iter()
+            .filter(|r| !here.contains(r.digest.as_str()))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|p| &p.change == change) {
+            Some(p) => {
+                for r in missing {
+                    if !p.releases.contains(&r) {
+                        p.releases.push(r);
+                    }
+                }
+            }
+            None => out.push(Pending {
+                change: change.clone(),
+                releases: missing,
+            }),
+        }
+    }
+    out
 }
 
 /// The release board: which release of each service runs where, and what is rolling out.
@@ -131,7 +183,17 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
             after: env.after.clone(),
             cells,
             rollouts,
+            pending: Vec::new(),
         });
+    }
+    for i in 0..rows.len() {
+        let previous = rows[i]
+            .after
+            .as_ref()
+            .and_then(|a| rows.iter().position(|r| &r.name == a));
+        if let Some(p) = previous {
+            rows[i].pending = pending_promotions(&rows[p], &rows[i]);
+        }
     }
     let services: BTreeSet<String> = services_by_digest.into_values().collect();
     Ok(Board {
@@ -215,4 +277,75 @@ pub async fn inbox(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cell, EnvironmentRow, Pending, Release, pending_promotions};
+
+    fn release(d: &str) -> Release {
+        Release {
+            digest: d.into(),
+            service: "api".into(),
+            version: d.into(),
+        }
+    }
+
+    fn cell(tenant: Option<&str>, change: Option<&str>, digests: &[&str]) -> Cell {
+        Cell {
+            tenant: tenant.map(str::to_string),
+            ring: None,
+            change: change.map(str::to_string),
+            deployment: None,
+            since: None,
+            releases: digests.iter().map(|d| release(d)).collect(),
+        }
+    }
+
+    fn row(name: &str, cells: Vec<Cell>) -> EnvironmentRow {
+        EnvironmentRow {
+            name: name.into(),
+            after: None,
+            cells,
+            rollouts: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_release_in_the_previous_environment_not_yet_here_is_pending_once() {
+        let staging = row("staging", vec![cell(None, Some("CHG-2"), &["sha256:b", "sha256:c"])]);
+        let prod = row(
+            "prod",
+            vec![
+                cell(Some("clinic-a"), Some("CHG-1"), &["sha256:b"]),
+                cell(Some("clinic-b"), None, &[]),
+            ],
+        );
+        assert_eq!(
+            pending_promotions(&staging, &prod),
+            vec![Pending {
+                change: "CHG-2".into(),
+                releases: vec![release("sha256:c")]
+            }]
+        );
+        // Once any tenant runs it, the board shows the rest per tenant, not as pending.
+        let prod_done = row(
+            "prod",
+            vec![cell(Some("clinic-a"), Some("CHG-2"), &["sha256:b", "sha256:c"])],
+        );
+        assert!(pending_promotions(&staging, &prod_done).is_empty());
+        // Two tenants of the previous environment on one change: listed once.
+        let staging2 = row(
+            "staging",
+            vec![
+                cell(Some("t1"), Some("CHG-3"), &["sha256:d"]),
+                cell(Some("t2"), Some("CHG-3"), &["sha256:d"]),
+                cell(Some("t3"), None, &[]),
+            ],
+        );
+        let pending = pending_promotions(&staging2, &row("prod", vec![]));
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].releases, vec![release("sha256:d")]);
+    }
 }

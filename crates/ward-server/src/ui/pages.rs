@@ -97,6 +97,20 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                     }
                 }
             }
+            @if !env.pending.is_empty() {
+                p { strong { "Waiting to be promoted" } " from " (env.after.as_deref().unwrap_or("")) }
+                ul.plain {
+                    @for p in &env.pending {
+                        li {
+                            a href=(format!("/ui/changes/{}#release", p.change)) { (p.change) } ": "
+                            @for (i, r) in p.releases.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                (release(r))
+                            }
+                        }
+                    }
+                }
+            }
             @if !env.rollouts.is_empty() {
                 p { strong { "Rollouts in progress" } }
                 ul.plain {
