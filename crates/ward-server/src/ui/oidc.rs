@@ -37,7 +37,7 @@ pub const OIDC_COOKIE: &str = "ward_oidc";
 pub const OIDC_PATH: &str = "/ui/sign-in/oidc";
 /// The route the provider sends the browser back to.
 pub const CALLBACK: &str = "/ui/sign-in/oidc/callback";
-use crate::activity::{Attempt, PENDING};
+use crate::activity::{Attempt, PENDING, PendingSignature};
 const ROUTE: &str = "GET /ui/sign-in/oidc/callback";
 
 fn random() -> Option<[u8; 32]> {
@@ -84,24 +84,39 @@ pub async fn start(
             "Sign in from the sign-in page's links.",
         );
     };
+    begin(&state, client, None, secure)
+}
+
+/// Sends the browser to `client`'s authorization endpoint for a sign-in, or (`sign` given) for
+/// the re-authentication of a pending signature — then with `prompt=login` and `max_age=0`, so
+/// the provider asks the person to sign in again and says when (`auth_time`). The attempt
+/// (state, nonce, PKCE verifier, the browser binding, the pending signature) stays here.
+pub(super) fn begin(
+    state: &AppState,
+    client: &crate::oidc::BrowserClient,
+    sign: Option<Box<PendingSignature>>,
+    secure: bool,
+) -> Response {
     let (Some(s), Some(n), Some(v), Some(bind)) = (random(), random(), random(), random()) else {
         return message_page(StatusCode::SERVICE_UNAVAILABLE, "No randomness", "Retry in a moment.");
     };
     let (state_param, nonce, verifier, binding) = (b64(&s), b64(&n), b64(&v), b64(&bind));
     let challenge = b64(&sha256(&verifier));
-    let location = crate::oidc::with_query(
-        &client.authorization_endpoint,
-        &[
-            ("response_type", "code"),
-            ("client_id", &client.client_id),
-            ("redirect_uri", &client.redirect_uri),
-            ("scope", &client.scopes.join(" ")),
-            ("state", &state_param),
-            ("nonce", &nonce),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    );
+    let scope = client.scopes.join(" ");
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("scope", scope.as_str()),
+        ("state", state_param.as_str()),
+        ("nonce", nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if sign.is_some() {
+        query.extend([("prompt", "login"), ("max_age", "0")]);
+    }
+    let location = crate::oidc::with_query(&client.authorization_endpoint, &query);
     let stored = state.ui_oidc.insert(
         state_param,
         Attempt {
@@ -110,6 +125,7 @@ pub async fn start(
             verifier,
             browser_sha256: sha256(&binding),
             started: Instant::now(),
+            sign,
         },
     );
     if !stored {
@@ -211,7 +227,7 @@ pub async fn callback(
                 None,
                 json!({}),
                 forbidden,
-                "This sign-in is unknown, expired or already used",
+                "This sign-in or re-authentication is unknown, expired or already used",
             )
             .await;
     };
@@ -271,6 +287,12 @@ pub async fn callback(
                 .await;
         }
     };
+    if let Some(pending) = attempt.sign {
+        let mut resp = super::sign::finish(&state, &verifier_svc, provider, &id_token, &attempt.nonce, *pending).await;
+        resp.headers_mut()
+            .append(header::SET_COOKIE, clear_cookie(OIDC_COOKIE, OIDC_PATH, secure));
+        return resp;
+    }
     let identity = match verifier_svc.verify_id_token(provider, &id_token, &attempt.nonce).await {
         Ok(identity) => identity,
         Err(e) => {
@@ -356,6 +378,7 @@ mod tests {
             verifier: "v".into(),
             browser_sha256: sha256("b"),
             started,
+            sign: None,
         }
     }
 
