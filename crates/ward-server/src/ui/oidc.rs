@@ -396,6 +396,33 @@ mod tests {
     }
 
     #[test]
+    fn a_pending_signature_expires_with_the_re_authentication_window() {
+        let p = Pending::default();
+        let Some(old) = Instant::now().checked_sub(crate::activity::SIGN_PENDING + Duration::from_secs(1)) else {
+            return;
+        };
+        let signing = |started| Attempt {
+            sign: Some(Box::new(PendingSignature {
+                session: "s".into(),
+                identity: "staff:bob@example.org".into(),
+                change: "CHG-1".into(),
+                meaning: "approved".into(),
+                reject: false,
+                comment: String::new(),
+                manifest: "sha256:00".into(),
+            })),
+            ..attempt(started)
+        };
+        assert!(p.insert("sign-old".into(), signing(old)));
+        assert!(p.take("sign-old").is_none(), "an expired pending signature");
+        assert!(p.insert("sign-in-old".into(), attempt(old)));
+        assert!(p.take("sign-in-old").is_some(), "a sign-in of that age still waits");
+        assert!(p.insert("sign-new".into(), signing(Instant::now())));
+        assert!(p.take("sign-new").is_some());
+        assert!(p.take("sign-new").is_none(), "used once");
+    }
+
+    #[test]
     fn random_values_are_256_bits_and_differ() {
         let (a, b) = (random().map(|r| b64(&r)), random().map(|r| b64(&r)));
         assert_eq!(a.as_deref().map(str::len), Some(43));
