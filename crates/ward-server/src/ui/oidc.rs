@@ -15,6 +15,10 @@
 //! is recorded as `auth.failed` with a reason code (`oidc_state`, `oidc_code`, `oidc_nonce`,
 //! `oidc_id_token`, `oidc_denied`, `oidc_not_person`, `oidc_token_endpoint`) — never a code or a
 //! token — and shown as a plain page.
+//!
+//! The sign page re-authenticates OIDC people through the same client and callback
+//! ([`begin`] with a pending signature: `prompt=login`, `max_age=0`, five minutes): the callback
+//! hands that attempt's ID token to [`super::sign::finish`] instead of starting a session.
 
 use super::{
     IDLE_SECS, SESSION_COOKIE, clear_cookie, cookie, failure, html_response, layout, message_page, set_cookie_with,

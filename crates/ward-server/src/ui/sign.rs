@@ -1,7 +1,10 @@
 //! Signing in the browser (21 CFR Part 11 §11.50, §11.200): the sign page shows exactly what a
 //! signature will cover — the manifest: the change's content digest, its artifacts, every
 //! evidence document by digest, the policy — and asks for the meaning, approve or reject, a
-//! comment and the signer's password (a fresh re-authentication for this one signature). The
+//! comment and a fresh re-authentication for this one signature: a local user's password, or,
+//! for a person of an `[[oidc]]` provider with browser sign-in, a new sign-in at the provider
+//! (`prompt=login`, `max_age=0`: the form is kept here as a pending signature while they are
+//! there, and [`finish`] signs when the provider sends them back). The
 //! form carries the manifest digest the person saw: if evidence is added or the change edited
 //! before they submit, the signature is refused as stale (`stale_manifest`), never applied to
 //! something they did not see. The signature itself is `ward_app::approvals::sign`, the API's
