@@ -1541,7 +1541,7 @@ fn auth_failures(d: &Path) -> Vec<serde_json::Value> {
 }
 
 /// A `ward serve` whose `[[oidc]]` provider `staff-idp` (people, `staff:{email}`, alice a
-/// viewer) is the test OpenID provider, which announces itself as `http://ISSUER_HOST:PORT`.
+/// viewer, bob an approver) is the test OpenID provider, which announces itself as `http://ISSUER_HOST:PORT`.
 struct OidcSite {
     _tmp: tempfile::TempDir,
     d: PathBuf,
@@ -1587,6 +1587,10 @@ redirect_uri = "{redirect_uri}"
 claim = "email"
 equals = "alice@example.org"
 roles = ["viewer"]
+[[oidc.roles]]
+claim = "email"
+equals = "bob@example.org"
+roles = ["approver"]
 "#,
             issuer = idp.issuer,
             secret_file = secret_file.display(),
@@ -1971,4 +1975,227 @@ fn a_person_signs_in_on_a_terminal_with_the_providers_device_flow_and_a_declined
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Signs `login` in through the provider over HTTP; returns the session cookie (`ward_session=…`).
+fn oidc_session(site: &OidcSite, login: &str) -> String {
+    let start = http(&site.ward, "GET", "/ui/sign-in/oidc/staff-idp", None, None);
+    let binding = format!("ward_oidc={}", start.cookie("ward_oidc").expect("binding"));
+    let callback = provider_sign_in(start.header("location").expect("location"), login, &site.ward);
+    let (_, path) = split_url(&site.ward, &callback);
+    let r = http(&site.ward, "GET", path, Some(&binding), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    format!("ward_session={}", r.cookie("ward_session").expect("session"))
+}
+
+/// An OIDC site with a change opened by the local user alice, and bob (`staff:bob@example.org`,
+/// an approver by the provider's claims) signed in through the provider.
+struct OidcSigning {
+    site: OidcSite,
+    change: String,
+    bob: String,
+}
+
+fn oidc_signing(dir: &Path) -> OidcSigning {
+    let site = oidc_site(dir, "127.0.0.1");
+    add_user(&site.d, None, "alice", &["developer", "approver"]);
+    register(&site.d, DIGEST, "reminders", "1.2.0");
+    let change = open_change(as_user(&site.d, None, "alice", &[]), "reminder window", DIGEST);
+    let bob = oidc_session(&site, "bob");
+    OidcSigning { site, change, bob }
+}
+
+impl OidcSigning {
+    /// Opens the sign page as bob and submits its OIDC re-authentication form; returns the
+    /// provider's authorization URL Ward sent the browser to and the attempt's binding cookie.
+    fn start_signature(&self) -> (String, String) {
+        let sign_path = format!("/ui/changes/{}/sign", self.change);
+        let page = http(&self.site.ward, "GET", &sign_path, Some(&self.bob), None);
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("Re-authenticate with staff-idp and sign"),
+            "{}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("type=\"password\""),
+            "no password for an OIDC person"
+        );
+        assert!(!page.body.contains("for now"), "{}", page.body);
+        let r = http(
+            &self.site.ward,
+            "POST",
+            &sign_path,
+            Some(&self.bob),
+            Some(&[
+                ("csrf", &page.csrf()),
+                ("manifest", &field(&page, "manifest")),
+                ("meaning", "approved"),
+                ("decision", "approve"),
+                ("comment", "re-authenticated at the provider"),
+                ("reauth", "oidc"),
+            ]),
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+        let authorize = r.header("location").expect("location").to_string();
+        assert!(
+            authorize.starts_with(&format!("{}/auth?", self.site.idp.issuer)),
+            "{authorize}"
+        );
+        assert_eq!(
+            query_param(&authorize, "prompt").as_deref(),
+            Some("login"),
+            "{authorize}"
+        );
+        assert_eq!(query_param(&authorize, "max_age").as_deref(), Some("0"), "{authorize}");
+        assert_eq!(
+            query_param(&authorize, "code_challenge_method").as_deref(),
+            Some("S256")
+        );
+        assert!(query_param(&authorize, "nonce").is_some_and(|n| n.len() >= 22));
+        // Nothing of the signature travels to the provider.
+        assert!(
+            !authorize.contains("re-authenticated") && !authorize.contains("sha256"),
+            "{authorize}"
+        );
+        let binding = format!("ward_oidc={}", r.cookie("ward_oidc").expect("binding"));
+        (authorize, binding)
+    }
+
+    /// The provider's callback, as the browser follows it: with the attempt's cookie and
+    /// without the session's (SameSite=Strict, not sent on a redirect from another site).
+    fn callback(&self, callback: &str, binding: &str) -> Reply {
+        let (_, path) = split_url(&self.site.ward, callback);
+        http(&self.site.ward, "GET", path, Some(binding), None)
+    }
+
+    fn signatures(&self) -> Vec<serde_json::Value> {
+        let out = ok(run(as_user(
+            &self.site.d,
+            None,
+            "alice",
+            &["change", "approvals", &self.change, "--output", "json"],
+        )));
+        json(&out)["approvals"].as_array().expect("approvals").clone()
+    }
+
+    fn refusals(&self) -> Vec<serde_json::Value> {
+        auth_failures(&self.site.d)
+            .into_iter()
+            .filter(|e| e["kind"] == "approval.refused")
+            .collect()
+    }
+}
+
+/// An OIDC person signs in the browser: the sign page's button sends them to the provider with
+/// `prompt=login` and `max_age=0`; they sign in again there, and the callback signs with the
+/// fresh ID token (re-authentication `oidc`, the provider's printed name), once.
+#[test]
+fn an_oidc_person_re_authenticates_at_the_provider_and_signs_in_the_browser() {
+    let Some(dir) = oidc_provider_dir() else { return };
+    let s = oidc_signing(&dir);
+    let (authorize, binding) = s.start_signature();
+    let callback = provider_sign_in(&authorize, "bob", &s.site.ward);
+    let r = s.callback(&callback, &binding);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Signed"), "{}", r.body);
+    assert!(r.body.contains("bob Example"), "{}", r.body);
+    let list = s.signatures();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["signer"], "staff:bob@example.org");
+    assert_eq!(list[0]["reauth"], "oidc");
+    assert_eq!(list[0]["printed_name"], "bob Example");
+    assert_eq!(list[0]["meaning"], "approved");
+    assert_eq!(list[0]["decision"], "approved");
+    assert_eq!(list[0]["stale"], false);
+    let signed: Vec<_> = auth_failures(&s.site.d)
+        .into_iter()
+        .filter(|e| e["kind"] == "approval.signed")
+        .collect();
+    assert_eq!(signed.len(), 1);
+    let credential = signed[0]["payload"]["inline"]["reauth_credential"]
+        .as_str()
+        .expect("the ID token's digest, so it signs once");
+    assert!(credential.starts_with("sha256:"));
+    assert!(
+        !serde_json::to_string(&signed).expect("json").contains(&callback),
+        "no code in the log"
+    );
+}
+
+/// The provider signs in someone else (carol) for bob's pending signature: nothing is signed,
+/// the page says so, and the refusal is recorded against bob.
+#[test]
+fn an_id_token_of_another_person_than_the_session_signs_nothing() {
+    let Some(dir) = oidc_provider_dir() else { return };
+    let s = oidc_signing(&dir);
+    let (authorize, binding) = s.start_signature();
+    let callback = provider_sign_in(&authorize, "carol", &s.site.ward);
+    let r = s.callback(&callback, &binding);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("signed in someone else, not you"), "{}", r.body);
+    assert!(r.body.contains("Nothing was signed"), "{}", r.body);
+    assert!(s.signatures().is_empty());
+    let refused = s.refusals();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["payload"]["inline"]["by"], "staff:bob@example.org");
+    assert_eq!(refused[0]["payload"]["inline"]["code"], "reauthentication_failed");
+}
+
+/// The provider's callback for a pending signature, replayed after it signed (its state used),
+/// signs nothing more; so does a callback naming a state Ward never issued. (A pending signature
+/// older than the re-authentication window is dropped: the activity module's unit test.)
+#[test]
+fn a_replayed_pending_signature_is_refused() {
+    let Some(dir) = oidc_provider_dir() else { return };
+    let s = oidc_signing(&dir);
+    let (authorize, binding) = s.start_signature();
+    let callback = provider_sign_in(&authorize, "bob", &s.site.ward);
+    assert_eq!(s.callback(&callback, &binding).status, 200);
+    let replay = s.callback(&callback, &binding);
+    assert_eq!(replay.status, 403, "{}", replay.body);
+    assert!(
+        replay.body.contains("unknown, expired or already used"),
+        "{}",
+        replay.body
+    );
+    let code = query_param(&callback, "code").expect("code");
+    let forged = s.callback(
+        &format!(
+            "{}/ui/sign-in/oidc/callback?code={code}&state=never-issued",
+            s.site.ward
+        ),
+        &binding,
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(s.signatures().len(), 1);
+    assert!(
+        auth_failures(&s.site.d)
+            .iter()
+            .any(|e| e["kind"] == "auth.failed" && e["payload"]["inline"]["reason"] == "oidc_state"),
+        "the replay is recorded"
+    );
+}
+
+/// Evidence is attached to the change's artifact while bob is at the provider: the signature
+/// would cover what he did not see, so it is refused as `stale_manifest` and recorded.
+#[test]
+fn evidence_added_between_the_form_and_the_callback_is_refused_as_a_stale_manifest() {
+    let Some(dir) = oidc_provider_dir() else { return };
+    let s = oidc_signing(&dir);
+    let (authorize, binding) = s.start_signature();
+    ok(run({
+        let mut c = ward(&s.site.d, None);
+        c.args(["attest", "add", "--artifact", DIGEST, "--type", "junit"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures/jest-junit.xml"));
+        c
+    }));
+    let callback = provider_sign_in(&authorize, "bob", &s.site.ward);
+    let r = s.callback(&callback, &binding);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("changed while you were reviewing"), "{}", r.body);
+    assert!(s.signatures().is_empty());
+    let refused = s.refusals();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["payload"]["inline"]["code"], "stale_manifest");
 }

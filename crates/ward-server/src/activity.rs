@@ -229,6 +229,36 @@ pub(crate) struct Attempt {
     pub(crate) verifier: String,
     pub(crate) browser_sha256: [u8; 32],
     pub(crate) started: Instant,
+    /// A signature waiting for this re-authentication (the web UI's sign page), when the
+    /// attempt is one; otherwise a sign-in.
+    pub(crate) sign: Option<Box<PendingSignature>>,
+}
+
+/// How long a pending signature waits for its re-authentication: the freshness window of a
+/// re-authentication ([`ward_app::reauth::REAUTH_MAX_AGE_SECS`]).
+pub const SIGN_PENDING: Duration = Duration::from_secs(ward_app::reauth::REAUTH_MAX_AGE_SECS as u64);
+
+/// A signature the sign page's form asked for, kept here (never sent to the identity provider
+/// and back) while the signer re-authenticates there: bound to the session that submitted it
+/// and to the manifest digest the signer saw.
+pub(crate) struct PendingSignature {
+    /// The session's token (checked again, live, when the provider sends the browser back).
+    pub(crate) session: String,
+    /// The session's identity when the form was submitted.
+    pub(crate) identity: String,
+    pub(crate) change: String,
+    pub(crate) meaning: String,
+    pub(crate) reject: bool,
+    pub(crate) comment: String,
+    /// The manifest digest the sign page showed.
+    pub(crate) manifest: String,
+}
+
+impl Attempt {
+    fn live(&self) -> bool {
+        let limit = if self.sign.is_some() { SIGN_PENDING } else { PENDING };
+        self.started.elapsed() < limit
+    }
 }
 
 /// Sign-in attempts waiting for the provider, by `state` (held by the `ward serve` process: a
@@ -242,7 +272,7 @@ impl Pending {
     pub(crate) fn insert(&self, state: String, attempt: Attempt) -> bool {
         let mut map = self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_PENDING {
-            map.retain(|_, a| a.started.elapsed() < PENDING);
+            map.retain(|_, a| a.live());
         }
         if map.len() >= MAX_PENDING {
             return false;
@@ -257,7 +287,7 @@ impl Pending {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(state)
-            .filter(|a| a.started.elapsed() < PENDING)
+            .filter(Attempt::live)
     }
 }
 

@@ -643,6 +643,52 @@ impl Verifier {
     }
 
     async fn verify_client_token(&self, name: &str, token: &str, nonce: Option<&str>) -> Result<Identity, JwtError> {
+        Ok(self.verify_client_claims(name, token, nonce).await?.0)
+    }
+
+    /// Verifies the ID token of a browser re-authentication before a signature (the web UI's
+    /// sign page, `prompt=login` and `max_age=0`): everything [`Verifier::verify_id_token`]
+    /// checks (signature, issuer, audience = the client id, expiry, this attempt's `nonce`),
+    /// plus `iat` and `auth_time` at most `max_age_secs` old, as [`Verifier::verify_reauth`]
+    /// requires; returns the identity and the printed name (`printed_name_claim`).
+    pub async fn verify_browser_reauth(
+        &self,
+        name: &str,
+        token: &str,
+        nonce: &str,
+        max_age_secs: i64,
+    ) -> Result<(Identity, Option<String>), JwtError> {
+        let (identity, claims, printed_name_claim) = self.verify_client_claims(name, token, Some(nonce)).await?;
+        within("iat", &claims, max_age_secs)?;
+        within("auth_time", &claims, max_age_secs)?;
+        let printed = claims
+            .get(&printed_name_claim)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && n.len() <= 200 && !n.chars().any(char::is_control))
+            .map(str::to_string);
+        Ok((identity, printed))
+    }
+
+    /// The browser provider whose identities `identity` is one of (its identity template's
+    /// literal prefix, which no two providers share).
+    pub fn browser_client_of(&self, identity: &str) -> Option<&BrowserClient> {
+        self.providers
+            .iter()
+            .filter(|p| p.browser.is_some())
+            .find(|p| {
+                let prefix = template_prefix(&p.config.identity);
+                !prefix.is_empty() && identity.starts_with(prefix)
+            })
+            .and_then(|p| p.browser.as_ref())
+    }
+
+    async fn verify_client_claims(
+        &self,
+        name: &str,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<(Identity, Map<String, Value>, String), JwtError> {
         let provider = self
             .providers
             .iter()
@@ -665,7 +711,7 @@ impl Verifier {
         {
             return Err(JwtError::Invalid("azp".into()));
         }
-        Ok(identity)
+        Ok((identity, claims, provider.config.printed_name_claim.clone()))
     }
 
     /// Loads every provider's keys (files now, URLs fetched now).

@@ -6,7 +6,9 @@
 // WARD_CLIENT_SECRET (the client's secret). One client, "ward": the authorization-code flow
 // with PKCE required, and the device flow. The built-in development interactions sign in any login (the account id
 // is the login) and ask for consent; every account's claims are
-// {sub: LOGIN, email: LOGIN@example.org, name: "LOGIN Example"}. Test use only.
+// {sub: LOGIN, email: LOGIN@example.org, name: "LOGIN Example"}. Re-authentication before a
+// signature asks with prompt=login and max_age=0: oidc-provider then shows the login form again
+// and puts auth_time in the ID token (OIDC Core §3.1.2.1), which Ward requires fresh. Test use only.
 import http from 'node:http';
 import Provider from 'oidc-provider';
 

@@ -15,6 +15,10 @@
 //! is recorded as `auth.failed` with a reason code (`oidc_state`, `oidc_code`, `oidc_nonce`,
 //! `oidc_id_token`, `oidc_denied`, `oidc_not_person`, `oidc_token_endpoint`) — never a code or a
 //! token — and shown as a plain page.
+//!
+//! The sign page re-authenticates OIDC people through the same client and callback
+//! ([`begin`] with a pending signature: `prompt=login`, `max_age=0`, five minutes): the callback
+//! hands that attempt's ID token to [`super::sign::finish`] instead of starting a session.
 
 use super::{
     IDLE_SECS, SESSION_COOKIE, clear_cookie, cookie, failure, html_response, layout, message_page, set_cookie_with,
@@ -37,7 +41,7 @@ pub const OIDC_COOKIE: &str = "ward_oidc";
 pub const OIDC_PATH: &str = "/ui/sign-in/oidc";
 /// The route the provider sends the browser back to.
 pub const CALLBACK: &str = "/ui/sign-in/oidc/callback";
-use crate::activity::{Attempt, PENDING};
+use crate::activity::{Attempt, PENDING, PendingSignature};
 const ROUTE: &str = "GET /ui/sign-in/oidc/callback";
 
 fn random() -> Option<[u8; 32]> {
@@ -84,24 +88,39 @@ pub async fn start(
             "Sign in from the sign-in page's links.",
         );
     };
+    begin(&state, client, None, secure)
+}
+
+/// Sends the browser to `client`'s authorization endpoint for a sign-in, or (`sign` given) for
+/// the re-authentication of a pending signature — then with `prompt=login` and `max_age=0`, so
+/// the provider asks the person to sign in again and says when (`auth_time`). The attempt
+/// (state, nonce, PKCE verifier, the browser binding, the pending signature) stays here.
+pub(super) fn begin(
+    state: &AppState,
+    client: &crate::oidc::BrowserClient,
+    sign: Option<Box<PendingSignature>>,
+    secure: bool,
+) -> Response {
     let (Some(s), Some(n), Some(v), Some(bind)) = (random(), random(), random(), random()) else {
         return message_page(StatusCode::SERVICE_UNAVAILABLE, "No randomness", "Retry in a moment.");
     };
     let (state_param, nonce, verifier, binding) = (b64(&s), b64(&n), b64(&v), b64(&bind));
     let challenge = b64(&sha256(&verifier));
-    let location = crate::oidc::with_query(
-        &client.authorization_endpoint,
-        &[
-            ("response_type", "code"),
-            ("client_id", &client.client_id),
-            ("redirect_uri", &client.redirect_uri),
-            ("scope", &client.scopes.join(" ")),
-            ("state", &state_param),
-            ("nonce", &nonce),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    );
+    let scope = client.scopes.join(" ");
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("scope", scope.as_str()),
+        ("state", state_param.as_str()),
+        ("nonce", nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if sign.is_some() {
+        query.extend([("prompt", "login"), ("max_age", "0")]);
+    }
+    let location = crate::oidc::with_query(&client.authorization_endpoint, &query);
     let stored = state.ui_oidc.insert(
         state_param,
         Attempt {
@@ -110,6 +129,7 @@ pub async fn start(
             verifier,
             browser_sha256: sha256(&binding),
             started: Instant::now(),
+            sign,
         },
     );
     if !stored {
@@ -211,7 +231,7 @@ pub async fn callback(
                 None,
                 json!({}),
                 forbidden,
-                "This sign-in is unknown, expired or already used",
+                "This sign-in or re-authentication is unknown, expired or already used",
             )
             .await;
     };
@@ -271,6 +291,12 @@ pub async fn callback(
                 .await;
         }
     };
+    if let Some(pending) = attempt.sign {
+        let mut resp = super::sign::finish(&state, &verifier_svc, provider, &id_token, &attempt.nonce, *pending).await;
+        resp.headers_mut()
+            .append(header::SET_COOKIE, clear_cookie(OIDC_COOKIE, OIDC_PATH, secure));
+        return resp;
+    }
     let identity = match verifier_svc.verify_id_token(provider, &id_token, &attempt.nonce).await {
         Ok(identity) => identity,
         Err(e) => {
@@ -356,6 +382,7 @@ mod tests {
             verifier: "v".into(),
             browser_sha256: sha256("b"),
             started,
+            sign: None,
         }
     }
 
@@ -370,6 +397,33 @@ mod tests {
             assert!(p.insert("s2".into(), attempt(old)));
             assert!(p.take("s2").is_none(), "expired");
         }
+    }
+
+    #[test]
+    fn a_pending_signature_expires_with_the_re_authentication_window() {
+        let p = Pending::default();
+        let Some(old) = Instant::now().checked_sub(crate::activity::SIGN_PENDING + Duration::from_secs(1)) else {
+            return;
+        };
+        let signing = |started| Attempt {
+            sign: Some(Box::new(PendingSignature {
+                session: "s".into(),
+                identity: "staff:bob@example.org".into(),
+                change: "CHG-1".into(),
+                meaning: "approved".into(),
+                reject: false,
+                comment: String::new(),
+                manifest: "sha256:00".into(),
+            })),
+            ..attempt(started)
+        };
+        assert!(p.insert("sign-old".into(), signing(old)));
+        assert!(p.take("sign-old").is_none(), "an expired pending signature");
+        assert!(p.insert("sign-in-old".into(), attempt(old)));
+        assert!(p.take("sign-in-old").is_some(), "a sign-in of that age still waits");
+        assert!(p.insert("sign-new".into(), signing(Instant::now())));
+        assert!(p.take("sign-new").is_some());
+        assert!(p.take("sign-new").is_none(), "used once");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Signing in the browser (21 CFR Part 11 §11.50, §11.200): the sign page shows exactly what a
 //! signature will cover — the manifest: the change's content digest, its artifacts, every
 //! evidence document by digest, the policy — and asks for the meaning, approve or reject, a
-//! comment and the signer's password (a fresh re-authentication for this one signature). The
+//! comment and a fresh re-authentication for this one signature: a local user's password, or,
+//! for a person of an `[[oidc]]` provider with browser sign-in, a new sign-in at the provider
+//! (`prompt=login`, `max_age=0`: the form is kept here as a pending signature while they are
+//! there, and [`finish`] signs when the provider sends them back). The
 //! form carries the manifest digest the person saw: if evidence is added or the change edited
 //! before they submit, the signature is refused as stale (`stale_manifest`), never applied to
 //! something they did not see. The signature itself is `ward_app::approvals::sign`, the API's
@@ -9,6 +12,7 @@
 //! Its manifestation (printed name, UTC time, meaning) is shown once signed.
 
 use super::{CSRF_FIELD, Viewer, failure, layout, message_page, page, permit, refused};
+use crate::activity::PendingSignature;
 use crate::state::AppState;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -49,6 +53,7 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
         Err(e) => return failure(e),
     };
     let manifest_digest = manifest.digest();
+    let reauth = reauth_of(&state, &viewer);
     let name_of = |id: &str| {
         attestations
             .iter()
@@ -89,13 +94,24 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
             }
             label for="comment" { "Comment (optional)" }
             textarea #comment name="comment" maxlength="4000" rows="3" {}
-            label for="password" { "Your password, to confirm it is you signing" }
-            input #password type="password" name="password" autocomplete="current-password" required;
-            p.muted { "Signing as " strong { (viewer.identity.id) } ". The record shows your printed name, the time (UTC) and the meaning." }
-            button type="submit" { "Sign" }
+            @match &reauth {
+                Reauth::Password => {
+                    label for="password" { "Your password, to confirm it is you signing" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    p.muted { "Signing as " strong { (viewer.identity.id) } ". The record shows your printed name, the time (UTC) and the meaning." }
+                    button type="submit" { "Sign" }
+                }
+                Reauth::Provider(provider) => {
+                    input type="hidden" name="reauth" value="oidc";
+                    p.muted { "Signing as " strong { (viewer.identity.id) } ". " (provider) " asks you to sign in again to confirm it is you; then the signature is made. The record shows your printed name, the time (UTC) and the meaning." }
+                    button type="submit" { "Re-authenticate with " (provider) " and sign" }
+                }
+                Reauth::Terminal => {
+                    p.muted { "Your identity provider has no browser sign-in configured in Ward: sign with "
+                        code { "ward approve --change " (change.id) " --meaning … --reauth-token …" } "." }
+                }
+            }
         }
-        p.muted { "People who sign in through an identity provider re-authenticate there: sign with "
-            code { "ward approve --change " (change.id) " --meaning … --reauth-token …" } " for now." }
     };
     page(&viewer, layout(&format!("Sign {}", change.id), Some(&viewer), body))
 }
@@ -115,6 +131,33 @@ pub(super) struct SignForm {
     comment: String,
     #[serde(default)]
     password: String,
+    /// `oidc`: re-authenticate at the person's identity provider instead of a password.
+    #[serde(default)]
+    reauth: String,
+}
+
+/// How the viewer re-authenticates for a signature.
+enum Reauth {
+    /// A local user: their password.
+    Password,
+    /// A person of an `[[oidc]]` provider with browser sign-in: a fresh sign-in there.
+    Provider(String),
+    /// A person of a provider without browser sign-in: a token given to `ward approve`.
+    Terminal,
+}
+
+fn reauth_of(state: &AppState, viewer: &Viewer) -> Reauth {
+    if viewer.identity.id.starts_with("user:") {
+        return Reauth::Password;
+    }
+    match state
+        .oidc
+        .as_deref()
+        .and_then(|v| v.browser_client_of(&viewer.identity.id))
+    {
+        Some(c) => Reauth::Provider(c.provider.clone()),
+        None => Reauth::Terminal,
+    }
 }
 
 /// `POST /ui/changes/{id}/sign`: signs, or explains the refusal in plain words.
@@ -148,6 +191,31 @@ pub(super) async fn sign(
             "Open the sign page again.",
         );
     }
+    if form.reauth == "oidc" {
+        let Some(client) = state
+            .oidc
+            .as_deref()
+            .and_then(|v| v.browser_client_of(&viewer.identity.id))
+        else {
+            return message_page(
+                StatusCode::BAD_REQUEST,
+                "Your identity provider has no browser sign-in in Ward",
+                "Sign with ward approve --reauth-token instead.",
+            );
+        };
+        // The signature waits here, bound to this session and to the manifest the person saw;
+        // only the provider's code and state come back from the round trip.
+        let pending = PendingSignature {
+            session: viewer.secret().to_string(),
+            identity: viewer.identity.id.clone(),
+            change: id,
+            meaning: form.meaning,
+            reject,
+            comment: form.comment,
+            manifest: form.manifest,
+        };
+        return super::oidc::begin(&state, client, Some(Box::new(pending)), viewer.secure);
+    }
     let req = SignRequest {
         meaning: form.meaning,
         comment: form.comment,
@@ -163,9 +231,14 @@ pub(super) async fn sign(
         .await;
     let a = match signed {
         Ok(a) => a,
-        Err(e) => return refusal(&id, e),
+        Err(e) => return refusal(&id, e, Refusal::Password),
     };
-    let body = html! {
+    page(&viewer, layout("Signed", Some(&viewer), signed_body(&a)))
+}
+
+/// The manifestation of a signature made: printed name, meaning, decision, UTC time.
+fn signed_body(a: &ward_app::approvals::Approval) -> maud::Markup {
+    html! {
         h1 { "Signed" }
         p.signature role="status" {
             strong { (a.printed_name) } " " (a.decision) " " (a.change) " with the meaning "
@@ -181,12 +254,102 @@ pub(super) async fn sign(
             dt { "Log entry" } dd { (a.seq) }
         }
         p { a href=(format!("/ui/changes/{}", a.change)) { "Back to " (a.change) } }
+    }
+}
+
+/// A re-authentication's ID token as this one signature's proof: verified once by the callback
+/// ([`crate::oidc::Verifier::verify_browser_reauth`]: the sign-in's issuer, audience and nonce
+/// checks, `iat` and `auth_time` fresh), then given to `approvals::sign` for exactly that token,
+/// which compares its identity with the signer's, records its digest (one use) and refuses and
+/// records anything else.
+struct BrowserReauth {
+    token: String,
+    verified: Option<(ward_core::Identity, Option<String>)>,
+}
+
+#[async_trait::async_trait]
+impl ward_app::reauth::ReauthVerifier for BrowserReauth {
+    async fn verify_reauth(&self, token: &str, _max_age_secs: i64) -> Option<(ward_core::Identity, Option<String>)> {
+        (token == self.token).then(|| self.verified.clone()).flatten()
+    }
+}
+
+/// The provider sent the browser back from the re-authentication of a pending signature (the
+/// callback checked state, browser binding and code, and exchanged it for `id_token`): the
+/// session that asked must still be live and the same person, the ID token fresh and theirs;
+/// then the signature is `approvals::sign`'s, as from the password form, over the manifest
+/// digest the form carried.
+pub(super) async fn finish(
+    state: &AppState,
+    verifier: &crate::oidc::Verifier,
+    provider: &str,
+    id_token: &str,
+    nonce: &str,
+    pending: PendingSignature,
+) -> Response {
+    let token_id = ward_core::token::ApiToken::parse(&pending.session)
+        .map(|t| t.id)
+        .unwrap_or_default();
+    let identity = match super::session(state, &pending.session, &token_id, super::Use::View).await {
+        Ok(Some(identity)) if identity.id == pending.identity => identity,
+        Ok(_) => {
+            return message_page(
+                StatusCode::UNAUTHORIZED,
+                "Your session ended before the signature was made",
+                "Nothing was signed. Sign in again and open the sign page.",
+            );
+        }
+        Err(e) => return failure(e),
     };
-    page(&viewer, layout("Signed", Some(&viewer), body))
+    let checked = verifier
+        .verify_browser_reauth(provider, id_token, nonce, ward_app::reauth::REAUTH_MAX_AGE_SECS)
+        .await;
+    let someone_else = matches!(&checked, Ok((who, _)) if who.id != identity.id);
+    let req = SignRequest {
+        meaning: pending.meaning,
+        comment: pending.comment,
+        reject: pending.reject,
+        password: None,
+        reauth_token: Some(id_token.to_string()),
+        manifest_digest: Some(pending.manifest),
+    };
+    let proof = BrowserReauth {
+        token: id_token.to_string(),
+        verified: checked.ok(),
+    };
+    let bearer = ward_app::reauth::credential_digest(&pending.session);
+    let cx = ward_app::reauth::Context {
+        oidc: Some(&proof),
+        bearer_sha256: Some(&bearer),
+    };
+    match state.ward.sign(&identity, &pending.change, &req, &cx).await {
+        Ok(a) => super::html_response(layout("Signed", None, signed_body(&a))).into_response(),
+        Err(e) => refusal(
+            &pending.change,
+            e,
+            if someone_else {
+                Refusal::SomeoneElse(provider)
+            } else {
+                Refusal::Provider(provider)
+            },
+        ),
+    }
+}
+
+/// How the refused signer re-authenticated (for the plain words).
+enum Refusal<'a> {
+    Password,
+    Provider(&'a str),
+    SomeoneElse(&'a str),
 }
 
 /// A refused signature in plain words, with the way back to the sign page.
-fn refusal(change: &str, e: ward_app::AppError) -> Response {
+fn refusal(change: &str, e: ward_app::AppError, how: Refusal<'_>) -> Response {
+    let reauth_failed = match how {
+        Refusal::Password => "The password did not confirm it is you".to_string(),
+        Refusal::Provider(p) => format!("{p} did not confirm a fresh sign-in as you"),
+        Refusal::SomeoneElse(p) => format!("{p} signed in someone else, not you"),
+    };
     let plain = match e.code.as_str() {
         "stale_manifest" => Some((
             StatusCode::CONFLICT,
@@ -205,7 +368,7 @@ fn refusal(change: &str, e: ward_app::AppError) -> Response {
         )),
         "reauthentication_failed" | "reauthentication_required" => Some((
             StatusCode::UNAUTHORIZED,
-            "The password did not confirm it is you",
+            reauth_failed.as_str(),
             "Nothing was signed. The failed attempt is recorded, and repeated failures lock signing for a while.",
         )),
         _ => None,
