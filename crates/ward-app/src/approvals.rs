@@ -197,6 +197,18 @@ pub async fn view(
     })
 }
 
+/// The rules a signature is judged by: what the manifest binds (risk, approval rules) and which
+/// checklist items the change's tags ask for (`[controls.checklist]`).
+#[derive(Clone, Copy)]
+pub struct SigningRules<'a> {
+    /// `[risk]`.
+    pub risk: &'a RiskRules,
+    /// `[approvals]`.
+    pub approvals: &'a ApprovalRules,
+    /// `[controls]` (its checklist).
+    pub controls: &'a crate::gate::Controls,
+}
+
 /// Signs (approves or rejects) a change as `by`, after re-authentication and separation of
 /// duties.
 pub async fn sign(
@@ -204,10 +216,14 @@ pub async fn sign(
     by: &Identity,
     change_id: &str,
     req: &SignRequest,
-    risk: &RiskRules,
-    rules: &ApprovalRules,
+    policy: &SigningRules<'_>,
     cx: &crate::reauth::Context<'_>,
 ) -> Result<Approval, AppError> {
+    let SigningRules {
+        risk,
+        approvals: rules,
+        controls,
+    } = *policy;
     let Some(change) = changes::get(ledger, change_id).await? else {
         return Err(AppError::not_found(
             format!("no change {change_id:?}"),
@@ -238,8 +254,12 @@ pub async fn sign(
         )
     };
     let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+    // Separation of duties with every role the directory knows of the signer (an admin stays an
+    // admin whatever token they present); the meaning with the roles presented (a token narrowed
+    // to privacy-officer signs only what a privacy officer may).
+    let asked = controls.checklist_for(&change.classification.tags);
     if let Err(r) = changes::check_decider(&judged, &change, rules)
-        .and_then(|()| ward_core::approval::check_meaning(&judged, &req.meaning, rules))
+        .and_then(|()| ward_core::approval::check_meaning(by, &req.meaning, &asked, rules))
     {
         return Err(refused(crate::reauth::Refused {
             kind: Kind::Forbidden,
@@ -247,6 +267,7 @@ pub async fn sign(
             reason: r.reason,
             hint: match r.code {
                 "meaning_needs_role" => "ask a person with that role to sign it",
+                "meaning_not_asked" => "sign with a meaning the change needs",
                 _ => "separation of duties: another person must sign",
             }
             .into(),

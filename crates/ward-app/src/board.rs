@@ -251,22 +251,20 @@ pub async fn inbox(
         if current.iter().any(|a| a.signer == reader.id) {
             continue;
         }
+        // Approvals toward the quorum, as the gate counts them: not sign-offs only some roles
+        // give (a privacy review).
         let approved_by: BTreeSet<String> = current
             .iter()
-            .filter(|a| a.decision == "approved")
+            .filter(|a| a.decision == "approved" && rules.roles_for(&a.meaning).is_none())
             .map(|a| a.signer.clone())
             .collect();
+        let asked = controls.checklist_for(&change.classification.tags);
         let quorum_waits = (approved_by.len() as u32) < quorum
-            && ward_core::approval::check_meaning(&judged, "approved", rules).is_ok();
-        let checklist_waits = controls
-            .checklist
-            .iter()
-            .filter(|(tag, _)| change.classification.tags.contains(tag))
-            .flat_map(|(_, items)| items)
-            .any(|item| {
-                ward_core::approval::check_meaning(&judged, item, rules).is_ok()
-                    && !current.iter().any(|a| &a.meaning == item && a.decision == "approved")
-            });
+            && ward_core::approval::check_meaning(reader, "approved", &asked, rules).is_ok();
+        let checklist_waits = asked.iter().any(|item| {
+            ward_core::approval::check_meaning(reader, item, &asked, rules).is_ok()
+                && !current.iter().any(|a| &a.meaning == item && a.decision == "approved")
+        });
         if !quorum_waits && !checklist_waits {
             continue;
         }

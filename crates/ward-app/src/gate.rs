@@ -271,6 +271,22 @@ impl Default for Controls {
 }
 
 impl Controls {
+    /// The checklist items (signature meanings) a change with `tags` needs, in checklist order,
+    /// each once.
+    pub fn checklist_for(&self, tags: &[String]) -> Vec<String> {
+        let mut items: Vec<String> = Vec::new();
+        for (tag, wanted) in &self.checklist {
+            if tags.contains(tag) {
+                for item in wanted {
+                    if !items.contains(item) {
+                        items.push(item.clone());
+                    }
+                }
+            }
+        }
+        items
+    }
+
     /// Parses a `[controls]` table (as TOML text, without the header), resolving and validating
     /// it like `ward.toml` does.
     pub fn from_toml(text: &str) -> Result<Controls, String> {
@@ -665,6 +681,9 @@ pub fn input_document(
                 "signer": a.signer, "printed_name": a.printed_name, "meaning": a.meaning, "roles": a.signer_roles,
                 "decision": a.decision, "comment": a.comment, "stale": a.stale || party(&a.signer),
                 "by_party": party(&a.signer), "time": a.time,
+                // A sign-off only some roles give (a privacy review) is not an approval toward
+                // the quorum ([approvals.meaning_roles]).
+                "quorum": rules.roles_for(&a.meaning).is_none(),
             })
         })
         .collect();

@@ -183,10 +183,12 @@ impl Ward {
         approvals::manifest(&self.ledger, change, &self.risk, &self.approvals).await
     }
 
-    /// The meanings `signer` may sign with (`[approvals.meaning_roles]`: a privacy officer signs
-    /// only the privacy review, an approver everything else).
-    pub fn meanings_for(&self, signer: &Identity) -> Vec<&str> {
-        ward_core::approval::meanings_for(signer, &self.approvals)
+    /// The meanings `signer` may sign `change` with (`[approvals.meaning_roles]`: a privacy
+    /// officer signs only the privacy review, where the change's checklist asks for one; an
+    /// approver everything else).
+    pub fn meanings_for(&self, signer: &Identity, change: &Change) -> Vec<&str> {
+        let asked = self.gate.controls.checklist_for(&change.classification.tags);
+        ward_core::approval::meanings_for(signer, &asked, &self.approvals)
     }
 
     /// What waits for `reader`'s signature: only what separation of duties lets them sign.
@@ -212,7 +214,12 @@ impl Ward {
         req: &SignRequest,
         cx: &crate::reauth::Context<'_>,
     ) -> Result<Approval, AppError> {
-        approvals::sign(&self.ledger, by, change, req, &self.risk, &self.approvals, cx).await
+        let rules = approvals::SigningRules {
+            risk: &self.risk,
+            approvals: &self.approvals,
+            controls: &self.gate.controls,
+        };
+        approvals::sign(&self.ledger, by, change, req, &rules, cx).await
     }
 
     /// Grants a waiver (re-authenticated in `cx`).

@@ -1740,6 +1740,9 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
     let e = refused(approve(&pat, "pat", "approved"));
     assert_eq!(e["code"], "meaning_needs_role", "{e}");
     ok(run(approve(&pat, "pat", "privacy-review")));
+    // The privacy review meets the checklist and never the quorum: Quinn is still alone.
+    let (_, rules, _) = gate();
+    assert_eq!(rules, vec!["approvals.quorum", "approvals.role.release-manager"]);
     ok(run(approve(&rhea, "rhea", "approved")));
     let (code, rules, allowed) = gate();
     decisions.push(allowed);

@@ -120,7 +120,6 @@ meets("tests_passed", a, _) if {
 
 meets("no_critical_sast", a, d) if {
 	a.type == "sarif"
-	not sarif_superseded(a)
 	not critical_sast_about(d)
 }
 
@@ -149,24 +148,12 @@ meets("vulnerability_scan", a, _) if {
 	object.get(a.summary, "incomplete", false) != true
 }
 
-# A SARIF scan is superseded by a later scan of the same artifact by the same tools, attached
-# by the same identity (the scanner rerun by the same pipeline after the findings were fixed).
-sarif_superseded(a) if {
-	some b in evidence
-	b.type == "sarif"
-	b.artifact == a.artifact
-	b.added_by == a.added_by
-	count(sarif_tools(a)) > 0
-	sarif_tools(b) == sarif_tools(a)
-	b.seq > a.seq
-}
-
-sarif_tools(a) := {t.name | some t in object.get(a.summary, "tools", [])}
-
+# A critical SAST finding on an artifact stays: a later scan of the same digest scans the same
+# code, so a clean one can only be narrower (fewer rules, paths, a crashed run), never proof of
+# a fix. The fix ships as a new build (its own digest and scans), or an approver waives it.
 critical_sarif(a) if {
 	a.type == "sarif"
 	a.summary.by_severity.critical > 0
-	not sarif_superseded(a)
 }
 
 critical_sast_about(d) if {
@@ -219,8 +206,7 @@ deny contains r if {
 	r := {
 		"rule": "evidence.no_critical_sast",
 		"message": sprintf("SARIF scan %s (%s) on %s has %v critical findings", [object.get(a, "file_name", "?"), object.get(a, "id", "?"), d, a.summary.by_severity.critical]),
-		"fix": "fix the findings, then attach a new scan by the same tool from the same pipeline (it supersedes this one)",
-		"action": attest(d, "", "scan.sarif"),
+		"fix": "fix the finding in the code and ship the fixed build (register it, put it in the change, attach its scans); suppress a false positive in the scanner with a justification, in a new build; or an approver waives the rule for this change",
 		"artifact": d,
 	}
 }
@@ -283,7 +269,12 @@ deny contains r if {
 
 current_approvals := [a | some a in object.get(input, "approvals", []); a.decision == "approved"; not a.stale]
 
-approvers := {a.signer | some a in current_approvals}
+# Distinct people whose current approval counts toward the quorum: a sign-off only some roles
+# give (`quorum: false`, e.g. a privacy officer's privacy review) is not an approval. Inputs
+# without the field count every approval, as they always did.
+quorum_approvals := [a | some a in current_approvals; object.get(a, "quorum", true) != false]
+
+approvers := {a.signer | some a in quorum_approvals}
 
 deny contains r if {
 	need := object.get(controls, "approvals", 1)
@@ -736,7 +727,7 @@ satisfied contains {"control": "change.ticket", "by": [{"kind": "ticket", "url":
 	has_ticket
 }
 
-satisfied contains {"control": "approvals.quorum", "by": [as_signature(a) | some a in current_approvals]} if {
+satisfied contains {"control": "approvals.quorum", "by": [as_signature(a) | some a in quorum_approvals]} if {
 	need := object.get(controls, "approvals", 1)
 	need > 0
 	count(approvers) >= need

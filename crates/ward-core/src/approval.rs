@@ -35,7 +35,7 @@ pub struct ApprovalRules {
     /// `privacy-review = ["privacy-officer"]` ([`ApprovalRules::roles_for`]). A signer with
     /// neither `approver` nor `release-manager` (a privacy officer) signs only the meanings listed
     /// for a role of theirs. See [`check_meaning`].
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meaning_roles: BTreeMap<String, Vec<Role>>,
 }
 
@@ -232,38 +232,55 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
     Ok(())
 }
 
-/// Whether `signer` may sign with `meaning`: a meaning listed in `[approvals.meaning_roles]`
-/// needs one of its roles (by default a `privacy-review` is a privacy officer's); any other
-/// meaning needs `approver` or `release-manager` — a privacy officer, whose role exists for the
-/// privacy review, cannot count toward a change's quorum. Judged after [`check_signer`].
-pub fn check_meaning(signer: &Identity, meaning: &str, rules: &ApprovalRules) -> Result<(), Refusal> {
+/// Whether `signer` may sign with `meaning` a change whose checklist asks for `asked` (the
+/// items of `[controls.checklist]` its tags call for). A meaning listed in
+/// `[approvals.meaning_roles]` needs one of its roles (by default a `privacy-review` is a
+/// privacy officer's), and is given — approved or rejected — only where the checklist asks for
+/// it: a privacy officer signs the privacy review of a PHI change, and cannot veto other
+/// changes. Any other meaning needs `approver` or `release-manager`: a privacy officer, whose
+/// role exists for the privacy review, cannot count toward a change's quorum. Judged with the
+/// roles of the credential presented (never widened by the directory's), after
+/// [`check_signer`].
+pub fn check_meaning(signer: &Identity, meaning: &str, asked: &[String], rules: &ApprovalRules) -> Result<(), Refusal> {
     let names = |roles: &[Role]| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    let allowed: &[Role] = rules
-        .roles_for(meaning)
-        .unwrap_or(&[Role::Approver, Role::ReleaseManager]);
-    if allowed.iter().any(|r| signer.roles.contains(r)) {
-        return Ok(());
+    let restricted = rules.roles_for(meaning);
+    let allowed: &[Role] = restricted.unwrap_or(&[Role::Approver, Role::ReleaseManager]);
+    if !allowed.iter().any(|r| signer.roles.contains(r)) {
+        return Err(Refusal {
+            code: "meaning_needs_role",
+            reason: format!(
+                "a signature meaning {meaning} needs the role {}; {} has {}",
+                allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
+                signer.id,
+                match signer.roles.is_empty() {
+                    true => "no role".to_string(),
+                    false => names(&signer.roles),
+                }
+            ),
+        });
     }
-    Err(Refusal {
-        code: "meaning_needs_role",
-        reason: format!(
-            "a signature meaning {meaning} needs the role {}; {} has {}",
-            allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
-            signer.id,
-            match signer.roles.is_empty() {
-                true => "no role".to_string(),
-                false => names(&signer.roles),
-            }
-        ),
-    })
+    if restricted.is_some() && !asked.iter().any(|a| a == meaning) {
+        return Err(Refusal {
+            code: "meaning_not_asked",
+            reason: format!(
+                "this change's checklist does not ask for {meaning} (it asks for {}): a {meaning} is signed only where the checklist calls for it",
+                match asked.is_empty() {
+                    true => "nothing".to_string(),
+                    false => asked.join(", "),
+                }
+            ),
+        });
+    }
+    Ok(())
 }
 
-/// The meanings `signer` may sign (see [`check_meaning`]), in the order configured.
-pub fn meanings_for<'a>(signer: &Identity, rules: &'a ApprovalRules) -> Vec<&'a str> {
+/// The meanings `signer` may sign with on a change whose checklist asks for `asked` (see
+/// [`check_meaning`]), in the order configured.
+pub fn meanings_for<'a>(signer: &Identity, asked: &[String], rules: &'a ApprovalRules) -> Vec<&'a str> {
     rules
         .meanings
         .iter()
-        .filter(|m| check_meaning(signer, m, rules).is_ok())
+        .filter(|m| check_meaning(signer, m, asked, rules).is_ok())
         .map(String::as_str)
         .collect()
 }
@@ -431,36 +448,37 @@ mod tests {
     #[test]
     fn an_approver_cannot_sign_the_privacy_review_nor_a_privacy_officer_the_quorum() {
         let rules = ApprovalRules::default();
+        let phi = ["privacy-review".to_string()];
         let quinn = person("user:quinn", &[Role::Approver]);
         let pat = person("user:pat", &[Role::PrivacyOfficer]);
         let rhea = person("user:rhea", &[Role::ReleaseManager]);
-        let e = check_meaning(&quinn, "privacy-review", &rules).unwrap_err();
+        let e = check_meaning(&quinn, "privacy-review", &phi, &rules).unwrap_err();
         assert_eq!(e.code, "meaning_needs_role");
         assert!(
             e.reason.contains("privacy-officer") && e.reason.contains("approver"),
             "{e:?}"
         );
-        assert!(check_meaning(&pat, "privacy-review", &rules).is_ok());
+        assert!(check_meaning(&pat, "privacy-review", &phi, &rules).is_ok());
         for m in ["approved", "release-authority", "reviewed"] {
             assert_eq!(
-                check_meaning(&pat, m, &rules).unwrap_err().code,
+                check_meaning(&pat, m, &phi, &rules).unwrap_err().code,
                 "meaning_needs_role",
                 "{m}"
             );
-            assert!(check_meaning(&quinn, m, &rules).is_ok(), "{m}");
-            assert!(check_meaning(&rhea, m, &rules).is_ok(), "{m}");
+            assert!(check_meaning(&quinn, m, &phi, &rules).is_ok(), "{m}");
+            assert!(check_meaning(&rhea, m, &[], &rules).is_ok(), "{m}");
         }
-        assert_eq!(meanings_for(&pat, &rules), ["privacy-review"]);
-        assert!(!meanings_for(&quinn, &rules).contains(&"privacy-review"));
+        assert_eq!(meanings_for(&pat, &phi, &rules), ["privacy-review"]);
+        assert!(!meanings_for(&quinn, &phi, &rules).contains(&"privacy-review"));
         // Both roles: both kinds of meaning.
         let both = person("user:sam", &[Role::Approver, Role::PrivacyOfficer]);
-        assert_eq!(meanings_for(&both, &rules).len(), rules.meanings.len());
+        assert_eq!(meanings_for(&both, &phi, &rules).len(), rules.meanings.len());
         // A team may open the meaning to approvers, never to nobody.
         let open = ApprovalRules {
             meaning_roles: [("privacy-review".to_string(), vec![Role::PrivacyOfficer, Role::Approver])].into(),
             ..ApprovalRules::default()
         };
-        assert!(check_meaning(&quinn, "privacy-review", &open).is_ok());
+        assert!(check_meaning(&quinn, "privacy-review", &phi, &open).is_ok());
         let nobody = ApprovalRules {
             meaning_roles: [("privacy-review".to_string(), vec![])].into(),
             ..ApprovalRules::default()
@@ -471,6 +489,21 @@ mod tests {
             ..ApprovalRules::default()
         };
         assert!(unknown.validate().unwrap_err().contains("not one of the meanings"));
+    }
+
+    /// A privacy officer cannot veto (or sign off) a change whose checklist does not ask for a
+    /// privacy review: the role signs only where it is called for.
+    #[test]
+    fn a_privacy_officer_cannot_sign_or_veto_a_change_that_asks_for_no_privacy_review() {
+        let rules = ApprovalRules::default();
+        let pat = person("user:pat", &[Role::PrivacyOfficer]);
+        let e = check_meaning(&pat, "privacy-review", &["uat-signoff".to_string()], &rules).unwrap_err();
+        assert_eq!(e.code, "meaning_not_asked");
+        assert!(e.reason.contains("uat-signoff"), "{e:?}");
+        assert!(meanings_for(&pat, &[], &rules).is_empty());
+        // The manifest's policy digest of the defaults is what it was before meaning roles
+        // existed: upgrading does not make every signature stale.
+        assert!(!serde_json::to_string(&rules).unwrap().contains("meaning_roles"));
     }
 
     #[test]

@@ -508,6 +508,7 @@ mod tests {
             assert!(rules.contains(rule), "{rule} does not fire: {rules:?}");
         }
         let nothing_to_run = [
+            "evidence.no_critical_sast",
             "approvals.rejected",
             "approvals.requester_sole_approver",
             "artifacts.version_rebound",

@@ -30,9 +30,11 @@ const PRUNE_EVERY_SECS: i64 = 3600;
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The rule (pure): a session last seen at `last` is idle at `now` (Unix seconds) once more
-/// than `idle` seconds have passed.
+/// than `idle` seconds have passed. A time more than [`PERSIST_EVERY_SECS`] ahead of `now`
+/// (written by a replica whose clock runs ahead) is not believed: the session is refused, since
+/// such a time would otherwise hold it open past its timeout (keep the replicas' clocks in sync).
 pub fn idle_at(last: i64, now: i64, idle: i64) -> bool {
-    now.saturating_sub(last) > idle
+    now.saturating_sub(last) > idle || last.saturating_sub(now) > PERSIST_EVERY_SECS
 }
 
 /// Unix seconds now.
@@ -309,7 +311,11 @@ mod tests {
     fn the_rule_refuses_only_past_the_timeout() {
         assert!(!idle_at(T0, T0 + IDLE, IDLE), "exactly the timeout");
         assert!(idle_at(T0, T0 + IDLE + 1, IDLE));
-        assert!(!idle_at(T0, T0 - 5, IDLE), "a clock behind the store's");
+        assert!(!idle_at(T0, T0 - 5, IDLE), "a clock a little behind the store's");
+        assert!(
+            idle_at(T0 + 2 * 3600, T0, IDLE),
+            "a time hours ahead (a replica's clock running fast) does not hold the session open"
+        );
         assert!(idle_at(i64::MIN, i64::MAX, IDLE), "no overflow");
     }
 

@@ -25,6 +25,19 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The signing rules of these tests: the given risk and approval rules, the built-in controls.
+fn signing<'a>(
+    risk: &'a ward_core::risk::RiskRules,
+    rules: &'a ward_core::approval::ApprovalRules,
+) -> ward_app::approvals::SigningRules<'a> {
+    static CONTROLS: std::sync::LazyLock<ward_app::gate::Controls> = std::sync::LazyLock::new(Default::default);
+    ward_app::approvals::SigningRules {
+        risk,
+        approvals: rules,
+        controls: &CONTROLS,
+    }
+}
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -364,8 +377,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &alice,
         &change.id,
         &sign_with(staff("alice@example.org", now() - 900)),
-        &risk,
-        &rules,
+        &signing(&risk, &rules),
         &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
@@ -379,8 +391,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &alice,
         &change.id,
         &sign_with(staff("bob@example.org", now())),
-        &risk,
-        &rules,
+        &signing(&risk, &rules),
         &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
@@ -394,8 +405,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &alice,
         &change.id,
         &sign_with(staff("alice@example.org", now())),
-        &risk,
-        &rules,
+        &signing(&risk, &rules),
         &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
@@ -465,8 +475,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
         &alice,
         &change.id,
         &sign_with(bearer.clone()),
-        &risk,
-        &rules,
+        &signing(&risk, &rules),
         &cx,
     )
     .await
@@ -476,17 +485,31 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     // A fresh token without the name claim: refused, nothing signed.
     let nameless = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": now(),
         "auth_time": now(), "email": "alice@example.org", "groups": ["release-approvers"]}));
-    let e = ward_app::approvals::sign(&ledger, &alice, &change.id, &sign_with(nameless), &risk, &rules, &cx)
-        .await
-        .expect_err("no printed name");
+    let e = ward_app::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(nameless),
+        &signing(&risk, &rules),
+        &cx,
+    )
+    .await
+    .expect_err("no printed name");
     assert_eq!(e.code, "printed_name_missing");
     // A silently refreshed token (fresh iat, but the person signed in long ago) is no
     // re-authentication.
     let refreshed = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 602, "iat": now(),
         "auth_time": now() - 3600, "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}));
-    let e = ward_app::approvals::sign(&ledger, &alice, &change.id, &sign_with(refreshed), &risk, &rules, &cx)
-        .await
-        .expect_err("refreshed, not re-authenticated");
+    let e = ward_app::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(refreshed),
+        &signing(&risk, &rules),
+        &cx,
+    )
+    .await
+    .expect_err("refreshed, not re-authenticated");
     assert_eq!(e.code, "reauthentication_failed");
     // A separate token from a fresh sign-in, with a name, signs, and the signature carries it.
     let fresh = token(json!({"iss": IDP, "aud": AUD, "exp": now() + 601, "iat": now(),
@@ -496,17 +519,23 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
         &alice,
         &change.id,
         &sign_with(fresh.clone()),
-        &risk,
-        &rules,
+        &signing(&risk, &rules),
         &cx,
     )
     .await
     .expect("signed");
     assert_eq!(a.printed_name, "Alice Example");
     // The same token cannot sign twice.
-    let e = ward_app::approvals::sign(&ledger, &alice, &change.id, &sign_with(fresh), &risk, &rules, &cx)
-        .await
-        .expect_err("replayed");
+    let e = ward_app::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(fresh),
+        &signing(&risk, &rules),
+        &cx,
+    )
+    .await
+    .expect_err("replayed");
     assert_eq!(e.code, "reauthentication_failed");
     assert!(e.message.contains("already used"), "{}", e.message);
     db.cleanup().await;

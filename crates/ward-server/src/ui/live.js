@@ -74,8 +74,16 @@
         if (operator) { operator.hidden = true; }
         say('Signed out: sign in again to follow the rollout.');
       });
+      // A dropped connection is not retried by the browser on its own (each retry would renew
+      // the session's idle clock with nobody at the page): the same rule as `again`.
       source.addEventListener('error', function () {
-        if (source.readyState === window.EventSource.CLOSED) { say('Not live: reload the page to see the current state.'); }
+        source.close();
+        if (used > connected) {
+          connect();
+        } else {
+          waiting = true;
+          say('Not live: use the page (or reload it) to follow the rollout again.');
+        }
       });
     }
     ['keydown', 'pointerdown', 'pointermove', 'wheel', 'scroll', 'touchstart'].forEach(function (name) {

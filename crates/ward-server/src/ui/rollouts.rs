@@ -489,6 +489,9 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
                     }
                     Err(e) => {
                         tracing::warn!(rollout = %id, error = %e.message, "the live rollout stream stopped");
+                        // `again`, not a dropped connection: the browser would reconnect on its
+                        // own and renew the idle clock with nobody at the page.
+                        let _ = tx.send(sse("again", None, "")).await;
                         return;
                     }
                 }
@@ -504,6 +507,7 @@ pub(super) async fn events(State(state): State<AppState>, viewer: Viewer, Path(i
                 Ok(now) => r = now,
                 Err(e) => {
                     tracing::warn!(rollout = %id, error = %e.message, "the live rollout stream stopped");
+                    let _ = tx.send(sse("again", None, "")).await;
                     return;
                 }
             }

@@ -38,9 +38,13 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
             ));
         };
         let manifest = state.ward.signing_manifest(&change).await?;
+        // The evidence's types and file names only for a signer who may read evidence (a
+        // privacy officer signs the manifest by its digests, as the change page withholds it).
         let mut attestations = Vec::new();
-        for subject in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
-            attestations.extend(ward_app::evidence::attestations(&state.ledger, subject).await?);
+        if viewer.identity.may(ward_core::Action::EvidenceRead) {
+            for subject in change.request.artifacts.iter().chain(std::iter::once(&change.id)) {
+                attestations.extend(ward_app::evidence::attestations(&state.ledger, subject).await?);
+            }
         }
         let change: changes::Change = ward_app::documents::shown(&state.ledger, change).await?;
         let attestations: Vec<ward_app::evidence::Attestation> =
@@ -85,7 +89,7 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
             input type="hidden" name="manifest" value=(manifest_digest);
             label for="meaning" { "Meaning" }
             select #meaning name="meaning" required {
-                @for m in state.ward.meanings_for(&viewer.identity) { option value=(m) { (m) } }
+                @for m in state.ward.meanings_for(&viewer.identity, &change) { option value=(m) { (m) } }
             }
             fieldset {
                 legend { "Decision" }
