@@ -71,6 +71,8 @@ struct Story {
     signers: BTreeMap<&'static str, (Vec<&'static str>, usize)>,
     /// Every command run, as printed (placeholders filled).
     ran: Vec<String>,
+    /// The stanza a backup report (`--type dr:TOOL FILE`) is written for, when the story has one.
+    dr_store: Option<String>,
 }
 
 impl Story {
@@ -101,6 +103,14 @@ impl Story {
                 p
             }
             "KEYFILE" => fixture("intoto-ed25519.pub"),
+            // The backup tool's report: pgBackRest `info --output=json` of a full backup of the
+            // store that finished an hour ago.
+            "FILE" if self.dr_store.is_some() => {
+                let stop = jiff::Timestamp::now().as_second() - 3600;
+                let p = self.tmp.join("pgbackrest-info.json");
+                std::fs::write(&p, pgbackrest_info(self.dr_store.as_deref().unwrap(), stop)).unwrap();
+                p
+            }
             other => panic!("a printed placeholder this story has no file for: {other}"),
         };
         p.display().to_string()
@@ -113,7 +123,17 @@ impl Story {
             .map(|w| match w.as_str() {
                 "URL" => common::TICKET.to_string(),
                 "NAME" => "ci".to_string(),
-                w if w.ends_with(".xml") || w.ends_with(".sarif") || w.ends_with(".json") || w == "KEYFILE" => {
+                "TEXT" => "the scanner's finding is in a test fixture that is not shipped".to_string(),
+                "IDENTITY" => "user:dana".to_string(),
+                "TIME" => (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(20)).to_string(),
+                "DURATION" => "25m".to_string(),
+                "dr:TOOL" => "dr:pgbackrest".to_string(),
+                w if w.ends_with(".xml")
+                    || w.ends_with(".sarif")
+                    || w.ends_with(".json")
+                    || w == "KEYFILE"
+                    || w == "FILE" =>
+                {
                     self.file(w)
                 }
                 w => w.to_string(),
@@ -136,8 +156,11 @@ impl Story {
                 *next += 1;
                 Some(people[(*next - 1) % people.len()])
             }
-            // The change's content is its opener's to edit; keys are the administrator's.
+            // The change's content is its opener's to edit; keys are the administrator's; a
+            // waiver is an approver's signature, a restore test a release manager's.
             Some("change") => Some("dana"),
+            Some("waiver") => Some("vera"),
+            Some("dr") => Some("rita"),
             Some("key") => Some("adam"),
             Some("promote") => Some("rita"),
             // Evidence is attached by the pipeline (the local operator here).
@@ -217,6 +240,15 @@ impl Story {
         }
         (out.status.code(), rules, fixes)
     }
+}
+
+/// pgBackRest `info --output=json` for `stanza` with one full backup that finished at `stop`
+/// (the shape the tool prints; see ward-evidence's tests/fixtures/dr).
+fn pgbackrest_info(stanza: &str, stop: i64) -> String {
+    format!(
+        r#"[{{"archive":[],"backup":[{{"backrest":{{"format":5,"version":"2.45"}},"database":{{"id":1,"repo-key":1}},"error":false,"info":{{"delta":1000,"repository":{{"delta":100,"size":100}},"size":1000}},"label":"F1","prior":null,"reference":null,"timestamp":{{"start":{},"stop":{stop}}},"type":"full"}}],"cipher":"none","db":[],"name":"{stanza}","repo":[],"status":{{"code":0,"lock":{{"backup":{{"held":false}}}},"message":"ok"}}}}]"#,
+        stop - 60
+    )
 }
 
 /// The order a person takes printed steps in: the change itself, then evidence (and the keys
@@ -317,6 +349,7 @@ fn every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_sh
         ]
         .into(),
         ran: Vec::new(),
+        dr_store: None,
     };
 
     let (code, first_rules, _) = story.gate();
@@ -531,4 +564,81 @@ fn the_hints_of_everyday_refusals_work_as_printed() {
         output.contains("migrating the schema") && output.contains("schema lock held"),
         "{output}"
     );
+}
+
+/// The other families of fixes, run as printed: an open critical CVE (an approver waives that one
+/// finding, its placeholders filled) and a service whose data is not shown recoverable (the
+/// backup tool's report attached, a restore test recorded by a person).
+#[test]
+fn the_fixes_for_a_critical_cve_and_dr_readiness_work_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(
+        d.join("ward.toml"),
+        "[[environments]]\nname = \"prod\"\n\n\
+         [[services]]\nname = \"scheduling-api\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"sched-db\"]\n",
+    )
+    .unwrap();
+    for (name, role) in [
+        ("dana", "developer"),
+        ("quinn", "approver"),
+        ("vera", "approver"),
+        ("rita", "release-manager"),
+    ] {
+        add_user(&d, None, name, &[role]);
+    }
+    let digest = format!("sha256:{}", "5c".repeat(32));
+    common::register(&d, &digest, "scheduling-api", "2.0.0");
+    // Tests pass; Trivy finds a critical CVE in the image.
+    for report in ["pytest-passing.xml", "public/trivy.json"] {
+        ok(run({
+            let mut c = ward(&d, None);
+            c.args(["attest", "add", "--artifact", &digest]).arg(fixture(report));
+            c
+        }));
+    }
+    let change = common::open_change(as_user(&d, None, "dana", &[]), "Reminder copy", &digest);
+    let mut story = Story {
+        d: d.clone(),
+        tmp: tmp.path().to_path_buf(),
+        change,
+        signers: [("approved", (vec!["quinn"], 0))].into(),
+        ran: Vec::new(),
+        dr_store: Some("sched-db".into()),
+    };
+    let (code, first_rules, _) = story.gate();
+    assert_eq!(code, Some(4), "{first_rules:?}");
+    for rule in ["vulnerabilities.critical_open", "dr.readiness", "approvals.quorum"] {
+        assert!(first_rules.contains(rule), "{rule} missing from {first_rules:?}");
+    }
+    let mut rounds = 0;
+    loop {
+        let (code, rules, mut fixes) = story.gate();
+        if code == Some(0) {
+            break;
+        }
+        rounds += 1;
+        assert!(rounds <= 3, "still blocked: {rules:?}\nran: {:#?}", story.ran);
+        fixes.sort_by_key(|(_, words)| step_order(words));
+        for (rule, words) in fixes {
+            eprintln!("{rule}: ward {}", words.join(" "));
+            story.follow(&words, 0);
+        }
+    }
+    let ran = story.ran.join("\n");
+    for step in [
+        "waiver grant --change",
+        "--finding CVE-2019-18224",
+        "--owner user:dana",
+        "attest add --type dr:pgbackrest",
+        "dr restore-test --store sched-db",
+        "approve --change",
+    ] {
+        assert!(ran.contains(step), "{step} was never run:\n{ran}");
+    }
 }
