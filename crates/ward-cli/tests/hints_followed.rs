@@ -642,3 +642,58 @@ fn the_fixes_for_a_critical_cve_and_dr_readiness_work_as_printed() {
         assert!(ran.contains(step), "{step} was never run:\n{ran}");
     }
 }
+
+/// A fix that can only be read, not run away: an error budget that cannot be judged (its
+/// Prometheus does not answer) prints `ward slo status`, which runs as printed and shows the
+/// objective UNKNOWN with the reason — and the gate keeps blocking, as it must, until the query
+/// answers (or an emergency change is opened).
+#[test]
+fn an_unreadable_error_budget_prints_a_status_command_that_works_and_explains_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    // Port 9 (discard) on loopback: nothing listens, the query cannot be answered.
+    std::fs::write(
+        d.join("ward.toml"),
+        "[[environments]]\nname = \"prod\"\n\n[[slo]]\nservice = \"scheduling-api\"\nenvironments = [\"prod\"]\n\
+         prometheus = \"http://127.0.0.1:9\"\n\
+         query = 'sum(rate(http_errors_total{service=\"{{service}}\"}[{{window}}])) / sum(rate(http_requests_total{service=\"{{service}}\"}[{{window}}]))'\n\
+         objective = 0.999\n",
+    )
+    .unwrap();
+    add_user(&d, None, "dana", &["developer"]);
+    let digest = format!("sha256:{}", "7a".repeat(32));
+    common::register(&d, &digest, "scheduling-api", "1.0.0");
+    let change = common::open_change(as_user(&d, None, "dana", &[]), "Reminder copy", &digest);
+    let story = Story {
+        d: d.clone(),
+        tmp: tmp.path().to_path_buf(),
+        change,
+        signers: BTreeMap::new(),
+        ran: Vec::new(),
+        dr_store: None,
+    };
+    let (code, rules, fixes) = story.gate();
+    assert_eq!(code, Some(4), "{rules:?}");
+    let (_, words) = fixes
+        .iter()
+        .find(|(rule, _)| rule == "slo.unknown")
+        .unwrap_or_else(|| panic!("no slo.unknown fix in {fixes:?}"));
+    assert_eq!(words, &["slo", "status"]);
+    let shown = ok(run({
+        let mut c = ward(&d, None);
+        c.args(words);
+        c
+    }));
+    assert!(
+        shown.contains("UNKNOWN") && shown.contains("scheduling-api") && shown.contains("cannot reach Prometheus"),
+        "{shown}"
+    );
+    let (code, rules, _) = story.gate();
+    assert_eq!(code, Some(4));
+    assert!(rules.contains("slo.unknown"), "{rules:?}");
+}
