@@ -2036,8 +2036,16 @@ impl OidcSigning {
                 ("reauth", "oidc"),
             ]),
         );
-        assert_eq!(r.status, 303, "{}", r.body);
-        let authorize = r.header("location").expect("location").to_string();
+        // A page that goes on to the provider (its link and a Refresh), not a redirect, which
+        // the sign page's `form-action 'self'` would stop in a browser.
+        assert_eq!(r.status, 200, "{}", r.body);
+        let refresh = r.header("refresh").expect("refresh").to_string();
+        let authorize = refresh.strip_prefix("0; url=").expect("0; url=").to_string();
+        assert!(
+            r.body.contains(&authorize.replace('&', "&amp;")),
+            "the page links to the provider too: {}",
+            r.body
+        );
         assert!(
             authorize.starts_with(&format!("{}/auth?", self.site.idp.issuer)),
             "{authorize}"

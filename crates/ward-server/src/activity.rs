@@ -254,6 +254,9 @@ pub(crate) struct PendingSignature {
     pub(crate) comment: String,
     /// The manifest digest the sign page showed.
     pub(crate) manifest: String,
+    /// When the form was submitted (Unix seconds): the provider's sign-in must be later
+    /// (`auth_time`), so a single-sign-on session the provider reused is not a re-authentication.
+    pub(crate) asked_at: i64,
 }
 
 impl Attempt {
@@ -276,6 +279,11 @@ impl Pending {
         if map.len() >= MAX_PENDING {
             map.retain(|_, a| a.live());
         }
+        // One pending signature per session: a new one replaces the one before (a script
+        // cannot fill the pool that sign-ins share).
+        if let Some(session) = attempt.sign.as_ref().map(|p| p.session.clone()) {
+            map.retain(|_, a| a.sign.as_ref().is_none_or(|p| p.session != session));
+        }
         if map.len() >= MAX_PENDING {
             return false;
         }
@@ -283,13 +291,80 @@ impl Pending {
         true
     }
 
-    /// Removes and returns the attempt under `state`, unless it expired.
-    pub(crate) fn take(&self, state: &str) -> Option<Attempt> {
-        self.attempts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(state)
-            .filter(Attempt::live)
+    /// Removes and returns the attempt under `state` when `bound` holds for it (the callback's
+    /// browser is the one that started it), unless it expired. An attempt that `bound` refuses
+    /// stays: knowing a `state` alone does not cancel someone's sign-in or signature.
+    pub(crate) fn take_if(&self, state: &str, bound: impl Fn(&Attempt) -> bool) -> Taken {
+        let mut map = self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match map.get(state) {
+            None => Taken::Unknown,
+            Some(a) if !a.live() => {
+                map.remove(state);
+                Taken::Unknown
+            }
+            Some(a) if !bound(a) => Taken::OtherBrowser(a.provider.clone()),
+            Some(_) => map.remove(state).map_or(Taken::Unknown, Taken::Attempt),
+        }
+    }
+}
+
+/// What [`Pending::take_if`] found.
+pub(crate) enum Taken {
+    /// No live attempt under that state.
+    Unknown,
+    /// One, started in another browser (its provider); left in place.
+    OtherBrowser(String),
+    /// The attempt, removed.
+    Attempt(Attempt),
+}
+
+#[cfg(test)]
+mod pending_tests {
+    use super::*;
+
+    fn attempt(session: Option<&str>) -> Attempt {
+        Attempt {
+            provider: "staff".into(),
+            nonce: "n".into(),
+            verifier: "v".into(),
+            browser_sha256: [7; 32],
+            started: Instant::now(),
+            sign: session.map(|s| {
+                Box::new(PendingSignature {
+                    session: s.into(),
+                    identity: "staff:bob".into(),
+                    change: "CHG-1".into(),
+                    meaning: "approved".into(),
+                    reject: false,
+                    comment: String::new(),
+                    manifest: "sha256:00".into(),
+                    asked_at: 0,
+                })
+            }),
+        }
+    }
+
+    /// Someone who learnt a victim's `state` cannot cancel the victim's pending signature by
+    /// calling back from another browser; and one session holds one pending signature.
+    #[test]
+    fn a_known_state_from_another_browser_cancels_nothing_and_a_session_holds_one_pending_signature() {
+        let p = Pending::default();
+        assert!(p.insert("s1".into(), attempt(Some("ward_a"))));
+        assert!(matches!(p.take_if("s1", |_| false), Taken::OtherBrowser(_)));
+        assert!(matches!(
+            p.take_if("s1", |a| a.browser_sha256 == [7; 32]),
+            Taken::Attempt(_)
+        ));
+        assert!(matches!(p.take_if("s1", |_| true), Taken::Unknown), "used once");
+        assert!(p.insert("s2".into(), attempt(Some("ward_a"))));
+        assert!(p.insert("s3".into(), attempt(Some("ward_a"))));
+        assert!(p.insert("s4".into(), attempt(None)));
+        assert!(matches!(p.take_if("s2", |_| true), Taken::Unknown), "replaced by s3");
+        assert!(matches!(p.take_if("s3", |_| true), Taken::Attempt(_)));
+        assert!(
+            matches!(p.take_if("s4", |_| true), Taken::Attempt(_)),
+            "sign-ins are not touched"
+        );
     }
 }
 

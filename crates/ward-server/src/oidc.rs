@@ -133,6 +133,9 @@ impl std::fmt::Debug for BrowserClient {
 
 /// Largest token endpoint or discovery response read.
 pub const MAX_OIDC_RESPONSE: usize = 64 * 1024;
+/// Clock difference allowed between Ward and a provider when a re-authentication's `auth_time`
+/// is compared with the moment the signature was asked for (seconds).
+pub const REAUTH_LEEWAY_SECS: i64 = 5;
 
 /// Resolves a secret reference: `env://NAME` from Ward's environment, `file:///path` from a
 /// file (trimmed). Anything else is refused, so no secret is written in `ward.toml`.
@@ -650,17 +653,23 @@ impl Verifier {
     /// sign page, `prompt=login` and `max_age=0`): everything [`Verifier::verify_id_token`]
     /// checks (signature, issuer, audience = the client id, expiry, this attempt's `nonce`),
     /// plus `iat` and `auth_time` at most `max_age_secs` old, as [`Verifier::verify_reauth`]
-    /// requires; returns the identity and the printed name (`printed_name_claim`).
+    /// requires, and `auth_time` not before `asked_at` (the form's submission, less
+    /// [`REAUTH_LEEWAY_SECS`]); returns the identity and the printed name (`printed_name_claim`).
     pub async fn verify_browser_reauth(
         &self,
         name: &str,
         token: &str,
         nonce: &str,
         max_age_secs: i64,
+        asked_at: i64,
     ) -> Result<(Identity, Option<String>), JwtError> {
         let (identity, claims, printed_name_claim) = self.verify_client_claims(name, token, Some(nonce)).await?;
         within("iat", &claims, max_age_secs)?;
         within("auth_time", &claims, max_age_secs)?;
+        // The sign-in must follow the request to sign (`prompt=login`/`max_age=0` are requests
+        // a provider may ignore, reusing its single-sign-on session): a login from before the
+        // person pressed "sign" is not this signature's re-authentication.
+        signed_in_after(&claims, asked_at)?;
         let printed = claims
             .get(&printed_name_claim)
             .and_then(Value::as_str)
@@ -954,6 +963,19 @@ fn unverified_issuer(token: &str) -> Result<String, JwtError> {
 }
 
 /// Fills `{claim}` placeholders; the result must be a usable actor id.
+/// Checks that the sign-in `claims` record (`auth_time`) happened after `asked_at` (Unix
+/// seconds, less [`REAUTH_LEEWAY_SECS`]): a provider that ignored `prompt=login`/`max_age=0` and
+/// reused an earlier single-sign-on session gives an `auth_time` from before the request.
+fn signed_in_after(claims: &Map<String, Value>, asked_at: i64) -> Result<(), JwtError> {
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64).unwrap_or(i64::MIN);
+    if auth_time < asked_at.saturating_sub(REAUTH_LEEWAY_SECS) {
+        return Err(JwtError::Invalid(
+            "auth_time before the signature was asked for: sign in again at the provider".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that the time claim `name` (`iat`, `auth_time`) is present and at most `max_age_secs`
 /// old (and not more than a minute in the future).
 fn within(name: &str, claims: &Map<String, Value>, max_age_secs: i64) -> Result<(), JwtError> {
@@ -1005,6 +1027,31 @@ impl ward_app::reauth::ReauthVerifier for Verifier {
 
 #[cfg(test)]
 mod tests {
+
+    /// A provider that ignores `prompt=login` and reuses its single-sign-on session answers
+    /// with an `auth_time` from before the person asked to sign: not a re-authentication.
+    #[test]
+    fn a_reused_single_sign_on_login_is_not_a_re_authentication_for_the_signature() {
+        let asked = 1_800_000_000;
+        let claims = |t: Option<i64>| {
+            let mut m = serde_json::Map::new();
+            if let Some(t) = t {
+                m.insert("auth_time".into(), t.into());
+            }
+            m
+        };
+        assert!(super::signed_in_after(&claims(Some(asked + 12)), asked).is_ok());
+        assert!(
+            super::signed_in_after(&claims(Some(asked - 3)), asked).is_ok(),
+            "within the leeway"
+        );
+        assert!(
+            super::signed_in_after(&claims(Some(asked - 120)), asked).is_err(),
+            "an earlier login"
+        );
+        assert!(super::signed_in_after(&claims(None), asked).is_err(), "no auth_time");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -117,7 +117,8 @@ pub(super) fn begin(
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
     ];
-    if sign.is_some() {
+    let signing = sign.is_some();
+    if signing {
         query.extend([("prompt", "login"), ("max_age", "0")]);
     }
     let location = crate::oidc::with_query(&client.authorization_endpoint, &query);
@@ -139,7 +140,28 @@ pub(super) fn begin(
             "Retry in a few minutes.",
         );
     }
-    let mut resp = Redirect::to(&location).into_response();
+    let mut resp = match signing {
+        // The sign form's answer is a page that goes on to the provider, not a redirect: a
+        // browser applies the page's `form-action 'self'` to where a form submission is
+        // redirected, and would stop there. The page leaves by a link and a `Refresh`.
+        true => {
+            let body = super::layout(
+                "Confirm it is you",
+                None,
+                html! {
+                    h1 { "Confirm it is you at " (client.provider) }
+                    p { "Your signature waits here. Sign in again at " (client.provider) "; you come back to the signed record." }
+                    p { a #continue href=(location) { "Continue to " (client.provider) } }
+                },
+            );
+            let mut r = super::html_response(body).into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&format!("0; url={location}")) {
+                r.headers_mut().insert(header::REFRESH, v);
+            }
+            r
+        }
+        false => Redirect::to(&location).into_response(),
+    };
     resp.headers_mut().append(
         header::SET_COOKIE,
         set_cookie_with(
@@ -224,33 +246,42 @@ pub async fn callback(
         ip,
         secure,
     };
-    let Some(attempt) = cb.state.as_deref().and_then(|s| state.ui_oidc.take(s)) else {
-        return r
-            .refuse(
-                "oidc_state",
-                None,
-                json!({}),
-                forbidden,
-                "This sign-in or re-authentication is unknown, expired or already used",
-            )
-            .await;
+    // The browser that calls back must be the one that started the attempt; only then is the
+    // attempt used up (a `state` learnt elsewhere cancels nothing).
+    let browser = cookie(&headers, OIDC_COOKIE).map(|b| sha256(&b));
+    let taken = match cb.state.as_deref() {
+        Some(s) => state.ui_oidc.take_if(s, |a| {
+            use subtle_eq::ConstantTimeEq;
+            browser.is_some_and(|b| b.ct_eq(&a.browser_sha256))
+        }),
+        None => crate::activity::Taken::Unknown,
+    };
+    let attempt = match taken {
+        crate::activity::Taken::Attempt(a) => a,
+        crate::activity::Taken::Unknown => {
+            return r
+                .refuse(
+                    "oidc_state",
+                    None,
+                    json!({}),
+                    forbidden,
+                    "This sign-in or re-authentication is unknown, expired or already used",
+                )
+                .await;
+        }
+        crate::activity::Taken::OtherBrowser(provider) => {
+            return r
+                .refuse(
+                    "oidc_state",
+                    Some(&provider),
+                    json!({ "browser": "mismatch" }),
+                    forbidden,
+                    "This sign-in was started in another browser",
+                )
+                .await;
+        }
     };
     let provider = attempt.provider.as_str();
-    let bound = cookie(&headers, OIDC_COOKIE).is_some_and(|b| {
-        use subtle_eq::ConstantTimeEq;
-        sha256(&b).ct_eq(&attempt.browser_sha256)
-    });
-    if !bound {
-        return r
-            .refuse(
-                "oidc_state",
-                Some(provider),
-                json!({ "browser": "mismatch" }),
-                forbidden,
-                "This sign-in was started in another browser",
-            )
-            .await;
-    }
     if let Some(e) = cb.error.as_deref() {
         return r
             .refuse(
@@ -390,12 +421,24 @@ mod tests {
     fn an_attempt_is_taken_once_and_not_after_it_expired() {
         let p = Pending::default();
         assert!(p.insert("s1".into(), attempt(Instant::now())));
-        assert!(p.take("s1").is_some(), "the first callback");
-        assert!(p.take("s1").is_none(), "a replayed callback");
-        assert!(p.take("unknown").is_none());
+        assert!(
+            matches!(p.take_if("s1", |_| true), crate::activity::Taken::Attempt(_)),
+            "the first callback"
+        );
+        assert!(
+            matches!(p.take_if("s1", |_| true), crate::activity::Taken::Unknown),
+            "a replayed callback"
+        );
+        assert!(matches!(
+            p.take_if("unknown", |_| true),
+            crate::activity::Taken::Unknown
+        ));
         if let Some(old) = Instant::now().checked_sub(PENDING + Duration::from_secs(1)) {
             assert!(p.insert("s2".into(), attempt(old)));
-            assert!(p.take("s2").is_none(), "expired");
+            assert!(
+                matches!(p.take_if("s2", |_| true), crate::activity::Taken::Unknown),
+                "expired"
+            );
         }
     }
 
@@ -414,16 +457,29 @@ mod tests {
                 reject: false,
                 comment: String::new(),
                 manifest: "sha256:00".into(),
+                asked_at: 0,
             })),
             ..attempt(started)
         };
         assert!(p.insert("sign-old".into(), signing(old)));
-        assert!(p.take("sign-old").is_none(), "an expired pending signature");
+        assert!(
+            matches!(p.take_if("sign-old", |_| true), crate::activity::Taken::Unknown),
+            "an expired pending signature"
+        );
         assert!(p.insert("sign-in-old".into(), attempt(old)));
-        assert!(p.take("sign-in-old").is_some(), "a sign-in of that age still waits");
+        assert!(
+            matches!(p.take_if("sign-in-old", |_| true), crate::activity::Taken::Attempt(_)),
+            "a sign-in of that age still waits"
+        );
         assert!(p.insert("sign-new".into(), signing(Instant::now())));
-        assert!(p.take("sign-new").is_some());
-        assert!(p.take("sign-new").is_none(), "used once");
+        assert!(matches!(
+            p.take_if("sign-new", |_| true),
+            crate::activity::Taken::Attempt(_)
+        ));
+        assert!(
+            matches!(p.take_if("sign-new", |_| true), crate::activity::Taken::Unknown),
+            "used once"
+        );
     }
 
     #[test]

@@ -207,9 +207,17 @@ pub(super) async fn sign(
                 "Sign with ward approve --reauth-token instead.",
             );
         };
+        if form.comment.len() > 4000 || ward_evidence::digest::parse_digest(&form.manifest).is_err() {
+            return message_page(
+                StatusCode::BAD_REQUEST,
+                "The comment is too long, or the manifest is not a digest.",
+                "Open the sign page again.",
+            );
+        }
         // The signature waits here, bound to this session and to the manifest the person saw;
         // only the provider's code and state come back from the round trip.
         let pending = PendingSignature {
+            asked_at: crate::activity::system_now(),
             session: viewer.secret().to_string(),
             identity: viewer.identity.id.clone(),
             change: id,
@@ -306,9 +314,30 @@ pub(super) async fn finish(
         Err(e) => return failure(e),
     };
     let checked = verifier
-        .verify_browser_reauth(provider, id_token, nonce, ward_app::reauth::REAUTH_MAX_AGE_SECS)
+        .verify_browser_reauth(
+            provider,
+            id_token,
+            nonce,
+            ward_app::reauth::REAUTH_MAX_AGE_SECS,
+            pending.asked_at,
+        )
         .await;
     let someone_else = matches!(&checked, Ok((who, _)) if who.id != identity.id);
+    // The roles the provider grants now, not only those of the sign-in: someone removed from
+    // the approvers' group at the provider no longer signs as one.
+    let mut identity = identity;
+    if let Ok((who, _)) = &checked
+        && who.id == identity.id
+    {
+        identity.roles.retain(|r| who.roles.contains(r));
+    }
+    if !identity.may(ward_core::Action::ChangeApprove) {
+        return message_page(
+            StatusCode::FORBIDDEN,
+            "Your identity provider no longer grants you a role that signs",
+            "Nothing was signed.",
+        );
+    }
     let req = SignRequest {
         meaning: pending.meaning,
         comment: pending.comment,
