@@ -381,10 +381,16 @@ mod tests {
 
     /// A store whose observations were recorded before this projection existed lacks its rows:
     /// the state check (`ward log fsck`, `ward serve` at start) names them as missing, and
-    /// `ward log rebuild-projections` derives them.
+    /// `ward log rebuild-projections` derives them — on SQLite and PostgreSQL.
     #[tokio::test]
     async fn a_store_from_before_the_drift_projection_needs_one_rebuild() {
-        let db = ward_store::testing::TestDb::sqlite();
+        needs_one_rebuild(ward_store::testing::TestDb::sqlite()).await;
+        if let Some(db) = ward_store::testing::TestDb::postgres().await {
+            needs_one_rebuild(db).await;
+        }
+    }
+
+    async fn needs_one_rebuild(db: ward_store::testing::TestDb) {
         let without: Vec<_> = crate::projectors()
             .into_iter()
             .filter(|p| p.name() != "drift_latest")
