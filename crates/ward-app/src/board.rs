@@ -2,7 +2,8 @@
 //! approvals inbox): composed from the other modules' reads; they decide nothing themselves —
 //! separation of duties is [`changes::check_decider`], the quorum is the tier's
 //! (`[controls.tiers]`), what runs where is [`deployments::current`] (the last successful run
-//! of each unit, as [`deployments::current_runs`] finds it over the records).
+//! of each unit, as [`deployments::current_runs`] finds it over the records), drift is each
+//! unit's latest observation ([`drift::latest`], the `drift_latest` projection).
 
 use crate::approvals;
 use crate::changes::{self, Change};
@@ -11,6 +12,7 @@ use crate::environment::Environment;
 use crate::error::AppError;
 use crate::evidence;
 use crate::gate::Controls;
+use crate::promotion::drift::{self, DriftSeen};
 use crate::rollout::{self, Rollout};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -45,6 +47,9 @@ pub struct Cell {
     pub since: Option<String>,
     /// What it runs (only the filtered service's releases when the board is filtered).
     pub releases: Vec<Release>,
+    /// Its latest drift observation (none: never observed).
+    #[serde(default)]
+    pub drift: Option<DriftSeen>,
 }
 
 /// One environment's row of the board.
@@ -138,6 +143,8 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
         };
         // What each unit runs now: one small row a unit (the `current_runs` projection).
         let mut now_running = deployments::current(ledger, &env.name).await?;
+        // Its latest drift observation: one small row a unit (the `drift_latest` projection).
+        let mut observed = drift::latest(ledger, &env.name).await?;
         let mut cells = Vec::new();
         for unit in units {
             let (current, since) = match now_running.remove(&unit) {
@@ -160,6 +167,7 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
                     }
                 }
             }
+            let drift = observed.remove(&unit);
             cells.push(Cell {
                 ring: unit
                     .as_deref()
@@ -170,6 +178,7 @@ pub async fn board(ledger: &Ledger, envs: &[Environment], service: Option<&str>)
                 deployment: current.as_ref().map(|c| c.deployment),
                 since,
                 releases: shown,
+                drift,
             });
         }
         let rollouts = rollout::list(ledger, Some(&env.name))
@@ -297,6 +306,7 @@ mod tests {
             deployment: None,
             since: None,
             releases: digests.iter().map(|d| release(d)).collect(),
+            drift: None,
         }
     }
 

@@ -200,7 +200,8 @@ pub fn current_runs(list: &[Deployment]) -> std::collections::HashMap<Option<Str
 /// release board reads one small row a unit instead of the environment's whole history.
 pub const CURRENT_RUNS: &str = "current_runs";
 
-fn unit_key(environment: &str, tenant: Option<&str>) -> String {
+/// A unit's key in the per-unit projections ([`CURRENT_RUNS`], [`crate::promotion::drift::DRIFT_LATEST`]).
+pub(crate) fn unit_key(environment: &str, tenant: Option<&str>) -> String {
     match tenant {
         None => format!("{environment}/-"),
         Some(t) => format!("{environment}/t:{t}"),

@@ -104,6 +104,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(deployments::DeploymentProjector));
     p.push(Arc::new(metrics::DoraProjector));
     p.push(Arc::new(deployments::CurrentRunProjector));
+    p.push(Arc::new(promotion::drift::DriftProjector));
     p.push(Arc::new(dr::RestoreTestProjector));
     p.push(Arc::new(dr::DrStoreProjector));
     p.push(Arc::new(promotion::config::ConfigProjector));

@@ -38,8 +38,11 @@ fn environments(n: usize, tenants: usize) -> Vec<Environment> {
 
 /// A store holding `changes` changes (one artifact each, 20 services), and in each environment
 /// a deployment of every change to every tenant, in order; a signed-in viewer. Returns the
-/// server's base URL and the viewer's cookie.
-async fn seeded(changes_n: usize, envs: &[Environment]) -> (TestDb, String, String, tokio::sync::oneshot::Sender<()>) {
+/// server's base URL, the viewer's cookie and the ledger the server writes.
+async fn seeded(
+    changes_n: usize,
+    envs: &[Environment],
+) -> (TestDb, String, String, tokio::sync::oneshot::Sender<()>, Ledger) {
     let db = TestDb::sqlite();
     let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let ci = person("token:ci", vec![Role::Developer]);
@@ -115,7 +118,7 @@ async fn seeded(changes_n: usize, envs: &[Environment]) -> (TestDb, String, Stri
         .expect("activate");
     let session = identities::start_session(&ledger, &user).await.expect("session");
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
-    let mut state = AppState::new(ledger, signer, "test.ward/log".into());
+    let mut state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
     state.gate = Arc::new(ward_app::gate::GatePolicy {
         bundle: ward_core::gate::PolicyBundle::defaults(),
         environments: envs.to_vec(),
@@ -127,7 +130,7 @@ async fn seeded(changes_n: usize, envs: &[Environment]) -> (TestDb, String, Stri
     tokio::spawn(serve(listener, state, async {
         let _ = rx.await;
     }));
-    (db, base, format!("ward_session={}", session.token), tx)
+    (db, base, format!("ward_session={}", session.token), tx, ledger)
 }
 
 /// `GET /` `n` times: (status, bytes, sorted wall times in ms).
@@ -153,7 +156,7 @@ async fn board(base: &str, cookie: &str, n: usize) -> (u16, usize, Vec<f64>) {
 #[tokio::test]
 async fn the_board_of_many_tenants_renders_every_environment() {
     let envs = environments(4, 5);
-    let (db, base, cookie, stop) = seeded(30, &envs).await;
+    let (db, base, cookie, stop, _) = seeded(30, &envs).await;
     let (status, bytes, _) = board(&base, &cookie, 1).await;
     assert_eq!(status, 200);
     assert!(bytes > 1000, "{bytes} bytes");
@@ -174,12 +177,121 @@ async fn the_board_of_many_tenants_renders_every_environment() {
     db.cleanup().await;
 }
 
+/// The `<tr>` of `tenant` in the table of environment `env` on the board.
+fn row<'a>(body: &'a str, env: &str, tenant: &str) -> &'a str {
+    let table = body
+        .split("<h2>")
+        .find(|s| s.starts_with(env) && s[env.len()..].starts_with(['<', ' ']))
+        .unwrap_or_else(|| panic!("no section {env}"));
+    table
+        .split("<tr>")
+        .find(|r| r.contains(&format!("<td>{tenant}</td>")))
+        .unwrap_or_else(|| panic!("no row {tenant} in {env}"))
+}
+
+/// A tenant whose latest observation runs a digest no deployment record put there shows, in
+/// words, DRIFT and the digest on its own cell of the board (over HTTP, as a signed-in viewer);
+/// a tenant whose latest observation matches shows in sync with the time of that observation
+/// (an earlier drift of it no longer shows); a tenant never observed says so; one tenant's
+/// drift never shows on another's cell or environment.
+#[tokio::test]
+async fn a_tenant_running_what_no_record_says_shows_drift_on_the_board() {
+    let envs = environments(2, 3);
+    let (db, base, cookie, stop, ledger) = seeded(3, &envs).await;
+    let ops = person("user:rita", vec![Role::ReleaseManager]);
+    let current = format!("sha256:{:064x}", 2);
+    let shadow = format!("sha256:{}", "f".repeat(64));
+    let observe = |tenant: &str, digests: Vec<String>| ward_app::promotion::drift::Observation {
+        environment: "dev".into(),
+        tenant: Some(tenant.into()),
+        digests,
+        config_digest: None,
+        source: "kubectl".into(),
+    };
+    let drifted = ward_app::promotion::drift::observe(
+        &ledger,
+        &ops,
+        &observe("clinic-000", vec![current.clone(), shadow.clone()]),
+    )
+    .await
+    .expect("observe");
+    assert!(drifted.drifted);
+    ward_app::promotion::drift::observe(&ledger, &ops, &observe("clinic-001", vec![shadow.clone()]))
+        .await
+        .expect("observe");
+    let in_sync = ward_app::promotion::drift::observe(&ledger, &ops, &observe("clinic-001", vec![current.clone()]))
+        .await
+        .expect("observe");
+    assert!(!in_sync.drifted);
+    let body = reqwest::Client::new()
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        body.contains(r#"<th scope="col">Drift</th>"#),
+        "the board has a drift column"
+    );
+    let drift_row = row(&body, "dev", "clinic-000");
+    assert!(drift_row.contains("DRIFT:</strong> 1 shadow digest"), "{drift_row}");
+    assert!(
+        drift_row.contains(&format!(r#"title="{shadow}""#)),
+        "the shadow digest is named: {drift_row}"
+    );
+    assert!(drift_row.contains(&format!("entry {}", drifted.seq)), "{drift_row}");
+    let sync_row = row(&body, "dev", "clinic-001");
+    assert!(!sync_row.contains("DRIFT"), "{sync_row}");
+    assert!(sync_row.contains("in sync</span> (observed <time"), "{sync_row}");
+    let observed_at: jiff::Timestamp = in_sync.time.parse().expect("time");
+    let observed_at = observed_at.round(jiff::Unit::Second).expect("round").to_string();
+    assert!(sync_row.contains(&format!(r#"datetime="{observed_at}""#)), "{sync_row}");
+    assert!(sync_row.contains(&format!("entry {}", in_sync.seq)), "{sync_row}");
+    assert!(row(&body, "dev", "clinic-002").contains("never observed"));
+    for t in ["clinic-000", "clinic-001", "clinic-002"] {
+        let r = row(&body, "staging", t);
+        assert!(r.contains("never observed") && !r.contains("DRIFT"), "{r}");
+    }
+    // A viewer may not search the log: the entry is named, not linked to the audit search.
+    assert!(!body.contains("/ui/audit?kind=drift.observed"));
+    let _ = stop.send(());
+    db.cleanup().await;
+}
+
 #[tokio::test]
 #[ignore = "a measurement (seeds 1,000 changes and 4,000 deployments first)"]
 async fn board_with_a_thousand_changes_fifty_tenants_and_four_environments() {
     let envs = environments(4, 50);
     let seeding = std::time::Instant::now();
-    let (db, base, cookie, stop) = seeded(1_000, &envs).await;
+    let (db, base, cookie, stop, ledger) = seeded(1_000, &envs).await;
+    // Every tenant observed (the board's widest drift column): every other one running a digest
+    // no record names.
+    let rita = person("user:rita", vec![Role::ReleaseManager]);
+    let current = format!("sha256:{:064x}", 999);
+    let observations: Vec<NewEvent> = envs
+        .iter()
+        .flat_map(|env| env.tenants.iter().map(move |t| (env.name.clone(), t.clone())))
+        .enumerate()
+        .map(|(i, (env, t))| {
+            let shadow: Vec<String> = if i % 2 == 0 {
+                vec![]
+            } else {
+                vec![format!("sha256:{:064x}", 5_000 + i)]
+            };
+            NewEvent {
+                actor: rita.actor(),
+                kind: "drift.observed".into(),
+                subject: format!("env:{env}"),
+                payload: json!({"environment": env, "tenant": t, "observed": [current], "config_observed": null,
+                    "source": "bench", "expected": [current], "shadow": shadow, "stale": [], "missing": [],
+                    "config_expected": null, "config": "unreported", "drifted": i % 2 == 1}),
+            }
+        })
+        .collect();
+    ledger.append_batch(observations).await.expect("observations");
     eprintln!("seeded in {:?}", seeding.elapsed());
     let _ = board(&base, &cookie, 3).await; // warm
     let (status, bytes, times) = board(&base, &cookie, 21).await;

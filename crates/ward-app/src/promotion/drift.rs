@@ -6,14 +6,15 @@
 //! release), *missing* ones, and a configuration that differs from the one deployed.
 
 use super::target_for;
-use crate::deployments::{deployments, history};
+use crate::deployments::{deployments, history, unit_key};
 use crate::environment::{Environment, find};
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::collections::HashMap;
 use ward_core::Identity;
-use ward_ledger::NewEvent;
-use ward_store::Ledger;
+use ward_ledger::{EventEnvelope, NewEvent, Payload};
+use ward_store::{Ledger, ProjectionOp, Projector};
 
 /// What is running in an environment (or one tenant), as observed (e.g. from
 /// `kubectl get pods -o json` reduced to image digests, or from a deploy tool's status).
@@ -165,4 +166,253 @@ pub async fn observe_runtime(
         out.push(observe(ledger, by, &obs).await?);
     }
     Ok(out)
+}
+
+/// Projection of each unit's latest drift observation (key `<environment>/-` for the
+/// environment as a whole, `<environment>/t:<tenant>` for a tenant, as [`crate::deployments::CURRENT_RUNS`]):
+/// a summary of the last `drift.observed` entry of each, kept as observations are appended — the
+/// release board reads one small row a unit instead of searching the log.
+pub const DRIFT_LATEST: &str = "drift_latest";
+
+/// Digests of each kind a [`DriftSeen`] keeps (the counts are complete; the observation's log
+/// entry has every digest).
+pub const DIGESTS_KEPT: usize = 3;
+
+/// A unit's latest drift observation ([`DRIFT_LATEST`]): what the board says of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftSeen {
+    /// Tenant; none for the environment as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Log entry of the observation.
+    pub seq: u64,
+    /// When it was recorded (RFC 3339).
+    pub time: String,
+    /// Whether anything differs from what Ward deployed.
+    pub drifted: bool,
+    /// How many digests run that were never promoted there, and the first [`DIGESTS_KEPT`].
+    pub shadow: usize,
+    /// The first shadow digests.
+    #[serde(default)]
+    pub shadow_digests: Vec<String>,
+    /// How many digests run that were promoted once but are not the current release.
+    pub stale: usize,
+    /// The first stale digests.
+    #[serde(default)]
+    pub stale_digests: Vec<String>,
+    /// How many expected digests do not run.
+    pub missing: usize,
+    /// The first missing digests.
+    #[serde(default)]
+    pub missing_digests: Vec<String>,
+    /// The configuration: `matches`, `differs`, `shadow` or `unreported`.
+    pub config: String,
+    /// Where the observation came from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// Projects `drift.observed` into [`DRIFT_LATEST`]: each observation replaces its unit's row
+/// (a payload without an environment projects nothing).
+pub struct DriftProjector;
+
+fn digests(p: &Value, field: &str) -> (usize, Vec<String>) {
+    let all: Vec<&str> = p
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    (
+        all.len(),
+        all.iter().take(DIGESTS_KEPT).map(|d| d.to_string()).collect(),
+    )
+}
+
+impl Projector for DriftProjector {
+    fn name(&self) -> &'static str {
+        "drift_latest"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        if e.kind != "drift.observed" {
+            return vec![];
+        }
+        let Some(environment) = p.get("environment").and_then(Value::as_str) else {
+            return vec![];
+        };
+        let tenant = p.get("tenant").and_then(Value::as_str).map(str::to_string);
+        let (shadow, shadow_digests) = digests(p, "shadow");
+        let (stale, stale_digests) = digests(p, "stale");
+        let (missing, missing_digests) = digests(p, "missing");
+        let seen = DriftSeen {
+            seq: e.seq,
+            time: e.time.clone(),
+            drifted: p.get("drifted").and_then(Value::as_bool).unwrap_or(false),
+            shadow,
+            shadow_digests,
+            stale,
+            stale_digests,
+            missing,
+            missing_digests,
+            config: p
+                .get("config")
+                .and_then(Value::as_str)
+                .unwrap_or("unreported")
+                .to_string(),
+            source: p.get("source").and_then(Value::as_str).unwrap_or_default().to_string(),
+            tenant,
+        };
+        let Ok(doc) = serde_json::to_value(&seen) else {
+            return vec![];
+        };
+        vec![ProjectionOp::Put {
+            collection: DRIFT_LATEST.into(),
+            key: unit_key(environment, seen.tenant.as_deref()),
+            doc,
+        }]
+    }
+}
+
+/// The latest drift observation of each unit of `environment` (`None`: the environment as a
+/// whole), read from [`DRIFT_LATEST`]; a unit never observed is absent.
+pub async fn latest(ledger: &Ledger, environment: &str) -> Result<HashMap<Option<String>, DriftSeen>, AppError> {
+    let text = ledger
+        .store()
+        .projection_prefix_array(DRIFT_LATEST, &format!("{environment}/"))
+        .await?;
+    let seen: Vec<DriftSeen> = serde_json::from_str(&text).map_err(AppError::internal)?;
+    Ok(seen.into_iter().map(|s| (s.tenant.clone(), s)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ward_ledger::{ActorKind, NewEvent};
+
+    fn sha(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn rita() -> Identity {
+        Identity {
+            id: "user:rita".into(),
+            kind: ActorKind::Human,
+            roles: vec![],
+        }
+    }
+
+    fn deployed(env: &str, digest: &str, tenants: &[&str]) -> NewEvent {
+        let targets: Vec<Value> = tenants
+            .iter()
+            .map(|t| json!({"tenant": t, "status": "succeeded"}))
+            .collect();
+        NewEvent {
+            actor: rita().actor(),
+            kind: "deployment.recorded".into(),
+            subject: format!("env:{env}"),
+            payload: json!({"change": "CHG-1", "environment": env, "digests": [digest], "targets": targets,
+                "target": "command", "status": "succeeded", "gate_decision": 1, "approvals": [],
+                "executed_by": "user:rita"}),
+        }
+    }
+
+    fn obs(env: &str, tenant: Option<&str>, digests: &[String]) -> Observation {
+        Observation {
+            environment: env.into(),
+            tenant: tenant.map(str::to_string),
+            digests: digests.to_vec(),
+            config_digest: None,
+            source: "kubectl".into(),
+        }
+    }
+
+    /// The board's drift row of a unit is its latest observation, as `observe` found it: a
+    /// later observation replaces an earlier one of the same unit, tenants and environments
+    /// apart (`prod` never `prod-eu`); a shadow digest counts as drift and is named; a unit
+    /// never observed has no row; and the rows are derived from the log like every other.
+    #[tokio::test]
+    async fn the_latest_observation_of_each_unit_is_what_the_board_reads() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        ledger
+            .append_batch(vec![deployed("prod", &sha('a'), &["acme", "beta", "gamma"])])
+            .await
+            .unwrap();
+        let me = rita();
+        let first = observe(&ledger, &me, &obs("prod", Some("acme"), &[sha('a')]))
+            .await
+            .unwrap();
+        assert!(!first.drifted);
+        let shadow = observe(&ledger, &me, &obs("prod", Some("beta"), &[sha('a'), sha('f')]))
+            .await
+            .unwrap();
+        assert!(shadow.drifted);
+        // acme drifts later, then is back in sync: the latest wins.
+        observe(&ledger, &me, &obs("prod", Some("acme"), &[])).await.unwrap();
+        let back = observe(&ledger, &me, &obs("prod", Some("acme"), &[sha('a')]))
+            .await
+            .unwrap();
+        observe(&ledger, &me, &obs("prod-eu", Some("acme"), &[sha('e')]))
+            .await
+            .unwrap();
+
+        let prod = latest(&ledger, "prod").await.unwrap();
+        assert_eq!(prod.len(), 2, "gamma was never observed: {prod:?}");
+        let acme = &prod[&Some("acme".to_string())];
+        assert_eq!((acme.seq, acme.time.as_str()), (back.seq, back.time.as_str()));
+        assert!(!acme.drifted);
+        assert_eq!((acme.shadow, acme.stale, acme.missing), (0, 0, 0));
+        let beta = &prod[&Some("beta".to_string())];
+        assert!(beta.drifted);
+        assert_eq!(beta.seq, shadow.seq);
+        assert_eq!((beta.shadow, beta.shadow_digests.clone()), (1, vec![sha('f')]));
+        assert_eq!(beta.config, "unreported");
+        assert_eq!(beta.source, "kubectl");
+        let eu = latest(&ledger, "prod-eu").await.unwrap();
+        assert_eq!(eu.len(), 1);
+        assert!(eu[&Some("acme".to_string())].drifted);
+        assert!(latest(&ledger, "stage").await.unwrap().is_empty());
+        assert!(ledger.check_state().await.unwrap().ok());
+        db.cleanup().await;
+    }
+
+    /// A store whose observations were recorded before this projection existed lacks its rows:
+    /// the state check (`ward log fsck`, `ward serve` at start) names them as missing, and
+    /// `ward log rebuild-projections` derives them — on SQLite and PostgreSQL.
+    #[tokio::test]
+    async fn a_store_from_before_the_drift_projection_needs_one_rebuild() {
+        needs_one_rebuild(ward_store::testing::TestDb::sqlite()).await;
+        if let Some(db) = ward_store::testing::TestDb::postgres().await {
+            needs_one_rebuild(db).await;
+        }
+    }
+
+    async fn needs_one_rebuild(db: ward_store::testing::TestDb) {
+        let without: Vec<_> = crate::projectors()
+            .into_iter()
+            .filter(|p| p.name() != "drift_latest")
+            .collect();
+        let old = Ledger::new(ward_store::open(&db.url).await.unwrap(), without);
+        observe(&old, &rita(), &obs("prod", None, &[sha('b')])).await.unwrap();
+        assert!(old.check_state().await.unwrap().ok());
+        drop(old);
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        let report = ledger.check_state().await.unwrap();
+        assert!(!report.ok());
+        assert!(
+            report
+                .differences
+                .iter()
+                .all(|d| d.collection == DRIFT_LATEST && d.key == "prod/-"),
+            "{:?}",
+            report.differences
+        );
+        ledger.rebuild_projections().await.unwrap();
+        assert!(ledger.check_state().await.unwrap().ok());
+        assert!(latest(&ledger, "prod").await.unwrap()[&None].drifted);
+        db.cleanup().await;
+    }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use ward_app::board::{Board, Release, Waiting};
 use ward_app::overview::{self, ChangeOverview};
+use ward_app::promotion::drift::DriftSeen;
 
 pub(super) fn short(digest: &str) -> &str {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
@@ -24,6 +25,51 @@ fn release(r: &Release) -> Markup {
     html! {
         @if r.service.is_empty() { (digest(&r.digest)) }
         @else { strong { (r.service) } " " (r.version) " " span.muted { (digest(&r.digest)) } }
+    }
+}
+
+/// `n` digests of one kind, in words: `1 shadow digest abc…` / `4 stale digests a…, b…, c… and 1 more`.
+fn digests_in_words(n: usize, what: &str, shown: &[String]) -> Markup {
+    html! {
+        (n) " " (what) @if n == 1 { " digest" } @else { " digests" }
+        @for (i, d) in shown.iter().enumerate() { @if i > 0 { "," } " " (digest(d)) }
+        @if n > shown.len() { " and " (n - shown.len()) " more" }
+    }
+}
+
+/// A board cell's drift, in words (never colour alone): `in sync (observed TIME, entry N)`,
+/// `DRIFT: what differs (observed TIME, entry N)` or `never observed`. The entry links to the
+/// audit search of the unit's observations for a viewer who may search the log.
+fn drift_cell(env: &str, tenant: Option<&str>, seen: Option<&DriftSeen>, may_search: bool) -> Markup {
+    let Some(d) = seen else {
+        return html! { "never observed" };
+    };
+    let mut differs: Vec<Markup> = Vec::new();
+    if d.shadow > 0 {
+        differs.push(digests_in_words(d.shadow, "shadow", &d.shadow_digests));
+    }
+    if d.stale > 0 {
+        differs.push(digests_in_words(d.stale, "stale", &d.stale_digests));
+    }
+    if d.missing > 0 {
+        differs.push(digests_in_words(d.missing, "missing", &d.missing_digests));
+    }
+    match d.config.as_str() {
+        "differs" => differs.push(html! { "config differs" }),
+        "shadow" => differs.push(html! { "config never deployed here" }),
+        _ => {}
+    }
+    let entry = html! {
+        @if may_search {
+            a href=(format!("/ui/audit?kind=drift.observed&env={env}&tenant={}", tenant.unwrap_or(""))) title="the unit's observations in the audit search" { "entry " (d.seq) }
+        } @else { "entry " (d.seq) }
+    };
+    html! {
+        @if d.drifted {
+            strong.bad { "DRIFT:" } " "
+            @for (i, m) in differs.iter().enumerate() { @if i > 0 { "; " } (m) }
+        } @else { span.ok { "in sync" } }
+        " (observed " (time(&d.time)) ", " (entry) ")"
     }
 }
 
@@ -57,6 +103,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
         Ok(x) => x,
         Err(e) => return failure(e),
     };
+    let may_search = viewer.identity.may(ward_core::Action::LogExport);
     let body = html! {
         h1 { "Release board" }
         form method="get" action="/" {
@@ -80,7 +127,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
             }
             div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" {
                 table {
-                    thead { tr { th scope="col" { "Tenant" } th scope="col" { "Ring" } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } } }
+                    thead { tr { th scope="col" { "Tenant" } th scope="col" { "Ring" } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } th scope="col" { "Drift" } } }
                     tbody {
                         @for c in &env.cells {
                             tr {
@@ -92,6 +139,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                                 }
                                 td { @if let Some(ch) = &c.change { a href=(format!("/ui/changes/{ch}")) { (ch) } } }
                                 td { @if let Some(t) = &c.since { (time(t)) } }
+                                td { (drift_cell(&env.name, c.tenant.as_deref(), c.drift.as_ref(), may_search)) }
                             }
                         }
                     }
@@ -154,7 +202,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                 li { a href="/ui/audit" { "Audit" } " — search, a period's population and sample, bundles, the log's checkpoint and verifier key." }
             }
         }
-        (placeholder("Drift and pending promotions", "ward promote --change … (the gate says what is missing)"))
+        (placeholder("Recording what runs (drift)", "ward env observe --env ENV --from-runtime"))
     };
     page(&viewer, layout("Release board", Some(&viewer), body))
 }
