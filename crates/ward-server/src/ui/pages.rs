@@ -28,48 +28,57 @@ fn release(r: &Release) -> Markup {
     }
 }
 
-/// `n` digests of one kind, in words: `1 shadow digest abc…` / `4 stale digests a…, b…, c… and 1 more`.
-fn digests_in_words(n: usize, what: &str, shown: &[String]) -> Markup {
+/// A board cell's drift, in words (never colour alone) and short (the board stays under
+/// 100 kB with every tenant observed): `in sync`, `DRIFT: 1 shadow, config differs (entry N)` —
+/// counts, the observation's entry linked to the audit search for a viewer who may search the
+/// log — or `—` when never observed. When is in the environment's summary line; which digests,
+/// in the observation (`ward audit search --kind drift.observed`).
+fn drift_cell(env: &str, tenant: Option<&str>, seen: Option<&DriftSeen>, may_search: bool) -> Markup {
+    let Some(d) = seen else {
+        return html! { "—" };
+    };
+    if !d.drifted {
+        return html! { "in sync" };
+    }
+    let mut differs: Vec<String> = Vec::new();
+    for (n, what) in [(d.shadow, "shadow"), (d.stale, "stale"), (d.missing, "missing")] {
+        if n > 0 {
+            differs.push(format!("{n} {what}"));
+        }
+    }
+    match d.config.as_str() {
+        "differs" => differs.push("config differs".into()),
+        "shadow" => differs.push("config never deployed here".into()),
+        _ => {}
+    }
     html! {
-        (n) " " (what) @if n == 1 { " digest" } @else { " digests" }
-        @for (i, d) in shown.iter().enumerate() { @if i > 0 { "," } " " (digest(d)) }
-        @if n > shown.len() { " and " (n - shown.len()) " more" }
+        strong.bad { "DRIFT:" } " " (differs.join(", ")) " ("
+        @if may_search {
+            a href=(format!("/ui/audit?kind=drift.observed&env={env}&tenant={}", tenant.unwrap_or(""))) { "entry " (d.seq) }
+        } @else { "entry " (d.seq) }
+        ")"
     }
 }
 
-/// A board cell's drift, in words (never colour alone): `in sync (observed TIME, entry N)`,
-/// `DRIFT: what differs (observed TIME, entry N)` or `never observed`. The entry links to the
-/// audit search of the unit's observations for a viewer who may search the log.
-fn drift_cell(env: &str, tenant: Option<&str>, seen: Option<&DriftSeen>, may_search: bool) -> Markup {
-    let Some(d) = seen else {
-        return html! { "never observed" };
-    };
-    let mut differs: Vec<Markup> = Vec::new();
-    if d.shadow > 0 {
-        differs.push(digests_in_words(d.shadow, "shadow", &d.shadow_digests));
-    }
-    if d.stale > 0 {
-        differs.push(digests_in_words(d.stale, "stale", &d.stale_digests));
-    }
-    if d.missing > 0 {
-        differs.push(digests_in_words(d.missing, "missing", &d.missing_digests));
-    }
-    match d.config.as_str() {
-        "differs" => differs.push(html! { "config differs" }),
-        "shadow" => differs.push(html! { "config never deployed here" }),
-        _ => {}
-    }
-    let entry = html! {
-        @if may_search {
-            a href=(format!("/ui/audit?kind=drift.observed&env={env}&tenant={}", tenant.unwrap_or(""))) title="the unit's observations in the audit search" { "entry " (d.seq) }
-        } @else { "entry " (d.seq) }
-    };
+/// An environment's drift in one line: when it was last observed, and how many of its units are
+/// in sync, drifted or never observed.
+fn drift_summary(env: &ward_app::board::EnvironmentRow) -> Markup {
+    let seen: Vec<&DriftSeen> = env.cells.iter().filter_map(|c| c.drift.as_ref()).collect();
+    let drifted = seen.iter().filter(|d| d.drifted).count();
+    let last = seen.iter().map(|d| d.time.as_str()).max();
     html! {
-        @if d.drifted {
-            strong.bad { "DRIFT:" } " "
-            @for (i, m) in differs.iter().enumerate() { @if i > 0 { "; " } (m) }
-        } @else { span.ok { "in sync" } }
-        " (observed " (time(&d.time)) ", " (entry) ")"
+        p.muted {
+            "Drift: "
+            @match last {
+                None => { "never observed (record what runs with " code { "ward env observe" } ")" }
+                Some(t) => {
+                    (seen.len() - drifted) " in sync, " strong { (drifted) " drifted" }
+                    @if seen.len() < env.cells.len() { ", " (env.cells.len() - seen.len()) " never observed" }
+                    "; last observed " (time(t))
+                }
+            }
+            "."
+        }
     }
 }
 
@@ -145,6 +154,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                     }
                 }
             }
+            (drift_summary(env))
             @if !env.pending.is_empty() {
                 p { strong { "Waiting to be promoted" } " from " (env.after.as_deref().unwrap_or("")) }
                 ul.plain {
