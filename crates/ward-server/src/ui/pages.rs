@@ -130,18 +130,20 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
             p { "No environments are declared in " code { "ward.toml" } " ([[environments]])." }
         }
         @for env in &b.environments {
+            // The ring column only where the environment has rings.
+            @let rings = env.cells.iter().any(|c| c.ring.is_some());
             h2 {
                 (env.name)
                 @if let Some(after) = &env.after { span.muted { " after " (after) } }
             }
             div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" {
                 table {
-                    thead { tr { th scope="col" { "Tenant" } th scope="col" { "Ring" } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } th scope="col" { "Drift" } } }
+                    thead { tr { th scope="col" { "Tenant" } @if rings { th scope="col" { "Ring" } } th scope="col" { "Runs" } th scope="col" { "Change" } th scope="col" { "Since" } th scope="col" { "Drift" } } }
                     tbody {
                         @for c in &env.cells {
                             tr {
                                 td { @if let Some(t) = &c.tenant { (t) } @else { span.muted { "(whole environment)" } } }
-                                td { @if let Some(r) = &c.ring { (r) } }
+                                @if rings { td { @if let Some(r) = &c.ring { (r) } } }
                                 td {
                                     @if c.releases.is_empty() { span.muted { "—" } }
                                     @for r in &c.releases { div { (release(r)) } }
