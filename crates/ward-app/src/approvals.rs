@@ -205,8 +205,8 @@ pub struct SigningRules<'a> {
     pub risk: &'a RiskRules,
     /// `[approvals]`.
     pub approvals: &'a ApprovalRules,
-    /// `[controls]` (its checklist).
-    pub controls: &'a crate::gate::Controls,
+    /// `[controls.checklist]`: tag → the sign-offs it asks for.
+    pub checklist: &'a std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Signs (approves or rejects) a change as `by`, after re-authentication and separation of
@@ -222,7 +222,7 @@ pub async fn sign(
     let SigningRules {
         risk,
         approvals: rules,
-        controls,
+        checklist,
     } = *policy;
     let Some(change) = changes::get(ledger, change_id).await? else {
         return Err(AppError::not_found(
@@ -257,7 +257,7 @@ pub async fn sign(
     // Separation of duties with every role the directory knows of the signer (an admin stays an
     // admin whatever token they present); the meaning with the roles presented (a token narrowed
     // to privacy-officer signs only what a privacy officer may).
-    let asked = controls.checklist_for(&change.classification.tags);
+    let asked = ward_core::approval::checklist_for(checklist, &change.classification.tags);
     if let Err(r) = changes::check_decider(&judged, &change, rules)
         .and_then(|()| ward_core::approval::check_meaning(by, &req.meaning, &asked, rules))
     {

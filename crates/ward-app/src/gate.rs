@@ -274,17 +274,7 @@ impl Controls {
     /// The checklist items (signature meanings) a change with `tags` needs, in checklist order,
     /// each once.
     pub fn checklist_for(&self, tags: &[String]) -> Vec<String> {
-        let mut items: Vec<String> = Vec::new();
-        for (tag, wanted) in &self.checklist {
-            if tags.contains(tag) {
-                for item in wanted {
-                    if !items.contains(item) {
-                        items.push(item.clone());
-                    }
-                }
-            }
-        }
-        items
+        ward_core::approval::checklist_for(&self.checklist, tags)
     }
 
     /// Parses a `[controls]` table (as TOML text, without the header), resolving and validating

@@ -217,7 +217,7 @@ impl Ward {
         let rules = approvals::SigningRules {
             risk: &self.risk,
             approvals: &self.approvals,
-            controls: &self.gate.controls,
+            checklist: &self.gate.controls.checklist,
         };
         approvals::sign(&self.ledger, by, change, req, &rules, cx).await
     }

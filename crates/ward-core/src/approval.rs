@@ -232,6 +232,22 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
     Ok(())
 }
 
+/// The checklist items (signature meanings) `[controls.checklist]` (tag → items) asks of a change
+/// with `tags`, in checklist order, each once.
+pub fn checklist_for(checklist: &BTreeMap<String, Vec<String>>, tags: &[String]) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for (tag, wanted) in checklist {
+        if tags.contains(tag) {
+            for item in wanted {
+                if !items.contains(item) {
+                    items.push(item.clone());
+                }
+            }
+        }
+    }
+    items
+}
+
 /// Whether `signer` may sign with `meaning` a change whose checklist asks for `asked` (the
 /// items of `[controls.checklist]` its tags call for). A meaning listed in
 /// `[approvals.meaning_roles]` needs one of its roles (by default a `privacy-review` is a

@@ -34,7 +34,7 @@ fn signing<'a>(
     ward_app::approvals::SigningRules {
         risk,
         approvals: rules,
-        controls: &CONTROLS,
+        checklist: &CONTROLS.checklist,
     }
 }
 

@@ -16,6 +16,7 @@
 //! sign-in form's nonce) under a fixed label; a POST without it is refused with 403.
 
 mod audit;
+mod authorize;
 mod lists;
 mod metrics;
 mod oidc;

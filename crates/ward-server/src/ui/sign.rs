@@ -226,7 +226,7 @@ pub(super) async fn sign(
             comment: form.comment,
             manifest: form.manifest,
         };
-        return super::oidc::begin(&state, client, Some(Box::new(pending)), viewer.secure);
+        return super::authorize::begin(&state, client, Some(Box::new(pending)), viewer.secure);
     }
     let req = SignRequest {
         meaning: form.meaning,
