@@ -251,6 +251,22 @@ fn pgbackrest_info(stanza: &str, stop: i64) -> String {
     )
 }
 
+/// A data directory under `tmp` initialised with `ward init`, `toml` as its `ward.toml`, and
+/// the local users `people` (name, role), each with [`common::pw`].
+fn data_dir(tmp: &Path, toml: &str, people: &[(&str, &str)]) -> PathBuf {
+    let d = tmp.join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(d.join("ward.toml"), toml).unwrap();
+    for (name, role) in people {
+        add_user(&d, None, name, &[role]);
+    }
+    d
+}
+
 /// The order a person takes printed steps in: the change itself, then evidence (and the keys
 /// it needs), then signatures (which cover what is attached when given), then promotion.
 fn step_order(words: &[String]) -> u8 {
@@ -265,30 +281,21 @@ fn step_order(words: &[String]) -> u8 {
 #[test]
 fn every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.arg("init");
-        c
-    }));
     // Only the environments are configured: the built-in controls apply (high: tests, no
     // critical SAST, SBOM, provenance, rollback plan, two approvals, a release manager, a
     // ticket; PHI: a privacy review).
-    std::fs::write(
-        d.join("ward.toml"),
+    let d = data_dir(
+        tmp.path(),
         "[[environments]]\nname = \"staging\"\n\n[[environments]]\nname = \"prod\"\nafter = \"staging\"\n",
-    )
-    .unwrap();
-    for (name, role) in [
-        ("dana", "developer"),
-        ("quinn", "approver"),
-        ("vera", "approver"),
-        ("pat", "privacy-officer"),
-        ("rita", "release-manager"),
-        ("adam", "admin"),
-    ] {
-        add_user(&d, None, name, &[role]);
-    }
+        &[
+            ("dana", "developer"),
+            ("quinn", "approver"),
+            ("vera", "approver"),
+            ("pat", "privacy-officer"),
+            ("rita", "release-manager"),
+            ("adam", "admin"),
+        ],
+    );
     let digest = json(&ok(run({
         let mut c = ward(&d, None);
         c.args([
@@ -489,20 +496,12 @@ fn printed_commands_are_split_as_a_shell_would() {
 #[test]
 fn the_hints_of_everyday_refusals_work_as_printed() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.arg("init");
-        c
-    }));
-    std::fs::write(
-        d.join("ward.toml"),
+    let d = data_dir(
+        tmp.path(),
         "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
          [[environments]]\nname = \"staging\"\ncommand = [\"sh\", \"-c\", \"echo migrating the schema; echo 'schema lock held' >&2; exit 3\"]\n",
-    )
-    .unwrap();
-    add_user(&d, None, "dana", &["developer"]);
-    add_user(&d, None, "rita", &["release-manager"]);
+        &[("dana", "developer"), ("rita", "release-manager")],
+    );
     let hint_of = |o: &Output| -> Vec<String> {
         assert!(
             !o.status.success(),
@@ -572,26 +571,17 @@ fn the_hints_of_everyday_refusals_work_as_printed() {
 #[test]
 fn the_fixes_for_a_critical_cve_and_dr_readiness_work_as_printed() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.arg("init");
-        c
-    }));
-    std::fs::write(
-        d.join("ward.toml"),
+    let d = data_dir(
+        tmp.path(),
         "[[environments]]\nname = \"prod\"\n\n\
          [[services]]\nname = \"scheduling-api\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"sched-db\"]\n",
-    )
-    .unwrap();
-    for (name, role) in [
-        ("dana", "developer"),
-        ("quinn", "approver"),
-        ("vera", "approver"),
-        ("rita", "release-manager"),
-    ] {
-        add_user(&d, None, name, &[role]);
-    }
+        &[
+            ("dana", "developer"),
+            ("quinn", "approver"),
+            ("vera", "approver"),
+            ("rita", "release-manager"),
+        ],
+    );
     let digest = format!("sha256:{}", "5c".repeat(32));
     common::register(&d, &digest, "scheduling-api", "2.0.0");
     // Tests pass; Trivy finds a critical CVE in the image.
@@ -650,22 +640,15 @@ fn the_fixes_for_a_critical_cve_and_dr_readiness_work_as_printed() {
 #[test]
 fn an_unreadable_error_budget_prints_a_status_command_that_works_and_explains_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.arg("init");
-        c
-    }));
     // Port 9 (discard) on loopback: nothing listens, the query cannot be answered.
-    std::fs::write(
-        d.join("ward.toml"),
+    let d = data_dir(
+        tmp.path(),
         "[[environments]]\nname = \"prod\"\n\n[[slo]]\nservice = \"scheduling-api\"\nenvironments = [\"prod\"]\n\
          prometheus = \"http://127.0.0.1:9\"\n\
          query = 'sum(rate(http_errors_total{service=\"{{service}}\"}[{{window}}])) / sum(rate(http_requests_total{service=\"{{service}}\"}[{{window}}]))'\n\
          objective = 0.999\n",
-    )
-    .unwrap();
-    add_user(&d, None, "dana", &["developer"]);
+        &[("dana", "developer")],
+    );
     let digest = format!("sha256:{}", "7a".repeat(32));
     common::register(&d, &digest, "scheduling-api", "1.0.0");
     let change = common::open_change(as_user(&d, None, "dana", &[]), "Reminder copy", &digest);

@@ -153,6 +153,19 @@ async fn board(base: &str, cookie: &str, n: usize) -> (u16, usize, Vec<f64>) {
     (status, bytes, times)
 }
 
+/// The board's HTML as `cookie`'s viewer gets it.
+async fn board_html(base: &str, cookie: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{base}/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("body")
+}
+
 #[tokio::test]
 async fn the_board_of_many_tenants_renders_every_environment() {
     let envs = environments(4, 5);
@@ -160,15 +173,7 @@ async fn the_board_of_many_tenants_renders_every_environment() {
     let (status, bytes, _) = board(&base, &cookie, 1).await;
     assert_eq!(status, 200);
     assert!(bytes > 1000, "{bytes} bytes");
-    let body = reqwest::Client::new()
-        .get(format!("{base}/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("GET /")
-        .text()
-        .await
-        .expect("body");
+    let body = board_html(&base, &cookie).await;
     for env in &envs {
         assert!(body.contains(&env.name), "{}", env.name);
     }
@@ -224,15 +229,7 @@ async fn a_tenant_running_what_no_record_says_shows_drift_on_the_board() {
         .await
         .expect("observe");
     assert!(!in_sync.drifted);
-    let body = reqwest::Client::new()
-        .get(format!("{base}/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("GET /")
-        .text()
-        .await
-        .expect("body");
+    let body = board_html(&base, &cookie).await;
     assert!(
         body.contains(r#"<th scope="col">Drift</th>"#),
         "the board has a drift column"
@@ -253,7 +250,9 @@ async fn a_tenant_running_what_no_record_says_shows_drift_on_the_board() {
     let dev = &body[body.find("<h2>dev").expect("dev")..];
     let dev = &dev[..dev[4..].find("<h2>").map_or(dev.len(), |i| i + 4)];
     assert!(
-        dev.contains("Drift: 1 in sync, <strong>1 drifted</strong>, 1 never observed; last observed"),
+        dev.contains(
+            "Drift: 1 in sync, <strong>1 drifted</strong>, 1 not observed since their deployment; last observed"
+        ),
         "{dev}"
     );
     assert!(dev.contains(&format!(r#"datetime="{observed_at}""#)), "{dev}");

@@ -112,6 +112,7 @@ pub async fn observe(ledger: &Ledger, by: &Identity, obs: &Observation) -> Resul
         "expected": expected, "shadow": shadow, "stale": stale, "missing": missing,
         "config_expected": config_expected, "config": config, "drifted": drifted,
     });
+    let payload = kept_inline(ledger, payload).await?;
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -222,10 +223,41 @@ fn digests(p: &Value, field: &str) -> (usize, Vec<String>) {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    (
-        all.len(),
-        all.iter().take(DIGESTS_KEPT).map(|d| d.to_string()).collect(),
-    )
+    // A shortened observation ([`kept_inline`]) carries each list's full count beside it.
+    let count = p
+        .get(format!("{field}_count"))
+        .and_then(Value::as_u64)
+        .map_or(all.len(), |n| n as usize);
+    (count, all.iter().take(DIGESTS_KEPT).map(|d| d.to_string()).collect())
+}
+
+/// Digests of each list an observation keeps inline when the whole would not fit.
+const INLINE_LIST: usize = 16;
+
+/// An observation's payload as the log carries it inline, whatever its size: a payload over
+/// [`ward_ledger::envelope::MAX_INLINE_PAYLOAD`] would be stored by digest, and the board's
+/// projection (which reads inline payloads only) would keep showing the unit's previous, maybe
+/// "in sync", observation. A large one keeps its verdict, each list's count and first
+/// [`INLINE_LIST`] digests inline, and the whole observation content-addressed beside the log
+/// (`full_observation`: its sha256, which the leaf commits to).
+async fn kept_inline(ledger: &Ledger, payload: Value) -> Result<Value, AppError> {
+    let whole = serde_json::to_vec(&payload).map_err(|e| AppError::internal(e))?;
+    // A margin under the limit for the canonical form's differences.
+    if whole.len() <= ward_ledger::envelope::MAX_INLINE_PAYLOAD - 512 {
+        return Ok(payload);
+    }
+    let digest = ward_evidence::digest::of_bytes(&whole);
+    ledger.store().put_evidence(&digest, &whole).await?;
+    let mut short = payload;
+    for field in ["observed", "expected", "shadow", "stale", "missing"] {
+        if let Some(list) = short.get_mut(field).and_then(Value::as_array_mut) {
+            let n = list.len();
+            list.truncate(INLINE_LIST);
+            short[format!("{field}_count")] = json!(n);
+        }
+    }
+    short["full_observation"] = json!(digest);
+    Ok(short)
 }
 
 impl Projector for DriftProjector {
@@ -375,6 +407,42 @@ mod tests {
         assert_eq!(eu.len(), 1);
         assert!(eu[&Some("acme".to_string())].drifted);
         assert!(latest(&ledger, "stage").await.unwrap().is_empty());
+        assert!(ledger.check_state().await.unwrap().ok());
+        db.cleanup().await;
+    }
+
+    /// An observation too large to be carried inline (here 300 shadow digests) still reaches the
+    /// board: drifted, with its counts, never the unit's earlier "in sync"; the whole observation
+    /// is kept beside the log under the digest the entry names.
+    #[tokio::test]
+    async fn a_large_drift_observation_is_not_lost_behind_an_earlier_in_sync_one() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        ledger
+            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
+            .await
+            .unwrap();
+        let me = rita();
+        observe(&ledger, &me, &obs("prod", Some("acme"), &[sha('a')]))
+            .await
+            .unwrap();
+        let many: Vec<String> = std::iter::once(sha('a'))
+            .chain((0..300).map(|i| format!("sha256:{i:064x}")))
+            .collect();
+        let big = observe(&ledger, &me, &obs("prod", Some("acme"), &many)).await.unwrap();
+        assert!(big.drifted);
+        let acme = &latest(&ledger, "prod").await.unwrap()[&Some("acme".to_string())];
+        assert_eq!(acme.seq, big.seq, "the board reads the large observation");
+        assert!(acme.drifted);
+        assert_eq!(acme.shadow, 300);
+        let entry = &ledger.store().entries(big.seq, 1).await.unwrap()[0];
+        let env = ward_ledger::EventEnvelope::from_leaf(&entry.leaf).unwrap();
+        let ward_ledger::Payload::Inline(p) = &env.payload else {
+            panic!("the observation is carried inline")
+        };
+        let full = p["full_observation"].as_str().unwrap();
+        let kept: Value = serde_json::from_slice(&ledger.store().evidence(full).await.unwrap().unwrap()).unwrap();
+        assert_eq!(kept["shadow"].as_array().unwrap().len(), 300);
         assert!(ledger.check_state().await.unwrap().ok());
         db.cleanup().await;
     }

@@ -33,9 +33,15 @@ fn release(r: &Release) -> Markup {
 /// counts, the observation's entry linked to the audit search for a viewer who may search the
 /// log — or `—` when never observed. When is in the environment's summary line; which digests,
 /// in the observation (`ward audit search --kind drift.observed`).
-fn drift_cell(env: &str, tenant: Option<&str>, seen: Option<&DriftSeen>, may_search: bool) -> Markup {
-    let Some(d) = seen else {
-        return html! { "—" };
+fn drift_cell(env: &str, cell: &ward_app::board::Cell, may_search: bool) -> Markup {
+    let tenant = cell.tenant.as_deref();
+    let Some(d) = current_observation(cell) else {
+        return match &cell.drift {
+            // Observed before the release it runs now was recorded: that verdict was about the
+            // release before, not this one.
+            Some(_) => html! { "not observed since its deployment" },
+            None => html! { "—" },
+        };
     };
     if !d.drifted {
         return html! { "in sync" };
@@ -60,10 +66,18 @@ fn drift_cell(env: &str, tenant: Option<&str>, seen: Option<&DriftSeen>, may_sea
     }
 }
 
+/// The cell's latest drift observation when it was made after the deployment the cell runs
+/// (an older one judged the release before).
+fn current_observation(cell: &ward_app::board::Cell) -> Option<&DriftSeen> {
+    cell.drift
+        .as_ref()
+        .filter(|d| cell.deployment.is_none_or(|dep| d.seq > dep))
+}
+
 /// An environment's drift in one line: when it was last observed, and how many of its units are
 /// in sync, drifted or never observed.
 fn drift_summary(env: &ward_app::board::EnvironmentRow) -> Markup {
-    let seen: Vec<&DriftSeen> = env.cells.iter().filter_map(|c| c.drift.as_ref()).collect();
+    let seen: Vec<&DriftSeen> = env.cells.iter().filter_map(current_observation).collect();
     let drifted = seen.iter().filter(|d| d.drifted).count();
     let last = seen.iter().map(|d| d.time.as_str()).max();
     html! {
@@ -73,7 +87,7 @@ fn drift_summary(env: &ward_app::board::EnvironmentRow) -> Markup {
                 None => { "never observed (record what runs with " code { "ward env observe" } ")" }
                 Some(t) => {
                     (seen.len() - drifted) " in sync, " strong { (drifted) " drifted" }
-                    @if seen.len() < env.cells.len() { ", " (env.cells.len() - seen.len()) " never observed" }
+                    @if seen.len() < env.cells.len() { ", " (env.cells.len() - seen.len()) " not observed since their deployment" }
                     "; last observed " (time(t))
                 }
             }
@@ -150,7 +164,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                                 }
                                 td { @if let Some(ch) = &c.change { a href=(format!("/ui/changes/{ch}")) { (ch) } } }
                                 td { @if let Some(t) = &c.since { (time(t)) } }
-                                td { (drift_cell(&env.name, c.tenant.as_deref(), c.drift.as_ref(), may_search)) }
+                                td { (drift_cell(&env.name, c, may_search)) }
                             }
                         }
                     }
@@ -467,5 +481,48 @@ fn action_link(change: &str, action: &ward_core::gate::Action) -> Option<String>
         Action::Approve { change: c, .. } if c == change => Some(format!("/ui/changes/{change}/sign")),
         Action::Promote { change: c, .. } if c == change => Some(format!("/ui/changes/{change}#release")),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::current_observation;
+    use ward_app::board::Cell;
+    use ward_app::promotion::drift::DriftSeen;
+
+    /// An "in sync" observed before the release a unit runs now was recorded is about the release
+    /// before: the board does not show it as the current verdict.
+    #[test]
+    fn an_observation_older_than_the_units_deployment_is_not_its_verdict() {
+        let seen = |seq| DriftSeen {
+            tenant: Some("acme".into()),
+            seq,
+            time: "2026-12-04T10:00:00Z".into(),
+            drifted: false,
+            shadow: 0,
+            shadow_digests: vec![],
+            stale: 0,
+            stale_digests: vec![],
+            missing: 0,
+            missing_digests: vec![],
+            config: "matches".into(),
+            source: "kubectl".into(),
+        };
+        let cell = |deployment, drift| Cell {
+            tenant: Some("acme".into()),
+            ring: None,
+            change: Some("CHG-1".into()),
+            deployment,
+            since: None,
+            releases: vec![],
+            drift,
+        };
+        assert!(current_observation(&cell(Some(10), Some(seen(12)))).is_some());
+        assert!(current_observation(&cell(Some(10), Some(seen(7)))).is_none());
+        assert!(
+            current_observation(&cell(None, Some(seen(7)))).is_some(),
+            "nothing deployed yet"
+        );
+        assert!(current_observation(&cell(Some(10), None)).is_none());
     }
 }
