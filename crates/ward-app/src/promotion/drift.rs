@@ -241,7 +241,7 @@ const INLINE_LIST: usize = 16;
 /// [`INLINE_LIST`] digests inline, and the whole observation content-addressed beside the log
 /// (`full_observation`: its sha256, which the leaf commits to).
 async fn kept_inline(ledger: &Ledger, payload: Value) -> Result<Value, AppError> {
-    let whole = serde_json::to_vec(&payload).map_err(|e| AppError::internal(e))?;
+    let whole = serde_json::to_vec(&payload).map_err(AppError::internal)?;
     // A margin under the limit for the canonical form's differences.
     if whole.len() <= ward_ledger::envelope::MAX_INLINE_PAYLOAD - 512 {
         return Ok(payload);
