@@ -103,6 +103,44 @@ pub struct DecisionSeen {
     pub waived: Vec<Excused>,
 }
 
+/// Whether the evidence `d`'s tier requires was present when it was deployed (pure): its gate
+/// decision is recorded, judged this change into this environment, allowed it, and excused no
+/// `evidence.*` reason. The population's column and the governance metric both ask this.
+pub fn evidence_complete(d: &Deployment, decision: Option<&DecisionSeen>) -> bool {
+    decision.is_some_and(|x| {
+        x.change == d.change
+            && x.environment == d.environment
+            && x.allow
+            && !x.waived.iter().any(|w| w.rule.starts_with("evidence."))
+    })
+}
+
+/// The gate decision each of `deployments` relied on, as recorded, read once per decision; a
+/// deployment naming no decision, or one not before it, relied on none.
+pub async fn decisions_seen(
+    ledger: &Ledger,
+    deployments: &[Deployment],
+) -> Result<HashMap<u64, Option<DecisionSeen>>, AppError> {
+    let mut seen: HashMap<u64, Option<DecisionSeen>> = HashMap::new();
+    for d in deployments {
+        if d.gate_decision == 0 || d.gate_decision >= d.seq || seen.contains_key(&d.gate_decision) {
+            continue;
+        }
+        let decision = match crate::gate::decision(ledger, d.gate_decision).await {
+            Ok(x) => Some(DecisionSeen {
+                change: x.change,
+                environment: x.environment,
+                allow: x.allow,
+                waived: x.waived,
+            }),
+            Err(e) if e.kind == crate::error::Kind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        seen.insert(d.gate_decision, decision);
+    }
+    Ok(seen)
+}
+
 /// Builds one row (pure). `decision` is the gate decision `d.gate_decision` as recorded and
 /// `input` the gate input stored with it (`None` when either cannot be found: then no control
 /// can be shown to hold, and the row says so).
@@ -229,7 +267,7 @@ pub fn row(d: &Deployment, decision: Option<&DecisionSeen>, input: Option<&Value
         approvals,
         approval_preceded_deployment: known && signed_before && !signing_excused,
         separation_of_duties_held: known && !by_party && !separation_excused && !deployed_by_party,
-        evidence_complete: known && !excused(&|r| r.starts_with("evidence.")),
+        evidence_complete: input.is_some() && evidence_complete(d, decision),
         exceptions,
     }
 }

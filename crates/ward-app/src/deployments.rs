@@ -134,9 +134,47 @@ impl Projector for DeploymentProjector {
                 e,
                 p,
             )],
+            ("drill.recorded", Some(env)) => {
+                vec![ProjectionOp::put_stamped(DRILLS, format!("{env}/{:020}", e.seq), e, p)]
+            }
             _ => vec![],
         }
     }
+}
+
+/// Projection of `drill.recorded` (key `<environment>/<seq>`), kept by [`DeploymentProjector`].
+pub const DRILLS: &str = "drills";
+
+/// A rollback drill as recorded (`drill.recorded`): the fields the metrics read.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DrillRecord {
+    /// Environment.
+    pub environment: String,
+    /// The deployment record of the drill's rollback.
+    pub deployment: u64,
+    /// Milliseconds from the drill's start to every probe answered by the previous release
+    /// (none when it was not measured).
+    #[serde(default)]
+    pub time_to_restore_ms: Option<f64>,
+    /// Every probe was answered by the previous release.
+    #[serde(default)]
+    pub all_restored: bool,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Rollback drills in `environment`, oldest first. A log recorded before this projection
+/// existed shows its drills after `ward log rebuild-projections`.
+pub async fn drills(ledger: &Ledger, environment: &str) -> Result<Vec<DrillRecord>, AppError> {
+    ledger
+        .store()
+        .projection_prefix_text(DRILLS, &format!("{environment}/"))
+        .await?
+        .into_iter()
+        .map(|(_, doc)| serde_json::from_str(&doc).map_err(AppError::internal))
+        .collect()
 }
 
 /// Deployments into `environment`, oldest first.

@@ -744,7 +744,9 @@ pub struct GovernanceReport {
     pub to: String,
     /// `approval_latency` (seconds), `deployments_under_waiver` and
     /// `deployments_under_breakglass` (ratios), `overdue_reviews` (count),
-    /// `rollback_drill_age`, `automated_rollback_time_to_stable` (seconds); never a band.
+    /// `evidence_complete_at_deployment` (ratio), `rollback_drill_age`,
+    /// `rollback_drill_time_to_restore`, `automated_rollback_time_to_stable` (seconds); never a
+    /// band.
     pub metrics: Vec<Metric>,
 }
 
@@ -760,11 +762,17 @@ pub struct GovernanceView {
     pub breakglass: Vec<crate::exceptions::Breakglass>,
     /// The environment's rollouts.
     pub rollouts: Vec<Rollout>,
+    /// The environment's rollback drills as recorded (`drill.recorded`).
+    pub drills: Vec<crate::deployments::DrillRecord>,
+    /// The gate decision each deployment relied on, as recorded (`None`: not found).
+    pub decisions: HashMap<u64, Option<crate::audit::DecisionSeen>>,
 }
 
 /// Maps the records to governance facts. Pure. A change's quorum is its tier's `approvals` in
 /// `[controls]`; a deployment relied on a waiver (`WVR-…`) or a break-glass (`BG-…`) when its
-/// `excused_by` names one; a drill is a deployment record marked `drill`.
+/// `excused_by` names one; its evidence was complete as [`crate::audit::evidence_complete`]
+/// judges it; a drill is a deployment record marked `drill`, its time to restore the
+/// `drill.recorded` entry naming that record.
 pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls) -> Traced2 {
     use ward_core::governance as g;
     let mut facts = g::Facts::default();
@@ -800,12 +808,42 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
             signatures,
         });
     }
+    let restored: HashMap<u64, (&crate::deployments::DrillRecord, f64)> = view
+        .drills
+        .iter()
+        .filter_map(|r| Some((r.deployment, (r, r.time_to_restore_ms?))))
+        .collect();
+    let drill_seqs: std::collections::HashSet<u64> =
+        view.deployments.iter().filter(|d| d.drill).map(|d| d.seq).collect();
     for d in &view.deployments {
         let Some(time) = secs(&d.time) else { continue };
         if d.drill {
-            facts.drills.push(g::Drill { seq: d.seq, time });
-            let what = format!("drill back to {}", d.change);
+            let record = restored.get(&d.seq);
+            facts.drills.push(g::Drill {
+                seq: d.seq,
+                time,
+                restored: record.map(|(r, ms)| (r.seq, *ms)),
+            });
+            // A drill returns forward to the release it started on, recorded as a drill record
+            // reverting the drill's own.
+            let what = match d.rollback_of {
+                Some(of) if drill_seqs.contains(&of) => format!("after the drill, returned to {}", d.change),
+                _ => format!("drill back to {}", d.change),
+            };
             entries.insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
+            if let Some((r, ms)) = record {
+                let what = format!(
+                    "drill restored {} in {} ms{}",
+                    d.change,
+                    ms.round(),
+                    if r.all_restored {
+                        ""
+                    } else {
+                        " (not every probe answered by it)"
+                    }
+                );
+                entries.insert(r.seq, entry(r.seq, "drill.recorded", &r.time, what));
+            }
             continue;
         }
         if d.rollback_of.is_some() || d.status != "succeeded" {
@@ -813,16 +851,39 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
         }
         let waiver = d.excused_by.iter().any(|x| x.starts_with("WVR-"));
         let breakglass = d.excused_by.iter().any(|x| x.starts_with("BG-"));
+        let decision = view.decisions.get(&d.gate_decision).and_then(Option::as_ref);
+        let evidence_complete = crate::audit::evidence_complete(d, decision);
         facts.deployments.push(g::Deployed {
             seq: d.seq,
             time,
             waiver,
             breakglass,
+            evidence_complete,
         });
         let mut what = format!("{} succeeded", d.change);
         if !d.excused_by.is_empty() {
             what.push_str(&format!(", excused by {}", d.excused_by.join(", ")));
         }
+        what.push_str(&match decision {
+            _ if evidence_complete => "; evidence complete".to_string(),
+            None => format!(
+                "; evidence not shown complete: gate decision {} not found",
+                d.gate_decision
+            ),
+            Some(x) if x.change != d.change || x.environment != d.environment || !x.allow => format!(
+                "; evidence not shown complete: gate decision {} did not allow this change into {}",
+                d.gate_decision, d.environment
+            ),
+            Some(x) => {
+                let waived: Vec<&str> = x
+                    .waived
+                    .iter()
+                    .filter(|w| w.rule.starts_with("evidence."))
+                    .map(|w| w.rule.as_str())
+                    .collect();
+                format!("; evidence incomplete: {} excused", waived.join(", "))
+            }
+        });
         entries.insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
     }
     for b in &view.breakglass {
@@ -888,7 +949,19 @@ pub fn governance_report(traced: &Traced2, req: &DoraRequest) -> GovernanceRepor
             metric("deployments_under_waiver", "ratio", &r.under_waiver, entries),
             metric("deployments_under_breakglass", "ratio", &r.under_breakglass, entries),
             metric("overdue_reviews", "count", &r.overdue_reviews, entries),
+            metric(
+                "evidence_complete_at_deployment",
+                "ratio",
+                &r.evidence_complete,
+                entries,
+            ),
             metric("rollback_drill_age", "seconds", &r.drill_age, entries),
+            metric(
+                "rollback_drill_time_to_restore",
+                "seconds",
+                &r.drill_time_to_restore,
+                entries,
+            ),
             metric(
                 "automated_rollback_time_to_stable",
                 "seconds",
@@ -912,7 +985,17 @@ pub async fn governance(
     environment::find(&policy.environments, &req.environment)?;
     let mut deployments = deployments::deployments(ledger, &req.environment).await?;
     deployments.sort_by_key(|d| d.seq);
+    // Only the decisions of deployments in the period are read (one entry each).
+    let in_period: Vec<deployments::Deployment> = deployments
+        .iter()
+        .filter(|d| !d.drill && d.rollback_of.is_none() && d.status == "succeeded")
+        .filter(|d| secs(&d.time).is_some_and(|t| t >= req.from && t < req.to))
+        .cloned()
+        .collect();
+    let decisions = crate::audit::decisions_seen(ledger, &in_period).await?;
     let view = GovernanceView {
+        drills: deployments::drills(ledger, &req.environment).await?,
+        decisions,
         changes: changes::list(ledger).await?,
         approvals: crate::approvals::all(ledger).await?,
         deployments,

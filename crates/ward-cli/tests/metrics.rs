@@ -284,6 +284,12 @@ fn dora_metrics_from_the_cli_locally_and_through_a_server_with_lead_time_from_gi
         text.contains("deployments under a waiver") && text.contains("0.0%"),
         "{text}"
     );
+    assert!(text.contains("evidence complete at deployment"), "{text}");
+    assert!(text.contains("last drill's time to restore"), "{text}");
+    assert_eq!(
+        figure(&local_gov, "evidence_complete_at_deployment")["samples"].as_u64(),
+        Some(2)
+    );
 
     // Refusals, with the fix named.
     let out = run({

@@ -581,6 +581,8 @@ fn the_metrics_page_traces_each_figure_to_its_log_entries() {
         "deployment_rework_rate",
         "approval_latency",
         "automated_rollback_time_to_stable",
+        "evidence_complete_at_deployment",
+        "rollback_drill_time_to_restore",
     ] {
         assert!(page.body.contains(figure), "{figure}: {}", page.body);
     }

@@ -10,8 +10,14 @@
 //!   period, those whose gate decision relied on a waiver / a break-glass (ratio).
 //! - **Overdue reviews**: break-glass invocations before the period's end whose retrospective
 //!   review is overdue (count).
+//! - **Evidence complete at deployment**: of the successful deployments in the period, those
+//!   whose gate decision is recorded, judged that change into that environment, allowed it, and
+//!   excused no `evidence.*` reason (ratio; the entries are every deployment counted, each saying
+//!   which).
 //! - **Rollback drill age**: how long before the period's end the environment's latest drill
 //!   ran (seconds); none without a drill.
+//! - **Rollback drill time to restore**: of the latest drill before the period's end whose time
+//!   to restore was recorded, that time (seconds); none without one.
 //! - **Automated rollback time to stable**: for rollouts Ward rolled back (or halted at a ring)
 //!   in the period, the time from the breaching measurement to all traffic on stable (median).
 
@@ -57,6 +63,9 @@ pub struct Deployed {
     pub waiver: bool,
     /// A break-glass excused a reason of its gate decision.
     pub breakglass: bool,
+    /// The evidence its tier requires was present at its gate decision (nothing excused).
+    #[serde(default)]
+    pub evidence_complete: bool,
 }
 
 /// A break-glass and its retrospective review.
@@ -79,6 +88,10 @@ pub struct Drill {
     pub seq: u64,
     /// When.
     pub time: i64,
+    /// Milliseconds from the drill's start to every probe answered by the previous release, and
+    /// the `drill.recorded` entry that says so; none when no such entry was recorded.
+    #[serde(default)]
+    pub restored: Option<(u64, f64)>,
 }
 
 /// A rollback Ward made on a breaching measurement (a rollout rolled back or a ring halted).
@@ -120,8 +133,13 @@ pub struct Report {
     pub under_breakglass: Figure,
     /// Break-glass reviews overdue at the period's end (a count).
     pub overdue_reviews: Figure,
+    /// Successful deployments whose required evidence was complete at their gate decision,
+    /// over all successful deployments.
+    pub evidence_complete: Figure,
     /// Seconds from the latest drill to the period's end.
     pub drill_age: Figure,
+    /// Seconds the latest drill (with a recorded time to restore) took to restore.
+    pub drill_time_to_restore: Figure,
     /// Median seconds from a breaching measurement to all traffic on stable.
     pub rollback_to_stable: Figure,
 }
@@ -180,6 +198,14 @@ pub fn compute(facts: &Facts, from: i64, to: i64) -> Report {
     };
     let under_waiver = share(|d| d.waiver);
     let under_breakglass = share(|d| d.breakglass);
+    // Every deployment counted is an entry (each says whether it was complete): an auditor reads
+    // the incomplete ones as well as the share.
+    let complete = deployed.iter().filter(|d| d.evidence_complete).count();
+    let evidence_complete = figure(
+        (!deployed.is_empty()).then(|| complete as f64 / deployed.len() as f64),
+        deployed.len(),
+        deployed.iter().map(|d| d.seq).collect(),
+    );
 
     let invoked: Vec<&Review> = facts.reviews.iter().filter(|r| r.invoked_at < to).collect();
     let overdue: Vec<u64> = invoked
@@ -196,6 +222,16 @@ pub fn compute(facts: &Facts, from: i64, to: i64) -> Report {
         .max_by_key(|d| (d.time, d.seq));
     let drill_age = match latest {
         Some(d) => figure(Some((to - d.time) as f64), 1, vec![d.seq]),
+        None => figure(None, 0, vec![]),
+    };
+    let latest_restored = facts
+        .drills
+        .iter()
+        .filter(|d| d.time < to)
+        .filter_map(|d| d.restored.map(|r| (d, r)))
+        .max_by_key(|(d, _)| (d.time, d.seq));
+    let drill_time_to_restore = match latest_restored {
+        Some((d, (seq, ms))) => figure(Some(ms / 1000.0), 1, vec![d.seq, seq]),
         None => figure(None, 0, vec![]),
     };
 
@@ -219,7 +255,9 @@ pub fn compute(facts: &Facts, from: i64, to: i64) -> Report {
         under_waiver,
         under_breakglass,
         overdue_reviews,
+        evidence_complete,
         drill_age,
+        drill_time_to_restore,
     }
 }
 
@@ -295,24 +333,28 @@ mod tests {
                     time: T0 + 30 * H,
                     waiver: true,
                     breakglass: false,
+                    evidence_complete: false,
                 },
                 Deployed {
                     seq: 51,
                     time: T0 + 31 * H,
                     waiver: false,
                     breakglass: true,
+                    evidence_complete: true,
                 },
                 Deployed {
                     seq: 52,
                     time: T0 + 32 * H,
                     waiver: false,
                     breakglass: false,
+                    evidence_complete: true,
                 },
                 Deployed {
                     seq: 53,
                     time: T0 + 33 * H,
                     waiver: true,
                     breakglass: true,
+                    evidence_complete: true,
                 },
                 // Outside the period.
                 Deployed {
@@ -320,6 +362,7 @@ mod tests {
                     time: T0 + 90 * H,
                     waiver: true,
                     breakglass: false,
+                    evidence_complete: false,
                 },
             ],
             reviews: vec![
@@ -354,15 +397,24 @@ mod tests {
                 Drill {
                     seq: 70,
                     time: T0 + 2 * H,
+                    restored: Some((69, 850.0)),
                 },
                 Drill {
                     seq: 71,
                     time: T0 + 50 * H,
+                    restored: Some((73, 1_250.0)),
+                },
+                // Later, but its drill entry was never recorded: it has an age, no restore time.
+                Drill {
+                    seq: 74,
+                    time: T0 + 51 * H,
+                    restored: None,
                 },
                 // After the period's end: not yet run then.
                 Drill {
                     seq: 72,
                     time: T0 + 75 * H,
+                    restored: Some((75, 10.0)),
                 },
             ],
             rollbacks: vec![
@@ -408,9 +460,18 @@ mod tests {
         assert_eq!(r.overdue_reviews.value, Some(1.0));
         assert_eq!(r.overdue_reviews.samples, 3);
         assert_eq!(r.overdue_reviews.entries, vec![60]);
-        // The latest drill before the end ran 22 h before it.
-        assert_eq!(r.drill_age.value, Some((22 * H) as f64));
-        assert_eq!(r.drill_age.entries, vec![71]);
+        // Of the four deployments in the period, 50 relied on a waiver of an evidence rule: 3/4,
+        // and all four are listed.
+        assert_eq!(r.evidence_complete.value, Some(0.75));
+        assert_eq!(r.evidence_complete.samples, 4);
+        assert_eq!(r.evidence_complete.entries, vec![50, 51, 52, 53]);
+        // The latest drill before the end ran 21 h before it.
+        assert_eq!(r.drill_age.value, Some((21 * H) as f64));
+        assert_eq!(r.drill_age.entries, vec![74]);
+        // The latest drill with a recorded restore (71, entry 73) took 1.25 s; 72 is after the end.
+        assert_eq!(r.drill_time_to_restore.value, Some(1.25));
+        assert_eq!(r.drill_time_to_restore.samples, 1);
+        assert_eq!(r.drill_time_to_restore.entries, vec![71, 73]);
         // Automated rollbacks in the period: 120 ms, 30 ms, 2 s → median 0.12 s.
         assert_eq!(r.rollback_to_stable.samples, 3);
         assert_eq!(r.rollback_to_stable.value, Some(0.12));
@@ -423,6 +484,8 @@ mod tests {
         assert_eq!(r.approval_latency.value, None);
         assert_eq!(r.under_waiver.value, None);
         assert_eq!(r.drill_age.value, None);
+        assert_eq!(r.drill_time_to_restore.value, None);
+        assert_eq!(r.evidence_complete.value, None);
         assert_eq!(r.overdue_reviews.value, Some(0.0), "no review is overdue: a count");
         let zero_quorum = ChangeApprovals {
             seq: 1,

@@ -125,12 +125,24 @@ impl Script {
 
     /// The same, relying on the waivers or break-glass `excused_by` named.
     async fn deploy_excused(&self, change: &changes::Change, status: &str, target: &str, excused_by: &[&str]) -> u64 {
+        self.deploy_on(change, status, target, excused_by, 1).await
+    }
+
+    /// The same, relying on gate decision `gate_decision`.
+    async fn deploy_on(
+        &self,
+        change: &changes::Change,
+        status: &str,
+        target: &str,
+        excused_by: &[&str],
+        gate_decision: u64,
+    ) -> u64 {
         let rel = Release {
             env: &self.env,
             change: &change.id,
             digests: &change.request.artifacts,
             ring: None,
-            gate_decision: 1,
+            gate_decision,
             approvals: vec!["user:quinn".into()],
             excused_by: excused_by.iter().map(|x| x.to_string()).collect(),
             rollback_of: None,
@@ -155,6 +167,27 @@ impl Script {
         .await
         .expect("record")
         .seq
+    }
+
+    /// A `gate.evaluated` entry as the gate records it: `change` into prod allowed (or not),
+    /// with the rules `waived` excused by `by`.
+    async fn decide(&self, change: &changes::Change, allow: bool, waived: &[&str], by: &str) -> u64 {
+        let waived: Vec<Value> = waived
+            .iter()
+            .map(|r| json!({"rule": r, "message": "would have blocked", "waiver": by}))
+            .collect();
+        self.ledger
+            .append(NewEvent {
+                actor: person("user:rita", vec![Role::ReleaseManager]).actor(),
+                kind: "gate.evaluated".into(),
+                subject: format!("change:{}", change.id),
+                payload: json!({"change": change.id, "environment": "prod", "allow": allow, "reasons": [],
+                    "waived": waived, "policy_digest": "sha256:00", "input_digest": "sha256:00",
+                    "input_version": "1", "checked_by": "user:rita"}),
+            })
+            .await
+            .expect("gate decision")
+            .seq
     }
 
     async fn event(&self, kind: &str, payload: Value) -> u64 {
@@ -182,6 +215,7 @@ struct History {
     d3: u64,
     d6: u64,
     drill: u64,
+    drill_recorded: u64,
     d7: u64,
     d8: u64,
     db1: u64,
@@ -277,6 +311,15 @@ async fn history(ledger: &Ledger) -> History {
     .await
     .expect("drill record")
     .seq;
+    // As the rollout engine records the drill: 850 ms to restore.
+    let drill_recorded = s
+        .event(
+            "drill.recorded",
+            json!({"environment": "prod", "from": c6.request.artifacts, "to": c5.request.artifacts,
+                "change": c5.id, "time_to_restore_ms": 850.0, "ready_ms": 400.0, "switch_ms": 2.0, "probes": 20,
+                "all_restored": true, "deployment": drill, "by": "user:rita", "stay": false}),
+        )
+        .await;
     // CHG-7 fails in the target; CHG-8 restores the service.
     let c7 = s.open(&artifact("patient-api").await, "normal", None, false).await;
     let d7 = s.deploy(&c7, "failed", "command").await;
@@ -297,6 +340,7 @@ async fn history(ledger: &Ledger) -> History {
         d3,
         d6,
         drill,
+        drill_recorded,
         d7,
         d8,
         db1,
@@ -421,6 +465,14 @@ async fn scenario(ledger: Ledger) {
     assert_eq!(seqs(age), vec![h.drill]);
     let v = age.value.unwrap();
     assert!(((2 * DAY - H - 60) as f64..=(2 * DAY - H) as f64).contains(&v), "{v}");
+    // Its time to restore, as its `drill.recorded` entry says, with both entries behind it.
+    let restore = g
+        .metrics
+        .iter()
+        .find(|m| m.name == "rollback_drill_time_to_restore")
+        .unwrap();
+    assert_eq!((restore.samples, restore.value), (1, Some(0.85)));
+    assert_eq!(seqs(restore), vec![h.drill, h.drill_recorded]);
     // The rollout Ward rolled back: 2 s from the breach to stable.
     let auto = g
         .metrics
@@ -616,10 +668,22 @@ async fn governance_scenario(ledger: Ledger) {
     let a5 = sign(&s, &high.id, "user:vera", true).await;
     // Three successful deployments: plain, under a waiver, under break-glass; a failed one
     // under a waiver does not count.
-    let plain = s.deploy(&low, "succeeded", "command").await;
-    let waived = s.deploy_excused(&low, "succeeded", "command", &["WVR-0000aaaa"]).await;
-    let glass = s.deploy_excused(&high, "succeeded", "command", &["BG-0000bbbb"]).await;
+    // Each relies on a gate decision as recorded: the plain one on a clean allow; the waived one
+    // on an allow that excused an approval rule; the break-glass one on an allow that excused
+    // missing evidence (so its evidence was not complete).
+    let clean = s.decide(&low, true, &[], "").await;
+    let waived_approval = s.decide(&low, true, &["approvals.quorum"], "WVR-0000aaaa").await;
+    let no_evidence = s.decide(&high, true, &["evidence.tests"], "BG-0000bbbb").await;
+    let plain = s.deploy_on(&low, "succeeded", "command", &[], clean).await;
+    let waived = s
+        .deploy_on(&low, "succeeded", "command", &["WVR-0000aaaa"], waived_approval)
+        .await;
+    let glass = s
+        .deploy_on(&high, "succeeded", "command", &["BG-0000bbbb"], no_evidence)
+        .await;
     s.deploy_excused(&high, "failed", "command", &["WVR-0000aaaa"]).await;
+    // Relying on a decision about another change: nothing shown complete.
+    let misattributed = s.deploy_on(&low, "succeeded", "command", &[], no_evidence).await;
     // A break-glass whose review was due before now: overdue.
     let bg = s
         .ledger
@@ -658,17 +722,45 @@ async fn governance_scenario(ledger: Ledger) {
     want.sort_unstable();
     assert_eq!(seqs(&m), want);
     let m = f("deployments_under_waiver");
-    assert_eq!((m.samples, m.value), (3, Some(1.0 / 3.0)));
+    assert_eq!((m.samples, m.value), (4, Some(1.0 / 4.0)));
     assert_eq!(seqs(&m), vec![waived]);
     let m = f("deployments_under_breakglass");
-    assert_eq!((m.samples, m.value), (3, Some(1.0 / 3.0)));
+    assert_eq!((m.samples, m.value), (4, Some(1.0 / 4.0)));
     assert_eq!(seqs(&m), vec![glass]);
+    // Evidence complete at deployment: plain and waived (an approval rule excused) are; glass
+    // (evidence excused) and the misattributed one are not. Every deployment is listed, each
+    // saying which.
+    let m = f("evidence_complete_at_deployment");
+    assert_eq!((m.samples, m.value), (4, Some(0.5)));
+    assert_eq!(seqs(&m), vec![plain, waived, glass, misattributed]);
+    let what = |seq: u64| {
+        m.entries
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.seq == seq)
+            .unwrap()
+            .what
+            .clone()
+    };
+    assert!(what(plain).ends_with("; evidence complete"), "{}", what(plain));
+    assert!(
+        what(glass).contains("evidence incomplete: evidence.tests excused"),
+        "{}",
+        what(glass)
+    );
+    assert!(
+        what(misattributed).contains("not shown complete"),
+        "{}",
+        what(misattributed)
+    );
     let m = f("overdue_reviews");
     assert_eq!((m.samples, m.value), (1, Some(1.0)));
     assert_eq!(seqs(&m), vec![bg]);
     assert_eq!(m.entries.as_ref().unwrap()[0].kind, "breakglass.invoked");
     // No drill yet: no age, not a zero.
     assert_eq!(f("rollback_drill_age").value, None);
+    assert_eq!(f("rollback_drill_time_to_restore").value, None);
     assert!(plain < waived);
 }
 

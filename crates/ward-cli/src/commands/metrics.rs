@@ -9,9 +9,23 @@ use anyhow::Result;
 use serde_json::json;
 use ward_app::metrics::{self, DoraReport, GovernanceReport, Metric};
 
-/// A duration for people: `8 h 0 min`, `10 min 5 s`, `2 d 3 h`.
+/// A duration for people: `8 h 0 min`, `10 min 5 s`, `2 d 3 h`, `12.3 s`, `850 ms`.
 fn duration(secs: f64) -> String {
-    let s = secs.round().max(0.0) as u64;
+    let secs = secs.max(0.0);
+    // Zero is what a figure measured in whole seconds (approval latency) gives within a second.
+    if secs == 0.0 {
+        return "0 s".into();
+    }
+    if secs < 0.01 {
+        return format!("{:.2} ms", secs * 1000.0);
+    }
+    if secs < 1.0 {
+        return format!("{} ms", (secs * 1000.0).round());
+    }
+    if secs < 10.0 {
+        return format!("{secs:.1} s");
+    }
+    let s = secs.round() as u64;
     if s >= 2 * 86_400 {
         format!("{} d {} h", s / 86_400, s % 86_400 / 3_600)
     } else if s >= 3_600 {
@@ -45,7 +59,9 @@ fn label(name: &str) -> &str {
         "deployments_under_waiver" => "deployments under a waiver",
         "deployments_under_breakglass" => "deployments under break-glass",
         "overdue_reviews" => "overdue break-glass reviews",
+        "evidence_complete_at_deployment" => "evidence complete at deployment",
         "rollback_drill_age" => "time since the last drill",
+        "rollback_drill_time_to_restore" => "last drill's time to restore",
         "automated_rollback_time_to_stable" => "automated rollback to stable",
         other => other,
     }
@@ -150,7 +166,11 @@ mod tests {
 
     #[test]
     fn durations_read_in_the_largest_units() {
-        assert_eq!(duration(0.4), "0 s");
+        assert_eq!(duration(0.4), "400 ms");
+        assert_eq!(duration(0.0), "0 s");
+        assert_eq!(duration(0.000_065_7), "0.07 ms");
+        assert_eq!(duration(2.25), "2.2 s");
+        assert_eq!(duration(12.4), "12 s");
         assert_eq!(duration(605.0), "10 min 5 s");
         assert_eq!(duration(8.0 * 3_600.0), "8 h 0 min");
         assert_eq!(duration(2.0 * 86_400.0 + 3.0 * 3_600.0), "2 d 3 h");
