@@ -624,8 +624,29 @@ pub async fn update(
         payload["classification"] = serde_json::to_value(&classification).map_err(AppError::internal)?;
         payload["tier"] = json!(classification.tier);
     }
+    // Nor removes a tag: the tags ask for the checklist (a privacy review for `phi`) and feed
+    // the gate's rules, so an editor dropping a PHI path would otherwise drop the privacy
+    // officer's sign-off alone. Content without them is a new change.
+    let dropped: Vec<String> = old
+        .classification
+        .tags
+        .iter()
+        .filter(|t| !classification.tags.contains(t))
+        .cloned()
+        .collect();
+    if !dropped.is_empty() {
+        classification.matched.push(format!(
+            "kept {}: an update never removes a tag (open a new change for content without it)",
+            dropped.join(", ")
+        ));
+        classification.tags.extend(dropped);
+        classification.tags.sort();
+        classification.tags.dedup();
+        payload["classification"] = serde_json::to_value(&classification).map_err(AppError::internal)?;
+    }
     if !content_changed
         && classification.tier == old.classification.tier
+        && classification.tags == old.classification.tags
         && classification.rules_digest == old.classification.rules_digest
     {
         return Ok(old);

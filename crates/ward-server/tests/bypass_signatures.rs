@@ -857,3 +857,58 @@ async fn opener_cannot_downgrade_by_editing_paths() {
     })
     .await;
 }
+
+/// Found walking the privacy review through: an editor dropping the PHI path kept the tier but
+/// removed the `phi` tag, and with it the privacy officer's sign-off the checklist asked for.
+/// An update never removes a tag: the gate still asks for the privacy review.
+#[tokio::test]
+async fn editor_cannot_drop_the_privacy_review_by_editing_paths() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let id = s
+            .change(
+                &dana,
+                &ci,
+                json!({ "title": "Records export", "paths": ["app/phi/records.py"] }),
+            )
+            .await;
+        let (st, before) = s
+            .call(Method::GET, &format!("/api/v1/changes/{id}"), &dana, json!(null))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{before}");
+        assert!(
+            before["classification"]["tags"].to_string().contains("\"phi\""),
+            "{before}"
+        );
+        let (st, c) = s
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &dana,
+                json!({ "paths": ["README.md"] }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        assert!(c["classification"]["tags"].to_string().contains("\"phi\""), "{c}");
+        assert!(
+            c["classification"]["matched"]
+                .to_string()
+                .contains("an update never removes a tag"),
+            "{c}"
+        );
+        // The gate still asks for the privacy review.
+        let (st, d) = s
+            .post(
+                &format!("/api/v1/changes/{id}/gate"),
+                &ci,
+                json!({ "environment": "prod" }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+        assert_eq!(d["allow"], false, "{d}");
+        assert!(d.to_string().contains("checklist.privacy-review"), "{d}");
+    })
+    .await;
+}
