@@ -284,6 +284,12 @@ impl Ward {
         .await
     }
 
+    /// Records what a person or script reports running in a declared environment, with drift
+    /// (refused for an environment Ward observes itself).
+    pub async fn observe(&self, by: &Identity, obs: &promotion::Observation) -> Result<promotion::Drift, AppError> {
+        promotion::observe(&self.ledger, by, self.environments(), obs).await
+    }
+
     /// Asks an environment's runtime what runs and records the observations, with drift.
     pub async fn observe_runtime(&self, by: &Identity, env: &str) -> Result<Vec<promotion::Drift>, AppError> {
         promotion::observe_runtime(&self.ledger, by, env, self.environments(), self.runtimes.as_deref()).await

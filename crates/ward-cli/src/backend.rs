@@ -295,7 +295,10 @@ impl<'g> Backend<'g> {
     pub async fn observe(&self, obs: &Observation) -> Result<Drift> {
         match self {
             Backend::Remote(r) => r.post("/api/v1/observations", obs).await,
-            Backend::Local(l) => Ok(ward_app::promotion::observe(l.ledger().await?, &local_operator(), obs)
+            Backend::Local(l) => Ok(l
+                .ward()
+                .await?
+                .observe(&local_operator(), obs)
                 .await
                 .map_err(api_failure)?),
         }

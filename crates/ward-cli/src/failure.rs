@@ -73,6 +73,14 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "promote it there first: ward promote --change {} --to {}",
     ),
     ("list the rollouts", "list them: ward rollout status"),
+    (
+        "ask {}'s runtime what runs instead",
+        "ask its runtime instead: ward env observe --env {} --from-runtime",
+    ),
+    (
+        "{} declares no tenants: observe the environment as a whole, naming no tenant",
+        "{} declares no tenants: observe the environment as a whole (no --tenant)",
+    ),
     ("restart the server to resume it", "restart ward serve to resume it"),
     ("give the change a one-line title", "pass --title"),
     (

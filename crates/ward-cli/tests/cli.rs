@@ -275,6 +275,7 @@ fn demo_runs_and_catches_tampering() {
     // a report refused.
     let a = &v["release"]["after"];
     assert_eq!(a["drift"]["shadow"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(a["drift"]["hand_report_on_prod_refused"], "observed_by_ward", "{v:#}");
     assert_eq!(a["secret_refused"], "secret_value", "{v:#}");
     assert!(
         a["reference_accepted"].as_str().unwrap().starts_with("sha256:"),

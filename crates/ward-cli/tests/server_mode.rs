@@ -2310,9 +2310,18 @@ rings = [
     assert_eq!(list[2]["missing"], serde_json::json!([v1]));
     // A configuration changed by hand shows up too.
     let other_cfg = format!("sha256:{}", "0c".repeat(32));
+    std::fs::write(
+        &running,
+        serde_json::json!([{"tenant": "clinic-a", "digests": [v1], "config_digest": other_cfg}]).to_string(),
+    )
+    .unwrap();
+    let obs = run(cli(&ci, &["env", "observe", "--env", "prod", "--from-runtime"]));
+    assert_eq!(obs.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&obs.stdout).contains("never deployed here through Ward"));
+    // prod is observed from its runtime: a hand report cannot paint clinic-a in sync again.
     let f = tmp.path().join("one.txt");
     std::fs::write(&f, format!("{v1}\n")).unwrap();
-    let obs = run(cli(
+    let painted = run(cli(
         &ci,
         &[
             "env",
@@ -2322,13 +2331,18 @@ rings = [
             "--tenant",
             "clinic-a",
             "--config-digest",
-            &other_cfg,
+            &a_digest,
             "--from",
             f.to_str().unwrap(),
         ],
     ));
-    assert_eq!(obs.status.code(), Some(6));
-    assert!(String::from_utf8_lossy(&obs.stdout).contains("never deployed here through Ward"));
+    assert_ne!(painted.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&painted.stderr);
+    assert!(
+        err.contains("prod is observed by Ward from its runtime")
+            && err.contains("ward env observe --env prod --from-runtime"),
+        "{err}"
+    );
     // Release notes name rings, tenants and configuration digests.
     let notes = ok(run(cli(&ci, &["release", "notes", "--env", "prod"])));
     assert!(

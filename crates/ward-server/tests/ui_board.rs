@@ -217,17 +217,19 @@ async fn a_tenant_running_what_no_record_says_shows_drift_on_the_board() {
     let drifted = ward_app::promotion::drift::observe(
         &ledger,
         &ops,
+        &envs,
         &observe("clinic-000", vec![current.clone(), shadow.clone()]),
     )
     .await
     .expect("observe");
     assert!(drifted.drifted);
-    ward_app::promotion::drift::observe(&ledger, &ops, &observe("clinic-001", vec![shadow.clone()]))
+    ward_app::promotion::drift::observe(&ledger, &ops, &envs, &observe("clinic-001", vec![shadow.clone()]))
         .await
         .expect("observe");
-    let in_sync = ward_app::promotion::drift::observe(&ledger, &ops, &observe("clinic-001", vec![current.clone()]))
-        .await
-        .expect("observe");
+    let in_sync =
+        ward_app::promotion::drift::observe(&ledger, &ops, &envs, &observe("clinic-001", vec![current.clone()]))
+            .await
+            .expect("observe");
     assert!(!in_sync.drifted);
     let body = board_html(&base, &cookie).await;
     assert!(
@@ -242,6 +244,9 @@ async fn a_tenant_running_what_no_record_says_shows_drift_on_the_board() {
         !sync_row.contains("DRIFT") && sync_row.contains("in sync"),
         "{sync_row}"
     );
+    // Reported by hand, not asked of a runtime: each verdict names who reported it.
+    assert!(sync_row.contains("(reported by user:rita)"), "{sync_row}");
+    assert!(drift_row.contains("(reported by user:rita)"), "{drift_row}");
     assert!(!row(&body, "dev", "clinic-002").contains("in sync"));
     // Each environment's line says how many units are in sync, drifted, never observed, and
     // when it was last observed.

@@ -68,12 +68,80 @@ pub struct Drift {
     pub time: String,
 }
 
-/// Records what is running in an environment and compares it with what Ward deployed there.
-pub async fn observe(ledger: &Ledger, by: &Identity, obs: &Observation) -> Result<Drift, AppError> {
-    crate::identities::check_name("environment", &obs.environment)?;
-    if let Some(t) = &obs.tenant {
-        crate::identities::check_name("tenant", t)?;
+/// Where an observation came from: Ward asked the environment's runtime (`runtime`), or a
+/// person or script reported it (`reported`). The board names who reported a hand observation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    Runtime,
+    Reported,
+}
+
+impl Origin {
+    fn label(self) -> &'static str {
+        match self {
+            Origin::Runtime => "runtime",
+            Origin::Reported => "reported",
+        }
     }
+}
+
+/// The tenant an observation names must be one `env` declares (none: the environment as a
+/// whole). `what` names who reported it, for the refusal.
+fn check_tenant(env: &Environment, tenant: Option<&str>, what: &str) -> Result<(), AppError> {
+    let Some(t) = tenant else { return Ok(()) };
+    crate::identities::check_name("tenant", t)?;
+    let all = env.all_tenants();
+    if all.iter().any(|x| x == t) {
+        return Ok(());
+    }
+    Err(AppError::new(
+        crate::error::Kind::NotFound,
+        "unknown_tenant",
+        format!("{what} tenant {t:?}, which {} does not declare", env.name),
+        if all.is_empty() {
+            format!(
+                "{} declares no tenants: observe the environment as a whole, naming no tenant",
+                env.name
+            )
+        } else {
+            format!(
+                "{}'s tenants: {} (in [[environments]] of ward.toml)",
+                env.name,
+                all.join(", ")
+            )
+        },
+    ))
+}
+
+/// Records what is running in a declared environment (or one of its declared tenants), as
+/// reported by `by`, and compares it with what Ward deployed there. An environment Ward observes
+/// itself (a local `runtime` or an `observe_command`) refuses a hand report: its verdict comes
+/// from the runtime, so nobody can paint it "in sync" by hand.
+pub async fn observe(
+    ledger: &Ledger,
+    by: &Identity,
+    envs: &[Environment],
+    obs: &Observation,
+) -> Result<Drift, AppError> {
+    crate::identities::check_name("environment", &obs.environment)?;
+    let env = find(envs, &obs.environment)?;
+    check_tenant(env, obs.tenant.as_deref(), "the observation names")?;
+    if env.runtime.is_some() || !env.observe_command.is_empty() {
+        return Err(AppError::new(
+            crate::error::Kind::Conflict,
+            "observed_by_ward",
+            format!(
+                "{} is observed by Ward from its runtime; a hand report is not taken",
+                env.name
+            ),
+            format!("ask {}'s runtime what runs instead", env.name),
+        ));
+    }
+    record(ledger, by, obs, Origin::Reported).await
+}
+
+/// Compares an observation with what Ward deployed and records it (`drift.observed`).
+async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origin) -> Result<Drift, AppError> {
     if obs.digests.len() > 10_000 || obs.source.len() > 1000 {
         return Err(AppError::invalid(
             "too many digests or too long a source",
@@ -111,6 +179,7 @@ pub async fn observe(ledger: &Ledger, by: &Identity, obs: &Observation) -> Resul
         "config_observed": obs.config_digest, "source": obs.source,
         "expected": expected, "shadow": shadow, "stale": stale, "missing": missing,
         "config_expected": config_expected, "config": config, "drifted": drifted,
+        "origin": origin.label(),
     });
     let payload = kept_inline(ledger, payload).await?;
     let receipt = ledger
@@ -155,6 +224,11 @@ pub async fn observe_runtime(
             "check the environment's observe_command, or give what runs as a file",
         )
     })?;
+    // What the runtime reports is checked like a hand report: a tenant the environment does not
+    // declare is refused, naming the command that reported it, before anything is recorded.
+    for r in &running {
+        check_tenant(env, r.tenant.as_deref(), "the runtime reported")?;
+    }
     let mut out = Vec::new();
     for r in running {
         let obs = Observation {
@@ -164,7 +238,7 @@ pub async fn observe_runtime(
             config_digest: r.config_digest,
             source: format!("runtime ({})", target.kind()),
         };
-        out.push(observe(ledger, by, &obs).await?);
+        out.push(record(ledger, by, &obs, Origin::Runtime).await?);
     }
     Ok(out)
 }
@@ -208,9 +282,16 @@ pub struct DriftSeen {
     pub missing_digests: Vec<String>,
     /// The configuration: `matches`, `differs`, `shadow` or `unreported`.
     pub config: String,
-    /// Where the observation came from.
+    /// Where the observation came from (free text).
     #[serde(default)]
     pub source: String,
+    /// `runtime` (Ward asked the runtime) or `reported` (by hand); empty in observations
+    /// recorded before it was kept.
+    #[serde(default)]
+    pub origin: String,
+    /// Who recorded it.
+    #[serde(default)]
+    pub by: String,
 }
 
 /// Projects `drift.observed` into [`DRIFT_LATEST`]: each observation replaces its unit's row
@@ -295,6 +376,8 @@ impl Projector for DriftProjector {
                 .unwrap_or("unreported")
                 .to_string(),
             source: p.get("source").and_then(Value::as_str).unwrap_or_default().to_string(),
+            origin: p.get("origin").and_then(Value::as_str).unwrap_or_default().to_string(),
+            by: e.actor.id.clone(),
             tenant,
         };
         let Ok(doc) = serde_json::to_value(&seen) else {
@@ -351,6 +434,57 @@ mod tests {
         }
     }
 
+    /// prod with three tenants, prod-eu with one, stage observed by its runtime.
+    fn envs() -> Vec<Environment> {
+        let env = |name: &str, tenants: &[&str]| Environment {
+            name: name.into(),
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
+        vec![
+            env("prod", &["acme", "beta", "gamma"]),
+            env("prod-eu", &["acme"]),
+            Environment {
+                observe_command: vec!["./running.sh".into()],
+                ..env("stage", &[])
+            },
+        ]
+    }
+
+    /// Found attacking the board: anyone allowed to observe could record any environment or
+    /// tenant, declared or not, and paint a runtime-observed unit "in sync" by hand. An
+    /// observation names a declared environment and one of its tenants, an environment Ward
+    /// observes itself takes no hand report, and nothing is recorded for a refusal.
+    #[tokio::test]
+    async fn a_hand_report_cannot_name_an_undeclared_unit_or_overrule_the_runtime() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        ledger
+            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
+            .await
+            .unwrap();
+        let me = rita();
+        let size = ledger.head().await.unwrap().size();
+        let refused = |r: Result<Drift, AppError>| r.expect_err("refused");
+        let e = refused(observe(&ledger, &me, &envs(), &obs("prdo", Some("acme"), &[sha('a')])).await);
+        assert_eq!(e.code, "unknown_environment");
+        assert!(e.hint.contains("did you mean prod?"), "{}", e.hint);
+        let e = refused(observe(&ledger, &me, &envs(), &obs("prod", Some("acmee"), &[sha('a')])).await);
+        assert_eq!(e.code, "unknown_tenant");
+        assert!(e.hint.contains("acme, beta, gamma"), "{}", e.hint);
+        let e = refused(observe(&ledger, &me, &envs(), &obs("stage", None, &[sha('a')])).await);
+        assert_eq!(e.code, "observed_by_ward");
+        assert_eq!(e.hint, "ask stage's runtime what runs instead");
+        assert_eq!(ledger.head().await.unwrap().size(), size, "nothing recorded");
+        // A hand report on a declared unit is recorded, and the board knows who made it.
+        observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &[sha('a')]))
+            .await
+            .unwrap();
+        let acme = &latest(&ledger, "prod").await.unwrap()[&Some("acme".to_string())];
+        assert_eq!((acme.origin.as_str(), acme.by.as_str()), ("reported", "user:rita"));
+        db.cleanup().await;
+    }
+
     fn obs(env: &str, tenant: Option<&str>, digests: &[String]) -> Observation {
         Observation {
             environment: env.into(),
@@ -374,20 +508,22 @@ mod tests {
             .await
             .unwrap();
         let me = rita();
-        let first = observe(&ledger, &me, &obs("prod", Some("acme"), &[sha('a')]))
+        let first = observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &[sha('a')]))
             .await
             .unwrap();
         assert!(!first.drifted);
-        let shadow = observe(&ledger, &me, &obs("prod", Some("beta"), &[sha('a'), sha('f')]))
+        let shadow = observe(&ledger, &me, &envs(), &obs("prod", Some("beta"), &[sha('a'), sha('f')]))
             .await
             .unwrap();
         assert!(shadow.drifted);
         // acme drifts later, then is back in sync: the latest wins.
-        observe(&ledger, &me, &obs("prod", Some("acme"), &[])).await.unwrap();
-        let back = observe(&ledger, &me, &obs("prod", Some("acme"), &[sha('a')]))
+        observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &[]))
             .await
             .unwrap();
-        observe(&ledger, &me, &obs("prod-eu", Some("acme"), &[sha('e')]))
+        let back = observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &[sha('a')]))
+            .await
+            .unwrap();
+        observe(&ledger, &me, &envs(), &obs("prod-eu", Some("acme"), &[sha('e')]))
             .await
             .unwrap();
 
@@ -423,13 +559,15 @@ mod tests {
             .await
             .unwrap();
         let me = rita();
-        observe(&ledger, &me, &obs("prod", Some("acme"), &[sha('a')]))
+        observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &[sha('a')]))
             .await
             .unwrap();
         let many: Vec<String> = std::iter::once(sha('a'))
             .chain((0..300).map(|i| format!("sha256:{i:064x}")))
             .collect();
-        let big = observe(&ledger, &me, &obs("prod", Some("acme"), &many)).await.unwrap();
+        let big = observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &many))
+            .await
+            .unwrap();
         assert!(big.drifted);
         let acme = &latest(&ledger, "prod").await.unwrap()[&Some("acme".to_string())];
         assert_eq!(acme.seq, big.seq, "the board reads the large observation");
@@ -464,7 +602,9 @@ mod tests {
             .filter(|p| p.name() != "drift_latest")
             .collect();
         let old = Ledger::new(ward_store::open(&db.url).await.unwrap(), without);
-        observe(&old, &rita(), &obs("prod", None, &[sha('b')])).await.unwrap();
+        observe(&old, &rita(), &envs(), &obs("prod", None, &[sha('b')]))
+            .await
+            .unwrap();
         assert!(old.check_state().await.unwrap().ok());
         drop(old);
         let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());

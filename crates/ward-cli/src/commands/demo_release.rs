@@ -483,31 +483,30 @@ impl Demo<'_> {
     /// After the releases: drift found, a plain secret refused and a reference accepted, PHI in a
     /// report refused without echoing it.
     async fn after(&self, fixed: &str, say: &dyn Fn(String)) -> Result<Value> {
-        // Somebody starts a build by hand on a prod host: what runs differs from the record.
+        // Somebody starts a build by hand on a staging host: what runs differs from the record.
+        // (prod is observed by Ward from its runtime: a hand report there is refused.)
         let hand = ward_evidence::digest::of_bytes(b"reminders hot-patched by hand");
-        let running = ward_app::deployments::deployments(self.ledger, "prod")
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .rev()
-            .find(|d| d.status == "succeeded")
-            .map(|d| d.digests)
-            .unwrap_or_default();
-        let obs = ward_app::promotion::Observation {
+        let mut obs = ward_app::promotion::Observation {
             environment: "prod".into(),
             tenant: None,
             digests: vec![hand.clone()],
             config_digest: None,
-            source: "host prod-1: docker ps, after a hand-made change".into(),
+            source: "host staging-1: docker ps, after a hand-made change".into(),
         };
-        let drift = ward_app::promotion::observe(self.ledger, &self.rhea, &obs)
-            .await
-            .map_err(fail)?;
+        let painted = match self.ward.observe(&self.rhea, &obs).await {
+            Err(e) if e.code == "observed_by_ward" => e.code,
+            Err(e) => return Err(fail(e)),
+            Ok(_) => {
+                return Err(Failure::verify("a hand report on prod, which Ward observes itself, was taken").into());
+            }
+        };
+        obs.environment = "staging".into();
+        let drift = self.ward.observe(&self.rhea, &obs).await.map_err(fail)?;
         if drift.shadow.is_empty() {
             return Err(Failure::verify("the hand-made change was not reported as drift").into());
         }
         say(format!(
-            "9. drift: prod runs {} that Ward never promoted (shadow) and not {} (missing) — the record and the runtime differ",
+            "9. drift: staging runs {} that Ward never promoted (shadow) and not {} (missing) — the record and the runtime differ; a hand report on prod, which Ward observes from its runtime, is refused ({painted})",
             drift.shadow.join(", "),
             if drift.missing.is_empty() {
                 "?".to_string()
@@ -515,7 +514,6 @@ impl Demo<'_> {
                 drift.missing.join(", ")
             }
         ));
-        let _ = running;
 
         let plain = ward_app::promotion::config::ConfigRequest {
             tenant: None,
@@ -554,7 +552,7 @@ impl Demo<'_> {
             phi.code, phi.message
         ));
         Ok(json!({
-            "drift": {"shadow": drift.shadow, "missing": drift.missing},
+            "drift": {"environment": "staging", "shadow": drift.shadow, "missing": drift.missing, "hand_report_on_prod_refused": painted},
             "secret_refused": secret.code,
             "reference_accepted": bundle.digest,
             "phi_refused": phi.code,

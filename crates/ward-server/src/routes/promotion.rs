@@ -101,10 +101,7 @@ pub(super) async fn observe(
     Extension(me): Extension<Identity>,
     Json(req): Json<promotion::Observation>,
 ) -> Result<(StatusCode, Json<promotion::Drift>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(promotion::observe(&state.ledger, &me, &req).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.ward.observe(&me, &req).await?)))
 }
 
 /// `?since=` for release notes.

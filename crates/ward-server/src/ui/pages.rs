@@ -29,7 +29,8 @@ fn release(r: &Release) -> Markup {
 }
 
 /// A board cell's drift, in words (never colour alone) and short (the board stays under
-/// 100 kB with every tenant observed): `in sync`, `DRIFT: 1 shadow, config differs (entry N)` —
+/// 100 kB with every tenant observed): `in sync`, `DRIFT: 1 shadow, config differs (entry N)`,
+/// either followed by `(reported by user:x)` when a person or script reported it by hand —
 /// counts, the observation's entry linked to the audit search for a viewer who may search the
 /// log — or `—` when never observed. When is in the environment's summary line; which digests,
 /// in the observation (`ward audit search --kind drift.observed`).
@@ -43,8 +44,13 @@ fn drift_cell(env: &str, cell: &ward_app::board::Cell, may_search: bool) -> Mark
             None => html! { "—" },
         };
     };
+    // A verdict reported by hand (not asked of the runtime by Ward) names who reported it.
+    let reported = (d.origin != "runtime").then(|| {
+        let who = if d.by.is_empty() { "unknown" } else { d.by.as_str() };
+        html! { " " span.muted { "(reported by " (who) ")" } }
+    });
     if !d.drifted {
-        return html! { "in sync" };
+        return html! { "in sync" (reported.unwrap_or_default()) };
     }
     let mut differs: Vec<String> = Vec::new();
     for (n, what) in [(d.shadow, "shadow"), (d.stale, "stale"), (d.missing, "missing")] {
@@ -62,7 +68,7 @@ fn drift_cell(env: &str, cell: &ward_app::board::Cell, may_search: bool) -> Mark
         @if may_search {
             a href=(format!("/ui/audit?kind=drift.observed&env={env}&tenant={}", tenant.unwrap_or(""))) { "entry " (d.seq) }
         } @else { "entry " (d.seq) }
-        ")"
+        ")" (reported.unwrap_or_default())
     }
 }
 
@@ -507,6 +513,8 @@ mod tests {
             missing_digests: vec![],
             config: "matches".into(),
             source: "kubectl".into(),
+            origin: "runtime".into(),
+            by: "user:ops".into(),
         };
         let cell = |deployment, drift| Cell {
             tenant: Some("acme".into()),
