@@ -198,6 +198,73 @@ fn https_with_a_private_ca() {
     });
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot reach"));
+
+    // The web UI under TLS: its cookies carry the prefixes browsers enforce (`__Host-` for the
+    // session: Secure, Path=/, no Domain; `__Secure-` for the sign-in form's nonce), and a
+    // session cookie planted without the prefix is not read.
+    common::add_user(&d, None, "val", &["approver"]);
+    let pem = std::fs::read(&cert_path).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let set_cookies = |r: &reqwest::Response| -> Vec<String> {
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect()
+        };
+        let value = |set: &str| set.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+        let form = client.get(format!("{url}/ui/sign-in")).send().await.unwrap();
+        let nonce = set_cookies(&form)
+            .into_iter()
+            .find(|c| c.starts_with("__Secure-ward_sign_in="))
+            .expect("the nonce cookie under its __Secure- name");
+        assert!(nonce.contains("; Secure"), "{nonce}");
+        let body = form.text().await.unwrap();
+        let csrf = body.split(r#"name="csrf" value=""#).nth(1).unwrap();
+        let csrf = &csrf[..csrf.find('"').unwrap()];
+        let signed_in = client
+            .post(format!("{url}/ui/sign-in"))
+            .header("cookie", format!("__Secure-ward_sign_in={}", value(&nonce)))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("user=val&password={}&csrf={csrf}", common::pw("val")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303);
+        let session = set_cookies(&signed_in)
+            .into_iter()
+            .find(|c| c.starts_with("__Host-ward_session="))
+            .expect("the session cookie under its __Host- name");
+        assert!(
+            session.contains("; Secure") && session.contains("Path=/;") && !session.contains("Domain"),
+            "{session}"
+        );
+        let token = value(&session);
+        let board = |cookie: String| {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                client
+                    .get(format!("{url}/"))
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(board(format!("__Host-ward_session={token}")).await, 200);
+        assert_eq!(
+            board(format!("ward_session={token}")).await,
+            303,
+            "an unprefixed session cookie is not read under TLS"
+        );
+    });
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //!
 //! Sessions: `POST /ui/sign-in` is the API's password sign-in ([`crate::auth::password_sign_in`]:
 //! the same per-source limiter and per-person lockout) and keeps the session token it returns in
-//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS); the OIDC
+//! the `ward_session` cookie (HttpOnly, SameSite=Strict, Path=/; over TLS Secure and named
+//! `__Host-ward_session`, see [`wire_name`]); the OIDC
 //! sign-in (`oidc`: authorization code with PKCE) keeps its session in the same cookie. The token is
 //! checked on every request exactly as a bearer token ([`ward_app::identities::Directory`]): expiry,
 //! revocation; and a session idle for [`IDLE_SECS`] is refused ([`Activity`]). Every form carries a CSRF token, the HMAC-SHA256 of the session secret (or of the
@@ -231,7 +232,7 @@ impl FromRequestParts<AppState> for Viewer {
             Method::GET | Method::HEAD => Redirect::to("/ui/sign-in").into_response(),
             _ => refused("Sign in first: this form needs a signed-in session."),
         };
-        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE, "/", secure) else {
             return Err(unauthenticated());
         };
         let token_id = ward_core::token::ApiToken::parse(&secret)
@@ -311,15 +312,29 @@ impl<S: Send + Sync> FromRequestParts<S> for OverTls {
     }
 }
 
-/// The value of cookie `name`, if the request sent it.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A cookie's name on the wire. Under TLS it carries the prefix browsers enforce: `__Host-`
+/// for a cookie of the whole site (Secure, `Path=/`, no `Domain`: a sibling subdomain or a
+/// plain-HTTP page cannot set or shadow it), `__Secure-` for one scoped to a narrower path.
+/// Over plain HTTP (loopback) the bare name, which browsers would otherwise refuse.
+fn wire_name(name: &str, path: &str, secure: bool) -> String {
+    match (secure, path) {
+        (false, _) => name.to_string(),
+        (true, "/") => format!("__Host-{name}"),
+        (true, _) => format!("__Secure-{name}"),
+    }
+}
+
+/// The value of cookie `name` (set for `path`), if the request sent it under its wire name
+/// ([`wire_name`]): under TLS an unprefixed cookie of the same name is not read.
+fn cookie(headers: &HeaderMap, name: &str, path: &str, secure: bool) -> Option<String> {
+    let name = wire_name(name, path, secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == name.as_str())
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
@@ -348,6 +363,7 @@ fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -
 }
 
 fn set_cookie_with(name: &str, value: &str, path: &str, max_age: i64, secure: bool, same_site: &str) -> HeaderValue {
+    let name = wire_name(name, path, secure);
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{name}={value}; HttpOnly; SameSite={same_site}; Path={path}; Max-Age={max_age}{secure}"
@@ -537,7 +553,7 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let Some(nonce) = cookie(&headers, SIGN_IN_COOKIE) else {
+    let Some(nonce) = cookie(&headers, SIGN_IN_COOKIE, "/ui/sign-in", secure) else {
         return refused("The sign-in form was not sent from this site, or it expired: reload /ui/sign-in.");
     };
     if !csrf_matches(&nonce, &form.csrf) {
@@ -668,12 +684,39 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("xward_session=evil; ward_session_x=evil"),
         );
-        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+        assert_eq!(cookie(&h, SESSION_COOKIE, "/", false), None);
         h.append(header::COOKIE, HeaderValue::from_static("a=b; ward_session=tok; c=d"));
-        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("tok"));
+        assert_eq!(cookie(&h, SESSION_COOKIE, "/", false).as_deref(), Some("tok"));
         let mut empty = HeaderMap::new();
         empty.append(header::COOKIE, HeaderValue::from_static("ward_session="));
-        assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+        assert_eq!(cookie(&empty, SESSION_COOKIE, "/", false), None);
+    }
+
+    /// Under TLS a cookie planted without the prefix (by a sibling subdomain, or a plain-HTTP
+    /// response on the same host) is not read as the session: only `__Host-ward_session`,
+    /// which a browser accepts only when Secure, `Path=/` and without `Domain`.
+    #[test]
+    fn under_tls_a_session_cookie_planted_without_the_host_prefix_is_not_read() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("ward_session=planted"));
+        assert_eq!(cookie(&h, SESSION_COOKIE, "/", true), None);
+        h.append(header::COOKIE, HeaderValue::from_static("__Host-ward_session=tok"));
+        assert_eq!(cookie(&h, SESSION_COOKIE, "/", true).as_deref(), Some("tok"));
+        let tls = set_cookie(SESSION_COOKIE, "tok", "/", IDLE_SECS, true);
+        let tls = tls.to_str().unwrap_or_default();
+        assert!(
+            tls.starts_with("__Host-ward_session=tok;") && !tls.contains("Domain"),
+            "{tls}"
+        );
+        let narrow = set_cookie(SIGN_IN_COOKIE, "n", "/ui/sign-in", 60, true);
+        assert!(
+            narrow
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("__Secure-ward_sign_in=n;")
+        );
+        let plain = set_cookie(SESSION_COOKIE, "tok", "/", IDLE_SECS, false);
+        assert!(plain.to_str().unwrap_or_default().starts_with("ward_session=tok;"));
     }
 
     #[test]

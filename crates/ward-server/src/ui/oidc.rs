@@ -140,7 +140,7 @@ pub async fn callback(
     };
     // The browser that calls back must be the one that started the attempt; only then is the
     // attempt used up (a `state` learnt elsewhere cancels nothing).
-    let browser = cookie(&headers, OIDC_COOKIE).map(|b| sha256(&b));
+    let browser = cookie(&headers, OIDC_COOKIE, OIDC_PATH, secure).map(|b| sha256(&b));
     let taken = match cb.state.as_deref() {
         Some(s) => state.ui_oidc.take_if(s, |a| {
             use subtle_eq::ConstantTimeEq;
