@@ -58,6 +58,10 @@ pub struct TokenRecord {
     /// or by signing in), an administrator or the local operator for an automation token.
     #[serde(default)]
     pub created_by: String,
+    /// For a session started at an OpenID provider: the ID token's issuer and subject
+    /// (`<iss> <sub>`), which a re-authentication for a signature must present again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// A newly created token: the only time its secret is shown.
@@ -196,6 +200,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
         secret_sha256: token.secret_hash(),
         revoked: false,
         created_by: by.id.clone(),
+        subject: None,
     };
     record_token(ledger, by, "token.created", &record).await?;
     Ok(CreatedToken {
@@ -478,6 +483,7 @@ pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<Created
         secret_sha256: token.secret_hash(),
         revoked: false,
         created_by: identity.id.clone(),
+        subject: None,
     };
     record_token(ledger, &identity, "session.started", &record).await?;
     Ok(CreatedToken {
@@ -494,6 +500,7 @@ pub async fn start_oidc_session(
     ledger: &Ledger,
     identity: &Identity,
     provider: &str,
+    subject: &str,
 ) -> Result<CreatedToken, AppError> {
     if identity.kind != ActorKind::Human {
         return Err(AppError::new(
@@ -514,12 +521,23 @@ pub async fn start_oidc_session(
         secret_sha256: token.secret_hash(),
         revoked: false,
         created_by: identity.id.clone(),
+        subject: Some(subject.to_string()),
     };
     record_token(ledger, identity, "session.started", &record).await?;
     Ok(CreatedToken {
         token: token.reveal(),
         record,
     })
+}
+
+/// The provider's issuer and subject a session (token `id`) was started for; none for a
+/// password session or an unknown token.
+pub async fn session_subject(ledger: &Ledger, id: &str) -> Result<Option<String>, AppError> {
+    let Some(doc) = ledger.store().projection(TOKENS, id).await? else {
+        return Ok(None);
+    };
+    let record: TokenRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
+    Ok(record.subject)
 }
 
 /// Why a bearer token was refused.

@@ -2152,6 +2152,26 @@ fn an_id_token_of_another_person_than_the_session_signs_nothing() {
     assert_eq!(refused[0]["payload"]["inline"]["code"], "reauthentication_failed");
 }
 
+/// The address bob@example.org is given to another account at the provider (another `sub`),
+/// which Ward's identity template (`staff:{email}`) maps to bob's identity: that account's fresh
+/// sign-in is not bob's re-authentication. The session keeps the issuer and subject it was
+/// started for; nothing is signed and the refusal is recorded.
+#[test]
+fn a_reassigned_address_at_the_provider_does_not_sign_for_the_session() {
+    let Some(dir) = oidc_provider_dir() else { return };
+    let s = oidc_signing(&dir);
+    let (authorize, binding) = s.start_signature();
+    let callback = provider_sign_in(&authorize, "bob~new-hire", &s.site.ward);
+    let r = s.callback(&callback, &binding);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("signed in someone else, not you"), "{}", r.body);
+    assert!(s.signatures().is_empty());
+    let refused = s.refusals();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["payload"]["inline"]["by"], "staff:bob@example.org");
+    assert_eq!(refused[0]["payload"]["inline"]["code"], "reauthentication_failed");
+}
+
 /// The provider's callback for a pending signature, replayed after it signed (its state used),
 /// signs nothing more; so does a callback naming a state Ward never issued. (A pending signature
 /// older than the re-authentication window is dropped: the activity module's unit test.)

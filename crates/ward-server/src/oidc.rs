@@ -634,19 +634,18 @@ impl Verifier {
     /// Verifies an ID token from provider `name`'s browser sign-in: signature (its JWK set),
     /// issuer, audience = the client id (and `azp` when there are several), expiry, and the
     /// `nonce` this sign-in sent; maps it to an identity.
-    pub async fn verify_id_token(&self, name: &str, token: &str, nonce: &str) -> Result<Identity, JwtError> {
-        self.verify_client_token(name, token, Some(nonce)).await
+    /// Also returns the token's [`subject_of`] (issuer and subject), which the session keeps.
+    pub async fn verify_id_token(&self, name: &str, token: &str, nonce: &str) -> Result<(Identity, String), JwtError> {
+        let (identity, claims, _) = self.verify_client_claims(name, token, Some(nonce)).await?;
+        Ok((identity, subject_of(&claims)?))
     }
 
     /// Verifies an ID token from provider `name`'s device sign-in as [`Verifier::verify_id_token`]
     /// does, without a nonce (RFC 8628 sends none; the device code, held by the terminal that
     /// asked for it, binds the sign-in to it).
-    pub async fn verify_device_id_token(&self, name: &str, token: &str) -> Result<Identity, JwtError> {
-        self.verify_client_token(name, token, None).await
-    }
-
-    async fn verify_client_token(&self, name: &str, token: &str, nonce: Option<&str>) -> Result<Identity, JwtError> {
-        Ok(self.verify_client_claims(name, token, nonce).await?.0)
+    pub async fn verify_device_id_token(&self, name: &str, token: &str) -> Result<(Identity, String), JwtError> {
+        let (identity, claims, _) = self.verify_client_claims(name, token, None).await?;
+        Ok((identity, subject_of(&claims)?))
     }
 
     /// Verifies the ID token of a browser re-authentication before a signature (the web UI's
@@ -654,7 +653,8 @@ impl Verifier {
     /// checks (signature, issuer, audience = the client id, expiry, this attempt's `nonce`),
     /// plus `iat` and `auth_time` at most `max_age_secs` old, as [`Verifier::verify_reauth`]
     /// requires, and `auth_time` not before `asked_at` (the form's submission, less
-    /// [`REAUTH_LEEWAY_SECS`]); returns the identity and the printed name (`printed_name_claim`).
+    /// [`REAUTH_LEEWAY_SECS`]); returns the identity, the printed name (`printed_name_claim`) and
+    /// the token's [`subject_of`].
     pub async fn verify_browser_reauth(
         &self,
         name: &str,
@@ -662,7 +662,7 @@ impl Verifier {
         nonce: &str,
         max_age_secs: i64,
         asked_at: i64,
-    ) -> Result<(Identity, Option<String>), JwtError> {
+    ) -> Result<(Identity, Option<String>, String), JwtError> {
         let (identity, claims, printed_name_claim) = self.verify_client_claims(name, token, Some(nonce)).await?;
         within("iat", &claims, max_age_secs)?;
         within("auth_time", &claims, max_age_secs)?;
@@ -676,7 +676,7 @@ impl Verifier {
             .map(str::trim)
             .filter(|n| !n.is_empty() && n.len() <= 200 && !n.chars().any(char::is_control))
             .map(str::to_string);
-        Ok((identity, printed))
+        Ok((identity, printed, subject_of(&claims)?))
     }
 
     /// The browser provider whose identities `identity` is one of (its identity template's
@@ -966,6 +966,23 @@ fn unverified_issuer(token: &str) -> Result<String, JwtError> {
 /// Checks that the sign-in `claims` record (`auth_time`) happened after `asked_at` (Unix
 /// seconds, less [`REAUTH_LEEWAY_SECS`]): a provider that ignored `prompt=login`/`max_age=0` and
 /// reused an earlier single-sign-on session gives an `auth_time` from before the request.
+/// Who an ID token is about at its provider, `<iss> <sub>`: the pair OpenID Connect Core
+/// (section 5.7) names as the only stable identifier of an end-user. An identity template built
+/// from a claim such as `email` can map two accounts to one Ward identity (an address reassigned
+/// to someone new); a session keeps this pair, and a re-authentication must present the same.
+pub fn subject_of(claims: &Map<String, Value>) -> Result<String, JwtError> {
+    let text = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty() && v.len() <= 255 && !v.chars().any(char::is_control))
+    };
+    match (text("iss"), text("sub")) {
+        (Some(iss), Some(sub)) => Ok(format!("{iss} {sub}")),
+        _ => Err(JwtError::Invalid("sub".into())),
+    }
+}
+
 fn signed_in_after(claims: &Map<String, Value>, asked_at: i64) -> Result<(), JwtError> {
     let auth_time = claims.get("auth_time").and_then(Value::as_i64).unwrap_or(i64::MIN);
     if auth_time < asked_at.saturating_sub(REAUTH_LEEWAY_SECS) {

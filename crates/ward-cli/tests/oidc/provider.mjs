@@ -6,7 +6,9 @@
 // WARD_CLIENT_SECRET (the client's secret). One client, "ward": the authorization-code flow
 // with PKCE required, and the device flow. The built-in development interactions sign in any login (the account id
 // is the login) and ask for consent; every account's claims are
-// {sub: LOGIN, email: LOGIN@example.org, name: "LOGIN Example"}. Re-authentication before a
+// {sub: LOGIN, email: LOGIN@example.org, name: "LOGIN Example"}, except that a login NAME~X is
+// another account (sub NAME~X) holding NAME's address, NAME@example.org: an address reassigned to
+// someone new. Re-authentication before a
 // signature asks with prompt=login and max_age=0: oidc-provider then shows the login form again
 // and puts auth_time in the ID token (OIDC Core §3.1.2.1), which Ward requires fresh. Test use only.
 import http from 'node:http';
@@ -59,7 +61,8 @@ server.listen(0, '127.0.0.1', () => {
       return {
         accountId: id,
         async claims() {
-          return { sub: id, email: `${id}@example.org`, email_verified: true, name: `${id} Example` };
+          const name = id.split('~')[0];
+          return { sub: id, email: `${name}@example.org`, email_verified: true, name: `${id} Example` };
         },
       };
     },

@@ -153,8 +153,8 @@ pub(super) async fn device_token(
             });
         }
     };
-    let identity = match verifier.verify_device_id_token(provider, &id_token).await {
-        Ok(identity) => identity,
+    let (identity, subject) = match verifier.verify_device_id_token(provider, &id_token).await {
+        Ok(verified) => verified,
         Err(_) => {
             return Err(refuse(
                 "oidc_id_token",
@@ -172,7 +172,7 @@ pub(super) async fn device_token(
         )
         .await);
     }
-    let session = identities::start_oidc_session(&state.ledger, &identity, provider).await?;
+    let session = identities::start_oidc_session(&state.ledger, &identity, provider, &subject).await?;
     Ok((StatusCode::CREATED, Json(session)).into_response())
 }
 

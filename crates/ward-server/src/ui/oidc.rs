@@ -220,8 +220,8 @@ pub async fn callback(
             .append(header::SET_COOKIE, clear_cookie(OIDC_COOKIE, OIDC_PATH, secure));
         return resp;
     }
-    let identity = match verifier_svc.verify_id_token(provider, &id_token, &attempt.nonce).await {
-        Ok(identity) => identity,
+    let (identity, subject) = match verifier_svc.verify_id_token(provider, &id_token, &attempt.nonce).await {
+        Ok(verified) => verified,
         Err(e) => {
             let reason = match &e {
                 crate::oidc::JwtError::Invalid(what) if what == "nonce" => "oidc_nonce",
@@ -249,7 +249,7 @@ pub async fn callback(
             )
             .await;
     }
-    let session = match ward_app::identities::start_oidc_session(&state.ledger, &identity, provider).await {
+    let session = match ward_app::identities::start_oidc_session(&state.ledger, &identity, provider, &subject).await {
         Ok(s) => s,
         Err(e) => return failure(e),
     };

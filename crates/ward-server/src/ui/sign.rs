@@ -322,11 +322,19 @@ pub(super) async fn finish(
             pending.asked_at,
         )
         .await;
-    let someone_else = matches!(&checked, Ok((who, _)) if who.id != identity.id);
+    // The same person at the provider, not only the same Ward identity: the session's issuer and
+    // subject (a template built from `email` maps an address reassigned to someone new to the
+    // same identity). A session without one (from before it was kept) is judged by identity.
+    let subject = match ward_app::identities::session_subject(&state.ledger, &token_id).await {
+        Ok(s) => s,
+        Err(e) => return failure(e),
+    };
+    let checked = checked.map(|(who, printed, fresh)| (who, printed, subject.as_ref().is_none_or(|s| *s == fresh)));
+    let someone_else = matches!(&checked, Ok((who, _, same)) if who.id != identity.id || !same);
     // The roles the provider grants now, not only those of the sign-in: someone removed from
     // the approvers' group at the provider no longer signs as one.
     let mut identity = identity;
-    if let Ok((who, _)) = &checked
+    if let Ok((who, _, _)) = &checked
         && who.id == identity.id
     {
         identity.roles.retain(|r| who.roles.contains(r));
@@ -346,9 +354,14 @@ pub(super) async fn finish(
         reauth_token: Some(id_token.to_string()),
         manifest_digest: Some(pending.manifest),
     };
+    // Another subject is no proof at all: the signature is refused and recorded as one whose
+    // re-authentication failed.
     let proof = BrowserReauth {
         token: id_token.to_string(),
-        verified: checked.ok(),
+        verified: checked
+            .ok()
+            .filter(|(_, _, same)| *same)
+            .map(|(who, printed, _)| (who, printed)),
     };
     let bearer = ward_app::reauth::credential_digest(&pending.session);
     let cx = ward_app::reauth::Context {
