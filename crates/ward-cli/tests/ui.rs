@@ -1083,7 +1083,7 @@ impl Browser {
         let file = self.profile.path().join("downloads").join(name);
         let partial = self.profile.path().join("downloads").join(format!("{name}.crdownload"));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !(file.exists() && !partial.exists()) {
+        while !file.exists() || partial.exists() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{name} was not downloaded: {:?}",
@@ -1715,9 +1715,15 @@ fn four_people_do_their_jobs_in_chromium_without_the_cli() {
     browser.click("#release button[formaction$='/promote']");
     browser.wait_for_title("Ward · Ward");
     let refused = browser.text("main");
-    assert!(refused.contains("release-manager"), "the refusal says why: {refused}");
+    assert!(
+        refused.contains("the staging gate blocks") && refused.contains("approvals.role.release-manager"),
+        "the refusal says why: {refused}"
+    );
     assert!(deployments("staging").is_empty(), "{refused}");
-    browser.go(&change_page);
+    // Its link leads back to the change's decisions, where each reason has its fix.
+    browser.click("main a[href$='#decisions']");
+    browser.wait_for_url(|u| u.ends_with("#decisions"));
+    assert!(browser.url().starts_with(&change_page), "{}", browser.url());
     // The reason's own link to where it is fixed.
     browser.exec(
         "[...document.querySelectorAll('main li')].find(l => l.textContent.includes('approvals.role.release-manager'))
