@@ -842,7 +842,8 @@ struct Browser {
     _driver: Serving,
     base: String,
     session: String,
-    _profile: tempfile::TempDir,
+    /// The profile directory; downloads land in its `downloads/`.
+    profile: tempfile::TempDir,
     /// axe-core's script, when each screenshot also checks the page's accessibility.
     axe: Option<String>,
 }
@@ -879,7 +880,12 @@ impl Browser {
                 // --no-sandbox: Chromium refuses to run as root with its sandbox (CI runs as root).
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--window-size=1280,1000", "--hide-scrollbars",
-                         format!("--user-data-dir={}", profile.path().display())]
+                         format!("--user-data-dir={}", profile.path().display())],
+                // A link with `download` saves into the profile, without asking.
+                "prefs": {
+                    "download.default_directory": profile.path().join("downloads").display().to_string(),
+                    "download.prompt_for_download": false
+                }
             }
         }}});
         let r = wd_call(&base, "POST", "/session", Some(caps));
@@ -898,7 +904,7 @@ impl Browser {
             _driver: driver,
             base,
             session,
-            _profile: profile,
+            profile,
             axe: None,
         }
     }
@@ -1038,6 +1044,55 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// Waits (up to 15 s) for the page titled `title` (a form's answer); returns the title.
+    fn wait_for_title(&self, title: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while self.title() != title && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.title()
+    }
+
+    /// Signs `user` in with the sign-in form (password [`pw`]), landing on the board at `url`.
+    fn sign_in_as(&self, url: &str, user: &str) {
+        self.go(&format!("{url}/ui/sign-in"));
+        self.type_into("#user", user);
+        self.type_into("#password", &pw(user));
+        self.click("button[type=submit]");
+        let board = format!("{url}/");
+        assert_eq!(self.wait_for_url(|u| u == board), board, "{user} signed in");
+        assert!(
+            self.text("header").contains(&format!("Signed in as user:{user}")),
+            "{}",
+            self.text("header")
+        );
+    }
+
+    /// Signs out with the header's button on the board at `url` (a refusal's page has no header).
+    fn sign_out(&self, url: &str) {
+        self.go(&format!("{url}/"));
+        self.click("header form button[type=submit]");
+        let after = self.wait_for_url(|u| u.ends_with("/ui/sign-in"));
+        assert!(after.ends_with("/ui/sign-in"), "signed out: {after}");
+    }
+
+    /// The file `name` once the browser has finished downloading it (up to 60 s).
+    fn downloaded(&self, name: &str) -> PathBuf {
+        let file = self.profile.path().join("downloads").join(name);
+        let partial = self.profile.path().join("downloads").join(format!("{name}.crdownload"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !file.exists() || partial.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} was not downloaded: {:?}",
+                std::fs::read_dir(self.profile.path().join("downloads"))
+                    .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect::<Vec<_>>())
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        file
     }
 
     /// Saves a PNG of the viewport to `docs/ui/NAME.png` (after checking the page with axe-core
@@ -1363,6 +1418,436 @@ fn a_person_signs_in_and_reads_the_board_and_a_change_in_chromium() {
         page.contains("Aborted") && page.contains("by user:rm") && page.contains("aborted from the web UI"),
         "{page}"
     );
+}
+
+/// The log's events of `kind`, oldest first (read with the CLI, as an operator would).
+fn events_of(d: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let log = json(&ok(run({
+        let mut c = ward(d, None);
+        c.args(["log", "show", "--limit", "100000", "--output", "json"]);
+        c
+    })));
+    log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["event"].clone())
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// The issue's "Done when", tried as each person would, in headless Chromium against `ward
+/// serve` over the demo's data: a developer opens a PHI change with the CLI (as developers do);
+/// then, in the browser only, the privacy officer finds it in her inbox and signs the privacy
+/// review, an approver is refused that meaning and signs the approval, the developer is refused
+/// signing his own change, the release manager reads the gate's reasons and fixes, signs, checks
+/// the gate again, is refused a promotion that skips staging, deploys to staging and runs a
+/// rollback drill, and an auditor finds the change, downloads its bundle and it verifies
+/// offline. Every action and refusal is checked on the page and in the log.
+#[test]
+fn four_people_do_their_jobs_in_chromium_without_the_cli() {
+    let Some(driver) = chromedriver() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path().join("demo");
+    ok(run({
+        let mut c = ward(&tmp.path().join("unused"), None);
+        c.arg("demo").arg("--keep").arg(&d);
+        c
+    }));
+    // The demo's fixed scheduling-api build (tests, SAST, SBOM, Trivy, provenance and rollback
+    // plan attached by its CI): the artifact of its PHI change.
+    let listed = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["change", "list", "--output", "json"]);
+        c
+    })));
+    let fixed = listed["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["title"] == "Patient lookup by date of birth")
+        .and_then(|c| c["artifacts"][0].as_str())
+        .unwrap_or_else(|| panic!("the demo's PHI change: {listed}"))
+        .to_string();
+    // A developer (who also approves other people's changes), and the four people.
+    add_user(&d, None, "devon", &["developer", "approver"]);
+    add_user(&d, None, "pia", &["privacy-officer"]);
+    add_user(&d, None, "val", &["approver"]);
+    add_user(&d, None, "rm", &["release-manager"]);
+    add_user(&d, None, "audrey", &["auditor"]);
+    // The developer opens a change touching a PHI path ([risk] of the demo's ward.toml: **/phi/**).
+    let opened = json(&ok(run(as_user(
+        &d,
+        None,
+        "devon",
+        &[
+            "change",
+            "open",
+            "--title",
+            "Allergies on the appointment card",
+            "--ticket",
+            "https://tickets.example.org/SCHED-431",
+            "--artifact",
+            &fixed,
+            "--path",
+            "src/phi/appointment_card.py",
+            "--env",
+            "staging",
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ],
+    ))));
+    let id = opened["id"].as_str().expect("change id").to_string();
+    assert_eq!(opened["tier"], "high", "{opened}");
+    assert!(
+        opened["classification"]["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "phi")),
+        "{opened}"
+    );
+    let (_server, url) = serve_with(&d, &[]);
+    let mut browser = Browser::start(driver);
+    browser.axe = axe_source();
+    let change_page = format!("{url}/ui/changes/{id}");
+    let sign_page = format!("{change_page}/sign");
+    let meanings = |b: &Browser| -> Vec<String> {
+        let v = b.exec("return [...document.querySelectorAll('#meaning option')].map(o => o.value)");
+        serde_json::from_value(v).expect("the meanings offered")
+    };
+    let refusals = |who: &str| -> Vec<String> {
+        events_of(&d, "approval.refused")
+            .iter()
+            .filter(|e| e["actor"]["id"] == who && e["subject"] == format!("change:{id}"))
+            .map(|e| e["payload"]["inline"]["code"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let signatures = || -> Vec<(String, String)> {
+        events_of(&d, "approval.signed")
+            .iter()
+            .filter(|e| e["subject"] == format!("change:{id}"))
+            .map(|e| {
+                (
+                    e["actor"]["id"].as_str().unwrap_or_default().to_string(),
+                    e["payload"]["inline"]["meaning"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    // Signs on the open sign page with `meaning`; returns the page's title.
+    let sign = |b: &Browser, user: &str, meaning: &str, comment: &str| -> String {
+        b.click(&format!("#meaning option[value='{meaning}']"));
+        b.type_into("#comment", comment);
+        b.type_into("#password", &pw(user));
+        b.click("form.sign button[type=submit]");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !["Signed · Ward", "Not signed · Ward"].contains(&b.title().as_str()) {
+            assert!(std::time::Instant::now() < deadline, "{}", b.text("main"));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        b.title()
+    };
+
+    // 1. The privacy officer: the change waits in her inbox; the sign page shows the manifest;
+    //    she signs the privacy review with her password and sees the manifestation.
+    browser.sign_in_as(&url, "pia");
+    browser.click("header nav a[href='/ui/inbox']");
+    browser.wait_for_url(|u| u.ends_with("/ui/inbox"));
+    let inbox = browser.text("main");
+    assert!(
+        inbox.contains(&id) && inbox.contains("Allergies on the appointment card"),
+        "{inbox}"
+    );
+    browser.click(&format!("main a[href='/ui/changes/{id}/sign']"));
+    assert_eq!(browser.wait_for_url(|u| u.ends_with("/sign")), sign_page);
+    let shown = browser.text("main");
+    for part in [
+        "What you sign",
+        "Manifest",
+        "Change content",
+        "Artifacts",
+        "Evidence",
+        "Policy",
+        fixed.as_str(),
+    ] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
+    let manifest = browser.exec("return document.querySelector('input[name=manifest]').value");
+    let manifest = manifest.as_str().expect("the manifest digest").to_string();
+    assert!(manifest.starts_with("sha256:") && shown.contains(&manifest), "{shown}");
+    assert_eq!(
+        meanings(&browser),
+        ["privacy-review"],
+        "a privacy officer signs the privacy review, not toward the quorum"
+    );
+    assert_eq!(
+        sign(&browser, "pia", "privacy-review", "no PHI leaves the clinic"),
+        "Signed · Ward"
+    );
+    let signed = browser.text("main");
+    for part in ["pia Example", "privacy-review", "(UTC)", &manifest, "user:pia"] {
+        assert!(signed.contains(part), "{part}: {signed}");
+    }
+    let at = browser.exec("return document.querySelector('p.signature time').getAttribute('datetime')");
+    assert!(
+        at.as_str().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()),
+        "the signature's time: {at}"
+    );
+    assert_eq!(signatures(), [("user:pia".to_string(), "privacy-review".to_string())]);
+    browser.sign_out(&url);
+
+    // 2. The approver: not offered the privacy review; a form forged to ask for it is refused
+    //    in plain words and recorded; then she signs her approval.
+    browser.sign_in_as(&url, "val");
+    browser.go(&format!("{url}/ui/inbox"));
+    assert!(browser.text("main").contains(&id), "{}", browser.text("main"));
+    browser.click(&format!("main a[href='/ui/changes/{id}/sign']"));
+    browser.wait_for_url(|u| u.ends_with("/sign"));
+    let offered = meanings(&browser);
+    assert!(
+        offered.iter().any(|m| m == "approved") && !offered.iter().any(|m| m == "privacy-review"),
+        "{offered:?}"
+    );
+    browser.exec(
+        "const s = document.getElementById('meaning'); const o = document.createElement('option');
+         o.value = o.textContent = 'privacy-review'; s.appendChild(o); return true",
+    );
+    assert_eq!(sign(&browser, "val", "privacy-review", "forged"), "Not signed · Ward");
+    let refused = browser.text("main");
+    assert!(
+        refused.contains("Your role does not sign with this meaning")
+            && refused.contains("A privacy review is signed by a privacy officer")
+            && refused.contains("Nothing was signed"),
+        "{refused}"
+    );
+    assert_eq!(refusals("user:val"), ["meaning_needs_role"]);
+    assert_eq!(signatures().len(), 1, "nothing signed by the refusal");
+    browser.click("main a[href$='/sign']");
+    browser.wait_for_url(|u| u.ends_with("/sign"));
+    assert_eq!(
+        sign(&browser, "val", "approved", "allergy list reviewed"),
+        "Signed · Ward"
+    );
+    let signed = browser.text("main");
+    assert!(
+        signed.contains("val Example") && signed.contains("approved") && signed.contains("(UTC)"),
+        "{signed}"
+    );
+    assert_eq!(signatures().last().map(|s| s.1.as_str()), Some("approved"));
+    browser.sign_out(&url);
+
+    // 3. The developer who opened it: his inbox leaves it out; signing it anyway from its page is
+    //    refused (separation of duties) in plain words, and recorded.
+    browser.sign_in_as(&url, "devon");
+    browser.go(&format!("{url}/ui/inbox"));
+    assert!(!browser.text("main").contains(&id), "{}", browser.text("main"));
+    browser.go(&change_page);
+    browser.click("a.button[href$='/sign']");
+    browser.wait_for_url(|u| u.ends_with("/sign"));
+    assert_eq!(
+        sign(&browser, "devon", "approved", "my own change"),
+        "Not signed · Ward"
+    );
+    let refused = browser.text("main");
+    assert!(
+        refused.contains("You opened this change, so you cannot sign it")
+            && refused.contains("Separation of duties")
+            && refused.contains("Nothing was signed"),
+        "{refused}"
+    );
+    browser.screenshot("sign-refused");
+    assert_eq!(refusals("user:devon"), ["opener_cannot_sign"]);
+    assert_eq!(signatures().len(), 2);
+    browser.sign_out(&url);
+
+    // 4. The release manager: the change on the board; its page shows the two signatures; the
+    //    gate's remaining reasons with their fixes; she follows "do it here", signs, and the gate
+    //    allows; prod before staging is refused; she deploys to staging and runs a drill.
+    browser.sign_in_as(&url, "rm");
+    assert!(
+        browser.text("main").contains(&id),
+        "on the board: {}",
+        browser.text("main")
+    );
+    browser.click(&format!("main a[href='/ui/changes/{id}']"));
+    assert_eq!(browser.wait_for_url(|u| u.contains("/ui/changes/")), change_page);
+    let page = browser.text("main");
+    for part in [
+        "**/phi/**",
+        "pia Example",
+        "privacy-review",
+        "val Example",
+        "current",
+        "Release",
+    ] {
+        assert!(page.contains(part), "{part}: {page}");
+    }
+    let choose = |b: &Browser, env: &str| b.click(&format!("#release-env option[value='{env}']"));
+    choose(&browser, "staging");
+    browser.click("#release button[formaction$='/gate']");
+    browser.wait_for_url(|u| u.ends_with("#decisions"));
+    let page = browser.text("main");
+    assert!(page.contains("staging: blocked"), "{page}");
+    assert!(
+        page.contains("approvals.role.release-manager") && page.contains("fix: ask a release-manager to sign it"),
+        "the remaining reason and its fix: {page}"
+    );
+    assert!(
+        !page.contains("checklist.privacy-review"),
+        "the privacy review counts: {page}"
+    );
+    let blocked = events_of(&d, "gate.evaluated");
+    let blocked = blocked.last().expect("a decision");
+    assert_eq!(blocked["actor"]["id"], "user:rm");
+    assert_eq!(blocked["payload"]["inline"]["allow"], false);
+    // Deploying while the gate blocks is refused, with the gate's reasons; nothing is deployed.
+    let deployments = |env: &str| -> Vec<serde_json::Value> {
+        events_of(&d, "deployment.recorded")
+            .into_iter()
+            .filter(|e| e["payload"]["inline"]["change"] == id.as_str() && e["payload"]["inline"]["environment"] == env)
+            .collect()
+    };
+    choose(&browser, "staging");
+    browser.click("#release button[formaction$='/promote']");
+    browser.wait_for_title("Ward · Ward");
+    let refused = browser.text("main");
+    assert!(
+        refused.contains("the staging gate blocks") && refused.contains("approvals.role.release-manager"),
+        "the refusal says why: {refused}"
+    );
+    assert!(deployments("staging").is_empty(), "{refused}");
+    // Its link leads back to the change's decisions, where each reason has its fix.
+    browser.click("main a[href$='#decisions']");
+    browser.wait_for_url(|u| u.ends_with("#decisions"));
+    assert!(browser.url().starts_with(&change_page), "{}", browser.url());
+    // The reason's own link to where it is fixed.
+    browser.exec(
+        "[...document.querySelectorAll('main li')].find(l => l.textContent.includes('approvals.role.release-manager'))
+           .querySelector('a').click(); return true",
+    );
+    browser.wait_for_url(|u| u.ends_with("/sign"));
+    let offered = meanings(&browser);
+    assert!(offered.iter().any(|m| m == "release-authority"), "{offered:?}");
+    assert_eq!(
+        sign(&browser, "rm", "release-authority", "release approved"),
+        "Signed · Ward"
+    );
+    assert!(browser.text("main").contains("rm Example"), "{}", browser.text("main"));
+    browser.click("main a[href^='/ui/changes/']");
+    browser.wait_for_url(|u| u == change_page);
+    choose(&browser, "staging");
+    browser.click("#release button[formaction$='/gate']");
+    browser.wait_for_url(|u| u.ends_with("#decisions"));
+    let page = browser.text("main");
+    assert!(page.contains("staging: allowed"), "{page}");
+    let allowed = events_of(&d, "gate.evaluated");
+    let allowed = allowed.last().expect("a decision");
+    assert_eq!(allowed["payload"]["inline"]["allow"], true, "{allowed}");
+    assert_eq!(allowed["actor"]["id"], "user:rm");
+    browser.exec("document.getElementById('release').scrollIntoView(); return true");
+    browser.screenshot("release");
+    browser.go(&change_page);
+    choose(&browser, "staging");
+    browser.click("#release button[formaction$='/promote']");
+    browser.wait_for_url(|u| u.ends_with("#deployments"));
+    let page = browser.text("main");
+    assert!(page.contains("succeeded") && page.contains("user:rm"), "{page}");
+    let staged = deployments("staging");
+    assert_eq!(staged.len(), 1, "{staged:?}");
+    assert_eq!(staged[0]["payload"]["inline"]["status"], "succeeded");
+    assert_eq!(staged[0]["payload"]["inline"]["executed_by"], "user:rm");
+    let approvals = &staged[0]["payload"]["inline"]["approvals"];
+    for who in ["user:pia", "user:val", "user:rm"] {
+        assert!(
+            approvals.as_array().is_some_and(|a| a.iter().any(|x| x == who)),
+            "{who}: {approvals}"
+        );
+    }
+    // The board shows it running in staging, and waiting to be promoted to prod.
+    browser.click("header nav a[href='/']");
+    browser.wait_for_url(|u| u == format!("{url}/"));
+    let section = |b: &Browser, env: &str| -> String {
+        let text = b.exec(&format!(
+            "const h = [...document.querySelectorAll('main h2')].find(h => h.firstChild.textContent === '{env}');
+             let t = ''; for (let e = h.nextElementSibling; e && e.tagName !== 'H2'; e = e.nextElementSibling) t += e.textContent + '\\n';
+             return t"
+        ));
+        text.as_str().unwrap_or_default().to_string()
+    };
+    let staging = section(&browser, "staging");
+    assert!(staging.contains(&id), "{staging}");
+    let prod = section(&browser, "prod");
+    assert!(prod.contains("Waiting to be promoted") && prod.contains(&id), "{prod}");
+    // A rollback drill in prod from the rollouts page.
+    let drills = events_of(&d, "drill.recorded").len();
+    browser.click("header nav a[href='/ui/rollouts']");
+    browser.wait_for_url(|u| u.ends_with("/ui/rollouts"));
+    browser.click("form.operator[action='/ui/environments/prod/drill'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_title("Rollback drill · Ward"),
+        "Rollback drill · Ward",
+        "{}",
+        browser.text("main")
+    );
+    let drill = browser.text("main");
+    assert!(
+        drill.contains("Time to restore") && drill.contains("returned to"),
+        "{drill}"
+    );
+    let recorded = events_of(&d, "drill.recorded");
+    assert_eq!(recorded.len(), drills + 1);
+    assert_eq!(
+        recorded.last().map(|e| &e["actor"]["id"]),
+        Some(&serde_json::json!("user:rm"))
+    );
+    browser.sign_out(&url);
+
+    // 5. The auditor: searches for the change, sees its signatures and refusals, downloads its
+    //    bundle from the page; it verifies offline with the key the log page shows.
+    browser.sign_in_as(&url, "audrey");
+    browser.click("header nav a[href='/ui/audit']");
+    browser.wait_for_url(|u| u.ends_with("/ui/audit"));
+    browser.type_into("#change", &id);
+    browser.click("form.search button[type=submit]");
+    browser.wait_for_url(|u| u.contains("change="));
+    let found = browser.text("main");
+    for part in [
+        "entries found",
+        "approval.signed",
+        "approval.refused",
+        "deployment.recorded",
+        "user:pia",
+    ] {
+        assert!(found.contains(part), "{part}: {found}");
+    }
+    let name = format!("bundle-{id}.tar");
+    browser.click(&format!("main a[download][href='/ui/audit/bundle?change={id}']"));
+    let file = browser.downloaded(&name);
+    let bundles: Vec<serde_json::Value> = events_of(&d, "access.bundle")
+        .into_iter()
+        .filter(|e| e["actor"]["id"] == "user:audrey")
+        .collect();
+    assert_eq!(bundles.len(), 1, "the download is recorded: {bundles:?}");
+    browser.click("nav.sub a[href='/ui/audit/log']");
+    browser.wait_for_url(|u| u.ends_with("/ui/audit/log"));
+    let key = browser.exec("return [...document.querySelectorAll('main pre.note')].pop().textContent");
+    let key = key.as_str().expect("the verifier key").trim().to_string();
+    let cli_key = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "key"]);
+        c
+    }));
+    assert_eq!(key, cli_key.trim(), "the page shows the log's key");
+    let verified = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["verify", "bundle"]).arg(&file).args(["--key", &key]);
+        c
+    }));
+    assert!(verified.contains(&id), "{verified}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -388,20 +388,29 @@ fn refused(message: &str) -> Response {
 /// An application error as a page with its status; a message quoting PHI or a secret is
 /// withheld (as the API's errors are).
 fn failure(e: ward_app::AppError) -> Response {
+    failure_back(e, "/", "Back to the release board")
+}
+
+/// [`failure`] with the way back to where the person acted (`href`, named `back`).
+fn failure_back(e: ward_app::AppError, href: &str, back: &str) -> Response {
     let e = crate::error::ApiError::from(e);
     let message = ward_app::freetext::withheld(&e.detail.message).unwrap_or(e.detail.message);
     let hint = ward_app::freetext::withheld(&e.detail.hint).unwrap_or(e.detail.hint);
-    message_page(e.status, &message, &hint)
+    message_page_back(e.status, &message, &hint, href, back)
 }
 
 fn message_page(status: StatusCode, message: &str, hint: &str) -> Response {
+    message_page_back(status, message, hint, "/", "Back to the release board")
+}
+
+fn message_page_back(status: StatusCode, message: &str, hint: &str, href: &str, back: &str) -> Response {
     let body = layout(
         "Ward",
         None,
         html! {
             h1 { (message) }
             p { (hint) }
-            p { a href="/" { "Back to the release board" } }
+            p { a href=(href) { (back) } }
         },
     );
     (status, html_response(body)).into_response()

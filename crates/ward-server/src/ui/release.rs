@@ -7,9 +7,10 @@
 //! out by the same ward-app call the API makes (`Ward::gate_check`, `Ward::promote`,
 //! `Engine::begin`, `Engine::drill`) — so the gate, the promotion order, separation of duties and
 //! every other rule apply unchanged. The answer is the change's (or the rollout's) page, where the
-//! new decision, deployment or rollout is shown; a refusal is the API's error as a page.
+//! new decision, deployment or rollout is shown; a refusal is the API's error as a page, whose
+//! link goes back to the change's gate decisions (or to the rollouts, for a drill).
 
-use super::{CSRF_FIELD, Viewer, failure, layout, message_page, page, permit, refused};
+use super::{CSRF_FIELD, Viewer, failure_back, layout, message_page, page, permit, refused};
 use crate::state::AppState;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -148,6 +149,16 @@ fn back_to(change: &str, anchor: &str) -> Response {
     Redirect::to(&format!("/ui/changes/{change}#{anchor}")).into_response()
 }
 
+/// A refused action as a page whose way back is the change's gate decisions (a refusal by the
+/// gate is recorded there, with each reason's fix).
+fn refused_on(change: &str, e: ward_app::AppError) -> Response {
+    failure_back(
+        e,
+        &format!("/ui/changes/{change}#decisions"),
+        &format!("Back to {change}: its gate decisions and what fixes them"),
+    )
+}
+
 /// `POST /ui/changes/{id}/gate`: `Ward::gate_check`, back to the change's decisions.
 pub(super) async fn gate(
     State(state): State<AppState>,
@@ -162,7 +173,7 @@ pub(super) async fn gate(
     let req = ward_app::gate::CheckRequest::env(&environment);
     match state.ward.gate_check(&viewer.identity, &id, &req).await {
         Ok(_) => back_to(&id, "decisions"),
-        Err(e) => failure(e),
+        Err(e) => refused_on(&id, e),
     }
 }
 
@@ -186,7 +197,7 @@ pub(super) async fn promote(
     };
     match state.ward.promote(&viewer.identity, &req).await {
         Ok(_) => back_to(&id, "deployments"),
-        Err(e) => failure(e),
+        Err(e) => refused_on(&id, e),
     }
 }
 
@@ -206,7 +217,7 @@ pub(super) async fn rollout(
         return no_runtime();
     };
     let req = ward_app::rollout::RolloutRequest {
-        change: id,
+        change: id.clone(),
         environment,
         strategy: None,
         kind: None,
@@ -215,7 +226,7 @@ pub(super) async fn rollout(
     };
     match engine.begin(&viewer.identity, &req).await {
         Ok(r) => Redirect::to(&format!("/ui/rollouts/{}", r.id)).into_response(),
-        Err(e) => failure(e),
+        Err(e) => refused_on(&id, e),
     }
 }
 
@@ -256,7 +267,7 @@ pub(super) async fn drill(
             };
             page(&viewer, layout("Rollback drill", Some(&viewer), body))
         }
-        Err(e) => failure(e),
+        Err(e) => failure_back(e, "/ui/rollouts", "Back to the rollouts"),
     }
 }
 

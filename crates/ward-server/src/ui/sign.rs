@@ -389,6 +389,9 @@ enum Refusal<'a> {
     SomeoneElse(&'a str),
 }
 
+/// What every separation-of-duties refusal adds to its plain words.
+const SEPARATION: &str = "Separation of duties: a change is signed by people other than those who opened, authored, edited or reclassified it, so another person must review and sign it. Nothing was signed; the attempt is recorded.";
+
 /// A refused signature in plain words, with the way back to the sign page.
 fn refusal(change: &str, e: ward_app::AppError, how: Refusal<'_>) -> Response {
     let reauth_failed = match how {
@@ -411,6 +414,36 @@ fn refusal(change: &str, e: ward_app::AppError, how: Refusal<'_>) -> Response {
             StatusCode::FORBIDDEN,
             "Your role does not sign with this meaning",
             "A privacy review is signed by a privacy officer, and an approval toward the quorum by an approver or release manager ([approvals.meaning_roles]). Nothing was signed; the attempt is recorded.",
+        )),
+        "meaning_not_asked" => Some((
+            StatusCode::FORBIDDEN,
+            "This change does not ask for that sign-off",
+            "A sign-off such as a privacy review is given only where the change's checklist calls for it ([controls.checklist]). Nothing was signed; the attempt is recorded.",
+        )),
+        "opener_cannot_sign" => Some((
+            StatusCode::FORBIDDEN,
+            "You opened this change, so you cannot sign it",
+            SEPARATION,
+        )),
+        "author_cannot_sign" => Some((
+            StatusCode::FORBIDDEN,
+            "You authored a commit of this change, so you cannot sign it",
+            SEPARATION,
+        )),
+        "editor_cannot_sign" => Some((
+            StatusCode::FORBIDDEN,
+            "You edited this change, so you count as its author and cannot sign it",
+            SEPARATION,
+        )),
+        "classifier_cannot_sign" => Some((
+            StatusCode::FORBIDDEN,
+            "You overrode this change's risk tier, so you cannot also sign it",
+            SEPARATION,
+        )),
+        "admin_cannot_sign" => Some((
+            StatusCode::FORBIDDEN,
+            "You administer identities, so you cannot also sign changes",
+            SEPARATION,
         )),
         "reauthentication_failed" | "reauthentication_required" => Some((
             StatusCode::UNAUTHORIZED,
