@@ -279,6 +279,7 @@ pub async fn sign(
         password: req.password.as_deref(),
         reauth_token: req.reauth_token.as_deref(),
         bearer_sha256: cx.bearer_sha256,
+        subject: cx.subject,
     };
     let now = jiff::Timestamp::now().as_second();
     let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {

@@ -814,7 +814,7 @@ pub async fn reclassify(
                     change.classification.tier,
                     protected.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
                 ),
-                "correct the change's attributes or paths (update the change), or remove the tag from [approvals.overrides] protected_tags",
+                "open a new change without that content (an update never removes a tag), or remove the tag from [approvals.overrides] protected_tags",
             ));
         }
     }

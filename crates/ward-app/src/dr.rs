@@ -148,6 +148,7 @@ pub async fn record_restore_test(
         password: req.password.as_deref(),
         reauth_token: req.reauth_token.as_deref(),
         bearer_sha256: cx.bearer_sha256,
+        subject: cx.subject,
     };
     let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
         Ok(p) => p,

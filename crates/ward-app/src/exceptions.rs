@@ -367,6 +367,7 @@ pub async fn grant_waiver(
         password: req.password.as_deref(),
         reauth_token: req.reauth_token.as_deref(),
         bearer_sha256: cx.bearer_sha256,
+        subject: cx.subject,
     };
     let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now_secs()).await? {
         Ok(p) => p,
@@ -481,6 +482,7 @@ pub async fn invoke_breakglass(
         password: req.password.as_deref(),
         reauth_token: req.reauth_token.as_deref(),
         bearer_sha256: cx.bearer_sha256,
+        subject: cx.subject,
     };
     let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now_secs()).await? {
         Ok(p) => p,

@@ -811,6 +811,8 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
     let restored: HashMap<u64, (&crate::deployments::DrillRecord, f64)> = view
         .drills
         .iter()
+        // A drill whose previous release did not answer every probe restored nothing: no time.
+        .filter(|r| r.all_restored)
         .filter_map(|r| Some((r.deployment, (r, r.time_to_restore_ms?))))
         .collect();
     let drill_seqs: std::collections::HashSet<u64> =
@@ -832,16 +834,7 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
             };
             entries.insert(d.seq, entry(d.seq, "deployment.recorded", &d.time, what));
             if let Some((r, ms)) = record {
-                let what = format!(
-                    "drill restored {} in {} ms{}",
-                    d.change,
-                    ms.round(),
-                    if r.all_restored {
-                        ""
-                    } else {
-                        " (not every probe answered by it)"
-                    }
-                );
+                let what = format!("drill restored {} in {} ms", d.change, ms.round());
                 entries.insert(r.seq, entry(r.seq, "drill.recorded", &r.time, what));
             }
             continue;
@@ -851,7 +844,12 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
         }
         let waiver = d.excused_by.iter().any(|x| x.starts_with("WVR-"));
         let breakglass = d.excused_by.iter().any(|x| x.starts_with("BG-"));
-        let decision = view.decisions.get(&d.gate_decision).and_then(Option::as_ref);
+        // A decision not before the deployment is none it relied on (as the population judges).
+        let decision = view
+            .decisions
+            .get(&d.gate_decision)
+            .and_then(Option::as_ref)
+            .filter(|_| d.gate_decision < d.seq);
         let evidence_complete = crate::audit::evidence_complete(d, decision);
         facts.deployments.push(g::Deployed {
             seq: d.seq,

@@ -67,6 +67,10 @@ pub struct Credentials<'a> {
     pub reauth_token: Option<&'a str>,
     /// `sha256:` of the bearer credential the request was authenticated with (server mode).
     pub bearer_sha256: Option<&'a str>,
+    /// The provider's issuer and subject (`<iss> <sub>`) the request's credential stands for:
+    /// an OIDC session's, or a provider token's own; a re-authentication token must carry the
+    /// same.
+    pub subject: Option<&'a str>,
 }
 
 /// The port to an identity provider for re-authentication: verifies that `token` is a fresh
@@ -76,6 +80,12 @@ pub struct Credentials<'a> {
 pub trait ReauthVerifier: Send + Sync {
     /// The identity and printed name of a fresh token, or `None`.
     async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Option<(Identity, Option<String>)>;
+
+    /// The issuer and subject (`<iss> <sub>`) of a token [`ReauthVerifier::verify_reauth`]
+    /// accepted; `None` when it cannot say (then a caller known by its subject is refused).
+    async fn reauth_subject(&self, _token: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Where a decision is made: the OIDC verifier (server mode with providers) and the digest of
@@ -86,6 +96,9 @@ pub struct Context<'a> {
     pub oidc: Option<&'a dyn ReauthVerifier>,
     /// `sha256:` of the request's bearer credential (see [`credential_digest`]).
     pub bearer_sha256: Option<&'a str>,
+    /// The provider's issuer and subject that credential stands for (see
+    /// [`PresentedCredential`]).
+    pub subject: Option<&'a str>,
 }
 
 /// A successful re-authentication.
@@ -149,10 +162,11 @@ fn failed(reason: String, hint: &str) -> Refused {
     }
 }
 
-/// The digest of the bearer credential a request was authenticated with (a request extension
-/// set by ward-server's `auth` middleware).
+/// The digest of the bearer credential a request was authenticated with, and the provider's
+/// issuer and subject it stands for when it is an OIDC session or a provider token (a request
+/// extension set by ward-server's `auth` middleware).
 #[derive(Clone, Debug)]
-pub struct PresentedCredential(pub String);
+pub struct PresentedCredential(pub String, pub Option<String>);
 
 /// `sha256:` of a presented credential (what the request context keeps, never the secret).
 pub fn credential_digest(credential: &str) -> String {
@@ -222,7 +236,21 @@ pub async fn reauthenticate(
                 Some(v) => v.verify_reauth(token, REAUTH_MAX_AGE_SECS).await,
                 None => None,
             };
+            // The same account at the provider, not only the same Ward identity: a template built
+            // from `email` maps an address reassigned to someone new to the same identity.
+            let same_subject = match (creds.subject, oidc) {
+                (None, _) => true,
+                (Some(want), Some(v)) => v.reauth_subject(token).await.as_deref() == Some(want),
+                (Some(_), None) => false,
+            };
             match verified {
+                Some((who, _)) if who.id == by.id && !same_subject => Ok(Err(failed(
+                    format!(
+                        "the re-authentication token is of another account at the identity provider than the one {} signed in with",
+                        by.id
+                    ),
+                    "sign in again at your identity provider as yourself and pass the new token",
+                ))),
                 Some((who, name)) if who.id == by.id => match name {
                     Some(printed_name) => Ok(Ok(Proof {
                         method: "oidc",

@@ -123,11 +123,17 @@ impl Ward {
     }
 
     /// The re-authentication context of a request authenticated with the bearer credential of
-    /// digest `bearer_sha256` (none: a local action, which presents no bearer).
-    pub fn reauth_context<'a>(&'a self, bearer_sha256: Option<&'a str>) -> crate::reauth::Context<'a> {
+    /// digest `bearer_sha256` standing for the provider's `subject` (none: a local action,
+    /// which presents no bearer).
+    pub fn reauth_context<'a>(
+        &'a self,
+        bearer_sha256: Option<&'a str>,
+        subject: Option<&'a str>,
+    ) -> crate::reauth::Context<'a> {
         crate::reauth::Context {
             oidc: self.reauthenticator.as_deref(),
             bearer_sha256,
+            subject,
         }
     }
 

@@ -169,8 +169,14 @@ impl<'g> Backend<'g> {
             }
             Backend::Local(l) => {
                 let w = l.ward().await?;
+                // Checked by the named person (`--as`, re-authenticated) when one is named, so
+                // the decision records who asked; else by the operator.
+                let by = match &l.g.as_user {
+                    Some(_) => local_person(l.g, l.context().await?, Action::GateCheck).await?,
+                    None => local_operator(),
+                };
                 let d = w
-                    .gate_check(&local_operator(), change, &CheckRequest::env(env))
+                    .gate_check(&by, change, &CheckRequest::env(env))
                     .await
                     .map_err(api_failure)?;
                 Ok(w.shown(d).await.map_err(api_failure)?)

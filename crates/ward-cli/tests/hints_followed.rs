@@ -451,6 +451,8 @@ fn every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_sh
             "json",
         ],
     )));
+    // The decision records who asked for it: the named person, not the local operator.
+    assert_eq!(json(&explained)["checked_by"], "user:rita", "{explained}");
     let decision = json(&explained)["id"].to_string();
     let explained = ok(run(as_user(&d, None, "rita", &["gate", "explain", &decision])));
     let quorum = explained
@@ -647,7 +649,7 @@ fn an_unreadable_error_budget_prints_a_status_command_that_works_and_explains_it
          prometheus = \"http://127.0.0.1:9\"\n\
          query = 'sum(rate(http_errors_total{service=\"{{service}}\"}[{{window}}])) / sum(rate(http_requests_total{service=\"{{service}}\"}[{{window}}]))'\n\
          objective = 0.999\n",
-        &[("dana", "developer")],
+        &[("dana", "developer"), ("rita", "release-manager")],
     );
     let digest = format!("sha256:{}", "7a".repeat(32));
     common::register(&d, &digest, "scheduling-api", "1.0.0");

@@ -950,6 +950,17 @@ impl Verifier {
 }
 
 /// Reads `iss` from the payload without trusting it (only to choose the provider).
+/// The [`subject_of`] a JWT's payload names, read without verifying it: only for a token this
+/// process has just verified (the request's bearer, a re-authentication token).
+pub fn unverified_subject(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    match serde_json::from_slice::<Value>(&bytes).ok()? {
+        Value::Object(claims) => subject_of(&claims).ok(),
+        _ => None,
+    }
+}
+
 fn unverified_issuer(token: &str) -> Result<String, JwtError> {
     let payload = token.split('.').nth(1).ok_or(JwtError::Malformed)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -1039,6 +1050,11 @@ fn render_identity(template: &str, claims: &Map<String, Value>) -> Result<String
 impl ward_app::reauth::ReauthVerifier for Verifier {
     async fn verify_reauth(&self, token: &str, max_age_secs: i64) -> Option<(Identity, Option<String>)> {
         Verifier::verify_reauth(self, token, max_age_secs).await.ok()
+    }
+
+    /// Read from the token `verify_reauth` has just verified.
+    async fn reauth_subject(&self, token: &str) -> Option<String> {
+        unverified_subject(token)
     }
 }
 

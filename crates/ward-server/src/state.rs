@@ -52,7 +52,7 @@ impl std::ops::DerefMut for AppState {
 impl AppState {
     /// The re-authentication context of a request authenticated with `presented`.
     pub fn reauth<'a>(&'a self, presented: &'a ward_app::reauth::PresentedCredential) -> ward_app::reauth::Context<'a> {
-        self.ward.reauth_context(Some(&presented.0))
+        self.ward.reauth_context(Some(&presented.0), presented.1.as_deref())
     }
 
     /// State over a ledger and signer, with the built-in rules.

@@ -347,6 +347,15 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
             &json!({"iss": IDP, "aud": AUD, "exp": now() + 600, "iat": iat, "auth_time": iat, "email": email, "name": "Alice Example", "groups": ["release-approvers"]}),
         )
     };
+    // The same address held by two accounts at the provider (`sub`): an address reassigned.
+    let account = |sub: &str| {
+        sign(
+            Algorithm::ES256,
+            "ec-1.pem",
+            "ec-1",
+            &json!({"iss": IDP, "sub": sub, "aud": AUD, "exp": now() + 600, "iat": now(), "auth_time": now(), "email": "alice@example.org", "name": "Alice Example", "groups": ["release-approvers"]}),
+        )
+    };
     let alice = v.verify(&staff("alice@example.org", now())).await.expect("alice");
     let ci = ward_core::Identity {
         id: "token:ci".into(),
@@ -381,6 +390,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
+            subject: None,
         },
     )
     .await
@@ -395,24 +405,49 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
+            subject: None,
         },
     )
     .await
     .expect_err("someone else's token");
     assert_eq!(bobs.code, "reauthentication_failed");
-    let signed = ward_app::approvals::sign(
+    // Alice is signed in as account alice-1 (her session or bearer says so): a fresh token of
+    // account alice-2, which the template maps to the same identity, is not hers.
+    let signed_in_as = format!("{IDP} alice-1");
+    let other_account = ward_app::approvals::sign(
         &ledger,
         &alice,
         &change.id,
-        &sign_with(staff("alice@example.org", now())),
+        &sign_with(account("alice-2")),
         &signing(&risk, &rules),
         &ward_app::reauth::Context {
             oidc: Some(&v),
             bearer_sha256: None,
+            subject: Some(&signed_in_as),
         },
     )
     .await
-    .expect("a fresh token of her own");
+    .expect_err("another account's token");
+    assert_eq!(other_account.code, "reauthentication_failed");
+    assert!(
+        other_account.message.contains("another account"),
+        "{}",
+        other_account.message
+    );
+    let signed = ward_app::approvals::sign(
+        &ledger,
+        &alice,
+        &change.id,
+        &sign_with(account("alice-1")),
+        &signing(&risk, &rules),
+        &ward_app::reauth::Context {
+            oidc: Some(&v),
+            bearer_sha256: None,
+            subject: Some(&signed_in_as),
+        },
+    )
+    .await
+    .expect("a fresh token of her own account");
     assert_eq!(
         (signed.reauth.as_str(), signed.signer.as_str()),
         ("oidc", "staff:alice@example.org")
@@ -425,7 +460,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         .iter()
         .filter(|e| String::from_utf8_lossy(&e.leaf).contains("\"kind\":\"approval.refused\""))
         .count();
-    assert_eq!(refusals, 2);
+    assert_eq!(refusals, 3);
     db.cleanup().await;
 }
 
@@ -463,6 +498,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
     let cx = ward_app::reauth::Context {
         oidc: Some(&v),
         bearer_sha256: Some(&digest),
+        subject: None,
     };
     let sign_with = |t: String| ward_app::approvals::SignRequest {
         meaning: "approved".into(),

@@ -319,6 +319,7 @@ async fn site() -> Site {
         &ward_app::reauth::Context {
             oidc: None,
             bearer_sha256: None,
+            subject: None,
         },
     )
     .await

@@ -148,10 +148,7 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
             "observe one environment at a time",
         ));
     }
-    for d in obs.digests.iter().chain(obs.config_digest.iter()) {
-        ward_evidence::digest::parse_digest(d)
-            .map_err(|e| AppError::invalid(e.to_string(), "list sha256:<hex> digests"))?;
-    }
+    check_digests(&obs.digests, obs.config_digest.as_ref())?;
     let list = deployments(ledger, &obs.environment).await?;
     let runs = history(&list, obs.tenant.as_deref());
     let current = runs.last();
@@ -225,22 +222,64 @@ pub async fn observe_runtime(
         )
     })?;
     // What the runtime reports is checked like a hand report: a tenant the environment does not
-    // declare is refused, naming the command that reported it, before anything is recorded.
+    // declare, or a digest that is not one, is refused, naming the command that reported it,
+    // before anything is recorded.
     for r in &running {
         check_tenant(env, r.tenant.as_deref(), "the runtime reported")?;
+        check_digests(&r.digests, r.config_digest.as_ref())?;
+    }
+    // One observation a unit: a runtime reporting a unit several times (one line a pod) is one
+    // report of everything that runs there, never a later line quietly replacing an earlier
+    // drifted one on the board.
+    let list = deployments(ledger, &env.name).await?;
+    let mut units: Vec<Observation> = Vec::new();
+    for r in running {
+        let at = match units.iter().position(|u| u.tenant == r.tenant) {
+            Some(i) => i,
+            None => {
+                units.push(Observation {
+                    environment: env.name.clone(),
+                    tenant: r.tenant.clone(),
+                    digests: Vec::new(),
+                    config_digest: None,
+                    source: format!("runtime ({})", target.kind()),
+                });
+                units.len() - 1
+            }
+        };
+        let unit = &mut units[at];
+        for d in r.digests {
+            if !unit.digests.contains(&d) {
+                unit.digests.push(d);
+            }
+        }
+        // Two configurations for one unit: the one that is not what Ward deployed there is the
+        // unit's (its drift is what the board must show).
+        unit.config_digest = match (unit.config_digest.take(), r.config_digest) {
+            (None, c) | (c, None) => c,
+            (Some(a), Some(b)) if a == b => Some(a),
+            (Some(a), Some(b)) => {
+                let expected = history(&list, unit.tenant.as_deref())
+                    .last()
+                    .and_then(|x| x.config_digest.clone());
+                Some(if expected.as_ref() == Some(&a) { b } else { a })
+            }
+        };
     }
     let mut out = Vec::new();
-    for r in running {
-        let obs = Observation {
-            environment: env.name.clone(),
-            tenant: r.tenant,
-            digests: r.digests,
-            config_digest: r.config_digest,
-            source: format!("runtime ({})", target.kind()),
-        };
+    for obs in units {
         out.push(record(ledger, by, &obs, Origin::Runtime).await?);
     }
     Ok(out)
+}
+
+/// Every digest of an observation is a `sha256:` digest.
+fn check_digests(digests: &[String], config: Option<&String>) -> Result<(), AppError> {
+    for d in digests.iter().chain(config) {
+        ward_evidence::digest::parse_digest(d)
+            .map_err(|e| AppError::invalid(e.to_string(), "list sha256:<hex> digests"))?;
+    }
+    Ok(())
 }
 
 /// Projection of each unit's latest drift observation (key `<environment>/-` for the
@@ -482,6 +521,51 @@ mod tests {
             .unwrap();
         let acme = &latest(&ledger, "prod").await.unwrap()[&Some("acme".to_string())];
         assert_eq!((acme.origin.as_str(), acme.by.as_str()), ("reported", "user:rita"));
+        db.cleanup().await;
+    }
+
+    /// Found attacking the board: a runtime printing one line a pod reported clinic-a twice —
+    /// once drifted, then once with nothing running — and the second line replaced the first on
+    /// the board ("in sync"). A unit reported several times is one observation of everything
+    /// reported for it; a bad digest anywhere records nothing.
+    #[tokio::test]
+    async fn a_runtime_reporting_a_tenant_twice_is_one_observation_that_keeps_its_drift() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        ledger
+            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
+            .await
+            .unwrap();
+        let printing = |json: String| {
+            let mut envs = envs();
+            envs[0].observe_command = vec!["sh".into(), "-c".into(), format!("echo '{json}'")];
+            envs
+        };
+        let pods = format!(
+            r#"[{{"tenant":"acme","digests":["{}","{}"]}},{{"tenant":"acme","digests":["{}"]}}]"#,
+            sha('a'),
+            sha('f'),
+            sha('a')
+        );
+        let seen = observe_runtime(&ledger, &rita(), "prod", &printing(pods), None)
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 1, "one observation for the unit: {seen:?}");
+        assert!(seen[0].drifted && seen[0].shadow == vec![sha('f')], "{seen:?}");
+        let acme = &latest(&ledger, "prod").await.unwrap()[&Some("acme".to_string())];
+        assert!(acme.drifted, "the board keeps the drift: {acme:?}");
+        assert_eq!(acme.origin, "runtime");
+        let size = ledger.head().await.unwrap().size();
+        let bad = format!(
+            r#"[{{"tenant":"acme","digests":["{}"]}},{{"tenant":"beta","digests":["not-a-digest"]}}]"#,
+            sha('a')
+        );
+        assert!(
+            observe_runtime(&ledger, &rita(), "prod", &printing(bad), None)
+                .await
+                .is_err()
+        );
+        assert_eq!(ledger.head().await.unwrap().size(), size, "nothing recorded");
         db.cleanup().await;
     }
 

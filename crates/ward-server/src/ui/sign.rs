@@ -236,7 +236,8 @@ pub(super) async fn sign(
         reauth_token: None,
         manifest_digest: Some(form.manifest),
     };
-    let presented = ward_app::reauth::PresentedCredential(ward_app::reauth::credential_digest(viewer.secret()));
+    // The password form: a local user's session stands for no provider account.
+    let presented = ward_app::reauth::PresentedCredential(ward_app::reauth::credential_digest(viewer.secret()), None);
     let signed = state
         .ward
         .sign(&viewer.identity, &id, &req, &state.reauth(&presented))
@@ -367,6 +368,9 @@ pub(super) async fn finish(
     let cx = ward_app::reauth::Context {
         oidc: Some(&proof),
         bearer_sha256: Some(&bearer),
+        // The session's issuer and subject were compared above; a fresh token of another
+        // account is no proof (`verified` is none).
+        subject: None,
     };
     match state.ward.sign(&identity, &pending.change, &req, &cx).await {
         Ok(a) => super::html_response(layout("Signed", None, signed_body(&a))).into_response(),
