@@ -230,6 +230,10 @@ pub struct Waiting {
     pub approved_by: Vec<String>,
     /// The tier's quorum.
     pub quorum: u32,
+    /// The meanings it waits for that this reader may give: `approved` while the quorum is not
+    /// met, and each unsigned checklist item of the change's tags their roles give (e.g.
+    /// `privacy-review` for a privacy officer).
+    pub asks: Vec<String>,
 }
 
 /// The approvals inbox of `reader`: changes that separation of duties lets `reader` sign
@@ -270,17 +274,27 @@ pub async fn inbox(
         let asked = controls.checklist_for(&change.classification.tags);
         let quorum_waits = (approved_by.len() as u32) < quorum
             && ward_core::approval::check_meaning(reader, "approved", &asked, rules).is_ok();
-        let checklist_waits = asked.iter().any(|item| {
-            ward_core::approval::check_meaning(reader, item, &asked, rules).is_ok()
-                && !current.iter().any(|a| &a.meaning == item && a.decision == "approved")
-        });
-        if !quorum_waits && !checklist_waits {
+        let waiting_items: Vec<String> = asked
+            .iter()
+            .filter(|item| {
+                ward_core::approval::check_meaning(reader, item, &asked, rules).is_ok()
+                    && !current.iter().any(|a| &a.meaning == *item && a.decision == "approved")
+            })
+            .cloned()
+            .collect();
+        if !quorum_waits && waiting_items.is_empty() {
             continue;
         }
+        let asks = quorum_waits
+            .then(|| "approved".to_string())
+            .into_iter()
+            .chain(waiting_items)
+            .collect();
         out.push(Waiting {
             change,
             approved_by: approved_by.into_iter().collect(),
             quorum,
+            asks,
         });
     }
     Ok(out)

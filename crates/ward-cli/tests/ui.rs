@@ -414,6 +414,11 @@ fn the_authors_inbox_leaves_out_their_own_change_while_another_approvers_lists_i
     assert!(hers.body.contains("Nothing waits for your signature"), "{}", hers.body);
     let his = http(&s.url, "GET", "/ui/inbox", Some(&bob), None);
     assert!(his.body.contains(&link), "{}", his.body);
+    assert!(
+        his.body.contains("<td>approved</td>"),
+        "what waits for him: {}",
+        his.body
+    );
     // Once bob has signed, it no longer waits for him.
     ok(run({
         let mut c = ward(&s.d, None);
@@ -1562,6 +1567,9 @@ fn four_people_do_their_jobs_in_chromium_without_the_cli() {
         inbox.contains(&id) && inbox.contains("Allergies on the appointment card"),
         "{inbox}"
     );
+    // Her row says what waits for her: the privacy review, not the quorum she cannot complete.
+    let row = inbox.lines().find(|l| l.contains(&id)).unwrap_or_default();
+    assert!(row.contains("privacy-review") && !row.contains("approved,"), "{row}");
     browser.click(&format!("main a[href='/ui/changes/{id}/sign']"));
     assert_eq!(browser.wait_for_url(|u| u.ends_with("/sign")), sign_page);
     let shown = browser.text("main");

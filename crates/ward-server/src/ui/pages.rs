@@ -460,13 +460,14 @@ pub(super) async fn inbox(State(state): State<AppState>, viewer: Viewer) -> Resp
         @else if list.is_empty() { p { "Nothing waits for your signature." } }
         @else {
             div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
-                thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Approvals" } th scope="col" { "Opened" } th scope="col" { "Sign" } } }
+                thead { tr { th scope="col" { "Change" } th scope="col" { "Title" } th scope="col" { "Tier" } th scope="col" { "Waits for your" } th scope="col" { "Approvals" } th scope="col" { "Opened" } th scope="col" { "Sign" } } }
                 tbody {
                     @for w in &list {
                         tr {
                             td { a href=(format!("/ui/changes/{}", w.change.id)) { (w.change.id) } }
                             td { (w.change.request.title) }
                             td { (w.change.tier.as_str()) }
+                            td { (w.asks.join(", ")) }
                             td { (w.approved_by.len()) " of " (w.quorum) }
                             td { (time(&w.change.time)) }
                             td { a href=(format!("/ui/changes/{}/sign", w.change.id)) { "Review and sign" } }
