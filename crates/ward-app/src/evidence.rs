@@ -1078,6 +1078,76 @@ fn guard(
     ))
 }
 
+/// An attestation with its raw document as stored beside the log (base64).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvidenceDocument {
+    /// The attestation.
+    pub attestation: Attestation,
+    /// Base64 of the stored document (what the guard let through, redactions applied).
+    pub data: String,
+}
+
+/// Reads attestation `id` of `subject` (an artifact's digest, or a change's id for the change's
+/// own evidence) with its raw document, as `reader` — refused without the right to read
+/// evidence — and records the read (`access.read`, `via` the API or the UI) first, as every
+/// read of evidence is (HIPAA §164.312(b)).
+pub async fn read_document(
+    ledger: &Ledger,
+    reader: &Identity,
+    subject: &str,
+    id: &str,
+    via: &str,
+) -> Result<(Attestation, Vec<u8>), AppError> {
+    if !reader.may(ward_core::Action::EvidenceRead) {
+        return Err(AppError::new(
+            crate::error::Kind::Forbidden,
+            "forbidden",
+            format!("{} may not read evidence", reader.id),
+            "ask for a role that reads evidence (viewer, auditor, developer, approver, release manager)",
+        ));
+    }
+    if !ward_ledger::documents::is_digest(id) || subject.len() > 200 || subject.contains('/') {
+        return Err(AppError::invalid(
+            "an attestation is named by its subject and its sha256 digest",
+            "take both from the change's evidence list",
+        ));
+    }
+    let missing = || {
+        AppError::not_found(
+            format!("no attestation {id} of {subject}"),
+            "take the attestation from the change's evidence list",
+        )
+    };
+    let doc = ledger
+        .store()
+        .projection(ATTESTATIONS, &format!("{subject}/{id}"))
+        .await?
+        .ok_or_else(missing)?;
+    let attestation: Attestation = serde_json::from_value(doc).map_err(AppError::internal)?;
+    // Its file name is free text kept beside the log: shown as people read it.
+    let attestation = crate::documents::shown(ledger, attestation).await?;
+    ledger
+        .append(NewEvent {
+            actor: reader.actor(),
+            kind: "access.read".into(),
+            subject: if subject.starts_with("CHG-") {
+                format!("change:{subject}")
+            } else {
+                format!("artifact:{subject}")
+            },
+            payload: json!({ "attestation": id, "subject": subject, "via": via }),
+        })
+        .await?;
+    let bytes = ledger.store().evidence(id).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("the document of attestation {id} is no longer stored"),
+            "its record and summary stay in the log; the document was removed beside it",
+        )
+    })?;
+    Ok((attestation, bytes))
+}
+
 /// Attestations of an artifact, in the order they were added.
 pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attestation>, AppError> {
     let prefix = format!("{artifact}/");

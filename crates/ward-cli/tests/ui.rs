@@ -373,6 +373,67 @@ fn a_change_title_holding_a_script_is_escaped() {
     }
 }
 
+/// The change page links each piece of evidence to its raw document: the download is the
+/// document as stored, sent as an attachment (never rendered in the page's origin), and the read
+/// is recorded; a role that does not read evidence (an administrator) is refused, recorded too.
+#[test]
+fn a_change_pages_evidence_links_to_its_raw_document_and_the_download_is_recorded() {
+    let s = site();
+    let report = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures/jest-junit.xml");
+    ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["attest", "add", "--artifact", DIGEST, "--type", "junit"])
+            .arg(&report);
+        c
+    }));
+    add_user(&s.d, None, "ada", &["admin"]);
+    let bob = session(&s.url, "bob");
+    let page = http(&s.url, "GET", &format!("/ui/changes/{}", s.change), Some(&bob), None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let link = page
+        .body
+        .split("href=\"")
+        .filter_map(|x| x.split('"').next())
+        .find(|h| h.starts_with("/ui/evidence/"))
+        .unwrap_or_else(|| panic!("no link to the raw document: {}", page.body))
+        .to_string();
+    let doc = http(&s.url, "GET", &link, Some(&bob), None);
+    assert_eq!(doc.status, 200, "{}", doc.body);
+    assert_eq!(doc.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(
+        doc.header("content-disposition"),
+        Some("attachment; filename=\"jest-junit.xml\"")
+    );
+    assert_eq!(
+        doc.body,
+        std::fs::read_to_string(&report).unwrap(),
+        "the document as stored"
+    );
+    let log = json(&ok(run({
+        let mut c = ward(&s.d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let events: Vec<serde_json::Value> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["event"].clone())
+        .collect();
+    assert!(
+        events.iter().any(|e| e["kind"] == "access.read"
+            && e["actor"]["id"] == "user:bob"
+            && e["payload"]["inline"]["via"] == "ui"
+            && e["payload"]["inline"]["attestation"]
+                .as_str()
+                .is_some_and(|a| link.ends_with(a))),
+        "the download is recorded"
+    );
+    let ada = session(&s.url, "ada");
+    let refused = http(&s.url, "GET", &link, Some(&ada), None);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+}
+
 #[test]
 fn opening_a_change_page_records_an_access_read() {
     let s = site();

@@ -58,6 +58,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/v1/audit/search", Requires(Action::LogExport)),
     rule("POST", "/api/v1/artifacts", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/artifacts/{digest}", Requires(Action::EvidenceRead)),
+    rule("GET", "/api/v1/evidence/{subject}/{id}", Requires(Action::EvidenceRead)),
     rule("POST", "/api/v1/attestations", Requires(Action::EvidenceWrite)),
     rule("GET", "/api/v1/keys", Requires(Action::TrustRead)),
     rule("POST", "/api/v1/keys", Requires(Action::TrustManage)),

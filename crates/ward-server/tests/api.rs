@@ -114,6 +114,10 @@ fn sample(path: &str) -> (String, Option<Value>) {
             Some(json!({ "digest": format!("sha256:{}", "1".repeat(64)), "service": "api", "version": "1.0.0" })),
         ),
         "/api/v1/artifacts/{digest}" => (format!("/api/v1/artifacts/sha256:{}", "1".repeat(64)), None),
+        "/api/v1/evidence/{subject}/{id}" => (
+            format!("/api/v1/evidence/sha256:{}/sha256:{}", "1".repeat(64), "2".repeat(64)),
+            None,
+        ),
         "/api/v1/attestations" => (
             path.into(),
             Some(
@@ -745,6 +749,55 @@ async fn artifacts_and_attestations() {
         2,
         "the report and the redacted one"
     );
+    // The raw document as stored (redacted), with its record; the read is recorded. A reader
+    // who may not read evidence, or a document of another artifact, gets nothing.
+    let id = red["id"].as_str().unwrap();
+    let (st, doc) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/evidence/{digest}/{id}"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{doc}");
+    assert_eq!(doc["attestation"]["id"], id);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(doc["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8(bytes).unwrap(), stored, "the stored, redacted bytes");
+    let reads = s
+        .ledger
+        .store()
+        .entries(0, s.ledger.head().await.unwrap().size())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            let t = String::from_utf8_lossy(&e.leaf);
+            t.contains("\"kind\":\"access.read\"") && t.contains(id)
+        })
+        .count();
+    assert_eq!(reads, 1, "the read is recorded");
+    let (st, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/evidence/sha256:{}/{id}", "cd".repeat(32)),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "not an attestation of that artifact");
+    let admin = s.token("adm", &[Role::Admin]).await;
+    let (st, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/evidence/{digest}/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "an administrator does not read evidence");
     // Projections rebuild to the same state.
     s.ledger.rebuild_projections().await.unwrap();
     let (_, again) = s

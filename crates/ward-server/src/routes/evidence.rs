@@ -36,6 +36,25 @@ pub(super) async fn show_artifact(
     Ok(Json(ArtifactView { artifact, attestations }))
 }
 
+/// An attestation's raw document (base64) as stored beside the log, with its record; the read
+/// is recorded (`access.read`).
+#[utoipa::path(get, path = "/api/v1/evidence/{subject}/{id}", tag = "evidence", params(
+    ("subject" = String, Path, description = "the artifact's sha256:<hex>, or the change's CHG-… for its own evidence"),
+    ("id" = String, Path, description = "the attestation's sha256:<hex>")), security(("bearer" = [])), responses(
+    (status = 200, body = evidence::EvidenceDocument), (status = 404, body = ErrorBody)))]
+pub(super) async fn evidence_document(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Path((subject, id)): Path<(String, String)>,
+) -> Result<Json<evidence::EvidenceDocument>, ApiError> {
+    use base64::Engine;
+    let (attestation, bytes) = evidence::read_document(&state.ledger, &me, &subject, &id, "api").await?;
+    Ok(Json(evidence::EvidenceDocument {
+        attestation,
+        data: base64::engine::general_purpose::STANDARD.encode(bytes),
+    }))
+}
+
 /// Attaches an attestation (JUnit, SARIF, CycloneDX, SPDX, vulnerability report, in-toto or a
 /// custom type) to a registered artifact.
 #[utoipa::path(post, path = "/api/v1/attestations", tag = "evidence", request_body = evidence::AttestationRequest, security(("bearer" = [])), responses(

@@ -106,6 +106,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_events, append_events))
         .routes(routes!(register_artifact))
         .routes(routes!(show_artifact))
+        .routes(routes!(evidence_document))
         .routes(routes!(add_attestation))
         .routes(routes!(list_keys, trust_key))
         .routes(routes!(revoke_key))

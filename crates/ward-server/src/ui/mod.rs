@@ -70,6 +70,7 @@ pub const PAGES: &[(&str, &str, Action)] = &[
     ("GET", "/", Action::ChangeRead),
     ("GET", "/ui/changes/{id}", Action::ChangeRead),
     ("GET", "/ui/inbox", Action::ChangeRead),
+    ("GET", pages::EVIDENCE, Action::EvidenceRead),
     ("GET", sign::SIGN_PAGE, Action::ChangeApprove),
     ("POST", sign::SIGN_PAGE, Action::ChangeApprove),
     ("GET", metrics::METRICS_PAGE, Action::MetricsRead),
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/sign-out", post(sign_out))
         .route("/ui/changes/{id}", get(pages::change))
         .route("/ui/inbox", get(pages::inbox))
+        .route(pages::EVIDENCE, get(pages::evidence_document))
         .route(sign::SIGN_PAGE, get(sign::sign_page).post(sign::sign))
         .route(metrics::METRICS_PAGE, get(metrics::metrics_page))
         .route(SCRIPT_PATH, get(script))
@@ -642,6 +644,7 @@ mod tests {
             "/" => ("GET", "/api/v1/changes"),
             "/ui/changes/{id}" => ("GET", "/api/v1/changes/{id}/overview"),
             "/ui/inbox" => ("GET", "/api/v1/changes/{id}/approvals"),
+            pages::EVIDENCE => ("GET", "/api/v1/evidence/{subject}/{id}"),
             // Showing the sign form is part of signing: it needs what signing needs.
             sign::SIGN_PAGE => ("POST", "/api/v1/changes/{id}/approvals"),
             metrics::METRICS_PAGE => ("GET", "/api/v1/metrics/dora"),

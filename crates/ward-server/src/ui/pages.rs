@@ -263,6 +263,49 @@ fn summary(v: &Value) -> Markup {
     }
 }
 
+/// An attestation's raw document.
+pub const EVIDENCE: &str = "/ui/evidence/{subject}/{id}";
+
+/// `GET /ui/evidence/{subject}/{id}`: an attestation's raw document as a download — never
+/// rendered (`attachment`, `application/octet-stream`, `nosniff`) — read through
+/// `evidence::read_document`, which records the read.
+pub(super) async fn evidence_document(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((subject, id)): Path<(String, String)>,
+) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    if let Err(r) = permit(&state, &viewer, "GET", EVIDENCE).await {
+        return r;
+    }
+    match ward_app::evidence::read_document(&state.ledger, &viewer.identity, &subject, &id, "ui").await {
+        Ok((a, bytes)) => {
+            let name: String = a
+                .file_name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(100)
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
 /// `GET /ui/changes/{id}`: a change and everything recorded about it; recorded as an access read.
 pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Response {
     if let Err(r) = permit(&state, &viewer, "GET", "/ui/changes/{id}").await {
@@ -321,15 +364,17 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
                         tr {
                             td { @if a.artifact == c.id { "the change" } @else { (digest(&a.artifact)) } }
                             td { (a.r#type) }
-                            td { (a.file_name) div { (digest(&a.id)) } }
+                            td {
+                                a href=(format!("/ui/evidence/{}/{}", a.artifact, a.id)) download { (a.file_name) }
+                                div { (digest(&a.id)) }
+                            }
                             td { (summary(&a.summary)) }
                             td { (a.added_by) br; (time(&a.time)) }
                         }
                     }
                 }
             } }
-            p.muted { "Verdicts on this evidence are the gate's: see the decisions below. Raw documents: "
-                code { "ward attest list --artifact DIGEST" } "." }
+            p.muted { "Verdicts on this evidence are the gate's: see the decisions below. Each file links to its raw document as stored (downloading it is recorded)." }
         }
 
         (super::release::change_actions(
