@@ -444,7 +444,7 @@ pub async fn population(
             }
             vec![e.clone()]
         }
-        None => crate::metrics::production(envs),
+        None => crate::environment::production(envs),
     };
     if environments.is_empty() {
         return Err(AppError::invalid(

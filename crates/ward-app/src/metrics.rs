@@ -669,14 +669,8 @@ pub fn report(traced: &Traced, req: &DoraRequest, cfg: &dora::Config) -> DoraRep
     }
 }
 
-/// The environments the gauges measure: the last of each promotion chain (no environment
-/// declares it as `after`), in declared order. Pure.
-pub fn production(envs: &[Environment]) -> Vec<String> {
-    envs.iter()
-        .filter(|e| !envs.iter().any(|x| x.after.as_deref() == Some(e.name.as_str())))
-        .map(|e| e.name.clone())
-        .collect()
-}
+/// The environments the gauges measure ([`crate::environment::production`]).
+pub use crate::environment::production;
 
 /// The five figures over `[from, to)` for the whole environment (service `None`) and for each
 /// of its services, at most `max_services` of them (by name); one mapping of the records,

@@ -183,6 +183,16 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
     Ok(())
 }
 
+/// The production environments: the last of each promotion chain (no environment declares it
+/// as `after`), in declared order — what the gauges measure and a population covers by
+/// default. Pure.
+pub fn production(envs: &[Environment]) -> Vec<String> {
+    envs.iter()
+        .filter(|e| !envs.iter().any(|x| x.after.as_deref() == Some(e.name.as_str())))
+        .map(|e| e.name.clone())
+        .collect()
+}
+
 /// A declared environment by name.
 pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, AppError> {
     envs.iter()
