@@ -230,8 +230,8 @@ pub struct Waiting {
     pub approved_by: Vec<String>,
     /// The tier's quorum.
     pub quorum: u32,
-    /// The meanings it waits for that this reader may give: `approved` while the quorum is not
-    /// met, and each unsigned checklist item of the change's tags their roles give (e.g.
+    /// What it waits for that this reader may give: `an approval toward the quorum` while the
+    /// quorum is not met (any meaning that counts), and each unsigned checklist item of the change's tags their roles give (e.g.
     /// `privacy-review` for a privacy officer).
     pub asks: Vec<String>,
 }
@@ -261,9 +261,17 @@ pub async fn inbox(
         let quorum = controls.tiers.get(change.tier.as_str()).map_or(0, |t| t.approvals);
         let view = approvals::view(ledger, &change.id, risk, rules).await?;
         let current: Vec<&approvals::Approval> = view.approvals.iter().filter(|a| !a.stale).collect();
-        if current.iter().any(|a| a.signer == reader.id) {
-            continue;
-        }
+        // What this person has signed over the current content: per meaning, not any signature
+        // (someone both approver and privacy officer may owe the other sign-off).
+        let signed = |meaning: Option<&str>| {
+            current.iter().any(|a| {
+                a.signer == reader.id
+                    && match meaning {
+                        Some(m) => a.meaning == m,
+                        None => rules.roles_for(&a.meaning).is_none(),
+                    }
+            })
+        };
         // Approvals toward the quorum, as the gate counts them: not sign-offs only some roles
         // give (a privacy review).
         let approved_by: BTreeSet<String> = current
@@ -272,12 +280,15 @@ pub async fn inbox(
             .map(|a| a.signer.clone())
             .collect();
         let asked = controls.checklist_for(&change.classification.tags);
+        // Judged with the directory's roles, as a signature would be.
         let quorum_waits = (approved_by.len() as u32) < quorum
-            && ward_core::approval::check_meaning(reader, "approved", &asked, rules).is_ok();
+            && !signed(None)
+            && ward_core::approval::check_meaning(&judged, "approved", &asked, rules).is_ok();
         let waiting_items: Vec<String> = asked
             .iter()
             .filter(|item| {
-                ward_core::approval::check_meaning(reader, item, &asked, rules).is_ok()
+                ward_core::approval::check_meaning(&judged, item, &asked, rules).is_ok()
+                    && !signed(Some(item))
                     && !current.iter().any(|a| &a.meaning == *item && a.decision == "approved")
             })
             .cloned()
@@ -286,7 +297,7 @@ pub async fn inbox(
             continue;
         }
         let asks = quorum_waits
-            .then(|| "approved".to_string())
+            .then(|| "an approval toward the quorum".to_string())
             .into_iter()
             .chain(waiting_items)
             .collect();

@@ -138,6 +138,21 @@ pub async fn resolve_value(ledger: &Ledger, v: &mut Value) -> Result<(), AppErro
     Ok(())
 }
 
+/// Whether any text `v` references was purged: the raw document it was copied from holds the
+/// same text, so whatever carries it is withheld too.
+pub async fn any_purged(ledger: &Ledger, v: &Value) -> Result<bool, AppError> {
+    let mut refs = Vec::new();
+    collect(v, &mut refs);
+    for r in refs {
+        if let Some(digest) = parse_reference(&r)
+            && ledger.store().projection(PURGED, &digest).await?.is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Every reference in `s`, whole or inside a longer display string (e.g. `junit <reference>`).
 fn refs_in(s: &str) -> Vec<String> {
     let prefix = ward_ledger::documents::REF_PREFIX;

@@ -1124,6 +1124,16 @@ pub async fn read_document(
         .projection(ATTESTATIONS, &format!("{subject}/{id}"))
         .await?
         .ok_or_else(missing)?;
+    // A text of its record purged (a name, a test name, a finding's message) is text of the
+    // document too: the purge withholds the document as well.
+    if crate::documents::any_purged(ledger, &doc).await? {
+        return Err(AppError::new(
+            Kind::Conflict,
+            "document_purged",
+            format!("a text of attestation {id} was purged, so its raw document is withheld"),
+            "its record stays in the log with the purged text marked; the document is not served",
+        ));
+    }
     let attestation: Attestation = serde_json::from_value(doc).map_err(AppError::internal)?;
     // Its file name is free text kept beside the log: shown as people read it.
     let attestation = crate::documents::shown(ledger, attestation).await?;
@@ -1131,7 +1141,9 @@ pub async fn read_document(
         .append(NewEvent {
             actor: reader.actor(),
             kind: "access.read".into(),
-            subject: if subject.starts_with("CHG-") {
+            subject: if subject == DR_TARGET {
+                "dr".to_string()
+            } else if subject.starts_with("CHG-") {
                 format!("change:{subject}")
             } else {
                 format!("artifact:{subject}")
@@ -1139,12 +1151,8 @@ pub async fn read_document(
             payload: json!({ "attestation": id, "subject": subject, "via": via }),
         })
         .await?;
-    let bytes = ledger.store().evidence(id).await?.ok_or_else(|| {
-        AppError::not_found(
-            format!("the document of attestation {id} is no longer stored"),
-            "its record and summary stay in the log; the document was removed beside it",
-        )
-    })?;
+    // Checked against its digest: a file altered in the store is refused, never served as evidence.
+    let bytes = crate::documents::checked_bytes(ledger, id, "the document of attestation").await?;
     Ok((attestation, bytes))
 }
 

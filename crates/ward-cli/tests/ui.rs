@@ -476,7 +476,7 @@ fn the_authors_inbox_leaves_out_their_own_change_while_another_approvers_lists_i
     let his = http(&s.url, "GET", "/ui/inbox", Some(&bob), None);
     assert!(his.body.contains(&link), "{}", his.body);
     assert!(
-        his.body.contains("<td>approved</td>"),
+        his.body.contains("<td>an approval toward the quorum</td>"),
         "what waits for him: {}",
         his.body
     );
@@ -1630,7 +1630,7 @@ fn four_people_do_their_jobs_in_chromium_without_the_cli() {
     );
     // Her row says what waits for her: the privacy review, not the quorum she cannot complete.
     let row = inbox.lines().find(|l| l.contains(&id)).unwrap_or_default();
-    assert!(row.contains("privacy-review") && !row.contains("approved,"), "{row}");
+    assert!(row.contains("privacy-review") && !row.contains("quorum"), "{row}");
     browser.click(&format!("main a[href='/ui/changes/{id}/sign']"));
     assert_eq!(browser.wait_for_url(|u| u.ends_with("/sign")), sign_page);
     let shown = browser.text("main");

@@ -448,6 +448,37 @@ async fn a_tools_text_in_a_summary_never_reaches_the_log() {
         let plain = ward_evidence::digest::of_bytes(br#"["SUITE-9e2b"]"#);
         let plain = plain.trim_start_matches("sha256:");
         assert!(!keys[0].contains(plain), "the key is not a plain hash of the names");
+
+        // The raw document holds the same test name. Readable until that text is purged; once
+        // it is, the document is withheld too (the purge reaches what the text was copied from).
+        let first = shown
+            .iter()
+            .find(|a| a["file_name"] == "r0.xml")
+            .expect("the first report");
+        let raw = format!("/api/v1/evidence/{art}/{}", first["id"].as_str().expect("id"));
+        let (st, doc) = s.get(&raw, &dana).await;
+        assert_eq!(st, StatusCode::OK, "{doc}");
+        let (_, env) = s
+            .envelopes()
+            .await
+            .into_iter()
+            .find(|(_, e)| e.kind == "attestation.added")
+            .expect("the first attestation");
+        let Payload::Inline(p) = &env.payload else {
+            panic!("inline payload")
+        };
+        let name_ref = p["summary"]["suite_names"][0].as_str().expect("a reference");
+        let digest = ward_ledger::documents::parse_reference(name_ref).expect("reference");
+        let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
+        let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
+        let (st, e) = s.purge(&digest, &priya, Some(&password("priya"))).await;
+        assert!(st.is_success(), "{e}");
+        let (st, e) = s.purge(&digest, &olga, Some(&password("olga"))).await;
+        assert!(st.is_success(), "{e}");
+        let (st, e) = s.get(&raw, &dana).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{e}");
+        assert_eq!(e["code"], "document_purged", "{e}");
+        assert!(!e.to_string().contains(MARKER), "{e}");
     })
     .await;
 }

@@ -232,40 +232,50 @@ pub async fn observe_runtime(
     // report of everything that runs there, never a later line quietly replacing an earlier
     // drifted one on the board.
     let list = deployments(ledger, &env.name).await?;
-    let mut units: Vec<Observation> = Vec::new();
+    // Each unit with every configuration its entries reported (`None`: an entry reported none).
+    let mut units: Vec<(Observation, Vec<Option<String>>)> = Vec::new();
     for r in running {
-        let at = match units.iter().position(|u| u.tenant == r.tenant) {
+        let at = match units.iter().position(|(u, _)| u.tenant == r.tenant) {
             Some(i) => i,
             None => {
-                units.push(Observation {
-                    environment: env.name.clone(),
-                    tenant: r.tenant.clone(),
-                    digests: Vec::new(),
-                    config_digest: None,
-                    source: format!("runtime ({})", target.kind()),
-                });
+                units.push((
+                    Observation {
+                        environment: env.name.clone(),
+                        tenant: r.tenant.clone(),
+                        digests: Vec::new(),
+                        config_digest: None,
+                        source: format!("runtime ({})", target.kind()),
+                    },
+                    Vec::new(),
+                ));
                 units.len() - 1
             }
         };
-        let unit = &mut units[at];
+        let (unit, configs) = &mut units[at];
         for d in r.digests {
             if !unit.digests.contains(&d) {
                 unit.digests.push(d);
             }
         }
-        // Two configurations for one unit: the one that is not what Ward deployed there is the
-        // unit's (its drift is what the board must show).
-        unit.config_digest = match (unit.config_digest.take(), r.config_digest) {
-            (None, c) | (c, None) => c,
-            (Some(a), Some(b)) if a == b => Some(a),
-            (Some(a), Some(b)) => {
-                let expected = history(&list, unit.tenant.as_deref())
-                    .last()
-                    .and_then(|x| x.config_digest.clone());
-                Some(if expected.as_ref() == Some(&a) { b } else { a })
-            }
-        };
+        configs.push(r.config_digest);
     }
+    // A unit's configuration: one that is not what Ward deployed there, if any entry ran one
+    // (its drift is what the board must show); else unreported if any entry reported none (the
+    // board claims no more than was seen); else the one reported.
+    let units: Vec<Observation> = units
+        .into_iter()
+        .map(|(mut unit, configs)| {
+            let expected = history(&list, unit.tenant.as_deref())
+                .last()
+                .and_then(|x| x.config_digest.clone());
+            unit.config_digest = match configs.iter().flatten().find(|c| Some(*c) != expected.as_ref()) {
+                Some(differs) => Some(differs.clone()),
+                None if configs.iter().any(Option::is_none) => None,
+                None => expected,
+            };
+            unit
+        })
+        .collect();
     let mut out = Vec::new();
     for obs in units {
         out.push(record(ledger, by, &obs, Origin::Runtime).await?);
