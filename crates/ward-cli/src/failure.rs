@@ -285,7 +285,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "decision ids are those a gate check returns",
-        "decision ids are printed by `ward gate check`",
+        "decision ids are the entries listed by `ward audit search --kind gate.evaluated`",
     ),
     (
         "the policy document is the one a gate check stored",

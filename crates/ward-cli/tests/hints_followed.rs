@@ -565,6 +565,47 @@ fn the_hints_of_everyday_refusals_work_as_printed() {
         output.contains("migrating the schema") && output.contains("schema lock held"),
         "{output}"
     );
+
+    // More families, each refusal's hint run as printed (a placeholder filled as a person
+    // would) and its answer holding what the refusal was about.
+    let fill = |words: Vec<String>| -> Vec<String> {
+        words
+            .into_iter()
+            .map(|w| if w == "ENV" { "staging".to_string() } else { w })
+            .collect()
+    };
+    let refused_and_listed = |args: &[&str], who: Option<&str>| -> String {
+        let refused = run(match who {
+            Some(p) => as_user(&d, None, p, args),
+            None => {
+                let mut c = ward(&d, None);
+                c.args(args);
+                c
+            }
+        });
+        run_words(who, &fill(hint_of(&refused)))
+    };
+    // An unknown deployment: the hint lists the environment's deployments, with the failed one.
+    let listed = refused_and_listed(&["deployments", "show", "999999"], None);
+    assert!(listed.contains(&id) && listed.contains("failed"), "{listed}");
+    // An unknown gate decision (explained, or its input asked for): the hint lists decisions.
+    for args in [&["gate", "explain", "999999"][..], &["gate", "input", "999999"]] {
+        let listed = refused_and_listed(args, None);
+        assert!(listed.contains("gate.evaluated") && listed.contains(&id), "{listed}");
+    }
+    // An unknown token, an unknown user: the hints list them.
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["token", "create", "--name", "ci-bot", "--role", "developer"]);
+        c
+    }));
+    let listed = refused_and_listed(&["token", "revoke", "tok_000000000000"], None);
+    assert!(listed.contains("ci-bot"), "{listed}");
+    let listed = refused_and_listed(&["user", "activate", "nobody"], None);
+    assert!(listed.contains("dana") && listed.contains("rita"), "{listed}");
+    // An unknown change's approvals: the hint lists the changes.
+    let listed = refused_and_listed(&["change", "approvals", "CHG-00000000"], None);
+    assert!(listed.contains(&id), "{listed}");
 }
 
 /// The other families of fixes, run as printed: an open critical CVE (an approver waives that one
