@@ -105,7 +105,8 @@ pub struct DecisionSeen {
 
 /// Whether the evidence `d`'s tier requires was present when it was deployed (pure): its gate
 /// decision is recorded, judged this change into this environment, allowed it, and excused no
-/// `evidence.*` reason. The population's column and the governance metric both ask this.
+/// `evidence.*` reason. The governance metric asks this; the population's column asks it too and
+/// also requires the decision's stored gate input to be readable.
 pub fn evidence_complete(d: &Deployment, decision: Option<&DecisionSeen>) -> bool {
     decision.is_some_and(|x| {
         x.change == d.change

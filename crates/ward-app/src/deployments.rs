@@ -168,9 +168,18 @@ pub struct DrillRecord {
 /// Rollback drills in `environment`, oldest first. A log recorded before this projection
 /// existed shows its drills after `ward log rebuild-projections`.
 pub async fn drills(ledger: &Ledger, environment: &str) -> Result<Vec<DrillRecord>, AppError> {
+    per_environment(ledger, DRILLS, environment).await
+}
+
+/// Every row of a projection keyed `<environment>/<seq>` for `environment`, oldest first.
+async fn per_environment<T: serde::de::DeserializeOwned>(
+    ledger: &Ledger,
+    collection: &str,
+    environment: &str,
+) -> Result<Vec<T>, AppError> {
     ledger
         .store()
-        .projection_prefix_text(DRILLS, &format!("{environment}/"))
+        .projection_prefix_text(collection, &format!("{environment}/"))
         .await?
         .into_iter()
         .map(|(_, doc)| serde_json::from_str(&doc).map_err(AppError::internal))
@@ -179,13 +188,7 @@ pub async fn drills(ledger: &Ledger, environment: &str) -> Result<Vec<DrillRecor
 
 /// Deployments into `environment`, oldest first.
 pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deployment>, AppError> {
-    ledger
-        .store()
-        .projection_prefix_text(DEPLOYMENTS, &format!("{environment}/"))
-        .await?
-        .into_iter()
-        .map(|(_, doc)| serde_json::from_str(&doc).map_err(AppError::internal))
-        .collect()
+    per_environment(ledger, DEPLOYMENTS, environment).await
 }
 
 /// What a tenant (or the environment) runs, release by release: its successful target runs,

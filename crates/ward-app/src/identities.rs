@@ -584,6 +584,16 @@ impl Directory {
         self.cache.write().unwrap_or_else(PoisonError::into_inner).remove(id);
     }
 
+    /// The provider's issuer and subject of token `id`, from the entry [`Directory::authenticate`]
+    /// has just cached for it (no read); none for a token that is not an OIDC session.
+    pub fn subject(&self, id: &str) -> Option<String> {
+        self.cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .and_then(|c| c.record.subject.clone())
+    }
+
     /// Authenticates a bearer token string.
     pub async fn authenticate(&self, ledger: &Ledger, bearer: &str) -> Result<Result<Identity, AuthFailure>, AppError> {
         let Ok(token) = ApiToken::parse(bearer) else {

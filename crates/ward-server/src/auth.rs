@@ -275,14 +275,12 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         .into_response();
     }
     // Who the credential stands for at the provider: an OIDC session keeps it (a local user's
-    // or an automation's token has none); a provider token says it itself (verified above).
+    // or an automation's token has none), read from the entry the directory has just cached for
+    // it — no read on the request path; a provider token says it itself (verified above).
     let subject = match &bearer {
         Some(b) if identity.kind == ward_ledger::ActorKind::Human && !identity.id.starts_with("user:") => {
             match ward_core::token::ApiToken::parse(b) {
-                Ok(t) => match ward_app::identities::session_subject(&state.ledger, &t.id).await {
-                    Ok(s) => s,
-                    Err(e) => return ApiError::from(e).into_response(),
-                },
+                Ok(t) => state.directory.subject(&t.id),
                 Err(_) => crate::oidc::unverified_subject(b),
             }
         }

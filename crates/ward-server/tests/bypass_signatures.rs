@@ -825,30 +825,45 @@ async fn phi_in_any_field_or_a_generic_event_never_reaches_the_log() {
     .await;
 }
 
+/// A PHI change opened by dana (`app/phi/…`, tagged `phi`), then updated by her to touch only
+/// README.md: the CI token, the change's id and the updated change.
+async fn phi_change_with_its_phi_path_dropped(s: &Server) -> (String, String, Value) {
+    let ci = s.automation("ci", &[Role::Developer]).await;
+    let dana = s.person("dana", &[Role::Developer]).await;
+    let id = s
+        .change(
+            &dana,
+            &ci,
+            json!({ "title": "Records export", "paths": ["app/phi/records.py"] }),
+        )
+        .await;
+    let (st, before) = s
+        .call(Method::GET, &format!("/api/v1/changes/{id}"), &dana, json!(null))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{before}");
+    assert!(
+        before["classification"]["tags"].to_string().contains("\"phi\""),
+        "{before}"
+    );
+    let (st, c) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/changes/{id}"),
+            &dana,
+            json!({ "paths": ["README.md"] }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    (ci, id, c)
+}
+
 /// Found attacking the build: the opener of a PHI change dropped its PHI path with an update and
 /// the change fell to low, with no independent approver. An update never lowers the tier.
 #[tokio::test]
 async fn opener_cannot_downgrade_by_editing_paths() {
     both(async |db: &TestDb| {
         let s = start(db).await;
-        let ci = s.automation("ci", &[Role::Developer]).await;
-        let dana = s.person("dana", &[Role::Developer]).await;
-        let id = s
-            .change(
-                &dana,
-                &ci,
-                json!({ "title": "Records export", "paths": ["app/phi/records.py"] }),
-            )
-            .await;
-        let (st, c) = s
-            .call(
-                Method::PATCH,
-                &format!("/api/v1/changes/{id}"),
-                &dana,
-                json!({ "paths": ["README.md"] }),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK, "{c}");
+        let (_, _, c) = phi_change_with_its_phi_path_dropped(&s).await;
         assert_eq!(c["tier"], "high", "{c}");
         assert!(
             c["classification"]["matched"].to_string().contains("never lowers"),
@@ -865,32 +880,7 @@ async fn opener_cannot_downgrade_by_editing_paths() {
 async fn editor_cannot_drop_the_privacy_review_by_editing_paths() {
     both(async |db: &TestDb| {
         let s = start(db).await;
-        let ci = s.automation("ci", &[Role::Developer]).await;
-        let dana = s.person("dana", &[Role::Developer]).await;
-        let id = s
-            .change(
-                &dana,
-                &ci,
-                json!({ "title": "Records export", "paths": ["app/phi/records.py"] }),
-            )
-            .await;
-        let (st, before) = s
-            .call(Method::GET, &format!("/api/v1/changes/{id}"), &dana, json!(null))
-            .await;
-        assert_eq!(st, StatusCode::OK, "{before}");
-        assert!(
-            before["classification"]["tags"].to_string().contains("\"phi\""),
-            "{before}"
-        );
-        let (st, c) = s
-            .call(
-                Method::PATCH,
-                &format!("/api/v1/changes/{id}"),
-                &dana,
-                json!({ "paths": ["README.md"] }),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK, "{c}");
+        let (ci, id, c) = phi_change_with_its_phi_path_dropped(&s).await;
         assert!(c["classification"]["tags"].to_string().contains("\"phi\""), "{c}");
         assert!(
             c["classification"]["matched"]
