@@ -149,6 +149,9 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
         ));
     }
     check_digests(&obs.digests, obs.config_digest.as_ref())?;
+    // The source is free text from a person or a script: judged by every detector, as other
+    // free text is, before anything is stored.
+    crate::freetext::check("source", &obs.source)?;
     let list = deployments(ledger, &obs.environment).await?;
     let runs = history(&list, obs.tenant.as_deref());
     let current = runs.last();
@@ -178,15 +181,17 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
         "config_expected": config_expected, "config": config, "drifted": drifted,
         "origin": origin.label(),
     });
-    let payload = kept_inline(ledger, payload).await?;
-    let receipt = ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "drift.observed".into(),
-            subject: format!("env:{}", obs.environment),
-            payload,
-        })
-        .await?;
+    let mut event = NewEvent {
+        actor: by.actor(),
+        kind: "drift.observed".into(),
+        subject: format!("env:{}", obs.environment),
+        payload,
+    };
+    // The whole observation is judged before any of it is stored beside the log: a refusal
+    // leaves nothing behind (not even a large observation's full copy).
+    ledger.admit(&event)?;
+    event.payload = kept_inline(ledger, event.payload).await?;
+    let receipt = ledger.append(event).await?;
     Ok(Drift {
         environment: obs.environment.clone(),
         tenant: obs.tenant.clone(),
@@ -258,6 +263,26 @@ pub async fn observe_runtime(
             }
         }
         configs.push(r.config_digest);
+    }
+    // A declared unit Ward deployed to that the runtime no longer reports runs nothing it knows
+    // of: recorded as such ("missing"), never left showing its last "in sync".
+    let declared: Vec<Option<String>> = match env.all_tenants() {
+        t if t.is_empty() => vec![None],
+        t => t.into_iter().map(Some).collect(),
+    };
+    for unit in declared {
+        if !units.iter().any(|(u, _)| u.tenant == unit) && !history(&list, unit.as_deref()).is_empty() {
+            units.push((
+                Observation {
+                    environment: env.name.clone(),
+                    tenant: unit,
+                    digests: Vec::new(),
+                    config_digest: None,
+                    source: format!("runtime ({}): not reported", target.kind()),
+                },
+                vec![None],
+            ));
+        }
     }
     // A unit's configuration: one that is not what Ward deployed there, if any entry ran one
     // (its drift is what the board must show); else unreported if any entry reported none (the
@@ -483,6 +508,17 @@ mod tests {
         }
     }
 
+    /// A ledger on a fresh SQLite store where `sha('a')` was deployed to prod's tenant acme.
+    async fn deployed_to_acme() -> (ward_store::testing::TestDb, Ledger) {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        ledger
+            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
+            .await
+            .unwrap();
+        (db, ledger)
+    }
+
     /// prod with three tenants, prod-eu with one, stage observed by its runtime.
     fn envs() -> Vec<Environment> {
         let env = |name: &str, tenants: &[&str]| Environment {
@@ -506,12 +542,7 @@ mod tests {
     /// observes itself takes no hand report, and nothing is recorded for a refusal.
     #[tokio::test]
     async fn a_hand_report_cannot_name_an_undeclared_unit_or_overrule_the_runtime() {
-        let db = ward_store::testing::TestDb::sqlite();
-        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
-        ledger
-            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
-            .await
-            .unwrap();
+        let (db, ledger) = deployed_to_acme().await;
         let me = rita();
         let size = ledger.head().await.unwrap().size();
         let refused = |r: Result<Drift, AppError>| r.expect_err("refused");
@@ -540,12 +571,7 @@ mod tests {
     /// reported for it; a bad digest anywhere records nothing.
     #[tokio::test]
     async fn a_runtime_reporting_a_tenant_twice_is_one_observation_that_keeps_its_drift() {
-        let db = ward_store::testing::TestDb::sqlite();
-        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
-        ledger
-            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
-            .await
-            .unwrap();
+        let (db, ledger) = deployed_to_acme().await;
         let printing = |json: String| {
             let mut envs = envs();
             envs[0].observe_command = vec!["sh".into(), "-c".into(), format!("echo '{json}'")];
@@ -574,6 +600,51 @@ mod tests {
             observe_runtime(&ledger, &rita(), "prod", &printing(bad), None)
                 .await
                 .is_err()
+        );
+        assert_eq!(ledger.head().await.unwrap().size(), size, "nothing recorded");
+        db.cleanup().await;
+    }
+
+    /// Found attacking the board: a tenant whose pods were all gone was left out of the
+    /// runtime's report, and the board kept its last "in sync". A declared tenant Ward deployed
+    /// to that the runtime does not report is recorded as running nothing ("missing").
+    #[tokio::test]
+    async fn a_deployed_tenant_the_runtime_stops_reporting_shows_missing_not_in_sync() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        ledger
+            .append_batch(vec![deployed("prod", &sha('a'), &["acme", "beta"])])
+            .await
+            .unwrap();
+        let mut envs = envs();
+        let only_acme = format!(r#"[{{"tenant":"acme","digests":["{}"]}}]"#, sha('a'));
+        envs[0].observe_command = vec!["sh".into(), "-c".into(), format!("echo '{only_acme}'")];
+        let seen = observe_runtime(&ledger, &rita(), "prod", &envs, None).await.unwrap();
+        assert_eq!(seen.len(), 2, "acme as reported, beta as not reported: {seen:?}");
+        let prod = latest(&ledger, "prod").await.unwrap();
+        assert!(!prod[&Some("acme".to_string())].drifted);
+        let beta = &prod[&Some("beta".to_string())];
+        assert!(beta.drifted && beta.missing == 1, "{beta:?}");
+        assert!(
+            !prod.contains_key(&Some("gamma".to_string())),
+            "never deployed: not observed"
+        );
+        db.cleanup().await;
+    }
+
+    /// A source naming a patient is refused like any free text, and nothing is recorded — also
+    /// for an observation large enough to be kept beside the log.
+    #[tokio::test]
+    async fn a_source_holding_phi_is_refused_and_nothing_is_recorded() {
+        let (db, ledger) = deployed_to_acme().await;
+        let size = ledger.head().await.unwrap().size();
+        let many: Vec<String> = (0..200).map(|i| format!("sha256:{i:064x}")).collect();
+        let mut o = obs("prod", Some("acme"), &many);
+        o.source = "patient John Smith SSN 123-45-6789".into();
+        let e = observe(&ledger, &rita(), &envs(), &o).await.expect_err("refused");
+        assert!(
+            !e.message.contains("123-45-6789") && !e.hint.contains("123-45-6789"),
+            "{e:?}"
         );
         assert_eq!(ledger.head().await.unwrap().size(), size, "nothing recorded");
         db.cleanup().await;
@@ -646,12 +717,7 @@ mod tests {
     /// is kept beside the log under the digest the entry names.
     #[tokio::test]
     async fn a_large_drift_observation_is_not_lost_behind_an_earlier_in_sync_one() {
-        let db = ward_store::testing::TestDb::sqlite();
-        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
-        ledger
-            .append_batch(vec![deployed("prod", &sha('a'), &["acme"])])
-            .await
-            .unwrap();
+        let (db, ledger) = deployed_to_acme().await;
         let me = rita();
         observe(&ledger, &me, &envs(), &obs("prod", Some("acme"), &[sha('a')]))
             .await
