@@ -540,7 +540,7 @@ impl<'g> Backend<'g> {
                         Failure::new(
                             "not_found",
                             format!("artifact {digest} is not registered"),
-                            "register it with `ward artifact register`",
+                            format!("register it: ward artifact register --service NAME --version V --digest {digest}"),
                         )
                     })?;
                 let attestations = ward_app::evidence::attestations(ledger, digest)
@@ -673,7 +673,7 @@ impl<'g> Backend<'g> {
                                 Failure::new(
                                     "not_found",
                                     format!("no local user {name:?}"),
-                                    "add one with `ward user add`",
+                                    format!("add them: ward user add --name {name} --display-name TEXT --role ROLE"),
                                 )
                             })?;
                         ward_core::Identity {

@@ -129,7 +129,7 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
             Failure::new(
                 "not_found",
                 format!("no local user {name:?}"),
-                "add one with `ward user add`",
+                format!("add them: ward user add --name {name} --display-name TEXT --role ROLE"),
             )
         })?;
     let who = ward_core::Identity {

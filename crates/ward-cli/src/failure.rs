@@ -221,14 +221,17 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ("list the tokens", "list tokens with `ward token list`"),
     ("list the users", "list users with: ward user list"),
     ("list the trusted keys", "list keys with `ward key list`"),
-    ("add the user first", "add it with `ward user add`"),
+    (
+        "add the user first",
+        "add them: ward user add --name NAME --display-name TEXT --role ROLE",
+    ),
     (
         "register the artifact first",
-        "register it first with `ward artifact register`",
+        "register it first: ward artifact register --service NAME --version V --digest DIGEST",
     ),
     (
         "register the type with its JSON schema",
-        "register it with `ward attest type add NAME --schema FILE`",
+        "register it: ward attest type add NAME --schema FILE",
     ),
     (
         "attach the envelope exactly as the builder signed it, and trust the builder's public key",
@@ -309,7 +312,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "wait for the lockout to lapse, or ask an administrator to lift it",
-        "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
+        "wait for the lockout to lapse, or ask an administrator to lift it: ward user unlock NAME",
     ),
     (
         "sign a checkpoint, or give a size",

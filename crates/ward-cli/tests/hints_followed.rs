@@ -723,3 +723,267 @@ fn an_unreadable_error_budget_prints_a_status_command_that_works_and_explains_it
     assert_eq!(code, Some(4));
     assert!(rules.contains("slo.unknown"), "{rules:?}");
 }
+
+/// The command of a refusal's `hint:` line (the refusal asserted).
+fn hint_command(o: &Output) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        !o.status.success(),
+        "expected a refusal: {}{stderr}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("hint: "))
+        .find_map(printed_command)
+        .unwrap_or_else(|| panic!("no command in the refusal's hint:\n{stderr}"))
+}
+
+/// `words` with each placeholder a person fills (`with`: placeholder, value) filled.
+fn filled(words: Vec<String>, with: &[(&str, &str)]) -> Vec<String> {
+    words
+        .into_iter()
+        .map(|w| with.iter().find(|(p, _)| *p == w).map_or(w, |(_, v)| v.to_string()))
+        .collect()
+}
+
+/// `ward WORDS` on `d`, as the local user `who` (with their password) or the data directory's
+/// operator.
+fn ward_words(d: &Path, who: Option<&str>, words: &[String]) -> std::process::Command {
+    let args: Vec<&str> = words.iter().map(String::as_str).collect();
+    match who {
+        Some(p) => as_user(d, None, p, &args),
+        None => {
+            let mut c = ward(d, None);
+            c.args(&args);
+            c
+        }
+    }
+}
+
+fn words(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// The hints of the refusals a new installation meets first — no data directory, an unknown
+/// person, an unregistered artifact, an unknown attestation type, an unknown key, a signing
+/// lockout, a tier lowered by one approver alone, a policy that does not parse — and the
+/// commands printed after an export: each run as printed by the person it asks for, its
+/// placeholders (`NAME`, `TEXT`, `ROLE`, `V`, `DIGEST`, `FILE`, `…`, `<verifier key>`) filled as
+/// that person would, after which the refused command works (or, for the policy, the printed
+/// command names what is wrong).
+#[test]
+fn the_hints_of_a_new_installations_refusals_work_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // No data directory yet: the hint creates one, and the refused command then works.
+    let fresh = tmp.path().join("fresh");
+    let list = words(&["change", "list"]);
+    let refused = run(ward_words(&fresh, None, &list));
+    ok(run(ward_words(&fresh, None, &hint_command(&refused))));
+    ok(run(ward_words(&fresh, None, &list)));
+
+    let d = data_dir(
+        tmp.path(),
+        "[controls.tiers.low]\nevidence = []\napprovals = 1\nticket = true\n\n\
+         [[environments]]\nname = \"staging\"\n",
+        &[
+            ("dana", "developer"),
+            ("vera", "approver"),
+            ("abe", "approver"),
+            ("adam", "admin"),
+        ],
+    );
+
+    // An unknown person: the administrator adds them as printed, then they create their token.
+    let create = words(&[
+        "token",
+        "create",
+        "--user",
+        "nora",
+        "--name",
+        "nora-laptop",
+        "--role",
+        "developer",
+    ]);
+    let refused = run(ward_words(&d, Some("nora"), &create));
+    let add = filled(
+        hint_command(&refused),
+        &[("TEXT", "Nora Example"), ("ROLE", "developer")],
+    );
+    ok(common::run_with_stdin(
+        ward_words(&d, None, &add),
+        &format!("{}\n", common::pw("nora")),
+    ));
+    ok(run(ward_words(&d, Some("nora"), &create)));
+
+    // An unregistered artifact: registered as printed, the report then attaches.
+    let digest = format!("sha256:{}", "b7".repeat(32));
+    let junit = fixture("pytest-passing.xml").display().to_string();
+    let attach = words(&["attest", "add", "--artifact", &digest, "--type", "junit", &junit]);
+    let refused = run(ward_words(&d, None, &attach));
+    let register = filled(
+        hint_command(&refused),
+        &[("NAME", "portal"), ("V", "1.4.2"), ("DIGEST", &digest)],
+    );
+    ok(run(ward_words(&d, None, &register)));
+    ok(run(ward_words(&d, None, &attach)));
+
+    // An unknown attestation type: registered with its schema as printed, the document attaches.
+    let schema = tmp.path().join("lab-feed.schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"type": "object", "required": ["feed", "passed"], "properties": {"feed": {"type": "string"}, "passed": {"type": "boolean"}}}"#,
+    )
+    .unwrap();
+    let report = tmp.path().join("lab-feed.json");
+    std::fs::write(&report, r#"{"feed": "hl7-results", "passed": true}"#).unwrap();
+    let attach = words(&[
+        "attest",
+        "add",
+        "--artifact",
+        &digest,
+        "--type",
+        "custom:lab-feed",
+        &report.display().to_string(),
+    ]);
+    let refused = run(ward_words(&d, None, &attach));
+    let add_type = filled(
+        hint_command(&refused),
+        &[("NAME", "lab-feed"), ("FILE", &schema.display().to_string())],
+    );
+    ok(run(ward_words(&d, Some("adam"), &add_type)));
+    ok(run(ward_words(&d, None, &attach)));
+
+    // An unknown key: the printed listing names the key that is trusted.
+    ok(run(ward_words(
+        &d,
+        Some("adam"),
+        &words(&[
+            "key",
+            "trust",
+            "--builder",
+            "ci",
+            &fixture("intoto-ed25519.pub").display().to_string(),
+        ]),
+    )));
+    let refused = run(ward_words(&d, Some("adam"), &words(&["key", "revoke", "no-such-key"])));
+    let listed = ok(run(ward_words(&d, Some("adam"), &hint_command(&refused))));
+    assert!(listed.contains("ci"), "{listed}");
+
+    // A signing lockout after five wrong passwords: an administrator lifts it as printed, and the
+    // approver's next signature with the right password counts.
+    let change = common::open_change(as_user(&d, None, "dana", &[]), "Lab feed parser", &digest);
+    let approve = words(&["approve", "--change", &change, "--meaning", "approved"]);
+    let wrong = |who: &str| {
+        let mut c = ward_words(&d, Some(who), &approve);
+        c.env("WARD_PASSWORD", "not-the-right-password");
+        run(c)
+    };
+    for _ in 0..5 {
+        let o = wrong("vera");
+        assert!(!o.status.success());
+    }
+    let refused = run(ward_words(&d, Some("vera"), &approve));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let unlock = filled(hint_command(&refused), &[("NAME", "vera")]);
+    ok(run(ward_words(&d, Some("adam"), &unlock)));
+    ok(run(ward_words(&d, Some("vera"), &approve)));
+
+    // A tier lowered by one approver alone: the printed concurrence, by another approver, lowers it.
+    let other = common::open_change(as_user(&d, None, "dana", &[]), "Lab feed docs", &digest);
+    let classify =
+        |tier: &str, reason: &str| words(&["change", "classify", &other, "--tier", tier, "--reason", reason]);
+    ok(run(ward_words(
+        &d,
+        Some("vera"),
+        &classify("high", "touches the results feed's parser"),
+    )));
+    ok(run(ward_words(
+        &d,
+        Some("vera"),
+        &classify("low", "only the feed's documentation changed"),
+    )));
+    let refused = run(ward_words(
+        &d,
+        Some("vera"),
+        &classify("low", "only the feed's documentation changed"),
+    ));
+    let concur = filled(hint_command(&refused), &[("…", "read the diff: documentation only")]);
+    ok(run(ward_words(&d, Some("abe"), &concur)));
+    let shown = json(&ok(run(ward_words(
+        &d,
+        None,
+        &words(&["change", "show", &other, "--output", "json"]),
+    ))));
+    assert_eq!(shown["tier"], "low", "{shown:#}");
+
+    // The commands printed after an export verify it as printed (the bundle's verifier key is
+    // what `ward log key` prints).
+    ok(run(ward_words(&d, None, &words(&["log", "checkpoint"]))));
+    let out = tmp.path().join("export");
+    let printed = ok(run(ward_words(
+        &d,
+        None,
+        &words(&["log", "export", "--out", &out.display().to_string()]),
+    )));
+    let verify = printed.lines().find_map(printed_command).expect("a verify command");
+    let verified = ok(run(ward_words(&d, None, &verify)));
+    assert!(verified.to_lowercase().contains("verified"), "{verified}");
+    let key = ok(run(ward_words(&d, None, &words(&["log", "key"]))))
+        .trim()
+        .to_string();
+    let bundle = tmp.path().join("bundle.tar");
+    let printed = ok(run(ward_words(
+        &d,
+        None,
+        &words(&[
+            "bundle",
+            "export",
+            "--change",
+            &change,
+            "--out",
+            &bundle.display().to_string(),
+        ]),
+    )));
+    let verify = filled(
+        printed
+            .lines()
+            .filter(|l| l.trim_start().starts_with("ward verify"))
+            .find_map(printed_command)
+            .expect("a verify command"),
+        &[("<verifier key>", &key)],
+    );
+    ok(run(ward_words(&d, None, &verify)));
+
+    // A policy that does not parse: the printed command names the file and the line.
+    let policies = tmp.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("lab.rego"),
+        "package ward.custom\n\ndeny contains r if { r := \n",
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(d.join("ward.toml")).unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!("[gate]\npolicy_dir = {:?}\n\n{toml}", policies.display().to_string()),
+    )
+    .unwrap();
+    let refused = run(ward_words(
+        &d,
+        Some("vera"),
+        &words(&["gate", "check", "--change", &change, "--env", "staging"]),
+    ));
+    let tested = run(ward_words(&d, None, &hint_command(&refused)));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(!tested.status.success() && said.contains("lab.rego:3"), "{said}");
+}

@@ -155,7 +155,7 @@ pub async fn password_sign_in(
             StatusCode::LOCKED,
             "signing_locked",
             "this user is locked out after repeated failed attempts",
-            "wait for the lockout to lapse, or ask an administrator to lift it (ward user unlock)",
+            "wait for the lockout to lapse, or ask an administrator to lift it: ward user unlock NAME",
         )
         .into_response());
     }
