@@ -573,6 +573,40 @@ fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
     );
     // Four windows of 400 ms at least, never the first window alone.
     assert!(waited >= Duration::from_millis(1600), "paused after {waited:?}");
+    // Watching the paused rollout ends at once with its hints, each a command as printed; the
+    // release manager sends all traffic to it (its `TEXT` filled as they would), and it completes.
+    let watched = run(e.cli(&e.rm, &["rollout", "status", &id, "--watch"]));
+    assert_eq!(
+        watched.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&watched.stderr)
+    );
+    let printed: Vec<Vec<String>> = String::from_utf8_lossy(&watched.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("hint: "))
+        .filter_map(|l| {
+            l.find("ward ")
+                .map(|at| l[at + 5..].split_whitespace().map(String::from).collect())
+        })
+        .collect();
+    assert_eq!(printed.len(), 3, "{printed:?}");
+    assert_eq!(printed[0], ["rollout", "resume", id.as_str()]);
+    assert_eq!(printed[2], ["rollout", "abort", id.as_str()]);
+    let promote: Vec<String> = printed[1]
+        .iter()
+        .map(|w| match w.as_str() {
+            "TEXT" => "no traffic reached the canary tonight; checked by hand".to_string(),
+            w => w.to_string(),
+        })
+        .collect();
+    let promote: Vec<&str> = promote.iter().map(String::as_str).collect();
+    ok(run(e.cli(&e.rm, &promote)));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while e.rollout(&id)["status"] != "completed" {
+        assert!(Instant::now() < deadline, "not completed: {:#}", e.rollout(&id));
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -799,9 +833,33 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
         std::thread::sleep(Duration::from_millis(50));
     }
     only_internal_on_v3();
-    // Resume retries the failed ring: clinic-b still fails, so it halts again the same way.
-    // The answer is the rollout after the driver acted: resumed, not the stale `halted`.
-    let resumed = json(&ok(run(e.cli(&e.rm, &["rollout", "resume", &id, "--output", "json"]))));
+    // Watching a halted rollout ends at once with its hints: each is a command run as printed.
+    let hints = |out: &std::process::Output| -> Vec<Vec<String>> {
+        assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| l.strip_prefix("hint: "))
+            .filter_map(|l| {
+                l.find("ward ")
+                    .map(|at| l[at + 5..].split_whitespace().map(String::from).collect())
+            })
+            .collect()
+    };
+    let printed = hints(&run(e.cli(&e.rm, &["rollout", "status", &id, "--watch"])));
+    let (retry, abort) = (printed[0].clone(), printed[1].clone());
+    assert_eq!(retry, ["rollout", "resume", id.as_str()]);
+    assert_eq!(abort, ["rollout", "abort", id.as_str()]);
+    let as_printed = |words: &[String]| -> Vec<String> {
+        let mut w = words.to_vec();
+        w.extend(["--output".to_string(), "json".to_string()]);
+        w
+    };
+    // Resume (the first hint, as printed) retries the failed ring: clinic-b still fails, so it
+    // halts again the same way. The answer is the rollout after the driver acted: resumed, not
+    // the stale `halted`.
+    let args = as_printed(&retry);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let resumed = json(&ok(run(e.cli(&e.rm, &args))));
     let kinds: Vec<&str> = resumed["events"]
         .as_array()
         .unwrap()
@@ -837,8 +895,11 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
             .any(|x| x["kind"] == "rollout.resumed" && x["payload"]["retry"] == true)
     );
     only_internal_on_v3();
-    // Abort: every ring back on stable, the canary gone; then the next release goes through.
-    let aborted = json(&ok(run(e.cli(&e.rm, &["rollout", "abort", &id, "--output", "json"]))));
+    // Abort (the second hint, as printed): every ring back on stable, the canary gone; then the
+    // next release goes through.
+    let args = as_printed(&abort);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let aborted = json(&ok(run(e.cli(&e.rm, &args))));
     assert_eq!(aborted["id"], id.as_str());
     let deadline = Instant::now() + Duration::from_secs(10);
     while e.rollout(&id)["status"] != "aborted" {

@@ -136,19 +136,17 @@ fn finish(g: &Global, r: &Rollout, already_shown: bool) -> Result<()> {
     }
     if r.status == "halted" {
         eprintln!(
-            "{} halted: {}\nhint: ward rollout resume {} (retry the ring) | promote | abort (every ring back on stable)",
-            r.id,
+            "{id} halted: {}\nhint: retry the failed ring: ward rollout resume {id}\nhint: or put every ring back on stable: ward rollout abort {id}",
             r.reason.as_deref().unwrap_or("a ring failed"),
-            r.id
+            id = r.id
         );
         std::process::exit(EXIT_HALTED);
     }
     if r.status == "paused" {
         eprintln!(
-            "{} is paused: {}\nhint: ward rollout resume|promote|abort {}",
-            r.id,
+            "{id} is paused: {}\nhint: go on from this step: ward rollout resume {id}\nhint: or send all traffic to it, saying why: ward rollout promote {id} --reason TEXT\nhint: or put all traffic back on stable: ward rollout abort {id}",
             r.reason.as_deref().unwrap_or("by an operator"),
-            r.id
+            id = r.id
         );
         std::process::exit(EXIT_PAUSED);
     }
