@@ -792,6 +792,7 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
             ("vera", "approver"),
             ("abe", "approver"),
             ("adam", "admin"),
+            ("rita", "release-manager"),
         ],
     );
 
@@ -959,6 +960,58 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
         &[("<verifier key>", &key)],
     );
     ok(run(ward_words(&d, None, &verify)));
+
+    // Break-glass on an emergency: the review it leaves open is listed by the printed command,
+    // and closed by the printed signature of an approver.
+    let emergency = json(&ok(run(ward_words(
+        &d,
+        Some("dana"),
+        &words(&[
+            "change",
+            "open",
+            "--title",
+            "Lab feed down",
+            "--kind",
+            "emergency",
+            "--artifact",
+            &digest,
+            "--ticket",
+            common::TICKET,
+            "--env",
+            "staging",
+            "--output",
+            "json",
+        ]),
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let granted = ok(run(ward_words(
+        &d,
+        Some("rita"),
+        &words(&[
+            "break-glass",
+            "--change",
+            &emergency,
+            "--rule",
+            "approvals.quorum",
+            "--justification",
+            "the lab results feed is down for every clinic",
+            "--for",
+            "4h",
+        ]),
+    )));
+    let not_due = ok(run(ward_words(&d, None, &words(&["review", "list", "--overdue"]))));
+    let listed = ok(run(ward_words(
+        &d,
+        None,
+        &not_due.lines().find_map(printed_command).expect("a listing command"),
+    )));
+    assert!(listed.contains(&emergency) && listed.contains("open"), "{listed}");
+    let close = granted.lines().find_map(printed_command).expect("a closing command");
+    ok(run(ward_words(&d, Some("vera"), &close)));
+    let listed = ok(run(ward_words(&d, None, &words(&["review", "list"]))));
+    assert!(listed.contains(&emergency) && !listed.contains(" open "), "{listed}");
 
     // A policy that does not parse: the printed command names the file and the line.
     let policies = tmp.path().join("policies");
