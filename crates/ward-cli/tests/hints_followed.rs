@@ -1040,3 +1040,60 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
     );
     assert!(!tested.status.success() && said.contains("lab.rego:3"), "{said}");
 }
+
+/// A person added through the server waits for a second administrator: the printed command,
+/// run as printed by another administrator in their own session, activates them, and they can
+/// then sign in.
+#[test]
+fn a_person_added_through_the_server_is_activated_by_the_printed_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = data_dir(
+        tmp.path(),
+        "[[environments]]\nname = \"staging\"\n",
+        &[("adam", "admin"), ("alex", "admin")],
+    );
+    let (_server, url) = common::serve_with(&d, &[]);
+    // Each person's own session, kept in their own configuration directory.
+    let as_person = |who: &str, args: &[String]| {
+        let mut c = ward(&d, None);
+        c.args(["--server", &url])
+            .env("WARD_CONFIG_DIR", tmp.path().join(format!("config-{who}")))
+            .env_remove("WARD_TOKEN")
+            .env_remove("WARD_PASSWORD")
+            .args(args);
+        c
+    };
+    let sign_in = |who: &str| {
+        ok(common::run_with_stdin(
+            as_person(who, &words(&["login", "--user", who, "--password-stdin"])),
+            &format!("{}\n", common::pw(who)),
+        ))
+    };
+    sign_in("adam");
+    sign_in("alex");
+    let added = ok(common::run_with_stdin(
+        as_person(
+            "adam",
+            &words(&[
+                "user",
+                "add",
+                "--name",
+                "nina",
+                "--display-name",
+                "Nina Example",
+                "--role",
+                "approver",
+            ]),
+        ),
+        &format!("{}\n", common::pw("nina")),
+    ));
+    let activate = added.lines().find_map(printed_command).expect("an activation command");
+    assert_eq!(activate, ["user", "activate", "nina"], "{added}");
+    // Not by the administrator who added them; by the other, as printed.
+    let own = run(as_person("adam", &activate));
+    assert!(!own.status.success(), "{}", String::from_utf8_lossy(&own.stdout));
+    ok(run(as_person("alex", &activate)));
+    sign_in("nina");
+    let me = json(&ok(run(as_person("nina", &words(&["whoami", "--output", "json"])))));
+    assert_eq!(me["identity"], "user:nina", "{me:#}");
+}
