@@ -1269,3 +1269,83 @@ fn a_blue_green_pause_that_would_mean_nothing_is_refused_before_any_switch() {
     assert_eq!(e.rollouts_count(), before, "nothing started");
     assert!(e.versions(5).iter().all(|v| v == &v1));
 }
+
+/// A high-risk change of a high-tier service into an environment without a recent rollback
+/// drill: the gate's fix for its missing drill (`dr.readiness`) is a command that works as printed (run by the
+/// release manager against the server, whose local runtime performs the drill), after which
+/// the gate no longer asks for it.
+#[test]
+fn the_gates_fix_for_a_stale_rollback_drill_works_as_printed() {
+    let e = Env::new(r#"{ kind = "canary", steps = [100], pause_ms = 200, tick_ms = 50 }"#);
+    let _server = serve(&e.d, e.api);
+    // Two releases in production: the drill has a previous known-good release to go back to.
+    for name in ["d0", "d1"] {
+        let (_, c) = e.change(name, "");
+        ok(run(e.cli(&e.rm, &["promote", "--change", &c, "--to", "prod"])));
+    }
+    // Then the service is declared high-tier (the server reloads ward.toml).
+    let toml = std::fs::read_to_string(e.d.join("ward.toml")).unwrap();
+    std::fs::write(
+        e.d.join("ward.toml"),
+        format!("{toml}\n[[services]]\nname = \"reminders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"reminders-db\"]\n"),
+    )
+    .unwrap();
+    // A high-risk change (PHI) of the same service.
+    let digest = release(&e.artifacts, "d2", "");
+    register(&e.d, &digest, "reminders", "d2");
+    let high = json(&ok(run(e.cli(
+        &e.ci,
+        &[
+            "change",
+            "open",
+            "--title",
+            "Reminder texts carry the visit type",
+            "--artifact",
+            &digest,
+            "--attribute",
+            "phi",
+            "--ticket",
+            common::TICKET,
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gate = || {
+        let out = run(e.cli(&e.rm, &["gate", "check", "--change", &high, "--env", "prod"]));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let before = loop {
+        let g = gate();
+        if g.contains("no rollback drill") {
+            break g;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reloaded service never asked for a drill:\n{g}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let fix: Vec<String> = before
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("fix: "))
+        .filter_map(|l| {
+            l.find("ward ")
+                .map(|at| l[at + 5..].split_whitespace().map(String::from).collect::<Vec<_>>())
+        })
+        .find(|w| w.first().is_some_and(|x| x == "drill"))
+        .unwrap_or_else(|| panic!("no drill fix printed:\n{before}"));
+    assert_eq!(fix, ["drill", "rollback", "--env", "prod"]);
+    let args: Vec<&str> = fix.iter().map(String::as_str).collect();
+    ok(run(e.cli(&e.rm, &args)));
+    let after = gate();
+    assert!(
+        after.contains("dr.readiness") && !after.contains("rollback drill") && !after.contains("ward drill"),
+        "{after}"
+    );
+}
