@@ -202,10 +202,37 @@ fn serve_refuses_state_the_log_cannot_explain() {
     ));
     assert_eq!(as_json["error"]["code"], "state_mismatch");
 
+    // The refusal's hint names two commands, each run as printed: `ward log fsck` lists the
+    // difference (exit 3, naming the collection, never the token), then
+    // `ward log rebuild-projections` derives the state again from the log.
+    let printed: Vec<Vec<String>> = stderr
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|c| c.strip_prefix("ward "))
+        .map(|c| c.split_whitespace().map(String::from).collect())
+        .collect();
+    assert_eq!(
+        printed,
+        [vec!["log", "fsck"], vec!["log", "rebuild-projections"]],
+        "{stderr}"
+    );
+    let fsck = run({
+        let mut c = ward(&d, None);
+        c.args(&printed[0]);
+        c
+    });
+    let listed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    assert_eq!(fsck.status.code(), Some(3), "{listed}");
+    assert!(listed.contains("tokens") && !listed.contains(&viewer), "{listed}");
     // Rebuilt from the log, the state is explained again: serve starts and says so on /metrics.
     ok(run({
         let mut c = ward(&d, None);
-        c.args(["log", "rebuild-projections"]);
+        c.args(&printed[1]);
         c
     }));
     let (server, url) = serve(&d, &[]);
