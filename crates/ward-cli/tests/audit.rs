@@ -379,6 +379,59 @@ fn a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample() {
         );
     }
 
+    // The commands a population prints to verify it and draw a sample run as printed, with the
+    // log's key and the auditor's seed filled in (the sample written where it says, `sample`
+    // in the auditor's working directory).
+    let printed_pop = tmp.path().join("pop-printed");
+    let said = ok(run(as_user(
+        &d,
+        None,
+        "alex",
+        &[
+            "audit",
+            "population",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            printed_pop.to_str().unwrap(),
+        ],
+    )));
+    let fill = |line: &str| -> Vec<String> {
+        let line = line.trim().strip_prefix("ward ").unwrap_or_else(|| panic!("{line}"));
+        line.replace("'<verifier key>'", key)
+            .replace("'<your seed>'", "FY2026-Q4-printed")
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let commands: Vec<Vec<String>> = said
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ward "))
+        .map(fill)
+        .collect();
+    assert_eq!(commands.len(), 2, "{said}");
+    assert_eq!(&commands[0][..2], ["verify", "population"], "{said}");
+    assert_eq!(&commands[1][..2], ["audit", "sample"], "{said}");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(&commands[0]);
+        c
+    }));
+    let workdir = tmp.path().join("auditor");
+    std::fs::create_dir(&workdir).unwrap();
+    let args: Vec<&str> = commands[1].iter().map(String::as_str).collect();
+    ok(run({
+        let mut c = as_user(&d, None, "alex", &args);
+        c.current_dir(&workdir);
+        c
+    }));
+    assert!(
+        workdir.join("sample").is_dir(),
+        "no sample where the printed command says"
+    );
+
     // The sample: reproducible, the documented rank, bundles that verify.
     let draw = |name: &str, seed: &str, bundles: bool| {
         let dir = tmp.path().join(name);
