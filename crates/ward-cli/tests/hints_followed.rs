@@ -1097,3 +1097,237 @@ fn a_person_added_through_the_server_is_activated_by_the_printed_command() {
     let me = json(&ok(run(as_person("nina", &words(&["whoami", "--output", "json"])))));
     assert_eq!(me["identity"], "user:nina", "{me:#}");
 }
+
+/// Every `ward …` command the sources print (hints, fixes' notes, next steps, the web pages'
+/// and the compliance report's instructions), by its subcommand, and the test that runs one
+/// such printed command as printed. A command a new hint names that is in neither list fails
+/// here, so the lists only grow by a decision.
+const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
+    (
+        "approve",
+        "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    (
+        "artifact register",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    (
+        "attest add",
+        "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    (
+        "attest type",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    (
+        "audit sample",
+        "a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample",
+    ),
+    ("audit search", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "change classify",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    ("change list", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "change update",
+        "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    ("deployments", "the_hints_of_everyday_refusals_work_as_printed"),
+    ("deployments show", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "gate explain",
+        "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    ("init", "the_hints_of_a_new_installations_refusals_work_as_printed"),
+    ("key list", "the_hints_of_a_new_installations_refusals_work_as_printed"),
+    (
+        "key trust",
+        "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    ("log checkpoint", "the_hints_of_everyday_refusals_work_as_printed"),
+    ("log fsck", "serve_refuses_state_the_log_cannot_explain"),
+    ("log key", "the_hints_of_a_new_installations_refusals_work_as_printed"),
+    ("login", "a_session_is_kept_per_server_used_and_ended_on_the_server"),
+    ("logout", "a_session_is_kept_per_server_used_and_ended_on_the_server"),
+    (
+        "policy test",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    (
+        "promote",
+        "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    (
+        "review list",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    (
+        "rollout abort",
+        "tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back",
+    ),
+    (
+        "rollout promote",
+        "a_canary_without_traffic_is_watched_four_windows_before_it_pauses",
+    ),
+    (
+        "rollout resume",
+        "tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back",
+    ),
+    ("token list", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "user activate",
+        "a_person_added_through_the_server_is_activated_by_the_printed_command",
+    ),
+    ("user add", "the_hints_of_a_new_installations_refusals_work_as_printed"),
+    ("user list", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "user unlock",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    ("verify", "the_hints_of_a_new_installations_refusals_work_as_printed"),
+    (
+        "verify bundle",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    (
+        "verify population",
+        "a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample",
+    ),
+];
+
+/// Commands the sources name that no test runs as printed yet (issue 17, left open), and group
+/// names used as words ("use the command for it (ward artifact, ward attest, …)").
+const NOT_YET_RUN_AS_PRINTED: &[&str] = &[
+    "artifact show",
+    "audit population",
+    "bench rollback",
+    "bundle export",
+    "change open",
+    "config check",
+    "env observe",
+    "gate check",
+    "gate replay",
+    "log export",
+    "log proof",
+    "log show",
+    "metrics",
+    "purge",
+    "report compliance",
+    "rollback",
+    "rollout start",
+    "rollout status",
+    "serve",
+    "token create",
+    "token revoke",
+];
+const GROUP_NAMES_AS_WORDS: &[&str] = &["artifact", "attest", "change", "key"];
+
+/// The subcommands `ward ARGS --help` lists.
+fn subcommands(args: &[&str]) -> Vec<String> {
+    let out = run({
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ward"));
+        c.args(args).arg("--help");
+        c
+    });
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn every_command_the_sources_print_is_run_as_printed_by_a_named_test_or_listed_as_not_yet() {
+    let top = subcommands(&[]);
+    let nested: BTreeMap<String, Vec<String>> = top.iter().map(|t| (t.clone(), subcommands(&[t]))).collect();
+    // Every `ward WORD [WORD]` in a string literal of the sources, outside their tests.
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut named = BTreeSet::new();
+    let mut stack: Vec<PathBuf> = ["ward-cli/src", "ward-server/src", "ward-app/src", "ward-rollout/src"]
+        .iter()
+        .map(|d| crates.join(d))
+        .collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if p.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&p).unwrap();
+        let code = source.split("#[cfg(test)]").next().unwrap_or("");
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, literal) in line.split('"').enumerate() {
+                if i % 2 == 0 {
+                    continue;
+                }
+                let mut rest = literal;
+                while let Some(at) = rest.find("ward ") {
+                    let before = rest[..at].chars().next_back();
+                    let after: Vec<&str> = rest[at + 5..].split_whitespace().take(2).collect();
+                    rest = &rest[at + 5..];
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let word = |w: &str| w.trim_end_matches(['`', ')', ',', ';', ':', '.']).to_string();
+                    let Some(first) = after.first().map(|w| word(w)) else {
+                        continue;
+                    };
+                    let Some(subs) = nested.get(&first) else { continue };
+                    let path = match after.get(1).map(|w| word(w)) {
+                        Some(second) if subs.contains(&second) => format!("{first} {second}"),
+                        _ => first,
+                    };
+                    named.insert(path);
+                }
+            }
+        }
+    }
+    let tests: String = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let mut wrong = Vec::new();
+    for path in &named {
+        let run_by = RUN_AS_PRINTED_BY.iter().find(|(p, _)| p == path);
+        let listed = NOT_YET_RUN_AS_PRINTED.contains(&path.as_str()) || GROUP_NAMES_AS_WORDS.contains(&path.as_str());
+        match run_by {
+            Some((_, test)) if !tests.contains(&format!("fn {test}()")) => {
+                wrong.push(format!("`ward {path}`: no test named {test}"))
+            }
+            Some(_) if listed => wrong.push(format!("`ward {path}` is run as printed: take it off the not-yet list")),
+            Some(_) => {}
+            None if !listed => wrong.push(format!(
+                "`ward {path}` is printed but no test runs it as printed: run it in one and name the test here"
+            )),
+            None => {}
+        }
+    }
+    for (path, _) in RUN_AS_PRINTED_BY {
+        if !named.contains(*path) {
+            wrong.push(format!("`ward {path}` is no longer printed: take it off the list"));
+        }
+    }
+    for path in NOT_YET_RUN_AS_PRINTED.iter().chain(GROUP_NAMES_AS_WORDS) {
+        if !named.contains(*path) {
+            wrong.push(format!(
+                "`ward {path}` is no longer printed: take it off the not-yet list"
+            ));
+        }
+    }
+    eprintln!(
+        "{} commands printed, {} run as printed by a test, {} not yet",
+        named.len(),
+        RUN_AS_PRINTED_BY.len(),
+        NOT_YET_RUN_AS_PRINTED.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
