@@ -796,6 +796,16 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
         ],
     );
 
+    // No change yet: the listing names the command that opens one, which works as printed by a
+    // developer (its `…` filled with a title).
+    let none = ok(run(ward_words(&d, None, &list)));
+    let open = filled(
+        none.lines().find_map(printed_command).expect("an opening command"),
+        &[("…", "Rename the lab feed's queue")],
+    );
+    ok(run(ward_words(&d, Some("dana"), &open)));
+    assert!(ok(run(ward_words(&d, None, &list))).contains("Rename the lab feed's queue"));
+
     // An unknown person: the administrator adds them as printed, then they create their token.
     let create = words(&[
         "token",
@@ -1130,6 +1140,10 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
     ),
     ("change list", "the_hints_of_everyday_refusals_work_as_printed"),
     (
+        "change open",
+        "the_hints_of_a_new_installations_refusals_work_as_printed",
+    ),
+    (
         "change update",
         "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
     ),
@@ -1174,6 +1188,10 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
         "rollout resume",
         "tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back",
     ),
+    (
+        "rollout status",
+        "a_canary_without_traffic_is_watched_four_windows_before_it_pauses",
+    ),
     ("token list", "the_hints_of_everyday_refusals_work_as_printed"),
     (
         "user activate",
@@ -1203,7 +1221,6 @@ const NOT_YET_RUN_AS_PRINTED: &[&str] = &[
     "audit population",
     "bench rollback",
     "bundle export",
-    "change open",
     "config check",
     "env observe",
     "gate check",
@@ -1216,7 +1233,6 @@ const NOT_YET_RUN_AS_PRINTED: &[&str] = &[
     "report compliance",
     "rollback",
     "rollout start",
-    "rollout status",
     "serve",
     "token create",
     "token revoke",

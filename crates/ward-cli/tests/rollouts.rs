@@ -607,6 +607,25 @@ fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
         assert!(Instant::now() < deadline, "not completed: {:#}", e.rollout(&id));
         std::thread::sleep(Duration::from_millis(50));
     }
+    // An unknown rollout's hint lists the rollouts, as printed, with this one.
+    let unknown = run(e.cli(&e.rm, &["rollout", "status", "ro-00000000"]));
+    assert!(!unknown.status.success());
+    let listing: Vec<String> = String::from_utf8_lossy(&unknown.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("hint: "))
+        .find_map(|l| {
+            l.find("`ward ").map(|at| {
+                l[at + 6..]
+                    .trim_end_matches('`')
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect()
+            })
+        })
+        .unwrap_or_else(|| panic!("no listing hint: {}", String::from_utf8_lossy(&unknown.stderr)));
+    let listing: Vec<&str> = listing.iter().map(String::as_str).collect();
+    let listed = ok(run(e.cli(&e.rm, &listing)));
+    assert!(listed.contains(&id), "{listed}");
 }
 
 #[test]
