@@ -1194,6 +1194,10 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
     ),
     ("token list", "the_hints_of_everyday_refusals_work_as_printed"),
     (
+        "token revoke",
+        "a_session_is_kept_per_server_used_and_ended_on_the_server",
+    ),
+    (
         "user activate",
         "a_person_added_through_the_server_is_activated_by_the_printed_command",
     ),
@@ -1235,7 +1239,6 @@ const NOT_YET_RUN_AS_PRINTED: &[&str] = &[
     "rollout start",
     "serve",
     "token create",
-    "token revoke",
 ];
 const GROUP_NAMES_AS_WORDS: &[&str] = &["artifact", "attest", "change", "key"];
 
