@@ -5,6 +5,40 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::IsTerminal;
 
+/// Directories a command removes when it ends, also when it ends early on a closed stdout
+/// (`ward demo | head` must not leave its temporary data directory, log key included).
+static REMOVED_AT_EXIT: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes `dir` when the program ends through [`write_out`]'s early exit (the caller removes it
+/// on its normal path and then calls [`keep_at_exit`]).
+pub fn remove_at_exit(dir: &std::path::Path) {
+    REMOVED_AT_EXIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(dir.to_path_buf());
+}
+
+/// Forgets a directory given to [`remove_at_exit`].
+pub fn keep_at_exit(dir: &std::path::Path) {
+    REMOVED_AT_EXIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|d| d != dir);
+}
+
+/// Ends the program with `code`, removing the directories given to [`remove_at_exit`] first.
+fn exit_removing(code: i32) -> ! {
+    let dirs = std::mem::take(
+        &mut *REMOVED_AT_EXIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    std::process::exit(code)
+}
+
 /// Writes `text` to stdout. A reader that went away (`ward log show | head`) ends the program
 /// quietly with success, as other Unix tools do; any other write error is reported and exits 1.
 pub fn write_out(text: &str) {
@@ -12,10 +46,10 @@ pub fn write_out(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            exit_removing(0);
         }
         eprintln!("error: cannot write to stdout: {e}");
-        std::process::exit(1);
+        exit_removing(1);
     }
 }
 

@@ -398,6 +398,40 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
 
+/// `ward demo | head` ended early on the closed pipe and left its temporary data directory,
+/// the log's private key included, under the temporary directory. It is removed on that path too.
+#[test]
+fn a_demo_into_a_closed_pipe_leaves_no_data_directory_with_its_log_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = ward(&tmp.path().join("unused"), None);
+    c.env("TMPDIR", tmp.path()).arg("demo");
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    // Read the first line, as `head -1` does, then go away.
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("a first line");
+        assert!(!first.is_empty());
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("panicked"),
+        "{:?}: {stderr}",
+        out.status
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("ward-demo-"))
+        .collect();
+    assert!(left.is_empty(), "temporary directory left: {left:?}");
+}
+
 /// `ward approve -h` names every meaning a signature can carry by default, so a signer never has
 /// to read the source to find `privacy-review` or `uat-signoff`.
 #[test]

@@ -146,9 +146,13 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
             true,
         ),
     };
+    if temporary {
+        crate::output::remove_at_exit(&dir);
+    }
     let result = demo(g.output, &dir).await;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
+        crate::output::keep_at_exit(&dir);
     }
     result
 }
