@@ -55,7 +55,7 @@ pub fn load_config(g: &Global, explicit: Option<&Path>) -> Result<ServerConfig> 
         Failure::new(
             "bad_config",
             e.to_string(),
-            "fix the file (see docs/API.md for the format)",
+            "fix the file (its format: docs/CLI.md; `ward config check` names what is wrong)",
         )
         .into()
     })

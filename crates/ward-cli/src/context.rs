@@ -139,10 +139,20 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
     };
     if !who.may(action) {
         let roles: Vec<&str> = who.roles.iter().map(|r| r.as_str()).collect();
+        let allowed: Vec<&str> = ward_core::authz::Role::ALL
+            .into_iter()
+            .filter(|r| r.permits(action))
+            .map(|r| r.as_str())
+            .collect();
         return Err(Failure::new(
             "forbidden",
-            format!("{} (roles: {}) may not perform {action:?}", who.id, roles.join(", ")),
-            "the role matrix is the server's (docs/API.md); ask for a role that allows it",
+            format!(
+                "{} (roles: {}) may not do this ({action:?}); the roles that may: {}",
+                who.id,
+                roles.join(", "),
+                allowed.join(", ")
+            ),
+            "act as someone with one of those roles, or ask an administrator for one (who may do what: docs/CONTROLS.md)",
         )
         .into());
     }

@@ -184,7 +184,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "deployment ids are the seq of an environment's deployment history",
-        "deployment ids are the `seq` of `ward deployments --env ENV`",
+        "deployment ids are the entry numbers `ward deployments --env ENV` lists",
     ),
     (
         "name e.g. a change, a digest (sha256:…), a person (user:NAME), an environment or a period (from, to)",
@@ -216,6 +216,11 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "name the service as its artifacts were registered",
         "name the service as its artifacts were registered (ward artifact show DIGEST)",
     ),
+    (
+        "send `Authorization: Bearer <token>` (an administrator creates API tokens; people sign in with POST /api/v1/sessions)",
+        "sign in: ward --server URL login (or pass an API token with --token / WARD_TOKEN)",
+    ),
+    ("name no tenant", "drop --tenant"),
     // What to run, or which command lists what to name.
     ("list the changes", "list changes with `ward change list`"),
     ("list the tokens", "list tokens with `ward token list`"),

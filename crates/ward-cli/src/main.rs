@@ -54,6 +54,8 @@ fn main() {
             }),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person's terminal, never in a file or a log collector.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -108,6 +108,17 @@ impl Environment {
         self.rings.iter().position(|r| r.tenants.iter().any(|t| t == tenant))
     }
 
+    /// What to name instead of tenant `t`, which this environment does not declare: none at all
+    /// (no tenants), the one it is a typo of, or its tenants.
+    pub fn unknown_tenant_hint(&self, t: &str) -> String {
+        let all = self.all_tenants();
+        if all.is_empty() {
+            return format!("{} declares no tenants: name none", self.name);
+        }
+        let names: Vec<&str> = all.iter().map(String::as_str).collect();
+        unknown_name_hint("tenant", &names, t)
+    }
+
     /// The tenants a promotion reaches, in exposure order: `[None]` for an environment without
     /// tenants, else the named tenants, the named ring's, or all of them.
     pub fn select(&self, tenants: &[String], ring: Option<&str>) -> Result<Vec<Option<String>>, String> {
@@ -124,15 +135,19 @@ impl Environment {
                 Some(x) => x.tenants.clone(),
                 None => {
                     let names: Vec<&str> = self.rings.iter().map(|x| x.name.as_str()).collect();
-                    return Err(format!("{} has no ring {r:?} (rings: {})", self.name, names.join(", ")));
+                    return Err(format!(
+                        "{} has no ring {r:?}: {}",
+                        self.name,
+                        unknown_name_hint("ring", &names, r)
+                    ));
                 }
             },
             (false, None) => {
                 if let Some(t) = tenants.iter().find(|t| !all.contains(t)) {
                     return Err(format!(
-                        "{} has no tenant {t:?} (tenants: {})",
+                        "{} has no tenant {t:?}: {}",
                         self.name,
-                        all.join(", ")
+                        self.unknown_tenant_hint(t)
                     ));
                 }
                 all.iter().filter(|t| tenants.contains(t)).cloned().collect()
@@ -227,11 +242,25 @@ pub fn undeclared_hint(envs: &[Environment], name: &str) -> String {
 /// The declared environment closest to `name` by edit distance (at most 2 edits), for a
 /// "did you mean" hint.
 pub fn closest<'a>(envs: &'a [Environment], name: &str) -> Option<&'a str> {
-    envs.iter()
-        .map(|e| (edit_distance(&e.name, name), e.name.as_str()))
+    closest_name(envs.iter().map(|e| e.name.as_str()), name)
+}
+
+/// The name among `names` closest to `name` by edit distance (at most 2 edits).
+fn closest_name<'a>(names: impl Iterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    names
+        .map(|n| (edit_distance(n, name), n))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, n)| n)
+}
+
+/// "did you mean clinic-a?" and the names, for a `kind` (tenant, ring) `name` that `names` does
+/// not hold.
+fn unknown_name_hint(kind: &str, names: &[&str], name: &str) -> String {
+    match closest_name(names.iter().copied(), name) {
+        Some(near) => format!("did you mean {near}? ({kind}s: {})", names.join(", ")),
+        None => format!("its {kind}s: {}", names.join(", ")),
+    }
 }
 
 /// Levenshtein distance over characters (names are at most 64 of them).
@@ -406,6 +435,30 @@ mod tests {
         };
         assert_eq!(flat.select(&[], None).unwrap(), vec![None]);
         assert!(flat.select(&["a".into()], None).is_err());
+    }
+
+    #[test]
+    fn a_mistyped_ring_or_tenant_is_answered_with_the_name_meant() {
+        let e = prod();
+        let ring = e.select(&[], Some("pilto")).unwrap_err();
+        assert!(
+            ring.contains("did you mean pilot?") && ring.contains("rings: internal, pilot"),
+            "{ring}"
+        );
+        let tenant = e.select(&["clinc-a".into()], None).unwrap_err();
+        assert!(tenant.contains("did you mean clinic-a?"), "{tenant}");
+        // Far from every name: the names, no guess.
+        let far = e.unknown_tenant_hint("radiology");
+        assert_eq!(far, "its tenants: internal, clinic-a, clinic-b");
+        // An environment without tenants: name none.
+        let flat = Environment {
+            name: "dev".into(),
+            ..Environment::default()
+        };
+        assert_eq!(
+            flat.unknown_tenant_hint("clinic-a"),
+            "dev declares no tenants: name none"
+        );
     }
 
     #[test]

@@ -617,7 +617,10 @@ pub async fn publish(
     {
         return Err(AppError::invalid(
             format!("{} has no tenant {t:?}", env.name),
-            "declare the tenant in [[environments]] tenants or rings",
+            format!(
+                "{}, or declare it in [[environments]] tenants or rings",
+                env.unknown_tenant_hint(t)
+            ),
         ));
     }
     if !req.values.is_object() {
@@ -760,7 +763,7 @@ pub async fn view(
     {
         return Err(AppError::not_found(
             format!("{} has no tenant {t:?}", env.name),
-            "see the environment's tenants in ward.toml",
+            env.unknown_tenant_hint(t),
         ));
     }
     let history = history(ledger, &env.name, tenant).await?;

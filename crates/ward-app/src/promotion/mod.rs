@@ -148,11 +148,15 @@ pub async fn target_output(
             .targets
             .iter()
             .find(|r| r.tenant.as_deref() == Some(t))
-            .ok_or_else(|| {
-                AppError::not_found(
+            .ok_or_else(|| match tenants() {
+                none if none.is_empty() => AppError::not_found(
+                    format!("deployment {seq} has no run for tenant {t}: it ran for the environment as a whole"),
+                    "name no tenant",
+                ),
+                runs => AppError::not_found(
                     format!("deployment {seq} has no run for tenant {t}"),
-                    format!("its runs: {}", tenants()),
-                )
+                    format!("its runs: {runs}"),
+                ),
             })?,
         None if d.targets.len() == 1 => &d.targets[0],
         None => {
@@ -467,7 +471,7 @@ pub async fn rollback(
     {
         return Err(AppError::invalid(
             format!("{} has no tenant {t:?}", env.name),
-            "see the environment's tenants in ward.toml",
+            env.unknown_tenant_hint(t),
         ));
     }
     let _serialised = locks.take(ledger, &env.name).await?;

@@ -609,7 +609,7 @@ tiers = [
 ]
 
 # What each tier needs before the gate allows a promotion (keys not named keep the built-in
-# default of that tier; `ward controls` shows the effective form).
+# default of that tier; `ward config check` shows the effective form).
 [controls.tiers.low]
 evidence = ["tests_passed"]
 approvals = 1

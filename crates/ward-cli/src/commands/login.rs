@@ -52,7 +52,7 @@ fn password(g: &Global, user: &str) -> Result<String> {
     Err(Failure::new(
         "password_required",
         "no password: stdin is not a terminal and neither WARD_PASSWORD nor --password-stdin was given",
-        "pipe it: `printf '%s\\n' \"$PW\" | ward login --password-stdin --user NAME`, or set WARD_PASSWORD",
+        "pipe it: `printf '%s\\n' \"$PW\" | ward --server URL login --password-stdin --user NAME`, or set WARD_PASSWORD",
     )
     .into())
 }
@@ -143,7 +143,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
                 None => "; the token's own expiry applies".into(),
             };
             format!(
-                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward logout` ends it",
+                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward --server {base} logout` ends it",
                 session.identity,
                 file.display(),
             )

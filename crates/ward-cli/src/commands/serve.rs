@@ -208,7 +208,6 @@ async fn watch_config(g: Global, explicit: Option<std::path::PathBuf>, mut runni
                         "config reload refused: {e}; still running {}",
                         running.state.loaded_config.digest
                     );
-                    tracing::error!(error = %e, "config reload refused");
                 }
                 judged = "unreadable".into();
                 continue;
@@ -239,7 +238,6 @@ async fn watch_config(g: Global, explicit: Option<std::path::PathBuf>, mut runni
                     "config reload refused: {e:#}; still running {}",
                     running.state.loaded_config.digest
                 );
-                tracing::error!(error = %e, "config reload refused");
             }
         }
     }
@@ -265,7 +263,7 @@ async fn reload(
             anyhow::Error::from(Failure::new(
                 "bad_config",
                 e.to_string(),
-                "fix the file (see docs/API.md for the format)",
+                "fix the file (its format: docs/CLI.md; `ward config check` names what is wrong)",
             ))
         })?,
         _ => ServerConfig::default(),

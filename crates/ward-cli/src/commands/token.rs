@@ -37,14 +37,18 @@ pub async fn token(g: &Global, cmd: &TokenCommand) -> Result<()> {
         TokenCommand::Create(a) => create(g, &backend, a).await,
         TokenCommand::List => {
             let list: Vec<TokenRecord> = backend.tokens().await?;
+            let now = jiff::Timestamp::now().as_second();
             emit(g.output, json!({ "tokens": list }), || {
                 list.iter()
                     .map(|t| {
                         let roles: Vec<&str> = t.roles.iter().map(|r| r.as_str()).collect();
-                        let state = if t.revoked {
-                            "revoked".to_string()
-                        } else {
-                            t.expires_at.map_or("active".into(), |e| format!("expires {e}"))
+                        let state = match (t.revoked, t.expires_at) {
+                            (true, _) => "revoked".to_string(),
+                            (false, Some(e)) if e <= now => {
+                                format!("expired {}", crate::output::when(e, now))
+                            }
+                            (false, Some(e)) => format!("active, expires {}", crate::output::when(e, now)),
+                            (false, None) => "active, never expires".into(),
                         };
                         format!(
                             "{}  {:<24} {:<32} {:<28} {state}",
