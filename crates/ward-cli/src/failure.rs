@@ -48,7 +48,13 @@ impl Failure {
     /// and hint — in the CLI's words where the service's say what a flag or command gives
     /// ([`cli_hint`], [`cli_message`]). A server's error and a local one print the same.
     pub fn remote(code: String, message: String, hint: String) -> Failure {
-        let hint = cli_hint(&hint);
+        // The server tells an HTTP client to send a bearer token; a CLI user signs in.
+        let hint = match code.as_str() {
+            "unauthenticated" => {
+                "sign in: ward --server URL login (or pass an API token with --token / WARD_TOKEN)".to_string()
+            }
+            _ => cli_hint(&hint),
+        };
         Failure {
             message: cli_message(&message),
             hint: (!hint.is_empty()).then_some(hint),
@@ -215,10 +221,6 @@ const CLI_HINTS: &[(&str, &str)] = &[
     (
         "name the service as its artifacts were registered",
         "name the service as its artifacts were registered (ward artifact show DIGEST)",
-    ),
-    (
-        "send `Authorization: Bearer <token>` (an administrator creates API tokens; people sign in with POST /api/v1/sessions)",
-        "sign in: ward --server URL login (or pass an API token with --token / WARD_TOKEN)",
     ),
     ("name no tenant", "drop --tenant"),
     // What to run, or which command lists what to name.
@@ -669,6 +671,7 @@ mod tests {
                     "ID" | "{}" => "1",
                     "ENV" => "prod",
                     "T" | "NAME" => "n1",
+                    "ROLE" => "developer",
                     "FILE" | "KEYFILE" => "f.json",
                     "DIGEST" => "sha256:aa",
                     "URL" => "https://ward.example.org",

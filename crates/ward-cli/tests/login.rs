@@ -78,6 +78,11 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         "unauthenticated",
     );
     assert!(!err.contains("alice-correct"), "{err}");
+    // The hint is the CLI's sign-in, not the server's HTTP advice.
+    assert!(
+        err.contains("ward --server URL login") && !err.contains("/api/v1/sessions"),
+        "{err}"
+    );
 
     // A wrong password is refused and nothing is stored.
     refused(
