@@ -259,9 +259,24 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         assert_eq!(dmode, 0o700, "a loose credentials directory is tightened when written");
     }
 
+    // A token pasted over a kept session ends that session on the server: nobody holds it any
+    // more, so nothing may still use it.
+    ok(run_with_stdin(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["login", "--user", "alice", "--password-stdin"]);
+            c
+        },
+        "alice-correct-horse-battery\n",
+    ));
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let session = kept["servers"][url.trim_end_matches('/')]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{kept}"))
+        .to_string();
     // A pasted CI token is only forgotten by logout, never revoked: the pipeline keeps working.
     let ci = common::token(&d, "ci-pipeline", "viewer");
-    ok(run_with_stdin(
+    let pasted = ok(run_with_stdin(
         {
             let mut c = client(&d, &config, &url);
             c.args(["login", "--token-stdin"]);
@@ -269,6 +284,19 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         },
         &format!("{ci}\n"),
     ));
+    assert!(
+        pasted.contains("the session kept before was ended on the server"),
+        "{pasted}"
+    );
+    refused(
+        {
+            let mut c = client(&d, &config, &url);
+            c.args(["whoami"]).env("WARD_TOKEN", &session);
+            c
+        },
+        None,
+        "unauthenticated",
+    );
     let out = ok(run({
         let mut c = client(&d, &config, &url);
         c.args(["logout"]);

@@ -131,19 +131,26 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         )
         .into());
     }
+    // A session kept before for this server is ended on the server, not only replaced here: a
+    // sign-in never leaves a live session behind that nobody holds any more.
+    let replaced = match credentials::get(&base)? {
+        Some(old) if old.token != session.token => Some(end_on_server(g, &old).await?),
+        _ => None,
+    };
     credentials::put(&base, session.clone())?;
     let file = credentials::dir()?.join("credentials.json");
     emit(
         g.output,
         json!({ "server": base, "identity": session.identity, "expires_at": session.expires_at,
-            "stored_in": file.display().to_string() }),
+            "stored_in": file.display().to_string(), "replaced": replaced }),
         || {
             let until = match session.expires_at {
                 Some(t) => format!("; the session ends {}", when(t, now)),
                 None => "; the token's own expiry applies".into(),
             };
+            let before = replaced.map_or(String::new(), |r| format!("\nthe session kept before was {r}"));
             format!(
-                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward --server {base} logout` ends it",
+                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward --server {base} logout` ends it{before}",
                 session.identity,
                 file.display(),
             )
@@ -208,6 +215,30 @@ async fn device_sign_in(r: &Remote, provider: &str) -> Result<Value> {
 }
 
 /// `ward logout`.
+/// Ends a kept session on the server before it is forgotten here; a session the server no
+/// longer honours (expired, revoked) is simply forgotten. A pasted token (a CI token, say) is
+/// only forgotten: revoking it would break whatever else uses it. What happened, in words.
+async fn end_on_server(g: &Global, session: &Session) -> Result<&'static str> {
+    if session.pasted {
+        return Ok("left valid on the server (it was pasted; `ward token revoke ID` ends it)");
+    }
+    Ok(
+        match Remote::from_global(&Global {
+            token: Some(session.token.clone()),
+            ..g.clone()
+        })? {
+            Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
+                Ok(_) => "ended on the server",
+                Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
+                    Some("unauthenticated") => "already ended on the server",
+                    _ => return Err(e),
+                },
+            },
+            None => "not ended",
+        },
+    )
+}
+
 pub async fn logout(g: &Global) -> Result<()> {
     let Some(server) = g.server.as_deref() else {
         return Err(server_required("logout"));
@@ -221,27 +252,7 @@ pub async fn logout(g: &Global) -> Result<()> {
         )
         .into());
     };
-    // End it on the server first; a session the server no longer honours (expired, revoked)
-    // is simply forgotten here.
-    // A pasted token (a CI token, say) is only forgotten here: revoking it would break
-    // whatever else uses it.
-    let ended = if session.pasted {
-        "left valid on the server (it was pasted; `ward token revoke ID` ends it)"
-    } else {
-        match Remote::from_global(&Global {
-            token: Some(session.token.clone()),
-            ..g.clone()
-        })? {
-            Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
-                Ok(_) => "ended on the server",
-                Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
-                    Some("unauthenticated") => "already ended on the server",
-                    _ => return Err(e),
-                },
-            },
-            None => "not ended",
-        }
-    };
+    let ended = end_on_server(g, &session).await?;
     credentials::remove(&base)?;
     emit(
         g.output,
