@@ -1854,6 +1854,8 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             )
         })
         .collect::<String>();
+    let sarif_args = "\"arguments\":[\"abc\"],".repeat(100);
+    let sarif_shared = format!("{sarif_args}\"text\":\"{}\",{sarif_args}\n", "{0}".repeat(5400));
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
         ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
@@ -2016,6 +2018,10 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             cut(repeat(r#"{"name": "ssn", "type": "string", "value": "1"}, "#)),
         ),
         ("xxd-dump", cut(xxd_dump)),
+        // The sixth round's blow-up (2026-12-04): one long SARIF text shared by two hundred
+        // `arguments` arrays, each of which once rebuilt the whole text (work and memory ~100×
+        // the input).
+        ("sarif-shared-text", cut(repeat(&sarif_shared))),
         // The detectors of healthcare formats, contacts and vendor secrets (2026-12-04): objects,
         // segments and headers opened every few bytes and never completed, candidates whose
         // checks look around them (type codes without an identifier, signatures without a
@@ -4437,5 +4443,37 @@ mod tests {
                 .collect();
             assert!(found.is_empty(), "{text}: {found:?}");
         }
+    }
+
+    /// The sixth round's blow-up (2026-12-04): a SARIF `text` of 16 KiB shared by two hundred
+    /// short `arguments` arrays was rebuilt once per array (5 MiB: 4.5 s and 1.07 GB). The view
+    /// is now no longer than its input, and the arrays that share a short text each get their
+    /// line (a decoy array before the real one once hid it).
+    #[test]
+    fn sarif_arguments_sharing_one_long_text_do_not_blow_up_the_view() {
+        let args = "\"arguments\":[\"abc\"],".repeat(100);
+        let unit = format!("{args}\"text\":\"{}\",{args}\n", "{0}".repeat(5400));
+        let text = unit.repeat(16);
+        let view = decode::message_arguments(&text).expect("the arrays are read");
+        assert!(view.text.len() <= text.len(), "{} > {}", view.text.len(), text.len());
+        assert!(scan(&text, &GuardConfig::default()).is_empty());
+        let (_, five_mib) = adversarial_inputs(5 * 1024 * 1024)
+            .into_iter()
+            .find(|(name, _)| *name == "sarif-shared-text")
+            .expect("in the adversarial inputs");
+        let view = decode::message_arguments(&five_mib).expect("the arrays are read");
+        assert!(view.text.len() <= five_mib.len());
+
+        // A decoy `arguments` before the real one, both taking the same text.
+        refused_and_redacted(
+            r#"{"message": {"text": "note {0}-{1}-{2}", "arguments": ["a", "b", "c"]}, "m": {"arguments": ["123", "45", "6789"]}}"#,
+            "us-ssn",
+        );
+        // Past the budget, the values are judged as they stand.
+        let long = format!(
+            r#"{{"text": "{}{{0}}", "arguments": ["x"], "arguments": ["ssn 123-45-6789"]}}"#,
+            "{0}".repeat(2000)
+        );
+        refused_and_redacted(&long, "us-ssn");
     }
 }
