@@ -3148,7 +3148,11 @@ pub fn message_arguments(src: &str) -> Option<View> {
         let before = i
             .checked_sub(1)
             .filter(|&i| texts[i].2 <= p && p - texts[i].2 <= ARGUMENTS_REACH);
-        let after = Some(i).filter(|&i| texts.get(i).is_some_and(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH));
+        let after = Some(i).filter(|&i| {
+            texts
+                .get(i)
+                .is_some_and(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH)
+        });
         let Some(t) = before.or(after) else { continue };
         arrays.push((t, p, args_end, args));
     }
