@@ -501,7 +501,7 @@ pub(super) fn detectors() -> Vec<Detector> {
         ),
         d1(
             "labelled-secret",
-            r#"(?i)[a-z0-9_]*(?:api[_-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key)["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
+            r#"(?i)(?:api[_-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key)["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
             token_like,
         ),
     ]
