@@ -13,14 +13,20 @@
 //!   `medicare-mbi`, `drivers-licence`, `x12-patient`, `personal-email`, `mail-recipient`,
 //!   `phone-number`, `patient-record` (healthcare interchange formats and contacts without a
 //!   patient label; their rules are that module's).
-//! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
+//! - Secrets: `private-key` (PEM/OpenSSH/PGP headers; without one, the base64 start of a
+//!   PKCS#8, PKCS#1, SEC1 or OpenSSH key, an age identity, `openssl rsa -text` output),
+//!   `stripe-key`, `aws-access-key`,
 //!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `gitlab-token`,
 //!   `azure-sas`, `azure-storage-key`, `npm-token`, `pypi-token`, `openai-key`,
-//!   `anthropic-key`, `vault-token`, `sendgrid-key`, `twilio-key`, `password-in-url`
+//!   `anthropic-key`, `vault-token`, `sendgrid-key`, `twilio-key` (and, in `formats`, the
+//!   sixth round's `huggingface-token`, `google-oauth-secret`, `newrelic-key`,
+//!   `telegram-bot-token`, `shopify-token`, `digitalocean-token`, `mailgun-key`, `otp-secret`,
+//!   `sentry-dsn`, `aws-secret-key`, `bearer-token`, `labelled-secret`), `password-in-url`
 //!   (`scheme://user:password@`, and `user:password@host` without a scheme), `high-entropy`
 //!   (base64-like runs of ≥ 40 characters with Shannon entropy ≥ 4.8 bits per character; hex
-//!   runs are left alone, they are digests); `password-assignment` where asked
-//!   ([`GuardConfig::password_assignments`]).
+//!   runs are left alone, they are digests, and so are base64 digests of their algorithm's
+//!   exact length after `sha256-`/`sha384-`/`sha512-`, go.sum's `h1:` or a CycloneDX `alg`);
+//!   `password-assignment` where asked ([`GuardConfig::password_assignments`]).
 //!
 //! A [`Finding`] names the detector, line and column — never the value, nor a plain hash of it
 //! (a short value is recovered from its hash by enumeration; [`crate::redact`] makes keyed
@@ -301,7 +307,25 @@ fn valid_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let (Some(area), Some(group), Some(serial), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    ssn_parts_valid(area, group, serial)
+    ssn_parts_valid(area, group, serial) && !(m.as_bytes().get(3) == Some(&b'.') && after_version_word(cx, start))
+}
+
+/// A version word stands right before `at` (`Version 219.45.1100`, `v219.45.1100`, `release:
+/// 219.45.1100`): a number written with dots there is a version, not an SSN (sixth round,
+/// 2026-12-04; the dashed form stays an SSN wherever it stands).
+fn after_version_word(cx: &Context<'_>, at: usize) -> bool {
+    let before = &cx.text.as_bytes()[at.saturating_sub(24)..at];
+    let mut b = before;
+    while let [rest @ .., b' ' | b'\t' | b':' | b'=' | b'"' | b'\''] = b {
+        b = rest;
+    }
+    ["version", "ver", "v", "release", "build", "rev", "revision"]
+        .iter()
+        .any(|w| {
+            b.len() >= w.len()
+                && b[b.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
+                && !b[..b.len() - w.len()].last().is_some_and(u8::is_ascii_alphabetic)
+        })
 }
 
 fn ssn_parts_valid(area: &str, group: &str, serial: &str) -> bool {
@@ -640,7 +664,76 @@ fn names_a_person(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     kw.get(i).is_some_and(|&p| p < hi)
 }
 
-fn high_entropy(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+/// The number of bytes a base64 run (standard alphabet, padded to four) decodes to.
+fn base64_len(b64: &str) -> Option<usize> {
+    let body = b64.trim_end_matches('=');
+    let valid = b64.len().is_multiple_of(4)
+        && b64.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/');
+    valid.then_some(body.len() * 6 / 8)
+}
+
+/// A digest written in base64 where package managers and SBOMs write one, of exactly its
+/// algorithm's length (sixth round, 2026-12-04): Subresource Integrity and npm/Nix
+/// (`sha256-…`, `sha384-…`, `sha512-…`, `sha1-…`: the name is part of the run, `-` being in
+/// its alphabet), go.sum's `h1:…` (SHA-256), and a CycloneDX hash's `content` (`"alg"` within
+/// 64 bytes, or `<hash alg="…">`) of 16, 20, 32, 48 or 64 bytes. A 64-byte key labelled
+/// `AccountKey=` is no digest: only these forms are. The number of bytes of `m` that are the
+/// digest (all of it, or — where the quoted-printable decoding read the `=` that ends a line
+/// as a soft break and joined the next line to it — its start, the rest judged alone).
+fn base64_digest(m: &str, cx: &Context<'_>, start: usize, end: usize) -> Option<usize> {
+    let bytes = cx.text.as_bytes();
+    let before = &bytes[start.saturating_sub(64)..start];
+    // The algorithm's name in the run, or `h1:` before it; the digest's bytes.
+    let prefixed = [("sha1-", 20usize), ("sha256-", 32), ("sha384-", 48), ("sha512-", 64)]
+        .into_iter()
+        .find(|(alg, _)| m.starts_with(alg))
+        .or(before.ends_with(b"h1:").then_some(("", 32)));
+    if let Some((alg, n)) = prefixed {
+        let chars = (n * 4).div_ceil(3);
+        let body = &m.as_bytes()[alg.len()..];
+        if body.len() < chars
+            || !body[..chars]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
+        {
+            return None;
+        }
+        let pad = body[chars..]
+            .iter()
+            .take((4 - chars % 4) % 4)
+            .take_while(|&&c| c == b'=')
+            .count();
+        let k = alg.len() + chars + pad;
+        let joined = cx
+            .view
+            .is_some_and(|v| v.kinds_within(start, end) & decode::kind::QP != 0);
+        return (k == m.len() || joined).then_some(k);
+    }
+    let after = &bytes[end..(end + 64).min(bytes.len())];
+    let near = |s: &[u8], w: &[u8]| s.windows(w.len()).any(|x| x == w);
+    let mut trimmed = before;
+    while let [rest @ .., b' ' | b'\t' | b'"'] = trimmed {
+        trimmed = rest;
+    }
+    let json_content = trimmed.ends_with(b"\"content\":") && (near(before, b"\"alg\"") || near(after, b"\"alg\""));
+    let xml_hash = before.ends_with(b"\">") && near(before, b"<hash alg=\"");
+    ((json_content || xml_hash) && base64_len(m).is_some_and(|n| [16, 20, 32, 48, 64].contains(&n))).then_some(m.len())
+}
+
+fn high_entropy(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    match base64_digest(m, cx, start, end) {
+        None => random_looking(m),
+        // What the soft break joined after the digest, alone.
+        Some(k) => m.len() - k >= 40 && random_looking(&m[k..]),
+    }
+}
+
+/// Base64-like characters with all three of lower case, upper case and digits, and a Shannon
+/// entropy of 4.8 bits per character or more.
+fn random_looking(m: &str) -> bool {
     let has = |f: fn(&u8) -> bool| m.as_bytes().iter().any(f);
     if !(has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)) {
         return false;
@@ -1161,6 +1254,17 @@ fn detectors() -> &'static [Detector] {
             ),
             // The header in any case, any run of dashes or none, any spacing.
             d("private-key", r"(?i)BEGIN\s+(?:[A-Z0-9]+\s+){0,2}PRIVATE\s+KEY", always),
+            // Without its header (sixth round, 2026-12-04): the base64 of a private key's DER
+            // start at each of its three alignments — PKCS#8 RSA (`MIIEvQIBADANBgkqhkiG9w0B…`)
+            // and EC, PKCS#1 RSA of 1024 to 4096 bits (`MIIEowIBAAKCAQEA`, `…AgEAAoIBAQ…`
+            // inside PKCS#8), SEC1 EC (`MHcCAQEEI…`), Ed25519 PKCS#8 — OpenSSH's
+            // `openssh-key-v1` (`b3BlbnNzaC1rZXktdjE`), an age identity, and `openssl rsa -text`
+            // or `openssl ec -text` output (`privateExponent:`/`priv:` and hex lines).
+            d(
+                "private-key",
+                r"b3BlbnNzaC1rZXktdjE|AgEAMA0GCSqGSIb3DQEBAQUA|IBADANBgkqhkiG9w0BAQEFAAS|CAQAwDQYJKoZIhvcNAQEBBQAE|AgEAMBMGByqGSM49AgE|IBADATBgcqhkjOPQIB|CAQAwEwYHKoZIzj0C|AgEAAoI[BC][AQg]|AgEAAoGBA|IBAAKCA[Qg]EA|IBAAKBgQ|CAQACggEB|CAQACggIB|CAQACgYEA|MHcCAQEEI|MIGkAgEBBDA|MIHcAgEBBEI|MC4CAQAwBQYDK2VwBCIEI|AGE-SECRET-KEY-1[0-9A-Z]{58}|(?:privateExponent|priv):\s{0,16}(?:[0-9a-f]{2}:\s{0,16}){8}",
+                always,
+            ),
             d("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
             Detector {
                 name: "aws-access-key",
@@ -1321,6 +1425,18 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "vault-token",
     "sendgrid-key",
     "twilio-key",
+    "huggingface-token",
+    "google-oauth-secret",
+    "newrelic-key",
+    "telegram-bot-token",
+    "shopify-token",
+    "digitalocean-token",
+    "mailgun-key",
+    "otp-secret",
+    "sentry-dsn",
+    "aws-secret-key",
+    "bearer-token",
+    "labelled-secret",
 ];
 
 /// The detectors that read the joined view ([`decode::joined`]): values an attacker splits
@@ -1854,6 +1970,8 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             )
         })
         .collect::<String>();
+    let sarif_args = "\"arguments\":[\"abc\"],".repeat(100);
+    let sarif_shared = format!("{sarif_args}\"text\":\"{}\",{sarif_args}\n", "{0}".repeat(5400));
     vec![
         ("dob-line", cut(repeat("dob 1980-01-02 "))),
         ("dob-line-with-name", cut(repeat("patient_name dob 1980-01-02 "))),
@@ -2016,6 +2134,10 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             cut(repeat(r#"{"name": "ssn", "type": "string", "value": "1"}, "#)),
         ),
         ("xxd-dump", cut(xxd_dump)),
+        // The sixth round's blow-up (2026-12-04): one long SARIF text shared by two hundred
+        // `arguments` arrays, each of which once rebuilt the whole text (work and memory ~100×
+        // the input).
+        ("sarif-shared-text", cut(repeat(&sarif_shared))),
         // The detectors of healthcare formats, contacts and vendor secrets (2026-12-04): objects,
         // segments and headers opened every few bytes and never completed, candidates whose
         // checks look around them (type codes without an identifier, signatures without a
@@ -4437,5 +4559,238 @@ mod tests {
                 .collect();
             assert!(found.is_empty(), "{text}: {found:?}");
         }
+    }
+
+    /// The sixth round's blow-up (2026-12-04): a SARIF `text` of 16 KiB shared by two hundred
+    /// short `arguments` arrays was rebuilt once per array (5 MiB: 4.5 s and 1.07 GB). The view
+    /// is now no longer than its input, and the arrays that share a short text each get their
+    /// line (a decoy array before the real one once hid it).
+    #[test]
+    fn sarif_arguments_sharing_one_long_text_do_not_blow_up_the_view() {
+        let args = "\"arguments\":[\"abc\"],".repeat(100);
+        let unit = format!("{args}\"text\":\"{}\",{args}\n", "{0}".repeat(5400));
+        let text = unit.repeat(16);
+        let view = decode::message_arguments(&text).expect("the arrays are read");
+        assert!(view.text.len() <= text.len(), "{} > {}", view.text.len(), text.len());
+        assert!(scan(&text, &GuardConfig::default()).is_empty());
+        let (_, five_mib) = adversarial_inputs(5 * 1024 * 1024)
+            .into_iter()
+            .find(|(name, _)| *name == "sarif-shared-text")
+            .expect("in the adversarial inputs");
+        let view = decode::message_arguments(&five_mib).expect("the arrays are read");
+        assert!(view.text.len() <= five_mib.len());
+
+        // A decoy `arguments` before the real one, both taking the same text.
+        refused_and_redacted(
+            r#"{"message": {"text": "note {0}-{1}-{2}", "arguments": ["a", "b", "c"]}, "m": {"arguments": ["123", "45", "6789"]}}"#,
+            "us-ssn",
+        );
+        // Past the budget, the values are judged as they stand.
+        let long = format!(
+            r#"{{"text": "{}{{0}}", "arguments": ["x"], "arguments": ["ssn 123-45-6789"]}}"#,
+            "{0}".repeat(2000)
+        );
+        refused_and_redacted(&long, "us-ssn");
+    }
+
+    /// Asserts each text is refused by `detector`, and no finding holds the text's `value`.
+    fn refused_without_echo(cases: &[(&str, &str)], detector: &str) {
+        let cfg = GuardConfig::default();
+        for (text, value) in cases {
+            let found = scan(text, &cfg);
+            assert!(found.iter().any(|f| f.detector == detector), "{text:?}: {found:?}");
+            let shown = format!("{found:?}{}", serde_json::to_string(&found).unwrap());
+            assert!(!shown.contains(value), "{text:?}: {shown}");
+        }
+    }
+
+    /// The sixth round (2026-12-04): vendor secrets the guard let through, each found and never
+    /// echoed.
+    #[test]
+    fn vendor_secrets_of_the_sixth_round_are_refused() {
+        let hex32 = "0123456789abcdef0123456789abcdef";
+        let do_token = format!("dop_v1_{hex32}{hex32}");
+        let shopify = format!("shpat_{hex32}");
+        let mailgun = format!("MAILGUN_API_KEY=key-{hex32}");
+        let dd = format!("DD_API_KEY={hex32}");
+        let gh = format!("GITHUB_TOKEN={}", "0a1b2c3d4e".repeat(4));
+        let sentry = format!("dsn: https://{hex32}@o123456.ingest.sentry.io/4504");
+        for (detector, text, value) in [
+            (
+                "stripe-key",
+                "STRIPE_WEBHOOK=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+            (
+                "stripe-key",
+                "key: rk_live_51H8AbCdEfGhIjKlMnOpQr",
+                "51H8AbCdEfGhIjKlMnOpQr",
+            ),
+            (
+                "huggingface-token",
+                "token hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+                "AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+            ),
+            (
+                "google-oauth-secret",
+                "\"client_secret\":\"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\"",
+                "1a2B3c4D5e6F7g8H9i0J1k2L3m4N",
+            ),
+            (
+                "newrelic-key",
+                "NEW_RELIC=NRAK-ABCDEFGHIJ0123456789KLMNOPQ",
+                "ABCDEFGHIJ0123456789KLMNOPQ",
+            ),
+            (
+                "telegram-bot-token",
+                "bot 123456789:AAbCdEfGhIjKlMnOpQrStUvWxYz01234567 ok",
+                "AAbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+            ),
+            ("shopify-token", shopify.as_str(), hex32),
+            ("digitalocean-token", do_token.as_str(), hex32),
+            ("mailgun-key", mailgun.as_str(), hex32),
+            ("mailgun-key", &format!("mailgun:\n  key: key-{hex32}\n"), hex32),
+            (
+                "private-key",
+                "AGE-SECRET-KEY-10GH7YQ7SWV77EFWFCQY2ZNP37CMEUGHXZGLDSMN6CK6W4P325XD3J8Y779",
+                "0GH7YQ7SWV77EFWFCQY2ZNP37",
+            ),
+            (
+                "otp-secret",
+                "otpauth://totp/Example:alice@example.org?secret=JBSWY3DPEHPK3PXP&issuer=Example",
+                "JBSWY3DPEHPK3PXP",
+            ),
+            ("sentry-dsn", sentry.as_str(), hex32),
+            (
+                "aws-secret-key",
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+            (
+                "aws-secret-key",
+                "AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "wJalrXUtnFEMI",
+            ),
+            (
+                "aws-secret-key",
+                r#"{"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#,
+                "wJalrXUtnFEMI",
+            ),
+            (
+                "bearer-token",
+                "curl -H 'Authorization: Bearer 3f9a7c2e1b8d4f6a0c5e9b7d2a4f8c1e' https://api",
+                "3f9a7c2e1b8d4f6a0c5e9b7d2a4f8c1e",
+            ),
+            ("labelled-secret", dd.as_str(), hex32),
+            ("labelled-secret", gh.as_str(), "0a1b2c3d4e"),
+            (
+                "labelled-secret",
+                "JWT_SECRET: \"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo\"",
+                "Zm9vYmFyYmF6cXV4MTIz",
+            ),
+        ] {
+            refused_without_echo(&[(text, value)], detector);
+        }
+        // What looks like them and is none: a git SHA labelled as a commit (or plain `token`),
+        // placeholders and references, a Stripe test key's publishable half, a DSN-less URL.
+        assert_clean(
+            &[
+                r#"{"commit": "0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e", "token": "0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e"}"#,
+                "DD_API_KEY=${DD_API_KEY}",
+                "API_KEY=your-api-key-goes-here-xxxxxxxxxxxxxxxx",
+                "GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+                "Authorization: Bearer $TOKEN",
+                "Authorization: Bearer <your-access-token-here>",
+                "aws_secret_access_key = xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                "hf_hub_download(repo_id, filename)",
+                "see https://docs.sentry.io/product/",
+            ],
+            &GuardConfig::default(),
+        );
+    }
+
+    /// The sixth round (2026-12-04): a private key's body stored without its `BEGIN` line.
+    #[test]
+    fn private_keys_without_a_begin_line_are_refused() {
+        for (text, value) in [
+            (
+                "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7",
+                "MIIEvQIBADANBgkq",
+            ),
+            (
+                "key: MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
+                "MIIEowIBAAKCAQEA",
+            ),
+            ("MIIJQgIBADANBgkqhkiG9w0BAQEFAASCCSwwggkoAgEAAoICAQDN", "MIIJQgIBADAN"),
+            (
+                "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oMo0WjVr6bjNoAoGCCqGSM49",
+                "MHcCAQEEIBkg",
+            ),
+            (
+                "MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF",
+                "MC4CAQAwBQYD",
+            ),
+            (
+                "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+                "b3BlbnNzaC1rZXktdjE",
+            ),
+            (
+                "Private-Key: (2048 bit, 2 primes)\npublicExponent: 65537 (0x10001)\nprivateExponent:\n    4c:9a:3e:11:22:33:44:55:66:77:88:99:aa:bb:cc:\n    dd:ee:ff\n",
+                "4c:9a:3e:11",
+            ),
+            (
+                "read EC key\npriv:\n    00:a1:b2:c3:d4:e5:f6:07:18:29:3a:4b:5c:6d:7e:\n    8f:90\n",
+                "a1:b2:c3",
+            ),
+        ] {
+            refused_without_echo(&[(text, value)], "private-key");
+        }
+        // Public keys and certificates are no private key.
+        for text in [
+            "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0t",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci@host",
+            "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJRTESMBAGA1UE",
+            "modulus:\n    00:c3:a1:b2:c3:d4:e5:f6:07:18:29:3a:4b:5c:6d:7e\npublicExponent: 65537 (0x10001)\n",
+        ] {
+            let found = scan(text, &GuardConfig::default());
+            assert!(!found.iter().any(|f| f.detector == "private-key"), "{text}: {found:?}");
+        }
+    }
+
+    /// The sixth round's false positives (2026-12-04): base64 digests where lock files and SBOMs
+    /// write them, a version with dots, a download label.
+    #[test]
+    fn base64_digests_versions_and_download_labels_are_not_secrets_or_phi() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let sha256 = b64(&sha2::Sha256::digest(b"ward"));
+        let sha384 = b64(&sha2::Sha384::digest(b"ward"));
+        let sha512 = b64(&sha2::Sha512::digest(b"ward"));
+        let cases = [
+            "github.com/google/uuid v1.6.0 h1:CcVxjf3Q8PM0mHUKJCdn+eZZtm5yQwehR5yeSVQQcUk=\ngithub.com/google/uuid v1.6.0/go.mod h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=\n".to_string(),
+            format!("{{\n  \"integrity\": \"sha512-{sha512}\",\n  \"resolved\": \"https://registry.npmjs.org/x/-/x-1.0.0.tgz\"\n}}"),
+            format!("<script src=\"x.js\" integrity=\"sha384-{sha384}\" crossorigin=\"anonymous\"></script>"),
+            format!("  src = fetchurl {{ url = \"https://x/y.tar.gz\"; hash = \"sha256-{sha256}\"; }};"),
+            format!("\"hashes\": [{{\"alg\": \"SHA-256\", \"content\": \"{sha256}\"}}, {{\"alg\": \"SHA-512\", \"content\": \"{sha512}\"}}]"),
+            format!("<hashes><hash alg=\"SHA-384\">{sha384}</hash></hashes>"),
+            "Version 219.45.1100 released".to_string(),
+            "see v219.45.1100 and release: 219.45.1100".to_string(),
+            "dl: v1-download".to_string(),
+        ];
+        let cases: Vec<&str> = cases.iter().map(String::as_str).collect();
+        assert_clean(&cases, &GuardConfig::default());
+        // The same lengths elsewhere, or other lengths there, are judged as before: an Azure key
+        // (64 bytes) is no digest, nor a run one byte short after `sha256-`.
+        for text in [
+            format!("AccountKey={sha512}"),
+            format!("value {sha512}"),
+            format!("sha256-{}", &sha512[..40]),
+        ] {
+            assert!(!scan(&text, &GuardConfig::default()).is_empty(), "{text}");
+        }
+        // A dotted SSN with no version word before it is still one; a dashed one always.
+        found_and_not_echoed(&["note 219.45.1100 here", "Version 219-45-1100"], "us-ssn");
+        found_and_not_echoed(&["dl: D1234567"], "drivers-licence");
     }
 }

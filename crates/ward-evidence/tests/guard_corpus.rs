@@ -1074,6 +1074,58 @@ fn clean_documents() -> Vec<(String, String)> {
             ));
         }
     }
+    // Base64 digests where lock files and SBOMs write them, versions with dots, labels that
+    // hold no secret (sixth round, 2026-12-04): go.sum, package-lock.json, SRI, Nix, CycloneDX
+    // hashes in base64, a `.env` of references, git SHAs labelled `commit`.
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut go_sum = String::new();
+    let mut lock = String::from("{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n");
+    let mut nix = String::from("{ fetchurl }: [\n");
+    let mut cdx = String::from("{\"bomFormat\": \"CycloneDX\", \"components\": [\n");
+    for i in 0..16 {
+        let h = |alg: &str| Sha256::digest(format!("{alg} {i}").as_bytes());
+        let h512 = [h("a").as_slice(), h("b").as_slice()].concat();
+        let h384 = &h512[..48];
+        go_sum.push_str(&format!(
+            "github.com/acme/mod{i} v1.{i}.0 h1:{}\ngithub.com/acme/mod{i} v1.{i}.0/go.mod h1:{}\n",
+            b64(&h("go")),
+            b64(&h("mod"))
+        ));
+        lock.push_str(&format!(
+            "    \"node_modules/pkg{i}\": {{\n      \"version\": \"1.{i}.0\",\n      \"resolved\": \"https://registry.npmjs.org/pkg{i}/-/pkg{i}-1.{i}.0.tgz\",\n      \"integrity\": \"sha512-{}\"\n    }},\n",
+            b64(&h512)
+        ));
+        nix.push_str(&format!(
+            "  (fetchurl {{ url = \"https://example.org/src-{i}.tar.gz\"; hash = \"sha256-{}\"; }})\n",
+            b64(&h("nix"))
+        ));
+        cdx.push_str(&format!(
+            "  {{\"name\": \"lib{i}\", \"version\": \"2.{i}.0\", \"hashes\": [{{\"alg\": \"SHA-256\", \"content\": \"{}\"}}, {{\"alg\": \"SHA-384\", \"content\": \"{}\"}}]}},\n",
+            b64(&h("cdx")),
+            b64(h384)
+        ));
+    }
+    lock.push_str("  }\n}\n");
+    nix.push_str("]\n");
+    cdx.push_str("  {}\n]}\n");
+    out.push(("go.sum".into(), go_sum));
+    out.push(("package-lock.json".into(), lock));
+    out.push(("sources.nix".into(), nix));
+    out.push(("cyclonedx-base64-hashes.json".into(), cdx));
+    out.push((
+        "sri.html".into(),
+        format!(
+            "<script src=\"https://cdn.example.org/lib.js\" integrity=\"sha384-{}\" crossorigin=\"anonymous\"></script>\n",
+            b64(&[Sha256::digest(b"sri").as_slice(), &Sha256::digest(b"sri2")[..16]].concat())
+        ),
+    ));
+    out.push((
+        "release.env".into(),
+        format!(
+            "VERSION=219.45.1100\nRELEASE_NOTES=\"Version 219.45.1100 released\"\nDD_API_KEY=${{DD_API_KEY}}\nGITHUB_TOKEN=${{{{ secrets.GITHUB_TOKEN }}}}\ncommit: {}\ndl: v1-download\nAuthorization: Bearer $TOKEN\n",
+            &hex_of("release")[..40]
+        ),
+    ));
     out
 }
 

@@ -3034,13 +3034,66 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// `text` with its `{n}` placeholders replaced by `args`, appended to `line`, at most `cap`
+/// bytes of it (cut at a character boundary): the work is bounded by `cap`, however long the
+/// text or the arguments.
+fn fill_placeholders(text: &str, args: &[&str], cap: usize, line: &mut String) {
+    let limit = line.len() + cap;
+    // Appends `s`, or as much of it as fits; `false` when the line is full.
+    let push = |line: &mut String, s: &str| {
+        let room = limit - line.len();
+        if s.len() <= room {
+            line.push_str(s);
+            return true;
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.push_str(&s[..cut]);
+        false
+    };
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        if !push(line, &rest[..open]) {
+            return;
+        }
+        let after_open = &rest[open + 1..];
+        let digits = after_open.bytes().take_while(u8::is_ascii_digit).count();
+        let fits = match (digits, after_open.as_bytes().get(digits)) {
+            (1..=3, Some(b'}')) => {
+                let n: usize = after_open[..digits].parse().unwrap_or(usize::MAX);
+                let fits = push(line, args.get(n).copied().unwrap_or(&rest[open..open + digits + 2]));
+                rest = &after_open[digits + 1..];
+                fits
+            }
+            _ => {
+                rest = after_open;
+                push(line, "{")
+            }
+        };
+        if !fits {
+            return;
+        }
+    }
+    push(line, rest);
+}
+
 /// SARIF messages with `arguments` (values a viewer puts into the `{0}`, `{1}`, … placeholders
 /// of the message's `text`), read as the text a person sees: each placeholder replaced by its
-/// argument, one line per message, mapped to the span from the text to the arguments. The
+/// argument, one line per `arguments`, mapped to the span from the text to the arguments. The
 /// `text` is the one of the same message: the nearest before the `arguments` (or after it),
 /// within [`ARGUMENTS_REACH`] bytes. Still JSON-escaped (the guard decodes the view again).
-/// `None` when there is none. One pass to find the texts, one per `arguments`; each line is no
-/// longer than the span it stands for.
+/// `None` when there is none.
+///
+/// Bounded by its input (2026-12-04, sixth round): the `arguments` that take the same text
+/// are one token, from the first of them (or the text) to the last, and their lines together
+/// are no longer than that span — a text of 16 KiB shared by two hundred short `arguments` once
+/// cost 16 KiB each, about a hundred times the input in work and memory. An `arguments` past
+/// that budget gets no line of its own (the first ones, in the document's order, are filled):
+/// its values are still judged as they stand, by the raw text and the other views, like any
+/// other field. One pass to find the texts, one per `arguments`, and the lines built cost no
+/// more than their length.
 pub fn message_arguments(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() || !src.contains("\"arguments\"") {
         return None;
@@ -3058,7 +3111,8 @@ pub fn message_arguments(src: &str) -> Option<View> {
             Some((p, v, json_string_end(bytes, v, 16 * 1024)?))
         })
         .collect();
-    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    // (the text's index, key start, end, the arguments), in the document's order.
+    let mut arrays: Vec<(usize, usize, usize, Vec<&str>)> = Vec::new();
     for (p, k) in src.match_indices("\"arguments\"") {
         let Some(mut j) = value_of(p + k.len()).filter(|&j| bytes.get(j) == Some(&b'[')) else {
             continue;
@@ -3093,46 +3147,33 @@ pub fn message_arguments(src: &str) -> Option<View> {
         let i = texts.partition_point(|t| t.0 < p);
         let before = i
             .checked_sub(1)
-            .map(|i| texts[i])
-            .filter(|t| t.2 <= p && p - t.2 <= ARGUMENTS_REACH);
-        let after = texts
-            .get(i)
-            .copied()
-            .filter(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH);
-        let Some((t0, v0, v1)) = before.or(after) else { continue };
-        let (start, end) = (t0.min(p), v1.max(args_end));
+            .filter(|&i| texts[i].2 <= p && p - texts[i].2 <= ARGUMENTS_REACH);
+        let after = Some(i).filter(|&i| {
+            texts
+                .get(i)
+                .is_some_and(|t| t.0 >= args_end && t.0 - args_end <= ARGUMENTS_REACH)
+        });
+        let Some(t) = before.or(after) else { continue };
+        arrays.push((t, p, args_end, args));
+    }
+    // Grouped by text (stable: each group in the document's order).
+    arrays.sort_by_key(|a| a.0);
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    for group in arrays.chunk_by(|a, b| a.0 == b.0) {
+        let (t0, v0, v1) = texts[group[0].0];
+        let start = t0.min(group[0].1);
+        let end = group.iter().map(|a| a.2).max().unwrap_or(v1).max(v1);
         let text = &src[v0 + 1..v1 - 1];
+        let budget = end - start;
         let mut line = String::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            line.push_str(&rest[..open]);
-            let after_open = &rest[open + 1..];
-            let digits = after_open.bytes().take_while(u8::is_ascii_digit).count();
-            match (digits, after_open.as_bytes().get(digits)) {
-                (1..=3, Some(b'}')) => {
-                    let n: usize = after_open[..digits].parse().unwrap_or(usize::MAX);
-                    match args.get(n) {
-                        Some(a) => line.push_str(a),
-                        None => line.push_str(&rest[open..open + digits + 2]),
-                    }
-                    rest = &after_open[digits + 1..];
-                }
-                _ => {
-                    line.push('{');
-                    rest = after_open;
-                }
-            }
-            if line.len() > end - start {
+        for (_, _, _, args) in group {
+            // Each line and its line break within the span's length.
+            let Some(room) = budget.checked_sub(line.len() + 1).filter(|&r| r > 0) else {
                 break;
-            }
+            };
+            fill_placeholders(text, args, room, &mut line);
+            line.push('\n');
         }
-        line.push_str(rest);
-        let mut cut = line.len().min(end - start - 1);
-        while !line.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        line.truncate(cut);
-        line.push('\n');
         found.push((start, end, line));
     }
     found.sort_by_key(|f| f.0);

@@ -33,7 +33,18 @@
 //! - Secrets: `gitlab-token`, `azure-sas` (a `sig=` in a query that also has `sv=`, or `se=` and
 //!   `sp=`), `azure-storage-key` (`AccountKey=`, `SharedAccessKey=`), `npm-token`, `pypi-token`,
 //!   `openai-key`, `anthropic-key`, `vault-token`, `sendgrid-key`, `twilio-key`, and PuTTY key
-//!   files as `private-key`.
+//!   files as `private-key`; since the sixth round (2026-12-04) Stripe webhook secrets
+//!   (`whsec_…`, as `stripe-key`), `huggingface-token` (`hf_…`), `google-oauth-secret`
+//!   (`GOCSPX-…`), `newrelic-key` (`NRAK-…`), `telegram-bot-token`, `shopify-token`
+//!   (`shpat_`/`shpss_`/`shpca_`/`shppa_` and 32 hex), `digitalocean-token` (`dop_v1_…`),
+//!   `mailgun-key` (`key-` and 32 hex after a `mailgun` or `api_key` label), `otp-secret`
+//!   (`otpauth://…?secret=…`), `sentry-dsn` (a key before `@…sentry…/`), `aws-secret-key` (40
+//!   characters after `aws_secret_access_key`, `SecretAccessKey`, `secret_key`), `bearer-token`
+//!   (`Authorization: Bearer …`, 20 characters or more) and `labelled-secret` (a value of 32
+//!   letters, digits, `_` or `-` or more after `*_API_KEY`, `apiKey`, `*_TOKEN`, `*_SECRET`,
+//!   `*_SECRET_KEY`, `*_ACCESS_KEY`: `DD_API_KEY=…`; a git SHA labelled `commit` is no secret,
+//!   one labelled `*_TOKEN` is). Each such value is letters and digits, or both cases, not a
+//!   placeholder (`YOUR_TOKEN_HERE`).
 
 use super::{Context, Detector, Find, always, char_at, char_before, names_a_person, not_a_name};
 use regex::Regex;
@@ -150,9 +161,11 @@ pub(super) fn fhir_identifier_re() -> &'static Regex {
     R.get_or_init(|| re(r#"(?i:"identifier")|v2-0203"#))
 }
 
-/// A value after a driver's licence label: holds a digit, and nothing alphanumeric follows it.
+/// A value after a driver's licence label: holds a digit, nothing alphanumeric follows it, and
+/// no word of four lower-case letters or more is in it (`dl: v1-download` is a download).
 fn licence_value(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
-    m.bytes().any(|b| b.is_ascii_digit()) && !char_at(cx, end).is_some_and(|c| c.is_ascii_alphanumeric())
+    let word = m.as_bytes().split(|b| !b.is_ascii_lowercase()).any(|w| w.len() >= 4);
+    m.bytes().any(|b| b.is_ascii_digit()) && !word && !char_at(cx, end).is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// An address at a consumer mail domain: its host is one, or starts with one and a dot (a
@@ -452,5 +465,66 @@ pub(super) fn detectors() -> Vec<Detector> {
         d("sendgrid-key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}", always),
         d("twilio-key", r"SK[0-9a-f]{32}", stands_alone),
         d("private-key", r"PuTTY-User-Key-File-\d", always),
+        // The sixth round (2026-12-04): more vendors' fixed-prefix secrets, keys labelled as
+        // AWS secret keys, bearer tokens and `*_API_KEY=`/`*_TOKEN=`/`*_SECRET=` assignments.
+        d("stripe-key", r"whsec_[A-Za-z0-9+/]{24,}", always),
+        d("huggingface-token", r"hf_[A-Za-z0-9]{34,}", token_like),
+        d("google-oauth-secret", r"GOCSPX-[A-Za-z0-9_-]{28}", always),
+        d("newrelic-key", r"NRAK-[A-Z0-9]{27}", always),
+        d("telegram-bot-token", r"\d{8,10}:AA[A-Za-z0-9_-]{33}", telegram_token),
+        d("shopify-token", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", always),
+        d("digitalocean-token", r"do[opr]_v1_[a-f0-9]{64}", always),
+        d1(
+            "mailgun-key",
+            r"(?i)(?:mailgun|api[_-]?key)(?s:.){0,40}?(key-[0-9a-f]{32})",
+            stands_alone,
+        ),
+        d(
+            "otp-secret",
+            r#"(?i)otpauth://[th]otp/[^\s"'<>?]{0,256}\?(?:[^\s"'<>#]{0,256}&)?secret=[A-Z2-7]{16,}"#,
+            always,
+        ),
+        d(
+            "sentry-dsn",
+            r"https?://[0-9a-f]{32}(?::[0-9a-f]{32})?@[A-Za-z0-9.-]{0,128}sentry[A-Za-z0-9.-]{0,128}(?::\d+)?/",
+            always,
+        ),
+        d1(
+            "aws-secret-key",
+            r#"(?i)(?:aws[_-]?)?secret[_-]?(?:access[_-]?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})"#,
+            aws_secret_value,
+        ),
+        d1(
+            "bearer-token",
+            r#"(?i)authorization["']?\s*[:=]\s*["']?bearer[ \t]+([A-Za-z0-9._~+/-]{20,}=*)"#,
+            token_like,
+        ),
+        d1(
+            "labelled-secret",
+            r#"(?i)(?:api[_-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key)["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
+            token_like,
+        ),
     ]
+}
+
+/// A random token, not a word or a placeholder: letters and digits, or both cases
+/// (`YOUR_TOKEN_HERE`, `xxxxxxxx…` and `replace-with-your-api-key` are neither).
+fn token_like(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let has = |f: fn(&u8) -> bool| m.as_bytes().iter().any(f);
+    (has(u8::is_ascii_digit) && has(u8::is_ascii_alphabetic))
+        || (has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase))
+}
+
+/// A Telegram bot token: the bot's id is no part of a longer number, and nothing of the token's
+/// alphabet follows it.
+fn telegram_token(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    !char_before(cx, start).is_some_and(|c| c.is_ascii_digit())
+        && !char_at(cx, end).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// An AWS secret access key after its label: exactly 40 characters of its alphabet (nothing of it
+/// follows), letters and digits (a row of `x` is a placeholder).
+fn aws_secret_value(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    !char_at(cx, end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '='))
+        && token_like(m, cx, start, end)
 }
