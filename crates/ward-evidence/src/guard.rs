@@ -12,7 +12,9 @@
 //!   `formats`, `ccda-patient`, `dicom-patient`, `ncpdp-patient`, `fhir-identifier`,
 //!   `medicare-mbi`, `drivers-licence`, `x12-patient`, `personal-email`, `mail-recipient`,
 //!   `phone-number`, `patient-record` (healthcare interchange formats and contacts without a
-//!   patient label; their rules are that module's).
+//!   patient label; their rules are that module's); and, in `tables` (2026-12-04, sixth
+//!   round), pydicom printouts as `dicom-patient`, HL7 v2 XML and `GT1`/`IN1`/`NK1` segments as
+//!   `hl7-pid`, a patient's number (`patient_00123456`, `"patient_id": "00123456"`) as `mrn`.
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers), `stripe-key`, `aws-access-key`,
 //!   `github-token`, `slack-token`, `google-api-key`, `ward-token`, `jwt`, `gitlab-token`,
 //!   `azure-sas`, `azure-storage-key`, `npm-token`, `pypi-token`, `openai-key`,
@@ -41,8 +43,13 @@
 //! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
 //! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels; base64
 //! lines wrapped narrower than 40 joined (`high-entropy` only); Ascii85, uuencode, SARIF
-//! messages with their arguments put in and hex dumps read across lines. Each
-//! view is built in one linear pass and is no longer than its input, so the work stays linear
+//! messages with their arguments put in and hex dumps read across lines; tables read cell by
+//! cell after their header row (`ssn: 219451100`), SQL `INSERT` values after their column
+//! list, and path-like runs with `_`/`-` read as spaces (`Roe Jane 19800102.pdf`, read by
+//! `tables::FILE_NAME_DETECTORS` only) — these three hold only what they rewrite and stop at
+//! twice their input's length (`tables`). Each
+//! view is built in one linear pass and is no longer than its input (those three: twice), so
+//! the work stays linear
 //! (a small constant number of passes of every detector). A finding made in a view says so in
 //! [`Finding::decoded`] (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`,
 //! `"split"`, `"base64+hex"`, …) and carries the line and

@@ -700,6 +700,51 @@ mod tests {
     }
 
     #[test]
+    fn a_two_part_camel_case_word_beside_an_old_date_in_a_file_name_is_a_known_false_positive() {
+        refused(
+            "known false positive",
+            "junit-LoginFlow_20180102.xml",
+            &["name-with-date"],
+        );
+    }
+
+    #[test]
+    fn the_views_stop_at_twice_their_input() {
+        let header: Vec<String> = (0..64)
+            .map(|i| format!("column_name_number_{i:02}_with_a_long_label"))
+            .collect();
+        let t = format!(
+            "{}\n{}",
+            header.join(","),
+            format!("{}\n", ["a"; 64].join(",")).repeat(200)
+        );
+        let v = super::delimited(&t).unwrap();
+        assert!(
+            v.text.len() <= super::MAX_GROWTH * t.len(),
+            "{} > 2 × {}",
+            v.text.len(),
+            t.len()
+        );
+        // Small tables are read whole.
+        let t = "last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n";
+        assert_eq!(
+            super::delimited(t).unwrap().text,
+            "last: Roe\nfirst: Jane\nssn: 219451100\ndob: 1980-01-02\n"
+        );
+        let sql = "INSERT INTO p (name, dob) VALUES ('Jane Roe', DATE '1980-01-02'), (NULL, '');";
+        assert_eq!(
+            super::sql_inserts(sql).unwrap().text,
+            "name: Jane Roe\ndob: 1980-01-02\n"
+        );
+        assert_eq!(
+            super::file_names("see reports/JaneRoe_01021980.pdf and x-1")
+                .unwrap()
+                .text,
+            "reports/Jane Roe 01021980.pdf\n"
+        );
+    }
+
+    #[test]
     fn normal_tables_sql_and_artifact_names_stay_clean() {
         for t in [
             // Test results, pytest's CSV, a dependency list, a coverage table.
