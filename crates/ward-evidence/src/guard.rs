@@ -45,8 +45,8 @@
 //! lines wrapped narrower than 40 joined (`high-entropy` only); Ascii85, uuencode, SARIF
 //! messages with their arguments put in and hex dumps read across lines; tables read cell by
 //! cell after their header row (`ssn: 219451100`), SQL `INSERT` values after their column
-//! list, and path-like runs with `_`/`-` read as spaces (`Roe Jane 19800102.pdf`, read by
-//! `tables::FILE_NAME_DETECTORS` only) — these three hold only what they rewrite and stop at
+//! list (both read by `tables::TABLE_DETECTORS` only), and path-like runs with `_`/`-` read as
+//! spaces (`Roe Jane 19800102.pdf`, read by `tables::FILE_NAME_DETECTORS` only) — these three hold only what they rewrite and stop at
 //! twice their input's length (`tables`). Each
 //! view is built in one linear pass and is no longer than its input (those three: twice), so
 //! the work stays linear
@@ -1462,8 +1462,11 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     // Tables read cell by cell after their headers, SQL values after their columns, file
     // names with `_`/`-` read as spaces (`tables`): each view only the cells, values or runs.
     for (make, only) in [
-        (tables::delimited as fn(&str) -> Option<decode::View>, None),
-        (tables::sql_inserts, None),
+        (
+            tables::delimited as fn(&str) -> Option<decode::View>,
+            Some(tables::TABLE_DETECTORS),
+        ),
+        (tables::sql_inserts, Some(tables::TABLE_DETECTORS)),
         (tables::file_names, Some(tables::FILE_NAME_DETECTORS)),
     ] {
         if let Some(view) = make(chain.last().map_or(text, |v| v.text.as_str())) {

@@ -8,7 +8,9 @@
 //!   non-empty cell of every following row with as many cells is read as `header: cell`, one
 //!   per line, mapped back to the cell (quotes included). A row with another number of cells
 //!   ends the table (and may start the next one). Quoted cells (`"ROE,JANE"`) are read without
-//!   their quotes; Markdown's rule row (`|---|:--:|`) is passed over.
+//!   their quotes; Markdown's rule row (`|---|:--:|`) is passed over. A header inside a field
+//!   starts after the field's opening (`<system-out>last,…`, `"note": "last,…`).
+//!   Read by [`TABLE_DETECTORS`] only (as is [`sql_inserts`]).
 //! - [`sql_inserts`] — `INSERT INTO t (a, b) VALUES (…), (…)`: each value read as
 //!   `column: value` (strings without their quotes, `DATE '…'` as its string), when the tuple
 //!   holds as many values as the column list. An `INSERT` without a column list is left to the
@@ -43,6 +45,20 @@ pub const MAX_HEADER_CELL: usize = 40;
 pub const MAX_PATH: usize = 255;
 /// A view of this module is at most this many times as long as its input (plus one line).
 pub const MAX_GROWTH: usize = 2;
+/// The detectors that read [`delimited`] and [`sql_inserts`]: those of labelled values (a
+/// cell's header is its label) — not the secrets, the interchange formats or `high-entropy`,
+/// whose values the raw text shows as they are.
+pub const TABLE_DETECTORS: &[&str] = &[
+    "us-ssn",
+    "mrn",
+    "dob-with-name",
+    "name-with-date",
+    "patient-contact",
+    "personal-email",
+    "phone-number",
+    "drivers-licence",
+    "medicare-mbi",
+];
 /// The detectors that read [`file_names`]: a person named, labelled or beside a birth date, and
 /// labelled numbers.
 pub const FILE_NAME_DETECTORS: &[&str] = &["name-with-date", "dob-with-name", "mrn", "us-ssn", "patient-contact"];
@@ -200,10 +216,18 @@ pub fn delimited(src: &str) -> Option<View> {
                 continue;
             }
             let (off, row) = inner(line, markdown);
-            if split_cells(row, sep, &mut cells)
-                && (2..=MAX_COLUMNS).contains(&cells.len())
-                && cells.iter().all(|&(a, b)| field_name(&row[a..b]))
+            if !split_cells(row, sep, &mut cells) || !(2..=MAX_COLUMNS).contains(&cells.len()) {
+                continue;
+            }
+            // A table inside a field starts after the field's opening (`<system-out>last,…`,
+            // `"note": "last,…`, `note = "last,…`, `<![CDATA[last,…`).
+            let (a, b) = cells[0];
+            if !field_name(&row[a..b])
+                && let Some(p) = row[a..b].iter().rposition(|&c| matches!(c, b'>' | b'"' | b'[' | b'='))
             {
+                cells[0].0 = a + p + 1;
+            }
+            if cells.iter().all(|&(a, b)| field_name(&row[a..b])) {
                 let labels = cells
                     .iter()
                     .map(|&(a, b)| {
@@ -442,6 +466,16 @@ fn no_digit_beside(_: &str, cx: &Context<'_>, start: usize, end: usize) -> bool 
     !digit(char_before(cx, start)) && !digit(char_at(cx, end))
 }
 
+/// A patient's number stands alone: no digit before it, nothing alphanumeric after it, and no
+/// `-` and more after it (`patient-12345678-1234-…` starts a UUID, not a number).
+fn patient_number(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let after = cx.text.as_bytes().get(end..).unwrap_or_default();
+    let glued = |c: Option<&u8>| c.is_some_and(u8::is_ascii_alphanumeric);
+    no_digit_beside(m, cx, start, end)
+        && !glued(after.first())
+        && !(after.first() == Some(&b'-') && glued(after.get(1)))
+}
+
 /// An HL7 guarantor, insurance or next-of-kin segment holds a name's components.
 fn holds_components(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     m.contains('^')
@@ -487,7 +521,7 @@ pub(super) fn detectors() -> Vec<Detector> {
                 ),
                 1,
             ),
-            check: no_digit_beside,
+            check: patient_number,
         },
     ]
 }
@@ -564,6 +598,26 @@ mod tests {
             "csv crlf",
             "id,name,ssn\r\n1,Ann Lee,\r\n2,Jane Roe,219451100\r\n",
             &["us-ssn"],
+        );
+    }
+
+    #[test]
+    fn a_csv_inside_a_report_field_is_read_after_its_header() {
+        let csv = "last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02";
+        refused(
+            "junit system-out",
+            &format!("<testcase name=\"export\">\n<system-out>{csv}</system-out>\n</testcase>"),
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "json string",
+            &format!("{{\"note\": \"{}\"}}", csv.replace('\n', "\\n")),
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "toml string",
+            &format!("note = \"\"\"{csv}\"\"\""),
+            &["us-ssn", "dob-with-name"],
         );
     }
 
@@ -697,6 +751,7 @@ mod tests {
         ] {
             refused(t, t, &["mrn"]);
         }
+        clean("patient-12345678-1234-4321-8888-abcdefabcdef patient_1234567abc patients 1234567");
     }
 
     #[test]
