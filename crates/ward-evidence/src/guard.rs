@@ -12,7 +12,9 @@
 //!   `formats`, `ccda-patient`, `dicom-patient`, `ncpdp-patient`, `fhir-identifier`,
 //!   `medicare-mbi`, `drivers-licence`, `x12-patient`, `personal-email`, `mail-recipient`,
 //!   `phone-number`, `patient-record` (healthcare interchange formats and contacts without a
-//!   patient label; their rules are that module's).
+//!   patient label; their rules are that module's); and, in `tables` (2026-12-04, sixth
+//!   round), pydicom printouts as `dicom-patient`, HL7 v2 XML and `GT1`/`IN1`/`NK1` segments as
+//!   `hl7-pid`, a patient's number (`patient_00123456`, `"patient_id": "00123456"`) as `mrn`.
 //! - Secrets: `private-key` (PEM/OpenSSH/PGP headers; without one, the base64 start of a
 //!   PKCS#8, PKCS#1, SEC1 or OpenSSH key, an age identity, `openssl rsa -text` output),
 //!   `stripe-key`, `aws-access-key`,
@@ -47,8 +49,13 @@
 //! of split values dropped (read by [`SPLIT_DETECTORS`] only); and the text that base64, base32
 //! and hex runs decode to, with its own decoded view, again up to [`MAX_NESTING`] levels; base64
 //! lines wrapped narrower than 40 joined (`high-entropy` only); Ascii85, uuencode, SARIF
-//! messages with their arguments put in and hex dumps read across lines. Each
-//! view is built in one linear pass and is no longer than its input, so the work stays linear
+//! messages with their arguments put in and hex dumps read across lines; tables read cell by
+//! cell after their header row (`ssn: 219451100`), SQL `INSERT` values after their column
+//! list (both read by `tables::TABLE_DETECTORS` only), and path-like runs with `_`/`-` read as
+//! spaces (`Roe Jane 19800102.pdf`, read by `tables::FILE_NAME_DETECTORS` only) — these three hold only what they rewrite and stop at
+//! twice their input's length (`tables`). Each
+//! view is built in one linear pass and is no longer than its input (those three: twice), so
+//! the work stays linear
 //! (a small constant number of passes of every detector). A finding made in a view says so in
 //! [`Finding::decoded`] (`"xml"`, `"escape"`, `"unicode"`, `"xml+unicode"`, `"base64"`,
 //! `"split"`, `"base64+hex"`, …) and carries the line and
@@ -58,6 +65,7 @@
 
 pub mod decode;
 mod formats;
+mod tables;
 
 use regex::Regex;
 use std::sync::OnceLock;
@@ -375,7 +383,7 @@ fn name_with_date_pattern() -> String {
     let word = r"(?:[A-Z](?:'[A-Z])?[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|[A-Z]{2,20})";
     // A CSV or TSV row's first and last name (`Jane,Roe,1980-01-02`, `"Jane";"Roe"`).
     let name = format!(
-        r#"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}|{word}["']?[,;\t]["']?{word}"#
+        r#"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}|{word}["']?[ \t]{{0,2}}[,;\t|][ \t]{{0,2}}["']?{word}"#
     );
     let year = r"(?:19\d\d|20[01]\d)";
     let month = r"(?:1[0-2]|0?[1-9])";
@@ -386,10 +394,15 @@ fn name_with_date_pattern() -> String {
     // Oracle's `DD-MON-RR` and `DD-MON-YYYY` (`02-JAN-80`, `02-Jan-1980`, `02/Jan/1980`): a
     // two-digit year is any year (the name's words decide, as for the others).
     let date = format!(
-        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}|{day}[-./]{mon3}[-./](?:{year}|\d\d)"
+        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]){year}|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2]){year}|{day}{mon3}{year}|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}|{day}[-./]{mon3}[-./](?:{year}|\d\d)"
     );
     // Between them: spaces, a quote, up to two XML tags, a comma, bracket, colon or bar.
     let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
+    // A row's sex cell between name and date (`Roe|Jane|F|1980-01-02`), and SQL's typed
+    // literal (`'Roe', 'Jane', 'F', DATE '1980-01-02'`), 2026-12-04 (sixth round).
+    let glue = format!(
+        r#"{glue}(?:(?i:m|f|u|male|female|unknown)["']?[ \t]{{0,3}}[,;|\t][ \t]{{0,3}}["']?)?(?:(?i:date|timestamp)[ \t]{{1,2}}["'])?"#
+    );
     // Or the date first (`1980-01-02 Jane Roe`, a log line): then only spaces and punctuation
     // between, so a time (`2019-03-02 10:15`, `…T10:15`) never reaches a name.
     format!(r"(?-u:\b)(?:(?:{name}){glue}(?:{date})|(?:{date})[ \t]{{0,3}}[,(\[:;|-]{{0,3}}[ \t]{{1,3}}(?:{name}))")
@@ -1224,9 +1237,9 @@ fn detectors() -> &'static [Detector] {
             d(
                 "dob-with-name",
                 &[
-                    r"(?i)(?:(?:_|(?-u:\b))(?:dob|date[ _-]?of[ _-]?birth|birth[ _-]?date|birth[ _-]?day|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))",
+                    r"(?i)(?:(?:_|(?-u:\b))(?:dob|(?:date|dt)[ _-]?of[ _-]?birth|birth[ _-]?(?:date|day|dt|dttm|datetime|date[ _-]?time|time|ts)|date[ _-]?birth|b_?date|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))",
                     DATE_QUALIFIER,
-                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}[-/. ](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-/. ,]\s?(?:\d{4}|\d{2})|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/. ]\d{1,2}[-/. ,]\s?(?:\d{4}|\d{2}))",
+                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d\d|\d{1,2}(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:\d{4}|\d{2})|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}[-/. ](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-/. ,]\s?(?:\d{4}|\d{2})|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/. ]\d{1,2}[-/. ,]\s?(?:\d{4}|\d{2}))",
                 ]
                 .concat(),
                 names_a_person,
@@ -1306,6 +1319,7 @@ fn detectors() -> &'static [Detector] {
         ]
         .into_iter()
         .chain(formats::detectors())
+        .chain(tables::detectors())
         .collect()
     })
 }
@@ -1355,7 +1369,7 @@ const QUALIFIER: &str =
 
 /// The same for a birth date: a qualifying word or the date's format (`DOB (yyyy-mm-dd):`,
 /// `date_of_birth_value=`, `dob_iso:`, `{"dob": {"value": …}}`).
-const DATE_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:value|val|full|date|iso|iso8601|utc|local|format|fmt|[ymd]{1,4}(?:[-./ ]?[ymd]{1,4}){1,2})(?-u:\b)\.?){0,2}";
+const DATE_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:value|val|full|date|dt|tm|dttm|datetime|time|ts|iso|iso8601|utc|local|format|fmt|[ymd]{1,4}(?:[-./ ]?[ymd]{1,4}){1,2})(?-u:\b)\.?){0,2}";
 
 /// The same for a patient's phone or e-mail (`patient_phone_primary:`, `patient phone (home):`,
 /// `{"patient_phone": {"value": …}}`).
@@ -1364,7 +1378,7 @@ const CONTACT_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:number|num|no|value|val|prima
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(&format!(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo))){QUALIFIER}\W{{0,12}}[A-Za-z]{{0,2}}\d{{6,10}}"))
+        Regex::new(&format!(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|MR ?#|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no|#)|chart[ _-]?(?:number|num|no|#))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo))){QUALIFIER}\W{{0,12}}[A-Za-z]{{0,2}}(?:\d{{6,10}}|\d{{2,4}}-\d{{2,4}}-\d{{2,4}})"))
             .expect("built-in pattern")
     })
 }
@@ -1560,6 +1574,22 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         chain.push(view);
         scan_view(&chain, &mut record, None)?;
         chain.pop();
+    }
+    // Tables read cell by cell after their headers, SQL values after their columns, file
+    // names with `_`/`-` read as spaces (`tables`): each view only the cells, values or runs.
+    for (make, only) in [
+        (
+            tables::delimited as fn(&str) -> Option<decode::View>,
+            Some(tables::TABLE_DETECTORS),
+        ),
+        (tables::sql_inserts, Some(tables::TABLE_DETECTORS)),
+        (tables::file_names, Some(tables::FILE_NAME_DETECTORS)),
+    ] {
+        if let Some(view) = make(chain.last().map_or(text, |v| v.text.as_str())) {
+            chain.push(view);
+            scan_view(&chain, &mut record, only)?;
+            chain.pop();
+        }
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
@@ -2155,6 +2185,27 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("email-labels", cut(repeat("email: a@"))),
         ("phone-labels", cut(repeat("cell 555-123-45"))),
         ("mbi-near-miss", cut(repeat("1EG4-TE5-MK7"))),
+        // Tables, SQL values and file names (2026-12-04, sixth round): rows under a header
+        // (a one-letter cell under each of 64 long labels, until the view's cap), headers and
+        // rows that alternate, inserts with many tuples and never closed, path runs.
+        (
+            "table-wide-header",
+            cut(format!(
+                "{}\n{}",
+                (0..64)
+                    .map(|i| format!("column_name_number_{i:02}_with_a_long_label"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                repeat(&format!("{}\n", ["a"; 64].join(",")))
+            )),
+        ),
+        ("table-short-rows", cut(repeat("a,b\n"))),
+        (
+            "sql-tuples",
+            cut(format!("INSERT INTO t (a, b) VALUES {}", repeat("(1, 'x'), "))),
+        ),
+        ("sql-insert-open", cut(repeat("insert into t (a) values ("))),
+        ("path-runs", cut(repeat("a_b_1234567 "))),
         // The decoders added for the fifth round (2026-12-04): UTF-7 (values, one endless
         // shifted sequence, `+` after `+`), `%uXXXX`, CSS escapes, lower-case quoted-printable,
         // base85 and Z85 (values, noise), base32hex, character codes (values, endless lists,
@@ -3573,13 +3624,20 @@ mod tests {
             &[
                 "build_id: 219451100",
                 "run 219451100 took 3s",
-                "patient_id: 2194511001",
-                "patient_id: 000451100",
                 "member count 219451100",
                 "port 5432 pid 219451100",
             ],
             &GuardConfig::default(),
         );
+        // No SSN (ten digits; area 000) — but a patient's number all the same, refused as
+        // `mrn` since 2026-12-04 (sixth round, `guard::tables`).
+        for text in ["patient_id: 2194511001", "patient_id: 000451100"] {
+            let found: Vec<String> = scan(text, &GuardConfig::default())
+                .into_iter()
+                .map(|f| f.detector)
+                .collect();
+            assert_eq!(found, ["mrn"], "{text:?}");
+        }
     }
 
     #[test]

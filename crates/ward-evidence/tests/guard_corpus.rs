@@ -971,6 +971,48 @@ fn clean_documents() -> Vec<(String, String)> {
         ]
         .join("\n"),
     ));
+    // Look-alikes of tables, SQL and file names (2026-12-04, sixth round): test results and
+    // pytest's CSV, a dependency list, a Markdown release table, SQL migrations and seed data,
+    // a TSV of coverage, artifact and report names with dates and build numbers.
+    out.push((
+        "test-results.csv".into(),
+        "name,status,duration,date\ntest_login,passed,1.204,2024-01-02\ntest_logout,failed,0.4,2019-03-02\nTestExportFlow,passed,3.1,2018-05-06\ntest_patient_search,skipped,0,2026-12-04\n".into(),
+    ));
+    out.push((
+        "pytest.csv".into(),
+        "nodeid,outcome,duration,when\ntests/test_api.py::test_get_item[219451100],passed,0.0123,call\ntests/test_api.py::test_list_patients,passed,0.2,call\ntests/test_dates.py::test_parse[1980-01-02],passed,0.001,call\n".into(),
+    ));
+    out.push((
+        "dependencies.csv".into(),
+        "package;version;license;published\nserde;1.0.219;MIT OR Apache-2.0;2019-01-02\nregex;1.11.1;MIT;2018-03-04\nbase64;0.22.1;MIT;2017-05-06\n".into(),
+    ));
+    out.push((
+        "releases.md".into(),
+        "# Releases\n\n| Service | Version | Date | Owner |\n|---|---|---|---|\n| Release Notes | 1.2.3 | 2019-03-02 | platform |\n| api | 2.0.0 | 2026-01-02 | payments |\n\n| Metric | Value |\n|--------|-------|\n| build_id | 219451100 |\n| run | 123456789 |\n".into(),
+    ));
+    out.push((
+        "migrations.sql".into(),
+        "CREATE TABLE builds (id BIGINT, name TEXT, started DATE);\nINSERT INTO builds (id, name, started) VALUES (219451100, 'Nightly Build', '2018-01-02'), (219451101, 'Release Candidate', DATE '2019-03-04');\nINSERT INTO releases VALUES (1, 'Release', 'Notes', DATE '2019-03-02');\nINSERT INTO settings (key, value) VALUES ('retention_days', '3650');\n".into(),
+    ));
+    out.push((
+        "coverage.tsv".into(),
+        "file\tlines\tcovered\tpercent\nsrc/lib.rs\t1234567\t1200000\t97.2\nsrc/guard.rs\t4441\t4000\t90.1\n".into(),
+    ));
+    out.push((
+        "artifact-names.txt".into(),
+        [
+            "ward-cli_1.2.3_2024-01-02.tar.gz",
+            "test_results_2024-05-01.xml",
+            "release-notes-2023-11-30.md",
+            "junit-TestLoginFlow-20240102.xml",
+            "dist/app-1.2.3-x86_64-unknown-linux-gnu_20190102.tar.gz",
+            "reports/Release_Notes_2019-03-02.pdf",
+            "build_2019-03-02_123456.log",
+            "coverage-report-20180102.html",
+            "sbom/cyclonedx-1.6_app_1234567.json",
+        ]
+        .join("\n"),
+    ));
     // Look-alikes of wrapped and spaced encodings: PEM certificates (no private key), an e-mail
     // with a binary attachment (76 columns, CRLF), checksum lists and SBOM hashes one per line,
     // a pretty-printed DSSE envelope, an application log without JWTs, spaced hex ids.

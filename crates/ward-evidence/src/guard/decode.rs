@@ -104,6 +104,11 @@ pub mod kind {
     /// Character codes spelled as numbers (`String.fromCharCode(49,50)`, SQL `CHAR(49)+CHAR(50)`,
     /// `[49, 50]`, binary octets `00110001 00110010`).
     pub const CHAR_CODES: u32 = 1 << 18;
+    /// A table's data cell read after its column's header (`ssn: 219451100`), see
+    /// `guard::tables` (high bits: kept apart from the decoders' kinds).
+    pub const TABLE: u32 = 1 << 28;
+    /// A path's `_` and `-` read as spaces (`Roe Jane 19800102.pdf`), see `guard::tables`.
+    pub const FILE_NAME: u32 = 1 << 29;
 }
 
 /// The name of a set of kinds, e.g. `xml+unicode` (static words only: never any text).
@@ -128,6 +133,8 @@ pub fn label(kinds: u32) -> String {
         (kind::UTF7, "utf-7"),
         (kind::BASE85, "base85"),
         (kind::CHAR_CODES, "char-codes"),
+        (kind::TABLE, "table"),
+        (kind::FILE_NAME, "file-name"),
     ];
     names
         .iter()
@@ -214,6 +221,40 @@ impl View {
             .take_while(|s| (s.view as usize) < end)
             .take(4096)
             .fold(0, |k, s| k | s.kind)
+    }
+}
+
+/// A view made only of tokens, for the guard's other view modules (`guard::tables`): each
+/// pushed text stands for its span of the original; what lies between tokens is dropped.
+pub(super) struct TokenView<'a> {
+    b: Builder<'a>,
+    kind: u32,
+}
+
+impl<'a> TokenView<'a> {
+    /// `None` for an input the views' `u32` offsets cannot hold.
+    pub(super) fn new(src: &'a str, kind: u32) -> Option<TokenView<'a>> {
+        u32::try_from(src.len()).ok()?;
+        Some(TokenView {
+            b: Builder::new(src),
+            kind,
+        })
+    }
+
+    /// The original's `from..to` (not before the previous token's end) read as `text`.
+    pub(super) fn push(&mut self, from: usize, to: usize, text: &str) {
+        self.b.pending = from;
+        self.b.token(from, to, self.kind, text);
+    }
+
+    /// Bytes of view text so far.
+    pub(super) fn len(&self) -> usize {
+        self.b.out.len()
+    }
+
+    pub(super) fn finish(mut self) -> Option<View> {
+        self.b.pending = self.b.src.len();
+        self.b.finish()
     }
 }
 
