@@ -2260,7 +2260,29 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
                 b64(format!("<~{}~>", ascii85(text.as_bytes())).as_bytes())
             ))),
         ),
+        // The sixth round (2026-12-04): one UTF-7 run holding `+` every eight characters (each
+        // `+` a start of the same class reading text to the run's end, where `=` makes it no
+        // UTF-7), the same with three-byte punctuation (past the characters read: spaces), base85
+        // with no punctuation beyond base64's, a word glued before base64 holding `+`.
+        ("utf7-plus-inside", padded(cut(format!("+{}", repeat("AEEAQQA+"))))),
+        (
+            "utf7-dense-plus",
+            padded(cut(format!("+{}", repeat("ICAgICAgICAgIAD+")))),
+        ),
+        ("base85-unmarked", cut(repeat("VIVOwGc7bVEjBkeIUqYA "))),
+        (
+            "mixed-alphabet-runs",
+            cut(repeat("SPDXRef-libc3NuIDEyMy00NS02Nzg5IH4+ ")),
+        ),
     ]
+}
+
+/// `s` with its last character `=` (base64's padding after a UTF-7 run: no UTF-7).
+fn padded(mut s: String) -> String {
+    if s.pop().is_some() {
+        s.push('=');
+    }
+    s
 }
 
 #[cfg(test)]
@@ -4507,6 +4529,61 @@ mod tests {
         refused_and_redacted("+AC0ALQAtAC0ALQ-BEGIN PRIVATE KEY-----", "private-key");
         // A phone number, C++ and base64 holding `+` are no UTF-7.
         assert_eq!(decode::decoded("call +15551234567, C++ or a+b").map(|v| v.text), None);
+    }
+
+    #[test]
+    fn a_utf7_sequence_holding_plus_is_found() {
+        // `DMG*D8*19800102*F~` whole: `~` is `+AH4-`, here `…ARgB+-` (RFC 2152's set B holds `+`).
+        refused_and_redacted("+AEQATQBHACoARAA4ACoAMQA5ADgAMAAwADEAMAAyACoARgB+-", "x12-patient");
+        refused_and_redacted(
+            r#"{"note": "+AEQATQBHACoARAA4ACoAMQA5ADgAMAAwADEAMAAyACoARgB+-"}"#,
+            "x12-patient",
+        );
+        // `ssn 123-45-6789 ~~`: a `+` inside, no `-` after.
+        refused_and_redacted("v +AHMAcwBuACAAMQAyADMALQA0ADUALQA2ADcAOAA5ACAAfgB+ end", "us-ssn");
+        // Base64 padding after the run: base64, not UTF-7.
+        assert_eq!(decode::decoded("x+AGEAYgBj+AGE=").map(|v| v.text), None);
+        // Three-byte punctuation past the characters read becomes spaces: never longer.
+        let dense = format!("+{}-", "ICAgICAgICAgIAD+".repeat(8));
+        let v = decode::decoded(&dense).expect("UTF-7");
+        assert!(v.text.len() <= dense.len(), "{} > {}", v.text.len(), dense.len());
+        assert!(v.text.contains('\u{2020}') && v.text.contains(' '));
+    }
+
+    #[test]
+    fn base85_with_no_punctuation_beyond_base64s_is_read_as_ascii_text_only() {
+        // `b85encode(b"a 123-45-6789 ; ")` and `b85encode(b"id DMG*D8*19800102*F~ end")`: no
+        // character outside letters, digits and `+-=_`.
+        refused_and_redacted(r#"{"note": "VIVOwGc7bVEjBkeIUqYA"}"#, "us-ssn");
+        refused_and_redacted("Fix X=EToO-Cw3I4UtYI503VFfuAeejsITWB before release", "x12-patient");
+        refused_and_redacted("reports/X=EToO-Cw3I4UtYI503VFfuAeejsITWB.xml", "x12-patient");
+        // Identifiers, digests and base64 of binary are no ASCII text.
+        assert!(
+            decode::base85(
+                "SPDXRef-DOCUMENT-1 0123456789abcdef0123456789abcdef01234567 \
+                 MEUCIQDgYb9dX3VkN2q1xD8v9G7k2eCqA5d0t3mQ-Z_4 getPatientRecordById"
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn a_word_glued_before_base64_holding_plus_is_no_mixed_run() {
+        // The joined view glues `SPDXRef-lib` (the field before) to the comment's base64 items.
+        let items: String = "c3NuIDEyMy00NS02Nzg5IH4+"
+            .as_bytes()
+            .chunks(4)
+            .map(|g| format!("<i>{}</i>", std::str::from_utf8(g).unwrap()))
+            .collect();
+        refused_and_redacted(
+            &format!(r#"{{"packages":[{{"SPDXID":"SPDXRef-lib","name":"lib","comment":"{items}"}}]}}"#),
+            "us-ssn",
+        );
+        refused_and_redacted(
+            &format!("SPDXID: SPDXRef-lib\nPackageComment: <text>{items}</text>\n"),
+            "us-ssn",
+        );
+        refused_and_redacted("SPDXRef-libc3NuIDEyMy00NS02Nzg5IH4+", "us-ssn");
     }
 
     #[test]

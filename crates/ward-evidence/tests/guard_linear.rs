@@ -89,7 +89,9 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             | "base64-items"
             | "one-char-lines-ssn"
             | "times-sign"
-            | "ascii85-in-base64" => &["us-ssn"],
+            | "ascii85-in-base64"
+            | "base85-unmarked"
+            | "mixed-alphabet-runs" => &["us-ssn"],
             // Random base64 wrapped at 32 columns: no line is judged alone, the joined block is.
             "narrow-wrapped-noise" => &["high-entropy"],
             // Base64 four times over is long enough to be high-entropy as it stands (each

@@ -354,6 +354,8 @@ pub fn decoded(src: &str) -> Option<View> {
     // Base64 characters of an RFC 2047 B word left over for the next word, which starts at
     // `mime_carry_at`.
     let (mut mime_carry, mut mime_carry_at) = (Vec::new(), usize::MAX);
+    // Where UTF-7 starts are known to fail, per class of start (`utf7`).
+    let mut utf7_failed = [0usize; 8];
     while i < bytes.len() {
         let c = bytes[i];
         // An XML processing instruction or comment inside a value (`123-4<?x?>5-6789`,
@@ -394,7 +396,7 @@ pub fn decoded(src: &str) -> Option<View> {
         }
         // UTF-7 (`+AC0-` is `-`, `+ADEAMgAz-` is `123`): several characters from one token.
         if c == b'+'
-            && let Some(end) = utf7(bytes, i, &mut buf)
+            && let Some(end) = utf7(bytes, i, &mut buf, &mut utf7_failed)
         {
             let text = std::mem::take(&mut buf);
             b.token(i, end, kind::UTF7, &text);
@@ -864,69 +866,103 @@ fn percent_u(bytes: &[u8], at: usize) -> Option<(usize, char)> {
     Some((at + 6, char::from_u32(first)?))
 }
 
-/// UTF-7 at `at` (a `+`): a shifted sequence of base64 characters (up to the next character
-/// that is none, or `+`: a sequence holding a `+` is read up to it), its `-` dropped, decoded
-/// as UTF-16 and folded into `out`. Taken only when its leftover bits are zero (as an encoder
-/// writes them), every character is printable ASCII, Latin-1 or Latin Extended, general
-/// punctuation, a minus sign, the braille blank or a fullwidth form (about 1% of random units:
-/// random base64 after a `+`, a phone number `+15551234567`, reads as CJK or controls) and
-/// the text is no longer than the token. Its end.
-fn utf7(bytes: &[u8], at: usize, out: &mut String) -> Option<usize> {
+/// UTF-7 at `at` (a `+`): a shifted sequence of modified base64 characters (RFC 2152's set B,
+/// `+` and `/` included: `~` is `+AH4-`, `DMG*F~` ends `ARgB+-`) up to the next character that
+/// is none, its `-` dropped, decoded as UTF-16 and folded into `out`. Not taken when the run is
+/// followed by `=` (base64's padding: `…abc+AC0xyz==` is base64, not UTF-7), nor unless its
+/// leftover bits are zero (as an encoder writes them) and every character is printable ASCII,
+/// Latin-1 or Latin Extended, general punctuation, a minus sign, the braille blank or a
+/// fullwidth form (about 1% of random units: random base64 after a `+`, a phone number
+/// `+15551234567`, reads as CJK or controls). A character that would make the text longer than
+/// the characters read so far (three-byte punctuation, `†` after `†`) is written as a space: the
+/// text is never longer than the token. Its end.
+///
+/// Linear however many `+` a run holds: `failed` holds, per class of start (`at % 8`), where the
+/// last start of that class that failed is known to fail again. Two starts eight characters
+/// apart (48 bits, three units) read the same units from the later one on — and the same run
+/// end, so the same leftover bits, surrogates and padding — so a later start of the class
+/// before the unit ahead of the one that was no text, or anywhere in a run whose end was wrong,
+/// fails as the earlier one did and is not read again (each character is read by at most eight
+/// starts, one per class, and a unit or so more).
+fn utf7(bytes: &[u8], at: usize, out: &mut String, failed: &mut [usize; 8]) -> Option<usize> {
+    let class = at % 8;
+    if at < failed[class] {
+        return None;
+    }
     let value = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
             b'/' => 63,
             _ => return None,
         } as u32)
     };
-    let rest = bytes.get(at + 1..)?;
-    let n = rest.iter().take_while(|&&c| value(c).is_some()).count();
-    // One UTF-16 unit takes three characters.
-    if n < 3 {
-        return None;
-    }
-    let mut end = at + 1 + n;
-    // Ended by `-` (dropped) or by a character outside base64 and its padding: a `+` or `=`
-    // after the run is base64 (`…abc+AC0xyz+…`), not UTF-7.
-    match bytes.get(end) {
-        Some(b'-') => end += 1,
-        Some(b'+' | b'=') => return None,
-        _ => {}
-    }
     out.clear();
-    let (mut acc, mut bits) = (0u32, 0u32);
+    let (mut acc, mut bits, mut units) = (0u32, 0u32, 0usize);
     let mut high: Option<u32> = None;
     let mut tmp = String::new();
-    for &c in &rest[..n] {
-        acc = (acc << 6) | value(c)?;
+    let mut end = at + 1;
+    while let Some(v) = bytes.get(end).and_then(|&c| value(c)) {
+        end += 1;
+        acc = (acc << 6) | v;
         bits += 6;
-        if bits >= 16 {
-            bits -= 16;
-            let unit = (acc >> bits) & 0xFFFF;
-            acc &= (1 << bits) - 1;
-            let ch = match (high.take(), unit) {
-                (None, 0xD800..=0xDBFF) => {
-                    high = Some(unit);
-                    continue;
-                }
-                (Some(h), 0xDC00..=0xDFFF) => char::from_u32(0x10000 + ((h - 0xD800) << 10) + (unit - 0xDC00))?,
-                (None, u) => char::from_u32(u)?,
-                (Some(_), _) => return None,
-            };
-            let latin = matches!(u32::from(ch), 0x20..=0x7E | 0xA0..=0x24F | 0x2000..=0x206F | 0x2212 | 0x2800 | 0xFF01..=0xFF5E)
-                || ch == '\t'
-                || ch == '\n';
-            if !latin {
-                return None;
-            }
-            tmp.clear();
-            fold(ch, &mut tmp);
-            out.push_str(&tmp);
+        if bits < 16 {
+            continue;
         }
+        bits -= 16;
+        let unit = (acc >> bits) & 0xFFFF;
+        acc &= (1 << bits) - 1;
+        let this = units;
+        units += 1;
+        let ch = match (high.take(), unit) {
+            (None, 0xD800..=0xDBFF) => {
+                high = Some(unit);
+                continue;
+            }
+            (Some(h), 0xDC00..=0xDFFF) => char::from_u32(0x10000 + ((h - 0xD800) << 10) + (unit - 0xDC00)),
+            (None, u) => char::from_u32(u),
+            (Some(_), _) => None,
+        };
+        let latin = |ch: &char| {
+            matches!(u32::from(*ch), 0x20..=0x7E | 0xA0..=0x24F | 0x2000..=0x206F | 0x2212 | 0x2800 | 0xFF01..=0xFF5E)
+                || matches!(ch, '\t' | '\n')
+        };
+        let Some(ch) = ch.filter(latin) else {
+            // No text at unit `this`: so for every start of this class up to the first
+            // character of the unit before it (unit `3m` of this start is a later start's
+            // first, `m` starts on).
+            if this > 0 {
+                failed[class] = failed[class].max(at + 1 + 16 * (this - 1) / 6);
+            }
+            return None;
+        };
+        tmp.clear();
+        fold(ch, &mut tmp);
+        // Each unit takes two characters or more: a space always fits.
+        if out.len() + tmp.len() > end - at {
+            tmp.clear();
+            tmp.push(' ');
+        }
+        out.push_str(&tmp);
     }
-    (high.is_none() && acc == 0 && !out.is_empty() && out.len() <= end - at).then_some(end)
+    // One UTF-16 unit takes three characters.
+    if end - at - 1 < 3 {
+        return None;
+    }
+    // Ended by `-` (dropped) or by a character outside base64 and its padding.
+    let padded = bytes.get(end) == Some(&b'=');
+    let run_end = end;
+    if bytes.get(end) == Some(&b'-') {
+        end += 1;
+    }
+    if padded || high.is_some() || acc != 0 || out.is_empty() {
+        failed[class] = failed[class].max(run_end);
+        return None;
+    }
+    debug_assert!(out.len() <= end - at);
+    Some(end)
 }
 
 /// A JSON, TOML, C or Rust backslash escape at `at`: its end and its character.
@@ -1858,10 +1894,11 @@ fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>
         None if path => {
             let mut at = r.start;
             for seg in run.split(|&c| c == b'/') {
-                if seg.len() >= MIN_RUN
-                    && let Some(k) = engines.decode(seg, decoded)
+                let from = one_alphabet_tail(seg);
+                if seg.len() - from >= MIN_RUN
+                    && let Some(k) = engines.decode(&seg[from..], decoded)
                 {
-                    push_line(b, at, at + seg.len(), k, decoded);
+                    push_line(b, at + from, at + seg.len(), k, decoded);
                     segments = true;
                 }
                 at += seg.len() + 1;
@@ -1869,8 +1906,26 @@ fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>
         }
         None => {}
     }
-    if !segments && let Some(k) = engines.decode(run, decoded) {
-        push_line(b, r.start, r.end, k, decoded);
+    let from = one_alphabet_tail(run);
+    if !segments
+        && run.len() - from >= MIN_RUN
+        && let Some(k) = engines.decode(&run[from..], decoded)
+    {
+        push_line(b, r.start + from, r.end, k, decoded);
+    }
+}
+
+/// Where the longest tail of `run` in one base64 alphabet starts: 0 unless the run holds both
+/// URL-safe (`-`, `_`) and standard (`+`, `/`) characters, which no encoder writes — then a word
+/// glued before an encoding (the joined view glues a field's value, `SPDXRef-lib`, before the
+/// next field's base64 items `<i>aWQg</i><i>KkZ+</i>`; `sha384-` before a digest), read from
+/// after the last character of the alphabet that comes first.
+fn one_alphabet_tail(run: &[u8]) -> usize {
+    let url = run.iter().rposition(|&c| c == b'-' || c == b'_');
+    let standard = run.iter().rposition(|&c| c == b'+' || c == b'/');
+    match (url, standard) {
+        (Some(u), Some(s)) => u.min(s) + 1,
+        _ => 0,
     }
 }
 
@@ -3446,13 +3501,48 @@ fn base85_decode(chars: &[u8], table: &[u8; 256], out: &mut Vec<u8>) {
     }
 }
 
+/// The alignment (characters skipped, of the first five; only the run's own past
+/// [`LONG_ASCII85`]) at which a run of a base-85 alphabet with no punctuation beyond base64's
+/// decodes to ASCII text throughout (printable, tab or line feed; at least 9 bytes), as
+/// `base85_text` requires of a run that is not strongly marked. Each alignment is given up at
+/// its first other byte: random letters and digits (identifiers, digests, base64) cost a group
+/// or two per alignment, not a decoding of the whole run.
+fn base85_ascii_alignment(run: &[u8], table: &[u8; 256]) -> Option<usize> {
+    let alignments = if run.len() > LONG_ASCII85 { 1 } else { 5 };
+    (0..alignments.min(run.len())).find(|&skip| {
+        let part = &run[skip..];
+        let mut bytes = 0;
+        for group in part.chunks(5) {
+            if group.len() < 2 {
+                break;
+            }
+            let mut v = 0u64;
+            for i in 0..5 {
+                v = v * 85 + u64::from(group.get(i).map_or(84, |&c| table[usize::from(c)]));
+            }
+            let Ok(v) = u32::try_from(v) else { return false };
+            let four = v.to_be_bytes();
+            let text = &four[..group.len() - 1];
+            if !text
+                .iter()
+                .all(|&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
+            {
+                return false;
+            }
+            bytes += text.len();
+        }
+        bytes >= 9
+    })
+}
+
 /// The text that bare base85 runs decode to: RFC 1924's alphabet (Python's `b85encode`) or
 /// Z85's, a run of at least [`MIN_ASCII85`] characters holding one that is neither a letter, a
 /// digit nor base64's punctuation, read as Ascii85's bare runs are (five alignments, or one for
 /// a run longer than [`LONG_ASCII85`]; the alignment that reads as text, else the stretches of
-/// text in one that holds some). One line per run after the label before it (where runs of the
-/// two alphabets overlap, the first to start). One pass per alphabet; the view is never longer
-/// than its input (four bytes per five characters).
+/// text in one that holds some); a run without such a character only at an alignment that
+/// reads as ASCII text throughout ([`base85_ascii_alignment`]). One line per run after the
+/// label before it (where runs of the two alphabets overlap, the first to start). One pass per
+/// alphabet; the view is never longer than its input (four bytes per five characters).
 pub fn base85(src: &str) -> Option<View> {
     if u32::try_from(src.len()).is_err() {
         return None;
@@ -3483,6 +3573,15 @@ pub fn base85(src: &str) -> Option<View> {
                 if let Some(skip) = base85_text(run, decode, &mut out) {
                     hits.push((i + skip, i + len, std::mem::take(&mut out)));
                 }
+            } else if len >= MIN_ASCII85
+                && let Some(skip) = base85_ascii_alignment(run, table)
+            {
+                // No punctuation beyond base64's (`X=EToO-Cw3I4UtYI503VFfuAeejsITWB` is
+                // `b85encode(b"id DMG*D8*19800102*F~ end")`; about one encoding of 24 bytes of
+                // text in 400, of 16 bytes in 60): read only as ASCII text throughout, as
+                // `base85_text` reads a run that is not strongly marked.
+                base85_decode(&run[skip..], table, &mut out);
+                hits.push((i + skip, i + len, std::mem::take(&mut out)));
             }
             i += len;
         }
