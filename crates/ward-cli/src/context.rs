@@ -129,7 +129,10 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
             Failure::new(
                 "not_found",
                 format!("no local user {name:?}"),
-                format!("add them: ward user add --name {name} --display-name TEXT --role ROLE"),
+                match ward_app::users::check_name("user", name) {
+                    Ok(()) => format!("add them: ward user add --name {name} --display-name TEXT --role ROLE"),
+                    Err(_) => "a local user's name is lower-case letters, digits, '.', '_' or '-': list them with `ward user list`".to_string(),
+                },
             )
         })?;
     let who = ward_core::Identity {

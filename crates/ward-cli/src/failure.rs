@@ -49,11 +49,9 @@ impl Failure {
     /// ([`cli_hint`], [`cli_message`]). A server's error and a local one print the same.
     pub fn remote(code: String, message: String, hint: String) -> Failure {
         // The server tells an HTTP client to send a bearer token; a CLI user signs in.
-        let hint = match code.as_str() {
-            "unauthenticated" => {
-                "sign in: ward --server URL login (or pass an API token with --token / WARD_TOKEN)".to_string()
-            }
-            _ => cli_hint(&hint),
+        let hint = match hint.starts_with("send `Authorization: Bearer") {
+            true => "sign in: ward --server URL login (or pass an API token with --token / WARD_TOKEN)".to_string(),
+            false => cli_hint(&hint),
         };
         Failure {
             message: cli_message(&message),

@@ -1311,7 +1311,16 @@ fn every_command_the_sources_print_is_run_as_printed_by_a_named_test_or_listed_a
                 let mut rest = literal;
                 while let Some(at) = rest.find("ward ") {
                     let before = rest[..at].chars().next_back();
-                    let after: Vec<&str> = rest[at + 5..].split_whitespace().take(2).collect();
+                    // Global options first (`ward --server URL login`): the subcommand follows.
+                    let mut words = rest[at + 5..].split_whitespace().peekable();
+                    while words
+                        .peek()
+                        .is_some_and(|w| ["--server", "--data-dir", "--as", "--token", "--output"].contains(w))
+                    {
+                        words.next();
+                        words.next();
+                    }
+                    let after: Vec<&str> = words.take(2).collect();
                     rest = &rest[at + 5..];
                     if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
                         continue;

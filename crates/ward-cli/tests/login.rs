@@ -84,8 +84,9 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         "{err}"
     );
 
-    // A wrong password is refused and nothing is stored.
-    refused(
+    // A wrong password is refused and nothing is stored; its hint is about the password, not
+    // the sign-in just tried.
+    let wrong = refused(
         {
             let mut c = client(&d, &config, &url);
             c.args(["login", "--user", "alice", "--password-stdin"]);
@@ -93,6 +94,10 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         },
         Some("wrong-password-here\n"),
         "unauthenticated",
+    );
+    assert!(
+        wrong.contains("password") && !wrong.contains("ward --server URL login"),
+        "{wrong}"
     );
 
     assert!(

@@ -133,6 +133,13 @@ impl Environment {
             (false, Some(_)) => return Err("give tenants or a ring, not both".into()),
             (true, Some(r)) => match self.rings.iter().find(|x| x.name == r) {
                 Some(x) => x.tenants.clone(),
+                None if self.rings.is_empty() => {
+                    return Err(format!(
+                        "{} declares no rings: name its tenants instead ({})",
+                        self.name,
+                        all.join(", ")
+                    ));
+                }
                 None => {
                     let names: Vec<&str> = self.rings.iter().map(|x| x.name.as_str()).collect();
                     return Err(format!(
@@ -459,6 +466,14 @@ mod tests {
             flat.unknown_tenant_hint("clinic-a"),
             "dev declares no tenants: name none"
         );
+        // Tenants but no rings: a ring is answered with the tenants to name instead.
+        let no_rings = Environment {
+            name: "eu".into(),
+            tenants: vec!["clinic-x".into()],
+            ..Environment::default()
+        };
+        let ring = no_rings.select(&[], Some("pilot")).unwrap_err();
+        assert_eq!(ring, "eu declares no rings: name its tenants instead (clinic-x)");
     }
 
     #[test]

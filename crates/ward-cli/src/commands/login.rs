@@ -132,9 +132,22 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         .into());
     }
     // A session kept before for this server is ended on the server, not only replaced here: a
-    // sign-in never leaves a live session behind that nobody holds any more.
+    // sign-in never leaves a live session behind that nobody holds any more. One that has ended
+    // is only forgotten. When the old one cannot be ended, the new one is ended instead and the
+    // sign-in fails (the old one stays kept, to end with `ward logout`).
     let replaced = match credentials::get(&base)? {
-        Some(old) if old.token != session.token => Some(end_on_server(g, &old).await?),
+        Some(old) if old.token != session.token && old.expires_at.is_some_and(|t| t <= now) => {
+            Some("already ended (expired)")
+        }
+        Some(old) if old.token != session.token => match end_on_server(g, &old).await {
+            Ok(ended) => Some(ended),
+            Err(e) => {
+                if !session.pasted {
+                    let _ = end_on_server(g, &session).await;
+                }
+                return Err(e);
+            }
+        },
         _ => None,
     };
     credentials::put(&base, session.clone())?;
