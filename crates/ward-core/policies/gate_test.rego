@@ -217,6 +217,24 @@ test_freezes_block if {
 	{r.rule | some r in d} == {"calendar.freeze"}
 }
 
+test_a_freeze_says_when_it_ends if {
+	d := gate.deny with data.controls as controls with input as {
+		"now_secs": 0,
+		"environment": "prod",
+		"change": {"tier": "low", "tags": [], "kind": "normal"},
+		"evidence": [passing],
+		"approvals": [approval("user:a", "approved")],
+		"vulnerabilities": [],
+		"calendar": {
+			"windows_apply": false, "in_window": true, "open_windows": [], "freezes": ["year-end"],
+			"freeze_ends": [{"name": "year-end", "until": "2027-01-05T05:00:00Z", "local": "2027-01-05T00:00:00-05:00[America/New_York]"}],
+		},
+	}
+	some r in d
+	r.message == "prod is frozen (year-end) until 2027-01-05T05:00:00Z (2027-01-05T00:00:00-05:00[America/New_York])"
+	r.fix == "wait until the freeze ends at 2027-01-05T05:00:00Z (2027-01-05T00:00:00-05:00[America/New_York])"
+}
+
 crit(id, artifact) := {"id": id, "package": "p", "severity": "critical", "open": true, "first_seen_secs": 0, "artifact": artifact}
 
 sla_input(waivers) := {

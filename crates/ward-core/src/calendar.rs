@@ -88,6 +88,21 @@ pub struct CalendarState {
     pub open_windows: Vec<String>,
     /// The freezes in force now.
     pub freezes: Vec<String>,
+    /// When each freeze in force ends (the start of the day after its last day, in its zone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freeze_ends: Vec<FreezeEnd>,
+}
+
+/// The end of a freeze in force: as an instant in UTC and as the local time in its zone, both
+/// RFC 3339 (the local one with the zone's name, RFC 9557).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreezeEnd {
+    /// The freeze's name.
+    pub name: String,
+    /// The instant it ends, e.g. `2027-01-05T05:00:00Z`.
+    pub until: String,
+    /// The same instant in the freeze's zone, e.g. `2027-01-05T00:00:00-05:00[America/New_York]`.
+    pub local: String,
 }
 
 /// One cron field: allowed values as a bitmask.
@@ -228,9 +243,18 @@ impl Calendar {
         s.in_window = !s.windows_apply || !s.open_windows.is_empty();
         for f in self.freezes.iter().filter(|f| applies(&f.environments, env)) {
             let (a, b) = dates(f)?;
-            let today = now.to_zoned(zone(&f.tz)?).date();
+            let tz = zone(&f.tz)?;
+            let today = now.to_zoned(tz.clone()).date();
             if a <= today && today <= b {
                 s.freezes.push(f.name.clone());
+                // A freeze to the last representable day has no end to name.
+                if let Ok(end) = b.tomorrow().and_then(|d| d.to_zoned(tz)) {
+                    s.freeze_ends.push(FreezeEnd {
+                        name: f.name.clone(),
+                        until: end.timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        local: end.to_string(),
+                    });
+                }
             }
         }
         Ok(s)
@@ -305,6 +329,16 @@ mod tests {
         assert!(frozen("2026-12-20T05:00:00Z"));
         assert!(frozen("2027-01-05T04:59:00Z"));
         assert!(!frozen("2027-01-05T05:00:00Z"));
+        // A freeze in force says when it ends, in UTC and in its own zone.
+        let s = c.state("prod", "low", at("2026-12-24T12:00:00Z")).unwrap();
+        assert_eq!(
+            s.freeze_ends,
+            vec![FreezeEnd {
+                name: "year-end".into(),
+                until: "2027-01-05T05:00:00Z".into(),
+                local: "2027-01-05T00:00:00-05:00[America/New_York]".into(),
+            }]
+        );
     }
 
     #[test]

@@ -182,6 +182,14 @@ async fn input_documents_match_the_published_schema() {
     };
     let d = ward_core::gate::evaluate(&policy.bundle, &input, &policy.data()).expect("evaluates");
     let rules: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+    // The freeze says when it ends, in UTC and in its zone.
+    let freeze = d.reasons.iter().find(|r| r.rule == "calendar.freeze").expect("frozen");
+    assert!(
+        freeze.message.contains(" until ") && input["calendar"]["freeze_ends"][0]["name"] == "always",
+        "{} {:#}",
+        freeze.message,
+        input["calendar"]
+    );
     for want in [
         "calendar.freeze",
         "evidence.tests_passed",
