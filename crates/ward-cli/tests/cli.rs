@@ -357,12 +357,7 @@ fn demo_tells_the_governance_story_without_echoing_phi() {
         !out.contains("123-45-6789") && !err.contains("123-45-6789"),
         "the SSN was echoed"
     );
-    let left: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with("ward-demo-"))
-        .collect();
-    assert!(left.is_empty(), "temporary directory left: {left:?}");
+    assert_no_demo_dir_left(tmp.path());
 }
 
 /// `ward log show | head` panicked ("failed printing to stdout: Broken pipe"). A reader that went
@@ -398,6 +393,16 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
 
+/// Asserts no `ward demo` temporary data directory is left under `tmp`.
+fn assert_no_demo_dir_left(tmp: &std::path::Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("ward-demo-"))
+        .collect();
+    assert!(left.is_empty(), "temporary directory left: {left:?}");
+}
+
 /// `ward demo | head` ended early on the closed pipe and left its temporary data directory,
 /// the log's private key included, under the temporary directory. It is removed on that path too.
 #[test]
@@ -424,12 +429,7 @@ fn a_demo_into_a_closed_pipe_leaves_no_data_directory_with_its_log_key() {
         "{:?}: {stderr}",
         out.status
     );
-    let left: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with("ward-demo-"))
-        .collect();
-    assert!(left.is_empty(), "temporary directory left: {left:?}");
+    assert_no_demo_dir_left(tmp.path());
 }
 
 /// `ward approve -h` names every meaning a signature can carry by default, so a signer never has

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{add_user, as_user, json, ok, run, ward};
+use common::{add_user, as_user, json, ok, printed_command, run, ward};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -16,48 +16,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../ward-evidence/tests/fixtures")
         .join(name)
-}
-
-/// A printed command's words, as a POSIX shell splits them (single quotes and backslashes: the
-/// CLI quotes values with them, `actions::quoted`).
-fn shell_words(cmd: &str) -> Vec<String> {
-    let (mut words, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
-    let mut chars = cmd.chars();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '\\' if !quoted => {
-                cur.extend(chars.next());
-                any = true;
-            }
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    words.push(std::mem::take(&mut cur));
-                }
-                any = false;
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        words.push(cur);
-    }
-    words
-}
-
-/// The `ward …` command at the end of a printed line (`fix: words: ward …`, `hint: … `ward …``).
-fn printed_command(line: &str) -> Option<Vec<String>> {
-    let at = line.find("ward ")?;
-    let cmd = line[at..].trim_end_matches(['`', ')', '.']);
-    let cmd = cmd.split('`').next().unwrap_or(cmd);
-    let words = shell_words(cmd);
-    (words.len() > 1).then(|| words[1..].to_vec())
 }
 
 /// A printed fix: its rule and the command's words after `ward`.
@@ -754,10 +712,9 @@ fn hint_command(o: &Output) -> Vec<String> {
         "expected a refusal: {}{stderr}",
         String::from_utf8_lossy(&o.stdout)
     );
-    stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("hint: "))
-        .find_map(printed_command)
+    common::hint_commands(&o.stderr)
+        .into_iter()
+        .next()
         .unwrap_or_else(|| panic!("no command in the refusal's hint:\n{stderr}"))
 }
 
@@ -995,12 +952,9 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
 
     // Break-glass on an emergency: the review it leaves open is listed by the printed command,
     // and closed by the printed signature of an approver.
-    let emergency = json(&ok(run(ward_words(
-        &d,
-        Some("dana"),
-        &words(&[
-            "change",
-            "open",
+    let emergency = common::open_change_with(
+        ward_words(&d, Some("dana"), &[]),
+        &[
             "--title",
             "Lab feed down",
             "--kind",
@@ -1011,13 +965,8 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
             common::TICKET,
             "--env",
             "staging",
-            "--output",
-            "json",
-        ]),
-    ))))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        ],
+    );
     let granted = ok(run(ward_words(
         &d,
         Some("rita"),

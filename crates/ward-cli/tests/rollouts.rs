@@ -582,14 +582,7 @@ fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
         "{}",
         String::from_utf8_lossy(&watched.stderr)
     );
-    let printed: Vec<Vec<String>> = String::from_utf8_lossy(&watched.stderr)
-        .lines()
-        .filter_map(|l| l.strip_prefix("hint: "))
-        .filter_map(|l| {
-            l.find("ward ")
-                .map(|at| l[at + 5..].split_whitespace().map(String::from).collect())
-        })
-        .collect();
+    let printed = common::hint_commands(&watched.stderr);
     assert_eq!(printed.len(), 3, "{printed:?}");
     assert_eq!(printed[0], ["rollout", "resume", id.as_str()]);
     assert_eq!(printed[2], ["rollout", "abort", id.as_str()]);
@@ -610,18 +603,9 @@ fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
     // An unknown rollout's hint lists the rollouts, as printed, with this one.
     let unknown = run(e.cli(&e.rm, &["rollout", "status", "ro-00000000"]));
     assert!(!unknown.status.success());
-    let listing: Vec<String> = String::from_utf8_lossy(&unknown.stderr)
-        .lines()
-        .filter_map(|l| l.strip_prefix("hint: "))
-        .find_map(|l| {
-            l.find("`ward ").map(|at| {
-                l[at + 6..]
-                    .trim_end_matches('`')
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect()
-            })
-        })
+    let listing = common::hint_commands(&unknown.stderr)
+        .into_iter()
+        .next()
         .unwrap_or_else(|| panic!("no listing hint: {}", String::from_utf8_lossy(&unknown.stderr)));
     let listing: Vec<&str> = listing.iter().map(String::as_str).collect();
     let listed = ok(run(e.cli(&e.rm, &listing)));
@@ -855,14 +839,7 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     // Watching a halted rollout ends at once with its hints: each is a command run as printed.
     let hints = |out: &std::process::Output| -> Vec<Vec<String>> {
         assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .filter_map(|l| l.strip_prefix("hint: "))
-            .filter_map(|l| {
-                l.find("ward ")
-                    .map(|at| l[at + 5..].split_whitespace().map(String::from).collect())
-            })
-            .collect()
+        common::hint_commands(&out.stderr)
     };
     let printed = hints(&run(e.cli(&e.rm, &["rollout", "status", &id, "--watch"])));
     let (retry, abort) = (printed[0].clone(), printed[1].clone());
@@ -1312,11 +1289,9 @@ fn the_gates_fix_for_a_stale_rollback_drill_works_as_printed() {
     // A high-risk change (PHI) of the same service.
     let digest = release(&e.artifacts, "d2", "");
     register(&e.d, &digest, "reminders", "d2");
-    let high = json(&ok(run(e.cli(
-        &e.ci,
+    let high = common::open_change_with(
+        e.cli(&e.ci, &[]),
         &[
-            "change",
-            "open",
             "--title",
             "Reminder texts carry the visit type",
             "--artifact",
@@ -1327,13 +1302,8 @@ fn the_gates_fix_for_a_stale_rollback_drill_works_as_printed() {
             common::TICKET,
             "--env",
             "prod",
-            "--output",
-            "json",
         ],
-    ))))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    );
     let gate = || {
         let out = run(e.cli(&e.rm, &["gate", "check", "--change", &high, "--env", "prod"]));
         String::from_utf8_lossy(&out.stdout).to_string()
@@ -1353,10 +1323,7 @@ fn the_gates_fix_for_a_stale_rollback_drill_works_as_printed() {
     let fix: Vec<String> = before
         .lines()
         .filter_map(|l| l.trim().strip_prefix("fix: "))
-        .filter_map(|l| {
-            l.find("ward ")
-                .map(|at| l[at + 5..].split_whitespace().map(String::from).collect::<Vec<_>>())
-        })
+        .filter_map(common::printed_command)
         .find(|w| w.first().is_some_and(|x| x == "drill"))
         .unwrap_or_else(|| panic!("no drill fix printed:\n{before}"));
     assert_eq!(fix, ["drill", "rollback", "--env", "prod"]);

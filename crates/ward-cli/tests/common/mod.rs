@@ -120,22 +120,78 @@ pub const TICKET: &str = "https://tickets.example.org/T-1";
 /// Opens a change titled `title` shipping `digest` (touching README.md, with [`TICKET`]) with
 /// `c` — a `ward` command already pointed at its data dir or server and token; returns the
 /// change id.
-pub fn open_change(mut c: Command, title: &str, digest: &str) -> String {
-    c.args([
-        "change",
-        "open",
-        "--title",
-        title,
-        "--ticket",
-        TICKET,
-        "--artifact",
-        digest,
-        "--path",
-        "README.md",
-        "--output",
-        "json",
-    ]);
+pub fn open_change(c: Command, title: &str, digest: &str) -> String {
+    open_change_with(
+        c,
+        &[
+            "--title",
+            title,
+            "--ticket",
+            TICKET,
+            "--artifact",
+            digest,
+            "--path",
+            "README.md",
+        ],
+    )
+}
+
+/// Opens a change with `c` and the `ward change open` arguments `args`; returns its id.
+pub fn open_change_with(mut c: Command, args: &[&str]) -> String {
+    c.args(["change", "open"]).args(args).args(["--output", "json"]);
     json(&ok(run(c)))["id"].as_str().expect("change id").to_string()
+}
+
+/// A printed command's words, as a POSIX shell splits them (single quotes and backslashes: the
+/// CLI quotes values with them).
+pub fn shell_words(cmd: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+    let mut chars = cmd.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' if !quoted => {
+                cur.extend(chars.next());
+                any = true;
+            }
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(cur);
+    }
+    words
+}
+
+/// The words after `ward` of the `ward …` command at the end of a printed line
+/// (`fix: words: ward …`, `hint: … `ward …``).
+pub fn printed_command(line: &str) -> Option<Vec<String>> {
+    let at = line.find("ward ")?;
+    let cmd = line[at..].trim_end_matches(['`', ')', '.']);
+    let cmd = cmd.split('`').next().unwrap_or(cmd);
+    let words = shell_words(cmd);
+    (words.len() > 1).then(|| words[1..].to_vec())
+}
+
+/// The commands of every `hint:` line in `stderr` that names one, in order.
+pub fn hint_commands(stderr: &[u8]) -> Vec<Vec<String>> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("hint: "))
+        .filter_map(printed_command)
+        .collect()
 }
 
 /// The Prometheus server binary (Debian package `prometheus`); `None` (the test is skipped,
