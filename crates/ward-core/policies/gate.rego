@@ -415,24 +415,21 @@ deny contains r if {
 	some name in input.calendar.freezes
 	r := {
 		"rule": "calendar.freeze",
-		"message": sprintf("%s is frozen (%s)%s", [input.environment, name, freeze_until(name)]),
-		"fix": sprintf("wait until the freeze ends%s", [freeze_at(name)]),
+		"message": sprintf("%s is frozen (%s)%s", [input.environment, name, freeze_said("until", name)]),
+		"fix": sprintf("wait until the freeze ends%s", [freeze_said("at", name)]),
 	}
 }
 
 # When a freeze in force ends, in UTC and in its own zone (an input recorded before Ward gave
 # the end has none: then nothing is said).
-freeze_until(name) := s if {
+freeze_end(name) := sprintf("%s (%s)", [e.until, e.local]) if {
 	some e in object.get(input.calendar, "freeze_ends", [])
 	e.name == name
-	s := sprintf(" until %s (%s)", [e.until, e.local])
-} else := ""
+}
 
-freeze_at(name) := s if {
-	some e in object.get(input.calendar, "freeze_ends", [])
-	e.name == name
-	s := sprintf(" at %s (%s)", [e.until, e.local])
-} else := ""
+freeze_said(word, name) := sprintf(" %s %s", [word, freeze_end(name)]) if freeze_end(name)
+
+else := ""
 
 # ---- error budgets (computed by Ward from [[slo]] and Prometheus at input.now) ----------
 
