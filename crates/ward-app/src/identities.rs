@@ -594,6 +594,16 @@ impl Directory {
             .and_then(|c| c.record.subject.clone())
     }
 
+    /// When token `id` expires, from the entry [`Directory::authenticate`] has just cached for
+    /// it (no read); none for a token that does not expire.
+    pub fn expires_at(&self, id: &str) -> Option<i64> {
+        self.cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .and_then(|c| c.record.expires_at)
+    }
+
     /// Authenticates a bearer token string.
     pub async fn authenticate(&self, ledger: &Ledger, bearer: &str) -> Result<Result<Identity, AuthFailure>, AppError> {
         let Ok(token) = ApiToken::parse(bearer) else {

@@ -75,10 +75,32 @@ pub fn when(secs: i64, now: i64) -> String {
     } else {
         format!("{a} s")
     };
-    if d >= 0 {
+    if d == 0 {
+        format!("{at} (now)")
+    } else if d > 0 {
         format!("{at} (in {span})")
     } else {
         format!("{at} ({span} ago)")
+    }
+}
+
+/// [`when`] for a time written as RFC 3339 (any precision): `2026-12-05T02:50:12Z (3 min ago)`;
+/// a text that is not a time is returned as it is.
+pub fn when_text(t: &str, now: i64) -> String {
+    match t.parse::<jiff::Timestamp>() {
+        Ok(at) => when(at.as_second(), now),
+        Err(_) => t.to_string(),
+    }
+}
+
+/// The end of a period that runs up to the present (`now` or the second after it, as a
+/// period's exclusive end is given): `2026-12-05T02:50:13Z (now)`; any other end as [`when_text`].
+pub fn period_end(t: &str, now: i64) -> String {
+    match t.parse::<jiff::Timestamp>() {
+        Ok(at) if (now..=now + 1).contains(&at.as_second()) => {
+            format!("{} (now)", at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        }
+        _ => when_text(t, now),
     }
 }
 
@@ -111,17 +133,34 @@ pub fn progress(out: Output, label: &str) -> ProgressBar {
 
 #[cfg(test)]
 mod tests {
-    use super::when;
+    use super::{period_end, when, when_text};
 
     #[test]
     fn times_read_as_dates_with_their_distance() {
         let now = 1_796_287_044;
-        assert_eq!(when(now, now), "2026-12-03T08:37:24Z (in 0 s)");
+        assert_eq!(when(now, now), "2026-12-03T08:37:24Z (now)");
+        assert_eq!(when(now + 1, now), "2026-12-03T08:37:25Z (in 1 s)");
         assert_eq!(
             when(now + 3 * 3600 + 59 * 60, now),
             "2026-12-03T12:36:24Z (in 3 h 59 min)"
         );
         assert_eq!(when(now + 90, now), "2026-12-03T08:38:54Z (in 1 min)");
         assert_eq!(when(now - 3 * 86_400, now), "2026-11-30T08:37:24Z (3 d 0 h ago)");
+    }
+
+    #[test]
+    fn recorded_times_lose_their_fraction_and_a_period_up_to_now_ends_now() {
+        let now = 1_796_287_044;
+        assert_eq!(
+            when_text("2026-12-03T08:36:24.123456789Z", now),
+            "2026-12-03T08:36:24Z (1 min ago)"
+        );
+        assert_eq!(when_text("not a time", now), "not a time");
+        // A period's end is exclusive: the second after now is still "now".
+        assert_eq!(period_end("2026-12-03T08:37:25Z", now), "2026-12-03T08:37:25Z (now)");
+        assert_eq!(
+            period_end("2026-12-03T08:37:44Z", now),
+            "2026-12-03T08:37:44Z (in 20 s)"
+        );
     }
 }

@@ -64,6 +64,25 @@ fn full_round_trip_with_offline_verification() {
         c
     })));
     assert_eq!(shown["entries"][0]["event"]["kind"], "log.checkpoint");
+    // The status says when the checkpoint was signed to the second, and how long ago.
+    let status = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "status"]);
+        c
+    }));
+    let signed = status
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("latest checkpoint: size 5 signed "))
+        .unwrap_or_else(|| panic!("{status}"));
+    let (at, ago) = signed.split_once(' ').unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        at.len() == "2026-12-05T02:50:12Z".len() && at.parse::<jiff::Timestamp>().is_ok(),
+        "{status}"
+    );
+    assert!(
+        ago == "(now)" || (ago.starts_with('(') && ago.ends_with(" ago)")),
+        "{status}"
+    );
     let proof = json(&ok(run({
         let mut c = ward(&d, None);
         c.args(["log", "proof", "--index", "2", "--output", "json"]);

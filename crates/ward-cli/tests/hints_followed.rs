@@ -988,7 +988,10 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
         None,
         &not_due.lines().find_map(printed_command).expect("a listing command"),
     )));
-    assert!(listed.contains(&emergency) && listed.contains("open"), "{listed}");
+    assert!(
+        listed.contains(&emergency) && listed.contains("open") && listed.contains("bypass active until 20"),
+        "{listed}"
+    );
     let close = granted.lines().find_map(printed_command).expect("a closing command");
     ok(run(ward_words(&d, Some("vera"), &close)));
     let listed = ok(run(ward_words(&d, None, &words(&["review", "list"]))));

@@ -308,11 +308,38 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         c
     }));
     assert!(out.contains("left valid on the server"), "{out}");
-    ok(run({
+    let me = ok(run({
         let mut c = client(&d, &config, &url);
         c.args(["whoami"]).env("WARD_TOKEN", &ci);
         c
     }));
+    assert!(me.contains("the token does not expire"), "{me}");
+    // A pasted token that expires: whoami says when, from the server (nothing kept locally).
+    let expiring = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "token",
+            "create",
+            "--name",
+            "ci-nightly",
+            "--role",
+            "viewer",
+            "--expires",
+            "3h",
+        ]);
+        c.args(["--output", "json"]);
+        c
+    })));
+    let me = ok(run({
+        let mut c = client(&d, &config, &url);
+        c.args(["whoami"])
+            .env("WARD_TOKEN", expiring["token"].as_str().expect("token"));
+        c
+    }));
+    assert!(
+        me.contains("session ends ") && (me.contains("(in 2 h 59 min)") || me.contains("(in 3 h 0 min)")),
+        "{me}"
+    );
     // The command the logout names ends it, as printed, with the token's id filled in from the
     // token list (by the data directory's operator, who created it).
     let printed: Vec<String> = out

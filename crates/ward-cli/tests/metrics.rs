@@ -261,6 +261,14 @@ fn dora_metrics_from_the_cli_locally_and_through_a_server_with_lead_time_from_gi
     assert!(text.contains("(DORA publishes no band)"), "{text}");
     assert!(text.contains(&format!("entry {d2}")), "{text}");
     assert!(text.contains("no sample"), "{text}");
+    // Without --to the period runs up to now, and says so (never "in 1 s").
+    let recent = ok(run({
+        let mut c = ward(&d, None);
+        c.args(["metrics", "dora", "--env", "prod"]);
+        c
+    }));
+    let header = recent.lines().next().unwrap_or_default();
+    assert!(header.ends_with("Z (now)") && header.contains(" ago) to "), "{recent}");
 
     // Governance metrics, both ways: two successful deployments, none under an exception, no
     // approval quorum reached, no drill.

@@ -449,6 +449,13 @@ fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
     assert_eq!(forward["seq"], drill["returned"]["deployment"]);
     assert_eq!(forward["rollback_of"], back["seq"], "{forward:#}");
     assert_eq!(forward["digests"][0].as_str(), Some(v2.as_str()));
+    // Listed as text, both records say they were a drill, and the rollout's deployment does not.
+    let listed = ok(run(e.cli(&e.ci, &["deployments", "--env", "prod"])));
+    let drills = listed
+        .lines()
+        .filter(|l| l.contains("a rollback drill (rehearsal"))
+        .count();
+    assert_eq!(drills, 2, "{listed}");
     // --stay: the drill is a real rollback, and prod stays on v1.
     let stayed = json(&ok(run(e.cli(
         &e.rm,
@@ -581,6 +588,14 @@ fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
         Some(8),
         "{}",
         String::from_utf8_lossy(&watched.stderr)
+    );
+    // Off a terminal (this pipe), each state it saw is a stamped line before the final screen.
+    let log = String::from_utf8_lossy(&watched.stdout);
+    assert!(
+        log.lines()
+            .next()
+            .is_some_and(|l| l.contains(&format!("Z {id} PAUSED at step "))),
+        "{log}"
     );
     let printed = common::hint_commands(&watched.stderr);
     assert_eq!(printed.len(), 3, "{printed:?}");

@@ -1336,7 +1336,10 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     for expected in [
         "junit junit.xml",
         "2 tests: 2 passed, 0 failed",
+        // The artifact's verdict is the gate's: nothing in its latest decisions blocks on it.
+        ": nothing blocks on it in the latest gate decisions (prod, staging)",
         "Quinn Alvarez",
+        "  current",
         "→ prod: ALLOWS",
         "→ staging: BLOCKS",
         "✗ environment.not_targeted",

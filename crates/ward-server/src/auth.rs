@@ -30,6 +30,11 @@ pub use crate::limiter::{FAILURE_LIMIT, FAILURE_WINDOW, FailureLimiter};
 #[derive(Clone, Copy, Debug)]
 pub struct SourceIp(pub IpAddr);
 
+/// When the bearer credential the request presented ends (Unix seconds): a token's expiry, a
+/// provider token's `exp`; `None` for a token that does not expire. `GET /api/v1/whoami` says it.
+#[derive(Clone, Copy, Debug)]
+pub struct CredentialExpiry(pub Option<i64>);
+
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceIp {
     type Rejection = std::convert::Infallible;
 
@@ -286,7 +291,15 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         }
         _ => None,
     };
+    let expiry = match &bearer {
+        Some(b) => match ward_core::token::ApiToken::parse(b) {
+            Ok(t) => state.directory.expires_at(&t.id),
+            Err(_) => crate::oidc::unverified_expiry(b),
+        },
+        None => None,
+    };
     req.extensions_mut().insert(identity);
+    req.extensions_mut().insert(CredentialExpiry(expiry));
     if let Some(b) = &bearer {
         req.extensions_mut().insert(ward_app::reauth::PresentedCredential(
             ward_app::reauth::credential_digest(b),

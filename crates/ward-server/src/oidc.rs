@@ -961,6 +961,13 @@ pub fn unverified_subject(token: &str) -> Option<String> {
     }
 }
 
+/// The `exp` claim of a provider token the caller has verified (read without checking again).
+pub fn unverified_expiry(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Value>(&bytes).ok()?.get("exp")?.as_i64()
+}
+
 fn unverified_issuer(token: &str) -> Result<String, JwtError> {
     let payload = token.split('.').nth(1).ok_or(JwtError::Malformed)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -135,10 +135,11 @@ pub fn relied_on(
         out.waivers
             .push(match waivers.iter().find(|w| &w.id == id && w.seq < decided) {
                 Some(w) => format!(
-                    "{} ({}) granted by {}: {}{}",
+                    "{} ({}) granted by {}, expires {}: {}{}",
                     w.id,
                     w.request.rules.join(", "),
                     w.approver,
+                    crate::metrics::rfc3339(w.expires_secs),
                     w.request.justification,
                     excused(id)
                 ),
@@ -149,13 +150,15 @@ pub fn relied_on(
         out.breakglass
             .push(match breakglass.iter().find(|b| &b.id == id && b.seq < decided) {
                 Some(b) => format!(
-                    "{} by {} ({}): {}{} — retrospective review {}",
+                    "{} by {} ({}), bypass until {}: {}{} — retrospective review {}, due {}",
                     b.id,
                     b.by,
                     b.request.rules.join(", "),
+                    crate::metrics::rfc3339(b.until_secs),
                     b.request.justification,
                     excused(id),
-                    if b.review.is_empty() { "open" } else { &b.review }
+                    if b.review.is_empty() { "open" } else { &b.review },
+                    crate::metrics::rfc3339(b.review_due_secs)
                 ),
                 None => format!("{id}{} — retrospective review unknown", excused(id)),
             });
@@ -175,12 +178,13 @@ pub fn relied_on(
         after.push((
             w.seq,
             format!(
-                "waiver {} ({}) granted by {} at {} (entry {})",
+                "waiver {} ({}) granted by {} at {} (entry {}), expires {}",
                 w.id,
                 w.request.rules.join(", "),
                 w.approver,
                 w.time,
-                w.seq
+                w.seq,
+                crate::metrics::rfc3339(w.expires_secs)
             ),
         ));
     }
@@ -423,7 +427,8 @@ mod tests {
         assert!(
             r.breakglass[0].starts_with("BG-1 by user:ivan")
                 && r.breakglass[0].contains("excused evidence.sbom")
-                && r.breakglass[0].ends_with("retrospective review overdue"),
+                && r.breakglass[0].contains("bypass until 1970-01-01T00:00:50Z")
+                && r.breakglass[0].ends_with("retrospective review overdue, due 1970-01-01T00:01:00Z"),
             "{r:?}"
         );
         // A waiver granted after the decision was not relied on.
@@ -434,7 +439,11 @@ mod tests {
             r.signed_after[0].starts_with("retrospective-review (approved) by rhea"),
             "{r:?}"
         );
-        assert!(r.signed_after[1].starts_with("waiver WVR-late"), "{r:?}");
+        assert!(
+            r.signed_after[1].starts_with("waiver WVR-late")
+                && r.signed_after[1].ends_with("expires 1970-01-01T00:01:40Z"),
+            "{r:?}"
+        );
 
         // A waiver active at the decision is listed with what it excused.
         let mut input2 = input.clone();
@@ -442,7 +451,7 @@ mod tests {
         let r = relied_on(&d, Some(&input2), &[], &[waiver("WVR-1", 7)], &[], &[]);
         assert_eq!(r.waivers.len(), 1, "{r:?}");
         assert!(
-            r.waivers[0].starts_with("WVR-1 (sla.high) granted by user:vera"),
+            r.waivers[0].starts_with("WVR-1 (sla.high) granted by user:vera, expires 1970-01-01T00:01:40Z"),
             "{r:?}"
         );
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use std::process::Command;
 use ward_app::approvals::{Approval, ApprovalsView, SignRequest};
 use ward_app::changes::{Change, ChangeRequest, ChangeUpdate, Commit, ReclassifyRequest};
+use ward_app::gate::GateDecision;
 use ward_app::overview::ChangeOverview;
 
 /// The git range of the CI job this runs in: GitLab's `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA`, or
@@ -140,18 +141,51 @@ fn show(c: &Change) -> String {
 fn overview(o: &ChangeOverview) -> String {
     let now = jiff::Timestamp::now().as_second();
     let mut s = show(&o.change);
-    s.push_str(&format!("  evidence ({}):\n", o.evidence.len()));
-    for a in &o.evidence {
+    s.push_str(&format!(
+        "  evidence ({}){}:\n",
+        o.evidence.len(),
+        if o.evidence_withheld {
+            ", withheld: your role may not read evidence"
+        } else {
+            ""
+        }
+    ));
+    let mut subjects = o.change.request.artifacts.clone();
+    subjects.push(o.change.id.clone());
+    for subject in &subjects {
+        let on: Vec<_> = o.evidence.iter().filter(|a| &a.artifact == subject).collect();
+        if subject == &o.change.id && on.is_empty() {
+            continue;
+        }
         s.push_str(&format!(
-            "    {} {} {} on {} (entry {}, by {}): {}\n",
-            a.time,
-            a.r#type,
-            a.file_name,
-            a.artifact,
-            a.seq,
-            a.added_by,
-            crate::commands::evidence::summary_line(&a.r#type, &a.summary)
+            "    {}: {}\n",
+            if subject == &o.change.id {
+                format!("on the change {subject}")
+            } else {
+                subject.clone()
+            },
+            subject_verdict(subject, &o.change.id, &o.change.request.environments, &o.decisions)
         ));
+        if on.is_empty() {
+            s.push_str("      (no evidence)\n");
+        }
+        for a in on {
+            let blocking = blocking_rules(&o.decisions, |m| m.contains(&format!("({})", a.id)));
+            s.push_str(&format!(
+                "      {} {} {} (entry {}, by {}): {}{}\n",
+                a.time,
+                a.r#type,
+                a.file_name,
+                a.seq,
+                a.added_by,
+                crate::commands::evidence::summary_line(&a.r#type, &a.summary),
+                if blocking.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ✗ {}", blocking.join(", "))
+                }
+            ));
+        }
     }
     s.push_str(&approvals_table(&o.approvals));
     if !s.ends_with('\n') {
@@ -217,17 +251,56 @@ fn overview(o: &ChangeOverview) -> String {
     s.push_str(&format!("  deployments ({}):\n", o.deployments.len()));
     for d in &o.deployments {
         s.push_str(&format!(
-            "    entry {} {} → {}{}: {} at {} by {}\n",
+            "    entry {} {} → {}{}: {} at {} by {}{}\n",
             d.seq,
             d.digests.join(","),
             d.environment,
             d.ring.as_deref().map(|r| format!(" ring {r}")).unwrap_or_default(),
             d.status,
             d.time,
-            d.executed_by
+            d.executed_by,
+            if d.drill { " (rollback drill)" } else { "" }
         ));
     }
     s
+}
+
+/// The rules of the latest decisions that block on a reason whose message `names`, with the
+/// environment: `evidence.sbom in prod`.
+fn blocking_rules(decisions: &[GateDecision], names: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = decisions
+        .iter()
+        .flat_map(|d| {
+            d.reasons
+                .iter()
+                .filter(|r| names(&r.message))
+                .map(move |r| format!("{} in {}", r.rule, d.environment))
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// An artifact's (or the change's own) verdict from the latest gate decision per environment:
+/// what blocks on it, or that nothing does, or that no gate has been asked yet (the command to
+/// ask it). The verdict is the gate's, never one made up from the summaries.
+fn subject_verdict(subject: &str, change: &str, environments: &[String], decisions: &[GateDecision]) -> String {
+    if decisions.is_empty() {
+        return match environments.first() {
+            Some(env) => format!("not yet checked by the gate (ward gate check --change {change} --env {env})"),
+            None => "not yet checked by the gate".into(),
+        };
+    }
+    let blocking = blocking_rules(decisions, |m| m.contains(subject));
+    let envs: Vec<&str> = decisions.iter().map(|d| d.environment.as_str()).collect();
+    if blocking.is_empty() {
+        format!(
+            "nothing blocks on it in the latest gate decisions ({})",
+            envs.join(", ")
+        )
+    } else {
+        format!("BLOCKS: {}", blocking.join(", "))
+    }
 }
 
 /// Dispatches `ward change`.
@@ -330,7 +403,7 @@ fn approvals_table(v: &ApprovalsView) -> String {
             if a.stale {
                 "  STALE: signed another manifest"
             } else {
-                ""
+                "  current"
             },
             if a.comment.is_empty() {
                 String::new()
@@ -402,7 +475,38 @@ fn request(a: &ChangeOpenArgs) -> Result<ChangeRequest> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ci_range, commit_line};
+    use super::{ci_range, commit_line, subject_verdict};
+
+    #[test]
+    fn an_artifacts_verdict_is_the_gates_reasons_that_name_it() {
+        let decision = |env: &str, reasons: serde_json::Value| -> ward_app::gate::GateDecision {
+            serde_json::from_value(serde_json::json!({
+                "id": 7, "change": "CHG-1", "environment": env, "allow": reasons.as_array().unwrap().is_empty(),
+                "reasons": reasons, "policy_digest": "sha256:p", "input_digest": "sha256:i",
+                "input_version": "1", "checked_by": "user:rita", "time": "t"
+            }))
+            .unwrap()
+        };
+        let envs = vec!["staging".to_string(), "prod".to_string()];
+        assert_eq!(
+            subject_verdict("sha256:aa", "CHG-1", &envs, &[]),
+            "not yet checked by the gate (ward gate check --change CHG-1 --env staging)"
+        );
+        let failing = serde_json::json!([
+            {"rule": "evidence.tests_failed", "message": "test report r.xml (ATT-3) on sha256:aa has 2 failed and 0 errored tests", "fix": "f"},
+            {"rule": "approvals.quorum", "message": "high changes need 2 approvals by distinct people; 1 current", "fix": "f"}
+        ]);
+        let ds = vec![decision("staging", serde_json::json!([])), decision("prod", failing)];
+        assert_eq!(
+            subject_verdict("sha256:aa", "CHG-1", &envs, &ds),
+            "BLOCKS: evidence.tests_failed in prod"
+        );
+        // Another artifact is not blamed for it, nor for the change-wide quorum.
+        assert_eq!(
+            subject_verdict("sha256:bb", "CHG-1", &envs, &ds),
+            "nothing blocks on it in the latest gate decisions (staging, prod)"
+        );
+    }
 
     #[test]
     fn a_commit_keeps_its_committer_date_in_utc() {

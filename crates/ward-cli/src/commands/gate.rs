@@ -207,12 +207,14 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
         list.iter()
             .map(|b| {
                 format!(
-                    "{}  {}  {:<8} due {}  by {}: {}",
+                    "{}  {}  {:<8} due {}  by {}, bypass {} {}: {}",
                     b.id,
                     b.request.change,
                     b.review,
                     crate::output::when(b.review_due_secs, now),
                     b.by,
+                    if b.active { "active until" } else { "ended" },
+                    crate::output::when(b.until_secs, now),
                     b.request.justification
                 )
             })

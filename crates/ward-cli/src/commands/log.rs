@@ -91,12 +91,17 @@ async fn checkpoint(g: &Global, backend: &Backend<'_>) -> Result<()> {
 
 async fn status(g: &Global, backend: &Backend<'_>) -> Result<()> {
     let st: LogStatus = backend.log_status().await?;
+    let now = jiff::Timestamp::now().as_second();
     emit(g.output, json!(st), || {
         let cp = st
             .latest_checkpoint
             .as_ref()
             .map_or("none (run `ward log checkpoint`)".to_string(), |c| {
-                format!("size {} at {}", c.size, c.created_at)
+                format!(
+                    "size {} signed {}",
+                    c.size,
+                    crate::output::when_text(&c.created_at, now)
+                )
             });
         format!(
             "log {} ({})\n  size:  {}\n  root:  {}\n  latest checkpoint: {cp}",

@@ -313,7 +313,11 @@ pub async fn whoami(g: &Global) -> Result<()> {
         (Some(_), None) => "the session kept by `ward login`".to_string(),
         (None, None) => "no token".to_string(),
     };
-    let expires_at = r.session().and_then(|s| s.expires_at);
+    // The kept session's expiry, else the server's word on the token presented (a pasted one).
+    let expires_at = r
+        .session()
+        .and_then(|s| s.expires_at)
+        .or_else(|| me["expires_at"].as_i64());
     let roles: Vec<String> = me["roles"]
         .as_array()
         .into_iter()
@@ -336,8 +340,9 @@ pub async fn whoami(g: &Global) -> Result<()> {
                     roles.join(", ")
                 }
             );
-            if let Some(end) = expires_at {
-                t.push_str(&format!("\nsession ends {}", when(end, now)));
+            match expires_at {
+                Some(end) => t.push_str(&format!("\nsession ends {}", when(end, now))),
+                None => t.push_str("\nthe token does not expire"),
             }
             t
         },

@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::cli::{DoraArgs, Global, GovernanceArgs};
 use crate::failure::api_failure;
-use crate::output::{emit, when};
+use crate::output::{emit, period_end, when_text};
 use anyhow::Result;
 use serde_json::json;
 use ward_app::metrics::{self, DoraReport, GovernanceReport, Metric};
@@ -67,13 +67,9 @@ fn label(name: &str) -> &str {
     }
 }
 
-fn secs(t: &str) -> Option<i64> {
-    t.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
-}
-
 /// The report as text: one line per metric, and with `--explain` the entries under each.
 pub fn text(r: &DoraReport, now: i64) -> String {
-    let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+    let at = |t: &str| when_text(t, now);
     let mut s = format!(
         "DORA metrics for {} ({}), from {} to {}\n",
         r.environment,
@@ -81,7 +77,7 @@ pub fn text(r: &DoraReport, now: i64) -> String {
             .as_deref()
             .map_or("all services".to_string(), |x| format!("service {x}")),
         at(&r.from),
-        at(&r.to)
+        period_end(&r.to, now)
     );
     s.push_str(&lines(&r.metrics, now));
     s.push_str(&format!(
@@ -93,7 +89,7 @@ pub fn text(r: &DoraReport, now: i64) -> String {
 
 /// One line per metric (value, samples, band) and, explained, the entries under each.
 fn lines(metrics: &[Metric], now: i64) -> String {
-    let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+    let at = |t: &str| when_text(t, now);
     let mut s = String::new();
     for m in metrics {
         let band = match m.band {
@@ -131,12 +127,12 @@ pub async fn governance(g: &Global, a: &GovernanceArgs) -> Result<()> {
         metrics::request(&a.env, None, a.from.as_deref(), a.to.as_deref(), a.explain, now).map_err(api_failure)?;
     let report: GovernanceReport = Backend::from_global(g)?.governance(&req).await?;
     emit(g.output, json!(report), || {
-        let at = |t: &str| secs(t).map_or_else(|| t.to_string(), |s| when(s, now));
+        let at = |t: &str| when_text(t, now);
         format!(
             "Governance metrics for {}, from {} to {}\n{}  (definitions: docs/METRICS.md)",
             report.environment,
             at(&report.from),
-            at(&report.to),
+            period_end(&report.to, now),
             lines(&report.metrics, now)
         )
     });

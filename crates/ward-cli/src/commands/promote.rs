@@ -132,6 +132,9 @@ fn line(d: &Deployment) -> String {
             .map(|of| format!(", reverts entry {of}"))
             .unwrap_or_default(),
     );
+    if d.drill {
+        s.push_str(" — a rollback drill (rehearsal, not an intervention)");
+    }
     for t in &d.targets {
         s.push_str(&format!(
             "\n  {:<14} {:<9} exit {:<3} config {} output {}{}",

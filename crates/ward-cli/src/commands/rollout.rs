@@ -31,6 +31,25 @@ fn server(g: &Global) -> Result<Remote> {
     })
 }
 
+/// One line of a rollout's state, for a log: `RO-1 RUNNING at step 10% (1 of 3); analysis pass`.
+pub fn progress_line(r: &Rollout) -> String {
+    let step = r.plan.get(r.step).map_or("-", |s| s.label.as_str());
+    let verdict = r
+        .last_analysis
+        .as_ref()
+        .and_then(|v| v.get("verdict").and_then(Value::as_str))
+        .map(|v| format!("; analysis {v}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} at step {step} ({} of {}){verdict}{}",
+        r.id,
+        r.status.to_uppercase(),
+        (r.step + 1).min(r.plan.len()),
+        r.plan.len(),
+        r.reason.as_deref().map(|x| format!(" — {x}")).unwrap_or_default()
+    )
+}
+
 /// One screen of a rollout's progress.
 pub fn render(r: &Rollout) -> String {
     let mut s = format!(
@@ -108,6 +127,7 @@ pub fn render(r: &Rollout) -> String {
 async fn follow(g: &Global, remote: &Remote, id: &str) -> Result<Rollout> {
     let live = g.output == Output::Text && std::io::stdout().is_terminal();
     let mut last = String::new();
+    let mut last_progress = String::new();
     loop {
         let r: Rollout = remote.get(&format!("/api/v1/rollouts/{id}"), &[]).await?;
         let screen = render(&r);
@@ -119,6 +139,15 @@ async fn follow(g: &Global, remote: &Remote, id: &str) -> Result<Rollout> {
             }
             crate::output::write_out(&screen);
             last = screen;
+        } else if !live && g.output == Output::Text {
+            // Off a terminal (a CI log, a pipe): a line for each change of state, stamped, then
+            // the whole screen at the end.
+            let line = progress_line(&r);
+            if line != last_progress {
+                let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+                crate::output::write_line(&format!("{now} {line}"));
+                last_progress = line;
+            }
         }
         if r.finished() || matches!(r.status.as_str(), "paused" | "halted") {
             return Ok(r);

@@ -228,10 +228,26 @@ pub(super) async fn sign_out(
     Ok(Json(json!({ "revoked": token.id })))
 }
 
-/// The caller's identity and roles.
-#[utoipa::path(get, path = "/api/v1/whoami", tag = "identities", security(("bearer" = [])), responses((status = 200, body = Identity)))]
-pub(super) async fn whoami(Extension(me): Extension<Identity>) -> Json<Identity> {
-    Json(me)
+/// The caller: identity, roles, and when the credential presented ends.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct WhoAmI {
+    #[serde(flatten)]
+    identity: Identity,
+    /// When the token presented expires (Unix seconds); absent for one that does not expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+/// The caller's identity and roles, and when the credential presented ends.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "identities", security(("bearer" = [])), responses((status = 200, body = WhoAmI)))]
+pub(super) async fn whoami(
+    Extension(me): Extension<Identity>,
+    expiry: Option<Extension<crate::auth::CredentialExpiry>>,
+) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        identity: me,
+        expires_at: expiry.and_then(|Extension(e)| e.0),
+    })
 }
 
 /// Every API token (never the secrets).
