@@ -666,7 +666,7 @@ mod tests {
             .filter(|w| w != "…")
             .map(|w| {
                 let filled = match w.as_str() {
-                    "ID" | "{}" => "1",
+                    "ID" | "{}" | "INDEX" | "SEQ" => "1",
                     "ENV" => "prod",
                     "T" | "NAME" => "n1",
                     "ROLE" => "developer",
