@@ -120,7 +120,8 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
         .collect();
     let signatures = kind(f, "approval.signed");
     let accesses = prefix(f, "access.") - kind(f, "access.denied");
-    let population = "ward audit population --from … --to … (docs/AUDIT.md), then ward verify population";
+    let population =
+        "ward audit population --from … --to … --out DIR (docs/AUDIT.md), then ward verify population DIR --key KEY";
     let c = |framework: &str,
              id: &str,
              title: &str,
@@ -148,7 +149,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("checkpoints published (log.checkpoint)", kind(f, "log.checkpoint")),
             ],
             vec![],
-            "ward verify (the whole log against its signed checkpoint); ward audit search --kind access.read",
+            "ward log export --out DIR, then ward verify DIR --key KEY (the whole log against its signed checkpoint); ward audit search --kind access.read",
         ),
         c(
             "HIPAA Security Rule",
@@ -163,7 +164,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ),
             ],
             vec![],
-            "ward verify; ward log fsck; ward verify bundle on any sampled bundle",
+            "ward verify DIR --key KEY; ward log fsck; ward verify bundle FILE --key KEY (any sampled bundle)",
         ),
         c(
             "HIPAA Security Rule",
@@ -191,7 +192,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("changes edited", kind(f, "change.updated")),
             ],
             vec![],
-            "ward verify; ward bundle export --change ID",
+            "ward verify DIR --key KEY; ward bundle export --change ID --out FILE",
         ),
         c(
             "21 CFR Part 11",
@@ -210,7 +211,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
             } else {
                 vec![]
             },
-            "ward bundle export --change ID (report.html lists each signature)",
+            "ward bundle export --change ID --out FILE (its report.html lists each signature)",
         ),
         c(
             "21 CFR Part 11",
@@ -227,7 +228,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ),
             ],
             vec![],
-            "ward verify bundle (approval manifests are checked against the entries)",
+            "ward verify bundle FILE --key KEY (approval manifests are checked against the entries)",
         ),
         c(
             "21 CFR Part 11",
@@ -334,7 +335,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("documents purged", kind(f, "document.purged")),
             ],
             vec![],
-            "ward verify; ward log export (tiles any C2SP verifier reads)",
+            "ward log export --out DIR (tiles any C2SP verifier reads), then ward verify DIR --key KEY",
         ),
         c(
             "NIST SP 800-53",
@@ -346,7 +347,7 @@ pub fn controls(f: &Facts) -> Vec<ControlEvidence> {
                 ("gate decisions", kind(f, "gate.evaluated")),
             ],
             vec![],
-            "ward gate replay ID; ward verify bundle (replays every decision)",
+            "ward gate replay ID; ward verify bundle FILE --key KEY (replays every decision)",
         ),
     ]
 }

@@ -85,7 +85,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "{} declares no tenants: observe the environment as a whole, naming no tenant",
         "{} declares no tenants: observe the environment as a whole (no --tenant)",
     ),
-    ("restart the server to resume it", "restart ward serve to resume it"),
+    ("restart the server to resume it", "restart `ward serve` to resume it"),
     ("give the change a one-line title", "pass --title"),
     (
         "give a reason explaining why the rules' tier is wrong",
@@ -268,11 +268,11 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "roll back one tenant at a time: name the environment and the tenant",
-        "roll back one tenant at a time: ward rollback --env ENV --tenant T",
+        "roll back one tenant at a time: ward rollback --env ENV --tenant TENANT",
     ),
     (
         "a privacy officer requests or completes the purge as themselves",
-        "a privacy officer runs ward purge as themselves",
+        "a privacy officer runs `ward purge DIGEST --reason TEXT` as themselves",
     ),
     ("check the store's integrity", "check the store with `ward log fsck`"),
     (
@@ -305,7 +305,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "the person creates their own token (with their password) or signs in",
-        "the person creates their own token (ward token create --user NAME with their password) or signs in",
+        "the person creates their own token with their password (`ward token create --user NAME --name LABEL --role ROLE`), or signs in",
     ),
     (
         "sign in as an administrator and add them in your own session, or add users on the data directory",
@@ -342,7 +342,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "expose it ring by ring with a rollout (strategy rings), or promote or roll back the whole environment",
-        "expose it ring by ring with `ward rollout start` (strategy rings), or promote or roll back the whole environment",
+        "expose it ring by ring with `ward rollout start --change ID --env ENV` (strategy rings: the environment's, or --strategy rings), or promote or roll back the whole environment",
     ),
     (
         "run it through the server, where the local runtime lives",
@@ -666,7 +666,7 @@ mod tests {
             .filter(|w| w != "…")
             .map(|w| {
                 let filled = match w.as_str() {
-                    "ID" | "{}" => "1",
+                    "ID" | "{}" | "INDEX" | "SEQ" => "1",
                     "ENV" => "prod",
                     "T" | "NAME" => "n1",
                     "ROLE" => "developer",

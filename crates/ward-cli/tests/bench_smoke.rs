@@ -177,10 +177,23 @@ fn bench_router_reports_each_target_and_the_added_latency() {
     }
 }
 
+/// Run with the sizes its refusal of sizes out of range prints, as printed (issue 17).
 #[test]
 fn bench_rollback_reports_the_time_to_roll_a_bad_canary_back() {
     let dir = tempfile::tempdir().unwrap();
-    let r = bench(dir.path(), &["rollback", "--rates", "100", "--runs", "1"]);
+    let refused = run({
+        let mut c = ward(dir.path(), None);
+        c.args(["bench", "rollback", "--runs", "0"]);
+        c
+    });
+    assert!(!refused.status.success());
+    let printed = common::hint_commands(&refused.stderr)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no command in the hint: {}", String::from_utf8_lossy(&refused.stderr)));
+    assert_eq!(printed[..2], ["bench", "rollback"], "{printed:?}");
+    let args: Vec<&str> = printed[1..].iter().map(String::as_str).collect();
+    let r = bench(dir.path(), &args);
     let results = r["results"].as_array().unwrap_or_else(|| panic!("no results: {r}"));
     assert_eq!(results.len(), 1, "{r}");
     assert_eq!(results[0]["rate"], 100.0, "{r}");

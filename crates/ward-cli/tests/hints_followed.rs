@@ -1105,10 +1105,22 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
         "the_hints_of_a_new_installations_refusals_work_as_printed",
     ),
     (
+        "audit population",
+        "every_check_the_compliance_report_prints_works_as_printed",
+    ),
+    (
         "audit sample",
         "a_scripted_period_gives_exactly_its_population_and_a_reproducible_sample",
     ),
     ("audit search", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "bench rollback",
+        "bench_rollback_reports_the_time_to_roll_a_bad_canary_back",
+    ),
+    (
+        "bundle export",
+        "every_check_the_compliance_report_prints_works_as_printed",
+    ),
     (
         "change classify",
         "the_hints_of_a_new_installations_refusals_work_as_printed",
@@ -1122,11 +1134,18 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
         "change update",
         "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
     ),
+    ("config check", "the_hints_of_an_operators_refusals_work_as_printed"),
     ("deployments", "the_hints_of_everyday_refusals_work_as_printed"),
     ("deployments show", "the_hints_of_everyday_refusals_work_as_printed"),
+    ("env observe", "the_hints_of_an_operators_refusals_work_as_printed"),
+    ("gate check", "what_the_server_and_its_pages_print_works_as_printed"),
     (
         "gate explain",
         "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
+    ),
+    (
+        "gate replay",
+        "every_check_the_compliance_report_prints_works_as_printed",
     ),
     ("init", "the_hints_of_a_new_installations_refusals_work_as_printed"),
     ("key list", "the_hints_of_a_new_installations_refusals_work_as_printed"),
@@ -1135,11 +1154,17 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
         "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
     ),
     ("log checkpoint", "the_hints_of_everyday_refusals_work_as_printed"),
+    (
+        "log export",
+        "every_check_the_compliance_report_prints_works_as_printed",
+    ),
     ("log fsck", "serve_refuses_state_the_log_cannot_explain"),
     ("log key", "the_hints_of_a_new_installations_refusals_work_as_printed"),
+    ("log proof", "what_the_server_and_its_pages_print_works_as_printed"),
     ("log show", "the_hints_of_everyday_refusals_work_as_printed"),
     ("login", "a_session_is_kept_per_server_used_and_ended_on_the_server"),
     ("logout", "a_session_is_kept_per_server_used_and_ended_on_the_server"),
+    ("metrics", "what_the_server_and_its_pages_print_works_as_printed"),
     (
         "policy test",
         "the_hints_of_a_new_installations_refusals_work_as_printed",
@@ -1148,10 +1173,16 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
         "promote",
         "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
     ),
+    ("purge", "what_the_server_and_its_pages_print_works_as_printed"),
+    (
+        "report compliance",
+        "what_the_server_and_its_pages_print_works_as_printed",
+    ),
     (
         "review list",
         "the_hints_of_a_new_installations_refusals_work_as_printed",
     ),
+    ("rollback", "the_hints_of_an_operators_refusals_work_as_printed"),
     (
         "rollout abort",
         "tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back",
@@ -1165,9 +1196,15 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
         "tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back",
     ),
     (
+        "rollout start",
+        "tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back",
+    ),
+    (
         "rollout status",
         "a_canary_without_traffic_is_watched_four_windows_before_it_pauses",
     ),
+    ("serve", "what_the_server_and_its_pages_print_works_as_printed"),
+    ("token create", "what_the_server_and_its_pages_print_works_as_printed"),
     ("token list", "the_hints_of_everyday_refusals_work_as_printed"),
     (
         "token revoke",
@@ -1196,24 +1233,7 @@ const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
 
 /// Commands the sources name that no test runs as printed yet (issue 17, left open), and group
 /// names used as words ("use the command for it (ward artifact, ward attest, …)").
-const NOT_YET_RUN_AS_PRINTED: &[&str] = &[
-    "audit population",
-    "bench rollback",
-    "bundle export",
-    "config check",
-    "env observe",
-    "gate check",
-    "gate replay",
-    "log export",
-    "log proof",
-    "metrics",
-    "purge",
-    "report compliance",
-    "rollback",
-    "rollout start",
-    "serve",
-    "token create",
-];
+const NOT_YET_RUN_AS_PRINTED: &[&str] = &[];
 const GROUP_NAMES_AS_WORDS: &[&str] = &["artifact", "attest", "change", "key"];
 
 /// The subcommands `ward ARGS --help` lists.
@@ -1332,4 +1352,550 @@ fn every_command_the_sources_print_is_run_as_printed_by_a_named_test_or_listed_a
         NOT_YET_RUN_AS_PRINTED.len()
     );
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The `ward …` commands of a printed text's `Check:` cells, `hint:` lines or web page: each
+/// segment of `text` (split at `; ` and `, then `) that names one, its remarks in parentheses
+/// left out as a reader does, parsed as a shell would.
+fn commands_in(text: &str) -> Vec<Vec<String>> {
+    text.split("; ")
+        .flat_map(|s| s.split(", then "))
+        .filter(|s| s.contains("ward "))
+        .filter_map(|s| {
+            let mut plain = String::new();
+            let mut depth = 0;
+            for ch in s.chars() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' if depth > 0 => depth -= 1,
+                    c if depth == 0 => plain.push(c),
+                    _ => {}
+                }
+            }
+            printed_command(&plain)
+        })
+        .collect()
+}
+
+/// The path of the subcommand `words` run (`gate replay`, `metrics`, …), global options skipped.
+fn subcommand_of(words: &[String]) -> String {
+    let mut w = words.iter().map(String::as_str).peekable();
+    while w.peek().is_some_and(|x| x.starts_with("--")) {
+        w.next();
+        w.next();
+    }
+    w.take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// An auditor checks a period with the compliance report: every command its "how to check"
+/// column prints — export and verify the log, the population and its verification, a change's
+/// bundle and its verification, a decision's replay, the searches, `log fsck` — runs as printed
+/// (`DIR`, `FILE`, `ID`, `KEY`, `…` filled as the auditor would: a new directory or file for
+/// what a command writes, the one written for what a command reads) and succeeds.
+#[test]
+fn every_check_the_compliance_report_prints_works_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = data_dir(
+        tmp.path(),
+        "[controls.tiers.low]\nevidence = []\napprovals = 1\nticket = true\n\n[[environments]]\nname = \"prod\"\n",
+        &[("dana", "developer"), ("vera", "approver"), ("rita", "release-manager")],
+    );
+    let digest = format!("sha256:{}", "c1".repeat(32));
+    common::register(&d, &digest, "portal", "1.0.0");
+    let change = common::open_change(as_user(&d, None, "dana", &[]), "Footer copy", &digest);
+    ok(run(as_user(
+        &d,
+        None,
+        "vera",
+        &["approve", "--change", &change, "--meaning", "approved"],
+    )));
+    let decision = json(&ok(run(as_user(
+        &d,
+        None,
+        "rita",
+        &[
+            "gate", "check", "--change", &change, "--env", "prod", "--output", "json",
+        ],
+    ))))["id"]
+        .to_string();
+    ok(run(as_user(
+        &d,
+        None,
+        "rita",
+        &["promote", "--change", &change, "--to", "prod"],
+    )));
+    let now = jiff::Timestamp::now();
+    let (from, to) = (
+        (now - jiff::SignedDuration::from_hours(1)).to_string(),
+        (now + jiff::SignedDuration::from_hours(1)).to_string(),
+    );
+    let report = tmp.path().join("report.md");
+    ok(run(ward_words(
+        &d,
+        None,
+        &words(&[
+            "report",
+            "compliance",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--format",
+            "md",
+            "--out",
+            &report.display().to_string(),
+        ]),
+    )));
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut printed: Vec<Vec<String>> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Check: `"))
+        .flat_map(|c| commands_in(c.trim_end_matches('`')))
+        .collect();
+    // What writes comes before what reads it, as an auditor takes the steps.
+    let writes =
+        |w: &[String]| ["log export", "audit population", "bundle export"].contains(&subcommand_of(w).as_str());
+    printed.sort_by_key(|w| !writes(w));
+    let key = ok(run(ward_words(&d, None, &words(&["log", "key"]))))
+        .trim()
+        .to_string();
+    let mut written: BTreeMap<&str, String> = BTreeMap::new();
+    let mut ran = BTreeSet::new();
+    for (n, w) in printed.iter().enumerate() {
+        let sub = subcommand_of(w);
+        let new = tmp.path().join(format!("out-{n}")).display().to_string();
+        let mut filled = Vec::new();
+        for (i, word) in w.iter().enumerate() {
+            let before = i.checked_sub(1).map(|j| w[j].as_str());
+            filled.push(match (word.as_str(), sub.as_str()) {
+                ("…", _) if before == Some("--from") => from.clone(),
+                ("…", _) if before == Some("--to") => to.clone(),
+                ("KEY", _) => key.clone(),
+                ("ID", "gate replay") => decision.clone(),
+                ("ID", _) => change.clone(),
+                ("DIR" | "FILE", s) if writes(w) => {
+                    written.insert(
+                        match s {
+                            "log export" => "export",
+                            "audit population" => "population",
+                            _ => "bundle",
+                        },
+                        new.clone(),
+                    );
+                    new.clone()
+                }
+                ("DIR", "verify population") => written["population"].clone(),
+                ("FILE", "verify bundle") => written["bundle"].clone(),
+                ("DIR", _) => written["export"].clone(),
+                (other, _) => {
+                    assert!(
+                        !other.chars().all(|c| c.is_ascii_uppercase()) || other.len() < 2,
+                        "a placeholder the auditor has nothing for: {other} in `ward {}`",
+                        w.join(" ")
+                    );
+                    other.to_string()
+                }
+            });
+        }
+        eprintln!("ward {}", filled.join(" "));
+        ok(run(ward_words(&d, None, &filled)));
+        ran.insert(sub);
+    }
+    for sub in [
+        "log export",
+        "verify DIR",
+        "audit population",
+        "verify population",
+        "bundle export",
+        "verify bundle",
+        "gate replay",
+        "log fsck",
+        "audit search",
+    ] {
+        assert!(ran.contains(sub), "{sub} was never run: {ran:?}");
+    }
+    // The population names the change deployed.
+    let population = std::fs::read_to_string(Path::new(&written["population"]).join("population.csv")).unwrap();
+    assert!(population.contains(&change), "{population}");
+}
+
+/// The hints of an operator's refusals on the data directory, each run as printed with its
+/// placeholders filled (by the person it names, with their password where it says so): a
+/// `ward.toml` that does not load (the printed check names what is wrong), a hand report of an
+/// environment Ward observes itself (the printed observation asks the runtime), and a rollback whose tenants go
+/// back to different releases (one tenant at a time, as printed).
+#[test]
+fn the_hints_of_an_operators_refusals_work_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digests: Vec<String> = ["a1", "a2", "a3"]
+        .iter()
+        .map(|h| format!("sha256:{}", h.repeat(32)))
+        .collect();
+    let d = data_dir(
+        tmp.path(),
+        &format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"stage\"\nobserve_command = [\"echo\", \"{}\"]\n\n\
+             [[environments]]\nname = \"prod\"\ntenants = [\"clinic-a\", \"clinic-b\"]\n",
+            digests[0]
+        ),
+        &[("dana", "developer"), ("rita", "release-manager")],
+    );
+    let mut changes = Vec::new();
+    for (i, digest) in digests.iter().enumerate() {
+        common::register(&d, digest, "portal", &format!("1.{i}.0"));
+        changes.push(common::open_change_with(
+            as_user(&d, None, "dana", &[]),
+            &[
+                "--title",
+                &format!("Portal 1.{i}"),
+                "--ticket",
+                common::TICKET,
+                "--artifact",
+                digest,
+                "--env",
+                "stage",
+                "--env",
+                "prod",
+            ],
+        ));
+    }
+
+    // A hand report of what runs on stage, which Ward observes itself: the printed command
+    // asks stage's runtime, and records what it answers (the release Ward deployed: in sync).
+    ok(run(as_user(
+        &d,
+        None,
+        "rita",
+        &["promote", "--change", &changes[0], "--to", "stage"],
+    )));
+    let report = tmp.path().join("running.txt");
+    std::fs::write(&report, format!("{}\n", digests[0])).unwrap();
+    let refused = run(ward_words(
+        &d,
+        None,
+        &words(&[
+            "env",
+            "observe",
+            "--env",
+            "stage",
+            "--from",
+            &report.display().to_string(),
+        ]),
+    ));
+    let observe = hint_command(&refused);
+    assert_eq!(observe, words(&["env", "observe", "--env", "stage", "--from-runtime"]));
+    let observed = json(&ok(run(ward_words(
+        &d,
+        None,
+        &[&observe[..], &words(&["--output", "json"])].concat(),
+    ))));
+    assert_eq!(observed["drifted"], false, "{observed:#}");
+
+    // Two tenants that would go back to different releases: one tenant at a time, as printed.
+    let promote = |change: &str, extra: &[&str]| {
+        ok(run(as_user(
+            &d,
+            None,
+            "rita",
+            &[&["promote", "--change", change, "--to", "prod"][..], extra].concat(),
+        )))
+    };
+    promote(&changes[0], &[]);
+    promote(&changes[1], &["--tenants", "clinic-a"]);
+    promote(&changes[2], &[]);
+    let refused = run(as_user(&d, None, "rita", &["rollback", "--env", "prod"]));
+    let rollback = filled(hint_command(&refused), &[("ENV", "prod"), ("TENANT", "clinic-a")]);
+    let back = json(&ok(run(ward_words(
+        &d,
+        Some("rita"),
+        &[&rollback[..], &words(&["--output", "json"])].concat(),
+    ))));
+    assert_eq!(back["change"], changes[1], "{back:#}");
+
+    // A ward.toml that does not load: every command refuses, and the printed check names the
+    // line that is wrong.
+    std::fs::write(d.join("ward.toml"), "[[environments]]\nname = 5\n").unwrap();
+    let refused = run(as_user(
+        &d,
+        None,
+        "rita",
+        &["promote", "--change", &changes[0], "--to", "stage"],
+    ));
+    let check = hint_command(&refused);
+    assert_eq!(check, words(&["config", "check"]));
+    let checked = run(ward_words(&d, None, &check));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(
+        !checked.status.success() && said.contains("ward.toml") && said.contains("line 2"),
+        "{said}"
+    );
+}
+
+/// The `ward …` commands a web page prints (in `<code>` and in `title`s), unescaped.
+fn page_commands(body: &str) -> Vec<Vec<String>> {
+    let unescape = |s: &str| {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#x27;", "'")
+            .replace("&amp;", "&")
+    };
+    let mut found = Vec::new();
+    for (open, close) in [("<code>", "</code>"), ("title=\"", "\"")] {
+        let mut rest = body;
+        while let Some(at) = rest.find(open) {
+            rest = &rest[at + open.len()..];
+            let end = rest.find(close).unwrap_or(rest.len());
+            let text = unescape(&rest[..end]);
+            if text.starts_with("ward ") {
+                found.extend(printed_command(&text));
+            }
+        }
+    }
+    found
+}
+
+/// A page of the server at `base`, fetched over HTTP with the session `token`.
+fn page(base: &str, path: &str, token: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: ward_session={token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
+    body.to_string()
+}
+
+/// What a person meets around the server, run as printed: the server a local rollout command
+/// says to start (`ward serve`, as printed, answering), the report a server will not compute
+/// (made on the Ward host by the auditor), a purge an automation may not do (done by a privacy
+/// officer), a token made for somebody else (made by the person), and the commands the web
+/// pages print — a log entry's proof, the metrics' entries, a change's gate check, an
+/// environment's observation — each with its placeholders filled as that person would.
+#[test]
+fn what_the_server_and_its_pages_print_works_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = data_dir(
+        tmp.path(),
+        "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+         [[environments]]\nname = \"staging\"\n\n[[environments]]\nname = \"prod\"\nafter = \"staging\"\n",
+        &[
+            ("dana", "developer"),
+            ("rita", "release-manager"),
+            ("ava", "auditor"),
+            ("pat", "privacy-officer"),
+            ("adam", "admin"),
+            ("nora", "developer"),
+        ],
+    );
+    let person_token = |who: &str, role: &str| -> String {
+        let mut c = ward_words(
+            &d,
+            None,
+            &words(&[
+                "token",
+                "create",
+                "--user",
+                who,
+                "--name",
+                &format!("{who}-cli"),
+                "--role",
+                role,
+                "--output",
+                "json",
+            ]),
+        );
+        c.env("WARD_PASSWORD", common::pw(who));
+        json(&ok(run(c)))["token"].as_str().unwrap().to_string()
+    };
+
+    // Rollouts need the server: the printed `ward serve` starts it (its address from
+    // WARD_LISTEN, as a person sets it), and it answers.
+    let refused = run(ward_words(&d, None, &words(&["rollout", "status"])));
+    let serve = hint_command(&refused);
+    assert_eq!(serve, ["serve"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _server = {
+        use std::io::{BufRead, BufReader};
+        let mut c = ward_words(&d, None, &serve);
+        c.env("WARD_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = common::Serving(c.spawn().expect("spawn ward serve"));
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains(&url), "{line}");
+        child
+    };
+    let rm = person_token("rita", "release-manager");
+    let on_server = |token: &str, args: &[String]| {
+        let mut c = ward_words(&d, None, args);
+        c.args(["--server", &url]).env("WARD_TOKEN", token);
+        c
+    };
+    let listed = json(&ok(run(on_server(
+        &rm,
+        &words(&["rollout", "status", "--output", "json"]),
+    ))));
+    assert!(listed["rollouts"].is_array(), "{listed:#}");
+
+    // A change shipped to staging, then a period to report on.
+    let digest = format!("sha256:{}", "e5".repeat(32));
+    common::register(&d, &digest, "portal", "2.0.0");
+    let change = common::open_change_with(
+        as_user(&d, None, "dana", &[]),
+        &[
+            "--title",
+            "Portal 2.0",
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--env",
+            "staging",
+        ],
+    );
+    ok(run(on_server(
+        &rm,
+        &words(&["promote", "--change", &change, "--to", "staging"]),
+    )));
+    let now = jiff::Timestamp::now();
+    let (from, to) = (
+        (now - jiff::SignedDuration::from_hours(1)).to_string(),
+        (now + jiff::SignedDuration::from_hours(1)).to_string(),
+    );
+
+    // The compliance report is not computed through a server: the auditor makes it on the
+    // Ward host, as printed.
+    let ava = person_token("ava", "auditor");
+    let refused = run(on_server(
+        &ava,
+        &words(&[
+            "report",
+            "compliance",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            "report.html",
+        ]),
+    ));
+    let report = tmp.path().join("report.html");
+    let local = filled(
+        hint_command(&refused),
+        &[
+            ("NAME", "ava"),
+            ("T1", &from),
+            ("T2", &to),
+            ("FILE", &report.display().to_string()),
+        ],
+    );
+    ok(run(ward_words(&d, None, &local)));
+    assert!(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .contains("Compliance evidence report")
+    );
+
+    // A purge asked by an automation: refused; a privacy officer asks it as printed.
+    let bot = common::token(&d, "purge-bot", "privacy-officer");
+    let shown = ok(run(ward_words(&d, None, &words(&["log", "show", "--output", "json"]))));
+    let at = shown.find("doc:sha256:").expect("a document reference");
+    let document = shown[at..at + 75].to_string();
+    let reason = "the title named a patient by mistake";
+    let refused = run(on_server(&bot, &words(&["purge", &document, "--reason", reason])));
+    let purge = filled(hint_command(&refused), &[("DIGEST", &document), ("TEXT", reason)]);
+    let asked = ok(run(ward_words(&d, Some("pat"), &purge)));
+    assert!(asked.contains("request"), "{asked}");
+
+    // A token an administrator makes to act as nora: refused; nora makes her own as printed.
+    let admin = person_token("adam", "admin");
+    let refused = run(on_server(
+        &admin,
+        &words(&[
+            "token",
+            "create",
+            "--user",
+            "nora",
+            "--name",
+            "nora-cli",
+            "--role",
+            "developer",
+        ]),
+    ));
+    let create = filled(
+        hint_command(&refused),
+        &[("NAME", "nora"), ("LABEL", "nora-cli"), ("ROLE", "developer")],
+    );
+    let made = json(&ok(run({
+        let mut c = ward_words(&d, None, &[&create[..], &words(&["--output", "json"])].concat());
+        c.env("WARD_PASSWORD", common::pw("nora"));
+        c
+    })));
+    assert_eq!(made["record"]["identity"], "user:nora", "{made:#}");
+
+    // The pages, as the auditor sees them: each printed command runs as printed.
+    let run_page_command = |path: &str, sub: &str, fill: &[(&str, &str)]| -> String {
+        let body = page(&url, path, &ava);
+        // A command naming a real value where the page has one (a row's), else its general form.
+        let placeholders = |w: &Vec<String>| {
+            w.iter()
+                .filter(|x| x.len() > 1 && x.chars().all(|c| c.is_ascii_uppercase()))
+                .count()
+        };
+        let words = page_commands(&body)
+            .into_iter()
+            .filter(|w| subcommand_of(w) == sub)
+            .min_by_key(placeholders)
+            .unwrap_or_else(|| panic!("{path} prints no `ward {sub}`:\n{body}"));
+        let filled = filled(words, fill);
+        eprintln!("{path}: ward {}", filled.join(" "));
+        ok(run(ward_words(&d, None, &filled)))
+    };
+    // An entry of a search, proved as printed.
+    let proved = run_page_command(&format!("/ui/audit?change={change}"), "log proof", &[]);
+    assert!(proved.to_lowercase().contains("inclusion"), "{proved}");
+    // The entries behind the metrics, listed as printed.
+    let listed = run_page_command("/ui/metrics?env=staging", "metrics dora", &[]);
+    assert!(listed.contains(&change), "{listed}");
+    // A change not yet checked for prod: the printed gate check records a decision.
+    let other = common::open_change_with(
+        as_user(&d, None, "dana", &[]),
+        &[
+            "--title",
+            "Portal 2.1",
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--env",
+            "staging",
+        ],
+    );
+    run_page_command(&format!("/ui/changes/{other}"), "gate check", &[]);
+    assert!(!page(&url, &format!("/ui/changes/{other}"), &ava).contains("No gate check yet"));
+    // An environment never observed: the printed observation records what runs.
+    let running = tmp.path().join("running.txt");
+    std::fs::write(&running, format!("{digest}\n")).unwrap();
+    run_page_command("/", "env observe", &[("FILE", &running.display().to_string())]);
 }

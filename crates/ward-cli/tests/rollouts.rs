@@ -695,12 +695,24 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
             .all(|t| t["status"] == "succeeded")
     );
     let _load = Load::with_tenants(e.router, &["internal", "clinic-a", "clinic-b", "clinic-c"], 2);
-    let good = json(&ok(run(e.cli(
-        &e.rm,
-        &[
-            "rollout", "start", "--change", &c2, "--env", "prod", "--wait", "--output", "json",
-        ],
-    ))));
+    // The next release goes ring by ring as the refusal printed (`ID`, `ENV` filled), followed
+    // until it finishes.
+    let start: Vec<String> = common::hint_commands(&refused.stderr)
+        .into_iter()
+        .next()
+        .expect("a command in the hint")
+        .into_iter()
+        .map(|w| match w.as_str() {
+            "ID" => c2.clone(),
+            "ENV" => "prod".to_string(),
+            _ => w,
+        })
+        .collect();
+    assert_eq!(start[..2], ["rollout", "start"], "{start:?}");
+    let start: Vec<&str> = start.iter().map(String::as_str).collect();
+    let good = json(&ok(run(
+        e.cli(&e.rm, &[&start[..], &["--wait", "--output", "json"]].concat())
+    )));
     assert_eq!(good["status"], "completed", "{good:#}");
     let labels: Vec<&str> = good["events"]
         .as_array()

@@ -466,7 +466,7 @@ pub async fn compliance(g: &Global, from: &str, to: &str, env: Option<&str>, for
         return Err(Failure::new(
             "local_only",
             "ward report compliance runs against the store, not through --server",
-            "run it on the Ward host (with --as naming the auditor); or download the population with ward audit population --server",
+            "run it on the Ward host as the auditor: `ward --as NAME report compliance --from T1 --to T2 --out FILE`; or download the population through the server: `ward audit population --from T1 --to T2 --out DIR`",
         )
         .into());
     }

@@ -581,7 +581,7 @@ pub async fn rollback(g: &Global, a: &crate::cli::BenchRollbackArgs) -> Result<(
         return Err(crate::failure::Failure::new(
             "invalid_request",
             "each --rates value must be above 0 and at most 10000 requests per second, and --runs at least 1",
-            "e.g. ward bench rollback --rates 50,500 --runs 3",
+            "e.g. ward bench rollback --rates 100 --runs 1",
         )
         .into());
     }

@@ -123,7 +123,7 @@ pub fn verify(g: &Global, file: &Path, key: &str) -> Result<()> {
         Failure::new(
             "not_found",
             format!("cannot read {}: {e}", file.display()),
-            "pass the file written by `ward bundle export`",
+            "pass the file written by `ward bundle export --change ID --out FILE`",
         )
     })?;
     let started = std::time::Instant::now();

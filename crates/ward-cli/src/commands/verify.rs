@@ -49,7 +49,7 @@ pub fn run(g: &Global, args: &VerifyArgs) -> Result<()> {
         return Err(Failure::new(
             "not_found",
             format!("{} is not a directory", dir.display()),
-            "pass the directory written by `ward log export`",
+            "pass the directory written by `ward log export --out DIR`",
         )
         .into());
     }

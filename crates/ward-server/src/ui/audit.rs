@@ -163,7 +163,7 @@ pub(super) async fn search(State(state): State<AppState>, viewer: Viewer, Query(
                     tbody {
                         @for h in r.hits.iter().take(MAX_LISTED) {
                             tr {
-                                td { code title=(format!("ward log proof {}", h.seq)) { (h.seq) } }
+                                td { code title=(format!("ward log proof --index {}", h.seq)) { (h.seq) } }
                                 td { (time(&h.time)) }
                                 td { code { (h.kind) } }
                                 td { (h.subject) }
@@ -176,7 +176,7 @@ pub(super) async fn search(State(state): State<AppState>, viewer: Viewer, Query(
                 @if r.hits.len() + r.more > MAX_LISTED {
                     p.muted { (r.hits.len() + r.more - MAX_LISTED) " more: narrow the search, or use " code { "ward audit search" } " / " code { "GET /api/v1/audit/search" } "." }
                 }
-                p.muted { "Prove an entry is in the log: " code { "ward log proof INDEX" } "." }
+                p.muted { "Prove an entry is in the log: " code { "ward log proof --index INDEX" } "." }
             }
         }
     };

@@ -59,8 +59,8 @@ fn bar(m: &Metric) -> Markup {
     }
 }
 
-/// `family`: the `ward metrics` subcommand that lists every entry (`--explain`).
-fn figures(title: &str, family: &str, metrics: &[Metric]) -> Markup {
+/// `explain`: the `ward metrics … --explain` command that lists every entry.
+fn figures(title: &str, explain: &str, metrics: &[Metric]) -> Markup {
     html! {
         h2 { (title) }
         div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
@@ -83,7 +83,7 @@ fn figures(title: &str, family: &str, metrics: &[Metric]) -> Markup {
                                         @for e in entries.iter().take(MAX_LISTED) {
                                             li { code { (e.seq) } " " (e.kind) " " (e.time) " — " (e.what) }
                                         }
-                                        @if entries.len() > MAX_LISTED { li.muted { "… and " (entries.len() - MAX_LISTED) " more (" code { "ward metrics " (family) " --explain" } ")" } }
+                                        @if entries.len() > MAX_LISTED { li.muted { "… and " (entries.len() - MAX_LISTED) " more (" code { (explain) } ")" } }
                                     }
                                 }
                             }
@@ -139,6 +139,19 @@ pub(super) async fn metrics_page(
         Ok(r) => r,
         Err(e) => return failure(e),
     };
+    // The command that lists every entry of this page's figures, runnable as printed.
+    let explain = |family: &str, service: Option<&str>| {
+        let service = service
+            .map(|s| format!(" --service {}", shell_word(s)))
+            .unwrap_or_default();
+        format!(
+            "ward metrics {family} --env {}{service} --from {} --to {} --explain",
+            shell_word(&dora.environment),
+            shell_word(&dora.from),
+            shell_word(&dora.to)
+        )
+    };
+    let (dora_explain, governance_explain) = (explain("dora", dora.service.as_deref()), explain("governance", None));
     let body = html! {
         h1 { "Delivery metrics" }
         form.filters method="get" action=(METRICS_PAGE) {
@@ -155,9 +168,21 @@ pub(super) async fn metrics_page(
             button type="submit" { "Show" }
         }
         p.muted { (dora.environment) @if let Some(s) = &dora.service { ", service " (s) } ", from " (dora.from) " to " (dora.to)
-            ". Definitions and bands: docs/METRICS.md. Each figure lists the log entries it was computed from (" code { "ward log proof SEQ" } " proves one)." }
-        (figures("DORA", "dora", &dora.metrics))
-        (figures("Governance", "governance", &governance.metrics))
+            ". Definitions and bands: docs/METRICS.md. Each figure lists the log entries it was computed from (" code { "ward log proof --index SEQ" } " proves one; " code { (dora_explain) } " lists them all)." }
+        (figures("DORA", &dora_explain, &dora.metrics))
+        (figures("Governance", &governance_explain, &governance.metrics))
     };
     page(&viewer, layout("Delivery metrics", Some(&viewer), body))
+}
+
+/// A value as a shell word: as it is when it holds nothing a shell reads, else single-quoted.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@,+=".contains(&b));
+    match plain {
+        true => value.to_string(),
+        false => format!("'{}'", value.replace('\'', r"'\''")),
+    }
 }

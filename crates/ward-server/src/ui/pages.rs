@@ -90,7 +90,7 @@ fn drift_summary(env: &ward_app::board::EnvironmentRow) -> Markup {
         p.muted {
             "Drift: "
             @match last {
-                None => { "never observed (record what runs with " code { "ward env observe" } ")" }
+                None => { "never observed (record what runs with " code { "ward env observe --env " (env.name) " --from FILE" } ")" }
                 Some(t) => {
                     (seen.len() - drifted) " in sync, " strong { (drifted) " drifted" }
                     @if seen.len() < env.cells.len() { ", " (env.cells.len() - seen.len()) " not observed since their deployment" }
@@ -234,7 +234,7 @@ pub(super) async fn board(State(state): State<AppState>, viewer: Viewer, Query(q
                 li { a href="/ui/audit" { "Audit" } " — search, a period's population and sample, bundles, the log's checkpoint and verifier key." }
             }
         }
-        (placeholder("Recording what runs (drift)", "ward env observe --env ENV --from-runtime"))
+        (placeholder("Recording what runs (drift)", "ward env observe --env ENV --from FILE"))
     };
     page(&viewer, layout("Release board", Some(&viewer), body))
 }
@@ -386,7 +386,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
         ))
 
         h2 #decisions { "Gate decisions" }
-        @if o.decisions.is_empty() { p.muted { "No gate check yet (" code { "ward gate check" } ")." } }
+        @if o.decisions.is_empty() { p.muted { "No gate check yet (" code { "ward gate check --change " (c.id) " --env " (c.request.environments.first().map_or("ENV", String::as_str)) } ")." } }
         @for d in &o.decisions {
             div {
                 p {

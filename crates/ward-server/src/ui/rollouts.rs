@@ -111,7 +111,7 @@ pub(super) async fn list(State(state): State<AppState>, viewer: Viewer, Query(q)
             state.ward.environments(),
             viewer.identity.may(ward_core::Action::Promote).then_some(viewer.csrf.as_str()),
         ))
-        @if list.is_empty() { p.muted { "No rollouts yet: start one from a change's page (Release), or " code { "ward rollout start" } "." } }
+        @if list.is_empty() { p.muted { "No rollouts yet: start one from a change's page (Release), or " code { "ward rollout start --change ID --env ENV" } "." } }
         @else {
             div.scroll tabindex="0" role="region" aria-label="Table (scrolls sideways on a narrow screen)" { table {
                 thead { tr {
