@@ -92,6 +92,48 @@ pub fn fix(reason: &Reason) -> String {
     }
 }
 
+/// The commands that act as a person: locally they run as a named local user who
+/// re-authenticates (`--as USER`, `crate::context::local_identity`), through a server as the
+/// token's identity.
+const PERSON_COMMANDS: &[&str] = &[
+    "approve",
+    "break-glass",
+    "change classify",
+    "change open",
+    "change update",
+    "config set",
+    "dr restore-test",
+    "promote",
+    "purge",
+    "rollback",
+    "waiver grant",
+];
+
+/// `text` (a hint, a fix, a line of output) as it works in local mode: every person's command
+/// it prints (`ward approve …`) names the local user it runs as, `ward --as USER approve …`,
+/// `USER` a placeholder the person fills with their name. Commands that already name one, and
+/// every other command, are left as they are.
+pub fn locally(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(at) = rest.find("ward ") {
+        let starts_word = at == 0 || rest[..at].ends_with([' ', '`', '(', '\'', '"']);
+        let after = &rest[at + "ward ".len()..];
+        let person = PERSON_COMMANDS.iter().any(|c| {
+            after
+                .strip_prefix(c)
+                .is_some_and(|tail| tail.is_empty() || tail.starts_with([' ', '`', ')', ',', ';', '.']))
+        });
+        out.push_str(&rest[..at + "ward ".len()]);
+        if starts_word && person {
+            out.push_str("--as USER ");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A value as a shell word: as it is when it holds nothing a shell reads, else single-quoted.
 fn quoted(value: &str) -> String {
     let plain = !value.is_empty()
@@ -153,6 +195,57 @@ mod tests {
         }
         // Every kind of action the bundled policy gives was printed and parsed.
         assert_eq!(seen.len(), 10, "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn a_persons_command_printed_in_local_mode_names_the_user_it_runs_as() {
+        use super::locally;
+        assert_eq!(
+            locally("sign it: ward approve --change CHG-1 --meaning approval"),
+            "sign it: ward --as USER approve --change CHG-1 --meaning approval"
+        );
+        assert_eq!(
+            locally("(close it: ward approve --change C --meaning retrospective-review)"),
+            "(close it: ward --as USER approve --change C --meaning retrospective-review)"
+        );
+        assert_eq!(
+            locally("promote it there first: ward promote --change C --to staging"),
+            "promote it there first: ward --as USER promote --change C --to staging"
+        );
+        // Not a person's command, one that already names its user, or not a command at all.
+        for same in [
+            "list them: ward rollout status",
+            "ward rollout promote RO-1 --reason TEXT",
+            "ward --as NAME report compliance --from T1 --to T2 --out FILE",
+            "ward gate check --change C --env prod",
+            "the steward approves it",
+            "ward rollbacks are instant",
+        ] {
+            assert_eq!(locally(same), same);
+        }
+    }
+
+    /// In local mode every fix of the bundled policy is still a command ward accepts, naming
+    /// the local user it runs as when it is a person's (filled as that person would).
+    #[test]
+    fn every_fix_printed_in_local_mode_is_a_command_ward_accepts() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../ward-core/policies/testdata/every_rule.json")).unwrap();
+        let d = evaluate(&PolicyBundle::defaults(), &doc["input"], &doc["data"]).unwrap();
+        let mut named = 0;
+        for r in &d.reasons {
+            let Some(a) = &r.action else { continue };
+            let printed = super::locally(&command(a));
+            named += usize::from(printed.starts_with("ward --as USER "));
+            let words: Vec<String> = filled(&printed)
+                .into_iter()
+                .map(|w| if w == "USER" { "rita".to_string() } else { w })
+                .collect();
+            if let Err(e) = Cli::try_parse_from(&words) {
+                panic!("{} prints `{printed}` locally, which ward refuses:\n{e}", r.rule);
+            }
+        }
+        assert!(named >= 3, "approve, waiver grant and promote name their user");
     }
 
     #[test]

@@ -571,7 +571,9 @@ fn notes_rounds(db: Option<&str>) {
     assert_eq!(bgs.len(), 1, "{entry:#}");
     let line = bgs[0].as_str().unwrap();
     assert!(
-        line.starts_with(&format!("{bg} by user:quinn")) && line.ends_with("retrospective review closed"),
+        line.starts_with(&format!("{bg} by user:quinn"))
+            && line.contains(", bypass until 20")
+            && line.contains("retrospective review closed, due 20"),
         "{line}"
     );
     let later = entry["signed_after"].as_array().unwrap();

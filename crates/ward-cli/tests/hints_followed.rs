@@ -76,6 +76,12 @@ impl Story {
 
     /// Runs printed `words` (after `ward`) as the person they call for; returns the output.
     fn run_printed(&mut self, words: &[String]) -> Output {
+        // A person's command printed in local mode names its user as `--as USER`: the person
+        // chosen below fills it with their name (`as_user`).
+        let (named, words) = match words {
+            [a, u, rest @ ..] if a == "--as" && u == "USER" => (true, rest),
+            _ => (false, words),
+        };
         let filled: Vec<String> = words
             .iter()
             .map(|w| match w.as_str() {
@@ -99,6 +105,12 @@ impl Story {
             .collect();
         self.ran.push(filled.join(" "));
         let args: Vec<&str> = filled.iter().map(String::as_str).collect();
+        let person_command = matches!(args.first().copied(), Some("approve" | "change" | "waiver" | "promote"));
+        assert_eq!(
+            named,
+            person_command || (args.first() == Some(&"dr") && args.get(1) == Some(&"restore-test")),
+            "a person's command printed locally names its user (`--as USER`), no other does: {words:?}"
+        );
         let who = match args.first().copied() {
             // A signature: whoever may give this meaning and has not just given it.
             Some("approve") => {
@@ -228,6 +240,10 @@ fn data_dir(tmp: &Path, toml: &str, people: &[(&str, &str)]) -> PathBuf {
 /// The order a person takes printed steps in: the change itself, then evidence (and the keys
 /// it needs), then signatures (which cover what is attached when given), then promotion.
 fn step_order(words: &[String]) -> u8 {
+    let words = match words {
+        [a, u, rest @ ..] if a == "--as" && u == "USER" => rest,
+        _ => words,
+    };
     match words[0].as_str() {
         "change" => 0,
         "approve" => 2,

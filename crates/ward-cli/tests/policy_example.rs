@@ -190,8 +190,13 @@ fn example_rule_blocks_with_its_own_rule_and_fix_and_the_fix_works_as_printed() 
         .arg(&d)
         .args(["gate", "check", "--change", &id, "--env", "prod"]);
     let text = String::from_utf8(run(c).stdout).unwrap();
+    // Printed locally, the person's command names the local user it runs as.
     assert!(
-        text.contains(&format!("✗ {RULE}: ")) && text.contains(&format!("fix: {fix}")),
+        text.contains(&format!("✗ {RULE}: "))
+            && text.contains(&format!(
+                "fix: {}",
+                fix.replace("ward change update", "ward --as USER change update")
+            )),
         "{text}"
     );
     let dec = decision["id"].as_u64().unwrap().to_string();

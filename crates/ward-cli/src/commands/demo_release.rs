@@ -376,7 +376,11 @@ impl Demo<'_> {
         ));
         say("   (users, each added by an administrator and activated by a second: dana, developer, who opened it; quinn, approver; rhea, release manager; pat, privacy officer)".into());
         for r in &blocked.reasons {
-            say(format!("   ✗ {:<34} fix: {}", r.rule, crate::actions::fix(r)));
+            say(format!(
+                "   ✗ {:<34} fix: {}",
+                r.rule,
+                crate::actions::locally(&crate::actions::fix(r))
+            ));
         }
         let blocked_rules: Vec<String> = blocked.reasons.iter().map(|r| r.rule.clone()).collect();
         for needed in [

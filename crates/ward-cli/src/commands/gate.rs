@@ -12,7 +12,9 @@ use ward_app::gate::{self, GateDecision, Replay};
 /// Exit code when a gate blocks.
 pub const EXIT_BLOCKED: i32 = 4;
 
-fn show(d: &GateDecision) -> String {
+/// The decision with each reason's fix; `local`: the fixes as they work in local mode
+/// ([`crate::actions::locally`]).
+fn show(d: &GateDecision, local: bool) -> String {
     let mut s = format!(
         "gate {} for {} → {}: {} (decision {}, {})\n  policy {}\n  input  {}\n",
         if d.allow { "ALLOWS" } else { "BLOCKS" },
@@ -33,7 +35,10 @@ fn show(d: &GateDecision) -> String {
             "  ✗ {}: {}\n      fix: {}\n",
             r.rule,
             r.message,
-            crate::actions::fix(r)
+            match local {
+                true => crate::actions::locally(&crate::actions::fix(r)),
+                false => crate::actions::fix(r),
+            }
         ));
     }
     for w in &d.waived {
@@ -43,8 +48,8 @@ fn show(d: &GateDecision) -> String {
 }
 
 /// `ward gate explain`: the decision, then what met each control and with which record.
-fn explained(x: &gate::Explanation) -> String {
-    let mut s = show(&x.decision);
+fn explained(x: &gate::Explanation, local: bool) -> String {
+    let mut s = show(&x.decision, local);
     match &x.satisfied {
         None if x.unexplained.is_some() => s.push_str(&format!(
             "  (what met each control could not be evaluated: {}; see ward gate replay {})\n",
@@ -171,7 +176,7 @@ pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
     let b: Breakglass = Backend::from_global(g)?.break_glass(&req).await?;
     let now = jiff::Timestamp::now().as_second();
     emit(g.output, json!(b), || {
-        format!(
+        let said = format!(
             "{}: {} may bypass {} until {}; retrospective review due {} (close it: ward approve --change {} --meaning retrospective-review)",
             b.id,
             b.request.change,
@@ -179,7 +184,11 @@ pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
             crate::output::when(b.until_secs, now),
             crate::output::when(b.review_due_secs, now),
             b.request.change
-        )
+        );
+        match g.server {
+            None => crate::actions::locally(&said),
+            Some(_) => said,
+        }
     });
     Ok(())
 }
@@ -233,14 +242,14 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
     match cmd {
         GateCommand::Check { change, env } => {
             let d: GateDecision = backend.gate_check(change, env).await?;
-            emit(g.output, json!(d), || show(&d));
+            emit(g.output, json!(d), || show(&d, g.server.is_none()));
             if !d.allow {
                 std::process::exit(EXIT_BLOCKED);
             }
         }
         GateCommand::Explain { id } => {
             let x: gate::Explanation = backend.gate_explain(*id).await?;
-            emit(g.output, json!(x), || explained(&x));
+            emit(g.output, json!(x), || explained(&x, g.server.is_none()));
         }
         GateCommand::Input { id } => {
             let input: serde_json::Value = backend.gate_input(*id).await?;

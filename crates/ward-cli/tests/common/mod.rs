@@ -263,7 +263,13 @@ pub fn add_user(d: &Path, db: Option<&str>, name: &str, roles: &[&str]) {
 
 /// `ward --as NAME ARGS…` locally, re-authenticating with [`pw`].
 pub fn as_user(d: &Path, db: Option<&str>, name: &str, args: &[&str]) -> Command {
+    // A command printed in local mode names its user as a placeholder (`ward --as USER approve
+    // …`): the person fills it with their own name, as here.
+    let args: Vec<&str> = match args {
+        ["--as", "USER", rest @ ..] => rest.to_vec(),
+        _ => args.to_vec(),
+    };
     let mut c = ward(d, db);
-    c.args(["--as", name]).args(args).env("WARD_PASSWORD", pw(name));
+    c.args(["--as", name]).args(&args).env("WARD_PASSWORD", pw(name));
     c
 }
