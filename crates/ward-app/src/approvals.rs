@@ -231,9 +231,13 @@ pub async fn sign(
         ));
     };
     if !rules.meanings.contains(&req.meaning) {
+        let near = crate::environment::closest_name(rules.meanings.iter().map(String::as_str), &req.meaning);
         return Err(AppError::invalid(
             format!("unknown meaning {:?}", req.meaning),
-            format!("use one of: {}", rules.meanings.join(", ")),
+            match near {
+                Some(m) => format!("did you mean {m}? (meanings: {})", rules.meanings.join(", ")),
+                None => format!("use one of: {}", rules.meanings.join(", ")),
+            },
         ));
     }
     if req.comment.len() > 4000 || req.comment.chars().any(|c| c.is_control() && c != '\n') {
@@ -271,6 +275,19 @@ pub async fn sign(
                 _ => "separation of duties: another person must sign",
             }
             .into(),
+        })
+        .await);
+    }
+    // The person who broke the glass does not review it (CONTROLS rule 7): refused, not
+    // recorded as a signature that would close nothing.
+    if req.meaning == "retrospective-review"
+        && crate::exceptions::invoked_breakglass(ledger, &change.id, &by.id).await?
+    {
+        return Err(refused(crate::reauth::Refused {
+            kind: Kind::Forbidden,
+            code: "invoker_cannot_review",
+            reason: format!("{} broke the glass on this change and cannot also review it", by.id),
+            hint: "separation of duties: another person must sign".into(),
         })
         .await);
     }

@@ -489,12 +489,20 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
         "auto" | "junit" | "sarif" | "cyclonedx" | "spdx" | "vulns" | "intoto" | "dr:pgbackrest" | "dr:velero"
         | "dr:aws-backup" => None,
         other => match other.strip_prefix("custom:") {
-            Some(name) => Some(keys::type_record(ledger, name).await?.ok_or_else(|| {
-                AppError::not_found(
-                    format!("no attestation type {name:?}"),
-                    "register the type with its JSON schema",
-                )
-            })?),
+            Some(name) => match keys::type_record(ledger, name).await? {
+                Some(t) => Some(t),
+                None => {
+                    let known = keys::list_types(ledger).await?;
+                    let near = crate::environment::closest_name(known.iter().map(|t| t.name.as_str()), name);
+                    return Err(AppError::not_found(
+                        format!("no attestation type {name:?}"),
+                        match near {
+                            Some(t) => format!("did you mean custom:{t}?"),
+                            None => "register the type with its JSON schema".to_string(),
+                        },
+                    ));
+                }
+            },
             None => {
                 return Err(AppError::invalid(
                     format!("unknown attestation type {other:?}"),

@@ -307,7 +307,10 @@ pub async fn grant_waiver(
         || !req.owner.contains(':')
     {
         return Err(AppError::invalid(
-            "a waiver needs an owner",
+            match req.owner.is_empty() {
+                true => "a waiver needs an owner",
+                false => "a waiver's owner is an identity with its kind: user:NAME, token:NAME or an OIDC identity",
+            },
             "name the owner, e.g. user:NAME",
         ));
     }
@@ -566,6 +569,19 @@ pub fn review_closes(bg: &Breakglass, approval: &crate::approvals::Approval, ope
         && approval.signer != bg.by
         && approval.signer != opener
         && !authors.iter().any(|a| a == &approval.signer)
+}
+
+/// Whether `who` broke the glass on change `change` (any of its break-glass invocations): such a
+/// person is not independent of its retrospective review ([`review_closes`]), so their
+/// `retrospective-review` signature is refused outright rather than recorded to close nothing.
+pub async fn invoked_breakglass(ledger: &Ledger, change: &str, who: &str) -> Result<bool, AppError> {
+    let docs = ledger
+        .store()
+        .projection_prefix(BREAKGLASS, &format!("{change}/"))
+        .await?;
+    Ok(docs
+        .iter()
+        .any(|(_, doc)| doc.get("by").and_then(serde_json::Value::as_str) == Some(who)))
 }
 
 /// Break-glass invocations, of one change or (with `None`) of all, with their state at `now`.

@@ -155,6 +155,7 @@ impl Ward {
 
     /// Opens a change request, classified under the risk rules in force.
     pub async fn open_change(&self, by: &Identity, req: &ChangeRequest, from_git: bool) -> Result<Change, AppError> {
+        crate::environment::check_targets(self.environments(), &req.environments)?;
         changes::open(&self.ledger, by, &self.risk, req, from_git).await
     }
 
@@ -166,6 +167,9 @@ impl Ward {
         upd: &ChangeUpdate,
         from_git: bool,
     ) -> Result<Change, AppError> {
+        if let Some(targets) = &upd.environments {
+            crate::environment::check_targets(self.environments(), targets)?;
+        }
         changes::update(&self.ledger, by, &self.risk, id, upd, from_git).await
     }
 

@@ -150,9 +150,10 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
         return Err(Failure::new(
             "forbidden",
             format!(
-                "{} (roles: {}) may not do this ({action:?}); the roles that may: {}",
+                "{} (roles: {}) may not {}; the roles that may: {}",
                 who.id,
                 roles.join(", "),
+                action.in_words(),
                 allowed.join(", ")
             ),
             "act as someone with one of those roles, or ask an administrator for one (who may do what: docs/CONTROLS.md)",

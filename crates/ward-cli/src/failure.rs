@@ -221,6 +221,11 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "name the service as its artifacts were registered (ward artifact show DIGEST)",
     ),
     ("name no tenant", "drop --tenant"),
+    ("{}: see deployment {}'s record", "{}: ward deployments show {}"),
+    (
+        "{} declares no tenants: name no tenant",
+        "{} declares no tenants: drop --tenant",
+    ),
     // What to run, or which command lists what to name.
     ("list the changes", "list changes with `ward change list`"),
     ("list the tokens", "list tokens with `ward token list`"),

@@ -319,6 +319,35 @@ fn every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_sh
         .as_str()
         .unwrap()
         .to_string();
+    // A target that is not declared is refused when it is named, with the closest declared
+    // one, never carried into the gate's fixes; the change keeps its targets.
+    for args in [
+        vec!["change", "update", change.as_str(), "--env", "staging", "--env", "prd"],
+        vec![
+            "change",
+            "open",
+            "--title",
+            "Typo",
+            "--artifact",
+            &digest,
+            "--env",
+            "stagng",
+        ],
+    ] {
+        let typo = run(as_user(&d, None, "dana", &args));
+        assert_eq!(typo.status.code(), Some(1), "{typo:?}");
+        let said = String::from_utf8_lossy(&typo.stderr);
+        assert!(
+            said.contains("is not a declared environment") && said.contains("hint: did you mean "),
+            "{said}"
+        );
+    }
+    let kept = json(&ok(run(ward_words(
+        &d,
+        None,
+        &words(&["change", "show", &change, "--output", "json"]),
+    ))));
+    assert_eq!(kept["environments"], serde_json::json!(["prod"]), "{kept:#}");
     let mut story = Story {
         d: d.clone(),
         tmp: tmp.path().to_path_buf(),
@@ -568,11 +597,19 @@ fn the_hints_of_everyday_refusals_work_as_printed() {
         assert!(listed.contains("gate.evaluated") && listed.contains(&id), "{listed}");
     }
     // An unknown token, an unknown user: the hints list them.
-    ok(run({
+    // Its text output is the token alone, for `WARD_TOKEN=$(ward token create …)`; the notice
+    // goes to stderr.
+    let made = run({
         let mut c = ward(&d, None);
         c.args(["token", "create", "--name", "ci-bot", "--role", "developer"]);
         c
-    }));
+    });
+    let stdout = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        made.status.success() && stdout.trim_end().lines().count() == 1 && stdout.starts_with("ward_"),
+        "{made:?}"
+    );
+    assert!(String::from_utf8_lossy(&made.stderr).contains("shown once"), "{made:?}");
     let listed = refused_and_listed(&["token", "revoke", "tok_000000000000"], None);
     assert!(listed.contains("ci-bot"), "{listed}");
     let listed = refused_and_listed(&["user", "activate", "nobody"], None);
@@ -860,6 +897,22 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
     );
     ok(run(ward_words(&d, Some("adam"), &add_type)));
     ok(run(ward_words(&d, None, &attach)));
+    // A type or a meaning one typo away from a known one: the hint names it.
+    let typo: Vec<String> = attach
+        .iter()
+        .map(|w| {
+            if w == "custom:lab-feed" {
+                "custom:lab-fed".to_string()
+            } else {
+                w.clone()
+            }
+        })
+        .collect();
+    let refused = run(ward_words(&d, None, &typo));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("hint: did you mean custom:lab-feed?"),
+        "{refused:?}"
+    );
 
     // An unknown key: the printed listing names the key that is trusted.
     ok(run(ward_words(
@@ -890,6 +943,15 @@ fn the_hints_of_a_new_installations_refusals_work_as_printed() {
         let o = wrong("vera");
         assert!(!o.status.success());
     }
+    let misspelt = run(ward_words(
+        &d,
+        Some("vera"),
+        &words(&["approve", "--change", &change, "--meaning", "aproved"]),
+    ));
+    assert!(
+        String::from_utf8_lossy(&misspelt.stderr).contains("hint: did you mean approved? (meanings: "),
+        "{misspelt:?}"
+    );
     let refused = run(ward_words(&d, Some("vera"), &approve));
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("locked"),

@@ -451,10 +451,7 @@ fn canary_promotes_a_good_release_and_rolls_back_a_bad_one_automatically() {
     assert_eq!(forward["digests"][0].as_str(), Some(v2.as_str()));
     // Listed as text, both records say they were a drill, and the rollout's deployment does not.
     let listed = ok(run(e.cli(&e.ci, &["deployments", "--env", "prod"])));
-    let drills = listed
-        .lines()
-        .filter(|l| l.contains("a rollback drill (rehearsal"))
-        .count();
+    let drills = listed.lines().filter(|l| l.ends_with(" — rollback drill")).count();
     assert_eq!(drills, 2, "{listed}");
     // --stay: the drill is a real rollback, and prod stays on v1.
     let stayed = json(&ok(run(e.cli(

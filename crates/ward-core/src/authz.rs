@@ -186,6 +186,38 @@ pub enum Action {
 }
 
 impl Action {
+    /// What the action does, in a person's words, for refusals: "sign a change".
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Action::WhoAmI => "ask who they are",
+            Action::LogRead => "read the log's size, checkpoints and proofs",
+            Action::EventRead => "read events",
+            Action::EventAppend => "append events",
+            Action::CheckpointCreate => "sign a checkpoint",
+            Action::EvidenceWrite => "register artifacts and attach evidence",
+            Action::EvidenceRead => "read evidence",
+            Action::LogExport => "export the log",
+            Action::TokenManage => "create, list or revoke API tokens",
+            Action::UserManage => "add or list local users",
+            Action::TrustRead => "list trusted keys and attestation types",
+            Action::TrustManage => "trust keys or register attestation types",
+            Action::ChangeOpen => "open or edit a change",
+            Action::ChangeRead => "read changes",
+            Action::ChangeClassify => "override a change's risk tier",
+            Action::ChangeApprove => "sign a change",
+            Action::GateCheck => "check the gate",
+            Action::WaiverGrant => "grant a waiver",
+            Action::BreakGlass => "break glass",
+            Action::Promote => "promote, roll back or sign a restore test",
+            Action::Observe => "record what runs in an environment",
+            Action::ConfigPublish => "publish a configuration bundle",
+            Action::ConfigRead => "read configuration bundles",
+            Action::DocumentPurge => "purge a document",
+            Action::MetricsRead => "read metrics",
+            Action::DeploymentOutputRead => "read a deployment's output",
+        }
+    }
+
     /// Whether the action changes state (and is therefore itself a ledger event).
     pub fn is_mutating(self) -> bool {
         matches!(

@@ -271,9 +271,16 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
-                "{} (roles: {}) may not perform {action:?}",
+                "{} (roles: {}) may not {} ({action:?}); the roles that may: {}",
                 identity.id,
-                roles.join(", ")
+                roles.join(", "),
+                action.in_words(),
+                ward_core::authz::Role::ALL
+                    .into_iter()
+                    .filter(|r| r.permits(action))
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "ask an admin for a token with a role that allows it",
         )

@@ -113,7 +113,7 @@ impl Environment {
     pub fn unknown_tenant_hint(&self, t: &str) -> String {
         let all = self.all_tenants();
         if all.is_empty() {
-            return format!("{} declares no tenants: name none", self.name);
+            return format!("{} declares no tenants: name no tenant", self.name);
         }
         let names: Vec<&str> = all.iter().map(String::as_str).collect();
         unknown_name_hint("tenant", &names, t)
@@ -246,6 +246,28 @@ pub fn undeclared_hint(envs: &[Environment], name: &str) -> String {
     }
 }
 
+/// Checks the environments a change targets against the declared ones: with `[[environments]]`
+/// declared, each must be one of them (`unknown_environment`, "did you mean staging?"), so a
+/// typo is refused when the change is opened or updated, not carried into every gate fix. With
+/// none declared there is nothing to check against (the gate judges any name).
+pub fn check_targets(envs: &[Environment], targets: &[String]) -> Result<(), AppError> {
+    if envs.is_empty() {
+        return Ok(());
+    }
+    for t in targets {
+        crate::identities::check_name("environment", t)?;
+        if !envs.iter().any(|e| &e.name == t) {
+            return Err(AppError::new(
+                crate::error::Kind::Unprocessable,
+                "unknown_environment",
+                format!("{t} is not a declared environment"),
+                undeclared_hint(envs, t),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The declared environment closest to `name` by edit distance (at most 2 edits), for a
 /// "did you mean" hint.
 pub fn closest<'a>(envs: &'a [Environment], name: &str) -> Option<&'a str> {
@@ -253,7 +275,7 @@ pub fn closest<'a>(envs: &'a [Environment], name: &str) -> Option<&'a str> {
 }
 
 /// The name among `names` closest to `name` by edit distance (at most 2 edits).
-fn closest_name<'a>(names: impl Iterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+pub(crate) fn closest_name<'a>(names: impl Iterator<Item = &'a str>, name: &str) -> Option<&'a str> {
     names
         .map(|n| (edit_distance(n, name), n))
         .filter(|(d, _)| *d <= 2)
@@ -457,14 +479,14 @@ mod tests {
         // Far from every name: the names, no guess.
         let far = e.unknown_tenant_hint("radiology");
         assert_eq!(far, "its tenants: internal, clinic-a, clinic-b");
-        // An environment without tenants: name none.
+        // An environment without tenants: name no tenant (the CLI: drop --tenant).
         let flat = Environment {
             name: "dev".into(),
             ..Environment::default()
         };
         assert_eq!(
             flat.unknown_tenant_hint("clinic-a"),
-            "dev declares no tenants: name none"
+            "dev declares no tenants: name no tenant"
         );
         // Tenants but no rings: a ring is answered with the tenants to name instead.
         let no_rings = Environment {

@@ -167,12 +167,18 @@ pub async fn target_output(
         }
     };
     let Some(digest) = run.output_digest.clone() else {
+        let which = match &run.tenant {
+            Some(t) => format!("deployment {seq}'s run for tenant {t}"),
+            None => format!("deployment {seq}"),
+        };
+        let why = match (run.status.as_str(), d.drill) {
+            ("skipped", _) => "it was skipped after an earlier failure, so nothing ran",
+            (_, true) => "a rollback drill switches the router's traffic and runs no deployment command",
+            _ => "the target printed nothing to keep",
+        };
         return Err(AppError::not_found(
-            format!(
-                "deployment {seq}'s run {} recorded no output",
-                run.tenant.as_deref().unwrap_or("")
-            ),
-            "a run skipped after an earlier failure has none: see its status",
+            format!("{which} recorded no output ({} run)", run.status),
+            format!("{why}: see deployment {seq}'s record"),
         ));
     };
     let bytes = crate::documents::checked_bytes(ledger, &digest, "the stored output").await?;

@@ -98,7 +98,8 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         Session {
             token,
             identity: me["id"].as_str().unwrap_or_default().to_string(),
-            expires_at: None,
+            // The server's word on when the token ends (none: it does not expire).
+            expires_at: me["expires_at"].as_i64(),
             stored_at: now,
             pasted: true,
         }
@@ -137,7 +138,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
     // sign-in fails (the old one stays kept, to end with `ward logout`).
     let replaced = match credentials::get(&base)? {
         Some(old) if old.token != session.token && old.expires_at.is_some_and(|t| t <= now) => {
-            Some("already ended (expired)")
+            Some("already ended (expired)".to_string())
         }
         Some(old) if old.token != session.token => match end_on_server(g, &old).await {
             Ok(ended) => Some(ended),
@@ -159,7 +160,7 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
         || {
             let until = match session.expires_at {
                 Some(t) => format!("; the session ends {}", when(t, now)),
-                None => "; the token's own expiry applies".into(),
+                None => "; the token does not expire".into(),
             };
             let before = replaced.map_or(String::new(), |r| format!("\nthe session kept before was {r}"));
             format!(
@@ -231,25 +232,28 @@ async fn device_sign_in(r: &Remote, provider: &str) -> Result<Value> {
 /// Ends a kept session on the server before it is forgotten here; a session the server no
 /// longer honours (expired, revoked) is simply forgotten. A pasted token (a CI token, say) is
 /// only forgotten: revoking it would break whatever else uses it. What happened, in words.
-async fn end_on_server(g: &Global, session: &Session) -> Result<&'static str> {
+async fn end_on_server(g: &Global, session: &Session) -> Result<String> {
     if session.pasted {
-        return Ok("left valid on the server (it was pasted; `ward token revoke ID` ends it)");
+        // The token's id is its second part (`ward_<id>_<secret>`): never the secret.
+        let id = ward_core::token::ApiToken::parse(&session.token).map_or_else(|_| "ID".to_string(), |t| t.id);
+        return Ok(format!(
+            "left valid on the server (it was pasted; `ward token revoke {id}` ends it)"
+        ));
     }
-    Ok(
-        match Remote::from_global(&Global {
-            token: Some(session.token.clone()),
-            ..g.clone()
-        })? {
-            Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
-                Ok(_) => "ended on the server",
-                Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
-                    Some("unauthenticated") => "already ended on the server",
-                    _ => return Err(e),
-                },
+    Ok(match Remote::from_global(&Global {
+        token: Some(session.token.clone()),
+        ..g.clone()
+    })? {
+        Some(r) => match r.delete::<Value>("/api/v1/sessions").await {
+            Ok(_) => "ended on the server",
+            Err(e) => match e.downcast_ref::<Failure>().map(|f| f.kind.as_ref()) {
+                Some("unauthenticated") => "already ended on the server",
+                _ => return Err(e),
             },
-            None => "not ended",
         },
-    )
+        None => "not ended",
+    }
+    .to_string())
 }
 
 pub async fn logout(g: &Global) -> Result<()> {
@@ -310,6 +314,7 @@ pub async fn whoami(g: &Global) -> Result<()> {
     let me: Value = r.get("/api/v1/whoami", &[]).await?;
     let source = match (r.session(), &g.token) {
         (_, Some(_)) => "--token / WARD_TOKEN".to_string(),
+        (Some(s), None) if s.pasted => "the token pasted into `ward login --token-stdin`, kept".to_string(),
         (Some(_), None) => "the session kept by `ward login`".to_string(),
         (None, None) => "no token".to_string(),
     };

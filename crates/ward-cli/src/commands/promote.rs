@@ -133,7 +133,7 @@ fn line(d: &Deployment) -> String {
             .unwrap_or_default(),
     );
     if d.drill {
-        s.push_str(" — a rollback drill (rehearsal, not an intervention)");
+        s.push_str(" — rollback drill");
     }
     for t in &d.targets {
         s.push_str(&format!(

@@ -83,12 +83,15 @@ async fn create(g: &Global, backend: &Backend<'_>, a: &TokenCreateArgs) -> Resul
         },
     };
     let created: CreatedToken = backend.create_token(&req).await?;
-    emit(g.output, json!(created), || {
-        format!(
-            "{}\n\ntoken {} for {} — shown once; store it in your CI secrets (WARD_TOKEN)",
-            created.token, created.record.id, created.record.identity
-        )
-    });
+    // Text: the token alone on stdout (`WARD_TOKEN=$(ward token create …)` captures it), the
+    // notice on stderr.
+    if g.output == crate::cli::Output::Text {
+        eprintln!(
+            "token {} for {} — shown once; store it in your CI secrets (WARD_TOKEN)",
+            created.record.id, created.record.identity
+        );
+    }
+    emit(g.output, json!(created), || created.token.clone());
     Ok(())
 }
 
