@@ -51,9 +51,10 @@
 //! lines wrapped narrower than 40 joined (`high-entropy` only); Ascii85, uuencode, SARIF
 //! messages with their arguments put in and hex dumps read across lines; tables read cell by
 //! cell after their header row (`ssn: 219451100`), SQL `INSERT` values after their column
-//! list (both read by `tables::TABLE_DETECTORS` only), and path-like runs with `_`/`-` read as
-//! spaces (`Roe Jane 19800102.pdf`, read by `tables::FILE_NAME_DETECTORS` only) — these three hold only what they rewrite and stop at
-//! twice their input's length (`tables`). Each
+//! list (both read by `tables::TABLE_DETECTORS` only), and path-like runs with `_`/`-`/`.` read
+//! as spaces (`Roe Jane 19800102.pdf`, read by `tables::FILE_NAME_DETECTORS` only) — these three
+//! hold only what they rewrite, and one that would pass twice its input's length (plus 4 KiB)
+//! refuses the document as `table-view-limit` (`tables`: fail closed). Each
 //! view is built in one linear pass and is no longer than its input (those three: twice), so
 //! the work stays linear
 //! (a small constant number of passes of every detector). A finding made in a view says so in

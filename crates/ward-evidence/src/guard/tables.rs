@@ -1,31 +1,42 @@
 //! Records written as tables and file names, read the way a person reads them (2026-12-04,
-//! sixth round): the label of a value stands in a header row or a column list, not beside it,
-//! and a file name writes its words with `_` and `-` between them.
+//! sixth round; the attack review's gaps closed 2026-12-05): the label of a value stands in a
+//! header row or a column list, not beside it, and a file name writes its words with `_`, `-`
+//! and `.` between them.
 //!
-//! - [`delimited`] — CSV, TSV, `|`- and `;`-separated tables and Markdown tables: under a header
-//!   row whose cells all look like field names (1–40 characters: letters, digits, spaces and
-//!   `_ . # / ( ) ' -`, starting with a letter or `_`; 2 to [`MAX_COLUMNS`] of them), each
-//!   non-empty cell of every following row with as many cells is read as `header: cell`, one
-//!   per line, mapped back to the cell (quotes included). A row with another number of cells
-//!   ends the table (and may start the next one). Quoted cells (`"ROE,JANE"`) are read without
-//!   their quotes; Markdown's rule row (`|---|:--:|`) is passed over. A header inside a field
-//!   starts after the field's opening (`<system-out>last,…`, `"note": "last,…`).
-//!   Read by [`TABLE_DETECTORS`] only (as is [`sql_inserts`]).
-//! - [`sql_inserts`] — `INSERT INTO t (a, b) VALUES (…), (…)`: each value read as
-//!   `column: value` (strings without their quotes, `DATE '…'` as its string), when the tuple
-//!   holds as many values as the column list. An `INSERT` without a column list is left to the
-//!   raw text (`name-with-date` reads `'Roe', 'Jane', 'F', DATE '1980-01-02'`).
-//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ -`, at most
-//!   [`MAX_PATH`] bytes) holding six digits or more and a `_` or `-`: `_` read as a space, `-`
-//!   too unless between two digits (a date keeps its dashes), and a word of two capitalised
-//!   parts split (`JaneRoe` → `Jane Roe`), so `reports/Roe_Jane_DOB_19800102.pdf` reads
-//!   `reports/Roe Jane DOB 19800102.pdf`. Read by [`FILE_NAME_DETECTORS`] only.
+//! - [`delimited`] — CSV, TSV, `|`- and `;`-separated tables, Markdown, psql, MySQL and
+//!   `tabulate` grid tables: under a header row whose cells all look like field names (1–128
+//!   bytes: letters of any script, digits, spaces and `_ . # / ( ) ' - $ * ? & % :`, not
+//!   starting with a digit, a space or `-`; 2 to [`MAX_COLUMNS`] of them, empty ones allowed
+//!   with at least two named), each non-empty cell of every following row with as many cells
+//!   (or more, all empty) under a label a detector reads is written as `label: cell` with the
+//!   label's short canonical form ([`canonical_label`]), one per line, mapped back to the cell
+//!   (quotes included). A row with another number of cells ends the table (and may start the
+//!   next one); blank lines and rule rows (`|---|`, `---+---`, `+===+`) do not. Lines end at
+//!   `\n`, `\r\n` or `\r`; a quoted cell holding a line break is read across it (up to
+//!   [`MAX_QUOTED`] bytes, not across a line that is itself a header), a quote that never closes
+//!   is a character. A header inside a field starts after the field's opening
+//!   (`<system-out>last,…`, `"note": "last,…`). Read by [`TABLE_DETECTORS`] only (as is
+//!   [`sql_inserts`]).
+//! - [`sql_inserts`] — `INSERT INTO t (a, b) VALUES (…), (…)` (also `INSERT [dbo].[t]`,
+//!   `INSERT OR REPLACE`, `REPLACE INTO`): each value under a column a detector reads written
+//!   as `label: value` (strings without their quotes or prefix, `DATE '…'` as its string, a
+//!   function call as its first string, a value that is none of these skipped alone), when the
+//!   tuple holds as many values as the column list. An `INSERT` without a column list is left to
+//!   the raw text (`name-with-date` reads `'Roe', 'Jane', 'F', DATE '1980-01-02'`).
+//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ -`, any length) holding six
+//!   digits or more and a `_`, a `-` or a `.` after a letter: `_` read as a space, `-` and `.`
+//!   too unless between two digits (a date keeps its dashes, a version its dots), and a word of
+//!   two capitalised parts split (`JaneRoe` → `Jane Roe`), so
+//!   `reports/Roe_Jane_DOB_19800102.pdf` reads `reports/Roe Jane DOB 19800102 pdf`. Read by
+//!   [`FILE_NAME_DETECTORS`] only.
 //!
 //! Each view is one pass over the text (a header is parsed once per table; a row costs its
-//! length), and holds only the cells, values or runs it rewrites. **Bounded**: a view stops at
-//! [`MAX_GROWTH`] times the length of its input; what comes after (a table of hundreds of long
-//! headers over one-letter cells, built to exhaust it) is judged as it stands only — listed in
-//! docs/CONTROLS.md "Known gaps".
+//! length; quoted cells read ahead at most the text's length in all), and holds only the
+//! cells, values or runs it rewrites. **Bounded, fail closed**: a view stops at [`MAX_GROWTH`]
+//! times the length of its input plus [`GROWTH_SLACK`]; one that would pass it is not read, and
+//! the document is refused as [`LIMIT_DETECTOR`] where the bound was reached ([`Capped`]) —
+//! nothing is left judged only raw. Real tables stay far below it: only columns a detector
+//! reads are written, under labels of at most 14 bytes.
 //!
 //! Detectors of record printouts without a table: a pydicom dataset printout
 //! (`(0010, 0010) Patient's Name  PN: 'Roe^Jane'`) as `dicom-patient`; HL7 v2 XML encoding of a
