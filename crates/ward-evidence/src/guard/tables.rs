@@ -171,51 +171,20 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
     {
         return Some("password");
     }
-    if word(&|y: &str| {
-        y.contains("secret")
-            || y.contains("token")
-            || y.starts_with("credential")
-            || y.contains("apikey")
-            || y == "apikeys"
-    }) || (any(&["key", "keys"])
-        && any(&[
-            "api",
-            "access",
-            "private",
-            "encryption",
-            "encrypt",
-            "signing",
-            "master",
-            "client",
-            "secret",
-            "auth",
-            "session",
-            "app",
-            "license",
-            "account",
-            "storage",
-            "shared",
-            "webhook",
-            "ssh",
-        ]))
-        || fused(
-            &[
-                "api",
-                "access",
-                "private",
-                "encryption",
-                "signing",
-                "master",
-                "client",
-                "session",
-                "app",
-                "account",
-                "storage",
-            ],
-            &["key"],
-        )
-    {
+    // A secret (read by `password-assignment` as in the raw text), a token, a key (read by
+    // `labelled-secret` only: a column of words under `token` is no password).
+    if word(&|y: &str| y.contains("secret")) || (has("encryption") && any(&["key", "keys"])) {
         return Some("api_secret_key");
+    }
+    if word(&|y: &str| y.contains("token") || y.starts_with("credential")) {
+        return Some("api_token");
+    }
+    const KEYS: &[&str] = &[
+        "api", "access", "private", "encrypt", "signing", "master", "client", "auth", "session", "app", "license",
+        "account", "storage", "shared", "webhook", "ssh",
+    ];
+    if word(&|y: &str| y.contains("apikey")) || (any(&["key", "keys"]) && any(KEYS)) || fused(KEYS, &["key"]) {
+        return Some("api_key");
     }
     if has("authorization") || (has("auth") && has("header")) {
         return Some("authorization");
@@ -1330,8 +1299,10 @@ mod tests {
             ("password", Some("password")),
             ("client secret", Some("api_secret_key")),
             ("clientSecret", Some("api_secret_key")),
-            ("accessToken", Some("api_secret_key")),
-            ("API_KEY", Some("api_secret_key")),
+            ("accessToken", Some("api_token")),
+            ("token", Some("api_token")),
+            ("API_KEY", Some("api_key")),
+            ("Access Key", Some("api_key")),
             ("aws_secret_access_key", Some("api_secret_key")),
             ("ENCRYPTION_KEY", Some("api_secret_key")),
             ("Authorization", Some("authorization")),
@@ -1591,6 +1562,8 @@ mod tests {
         };
         let t = "user,password\nadmin,Hunter2Hunter2\n";
         assert!(scan(t, &cfg).iter().any(|f| f.detector == "password-assignment"), "{t}");
+        // A column of words under `token` is no password.
+        assert!(scan("token,count\ntokenization,12\n", &cfg).is_empty());
     }
 
     #[test]
