@@ -10,8 +10,11 @@
 //!   with at least two named), each non-empty cell of every following row with as many cells
 //!   (or more, all empty) under a label a detector reads is written as `label: cell` with the
 //!   label's short canonical form ([`canonical_label`]), one per line, mapped back to the cell
-//!   (quotes included). A row with another number of cells ends the table (and may start the
-//!   next one); blank lines and rule rows (`|---|`, `---+---`, `+===+`) do not. Lines end at
+//!   (quotes included). A table is kept for the rest of the text: a line is a row of the table
+//!   whose header had as many cells ([`Tables`]), so junk lines, blank lines, rule rows
+//!   (`|---|`, `---+---`, `+===+`) and other tables' headers between a header and its rows hide
+//!   nothing; a header row that is also a row of a table of its width is read both ways (one
+//!   more header of it when it has more labels a detector reads). Lines end at
 //!   `\n`, `\r\n` or `\r`; a quoted cell holding a line break is read across it (up to
 //!   [`MAX_QUOTED`] bytes, not across a line that is itself a header), a quote that never closes
 //!   is a character. A header inside a field starts after the field's opening
@@ -407,19 +410,17 @@ struct Table {
     /// The canonical label of each column ([`canonical_label`]; `None`: not written), up to the
     /// last non-empty header cell.
     labels: Vec<Option<&'static str>>,
-    /// How many cells the header row had (empty trailing cells included).
-    width: usize,
-    sep: u8,
-    markdown: bool,
+    /// How many of them a detector reads.
+    named: usize,
 }
 
-impl Table {
-    /// A row of `n` cells belongs to the table: as many as the header, or at least as many as
-    /// its labels with only empty cells after them (a trailing comma).
-    fn fits(&self, cells: &[(usize, usize)]) -> bool {
-        cells.len() == self.width
-            || (cells.len() >= self.labels.len() && cells[self.labels.len()..].iter().all(|&(a, b)| a == b))
-    }
+/// A header row: its separator, whether it is a Markdown (or MySQL) row, how many cells it had
+/// (empty trailing cells included), its table.
+struct Header {
+    sep: u8,
+    markdown: bool,
+    width: usize,
+    table: Table,
 }
 
 /// The end of the line starting at `at` (a line break is `\n`, `\r\n` or a lone `\r`), and
@@ -460,12 +461,12 @@ fn quote_close(bytes: &[u8], open: usize, budget: &mut usize) -> Option<usize> {
     None
 }
 
-/// The table a line of field names heads (see the module's docs), tried with each separator
+/// The header row a line of field names is (see the module's docs), tried with each separator
 /// that occurs in it.
-fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Table> {
+fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Header> {
     let markdown = line.iter().find(|&&b| b != b' ') == Some(&b'|');
     let mut open = None;
-    for sep in [b'\t', b'|', b';', b','] {
+    for sep in SEPARATORS {
         if !line.contains(&sep) || (markdown && sep != b'|') {
             continue;
         }
@@ -488,19 +489,74 @@ fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Table> {
             && cells.iter().all(|&(a, b)| !name(&(a, b)) || field_name(&row[a..b]))
         {
             let last = cells.iter().rposition(name).map_or(0, |p| p + 1);
-            let labels = cells[..last]
+            let labels: Vec<Option<&'static str>> = cells[..last]
                 .iter()
                 .map(|&(a, b)| canonical_label(unquote(&row[a..b])))
                 .collect();
-            return Some(Table {
-                labels,
-                width: cells.len(),
+            let named = labels.iter().flatten().count();
+            return Some(Header {
                 sep,
                 markdown,
+                width: cells.len(),
+                table: Table { labels, named },
             });
         }
     }
     None
+}
+
+/// The separators of tables, in the order they are tried.
+const SEPARATORS: [u8; 4] = [b'\t', b'|', b';', b','];
+
+/// A table's key: its separator, whether its rows are Markdown's, and a count of cells.
+type Key = (u8, bool, usize);
+
+/// The tables read so far, each kept for the rest of the text (a line that fits none, a blank
+/// line or a rule row ends none): found by the width of their header row or by the number of
+/// their labels. Each entry holds the headers its rows are read under: the first, and each
+/// later header row that fits it with more labels a detector reads (`a,b,c,d` then
+/// `last,first,ssn,dob`: both read; a decoy after a real header cannot displace it).
+#[derive(Default)]
+struct Tables {
+    entries: Vec<Vec<Table>>,
+    by_width: std::collections::BTreeMap<Key, usize>,
+    by_labels: std::collections::BTreeMap<Key, usize>,
+}
+
+impl Tables {
+    /// The entry a row of these cells belongs to: as many cells as a header row, or at least as
+    /// many as a header's labels with only empty cells after them (a trailing comma).
+    fn find(&self, sep: u8, markdown: bool, row: &[u8], cells: &[(usize, usize)]) -> Option<usize> {
+        let n = cells.len();
+        if let Some(&e) = self.by_width.get(&(sep, markdown, n)) {
+            return Some(e);
+        }
+        let filled = cells
+            .iter()
+            .rposition(|&(a, b)| !unquote(&row[a..b]).is_empty())
+            .map_or(0, |p| p + 1);
+        self.by_labels
+            .range((sep, markdown, filled.max(1))..=(sep, markdown, n))
+            .next_back()
+            .map(|(_, &e)| e)
+    }
+
+    fn add(&mut self, h: Header, fits: Option<usize>) {
+        match fits {
+            Some(e) => {
+                let list = &mut self.entries[e];
+                if list.iter().all(|t| h.table.named > t.named) {
+                    list.push(h.table);
+                }
+            }
+            None => {
+                let e = self.entries.len();
+                self.by_width.insert((h.sep, h.markdown, h.width), e);
+                self.by_labels.insert((h.sep, h.markdown, h.table.labels.len()), e);
+                self.entries.push(vec![h.table]);
+            }
+        }
+    }
 }
 
 /// Tables under a header row of field names, each data cell under a label a detector reads
@@ -518,10 +574,11 @@ pub fn delimited(src: &str) -> Built {
     // Bytes read looking for the close of quoted cells that span lines: at most the text's
     // length (and a little), then the document is refused (fail closed).
     let mut quote_budget = src.len().saturating_add(GROWTH_SLACK);
-    let mut table: Option<Table> = None;
+    let mut tables = Tables::default();
     let mut cells = Vec::new();
+    let mut spare = Vec::new();
     let mut open = None;
-    let mut line_text = String::new();
+    let mut text = String::new();
     let mut at = 0;
     // Lines before this were read as part of a row that spanned lines (a quoted cell holding a
     // line break, none of them a header): not read again.
@@ -531,68 +588,103 @@ pub fn delimited(src: &str) -> Built {
         let line = &bytes[at..end];
         let line_at = at;
         at = next;
-        if let Some(t) = &table {
-            if blank(line) || rule_row(line) {
+        if line_at < inside_row || blank(line) || rule_row(line) {
+            continue;
+        }
+        let markdown = line.iter().find(|&&b| b != b' ') == Some(&b'|');
+        // A row of a table read so far?
+        let mut read = None;
+        for sep in SEPARATORS {
+            if tables.entries.is_empty() {
+                break;
+            }
+            if !line.contains(&sep) || (markdown && sep != b'|') {
                 continue;
             }
-            if line_at < inside_row {
+            let (off, mut row) = inner(line, markdown);
+            if !split_cells(row, sep, &mut cells, &mut open, false) {
                 continue;
             }
-            let (off, mut row) = inner(line, t.markdown);
-            let mut fits = split_cells(row, t.sep, &mut cells, &mut open, false) && t.fits(&cells);
+            let mut entry = tables.find(sep, markdown, row, &cells);
             // A quoted cell holding a line break: the row is read on to the quote's close.
             if let Some(o) = open {
                 if quote_budget == 0 {
-                    // Fail closed: quotes that never close, built to make every row read ahead.
+                    // Fail closed: quotes built to make every row read ahead.
                     return Err(Capped(line_at, end));
                 }
                 let mut spanned = false;
                 if let Some(close) = quote_close(bytes, line_at + off + o, &mut quote_budget) {
                     let (e, n) = line_end(bytes, close);
-                    let (_, r) = inner(&bytes[line_at..e], t.markdown);
+                    let (_, r) = inner(&bytes[line_at..e], markdown);
                     let mut again = None;
                     // Not across a header: a table hidden in a quoted cell is read as one.
                     let mut l = next;
                     let mut headed = false;
                     while l < n && !headed {
                         let (le, ln) = line_end(bytes, l);
-                        headed = header(&bytes[l..le], &mut cells).is_some();
+                        headed = header(&bytes[l..le], &mut spare).is_some();
                         l = ln;
                     }
-                    if !headed && split_cells(r, t.sep, &mut cells, &mut again, false) && t.fits(&cells) {
+                    if !headed
+                        && split_cells(r, sep, &mut cells, &mut again, false)
+                        && let Some(e) = tables.find(sep, markdown, r, &cells)
+                    {
                         row = r;
                         inside_row = n;
-                        fits = true;
+                        entry = Some(e);
                         spanned = true;
                     }
                 }
                 if !spanned {
                     // A quote that opens no cell is a character of its cell (`"Roe,Jane`).
-                    fits = split_cells(row, t.sep, &mut cells, &mut open, true) && t.fits(&cells);
+                    entry = if split_cells(row, sep, &mut cells, &mut open, true) {
+                        tables.find(sep, markdown, row, &cells)
+                    } else {
+                        None
+                    };
                 }
             }
-            if fits {
-                for (&(c0, c1), label) in cells.iter().zip(&t.labels) {
-                    let Some(label) = label else { continue };
-                    let value = unquote(&row[c0..c1]);
-                    if value.is_empty() {
+            let Some(e) = entry else { continue };
+            read = Some((e, sep));
+            let list = &tables.entries[e];
+            for (j, &(c0, c1)) in cells.iter().enumerate() {
+                let value = unquote(&row[c0..c1]);
+                if value.is_empty() {
+                    continue;
+                }
+                text.clear();
+                for (k, t) in list.iter().enumerate() {
+                    let Some(Some(label)) = t.labels.get(j) else { continue };
+                    if list[..k].iter().any(|u| u.labels.get(j) == Some(&Some(*label))) {
                         continue;
                     }
-                    line_text.clear();
-                    line_text.push_str(label);
-                    line_text.push_str(": ");
-                    line_text.push_str(&String::from_utf8_lossy(value));
-                    line_text.push('\n');
-                    let (from, to) = (line_at + off + c0, line_at + off + c1);
-                    if view.len() + line_text.len() > cap {
-                        return Err(Capped(from, to));
-                    }
-                    view.push(from, to, &line_text);
+                    text.push_str(label);
+                    text.push_str(": ");
+                    text.push_str(&String::from_utf8_lossy(value));
+                    text.push('\n');
                 }
-                continue;
+                if text.is_empty() {
+                    continue;
+                }
+                let (from, to) = (line_at + off + c0, line_at + off + c1);
+                if view.len() + text.len() > cap {
+                    return Err(Capped(from, to));
+                }
+                view.push(from, to, &text);
+            }
+            break;
+        }
+        // A header row: a new table, or one more header of the table the line fits.
+        if inside_row <= line_at
+            && let Some(h) = header(line, &mut cells)
+        {
+            // Read as a row with the same separator: one more header of that table, when it
+            // has more labels a detector reads; otherwise a new table.
+            let fits = read.filter(|&(_, sep)| sep == h.sep).map(|(e, _)| e);
+            if fits.is_none() || h.table.named > 0 {
+                tables.add(h, fits);
             }
         }
-        table = header(line, &mut cells);
     }
     Ok(view.finish())
 }
@@ -1320,6 +1412,40 @@ mod tests {
         ] {
             assert_eq!(c(label.as_bytes()), want, "{label}");
         }
+    }
+
+    #[test]
+    fn a_decoy_header_or_a_junk_line_around_a_real_header_does_not_hide_its_rows() {
+        // A decoy of the same width before the real header: the header is read as a row of the
+        // decoy and as a header of its own.
+        refused(
+            "same-width decoy before",
+            "a,b,c,d\nlast,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        // A junk line between the header and the rows: tables are kept for the rest of the text.
+        refused(
+            "junk line",
+            "last,first,ssn,dob\nx\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "another table's header between",
+            "last,first,ssn,dob\nfoo,bar\n1,2\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        // A decoy header after the real one, of the same width, with fewer labels a detector
+        // reads (or as many): read as a row, the real header stays.
+        refused(
+            "same-width decoy after",
+            "last,first,ssn,dob\nname,x,y,z\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "decoy with more labels after",
+            "last,first,ssn,visit\ndob,dob,dob,dob\nRoe,Jane,219451100,V1\n",
+            &["us-ssn"],
+        );
     }
 
     #[test]
