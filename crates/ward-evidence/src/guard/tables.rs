@@ -11,7 +11,7 @@
 //!   (or more, all empty) under a label a detector reads is written as `label: cell` with the
 //!   label's short canonical form ([`canonical_label`]), one per line, mapped back to the cell
 //!   (quotes included). A table is kept for the rest of the text: a line is a row of the table
-//!   whose header had as many cells ([`Tables`]), so junk lines, blank lines, rule rows
+//!   whose header had as many cells (`Tables`), so junk lines, blank lines, rule rows
 //!   (`|---|`, `---+---`, `+===+`) and other tables' headers between a header and its rows hide
 //!   nothing; a header row that is also a row of a table of its width is read both ways (one
 //!   more header of it when it has more labels a detector reads). Lines end at
