@@ -101,39 +101,114 @@ pub type Built = Result<Option<View>, Capped>;
 /// The words of a label, lower case: split at every byte that is neither a letter nor a digit
 /// (non-ASCII bytes are letters), at a capital after a lower-case letter or a digit
 /// (`patientSsn`) and before the last capital of a run followed by a lower-case letter
-/// (`SSNNumber`); `#` is the word `no` (`MR#`, `Pt #`).
-fn label_words(label: &[u8]) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let letter = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
-    for (i, &c) in label.iter().enumerate() {
-        if !letter(c) {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
+/// (`SSNNumber`); `#` is the word `no` (`MR#`, `Pt #`). On the stack: a label is at most
+/// [`MAX_HEADER_CELL`] bytes (rows are tried as headers too, so this runs per cell).
+struct Words {
+    buf: [u8; 2 * MAX_HEADER_CELL],
+    len: usize,
+    ranges: [(u8, u8); MAX_HEADER_CELL],
+    n: usize,
+}
+
+impl Words {
+    fn new(label: &[u8]) -> Words {
+        let mut w = Words {
+            buf: [0; 2 * MAX_HEADER_CELL],
+            len: 0,
+            ranges: [(0, 0); MAX_HEADER_CELL],
+            n: 0,
+        };
+        let letter = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
+        let mut start = 0;
+        for (i, &c) in label.iter().take(MAX_HEADER_CELL).enumerate() {
+            if !letter(c) {
+                w.end_word(&mut start);
+                if c == b'#' {
+                    w.push(b'n');
+                    w.push(b'o');
+                    w.end_word(&mut start);
+                }
+                continue;
             }
-            if c == b'#' {
-                words.push("no".into());
+            let prev = i.checked_sub(1).map(|j| label[j]);
+            let next = label.get(i + 1).copied();
+            let split = c.is_ascii_uppercase()
+                && prev.is_some_and(|p| {
+                    p.is_ascii_lowercase()
+                        || p.is_ascii_digit()
+                        || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+                });
+            if split {
+                w.end_word(&mut start);
             }
-            continue;
+            w.push(c.to_ascii_lowercase());
         }
-        let prev = i.checked_sub(1).map(|j| label[j]);
-        let next = label.get(i + 1).copied();
-        let split = c.is_ascii_uppercase()
-            && prev.is_some_and(|p| {
-                p.is_ascii_lowercase()
-                    || p.is_ascii_digit()
-                    || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
-            });
-        if split && !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
+        w.end_word(&mut start);
+        w
+    }
+
+    fn push(&mut self, c: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = c;
+            self.len += 1;
         }
-        cur.push(char::from(c.to_ascii_lowercase()));
     }
-    if !cur.is_empty() {
-        words.push(cur);
+
+    fn end_word(&mut self, start: &mut usize) {
+        if self.len > *start && self.n < self.ranges.len() {
+            self.ranges[self.n] = (*start as u8, (self.len - *start) as u8);
+            self.n += 1;
+        }
+        *start = self.len;
     }
-    // Non-ASCII bytes were pushed one by one as Latin-1: harmless for the ASCII words compared.
-    words
+
+    fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ranges[..self.n].iter().map(|&(a, l)| {
+            let (a, l) = (usize::from(a), usize::from(l));
+            std::str::from_utf8(&self.buf[a..a + l]).unwrap_or("")
+        })
+    }
+}
+
+const G_PASS: usize = 0;
+const G_SECRET: usize = 1;
+const G_TOKEN: usize = 2;
+const G_KEY: usize = 3;
+const G_AUTH: usize = 4;
+const G_SSN: usize = 5;
+const G_MBI: usize = 6;
+const G_MRN: usize = 7;
+const G_DL: usize = 8;
+const G_DOB: usize = 9;
+const G_ID: usize = 10;
+const G_MAIL: usize = 11;
+const G_PHONE: usize = 12;
+const G_NAME: usize = 13;
+
+/// Which groups of [`canonical_label`]'s rules a label can meet (each pattern a superset of its
+/// group's words, in any case), found in one pass: most cells of a table's rows, tried as
+/// headers too, meet none and cost no more.
+fn label_groups() -> &'static regex::bytes::RegexSet {
+    static R: std::sync::OnceLock<regex::bytes::RegexSet> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        regex::bytes::RegexSet::new([
+            r"(?i)pass|pwd|pword",
+            r"(?i)secret|encryption",
+            r"(?i)token|credential",
+            r"(?i)key",
+            r"(?i)auth",
+            r"(?i)ss|soc|tax|s[\W_]*s[\W_]*n",
+            r"(?i)mbi|medicare",
+            r"(?i)mr|m[\W_]*r[\W_]*n|chart|med",
+            r"(?i)dl|driv",
+            r"(?i)dob|birth|born|bdate|bday|d[\W_]*o[\W_]*b|b[\W_]*date|date[\W_]*b",
+            r"(?i)pat|pt|member|subscriber|beneficiary|insured|employee|person|guarantor|policy",
+            r"(?i)mail",
+            r"(?i)phone|tel|cell|mobile|fax|ph|contact",
+            r"(?i)name|first|last|surname|given|family",
+        ])
+        .expect("built-in patterns")
+    })
 }
 
 /// The short label a table view writes for a header cell, when a detector reads that kind of
@@ -141,23 +216,35 @@ fn label_words(label: &[u8]) -> Vec<String> {
 /// Canonical and short, so a view of real tables stays small, and a header of long labels over
 /// one-letter cells (built to exhaust the view's bound) costs nothing.
 pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
-    let w = label_words(label);
+    // Every label read is two letters or more (`ph`, `pt`, `dl#`): one-letter cells and numbers
+    // (most of a table's rows, tried as headers too) are none.
+    if label.len() < 2 || !label.iter().any(|&c| c.is_ascii_alphabetic() || c >= 0x80) {
+        return None;
+    }
+    if label.len() > MAX_HEADER_CELL {
+        return None;
+    }
+    let g = label_groups().matches(label);
+    if !g.matched_any() {
+        return None;
+    }
+    let on = |i: usize| g.matched(i);
+    let w = Words::new(label);
     let has = |x: &str| w.iter().any(|y| y == x);
     let any = |xs: &[&str]| xs.iter().any(|x| has(x));
-    let word = |f: &dyn Fn(&str) -> bool| w.iter().any(|y| f(y));
-    // One-letter words in a row (`S.S.N.`, `M R N`, `d.o.b.`) joined.
-    let mut initials = String::new();
-    let mut run = String::new();
-    for y in &w {
-        if y.len() == 1 {
-            run.push_str(y);
-        } else {
-            initials.push_str(&run);
-            initials.push(' ');
-            run.clear();
+    let word = |f: &dyn Fn(&str) -> bool| w.iter().any(f);
+    // One-letter words in a row (`S.S.N.`, `M R N`, `d.o.b.`) joined, runs apart by a space.
+    let mut initials = [0u8; MAX_HEADER_CELL + 1];
+    let mut k = 0;
+    for y in w.iter() {
+        let c = if y.len() == 1 { y.as_bytes()[0] } else { b' ' };
+        if k < initials.len() {
+            initials[k] = c;
+            k += 1;
         }
     }
-    initials.push_str(&run);
+    let initials = &initials[..k];
+    let initial = |x: &[u8]| initials.windows(x.len()).any(|win| win == x);
     let num = any(&["id", "identifier", "no", "num", "nbr", "number", "nr"]);
     let fused = |heads: &[&str], tails: &[&str]| {
         word(&|y: &str| {
@@ -168,69 +255,78 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
     };
     const NUM: &[&str] = &["id", "identifier", "no", "num", "nbr", "number", "nr"];
     // Secrets.
-    if any(&["password", "passwd", "pwd", "passphrase", "passcode", "pword"])
-        || word(&|y: &str| y.contains("password") || y.ends_with("passwd"))
-        || (has("pass") && has("word"))
+    if on(G_PASS)
+        && (any(&["password", "passwd", "pwd", "passphrase", "passcode", "pword"])
+            || word(&|y: &str| y.contains("password") || y.ends_with("passwd"))
+            || (has("pass") && has("word")))
     {
         return Some("password");
     }
     // A secret (read by `password-assignment` as in the raw text), a token, a key (read by
     // `labelled-secret` only: a column of words under `token` is no password).
-    if word(&|y: &str| y.contains("secret")) || (has("encryption") && any(&["key", "keys"])) {
+    if on(G_SECRET) && (word(&|y: &str| y.contains("secret")) || (has("encryption") && any(&["key", "keys"]))) {
         return Some("api_secret_key");
     }
-    if word(&|y: &str| y.contains("token") || y.starts_with("credential")) {
+    if on(G_TOKEN) && (word(&|y: &str| y.contains("token") || y.starts_with("credential"))) {
         return Some("api_token");
     }
     const KEYS: &[&str] = &[
         "api", "access", "private", "encrypt", "signing", "master", "client", "auth", "session", "app", "license",
         "account", "storage", "shared", "webhook", "ssh",
     ];
-    if word(&|y: &str| y.contains("apikey")) || (any(&["key", "keys"]) && any(KEYS)) || fused(KEYS, &["key"]) {
+    if on(G_KEY)
+        && (word(&|y: &str| y.contains("apikey")) || (any(&["key", "keys"]) && any(KEYS)) || fused(KEYS, &["key"]))
+    {
         return Some("api_key");
     }
-    if has("authorization") || (has("auth") && has("header")) {
+    if on(G_AUTH) && (has("authorization") || (has("auth") && has("header"))) {
         return Some("authorization");
     }
     // A person's numbers.
-    if word(&|y: &str| y.starts_with("ssn") || y.ends_with("ssn"))
-        || initials.contains("ssn")
-        || (has("social") && has("security"))
-        || (has("soc") && has("sec"))
-        || word(&|y: &str| y.contains("socsec") || y.contains("socialsecurity"))
-        || (has("ss") && num)
-        || (has("taxpayer") && num)
+    if on(G_SSN)
+        && (word(&|y: &str| y.starts_with("ssn") || y.ends_with("ssn"))
+            || initial(b"ssn")
+            || (has("social") && has("security"))
+            || (has("soc") && has("sec"))
+            || word(&|y: &str| y.contains("socsec") || y.contains("socialsecurity"))
+            || (has("ss") && num)
+            || (has("taxpayer") && num))
     {
         return Some("ssn");
     }
-    if has("mbi") || word(&|y: &str| y.starts_with("medicare")) {
+    if on(G_MBI) && (has("mbi") || word(&|y: &str| y.starts_with("medicare"))) {
         return Some("mbi");
     }
-    if word(&|y: &str| y.starts_with("mrn") || y.ends_with("mrn") || y.contains("medrec"))
-        || initials.contains("mrn")
-        || (any(&["mr", "chart"]) && num)
-        || (word(&|y: &str| y.starts_with("med")) && any(&["rec", "record", "records"]) && num)
-        || (has("medical") && any(&["record", "records"]))
+    if on(G_MRN)
+        && (word(&|y: &str| y.starts_with("mrn") || y.ends_with("mrn") || y.contains("medrec"))
+            || initial(b"mrn")
+            || (any(&["mr", "chart"]) && num)
+            || (word(&|y: &str| y.starts_with("med")) && any(&["rec", "record", "records"]) && num)
+            || (has("medical") && any(&["record", "records"])))
     {
         return Some("mrn");
     }
-    if (any(&["driver", "drivers", "driving", "driver's"]) && word(&|y: &str| y.starts_with("lic")))
-        || word(&|y: &str| y.starts_with("driverslic") || y.starts_with("driverlic") || y.starts_with("drivinglic"))
-        || has("dln")
-        || (has("dl") && num)
-        || fused(&["dl"], NUM)
+    if on(G_DL)
+        && ((any(&["driver", "drivers", "driving", "driver's"]) && word(&|y: &str| y.starts_with("lic")))
+            || word(&|y: &str| {
+                y.starts_with("driverslic") || y.starts_with("driverlic") || y.starts_with("drivinglic")
+            })
+            || has("dln")
+            || (has("dl") && num)
+            || fused(&["dl"], NUM))
     {
         return Some("dln");
     }
-    if word(&|y: &str| y == "dob" || y.starts_with("dob") || y.ends_with("dob") || y.contains("birth"))
-        || initials.contains("dob")
-        || any(&["born", "bdate", "bday"])
-        || (has("b") && has("date"))
+    if on(G_DOB)
+        && (word(&|y: &str| y == "dob" || y.starts_with("dob") || y.ends_with("dob") || y.contains("birth"))
+            || initial(b"dob")
+            || any(&["born", "bdate", "bday"])
+            || (has("b") && has("date")))
     {
         return Some("dob");
     }
-    let patient = word(&|y: &str| y.starts_with("patient")) || any(&["pat", "pt"]);
-    if (patient && num) || fused(&["patient", "pat", "pt"], NUM) {
+    let patient = on(G_ID) && (word(&|y: &str| y.starts_with("patient")) || any(&["pat", "pt"]));
+    if on(G_ID) && ((patient && num) || fused(&["patient", "pat", "pt"], NUM)) {
         return Some("patient id");
     }
     let holders = [
@@ -243,7 +339,7 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
         "guarantor",
         "policyholder",
     ];
-    if ((any(&holders) || (has("policy") && has("holder"))) && num) || fused(&holders, NUM) {
+    if on(G_ID) && (((any(&holders) || (has("policy") && has("holder"))) && num) || fused(&holders, NUM)) {
         return Some(if has("beneficiary") {
             "beneficiary id"
         } else {
@@ -251,25 +347,29 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
         });
     }
     let whose = patient || any(&["member", "subscriber", "beneficiary", "insured"]);
-    if word(&|y: &str| y.contains("email") || y == "mail" || y.starts_with("mailaddr"))
-        || (has("e") && has("mail"))
-        || (has("mail") && any(&["address", "addr"]))
+    if on(G_MAIL)
+        && (word(&|y: &str| y.contains("email") || y == "mail" || y.starts_with("mailaddr"))
+            || (has("e") && has("mail"))
+            || (has("mail") && any(&["address", "addr"])))
     {
         return Some(if whose { "patient email" } else { "email" });
     }
-    if word(&|y: &str| {
-        y.contains("phone") || y.starts_with("tel") && y.len() <= 9 && !y.starts_with("tele") || y == "telephone"
-    }) || any(&["cell", "mobile", "fax", "ph", "cellular"])
-        || (has("contact") && num)
+    if on(G_PHONE)
+        && (word(&|y: &str| {
+            y.contains("phone") || y.starts_with("tel") && y.len() <= 9 && !y.starts_with("tele") || y == "telephone"
+        }) || any(&["cell", "mobile", "fax", "ph", "cellular"])
+            || (has("contact") && num))
     {
         return Some(if whose { "patient phone" } else { "phone" });
     }
     // A person's name, as `guard`'s person keywords read one.
-    if word(&|y: &str| {
-        ["name", "first", "last", "surname", "given", "family", "fname", "lname"]
-            .iter()
-            .any(|k| y.contains(k))
-    }) {
+    if on(G_NAME)
+        && word(&|y: &str| {
+            ["name", "first", "last", "surname", "given", "family", "fname", "lname"]
+                .iter()
+                .any(|k| y.contains(k))
+        })
+    {
         return Some("name");
     }
     if patient {
@@ -645,7 +745,13 @@ pub fn delimited(src: &str) -> Built {
                 }
             }
             let Some(e) = entry else { continue };
-            read = Some((e, sep));
+            // Could the row be a header too (every cell empty or a field name, one of them of
+            // two letters or more)? Only then is it tried as one below.
+            let header_like = cells.iter().all(|&(a, b)| {
+                let c = unquote(&row[a..b]);
+                c.is_empty() || field_name(&row[a..b])
+            }) && cells.iter().any(|&(a, b)| unquote(&row[a..b]).len() >= 2);
+            read = Some((e, sep, header_like));
             let list = &tables.entries[e];
             for (j, &(c0, c1)) in cells.iter().enumerate() {
                 let value = unquote(&row[c0..c1]);
@@ -676,11 +782,12 @@ pub fn delimited(src: &str) -> Built {
         }
         // A header row: a new table, or one more header of the table the line fits.
         if inside_row <= line_at
+            && read.is_none_or(|(_, _, header_like)| header_like)
             && let Some(h) = header(line, &mut cells)
         {
             // Read as a row with the same separator: one more header of that table, when it
             // has more labels a detector reads; otherwise a new table.
-            let fits = read.filter(|&(_, sep)| sep == h.sep).map(|(e, _)| e);
+            let fits = read.filter(|&(_, sep, _)| sep == h.sep).map(|(e, _, _)| e);
             if fits.is_none() || h.table.named > 0 {
                 tables.add(h, fits);
             }
@@ -692,7 +799,7 @@ pub fn delimited(src: &str) -> Built {
 fn insert_re() -> &'static Regex {
     static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r#"(?i)(?-u:\b)(?:insert|replace)[ \t\r\n]+(?:(?:or[ \t\r\n]+[a-z]{1,10}|ignore|low_priority|delayed|high_priority)[ \t\r\n]+)?(?:into[ \t\r\n]+)?[A-Za-z0-9_."`\[\]]{1,128}[ \t\r\n]*\(([^()]{1,4096})\)[ \t\r\n]*values[ \t\r\n]*"#)
+        Regex::new(r#"(?i)(?-u:\b)(?:insert|replace)[ \t\r\n]+(?:(?:or[ \t\r\n]+[a-z]{1,10}|ignore|low_priority|delayed|high_priority)[ \t\r\n]+)?(?:into[ \t\r\n]+)?[A-Za-z0-9_."`\[\]]{1,128}[ \t\r\n]*\("#)
             .expect("built-in pattern")
     })
 }
@@ -828,20 +935,40 @@ pub fn sql_inserts(src: &str) -> Built {
     let mut line = String::new();
     let mut columns: Vec<Option<&'static str>> = Vec::new();
     let mut values: Vec<SqlValue> = Vec::new();
-    for c in insert_re().captures_iter(src) {
-        let (Some(whole), Some(cols)) = (c.get(0), c.get(1)) else {
+    // One pass of a small DFA up to the column list's `(`; the list (no bracket, at most 4096
+    // bytes) and `VALUES` after it are read by hand.
+    for start in insert_re().find_iter(src) {
+        let open = start.end();
+        let Some(len) = b[open..b.len().min(open + 4097)]
+            .iter()
+            .position(|&c| c == b')' || c == b'(')
+            .filter(|&l| l > 0 && b[open + l] == b')')
+        else {
             continue;
         };
-        if whole.start() < reach {
+        let cols = &src[open..open + len];
+        let mut v = open + len + 1;
+        while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
+            v += 1;
+        }
+        if !b.get(v..v + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
+            continue;
+        }
+        v += 6;
+        while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
+            v += 1;
+        }
+        let whole = (start.start(), v);
+        if whole.0 < reach {
             if unread {
-                return Err(Capped(whole.start(), whole.end()));
+                return Err(Capped(whole.0, whole.1));
             }
             continue;
         }
         unread = false;
         columns.clear();
         let mut named = 0;
-        for part in cols.as_str().split(',') {
+        for part in cols.split(',') {
             let t = part.trim();
             let inner = unquote(t.as_bytes());
             if !field_name(inner) || columns.len() == MAX_COLUMNS {
@@ -855,7 +982,7 @@ pub fn sql_inserts(src: &str) -> Built {
         if columns.len() < 2 {
             continue;
         }
-        let mut i = whole.end();
+        let mut i = whole.1;
         // Tuples, each `(` values `)`, joined by `,`.
         'tuples: while b.get(i) == Some(&b'(') {
             values.clear();
