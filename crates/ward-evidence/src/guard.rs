@@ -2246,8 +2246,9 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("sql-insert-open", cut(repeat("insert into t (a) values ("))),
         ("path-runs", cut(repeat("a_b_1234567 "))),
         // The attack review's fixes (2026-12-05): cells under labels a detector reads, just under
-        // the views' bound (read in full) and past it (refused); rows that look like headers;
-        // rows whose quoted cells hold a
+        // the views' bound (read in full) and past it (refused); rows that look like headers,
+        // and header rows of read labels (refused: each row read under four); rows whose
+        // quoted cells hold a
         // line break (each tried for a header inside); quotes that open a cell and close far
         // ahead; SQL function values, casts and prefixed strings; a string that never closes
         // before more inserts; dots between a path's words.
@@ -2258,6 +2259,14 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("table-past-bound", cut(format!("ssn,dob\n{}", repeat("a,b\n")))),
         // Rows that look like headers, each tried as one (a decoy header before a real one).
         ("table-word-rows", cut(format!("aa,bb\n{}", repeat("ab,cd\n")))),
+        // Header rows of one width with as many read labels, each pushing out an earlier one.
+        (
+            "table-header-churn",
+            cut(format!(
+                "x,y\n{}",
+                repeat("name,ssn\nssn,name\ndob,mrn\nmrn,dob\nphone,email\n")
+            )),
+        ),
         (
             "table-quoted-rows",
             cut(format!("name,note\n{}", repeat("\"a\nb,c\",d\n"))),

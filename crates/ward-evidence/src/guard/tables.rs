@@ -14,7 +14,8 @@
 //!   whose header had as many cells (`Tables`), so junk lines, blank lines, rule rows
 //!   (`|---|`, `---+---`, `+===+`) and other tables' headers between a header and its rows hide
 //!   nothing; a header row that is also a row of a table of its width is read both ways (one
-//!   more header of it when it has more labels a detector reads). Lines end at
+//!   more header of it when it has more labels a detector reads than any before; rows are
+//!   read under the first header and the latest three). Lines end at
 //!   `\n`, `\r\n` or `\r`; a quoted cell holding a line break is read across it (up to
 //!   [`MAX_QUOTED`] bytes, not across a line that is itself a header), a quote that never closes
 //!   is a character. A header inside a field starts after the field's opening
@@ -605,6 +606,9 @@ fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Header> {
     None
 }
 
+/// How many header rows of one width a table's rows are read under (the first and the latest).
+const HEADERS_PER_TABLE: usize = 4;
+
 /// The separators of tables, in the order they are tried.
 const SEPARATORS: [u8; 4] = [b'\t', b'|', b';', b','];
 
@@ -613,9 +617,10 @@ type Key = (u8, bool, usize);
 
 /// The tables read so far, each kept for the rest of the text (a line that fits none, a blank
 /// line or a rule row ends none): found by the width of their header row or by the number of
-/// their labels. Each entry holds the headers its rows are read under: the first, and each
-/// later header row that fits it with more labels a detector reads (`a,b,c,d` then
-/// `last,first,ssn,dob`: both read; a decoy after a real header cannot displace it).
+/// their labels. Each entry holds the headers its rows are read under: the first, and the
+/// latest [`HEADERS_PER_TABLE`] − 1 header rows that fit it with more labels a detector reads
+/// than any before (`a,b,c,d` then `last,first,ssn,dob`: both read; a decoy after a real header
+/// is read beside it).
 #[derive(Default)]
 struct Tables {
     entries: Vec<Vec<Table>>,
@@ -645,7 +650,14 @@ impl Tables {
         match fits {
             Some(e) => {
                 let list = &mut self.entries[e];
-                if list.iter().all(|t| h.table.named > t.named) {
+                let most = list.iter().map(|t| t.named).max().unwrap_or(0);
+                // More labels a detector reads than any before (as many would make every row
+                // of a data dictionary — `ssn,Social Security Number` — a header of its own).
+                if h.table.named > most {
+                    // The first header and the latest ones are kept.
+                    if list.len() == HEADERS_PER_TABLE {
+                        list.remove(1);
+                    }
                     list.push(h.table);
                 }
             }
@@ -1881,6 +1893,31 @@ mod tests {
             "exports/Roe.Jane.19800102.pdf",
             &["name-with-date"],
         );
+    }
+
+    #[test]
+    fn a_data_dictionary_of_phi_field_names_stays_clean() {
+        let fields = [
+            ("ssn", "Social Security Number"),
+            ("dob", "Date of birth"),
+            ("mrn", "Medical record number"),
+            ("first_name", "Given name"),
+            ("phone", "Phone number"),
+            ("email", "E-mail address"),
+            ("member_id", "Member identifier"),
+            ("dl_number", "Driver's license number"),
+            ("mbi", "Medicare beneficiary id"),
+        ];
+        let mut md = String::from("| Field | Description |\n|---|---|\n");
+        let mut csv = String::from("field,description\n");
+        for i in 0..30 {
+            for (f, d) in fields {
+                md.push_str(&format!("| {f}_{i} | {d} |\n"));
+                csv.push_str(&format!("{f},{d} ({i})\n"));
+            }
+        }
+        clean(&md);
+        clean(&csv);
     }
 
     #[test]
