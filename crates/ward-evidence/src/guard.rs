@@ -51,9 +51,10 @@
 //! lines wrapped narrower than 40 joined (`high-entropy` only); Ascii85, uuencode, SARIF
 //! messages with their arguments put in and hex dumps read across lines; tables read cell by
 //! cell after their header row (`ssn: 219451100`), SQL `INSERT` values after their column
-//! list (both read by `tables::TABLE_DETECTORS` only), and path-like runs with `_`/`-` read as
-//! spaces (`Roe Jane 19800102.pdf`, read by `tables::FILE_NAME_DETECTORS` only) — these three hold only what they rewrite and stop at
-//! twice their input's length (`tables`). Each
+//! list (both read by `tables::TABLE_DETECTORS` only), and path-like runs with `_`/`-`/`.` read
+//! as spaces (`Roe Jane 19800102.pdf`, read by `tables::FILE_NAME_DETECTORS` only) — these three
+//! hold only what they rewrite, and one that would pass twice its input's length (plus 4 KiB)
+//! refuses the document as `table-view-limit` (`tables`: fail closed). Each
 //! view is built in one linear pass and is no longer than its input (those three: twice), so
 //! the work stays linear
 //! (a small constant number of passes of every detector). A finding made in a view says so in
@@ -923,16 +924,20 @@ pub const NOT_NAMES: &[&str] = &[
     "added",
     "advisory",
     "after",
+    "agreement",
     "alpha",
     "an",
     "and",
+    "annual",
     "api",
     "app",
     "application",
     "apr",
     "april",
     "as",
+    "assessment",
     "at",
+    "attestation",
     "audit",
     "aug",
     "august",
@@ -949,6 +954,7 @@ pub const NOT_NAMES: &[&str] = &[
     "bulletin",
     "bump",
     "by",
+    "certificate",
     "change",
     "changed",
     "changelog",
@@ -958,6 +964,8 @@ pub const NOT_NAMES: &[&str] = &[
     "code",
     "commit",
     "company",
+    "completed",
+    "contract",
     "copyright",
     "corp",
     "count",
@@ -1015,10 +1023,13 @@ pub const NOT_NAMES: &[&str] = &[
     "holiday",
     "hotfix",
     "id",
+    "ii",
+    "iii",
     "in",
     "inc",
     "incident",
     "info",
+    "invoice",
     "is",
     "issue",
     "issued",
@@ -1120,8 +1131,10 @@ pub const NOT_NAMES: &[&str] = &[
     "server",
     "service",
     "sha",
+    "signed",
     "since",
     "snapshot",
+    "soc",
     "spec",
     "sprint",
     "ssn",
@@ -1130,6 +1143,8 @@ pub const NOT_NAMES: &[&str] = &[
     "standard",
     "start",
     "started",
+    "statement",
+    "summary",
     "sun",
     "sunday",
     "system",
@@ -1148,8 +1163,10 @@ pub const NOT_NAMES: &[&str] = &[
     "to",
     "todo",
     "total",
+    "training",
     "tue",
     "tuesday",
+    "type",
     "unix",
     "until",
     "update",
@@ -1159,6 +1176,7 @@ pub const NOT_NAMES: &[&str] = &[
     "upgraded",
     "utc",
     "valid",
+    "vendor",
     "version",
     "vulnerability",
     "warn",
@@ -1332,7 +1350,7 @@ fn password_assignment() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[_-]?)?secret(?:[_-]?access)?[_-]?key|client[_-]?secret|api[_-]?secret)(?:_|(?-u:\b))?(?:[\W_]{0,6}(?:value|val|plain|plaintext|text|raw|string)(?-u:\b)[)\]]?)?["']?\s*[:=]\s*["']?([^\s"'`;&,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd)?|pwd|pgpassword|mysql_pwd|(?:aws[ _-]?)?secret(?:[ _-]?access)?[ _-]?key|(?:client|api|app)[ _-]?secret|encryption[ _-]?key)(?:_|(?-u:\b))?(?:[\W_]{0,6}(?:value|val|plain|plaintext|text|raw|string)(?-u:\b)[)\]]?)?(?:["']{0,2}\s*(?:=>|[:=])\s*["']{0,2}|>)([^\s"'`;&,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
@@ -1451,6 +1469,7 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "aws-secret-key",
     "bearer-token",
     "labelled-secret",
+    "table-view-limit",
 ];
 
 /// The detectors that read the joined view ([`decode::joined`]): values an attacker splits
@@ -1577,18 +1596,38 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     }
     // Tables read cell by cell after their headers, SQL values after their columns, file
     // names with `_`/`-` read as spaces (`tables`): each view only the cells, values or runs.
-    for (make, only) in [
+    // A view that would pass its bound is not read: the document is refused where it was
+    // reached (`table-view-limit`, fail closed), so nothing is left judged only raw.
+    for (make, only, kind) in [
         (
-            tables::delimited as fn(&str) -> Option<decode::View>,
+            tables::delimited as fn(&str) -> tables::Built,
             Some(tables::TABLE_DETECTORS),
+            decode::kind::TABLE,
         ),
-        (tables::sql_inserts, Some(tables::TABLE_DETECTORS)),
-        (tables::file_names, Some(tables::FILE_NAME_DETECTORS)),
+        (tables::sql_inserts, Some(tables::TABLE_DETECTORS), decode::kind::TABLE),
+        (
+            tables::file_names,
+            Some(tables::FILE_NAME_DETECTORS),
+            decode::kind::FILE_NAME,
+        ),
     ] {
-        if let Some(view) = make(chain.last().map_or(text, |v| v.text.as_str())) {
-            chain.push(view);
-            scan_view(&chain, &mut record, only)?;
-            chain.pop();
+        match make(chain.last().map_or(text, |v| v.text.as_str())) {
+            Ok(Some(view)) => {
+                chain.push(view);
+                scan_view(&chain, &mut record, only)?;
+                chain.pop();
+            }
+            Ok(None) => {}
+            Err(tables::Capped(start, end)) => {
+                if !cfg.allow.detectors.iter().any(|d| d == tables::LIMIT_DETECTOR) {
+                    let (mut span, mut kinds) = ((start, end), kind);
+                    for v in chain.iter().rev() {
+                        kinds |= v.kinds_within(span.0, span.1);
+                        span = v.to_original(span.0, span.1);
+                    }
+                    record(tables::LIMIT_DETECTOR, span, Some(decode::label(kinds)));
+                }
+            }
         }
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
@@ -2206,6 +2245,54 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ),
         ("sql-insert-open", cut(repeat("insert into t (a) values ("))),
         ("path-runs", cut(repeat("a_b_1234567 "))),
+        // The attack review's fixes (2026-12-05): cells under labels a detector reads, just under
+        // the views' bound (read in full) and past it (refused); rows that look like headers,
+        // and header rows of read labels (refused: each row read under four); rows whose
+        // quoted cells hold a
+        // line break (each tried for a header inside); quotes that open a cell and close far
+        // ahead; SQL function values, casts and prefixed strings; a string that never closes
+        // before more inserts; dots between a path's words.
+        (
+            "table-read-labels",
+            cut(format!("name,ssn\n{}", repeat("abcdef,123456\n"))),
+        ),
+        ("table-past-bound", cut(format!("ssn,dob\n{}", repeat("a,b\n")))),
+        // Rows that look like headers, each tried as one (a decoy header before a real one).
+        ("table-word-rows", cut(format!("aa,bb\n{}", repeat("ab,cd\n")))),
+        // Header rows of one width with as many read labels, each pushing out an earlier one.
+        (
+            "table-header-churn",
+            cut(format!(
+                "x,y\n{}",
+                repeat("name,ssn\nssn,name\ndob,mrn\nmrn,dob\nphone,email\n")
+            )),
+        ),
+        (
+            "table-quoted-rows",
+            cut(format!("name,note\n{}", repeat("\"a\nb,c\",d\n"))),
+        ),
+        (
+            "table-quotes-far",
+            cut(format!(
+                "name,note\n{}",
+                repeat(&format!("\"{}\n", "x,y\n".repeat(1000)))
+            )),
+        ),
+        (
+            "sql-function-values",
+            cut(format!(
+                "INSERT INTO t (name, dob) VALUES {}",
+                repeat("(now(), CAST(N'x' AS d)::date), ")
+            )),
+        ),
+        (
+            "sql-unclosed-string",
+            cut(format!(
+                "INSERT INTO t (name, dob) VALUES ('x {}",
+                repeat("insert into t (name, dob) values (1, ' ")
+            )),
+        ),
+        ("path-dots", cut(repeat("Ab.Cd.1234567 "))),
         // The decoders added for the fifth round (2026-12-04): UTF-7 (values, one endless
         // shifted sequence, `+` after `+`), `%uXXXX`, CSS escapes, lower-case quoted-printable,
         // base85 and Z85 (values, noise), base32hex, character codes (values, endless lists,
@@ -3457,7 +3544,7 @@ mod tests {
     #[test]
     fn detector_names_lists_every_detector_and_disable_refuses_others() {
         let mut built_in: Vec<&str> = detectors().iter().map(|d| d.name).collect();
-        built_in.extend(["mrn", "password-assignment"]);
+        built_in.extend(["mrn", "password-assignment", tables::LIMIT_DETECTOR]);
         built_in.sort_unstable();
         built_in.dedup();
         let mut listed = DETECTOR_NAMES.to_vec();

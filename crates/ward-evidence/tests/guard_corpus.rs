@@ -830,6 +830,61 @@ fn pretty_printed_names_and_values_on_separate_lines_are_found() {
     }
 }
 
+/// Records written as tables, SQL and file names that the attack review of 2026-12-05 found
+/// stored past the guard: each must be refused, and no finding may show the value.
+#[test]
+fn table_sql_and_file_name_evasions_of_the_attack_review_are_found() {
+    let cfg = GuardConfig::default();
+    let key = "sk9f8e7d6c5b4a3928171615141312111009f8e7";
+    let docs: Vec<(String, &str)> = vec![
+        (
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nx,y\nx,y\nx,y\nx,y\nlast,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n".into(),
+            "us-ssn",
+        ),
+        ("last,first,ssn,dob\n\nRoe,Jane,219451100,1980-01-02\n".into(), "us-ssn"),
+        (
+            "+------+-------+-----------+\n| last | first | ssn       |\n+------+-------+-----------+\n| Roe  | Jane  | 219451100 |\n+------+-------+-----------+\n".into(),
+            "us-ssn",
+        ),
+        (" last | first |    ssn\n------+-------+-----------\n Roe  | Jane  | 219451100\n".into(), "us-ssn"),
+        ("last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02,\n".into(), "us-ssn"),
+        (",last,first,ssn,dob\n0,Roe,Jane,219451100,1980-01-02\n".into(), "us-ssn"),
+        ("last,first,ssn,,,\nRoe,Jane,219451100,x,y,z\n".into(), "us-ssn"),
+        ("Patient SSN #,dob\n219451100,1980-01-02\n".into(), "us-ssn"),
+        ("Prénom du patient,dob\nJane Roe,1980-01-02\n".into(), "dob-with-name"),
+        ("last,first,ssn,dob\rRoe,Jane,219451100,1980-01-02\r".into(), "us-ssn"),
+        ("name,ssn\n\"Roe,\nJane\",\"219451100\"\n".into(), "us-ssn"),
+        ("INSERT INTO p (name, dob) VALUES ('Jane Roe', '1980-01-02'::date);".into(), "dob-with-name"),
+        ("INSERT INTO p (created, ssn) VALUES (now(), '219451100');".into(), "us-ssn"),
+        ("INSERT [dbo].[Patient] ([Name], [BirthDate]) VALUES (N'Jane Roe', CAST(N'1980-01-02' AS Date))".into(), "dob-with-name"),
+        ("REPLACE INTO p (name, ssn) VALUES ('Jane Roe', '219451100');".into(), "us-ssn"),
+        ("INSERT INTO p (note, ssn) VALUES ('it\\'s', '219451100');".into(), "us-ssn"),
+        (format!("INSERT INTO p (note, ssn) VALUES ('{}', '219451100');", "x".repeat(5000)), "us-ssn"),
+        ("INSERT INTO p (id, ssn) VALUES (@id, '123'), ($1, '219451100');".into(), "us-ssn"),
+        (format!("service,api_key\nbilling,{key}\n"), "labelled-secret"),
+        (format!("id,json\n1,\"{{\"\"api_key\"\": \"\"{key}\"\"}}\"\n"), "labelled-secret"),
+        ("<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY</SecretAccessKey>".into(), "aws-secret-key"),
+        (format!("{{ 'api_key' => '{key}' }}"), "labelled-secret"),
+        (format!("clientSecret: {key}"), "labelled-secret"),
+        (format!("ENCRYPTION_KEY={key}"), "labelled-secret"),
+        (format!("client secret: {key}"), "labelled-secret"),
+        (format!("{}/reports/Roe_Jane_19800102.pdf", "dir/".repeat(80)), "name-with-date"),
+        ("Jane.Roe.1980-01-02.pdf".into(), "name-with-date"),
+    ];
+    let mut missed = Vec::new();
+    for (doc, detector) in &docs {
+        let found = scan(doc, &cfg);
+        if !found.iter().any(|f| f.detector == *detector) {
+            missed.push(format!("{detector}: {doc:?} gave {found:?}"));
+        }
+        let shown = format!("{found:?}{}", serde_json::to_string(&found).unwrap());
+        for value in ["219451100", "1980-01-02", key, "wJalrXUtnFEMI"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+}
+
 fn hex_of(seed: &str) -> String {
     hex::encode(Sha256::digest(seed.as_bytes()))
 }
@@ -961,6 +1016,41 @@ fn clean_documents() -> Vec<(String, String)> {
             "sbom/cyclonedx-1.6_app_1234567.json",
         ]
         .join("\n"),
+    ));
+    // Look-alikes the attack review of the table views found refused (2026-12-05): Title Case
+    // headers over old dates, business documents' file names, a download column, a wide CSV of
+    // flags and counts, a psql printout of builds, a SQL seed with function values and casts.
+    out.push((
+        "vendors.csv".into(),
+        "Vendor,Contract Signed,Training Completed,DL\nAcme,2018-04-01,2019-03-02,12345678\nGlobex,2017-01-02,2018-12-31,98765432\n".into(),
+    ));
+    out.push((
+        "compliance-files.txt".into(),
+        [
+            "Vendor_Contract_2018-04-01.pdf",
+            "SOC2_Type_II_Report_2019-12-31.pdf",
+            "audits/Annual_Security_Assessment_2019-06-30.pdf",
+            "ward-cli.1.2.3.2024-01-02.tar.gz",
+        ]
+        .join("\n"),
+    ));
+    let flags: Vec<String> = (0..80).map(|i| format!("feature_flag_{i:02}_enabled")).collect();
+    let rows: String = (0..50)
+        .map(|r| {
+            format!(
+                "{}\n",
+                (0..80).map(|i| ((r + i) % 2).to_string()).collect::<Vec<_>>().join(",")
+            )
+        })
+        .collect();
+    out.push(("flags.csv".into(), format!("{}\n{rows}", flags.join(","))));
+    out.push((
+        "builds.psql".into(),
+        " id        | name           | started\n-----------+----------------+------------\n 219451100 | Nightly Build  | 2018-01-02\n 219451101 | Release Notes  | 2019-03-02\n(2 rows)\n".into(),
+    ));
+    out.push((
+        "seed.sql".into(),
+        "INSERT INTO builds (id, name, started, created) VALUES (219451100, N'Nightly Build', '2018-01-02'::date, now()), (219451101, 'Release Candidate', CAST(N'2019-03-04' AS Date), now());\nINSERT OR REPLACE INTO settings (key, value) VALUES ('retention_days', '3650');\n".into(),
     ));
     // Look-alikes of wrapped and spaced encodings: PEM certificates (no private key), an e-mail
     // with a binary attachment (76 columns, CRLF), checksum lists and SBOM hashes one per line,

@@ -100,6 +100,13 @@ fn every_adversarial_input_finishes_and_finds_what_it_holds() {
             // `a k i a 7 a k i a 7 …` spells key ids, spaced out.
             "aws-spaced-lower" => &["aws-access-key"],
             "user-pass-at" => &["password-in-url"],
+            // A view past its bound is not read and the document is refused (fail closed,
+            // 2026-12-05): 64 labels holding `name` over one-letter cells; short labels a
+            // detector reads over one-letter cells; a string that never closes before more
+            // inserts; header rows of read labels, each row read under four of them.
+            "table-wide-header" | "table-past-bound" | "sql-unclosed-string" | "table-header-churn" => {
+                &["table-view-limit"]
+            }
             // `AKIAAKIA…` in capitals is key-shaped wherever it stands: a value glued to a
             // word or followed by more characters is still reported (no word boundary saves it).
             "aws-prefix" => &["aws-access-key"],

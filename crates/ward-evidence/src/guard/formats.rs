@@ -491,7 +491,7 @@ pub(super) fn detectors() -> Vec<Detector> {
         ),
         d1(
             "aws-secret-key",
-            r#"(?i)(?:aws[_-]?)?secret[_-]?(?:access[_-]?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})"#,
+            r#"(?i)(?:aws[ _-]?)?secret[ _-]?(?:access[ _-]?)?key(?:["']{0,2}\s*(?:=>|[:=])\s*["']{0,2}|>)([A-Za-z0-9/+]{40})"#,
             aws_secret_value,
         ),
         d1(
@@ -501,7 +501,7 @@ pub(super) fn detectors() -> Vec<Detector> {
         ),
         d1(
             "labelled-secret",
-            r#"(?i)(?:api[_-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key)["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
+            r#"(?i)(?:api[ _-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key|secret[ _-]?(?:access[ _-]?)?key|(?:client|app|api|access|refresh|auth|session|private|signing|encryption|master|webhook)[ _-]?(?:secret|token|key))(?:["']{0,2}[ \t]*(?:=>|[:=])[ \t]*["']{0,2}|>)([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
             token_like,
         ),
     ]

@@ -1,31 +1,46 @@
 //! Records written as tables and file names, read the way a person reads them (2026-12-04,
-//! sixth round): the label of a value stands in a header row or a column list, not beside it,
-//! and a file name writes its words with `_` and `-` between them.
+//! sixth round; the attack review's gaps closed 2026-12-05): the label of a value stands in a
+//! header row or a column list, not beside it, and a file name writes its words with `_`, `-`
+//! and `.` between them.
 //!
-//! - [`delimited`] — CSV, TSV, `|`- and `;`-separated tables and Markdown tables: under a header
-//!   row whose cells all look like field names (1–40 characters: letters, digits, spaces and
-//!   `_ . # / ( ) ' -`, starting with a letter or `_`; 2 to [`MAX_COLUMNS`] of them), each
-//!   non-empty cell of every following row with as many cells is read as `header: cell`, one
-//!   per line, mapped back to the cell (quotes included). A row with another number of cells
-//!   ends the table (and may start the next one). Quoted cells (`"ROE,JANE"`) are read without
-//!   their quotes; Markdown's rule row (`|---|:--:|`) is passed over. A header inside a field
-//!   starts after the field's opening (`<system-out>last,…`, `"note": "last,…`).
-//!   Read by [`TABLE_DETECTORS`] only (as is [`sql_inserts`]).
-//! - [`sql_inserts`] — `INSERT INTO t (a, b) VALUES (…), (…)`: each value read as
-//!   `column: value` (strings without their quotes, `DATE '…'` as its string), when the tuple
-//!   holds as many values as the column list. An `INSERT` without a column list is left to the
-//!   raw text (`name-with-date` reads `'Roe', 'Jane', 'F', DATE '1980-01-02'`).
-//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ -`, at most
-//!   [`MAX_PATH`] bytes) holding six digits or more and a `_` or `-`: `_` read as a space, `-`
-//!   too unless between two digits (a date keeps its dashes), and a word of two capitalised
-//!   parts split (`JaneRoe` → `Jane Roe`), so `reports/Roe_Jane_DOB_19800102.pdf` reads
-//!   `reports/Roe Jane DOB 19800102.pdf`. Read by [`FILE_NAME_DETECTORS`] only.
+//! - [`delimited`] — CSV, TSV, `|`- and `;`-separated tables, Markdown, psql, MySQL and
+//!   `tabulate` grid tables: under a header row whose cells all look like field names (1–128
+//!   bytes: letters of any script, digits, spaces and `_ . # / ( ) ' - $ * ? & % :`, not
+//!   starting with a digit, a space or `-`; 2 to [`MAX_COLUMNS`] of them, empty ones allowed
+//!   with at least two named), each non-empty cell of every following row with as many cells
+//!   (or more, all empty) under a label a detector reads is written as `label: cell` with the
+//!   label's short canonical form ([`canonical_label`]), one per line, mapped back to the cell
+//!   (quotes included). A table is kept for the rest of the text: a line is a row of the table
+//!   whose header had as many cells (`Tables`), so junk lines, blank lines, rule rows
+//!   (`|---|`, `---+---`, `+===+`) and other tables' headers between a header and its rows hide
+//!   nothing; a header row that is also a row of a table of its width is read both ways (one
+//!   more header of it when it has more labels a detector reads than any before; rows are
+//!   read under the first header and the latest three). Lines end at
+//!   `\n`, `\r\n` or `\r`; a quoted cell holding a line break is read across it (up to
+//!   [`MAX_QUOTED`] bytes, not across a line that is itself a header), a quote that never closes
+//!   is a character. A header inside a field starts after the field's opening
+//!   (`<system-out>last,…`, `"note": "last,…`). Read by [`TABLE_DETECTORS`] only (as is
+//!   [`sql_inserts`]).
+//! - [`sql_inserts`] — `INSERT INTO t (a, b) VALUES (…), (…)` (also `INSERT [dbo].[t]`,
+//!   `INSERT OR REPLACE`, `REPLACE INTO`): each value under a column a detector reads written
+//!   as `label: value` (strings without their quotes or prefix, `DATE '…'` as its string, a
+//!   function call as its first string, a value that is none of these skipped alone), when the
+//!   tuple holds as many values as the column list. An `INSERT` without a column list is left to
+//!   the raw text (`name-with-date` reads `'Roe', 'Jane', 'F', DATE '1980-01-02'`).
+//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ -`, any length) holding six
+//!   digits or more and a `_`, a `-` or a `.` after a letter: `_` read as a space, `-` and `.`
+//!   too unless between two digits (a date keeps its dashes, a version its dots), and a word of
+//!   two capitalised parts split (`JaneRoe` → `Jane Roe`), so
+//!   `reports/Roe_Jane_DOB_19800102.pdf` reads `reports/Roe Jane DOB 19800102 pdf`. Read by
+//!   [`FILE_NAME_DETECTORS`] only.
 //!
 //! Each view is one pass over the text (a header is parsed once per table; a row costs its
-//! length), and holds only the cells, values or runs it rewrites. **Bounded**: a view stops at
-//! [`MAX_GROWTH`] times the length of its input; what comes after (a table of hundreds of long
-//! headers over one-letter cells, built to exhaust it) is judged as it stands only — listed in
-//! docs/CONTROLS.md "Known gaps".
+//! length; quoted cells read ahead at most the text's length in all), and holds only the
+//! cells, values or runs it rewrites. **Bounded, fail closed**: a view stops at [`MAX_GROWTH`]
+//! times the length of its input plus [`GROWTH_SLACK`]; one that would pass it is not read, and
+//! the document is refused as [`LIMIT_DETECTOR`] where the bound was reached ([`Capped`]) —
+//! nothing is left judged only raw. Real tables stay far below it: only columns a detector
+//! reads are written, under labels of at most 14 bytes.
 //!
 //! Detectors of record printouts without a table: a pydicom dataset printout
 //! (`(0010, 0010) Patient's Name  PN: 'Roe^Jane'`) as `dicom-patient`; HL7 v2 XML encoding of a
@@ -38,16 +53,24 @@ use super::{Context, Detector, Find, always, char_at, char_before};
 use regex::Regex;
 
 /// The most columns a header row may have.
-pub const MAX_COLUMNS: usize = 64;
+pub const MAX_COLUMNS: usize = 4096;
 /// The longest header cell.
-pub const MAX_HEADER_CELL: usize = 40;
-/// The longest path-like run [`file_names`] reads.
-pub const MAX_PATH: usize = 255;
-/// A view of this module is at most this many times as long as its input (plus one line).
+pub const MAX_HEADER_CELL: usize = 128;
+/// A view of this module is at most this many times as long as its input, plus
+/// [`GROWTH_SLACK`]; a view that would grow past it is not built and the document is refused
+/// (`table-view-limit`: fail closed).
 pub const MAX_GROWTH: usize = 2;
+/// Bytes a view may hold beyond [`MAX_GROWTH`] times its input (small documents).
+pub const GROWTH_SLACK: usize = 4096;
+/// The longest quoted cell read across line breaks.
+pub const MAX_QUOTED: usize = 4096;
+/// The finding of a view that reached its bound (see [`MAX_GROWTH`]).
+pub const LIMIT_DETECTOR: &str = "table-view-limit";
 /// The detectors that read [`delimited`] and [`sql_inserts`]: those of labelled values (a
-/// cell's header is its label) — not the secrets, the interchange formats or `high-entropy`,
-/// whose values the raw text shows as they are.
+/// cell's header is its label) — not the interchange formats or `high-entropy`, whose values the
+/// raw text shows as they are — and the labelled secrets (a `password`, `api_key` or
+/// `client_secret` column: `password-assignment` where [`super::GuardConfig::password_assignments`]
+/// asks).
 pub const TABLE_DETECTORS: &[&str] = &[
     "us-ssn",
     "mrn",
@@ -58,23 +81,320 @@ pub const TABLE_DETECTORS: &[&str] = &[
     "phone-number",
     "drivers-licence",
     "medicare-mbi",
+    "labelled-secret",
+    "aws-secret-key",
+    "bearer-token",
+    "password-assignment",
 ];
 /// The detectors that read [`file_names`]: a person named, labelled or beside a birth date, and
 /// labelled numbers.
 pub const FILE_NAME_DETECTORS: &[&str] = &["name-with-date", "dob-with-name", "mrn", "us-ssn", "patient-contact"];
 
+/// A view reached its bound at this span of its input (a cell, a value or a run): the document
+/// is refused as [`LIMIT_DETECTOR`], the view is not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capped(pub usize, pub usize);
+
+/// What a view of this module gives: the view (`None` when nothing was rewritten), or where it
+/// reached its bound.
+pub type Built = Result<Option<View>, Capped>;
+
+/// The words of a label, lower case: split at every byte that is neither a letter nor a digit
+/// (non-ASCII bytes are letters), at a capital after a lower-case letter or a digit
+/// (`patientSsn`) and before the last capital of a run followed by a lower-case letter
+/// (`SSNNumber`); `#` is the word `no` (`MR#`, `Pt #`). On the stack: a label is at most
+/// [`MAX_HEADER_CELL`] bytes (rows are tried as headers too, so this runs per cell).
+struct Words {
+    buf: [u8; 2 * MAX_HEADER_CELL],
+    len: usize,
+    ranges: [(u8, u8); MAX_HEADER_CELL],
+    n: usize,
+}
+
+impl Words {
+    fn new(label: &[u8]) -> Words {
+        let mut w = Words {
+            buf: [0; 2 * MAX_HEADER_CELL],
+            len: 0,
+            ranges: [(0, 0); MAX_HEADER_CELL],
+            n: 0,
+        };
+        let letter = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
+        let mut start = 0;
+        for (i, &c) in label.iter().take(MAX_HEADER_CELL).enumerate() {
+            if !letter(c) {
+                w.end_word(&mut start);
+                if c == b'#' {
+                    w.push(b'n');
+                    w.push(b'o');
+                    w.end_word(&mut start);
+                }
+                continue;
+            }
+            let prev = i.checked_sub(1).map(|j| label[j]);
+            let next = label.get(i + 1).copied();
+            let split = c.is_ascii_uppercase()
+                && prev.is_some_and(|p| {
+                    p.is_ascii_lowercase()
+                        || p.is_ascii_digit()
+                        || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+                });
+            if split {
+                w.end_word(&mut start);
+            }
+            w.push(c.to_ascii_lowercase());
+        }
+        w.end_word(&mut start);
+        w
+    }
+
+    fn push(&mut self, c: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = c;
+            self.len += 1;
+        }
+    }
+
+    fn end_word(&mut self, start: &mut usize) {
+        if self.len > *start && self.n < self.ranges.len() {
+            self.ranges[self.n] = (*start as u8, (self.len - *start) as u8);
+            self.n += 1;
+        }
+        *start = self.len;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ranges[..self.n].iter().map(|&(a, l)| {
+            let (a, l) = (usize::from(a), usize::from(l));
+            std::str::from_utf8(&self.buf[a..a + l]).unwrap_or("")
+        })
+    }
+}
+
+const G_PASS: usize = 0;
+const G_SECRET: usize = 1;
+const G_TOKEN: usize = 2;
+const G_KEY: usize = 3;
+const G_AUTH: usize = 4;
+const G_SSN: usize = 5;
+const G_MBI: usize = 6;
+const G_MRN: usize = 7;
+const G_DL: usize = 8;
+const G_DOB: usize = 9;
+const G_ID: usize = 10;
+const G_MAIL: usize = 11;
+const G_PHONE: usize = 12;
+const G_NAME: usize = 13;
+
+/// Which groups of [`canonical_label`]'s rules a label can meet (each pattern a superset of its
+/// group's words, in any case), found in one pass: most cells of a table's rows, tried as
+/// headers too, meet none and cost no more.
+fn label_groups() -> &'static regex::bytes::RegexSet {
+    static R: std::sync::OnceLock<regex::bytes::RegexSet> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        regex::bytes::RegexSet::new([
+            r"(?i)pass|pwd|pword",
+            r"(?i)secret|encryption",
+            r"(?i)token|credential",
+            r"(?i)key",
+            r"(?i)auth",
+            r"(?i)ss|soc|tax|s[\W_]*s[\W_]*n",
+            r"(?i)mbi|medicare",
+            r"(?i)mr|m[\W_]*r[\W_]*n|chart|med",
+            r"(?i)dl|driv",
+            r"(?i)dob|birth|born|bdate|bday|d[\W_]*o[\W_]*b|b[\W_]*date|date[\W_]*b",
+            r"(?i)pat|pt|member|subscriber|beneficiary|insured|employee|person|guarantor|policy",
+            r"(?i)mail",
+            r"(?i)phone|tel|cell|mobile|fax|ph|contact",
+            r"(?i)name|first|last|surname|given|family",
+        ])
+        .expect("built-in patterns")
+    })
+}
+
+/// The short label a table view writes for a header cell, when a detector reads that kind of
+/// label (`None`: the column's cells are not written — the raw text shows them as they are).
+/// Canonical and short, so a view of real tables stays small, and a header of long labels over
+/// one-letter cells (built to exhaust the view's bound) costs nothing.
+pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
+    // Every label read is two letters or more (`ph`, `pt`, `dl#`): one-letter cells and numbers
+    // (most of a table's rows, tried as headers too) are none.
+    if label.len() < 2 || !label.iter().any(|&c| c.is_ascii_alphabetic() || c >= 0x80) {
+        return None;
+    }
+    if label.len() > MAX_HEADER_CELL {
+        return None;
+    }
+    let g = label_groups().matches(label);
+    if !g.matched_any() {
+        return None;
+    }
+    let on = |i: usize| g.matched(i);
+    let w = Words::new(label);
+    let has = |x: &str| w.iter().any(|y| y == x);
+    let any = |xs: &[&str]| xs.iter().any(|x| has(x));
+    let word = |f: &dyn Fn(&str) -> bool| w.iter().any(f);
+    // One-letter words in a row (`S.S.N.`, `M R N`, `d.o.b.`) joined, runs apart by a space.
+    let mut initials = [0u8; MAX_HEADER_CELL + 1];
+    let mut k = 0;
+    for y in w.iter() {
+        let c = if y.len() == 1 { y.as_bytes()[0] } else { b' ' };
+        if k < initials.len() {
+            initials[k] = c;
+            k += 1;
+        }
+    }
+    let initials = &initials[..k];
+    let initial = |x: &[u8]| initials.windows(x.len()).any(|win| win == x);
+    let num = any(&["id", "identifier", "no", "num", "nbr", "number", "nr"]);
+    let fused = |heads: &[&str], tails: &[&str]| {
+        word(&|y: &str| {
+            heads
+                .iter()
+                .any(|h| y.strip_prefix(h).is_some_and(|rest| tails.contains(&rest)))
+        })
+    };
+    const NUM: &[&str] = &["id", "identifier", "no", "num", "nbr", "number", "nr"];
+    // Secrets.
+    if on(G_PASS)
+        && (any(&["password", "passwd", "pwd", "passphrase", "passcode", "pword"])
+            || word(&|y: &str| y.contains("password") || y.ends_with("passwd"))
+            || (has("pass") && has("word")))
+    {
+        return Some("password");
+    }
+    // A secret (read by `password-assignment` as in the raw text), a token, a key (read by
+    // `labelled-secret` only: a column of words under `token` is no password).
+    if on(G_SECRET) && (word(&|y: &str| y.contains("secret")) || (has("encryption") && any(&["key", "keys"]))) {
+        return Some("api_secret_key");
+    }
+    if on(G_TOKEN) && (word(&|y: &str| y.contains("token") || y.starts_with("credential"))) {
+        return Some("api_token");
+    }
+    const KEYS: &[&str] = &[
+        "api", "access", "private", "encrypt", "signing", "master", "client", "auth", "session", "app", "license",
+        "account", "storage", "shared", "webhook", "ssh",
+    ];
+    if on(G_KEY)
+        && (word(&|y: &str| y.contains("apikey")) || (any(&["key", "keys"]) && any(KEYS)) || fused(KEYS, &["key"]))
+    {
+        return Some("api_key");
+    }
+    if on(G_AUTH) && (has("authorization") || (has("auth") && has("header"))) {
+        return Some("authorization");
+    }
+    // A person's numbers.
+    if on(G_SSN)
+        && (word(&|y: &str| y.starts_with("ssn") || y.ends_with("ssn"))
+            || initial(b"ssn")
+            || (has("social") && has("security"))
+            || (has("soc") && has("sec"))
+            || word(&|y: &str| y.contains("socsec") || y.contains("socialsecurity"))
+            || (has("ss") && num)
+            || (has("taxpayer") && num))
+    {
+        return Some("ssn");
+    }
+    if on(G_MBI) && (has("mbi") || word(&|y: &str| y.starts_with("medicare"))) {
+        return Some("mbi");
+    }
+    if on(G_MRN)
+        && (word(&|y: &str| y.starts_with("mrn") || y.ends_with("mrn") || y.contains("medrec"))
+            || initial(b"mrn")
+            || (any(&["mr", "chart"]) && num)
+            || (word(&|y: &str| y.starts_with("med")) && any(&["rec", "record", "records"]) && num)
+            || (has("medical") && any(&["record", "records"])))
+    {
+        return Some("mrn");
+    }
+    if on(G_DL)
+        && ((any(&["driver", "drivers", "driving", "driver's"]) && word(&|y: &str| y.starts_with("lic")))
+            || word(&|y: &str| {
+                y.starts_with("driverslic") || y.starts_with("driverlic") || y.starts_with("drivinglic")
+            })
+            || has("dln")
+            || (has("dl") && num)
+            || fused(&["dl"], NUM))
+    {
+        return Some("dln");
+    }
+    if on(G_DOB)
+        && (word(&|y: &str| y == "dob" || y.starts_with("dob") || y.ends_with("dob") || y.contains("birth"))
+            || initial(b"dob")
+            || any(&["born", "bdate", "bday"])
+            || (has("b") && has("date")))
+    {
+        return Some("dob");
+    }
+    let patient = on(G_ID) && (word(&|y: &str| y.starts_with("patient")) || any(&["pat", "pt"]));
+    if on(G_ID) && ((patient && num) || fused(&["patient", "pat", "pt"], NUM)) {
+        return Some("patient id");
+    }
+    let holders = [
+        "member",
+        "subscriber",
+        "beneficiary",
+        "insured",
+        "employee",
+        "person",
+        "guarantor",
+        "policyholder",
+    ];
+    if on(G_ID) && (((any(&holders) || (has("policy") && has("holder"))) && num) || fused(&holders, NUM)) {
+        return Some(if has("beneficiary") {
+            "beneficiary id"
+        } else {
+            "member id"
+        });
+    }
+    let whose = patient || any(&["member", "subscriber", "beneficiary", "insured"]);
+    if on(G_MAIL)
+        && (word(&|y: &str| y.contains("email") || y == "mail" || y.starts_with("mailaddr"))
+            || (has("e") && has("mail"))
+            || (has("mail") && any(&["address", "addr"])))
+    {
+        return Some(if whose { "patient email" } else { "email" });
+    }
+    if on(G_PHONE)
+        && (word(&|y: &str| {
+            y.contains("phone") || y.starts_with("tel") && y.len() <= 9 && !y.starts_with("tele") || y == "telephone"
+        }) || any(&["cell", "mobile", "fax", "ph", "cellular"])
+            || (has("contact") && num))
+    {
+        return Some(if whose { "patient phone" } else { "phone" });
+    }
+    // A person's name, as `guard`'s person keywords read one.
+    if on(G_NAME)
+        && word(&|y: &str| {
+            ["name", "first", "last", "surname", "given", "family", "fname", "lname"]
+                .iter()
+                .any(|k| y.contains(k))
+        })
+    {
+        return Some("name");
+    }
+    if patient {
+        return Some("patient");
+    }
+    None
+}
+
 /// The cells of one line split at `sep` (quotes respected: `"a,b"` is one cell), as byte
-/// ranges of `line` with the spaces around them trimmed; `None` past [`MAX_COLUMNS`] + 1.
-fn split_cells(line: &[u8], sep: u8, cells: &mut Vec<(usize, usize)>) -> bool {
+/// ranges of `line` with the spaces around them trimmed; `false` past [`MAX_COLUMNS`] + 1. A
+/// quoted cell not closed on the line sets `open` to where it opened; `literal` reads quotes as
+/// characters.
+fn split_cells(line: &[u8], sep: u8, cells: &mut Vec<(usize, usize)>, open: &mut Option<usize>, literal: bool) -> bool {
     cells.clear();
+    *open = None;
     let mut i = 0;
     loop {
         while i < line.len() && (line[i] == b' ' || (line[i] == b'\t' && sep != b'\t')) {
             i += 1;
         }
         let start = i;
-        if line.get(i) == Some(&b'"') {
+        if !literal && line.get(i) == Some(&b'"') {
             i += 1;
+            let mut closed = false;
             while i < line.len() {
                 if line[i] == b'"' {
                     if line.get(i + 1) == Some(&b'"') {
@@ -82,9 +402,13 @@ fn split_cells(line: &[u8], sep: u8, cells: &mut Vec<(usize, usize)>) -> bool {
                         continue;
                     }
                     i += 1;
+                    closed = true;
                     break;
                 }
                 i += 1;
+            }
+            if !closed && open.is_none() {
+                *open = Some(start);
             }
         }
         while i < line.len() && line[i] != sep {
@@ -114,21 +438,53 @@ fn unquote(cell: &[u8]) -> &[u8] {
     }
 }
 
-/// A header cell that looks like a field name (see the module's docs).
+/// A header cell that looks like a field name (see the module's docs): up to
+/// [`MAX_HEADER_CELL`] bytes of letters (any script), digits, spaces and
+/// `_ . # / ( ) ' - $ * ? & % :`, not starting with a digit, a space or `-`, at most eight
+/// words.
 fn field_name(cell: &[u8]) -> bool {
     let c = unquote(cell);
     !c.is_empty()
         && c.len() <= MAX_HEADER_CELL
-        && (c[0].is_ascii_alphabetic() || c[0] == b'_')
+        && (c[0].is_ascii_alphabetic()
+            || matches!(c[0], b'_' | b'#' | b'$' | b'%' | b'*' | b'&' | b'?')
+            || c[0] >= 0x80)
         && c.iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'.' | b'#' | b'/' | b'(' | b')' | b'\'' | b'-')
+            b.is_ascii_alphanumeric()
+                || b >= 0x80
+                || matches!(
+                    b,
+                    b' ' | b'_'
+                        | b'.'
+                        | b'#'
+                        | b'/'
+                        | b'('
+                        | b')'
+                        | b'\''
+                        | b'-'
+                        | b'$'
+                        | b'*'
+                        | b'?'
+                        | b'&'
+                        | b'%'
+                        | b':'
+                )
         })
-        && c.iter().filter(|&&b| b == b' ').count() <= 3
+        && c.iter().filter(|&&b| b == b' ').count() <= 7
 }
 
-/// A Markdown table's rule row (`|---|:---:|`).
-fn markdown_rule(line: &[u8]) -> bool {
-    line.contains(&b'-') && line.iter().all(|&b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t'))
+/// A rule row: Markdown's (`|---|:---:|`), psql's (`-----+-----`), MySQL's and `tabulate`'s
+/// (`+------+======+`).
+fn rule_row(line: &[u8]) -> bool {
+    line.iter().any(|&b| b == b'-' || b == b'=')
+        && line
+            .iter()
+            .all(|&b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'+' | b'='))
+}
+
+/// A line of spaces only.
+fn blank(line: &[u8]) -> bool {
+    line.iter().all(|&b| matches!(b, b' ' | b'\t'))
 }
 
 /// The part of a line between a Markdown table's outer pipes (or the line).
@@ -152,226 +508,533 @@ fn inner(line: &[u8], markdown: bool) -> (usize, &[u8]) {
 }
 
 struct Table {
-    /// The header's labels (byte ranges of the text, quotes dropped).
-    labels: Vec<(usize, usize)>,
-    sep: u8,
-    markdown: bool,
+    /// The canonical label of each column ([`canonical_label`]; `None`: not written), up to the
+    /// last non-empty header cell.
+    labels: Vec<Option<&'static str>>,
+    /// How many of them a detector reads.
+    named: usize,
 }
 
-/// Tables under a header row of field names, each data cell read as `header: cell` (see the
-/// module's docs); `None` when there is none.
-pub fn delimited(src: &str) -> Option<View> {
+/// A header row: its separator, whether it is a Markdown (or MySQL) row, how many cells it had
+/// (empty trailing cells included), its table.
+struct Header {
+    sep: u8,
+    markdown: bool,
+    width: usize,
+    table: Table,
+}
+
+/// The end of the line starting at `at` (a line break is `\n`, `\r\n` or a lone `\r`), and
+/// where the next line starts.
+fn line_end(bytes: &[u8], at: usize) -> (usize, usize) {
+    match bytes[at..].iter().position(|&b| b == b'\n' || b == b'\r') {
+        None => (bytes.len(), bytes.len()),
+        Some(p) => {
+            let e = at + p;
+            let next = if bytes[e] == b'\r' && bytes.get(e + 1) == Some(&b'\n') {
+                e + 2
+            } else {
+                e + 1
+            };
+            (e, next)
+        }
+    }
+}
+
+/// Where a quoted cell opened at `open` closes (after its closing quote), within
+/// [`MAX_QUOTED`] bytes, `""` read as a quote; `None` when it does not. `budget` counts the
+/// bytes read (each read at most once per row that opens a quote; see [`delimited`]).
+fn quote_close(bytes: &[u8], open: usize, budget: &mut usize) -> Option<usize> {
+    let limit = bytes.len().min(open + MAX_QUOTED);
+    let mut i = open + 1;
+    while i < limit {
+        if bytes[i] == b'"' {
+            if bytes.get(i + 1) == Some(&b'"') {
+                i += 2;
+                continue;
+            }
+            *budget = budget.saturating_sub(i - open);
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    *budget = budget.saturating_sub(limit - open);
+    None
+}
+
+/// The header row a line of field names is (see the module's docs), tried with each separator
+/// that occurs in it.
+fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Header> {
+    let markdown = line.iter().find(|&&b| b != b' ') == Some(&b'|');
+    let mut open = None;
+    for sep in SEPARATORS {
+        if !line.contains(&sep) || (markdown && sep != b'|') {
+            continue;
+        }
+        let (_, row) = inner(line, markdown);
+        if !split_cells(row, sep, cells, &mut open, false) || !(2..=MAX_COLUMNS).contains(&cells.len()) {
+            continue;
+        }
+        // A table inside a field starts after the field's opening (`<system-out>last,…`,
+        // `"note": "last,…`, `note = "last,…`, `<![CDATA[last,…`).
+        let (a, b) = cells[0];
+        if !field_name(&row[a..b])
+            && let Some(p) = row[a..b].iter().rposition(|&c| matches!(c, b'>' | b'"' | b'[' | b'='))
+        {
+            cells[0].0 = a + p + 1;
+        }
+        // Empty cells are allowed (pandas' and R's index column, a trailing comma); at least
+        // two are field names, and every other is one.
+        let name = |&(a, b): &(usize, usize)| !unquote(&row[a..b]).is_empty();
+        if cells.iter().filter(|c| name(c)).count() >= 2
+            && cells.iter().all(|&(a, b)| !name(&(a, b)) || field_name(&row[a..b]))
+        {
+            let last = cells.iter().rposition(name).map_or(0, |p| p + 1);
+            let labels: Vec<Option<&'static str>> = cells[..last]
+                .iter()
+                .map(|&(a, b)| canonical_label(unquote(&row[a..b])))
+                .collect();
+            let named = labels.iter().flatten().count();
+            return Some(Header {
+                sep,
+                markdown,
+                width: cells.len(),
+                table: Table { labels, named },
+            });
+        }
+    }
+    None
+}
+
+/// How many header rows of one width a table's rows are read under (the first and the latest).
+const HEADERS_PER_TABLE: usize = 4;
+
+/// The separators of tables, in the order they are tried.
+const SEPARATORS: [u8; 4] = [b'\t', b'|', b';', b','];
+
+/// A table's key: its separator, whether its rows are Markdown's, and a count of cells.
+type Key = (u8, bool, usize);
+
+/// The tables read so far, each kept for the rest of the text (a line that fits none, a blank
+/// line or a rule row ends none): found by the width of their header row or by the number of
+/// their labels. Each entry holds the headers its rows are read under: the first, and the
+/// latest [`HEADERS_PER_TABLE`] − 1 header rows that fit it with more labels a detector reads
+/// than any before (`a,b,c,d` then `last,first,ssn,dob`: both read; a decoy after a real header
+/// is read beside it).
+#[derive(Default)]
+struct Tables {
+    entries: Vec<Vec<Table>>,
+    by_width: std::collections::BTreeMap<Key, usize>,
+    by_labels: std::collections::BTreeMap<Key, usize>,
+}
+
+impl Tables {
+    /// The entry a row of these cells belongs to: as many cells as a header row, or at least as
+    /// many as a header's labels with only empty cells after them (a trailing comma).
+    fn find(&self, sep: u8, markdown: bool, row: &[u8], cells: &[(usize, usize)]) -> Option<usize> {
+        let n = cells.len();
+        if let Some(&e) = self.by_width.get(&(sep, markdown, n)) {
+            return Some(e);
+        }
+        let filled = cells
+            .iter()
+            .rposition(|&(a, b)| !unquote(&row[a..b]).is_empty())
+            .map_or(0, |p| p + 1);
+        self.by_labels
+            .range((sep, markdown, filled.max(1))..=(sep, markdown, n))
+            .next_back()
+            .map(|(_, &e)| e)
+    }
+
+    fn add(&mut self, h: Header, fits: Option<usize>) {
+        match fits {
+            Some(e) => {
+                let list = &mut self.entries[e];
+                let most = list.iter().map(|t| t.named).max().unwrap_or(0);
+                // More labels a detector reads than any before (as many would make every row
+                // of a data dictionary — `ssn,Social Security Number` — a header of its own).
+                if h.table.named > most {
+                    // The first header and the latest ones are kept.
+                    if list.len() == HEADERS_PER_TABLE {
+                        list.remove(1);
+                    }
+                    list.push(h.table);
+                }
+            }
+            None => {
+                let e = self.entries.len();
+                self.by_width.insert((h.sep, h.markdown, h.width), e);
+                self.by_labels.insert((h.sep, h.markdown, h.table.labels.len()), e);
+                self.entries.push(vec![h.table]);
+            }
+        }
+    }
+}
+
+/// Tables under a header row of field names, each data cell under a label a detector reads
+/// written as `label: cell` with the label's canonical form (see the module's docs); `Ok(None)`
+/// when there is none, [`Capped`] when the view would pass its bound.
+pub fn delimited(src: &str) -> Built {
     let bytes = src.as_bytes();
     if !bytes.iter().any(|&b| matches!(b, b',' | b'\t' | b'|' | b';')) {
-        return None;
+        return Ok(None);
     }
-    let mut view = TokenView::new(src, kind::TABLE)?;
-    let cap = src.len().saturating_mul(MAX_GROWTH);
-    let mut table: Option<Table> = None;
+    let Some(mut view) = TokenView::new(src, kind::TABLE) else {
+        return Ok(None);
+    };
+    let cap = src.len().saturating_mul(MAX_GROWTH).saturating_add(GROWTH_SLACK);
+    // Bytes read looking for the close of quoted cells that span lines: at most the text's
+    // length (and a little), then the document is refused (fail closed).
+    let mut quote_budget = src.len().saturating_add(GROWTH_SLACK);
+    let mut tables = Tables::default();
     let mut cells = Vec::new();
-    let mut line_text = String::new();
+    let mut spare = Vec::new();
+    let mut open = None;
+    let mut text = String::new();
     let mut at = 0;
-    'lines: while at < bytes.len() {
-        let end = bytes[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |p| at + p);
-        let mut line_end = end;
-        if line_end > at && bytes[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
-        let line = &bytes[at..line_end];
+    // Lines before this were read as part of a row that spanned lines (a quoted cell holding a
+    // line break, none of them a header): not read again.
+    let mut inside_row = 0;
+    while at < bytes.len() {
+        let (end, next) = line_end(bytes, at);
+        let line = &bytes[at..end];
         let line_at = at;
-        at = end + 1;
-        if let Some(t) = &table {
-            if t.markdown && markdown_rule(line) {
-                continue;
-            }
-            let (off, row) = inner(line, t.markdown);
-            if split_cells(row, t.sep, &mut cells) && cells.len() == t.labels.len() && !line.is_empty() {
-                for (&(c0, c1), &(l0, l1)) in cells.iter().zip(&t.labels) {
-                    let value = unquote(&row[c0..c1]);
-                    if value.is_empty() {
-                        continue;
-                    }
-                    line_text.clear();
-                    line_text.push_str(&src[l0..l1]);
-                    line_text.push_str(": ");
-                    line_text.push_str(&String::from_utf8_lossy(value));
-                    line_text.push('\n');
-                    if view.len() + line_text.len() > cap {
-                        break 'lines;
-                    }
-                    let from = line_at + off + c0;
-                    view.push(from, line_at + off + c1, &line_text);
-                }
-                continue;
-            }
-            table = None;
+        at = next;
+        if line_at < inside_row || blank(line) || rule_row(line) {
+            continue;
         }
-        // A header row? Tried once per line, with each separator that occurs in it.
         let markdown = line.iter().find(|&&b| b != b' ') == Some(&b'|');
-        for sep in [b'\t', b'|', b';', b','] {
+        // A row of a table read so far?
+        let mut read = None;
+        for sep in SEPARATORS {
+            if tables.entries.is_empty() {
+                break;
+            }
             if !line.contains(&sep) || (markdown && sep != b'|') {
                 continue;
             }
-            let (off, row) = inner(line, markdown);
-            if !split_cells(row, sep, &mut cells) || !(2..=MAX_COLUMNS).contains(&cells.len()) {
+            let (off, mut row) = inner(line, markdown);
+            if !split_cells(row, sep, &mut cells, &mut open, false) {
                 continue;
             }
-            // A table inside a field starts after the field's opening (`<system-out>last,…`,
-            // `"note": "last,…`, `note = "last,…`, `<![CDATA[last,…`).
-            let (a, b) = cells[0];
-            if !field_name(&row[a..b])
-                && let Some(p) = row[a..b].iter().rposition(|&c| matches!(c, b'>' | b'"' | b'[' | b'='))
-            {
-                cells[0].0 = a + p + 1;
+            let mut entry = tables.find(sep, markdown, row, &cells);
+            // A quoted cell holding a line break: the row is read on to the quote's close.
+            if let Some(o) = open {
+                if quote_budget == 0 {
+                    // Fail closed: quotes built to make every row read ahead.
+                    return Err(Capped(line_at, end));
+                }
+                let mut spanned = false;
+                if let Some(close) = quote_close(bytes, line_at + off + o, &mut quote_budget) {
+                    let (e, n) = line_end(bytes, close);
+                    let (_, r) = inner(&bytes[line_at..e], markdown);
+                    let mut again = None;
+                    // Not across a header: a table hidden in a quoted cell is read as one.
+                    let mut l = next;
+                    let mut headed = false;
+                    while l < n && !headed {
+                        let (le, ln) = line_end(bytes, l);
+                        headed = header(&bytes[l..le], &mut spare).is_some();
+                        l = ln;
+                    }
+                    if !headed
+                        && split_cells(r, sep, &mut cells, &mut again, false)
+                        && let Some(e) = tables.find(sep, markdown, r, &cells)
+                    {
+                        row = r;
+                        inside_row = n;
+                        entry = Some(e);
+                        spanned = true;
+                    }
+                }
+                if !spanned {
+                    // A quote that opens no cell is a character of its cell (`"Roe,Jane`).
+                    entry = if split_cells(row, sep, &mut cells, &mut open, true) {
+                        tables.find(sep, markdown, row, &cells)
+                    } else {
+                        None
+                    };
+                }
             }
-            if cells.iter().all(|&(a, b)| field_name(&row[a..b])) {
-                let labels = cells
-                    .iter()
-                    .map(|&(a, b)| {
-                        let cell = &row[a..b];
-                        let q = usize::from(unquote(cell).len() < cell.len());
-                        (line_at + off + a + q, line_at + off + b - q)
-                    })
-                    .collect();
-                table = Some(Table { labels, sep, markdown });
-                break;
+            let Some(e) = entry else { continue };
+            // Could the row be a header too (every cell empty or a field name, one of them of
+            // two letters or more)? Only then is it tried as one below.
+            let header_like = cells.iter().all(|&(a, b)| {
+                let c = unquote(&row[a..b]);
+                c.is_empty() || field_name(&row[a..b])
+            }) && cells.iter().any(|&(a, b)| unquote(&row[a..b]).len() >= 2);
+            read = Some((e, sep, header_like));
+            let list = &tables.entries[e];
+            for (j, &(c0, c1)) in cells.iter().enumerate() {
+                let value = unquote(&row[c0..c1]);
+                if value.is_empty() {
+                    continue;
+                }
+                text.clear();
+                for (k, t) in list.iter().enumerate() {
+                    let Some(Some(label)) = t.labels.get(j) else { continue };
+                    if list[..k].iter().any(|u| u.labels.get(j) == Some(&Some(*label))) {
+                        continue;
+                    }
+                    text.push_str(label);
+                    text.push_str(": ");
+                    text.push_str(&String::from_utf8_lossy(value));
+                    text.push('\n');
+                }
+                if text.is_empty() {
+                    continue;
+                }
+                let (from, to) = (line_at + off + c0, line_at + off + c1);
+                if view.len() + text.len() > cap {
+                    return Err(Capped(from, to));
+                }
+                view.push(from, to, &text);
+            }
+            break;
+        }
+        // A header row: a new table, or one more header of the table the line fits.
+        if inside_row <= line_at
+            && read.is_none_or(|(_, _, header_like)| header_like)
+            && let Some(h) = header(line, &mut cells)
+        {
+            // Read as a row with the same separator: one more header of that table, when it
+            // has more labels a detector reads; otherwise a new table.
+            let fits = read.filter(|&(_, sep, _)| sep == h.sep).map(|(e, _, _)| e);
+            if fits.is_none() || h.table.named > 0 {
+                tables.add(h, fits);
             }
         }
     }
-    view.finish()
+    Ok(view.finish())
 }
 
 fn insert_re() -> &'static Regex {
     static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r#"(?i)(?-u:\b)insert[ \t\r\n]+(?:ignore[ \t\r\n]+)?into[ \t\r\n]+[A-Za-z0-9_."`\[\]]{1,128}[ \t\r\n]*\(([^()]{1,4096})\)[ \t\r\n]*values[ \t\r\n]*"#)
+        Regex::new(r#"(?i)(?-u:\b)(?:insert|replace)[ \t\r\n]+(?:(?:or[ \t\r\n]+[a-z]{1,10}|ignore|low_priority|delayed|high_priority)[ \t\r\n]+)?(?:into[ \t\r\n]+)?[A-Za-z0-9_."`\[\]]{1,128}[ \t\r\n]*\("#)
             .expect("built-in pattern")
     })
 }
 
-/// One SQL literal at `i` of `b` (after spaces): `(start, end, value start, value end, next)`,
-/// or `None` where no literal stands. A string's value is its inside (`''` kept as written); a
-/// typed literal (`DATE '…'`) is its string.
-fn sql_value(b: &[u8], mut i: usize) -> Option<(usize, usize, usize, usize, usize)> {
-    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
-    let start = i;
-    let string = |i: usize| -> Option<usize> {
-        let q = *b.get(i)?;
-        let mut j = i + 1;
-        while j < b.len() && j - i <= 4096 {
-            if b[j] == q {
+/// The end (after the closing quote) of the SQL string whose opening quote is at `i`: `''`
+/// and a backslash escape (`\'`, MySQL's) are part of it; `None` when it never closes.
+fn sql_string(b: &[u8], i: usize) -> Option<usize> {
+    let q = *b.get(i)?;
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            c if c == q => {
                 if b.get(j + 1) == Some(&q) {
                     j += 2;
                     continue;
                 }
                 return Some(j + 1);
             }
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// How a value of a tuple ended: at `,` or `)` (its position), or the statement cannot be read
+/// on (`;`, an unclosed string or bracket: `Err` with how far it was read).
+fn sql_skip(b: &[u8], mut i: usize, first_string: &mut Option<(usize, usize)>) -> Result<usize, usize> {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                let Some(e) = sql_string(b, i) else {
+                    return Err(b.len());
+                };
+                if first_string.is_none() && b[i] != b'`' {
+                    *first_string = Some((i + 1, e - 1));
+                }
+                i = e;
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' if depth == 0 => return Ok(i),
+            b')' => depth -= 1,
+            b',' if depth == 0 => return Ok(i),
+            b';' => return Err(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(b.len())
+}
+
+/// A value of a tuple: where it stands (start, end) and its text's range, if it has one.
+type SqlValue = (usize, usize, Option<(usize, usize)>);
+
+/// One value of a tuple at `i` of `b`: `(start, end, the value's text if it has one)` and
+/// where its `,` or `)` stands. A string's value is its inside (`''` kept as written), with
+/// its prefix (`N'…'`, `E'…'`) or type (`DATE '…'`) passed over; a function call's (`CAST(N'…'
+/// AS Date)`, `to_date('…', …)`) is its first string; a number or word is itself; anything
+/// after it up to the next `,` or `)` (a cast `::date`, `COLLATE …`) is passed over, and a value
+/// that is none of these (`now()`, `@v`, `$1`) is skipped with no text — the tuple is read on.
+/// `Err` with how far it was read when the statement cannot be read on.
+fn sql_value(b: &[u8], mut i: usize) -> Result<(SqlValue, usize), usize> {
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    let start = i;
+    let word = |mut j: usize| {
+        while b
+            .get(j)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'+'))
+        {
             j += 1;
         }
-        None
+        j
     };
-    match b.get(i)? {
-        b'\'' | b'"' => {
-            let e = string(i)?;
-            Some((start, e, i + 1, e - 1, e))
+    let mut value = None;
+    let mut after = i;
+    match b.get(i) {
+        Some(b'\'' | b'"') => {
+            let e = sql_string(b, i).ok_or(b.len())?;
+            value = Some((i + 1, e - 1));
+            after = e;
         }
-        c if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') => {
-            let mut j = i;
-            while j < b.len()
-                && j - i <= 64
-                && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'+' | b'.' | b'_'))
-            {
-                j += 1;
-            }
-            // A typed literal: a word, spaces, a string.
+        Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') => {
+            let j = word(i);
             let mut k = j;
+            // `U&'…'`
+            if b.get(k) == Some(&b'&') && b.get(k + 1) == Some(&b'\'') {
+                k += 1;
+            }
             while b.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
                 k += 1;
             }
-            if k > j && b.get(k) == Some(&b'\'') && b[i].is_ascii_alphabetic() {
-                let e = string(k)?;
-                return Some((start, e, k + 1, e - 1, e));
+            if b.get(k) == Some(&b'\'') && b[i].is_ascii_alphabetic() {
+                // A prefixed or typed string: `N'…'`, `E'…'`, `DATE '…'`.
+                let e = sql_string(b, k).ok_or(b.len())?;
+                value = Some((k + 1, e - 1));
+                after = e;
+            } else if b.get(k) == Some(&b'(') && b[i].is_ascii_alphabetic() {
+                // A function call: its first string, if any (`CAST(N'1980-01-02' AS Date)`).
+                let mut first = None;
+                after = sql_skip(b, k, &mut first)?;
+                value = first;
+            } else {
+                value = Some((i, j));
+                after = j;
             }
-            Some((start, j, i, j, j))
         }
-        _ => None,
+        _ => {}
     }
+    // Whatever follows the value up to its `,` or `)`.
+    let mut ignored = None;
+    let stop = sql_skip(b, after, &mut ignored)?;
+    let end = if after > start { after } else { stop };
+    Ok(((start, end, value), stop))
 }
 
-/// `INSERT INTO t (columns) VALUES (…), …` with each value read as `column: value` (see the
-/// module's docs); `None` when there is none.
-pub fn sql_inserts(src: &str) -> Option<View> {
-    let mut view = TokenView::new(src, kind::TABLE)?;
+/// `INSERT INTO t (columns) VALUES (…), …` (also `INSERT [dbo].[t] (…)`, `INSERT OR REPLACE`,
+/// `REPLACE INTO`) with each value under a column a detector reads written as `label: value`
+/// with the column's canonical label (see the module's docs); `Ok(None)` when there is none.
+pub fn sql_inserts(src: &str) -> Built {
+    let Some(mut view) = TokenView::new(src, kind::TABLE) else {
+        return Ok(None);
+    };
     let b = src.as_bytes();
-    let cap = src.len().saturating_mul(MAX_GROWTH);
+    let cap = src.len().saturating_mul(MAX_GROWTH).saturating_add(GROWTH_SLACK);
     let mut reach = 0;
+    // Whether the text from the last statement on could not be read (an unclosed string or
+    // bracket): an `INSERT` inside it is refused, never left unread (fail closed).
+    let mut unread = false;
     let mut line = String::new();
-    let mut columns: Vec<(usize, usize)> = Vec::new();
-    let mut values: Vec<(usize, usize, usize, usize)> = Vec::new();
-    for c in insert_re().captures_iter(src) {
-        let (Some(whole), Some(cols)) = (c.get(0), c.get(1)) else {
+    let mut columns: Vec<Option<&'static str>> = Vec::new();
+    let mut values: Vec<SqlValue> = Vec::new();
+    // One pass of a small DFA up to the column list's `(`; the list (no bracket, at most 4096
+    // bytes) and `VALUES` after it are read by hand.
+    for start in insert_re().find_iter(src) {
+        let open = start.end();
+        let Some(len) = b[open..b.len().min(open + 4097)]
+            .iter()
+            .position(|&c| c == b')' || c == b'(')
+            .filter(|&l| l > 0 && b[open + l] == b')')
+        else {
             continue;
         };
-        if whole.start() < reach {
+        let cols = &src[open..open + len];
+        let mut v = open + len + 1;
+        while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
+            v += 1;
+        }
+        if !b.get(v..v + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
             continue;
         }
+        v += 6;
+        while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
+            v += 1;
+        }
+        let whole = (start.start(), v);
+        if whole.0 < reach {
+            if unread {
+                return Err(Capped(whole.0, whole.1));
+            }
+            continue;
+        }
+        unread = false;
         columns.clear();
-        for part in cols.as_str().split(',') {
-            let off = part.as_ptr() as usize - src.as_ptr() as usize;
+        let mut named = 0;
+        for part in cols.split(',') {
             let t = part.trim();
-            let lead = part.len() - part.trim_start().len();
             let inner = unquote(t.as_bytes());
-            let q = usize::from(inner.len() < t.len());
             if !field_name(inner) || columns.len() == MAX_COLUMNS {
                 columns.clear();
                 break;
             }
-            columns.push((off + lead + q, off + lead + q + inner.len()));
+            let label = canonical_label(inner);
+            named += usize::from(label.is_some());
+            columns.push(label);
         }
         if columns.len() < 2 {
             continue;
         }
-        let mut i = whole.end();
+        let mut i = whole.1;
         // Tuples, each `(` values `)`, joined by `,`.
         'tuples: while b.get(i) == Some(&b'(') {
             values.clear();
             i += 1;
             loop {
-                let Some((s, e, v0, v1, next)) = sql_value(b, i) else {
-                    break 'tuples;
-                };
-                values.push((s, e, v0, v1));
-                i = next;
-                while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-                    i += 1;
+                match sql_value(b, i) {
+                    Err(to) => {
+                        reach = reach.max(to);
+                        unread = to >= b.len();
+                        break 'tuples;
+                    }
+                    Ok((v, next)) => {
+                        values.push(v);
+                        i = next;
+                    }
                 }
                 match b.get(i) {
-                    Some(b',') if values.len() < MAX_COLUMNS => i += 1,
-                    Some(b')') => {
+                    Some(b',') => i += 1,
+                    _ => {
                         i += 1;
                         break;
                     }
-                    _ => break 'tuples,
                 }
             }
             reach = i;
-            if values.len() == columns.len() {
-                for (&(s, e, v0, v1), &(c0, c1)) in values.iter().zip(&columns) {
+            if values.len() == columns.len() && named > 0 {
+                for (&(s, e, value), label) in values.iter().zip(&columns) {
+                    let (Some((v0, v1)), Some(label)) = (value, label) else {
+                        continue;
+                    };
                     if v1 <= v0 || src[v0..v1].eq_ignore_ascii_case("null") {
                         continue;
                     }
                     line.clear();
-                    line.push_str(&src[c0..c1]);
+                    line.push_str(label);
                     line.push_str(": ");
                     line.push_str(&src[v0..v1]);
                     line.push('\n');
                     if view.len() + line.len() > cap {
-                        return view.finish();
+                        return Err(Capped(s, e));
                     }
                     view.push(s, e, &line);
                 }
@@ -389,7 +1052,7 @@ pub fn sql_inserts(src: &str) -> Option<View> {
         }
         reach = reach.max(i);
     }
-    view.finish()
+    Ok(view.finish())
 }
 
 /// A byte of a path-like run.
@@ -397,15 +1060,17 @@ fn path_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'\\' | b'-')
 }
 
-/// Path-like runs with `_`/`-` read as spaces (see the module's docs); `None` when there is
-/// none.
-pub fn file_names(src: &str) -> Option<View> {
+/// Path-like runs with `_`/`-`/`.` read as spaces (see the module's docs); `Ok(None)` when
+/// there is none.
+pub fn file_names(src: &str) -> Built {
     let b = src.as_bytes();
-    if !b.iter().any(|&c| c == b'_' || c == b'-') {
-        return None;
+    if !b.iter().any(|&c| matches!(c, b'_' | b'-' | b'.')) {
+        return Ok(None);
     }
-    let mut view = TokenView::new(src, kind::FILE_NAME)?;
-    let cap = src.len().saturating_mul(MAX_GROWTH);
+    let Some(mut view) = TokenView::new(src, kind::FILE_NAME) else {
+        return Ok(None);
+    };
+    let cap = src.len().saturating_mul(MAX_GROWTH).saturating_add(GROWTH_SLACK);
     let mut out = String::new();
     let mut i = 0;
     while i < b.len() {
@@ -418,18 +1083,20 @@ pub fn file_names(src: &str) -> Option<View> {
             i += 1;
         }
         let run = &b[start..i];
-        if run.len() > MAX_PATH
-            || run.iter().filter(|c| c.is_ascii_digit()).count() < 6
-            || !run.iter().any(|&c| c == b'_' || c == b'-')
+        let digit = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_digit);
+        let letter = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_alphabetic);
+        // Words joined by `_`, `-`, or a `.` after a letter (`Jane.Roe.1980-01-02.pdf`).
+        let joined =
+            |j: usize, c: u8| c == b'_' || c == b'-' || (c == b'.' && letter(j.checked_sub(1)) && j + 1 < run.len());
+        if run.iter().filter(|c| c.is_ascii_digit()).count() < 6 || !run.iter().enumerate().any(|(j, &c)| joined(j, c))
         {
             continue;
         }
         out.clear();
         for (j, &c) in run.iter().enumerate() {
-            let digit = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_digit);
             match c {
                 b'_' => out.push(' '),
-                b'-' if !(digit(j.checked_sub(1)) && digit(Some(j + 1))) => out.push(' '),
+                b'-' | b'.' if !(digit(j.checked_sub(1)) && digit(Some(j + 1))) => out.push(' '),
                 _ => {
                     // `JaneRoe`: a capital after a lower-case letter, in a word of two
                     // capitalised parts (`[A-Z][a-z]+[A-Z][a-z]+`), starts a second word.
@@ -442,11 +1109,11 @@ pub fn file_names(src: &str) -> Option<View> {
         }
         out.push('\n');
         if view.len() + out.len() > cap {
-            break;
+            return Err(Capped(start, i));
         }
         view.push(start, i, &out);
     }
-    view.finish()
+    Ok(view.finish())
 }
 
 /// The letters around `at` (a capital after a lower-case letter) form one word of exactly two
@@ -764,39 +1431,511 @@ mod tests {
     }
 
     #[test]
-    fn the_views_stop_at_twice_their_input() {
+    fn a_header_of_long_labels_costs_nothing_and_a_view_past_its_bound_is_refused() {
+        // Long labels no detector reads: nothing is written, the cap is never reached.
         let header: Vec<String> = (0..64)
-            .map(|i| format!("column_name_number_{i:02}_with_a_long_label"))
+            .map(|i| format!("column_value_number_{i:02}_with_a_long_title"))
             .collect();
         let t = format!(
             "{}\n{}",
             header.join(","),
             format!("{}\n", ["a"; 64].join(",")).repeat(200)
         );
-        let v = super::delimited(&t).unwrap();
-        assert!(
-            v.text.len() <= super::MAX_GROWTH * t.len(),
-            "{} > 2 × {}",
-            v.text.len(),
-            t.len()
-        );
-        // Small tables are read whole.
+        assert!(matches!(super::delimited(&t), Ok(None)));
+        // Short labels a detector reads over one-letter cells grow past twice the input: the
+        // view is not built, the document refused where the bound was reached.
+        let t = format!("ssn,dob,mrn,name\n{}", "a,b,c,d\n".repeat(2000));
+        let Err(super::Capped(start, end)) = super::delimited(&t) else {
+            panic!("not capped")
+        };
+        assert!(start < end && end <= t.len());
+        let f = scan(&t, &GuardConfig::default());
+        assert!(f.iter().any(|f| f.detector == super::LIMIT_DETECTOR), "{f:?}");
+        let lim = f.iter().find(|f| f.detector == super::LIMIT_DETECTOR).unwrap();
+        assert_eq!(lim.decoded.as_deref(), Some("table"));
+        // Small tables are read whole, with canonical labels.
         let t = "last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n";
         assert_eq!(
-            super::delimited(t).unwrap().text,
-            "last: Roe\nfirst: Jane\nssn: 219451100\ndob: 1980-01-02\n"
+            super::delimited(t).unwrap().unwrap().text,
+            "name: Roe\nname: Jane\nssn: 219451100\ndob: 1980-01-02\n"
         );
         let sql = "INSERT INTO p (name, dob) VALUES ('Jane Roe', DATE '1980-01-02'), (NULL, '');";
         assert_eq!(
-            super::sql_inserts(sql).unwrap().text,
+            super::sql_inserts(sql).unwrap().unwrap().text,
             "name: Jane Roe\ndob: 1980-01-02\n"
         );
         assert_eq!(
             super::file_names("see reports/JaneRoe_01021980.pdf and x-1")
                 .unwrap()
+                .unwrap()
                 .text,
-            "reports/Jane Roe 01021980.pdf\n"
+            "reports/Jane Roe 01021980 pdf\n"
         );
+    }
+
+    #[test]
+    fn a_decoy_table_before_a_real_one_does_not_use_up_the_view() {
+        let t = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nx,y\nx,y\nx,y\nx,y\nlast,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n";
+        refused("decoy table", t, &["us-ssn", "dob-with-name"]);
+        // Many decoys of labels a detector reads, then the real table: refused either way.
+        let t = format!(
+            "{}last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n",
+            "name,mrn\nx,y\n".repeat(50)
+        );
+        refused("decoys of read labels", &t, &["us-ssn", "dob-with-name"]);
+        let t = format!(
+            "note\n{}\nINSERT INTO p (ssn, name) VALUES ('219451100', 'Jane Roe');\n",
+            "INSERT INTO d (name, mrn) VALUES ('a', 'b');\n".repeat(40)
+        );
+        refused("sql decoys", &t, &["us-ssn"]);
+    }
+
+    #[test]
+    fn canonical_labels_read_the_labels_the_detectors_read() {
+        use super::canonical_label as c;
+        for (label, want) in [
+            ("SSN", Some("ssn")),
+            ("patientSsn", Some("ssn")),
+            ("S.S.N.", Some("ssn")),
+            ("Social Security #", Some("ssn")),
+            ("SocSecNo", Some("ssn")),
+            ("MRN", Some("mrn")),
+            ("MR#", Some("mrn")),
+            ("Med Rec #", Some("mrn")),
+            ("Chart No", Some("mrn")),
+            ("medical_record_number", Some("mrn")),
+            ("DOB", Some("dob")),
+            ("Date of Birth", Some("dob")),
+            ("BIRTH_DT_TM", Some("dob")),
+            ("dateBirth", Some("dob")),
+            ("PAT_BIRTH_DT", Some("dob")),
+            ("d.o.b.", Some("dob")),
+            ("patient_id", Some("patient id")),
+            ("Pt #", Some("patient id")),
+            ("memberId", Some("member id")),
+            ("Subscriber No", Some("member id")),
+            ("Beneficiary ID", Some("beneficiary id")),
+            ("MBI", Some("mbi")),
+            ("Driver's License", Some("dln")),
+            ("DL#", Some("dln")),
+            ("DL No", Some("dln")),
+            ("Patient Phone", Some("patient phone")),
+            ("Phone (Home)", Some("phone")),
+            ("e-mail", Some("email")),
+            ("patient_email", Some("patient email")),
+            ("last", Some("name")),
+            ("PAT_NAME", Some("name")),
+            ("Given Name", Some("name")),
+            ("Patient", Some("patient")),
+            ("password", Some("password")),
+            ("client secret", Some("api_secret_key")),
+            ("clientSecret", Some("api_secret_key")),
+            ("accessToken", Some("api_token")),
+            ("token", Some("api_token")),
+            ("API_KEY", Some("api_key")),
+            ("Access Key", Some("api_key")),
+            ("aws_secret_access_key", Some("api_secret_key")),
+            ("ENCRYPTION_KEY", Some("api_secret_key")),
+            ("Authorization", Some("authorization")),
+            ("Prénom du patient", Some("patient")),
+            // Labels no detector reads.
+            ("DL", None),
+            ("Contract Signed", None),
+            ("Training Completed", None),
+            ("Vendor", None),
+            ("status", None),
+            ("duration", None),
+            ("pass", None),
+            ("key", None),
+            ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", None),
+        ] {
+            assert_eq!(c(label.as_bytes()), want, "{label}");
+        }
+    }
+
+    #[test]
+    fn a_decoy_header_or_a_junk_line_around_a_real_header_does_not_hide_its_rows() {
+        // A decoy of the same width before the real header: the header is read as a row of the
+        // decoy and as a header of its own.
+        refused(
+            "same-width decoy before",
+            "a,b,c,d\nlast,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        // A junk line between the header and the rows: tables are kept for the rest of the text.
+        refused(
+            "junk line",
+            "last,first,ssn,dob\nx\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "another table's header between",
+            "last,first,ssn,dob\nfoo,bar\n1,2\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        // A decoy header after the real one, of the same width, with fewer labels a detector
+        // reads (or as many): read as a row, the real header stays.
+        refused(
+            "same-width decoy after",
+            "last,first,ssn,dob\nname,x,y,z\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "decoy with more labels after",
+            "last,first,ssn,visit\ndob,dob,dob,dob\nRoe,Jane,219451100,V1\n",
+            &["us-ssn"],
+        );
+    }
+
+    #[test]
+    fn a_blank_line_or_a_rule_row_inside_a_table_does_not_end_it() {
+        refused(
+            "blank line",
+            "last,first,ssn,dob\n\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "blank lines with spaces",
+            "last,first,ssn,dob\nAnn,Lee,,\n   \n\t\nRoe,Jane,219451100,1980-01-02\n",
+            &["us-ssn"],
+        );
+        // psql.
+        refused(
+            "psql",
+            " last | first |    ssn    |    dob\n------+-------+-----------+------------\n Roe  | Jane  | 219451100 | 1980-01-02\n(1 row)\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        // MySQL and tabulate's grid.
+        refused(
+            "mysql",
+            "+------+-------+-----------+\n| last | first | ssn       |\n+------+-------+-----------+\n| Roe  | Jane  | 219451100 |\n+------+-------+-----------+\n",
+            &["us-ssn"],
+        );
+        refused(
+            "tabulate grid",
+            "+--------+-------------+\n| name   | dob         |\n+========+=============+\n| Jane Roe | 1980-01-02 |\n+--------+-------------+\n",
+            &["dob-with-name"],
+        );
+    }
+
+    #[test]
+    fn a_trailing_comma_or_empty_header_cells_do_not_hide_a_table() {
+        refused(
+            "trailing comma on rows",
+            "last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02,\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "trailing comma everywhere",
+            "last,first,ssn,dob,\nRoe,Jane,219451100,1980-01-02,\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "empty trailing header cells",
+            "last,first,ssn,,,\nRoe,Jane,219451100,x,y,z\n",
+            &["us-ssn"],
+        );
+        // pandas' and R's index column.
+        refused(
+            "pandas index",
+            ",last,first,ssn,dob\n0,Roe,Jane,219451100,1980-01-02\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "R index",
+            "\"\",\"last\",\"first\",\"ssn\"\n\"1\",\"Roe\",\"Jane\",\"219451100\"\n",
+            &["us-ssn"],
+        );
+    }
+
+    #[test]
+    fn headers_with_symbols_non_ascii_letters_many_columns_or_long_labels_are_read() {
+        for (label, value, d) in [
+            ("SSN #", "219451100", "us-ssn"),
+            ("# ssn", "219451100", "us-ssn"),
+            ("Patient SSN ($)", "219451100", "us-ssn"),
+            ("ssn*", "219451100", "us-ssn"),
+            ("ssn?", "219451100", "us-ssn"),
+            ("SSN & ID", "219451100", "us-ssn"),
+            ("ssn %", "219451100", "us-ssn"),
+            ("SSN:", "219451100", "us-ssn"),
+            ("Prénom du patient", "Jane Roe", "dob-with-name"),
+            (
+                "Patient Social Security Number As Recorded At Admission",
+                "219451100",
+                "us-ssn",
+            ),
+        ] {
+            let t = format!("{label},dob\n{value},1980-01-02\n");
+            refused(label, &t, &[d]);
+        }
+        let mut header: Vec<String> = (0..80).map(|i| format!("c{i}")).collect();
+        header.push("ssn".into());
+        let mut row: Vec<String> = (0..80).map(|i| i.to_string()).collect();
+        row.push("219451100".into());
+        refused(
+            "81 columns",
+            &format!("{}\n{}\n", header.join(","), row.join(",")),
+            &["us-ssn"],
+        );
+    }
+
+    #[test]
+    fn cr_only_line_ends_and_quoted_cells_holding_a_line_break_do_not_end_a_table() {
+        refused(
+            "cr only",
+            "last,first,ssn,dob\rRoe,Jane,219451100,1980-01-02\r",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "quoted newline",
+            "last,first,note,ssn\nLee,Ann,\"two\nlines\",\nRoe,Jane,\"a\nb\",219451100\n",
+            &["us-ssn"],
+        );
+        refused(
+            "quoted newline in the value",
+            "name,ssn\n\"Roe,\nJane\",\"219451100\"\n",
+            &["us-ssn"],
+        );
+        // A table hidden inside a decoy row's quoted cell is still read.
+        refused(
+            "table inside a quoted cell",
+            "x,y\n1,\"\nlast,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n\"\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        // A quote that never closes is a character of its cell: the rows after it are read.
+        refused("unclosed quote", "name,ssn\n\"Roe,Jane\nRoe,219451100\n", &["us-ssn"]);
+        // Quotes that open a cell on every row, each closed on the next line: bounded, and a
+        // view past its bound is refused rather than read only raw.
+        let t = format!("name,ssn\n{}", "\"a,b\n".repeat(20_000));
+        let f = found(&t);
+        assert_eq!(f, vec![super::LIMIT_DETECTOR.to_string()], "{f:?}");
+    }
+
+    #[test]
+    fn sql_casts_function_values_and_prefixed_strings_are_read() {
+        for (attack, t, d) in [
+            (
+                "::date cast",
+                "INSERT INTO p (name, dob) VALUES ('Jane Roe', '1980-01-02'::date);",
+                "dob-with-name",
+            ),
+            (
+                "now()",
+                "INSERT INTO p (created, ssn, name) VALUES (now(), '219451100', 'Jane Roe');",
+                "us-ssn",
+            ),
+            (
+                "N string",
+                "INSERT INTO p (name, ssn) VALUES (N'Jane Roe', N'219451100');",
+                "us-ssn",
+            ),
+            (
+                "E string",
+                "INSERT INTO p (name, ssn) VALUES (E'Jane\\'s', E'219451100');",
+                "us-ssn",
+            ),
+            (
+                "ssms",
+                "INSERT [dbo].[Patient] ([Name], [BirthDate]) VALUES (N'Jane Roe', CAST(N'1980-01-02' AS Date))\nGO\n",
+                "dob-with-name",
+            ),
+            (
+                "insert or replace",
+                "INSERT OR REPLACE INTO p (name, ssn) VALUES ('Jane Roe', '219451100');",
+                "us-ssn",
+            ),
+            (
+                "replace into",
+                "REPLACE INTO p (name, ssn) VALUES ('Jane Roe', '219451100');",
+                "us-ssn",
+            ),
+            (
+                "backslash escape",
+                "INSERT INTO p (note, name, ssn) VALUES ('it\\'s', 'Jane Roe', '219451100');",
+                "us-ssn",
+            ),
+            (
+                "long string",
+                &format!(
+                    "INSERT INTO p (note, ssn) VALUES ('{}', '219451100');",
+                    "x".repeat(5000)
+                ),
+                "us-ssn",
+            ),
+            (
+                "to_date",
+                "INSERT INTO p (name, dob) VALUES ('Jane Roe', to_date('02-01-1980', 'DD-MM-YYYY'));",
+                "dob-with-name",
+            ),
+        ] {
+            refused(attack, t, &[d]);
+        }
+    }
+
+    #[test]
+    fn an_unparsed_sql_value_drops_neither_its_tuple_nor_the_later_ones() {
+        refused(
+            "unparsed then later tuples",
+            "INSERT INTO p (id, ssn) VALUES (@id, '123'), ({x}, '456'), ($1, '219451100');",
+            &["us-ssn"],
+        );
+        refused(
+            "expression value",
+            "INSERT INTO p (a, ssn) VALUES ('a' || 'b', '219451100'), (1 + 2, '219451101');",
+            &["us-ssn"],
+        );
+        // A string that never closes swallows the rest: an insert inside it is refused, not
+        // left to the raw text.
+        let t = "INSERT INTO d (a, b) VALUES ('x, 1);\nINSERT INTO p (name, ssn) VALUES ('Jane Roe', '219451100');\n";
+        let f = found(t);
+        assert!(f.iter().any(|d| d == "us-ssn" || d == super::LIMIT_DETECTOR), "{f:?}");
+    }
+
+    #[test]
+    fn secrets_in_a_table_column_are_refused() {
+        let key = "sk9f8e7d6c5b4a3928171615141312111009f8e7";
+        refused(
+            "api_key column",
+            &format!("service,api_key\nbilling,{key}\n"),
+            &["labelled-secret"],
+        );
+        refused(
+            "secret column",
+            &format!("name\tsecret\nbilling\t{key}\n"),
+            &["labelled-secret"],
+        );
+        refused(
+            "client secret column",
+            &format!("| app | Client Secret |\n|---|---|\n| web | {key} |\n"),
+            &["labelled-secret"],
+        );
+        refused(
+            "aws secret column",
+            "user,aws_secret_access_key\nci,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+            &["aws-secret-key"],
+        );
+        refused(
+            "sql token",
+            &format!("INSERT INTO creds (name, token) VALUES ('ci', '{key}');"),
+            &["labelled-secret"],
+        );
+        // A password column: judged where passwords are (people's text and the log).
+        let cfg = GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        };
+        let t = "user,password\nadmin,Hunter2Hunter2\n";
+        assert!(scan(t, &cfg).iter().any(|f| f.detector == "password-assignment"), "{t}");
+        // A column of words under `token` is no password.
+        assert!(scan("token,count\ntokenization,12\n", &cfg).is_empty());
+    }
+
+    #[test]
+    fn secret_labels_written_other_ways_are_read() {
+        let key = "sk9f8e7d6c5b4a3928171615141312111009f8e7";
+        let aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for (attack, t, d) in [
+            (
+                "csv doubled quotes",
+                format!("id,json\n1,\"{{\"\"api_key\"\": \"\"{key}\"\"}}\"\n"),
+                "labelled-secret",
+            ),
+            (
+                "xml element",
+                format!("<Credentials><SecretAccessKey>{aws}</SecretAccessKey></Credentials>"),
+                "aws-secret-key",
+            ),
+            ("ruby hash", format!("{{ 'api_key' => '{key}' }}"), "labelled-secret"),
+            ("camelCase", format!("clientSecret: {key}"), "labelled-secret"),
+            (
+                "camelCase token",
+                format!("{{\"accessToken\": \"{key}\"}}"),
+                "labelled-secret",
+            ),
+            ("SECRET_KEY", format!("SECRET_KEY={key}"), "labelled-secret"),
+            ("ENCRYPTION_KEY", format!("ENCRYPTION_KEY={key}"), "labelled-secret"),
+            ("spaces", format!("client secret: {key}"), "labelled-secret"),
+        ] {
+            refused(attack, &t, &[d]);
+        }
+        let cfg = GuardConfig {
+            password_assignments: true,
+            ..GuardConfig::default()
+        };
+        for t in [
+            "'password' => 'Hunter2Hunter2'",
+            "<password>Hunter2Hunter2</password>",
+            "\"\"password\"\": \"\"Hunter2Hunter2\"\"",
+            "client secret: Hunter2Hunter2",
+        ] {
+            assert!(scan(t, &cfg).iter().any(|f| f.detector == "password-assignment"), "{t}");
+        }
+        // Look-alikes: a password field's label in HTML, a paging token's name.
+        for t in [
+            "<label for=\"password\">Password</label> <input type=password>",
+            "accessKeyId: AKIA",
+            "the client secret is rotated monthly",
+        ] {
+            assert!(scan(t, &cfg).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn file_names_over_255_bytes_or_with_dots_between_words_are_read() {
+        let long = format!("{}/reports/Roe_Jane_19800102.pdf", "dir/".repeat(80));
+        refused("long path", &long, &["name-with-date"]);
+        let long_name = format!("{}_Roe_Jane_19800102.pdf", "x".repeat(300));
+        refused("long name", &long_name, &["name-with-date"]);
+        refused("dots", "Jane.Roe.1980-01-02.pdf", &["name-with-date"]);
+        refused(
+            "dots compact date",
+            "exports/Roe.Jane.19800102.pdf",
+            &["name-with-date"],
+        );
+    }
+
+    #[test]
+    fn a_data_dictionary_of_phi_field_names_stays_clean() {
+        let fields = [
+            ("ssn", "Social Security Number"),
+            ("dob", "Date of birth"),
+            ("mrn", "Medical record number"),
+            ("first_name", "Given name"),
+            ("phone", "Phone number"),
+            ("email", "E-mail address"),
+            ("member_id", "Member identifier"),
+            ("dl_number", "Driver's license number"),
+            ("mbi", "Medicare beneficiary id"),
+        ];
+        let mut md = String::from("| Field | Description |\n|---|---|\n");
+        let mut csv = String::from("field,description\n");
+        for i in 0..30 {
+            for (f, d) in fields {
+                md.push_str(&format!("| {f}_{i} | {d} |\n"));
+                csv.push_str(&format!("{f},{d} ({i})\n"));
+            }
+        }
+        clean(&md);
+        clean(&csv);
+    }
+
+    #[test]
+    fn title_case_headers_over_old_dates_business_file_names_and_a_download_column_stay_clean() {
+        for t in [
+            "Vendor,Contract Signed\nAcme,2018-04-01\n",
+            "Employee Group,Training Completed\nNurses,2019-03-02\n",
+            "Course,Training Completed,Policy Signed\nHIPAA,2018-04-01,2019-01-02\n",
+            "Vendor_Contract_2018-04-01.pdf",
+            "SOC2_Type_II_Report_2019-12-31.pdf",
+            "audits/Annual_Security_Assessment_2019-06-30.pdf",
+            "package,version,DL\nserde,1.0.219,12345678\nregex,1.11.1,98765432\n",
+            "| Package | DL |\n|---|---|\n| serde | 219451100 |\n",
+            "ward-cli.1.2.3.2024-01-02.tar.gz",
+            "com.example.app.20240102123456",
+        ] {
+            clean(t);
+        }
     }
 
     #[test]
