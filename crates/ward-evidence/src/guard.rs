@@ -1514,6 +1514,12 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
     run(text, cfg, &mut || if stop() { Err(Stopped) } else { Ok(()) })
 }
 
+/// A finding's decodings and span: in a view, and in the text.
+type Mapped = (u32, (usize, usize));
+
+/// What the detectors found in a text: `(detector, start, end)`.
+type Found<'c> = std::rc::Rc<Vec<(&'c str, usize, usize)>>;
+
 /// Records a finding: detector, span in the text, the decodings that revealed it.
 type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
 
@@ -1537,19 +1543,38 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     // holds them in order, each mapping into the one before it (the first into the text): the
     // decoded view, then per level of nesting the encoded runs and their decoded view.
     let mut chain: Vec<decode::View> = Vec::new();
+    // What the detectors found in the large views read so far, by their text (see `Seen`).
+    let mut seen = Seen::default();
     let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>, only: Only| {
         let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
-        // Many matches inside one decoded token (an encoded run) map to the same span of the
-        // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs).
-        let mut last: Option<(&str, (usize, usize))> = None;
-        for (name, start, end) in detect(&top.text, Some(top), cfg, stop, only)? {
-            let mut kinds = top.kinds_in(start, end);
-            let mut span = top.to_original(start, end);
-            for v in chain.iter().rev().skip(1) {
-                kinds |= v.kinds_within(span.0, span.1);
-                span = v.to_original(span.0, span.1);
+        let found = match seen.get(top, only) {
+            Some(found) => found,
+            None => {
+                let found = detect(&top.text, Some(top), cfg, stop, only)?;
+                seen.put(top, only, found)
             }
+        };
+        // Many matches inside one decoded token (an encoded run) map to the same span of the
+        // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs). The
+        // way down the chain is taken once per token, not once per match (a token of a view
+        // under the joined view spans thousands of its segments).
+        let mut last: Option<(&str, (usize, usize))> = None;
+        let mut mapped: Option<(Mapped, Mapped)> = None;
+        for &(name, start, end) in found.iter() {
+            let key = (top.kinds_in(start, end), top.to_original(start, end));
+            let (kinds, span) = match mapped {
+                Some((k, to)) if k == key => to,
+                _ => {
+                    let (mut kinds, mut span) = key;
+                    for v in chain.iter().rev().skip(1) {
+                        kinds |= v.kinds_within(span.0, span.1);
+                        span = v.to_original(span.0, span.1);
+                    }
+                    mapped = Some((key, (kinds, span)));
+                    (kinds, span)
+                }
+            };
             if last == Some((name, span)) {
                 continue;
             }
@@ -1708,6 +1733,48 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         }
     });
     Ok(out)
+}
+
+/// A view's text is at times the same as one read before (the encoded runs of the joined view
+/// and of the text itself, when the text is one wrapped block): what the detectors found in it
+/// is kept and read again rather than found again. Only large views are kept (at most
+/// [`Seen::KEPT`], each with a copy of its text), and only views whose findings depend on
+/// their text alone: the detectors look at a view's own segments only where glue was dropped
+/// (`SPLIT`) or a quoted-printable soft break joined lines (`QP`).
+#[derive(Default)]
+struct Seen<'c> {
+    kept: Vec<(String, Only, Found<'c>)>,
+}
+
+impl<'c> Seen<'c> {
+    const KEPT: usize = 4;
+    /// Smaller views are cheap to read again.
+    const MIN_TEXT: usize = 64 * 1024;
+
+    fn keeps(view: &decode::View) -> bool {
+        view.text.len() >= Self::MIN_TEXT && view.kinds & (decode::kind::SPLIT | decode::kind::QP) == 0
+    }
+
+    fn get(&self, view: &decode::View, only: Only) -> Option<Found<'c>> {
+        if !Self::keeps(view) {
+            return None;
+        }
+        self.kept
+            .iter()
+            .find(|(text, o, _)| *o == only && *text == view.text)
+            .map(|(_, _, found)| found.clone())
+    }
+
+    fn put(&mut self, view: &decode::View, only: Only, found: Vec<(&'c str, usize, usize)>) -> Found<'c> {
+        let found = std::rc::Rc::new(found);
+        if Self::keeps(view) {
+            if self.kept.len() == Self::KEPT {
+                self.kept.remove(0);
+            }
+            self.kept.push((view.text.clone(), only, found.clone()));
+        }
+        found
+    }
 }
 
 /// Every detector's matches in `text` (one pass each), after checks and allowlists, as
