@@ -231,6 +231,7 @@ struct Detector {
 }
 
 /// How a detector finds its candidates (`R`: the regex, owned or borrowed).
+#[derive(Clone, Copy)]
 enum Find<R = Regex> {
     /// One pass of the regex engine; the capture group that is the finding (0: the whole
     /// match), e.g. the number after an `SSN` label.
@@ -1518,7 +1519,10 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
 type Mapped = (u32, (usize, usize));
 
 /// What the detectors found in a text: `(detector, start, end)`.
-type Found<'c> = std::rc::Rc<Vec<(&'c str, usize, usize)>>;
+type Hits<'c> = Vec<(&'c str, usize, usize)>;
+
+/// [`Hits`] kept for a view read again ([`Seen`]).
+type Found<'c> = std::rc::Rc<Hits<'c>>;
 
 /// Records a finding: detector, span in the text, the decodings that revealed it.
 type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
@@ -1777,6 +1781,14 @@ impl<'c> Seen<'c> {
     }
 }
 
+/// Texts at least this long have their detectors' passes shared with a second thread (where the
+/// machine has a second core): each pass is independent of the others and the findings are put
+/// together in the passes' order, so the result is the same as from one thread.
+pub const PARALLEL_TEXT: usize = 256 * 1024;
+
+/// One detector's pass over a text: its name, how it finds candidates, its check.
+type Pass<'c> = (&'c str, Find<&'c Regex>, Check);
+
 /// Every detector's matches in `text` (one pass each), after checks and allowlists, as
 /// `(detector, start, end)` in `text`; `view` is the view `text` is, if it is one.
 fn detect<'c, E>(
@@ -1788,80 +1800,152 @@ fn detect<'c, E>(
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
     let cx = Context::new(text, view);
     let markers = redaction_markers(text, cfg);
+    let enabled =
+        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && only.is_none_or(|only| only.contains(&name));
+    let mut passes: Vec<Pass<'c>> = detectors().iter().map(|d| (d.name, d.find.as_ref(), d.check)).collect();
+    if cfg.password_assignments {
+        passes.push((
+            "password-assignment",
+            Find::Regex(password_assignment(), 1),
+            not_a_placeholder,
+        ));
+        for re in credential_forms() {
+            passes.push(("password-assignment", Find::Regex(re, 1), not_a_placeholder));
+        }
+    }
+    if cfg.mrn_patterns.is_empty() {
+        passes.push(("mrn", Find::Regex(default_mrn(), 0), always));
+    }
+    for (name, re) in &cfg.mrn_patterns {
+        passes.push((name, Find::Regex(re, 0), always));
+    }
+    passes.retain(|&(name, _, _)| enabled(name));
+    let pass = |i: usize, stop: &mut dyn FnMut() -> Result<(), E>, out: &mut Vec<(&'c str, usize, usize)>| {
+        detector_pass(text, &cx, &markers, cfg, passes[i], stop, out)
+    };
+    let mut out = Vec::new();
+    if text.len() < PARALLEL_TEXT || passes.len() < 2 || !second_core() {
+        for i in 0..passes.len() {
+            pass(i, stop, &mut out)?;
+        }
+        return Ok(out);
+    }
+    // Two threads take the passes one at a time; this one alone asks `stop` (before each of its
+    // passes and every `STOP_EVERY` matches, as above) and, when it says stop, tells the other
+    // to end at its next such point.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let abort = std::sync::atomic::AtomicBool::new(false);
+    let take = || next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut parts: Vec<(usize, Hits<'c>)> = Vec::with_capacity(passes.len());
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new().spawn_scoped(s, || {
+            let mut halt = || match abort.load(std::sync::atomic::Ordering::Relaxed) {
+                true => Err(()),
+                false => Ok(()),
+            };
+            let mut done = Vec::new();
+            loop {
+                let i = take();
+                let mut found = Vec::new();
+                if i >= passes.len()
+                    || detector_pass(text, &cx, &markers, cfg, passes[i], &mut halt, &mut found).is_err()
+                {
+                    return done;
+                }
+                done.push((i, found));
+            }
+        });
+        // When no thread could be started, this one takes every pass.
+        let mine = (|| loop {
+            let i = take();
+            if i >= passes.len() {
+                return Ok(());
+            }
+            let mut found = Vec::new();
+            pass(i, stop, &mut found)?;
+            parts.push((i, found));
+        })();
+        if mine.is_err() {
+            abort.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Ok(helper) = helper {
+            match helper.join() {
+                Ok(done) => parts.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        mine
+    })?;
+    parts.sort_unstable_by_key(|&(i, _)| i);
+    for (_, found) in parts {
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Whether the machine has a second core to share a scan's passes with ([`PARALLEL_TEXT`]).
+fn second_core() -> bool {
+    static N: OnceLock<bool> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
+
+/// One detector's pass over `text` (see [`detect`]): its matches, checked and not allowed, into
+/// `out`. `stop` is asked first and every [`STOP_EVERY`] candidates.
+fn detector_pass<'c, E>(
+    text: &str,
+    cx: &Context<'_>,
+    markers: &[(usize, usize)],
+    cfg: &GuardConfig,
+    (name, find, check): Pass<'c>,
+    stop: &mut dyn FnMut() -> Result<(), E>,
+    out: &mut Vec<(&'c str, usize, usize)>,
+) -> Result<(), E> {
     let in_marker = |at: usize| {
         let i = markers.partition_point(|&(_, end)| end <= at);
         markers.get(i).is_some_and(|&(start, _)| start <= at)
     };
-    let mut out = Vec::new();
-    let enabled =
-        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && only.is_none_or(|only| only.contains(&name));
-    let mut pass = |name: &'c str, find: Find<&Regex>, check: Check| {
-        if !enabled(name) {
-            return Ok(());
+    stop()?;
+    let mut keep = |i: usize, start: usize, end: usize| {
+        if i % STOP_EVERY == STOP_EVERY - 1 {
+            stop()?;
         }
-        stop()?;
-        let mut keep = |i: usize, start: usize, end: usize| {
-            if i % STOP_EVERY == STOP_EVERY - 1 {
-                stop()?;
-            }
-            let span = &text[start..end];
-            let kept = check(span, &cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span));
-            if kept {
-                out.push((name, start, end));
-            }
-            Ok(kept)
-        };
-        match find {
-            Find::AtEvery(at) => {
-                let (bytes, mut from, mut i) = (text.as_bytes(), 0, 0);
-                while from < bytes.len() {
-                    match at(bytes, from).filter(|&end| text.is_char_boundary(end)) {
-                        Some(end) => {
-                            from = if keep(i, from, end)? { end } else { from + 1 };
-                            i += 1;
-                        }
-                        None => from += 1,
-                    }
-                }
-            }
-            Find::Regex(re, 0) => {
-                for (i, m) in re.find_iter(text).enumerate() {
-                    if !in_marker(m.start()) {
-                        keep(i, m.start(), m.end())?;
-                    }
-                }
-            }
-            Find::Regex(re, group) => {
-                for (i, c) in re.captures_iter(text).enumerate() {
-                    let whole = c.get(0).map_or(0, |m| m.start());
-                    if let Some(m) = c.get(group).filter(|m| !in_marker(whole) && !in_marker(m.start())) {
-                        keep(i, m.start(), m.end())?;
-                    }
-                }
-            }
+        let span = &text[start..end];
+        let kept = check(span, cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span));
+        if kept {
+            out.push((name, start, end));
         }
-        Ok(())
+        Ok(kept)
     };
-    for d in detectors() {
-        pass(d.name, d.find.as_ref(), d.check)?;
-    }
-    if cfg.password_assignments {
-        pass(
-            "password-assignment",
-            Find::Regex(password_assignment(), 1),
-            not_a_placeholder,
-        )?;
-        for re in credential_forms() {
-            pass("password-assignment", Find::Regex(re, 1), not_a_placeholder)?;
+    match find {
+        Find::AtEvery(at) => {
+            let (bytes, mut from, mut i) = (text.as_bytes(), 0, 0);
+            while from < bytes.len() {
+                match at(bytes, from).filter(|&end| text.is_char_boundary(end)) {
+                    Some(end) => {
+                        from = if keep(i, from, end)? { end } else { from + 1 };
+                        i += 1;
+                    }
+                    None => from += 1,
+                }
+            }
+        }
+        Find::Regex(re, 0) => {
+            for (i, m) in re.find_iter(text).enumerate() {
+                if !in_marker(m.start()) {
+                    keep(i, m.start(), m.end())?;
+                }
+            }
+        }
+        Find::Regex(re, group) => {
+            for (i, c) in re.captures_iter(text).enumerate() {
+                let whole = c.get(0).map_or(0, |m| m.start());
+                if let Some(m) = c.get(group).filter(|m| !in_marker(whole) && !in_marker(m.start())) {
+                    keep(i, m.start(), m.end())?;
+                }
+            }
         }
     }
-    if cfg.mrn_patterns.is_empty() {
-        pass("mrn", Find::Regex(default_mrn(), 0), always)?;
-    }
-    for (name, re) in &cfg.mrn_patterns {
-        pass(name, Find::Regex(re, 0), always)?;
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// Where `text` holds the marks [`redact`] leaves (`[REDACTED:<detector>]` naming a detector
@@ -2610,6 +2694,30 @@ mod tests {
             scan_until(&text, &GuardConfig::default(), &mut never).unwrap().len(),
             10_000
         );
+    }
+
+    #[test]
+    fn a_long_text_shares_its_passes_and_still_stops_when_asked() {
+        // Past `PARALLEL_TEXT` a second thread takes passes too: the findings are the same as
+        // a text's halves give alone, and a stop asked of this thread ends both.
+        let unit = "ssn 123-45-6789\nAKIAIOSFODNN7EXAMPLE x\n";
+        let text = unit.repeat(PARALLEL_TEXT / unit.len() + 1);
+        assert!(text.len() >= PARALLEL_TEXT);
+        let found = scan(&text, &GuardConfig::default());
+        let count = |name: &str| found.iter().filter(|f| f.detector == name).count();
+        assert_eq!(count("us-ssn"), PARALLEL_TEXT / unit.len() + 1);
+        assert_eq!(count("aws-access-key"), PARALLEL_TEXT / unit.len() + 1);
+        assert!(found.windows(2).all(|w| w[0].range.0 <= w[1].range.0));
+        assert_eq!(scan_until(&text, &GuardConfig::default(), &mut || true), Err(Stopped));
+        for after in [2, 5, 40] {
+            let mut asked = 0;
+            let r = scan_until(&text, &GuardConfig::default(), &mut || {
+                asked += 1;
+                asked >= after
+            });
+            assert_eq!(r, Err(Stopped));
+            assert_eq!(asked, after);
+        }
     }
 
     #[test]
