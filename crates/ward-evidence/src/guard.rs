@@ -1527,7 +1527,36 @@ type Found<'c> = std::rc::Rc<Hits<'c>>;
 /// Records a finding: detector, span in the text, the decodings that revealed it.
 type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
 
+/// The views of the text as sent that are read beside the decoded view's (see `run`).
+const SIDE_VIEWS: [fn(&str) -> Option<decode::View>; 5] = [
+    decode::ascii85_uuencode,
+    decode::base85,
+    decode::char_codes,
+    decode::message_arguments,
+    decode::hex_dumps,
+];
+
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
+    std::thread::scope(|s| {
+        // The side views of a long text depend on nothing else: built on a second thread (where
+        // there is a second core) while this one reads the text and its other views.
+        let side = (text.len() >= PARALLEL_TEXT && second_core())
+            .then(|| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, || SIDE_VIEWS.map(|make| make(text)))
+                    .ok()
+            })
+            .flatten();
+        run_with(text, cfg, stop, side)
+    })
+}
+
+fn run_with<E>(
+    text: &str,
+    cfg: &GuardConfig,
+    stop: &mut dyn FnMut() -> Result<(), E>,
+    mut side_views: Option<std::thread::ScopedJoinHandle<'_, [Option<decode::View>; 5]>>,
+) -> Result<Vec<Finding>, E> {
     let cx = Context::new(text, None);
     let mut out = Vec::new();
     let mut record = |name: &str, (start, end): (usize, usize), decoded: Option<String>| {
@@ -1657,14 +1686,18 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         }
         let side = if on_decoded { &mut chain } else { &mut raw_chain };
         let depth = side.len();
-        for make in [
-            decode::ascii85_uuencode,
-            decode::base85,
-            decode::char_codes,
-            decode::message_arguments,
-            decode::hex_dumps,
-        ] {
-            let Some(view) = make(side.last().map_or(text, |v| v.text.as_str())) else {
+        // Built already on the second thread (the text's own; else here, as a panic there
+        // would have been here).
+        let mut built = match on_decoded {
+            false => side_views.take().and_then(|h| h.join().ok()),
+            true => None,
+        };
+        for (k, make) in SIDE_VIEWS.into_iter().enumerate() {
+            let view = match built.as_mut() {
+                Some(views) => views[k].take(),
+                None => make(side.last().map_or(text, |v| v.text.as_str())),
+            };
+            let Some(view) = view else {
                 continue;
             };
             side.push(view);
