@@ -1839,10 +1839,14 @@ fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>
     }
     let mut segments = false;
     // A compressed stream's base64 (`eJ…`, `H4sI…`) holds `/` as any other character: read whole.
-    let compressed = run
-        .get(..4)
-        .and_then(|head| engines.engines.0.decode(head).ok())
-        .is_some_and(|head| compressed_header(&head));
+    let compressed = run.get(..4).is_some_and(|head| {
+        let mut buf = [0u8; 8];
+        engines
+            .engines
+            .0
+            .decode_slice(head, &mut buf)
+            .is_ok_and(|n| compressed_header(&buf[..n]))
+    });
     // So does a raw DEFLATE stream's (no header to tell it by): the whole run, or the run after
     // its first segment (`reports/` + a stream), inflates to text.
     let path = run.len() <= MAX_PATH && run.contains(&b'/') && !compressed;
@@ -2676,12 +2680,17 @@ fn base32_alphabet(run: &[u8]) -> bool {
 /// counts printable characters. The encoding of text puts about half its characters past `F`.
 fn base32hex_alphabet(run: &[u8]) -> bool {
     let upper = run.iter().all(|&b| b.is_ascii_digit() || (b'A'..=b'V').contains(&b));
-    let lower = run.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
-    let past_f = run
-        .iter()
-        .filter(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
-        .count();
-    (upper || lower) && past_f > 0 && past_f * 5 >= run.len() && run.iter().any(u8::is_ascii_digit)
+    let lower = || run.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
+    // Counted only for a run of the alphabet (most runs are not: given up at their first
+    // other character).
+    let past_f = || {
+        let n = run
+            .iter()
+            .filter(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
+            .count();
+        n > 0 && n * 5 >= run.len()
+    };
+    (upper || lower()) && run.iter().any(u8::is_ascii_digit) && past_f()
 }
 
 /// RFC 4648 base32 without padding (trailing bits dropped), either case.
