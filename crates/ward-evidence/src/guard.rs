@@ -1537,26 +1537,40 @@ const SIDE_VIEWS: [fn(&str) -> Option<decode::View>; 5] = [
 ];
 
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
-    std::thread::scope(|s| {
-        // The side views of a long text depend on nothing else: built on a second thread (where
-        // there is a second core) while this one reads the text and its other views.
-        let side = (text.len() >= PARALLEL_TEXT && second_core())
-            .then(|| {
-                std::thread::Builder::new()
-                    .spawn_scoped(s, || SIDE_VIEWS.map(|make| make(text)))
-                    .ok()
-            })
-            .flatten();
-        run_with(text, cfg, stop, side)
-    })
+    std::thread::scope(|s| run_in(s, text, cfg, stop))
 }
 
-fn run_with<E>(
-    text: &str,
+/// The side views of `text` built on a second thread of `s` (where there is a second core, for
+/// a long text), or `None` (then built where they are read).
+fn side_views_beside<'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    text: impl AsRef<str> + Send + 'scope,
+) -> Option<std::thread::ScopedJoinHandle<'scope, [Option<decode::View>; 5]>> {
+    if text.as_ref().len() < PARALLEL_TEXT || !second_core() {
+        return None;
+    }
+    std::thread::Builder::new()
+        .spawn_scoped(s, move || SIDE_VIEWS.map(|make| make(text.as_ref())))
+        .ok()
+}
+
+fn run_in<'scope, 'env, E>(
+    s: &'scope std::thread::Scope<'scope, 'env>,
+    text: &'env str,
     cfg: &GuardConfig,
     stop: &mut dyn FnMut() -> Result<(), E>,
-    mut side_views: Option<std::thread::ScopedJoinHandle<'_, [Option<decode::View>; 5]>>,
 ) -> Result<Vec<Finding>, E> {
+    // The side views of a long text depend on nothing else: built on a second thread while this
+    // one reads the text and its other views — those of the text as sent, and those of its
+    // decoded view (built first for that; read in the same order as ever).
+    let mut side_views = side_views_beside(s, text);
+    let decoded = decode::decoded(text).map(|view| {
+        let again = decode::decoded(&view.text);
+        (view, again)
+    });
+    let mut decoded_side_views = decoded
+        .as_ref()
+        .and_then(|(view, again)| side_views_beside(s, again.as_ref().unwrap_or(view).text.clone()));
     let cx = Context::new(text, None);
     let mut out = Vec::new();
     let mut record = |name: &str, (start, end): (usize, usize), decoded: Option<String>| {
@@ -1616,12 +1630,12 @@ fn run_with<E>(
         }
         stop()
     };
-    if let Some(view) = decode::decoded(text) {
+    // The decoded view, and (escapes written one level down: a JSON string whose text is
+    // `\x31\x32…`, or `&amp;amp;#45;`) the decoded view decoded once more.
+    if let Some((view, again)) = decoded {
         chain.push(view);
         scan_view(&chain, &mut record, None)?;
-        // Escapes written one level down (a JSON string whose text is `\x31\x32…`, or
-        // `&amp;amp;#45;`): decoded once more.
-        if let Some(again) = decode::decoded(&chain[0].text) {
+        if let Some(again) = again {
             chain.push(again);
             scan_view(&chain, &mut record, None)?;
         }
@@ -1689,9 +1703,10 @@ fn run_with<E>(
         // Built already on the second thread (the text's own; else here, as a panic there
         // would have been here).
         let mut built = match on_decoded {
-            false => side_views.take().and_then(|h| h.join().ok()),
-            true => None,
-        };
+            false => side_views.take(),
+            true => decoded_side_views.take(),
+        }
+        .and_then(|h| h.join().ok());
         for (k, make) in SIDE_VIEWS.into_iter().enumerate() {
             let view = match built.as_mut() {
                 Some(views) => views[k].take(),
