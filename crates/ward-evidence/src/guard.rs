@@ -1790,7 +1790,8 @@ fn run_in<'scope, 'env, E>(
 /// A view's text is at times the same as one read before (the encoded runs of the joined view
 /// and of the text itself, when the text is one wrapped block): what the detectors found in it
 /// is kept and read again rather than found again. Only large views are kept (at most
-/// [`Seen::KEPT`], each with a copy of its text), and only views whose findings depend on
+/// [`Seen::KEPT`], each with a copy of its text: the copies add at most twice the text to what a
+/// scan holds), and only views whose findings depend on
 /// their text alone: the detectors look at a view's own segments only where glue was dropped
 /// (`SPLIT`) or a quoted-printable soft break joined lines (`QP`).
 #[derive(Default)]
@@ -1799,7 +1800,7 @@ struct Seen<'c> {
 }
 
 impl<'c> Seen<'c> {
-    const KEPT: usize = 4;
+    const KEPT: usize = 2;
     /// Smaller views are cheap to read again.
     const MIN_TEXT: usize = 64 * 1024;
 
