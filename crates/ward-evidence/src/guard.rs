@@ -232,6 +232,7 @@ struct Detector {
 }
 
 /// How a detector finds its candidates (`R`: the regex, owned or borrowed).
+#[derive(Clone, Copy)]
 enum Find<R = Regex> {
     /// One pass of the regex engine; the capture group that is the finding (0: the whole
     /// match), e.g. the number after an `SSN` label.
@@ -1533,10 +1534,62 @@ pub fn scan_until(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> bool)
     run(text, cfg, &mut || if stop() { Err(Stopped) } else { Ok(()) })
 }
 
+/// A finding's decodings and span: in a view, and in the text.
+type Mapped = (u32, (usize, usize));
+
+/// What the detectors found in a text: `(detector, start, end)`.
+type Hits<'c> = Vec<(&'c str, usize, usize)>;
+
+/// [`Hits`] kept for a view read again ([`Seen`]).
+type Found<'c> = std::rc::Rc<Hits<'c>>;
+
 /// Records a finding: detector, span in the text, the decodings that revealed it.
 type Record<'r> = dyn FnMut(&str, (usize, usize), Option<String>) + 'r;
 
+/// The views of the text as sent that are read beside the decoded view's (see `run`).
+const SIDE_VIEWS: [fn(&str) -> Option<decode::View>; 5] = [
+    decode::ascii85_uuencode,
+    decode::base85,
+    decode::char_codes,
+    decode::message_arguments,
+    decode::hex_dumps,
+];
+
 fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>) -> Result<Vec<Finding>, E> {
+    std::thread::scope(|s| run_in(s, text, cfg, stop))
+}
+
+/// The side views of `text` built on a second thread of `s` (where there is a second core, for
+/// a long text), or `None` (then built where they are read).
+fn side_views_beside<'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    text: impl AsRef<str> + Send + 'scope,
+) -> Option<std::thread::ScopedJoinHandle<'scope, [Option<decode::View>; 5]>> {
+    if text.as_ref().len() < PARALLEL_TEXT || !second_core() {
+        return None;
+    }
+    std::thread::Builder::new()
+        .spawn_scoped(s, move || SIDE_VIEWS.map(|make| make(text.as_ref())))
+        .ok()
+}
+
+fn run_in<'scope, 'env, E>(
+    s: &'scope std::thread::Scope<'scope, 'env>,
+    text: &'env str,
+    cfg: &GuardConfig,
+    stop: &mut dyn FnMut() -> Result<(), E>,
+) -> Result<Vec<Finding>, E> {
+    // The side views of a long text depend on nothing else: built on a second thread while this
+    // one reads the text and its other views — those of the text as sent, and those of its
+    // decoded view (built first for that; read in the same order as ever).
+    let mut side_views = side_views_beside(s, text);
+    let decoded = decode::decoded(text).map(|view| {
+        let again = decode::decoded(&view.text);
+        (view, again)
+    });
+    let mut decoded_side_views = decoded
+        .as_ref()
+        .and_then(|(view, again)| side_views_beside(s, again.as_ref().unwrap_or(view).text.clone()));
     let cx = Context::new(text, None);
     let mut out = Vec::new();
     let mut record = |name: &str, (start, end): (usize, usize), decoded: Option<String>| {
@@ -1556,19 +1609,38 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     // holds them in order, each mapping into the one before it (the first into the text): the
     // decoded view, then per level of nesting the encoded runs and their decoded view.
     let mut chain: Vec<decode::View> = Vec::new();
+    // What the detectors found in the large views read so far, by their text (see `Seen`).
+    let mut seen = Seen::default();
     let mut scan_view = |chain: &[decode::View], record: &mut Record<'_>, only: Only| {
         let Some(top) = chain.last() else { return Ok(()) };
         stop()?;
-        // Many matches inside one decoded token (an encoded run) map to the same span of the
-        // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs).
-        let mut last: Option<(&str, (usize, usize))> = None;
-        for (name, start, end) in detect(&top.text, Some(top), cfg, stop, only)? {
-            let mut kinds = top.kinds_in(start, end);
-            let mut span = top.to_original(start, end);
-            for v in chain.iter().rev().skip(1) {
-                kinds |= v.kinds_within(span.0, span.1);
-                span = v.to_original(span.0, span.1);
+        let found = match seen.get(top, only) {
+            Some(found) => found,
+            None => {
+                let found = detect(&top.text, Some(top), cfg, stop, only)?;
+                seen.put(top, only, found)
             }
+        };
+        // Many matches inside one decoded token (an encoded run) map to the same span of the
+        // text: recorded once, not once per match (a 5 MiB run of text holds 280k SSNs). The
+        // way down the chain is taken once per token, not once per match (a token of a view
+        // under the joined view spans thousands of its segments).
+        let mut last: Option<(&str, (usize, usize))> = None;
+        let mut mapped: Option<(Mapped, Mapped)> = None;
+        for &(name, start, end) in found.iter() {
+            let key = (top.kinds_in(start, end), top.to_original(start, end));
+            let (kinds, span) = match mapped {
+                Some((k, to)) if k == key => to,
+                _ => {
+                    let (mut kinds, mut span) = key;
+                    for v in chain.iter().rev().skip(1) {
+                        kinds |= v.kinds_within(span.0, span.1);
+                        span = v.to_original(span.0, span.1);
+                    }
+                    mapped = Some((key, (kinds, span)));
+                    (kinds, span)
+                }
+            };
             if last == Some((name, span)) {
                 continue;
             }
@@ -1577,12 +1649,12 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         }
         stop()
     };
-    if let Some(view) = decode::decoded(text) {
+    // The decoded view, and (escapes written one level down: a JSON string whose text is
+    // `\x31\x32…`, or `&amp;amp;#45;`) the decoded view decoded once more.
+    if let Some((view, again)) = decoded {
         chain.push(view);
         scan_view(&chain, &mut record, None)?;
-        // Escapes written one level down (a JSON string whose text is `\x31\x32…`, or
-        // `&amp;amp;#45;`): decoded once more.
-        if let Some(again) = decode::decoded(&chain[0].text) {
+        if let Some(again) = again {
             chain.push(again);
             scan_view(&chain, &mut record, None)?;
         }
@@ -1667,14 +1739,19 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
         }
         let side = if on_decoded { &mut chain } else { &mut raw_chain };
         let depth = side.len();
-        for make in [
-            decode::ascii85_uuencode,
-            decode::base85,
-            decode::char_codes,
-            decode::message_arguments,
-            decode::hex_dumps,
-        ] {
-            let Some(view) = make(side.last().map_or(text, |v| v.text.as_str())) else {
+        // Built already on the second thread (the text's own; else here, as a panic there
+        // would have been here).
+        let mut built = match on_decoded {
+            false => side_views.take(),
+            true => decoded_side_views.take(),
+        }
+        .and_then(|h| h.join().ok());
+        for (k, make) in SIDE_VIEWS.into_iter().enumerate() {
+            let view = match built.as_mut() {
+                Some(views) => views[k].take(),
+                None => make(side.last().map_or(text, |v| v.text.as_str())),
+            };
+            let Some(view) = view else {
                 continue;
             };
             side.push(view);
@@ -1749,6 +1826,57 @@ fn run<E>(text: &str, cfg: &GuardConfig, stop: &mut dyn FnMut() -> Result<(), E>
     Ok(out)
 }
 
+/// A view's text is at times the same as one read before (the encoded runs of the joined view
+/// and of the text itself, when the text is one wrapped block): what the detectors found in it
+/// is kept and read again rather than found again. Only large views are kept (at most
+/// [`Seen::KEPT`], each with a copy of its text: the copies add at most twice the text to what a
+/// scan holds), and only views whose findings depend on
+/// their text alone: the detectors look at a view's own segments only where glue was dropped
+/// (`SPLIT`) or a quoted-printable soft break joined lines (`QP`).
+#[derive(Default)]
+struct Seen<'c> {
+    kept: Vec<(String, Only, Found<'c>)>,
+}
+
+impl<'c> Seen<'c> {
+    const KEPT: usize = 2;
+    /// Smaller views are cheap to read again.
+    const MIN_TEXT: usize = 64 * 1024;
+
+    fn keeps(view: &decode::View) -> bool {
+        view.text.len() >= Self::MIN_TEXT && view.kinds & (decode::kind::SPLIT | decode::kind::QP) == 0
+    }
+
+    fn get(&self, view: &decode::View, only: Only) -> Option<Found<'c>> {
+        if !Self::keeps(view) {
+            return None;
+        }
+        self.kept
+            .iter()
+            .find(|(text, o, _)| *o == only && *text == view.text)
+            .map(|(_, _, found)| found.clone())
+    }
+
+    fn put(&mut self, view: &decode::View, only: Only, found: Vec<(&'c str, usize, usize)>) -> Found<'c> {
+        let found = std::rc::Rc::new(found);
+        if Self::keeps(view) {
+            if self.kept.len() == Self::KEPT {
+                self.kept.remove(0);
+            }
+            self.kept.push((view.text.clone(), only, found.clone()));
+        }
+        found
+    }
+}
+
+/// Texts at least this long have their detectors' passes shared with a second thread (where the
+/// machine has a second core): each pass is independent of the others and the findings are put
+/// together in the passes' order, so the result is the same as from one thread.
+pub const PARALLEL_TEXT: usize = 256 * 1024;
+
+/// One detector's pass over a text: its name, how it finds candidates, its check.
+type Pass<'c> = (&'c str, Find<&'c Regex>, Check);
+
 /// Every detector's matches in `text` (one pass each), after checks and allowlists, as
 /// `(detector, start, end)` in `text`; `view` is the view `text` is, if it is one.
 fn detect<'c, E>(
@@ -1760,80 +1888,152 @@ fn detect<'c, E>(
 ) -> Result<Vec<(&'c str, usize, usize)>, E> {
     let cx = Context::new(text, view);
     let markers = redaction_markers(text, cfg);
+    let enabled =
+        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && only.is_none_or(|only| only.contains(&name));
+    let mut passes: Vec<Pass<'c>> = detectors().iter().map(|d| (d.name, d.find.as_ref(), d.check)).collect();
+    if cfg.password_assignments {
+        passes.push((
+            "password-assignment",
+            Find::Regex(password_assignment(), 1),
+            not_a_placeholder,
+        ));
+        for re in credential_forms() {
+            passes.push(("password-assignment", Find::Regex(re, 1), not_a_placeholder));
+        }
+    }
+    if cfg.mrn_patterns.is_empty() {
+        passes.push(("mrn", Find::Regex(default_mrn(), 0), always));
+    }
+    for (name, re) in &cfg.mrn_patterns {
+        passes.push((name, Find::Regex(re, 0), always));
+    }
+    passes.retain(|&(name, _, _)| enabled(name));
+    let pass = |i: usize, stop: &mut dyn FnMut() -> Result<(), E>, out: &mut Vec<(&'c str, usize, usize)>| {
+        detector_pass(text, &cx, &markers, cfg, passes[i], stop, out)
+    };
+    let mut out = Vec::new();
+    if text.len() < PARALLEL_TEXT || passes.len() < 2 || !second_core() {
+        for i in 0..passes.len() {
+            pass(i, stop, &mut out)?;
+        }
+        return Ok(out);
+    }
+    // Two threads take the passes one at a time; this one alone asks `stop` (before each of its
+    // passes and every `STOP_EVERY` matches, as above) and, when it says stop, tells the other
+    // to end at its next such point.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let abort = std::sync::atomic::AtomicBool::new(false);
+    let take = || next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut parts: Vec<(usize, Hits<'c>)> = Vec::with_capacity(passes.len());
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new().spawn_scoped(s, || {
+            let mut halt = || match abort.load(std::sync::atomic::Ordering::Relaxed) {
+                true => Err(()),
+                false => Ok(()),
+            };
+            let mut done = Vec::new();
+            loop {
+                let i = take();
+                let mut found = Vec::new();
+                if i >= passes.len()
+                    || detector_pass(text, &cx, &markers, cfg, passes[i], &mut halt, &mut found).is_err()
+                {
+                    return done;
+                }
+                done.push((i, found));
+            }
+        });
+        // When no thread could be started, this one takes every pass.
+        let mine = (|| loop {
+            let i = take();
+            if i >= passes.len() {
+                return Ok(());
+            }
+            let mut found = Vec::new();
+            pass(i, stop, &mut found)?;
+            parts.push((i, found));
+        })();
+        if mine.is_err() {
+            abort.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Ok(helper) = helper {
+            match helper.join() {
+                Ok(done) => parts.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        mine
+    })?;
+    parts.sort_unstable_by_key(|&(i, _)| i);
+    for (_, found) in parts {
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Whether the machine has a second core to share a scan's passes with ([`PARALLEL_TEXT`]).
+fn second_core() -> bool {
+    static N: OnceLock<bool> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
+
+/// One detector's pass over `text` (see [`detect`]): its matches, checked and not allowed, into
+/// `out`. `stop` is asked first and every [`STOP_EVERY`] candidates.
+fn detector_pass<'c, E>(
+    text: &str,
+    cx: &Context<'_>,
+    markers: &[(usize, usize)],
+    cfg: &GuardConfig,
+    (name, find, check): Pass<'c>,
+    stop: &mut dyn FnMut() -> Result<(), E>,
+    out: &mut Vec<(&'c str, usize, usize)>,
+) -> Result<(), E> {
     let in_marker = |at: usize| {
         let i = markers.partition_point(|&(_, end)| end <= at);
         markers.get(i).is_some_and(|&(start, _)| start <= at)
     };
-    let mut out = Vec::new();
-    let enabled =
-        |name: &str| !cfg.allow.detectors.iter().any(|d| d == name) && only.is_none_or(|only| only.contains(&name));
-    let mut pass = |name: &'c str, find: Find<&Regex>, check: Check| {
-        if !enabled(name) {
-            return Ok(());
+    stop()?;
+    let mut keep = |i: usize, start: usize, end: usize| {
+        if i % STOP_EVERY == STOP_EVERY - 1 {
+            stop()?;
         }
-        stop()?;
-        let mut keep = |i: usize, start: usize, end: usize| {
-            if i % STOP_EVERY == STOP_EVERY - 1 {
-                stop()?;
-            }
-            let span = &text[start..end];
-            let kept = check(span, &cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span));
-            if kept {
-                out.push((name, start, end));
-            }
-            Ok(kept)
-        };
-        match find {
-            Find::AtEvery(at) => {
-                let (bytes, mut from, mut i) = (text.as_bytes(), 0, 0);
-                while from < bytes.len() {
-                    match at(bytes, from).filter(|&end| text.is_char_boundary(end)) {
-                        Some(end) => {
-                            from = if keep(i, from, end)? { end } else { from + 1 };
-                            i += 1;
-                        }
-                        None => from += 1,
-                    }
-                }
-            }
-            Find::Regex(re, 0) => {
-                for (i, m) in re.find_iter(text).enumerate() {
-                    if !in_marker(m.start()) {
-                        keep(i, m.start(), m.end())?;
-                    }
-                }
-            }
-            Find::Regex(re, group) => {
-                for (i, c) in re.captures_iter(text).enumerate() {
-                    let whole = c.get(0).map_or(0, |m| m.start());
-                    if let Some(m) = c.get(group).filter(|m| !in_marker(whole) && !in_marker(m.start())) {
-                        keep(i, m.start(), m.end())?;
-                    }
-                }
-            }
+        let span = &text[start..end];
+        let kept = check(span, cx, start, end) && !cfg.allow.patterns.iter().any(|p| p.is_match(span));
+        if kept {
+            out.push((name, start, end));
         }
-        Ok(())
+        Ok(kept)
     };
-    for d in detectors() {
-        pass(d.name, d.find.as_ref(), d.check)?;
-    }
-    if cfg.password_assignments {
-        pass(
-            "password-assignment",
-            Find::Regex(password_assignment(), 1),
-            not_a_placeholder,
-        )?;
-        for re in credential_forms() {
-            pass("password-assignment", Find::Regex(re, 1), not_a_placeholder)?;
+    match find {
+        Find::AtEvery(at) => {
+            let (bytes, mut from, mut i) = (text.as_bytes(), 0, 0);
+            while from < bytes.len() {
+                match at(bytes, from).filter(|&end| text.is_char_boundary(end)) {
+                    Some(end) => {
+                        from = if keep(i, from, end)? { end } else { from + 1 };
+                        i += 1;
+                    }
+                    None => from += 1,
+                }
+            }
+        }
+        Find::Regex(re, 0) => {
+            for (i, m) in re.find_iter(text).enumerate() {
+                if !in_marker(m.start()) {
+                    keep(i, m.start(), m.end())?;
+                }
+            }
+        }
+        Find::Regex(re, group) => {
+            for (i, c) in re.captures_iter(text).enumerate() {
+                let whole = c.get(0).map_or(0, |m| m.start());
+                if let Some(m) = c.get(group).filter(|m| !in_marker(whole) && !in_marker(m.start())) {
+                    keep(i, m.start(), m.end())?;
+                }
+            }
         }
     }
-    if cfg.mrn_patterns.is_empty() {
-        pass("mrn", Find::Regex(default_mrn(), 0), always)?;
-    }
-    for (name, re) in &cfg.mrn_patterns {
-        pass(name, Find::Regex(re, 0), always)?;
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// Where `text` holds the marks [`redact`] leaves (`[REDACTED:<detector>]` naming a detector
@@ -2630,6 +2830,30 @@ mod tests {
             scan_until(&text, &GuardConfig::default(), &mut never).unwrap().len(),
             10_000
         );
+    }
+
+    #[test]
+    fn a_long_text_shares_its_passes_and_still_stops_when_asked() {
+        // Past `PARALLEL_TEXT` a second thread takes passes too: the findings are the same as
+        // a text's halves give alone, and a stop asked of this thread ends both.
+        let unit = "ssn 123-45-6789\nAKIAIOSFODNN7EXAMPLE x\n";
+        let text = unit.repeat(PARALLEL_TEXT / unit.len() + 1);
+        assert!(text.len() >= PARALLEL_TEXT);
+        let found = scan(&text, &GuardConfig::default());
+        let count = |name: &str| found.iter().filter(|f| f.detector == name).count();
+        assert_eq!(count("us-ssn"), PARALLEL_TEXT / unit.len() + 1);
+        assert_eq!(count("aws-access-key"), PARALLEL_TEXT / unit.len() + 1);
+        assert!(found.windows(2).all(|w| w[0].range.0 <= w[1].range.0));
+        assert_eq!(scan_until(&text, &GuardConfig::default(), &mut || true), Err(Stopped));
+        for after in [2, 5, 40] {
+            let mut asked = 0;
+            let r = scan_until(&text, &GuardConfig::default(), &mut || {
+                asked += 1;
+                asked >= after
+            });
+            assert_eq!(r, Err(Stopped));
+            assert_eq!(asked, after);
+        }
     }
 
     #[test]

@@ -1839,10 +1839,14 @@ fn read_run(b: &mut Builder<'_>, bytes: &[u8], r: Run, engines: &mut Decoder<'_>
     }
     let mut segments = false;
     // A compressed stream's base64 (`eJ…`, `H4sI…`) holds `/` as any other character: read whole.
-    let compressed = run
-        .get(..4)
-        .and_then(|head| engines.engines.0.decode(head).ok())
-        .is_some_and(|head| compressed_header(&head));
+    let compressed = run.get(..4).is_some_and(|head| {
+        let mut buf = [0u8; 8];
+        engines
+            .engines
+            .0
+            .decode_slice(head, &mut buf)
+            .is_ok_and(|n| compressed_header(&buf[..n]))
+    });
     // So does a raw DEFLATE stream's (no header to tell it by): the whole run, or the run after
     // its first segment (`reports/` + a stream), inflates to text.
     let path = run.len() <= MAX_PATH && run.contains(&b'/') && !compressed;
@@ -2676,12 +2680,17 @@ fn base32_alphabet(run: &[u8]) -> bool {
 /// counts printable characters. The encoding of text puts about half its characters past `F`.
 fn base32hex_alphabet(run: &[u8]) -> bool {
     let upper = run.iter().all(|&b| b.is_ascii_digit() || (b'A'..=b'V').contains(&b));
-    let lower = run.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
-    let past_f = run
-        .iter()
-        .filter(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
-        .count();
-    (upper || lower) && past_f > 0 && past_f * 5 >= run.len() && run.iter().any(u8::is_ascii_digit)
+    let lower = || run.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
+    // Counted only for a run of the alphabet (most runs are not: given up at their first
+    // other character).
+    let past_f = || {
+        let n = run
+            .iter()
+            .filter(|b| (b'G'..=b'V').contains(&b.to_ascii_uppercase()))
+            .count();
+        n > 0 && n * 5 >= run.len()
+    };
+    (upper || lower()) && run.iter().any(u8::is_ascii_digit) && past_f()
 }
 
 /// RFC 4648 base32 without padding (trailing bits dropped), either case.
@@ -2757,19 +2766,67 @@ fn printable_share(bytes: &[u8], strict: bool) -> Option<(usize, usize)> {
 /// At least 80% of the characters are printable (not controls other than tab and line breaks,
 /// not the replacement character of invalid UTF-8): how many are not, of how many.
 /// Counted without allocating; random bytes (a signature) are given up on early.
+///
+/// Read byte by byte as `<[u8]>::utf8_chunks` reads them (each invalid sequence — the longest
+/// start of a valid one, or one byte — counts once), without its per-chunk cost: random bytes
+/// are an invalid sequence every few bytes.
 fn mostly_printable(bytes: &[u8]) -> Option<(usize, usize)> {
     let (mut all, mut bad) = (0usize, 0usize);
     let limit = bytes.len() / 5 + 1;
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            all += 1;
-            if c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
-                bad += 1;
-            }
-        }
-        if !chunk.invalid().is_empty() {
-            all += 1;
-            bad += 1;
+    let within = |at: usize, lo: u8, hi: u8| bytes.get(at).is_some_and(|b| (lo..=hi).contains(b));
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        all += 1;
+        if b < 0x80 {
+            bad += usize::from((b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F);
+            i += 1;
+        } else {
+            // The sequence's length, and whether it is a valid character (else it is one
+            // invalid sequence of that length).
+            let (len, valid) = match b {
+                0xC2..=0xDF => match within(i + 1, 0x80, 0xBF) {
+                    true => (2, true),
+                    false => (1, false),
+                },
+                0xE0..=0xEF => {
+                    let (lo, hi) = match b {
+                        0xE0 => (0xA0, 0xBF),
+                        0xED => (0x80, 0x9F),
+                        _ => (0x80, 0xBF),
+                    };
+                    match (within(i + 1, lo, hi), within(i + 2, 0x80, 0xBF)) {
+                        (false, _) => (1, false),
+                        (true, false) => (2, false),
+                        (true, true) => (3, true),
+                    }
+                }
+                0xF0..=0xF4 => {
+                    let (lo, hi) = match b {
+                        0xF0 => (0x90, 0xBF),
+                        0xF4 => (0x80, 0x8F),
+                        _ => (0x80, 0xBF),
+                    };
+                    match (
+                        within(i + 1, lo, hi),
+                        within(i + 2, 0x80, 0xBF),
+                        within(i + 3, 0x80, 0xBF),
+                    ) {
+                        (false, _, _) => (1, false),
+                        (true, false, _) => (2, false),
+                        (true, true, false) => (3, false),
+                        (true, true, true) => (4, true),
+                    }
+                }
+                _ => (1, false),
+            };
+            // Of the valid characters, the C1 controls (U+0080–U+009F) and U+FFFD are not
+            // printable.
+            let not_printable = !valid
+                || (b == 0xC2 && bytes[i + 1] < 0xA0)
+                || (b == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD);
+            bad += usize::from(not_printable);
+            i += len;
         }
         if bad > limit {
             return None;
@@ -2892,10 +2949,14 @@ fn base85_text(run: &[u8], decode: impl Fn(&[u8], &mut Vec<u8>), out: &mut Vec<u
     let mut stretch = None;
     for skip in 0..alignments.min(run.len()) {
         decode(&run[skip..], out);
-        let ascii = out
-            .iter()
-            .filter(|&&c| (b' '..=b'~').contains(&c) || c == b'\n' || c == b'\t')
-            .count();
+        // The ASCII text characters and the longest printable stretch, in one pass.
+        let (mut ascii, mut cur, mut longest) = (0usize, 0usize, 0usize);
+        for &c in out.iter() {
+            let printable = (b' '..=b'~').contains(&c) || c == b'\t';
+            ascii += usize::from(printable || c == b'\n');
+            cur = if printable { cur + 1 } else { 0 };
+            longest = longest.max(cur);
+        }
         let reads = match marked {
             true => ascii * 2 >= out.len() && printable(out, out.len() < 12),
             // Unmarked: ASCII text only (two-byte UTF-8 letters in random bytes, `ȗ`, `ɓ`, are
@@ -2905,7 +2966,7 @@ fn base85_text(run: &[u8], decode: impl Fn(&[u8], &mut Vec<u8>), out: &mut Vec<u
         if reads {
             return Some(skip);
         }
-        if stretch.is_none() && printable_stretch(out) >= MIN_STRETCH {
+        if stretch.is_none() && longest >= MIN_STRETCH {
             stretch = Some(skip);
         }
     }
@@ -3605,6 +3666,74 @@ pub fn base85(src: &str) -> Option<View> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// [`mostly_printable`] as it was written first, over `utf8_chunks`.
+    fn mostly_printable_by_chunks(bytes: &[u8]) -> Option<(usize, usize)> {
+        let (mut all, mut bad) = (0usize, 0usize);
+        let limit = bytes.len() / 5 + 1;
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                all += 1;
+                if c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                    bad += 1;
+                }
+            }
+            if !chunk.invalid().is_empty() {
+                all += 1;
+                bad += 1;
+            }
+            if bad > limit {
+                return None;
+            }
+        }
+        (bad * 5 <= all).then_some((bad, all))
+    }
+
+    #[test]
+    fn printable_counts_as_utf8_chunks_count() {
+        // Every sequence of up to three bytes from a set of boundary values, then random bytes
+        // weighted towards UTF-8 lead and continuation bytes, mostly text and mostly not.
+        let edges = [
+            0x00u8, 0x09, 0x0A, 0x1F, 0x20, 0x41, 0x7E, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBD, 0xBF, 0xC0, 0xC1,
+            0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                for &c in &edges {
+                    for text in [&b"text"[..], b"a longer printable text of words"] {
+                        for at in [0, 2, text.len()] {
+                            let mut v = text.to_vec();
+                            v.splice(at..at, [a, b, c]);
+                            assert_eq!(mostly_printable(&v), mostly_printable_by_chunks(&v), "{v:x?}");
+                            v.truncate(at + 2);
+                            assert_eq!(mostly_printable(&v), mostly_printable_by_chunks(&v), "{v:x?}");
+                        }
+                    }
+                }
+            }
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    match (r >> 8) % 8 {
+                        0..=3 if round % 2 == 0 => b"abc 12-"[(r % 7) as usize],
+                        0 | 1 => edges[(r % edges.len() as u64) as usize],
+                        2 => 0x80 | (r % 64) as u8,
+                        _ => r as u8,
+                    }
+                })
+                .collect();
+            assert_eq!(mostly_printable(&v), mostly_printable_by_chunks(&v), "{v:x?}");
+        }
+    }
 
     fn text(src: &str) -> String {
         decoded(src).map_or_else(|| src.to_string(), |v| v.text)
