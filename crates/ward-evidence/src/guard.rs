@@ -1208,7 +1208,14 @@ fn detectors() -> &'static [Detector] {
         // where a boundary is still needed it is ASCII (`(?-u:\b)`): the lazy DFA cannot decide
         // a Unicode one on non-ASCII text and falls back to a slower engine. Checks look at the
         // neighbouring characters instead (an SSN is not part of a longer number).
-        let re = |re: &str| Regex::new(re).expect("built-in pattern");
+        // A lazy DFA cache of 16 MiB per pattern (default 2 MiB): noisy encodings (base85, Z85)
+        // visit many states, and a cache that fills is cleared and its states determinized again.
+        let re = |re: &str| {
+            regex::RegexBuilder::new(re)
+                .dfa_size_limit(16 << 20)
+                .build()
+                .expect("built-in pattern")
+        };
         let d = |name, pattern: &str, check| Detector {
             name,
             find: Find::Regex(re(pattern), 0),
