@@ -209,6 +209,22 @@ pub struct SigningRules<'a> {
     pub checklist: &'a std::collections::BTreeMap<String, Vec<String>>,
 }
 
+/// The collection of `breakglass.invoked` (projected by `exceptions`): key `<change>/<id>`.
+pub(crate) const BREAKGLASS: &str = "breakglass";
+
+/// Whether `who` broke the glass on change `change` (any of its break-glass invocations): such a
+/// person is not independent of its retrospective review (`exceptions::review_closes`), so their
+/// `retrospective-review` signature is refused outright rather than recorded to close nothing.
+async fn invoked_breakglass(ledger: &Ledger, change: &str, who: &str) -> Result<bool, AppError> {
+    let docs = ledger
+        .store()
+        .projection_prefix(BREAKGLASS, &format!("{change}/"))
+        .await?;
+    Ok(docs
+        .iter()
+        .any(|(_, doc)| doc.get("by").and_then(serde_json::Value::as_str) == Some(who)))
+}
+
 /// Signs (approves or rejects) a change as `by`, after re-authentication and separation of
 /// duties.
 pub async fn sign(
@@ -280,9 +296,7 @@ pub async fn sign(
     }
     // The person who broke the glass does not review it (CONTROLS rule 7): refused, not
     // recorded as a signature that would close nothing.
-    if req.meaning == "retrospective-review"
-        && crate::exceptions::invoked_breakglass(ledger, &change.id, &by.id).await?
-    {
+    if req.meaning == "retrospective-review" && invoked_breakglass(ledger, &change.id, &by.id).await? {
         return Err(refused(crate::reauth::Refused {
             kind: Kind::Forbidden,
             code: "invoker_cannot_review",

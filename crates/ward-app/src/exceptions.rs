@@ -21,7 +21,9 @@ use ward_ledger::{EventEnvelope, NewEvent, Payload};
 use ward_store::{Ledger, ProjectionOp, Projector};
 
 const WAIVERS: &str = "waivers";
-const BREAKGLASS: &str = "breakglass";
+// The break-glass projection's collection is declared with the signatures, which read it for
+// the invoker check, so that this module's use of them stays one way.
+use crate::approvals::BREAKGLASS;
 /// Longest a waiver may last, seconds (a year).
 pub const MAX_WAIVER_SECS: i64 = 366 * 86_400;
 /// Longest a break-glass bypass may last, seconds (a day).
@@ -569,19 +571,6 @@ pub fn review_closes(bg: &Breakglass, approval: &crate::approvals::Approval, ope
         && approval.signer != bg.by
         && approval.signer != opener
         && !authors.iter().any(|a| a == &approval.signer)
-}
-
-/// Whether `who` broke the glass on change `change` (any of its break-glass invocations): such a
-/// person is not independent of its retrospective review ([`review_closes`]), so their
-/// `retrospective-review` signature is refused outright rather than recorded to close nothing.
-pub async fn invoked_breakglass(ledger: &Ledger, change: &str, who: &str) -> Result<bool, AppError> {
-    let docs = ledger
-        .store()
-        .projection_prefix(BREAKGLASS, &format!("{change}/"))
-        .await?;
-    Ok(docs
-        .iter()
-        .any(|(_, doc)| doc.get("by").and_then(serde_json::Value::as_str) == Some(who)))
 }
 
 /// Break-glass invocations, of one change or (with `None`) of all, with their state at `now`.
