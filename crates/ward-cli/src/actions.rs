@@ -8,7 +8,7 @@ use ward_core::gate::{Action, Reason};
 /// (`FILE`, `URL`, `dr:TOOL`).
 pub fn command(action: &Action) -> String {
     let mut words: Vec<String> = vec!["ward".into()];
-    let mut push = |parts: &[&str]| words.extend(parts.iter().map(|p| quoted(p)));
+    let mut push = |parts: &[&str]| words.extend(parts.iter().map(|p| ward_core::shell::word(p)));
     match action {
         Action::CheckConfig => push(&["config", "check"]),
         Action::Attest {
@@ -132,18 +132,6 @@ pub fn locally(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// A value as a shell word: as it is when it holds nothing a shell reads, else single-quoted.
-fn quoted(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@,+=".contains(&b));
-    match plain {
-        true => value.to_string(),
-        false => format!("'{}'", value.replace('\'', r"'\''")),
-    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod gate;
 pub mod glob;
 pub mod governance;
 pub mod risk;
+pub mod shell;
 pub mod slo;
 pub mod token;
 

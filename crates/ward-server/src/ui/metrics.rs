@@ -142,13 +142,13 @@ pub(super) async fn metrics_page(
     // The command that lists every entry of this page's figures, runnable as printed.
     let explain = |family: &str, service: Option<&str>| {
         let service = service
-            .map(|s| format!(" --service {}", shell_word(s)))
+            .map(|s| format!(" --service {}", ward_core::shell::word(s)))
             .unwrap_or_default();
         format!(
             "ward metrics {family} --env {}{service} --from {} --to {} --explain",
-            shell_word(&dora.environment),
-            shell_word(&dora.from),
-            shell_word(&dora.to)
+            ward_core::shell::word(&dora.environment),
+            ward_core::shell::word(&dora.from),
+            ward_core::shell::word(&dora.to)
         )
     };
     let (dora_explain, governance_explain) = (explain("dora", dora.service.as_deref()), explain("governance", None));
@@ -173,16 +173,4 @@ pub(super) async fn metrics_page(
         (figures("Governance", &governance_explain, &governance.metrics))
     };
     page(&viewer, layout("Delivery metrics", Some(&viewer), body))
-}
-
-/// A value as a shell word: as it is when it holds nothing a shell reads, else single-quoted.
-fn shell_word(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@,+=".contains(&b));
-    match plain {
-        true => value.to_string(),
-        false => format!("'{}'", value.replace('\'', r"'\''")),
-    }
 }
