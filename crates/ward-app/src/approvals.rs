@@ -286,11 +286,22 @@ pub async fn sign(
             code: r.code,
             reason: r.reason,
             hint: match r.code {
-                "meaning_needs_role" => "ask a person with that role to sign it",
-                "meaning_not_asked" => "sign with a meaning the change needs",
-                _ => "separation of duties: another person must sign",
-            }
-            .into(),
+                "meaning_needs_role" => format!(
+                    "a person with the role it needs signs change {} with meaning {}",
+                    change.id, req.meaning
+                ),
+                "meaning_not_asked" => match ward_core::approval::meanings_for(by, &asked, rules).first() {
+                    Some(m) => format!("sign change {} with meaning {m} instead", change.id),
+                    None => another_person_signs(
+                        &change.id,
+                        asked
+                            .first()
+                            .or(rules.meanings.first())
+                            .map_or("approved", String::as_str),
+                    ),
+                },
+                _ => another_person_signs(&change.id, &req.meaning),
+            },
         })
         .await);
     }
@@ -301,7 +312,7 @@ pub async fn sign(
             kind: Kind::Forbidden,
             code: "invoker_cannot_review",
             reason: format!("{} broke the glass on this change and cannot also review it", by.id),
-            hint: "separation of duties: another person must sign".into(),
+            hint: another_person_signs(&change.id, &req.meaning),
         })
         .await);
     }
@@ -398,4 +409,10 @@ pub async fn sign(
         seq: receipt.seq,
         time: receipt.time,
     })
+}
+
+/// The hint of a refusal under separation of duties: who signs instead (the CLI names the
+/// command, see its hint table).
+fn another_person_signs(change: &str, meaning: &str) -> String {
+    format!("separation of duties: another person signs change {change} with meaning {meaning}")
 }

@@ -111,14 +111,37 @@ pub fn password(g: &Global) -> Result<Option<String>> {
     Ok(std::env::var("WARD_PASSWORD").ok().filter(|p| !p.is_empty()))
 }
 
+/// The command a person ran (`args`, the program name left out), as the local user `USER` runs
+/// it: `ward --as USER --password-stdin ARGS…`, each argument quoted as a shell reads it.
+fn as_local_user(args: impl Iterator<Item = String>) -> String {
+    let mut printed = String::from("ward --as USER --password-stdin");
+    for a in args.filter(|a| a != "--password-stdin") {
+        printed.push(' ');
+        printed.push_str(&ward_core::shell::word(&a));
+    }
+    printed
+}
+
 /// The local user a local person action runs as (`--as USER`), holding a role that permits
 /// `action` — without re-authenticating (see [`local_person`]).
 pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action) -> Result<ward_core::Identity> {
     let Some(name) = &g.as_user else {
+        let roles: Vec<&str> = ward_core::authz::Role::ALL
+            .into_iter()
+            .filter(|r| r.permits(action))
+            .map(|r| r.as_str())
+            .collect();
         return Err(Failure::new(
             "person_required",
-            "this is a person's action: locally it runs as a named local user who re-authenticates",
-            "pass --as USER with their password (WARD_PASSWORD or --password-stdin), or use a server with your own token",
+            format!(
+                "this is a person's action ({}): locally it runs as a named local user who re-authenticates",
+                action.in_words()
+            ),
+            format!(
+                "run it as a local user with one of the roles {} (their password on the first line of stdin): `{}`; list them with `ward user list`",
+                roles.join(", "),
+                as_local_user(std::env::args().skip(1))
+            ),
         )
         .into());
     };
@@ -256,4 +279,25 @@ pub fn write_new_key(dir: &Path, origin: &str) -> Result<Ed25519Signer> {
     f.sync_all()?;
     fs::write(dir.join(PUB_FILE), format!("{}\n", signer.verifier().verifier_key()))?;
     Ok(signer)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The person's command comes back whole, quoted as a shell reads it, as the local user
+    /// `USER` who types their password on stdin (once, whatever they passed).
+    #[test]
+    fn a_person_command_without_a_user_is_printed_back_as_a_local_user_runs_it() {
+        let args = [
+            "approve",
+            "--change",
+            "CHG-1",
+            "--comment",
+            "it's fine",
+            "--password-stdin",
+        ];
+        assert_eq!(
+            super::as_local_user(args.into_iter().map(String::from)),
+            r"ward --as USER --password-stdin approve --change CHG-1 --comment 'it'\''s fine'"
+        );
+    }
 }

@@ -226,6 +226,19 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "{} declares no tenants: name no tenant",
         "{} declares no tenants: drop --tenant",
     ),
+    // Signatures: who signs instead, and what the change asks for.
+    (
+        "separation of duties: another person signs change {} with meaning {}",
+        "separation of duties: another person signs it: ward approve --change {} --meaning {}",
+    ),
+    (
+        "a person with the role it needs signs change {} with meaning {}",
+        "a person with the role it needs signs it: ward approve --change {} --meaning {}",
+    ),
+    (
+        "sign change {} with meaning {} instead",
+        "sign it with a meaning it asks for: ward approve --change {} --meaning {}",
+    ),
     // What to run, or which command lists what to name.
     ("list the changes", "list changes with `ward change list`"),
     ("list the tokens", "list tokens with `ward token list`"),

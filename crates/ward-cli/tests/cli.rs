@@ -325,6 +325,35 @@ fn demo_runs_and_catches_tampering() {
         c.args(["config", "check"]);
         c
     }));
+    // What the demo says to try next works as printed in the kept directory: every command that
+    // names it, but `serve` (run by `what_the_server_and_its_pages_print_works_as_printed`).
+    let try_it: Vec<Vec<String>> = v["try_it"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| common::printed_command(c.as_str().unwrap()).unwrap())
+        .collect();
+    let in_kept: Vec<&Vec<String>> = try_it
+        .iter()
+        .filter(|w| w.contains(&kept.display().to_string()) && !w.contains(&"serve".to_string()))
+        .collect();
+    assert_eq!(in_kept.len(), 3, "{try_it:?}");
+    for words in in_kept {
+        let o = ok(run({
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ward"));
+            c.args(words)
+                .env_remove("WARD_DATA_DIR")
+                .env_remove("WARD_DATABASE_URL");
+            c
+        }));
+        assert!(!o.is_empty(), "{words:?} printed nothing");
+    }
+    let shown = ok(run({
+        let mut c = ward(&kept, None);
+        c.args(["change", "show", g["change"].as_str().unwrap()]);
+        c
+    }));
+    assert!(shown.contains("BLOCKS"), "{shown}");
     // The release story ran on the real engine: a canary completed, a bad one was rolled back
     // automatically within a second of the breach, and the drill restored the earlier release.
     let r = &v["release"];

@@ -1165,6 +1165,10 @@ fn a_person_added_through_the_server_is_activated_by_the_printed_command() {
 /// such printed command as printed. A command a new hint names that is in neither list fails
 /// here, so the lists only grow by a decision.
 const RUN_AS_PRINTED_BY: &[(&str, &str)] = &[
+    // What the demo says to try next (cli.rs).
+    ("change show", "demo_runs_and_catches_tampering"),
+    ("demo", "demo_runs_and_catches_tampering"),
+    ("log status", "demo_runs_and_catches_tampering"),
     (
         "approve",
         "every_fix_the_gate_prints_for_a_high_risk_change_works_as_printed_until_it_ships",
@@ -1976,4 +1980,79 @@ fn what_the_server_and_its_pages_print_works_as_printed() {
     let running = tmp.path().join("running.txt");
     std::fs::write(&running, format!("{digest}\n")).unwrap();
     run_page_command("/", "env observe", &[("FILE", &running.display().to_string())]);
+}
+
+/// Two refusals a new user meets at once: a person's command run without naming the person, and
+/// the opener signing their own change (separation of duties). Each hint is the command that
+/// works, run as printed by the person it asks for: the first as the opener (her password on
+/// stdin, as it says), whose signature is then refused; the second as another approver, whose
+/// signature counts.
+#[test]
+fn the_hints_of_a_missing_person_and_of_a_self_signature_work_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = data_dir(
+        tmp.path(),
+        "[controls.tiers.low]\nevidence = []\napprovals = 1\nticket = true\n\n\
+         [[environments]]\nname = \"staging\"\n",
+        &[("dana", "release-manager"), ("vera", "approver")],
+    );
+    let digest = format!("sha256:{}", "c4".repeat(32));
+    ok(run(ward_words(
+        &d,
+        None,
+        &words(&[
+            "artifact",
+            "register",
+            "--service",
+            "portal",
+            "--version",
+            "1.0.0",
+            "--digest",
+            &digest,
+        ]),
+    )));
+    let change = common::open_change(as_user(&d, None, "dana", &[]), "Lab feed parser", &digest);
+    let approve = words(&[
+        "approve",
+        "--change",
+        &change,
+        "--meaning",
+        "approved",
+        "--comment",
+        "checked the parser's tests",
+    ]);
+
+    // No person named: the hint is the same command as a local user typing their password.
+    let refused = run(ward_words(&d, None, &approve));
+    let stderr = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(stderr.contains("(sign a change)"), "{stderr}");
+    let printed = hint_command(&refused);
+    assert_eq!(printed[..3], ["--as", "USER", "--password-stdin"], "{stderr}");
+    assert!(printed.ends_with(&approve), "{stderr}");
+
+    // The opener follows it: re-authenticated, then refused under separation of duties, with
+    // the command another person runs.
+    let own = common::run_with_stdin(
+        {
+            // The whole command as printed (it names the data directory the person gave).
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ward"));
+            c.args(filled(printed, &[("USER", "dana")])).env_remove("WARD_DATA_DIR");
+            c
+        },
+        &format!("{}\n", common::pw("dana")),
+    );
+    let stderr = String::from_utf8_lossy(&own.stderr).to_string();
+    assert!(stderr.contains("opened this change"), "{stderr}");
+    let other = hint_command(&own);
+    assert_eq!(
+        other,
+        words(&["--as", "USER", "approve", "--change", &change, "--meaning", "approved"]),
+        "{stderr}"
+    );
+    ok(run(ward_words(&d, Some("vera"), &other)));
+    let approvals = ok(run(ward_words(&d, None, &words(&["change", "approvals", &change]))));
+    assert!(
+        approvals.contains("user:vera") && approvals.contains("current") && !approvals.contains("user:dana"),
+        "{approvals}"
+    );
 }

@@ -149,7 +149,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     if temporary {
         crate::output::remove_at_exit(&dir);
     }
-    let result = demo(g.output, &dir).await;
+    let result = demo(g.output, &dir, args.keep.is_some()).await;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
         crate::output::keep_at_exit(&dir);
@@ -157,7 +157,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<()> {
     result
 }
 
-async fn demo(out: Output, dir: &Path) -> Result<()> {
+async fn demo(out: Output, dir: &Path, kept: bool) -> Result<()> {
     let say = |s: String| {
         if out == Output::Text {
             crate::output::write_line(&s);
@@ -257,7 +257,16 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
         "15. the store itself checks clean: {} entries, {} checkpoints (`ward log fsck`)",
         fsck.size, fsck.checkpoints
     ));
-    say("Done. Try it on your own: `ward init`, `ward serve`, then as a named person (`--as USER` with `WARD_PASSWORD`, or a server token) `ward change open`, `ward approve`, `ward promote`, `ward rollout start`, `ward log export --out DIR`, `ward verify DIR --key …` (README.md)".into());
+    let high_risk = release["governance"]["change"].as_str().unwrap_or("CHG-…");
+    let try_it = try_it(kept, dir, high_risk);
+    say(format!(
+        "Done. Try it on your own (README.md, Usage; docs/CLI.md):\n{}",
+        try_it
+            .iter()
+            .map(|(command, what)| format!("   {command}\n       {what}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ));
     if out == Output::Json {
         crate::output::write_line(&serde_json::to_string_pretty(&json!({
             "origin": ORIGIN,
@@ -267,12 +276,55 @@ async fn demo(out: Output, dir: &Path) -> Result<()> {
             "tamper_detected_at_entry": caught,
             "store_check_ok": fsck.ok(),
             "release": release,
+            "try_it": try_it.iter().map(|(command, _)| command).collect::<Vec<_>>(),
         }))?);
     }
     if !fsck.ok() {
         return Err(Failure::verify(format!("store check failed: {:?}", fsck.problems)).into());
     }
     Ok(())
+}
+
+/// What to run after the demo, each with what it shows: in the kept directory (`--keep DIR`)
+/// the demo's own data, else how to keep it; then a data directory of one's own.
+fn try_it(kept: bool, dir: &Path, high_risk: &str) -> Vec<(String, &'static str)> {
+    let mut v = Vec::new();
+    match kept {
+        true => {
+            let dir = ward_core::shell::word(&dir.display().to_string());
+            let change = ward_core::shell::word(high_risk);
+            v.push((
+                format!("ward --data-dir {dir} change show {change}"),
+                "the high-risk change: its evidence, signatures, gate decisions and deployments",
+            ));
+            v.push((
+                format!("ward --data-dir {dir} log status"),
+                "the log this run wrote, and its latest signed checkpoint",
+            ));
+            v.push((
+                format!("ward --data-dir {dir} config check"),
+                "the kept ward.toml (a template: risk, controls, calendar, tenants and rings) as Ward reads it",
+            ));
+            v.push((
+                format!("ward --data-dir {dir} serve"),
+                "the release board on http://127.0.0.1:8080/",
+            ));
+        }
+        false => v.push((
+            "ward demo --keep DIR".to_string(),
+            "run it again keeping its data and a ward.toml template in DIR, to look around",
+        )),
+    }
+    v.push(("ward init".to_string(), "a data directory of your own (.ward/)"));
+    v.push((
+        "ward user add --name NAME --display-name TEXT --role ROLE".to_string(),
+        "a person with a role (viewer, auditor, developer, approver, release-manager, privacy-officer, admin); their first password on stdin",
+    ));
+    v.push((
+        "ward --as USER --password-stdin change open --title TEXT --artifact DIGEST --env ENV".to_string(),
+        "a change, as that person (environments are declared in ward.toml)",
+    ));
+    v
 }
 
 fn indent(s: &str) -> String {

@@ -9,7 +9,7 @@ pub(super) fn engine(state: &AppState) -> Result<&std::sync::Arc<ward_rollout::E
             StatusCode::CONFLICT,
             "runtime_unavailable",
             "this server runs no local runtime",
-            "declare [environments.runtime] in ward.toml and restart ward serve",
+            "declare [environments.runtime] in ward.toml (ward config check shows it), then restart `ward serve`",
         )
     })
 }

@@ -141,7 +141,7 @@ fn no_runtime() -> Response {
     message_page(
         StatusCode::CONFLICT,
         "This server runs no local runtime",
-        "Declare [environments.runtime] in ward.toml and restart ward serve.",
+        "Declare [environments.runtime] in ward.toml (ward config check shows it), then restart `ward serve`.",
     )
 }
 

@@ -554,7 +554,7 @@ pub(super) async fn command(
         return message_page(
             StatusCode::CONFLICT,
             "This server runs no local runtime",
-            "Declare [environments.runtime] in ward.toml and restart ward serve.",
+            "Declare [environments.runtime] in ward.toml (ward config check shows it), then restart `ward serve`.",
         );
     };
     let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
