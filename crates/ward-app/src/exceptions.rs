@@ -202,7 +202,9 @@ fn now_secs() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-fn check_rules(rules: &[String]) -> Result<(), AppError> {
+/// The rules a waiver or break-glass names: 1 to 50 ids of the right shape, each naming a rule
+/// of the policy in force (`names`), so that a typo is refused rather than excusing nothing.
+fn check_rules(rules: &[String], names: &crate::rule_names::RuleNames) -> Result<(), AppError> {
     if rules.is_empty() || rules.len() > 50 {
         return Err(AppError::invalid(
             "name 1 to 50 gate rules",
@@ -214,6 +216,12 @@ fn check_rules(rules: &[String]) -> Result<(), AppError> {
             return Err(AppError::invalid(
                 format!("{r:?} is not a gate rule id"),
                 "rule ids look like sla.critical or evidence.sbom (a gate decision's explanation names them)",
+            ));
+        }
+        if let Err(hint) = names.check(r) {
+            return Err(AppError::invalid(
+                format!("{r} names no rule of the policy in force"),
+                hint,
             ));
         }
     }
@@ -271,6 +279,7 @@ pub async fn grant_waiver(
     by: &Identity,
     req: &WaiverRequest,
     approval_rules: &ward_core::approval::ApprovalRules,
+    names: &crate::rule_names::RuleNames,
     cx: &crate::reauth::Context<'_>,
 ) -> Result<Waiver, AppError> {
     let (subject, parties) = match (&req.change, &req.artifact) {
@@ -300,7 +309,7 @@ pub async fn grant_waiver(
             ));
         }
     };
-    check_rules(&req.rules)?;
+    check_rules(&req.rules, names)?;
     check_text("justification", &req.justification)?;
     check_text("compensating control", &req.compensating_control)?;
     if req.owner.is_empty()
@@ -455,6 +464,7 @@ pub async fn invoke_breakglass(
     by: &Identity,
     req: &BreakglassRequest,
     rules: &BreakglassRules,
+    names: &crate::rule_names::RuleNames,
     cx: &crate::reauth::Context<'_>,
 ) -> Result<Breakglass, AppError> {
     let Some(change) = changes::get(ledger, &req.change).await? else {
@@ -475,7 +485,7 @@ pub async fn invoke_breakglass(
             "open the change as an emergency (kind emergency)",
         ));
     }
-    check_rules(&req.rules)?;
+    check_rules(&req.rules, names)?;
     check_text("justification", &req.justification)?;
     if !(60..=MAX_BREAKGLASS_SECS).contains(&req.duration_secs) {
         return Err(AppError::invalid(

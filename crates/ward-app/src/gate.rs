@@ -333,6 +333,11 @@ impl GatePolicy {
         Ok(self)
     }
 
+    /// The rule ids every bundle in force (the shared one and each environment's) can name.
+    pub fn rule_names(&self) -> crate::rule_names::RuleNames {
+        crate::rule_names::RuleNames::of(std::iter::once(&self.bundle).chain(self.env_bundles.values()))
+    }
+
     /// The bundle evaluated for `environment`.
     pub fn bundle_for(&self, environment: &str) -> &PolicyBundle {
         self.env_bundles.get(environment).unwrap_or(&self.bundle)

@@ -80,6 +80,7 @@ pub mod promotion;
 pub mod reauth;
 pub mod redaction;
 pub mod rollout;
+pub mod rule_names;
 pub mod search;
 pub mod slo;
 pub mod subjects;

@@ -239,7 +239,7 @@ impl Ward {
         req: &WaiverRequest,
         cx: &crate::reauth::Context<'_>,
     ) -> Result<Waiver, AppError> {
-        exceptions::grant_waiver(&self.ledger, by, req, &self.approvals, cx).await
+        exceptions::grant_waiver(&self.ledger, by, req, &self.approvals, &self.gate.rule_names(), cx).await
     }
 
     /// Breaks glass (re-authenticated in `cx`).
@@ -249,7 +249,7 @@ impl Ward {
         req: &BreakglassRequest,
         cx: &crate::reauth::Context<'_>,
     ) -> Result<Breakglass, AppError> {
-        exceptions::invoke_breakglass(&self.ledger, by, req, &self.breakglass, cx).await
+        exceptions::invoke_breakglass(&self.ledger, by, req, &self.breakglass, &self.gate.rule_names(), cx).await
     }
 
     /// Every break-glass with its retrospective review, at `now`.

@@ -2050,6 +2050,32 @@ fn the_hints_of_a_missing_person_and_of_a_self_signature_work_as_printed() {
         "{stderr}"
     );
     ok(run(ward_words(&d, Some("vera"), &other)));
+    // A waiver naming a misspelt rule would excuse nothing: refused, naming the rule meant.
+    let typo = run(ward_words(
+        &d,
+        Some("vera"),
+        &words(&[
+            "waiver",
+            "grant",
+            "--change",
+            &change,
+            "--rule",
+            "evidnce.",
+            "--justification",
+            "scanner outage for the whole day",
+            "--compensating-control",
+            "manual review of the diff",
+            "--owner",
+            "user:dana",
+            "--expires",
+            "1d",
+        ]),
+    ));
+    let stderr = String::from_utf8_lossy(&typo.stderr).to_string();
+    assert!(
+        !typo.status.success() && stderr.contains("hint: did you mean evidence.?"),
+        "{stderr}"
+    );
     let approvals = ok(run(ward_words(&d, None, &words(&["change", "approvals", &change]))));
     assert!(
         approvals.contains("user:vera") && approvals.contains("current") && !approvals.contains("user:dana"),

@@ -316,6 +316,7 @@ async fn site() -> Site {
             reauth_token: None,
         },
         &Default::default(),
+        &ward_app::rule_names::RuleNames::of([&ward_core::gate::PolicyBundle::defaults()]),
         &ward_app::reauth::Context {
             oidc: None,
             bearer_sha256: None,
