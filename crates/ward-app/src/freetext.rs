@@ -74,32 +74,43 @@ impl Projector for LogGuard {
 /// Writes `v` as the text the guard judges: one `key: value` line per string, number or boolean,
 /// with the strings as stored after JSON decoding (an escaped newline before a value is a real
 /// line break here, not the letters `\n` glued to it), keys as field names beside their values.
+/// Every key is written — one holding an object, an array, `null` or nothing is a line of its
+/// own — and a value's key is written after its parent's (`ssn.value: …`), so that a key is
+/// never left unread and a label one level up still labels the value.
 fn as_lines(v: &serde_json::Value, key: &str, out: &mut String) {
     use serde_json::Value;
+    let line = |out: &mut String, value: &str| {
+        out.push_str(key);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push('\n');
+    };
     match v {
         Value::Object(m) => {
+            if m.is_empty() {
+                line(out, "");
+            }
+            // The parent's own name, not its whole path: lines stay linear in the document.
+            let parent = key.rsplit('.').next().unwrap_or_default();
             for (k, v) in m {
-                as_lines(v, k, out);
+                let path = match parent.is_empty() {
+                    true => k.clone(),
+                    false => format!("{parent}.{k}"),
+                };
+                as_lines(v, &path, out);
             }
         }
         Value::Array(a) => {
+            if a.is_empty() {
+                line(out, "");
+            }
             for v in a {
                 as_lines(v, key, out);
             }
         }
-        Value::String(s) => {
-            out.push_str(key);
-            out.push_str(": ");
-            out.push_str(s);
-            out.push('\n');
-        }
-        Value::Null => {}
-        other => {
-            out.push_str(key);
-            out.push_str(": ");
-            out.push_str(&other.to_string());
-            out.push('\n');
-        }
+        Value::String(s) => line(out, s),
+        Value::Null => line(out, ""),
+        other => line(out, &other.to_string()),
     }
 }
 
@@ -183,6 +194,28 @@ mod tests {
                 serde_json::json!({ "tests": 412, "ok": true, "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8" }),
             ))
             .expect("structure passes");
+    }
+
+    /// A key is text too: one holding an object, `null` or an empty array, and a label one level
+    /// above its value, were never read, and reached the log inline (attack of 2026-12-05).
+    #[test]
+    fn phi_in_a_key_or_labelled_one_level_up_is_refused() {
+        for p in [
+            serde_json::json!({ "Jane Roe DOB 1980-03-04 SSN 219-45-1100": { "ok": true } }),
+            serde_json::json!({ "note": { "SSN 219-45-1100": null } }),
+            serde_json::json!({ "SSN 219-45-1100": [] }),
+            serde_json::json!({ "db": { "SSN 219-45-1100": {} } }),
+            serde_json::json!({ "ssn": { "value": "219451100" } }),
+            serde_json::json!({ "patient": { "name": "Jane Roe" }, "dob": { "value": "1980-03-04" } }),
+        ] {
+            let e = LogGuard.admit(&event(p.clone())).expect_err(&p.to_string());
+            assert!(!e.contains("1100") && !e.contains("Jane"), "{e}");
+        }
+        LogGuard
+            .admit(&event(
+                serde_json::json!({ "build": { "steps": [], "cache": null, "env": {} } }),
+            ))
+            .expect("empty structure passes");
     }
 
     /// Ward's own events are made of random ids, digests and image references; read as base32,
