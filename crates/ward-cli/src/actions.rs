@@ -134,12 +134,119 @@ pub fn locally(text: &str) -> String {
     out
 }
 
+/// Commands that never talk to a server (they read the data directory, a file or nothing):
+/// printed as they are in server mode.
+const LOCAL_ONLY: &[&str] = &[
+    "bench",
+    "debug",
+    "demo",
+    "init",
+    "log fsck",
+    "log rebuild-projections",
+    "policy",
+    "report compliance",
+    "serve",
+    "verify",
+];
+
+/// `text` (a hint, a fix, a line of output) as it works in this run's mode: locally, every
+/// person's command names the local user ([`locally`]); through a server named with `--server`,
+/// every command that talks to a server names it ([`through`]) — unless `WARD_SERVER` names it,
+/// which the printed command reads too.
+pub fn as_run(text: &str, g: &crate::cli::Global) -> String {
+    match &g.server {
+        None => locally(text),
+        Some(url) if std::env::var("WARD_SERVER").ok().as_deref() == Some(url.as_str()) => text.to_string(),
+        Some(url) => through(text, url),
+    }
+}
+
+/// The names of `ward`'s subcommands (`approve`, `gate`, …).
+fn subcommands() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        use clap::CommandFactory;
+        crate::cli::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect()
+    })
+}
+
+/// `text` with every `ward …` command that talks to a server naming `server`
+/// (`ward --server URL approve …`). Commands that already name a server or a data directory,
+/// and the [`LOCAL_ONLY`] ones, are left as they are.
+pub fn through(text: &str, server: &str) -> String {
+    let named = format!("--server {} ", ward_core::shell::word(server));
+    let mut out = String::with_capacity(text.len() + named.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("ward ") {
+        let starts_word = at == 0 || rest[..at].ends_with([' ', '`', '(', '\'', '"']);
+        let after = &rest[at + "ward ".len()..];
+        // `--as NAME` before the command names a local user: the command is what follows.
+        let command = match after.strip_prefix("--as ") {
+            Some(user) => user.split_once(' ').map_or("", |(_, c)| c),
+            None => after,
+        };
+        let local = LOCAL_ONLY.iter().any(|c| {
+            command
+                .strip_prefix(c)
+                .is_some_and(|tail| tail.is_empty() || tail.starts_with([' ', '`', ')', ',', ';', '.']))
+        });
+        let names_one = command.starts_with("--server") || command.starts_with("--data-dir");
+        let first = command.split([' ', '`', ')', ',', ';']).next().unwrap_or_default();
+        let is_command = subcommands().iter().any(|n| n == first);
+        out.push_str(&rest[..at + "ward ".len()]);
+        if starts_word && is_command && !local && !names_one {
+            out.push_str(&named);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{command, fix};
     use crate::cli::Cli;
     use clap::Parser;
     use ward_core::gate::{Action, PolicyBundle, evaluate};
+
+    /// Through a server named on the command line, a printed command names it (else it would
+    /// run on the local data directory, where it fails); commands that never talk to a server,
+    /// and ones that already name where they run, are left as they are.
+    #[test]
+    fn a_command_printed_in_server_mode_names_the_server() {
+        use super::through;
+        let url = "http://127.0.0.1:8080";
+        assert_eq!(
+            through("hint: go on from this step: ward rollout resume RO-1", url),
+            "hint: go on from this step: ward --server http://127.0.0.1:8080 rollout resume RO-1"
+        );
+        assert_eq!(
+            through(
+                "sign it: ward approve --change C --meaning approved; then `ward gate check --change C --env prod`",
+                url
+            ),
+            "sign it: ward --server http://127.0.0.1:8080 approve --change C --meaning approved; then `ward --server http://127.0.0.1:8080 gate check --change C --env prod`"
+        );
+        for same in [
+            "ward verify DIR --key KEY",
+            "ward log fsck",
+            "ward --server https://other.example login --user NAME",
+            "ward --data-dir /srv/ward log status",
+            "ward --as NAME report compliance --from T1 --to T2 --out FILE",
+            "the ward server",
+            "toward ward",
+        ] {
+            assert_eq!(through(same, url), same);
+        }
+        assert_eq!(
+            through("ward login --user NAME", "https://ward.example/a b"),
+            "ward --server 'https://ward.example/a b' login --user NAME"
+        );
+    }
 
     /// The words of a printed command with each placeholder filled as a person would.
     fn filled(printed: &str) -> Vec<String> {

@@ -55,7 +55,7 @@ pub fn load_config(g: &Global, explicit: Option<&Path>) -> Result<ServerConfig> 
         Failure::new(
             "bad_config",
             e.to_string(),
-            "fix the file (its format: docs/CLI.md; `ward config check` names what is wrong)",
+            "fix the file where the message points (its format: docs/CLI.md), then check it again: ward config check",
         )
         .into()
     })

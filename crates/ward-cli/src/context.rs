@@ -114,7 +114,13 @@ pub fn password(g: &Global) -> Result<Option<String>> {
 /// The command a person ran (`args`, the program name left out), as the local user `USER` runs
 /// it: `ward --as USER --password-stdin ARGS…`, each argument quoted as a shell reads it.
 fn as_local_user(args: impl Iterator<Item = String>) -> String {
-    let mut printed = String::from("ward --as USER --password-stdin");
+    run_again("--as USER --password-stdin", args)
+}
+
+/// The command a person ran (`args`) again with global `options` first (`ward OPTIONS ARGS…`),
+/// each argument quoted as a shell reads it, `--password-stdin` given once.
+fn run_again(options: &str, args: impl Iterator<Item = String>) -> String {
+    let mut printed = format!("ward {options}");
     for a in args.filter(|a| a != "--password-stdin") {
         printed.push(' ');
         printed.push_str(&ward_core::shell::word(&a));
@@ -192,6 +198,21 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
 pub async fn local_person(g: &Global, ctx: &Context, action: ward_core::Action) -> Result<ward_core::Identity> {
     let who = local_identity(g, ctx, action).await?;
     let password = password(g)?;
+    if password.is_none() {
+        return Err(Failure::new(
+            "reauthentication_required",
+            format!(
+                "to {} as {}, give their password: a local person re-authenticates on every action",
+                action.in_words(),
+                who.id
+            ),
+            format!(
+                "type it on the first line of stdin: `{}` (or set WARD_PASSWORD)",
+                run_again("--password-stdin", std::env::args().skip(1))
+            ),
+        )
+        .into());
+    }
     let creds = ward_app::reauth::Credentials {
         password: password.as_deref(),
         ..Default::default()

@@ -50,7 +50,8 @@ impl Failure {
     pub fn remote(code: String, message: String, hint: String) -> Failure {
         // The server tells an HTTP client to send a bearer token; a CLI user signs in.
         let hint = match hint.starts_with("send `Authorization: Bearer") {
-            true => "sign in: ward --server URL login (or pass an API token with --token / WARD_TOKEN)".to_string(),
+            true => "sign in: ward --server URL login --user NAME (or pass an API token with --token / WARD_TOKEN)"
+                .to_string(),
             false => cli_hint(&hint),
         };
         Failure {
@@ -323,7 +324,7 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     (
         "the person creates their own token (with their password) or signs in",
-        "the person creates their own token with their password (`ward token create --user NAME --name LABEL --role ROLE`), or signs in",
+        "the person creates their own token with their password on the Ward host (`ward --data-dir DIR token create --user NAME --name LABEL --role ROLE`), or signs in (`ward login --user NAME`)",
     ),
     (
         "sign in as an administrator and add them in your own session, or add users on the data directory",

@@ -66,7 +66,7 @@ fn main() {
     };
     let result = runtime.block_on(run(&cli));
     if let Err(e) = result {
-        std::process::exit(report(cli.global.output, cli.global.server.is_none(), &e));
+        std::process::exit(report(&cli.global, &e));
     }
 }
 
@@ -157,9 +157,11 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Prints the error (one line, then a hint) and returns the exit code. In local mode a person's
-/// command in the hint names the local user it runs as (`ward --as USER approve …`).
-fn report(out: Output, local: bool, e: &anyhow::Error) -> i32 {
+/// Prints the error (one line, then a hint) and returns the exit code. A command in the hint is
+/// printed as it works in this run's mode: locally a person's command names the local user it
+/// runs as (`ward --as USER approve …`), through `--server` the server (`actions::as_run`).
+fn report(g: &cli::Global, e: &anyhow::Error) -> i32 {
+    let out = g.output;
     let (kind, message, hint, code) = match e.downcast_ref::<Failure>() {
         Some(f) => (f.kind.as_ref(), f.message.clone(), f.hint.clone(), f.code),
         None => ("error", format!("{e:#}"), None, EXIT_ERROR),
@@ -168,7 +170,7 @@ fn report(out: Output, local: bool, e: &anyhow::Error) -> i32 {
     // rejected, a value a check refused) is withheld, like the server's.
     let message = ward_app::freetext::withheld(&message).unwrap_or(message);
     let hint = hint.map(|h| ward_app::freetext::withheld(&h).unwrap_or(h));
-    let hint = hint.map(|h| if local { actions::locally(&h) } else { h });
+    let hint = hint.map(|h| actions::as_run(&h, g));
     let message = message.replace('\n', " ");
     if out == Output::Json {
         output::write_line(

@@ -80,7 +80,7 @@ impl Remote {
                         s.identity,
                         crate::output::when(end, now)
                     ),
-                    format!("sign in again: ward login --server {base}"),
+                    format!("sign in again: ward --server {base} login --user NAME"),
                 )
                 .into());
             }

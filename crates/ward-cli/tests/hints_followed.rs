@@ -1860,6 +1860,22 @@ fn what_the_server_and_its_pages_print_works_as_printed() {
         &rm,
         &words(&["promote", "--change", &change, "--to", "staging"]),
     )));
+    // Through `--server`, every fix the gate prints names the server (run as printed in
+    // another shell it would otherwise act on a local data directory).
+    let blocked = run(on_server(
+        &rm,
+        &words(&["gate", "check", "--change", &change, "--env", "prod"]),
+    ));
+    let shown = String::from_utf8_lossy(&blocked.stdout).to_string();
+    let fixes: Vec<Vec<String>> = shown
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("fix: "))
+        .filter_map(printed_command)
+        .collect();
+    assert!(
+        !fixes.is_empty() && fixes.iter().all(|f| f[..2] == ["--server".to_string(), url.clone()]),
+        "{shown}"
+    );
     let now = jiff::Timestamp::now();
     let (from, to) = (
         (now - jiff::SignedDuration::from_hours(1)).to_string(),
@@ -1907,7 +1923,15 @@ fn what_the_server_and_its_pages_print_works_as_printed() {
     let reason = "the title named a patient by mistake";
     let refused = run(on_server(&bot, &words(&["purge", &document, "--reason", reason])));
     let purge = filled(hint_command(&refused), &[("DIGEST", &document), ("TEXT", reason)]);
-    let asked = ok(run(ward_words(&d, Some("pat"), &purge)));
+    // Printed through the server, it names the server; the privacy officer runs it with her
+    // own session there.
+    assert_eq!(purge[..2], ["--server".to_string(), url.clone()], "{purge:?}");
+    let pat = person_token("pat", "privacy-officer");
+    let asked = ok(run({
+        let mut c = ward_words(&d, None, &purge);
+        c.env("WARD_TOKEN", &pat).env("WARD_PASSWORD", common::pw("pat"));
+        c
+    }));
     assert!(asked.contains("request"), "{asked}");
 
     // A token an administrator makes to act as nora: refused; nora makes her own as printed.
@@ -1927,11 +1951,18 @@ fn what_the_server_and_its_pages_print_works_as_printed() {
     ));
     let create = filled(
         hint_command(&refused),
-        &[("NAME", "nora"), ("LABEL", "nora-cli"), ("ROLE", "developer")],
+        &[
+            ("DIR", &d.display().to_string()),
+            ("NAME", "nora"),
+            ("LABEL", "nora-cli"),
+            ("ROLE", "developer"),
+        ],
     );
     let made = json(&ok(run({
-        let mut c = ward_words(&d, None, &[&create[..], &words(&["--output", "json"])].concat());
-        c.env("WARD_PASSWORD", common::pw("nora"));
+        // As printed: it names the data directory on the Ward host.
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ward"));
+        c.args(&create).args(["--output", "json"]);
+        c.env("WARD_PASSWORD", common::pw("nora")).env_remove("WARD_DATA_DIR");
         c
     })));
     assert_eq!(made["record"]["identity"], "user:nora", "{made:#}");
@@ -2079,6 +2110,37 @@ fn the_hints_of_a_missing_person_and_of_a_self_signature_work_as_printed() {
     let approvals = ok(run(ward_words(&d, None, &words(&["change", "approvals", &change]))));
     assert!(
         approvals.contains("user:vera") && approvals.contains("current") && !approvals.contains("user:dana"),
+        "{approvals}"
+    );
+    // A person's edit without their password: the hint is the same command reading it on stdin.
+    let update = words(&[
+        "--as",
+        "dana",
+        "change",
+        "update",
+        &change,
+        "--ticket",
+        "https://tickets.example.org/LAB-2",
+    ]);
+    let refused = run({
+        let mut c = ward_words(&d, None, &update);
+        c.env_remove("WARD_PASSWORD");
+        c
+    });
+    let again = hint_command(&refused);
+    assert_eq!(again[0], "--password-stdin", "{again:?}");
+    ok(common::run_with_stdin(
+        {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ward"));
+            c.args(&again).env_remove("WARD_DATA_DIR").env_remove("WARD_PASSWORD");
+            c
+        },
+        &format!("{}\n", common::pw("dana")),
+    ));
+    // The edit made vera's signature stale: it covered the change as it was.
+    let approvals = ok(run(ward_words(&d, None, &words(&["change", "approvals", &change]))));
+    assert!(
+        approvals.contains("user:vera") && approvals.contains("STALE") && !approvals.contains("user:dana"),
         "{approvals}"
     );
 }

@@ -242,7 +242,12 @@ fn a_session_is_kept_per_server_used_and_ended_on_the_server() {
         None,
         "session_expired",
     );
-    assert!(err.contains("ward login --server"), "{err}");
+    assert!(err.contains("login --user NAME"), "{err}");
+    assert_eq!(
+        common::hint_commands(err.as_bytes())[0][..2],
+        ["--server".to_string(), url.trim_end_matches('/').to_string()],
+        "{err}"
+    );
     // …and the sign-in it names works as printed: an ended session does not block it.
     ok(run_with_stdin(
         {

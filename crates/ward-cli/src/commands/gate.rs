@@ -12,9 +12,9 @@ use ward_app::gate::{self, GateDecision, Replay};
 /// Exit code when a gate blocks.
 pub const EXIT_BLOCKED: i32 = 4;
 
-/// The decision with each reason's fix; `local`: the fixes as they work in local mode
-/// ([`crate::actions::locally`]).
-fn show(d: &GateDecision, local: bool) -> String {
+/// The decision with each reason's fix, as it works in this run's mode
+/// ([`crate::actions::as_run`]).
+fn show(d: &GateDecision, g: &Global) -> String {
     let mut s = format!(
         "gate {} for {} → {}: {} (decision {}, {})\n  policy {}\n  input  {}\n",
         if d.allow { "ALLOWS" } else { "BLOCKS" },
@@ -35,10 +35,7 @@ fn show(d: &GateDecision, local: bool) -> String {
             "  ✗ {}: {}\n      fix: {}\n",
             r.rule,
             r.message,
-            match local {
-                true => crate::actions::locally(&crate::actions::fix(r)),
-                false => crate::actions::fix(r),
-            }
+            crate::actions::as_run(&crate::actions::fix(r), g)
         ));
     }
     for w in &d.waived {
@@ -48,8 +45,8 @@ fn show(d: &GateDecision, local: bool) -> String {
 }
 
 /// `ward gate explain`: the decision, then what met each control and with which record.
-fn explained(x: &gate::Explanation, local: bool) -> String {
-    let mut s = show(&x.decision, local);
+fn explained(x: &gate::Explanation, g: &Global) -> String {
+    let mut s = show(&x.decision, g);
     match &x.satisfied {
         None if x.unexplained.is_some() => s.push_str(&format!(
             "  (what met each control could not be evaluated: {}; see ward gate replay {})\n",
@@ -185,10 +182,7 @@ pub async fn break_glass(g: &Global, a: &BreakGlassArgs) -> Result<()> {
             crate::output::when(b.review_due_secs, now),
             b.request.change
         );
-        match g.server {
-            None => crate::actions::locally(&said),
-            Some(_) => said,
-        }
+        crate::actions::as_run(&said, g)
     });
     Ok(())
 }
@@ -242,14 +236,14 @@ pub async fn gate(g: &Global, cmd: &GateCommand) -> Result<()> {
     match cmd {
         GateCommand::Check { change, env } => {
             let d: GateDecision = backend.gate_check(change, env).await?;
-            emit(g.output, json!(d), || show(&d, g.server.is_none()));
+            emit(g.output, json!(d), || show(&d, g));
             if !d.allow {
                 std::process::exit(EXIT_BLOCKED);
             }
         }
         GateCommand::Explain { id } => {
             let x: gate::Explanation = backend.gate_explain(*id).await?;
-            emit(g.output, json!(x), || explained(&x, g.server.is_none()));
+            emit(g.output, json!(x), || explained(&x, g));
         }
         GateCommand::Input { id } => {
             let input: serde_json::Value = backend.gate_input(*id).await?;

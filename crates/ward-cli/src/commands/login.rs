@@ -265,7 +265,7 @@ pub async fn logout(g: &Global) -> Result<()> {
         return Err(Failure::new(
             "not_signed_in",
             format!("no session is kept for {base}"),
-            format!("nothing to do; sign in with `ward login --server {base}`"),
+            format!("nothing to do; sign in with `ward --server {base} login --user NAME`"),
         )
         .into());
     };
@@ -304,7 +304,9 @@ pub async fn whoami(g: &Global) -> Result<()> {
                     Some(a) => t.push_str(&format!(
                         "person actions act as {a} (re-authenticating with WARD_PASSWORD)"
                     )),
-                    None => t.push_str("person actions need --as USER (or a server: ward login --server URL)"),
+                    None => {
+                        t.push_str("person actions need --as USER (or a server: ward --server URL login --user NAME)")
+                    }
                 }
                 t
             },

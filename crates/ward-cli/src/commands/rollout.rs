@@ -106,6 +106,21 @@ pub fn render(r: &Rollout) -> String {
                 .and_then(Value::as_f64)
                 .map_or("-".into(), |x| x.to_string()),
         ));
+        // The verdict's confidence: the error rate lies between these bounds (the built-in
+        // analysis; a provider's own verdict carries none).
+        if let (Some(low), Some(high), Some(c)) = (
+            m.get("error_rate_low").and_then(Value::as_f64),
+            m.get("error_rate_high").and_then(Value::as_f64),
+            m.get("confidence").and_then(Value::as_f64),
+        ) {
+            s.push_str(&format!(
+                "            error rate {:.1}% ({:.0}% confidence: between {:.1}% and {:.1}%)\n",
+                m.get("error_rate").and_then(Value::as_f64).unwrap_or(0.0) * 100.0,
+                c * 100.0,
+                low * 100.0,
+                high * 100.0
+            ));
+        }
     }
     match (r.time_to_stable_ms, r.status.as_str()) {
         (Some(t), "halted") => {
@@ -165,17 +180,29 @@ fn finish(g: &Global, r: &Rollout, already_shown: bool) -> Result<()> {
     }
     if r.status == "halted" {
         eprintln!(
-            "{id} halted: {}\nhint: retry the failed ring: ward rollout resume {id}\nhint: or put every ring back on stable: ward rollout abort {id}",
-            r.reason.as_deref().unwrap_or("a ring failed"),
-            id = r.id
+            "{}",
+            crate::actions::as_run(
+                &format!(
+                    "{id} halted: {}\nhint: retry the failed ring: ward rollout resume {id}\nhint: or put every ring back on stable: ward rollout abort {id}",
+                    r.reason.as_deref().unwrap_or("a ring failed"),
+                    id = r.id
+                ),
+                g
+            )
         );
         std::process::exit(EXIT_HALTED);
     }
     if r.status == "paused" {
         eprintln!(
-            "{id} is paused: {}\nhint: go on from this step: ward rollout resume {id}\nhint: or send all traffic to it, saying why: ward rollout promote {id} --reason TEXT\nhint: or put all traffic back on stable: ward rollout abort {id}",
-            r.reason.as_deref().unwrap_or("by an operator"),
-            id = r.id
+            "{}",
+            crate::actions::as_run(
+                &format!(
+                    "{id} is paused: {}\nhint: go on from this step: ward rollout resume {id}\nhint: or send all traffic to it, saying why: ward rollout promote {id} --reason TEXT\nhint: or put all traffic back on stable: ward rollout abort {id}",
+                    r.reason.as_deref().unwrap_or("by an operator"),
+                    id = r.id
+                ),
+                g
+            )
         );
         std::process::exit(EXIT_PAUSED);
     }
@@ -352,5 +379,36 @@ mod tests {
         );
         assert!(screen.contains("⤼ 100% — skipped by user:rita"), "{screen}");
         assert!(!screen.contains("✔ 50%") && !screen.contains("✔ 100%"), "{screen}");
+    }
+
+    /// A passing step shows the confidence it passed with, as a failing one does.
+    #[test]
+    fn a_pass_shows_the_bounds_it_was_decided_on() {
+        let m = ward_core::canary::wilson_bounds(0, 345);
+        let event =
+            |kind: &str, seq: u64, payload: Value| json!({"kind": kind, "seq": seq, "time": "t", "payload": payload});
+        let events: Vec<ward_app::rollout::RolloutEvent> = serde_json::from_value(json!([
+            event(
+                "rollout.started",
+                1,
+                json!({"id": "RO-1", "change": "CHG-1", "environment": "prod",
+                "digest": "sha256:aa", "strategy": Strategy::of(StrategyKind::Canary),
+                "plan": [{"label": "10%", "percent": 10}]})
+            ),
+            event("rollout.step", 2, json!({"step": 0})),
+            event(
+                "rollout.analysis",
+                3,
+                json!({"step": 0, "verdict": {"verdict": "pass", "measurement": {
+                "requests": 345, "errors": 0, "error_rate": 0.0, "error_rate_low": m.0,
+                "error_rate_high": m.1, "confidence": 0.95}}})
+            ),
+        ]))
+        .unwrap();
+        let screen = render(&Rollout::fold(events).unwrap());
+        assert!(
+            screen.contains("error rate 0.0% (95% confidence: between 0.0% and 0.8%)"),
+            "{screen}"
+        );
     }
 }

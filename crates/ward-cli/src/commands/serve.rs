@@ -263,7 +263,7 @@ async fn reload(
             anyhow::Error::from(Failure::new(
                 "bad_config",
                 e.to_string(),
-                "fix the file (its format: docs/CLI.md; `ward config check` names what is wrong)",
+                "fix the file where the message points (its format: docs/CLI.md), then check it again: ward config check",
             ))
         })?,
         _ => ServerConfig::default(),
