@@ -65,7 +65,9 @@ const NOT_PASS: [&str; 8] = [
 ];
 /// What comes before `key` in the name of a cryptographic key (`signing_key`, `hmacKey`): every
 /// value must be a reference.
-const CRYPTO_STEMS: [&str; 24] = [
+const CRYPTO_STEMS: [&str; 26] = [
+    "totp",
+    "otp",
     "sign",
     "signing",
     "signature",
@@ -284,9 +286,17 @@ enum KeyClass {
 
 fn classify_key(key: &str) -> KeyClass {
     let n: String = fold(key).chars().filter(char::is_ascii_alphanumeric).collect();
-    let pass = n == "pass"
+    // `pass1`, `db_pass2`: a number after the word names the same thing.
+    let n_word = n.trim_end_matches(|c: char| c.is_ascii_digit());
+    let pass = n_word == "pass"
         || n == "pw"
-        || (n.ends_with("pass") && !NOT_PASS.iter().any(|w| n.ends_with(w)))
+        || (n_word.ends_with("pass") && !NOT_PASS.iter().any(|w| n_word.ends_with(w)))
+        // `userpw`, `dbpw`, `adminpw`: no English word ends in "pw".
+        || (n_word.len() > 2 && n_word.ends_with("pw"))
+        || n.contains("passcode")
+        || n.contains("passwort")
+        || n.contains("contrasena")
+        || n.contains("motdepasse")
         || fold(key)
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|t| t == "pass" || t == "pw");
@@ -479,13 +489,113 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
     if let Some(what) = http_credential(s) {
         return Some(what);
     }
-    if dsn_secret(s) {
+    if dsn_secret(s) || oracle_password(s) {
         return Some("a password in a connection string");
     }
     if url_password(s) {
         return Some("a password in a URL");
     }
+    if url_query_secret(s) {
+        return Some("a credential in a URL's query");
+    }
+    if netrc_password(s) {
+        return Some("a password in a netrc line");
+    }
     None
+}
+
+/// An Oracle-style connect string `user/password@database` (`scott/tiger@orcl`,
+/// `admin/pw@db.internal:1521/svc`) in a word that is no URL.
+fn oracle_password(s: &str) -> bool {
+    words(s).any(|w| {
+        if w.contains("://") || w.starts_with(['/', '@', '.', '~']) {
+            return false;
+        }
+        let Some((user, rest)) = w.split_once('/') else {
+            return false;
+        };
+        let Some((password, db)) = rest.split_once('@') else {
+            return false;
+        };
+        !user.is_empty()
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+            && !password.is_empty()
+            && !password.contains('/')
+            && !password.bytes().all(|b| b == b'*')
+            && db.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && db.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
+    })
+}
+
+/// A URL whose query carries a credential (`?key=…`, `&auth=…`, `?access_token=…`, `&sig=…`).
+fn url_query_secret(s: &str) -> bool {
+    const NAMES: [&str; 12] = [
+        "key",
+        "apikey",
+        "api_key",
+        "auth",
+        "token",
+        "access_token",
+        "password",
+        "pwd",
+        "secret",
+        "client_secret",
+        "sig",
+        "signature",
+    ];
+    words(s).filter(|w| w.contains("://")).any(|w| {
+        let Some((_, query)) = w.split_once('?') else {
+            return false;
+        };
+        query.split(['&', ';']).any(|pair| {
+            pair.split_once('=').is_some_and(|(name, value)| {
+                NAMES.contains(&fold(name).as_str())
+                    && !value.is_empty()
+                    && !value.bytes().all(|b| b == b'*')
+                    && is_reference(value) != Some(true)
+            })
+        })
+    })
+}
+
+/// A netrc line: `machine HOST login USER password SECRET`.
+fn netrc_password(s: &str) -> bool {
+    let ws: Vec<String> = words(s).map(fold).collect();
+    ws.iter().any(|w| w == "machine" || w == "default")
+        && ws
+            .windows(2)
+            .any(|p| p[0] == "password" && !p[1].is_empty() && is_reference(&p[1]) != Some(true))
+}
+
+/// A command line in an array (`["--password", "X"]`, `["-p", "X"]`, `["--token=X"]`): a flag
+/// naming a secret, then a value that is no reference.
+fn argument_secret(items: &[Value]) -> bool {
+    const FLAGS: [&str; 9] = [
+        "--password",
+        "--passwd",
+        "--pass",
+        "-p",
+        "--token",
+        "--secret",
+        "--api-key",
+        "--apikey",
+        "--client-secret",
+    ];
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    items.iter().enumerate().any(|(i, v)| {
+        let Some(flag) = text(v) else { return false };
+        let value = match flag.split_once('=') {
+            Some((f, value)) if FLAGS.contains(&f) => value.to_string(),
+            _ if FLAGS.contains(&flag.as_str()) => match items.get(i + 1).and_then(text) {
+                Some(next) => next,
+                None => return false,
+            },
+            _ => return false,
+        };
+        !value.is_empty() && !value.starts_with('-') && is_reference(&value) != Some(true)
+    })
 }
 
 /// Whether `s` is a well-formed secret reference.
@@ -516,6 +626,8 @@ struct Leaf {
     key: String,
     above: KeyClass,
     value: Value,
+    /// An empty object or array: a name without a value.
+    empty: bool,
 }
 
 /// Walks the values: dotted paths of all leaves, and of references; refuses secret values
@@ -524,6 +636,22 @@ struct Leaf {
 fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<String>), AppError> {
     fn walk(path: &str, key: &str, above: KeyClass, v: &Value, out: &mut Vec<Leaf>) {
         match v {
+            // An empty object or array holds no value, but its name is text like any other:
+            // judged as a leaf with nothing in it.
+            Value::Object(m) if m.is_empty() => out.push(Leaf {
+                path: path.to_string(),
+                key: key.to_string(),
+                above,
+                value: Value::Null,
+                empty: true,
+            }),
+            Value::Array(a) if a.is_empty() => out.push(Leaf {
+                path: path.to_string(),
+                key: key.to_string(),
+                above,
+                value: Value::Null,
+                empty: true,
+            }),
             Value::Object(m) => {
                 let inner = above.max(classify_key(key));
                 for (k, x) in m {
@@ -545,12 +673,45 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
                 key: key.to_string(),
                 above,
                 value: leaf.clone(),
+                empty: false,
             }),
+        }
+    }
+    fn command_line_secret(path: &str, v: &Value) -> Option<String> {
+        match v {
+            Value::Array(a) if argument_secret(a) => Some(path.to_string()),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| command_line_secret(&format!("{path}[{i}]"), x)),
+            Value::Object(m) => m.iter().find_map(|(k, x)| {
+                command_line_secret(
+                    &if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                    x,
+                )
+            }),
+            _ => None,
         }
     }
     let mut leaves = Vec::new();
     walk("", "", KeyClass::Plain, values, &mut leaves);
-    let (mut keys, mut references) = (Vec::new(), Vec::new());
+    if let Some(path) = command_line_secret("", values) {
+        let named = match guard::scan(&path, guard_cfg).is_empty() {
+            true => path,
+            false => "a list of the bundle".to_string(),
+        };
+        return Err(refused(
+            "secret_value",
+            format!(
+                "{named} holds a secret value (a secret given on a command line); a bundle may only reference secrets"
+            ),
+        ));
+    }
+    let (mut keys, mut references, mut whole) = (Vec::new(), Vec::new(), String::new());
     for (
         n,
         Leaf {
@@ -558,6 +719,7 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
             key,
             above,
             value: v,
+            empty,
         },
     ) in leaves.into_iter().enumerate()
     {
@@ -570,6 +732,12 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
                     f.detector
                 ),
             ));
+        }
+        if empty {
+            // Nothing but its name, judged above; part of the whole bundle's text below.
+            whole.push_str(&path);
+            whole.push('\n');
+            continue;
         }
         let text = match &v {
             Value::String(s) => s.clone(),
@@ -599,7 +767,24 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
                 format!("{path}: the guard found {}; the value is not stored", f.detector),
             ));
         }
+        whole.push_str(&line);
+        whole.push('\n');
         keys.push(path);
+    }
+    // Each value passed on its own; the bundle as a whole is judged too, as its lines and as the
+    // JSON that is stored, so that PHI or a key split across values (`patient_name` beside
+    // `dob`, an SSN or an access key in two halves) is seen together.
+    let stored = serde_json::to_string_pretty(values).unwrap_or_default();
+    for text in [&whole, &stored] {
+        if let Some(f) = guard::scan(text, guard_cfg).first() {
+            return Err(refused(
+                "secret_value",
+                format!(
+                    "the bundle read as a whole: the guard found {} across its values; nothing was stored",
+                    f.detector
+                ),
+            ));
+        }
     }
     Ok((keys, references))
 }
@@ -1059,6 +1244,79 @@ mod tests {
             e.contains("secret_value") && e.contains("us-ssn") && !e.contains("6789"),
             "{e}"
         );
+    }
+
+    /// Found by an attack (2026-12-05): plain secrets under names and in forms the checks did
+    /// not know. Each refused without the secret; its reference form accepted.
+    #[test]
+    fn more_password_names_connect_strings_query_credentials_netrc_and_arguments_are_refused() {
+        for (v, path) in [
+            (json!({"db": {"pass1": "Tr0ub4dor3x"}}), "db.pass1"),
+            (json!({"userpw": "Tr0ub4dor3x"}), "userpw"),
+            (json!({"passcode": "Tr0ub4dor3x"}), "passcode"),
+            (json!({"passwort": "Tr0ub4dor3x"}), "passwort"),
+            (json!({"totp_key": "JBSWY3DPEHPK3PXP"}), "totp_key"),
+            (
+                json!({"oracle": {"connect": "scott/Tr0ub4dor3x@orcl"}}),
+                "oracle.connect",
+            ),
+            (json!({"db": "admin/Tr0ub4dor3x@db.internal:1521/svc"}), "db"),
+            (
+                json!({"maps": "https://maps.example.com/api?key=Tr0ub4dor3x&z=3"}),
+                "maps",
+            ),
+            (json!({"hook": "https://hooks.example.com/x?auth=Tr0ub4dor3x"}), "hook"),
+            (
+                json!({"netrc": "machine git.example.com login ci password Tr0ub4dor3x"}),
+                "netrc",
+            ),
+        ] {
+            refused_at(v, path, "Tr0ub4dor3x");
+        }
+        let e = check(json!({"job": {"args": ["--user", "ci", "--password", "Tr0ub4dor3x"]}})).unwrap_err();
+        assert!(
+            e.contains("secret_value") && e.contains("job.args") && !e.contains("Tr0ub4"),
+            "{e}"
+        );
+        let e = check(json!({"args": ["--token=Tr0ub4dor3x"]})).unwrap_err();
+        assert!(e.contains("secret_value") && !e.contains("Tr0ub4"), "{e}");
+        // References, and look-alikes that hold no secret, pass.
+        for v in [
+            json!({"db": {"pass1": "env://DB_PASS1"}}),
+            json!({"job": {"args": ["--password", "env://CI_PASSWORD", "-v"]}}),
+            json!({"maps": "https://maps.example.com/api?key=env://MAPS_KEY"}),
+            json!({"bypass": "yes", "compass": "north", "stopwatch": 3}),
+            json!({"docs": "see docs/readme.md", "pkg": "@scope/pkg@1.2.0", "path": "/var/lib/a/b@c"}),
+            json!({"help": "reset your password at https://id.example.com/reset?lang=en"}),
+        ] {
+            check(v.clone()).expect(&v.to_string());
+        }
+    }
+
+    /// Found by an attack (2026-12-05): a key holding an empty object was never read, and PHI
+    /// or a key split across values passed value by value. Refused, naming no value.
+    #[test]
+    fn phi_in_an_empty_keys_name_or_split_across_values_is_refused() {
+        for v in [
+            json!({"db": {"Jane Roe DOB 1980-03-04 SSN 219-45-1100": {}}}),
+            json!({"SSN 219-45-1100": []}),
+            json!({"support": {"patient_name": "Jane Roe", "dob": "1980-03-04"}}),
+            json!({"key_id": "AKIAIOSFOD", "key_rest": "NN7EXAMPLE"}),
+        ] {
+            let e = check(v.clone()).expect_err(&v.to_string());
+            assert!(
+                e.contains("secret_value") && !e.contains("1100") && !e.contains("Jane") && !e.contains("NN7"),
+                "{e}"
+            );
+        }
+        // A real service's configuration, values side by side, passes.
+        check(json!({
+            "db": {"host": "db.internal", "port": 5432, "user": "scheduler", "password": "env://DB_PASSWORD", "pool": {}},
+            "feature_flags": {"new_lookup": true, "regions": []},
+            "smtp": {"host": "smtp.example.org", "from": "noreply@example.org"},
+            "cache": {"ttl_s": 300, "url": "redis://cache.internal:6379/0"}
+        }))
+        .expect("clean configuration");
     }
 
     #[test]
