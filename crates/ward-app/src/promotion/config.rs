@@ -1289,7 +1289,7 @@ mod tests {
             json!({"docs": "see docs/readme.md", "pkg": "@scope/pkg@1.2.0", "path": "/var/lib/a/b@c"}),
             json!({"help": "reset your password at https://id.example.com/reset?lang=en"}),
         ] {
-            check(v.clone()).expect(&v.to_string());
+            check(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}"));
         }
     }
 
