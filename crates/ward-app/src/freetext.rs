@@ -133,6 +133,35 @@ pub fn withheld(text: &str) -> Option<String> {
     ))
 }
 
+/// A parser's message as it may be shown: its first line only (the lines after it quote the
+/// source), with every quoted or back-quoted span — where parsers repeat what they read: a
+/// value, a key, a field name — written `…`. A value a detector would not name (a random
+/// string: `high-entropy` is left out of [`withheld`]) is never repeated either.
+pub fn quotes_withheld(message: &str) -> String {
+    let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let mut out = String::with_capacity(first.len());
+    let mut open: Option<char> = None;
+    for c in first.chars() {
+        match (open, c) {
+            (None, '"' | '`' | '\'') => {
+                open = Some(c);
+                out.push(c);
+                out.push('…');
+            }
+            (Some(q), c) if c == q => {
+                open = None;
+                out.push(c);
+            }
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    if let Some(q) = open {
+        out.push(q);
+    }
+    out
+}
+
 /// Refuses `text` (the `field` of a request) when the guard finds PHI or a secret in it.
 pub fn check(field: &str, text: &str) -> Result<(), AppError> {
     refuse_found(field, text, detectors())
@@ -194,6 +223,26 @@ mod tests {
                 serde_json::json!({ "tests": 412, "ok": true, "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8" }),
             ))
             .expect("structure passes");
+    }
+
+    /// Parsers repeat what they read; what reaches a person keeps the place and the kind of
+    /// error only.
+    #[test]
+    fn a_parsers_message_repeats_no_value() {
+        use super::quotes_withheld;
+        assert_eq!(
+            quotes_withheld(
+                "kind: unknown variant `9fK2mQ7xLp0aZ`, expected `normal` or `emergency` at line 1 column 40"
+            ),
+            "kind: unknown variant `…`, expected `…` or `…` at line 1 column 40"
+        );
+        assert_eq!(
+            quotes_withheld(
+                "TOML parse error at line 2, column 5\n  |\n2 | dob = 1980-03-04 Jane\n  |     ^\nexpected newline"
+            ),
+            "TOML parse error at line 2, column 5"
+        );
+        assert_eq!(quotes_withheld("unterminated \"Jane Roe"), "unterminated \"…\"");
     }
 
     /// A key is text too: one holding an object, `null` or an empty array, and a label one level

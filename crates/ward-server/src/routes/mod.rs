@@ -324,7 +324,17 @@ async fn json_errors(req: Request, next: Next) -> Response {
     let message = if text.is_empty() || status.is_server_error() {
         status.canonical_reason().unwrap_or("error").to_string()
     } else {
-        text.chars().take(300).collect()
+        // An extractor's rejection repeats what it could not read (a field's path, a field, a
+        // value): kept out, as every refusal keeps out what it refused. What is left says
+        // which part of the request and where.
+        let place = text.rfind(" at line ").map_or("", |i| &text[i..]);
+        match text.split_once(": ") {
+            Some((what, _)) if !what.is_empty() => format!("{what}{place}"),
+            _ => ward_app::freetext::quotes_withheld(&text),
+        }
+        .chars()
+        .take(300)
+        .collect()
     };
     ApiError::new(status, code, message, hint).into_response()
 }
