@@ -152,36 +152,55 @@ pub(crate) fn looks_like(top: &crate::probe::Probe) -> bool {
 }
 
 /// What the PHI/secret guard scans of a DSSE envelope, read exactly as [`summarise`] reads it:
-/// the envelope with its base64 `payload` and signature values blanked (random-looking by
-/// design), and the decoded payload. `None` when `bytes` is not a JSON object with string
-/// `payloadType` and `payload` fields, or when the payload is not base64 UTF-8 text (the raw
-/// document is then scanned as it is).
+/// the envelope as stored — its bytes, not a copy rebuilt from parsed JSON, so a field written
+/// twice is read twice — with its base64 `payload` and binary signature values cut out
+/// (random-looking by design), and the decoded payload. A signature field holding text is
+/// scanned like the payload; one holding bytes that are no text adds its printable stretches
+/// (8 bytes or more: text hidden behind a binary prefix). `None` when `bytes` is not a UTF-8
+/// JSON object with string `payloadType` and `payload` fields, or when the payload is not
+/// base64 UTF-8 text (the raw document is then scanned as it is).
 pub fn dsse_guard_views(bytes: &[u8]) -> Option<(String, String)> {
-    let mut top: Value = serde_json::from_slice(bytes).ok()?;
-    let obj = top.as_object_mut()?;
+    let raw = std::str::from_utf8(bytes).ok()?;
+    let top: Value = serde_json::from_str(raw).ok()?;
+    let obj = top.as_object()?;
     obj.get("payloadType")?.as_str()?;
-    let mut payload = String::from_utf8(decode_b64(obj.get("payload")?.as_str()?)?).ok()?;
-    obj.insert("payload".into(), Value::String(String::new()));
-    if let Some(Value::Array(sigs)) = obj.get_mut("signatures") {
-        for sig in sigs.iter_mut() {
-            let Some(o) = sig.as_object_mut() else { continue };
-            let Some(raw) = o.get("sig").and_then(Value::as_str).and_then(decode_b64) else {
+    let encoded = obj.get("payload")?.as_str()?;
+    let mut payload = String::from_utf8(decode_b64(encoded)?).ok()?;
+    let mut cut: Vec<&str> = vec![encoded];
+    if let Some(Value::Array(sigs)) = obj.get("signatures") {
+        for sig in sigs {
+            let Some(text) = sig.get("sig").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(raw_sig) = decode_b64(text) else {
                 continue; // not base64: scanned as it is, in the envelope
             };
-            match String::from_utf8(raw) {
+            match String::from_utf8(raw_sig) {
                 // Text hidden in a signature field is scanned like the payload.
-                Ok(text) => {
+                Ok(decoded) => {
                     payload.push('\n');
-                    payload.push_str(&text);
+                    payload.push_str(&decoded);
                 }
-                // Random bytes, as a signature is: not content.
-                Err(_) => {
-                    o.insert("sig".into(), Value::String(String::new()));
+                // Bytes, as a signature is: cut from the envelope's text, their printable
+                // stretches scanned.
+                Err(e) => {
+                    for run in e
+                        .as_bytes()
+                        .split(|b| !(b.is_ascii_graphic() || *b == b' '))
+                        .filter(|r| r.len() >= 8)
+                    {
+                        payload.push('\n');
+                        payload.push_str(&String::from_utf8_lossy(run));
+                    }
+                    cut.push(text);
                 }
             }
         }
     }
-    let skeleton = serde_json::to_string_pretty(&top).ok()?;
+    let mut skeleton = raw.to_string();
+    for c in cut.into_iter().filter(|c| c.len() >= 8) {
+        skeleton = skeleton.replace(c, "");
+    }
     Some((skeleton, payload))
 }
 
@@ -720,6 +739,29 @@ mod tests {
         assert!(payload.contains("MRN 12345678"));
         // Not an envelope: scanned raw by the caller.
         assert!(dsse_guard_views(b"{\"payload\":\"x\"}").is_none());
+    }
+
+    /// Found by an attack (2026-12-05): the views were rebuilt from parsed JSON, where a field
+    /// written twice keeps only its last value, and a signature that is no UTF-8 was blanked
+    /// whole; the stored bytes held the text.
+    #[test]
+    fn text_in_a_duplicate_field_or_behind_a_binary_signature_prefix_is_scanned() {
+        let (kp, _) = key();
+        let doc = String::from_utf8(envelope(&kp, &statement(&ART[7..]))).unwrap();
+        let twice = doc.replacen('{', "{\"note\":\"SSN 219-45-1100\",\"note\":\"\",", 1);
+        let (skeleton, _) = dsse_guard_views(twice.as_bytes()).unwrap();
+        assert!(skeleton.contains("219-45-1100"), "{skeleton}");
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut hidden = vec![0xff, 0xfe];
+        hidden.extend_from_slice(b"Jane Roe DOB 1980-03-04 SSN 219-45-1100");
+        let mut v: Value = serde_json::from_str(&doc).unwrap();
+        v["signatures"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"keyid": "", "sig": b64.encode(&hidden)}));
+        let (skeleton, payload) = dsse_guard_views(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(payload.contains("Jane Roe DOB 1980-03-04 SSN 219-45-1100"), "{payload}");
+        assert!(!skeleton.contains(&b64.encode(&hidden)), "{skeleton}");
     }
 
     #[test]
