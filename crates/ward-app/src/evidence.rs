@@ -1033,7 +1033,12 @@ fn guard(
             f.extend(scan(payload, policy)?);
             f
         }
-        None => scan(text, policy)?,
+        // A bare in-toto Statement: read without its build event's team identities (see
+        // `intoto::without_team_identities`).
+        None => match ward_evidence::intoto::without_team_identities(text) {
+            Some(read) => scan(&read, policy)?,
+            None => scan(text, policy)?,
+        },
     };
     if findings.is_empty() {
         return Ok((bytes, Vec::new()));
@@ -1070,6 +1075,12 @@ fn guard(
             hint,
         ));
     }
+    // Redaction works on the stored text: a bare Statement's findings were made on the text
+    // read without its team identities, whose places differ.
+    let findings = match signed.is_none() && ward_evidence::intoto::without_team_identities(text).is_some() {
+        true => scan(text, policy)?,
+        false => findings,
+    };
     let Some(cleaned) =
         ward_evidence::guard::redact_verified(text, &findings, policy, stop).map_err(|_| out_of_budget(file))?
     else {

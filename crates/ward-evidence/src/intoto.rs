@@ -165,7 +165,8 @@ pub fn dsse_guard_views(bytes: &[u8]) -> Option<(String, String)> {
     let obj = top.as_object()?;
     obj.get("payloadType")?.as_str()?;
     let encoded = obj.get("payload")?.as_str()?;
-    let mut payload = String::from_utf8(decode_b64(encoded)?).ok()?;
+    let payload = String::from_utf8(decode_b64(encoded)?).ok()?;
+    let mut payload = without_team_identities(&payload).unwrap_or(payload);
     let mut cut: Vec<&str> = vec![encoded];
     if let Some(Value::Array(sigs)) = obj.get("signatures") {
         for sig in sigs {
@@ -202,6 +203,55 @@ pub fn dsse_guard_views(bytes: &[u8]) -> Option<(String, String)> {
         skeleton = skeleton.replace(c, "");
     }
     Some((skeleton, payload))
+}
+
+/// Keys whose object names a person of the development team in a build's event (GitHub's
+/// `github_event_payload`: commits' `author` and `committer`, the `pusher`, the `sender`).
+const TEAM_IDENTITY_KEYS: [&str; 5] = ["author", "committer", "pusher", "sender", "triggering_actor"];
+/// The fields of such an object that identify the person.
+const TEAM_IDENTITY_FIELDS: [&str; 4] = ["email", "name", "username", "login"];
+
+/// An in-toto Statement's text with the development team's identities in its build event cut
+/// out (their string literals written `""`), for the guard: a provenance records who pushed and
+/// who wrote each commit — people of the team, not patients — and a personal mail address there
+/// must not make signed provenance impossible to attach. Everything else, and every other
+/// `email` or `name`, is read as it is. `None` when `text` is no Statement.
+pub fn without_team_identities(text: &str) -> Option<String> {
+    fn collect<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if let (true, Value::Object(person)) = (TEAM_IDENTITY_KEYS.contains(&k.as_str()), x) {
+                        out.extend(
+                            person
+                                .iter()
+                                .filter(|(f, _)| TEAM_IDENTITY_FIELDS.contains(&f.as_str()))
+                                .filter_map(|(_, s)| s.as_str()),
+                        );
+                    }
+                    collect(x, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    v.get("_type")?
+        .as_str()?
+        .starts_with("https://in-toto.io/Statement/")
+        .then_some(())?;
+    let mut found = Vec::new();
+    collect(&v, &mut found);
+    found.sort_unstable();
+    found.dedup();
+    let mut out = text.to_string();
+    for s in found.into_iter().filter(|s| !s.is_empty()) {
+        if let Ok(literal) = serde_json::to_string(s) {
+            out = out.replace(&literal, "\"\"");
+        }
+    }
+    Some(out)
 }
 
 /// DSSE's pre-authentication encoding.
@@ -739,6 +789,33 @@ mod tests {
         assert!(payload.contains("MRN 12345678"));
         // Not an envelope: scanned raw by the caller.
         assert!(dsse_guard_views(b"{\"payload\":\"x\"}").is_none());
+    }
+
+    /// A real provenance's build event names the team's people (a pusher's personal mail
+    /// address): not read as PHI, so it can be attached; the same address anywhere else is.
+    #[test]
+    fn a_provenances_commit_authors_are_not_read_but_the_same_text_elsewhere_is() {
+        let statement = json!({
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://slsa.dev/provenance/v0.2",
+            "subject": [{"name": "api.tar.gz", "digest": {"sha256": "aa"}}],
+            "predicate": {"invocation": {"environment": {"github_event_payload": {
+                "commits": [{"author": {"email": "dana.dev@gmail.com", "name": "Dana Dev", "username": "dana-dev"},
+                             "timestamp": "2026-11-30T10:00:00Z"}],
+                "pusher": {"email": "dana.dev@gmail.com", "name": "dana-dev"}}}},
+                "note": "patient contact jane.roe1980@gmail.com"}
+        })
+        .to_string();
+        let read = without_team_identities(&statement).unwrap();
+        assert!(
+            !read.contains("dana.dev@gmail.com") && !read.contains("Dana Dev"),
+            "{read}"
+        );
+        assert!(
+            read.contains("jane.roe1980@gmail.com") && read.contains("2026-11-30"),
+            "{read}"
+        );
+        assert!(without_team_identities("{\"author\": {\"email\": \"a@gmail.com\"}}").is_none());
     }
 
     /// Found by an attack (2026-12-05): the views were rebuilt from parsed JSON, where a field
