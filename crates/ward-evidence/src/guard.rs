@@ -263,6 +263,26 @@ fn without_control_characters(m: &str, _: &Context<'_>, _: usize, _: usize) -> b
     !m.chars().any(char::is_control)
 }
 
+/// `scheme://user:password@` followed by a host (the match ends at the `@`, so that a redaction
+/// leaves the host whole), whose password is no template placeholder (`${DB_PASSWORD}`,
+/// `{{ pw }}`, `<password>`, `%s`) and holds no control character (random bytes read as
+/// base32/base64 often do).
+fn url_credential(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let host_follows = cx
+        .text
+        .get(end..)
+        .and_then(|t| t.chars().next())
+        .is_some_and(|c| !c.is_whitespace() && c != '/');
+    let password = m
+        .strip_suffix('@')
+        .and_then(|a| a.rsplit_once(':'))
+        .map_or("", |(_, pw)| pw);
+    host_follows
+        && without_control_characters(m, cx, start, end)
+        && !password.starts_with(['$', '{', '<', '%'])
+        && !password.chars().all(|c| c == '*' || c == 'x' || c == 'X')
+}
+
 /// A password-shaped value that is a reference (`env://`, `file://`, `vault://`), a template
 /// placeholder (`${PW}`, `{{ pw }}`, `<password>`, `%(pw)s`), masked (`****`, `xxxxxx`) or a
 /// word that says there is none is not a secret.
@@ -1329,8 +1349,8 @@ fn detectors() -> &'static [Detector] {
             d("jwt", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
             d(
                 "password-in-url",
-                r"[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@[^\s/]",
-                without_control_characters,
+                r"[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]{0,64}:[^\s:/@]{1,128}@",
+                url_credential,
             ),
             // `user:password@host` without a scheme (a proxy/libpq/redis-style target): the
             // credential from the start of a word (one pass of the DFA, no capture), at a host that
@@ -2588,6 +2608,28 @@ mod tests {
             .into_iter()
             .map(|f| f.detector)
             .collect()
+    }
+
+    /// A URL's credential is found and redacted up to its `@`, the host left whole; a template
+    /// placeholder in the password's place (a scanner rule's example) is no credential.
+    #[test]
+    fn a_url_credential_is_redacted_to_its_at_and_a_placeholder_is_none() {
+        let text = "connect postgres://app:Tr0ub4dor3x@db.internal:5432/x now";
+        let found = scan(text, &GuardConfig::default());
+        assert!(found.iter().any(|f| f.detector == "password-in-url"), "{found:?}");
+        let shown = redact(text, &found);
+        assert!(
+            shown.contains("db.internal:5432") && !shown.contains("Tr0ub4"),
+            "{shown}"
+        );
+        for clean in [
+            "postgres://user:${DB_PASSWORD}@host/db",
+            "mysql://root:{{ db_password }}@localhost/app",
+            "amqp://guest:<password>@rabbit/",
+            "redis://:****@cache:6379",
+        ] {
+            assert!(!detectors_of(clean).contains(&"password-in-url".to_string()), "{clean}");
+        }
     }
 
     #[test]
