@@ -244,11 +244,15 @@ strategy = {strategy}
         }
     }
 
+    /// `ward ARGS` against the server with token `tok`; a printed command that names the
+    /// server already (`--server URL …`, as every one printed through a server does) runs as it
+    /// is.
     fn cli(&self, tok: &str, args: &[&str]) -> Command {
         let mut c = ward(&self.d, None);
-        c.args(["--server", &format!("http://127.0.0.1:{}", self.api)])
-            .env("WARD_TOKEN", tok)
-            .args(args);
+        if args.first() != Some(&"--server") {
+            c.args(["--server", &format!("http://127.0.0.1:{}", self.api)]);
+        }
+        c.env("WARD_TOKEN", tok).args(args);
         c
     }
 
@@ -594,7 +598,16 @@ fn a_canary_without_traffic_is_watched_four_windows_before_it_pauses() {
             .is_some_and(|l| l.contains(&format!("Z {id} PAUSED at step "))),
         "{log}"
     );
-    let printed = common::hint_commands(&watched.stderr);
+    // Printed through `--server`, each names the server it was run against (the helper that
+    // runs them names it too: the rest is run as printed).
+    let named = format!("http://127.0.0.1:{}", e.api);
+    let printed: Vec<Vec<String>> = common::hint_commands(&watched.stderr)
+        .into_iter()
+        .map(|w| {
+            assert_eq!(w[..2], ["--server".to_string(), named.clone()], "{w:?}");
+            w[2..].to_vec()
+        })
+        .collect();
     assert_eq!(printed.len(), 3, "{printed:?}");
     assert_eq!(printed[0], ["rollout", "resume", id.as_str()]);
     assert_eq!(printed[2], ["rollout", "abort", id.as_str()]);
@@ -694,11 +707,13 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     let _load = Load::with_tenants(e.router, &["internal", "clinic-a", "clinic-b", "clinic-c"], 2);
     // The next release goes ring by ring as the refusal printed (`ID`, `ENV` filled), followed
     // until it finishes.
-    let start: Vec<String> = common::hint_commands(&refused.stderr)
-        .into_iter()
-        .next()
-        .expect("a command in the hint")
-        .into_iter()
+    let start: Vec<String> = common::without_server(
+        common::hint_commands(&refused.stderr)
+            .into_iter()
+            .next()
+            .expect("a command in the hint"),
+    )
+    .into_iter()
         .map(|w| match w.as_str() {
             "ID" => c2.clone(),
             "ENV" => "prod".to_string(),
@@ -867,8 +882,10 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     };
     let printed = hints(&run(e.cli(&e.rm, &["rollout", "status", &id, "--watch"])));
     let (retry, abort) = (printed[0].clone(), printed[1].clone());
-    assert_eq!(retry, ["rollout", "resume", id.as_str()]);
-    assert_eq!(abort, ["rollout", "abort", id.as_str()]);
+    let named = ["--server".to_string(), format!("http://127.0.0.1:{}", e.api)];
+    assert_eq!(retry[..2], named);
+    assert_eq!(retry[2..], ["rollout", "resume", id.as_str()]);
+    assert_eq!(abort[2..], ["rollout", "abort", id.as_str()]);
     let as_printed = |words: &[String]| -> Vec<String> {
         let mut w = words.to_vec();
         w.extend(["--output".to_string(), "json".to_string()]);
@@ -1348,6 +1365,7 @@ fn the_gates_fix_for_a_stale_rollback_drill_works_as_printed() {
         .lines()
         .filter_map(|l| l.trim().strip_prefix("fix: "))
         .filter_map(common::printed_command)
+        .map(common::without_server)
         .find(|w| w.first().is_some_and(|x| x == "drill"))
         .unwrap_or_else(|| panic!("no drill fix printed:\n{before}"));
     assert_eq!(fix, ["drill", "rollback", "--env", "prod"]);

@@ -510,7 +510,10 @@ fn signed_provenance_vulnerabilities_and_custom_types() {
     // No key is trusted yet: a genuine envelope cannot be believed.
     let e = refused(attest(&dev, &[], &fx("statement-v1-slsa1.ed25519.dsse.json")));
     assert_eq!(e["code"], "signature_invalid", "{e}");
-    assert!(e["hint"].as_str().unwrap().contains("ward key trust"), "{e}");
+    assert!(
+        e["hint"].as_str().unwrap().contains(&format!("ward --server {url} key trust")),
+        "{e}"
+    );
     // Only an admin trusts keys.
     let e = refused({
         let mut c = remote(&d, &url, &dev);
@@ -792,7 +795,13 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
         ]);
         c
     });
-    assert!(e["hint"].as_str().unwrap().contains("ward artifact register"), "{e}");
+    assert!(
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("ward --server {url} artifact register")),
+        "{e}"
+    );
     let e = refused({
         let mut c = remote(&d, &url, &dev);
         c.args(["change", "open", "--title", "x", "--attribute", "pii"]);
@@ -1202,7 +1211,7 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     assert_eq!(blocked["reasons"][1]["action"]["do"], "attest", "{blocked}");
     let text = String::from_utf8(check_text("prod").stdout).unwrap();
     assert!(
-        text.contains(&format!("ward attest add --artifact {digest} report.xml")),
+        text.contains(&format!("ward --server {url} attest add --artifact {digest} report.xml")),
         "{text}"
     );
     let first = blocked["id"].as_u64().unwrap();
@@ -1957,9 +1966,10 @@ command = ["sh", "-c", "echo helm failed >&2; echo DB_PASSWORD=hunter2-correct-h
         .find_map(|l| l.strip_prefix("hint: "))
         .unwrap_or_else(|| panic!("{stderr}"));
     let cmd = &hint[hint.find("ward ").unwrap_or_else(|| panic!("{hint}"))..];
+    assert!(cmd.starts_with(&format!("ward --server {url} ")), "{cmd}");
     let printed = ok(run({
         let mut c = remote(&d, &url, &deployer);
-        c.args(cmd.split_whitespace().skip(1));
+        c.args(cmd.split_whitespace().skip(3));
         c
     }));
     // Shown through the guard: what the script echoed of a secret is redacted.
@@ -2410,7 +2420,7 @@ rings = [
     let err = String::from_utf8_lossy(&painted.stderr);
     assert!(
         err.contains("prod is observed by Ward from its runtime")
-            && err.contains("ward env observe --env prod --from-runtime"),
+            && err.contains("env observe --env prod --from-runtime"),
         "{err}"
     );
     // Release notes name rings, tenants and configuration digests.
@@ -2460,6 +2470,11 @@ fn run_fix(mut base: Command, fix: &str) -> String {
             }
         })
         .collect();
+    // Printed through a server, the fix names it; `base` names the same one.
+    let words = match words.first().map(String::as_str) {
+        Some("--server") => words[2..].to_vec(),
+        _ => words,
+    };
     base.args(&words);
     ok(run(base))
 }
@@ -2526,6 +2541,7 @@ fn the_ticket_and_environment_fixes_work_as_printed() {
     let fixes: Vec<&str> = printed.lines().filter_map(|l| l.trim().strip_prefix("fix: ")).collect();
     assert_eq!(fixes.len(), 2, "{printed}");
     for fix in fixes {
+        assert!(fix.contains(&format!("ward --server {url} ")), "{fix}");
         run_fix(remote(&d, &url, &ci), fix);
     }
     let shown = json(&ok(run({

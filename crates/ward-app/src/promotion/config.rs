@@ -572,23 +572,29 @@ fn netrc_password(s: &str) -> bool {
 /// A command line in an array (`["--password", "X"]`, `["-p", "X"]`, `["--token=X"]`): a flag
 /// naming a secret, then a value that is no reference.
 fn argument_secret(items: &[Value]) -> bool {
-    const FLAGS: [&str; 9] = [
-        "--password",
-        "--passwd",
-        "--pass",
-        "-p",
-        "--token",
-        "--secret",
-        "--api-key",
-        "--apikey",
-        "--client-secret",
+    // The names after the dashes (`--password`, `-p`).
+    const NAMES: [&str; 9] = [
+        "password",
+        "passwd",
+        "pass",
+        "p",
+        "token",
+        "secret",
+        "api-key",
+        "apikey",
+        "client-secret",
     ];
+    let is_flag = |f: &str| {
+        f.strip_prefix("--")
+            .or_else(|| f.strip_prefix('-'))
+            .is_some_and(|n| NAMES.contains(&n))
+    };
     let text = |v: &Value| v.as_str().map(str::to_string);
     items.iter().enumerate().any(|(i, v)| {
         let Some(flag) = text(v) else { return false };
         let value = match flag.split_once('=') {
-            Some((f, value)) if FLAGS.contains(&f) => value.to_string(),
-            _ if FLAGS.contains(&flag.as_str()) => match items.get(i + 1).and_then(text) {
+            Some((f, value)) if is_flag(f) => value.to_string(),
+            _ if is_flag(&flag) => match items.get(i + 1).and_then(text) {
                 Some(next) => next,
                 None => return false,
             },

@@ -20,8 +20,13 @@ fn show(d: &GateDecision, g: &Global) -> String {
         if d.allow { "ALLOWS" } else { "BLOCKS" },
         d.change,
         d.environment,
-        if d.allow {
+        if d.allow && d.waived.is_empty() {
             "every control is satisfied".to_string()
+        } else if d.allow {
+            format!(
+                "every control is satisfied or excused ({} excused, below)",
+                excused(d).len()
+            )
         } else {
             format!("{} missing", d.reasons.len())
         },
@@ -38,10 +43,25 @@ fn show(d: &GateDecision, g: &Global) -> String {
             crate::actions::as_run(&crate::actions::fix(r), g)
         ));
     }
-    for w in &d.waived {
-        s.push_str(&format!("  ~ {} excused by {}: {}\n", w.rule, w.waiver, w.message));
+    for ((rule, message), by) in excused(d) {
+        s.push_str(&format!("  ~ {rule} excused by {}: {message}\n", by.join(", ")));
     }
     s
+}
+
+/// The reasons a decision excused, each once with every waiver or break-glass that excused it
+/// (two break-glass naming the same rule excuse one reason, not two).
+fn excused(d: &GateDecision) -> Vec<((&str, &str), Vec<&str>)> {
+    let mut out: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+    for w in &d.waived {
+        let key = (w.rule.as_str(), w.message.as_str());
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, by)) if !by.contains(&w.waiver.as_str()) => by.push(&w.waiver),
+            Some(_) => {}
+            None => out.push((key, vec![&w.waiver])),
+        }
+    }
+    out
 }
 
 /// `ward gate explain`: the decision, then what met each control and with which record.

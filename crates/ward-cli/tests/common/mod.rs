@@ -185,6 +185,15 @@ pub fn printed_command(line: &str) -> Option<Vec<String>> {
     (words.len() > 1).then(|| words[1..].to_vec())
 }
 
+/// A printed command's words without the `--server URL` a command printed through a server
+/// names (the test's own runner names the same server).
+pub fn without_server(words: Vec<String>) -> Vec<String> {
+    match words.first().map(String::as_str) {
+        Some("--server") => words[2.min(words.len())..].to_vec(),
+        _ => words,
+    }
+}
+
 /// The commands of every `hint:` line in `stderr` that names one, in order.
 pub fn hint_commands(stderr: &[u8]) -> Vec<Vec<String>> {
     String::from_utf8_lossy(stderr)
