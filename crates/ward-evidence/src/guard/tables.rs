@@ -35,11 +35,16 @@
 //!   function call as its first string, a value that is none of these skipped alone), when the
 //!   tuple holds as many values as the column list. An `INSERT` without a column list is left to
 //!   the raw text (`name-with-date` reads `'Roe', 'Jane', 'F', DATE '1980-01-02'`).
-//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ -`, any length) holding six
-//!   digits or more and a `_`, a `-` or a `.` after a letter: `_` read as a space, `-` and `.`
-//!   too unless between two digits (a date keeps its dashes, a version its dots), and a word of
-//!   two capitalised parts split (`JaneRoe` → `Jane Roe`), so
-//!   `reports/Roe_Jane_DOB_19800102.pdf` reads `reports/Roe Jane DOB 19800102 pdf`. Read by
+//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ - + ~ @ ( ) =`, any
+//!   length) holding six digits or more and a `_`, a `-`, a `.` after a letter, one of
+//!   `+ ~ @ ( ) =` beside a letter, or a word of two capitalised parts: `_` and `+ ~ @ ( ) =`
+//!   read as a space (several in a row as one), `-` and `.` too unless between two digits (a
+//!   date keeps its dashes, a version its dots), the `_`s of a date written with them as `-`
+//!   (`1980_03_04`), a word of two capitalised parts split (`JaneRoe` → `Jane Roe`) and six
+//!   digits or more glued after a letter split off (`Roe19800304` → `Roe 19800304`), so
+//!   `reports/Roe_Jane_DOB_19800102.pdf` reads `reports/Roe Jane DOB 19800102 pdf` and
+//!   `Roe+Jane+19800304.xml`, `Roe(Jane)19800304.xml`, `JaneRoe19800304.xml` and
+//!   `Roe__Jane__1980_03_04.xml` read as names beside a date (since 2026-12-06). Read by
 //!   [`FILE_NAME_DETECTORS`] only.
 //!
 //! Each view is one pass over the text (a header is parsed once per table; a row costs its
@@ -783,6 +788,7 @@ pub fn delimited(src: &str) -> Built {
     let mut spare = Vec::new();
     let mut open = None;
     let mut text = String::new();
+    let mut seen = Vec::with_capacity(2 * HEADERS_PER_TABLE);
     let mut at = 0;
     // Lines before this were read as part of a row that spanned lines (a quoted cell holding a
     // line break, none of them a header): not read again.
@@ -799,16 +805,17 @@ pub fn delimited(src: &str) -> Built {
         // A row of a table read so far? A row that fits a header with any separator first, then
         // (a second pass, only when the first met one) a row longer or shorter than its header.
         let mut read = None;
-        let mut unfit = false;
+        // The first separator whose row does not fit its header, read in the second pass.
+        let mut unfit = None;
         'passes: for pass in 0..2 {
-            if pass == 1 && !unfit {
+            if pass == 1 && unfit.is_none() {
                 break;
             }
             for sep in SEPARATORS {
                 if tables.entries.is_empty() {
                     break 'passes;
                 }
-                if !line.contains(&sep) || (markdown && sep != b'|') {
+                if !line.contains(&sep) || (markdown && sep != b'|') || (pass == 1 && unfit != Some(sep)) {
                     continue;
                 }
                 let (off, mut row) = inner(line, markdown);
@@ -855,7 +862,7 @@ pub fn delimited(src: &str) -> Built {
                 }
                 let Some((e, fits)) = entry else { continue };
                 if !fits && pass == 0 {
-                    unfit = true;
+                    unfit = unfit.or(Some(sep));
                     continue;
                 }
                 if let Some(n) = span_to {
@@ -866,15 +873,22 @@ pub fn delimited(src: &str) -> Built {
                 let header_like =
                     header_shape(row, &cells) && cells.iter().any(|&(a, b)| unquote(&row[a..b]).len() >= 2);
                 read = Some((e, sep, fits, header_like));
-                write_row(&tables.entries[e], row, &cells, fits, &mut text, |j, text: &str| {
-                    let (c0, c1) = cells[j];
-                    let (from, to) = (line_at + off + c0, line_at + off + c1);
-                    if view.len() + text.len() > cap {
-                        return Err(Capped(from, to));
-                    }
-                    view.push(from, to, text);
-                    Ok(())
-                })?;
+                write_row(
+                    &tables.entries[e],
+                    row,
+                    &cells,
+                    fits,
+                    (&mut text, &mut seen),
+                    |j, text: &str| {
+                        let (c0, c1) = cells[j];
+                        let (from, to) = (line_at + off + c0, line_at + off + c1);
+                        if view.len() + text.len() > cap {
+                            return Err(Capped(from, to));
+                        }
+                        view.push(from, to, text);
+                        Ok(())
+                    },
+                )?;
                 break 'passes;
             }
         }
@@ -907,14 +921,13 @@ fn write_row(
     row: &[u8],
     cells: &[(usize, usize)],
     fits: bool,
-    text: &mut String,
+    (text, seen): (&mut String, &mut Vec<&'static str>),
     mut push: impl FnMut(usize, &str) -> Result<(), Capped>,
 ) -> Result<(), Capped> {
     let filled = cells
         .iter()
         .rposition(|&(a, b)| !unquote(&row[a..b]).is_empty())
         .map_or(0, |p| p + 1);
-    let mut seen: Vec<&'static str> = Vec::with_capacity(2 * HEADERS_PER_TABLE);
     for (j, &(c0, c1)) in cells.iter().enumerate() {
         let value = unquote(&row[c0..c1]);
         if value.is_empty() {
@@ -939,7 +952,7 @@ fn write_row(
             continue;
         }
         text.clear();
-        for label in &seen {
+        for label in seen.iter() {
             text.push_str(label);
             text.push_str(": ");
             text.push_str(&String::from_utf8_lossy(value));
@@ -1199,14 +1212,60 @@ pub fn sql_inserts(src: &str) -> Built {
 
 /// A byte of a path-like run.
 fn path_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'\\' | b'-')
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'\\' | b'-') || other_separator(c)
+}
+
+/// A byte other than `_`, `-` and `.` that a file name writes between its words
+/// (`Roe+Jane+19800304.xml`, `Roe~Jane~…`, `Roe@Jane@…`, `Roe(Jane)19800304.xml`, `Roe=Jane=…`).
+fn other_separator(c: u8) -> bool {
+    matches!(c, b'+' | b'~' | b'@' | b'(' | b')' | b'=')
+}
+
+/// Marks in `dash` the `_`s of a date written with them (`1980_03_04`, `04_03_1980`: groups of
+/// 4, 1–2, 1–2 or 1–2, 1–2, 4 digits), read as `-` so the date stays a date. One pass.
+fn date_underscores(run: &[u8], dash: &mut Vec<bool>) {
+    dash.clear();
+    dash.resize(run.len(), false);
+    let mut k = 0;
+    while k < run.len() {
+        if !run[k].is_ascii_digit() || (k > 0 && run[k - 1].is_ascii_digit()) {
+            k += 1;
+            continue;
+        }
+        // Digit groups joined by single `_`s, from `k`.
+        let mut groups = [0usize; 3];
+        let mut g = 0;
+        let mut m = k;
+        loop {
+            let d = run[m..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if g < groups.len() {
+                groups[g] = d;
+            }
+            g += 1;
+            m += d;
+            if run.get(m) == Some(&b'_') && run.get(m + 1).is_some_and(u8::is_ascii_digit) {
+                m += 1;
+            } else {
+                break;
+            }
+        }
+        if g == 3 && matches!(groups, [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4]) {
+            for (x, d) in dash.iter_mut().enumerate().take(m).skip(k) {
+                *d = run[x] == b'_';
+            }
+        }
+        k = m.max(k + 1);
+    }
 }
 
 /// Path-like runs with `_`/`-`/`.` read as spaces (see the module's docs); `Ok(None)` when
 /// there is none.
 pub fn file_names(src: &str) -> Built {
     let b = src.as_bytes();
-    if !b.iter().any(|&c| matches!(c, b'_' | b'-' | b'.')) {
+    if !b
+        .iter()
+        .any(|&c| matches!(c, b'_' | b'-' | b'.') || other_separator(c) || c.is_ascii_uppercase())
+    {
         return Ok(None);
     }
     let Some(mut view) = TokenView::new(src, kind::FILE_NAME) else {
@@ -1214,6 +1273,7 @@ pub fn file_names(src: &str) -> Built {
     };
     let cap = src.len().saturating_mul(MAX_GROWTH).saturating_add(GROWTH_SLACK);
     let mut out = String::new();
+    let mut dash = Vec::new();
     let mut i = 0;
     while i < b.len() {
         if !path_byte(b[i]) {
@@ -1227,23 +1287,47 @@ pub fn file_names(src: &str) -> Built {
         let run = &b[start..i];
         let digit = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_digit);
         let letter = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_alphabetic);
-        // Words joined by `_`, `-`, or a `.` after a letter (`Jane.Roe.1980-01-02.pdf`).
-        let joined =
-            |j: usize, c: u8| c == b'_' || c == b'-' || (c == b'.' && letter(j.checked_sub(1)) && j + 1 < run.len());
+        // Words joined by `_`, `-`, a `.` after a letter (`Jane.Roe.1980-01-02.pdf`), another
+        // separator beside a letter (`Roe+Jane+…`, `Roe(Jane)1980…`), or glued as two
+        // capitalised parts (`JaneRoe19800304.xml`).
+        let joined = |j: usize, c: u8| {
+            c == b'_'
+                || c == b'-'
+                || (c == b'.' && letter(j.checked_sub(1)) && j + 1 < run.len())
+                || (other_separator(c) && (letter(j.checked_sub(1)) || letter(Some(j + 1))))
+                || (c.is_ascii_uppercase() && j > 0 && run[j - 1].is_ascii_lowercase() && two_parts(run, j))
+        };
         if run.iter().filter(|c| c.is_ascii_digit()).count() < 6 || !run.iter().enumerate().any(|(j, &c)| joined(j, c))
         {
             continue;
         }
+        date_underscores(run, &mut dash);
         out.clear();
+        // Separators in a row (`Roe__Jane`) are one space.
+        let space = |out: &mut String| {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        };
         for (j, &c) in run.iter().enumerate() {
             match c {
-                b'_' => out.push(' '),
-                b'-' | b'.' if !(digit(j.checked_sub(1)) && digit(Some(j + 1))) => out.push(' '),
+                b'_' if dash[j] => out.push('-'),
+                b'_' => space(&mut out),
+                b'-' | b'.' if !(digit(j.checked_sub(1)) && digit(Some(j + 1))) => space(&mut out),
+                c if other_separator(c) => space(&mut out),
                 _ => {
                     // `JaneRoe`: a capital after a lower-case letter, in a word of two
                     // capitalised parts (`[A-Z][a-z]+[A-Z][a-z]+`), starts a second word.
                     if c.is_ascii_uppercase() && j > 0 && run[j - 1].is_ascii_lowercase() && two_parts(run, j) {
                         out.push(' ');
+                    }
+                    // `Roe19800304`: a date glued after a word (six digits or more, or a date
+                    // written with `_`) starts a word of its own.
+                    if c.is_ascii_digit() && letter(j.checked_sub(1)) {
+                        let d = run[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+                        if d >= 6 || dash.get(j + d) == Some(&true) {
+                            out.push(' ');
+                        }
                     }
                     out.push(char::from(c));
                 }
@@ -2247,6 +2331,53 @@ mod tests {
         for t in [
             "<system-out>| Service | Version | Date |\n|---|---|---|\n| api | 1.2.3 | 2019-03-02 |\n</system-out>",
             "{\"report\": \"| Metric | Value |\\n|---|---|\\n| build_id | 219451100 |\\n\"}",
+        ] {
+            clean(t);
+        }
+    }
+
+    #[test]
+    fn file_names_with_other_separators_or_a_glued_name_are_refused() {
+        for name in [
+            "Roe+Jane+19800304.xml",
+            "Roe~Jane~19800304.xml",
+            "Roe@Jane@19800304.xml",
+            "Roe(Jane)19800304.xml",
+            "Roe=Jane=19800304.xml",
+            "JaneRoe19800304.xml",
+            "Roe__Jane__1980_03_04.xml",
+            "reports/Roe_Jane_04_03_1980.pdf",
+        ] {
+            refused(name, name, &["name-with-date"]);
+            let f = scan(name, &GuardConfig::default());
+            let json = serde_json::to_string(&f).unwrap();
+            assert!(!json.contains("Roe") && !json.contains("1980"), "{json}");
+        }
+        assert_eq!(
+            super::file_names("Roe__Jane__1980_03_04.xml").unwrap().unwrap().text,
+            "Roe Jane 1980-03-04 xml\n"
+        );
+        assert_eq!(
+            super::file_names("JaneRoe19800304.xml").unwrap().unwrap().text,
+            "Jane Roe 19800304 xml\n"
+        );
+    }
+
+    #[test]
+    fn artifact_names_with_other_separators_stay_clean() {
+        for t in [
+            "ward-cli+build.20240102.tar.gz",
+            "app@1.2.3_20240102.zip",
+            "Vendor_Contract(2018-04-01).pdf",
+            "Vendor+Contract+2018-04-01.pdf",
+            "SOC2~Type~II~Report~2019-12-31.pdf",
+            "build=20240102123456",
+            "coverage(2019_03_02).html",
+            "x86_64_linux_2019_03_02.tar.gz",
+            "ward-cli_1.2.3_2024-01-02.tar.gz",
+            "junit-TestLoginFlow20240102.xml",
+            "release@2019-03-02+build.123456",
+            "sha256=9f8e7d6c5b4a39281716151413121110",
         ] {
             clean(t);
         }
