@@ -2520,6 +2520,26 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             )),
         ),
         ("path-dots", cut(repeat("Ab.Cd.1234567 "))),
+        // The attack review of 2026-12-06: rows shaped as headers with an odd cell (each tried as
+        // one), rows longer than their header (read a second time, from both ends) and shorter
+        // ones, Markdown headers after a field's opening, file names with other separators, glued
+        // names and dates written with `_`.
+        (
+            "table-odd-headers",
+            cut(format!("ssn,dob,[x]\n{}", repeat("ssn,dob,[x]\n"))),
+        ),
+        ("table-long-rows", cut(format!("ssn,note\n{}", repeat("a;b,c,d,e,f\n")))),
+        (
+            "table-rows-under-wide",
+            cut(format!(
+                "{}\n{}",
+                (0..64).map(|i| format!("c{i}")).collect::<Vec<_>>().join(","),
+                repeat("a,b\n")
+            )),
+        ),
+        ("table-markdown-in-field", cut(repeat("<a>| ssn | [x] |\n"))),
+        ("path-separators", cut(repeat("Ab+Cd(1234567)=Ef~Gh@ "))),
+        ("path-glued-dates", cut(repeat("AbCd1234567_1980_03_04__1_2_3"))),
         // The decoders added for the fifth round (2026-12-04): UTF-7 (values, one endless
         // shifted sequence, `+` after `+`), `%uXXXX`, CSS escapes, lower-case quoted-printable,
         // base85 and Z85 (values, noise), base32hex, character codes (values, endless lists,

@@ -7,10 +7,17 @@
 //!   `tabulate` grid tables: under a header row whose cells all look like field names (1–128
 //!   bytes: letters of any script, digits, spaces and `_ . # / ( ) ' - $ * ? & % :`, not
 //!   starting with a digit, a space or `-`; 2 to [`MAX_COLUMNS`] of them, empty ones allowed
-//!   with at least two named), each non-empty cell of every following row with as many cells
-//!   (or more, all empty) under a label a detector reads is written as `label: cell` with the
-//!   label's short canonical form ([`canonical_label`]), one per line, mapped back to the cell
-//!   (quotes included). A table is kept for the rest of the text: a line is a row of the table
+//!   with at least two named) — or enough of them that an odd cell (`notes [free text]`,
+//!   `2nd visit`, `reply@`, a long or wordy one) is a label no detector reads: two field names
+//!   a detector reads, or one and more field names than odd cells ([`header_shape`]; since
+//!   2026-12-06, one odd cell turned the table off) — each non-empty cell of every following
+//!   row with as many cells (or more, all empty) under a label a detector reads is written as
+//!   `label: cell` with the label's short canonical form ([`canonical_label`]), one per line,
+//!   mapped back to the cell (quotes included). A row that fits no header with any separator
+//!   (since 2026-12-06: it was read under none) is read under the table of its separator with
+//!   the most labels under its cells when longer (an extra cell, an unquoted comma: from the
+//!   first cell on, and from the last filled cell back), else the one of the fewest labels
+//!   over them (trailing cells left out: from the first cell on). A table is kept for the rest of the text: a line is a row of the table
 //!   whose header had as many cells (`Tables`), so junk lines, blank lines, rule rows
 //!   (`|---|`, `---+---`, `+===+`) and other tables' headers between a header and its rows hide
 //!   nothing; a header row that is also a row of a table of its width is read both ways (one
@@ -19,7 +26,8 @@
 //!   `\n`, `\r\n` or `\r`; a quoted cell holding a line break is read across it (up to
 //!   [`MAX_QUOTED`] bytes, not across a line that is itself a header), a quote that never closes
 //!   is a character. A header inside a field starts after the field's opening
-//!   (`<system-out>last,…`, `"note": "last,…`). Read by [`TABLE_DETECTORS`] only (as is
+//!   (`<system-out>last,…`, `"note": "last,…`), a Markdown one too (`<system-out>| SSN | …`,
+//!   `"report": "| SSN | …`: [`markdown_in_field`]). Read by [`TABLE_DETECTORS`] only (as is
 //!   [`sql_inserts`]).
 //! - [`sql_inserts`] — `INSERT INTO t (a, b) VALUES (…), (…)` (also `INSERT [dbo].[t]`,
 //!   `INSERT OR REPLACE`, `REPLACE INTO`): each value under a column a detector reads written
@@ -27,11 +35,16 @@
 //!   function call as its first string, a value that is none of these skipped alone), when the
 //!   tuple holds as many values as the column list. An `INSERT` without a column list is left to
 //!   the raw text (`name-with-date` reads `'Roe', 'Jane', 'F', DATE '1980-01-02'`).
-//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ -`, any length) holding six
-//!   digits or more and a `_`, a `-` or a `.` after a letter: `_` read as a space, `-` and `.`
-//!   too unless between two digits (a date keeps its dashes, a version its dots), and a word of
-//!   two capitalised parts split (`JaneRoe` → `Jane Roe`), so
-//!   `reports/Roe_Jane_DOB_19800102.pdf` reads `reports/Roe Jane DOB 19800102 pdf`. Read by
+//! - [`file_names`] — every path-like run (letters, digits, `_ . / \ - + ~ @ ( ) =`, any
+//!   length) holding six digits or more and a `_`, a `-`, a `.` after a letter, one of
+//!   `+ ~ @ ( ) =` beside a letter, or a word of two capitalised parts: `_` and `+ ~ @ ( ) =`
+//!   read as a space (several in a row as one), `-` and `.` too unless between two digits (a
+//!   date keeps its dashes, a version its dots), the `_`s of a date written with them as `-`
+//!   (`1980_03_04`), a word of two capitalised parts split (`JaneRoe` → `Jane Roe`) and six
+//!   digits or more glued after a letter split off (`Roe19800304` → `Roe 19800304`), so
+//!   `reports/Roe_Jane_DOB_19800102.pdf` reads `reports/Roe Jane DOB 19800102 pdf` and
+//!   `Roe+Jane+19800304.xml`, `Roe(Jane)19800304.xml`, `JaneRoe19800304.xml` and
+//!   `Roe__Jane__1980_03_04.xml` read as names beside a date (since 2026-12-06). Read by
 //!   [`FILE_NAME_DETECTORS`] only.
 //!
 //! Each view is one pass over the text (a header is parsed once per table; a row costs its
@@ -489,10 +502,16 @@ fn blank(line: &[u8]) -> bool {
 
 /// The part of a line between a Markdown table's outer pipes (or the line).
 fn inner(line: &[u8], markdown: bool) -> (usize, &[u8]) {
-    if !markdown {
+    inner_from(line, markdown.then_some(0))
+}
+
+/// The part of a line between a Markdown table's outer pipes, the table starting at `from`
+/// (after a field's opening: `<system-out>| SSN |`), or the line (`None`).
+fn inner_from(line: &[u8], from: Option<usize>) -> (usize, &[u8]) {
+    let Some(from) = from else {
         return (0, line);
-    }
-    let lead = line.iter().take_while(|&&b| b == b' ').count();
+    };
+    let lead = from + line[from..].iter().take_while(|&&b| b == b' ').count();
     let mut l = &line[lead..];
     let mut off = lead;
     if l.first() == Some(&b'|') {
@@ -562,16 +581,70 @@ fn quote_close(bytes: &[u8], open: usize, budget: &mut usize) -> Option<usize> {
     None
 }
 
+/// Where a Markdown table starts inside a field's opening (`<system-out>| SSN | Name |`,
+/// `"report": "| SSN | Name |`, `note = '| …`, `<![CDATA[| …`): the first `|` of a line whose
+/// first byte other than a space is not one, right after (spaces aside) `>`, `"`, `'`, `[` or `=`.
+fn markdown_in_field(line: &[u8]) -> Option<usize> {
+    let p = line.iter().position(|&b| b == b'|')?;
+    let before = line[..p].iter().rev().find(|&&b| b != b' ')?;
+    matches!(before, b'>' | b'"' | b'\'' | b'[' | b'=').then_some(p)
+}
+
+/// Whether a row's cells make a header (see the module's docs): at least two named (non-empty)
+/// cells, and either every named cell a field name, or enough of them label-shaped that the odd
+/// ones (`notes [free text]`, `reply@`, `2nd visit`, a long or wordy cell) are labels no
+/// detector reads: two field names a detector reads, or one and more field names than odd
+/// cells. Each cell is read once (at most one [`canonical_label`] each).
+fn header_shape(row: &[u8], cells: &[(usize, usize)]) -> bool {
+    let (mut named, mut fields, mut odd) = (0usize, 0usize, 0usize);
+    for &(a, b) in cells {
+        if unquote(&row[a..b]).is_empty() {
+            continue;
+        }
+        named += 1;
+        if field_name(&row[a..b]) {
+            fields += 1;
+        } else {
+            odd += 1;
+        }
+    }
+    if named < 2 {
+        return false;
+    }
+    if odd == 0 {
+        return true;
+    }
+    let mut read = 0;
+    for &(a, b) in cells {
+        let c = &row[a..b];
+        if !unquote(c).is_empty() && field_name(c) && canonical_label(unquote(c)).is_some() {
+            read += 1;
+            if read >= 2 || (fields >= 2 && fields > odd) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// The header row a line of field names is (see the module's docs), tried with each separator
 /// that occurs in it.
 fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Header> {
-    let markdown = line.iter().find(|&&b| b != b' ') == Some(&b'|');
+    let lead = line.iter().find(|&&b| b != b' ') == Some(&b'|');
+    // A Markdown table inside a field starts after the field's opening.
+    let in_field = if lead { None } else { markdown_in_field(line) };
     let mut open = None;
     for sep in SEPARATORS {
-        if !line.contains(&sep) || (markdown && sep != b'|') {
+        if !line.contains(&sep) || (lead && sep != b'|') {
             continue;
         }
-        let (_, row) = inner(line, markdown);
+        let from = match (lead, sep) {
+            (true, _) => Some(0),
+            (false, b'|') => in_field,
+            _ => None,
+        };
+        let markdown = from.is_some();
+        let (_, row) = inner_from(line, from);
         if !split_cells(row, sep, cells, &mut open, false) || !(2..=MAX_COLUMNS).contains(&cells.len()) {
             continue;
         }
@@ -584,15 +657,20 @@ fn header(line: &[u8], cells: &mut Vec<(usize, usize)>) -> Option<Header> {
             cells[0].0 = a + p + 1;
         }
         // Empty cells are allowed (pandas' and R's index column, a trailing comma); at least
-        // two are field names, and every other is one.
+        // two are field names, and every other is one — or enough are labels a detector reads
+        // that an odd cell is a label no detector reads ([`header_shape`]).
         let name = |&(a, b): &(usize, usize)| !unquote(&row[a..b]).is_empty();
-        if cells.iter().filter(|c| name(c)).count() >= 2
-            && cells.iter().all(|&(a, b)| !name(&(a, b)) || field_name(&row[a..b]))
-        {
+        if header_shape(row, cells) {
             let last = cells.iter().rposition(name).map_or(0, |p| p + 1);
             let labels: Vec<Option<&'static str>> = cells[..last]
                 .iter()
-                .map(|&(a, b)| canonical_label(unquote(&row[a..b])))
+                .map(|&(a, b)| {
+                    if field_name(&row[a..b]) {
+                        canonical_label(unquote(&row[a..b]))
+                    } else {
+                        None
+                    }
+                })
                 .collect();
             let named = labels.iter().flatten().count();
             return Some(Header {
@@ -629,21 +707,40 @@ struct Tables {
 }
 
 impl Tables {
-    /// The entry a row of these cells belongs to: as many cells as a header row, or at least as
-    /// many as a header's labels with only empty cells after them (a trailing comma).
-    fn find(&self, sep: u8, markdown: bool, row: &[u8], cells: &[(usize, usize)]) -> Option<usize> {
+    /// The entry a row of these cells belongs to, and whether the row fits its header: as many
+    /// cells as a header row, or at least as many as a header's labels with only empty cells
+    /// after them (a trailing comma). Else (not fitting) a row longer than every header of its
+    /// separator (an extra cell, an unquoted comma in a cell) belongs to the table of the most
+    /// labels under its cells; a shorter one (trailing cells left out), to the table of the
+    /// fewest labels over them. Two range look-ups at most.
+    fn find(&self, sep: u8, markdown: bool, row: &[u8], cells: &[(usize, usize)]) -> Option<(usize, bool)> {
         let n = cells.len();
         if let Some(&e) = self.by_width.get(&(sep, markdown, n)) {
-            return Some(e);
+            return Some((e, true));
         }
         let filled = cells
             .iter()
             .rposition(|&(a, b)| !unquote(&row[a..b]).is_empty())
-            .map_or(0, |p| p + 1);
-        self.by_labels
-            .range((sep, markdown, filled.max(1))..=(sep, markdown, n))
+            .map_or(0, |p| p + 1)
+            .max(1);
+        if let Some((_, &e)) = self
+            .by_labels
+            .range((sep, markdown, filled)..=(sep, markdown, n))
             .next_back()
-            .map(|(_, &e)| e)
+        {
+            return Some((e, true));
+        }
+        if let Some((_, &e)) = self
+            .by_labels
+            .range((sep, markdown, 0)..(sep, markdown, filled))
+            .next_back()
+        {
+            return Some((e, false));
+        }
+        self.by_labels
+            .range((sep, markdown, n.saturating_add(1))..=(sep, markdown, usize::MAX))
+            .next()
+            .map(|(_, &e)| (e, false))
     }
 
     fn add(&mut self, h: Header, fits: Option<usize>) {
@@ -691,6 +788,7 @@ pub fn delimited(src: &str) -> Built {
     let mut spare = Vec::new();
     let mut open = None;
     let mut text = String::new();
+    let mut seen = Vec::with_capacity(2 * HEADERS_PER_TABLE);
     let mut at = 0;
     // Lines before this were read as part of a row that spanned lines (a quoted cell holding a
     // line break, none of them a header): not read again.
@@ -704,108 +802,165 @@ pub fn delimited(src: &str) -> Built {
             continue;
         }
         let markdown = line.iter().find(|&&b| b != b' ') == Some(&b'|');
-        // A row of a table read so far?
+        // A row of a table read so far? A row that fits a header with any separator first, then
+        // (a second pass, only when the first met one) a row longer or shorter than its header.
         let mut read = None;
-        for sep in SEPARATORS {
-            if tables.entries.is_empty() {
+        // The first separator whose row does not fit its header, read in the second pass.
+        let mut unfit = None;
+        'passes: for pass in 0..2 {
+            if pass == 1 && unfit.is_none() {
                 break;
             }
-            if !line.contains(&sep) || (markdown && sep != b'|') {
-                continue;
-            }
-            let (off, mut row) = inner(line, markdown);
-            if !split_cells(row, sep, &mut cells, &mut open, false) {
-                continue;
-            }
-            let mut entry = tables.find(sep, markdown, row, &cells);
-            // A quoted cell holding a line break: the row is read on to the quote's close.
-            if let Some(o) = open {
-                if quote_budget == 0 {
-                    // Fail closed: quotes built to make every row read ahead.
-                    return Err(Capped(line_at, end));
+            for sep in SEPARATORS {
+                if tables.entries.is_empty() {
+                    break 'passes;
                 }
-                let mut spanned = false;
-                if let Some(close) = quote_close(bytes, line_at + off + o, &mut quote_budget) {
-                    let (e, n) = line_end(bytes, close);
-                    let (_, r) = inner(&bytes[line_at..e], markdown);
-                    let mut again = None;
-                    // Not across a header: a table hidden in a quoted cell is read as one.
-                    let mut l = next;
-                    let mut headed = false;
-                    while l < n && !headed {
-                        let (le, ln) = line_end(bytes, l);
-                        headed = header(&bytes[l..le], &mut spare).is_some();
-                        l = ln;
-                    }
-                    if !headed
-                        && split_cells(r, sep, &mut cells, &mut again, false)
-                        && let Some(e) = tables.find(sep, markdown, r, &cells)
-                    {
-                        row = r;
-                        inside_row = n;
-                        entry = Some(e);
-                        spanned = true;
-                    }
-                }
-                if !spanned {
-                    // A quote that opens no cell is a character of its cell (`"Roe,Jane`).
-                    entry = if split_cells(row, sep, &mut cells, &mut open, true) {
-                        tables.find(sep, markdown, row, &cells)
-                    } else {
-                        None
-                    };
-                }
-            }
-            let Some(e) = entry else { continue };
-            // Could the row be a header too (every cell empty or a field name, one of them of
-            // two letters or more)? Only then is it tried as one below.
-            let header_like = cells.iter().all(|&(a, b)| {
-                let c = unquote(&row[a..b]);
-                c.is_empty() || field_name(&row[a..b])
-            }) && cells.iter().any(|&(a, b)| unquote(&row[a..b]).len() >= 2);
-            read = Some((e, sep, header_like));
-            let list = &tables.entries[e];
-            for (j, &(c0, c1)) in cells.iter().enumerate() {
-                let value = unquote(&row[c0..c1]);
-                if value.is_empty() {
+                if !line.contains(&sep) || (markdown && sep != b'|') || (pass == 1 && unfit != Some(sep)) {
                     continue;
                 }
-                text.clear();
-                for (k, t) in list.iter().enumerate() {
-                    let Some(Some(label)) = t.labels.get(j) else { continue };
-                    if list[..k].iter().any(|u| u.labels.get(j) == Some(&Some(*label))) {
-                        continue;
-                    }
-                    text.push_str(label);
-                    text.push_str(": ");
-                    text.push_str(&String::from_utf8_lossy(value));
-                    text.push('\n');
-                }
-                if text.is_empty() {
+                let (off, mut row) = inner(line, markdown);
+                if !split_cells(row, sep, &mut cells, &mut open, false) {
                     continue;
                 }
-                let (from, to) = (line_at + off + c0, line_at + off + c1);
-                if view.len() + text.len() > cap {
-                    return Err(Capped(from, to));
+                let mut entry = tables.find(sep, markdown, row, &cells);
+                let mut span_to = None;
+                // A quoted cell holding a line break: the row is read on to the quote's close.
+                if let Some(o) = open {
+                    if quote_budget == 0 {
+                        // Fail closed: quotes built to make every row read ahead.
+                        return Err(Capped(line_at, end));
+                    }
+                    if let Some(close) = quote_close(bytes, line_at + off + o, &mut quote_budget) {
+                        let (e, n) = line_end(bytes, close);
+                        let (_, r) = inner(&bytes[line_at..e], markdown);
+                        let mut again = None;
+                        // Not across a header: a table hidden in a quoted cell is read as one.
+                        let mut l = next;
+                        let mut headed = false;
+                        while l < n && !headed {
+                            let (le, ln) = line_end(bytes, l);
+                            headed = header(&bytes[l..le], &mut spare).is_some();
+                            l = ln;
+                        }
+                        if !headed
+                            && split_cells(r, sep, &mut cells, &mut again, false)
+                            && let Some(found) = tables.find(sep, markdown, r, &cells)
+                        {
+                            row = r;
+                            span_to = Some(n);
+                            entry = Some(found);
+                        }
+                    }
+                    if span_to.is_none() {
+                        // A quote that opens no cell is a character of its cell (`"Roe,Jane`).
+                        entry = if split_cells(row, sep, &mut cells, &mut open, true) {
+                            tables.find(sep, markdown, row, &cells)
+                        } else {
+                            None
+                        };
+                    }
                 }
-                view.push(from, to, &text);
+                let Some((e, fits)) = entry else { continue };
+                if !fits && pass == 0 {
+                    unfit = unfit.or(Some(sep));
+                    continue;
+                }
+                if let Some(n) = span_to {
+                    inside_row = n;
+                }
+                // Could the row be a header too (its cells a header's shape, one of them of two
+                // letters or more)? Only then is it tried as one below.
+                let header_like =
+                    header_shape(row, &cells) && cells.iter().any(|&(a, b)| unquote(&row[a..b]).len() >= 2);
+                read = Some((e, sep, fits, header_like));
+                write_row(
+                    &tables.entries[e],
+                    row,
+                    &cells,
+                    fits,
+                    (&mut text, &mut seen),
+                    |j, text: &str| {
+                        let (c0, c1) = cells[j];
+                        let (from, to) = (line_at + off + c0, line_at + off + c1);
+                        if view.len() + text.len() > cap {
+                            return Err(Capped(from, to));
+                        }
+                        view.push(from, to, text);
+                        Ok(())
+                    },
+                )?;
+                break 'passes;
             }
-            break;
         }
         // A header row: a new table, or one more header of the table the line fits.
         if inside_row <= line_at
-            && read.is_none_or(|(_, _, header_like)| header_like)
+            && read.is_none_or(|(_, _, _, header_like)| header_like)
             && let Some(h) = header(line, &mut cells)
         {
-            // Read as a row with the same separator: one more header of that table, when it
-            // has more labels a detector reads; otherwise a new table.
-            let fits = read.filter(|&(_, sep, _)| sep == h.sep).map(|(e, _, _)| e);
+            // Read as a row fitting a header with the same separator (and Markdown or not): one
+            // more header of that table, when it has more labels a detector reads; otherwise a
+            // new table.
+            let fits = read
+                .filter(|&(_, sep, fits, _)| fits && sep == h.sep && h.markdown == markdown)
+                .map(|(e, _, _, _)| e);
             if fits.is_none() || h.table.named > 0 {
                 tables.add(h, fits);
             }
         }
     }
     Ok(view.finish())
+}
+
+/// Each non-empty cell of a row under the labels a detector reads of the headers it is read
+/// under (each label once), written as `label: cell` lines handed to `push` with the cell's
+/// index. A row that does not fit its header (`fits` false) is read under its labels from the
+/// first cell on and, when longer than the labels, from the last filled cell back too (an
+/// unquoted comma in an earlier cell shifts the later ones): at most two labels a header.
+fn write_row(
+    list: &[Table],
+    row: &[u8],
+    cells: &[(usize, usize)],
+    fits: bool,
+    (text, seen): (&mut String, &mut Vec<&'static str>),
+    mut push: impl FnMut(usize, &str) -> Result<(), Capped>,
+) -> Result<(), Capped> {
+    let filled = cells
+        .iter()
+        .rposition(|&(a, b)| !unquote(&row[a..b]).is_empty())
+        .map_or(0, |p| p + 1);
+    for (j, &(c0, c1)) in cells.iter().enumerate() {
+        let value = unquote(&row[c0..c1]);
+        if value.is_empty() {
+            continue;
+        }
+        seen.clear();
+        for t in list {
+            let shift = if fits { 0 } else { filled.saturating_sub(t.labels.len()) };
+            let left = t.labels.get(j).copied().flatten();
+            let right = if shift > 0 {
+                j.checked_sub(shift).and_then(|k| t.labels.get(k).copied().flatten())
+            } else {
+                None
+            };
+            for label in [left, right].into_iter().flatten() {
+                if !seen.contains(&label) {
+                    seen.push(label);
+                }
+            }
+        }
+        if seen.is_empty() {
+            continue;
+        }
+        text.clear();
+        for label in seen.iter() {
+            text.push_str(label);
+            text.push_str(": ");
+            text.push_str(&String::from_utf8_lossy(value));
+            text.push('\n');
+        }
+        push(j, text)?;
+    }
+    Ok(())
 }
 
 fn insert_re() -> &'static Regex {
@@ -1057,14 +1212,60 @@ pub fn sql_inserts(src: &str) -> Built {
 
 /// A byte of a path-like run.
 fn path_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'\\' | b'-')
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'\\' | b'-') || other_separator(c)
+}
+
+/// A byte other than `_`, `-` and `.` that a file name writes between its words
+/// (`Roe+Jane+19800304.xml`, `Roe~Jane~…`, `Roe@Jane@…`, `Roe(Jane)19800304.xml`, `Roe=Jane=…`).
+fn other_separator(c: u8) -> bool {
+    matches!(c, b'+' | b'~' | b'@' | b'(' | b')' | b'=')
+}
+
+/// Marks in `dash` the `_`s of a date written with them (`1980_03_04`, `04_03_1980`: groups of
+/// 4, 1–2, 1–2 or 1–2, 1–2, 4 digits), read as `-` so the date stays a date. One pass.
+fn date_underscores(run: &[u8], dash: &mut Vec<bool>) {
+    dash.clear();
+    dash.resize(run.len(), false);
+    let mut k = 0;
+    while k < run.len() {
+        if !run[k].is_ascii_digit() || (k > 0 && run[k - 1].is_ascii_digit()) {
+            k += 1;
+            continue;
+        }
+        // Digit groups joined by single `_`s, from `k`.
+        let mut groups = [0usize; 3];
+        let mut g = 0;
+        let mut m = k;
+        loop {
+            let d = run[m..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if g < groups.len() {
+                groups[g] = d;
+            }
+            g += 1;
+            m += d;
+            if run.get(m) == Some(&b'_') && run.get(m + 1).is_some_and(u8::is_ascii_digit) {
+                m += 1;
+            } else {
+                break;
+            }
+        }
+        if g == 3 && matches!(groups, [4, 1..=2, 1..=2] | [1..=2, 1..=2, 4]) {
+            for (x, d) in dash.iter_mut().enumerate().take(m).skip(k) {
+                *d = run[x] == b'_';
+            }
+        }
+        k = m.max(k + 1);
+    }
 }
 
 /// Path-like runs with `_`/`-`/`.` read as spaces (see the module's docs); `Ok(None)` when
 /// there is none.
 pub fn file_names(src: &str) -> Built {
     let b = src.as_bytes();
-    if !b.iter().any(|&c| matches!(c, b'_' | b'-' | b'.')) {
+    if !b
+        .iter()
+        .any(|&c| matches!(c, b'_' | b'-' | b'.') || other_separator(c) || c.is_ascii_uppercase())
+    {
         return Ok(None);
     }
     let Some(mut view) = TokenView::new(src, kind::FILE_NAME) else {
@@ -1072,6 +1273,7 @@ pub fn file_names(src: &str) -> Built {
     };
     let cap = src.len().saturating_mul(MAX_GROWTH).saturating_add(GROWTH_SLACK);
     let mut out = String::new();
+    let mut dash = Vec::new();
     let mut i = 0;
     while i < b.len() {
         if !path_byte(b[i]) {
@@ -1085,23 +1287,47 @@ pub fn file_names(src: &str) -> Built {
         let run = &b[start..i];
         let digit = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_digit);
         let letter = |k: Option<usize>| k.and_then(|k| run.get(k)).is_some_and(u8::is_ascii_alphabetic);
-        // Words joined by `_`, `-`, or a `.` after a letter (`Jane.Roe.1980-01-02.pdf`).
-        let joined =
-            |j: usize, c: u8| c == b'_' || c == b'-' || (c == b'.' && letter(j.checked_sub(1)) && j + 1 < run.len());
+        // Words joined by `_`, `-`, a `.` after a letter (`Jane.Roe.1980-01-02.pdf`), another
+        // separator beside a letter (`Roe+Jane+…`, `Roe(Jane)1980…`), or glued as two
+        // capitalised parts (`JaneRoe19800304.xml`).
+        let joined = |j: usize, c: u8| {
+            c == b'_'
+                || c == b'-'
+                || (c == b'.' && letter(j.checked_sub(1)) && j + 1 < run.len())
+                || (other_separator(c) && (letter(j.checked_sub(1)) || letter(Some(j + 1))))
+                || (c.is_ascii_uppercase() && j > 0 && run[j - 1].is_ascii_lowercase() && two_parts(run, j))
+        };
         if run.iter().filter(|c| c.is_ascii_digit()).count() < 6 || !run.iter().enumerate().any(|(j, &c)| joined(j, c))
         {
             continue;
         }
+        date_underscores(run, &mut dash);
         out.clear();
+        // Separators in a row (`Roe__Jane`) are one space.
+        let space = |out: &mut String| {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        };
         for (j, &c) in run.iter().enumerate() {
             match c {
-                b'_' => out.push(' '),
-                b'-' | b'.' if !(digit(j.checked_sub(1)) && digit(Some(j + 1))) => out.push(' '),
+                b'_' if dash[j] => out.push('-'),
+                b'_' => space(&mut out),
+                b'-' | b'.' if !(digit(j.checked_sub(1)) && digit(Some(j + 1))) => space(&mut out),
+                c if other_separator(c) => space(&mut out),
                 _ => {
                     // `JaneRoe`: a capital after a lower-case letter, in a word of two
                     // capitalised parts (`[A-Z][a-z]+[A-Z][a-z]+`), starts a second word.
                     if c.is_ascii_uppercase() && j > 0 && run[j - 1].is_ascii_lowercase() && two_parts(run, j) {
                         out.push(' ');
+                    }
+                    // `Roe19800304`: a date glued after a word (six digits or more, or a date
+                    // written with `_`) starts a word of its own.
+                    if c.is_ascii_digit() && letter(j.checked_sub(1)) {
+                        let d = run[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+                        if d >= 6 || dash.get(j + d) == Some(&true) {
+                            out.push(' ');
+                        }
                     }
                     out.push(char::from(c));
                 }
@@ -1961,6 +2187,197 @@ mod tests {
             "reports/Release_Notes_2019-03-02.pdf",
             "build_2019-03-02_123456.log",
             "coverage-report-20180102.html",
+        ] {
+            clean(t);
+        }
+    }
+
+    #[test]
+    fn a_header_with_one_odd_cell_still_labels_its_rows() {
+        let long = "x".repeat(200);
+        for odd in [
+            "notes [free text]",
+            "reply@",
+            "2nd visit",
+            "-delta",
+            "cost+tax",
+            "x=1",
+            "{json}",
+            "<b>",
+            "!flag",
+            "say \"hi\"",
+            long.as_str(),
+            "comments from the nurse about the visit of today",
+        ] {
+            let csv = format!("last,first,ssn,mrn,dob,{odd}\nRoe,Jane,219451100,A00123,1980-03-04,ok\n");
+            refused(odd, &csv, &["us-ssn", "dob-with-name"]);
+            refused(
+                odd,
+                &format!("<testcase name=\"t\"><system-out>{csv}</system-out></testcase>"),
+                &["us-ssn", "dob-with-name"],
+            );
+            // First, or behind a decoy of its width.
+            refused(odd, &format!("{odd},last,ssn\nok,Roe,219451100\n"), &["us-ssn"]);
+            refused(odd, &format!("a,b,c,d,e,f\n{csv}"), &["us-ssn", "dob-with-name"]);
+        }
+        // One label a detector reads, and more field names than odd cells.
+        refused(
+            "one read label",
+            "Height [cm],Visit,ssn\n180,V1,219451100\n",
+            &["us-ssn"],
+        );
+        // An odd cell is a label no detector reads: its column is not written.
+        assert_eq!(
+            super::delimited("ssn,dob,name [x]\n219451100,1980-01-02,Jane Roe\n")
+                .unwrap()
+                .unwrap()
+                .text,
+            "ssn: 219451100\ndob: 1980-01-02\n"
+        );
+    }
+
+    #[test]
+    fn headers_with_units_brackets_and_numbers_over_clean_rows_stay_clean() {
+        for t in [
+            "Sample,Height [cm],Weight (kg),#visits,2nd visit,last updated\nS-001,180,75,3,no,2024-01-02\nS-002,165,60,1,yes,2019-03-02\n",
+            "test,first run [utc],last run [utc],duration (s),result@ci\nTestLoginFlow,2024-01-02,2024-01-03,1.2,passed\ntest_logout,2019-03-02,2019-03-04,0.4,failed\n",
+            "| Build | Name [short] | Phone (ext) | Started @ |\n|---|---|---|---|\n| 219451100 | nightly | 4411 | 2019-03-02 |\n",
+        ] {
+            clean(t);
+        }
+    }
+
+    #[test]
+    fn a_row_longer_or_shorter_than_its_header_is_read_under_its_labels() {
+        refused(
+            "extra cell",
+            "last,first,ssn,mrn,dob\nRoe,Jane,219451100,A00123,1980-03-04,extra\n",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "unquoted comma in the last cell",
+            "last,first,ssn,city\n\"Roe\",Jane,219451100,Springfield, IL\n",
+            &["us-ssn"],
+        );
+        // An unquoted comma before the value shifts it: read from the last cell back too.
+        refused(
+            "unquoted comma in an earlier cell",
+            "name,note,ssn\nRoe,seen, then sent home,219451100\n",
+            &["us-ssn"],
+        );
+        refused(
+            "junit longer row",
+            "<system-out>last,first,ssn,mrn,dob\nRoe,Jane,219451100,A00123,1980-03-04,extra\n</system-out>",
+            &["us-ssn", "dob-with-name"],
+        );
+        refused(
+            "markdown longer row",
+            "| SSN | Name |\n|---|---|\n| 219451100 | Jane Roe | x |\n",
+            &["us-ssn"],
+        );
+        // Trailing cells left out.
+        refused(
+            "shorter row",
+            "last,first,ssn,dob,visit,notes\nRoe,Jane,219451100\n",
+            &["us-ssn"],
+        );
+        // A row that fits a table with another separator is read under that one first.
+        refused(
+            "fits another separator first",
+            "a;b\nname,ssn\nx;y;Roe,219451100\n",
+            &["us-ssn"],
+        );
+    }
+
+    #[test]
+    fn rows_with_extra_or_missing_cells_in_clean_tables_stay_clean() {
+        for t in [
+            "name,status,duration\ntest_login,passed,1.2,retried, then passed\ntest_logout,failed\n",
+            "package,version,published\nserde,1.0.219,2019-01-02,MIT, Apache-2.0\nregex,1.11.1\n",
+            "| Service | Version |\n|---|---|\n| api | 1.2.3 | 2019-03-02 |\n| web |\n",
+        ] {
+            clean(t);
+        }
+    }
+
+    #[test]
+    fn a_markdown_table_opening_a_field_is_read() {
+        let md = "| SSN | Name |\n|---|---|\n| 219451100 | Roe |\n";
+        refused(
+            "junit system-out",
+            &format!("<testcase name=\"t\"><system-out>{md}</system-out></testcase>"),
+            &["us-ssn"],
+        );
+        refused(
+            "json string",
+            &format!("{{\"report\": \"{}\"}}", md.replace('\n', "\\n")),
+            &["us-ssn"],
+        );
+        refused(
+            "cdata",
+            &format!("<system-out><![CDATA[{md}]]></system-out>"),
+            &["us-ssn"],
+        );
+        refused("toml string", &format!("report = '''{md}'''"), &["us-ssn"]);
+        refused(
+            "no trailing line break",
+            "<system-out>| Patient | DOB |\n|---|---|\n| Jane Roe | 1980-01-02 |</system-out>",
+            &["dob-with-name"],
+        );
+    }
+
+    #[test]
+    fn a_clean_markdown_table_opening_a_field_stays_clean() {
+        for t in [
+            "<system-out>| Service | Version | Date |\n|---|---|---|\n| api | 1.2.3 | 2019-03-02 |\n</system-out>",
+            "{\"report\": \"| Metric | Value |\\n|---|---|\\n| build_id | 219451100 |\\n\"}",
+        ] {
+            clean(t);
+        }
+    }
+
+    #[test]
+    fn file_names_with_other_separators_or_a_glued_name_are_refused() {
+        for name in [
+            "Roe+Jane+19800304.xml",
+            "Roe~Jane~19800304.xml",
+            "Roe@Jane@19800304.xml",
+            "Roe(Jane)19800304.xml",
+            "Roe=Jane=19800304.xml",
+            "JaneRoe19800304.xml",
+            "Roe__Jane__1980_03_04.xml",
+            "reports/Roe_Jane_04_03_1980.pdf",
+        ] {
+            refused(name, name, &["name-with-date"]);
+            let f = scan(name, &GuardConfig::default());
+            let json = serde_json::to_string(&f).unwrap();
+            assert!(!json.contains("Roe") && !json.contains("1980"), "{json}");
+        }
+        assert_eq!(
+            super::file_names("Roe__Jane__1980_03_04.xml").unwrap().unwrap().text,
+            "Roe Jane 1980-03-04 xml\n"
+        );
+        assert_eq!(
+            super::file_names("JaneRoe19800304.xml").unwrap().unwrap().text,
+            "Jane Roe 19800304 xml\n"
+        );
+    }
+
+    #[test]
+    fn artifact_names_with_other_separators_stay_clean() {
+        for t in [
+            "ward-cli+build.20240102.tar.gz",
+            "app@1.2.3_20240102.zip",
+            "Vendor_Contract(2018-04-01).pdf",
+            "Vendor+Contract+2018-04-01.pdf",
+            "SOC2~Type~II~Report~2019-12-31.pdf",
+            "build=20240102123456",
+            "coverage(2019_03_02).html",
+            "x86_64_linux_2019_03_02.tar.gz",
+            "ward-cli_1.2.3_2024-01-02.tar.gz",
+            "junit-TestLoginFlow20240102.xml",
+            "release@2019-03-02+build.123456",
+            "sha256=9f8e7d6c5b4a39281716151413121110",
         ] {
             clean(t);
         }
