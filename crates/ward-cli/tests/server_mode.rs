@@ -511,7 +511,10 @@ fn signed_provenance_vulnerabilities_and_custom_types() {
     let e = refused(attest(&dev, &[], &fx("statement-v1-slsa1.ed25519.dsse.json")));
     assert_eq!(e["code"], "signature_invalid", "{e}");
     assert!(
-        e["hint"].as_str().unwrap().contains(&format!("ward --server {url} key trust")),
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("ward --server {url} key trust")),
         "{e}"
     );
     // Only an admin trusts keys.
@@ -1211,7 +1214,9 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     assert_eq!(blocked["reasons"][1]["action"]["do"], "attest", "{blocked}");
     let text = String::from_utf8(check_text("prod").stdout).unwrap();
     assert!(
-        text.contains(&format!("ward --server {url} attest add --artifact {digest} report.xml")),
+        text.contains(&format!(
+            "ward --server {url} attest add --artifact {digest} report.xml"
+        )),
         "{text}"
     );
     let first = blocked["id"].as_u64().unwrap();
@@ -1981,11 +1986,11 @@ command = ["sh", "-c", "echo helm failed >&2; echo DB_PASSWORD=hunter2-correct-h
     // Developers do not read target output (it holds what scripts echo); every read is recorded.
     let e = refused({
         let mut c = remote(&d, &url, &ci);
-        c.args(cmd.split_whitespace().skip(1));
+        c.args(cmd.split_whitespace().skip(3));
         c
     });
     assert_eq!(e["code"], "forbidden", "{e}");
-    let seq: u64 = cmd.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let seq: u64 = cmd.split_whitespace().nth(5).unwrap().parse().unwrap();
     let shown = json(&ok(run({
         let mut c = remote(&d, &url, &ci);
         c.args(["deployments", "show", &seq.to_string(), "--output", "json"]);
@@ -2135,7 +2140,13 @@ command = ["sh", "-c", "echo helm failed >&2; echo DB_PASSWORD=hunter2-correct-h
     let risky = open("db/migrations/7.sql");
     let e = refused(promote(&deployer, &risky, "dev"));
     assert_eq!(e["code"], "gate_blocked", "{e}");
-    assert!(e["hint"].as_str().unwrap().contains("ward gate explain"), "{e}");
+    assert!(
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("ward --server {url} gate explain")),
+        "{e}"
+    );
 }
 
 /// Rings, per-tenant configuration bundles, secret refusal, per-tenant rollback, runtime drift
