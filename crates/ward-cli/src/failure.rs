@@ -222,6 +222,10 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "name the service as its artifacts were registered (ward artifact show DIGEST)",
     ),
     ("name no tenant", "drop --tenant"),
+    (
+        "name no tenants and no ring: it is deployed as a whole",
+        "drop --tenants and --ring: it is deployed as a whole",
+    ),
     ("{}: see deployment {}'s record", "{}: ward deployments show {}"),
     (
         "{} declares no tenants: name no tenant",

@@ -319,9 +319,13 @@ pub async fn promote(
     cx: &PromotionContext<'_>,
 ) -> Result<Deployment, AppError> {
     let env = find(&cx.policy.environments, &req.environment)?;
-    let mut units = env
-        .select(&req.tenants, req.ring.as_deref())
-        .map_err(|e| AppError::invalid(e, "see the environment's tenants and rings in ward.toml"))?;
+    let mut units = env.select(&req.tenants, req.ring.as_deref()).map_err(|e| {
+        let hint = match e.ends_with("declares no tenants or rings") {
+            true => "name no tenants and no ring: it is deployed as a whole",
+            false => "see the environment's tenants and rings in ward.toml",
+        };
+        AppError::invalid(e, hint)
+    })?;
     if env.runtime.is_some() {
         local_units(env, &mut units, !req.tenants.is_empty() || req.ring.is_some())?;
     }

@@ -112,6 +112,15 @@ fn show(c: &Change) -> String {
         c.seq
     );
     let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+    s.push_str(&format!(
+        "  ticket: {}{}\n",
+        c.request.ticket_url.as_deref().unwrap_or("-"),
+        c.request
+            .incident_url
+            .as_deref()
+            .map(|u| format!("  incident: {u}"))
+            .unwrap_or_default()
+    ));
     s.push_str(&format!("  artifacts: {}\n", list(&c.request.artifacts)));
     s.push_str(&format!("  environments: {}\n", list(&c.request.environments)));
     s.push_str(&format!(
@@ -204,10 +213,9 @@ fn overview(o: &ChangeOverview) -> String {
             d.id,
             d.time,
             d.checked_by,
-            if d.allow {
-                String::new()
-            } else {
-                format!(" — ward gate explain {}", d.id)
+            match d.allow {
+                true => format!(" — what met each control: ward gate explain {}", d.id),
+                false => format!(" — ward gate explain {}", d.id),
             }
         ));
         for r in &d.reasons {

@@ -163,8 +163,14 @@ pub async fn login(g: &Global, a: &LoginArgs) -> Result<()> {
                 None => "; the token does not expire".into(),
             };
             let before = replaced.map_or(String::new(), |r| format!("\nthe session kept before was {r}"));
+            let ends = match session.pasted {
+                // A pasted token is not a session this login started: logout forgets it here,
+                // revoking it is its owner's step.
+                true => "forgets it here (the token stays valid on the server until revoked)",
+                false => "ends it",
+            };
             format!(
-                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward --server {base} logout` ends it{before}",
+                "signed in to {base} as {}{until}\nkept in {} (0600); `ward --server {base} …` uses it, `ward --server {base} logout` {ends}{before}",
                 session.identity,
                 file.display(),
             )
