@@ -1027,6 +1027,11 @@ fn guard(
     // envelope with its base64 payload and signatures blanked (they are random by design), and
     // the decoded payload. What was signed cannot be redacted without breaking the signature.
     let signed = ward_evidence::intoto::dsse_guard_views(&bytes);
+    // A bare in-toto Statement, read without its build event's team identities (parsed once).
+    let statement = match signed {
+        Some(_) => None,
+        None => ward_evidence::intoto::without_team_identities(text),
+    };
     let findings = match &signed {
         Some((skeleton, payload)) => {
             let mut f = scan(skeleton, policy)?;
@@ -1035,8 +1040,8 @@ fn guard(
         }
         // A bare in-toto Statement: read without its build event's team identities (see
         // `intoto::without_team_identities`).
-        None => match ward_evidence::intoto::without_team_identities(text) {
-            Some(read) => scan(&read, policy)?,
+        None => match &statement {
+            Some(read) => scan(read, policy)?,
             None => scan(text, policy)?,
         },
     };
@@ -1077,7 +1082,7 @@ fn guard(
     }
     // Redaction works on the stored text: a bare Statement's findings were made on the text
     // read without its team identities, whose places differ.
-    let findings = match signed.is_none() && ward_evidence::intoto::without_team_identities(text).is_some() {
+    let findings = match statement.is_some() {
         true => scan(text, policy)?,
         false => findings,
     };

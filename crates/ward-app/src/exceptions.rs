@@ -211,16 +211,17 @@ fn check_rules(rules: &[String], names: &crate::rule_names::RuleNames) -> Result
             "name rules like sla.critical, or a prefix like evidence.",
         ));
     }
-    for r in rules {
+    // Each named by its place, not repeated: an id is free text until it is known.
+    for (n, r) in rules.iter().enumerate() {
         if r.is_empty() || r.len() > 100 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
             return Err(AppError::invalid(
-                format!("{r:?} is not a gate rule id"),
+                format!("rule #{} is not a gate rule id", n + 1),
                 "rule ids look like sla.critical or evidence.sbom (a gate decision's explanation names them)",
             ));
         }
         if let Err(hint) = names.check(r) {
             return Err(AppError::invalid(
-                format!("{r} names no rule of the policy in force"),
+                format!("rule #{} names no rule of the policy in force", n + 1),
                 hint,
             ));
         }

@@ -58,7 +58,7 @@ impl Projector for LogGuard {
             text.push_str(part);
             text.push('\n');
         }
-        as_lines(&e.payload, "", &mut text);
+        as_lines(&e.payload, &mut text);
         let found = scan(&text, cfg);
         if found.is_empty() {
             return Ok(());
@@ -75,63 +75,55 @@ impl Projector for LogGuard {
 /// with the strings as stored after JSON decoding (an escaped newline before a value is a real
 /// line break here, not the letters `\n` glued to it), keys as field names beside their values.
 /// Every key is written — one holding an object, an array, `null` or nothing is a line of its
-/// own — and a value's key is written after its parent's (`ssn.value: …`), so that a key is
-/// never left unread and a label one level up still labels the value.
-fn as_lines(v: &serde_json::Value, key: &str, out: &mut String) {
-    use serde_json::Value;
-    let line = |out: &mut String, value: &str| {
-        out.push_str(key);
-        out.push_str(": ");
-        out.push_str(value);
-        out.push('\n');
-    };
-    match v {
-        Value::Object(m) => {
-            if m.is_empty() {
-                line(out, "");
+/// own — and a value is written after each of its nearest keys (up to [`LABELS_ABOVE`]), so
+/// that a key is never left unread and a label above the value (`{"ssn": {"a": {"v": …}}}`)
+/// still labels it.
+fn as_lines(v: &serde_json::Value, out: &mut String) {
+    fn walk<'v>(v: &'v serde_json::Value, keys: &mut Vec<&'v str>, out: &mut String) {
+        use serde_json::Value;
+        let lines = |out: &mut String, keys: &[&str], value: &str| {
+            if keys.is_empty() {
+                out.push_str(": ");
+                out.push_str(value);
+                out.push('\n');
             }
-            // The parent's own name, not its whole path: lines stay linear in the document.
-            let parent = key.rsplit('.').next().unwrap_or_default();
-            for (k, v) in m {
-                let path = match parent.is_empty() {
-                    true => k.clone(),
-                    false => format!("{parent}.{k}"),
-                };
-                as_lines(v, &path, out);
+            for key in keys.iter().rev().take(LABELS_ABOVE) {
+                out.push_str(key);
+                out.push_str(": ");
+                out.push_str(value);
+                out.push('\n');
             }
+        };
+        match v {
+            Value::Object(m) => {
+                if m.is_empty() {
+                    lines(out, keys, "");
+                }
+                for (k, x) in m {
+                    keys.push(k);
+                    walk(x, keys, out);
+                    keys.pop();
+                }
+            }
+            Value::Array(a) => {
+                if a.is_empty() {
+                    lines(out, keys, "");
+                }
+                for x in a {
+                    walk(x, keys, out);
+                }
+            }
+            Value::String(s) => lines(out, keys, s),
+            Value::Null => lines(out, keys, ""),
+            other => lines(out, keys, &other.to_string()),
         }
-        Value::Array(a) => {
-            if a.is_empty() {
-                line(out, "");
-            }
-            for v in a {
-                as_lines(v, key, out);
-            }
-        }
-        Value::String(s) => line(out, s),
-        Value::Null => line(out, ""),
-        other => line(out, &other.to_string()),
     }
+    walk(v, &mut Vec::new(), out);
 }
 
-/// An error message or hint as it may be shown: unchanged, or — when it holds what looks like
-/// PHI or a secret (a refusal that quotes the value it was given: a ticket that is not a URL,
-/// an unknown tenant, a configuration key) — a sentence that names the detectors and repeats
-/// nothing. The last line of "never echo": every error the server sends and the CLI prints
-/// passes here. Digests and ids in messages are not judged (no `high-entropy`).
-pub fn withheld(text: &str) -> Option<String> {
-    if text.trim().is_empty() {
-        return None;
-    }
-    let found = scan(text, structural_detectors());
-    if found.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "the text of this message is withheld: it would repeat a value that looks like PHI or a secret ({})",
-        detector_names(&found)
-    ))
-}
+/// How many of a value's nearest keys label it in [`as_lines`] (bounded, so the text stays
+/// linear in the document).
+const LABELS_ABOVE: usize = 4;
 
 /// A parser's message as it may be shown: its first line only (the lines after it quote the
 /// source), with every quoted or back-quoted span — where parsers repeat what they read: a
@@ -255,6 +247,9 @@ mod tests {
             serde_json::json!({ "SSN 219-45-1100": [] }),
             serde_json::json!({ "db": { "SSN 219-45-1100": {} } }),
             serde_json::json!({ "ssn": { "value": "219451100" } }),
+            serde_json::json!({ "ssn": { "v": "219451100" } }),
+            serde_json::json!({ "ssn": { "a": { "b": "219451100" } } }),
+            serde_json::json!({ "mrn": { "a": { "b": "00482913" } } }),
             serde_json::json!({ "patient": { "name": "Jane Roe" }, "dob": { "value": "1980-03-04" } }),
         ] {
             let e = LogGuard.admit(&event(p.clone())).expect_err(&p.to_string());

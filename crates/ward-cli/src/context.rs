@@ -119,11 +119,21 @@ fn as_local_user(args: impl Iterator<Item = String>) -> String {
 
 /// The command a person ran (`args`) again with global `options` first (`ward OPTIONS ARGS…`),
 /// each argument quoted as a shell reads it, `--password-stdin` given once.
+/// A credential given on the command line (`--token T`, `--reauth-token=T`) is printed back as
+/// the placeholder `TOKEN`, never as itself.
 fn run_again(options: &str, args: impl Iterator<Item = String>) -> String {
+    const SECRET: [&str; 2] = ["--token", "--reauth-token"];
     let mut printed = format!("ward {options}");
+    let mut value_of_secret = false;
     for a in args.filter(|a| a != "--password-stdin") {
+        let shown = match a.split_once('=') {
+            _ if value_of_secret => "TOKEN".to_string(),
+            Some((flag, _)) if SECRET.contains(&flag) => format!("{flag}=TOKEN"),
+            _ => ward_core::shell::word(&a),
+        };
+        value_of_secret = SECRET.contains(&a.as_str());
         printed.push(' ');
-        printed.push_str(&ward_core::shell::word(&a));
+        printed.push_str(&shown);
     }
     printed
 }
@@ -319,6 +329,19 @@ mod tests {
         assert_eq!(
             super::as_local_user(args.into_iter().map(String::from)),
             r"ward --as USER --password-stdin approve --change CHG-1 --comment 'it'\''s fine'"
+        );
+        // A credential on the command line is not printed back.
+        let args = [
+            "approve",
+            "--reauth-token",
+            "eyJhbGciOi.x.y",
+            "--token=ward_abc",
+            "--change",
+            "C",
+        ];
+        assert_eq!(
+            super::as_local_user(args.into_iter().map(String::from)),
+            "ward --as USER --password-stdin approve --reauth-token TOKEN --token=TOKEN --change C"
         );
     }
 }

@@ -178,35 +178,41 @@ fn finish(g: &Global, r: &Rollout, already_shown: bool) -> Result<()> {
     if matches!(r.status.as_str(), "failed" | "aborted") {
         std::process::exit(EXIT_ROLLED_BACK);
     }
+    let id = &r.id;
     if r.status == "halted" {
-        eprintln!(
-            "{}",
-            crate::actions::as_run(
-                &format!(
-                    "{id} halted: {}\nhint: retry the failed ring: ward rollout resume {id}\nhint: or put every ring back on stable: ward rollout abort {id}",
-                    r.reason.as_deref().unwrap_or("a ring failed"),
-                    id = r.id
-                ),
-                g
-            )
+        stop(
+            g,
+            format!("{id} halted: {}", r.reason.as_deref().unwrap_or("a ring failed")),
+            &[
+                format!("retry the failed ring: ward rollout resume {id}"),
+                format!("or put every ring back on stable: ward rollout abort {id}"),
+            ],
+            EXIT_HALTED,
         );
-        std::process::exit(EXIT_HALTED);
     }
     if r.status == "paused" {
-        eprintln!(
-            "{}",
-            crate::actions::as_run(
-                &format!(
-                    "{id} is paused: {}\nhint: go on from this step: ward rollout resume {id}\nhint: or send all traffic to it, saying why: ward rollout promote {id} --reason TEXT\nhint: or put all traffic back on stable: ward rollout abort {id}",
-                    r.reason.as_deref().unwrap_or("by an operator"),
-                    id = r.id
-                ),
-                g
-            )
+        stop(
+            g,
+            format!("{id} is paused: {}", r.reason.as_deref().unwrap_or("by an operator")),
+            &[
+                format!("go on from this step: ward rollout resume {id}"),
+                format!("or send all traffic to it, saying why: ward rollout promote {id} --reason TEXT"),
+                format!("or put all traffic back on stable: ward rollout abort {id}"),
+            ],
+            EXIT_PAUSED,
         );
-        std::process::exit(EXIT_PAUSED);
     }
     Ok(())
+}
+
+/// Ends the command with `code` after the rollout's state and its hints, each hint printed as
+/// it works in this run's mode (the state's reason, an operator's words, is printed as it is).
+fn stop(g: &Global, state: String, hints: &[String], code: i32) -> ! {
+    eprintln!("{state}");
+    for h in hints {
+        eprintln!("hint: {}", crate::actions::as_run(h, g));
+    }
+    std::process::exit(code)
 }
 
 /// `ward rollout`.
