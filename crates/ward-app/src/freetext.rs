@@ -125,6 +125,25 @@ fn as_lines(v: &serde_json::Value, out: &mut String) {
 /// linear in the document).
 const LABELS_ABOVE: usize = 4;
 
+/// An error message or hint as it may be shown: unchanged, or — when it holds what looks like
+/// PHI or a secret (a refusal that quotes the value it was given: a ticket that is not a URL,
+/// an unknown tenant, a configuration key) — a sentence that names the detectors and repeats
+/// nothing. The last line of "never echo": every error the server sends and the CLI prints
+/// passes here. Digests and ids in messages are not judged (no `high-entropy`).
+pub fn withheld(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    let found = scan(text, structural_detectors());
+    if found.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the text of this message is withheld: it would repeat a value that looks like PHI or a secret ({})",
+        detector_names(&found)
+    ))
+}
+
 /// A parser's message as it may be shown: its first line only (the lines after it quote the
 /// source), with every quoted or back-quoted span — where parsers repeat what they read: a
 /// value, a key, a field name — written `…`. A value a detector would not name (a random
