@@ -1600,6 +1600,32 @@ fn side_views_beside<'scope>(
         .ok()
 }
 
+/// The joined view of a long text and the encoded runs of the joined view (see `run_in`),
+/// built on a second thread; each depends on the text alone.
+type JoinedViews = (Option<decode::View>, Option<decode::View>);
+
+/// A view of `base` built on a second thread of `s` by `make` (where there is a second core,
+/// for a long text), or `None` (then built where it is read).
+fn beside<'scope, T: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    base: impl AsRef<str> + Send + 'scope,
+    make: fn(&str) -> T,
+) -> Option<std::thread::ScopedJoinHandle<'scope, T>> {
+    if base.as_ref().len() < PARALLEL_TEXT || !second_core() {
+        return None;
+    }
+    std::thread::Builder::new()
+        .spawn_scoped(s, move || make(base.as_ref()))
+        .ok()
+}
+
+/// The joined view of `base` and that view's encoded runs.
+fn joined_views(base: &str) -> JoinedViews {
+    let joined = decode::joined(base);
+    let runs = joined.as_ref().and_then(|v| decode::encoded_runs(&v.text));
+    (joined, runs)
+}
+
 fn run_in<'scope, 'env, E>(
     s: &'scope std::thread::Scope<'scope, 'env>,
     text: &'env str,
@@ -1617,6 +1643,21 @@ fn run_in<'scope, 'env, E>(
     let mut decoded_side_views = decoded
         .as_ref()
         .and_then(|(view, again)| side_views_beside(s, again.as_ref().unwrap_or(view).text.clone()));
+    // The joined view and the encoded runs (of the joined view, and of the decoded view or the
+    // text: the first level of nesting) are read last but depend only on that text: built on
+    // another thread while this one reads the views before them (each a single pass that would
+    // otherwise leave the second core idle).
+    let base_of_runs = decoded
+        .as_ref()
+        .map(|(view, again)| &again.as_ref().unwrap_or(view).text);
+    let mut joined_beside = match base_of_runs {
+        Some(base) => beside(s, base.clone(), joined_views),
+        None => beside(s, text, joined_views),
+    };
+    let mut first_runs_beside = match base_of_runs {
+        Some(base) => beside(s, base.clone(), decode::encoded_runs),
+        None => beside(s, text, decode::encoded_runs),
+    };
     let cx = Context::new(text, None);
     let mut out = Vec::new();
     let mut record = |name: &str, (start, end): (usize, usize), decoded: Option<String>| {
@@ -1731,12 +1772,21 @@ fn run_in<'scope, 'env, E>(
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
-    if let Some(view) = decode::joined(chain.last().map_or(text, |v| v.text.as_str())) {
+    // Built on the other thread already (else here, as a panic there would have been here).
+    let (joined, mut joined_runs) = match joined_beside.take().and_then(|h| h.join().ok()) {
+        Some((joined, runs)) => (joined, Some(runs)),
+        None => (decode::joined(chain.last().map_or(text, |v| v.text.as_str())), None),
+    };
+    if let Some(view) = joined {
         chain.push(view);
         scan_view(&chain, &mut record, Some(SPLIT_DETECTORS))?;
         // An encoded value split into short items (`["MTIz", "LTQ1", "LTY3", "ODk="]`, one
         // character a line): its runs, joined, decoded (one level), read by every detector.
-        if let Some(runs) = decode::encoded_runs(&chain[chain.len() - 1].text) {
+        let runs = match joined_runs.take() {
+            Some(runs) => runs,
+            None => decode::encoded_runs(&chain[chain.len() - 1].text),
+        };
+        if let Some(runs) = runs {
             let depth = chain.len();
             chain.push(runs);
             scan_view(&chain, &mut record, None)?;
@@ -1792,7 +1842,11 @@ fn run_in<'scope, 'env, E>(
     }
     for _ in 0..MAX_NESTING {
         let base = chain.last().map_or(text, |v| v.text.as_str());
-        let Some(runs) = decode::encoded_runs(base) else { break };
+        let runs = match first_runs_beside.take().and_then(|h| h.join().ok()) {
+            Some(runs) => runs,
+            None => decode::encoded_runs(base),
+        };
+        let Some(runs) = runs else { break };
         chain.push(runs);
         scan_view(&chain, &mut record, None)?;
         let runs_at = chain.len();

@@ -9,6 +9,9 @@
 //!   `credential`, …, and cryptographic `*_key` names such as `signing_key` or `hmacKey`; names are
 //!   folded first: look-alike Cyrillic/Greek letters, full-width forms, invisible characters), or
 //!   a string nested under such a key whose own name does not merely describe it (`ttl`, `issuer`);
+//!   a leaf named after a secret but ending in what describes it may hold a value of that shape
+//!   only (`token_ttl_seconds = 3600`, `api_key_header = "X-Api-Key"`, `token_url = "https://…"`,
+//!   `password_file = "/run/secrets/db"`; `describes_its_secret`);
 //! - key material (PEM, ≥ 32 hex digits, ≥ 20 mixed base64 characters) under any `*key` name;
 //! - anywhere: a `Basic`/`Bearer` credential, a `password=`/`pwd=`/`secret=`/`token=` in a DSN,
 //!   JDBC/ODBC string or URL query, a URL with a password (`scheme://user:pass@host`);
@@ -472,7 +475,7 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
         Value::String(s) => Some(s.as_str()),
         _ => None,
     };
-    if class == KeyClass::Secret {
+    if class == KeyClass::Secret && !describes_its_secret(leaf_key, v) {
         return Some("a secret-named key");
     }
     let s = text?;
@@ -502,6 +505,45 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
         return Some("a password in a netrc line");
     }
     None
+}
+
+/// A leaf whose own name holds a secret's name but ends in what describes it, holding a value
+/// of the shape that ending names (`token_ttl_seconds = 3600`, `password_min_length = 12`,
+/// `secret_rotation_days = "30d"`, `api_key_header = "X-Api-Key"`, `oauth.token_url =
+/// "https://…"`, `password_file = "/run/secrets/db"`): it describes the secret rather than
+/// holds it. Any other value (`db_password_url = "hunter22"`, `token_seconds = "hunter22"`)
+/// is refused as before (fail closed); a value allowed here is still read by every other rule
+/// (a URL with a password, key material, the guard).
+fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
+    let n: String = fold(leaf_key)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let ends = |endings: &[&str]| endings.iter().any(|e| n.len() > e.len() && n.ends_with(e));
+    let s = v.as_str().unwrap_or_default();
+    // A count or a duration: a number, or digits with a unit of at most three letters (`30d`,
+    // `3600s`, `12h`).
+    let quantity = v.is_number() || {
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        let unit = &s[digits..];
+        digits > 0 && unit.len() <= 3 && unit.bytes().all(|c| c.is_ascii_alphabetic())
+    };
+    if ends(&[
+        "ttl", "seconds", "secs", "minutes", "mins", "hours", "days", "length", "len", "count", "size",
+    ]) {
+        return quantity;
+    }
+    if ends(&["url", "uri", "endpoint"]) {
+        return s.contains("://") || (s.starts_with('/') && !s.starts_with("//"));
+    }
+    if ends(&["header"]) {
+        return (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+    }
+    if ends(&["path", "file", "dir"]) {
+        return ["/", "./", "../", "~/"].iter().any(|p| s.starts_with(p)) && !s.contains(char::is_whitespace);
+    }
+    false
 }
 
 /// An Oracle-style connect string `user/password@database` (`scott/tiger@orcl`,
@@ -584,23 +626,28 @@ fn argument_secret(items: &[Value]) -> bool {
         "apikey",
         "client-secret",
     ];
-    let is_flag = |f: &str| {
+    // Any other flag whose name names a secret as a key would (`--db-password`,
+    // `--admin-token`, `--client_secret`).
+    let name_of = |f: &str| {
         f.strip_prefix("--")
             .or_else(|| f.strip_prefix('-'))
-            .is_some_and(|n| NAMES.contains(&n))
+            .filter(|n| NAMES.contains(n) || classify_key(n) == KeyClass::Secret)
+            .map(str::to_string)
     };
     let text = |v: &Value| v.as_str().map(str::to_string);
     items.iter().enumerate().any(|(i, v)| {
         let Some(flag) = text(v) else { return false };
-        let value = match flag.split_once('=') {
-            Some((f, value)) if is_flag(f) => value.to_string(),
-            _ if is_flag(&flag) => match items.get(i + 1).and_then(text) {
-                Some(next) => next,
-                None => return false,
+        let (name, value) = match flag.split_once('=').and_then(|(f, value)| Some((name_of(f)?, value))) {
+            Some((name, value)) => (name, value.to_string()),
+            None => match (name_of(&flag), items.get(i + 1).and_then(text)) {
+                (Some(name), Some(next)) => (name, next),
+                _ => return false,
             },
-            _ => return false,
         };
-        !value.is_empty() && !value.starts_with('-') && is_reference(&value) != Some(true)
+        !value.is_empty()
+            && !value.starts_with('-')
+            && is_reference(&value) != Some(true)
+            && !describes_its_secret(&name, &Value::String(value))
     })
 }
 
@@ -1074,6 +1121,47 @@ mod tests {
             "password_policy": {"min_length": 12, "hint": "a long passphrase", "rotation": "90d"},
         }))
         .unwrap();
+    }
+
+    #[test]
+    fn a_secret_named_leaf_that_describes_its_secret_is_accepted_only_with_a_value_of_that_shape() {
+        // Realistic settings named after the secret they describe (false positives before).
+        check(json!({
+            "auth": {"token_ttl_seconds": 3600, "password_min_length": 12, "secret_rotation_days": "30d"},
+            "api": {"api_key_header": "X-Api-Key"},
+            "oauth": {"token_url": "https://idp.example.org/oauth2/token", "secret_file": "/run/secrets/oauth"},
+            "db": {"password_file": "./secrets/db"},
+        }))
+        .unwrap();
+        // A flag describing its secret, in an argument list.
+        check(json!({"args": ["--token-ttl-seconds", "3600", "--password-file=/run/secrets/db"]})).unwrap();
+        // The attack: a password behind a describing name, or a value of another shape.
+        for (v, path, secret) in [
+            (
+                json!({"db": {"password_url": "hunter22"}}),
+                "db.password_url",
+                "hunter22",
+            ),
+            (json!({"token_seconds": "hunter22"}), "token_seconds", "hunter22"),
+            (
+                json!({"api_key_header": "X-Api-Key: 8f3kq9zz"}),
+                "api_key_header",
+                "8f3kq9zz",
+            ),
+            (json!({"secret_path": "hunter22"}), "secret_path", "hunter22"),
+            (json!({"password_length": "12 hunter22"}), "password_length", "hunter22"),
+            // Any flag named for a secret, not only the listed ones.
+            (json!({"args": ["--db-password", "hunter22"]}), "args", "hunter22"),
+            (json!({"args": ["--admin_token=hunter22"]}), "args", "hunter22"),
+            // Still read by the other rules: a URL with a password.
+            (
+                json!({"token_url": "https://svc:Tr0ub4dor3x@idp.internal/token"}),
+                "token_url",
+                "Tr0ub4dor3x",
+            ),
+        ] {
+            refused_at(v, path, secret);
+        }
     }
 
     #[test]

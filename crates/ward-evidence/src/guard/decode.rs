@@ -2947,33 +2947,70 @@ fn base85_text(run: &[u8], decode: impl Fn(&[u8], &mut Vec<u8>), out: &mut Vec<u
     // tries.
     let marked = strongly_marked(run);
     let mut stretch = None;
+    let mut last = None;
     for skip in 0..alignments.min(run.len()) {
         decode(&run[skip..], out);
-        // The ASCII text characters and the longest printable stretch, in one pass.
-        let (mut ascii, mut cur, mut longest) = (0usize, 0usize, 0usize);
-        for &c in out.iter() {
-            let printable = (b' '..=b'~').contains(&c) || c == b'\t';
-            ascii += usize::from(printable || c == b'\n');
-            cur = if printable { cur + 1 } else { 0 };
-            longest = longest.max(cur);
-        }
+        last = Some(skip);
         let reads = match marked {
-            true => ascii * 2 >= out.len() && printable(out, out.len() < 12),
+            true => {
+                let ascii = out
+                    .iter()
+                    .map(|&c| usize::from(text_byte(c) || c == b'\n'))
+                    .sum::<usize>();
+                let reads = ascii * 2 >= out.len() && printable(out, out.len() < 12);
+                if !reads && stretch.is_none() && has_stretch(out) {
+                    stretch = Some(skip);
+                }
+                reads
+            }
             // Unmarked: ASCII text only (two-byte UTF-8 letters in random bytes, `ȗ`, `ɓ`, are
             // folded to Latin ones by the Unicode view and completed a `user:pw@host`).
-            false => out.len() >= 9 && ascii == out.len(),
+            false => out.len() >= 9 && out.iter().all(|&c| text_byte(c) || c == b'\n'),
         };
         if reads {
             return Some(skip);
         }
-        if stretch.is_none() && longest >= MIN_STRETCH {
-            stretch = Some(skip);
-        }
     }
     let skip = stretch.filter(|_| marked)?;
-    decode(&run[skip..], out);
+    // The alignment read last is still in `out` (a long run's only one: not decoded twice).
+    if last != Some(skip) {
+        decode(&run[skip..], out);
+    }
     keep_stretches(out);
     Some(skip)
+}
+
+/// A printable ASCII byte (space to `~`) or a tab.
+fn text_byte(c: u8) -> bool {
+    c.wrapping_sub(b' ') < 95 || c == b'\t'
+}
+
+/// Whether `bytes` holds a printable stretch (see [`text_byte`]) of at least [`MIN_STRETCH`]
+/// bytes. Such a stretch covers one of every `MIN_STRETCH` positions: only those are looked at,
+/// and around a printable one at most `MIN_STRETCH - 1` bytes on each side (random bytes, about
+/// a third printable, cost a fifth of their length).
+fn has_stretch(bytes: &[u8]) -> bool {
+    let mut at = MIN_STRETCH - 1;
+    while at < bytes.len() {
+        if text_byte(bytes[at]) {
+            let before = bytes[..at]
+                .iter()
+                .rev()
+                .take(MIN_STRETCH - 1)
+                .take_while(|&&c| text_byte(c))
+                .count();
+            let after = bytes[at + 1..]
+                .iter()
+                .take(MIN_STRETCH - 1)
+                .take_while(|&&c| text_byte(c))
+                .count();
+            if before + 1 + after >= MIN_STRETCH {
+                return true;
+            }
+        }
+        at += MIN_STRETCH;
+    }
+    false
 }
 
 /// Whether a run of base-85 characters holds one that JSON, paths, hex, base64 and identifiers
@@ -3138,9 +3175,9 @@ pub fn ascii85_uuencode(src: &str) -> Option<View> {
                 .iter()
                 .any(|&c| !c.is_ascii_alphanumeric() && !matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'));
             if len >= MIN_ASCII85 && marked {
-                let decode = |part: &[u8], out: &mut Vec<u8>| {
-                    ascii85_decode(part, false, part.len(), out);
-                };
+                // Every character of a bare run is Ascii85 (no `z`, no whitespace): decoded as
+                // `ascii85_decode` decodes it, through a table.
+                let decode = |part: &[u8], out: &mut Vec<u8>| base85_decode(part, ascii85_table(), out);
                 if let Some(skip) = base85_text(run, decode, &mut out) {
                     push_line(&mut b, i + skip, i + len, kind::ASCII85, &out);
                 }
@@ -3535,6 +3572,18 @@ const RFC1924: &[u8; 85] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno
 /// ZeroMQ's Z85 alphabet.
 const Z85: &[u8; 85] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
+/// Ascii85's digits (`!` to `u`) as a table for [`base85_decode`].
+fn ascii85_table() -> &'static [u8; 256] {
+    static TABLE: std::sync::OnceLock<[u8; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut alphabet = [0u8; 85];
+        for (v, c) in alphabet.iter_mut().zip(b'!'..=b'u') {
+            *v = c;
+        }
+        base85_table(&alphabet)
+    })
+}
+
 /// The value of each byte in an alphabet of 85 (255: none).
 fn base85_table(alphabet: &[u8; 85]) -> [u8; 256] {
     let mut t = [255u8; 256];
@@ -3549,16 +3598,21 @@ fn base85_table(alphabet: &[u8; 85]) -> [u8; 256] {
 /// gives four NULs (no text).
 fn base85_decode(chars: &[u8], table: &[u8; 256], out: &mut Vec<u8>) {
     out.clear();
-    for group in chars.chunks(5) {
-        if group.len() < 2 {
-            break;
-        }
+    out.reserve(chars.len() / 5 * 4 + 4);
+    let value = |c: u8| u64::from(table[usize::from(c)]);
+    let mut groups = chars.chunks_exact(5);
+    for g in &mut groups {
+        let v = (((value(g[0]) * 85 + value(g[1])) * 85 + value(g[2])) * 85 + value(g[3])) * 85 + value(g[4]);
+        out.extend_from_slice(&u32::try_from(v).map_or([0; 4], u32::to_be_bytes));
+    }
+    let tail = groups.remainder();
+    if tail.len() >= 2 {
         let mut v = 0u64;
         for i in 0..5 {
-            v = v * 85 + u64::from(group.get(i).map_or(84, |&c| table[usize::from(c)]));
+            v = v * 85 + tail.get(i).map_or(84, |&c| value(c));
         }
         let four = u32::try_from(v).map_or([0; 4], u32::to_be_bytes);
-        out.extend_from_slice(&four[..group.len() - 1]);
+        out.extend_from_slice(&four[..tail.len() - 1]);
     }
 }
 
@@ -3732,6 +3786,85 @@ mod tests {
                 })
                 .collect();
             assert_eq!(mostly_printable(&v), mostly_printable_by_chunks(&v), "{v:x?}");
+        }
+    }
+
+    /// [`base85_decode`] as it was written first (a group at a time through `chunks(5)`).
+    fn base85_decode_by_chunks(chars: &[u8], table: &[u8; 256], out: &mut Vec<u8>) {
+        out.clear();
+        for group in chars.chunks(5) {
+            if group.len() < 2 {
+                break;
+            }
+            let mut v = 0u64;
+            for i in 0..5 {
+                v = v * 85 + u64::from(group.get(i).map_or(84, |&c| table[usize::from(c)]));
+            }
+            let four = u32::try_from(v).map_or([0; 4], u32::to_be_bytes);
+            out.extend_from_slice(&four[..group.len() - 1]);
+        }
+    }
+
+    #[test]
+    fn a_stretch_is_found_wherever_it_stands() {
+        // Every placement of a printable stretch of each length around the bound, in bytes that
+        // are otherwise not printable or printable in short runs: found exactly when it is long
+        // enough, as a byte-by-byte count finds it.
+        let longest = |b: &[u8]| b.split(|&c| !text_byte(c)).map(<[u8]>::len).max().unwrap_or(0);
+        for filler in [
+            &[0u8][..],
+            &[0x80, b'a', b'b', 0x01],
+            &[b'x'; 10].iter().chain(&[0u8]).copied().collect::<Vec<_>>(),
+        ] {
+            for total in [0usize, 5, 11, 12, 23, 40, 77] {
+                for len in [0usize, 1, 9, 10, 11, 12, 30] {
+                    for at in 0..=total {
+                        let mut v: Vec<u8> = filler.iter().copied().cycle().take(total).collect();
+                        v.splice(at..at, std::iter::repeat_n(b'q', len));
+                        assert_eq!(has_stretch(&v), longest(&v) >= MIN_STRETCH, "{v:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn base85_decoding_by_table_reads_as_before_and_as_ascii85() {
+        // Random runs of each alphabet, every length up to 64 (each tail of a group), and runs
+        // of the highest digit (groups past 2^32): the table decoding reads what the first one
+        // read, and a bare Ascii85 run what `ascii85_decode` reads.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let a85: Vec<u8> = (b'!'..=b'u').collect();
+        let alphabets: [(&[u8], [u8; 256]); 3] = [
+            (RFC1924, base85_table(RFC1924)),
+            (Z85, base85_table(Z85)),
+            (&a85, *ascii85_table()),
+        ];
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (alphabet, table) in &alphabets {
+            for len in 0..=64 {
+                for round in 0..40 {
+                    let run: Vec<u8> = (0..len)
+                        .map(|_| match round {
+                            0 => alphabet[84],
+                            _ => alphabet[(next() % 85) as usize],
+                        })
+                        .collect();
+                    base85_decode(&run, table, &mut a);
+                    base85_decode_by_chunks(&run, table, &mut b);
+                    assert_eq!(a, b, "{run:?}");
+                    if alphabet.len() == a85.len() && alphabet[0] == b'!' {
+                        ascii85_decode(&run, false, run.len(), &mut b);
+                        assert_eq!(a, b, "{run:?}");
+                    }
+                }
+            }
         }
     }
 
