@@ -66,6 +66,7 @@
 
 pub mod decode;
 mod formats;
+mod rows;
 mod tables;
 
 use regex::Regex;
@@ -940,6 +941,7 @@ fn names_someone(m: &str) -> bool {
 pub const NOT_NAMES: &[&str] = &[
     "a",
     "about",
+    "acceptance",
     "active",
     "add",
     "added",
@@ -949,6 +951,7 @@ pub const NOT_NAMES: &[&str] = &[
     "alpha",
     "an",
     "and",
+    "android",
     "annual",
     "api",
     "app",
@@ -969,19 +972,23 @@ pub const NOT_NAMES: &[&str] = &[
     "birth",
     "born",
     "branch",
+    "browser",
     "bug",
     "build",
     "builds",
     "bulletin",
     "bump",
     "by",
+    "cart",
     "certificate",
     "change",
     "changed",
     "changelog",
     "changes",
     "check",
+    "checkout",
     "christmas",
+    "chrome",
     "code",
     "commit",
     "company",
@@ -990,11 +997,13 @@ pub const NOT_NAMES: &[&str] = &[
     "copyright",
     "corp",
     "count",
+    "coverage",
     "created",
     "cutover",
     "cve",
     "cycle",
     "daily",
+    "dashboard",
     "data",
     "database",
     "date",
@@ -1012,6 +1021,7 @@ pub const NOT_NAMES: &[&str] = &[
     "dob",
     "draft",
     "due",
+    "e2e",
     "edition",
     "effective",
     "end",
@@ -1029,17 +1039,21 @@ pub const NOT_NAMES: &[&str] = &[
     "feb",
     "february",
     "final",
+    "firefox",
     "first",
     "fix",
     "fixed",
+    "flow",
     "for",
     "freeze",
     "fri",
     "friday",
     "from",
+    "functional",
     "ga",
     "gmt",
     "go",
+    "google",
     "hello",
     "holiday",
     "hotfix",
@@ -1050,7 +1064,9 @@ pub const NOT_NAMES: &[&str] = &[
     "inc",
     "incident",
     "info",
+    "integration",
     "invoice",
+    "ios",
     "is",
     "issue",
     "issued",
@@ -1067,12 +1083,16 @@ pub const NOT_NAMES: &[&str] = &[
     "last",
     "launch",
     "license",
+    "linux",
     "live",
     "llc",
     "log",
+    "login",
+    "logout",
     "logs",
     "ltd",
     "lts",
+    "macos",
     "maintenance",
     "mar",
     "march",
@@ -1083,6 +1103,7 @@ pub const NOT_NAMES: &[&str] = &[
     "migrate",
     "migration",
     "milestone",
+    "mobile",
     "modified",
     "mon",
     "monday",
@@ -1110,6 +1131,8 @@ pub const NOT_NAMES: &[&str] = &[
     "pass",
     "passed",
     "patch",
+    "payment",
+    "performance",
     "phase",
     "pipeline",
     "plan",
@@ -1123,6 +1146,7 @@ pub const NOT_NAMES: &[&str] = &[
     "record",
     "records",
     "refactor",
+    "regression",
     "release",
     "released",
     "releases",
@@ -1130,6 +1154,7 @@ pub const NOT_NAMES: &[&str] = &[
     "removed",
     "report",
     "reports",
+    "results",
     "retro",
     "retrospective",
     "revert",
@@ -1139,21 +1164,28 @@ pub const NOT_NAMES: &[&str] = &[
     "rule",
     "rules",
     "run",
+    "safari",
+    "sanity",
     "sarif",
     "sat",
     "saturday",
     "sbom",
+    "scan",
     "schedule",
     "scheduled",
+    "search",
     "security",
     "sep",
     "sept",
     "september",
     "server",
     "service",
+    "settings",
     "sha",
     "signed",
+    "signup",
     "since",
+    "smoke",
     "snapshot",
     "soc",
     "spec",
@@ -1165,6 +1197,7 @@ pub const NOT_NAMES: &[&str] = &[
     "start",
     "started",
     "statement",
+    "suite",
     "summary",
     "sun",
     "sunday",
@@ -1188,6 +1221,7 @@ pub const NOT_NAMES: &[&str] = &[
     "tue",
     "tuesday",
     "type",
+    "unit",
     "unix",
     "until",
     "update",
@@ -1195,6 +1229,7 @@ pub const NOT_NAMES: &[&str] = &[
     "updates",
     "upgrade",
     "upgraded",
+    "user",
     "utc",
     "valid",
     "vendor",
@@ -1208,6 +1243,7 @@ pub const NOT_NAMES: &[&str] = &[
     "weekend",
     "weekly",
     "window",
+    "windows",
     "world",
     "year",
 ];
@@ -1759,16 +1795,32 @@ fn run_in<'scope, 'env, E>(
             }
             Ok(None) => {}
             Err(tables::Capped(start, end)) => {
-                if !cfg.allow.detectors.iter().any(|d| d == tables::LIMIT_DETECTOR) {
-                    let (mut span, mut kinds) = ((start, end), kind);
-                    for v in chain.iter().rev() {
-                        kinds |= v.kinds_within(span.0, span.1);
-                        span = v.to_original(span.0, span.1);
-                    }
-                    record(tables::LIMIT_DETECTOR, span, Some(decode::label(kinds)));
-                }
+                record_capped(&chain, (start, end), kind, cfg, &mut record);
             }
         }
+    }
+    // Tables written as JSON or HTML (`rows`): their rows, one line each, read by the table
+    // detectors (a name beside a birth date once a table by columns is written row by row),
+    // then as a tab-separated table under its header (`tables::delimited`).
+    match rows::rows(chain.last().map_or(text, |v| v.text.as_str())) {
+        Ok(Some(view)) => {
+            chain.push(view);
+            scan_view(&chain, &mut record, Some(tables::TABLE_DETECTORS))?;
+            match tables::delimited(&chain[chain.len() - 1].text) {
+                Ok(Some(view)) => {
+                    chain.push(view);
+                    scan_view(&chain, &mut record, Some(tables::TABLE_DETECTORS))?;
+                    chain.pop();
+                }
+                Ok(None) => {}
+                Err(tables::Capped(start, end)) => {
+                    record_capped(&chain, (start, end), decode::kind::TABLE, cfg, &mut record)
+                }
+            }
+            chain.pop();
+        }
+        Ok(None) => {}
+        Err(tables::Capped(start, end)) => record_capped(&chain, (start, end), decode::kind::TABLE, cfg, &mut record),
     }
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`).
@@ -1905,6 +1957,26 @@ fn run_in<'scope, 'env, E>(
         }
     });
     Ok(out)
+}
+
+/// A table view of `chain`'s last view reached its bound at `start..end` of that view: the
+/// document is refused there as [`tables::LIMIT_DETECTOR`] (fail closed), unless allowed.
+fn record_capped(
+    chain: &[decode::View],
+    (start, end): (usize, usize),
+    kind: u32,
+    cfg: &GuardConfig,
+    record: &mut Record<'_>,
+) {
+    if cfg.allow.detectors.iter().any(|d| d == tables::LIMIT_DETECTOR) {
+        return;
+    }
+    let (mut span, mut kinds) = ((start, end), kind);
+    for v in chain.iter().rev() {
+        kinds |= v.kinds_within(span.0, span.1);
+        span = v.to_original(span.0, span.1);
+    }
+    record(tables::LIMIT_DETECTOR, span, Some(decode::label(kinds)));
 }
 
 /// A view's text is at times the same as one read before (the encoded runs of the joined view
@@ -2574,6 +2646,19 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
             )),
         ),
         ("path-dots", cut(repeat("Ab.Cd.1234567 "))),
+        // The JSON and HTML table views (2026-12-05, eighth round): rows of labels read under
+        // themselves, arrays of arrays, strings full of brackets, tables by columns, rows of
+        // cells, rows opened and never closed.
+        ("json-rows-of-labels", cut(repeat(r#"["ssn","dob"],"#))),
+        ("json-arrays-nested", cut(repeat("[[1,2],[3,[4,5]]],"))),
+        ("json-brackets-in-strings", cut(repeat(r#"["[","[1,","x"],"#))),
+        (
+            "json-by-columns",
+            cut(repeat(r#"{"ssn":{"0":"a","1":"b"},"dob":{"0":"c"}},"#)),
+        ),
+        ("json-columns-unclosed", cut(repeat(r#"{"a":{"0":"#))),
+        ("html-rows", cut(repeat("<tr><th>ssn</th><td>x</td>"))),
+        ("html-rows-open", cut(repeat("<tr><td><td><b>"))),
         // The attack review of 2026-12-06: rows shaped as headers with an odd cell (each tried as
         // one), rows longer than their header (read a second time, from both ends) and shorter
         // ones, Markdown headers after a field's opening, file names with other separators, glued
@@ -5361,5 +5446,35 @@ mod tests {
         // A dotted SSN with no version word before it is still one; a dashed one always.
         found_and_not_echoed(&["note 219.45.1100 here", "Version 219-45-1100"], "us-ssn");
         found_and_not_echoed(&["dl: D1234567"], "drivers-licence");
+    }
+
+    #[test]
+    fn fictional_phone_numbers_and_test_suite_file_names_are_no_phi() {
+        // FP3: the range set aside for fiction (555-0100 to 555-0199), in a pytest parameter.
+        for clean in [
+            "test_call[phone 555-0123]",
+            "phone: (212) 555-0142",
+            "tel:+1-212-555-0199",
+            "contact number +1 212 555 0100",
+        ] {
+            assert!(!detectors_of(clean).contains(&"phone-number".to_string()), "{clean}");
+        }
+        // Just outside the range, and other exchanges, are phone numbers.
+        for phone in ["phone: (212) 555-0200", "tel:+1-212-555-1234", "phone 212-867-5309"] {
+            assert!(detectors_of(phone).contains(&"phone-number".to_string()), "{phone}");
+        }
+        // FP4: test-suite and browser file names with a run's date name nobody.
+        for clean in [
+            "reports/Integration_Suite_2019-06-30.xml",
+            "Google_Chrome_20190101.xml",
+            "LoginFlow_20180102.xml",
+            "Smoke_Regression_2024-01-02.json",
+        ] {
+            assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
+        }
+        // A person's name in a file name still is one.
+        for phi in ["reports/Roe_Jane_DOB_19800102.pdf", "Jane_Roe_1980-01-02.xml"] {
+            assert!(!detectors_of(phi).is_empty(), "{phi}");
+        }
     }
 }

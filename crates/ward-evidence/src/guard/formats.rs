@@ -183,7 +183,20 @@ fn free_mail(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
 /// A phone number's digits: 10 (11 with a leading `1`), no digit beside it.
 fn phone_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let n = m.bytes().filter(u8::is_ascii_digit).count();
-    (7..=15).contains(&n) && no_digit_beside(m, cx, start, end)
+    (7..=15).contains(&n) && no_digit_beside(m, cx, start, end) && !fictional_number(m)
+}
+
+/// A North American number in the range set aside for fiction and examples, `555-0100` to
+/// `555-0199` (with or without its area code and `+1`): nobody's phone.
+fn fictional_number(m: &str) -> bool {
+    let digits: Vec<u8> = m.bytes().filter(u8::is_ascii_digit).collect();
+    let local = match digits.len() {
+        7 => &digits[..],
+        10 => &digits[3..],
+        11 if digits[0] == b'1' => &digits[4..],
+        _ => return false,
+    };
+    local.starts_with(b"55501")
 }
 
 /// Phone numbers without a patient label:
