@@ -1770,61 +1770,11 @@ fn run_in<'scope, 'env, E>(
         scan_view(&chain, &mut record, None)?;
         chain.pop();
     }
-    // Tables read cell by cell after their headers, SQL values after their columns, file
-    // names with `_`/`-` read as spaces (`tables`): each view only the cells, values or runs.
-    // A view that would pass its bound is not read: the document is refused where it was
-    // reached (`table-view-limit`, fail closed), so nothing is left judged only raw.
-    for (make, only, kind) in [
-        (
-            tables::delimited as fn(&str) -> tables::Built,
-            Some(tables::TABLE_DETECTORS),
-            decode::kind::TABLE,
-        ),
-        (tables::sql_inserts, Some(tables::TABLE_DETECTORS), decode::kind::TABLE),
-        (
-            tables::file_names,
-            Some(tables::FILE_NAME_DETECTORS),
-            decode::kind::FILE_NAME,
-        ),
-    ] {
-        match make(chain.last().map_or(text, |v| v.text.as_str())) {
-            Ok(Some(view)) => {
-                chain.push(view);
-                scan_view(&chain, &mut record, only)?;
-                chain.pop();
-            }
-            Ok(None) => {}
-            Err(tables::Capped(start, end)) => {
-                record_capped(&chain, (start, end), kind, cfg, &mut record);
-            }
-        }
-    }
-    // Tables written as JSON or HTML (`rows`): their rows, one line each, read by the table
-    // detectors (a name beside a birth date once a table by columns is written row by row),
-    // then as a tab-separated table under its header (`tables::delimited`).
-    match rows::rows(chain.last().map_or(text, |v| v.text.as_str())) {
-        Ok(Some(view)) => {
-            chain.push(view);
-            scan_view(&chain, &mut record, Some(tables::TABLE_DETECTORS))?;
-            match tables::delimited(&chain[chain.len() - 1].text) {
-                Ok(Some(view)) => {
-                    chain.push(view);
-                    scan_view(&chain, &mut record, Some(tables::TABLE_DETECTORS))?;
-                    chain.pop();
-                }
-                Ok(None) => {}
-                Err(tables::Capped(start, end)) => {
-                    record_capped(&chain, (start, end), decode::kind::TABLE, cfg, &mut record)
-                }
-            }
-            chain.pop();
-        }
-        Ok(None) => {}
-        Err(tables::Capped(start, end)) => record_capped(&chain, (start, end), decode::kind::TABLE, cfg, &mut record),
-    }
+    // Tables, SQL values and file names (`read_tables`).
+    read_tables(&mut chain, text, cfg, &mut record, &mut scan_view)?;
     // Values split across lines, fields or tags, joined: only the detectors of values worth
-    // splitting (see `SPLIT_DETECTORS`).
-    // Built on the other thread already (else here, as a panic there would have been here).
+    // splitting (see `SPLIT_DETECTORS`); built on the other thread already (else here, as a
+    // panic there would have been here).
     let (joined, mut joined_runs) = match joined_beside.take().and_then(|h| h.join().ok()) {
         Some((joined, runs)) => (joined, Some(runs)),
         None => (decode::joined(chain.last().map_or(text, |v| v.text.as_str())), None),
@@ -1907,6 +1857,9 @@ fn run_in<'scope, 'env, E>(
             chain.push(view);
             scan_view(&chain, &mut record, None)?;
         }
+        // A table, an `INSERT` or a file name written in hex, base32 or base64 (a CSV of two
+        // lines is 32 characters of base64): the table views of the decoded runs.
+        read_tables(&mut chain, text, cfg, &mut record, &mut scan_view)?;
         // Ascii85, uuencode, base85 and character codes inside a decoded run (each a side view
         // of this level, no deeper): of the runs as decoded (their `%`, `=` and `&` are
         // Ascii85's), then of the runs' decoded view where there is one.
@@ -1957,6 +1910,72 @@ fn run_in<'scope, 'env, E>(
         }
     });
     Ok(out)
+}
+
+/// How [`run_in`] reads a view: the chain (its last the view), where findings go, and which
+/// detectors read it.
+type ScanView<'a, 'r, E> = dyn FnMut(&[decode::View], &mut Record<'r>, Only) -> Result<(), E> + 'a;
+
+/// The table views of `chain`'s last view (or of `text`, when the chain is empty), each read
+/// and taken off again: the chain is left as it was.
+fn read_tables<'r, E>(
+    chain: &mut Vec<decode::View>,
+    text: &str,
+    cfg: &GuardConfig,
+    record: &mut Record<'r>,
+    scan_view: &mut ScanView<'_, 'r, E>,
+) -> Result<(), E> {
+    // Tables read cell by cell after their headers, SQL values after their columns, file
+    // names with `_`/`-` read as spaces (`tables`): each view only the cells, values or runs.
+    // A view that would pass its bound is not read: the document is refused where it was
+    // reached (`table-view-limit`, fail closed), so nothing is left judged only raw.
+    for (make, only, kind) in [
+        (
+            tables::delimited as fn(&str) -> tables::Built,
+            Some(tables::TABLE_DETECTORS),
+            decode::kind::TABLE,
+        ),
+        (tables::sql_inserts, Some(tables::TABLE_DETECTORS), decode::kind::TABLE),
+        (
+            tables::file_names,
+            Some(tables::FILE_NAME_DETECTORS),
+            decode::kind::FILE_NAME,
+        ),
+    ] {
+        match make(chain.last().map_or(text, |v| v.text.as_str())) {
+            Ok(Some(view)) => {
+                chain.push(view);
+                scan_view(chain, record, only)?;
+                chain.pop();
+            }
+            Ok(None) => {}
+            Err(tables::Capped(start, end)) => {
+                record_capped(chain, (start, end), kind, cfg, record);
+            }
+        }
+    }
+    // Tables written as JSON or HTML (`rows`): their rows, one line each, read by the table
+    // detectors (a name beside a birth date once a table by columns is written row by row),
+    // then as a tab-separated table under its header (`tables::delimited`).
+    match rows::rows(chain.last().map_or(text, |v| v.text.as_str())) {
+        Ok(Some(view)) => {
+            chain.push(view);
+            scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
+            match tables::delimited(&chain[chain.len() - 1].text) {
+                Ok(Some(view)) => {
+                    chain.push(view);
+                    scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
+                    chain.pop();
+                }
+                Ok(None) => {}
+                Err(tables::Capped(start, end)) => record_capped(chain, (start, end), decode::kind::TABLE, cfg, record),
+            }
+            chain.pop();
+        }
+        Ok(None) => {}
+        Err(tables::Capped(start, end)) => record_capped(chain, (start, end), decode::kind::TABLE, cfg, record),
+    }
+    Ok(())
 }
 
 /// A table view of `chain`'s last view reached its bound at `start..end` of that view: the

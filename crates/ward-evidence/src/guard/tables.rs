@@ -972,9 +972,13 @@ fn insert_re() -> &'static Regex {
 }
 
 /// The end (after the closing quote) of the SQL string whose opening quote is at `i`: `''`
-/// and a backslash escape (`\'`, MySQL's) are part of it; `None` when it never closes.
+/// and a backslash escape (`\'`, MySQL's) are part of it; `None` when it never closes. A
+/// PostgreSQL dollar-quoted string (`$$…$$`, `$tag$…$tag$`) too ([`dollar_string`]).
 fn sql_string(b: &[u8], i: usize) -> Option<usize> {
     let q = *b.get(i)?;
+    if q == b'$' {
+        return dollar_string(b, i).map(|(_, _, end)| end);
+    }
     let mut j = i + 1;
     while j < b.len() {
         match b[j] {
@@ -992,22 +996,68 @@ fn sql_string(b: &[u8], i: usize) -> Option<usize> {
     None
 }
 
+/// A PostgreSQL dollar-quoted string at `i` (`$$…$$`, `$tag$…$tag$`; a tag is a letter or `_`
+/// then letters, digits or `_` — `$1` is a parameter, no string): its inside and its end.
+fn dollar_string(b: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+    if b.get(i) != Some(&b'$') {
+        return None;
+    }
+    let tag_len = b[i + 1..]
+        .iter()
+        .take(64)
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    if tag_len > 0 && !(b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'_') {
+        return None;
+    }
+    if b.get(i + 1 + tag_len) != Some(&b'$') {
+        return None;
+    }
+    let tag = &b[i..i + tag_len + 2];
+    let inner = i + tag.len();
+    let close = inner + memchr::memmem::find(&b[inner..], tag)?;
+    Some((inner, close, close + tag.len()))
+}
+
+/// What [`sql_skip`] passed over: the strings in it (at most [`SKIPPED_STRINGS`], in order;
+/// not backtick names) and whether they are joined (`||`, or `+` between strings, at its depth).
+#[derive(Default)]
+struct Skipped {
+    strings: Vec<(usize, usize)>,
+    joined: bool,
+}
+
+/// The most strings [`Skipped`] keeps.
+const SKIPPED_STRINGS: usize = 64;
+
 /// How a value of a tuple ended: at `,` or `)` (its position), or the statement cannot be read
 /// on (`;`, an unclosed string or bracket: `Err` with how far it was read).
-fn sql_skip(b: &[u8], mut i: usize, first_string: &mut Option<(usize, usize)>) -> Result<usize, usize> {
+fn sql_skip(b: &[u8], mut i: usize, skipped: &mut Skipped) -> Result<usize, usize> {
     let mut depth = 0usize;
     while i < b.len() {
         match b[i] {
-            b'\'' | b'"' | b'`' => {
+            b'\'' | b'"' | b'`' | b'$' => {
+                let inside = match b[i] {
+                    b'$' => match dollar_string(b, i) {
+                        Some(d) => Some(d),
+                        None => {
+                            i += 1;
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
                 let Some(e) = sql_string(b, i) else {
                     return Err(b.len());
                 };
-                if first_string.is_none() && b[i] != b'`' {
-                    *first_string = Some((i + 1, e - 1));
+                if b[i] != b'`' && skipped.strings.len() < SKIPPED_STRINGS {
+                    skipped.strings.push(inside.map_or((i + 1, e - 1), |(s, t, _)| (s, t)));
                 }
                 i = e;
                 continue;
             }
+            b'|' if b.get(i + 1) == Some(&b'|') && depth == 0 => skipped.joined = true,
+            b'+' if depth == 0 => skipped.joined = true,
             b'(' => depth += 1,
             b')' if depth == 0 => return Ok(i),
             b')' => depth -= 1,
@@ -1020,16 +1070,31 @@ fn sql_skip(b: &[u8], mut i: usize, first_string: &mut Option<(usize, usize)>) -
     Err(b.len())
 }
 
-/// A value of a tuple: where it stands (start, end) and its text's range, if it has one.
-type SqlValue = (usize, usize, Option<(usize, usize)>);
+/// A value of a tuple: where it stands (start, end) and its text, if it has one.
+type SqlValue = (usize, usize, Option<String>);
+
+/// The text of `parts` of `b`, one after another (joined by `sep`).
+fn sql_text(b: &[u8], parts: &[(usize, usize)], sep: &str) -> String {
+    let mut out = String::new();
+    for (n, &(s, e)) in parts.iter().enumerate() {
+        if n > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(&String::from_utf8_lossy(&b[s..e.max(s)]));
+    }
+    out
+}
 
 /// One value of a tuple at `i` of `b`: `(start, end, the value's text if it has one)` and
 /// where its `,` or `)` stands. A string's value is its inside (`''` kept as written), with
-/// its prefix (`N'…'`, `E'…'`) or type (`DATE '…'`) passed over; a function call's (`CAST(N'…'
-/// AS Date)`, `to_date('…', …)`) is its first string; a number or word is itself; anything
-/// after it up to the next `,` or `)` (a cast `::date`, `COLLATE …`) is passed over, and a value
-/// that is none of these (`now()`, `@v`, `$1`) is skipped with no text — the tuple is read on.
-/// `Err` with how far it was read when the statement cannot be read on.
+/// its prefix (`N'…'`, `E'…'`) or type (`DATE '…'`) passed over, a dollar-quoted one's too
+/// (`$$…$$`); a function call's (`CAST(N'…' AS Date)`, `to_date('…', …)`) is its first
+/// string, `CONCAT('219', '451100')`'s all of them joined (`CONCAT_WS`'s by its first); a
+/// number or word is itself; strings joined by `||` or `+` after it (`'219' || '451100'`) are
+/// joined to it; anything else after it up to the next `,` or `)` (a cast `::date`, `COLLATE
+/// …`) is passed over, and a value that is none of these (`now()`, `@v`, `$1`) is skipped with
+/// no text — the tuple is read on. `Err` with how far it was read when the statement cannot be
+/// read on.
 fn sql_value(b: &[u8], mut i: usize) -> Result<(SqlValue, usize), usize> {
     while b.get(i).is_some_and(u8::is_ascii_whitespace) {
         i += 1;
@@ -1044,12 +1109,17 @@ fn sql_value(b: &[u8], mut i: usize) -> Result<(SqlValue, usize), usize> {
         }
         j
     };
-    let mut value = None;
+    let mut value: Option<String> = None;
     let mut after = i;
     match b.get(i) {
         Some(b'\'' | b'"') => {
             let e = sql_string(b, i).ok_or(b.len())?;
-            value = Some((i + 1, e - 1));
+            value = Some(sql_text(b, &[(i + 1, e - 1)], ""));
+            after = e;
+        }
+        Some(b'$') if dollar_string(b, i).is_some() => {
+            let (s, t, e) = dollar_string(b, i).ok_or(b.len())?;
+            value = Some(sql_text(b, &[(s, t)], ""));
             after = e;
         }
         Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') => {
@@ -1065,30 +1135,117 @@ fn sql_value(b: &[u8], mut i: usize) -> Result<(SqlValue, usize), usize> {
             if b.get(k) == Some(&b'\'') && b[i].is_ascii_alphabetic() {
                 // A prefixed or typed string: `N'…'`, `E'…'`, `DATE '…'`.
                 let e = sql_string(b, k).ok_or(b.len())?;
-                value = Some((k + 1, e - 1));
+                value = Some(sql_text(b, &[(k + 1, e - 1)], ""));
                 after = e;
             } else if b.get(k) == Some(&b'(') && b[i].is_ascii_alphabetic() {
-                // A function call: its first string, if any (`CAST(N'1980-01-02' AS Date)`).
-                let mut first = None;
-                after = sql_skip(b, k, &mut first)?;
-                value = first;
+                // A function call: its first string, if any (`CAST(N'1980-01-02' AS Date)`);
+                // `CONCAT`'s strings joined (`CONCAT_WS`'s by its first).
+                let mut inside = Skipped::default();
+                after = sql_skip(b, k, &mut inside)?;
+                let name = &b[i..j];
+                value = if name.eq_ignore_ascii_case(b"concat") {
+                    Some(sql_text(b, &inside.strings, ""))
+                } else if name.eq_ignore_ascii_case(b"concat_ws") && !inside.strings.is_empty() {
+                    let sep = sql_text(b, &inside.strings[..1], "");
+                    Some(sql_text(b, &inside.strings[1..], &sep))
+                } else {
+                    inside.strings.first().map(|&p| sql_text(b, &[p], ""))
+                };
             } else {
-                value = Some((i, j));
+                value = Some(sql_text(b, &[(i, j)], ""));
                 after = j;
             }
         }
         _ => {}
     }
-    // Whatever follows the value up to its `,` or `)`.
-    let mut ignored = None;
-    let stop = sql_skip(b, after, &mut ignored)?;
+    // Whatever follows the value up to its `,` or `)`: strings joined to it are part of it.
+    let mut rest = Skipped::default();
+    let stop = sql_skip(b, after, &mut rest)?;
+    if rest.joined && !rest.strings.is_empty() {
+        let mut joined = value.unwrap_or_default();
+        joined.push_str(&sql_text(b, &rest.strings, ""));
+        value = Some(joined);
+    }
     let end = if after > start { after } else { stop };
     Ok(((start, end, value), stop))
 }
 
+/// Where the select list of an `INSERT … SELECT` at `i` ends: at a `;` or a `FROM`, `WHERE`,
+/// `UNION`, `ORDER`, `GROUP`, `LIMIT` or `RETURNING` outside strings and brackets, or the text's
+/// end (at most [`MAX_SELECT`] bytes on); `None` when a string or bracket never closes.
+fn select_list_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let limit = b.len().min(i + MAX_SELECT);
+    let mut depth = 0usize;
+    while i < limit {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                i = sql_string(b, i)?;
+                continue;
+            }
+            b'$' => {
+                if let Some((_, _, e)) = dollar_string(b, i) {
+                    i = e;
+                    continue;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => depth = depth.checked_sub(1)?,
+            b';' if depth == 0 => return Some(i),
+            c if depth == 0
+                && c.is_ascii_alphabetic()
+                && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'_') =>
+            {
+                let w = b[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
+                let word = &b[i..i + w];
+                if ["from", "where", "union", "order", "group", "limit", "returning"]
+                    .iter()
+                    .any(|k| word.eq_ignore_ascii_case(k.as_bytes()))
+                {
+                    return Some(i);
+                }
+                i += w;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (depth == 0).then_some(i)
+}
+
+/// The longest select list read.
+const MAX_SELECT: usize = 64 * 1024;
+
+/// The values of the select list `b[from..to]` (`'Jane', '219451100'`), as a tuple's
+/// ([`sql_value`]), their spans in `b`; `None` when it cannot be read.
+fn select_values(b: &[u8], from: usize, to: usize, values: &mut Vec<SqlValue>) -> Option<()> {
+    values.clear();
+    // Read as the tuple it is written as: `(` list `)`.
+    let mut tuple = Vec::with_capacity(to - from + 2);
+    tuple.push(b'(');
+    tuple.extend_from_slice(&b[from..to]);
+    tuple.push(b')');
+    let back = |at: usize| (from + at).saturating_sub(1).min(to);
+    let mut i = 1;
+    loop {
+        let ((s, e, v), next) = sql_value(&tuple, i).ok()?;
+        // A column alias (`'219451100' AS ssn`) is part of the value's tail, passed over.
+        values.push((back(s), back(e), v));
+        i = next;
+        match tuple.get(i) {
+            Some(b',') => i += 1,
+            _ => return Some(()),
+        }
+    }
+}
+
 /// `INSERT INTO t (columns) VALUES (…), …` (also `INSERT [dbo].[t] (…)`, `INSERT OR REPLACE`,
-/// `REPLACE INTO`) with each value under a column a detector reads written as `label: value`
-/// with the column's canonical label (see the module's docs); `Ok(None)` when there is none.
+/// `REPLACE INTO`, and `INSERT INTO t (columns) SELECT …` with its `UNION ALL SELECT …` rows)
+/// with each value under a column a detector reads written as `label: value` with the column's
+/// canonical label (see the module's docs); `Ok(None)` when there is none.
 pub fn sql_inserts(src: &str) -> Built {
     let Some(mut view) = TokenView::new(src, kind::TABLE) else {
         return Ok(None);
@@ -1102,8 +1259,32 @@ pub fn sql_inserts(src: &str) -> Built {
     let mut line = String::new();
     let mut columns: Vec<Option<&'static str>> = Vec::new();
     let mut values: Vec<SqlValue> = Vec::new();
+    // Writes a tuple's values under the columns, when there are as many.
+    let mut write = |values: &[SqlValue], columns: &[Option<&'static str>], named: usize, view: &mut TokenView<'_>| {
+        if values.len() != columns.len() || named == 0 {
+            return Ok(());
+        }
+        for ((s, e, value), label) in values.iter().zip(columns) {
+            let (Some(value), Some(label)) = (value, label) else {
+                continue;
+            };
+            if value.is_empty() || value.eq_ignore_ascii_case("null") {
+                continue;
+            }
+            line.clear();
+            line.push_str(label);
+            line.push_str(": ");
+            line.push_str(value);
+            line.push('\n');
+            if view.len() + line.len() > cap {
+                return Err(Capped(*s, *e));
+            }
+            view.push(*s, *e, &line);
+        }
+        Ok(())
+    };
     // One pass of a small DFA up to the column list's `(`; the list (no bracket, at most 4096
-    // bytes) and `VALUES` after it are read by hand.
+    // bytes) and `VALUES` or `SELECT` after it are read by hand.
     for start in insert_re().find_iter(src) {
         let open = start.end();
         let Some(len) = b[open..b.len().min(open + 4097)]
@@ -1115,16 +1296,24 @@ pub fn sql_inserts(src: &str) -> Built {
         };
         let cols = &src[open..open + len];
         let mut v = open + len + 1;
-        while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
-            v += 1;
-        }
-        if !b.get(v..v + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
+        let skip_space = |mut v: usize| {
+            while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
+                v += 1;
+            }
+            v
+        };
+        v = skip_space(v);
+        let keyword = |v: usize, k: &[u8]| {
+            b.get(v..v + k.len()).is_some_and(|w| w.eq_ignore_ascii_case(k))
+                && !b
+                    .get(v + k.len())
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        };
+        let select = keyword(v, b"select");
+        if !select && !keyword(v, b"values") {
             continue;
         }
-        v += 6;
-        while b.get(v).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) {
-            v += 1;
-        }
+        v = skip_space(v + 6);
         let whole = (start.start(), v);
         if whole.0 < reach {
             if unread {
@@ -1150,6 +1339,41 @@ pub fn sql_inserts(src: &str) -> Built {
             continue;
         }
         let mut i = whole.1;
+        if select {
+            // `SELECT a, b [FROM …] [UNION [ALL] SELECT c, d …]`: each select list one row.
+            loop {
+                let Some(end) = select_list_end(b, i) else {
+                    // A string or bracket that never closes: fail closed, as below.
+                    reach = b.len();
+                    unread = true;
+                    break;
+                };
+                if select_values(b, i, end, &mut values).is_some() {
+                    write(&values, &columns, named, &mut view)?;
+                }
+                reach = reach.max(end);
+                // On to the next `UNION [ALL] SELECT` (past a `FROM …` clause up to it).
+                let mut k = end;
+                while k < b.len() && b[k] != b';' && !keyword(k, b"union") && k < end + MAX_SELECT {
+                    match b[k] {
+                        b'\'' | b'"' | b'`' => k = sql_string(b, k).unwrap_or(b.len()),
+                        _ => k += 1,
+                    }
+                }
+                if !keyword(k, b"union") {
+                    break;
+                }
+                k = skip_space(k + 5);
+                if keyword(k, b"all") || keyword(k, b"distinct") {
+                    k = skip_space(k + if keyword(k, b"all") { 3 } else { 8 });
+                }
+                if !keyword(k, b"select") {
+                    break;
+                }
+                i = skip_space(k + 6);
+            }
+            continue;
+        }
         // Tuples, each `(` values `)`, joined by `,`.
         'tuples: while b.get(i) == Some(&b'(') {
             values.clear();
@@ -1175,25 +1399,7 @@ pub fn sql_inserts(src: &str) -> Built {
                 }
             }
             reach = i;
-            if values.len() == columns.len() && named > 0 {
-                for (&(s, e, value), label) in values.iter().zip(&columns) {
-                    let (Some((v0, v1)), Some(label)) = (value, label) else {
-                        continue;
-                    };
-                    if v1 <= v0 || src[v0..v1].eq_ignore_ascii_case("null") {
-                        continue;
-                    }
-                    line.clear();
-                    line.push_str(label);
-                    line.push_str(": ");
-                    line.push_str(&src[v0..v1]);
-                    line.push('\n');
-                    if view.len() + line.len() > cap {
-                        return Err(Capped(s, e));
-                    }
-                    view.push(s, e, &line);
-                }
-            }
+            write(&values, &columns, named, &mut view)?;
             while b.get(i).is_some_and(u8::is_ascii_whitespace) {
                 i += 1;
             }
@@ -1997,6 +2203,93 @@ mod tests {
         ] {
             refused(attack, t, &[d]);
         }
+    }
+
+    #[test]
+    fn sql_insert_select_dollar_quotes_and_concatenation_are_read() {
+        for (attack, t, d) in [
+            (
+                "insert select",
+                "INSERT INTO patients (name, ssn) SELECT 'Jane Roe', '219451100';",
+                "us-ssn",
+            ),
+            (
+                "insert select from, union all",
+                "INSERT INTO p (id, mrn) SELECT 1, 'x' FROM dual UNION ALL SELECT 2, '00123456' FROM dual;",
+                "mrn",
+            ),
+            (
+                "insert select with aliases",
+                "insert into p (name, dob)\nselect 'Jane Roe' as name, '1980-01-02' as dob",
+                "dob-with-name",
+            ),
+            (
+                "dollar quoted",
+                "INSERT INTO p (name, ssn) VALUES ($$Jane Roe$$, $q$219451100$q$);",
+                "us-ssn",
+            ),
+            (
+                "concatenated with ||",
+                "INSERT INTO p (name, ssn) VALUES ('Jane Roe', '219' || '45' || '1100');",
+                "us-ssn",
+            ),
+            (
+                "concatenated with +",
+                "INSERT INTO p (name, ssn) VALUES (N'Jane Roe', N'219' + N'451100');",
+                "us-ssn",
+            ),
+            (
+                "concat()",
+                "INSERT INTO p (name, ssn) VALUES ('Jane Roe', CONCAT('219', '451100'));",
+                "us-ssn",
+            ),
+            (
+                "concat_ws()",
+                "INSERT INTO p (name, ssn) VALUES ('Jane Roe', concat_ws('-', '219', '45', '1100'));",
+                "us-ssn",
+            ),
+        ] {
+            refused(attack, t, &[d]);
+        }
+        // Not strings: a parameter `$1`, an unclosed select list (fail closed: the statement
+        // is not read, nothing hidden behind it is stored either — the raw text still is read).
+        clean("INSERT INTO p (id, note) SELECT $1, $2;");
+        clean("INSERT INTO t (a, b) SELECT 1, 2 FROM x WHERE y = 'z';");
+    }
+
+    #[test]
+    fn a_table_or_an_insert_written_in_hex_or_base64_is_read_as_one() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        // 32 characters of base64: too short for `high-entropy`, a CSV of two lines inside.
+        let short = b64("ssn,last\n219451100,Roe");
+        assert!(short.len() <= 32, "{short}");
+        refused(
+            "csv in short base64",
+            &format!("<system-out>{short}</system-out>"),
+            &["us-ssn"],
+        );
+        refused(
+            "csv in hex",
+            &format!(
+                "{{\"blob\": \"{}\"}}",
+                hex::encode("last,first,ssn,dob\nRoe,Jane,219451100,1980-01-02\n")
+            ),
+            &["us-ssn"],
+        );
+        refused(
+            "insert in base64",
+            &format!(
+                "note {}",
+                b64("INSERT INTO p (name, ssn) VALUES ('Jane Roe', '219451100');")
+            ),
+            &["us-ssn"],
+        );
+        refused(
+            "json table in base64",
+            &format!("x={}", b64(r#"[["mrn","sex"],["00123456","F"]]"#)),
+            &["mrn"],
+        );
     }
 
     #[test]
