@@ -59,7 +59,14 @@ impl Projector for LogGuard {
             text.push('\n');
         }
         as_lines(&e.payload, &mut text);
-        let found = scan(&text, cfg);
+        let mut found = scan(&text, cfg);
+        // A submitted payload is stored as JSON: judged as stored too, where the guard's views
+        // read what the lines take apart — a table written as JSON arrays (`{"values": [["ssn",
+        // …], […]]}`), values split across items. (Ward's own events are built from values
+        // judged where they entered.)
+        if found.is_empty() && generic && !e.payload.is_null() {
+            found = scan(&e.payload.to_string(), cfg);
+        }
         if found.is_empty() {
             return Ok(());
         }
@@ -279,6 +286,30 @@ mod tests {
                 serde_json::json!({ "build": { "steps": [], "cache": null, "env": {} } }),
             ))
             .expect("empty structure passes");
+    }
+
+    #[test]
+    fn a_table_written_as_json_in_an_event_payload_is_refused() {
+        // The attack (round 3, F-1): each stored inline in the log, its lines read one value
+        // at a time.
+        for p in [
+            serde_json::json!({"values": [["last", "first", "ssn", "dob"], ["Roe", "Jane", "219451110", "1980-01-02"]]}),
+            serde_json::json!({"columns": ["mrn", "ssn"], "index": [0], "data": [["00123411", "219451111"]]}),
+            serde_json::json!({"rows": [["Patient", "DOB"], ["Jane Roe", "1980-01-03"]]}),
+            serde_json::json!({"rows": [["mrn", "phone"], ["00123412", "6173921847"]]}),
+            serde_json::json!({"sheet": {"range": "A1:B2", "values": [["SSN", "MRN"], ["219451100", "00123456"]]}}),
+        ] {
+            let e = LogGuard.admit(&event(p.clone())).expect_err(&p.to_string());
+            assert!(
+                !e.contains("21945") && !e.contains("Jane") && !e.contains("0012"),
+                "{e}"
+            );
+        }
+        LogGuard
+            .admit(&event(
+                serde_json::json!({"values": [["service", "version"], ["billing", "2.14.0"]]}),
+            ))
+            .expect("a table without PHI passes");
     }
 
     /// Ward's own events are made of random ids, digests and image references; read as base32,

@@ -404,9 +404,11 @@ pub const LATEST_UNLABELLED_BIRTH_YEAR: u32 = 2019;
 /// [`name_beside_birth_date`].
 fn name_with_date_pattern() -> String {
     let word = r"(?:[A-Z](?:'[A-Z])?[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|[A-Z]{2,20})";
-    // A CSV or TSV row's first and last name (`Jane,Roe,1980-01-02`, `"Jane";"Roe"`).
+    // A CSV or TSV row's first and last name (`Jane,Roe,1980-01-02`, `"Jane";"Roe"`). Up to five
+    // words, so that words of software after a name (`Jane Roe Login Flow 1980-01-05`, round 3)
+    // do not push it out of reach: two words that are no [`NOT_NAMES`] are a name.
     let name = format!(
-        r#"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,2}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}|{word}["']?[ \t]{{0,2}}[,;\t|][ \t]{{0,2}}["']?{word}"#
+        r#"{word}(?:,? (?:[A-Z]\.? )?{word}){{1,4}}|{word}\^{word}(?:\^[A-Za-z.]{{0,20}}){{0,4}}|{word}["']?[ \t]{{0,2}}[,;\t|][ \t]{{0,2}}["']?{word}"#
     );
     let year = r"(?:19\d\d|20[01]\d)";
     let month = r"(?:1[0-2]|0?[1-9])";
@@ -1771,7 +1773,7 @@ fn run_in<'scope, 'env, E>(
         chain.pop();
     }
     // Tables, SQL values and file names (`read_tables`).
-    read_tables(&mut chain, text, cfg, &mut record, &mut scan_view)?;
+    read_tables(&mut chain, text, true, cfg, &mut record, &mut scan_view)?;
     // Values split across lines, fields or tags, joined: only the detectors of values worth
     // splitting (see `SPLIT_DETECTORS`); built on the other thread already (else here, as a
     // panic there would have been here).
@@ -1859,7 +1861,7 @@ fn run_in<'scope, 'env, E>(
         }
         // A table, an `INSERT` or a file name written in hex, base32 or base64 (a CSV of two
         // lines is 32 characters of base64): the table views of the decoded runs.
-        read_tables(&mut chain, text, cfg, &mut record, &mut scan_view)?;
+        read_tables(&mut chain, text, false, cfg, &mut record, &mut scan_view)?;
         // Ascii85, uuencode, base85 and character codes inside a decoded run (each a side view
         // of this level, no deeper): of the runs as decoded (their `%`, `=` and `&` are
         // Ascii85's), then of the runs' decoded view where there is one.
@@ -1917,10 +1919,13 @@ fn run_in<'scope, 'env, E>(
 type ScanView<'a, 'r, E> = dyn FnMut(&[decode::View], &mut Record<'r>, Only) -> Result<(), E> + 'a;
 
 /// The table views of `chain`'s last view (or of `text`, when the chain is empty), each read
-/// and taken off again: the chain is left as it was.
+/// and taken off again: the chain is left as it was. The file-name view only where `file_names`
+/// (not inside decoded runs: a run's label glued to its text reads as a file name, and the
+/// run's own reading already judged its values).
 fn read_tables<'r, E>(
     chain: &mut Vec<decode::View>,
     text: &str,
+    file_names: bool,
     cfg: &GuardConfig,
     record: &mut Record<'r>,
     scan_view: &mut ScanView<'_, 'r, E>,
@@ -1942,6 +1947,9 @@ fn read_tables<'r, E>(
             decode::kind::FILE_NAME,
         ),
     ] {
+        if kind == decode::kind::FILE_NAME && !file_names {
+            continue;
+        }
         match make(chain.last().map_or(text, |v| v.text.as_str())) {
             Ok(Some(view)) => {
                 chain.push(view);
@@ -1954,25 +1962,32 @@ fn read_tables<'r, E>(
             }
         }
     }
-    // Tables written as JSON or HTML (`rows`): their rows, one line each, read by the table
-    // detectors (a name beside a birth date once a table by columns is written row by row),
-    // then as a tab-separated table under its header (`tables::delimited`).
+    // Tables written as JSON or HTML (`rows`): the rows of tables by columns read by the table
+    // detectors as they stand (a name beside a birth date once columns are rows), then every
+    // row as a tab-separated table under its header (`tables::delimited`).
     match rows::rows(chain.last().map_or(text, |v| v.text.as_str())) {
-        Ok(Some(view)) => {
-            chain.push(view);
-            scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
-            match tables::delimited(&chain[chain.len() - 1].text) {
-                Ok(Some(view)) => {
-                    chain.push(view);
-                    scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
-                    chain.pop();
-                }
-                Ok(None) => {}
-                Err(tables::Capped(start, end)) => record_capped(chain, (start, end), decode::kind::TABLE, cfg, record),
+        Ok((all, by_columns)) => {
+            if let Some(view) = by_columns {
+                chain.push(view);
+                scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
+                chain.pop();
             }
-            chain.pop();
+            if let Some(view) = all {
+                chain.push(view);
+                match tables::delimited(&chain[chain.len() - 1].text) {
+                    Ok(Some(view)) => {
+                        chain.push(view);
+                        scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
+                        chain.pop();
+                    }
+                    Ok(None) => {}
+                    Err(tables::Capped(start, end)) => {
+                        record_capped(chain, (start, end), decode::kind::TABLE, cfg, record)
+                    }
+                }
+                chain.pop();
+            }
         }
-        Ok(None) => {}
         Err(tables::Capped(start, end)) => record_capped(chain, (start, end), decode::kind::TABLE, cfg, record),
     }
     Ok(())
@@ -5478,8 +5493,15 @@ mod tests {
         ] {
             assert!(!detectors_of(clean).contains(&"phone-number".to_string()), "{clean}");
         }
-        // Just outside the range, and other exchanges, are phone numbers.
-        for phone in ["phone: (212) 555-0200", "tel:+1-212-555-1234", "phone 212-867-5309"] {
+        // Just outside the range, other exchanges, and another country's number whose digits
+        // happen to match (round 3, F-8) are phone numbers.
+        for phone in [
+            "phone: (212) 555-0200",
+            "tel:+1-212-555-1234",
+            "phone 212-867-5309",
+            "phone: +91 98755 50123",
+            "phone: +61 455 501 234",
+        ] {
             assert!(detectors_of(phone).contains(&"phone-number".to_string()), "{phone}");
         }
         // FP4: test-suite and browser file names with a run's date name nobody.
@@ -5490,6 +5512,13 @@ mod tests {
             "Smoke_Regression_2024-01-02.json",
         ] {
             assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
+        }
+        // Words of software after a name do not hide it (round 3, F-7).
+        for phi in [
+            "Jane Roe Login Flow 1980-01-05",
+            "Jane Roe Integration Suite Smoke 1980-01-05",
+        ] {
+            assert!(detectors_of(phi).contains(&"name-with-date".to_string()), "{phi}");
         }
         // A person's name in a file name still is one.
         for phi in ["reports/Roe_Jane_DOB_19800102.pdf", "Jane_Roe_1980-01-02.xml"] {

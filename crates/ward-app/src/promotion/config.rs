@@ -289,6 +289,15 @@ enum KeyClass {
 
 fn classify_key(key: &str) -> KeyClass {
     let n: String = fold(key).chars().filter(char::is_ascii_alphanumeric).collect();
+    // A reference to a secret (Kubernetes' `secretKeyRef`, `passwordRef`, `tokenSecretRefs`):
+    // it names where the secret is kept; what it holds is judged as any other value.
+    let lower = n.to_ascii_lowercase();
+    if ["ref", "refs", "reference", "references"]
+        .iter()
+        .any(|r| lower.ends_with(r))
+    {
+        return KeyClass::Plain;
+    }
     // `pass1`, `db_pass2`: a number after the word names the same thing.
     let n_word = n.trim_end_matches(|c: char| c.is_ascii_digit());
     let pass = n_word == "pass"
@@ -508,12 +517,17 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
 }
 
 /// A leaf whose own name holds a secret's name but ends in what describes it, holding a value
-/// of the shape that ending names (`token_ttl_seconds = 3600`, `password_min_length = 12`,
-/// `secret_rotation_days = "30d"`, `api_key_header = "X-Api-Key"`, `oauth.token_url =
-/// "https://…"`, `password_file = "/run/secrets/db"`): it describes the secret rather than
-/// holds it. Any other value (`db_password_url = "hunter22"`, `token_seconds = "hunter22"`)
-/// is refused as before (fail closed); a value allowed here is still read by every other rule
-/// (a URL with a password, key material, the guard).
+/// of the shape that ending names, narrowly (`token_ttl_seconds = 3600`,
+/// `password_min_length = 12`, `secret_rotation_days = "30d"`, `api_key_header = "X-Api-Key"`,
+/// `oauth.token_url = "https://idp.example.org/token"`, `password_file = "/run/secrets/db"`): it
+/// describes the secret rather than holds it. A count or a length is at most 4 digits, a number
+/// of days, hours or minutes at most 6, of seconds or a TTL at most 9 (a numeric password or
+/// PIN of more digits is refused); a URL is `http(s)://` and a host; a header name is `X-…` or a
+/// standard authentication header (`Authorization`, `Api-Key`, …), letters and dashes only; a
+/// path has two segments or more, none of them random-looking. Any other value
+/// (`db_password_url = "pw://…"`, `password_header = "Tr0ub4dor3xK9"`) is refused as before
+/// (fail closed); a value allowed here is still read by every other rule (a URL with a password,
+/// key material, the guard).
 fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
     let n: String = fold(leaf_key)
         .chars()
@@ -522,28 +536,81 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         .to_ascii_lowercase();
     let ends = |endings: &[&str]| endings.iter().any(|e| n.len() > e.len() && n.ends_with(e));
     let s = v.as_str().unwrap_or_default();
-    // A count or a duration: a number, or digits with a unit of at most three letters (`30d`,
-    // `3600s`, `12h`).
-    let quantity = v.is_number() || {
-        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-        let unit = &s[digits..];
-        digits > 0 && unit.len() <= 3 && unit.bytes().all(|c| c.is_ascii_alphabetic())
+    // A count or a duration of at most `digits` digits: a number, or digits with a unit of at
+    // most three letters (`30d`, `3600s`, `12h`).
+    let quantity = |max_digits: usize| match v {
+        Value::Number(n) => n.as_u64().is_some_and(|n| n.to_string().len() <= max_digits),
+        _ => {
+            let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+            let unit = &s[digits..];
+            (1..=max_digits).contains(&digits) && unit.len() <= 3 && unit.bytes().all(|c| c.is_ascii_alphabetic())
+        }
     };
-    if ends(&[
-        "ttl", "seconds", "secs", "minutes", "mins", "hours", "days", "length", "len", "count", "size",
-    ]) {
-        return quantity;
+    // Random-looking: lower case, upper case and digits together, or a long run of them.
+    let random = |w: &str| {
+        let has = |f: fn(&u8) -> bool| w.as_bytes().iter().any(f);
+        (has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)) || w.len() > 40
+    };
+    if ends(&["length", "len", "count", "size"]) {
+        return quantity(4);
+    }
+    if ends(&["days", "hours", "minutes", "mins"]) {
+        return quantity(6);
+    }
+    if ends(&["ttl", "seconds", "secs"]) {
+        return quantity(9);
     }
     if ends(&["url", "uri", "endpoint"]) {
-        return s.contains("://") || (s.starts_with('/') && !s.starts_with("//"));
+        let lower = s.to_ascii_lowercase();
+        let Some(rest) = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")) else {
+            return false;
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        return !host.is_empty() && !host.contains('@') && host.contains('.') || host.starts_with("localhost");
     }
     if ends(&["header"]) {
-        return (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+        const STANDARD: [&str; 6] = [
+            "authorization",
+            "proxy-authorization",
+            "api-key",
+            "apikey",
+            "x-api-key",
+            "cookie",
+        ];
+        let shaped = (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphabetic() || c == b'-');
+        let lower = s.to_ascii_lowercase();
+        return shaped && (lower.starts_with("x-") || STANDARD.contains(&lower.as_str()));
     }
     if ends(&["path", "file", "dir"]) {
-        return ["/", "./", "../", "~/"].iter().any(|p| s.starts_with(p)) && !s.contains(char::is_whitespace);
+        let rooted = ["/", "./", "../", "~/"].iter().any(|p| s.starts_with(p));
+        let segments: Vec<&str> = s
+            .split('/')
+            .filter(|w| !w.is_empty() && *w != "." && *w != ".." && *w != "~")
+            .collect();
+        return rooted
+            && segments.len() >= 2
+            && !s.contains(char::is_whitespace)
+            && !segments.iter().any(|w| random(w));
     }
     false
+}
+
+/// Whether an object is an environment entry naming a secret with its value written in
+/// (`{"name": "DB_PASSWORD", "value": "…"}`, Kubernetes' `env`, ECS' `environment`): a value
+/// that is no reference, under a name that names a secret and does not describe it.
+fn env_entry_secret(m: &serde_json::Map<String, Value>) -> bool {
+    let (Some(Value::String(name)), Some(value)) = (m.get("name"), m.get("value")) else {
+        return false;
+    };
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return false,
+    };
+    classify_key(name) == KeyClass::Secret
+        && !text.is_empty()
+        && is_reference(&text) != Some(true)
+        && !describes_its_secret(name, value)
 }
 
 /// An Oracle-style connect string `user/password@database` (`scott/tiger@orcl`,
@@ -634,12 +701,21 @@ fn argument_secret(items: &[Value]) -> bool {
             .filter(|n| NAMES.contains(n) || classify_key(n) == KeyClass::Secret)
             .map(str::to_string)
     };
-    let text = |v: &Value| v.as_str().map(str::to_string);
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
     items.iter().enumerate().any(|(i, v)| {
         let Some(flag) = text(v) else { return false };
+        // The value after the flag, past a `--` between them.
+        let next = || match items.get(i + 1).and_then(text) {
+            Some(dashes) if dashes == "--" => items.get(i + 2).and_then(text),
+            other => other,
+        };
         let (name, value) = match flag.split_once('=').and_then(|(f, value)| Some((name_of(f)?, value))) {
             Some((name, value)) => (name, value.to_string()),
-            None => match (name_of(&flag), items.get(i + 1).and_then(text)) {
+            None => match (name_of(&flag), next()) {
                 (Some(name), Some(next)) => (name, next),
                 _ => return false,
             },
@@ -733,6 +809,21 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
     fn command_line_secret(path: &str, v: &Value) -> Option<String> {
         match v {
             Value::Array(a) if argument_secret(a) => Some(path.to_string()),
+            // A command line written as one string (`"app --db-password X"`).
+            Value::String(line)
+                if line.contains(char::is_whitespace) && {
+                    let words: Vec<Value> = line
+                        .split_whitespace()
+                        .take(4096)
+                        .map(|w| Value::String(w.to_string()))
+                        .collect();
+                    argument_secret(&words)
+                } =>
+            {
+                Some(path.to_string())
+            }
+            // An environment entry with its secret written in (`{"name": "DB_PASSWORD", "value": …}`).
+            Value::Object(m) if env_entry_secret(m) => Some(path.to_string()),
             Value::Array(a) => a
                 .iter()
                 .enumerate()
@@ -1135,6 +1226,14 @@ mod tests {
         .unwrap();
         // A flag describing its secret, in an argument list.
         check(json!({"args": ["--token-ttl-seconds", "3600", "--password-file=/run/secrets/db"]})).unwrap();
+        // Environment entries that reference their secret or describe it.
+        check(json!({"env": [
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+            {"name": "API_TOKEN", "value": "env://API_TOKEN"},
+            {"name": "TOKEN_TTL_SECONDS", "value": "3600"},
+            {"name": "LOG_LEVEL", "value": "info"},
+        ]}))
+        .unwrap();
         // The attack: a password behind a describing name, or a value of another shape.
         for (v, path, secret) in [
             (
@@ -1150,6 +1249,54 @@ mod tests {
             ),
             (json!({"secret_path": "hunter22"}), "secret_path", "hunter22"),
             (json!({"password_length": "12 hunter22"}), "password_length", "hunter22"),
+            // Round 3 (F-6): shapes that were too loose.
+            (
+                json!({"db": {"password_header": "Tr0ub4dor3xK9"}}),
+                "db.password_header",
+                "Tr0ub4dor3xK9",
+            ),
+            (
+                json!({"db": {"password_file": "/Tr0ub4dor3x"}}),
+                "db.password_file",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"db": {"password_url": "pw://Tr0ub4dor3x"}}),
+                "db.password_url",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"db": {"password_length": 84739201}}),
+                "db.password_length",
+                "84739201",
+            ),
+            (
+                json!({"db": {"token_ttl": "8473920174s"}}),
+                "db.token_ttl",
+                "8473920174",
+            ),
+            (
+                json!({"args": ["--password-header", "Tr0ub4dor3x"]}),
+                "args",
+                "Tr0ub4dor3x",
+            ),
+            (json!({"args": ["--db-password Tr0ub4dor3x"]}), "args[0]", "Tr0ub4dor3x"),
+            (
+                json!({"command": "app --db-password Tr0ub4dor3x"}),
+                "command",
+                "Tr0ub4dor3x",
+            ),
+            (json!({"args": ["--db-password", 84739201]}), "args", "84739201"),
+            (
+                json!({"args": ["--db-password", "--", "Tr0ub4dor3x"]}),
+                "args",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"env": [{"name": "DB_PASSWORD", "value": "Tr0ub4dor3x"}]}),
+                "env[0]",
+                "Tr0ub4dor3x",
+            ),
             // Any flag named for a secret, not only the listed ones.
             (json!({"args": ["--db-password", "hunter22"]}), "args", "hunter22"),
             (json!({"args": ["--admin_token=hunter22"]}), "args", "hunter22"),

@@ -187,16 +187,26 @@ fn phone_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
 }
 
 /// A North American number in the range set aside for fiction and examples, `555-0100` to
-/// `555-0199` (with or without its area code and `+1`): nobody's phone.
+/// `555-0199` (with or without its area code and `+1`), written in North American groups
+/// (`555-0123`, `(212) 555-0142`, `+1 212 555 0199`, `2125550100`): nobody's phone. Another
+/// country's number with the same digits is grouped otherwise (`0455 501 234`, `98755 50123`)
+/// and stays a phone number.
 fn fictional_number(m: &str) -> bool {
-    let digits: Vec<u8> = m.bytes().filter(u8::is_ascii_digit).collect();
-    let local = match digits.len() {
-        7 => &digits[..],
-        10 => &digits[3..],
-        11 if digits[0] == b'1' => &digits[4..],
+    let mut groups: Vec<&str> = m
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if groups.first() == Some(&"1") {
+        groups.remove(0);
+    }
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let digits: String = groups.concat();
+    let local = match (lens.as_slice(), digits.len()) {
+        ([7] | [3, 4], 7) => &digits[..],
+        ([10] | [3, 3, 4] | [3, 7], 10) if (b'2'..=b'9').contains(&digits.as_bytes()[0]) => &digits[3..],
         _ => return false,
     };
-    local.starts_with(b"55501")
+    local.starts_with("55501")
 }
 
 /// Phone numbers without a patient label:

@@ -2,106 +2,114 @@
 //! one line per row, its cells separated by tabs, for [`super::tables::delimited`] to read
 //! under their header — the label of a value stands in a header row, not beside it.
 //!
-//! - a JSON array of two or more scalars (strings, numbers, `true`/`false`/`null`, or BigQuery's
-//!   `{"v": …}` cells) is a row: Google Sheets' `values` (`[["Name","DOB"],["Jane Roe",…]]`,
-//!   the header its first row), pandas' `split` and `values` orients (`"columns": […]` before
-//!   `"data": [[…]]`), BigQuery's `{"f": [{"v": …}, …]}` rows;
-//! - a JSON object of two or more objects of scalars is a table by columns, written row by
-//!   row: pandas' default `columns` orient (`{"name": {"0": "Jane Roe"}, "dob": {"0": …}}`:
-//!   a header of the member names, row `i` the `i`-th value of each);
-//! - BigQuery's schema (`"fields": [{"name": "ssn", …}, …]`) is a header row of its names;
-//! - an HTML `<tr>` with two or more `<td>`/`<th>` cells is a row (tags inside a cell dropped,
-//!   spaces folded; a row ends at `</tr>`, the next `<tr` or `</table>`).
+//! JSON is read in one pass with a stack of the open arrays and objects (text around it, or
+//! that is no JSON, is passed over: a syntax error empties the stack and the reading starts
+//! again at the next `[` or `{`). When an array or an object closes:
+//! - an array holding a scalar (a string, a number, `true`/`false`/`null`) or a cell object
+//!   (`{"v": …}`: BigQuery's and Google Charts' cells) is a row, its other items empty cells:
+//!   Google Sheets' `values`, pandas' `split` and `values` orients, BigQuery's `{"f": [{"v": …}]}`,
+//!   Google Charts' `{"c": [{"v": …}]}`, DataTables' `data`;
+//! - an array of objects that each name a column (`label`, `title`, `name` or `fieldName`) is a
+//!   header row: BigQuery's `schema.fields`, Google Charts' `cols`, DataTables' `columns`;
+//! - an object holding objects is a table by columns written row by row (pandas' default
+//!   `to_json()`: `{"ssn": {"0": …}, "dob": {"0": …}}`): a header of those members' names, row
+//!   `r` the `r`-th value of each (an item that is no scalar, an empty cell);
+//! - an object with a `name` and a `data` array is a column (pandas' `Series` in the `split`
+//!   orient).
 //!
-//! Each row is mapped back to its span (the array, the `<tr>`; a row by columns to the whole
-//! object). Strings keep their escapes (the guard's decoded view decoded them before this one
-//! is built); a tab or line break inside a cell is read as a space. **Bounded**: the view is
-//! never longer than its input plus [`super::tables::GROWTH_SLACK`]; a row attempt reads at most
-//! [`MAX_ROW`] bytes, and the attempts that fail read at most four times the text's length in all — past
-//! that the document is refused where it was reached (`table-view-limit`, fail closed), as the
-//! other table views are.
+//! A table of one column gets a second, [`FILLER`], so that it has a header row. HTML: a row
+//! is a `<tr>` (or an element with `role="row"`), its cells `<td>`/`<th>` (or `role="cell"`,
+//! `"gridcell"`, `"columnheader"`, `"rowheader"`), a namespace prefix allowed (`<html:td>`);
+//! attribute values may hold `>`, a cell's `colspan` adds empty cells after it, a table nested
+//! in a cell is part of the cell's text, tags inside a cell are dropped and its spaces folded;
+//! a row ends at `</tr>`, the next row or `</table>`.
+//!
+//! Each row is mapped back to its span (the array, the `<tr>`, a table by columns' object).
+//! Strings keep their escapes (the guard's decoded view decoded them before this one is built);
+//! a tab or line break inside a cell is read as a space. The rows of tables by columns also
+//! form a view of their own, read by the table detectors as it stands (a name beside a birth
+//! date once columns are rows), [`Rows`]. **Linear and bounded**: one pass for JSON, one for
+//! HTML (a row reads at most [`MAX_ROW`] bytes); each view at most twice its input plus
+//! [`super::tables::GROWTH_SLACK`], past that the document is refused where it was reached
+//! (`table-view-limit`, fail closed), as the other table views are.
 
-use super::decode::{TokenView, kind};
-use super::tables::{Built, Capped, GROWTH_SLACK, MAX_COLUMNS};
+use super::decode::{TokenView, View, kind};
+use super::tables::{Capped, GROWTH_SLACK, MAX_COLUMNS};
 
-/// The longest row read (a JSON array, an object by columns, a `<tr>`).
+/// The longest string cell and the longest HTML row read.
 pub const MAX_ROW: usize = 64 * 1024;
+/// Items kept of one array or object (a longer one is read on, its items past this not kept).
+const MAX_ITEMS: usize = 1 << 20;
+/// Arrays and objects open at once (deeper: the reading starts again).
+const MAX_DEPTH: usize = 512;
+/// The second column of a table of one column (a header row has two cells or more).
+pub const FILLER: &str = "row";
 
-/// The JSON and HTML rows of `src` (see the module), or `None` when it holds none.
-pub fn rows(src: &str) -> Built {
+/// What [`rows`] gives: every row, and the rows of tables by columns alone (`None` when there
+/// are none), or where a view reached its bound.
+pub type Rows = Result<(Option<View>, Option<View>), Capped>;
+
+type Span = (usize, usize);
+
+/// The JSON and HTML rows of `src` (see the module).
+pub fn rows(src: &str) -> Rows {
     let bytes = src.as_bytes();
     if !bytes.iter().any(|&b| matches!(b, b'[' | b'{' | b'<')) {
-        return Ok(None);
+        return Ok((None, None));
     }
-    let Some(mut view) = TokenView::new(src, kind::TABLE) else {
-        return Ok(None);
+    let (Some(all), Some(by_columns)) = (TokenView::new(src, kind::TABLE), TokenView::new(src, kind::TABLE)) else {
+        return Ok((None, None));
     };
-    let cap = src.len().saturating_add(GROWTH_SLACK);
-    // Bytes read by attempts that were no row: at most four times the text's length (and a
-    // little; a JSON document's objects and arrays, each tried, read about its length).
-    let mut budget = src.len().saturating_mul(4).saturating_add(GROWTH_SLACK);
-    let mut cells: Vec<(usize, usize)> = Vec::new();
-    let mut columns: Vec<Column> = Vec::new();
-    let mut line = String::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let found = match bytes[at] {
-            b'[' => array_row(bytes, at, &mut cells).map(|end| (end, Shape::Row)),
-            b'{' => by_columns(bytes, at, &mut columns).map(|end| (end, Shape::Columns)),
-            b'"' if bytes[at..].starts_with(b"\"fields\"") => {
-                schema(bytes, at, &mut cells).map(|end| (end, Shape::Row))
-            }
-            b'<' if tag_at(bytes, at, b"tr") => Ok((html_row(bytes, at, &mut cells), Shape::Html)),
-            _ => {
-                at += 1;
-                continue;
-            }
-        };
-        match found {
-            Ok((end, shape)) => {
-                let texts = match shape {
-                    Shape::Row => {
-                        line.clear();
-                        write_cells(bytes, &cells, &mut line, Cell::Json);
-                        vec![line.clone()]
-                    }
-                    Shape::Html => {
-                        line.clear();
-                        write_cells(bytes, &cells, &mut line, Cell::Html);
-                        vec![line.clone()]
-                    }
-                    Shape::Columns => match transposed(bytes, &columns, cap.saturating_sub(view.len())) {
-                        Some(rows) => rows,
-                        None => return Err(Capped(at, end)),
-                    },
-                };
-                for text in texts.iter().filter(|t| t.matches('\t').count() >= 1) {
-                    if view.len() + text.len() + 1 > cap {
-                        return Err(Capped(at, end));
-                    }
-                    view.push(at, end, &format!("{text}\n"));
-                }
-                // An HTML row's cells are read; a JSON row's nested arrays are none (a row is
-                // scalars only): on after it either way.
-                at = end.max(at + 1);
-            }
-            Err(read) => {
-                budget = budget.saturating_sub(read);
-                if budget == 0 {
-                    return Err(Capped(at, (at + read).min(bytes.len())));
-                }
-                at += 1;
-            }
-        }
-    }
-    Ok(view.finish())
+    let mut out = Out {
+        all,
+        by_columns,
+        cap: src.len().saturating_mul(2).saturating_add(GROWTH_SLACK),
+        line: String::new(),
+    };
+    json_rows(bytes, &mut out)?;
+    html_rows(bytes, &mut out)?;
+    Ok((out.all.finish(), out.by_columns.finish()))
 }
 
-#[derive(Clone, Copy)]
-enum Shape {
-    Row,
-    Columns,
-    Html,
+/// Where rows are written.
+struct Out<'a> {
+    all: TokenView<'a>,
+    by_columns: TokenView<'a>,
+    cap: usize,
+    line: String,
+}
+
+impl Out<'_> {
+    /// Writes a row of `cells` (`None`: an empty cell) standing for `span`, when one is filled.
+    fn row(&mut self, b: &[u8], span: Span, cells: &[Option<Span>], how: Cell, by_columns: bool) -> Result<(), Capped> {
+        if cells.is_empty() || cells.len() > MAX_COLUMNS || cells.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        self.line.clear();
+        write_cells(b, cells, &mut self.line, how);
+        if cells.len() == 1 {
+            self.line.push('\t');
+            self.line.push_str(FILLER);
+        }
+        self.line.push('\n');
+        let view = if by_columns {
+            &mut self.by_columns
+        } else {
+            &mut self.all
+        };
+        if view.len() + self.line.len() > self.cap {
+            return Err(Capped(span.0, span.1));
+        }
+        view.push(span.0, span.1, &self.line);
+        if by_columns {
+            // A table by columns is a table too: read under its header as well.
+            if self.all.len() + self.line.len() > self.cap {
+                return Err(Capped(span.0, span.1));
+            }
+            self.all.push(span.0, span.1, &self.line);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -110,25 +118,36 @@ enum Cell {
     Html,
 }
 
-/// A column of a table by columns: its name's span and its values' spans.
-struct Column {
-    name: (usize, usize),
-    values: Vec<(usize, usize)>,
+/// What a closed JSON value is to the array or object holding it.
+enum Item {
+    Scalar(Span),
+    Object(Summary),
+    Array(Vec<Option<Span>>),
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
-        i += 1;
-    }
-    i
+/// What an object is to its parent: its cell value (`v`), the column it names (`label`,
+/// `title`, `name`, `fieldName`) and its members' scalar values in order (`None` for others).
+struct Summary {
+    v: Option<Span>,
+    label: Option<Span>,
+    values: Vec<Option<Span>>,
+}
+
+enum Frame {
+    Array {
+        start: usize,
+        items: Vec<Item>,
+    },
+    Object {
+        start: usize,
+        key: Option<Span>,
+        members: Vec<(Span, Item)>,
+    },
 }
 
 /// The JSON string at `i` (its opening quote): the span of its contents and the index after its
 /// closing quote; `None` when it does not close on its line within [`MAX_ROW`] bytes.
-fn json_string(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
+fn json_string(b: &[u8], i: usize) -> Option<(Span, usize)> {
     let mut j = i + 1;
     let limit = b.len().min(i + MAX_ROW);
     while j < limit {
@@ -142,261 +161,393 @@ fn json_string(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
     None
 }
 
-/// A JSON scalar at `i`: a string (its contents), a number or `true`/`false`/`null` (its
-/// characters), or BigQuery's `{"v": scalar}` (the scalar's): its span and the index after it.
-fn scalar(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
-    match b.get(i)? {
-        b'"' => json_string(b, i),
-        b'{' => {
-            let k = skip_ws(b, i + 1);
-            let (key, after) = json_string(b, k)?;
-            if &b[key.0..key.1] != b"v" {
-                return None;
+/// Hands a closed value to the array or object that holds it.
+fn give(stack: &mut [Frame], item: Item) {
+    match stack.last_mut() {
+        Some(Frame::Array { items, .. }) if items.len() < MAX_ITEMS => items.push(item),
+        Some(Frame::Object { key, members, .. }) => {
+            if let Some(k) = key.take()
+                && members.len() < MAX_ITEMS
+            {
+                members.push((k, item));
             }
-            let colon = skip_ws(b, after);
-            if b.get(colon) != Some(&b':') {
-                return None;
-            }
-            let (span, after) = scalar_plain(b, skip_ws(b, colon + 1))?;
-            let close = skip_ws(b, after);
-            (b.get(close) == Some(&b'}')).then_some((span, close + 1))
         }
-        _ => scalar_plain(b, i),
+        _ => {}
     }
 }
 
-/// A string, a number or a literal at `i` (no object).
-fn scalar_plain(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
-    if b.get(i) == Some(&b'"') {
-        return json_string(b, i);
+/// The JSON rows of `b` (see the module): one pass.
+fn json_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if stack.is_empty() {
+            match c {
+                b'[' => stack.push(Frame::Array {
+                    start: i,
+                    items: Vec::new(),
+                }),
+                b'{' => stack.push(Frame::Object {
+                    start: i,
+                    key: None,
+                    members: Vec::new(),
+                }),
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' | b':' => i += 1,
+            b'[' | b'{' if stack.len() >= MAX_DEPTH => {
+                stack.clear();
+                i += 1;
+            }
+            b'[' => {
+                stack.push(Frame::Array {
+                    start: i,
+                    items: Vec::new(),
+                });
+                i += 1;
+            }
+            b'{' => {
+                stack.push(Frame::Object {
+                    start: i,
+                    key: None,
+                    members: Vec::new(),
+                });
+                i += 1;
+            }
+            b']' => {
+                i += 1;
+                match stack.pop() {
+                    Some(Frame::Array { start, items }) => {
+                        let item = close_array(b, (start, i), &items, out)?;
+                        give(&mut stack, item);
+                    }
+                    _ => stack.clear(),
+                }
+            }
+            b'}' => {
+                i += 1;
+                match stack.pop() {
+                    Some(Frame::Object { start, members, .. }) => {
+                        let item = close_object(b, (start, i), &members, out)?;
+                        give(&mut stack, item);
+                    }
+                    _ => stack.clear(),
+                }
+            }
+            b'"' => match json_string(b, i) {
+                Some((span, after)) => {
+                    match stack.last_mut() {
+                        Some(Frame::Object { key: key @ None, .. }) => *key = Some(span),
+                        _ => give(&mut stack, Item::Scalar(span)),
+                    }
+                    i = after;
+                }
+                None => {
+                    stack.clear();
+                    i += 1;
+                }
+            },
+            c if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') => {
+                let len = b[i..]
+                    .iter()
+                    .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.'))
+                    .count();
+                if len <= 64 {
+                    give(&mut stack, Item::Scalar((i, i + len)));
+                } else {
+                    give(&mut stack, Item::Array(Vec::new()));
+                }
+                i += len;
+            }
+            _ => {
+                // No JSON here: start again.
+                stack.clear();
+                i += 1;
+            }
+        }
     }
-    let len = b[i.min(b.len())..]
+    Ok(())
+}
+
+/// A closed array: a row, a header row of column objects, or nothing (see the module); what it
+/// is to its parent.
+fn close_array(b: &[u8], span: Span, items: &[Item], out: &mut Out<'_>) -> Result<Item, Capped> {
+    let cells: Vec<Option<Span>> = items
         .iter()
-        .take(64)
-        .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.'))
-        .count();
-    (len > 0).then_some(((i, i + len), i + len))
+        .map(|it| match it {
+            Item::Scalar(s) => Some(*s),
+            Item::Object(o) => o.v,
+            Item::Array(_) => None,
+        })
+        .collect();
+    if cells.iter().any(Option::is_some) {
+        out.row(b, span, &cells, Cell::Json, false)?;
+    } else if !items.is_empty()
+        && items
+            .iter()
+            .all(|it| matches!(it, Item::Object(o) if o.label.is_some()))
+    {
+        let labels: Vec<Option<Span>> = items
+            .iter()
+            .map(|it| match it {
+                Item::Object(o) => o.label,
+                _ => None,
+            })
+            .collect();
+        out.row(b, span, &labels, Cell::Json, false)?;
+    }
+    Ok(Item::Array(cells))
 }
 
-/// A JSON array of two or more scalars at `i` (its `[`): the cells into `cells`, and the index
-/// after its `]`; else how many bytes the attempt read.
-fn array_row(b: &[u8], i: usize, cells: &mut Vec<(usize, usize)>) -> Result<usize, usize> {
-    cells.clear();
-    let mut j = skip_ws(b, i + 1);
-    loop {
-        if j - i > MAX_ROW || cells.len() >= MAX_COLUMNS {
-            return Err(j - i);
-        }
-        let Some((span, after)) = scalar(b, j) else {
-            return Err(j - i + 1);
-        };
-        cells.push(span);
-        j = skip_ws(b, after);
-        match b.get(j) {
-            Some(b',') => j = skip_ws(b, j + 1),
-            Some(b']') if cells.len() >= 2 => return Ok(j + 1),
-            _ => return Err(j - i + 1),
+/// A closed object: a table by columns, a column (`name` and `data`), or nothing (see the
+/// module); what it is to its parent.
+fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_>) -> Result<Item, Capped> {
+    let scalar = |name: &[u8]| {
+        members.iter().find_map(|(k, it)| match it {
+            Item::Scalar(s) if &b[k.0..k.1] == name => Some(*s),
+            _ => None,
+        })
+    };
+    // A table by columns: the members that are objects, when one holds a scalar.
+    let columns: Vec<(Span, &[Option<Span>])> = members
+        .iter()
+        .filter_map(|(k, it)| match it {
+            Item::Object(o) => Some((*k, o.values.as_slice())),
+            _ => None,
+        })
+        .collect();
+    if columns.len() <= MAX_COLUMNS && columns.iter().any(|(_, values)| values.iter().any(Option::is_some)) {
+        let header: Vec<Option<Span>> = columns.iter().map(|(k, _)| Some(*k)).collect();
+        out.row(b, span, &header, Cell::Json, true)?;
+        let rows = columns.iter().map(|(_, values)| values.len()).max().unwrap_or(0);
+        let mut cells = Vec::with_capacity(columns.len());
+        for r in 0..rows {
+            cells.clear();
+            cells.extend(columns.iter().map(|(_, values)| values.get(r).copied().flatten()));
+            out.row(b, span, &cells, Cell::Json, true)?;
         }
     }
-}
-
-/// BigQuery's schema at `i` (`"fields": [{"name": "ssn", "type": …}, …]`): each field's name a
-/// cell; the index after the array.
-fn schema(b: &[u8], i: usize, cells: &mut Vec<(usize, usize)>) -> Result<usize, usize> {
-    cells.clear();
-    let colon = skip_ws(b, i + b"\"fields\"".len());
-    if b.get(colon) != Some(&b':') {
-        return Err(colon - i + 1);
-    }
-    let open = skip_ws(b, colon + 1);
-    if b.get(open) != Some(&b'[') {
-        return Err(open - i + 1);
-    }
-    let mut j = skip_ws(b, open + 1);
-    loop {
-        if j - i > MAX_ROW || cells.len() >= MAX_COLUMNS || b.get(j) != Some(&b'{') {
-            return Err(j - i + 1);
-        }
-        // One field: scalar members only, one of them `name`.
-        let mut name = None;
-        let mut k = skip_ws(b, j + 1);
-        loop {
-            let Some((key, after)) = json_string(b, k) else {
-                return Err(k - i + 1);
-            };
-            let colon = skip_ws(b, after);
-            if b.get(colon) != Some(&b':') {
-                return Err(colon - i + 1);
-            }
-            let Some((value, after)) = scalar_plain(b, skip_ws(b, colon + 1)) else {
-                return Err(colon - i + 1);
-            };
-            if &b[key.0..key.1] == b"name" {
-                name = Some(value);
-            }
-            k = skip_ws(b, after);
-            match b.get(k) {
-                Some(b',') => k = skip_ws(b, k + 1),
-                Some(b'}') => break,
-                _ => return Err(k - i + 1),
-            }
-        }
-        let Some(name) = name else { return Err(k - i + 1) };
-        cells.push(name);
-        j = skip_ws(b, k + 1);
-        match b.get(j) {
-            Some(b',') => j = skip_ws(b, j + 1),
-            Some(b']') if cells.len() >= 2 => return Ok(j + 1),
-            _ => return Err(j - i + 1),
+    // A column: pandas' `Series` (`{"name": "ssn", "index": […], "data": […]}`).
+    let data = members.iter().find_map(|(k, it)| match it {
+        Item::Array(cells) if &b[k.0..k.1] == b"data" => Some(cells),
+        _ => None,
+    });
+    if let (Some(name), Some(data)) = (scalar(b"name"), data) {
+        out.row(b, span, &[Some(name)], Cell::Json, false)?;
+        for cell in data.iter().filter(|c| c.is_some()) {
+            out.row(b, span, &[*cell], Cell::Json, false)?;
         }
     }
+    Ok(Item::Object(Summary {
+        v: scalar(b"v"),
+        label: scalar(b"label")
+            .or_else(|| scalar(b"title"))
+            .or_else(|| scalar(b"name"))
+            .or_else(|| scalar(b"fieldName")),
+        values: members
+            .iter()
+            .map(|(_, it)| match it {
+                Item::Scalar(s) => Some(*s),
+                _ => None,
+            })
+            .collect(),
+    }))
 }
 
-/// A JSON object of two or more objects of scalars at `i` (a table by columns): its columns into
-/// `columns`, and the index after its `}`; else how many bytes the attempt read.
-fn by_columns(b: &[u8], i: usize, columns: &mut Vec<Column>) -> Result<usize, usize> {
-    columns.clear();
-    let mut j = skip_ws(b, i + 1);
-    loop {
-        if j - i > MAX_ROW || columns.len() >= MAX_COLUMNS {
-            return Err(j - i);
-        }
-        let Some((name, after)) = json_string(b, j) else {
-            return Err(j - i + 1);
-        };
-        let colon = skip_ws(b, after);
-        let open = skip_ws(b, colon + 1);
-        if b.get(colon) != Some(&b':') || b.get(open) != Some(&b'{') {
-            return Err(open - i + 1);
-        }
-        let mut values = Vec::new();
-        let mut k = skip_ws(b, open + 1);
-        loop {
-            if k - i > MAX_ROW {
-                return Err(k - i);
-            }
-            let Some((_, after)) = json_string(b, k) else {
-                return Err(k - i + 1);
-            };
-            let colon = skip_ws(b, after);
-            if b.get(colon) != Some(&b':') {
-                return Err(colon - i + 1);
-            }
-            let Some((value, after)) = scalar_plain(b, skip_ws(b, colon + 1)) else {
-                return Err(colon - i + 1);
-            };
-            values.push(value);
-            k = skip_ws(b, after);
-            match b.get(k) {
-                Some(b',') => k = skip_ws(b, k + 1),
-                Some(b'}') => break,
-                _ => return Err(k - i + 1),
-            }
-        }
-        columns.push(Column { name, values });
-        j = skip_ws(b, k + 1);
-        match b.get(j) {
-            Some(b',') => j = skip_ws(b, j + 1),
-            Some(b'}') if columns.len() >= 2 => return Ok(j + 1),
-            _ => return Err(j - i + 1),
-        }
-    }
-}
-
-/// A table by columns written row by row: the header (the columns' names), then row `r` the
-/// `r`-th value of each column (an empty cell where a column has fewer); `None` past `room`
-/// bytes (columns of very different lengths written as rows are mostly tabs).
-fn transposed(b: &[u8], columns: &[Column], room: usize) -> Option<Vec<String>> {
-    let names: Vec<(usize, usize)> = columns.iter().map(|c| c.name).collect();
-    let mut out = Vec::new();
-    let mut line = String::new();
-    write_cells(b, &names, &mut line, Cell::Json);
-    let mut len = line.len();
-    out.push(line.clone());
-    let rows = columns.iter().map(|c| c.values.len()).max().unwrap_or(0);
-    let mut cells = Vec::with_capacity(columns.len());
-    for r in 0..rows {
-        cells.clear();
-        cells.extend(columns.iter().map(|c| c.values.get(r).copied().unwrap_or((0, 0))));
-        line.clear();
-        write_cells(b, &cells, &mut line, Cell::Json);
-        len += line.len() + 1;
-        if len > room {
-            return None;
-        }
-        out.push(line.clone());
-    }
-    Some(out)
-}
-
-/// Whether an HTML tag named `name` (any case) opens at `at` (`<tr>`, `<TR class=…>`).
-fn tag_at(b: &[u8], at: usize, name: &[u8]) -> bool {
-    b.get(at) == Some(&b'<')
-        && b.get(at + 1..at + 1 + name.len())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        && b.get(at + 1 + name.len())
-            .is_some_and(|&c| c == b'>' || c == b'/' || c.is_ascii_whitespace())
-}
-
-/// Whether an HTML end tag `</name` (any case) is at `at`.
-fn end_tag_at(b: &[u8], at: usize, name: &[u8]) -> bool {
-    b.get(at..at + 2) == Some(b"</")
-        && b.get(at + 2..at + 2 + name.len())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-}
-
-/// The `<tr>` at `at`: its cells' spans (each from after its `<td…>`/`<th…>` to before the
-/// next cell or the row's end) into `cells`, and where the row ends (after `</tr>`, or at the
-/// next `<tr`, `</table>` or [`MAX_ROW`] bytes on).
-fn html_row(b: &[u8], at: usize, cells: &mut Vec<(usize, usize)>) -> usize {
-    cells.clear();
-    let limit = b.len().min(at + MAX_ROW);
+/// An HTML tag at `at` (`<`): its name without a namespace prefix (lower case), whether it
+/// closes, its attributes' span and the index after its `>` (attribute values may hold `>`);
+/// `None` when none opens there (within 4 KiB).
+fn tag(b: &[u8], at: usize) -> Option<(Vec<u8>, bool, Span, usize)> {
     let mut j = at + 1;
-    let mut open: Option<usize> = None;
-    let end = loop {
-        if j >= limit {
-            break limit;
-        }
-        if b[j] == b'<' {
-            let row_end = tag_at(b, j, b"tr") || end_tag_at(b, j, b"table");
-            if end_tag_at(b, j, b"tr") || row_end {
-                if let Some(s) = open.take() {
-                    cells.push((s, j));
-                }
-                if row_end {
-                    break j;
-                }
-                let close = b[j..limit].iter().position(|&c| c == b'>').map_or(limit, |p| j + p + 1);
-                break close;
-            }
-            if (tag_at(b, j, b"td") || tag_at(b, j, b"th")) && cells.len() < MAX_COLUMNS {
-                if let Some(s) = open.take() {
-                    cells.push((s, j));
-                }
-                let close = b[j..limit].iter().position(|&c| c == b'>').map_or(limit, |p| j + p + 1);
-                open = Some(close);
-                j = close;
-                continue;
-            }
+    let closing = b.get(j) == Some(&b'/');
+    j += usize::from(closing);
+    let name_start = j;
+    if !b.get(j)?.is_ascii_alphabetic() {
+        return None;
+    }
+    while b
+        .get(j)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-' | b'_'))
+    {
+        j += 1;
+    }
+    let full = &b[name_start..j];
+    let name = full.rsplit(|&c| c == b':').next().unwrap_or(full).to_ascii_lowercase();
+    let attrs_start = j;
+    let limit = b.len().min(at + 4096);
+    let mut quote = None;
+    while j < limit {
+        match (b[j], quote) {
+            (q @ (b'"' | b'\''), None) => quote = Some(q),
+            (c, Some(q)) if c == q => quote = None,
+            (b'>', None) => return Some((name, closing, (attrs_start, j), j + 1)),
+            _ => {}
         }
         j += 1;
+    }
+    None
+}
+
+/// The value of attribute `name` in `attrs` (any case; quoted or not).
+fn attribute<'b>(b: &'b [u8], (s, e): Span, name: &[u8]) -> Option<&'b [u8]> {
+    let a = &b[s..e];
+    let lower = a.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(p) = memchr::memmem::find(&lower[from..], name) {
+        let at = from + p;
+        from = at + 1;
+        let before_ok = at == 0 || a[at - 1].is_ascii_whitespace();
+        let mut k = at + name.len();
+        while a.get(k).is_some_and(u8::is_ascii_whitespace) {
+            k += 1;
+        }
+        if !before_ok || a.get(k) != Some(&b'=') {
+            continue;
+        }
+        k += 1;
+        while a.get(k).is_some_and(u8::is_ascii_whitespace) {
+            k += 1;
+        }
+        return Some(match a.get(k) {
+            Some(&q @ (b'"' | b'\'')) => {
+                let rest = &a[k + 1..];
+                &rest[..rest.iter().position(|&c| c == q).unwrap_or(rest.len())]
+            }
+            _ => {
+                let rest = &a[k..];
+                &rest[..rest.iter().position(|c| c.is_ascii_whitespace()).unwrap_or(rest.len())]
+            }
+        });
+    }
+    None
+}
+
+/// What a tag is to a table: a row's start, a cell's start (with its `colspan`), or neither.
+enum Role {
+    Row,
+    Cell(usize),
+    Other,
+}
+
+fn role(b: &[u8], name: &[u8], closing: bool, attrs: Span) -> Role {
+    if closing {
+        return Role::Other;
+    }
+    let aria = attribute(b, attrs, b"role").map(|r| r.to_ascii_lowercase());
+    let span = || {
+        attribute(b, attrs, b"colspan")
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, 64)
     };
-    if let Some(s) = open {
-        cells.push((s, end.min(limit)));
+    match (name, aria.as_deref()) {
+        (b"tr", _) | (_, Some(b"row")) => Role::Row,
+        (b"td" | b"th", _) | (_, Some(b"cell" | b"gridcell" | b"columnheader" | b"rowheader")) => Role::Cell(span()),
+        _ => Role::Other,
     }
-    if cells.len() < 2 {
-        cells.clear();
+}
+
+/// The HTML rows of `b` (see the module): each `<` looked at once, a row read from its start to
+/// its end (at most [`MAX_ROW`] bytes).
+fn html_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
+    let mut cells: Vec<Option<Span>> = Vec::new();
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'<', &b[i..]) {
+        let at = i + p;
+        match tag(b, at) {
+            Some((name, closing, attrs, after)) if matches!(role(b, &name, closing, attrs), Role::Row) => {
+                let end = html_row(b, after, &mut cells);
+                out.row(b, (at, end), &cells, Cell::Html, false)?;
+                i = end.max(at + 1);
+            }
+            _ => i = at + 1,
+        }
     }
-    end
+    Ok(())
+}
+
+/// The cells of the row whose start tag ends at `from`, into `cells`: where the row ends (at
+/// `</tr>`'s end, or at the next row's start or `</table>`, or [`MAX_ROW`] bytes on).
+fn html_row(b: &[u8], from: usize, cells: &mut Vec<Option<Span>>) -> usize {
+    cells.clear();
+    let limit = b.len().min(from + MAX_ROW);
+    // The open cell: where its text starts and how many columns it spans.
+    let mut open: Option<(usize, usize)> = None;
+    let close = |open: &mut Option<(usize, usize)>, cells: &mut Vec<Option<Span>>, at: usize| {
+        if let Some((s, span)) = open.take()
+            && cells.len() < MAX_COLUMNS
+        {
+            cells.push(Some((s, at)));
+            cells.extend(std::iter::repeat_n(None, span - 1));
+        }
+    };
+    let mut j = from;
+    while j < limit {
+        let Some(p) = memchr::memchr(b'<', &b[j..limit]) else {
+            break;
+        };
+        let at = j + p;
+        let Some((name, closing, attrs, after)) = tag(b, at) else {
+            j = at + 1;
+            continue;
+        };
+        match (name.as_slice(), closing, role(b, &name, closing, attrs)) {
+            (_, false, Role::Row) | (b"table" | b"tbody" | b"thead" | b"tfoot", true, _) => {
+                close(&mut open, cells, at);
+                return at;
+            }
+            (b"tr", true, _) => {
+                close(&mut open, cells, at);
+                return after;
+            }
+            (b"td" | b"th", true, _) => close(&mut open, cells, at),
+            (_, false, Role::Cell(span)) => {
+                close(&mut open, cells, at);
+                open = Some((after, span));
+            }
+            (b"table", false, _) if open.is_some() => {
+                // A table inside a cell: its text is the cell's.
+                let mut depth = 1usize;
+                let mut k = after;
+                while depth > 0 && k < limit {
+                    let Some(q) = memchr::memchr(b'<', &b[k..limit]) else {
+                        k = limit;
+                        break;
+                    };
+                    let t = k + q;
+                    match tag(b, t) {
+                        Some((n, c, _, a)) if n == b"table" => {
+                            depth = if c { depth - 1 } else { depth + 1 };
+                            k = a;
+                        }
+                        Some((_, _, _, a)) => k = a,
+                        None => k = t + 1,
+                    }
+                }
+                j = k;
+                continue;
+            }
+            _ => {}
+        }
+        j = after;
+    }
+    close(&mut open, cells, limit.min(b.len()));
+    limit
 }
 
 /// The cells, separated by tabs, into `line`: a JSON cell as written (a tab or line break in it
-/// as a space), an HTML cell without its tags and with its spaces folded.
-fn write_cells(b: &[u8], cells: &[(usize, usize)], line: &mut String, how: Cell) {
-    for (n, &(s, e)) in cells.iter().enumerate() {
+/// as a space), an HTML cell without its tags and with its spaces folded; `None` as nothing.
+fn write_cells(b: &[u8], cells: &[Option<Span>], line: &mut String, how: Cell) {
+    for (n, cell) in cells.iter().enumerate() {
         if n > 0 {
             line.push('\t');
         }
+        let Some((s, e)) = *cell else { continue };
         let cell = String::from_utf8_lossy(&b[s..e.max(s)]);
         match how {
             Cell::Json => line.extend(
@@ -536,6 +687,108 @@ mod tests {
     }
 
     #[test]
+    fn a_table_with_a_cell_that_is_no_scalar_is_still_read() {
+        // The attack (round 3, F-2): one list, struct or empty object dropped the whole table.
+        for (attack, t, values) in [
+            (
+                "pandas columns with a list column",
+                r#"{"ssn":{"0":"219451102"},"mrn":{"0":"00123402"},"tags":{"0":["smoke"]}}"#,
+                &["219451102"][..],
+            ),
+            (
+                "pandas columns beside a scalar and an empty object",
+                r#"{"ssn":{"0":"219451102"},"mrn":{"0":"00123402"},"n":1,"extra":{},"meta":{"source":{"x":1}}}"#,
+                &["219451102"],
+            ),
+            (
+                "bigquery record column",
+                r#"{"schema":{"fields":[{"name":"ssn","type":"STRING"},{"name":"addr","type":"RECORD","fields":[{"name":"zip","type":"STRING"}]}]},"rows":[{"f":[{"v":"219451103"},{"v":{"f":[{"v":"02139"}]}}]}]}"#,
+                &["219451103"],
+            ),
+            (
+                "sheets row with an object cell",
+                r#"{"values":[["ssn","mrn","note"],["219451100","00123456",{"x":1}]]}"#,
+                &["219451100"],
+            ),
+        ] {
+            refused(attack, t, &["us-ssn"], values);
+        }
+    }
+
+    #[test]
+    fn headers_written_as_column_objects_label_their_rows() {
+        // The attack (round 3, F-3): Google Charts, DataTables.
+        refused(
+            "google charts datatable",
+            r#"{"cols":[{"id":"A","label":"SSN","type":"string"},{"id":"B","label":"MRN","type":"string"}],"rows":[{"c":[{"v":"219451104","f":"219-45-1104"},{"v":"00123404"}]}]}"#,
+            &["us-ssn", "mrn"],
+            &["219451104", "00123404"],
+        );
+        refused(
+            "datatables",
+            r#"{"columns":[{"title":"SSN"},{"title":"MRN"}],"data":[["219451114","00123414"]]}"#,
+            &["us-ssn", "mrn"],
+            &["219451114", "00123414"],
+        );
+        refused(
+            "numbers under their label",
+            r#"{"cols":[{"id":"A","label":"SSN","type":"number"},{"id":"B","label":"Zip","type":"number"}],"rows":[{"c":[{"v":219451100},{"v":2139}]}]}"#,
+            &["us-ssn"],
+            &["219451100"],
+        );
+    }
+
+    #[test]
+    fn html_tables_with_spans_nested_tables_quoted_brackets_and_aria_grids_are_read() {
+        // The attack (round 3, F-4).
+        for (attack, t) in [
+            (
+                "colspan",
+                r#"<table><tr><th>Last</th><th>First</th><th>SSN</th></tr><tr><td colspan="2">Roe Jane</td><td>219451105</td></tr></table>"#,
+            ),
+            (
+                "nested table in a cell",
+                "<table><tr><th>SSN</th><th>MRN</th></tr><tr><td><table><tr><td>219451106</td></tr></table></td><td>00123406</td></tr></table>",
+            ),
+            (
+                "> in an attribute",
+                r#"<table><tr><th>SSN</th><th>Note</th></tr><tr><td title="a>b">219451107</td><td>y</td></tr></table>"#,
+            ),
+            (
+                "aria grid",
+                r#"<div role="grid"><div role="row"><span role="columnheader">SSN</span><span role="columnheader">Note</span></div><div role="row"><span role="gridcell">219451108</span><span role="gridcell">x</span></div></div>"#,
+            ),
+            (
+                "xhtml prefix",
+                "<html:table><html:tr><html:th>SSN</html:th><html:th>Note</html:th></html:tr><html:tr><html:td>219451109</html:td><html:td>x</html:td></html:tr></html:table>",
+            ),
+        ] {
+            refused(attack, t, &["us-ssn"], &["2194511"]);
+        }
+    }
+
+    #[test]
+    fn tables_of_one_column_are_read_under_their_label() {
+        // The attack (round 3, F-5).
+        for (attack, t) in [
+            (
+                "pandas series split",
+                r#"{"name":"ssn","index":[0,1],"data":["219451109","219451119"]}"#,
+            ),
+            (
+                "pandas split of one column",
+                r#"{"columns":["ssn"],"index":[0],"data":[["219451129"]]}"#,
+            ),
+            (
+                "pandas columns of one column",
+                r#"{"ssn":{"0":"219451100","1":"219451101"}}"#,
+            ),
+        ] {
+            refused(attack, t, &["us-ssn"], &["2194511"]);
+        }
+    }
+
+    #[test]
     fn json_and_html_tables_without_phi_stay_clean() {
         for text in [
             r#"{"values": [["service", "version", "region"], ["billing", "1.4.2", "us-east-1"]]}"#,
@@ -544,6 +797,9 @@ mod tests {
             r#"{"dependencies": {"serde": "1.0.200", "tokio": "1.38"}, "dev-dependencies": {"criterion": "0.5"}}"#,
             "<table><tr><th>Test</th><th>Result</th></tr><tr><td>login</td><td>passed</td></tr></table>",
             r#"{"tags": ["security", "external/cwe/cwe-79"], "ranges": [[1, 2], [3, 4]]}"#,
+            // A release history of this decade: an owner's name beside a release date (one of
+            // 2019 or before is refused by the raw reading, the documented rule of old dates).
+            r#"{"values":[["Release","Owner","Date"],["2.14.0","Quinn Adams","2024-05-01"],["2.13.0","Rhea Brown","2024-04-02"]]}"#,
         ] {
             let f = scan(text, &GuardConfig::default());
             assert!(f.is_empty(), "{text}: {f:?}");
@@ -554,7 +810,7 @@ mod tests {
     fn hostile_json_and_html_stay_bounded() {
         // Deep nesting, unclosed strings and tags, columns of very different lengths, rows of
         // thousands of cells: each view within its bound, or the document refused (fail closed),
-        // never longer than the input plus the slack.
+        // never longer than twice the input plus the slack.
         let wide = format!("[{}\"x\"]", "\"a\",".repeat(20_000));
         let ragged = format!(
             "{{\"a\":{{{}\"z\":1}},{}\"end\":{{\"0\":1}}}}",
@@ -571,8 +827,10 @@ mod tests {
             wide,
             ragged,
         ] {
-            if let Ok(Some(view)) = rows(&text) {
-                assert!(view.text.len() <= text.len() + GROWTH_SLACK);
+            if let Ok((all, by_columns)) = rows(&text) {
+                for view in [all, by_columns].into_iter().flatten() {
+                    assert!(view.text.len() <= 2 * text.len() + GROWTH_SLACK);
+                }
             }
             let _ = scan(&text, &GuardConfig::default());
         }
