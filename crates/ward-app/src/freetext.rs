@@ -141,7 +141,21 @@ pub fn withheld(text: &str) -> Option<String> {
     if text.trim().is_empty() {
         return None;
     }
+    // A random-looking word (twelve letters and digits or more, mixing upper case, lower case
+    // and digits: a password pasted as a key name or an environment) — too short or too plain
+    // for `high-entropy` — is not repeated either. Ward's ids and digests mix at most two of
+    // the three (`CHG-3001027a`, hex digests, `ward_…` tokens).
+    let random_word = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        let has = |f: fn(&u8) -> bool| w.as_bytes().iter().any(f);
+        w.len() >= 12 && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)
+    });
     let found = scan(text, structural_detectors());
+    if found.is_empty() && random_word {
+        return Some(
+            "the text of this message is withheld: it would repeat a value that looks like a secret (a random string)"
+                .to_string(),
+        );
+    }
     if found.is_empty() {
         return None;
     }
@@ -210,7 +224,7 @@ fn refuse_found(field: &str, text: &str, detectors: &GuardConfig) -> Result<(), 
 
 #[cfg(test)]
 mod tests {
-    use super::{LogGuard, check};
+    use super::{LogGuard, check, withheld};
     use ward_store::Projector;
 
     fn event(payload: serde_json::Value) -> ward_ledger::NewEvent {
@@ -245,6 +259,27 @@ mod tests {
 
     /// Parsers repeat what they read; what reaches a person keeps the place and the kind of
     /// error only.
+    #[test]
+    fn a_random_string_in_a_message_is_not_repeated() {
+        // A password pasted as a key name or an environment (round 2's last attacker).
+        for message in [
+            "db.password.Tr0ub4dor3xK9Lm2Q holds a secret value (a value under a secret-named key)",
+            "Tr0ub4dor3xK9Lm2Q is not a declared environment",
+        ] {
+            let shown = withheld(message).expect(message);
+            assert!(!shown.contains("Tr0ub4dor3x"), "{shown}");
+        }
+        // Ward's ids, digests, identities and plain words are shown as they are.
+        for message in [
+            "CHG-3001027a is not approved",
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 not found",
+            "stagingEnvironment is not a declared environment",
+            "user auth0|5f7c8ec7c33c6c004bbafe82 has no role",
+        ] {
+            assert_eq!(withheld(message), None, "{message}");
+        }
+    }
+
     #[test]
     fn a_parsers_message_repeats_no_value() {
         use super::quotes_withheld;

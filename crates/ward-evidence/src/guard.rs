@@ -1293,9 +1293,11 @@ fn detectors() -> &'static [Detector] {
                 r"\d{3}-\d{2}-\d{4}|\d{3}/\d{2}/\d{4}|\d{3}_\d{2}_\d{4}|\d{3}\.\d{2}\.\d{4}|\d{3}:\d{2}:\d{4}|\d{3} \d{2} \d{4}|\d{3}\^\d{2}\^\d{4}",
                 valid_ssn,
             ),
+            // Its parts may be the items of a list (`"patient_ssn": ["219", "45", "1100"]`, nine
+            // one-digit items; 2026-12-05, eighth round): read as one.
             d1(
                 "us-ssn",
-                r"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8})",
+                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
                 valid_labelled_ssn,
             ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
@@ -5511,6 +5513,18 @@ mod tests {
             "LoginFlow_20180102.xml",
             "Smoke_Regression_2024-01-02.json",
         ] {
+            assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
+        }
+        // An SSN labelled and split into the items of a list (config bundles, event payloads).
+        for phi in [
+            r#"{"patient_ssn": ["219", "45", "1100"]}"#,
+            r#"{"ssn": [219, 45, 1100]}"#,
+            "ssn = [\n  \"219\",\n  \"45\",\n  \"1100\"\n]",
+            r#"{"SocialSecurityNumber": ["2","1","9","4","5","1","1","0","0"]}"#,
+        ] {
+            assert!(detectors_of(phi).contains(&"us-ssn".to_string()), "{phi}");
+        }
+        for clean in [r#"{"ssn_parts": [3, 2, 4]}"#, r#"{"version": ["219", "45", "1100"]}"#] {
             assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
         }
         // Words of software after a name do not hide it (round 3, F-7).

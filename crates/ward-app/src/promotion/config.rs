@@ -617,6 +617,14 @@ fn env_entry_secret(m: &serde_json::Map<String, Value>) -> bool {
 /// `admin/pw@db.internal:1521/svc`) in a word that is no URL.
 fn oracle_password(s: &str) -> bool {
     words(s).any(|w| {
+        // A JDBC thin or OCI URL (`jdbc:oracle:thin:scott/tiger@//db:1521/orcl`): the connect
+        // string after its prefix, the database after `@//` as after `@`.
+        let lower = w.to_ascii_lowercase();
+        let jdbc = ["jdbc:oracle:thin:", "jdbc:oracle:oci:", "jdbc:oracle:oci8:"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+            .map(|p| w[p.len()..].replacen("@//", "@", 1));
+        let w = jdbc.as_deref().unwrap_or(w);
         if w.contains("://") || w.starts_with(['/', '@', '.', '~']) {
             return false;
         }
@@ -1290,6 +1298,11 @@ mod tests {
             (
                 json!({"args": ["--db-password", "--", "Tr0ub4dor3x"]}),
                 "args",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"db": {"url": "jdbc:oracle:thin:scott/Tr0ub4dor3x@//db.internal:1521/orcl"}}),
+                "db.url",
                 "Tr0ub4dor3x",
             ),
             (

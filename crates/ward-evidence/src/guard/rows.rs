@@ -835,4 +835,24 @@ mod tests {
             let _ = scan(&text, &GuardConfig::default());
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rows_never_panic_and_stay_within_their_bound(
+            s in "\\PC{0,300}",
+            t in "[\\[\\]{}\",: 0-9a-zA-Z\\\\\n<>/=']{0,300}",
+            h in "(<(/)?(tr|td|th|table|html:td|div role=\"row\"|span role=\"cell\"|td colspan=\"3\"|td title=\"a>b\")>|[a-z0-9 ]{0,5}){0,40}",
+        ) {
+            for src in [s.as_str(), t.as_str(), h.as_str()] {
+                if let Ok((all, by_columns)) = rows(src) {
+                    for v in [all, by_columns].into_iter().flatten() {
+                        proptest::prop_assert!(v.text.len() <= 2 * src.len() + GROWTH_SLACK);
+                        let (x, y) = v.to_original(0, v.text.len());
+                        proptest::prop_assert!(x <= y && y <= src.len());
+                        proptest::prop_assert!(src.is_char_boundary(x) && src.is_char_boundary(y));
+                    }
+                }
+            }
+        }
+    }
 }
