@@ -421,8 +421,9 @@ fn name_with_date_pattern() -> String {
     let date = format!(
         r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]){year}|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2]){year}|{day}{mon3}{year}|{day} {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}|{day}[-./]{mon3}[-./](?:{year}|\d\d)"
     );
-    // Between them: spaces, a quote, up to two XML tags, a comma, bracket, colon or bar.
-    let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
+    // Between them: spaces, a quote, up to two XML tags, a word in brackets (`Jane Roe (Login)
+    // 1980-01-06`, round 3), a comma, bracket, colon or bar.
+    let glue = r#"["']?[ \t]{0,3}(?:</?[A-Za-z][A-Za-z0-9_:.-]{0,31}>[ \t]{0,3}){0,2}(?:[(\[][A-Za-z][A-Za-z .'-]{0,23}[)\]][ \t]{0,3})?[,(\[:;|-]{0,3}[ \t]{0,3}["']?"#;
     // A row's sex cell between name and date (`Roe|Jane|F|1980-01-02`), and SQL's typed
     // literal (`'Roe', 'Jane', 'F', DATE '1980-01-02'`), 2026-12-04 (sixth round).
     let glue = format!(
@@ -457,13 +458,31 @@ fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bo
     // The name is what comes before the first digit (or month name) of the date; counting the
     // words that are not [`NOT_NAMES`] over the whole match is the same, since the date's
     // words (month names) are in the list.
-    m.split([
-        ' ', ',', '^', '(', '[', ':', ';', '|', '-', '.', '<', '>', '/', '"', '\'', '\t',
-    ])
-    .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
-    .filter(|w| !not_a_name(w))
-    .count()
+    let words: Vec<&str> = m
+        .split([
+            ' ', ',', '^', '(', ')', '[', ':', ';', '|', '-', '.', '<', '>', '/', '"', '\'', '\t',
+        ])
+        .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
+        .collect();
+    // A given name that is also a month or a word of `NOT_NAMES` (`June Roe`, `April Chen`, `Dev
+    // Patel`; round 3) is a name when a capitalised word that is no such word follows it.
+    words
+        .iter()
+        .enumerate()
+        .filter(|&(i, w)| {
+            !not_a_name(w) || (given_name_word(w) && words.get(i + 1).is_some_and(|next| !not_a_name(next)))
+        })
+        .count()
         >= 2
+}
+
+/// Words of [`NOT_NAMES`] that are also given names (months, `Jan`, `Dev`, `Sun`, …), written
+/// capitalised and not in capitals.
+fn given_name_word(word: &str) -> bool {
+    const GIVEN: [&str; 12] = [
+        "April", "May", "June", "July", "August", "Jan", "Dev", "Sun", "Summer", "Autumn", "Winter", "Dawn",
+    ];
+    GIVEN.contains(&word)
 }
 
 /// `user:password@host` without a scheme is a credential when its host cannot be a mail
@@ -5527,16 +5546,29 @@ mod tests {
         for clean in [r#"{"ssn_parts": [3, 2, 4]}"#, r#"{"version": ["219", "45", "1100"]}"#] {
             assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
         }
-        // Words of software after a name do not hide it (round 3, F-7).
+        // Words of software after a name, a word in brackets between it and the date, and a
+        // given name that is also a month do not hide it (round 3, F-7).
         for phi in [
             "Jane Roe Login Flow 1980-01-05",
             "Jane Roe Integration Suite Smoke 1980-01-05",
+            "Jane Roe (Login) 1980-01-06",
+            "June Roe 1980-01-04",
+            "April Chen 1980-01-02",
+            "Dev Patel 1980-01-02",
         ] {
             assert!(detectors_of(phi).contains(&"name-with-date".to_string()), "{phi}");
         }
         // A person's name in a file name still is one.
         for phi in ["reports/Roe_Jane_DOB_19800102.pdf", "Jane_Roe_1980-01-02.xml"] {
             assert!(!detectors_of(phi).is_empty(), "{phi}");
+        }
+        // A month before a date, and a month beside words of software, name nobody.
+        for clean in [
+            "Release June 2019-06-30",
+            "June Release 2019-06-30",
+            "Sprint Review (June) 2019-06-30",
+        ] {
+            assert!(detectors_of(clean).is_empty(), "{clean}: {:?}", detectors_of(clean));
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn rows(src: &str) -> Rows {
         by_columns,
         cap: src.len().saturating_mul(2).saturating_add(GROWTH_SLACK),
         line: String::new(),
+        budget: src.len().saturating_mul(2).saturating_add(GROWTH_SLACK),
     };
     json_rows(bytes, &mut out)?;
     html_rows(bytes, &mut out)?;
@@ -77,6 +78,9 @@ struct Out<'a> {
     by_columns: TokenView<'a>,
     cap: usize,
     line: String,
+    /// Bytes that reads which found nothing (a string that never closes, a tag that never
+    /// ends) may still read: twice the text. Past it the document is refused (fail closed).
+    budget: usize,
 }
 
 impl Out<'_> {
@@ -147,17 +151,18 @@ enum Frame {
 
 /// The JSON string at `i` (its opening quote): the span of its contents and the index after its
 /// closing quote; `None` when it does not close on its line within [`MAX_ROW`] bytes.
-fn json_string(b: &[u8], i: usize) -> Option<(Span, usize)> {
+fn json_string(b: &[u8], i: usize, budget: &mut usize) -> Option<(Span, usize)> {
     let mut j = i + 1;
     let limit = b.len().min(i + MAX_ROW);
     while j < limit {
         match b[j] {
             b'\\' => j += 2,
             b'"' => return Some(((i + 1, j), j + 1)),
-            b'\n' => return None,
+            b'\n' => break,
             _ => j += 1,
         }
     }
+    *budget = budget.saturating_sub(j - i);
     None
 }
 
@@ -239,7 +244,7 @@ fn json_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
                     _ => stack.clear(),
                 }
             }
-            b'"' => match json_string(b, i) {
+            b'"' => match json_string(b, i, &mut out.budget) {
                 Some((span, after)) => {
                     match stack.last_mut() {
                         Some(Frame::Object { key: key @ None, .. }) => *key = Some(span),
@@ -248,6 +253,9 @@ fn json_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
                     i = after;
                 }
                 None => {
+                    if out.budget == 0 {
+                        return Err(Capped(i, (i + MAX_ROW).min(b.len())));
+                    }
                     stack.clear();
                     i += 1;
                 }
@@ -362,7 +370,7 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
 /// An HTML tag at `at` (`<`): its name without a namespace prefix (lower case), whether it
 /// closes, its attributes' span and the index after its `>` (attribute values may hold `>`);
 /// `None` when none opens there (within 4 KiB).
-fn tag(b: &[u8], at: usize) -> Option<(Vec<u8>, bool, Span, usize)> {
+fn tag(b: &[u8], at: usize, budget: &mut usize) -> Option<(Vec<u8>, bool, Span, usize)> {
     let mut j = at + 1;
     let closing = b.get(j) == Some(&b'/');
     j += usize::from(closing);
@@ -386,10 +394,13 @@ fn tag(b: &[u8], at: usize) -> Option<(Vec<u8>, bool, Span, usize)> {
             (q @ (b'"' | b'\''), None) => quote = Some(q),
             (c, Some(q)) if c == q => quote = None,
             (b'>', None) => return Some((name, closing, (attrs_start, j), j + 1)),
+            // No tag: a `<` outside quotes opens the next one.
+            (b'<', None) => break,
             _ => {}
         }
         j += 1;
     }
+    *budget = budget.saturating_sub(j - at);
     None
 }
 
@@ -459,10 +470,25 @@ fn html_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
     let mut i = 0;
     while let Some(p) = memchr::memchr(b'<', &b[i..]) {
         let at = i + p;
-        match tag(b, at) {
+        let found = tag(b, at, &mut out.budget);
+        if out.budget == 0 {
+            return Err(Capped(at, (at + 1).min(b.len())));
+        }
+        match found {
             Some((name, closing, attrs, after)) if matches!(role(b, &name, closing, attrs), Role::Row) => {
-                let end = html_row(b, after, &mut cells);
+                let end = html_row(b, after, &mut cells, &mut out.budget);
+                if out.budget == 0 {
+                    return Err(Capped(at, end.max(at + 1).min(b.len())));
+                }
                 out.row(b, (at, end), &cells, Cell::Html, false)?;
+                i = end.max(at + 1);
+            }
+            // A table's caption labels its one column (`<caption>SSN</caption>`): a row of its
+            // own, a header of one cell.
+            Some((name, false, _, after)) if name == b"caption" => {
+                let limit = b.len().min(after + MAX_ROW);
+                let end = memchr::memmem::find(&b[after..limit], b"</").map_or(limit, |p| after + p);
+                out.row(b, (at, end), &[Some((after, end))], Cell::Html, false)?;
                 i = end.max(at + 1);
             }
             _ => i = at + 1,
@@ -473,7 +499,7 @@ fn html_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
 
 /// The cells of the row whose start tag ends at `from`, into `cells`: where the row ends (at
 /// `</tr>`'s end, or at the next row's start or `</table>`, or [`MAX_ROW`] bytes on).
-fn html_row(b: &[u8], from: usize, cells: &mut Vec<Option<Span>>) -> usize {
+fn html_row(b: &[u8], from: usize, cells: &mut Vec<Option<Span>>, budget: &mut usize) -> usize {
     cells.clear();
     let limit = b.len().min(from + MAX_ROW);
     // The open cell: where its text starts and how many columns it spans.
@@ -492,7 +518,10 @@ fn html_row(b: &[u8], from: usize, cells: &mut Vec<Option<Span>>) -> usize {
             break;
         };
         let at = j + p;
-        let Some((name, closing, attrs, after)) = tag(b, at) else {
+        let Some((name, closing, attrs, after)) = tag(b, at, budget) else {
+            if *budget == 0 {
+                return limit;
+            }
             j = at + 1;
             continue;
         };
@@ -520,7 +549,10 @@ fn html_row(b: &[u8], from: usize, cells: &mut Vec<Option<Span>>) -> usize {
                         break;
                     };
                     let t = k + q;
-                    match tag(b, t) {
+                    if *budget == 0 {
+                        return limit;
+                    }
+                    match tag(b, t, budget) {
                         Some((n, c, _, a)) if n == b"table" => {
                             depth = if c { depth - 1 } else { depth + 1 };
                             k = a;
@@ -757,6 +789,10 @@ mod tests {
             (
                 "aria grid",
                 r#"<div role="grid"><div role="row"><span role="columnheader">SSN</span><span role="columnheader">Note</span></div><div role="row"><span role="gridcell">219451108</span><span role="gridcell">x</span></div></div>"#,
+            ),
+            (
+                "a caption over one column",
+                "<table><caption>SSN</caption><tr><td>219451109</td></tr></table>",
             ),
             (
                 "xhtml prefix",
