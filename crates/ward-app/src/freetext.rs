@@ -66,6 +66,13 @@ impl Projector for LogGuard {
         // judged where they entered.)
         if found.is_empty() && generic && !e.payload.is_null() {
             found = scan(&e.payload.to_string(), cfg);
+            // Stored with its keys in order, a header can come after its rows (`{"rows": […],
+            // "schema": …}`): judged with every object's members the other way round too.
+            if found.is_empty() {
+                let mut reversed = String::new();
+                write_reversed(&e.payload, &mut reversed);
+                found = scan(&reversed, cfg);
+            }
         }
         if found.is_empty() {
             return Ok(());
@@ -128,6 +135,35 @@ fn as_lines(v: &serde_json::Value, out: &mut String) {
     walk(v, &mut Vec::new(), out);
 }
 
+/// `v` as JSON with every object's members in the reverse of their stored order.
+fn write_reversed(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) => {
+            out.push('{');
+            for (n, (k, x)) in m.iter().rev().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_reversed(x, out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (n, x) in a.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_reversed(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// How many of a value's nearest keys label it in [`as_lines`] (bounded, so the text stays
 /// linear in the document).
 const LABELS_ABOVE: usize = 4;
@@ -149,6 +185,18 @@ pub fn withheld(text: &str) -> Option<String> {
         let has = |f: fn(&u8) -> bool| w.as_bytes().iter().any(f);
         w.len() >= 12 && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)
     });
+    // A password with symbols (`Summ3r!Prod#2026`): a word mixing three of upper case, lower
+    // case, digits and symbols, one of them one of `! # $ % ^ & * + = ? ~` (not an identity's
+    // `auth0|…`, a path, a URL).
+    let password_word = text.split_whitespace().any(|w| {
+        // A sentence's own marks are no part of the word (`CHG-3001027a!`).
+        let w = w.trim_end_matches(['!', '?', '.', ',', ';', ':']);
+        let symbol = w.bytes().any(|c| b"!#$%^&*+=?~".contains(&c));
+        symbol
+            && !w.contains("://")
+            && crate::promotion::config::looks_like_a_password(w.trim_matches(|c: char| "()[]{},;'\"`".contains(c)))
+    });
+    let random_word = random_word || password_word;
     let found = scan(text, structural_detectors());
     if found.is_empty() && random_word {
         return Some(
@@ -265,6 +313,7 @@ mod tests {
         for message in [
             "db.password.Tr0ub4dor3xK9Lm2Q holds a secret value (a value under a secret-named key)",
             "Tr0ub4dor3xK9Lm2Q is not a declared environment",
+            "password.Summ3r!Prod#2026 holds a secret value (a value under a secret-named key)",
         ] {
             let shown = withheld(message).expect(message);
             assert!(!shown.contains("Tr0ub4dor3x"), "{shown}");
@@ -275,6 +324,7 @@ mod tests {
             "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 not found",
             "stagingEnvironment is not a declared environment",
             "user auth0|5f7c8ec7c33c6c004bbafe82 has no role",
+            "refused (mrn, us-ssn): see https://example.org/doc?x=Ab1&y=2 for CHG-3001027a!",
         ] {
             assert_eq!(withheld(message), None, "{message}");
         }
@@ -333,6 +383,11 @@ mod tests {
             serde_json::json!({"rows": [["Patient", "DOB"], ["Jane Roe", "1980-01-03"]]}),
             serde_json::json!({"rows": [["mrn", "phone"], ["00123412", "6173921847"]]}),
             serde_json::json!({"sheet": {"range": "A1:B2", "values": [["SSN", "MRN"], ["219451100", "00123456"]]}}),
+            // Round 4: a line break in a cell (F1); the header after its rows once the keys are
+            // in order (F2: BigQuery's `rows` before `schema`).
+            serde_json::json!({"values": [["ssn", "mrn", "note"], ["219451100", "00123456", "seen twice\nfollow-up booked"]]}),
+            serde_json::json!({"rows": [{"f": [{"v": "Jane Roe"}, {"v": "2021-03-02"}]}], "schema": {"fields": [{"name": "patient_name", "type": "STRING"}, {"name": "birth_date", "type": "DATE"}]}}),
+            serde_json::json!({"data": [["x1", "n/a"], ["00123456", "219451100"]], "resultSetMetaData": {"rowType": [{"name": "mrn"}, {"name": "ssn"}]}}),
         ] {
             let e = LogGuard.admit(&event(p.clone())).expect_err(&p.to_string());
             assert!(

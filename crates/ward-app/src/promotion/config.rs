@@ -312,7 +312,13 @@ fn classify_key(key: &str) -> KeyClass {
         || fold(key)
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|t| t == "pass" || t == "pw");
-    if pass || SECRET_KEYS.iter().any(|s| n.contains(s)) {
+    // `tokenizer`, `tokenize_*`: a text splitter, no token.
+    let tokenizer = lower.contains("tokeniz");
+    if pass
+        || SECRET_KEYS
+            .iter()
+            .any(|s| n.contains(s) && !(tokenizer && *s == "token"))
+    {
         return KeyClass::Secret;
     }
     match n.strip_suffix("keys").or_else(|| n.strip_suffix("key")) {
@@ -490,10 +496,17 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
     let s = text?;
     if above == KeyClass::Secret {
         let n: String = fold(leaf_key).chars().filter(char::is_ascii_alphanumeric).collect();
-        let describes = METADATA_LEAVES.contains(&n.as_str()) || METADATA_ENDINGS.iter().any(|e| n.ends_with(e));
+        let describes = (METADATA_LEAVES.contains(&n.as_str()) || METADATA_ENDINGS.iter().any(|e| n.ends_with(e)))
+            && !looks_like_a_password(s);
         if !describes {
             return Some("a value under a secret-named key");
         }
+    }
+    // A reference to a secret (`passwordRef`, `secretKeyRef`) names where it is kept: a value that
+    // looks like a password is the secret itself.
+    let lower_key = fold(leaf_key).to_ascii_lowercase();
+    if ["ref", "refs", "reference"].iter().any(|r| lower_key.ends_with(r)) && looks_like_a_password(s) {
+        return Some("a secret under a reference key");
     }
     if class.max(above) >= KeyClass::MaybeKey && key_material(s) {
         return Some("key material under a key-named key");
@@ -551,6 +564,48 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         let has = |f: fn(&u8) -> bool| w.as_bytes().iter().any(f);
         (has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)) || w.len() > 40
     };
+    // Settings named after what they say of the secret (`password_hash_algorithm`,
+    // `token_endpoint_auth_method`, `tokenExpiry`, `secretName`, `token_cookie`): a flag, a small
+    // number, or a word that is no password.
+    if ends(&[
+        "name",
+        "method",
+        "audience",
+        "algorithm",
+        "alg",
+        "enabled",
+        "cookie",
+        "store",
+        "provider",
+        "backend",
+        "type",
+        "kind",
+        "mode",
+        "policy",
+        "format",
+        "issuer",
+        "scope",
+        "scopes",
+        "version",
+        "region",
+        "prefix",
+        "claim",
+        "field",
+        "param",
+        "strategy",
+        "source",
+        "location",
+        "expiry",
+        "expires",
+        "rotation",
+        "lifetime",
+    ]) {
+        return match v {
+            Value::Bool(_) => true,
+            Value::Number(_) => quantity(6),
+            _ => (1..=128).contains(&s.len()) && !looks_like_a_password(s),
+        };
+    }
     if ends(&["length", "len", "count", "size"]) {
         return quantity(4);
     }
@@ -558,15 +613,21 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         return quantity(6);
     }
     if ends(&["ttl", "seconds", "secs"]) {
-        return quantity(9);
+        // Or an ISO 8601 duration (`PT1H`, `P30D`).
+        let iso = s.len() <= 16
+            && s.starts_with('P')
+            && s[1..].bytes().all(|c| c.is_ascii_digit() || b"YMWDTHS".contains(&c));
+        return quantity(9) || iso;
     }
     if ends(&["url", "uri", "endpoint"]) {
         let lower = s.to_ascii_lowercase();
         let Some(rest) = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")) else {
             return false;
         };
+        let rest = &s[s.len() - rest.len()..];
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        return !host.is_empty() && !host.contains('@') && host.contains('.') || host.starts_with("localhost");
+        // An in-cluster host has no dot (`http://keycloak:8080/…`); none looks like a password.
+        return !host.is_empty() && !host.contains('@') && !looks_like_a_password(host);
     }
     if ends(&["header"]) {
         const STANDARD: [&str; 6] = [
@@ -579,27 +640,46 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         ];
         let shaped = (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphabetic() || c == b'-');
         let lower = s.to_ascii_lowercase();
-        return shaped && (lower.starts_with("x-") || STANDARD.contains(&lower.as_str()));
+        // `X-Api-Key`, `Ocp-Apim-Subscription-Key`, `PRIVATE-TOKEN`: words joined by dashes.
+        let words = s.contains('-') && s.split('-').all(|w| !w.is_empty());
+        return shaped && (words || STANDARD.contains(&lower.as_str()));
     }
     if ends(&["path", "file", "dir"]) {
-        let rooted = ["/", "./", "../", "~/"].iter().any(|p| s.starts_with(p));
         let segments: Vec<&str> = s
             .split('/')
             .filter(|w| !w.is_empty() && *w != "." && *w != ".." && *w != "~")
             .collect();
-        return rooted
-            && segments.len() >= 2
-            && !s.contains(char::is_whitespace)
-            && !segments.iter().any(|w| random(w));
+        return segments.len() >= 2 && !s.contains(char::is_whitespace) && !segments.iter().any(|w| random(w));
     }
     false
+}
+
+/// Whether a value looks like a password: a word of eight characters or more mixing three of
+/// upper case, lower case, digits and symbols (other than `- _ . / : @`), that is no URL
+/// (`Tr0ub4dor3x`, `Summ3r!Prod#2026`; not `argon2id`, `us-east-1`, `client_secret_post`).
+pub(crate) fn looks_like_a_password(s: &str) -> bool {
+    s.split_whitespace().any(|w| {
+        let has = |f: &dyn Fn(u8) -> bool| w.bytes().any(f);
+        let classes = usize::from(has(&|c| c.is_ascii_uppercase()))
+            + usize::from(has(&|c| c.is_ascii_lowercase()))
+            + usize::from(has(&|c| c.is_ascii_digit()))
+            + usize::from(has(&|c| c.is_ascii_punctuation() && !b"-_./:@".contains(&c)));
+        w.len() >= 8 && classes >= 3 && !w.contains("://")
+    })
 }
 
 /// Whether an object is an environment entry naming a secret with its value written in
 /// (`{"name": "DB_PASSWORD", "value": "…"}`, Kubernetes' `env`, ECS' `environment`): a value
 /// that is no reference, under a name that names a secret and does not describe it.
 fn env_entry_secret(m: &serde_json::Map<String, Value>) -> bool {
-    let (Some(Value::String(name)), Some(value)) = (m.get("name"), m.get("value")) else {
+    // `name`/`value` (Kubernetes), `Name`/`Value` (CloudFormation, ECS), `key`/`value` (Vercel,
+    // Heroku), `OptionName`/`Value` (Elastic Beanstalk).
+    let get = |names: &[&str]| {
+        m.iter()
+            .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .map(|(_, v)| v)
+    };
+    let (Some(Value::String(name)), Some(value)) = (get(&["name", "key", "optionname"]), get(&["value"])) else {
         return false;
     };
     let text = match value {
@@ -1322,6 +1402,89 @@ mod tests {
         ] {
             refused_at(v, path, secret);
         }
+    }
+
+    #[test]
+    fn round_four_config_secrets_are_refused_and_realistic_settings_accepted() {
+        for (v, path, secret) in [
+            // F11: a describing leaf under a secret-named key holding a password.
+            (
+                json!({"db": {"password": {"hint": "Summ3r!Prod#2026"}}}),
+                "db.password.hint",
+                "Summ3r",
+            ),
+            (
+                json!({"db": {"password": {"ttl": "Summ3r!Prod#2026"}}}),
+                "db.password.ttl",
+                "Summ3r",
+            ),
+            (
+                json!({"db": {"password": {"profile": "Tr0ub4dor3x"}}}),
+                "db.password.profile",
+                "Tr0ub4dor3x",
+            ),
+            // F12: a reference key holding the secret.
+            (
+                json!({"db": {"passwordRef": "Summ3r!Prod#2026"}}),
+                "db.passwordRef",
+                "Summ3r",
+            ),
+            // F13: environment entries in other shapes.
+            (
+                json!({"env": [{"Name": "DB_PASSWORD", "Value": "Tr0ub4dor3x"}]}),
+                "env[0]",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"env": [{"key": "DB_PASSWORD", "value": "Tr0ub4dor3x"}]}),
+                "env[0]",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"opts": [{"OptionName": "DB_PASSWORD", "Value": "Tr0ub4dor3x"}]}),
+                "opts[0]",
+                "Tr0ub4dor3x",
+            ),
+            // Describing names with a password in them.
+            (
+                json!({"token_url": "http://Tr0ub4dor3x/token"}),
+                "token_url",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"password_hash_algorithm": "Summ3r!Prod#2026"}),
+                "password_hash_algorithm",
+                "Summ3r",
+            ),
+        ] {
+            refused_at(v, path, secret);
+        }
+        // Realistic settings (round 4's false positives).
+        check(json!({
+            "volumes": [{"name": "certs", "secret": {"secretName": "db-tls"}}],
+            "tls": [{"hosts": ["app.example.org"], "secretName": "app-tls"}],
+            "oidc": {
+                "token_endpoint_auth_method": "client_secret_post",
+                "tokenExpiry": "1h",
+                "token_audience": "billing-api",
+                "token_url": "http://keycloak:8080/realms/clinic/protocol/openid-connect/token",
+                "token_ttl": "PT1H",
+            },
+            "auth": {
+                "password_hash_algorithm": "argon2id",
+                "password_reset_enabled": "true",
+                "token_cookie": "XSRF-TOKEN",
+                "sessionTokenCookieName": "sid",
+                "secretStore": "vault",
+                "secret_rotation": "30d",
+                "password_file": "secrets/db_password",
+                "api_key_header": "Ocp-Apim-Subscription-Key",
+                "token_header": "PRIVATE-TOKEN",
+            },
+            "nlp": {"tokenizer": "bert-base-uncased"},
+            "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+        }))
+        .unwrap();
     }
 
     #[test]

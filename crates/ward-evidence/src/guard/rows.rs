@@ -149,16 +149,17 @@ enum Frame {
     },
 }
 
-/// The JSON string at `i` (its opening quote): the span of its contents and the index after its
-/// closing quote; `None` when it does not close on its line within [`MAX_ROW`] bytes.
+/// The string at `i` (its opening quote, `"` or a Python/JavaScript printout's `'`): the span of
+/// its contents and the index after its closing quote; `None` when it never closes. A line
+/// break inside is part of it (the decoded view writes `\n` as one), and so is any length (a
+/// cell of 100 KiB is a cell): the reading goes on after it, so each byte is read once.
 fn json_string(b: &[u8], i: usize, budget: &mut usize) -> Option<(Span, usize)> {
+    let q = b[i];
     let mut j = i + 1;
-    let limit = b.len().min(i + MAX_ROW);
-    while j < limit {
+    while j < b.len() {
         match b[j] {
             b'\\' => j += 2,
-            b'"' => return Some(((i + 1, j), j + 1)),
-            b'\n' => break,
+            c if c == q => return Some(((i + 1, j), j + 1)),
             _ => j += 1,
         }
     }
@@ -244,7 +245,7 @@ fn json_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
                     _ => stack.clear(),
                 }
             }
-            b'"' => match json_string(b, i, &mut out.budget) {
+            b'"' | b'\'' => match json_string(b, i, &mut out.budget) {
                 Some((span, after)) => {
                     match stack.last_mut() {
                         Some(Frame::Object { key: key @ None, .. }) => *key = Some(span),
@@ -266,7 +267,11 @@ fn json_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
                     .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.'))
                     .count();
                 if len <= 64 {
-                    give(&mut stack, Item::Scalar((i, i + len)));
+                    match stack.last_mut() {
+                        // A key written bare (`{0: '219451100'}`, a Python printout).
+                        Some(Frame::Object { key: key @ None, .. }) => *key = Some((i, i + len)),
+                        _ => give(&mut stack, Item::Scalar((i, i + len))),
+                    }
                 } else {
                     give(&mut stack, Item::Array(Vec::new()));
                 }
@@ -322,10 +327,12 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
         })
     };
     // A table by columns: the members that are objects, when one holds a scalar.
+    // (Or arrays: ClickHouse's `JSONColumns`, `to_dict("list")`: `{"ssn": ["219451100", …]}`.)
     let columns: Vec<(Span, &[Option<Span>])> = members
         .iter()
         .filter_map(|(k, it)| match it {
             Item::Object(o) => Some((*k, o.values.as_slice())),
+            Item::Array(cells) if !cells.is_empty() => Some((*k, cells.as_slice())),
             _ => None,
         })
         .collect();
@@ -335,6 +342,10 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
         let rows = columns.iter().map(|(_, values)| values.len()).max().unwrap_or(0);
         let mut cells = Vec::with_capacity(columns.len());
         for r in 0..rows {
+            out.budget = out.budget.saturating_sub(columns.len());
+            if out.budget == 0 {
+                return Err(Capped(span.0, span.1));
+            }
             cells.clear();
             cells.extend(columns.iter().map(|(_, values)| values.get(r).copied().flatten()));
             out.row(b, span, &cells, Cell::Json, true)?;
@@ -351,12 +362,44 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
             out.row(b, span, &[*cell], Cell::Json, false)?;
         }
     }
+    // A cell object: its value (BigQuery's and Google Charts' `v`, AWS' `stringValue`, Athena's
+    // `VarCharValue`, Sheets' `formattedValue`, …), or its only scalar.
+    let any = |names: &[&[u8]]| {
+        members.iter().find_map(|(k, it)| match it {
+            Item::Scalar(s) if names.iter().any(|n| b[k.0..k.1].eq_ignore_ascii_case(n)) => Some(*s),
+            _ => None,
+        })
+    };
+    let scalars: Vec<Span> = members
+        .iter()
+        .filter_map(|(_, it)| match it {
+            Item::Scalar(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    let v = any(&[
+        b"v",
+        b"value",
+        b"formattedValue",
+        b"stringValue",
+        b"VarCharValue",
+        b"longValue",
+        b"doubleValue",
+        b"text",
+    ])
+    .or_else(|| (members.len() == 1 && scalars.len() == 1).then(|| scalars[0]));
     Ok(Item::Object(Summary {
-        v: scalar(b"v"),
-        label: scalar(b"label")
-            .or_else(|| scalar(b"title"))
-            .or_else(|| scalar(b"name"))
-            .or_else(|| scalar(b"fieldName")),
+        v,
+        label: any(&[
+            b"label",
+            b"title",
+            b"headerName",
+            b"name",
+            b"fieldName",
+            b"ColumnName",
+            b"field",
+            b"text",
+        ]),
         values: members
             .iter()
             .map(|(_, it)| match it {
@@ -387,7 +430,7 @@ fn tag(b: &[u8], at: usize, budget: &mut usize) -> Option<(Vec<u8>, bool, Span, 
     let full = &b[name_start..j];
     let name = full.rsplit(|&c| c == b':').next().unwrap_or(full).to_ascii_lowercase();
     let attrs_start = j;
-    let limit = b.len().min(at + 4096);
+    let limit = b.len().min(at + 16 * 1024);
     let mut quote = None;
     while j < limit {
         match (b[j], quote) {
@@ -438,6 +481,21 @@ fn attribute<'b>(b: &'b [u8], (s, e): Span, name: &[u8]) -> Option<&'b [u8]> {
     None
 }
 
+/// The elements that are a table's rows: HTML's `<tr>`, Excel's SpreadsheetML and XLSX `<row>`,
+/// ODS' `<table:table-row>`, DocBook's `<row>`, DOCX's `<w:tr>` (a namespace prefix dropped).
+macro_rules! ROW_TAGS {
+    () => {
+        b"tr" | b"row" | b"table-row"
+    };
+}
+/// The elements that are cells: `<td>`, `<th>`, `<Cell>`, XLSX's `<c>`, ODS' `<table:table-cell>`,
+/// DocBook's `<entry>`, DOCX's `<w:tc>`.
+macro_rules! CELL_TAGS {
+    () => {
+        b"td" | b"th" | b"cell" | b"c" | b"table-cell" | b"entry" | b"tc"
+    };
+}
+
 /// What a tag is to a table: a row's start, a cell's start (with its `colspan`), or neither.
 enum Role {
     Row,
@@ -457,8 +515,8 @@ fn role(b: &[u8], name: &[u8], closing: bool, attrs: Span) -> Role {
             .clamp(1, 64)
     };
     match (name, aria.as_deref()) {
-        (b"tr", _) | (_, Some(b"row")) => Role::Row,
-        (b"td" | b"th", _) | (_, Some(b"cell" | b"gridcell" | b"columnheader" | b"rowheader")) => Role::Cell(span()),
+        (ROW_TAGS!(), _) | (_, Some(b"row")) => Role::Row,
+        (CELL_TAGS!(), _) | (_, Some(b"cell" | b"gridcell" | b"columnheader" | b"rowheader")) => Role::Cell(span()),
         _ => Role::Other,
     }
 }
@@ -526,15 +584,15 @@ fn html_row(b: &[u8], from: usize, cells: &mut Vec<Option<Span>>, budget: &mut u
             continue;
         };
         match (name.as_slice(), closing, role(b, &name, closing, attrs)) {
-            (_, false, Role::Row) | (b"table" | b"tbody" | b"thead" | b"tfoot", true, _) => {
+            (_, false, Role::Row) | (b"table" | b"tbody" | b"thead" | b"tfoot" | b"sheetdata" | b"tgroup", true, _) => {
                 close(&mut open, cells, at);
                 return at;
             }
-            (b"tr", true, _) => {
+            (ROW_TAGS!(), true, _) => {
                 close(&mut open, cells, at);
                 return after;
             }
-            (b"td" | b"th", true, _) => close(&mut open, cells, at),
+            (CELL_TAGS!(), true, _) => close(&mut open, cells, at),
             (_, false, Role::Cell(span)) => {
                 close(&mut open, cells, at);
                 open = Some((after, span));
@@ -821,6 +879,83 @@ mod tests {
             ),
         ] {
             refused(attack, t, &["us-ssn"], &["2194511"]);
+        }
+    }
+
+    #[test]
+    fn round_four_tables_are_read() {
+        for (attack, t, d) in [
+            // F1: a line break in a cell (as the decoded view writes `\n`).
+            (
+                "a cell with a line break",
+                "{\"values\":[[\"ssn\",\"mrn\",\"note\"],[\"219451100\",\"00123456\",\"seen twice\nfollow-up booked\"]]}",
+                "us-ssn",
+            ),
+            // F3: cells and headers of other names.
+            (
+                "redshift data api",
+                r#"{"ColumnMetadata":[{"name":"patient_name"},{"name":"birth_date"}],"Records":[[{"stringValue":"Jane Roe"},{"stringValue":"1980-01-02"}]]}"#,
+                "dob-with-name",
+            ),
+            (
+                "athena",
+                r#"{"ResultSet":{"Rows":[{"Data":[{"VarCharValue":"mrn"},{"VarCharValue":"ssn"}]},{"Data":[{"VarCharValue":"00123456"},{"VarCharValue":"219451100"}]}],"ResultSetMetadata":{"ColumnInfo":[{"Name":"mrn","Label":"mrn"},{"Name":"ssn","Label":"ssn"}]}}}"#,
+                "us-ssn",
+            ),
+            (
+                "ag-grid column definitions",
+                r#"{"columnDefs":[{"field":"mrn","headerName":"MRN"},{"field":"ssn","headerName":"SSN"}],"rowData":[["x1","n/a"],["00123456","219451100"]]}"#,
+                "us-ssn",
+            ),
+            // F4: an object of arrays.
+            (
+                "clickhouse columns",
+                r#"{"mrn":[null,"00123456"],"ssn":[null,"219451100"]}"#,
+                "us-ssn",
+            ),
+            // F5: Python and Node printouts.
+            (
+                "python list printout",
+                "[['mrn', 'ssn'], ['x1', 'n/a'], ['00123456', '219451100']]",
+                "us-ssn",
+            ),
+            (
+                "pandas to_dict printout",
+                "{'ssn': {0: '219451100', 1: '219451101'}}",
+                "us-ssn",
+            ),
+            // F6: other markups.
+            (
+                "spreadsheetml",
+                "<Table><Row><Cell><Data ss:Type=\"String\">SSN</Data></Cell><Cell><Data>Note</Data></Cell></Row><Row><Cell><Data>219451100</Data></Cell><Cell><Data>x</Data></Cell></Row></Table>",
+                "us-ssn",
+            ),
+            (
+                "ods",
+                "<table:table-row><table:table-cell><text:p>SSN</text:p></table:table-cell><table:table-cell><text:p>Note</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell><text:p>219451100</text:p></table:table-cell><table:table-cell><text:p>x</text:p></table:table-cell></table:table-row>",
+                "us-ssn",
+            ),
+            (
+                "docx",
+                "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>SSN</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Note</w:t></w:r></w:p></w:tc></w:tr><w:tr><w:tc><w:p><w:r><w:t>219451100</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>x</w:t></w:r></w:p></w:tc></w:tr></w:tbl>",
+                "us-ssn",
+            ),
+            (
+                "docbook",
+                "<tgroup cols=\"2\"><row><entry>SSN</entry><entry>Note</entry></row><row><entry>219451100</entry><entry>x</entry></row></tgroup>",
+                "us-ssn",
+            ),
+            // F8: a cell over 64 KiB.
+            (
+                "a long cell",
+                &format!(
+                    "{{\"values\":[[\"ssn\",\"mrn\",\"notes\"],[\"219451100\",\"00123456\",\"{}\"]]}}",
+                    "x".repeat(70_000)
+                ),
+                "us-ssn",
+            ),
+        ] {
+            refused(attack, t, &[d], &["219451100"]);
         }
     }
 
