@@ -177,26 +177,24 @@ pub fn withheld(text: &str) -> Option<String> {
     if text.trim().is_empty() {
         return None;
     }
-    // A random-looking word (twelve letters and digits or more, mixing upper case, lower case
-    // and digits: a password pasted as a key name or an environment) — too short or too plain
-    // for `high-entropy` — is not repeated either. Ward's ids and digests mix at most two of
-    // the three (`CHG-3001027a`, hex digests, `ward_…` tokens).
-    let random_word = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
-        let has = |f: fn(&u8) -> bool| w.as_bytes().iter().any(f);
-        w.len() >= 12 && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)
-    });
-    // A password with symbols (`Summ3r!Prod#2026`): a word mixing three of upper case, lower
-    // case, digits and symbols, one of them one of `! # $ % ^ & * + = ? ~` (not an identity's
-    // `auth0|…`, a path, a URL).
-    let password_word = text.split_whitespace().any(|w| {
-        // A sentence's own marks are no part of the word (`CHG-3001027a!`).
-        let w = w.trim_end_matches(['!', '?', '.', ',', ';', ':']);
-        let symbol = w.bytes().any(|c| b"!#$%^&*+=?~".contains(&c));
-        symbol
-            && !w.contains("://")
-            && crate::promotion::config::looks_like_a_password(w.trim_matches(|c: char| "()[]{},;'\"`".contains(c)))
-    });
-    let random_word = random_word || password_word;
+    // A random-looking word — twelve letters and digits or more mixing upper case, lower case
+    // and digits, or a password with symbols (`Summ3r!Prod#2026`) — is not repeated either: a
+    // secret pasted as a key name or an environment, too short or too plain for `high-entropy`.
+    // Ward's ids and digests mix at most two of the three (`CHG-3001027a`, hex digests); encoded
+    // material it prints on purpose (a verifier key `name+hash+key`, a base64 signature: a `+`,
+    // `/` or `=`, or over 40 characters) is not judged here, nor is a URL.
+    let random_word = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| "()[]{},;'\"`!?.:".contains(c)))
+        .filter(|w| w.len() <= 40 && !w.contains(['+', '/', '=']))
+        .any(|w| {
+            let random = w.split(|c: char| !c.is_ascii_alphanumeric()).any(|r| {
+                let has = |f: fn(&u8) -> bool| r.as_bytes().iter().any(f);
+                r.len() >= 12 && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)
+            });
+            let symbol = w.bytes().any(|c| b"!#$%^&*?~".contains(&c));
+            random || (symbol && crate::promotion::config::looks_like_a_password(w))
+        });
     let found = scan(text, structural_detectors());
     if found.is_empty() && random_word {
         return Some(
