@@ -1313,10 +1313,11 @@ fn detectors() -> &'static [Detector] {
                 valid_ssn,
             ),
             // Its parts may be the items of a list (`"patient_ssn": ["219", "45", "1100"]`, nine
-            // one-digit items; 2026-12-05, eighth round): read as one.
+            // one-digit items) or an object's members (`{"a": "219", "b": "45", "c": "1100"}`;
+            // 2026-12-05, eighth round): read as one.
             d1(
                 "us-ssn",
-                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
+                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|(?:[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3}["']?)?\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
                 valid_labelled_ssn,
             ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
@@ -5540,6 +5541,9 @@ mod tests {
             r#"{"ssn": [219, 45, 1100]}"#,
             "ssn = [\n  \"219\",\n  \"45\",\n  \"1100\"\n]",
             r#"{"SocialSecurityNumber": ["2","1","9","4","5","1","1","0","0"]}"#,
+            // Or the members of an object (round 4).
+            r#"{"ssn": {"a": "219", "b": "45", "c": "1100"}}"#,
+            r#"{"patient_ssn": {"area": 219, "group": 45, "serial": 1100}}"#,
         ] {
             assert!(detectors_of(phi).contains(&"us-ssn".to_string()), "{phi}");
         }
