@@ -193,7 +193,7 @@ pub fn withheld(text: &str) -> Option<String> {
                 r.len() >= 12 && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)
             });
             let symbol = w.bytes().any(|c| b"!#$%^&*?~".contains(&c));
-            random || (symbol && crate::promotion::config::looks_like_a_password(w))
+            random || (symbol && looks_like_a_password(w))
         });
     let found = scan(text, structural_detectors());
     if found.is_empty() && random_word {
@@ -209,6 +209,20 @@ pub fn withheld(text: &str) -> Option<String> {
         "the text of this message is withheld: it would repeat a value that looks like PHI or a secret ({})",
         detector_names(&found)
     ))
+}
+
+/// Whether a value looks like a password: a word of eight characters or more mixing three of
+/// upper case, lower case, digits and symbols (other than `- _ . / : @`), that is no URL
+/// (`Tr0ub4dor3x`, `Summ3r!Prod#2026`; not `argon2id`, `us-east-1`, `client_secret_post`).
+pub(crate) fn looks_like_a_password(s: &str) -> bool {
+    s.split_whitespace().any(|w| {
+        let has = |f: &dyn Fn(u8) -> bool| w.bytes().any(f);
+        let classes = usize::from(has(&|c| c.is_ascii_uppercase()))
+            + usize::from(has(&|c| c.is_ascii_lowercase()))
+            + usize::from(has(&|c| c.is_ascii_digit()))
+            + usize::from(has(&|c| c.is_ascii_punctuation() && !b"-_./:@".contains(&c)));
+        w.len() >= 8 && classes >= 3 && !w.contains("://")
+    })
 }
 
 /// A parser's message as it may be shown: its first line only (the lines after it quote the

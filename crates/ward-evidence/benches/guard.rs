@@ -9,29 +9,13 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
-use ward_evidence::guard::{GuardConfig, adversarial_inputs, scan};
+use ward_evidence::guard::{GuardConfig, adversarial_inputs, realistic_sarif, scan};
 
 fn bytes() -> usize {
     std::env::var("WARD_GUARD_BENCH_BYTES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5 * 1024 * 1024)
-}
-
-fn sarif_like(target: usize) -> String {
-    let mut s = String::from(r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Semgrep OSS"}},"results":["#);
-    let mut i = 0usize;
-    while s.len() < target {
-        s.push_str(&format!(
-            r#"{{"ruleId":"rule-{r}","level":"warning","message":{{"text":"finding {i} in a file that does something"}},"locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":"src/module_{m}/file_{i}.py"}},"region":{{"startLine":{i},"snippet":{{"text":"    value = eval(user_input)  # finding {i}"}}}}}}}}],"fingerprints":{{"matchBasedId/v1":"{i:064x}"}}}},
-"#,
-            r = i % 40,
-            m = i % 17
-        ));
-        i += 1;
-    }
-    s.push_str("{}]}]}");
-    s
 }
 
 fn guard(c: &mut Criterion) {
@@ -42,7 +26,7 @@ fn guard(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     let mut inputs = adversarial_inputs(n);
-    inputs.push(("sarif-5mb-realistic", sarif_like(n)));
+    inputs.push(("sarif-5mb-realistic", realistic_sarif(n)));
     for (name, text) in &inputs {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function(*name, |b| b.iter(|| black_box(scan(black_box(text), &cfg)).len()));

@@ -6,23 +6,7 @@
 //! (size: `WARD_GUARD_BENCH_BYTES`, default 5 MiB). Prints one line per input, slowest first.
 
 use std::time::Instant;
-use ward_evidence::guard::{GuardConfig, adversarial_inputs, scan};
-
-fn sarif_like(target: usize) -> String {
-    let mut s = String::from(r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Semgrep OSS"}},"results":["#);
-    let mut i = 0usize;
-    while s.len() < target {
-        s.push_str(&format!(
-            r#"{{"ruleId":"rule-{r}","level":"warning","message":{{"text":"finding {i} in a file that does something"}},"locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":"src/module_{m}/file_{i}.py"}},"region":{{"startLine":{i},"snippet":{{"text":"    value = eval(user_input)  # finding {i}"}}}}}}}}],"fingerprints":{{"matchBasedId/v1":"{i:064x}"}}}},
-"#,
-            r = i % 40,
-            m = i % 17
-        ));
-        i += 1;
-    }
-    s.push_str("{}]}]}");
-    s
-}
+use ward_evidence::guard::{GuardConfig, adversarial_inputs, realistic_sarif, scan};
 
 fn main() {
     let want: Vec<String> = std::env::args().skip(1).collect();
@@ -33,7 +17,7 @@ fn main() {
         .unwrap_or(5 * 1024 * 1024);
     let reps: usize = std::env::var("REPS").ok().and_then(|r| r.parse().ok()).unwrap_or(2);
     let mut inputs = adversarial_inputs(bytes);
-    inputs.push(("sarif-5mb-realistic", sarif_like(bytes)));
+    inputs.push(("sarif-5mb-realistic", realistic_sarif(bytes)));
     let cfg = GuardConfig::default();
     let mut times = Vec::new();
     for (name, text) in inputs.iter().filter(|(n, _)| all || want.iter().any(|w| w == n)) {

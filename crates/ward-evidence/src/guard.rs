@@ -2305,6 +2305,24 @@ pub fn redact_verified(
     Ok(scan_until(&cleaned, cfg, stop)?.is_empty().then_some(cleaned))
 }
 
+/// A real-shaped Semgrep SARIF log of about `target` bytes: the benign baseline the adversarial
+/// inputs are measured beside (`benches/guard.rs`, `examples/guard_sweep.rs`).
+pub fn realistic_sarif(target: usize) -> String {
+    let mut s = String::from(r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Semgrep OSS"}},"results":["#);
+    let mut i = 0usize;
+    while s.len() < target {
+        s.push_str(&format!(
+            r#"{{"ruleId":"rule-{r}","level":"warning","message":{{"text":"finding {i} in a file that does something"}},"locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":"src/module_{m}/file_{i}.py"}},"region":{{"startLine":{i},"snippet":{{"text":"    value = eval(user_input)  # finding {i}"}}}}}}}}],"fingerprints":{{"matchBasedId/v1":"{i:064x}"}}}},
+"#,
+            r = i % 40,
+            m = i % 17
+        ));
+        i += 1;
+    }
+    s.push_str("{}]}]}");
+    s
+}
+
 /// Adversarial inputs for the guard's benchmark, tests and fuzz seeds: each is `bytes` long
 /// (within a few bytes) and built to defeat a naive scanner — one giant line, matches every few
 /// bytes, near-misses that make a detector look far ahead, millions of lines.

@@ -497,7 +497,7 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
     if above == KeyClass::Secret {
         let n: String = fold(leaf_key).chars().filter(char::is_ascii_alphanumeric).collect();
         let describes = (METADATA_LEAVES.contains(&n.as_str()) || METADATA_ENDINGS.iter().any(|e| n.ends_with(e)))
-            && !looks_like_a_password(s);
+            && !crate::freetext::looks_like_a_password(s);
         if !describes {
             return Some("a value under a secret-named key");
         }
@@ -505,7 +505,8 @@ fn secret_reason(class: KeyClass, above: KeyClass, leaf_key: &str, v: &Value) ->
     // A reference to a secret (`passwordRef`, `secretKeyRef`) names where it is kept: a value that
     // looks like a password is the secret itself.
     let lower_key = fold(leaf_key).to_ascii_lowercase();
-    if ["ref", "refs", "reference"].iter().any(|r| lower_key.ends_with(r)) && looks_like_a_password(s) {
+    if ["ref", "refs", "reference"].iter().any(|r| lower_key.ends_with(r)) && crate::freetext::looks_like_a_password(s)
+    {
         return Some("a secret under a reference key");
     }
     if class.max(above) >= KeyClass::MaybeKey && key_material(s) {
@@ -603,7 +604,7 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         return match v {
             Value::Bool(_) => true,
             Value::Number(_) => quantity(6),
-            _ => (1..=128).contains(&s.len()) && !looks_like_a_password(s),
+            _ => (1..=128).contains(&s.len()) && !crate::freetext::looks_like_a_password(s),
         };
     }
     if ends(&["length", "len", "count", "size"]) {
@@ -627,7 +628,7 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         let rest = &s[s.len() - rest.len()..];
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         // An in-cluster host has no dot (`http://keycloak:8080/…`); none looks like a password.
-        return !host.is_empty() && !host.contains('@') && !looks_like_a_password(host);
+        return !host.is_empty() && !host.contains('@') && !crate::freetext::looks_like_a_password(host);
     }
     if ends(&["header"]) {
         const STANDARD: [&str; 6] = [
@@ -652,20 +653,6 @@ fn describes_its_secret(leaf_key: &str, v: &Value) -> bool {
         return segments.len() >= 2 && !s.contains(char::is_whitespace) && !segments.iter().any(|w| random(w));
     }
     false
-}
-
-/// Whether a value looks like a password: a word of eight characters or more mixing three of
-/// upper case, lower case, digits and symbols (other than `- _ . / : @`), that is no URL
-/// (`Tr0ub4dor3x`, `Summ3r!Prod#2026`; not `argon2id`, `us-east-1`, `client_secret_post`).
-pub(crate) fn looks_like_a_password(s: &str) -> bool {
-    s.split_whitespace().any(|w| {
-        let has = |f: &dyn Fn(u8) -> bool| w.bytes().any(f);
-        let classes = usize::from(has(&|c| c.is_ascii_uppercase()))
-            + usize::from(has(&|c| c.is_ascii_lowercase()))
-            + usize::from(has(&|c| c.is_ascii_digit()))
-            + usize::from(has(&|c| c.is_ascii_punctuation() && !b"-_./:@".contains(&c)));
-        w.len() >= 8 && classes >= 3 && !w.contains("://")
-    })
 }
 
 /// Whether an object is an environment entry naming a secret with its value written in
