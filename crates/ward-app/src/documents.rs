@@ -88,18 +88,22 @@ pub fn is_reference(s: &str) -> bool {
     parse_reference(s).is_some()
 }
 
-/// Appends `event` with the documents it references, in one transaction. Without documents
-/// it joins the group commit like any other append.
+/// Appends `event` with the documents it references, in the same transaction; it joins the
+/// group commit like any other append.
 pub async fn append(ledger: &Ledger, event: NewEvent, texts: Texts) -> Result<Receipt, AppError> {
+    Ok(ledger.append_documented(event, texts.put).await?)
+}
+
+/// Appends `events` with the documents they reference, in one transaction of their own.
+pub async fn append_all(ledger: &Ledger, events: Vec<NewEvent>, texts: Texts) -> Result<Vec<Receipt>, AppError> {
     if texts.is_empty() {
-        return Ok(ledger.append(event).await?);
+        return Ok(ledger.append_batch(events).await?);
     }
     let changes = DocumentChanges {
         put: texts.put,
         delete: vec![],
     };
-    let mut r = ledger.append_with_documents(vec![event], &changes).await?;
-    r.pop().ok_or_else(|| AppError::internal("append returned no receipt"))
+    Ok(ledger.append_with_documents(events, &changes).await?)
 }
 
 /// What a reference reads as: the text, or `[purged by entry N]` (or `[unavailable]` when the

@@ -60,19 +60,12 @@ impl Projector for LogGuard {
         }
         as_lines(&e.payload, &mut text);
         let mut found = scan(&text, cfg);
-        // A submitted payload is stored as JSON: judged as stored too, where the guard's views
-        // read what the lines take apart — a table written as JSON arrays (`{"values": [["ssn",
-        // …], […]]}`), values split across items. (Ward's own events are built from values
-        // judged where they entered.)
+        // A submitted payload is judged as JSON too, where the guard's views read what the
+        // lines take apart — a table written as JSON arrays (`{"values": [["ssn", …], […]]}`,
+        // its header after its rows: `{"rows": […], "schema": …}`), values split across items.
+        // (Ward's own events are built from values judged where they entered.)
         if found.is_empty() && generic && !e.payload.is_null() {
             found = scan(&e.payload.to_string(), cfg);
-            // Stored with its keys in order, a header can come after its rows (`{"rows": […],
-            // "schema": …}`): judged with every object's members the other way round too.
-            if found.is_empty() {
-                let mut reversed = String::new();
-                write_reversed(&e.payload, &mut reversed);
-                found = scan(&reversed, cfg);
-            }
         }
         if found.is_empty() {
             return Ok(());
@@ -133,35 +126,6 @@ fn as_lines(v: &serde_json::Value, out: &mut String) {
         }
     }
     walk(v, &mut Vec::new(), out);
-}
-
-/// `v` as JSON with every object's members in the reverse of their stored order.
-fn write_reversed(v: &serde_json::Value, out: &mut String) {
-    match v {
-        serde_json::Value::Object(m) => {
-            out.push('{');
-            for (n, (k, x)) in m.iter().rev().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                out.push(':');
-                write_reversed(x, out);
-            }
-            out.push('}');
-        }
-        serde_json::Value::Array(a) => {
-            out.push('[');
-            for (n, x) in a.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                write_reversed(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 /// How many of a value's nearest keys label it in [`as_lines`] (bounded, so the text stays
@@ -400,6 +364,15 @@ mod tests {
             serde_json::json!({"values": [["ssn", "mrn", "note"], ["219451100", "00123456", "seen twice\nfollow-up booked"]]}),
             serde_json::json!({"rows": [{"f": [{"v": "Jane Roe"}, {"v": "2021-03-02"}]}], "schema": {"fields": [{"name": "patient_name", "type": "STRING"}, {"name": "birth_date", "type": "DATE"}]}}),
             serde_json::json!({"data": [["x1", "n/a"], ["00123456", "219451100"]], "resultSetMetaData": {"rowType": [{"name": "mrn"}, {"name": "ssn"}]}}),
+            // Ninth round: an SSN in sibling fields named for its parts; table markups as a
+            // string (LaTeX, MediaWiki, Jira, AsciiDoc, YAML); a Grafana frame.
+            serde_json::json!({"ssn_area": "219", "ssn_group": "45", "ssn_serial": "1100"}),
+            serde_json::json!({"note": "Ref & Patient & SSN \\\\\n1 & test & none \\\\\n2 & Jane Roe & 219451100 \\\\"}),
+            serde_json::json!({"note": "{|\n! Ref !! Patient !! SSN\n|-\n| 1 || test || none\n|-\n| 2 || Jane Roe || 219451100\n|}"}),
+            serde_json::json!({"note": "||Ref||Patient||SSN||\n|1|test|none|\n|2|Jane Roe|219451100|"}),
+            serde_json::json!({"note": "|===\n|Ref |Patient |SSN\n|1 |test |none\n|2 |Jane Roe |219451100\n|==="}),
+            serde_json::json!({"note": "- - Ref\n  - Patient\n  - SSN\n- - 2\n  - Jane Roe\n  - '219451100'"}),
+            serde_json::json!({"frames": [{"schema": {"fields": [{"name": "patient"}, {"name": "ssn"}]}, "data": {"values": [["Jane Roe"], ["219451100"]]}}]}),
         ] {
             let e = LogGuard.admit(&event(p.clone())).expect_err(&p.to_string());
             assert!(

@@ -349,19 +349,27 @@ pub async fn consistency(ledger: &Ledger, from: u64, to: u64) -> Result<Consiste
     })
 }
 
-/// Up to `limit` (≤ [`MAX_LIST`]) entries from `from`.
-pub async fn entries(ledger: &Ledger, from: u64, limit: u64) -> Result<Entries, AppError> {
+/// Up to `limit` (≤ [`MAX_LIST`]) entries from `from`. With `texts`, every document reference
+/// in an event's payload is shown as its text (or `[purged by entry N]`): the event then no
+/// longer hashes to its `leaf_hash`, which is what the log holds.
+pub async fn entries(ledger: &Ledger, from: u64, limit: u64, texts: bool) -> Result<Entries, AppError> {
     let stored = ledger.store().entries(from, limit.min(MAX_LIST)).await?;
-    Ok(Entries {
-        entries: stored
-            .into_iter()
-            .map(|e| Entry {
-                seq: e.seq,
-                leaf_hash: e.leaf_hash.to_hex(),
-                event: serde_json::from_slice(&e.leaf).unwrap_or(Value::Null),
-            })
-            .collect(),
-    })
+    let mut entries: Vec<Entry> = stored
+        .into_iter()
+        .map(|e| Entry {
+            seq: e.seq,
+            leaf_hash: e.leaf_hash.to_hex(),
+            event: serde_json::from_slice(&e.leaf).unwrap_or(Value::Null),
+        })
+        .collect();
+    if texts {
+        for e in &mut entries {
+            if let Some(payload) = e.event.get_mut("payload") {
+                crate::documents::resolve_value(ledger, payload).await?;
+            }
+        }
+    }
+    Ok(Entries { entries })
 }
 
 /// Event kinds Ward writes itself, after checking what they claim (registrations, attestations,
@@ -425,11 +433,73 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Appends events in one transaction of their own.
-pub async fn append_batch(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
-    Ok(Appended {
-        appended: ledger.append_batch(events).await?,
-    })
+/// Appends events a caller submitted (`POST /api/v1/events`, `ward log append`), all in one
+/// transaction: each passes the generic checks ([`check_generic_kind`],
+/// [`check_generic_payload`]) and the log guard as submitted (its strings in their context: a
+/// table split across items, a label above its value), then every string value of its payload
+/// is stored as a salted document beside the log and the leaf holds the reference in its place.
+/// A caller's payload is free text Ward cannot tell apart from structure, so none of it is
+/// written into the leaf: what slips past the guard can be purged without breaking the chain.
+/// Keys, numbers, booleans, `null`, the kind and the subject stay in the leaf (the structure
+/// readers filter on), judged by the guard like the rest.
+pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
+    if events.is_empty() {
+        return Err(AppError::invalid("no events", "send one event or a non-empty array"));
+    }
+    let mut texts = crate::documents::Texts::new();
+    let mut stored = Vec::with_capacity(events.len());
+    for mut e in events {
+        check_generic_kind(&e.kind)?;
+        check_generic_payload(&e.payload)?;
+        ledger.admit(&e)?;
+        if strings_in(&e.payload) > MAX_SUBMITTED_TEXTS {
+            return Err(AppError::invalid(
+                format!("an event's payload holds more than {MAX_SUBMITTED_TEXTS} strings"),
+                "each string is stored as a document beside the log: put a list of values in one string, or split the event",
+            ));
+        }
+        texts_beside(&mut e.payload, &mut texts)?;
+        stored.push(e);
+    }
+    let appended = if stored.len() == 1 {
+        let event = stored.pop().ok_or_else(|| AppError::internal("no event"))?;
+        vec![crate::documents::append(ledger, event, texts).await?]
+    } else {
+        crate::documents::append_all(ledger, stored, texts).await?
+    };
+    Ok(Appended { appended })
+}
+
+/// The most strings one submitted event's payload may hold (each becomes a document).
+pub const MAX_SUBMITTED_TEXTS: usize = 1000;
+
+fn strings_in(v: &Value) -> usize {
+    match v {
+        Value::String(_) => 1,
+        Value::Array(a) => a.iter().map(strings_in).sum(),
+        Value::Object(m) => m.values().map(strings_in).sum(),
+        _ => 0,
+    }
+}
+
+/// Replaces every string value of `v` with the reference of a document holding it (judged
+/// already, with the whole event).
+fn texts_beside(v: &mut Value, texts: &mut crate::documents::Texts) -> Result<(), AppError> {
+    match v {
+        Value::String(s) => *s = texts.put_judged(s)?,
+        Value::Array(a) => {
+            for x in a {
+                texts_beside(x, texts)?;
+            }
+        }
+        Value::Object(m) => {
+            for x in m.values_mut() {
+                texts_beside(x, texts)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The `ward.toml` a server runs (`config.loaded`): what `ward config check --server` compares

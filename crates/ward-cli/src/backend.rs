@@ -960,7 +960,7 @@ impl<'g> Backend<'g> {
                     ops::check_generic_kind(&e.kind).map_err(api_failure)?;
                     ops::check_generic_payload(&e.payload).map_err(api_failure)?;
                 }
-                Ok(ops::append_batch(ledger, events).await.map_err(|e| {
+                Ok(ops::append_submitted(ledger, events).await.map_err(|e| {
                     Failure::new(
                         "append_refused",
                         e.message,
@@ -1002,16 +1002,21 @@ impl<'g> Backend<'g> {
         }
     }
 
-    /// One page of entries from `from` (at most `limit`).
-    pub async fn entries(&self, from: u64, limit: u64) -> Result<Entries> {
+    /// One page of entries from `from` (at most `limit`); with `texts`, referenced documents
+    /// shown as their text.
+    pub async fn entries(&self, from: u64, limit: u64, texts: bool) -> Result<Entries> {
         match self {
-            Backend::Local(l) => Ok(ops::entries(l.ledger().await?, from, limit)
+            Backend::Local(l) => Ok(ops::entries(l.ledger().await?, from, limit, texts)
                 .await
                 .map_err(api_failure)?),
             Backend::Remote(r) => {
                 r.get(
                     "/api/v1/events",
-                    &[("from", from.to_string()), ("limit", limit.to_string())],
+                    &[
+                        ("from", from.to_string()),
+                        ("limit", limit.to_string()),
+                        ("texts", texts.to_string()),
+                    ],
                 )
                 .await
             }

@@ -1020,6 +1020,10 @@ pub struct ShowArgs {
     /// Number of entries.
     #[arg(long, default_value_t = 20)]
     pub limit: u64,
+    /// Show the text of each document a payload references (`doc:sha256:…`) in its place, or
+    /// `[purged by entry N]` (the events then no longer hash to their leaf hash).
+    #[arg(long)]
+    pub texts: bool,
 }
 
 /// `ward log proof`.

@@ -66,6 +66,7 @@
 
 pub mod decode;
 mod formats;
+mod grids;
 mod rows;
 mod tables;
 
@@ -370,6 +371,16 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     digits.len() == 9 && ssn_parts_valid(&digits[..3], &digits[3..5], &digits[5..])
 }
 
+/// An SSN in sibling fields: the runs of two digits or more (a key's own digit, `ssnPart2`, is
+/// one) are its three parts, valid.
+fn valid_split_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let runs: Vec<&str> = m
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|r| r.len() >= 2)
+        .collect();
+    matches!(runs.as_slice(), [a, g, s] if a.len() == 3 && g.len() == 2 && s.len() == 4 && ssn_parts_valid(a, g, s))
+}
+
 /// A spaced-out SSN (`1 2 3 - 4 5 - 6 7 8 9`): valid parts, and no digit beside it, even
 /// across one space (`0 1 2 3 - …` is part of a longer list of digits).
 fn valid_spaced_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
@@ -465,12 +476,18 @@ fn name_beside_birth_date(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bo
         .filter(|w| w.bytes().next().is_some_and(|b| b.is_ascii_uppercase()))
         .collect();
     // A given name that is also a month or a word of `NOT_NAMES` (`June Roe`, `April Chen`, `Dev
-    // Patel`; round 3) is a name when a capitalised word that is no such word follows it.
+    // Patel`; round 3) is a name when a capitalised word that is no such word follows it, or
+    // another given name stands beside it (`June May`; ninth round).
+    let namey = |w: &&str| !not_a_name(w) || given_name_word(w);
     words
         .iter()
         .enumerate()
         .filter(|&(i, w)| {
-            !not_a_name(w) || (given_name_word(w) && words.get(i + 1).is_some_and(|next| !not_a_name(next)))
+            !not_a_name(w)
+                || (given_name_word(w)
+                    && (words.get(i + 1).is_some_and(|next| !not_a_name(next))
+                        || words.get(i + 1).is_some_and(|n| given_name_word(n))
+                        || (i > 0 && words.get(i - 1).is_some_and(namey))))
         })
         .count()
         >= 2
@@ -1320,6 +1337,14 @@ fn detectors() -> &'static [Detector] {
                 r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|(?:[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3}["']?)?\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
                 valid_labelled_ssn,
             ),
+            // Or sibling fields each named for its part (`"ssn_area": "219", "ssn_group": "45",
+            // "ssn_serial": "1100"`, TOML `ssn_area = "219"`, an event's `ssn_area: 219` lines,
+            // `ssnPart1`…; ninth round): each key names the SSN, the values its three parts.
+            d1(
+                "us-ssn",
+                r#"(?i)ssn[ _-]?(?:area|first|part[ _-]?1)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(\d{3}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{4})"#,
+                valid_split_ssn,
+            ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
             // unlabelled. Without the dashes only a label makes it one (above).
             d(
@@ -1995,24 +2020,55 @@ fn read_tables<'r, E>(
                 chain.pop();
             }
             if let Some(view) = all {
-                chain.push(view);
-                match tables::delimited(&chain[chain.len() - 1].text) {
-                    Ok(Some(view)) => {
-                        chain.push(view);
-                        scan_view(chain, record, Some(tables::TABLE_DETECTORS))?;
-                        chain.pop();
-                    }
-                    Ok(None) => {}
-                    Err(tables::Capped(start, end)) => {
-                        record_capped(chain, (start, end), decode::kind::TABLE, cfg, record)
-                    }
-                }
-                chain.pop();
+                under_headers(chain, view, cfg, record, scan_view)?;
             }
         }
         Err(tables::Capped(start, end)) => record_capped(chain, (start, end), decode::kind::TABLE, cfg, record),
     }
+    // Markup tables (`grids`: LaTeX, MediaWiki, …) and JSON tables written as a string are read
+    // in the text as written too, not only as decoded: the decoded view reads LaTeX's `\\` and
+    // `\toprule` as escapes, and a string's `\"` as a quote that ends it.
+    if file_names && !chain.is_empty() {
+        let decoded = std::mem::take(chain);
+        let read = match rows::raw_view(text) {
+            Ok(Some(view)) => under_headers(chain, view, cfg, record, scan_view),
+            Ok(None) => Ok(()),
+            Err(tables::Capped(start, end)) => {
+                record_capped(chain, (start, end), decode::kind::TABLE, cfg, record);
+                Ok(())
+            }
+        };
+        *chain = decoded;
+        read?;
+    }
     Ok(())
+}
+
+/// Reads `rows` (one row a line, cells separated by tabs, over `chain`) under their headers
+/// (`tables::delimited`) with the table detectors.
+fn under_headers<'r, E>(
+    chain: &mut Vec<decode::View>,
+    rows: decode::View,
+    cfg: &GuardConfig,
+    record: &mut Record<'r>,
+    scan_view: &mut ScanView<'_, 'r, E>,
+) -> Result<(), E> {
+    chain.push(rows);
+    let read = match tables::delimited(&chain[chain.len() - 1].text) {
+        Ok(Some(view)) => {
+            chain.push(view);
+            let read = scan_view(chain, record, Some(tables::TABLE_DETECTORS));
+            chain.pop();
+            read
+        }
+        Ok(None) => Ok(()),
+        Err(tables::Capped(start, end)) => {
+            record_capped(chain, (start, end), decode::kind::TABLE, cfg, record);
+            Ok(())
+        }
+    };
+    chain.pop();
+    read
 }
 
 /// A table view of `chain`'s last view reached its bound at `start..end` of that view: the
@@ -2733,6 +2789,43 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("json-columns-unclosed", cut(repeat(r#"{"a":{"0":"#))),
         ("html-rows", cut(repeat("<tr><th>ssn</th><td>x</td>"))),
         ("html-rows-open", cut(repeat("<tr><td><td><b>"))),
+        // The ninth round's readers (2026-12-05): markup tables (LaTeX rows without an end,
+        // MediaWiki cells without rows, AsciiDoc cells of one column, Jira headers, YAML rows,
+        // labels ahead of markers), cells spanning rows, columns under `values`, headers held
+        // after their rows at every level.
+        (
+            "latex-cells",
+            cut(format!("\\begin{{tabular}}{{ll}}\n{}", repeat("ssn & a "))),
+        ),
+        ("latex-rows", cut(repeat("ssn & dob \\\\ "))),
+        ("wiki-cells", cut(format!("{{|\n{}", repeat("| ssn || x\n")))),
+        ("adoc-cells", cut(format!("[cols=\"1\"]\n|===\n{}", repeat("|ssn\n")))),
+        (
+            "adoc-one-column",
+            cut(format!("[cols=\"1\"]\n|===\n|ssn\n{}", repeat("|ab\n"))),
+        ),
+        ("wiki-one-column", cut(format!("{{|\n! ssn\n{}", repeat("|-\n| a\n")))),
+        ("jira-headers", cut(repeat("||ssn||dob||\n|a|b|\n"))),
+        ("yaml-rows", cut(repeat("- - ssn\n  - dob\n"))),
+        ("markers-after-labels", cut(repeat("note: ||: "))),
+        (
+            "html-rowspans",
+            cut(repeat(
+                r#"<tr><td rowspan="64">a</td><td colspan="64" rowspan="64">b</td>"#,
+            )),
+        ),
+        (
+            "json-values-columns",
+            cut(repeat(r#"{"values":[["ssn","a"],["dob","b"]]},"#)),
+        ),
+        (
+            "json-late-headers",
+            cut(format!(
+                "{}{}",
+                "{\"rows\":".repeat(400),
+                repeat(r#"[["a","b"]],"schema":[{"name":"ssn"}],"#)
+            )),
+        ),
         // The attack review of 2026-12-06: rows shaped as headers with an odd cell (each tried as
         // one), rows longer than their header (read a second time, from both ends) and shorter
         // ones, Markdown headers after a field's opening, file names with other separators, glued
@@ -5562,6 +5655,12 @@ mod tests {
             // Or the members of an object (round 4).
             r#"{"ssn": {"a": "219", "b": "45", "c": "1100"}}"#,
             r#"{"patient_ssn": {"area": 219, "group": 45, "serial": 1100}}"#,
+            // Or sibling fields each named for its part (round 4), in JSON, TOML and the
+            // `key: value` lines an event is judged as.
+            r#"{"ssn_area": "219", "ssn_group": "45", "ssn_serial": "1100"}"#,
+            "ssn_area = \"219\"\nssn_group = \"45\"\nssn_serial = \"1100\"\n",
+            "ssn_area: 219\nssn_group: 45\nssn_serial: 1100\n",
+            r#"{"ssnPart1": "219", "ssnPart2": "45", "ssnPart3": "1100"}"#,
         ] {
             assert!(detectors_of(phi).contains(&"us-ssn".to_string()), "{phi}");
         }
@@ -5577,6 +5676,8 @@ mod tests {
             "June Roe 1980-01-04",
             "April Chen 1980-01-02",
             "Dev Patel 1980-01-02",
+            // Two such given names in a row (round 3, ninth round).
+            "June May 1980-01-04",
         ] {
             assert!(detectors_of(phi).contains(&"name-with-date".to_string()), "{phi}");
         }

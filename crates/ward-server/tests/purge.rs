@@ -482,3 +482,99 @@ async fn a_tools_text_in_a_summary_never_reaches_the_log() {
     })
     .await;
 }
+
+/// A caller's event (`POST /api/v1/events`, one or a batch) is free text Ward cannot tell from
+/// structure: every string of its payload is stored beside the log, the leaf holds references
+/// (keys, numbers and the kind stay), so text that slipped past the guard is purged by two
+/// people; afterwards no byte of it is in the log, the database files or a new export, and the
+/// export still verifies.
+#[tokio::test]
+async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
+        let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
+        let one = json!({ "kind": "ticket.noted", "subject": "ticket:7",
+            "payload": { "note": format!("call {MARKER} back"), "count": 3, "urgent": true } });
+        let (st, v) = s.post("/api/v1/events", &ci, one).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let batch = json!([
+            { "kind": "ticket.noted", "subject": "ticket:8", "payload": { "lines": ["ok", { "text": format!("{MARKER}-2") }] } },
+            { "kind": "ticket.closed", "subject": "ticket:8" },
+        ]);
+        let (st, v) = s.post("/api/v1/events", &ci, batch).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        assert_eq!(v["appended"].as_array().map(Vec::len), Some(2), "{v}");
+
+        let envs = s.envelopes().await;
+        let mut digests = Vec::new();
+        for (leaf, env) in envs.iter().filter(|(_, e)| e.kind.starts_with("ticket.")) {
+            assert!(!contains(leaf, MARKER), "a caller's text is not in the log");
+            let Payload::Inline(p) = &env.payload else {
+                panic!("inline payload")
+            };
+            let mut refs = Vec::new();
+            ward_ledger::documents::references(p, &mut refs);
+            if env.subject == "ticket:7" {
+                assert_eq!((p["count"].as_u64(), p["urgent"].as_bool()), (Some(3), Some(true)), "{p}");
+                assert_eq!(refs.len(), 1, "{p}");
+            }
+            digests.extend(refs);
+        }
+        assert_eq!(digests.len(), 3, "note, \"ok\" and the nested text: {digests:?}");
+        let note = |v: &Value| {
+            v["entries"]
+                .as_array()
+                .and_then(|l| l.iter().find(|e| e["event"]["subject"] == "ticket:7"))
+                .map(|e| e["event"]["payload"]["inline"]["note"].clone())
+        };
+        let (_, raw) = s.get("/api/v1/events?from=0&limit=1000", &priya).await;
+        assert!(note(&raw).and_then(|n| n.as_str().map(|n| n.starts_with("doc:sha256:"))) == Some(true), "{raw}");
+        let (_, shown) = s.get("/api/v1/events?from=0&limit=1000&texts=true", &priya).await;
+        assert_eq!(note(&shown), Some(json!(format!("call {MARKER} back"))));
+        let mut purged = Vec::new();
+        for d in &digests {
+            let text = s.ledger.store().document(d).await.expect("doc").expect("stored");
+            let text = ward_ledger::documents::text_of(&text).expect("text");
+            if !text.contains(MARKER) {
+                continue;
+            }
+            let (st, v) = s.purge(d, &priya, Some(&password("priya"))).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            let (st, v) = s.purge(d, &olga, Some(&password("olga"))).await;
+            assert_eq!((st, v["status"].as_str()), (StatusCode::CREATED, Some("purged")), "{v}");
+            purged.push(d.clone());
+        }
+        assert_eq!(purged.len(), 2);
+        let (_, shown) = s.get("/api/v1/events?from=0&limit=1000&texts=true", &priya).await;
+        let note = note(&shown).and_then(|n| n.as_str().map(str::to_owned)).unwrap_or_default();
+        assert!(note.starts_with("[purged by entry "), "{note}");
+
+        let sg = signer();
+        let fsck = s
+            .ledger
+            .fsck(Some(&sg.verifier()), ORIGIN, &|_, _| {})
+            .await
+            .expect("fsck");
+        assert!(fsck.ok(), "{:?}", fsck.problems);
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("export");
+        s.ledger.export(&dir, &sg, ORIGIN, &|_, _| {}).await.expect("export");
+        let report = ward_ledger::export::verify_export(&dir, &sg.verifier()).expect("verifies");
+        let mut reported: Vec<String> = report.purged.iter().map(|p| p.digest.clone()).collect();
+        reported.sort();
+        purged.sort();
+        assert_eq!(reported, purged);
+        assert_eq!(grep_dir(&dir, MARKER), Vec::<String>::new(), "marker in the export");
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            let data_dir = std::path::Path::new(path).parent().expect("dir");
+            assert_eq!(
+                grep_dir(data_dir, MARKER),
+                Vec::<String>::new(),
+                "marker in the database files"
+            );
+        }
+    })
+    .await;
+}

@@ -24,6 +24,8 @@ const SCAN_CHUNK: u64 = 5000;
 
 struct Job {
     event: NewEvent,
+    /// Text documents the event references, `(digest, bytes)`, stored in the same transaction.
+    documents: Vec<(String, Vec<u8>)>,
     reply: oneshot::Sender<Result<Receipt, StoreError>>,
 }
 
@@ -186,11 +188,25 @@ impl Ledger {
     /// Appends one event. Concurrent calls are committed together in one transaction (group
     /// commit); the receipt is returned only after that transaction is durable.
     pub async fn append(&self, event: NewEvent) -> Result<Receipt, StoreError> {
+        self.append_documented(event, Vec::new()).await
+    }
+
+    /// Appends one event with the text documents it references (`(digest, bytes)`), committed
+    /// together with concurrent appends (group commit) like [`Ledger::append`].
+    pub async fn append_documented(
+        &self,
+        event: NewEvent,
+        documents: Vec<(String, Vec<u8>)>,
+    ) -> Result<Receipt, StoreError> {
         // Refuse bad events here, so that one bad event never fails a whole batch.
         self.admit(&event)?;
         let (reply, rx) = oneshot::channel();
         self.queue
-            .send(Job { event, reply })
+            .send(Job {
+                event,
+                documents,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Append("ledger writer has stopped".into()))?;
         rx.await
@@ -525,7 +541,11 @@ async fn writer(store: Arc<dyn Store>, projectors: Arc<Vec<Arc<dyn Projector>>>,
             }
         }
         let events: Vec<NewEvent> = jobs.iter().map(|j| j.event.clone()).collect();
-        match store.append(events, &projectors).await {
+        let documents = crate::DocumentChanges {
+            put: jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.documents)).collect(),
+            delete: Vec::new(),
+        };
+        match store.append_with_documents(events, &documents, &projectors).await {
             Ok(receipts) => {
                 for (job, r) in jobs.into_iter().zip(receipts) {
                     let _ = job.reply.send(Ok(r));

@@ -681,35 +681,61 @@ fn env_entry_secret(m: &serde_json::Map<String, Value>) -> bool {
 }
 
 /// An Oracle-style connect string `user/password@database` (`scott/tiger@orcl`,
-/// `admin/pw@db.internal:1521/svc`) in a word that is no URL.
+/// `admin/pw@db.internal:1521/svc`) in a word that is no other URL; the database may be an
+/// EZConnect URL (`@//db:1521/orcl`, `@tcps://db:2484/svc`, `@ldap://oid/orcl`) or a connect
+/// descriptor (`@(DESCRIPTION=(ADDRESS=…))`), the password quoted (`scott/"p@ss"@orcl`).
 fn oracle_password(s: &str) -> bool {
-    words(s).any(|w| {
+    // Words split at white space only: a descriptor's parentheses and a quoted password are
+    // part of the connect string.
+    let mut words = s
+        .split(|c: char| c.is_whitespace() || ";<>`[]{}".contains(c))
+        .map(|w| w.trim_matches(|c: char| "'\",(".contains(c)))
+        .filter(|w| !w.is_empty());
+    words.any(|w| {
         // A JDBC thin or OCI URL (`jdbc:oracle:thin:scott/tiger@//db:1521/orcl`): the connect
-        // string after its prefix, the database after `@//` as after `@`.
+        // string after its prefix.
         let lower = w.to_ascii_lowercase();
-        let jdbc = ["jdbc:oracle:thin:", "jdbc:oracle:oci:", "jdbc:oracle:oci8:"]
+        let w = ["jdbc:oracle:thin:", "jdbc:oracle:oci:", "jdbc:oracle:oci8:"]
             .iter()
             .find(|p| lower.starts_with(*p))
-            .map(|p| w[p.len()..].replacen("@//", "@", 1));
-        let w = jdbc.as_deref().unwrap_or(w);
-        if w.contains("://") || w.starts_with(['/', '@', '.', '~']) {
+            .map_or(w, |p| &w[p.len()..]);
+        if w.starts_with(['/', '@', '.', '~']) {
             return false;
         }
         let Some((user, rest)) = w.split_once('/') else {
             return false;
         };
-        let Some((password, db)) = rest.split_once('@') else {
-            return false;
+        // A quoted password may hold `@` and `/`.
+        let (password, db) = match rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
+            Some((quoted, after)) => match after.strip_prefix('@') {
+                Some(db) => (quoted, db),
+                None => return false,
+            },
+            None => match rest.split_once('@') {
+                Some((p, _)) if p.contains('/') => return false,
+                Some(pair) => pair,
+                None => return false,
+            },
         };
+        // The database: an EZConnect URL or a connect descriptor read as its host.
+        let db_lower = db.to_ascii_lowercase();
+        let db = ["//", "tcp://", "tcps://", "ldap://", "ldaps://"]
+            .iter()
+            .find(|p| db_lower.starts_with(*p))
+            .map_or(db, |p| &db[p.len()..]);
+        let descriptor = db_lower.starts_with("(description") || db_lower.starts_with("(address");
+        if !descriptor && (db.contains("://") || user.contains("://")) {
+            return false;
+        }
         !user.is_empty()
             && user
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
             && !password.is_empty()
-            && !password.contains('/')
             && !password.bytes().all(|b| b == b'*')
-            && db.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && db.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
+            && (descriptor
+                || (db.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && db.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/,=".contains(&b))))
     })
 }
 
@@ -1372,6 +1398,23 @@ mod tests {
                 "db.url",
                 "Tr0ub4dor3x",
             ),
+            // Round 4: connect descriptors, EZConnect schemes, a quoted password.
+            (
+                json!({"db": {"url": "scott/Tr0ub4dor3x@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=orcl)))"}}),
+                "db.url",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"db": {"url": "jdbc:oracle:thin:scott/Tr0ub4dor3x@tcps://db.internal:2484/orcl"}}),
+                "db.url",
+                "Tr0ub4dor3x",
+            ),
+            (
+                json!({"db": {"url": "scott/Tr0ub4dor3x@ldap://oid.internal:389/orcl,cn=OracleContext"}}),
+                "db.url",
+                "Tr0ub4dor3x",
+            ),
+            (json!({"db": {"url": "scott/\"p@ss/w0rd\"@orcl"}}), "db.url", "p@ss"),
             (
                 json!({"env": [{"name": "DB_PASSWORD", "value": "Tr0ub4dor3x"}]}),
                 "env[0]",

@@ -118,7 +118,7 @@ async fn show(g: &Global, backend: &Backend<'_>, a: &ShowArgs) -> Result<()> {
     let mut from = a.from;
     while (list.entries.len() as u64) < a.limit {
         let want = (a.limit - list.entries.len() as u64).min(ops::MAX_LIST);
-        let page: Entries = backend.entries(from, want).await?;
+        let page: Entries = backend.entries(from, want, a.texts).await?;
         let Some(last) = page.entries.last().map(|e| e.seq) else {
             break;
         };

@@ -164,14 +164,29 @@ pub(super) fn default_limit() -> u64 {
     100
 }
 
+/// Parameters of `GET /api/v1/events`.
+#[derive(Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// First entry.
+    #[serde(default)]
+    pub from: u64,
+    /// Most entries (≤ 1000).
+    #[serde(default = "default_limit")]
+    pub limit: u64,
+    /// Show the text of each document a payload references in its place (or `[purged by
+    /// entry N]`); the events then no longer hash to their `leaf_hash`.
+    #[serde(default)]
+    pub texts: bool,
+}
+
 /// Log entries with their events. A person's read is recorded as an access event.
-#[utoipa::path(get, path = "/api/v1/events", tag = "log", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = Entries)))]
+#[utoipa::path(get, path = "/api/v1/events", tag = "log", params(EventsQuery), security(("bearer" = [])), responses((status = 200, body = Entries)))]
 pub(super) async fn list_events(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<EventsQuery>,
 ) -> Result<Json<Entries>, ApiError> {
-    let entries = ops::entries(&state.ledger, q.from, q.limit).await?;
+    let entries = ops::entries(&state.ledger, q.from, q.limit, q.texts).await?;
     if me.kind == ActorKind::Human
         && let (Some(first), Some(last)) = (entries.entries.first(), entries.entries.last())
     {
@@ -210,8 +225,6 @@ pub(super) async fn append_events(
                 "omit `actor`: the server records the authenticated caller",
             ));
         }
-        ops::check_generic_kind(&e.kind)?;
-        ops::check_generic_payload(&e.payload)?;
         Ok(NewEvent {
             actor: me.actor(),
             kind: e.kind,
@@ -219,18 +232,11 @@ pub(super) async fn append_events(
             payload: e.payload,
         })
     };
-    let appended = match req {
-        EventsRequest::One(e) => Appended {
-            appended: vec![state.ledger.append(to_event(e)?).await?],
-        },
-        EventsRequest::Many(list) => {
-            if list.is_empty() {
-                return Err(ApiError::invalid("no events", "send one event or a non-empty array"));
-            }
-            let events = list.into_iter().map(to_event).collect::<Result<Vec<_>, _>>()?;
-            ops::append_batch(&state.ledger, events).await?
-        }
+    let events = match req {
+        EventsRequest::One(e) => vec![to_event(e)?],
+        EventsRequest::Many(list) => list.into_iter().map(to_event).collect::<Result<Vec<_>, _>>()?,
     };
+    let appended = ops::append_submitted(&state.ledger, events).await?;
     state.metrics.append_latency.observe(started.elapsed().as_secs_f64());
     if let Some(last) = appended.appended.last() {
         state
