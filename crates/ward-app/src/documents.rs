@@ -59,6 +59,17 @@ impl Texts {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(AppError::internal)?;
         let (digest, bytes) = ward_ledger::documents::make(text, salt);
+        // Larger than an export's verifier reads: every later export would fail to verify.
+        if bytes.len() > ward_ledger::documents::MAX_DOCUMENT {
+            return Err(AppError::invalid(
+                format!(
+                    "a text of {} bytes is longer than a document beside the log may be ({} bytes)",
+                    text.len(),
+                    ward_ledger::documents::MAX_DOCUMENT - 256
+                ),
+                "shorten the text, or split it into several",
+            ));
+        }
         self.put.push((digest.clone(), bytes));
         Ok(reference(&digest))
     }

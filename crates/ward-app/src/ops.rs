@@ -349,9 +349,13 @@ pub async fn consistency(ledger: &Ledger, from: u64, to: u64) -> Result<Consiste
     })
 }
 
-/// Up to `limit` (≤ [`MAX_LIST`]) entries from `from`. With `texts`, every document reference
-/// in an event's payload is shown as its text (or `[purged by entry N]`): the event then no
-/// longer hashes to its `leaf_hash`, which is what the log holds.
+/// Entries shown with their texts at most (each reference is a read of the store).
+pub const MAX_TEXTS_LIST: u64 = 100;
+
+/// Up to `limit` (≤ [`MAX_LIST`]) entries from `from`. With `texts` (at most
+/// [`MAX_TEXTS_LIST`] entries), every document reference in the payload of a caller's event is
+/// shown as its text (or `[purged by entry N]`): the event then no longer hashes to its
+/// `leaf_hash`, which is what the log holds.
 pub async fn entries(ledger: &Ledger, from: u64, limit: u64, texts: bool) -> Result<Entries, AppError> {
     let stored = ledger.store().entries(from, limit.min(MAX_LIST)).await?;
     let mut entries: Vec<Entry> = stored
@@ -363,11 +367,19 @@ pub async fn entries(ledger: &Ledger, from: u64, limit: u64, texts: bool) -> Res
         })
         .collect();
     if texts {
-        for e in &mut entries {
-            if let Some(payload) = e.event.get_mut("payload") {
+        // Only callers' events: Ward's own events show their texts through their own views,
+        // to the roles those allow (an auditor's search terms, evidence file names).
+        for e in entries.iter_mut().take(MAX_TEXTS_LIST as usize) {
+            let generic = e
+                .event
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| check_generic_kind(k).is_ok());
+            if let (true, Some(payload)) = (generic, e.event.get_mut("payload")) {
                 crate::documents::resolve_value(ledger, payload).await?;
             }
         }
+        entries.truncate(MAX_TEXTS_LIST as usize);
     }
     Ok(Entries { entries })
 }
@@ -448,14 +460,17 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
     }
     let mut texts = crate::documents::Texts::new();
     let mut stored = Vec::with_capacity(events.len());
+    let mut strings = 0;
     for mut e in events {
         check_generic_kind(&e.kind)?;
         check_generic_payload(&e.payload)?;
+        check_submitted_structure(&e)?;
         ledger.admit(&e)?;
-        if strings_in(&e.payload) > MAX_SUBMITTED_TEXTS {
+        strings += strings_in(&e.payload);
+        if strings > MAX_SUBMITTED_TEXTS {
             return Err(AppError::invalid(
-                format!("an event's payload holds more than {MAX_SUBMITTED_TEXTS} strings"),
-                "each string is stored as a document beside the log: put a list of values in one string, or split the event",
+                format!("the events' payloads hold more than {MAX_SUBMITTED_TEXTS} strings"),
+                "each string is stored as a document beside the log: put a list of values in one string, or send fewer events at once",
             ));
         }
         texts_beside(&mut e.payload, &mut texts)?;
@@ -470,8 +485,39 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
     Ok(Appended { appended })
 }
 
-/// The most strings one submitted event's payload may hold (each becomes a document).
+/// The most strings the payloads of one submission may hold (each becomes a document).
 pub const MAX_SUBMITTED_TEXTS: usize = 1000;
+
+/// What stays in the leaf of a caller's event is structure, not text: a subject is one token
+/// (no white space, at most 256 bytes) and a payload's keys are names (letters, digits and `_ .
+/// - : / @ +`, at most 64 bytes). Text goes in values, which are stored beside the log.
+fn check_submitted_structure(e: &NewEvent) -> Result<(), AppError> {
+    if e.subject.len() > 256 || e.subject.chars().any(char::is_whitespace) {
+        return Err(AppError::invalid(
+            "an event's subject is an identifier: at most 256 bytes, without white space",
+            "name what the event is about (`build:8812`, `ticket:OPS-42`); put text in the payload's values",
+        ));
+    }
+    fn keys_are_names(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.iter().all(|(k, x)| {
+                !k.is_empty()
+                    && k.len() <= 64
+                    && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-:/@+".contains(&b))
+                    && keys_are_names(x)
+            }),
+            Value::Array(a) => a.iter().all(keys_are_names),
+            _ => true,
+        }
+    }
+    if !keys_are_names(&e.payload) {
+        return Err(AppError::invalid(
+            "a payload's keys are names: letters, digits and _ . - : / @ +, at most 64 bytes",
+            "put text in a value (`{\"note\": \"…\"}`): values are stored beside the log and can be purged",
+        ));
+    }
+    Ok(())
+}
 
 fn strings_in(v: &Value) -> usize {
     match v {

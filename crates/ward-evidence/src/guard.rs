@@ -372,13 +372,18 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
 }
 
 /// An SSN in sibling fields: the runs of two digits or more (a key's own digit, `ssnPart2`, is
-/// one) are its three parts, valid.
+/// one) are its three parts — of three, two and four digits, in any order (keys are sorted when
+/// stored: `ssn_first`, `ssn_last`, `ssn_middle`) — valid.
 fn valid_split_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let runs: Vec<&str> = m
         .split(|c: char| !c.is_ascii_digit())
         .filter(|r| r.len() >= 2)
         .collect();
-    matches!(runs.as_slice(), [a, g, s] if a.len() == 3 && g.len() == 2 && s.len() == 4 && ssn_parts_valid(a, g, s))
+    let part = |n: usize| runs.iter().find(|r| r.len() == n).copied();
+    match (runs.len(), part(3), part(2), part(4)) {
+        (3, Some(a), Some(g), Some(s)) => ssn_parts_valid(a, g, s),
+        _ => false,
+    }
 }
 
 /// A spaced-out SSN (`1 2 3 - 4 5 - 6 7 8 9`): valid parts, and no digit beside it, even
@@ -1342,7 +1347,7 @@ fn detectors() -> &'static [Detector] {
             // `ssnPart1`…; ninth round): each key names the SSN, the values its three parts.
             d1(
                 "us-ssn",
-                r#"(?i)ssn[ _-]?(?:area|first|part[ _-]?1)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(\d{3}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{4})"#,
+                r#"(?i)ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(\d{2,4}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2,4}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2,4})"#,
                 valid_split_ssn,
             ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
@@ -5661,6 +5666,9 @@ mod tests {
             "ssn_area = \"219\"\nssn_group = \"45\"\nssn_serial = \"1100\"\n",
             "ssn_area: 219\nssn_group: 45\nssn_serial: 1100\n",
             r#"{"ssnPart1": "219", "ssnPart2": "45", "ssnPart3": "1100"}"#,
+            // Sorted keys put the parts out of order (the review of the ninth round).
+            r#"{"ssn_first":"219","ssn_last":"1100","ssn_middle":"45"}"#,
+            "ssn1: 219\nssn2: 45\nssn3: 1100\n",
         ] {
             assert!(detectors_of(phi).contains(&"us-ssn".to_string()), "{phi}");
         }

@@ -507,7 +507,21 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
         assert_eq!(st, StatusCode::CREATED, "{v}");
         assert_eq!(v["appended"].as_array().map(Vec::len), Some(2), "{v}");
 
+        // What stays in the leaf is structure: a key or a subject holding text is refused, and
+        // so is more than the strings a submission may hold or a text longer than a document.
+        let many: Vec<String> = (0..1001).map(|i| format!("v{i}")).collect();
+        let huge = "a".repeat(1 << 20);
+        for (attack, body) in [
+            ("text as a key", json!({ "kind": "ticket.noted", "subject": "ticket:9", "payload": { "Roe, Jane - diagnosis": true } })),
+            ("text as a subject", json!({ "kind": "ticket.noted", "subject": "Jane Roe follow-up", "payload": {} })),
+            ("too many strings", json!({ "kind": "ticket.noted", "subject": "ticket:9", "payload": { "v": many } })),
+            ("a text longer than a document", json!({ "kind": "ticket.noted", "subject": "ticket:9", "payload": { "v": huge } })),
+        ] {
+            let (st, e) = s.post("/api/v1/events", &ci, body).await;
+            assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{attack}: {e}");
+        }
         let envs = s.envelopes().await;
+        assert!(!envs.iter().any(|(_, e)| e.subject == "ticket:9"), "nothing refused was written");
         let mut digests = Vec::new();
         for (leaf, env) in envs.iter().filter(|(_, e)| e.kind.starts_with("ticket.")) {
             assert!(!contains(leaf, MARKER), "a caller's text is not in the log");

@@ -113,7 +113,9 @@ fn embedded_json_rows(src: &str, out: &mut Out<'_>) -> Result<(), Capped> {
         let Ok(decoded) = serde_json::from_str::<String>(&src[at..after]) else {
             continue;
         };
-        if let Ok((Some(view), _)) = rows(&decoded) {
+        // A table inside that passes its bound is refused where it stands (fail closed).
+        let (view, _) = rows(&decoded).map_err(|_| Capped(at, after))?;
+        if let Some(view) = view {
             for line in view.text.split_inclusive('\n') {
                 if out.all.len() + line.len() > out.cap {
                     return Err(Capped(at, after));
