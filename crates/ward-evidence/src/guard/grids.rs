@@ -60,7 +60,10 @@ enum Block {
     Latex,
     Wiki,
     Jira,
-    Adoc,
+    /// AsciiDoc, its cells opened by this separator (`|`, or `!` in a nested table).
+    Adoc(char),
+    /// AsciiDoc delimited data (`:===`, `,===`): a row a line, its cells split at this separator.
+    Dsv(char),
     /// A YAML row of block items, its items at this indent.
     Yaml(usize),
 }
@@ -124,7 +127,7 @@ impl Grid {
     }
 
     fn close(&mut self, end: usize, emit: &mut Emit<'_>) -> Result<(), Capped> {
-        if self.block == Block::Adoc {
+        if matches!(self.block, Block::Adoc(_)) {
             self.to = end;
         }
         self.flush(emit)?;
@@ -138,7 +141,20 @@ impl Grid {
         let indent = line.len() - line.trim_start().len();
         match self.block {
             Block::Wiki => return self.wiki_line(t, at, end, emit),
-            Block::Adoc => return self.adoc_line(t, at, end, emit),
+            Block::Adoc(sep) => return self.adoc_line(t, sep, at, end, emit),
+            Block::Dsv(sep) => {
+                if t.starts_with(":===") || t.starts_with(",===") {
+                    self.block = Block::None;
+                    return Ok(());
+                }
+                if !t.is_empty() {
+                    for c in t.split(sep) {
+                        self.add(c.trim().to_string(), at, end);
+                    }
+                    return self.flush(emit);
+                }
+                return Ok(());
+            }
             Block::Latex => return self.latex_line(t, at, end, true, emit),
             Block::Jira => {
                 if t.starts_with('|') {
@@ -186,8 +202,13 @@ impl Grid {
             self.block = Block::Wiki;
             return Ok(());
         }
-        if t.starts_with("|===") {
-            self.block = Block::Adoc;
+        if let Some(sep) = t.strip_suffix("===").filter(|m| matches!(*m, ":" | ",")) {
+            self.header.clear();
+            self.block = Block::Dsv(if sep == ":" { ':' } else { ',' });
+            return Ok(());
+        }
+        if t.starts_with("|===") || t.starts_with("!===") {
+            self.block = Block::Adoc(if t.starts_with('!') { '!' } else { '|' });
             self.header.clear();
             self.width = std::mem::take(&mut self.cols);
             self.first_line = false;
@@ -212,12 +233,20 @@ impl Grid {
             }
             return Ok(());
         }
-        if t.contains('&') && t.ends_with("\\\\") {
+        if t.contains('&') && latex_row_end(t) {
             return self.latex_line(t, at, end, false, emit);
         }
         // YAML: `- - cell` starts a row of block items, `- [a, b]` is a row.
         if let Some(rest) = t.strip_prefix('-') {
             let rest_trimmed = rest.trim_start();
+            // A bare `-` opens a row whose items follow, indented (`-\n  - ssn\n  - dob`).
+            if rest.trim().is_empty() {
+                self.flush(emit)?;
+                self.block = Block::Yaml(indent + 2);
+                self.from = Some(at);
+                self.to = end;
+                return Ok(());
+            }
             if rest.starts_with(' ')
                 && let Some(cell) = rest_trimmed.strip_prefix("- ").or((rest_trimmed == "-").then_some(""))
             {
@@ -255,8 +284,11 @@ impl Grid {
         Ok(())
     }
 
-    /// Cells of `t` joined to the row being read; each `\\` ends a row.
+    /// Cells of `t` joined to the row being read; each `\\` (or `\tabularnewline`, `\cr`)
+    /// ends a row; a comment (`%` not escaped) ends the line.
     fn latex_text(&mut self, t: &str, at: usize, end: usize, emit: &mut Emit<'_>) -> Result<(), Capped> {
+        let t = latex_code(t);
+        let t = t.replace("\\tabularnewline", "\\\\").replace("\\cr", "\\\\");
         let mut rows = t.split("\\\\").peekable();
         while let Some(row) = rows.next() {
             let ended = rows.peek().is_some();
@@ -323,8 +355,8 @@ impl Grid {
         Ok(())
     }
 
-    fn adoc_line(&mut self, t: &str, at: usize, end: usize, emit: &mut Emit<'_>) -> Result<(), Capped> {
-        if t.starts_with("|===") {
+    fn adoc_line(&mut self, t: &str, sep: char, at: usize, end: usize, emit: &mut Emit<'_>) -> Result<(), Capped> {
+        if t.starts_with("|===") || t.starts_with("!===") {
             self.to = end;
             self.flush(emit)?;
             self.block = Block::None;
@@ -334,7 +366,7 @@ impl Grid {
         if t.is_empty() {
             return Ok(());
         }
-        let Some(first_bar) = t.find('|') else {
+        let Some(first_bar) = t.find(sep) else {
             self.extend_last(t, end);
             return Ok(());
         };
@@ -342,7 +374,7 @@ impl Grid {
         if !is_cell_spec(before) {
             self.extend_last(before, end);
         }
-        let mut cells: Vec<&str> = t[first_bar + 1..].split('|').collect();
+        let mut cells: Vec<&str> = t[first_bar + 1..].split(sep).collect();
         let new_cells = cells.len();
         if !self.first_line {
             self.first_line = true;
@@ -384,6 +416,24 @@ const TABULAR: &[&str] = &[
     "{tblr",
     "{NiceTabular",
 ];
+
+/// A LaTeX line without its comment (from a `%` that is not escaped).
+fn latex_code(t: &str) -> &str {
+    let b = t.as_bytes();
+    (0..b.len())
+        .find(|&i| b[i] == b'%' && (i == 0 || b[i - 1] != b'\\'))
+        .map_or(t, |i| &t[..i])
+}
+
+/// Whether a line outside an environment ends a LaTeX row: `\\`, `\tabularnewline` or `\cr`
+/// last, before a rule (`\hline`, `\midrule`, …) or a comment.
+fn latex_row_end(t: &str) -> bool {
+    let mut code = latex_code(t).trim_end();
+    for rule in ["\\hline", "\\midrule", "\\bottomrule", "\\toprule"] {
+        code = code.strip_suffix(rule).unwrap_or(code).trim_end();
+    }
+    code.ends_with("\\\\") || code.ends_with("\\tabularnewline") || code.ends_with("\\cr")
+}
 
 /// `t` split at `sep` where it is not escaped by a backslash.
 fn split_unescaped(t: &str, sep: u8) -> Vec<&str> {
@@ -617,6 +667,31 @@ mod tests {
             ]
         );
         assert!(rows("- item\n- other\n").is_empty(), "a plain list is no table");
+        // A bare dash opens a row (the review of the ninth round).
+        assert_eq!(
+            rows("-\n  - name\n  - ssn\n-\n  - Jane Roe\n  - 219451100\n"),
+            vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]
+        );
+    }
+
+    #[test]
+    fn latex_row_ends_rules_and_comments_and_asciidoc_nested_tables() {
+        assert_eq!(
+            rows("name & ssn \\\\ \\hline\nJane Roe & 219451100 \\tabularnewline % patient\n"),
+            vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]
+        );
+        assert_eq!(
+            rows("\\begin{tabular}{ll}\nname & ssn \\cr\nJane Roe & 219451100 \\\\ % x & y\n\\end{tabular}"),
+            vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]
+        );
+        assert_eq!(
+            rows("!===\n!name !ssn\n!Jane Roe !219451100\n!===\n"),
+            vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]
+        );
+        assert_eq!(
+            rows(":===\nname:ssn\nJane Roe:219451100\n:===\n"),
+            vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]
+        );
     }
 
     #[test]
