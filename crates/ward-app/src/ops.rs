@@ -377,6 +377,13 @@ pub async fn entries(ledger: &Ledger, from: u64, limit: u64, texts: bool) -> Res
                 .is_some_and(|k| check_generic_kind(k).is_ok());
             if let (true, Some(payload)) = (generic, e.event.get_mut("payload")) {
                 crate::documents::resolve_value(ledger, payload).await?;
+                // A caller's payload, stored whole beside the log, shown as it was sent.
+                if let Some(inline) = payload.get_mut("inline")
+                    && let Some(text) = inline.get(SUBMITTED).and_then(Value::as_str)
+                    && let Ok(sent) = serde_json::from_str::<Value>(text)
+                {
+                    *inline = sent;
+                }
             }
         }
         entries.truncate(MAX_TEXTS_LIST as usize);
@@ -448,32 +455,27 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
 /// Appends events a caller submitted (`POST /api/v1/events`, `ward log append`), all in one
 /// transaction: each passes the generic checks ([`check_generic_kind`],
 /// [`check_generic_payload`]) and the log guard as submitted (its strings in their context: a
-/// table split across items, a label above its value), then every string value of its payload
-/// is stored as a salted document beside the log and the leaf holds the reference in its place.
-/// A caller's payload is free text Ward cannot tell apart from structure, so none of it is
-/// written into the leaf: what slips past the guard can be purged without breaking the chain.
-/// Keys, numbers, booleans, `null`, the kind and the subject stay in the leaf (the structure
-/// readers filter on), judged by the guard like the rest.
+/// table split across items, a label above its value), then its whole payload — keys, strings,
+/// numbers — is stored as one salted document beside the log and the leaf holds
+/// `{"submitted": "doc:sha256:…"}` in its place. A caller's payload is text Ward cannot tell
+/// apart from structure (a name can be a key, a birth date numbers), so none of it is written
+/// into the leaf: what slips past the guard can be purged without breaking the chain. The kind
+/// and the subject (one token, [`check_submitted_subject`]) stay in the leaf.
 pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
     if events.is_empty() {
         return Err(AppError::invalid("no events", "send one event or a non-empty array"));
     }
     let mut texts = crate::documents::Texts::new();
     let mut stored = Vec::with_capacity(events.len());
-    let mut strings = 0;
     for mut e in events {
         check_generic_kind(&e.kind)?;
         check_generic_payload(&e.payload)?;
-        check_submitted_structure(&e)?;
+        check_submitted_subject(&e.subject)?;
         ledger.admit(&e)?;
-        strings += strings_in(&e.payload);
-        if strings > MAX_SUBMITTED_TEXTS {
-            return Err(AppError::invalid(
-                format!("the events' payloads hold more than {MAX_SUBMITTED_TEXTS} strings"),
-                "each string is stored as a document beside the log: put a list of values in one string, or send fewer events at once",
-            ));
+        if !e.payload.is_null() {
+            let text = serde_json::to_string(&e.payload).map_err(AppError::internal)?;
+            e.payload = serde_json::json!({ SUBMITTED: texts.put_judged(&text)? });
         }
-        texts_beside(&mut e.payload, &mut texts)?;
         stored.push(e);
     }
     let appended = if stored.len() == 1 {
@@ -485,65 +487,17 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
     Ok(Appended { appended })
 }
 
-/// The most strings the payloads of one submission may hold (each becomes a document).
-pub const MAX_SUBMITTED_TEXTS: usize = 1000;
+/// The member of a caller's event whose value references its payload, stored beside the log.
+pub const SUBMITTED: &str = "submitted";
 
-/// What stays in the leaf of a caller's event is structure, not text: a subject is one token
-/// (no white space, at most 256 bytes) and a payload's keys are names (letters, digits and `_ .
-/// - : / @ +`, at most 64 bytes). Text goes in values, which are stored beside the log.
-fn check_submitted_structure(e: &NewEvent) -> Result<(), AppError> {
-    if e.subject.len() > 256 || e.subject.chars().any(char::is_whitespace) {
+/// A subject is what an event is about, one token: at most 256 bytes, without white space
+/// (`build:8812`, `ticket:OPS-42`).
+fn check_submitted_subject(subject: &str) -> Result<(), AppError> {
+    if subject.len() > 256 || subject.chars().any(char::is_whitespace) {
         return Err(AppError::invalid(
             "an event's subject is an identifier: at most 256 bytes, without white space",
-            "name what the event is about (`build:8812`, `ticket:OPS-42`); put text in the payload's values",
+            "name what the event is about (`build:8812`, `ticket:OPS-42`); put text in the payload, which is stored beside the log",
         ));
-    }
-    fn keys_are_names(v: &Value) -> bool {
-        match v {
-            Value::Object(m) => m.iter().all(|(k, x)| {
-                !k.is_empty()
-                    && k.len() <= 64
-                    && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-:/@+".contains(&b))
-                    && keys_are_names(x)
-            }),
-            Value::Array(a) => a.iter().all(keys_are_names),
-            _ => true,
-        }
-    }
-    if !keys_are_names(&e.payload) {
-        return Err(AppError::invalid(
-            "a payload's keys are names: letters, digits and _ . - : / @ +, at most 64 bytes",
-            "put text in a value (`{\"note\": \"…\"}`): values are stored beside the log and can be purged",
-        ));
-    }
-    Ok(())
-}
-
-fn strings_in(v: &Value) -> usize {
-    match v {
-        Value::String(_) => 1,
-        Value::Array(a) => a.iter().map(strings_in).sum(),
-        Value::Object(m) => m.values().map(strings_in).sum(),
-        _ => 0,
-    }
-}
-
-/// Replaces every string value of `v` with the reference of a document holding it (judged
-/// already, with the whole event).
-fn texts_beside(v: &mut Value, texts: &mut crate::documents::Texts) -> Result<(), AppError> {
-    match v {
-        Value::String(s) => *s = texts.put_judged(s)?,
-        Value::Array(a) => {
-            for x in a {
-                texts_beside(x, texts)?;
-            }
-        }
-        Value::Object(m) => {
-            for x in m.values_mut() {
-                texts_beside(x, texts)?;
-            }
-        }
-        _ => {}
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Tamper detection: flip one byte in a random row of the database (SQLite file or PostgreSQL
 //! tables), then check that Ward notices. Rows that an export carries (entries, leaf hashes,
-//! signed checkpoints, payload blobs) must make `ward verify` fail; every tampering, including
+//! signed checkpoints, the documents beside the log holding callers' payloads) must make
+//! `ward verify` fail; every tampering, including
 //! interior subtree hashes and stored roots (which an export does not carry), must make
 //! `ward log fsck` fail.
 
@@ -17,7 +18,7 @@ enum Target {
     Leaf,
     LeafHash,
     Note,
-    Blob,
+    Document,
     Node,
     CheckpointRoot,
 }
@@ -28,13 +29,13 @@ impl Target {
             Target::Leaf,
             Target::LeafHash,
             Target::Note,
-            Target::Blob,
+            Target::Document,
             Target::Node,
             Target::CheckpointRoot,
         ]
     }
     fn exported(self) -> bool {
-        matches!(self, Target::Leaf | Target::LeafHash | Target::Note | Target::Blob)
+        matches!(self, Target::Leaf | Target::LeafHash | Target::Note | Target::Document)
     }
     /// (table, key column, value column, is text)
     fn columns(self) -> (&'static str, &'static str, &'static str, bool) {
@@ -42,7 +43,7 @@ impl Target {
             Target::Leaf => ("ledger_entries", "seq", "leaf", false),
             Target::LeafHash => ("ledger_entries", "seq", "leaf_hash", false),
             Target::Note => ("ledger_checkpoints", "size", "note", true),
-            Target::Blob => ("ledger_blobs", "digest", "data", false),
+            Target::Document => ("documents", "digest", "data", false),
             Target::Node => ("ledger_nodes", "(level || ':' || idx)", "hash", false),
             Target::CheckpointRoot => ("ledger_checkpoints", "size", "root", false),
         }
@@ -142,8 +143,7 @@ fn populate(d: &Path, db_url: Option<&str>) {
     }));
     let mut lines = String::new();
     for i in 0..700 {
-        // Over 8 KiB of numbers: stored out of line, as a payload blob (a caller's strings are
-        // documents beside the log, so the blob is made of what stays in the leaf).
+        // A caller's payload is a document beside the log; some of them large.
         let payload = if i % 97 == 0 {
             let numbers: Vec<String> = (0..2500).map(|k| (k + i).to_string()).collect();
             format!("[{}]", numbers.join(","))
