@@ -492,6 +492,8 @@ pub const SUBMITTED: &str = "submitted";
 
 /// A subject is what an event is about, one token: at most 256 bytes, without white space
 /// (`build:8812`, `ticket:OPS-42`).
+/// It stays in the leaf, so it is judged with its separators read as spaces too (a name and a
+/// birth date joined, `John.Smith/1961-04-12`, `John_Smith`).
 fn check_submitted_subject(subject: &str) -> Result<(), AppError> {
     if subject.len() > 256 || subject.chars().any(char::is_whitespace) {
         return Err(AppError::invalid(
@@ -499,7 +501,17 @@ fn check_submitted_subject(subject: &str) -> Result<(), AppError> {
             "name what the event is about (`build:8812`, `ticket:OPS-42`); put text in the payload, which is stored beside the log",
         ));
     }
-    Ok(())
+    let spaced: String = subject
+        .chars()
+        .map(|c| {
+            if matches!(c, '.' | '/' | '_' | ':' | '@' | '+' | '=') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    crate::freetext::check("subject", &spaced)
 }
 
 /// The `ward.toml` a server runs (`config.loaded`): what `ward config check --server` compares

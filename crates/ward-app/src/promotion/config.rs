@@ -687,9 +687,12 @@ fn env_entry_secret(m: &serde_json::Map<String, Value>) -> bool {
 fn oracle_password(s: &str) -> bool {
     // Words split at white space only: a descriptor's parentheses and a quoted password are
     // part of the connect string.
-    let mut words = s
-        .split(|c: char| c.is_whitespace() || ";<>`[]{}".contains(c))
-        .map(|w| w.trim_matches(|c: char| "'\",(".contains(c)))
+    // A quoted password may hold white space (`scott/"Tig er9x"@orcl`): read with its quotes
+    // closed up first.
+    let closed = quoted_spaces_closed(s);
+    let mut words = closed
+        .split(|c: char| c.is_whitespace() || ";<>`{}".contains(c))
+        .map(|w| w.trim_matches(|c: char| "'\",([]".contains(c)))
         .filter(|w| !w.is_empty());
     words.any(|w| {
         // A JDBC thin or OCI URL (`jdbc:oracle:thin:scott/tiger@//db:1521/orcl`): the connect
@@ -727,16 +730,34 @@ fn oracle_password(s: &str) -> bool {
         if !descriptor && (db.contains("://") || user.contains("://")) {
             return false;
         }
+        // A proxy user, `app[scott]`, is a user too; Oracle common users start `C##`.
+        let user = user.trim_start_matches("C##").trim_start_matches("c##");
         !user.is_empty()
-            && user
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+            && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"_$[]".contains(&b))
             && !password.is_empty()
             && !password.bytes().all(|b| b == b'*')
             && (descriptor
                 || (db.starts_with(|c: char| c.is_ascii_alphanumeric())
                     && db.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/,=".contains(&b))))
     })
+}
+
+/// `s` with the white space inside double quotes written as `_` (one pass).
+fn quoted_spaces_closed(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('"') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut open = false;
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c == '"' {
+                    open = !open;
+                }
+                if open && c.is_whitespace() { '_' } else { c }
+            })
+            .collect(),
+    )
 }
 
 /// A URL whose query carries a credential (`?key=…`, `&auth=…`, `?access_token=…`, `&sig=…`).
@@ -1415,6 +1436,14 @@ mod tests {
                 "Tr0ub4dor3x",
             ),
             (json!({"db": {"url": "scott/\"p@ss/w0rd\"@orcl"}}), "db.url", "p@ss"),
+            // Attack round 5: a proxy user, a quoted password holding a space, a common user.
+            (json!({"connect": "app[scott]/Tiger9x@orcl"}), "connect", "Tiger9x"),
+            (
+                json!({"connect": "scott/\"Tig er9x\"@tcps://db1:2484/orcl"}),
+                "connect",
+                "Tig er9x",
+            ),
+            (json!({"connect": "C##ADMIN/Tiger9x@cdb"}), "connect", "Tiger9x"),
             (
                 json!({"env": [{"name": "DB_PASSWORD", "value": "Tr0ub4dor3x"}]}),
                 "env[0]",

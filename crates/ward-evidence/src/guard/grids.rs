@@ -20,6 +20,9 @@
 //!   are read as rows of that width.
 //! - **YAML** sequences of sequences: `- - cell` starts a row, `  - cell` at two more spaces
 //!   continues it; a flow sequence `- [a, b]` is a row.
+//! - **BBCode** (`[tr][td]…[/td][/tr]`) and **columns aligned with spaces** (a fixed-width
+//!   report, a reStructuredText simple table: cells separated by two spaces or more, rules of
+//!   `=`/`-` dropped).
 //!
 //! **Linear**: one pass over the lines; a row holds at most [`super::rows::MAX_ROW`] bytes and
 //! [`MAX_COLUMNS`] cells (more is written as the next row).
@@ -33,7 +36,10 @@ pub(super) type Emit<'e> = dyn FnMut(Span, &[String]) -> Result<(), Capped> + 'e
 
 /// Whether `src` may hold a table in one of these markups (a cheap test before reading).
 pub(super) fn may_hold(src: &[u8]) -> bool {
-    memchr::memchr3(b'&', b'|', b'!', src).is_some() || memchr::memmem::find(src, b"- ").is_some()
+    memchr::memchr3(b'&', b'|', b'!', src).is_some()
+        || memchr::memmem::find(src, b"- ").is_some()
+        || memchr::memmem::find(src, b"  ").is_some()
+        || memchr::memmem::find(src, b"[/t").is_some()
 }
 
 /// Reads every table of these markups in `src`, handing each row to `emit`.
@@ -266,6 +272,72 @@ impl Grid {
                 }
                 return self.flush(emit);
             }
+        }
+        // BBCode (`[tr][td]…[/td][/tr]`): its rows and cells, on one line or several.
+        if t.contains("[/td]") || t.contains("[/th]") || t.contains("[td]") {
+            return self.bbcode_line(t, at, end, emit);
+        }
+        // Columns aligned with spaces (a fixed-width report, a reStructuredText simple table):
+        // cells separated by two spaces or more; a rule of `=`/`-` runs is no row.
+        if t.contains("  ") && !t.contains('\t') {
+            let cells: Vec<&str> = t.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+            let rule = cells.iter().all(|c| c.bytes().all(|b| matches!(b, b'=' | b'-' | b'+')));
+            if cells.len() >= 2 && cells.len() <= MAX_COLUMNS && !rule {
+                for c in cells {
+                    self.add(c.to_string(), at, end);
+                }
+                return self.flush(emit);
+            }
+        }
+        Ok(())
+    }
+
+    /// A line of BBCode: `[tr]` starts a row (ending the one before), `[td]`/`[th]` a cell,
+    /// `[/tr]` and `[/table]` end the row; other tags are dropped.
+    fn bbcode_line(&mut self, t: &str, at: usize, end: usize, emit: &mut Emit<'_>) -> Result<(), Capped> {
+        let lower = t.to_ascii_lowercase();
+        let mut i = 0;
+        let mut cell: Option<String> = None;
+        while i < t.len() {
+            if lower.as_bytes()[i] == b'[' {
+                let close = lower[i..].find(']').map(|j| i + j);
+                if let Some(close) = close {
+                    let tag = &lower[i + 1..close];
+                    match tag {
+                        "tr" | "/tr" | "/table" => {
+                            if let Some(c) = cell.take() {
+                                self.add(c.trim().to_string(), at, end);
+                            }
+                            self.flush(emit)?;
+                        }
+                        "td" | "th" => {
+                            if let Some(c) = cell.take() {
+                                self.add(c.trim().to_string(), at, end);
+                            }
+                            cell = Some(String::new());
+                        }
+                        "/td" | "/th" => {
+                            if let Some(c) = cell.take() {
+                                self.add(c.trim().to_string(), at, end);
+                                if self.full() {
+                                    self.flush(emit)?;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    i = close + 1;
+                    continue;
+                }
+            }
+            let ch = t[i..].chars().next().unwrap_or(' ');
+            if let Some(c) = cell.as_mut() {
+                c.push(ch);
+            }
+            i += ch.len_utf8();
+        }
+        if let Some(c) = cell {
+            self.add(c.trim().to_string(), at, end);
         }
         Ok(())
     }
@@ -672,6 +744,26 @@ mod tests {
             rows("-\n  - name\n  - ssn\n-\n  - Jane Roe\n  - 219451100\n"),
             vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]
         );
+    }
+
+    /// Attack round 5: BBCode, columns aligned with spaces and reStructuredText simple tables.
+    #[test]
+    fn bbcode_and_aligned_columns_are_rows() {
+        assert_eq!(
+            rows("[table][tr][td]patient[/td][td]dob[/td][/tr][tr][td]John Smith[/td][td]1961-04-12[/td][/tr][/table]"),
+            vec![r(&["patient", "dob"]), r(&["John Smith", "1961-04-12"])]
+        );
+        assert_eq!(
+            rows("========  =========\nmrn       ssn\n========  =========\n00123456  219451100\n========  =========\n"),
+            vec![r(&["mrn", "ssn"]), r(&["00123456", "219451100"])]
+        );
+        for text in [
+            "MRN       SSN\n00123456  219451100\n",
+            "[table][tr][td]mrn[/td][td]ssn[/td][/tr][tr][td]00123456[/td][td]219451100[/td][/tr][/table]",
+        ] {
+            let d = detectors(text);
+            assert!(d.iter().any(|x| x == "us-ssn"), "{d:?} for {text}");
+        }
     }
 
     #[test]
