@@ -2812,6 +2812,8 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         ("wiki-one-column", cut(format!("{{|\n! ssn\n{}", repeat("|-\n| a\n")))),
         ("jira-headers", cut(repeat("||ssn||dob||\n|a|b|\n"))),
         ("yaml-rows", cut(repeat("- - ssn\n  - dob\n"))),
+        ("aligned-columns", cut(repeat("ssn  dob  mrn\n1  2  3\n"))),
+        ("bbcode-cells", cut(repeat("[tr][td]ssn[/td][td]"))),
         ("markers-after-labels", cut(repeat("note: ||: "))),
         (
             "html-rowspans",
