@@ -51,7 +51,7 @@ impl Projector for LogGuard {
     }
 
     fn admit(&self, e: &NewEvent) -> Result<(), String> {
-        let generic = crate::ops::check_generic_kind(&e.kind).is_ok();
+        let generic = crate::kinds::check_generic_kind(&e.kind).is_ok();
         let cfg = if generic { detectors() } else { structural_detectors() };
         let mut text = String::with_capacity(e.kind.len() + e.subject.len() + e.actor.id.len() + 256);
         for part in [&e.kind, &e.subject, &e.actor.id] {

@@ -73,6 +73,7 @@ pub mod freetext;
 pub mod gate;
 pub mod identities;
 pub mod keys;
+pub mod kinds;
 pub mod metrics;
 pub mod ops;
 pub mod overview;

@@ -24,10 +24,10 @@
 //!   report, a reStructuredText simple table: cells separated by two spaces or more, rules of
 //!   `=`/`-` dropped).
 //!
-//! **Linear**: one pass over the lines; a row holds at most [`super::rows::MAX_ROW`] bytes and
+//! **Linear**: one pass over the lines; a row holds at most [`MAX_ROW`] bytes and
 //! [`MAX_COLUMNS`] cells (more is written as the next row).
 
-use super::tables::{Capped, MAX_COLUMNS};
+use super::tables::{Capped, MAX_COLUMNS, MAX_ROW};
 
 type Span = (usize, usize);
 
@@ -114,7 +114,7 @@ impl Grid {
     }
 
     fn full(&self) -> bool {
-        self.cells.len() >= MAX_COLUMNS || self.held >= super::rows::MAX_ROW
+        self.cells.len() >= MAX_COLUMNS || self.held >= MAX_ROW
     }
 
     fn flush(&mut self, emit: &mut Emit<'_>) -> Result<(), Capped> {

@@ -36,8 +36,7 @@
 use super::decode::{TokenView, View, kind};
 use super::tables::{Capped, GROWTH_SLACK, MAX_COLUMNS};
 
-/// The longest string cell and the longest HTML row read.
-pub const MAX_ROW: usize = 64 * 1024;
+pub use super::tables::MAX_ROW;
 /// Items kept of one array or object (a longer one is read on, its items past this not kept).
 const MAX_ITEMS: usize = 1 << 20;
 /// Arrays and objects open at once (deeper: the reading starts again).

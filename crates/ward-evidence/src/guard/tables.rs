@@ -67,6 +67,10 @@ use regex::Regex;
 
 /// The most columns a header row may have.
 pub const MAX_COLUMNS: usize = 4096;
+
+/// The longest string cell and the longest HTML or markup row the table views read
+/// (`guard::rows`, `guard::grids`).
+pub const MAX_ROW: usize = 64 * 1024;
 /// The longest header cell.
 pub const MAX_HEADER_CELL: usize = 128;
 /// A view of this module is at most this many times as long as its input, plus
