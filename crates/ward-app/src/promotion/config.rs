@@ -726,6 +726,10 @@ fn oracle_password(s: &str) -> bool {
             .iter()
             .find(|p| db_lower.starts_with(*p))
             .map_or(db, |p| &db[p.len()..]);
+        // An image pinned by digest (`myorg/app@sha256:…`) is no connect string.
+        if db_lower.starts_with("sha256:") || db_lower.starts_with("sha512:") {
+            return false;
+        }
         let descriptor = db_lower.starts_with("(description") || db_lower.starts_with("(address");
         if !descriptor && (db.contains("://") || user.contains("://")) {
             return false;
@@ -1520,6 +1524,8 @@ mod tests {
         }
         // Realistic settings (round 4's false positives).
         check(json!({
+            // An image pinned by digest is no Oracle connect string (the review of the ninth round).
+            "image": format!("myorg/app@sha256:{}", "ab".repeat(32)),
             "volumes": [{"name": "certs", "secret": {"secretName": "db-tls"}}],
             "tls": [{"hosts": ["app.example.org"], "secretName": "app-tls"}],
             "oidc": {
