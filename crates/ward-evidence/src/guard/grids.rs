@@ -580,6 +580,10 @@ fn adoc_cols(t: &str) -> Option<usize> {
     if let Some((n, _)) = v.split_once('*') {
         return n.trim().parse().ok().filter(|&n| n > 0 && n <= MAX_COLUMNS);
     }
+    // A plain number is a count of columns (`[cols=2]`).
+    if let Ok(n) = v.trim().parse::<usize>() {
+        return Some(n).filter(|&n| n > 0 && n <= MAX_COLUMNS);
+    }
     let n = v.split([',', ';']).filter(|c| !c.trim().is_empty()).count();
     (n > 0).then_some(n)
 }
@@ -723,6 +727,9 @@ mod tests {
                 r(&["John Roe", "219451101"])
             ]
         );
+        // A plain count of columns (attack round 6).
+        let t = "[cols=2]\n|===\n|name\n|ssn\n\n|Jane Roe\n|219451100\n|===";
+        assert_eq!(rows(t), vec![r(&["name", "ssn"]), r(&["Jane Roe", "219451100"])]);
         let t = "|===\n|Name |SSN\n|Jane Roe |219451100\n|===";
         assert_eq!(rows(t), vec![r(&["Name", "SSN"]), r(&["Jane Roe", "219451100"])]);
     }
