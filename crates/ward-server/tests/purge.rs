@@ -144,6 +144,23 @@ impl Server {
             .collect()
     }
 
+    /// The chain is whole: fsck is clean, and a new export (in the returned directory's
+    /// `export`) passes the offline verifier, whose report is returned.
+    async fn fsck_and_verified_export(&self) -> (tempfile::TempDir, ward_ledger::export::VerifyReport) {
+        let sg = signer();
+        let fsck = self
+            .ledger
+            .fsck(Some(&sg.verifier()), ORIGIN, &|_, _| {})
+            .await
+            .expect("fsck");
+        assert!(fsck.ok(), "{:?}", fsck.problems);
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("export");
+        self.ledger.export(&dir, &sg, ORIGIN, &|_, _| {}).await.expect("export");
+        let report = ward_ledger::export::verify_export(&dir, &sg.verifier()).expect("verifies");
+        (tmp, report)
+    }
+
     async fn purge(&self, digest: &str, token: &str, pw: Option<&str>) -> (StatusCode, Value) {
         let mut body = json!({ "reason": "a patient identifier was typed into a change title" });
         if let Some(p) = pw {
@@ -339,17 +356,8 @@ async fn planted_text_is_purged_by_two_people_and_no_byte_remains() {
         assert_eq!(shown["description"], "Index the clinic table");
 
         // The chain is whole: fsck, a new export and the offline verifier.
-        let sg = signer();
-        let fsck = s
-            .ledger
-            .fsck(Some(&sg.verifier()), ORIGIN, &|_, _| {})
-            .await
-            .expect("fsck");
-        assert!(fsck.ok(), "{:?}", fsck.problems);
-        let tmp = tempfile::tempdir().expect("tmp");
+        let (tmp, report) = s.fsck_and_verified_export().await;
         let dir = tmp.path().join("export");
-        s.ledger.export(&dir, &sg, ORIGIN, &|_, _| {}).await.expect("export");
-        let report = ward_ledger::export::verify_export(&dir, &sg.verifier()).expect("verifies");
         assert_eq!(
             report.purged,
             vec![ward_ledger::export::PurgedDocument {
@@ -596,17 +604,8 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
         let gone = payload(&shown, "ticket:7").expect("ticket:7");
         assert!(gone["submitted"].as_str().is_some_and(|t| t.starts_with("[purged by entry ")), "{gone}");
 
-        let sg = signer();
-        let fsck = s
-            .ledger
-            .fsck(Some(&sg.verifier()), ORIGIN, &|_, _| {})
-            .await
-            .expect("fsck");
-        assert!(fsck.ok(), "{:?}", fsck.problems);
-        let tmp = tempfile::tempdir().expect("tmp");
+        let (tmp, report) = s.fsck_and_verified_export().await;
         let dir = tmp.path().join("export");
-        s.ledger.export(&dir, &sg, ORIGIN, &|_, _| {}).await.expect("export");
-        let report = ward_ledger::export::verify_export(&dir, &sg.verifier()).expect("verifies");
         let mut reported: Vec<String> = report.purged.iter().map(|p| p.digest.clone()).collect();
         reported.sort();
         purged.sort();

@@ -630,19 +630,32 @@ fn close_array(b: &[u8], span: Span, items: &[Item], columns: bool, out: &mut Ou
         })
         .collect();
     if columns && arrays.len() >= 2 && arrays.len() == items.len() && arrays.len() <= MAX_COLUMNS {
-        let rows = arrays.iter().map(|a| a.len()).max().unwrap_or(0);
-        let mut row = Vec::with_capacity(arrays.len());
-        for r in 0..rows {
-            out.budget = out.budget.saturating_sub(arrays.len());
-            if out.budget == 0 {
-                return Err(Capped(span.0, span.1));
-            }
-            row.clear();
-            row.extend(arrays.iter().map(|a| a.get(r).copied().flatten()));
-            out.row(b, span, &row, Cell::Json, false, false)?;
-        }
+        columns_as_rows(b, span, &arrays, false, out)?;
     }
     Ok(Item::Array(cells))
+}
+
+/// Columns written row by row: row `r` the `r`-th value of each (none past a column's end).
+/// Each row is charged to the budget, one a column: past it the document is refused.
+fn columns_as_rows(
+    b: &[u8],
+    span: Span,
+    columns: &[&[Option<Span>]],
+    by_columns: bool,
+    out: &mut Out<'_>,
+) -> Result<(), Capped> {
+    let rows = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+    let mut row = Vec::with_capacity(columns.len());
+    for r in 0..rows {
+        out.budget = out.budget.saturating_sub(columns.len());
+        if out.budget == 0 {
+            return Err(Capped(span.0, span.1));
+        }
+        row.clear();
+        row.extend(columns.iter().map(|c| c.get(r).copied().flatten()));
+        out.row(b, span, &row, Cell::Json, by_columns, false)?;
+    }
+    Ok(())
 }
 
 /// A closed object: a table by columns, a column (`name` and `data`), or nothing (see the
@@ -667,17 +680,8 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
     if columns.len() <= MAX_COLUMNS && columns.iter().any(|(_, values)| values.iter().any(Option::is_some)) {
         let header: Vec<Option<Span>> = columns.iter().map(|(k, _)| Some(*k)).collect();
         out.row(b, span, &header, Cell::Json, true, false)?;
-        let rows = columns.iter().map(|(_, values)| values.len()).max().unwrap_or(0);
-        let mut cells = Vec::with_capacity(columns.len());
-        for r in 0..rows {
-            out.budget = out.budget.saturating_sub(columns.len());
-            if out.budget == 0 {
-                return Err(Capped(span.0, span.1));
-            }
-            cells.clear();
-            cells.extend(columns.iter().map(|(_, values)| values.get(r).copied().flatten()));
-            out.row(b, span, &cells, Cell::Json, true, false)?;
-        }
+        let values: Vec<&[Option<Span>]> = columns.iter().map(|(_, v)| *v).collect();
+        columns_as_rows(b, span, &values, true, out)?;
     }
     // A column: pandas' `Series` (`{"name": "ssn", "index": […], "data": […]}`).
     let data = members.iter().find_map(|(k, it)| match it {
