@@ -100,6 +100,15 @@ fn as_lines(v: &serde_json::Value, out: &mut String) {
                 out.push_str(value);
                 out.push('\n');
             }
+            // And under its nearest keys as a path (`ssn.219.45 1100`): a value split into
+            // the keys above it.
+            if keys.len() >= 2 {
+                let nearest = &keys[keys.len().saturating_sub(LABELS_ABOVE + 1)..];
+                out.push_str(&nearest.join("."));
+                out.push(' ');
+                out.push_str(value);
+                out.push('\n');
+            }
         };
         match v {
             Value::Object(m) => {
@@ -338,15 +347,34 @@ mod tests {
             serde_json::json!({ "ssn": { "a": { "b": "219451100" } } }),
             serde_json::json!({ "mrn": { "a": { "b": "00482913" } } }),
             serde_json::json!({ "patient": { "name": "Jane Roe" }, "dob": { "value": "1980-03-04" } }),
+            // Attack rounds 5 and 6 (the tenth round's mends): an SSN split into the keys above
+            // it, 5 + 4 in sibling fields, under other names, in an HTML row or a definition
+            // list headed by its label; an MRN under `chart`.
+            serde_json::json!({ "ssn": { "219": { "45": { "1100": true } } } }),
+            serde_json::json!({ "ssn": { "219": { "45": "1100" }, "seen": 2 } }),
+            serde_json::json!({ "ssn": { "21945": "1100" } }),
+            serde_json::json!({ "ssn_first5": 21945, "ssn_last4": 1100 }),
+            serde_json::json!({ "social_area": 219, "social_group": 45, "social_serial": 1100 }),
+            serde_json::json!({ "S-S-N": 219451100 }),
+            serde_json::json!({ "tin": 219451100 }),
+            serde_json::json!({ "chart": "00123456" }),
+            serde_json::json!({ "note": "<tr><th>SSN</th><td>219451100</td></tr>" }),
+            serde_json::json!({ "note": "<dl><dt>ssn</dt> <dd>219451100</dd></dl>" }),
         ] {
             let e = LogGuard.admit(&event(p.clone())).expect_err(&p.to_string());
             assert!(!e.contains("1100") && !e.contains("Jane"), "{e}");
         }
-        LogGuard
-            .admit(&event(
-                serde_json::json!({ "build": { "steps": [], "cache": null, "env": {} } }),
-            ))
-            .expect("empty structure passes");
+        for p in [
+            serde_json::json!({ "build": { "steps": [], "cache": null, "env": {} } }),
+            serde_json::json!({ "report": { "patient_count": 123456, "sites": 12 } }),
+            serde_json::json!({ "note": "| site | patient_count |\n|---|---|\n| north | 123456 |" }),
+            serde_json::json!({ "version": { "major": { "2": { "14": 0 } } } }),
+            serde_json::json!({ "chart": "nginx-ingress", "chart_version": "4.10.1" }),
+        ] {
+            if let Err(e) = LogGuard.admit(&event(p.clone())) {
+                panic!("{p}: {e}");
+            }
+        }
     }
 
     #[test]

@@ -373,7 +373,8 @@ fn valid_labelled_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
 
 /// An SSN in sibling fields: the runs of two digits or more (a key's own digit, `ssnPart2`, is
 /// one) are its three parts — of three, two and four digits, in any order (keys are sorted when
-/// stored: `ssn_first`, `ssn_last`, `ssn_middle`) — valid.
+/// stored: `ssn_first`, `ssn_last`, `ssn_middle`) — or its two parts, five and four digits or
+/// three and six, in either order; valid.
 fn valid_split_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let runs: Vec<&str> = m
         .split(|c: char| !c.is_ascii_digit())
@@ -382,6 +383,14 @@ fn valid_split_ssn(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let part = |n: usize| runs.iter().find(|r| r.len() == n).copied();
     match (runs.len(), part(3), part(2), part(4)) {
         (3, Some(a), Some(g), Some(s)) => ssn_parts_valid(a, g, s),
+        (2, ..) => {
+            let whole = match (runs[0].len(), runs[1].len()) {
+                (5, 4) | (3, 6) => [runs[0], runs[1]].concat(),
+                (4, 5) | (6, 3) => [runs[1], runs[0]].concat(),
+                _ => return false,
+            };
+            ssn_parts_valid(&whole[..3], &whole[3..5], &whole[5..])
+        }
         _ => false,
     }
 }
@@ -1339,15 +1348,16 @@ fn detectors() -> &'static [Detector] {
             // 2026-12-05, eighth round): read as one.
             d1(
                 "us-ssn",
-                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|(?:[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3}["']?)?\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
+                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|s[ _-]s[ _-]n|social(?:[ _-]?security)?(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?|i?tin)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|(?:[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3}["']?)?\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
                 valid_labelled_ssn,
             ),
             // Or sibling fields each named for its part (`"ssn_area": "219", "ssn_group": "45",
             // "ssn_serial": "1100"`, TOML `ssn_area = "219"`, an event's `ssn_area: 219` lines,
-            // `ssnPart1`…; ninth round): each key names the SSN, the values its three parts.
+            // `ssnPart1`…; ninth round): each key names the SSN (or `social`), the values its
+            // three parts — or two, 5 + 4 or 3 + 6 (`ssn_first5`, `ssn_last4`; tenth round).
             d1(
                 "us-ssn",
-                r#"(?i)ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(\d{2,4}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2,4}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}ssn[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2,4})"#,
+                r#"(?i)(?:ssn|social)[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(\d{2,6}["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}(?:ssn|social)[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2,6}(?:["']?[ \t\r]{0,3}[,;\n][ \t\r\n]{0,16}["']?[A-Za-z_]{0,16}(?:ssn|social)[A-Za-z0-9_ -]{0,16}["']?[ \t]{0,3}[:=][ \t]{0,3}["']?\d{2,4})?)"#,
                 valid_split_ssn,
             ),
             // Spaced out, digit by digit, with the dashes kept (`1 2 3 - 4 5 - 6 7 8 9`):
@@ -1514,7 +1524,7 @@ const CONTACT_QUALIFIER: &str = r"(?:[\W_]{0,6}(?i:number|num|no|value|val|prima
 fn default_mrn() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(&format!(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|MR ?#|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no|#)|chart[ _-]?(?:number|num|no|#))(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo))){QUALIFIER}\W{{0,12}}[A-Za-z]{{0,2}}(?:\d{{6,10}}|\d{{2,4}}-\d{{2,4}}-\d{{2,4}})"))
+        Regex::new(&format!(r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|MR ?#|med(?:ical)?[ _-]?rec(?:ord)?s?[ _-]?(?:number|num|no|#)|chart(?:[ _-]?(?:number|num|no|id|#))?)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Mrn|MRN|MedRecNo))){QUALIFIER}\W{{0,12}}[A-Za-z]{{0,2}}(?:\d{{6,10}}|\d{{2,4}}-\d{{2,4}}-\d{{2,4}})"))
             .expect("built-in pattern")
     })
 }
@@ -2920,6 +2930,16 @@ pub fn adversarial_inputs(bytes: usize) -> Vec<(&'static str, String)> {
         (
             "mixed-alphabet-runs",
             cut(repeat("SPDXRef-libc3NuIDEyMy00NS02Nzg5IH4+ ")),
+        ),
+        // The tenth round's readers (2026-12-05): rows headed by their label, terms and
+        // definitions (and terms without one, each looking ahead for its definition), values
+        // under chains of nested keys with other keys between the label and the numbers.
+        ("html-headed-rows", cut(repeat("<tr><th>ssn</th><td>x</td></tr>"))),
+        ("definition-terms", cut(repeat("<dt>ssn<dd>x"))),
+        ("terms-without-definitions", cut(repeat("<dt><b>ssn</b> "))),
+        (
+            "json-key-chains",
+            cut(repeat(r#"{"ssn":{"a":{"1":{"22":{"333":1}}}}}, "#)),
         ),
     ]
 }

@@ -535,6 +535,21 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
             let (st, e) = s.post("/api/v1/events", &ci, body).await;
             assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{attack}: {e}");
         }
+        // Attack round 6: an unlabelled SSN, MRN or phone number in a subject or a kind (refused
+        // as a number a person could be found by, or by the guard where a label names it).
+        for (attack, body) in [
+            ("an SSN as a subject", json!({ "kind": "ticket.noted", "subject": "s:219451100", "payload": {} })),
+            ("an MRN as a subject", json!({ "kind": "ticket.noted", "subject": "chart:00123456", "payload": {} })),
+            ("a phone number as a subject", json!({ "kind": "ticket.noted", "subject": "cb:(555)123-4567", "payload": {} })),
+            ("a phone number in a kind", json!({ "kind": "ticket.5551234567", "subject": "ticket:9", "payload": {} })),
+        ] {
+            let (st, e) = s.post("/api/v1/events", &ci, body).await;
+            assert!(
+                [StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY].contains(&st),
+                "{attack}: {st} {e}"
+            );
+            assert!(!e.to_string().contains("1100") && !e.to_string().contains("4567"), "{attack}: {e}");
+        }
         // The subject stays in the leaf: a name and a birth date joined into one token are
         // judged with its separators read as spaces (attack round 5).
         let (st, e) = s
@@ -553,6 +568,7 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
         let envs = s.envelopes().await;
         assert!(!envs.iter().any(|(_, e)| e.subject == "ticket:9"), "nothing refused was written");
         assert!(!envs.iter().any(|(_, e)| e.subject.contains("Smith")));
+        assert!(!envs.iter().any(|(l, _)| contains(l, "219451100") || contains(l, "00123456") || contains(l, "5551234567") || contains(l, "123-4567")));
         let mut digests = Vec::new();
         for (leaf, env) in envs.iter().filter(|(_, e)| e.kind.starts_with("ticket.")) {
             assert!(!contains(leaf, MARKER), "a caller's text is not in the log");

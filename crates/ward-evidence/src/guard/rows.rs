@@ -151,12 +151,34 @@ struct Out<'a> {
     grid_len: usize,
 }
 
+/// Which views a row is written to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dest {
+    /// Every row: read under its header (`tables::delimited`).
+    Rows,
+    /// A table by columns' row: read as it stands, and under its header too.
+    Both,
+    /// Read as it stands only: a value under the keys of nested objects (`ssn`, `219`, `45`,
+    /// `1100`, `true`), which is no table.
+    Standing,
+}
+
+impl Dest {
+    fn rows(self) -> bool {
+        self != Dest::Standing
+    }
+
+    fn standing(self) -> bool {
+        self != Dest::Rows
+    }
+}
+
 /// A row held until the JSON value holding it closes.
 struct Pending {
     span: Span,
     /// Its line in [`Out::pending_text`].
     line: (usize, usize),
-    by_columns: bool,
+    dest: Dest,
     /// A header row (of column objects).
     header: bool,
 }
@@ -215,7 +237,7 @@ impl<'a> Out<'a> {
         span: Span,
         cells: &[Option<Span>],
         how: Cell,
-        by_columns: bool,
+        dest: Dest,
         header: bool,
     ) -> Result<(), Capped> {
         if cells.is_empty() || cells.len() > MAX_COLUMNS || cells.iter().all(Option::is_none) {
@@ -230,13 +252,15 @@ impl<'a> Out<'a> {
         self.line.push('\n');
         if let Some(pending) = self.pending.as_mut() {
             let n = self.line.len();
-            if self.all.len() + self.pending_all + n > self.cap
-                || (by_columns && self.by_columns.len() + self.pending_by_columns + n > self.cap)
+            if (dest.rows() && self.all.len() + self.pending_all + n > self.cap)
+                || (dest.standing() && self.by_columns.len() + self.pending_by_columns + n > self.cap)
             {
                 return Err(Capped(span.0, span.1));
             }
-            self.pending_all += n;
-            if by_columns {
+            if dest.rows() {
+                self.pending_all += n;
+            }
+            if dest.standing() {
                 self.pending_by_columns += n;
             }
             let at = self.pending_text.len();
@@ -244,35 +268,32 @@ impl<'a> Out<'a> {
             pending.push(Pending {
                 span,
                 line: (at, at + n),
-                by_columns,
+                dest,
                 header,
             });
             return Ok(());
         }
-        self.write(span, by_columns)
+        self.write(span, dest)
     }
 
     /// Writes `self.line` standing for `span`.
-    fn write(&mut self, span: Span, by_columns: bool) -> Result<(), Capped> {
+    fn write(&mut self, span: Span, dest: Dest) -> Result<(), Capped> {
         let line = std::mem::take(&mut self.line);
-        let written = self.write_line(span, &line, by_columns);
+        let written = self.write_line(span, &line, dest);
         self.line = line;
         written
     }
 
     /// Writes `line` standing for `span`.
-    fn write_line(&mut self, span: Span, line: &str, by_columns: bool) -> Result<(), Capped> {
-        let view = if by_columns {
-            &mut self.by_columns
-        } else {
-            &mut self.all
-        };
-        if view.len() + line.len() > self.cap {
-            return Err(Capped(span.0, span.1));
+    fn write_line(&mut self, span: Span, line: &str, dest: Dest) -> Result<(), Capped> {
+        if dest.standing() {
+            if self.by_columns.len() + line.len() > self.cap {
+                return Err(Capped(span.0, span.1));
+            }
+            self.by_columns.push(span.0, span.1, line);
         }
-        view.push(span.0, span.1, line);
-        if by_columns {
-            // A table by columns is a table too: read under its header as well.
+        // A table by columns is a table too: read under its header as well.
+        if dest.rows() {
             if self.all.len() + line.len() > self.cap {
                 return Err(Capped(span.0, span.1));
             }
@@ -291,7 +312,7 @@ impl<'a> Out<'a> {
         self.pending_by_columns = 0;
         let text = std::mem::take(&mut self.pending_text);
         for p in held {
-            self.write_line(p.span, &text[p.line.0..p.line.1], p.by_columns)?;
+            self.write_line(p.span, &text[p.line.0..p.line.1], p.dest)?;
         }
         self.pending_text = text;
         self.pending_text.clear();
@@ -373,6 +394,52 @@ struct Summary {
     v: Option<Span>,
     label: Option<Span>,
     values: Vec<Option<Span>>,
+    /// An object of one member down to a scalar (`{"219": {"45": {"1100": true}}}`): its keys
+    /// and the scalar, at most [`MAX_CHAIN`] (the outer four and the inner ones), else empty.
+    chain: Vec<Span>,
+}
+
+/// Keys and value kept of a chain of objects of one member (see [`Summary::chain`]).
+const MAX_CHAIN: usize = 12;
+
+/// `chain` under `key`: the outer four and the inner ones kept, at most [`MAX_CHAIN`].
+fn under_key(key: Span, chain: &[Span]) -> Vec<Span> {
+    let mut under = Vec::with_capacity(chain.len() + 1);
+    under.push(key);
+    under.extend_from_slice(chain);
+    if under.len() > MAX_CHAIN {
+        under.remove(4);
+    }
+    under
+}
+
+/// Writes the keys of nested objects of one member and the value under them as a row read as
+/// it stands (`ssn\t219\t45\t1100\ttrue`: an SSN split by nesting under its label), when a key
+/// of digits stands between the outermost key and the value.
+fn write_chain(b: &[u8], span: Span, chain: &[Span], out: &mut Out<'_>) -> Result<(), Capped> {
+    let number = |k: &Span| {
+        b[k.0..k.1]
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_punctuation())
+    };
+    // Only chains holding a key of digits: a value under keys of words (`{"message": {"text":
+    // …}}`, all over SARIF) is read where it stands, its label and qualifier beside it.
+    if chain.len() < 3 || !chain[1..chain.len() - 1].iter().any(number) {
+        return Ok(());
+    }
+    let cells: Vec<Option<Span>> = chain.iter().copied().map(Some).collect();
+    out.row(b, span, &cells, Cell::Json, Dest::Standing, false)?;
+    // And the outermost key beside the numbers its innermost keys spell, when other keys stand
+    // between (`{"ssn": {"a": {"b": {"21945": {"1100": 1}}}}}`).
+    let keys = &chain[..chain.len() - 1];
+    let numbers = keys.iter().rev().take_while(|k| number(k)).count();
+    if numbers >= 1 && numbers + 1 < keys.len() {
+        let mut short = Vec::with_capacity(numbers + 2);
+        short.push(Some(chain[0]));
+        short.extend(chain[chain.len() - 1 - numbers..].iter().copied().map(Some));
+        out.row(b, span, &short, Cell::Json, Dest::Standing, false)?;
+    }
+    Ok(())
 }
 
 enum Frame {
@@ -526,6 +593,9 @@ fn json_values(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
                     }) => {
                         out.header_first((start, i), first, &ranges)?;
                         let item = close_object(b, (start, i), &members, out)?;
+                        if let (true, Item::Object(o)) = (stack.is_empty(), &item) {
+                            write_chain(b, (start, i), &o.chain, out)?;
+                        }
                         give(&mut stack, item, b, out.pending.as_deref().unwrap_or_default());
                     }
                     _ => stack.clear(),
@@ -605,8 +675,13 @@ fn close_array(b: &[u8], span: Span, items: &[Item], columns: bool, out: &mut Ou
             Item::Array(_) => None,
         })
         .collect();
+    for item in items {
+        if let Item::Object(o) = item {
+            write_chain(b, span, &o.chain, out)?;
+        }
+    }
     if cells.iter().any(Option::is_some) {
-        out.row(b, span, &cells, Cell::Json, false, false)?;
+        out.row(b, span, &cells, Cell::Json, Dest::Rows, false)?;
     } else if !items.is_empty()
         && items
             .iter()
@@ -619,7 +694,7 @@ fn close_array(b: &[u8], span: Span, items: &[Item], columns: bool, out: &mut Ou
                 _ => None,
             })
             .collect();
-        out.row(b, span, &labels, Cell::Json, false, true)?;
+        out.row(b, span, &labels, Cell::Json, Dest::Rows, true)?;
     }
     // Arrays of columns: row `r` the `r`-th cell of each.
     let arrays: Vec<&[Option<Span>]> = items
@@ -630,7 +705,7 @@ fn close_array(b: &[u8], span: Span, items: &[Item], columns: bool, out: &mut Ou
         })
         .collect();
     if columns && arrays.len() >= 2 && arrays.len() == items.len() && arrays.len() <= MAX_COLUMNS {
-        columns_as_rows(b, span, &arrays, false, out)?;
+        columns_as_rows(b, span, &arrays, Dest::Rows, out)?;
     }
     Ok(Item::Array(cells))
 }
@@ -641,7 +716,7 @@ fn columns_as_rows(
     b: &[u8],
     span: Span,
     columns: &[&[Option<Span>]],
-    by_columns: bool,
+    dest: Dest,
     out: &mut Out<'_>,
 ) -> Result<(), Capped> {
     let rows = columns.iter().map(|c| c.len()).max().unwrap_or(0);
@@ -653,7 +728,7 @@ fn columns_as_rows(
         }
         row.clear();
         row.extend(columns.iter().map(|c| c.get(r).copied().flatten()));
-        out.row(b, span, &row, Cell::Json, by_columns, false)?;
+        out.row(b, span, &row, Cell::Json, dest, false)?;
     }
     Ok(())
 }
@@ -679,9 +754,9 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
         .collect();
     if columns.len() <= MAX_COLUMNS && columns.iter().any(|(_, values)| values.iter().any(Option::is_some)) {
         let header: Vec<Option<Span>> = columns.iter().map(|(k, _)| Some(*k)).collect();
-        out.row(b, span, &header, Cell::Json, true, false)?;
+        out.row(b, span, &header, Cell::Json, Dest::Both, false)?;
         let values: Vec<&[Option<Span>]> = columns.iter().map(|(_, v)| *v).collect();
-        columns_as_rows(b, span, &values, true, out)?;
+        columns_as_rows(b, span, &values, Dest::Both, out)?;
     }
     // A column: pandas' `Series` (`{"name": "ssn", "index": […], "data": […]}`).
     let data = members.iter().find_map(|(k, it)| match it {
@@ -689,9 +764,9 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
         _ => None,
     });
     if let (Some(name), Some(data)) = (scalar(b"name"), data) {
-        out.row(b, span, &[Some(name)], Cell::Json, false, false)?;
+        out.row(b, span, &[Some(name)], Cell::Json, Dest::Rows, false)?;
         for cell in data.iter().filter(|c| c.is_some()) {
-            out.row(b, span, &[*cell], Cell::Json, false, false)?;
+            out.row(b, span, &[*cell], Cell::Json, Dest::Rows, false)?;
         }
     }
     // A cell object: its value (BigQuery's and Google Charts' `v`, AWS' `stringValue`, Athena's
@@ -720,7 +795,24 @@ fn close_object(b: &[u8], span: Span, members: &[(Span, Item)], out: &mut Out<'_
         b"text",
     ])
     .or_else(|| (members.len() == 1 && scalars.len() == 1).then(|| scalars[0]));
+    // A chain of objects of one member goes on up; one that ends here, under this object's
+    // key, is written.
+    let chain = match members {
+        [(k, Item::Scalar(s))] => vec![*k, *s],
+        [(k, Item::Object(o))] if !o.chain.is_empty() => under_key(*k, &o.chain),
+        _ => {
+            for (k, it) in members {
+                if let Item::Object(o) = it
+                    && !o.chain.is_empty()
+                {
+                    write_chain(b, span, &under_key(*k, &o.chain), out)?;
+                }
+            }
+            Vec::new()
+        }
+    };
     Ok(Item::Object(Summary {
+        chain,
         v,
         label: any(&[
             b"label",
@@ -871,19 +963,44 @@ fn html_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
         }
         match found {
             Some((name, closing, attrs, after)) if matches!(role(b, &name, closing, attrs), Role::Row) => {
-                let end = html_row(b, after, &mut cells, &mut covered, &mut out.budget);
+                let (end, headed) = html_row(b, after, &mut cells, &mut covered, &mut out.budget);
                 if out.budget == 0 {
                     return Err(Capped(at, end.max(at + 1).min(b.len())));
                 }
-                out.row(b, (at, end), &cells, Cell::Html, false, false)?;
+                // A row headed by its label (`<tr><th>SSN</th><td>…</td></tr>`) is read as it
+                // stands too: the label beside its value.
+                let dest = if headed { Dest::Both } else { Dest::Rows };
+                out.row(b, (at, end), &cells, Cell::Html, dest, false)?;
                 i = end.max(at + 1);
+            }
+            // A term and its definition (`<dt>SSN</dt><dd>…</dd>`): the label beside its value,
+            // read as it stands.
+            Some((name, false, _, after)) if name == b"dt" => {
+                let definition = term_and_definition(b, after, &mut out.budget);
+                if out.budget == 0 {
+                    return Err(Capped(at, (at + MAX_ROW).min(b.len())));
+                }
+                match definition {
+                    Some((term, definition)) => {
+                        out.row(
+                            b,
+                            (at, definition.1),
+                            &[Some(term), Some(definition)],
+                            Cell::Html,
+                            Dest::Standing,
+                            false,
+                        )?;
+                        i = definition.1.max(at + 1);
+                    }
+                    None => i = at + 1,
+                }
             }
             // A table's caption labels its one column (`<caption>SSN</caption>`): a row of its
             // own, a header of one cell.
             Some((name, false, _, after)) if name == b"caption" => {
                 let limit = b.len().min(after + MAX_ROW);
                 let end = memchr::memmem::find(&b[after..limit], b"</").map_or(limit, |p| after + p);
-                out.row(b, (at, end), &[Some((after, end))], Cell::Html, false, false)?;
+                out.row(b, (at, end), &[Some((after, end))], Cell::Html, Dest::Rows, false)?;
                 i = end.max(at + 1);
             }
             // A new table: no cell above reaches into it.
@@ -897,18 +1014,64 @@ fn html_rows(b: &[u8], out: &mut Out<'_>) -> Result<(), Capped> {
     Ok(())
 }
 
+/// The term whose `<dt>` ends at `from` and its definition: their texts' spans. The term ends at
+/// the next `<dd>` (after `</dt>` and white space only), the definition at the next `<dt>`,
+/// `<dd>`, `</dd>` or `</dl>` — each within [`MAX_ROW`] bytes; `None` when no definition
+/// follows the term. Each tag is looked at once here.
+fn term_and_definition(b: &[u8], from: usize, budget: &mut usize) -> Option<(Span, Span)> {
+    // The next tag that is no inline markup inside the text: where it starts, its name, whether
+    // it closes, and where it ends.
+    let next = |at: usize, budget: &mut usize| -> Option<(usize, Vec<u8>, bool, usize)> {
+        let limit = b.len().min(at + MAX_ROW);
+        let mut j = at;
+        while let Some(p) = memchr::memchr(b'<', &b[j..limit]) {
+            let t = j + p;
+            match tag(b, t, budget) {
+                Some((name, closing, _, after)) if matches!(name.as_slice(), b"dt" | b"dd" | b"dl") => {
+                    return Some((t, name, closing, after));
+                }
+                Some((_, _, _, after)) => j = after,
+                None if *budget == 0 => return None,
+                None => j = t + 1,
+            }
+        }
+        None
+    };
+    let (at, mut name, mut closing, mut after) = next(from, budget)?;
+    let term = (from, at);
+    if name == b"dt" && closing {
+        // `</dt>`, white space, then the `<dd>`.
+        let gap = b[after..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+        if b.get(after + gap) != Some(&b'<') {
+            return None;
+        }
+        let (n, c, _, a) = tag(b, after + gap, budget)?;
+        (name, closing, after) = (n, c, a);
+    }
+    if name != b"dd" || closing {
+        return None;
+    }
+    let start = after;
+    let end = next(start, budget).map_or_else(|| b.len().min(start + MAX_ROW), |(t, _, _, _)| t);
+    Some((term, (start, end)))
+}
+
 /// The cells of the row whose start tag ends at `from`, into `cells`: where the row ends (at
-/// `</tr>`'s end, or at the next row's start or `</table>`, or [`MAX_ROW`] bytes on). A column
-/// a cell above still covers (`rowspan`, counted in `covered`) is an empty cell here, so the
-/// cells after it stay under their own labels.
+/// `</tr>`'s end, or at the next row's start or `</table>`, or [`MAX_ROW`] bytes on), and
+/// whether it is headed by its label (a header cell, `<th>` or `role="rowheader"`, before a
+/// data cell). A column a cell above still covers (`rowspan`, counted in `covered`) is an
+/// empty cell here, so the cells after it stay under their own labels.
 fn html_row(
     b: &[u8],
     from: usize,
     cells: &mut Vec<Option<Span>>,
     covered: &mut Vec<usize>,
     budget: &mut usize,
-) -> usize {
+) -> (usize, bool) {
     cells.clear();
+    // Whether the first cell is a header cell, and whether a data cell follows it.
+    let mut first_header: Option<bool> = None;
+    let mut data_after = false;
     let limit = b.len().min(from + MAX_ROW);
     // Columns covered by the rows above, as this row starts.
     let above = std::mem::take(covered);
@@ -950,7 +1113,7 @@ fn html_row(
         let at = j + p;
         let Some((name, closing, attrs, after)) = tag(b, at, budget) else {
             if *budget == 0 {
-                return limit;
+                return (limit, false);
             }
             j = at + 1;
             continue;
@@ -958,15 +1121,23 @@ fn html_row(
         match (name.as_slice(), closing, role(b, &name, closing, attrs)) {
             (_, false, Role::Row) | (b"table" | b"tbody" | b"thead" | b"tfoot" | b"sheetdata" | b"tgroup", true, _) => {
                 close(&mut open, cells, covered, at);
-                return at;
+                return (at, first_header == Some(true) && data_after);
             }
             (ROW_TAGS!(), true, _) => {
                 close(&mut open, cells, covered, at);
-                return after;
+                return (after, first_header == Some(true) && data_after);
             }
             (CELL_TAGS!(), true, _) => close(&mut open, cells, covered, at),
             (_, false, Role::Cell(colspan, rowspan)) => {
                 close(&mut open, cells, covered, at);
+                let header = name == b"th"
+                    || attribute(b, attrs, b"role").is_some_and(|r| {
+                        r.eq_ignore_ascii_case(b"rowheader") || r.eq_ignore_ascii_case(b"columnheader")
+                    });
+                match first_header {
+                    None => first_header = Some(header),
+                    Some(_) => data_after |= !header,
+                }
                 open = Some((after, colspan, rowspan));
             }
             (b"table", false, _) if open.is_some() => {
@@ -980,7 +1151,7 @@ fn html_row(
                     };
                     let t = k + q;
                     if *budget == 0 {
-                        return limit;
+                        return (limit, false);
                     }
                     match tag(b, t, budget) {
                         Some((n, c, _, a)) if n == b"table" => {
@@ -999,7 +1170,7 @@ fn html_row(
         j = after;
     }
     close(&mut open, cells, covered, limit.min(b.len()));
-    limit
+    (limit, first_header == Some(true) && data_after)
 }
 
 /// The cells, separated by tabs, into `line`: a JSON cell as written (a tab or line break in it
@@ -1405,9 +1576,49 @@ mod tests {
         }
     }
 
+    /// Attack rounds 5 and 6: a value split into the keys of nested objects of one member, and
+    /// a label beside its value in an HTML row headed by it or in a definition list, with text
+    /// before them (the first row of a text was read as a header and caught by chance).
+    #[test]
+    fn a_value_under_nested_keys_or_beside_its_label_in_a_row_or_a_definition_is_refused() {
+        for (attack, t) in [
+            ("nesting", r#"{"ssn":{"219":{"45":{"1100":true}}}}"#),
+            ("nesting 5+4", r#"{"ssn":{"21945":{"1100":null}}}"#),
+            ("nesting with a value", r#"{"ssn":{"219":"45-1100"}}"#),
+            (
+                "nesting under a sibling",
+                r#"{"n":1,"patient":{"ssn":{"219":{"45":{"1100":1}}}}}"#,
+            ),
+            ("nesting in a list", r#"[{"ssn":{"219":{"45":"1100"}}}, 2]"#),
+            ("th beside td", "report\n<tr><th>SSN</th><td>219451100</td></tr>"),
+            (
+                "rowheader",
+                "report\n<tr><td role=\"rowheader\">ssn</td><td>219451100</td></tr>",
+            ),
+            ("definition", "report\n<dl><dt>ssn</dt>\n  <dd>219451100</dd></dl>"),
+            (
+                "definition without ends",
+                "report\n<dl><dt><b>SSN</b><dd>219451100<dt>site<dd>north</dl>",
+            ),
+        ] {
+            refused(attack, t, &["us-ssn"], &["219451100", "1100"]);
+        }
+        // Other keys between the label and the numbers its inner keys spell.
+        let deep = format!(
+            r#"{{"ssn":{}{{"219":{{"45":{{"1100":1}}}}}}{}}}"#,
+            r#"{"a":"#.repeat(3),
+            "}".repeat(3)
+        );
+        refused("deep nesting", &deep, &["us-ssn"], &["1100"]);
+    }
+
     #[test]
     fn json_and_html_tables_without_phi_stay_clean() {
         for text in [
+            r#"{"version":{"major":{"2":{"14":0}}}}"#,
+            r#"{"limits":{"cpu":{"500":"m"}},"replicas":{"3":true}}"#,
+            "<dl><dt>Build</dt><dd>8812</dd><dt>Commit</dt><dd>4b825dc6</dd></dl>",
+            "<table><tr><th>Service</th><td>billing</td></tr><tr><th>Version</th><td>2.14.0</td></tr></table>",
             r#"{"values": [["service", "version", "region"], ["billing", "1.4.2", "us-east-1"]]}"#,
             r#"{"columns":["test","duration_ms","status"],"index":[0,1],"data":[["login works","12","passed"],["logout works","9","passed"]]}"#,
             r#"{"duration_ms":{"0":12,"1":9},"status":{"0":"passed","1":"passed"}}"#,

@@ -308,6 +308,8 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
             || (has("soc") && has("sec"))
             || word(&|y: &str| y.contains("socsec") || y.contains("socialsecurity"))
             || (has("ss") && num)
+            || (has("social") && num)
+            || any(&["tin", "itin"])
             || (has("taxpayer") && num))
     {
         return Some("ssn");
@@ -318,7 +320,8 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
     if on(G_MRN)
         && (word(&|y: &str| y.starts_with("mrn") || y.ends_with("mrn") || y.contains("medrec"))
             || initial(b"mrn")
-            || (any(&["mr", "chart"]) && num)
+            || (has("mr") && num)
+            || has("chart")
             || (word(&|y: &str| y.starts_with("med")) && any(&["rec", "record", "records"]) && num)
             || (has("medical") && any(&["record", "records"])))
     {
@@ -343,7 +346,28 @@ pub fn canonical_label(label: &[u8]) -> Option<&'static str> {
     {
         return Some("dob");
     }
-    let patient = on(G_ID) && (word(&|y: &str| y.starts_with("patient")) || any(&["pat", "pt"]));
+    // A column counting or measuring patients (`patient_count`, `patients_total`) holds no
+    // patient's number.
+    let tally = any(&[
+        "count",
+        "counts",
+        "total",
+        "totals",
+        "qty",
+        "quantity",
+        "sum",
+        "avg",
+        "mean",
+        "median",
+        "rate",
+        "ratio",
+        "pct",
+        "percent",
+        "percentage",
+        "min",
+        "max",
+    ]);
+    let patient = on(G_ID) && !tally && (word(&|y: &str| y.starts_with("patient")) || any(&["pat", "pt"]));
     if on(G_ID) && ((patient && num) || fused(&["patient", "pat", "pt"], NUM)) {
         return Some("patient id");
     }
