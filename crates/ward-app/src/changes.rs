@@ -339,23 +339,26 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     for (name, url) in [("ticket", &req.ticket_url), ("incident", &req.incident_url)] {
         let Some(u) = url else { continue };
         text(name, u, 2048)?;
-        if !(u.starts_with("https://") || u.starts_with("http://")) {
+        // Not repeated: a refused value may hold anything (a token pasted in its place).
+        if !(u.starts_with("https://") || u.starts_with("http://")) || u.chars().any(char::is_whitespace) {
             return Err(AppError::invalid(
-                format!("{name} {u:?} is not a URL"),
+                format!("the {name} is not an http(s) URL"),
                 format!("pass the {name}'s http(s) URL"),
             ));
         }
+        // Written into the leaf: judged by every detector, a signed URL's token too.
+        crate::freetext::check(name, u)?;
     }
     if !KINDS.contains(&req.kind.as_str()) {
         return Err(AppError::invalid(
-            format!("unknown change kind {:?}", req.kind),
+            format!("unknown change kind ({} characters)", req.kind.chars().count()),
             "use normal, standard or emergency",
         ));
     }
     for a in &req.attributes {
         if !ATTRIBUTES.contains(&a.as_str()) {
             return Err(AppError::invalid(
-                format!("unknown attribute {a:?}"),
+                format!("unknown attribute ({} characters)", a.chars().count()),
                 format!("use any of: {}", ATTRIBUTES.join(", ")),
             ));
         }
@@ -378,6 +381,11 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
                 return Err(AppError::invalid(format!("an empty entry in {what}"), "remove it"));
             }
             text(what, v, 1024)?;
+            // Paths are written into the leaf: judged as the words they join, as file names
+            // are (`data/smith_john_19610412.pdf`).
+            if what == "paths" {
+                crate::identifier::judge("path", v)?;
+            }
         }
     }
     for i in &req.integrations {

@@ -308,6 +308,44 @@ fn check_field(name: &str, v: &str, max: usize) -> Result<(), AppError> {
     Ok(())
 }
 
+/// An artifact's metadata is written into the log's leaves (`artifact.registered`) and copied
+/// into every change, release note and deployment record of it: its service, version, commit,
+/// branch and build id are identifiers (one token each, judged as one: `john.smith.04.12.1961`,
+/// a token in a commit's place), its service and branch without a number a person could be
+/// found by; its build URL an http(s) URL judged by every detector (a signed URL's token).
+fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
+    let one_token = [
+        ("service", Some(&req.service)),
+        ("version", Some(&req.version)),
+        ("commit", req.commit.as_ref()),
+        ("branch", req.branch.as_ref()),
+        ("build_id", req.build_id.as_ref()),
+    ];
+    for (name, v) in one_token {
+        let Some(v) = v else { continue };
+        if v.chars().any(char::is_whitespace) {
+            return Err(AppError::invalid(
+                format!("the {} is an identifier, without white space", name.replace('_', " ")),
+                format!("give the {} as your CI names it (one word)", name.replace('_', " ")),
+            ));
+        }
+        crate::identifier::judge(name, v)?;
+        if matches!(name, "service" | "branch") {
+            crate::identifier::check_number(name, v)?;
+        }
+    }
+    if let Some(url) = &req.build_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.chars().any(char::is_whitespace) {
+            return Err(AppError::invalid(
+                "the build URL is not an http(s) URL",
+                "pass the build's page, e.g. https://ci.example.com/job/42",
+            ));
+        }
+        crate::freetext::check("build_url", url)?;
+    }
+    Ok(())
+}
+
 /// Registers an artifact (idempotent for identical metadata) under the default
 /// [`ArtifactRules`]: a version names exactly one digest.
 pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> Result<(Artifact, bool), AppError> {
@@ -372,6 +410,7 @@ pub async fn register_with(
             check_field(name, v, 1024)?;
         }
     }
+    check_identifiers(req)?;
     // One registration of this service version at a time, across processes, so two builds
     // cannot both claim it.
     let _lock = ledger
@@ -974,7 +1013,8 @@ fn out_of_budget(file: &str) -> AppError {
 fn check_file_name(file: &str, policy: &ward_evidence::guard::GuardConfig) -> Result<(), AppError> {
     let found = ward_evidence::guard::scan(file, policy);
     if found.is_empty() {
-        return Ok(());
+        // And as the words it joins (`smith_john_19610412.xml`), as identifiers are.
+        return crate::identifier::judge("file name", file);
     }
     Err(AppError::new(
         Kind::Unprocessable,

@@ -326,19 +326,22 @@ pub async fn grant_waiver(
             "name the owner, e.g. user:NAME",
         ));
     }
+    // The owner and the finding are written into the waiver's leaf: identifiers, judged as one.
+    crate::identifier::judge("owner", &req.owner)?;
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
         return Err(AppError::invalid(
             "a waiver lasts from a second to a year",
             "give an expiry, e.g. 14d",
         ));
     }
-    if let Some(f) = &req.finding
-        && (f.is_empty() || f.len() > 200)
-    {
-        return Err(AppError::invalid(
-            "bad finding id",
-            "pass the vulnerability id, e.g. CVE-2024-1234",
-        ));
+    if let Some(f) = &req.finding {
+        if f.is_empty() || f.len() > 200 || f.chars().any(char::is_whitespace) {
+            return Err(AppError::invalid(
+                "bad finding id",
+                "pass the vulnerability id, e.g. CVE-2024-1234",
+            ));
+        }
+        crate::identifier::judge("finding", f)?;
     }
     let refuse = |r: crate::reauth::Refused| {
         crate::reauth::record_refusal(

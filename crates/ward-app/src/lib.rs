@@ -71,6 +71,7 @@ pub mod evidence;
 pub mod exceptions;
 pub mod freetext;
 pub mod gate;
+pub mod identifier;
 pub mod identities;
 pub mod keys;
 pub mod kinds;

@@ -59,7 +59,10 @@ pub fn check_name(what: &str, name: &str) -> Result<(), AppError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
-        Ok(())
+        // A name is written into the log's leaves: judged as an identifier
+        // (`john.smith.04.12.1961`), without a number a person could be found by.
+        crate::identifier::judge(&format!("{what} name"), name)?;
+        crate::identifier::check_number(&format!("{what} name"), name)
     } else {
         // The name is not repeated: a refused name may hold anything.
         Err(AppError::invalid(

@@ -279,10 +279,38 @@ fn url_credential(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
         .strip_suffix('@')
         .and_then(|a| a.rsplit_once(':'))
         .map_or("", |(_, pw)| pw);
+    let (user, host) = (
+        m.split_once("://")
+            .map_or("", |(_, r)| r)
+            .split(':')
+            .next()
+            .unwrap_or_default(),
+        cx.text.get(end..).unwrap_or_default(),
+    );
     host_follows
         && without_control_characters(m, cx, start, end)
         && !password.starts_with(['$', '{', '<', '%'])
-        && !password.chars().all(|c| c == '*' || c == 'x' || c == 'X')
+        && !masked_password(user, password, host)
+}
+
+/// A password in a URL that is none (attack round 7's false positives): masked as CI logs mask
+/// it (`***`, `[MASKED]`, `xxxxx`, `REDACTED`), a word standing for it (`password`, `pass`), or
+/// the user's own name on the local machine (`postgres:postgres@localhost`: a service container's
+/// documented test login).
+fn masked_password(user: &str, password: &str, host: &str) -> bool {
+    let lower = password.to_ascii_lowercase();
+    let word = lower.trim_matches(['[', ']', '(', ')', '*', '_']);
+    let masked = password
+        .chars()
+        .all(|c| matches!(c, '*' | 'x' | 'X' | '#' | '.' | '\u{2022}'))
+        || [
+            "masked", "redacted", "hidden", "removed", "filtered", "secure", "password", "pass", "passwd", "pwd",
+            "secret",
+        ]
+        .contains(&word);
+    let host = host.to_ascii_lowercase();
+    let local = ["localhost", "127.0.0.1", "[::1]"].iter().any(|h| host.starts_with(h));
+    masked || (local && !user.is_empty() && password == user)
 }
 
 /// A password-shaped value that is a reference (`env://`, `file://`, `vault://`), a template
@@ -579,7 +607,7 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
         "urn",
         "xmlns",
     ];
-    if FIELDS.contains(&user.as_str()) || password.chars().count() < 3 {
+    if FIELDS.contains(&user.as_str()) || password.chars().count() < 3 || masked_password(&user, password, host) {
         return false;
     }
     let host_l = host.to_ascii_lowercase();
@@ -916,7 +944,9 @@ impl<'t> Context<'t> {
 
     /// Start offsets of the words that name a person (`name`, `patient`, `first`, `last`,
     /// `surname`, `given`, `family`, any case, two capitalised words such as `Jane Roe`, or
-    /// words in capitals such as `JANE ROE` — see [`names_someone`]), in order.
+    /// words in capitals such as `JANE ROE` — see [`names_someone`]; since attack round 7 an
+    /// initial and a surname, `J. Smith`, `Smith J`, `Smith, John`, and `Mr`, `Dr`, `pt`), in
+    /// order.
     fn person_keywords(&self) -> &[usize] {
         self.keywords.get_or_init(|| {
             person_keyword_re()
@@ -971,7 +1001,7 @@ fn person_keyword_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+|[A-Z]{2,20}(?: [A-Z]{2,20})+",
+            r"(?i:name|patient|first|last|surname|given|family)|[A-Z][a-z]+ [A-Z][a-z]+|[A-Z]{2,20}(?: [A-Z]{2,20})+|(?-u:\b)[A-Z]\.? ?[A-Z][a-z]+|[A-Z][a-z]+,? [A-Z](?-u:\b)|[A-Z][a-z]+, ?[A-Z]|(?-u:\b)(?i:mr|mrs|ms|miss|dr|pt)(?-u:\b)",
         )
         .expect("built-in pattern")
     })
@@ -1443,7 +1473,7 @@ fn detectors() -> &'static [Detector] {
                 check: spaced_aws_key,
             },
             d("github-token", r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,}", always),
-            d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}", always),
+            d("slack-token", r"xox[baprs]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{20,}", always),
             d("google-api-key", r"AIza[0-9A-Za-z_-]{35}", always),
             d("ward-token", r"ward_[0-9a-f]{12}_[0-9a-f]{64}", always),
             d("jwt", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", always),
@@ -1558,6 +1588,7 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "aws-access-key",
     "github-token",
     "slack-token",
+    "vendor-token",
     "google-api-key",
     "ward-token",
     "jwt",
@@ -1623,6 +1654,7 @@ pub const SPLIT_DETECTORS: &[&str] = &[
     "openai-key",
     "anthropic-key",
     "vault-token",
+    "vendor-token",
     "sendgrid-key",
 ];
 
@@ -5114,6 +5146,89 @@ mod tests {
         );
     }
 
+    /// Attack round 7 (2026-12-05): vendor tokens without a detector, hex tokens under short
+    /// labels or as a URL's user, format characters outside the dropped list, dingbat digits,
+    /// small capitals and Cherokee or Canadian syllabics look-alikes, each accepted before.
+    #[test]
+    fn attack_round_7_secrets_invisible_characters_and_look_alikes_are_refused() {
+        let hex = "7b7258e83695daa131e378851610996c";
+        for (detector, text) in [
+            (
+                "slack-token",
+                "xapp-1-A05EE07GL2H-6180045873496-eee7e9968d69182419d76c2a1cc3e825e1d6480e34c76cd22828cfba78c41ba6"
+                    .to_string(),
+            ),
+            ("vendor-token", "dckr_pat_AsjOzemwOmOFtUcfzBxuGHFIwYW".into()),
+            ("vendor-token", "sq0atp-CkbuttJxjjQpEX3Iy0ODdj".into()),
+            (
+                "vendor-token",
+                "ATATT3xFfGF0oDjZnO_Abt9nAMo5dN0CCuWheDKxaeOAFGdjAvfb".into(),
+            ),
+            ("vendor-token", "nfp_0qb5zcIi1GYrQRQhTr5BuiOUD31Bfdf3Cigr".into()),
+            ("vendor-token", "pat-na1-4b2a05e9-0cc6-ac7a-a593-5662395394e8".into()),
+            ("vendor-token", "ops_zjGhbnaDioNoV7JpAJK9kHfYAYkxoazJ2Ok78xBj".into()),
+            (
+                "vendor-token",
+                "ya29.a0AfH6SMBhiVi0K2OJVQ8TgKw76UxUCdL9k1WGF05V8UVe0j4Qif".into(),
+            ),
+            ("labelled-secret", format!("token={hex}")),
+            ("labelled-secret", format!("secret: {hex}")),
+            ("bearer-token", format!("Authorization: token {hex}")),
+            (
+                "password-in-url",
+                format!("https://{hex}7b7258e8@github.com/acme/repo.git"),
+            ),
+            ("vault-token", "X-Vault-Token: s.7b7258e83695daa131e378".into()),
+            ("us-ssn", "ssn:219\u{1D173}-45-1100".into()),
+            ("us-ssn", "ssn:219\u{FFF9}-45-1100".into()),
+            ("us-ssn", "ssn:219\u{13430}-45-1100".into()),
+            (
+                "us-ssn",
+                "ssn: \u{2777}\u{2776}\u{277E}-\u{2779}\u{277A}-\u{2776}\u{2776}\u{24FF}\u{24FF}".into(),
+            ),
+            (
+                "us-ssn",
+                "ssn: \u{2781}\u{2780}\u{2788}-\u{2783}\u{2784}-\u{2780}\u{2780}\u{1F10B}\u{1F10B}".into(),
+            ),
+            ("aws-access-key", "AKIA\u{1BCA0}IOSFODNN7EXAMPLE".into()),
+            (
+                "name-with-date",
+                "\u{1D0A}\u{1D0F}\u{29C}\u{274} \u{A731}\u{1D0D}\u{26A}\u{1D1B}\u{29C} 1961-04-12".into(),
+            ),
+            ("name-with-date", "\u{13AB}ohn Smith 1961-04-12".into()),
+            ("name-with-date", "\u{148D}ohn Smith 1961-04-12".into()),
+        ] {
+            let found = detectors_of(&text);
+            assert!(found.iter().any(|d| d == detector), "{text:?}: {found:?}");
+        }
+    }
+
+    /// CI logs mask a URL's password (`***` on GitHub Actions, `[MASKED]` on GitLab); a
+    /// service container's documented login is the user's own name on localhost (attack round
+    /// 7's false positives). A real password beside them still is one.
+    #[test]
+    fn a_masked_password_in_a_url_is_no_credential() {
+        assert_clean(
+            &[
+                "postgres://app:***@db:5432/app",
+                "postgres://app:[MASKED]@db/app",
+                "postgres://app:REDACTED@db/app",
+                "postgres://app:xxxxx@db/app",
+                "app:***@db:5432",
+                "postgres://postgres:postgres@localhost:5432/test_db",
+                "commit: 4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                "auth: required",
+            ],
+            &GuardConfig::default(),
+        );
+        for text in [
+            "postgres://app:Hunter2Secret@db:5432/app",
+            "postgres://postgres:postgres@db.prod:5432/x",
+        ] {
+            assert!(detectors_of(text).iter().any(|d| d == "password-in-url"), "{text}");
+        }
+    }
+
     #[test]
     fn vendor_tokens_and_azure_signatures_are_secrets() {
         let cfg = GuardConfig::default();
@@ -5539,11 +5654,12 @@ mod tests {
         ] {
             refused_without_echo(&[(text, value)], detector);
         }
-        // What looks like them and is none: a git SHA labelled as a commit (or plain `token`),
-        // placeholders and references, a Stripe test key's publishable half, a DSN-less URL.
+        // What looks like them and is none: a git SHA labelled as a commit, placeholders and
+        // references, a Stripe test key's publishable half, a DSN-less URL. (Under a plain
+        // `token` label 40 hex is a secret since attack round 7: a GitHub OAuth token is one.)
         assert_clean(
             &[
-                r#"{"commit": "0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e", "token": "0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e"}"#,
+                r#"{"commit": "0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e", "sha": "0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e0a1b2c3d4e"}"#,
                 "DD_API_KEY=${DD_API_KEY}",
                 "API_KEY=your-api-key-goes-here-xxxxxxxxxxxxxxxx",
                 "GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",

@@ -149,9 +149,20 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
         ));
     }
     check_digests(&obs.digests, obs.config_digest.as_ref())?;
-    // The source is free text from a person or a script: judged by every detector, as other
-    // free text is, before anything is stored.
+    // The source is written into the leaf: a short label of what reported (`kubectl prod-eu`),
+    // words of identifier characters judged as identifiers are, and by every detector.
+    if !obs
+        .source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" ._:/()-".contains(&b))
+    {
+        return Err(AppError::invalid(
+            "the source names what reported the observation: letters, digits, spaces and . _ : / ( ) - only",
+            "name the tool or host (`kubectl prod-eu`, `argocd`); the source is written into the log",
+        ));
+    }
     crate::freetext::check("source", &obs.source)?;
+    crate::identifier::judge("source", &obs.source)?;
     let list = deployments(ledger, &obs.environment).await?;
     let runs = history(&list, obs.tenant.as_deref());
     let current = runs.last();

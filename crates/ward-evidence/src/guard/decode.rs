@@ -1062,6 +1062,11 @@ fn fold(c: char, out: &mut String) -> bool {
     false
 }
 
+/// The ASCII digit of `c`, the `c - first + 1`-th of a run of dingbats for 1 to 9.
+fn digit(c: char, first: u32) -> char {
+    char::from_digit((c as u32 - first + 1) % 10, 10).unwrap_or('0')
+}
+
 /// Symbols an attacker writes between the groups of a number instead of a hyphen: `×`, `·`,
 /// `•`, `∙`, `⋅`, `‧`, `・`, `✕`, `✖`, `⨯`, `÷`, `¦`.
 fn number_separator(c: char) -> bool {
@@ -1089,7 +1094,13 @@ fn invisible(c: char) -> bool {
         '\u{80}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
-        | '\u{FEFF}' | '\u{FFA0}' | '\u{2800}' | '\u{E0000}'..='\u{E0FFF}')
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{2800}' | '\u{E0000}'..='\u{E0FFF}'
+        // The other format characters and default-ignorable code points (attack round 7):
+        // Arabic number signs and other prepended concatenation marks, interlinear annotation,
+        // Egyptian hieroglyph, shorthand and musical format controls, emoji skin tones.
+        | '\u{600}'..='\u{605}' | '\u{6DD}' | '\u{70F}' | '\u{890}' | '\u{891}' | '\u{8E2}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1345F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{1F3FB}'..='\u{1F3FF}')
 }
 
 /// The Latin letter, digit, hyphen or space a character is drawn like: a subset of Unicode TR39
@@ -1117,6 +1128,13 @@ pub fn confusable(c: char) -> Option<char> {
         | '\u{1400}'
         | '\u{301C}'
         | '\u{FF5E}' => '-',
+        // Digits drawn as dingbats, which NFKD leaves alone (attack round 7): negative circled,
+        // circled and negative circled sans-serif, double circled.
+        '\u{2776}'..='\u{277E}' => digit(c, 0x2776),
+        '\u{2780}'..='\u{2788}' => digit(c, 0x2780),
+        '\u{278A}'..='\u{2792}' => digit(c, 0x278A),
+        '\u{24F5}'..='\u{24FD}' => digit(c, 0x24F5),
+        '\u{24FF}' | '\u{1F10B}' | '\u{1F10C}' => '0',
         // Line and paragraph separators, NEL: line breaks.
         '\u{2028}' | '\u{2029}' | '\u{85}' => '\n',
         // Spaces.
@@ -1274,13 +1292,52 @@ pub fn confusable(c: char) -> Option<char> {
         'ɑ' => 'a',
         'ɡ' => 'g',
         'ɩ' => 'i',
-        'ʏ' => 'y',
+        // Latin small capitals: drawn as capitals (attack round 7, `ᴊᴏʜɴ ꜱᴍɪᴛʜ`).
         'ᴀ' => 'A',
-        'ᴄ' => 'c',
-        'ᴏ' => 'o',
-        'ᴠ' => 'v',
-        'ᴡ' => 'w',
-        'ᴢ' => 'z',
+        'ʙ' => 'B',
+        'ᴄ' => 'C',
+        'ᴅ' => 'D',
+        'ᴇ' => 'E',
+        'ꜰ' => 'F',
+        'ɢ' => 'G',
+        'ʜ' => 'H',
+        'ɪ' => 'I',
+        'ᴊ' => 'J',
+        'ᴋ' => 'K',
+        'ʟ' => 'L',
+        'ᴍ' => 'M',
+        'ɴ' => 'N',
+        'ᴏ' => 'O',
+        'ᴘ' => 'P',
+        'ʀ' => 'R',
+        'ꜱ' => 'S',
+        'ᴛ' => 'T',
+        'ᴜ' => 'U',
+        'ᴠ' => 'V',
+        'ᴡ' => 'W',
+        'ʏ' => 'Y',
+        'ᴢ' => 'Z',
+        // Cherokee and Canadian syllabics drawn as Latin capitals (TR39).
+        'Ꭻ' => 'J',
+        'Ꮮ' => 'L',
+        'Ꮢ' => 'R',
+        'Ꮩ' => 'V',
+        'Ꮤ' => 'W',
+        'ᒍ' => 'J',
+        'ᑕ' => 'C',
+        'ᑭ' => 'P',
+        'ᗅ' => 'A',
+        'ᗷ' => 'B',
+        'ᗞ' => 'D',
+        'ᕼ' => 'H',
+        'ᒪ' => 'L',
+        'ᗰ' => 'M',
+        'ᑎ' => 'N',
+        'ᖇ' => 'R',
+        'ᔕ' => 'S',
+        'ᐯ' => 'V',
+        'ᗯ' => 'W',
+        '᙭' => 'X',
         'ℓ' => 'l',
         'ø' => 'o',
         'đ' => 'd',

@@ -485,6 +485,26 @@ pub(super) fn detectors() -> Vec<Detector> {
         ),
         d("anthropic-key", r"sk-ant-[a-z0-9]{2,12}-[A-Za-z0-9_-]{32,}", always),
         d("vault-token", r"hv[sbr]\.[A-Za-z0-9_-]{24,}", always),
+        // A legacy Vault token (`s.…`) where a Vault token is named (attack round 7).
+        d1(
+            "vault-token",
+            r#"(?i)vault[ _-]?token["']?[ \t]*[:=][ \t]*["']?(s\.[A-Za-z0-9]{20,})"#,
+            always,
+        ),
+        // More vendors' fixed-prefix secrets (attack round 7): Docker Hub, Square, Atlassian,
+        // Netlify, Dropbox, HubSpot, Brevo, 1Password service accounts, Google OAuth access
+        // tokens.
+        d(
+            "vendor-token",
+            r"dckr_pat_[A-Za-z0-9_-]{20,}|sq0(?:atp|csp|idp)-[A-Za-z0-9_-]{22,}|ATATT3[A-Za-z0-9_=-]{40,}|nf[pcu]_[A-Za-z0-9]{36,}|sl\.[A-Za-z0-9_-]{40,}|pat-(?:na|eu|ap)1-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|xkeysib-[0-9a-f]{64}-[A-Za-z0-9]{16}|ops_[A-Za-z0-9]{40,}|ya29\.[A-Za-z0-9_-]{30,}",
+            token_like,
+        ),
+        // A token as a URL's user (`https://<40 hex>@github.com/…`, as git takes one).
+        d1(
+            "password-in-url",
+            r"[A-Za-z][A-Za-z0-9+.-]{1,20}://([A-Za-z0-9_-]{32,})@",
+            token_like,
+        ),
         d("sendgrid-key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}", always),
         d("twilio-key", r"SK[0-9a-f]{32}", stands_alone),
         d("private-key", r"PuTTY-User-Key-File-\d", always),
@@ -519,12 +539,12 @@ pub(super) fn detectors() -> Vec<Detector> {
         ),
         d1(
             "bearer-token",
-            r#"(?i)authorization["']?\s*[:=]\s*["']?bearer[ \t]+([A-Za-z0-9._~+/-]{20,}=*)"#,
+            r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|token)[ \t]+([A-Za-z0-9._~+/-]{20,}=*)"#,
             token_like,
         ),
         d1(
             "labelled-secret",
-            r#"(?i)(?:api[ _-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key|secret[ _-]?(?:access[ _-]?)?key|(?:client|app|api|access|refresh|auth|session|private|signing|encryption|master|webhook)[ _-]?(?:secret|token|key))(?:["']{0,2}[ \t]*(?:=>|[:=])[ \t]*["']{0,2}|>)([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
+            r#"(?i)(?:(?-u:\b)(?:token|secret|auth|bearer)|api[ _-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key|secret[ _-]?(?:access[ _-]?)?key|(?:client|app|api|access|refresh|auth|session|private|signing|encryption|master|webhook)[ _-]?(?:secret|token|key))(?:["']{0,2}[ \t]*(?:=>|[:=])[ \t]*["']{0,2}|>)([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
             token_like,
         ),
     ]

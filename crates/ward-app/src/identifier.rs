@@ -1,0 +1,310 @@
+//! Identifiers a person or a script chooses — a caller event's subject and kind, user, token,
+//! builder and environment names, an artifact's service, version and branch — are written into
+//! the log's leaves, which cannot be purged. They are judged as identifiers, not as prose:
+//! [`judge`] reads one as the words it joins (`john.smith.04.12.1961` is `John Smith
+//! 04-12-1961` to the guard), [`check_number`] refuses a number a person could be found by, and
+//! [`check_leaf`] keeps a caller's subject and kind to printable ASCII.
+
+use crate::error::AppError;
+
+/// Judges `token` as the words it joins: punctuation between letters (and between a letter and
+/// a digit) read as a space, between digits as `-` (a date's separator), each word capitalised
+/// as names are written — so that a name and a birth date joined into one token
+/// (`john.smith.04.12.1961`, `mary-jones-19610412`, `John#Smith#1961-04-12`) are read as the
+/// prose detectors read them. By every built-in detector ([`crate::freetext::check`]), on the
+/// token as written (a secret, a URL's credentials) and as its words.
+pub fn judge(field: &str, token: &str) -> Result<(), AppError> {
+    crate::freetext::check(field, token)?;
+    crate::freetext::check(field, &as_words(token))
+}
+
+/// `token` as the words it joins (see [`judge`]).
+fn as_words(token: &str) -> String {
+    let chars: Vec<char> = token.chars().collect();
+    let mut words = String::with_capacity(token.len());
+    let mut start = true;
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_punctuation() {
+            let digits = i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            words.push(if digits { '-' } else { ' ' });
+            start = !digits;
+        } else if start {
+            words.extend(c.to_uppercase());
+            start = false;
+        } else {
+            // A digit after letters starts a word of its own (`jones19610412`).
+            if c.is_ascii_digit() && i > 0 && chars[i - 1].is_alphabetic() {
+                words.push(' ');
+            }
+            words.push(c);
+        }
+    }
+    words
+}
+
+/// The subject and the kind of a caller's event are identifiers Ward cannot purge: printable
+/// ASCII only (a look-alike letter, an invisible format character or a fullwidth digit is
+/// text), and [`check_number`]. An SSN, a phone number, an MRN and a run id look alike; the
+/// payload, stored beside the log and purgeable, is where such numbers go.
+pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
+    if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
+        let what = if c.is_numeric() {
+            "a digit outside ASCII"
+        } else {
+            "a character outside printable ASCII"
+        };
+        return Err(AppError::invalid(
+            format!("an event's {field} holds {what}: it is an identifier written in printable ASCII"),
+            "name what the event is about in ASCII (`build:8812`, `ticket:OPS-42`); put text in the payload, which is stored beside the log",
+        ));
+    }
+    check_number(field, token)
+}
+
+/// An identifier holds no number a person could be found by: no run of [`MAX_DIGITS`] or more
+/// digits — counted across
+/// punctuation, so `219451100`, `219.45.1100`, `(555)123-4567` and `chart:00123456` are all one
+/// run — except where the run is a date (`2026-12-05`, `20261205`; the digits after it count
+/// again), an IPv4 address with its port, a UUID or a hex digest of 32 characters or more (a
+/// commit, an image, an artifact).
+pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
+    if longest_number(token) >= MAX_DIGITS {
+        return Err(AppError::invalid(
+            format!(
+                "the {field} holds a number of {MAX_DIGITS} digits or more, which could identify a person (an SSN, a phone number, a record number) and would stay in the log for good"
+            ),
+            "name it by something shorter (a build number, a ticket key) and put the number where text goes (an event's payload, a change's description: stored beside the log and purgeable); dates, UUIDs and hex digests are fine",
+        ));
+    }
+    Ok(())
+}
+
+/// The most digits an identifier may hold read as one number (see [`check_number`]).
+pub const MAX_DIGITS: usize = 7;
+
+/// The longest run of digits in `token` joined by single punctuation marks, a date at a run's
+/// start, an IPv4 address, a UUID and a hex word of 32 characters or more not counted.
+fn longest_number(token: &str) -> usize {
+    let b = token.as_bytes();
+    let mut longest = 0;
+    let mut i = 0;
+    while i < b.len() {
+        // A word of letters and digits: a hex digest or a UUID is passed over whole.
+        if let Some(end) = hex_identifier(b, i) {
+            i = end;
+            continue;
+        }
+        if !b[i].is_ascii_digit() {
+            // Skip this word's letters (a digit glued to letters starts a run of its own).
+            i += 1;
+            continue;
+        }
+        if let Some(end) = ipv4(b, i) {
+            i = end;
+            continue;
+        }
+        let start = i + date_at(&b[i..]);
+        let (digits, end) = run_of_digits(b, start);
+        longest = longest.max(digits);
+        i = end.max(i + 1);
+    }
+    longest
+}
+
+/// Digits from `at`, across single punctuation marks between them (not into a digest): how many,
+/// and where the run ends.
+fn run_of_digits(b: &[u8], at: usize) -> (usize, usize) {
+    let (mut digits, mut i) = (0, at);
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            digits += 1;
+            i += 1;
+        } else if digits > 0
+            && b[i].is_ascii_punctuation()
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && hex_identifier(b, i + 1).is_none()
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    (digits, i)
+}
+
+/// The length of a date at the start of `b` (`2026-12-05`, `2026/12/05`, `2026.12.05`,
+/// `20261205`; years 1900–2099), 0 when there is none.
+fn date_at(b: &[u8]) -> usize {
+    let digits = |from: usize, to: usize| b.len() >= to && b[from..to].iter().all(u8::is_ascii_digit);
+    let two = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    let month_day = |m: usize, d: usize| (1..=12).contains(&two(m)) && (1..=31).contains(&two(d));
+    if !(digits(0, 4) && (b.starts_with(b"19") || b.starts_with(b"20"))) {
+        return 0;
+    }
+    if b.len() >= 10 && matches!(b[4], b'-' | b'/' | b'.') && b[7] == b[4] && digits(5, 7) && digits(8, 10) {
+        return if month_day(5, 8) { 10 } else { 0 };
+    }
+    if digits(4, 8) && month_day(4, 6) {
+        return 8;
+    }
+    0
+}
+
+/// An IPv4 address (four numbers up to 255 joined by `.`) with its `:port`: where it ends.
+fn ipv4(b: &[u8], at: usize) -> Option<usize> {
+    let mut i = at;
+    for part in 0..4 {
+        if part > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            i += 1;
+        }
+        let n: u32 = std::str::from_utf8(&b[start..i]).ok()?.parse().ok()?;
+        if n > 255 || b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+    }
+    if b.get(i) == Some(&b':') {
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && b[j].is_ascii_digit() && j - start < 5 {
+            j += 1;
+        }
+        if j > start && !b.get(j).is_some_and(u8::is_ascii_digit) {
+            i = j;
+        }
+    }
+    (!b.get(i).is_some_and(u8::is_ascii_alphanumeric)).then_some(i)
+}
+
+/// A hex word of 32 characters or more holding a letter (a digest) or a UUID, starting at `at`
+/// (at a word's start): where it ends.
+fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
+    if at > 0 && b[at - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let hex_len = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+    let word_end = |end: usize| (!b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end);
+    let n = hex_len(at);
+    if n >= 32 && b[at..at + n].iter().any(u8::is_ascii_alphabetic) {
+        return word_end(at + n);
+    }
+    // 8-4-4-4-12
+    let mut i = at;
+    for (k, want) in [8, 4, 4, 4, 12].into_iter().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'-') {
+                return None;
+            }
+            i += 1;
+        }
+        if hex_len(i) != want {
+            return None;
+        }
+        i += want;
+    }
+    word_end(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_leaf, judge, longest_number};
+
+    /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
+    /// the leaf (the guard reads an unlabelled number nowhere).
+    #[test]
+    fn a_number_a_person_could_be_found_by_in_a_subject_or_kind_is_refused() {
+        for (field, token) in [
+            ("subject", "s:219451100"),
+            ("subject", "chart:00123456"),
+            ("subject", "callback:5551234567"),
+            ("subject", "callback:(555)123-4567"),
+            ("subject", "callback:+1.555.123.4567"),
+            ("subject", "s:219-45-1100"),
+            ("subject", "s:219#45#1100"),
+            ("subject", "x219451100y"),
+            ("subject", "s:219451100abc"),
+            ("subject", "dob:1961-04-12-219451100"),
+            ("subject", "host:10.0.0.1219451100"),
+            ("kind", "patient.219451100"),
+            ("subject", "s:\u{ff12}\u{ff11}\u{ff19}"),
+            ("subject", "s:J\u{43e}hn"),
+        ] {
+            let e = check_leaf(field, token).expect_err(token);
+            assert!(
+                !e.message.contains("219") && !e.message.contains("555"),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    /// Attack round 7: a lower-case name and a birth date joined by `.`, `_`, `/`, `:` or `-`
+    /// (the date's own separators read as spaces, it was no date) in a subject, a kind, a user,
+    /// token or builder name.
+    #[test]
+    fn a_lower_case_name_and_a_birth_date_joined_into_one_token_are_refused() {
+        for token in [
+            "john.smith.04.12.1961",
+            "john_smith_04_12_1961",
+            "john/smith/04/12/1961",
+            "john_smith_1961_04_12",
+            "mary.jones.1961.04.12",
+            "john.smith:12.04.1961",
+            "john-smith-12.04.1961",
+            "mary-jones-19610412",
+            "19610412-john-smith",
+            "John.smith.04.12.1961",
+            "patient.john.smith.04.12.1961",
+            "hotfix/john.smith.04.12.1961",
+        ] {
+            let e = judge("subject", token).expect_err(token);
+            assert!(
+                !e.message.contains("smith") && !e.message.contains("1961"),
+                "{}",
+                e.message
+            );
+        }
+        for token in [
+            "release-2024-05-01",
+            "build.finished",
+            "deploy:prod-eu-1",
+            "api-gateway",
+            "ci.github.acme",
+        ] {
+            if let Err(e) = judge("subject", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+    }
+
+    /// What callers name events by is not refused: build and ticket numbers, versions, dates and
+    /// times, hosts, UUIDs and digests.
+    #[test]
+    fn ordinary_subjects_are_accepted() {
+        for token in [
+            "build:8812",
+            "build:123456",
+            "ticket:OPS-42",
+            "release:2.14.0",
+            "release:2026.12.05.1",
+            "deploy:2026-12-05T10:30:00Z",
+            "nightly:20261205143000",
+            "host:10.0.0.1:8080",
+            "host:192.168.100.200",
+            "deployment:9f1c2a4e-7b3d-4c2a-9e1f-0a1b2c3d4e5f",
+            "artifact:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "commit:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            "build.finished",
+        ] {
+            check_leaf("subject", token).expect(token);
+        }
+        assert_eq!(longest_number("a1b2c3"), 1);
+        assert_eq!(longest_number("v10.20.300"), 7);
+    }
+}

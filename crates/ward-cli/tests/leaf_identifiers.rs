@@ -1,0 +1,279 @@
+//! Identifiers a person or a script chooses are written into the log's leaves, which cannot be
+//! purged: each is judged as an identifier (attack round 7, 2026-12-05). Every attack below was
+//! accepted by the binary of `b0e8131` and its value stayed in `ward log show --output json`.
+//! Each is now refused (exit 1) without repeating the value, and no byte of it reaches the
+//! data directory; the ordinary forms next to them are still accepted.
+
+mod common;
+
+use common::{add_user, as_user, json, ok, run, run_with_stdin, ward};
+use std::path::Path;
+use std::process::Command;
+
+/// Refused with exit 1, and neither stdout nor stderr repeats `secret`.
+fn refused(attack: &str, mut c: Command, secret: &str) {
+    c.args(["--output", "json"]);
+    refused_with(attack, run(c), secret);
+}
+
+fn refused_with(attack: &str, out: std::process::Output, secret: &str) {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{attack}: accepted\n{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{attack}: the refusal repeats the value\n{stdout}\n{stderr}"
+    );
+}
+
+fn local(d: &Path, args: &[&str]) -> Command {
+    let mut c = ward(d, None);
+    c.args(args);
+    c
+}
+
+fn in_files(dir: &Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            in_files(&p, needle)
+        } else {
+            std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        }
+    })
+}
+
+#[test]
+fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run(local(&d, &["init"])));
+    std::fs::write(d.join("ward.toml"), "[[environments]]\nname = \"staging\"\n").unwrap();
+    add_user(&d, None, "dana", &["developer"]);
+    add_user(&d, None, "alex", &["approver"]);
+    let digest = format!("sha256:{}", "6c".repeat(32));
+    let token = "R7fK2mQ9xLp4Vt8Wc3Zn6Bh1Jd5Sg0YaR7fK2mQ9xLp4Vt8Wc3Zn6";
+    let register = |extra: &[&str]| {
+        let mut c = local(
+            &d,
+            &[
+                "artifact",
+                "register",
+                "--digest",
+                &digest,
+                "--service",
+                "portal",
+                "--version",
+                "1.0.0",
+            ],
+        );
+        c.args(extra);
+        c
+    };
+    // Artifact metadata: copied into every change, release note and deployment record.
+    for (attack, extra, secret) in [
+        (
+            "a name and a birth date as a branch",
+            &["--branch", "hotfix/john.smith.04.12.1961"][..],
+            "smith",
+        ),
+        (
+            "prose as a commit",
+            &["--commit", "pt: J. Smith dob 04/12/1961"],
+            "Smith",
+        ),
+        ("a token as a commit", &["--commit", token], token),
+        ("a token as a build id", &["--build-id", token], token),
+        (
+            "a signed URL as the build URL",
+            &["--build-url", &format!("https://ci.example.com/job/1?sig={token}")],
+            token,
+        ),
+        ("an SSN as a branch", &["--branch", "fix/219451100"], "219451100"),
+    ] {
+        refused(attack, register(extra), secret);
+    }
+    let mut c = register(&[]);
+    c.args([
+        "--commit",
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        "--branch",
+        "feature/OPS-42-login",
+        "--build-id",
+        "7123456789",
+        "--build-url",
+        "https://ci.example.com/acme/portal/actions/runs/7123456789",
+    ]);
+    ok(run(c));
+
+    // A change's paths and ticket.
+    let open = |extra: &[&str]| {
+        let mut c = as_user(
+            &d,
+            None,
+            "dana",
+            &[
+                "change",
+                "open",
+                "--title",
+                "Login fix",
+                "--artifact",
+                &digest,
+                "--path",
+                "src/login.rs",
+            ],
+        );
+        c.args(extra);
+        c
+    };
+    for (attack, extra, secret) in [
+        (
+            "a name and a birth date as a path",
+            &["--path", "data/smith_john_19610412.pdf"][..],
+            "smith_john",
+        ),
+        (
+            "a dotted name and date as a path",
+            &["--path", "src/patients/john.smith.04.12.1961.json"],
+            "john.smith",
+        ),
+        (
+            "a session token in the ticket URL",
+            &[
+                "--ticket",
+                &format!("https://bucket.s3.amazonaws.com/x?X-Amz-Security-Token={token}"),
+            ],
+            token,
+        ),
+        ("a token instead of a ticket URL", &["--ticket", token], token),
+    ] {
+        refused(attack, open(extra), secret);
+    }
+    let change = json(&ok(run({
+        let mut c = open(&["--ticket", "https://tickets.example.org/browse/OPS-42"]);
+        c.args(["--output", "json"]);
+        c
+    })))["id"]
+        .as_str()
+        .expect("change id")
+        .to_string();
+
+    // Names: a user, a token, a builder; a waiver's owner and finding.
+    refused_with(
+        "a name and a birth date as a user name",
+        run_with_stdin(
+            local(
+                &d,
+                &[
+                    "user",
+                    "add",
+                    "--name",
+                    "john.smith.04.12.1961",
+                    "--display-name",
+                    "Viewer",
+                    "--role",
+                    "viewer",
+                    "--output",
+                    "json",
+                ],
+            ),
+            "a long passphrase one\n",
+        ),
+        "smith",
+    );
+    refused(
+        "a name and a birth date as a token name",
+        local(
+            &d,
+            &["token", "create", "--name", "mary-jones-19610412", "--role", "viewer"],
+        ),
+        "jones",
+    );
+    let waiver = |owner: &str, finding: &str| {
+        as_user(
+            &d,
+            None,
+            "alex",
+            &[
+                "waiver",
+                "grant",
+                "--change",
+                &change,
+                "--rule",
+                "evidence.tests_passed",
+                "--justification",
+                "flaky vendor lab this week",
+                "--compensating-control",
+                "manual smoke test",
+                "--owner",
+                owner,
+                "--finding",
+                finding,
+                "--expires",
+                "7d",
+            ],
+        )
+    };
+    refused(
+        "a name and a birth date as a waiver's owner",
+        waiver("user:john.smith.04.12.1961", "CVE-2024-1234"),
+        "smith",
+    );
+    refused(
+        "prose as a waiver's finding",
+        waiver("user:dana", "contact john.smith@example.com"),
+        "john.smith",
+    );
+
+    // What reported an observation.
+    std::fs::write(tmp.path().join("running.txt"), format!("{digest}\n")).unwrap();
+    refused(
+        "prose as an observation's source",
+        {
+            let mut c = as_user(
+                &d,
+                None,
+                "dana",
+                &[
+                    "env",
+                    "observe",
+                    "--env",
+                    "staging",
+                    "--source",
+                    "host1 pt: J. Smith dob 04/12/1961",
+                ],
+            );
+            c.arg("--from").arg(tmp.path().join("running.txt"));
+            c
+        },
+        "Smith",
+    );
+
+    // An ordinary source is taken (exit 6: what runs was never deployed through Ward, drift).
+    let observed = run({
+        let mut c = as_user(
+            &d,
+            None,
+            "dana",
+            &["env", "observe", "--env", "staging", "--source", "kubectl prod-eu"],
+        );
+        c.arg("--from").arg(tmp.path().join("running.txt"));
+        c
+    });
+    assert!(
+        matches!(observed.status.code(), Some(0 | 6)),
+        "{}",
+        String::from_utf8_lossy(&observed.stderr)
+    );
+
+    let log = ok(run(local(
+        &d,
+        &["log", "show", "--from", "0", "--limit", "1000", "--output", "json"],
+    )));
+    for needle in ["smith", "Smith", "jones", "1961", "219451100", token] {
+        assert!(!log.contains(needle), "{needle} in the log");
+        assert!(!in_files(&d, needle), "{needle} in the data directory");
+    }
+}
