@@ -826,6 +826,9 @@ pub async fn attest_within(
         _ => None,
     };
     texts_aside(format, &mut summary, &mut texts, suite_key.as_ref())?;
+    // What stays in the leaf is judged as identifiers are (attack round 7: a SARIF rule id
+    // `smith_john_19610412`, a purl, a builder id).
+    crate::identifier::judge_summary("evidence summary", &summary)?;
     let payload = json!({
         "id": id,
         "artifact": req.artifact,

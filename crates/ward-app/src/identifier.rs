@@ -18,6 +18,34 @@ pub fn judge(field: &str, token: &str) -> Result<(), AppError> {
     crate::freetext::check(field, &as_words(token))
 }
 
+/// Judges the strings (and keys) of a parsed evidence summary that stay in the leaf — rule
+/// ids, tool names, package names, licenses, purls, builder ids — as the words each joins
+/// (`smith_john_19610412`, `john.smith.04.12.1961`), one string a line, in one scan; without
+/// `high-entropy` (digests and ids look random by design). References to documents are passed
+/// over.
+pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), AppError> {
+    fn walk(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::String(s) if !crate::documents::is_reference(s) => {
+                out.push_str(&as_words(s));
+                out.push('\n');
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    out.push_str(&as_words(k));
+                    out.push('\n');
+                    walk(x, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut words = String::new();
+    walk(summary, &mut words);
+    crate::freetext::check_identifiers(field, &words)
+}
+
 /// `token` as the words it joins (see [`judge`]).
 fn as_words(token: &str) -> String {
     let chars: Vec<char> = token.chars().collect();

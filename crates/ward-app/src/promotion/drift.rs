@@ -154,10 +154,10 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
     if !obs
         .source
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b" ._:/()-".contains(&b))
+        .all(|b| b.is_ascii_alphanumeric() || b" .,_:/()-".contains(&b))
     {
         return Err(AppError::invalid(
-            "the source names what reported the observation: letters, digits, spaces and . _ : / ( ) - only",
+            "the source names what reported the observation: letters, digits, spaces and . , _ : / ( ) - only",
             "name the tool or host (`kubectl prod-eu`, `argocd`); the source is written into the log",
         ));
     }
