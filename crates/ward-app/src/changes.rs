@@ -403,11 +403,15 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     for c in &req.commits {
         text("commit", &c.sha, 64)?;
         text("author", &c.author, 320)?;
+        // Written into the leaf: a commit id and an author's address are identifiers
+        // (`mary-jones-19610412@…` is a name and a birth date, attack round 7).
+        crate::identifier::judge("commit", &c.sha)?;
+        crate::identifier::judge("author", &c.author)?;
         if let Some(t) = &c.time
             && t.parse::<jiff::Timestamp>().is_err()
         {
             return Err(AppError::invalid(
-                format!("commit {} has a time that is not RFC 3339", c.sha),
+                format!("commit {} has a time that is not RFC 3339", crate::error::shown(&c.sha)),
                 "give each commit's time as RFC 3339 (git's committer date, %cI), or leave it out",
             ));
         }
@@ -436,7 +440,7 @@ async fn checked_payload(
     for a in &req.artifacts {
         if evidence::artifact(ledger, a).await?.is_none() {
             return Err(AppError::invalid(
-                format!("artifact {a} is not registered"),
+                format!("artifact {} is not registered", crate::error::shown(a)),
                 "register the artifact first",
             ));
         }
@@ -585,7 +589,10 @@ pub async fn update(
     read_from_git: bool,
 ) -> Result<Change, AppError> {
     let Some(old) = get(ledger, id).await? else {
-        return Err(AppError::not_found(format!("no change {id:?}"), "list the changes"));
+        return Err(AppError::not_found(
+            format!("no change {}", crate::error::shown(id)),
+            "list the changes",
+        ));
     };
     let mut req = old.request.clone();
     if let Some(a) = &upd.artifacts {
@@ -768,7 +775,10 @@ pub async fn reclassify(
     approval_rules: &ward_core::approval::ApprovalRules,
 ) -> Result<Change, AppError> {
     let Some(mut change) = get(ledger, id).await? else {
-        return Err(AppError::not_found(format!("no change {id:?}"), "list the changes"));
+        return Err(AppError::not_found(
+            format!("no change {}", crate::error::shown(id)),
+            "list the changes",
+        ));
     };
     if req.reason.trim().len() < 10 {
         return Err(AppError::invalid(

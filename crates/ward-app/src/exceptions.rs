@@ -286,14 +286,17 @@ pub async fn grant_waiver(
     let (subject, parties) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
-                return Err(AppError::not_found(format!("no change {c:?}"), "list the changes"));
+                return Err(AppError::not_found(
+                    format!("no change {}", crate::error::shown(c)),
+                    "list the changes",
+                ));
             };
             (format!("change:{c}"), change.parties())
         }
         (None, Some(a)) => {
             let Some(artifact) = crate::evidence::artifact(ledger, a).await? else {
                 return Err(AppError::not_found(
-                    format!("artifact {a} is not registered"),
+                    format!("artifact {} is not registered", crate::error::shown(a)),
                     "waive findings of a registered artifact",
                 ));
             };

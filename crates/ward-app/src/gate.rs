@@ -766,9 +766,12 @@ pub async fn check(
 ) -> Result<GateDecision, AppError> {
     let environment = req.environment.as_str();
     crate::identities::check_name("environment", environment)?;
-    let change = changes::get(ledger, change_id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no change {change_id:?}"), "list the changes"))?;
+    let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("no change {}", crate::error::shown(change_id)),
+            "list the changes",
+        )
+    })?;
     if !policy.environments.is_empty() && !policy.environments.iter().any(|e| e.name == environment) {
         let hint = crate::environment::undeclared_hint(&policy.environments, environment);
         return Err(AppError::new(

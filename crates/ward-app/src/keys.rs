@@ -258,6 +258,10 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
             "pass a JSON Schema (draft 7 or 2020-12) whose $refs stay inside it",
         )
     })?;
+    // The schema is written into the leaf whole: its descriptions, defaults and examples are
+    // judged by every detector, its strings and keys as identifiers too (attack round 7).
+    crate::freetext::check("schema", &String::from_utf8_lossy(&bytes))?;
+    crate::identifier::judge_summary("schema", &req.schema)?;
     let digest = ward_evidence::custom::schema_digest(&schema);
     if let Some(existing) = type_record(ledger, &req.name).await? {
         if existing.schema_digest == digest {

@@ -539,7 +539,7 @@ impl<'g> Backend<'g> {
                     .ok_or_else(|| {
                         Failure::new(
                             "not_found",
-                            format!("artifact {digest} is not registered"),
+                            format!("artifact {} is not registered", ward_app::error::shown(digest)),
                             format!("register it: ward artifact register --service NAME --version V --digest {digest}"),
                         )
                     })?;

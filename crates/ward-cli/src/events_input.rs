@@ -39,8 +39,9 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<N
                     return Err(Failure::new(
                         "actor_is_a_person",
                         format!(
-                            "the event names the person {:?}; locally appended events are the operator's ({})",
-                            a.id, operator.id
+                            "the event names a person {}; locally appended events are the operator's ({})",
+                            ward_app::error::shown(&a.id),
+                            operator.id
                         ),
                         "omit `actor` (the operator is recorded), or name the automation identity your script runs as",
                     )

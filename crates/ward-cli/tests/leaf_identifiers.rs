@@ -251,6 +251,87 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         "Smith",
     );
 
+    // A printed name, a configuration key, a custom type's schema (each written into a leaf).
+    refused_with(
+        "a birth date in a printed name",
+        run_with_stdin(
+            local(
+                &d,
+                &[
+                    "user",
+                    "add",
+                    "--name",
+                    "vw1",
+                    "--display-name",
+                    "John Smith *12.04.1961",
+                    "--role",
+                    "viewer",
+                    "--output",
+                    "json",
+                ],
+            ),
+            "a long passphrase one\n",
+        ),
+        "1961",
+    );
+    add_user(&d, None, "rory", &["release-manager"]);
+    let bundle = tmp.path().join("bundle.json");
+    std::fs::write(
+        &bundle,
+        r#"{"database": {"host": "db1"}, "john.smith.04.12.1961": "x"}"#,
+    )
+    .unwrap();
+    refused(
+        "a name and a birth date as a configuration key",
+        as_user(
+            &d,
+            None,
+            "rory",
+            &["config", "set", "--env", "staging", bundle.to_str().unwrap()],
+        ),
+        "smith",
+    );
+    let schema = tmp.path().join("schema.json");
+    std::fs::write(
+        &schema,
+        format!(r#"{{"type": "object", "properties": {{"release": {{"type": "string", "default": "{token}"}}}}}}"#),
+    )
+    .unwrap();
+    refused(
+        "a token as a custom type's default",
+        local(
+            &d,
+            &[
+                "attest",
+                "type",
+                "add",
+                "--schema",
+                schema.to_str().unwrap(),
+                "freeform",
+            ],
+        ),
+        token,
+    );
+    // A token pasted where an id goes is not repeated by the refusal.
+    refused("a token as a change id", local(&d, &["change", "show", token]), token);
+    refused(
+        "a token as an artifact",
+        as_user(
+            &d,
+            None,
+            "dana",
+            &[
+                "change",
+                "open",
+                "--title",
+                "t",
+                "--artifact",
+                &format!("sha256:{token}"),
+            ],
+        ),
+        token,
+    );
+
     // An ordinary source is taken (exit 6: what runs was never deployed through Ward, drift).
     let observed = run({
         let mut c = as_user(

@@ -337,7 +337,10 @@ pub async fn export(
     let mut scope = match query {
         Query::Change(id) => {
             if crate::changes::get(ledger, id).await?.is_none() {
-                return Err(AppError::not_found(format!("no change {id}"), "list the changes"));
+                return Err(AppError::not_found(
+                    format!("no change {}", crate::error::shown(id)),
+                    "list the changes",
+                ));
             }
             Scope::change(id)
         }

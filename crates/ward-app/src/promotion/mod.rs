@@ -230,9 +230,12 @@ pub async fn authorise(
     ring: Option<&str>,
     cx: &PromotionContext<'_>,
 ) -> Result<Authority, AppError> {
-    let change = changes::get(ledger, change_id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no change {change_id:?}"), "list the changes"))?;
+    let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("no change {}", crate::error::shown(change_id)),
+            "list the changes",
+        )
+    })?;
     if change.request.artifacts.is_empty() {
         return Err(AppError::invalid(
             format!("{} ships no artifact", change.id),

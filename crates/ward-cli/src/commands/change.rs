@@ -69,7 +69,12 @@ fn git(args: &[&str]) -> Result<String> {
 /// Commits (id and author e-mail) and touched paths of `range`.
 pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
     if range.starts_with('-') || !range.contains("..") {
-        return Err(Failure::new("bad_range", format!("{range:?} is not a git range"), "write it as A..B").into());
+        return Err(Failure::new(
+            "bad_range",
+            format!("the range {} is not a git range", ward_app::error::shown(range)),
+            "write it as A..B",
+        )
+        .into());
     }
     let commits = git(&["log", "--format=%H%x09%ae%x09%cI", range, "--"])?
         .lines()

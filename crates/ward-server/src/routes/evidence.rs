@@ -27,7 +27,7 @@ pub(super) async fn show_artifact(
 ) -> Result<Json<ArtifactView>, ApiError> {
     let artifact = evidence::artifact(&state.ledger, &digest).await?.ok_or_else(|| {
         ApiError::not_found(
-            format!("artifact {digest} is not registered"),
+            format!("artifact {} is not registered", ward_app::error::shown(&digest)),
             "list what was registered with `ward log show`",
         )
     })?;

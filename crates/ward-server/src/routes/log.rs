@@ -221,7 +221,11 @@ pub(super) async fn append_events(
             && (a.id != me.id || a.kind != me.kind)
         {
             return Err(ApiError::invalid(
-                format!("the event names actor {:?} but the caller is {:?}", a.id, me.id),
+                format!(
+                    "the event names an actor {} but the caller is {:?}",
+                    ward_app::error::shown(&a.id),
+                    me.id
+                ),
                 "omit `actor`: the server records the authenticated caller",
             ));
         }
