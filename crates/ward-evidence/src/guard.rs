@@ -1589,6 +1589,7 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "github-token",
     "slack-token",
     "vendor-token",
+    "credential-file",
     "google-api-key",
     "ward-token",
     "jwt",
@@ -5201,6 +5202,37 @@ mod tests {
             let found = detectors_of(&text);
             assert!(found.iter().any(|d| d == detector), "{text:?}: {found:?}");
         }
+    }
+
+    /// Attack round 7: credentials in the files and commands that hold them.
+    #[test]
+    fn credentials_in_netrc_pgpass_docker_login_htpasswd_and_cookies_are_refused() {
+        for text in [
+            "machine api.example.com login deploy password Hunter2Secret!",
+            "db.internal:5432:app:appuser:Hunter2Secret!",
+            "db.internal:5432:app:appuser:Hunter2\\:Secret",
+            "docker login -u deploy -p Hunter2Secret! registry.example.com",
+            "podman login --username deploy --password Hunter2Secret! reg.io",
+            "deploy:$apr1$ruca84Hq$mbjdMZBAG.KWn7vfN/SNK/",
+            "Cookie: session=7b7258e83695daa131e378851610996c",
+            "Set-Cookie: JSESSIONID=7b7258e83695daa131e378; HttpOnly",
+        ] {
+            let found = detectors_of(text);
+            assert!(found.iter().any(|d| d == "credential-file"), "{text:?}: {found:?}");
+            let shown = redact(text, &scan(text, &GuardConfig::default()));
+            assert!(!shown.contains("Hunter2") && !shown.contains("7b7258e8"), "{shown}");
+        }
+        assert_clean(
+            &[
+                "docker login -u deploy -p $DOCKER_PASSWORD reg.io",
+                "docker login --password-stdin reg.io",
+                "machine github.com login x password ***",
+                "localhost:5432:*:postgres:*",
+                "ERROR 2026-12-05 12:30:45 failed",
+                "Cookie: theme=dark",
+            ],
+            &GuardConfig::default(),
+        );
     }
 
     /// CI logs mask a URL's password (`***` on GitHub Actions, `[MASKED]` on GitLab); a

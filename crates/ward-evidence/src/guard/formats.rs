@@ -499,6 +499,35 @@ pub(super) fn detectors() -> Vec<Detector> {
             r"dckr_pat_[A-Za-z0-9_-]{20,}|sq0(?:atp|csp|idp)-[A-Za-z0-9_-]{22,}|ATATT3[A-Za-z0-9_=-]{40,}|nf[pcu]_[A-Za-z0-9]{36,}|sl\.[A-Za-z0-9_-]{40,}|pat-(?:na|eu|ap)1-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|xkeysib-[0-9a-f]{64}-[A-Za-z0-9]{16}|ops_[A-Za-z0-9]{40,}|ya29\.[A-Za-z0-9_-]{30,}",
             token_like,
         ),
+        // Credentials in the files and commands that hold them (attack round 7): a `.netrc`
+        // entry's password, a `.pgpass` line (host, port, database, user, password), `docker`/
+        // `podman`/`helm registry login -p`, an `htpasswd` line's hash (crackable), a session
+        // cookie's value.
+        d1(
+            "credential-file",
+            r"(?i)(?-u:\b)machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(\S{3,})",
+            not_masked,
+        ),
+        d1(
+            "credential-file",
+            r"(?m)^[ \t]*[A-Za-z0-9*][A-Za-z0-9.*-]*:(?:\d{2,5}|\*):[A-Za-z0-9_.*-]+:[A-Za-z0-9_.@*-]+:((?:[^\s:\\]|\\.){3,})[ \t]*$",
+            not_masked,
+        ),
+        d1(
+            "credential-file",
+            r"(?i)(?:docker|podman|nerdctl|buildah|helm[ \t]+registry|oras)[ \t]+login(?:[ \t]+-{1,2}[A-Za-z-]+(?:[ \t]+[^-\s]\S*)?)*?[ \t]+(?:-p|--password)[ \t=]+(\S{3,})",
+            not_masked,
+        ),
+        d(
+            "credential-file",
+            r"(?m)^[ \t]*[A-Za-z0-9._-]{1,64}:\$(?:apr1|2[aby]|5|6|y)\$[./A-Za-z0-9$]{8,}",
+            always,
+        ),
+        d1(
+            "credential-file",
+            r"(?i)(?:^|[^A-Za-z-])(?:set-)?cookie[ \t]*:[ \t]*[A-Za-z0-9_.-]{1,64}=([A-Za-z0-9%._~+/-]{20,})",
+            token_like,
+        ),
         // A token as a URL's user (`https://<40 hex>@github.com/…`, as git takes one).
         d1(
             "password-in-url",
@@ -552,6 +581,14 @@ pub(super) fn detectors() -> Vec<Detector> {
 
 /// A random token, not a word or a placeholder: letters and digits, or both cases
 /// (`YOUR_TOKEN_HERE`, `xxxxxxxx…` and `replace-with-your-api-key` are neither).
+/// A password in a credential file or command that is no placeholder (`***`, `$PASSWORD`,
+/// `${{ secrets.X }}`, `<password>`, `xxxx`).
+fn not_masked(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    !(m.starts_with(['$', '{', '<', '%', '*', '"', '\''])
+        || m.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '#' | '.'))
+        || ["password", "redacted", "masked", "secret"].contains(&m.to_ascii_lowercase().as_str()))
+}
+
 fn token_like(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let has = |f: fn(&u8) -> bool| m.as_bytes().iter().any(f);
     (has(u8::is_ascii_digit) && has(u8::is_ascii_alphabetic))
