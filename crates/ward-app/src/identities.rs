@@ -126,7 +126,7 @@ pub struct TokenRequest {
 
 /// Creates a token and records it; returns the secret once.
 pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) -> Result<CreatedToken, AppError> {
-    check_name("token", &req.name)?;
+    crate::users::check_new_name("token", &req.name)?;
     if req.roles.is_empty() {
         return Err(AppError::invalid(
             "a token needs at least one role",
@@ -274,7 +274,7 @@ pub struct UserRequest {
 
 /// Adds a local user: the password hash is stored outside the log, the user as an event.
 pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Result<UserRecord, AppError> {
-    check_name("user", &req.name)?;
+    crate::users::check_new_name("user", &req.name)?;
     if by.kind != ActorKind::Human {
         // A token can be minted by the administrator who would then activate its users: people
         // are added by people.

@@ -8,7 +8,6 @@
 
 use crate::error::AppError;
 use crate::error::Kind;
-use crate::identities::check_name;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ward_core::Identity;
@@ -135,7 +134,7 @@ fn bad_key(e: ward_evidence::keys::KeyError) -> AppError {
 /// Trusts a key for a builder (idempotent; a key already trusted for another builder is a
 /// conflict).
 pub async fn trust(ledger: &Ledger, by: &Identity, req: &TrustRequest) -> Result<(KeyRecord, bool), AppError> {
-    check_name("builder", &req.builder)?;
+    crate::users::check_new_name("builder", &req.builder)?;
     let key = PublicKey::from_pem(&req.public_key_pem).map_err(bad_key)?;
     let keyid = key.keyid();
     if let Some(existing) = key_record(ledger, &keyid).await? {
@@ -250,7 +249,7 @@ pub async fn trusted(ledger: &Ledger) -> Result<Vec<TrustedKey>, AppError> {
 /// Registers a custom attestation type (idempotent for the same schema; another schema under
 /// the same name is a conflict).
 pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) -> Result<(TypeRecord, bool), AppError> {
-    check_name("attestation type", &req.name)?;
+    crate::users::check_new_name("attestation type", &req.name)?;
     let bytes = serde_json::to_vec(&req.schema).map_err(AppError::internal)?;
     let schema = ward_evidence::custom::parse_schema(&bytes).map_err(|e| {
         AppError::invalid(

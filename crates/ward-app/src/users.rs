@@ -59,10 +59,7 @@ pub fn check_name(what: &str, name: &str) -> Result<(), AppError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
-        // A name is written into the log's leaves: judged as an identifier
-        // (`john.smith.04.12.1961`), without a number a person could be found by.
-        crate::identifier::judge(&format!("{what} name"), name)?;
-        crate::identifier::check_number(&format!("{what} name"), name)
+        Ok(())
     } else {
         // The name is not repeated: a refused name may hold anything.
         Err(AppError::invalid(
@@ -70,6 +67,16 @@ pub fn check_name(what: &str, name: &str) -> Result<(), AppError> {
             "use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
         ))
     }
+}
+
+/// Checks a name given to something new — a token, a user, a trusted builder, an attestation
+/// type — which is written into the log's leaves: [`check_name`], then judged as an identifier
+/// (`john.smith.04.12.1961`), without a number of 7 digits or more (attack round 7). Lookups
+/// of existing names (a rollout `ro-00000000`) take [`check_name`] alone.
+pub fn check_new_name(what: &str, name: &str) -> Result<(), AppError> {
+    check_name(what, name)?;
+    crate::identifier::judge(&format!("{what} name"), name)?;
+    crate::identifier::check_number(&format!("{what} name"), name)
 }
 
 /// A local user by name.
