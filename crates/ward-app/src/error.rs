@@ -88,7 +88,9 @@ pub fn shown(id: &str) -> String {
     let digest = id
         .strip_prefix("sha256:")
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    if short || digest {
+    // And nothing an id may not hold: `219-45-1100` or `MRN00123456` is id-shaped too.
+    let judged = crate::identifier::check_number("id", id).is_ok() && crate::identifier::judge("id", id).is_ok();
+    if (short || digest) && judged {
         format!("{id:?}")
     } else {
         format!("({} characters)", id.chars().count())

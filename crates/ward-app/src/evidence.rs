@@ -323,15 +323,22 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
     ];
     for (name, v) in one_token {
         let Some(v) = v else { continue };
-        if v.chars().any(char::is_whitespace) {
+        if !v.chars().all(|c| c.is_ascii_graphic()) {
             return Err(AppError::invalid(
-                format!("the {} is an identifier, without white space", name.replace('_', " ")),
+                format!(
+                    "the {} is an identifier: printable ASCII without white space",
+                    name.replace('_', " ")
+                ),
                 format!("give the {} as your CI names it (one word)", name.replace('_', " ")),
             ));
         }
-        crate::identifier::judge(name, v)?;
-        if matches!(name, "service" | "branch") {
-            crate::identifier::check_number(name, v)?;
+        crate::identifier::judge_with_entropy(name, v)?;
+        // A service and a branch name no person by a number; a bot names branches after
+        // versions (`dependabot/…/caniuse-lite-1.0.30001690`), which are not counted.
+        match name {
+            "service" => crate::identifier::check_number(name, v)?,
+            "branch" => crate::identifier::check_number_in_ref(name, v)?,
+            _ => {}
         }
     }
     if let Some(url) = &req.build_url {
@@ -410,7 +417,6 @@ pub async fn register_with(
             check_field(name, v, 1024)?;
         }
     }
-    check_identifiers(req)?;
     // One registration of this service version at a time, across processes, so two builds
     // cannot both claim it.
     let _lock = ledger
@@ -443,6 +449,9 @@ pub async fn register_with(
             "a digest names one build: register the new build's own digest",
         ));
     }
+    // Judged after the identical-metadata return: a retry of a registration recorded before
+    // these checks is still a no-op.
+    check_identifiers(req)?;
     if !rules.may_rebind(&req.version)
         && let Some((first, seq)) = other_digest(ledger, &req.service, &req.version, &req.digest).await?
     {
@@ -1017,7 +1026,7 @@ fn check_file_name(file: &str, policy: &ward_evidence::guard::GuardConfig) -> Re
     let found = ward_evidence::guard::scan(file, policy);
     if found.is_empty() {
         // And as the words it joins (`smith_john_19610412.xml`), as identifiers are.
-        return crate::identifier::judge("file name", file);
+        return crate::identifier::judge_plain("file name", file);
     }
     Err(AppError::new(
         Kind::Unprocessable,

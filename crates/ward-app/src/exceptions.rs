@@ -476,7 +476,7 @@ pub async fn invoke_breakglass(
 ) -> Result<Breakglass, AppError> {
     let Some(change) = changes::get(ledger, &req.change).await? else {
         return Err(AppError::not_found(
-            format!("no change {:?}", req.change),
+            format!("no change {}", crate::error::shown(&req.change)),
             "list the changes",
         ));
     };

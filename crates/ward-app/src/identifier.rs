@@ -11,52 +11,85 @@ use crate::error::AppError;
 /// a digit) read as a space, between digits as `-` (a date's separator), each word capitalised
 /// as names are written — so that a name and a birth date joined into one token
 /// (`john.smith.04.12.1961`, `mary-jones-19610412`, `John#Smith#1961-04-12`) are read as the
-/// prose detectors read them. By every built-in detector ([`crate::freetext::check`]), on the
-/// token as written (a secret, a URL's credentials) and as its words.
+/// prose detectors read them. On the token as written (a secret, a URL's credentials) and as its
+/// words, by every detector but `high-entropy` ([`crate::freetext::check_identifiers`]: an OIDC
+/// subject or a path looks random by design).
 pub fn judge(field: &str, token: &str) -> Result<(), AppError> {
+    crate::freetext::check_identifiers(field, token)?;
+    crate::freetext::check_identifiers(field, &as_words(token, true))
+}
+
+/// [`judge`], and `high-entropy` on the token as written: for what a build tool fills in (a
+/// commit, a build id, a version), where a pasted token is the attack (attack round 7).
+pub fn judge_with_entropy(field: &str, token: &str) -> Result<(), AppError> {
     crate::freetext::check(field, token)?;
-    crate::freetext::check(field, &as_words(token))
+    judge(field, token)
+}
+
+/// [`judge`] without capitalising: for paths and the strings of evidence summaries, where words
+/// before an old date are packages and documents (`pkg:pypi/certifi@2019.11.28`,
+/// `docs/adr/2019-03-02-use-postgres.md`), not names; a name written capitalised is still read
+/// (`data/Smith_John_19610412.pdf`).
+pub fn judge_plain(field: &str, text: &str) -> Result<(), AppError> {
+    crate::freetext::check_identifiers(field, text)?;
+    crate::freetext::check_identifiers(field, &as_words(text, false))
 }
 
 /// Judges the strings (and keys) of a parsed evidence summary that stay in the leaf — rule
 /// ids, tool names, package names, licenses, purls, builder ids — as the words each joins
-/// (`smith_john_19610412`, `john.smith.04.12.1961`), one string a line, in one scan; without
+/// ([`judge_plain`]: `Smith_John_19610412`), one string a line, in one scan; without
 /// `high-entropy` (digests and ids look random by design). References to documents are passed
 /// over.
 pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), AppError> {
-    fn walk(v: &serde_json::Value, out: &mut String) {
+    judge_strings(field, summary, false)
+}
+
+/// Judges the strings and keys of `value` as identifiers ([`judge`], capitalised): for what
+/// people name (configuration keys, a custom type's schema), one string a line, in one scan.
+pub fn judge_names(field: &str, value: &serde_json::Value) -> Result<(), AppError> {
+    judge_strings(field, value, true)
+}
+
+fn judge_strings(field: &str, value: &serde_json::Value, capitalise: bool) -> Result<(), AppError> {
+    fn walk(v: &serde_json::Value, capitalise: bool, out: &mut String) {
         match v {
             serde_json::Value::String(s) if !crate::documents::is_reference(s) => {
-                out.push_str(&as_words(s));
+                out.push_str(&as_words(s, capitalise));
                 out.push('\n');
             }
-            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, capitalise, out)),
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
-                    out.push_str(&as_words(k));
+                    out.push_str(&as_words(k, capitalise));
                     out.push('\n');
-                    walk(x, out);
+                    walk(x, capitalise, out);
                 }
             }
             _ => {}
         }
     }
     let mut words = String::new();
-    walk(summary, &mut words);
+    walk(value, capitalise, &mut words);
     crate::freetext::check_identifiers(field, &words)
 }
 
-/// `token` as the words it joins (see [`judge`]).
-fn as_words(token: &str) -> String {
+/// `token` as the words it joins (see [`judge`]): punctuation between letters read as a space,
+/// `.` and `:` between digits kept (a version, an address, a time), other punctuation between
+/// digits read as `-`; with `capitalise`, each word capitalised.
+fn as_words(token: &str, capitalise: bool) -> String {
     let chars: Vec<char> = token.chars().collect();
     let mut words = String::with_capacity(token.len());
     let mut start = true;
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_punctuation() {
             let digits = i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
-            words.push(if digits { '-' } else { ' ' });
+            words.push(match (digits, c) {
+                (true, '.' | ':') => c,
+                (true, _) => '-',
+                (false, _) => ' ',
+            });
             start = !digits;
-        } else if start {
+        } else if start && capitalise {
             words.extend(c.to_uppercase());
             start = false;
         } else {
@@ -65,6 +98,7 @@ fn as_words(token: &str) -> String {
                 words.push(' ');
             }
             words.push(c);
+            start = false;
         }
     }
     words
@@ -96,7 +130,18 @@ pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
 /// again), an IPv4 address with its port, a UUID or a hex digest of 32 characters or more (a
 /// commit, an image, an artifact).
 pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
-    if longest_number(token) >= MAX_DIGITS {
+    refuse_number(field, longest_number(token, false))
+}
+
+/// [`check_number`] for a git ref a bot may name after a version (`dependabot/npm_and_yarn/
+/// caniuse-lite-1.0.30001690`): a version of three dotted numbers or more is not counted (an
+/// SSN written so, `219.45.1100`, is the guard's to read).
+pub fn check_number_in_ref(field: &str, token: &str) -> Result<(), AppError> {
+    refuse_number(field, longest_number(token, true))
+}
+
+fn refuse_number(field: &str, longest: usize) -> Result<(), AppError> {
+    if longest >= MAX_DIGITS {
         return Err(AppError::invalid(
             format!(
                 "the {field} holds a number of {MAX_DIGITS} digits or more, which could identify a person (an SSN, a phone number, a record number) and would stay in the log for good"
@@ -110,15 +155,22 @@ pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
 /// The most digits an identifier may hold read as one number (see [`check_number`]).
 pub const MAX_DIGITS: usize = 7;
 
-/// The longest run of digits in `token` joined by single punctuation marks, a date at a run's
-/// start, an IPv4 address, a UUID and a hex word of 32 characters or more not counted.
-fn longest_number(token: &str) -> usize {
+/// The longest run of digits in `token` joined by one or two punctuation marks, not counting a
+/// date at a run's start, a time (`10:30:00.123`), an IPv4 address, a UUID, a hex word of 32
+/// characters or more, one of Ward's ids (`CHG-31415926`, `dep-…`, `ro-…`) or digits glued to a
+/// ticket key's capitals (`CHG0034567`, `INC0012345`: a label the guard reads, `SSN219451100`
+/// is judged by it).
+fn longest_number(token: &str, versions: bool) -> usize {
     let b = token.as_bytes();
     let mut longest = 0;
     let mut i = 0;
     while i < b.len() {
-        // A word of letters and digits: a hex digest or a UUID is passed over whole.
-        if let Some(end) = hex_identifier(b, i) {
+        // A word of letters and digits: a hex digest, a UUID or one of Ward's ids is passed
+        // over whole.
+        if let Some(end) = hex_identifier(b, i)
+            .or_else(|| ward_id(b, i))
+            .or_else(|| ticket_key(b, i))
+        {
             i = end;
             continue;
         }
@@ -127,11 +179,15 @@ fn longest_number(token: &str) -> usize {
             i += 1;
             continue;
         }
-        if let Some(end) = ipv4(b, i) {
+        if let Some(end) = ipv4(b, i)
+            .or_else(|| time_at(b, i))
+            .or_else(|| versions.then(|| dotted_version(b, i)).flatten())
+        {
             i = end;
             continue;
         }
         let start = i + date_at(&b[i..]);
+        let start = time_at(b, start.min(b.len())).unwrap_or(start);
         let (digits, end) = run_of_digits(b, start);
         longest = longest.max(digits);
         i = end.max(i + 1);
@@ -139,25 +195,101 @@ fn longest_number(token: &str) -> usize {
     longest
 }
 
-/// Digits from `at`, across single punctuation marks between them (not into a digest): how many,
-/// and where the run ends.
+/// Digits from `at`, across one or two punctuation marks between them (not into a digest): how
+/// many, and where the run ends.
 fn run_of_digits(b: &[u8], at: usize) -> (usize, usize) {
     let (mut digits, mut i) = (0, at);
     while i < b.len() {
         if b[i].is_ascii_digit() {
             digits += 1;
             i += 1;
-        } else if digits > 0
-            && b[i].is_ascii_punctuation()
-            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-            && hex_identifier(b, i + 1).is_none()
+            continue;
+        }
+        let gap = b[i..].iter().take(3).take_while(|c| c.is_ascii_punctuation()).count();
+        if digits > 0
+            && (1..=2).contains(&gap)
+            && b.get(i + gap).is_some_and(u8::is_ascii_digit)
+            && hex_identifier(b, i + gap).is_none()
         {
-            i += 1;
+            i += gap;
         } else {
             break;
         }
     }
     (digits, i)
+}
+
+/// A version of three dotted numbers or more at `at` (`1.0.30001690`): where it ends.
+fn dotted_version(b: &[u8], at: usize) -> Option<usize> {
+    let mut i = at;
+    let mut parts = 0;
+    loop {
+        let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        i += n;
+        parts += 1;
+        if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    (parts >= 3).then_some(i)
+}
+
+/// A time at `at` (`10:30`, `10:30:00`, `10:30:00.123`, after a date's `T` or alone): where it
+/// ends.
+fn time_at(b: &[u8], at: usize) -> Option<usize> {
+    let at = if matches!(b.get(at), Some(b'T' | b't')) {
+        at + 1
+    } else {
+        at
+    };
+    let two = |i: usize| b.get(i..i + 2).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if !(two(at) && b.get(at + 2) == Some(&b':') && two(at + 3)) {
+        return None;
+    }
+    let mut end = at + 5;
+    if b.get(end) == Some(&b':') && two(end + 1) {
+        end += 3;
+        if b.get(end) == Some(&b'.') {
+            let fraction = b[end + 1..].iter().take(9).take_while(|c| c.is_ascii_digit()).count();
+            end += 1 + fraction;
+        }
+    }
+    (!b.get(end).is_some_and(u8::is_ascii_digit)).then_some(end)
+}
+
+/// One of Ward's ids at `at` (a word's start): `CHG-`, `WVR-`, `BG-` and 8 hex digits, `dep-` and
+/// 10, `ro-` and 8: where it ends.
+fn ward_id(b: &[u8], at: usize) -> Option<usize> {
+    if at > 0 && b[at - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    for (prefix, n) in [(&b"CHG-"[..], 8), (b"WVR-", 8), (b"BG-", 8), (b"dep-", 10), (b"ro-", 8)] {
+        let hex = at + prefix.len();
+        if b[at..].starts_with(prefix)
+            && b.get(hex..hex + n).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+            && !b.get(hex + n).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            return Some(hex + n);
+        }
+    }
+    None
+}
+
+/// A ticket key at `at` (a word's start): two to five capitals glued to digits (`CHG0034567`,
+/// `RITM0012345`): where it ends.
+fn ticket_key(b: &[u8], at: usize) -> Option<usize> {
+    if at > 0 && b[at - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let caps = b[at..].iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
+    let digits = b[at + caps..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let end = at + caps + digits;
+    ((2..=5).contains(&caps) && digits > 0 && !b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end)
 }
 
 /// The length of a date at the start of `b` (`2026-12-05`, `2026/12/05`, `2026.12.05`,
@@ -326,13 +458,33 @@ mod tests {
             "host:10.0.0.1:8080",
             "host:192.168.100.200",
             "deployment:9f1c2a4e-7b3d-4c2a-9e1f-0a1b2c3d4e5f",
+            // Review of the tenth round: Ward's own ids, ServiceNow keys, times with
+            // milliseconds.
+            "change:CHG-31415926",
+            "waiver:WVR-12345678",
+            "deploy:dep-1234567890",
+            "ticket:CHG0034567",
+            "incident:INC0012345",
+            "deploy:2026-12-05T10:30:00.123Z",
+            "at:10:30:00.123",
             "artifact:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             "commit:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
             "build.finished",
         ] {
             check_leaf("subject", token).expect(token);
         }
-        assert_eq!(longest_number("a1b2c3"), 1);
-        assert_eq!(longest_number("v10.20.300"), 7);
+        // Doubled separators do not split a number.
+        assert_eq!(longest_number("s:219..45..1100", false), 9);
+        assert_eq!(longest_number("s:219__45__1100", false), 9);
+        for (field, token) in [
+            ("source", "kubectl 10.0.100.12:6443"),
+            ("subject", "release:219.45.1100"),
+        ] {
+            if let Err(e) = judge(field, token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        assert_eq!(longest_number("a1b2c3", false), 1);
+        assert_eq!(longest_number("v10.20.300", false), 7);
     }
 }

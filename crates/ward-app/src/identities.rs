@@ -176,9 +176,12 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
                 )
                 .await);
             }
-            let record = user_record(ledger, user)
-                .await?
-                .ok_or_else(|| AppError::not_found(format!("no local user {user:?}"), "add the user first"))?;
+            let record = user_record(ledger, user).await?.ok_or_else(|| {
+                AppError::not_found(
+                    format!("no local user {}", crate::error::shown(user)),
+                    "add the user first",
+                )
+            })?;
             if let Some(r) = req.roles.iter().find(|r| !record.roles.contains(r)) {
                 return Err(AppError::invalid(
                     format!("user {user} does not hold role {r}"),
@@ -225,7 +228,10 @@ async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &Token
 /// Revokes a token by id.
 pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), AppError> {
     if ledger.store().projection(TOKENS, id).await?.is_none() {
-        return Err(AppError::not_found(format!("no token {id:?}"), "list the tokens"));
+        return Err(AppError::not_found(
+            format!("no token {}", crate::error::shown(id)),
+            "list the tokens",
+        ));
     }
     ledger
         .append(NewEvent {
@@ -379,14 +385,21 @@ fn same_printed_name(a: &str, b: &str) -> bool {
 }
 
 /// A printed name is written into `user.added` and beside every signature its person makes: a
-/// person's name — letters of any script, spaces and `. ' - , ( )`, at most two digits
+/// person's name — any script's letters and marks, spaces and `. ' - , ( )`, at most two digits
 /// (`Quinn 2`) — judged by every detector (attack round 7: a birth date, an e-mail address or a
 /// token in a printed name stayed in the log).
 fn check_printed_name(name: &str) -> Result<(), AppError> {
     let digits = name.chars().filter(char::is_ascii_digit).count();
-    let shaped = name
-        .chars()
-        .all(|c| c.is_alphabetic() || c.is_ascii_digit() || c == ' ' || ".'-,()".contains(c) || c == '\u{2019}');
+    // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
+    // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
+    // characters and white space but the space.
+    let shaped = name.chars().all(|c| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == ' ' || ".'-,()".contains(c)
+        } else {
+            !(c.is_numeric() || c.is_control() || c.is_whitespace())
+        }
+    });
     if !shaped || digits > 2 {
         return Err(AppError::invalid(
             "a printed name is a person's name: letters, spaces and . ' - , ( ), at most two digits",

@@ -260,7 +260,7 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
     // The schema is written into the leaf whole: its descriptions, defaults and examples are
     // judged by every detector, its strings and keys as identifiers too (attack round 7).
     crate::freetext::check("schema", &String::from_utf8_lossy(&bytes))?;
-    crate::identifier::judge_summary("schema", &req.schema)?;
+    crate::identifier::judge_names("schema", &req.schema)?;
     let digest = ward_evidence::custom::schema_digest(&schema);
     if let Some(existing) = type_record(ledger, &req.name).await? {
         if existing.schema_digest == digest {

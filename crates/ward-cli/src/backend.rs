@@ -540,7 +540,14 @@ impl<'g> Backend<'g> {
                         Failure::new(
                             "not_found",
                             format!("artifact {} is not registered", ward_app::error::shown(digest)),
-                            format!("register it: ward artifact register --service NAME --version V --digest {digest}"),
+                            format!(
+                                "register it: ward artifact register --service NAME --version V --digest {}",
+                                if ward_app::error::shown(digest).starts_with('"') {
+                                    digest
+                                } else {
+                                    "DIGEST"
+                                }
+                            ),
                         )
                     })?;
                 let attestations = ward_app::evidence::attestations(ledger, digest)

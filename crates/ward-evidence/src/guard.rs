@@ -294,22 +294,26 @@ fn url_credential(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
 }
 
 /// A password in a URL that is none (attack round 7's false positives): masked as CI logs mask
-/// it (`***`, `[MASKED]`, `xxxxx`, `REDACTED`), a word standing for it (`password`, `pass`), or
-/// the user's own name on the local machine (`postgres:postgres@localhost`: a service container's
+/// it (`***`, `[MASKED]`, `xxxxx`, `REDACTED` in capitals), or the user's own name on the local
+/// machine (`postgres:postgres@localhost`: a service container's
 /// documented test login).
 fn masked_password(user: &str, password: &str, host: &str) -> bool {
-    let lower = password.to_ascii_lowercase();
-    let word = lower.trim_matches(['[', ']', '(', ')', '*', '_']);
+    let bracketed = password.len() > 2
+        && password.starts_with('[')
+        && password.ends_with(']')
+        && password[1..password.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_');
     let masked = password
         .chars()
         .all(|c| matches!(c, '*' | 'x' | 'X' | '#' | '.' | '\u{2022}'))
-        || [
-            "masked", "redacted", "hidden", "removed", "filtered", "secure", "password", "pass", "passwd", "pwd",
-            "secret",
-        ]
-        .contains(&word);
+        || bracketed
+        || ["MASKED", "REDACTED", "HIDDEN", "FILTERED", "REMOVED"].contains(&password);
     let host = host.to_ascii_lowercase();
-    let local = ["localhost", "127.0.0.1", "[::1]"].iter().any(|h| host.starts_with(h));
+    let local = ["localhost", "127.0.0.1", "[::1]"].iter().any(|h| {
+        host.strip_prefix(h)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/', ' ', '"', '\'']))
+    });
     masked || (local && !user.is_empty() && password == user)
 }
 
@@ -5256,6 +5260,8 @@ mod tests {
         for text in [
             "postgres://app:Hunter2Secret@db:5432/app",
             "postgres://postgres:postgres@db.prod:5432/x",
+            "postgres://user:user@localhost.attacker.example/x",
+            "postgres://app:secret@db:5432/app",
         ] {
             assert!(detectors_of(text).iter().any(|d| d == "password-in-url"), "{text}");
         }

@@ -1099,7 +1099,7 @@ pub async fn publish(
     let (keys, references) = inspect(&req.values, guard_cfg)?;
     // The key names are written into the leaf: judged as identifiers (attack round 7: a name
     // and a birth date, or prose, as a key).
-    crate::identifier::judge_summary("configuration key", &json!(keys))?;
+    crate::identifier::judge_names("configuration key", &json!(keys))?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
     ledger.store().put_evidence(&digest, &bytes).await?;
     let payload = json!({

@@ -491,6 +491,14 @@ pub(super) fn detectors() -> Vec<Detector> {
             r#"(?i)vault[ _-]?token["']?[ \t]*[:=][ \t]*["']?(s\.[A-Za-z0-9]{20,})"#,
             always,
         ),
+        // Under a bare `token`, `secret`, `auth` or `bearer` label (attack round 7): a value of
+        // 32 letters and digits (a hex or base62 token; `token:github-actions-deploy-v2`, an
+        // identity, has hyphens).
+        d1(
+            "labelled-secret",
+            r#"(?i)(?-u:\b)(?:token|secret|auth|bearer)(?:["']{0,2}[ \t]*(?:=>|[:=])[ \t]*["']{0,2}|>)([A-Za-z0-9]{32,})(?:[^A-Za-z0-9_-]|$)"#,
+            token_like,
+        ),
         // More vendors' fixed-prefix secrets (attack round 7): Docker Hub, Square, Atlassian,
         // Netlify, Dropbox, HubSpot, Brevo, 1Password service accounts, Google OAuth access
         // tokens.
@@ -573,7 +581,7 @@ pub(super) fn detectors() -> Vec<Detector> {
         ),
         d1(
             "labelled-secret",
-            r#"(?i)(?:(?-u:\b)(?:token|secret|auth|bearer)|api[ _-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key|secret[ _-]?(?:access[ _-]?)?key|(?:client|app|api|access|refresh|auth|session|private|signing|encryption|master|webhook)[ _-]?(?:secret|token|key))(?:["']{0,2}[ \t]*(?:=>|[:=])[ \t]*["']{0,2}|>)([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
+            r#"(?i)(?:api[ _-]?key|_token|_secret|_secret[_-]?key|_access[_-]?key|secret[ _-]?(?:access[ _-]?)?key|(?:client|app|api|access|refresh|auth|session|private|signing|encryption|master|webhook)[ _-]?(?:secret|token|key))(?:["']{0,2}[ \t]*(?:=>|[:=])[ \t]*["']{0,2}|>)([A-Za-z0-9][A-Za-z0-9_-]{31,})"#,
             token_like,
         ),
     ]

@@ -1024,7 +1024,11 @@ fn term_and_definition(b: &[u8], from: usize, budget: &mut usize) -> Option<(Spa
     let next = |at: usize, budget: &mut usize| -> Option<(usize, Vec<u8>, bool, usize)> {
         let limit = b.len().min(at + MAX_ROW);
         let mut j = at;
-        while let Some(p) = memchr::memchr(b'<', &b[j..limit]) {
+        // A tag may end past the limit (a tag reads up to 16 KiB): the loop stops there.
+        while j < limit {
+            let Some(p) = memchr::memchr(b'<', &b[j..limit]) else {
+                break;
+            };
             let t = j + p;
             match tag(b, t, budget) {
                 Some((name, closing, _, after)) if matches!(name.as_slice(), b"dt" | b"dd" | b"dl") => {
@@ -1654,6 +1658,15 @@ mod tests {
             "[\"[\",".repeat(50_000),
             wide,
             ragged,
+            // A tag straddling a term's reading limit (the review of the tenth round: it
+            // panicked).
+            format!(
+                "<dt>{}<i {}>{}",
+                "A".repeat(MAX_ROW - 6),
+                "x".repeat(20),
+                "b".repeat(100)
+            ),
+            format!("<dt>{}<dd>x", "<b>".repeat(MAX_ROW / 3 + 10)),
         ] {
             if let Ok((all, by_columns)) = rows(&text) {
                 for view in [all, by_columns].into_iter().flatten() {

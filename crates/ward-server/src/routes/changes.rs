@@ -31,9 +31,12 @@ pub(super) async fn show_change(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<changes::Change>, ApiError> {
-    let change = changes::get(&state.ledger, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no change {id:?}"), "list changes with `ward change list`"))?;
+    let change = changes::get(&state.ledger, &id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("no change {}", ward_app::error::shown(&id)),
+            "list changes with `ward change list`",
+        )
+    })?;
     Ok(Json(ward_app::documents::shown(&state.ledger, change).await?))
 }
 
