@@ -389,6 +389,8 @@ fn same_printed_name(a: &str, b: &str) -> bool {
 /// (`Quinn 2`) — judged by every detector (attack round 7: a birth date, an e-mail address or a
 /// token in a printed name stayed in the log).
 fn check_printed_name(name: &str) -> Result<(), AppError> {
+    // What looks like PHI or a secret is refused as such first (422), whatever its shape.
+    crate::freetext::check("display name", name)?;
     let digits = name.chars().filter(char::is_ascii_digit).count();
     // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
     // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
@@ -406,12 +408,44 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
             "give the name the person signs with; it is shown beside every signature",
         ));
     }
-    crate::freetext::check("display name", name)
+    Ok(())
 }
 
 #[cfg(test)]
 mod printed_name_tests {
-    use super::same_printed_name;
+    use super::{check_printed_name, same_printed_name};
+
+    /// Attack round 7: a birth date, an e-mail address or a token in a printed name stayed in
+    /// `user.added` and beside every signature. Names in any script are still taken.
+    #[test]
+    fn a_printed_name_holding_a_birth_date_an_address_or_a_token_is_refused() {
+        for attack in [
+            "John Smith *12.04.1961",
+            "Johann Schmidt, geb. 12.04.1961",
+            "contact the patient at john.smith@example.com",
+            "R7fK2mQ9xLp4Vt8Wc3Zn6Bh1Jd5Sg0Ya",
+            "Pat 123-45-6789",
+        ] {
+            let e = check_printed_name(attack).expect_err(attack);
+            assert!(
+                !e.message.contains("1961") && !e.message.contains("smith"),
+                "{}",
+                e.message
+            );
+        }
+        for name in [
+            "Quinn Adams 2",
+            "Siobhán O'Neill",
+            "Jose\u{301} Pe\u{301}rez",
+            "\u{926}\u{947}\u{935}\u{928}\u{93e}\u{917}\u{930}\u{940}",
+            "Bernat Ferrer i Pla\u{b7}",
+            "Nguyễn Văn An",
+        ] {
+            if let Err(e) = check_printed_name(name) {
+                panic!("{name}: {e:?}");
+            }
+        }
+    }
 
     #[test]
     fn look_alike_printed_names_are_the_same_name() {
