@@ -184,9 +184,12 @@ pub async fn view(
     risk: &RiskRules,
     rules: &ApprovalRules,
 ) -> Result<ApprovalsView, AppError> {
-    let change = changes::get(ledger, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no change {}", crate::error::shown(id)), "list the changes"))?;
+    let change = changes::get(ledger, id).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("no change {}", crate::identifier::shown(id)),
+            "list the changes",
+        )
+    })?;
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let approvals = list(ledger, id, &manifest_digest).await?;
@@ -242,7 +245,7 @@ pub async fn sign(
     } = *policy;
     let Some(change) = changes::get(ledger, change_id).await? else {
         return Err(AppError::not_found(
-            format!("no change {}", crate::error::shown(change_id)),
+            format!("no change {}", crate::identifier::shown(change_id)),
             "list the changes",
         ));
     };

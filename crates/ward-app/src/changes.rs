@@ -414,7 +414,10 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             && t.parse::<jiff::Timestamp>().is_err()
         {
             return Err(AppError::invalid(
-                format!("commit {} has a time that is not RFC 3339", crate::error::shown(&c.sha)),
+                format!(
+                    "commit {} has a time that is not RFC 3339",
+                    crate::identifier::shown(&c.sha)
+                ),
                 "give each commit's time as RFC 3339 (git's committer date, %cI), or leave it out",
             ));
         }
@@ -443,7 +446,7 @@ async fn checked_payload(
     for a in &req.artifacts {
         if evidence::artifact(ledger, a).await?.is_none() {
             return Err(AppError::invalid(
-                format!("artifact {} is not registered", crate::error::shown(a)),
+                format!("artifact {} is not registered", crate::identifier::shown(a)),
                 "register the artifact first",
             ));
         }
@@ -593,7 +596,7 @@ pub async fn update(
 ) -> Result<Change, AppError> {
     let Some(old) = get(ledger, id).await? else {
         return Err(AppError::not_found(
-            format!("no change {}", crate::error::shown(id)),
+            format!("no change {}", crate::identifier::shown(id)),
             "list the changes",
         ));
     };
@@ -779,7 +782,7 @@ pub async fn reclassify(
 ) -> Result<Change, AppError> {
     let Some(mut change) = get(ledger, id).await? else {
         return Err(AppError::not_found(
-            format!("no change {}", crate::error::shown(id)),
+            format!("no change {}", crate::identifier::shown(id)),
             "list the changes",
         ));
     };

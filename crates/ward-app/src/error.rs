@@ -79,24 +79,6 @@ impl AppError {
     }
 }
 
-/// An id a caller gave, as a message may repeat it: quoted when it is shaped like one of Ward's
-/// ids (a change id, a digest, a short name: at most 24 letters, digits and `-_.:`, or
-/// `sha256:` and 64 hex digits), otherwise only its length — a value refused for not being an
-/// id may hold anything (a token pasted in its place: attack round 7).
-pub fn shown(id: &str) -> String {
-    let short = id.len() <= 24 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
-    let digest = id
-        .strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    // And nothing an id may not hold: `219-45-1100` or `MRN00123456` is id-shaped too.
-    let judged = crate::identifier::check_number("id", id).is_ok() && crate::identifier::judge("id", id).is_ok();
-    if (short || digest) && judged {
-        format!("{id:?}")
-    } else {
-        format!("({} characters)", id.chars().count())
-    }
-}
-
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.message, self.code)

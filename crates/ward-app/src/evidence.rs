@@ -775,7 +775,7 @@ pub async fn attest_within(
     } else if on_change {
         if !crate::subjects::change_exists(ledger, &req.artifact).await? {
             return Err(AppError::not_found(
-                format!("no change {}", crate::error::shown(&req.artifact)),
+                format!("no change {}", crate::identifier::shown(&req.artifact)),
                 "list the changes",
             ));
         }
@@ -783,7 +783,7 @@ pub async fn attest_within(
     } else {
         let Some(registered) = artifact(ledger, &req.artifact).await? else {
             return Err(AppError::not_found(
-                format!("artifact {} is not registered", crate::error::shown(&req.artifact)),
+                format!("artifact {} is not registered", crate::identifier::shown(&req.artifact)),
                 "register the artifact first",
             ));
         };

@@ -287,7 +287,7 @@ pub async fn grant_waiver(
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
                 return Err(AppError::not_found(
-                    format!("no change {}", crate::error::shown(c)),
+                    format!("no change {}", crate::identifier::shown(c)),
                     "list the changes",
                 ));
             };
@@ -296,7 +296,7 @@ pub async fn grant_waiver(
         (None, Some(a)) => {
             let Some(artifact) = crate::evidence::artifact(ledger, a).await? else {
                 return Err(AppError::not_found(
-                    format!("artifact {} is not registered", crate::error::shown(a)),
+                    format!("artifact {} is not registered", crate::identifier::shown(a)),
                     "waive findings of a registered artifact",
                 ));
             };
@@ -476,7 +476,7 @@ pub async fn invoke_breakglass(
 ) -> Result<Breakglass, AppError> {
     let Some(change) = changes::get(ledger, &req.change).await? else {
         return Err(AppError::not_found(
-            format!("no change {}", crate::error::shown(&req.change)),
+            format!("no change {}", crate::identifier::shown(&req.change)),
             "list the changes",
         ));
     };

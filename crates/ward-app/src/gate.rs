@@ -768,7 +768,7 @@ pub async fn check(
     crate::identities::check_name("environment", environment)?;
     let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
         AppError::not_found(
-            format!("no change {}", crate::error::shown(change_id)),
+            format!("no change {}", crate::identifier::shown(change_id)),
             "list the changes",
         )
     })?;

@@ -53,7 +53,7 @@ pub fn judge_names(field: &str, value: &serde_json::Value) -> Result<(), AppErro
 fn judge_strings(field: &str, value: &serde_json::Value, capitalise: bool) -> Result<(), AppError> {
     fn walk(v: &serde_json::Value, capitalise: bool, out: &mut String) {
         match v {
-            serde_json::Value::String(s) if !crate::documents::is_reference(s) => {
+            serde_json::Value::String(s) if ward_ledger::documents::parse_reference(s).is_none() => {
                 out.push_str(&as_words(s, capitalise));
                 out.push('\n');
             }
@@ -71,6 +71,24 @@ fn judge_strings(field: &str, value: &serde_json::Value, capitalise: bool) -> Re
     let mut words = String::new();
     walk(value, capitalise, &mut words);
     crate::freetext::check_identifiers(field, &words)
+}
+
+/// An id a caller gave, as a message may repeat it: quoted when it is shaped like one of Ward's
+/// ids (a change id, a digest, a short name: at most 24 letters, digits and `-_.:`, or
+/// `sha256:` and 64 hex digits), otherwise only its length — a value refused for not being an
+/// id may hold anything (a token pasted in its place: attack round 7).
+pub fn shown(id: &str) -> String {
+    let short = id.len() <= 24 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    let digest = id
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    // And nothing an id may not hold: `219-45-1100` or `MRN00123456` is id-shaped too.
+    let judged = check_number("id", id).is_ok() && judge("id", id).is_ok();
+    if (short || digest) && judged {
+        format!("{id:?}")
+    } else {
+        format!("({} characters)", id.chars().count())
+    }
 }
 
 /// `token` as the words it joins (see [`judge`]): punctuation between letters read as a space,

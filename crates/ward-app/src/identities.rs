@@ -178,7 +178,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
             }
             let record = user_record(ledger, user).await?.ok_or_else(|| {
                 AppError::not_found(
-                    format!("no local user {}", crate::error::shown(user)),
+                    format!("no local user {}", crate::identifier::shown(user)),
                     "add the user first",
                 )
             })?;
@@ -229,7 +229,7 @@ async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &Token
 pub async fn revoke_token(ledger: &Ledger, by: &Identity, id: &str, dir: &Directory) -> Result<(), AppError> {
     if ledger.store().projection(TOKENS, id).await?.is_none() {
         return Err(AppError::not_found(
-            format!("no token {}", crate::error::shown(id)),
+            format!("no token {}", crate::identifier::shown(id)),
             "list the tokens",
         ));
     }

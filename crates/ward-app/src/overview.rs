@@ -51,9 +51,12 @@ pub async fn change(
     rules: &ApprovalRules,
     envs: &[Environment],
 ) -> Result<ChangeOverview, AppError> {
-    let change = changes::get(ledger, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no change {}", crate::error::shown(id)), "list the changes"))?;
+    let change = changes::get(ledger, id).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("no change {}", crate::identifier::shown(id)),
+            "list the changes",
+        )
+    })?;
     let mut subjects: Vec<String> = change.request.artifacts.clone();
     subjects.push(change.id.clone());
     let mut evidence = Vec::new();

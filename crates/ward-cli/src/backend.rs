@@ -539,10 +539,10 @@ impl<'g> Backend<'g> {
                     .ok_or_else(|| {
                         Failure::new(
                             "not_found",
-                            format!("artifact {} is not registered", ward_app::error::shown(digest)),
+                            format!("artifact {} is not registered", ward_app::identifier::shown(digest)),
                             format!(
                                 "register it: ward artifact register --service NAME --version V --digest {}",
-                                if ward_app::error::shown(digest).starts_with('"') {
+                                if ward_app::identifier::shown(digest).starts_with('"') {
                                     digest
                                 } else {
                                     "DIGEST"

@@ -40,7 +40,7 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<N
                         "actor_is_a_person",
                         format!(
                             "the event names a person {}; locally appended events are the operator's ({})",
-                            ward_app::error::shown(&a.id),
+                            ward_app::identifier::shown(&a.id),
                             operator.id
                         ),
                         "omit `actor` (the operator is recorded), or name the automation identity your script runs as",

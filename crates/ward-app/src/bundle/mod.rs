@@ -338,7 +338,7 @@ pub async fn export(
         Query::Change(id) => {
             if crate::changes::get(ledger, id).await?.is_none() {
                 return Err(AppError::not_found(
-                    format!("no change {}", crate::error::shown(id)),
+                    format!("no change {}", crate::identifier::shown(id)),
                     "list the changes",
                 ));
             }

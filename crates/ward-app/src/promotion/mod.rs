@@ -232,7 +232,7 @@ pub async fn authorise(
 ) -> Result<Authority, AppError> {
     let change = changes::get(ledger, change_id).await?.ok_or_else(|| {
         AppError::not_found(
-            format!("no change {}", crate::error::shown(change_id)),
+            format!("no change {}", crate::identifier::shown(change_id)),
             "list the changes",
         )
     })?;

@@ -71,7 +71,7 @@ pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
     if range.starts_with('-') || !range.contains("..") {
         return Err(Failure::new(
             "bad_range",
-            format!("the range {} is not a git range", ward_app::error::shown(range)),
+            format!("the range {} is not a git range", ward_app::identifier::shown(range)),
             "write it as A..B",
         )
         .into());

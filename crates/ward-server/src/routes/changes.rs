@@ -33,7 +33,7 @@ pub(super) async fn show_change(
 ) -> Result<Json<changes::Change>, ApiError> {
     let change = changes::get(&state.ledger, &id).await?.ok_or_else(|| {
         ApiError::not_found(
-            format!("no change {}", ward_app::error::shown(&id)),
+            format!("no change {}", ward_app::identifier::shown(&id)),
             "list changes with `ward change list`",
         )
     })?;

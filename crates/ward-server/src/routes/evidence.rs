@@ -27,7 +27,7 @@ pub(super) async fn show_artifact(
 ) -> Result<Json<ArtifactView>, ApiError> {
     let artifact = evidence::artifact(&state.ledger, &digest).await?.ok_or_else(|| {
         ApiError::not_found(
-            format!("artifact {} is not registered", ward_app::error::shown(&digest)),
+            format!("artifact {} is not registered", ward_app::identifier::shown(&digest)),
             "list what was registered with `ward log show`",
         )
     })?;

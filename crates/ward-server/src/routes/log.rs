@@ -223,7 +223,7 @@ pub(super) async fn append_events(
             return Err(ApiError::invalid(
                 format!(
                     "the event names an actor {} but the caller is {:?}",
-                    ward_app::error::shown(&a.id),
+                    ward_app::identifier::shown(&a.id),
                     me.id
                 ),
                 "omit `actor`: the server records the authenticated caller",

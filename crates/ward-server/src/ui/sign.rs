@@ -33,7 +33,7 @@ pub(super) async fn sign_page(State(state): State<AppState>, viewer: Viewer, Pat
     let built = async {
         let Some(change) = changes::get(&state.ledger, &id).await? else {
             return Err(ward_app::AppError::not_found(
-                format!("no change {}", ward_app::error::shown(&id)),
+                format!("no change {}", ward_app::identifier::shown(&id)),
                 "open it from the release board",
             ));
         };
