@@ -55,23 +55,7 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
     add_user(&d, None, "alex", &["approver"]);
     let digest = format!("sha256:{}", "6c".repeat(32));
     let token = "R7fK2mQ9xLp4Vt8Wc3Zn6Bh1Jd5Sg0YaR7fK2mQ9xLp4Vt8Wc3Zn6";
-    let register = |extra: &[&str]| {
-        let mut c = local(
-            &d,
-            &[
-                "artifact",
-                "register",
-                "--digest",
-                &digest,
-                "--service",
-                "portal",
-                "--version",
-                "1.0.0",
-            ],
-        );
-        c.args(extra);
-        c
-    };
+    let register = |extra: &[&str]| common::register_command(&d, &digest, "portal", "1.0.0", extra);
     // Artifact metadata: copied into every change, release note and deployment record.
     for (attack, extra, secret) in [
         (

@@ -98,20 +98,25 @@ pub fn token(d: &Path, name: &str, role: &str) -> String {
 
 /// Registers an artifact by digest locally.
 pub fn register(d: &Path, digest: &str, service: &str, version: &str) {
-    ok(run({
-        let mut c = ward(d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            digest,
-            "--service",
-            service,
-            "--version",
-            version,
-        ]);
-        c
-    }));
+    ok(run(register_command(d, digest, service, version, &[])));
+}
+
+/// `ward artifact register` of `digest` as `service` `version` locally, with `extra` arguments
+/// (`--commit`, `--branch`, …), not yet run.
+pub fn register_command(d: &Path, digest: &str, service: &str, version: &str, extra: &[&str]) -> Command {
+    let mut c = ward(d, None);
+    c.args([
+        "artifact",
+        "register",
+        "--digest",
+        digest,
+        "--service",
+        service,
+        "--version",
+        version,
+    ])
+    .args(extra);
+    c
 }
 
 /// The ticket the tests' changes name.
