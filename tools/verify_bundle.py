@@ -426,7 +426,7 @@ def verify(path, key):
         if "documents/" + d.replace(":", "-", 1) in files:
             continue
         if d in purges:
-            purged.append((d, purges[d]))
+            purged.append(("document", d, purges[d]))
             continue
         raise Failure(
             "documents/" + d.replace(":", "-", 1),
@@ -434,8 +434,16 @@ def verify(path, key):
             docs[d],
         )
     for d in sorted(evidence):
-        if "evidence/" + d.replace(":", "-", 1) not in files:
-            raise Failure("evidence/" + d.replace(":", "-", 1), "evidence %s it references is missing" % d, evidence[d])
+        if "evidence/" + d.replace(":", "-", 1) in files:
+            continue
+        if d in purges:
+            purged.append(("raw evidence", d, purges[d]))
+            continue
+        raise Failure(
+            "evidence/" + d.replace(":", "-", 1),
+            "evidence %s it references is missing and no bundled entry purged it" % d,
+            evidence[d],
+        )
     return {
         "origin": key[0],
         "size": size,
@@ -475,8 +483,8 @@ def main(argv):
         "OK: bundle %s of log %s verified at checkpoint %d (root %s): %d files, %d entries proven, %d documents, %d evidence files"
         % (json.dumps(r["query"], sort_keys=True), r["origin"], r["size"], r["root"], r["files"], r["entries"], r["documents"], r["evidence"])
     )
-    for d, by in r["purged"]:
-        print("  document %s purged by entry %d" % (d, by))
+    for what, d, by in r["purged"]:
+        print("  %s %s purged by entry %d" % (what, d, by))
     return 0
 
 

@@ -112,7 +112,7 @@ pub async fn append_all(ledger: &Ledger, events: Vec<NewEvent>, texts: Texts) ->
     }
     let changes = DocumentChanges {
         put: texts.put,
-        delete: vec![],
+        ..Default::default()
     };
     Ok(ledger.append_with_documents(events, &changes).await?)
 }
@@ -346,6 +346,10 @@ pub struct PurgeOutcome {
     /// Who completed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purged_by: Option<String>,
+    /// Whether the digest names raw evidence (a tool's file, a gate input, a configuration
+    /// bundle) rather than a text document.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw_evidence: bool,
 }
 
 fn refusal(code: &'static str, reason: String, hint: &str) -> crate::reauth::Refused {
@@ -401,12 +405,18 @@ pub async fn purge(
             "nothing to do",
         ));
     }
-    if ledger.store().document(digest).await?.is_none() {
+    // A text document, or raw evidence (a tool's file, a gate input, a configuration bundle,
+    // a target's output) whose bytes the guard let in.
+    let raw_evidence = if ledger.store().document(digest).await?.is_some() {
+        false
+    } else if ledger.store().evidence(digest).await?.is_some() {
+        true
+    } else {
         return Err(AppError::not_found(
-            "no such document is stored",
-            "copy the digest from the reference doc:sha256:<hex> in the event",
+            "no such document or raw evidence is stored",
+            "copy the digest from the reference doc:sha256:<hex> in the event, or the attestation's id",
         ));
-    }
+    };
     if by.kind != ward_ledger::ActorKind::Human {
         return Err(AppError::new(
             Kind::Forbidden,
@@ -481,10 +491,20 @@ pub async fn purge(
                 "purged_by": by.id, "printed_name": proof.printed_name, "reauth": proof.method,
                 "reason": reason_ref,
             });
+            mark_raw_evidence(&mut payload, raw_evidence);
             proof.record_in(&mut payload);
-            let changes = DocumentChanges {
-                put: texts.put,
-                delete: vec![digest.to_string()],
+            let changes = if raw_evidence {
+                DocumentChanges {
+                    put: texts.put,
+                    delete_evidence: vec![digest.to_string()],
+                    ..Default::default()
+                }
+            } else {
+                DocumentChanges {
+                    put: texts.put,
+                    delete: vec![digest.to_string()],
+                    ..Default::default()
+                }
             };
             let event = NewEvent {
                 actor: by.actor(),
@@ -504,6 +524,7 @@ pub async fn purge(
                 request_seq,
                 requested_by,
                 purged_by: Some(by.id.clone()),
+                raw_evidence,
             })
         }
         _ => {
@@ -511,6 +532,7 @@ pub async fn purge(
                 "digest": digest, "requested_by": by.id, "printed_name": proof.printed_name,
                 "reauth": proof.method, "reason": reason_ref,
             });
+            mark_raw_evidence(&mut payload, raw_evidence);
             proof.record_in(&mut payload);
             let event = NewEvent {
                 actor: by.actor(),
@@ -526,20 +548,72 @@ pub async fn purge(
                 request_seq: receipt.seq,
                 requested_by: by.id.clone(),
                 purged_by: None,
+                raw_evidence,
             })
         }
     }
 }
 
+/// A purge of raw evidence says so in its entries (`"of": "evidence"`); a purge of a text
+/// document keeps the shape it always had.
+fn mark_raw_evidence(payload: &mut Value, raw_evidence: bool) {
+    if raw_evidence {
+        payload["of"] = json!(RAW_EVIDENCE);
+    }
+}
+
+/// `payload.of` of a purge of raw evidence.
+pub const RAW_EVIDENCE: &str = "evidence";
+
+/// The refusal of bytes a `document.purged` entry deleted, when `digest` names some.
+async fn purged_refusal(ledger: &Ledger, digest: &str, what: &str) -> Result<Option<AppError>, AppError> {
+    Ok(ledger.store().projection(PURGED, digest).await?.map(|p| {
+        AppError::new(
+            crate::error::Kind::Conflict,
+            "document_purged",
+            format!(
+                "{what} {digest} was purged by entry {}",
+                p.get("seq").and_then(Value::as_u64).unwrap_or(0)
+            ),
+            "its record stays in the log with the purge marked; the bytes are not served",
+        )
+    }))
+}
+
+/// Stores raw bytes beside the log by `digest` (evidence, gate inputs and policies,
+/// configuration bundles, target output), refused when a `document.purged` entry deleted the
+/// same bytes: what two people purged is not stored again (ward log fsck reports bytes that
+/// come back by another way).
+pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &str) -> Result<(), AppError> {
+    if let Some(p) = ledger.store().projection(PURGED, digest).await? {
+        return Err(AppError::new(
+            crate::error::Kind::Conflict,
+            "evidence_purged",
+            format!(
+                "{what} {digest} holds the same bytes that were purged by entry {}",
+                p.get("seq").and_then(Value::as_u64).unwrap_or(0)
+            ),
+            "remove what the purge was about from the file and submit it again",
+        ));
+    }
+    ledger.store().put_evidence(digest, bytes).await?;
+    Ok(())
+}
+
 /// Bytes stored beside the log by `digest` (evidence, gate inputs and policies, configuration
-/// bundles, target output), refused when missing or when they no longer match their digest.
-/// `what` names them in the messages ("stored configuration", "the stored output", …).
+/// bundles, target output), refused when missing, purged (409 `document_purged`), or when they
+/// no longer match their digest. `what` names them in the messages ("stored configuration",
+/// "the stored output", …).
 pub async fn checked_bytes(ledger: &Ledger, digest: &str, what: &str) -> Result<Vec<u8>, AppError> {
-    let bytes = ledger
-        .store()
-        .evidence(digest)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("{what} {digest} is missing"), "check the store's integrity"))?;
+    let Some(bytes) = ledger.store().evidence(digest).await? else {
+        if let Some(refusal) = purged_refusal(ledger, digest, what).await? {
+            return Err(refusal);
+        }
+        return Err(AppError::not_found(
+            format!("{what} {digest} is missing"),
+            "check the store's integrity",
+        ));
+    };
     if ward_evidence::digest::of_bytes(&bytes) != digest {
         return Err(AppError::new(
             crate::error::Kind::Conflict,

@@ -863,7 +863,7 @@ pub async fn attest_within(
     };
     // The event is judged before the document is stored beside it: a refusal leaves nothing.
     ledger.admit(&event)?;
-    ledger.store().put_evidence(&id, &bytes).await?;
+    crate::documents::store_evidence(ledger, &id, &bytes, "the attested file").await?;
     let receipt = crate::documents::append(ledger, event, texts).await?;
     let mut summary = shown_summary;
     fill_first_seen(&mut summary, &receipt.time);

@@ -847,8 +847,8 @@ pub async fn check(
     };
     // Judged before its documents are stored: a refused decision leaves nothing behind.
     ledger.admit(&event)?;
-    ledger.store().put_evidence(&input_digest, &input_bytes).await?;
-    ledger.store().put_evidence(&policy_digest, &policy_bytes).await?;
+    crate::documents::store_evidence(ledger, &input_digest, &input_bytes, "the gate input").await?;
+    crate::documents::store_evidence(ledger, &policy_digest, &policy_bytes, "the gate policy").await?;
     let receipt = ledger.append(event).await?;
     Ok(GateDecision {
         id: receipt.seq,

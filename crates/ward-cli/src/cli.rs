@@ -115,8 +115,9 @@ pub enum Command {
     Change(ChangeCommand),
     /// Sign a change: approve (or --reject) with a meaning, re-authenticating as you sign.
     Approve(ApproveArgs),
-    /// Purge a text document kept beside the log (PHI that slipped in): a privacy officer
-    /// requests it, another privacy officer or an admin runs the same command to complete it.
+    /// Purge a text document or a raw evidence file kept beside the log (PHI that slipped in):
+    /// a privacy officer requests it, another privacy officer or an admin runs the same command
+    /// to complete it.
     Purge(PurgeArgs),
     /// Evaluate, explain and replay policy gates (exit 4 when a gate blocks).
     #[command(subcommand)]
@@ -819,7 +820,9 @@ pub struct ApproveArgs {
 /// `ward purge`.
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// The document: `sha256:<hex>` or the reference `doc:sha256:<hex>` found in an event.
+    /// The document: `sha256:<hex>` or the reference `doc:sha256:<hex>` found in an event; or
+    /// raw evidence by its digest (an attestation's id, a gate decision's input or policy, a
+    /// configuration bundle).
     pub digest: String,
     /// Why it must go (recorded beside the log; do not repeat the text being purged).
     #[arg(long)]

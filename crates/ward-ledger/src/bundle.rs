@@ -237,14 +237,17 @@ impl fmt::Display for BundleError {
 
 impl std::error::Error for BundleError {}
 
-/// A document an entry references that the bundle does not carry because a `document.purged`
-/// entry of the bundle deleted it.
+/// A document or raw evidence an entry references that the bundle does not carry because a
+/// `document.purged` entry of the bundle deleted it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Purged {
     /// `sha256:<hex>`.
     pub digest: String,
     /// The `document.purged` entry.
     pub purged_by: u64,
+    /// Raw evidence (`evidence/`), not a text document.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub evidence: bool,
 }
 
 /// What a verified bundle holds, every part of it checked.
@@ -264,7 +267,7 @@ pub struct VerifiedBundle {
     pub evidence: BTreeMap<String, Vec<u8>>,
     /// Out-of-line payloads verified.
     pub blobs: usize,
-    /// Referenced documents absent because a bundled entry purged them.
+    /// Referenced documents and raw evidence absent because a bundled entry purged them.
     pub purged: Vec<Purged>,
 }
 
@@ -291,7 +294,7 @@ pub fn evidence_references(kind: &str, payload: &Value) -> Vec<String> {
 /// 3. every entry's proof against the checkpoint (the proof's own checkpoint must be the
 ///    bundle's, byte for byte), and its position and kind against the manifest;
 /// 4. every document, evidence and blob file against its name, and bound to an entry; every
-///    reference of an entry present, or a document purged by a bundled entry.
+///    reference of an entry present, or a document or raw evidence purged by a bundled entry.
 ///
 /// A bundle without entries is refused: nothing would have been verified.
 pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) -> Result<VerifiedBundle, BundleError> {
@@ -515,6 +518,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             Some(by) => purged.push(Purged {
                 digest: d.clone(),
                 purged_by: *by,
+                evidence: false,
             }),
             None => {
                 return Err(BundleError::entry(
@@ -525,12 +529,24 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             }
         }
     }
-    if let Some((d, seq)) = ev_refs.iter().find(|(d, _)| !evidence.contains_key(*d)) {
-        return Err(BundleError::entry(
-            *seq,
-            evidence_path(d),
-            format!("evidence {d} it references is missing"),
-        ));
+    for (d, seq) in &ev_refs {
+        if evidence.contains_key(d) {
+            continue;
+        }
+        match purges.get(d) {
+            Some(by) => purged.push(Purged {
+                digest: d.clone(),
+                purged_by: *by,
+                evidence: true,
+            }),
+            None => {
+                return Err(BundleError::entry(
+                    *seq,
+                    evidence_path(d),
+                    format!("evidence {d} it references is missing and no bundled entry purged it"),
+                ));
+            }
+        }
     }
     Ok(VerifiedBundle {
         manifest,

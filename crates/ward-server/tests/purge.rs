@@ -638,3 +638,149 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
     })
     .await;
 }
+
+/// What the guard missed inside a tool's raw file (here a JUnit report's captured output, which
+/// no summary copies) is purged by two people like a text: the raw file is deleted with no byte
+/// left in the database files, reading it answers 409 `document_purged`, the same bytes are
+/// refused when attached again, fsck and a new export stay clean, and a bundle of the change
+/// still verifies (in Rust and with the independent Python verifier), naming the raw evidence
+/// purged by its entry.
+#[tokio::test]
+async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies() {
+    both(async |db: &TestDb| {
+        use base64::Engine;
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
+        let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
+        let mut arts = Vec::new();
+        for (n, d) in ["e1", "e2"].iter().enumerate() {
+            let art = format!("sha256:{}", d.repeat(32));
+            let (st, v) = s
+                .post(
+                    "/api/v1/artifacts",
+                    &ci,
+                    json!({ "digest": art, "service": "patient-api", "version": format!("1.0.{n}") }),
+                )
+                .await;
+            assert!(st.is_success(), "{v}");
+            arts.push(art);
+        }
+        let (st, v) = s
+            .post(
+                "/api/v1/changes",
+                &dana,
+                json!({ "title": "Index the clinic table", "artifacts": [arts[0]] }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let change = v["id"].as_str().expect("id").to_string();
+        let junit = format!(
+            r#"<testsuite name="s" tests="1" failures="0"><testcase name="t"/><system-out>{MARKER} raw</system-out></testsuite>"#
+        );
+        let attach = |art: &str| {
+            json!({ "artifact": art, "file_name": "report.xml",
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(&junit) })
+        };
+        let (st, v) = s.post("/api/v1/attestations", &ci, attach(&arts[0])).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_str().expect("id").to_string();
+        assert_eq!(id, ward_evidence::digest::of_bytes(junit.as_bytes()), "the id is the file's digest");
+        let raw = format!("/api/v1/evidence/{}/{id}", arts[0]);
+        let (st, _) = s.get(&raw, &dana).await;
+        assert_eq!(st, StatusCode::OK);
+        for (leaf, _) in s.envelopes().await {
+            assert!(!contains(&leaf, MARKER), "the raw file is beside the log, not in it");
+        }
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            let data_dir = std::path::Path::new(path).parent().expect("dir");
+            assert!(!grep_dir(data_dir, MARKER).is_empty(), "the search can see the file before");
+        }
+
+        // Two people: a request deletes nothing, the requester cannot complete it.
+        let (st, req) = s.purge(&id, &priya, Some(&password("priya"))).await;
+        assert_eq!((st, req["status"].as_str()), (StatusCode::CREATED, Some("requested")), "{req}");
+        assert_eq!(req["raw_evidence"], true, "{req}");
+        assert!(s.ledger.store().evidence(&id).await.expect("evidence").is_some());
+        let (st, e) = s.purge(&id, &priya, Some(&password("priya"))).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("second_person_required"))
+        );
+        let (st, e) = s.purge(&id, &dana, Some(&password("dana"))).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "a developer completes no purge: {e}");
+        assert!(s.ledger.store().evidence(&id).await.expect("evidence").is_some());
+        let (st, done) = s.purge(&id, &olga, Some(&password("olga"))).await;
+        assert_eq!((st, done["status"].as_str()), (StatusCode::CREATED, Some("purged")), "{done}");
+        let purged_seq = done["seq"].as_u64().expect("seq");
+        assert_eq!(s.ledger.store().evidence(&id).await.expect("evidence"), None);
+        let (_, purge_entry) = s
+            .envelopes()
+            .await
+            .into_iter()
+            .find(|(_, e)| e.seq == purged_seq)
+            .expect("the purge entry");
+        let Payload::Inline(p) = &purge_entry.payload else {
+            panic!("inline payload")
+        };
+        assert_eq!((p["digest"].as_str(), p["of"].as_str()), (Some(id.as_str()), Some("evidence")));
+
+        // Reading it: 409, its record stays; attaching the same bytes again: refused.
+        let (st, e) = s.get(&raw, &dana).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("document_purged")), "{e}");
+        assert!(!e.to_string().contains(MARKER), "{e}");
+        let (_, view) = s.get(&format!("/api/v1/artifacts/{}", arts[0]), &dana).await;
+        assert_eq!(view["attestations"][0]["id"], id.as_str(), "the record stays: {view}");
+        let (st, e) = s.post("/api/v1/attestations", &ci, attach(&arts[1])).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("evidence_purged")), "{e}");
+        assert_eq!(s.ledger.store().evidence(&id).await.expect("evidence"), None, "nothing stored again");
+        let (st, e) = s.purge(&id, &olga, Some(&password("olga"))).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("already_purged")));
+
+        // The chain is whole: fsck, a new export, and a bundle of the change in both verifiers.
+        let (tmp, _) = s.fsck_and_verified_export().await;
+        assert_eq!(grep_dir(&tmp.path().join("export"), MARKER), Vec::<String>::new());
+        let auditor = Identity {
+            id: "user:audrey".into(),
+            kind: ActorKind::Human,
+            roles: vec![Role::Auditor],
+        };
+        let built = ward_app::bundle::export(
+            &s.ledger,
+            &signer(),
+            ORIGIN,
+            &auditor,
+            &ward_app::bundle::Query::Change(change.clone()),
+        )
+        .await
+        .expect("bundle");
+        assert!(!contains(&built.bytes, MARKER), "no byte of the file in the bundle");
+        let verified = ward_app::bundle::verify(&built.bytes, &signer().verifier()).expect("the bundle verifies");
+        assert_eq!(
+            verified.purged,
+            vec![ward_ledger::bundle::Purged {
+                digest: id.clone(),
+                purged_by: purged_seq,
+                evidence: true
+            }]
+        );
+        let file = tmp.path().join("change.bundle");
+        std::fs::write(&file, &built.bytes).expect("write");
+        let py = std::process::Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_bundle.py"))
+            .arg(&file)
+            .arg("--key")
+            .arg(ward_ledger::NoteVerifier::verifier_key(&signer().verifier()))
+            .output()
+            .expect("python3");
+        let out = String::from_utf8_lossy(&py.stdout);
+        assert!(py.status.success(), "{out}{}", String::from_utf8_lossy(&py.stderr));
+        assert!(out.contains(&format!("raw evidence {id} purged by entry {purged_seq}")), "{out}");
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            let data_dir = std::path::Path::new(path).parent().expect("dir");
+            assert_eq!(grep_dir(data_dir, MARKER), Vec::<String>::new(), "marker in the database files");
+        }
+    })
+    .await;
+}

@@ -543,7 +543,7 @@ async fn writer(store: Arc<dyn Store>, projectors: Arc<Vec<Arc<dyn Projector>>>,
         let events: Vec<NewEvent> = jobs.iter().map(|j| j.event.clone()).collect();
         let documents = crate::DocumentChanges {
             put: jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.documents)).collect(),
-            delete: Vec::new(),
+            ..Default::default()
         };
         match store.append_with_documents(events, &documents, &projectors).await {
             Ok(receipts) => {

@@ -95,9 +95,10 @@ pub trait Store: Send + Sync {
             .await
     }
     /// Appends events and, in the same transaction, stores and deletes text documents
-    /// (`documents` table). A deletion removes the row and scrubs its bytes from the database
-    /// files once committed (SQLite: `secure_delete` and a truncating WAL checkpoint;
-    /// PostgreSQL: `VACUUM FULL documents`).
+    /// (`documents` table) and deletes raw evidence (`evidence_blobs`). A deletion removes the
+    /// row and scrubs its bytes from the database files once committed (SQLite:
+    /// `secure_delete` and a truncating WAL checkpoint; PostgreSQL: `VACUUM FULL` of the
+    /// table).
     async fn append_with_documents(
         &self,
         events: Vec<NewEvent>,
@@ -106,8 +107,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Receipt>, StoreError>;
     /// A text document by digest (`sha256:<hex>`).
     async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Scrubs the bytes of deleted documents from the database files (done after every purge;
-    /// callable again when that scrub could not finish).
+    /// Scrubs the bytes of deleted documents and raw evidence from the database files (done
+    /// after every purge; callable again when that scrub could not finish).
     async fn scrub_documents(&self) -> Result<(), StoreError>;
     /// The current head: size and frontier.
     async fn head(&self) -> Result<Frontier, StoreError>;
@@ -192,12 +193,15 @@ pub struct DocumentChanges {
     pub put: Vec<(String, Vec<u8>)>,
     /// Digests to delete (a purge).
     pub delete: Vec<String>,
+    /// Digests of raw evidence (`evidence_blobs`) to delete (a purge of a file the guard
+    /// missed); scrubbed like documents.
+    pub delete_evidence: Vec<String>,
 }
 
 impl DocumentChanges {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.put.is_empty() && self.delete.is_empty()
+        self.put.is_empty() && self.delete.is_empty() && self.delete_evidence.is_empty()
     }
 }
 

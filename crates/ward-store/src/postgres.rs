@@ -27,10 +27,18 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// After a document was deleted: rewrites the `documents` table so no dead tuple keeps its
-    /// bytes in the table's files (the server's own WAL archive is outside Ward's reach).
-    async fn scrub_deleted(&self) -> Result<(), StoreError> {
-        sqlx::raw_sql("VACUUM FULL documents").execute(&self.pool).await?;
+    /// After a document or raw evidence was deleted: rewrites the `documents` and
+    /// `evidence_blobs` tables (and their TOAST tables) so no dead tuple keeps its bytes in the
+    /// tables' files (the server's own WAL archive is outside Ward's reach).
+    /// `evidence`: whether raw evidence was deleted too (rewriting `evidence_blobs` locks it, so
+    /// a purge of text alone leaves it be).
+    async fn scrub_deleted(&self, evidence: bool) -> Result<(), StoreError> {
+        let sql = if evidence {
+            "VACUUM FULL documents, evidence_blobs"
+        } else {
+            "VACUUM FULL documents"
+        };
+        sqlx::raw_sql(sql).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -225,9 +233,18 @@ impl Store for PgStore {
                 return Err(StoreError::Invalid("no such document".into()));
             }
         }
+        for digest in &documents.delete_evidence {
+            let gone = sqlx::query("DELETE FROM evidence_blobs WHERE digest = $1")
+                .bind(digest)
+                .execute(&mut *tx)
+                .await?;
+            if gone.rows_affected() != 1 {
+                return Err(StoreError::Invalid("no such evidence".into()));
+            }
+        }
         tx.commit().await?;
-        if !documents.delete.is_empty() {
-            self.scrub_deleted().await?;
+        if !documents.delete.is_empty() || !documents.delete_evidence.is_empty() {
+            self.scrub_deleted(!documents.delete_evidence.is_empty()).await?;
         }
         Ok(batch.receipts())
     }
@@ -342,7 +359,7 @@ impl Store for PgStore {
     }
 
     async fn scrub_documents(&self) -> Result<(), StoreError> {
-        self.scrub_deleted().await
+        self.scrub_deleted(true).await
     }
 
     async fn document(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -627,7 +644,7 @@ impl Store for PgStore {
                     } else if table == "documents" {
                         derived.check_document(&mut report, &digest, &data);
                     } else {
-                        crate::projection::check_blob(&mut report, table, &digest, &data);
+                        derived.check_evidence(&mut report, &digest, &data);
                     }
                 }
             }

@@ -370,6 +370,21 @@ impl DerivedState {
         }
     }
 
+    /// Checks one stored raw evidence file against its digest; one a `document.purged` entry
+    /// deleted is extra (its bytes came back after the purge).
+    pub fn check_evidence(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
+        check_blob(report, "evidence_blobs", digest, data);
+        if self.purged.contains(digest) {
+            report.push(StateDiff {
+                collection: "evidence_blobs".into(),
+                key: digest.into(),
+                kind: DiffKind::Extra,
+                stored: Some(digest.into()),
+                expected: None,
+            });
+        }
+    }
+
     /// Checks one stored text document against its digest, and marks it present.
     pub fn check_document(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
         self.doc_present.insert(digest.to_string());

@@ -239,8 +239,17 @@ impl Store for SqliteStore {
                 return Err(StoreError::Invalid("no such document".into()));
             }
         }
+        for digest in &documents.delete_evidence {
+            let gone = sqlx::query("DELETE FROM evidence_blobs WHERE digest = ?")
+                .bind(digest)
+                .execute(&mut *tx)
+                .await?;
+            if gone.rows_affected() != 1 {
+                return Err(StoreError::Invalid("no such evidence".into()));
+            }
+        }
         tx.commit().await?;
-        if !documents.delete.is_empty() {
+        if !documents.delete.is_empty() || !documents.delete_evidence.is_empty() {
             self.scrub_deleted().await?;
         }
         Ok(batch.receipts())
@@ -640,7 +649,7 @@ impl Store for SqliteStore {
                     } else if table == "documents" {
                         derived.check_document(&mut report, &digest, &data);
                     } else {
-                        crate::projection::check_blob(&mut report, table, &digest, &data);
+                        derived.check_evidence(&mut report, &digest, &data);
                     }
                 }
             }

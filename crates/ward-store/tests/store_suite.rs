@@ -78,6 +78,7 @@ both_stores!(
     deleted_and_edited_projection_rows_are_found_by_fsck,
     state_check_sees_one_snapshot_while_others_append,
     purged_document_leaves_the_chain_whole_and_no_bytes_behind,
+    purged_raw_evidence_leaves_no_bytes_and_its_return_is_found,
     an_oversized_event_is_refused_before_any_projector_reads_it,
     an_idle_web_session_is_idle_for_every_handle_and_no_writer_winds_its_clock_back,
 );
@@ -183,7 +184,7 @@ async fn purged_document_leaves_the_chain_whole_and_no_bytes_behind(url: &str) {
     let (keep, keep_digest, keep_bytes) = titled("kept title", 2);
     let changes = ward_store::DocumentChanges {
         put: vec![(digest.clone(), bytes.clone()), (keep_digest.clone(), keep_bytes)],
-        delete: vec![],
+        ..Default::default()
     };
     l.append_with_documents(vec![e, keep], &changes).await.unwrap();
     assert_eq!(l.store().document(&digest).await.unwrap(), Some(bytes));
@@ -202,8 +203,8 @@ async fn purged_document_leaves_the_chain_whole_and_no_bytes_behind(url: &str) {
         ..event(9)
     };
     let del = ward_store::DocumentChanges {
-        put: vec![],
         delete: vec![digest.clone()],
+        ..Default::default()
     };
     let receipts = l.append_with_documents(vec![purge], &del).await.unwrap();
     let purge_seq = receipts[0].seq;
@@ -263,6 +264,62 @@ async fn purged_document_leaves_the_chain_whole_and_no_bytes_behind(url: &str) {
     let gone = export_to(&l, tmp.path(), "gone").await;
     let err = verify_export(&gone, &s.verifier()).unwrap_err();
     assert!(matches!(err, VerifyError::BadEntry { index: 6, .. }), "{err:?}");
+}
+
+/// Raw evidence (a file the guard missed) deleted with a `document.purged` event: gone from
+/// the store with no byte left in the database files (SQLite) or the table (PostgreSQL), fsck
+/// clean; the same bytes stored again behind the purge's back are found by fsck as extra.
+async fn purged_raw_evidence_leaves_no_bytes_and_its_return_is_found(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..3).map(event).collect()).await.unwrap();
+    let raw = b"<testsuite tests=\"1\"><system-out>PLANTED-e7d1 raw</system-out></testsuite>".to_vec();
+    let digest = format!("sha256:{}", ward_ledger::hash::sha256(&raw).to_hex());
+    l.store().put_evidence(&digest, &raw).await.unwrap();
+    let (r, _) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    if !url.starts_with("postgres") {
+        let db = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+        assert!(
+            !grep_dir(db.parent().unwrap(), b"PLANTED-e7d1").is_empty(),
+            "the marker is findable"
+        );
+    }
+    let purge = || NewEvent {
+        kind: ward_ledger::documents::PURGED_KIND.into(),
+        subject: format!("document:{digest}"),
+        payload: json!({ "digest": digest, "of": "evidence" }),
+        ..event(9)
+    };
+    let del = ward_store::DocumentChanges {
+        delete_evidence: vec![digest.clone()],
+        ..Default::default()
+    };
+    let receipts = l.append_with_documents(vec![purge()], &del).await.unwrap();
+    assert_eq!(l.store().evidence(&digest).await.unwrap(), None);
+    // Nothing left to delete: refused, nothing written.
+    assert!(l.append_with_documents(vec![purge()], &del).await.is_err());
+    assert_eq!(l.head().await.unwrap().size(), receipts[0].seq + 1);
+    let (r, _) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    if url.starts_with("postgres") {
+        let n = raw_count(
+            url,
+            &format!("SELECT count(*) FROM evidence_blobs WHERE digest = '{digest}'"),
+        )
+        .await;
+        assert_eq!(n, 0);
+    } else {
+        let db = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+        assert_eq!(grep_dir(db.parent().unwrap(), b"PLANTED-e7d1"), Vec::<String>::new());
+    }
+    // Stored again behind the purge's back: extra, by digest.
+    l.store().put_evidence(&digest, &raw).await.unwrap();
+    let state = l.check_state().await.unwrap();
+    let d = only_diff(&state);
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("evidence_blobs", digest.as_str(), ward_store::DiffKind::Extra)
+    );
 }
 
 /// Files under `dir` (recursively) whose bytes contain `needle`.

@@ -395,6 +395,7 @@ pub async fn export(
     let mut payloads = BTreeMap::new();
     let mut documents = BTreeMap::new();
     let mut doc_refs: BTreeSet<String> = BTreeSet::new();
+    let mut purged_evidence: Vec<(String, u64)> = Vec::new();
     for (env, leaf) in &picked {
         let payload = match &env.payload {
             Payload::Inline(v) => v.clone(),
@@ -413,32 +414,53 @@ pub async fn export(
         ward_ledger::documents::references(&payload, &mut refs);
         doc_refs.extend(refs);
         for d in fmt::evidence_references(&env.kind, &payload) {
-            let data = ledger
-                .store()
-                .evidence(&d)
-                .await?
-                .ok_or_else(|| missing(env.seq, "evidence", &d))?;
-            files.insert(fmt::evidence_path(&d), data);
+            match ledger.store().evidence(&d).await? {
+                Some(data) => {
+                    files.insert(fmt::evidence_path(&d), data);
+                }
+                // Raw evidence two people purged: its purge entry joins the bundle instead.
+                None => match scope.purged_by(&d) {
+                    Some(seq) => purged_evidence.push((d, seq)),
+                    None => return Err(missing(env.seq, "evidence", &d)),
+                },
+            }
         }
         files.insert(fmt::entry_path(env.seq), leaf.clone());
         payloads.insert(env.seq, payload);
     }
-    // Documents, to a fixed point: a purge entry that explains an absent document joins the
-    // bundle, and what it references is resolved in turn.
+    // Documents, to a fixed point: a purge entry that explains an absent document or raw
+    // evidence joins the bundle, and what it references is resolved in turn.
     let mut purged = Vec::new();
-    let mut resolved: BTreeSet<String> = BTreeSet::new();
-    while let Some(d) = doc_refs.iter().find(|d| !resolved.contains(*d)).cloned() {
-        resolved.insert(d.clone());
-        if let Some(data) = ledger.store().document(&d).await? {
-            documents.insert(d.clone(), data.clone());
-            files.insert(fmt::document_path(&d), data);
-            continue;
-        }
-        let seq = scope.purged_by(&d).ok_or_else(|| missing(0, "document", &d))?;
+    let mut purge_entries: Vec<u64> = Vec::new();
+    for (d, seq) in purged_evidence {
         purged.push(Purged {
-            digest: d.clone(),
+            digest: d,
             purged_by: seq,
+            evidence: true,
         });
+        purge_entries.push(seq);
+    }
+    let mut resolved: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let seq = if let Some(seq) = purge_entries.pop() {
+            seq
+        } else if let Some(d) = doc_refs.iter().find(|d| !resolved.contains(*d)).cloned() {
+            resolved.insert(d.clone());
+            if let Some(data) = ledger.store().document(&d).await? {
+                documents.insert(d.clone(), data.clone());
+                files.insert(fmt::document_path(&d), data);
+                continue;
+            }
+            let seq = scope.purged_by(&d).ok_or_else(|| missing(0, "document", &d))?;
+            purged.push(Purged {
+                digest: d.clone(),
+                purged_by: seq,
+                evidence: false,
+            });
+            seq
+        } else {
+            break;
+        };
         if picked.iter().any(|(e, _)| e.seq == seq) {
             continue;
         }
@@ -459,6 +481,9 @@ pub async fn export(
         picked.push((env, entry.leaf));
     }
     picked.sort_by_key(|(e, _)| e.seq);
+    // In the order the verifier finds them (documents, then raw evidence, each by digest): the
+    // report it renders again must be the same.
+    purged.sort_by(|a, b| (a.evidence, &a.digest).cmp(&(b.evidence, &b.digest)));
     for (env, _) in &picked {
         let hashes = ledger.inclusion_proof(env.seq, cp.size).await?;
         let proof = TlogProof {
@@ -493,7 +518,14 @@ pub async fn export(
         ("documents".to_string(), count("documents/")),
         ("evidence".to_string(), count("evidence/")),
         ("blobs".to_string(), count("blobs/")),
-        ("purged_documents".to_string(), purged.len() as u64),
+        (
+            "purged_documents".to_string(),
+            purged.iter().filter(|p| !p.evidence).count() as u64,
+        ),
+        (
+            "purged_evidence".to_string(),
+            purged.iter().filter(|p| p.evidence).count() as u64,
+        ),
         (
             "gate_decisions".to_string(),
             entries.iter().filter(|e| e.kind == "gate.evaluated").count() as u64,
@@ -687,6 +719,15 @@ fn replay_decisions(v: &VerifiedBundle) -> Result<usize, BundleError> {
     let mut n = 0;
     for e in v.entries.iter().filter(|e| e.kind == "gate.evaluated") {
         let p = &v.payloads[&e.seq];
+        // A decision whose input or policy two people purged cannot be replayed; the verifier
+        // reports the purge (its entry is bundled), not a replay.
+        let purged = |k: &str| {
+            let d = p.get(k).and_then(Value::as_str).unwrap_or_default();
+            v.purged.iter().any(|x| x.evidence && x.digest == d)
+        };
+        if purged("input_digest") || purged("policy_digest") {
+            continue;
+        }
         let doc = |k: &str| -> Result<Value, BundleError> {
             let d = p.get(k).and_then(Value::as_str).unwrap_or_default();
             let bytes = v

@@ -294,7 +294,8 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             ));
         }
         for pd in f.purged {
-            exceptions.push(format!("Document {} purged by entry {}", pd.digest, pd.purged_by));
+            let what = if pd.evidence { "Raw evidence" } else { "Document" };
+            exceptions.push(format!("{what} {} purged by entry {}", pd.digest, pd.purged_by));
         }
         if exceptions.is_empty() {
             b.push(Block::Callout("Exceptions".into(), vec!["None recorded.".into()]));
@@ -381,7 +382,10 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                     summary_line(v.get("summary").unwrap_or(&Value::Null)),
                     s(&v, "added_by"),
                     format!("{} (entry {})", e.time, e.seq),
-                    ward_ledger::bundle::evidence_path(&s(&v, "id")),
+                    match f.purged.iter().find(|x| x.evidence && x.digest == s(&v, "id")) {
+                        Some(x) => format!("[purged by entry {}]", x.purged_by),
+                        None => ward_ledger::bundle::evidence_path(&s(&v, "id")),
+                    },
                 ]
             })
             .collect();

@@ -449,7 +449,7 @@ async fn record(
                 })
                 .await;
             let digest = ward_evidence::digest::of_bytes(&outcome.output);
-            ledger.store().put_evidence(&digest, &outcome.output).await?;
+            crate::documents::store_evidence(ledger, &digest, &outcome.output, "the target's output").await?;
             run.status = if outcome.succeeded { "succeeded" } else { "failed" }.into();
             run.exit_code = outcome.exit_code;
             run.output_digest = Some(digest);

@@ -154,7 +154,8 @@ pub fn verify(g: &Global, file: &Path, key: &str) -> Result<()> {
                     }
                 );
                 for p in &r.purged {
-                    out.push_str(&format!("\n  document {} purged by entry {}", p.digest, p.purged_by));
+                    let what = if p.evidence { "raw evidence" } else { "document" };
+                    out.push_str(&format!("\n  {what} {} purged by entry {}", p.digest, p.purged_by));
                 }
                 out
             });

@@ -1,4 +1,5 @@
-//! `ward purge`: one step of the two-person purge of a text document kept beside the log.
+//! `ward purge`: one step of the two-person purge of a text document or raw evidence kept
+//! beside the log.
 
 use crate::backend::Backend;
 use crate::cli::{Global, PurgeArgs};
@@ -16,13 +17,14 @@ pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {
         reauth_token: a.reauth_token.clone(),
     };
     let out: PurgeOutcome = Backend::from_global(g)?.purge(digest, &req).await?;
+    let what = if out.raw_evidence { "raw evidence " } else { "" };
     emit(g.output, json!(out), || match &out.purged_by {
         Some(by) => format!(
-            "purged {}: deleted from the store, entry {} (requested by {} in entry {}, completed by {by})",
+            "purged {what}{}: deleted from the store, entry {} (requested by {} in entry {}, completed by {by})",
             out.digest, out.seq, out.requested_by, out.request_seq
         ),
         None => format!(
-            "purge of {} requested by {} (entry {}); another privacy officer or an admin completes it with the same command",
+            "purge of {what}{} requested by {} (entry {}); another privacy officer or an admin completes it with the same command",
             out.digest, out.requested_by, out.seq
         ),
     });
