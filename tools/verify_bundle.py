@@ -23,7 +23,7 @@ import tarfile
 FORMAT = "ward.bundle/v1"
 PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 FIXED = {"manifest.json", "checkpoint", "report.html", "report.md"}
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z: no trailing newline, unlike $
 DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
 
 
@@ -376,7 +376,7 @@ def verify(path, key):
         if name.split("/")[0] in ("entries", "proofs") and name not in claimed:
             raise Failure(name, "not an entry of manifest.json")
     # 7. Documents, evidence and blobs.
-    docs, evidence, blobs, purges = {}, {}, set(), {}
+    docs, evidence, blobs, purges, evidence_purges = {}, {}, set(), {}, {}
     resolved = {}
     for seq in sorted(payloads):
         p = payloads[seq]
@@ -399,7 +399,12 @@ def verify(path, key):
         for d in refs:
             docs.setdefault(d, seq)
         if kinds[seq] == "document.purged" and isinstance(value, dict) and isinstance(value.get("digest"), str):
-            purges.setdefault(value["digest"], seq)
+            # What it deleted: a text document (no "of"), raw evidence ("evidence") or both.
+            of = value.get("of")
+            if of is None or of == "both":
+                purges.setdefault(value["digest"], seq)
+            if of in ("evidence", "both"):
+                evidence_purges.setdefault(value["digest"], seq)
         for field in EVIDENCE_FIELDS.get(kinds[seq], ()):
             d = value.get(field) if isinstance(value, dict) else None
             if isinstance(d, str):
@@ -436,8 +441,8 @@ def verify(path, key):
     for d in sorted(evidence):
         if "evidence/" + d.replace(":", "-", 1) in files:
             continue
-        if d in purges:
-            purged.append(("raw evidence", d, purges[d]))
+        if d in evidence_purges:
+            purged.append(("raw evidence", d, evidence_purges[d]))
             continue
         raise Failure(
             "evidence/" + d.replace(":", "-", 1),

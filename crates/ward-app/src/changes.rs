@@ -346,8 +346,9 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
                 format!("pass the {name}'s http(s) URL"),
             ));
         }
-        // Written into the leaf: judged by every detector, a signed URL's token too.
-        crate::freetext::check(name, u)?;
+        // Written into the leaf: judged by every detector, a signed URL's token too, and read
+        // as the words it joins.
+        crate::identifier::judge_url(name, u)?;
     }
     if !KINDS.contains(&req.kind.as_str()) {
         return Err(AppError::invalid(

@@ -393,8 +393,15 @@ pub async fn purge(
     // One purge decision at a time, across processes.
     let _lock = ledger.store().lock("documents.purge").await?;
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
-        // Finish a scrub an earlier completion could not (SQLite readers holding the WAL).
-        ledger.store().scrub_documents().await?;
+        // Finish a scrub an earlier completion could not (SQLite readers holding the WAL) — for
+        // a person who may purge only: the scrub rewrites tables.
+        if by.kind == ward_ledger::ActorKind::Human {
+            let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+            if judged.roles.contains(&ward_core::Role::PrivacyOfficer) || judged.roles.contains(&ward_core::Role::Admin)
+            {
+                ledger.store().scrub_documents().await?;
+            }
+        }
         return Err(AppError::new(
             Kind::Conflict,
             "already_purged",
@@ -405,17 +412,23 @@ pub async fn purge(
             "nothing to do",
         ));
     }
-    // A text document, or raw evidence (a tool's file, a gate input, a configuration bundle,
-    // a target's output) whose bytes the guard let in.
-    let raw_evidence = if ledger.store().document(digest).await?.is_some() {
-        false
-    } else if ledger.store().evidence(digest).await?.is_some() {
-        true
-    } else {
+    // A text document, or an attested file whose bytes the guard let in (raw evidence), or both
+    // (the same bytes stored twice are deleted together).
+    let in_documents = ledger.store().document(digest).await?.is_some();
+    let in_evidence = ledger.store().evidence(digest).await?.is_some();
+    if !in_documents && !in_evidence {
         return Err(AppError::not_found(
             "no such document or raw evidence is stored",
             "copy the digest from the reference doc:sha256:<hex> in the event, or the attestation's id",
         ));
+    }
+    if in_evidence {
+        attested_file_only(ledger, digest).await?;
+    }
+    let what = match (in_documents, in_evidence) {
+        (true, false) => Purging::Document,
+        (false, _) => Purging::Evidence,
+        (true, true) => Purging::Both,
     };
     if by.kind != ward_ledger::ActorKind::Human {
         return Err(AppError::new(
@@ -491,21 +504,18 @@ pub async fn purge(
                 "purged_by": by.id, "printed_name": proof.printed_name, "reauth": proof.method,
                 "reason": reason_ref,
             });
-            mark_raw_evidence(&mut payload, raw_evidence);
+            what.record_in(&mut payload);
             proof.record_in(&mut payload);
-            let changes = if raw_evidence {
-                DocumentChanges {
-                    put: texts.put,
-                    delete_evidence: vec![digest.to_string()],
-                    ..Default::default()
-                }
-            } else {
-                DocumentChanges {
-                    put: texts.put,
-                    delete: vec![digest.to_string()],
-                    ..Default::default()
-                }
+            let mut changes = DocumentChanges {
+                put: texts.put,
+                ..Default::default()
             };
+            if what != Purging::Evidence {
+                changes.delete.push(digest.to_string());
+            }
+            if what != Purging::Document {
+                changes.delete_evidence.push(digest.to_string());
+            }
             let event = NewEvent {
                 actor: by.actor(),
                 kind: PURGED_KIND.into(),
@@ -524,7 +534,7 @@ pub async fn purge(
                 request_seq,
                 requested_by,
                 purged_by: Some(by.id.clone()),
-                raw_evidence,
+                raw_evidence: what != Purging::Document,
             })
         }
         _ => {
@@ -532,7 +542,7 @@ pub async fn purge(
                 "digest": digest, "requested_by": by.id, "printed_name": proof.printed_name,
                 "reauth": proof.method, "reason": reason_ref,
             });
-            mark_raw_evidence(&mut payload, raw_evidence);
+            what.record_in(&mut payload);
             proof.record_in(&mut payload);
             let event = NewEvent {
                 actor: by.actor(),
@@ -548,22 +558,85 @@ pub async fn purge(
                 request_seq: receipt.seq,
                 requested_by: by.id.clone(),
                 purged_by: None,
-                raw_evidence,
+                raw_evidence: what != Purging::Document,
             })
         }
     }
 }
 
-/// A purge of raw evidence says so in its entries (`"of": "evidence"`); a purge of a text
-/// document keeps the shape it always had.
-fn mark_raw_evidence(payload: &mut Value, raw_evidence: bool) {
-    if raw_evidence {
-        payload["of"] = json!(RAW_EVIDENCE);
+/// What a purge deletes, as its entries say (`payload.of`): a text document (no `of`, the
+/// shape purges always had), raw evidence (`"evidence"`), or the same bytes stored as both
+/// (`"both"`). Verifiers excuse a missing file only by a purge of its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purging {
+    Document,
+    Evidence,
+    Both,
+}
+
+impl Purging {
+    fn record_in(self, payload: &mut Value) {
+        match self {
+            Purging::Document => {}
+            Purging::Evidence => payload["of"] = json!(ward_ledger::documents::OF_EVIDENCE),
+            Purging::Both => payload["of"] = json!(ward_ledger::documents::OF_BOTH),
+        }
     }
 }
 
-/// `payload.of` of a purge of raw evidence.
-pub const RAW_EVIDENCE: &str = "evidence";
+/// Raw evidence is purged only as an attested file (`attestation.added` names it): the bytes
+/// Ward keeps as its own record — a gate decision's input or policy, a configuration bundle or
+/// the effective configuration, a target's or a rollout's output, a drift observation — are
+/// what decisions, deployments and restores are replayed from, and stay. One pass over the
+/// log, parsing only the entries whose bytes hold the digest.
+async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppError> {
+    const OWN_RECORDS: &[&str] = &[
+        "gate.",
+        "config.",
+        "promotion.",
+        "deployment.",
+        "drift.",
+        "rollout.",
+        "dr.",
+        "environment.",
+    ];
+    let finder = memchr::memmem::Finder::new(digest.as_bytes());
+    let size = ledger.head().await?.size();
+    let (mut attested, mut own) = (false, None);
+    let mut next = 0u64;
+    while next < size && own.is_none() {
+        let chunk = ledger.store().entries(next, 2000.min(size - next)).await?;
+        let Some(last) = chunk.last() else { break };
+        next = last.seq + 1;
+        for e in chunk.iter().filter(|e| finder.find(&e.leaf).is_some()) {
+            let env = EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
+            let Payload::Inline(p) = &env.payload else { continue };
+            if env.kind == "attestation.added" && p.get("id").and_then(Value::as_str) == Some(digest) {
+                attested = true;
+            } else if OWN_RECORDS.iter().any(|k| env.kind.starts_with(k)) {
+                own = Some(env.seq);
+                break;
+            }
+        }
+    }
+    if let Some(seq) = own {
+        return Err(AppError::new(
+            crate::error::Kind::Conflict,
+            "not_purgeable",
+            format!("these bytes are Ward's own record (entry {seq}), not only an attested file"),
+            "a gate input or policy, a configuration or an output stays: decisions and restores are replayed from it; supersede a configuration with a corrected one and rotate what it exposed",
+        ));
+    }
+    if !attested {
+        return Err(AppError::new(
+            crate::error::Kind::Conflict,
+            "not_purgeable",
+            "these raw bytes are no attested file",
+            "raw evidence is purged as an attestation: take its id from the change's evidence list",
+        ));
+    }
+    Ok(())
+}
 
 /// The refusal of bytes a `document.purged` entry deleted, when `digest` names some.
 async fn purged_refusal(ledger: &Ledger, digest: &str, what: &str) -> Result<Option<AppError>, AppError> {
@@ -580,10 +653,9 @@ async fn purged_refusal(ledger: &Ledger, digest: &str, what: &str) -> Result<Opt
     }))
 }
 
-/// Stores raw bytes beside the log by `digest` (evidence, gate inputs and policies,
-/// configuration bundles, target output), refused when a `document.purged` entry deleted the
-/// same bytes: what two people purged is not stored again (ward log fsck reports bytes that
-/// come back by another way).
+/// Stores an attested file beside the log by `digest`, refused when a `document.purged` entry
+/// deleted the same bytes: what two people purged is not stored again (ward log fsck reports
+/// bytes that come back by another way).
 pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &str) -> Result<(), AppError> {
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
         return Err(AppError::new(
@@ -595,6 +667,20 @@ pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &
             ),
             "remove what the purge was about from the file and submit it again",
         ));
+    }
+    ledger.store().put_evidence(digest, bytes).await?;
+    Ok(())
+}
+
+/// Stores bytes Ward keeps as its own record (a gate input or policy, a configuration, an
+/// output, an observation) beside the log by `digest` — unless a `document.purged` entry
+/// deleted the same bytes (someone attested them and had them purged): then they are not
+/// stored again, and readers are told of the purge. Never a refusal: an output is stored after
+/// its deployment ran, which must still be recorded.
+pub async fn keep_evidence(ledger: &Ledger, digest: &str, bytes: &[u8]) -> Result<(), AppError> {
+    if ledger.store().projection(PURGED, digest).await?.is_some() {
+        tracing::warn!(%digest, "bytes equal to purged raw evidence are not stored again");
+        return Ok(());
     }
     ledger.store().put_evidence(digest, bytes).await?;
     Ok(())

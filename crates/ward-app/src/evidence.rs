@@ -332,6 +332,14 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
                 format!("give the {} as your CI names it (one word)", name.replace('_', " ")),
             ));
         }
+        // A commit is a git object id (abbreviated or whole), nothing else (attack round 8:
+        // any text went into the leaf under this name).
+        if name == "commit" && (!(4..=64).contains(&v.len()) || !v.bytes().all(|c| c.is_ascii_hexdigit())) {
+            return Err(AppError::invalid(
+                "the commit is a git object id: 4 to 64 hex digits",
+                "pass the commit as git prints it (git rev-parse HEAD)",
+            ));
+        }
         crate::identifier::judge_with_entropy(name, v)?;
         // A service and a branch name no person by a number; a bot names branches after
         // versions (`dependabot/…/caniuse-lite-1.0.30001690`), which are not counted.
@@ -348,7 +356,7 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
                 "pass the build's page, e.g. https://ci.example.com/job/42",
             ));
         }
-        crate::freetext::check("build_url", url)?;
+        crate::identifier::judge_url("build_url", url)?;
     }
     Ok(())
 }

@@ -847,8 +847,8 @@ pub async fn check(
     };
     // Judged before its documents are stored: a refused decision leaves nothing behind.
     ledger.admit(&event)?;
-    crate::documents::store_evidence(ledger, &input_digest, &input_bytes, "the gate input").await?;
-    crate::documents::store_evidence(ledger, &policy_digest, &policy_bytes, "the gate policy").await?;
+    crate::documents::keep_evidence(ledger, &input_digest, &input_bytes).await?;
+    crate::documents::keep_evidence(ledger, &policy_digest, &policy_bytes).await?;
     let receipt = ledger.append(event).await?;
     Ok(GateDecision {
         id: receipt.seq,

@@ -26,6 +26,44 @@ pub fn judge_with_entropy(field: &str, token: &str) -> Result<(), AppError> {
     judge(field, token)
 }
 
+/// A URL written into a leaf (a change's ticket or incident, an artifact's build page): judged
+/// by every detector as written (a signed URL's token), then percent-decoded and read as the
+/// words it joins ([`judge`]): `?patient=john.smith.1961-04-12` and `/patient/00123456` are a
+/// name with a birth date and a patient's number (attack round 8). Numbers alone are not
+/// counted: CI run ids are long (`/actions/runs/12345678901`).
+pub fn judge_url(field: &str, url: &str) -> Result<(), AppError> {
+    crate::freetext::check(field, url)?;
+    let decoded = percent_decoded(url);
+    if decoded != url {
+        crate::freetext::check(field, &decoded)?;
+    }
+    judge(field, &decoded)
+}
+
+/// `%XX` escapes decoded (and `+` read as a space), invalid UTF-8 replaced.
+fn percent_decoded(url: &str) -> String {
+    let b = url.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// [`judge`] without capitalising: for paths and the strings of evidence summaries, where words
 /// before an old date are packages and documents (`pkg:pypi/certifi@2019.11.28`,
 /// `docs/adr/2019-03-02-use-postgres.md`), not names; a name written capitalised is still read
@@ -91,33 +129,64 @@ pub fn shown(id: &str) -> String {
     }
 }
 
-/// `token` as the words it joins (see [`judge`]): punctuation between letters read as a space,
-/// `.` and `:` between digits kept (a version, an address, a time), other punctuation between
-/// digits read as `-`; with `capitalise`, each word capitalised.
+/// `token` as the words it joins (see [`judge`]): a run of punctuation between letters read as
+/// one space, between digits as `-` (one `.` or `:` kept: a version, an address, a time), so
+/// doubled marks split nothing (`john..smith`, `219...45...1100`: attack round 8); a capital
+/// after a small letter and a change between letters and digits start a new word
+/// (`johnSmith19610412`); with `capitalise`, each word capitalised.
 fn as_words(token: &str, capitalise: bool) -> String {
     let chars: Vec<char> = token.chars().collect();
     let mut words = String::with_capacity(token.len());
     let mut start = true;
-    for (i, &c) in chars.iter().enumerate() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
         if c.is_ascii_punctuation() {
-            let digits = i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
-            words.push(match (digits, c) {
-                (true, '.' | ':') => c,
-                (true, _) => '-',
-                (false, _) => ' ',
+            let end = i + chars[i..].iter().take_while(|c| c.is_ascii_punctuation()).count();
+            let digits = i > 0 && chars[i - 1].is_ascii_digit() && chars.get(end).is_some_and(char::is_ascii_digit);
+            words.push(match (digits, end - i, c) {
+                (true, 1, '.' | ':') => c,
+                (true, _, _) => '-',
+                (false, _, _) => ' ',
             });
             start = !digits;
-        } else if start && capitalise {
-            words.extend(c.to_uppercase());
-            start = false;
-        } else {
-            // A digit after letters starts a word of its own (`jones19610412`).
-            if c.is_ascii_digit() && i > 0 && chars[i - 1].is_alphabetic() {
-                words.push(' ');
-            }
-            words.push(c);
-            start = false;
+            i = end;
+            continue;
         }
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        // A hex word (a commit, a digest) is one word, as written.
+        if !prev.is_some_and(char::is_alphanumeric) {
+            let n = chars[i..].iter().take_while(|c| c.is_alphanumeric()).count();
+            let word = &chars[i..i + n];
+            if n >= 7
+                && word.iter().all(char::is_ascii_hexdigit)
+                && word.iter().any(char::is_ascii_digit)
+                && word.iter().any(char::is_ascii_alphabetic)
+            {
+                words.extend(word);
+                start = false;
+                i += n;
+                continue;
+            }
+        }
+        // A digit after letters, letters after digits, a capital after a small letter: a new
+        // word (`jones19610412`, `1961john`, `johnSmith`).
+        let boundary = prev.is_some_and(|p| {
+            (c.is_ascii_digit() && p.is_alphabetic())
+                || (c.is_alphabetic() && p.is_ascii_digit())
+                || (c.is_uppercase() && p.is_lowercase())
+        });
+        if boundary {
+            words.push(' ');
+            start = true;
+        }
+        if start && capitalise {
+            words.extend(c.to_uppercase());
+        } else {
+            words.push(c);
+        }
+        start = false;
+        i += 1;
     }
     words
 }
@@ -173,21 +242,28 @@ fn refuse_number(field: &str, longest: usize) -> Result<(), AppError> {
 /// The most digits an identifier may hold read as one number (see [`check_number`]).
 pub const MAX_DIGITS: usize = 7;
 
-/// The longest run of digits in `token` joined by one or two punctuation marks, not counting a
-/// date at a run's start, a time (`10:30:00.123`), an IPv4 address, a UUID, a hex word of 32
-/// characters or more, one of Ward's ids (`CHG-31415926`, `dep-…`, `ro-…`) or digits glued to a
-/// ticket key's capitals (`CHG0034567`, `INC0012345`: a label the guard reads, `SSN219451100`
-/// is judged by it).
+/// The longest run of digits in `token` joined by up to four punctuation marks, not counting
+/// a date (`2026-12-05`, `20261205`: a run ends before one and starts again after it), a
+/// valid time (`10:30:00.123`), a private IPv4 address, a UUID, a hex word of 32 characters or
+/// more, one of Ward's ids (`CHG-31415926`, `dep-…`, `ro-…`), a ServiceNow number
+/// (`CHG0034567`, `RITM0012345`: its prefix and seven digits), a Jira key of up to seven digits
+/// (`OPS-1234567`), `git describe`'s `-14-g1234567`, an AWS ARN's or a GCP project's account
+/// number. None of those is passed over in a token that names what a person is found by
+/// (`ssn-dep-0219451100`, `mrn:CHG0034567`: attack round 8), where every digit counts.
 fn longest_number(token: &str, versions: bool) -> usize {
     let b = token.as_bytes();
+    let labelled = names_a_person_number(token);
     let mut longest = 0;
     let mut i = 0;
     while i < b.len() {
         // A word of letters and digits: a hex digest, a UUID or one of Ward's ids is passed
         // over whole.
         if let Some(end) = hex_identifier(b, i)
-            .or_else(|| ward_id(b, i))
-            .or_else(|| ticket_key(b, i))
+            .or_else(|| (!labelled).then(|| ward_id(b, i)).flatten())
+            .or_else(|| (!labelled).then(|| ticket_key(b, i)).flatten())
+            .or_else(|| (!labelled).then(|| jira_key(b, i)).flatten())
+            .or_else(|| (!labelled).then(|| git_describe(b, i)).flatten())
+            .or_else(|| (!labelled).then(|| cloud_account(b, i)).flatten())
         {
             i = end;
             continue;
@@ -195,6 +271,12 @@ fn longest_number(token: &str, versions: bool) -> usize {
         if !b[i].is_ascii_digit() {
             // Skip this word's letters (a digit glued to letters starts a run of its own).
             i += 1;
+            continue;
+        }
+        if labelled {
+            let (digits, end) = run_of_digits(b, i, false);
+            longest = longest.max(digits);
+            i = end.max(i + 1);
             continue;
         }
         if let Some(end) = ipv4(b, i)
@@ -206,16 +288,68 @@ fn longest_number(token: &str, versions: bool) -> usize {
         }
         let start = i + date_at(&b[i..]);
         let start = time_at(b, start.min(b.len())).unwrap_or(start);
-        let (digits, end) = run_of_digits(b, start);
+        let (digits, end) = run_of_digits(b, start, true);
         longest = longest.max(digits);
         i = end.max(i + 1);
     }
     longest
 }
 
-/// Digits from `at`, across one or two punctuation marks between them (not into a digest): how
-/// many, and where the run ends.
-fn run_of_digits(b: &[u8], at: usize) -> (usize, usize) {
+/// Words that say a number is a person's (`ssn`, `mrn`, `dob`, `phone`, `patient`, …): in a
+/// token holding one, no number shape is passed over.
+fn names_a_person_number(token: &str) -> bool {
+    const LABELS: &[&str] = &[
+        "ssn",
+        "itin",
+        "mrn",
+        "dob",
+        "birth",
+        "born",
+        "phone",
+        "tel",
+        "fax",
+        "mobile",
+        "callback",
+        "patient",
+        "member",
+        "chart",
+        "mbi",
+        "medicare",
+        "medicaid",
+        "npi",
+        "passport",
+        "licence",
+        "license",
+        "social",
+        "insured",
+        "subscriber",
+        "enrollee",
+        "beneficiary",
+    ];
+    let lower = token.to_ascii_lowercase();
+    // Words of letters, also split where a small letter meets a capital in the original.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let orig: Vec<char> = token.chars().collect();
+    for (k, c) in lower.chars().enumerate() {
+        let camel = k > 0 && orig.get(k).is_some_and(char::is_ascii_uppercase) && orig[k - 1].is_ascii_lowercase();
+        if (!c.is_ascii_alphabetic() || camel) && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words.iter().any(|w| LABELS.contains(&w.as_str()))
+}
+
+/// Digits from `at`, across up to four punctuation marks between them (not into a digest; with
+/// `dates`, not into a date, which [`longest_number`] passes over): how many, and where the run
+/// ends.
+fn run_of_digits(b: &[u8], at: usize, dates: bool) -> (usize, usize) {
     let (mut digits, mut i) = (0, at);
     while i < b.len() {
         if b[i].is_ascii_digit() {
@@ -223,11 +357,12 @@ fn run_of_digits(b: &[u8], at: usize) -> (usize, usize) {
             i += 1;
             continue;
         }
-        let gap = b[i..].iter().take(3).take_while(|c| c.is_ascii_punctuation()).count();
+        let gap = b[i..].iter().take(5).take_while(|c| c.is_ascii_punctuation()).count();
         if digits > 0
-            && (1..=2).contains(&gap)
+            && (1..=4).contains(&gap)
             && b.get(i + gap).is_some_and(u8::is_ascii_digit)
             && hex_identifier(b, i + gap).is_none()
+            && !(dates && date_at(&b[i + gap..]) > 0)
         {
             i += gap;
         } else {
@@ -266,11 +401,13 @@ fn time_at(b: &[u8], at: usize) -> Option<usize> {
         at
     };
     let two = |i: usize| b.get(i..i + 2).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    if !(two(at) && b.get(at + 2) == Some(&b':') && two(at + 3)) {
+    let value = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    // A valid time only: `21:94:51.100` is a number written with colons (attack round 8).
+    if !(two(at) && b.get(at + 2) == Some(&b':') && two(at + 3) && value(at) <= 23 && value(at + 3) <= 59) {
         return None;
     }
     let mut end = at + 5;
-    if b.get(end) == Some(&b':') && two(end + 1) {
+    if b.get(end) == Some(&b':') && two(end + 1) && value(end + 1) <= 60 {
         end += 3;
         if b.get(end) == Some(&b'.') {
             let fraction = b[end + 1..].iter().take(9).take_while(|c| c.is_ascii_digit()).count();
@@ -298,16 +435,87 @@ fn ward_id(b: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-/// A ticket key at `at` (a word's start): two to five capitals glued to digits (`CHG0034567`,
-/// `RITM0012345`): where it ends.
+/// A ServiceNow number at `at` (a word's start): a table's prefix glued to seven digits
+/// (`CHG0034567`, `RITM0012345`): where it ends. Other capitals glued to digits
+/// (`PAT219451100`) are a number like any other.
 fn ticket_key(b: &[u8], at: usize) -> Option<usize> {
+    const PREFIXES: &[&[u8]] = &[
+        b"CHG", b"INC", b"PRB", b"RITM", b"REQ", b"TASK", b"CTASK", b"SCTASK", b"PTASK", b"PRBTASK", b"INCTASK",
+        b"STRY", b"DFCT", b"KB", b"CS", b"WO", b"PRJ", b"PRJTASK", b"CHGTASK",
+    ];
     if at > 0 && b[at - 1].is_ascii_alphanumeric() {
         return None;
     }
-    let caps = b[at..].iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
+    let caps = b[at..].iter().take(8).take_while(|c| c.is_ascii_uppercase()).count();
     let digits = b[at + caps..].iter().take_while(|c| c.is_ascii_digit()).count();
     let end = at + caps + digits;
-    ((2..=5).contains(&caps) && digits > 0 && !b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end)
+    (PREFIXES.contains(&&b[at..at + caps]) && digits == 7 && !b.get(end).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some(end)
+}
+
+/// A Jira key at `at` (a word's start): a project key (a capital, then capitals, digits or `_`,
+/// at most ten) and `-` and one to seven digits (`OPS-1234567`): where it ends.
+fn jira_key(b: &[u8], at: usize) -> Option<usize> {
+    if at > 0 && b[at - 1].is_ascii_alphanumeric() || !b.get(at).is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let key = b[at..]
+        .iter()
+        .take(11)
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || **c == b'_')
+        .count();
+    if !(2..=10).contains(&key) || b.get(at + key) != Some(&b'-') {
+        return None;
+    }
+    let from = at + key + 1;
+    let digits = b[from..].iter().take(8).take_while(|c| c.is_ascii_digit()).count();
+    ((1..=7).contains(&digits) && !b.get(from + digits).is_some_and(u8::is_ascii_alphanumeric)).then_some(from + digits)
+}
+
+/// `git describe`'s abbreviated commit at `at`: `g` and 7 to 40 hex digits after a tag and
+/// the commits since it (`v1.2.3-14-g1234567`): where it ends.
+fn git_describe(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'g') || at < 3 || b[at - 1] != b'-' {
+        return None;
+    }
+    let since = b[..at - 1]
+        .iter()
+        .rev()
+        .take(7)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if !(1..=6).contains(&since) || at - 1 < since + 1 || b[at - 2 - since] != b'-' {
+        return None;
+    }
+    let hex = b[at + 1..]
+        .iter()
+        .take(41)
+        .take_while(|c| c.is_ascii_hexdigit())
+        .count();
+    let end = at + 1 + hex;
+    ((7..=40).contains(&hex) && !b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end)
+}
+
+/// A cloud account number at `at`: an AWS ARN's account (`arn:aws:iam::123456789012:`, twelve
+/// digits in the fifth field) or a GCP project number (`projects/123456789012`): where the
+/// digits end.
+fn cloud_account(b: &[u8], at: usize) -> Option<usize> {
+    let twelve = |from: usize| {
+        b.get(from..from + 12).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && !b.get(from + 12).is_some_and(u8::is_ascii_alphanumeric)
+    };
+    if b[at..].starts_with(b"projects/") && twelve(at + 9) && (at == 0 || !b[at - 1].is_ascii_alphanumeric()) {
+        return Some(at + 21);
+    }
+    if !(b[at..].starts_with(b"arn:aws") && (at == 0 || !b[at - 1].is_ascii_alphanumeric())) {
+        return None;
+    }
+    // arn:partition:service:region:account:
+    let mut i = at;
+    for _ in 0..4 {
+        i += b[i..].iter().position(|c| *c == b':')? + 1;
+    }
+    (twelve(i) && b.get(i + 12) == Some(&b':')).then_some(i + 12)
 }
 
 /// The length of a date at the start of `b` (`2026-12-05`, `2026/12/05`, `2026.12.05`,
@@ -328,10 +536,13 @@ fn date_at(b: &[u8]) -> usize {
     0
 }
 
-/// An IPv4 address (four numbers up to 255 joined by `.`) with its `:port`: where it ends.
+/// A private IPv4 address (four numbers up to 255 joined by `.` in 10/8, 127/8, 100.64/10,
+/// 169.254/16, 172.16/12 or 192.168/16) with its `:port`: where it ends. A public address is
+/// a number like any other (`219.45.110.0` holds an SSN: attack round 8).
 fn ipv4(b: &[u8], at: usize) -> Option<usize> {
     let mut i = at;
-    for part in 0..4 {
+    let mut parts = [0u32; 4];
+    for (part, slot) in parts.iter_mut().enumerate() {
         if part > 0 {
             if b.get(i) != Some(&b'.') {
                 return None;
@@ -346,6 +557,17 @@ fn ipv4(b: &[u8], at: usize) -> Option<usize> {
         if n > 255 || b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
+        *slot = n;
+    }
+    let private = match parts {
+        [10 | 127, ..] => true,
+        [100, x, ..] => (64..=127).contains(&x),
+        [169, 254, ..] | [192, 168, ..] => true,
+        [172, x, ..] => (16..=31).contains(&x),
+        _ => false,
+    };
+    if !private {
+        return None;
     }
     if b.get(i) == Some(&b':') {
         let start = i + 1;
@@ -391,7 +613,7 @@ fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_leaf, judge, longest_number};
+    use super::{as_words, check_leaf, check_number_in_ref, judge, judge_url, longest_number};
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
     /// the leaf (the guard reads an unlabelled number nowhere).
@@ -504,5 +726,79 @@ mod tests {
         }
         assert_eq!(longest_number("a1b2c3", false), 1);
         assert_eq!(longest_number("v10.20.300", false), 7);
+    }
+
+    /// Attack round 8: doubled punctuation, glued and camel-case names, numbers beside a label
+    /// that would otherwise pass as one of Ward's ids, a ticket key, a time or an address, and
+    /// URLs read only as written.
+    #[test]
+    fn attack_round_8_shapes_carry_no_name_or_number_into_a_leaf() {
+        assert_eq!(as_words("john..smith.1961-04-12", true), "John Smith 1961-04-12");
+        assert_eq!(as_words("ssn/219...45...1100", false), "ssn 219-45-1100");
+        assert_eq!(as_words("johnSmith19610412", true), "John Smith 19610412");
+        assert_eq!(as_words("commit-4be1c0d9", true), "Commit 4be1c0d9");
+        for token in [
+            "john..smith.1961-04-12",
+            "john__smith__1961__04__12",
+            "johnSmith19610412",
+            "JohnSmith_1961-04-12",
+        ] {
+            judge("subject", token).expect_err(token);
+        }
+        for token in [
+            "ssn/219...45...1100",
+            "s:219-.-45-.-1100",
+            "ssn-dep-0219451100",
+            "mrn:CHG0034567",
+            "PAT219451100",
+            "x:CHG219451100",
+            "t:21:94:51.100",
+            "ip:219.45.110.0",
+            "dob-1961-04-12",
+            "phone:OPS-5551234",
+        ] {
+            let e = check_leaf("subject", token).expect_err(token);
+            assert!(
+                !e.message.contains("219") && !e.message.contains("555"),
+                "{}",
+                e.message
+            );
+        }
+        for url in [
+            "https://jira.example.com/browse/OPS-1?patient=john.smith.1961-04-12",
+            "https://tickets.example.com/patient/00123456",
+            "https://x.example.com/search?q=john%2Esmith%2E1961-04-12",
+        ] {
+            judge_url("ticket", url).expect_err(url);
+        }
+    }
+
+    /// Attack round 8's false refusals: what tools name things by is not a person's number.
+    #[test]
+    fn ids_tools_make_are_not_refused_as_numbers() {
+        for token in [
+            "feature/OPS-1234567",
+            "v1.2.3-14-g1234567",
+            "role:arn:aws:iam::123456789012:role/deploy",
+            "projects/123456789012/locations/eu",
+            "release:1.2.3+20130313144700",
+            "billing:1.2.3-20241205.1",
+            "deploy:2026-12-05T10:30:00.123Z",
+            "ticket:CHG0034567",
+            "host:10.0.0.1:8080",
+        ] {
+            if let Err(e) = check_number_in_ref("branch", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        for url in [
+            "https://github.com/acme/patient-api/actions/runs/12345678901",
+            "https://acme.atlassian.net/browse/OPS-1234",
+            "https://ci.example.com/job/release-2024-05-01/42/",
+        ] {
+            if let Err(e) = judge_url("build_url", url) {
+                panic!("{url}: {e:?}");
+            }
+        }
     }
 }

@@ -69,8 +69,27 @@ pub fn parse_json_input<T: serde::de::DeserializeOwned>(input: &str, shape: &str
         )
         .into());
     }
+    // Never serde's own words: they quote the field or the value that did not fit, which may be
+    // what the guard would refuse (attack round 8).
     let bad = |e: serde_json::Error, what: &str| -> anyhow::Error {
-        Failure::new("bad_event", format!("{what} is not a valid event: {e}"), shape).into()
+        let why = match e.classify() {
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => {
+                "JSON of another shape (a field unknown or missing, or a value of the wrong type)"
+            }
+            serde_json::error::Category::Eof => "JSON cut short",
+            serde_json::error::Category::Io => "unreadable",
+        };
+        Failure::new(
+            "bad_event",
+            format!(
+                "{what} is not a valid event: {why}, at line {} column {}",
+                e.line(),
+                e.column()
+            ),
+            shape,
+        )
+        .into()
     };
     if trimmed.starts_with('[') {
         return serde_json::from_str(trimmed).map_err(|e| bad(e, "stdin"));

@@ -76,6 +76,15 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             token,
         ),
         ("an SSN as a branch", &["--branch", "fix/219451100"], "219451100"),
+        // Attack round 8: a commit is a git object id, not any text; exemptions carry nothing
+        // beside a label.
+        ("words as a commit", &["--commit", "johnsmith"], "johnsmith"),
+        (
+            "an SSN in a deployment-id shape",
+            &["--branch", "ssn-dep-0219451100"],
+            "0219451100",
+        ),
+        ("an SSN in tripled dots", &["--branch", "ssn/219...45...1100"], "1100"),
     ] {
         refused(attack, register(extra), secret);
     }
@@ -90,6 +99,12 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         "--build-url",
         "https://ci.example.com/acme/portal/actions/runs/7123456789",
     ]);
+    ok(run(c));
+    // Attack round 8's false refusals: a Jira key of seven digits in a branch, `git describe` as
+    // a version, an all-digit abbreviated commit.
+    let other = format!("sha256:{}", "7d".repeat(32));
+    let mut c = common::register_command(&d, &other, "portal", "1.0.1-14-g1234567", &[]);
+    c.args(["--branch", "feature/OPS-1234567", "--commit", "1234567"]);
     ok(run(c));
 
     // A change's paths and ticket.
@@ -132,6 +147,30 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             token,
         ),
         ("a token instead of a ticket URL", &["--ticket", token], token),
+        // Attack round 8: a URL is read as the words it joins, percent-decoded.
+        (
+            "a name and a birth date in the ticket URL's query",
+            &[
+                "--ticket",
+                "https://jira.example.com/browse/OPS-1?patient=john.smith.1961-04-12",
+            ],
+            "john.smith",
+        ),
+        (
+            "a patient's number in the ticket URL's path",
+            &["--ticket", "https://tickets.example.com/patient/00123456"],
+            "00123456",
+        ),
+        (
+            "an escaped name and date in the ticket URL",
+            &["--ticket", "https://x.example.com/s?q=john%2Esmith%2E1961-04-12"],
+            "john%2Esmith",
+        ),
+        (
+            "doubled dots between a name and a date in a path",
+            &["--path", "src/John..Smith..1961-04-12.json"],
+            "Smith",
+        ),
     ] {
         refused(attack, open(extra), secret);
     }

@@ -436,6 +436,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
     let mut doc_refs: BTreeMap<String, u64> = BTreeMap::new();
     let mut ev_refs: BTreeMap<String, u64> = BTreeMap::new();
     let mut purges: BTreeMap<String, u64> = BTreeMap::new();
+    let mut evidence_purges: BTreeMap<String, u64> = BTreeMap::new();
     let mut blob_files: BTreeSet<String> = BTreeSet::new();
     for env in &entries {
         let epath = entry_path(env.seq);
@@ -460,9 +461,14 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             doc_refs.entry(d).or_insert(env.seq);
         }
         if env.kind == documents::PURGED_KIND
-            && let Some(d) = payload.get("digest").and_then(Value::as_str)
+            && let Some(p) = documents::Purge::of_payload(&payload)
         {
-            purges.entry(d.to_string()).or_insert(env.seq);
+            if p.document {
+                purges.entry(p.digest.clone()).or_insert(env.seq);
+            }
+            if p.evidence {
+                evidence_purges.entry(p.digest).or_insert(env.seq);
+            }
         }
         for d in evidence_references(&env.kind, &payload) {
             if !documents::is_digest(&d) {
@@ -533,7 +539,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
         if evidence.contains_key(d) {
             continue;
         }
-        match purges.get(d) {
+        match evidence_purges.get(d) {
             Some(by) => purged.push(Purged {
                 digest: d.clone(),
                 purged_by: *by,

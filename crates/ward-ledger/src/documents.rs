@@ -77,7 +77,7 @@ pub fn references(v: &Value, out: &mut Vec<String>) {
 /// What one JSON text (a leaf, or an out-of-line payload) says about documents: the digests it
 /// references, and the digest it purges when it is a `document.purged` envelope. Bytes that
 /// mention neither are not parsed (the common case costs two substring searches).
-pub fn scan(bytes: &[u8]) -> (Vec<String>, Option<String>) {
+pub fn scan(bytes: &[u8]) -> (Vec<String>, Option<Purge>) {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     // Both markers start with "doc"; most leaves hold neither, and one search rules both out.
@@ -100,18 +100,56 @@ pub fn scan(bytes: &[u8]) -> (Vec<String>, Option<String>) {
     if has_ref {
         references(&v, &mut refs);
     }
-    let purged = if has_purge { purged_digest(&v) } else { None };
+    let purged = if has_purge { purge_of(&v) } else { None };
     (refs, purged)
 }
 
-/// The digest an envelope (as JSON) purges, when it is a `document.purged` event with an inline
-/// payload naming one.
-pub fn purged_digest(envelope: &Value) -> Option<String> {
+/// `payload.of` of a purge that deleted raw evidence (an attested file) only.
+pub const OF_EVIDENCE: &str = "evidence";
+/// `payload.of` of a purge that deleted the same bytes stored as a document and as raw evidence.
+pub const OF_BOTH: &str = "both";
+
+/// What a `document.purged` entry deleted: a text document (no `of`: every purge before raw
+/// evidence could be purged), raw evidence (`of: "evidence"`), or both (`of: "both"`). A
+/// verifier excuses a missing file only by a purge of its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purge {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// A text document (`documents/`) was deleted.
+    pub document: bool,
+    /// Raw evidence (`evidence/`) was deleted.
+    pub evidence: bool,
+}
+
+impl Purge {
+    /// What the purge `payload` (of a `document.purged` entry) deleted.
+    pub fn of_payload(payload: &Value) -> Option<Purge> {
+        let d = payload.get("digest")?.as_str()?;
+        if !is_digest(d) {
+            return None;
+        }
+        let (document, evidence) = match payload.get("of").map(Value::as_str) {
+            None => (true, false),
+            Some(Some(OF_EVIDENCE)) => (false, true),
+            Some(Some(OF_BOTH)) => (true, true),
+            Some(_) => (false, false),
+        };
+        Some(Purge {
+            digest: d.to_owned(),
+            document,
+            evidence,
+        })
+    }
+}
+
+/// What an envelope (as JSON) purges, when it is a `document.purged` event with an inline
+/// payload naming a digest.
+pub fn purge_of(envelope: &Value) -> Option<Purge> {
     if envelope.get("kind")?.as_str()? != PURGED_KIND {
         return None;
     }
-    let d = envelope.get("payload")?.get("inline")?.get("digest")?.as_str()?;
-    is_digest(d).then(|| d.to_owned())
+    Purge::of_payload(envelope.get("payload")?.get("inline")?)
 }
 
 #[cfg(test)]
@@ -142,7 +180,24 @@ mod tests {
         let p = serde_json::json!({"kind": PURGED_KIND, "payload": {"inline": {"digest": d}}});
         let (refs, purged) = scan(&crate::envelope::canonical_json(&p).unwrap());
         assert!(refs.is_empty());
-        assert_eq!(purged, Some(d));
+        assert_eq!(
+            purged,
+            Some(Purge {
+                digest: d.clone(),
+                document: true,
+                evidence: false
+            })
+        );
+        let p = serde_json::json!({"kind": PURGED_KIND, "payload": {"inline": {"digest": d, "of": OF_EVIDENCE}}});
+        let (_, purged) = scan(&crate::envelope::canonical_json(&p).unwrap());
+        assert_eq!(purged.map(|p| (p.document, p.evidence)), Some((false, true)));
+        let p = serde_json::json!({"kind": PURGED_KIND, "payload": {"inline": {"digest": d, "of": "other"}}});
+        let (_, purged) = scan(&crate::envelope::canonical_json(&p).unwrap());
+        assert_eq!(
+            purged.map(|p| (p.document, p.evidence)),
+            Some((false, false)),
+            "an unknown kind excuses nothing"
+        );
         assert_eq!(scan(b"{\"kind\":\"x\"}"), (vec![], None));
     }
 }

@@ -647,8 +647,8 @@ fn check_entry_tile(dir: &Path, tile: &TileId) -> Result<CheckedTile, VerifyErro
         }
         let (refs, purge) = crate::documents::scan(leaf);
         out.doc_refs.extend(refs.into_iter().map(|d| (index, d)));
-        if let Some(d) = purge {
-            out.purges.push((index, d));
+        if let Some(p) = purge.filter(|p| p.document) {
+            out.purges.push((index, p.digest));
         }
         out.leaves.push(h);
     }

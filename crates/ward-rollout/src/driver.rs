@@ -608,7 +608,7 @@ async fn record_deployment(
     }))
     .map_err(AppError::internal)?;
     let output_digest = ward_evidence::digest::of_bytes(&output);
-    ward_app::documents::store_evidence(&engine.ledger, &output_digest, &output, "the rollout's output").await?;
+    ward_app::documents::keep_evidence(&engine.ledger, &output_digest, &output).await?;
     let mut runs = crate::local_runs(units, succeeded, rollback_to);
     for run in &mut runs {
         run.output_digest = Some(output_digest.clone());

@@ -655,7 +655,7 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
         let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
         let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
         let mut arts = Vec::new();
-        for (n, d) in ["e1", "e2"].iter().enumerate() {
+        for (n, d) in ["e1", "e2", "e3"].iter().enumerate() {
             let art = format!("sha256:{}", d.repeat(32));
             let (st, v) = s
                 .post(
@@ -671,7 +671,7 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
             .post(
                 "/api/v1/changes",
                 &dana,
-                json!({ "title": "Index the clinic table", "artifacts": [arts[0]] }),
+                json!({ "title": "Index the clinic table", "artifacts": [arts[0], arts[1]] }),
             )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
@@ -683,9 +683,50 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
             json!({ "artifact": art, "file_name": "report.xml",
                 "content_base64": base64::engine::general_purpose::STANDARD.encode(&junit) })
         };
+        // The same file on both artifacts of the change: one purge removes it for both.
         let (st, v) = s.post("/api/v1/attestations", &ci, attach(&arts[0])).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let id = v["id"].as_str().expect("id").to_string();
+        let (st, v) = s.post("/api/v1/attestations", &ci, attach(&arts[1])).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+
+        // Only an attested file is purged as raw evidence: bytes Ward keeps as its own record
+        // (here an attested file that is also a gate decision's input) and bytes nobody
+        // attested are refused, and stay.
+        let twin = r#"<testsuite name="twin" tests="1" failures="0"><testcase name="t"/></testsuite>"#;
+        let (st, v) = s
+            .post(
+                "/api/v1/attestations",
+                &ci,
+                json!({ "artifact": arts[0], "file_name": "twin.xml",
+                    "content_base64": base64::engine::general_purpose::STANDARD.encode(twin) }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let twin_id = v["id"].as_str().expect("id").to_string();
+        // Written straight into the ledger (callers cannot write gate.* kinds): a decision
+        // whose input has the same bytes.
+        s.ledger
+            .append(ward_ledger::NewEvent {
+                actor: operator().actor(),
+                kind: "gate.evaluated".into(),
+                subject: format!("change:{}", "CHG-00000000"),
+                payload: json!({ "input_digest": twin_id, "policy_digest": twin_id }),
+            })
+            .await
+            .expect("append");
+        let loose = b"bytes nobody attested".to_vec();
+        let loose_id = ward_evidence::digest::of_bytes(&loose);
+        s.ledger.store().put_evidence(&loose_id, &loose).await.expect("put");
+        for (attack, digest) in [("a gate input", &twin_id), ("bytes nobody attested", &loose_id)] {
+            let (st, e) = s.purge(digest, &priya, Some(&password("priya"))).await;
+            assert_eq!(
+                (st, e["code"].as_str()),
+                (StatusCode::CONFLICT, Some("not_purgeable")),
+                "{attack}: {e}"
+            );
+            assert!(s.ledger.store().evidence(digest).await.expect("evidence").is_some(), "{attack}");
+        }
         assert_eq!(id, ward_evidence::digest::of_bytes(junit.as_bytes()), "the id is the file's digest");
         let raw = format!("/api/v1/evidence/{}/{id}", arts[0]);
         let (st, _) = s.get(&raw, &dana).await;
@@ -732,7 +773,7 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
         assert!(!e.to_string().contains(MARKER), "{e}");
         let (_, view) = s.get(&format!("/api/v1/artifacts/{}", arts[0]), &dana).await;
         assert_eq!(view["attestations"][0]["id"], id.as_str(), "the record stays: {view}");
-        let (st, e) = s.post("/api/v1/attestations", &ci, attach(&arts[1])).await;
+        let (st, e) = s.post("/api/v1/attestations", &ci, attach(&arts[2])).await;
         assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("evidence_purged")), "{e}");
         assert_eq!(s.ledger.store().evidence(&id).await.expect("evidence"), None, "nothing stored again");
         let (st, e) = s.purge(&id, &olga, Some(&password("olga"))).await;
@@ -763,8 +804,10 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
                 digest: id.clone(),
                 purged_by: purged_seq,
                 evidence: true
-            }]
+            }],
+            "once, though two attestations name it"
         );
+        assert!(verified.report_checked, "the report was rendered again and compared");
         let file = tmp.path().join("change.bundle");
         std::fs::write(&file, &built.bytes).expect("write");
         let py = std::process::Command::new("python3")

@@ -266,6 +266,8 @@ pub struct DerivedState {
     /// Documents referenced by the log (digest → first entry), and those purged.
     doc_refs: std::collections::BTreeMap<String, u64>,
     purged: std::collections::BTreeSet<String>,
+    /// Raw evidence purged.
+    purged_evidence: std::collections::BTreeSet<String>,
     /// Documents stored.
     doc_present: std::collections::BTreeSet<String>,
 }
@@ -288,8 +290,13 @@ impl DerivedState {
         for d in refs {
             self.doc_refs.entry(d).or_insert(seq);
         }
-        if let Some(d) = purged {
-            self.purged.insert(d);
+        if let Some(p) = purged {
+            if p.evidence {
+                self.purged_evidence.insert(p.digest.clone());
+            }
+            if p.document {
+                self.purged.insert(p.digest);
+            }
         }
         self.apply(&env, projectors);
         Ok(())
@@ -374,7 +381,7 @@ impl DerivedState {
     /// deleted is extra (its bytes came back after the purge).
     pub fn check_evidence(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
         check_blob(report, "evidence_blobs", digest, data);
-        if self.purged.contains(digest) {
+        if self.purged_evidence.contains(digest) {
             report.push(StateDiff {
                 collection: "evidence_blobs".into(),
                 key: digest.into(),

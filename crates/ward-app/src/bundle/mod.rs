@@ -121,6 +121,8 @@ pub struct Scope {
     rollouts: BTreeSet<String>,
     deployments: BTreeSet<u64>,
     purges: BTreeMap<String, u64>,
+    /// `document.purged` entries of raw evidence, by digest.
+    evidence_purges: BTreeMap<String, u64>,
     until: Option<u64>,
 }
 
@@ -224,9 +226,14 @@ impl Scope {
             self.rollouts_of.insert(id.to_string(), c.to_string());
         }
         if e.kind == ward_ledger::documents::PURGED_KIND
-            && let Some(d) = v.get("digest").and_then(Value::as_str)
+            && let Some(p) = ward_ledger::documents::Purge::of_payload(v)
         {
-            self.purges.entry(d.to_string()).or_insert(e.seq);
+            if p.document {
+                self.purges.entry(p.digest.clone()).or_insert(e.seq);
+            }
+            if p.evidence {
+                self.evidence_purges.entry(p.digest).or_insert(e.seq);
+            }
         }
         if let Some(p) = &self.period
             && p.holds(e)
@@ -284,6 +291,11 @@ impl Scope {
     /// The `document.purged` entry of a document, when the log holds one.
     pub fn purged_by(&self, digest: &str) -> Option<u64> {
         self.purges.get(digest).copied()
+    }
+
+    /// The `document.purged` entry that deleted raw evidence, when the log holds one.
+    pub fn evidence_purged_by(&self, digest: &str) -> Option<u64> {
+        self.evidence_purges.get(digest).copied()
     }
 }
 
@@ -395,7 +407,8 @@ pub async fn export(
     let mut payloads = BTreeMap::new();
     let mut documents = BTreeMap::new();
     let mut doc_refs: BTreeSet<String> = BTreeSet::new();
-    let mut purged_evidence: Vec<(String, u64)> = Vec::new();
+    // By digest: one file attested on two artifacts is one purge.
+    let mut purged_evidence: BTreeMap<String, u64> = BTreeMap::new();
     for (env, leaf) in &picked {
         let payload = match &env.payload {
             Payload::Inline(v) => v.clone(),
@@ -419,8 +432,10 @@ pub async fn export(
                     files.insert(fmt::evidence_path(&d), data);
                 }
                 // Raw evidence two people purged: its purge entry joins the bundle instead.
-                None => match scope.purged_by(&d) {
-                    Some(seq) => purged_evidence.push((d, seq)),
+                None => match scope.evidence_purged_by(&d) {
+                    Some(seq) => {
+                        purged_evidence.insert(d, seq);
+                    }
                     None => return Err(missing(env.seq, "evidence", &d)),
                 },
             }
@@ -719,15 +734,6 @@ fn replay_decisions(v: &VerifiedBundle) -> Result<usize, BundleError> {
     let mut n = 0;
     for e in v.entries.iter().filter(|e| e.kind == "gate.evaluated") {
         let p = &v.payloads[&e.seq];
-        // A decision whose input or policy two people purged cannot be replayed; the verifier
-        // reports the purge (its entry is bundled), not a replay.
-        let purged = |k: &str| {
-            let d = p.get(k).and_then(Value::as_str).unwrap_or_default();
-            v.purged.iter().any(|x| x.evidence && x.digest == d)
-        };
-        if purged("input_digest") || purged("policy_digest") {
-            continue;
-        }
         let doc = |k: &str| -> Result<Value, BundleError> {
             let d = p.get(k).and_then(Value::as_str).unwrap_or_default();
             let bytes = v

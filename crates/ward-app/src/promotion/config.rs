@@ -1101,7 +1101,7 @@ pub async fn publish(
     // and a birth date, or prose, as a key).
     crate::identifier::judge_names("configuration key", &json!(keys))?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
-    crate::documents::store_evidence(ledger, &digest, &bytes, "the configuration bundle").await?;
+    crate::documents::keep_evidence(ledger, &digest, &bytes).await?;
     let payload = json!({
         "environment": env.name, "tenant": req.tenant, "digest": digest,
         "keys": keys, "references": references, "published_by": by.id,
@@ -1175,7 +1175,7 @@ pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Resu
     let doc = json!({"environment": env, "tenant": tenant, "bundles": bundles, "values": values});
     let bytes = ward_ledger::envelope::canonical_json(&doc).map_err(AppError::internal)?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
-    crate::documents::store_evidence(ledger, &digest, &bytes, "the effective configuration").await?;
+    crate::documents::keep_evidence(ledger, &digest, &bytes).await?;
     Ok(Some(Effective { digest, bytes }))
 }
 

@@ -413,7 +413,7 @@ async fn kept_inline(ledger: &Ledger, payload: Value) -> Result<Value, AppError>
         return Ok(payload);
     }
     let digest = ward_evidence::digest::of_bytes(&whole);
-    crate::documents::store_evidence(ledger, &digest, &whole, "the observation").await?;
+    crate::documents::keep_evidence(ledger, &digest, &whole).await?;
     let mut short = payload;
     for field in ["observed", "expected", "shadow", "stale", "missing"] {
         if let Some(list) = short.get_mut(field).and_then(Value::as_array_mut) {

@@ -449,7 +449,7 @@ async fn record(
                 })
                 .await;
             let digest = ward_evidence::digest::of_bytes(&outcome.output);
-            crate::documents::store_evidence(ledger, &digest, &outcome.output, "the target's output").await?;
+            crate::documents::keep_evidence(ledger, &digest, &outcome.output).await?;
             run.status = if outcome.succeeded { "succeeded" } else { "failed" }.into();
             run.exit_code = outcome.exit_code;
             run.output_digest = Some(digest);
