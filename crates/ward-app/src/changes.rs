@@ -386,6 +386,8 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             // are (`data/smith_john_19610412.pdf`).
             if what == "paths" {
                 crate::identifier::judge_plain("path", v)?;
+                // `patients/00123456.json`, `contacts/jane.doe@gmail.com.vcf` (attack round 9).
+                crate::identifier::check_labelled("path", v)?;
             }
         }
     }

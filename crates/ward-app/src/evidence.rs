@@ -346,7 +346,9 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
         match name {
             "service" => crate::identifier::check_number(name, v)?,
             "branch" => crate::identifier::check_number_in_ref(name, v)?,
-            _ => {}
+            // Versions and build ids are numbers; not after a word naming a person's number
+            // (`member-00123456`, `pt.00123456`: attack round 9).
+            _ => crate::identifier::check_labelled(name, v)?,
         }
     }
     if let Some(url) = &req.build_url {

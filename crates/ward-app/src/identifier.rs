@@ -33,20 +33,42 @@ pub fn judge_with_entropy(field: &str, token: &str) -> Result<(), AppError> {
 /// counted: CI run ids are long (`/actions/runs/12345678901`).
 pub fn judge_url(field: &str, url: &str) -> Result<(), AppError> {
     crate::freetext::check(field, url)?;
-    let decoded = percent_decoded(url);
+    // Decoded until it no longer changes (`%252E` is `%2E` is `.`), at most three times.
+    let mut decoded = url.to_string();
+    for _ in 0..3 {
+        let next = percent_decoded(&decoded);
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
     if decoded != url {
         crate::freetext::check(field, &decoded)?;
     }
+    check_labelled(field, &decoded)?;
     judge(field, &decoded)
 }
 
-/// `%XX` escapes decoded (and `+` read as a space), invalid UTF-8 replaced.
+/// `%XX` and `%uXXXX` escapes decoded (and `+` read as a space), invalid UTF-8 replaced.
 fn percent_decoded(url: &str) -> String {
     let b = url.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && matches!(b.get(i + 1), Some(b'u' | b'U'))
+            && let Some(c) = b
+                .get(i + 2..i + 6)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32)
+        {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            i += 6;
+            continue;
+        }
         match b[i] {
             b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
                 (Some(h), Some(l)) => {
@@ -120,9 +142,13 @@ pub fn shown(id: &str) -> String {
     let digest = id
         .strip_prefix("sha256:")
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    // And nothing an id may not hold: `219-45-1100` or `MRN00123456` is id-shaped too.
+    // And nothing an id may not hold: `219-45-1100` or `MRN00123456` is id-shaped too, and a
+    // name beside a date the guard does not read (`smith-j-1961-04-12`, attack round 9): more
+    // than three digits are repeated only in one of Ward's own ids.
     let judged = check_number("id", id).is_ok() && judge("id", id).is_ok();
-    if (short || digest) && judged {
+    let own_id = ward_id(id.as_bytes(), 0) == Some(id.len());
+    let few_digits = id.bytes().filter(u8::is_ascii_digit).count() <= 3;
+    if (digest || (short && (own_id || few_digits))) && judged {
         format!("{id:?}")
     } else {
         format!("({} characters)", id.chars().count())
@@ -217,14 +243,64 @@ pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
 /// again), an IPv4 address with its port, a UUID or a hex digest of 32 characters or more (a
 /// commit, an image, an artifact).
 pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
-    refuse_number(field, longest_number(token, false))
+    refuse_number(field, longest_number(token, false))?;
+    check_labelled(field, token)
+}
+
+/// An identifier whose number follows a word naming a person's number (`patients/00123456`,
+/// `mrn-123456`: six digits or more) or that holds a personal e-mail address
+/// (`jane.doe@gmail.com`): refused wherever it is written into a leaf — a path, a URL, a
+/// version and a build id too, which may otherwise hold numbers (attack round 9).
+pub fn check_labelled(field: &str, token: &str) -> Result<(), AppError> {
+    if labelled_number(token) {
+        return Err(AppError::invalid(
+            format!(
+                "the {field} holds a number right after a word that names a person's number (a patient, a member, an SSN, an MRN, a phone): it would stay in the log for good"
+            ),
+            "name it without the person's number; put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
+        ));
+    }
+    if personal_mail(token) {
+        return Err(AppError::invalid(
+            format!("the {field} holds a personal e-mail address, which would stay in the log for good"),
+            "name it without the address; a person is named by their Ward identity",
+        ));
+    }
+    Ok(())
+}
+
+/// A run of six digits or more (across punctuation, no shape passed over) right after a word
+/// naming a person's number.
+fn labelled_number(token: &str) -> bool {
+    let b = token.as_bytes();
+    (0..b.len()).any(|i| {
+        b[i].is_ascii_digit()
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && label_before(b, i)
+            && run_of_digits(b, i, false).0 >= 6
+    })
+}
+
+/// An e-mail address at a free mail provider (`…@gmail.com`): a person's, not a system's.
+fn personal_mail(token: &str) -> bool {
+    let lower = token.to_ascii_lowercase();
+    lower.match_indices('@').any(|(at, _)| {
+        let domain: String = lower[at + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+            .collect();
+        ward_evidence::guard::FREE_MAIL
+            .iter()
+            .any(|d| domain == *d || domain.starts_with(&format!("{d}.")) || domain.ends_with(&format!(".{d}")))
+    })
 }
 
 /// [`check_number`] for a git ref a bot may name after a version (`dependabot/npm_and_yarn/
 /// caniuse-lite-1.0.30001690`): a version of three dotted numbers or more is not counted (an
 /// SSN written so, `219.45.1100`, is the guard's to read).
 pub fn check_number_in_ref(field: &str, token: &str) -> Result<(), AppError> {
-    refuse_number(field, longest_number(token, true))
+    refuse_number(field, longest_number(token, true))?;
+    check_labelled(field, token)
 }
 
 fn refuse_number(field: &str, longest: usize) -> Result<(), AppError> {
@@ -248,14 +324,17 @@ pub const MAX_DIGITS: usize = 7;
 /// more, one of Ward's ids (`CHG-31415926`, `dep-…`, `ro-…`), a ServiceNow number
 /// (`CHG0034567`, `RITM0012345`: its prefix and seven digits), a Jira key of up to seven digits
 /// (`OPS-1234567`), `git describe`'s `-14-g1234567`, an AWS ARN's or a GCP project's account
-/// number. None of those is passed over in a token that names what a person is found by
-/// (`ssn-dep-0219451100`, `mrn:CHG0034567`: attack round 8), where every digit counts.
+/// number. None of those is passed over right after a word that names a person's number
+/// (`ssn-dep-0219451100`, `mrn:CHG0034567`, `dob19610412`: attack round 8), where every digit
+/// counts; the shapes that hold any twelve digits (an account number) not in a
+/// token holding such a word anywhere.
 fn longest_number(token: &str, versions: bool) -> usize {
     let b = token.as_bytes();
-    let labelled = names_a_person_number(token);
+    let anywhere = names_a_person_number(token);
     let mut longest = 0;
     let mut i = 0;
     while i < b.len() {
+        let labelled = label_before(b, i);
         // A word of letters and digits: a hex digest, a UUID or one of Ward's ids is passed
         // over whole.
         if let Some(end) = hex_identifier(b, i)
@@ -263,7 +342,7 @@ fn longest_number(token: &str, versions: bool) -> usize {
             .or_else(|| (!labelled).then(|| ticket_key(b, i)).flatten())
             .or_else(|| (!labelled).then(|| jira_key(b, i)).flatten())
             .or_else(|| (!labelled).then(|| git_describe(b, i)).flatten())
-            .or_else(|| (!labelled).then(|| cloud_account(b, i)).flatten())
+            .or_else(|| (!anywhere).then(|| cloud_account(b, i)).flatten())
         {
             i = end;
             continue;
@@ -295,55 +374,64 @@ fn longest_number(token: &str, versions: bool) -> usize {
     longest
 }
 
-/// Words that say a number is a person's (`ssn`, `mrn`, `dob`, `phone`, `patient`, …): in a
-/// token holding one, no number shape is passed over.
-fn names_a_person_number(token: &str) -> bool {
-    const LABELS: &[&str] = &[
+/// Whether the word right before `at` (across up to four punctuation marks) names a person's
+/// number (see [`is_person_label`]).
+fn label_before(b: &[u8], at: usize) -> bool {
+    let mut j = at;
+    let mut marks = 0;
+    while j > 0 && b[j - 1].is_ascii_punctuation() && marks < 4 {
+        j -= 1;
+        marks += 1;
+    }
+    let end = j;
+    while j > 0 && b[j - 1].is_ascii_alphabetic() {
+        j -= 1;
+    }
+    // A camel-case word ends at its last capital run: `callbackPhone` → `Phone`.
+    let word = &b[j..end];
+    let start = word
+        .windows(2)
+        .rposition(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .map_or(0, |k| k + 1);
+    let word = word[start..].to_ascii_lowercase();
+    std::str::from_utf8(&word).is_ok_and(is_person_label)
+}
+
+/// A word that names a person's number: `ssn`, `mrn`, `dob`, `pt`, `tel`, `fax`, `mbr`, `npi`,
+/// `mbi`, `itin`, `cell` (or their plurals), or one starting `phone`, `telephone`, `callback`,
+/// `patient`, `member`, `medicare`, `medicaid`, `medrec`, `passport`, `birth`, `insured`,
+/// `subscriber`, `enrollee`, `beneficiar` (`patients`, `members`, `ssnumber`).
+fn is_person_label(word: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "ssn", "mrn", "dob", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin", "cell",
+    ];
+    const PREFIX: &[&str] = &[
         "ssn",
-        "itin",
         "mrn",
-        "dob",
-        "birth",
-        "born",
         "phone",
-        "tel",
-        "fax",
-        "mobile",
+        "telephone",
         "callback",
         "patient",
         "member",
-        "chart",
-        "mbi",
         "medicare",
         "medicaid",
-        "npi",
+        "medrec",
         "passport",
-        "licence",
-        "license",
-        "social",
+        "birth",
         "insured",
         "subscriber",
         "enrollee",
-        "beneficiary",
+        "beneficiar",
     ];
-    let lower = token.to_ascii_lowercase();
-    // Words of letters, also split where a small letter meets a capital in the original.
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let orig: Vec<char> = token.chars().collect();
-    for (k, c) in lower.chars().enumerate() {
-        let camel = k > 0 && orig.get(k).is_some_and(char::is_ascii_uppercase) && orig[k - 1].is_ascii_lowercase();
-        if (!c.is_ascii_alphabetic() || camel) && !word.is_empty() {
-            words.push(std::mem::take(&mut word));
-        }
-        if c.is_ascii_alphabetic() {
-            word.push(c);
-        }
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words.iter().any(|w| LABELS.contains(&w.as_str()))
+    let singular = word.strip_suffix('s').unwrap_or(word);
+    EXACT.contains(&word) || EXACT.contains(&singular) || PREFIX.iter().any(|p| word.starts_with(p))
+}
+
+/// Whether `token` holds a word naming a person's number anywhere ([`is_person_label`]).
+fn names_a_person_number(token: &str) -> bool {
+    let b = token.as_bytes();
+    (1..=b.len())
+        .any(|i| b[i - 1].is_ascii_alphabetic() && !b.get(i).is_some_and(u8::is_ascii_alphabetic) && label_before(b, i))
 }
 
 /// Digits from `at`, across up to four punctuation marks between them (not into a digest; with
@@ -493,7 +581,11 @@ fn git_describe(b: &[u8], at: usize) -> Option<usize> {
         .take_while(|c| c.is_ascii_hexdigit())
         .count();
     let end = at + 1 + hex;
-    ((7..=40).contains(&hex) && !b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end)
+    // An abbreviation of all digits is passed over at git's default length only: a longer one
+    // holds a number like any other (`x-1-g5551234567`, attack round 9).
+    let all_digits = b[at + 1..end].iter().all(u8::is_ascii_digit);
+    ((7..=40).contains(&hex) && !(all_digits && hex > 7) && !b.get(end).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some(end)
 }
 
 /// A cloud account number at `at`: an AWS ARN's account (`arn:aws:iam::123456789012:`, twelve
@@ -613,7 +705,7 @@ fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{as_words, check_leaf, check_number_in_ref, judge, judge_url, longest_number};
+    use super::{as_words, check_labelled, check_leaf, check_number_in_ref, judge, judge_url, longest_number, shown};
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
     /// the leaf (the guard reads an unlabelled number nowhere).
@@ -799,6 +891,89 @@ mod tests {
             if let Err(e) = judge_url("build_url", url) {
                 panic!("{url}: {e:?}");
             }
+        }
+    }
+
+    /// Attack round 9 (on the round 8 mends): exemptions without a label that still carry a
+    /// number, plural and abbreviated labels, numbers in versions, build ids, paths and URLs
+    /// after a label, personal e-mail addresses, double-encoded URLs, and echoes of id-shaped
+    /// values.
+    #[test]
+    fn attack_round_9_labels_numbers_and_mail_never_reach_a_leaf() {
+        for token in [
+            "pt-1-g219451100",
+            "x-1-g5551234567",
+            "cell:arn:aws:iam::000219451100:role/x",
+            "telephone:OPS-5551234",
+            "patients:CHG0123456",
+            "patient:jane.doe@gmail.com",
+            "notify/jane.doe@gmail.com",
+        ] {
+            let e = check_leaf("subject", token).expect_err(token);
+            assert!(
+                !e.message.contains("219") && !e.message.contains("555") && !e.message.contains("jane"),
+                "{}",
+                e.message
+            );
+        }
+        for (field, token) in [
+            ("version", "pt-219451100"),
+            ("version", "SSNumber-219451100"),
+            ("version", "member-00123456"),
+            ("version", "mbr-00123456"),
+            ("version", "patients-00123456"),
+            ("version", "medrec-00123456"),
+            ("version", "callback-5551234567"),
+            ("version", "dob-19610412"),
+            ("build id", "pt.00123456"),
+            ("path", "patients/219451100.json"),
+            ("path", "charts/pt_00123456.hl7"),
+            ("path", "contacts/jane.doe@gmail.com.vcf"),
+        ] {
+            check_labelled(field, token).expect_err(token);
+        }
+        for url in [
+            "https://x.example.com/s?q=john%252Esmith%252E1961-04-12",
+            "https://x.example.com/s?q=john%u002Esmith%u002E1961-04-12",
+            "https://x.example.com/patients/00123456",
+            "https://x.example.com/pt/00123456",
+            "https://x.example.com/u/jane.doe@gmail.com",
+        ] {
+            judge_url("ticket", url).expect_err(url);
+        }
+        for id in ["smith-j-1961-04-12", "pt-1-g219451100", "ab12345"] {
+            assert!(shown(id).starts_with('('), "{id}: {}", shown(id));
+        }
+        for id in ["CHG-31415926", "dana", "ci-bot-2", "local:test"] {
+            assert_eq!(shown(id), format!("{id:?}"));
+        }
+    }
+
+    /// Attack round 9's false refusals: a service named after patients or members keeps its
+    /// dates, versions, ticket keys and addresses; only a number right after such a word counts.
+    #[test]
+    fn services_named_after_patients_keep_their_dates_and_keys() {
+        for token in [
+            "release/patient-api-2024-05-01",
+            "patient-api/release-2024.05.01",
+            "dependabot/npm_and_yarn/patient-portal/caniuse-lite-1.0.30001690",
+            "feature/member-portal-OPS-1234567",
+            "hotfix/INC0012345-patient-search",
+            "feature/phone-verify-v1.2.3-14-g1234567",
+            "patient-api:2026-12-05T10:30:00Z",
+            "patient-sync:10.0.0.12:8080",
+            "member-portal:OPS-1234567",
+            "patient-api-20240501",
+        ] {
+            if let Err(e) = check_number_in_ref("branch", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        if let Err(e) = judge_url(
+            "build_url",
+            "https://github.com/acme/patient-api/actions/runs/12345678901",
+        ) {
+            panic!("{e:?}");
         }
     }
 }

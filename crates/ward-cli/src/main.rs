@@ -27,15 +27,17 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and usage errors print as clap prints them, unless the message would repeat
-            // an argument that looks like PHI or a secret.
-            let text = e.render().to_string();
-            match ward_app::freetext::withheld(&text) {
-                Some(w) if e.use_stderr() => {
-                    eprintln!("error: {w}\nhint: see `ward --help`");
-                    std::process::exit(2);
-                }
-                _ => e.exit(),
+            // an argument that looks like PHI or a secret; a value clap refused is repeated only
+            // when it is shaped like an id (attack round 8: `219451100` as an extra argument).
+            if !e.use_stderr() {
+                e.exit();
             }
+            let text = without_refused_values(&e);
+            match ward_app::freetext::withheld(&text) {
+                Some(w) => eprintln!("error: {w}\nhint: see `ward --help`"),
+                None => eprint!("{text}"),
+            }
+            std::process::exit(2);
         }
     };
     if let Command::SampleService = cli.command {
@@ -68,6 +70,35 @@ fn main() {
     if let Err(e) = result {
         std::process::exit(report(&cli.global, &e));
     }
+}
+
+/// Clap's message with each value it refused (an unknown argument, an invalid value or
+/// command) replaced by its length unless [`ward_app::identifier::shown`] would quote it.
+fn without_refused_values(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let mut text = e.render().to_string();
+    for kind in [
+        ContextKind::InvalidArg,
+        ContextKind::InvalidValue,
+        ContextKind::InvalidSubcommand,
+    ] {
+        let values: Vec<String> = match e.get(kind) {
+            Some(ContextValue::String(v)) => vec![v.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => continue,
+        };
+        for v in values.iter().filter(|v| !v.is_empty()) {
+            // A flag's own name (`--limit`) stays: it is Ward's, not the caller's value.
+            let flag = v.starts_with('-')
+                && v.chars()
+                    .skip_while(|c| *c == '-')
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !flag && !ward_app::identifier::shown(v).starts_with('"') {
+                text = text.replace(v.as_str(), &format!("({} characters)", v.chars().count()));
+            }
+        }
+    }
+    text
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<()> {

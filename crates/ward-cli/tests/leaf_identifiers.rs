@@ -171,6 +171,17 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             &["--path", "src/John..Smith..1961-04-12.json"],
             "Smith",
         ),
+        // Attack round 9: a number after a plural label in a path, a double-encoded URL.
+        (
+            "a patient's number in a path",
+            &["--path", "patients/219451100.json"],
+            "219451100",
+        ),
+        (
+            "a double-encoded name and date in the ticket URL",
+            &["--ticket", "https://x.example.com/s?q=john%252Esmith%252E1961-04-12"],
+            "john%252Esmith",
+        ),
     ] {
         refused(attack, open(extra), secret);
     }
@@ -388,4 +399,27 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         assert!(!log.contains(needle), "{needle} in the log");
         assert!(!in_files(&d, needle), "{needle} in the data directory");
     }
+}
+
+/// Attack round 8: clap's own errors (an unexpected argument, an invalid value) repeated what
+/// was typed; a value that is not id-shaped is now given as its length, a mistyped flag still
+/// gets its suggestion.
+#[test]
+fn argument_errors_never_repeat_a_number_that_was_typed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run(local(&d, &["init"])));
+    for (attack, args, secret) in [
+        ("an SSN as an extra argument", &["log", "append", "219451100"][..], "219451100"),
+        ("an SSN as an invalid number", &["log", "show", "--limit", "2194511OO"], "2194511OO"),
+    ] {
+        let out = run(local(&d, args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{attack}: {stderr}");
+        assert!(!stderr.contains(secret), "{attack}: {stderr}");
+        assert!(stderr.contains("(9 characters)"), "{attack}: {stderr}");
+    }
+    let out = run(local(&d, &["log", "show", "--limt", "5"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--limt") && stderr.contains("--limit"), "a typo keeps its suggestion: {stderr}");
 }

@@ -66,6 +66,7 @@
 
 pub mod decode;
 mod formats;
+pub use formats::FREE_MAIL;
 mod grids;
 mod rows;
 mod tables;

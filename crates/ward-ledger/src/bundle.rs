@@ -275,16 +275,24 @@ pub struct VerifiedBundle {
 /// `payload.id`), a gate decision's input and policy (`gate.evaluated`: `payload.input_digest`,
 /// `payload.policy_digest`).
 pub fn evidence_references(kind: &str, payload: &Value) -> Vec<String> {
-    let fields: &[&str] = match kind {
-        "attestation.added" => &["id"],
-        "gate.evaluated" => &["input_digest", "policy_digest"],
-        _ => &[],
-    };
-    fields
+    evidence_fields(kind)
         .iter()
         .filter_map(|f| payload.get(*f).and_then(Value::as_str))
         .map(str::to_string)
         .collect()
+}
+
+/// Whether entries of `kind` reference raw evidence ([`evidence_references`]).
+pub fn references_evidence(kind: &str) -> bool {
+    !evidence_fields(kind).is_empty()
+}
+
+fn evidence_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "attestation.added" => &["id"],
+        "gate.evaluated" => &["input_digest", "policy_digest"],
+        _ => &[],
+    }
 }
 
 /// Verifies a bundle's files offline against the log's verifier key (whose name is the log's

@@ -268,6 +268,12 @@ pub struct DerivedState {
     purged: std::collections::BTreeSet<String>,
     /// Raw evidence purged.
     purged_evidence: std::collections::BTreeSet<String>,
+    /// Raw evidence the log references (an attestation's file, a gate decision's input and
+    /// policy: digest → first entry), and that stored.
+    evidence_refs: std::collections::BTreeMap<String, u64>,
+    evidence_present: std::collections::BTreeSet<String>,
+    /// Out-of-line payloads of kinds that reference raw evidence: digest → (kind, entry).
+    evidence_payloads: std::collections::HashMap<String, (String, u64)>,
     /// Documents stored.
     doc_present: std::collections::BTreeSet<String>,
 }
@@ -298,6 +304,15 @@ impl DerivedState {
                 self.purged.insert(p.digest);
             }
         }
+        match &env.payload {
+            ward_ledger::Payload::Inline(p) => self.reference_evidence(&env.kind, p, seq),
+            // Read when its blob is checked.
+            ward_ledger::Payload::Digest { sha256, .. } => {
+                if ward_ledger::bundle::references_evidence(&env.kind) {
+                    self.evidence_payloads.insert(sha256.clone(), (env.kind.clone(), seq));
+                }
+            }
+        }
         self.apply(&env, projectors);
         Ok(())
     }
@@ -318,6 +333,17 @@ impl DerivedState {
                         self.docs.remove(&(collection, key));
                     }
                 }
+            }
+        }
+    }
+
+    /// Notes the raw evidence an entry's payload references.
+    fn reference_evidence(&mut self, kind: &str, payload: &Value, seq: u64) {
+        for d in ward_ledger::bundle::evidence_references(kind, payload) {
+            // Ward writes these kinds itself (callers cannot); a malformed one is the bundle
+            // verifier's to refuse.
+            if ward_ledger::documents::is_digest(&d) {
+                self.evidence_refs.entry(d).or_insert(seq);
             }
         }
     }
@@ -371,6 +397,11 @@ impl DerivedState {
     pub fn check_payload_blob(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
         self.payloads.remove(digest);
         check_blob(report, "ledger_blobs", digest, data);
+        if let Some((kind, seq)) = self.evidence_payloads.remove(digest)
+            && let Ok(p) = serde_json::from_slice::<Value>(data)
+        {
+            self.reference_evidence(&kind, &p, seq);
+        }
         let (refs, _) = ward_ledger::documents::scan(data);
         for d in refs {
             self.doc_refs.entry(d).or_insert(u64::MAX);
@@ -381,6 +412,7 @@ impl DerivedState {
     /// deleted is extra (its bytes came back after the purge).
     pub fn check_evidence(&mut self, report: &mut StateReport, digest: &str, data: &[u8]) {
         check_blob(report, "evidence_blobs", digest, data);
+        self.evidence_present.insert(digest.to_string());
         if self.purged_evidence.contains(digest) {
             report.push(StateDiff {
                 collection: "evidence_blobs".into(),
@@ -428,6 +460,18 @@ impl DerivedState {
             if !self.doc_present.contains(digest) && !self.purged.contains(digest) {
                 report.push(StateDiff {
                     collection: "documents".into(),
+                    key: digest.clone(),
+                    kind: DiffKind::Missing,
+                    stored: None,
+                    expected: Some(digest.clone()),
+                });
+            }
+        }
+        // Raw evidence the log references is stored, or a purge of raw evidence deleted it.
+        for digest in self.evidence_refs.keys() {
+            if !self.evidence_present.contains(digest) && !self.purged_evidence.contains(digest) {
+                report.push(StateDiff {
+                    collection: "evidence_blobs".into(),
                     key: digest.clone(),
                     kind: DiffKind::Missing,
                     stored: None,

@@ -268,13 +268,26 @@ async fn purged_document_leaves_the_chain_whole_and_no_bytes_behind(url: &str) {
 
 /// Raw evidence (a file the guard missed) deleted with a `document.purged` event: gone from
 /// the store with no byte left in the database files (SQLite) or the table (PostgreSQL), fsck
-/// clean; the same bytes stored again behind the purge's back are found by fsck as extra.
+/// clean; raw evidence an entry references deleted behind the log's back is found by fsck as
+/// missing, and the purged bytes stored again as extra.
 async fn purged_raw_evidence_leaves_no_bytes_and_its_return_is_found(url: &str) {
     let l = ledger(url).await;
     l.append_batch((0..3).map(event).collect()).await.unwrap();
     let raw = b"<testsuite tests=\"1\"><system-out>PLANTED-e7d1 raw</system-out></testsuite>".to_vec();
     let digest = format!("sha256:{}", ward_ledger::hash::sha256(&raw).to_hex());
     l.store().put_evidence(&digest, &raw).await.unwrap();
+    let kept = b"<testsuite tests=\"2\"/>".to_vec();
+    let kept_digest = format!("sha256:{}", ward_ledger::hash::sha256(&kept).to_hex());
+    l.store().put_evidence(&kept_digest, &kept).await.unwrap();
+    let attested = |id: &str, n: u64| NewEvent {
+        kind: "attestation.added".into(),
+        subject: "artifact:a".into(),
+        payload: json!({ "artifact": "a", "id": id }),
+        ..event(n)
+    };
+    l.append_batch(vec![attested(&digest, 10), attested(&kept_digest, 11)])
+        .await
+        .unwrap();
     let (r, _) = fsck_state(&l).await;
     assert!(r.ok(), "{:?}", r.problems);
     if !url.starts_with("postgres") {
@@ -312,6 +325,20 @@ async fn purged_raw_evidence_leaves_no_bytes_and_its_return_is_found(url: &str) 
         let db = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
         assert_eq!(grep_dir(db.parent().unwrap(), b"PLANTED-e7d1"), Vec::<String>::new());
     }
+    // Referenced evidence deleted behind the log's back: missing, by digest.
+    raw_exec(
+        url,
+        &format!("DELETE FROM evidence_blobs WHERE digest = '{kept_digest}'"),
+        &format!("DELETE FROM evidence_blobs WHERE digest = '{kept_digest}'"),
+    )
+    .await;
+    let state = l.check_state().await.unwrap();
+    let d = only_diff(&state);
+    assert_eq!(
+        (d.collection.as_str(), d.key.as_str(), d.kind),
+        ("evidence_blobs", kept_digest.as_str(), ward_store::DiffKind::Missing)
+    );
+    l.store().put_evidence(&kept_digest, &kept).await.unwrap();
     // Stored again behind the purge's back: extra, by digest.
     l.store().put_evidence(&digest, &raw).await.unwrap();
     let state = l.check_state().await.unwrap();
