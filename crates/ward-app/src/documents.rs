@@ -657,6 +657,14 @@ async fn purged_refusal(ledger: &Ledger, digest: &str, what: &str) -> Result<Opt
 /// deleted the same bytes: what two people purged is not stored again (ward log fsck reports
 /// bytes that come back by another way).
 pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &str) -> Result<(), AppError> {
+    refuse_purged(ledger, digest, what).await?;
+    ledger.store().put_evidence(digest, bytes).await?;
+    Ok(())
+}
+
+/// Refuses bytes a `document.purged` entry deleted (409 `evidence_purged`): an attachment of
+/// them, new or the same again.
+pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
         return Err(AppError::new(
             crate::error::Kind::Conflict,
@@ -668,7 +676,6 @@ pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &
             "remove what the purge was about from the file and submit it again",
         ));
     }
-    ledger.store().put_evidence(digest, bytes).await?;
     Ok(())
 }
 

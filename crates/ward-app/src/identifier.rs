@@ -217,11 +217,26 @@ fn as_words(token: &str, capitalise: bool) -> String {
     words
 }
 
-/// The subject and the kind of a caller's event are identifiers Ward cannot purge: printable
+/// What stays in the leaf of a caller's event — its subject (what it is about), its kind and
+/// its actor's id — is one token: at most 256 bytes, without white space (`build:8812`,
+/// `ticket:OPS-42`), judged as an identifier ([`judge`]: a name and a birth date joined by
+/// punctuation, `john.smith.04.12.1961`).
+pub fn check_token(field: &str, token: &str) -> Result<(), AppError> {
+    if token.len() > 256 || token.chars().any(char::is_whitespace) {
+        return Err(AppError::invalid(
+            format!("an event's {field} is an identifier: at most 256 bytes, without white space"),
+            "name what the event is about (`build:8812`, `ticket:OPS-42`); put text in the payload, which is stored beside the log",
+        ));
+    }
+    judge(field, token)
+}
+
+/// The subject and the kind of a caller's event: one token ([`check_token`]) in printable
 /// ASCII only (a look-alike letter, an invisible format character or a fullwidth digit is
 /// text), and [`check_number`]. An SSN, a phone number, an MRN and a run id look alike; the
 /// payload, stored beside the log and purgeable, is where such numbers go.
 pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
+    check_token(field, token)?;
     if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
         let what = if c.is_numeric() {
             "a digit outside ASCII"
@@ -974,6 +989,34 @@ mod tests {
             "https://github.com/acme/patient-api/actions/runs/12345678901",
         ) {
             panic!("{e:?}");
+        }
+    }
+
+    /// Attack round 6: a name and a birth date joined by any punctuation, in a subject, a kind
+    /// or an actor's id, stayed in the leaf.
+    #[test]
+    fn a_name_and_a_birth_date_joined_into_one_event_token_are_refused() {
+        use super::check_token;
+        for (field, token) in [
+            ("subject", "John#Smith#1961-04-12"),
+            ("subject", "John!Smith!1961-04-12"),
+            ("subject", "Smith,John:DOB:04/12/1961"),
+            ("kind", "patient.john.smith.1961-04-12"),
+            ("actor", "bot#John#Smith#1961-04-12"),
+        ] {
+            let e = check_token(field, token).expect_err(token);
+            assert!(!e.message.contains("Smith"), "{}", e.message);
+        }
+        assert!(check_token("actor", "ci patient Roe").is_err(), "white space");
+        for token in [
+            "build:8812",
+            "ticket:OPS-42",
+            "local:operator",
+            "token:ci",
+            "build.finished",
+            "release:2.14.0",
+        ] {
+            check_leaf("subject", token).expect(token);
         }
     }
 }

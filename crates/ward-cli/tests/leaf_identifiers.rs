@@ -410,8 +410,16 @@ fn argument_errors_never_repeat_a_number_that_was_typed() {
     let d = tmp.path().join("data");
     ok(run(local(&d, &["init"])));
     for (attack, args, secret) in [
-        ("an SSN as an extra argument", &["log", "append", "219451100"][..], "219451100"),
-        ("an SSN as an invalid number", &["log", "show", "--limit", "2194511OO"], "2194511OO"),
+        (
+            "an SSN as an extra argument",
+            &["log", "append", "219451100"][..],
+            "219451100",
+        ),
+        (
+            "an SSN as an invalid number",
+            &["log", "show", "--limit", "2194511OO"],
+            "2194511OO",
+        ),
     ] {
         let out = run(local(&d, args));
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -421,5 +429,8 @@ fn argument_errors_never_repeat_a_number_that_was_typed() {
     }
     let out = run(local(&d, &["log", "show", "--limt", "5"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--limt") && stderr.contains("--limit"), "a typo keeps its suggestion: {stderr}");
+    assert!(
+        stderr.contains("--limt") && stderr.contains("--limit"),
+        "a typo keeps its suggestion: {stderr}"
+    );
 }
