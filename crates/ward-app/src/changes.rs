@@ -7,7 +7,6 @@
 use crate::error::AppError;
 use crate::error::Kind;
 use crate::evidence;
-use crate::identities::check_name;
 use crate::subjects::CHANGES;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -391,11 +390,22 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             }
         }
     }
+    // Written into the leaf (attack round 10: only their characters were checked).
     for i in &req.integrations {
-        check_name("integration", i)?;
+        crate::users::check_new_name("integration", i)?;
     }
     for e in &req.environments {
-        check_name("environment", e)?;
+        crate::users::check_new_name("environment", e)?;
+    }
+    for v in &req.config_versions {
+        if !ward_ledger::documents::is_digest(v) {
+            crate::identifier::check_token("configuration version", v)?;
+            crate::identifier::check_number_in_ref("configuration version", v)?;
+        }
+    }
+    if let Some(r) = &req.commit_range {
+        crate::identifier::check_token("commit range", r)?;
+        crate::identifier::check_number_in_ref("commit range", r)?;
     }
     if req.commits.len() > MAX_ITEMS {
         return Err(AppError::invalid(

@@ -358,7 +358,7 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
                 "pass the build's page, e.g. https://ci.example.com/job/42",
             ));
         }
-        crate::identifier::judge_url("build_url", url)?;
+        crate::identifier::judge_build_url("build_url", url)?;
     }
     Ok(())
 }

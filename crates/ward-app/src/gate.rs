@@ -777,7 +777,10 @@ pub async fn check(
         return Err(AppError::new(
             crate::error::Kind::Unprocessable,
             "unknown_environment",
-            format!("{environment} is not a declared environment"),
+            format!(
+                "{} is not a declared environment",
+                crate::identifier::named(environment)
+            ),
             hint,
         ));
     }

@@ -32,20 +32,28 @@ pub fn judge_with_entropy(field: &str, token: &str) -> Result<(), AppError> {
 /// name with a birth date and a patient's number (attack round 8). Numbers alone are not
 /// counted: CI run ids are long (`/actions/runs/12345678901`).
 pub fn judge_url(field: &str, url: &str) -> Result<(), AppError> {
+    judge_url_words(field, url)?;
+    check_labelled(field, url)
+}
+
+/// [`judge_url`] for a build page, which the CI fills in: its path names jobs and build numbers
+/// (`/job/patients/123456/`), so a number after a label is not refused there (attack round
+/// 10's false refusals); a personal e-mail address is.
+pub fn judge_build_url(field: &str, url: &str) -> Result<(), AppError> {
+    judge_url_words(field, url)?;
+    if personal_mail(&folded(&decoded_until_stable(url))) {
+        return check_labelled(field, url);
+    }
+    Ok(())
+}
+
+fn judge_url_words(field: &str, url: &str) -> Result<(), AppError> {
     crate::freetext::check(field, url)?;
     // Decoded until it no longer changes (`%252E` is `%2E` is `.`), at most three times.
-    let mut decoded = url.to_string();
-    for _ in 0..3 {
-        let next = percent_decoded(&decoded);
-        if next == decoded {
-            break;
-        }
-        decoded = next;
-    }
+    let decoded = folded(&decoded_until_stable(url));
     if decoded != url {
         crate::freetext::check(field, &decoded)?;
     }
-    check_labelled(field, &decoded)?;
     judge(field, &decoded)
 }
 
@@ -153,6 +161,13 @@ pub fn shown(id: &str) -> String {
     } else {
         format!("({} characters)", id.chars().count())
     }
+}
+
+/// [`shown`] without quotes: a name as a sentence may hold it (`prod is not a declared
+/// environment`), or its length when it may hold anything.
+pub fn named(id: &str) -> String {
+    let s = shown(id);
+    if s.starts_with('"') { id.to_string() } else { s }
 }
 
 /// `token` as the words it joins (see [`judge`]): a run of punctuation between letters read as
@@ -267,6 +282,9 @@ pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
 /// (`jane.doe@gmail.com`): refused wherever it is written into a leaf — a path, a URL, a
 /// version and a build id too, which may otherwise hold numbers (attack round 9).
 pub fn check_labelled(field: &str, token: &str) -> Result<(), AppError> {
+    // As a reader would take it: escapes decoded until stable (`%40`), full-width letters and
+    // digits folded (`ｐｔ`).
+    let token = &folded(&decoded_until_stable(token));
     if labelled_number(token) {
         return Err(AppError::invalid(
             format!(
@@ -289,24 +307,124 @@ pub fn check_labelled(field: &str, token: &str) -> Result<(), AppError> {
 fn labelled_number(token: &str) -> bool {
     let b = token.as_bytes();
     (0..b.len()).any(|i| {
-        b[i].is_ascii_digit()
-            && (i == 0 || !b[i - 1].is_ascii_digit())
-            && label_before(b, i)
-            && run_of_digits(b, i, false).0 >= 6
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_digit()) {
+            return false;
+        }
+        match label_before(b, i) {
+            None => false,
+            // After a birth label every digit counts (`dob-19610412`); after another, a date or
+            // a dotted version is what it looks like (`release/patient-2024.05.01`,
+            // `pt-1.0.123456`: attack round 10's false refusals).
+            Some(Label::Birth) => run_of_digits(b, i, false).0 >= 6,
+            Some(Label::Number) => {
+                date_at(&b[i..]) == 0
+                    && !year_month(&b[i..])
+                    && dotted_version(b, i).is_none()
+                    && run_of_digits(b, i, false).0 >= 6
+            }
+        }
     })
 }
 
-/// An e-mail address at a free mail provider (`…@gmail.com`): a person's, not a system's.
+/// A year and a month at the start of `b` (`2024.05`, `2024-05`, `2024/05`; 1900–2099).
+fn year_month(b: &[u8]) -> bool {
+    b.len() >= 7
+        && (b.starts_with(b"19") || b.starts_with(b"20"))
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && matches!(b[4], b'-' | b'.' | b'/')
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && (1..=12).contains(&(u32::from(b[5] - b'0') * 10 + u32::from(b[6] - b'0')))
+        && !b.get(7).is_some_and(u8::is_ascii_digit)
+}
+
+/// `%XX` and `%uXXXX` escapes decoded until the text no longer changes (at most three times).
+fn decoded_until_stable(text: &str) -> String {
+    let mut decoded = text.to_string();
+    for _ in 0..3 {
+        let next = percent_decoded(&decoded);
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    decoded
+}
+
+/// Full-width ASCII (`ｐｔ`, `＠`, `０`) folded to ASCII, the ideographic full stop to `.`.
+fn folded(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3002}' | '\u{FF61}' => '.',
+            _ => c,
+        })
+        .collect()
+}
+
+/// An e-mail address at a free mail or consumer provider (`…@gmail.com`, `…@yahoo.fr`,
+/// `…@comcast.net`): a person's, not a system's — also written `(at)`, `[at]` or `&#64;`.
 fn personal_mail(token: &str) -> bool {
+    /// Providers under any country's domain (`yahoo.fr`, `outlook.de`).
+    const ANY_TLD: &[&str] = &[
+        "gmail",
+        "googlemail",
+        "yahoo",
+        "ymail",
+        "outlook",
+        "hotmail",
+        "live",
+        "msn",
+        "aol",
+        "gmx",
+        "protonmail",
+        "yandex",
+        "icloud",
+    ];
+    /// Consumer providers by their whole domain.
+    const DOMAINS: &[&str] = &[
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "pm.me",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "cox.net",
+        "charter.net",
+        "earthlink.net",
+        "bellsouth.net",
+        "optonline.net",
+        "web.de",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "mail.ru",
+        "mail.com",
+        "zoho.com",
+        "fastmail.com",
+        "tutanota.com",
+    ];
     let lower = token.to_ascii_lowercase();
+    let lower = ["(at)", "[at]", "{at}", "&#64;", "&#x40;"]
+        .iter()
+        .fold(lower, |t, at| t.replace(at, "@"));
     lower.match_indices('@').any(|(at, _)| {
         let domain: String = lower[at + 1..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
             .collect();
+        let first = domain.split('.').next().unwrap_or_default();
         ward_evidence::guard::FREE_MAIL
             .iter()
+            .chain(DOMAINS)
             .any(|d| domain == *d || domain.starts_with(&format!("{d}.")) || domain.ends_with(&format!(".{d}")))
+            || (ANY_TLD.contains(&first) && domain.contains('.'))
     })
 }
 
@@ -349,7 +467,8 @@ fn longest_number(token: &str, versions: bool) -> usize {
     let mut longest = 0;
     let mut i = 0;
     while i < b.len() {
-        let labelled = label_before(b, i);
+        let label = label_before(b, i);
+        let labelled = label.is_some();
         // A word of letters and digits: a hex digest, a UUID or one of Ward's ids is passed
         // over whole.
         if let Some(end) = hex_identifier(b, i)
@@ -367,11 +486,24 @@ fn longest_number(token: &str, versions: bool) -> usize {
             i += 1;
             continue;
         }
-        if labelled {
-            let (digits, end) = run_of_digits(b, i, false);
-            longest = longest.max(digits);
-            i = end.max(i + 1);
-            continue;
+        match label {
+            // After a birth label every digit counts (`dob19610412`).
+            Some(Label::Birth) => {
+                let (digits, end) = run_of_digits(b, i, false);
+                longest = longest.max(digits);
+                i = end.max(i + 1);
+                continue;
+            }
+            // After another, a date is still a date (`release/patient-2024.05.01`); nothing
+            // else is passed over.
+            Some(Label::Number) => {
+                let start = i + date_at(&b[i..]);
+                let (digits, end) = run_of_digits(b, start, true);
+                longest = longest.max(digits);
+                i = end.max(i + 1);
+                continue;
+            }
+            None => {}
         }
         if let Some(end) = ipv4(b, i)
             .or_else(|| time_at(b, i))
@@ -389,36 +521,63 @@ fn longest_number(token: &str, versions: bool) -> usize {
     longest
 }
 
-/// Whether the word right before `at` (across up to four punctuation marks) names a person's
-/// number (see [`is_person_label`]).
-fn label_before(b: &[u8], at: usize) -> bool {
+/// What the word before a number says of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Label {
+    /// A birth date's (`dob`, `birth…`, `born`): every digit after it counts, dates too.
+    Birth,
+    /// Another person's number (`ssn`, `mrn`, `patient…`, `phone…`, …).
+    Number,
+}
+
+/// The label right before `at`: the word before it across punctuation and spaces (at most 16),
+/// as a whole or its camel-case tail (`memberID`, `callbackPhone`), past one filler word
+/// (`ssn-x-219451100`, `member-id-00123456`, `patients/id/…`, `SSN-v219451100`: attack round
+/// 10) — see [`is_person_label`].
+fn label_before(b: &[u8], at: usize) -> Option<Label> {
+    const FILLERS: &[&str] = &[
+        "id", "ids", "no", "nr", "nbr", "num", "number", "x", "v", "to", "for", "of", "is", "code", "key", "ref",
+    ];
     let mut j = at;
-    let mut marks = 0;
-    while j > 0 && b[j - 1].is_ascii_punctuation() && marks < 4 {
-        j -= 1;
-        marks += 1;
+    for filler_allowed in [true, false] {
+        let mut gap = 0;
+        while j > 0 && (b[j - 1].is_ascii_punctuation() || b[j - 1].is_ascii_whitespace()) && gap < 16 {
+            j -= 1;
+            gap += 1;
+        }
+        let end = j;
+        while j > 0 && b[j - 1].is_ascii_alphabetic() {
+            j -= 1;
+        }
+        let word = &b[j..end];
+        if word.is_empty() {
+            return None;
+        }
+        let tail = word
+            .windows(2)
+            .rposition(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+            .map_or(word, |k| &word[k + 1..]);
+        for w in [word, tail] {
+            let w = String::from_utf8_lossy(w).to_ascii_lowercase();
+            if let Some(label) = person_label(&w) {
+                return Some(label);
+            }
+        }
+        let w = String::from_utf8_lossy(word).to_ascii_lowercase();
+        if !(filler_allowed && FILLERS.contains(&w.as_str())) {
+            return None;
+        }
     }
-    let end = j;
-    while j > 0 && b[j - 1].is_ascii_alphabetic() {
-        j -= 1;
-    }
-    // A camel-case word ends at its last capital run: `callbackPhone` → `Phone`.
-    let word = &b[j..end];
-    let start = word
-        .windows(2)
-        .rposition(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
-        .map_or(0, |k| k + 1);
-    let word = word[start..].to_ascii_lowercase();
-    std::str::from_utf8(&word).is_ok_and(is_person_label)
+    None
 }
 
 /// A word that names a person's number: `ssn`, `mrn`, `dob`, `pt`, `tel`, `fax`, `mbr`, `npi`,
-/// `mbi`, `itin`, `cell` (or their plurals), or one starting `phone`, `telephone`, `callback`,
+/// `mbi`, `itin`, `born` (or their plurals), or one starting `phone`, `telephone`, `callback`,
 /// `patient`, `member`, `medicare`, `medicaid`, `medrec`, `passport`, `birth`, `insured`,
-/// `subscriber`, `enrollee`, `beneficiar` (`patients`, `members`, `ssnumber`).
-fn is_person_label(word: &str) -> bool {
+/// `subscriber`, `enrollee`, `beneficiar` (`patients`, `members`, `ssnumber`, `memberid`).
+fn person_label(word: &str) -> Option<Label> {
     const EXACT: &[&str] = &[
-        "ssn", "mrn", "dob", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin", "cell",
+        "ssn", "mrn", "dob", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin", "born",
     ];
     const PREFIX: &[&str] = &[
         "ssn",
@@ -439,14 +598,17 @@ fn is_person_label(word: &str) -> bool {
         "beneficiar",
     ];
     let singular = word.strip_suffix('s').unwrap_or(word);
-    EXACT.contains(&word) || EXACT.contains(&singular) || PREFIX.iter().any(|p| word.starts_with(p))
+    let label = EXACT.contains(&word) || EXACT.contains(&singular) || PREFIX.iter().any(|p| word.starts_with(p));
+    let birth = matches!(singular, "dob" | "born") || word.starts_with("birth");
+    label.then_some(if birth { Label::Birth } else { Label::Number })
 }
 
 /// Whether `token` holds a word naming a person's number anywhere ([`is_person_label`]).
 fn names_a_person_number(token: &str) -> bool {
     let b = token.as_bytes();
-    (1..=b.len())
-        .any(|i| b[i - 1].is_ascii_alphabetic() && !b.get(i).is_some_and(u8::is_ascii_alphabetic) && label_before(b, i))
+    (1..=b.len()).any(|i| {
+        b[i - 1].is_ascii_alphabetic() && !b.get(i).is_some_and(u8::is_ascii_alphabetic) && label_before(b, i).is_some()
+    })
 }
 
 /// Digits from `at`, across up to four punctuation marks between them (not into a digest; with
@@ -596,11 +758,14 @@ fn git_describe(b: &[u8], at: usize) -> Option<usize> {
         .take_while(|c| c.is_ascii_hexdigit())
         .count();
     let end = at + 1 + hex;
-    // An abbreviation of all digits is passed over at git's default length only: a longer one
-    // holds a number like any other (`x-1-g5551234567`, attack round 9).
-    let all_digits = b[at + 1..end].iter().all(u8::is_ascii_digit);
-    ((7..=40).contains(&hex) && !(all_digits && hex > 7) && !b.get(end).is_some_and(u8::is_ascii_alphanumeric))
-        .then_some(end)
+    // An abbreviation holding nine digits in a row holds a number like any other
+    // (`x-1-g5551234567`, `-g219451100a`: attack rounds 9 and 10).
+    let digit_run = b[at + 1..end]
+        .split(|c| !c.is_ascii_digit())
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    ((7..=40).contains(&hex) && digit_run <= 8 && !b.get(end).is_some_and(u8::is_ascii_alphanumeric)).then_some(end)
 }
 
 /// A cloud account number at `at`: an AWS ARN's account (`arn:aws:iam::123456789012:`, twelve
@@ -720,7 +885,10 @@ fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{as_words, check_labelled, check_leaf, check_number_in_ref, judge, judge_url, longest_number, shown};
+    use super::{
+        as_words, check_labelled, check_leaf, check_number, check_number_in_ref, judge, judge_build_url, judge_url,
+        longest_number, shown,
+    };
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
     /// the leaf (the guard reads an unlabelled number nowhere).
@@ -918,7 +1086,7 @@ mod tests {
         for token in [
             "pt-1-g219451100",
             "x-1-g5551234567",
-            "cell:arn:aws:iam::000219451100:role/x",
+            "phone:arn:aws:iam::000219451100:role/x",
             "telephone:OPS-5551234",
             "patients:CHG0123456",
             "patient:jane.doe@gmail.com",
@@ -1017,6 +1185,107 @@ mod tests {
             "release:2.14.0",
         ] {
             check_leaf("subject", token).expect(token);
+        }
+    }
+
+    /// Attack round 10: a filler word or a space between a label and its number, camel-case
+    /// labels, a hex letter after nine digits in `git describe`, escaped and full-width
+    /// characters, e-mail written `(at)` or at other consumer providers.
+    #[test]
+    fn attack_round_10_fillers_escapes_and_mail_are_read() {
+        for (field, token) in [
+            ("version", "ssn-x-219451100"),
+            ("version", "ssn-nr-219451100"),
+            ("version", "ssns-for-219451100"),
+            ("version", "SSN-v219451100"),
+            ("version", "phone-x-5551234567"),
+            ("version", "callback-no-5551234567"),
+            ("version", "callbackNo5551234567"),
+            ("version", "member-id-00123456"),
+            ("version", "memberID00123456"),
+            ("version", "mrn-x-00123456"),
+            ("version", "npi-id-1234567890"),
+            ("version", "dob-x-19610412"),
+            ("path", "patients/-----219451100.json"),
+            ("path", "patients/ 219451100.json"),
+            ("path", "patients/id/219451100.json"),
+            ("path", "memberId/00123456.json"),
+            ("path", "contacts/jane.doe%40gmail.com.vcf"),
+            ("subject", "patient.jane.doe(at)gmail.com"),
+            ("subject", "jane.doe&#64;gmail.com"),
+            ("subject", "jane.doe@yahoo.fr"),
+            ("subject", "jdoe@comcast.net"),
+        ] {
+            check_labelled(field, token).expect_err(token);
+        }
+        for token in [
+            "x-1-g5551234567a",
+            "v1.2.3-14-g219451100a",
+            "callback-to:dep-5551234567",
+        ] {
+            check_leaf("subject", token).expect_err(token);
+        }
+        for url in [
+            "https://x.example.com/%EF%BD%90%EF%BD%94/00123456",
+            "https://x.example.com/search?memberId=00123456",
+            "https://x.example.com/u/jane.doe%EF%BC%A0gmail.com",
+            "https://x.example.com/u/jane.doe@gmail%E3%80%82com",
+        ] {
+            judge_url("ticket", url).expect_err(url);
+        }
+    }
+
+    /// Attack round 10's false refusals: dates, year-months and versions after a label are
+    /// what they look like, `cell` names a cell of a system, a CI's build page names jobs.
+    #[test]
+    fn dates_and_versions_after_a_label_and_ci_build_pages_are_accepted() {
+        for (field, token) in [
+            ("version", "patient-2024.05.01"),
+            ("version", "patient-2024.05.01.123456"),
+            ("version", "member-20240501.123456"),
+            ("version", "members-202405011234"),
+            ("version", "pt-1.0.123456"),
+            ("version", "tel-2024.05.01"),
+            ("version", "cell-1.20.1234567"),
+            ("version", "phone-2.0.123456"),
+            ("build id", "members-20240501.3"),
+            ("build id", "cell-001234-build-42"),
+            ("path", "db/migrate/patients/20240501123456_add_index.rb"),
+            (
+                "path",
+                "src/main/resources/db/changelog/patients/2024-05-01-add-column.xml",
+            ),
+            ("path", "alembic/versions/patients_20240501_123456_add.py"),
+            ("path", "docs/adr/patients/2024-05-01-record-locking.md"),
+            ("path", "patients/2024/05/01/export.sql"),
+            ("path", "ops/cells/cell-001234/kustomization.yaml"),
+            ("path", "src/patients/PatientService.java"),
+        ] {
+            if let Err(e) = check_labelled(field, token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        for token in [
+            "release/patient-2024.05.01",
+            "release/patients-2024-05-01",
+            "release/member-20240501",
+            "release/members/2024.05.01",
+            "release/pt-2024.05",
+            "feature/cell-2024-05-01-rollout",
+        ] {
+            if let Err(e) = check_number_in_ref("branch", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        check_number("service", "pt-2024-05-01").expect("a service released on a date");
+        for url in [
+            "https://jenkins.acme.io/job/patients/123456/",
+            "https://jenkins.acme.io/job/member/1234567/",
+            "https://circleci.com/gh/acme/patients/123456",
+        ] {
+            if let Err(e) = judge_build_url("build_url", url) {
+                panic!("{url}: {e:?}");
+            }
         }
     }
 }

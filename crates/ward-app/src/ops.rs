@@ -191,11 +191,12 @@ pub async fn raw_entries(ledger: &Ledger, from: u64, limit: u64) -> Result<RawEn
 /// An out-of-line payload by digest.
 pub async fn blob(ledger: &Ledger, digest: &str) -> Result<Blob, AppError> {
     use base64::Engine;
-    let data = ledger
-        .store()
-        .blob(digest)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no payload {digest}"), "digests look like sha256:<64 hex>"))?;
+    let data = ledger.store().blob(digest).await?.ok_or_else(|| {
+        AppError::not_found(
+            format!("no payload {}", crate::identifier::shown(digest)),
+            "digests look like sha256:<64 hex>",
+        )
+    })?;
     Ok(Blob {
         digest: digest.to_string(),
         data: base64::engine::general_purpose::STANDARD.encode(data),

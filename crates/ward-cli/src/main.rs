@@ -75,8 +75,22 @@ fn main() {
 /// Clap's message with each value it refused (an unknown argument, an invalid value or
 /// command) replaced by its length unless [`ward_app::identifier::shown`] would quote it.
 fn without_refused_values(e: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue};
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let mut text = e.render().to_string();
+    // Only these carry what was typed; the others name Ward's own arguments (a missing one).
+    if !matches!(
+        e.kind(),
+        ErrorKind::UnknownArgument
+            | ErrorKind::InvalidValue
+            | ErrorKind::ValueValidation
+            | ErrorKind::InvalidSubcommand
+            | ErrorKind::NoEquals
+            | ErrorKind::TooManyValues
+            | ErrorKind::WrongNumberOfValues
+            | ErrorKind::InvalidUtf8
+    ) {
+        return text;
+    }
     for kind in [
         ContextKind::InvalidArg,
         ContextKind::InvalidValue,
@@ -89,7 +103,10 @@ fn without_refused_values(e: &clap::Error) -> String {
         };
         for v in values.iter().filter(|v| !v.is_empty()) {
             // A flag's own name (`--limit`) stays: it is Ward's, not the caller's value.
+            // A flag's own name: letters, at most three digits (`--5551234567` is a number).
             let flag = v.starts_with('-')
+                && v.chars().any(|c| c.is_ascii_alphabetic())
+                && v.chars().filter(char::is_ascii_digit).count() <= 3
                 && v.chars()
                     .skip_while(|c| *c == '-')
                     .all(|c| c.is_ascii_alphanumeric() || c == '-');

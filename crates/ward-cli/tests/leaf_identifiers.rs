@@ -171,6 +171,23 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             &["--path", "src/John..Smith..1961-04-12.json"],
             "Smith",
         ),
+        // Attack round 10: fields only their characters were checked for.
+        ("an SSN as an integration", &["--integration", "219451100"], "219451100"),
+        (
+            "a name and a birth date as an environment",
+            &["--env", "john.smith.1961-04-12"],
+            "smith",
+        ),
+        (
+            "a personal address as a configuration version",
+            &["--config-version", "jane.doe@gmail.com"],
+            "jane.doe",
+        ),
+        (
+            "a personal address as a git range",
+            &["--range", "jane.doe@gmail.com..HEAD"],
+            "jane.doe",
+        ),
         // Attack round 9: a number after a plural label in a path, a double-encoded URL.
         (
             "a patient's number in a path",

@@ -35,20 +35,21 @@ pub enum DigestError {
         /// Why.
         reason: &'static str,
     },
-    /// Not `sha256:<64 lower-case hex>`.
-    #[error("{0:?} is not a digest (expected sha256:<64 lower-case hex digits>)")]
-    Malformed(String),
+    /// Not `sha256:<64 lower-case hex>` (its length: the value itself may be anything, and is
+    /// never repeated).
+    #[error("a value of {0} characters is not a digest (expected sha256:<64 lower-case hex digits>)")]
+    Malformed(usize),
 }
 
 /// Checks and normalises a digest string (`sha256:` followed by 64 lower-case hex digits).
 pub fn parse_digest(s: &str) -> Result<String, DigestError> {
     let hex = s
         .strip_prefix("sha256:")
-        .ok_or_else(|| DigestError::Malformed(s.to_string()))?;
+        .ok_or_else(|| DigestError::Malformed(s.chars().count()))?;
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(s.to_string())
     } else {
-        Err(DigestError::Malformed(s.to_string()))
+        Err(DigestError::Malformed(s.chars().count()))
     }
 }
 

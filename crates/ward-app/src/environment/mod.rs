@@ -228,7 +228,7 @@ pub fn undeclared(envs: &[Environment], name: &str) -> AppError {
     AppError::new(
         crate::error::Kind::NotFound,
         "unknown_environment",
-        format!("{name} is not a declared environment"),
+        format!("{} is not a declared environment", crate::identifier::named(name)),
         undeclared_hint(envs, name),
     )
 }
@@ -240,8 +240,9 @@ pub fn undeclared_hint(envs: &[Environment], name: &str) -> String {
         Some(near) => format!("did you mean {near}? (declared in [[environments]] of ward.toml)"),
         None if envs.is_empty() => "declare it in [[environments]] of ward.toml".to_string(),
         None => format!(
-            "declared environments: {} (or declare {name} in [[environments]] of ward.toml)",
-            envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            "declared environments: {} (or declare {} in [[environments]] of ward.toml)",
+            envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "),
+            crate::identifier::named(name)
         ),
     }
 }
@@ -260,7 +261,7 @@ pub fn check_targets(envs: &[Environment], targets: &[String]) -> Result<(), App
             return Err(AppError::new(
                 crate::error::Kind::Unprocessable,
                 "unknown_environment",
-                format!("{t} is not a declared environment"),
+                format!("{} is not a declared environment", crate::identifier::named(t)),
                 undeclared_hint(envs, t),
             ));
         }

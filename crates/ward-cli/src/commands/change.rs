@@ -52,13 +52,22 @@ fn git(args: &[&str]) -> Result<String> {
         )
     })?;
     if !out.status.success() {
+        // A range that is not id-shaped is given as its length, on the command line and in
+        // git's own words (`bad revision '…'`): it may be anything (attack round 10).
+        let mut message = format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        for a in args.iter().skip(1).filter(|a| !a.starts_with('-') && a.len() > 2) {
+            let shown = ward_app::identifier::shown(a);
+            if !shown.starts_with('"') {
+                message = message.replace(a, &shown);
+            }
+        }
         return Err(Failure::new(
             "git_failed",
-            format!(
-                "git {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
+            message,
             "run inside the repository, and pass a range both ends of which exist (fetch full history in CI)",
         )
         .into());

@@ -16,7 +16,7 @@ pub async fn status(g: &Global, a: &SloStatusArgs) -> Result<()> {
     {
         return Err(crate::failure::Failure::new(
             "unknown_environment",
-            format!("{env} is not a declared environment"),
+            format!("{} is not a declared environment", ward_app::identifier::named(env)),
             ward_app::environment::undeclared_hint(&cfg.environments, env),
         )
         .into());
