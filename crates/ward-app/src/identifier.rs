@@ -1288,4 +1288,33 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1500))]
+
+        /// Bad input never panics: the readings index bytes around prefixes, separators and
+        /// escapes (`-g`, `arn:aws`, `projects/`, `%u`, `@`, full-width and accented letters).
+        #[test]
+        fn identifier_rules_never_panic(
+            s in "(-|g|1|9|:|/|%|u|@|arn:aws|projects/|\\.|_| |ssn|pt|dob|19610412|2024-05-01|%2E|%u002E|\u{ff50}|\u{ff20}|\u{e9}|gmail\\.com|CHG|OPS-|dep-|[a-f0-9]){0,24}"
+        ) {
+            let _ = check_leaf("subject", &s);
+            let _ = check_number_in_ref("branch", &s);
+            let _ = check_labelled("path", &s);
+            let _ = judge_url("ticket", &s);
+            let _ = judge_build_url("build_url", &s);
+            let _ = shown(&s);
+            let _ = as_words(&s, true);
+            let _ = longest_number(&s, true);
+        }
+
+        /// Any printable text, too.
+        #[test]
+        fn identifier_rules_never_panic_on_any_text(s in "\\PC{0,80}") {
+            let _ = check_number("service", &s);
+            let _ = check_labelled("version", &s);
+            let _ = shown(&s);
+            let _ = as_words(&s, false);
+        }
+    }
 }
