@@ -400,12 +400,13 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     for v in &req.config_versions {
         if !ward_ledger::documents::is_digest(v) {
             crate::identifier::check_token("configuration version", v)?;
-            crate::identifier::check_number_in_ref("configuration version", v)?;
+            crate::identifier::check_labelled("configuration version", v)?;
         }
     }
     if let Some(r) = &req.commit_range {
+        // Abbreviated commits: digits in a row are not counted, a label's number is.
         crate::identifier::check_token("commit range", r)?;
-        crate::identifier::check_number_in_ref("commit range", r)?;
+        crate::identifier::check_labelled("commit range", r)?;
     }
     if req.commits.len() > MAX_ITEMS {
         return Err(AppError::invalid(

@@ -601,6 +601,8 @@ async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppErro
         "environment.",
     ];
     let finder = memchr::memmem::Finder::new(digest.as_bytes());
+    // A payload stored out of line (over 8 KiB) is read from its blob.
+    let out_of_line = memchr::memmem::Finder::new(br#""payload":{"digest""#);
     let size = ledger.head().await?.size();
     let (mut attested, mut own) = (false, None);
     let mut next = 0u64;
@@ -608,10 +610,26 @@ async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppErro
         let chunk = ledger.store().entries(next, 2000.min(size - next)).await?;
         let Some(last) = chunk.last() else { break };
         next = last.seq + 1;
-        for e in chunk.iter().filter(|e| finder.find(&e.leaf).is_some()) {
+        for e in &chunk {
+            let in_leaf = finder.find(&e.leaf).is_some();
+            if !in_leaf && out_of_line.find(&e.leaf).is_none() {
+                continue;
+            }
             let env = EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
-            let Payload::Inline(p) = &env.payload else { continue };
-            if env.kind == "attestation.added" && p.get("id").and_then(Value::as_str) == Some(digest) {
+            let payload = match &env.payload {
+                Payload::Inline(p) if in_leaf => p.clone(),
+                Payload::Inline(_) => continue,
+                Payload::Digest { sha256, .. } => {
+                    let Some(blob) = ledger.store().blob(sha256).await? else {
+                        continue;
+                    };
+                    if finder.find(&blob).is_none() {
+                        continue;
+                    }
+                    serde_json::from_slice(&blob).map_err(AppError::internal)?
+                }
+            };
+            if env.kind == "attestation.added" && payload.get("id").and_then(Value::as_str) == Some(digest) {
                 attested = true;
             } else if OWN_RECORDS.iter().any(|k| env.kind.starts_with(k)) {
                 own = Some(env.seq);

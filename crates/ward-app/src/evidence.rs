@@ -348,6 +348,9 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
             "branch" => crate::identifier::check_number_in_ref(name, v)?,
             // Versions and build ids are numbers; not after a word naming a person's number
             // (`member-00123456`, `pt.00123456`: attack round 9).
+            // A build id is what the CI makes of a job name and a build number
+            // (`jenkins-patients-123456`): read relaxed.
+            "build_id" => crate::identifier::check_labelled_as(name, v, true)?,
             _ => crate::identifier::check_labelled(name, v)?,
         }
     }

@@ -37,14 +37,12 @@ pub fn judge_url(field: &str, url: &str) -> Result<(), AppError> {
 }
 
 /// [`judge_url`] for a build page, which the CI fills in: its path names jobs and build numbers
-/// (`/job/patients/123456/`), so a number after a label is not refused there (attack round
-/// 10's false refusals); a personal e-mail address is.
+/// (`/job/patients/123456/`), so a number after a label is read relaxed there
+/// ([`check_labelled_as`]: attack round 10's false refusals); a personal e-mail address is
+/// refused.
 pub fn judge_build_url(field: &str, url: &str) -> Result<(), AppError> {
     judge_url_words(field, url)?;
-    if personal_mail(&folded(&decoded_until_stable(url))) {
-        return check_labelled(field, url);
-    }
-    Ok(())
+    check_labelled_as(field, url, true)
 }
 
 fn judge_url_words(field: &str, url: &str) -> Result<(), AppError> {
@@ -152,11 +150,11 @@ pub fn shown(id: &str) -> String {
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     // And nothing an id may not hold: `219-45-1100` or `MRN00123456` is id-shaped too, and a
     // name beside a date the guard does not read (`smith-j-1961-04-12`, attack round 9): more
-    // than three digits are repeated only in one of Ward's own ids.
-    let judged = check_number("id", id).is_ok() && judge("id", id).is_ok();
+    // than three digits are repeated only in one of Ward's own ids. Judged only once it is
+    // short (a request may name an id of megabytes).
     let own_id = ward_id(id.as_bytes(), 0) == Some(id.len());
     let few_digits = id.bytes().filter(u8::is_ascii_digit).count() <= 3;
-    if (digest || (short && (own_id || few_digits))) && judged {
+    if (digest || (short && (own_id || few_digits))) && check_number("id", id).is_ok() && judge("id", id).is_ok() {
         format!("{id:?}")
     } else {
         format!("({} characters)", id.chars().count())
@@ -271,7 +269,8 @@ pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
 /// punctuation, so `219451100`, `219.45.1100`, `(555)123-4567` and `chart:00123456` are all one
 /// run — except where the run is a date (`2026-12-05`, `20261205`; the digits after it count
 /// again), an IPv4 address with its port, a UUID or a hex digest of 32 characters or more (a
-/// commit, an image, an artifact).
+/// commit, an image, an artifact) — see [`longest_number`] for the whole list, and where a label
+/// voids it.
 pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
     refuse_number(field, longest_number(token, false))?;
     check_labelled(field, token)
@@ -284,8 +283,14 @@ pub fn check_number(field: &str, token: &str) -> Result<(), AppError> {
 pub fn check_labelled(field: &str, token: &str) -> Result<(), AppError> {
     // As a reader would take it: escapes decoded until stable (`%40`), full-width letters and
     // digits folded (`ｐｔ`).
+    check_labelled_as(field, token, false)
+}
+
+/// [`check_labelled`] of what a CI fills in (a build id, a build page), `relaxed` (see
+/// `labelled_number`).
+pub fn check_labelled_as(field: &str, token: &str, relaxed: bool) -> Result<(), AppError> {
     let token = &folded(&decoded_until_stable(token));
-    if labelled_number(token) {
+    if labelled_number(token, relaxed) {
         return Err(AppError::invalid(
             format!(
                 "the {field} holds a number right after a word that names a person's number (a patient, a member, an SSN, an MRN, a phone): it would stay in the log for good"
@@ -302,28 +307,98 @@ pub fn check_labelled(field: &str, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A run of six digits or more (across punctuation, no shape passed over) right after a word
-/// naming a person's number.
-fn labelled_number(token: &str) -> bool {
+/// A run of six digits or more right after a word naming a person's number (across up to
+/// four punctuation marks). After a birth label every digit counts (`dob-19610412`); after
+/// another, a date (with the time a migration glues to it), a year and month or a dotted
+/// version is what it looks like (`release/patient-2024.05.01`, `pt-1.0.123456`:
+/// attack round 10's false refusals) — and the number after it is still the label's
+/// (`patients/1961-04-12/00123456.json`), as is a version's part written with a leading zero
+/// (`member-1.0.00123456`: semver has none, record numbers do). `relaxed`, for what a CI fills
+/// in (a build id, a build page: job names and build numbers), counts after labels other than
+/// `ssn`, `mrn`, `dob` and `birth` only a number with a leading zero or of nine or ten digits
+/// (an MRN, an SSN, a phone number).
+fn labelled_number(token: &str, relaxed: bool) -> bool {
     let b = token.as_bytes();
     (0..b.len()).any(|i| {
         if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_digit()) {
             return false;
         }
-        match label_before(b, i) {
-            None => false,
-            // After a birth label every digit counts (`dob-19610412`); after another, a date or
-            // a dotted version is what it looks like (`release/patient-2024.05.01`,
-            // `pt-1.0.123456`: attack round 10's false refusals).
-            Some(Label::Birth) => run_of_digits(b, i, false).0 >= 6,
-            Some(Label::Number) => {
-                date_at(&b[i..]) == 0
-                    && !year_month(&b[i..])
-                    && dotted_version(b, i).is_none()
-                    && run_of_digits(b, i, false).0 >= 6
-            }
+        let Some(label) = label_before(b, i) else {
+            return false;
+        };
+        let strong = label == Label::Birth || strong_label_before(b, i);
+        let counts = |digits: usize, from: usize| {
+            digits >= 6 && (!relaxed || strong || b[from] == b'0' || (9..=10).contains(&digits))
+        };
+        if label == Label::Birth {
+            return counts(run_of_digits(b, i, false).0, i);
         }
+        let mut j = i;
+        let mut after_date = false;
+        // At most a few shapes in a row (`2024-05-01/123456/00123456`).
+        for _ in 0..4 {
+            let shape = if date_at(&b[j..]) > 0 {
+                let end = j + date_at(&b[j..]);
+                after_date = true;
+                Some(end)
+            } else if after_date && compact_time(b, j) {
+                after_date = false;
+                Some(j + 6)
+            } else if year_month(&b[j..]) {
+                Some(j + 7)
+            } else if let Some(end) = dotted_version(b, j) {
+                let zero_padded = b[j..end]
+                    .split(|c| *c == b'.')
+                    .any(|part| part.len() >= 6 && part[0] == b'0');
+                if zero_padded {
+                    return true;
+                }
+                Some(end)
+            } else {
+                None
+            };
+            let Some(end) = shape else {
+                let (digits, _) = run_of_digits(b, j, false);
+                return counts(digits, j);
+            };
+            // The next digits, glued or across up to four marks, still follow the label.
+            let gap = b[end..].iter().take(5).take_while(|c| c.is_ascii_punctuation()).count();
+            if gap > 4 || !b.get(end + gap).is_some_and(u8::is_ascii_digit) {
+                return false;
+            }
+            j = end + gap;
+        }
+        false
     })
+}
+
+/// Six digits at `at` that are a time (`123456` is 12:34:56), as a migration glues to a date
+/// (`20240501123456_add_index.rb`).
+fn compact_time(b: &[u8], at: usize) -> bool {
+    let Some(d) = b.get(at..at + 6) else {
+        return false;
+    };
+    let two = |k: usize| u32::from(d[k] - b'0') * 10 + u32::from(d[k + 1] - b'0');
+    d.iter().all(u8::is_ascii_digit)
+        && two(0) <= 23
+        && two(2) <= 59
+        && two(4) <= 60
+        && !b.get(at + 6).is_some_and(u8::is_ascii_digit)
+}
+
+/// Whether the label before `at` is one no CI names jobs after: `ssn`, `mrn` (or starting so),
+/// `dob`, `birth…`.
+fn strong_label_before(b: &[u8], at: usize) -> bool {
+    let mut j = at;
+    while j > 0 && !b[j - 1].is_ascii_alphabetic() && at - j < 16 {
+        j -= 1;
+    }
+    let end = j;
+    while j > 0 && b[j - 1].is_ascii_alphabetic() && end - j < 64 {
+        j -= 1;
+    }
+    let w = b[j..end].to_ascii_lowercase();
+    w.starts_with(b"ssn") || w.starts_with(b"mrn") || w.starts_with(b"birth") || w == b"dob" || w == b"dobs"
 }
 
 /// A year and a month at the start of `b` (`2024.05`, `2024-05`, `2024/05`; 1900–2099).
@@ -424,7 +499,10 @@ fn personal_mail(token: &str) -> bool {
             .iter()
             .chain(DOMAINS)
             .any(|d| domain == *d || domain.starts_with(&format!("{d}.")) || domain.ends_with(&format!(".{d}")))
-            || (ANY_TLD.contains(&first) && domain.contains('.'))
+            // `yahoo.fr`, `outlook.co.uk`; not a company's host named `live.acme-health.com`.
+            || (ANY_TLD.contains(&first)
+                && domain.contains('.')
+                && domain.split('.').skip(1).all(|l| (2..=3).contains(&l.len())))
     })
 }
 
@@ -463,11 +541,13 @@ pub const MAX_DIGITS: usize = 7;
 /// token holding such a word anywhere.
 fn longest_number(token: &str, versions: bool) -> usize {
     let b = token.as_bytes();
-    let anywhere = names_a_person_number(token);
     let mut longest = 0;
     let mut i = 0;
     while i < b.len() {
-        let label = label_before(b, i);
+        // Read where a word or a run of digits starts only: each word is walked back once.
+        let starts =
+            i == 0 || !b[i - 1].is_ascii_alphanumeric() || (b[i].is_ascii_digit() && !b[i - 1].is_ascii_digit());
+        let label = if starts { label_before(b, i) } else { None };
         let labelled = label.is_some();
         // A word of letters and digits: a hex digest, a UUID or one of Ward's ids is passed
         // over whole.
@@ -476,7 +556,7 @@ fn longest_number(token: &str, versions: bool) -> usize {
             .or_else(|| (!labelled).then(|| ticket_key(b, i)).flatten())
             .or_else(|| (!labelled).then(|| jira_key(b, i)).flatten())
             .or_else(|| (!labelled).then(|| git_describe(b, i)).flatten())
-            .or_else(|| (!anywhere).then(|| cloud_account(b, i)).flatten())
+            .or_else(|| (!labelled).then(|| cloud_account(b, i)).flatten())
         {
             i = end;
             continue;
@@ -497,6 +577,10 @@ fn longest_number(token: &str, versions: bool) -> usize {
             // After another, a date is still a date (`release/patient-2024.05.01`); nothing
             // else is passed over.
             Some(Label::Number) => {
+                if let Some(end) = versions.then(|| dotted_version(b, i)).flatten() {
+                    i = end;
+                    continue;
+                }
                 let start = i + date_at(&b[i..]);
                 let (digits, end) = run_of_digits(b, start, true);
                 longest = longest.max(digits);
@@ -533,7 +617,7 @@ enum Label {
 /// The label right before `at`: the word before it across punctuation and spaces (at most 16),
 /// as a whole or its camel-case tail (`memberID`, `callbackPhone`), past one filler word
 /// (`ssn-x-219451100`, `member-id-00123456`, `patients/id/…`, `SSN-v219451100`: attack round
-/// 10) — see [`is_person_label`].
+/// 10) — see [`person_label`].
 fn label_before(b: &[u8], at: usize) -> Option<Label> {
     const FILLERS: &[&str] = &[
         "id", "ids", "no", "nr", "nbr", "num", "number", "x", "v", "to", "for", "of", "is", "code", "key", "ref",
@@ -601,14 +685,6 @@ fn person_label(word: &str) -> Option<Label> {
     let label = EXACT.contains(&word) || EXACT.contains(&singular) || PREFIX.iter().any(|p| word.starts_with(p));
     let birth = matches!(singular, "dob" | "born") || word.starts_with("birth");
     label.then_some(if birth { Label::Birth } else { Label::Number })
-}
-
-/// Whether `token` holds a word naming a person's number anywhere ([`is_person_label`]).
-fn names_a_person_number(token: &str) -> bool {
-    let b = token.as_bytes();
-    (1..=b.len()).any(|i| {
-        b[i - 1].is_ascii_alphabetic() && !b.get(i).is_some_and(u8::is_ascii_alphabetic) && label_before(b, i).is_some()
-    })
 }
 
 /// Digits from `at`, across up to four punctuation marks between them (not into a digest; with
@@ -700,13 +776,14 @@ fn ward_id(b: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-/// A ServiceNow number at `at` (a word's start): a table's prefix glued to seven digits
-/// (`CHG0034567`, `RITM0012345`): where it ends. Other capitals glued to digits
+/// A ServiceNow or Remedy number at `at` (a word's start): a table's prefix glued to seven to
+/// twelve digits (`CHG0034567`, `INC10012345`, `CRQ000000123456`): where it ends. Other capitals glued to digits
 /// (`PAT219451100`) are a number like any other.
 fn ticket_key(b: &[u8], at: usize) -> Option<usize> {
     const PREFIXES: &[&[u8]] = &[
         b"CHG", b"INC", b"PRB", b"RITM", b"REQ", b"TASK", b"CTASK", b"SCTASK", b"PTASK", b"PRBTASK", b"INCTASK",
-        b"STRY", b"DFCT", b"KB", b"CS", b"WO", b"PRJ", b"PRJTASK", b"CHGTASK",
+        b"STRY", b"DFCT", b"KB", b"CS", b"WO", b"PRJ", b"PRJTASK", b"CHGTASK", b"SIR", b"VIT", b"DMND", b"CRQ", b"PBI",
+        b"TAS",
     ];
     if at > 0 && b[at - 1].is_ascii_alphanumeric() {
         return None;
@@ -714,8 +791,10 @@ fn ticket_key(b: &[u8], at: usize) -> Option<usize> {
     let caps = b[at..].iter().take(8).take_while(|c| c.is_ascii_uppercase()).count();
     let digits = b[at + caps..].iter().take_while(|c| c.is_ascii_digit()).count();
     let end = at + caps + digits;
-    (PREFIXES.contains(&&b[at..at + caps]) && digits == 7 && !b.get(end).is_some_and(u8::is_ascii_alphanumeric))
-        .then_some(end)
+    (PREFIXES.contains(&&b[at..at + caps])
+        && (7..=12).contains(&digits)
+        && !b.get(end).is_some_and(u8::is_ascii_alphanumeric))
+    .then_some(end)
 }
 
 /// A Jira key at `at` (a word's start): a project key (a capital, then capitals, digits or `_`,
@@ -808,13 +887,12 @@ fn date_at(b: &[u8]) -> usize {
     0
 }
 
-/// A private IPv4 address (four numbers up to 255 joined by `.` in 10/8, 127/8, 100.64/10,
-/// 169.254/16, 172.16/12 or 192.168/16) with its `:port`: where it ends. A public address is
-/// a number like any other (`219.45.110.0` holds an SSN: attack round 8).
+/// An IPv4 address (four numbers up to 255 joined by `.`) with its `:port`: where it ends (not
+/// passed over right after a label: `ssn.219.45.110.0`, attack round 8; public addresses are
+/// common, `1.1.1.1:853`, `0.0.0.0:8080`: the review of round 10).
 fn ipv4(b: &[u8], at: usize) -> Option<usize> {
     let mut i = at;
-    let mut parts = [0u32; 4];
-    for (part, slot) in parts.iter_mut().enumerate() {
+    for part in 0..4 {
         if part > 0 {
             if b.get(i) != Some(&b'.') {
                 return None;
@@ -829,17 +907,6 @@ fn ipv4(b: &[u8], at: usize) -> Option<usize> {
         if n > 255 || b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        *slot = n;
-    }
-    let private = match parts {
-        [10 | 127, ..] => true,
-        [100, x, ..] => (64..=127).contains(&x),
-        [169, 254, ..] | [192, 168, ..] => true,
-        [172, x, ..] => (16..=31).contains(&x),
-        _ => false,
-    };
-    if !private {
-        return None;
     }
     if b.get(i) == Some(&b':') {
         let start = i + 1;
@@ -886,8 +953,8 @@ fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::{
-        as_words, check_labelled, check_leaf, check_number, check_number_in_ref, judge, judge_build_url, judge_url,
-        longest_number, shown,
+        as_words, check_labelled, check_labelled_as, check_leaf, check_number, check_number_in_ref, judge,
+        judge_build_url, judge_url, longest_number, shown,
     };
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
@@ -1026,9 +1093,9 @@ mod tests {
             "ssn-dep-0219451100",
             "mrn:CHG0034567",
             "PAT219451100",
-            "x:CHG219451100",
+            "ssn:CHG219451100",
             "t:21:94:51.100",
-            "ip:219.45.110.0",
+            "ssn:219.45.110.0",
             "dob-1961-04-12",
             "phone:OPS-5551234",
         ] {
@@ -1315,6 +1382,59 @@ mod tests {
             let _ = check_labelled("version", &s);
             let _ = shown(&s);
             let _ = as_words(&s, false);
+        }
+    }
+
+    /// The review of round 10: a number after a date, a year and month or a version still
+    /// follows its label; public addresses, longer ServiceNow and Remedy numbers, abbreviated
+    /// commits in a range, CI build ids and company hosts named `live` are not refused.
+    #[test]
+    fn shapes_after_a_label_keep_its_number_and_common_values_pass() {
+        for (field, token) in [
+            ("version", "member-1.0.00123456"),
+            ("path", "patients/1961-04-12/00123456.json"),
+            ("path", "patients/2024-05/00123456.json"),
+        ] {
+            check_labelled(field, token).expect_err(token);
+        }
+        check_labelled_as("build id", "mrn-2024-01-00123456", true).expect_err("a strong label");
+        judge_build_url("build_url", "https://ci.example.com/job/x/mrn/00123456/").expect_err("a strong label");
+        check_labelled_as("build id", "pt.00123456", true).expect_err("a leading zero");
+        check_labelled_as("build id", "pt.219451100", true).expect_err("nine digits");
+        for token in [
+            "host:34.117.59.81",
+            "dns:1.1.1.1:853",
+            "bind:0.0.0.0:8080",
+            "change:CRQ000000123456",
+            "incident:INC10012345",
+        ] {
+            if let Err(e) = check_leaf("subject", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        for token in [
+            "hotfix/INC000012345678",
+            "role:arn:aws:iam::123456789012:role/patient-sync",
+            "release/pt-1.0.1234567",
+        ] {
+            if let Err(e) = check_number_in_ref("branch", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        for (field, token) in [
+            ("commit range", "4f1c2e9..3141592"),
+            ("configuration version", "1714557600"),
+            ("subject", "oncall@live.acme-health.com"),
+            ("subject", "svc@LIVE.CORP.ACME.COM"),
+        ] {
+            if let Err(e) = check_labelled(field, token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        for token in ["jenkins-patients-123456", "acme/members-12345678901"] {
+            if let Err(e) = check_labelled_as("build id", token, true) {
+                panic!("{token}: {e:?}");
+            }
         }
     }
 }
