@@ -426,29 +426,19 @@ def verify(path, key):
             raise Failure(name, "content does not match its name")
         if d not in (docs if top == "documents" else evidence):
             raise Failure(name, "not referenced by any bundled entry")
+    # A referenced file the bundle does not carry is excused only by a purge of its kind.
     purged = []
-    for d in sorted(docs):
-        if "documents/" + d.replace(":", "-", 1) in files:
-            continue
-        if d in purges:
-            purged.append(("document", d, purges[d]))
-            continue
-        raise Failure(
-            "documents/" + d.replace(":", "-", 1),
-            "document %s it references is missing and no bundled entry purged it" % d,
-            docs[d],
-        )
-    for d in sorted(evidence):
-        if "evidence/" + d.replace(":", "-", 1) in files:
-            continue
-        if d in evidence_purges:
-            purged.append(("raw evidence", d, evidence_purges[d]))
-            continue
-        raise Failure(
-            "evidence/" + d.replace(":", "-", 1),
-            "evidence %s it references is missing and no bundled entry purged it" % d,
-            evidence[d],
-        )
+    for what, noun, top, refs, purges_of_kind in (
+        ("document", "document", "documents/", docs, purges),
+        ("raw evidence", "evidence", "evidence/", evidence, evidence_purges),
+    ):
+        for d in sorted(refs):
+            path = top + d.replace(":", "-", 1)
+            if path in files:
+                continue
+            if d not in purges_of_kind:
+                raise Failure(path, "%s %s it references is missing and no bundled entry purged it" % (noun, d), refs[d])
+            purged.append((what, d, purges_of_kind[d]))
     return {
         "origin": key[0],
         "size": size,

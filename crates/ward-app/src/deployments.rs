@@ -469,8 +469,9 @@ pub async fn deployment(ledger: &Ledger, seq: u64) -> Result<Deployment, AppErro
             return serde_json::from_value(doc).map_err(AppError::internal);
         }
     }
+    let size = ledger.head().await?.size();
     Err(AppError::not_found(
-        format!("no deployment {seq}"),
+        format!("no deployment at {}", crate::identifier::entry_shown(seq, size)),
         "deployment ids are the seq of an environment's deployment history",
     ))
 }

@@ -584,22 +584,28 @@ impl Purging {
     }
 }
 
-/// Raw evidence is purged only as an attested file (`attestation.added` names it): the bytes
-/// Ward keeps as its own record — a gate decision's input or policy, a configuration bundle or
-/// the effective configuration, a target's or a rollout's output, a drift observation — are
-/// what decisions, deployments and restores are replayed from, and stay. One pass over the
-/// log, parsing only the entries whose bytes hold the digest.
+/// Raw evidence is purged only as an attested file (`attestation.added` names it). An
+/// allow-list, failing closed: the digest may also appear in the entries that only point at an
+/// attested file — attestations, changes, approvals, waivers, access records, purges — and in
+/// callers' own events (which store no bytes beside the log); any other entry Ward writes that
+/// names it (a gate decision's input or policy, a configuration bundle or the effective
+/// configuration, a target's or a rollout's output, a drift observation, a restore test, or a
+/// kind added later) makes the bytes Ward's own record, which decisions, deployments and restores
+/// are replayed from: they stay. One pass over the log, parsing only the entries whose bytes
+/// hold the digest (or whose payload is stored out of line).
 async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppError> {
-    const OWN_RECORDS: &[&str] = &[
-        "gate.",
-        "config.",
-        "promotion.",
-        "deployment.",
-        "drift.",
-        "rollout.",
-        "dr.",
-        "environment.",
+    const POINTS_AT_ATTESTED: &[&str] = &[
+        "attestation.",
+        "change.",
+        "approval.",
+        "waiver.",
+        "access.",
+        "document.",
     ];
+    let own_record = |kind: &str| {
+        crate::kinds::RESERVED_KINDS.iter().any(|k| kind.starts_with(k))
+            && !POINTS_AT_ATTESTED.iter().any(|k| kind.starts_with(k))
+    };
     let finder = memchr::memmem::Finder::new(digest.as_bytes());
     // A payload stored out of line (over 8 KiB) is read from its blob.
     let out_of_line = memchr::memmem::Finder::new(br#""payload":{"digest""#);
@@ -631,7 +637,7 @@ async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppErro
             };
             if env.kind == "attestation.added" && payload.get("id").and_then(Value::as_str) == Some(digest) {
                 attested = true;
-            } else if OWN_RECORDS.iter().any(|k| env.kind.starts_with(k)) {
+            } else if own_record(&env.kind) {
                 own = Some(env.seq);
                 break;
             }

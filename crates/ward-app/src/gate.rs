@@ -870,9 +870,10 @@ pub async fn check(
 
 /// A recorded decision by id.
 pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError> {
+    let size = ledger.head().await?.size();
     let missing = || {
         AppError::not_found(
-            format!("no gate decision {id}"),
+            format!("no gate decision at {}", crate::identifier::entry_shown(id, size)),
             "decision ids are those a gate check returns",
         )
     };

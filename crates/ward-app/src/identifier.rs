@@ -168,6 +168,18 @@ pub fn named(id: &str) -> String {
     if s.starts_with('"') { id.to_string() } else { s }
 }
 
+/// A typed entry number as a message may repeat it: `entry N` when it is an entry of the log
+/// (`n < size`), else withheld, saying how long the log is instead. A number past the log is
+/// nobody's entry: it may be a record number typed where an entry goes (`ward gate explain
+/// 219451100`, attack round 10).
+pub fn entry_shown(n: u64, size: u64) -> String {
+    if n < size {
+        format!("entry {n}")
+    } else {
+        format!("an entry past the log's end (the log has {size} entries; the number typed is not repeated)")
+    }
+}
+
 /// `token` as the words it joins (see [`judge`]): a run of punctuation between letters read as
 /// one space, between digits as `-` (one `.` or `:` kept: a version, an address, a time), so
 /// doubled marks split nothing (`john..smith`, `219...45...1100`: attack round 8); a capital
@@ -439,52 +451,6 @@ fn folded(text: &str) -> String {
 /// An e-mail address at a free mail or consumer provider (`…@gmail.com`, `…@yahoo.fr`,
 /// `…@comcast.net`): a person's, not a system's — also written `(at)`, `[at]` or `&#64;`.
 fn personal_mail(token: &str) -> bool {
-    /// Providers under any country's domain (`yahoo.fr`, `outlook.de`).
-    const ANY_TLD: &[&str] = &[
-        "gmail",
-        "googlemail",
-        "yahoo",
-        "ymail",
-        "outlook",
-        "hotmail",
-        "live",
-        "msn",
-        "aol",
-        "gmx",
-        "protonmail",
-        "yandex",
-        "icloud",
-    ];
-    /// Consumer providers by their whole domain.
-    const DOMAINS: &[&str] = &[
-        "me.com",
-        "mac.com",
-        "proton.me",
-        "pm.me",
-        "comcast.net",
-        "verizon.net",
-        "att.net",
-        "sbcglobal.net",
-        "cox.net",
-        "charter.net",
-        "earthlink.net",
-        "bellsouth.net",
-        "optonline.net",
-        "web.de",
-        "t-online.de",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "mail.ru",
-        "mail.com",
-        "zoho.com",
-        "fastmail.com",
-        "tutanota.com",
-    ];
     let lower = token.to_ascii_lowercase();
     let lower = ["(at)", "[at]", "{at}", "&#64;", "&#x40;"]
         .iter()
@@ -494,15 +460,7 @@ fn personal_mail(token: &str) -> bool {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
             .collect();
-        let first = domain.split('.').next().unwrap_or_default();
-        ward_evidence::guard::FREE_MAIL
-            .iter()
-            .chain(DOMAINS)
-            .any(|d| domain == *d || domain.starts_with(&format!("{d}.")) || domain.ends_with(&format!(".{d}")))
-            // `yahoo.fr`, `outlook.co.uk`; not a company's host named `live.acme-health.com`.
-            || (ANY_TLD.contains(&first)
-                && domain.contains('.')
-                && domain.split('.').skip(1).all(|l| (2..=3).contains(&l.len())))
+        ward_evidence::guard::free_mail_host(&domain)
     })
 }
 
@@ -953,12 +911,23 @@ fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::{
-        as_words, check_labelled, check_labelled_as, check_leaf, check_number, check_number_in_ref, judge,
+        as_words, check_labelled, check_labelled_as, check_leaf, check_number, check_number_in_ref, entry_shown, judge,
         judge_build_url, judge_url, longest_number, shown,
     };
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
     /// the leaf (the guard reads an unlabelled number nowhere).
+    #[test]
+    fn an_entry_number_past_the_log_is_not_repeated() {
+        assert_eq!(entry_shown(12, 40), "entry 12");
+        assert_eq!(entry_shown(0, 1), "entry 0");
+        for typed in [41, 219_451_100, u64::MAX] {
+            let shown = entry_shown(typed, 40);
+            assert!(!shown.contains(&typed.to_string()), "{shown}");
+            assert!(shown.contains("40 entries"), "{shown}");
+        }
+    }
+
     #[test]
     fn a_number_a_person_could_be_found_by_in_a_subject_or_kind_is_refused() {
         for (field, token) in [

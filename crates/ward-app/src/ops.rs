@@ -317,12 +317,12 @@ pub async fn inclusion(ledger: &Ledger, index: u64, size: Option<u64>) -> Result
     };
     let proof = ledger.inclusion_proof(index, size).await?;
     let root = ledger.root_at(size).await?;
-    let leaf = ledger
-        .store()
-        .entries(index, 1)
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::not_found(format!("no entry {index}"), "check the log's size"))?;
+    let leaf = ledger.store().entries(index, 1).await?.pop().ok_or_else(|| {
+        AppError::not_found(
+            format!("no {}", crate::identifier::entry_shown(index, size)),
+            "check the log's size",
+        )
+    })?;
     verify_inclusion(&leaf.leaf_hash, index, size, &proof, &root)
         .map_err(|e| AppError::internal(format!("store produced a bad proof: {e}")))?;
     Ok(InclusionProof {

@@ -414,8 +414,8 @@ const CLI_MESSAGES: &[(&str, &str)] = &[
     ),
     ("a version needs its service", "--version needs --service"),
     (
-        "the older size {} is larger than the newer size {}",
-        "--from {} is larger than --to {}",
+        "the older size is larger than the newer one",
+        "--from is larger than --to",
     ),
     (
         "the start of the notes {} is not an RFC 3339 time: {}",

@@ -18,20 +18,7 @@ fn log_size(d: &Path, db: Option<&str>) -> u64 {
 }
 
 fn register(d: &Path, db: Option<&str>, digest: &str, version: &str) -> Command {
-    let mut c = ward(d, db);
-    c.args([
-        "artifact",
-        "register",
-        "--digest",
-        digest,
-        "--service",
-        "patient-api",
-        "--version",
-        version,
-        "--output",
-        "json",
-    ]);
-    c
+    common::register_command_on(d, db, digest, "patient-api", version, &["--output", "json"])
 }
 
 fn rounds(d: &Path, db: Option<&str>) {

@@ -451,3 +451,47 @@ fn argument_errors_never_repeat_a_number_that_was_typed() {
         "a typo keeps its suggestion: {stderr}"
     );
 }
+
+/// Attack round 10: a number typed where an entry goes (a decision, a deployment, a proof's
+/// index or sizes) was repeated in the refusal. Past the log's end it is nobody's entry and is
+/// withheld; the message says how long the log is instead, and an entry inside the log is still
+/// named.
+#[test]
+fn a_number_typed_as_an_entry_is_not_repeated_when_it_is_past_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run(local(&d, &["init"])));
+    ok(run(local(&d, &["log", "checkpoint"])));
+    let secret = "219451100";
+    for (attack, args) in [
+        ("a decision", &["gate", "explain", secret][..]),
+        ("a replayed decision", &["gate", "replay", secret]),
+        ("a deployment", &["deployments", "show", secret]),
+        (
+            "a deployment's bundle",
+            &["bundle", "export", "--deployment", secret, "--out", "b.zip"],
+        ),
+        ("a proof's index", &["log", "proof", "--index", secret]),
+        (
+            "a proof's index and size",
+            &["log", "proof", "--index", secret, "--size", secret],
+        ),
+        (
+            "a consistency proof",
+            &["log", "consistency", "--from", secret, "--to", "1"],
+        ),
+    ] {
+        let out = run(local(&d, args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{attack}");
+        assert!(!stderr.contains(secret), "{attack}: {stderr}");
+        assert!(
+            !stderr.contains("(9 characters)"),
+            "{attack}: refused for its value, not its shape: {stderr}"
+        );
+    }
+    // An entry inside the log is named: it is the log's, not a person's.
+    let out = run(local(&d, &["gate", "explain", "0"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no gate decision at entry 0"), "{stderr}");
+}

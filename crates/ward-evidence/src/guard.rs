@@ -66,7 +66,7 @@
 
 pub mod decode;
 mod formats;
-pub use formats::FREE_MAIL;
+pub use formats::{FREE_MAIL, FREE_MAIL_PROVIDERS, free_mail_host};
 mod grids;
 mod rows;
 mod tables;
@@ -5065,6 +5065,12 @@ mod tests {
                 r#"{"e-mail": "jane.roe@yahoo.com"}"#,
                 "mail=jroe@proton.me",
                 "<email>Jane.Roe@GMAIL.COM</email>",
+                // The consumer providers leaf identifiers refuse too (one list), a country's
+                // domain, a host under a provider's.
+                "email: jroe@comcast.net",
+                "email: jroe@yahoo.fr",
+                "email: jroe@outlook.co.uk",
+                "email: jroe@mx.gmail.com",
             ],
             "personal-email",
             &cfg,
@@ -5083,6 +5089,8 @@ mod tests {
                 "email: alice@example.org",
                 "PackageSupplier: Organization: Ahmed R. (tahri.ahmed@proton.me)",
                 "email: jane@gmailcom.example.org",
+                "email: ops@live.acme-health.com",
+                "email: ops@matt.net",
                 "To: ops@example.org",
             ],
             &cfg,

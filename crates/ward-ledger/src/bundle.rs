@@ -523,43 +523,31 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, verifier: &dyn NoteVerifier) ->
             evidence.insert(digest, bytes.clone());
         }
     }
+    // A referenced file the bundle does not carry is excused only by a purge of its kind.
     let mut purged = Vec::new();
-    for (d, seq) in &doc_refs {
-        if docs.contains_key(d) {
-            continue;
-        }
-        match purges.get(d) {
-            Some(by) => purged.push(Purged {
-                digest: d.clone(),
-                purged_by: *by,
-                evidence: false,
-            }),
-            None => {
+    let kinds = [
+        (false, &doc_refs, &docs, &purges, "document"),
+        (true, &ev_refs, &evidence, &evidence_purges, "evidence"),
+    ];
+    for (is_evidence, refs, carried, purges_of_kind, noun) in kinds {
+        for (d, seq) in refs.iter().filter(|(d, _)| !carried.contains_key(*d)) {
+            let Some(by) = purges_of_kind.get(d) else {
+                let path = if is_evidence {
+                    evidence_path(d)
+                } else {
+                    document_path(d)
+                };
                 return Err(BundleError::entry(
                     *seq,
-                    document_path(d),
-                    format!("document {d} it references is missing and no bundled entry purged it"),
+                    path,
+                    format!("{noun} {d} it references is missing and no bundled entry purged it"),
                 ));
-            }
-        }
-    }
-    for (d, seq) in &ev_refs {
-        if evidence.contains_key(d) {
-            continue;
-        }
-        match evidence_purges.get(d) {
-            Some(by) => purged.push(Purged {
+            };
+            purged.push(Purged {
                 digest: d.clone(),
                 purged_by: *by,
-                evidence: true,
-            }),
-            None => {
-                return Err(BundleError::entry(
-                    *seq,
-                    evidence_path(d),
-                    format!("evidence {d} it references is missing and no bundled entry purged it"),
-                ));
-            }
+                evidence: is_evidence,
+            });
         }
     }
     Ok(VerifiedBundle {

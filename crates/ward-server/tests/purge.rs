@@ -716,10 +716,45 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
             })
             .await
             .expect("append");
+        // The same through a payload stored out of line (over 8 KiB), and for a kind Ward
+        // writes that the rule names nowhere (here `drill.*`, standing for a kind added later:
+        // the rule is an allow-list): it names a second attested file, whose bytes stay; a
+        // caller's own event naming the first (callers store no bytes beside the log) is no
+        // obstacle to its purge.
+        let output = r#"<testsuite name="output" tests="1" failures="0"><testcase name="t"/></testsuite>"#;
+        let (st, v) = s
+            .post(
+                "/api/v1/attestations",
+                &ci,
+                json!({ "artifact": arts[0], "file_name": "output.xml",
+                    "content_base64": base64::engine::general_purpose::STANDARD.encode(output) }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let output_id = v["id"].as_str().expect("id").to_string();
+        let padding = "ok ".repeat(ward_ledger::envelope::MAX_INLINE_PAYLOAD / 2);
+        for (kind, named) in [("drill.recorded", &output_id), ("build.finished", &id)] {
+            let receipt = s
+                .ledger
+                .append(ward_ledger::NewEvent {
+                    actor: operator().actor(),
+                    kind: kind.into(),
+                    subject: format!("artifact:{}", arts[0]),
+                    payload: json!({ "output_digest": named, "log": padding }),
+                })
+                .await
+                .expect("append");
+            let (leaf, _) = s.envelopes().await.into_iter().nth(receipt.seq as usize).expect("entry");
+            assert!(!contains(&leaf, named), "{kind}: the payload is stored out of line");
+        }
         let loose = b"bytes nobody attested".to_vec();
         let loose_id = ward_evidence::digest::of_bytes(&loose);
         s.ledger.store().put_evidence(&loose_id, &loose).await.expect("put");
-        for (attack, digest) in [("a gate input", &twin_id), ("bytes nobody attested", &loose_id)] {
+        for (attack, digest) in [
+            ("a gate input", &twin_id),
+            ("bytes a later kind names out of line", &output_id),
+            ("bytes nobody attested", &loose_id),
+        ] {
             let (st, e) = s.purge(digest, &priya, Some(&password("priya"))).await;
             assert_eq!(
                 (st, e["code"].as_str()),

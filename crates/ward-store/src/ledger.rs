@@ -284,8 +284,10 @@ impl Ledger {
         nodes.extend(fetched);
         if !nodes.contains_key(&last) {
             let head = self.store.head().await?.size();
+            // The size typed is not repeated: past the log it is nobody's (a record number
+            // typed where a size goes).
             return Err(StoreError::Invalid(format!(
-                "size {size} is beyond the log's {head} entries"
+                "the size asked for is beyond the log's {head} entries"
             )));
         }
         plan.assemble(&nodes)
@@ -303,7 +305,10 @@ impl Ledger {
     /// Inclusion proof of entry `index` in the tree of `size` entries.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
         if index >= size {
-            return Err(StoreError::Invalid(format!("index {index} is not below size {size}")));
+            let head = self.store.head().await?.size();
+            return Err(StoreError::Invalid(format!(
+                "the index is not below the size (the log has {head} entries; the numbers typed are not repeated)"
+            )));
         }
         self.run_plan(&ProofPlan::inclusion(index, size), size).await
     }
@@ -311,9 +316,9 @@ impl Ledger {
     /// Consistency proof between sizes `from` and `to`.
     pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
         if from > to {
-            return Err(StoreError::Invalid(format!(
-                "the older size {from} is larger than the newer size {to}"
-            )));
+            return Err(StoreError::Invalid(
+                "the older size is larger than the newer one".into(),
+            ));
         }
         if to == 0 {
             return Ok(vec![]);

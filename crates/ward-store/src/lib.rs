@@ -203,6 +203,31 @@ impl DocumentChanges {
     pub fn is_empty(&self) -> bool {
         self.put.is_empty() && self.delete.is_empty() && self.delete_evidence.is_empty()
     }
+
+    /// Every row a purge deletes, documents first: one loop in each store.
+    pub(crate) fn deletions(&self) -> impl Iterator<Item = (Deleted, &str)> {
+        let documents = self.delete.iter().map(|d| (Deleted::Document, d.as_str()));
+        documents.chain(self.delete_evidence.iter().map(|d| (Deleted::Evidence, d.as_str())))
+    }
+}
+
+/// Which table a purge deletes a row from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Deleted {
+    /// `documents`: a text kept beside the log.
+    Document,
+    /// `evidence_blobs`: an attested file.
+    Evidence,
+}
+
+impl Deleted {
+    /// The refusal when the row is not there (the whole transaction is rolled back).
+    pub(crate) fn missing(self) -> StoreError {
+        StoreError::Invalid(match self {
+            Deleted::Document => "no such document".into(),
+            Deleted::Evidence => "no such evidence".into(),
+        })
+    }
 }
 
 /// A held [`Store::lock`]; dropping it releases the lock.

@@ -230,22 +230,14 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for digest in &documents.delete {
-            let gone = sqlx::query("DELETE FROM documents WHERE digest = ?")
-                .bind(digest)
-                .execute(&mut *tx)
-                .await?;
+        for (table, digest) in documents.deletions() {
+            let sql = match table {
+                crate::Deleted::Document => "DELETE FROM documents WHERE digest = ?",
+                crate::Deleted::Evidence => "DELETE FROM evidence_blobs WHERE digest = ?",
+            };
+            let gone = sqlx::query(sql).bind(digest).execute(&mut *tx).await?;
             if gone.rows_affected() != 1 {
-                return Err(StoreError::Invalid("no such document".into()));
-            }
-        }
-        for digest in &documents.delete_evidence {
-            let gone = sqlx::query("DELETE FROM evidence_blobs WHERE digest = ?")
-                .bind(digest)
-                .execute(&mut *tx)
-                .await?;
-            if gone.rows_affected() != 1 {
-                return Err(StoreError::Invalid("no such evidence".into()));
+                return Err(table.missing());
             }
         }
         tx.commit().await?;

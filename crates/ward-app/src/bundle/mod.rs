@@ -357,9 +357,10 @@ pub async fn export(
             Scope::change(id)
         }
         Query::Deployment(seq) => {
+            let size = ledger.head().await?.size();
             let not_found = || {
                 AppError::not_found(
-                    format!("no deployment {seq}"),
+                    format!("no deployment at {}", crate::identifier::entry_shown(*seq, size)),
                     "a deployment is the log entry of its record: see the environment's deployment history",
                 )
             };

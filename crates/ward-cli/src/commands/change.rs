@@ -195,7 +195,7 @@ fn overview(o: &ChangeOverview) -> String {
         for a in on {
             let blocking = blocking_rules(&o.decisions, |m| m.contains(&format!("({})", a.id)));
             s.push_str(&format!(
-                "      {} {} {} (entry {}, by {}): {}{}\n",
+                "      {} {} {} (entry {}, by {}): {}{}\n        id {}\n",
                 a.time,
                 a.r#type,
                 a.file_name,
@@ -206,7 +206,8 @@ fn overview(o: &ChangeOverview) -> String {
                     String::new()
                 } else {
                     format!("  ✗ {}", blocking.join(", "))
-                }
+                },
+                a.id,
             ));
         }
     }

@@ -98,7 +98,8 @@ pub async fn artifact(g: &Global, cmd: &ArtifactCommand) -> Result<()> {
     }
 }
 
-/// One line per attestation: type, file, the summary's key numbers.
+/// Two lines per attestation: type, file, the summary's key numbers; then its id (what
+/// `ward purge` and the raw-evidence route take) and its log entry.
 fn attestation_table(list: &[Attestation]) -> String {
     if list.is_empty() {
         return "  no attestations\n".into();
@@ -106,10 +107,13 @@ fn attestation_table(list: &[Attestation]) -> String {
     let mut s = String::from("  attestations:\n");
     for a in list {
         s.push_str(&format!(
-            "    {:<6} {:<28} {}\n",
+            "    {:<6} {:<28} {}\n      id {} (entry {}, by {})\n",
             a.r#type,
             a.file_name,
-            summary_line(&a.r#type, &a.summary)
+            summary_line(&a.r#type, &a.summary),
+            a.id,
+            a.seq,
+            a.added_by,
         ));
     }
     s

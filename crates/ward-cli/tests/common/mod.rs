@@ -104,7 +104,19 @@ pub fn register(d: &Path, digest: &str, service: &str, version: &str) {
 /// `ward artifact register` of `digest` as `service` `version` locally, with `extra` arguments
 /// (`--commit`, `--branch`, …), not yet run.
 pub fn register_command(d: &Path, digest: &str, service: &str, version: &str, extra: &[&str]) -> Command {
-    let mut c = ward(d, None);
+    register_command_on(d, None, digest, service, version, extra)
+}
+
+/// [`register_command`] on the database `db` (PostgreSQL) instead of the data directory's.
+pub fn register_command_on(
+    d: &Path,
+    db: Option<&str>,
+    digest: &str,
+    service: &str,
+    version: &str,
+    extra: &[&str],
+) -> Command {
+    let mut c = ward(d, db);
     c.args([
         "artifact",
         "register",

@@ -62,7 +62,17 @@ pub const SAS_WINDOW: usize = 256;
 /// `Organization: Ahmed R. (tahri.ahmed@proton.me)`, OIDC identities are mail addresses), nor a
 /// labelled one at another domain (Ward's own users, CycloneDX contacts).
 pub const FREE_MAIL: &[&str] = &[
+    "126.com",
+    "163.com",
     "aol.com",
+    "att.net",
+    "bellsouth.net",
+    "charter.net",
+    "comcast.net",
+    "cox.net",
+    "earthlink.net",
+    "fastmail.com",
+    "free.fr",
     "gmail.com",
     "gmx.com",
     "gmx.de",
@@ -71,16 +81,25 @@ pub const FREE_MAIL: &[&str] = &[
     "hotmail.co.uk",
     "hotmail.com",
     "icloud.com",
+    "laposte.net",
+    "libero.it",
     "live.com",
     "mac.com",
     "mail.com",
+    "mail.ru",
     "me.com",
     "msn.com",
+    "optonline.net",
+    "orange.fr",
     "outlook.com",
     "pm.me",
     "proton.me",
     "protonmail.com",
+    "qq.com",
+    "sbcglobal.net",
+    "t-online.de",
     "tutanota.com",
+    "verizon.net",
     "web.de",
     "yahoo.co.uk",
     "yahoo.com",
@@ -89,6 +108,43 @@ pub const FREE_MAIL: &[&str] = &[
     "ymail.com",
     "zoho.com",
 ];
+
+/// Free-mail providers under any country's domain (`yahoo.fr`, `outlook.de`, `gmx.at`): see
+/// [`free_mail_host`].
+pub const FREE_MAIL_PROVIDERS: &[&str] = &[
+    "aol",
+    "gmail",
+    "gmx",
+    "googlemail",
+    "hotmail",
+    "icloud",
+    "live",
+    "msn",
+    "outlook",
+    "protonmail",
+    "yahoo",
+    "yandex",
+    "ymail",
+];
+
+/// Whether a mail host is a consumer provider's: one of [`FREE_MAIL`], a host under one
+/// (`mx.gmail.com`), one followed by more labels (a file name `jane@gmail.com.txt`, a
+/// look-alike host `gmail.com.evil`), or one of [`FREE_MAIL_PROVIDERS`] under a country's
+/// domain (`yahoo.fr`, `outlook.co.uk`) — not a company's host that starts with the same word
+/// (`live.acme-health.com`). One list for the guard's `personal-email` detector and for leaf
+/// identifiers (`ward-app`'s `identifier`).
+pub fn free_mail_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let listed = FREE_MAIL.iter().any(|d| {
+        host.strip_prefix(d)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            || host.strip_suffix(d).is_some_and(|rest| rest.ends_with('.'))
+    });
+    let mut labels = host.split('.');
+    let provider = labels.next().is_some_and(|p| FREE_MAIL_PROVIDERS.contains(&p));
+    let country = host.contains('.') && labels.all(|l| (2..=3).contains(&l.len()));
+    listed || (provider && country)
+}
 
 const MBI_L: &str = "[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]";
 const MBI_AN: &str = "[AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]";
@@ -171,13 +227,7 @@ fn licence_value(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
 /// An address at a consumer mail domain: its host is one, or starts with one and a dot (a
 /// file name `jane@gmail.com.txt`, a look-alike host).
 fn free_mail(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
-    m.rsplit_once('@').is_some_and(|(_, host)| {
-        let host = host.to_ascii_lowercase();
-        FREE_MAIL.iter().any(|d| {
-            host.strip_prefix(d)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-        })
-    })
+    m.rsplit_once('@').is_some_and(|(_, host)| free_mail_host(host))
 }
 
 /// A phone number's digits: 10 (11 with a leading `1`), no digit beside it.
