@@ -252,7 +252,7 @@ pub async fn sign(
     if !rules.meanings.contains(&req.meaning) {
         let near = crate::environment::closest_name(rules.meanings.iter().map(String::as_str), &req.meaning);
         return Err(AppError::invalid(
-            format!("unknown meaning {:?}", req.meaning),
+            format!("unknown meaning {}", crate::identifier::shown(&req.meaning)),
             match near {
                 Some(m) => format!("did you mean {m}? (meanings: {})", rules.meanings.join(", ")),
                 None => format!("use one of: {}", rules.meanings.join(", ")),

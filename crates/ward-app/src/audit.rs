@@ -408,7 +408,10 @@ pub struct Population {
 pub(crate) fn parse_time(t: &str, bound: &str) -> Result<jiff::Timestamp, AppError> {
     t.parse().map_err(|_| {
         AppError::invalid(
-            format!("the period's {bound} {t:?} is not an RFC 3339 time"),
+            format!(
+                "the period's {bound} {} is not an RFC 3339 time",
+                crate::identifier::shown(t)
+            ),
             format!("give the period's {bound} as RFC 3339, e.g. 2026-10-01T00:00:00Z"),
         )
     })
@@ -426,7 +429,7 @@ pub async fn population(
 ) -> Result<Population, AppError> {
     if q.control != CHANGE_MANAGEMENT {
         return Err(AppError::invalid(
-            format!("no population for control {:?}", q.control),
+            format!("no population for control {}", crate::identifier::shown(&q.control)),
             format!("the controls with a population: {CHANGE_MANAGEMENT}"),
         ));
     }

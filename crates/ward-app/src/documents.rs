@@ -406,7 +406,7 @@ pub async fn purge(
             Kind::Conflict,
             "already_purged",
             format!(
-                "that document was purged by entry {}",
+                "those bytes were purged by entry {}",
                 p.get("seq").and_then(Value::as_u64).unwrap_or(0)
             ),
             "nothing to do",
@@ -584,28 +584,84 @@ impl Purging {
     }
 }
 
-/// Raw evidence is purged only as an attested file (`attestation.added` names it). An
-/// allow-list, failing closed: the digest may also appear in the entries that only point at an
-/// attested file — attestations, changes, approvals, waivers, access records, purges — and in
-/// callers' own events (which store no bytes beside the log); any other entry Ward writes that
-/// names it (a gate decision's input or policy, a configuration bundle or the effective
-/// configuration, a target's or a rollout's output, a drift observation, a restore test, or a
-/// kind added later) makes the bytes Ward's own record, which decisions, deployments and restores
-/// are replayed from: they stay. One pass over the log, parsing only the entries whose bytes
-/// hold the digest (or whose payload is stored out of line).
-async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppError> {
-    const POINTS_AT_ATTESTED: &[&str] = &[
-        "attestation.",
-        "change.",
-        "approval.",
-        "waiver.",
-        "access.",
-        "document.",
-    ];
-    let own_record = |kind: &str| {
-        crate::kinds::RESERVED_KINDS.iter().any(|k| kind.starts_with(k))
-            && !POINTS_AT_ATTESTED.iter().any(|k| kind.starts_with(k))
-    };
+/// Entries Ward writes that keep bytes beside the log as their own record, and the fields (at
+/// any depth: a deployment's runs) that name those bytes: decisions, deployments and restores are
+/// replayed from them.
+const OWN_RECORD_FIELDS: &[(&str, &[&str])] = &[
+    ("gate.", &["input_digest", "policy_digest"]),
+    ("config.published", &["digest"]),
+    ("deployment.", &["config_digest", "output_digest"]),
+    ("rollout.", &["config_digest", "output_digest"]),
+    ("drill.", &["config_digest", "output_digest"]),
+    ("drift.", &["full_observation"]),
+];
+
+/// Kinds Ward writes that keep no bytes of their own: naming an attested file there (a gate
+/// reason citing it, a registration, a restore test's store, an observation's lists, an access
+/// record) leaves it an attested file.
+const KEEP_NO_BYTES: &[&str] = &[
+    "attestation.",
+    "attestation_type.",
+    "artifact.",
+    "change.",
+    "approval.",
+    "waiver.",
+    "breakglass.",
+    "access.",
+    "document.",
+    "key.",
+    "token.",
+    "session.",
+    "user.",
+    "auth.",
+    "log.",
+    "reauth.",
+    "classification.",
+    "dr.",
+];
+
+/// Whether an entry of `kind` keeps the bytes of `digest` as Ward's own record: a field of
+/// [`OWN_RECORD_FIELDS`] names them; for a kind Ward writes that neither list classifies (one
+/// added later), any value equal to the digest does (failing closed). Text that merely cites the
+/// digest (a gate reason: `test report … (sha256:…) has 2 failed tests`) is no record of it,
+/// and neither are callers' own events, which store no bytes beside the log.
+fn keeps_as_own_record(kind: &str, payload: &Value, digest: &str) -> bool {
+    if !crate::kinds::RESERVED_KINDS.iter().any(|k| kind.starts_with(k))
+        || KEEP_NO_BYTES.iter().any(|k| kind.starts_with(k))
+    {
+        return false;
+    }
+    let fields = OWN_RECORD_FIELDS
+        .iter()
+        .find(|(k, _)| kind.starts_with(k))
+        .map(|(_, f)| *f);
+    names_digest(payload, digest, fields, false)
+}
+
+/// Whether `value` holds `digest` as a whole string: under one of `fields` (at any depth), or
+/// anywhere when `fields` is `None`. `under` says the walk is inside such a field.
+fn names_digest(value: &Value, digest: &str, fields: Option<&[&str]>, under: bool) -> bool {
+    match value {
+        Value::String(s) => s == digest && (under || fields.is_none()),
+        Value::Array(items) => items.iter().any(|v| names_digest(v, digest, fields, under)),
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            let listed = fields.is_some_and(|f| f.contains(&k.as_str()));
+            names_digest(v, digest, fields, under || listed)
+        }),
+        _ => false,
+    }
+}
+
+/// Raw evidence is purged only as an attested file (`attestation.added` names it), and only
+/// while no entry keeps the same bytes as Ward's own record ([`keeps_as_own_record`]: a gate
+/// decision's input or policy, a configuration bundle or the effective configuration, a
+/// target's or a rollout's output, a large drift observation, or a kind added later naming it):
+/// decisions, deployments and restores are replayed from those. Entries that only cite the
+/// file — a gate reason, a registration, an observation, a restore test, callers' events — do
+/// not stop its purge (attack on `e1f21bd`: anyone could otherwise make a file unpurgeable).
+/// One pass over the log, parsing only the entries whose bytes hold the digest (or whose
+/// payload is stored out of line).
+pub async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppError> {
     let finder = memchr::memmem::Finder::new(digest.as_bytes());
     // A payload stored out of line (over 8 KiB) is read from its blob.
     let out_of_line = memchr::memmem::Finder::new(br#""payload":{"digest""#);
@@ -637,7 +693,7 @@ async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppErro
             };
             if env.kind == "attestation.added" && payload.get("id").and_then(Value::as_str) == Some(digest) {
                 attested = true;
-            } else if own_record(&env.kind) {
+            } else if keeps_as_own_record(&env.kind, &payload, digest) {
                 own = Some(env.seq);
                 break;
             }

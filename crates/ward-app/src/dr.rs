@@ -115,11 +115,15 @@ pub async fn record_restore_test(
             "name the store as [[services]] stores names it",
         ));
     }
+    // The store's name stays in the leaf: judged as an identifier (attack on `e1f21bd`:
+    // `--store smith-j-1961-04-12` and a personal mail address were recorded).
+    crate::identifier::judge("store", store)?;
+    crate::identifier::check_labelled("store", store)?;
     let finished = req.finished.parse::<jiff::Timestamp>().map_err(|_| {
         AppError::invalid(
             format!(
-                "finished {:?} is not an RFC 3339 time",
-                req.finished.chars().take(64).collect::<String>()
+                "finished {} is not an RFC 3339 time",
+                crate::identifier::shown(&req.finished)
             ),
             "give the finish time like 2026-12-02T10:15:00Z",
         )

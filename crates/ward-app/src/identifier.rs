@@ -32,8 +32,8 @@ pub fn judge_with_entropy(field: &str, token: &str) -> Result<(), AppError> {
 /// name with a birth date and a patient's number (attack round 8). Numbers alone are not
 /// counted: CI run ids are long (`/actions/runs/12345678901`).
 pub fn judge_url(field: &str, url: &str) -> Result<(), AppError> {
-    judge_url_words(field, url)?;
-    check_labelled(field, url)
+    let readable = judge_url_words(field, url)?;
+    refuse_labelled(field, &readable, false)
 }
 
 /// [`judge_url`] for a build page, which the CI fills in: its path names jobs and build numbers
@@ -41,18 +41,20 @@ pub fn judge_url(field: &str, url: &str) -> Result<(), AppError> {
 /// ([`check_labelled_as`]: attack round 10's false refusals); a personal e-mail address is
 /// refused.
 pub fn judge_build_url(field: &str, url: &str) -> Result<(), AppError> {
-    judge_url_words(field, url)?;
-    check_labelled_as(field, url, true)
+    let readable = judge_url_words(field, url)?;
+    refuse_labelled(field, &readable, true)
 }
 
-fn judge_url_words(field: &str, url: &str) -> Result<(), AppError> {
+/// Judges a URL as written and as read, returning it as read (decoded and folded, once).
+fn judge_url_words(field: &str, url: &str) -> Result<String, AppError> {
     crate::freetext::check(field, url)?;
     // Decoded until it no longer changes (`%252E` is `%2E` is `.`), at most three times.
     let decoded = folded(&decoded_until_stable(url));
     if decoded != url {
         crate::freetext::check(field, &decoded)?;
     }
-    judge(field, &decoded)
+    judge(field, &decoded)?;
+    Ok(decoded)
 }
 
 /// `%XX` and `%uXXXX` escapes decoded (and `+` read as a space), invalid UTF-8 replaced.
@@ -301,13 +303,25 @@ pub fn check_labelled(field: &str, token: &str) -> Result<(), AppError> {
 /// [`check_labelled`] of what a CI fills in (a build id, a build page), `relaxed` (see
 /// `labelled_number`).
 pub fn check_labelled_as(field: &str, token: &str, relaxed: bool) -> Result<(), AppError> {
-    let token = &folded(&decoded_until_stable(token));
+    refuse_labelled(field, &folded(&decoded_until_stable(token)), relaxed)
+}
+
+/// [`check_labelled_as`] of a value already read (decoded until stable and folded).
+fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppError> {
     if labelled_number(token, relaxed) {
         return Err(AppError::invalid(
             format!(
                 "the {field} holds a number right after a word that names a person's number (a patient, a member, an SSN, an MRN, a phone): it would stay in the log for good"
             ),
             "name it without the person's number; put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
+        ));
+    }
+    if name_beside_birth_date(token) {
+        return Err(AppError::invalid(
+            format!(
+                "the {field} holds a calendar date of a birth year (1900-2019) beside a word that could be a name or an initial: it would stay in the log for good"
+            ),
+            "name it without the date, or with a word a release is named by (`release`, `backup`, `hotfix`, `snapshot` …); put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
     }
     if personal_mail(token) {
@@ -317,6 +331,81 @@ pub fn check_labelled_as(field: &str, token: &str, relaxed: bool) -> Result<(), 
         ));
     }
     Ok(())
+}
+
+/// A calendar date of a birth year beside a word that could be a name (attack rounds 9 and 10:
+/// `smith-j-1961-04-12`, `jsmith19610412`, `smith.j.12apr1961` reached the leaf: the guard's
+/// `name-with-date` wants two capitalised words, and an identifier is one lower-case token).
+/// The date is `YYYY-MM-DD`, `DD-MM-YYYY` or `MM-DD-YYYY` (`-`, `/` or `.`), eight digits in any
+/// of those orders, or a day, a month's name and a year (`12apr1961`), its year 1900-2019 (the
+/// guard's birth years: a release of this decade is no birth date). The word beside it — before
+/// it, or after it when the date comes first; past an initial (`smith-j-…`), the word beyond —
+/// could be a name when it is letters only, two or more, and not a word releases and reports
+/// are named by ([`ward_evidence::guard::NOT_NAMES`]: `release`, `backup`, `hotfix`, `api`).
+fn name_beside_birth_date(token: &str) -> bool {
+    let spaced = as_words(token, false).to_ascii_lowercase();
+    let words: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
+    let letters = |w: &str| w.bytes().all(|b| b.is_ascii_alphabetic());
+    let name = |w: &str| letters(w) && w.len() >= 2 && ward_evidence::guard::NOT_NAMES.binary_search(&w).is_err();
+    // The word at `at` (stepping by `step` past an initial) could be a name.
+    let name_at = |at: Option<usize>, step: isize| {
+        let Some(at) = at.filter(|&i| i < words.len()) else {
+            return false;
+        };
+        if words[at].len() == 1 && letters(words[at]) {
+            let beyond = at.checked_add_signed(step).filter(|&i| i < words.len());
+            return beyond.is_some_and(|i| name(words[i]));
+        }
+        name(words[at])
+    };
+    (0..words.len()).any(|k| {
+        let Some(len) = birth_date_words(&words[k..]) else {
+            return false;
+        };
+        name_at(k.checked_sub(1), -1) || name_at(Some(k + len), 1)
+    })
+}
+
+/// How many of `words` (from the first) a birth date takes ([`name_beside_birth_date`]): one
+/// (`1961-04-12`, `12.04.1961`, `19610412`), two (`apr 12-1961`), three (`12 apr 1961`, `apr
+/// 12 1961`), or none.
+fn birth_date_words(words: &[&str]) -> Option<usize> {
+    let birth_year = |y: &str| y.len() == 4 && (y.starts_with("19") || y.starts_with("200") || y.starts_with("201"));
+    let number = |s: &str, max: u32| s.len() <= 2 && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
+    let month_name = |s: &str| {
+        [
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ]
+        .iter()
+        .any(|m| s.starts_with(m) && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_alphabetic()))
+    };
+    let w = *words.first()?;
+    let parts: Vec<&str> = w.split(['-', '.', '/']).collect();
+    let one = match parts[..] {
+        [y, m, d] if birth_year(y) => number(m, 12) && number(d, 31),
+        [a, b, y] if birth_year(y) => (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31)),
+        [digits] if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            let (head, tail) = digits.split_at(4);
+            let (a, b) = (&digits[..2], &digits[2..4]);
+            (birth_year(head) && number(&tail[..2], 12) && number(&tail[2..], 31))
+                || (birth_year(tail) && ((number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31))))
+        }
+        _ => false,
+    };
+    if one {
+        return Some(1);
+    }
+    // `apr-12-1961` is read as `apr 12-1961` (digits keep their mark).
+    let day_year = |s: &str| {
+        s.split_once(['-', '.', '/'])
+            .is_some_and(|(d, y)| number(d, 31) && birth_year(y))
+    };
+    match words {
+        [d, m, y, ..] if number(d, 31) && month_name(m) && birth_year(y) => Some(3),
+        [m, d, y, ..] if month_name(m) && number(d, 31) && birth_year(y) => Some(3),
+        [m, dy, ..] if month_name(m) && day_year(dy) => Some(2),
+        _ => None,
+    }
 }
 
 /// A run of six digits or more right after a word naming a person's number (across up to
@@ -917,6 +1006,48 @@ mod tests {
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
     /// the leaf (the guard reads an unlabelled number nowhere).
+    /// Attack rounds 9 and 10: a name, an initial or a glued name beside a birth date in one
+    /// lower-case token reached the leaf; release words and this decade's dates still pass.
+    #[test]
+    fn a_birth_date_beside_a_name_in_an_identifier_is_refused() {
+        for phi in [
+            "smith-j-1961-04-12",
+            "feature/smith-j-1961-04-12",
+            "jsmith19610412",
+            "smith.j.12apr1961",
+            "smith_j_12-04-1961",
+            "roe-04.12.1961",
+            "1961-04-12-smith",
+            "1961-04-12-j-smith",
+            "patients/jones-19610412.json",
+            "apr-12-1961-smith",
+            "SMITH-J-1961-04-12",
+        ] {
+            let e = check_labelled("branch", phi).expect_err(phi);
+            assert!(e.message.contains("birth year"), "{phi}: {}", e.message);
+            assert!(
+                !e.message.contains("1961") && !e.message.contains("smith"),
+                "{}",
+                e.message
+            );
+        }
+        for fine in [
+            "release/2024-05-01",
+            "release-2019-05-01",
+            "backup-2018-03-01T10:15",
+            "hotfix/patient-api-2015-03-01",
+            "v2019.03.01",
+            "snapshot-20190412",
+            "db/migrate/20190412123456_add_index.rb",
+            "payments-2024.05.01",
+            "jane-1.0.3",
+            "build-2019-13-45",
+            "1961-04-12",
+        ] {
+            assert!(check_labelled("branch", fine).is_ok(), "{fine}");
+        }
+    }
+
     #[test]
     fn an_entry_number_past_the_log_is_not_repeated() {
         assert_eq!(entry_shown(12, 40), "entry 12");

@@ -139,6 +139,14 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
             "give a lifetime, e.g. 30d",
         ));
     }
+    // A lifetime past any date a listing can print (attack on `e1f21bd`: `219451100d` was
+    // accepted and listed as raw seconds): at most ten years.
+    if req.expires_in_secs.is_some_and(|s| s > MAX_TOKEN_LIFETIME_SECS) {
+        return Err(AppError::invalid(
+            "a token's lifetime is at most ten years",
+            "give a shorter lifetime, e.g. 90d (a token for a pipeline is best rotated)",
+        ));
+    }
     let (identity, kind) = match &req.user {
         Some(user) => {
             if by.id != format!("user:{user}") {
@@ -477,7 +485,7 @@ pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result
         return Err(AppError::new(
             Kind::NotFound,
             "not_found",
-            format!("no user {name}"),
+            format!("no user {}", crate::identifier::named(name)),
             "list the users",
         ));
     };
@@ -529,6 +537,9 @@ pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, AppError> {
         .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect()
 }
+
+/// The longest lifetime a token may be given (ten years).
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 10 * 366 * 86_400;
 
 /// Starts a sign-in session for a user whose password was checked: a human token that expires.
 pub async fn start_session(ledger: &Ledger, user: &UserRecord) -> Result<CreatedToken, AppError> {

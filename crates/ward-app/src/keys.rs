@@ -189,7 +189,7 @@ async fn key_record(ledger: &Ledger, keyid: &str) -> Result<Option<KeyRecord>, A
 pub async fn revoke(ledger: &Ledger, by: &Identity, keyid: &str) -> Result<KeyRecord, AppError> {
     let Some(mut rec) = key_record(ledger, keyid).await? else {
         return Err(AppError::not_found(
-            format!("no trusted key {keyid:?}"),
+            format!("no trusted key {}", crate::identifier::shown(keyid)),
             "list the trusted keys",
         ));
     };

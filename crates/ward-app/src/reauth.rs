@@ -346,21 +346,34 @@ pub async fn record_refusal(
     refused.into_error()
 }
 
-/// Until when `identity` is locked out of signing at `now`, if it is.
-pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option<i64>, AppError> {
+/// Failed re-authentications of `identity` since its lockout was last lifted.
+async fn failures_since_unlock(ledger: &Ledger, identity: &str) -> Result<Vec<Value>, AppError> {
     let lifted_at = ledger
         .store()
         .projection(UNLOCKS, identity)
         .await?
         .and_then(|d| d.get("seq").and_then(Value::as_u64))
         .unwrap_or(0);
-    let failures: Vec<i64> = ledger
+    Ok(ledger
         .store()
         .projection_prefix(FAILURES, &format!("{identity}/"))
         .await?
         .into_iter()
-        .filter(|(_, d)| d.get("seq").and_then(Value::as_u64).unwrap_or(0) > lifted_at)
-        .filter_map(|(_, d)| {
+        .map(|(_, d)| d)
+        .filter(|d| d.get("seq").and_then(Value::as_u64).unwrap_or(0) > lifted_at)
+        .collect())
+}
+
+async fn has_failures_since_unlock(ledger: &Ledger, identity: &str) -> Result<bool, AppError> {
+    Ok(!failures_since_unlock(ledger, identity).await?.is_empty())
+}
+
+/// Until when `identity` is locked out of signing at `now`, if it is.
+pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option<i64>, AppError> {
+    let failures: Vec<i64> = failures_since_unlock(ledger, identity)
+        .await?
+        .into_iter()
+        .filter_map(|d| {
             d.get("time")
                 .and_then(Value::as_str)
                 .and_then(|t| t.parse::<jiff::Timestamp>().ok())
@@ -384,6 +397,18 @@ pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<()
         users::check_name("user", identity)?;
         format!("user:{identity}")
     };
+    // Only a lockout that is there is lifted: an identity with no failed re-authentication
+    // since its last unlock is not written into the log (attack on `e1f21bd`: any text, a
+    // record number or a mail address, was recorded as the subject of `reauth.unlocked`).
+    if !has_failures_since_unlock(ledger, &identity).await? {
+        return Err(AppError::not_found(
+            format!(
+                "{} has no failed re-authentication to lift",
+                crate::identifier::shown(&identity)
+            ),
+            "a lockout follows failed password re-authentications; `ward user list` names the local users",
+        ));
+    }
     ledger
         .append(NewEvent {
             actor: by.actor(),

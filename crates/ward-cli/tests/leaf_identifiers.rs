@@ -85,6 +85,22 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "0219451100",
         ),
         ("an SSN in tripled dots", &["--branch", "ssn/219...45...1100"], "1100"),
+        // Attack rounds 9 and 10: a surname, an initial or a glued name beside a birth date.
+        (
+            "a surname, an initial and a birth date as a branch",
+            &["--branch", "feature/smith-j-1961-04-12"],
+            "1961-04-12",
+        ),
+        (
+            "a glued name and birth date as a branch",
+            &["--branch", "fix/jsmith19610412"],
+            "19610412",
+        ),
+        (
+            "a month's name in a birth date as a build id",
+            &["--build-id", "smith.j.12apr1961"],
+            "12apr1961",
+        ),
     ] {
         refused(attack, register(extra), secret);
     }
@@ -494,4 +510,96 @@ fn a_number_typed_as_an_entry_is_not_repeated_when_it_is_past_the_log() {
     let out = run(local(&d, &["gate", "explain", "0"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no gate decision at entry 0"), "{stderr}");
+}
+
+/// Attack on `e1f21bd`: refusals repeated what was typed as a time, a control, a tenant, a
+/// user, a key id or a lifetime; an unlock wrote any identity into the log; a token could be
+/// given a lifetime no listing can print. Each is refused (exit 1, not a usage error) without
+/// the value, and the unlock of nobody writes nothing.
+#[test]
+fn typed_values_in_refusals_are_not_repeated_and_an_unlock_of_nobody_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run(local(&d, &["init"])));
+    std::fs::write(d.join("ward.toml"), "[[environments]]\nname = \"staging\"\n").unwrap();
+    ok(run(local(&d, &["log", "checkpoint"])));
+    let size = |d: &Path| json(&ok(run(local(d, &["log", "status", "--output", "json"]))))["size"].clone();
+    let before = size(&d);
+    let secret = "219451100";
+    let out = tmp.path().join("population.csv");
+    let out = out.to_str().unwrap();
+    for (attack, args) in [
+        ("a time", &["audit", "search", "--from", secret][..]),
+        (
+            "a period's start",
+            &[
+                "audit",
+                "population",
+                "--from",
+                secret,
+                "--to",
+                "2026-12-01T00:00:00Z",
+                "--out",
+                out,
+            ],
+        ),
+        (
+            "a control",
+            &[
+                "audit",
+                "population",
+                "--from",
+                "2026-11-01T00:00:00Z",
+                "--to",
+                "2026-12-01T00:00:00Z",
+                "--control",
+                secret,
+                "--out",
+                out,
+            ],
+        ),
+        (
+            "the start of release notes",
+            &["release", "notes", "--env", "staging", "--since", secret],
+        ),
+        ("a user", &["user", "activate", secret]),
+        ("a key id", &["key", "revoke", secret]),
+        ("an unlock of nobody", &["user", "unlock", secret]),
+        ("an unlock of an identity", &["user", "unlock", "user:219451100"]),
+        (
+            "a lifetime past any date",
+            &[
+                "token",
+                "create",
+                "--name",
+                "ci",
+                "--role",
+                "developer",
+                "--expires",
+                "219451100d",
+            ],
+        ),
+        (
+            "a lifetime unread",
+            &[
+                "token",
+                "create",
+                "--name",
+                "ci",
+                "--role",
+                "developer",
+                "--expires",
+                "219451100x",
+            ],
+        ),
+    ] {
+        let o = run(local(&d, args));
+        let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.status.code(), Some(1), "{attack}: {stdout}{stderr}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{attack}: {stdout}{stderr}"
+        );
+    }
+    assert_eq!(size(&d), before, "no refusal above wrote an entry");
 }

@@ -158,3 +158,67 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
     assert_eq!(grep_dir(&exp, MARKER), Vec::<String>::new());
     assert_eq!(grep_dir(&d, MARKER), Vec::<String>::new());
 }
+
+/// Attack on `e1f21bd`: bytes two people purged, published again as an environment's
+/// configuration, were reported "published" while not stored, and the environment could no
+/// longer be deployed to. A person publishing them is refused (409 `evidence_purged`), and
+/// nothing is appended.
+#[test]
+fn purged_bytes_are_refused_as_a_configuration_not_published_unstored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(d.join("ward.toml"), "[[environments]]\nname = \"staging\"\n").unwrap();
+    add_user(&d, None, "priya", &["privacy-officer"]);
+    add_user(&d, None, "sam", &["admin"]);
+    add_user(&d, None, "rita", &["release-manager"]);
+    let digest = format!("sha256:{}", "5c".repeat(32));
+    ok(run(common::register_command(&d, &digest, "portal", "1.0.0", &[])));
+    let schema = tmp.path().join("any.schema.json");
+    std::fs::write(&schema, "{}").unwrap();
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["attest", "type", "add", "anyjson", "--schema", schema.to_str().unwrap()]);
+        c
+    }));
+    // The canonical JSON a configuration of these values is stored as.
+    let cfg = tmp.path().join("cfg.json");
+    std::fs::write(&cfg, r#"{"database":{"host":"db2.staging.internal"}}"#).unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let attested = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "attest",
+            "add",
+            cfg,
+            "--artifact",
+            &digest,
+            "--type",
+            "custom:anyjson",
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    let id = attested["id"].as_str().expect("id").to_string();
+    let reason = "a host name that identifies a clinic";
+    for who in ["priya", "sam"] {
+        ok(run(as_user(&d, None, who, &["purge", &id, "--reason", reason])));
+    }
+    let size = |d: &Path| {
+        json(&ok(run({
+            let mut c = ward(d, None);
+            c.args(["log", "status", "--output", "json"]);
+            c
+        })))["size"]
+            .clone()
+    };
+    let before = size(&d);
+    let e = refused(as_user(&d, None, "rita", &["config", "set", "--env", "staging", cfg]));
+    assert_eq!(e["code"], "evidence_purged", "{e}");
+    assert_eq!(size(&d), before, "nothing was published");
+}

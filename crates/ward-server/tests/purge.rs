@@ -717,10 +717,10 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
             .await
             .expect("append");
         // The same through a payload stored out of line (over 8 KiB), and for a kind Ward
-        // writes that the rule names nowhere (here `drill.*`, standing for a kind added later:
-        // the rule is an allow-list): it names a second attested file, whose bytes stay; a
-        // caller's own event naming the first (callers store no bytes beside the log) is no
-        // obstacle to its purge.
+        // writes that the rule classifies nowhere (here `local.*`, standing for a kind added
+        // later: any value equal to the digest keeps it, failing closed): it names a second
+        // attested file, whose bytes stay; a caller's own event naming the first (callers store
+        // no bytes beside the log) is no obstacle to its purge.
         let output = r#"<testsuite name="output" tests="1" failures="0"><testcase name="t"/></testsuite>"#;
         let (st, v) = s
             .post(
@@ -733,7 +733,7 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let output_id = v["id"].as_str().expect("id").to_string();
         let padding = "ok ".repeat(ward_ledger::envelope::MAX_INLINE_PAYLOAD / 2);
-        for (kind, named) in [("drill.recorded", &output_id), ("build.finished", &id)] {
+        for (kind, named) in [("local.recorded", &output_id), ("build.finished", &id)] {
             let receipt = s
                 .ledger
                 .append(ward_ledger::NewEvent {
@@ -746,6 +746,30 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
                 .expect("append");
             let (leaf, _) = s.envelopes().await.into_iter().nth(receipt.seq as usize).expect("entry");
             assert!(!contains(&leaf, named), "{kind}: the payload is stored out of line");
+        }
+        // Entries Ward writes that only cite the file keep no bytes of it (attack on
+        // `e1f21bd`: a failing report cited in a gate reason, or anyone's registration, restore
+        // test or observation naming its id, made it unpurgeable for good).
+        for (kind, payload) in [
+            (
+                "gate.evaluated",
+                json!({ "input_digest": twin_id, "policy_digest": twin_id, "allow": false,
+                    "reasons": [{ "rule": "evidence.tests_failed",
+                        "message": format!("test report report.xml ({id}) on {} has 2 failed tests", arts[0]) }] }),
+            ),
+            ("artifact.registered", json!({ "digest": id, "service": "blocker", "version": "0.0.1" })),
+            ("dr.restore_tested", json!({ "store": id, "service": "patient-api" })),
+            ("drift.observed", json!({ "environment": "staging", "config_digest": id, "observed": [id] })),
+        ] {
+            s.ledger
+                .append(ward_ledger::NewEvent {
+                    actor: operator().actor(),
+                    kind: kind.into(),
+                    subject: "change:CHG-00000000".into(),
+                    payload,
+                })
+                .await
+                .expect("append");
         }
         let loose = b"bytes nobody attested".to_vec();
         let loose_id = ward_evidence::digest::of_bytes(&loose);

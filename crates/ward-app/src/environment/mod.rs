@@ -143,8 +143,9 @@ impl Environment {
                 None => {
                     let names: Vec<&str> = self.rings.iter().map(|x| x.name.as_str()).collect();
                     return Err(format!(
-                        "{} has no ring {r:?}: {}",
+                        "{} has no ring {}: {}",
                         self.name,
+                        crate::identifier::shown(r),
                         unknown_name_hint("ring", &names, r)
                     ));
                 }
@@ -152,8 +153,9 @@ impl Environment {
             (false, None) => {
                 if let Some(t) = tenants.iter().find(|t| !all.contains(t)) {
                     return Err(format!(
-                        "{} has no tenant {t:?}: {}",
+                        "{} has no tenant {}: {}",
                         self.name,
+                        crate::identifier::shown(t),
                         self.unknown_tenant_hint(t)
                     ));
                 }

@@ -1071,7 +1071,7 @@ pub async fn publish(
         && !env.all_tenants().contains(t)
     {
         return Err(AppError::invalid(
-            format!("{} has no tenant {t:?}", env.name),
+            format!("{} has no tenant {}", env.name, crate::identifier::shown(t)),
             format!(
                 "{}, or declare it in [[environments]] tenants or rings",
                 env.unknown_tenant_hint(t)
@@ -1101,7 +1101,10 @@ pub async fn publish(
     // and a birth date, or prose, as a key).
     crate::identifier::judge_names("configuration key", &json!(keys))?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
-    crate::documents::keep_evidence(ledger, &digest, &bytes).await?;
+    // A person publishes it: bytes two people purged are refused (409 `evidence_purged`), not
+    // published unstored (attack on `e1f21bd`: `config set` said "published" and the
+    // environment could no longer be deployed to).
+    crate::documents::store_evidence(ledger, &digest, &bytes, "the configuration").await?;
     let payload = json!({
         "environment": env.name, "tenant": req.tenant, "digest": digest,
         "keys": keys, "references": references, "published_by": by.id,
@@ -1220,7 +1223,7 @@ pub async fn view(
         && !env.all_tenants().iter().any(|x| x == t)
     {
         return Err(AppError::not_found(
-            format!("{} has no tenant {t:?}", env.name),
+            format!("{} has no tenant {}", env.name, crate::identifier::shown(t)),
             env.unknown_tenant_hint(t),
         ));
     }

@@ -483,7 +483,7 @@ pub async fn rollback(
         && !env.all_tenants().iter().any(|x| x == t)
     {
         return Err(AppError::invalid(
-            format!("{} has no tenant {t:?}", env.name),
+            format!("{} has no tenant {}", env.name, crate::identifier::shown(t)),
             env.unknown_tenant_hint(t),
         ));
     }

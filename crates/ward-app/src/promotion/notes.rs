@@ -225,9 +225,13 @@ pub async fn release_notes(
     rules: &ApprovalRules,
 ) -> Result<Vec<ReleaseEntry>, AppError> {
     let since = match since {
-        Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
+        // The parser's own message repeats what was typed: left out.
+        Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|_| {
             AppError::invalid(
-                format!("the start of the notes {s:?} is not an RFC 3339 time: {e}"),
+                format!(
+                    "the start of the notes {} is not an RFC 3339 time: give a time with its offset",
+                    crate::identifier::shown(s)
+                ),
                 "give an RFC 3339 time, e.g. 2026-11-01T00:00:00Z",
             )
         })?),

@@ -453,7 +453,10 @@ pub async fn compliance(g: &Global, from: &str, to: &str, env: Option<&str>, for
     if !["html", "md", "pdf"].contains(&format) {
         return Err(Failure::new(
             "bad_arguments",
-            format!("--format {format:?} is not html, md or pdf"),
+            format!(
+                "--format {} is not html, md or pdf",
+                ward_app::identifier::shown(format)
+            ),
             "pass --format html, --format md or --format pdf",
         )
         .into());

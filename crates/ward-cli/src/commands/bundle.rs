@@ -88,7 +88,7 @@ fn time(t: Option<&str>, flag: &str) -> Result<jiff::Timestamp> {
     t.parse().map_err(|_| {
         Failure::new(
             "bad_arguments",
-            format!("{flag} {t:?} is not an RFC 3339 time"),
+            format!("{flag} {} is not an RFC 3339 time", ward_app::identifier::shown(t)),
             format!("pass e.g. {flag} 2026-10-01T00:00:00Z"),
         )
         .into()

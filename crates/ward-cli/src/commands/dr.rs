@@ -77,7 +77,10 @@ pub async fn restore_test(g: &Global, a: &DrRestoreTestArgs) -> Result<()> {
     let duration_secs = duration_secs(&a.duration).ok_or_else(|| {
         Failure::new(
             "invalid_request",
-            format!("--duration {:?} is not a span like 25m, 2h or 90s", a.duration),
+            format!(
+                "--duration {} is not a span like 25m, 2h or 90s",
+                ward_app::identifier::shown(&a.duration)
+            ),
             "pass how long the restore took, e.g. --duration 25m",
         )
     })?;

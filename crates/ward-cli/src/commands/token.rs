@@ -14,7 +14,7 @@ pub fn parse_lifetime(s: &str) -> Result<i64> {
     let bad = || {
         Failure::new(
             "bad_lifetime",
-            format!("cannot read lifetime {s:?}"),
+            format!("cannot read lifetime {}", ward_app::identifier::shown(s)),
             "write e.g. 30d, 12h, 90m or 3600s",
         )
     };
