@@ -333,36 +333,37 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
     Ok(())
 }
 
-/// A calendar date of a birth year beside a word that could be a name (attack rounds 9 and 10:
-/// `smith-j-1961-04-12`, `jsmith19610412`, `smith.j.12apr1961` reached the leaf: the guard's
-/// `name-with-date` wants two capitalised words, and an identifier is one lower-case token).
-/// The date is `YYYY-MM-DD`, `DD-MM-YYYY` or `MM-DD-YYYY` (`-`, `/` or `.`), eight digits in any
-/// of those orders, or a day, a month's name and a year (`12apr1961`), its year 1900-2019 (the
-/// guard's birth years: a release of this decade is no birth date). The word beside it — before
-/// it, or after it when the date comes first; past an initial (`smith-j-…`), the word beyond —
-/// could be a name when it is letters only, two or more, and not a word releases and reports
-/// are named by ([`ward_evidence::guard::NOT_NAMES`]: `release`, `backup`, `hotfix`, `api`).
+/// A calendar date of a birth year after a name written with an initial, or glued to a name
+/// (attack rounds 9 and 10: `smith-j-1961-04-12`, `j-smith-1961-04-12`, `jsmith19610412`,
+/// `smith.j.12apr1961` reached the leaf: the guard's `name-with-date` wants two capitalised
+/// words, and an identifier is one lower-case token). The date is `YYYY-MM-DD`, `DD-MM-YYYY` or
+/// `MM-DD-YYYY` (`-`, `/` or `.`), eight digits in any of those orders, or a day, a month's name
+/// and a year (`12apr1961`), its year 1900-2019 (the guard's birth years: a release of this
+/// decade is no birth date). Right before it: an initial and a word that could be a name, in
+/// either order (letters only, two or more, not one of the guard's
+/// [`ward_evidence::guard::NOT_NAMES`]: `release`, `backup`, `hotfix`, `api`), or such a word
+/// glued to eight digits (`jsmith19610412`). A single word before a date (`postgres-2019-03-02`,
+/// an ADR), a date before words (`2019-03-02-use-postgres.md`) and a version's `V20190302` are
+/// documents and migrations: not read.
 fn name_beside_birth_date(token: &str) -> bool {
+    let letters = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
+    let name = |w: &str| letters(w) && w.len() >= 2 && ward_evidence::guard::NOT_NAMES.binary_search(&w).is_err();
+    let initial = |w: &str| w.len() == 1 && letters(w);
+    // Glued: letters then exactly eight digits, one alphanumeric run.
+    let lower = token.to_ascii_lowercase();
+    let glued = lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
+        let cut = run.find(|c: char| c.is_ascii_digit()).unwrap_or(run.len());
+        let (head, digits) = run.split_at(cut);
+        digits.len() == 8 && name(head) && birth_date_words(&[digits]) == Some(1)
+    });
+    if glued {
+        return true;
+    }
     let spaced = as_words(token, false).to_ascii_lowercase();
     let words: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
-    let letters = |w: &str| w.bytes().all(|b| b.is_ascii_alphabetic());
-    let name = |w: &str| letters(w) && w.len() >= 2 && ward_evidence::guard::NOT_NAMES.binary_search(&w).is_err();
-    // The word at `at` (stepping by `step` past an initial) could be a name.
-    let name_at = |at: Option<usize>, step: isize| {
-        let Some(at) = at.filter(|&i| i < words.len()) else {
-            return false;
-        };
-        if words[at].len() == 1 && letters(words[at]) {
-            let beyond = at.checked_add_signed(step).filter(|&i| i < words.len());
-            return beyond.is_some_and(|i| name(words[i]));
-        }
-        name(words[at])
-    };
-    (0..words.len()).any(|k| {
-        let Some(len) = birth_date_words(&words[k..]) else {
-            return false;
-        };
-        name_at(k.checked_sub(1), -1) || name_at(Some(k + len), 1)
+    (2..words.len()).any(|k| {
+        let (a, b) = (words[k - 2], words[k - 1]);
+        ((name(a) && initial(b)) || (initial(a) && name(b))) && birth_date_words(&words[k..]).is_some()
     })
 }
 
@@ -1013,15 +1014,14 @@ mod tests {
         for phi in [
             "smith-j-1961-04-12",
             "feature/smith-j-1961-04-12",
+            "j-smith-1961-04-12",
             "jsmith19610412",
+            "fix/jsmith19610412",
             "smith.j.12apr1961",
             "smith_j_12-04-1961",
-            "roe-04.12.1961",
-            "1961-04-12-smith",
-            "1961-04-12-j-smith",
-            "patients/jones-19610412.json",
-            "apr-12-1961-smith",
+            "smith-j-apr-12-1961",
             "SMITH-J-1961-04-12",
+            "patients/smith-j-04.12.1961.json",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth year"), "{phi}: {}", e.message);
@@ -1039,7 +1039,11 @@ mod tests {
             "v2019.03.01",
             "snapshot-20190412",
             "db/migrate/20190412123456_add_index.rb",
+            "db/migrate/V20190302__create_users.sql",
+            "docs/adr/2019-03-02-use-postgres.md",
+            "postgres-2019-03-02",
             "payments-2024.05.01",
+            "smith-j-2024-05-01",
             "jane-1.0.3",
             "build-2019-13-45",
             "1961-04-12",
