@@ -427,6 +427,25 @@ pub async fn population(
     by: &Identity,
     q: &PopulationQuery,
 ) -> Result<Population, AppError> {
+    let (from, to, environments) = checked_query(envs, q)?;
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "access.population".into(),
+            subject: "log:entries".into(),
+            payload: json!({ "query": q, "environments": environments }),
+        })
+        .await?;
+    population_at(ledger, signer, origin, by, q, environments, (from, to)).await
+}
+
+/// A population query's period and environments, or its refusal — checked before anything
+/// records it (the query is written into the leaf of `access.population` and `access.report`:
+/// attack on `b900cd1`, a refused report recorded `--env john.smith.04.12.1961` first).
+pub(crate) fn checked_query(
+    envs: &[crate::environment::Environment],
+    q: &PopulationQuery,
+) -> Result<(jiff::Timestamp, jiff::Timestamp, Vec<String>), AppError> {
     if q.control != CHANGE_MANAGEMENT {
         return Err(AppError::invalid(
             format!("no population for control {}", crate::identifier::shown(&q.control)),
@@ -456,14 +475,19 @@ pub async fn population(
             "declare [[environments]] in ward.toml, or name the environment",
         ));
     }
-    ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "access.population".into(),
-            subject: "log:entries".into(),
-            payload: json!({ "query": q, "environments": environments }),
-        })
-        .await?;
+    Ok((from, to, environments))
+}
+
+/// The population of a checked query at a fresh signed checkpoint.
+async fn population_at(
+    ledger: &Ledger,
+    signer: &dyn NoteSigner,
+    origin: &str,
+    by: &Identity,
+    q: &PopulationQuery,
+    environments: Vec<String>,
+    (from, to): (jiff::Timestamp, jiff::Timestamp),
+) -> Result<Population, AppError> {
     let cp = ledger.checkpoint(signer, origin).await?;
     let mut rows = Vec::new();
     // Many deployments rely on one decision: each decision and its input are read and parsed

@@ -459,6 +459,7 @@ pub async fn facts(
     by: &Identity,
     q: &PopulationQuery,
 ) -> Result<Facts, AppError> {
+    crate::audit::checked_query(envs, q)?;
     ledger
         .append(NewEvent {
             actor: by.actor(),

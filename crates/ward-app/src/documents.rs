@@ -743,8 +743,21 @@ pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &
 }
 
 /// Refuses bytes a `document.purged` entry deleted (409 `evidence_purged`): an attachment of
-/// them, new or the same again.
+/// them, new or the same again; and bytes a privacy officer asked to purge (409
+/// `purge_pending`): a configuration published with them would make them Ward's own record and
+/// stop the purge (attack on `b900cd1`: a release manager blocked a requested purge so).
 pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
+    if let Some(p) = ledger.store().projection(PURGE_REQUESTS, digest).await? {
+        return Err(AppError::new(
+            crate::error::Kind::Conflict,
+            "purge_pending",
+            format!(
+                "{what} {digest} holds the same bytes a purge was requested for (entry {})",
+                p.get("seq").and_then(Value::as_u64).unwrap_or(0)
+            ),
+            "wait for the purge to be completed or refused; then submit what the purge was not about",
+        ));
+    }
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
         return Err(AppError::new(
             crate::error::Kind::Conflict,

@@ -556,7 +556,7 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
                     let known = keys::list_types(ledger).await?;
                     let near = crate::environment::closest_name(known.iter().map(|t| t.name.as_str()), name);
                     return Err(AppError::not_found(
-                        format!("no attestation type {name:?}"),
+                        format!("no attestation type {}", crate::identifier::shown(name)),
                         match near {
                             Some(t) => format!("did you mean custom:{t}?"),
                             None => "register the type with its JSON schema".to_string(),
@@ -566,7 +566,7 @@ async fn parse_inputs(ledger: &Ledger, kind: &str, artifact: &str) -> Result<Par
             },
             None => {
                 return Err(AppError::invalid(
-                    format!("unknown attestation type {other:?}"),
+                    format!("unknown attestation type {}", crate::identifier::shown(other)),
                     format!("use {KINDS}"),
                 ));
             }

@@ -331,6 +331,7 @@ pub async fn grant_waiver(
     }
     // The owner and the finding are written into the waiver's leaf: identifiers, judged as one.
     crate::identifier::judge("owner", &req.owner)?;
+    crate::identifier::check_labelled("owner", &req.owner)?;
     if !(1..=MAX_WAIVER_SECS).contains(&req.expires_in_secs) {
         return Err(AppError::invalid(
             "a waiver lasts from a second to a year",
@@ -345,6 +346,8 @@ pub async fn grant_waiver(
             ));
         }
         crate::identifier::judge("finding", f)?;
+        // Not `check_number`: a CVE's year and number are eight digits or more across `-`.
+        crate::identifier::check_labelled("finding", f)?;
     }
     let refuse = |r: crate::reauth::Refused| {
         crate::reauth::record_refusal(

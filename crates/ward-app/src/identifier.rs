@@ -319,7 +319,7 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
     if name_beside_birth_date(token) {
         return Err(AppError::invalid(
             format!(
-                "the {field} holds a calendar date of a birth year (1900-2019) beside a word that could be a name or an initial: it would stay in the log for good"
+                "the {field} holds a birth date (a day of 1900-1999) beside a word that could be a name: it would stay in the log for good"
             ),
             "name it without the date, or with a word a release is named by (`release`, `backup`, `hotfix`, `snapshot` …); put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
@@ -333,45 +333,56 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
     Ok(())
 }
 
-/// A calendar date of a birth year after a name written with an initial, or glued to a name
-/// (attack rounds 9 and 10: `smith-j-1961-04-12`, `j-smith-1961-04-12`, `jsmith19610412`,
-/// `smith.j.12apr1961` reached the leaf: the guard's `name-with-date` wants two capitalised
-/// words, and an identifier is one lower-case token). The date is `YYYY-MM-DD`, `DD-MM-YYYY` or
-/// `MM-DD-YYYY` (`-`, `/` or `.`), eight digits in any of those orders, or a day, a month's name
-/// and a year (`12apr1961`), its year 1900-2019 (the guard's birth years: a release of this
-/// decade is no birth date). Right before it: an initial and a word that could be a name, in
-/// either order (letters only, two or more, not one of the guard's
-/// [`ward_evidence::guard::NOT_NAMES`]: `release`, `backup`, `hotfix`, `api`), or such a word
-/// glued to eight digits (`jsmith19610412`). A single word before a date (`postgres-2019-03-02`,
-/// an ADR), a date before words (`2019-03-02-use-postgres.md`) and a version's `V20190302` are
-/// documents and migrations: not read.
+/// A calendar date of the twentieth century beside a word that could be a name, in one token
+/// (attack rounds 9 and 10 and on `e1f21bd`/`b900cd1`: `smith-j-1961-04-12`,
+/// `j-smith-1961-04-12`, `smith-j-m-1961-04-12`, `jsmith-1961-04-12`, `jsmith19610412`,
+/// `smith.j.12apr1961`, `1961-04-12-smith-j` reached the leaf: the guard's `name-with-date`
+/// wants two capitalised words, and an identifier is one lower-case token). The date is
+/// `YYYY-MM-DD`, `DD-MM-YYYY` or `MM-DD-YYYY` (`-`, `/` or `.`, maybe followed by more digits:
+/// `/job/smith-j-1961-04-12/12/`), eight digits in any of those orders, or a day, a month's
+/// name and a year in any order (`12apr1961`, `1961apr12`), its year 1900-1999: no release,
+/// ADR or migration of a tool of this decade is dated then, while a release's date of this
+/// century beside one letter is common (`team-a-2019-03-02`, `canary-a-20190412`: the first
+/// reading, which counted 2000-2019, refused those). The word is the nearest one before the date
+/// (or after it, a date first), past at most two initials, glued or not: letters only, two or
+/// more, not one of the guard's [`ward_evidence::guard::NOT_NAMES`] (`release`, `backup`,
+/// `hotfix`, `api`).
 fn name_beside_birth_date(token: &str) -> bool {
     let letters = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
     let name = |w: &str| letters(w) && w.len() >= 2 && ward_evidence::guard::NOT_NAMES.binary_search(&w).is_err();
     let initial = |w: &str| w.len() == 1 && letters(w);
-    // Glued: letters then exactly eight digits, one alphanumeric run.
-    let lower = token.to_ascii_lowercase();
-    let glued = lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
-        let cut = run.find(|c: char| c.is_ascii_digit()).unwrap_or(run.len());
-        let (head, digits) = run.split_at(cut);
-        digits.len() == 8 && name(head) && birth_date_words(&[digits]) == Some(1)
-    });
-    if glued {
-        return true;
-    }
     let spaced = as_words(token, false).to_ascii_lowercase();
     let words: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
-    (2..words.len()).any(|k| {
-        let (a, b) = (words[k - 2], words[k - 1]);
-        ((name(a) && initial(b)) || (initial(a) && name(b))) && birth_date_words(&words[k..]).is_some()
+    // The nearest word from `from` going by `step`, past at most two initials, is a name.
+    let name_from = |from: Option<usize>, step: isize| {
+        let mut at = from;
+        for _ in 0..3 {
+            let Some(i) = at.filter(|&i| i < words.len()) else {
+                return false;
+            };
+            if name(words[i]) {
+                return true;
+            }
+            if !initial(words[i]) {
+                return false;
+            }
+            at = i.checked_add_signed(step);
+        }
+        false
+    };
+    (0..words.len()).any(|k| {
+        let Some(len) = birth_date_words(&words[k..]) else {
+            return false;
+        };
+        name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1)
     })
 }
 
-/// How many of `words` (from the first) a birth date takes ([`name_beside_birth_date`]): one
-/// (`1961-04-12`, `12.04.1961`, `19610412`), two (`apr 12-1961`), three (`12 apr 1961`, `apr
-/// 12 1961`), or none.
+/// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
+/// (`1961-04-12`, `12.04.1961`, `19610412`, `1961-04-12-12`), two (`apr 12-1961`), three
+/// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none.
 fn birth_date_words(words: &[&str]) -> Option<usize> {
-    let birth_year = |y: &str| y.len() == 4 && (y.starts_with("19") || y.starts_with("200") || y.starts_with("201"));
+    let birth_year = |y: &str| y.len() == 4 && y.starts_with("19") && y.bytes().all(|b| b.is_ascii_digit());
     let number = |s: &str, max: u32| s.len() <= 2 && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
     let month_name = |s: &str| {
         [
@@ -382,14 +393,14 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
     };
     let w = *words.first()?;
     let parts: Vec<&str> = w.split(['-', '.', '/']).collect();
+    let day_month = |a: &str, b: &str| (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31));
     let one = match parts[..] {
-        [y, m, d] if birth_year(y) => number(m, 12) && number(d, 31),
-        [a, b, y] if birth_year(y) => (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31)),
-        [digits] if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+        [y, m, d, ..] if birth_year(y) => number(m, 12) && number(d, 31),
+        [a, b, y, ..] if birth_year(y) => day_month(a, b),
+        [digits, ..] if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) => {
             let (head, tail) = digits.split_at(4);
-            let (a, b) = (&digits[..2], &digits[2..4]);
             (birth_year(head) && number(&tail[..2], 12) && number(&tail[2..], 31))
-                || (birth_year(tail) && ((number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31))))
+                || (birth_year(tail) && day_month(&digits[..2], &digits[2..4]))
         }
         _ => false,
     };
@@ -404,6 +415,7 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
     match words {
         [d, m, y, ..] if number(d, 31) && month_name(m) && birth_year(y) => Some(3),
         [m, d, y, ..] if month_name(m) && number(d, 31) && birth_year(y) => Some(3),
+        [y, m, d, ..] if birth_year(y) && month_name(m) && number(d, 31) => Some(3),
         [m, dy, ..] if month_name(m) && day_year(dy) => Some(2),
         _ => None,
     }
@@ -1015,23 +1027,39 @@ mod tests {
             "smith-j-1961-04-12",
             "feature/smith-j-1961-04-12",
             "j-smith-1961-04-12",
+            "smith-j-m-1961-04-12",
+            "smith-j-v1961-04-12",
+            "smith-1961-04-12",
+            "jsmith-1961-04-12",
+            "smithj-1961-04-12",
             "jsmith19610412",
             "fix/jsmith19610412",
             "smith.j.12apr1961",
+            "smith-j-1961apr12",
             "smith_j_12-04-1961",
             "smith-j-apr-12-1961",
             "SMITH-J-1961-04-12",
+            "1961-04-12-smith-j",
             "patients/smith-j-04.12.1961.json",
+            "https://ci.example.com/job/smith-j-1961-04-12/12/",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
-            assert!(e.message.contains("birth year"), "{phi}: {}", e.message);
+            assert!(e.message.contains("birth"), "{phi}: {}", e.message);
             assert!(
                 !e.message.contains("1961") && !e.message.contains("smith"),
                 "{}",
                 e.message
             );
         }
+        // This century's dates beside one letter are releases (attack on `b900cd1`: these were
+        // refused); release words, ADRs, migrations and base images pass.
         for fine in [
+            "team-a-2019-03-02",
+            "canary-a-2019-04-12",
+            "green-a-20190412",
+            "schema-v-2019-04-12",
+            "chart-a-12apr2019",
+            "mark-a-2019-04-12",
             "release/2024-05-01",
             "release-2019-05-01",
             "backup-2018-03-01T10:15",
@@ -1042,10 +1070,11 @@ mod tests {
             "db/migrate/V20190302__create_users.sql",
             "docs/adr/2019-03-02-use-postgres.md",
             "postgres-2019-03-02",
+            "ubuntu-bionic-20190412",
             "payments-2024.05.01",
             "smith-j-2024-05-01",
             "jane-1.0.3",
-            "build-2019-13-45",
+            "build-1999-13-45",
             "1961-04-12",
         ] {
             assert!(check_labelled("branch", fine).is_ok(), "{fine}");

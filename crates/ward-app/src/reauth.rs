@@ -406,7 +406,7 @@ pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<()
                 "{} has no failed re-authentication to lift",
                 crate::identifier::shown(&identity)
             ),
-            "a lockout follows failed password re-authentications; `ward user list` names the local users",
+            "a lockout follows failed password re-authentications; list the users to check the name",
         ));
     }
     ledger

@@ -676,16 +676,7 @@ impl<'g> Backend<'g> {
                         let user = identities::user_record(ledger, name)
                             .await
                             .map_err(api_failure)?
-                            .ok_or_else(|| {
-                                Failure::new(
-                                    "not_found",
-                                    format!("no local user {name:?}"),
-                                    match ward_app::users::check_name("user", name) {
-                    Ok(()) => format!("add them: ward user add --name {name} --display-name TEXT --role ROLE"),
-                    Err(_) => "a local user's name is lower-case letters, digits, '.', '_' or '-': list them with `ward user list`".to_string(),
-                },
-                                )
-                            })?;
+                            .ok_or_else(|| crate::context::no_local_user(name))?;
                         ward_core::Identity {
                             id: format!("user:{}", user.name),
                             kind: ward_ledger::ActorKind::Human,

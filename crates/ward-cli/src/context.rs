@@ -164,16 +164,7 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
     let user = ward_app::identities::user_record(&ctx.ledger, name)
         .await
         .map_err(crate::failure::api_failure)?
-        .ok_or_else(|| {
-            Failure::new(
-                "not_found",
-                format!("no local user {name:?}"),
-                match ward_app::users::check_name("user", name) {
-                    Ok(()) => format!("add them: ward user add --name {name} --display-name TEXT --role ROLE"),
-                    Err(_) => "a local user's name is lower-case letters, digits, '.', '_' or '-': list them with `ward user list`".to_string(),
-                },
-            )
-        })?;
+        .ok_or_else(|| no_local_user(name))?;
     let who = ward_core::Identity {
         id: format!("user:{}", user.name),
         kind: ward_ledger::ActorKind::Human,
@@ -344,4 +335,20 @@ mod tests {
             "ward --as USER --password-stdin approve --reauth-token TOKEN --token=TOKEN --change C"
         );
     }
+}
+
+/// The refusal of `--as NAME` naming no local user: the name repeated (in the message and in
+/// the command of the hint) only when it is id-shaped (`identifier::shown`), since a value
+/// typed in its place may hold anything (attack on `b900cd1`: `--as 219451100`).
+pub fn no_local_user(name: &str) -> Failure {
+    let shown = ward_app::identifier::shown(name);
+    let hint = match ward_app::users::check_name("user", name) {
+        Ok(()) if shown.starts_with('"') => {
+            format!("add them: ward user add --name {name} --display-name TEXT --role ROLE")
+        }
+        Ok(()) => "add them: ward user add --name NAME --display-name TEXT --role ROLE".to_string(),
+        Err(_) => "a local user's name is lower-case letters, digits, '.', '_' or '-': list them with `ward user list`"
+            .to_string(),
+    };
+    Failure::new("not_found", format!("no local user {shown}"), hint)
 }

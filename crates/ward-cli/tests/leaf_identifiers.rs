@@ -524,11 +524,74 @@ fn typed_values_in_refusals_are_not_repeated_and_an_unlock_of_nobody_writes_noth
     std::fs::write(d.join("ward.toml"), "[[environments]]\nname = \"staging\"\n").unwrap();
     ok(run(local(&d, &["log", "checkpoint"])));
     let size = |d: &Path| json(&ok(run(local(d, &["log", "status", "--output", "json"]))))["size"].clone();
-    let before = size(&d);
     let secret = "219451100";
     let out = tmp.path().join("population.csv");
     let out = out.to_str().unwrap();
+    let digest = format!("sha256:{}", "7d".repeat(32));
+    ok(run(common::register_command(&d, &digest, "portal", "1.0.0", &[])));
+    let before = size(&d);
+    let report = tmp.path().join("report.json");
+    std::fs::write(&report, "{}").unwrap();
+    let report = report.to_str().unwrap();
     for (attack, args) in [
+        // Attack on `b900cd1`: the refused report recorded its query (and the typed name) first.
+        (
+            "a report of an environment named by a number",
+            &[
+                "report",
+                "compliance",
+                "--from",
+                "2026-11-01T00:00:00Z",
+                "--to",
+                "2026-12-01T00:00:00Z",
+                "--env",
+                secret,
+                "--out",
+                out,
+            ][..],
+        ),
+        (
+            "a report from a number",
+            &[
+                "report",
+                "compliance",
+                "--from",
+                secret,
+                "--to",
+                "2026-12-01T00:00:00Z",
+                "--out",
+                out,
+            ],
+        ),
+        (
+            "a person who is nobody",
+            &[
+                "--as",
+                secret,
+                "change",
+                "open",
+                "--title",
+                "Fix the reminders",
+                "--artifact",
+                &digest,
+            ],
+        ),
+        (
+            "an attestation type",
+            &[
+                "attest",
+                "add",
+                report,
+                "--artifact",
+                &digest,
+                "--type",
+                "custom:219451100",
+            ],
+        ),
+        (
+            "a kind of attestation",
+            &["attest", "add", report, "--artifact", &digest, "--type", secret],
+        ),
         ("a time", &["audit", "search", "--from", secret][..]),
         (
             "a period's start",

@@ -161,8 +161,8 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
 
 /// Attack on `e1f21bd`: bytes two people purged, published again as an environment's
 /// configuration, were reported "published" while not stored, and the environment could no
-/// longer be deployed to. A person publishing them is refused (409 `evidence_purged`), and
-/// nothing is appended.
+/// longer be deployed to. A person publishing them is refused (409 `evidence_purged`; while
+/// the purge is pending, 409 `purge_pending`), and nothing is appended.
 #[test]
 fn purged_bytes_are_refused_as_a_configuration_not_published_unstored() {
     let tmp = tempfile::tempdir().unwrap();
@@ -206,9 +206,6 @@ fn purged_bytes_are_refused_as_a_configuration_not_published_unstored() {
     })));
     let id = attested["id"].as_str().expect("id").to_string();
     let reason = "a host name that identifies a clinic";
-    for who in ["priya", "sam"] {
-        ok(run(as_user(&d, None, who, &["purge", &id, "--reason", reason])));
-    }
     let size = |d: &Path| {
         json(&ok(run({
             let mut c = ward(d, None);
@@ -217,6 +214,14 @@ fn purged_bytes_are_refused_as_a_configuration_not_published_unstored() {
         })))["size"]
             .clone()
     };
+    ok(run(as_user(&d, None, "priya", &["purge", &id, "--reason", reason])));
+    // Attack on `b900cd1`: published while the purge was pending, the bytes became Ward's own
+    // record and the second person could no longer complete it.
+    let before = size(&d);
+    let e = refused(as_user(&d, None, "rita", &["config", "set", "--env", "staging", cfg]));
+    assert_eq!(e["code"], "purge_pending", "{e}");
+    assert_eq!(size(&d), before, "nothing was published");
+    ok(run(as_user(&d, None, "sam", &["purge", &id, "--reason", reason])));
     let before = size(&d);
     let e = refused(as_user(&d, None, "rita", &["config", "set", "--env", "staging", cfg]));
     assert_eq!(e["code"], "evidence_purged", "{e}");

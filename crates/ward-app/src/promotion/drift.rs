@@ -97,7 +97,11 @@ fn check_tenant(env: &Environment, tenant: Option<&str>, what: &str) -> Result<(
     Err(AppError::new(
         crate::error::Kind::NotFound,
         "unknown_tenant",
-        format!("{what} tenant {t:?}, which {} does not declare", env.name),
+        format!(
+            "{what} tenant {}, which {} does not declare",
+            crate::identifier::shown(t),
+            env.name
+        ),
         if all.is_empty() {
             format!(
                 "{} declares no tenants: observe the environment as a whole, naming no tenant",
@@ -163,6 +167,7 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
     }
     crate::freetext::check("source", &obs.source)?;
     crate::identifier::judge("source", &obs.source)?;
+    crate::identifier::check_labelled("source", &obs.source)?;
     let list = deployments(ledger, &obs.environment).await?;
     let runs = history(&list, obs.tenant.as_deref());
     let current = runs.last();
