@@ -303,6 +303,22 @@ pub fn write_new_key(dir: &Path, origin: &str) -> Result<Ed25519Signer> {
     Ok(signer)
 }
 
+/// The refusal of `--as NAME` naming no local user: the name repeated (in the message and in
+/// the command of the hint) only when it is id-shaped (`identifier::shown`), since a value
+/// typed in its place may hold anything (attack on `b900cd1`: `--as 219451100`).
+pub fn no_local_user(name: &str) -> Failure {
+    let shown = ward_app::identifier::shown(name);
+    let hint = match ward_app::users::check_name("user", name) {
+        Ok(()) if shown.starts_with('"') => {
+            format!("add them: ward user add --name {name} --display-name TEXT --role ROLE")
+        }
+        Ok(()) => "add them: ward user add --name NAME --display-name TEXT --role ROLE".to_string(),
+        Err(_) => "a local user's name is lower-case letters, digits, '.', '_' or '-': list them with `ward user list`"
+            .to_string(),
+    };
+    Failure::new("not_found", format!("no local user {shown}"), hint)
+}
+
 #[cfg(test)]
 mod tests {
     /// The person's command comes back whole, quoted as a shell reads it, as the local user
@@ -335,20 +351,4 @@ mod tests {
             "ward --as USER --password-stdin approve --reauth-token TOKEN --token=TOKEN --change C"
         );
     }
-}
-
-/// The refusal of `--as NAME` naming no local user: the name repeated (in the message and in
-/// the command of the hint) only when it is id-shaped (`identifier::shown`), since a value
-/// typed in its place may hold anything (attack on `b900cd1`: `--as 219451100`).
-pub fn no_local_user(name: &str) -> Failure {
-    let shown = ward_app::identifier::shown(name);
-    let hint = match ward_app::users::check_name("user", name) {
-        Ok(()) if shown.starts_with('"') => {
-            format!("add them: ward user add --name {name} --display-name TEXT --role ROLE")
-        }
-        Ok(()) => "add them: ward user add --name NAME --display-name TEXT --role ROLE".to_string(),
-        Err(_) => "a local user's name is lower-case letters, digits, '.', '_' or '-': list them with `ward user list`"
-            .to_string(),
-    };
-    Failure::new("not_found", format!("no local user {shown}"), hint)
 }
