@@ -213,6 +213,45 @@ fn replace(v: &mut Value, texts: &HashMap<String, String>) {
 mod tests {
     use super::*;
 
+    /// Which entries make bytes Ward's own record (rule 18): the fields that record stored bytes,
+    /// at any depth (a rollout's tenant configurations: the review of this session), and any
+    /// value of a kind Ward writes that is classified nowhere; never a citation in text, an
+    /// entry that keeps no bytes, or a caller's own event.
+    #[test]
+    fn only_fields_recording_stored_bytes_make_them_wards_own() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let own = [
+            ("gate.evaluated", json!({ "input_digest": d })),
+            ("config.published", json!({ "digest": d })),
+            (
+                "deployment.recorded",
+                json!({ "targets": [{ "runs": [{ "output_digest": d }] }] }),
+            ),
+            ("rollout.started", json!({ "tenant_configs": { "clinic-a": d } })),
+            ("drift.observed", json!({ "full_observation": d })),
+            ("local.recorded", json!({ "anything": [d] })),
+        ];
+        for (kind, payload) in own {
+            assert!(keeps_as_own_record(kind, &payload, &d), "{kind}");
+        }
+        let cites = [
+            (
+                "gate.evaluated",
+                json!({ "reasons": [{ "message": format!("report ({d}) has 2 failed tests") }] }),
+            ),
+            ("gate.evaluated", json!({ "reasons": [{ "id": d }] })),
+            ("drift.observed", json!({ "config_digest": d, "observed": [d] })),
+            ("artifact.registered", json!({ "digest": d })),
+            ("dr.restore_tested", json!({ "store": d })),
+            ("attestation.added", json!({ "id": d })),
+            ("build.finished", json!({ "output_digest": d })),
+            ("config.published", json!({ "digest": format!("{d}x") })),
+        ];
+        for (kind, payload) in cites {
+            assert!(!keeps_as_own_record(kind, &payload, &d), "{kind}: {payload}");
+        }
+    }
+
     #[test]
     fn references_are_found_whole_and_inside_display_strings() {
         let r = format!("doc:sha256:{}", "a".repeat(64));
@@ -423,7 +462,16 @@ pub async fn purge(
         ));
     }
     if in_evidence {
-        attested_file_only(ledger, digest).await?;
+        // At the completion, only records older than the request count: a writer that made the
+        // bytes its own after a privacy officer asked for their purge does not stop it (the
+        // review of this session: an output or an effective configuration could), and Ward's own
+        // writers do not store purged bytes again (`keep_evidence`).
+        let requested_at = ledger
+            .store()
+            .projection(PURGE_REQUESTS, digest)
+            .await?
+            .and_then(|p| p.get("seq").and_then(Value::as_u64));
+        attested_file_only(ledger, digest, requested_at).await?;
     }
     let what = match (in_documents, in_evidence) {
         (true, false) => Purging::Document,
@@ -591,7 +639,7 @@ const OWN_RECORD_FIELDS: &[(&str, &[&str])] = &[
     ("gate.", &["input_digest", "policy_digest"]),
     ("config.published", &["digest"]),
     ("deployment.", &["config_digest", "output_digest"]),
-    ("rollout.", &["config_digest", "output_digest"]),
+    ("rollout.", &["config_digest", "output_digest", "tenant_configs"]),
     ("drill.", &["config_digest", "output_digest"]),
     ("drift.", &["full_observation"]),
 ];
@@ -660,8 +708,10 @@ fn names_digest(value: &Value, digest: &str, fields: Option<&[&str]>, under: boo
 /// file — a gate reason, a registration, an observation, a restore test, callers' events — do
 /// not stop its purge (attack on `e1f21bd`: anyone could otherwise make a file unpurgeable).
 /// One pass over the log, parsing only the entries whose bytes hold the digest (or whose
-/// payload is stored out of line).
-pub async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppError> {
+/// payload is stored out of line); with `before` (a pending request's entry), only records
+/// older than it count.
+#[doc(hidden)]
+pub async fn attested_file_only(ledger: &Ledger, digest: &str, before: Option<u64>) -> Result<(), AppError> {
     let finder = memchr::memmem::Finder::new(digest.as_bytes());
     // A payload stored out of line (over 8 KiB) is read from its blob.
     let out_of_line = memchr::memmem::Finder::new(br#""payload":{"digest""#);
@@ -693,7 +743,7 @@ pub async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), App
             };
             if env.kind == "attestation.added" && payload.get("id").and_then(Value::as_str) == Some(digest) {
                 attested = true;
-            } else if keeps_as_own_record(&env.kind, &payload, digest) {
+            } else if before.is_none_or(|b| env.seq < b) && keeps_as_own_record(&env.kind, &payload, digest) {
                 own = Some(env.seq);
                 break;
             }
@@ -742,11 +792,11 @@ pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &
     Ok(())
 }
 
-/// Refuses bytes a `document.purged` entry deleted (409 `evidence_purged`): an attachment of
-/// them, new or the same again; and bytes a privacy officer asked to purge (409
-/// `purge_pending`): a configuration published with them would make them Ward's own record and
-/// stop the purge (attack on `b900cd1`: a release manager blocked a requested purge so).
-pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
+/// Refuses bytes a privacy officer asked to purge (409 `purge_pending`) where they would become
+/// Ward's own record — a configuration a person publishes (attack on `b900cd1`: a release
+/// manager stopped a requested purge so). Attachments are not refused: an attestation never
+/// makes bytes Ward's own, and a request alone must not block anything for good.
+pub async fn refuse_pending_purge(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
     if let Some(p) = ledger.store().projection(PURGE_REQUESTS, digest).await? {
         return Err(AppError::new(
             crate::error::Kind::Conflict,
@@ -755,9 +805,15 @@ pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str) -> Result<
                 "{what} {digest} holds the same bytes a purge was requested for (entry {})",
                 p.get("seq").and_then(Value::as_u64).unwrap_or(0)
             ),
-            "wait for the purge to be completed or refused; then submit what the purge was not about",
+            "publish it once the purge is completed, without what the purge is about",
         ));
     }
+    Ok(())
+}
+
+/// Refuses bytes a `document.purged` entry deleted (409 `evidence_purged`): an attachment of
+/// them, new or the same again.
+pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
         return Err(AppError::new(
             crate::error::Kind::Conflict,

@@ -870,14 +870,17 @@ pub async fn check(
 
 /// A recorded decision by id.
 pub async fn decision(ledger: &Ledger, id: u64) -> Result<GateDecision, AppError> {
-    let size = ledger.head().await?.size();
-    let missing = || {
+    // The log's size is read only for a number past its end (an entry that is there is named).
+    let missing_at = |size: u64| {
         AppError::not_found(
             format!("no gate decision at {}", crate::identifier::entry_shown(id, size)),
             "decision ids are those a gate check returns",
         )
     };
-    let entry = ledger.store().entries(id, 1).await?.pop().ok_or_else(missing)?;
+    let Some(entry) = ledger.store().entries(id, 1).await?.pop() else {
+        return Err(missing_at(ledger.head().await?.size()));
+    };
+    let missing = || missing_at(id.saturating_add(1));
     let env = EventEnvelope::from_leaf(&entry.leaf).map_err(AppError::internal)?;
     let Payload::Inline(p) = env.payload else {
         return Err(missing());

@@ -316,7 +316,7 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
             "name it without the person's number; put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
     }
-    if name_beside_birth_date(token) {
+    if name_beside_birth_date(token, relaxed) {
         return Err(AppError::invalid(
             format!(
                 "the {field} holds a birth date (a day of 1900-1999) beside a word that could be a name: it would stay in the log for good"
@@ -347,7 +347,7 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
 /// (or after it, a date first), past at most two initials, glued or not: letters only, two or
 /// more, not one of the guard's [`ward_evidence::guard::NOT_NAMES`] (`release`, `backup`,
 /// `hotfix`, `api`).
-fn name_beside_birth_date(token: &str) -> bool {
+fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
     let letters = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
     let name = |w: &str| letters(w) && w.len() >= 2 && ward_evidence::guard::NOT_NAMES.binary_search(&w).is_err();
     let initial = |w: &str| w.len() == 1 && letters(w);
@@ -371,7 +371,7 @@ fn name_beside_birth_date(token: &str) -> bool {
         false
     };
     (0..words.len()).any(|k| {
-        let Some(len) = birth_date_words(&words[k..]) else {
+        let Some(len) = birth_date_words(&words[k..], relaxed) else {
             return false;
         };
         name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1)
@@ -381,29 +381,62 @@ fn name_beside_birth_date(token: &str) -> bool {
 /// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
 /// (`1961-04-12`, `12.04.1961`, `19610412`, `1961-04-12-12`), two (`apr 12-1961`), three
 /// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none.
-fn birth_date_words(words: &[&str]) -> Option<usize> {
+fn birth_date_words(words: &[&str], relaxed: bool) -> Option<usize> {
     let birth_year = |y: &str| y.len() == 4 && y.starts_with("19") && y.bytes().all(|b| b.is_ascii_digit());
     let number = |s: &str, max: u32| s.len() <= 2 && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
+    // A day and a month before a year are written with two digits each (`12-04-1961`,
+    // `04.12.1961`): `payments-1.2.1950` is a version with a build counter (the review of this
+    // session).
+    let two = |s: &str, max: u32| s.len() == 2 && number(s, max);
     let month_name = |s: &str| {
         [
-            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "may",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "sept",
+            "oct",
+            "nov",
+            "dec",
+            "january",
+            "february",
+            "march",
+            "april",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
         ]
-        .iter()
-        .any(|m| s.starts_with(m) && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_alphabetic()))
+        .contains(&s)
     };
     let w = *words.first()?;
     let parts: Vec<&str> = w.split(['-', '.', '/']).collect();
-    let day_month = |a: &str, b: &str| (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31));
-    let one = match parts[..] {
-        [y, m, d, ..] if birth_year(y) => number(m, 12) && number(d, 31),
-        [a, b, y, ..] if birth_year(y) => day_month(a, b),
-        [digits, ..] if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            let (head, tail) = digits.split_at(4);
-            (birth_year(head) && number(&tail[..2], 12) && number(&tail[2..], 31))
-                || (birth_year(tail) && day_month(&digits[..2], &digits[2..4]))
-        }
-        _ => false,
-    };
+    // Anywhere in the word: digits before the date hide nothing (`smith-j-1-1961-04-12`, read
+    // as `smith j 1-1961-04-12`: the review of this session).
+    let one = (0..parts.len()).any(|i| {
+        let at = |k: usize| parts.get(i + k).copied().unwrap_or_default();
+        let eight = at(0).len() == 8 && at(0).bytes().all(|b| b.is_ascii_digit());
+        (birth_year(at(0)) && number(at(1), 12) && number(at(2), 31))
+            || (birth_year(at(2)) && ((two(at(0), 31) && two(at(1), 12)) || (two(at(0), 12) && two(at(1), 31))))
+            // Eight digits are a CI's job or pipeline number where it fills the value in
+            // (`/-/jobs/12011955`): read only where a person types it.
+            || (eight && !relaxed && {
+                let digits = at(0);
+                let (head, tail) = digits.split_at(4);
+                (birth_year(head) && number(&tail[..2], 12) && number(&tail[2..], 31))
+                    || (birth_year(tail)
+                        && ((number(&digits[..2], 31) && number(&digits[2..4], 12))
+                            || (number(&digits[..2], 12) && number(&digits[2..4], 31))))
+            })
+    });
     if one {
         return Some(1);
     }
@@ -1042,6 +1075,9 @@ mod tests {
             "1961-04-12-smith-j",
             "patients/smith-j-04.12.1961.json",
             "https://ci.example.com/job/smith-j-1961-04-12/12/",
+            "smith-j-1-1961-04-12",
+            "jsmith-01-19610412",
+            "jsmith01-1961-04-12",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);
@@ -1076,9 +1112,13 @@ mod tests {
             "jane-1.0.3",
             "build-1999-13-45",
             "1961-04-12",
+            "payments-1.2.1950",
+            "marker-12-1961",
         ] {
             assert!(check_labelled("branch", fine).is_ok(), "{fine}");
         }
+        // A CI's job number where the CI fills the value in.
+        assert!(check_labelled_as("build_url", "https://gitlab.example.com/g/p/-/jobs/12011955", true).is_ok());
     }
 
     #[test]

@@ -5090,6 +5090,8 @@ mod tests {
                 "PackageSupplier: Organization: Ahmed R. (tahri.ahmed@proton.me)",
                 "email: jane@gmailcom.example.org",
                 "email: ops@live.acme-health.com",
+                "email: ops@live.va.gov",
+                "email: ops@outlook.bbc.co.uk",
                 "email: ops@matt.net",
                 "To: ops@example.org",
             ],

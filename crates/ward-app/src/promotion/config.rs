@@ -1104,6 +1104,7 @@ pub async fn publish(
     // A person publishes it: bytes two people purged are refused (409 `evidence_purged`), not
     // published unstored (attack on `e1f21bd`: `config set` said "published" and the
     // environment could no longer be deployed to).
+    crate::documents::refuse_pending_purge(ledger, &digest, "the configuration").await?;
     crate::documents::store_evidence(ledger, &digest, &bytes, "the configuration").await?;
     let payload = json!({
         "environment": env.name, "tenant": req.tenant, "digest": digest,

@@ -134,16 +134,24 @@ pub const FREE_MAIL_PROVIDERS: &[&str] = &[
 /// (`live.acme-health.com`). One list for the guard's `personal-email` detector and for leaf
 /// identifiers (`ward-app`'s `identifier`).
 pub fn free_mail_host(host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
+    // A sentence's full stop is no label (`jroe@yahoo.de.`).
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
     let listed = FREE_MAIL.iter().any(|d| {
         host.strip_prefix(d)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             || host.strip_suffix(d).is_some_and(|rest| rest.ends_with('.'))
     });
-    let mut labels = host.split('.');
-    let provider = labels.next().is_some_and(|p| FREE_MAIL_PROVIDERS.contains(&p));
-    let country = host.contains('.') && labels.all(|l| (2..=3).contains(&l.len()));
-    listed || (provider && country)
+    // A provider under a country's domain: `yahoo.fr`, `outlook.co.uk`, `yahoo.com.br` — not a
+    // company's or a government's host under the same word (`live.va.gov`, `outlook.bbc.co.uk`:
+    // the review of this session).
+    let labels: Vec<&str> = host.split('.').collect();
+    let country = |l: &str| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase());
+    let under_country = match labels[..] {
+        [p, cc] => FREE_MAIL_PROVIDERS.contains(&p) && (country(cc) || cc == "com"),
+        [p, second, cc] => FREE_MAIL_PROVIDERS.contains(&p) && matches!(second, "co" | "com") && country(cc),
+        _ => false,
+    };
+    listed || under_country
 }
 
 const MBI_L: &str = "[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]";
