@@ -95,7 +95,7 @@ async fn measure(url: &str, size: u64) {
     ] {
         for run in 1..=3 {
             let (t, cpu) = (Instant::now(), cpu_seconds());
-            let verdict = ward_app::documents::attested_file_only(&ledger, digest, None).await;
+            let verdict = ward_app::documents::attested_file_only(&ledger, digest).await;
             let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
             assert_eq!(verdict.is_ok(), purgeable, "{what}");
             println!(

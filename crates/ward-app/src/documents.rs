@@ -462,16 +462,12 @@ pub async fn purge(
         ));
     }
     if in_evidence {
-        // At the completion, only records older than the request count: a writer that made the
-        // bytes its own after a privacy officer asked for their purge does not stop it (the
-        // review of this session: an output or an effective configuration could), and Ward's own
-        // writers do not store purged bytes again (`keep_evidence`).
-        let requested_at = ledger
-            .store()
-            .projection(PURGE_REQUESTS, digest)
-            .await?
-            .and_then(|p| p.get("seq").and_then(Value::as_u64));
-        attested_file_only(ledger, digest, requested_at).await?;
+        // At the completion too, every record counts, made before the request or after it
+        // (attack on `1391f59`: a promote recorded a predictable effective configuration while
+        // its purge was pending, the completion deleted it, and the rollback to it failed).
+        // Configurations are refused while a purge of their bytes is pending
+        // (`refuse_pending_purge`), so a request is not blocked that way.
+        attested_file_only(ledger, digest).await?;
     }
     let what = match (in_documents, in_evidence) {
         (true, false) => Purging::Document,
@@ -632,18 +628,6 @@ impl Purging {
     }
 }
 
-/// Entries Ward writes that keep bytes beside the log as their own record, and the fields (at
-/// any depth: a deployment's runs) that name those bytes: decisions, deployments and restores are
-/// replayed from them.
-const OWN_RECORD_FIELDS: &[(&str, &[&str])] = &[
-    ("gate.", &["input_digest", "policy_digest"]),
-    ("config.published", &["digest"]),
-    ("deployment.", &["config_digest", "output_digest"]),
-    ("rollout.", &["config_digest", "output_digest", "tenant_configs"]),
-    ("drill.", &["config_digest", "output_digest"]),
-    ("drift.", &["full_observation"]),
-];
-
 /// Kinds Ward writes that keep no bytes of their own: naming an attested file there (a gate
 /// reason citing it, a registration, a restore test's store, an observation's lists, an access
 /// record) leaves it an attested file.
@@ -669,7 +653,7 @@ const KEEP_NO_BYTES: &[&str] = &[
 ];
 
 /// Whether an entry of `kind` keeps the bytes of `digest` as Ward's own record: a field of
-/// [`OWN_RECORD_FIELDS`] names them; for a kind Ward writes that neither list classifies (one
+/// [`ward_ledger::bundle::OWN_RECORD_FIELDS`] names them; for a kind Ward writes that neither list classifies (one
 /// added later), any value equal to the digest does (failing closed). Text that merely cites the
 /// digest (a gate reason: `test report … (sha256:…) has 2 failed tests`) is no record of it,
 /// and neither are callers' own events, which store no bytes beside the log.
@@ -679,25 +663,8 @@ fn keeps_as_own_record(kind: &str, payload: &Value, digest: &str) -> bool {
     {
         return false;
     }
-    let fields = OWN_RECORD_FIELDS
-        .iter()
-        .find(|(k, _)| kind.starts_with(k))
-        .map(|(_, f)| *f);
-    names_digest(payload, digest, fields, false)
-}
-
-/// Whether `value` holds `digest` as a whole string: under one of `fields` (at any depth), or
-/// anywhere when `fields` is `None`. `under` says the walk is inside such a field.
-fn names_digest(value: &Value, digest: &str, fields: Option<&[&str]>, under: bool) -> bool {
-    match value {
-        Value::String(s) => s == digest && (under || fields.is_none()),
-        Value::Array(items) => items.iter().any(|v| names_digest(v, digest, fields, under)),
-        Value::Object(map) => map.iter().any(|(k, v)| {
-            let listed = fields.is_some_and(|f| f.contains(&k.as_str()));
-            names_digest(v, digest, fields, under || listed)
-        }),
-        _ => false,
-    }
+    let fields = ward_ledger::bundle::own_record_fields(kind);
+    ward_ledger::bundle::names_digest(payload, digest, fields, false)
 }
 
 /// Raw evidence is purged only as an attested file (`attestation.added` names it), and only
@@ -708,10 +675,9 @@ fn names_digest(value: &Value, digest: &str, fields: Option<&[&str]>, under: boo
 /// file — a gate reason, a registration, an observation, a restore test, callers' events — do
 /// not stop its purge (attack on `e1f21bd`: anyone could otherwise make a file unpurgeable).
 /// One pass over the log, parsing only the entries whose bytes hold the digest (or whose
-/// payload is stored out of line); with `before` (a pending request's entry), only records
-/// older than it count.
+/// payload is stored out of line).
 #[doc(hidden)]
-pub async fn attested_file_only(ledger: &Ledger, digest: &str, before: Option<u64>) -> Result<(), AppError> {
+pub async fn attested_file_only(ledger: &Ledger, digest: &str) -> Result<(), AppError> {
     let finder = memchr::memmem::Finder::new(digest.as_bytes());
     // A payload stored out of line (over 8 KiB) is read from its blob.
     let out_of_line = memchr::memmem::Finder::new(br#""payload":{"digest""#);
@@ -728,8 +694,9 @@ pub async fn attested_file_only(ledger: &Ledger, digest: &str, before: Option<u6
                 continue;
             }
             let env = EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
+            let read;
             let payload = match &env.payload {
-                Payload::Inline(p) if in_leaf => p.clone(),
+                Payload::Inline(p) if in_leaf => p,
                 Payload::Inline(_) => continue,
                 Payload::Digest { sha256, .. } => {
                     let Some(blob) = ledger.store().blob(sha256).await? else {
@@ -738,12 +705,13 @@ pub async fn attested_file_only(ledger: &Ledger, digest: &str, before: Option<u6
                     if finder.find(&blob).is_none() {
                         continue;
                     }
-                    serde_json::from_slice(&blob).map_err(AppError::internal)?
+                    read = serde_json::from_slice::<Value>(&blob).map_err(AppError::internal)?;
+                    &read
                 }
             };
             if env.kind == "attestation.added" && payload.get("id").and_then(Value::as_str) == Some(digest) {
                 attested = true;
-            } else if before.is_none_or(|b| env.seq < b) && keeps_as_own_record(&env.kind, &payload, digest) {
+            } else if keeps_as_own_record(&env.kind, payload, digest) {
                 own = Some(env.seq);
                 break;
             }
@@ -787,44 +755,82 @@ async fn purged_refusal(ledger: &Ledger, digest: &str, what: &str) -> Result<Opt
 /// deleted the same bytes: what two people purged is not stored again (ward log fsck reports
 /// bytes that come back by another way).
 pub async fn store_evidence(ledger: &Ledger, digest: &str, bytes: &[u8], what: &str) -> Result<(), AppError> {
-    refuse_purged(ledger, digest, what).await?;
+    refuse_purged(ledger, digest, what, RESUBMIT_WITHOUT).await?;
     ledger.store().put_evidence(digest, bytes).await?;
     Ok(())
 }
 
 /// Refuses bytes a privacy officer asked to purge (409 `purge_pending`) where they would become
 /// Ward's own record — a configuration a person publishes (attack on `b900cd1`: a release
-/// manager stopped a requested purge so). Attachments are not refused: an attestation never
-/// makes bytes Ward's own, and a request alone must not block anything for good.
-pub async fn refuse_pending_purge(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
-    if let Some(p) = ledger.store().projection(PURGE_REQUESTS, digest).await? {
-        return Err(AppError::new(
-            crate::error::Kind::Conflict,
-            "purge_pending",
-            format!(
-                "{what} {digest} holds the same bytes a purge was requested for (entry {})",
-                p.get("seq").and_then(Value::as_u64).unwrap_or(0)
-            ),
-            "publish it once the purge is completed, without what the purge is about",
-        ));
-    }
-    Ok(())
+/// manager stopped a requested purge so) or a deployment records ([`keep_configuration`]).
+/// Attachments are not refused: an attestation never makes bytes Ward's own, and a request
+/// alone must not block anything for good.
+pub async fn refuse_pending_purge(ledger: &Ledger, digest: &str, what: &str, hint: &str) -> Result<(), AppError> {
+    refuse_listed(
+        ledger,
+        PURGE_REQUESTS,
+        "purge_pending",
+        digest,
+        what,
+        "a purge was requested for in entry",
+        hint,
+    )
+    .await
 }
 
 /// Refuses bytes a `document.purged` entry deleted (409 `evidence_purged`): an attachment of
-/// them, new or the same again.
-pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str) -> Result<(), AppError> {
-    if let Some(p) = ledger.store().projection(PURGED, digest).await? {
-        return Err(AppError::new(
-            crate::error::Kind::Conflict,
-            "evidence_purged",
-            format!(
-                "{what} {digest} holds the same bytes that were purged by entry {}",
-                p.get("seq").and_then(Value::as_u64).unwrap_or(0)
-            ),
-            "remove what the purge was about from the file and submit it again",
-        ));
-    }
+/// them, new or the same again, or a configuration.
+pub async fn refuse_purged(ledger: &Ledger, digest: &str, what: &str, hint: &str) -> Result<(), AppError> {
+    refuse_listed(
+        ledger,
+        PURGED,
+        "evidence_purged",
+        digest,
+        what,
+        "that were purged by entry",
+        hint,
+    )
+    .await
+}
+
+/// What to do about a file whose bytes were purged.
+pub const RESUBMIT_WITHOUT: &str = "remove what the purge was about from the file and submit it again";
+
+/// The one shape of both refusals: `digest` listed in `collection` (a purge's request or its
+/// completion) is refused with `code`, naming the entry.
+async fn refuse_listed(
+    ledger: &Ledger,
+    collection: &str,
+    code: &str,
+    digest: &str,
+    what: &str,
+    listed_as: &str,
+    hint: &str,
+) -> Result<(), AppError> {
+    let Some(p) = ledger.store().projection(collection, digest).await? else {
+        return Ok(());
+    };
+    Err(AppError::new(
+        crate::error::Kind::Conflict,
+        code,
+        format!(
+            "{what} {digest} holds the same bytes {listed_as} {}",
+            p.get("seq").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        hint,
+    ))
+}
+
+/// Stores a configuration a deployment records as its own (the effective configuration of a
+/// promote or a rollout) beside the log, refused while a purge of the same bytes is pending
+/// (409 `purge_pending`) or after one deleted them (409 `evidence_purged`): the deployment
+/// would name bytes a purge takes away, and its rollback would fail (attack on `1391f59`).
+pub async fn keep_configuration(ledger: &Ledger, digest: &str, bytes: &[u8]) -> Result<(), AppError> {
+    const WHAT: &str = "the effective configuration";
+    const HINT: &str = "publish a corrected configuration for the environment or tenant, then deploy";
+    refuse_pending_purge(ledger, digest, WHAT, HINT).await?;
+    refuse_purged(ledger, digest, WHAT, HINT).await?;
+    ledger.store().put_evidence(digest, bytes).await?;
     Ok(())
 }
 

@@ -829,7 +829,7 @@ pub async fn attest_within(
     .await?;
     let id = of_bytes(&bytes);
     // Purged bytes again, even where they were attached before: refused, not a quiet no-op.
-    crate::documents::refuse_purged(ledger, &id, "the attested file").await?;
+    crate::documents::refuse_purged(ledger, &id, "the attested file", crate::documents::RESUBMIT_WITHOUT).await?;
     if let Some(doc) = ledger
         .store()
         .projection(ATTESTATIONS, &format!("{}/{id}", req.artifact))

@@ -227,3 +227,182 @@ fn purged_bytes_are_refused_as_a_configuration_not_published_unstored() {
     assert_eq!(e["code"], "evidence_purged", "{e}");
     assert_eq!(size(&d), before, "nothing was published");
 }
+
+/// The bytes of the effective configuration Ward records for a whole environment published as
+/// `bundle` with `values` (what `config::effective` stores; predictable by anyone who can read
+/// the published values).
+fn effective_bytes(env: &str, bundle: &str, values: &Value) -> Vec<u8> {
+    ward_ledger::envelope::canonical_json(
+        &serde_json::json!({ "environment": env, "tenant": null, "bundles": [bundle], "values": values }),
+    )
+    .unwrap()
+}
+
+/// Attack on `1391f59`: an environment's effective configuration is predictable; attested and
+/// its purge requested before a promote, the deployment recorded it while the purge was
+/// pending, the completion (which counted only records older than the request) deleted it,
+/// `ward rollback` to it then failed and `ward log fsck` said OK. A promote is refused while a
+/// purge of its effective configuration is pending (`purge_pending`) and after one deleted it
+/// (`evidence_purged`), recording no deployment; a configuration a deployment recorded is never
+/// purgeable (`not_purgeable`), whenever the request comes; the rollback works.
+#[test]
+fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    std::fs::write(
+        d.join("ward.toml"),
+        "[controls.tiers.low]\nevidence = [\"tests_passed\"]\napprovals = 1\n\n\
+         [controls.tiers.medium]\nevidence = [\"tests_passed\"]\napprovals = 1\n\n\
+         [controls.tiers.high]\nevidence = [\"tests_passed\"]\napprovals = 1\nroles = {}\n\n\
+         [[environments]]\nname = \"prod\"\n",
+    )
+    .unwrap();
+    for (name, role) in [
+        ("dana", "developer"),
+        ("quinn", "approver"),
+        ("rita", "release-manager"),
+        ("priya", "privacy-officer"),
+        ("sam", "admin"),
+    ] {
+        add_user(&d, None, name, &[role]);
+    }
+    let schema = tmp.path().join("any.schema.json");
+    std::fs::write(&schema, "{}").unwrap();
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["attest", "type", "add", "anyjson", "--schema", schema.to_str().unwrap()]);
+        c
+    }));
+    let junit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures/pytest-passing.xml");
+    // A change approved by Quinn, ready to promote.
+    let change = |n: u8| {
+        let digest = format!("sha256:{}", format!("{n:02x}").repeat(32));
+        ok(run(common::register_command(
+            &d,
+            &digest,
+            "portal",
+            &format!("2.{n}.0"),
+            &[],
+        )));
+        ok(run({
+            let mut c = ward(&d, None);
+            c.args(["attest", "add", "--artifact", &digest, "--type", "junit"])
+                .arg(&junit);
+            c
+        }));
+        let id = common::open_change(as_user(&d, None, "dana", &[]), &format!("release {n}"), &digest);
+        ok(run(as_user(
+            &d,
+            None,
+            "quinn",
+            &["approve", "--change", &id, "--meaning", "approved"],
+        )));
+        (id, digest)
+    };
+    let publish = |n: u8| {
+        let values = serde_json::json!({ "database": { "host": format!("db{n}.prod.internal") } });
+        let file = tmp.path().join(format!("cfg{n}.json"));
+        std::fs::write(&file, values.to_string()).unwrap();
+        let out = json(&ok(run({
+            let mut c = as_user(&d, None, "rita", &["config", "set", "--env", "prod"]);
+            c.arg(&file).args(["--output", "json"]);
+            c
+        })));
+        effective_bytes("prod", out["digest"].as_str().expect("digest"), &values)
+    };
+    let (first, first_artifact) = change(1);
+    let (second, _) = change(2);
+    // Someone attests the bytes (any artifact) and has their purge requested.
+    let attest = |bytes: &[u8], n: u8| {
+        let file = tmp.path().join(format!("effective{n}.json"));
+        std::fs::write(&file, bytes).unwrap();
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args([
+                "attest",
+                "add",
+                "--artifact",
+                &first_artifact,
+                "--type",
+                "custom:anyjson",
+            ])
+            .arg(&file)
+            .args(["--output", "json"]);
+            c
+        })))["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    };
+    let deployments = || {
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+            c
+        })))["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| {
+                e["event"]["kind"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("deployment.")
+            })
+            .count()
+    };
+    let promote = |id: &str| as_user(&d, None, "rita", &["promote", "--change", id, "--to", "prod"]);
+    let reason = "a host name that identifies a clinic";
+
+    // Recorded first: the deployment's configuration is never purgeable afterwards.
+    let recorded = publish(1);
+    let dep = json(&ok(run({
+        let mut c = promote(&first);
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(dep["status"], "succeeded", "{dep:#}");
+    let id = attest(&recorded, 1);
+    assert_eq!(
+        dep["targets"][0]["config_digest"].as_str(),
+        Some(id.as_str()),
+        "the prediction is the recorded configuration: {dep:#}"
+    );
+    let e = refused(as_user(&d, None, "priya", &["purge", &id, "--reason", reason]));
+    assert_eq!(e["code"], "not_purgeable", "{e}");
+
+    // Requested first: no promote records it while the purge is pending, nor after it.
+    let predicted = publish(2);
+    let id = attest(&predicted, 2);
+    ok(run(as_user(&d, None, "priya", &["purge", &id, "--reason", reason])));
+    let before = deployments();
+    let e = refused(promote(&second));
+    assert_eq!(e["code"], "purge_pending", "{e}");
+    assert_eq!(deployments(), before, "no deployment was recorded");
+    ok(run(as_user(&d, None, "sam", &["purge", &id, "--reason", reason])));
+    let e = refused(promote(&second));
+    assert_eq!(e["code"], "evidence_purged", "{e}");
+    assert_eq!(deployments(), before, "no deployment was recorded");
+    // The hint works: a corrected configuration is deployed, and rolled back from.
+    publish(3);
+    ok(run(promote(&second)));
+    let back = json(&ok(run(as_user(
+        &d,
+        None,
+        "rita",
+        &["rollback", "--env", "prod", "--output", "json"],
+    ))));
+    assert_eq!(back["status"], "succeeded", "{back:#}");
+    assert_eq!(back["change"].as_str(), Some(first.as_str()), "{back:#}");
+    assert_eq!(back["targets"][0]["config_digest"], dep["targets"][0]["config_digest"]);
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "fsck"]);
+        c
+    }));
+}

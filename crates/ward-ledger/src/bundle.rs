@@ -295,6 +295,72 @@ fn evidence_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Entries Ward writes that keep bytes beside the log as its own record, by kind prefix, and
+/// the fields (at any depth: a deployment's runs, a rollout's tenants) that name those bytes:
+/// decisions, deployments, rollbacks and restores are replayed from them. The one table for
+/// the purge (which never deletes such bytes) and `ward log fsck` (which reports them
+/// `missing` when they are deleted behind the log's back).
+pub const OWN_RECORD_FIELDS: &[(&str, &[&str])] = &[
+    ("gate.", &["input_digest", "policy_digest"]),
+    ("config.published", &["digest"]),
+    ("deployment.", &["config_digest", "output_digest"]),
+    ("rollout.", &["config_digest", "output_digest", "tenant_configs"]),
+    ("drill.", &["config_digest", "output_digest"]),
+    ("drift.", &["full_observation"]),
+];
+
+/// The fields of [`OWN_RECORD_FIELDS`] for entries of `kind` (`None`: it keeps no bytes).
+pub fn own_record_fields(kind: &str) -> Option<&'static [&'static str]> {
+    OWN_RECORD_FIELDS
+        .iter()
+        .find(|(prefix, _)| kind.starts_with(prefix))
+        .map(|(_, fields)| *fields)
+}
+
+/// Whether `value` holds `digest` as a whole string under one of `fields` (at any depth), or
+/// anywhere when `fields` is `None`. `under` says the walk is already inside such a field.
+pub fn names_digest(value: &Value, digest: &str, fields: Option<&[&str]>, under: bool) -> bool {
+    let mut found = false;
+    walk_named(value, fields, under, &mut |s| found |= s == digest);
+    found
+}
+
+/// Calls `seen` with every string under one of `fields` (at any depth), or every string when
+/// `fields` is `None`.
+fn walk_named(value: &Value, fields: Option<&[&str]>, under: bool, seen: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) if under || fields.is_none() => seen(s),
+        Value::Array(items) => items.iter().for_each(|v| walk_named(v, fields, under, seen)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                let listed = fields.is_some_and(|f| f.contains(&k.as_str()));
+                walk_named(v, fields, under || listed, seen);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every raw file beside the log an entry needs: its [`evidence_references`] and the digests
+/// it keeps as Ward's own record ([`OWN_RECORD_FIELDS`]; strings there that are no digest, such
+/// as a tenant's name, are skipped). What `ward log fsck` checks is stored or purged.
+pub fn stored_references(kind: &str, payload: &Value) -> Vec<String> {
+    let mut out = evidence_references(kind, payload);
+    if let Some(fields) = own_record_fields(kind) {
+        walk_named(payload, Some(fields), false, &mut |s| {
+            if crate::documents::is_digest(s) && !out.iter().any(|d| d == s) {
+                out.push(s.to_string());
+            }
+        });
+    }
+    out
+}
+
+/// Whether entries of `kind` need raw files beside the log ([`stored_references`]).
+pub fn references_stored_bytes(kind: &str) -> bool {
+    references_evidence(kind) || own_record_fields(kind).is_some()
+}
+
 /// Verifies a bundle's files offline against the log's verifier key (whose name is the log's
 /// origin), in the order docs/BUNDLE.md gives, and returns the first failure:
 /// 1. every file against the manifest, and every file listed present;

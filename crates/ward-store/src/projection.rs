@@ -268,11 +268,13 @@ pub struct DerivedState {
     purged: std::collections::BTreeSet<String>,
     /// Raw evidence purged.
     purged_evidence: std::collections::BTreeSet<String>,
-    /// Raw evidence the log references (an attestation's file, a gate decision's input and
-    /// policy: digest → first entry), and that stored.
+    /// Raw files the log references (an attestation's file, and what Ward keeps as its own
+    /// record: a gate decision's input and policy, a configuration, an output, a large
+    /// observation; `ward_ledger::bundle::stored_references`: digest → first entry), and those
+    /// stored.
     evidence_refs: std::collections::BTreeMap<String, u64>,
     evidence_present: std::collections::BTreeSet<String>,
-    /// Out-of-line payloads of kinds that reference raw evidence: digest → (kind, entry).
+    /// Out-of-line payloads of kinds that reference raw files: digest → (kind, entry).
     evidence_payloads: std::collections::HashMap<String, (String, u64)>,
     /// Documents stored.
     doc_present: std::collections::BTreeSet<String>,
@@ -308,7 +310,7 @@ impl DerivedState {
             ward_ledger::Payload::Inline(p) => self.reference_evidence(&env.kind, p, seq),
             // Read when its blob is checked.
             ward_ledger::Payload::Digest { sha256, .. } => {
-                if ward_ledger::bundle::references_evidence(&env.kind) {
+                if ward_ledger::bundle::references_stored_bytes(&env.kind) {
                     self.evidence_payloads.insert(sha256.clone(), (env.kind.clone(), seq));
                 }
             }
@@ -339,7 +341,7 @@ impl DerivedState {
 
     /// Notes the raw evidence an entry's payload references.
     fn reference_evidence(&mut self, kind: &str, payload: &Value, seq: u64) {
-        for d in ward_ledger::bundle::evidence_references(kind, payload) {
+        for d in ward_ledger::bundle::stored_references(kind, payload) {
             // Ward writes these kinds itself (callers cannot); a malformed one is the bundle
             // verifier's to refuse.
             if ward_ledger::documents::is_digest(&d) {

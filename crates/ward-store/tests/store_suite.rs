@@ -79,6 +79,7 @@ both_stores!(
     state_check_sees_one_snapshot_while_others_append,
     purged_document_leaves_the_chain_whole_and_no_bytes_behind,
     purged_raw_evidence_leaves_no_bytes_and_its_return_is_found,
+    a_configuration_or_output_a_deployment_needs_deleted_behind_the_logs_back_is_missing,
     an_oversized_event_is_refused_before_any_projector_reads_it,
     an_idle_web_session_is_idle_for_every_handle_and_no_writer_winds_its_clock_back,
 );
@@ -347,6 +348,84 @@ async fn purged_raw_evidence_leaves_no_bytes_and_its_return_is_found(url: &str) 
         (d.collection.as_str(), d.key.as_str(), d.kind),
         ("evidence_blobs", digest.as_str(), ward_store::DiffKind::Extra)
     );
+}
+
+/// Attack on `1391f59`: a purge deleted an effective configuration a deployment recorded, the
+/// rollback to it failed, and `ward log fsck` still said OK — fsck knew only an attestation's
+/// file and a gate decision's input and policy as references. Every file Ward keeps as its own
+/// record (`ward_ledger::bundle::OWN_RECORD_FIELDS`: a published configuration, a deployment's
+/// or rollout's configurations and outputs at any depth, a large observation; inline or out of
+/// line) deleted behind the log's back is now `missing`, by digest.
+async fn a_configuration_or_output_a_deployment_needs_deleted_behind_the_logs_back_is_missing(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..3).map(event).collect()).await.unwrap();
+    let stored = |name: &str| {
+        let bytes = format!("{{\"kept\":\"{name}\"}}").into_bytes();
+        (format!("sha256:{}", ward_ledger::hash::sha256(&bytes).to_hex()), bytes)
+    };
+    let files: Vec<(String, Vec<u8>)> = [
+        "published",
+        "effective",
+        "output",
+        "tenant",
+        "rollout-output",
+        "observation",
+    ]
+    .iter()
+    .map(|n| stored(n))
+    .collect();
+    for (digest, bytes) in &files {
+        l.store().put_evidence(digest, bytes).await.unwrap();
+    }
+    let d = |i: usize| files[i].0.clone();
+    let entry = |kind: &str, payload: serde_json::Value, n: u64| NewEvent {
+        kind: kind.into(),
+        subject: "env:prod".into(),
+        payload,
+        ..event(n)
+    };
+    l.append_batch(vec![
+        entry("config.published", json!({ "environment": "prod", "digest": d(0) }), 20),
+        entry(
+            "deployment.recorded",
+            json!({ "environment": "prod", "targets": [
+                { "tenant": null, "config_digest": d(1), "output_digest": d(2) }] }),
+            21,
+        ),
+        entry(
+            "rollout.started",
+            // Out of line (over 8 KiB): read from its blob.
+            json!({ "environment": "prod", "tenant_configs": { "clinic-a": d(3) }, "padding": "x".repeat(9000) }),
+            22,
+        ),
+        entry("rollout.step", json!({ "runs": [{ "output_digest": d(4) }] }), 23),
+        entry(
+            "drift.observed",
+            json!({ "full_observation": d(5), "source": "argo" }),
+            24,
+        ),
+    ])
+    .await
+    .unwrap();
+    let (r, _) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    for (digest, bytes) in &files {
+        raw_exec(
+            url,
+            &format!("DELETE FROM evidence_blobs WHERE digest = '{digest}'"),
+            &format!("DELETE FROM evidence_blobs WHERE digest = '{digest}'"),
+        )
+        .await;
+        let state = l.check_state().await.unwrap();
+        let diff = only_diff(&state);
+        assert_eq!(
+            (diff.collection.as_str(), diff.key.as_str(), diff.kind),
+            ("evidence_blobs", digest.as_str(), ward_store::DiffKind::Missing)
+        );
+        l.store().put_evidence(digest, bytes).await.unwrap();
+    }
+    let (r, _) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
 }
 
 /// Files under `dir` (recursively) whose bytes contain `needle`.

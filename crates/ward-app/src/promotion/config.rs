@@ -1104,7 +1104,13 @@ pub async fn publish(
     // A person publishes it: bytes two people purged are refused (409 `evidence_purged`), not
     // published unstored (attack on `e1f21bd`: `config set` said "published" and the
     // environment could no longer be deployed to).
-    crate::documents::refuse_pending_purge(ledger, &digest, "the configuration").await?;
+    crate::documents::refuse_pending_purge(
+        ledger,
+        &digest,
+        "the configuration",
+        "publish it once the purge is completed, without what the purge is about",
+    )
+    .await?;
     crate::documents::store_evidence(ledger, &digest, &bytes, "the configuration").await?;
     let payload = json!({
         "environment": env.name, "tenant": req.tenant, "digest": digest,
@@ -1179,7 +1185,7 @@ pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Resu
     let doc = json!({"environment": env, "tenant": tenant, "bundles": bundles, "values": values});
     let bytes = ward_ledger::envelope::canonical_json(&doc).map_err(AppError::internal)?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
-    crate::documents::keep_evidence(ledger, &digest, &bytes).await?;
+    crate::documents::keep_configuration(ledger, &digest, &bytes).await?;
     Ok(Some(Effective { digest, bytes }))
 }
 
