@@ -71,19 +71,6 @@ async fn fill(ledger: &Ledger, target: u64) {
     }
 }
 
-/// CPU seconds this process has used (user + system), from `/proc/self/stat`: on a shared
-/// machine the wall time includes waiting for a core.
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
-            let ticks: u64 = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
-            Some(ticks as f64 / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 async fn measure(url: &str, size: u64) {
     let store = ward_store::open(url).await.unwrap();
     let ledger = Ledger::new(store, ward_app::projectors());
@@ -94,9 +81,9 @@ async fn measure(url: &str, size: u64) {
         ("bytes nobody attested", NOBODYS, false),
     ] {
         for run in 1..=3 {
-            let (t, cpu) = (Instant::now(), cpu_seconds());
+            let (t, cpu) = (Instant::now(), ward_store::testing::cpu_seconds());
             let verdict = ward_app::documents::attested_file_only(&ledger, digest).await;
-            let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+            let (wall, cpu) = (t.elapsed().as_secs_f64(), ward_store::testing::cpu_seconds() - cpu);
             assert_eq!(verdict.is_ok(), purgeable, "{what}");
             println!(
                 "sqlite size={size} {what} run {run}: {:.0} ms wall, {:.0} ms CPU ({:.0} entries/s)",

@@ -429,6 +429,21 @@ pub async fn purge(
         ));
     }
     crate::freetext::check("reason", &req.reason)?;
+    // Bytes an environment's deployments could record as their configuration: that
+    // environment's deployment lock, held until the deletion is appended, so no deployment
+    // running meanwhile records them (it checked them before its target ran). Taken before the
+    // purges' own lock: a deployment running there holds up this purge only (attack on the
+    // first version, where it held up every purge).
+    let _held = match ledger
+        .store()
+        .evidence(digest)
+        .await?
+        .as_deref()
+        .and_then(environment_of_configuration)
+    {
+        Some(env) => Some(ledger.store().lock(&environment_lock(&env)).await?),
+        None => None,
+    };
     // One purge decision at a time, across processes.
     let _lock = ledger.store().lock("documents.purge").await?;
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
@@ -821,15 +836,51 @@ async fn refuse_listed(
     ))
 }
 
+/// The store lock every deployment into `env` holds from the check of its configuration until
+/// its record is appended (`promotion::Locks`: promotes, rollbacks, rollouts' starts), which a
+/// purge's completion of an effective configuration of `env` takes too (attack on `75015ec`:
+/// a purge completed while a deployment's target ran deleted the configuration the deployment
+/// then recorded, and the rollback to it failed).
+pub(crate) fn environment_lock(env: &str) -> String {
+    format!("ward.promote:{env}")
+}
+
+/// The environment whose deployments could record `bytes` as their effective configuration
+/// (canonical JSON naming it: `{"environment": …}`), when they could.
+fn environment_of_configuration(bytes: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    Some(v.get("environment")?.as_str()?.to_string())
+}
+
+/// What the refusals of a configuration call it, and what to do.
+const CONFIGURATION: &str = "the effective configuration";
+const CORRECTED: &str = "publish a corrected configuration for the environment or tenant, then deploy";
+
 /// Stores a configuration a deployment records as its own (the effective configuration of a
 /// promote or a rollout) beside the log, refused while a purge of the same bytes is pending
 /// (409 `purge_pending`) or after one deleted them (409 `evidence_purged`): the deployment
 /// would name bytes a purge takes away, and its rollback would fail (attack on `1391f59`).
 pub async fn keep_configuration(ledger: &Ledger, digest: &str, bytes: &[u8]) -> Result<(), AppError> {
-    const WHAT: &str = "the effective configuration";
-    const HINT: &str = "publish a corrected configuration for the environment or tenant, then deploy";
-    refuse_pending_purge(ledger, digest, WHAT, HINT).await?;
-    refuse_purged(ledger, digest, WHAT, HINT).await?;
+    refuse_pending_purge(ledger, digest, CONFIGURATION, CORRECTED).await?;
+    refuse_purged(ledger, digest, CONFIGURATION, CORRECTED).await?;
+    ledger.store().put_evidence(digest, bytes).await?;
+    Ok(())
+}
+
+/// Stores a gate decision's input or policy beside the log, refused when a purge deleted the
+/// same bytes (409 `evidence_purged`): the decision would be recorded without what it is
+/// replayed from (attack on `75015ec`: a policy predicted from `ward.toml`, attested and purged
+/// before its first use, left every later decision unreplayable while fsck said OK). A pending
+/// purge is no refusal here: the decision makes the bytes Ward's own and the completion is
+/// then refused (`not_purgeable`).
+pub async fn keep_gate_record(ledger: &Ledger, digest: &str, bytes: &[u8], what: &str) -> Result<(), AppError> {
+    refuse_purged(
+        ledger,
+        digest,
+        what,
+        "change what it is made of (the gate's policy: ward.toml's controls; its input: evaluate again later), then evaluate again",
+    )
+    .await?;
     ledger.store().put_evidence(digest, bytes).await?;
     Ok(())
 }

@@ -850,8 +850,8 @@ pub async fn check(
     };
     // Judged before its documents are stored: a refused decision leaves nothing behind.
     ledger.admit(&event)?;
-    crate::documents::keep_evidence(ledger, &input_digest, &input_bytes).await?;
-    crate::documents::keep_evidence(ledger, &policy_digest, &policy_bytes).await?;
+    crate::documents::keep_gate_record(ledger, &input_digest, &input_bytes, "the gate's input").await?;
+    crate::documents::keep_gate_record(ledger, &policy_digest, &policy_bytes, "the gate's policy").await?;
     let receipt = ledger.append(event).await?;
     Ok(GateDecision {
         id: receipt.seq,

@@ -163,6 +163,14 @@ pub fn shown(id: &str) -> String {
     }
 }
 
+/// Whether a word a person typed may be printed back to them (a command line in a hint): it
+/// holds nothing the guard or the identifier rules read as PHI or a secret
+/// (`smith-j-1961-04-12`, which the prose guard alone lets by, is not; nor is a bare SSN or
+/// record number, `219451100`).
+pub fn repeatable(word: &str) -> bool {
+    judge("argument", word).is_ok() && check_number("argument", word).is_ok()
+}
+
 /// [`shown`] without quotes: a name as a sentence may hold it (`prod is not a declared
 /// environment`), or its length when it may hold anything.
 pub fn named(id: &str) -> String {
@@ -344,24 +352,67 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
 /// ADR or migration of a tool of this decade is dated then, while a release's date of this
 /// century beside one letter is common (`team-a-2019-03-02`, `canary-a-20190412`: the first
 /// reading, which counted 2000-2019, refused those). The word is the nearest one before the date
-/// (or after it, a date first), past at most two initials, glued or not: letters only, two or
-/// more, not one of the guard's [`ward_evidence::guard::NOT_NAMES`] (`release`, `backup`,
-/// `hotfix`, `api`).
+/// or after it, past at most four initials, glued or not: letters only, two or more, not one of
+/// the guard's [`ward_evidence::guard::NOT_NAMES`] (`release`, `backup`, `hotfix`, `api`,
+/// `rollover`, `tzdata`) — unless a name comes right beyond that word (`john-day-1961-04-12`,
+/// `smith-release-1961-04-12`: Day is a surname, and a release word hides no name before it).
+/// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
+/// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
     let letters = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
-    let name = |w: &str| letters(w) && w.len() >= 2 && ward_evidence::guard::NOT_NAMES.binary_search(&w).is_err();
+    let not_name = |w: &str| ward_evidence::guard::NOT_NAMES.binary_search(&w).is_ok();
+    let name = |w: &str| letters(w) && w.len() >= 2 && !not_name(w);
     let initial = |w: &str| w.len() == 1 && letters(w);
-    let spaced = as_words(token, false).to_ascii_lowercase();
+    // Where a CI fills the value in, a number standing alone between slashes after its word for
+    // a job or a build is that number (`/-/jobs/12011955`), not read; eight digits glued or
+    // joined to a word are (`jsmith19610412`, `smith-j-12041961`: attack on `1391f59`, which
+    // read no eight digits there at all), and so are digits under a name
+    // (`smith-j/19610412`, `jsmith/1961/04/12`: attack on the first mend, which skipped every
+    // number between slashes).
+    let read = match relaxed {
+        true => {
+            let segments: Vec<&str> = token.split('/').collect();
+            let ci_number = |i: usize| {
+                let digits = !segments[i].is_empty() && segments[i].bytes().all(|b| b.is_ascii_digit());
+                digits
+                    && i > 0
+                    && [
+                        "jobs",
+                        "job",
+                        "runs",
+                        "run",
+                        "builds",
+                        "build",
+                        "pipelines",
+                        "pipeline",
+                        "-",
+                    ]
+                    .contains(&segments[i - 1].to_ascii_lowercase().as_str())
+            };
+            (0..segments.len())
+                .filter(|&i| !ci_number(i))
+                .map(|i| segments[i])
+                .collect::<Vec<_>>()
+                .join("/")
+        }
+        false => token.to_string(),
+    };
+    let spaced = as_words(&read, false).to_ascii_lowercase();
     let words: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
-    // The nearest word from `from` going by `step`, past at most two initials, is a name.
+    // The nearest word from `from` going by `step`, past at most four initials, is a name (or
+    // a word of `NOT_NAMES` with a name right beyond it).
     let name_from = |from: Option<usize>, step: isize| {
         let mut at = from;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let Some(i) = at.filter(|&i| i < words.len()) else {
                 return false;
             };
             if name(words[i]) {
                 return true;
+            }
+            if letters(words[i]) && words[i].len() >= 2 {
+                let beyond = i.checked_add_signed(step).and_then(|j| words.get(j));
+                return beyond.is_some_and(|w| name(w));
             }
             if !initial(words[i]) {
                 return false;
@@ -371,7 +422,7 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
         false
     };
     (0..words.len()).any(|k| {
-        let Some(len) = birth_date_words(&words[k..], relaxed) else {
+        let Some(len) = birth_date_words(&words[k..]) else {
             return false;
         };
         name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1)
@@ -381,7 +432,7 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
 /// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
 /// (`1961-04-12`, `12.04.1961`, `19610412`, `1961-04-12-12`), two (`apr 12-1961`), three
 /// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none.
-fn birth_date_words(words: &[&str], relaxed: bool) -> Option<usize> {
+fn birth_date_words(words: &[&str]) -> Option<usize> {
     let birth_year = |y: &str| y.len() == 4 && y.starts_with("19") && y.bytes().all(|b| b.is_ascii_digit());
     let number = |s: &str, max: u32| s.len() <= 2 && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
     // A day and a month before a year are written with two digits each (`12-04-1961`,
@@ -426,9 +477,7 @@ fn birth_date_words(words: &[&str], relaxed: bool) -> Option<usize> {
         let eight = at(0).len() == 8 && at(0).bytes().all(|b| b.is_ascii_digit());
         (birth_year(at(0)) && number(at(1), 12) && number(at(2), 31))
             || (birth_year(at(2)) && ((two(at(0), 31) && two(at(1), 12)) || (two(at(0), 12) && two(at(1), 31))))
-            // Eight digits are a CI's job or pipeline number where it fills the value in
-            // (`/-/jobs/12011955`): read only where a person types it.
-            || (eight && !relaxed && {
+            || (eight && {
                 let digits = at(0);
                 let (head, tail) = digits.split_at(4);
                 (birth_year(head) && number(&tail[..2], 12) && number(&tail[2..], 31))
@@ -437,7 +486,14 @@ fn birth_date_words(words: &[&str], relaxed: bool) -> Option<usize> {
                             || (number(&digits[..2], 12) && number(&digits[2..4], 31))))
             })
     });
-    if one {
+    // A day and a month of one digit with `-` or `/` (`4-12-1961`, `12/4/1961`: how a date of
+    // birth is often written); dotted, they are a version's parts (`payments-1.2.1950`).
+    let dashed: Vec<&str> = w.split(['-', '/']).collect();
+    let short = (0..dashed.len()).any(|i| {
+        let at = |k: usize| dashed.get(i + k).copied().unwrap_or_default();
+        birth_year(at(2)) && ((number(at(0), 31) && number(at(1), 12)) || (number(at(0), 12) && number(at(1), 31)))
+    });
+    if one || short {
         return Some(1);
     }
     // `apr-12-1961` is read as `apr 12-1961` (digits keep their mark).
@@ -1078,6 +1134,18 @@ mod tests {
             "smith-j-1-1961-04-12",
             "jsmith-01-19610412",
             "jsmith01-1961-04-12",
+            "smith-j-m-k-1961-04-12",
+            "smith-j-m-k-l-1961-04-12",
+            // Attack on the first mend of `1391f59`: a name after a release word's date, a
+            // surname that is also a word (Day, Christmas), a release word between name and
+            // date, a day and a month of one digit.
+            "release-1961-04-12-jsmith",
+            "fix-12-apr-1961-jsmith",
+            "john-day-1961-04-12",
+            "mary-christmas-19610412",
+            "smith-release-1961-04-12",
+            "smith-j-4-12-1961",
+            "jsmith-12/4/1961",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);
@@ -1119,6 +1187,43 @@ mod tests {
         }
         // A CI's job number where the CI fills the value in.
         assert!(check_labelled_as("build_url", "https://gitlab.example.com/g/p/-/jobs/12011955", true).is_ok());
+        for fine in [
+            "12011955",
+            "gitlab-12011955",
+            "ci-12011955",
+            "https://ci.example.org/g/p/-/pipelines/19610412",
+        ] {
+            if let Err(e) = check_labelled_as("build id", fine, true) {
+                panic!("{fine}: {e:?}");
+            }
+        }
+        // Eight digits glued or joined to a name there are read (attack on `1391f59`: these
+        // were accepted as build ids).
+        for phi in [
+            "jsmith19610412",
+            "smith-j-12041961",
+            "ci/smith.j.19610412",
+            "https://ci.example.org/job/jsmith19610412/12/",
+            "jsmith/19610412",
+            "smith-j/1961/04/12",
+            "https://ci.example.com/job/smith-j/19610412/",
+        ] {
+            let e = check_labelled_as("build id", phi, true).expect_err(phi);
+            assert!(e.message.contains("birth"), "{phi}: {}", e.message);
+        }
+        // Branches about handling dates name no person (attack on `1391f59`: refused). A
+        // birth label before a day stays refused (`fix/hl7-birthdate-1900-01-01-default` is
+        // what a date of birth looks like).
+        for fine in [
+            "fix/y2k-rollover-1999-12-31",
+            "test/epoch-1970-01-01-handling",
+            "chore/tzdata-1996-04-12",
+            "fix/parse-dates-before-1970-01-01",
+        ] {
+            if let Err(e) = check_labelled("branch", fine).and_then(|()| judge("branch", fine)) {
+                panic!("{fine}: {e:?}");
+            }
+        }
     }
 
     #[test]

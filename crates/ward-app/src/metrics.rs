@@ -195,6 +195,11 @@ pub fn request(
         None => to - 30 * DAY,
     };
     check_period(from, to)?;
+    // The report repeats the service it was asked for (text and JSON): a name, judged as one.
+    if let Some(s) = service {
+        crate::identifier::judge("service", s)?;
+        crate::identifier::check_number("service", s)?;
+    }
     Ok(DoraRequest {
         environment: environment.to_string(),
         service: service.map(str::to_string),
@@ -1176,5 +1181,16 @@ mod tests {
         let r = request("prod", None, None, None, false, T).unwrap();
         assert_eq!((r.from, r.to), (T + 1 - 30 * DAY, T + 1));
         assert!(request("prod", None, Some("2026-12-02"), Some("2026-12-01"), false, T).is_err());
+    }
+
+    /// The report repeats the service asked for: one holding a name and a birth date is
+    /// refused, and the refusal does not repeat it.
+    #[test]
+    fn a_service_holding_a_name_and_a_birth_date_is_refused_not_repeated() {
+        assert!(request("prod", Some("patient-api"), None, None, false, T).is_ok());
+        for typed in ["smith-j-1961-04-12", "jsmith19610412", "mrn-00123456", "219451100"] {
+            let e = request("prod", Some(typed), None, None, false, T).expect_err(typed);
+            assert!(!e.message.contains(typed) && !e.hint.contains(typed), "{e:?}");
+        }
     }
 }

@@ -352,15 +352,15 @@ async fn failures_since_unlock(ledger: &Ledger, identity: &str) -> Result<Vec<Va
         .store()
         .projection(UNLOCKS, identity)
         .await?
-        .and_then(|d| d.get("seq").and_then(Value::as_u64))
-        .unwrap_or(0);
+        .and_then(|d| d.get("seq").and_then(Value::as_u64));
     Ok(ledger
         .store()
         .projection_prefix(FAILURES, &format!("{identity}/"))
         .await?
         .into_iter()
         .map(|(_, d)| d)
-        .filter(|d| d.get("seq").and_then(Value::as_u64).unwrap_or(0) > lifted_at)
+        // Never lifted: every failure counts, the log's first entry too.
+        .filter(|d| lifted_at.is_none_or(|lifted| d.get("seq").and_then(Value::as_u64).unwrap_or(0) > lifted))
         .collect())
 }
 
@@ -385,7 +385,9 @@ pub async fn lockout(ledger: &Ledger, identity: &str, now: i64) -> Result<Option
 
 /// Lifts a person's signing lockout (an administrator; recorded as `reauth.unlocked`).
 pub async fn unlock(ledger: &Ledger, by: &Identity, identity: &str) -> Result<(), AppError> {
-    let identity = if identity.contains(':') {
+    // An identity names its prefix, which ends in `:` or `/` (`staff:dana@…`, `corp/dana@…`:
+    // an OIDC provider's template); a local user's name holds neither.
+    let identity = if identity.contains([':', '/']) {
         if identity.len() > 300 || identity.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(AppError::invalid(
                 "not an identity",

@@ -128,3 +128,41 @@ fn a_policy_dir_that_does_not_load_is_refused_when_the_rules_are_built() {
         assert!(e.contains("missing"), "{e}");
     });
 }
+
+/// An OIDC identity whose provider's template prefix ends in `/` (`corp/{email}`, which the
+/// server accepts) was checked as a local user's name by `user unlock` and could never be
+/// unlocked. A name holding `:` or `/` is an identity; a local name still is a user's.
+#[tokio::test]
+async fn an_identity_under_a_slash_prefix_is_unlocked() {
+    let db = TestDb::sqlite();
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let who = "corp/dana@example.org";
+    ledger
+        .append(ward_ledger::NewEvent {
+            actor: ward_ledger::Actor {
+                id: who.into(),
+                kind: ActorKind::Human,
+            },
+            kind: "approval.refused".into(),
+            subject: "change:CHG-1".into(),
+            payload: serde_json::json!({ "by": who, "code": ward_app::reauth::FAILED }),
+        })
+        .await
+        .expect("append");
+    let admin = Identity {
+        id: "user:ada".into(),
+        kind: ActorKind::Human,
+        roles: vec![Role::Admin],
+    };
+    ward_app::reauth::unlock(&ledger, &admin, who).await.expect("unlocked");
+    let head = ledger.head().await.expect("head").size();
+    let last = ledger.store().entries(head - 1, 1).await.expect("entries");
+    let env = ward_ledger::EventEnvelope::from_leaf(&last[0].leaf).expect("envelope");
+    assert_eq!(
+        (env.kind.as_str(), env.subject.as_str()),
+        ("reauth.unlocked", "identity:corp/dana@example.org")
+    );
+    // Nothing left to lift: refused, nothing written.
+    assert!(ward_app::reauth::unlock(&ledger, &admin, who).await.is_err());
+    assert_eq!(ledger.head().await.expect("head").size(), head);
+}

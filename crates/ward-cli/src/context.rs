@@ -113,29 +113,73 @@ pub fn password(g: &Global) -> Result<Option<String>> {
 
 /// The command a person ran (`args`, the program name left out), as the local user `USER` runs
 /// it: `ward --as USER --password-stdin ARGS…`, each argument quoted as a shell reads it.
-fn as_local_user(args: impl Iterator<Item = String>) -> String {
+fn as_local_user(args: impl Iterator<Item = String>) -> Again {
     run_again("--as USER --password-stdin", args)
 }
 
 /// The command a person ran (`args`) again with global `options` first (`ward OPTIONS ARGS…`),
 /// each argument quoted as a shell reads it, `--password-stdin` given once.
 /// A credential given on the command line (`--token T`, `--reauth-token=T`) is printed back as
-/// the placeholder `TOKEN`, never as itself.
-fn run_again(options: &str, args: impl Iterator<Item = String>) -> String {
+/// the placeholder `TOKEN`, never as itself, and a word holding what the guard or the
+/// identifier rules read as PHI or a secret (`--title smith-j-1961-04-12`) as `TEXT`, with a
+/// note after the command: a hint is printed where anyone reading a CI job's log sees it.
+fn run_again(options: &str, args: impl Iterator<Item = String>) -> Again {
     const SECRET: [&str; 2] = ["--token", "--reauth-token"];
+    let args: Vec<String> = args.filter(|a| a != "--password-stdin").collect();
+    // The values read together too (`--title "Patient Jane Roe" --description 04/12/1961` is a
+    // name with a birth date across two words): when they hold something, only id-shaped ones
+    // are printed.
+    let values: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let together = ward_app::freetext::check_identifiers("arguments", &values.join(" ")).is_ok();
+    let repeatable =
+        |a: &str| ward_app::identifier::repeatable(a) && (together || ward_app::identifier::shown(a).starts_with('"'));
     let mut printed = format!("ward {options}");
     let mut value_of_secret = false;
-    for a in args.filter(|a| a != "--password-stdin") {
-        let shown = match a.split_once('=') {
+    let mut held_back = false;
+    for a in args {
+        let flag = a.split_once('=').map(|(flag, _)| flag);
+        let shown = match flag {
             _ if value_of_secret => "TOKEN".to_string(),
-            Some((flag, _)) if SECRET.contains(&flag) => format!("{flag}=TOKEN"),
-            _ => ward_core::shell::word(&a),
+            Some(flag) if SECRET.contains(&flag) => format!("{flag}=TOKEN"),
+            _ if repeatable(&a) => ward_core::shell::word(&a),
+            Some(flag) if flag.starts_with("--") && ward_app::identifier::repeatable(flag) => {
+                held_back = true;
+                format!("{flag}=TEXT")
+            }
+            _ => {
+                held_back = true;
+                "TEXT".to_string()
+            }
         };
         value_of_secret = SECRET.contains(&a.as_str());
         printed.push(' ');
         printed.push_str(&shown);
     }
-    printed
+    Again {
+        command: printed,
+        held_back,
+    }
+}
+
+/// A command to run again, as a hint prints it: in back quotes, and with a note when a value
+/// was held back (`TEXT`).
+struct Again {
+    command: String,
+    held_back: bool,
+}
+
+impl std::fmt::Display for Again {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.command)?;
+        if self.held_back {
+            f.write_str(" (TEXT is a value held back here because it looks like PHI or a secret: type it in again)")?;
+        }
+        Ok(())
+    }
 }
 
 /// The local user a local person action runs as (`--as USER`), holding a role that permits
@@ -154,7 +198,7 @@ pub async fn local_identity(g: &Global, ctx: &Context, action: ward_core::Action
                 action.in_words()
             ),
             format!(
-                "run it as a local user with one of the roles {} (their password on the first line of stdin): `{}`; list them with `ward user list`",
+                "run it as a local user with one of the roles {} (their password on the first line of stdin): {}; list them with `ward user list`",
                 roles.join(", "),
                 as_local_user(std::env::args().skip(1))
             ),
@@ -208,7 +252,7 @@ pub async fn local_person(g: &Global, ctx: &Context, action: ward_core::Action) 
                 who.id
             ),
             format!(
-                "type it on the first line of stdin: `{}` (or set WARD_PASSWORD)",
+                "type it on the first line of stdin: {} (or set WARD_PASSWORD)",
                 run_again("--password-stdin", std::env::args().skip(1))
             ),
         )
@@ -334,8 +378,8 @@ mod tests {
             "--password-stdin",
         ];
         assert_eq!(
-            super::as_local_user(args.into_iter().map(String::from)),
-            r"ward --as USER --password-stdin approve --change CHG-1 --comment 'it'\''s fine'"
+            super::as_local_user(args.into_iter().map(String::from)).to_string(),
+            r"`ward --as USER --password-stdin approve --change CHG-1 --comment 'it'\''s fine'`"
         );
         // A credential on the command line is not printed back.
         let args = [
@@ -347,8 +391,47 @@ mod tests {
             "C",
         ];
         assert_eq!(
-            super::as_local_user(args.into_iter().map(String::from)),
-            "ward --as USER --password-stdin approve --reauth-token TOKEN --token=TOKEN --change C"
+            super::as_local_user(args.into_iter().map(String::from)).to_string(),
+            "`ward --as USER --password-stdin approve --reauth-token TOKEN --token=TOKEN --change C`"
         );
+    }
+
+    /// A word holding what the identifier rules read as PHI (which the prose guard alone lets
+    /// by) is not printed back: `TEXT`, and a note saying so.
+    #[test]
+    fn a_typed_name_with_a_birth_date_is_not_printed_back_in_a_hint() {
+        let args = [
+            "change",
+            "open",
+            "--title",
+            "smith-j-1961-04-12",
+            "--description=jsmith19610412",
+            "--artifact",
+            "sha256:5a5a",
+        ];
+        let again = super::as_local_user(args.into_iter().map(String::from)).to_string();
+        assert_eq!(
+            again,
+            "`ward --as USER --password-stdin change open --title TEXT --description=TEXT --artifact sha256:5a5a` \
+             (TEXT is a value held back here because it looks like PHI or a secret: type it in again)"
+        );
+        // A bare SSN; and a name and a birth date typed as two values (attack on the first
+        // version, which judged each word alone and read no number).
+        let args = ["change", "open", "--title", "219451100", "--artifact", "sha256:5a5a"];
+        let again = super::as_local_user(args.into_iter().map(String::from)).to_string();
+        assert!(again.contains("--title TEXT --artifact sha256:5a5a"), "{again}");
+        let args = [
+            "change",
+            "open",
+            "--title",
+            "Patient Jane Roe",
+            "--description",
+            "04/12/1961",
+            "--artifact",
+            "sha256:5a5a",
+        ];
+        let again = super::as_local_user(args.into_iter().map(String::from)).to_string();
+        assert!(!again.contains("Roe") && !again.contains("1961"), "{again}");
+        assert!(again.contains("change open --title TEXT --description TEXT"), "{again}");
     }
 }

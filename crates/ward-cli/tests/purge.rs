@@ -339,22 +339,14 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
             .expect("id")
             .to_string()
     };
-    let deployments = || {
+    let entries = || {
         json(&ok(run({
             let mut c = ward(&d, None);
-            c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+            c.args(["log", "status", "--output", "json"]);
             c
-        })))["entries"]
-            .as_array()
-            .expect("entries")
-            .iter()
-            .filter(|e| {
-                e["event"]["kind"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with("deployment.")
-            })
-            .count()
+        })))["size"]
+            .as_u64()
+            .expect("size")
     };
     let promote = |id: &str| as_user(&d, None, "rita", &["promote", "--change", id, "--to", "prod"]);
     let reason = "a host name that identifies a clinic";
@@ -380,14 +372,16 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
     let predicted = publish(2);
     let id = attest(&predicted, 2);
     ok(run(as_user(&d, None, "priya", &["purge", &id, "--reason", reason])));
-    let before = deployments();
+    // Refused before the gate decides (attack on `75015ec`: a gate decision was recorded).
+    let before = entries();
     let e = refused(promote(&second));
     assert_eq!(e["code"], "purge_pending", "{e}");
-    assert_eq!(deployments(), before, "no deployment was recorded");
+    assert_eq!(entries(), before, "nothing was recorded");
     ok(run(as_user(&d, None, "sam", &["purge", &id, "--reason", reason])));
+    let before = entries();
     let e = refused(promote(&second));
     assert_eq!(e["code"], "evidence_purged", "{e}");
-    assert_eq!(deployments(), before, "no deployment was recorded");
+    assert_eq!(entries(), before, "nothing was recorded");
     // The hint works: a corrected configuration is deployed, and rolled back from.
     publish(3);
     ok(run(promote(&second)));
@@ -400,9 +394,68 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
     assert_eq!(back["status"], "succeeded", "{back:#}");
     assert_eq!(back["change"].as_str(), Some(first.as_str()), "{back:#}");
     assert_eq!(back["targets"][0]["config_digest"], dep["targets"][0]["config_digest"]);
+
+    // Attack on `75015ec`: the gate's policy is predictable from ward.toml (a copy of the data
+    // directory evaluates it); attested and purged before its first use, every later decision
+    // was recorded without it and could not be replayed. The gate refuses it instead.
+    let sla = "\n[controls.sla]\nhigh = 48\n";
+    let scratch = tmp.path().join("scratch");
+    copy_dir(&d, &scratch);
+    let toml = std::fs::read_to_string(d.join("ward.toml")).unwrap() + sla;
+    std::fs::write(scratch.join("ward.toml"), &toml).unwrap();
+    let check = |dir: &Path| {
+        let mut c = ward(dir, None);
+        c.args(["gate", "check", "--change", &second, "--env", "prod"]);
+        c
+    };
+    let policy = json(&ok(run({
+        let mut c = check(&scratch);
+        c.args(["--output", "json"]);
+        c
+    })))["policy_digest"]
+        .as_str()
+        .expect("policy digest")
+        .to_string();
+    let bytes = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = ward_store::open(&format!("sqlite://{}", scratch.join("ward.db").display()))
+                .await
+                .expect("the copy's store");
+            store
+                .evidence(&policy)
+                .await
+                .expect("read")
+                .expect("the policy is stored")
+        });
+    std::fs::write(d.join("ward.toml"), &toml).unwrap();
+    let id = attest(&bytes, 3);
+    assert_eq!(id, policy);
+    ok(run(as_user(&d, None, "priya", &["purge", &id, "--reason", reason])));
+    ok(run(as_user(&d, None, "sam", &["purge", &id, "--reason", reason])));
+    let before = entries();
+    let e = refused(check(&d));
+    assert_eq!(e["code"], "evidence_purged", "{e}");
+    assert_eq!(entries(), before, "no decision without its policy");
     ok(run({
         let mut c = ward(&d, None);
         c.args(["log", "fsck"]);
         c
     }));
+}
+
+/// Copies a data directory (a store at rest).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
 }

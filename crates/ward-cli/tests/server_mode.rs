@@ -1863,6 +1863,62 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
     }
 }
 
+/// Attack on `75015ec`: a promotion through the server that took longer than the request
+/// timeout (30 s) was cut off — its target half run, no deployment recorded, the environment's
+/// lock released while the target still ran. The response still ends at the timeout, but the
+/// promotion runs to its record, and the hint says to look before trying again.
+#[test]
+fn a_promotion_longer_than_the_request_timeout_runs_to_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let marker = tmp.path().join("ended");
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"sleep {}; touch {}; echo deployed\"]\n",
+            ward_server::layers::REQUEST_TIMEOUT.as_secs() + 3,
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "d7".repeat(32));
+    register(&d, &digest, "api", "9");
+    let ci = token(&d, "ci", "developer");
+    let deployer = token(&d, "deployer", "release-manager");
+    let (_server, url) = serve(&d);
+    let id = common::open_change(remote(&d, &url, &ci), "slow deploy", &digest);
+    let e = refused({
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["promote", "--change", &id, "--to", "dev"]);
+        c
+    });
+    assert_eq!(e["code"], "timeout", "{e}");
+    assert!(
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains("deployments before trying it again"),
+        "{e}"
+    );
+    // The target ran to its end, and the deployment is recorded.
+    let recorded = (0..120).find_map(|_| {
+        let list = json(&ok(run({
+            let mut c = remote(&d, &url, &deployer);
+            c.args(["deployments", "--env", "dev", "--output", "json"]);
+            c
+        })));
+        let found = list["deployments"].as_array().and_then(|l| l.first()).cloned();
+        if found.is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        found
+    });
+    let dep = recorded.expect("the deployment is recorded");
+    assert_eq!(dep["status"], "succeeded", "{dep}");
+    assert!(marker.exists(), "the target ran to its end");
+}
+
 #[test]
 fn promotion_follows_the_chain_through_gates_and_records_every_deployment() {
     let tmp = tempfile::tempdir().unwrap();

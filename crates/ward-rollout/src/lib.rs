@@ -325,6 +325,14 @@ impl Engine {
             locks: &self.locks,
             runtime: None,
         };
+        // The configurations first (as a promote, under the environment's lock): one a purge
+        // is about refuses the rollout before its gate decision is recorded.
+        let config = promotion::config::effective(&self.ledger, &env.name, None).await?;
+        let tenants: BTreeMap<String, String> = current_tenant_configs(&self.ledger, &env)
+            .await?
+            .into_iter()
+            .map(|(t, c)| (t, c.digest))
+            .collect();
         let auth = promotion::authorise(&self.ledger, by, &req.change, &env, &[], None, &cx).await?;
         if auth.change.request.artifacts.len() != 1 {
             return Err(AppError::invalid(
@@ -345,12 +353,6 @@ impl Engine {
                 "nothing to roll out",
             ));
         }
-        let config = promotion::config::effective(&self.ledger, &env.name, None).await?;
-        let tenants: BTreeMap<String, String> = current_tenant_configs(&self.ledger, &env)
-            .await?
-            .into_iter()
-            .map(|(t, c)| (t, c.digest))
-            .collect();
         let id = ward_app::exceptions::new_id("RO")?;
         self.record(
             by,

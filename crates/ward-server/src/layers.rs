@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 pub const REQUEST_TIMEOUT: Duration = ward_app::evidence::WORK_BUDGET;
 
 /// Ends a request that runs longer than [`REQUEST_TIMEOUT`] with 503 `timeout` (its work is
-/// dropped with it).
+/// dropped with it, but for a promotion's, a rollback's or a drill's, which runs to its record:
+/// `routes::promotion::to_completion`).
 pub(crate) async fn timeout(req: Request, next: Next) -> Response {
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(resp) => resp,
@@ -24,7 +25,7 @@ pub(crate) async fn timeout(req: Request, next: Next) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             "the request took too long",
-            "retry later; if it persists, check the server's store",
+            "a promotion, rollback or drill goes on and is recorded: read the environment's deployments before trying it again; other requests did nothing, retry later (if it persists, check the server's store)",
         )
         .into_response(),
     }

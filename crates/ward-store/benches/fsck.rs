@@ -85,19 +85,6 @@ fn peak_rss_mb() -> String {
         .map_or_else(|| "?".into(), |kb| format!("{}", kb / 1024))
 }
 
-/// CPU seconds this process has used (user + system), from `/proc/self/stat`: on a shared
-/// machine the wall time includes waiting for a core.
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
-            let ticks: u64 = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
-            Some(ticks as f64 / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 async fn measure(label: &str, url: &str, size: u64) {
     let store = ward_store::open(url).await.unwrap();
     let ledger = Ledger::new(store, projectors());
@@ -105,10 +92,10 @@ async fn measure(label: &str, url: &str, size: u64) {
     let signer = Ed25519Signer::from_seed(ORIGIN, [7u8; 32]);
     ledger.checkpoint(&signer, ORIGIN).await.unwrap();
     for run in 1..=2 {
-        let (t, cpu) = (Instant::now(), cpu_seconds());
+        let (t, cpu) = (Instant::now(), ward_store::testing::cpu_seconds());
         let s = ledger.check_state().await.unwrap();
         let state_s = t.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu;
+        let cpu = ward_store::testing::cpu_seconds() - cpu;
         assert!(s.ok(), "{:?}", s.differences);
         println!(
             "{label} size={size} run {run}: state check {state_s:.1}s wall, {cpu:.1}s CPU ({:.0} entries/s; {} documents, {} blobs); peak RSS {} MB",
@@ -118,10 +105,10 @@ async fn measure(label: &str, url: &str, size: u64) {
             peak_rss_mb()
         );
     }
-    let (t, cpu) = (Instant::now(), cpu_seconds());
+    let (t, cpu) = (Instant::now(), ward_store::testing::cpu_seconds());
     let r = ledger.fsck(Some(&signer.verifier()), ORIGIN, &|_, _| {}).await.unwrap();
     let fsck_s = t.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
+    let cpu = ward_store::testing::cpu_seconds() - cpu;
     assert!(r.ok(), "{:?}", r.problems);
     println!(
         "{label} size={size}: whole fsck (tree + checkpoints + state) {fsck_s:.1}s wall, {cpu:.1}s CPU ({:.0} entries/s)",

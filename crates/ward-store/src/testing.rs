@@ -1,5 +1,6 @@
 //! Test support: fresh SQLite files and fresh PostgreSQL databases, so one suite runs against
-//! both stores. With `CI=true` an unreachable PostgreSQL is an error, never a silent skip.
+//! both stores. With `CI=true` an unreachable PostgreSQL is an error, never a silent skip. And
+//! the process's CPU time, which the benches report beside wall time.
 
 use sqlx::Connection;
 
@@ -88,4 +89,17 @@ fn unique() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos() as u64);
     t * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// CPU seconds this process has used (user and system, from `/proc/self/stat`; 0 where it
+/// cannot be read): the benches report it beside wall time.
+pub fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let ticks: u64 = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
 }

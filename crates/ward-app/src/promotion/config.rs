@@ -1166,8 +1166,19 @@ fn merge(base: &mut Value, over: &Value) {
 }
 
 /// The effective configuration for a deployment to `tenant` (or the whole environment): the
-/// environment bundle with that tenant's bundle over it. `None` when neither exists.
+/// environment bundle with that tenant's bundle over it. `None` when neither exists. Stored
+/// beside the log as the deployment's own record, or refused when a purge is about the same
+/// bytes (`documents::keep_configuration`).
 pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<Effective>, AppError> {
+    let Some(e) = composed(ledger, env, tenant).await? else {
+        return Ok(None);
+    };
+    crate::documents::keep_configuration(ledger, &e.digest, &e.bytes).await?;
+    Ok(Some(e))
+}
+
+/// [`effective`] as a reader sees it: composed, neither stored nor refused.
+async fn composed(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Result<Option<Effective>, AppError> {
     let base = current_values(ledger, env, None).await?;
     let own = match tenant {
         Some(t) => current_values(ledger, env, Some(t)).await?,
@@ -1185,7 +1196,6 @@ pub async fn effective(ledger: &Ledger, env: &str, tenant: Option<&str>) -> Resu
     let doc = json!({"environment": env, "tenant": tenant, "bundles": bundles, "values": values});
     let bytes = ward_ledger::envelope::canonical_json(&doc).map_err(AppError::internal)?;
     let digest = ward_evidence::digest::of_bytes(&bytes);
-    crate::documents::keep_configuration(ledger, &digest, &bytes).await?;
     Ok(Some(Effective { digest, bytes }))
 }
 
@@ -1236,7 +1246,7 @@ pub async fn view(
     }
     let history = history(ledger, &env.name, tenant).await?;
     let (digest, values) = if effective_view {
-        match effective(ledger, &env.name, tenant).await? {
+        match composed(ledger, &env.name, tenant).await? {
             Some(e) => {
                 let doc: Value = serde_json::from_slice(&e.bytes).map_err(AppError::internal)?;
                 (Some(e.digest), doc.get("values").cloned().unwrap_or(Value::Null))

@@ -76,7 +76,7 @@ impl Locks {
             map.entry(env.to_string()).or_default().clone()
         };
         let local = local.lock_owned().await;
-        let store = ledger.store().lock(&format!("ward.promote:{env}")).await?;
+        let store = ledger.store().lock(&crate::documents::environment_lock(env)).await?;
         Ok(EnvLock {
             _store: store,
             _local: local,
@@ -339,6 +339,13 @@ pub async fn promote(
     {
         runtime.ensure_idle(&env.name).await?;
     }
+    // The configurations first, under the environment's lock (which a purge's completion of
+    // one takes too): one a purge is about refuses the promote before its gate decision is
+    // recorded (attack on `75015ec`).
+    let mut configs = Vec::new();
+    for unit in &units {
+        configs.push(config::effective(ledger, &env.name, unit.as_deref()).await?);
+    }
     let Authority {
         change,
         gate_decision,
@@ -348,8 +355,7 @@ pub async fn promote(
     let list = deployments(ledger, &env.name).await?;
     let undone = reverted(&list);
     let mut jobs = Vec::new();
-    for unit in units {
-        let cfg = config::effective(ledger, &env.name, unit.as_deref()).await?;
+    for (unit, cfg) in units.into_iter().zip(configs) {
         let plan = known_good(
             &history(&list, unit.as_deref()),
             &undone,

@@ -295,7 +295,11 @@ pub async fn whoami(g: &Global) -> Result<()> {
     let now = jiff::Timestamp::now().as_second();
     let Some(r) = Remote::from_global(g)? else {
         let op = crate::context::local_operator();
-        let acting = g.as_user.as_deref().map(|u| format!("user:{u}"));
+        // What was typed is repeated only when it is shaped like a name (`identifier::named`).
+        let acting = g
+            .as_user
+            .as_deref()
+            .map(|u| format!("user:{}", ward_app::identifier::named(u)));
         emit(
             g.output,
             json!({ "mode": "local", "data_dir": g.data_dir.display().to_string(), "operator": op.id,

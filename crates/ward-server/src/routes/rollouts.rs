@@ -116,5 +116,7 @@ pub(super) async fn drill(
     body: Option<Json<DrillRequest>>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let stay = body.map(|Json(b)| b.stay).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(engine(&state)?.drill(&me, &env, stay).await?)))
+    let engine = engine(&state)?.clone();
+    let drill = super::promotion::to_completion(async move { engine.drill(&me, &env, stay).await }).await?;
+    Ok((StatusCode::CREATED, Json(drill)))
 }
