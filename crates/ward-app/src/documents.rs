@@ -476,14 +476,6 @@ pub async fn purge(
             "copy the digest from the reference doc:sha256:<hex> in the event, or the attestation's id",
         ));
     }
-    if in_evidence {
-        // At the completion too, every record counts, made before the request or after it
-        // (attack on `1391f59`: a promote recorded a predictable effective configuration while
-        // its purge was pending, the completion deleted it, and the rollback to it failed).
-        // Configurations are refused while a purge of their bytes is pending
-        // (`refuse_pending_purge`), so a request is not blocked that way.
-        attested_file_only(ledger, digest).await?;
-    }
     let what = match (in_documents, in_evidence) {
         (true, false) => Purging::Document,
         (false, _) => Purging::Evidence,
@@ -541,6 +533,15 @@ pub async fn purge(
             .await);
         }
         _ => {}
+    }
+    if in_evidence {
+        // Once the caller may purge (the pass over the log is not run for anyone else), and at
+        // the completion too every record counts, made before the request or after it (attack
+        // on `1391f59`: a promote recorded a predictable effective configuration while its
+        // purge was pending, the completion deleted it, and the rollback to it failed).
+        // Configurations are refused while a purge of their bytes is pending
+        // (`refuse_pending_purge`), so a request is not blocked that way.
+        attested_file_only(ledger, digest).await?;
     }
     let creds = crate::reauth::Credentials {
         password: req.password.as_deref(),

@@ -403,7 +403,7 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
     // a word of `NOT_NAMES` with a name right beyond it).
     let name_from = |from: Option<usize>, step: isize| {
         let mut at = from;
-        for _ in 0..5 {
+        for skipped in 0..5 {
             let Some(i) = at.filter(|&i| i < words.len()) else {
                 return false;
             };
@@ -411,8 +411,14 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
                 return true;
             }
             if letters(words[i]) && words[i].len() >= 2 {
-                let beyond = i.checked_add_signed(step).and_then(|j| words.get(j));
-                return beyond.is_some_and(|w| name(w));
+                // A word of `NOT_NAMES` is a name with an initial beside it (`day-j-1961-04-12`,
+                // `j-dates-1961-04-12`: attack on `b782046`'s predecessor) or a name beyond it —
+                // but not a letter of a word glued to digits (`y2k-rollover-1999-12-31`).
+                let word = |k: isize| i.checked_add_signed(k * step).and_then(|j| words.get(j)).copied();
+                let digits = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
+                return skipped > 0
+                    || word(1).is_some_and(|w| name(w))
+                    || (word(1).is_some_and(|w| initial(w)) && !digits(word(2)));
             }
             if !initial(words[i]) {
                 return false;
@@ -1146,6 +1152,9 @@ mod tests {
             "smith-release-1961-04-12",
             "smith-j-4-12-1961",
             "jsmith-12/4/1961",
+            "day-j-1961-04-12",
+            "j-dates-1961-04-12",
+            "j-m-day-1961-04-12",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);
