@@ -398,9 +398,18 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
         false => token.to_string(),
     };
     let spaced = as_words(&read, false).to_ascii_lowercase();
-    let words: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
+    let all: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
+    // An ordinal's letters after a day are the day's (`12th-apr-1961`: attack on `b782046`).
+    let words: Vec<&str> = (0..all.len())
+        .filter(|&i| {
+            let ordinal = ["st", "nd", "rd", "th"].contains(&all[i]);
+            !(ordinal && i > 0 && all[i - 1].len() <= 2 && all[i - 1].bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|i| all[i])
+        .collect();
     // The nearest word from `from` going by `step`, past at most four initials, is a name (or
-    // a word of `NOT_NAMES` with a name right beyond it).
+    // a word of `NOT_NAMES` with a name beyond it, past one more such word, or an initial
+    // beside it).
     let name_from = |from: Option<usize>, step: isize| {
         let mut at = from;
         for skipped in 0..5 {
@@ -416,9 +425,11 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
                 // but not a letter of a word glued to digits (`y2k-rollover-1999-12-31`).
                 let word = |k: isize| i.checked_add_signed(k * step).and_then(|j| words.get(j)).copied();
                 let digits = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
+                let such = |w: Option<&str>| w.is_some_and(|w| letters(w) && w.len() >= 2 && not_name(w));
                 return skipped > 0
-                    || word(1).is_some_and(|w| name(w))
-                    || (word(1).is_some_and(|w| initial(w)) && !digits(word(2)));
+                    || word(1).is_some_and(&name)
+                    || (such(word(1)) && word(2).is_some_and(&name))
+                    || (word(1).is_some_and(&initial) && !digits(word(2)));
             }
             if !initial(words[i]) {
                 return false;
@@ -482,6 +493,12 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
         let at = |k: usize| parts.get(i + k).copied().unwrap_or_default();
         let eight = at(0).len() == 8 && at(0).bytes().all(|b| b.is_ascii_digit());
         (birth_year(at(0)) && number(at(1), 12) && number(at(2), 31))
+            // A month and a day run together after the year (`1961-0412`).
+            || (birth_year(at(0))
+                && at(1).len() == 4
+                && at(1).bytes().all(|b| b.is_ascii_digit())
+                && number(&at(1)[..2], 12)
+                && number(&at(1)[2..], 31))
             || (birth_year(at(2)) && ((two(at(0), 31) && two(at(1), 12)) || (two(at(0), 12) && two(at(1), 31))))
             || (eight && {
                 let digits = at(0);
@@ -1155,6 +1172,13 @@ mod tests {
             "day-j-1961-04-12",
             "j-dates-1961-04-12",
             "j-m-day-1961-04-12",
+            // Attack on `b782046`: two such words between, an ordinal day, month and day run
+            // together.
+            "smith-release-backup-1961-04-12",
+            "smith-j-12th-apr-1961",
+            "smith-j-apr-12th-1961",
+            "smith-j-1st-apr-1961",
+            "smith-j-1961-0412",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);

@@ -313,7 +313,7 @@ impl<'g> Backend<'g> {
     /// Promotes a change (locally as `--as`, re-authenticated).
     pub async fn promote(&self, req: &PromoteRequest) -> Result<Deployment> {
         match self {
-            Backend::Remote(r) => r.post("/api/v1/promotions", req).await,
+            Backend::Remote(r) => r.post_deployment("/api/v1/promotions", req).await,
             Backend::Local(l) => {
                 let ctx = l.context().await?;
                 let w = l.ward().await?;
@@ -339,7 +339,7 @@ impl<'g> Backend<'g> {
         match self {
             Backend::Remote(r) => {
                 let q = tenant.map(|t| format!("?tenant={t}")).unwrap_or_default();
-                r.post(
+                r.post_deployment(
                     &format!("/api/v1/environments/{env}/rollback{q}"),
                     &serde_json::json!({}),
                 )

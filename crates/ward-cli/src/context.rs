@@ -126,26 +126,34 @@ fn as_local_user(args: impl Iterator<Item = String>) -> Again {
 fn run_again(options: &str, args: impl Iterator<Item = String>) -> Again {
     const SECRET: [&str; 2] = ["--token", "--reauth-token"];
     let args: Vec<String> = args.filter(|a| a != "--password-stdin").collect();
-    // The values read together too (`--title "Patient Jane Roe" --description 04/12/1961` is a
-    // name with a birth date across two words): when they hold something, only id-shaped ones
-    // are printed.
-    let values: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
+    // The values read two by two too (`--title "Patient Jane Roe" --description 04/12/1961` is
+    // a name with a birth date across two arguments, whatever stands between them): both of a
+    // pair that holds something are held back; other values are printed.
+    let alone: Vec<bool> = args.iter().map(|a| ward_app::identifier::repeatable(a)).collect();
+    let mut held: Vec<bool> = alone.iter().map(|ok| !ok).collect();
+    // (Only values the guard alone finds nothing in: one it does would fail every pair.)
+    let prose = |t: &str| ward_app::freetext::check_identifiers("arguments", t).is_ok();
+    let values: Vec<usize> = (0..args.len())
+        .filter(|&i| !args[i].starts_with('-') && prose(&args[i]))
         .collect();
-    let together = ward_app::freetext::check_identifiers("arguments", &values.join(" ")).is_ok();
-    let repeatable =
-        |a: &str| ward_app::identifier::repeatable(a) && (together || ward_app::identifier::shown(a).starts_with('"'));
+    for (n, &i) in values.iter().enumerate() {
+        for &j in &values[n + 1..] {
+            let pair = format!("{} {}", args[i], args[j]);
+            if !prose(&pair) {
+                held[i] = true;
+                held[j] = true;
+            }
+        }
+    }
     let mut printed = format!("ward {options}");
     let mut value_of_secret = false;
     let mut held_back = false;
-    for a in args {
+    for (i, a) in args.iter().enumerate() {
         let flag = a.split_once('=').map(|(flag, _)| flag);
         let shown = match flag {
             _ if value_of_secret => "TOKEN".to_string(),
             Some(flag) if SECRET.contains(&flag) => format!("{flag}=TOKEN"),
-            _ if repeatable(&a) => ward_core::shell::word(&a),
+            _ if !held[i] => ward_core::shell::word(a),
             Some(flag) if flag.starts_with("--") && ward_app::identifier::repeatable(flag) => {
                 held_back = true;
                 format!("{flag}=TEXT")
@@ -432,6 +440,27 @@ mod tests {
         ];
         let again = super::as_local_user(args.into_iter().map(String::from)).to_string();
         assert!(!again.contains("Roe") && !again.contains("1961"), "{again}");
-        assert!(again.contains("change open --title TEXT --description TEXT"), "{again}");
+        assert!(
+            again.contains("change open --title TEXT --description TEXT --artifact sha256:5a5a"),
+            "{again}"
+        );
+        // Whatever stands between them (attack on `b782046`: only neighbours were read
+        // together), and a value that holds nothing is still printed.
+        let args = [
+            "--data-dir",
+            "/srv/ward/data",
+            "change",
+            "open",
+            "--title",
+            "Jane Roe",
+            "--ticket",
+            "https://t.example.org/T-1",
+            "--description",
+            "1961-04-12",
+        ];
+        let again = super::as_local_user(args.into_iter().map(String::from)).to_string();
+        assert!(!again.contains("Roe") && !again.contains("1961"), "{again}");
+        assert!(again.contains("--data-dir /srv/ward/data"), "{again}");
+        assert!(again.contains("--ticket https://t.example.org/T-1"), "{again}");
     }
 }

@@ -30,6 +30,10 @@ fn query_value(v: &str) -> String {
     out
 }
 
+/// How long the CLI waits for a promotion, rollback or drill through a server: the targets of
+/// every tenant in turn, each at most ten minutes.
+const DEPLOYMENT_WAIT: Duration = Duration::from_secs(6 * 60 * 60);
+
 impl Remote {
     /// The server named by `--server` / `WARD_SERVER`, if any.
     pub fn from_global(g: &Global) -> Result<Option<Remote>> {
@@ -170,6 +174,19 @@ impl Remote {
     /// POST a JSON body.
     pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    /// POST a JSON body asking for work that changes what runs (a promotion, a rollback, a
+    /// drill): waited for as long as the server works on it, which it does to its record
+    /// whatever the client does (a client giving up at a minute could not know whether it ran,
+    /// and running it again ran it twice).
+    pub async fn post_deployment<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(
+            self.request(reqwest::Method::POST, path)
+                .json(body)
+                .timeout(DEPLOYMENT_WAIT),
+        )
+        .await
     }
 
     /// PUT a JSON body.

@@ -1865,20 +1865,21 @@ fn a_high_risk_phi_change_from_blocked_to_allowed() {
 
 /// Attack on `75015ec`: a promotion through the server that took longer than the request
 /// timeout (30 s) was cut off — its target half run, no deployment recorded, the environment's
-/// lock released while the target still ran. The response still ends at the timeout, but the
-/// promotion runs to its record, and the hint says to look before trying again.
+/// lock released while the target still ran; and on `b782046`: answered "timeout" while it ran
+/// on, so that trying it again ran it twice. A promotion is not timed out: it answers with its
+/// record, once, however long its target runs.
 #[test]
 fn a_promotion_longer_than_the_request_timeout_runs_to_its_record() {
     let tmp = tempfile::tempdir().unwrap();
     let d = initialised(tmp.path());
-    let marker = tmp.path().join("ended");
+    let ran = tmp.path().join("ran");
     std::fs::write(
         d.join("ward.toml"),
         format!(
             "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
-             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"sleep {}; touch {}; echo deployed\"]\n",
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"sleep {}; echo ran >> {}; echo deployed\"]\n",
             ward_server::layers::REQUEST_TIMEOUT.as_secs() + 3,
-            marker.display()
+            ran.display()
         ),
     )
     .unwrap();
@@ -1888,35 +1889,78 @@ fn a_promotion_longer_than_the_request_timeout_runs_to_its_record() {
     let deployer = token(&d, "deployer", "release-manager");
     let (_server, url) = serve(&d);
     let id = common::open_change(remote(&d, &url, &ci), "slow deploy", &digest);
-    let e = refused({
+    let dep = json(&ok(run({
         let mut c = remote(&d, &url, &deployer);
-        c.args(["promote", "--change", &id, "--to", "dev"]);
+        c.args(["promote", "--change", &id, "--to", "dev", "--output", "json"]);
         c
-    });
-    assert_eq!(e["code"], "timeout", "{e}");
-    assert!(
-        e["hint"]
-            .as_str()
-            .unwrap()
-            .contains("deployments before trying it again"),
-        "{e}"
-    );
-    // The target ran to its end, and the deployment is recorded.
-    let recorded = (0..120).find_map(|_| {
-        let list = json(&ok(run({
-            let mut c = remote(&d, &url, &deployer);
-            c.args(["deployments", "--env", "dev", "--output", "json"]);
-            c
-        })));
-        let found = list["deployments"].as_array().and_then(|l| l.first()).cloned();
-        if found.is_none() {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        found
-    });
-    let dep = recorded.expect("the deployment is recorded");
+    })));
     assert_eq!(dep["status"], "succeeded", "{dep}");
-    assert!(marker.exists(), "the target ran to its end");
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        "ran\n",
+        "the target ran once, to its end"
+    );
+    let list = json(&ok(run({
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["deployments", "--env", "dev", "--output", "json"]);
+        c
+    })));
+    assert_eq!(list["deployments"].as_array().map(Vec::len), Some(1), "{list}");
+}
+
+/// Attack on `b782046`: a server stopped (SIGTERM: systemd, Kubernetes) while a promotion's
+/// target ran killed the target and recorded nothing. The server stops once the promotion is
+/// recorded, and its client gets the record.
+#[test]
+fn a_server_stopped_mid_promotion_stops_after_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let ran = tmp.path().join("ran");
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"sleep 4; echo ran >> {}; echo deployed\"]\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "d8".repeat(32));
+    register(&d, &digest, "api", "9");
+    let ci = token(&d, "ci", "developer");
+    let deployer = token(&d, "deployer", "release-manager");
+    let (mut server, url) = serve(&d);
+    let id = common::open_change(remote(&d, &url, &ci), "deploy during a restart", &digest);
+    let promote = {
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["promote", "--change", &id, "--to", "dev", "--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let term = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = promote.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dep = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(dep["status"], "succeeded", "{dep}");
+    let stopped = server.0.wait().unwrap();
+    assert!(stopped.success(), "the server stops cleanly: {stopped:?}");
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        "ran\n",
+        "the target ran to its end"
+    );
+    let list = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["deployments", "--env", "dev", "--output", "json"]);
+        c
+    })));
+    assert_eq!(list["deployments"].as_array().map(Vec::len), Some(1), "{list}");
 }
 
 #[test]

@@ -63,7 +63,10 @@ pub async fn serve_live(
         live.service().into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await?;
+    // A promotion, rollback or drill whose client went away still runs to its record.
+    layers::work_finished().await;
+    Ok(())
 }
 
 /// The router a server runs, replaceable while it serves (`ward serve` reloading `ward.toml`):

@@ -94,7 +94,11 @@ pub async fn serve_live(
     tokio::pin!(shutdown);
     loop {
         let (tcp, addr) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => {
+                // A promotion, rollback or drill in flight runs to its record first.
+                crate::layers::work_finished().await;
+                return Ok(());
+            }
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {

@@ -309,7 +309,7 @@ pub async fn rollout(g: &Global, cmd: &RolloutCommand) -> Result<()> {
 pub async fn drill(g: &Global, env: &str, stay: bool) -> Result<()> {
     let remote = server(g)?;
     let v: Value = remote
-        .post(&format!("/api/v1/environments/{env}/drills"), &json!({ "stay": stay }))
+        .post_deployment(&format!("/api/v1/environments/{env}/drills"), &json!({ "stay": stay }))
         .await?;
     emit(g.output, v.clone(), || {
         let mut s = format!(

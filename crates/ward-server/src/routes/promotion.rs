@@ -15,19 +15,8 @@ pub(super) async fn promote(
     Json(req): Json<promotion::PromoteRequest>,
 ) -> Result<(StatusCode, Json<deployments::Deployment>), ApiError> {
     let ward = state.ward.clone();
-    let deployment = to_completion(async move { ward.promote(&me, &req).await }).await?;
+    let deployment = crate::layers::to_completion(async move { ward.promote(&me, &req).await }).await?;
     Ok((StatusCode::CREATED, Json(deployment)))
-}
-
-/// Runs work that changes what runs (a promotion, a rollback, a drill) to its end and record on
-/// its own task: a request that times out, or a client that goes away, ends the response, not
-/// the work (attack on `75015ec`: a promotion longer than the request timeout was cut off with
-/// its target half run and no deployment recorded, and its environment's lock released while
-/// the target still ran).
-pub(super) async fn to_completion<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, ward_app::error::AppError>> + Send + 'static,
-) -> Result<T, ApiError> {
-    Ok(tokio::spawn(work).await.map_err(ApiError::internal)??)
 }
 
 /// `?tenant=`.
@@ -48,7 +37,8 @@ pub(super) async fn rollback(
     Query(q): Query<TenantQuery>,
 ) -> Result<(StatusCode, Json<deployments::Deployment>), ApiError> {
     let ward = state.ward.clone();
-    let deployment = to_completion(async move { ward.rollback(&me, &env, q.tenant.as_deref()).await }).await?;
+    let deployment =
+        crate::layers::to_completion(async move { ward.rollback(&me, &env, q.tenant.as_deref()).await }).await?;
     Ok((StatusCode::CREATED, Json(deployment)))
 }
 

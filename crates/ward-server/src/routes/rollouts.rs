@@ -117,6 +117,6 @@ pub(super) async fn drill(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let stay = body.map(|Json(b)| b.stay).unwrap_or_default();
     let engine = engine(&state)?.clone();
-    let drill = super::promotion::to_completion(async move { engine.drill(&me, &env, stay).await }).await?;
+    let drill = crate::layers::to_completion(async move { engine.drill(&me, &env, stay).await }).await?;
     Ok((StatusCode::CREATED, Json(drill)))
 }

@@ -195,7 +195,8 @@ pub(super) async fn promote(
         tenants: vec![],
         ring: None,
     };
-    match state.ward.promote(&viewer.identity, &req).await {
+    let (ward, who) = (state.ward.clone(), viewer.identity.clone());
+    match crate::layers::to_completion(async move { ward.promote(&who, &req).await }).await {
         Ok(_) => back_to(&id, "deployments"),
         Err(e) => refused_on(&id, e),
     }
