@@ -399,13 +399,20 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
     };
     let spaced = as_words(&read, false).to_ascii_lowercase();
     let all: Vec<&str> = spaced.split(' ').filter(|w| !w.is_empty()).collect();
-    // An ordinal's letters after a day are the day's (`12th-apr-1961`: attack on `b782046`).
+    // An ordinal's letters after a day are the day's (`12th-apr-1961`: attack on `b782046`;
+    // glued to the month, `12thapril1961`), and `the` and `of` join a date's words
+    // (`the-12th-of-april-1961`, `april-the-12th-1961`: attack on `4039005`).
+    let day_before = |i: usize| i > 0 && all[i - 1].len() <= 2 && all[i - 1].bytes().all(|b| b.is_ascii_digit());
     let words: Vec<&str> = (0..all.len())
-        .filter(|&i| {
-            let ordinal = ["st", "nd", "rd", "th"].contains(&all[i]);
-            !(ordinal && i > 0 && all[i - 1].len() <= 2 && all[i - 1].bytes().all(|b| b.is_ascii_digit()))
+        .filter(|&i| !["the", "of"].contains(&all[i]))
+        .filter_map(|i| {
+            let w = all[i];
+            match ["st", "nd", "rd", "th"].iter().find(|o| w.starts_with(*o)) {
+                Some(_) if day_before(i) && w.len() == 2 => None,
+                Some(_) if day_before(i) && w.is_char_boundary(2) => Some(&w[2..]),
+                _ => Some(w),
+            }
         })
-        .map(|i| all[i])
         .collect();
     // The nearest word from `from` going by `step`, past at most four initials, is a name (or
     // a word of `NOT_NAMES` with a name beyond it, past one more such word, or an initial
@@ -426,10 +433,11 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
                 let word = |k: isize| i.checked_add_signed(k * step).and_then(|j| words.get(j)).copied();
                 let digits = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
                 let such = |w: Option<&str>| w.is_some_and(|w| letters(w) && w.len() >= 2 && not_name(w));
-                return skipped > 0
-                    || word(1).is_some_and(&name)
-                    || (such(word(1)) && word(2).is_some_and(&name))
-                    || (word(1).is_some_and(&initial) && !digits(word(2)));
+                // A name beyond up to three such words (`smith-hotfix-release-backup-…`).
+                let beyond = (1..=3)
+                    .take_while(|&k| k == 1 || such(word(k as isize - 1)))
+                    .any(|k| word(k as isize).is_some_and(&name));
+                return skipped > 0 || beyond || (word(1).is_some_and(&initial) && !digits(word(2)));
             }
             if !initial(words[i]) {
                 return false;
@@ -1179,6 +1187,12 @@ mod tests {
             "smith-j-apr-12th-1961",
             "smith-j-1st-apr-1961",
             "smith-j-1961-0412",
+            // Attack on `4039005`: `the` and `of`, a glued ordinal, three release words.
+            "smith-j-the-12th-of-april-1961",
+            "smith-j-april-the-12th-1961",
+            "roe-jane-the-1st-of-jan-1961",
+            "janeroe-12thapril1961",
+            "smith-hotfix-release-backup-1961-04-12",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);

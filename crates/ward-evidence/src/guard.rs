@@ -472,12 +472,12 @@ fn name_with_date_pattern() -> String {
     let month = r"(?:1[0-2]|0?[1-9])";
     let day = r"(?:3[01]|[12]\d|0?[1-9])";
     // Longer alternatives first: the engine takes the first that matches (`31`, not `3`).
-    let mon = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?";
+    let mon = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]{0,6}\.?";
     let mon3 = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)";
     // Oracle's `DD-MON-RR` and `DD-MON-YYYY` (`02-JAN-80`, `02-Jan-1980`, `02/Jan/1980`): a
     // two-digit year is any year (the name's words decide, as for the others).
     let date = format!(
-        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]){year}|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2]){year}|{day}{mon3}{year}|{day}(?i:st|nd|rd|th)?(?: of)? {mon},? {year}|{mon} {day}(?:st|nd|rd|th)?,? {year}|{day}[-./]{mon3}[-./](?:{year}|\d\d)"
+        r"{year}[-./]{month}[-./]{day}|{day}[-./]{day}[-./]{year}|{year}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]){year}|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2]){year}|{day}{mon3}{year}|(?i:the )?{day}(?i:st|nd|rd|th)?(?i: of)? {mon},? {year}|{mon}(?i: the)? {day}(?i:st|nd|rd|th)?,? {year}|{day}[-./]{mon3}[-./](?:{year}|\d\d)"
     );
     // Between them: spaces, a quote, up to two XML tags, a word in brackets (`Jane Roe (Login)
     // 1980-01-06`, round 3), a comma, bracket, colon or bar.
@@ -1447,7 +1447,7 @@ fn detectors() -> &'static [Detector] {
                 &[
                     r"(?i)(?:(?:_|(?-u:\b))(?:dob|(?:date|dt)[ _-]?of[ _-]?birth|birth[ _-]?(?:date|day|dt|dttm|datetime|date[ _-]?time|time|ts)|date[ _-]?birth|b_?date|born(?:[ _-]on)?)(?:_|(?-u:\b))|(?-u:\b)d\.o\.b\.?|(?-i:[a-z0-9](?:Dob|DOB|BirthDate|DateOfBirth)))",
                     DATE_QUALIFIER,
-                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d\d|\d{1,2}(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}[-/. ](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-/. ,]\s?(?:\d{4}|\d{2})|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/. ]\d{1,2}[-/. ,]\s?(?:\d{4}|\d{2}))",
+                    r"\W{0,6}(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{6}|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d\d|\d{1,2}(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:\d{4}|\d{2})|(?:the\s+)?\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+the)?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}(?:st|nd|rd|th)?[-/. ](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-/. ,]\s?(?:\d{4}|\d{2})|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/. ]\d{1,2}[-/. ,]\s?(?:\d{4}|\d{2}))",
                 ]
                 .concat(),
                 names_a_person,
@@ -3735,6 +3735,11 @@ mod tests {
             "Jane Roe, DOB 12th April 1961",
             "Patient Jane Roe born 1st April 1961",
             "patient Jane Roe DOB: 2nd of Jan 1980",
+            // Attack on `4039005`: `the`, the day after the month, hyphens.
+            "Jane Roe, DOB the 12th of April 1961",
+            "Patient Jane Roe was born on the 12th of April 1961",
+            "Jane Roe, DOB April the 12th, 1961",
+            "Jane Roe, DOB 12th-Apr-1961",
         ] {
             more.push((text.to_string(), "dob-with-name", false));
         }
@@ -4181,6 +4186,9 @@ mod tests {
                 "02/01/1980, ROE, JANE",
                 "Jane Roe (12th Apr 1961)",
                 "Jane Roe 3rd of March 1961",
+                "Jane Roe 12TH APRIL 1961",
+                "Jane Roe 12TH OF APRIL 1961",
+                "Jane Roe 12 APRIL 1961",
             ],
             "name-with-date",
             &GuardConfig::default(),

@@ -19,33 +19,57 @@ pub const REQUEST_TIMEOUT: Duration = ward_app::evidence::WORK_BUDGET;
 /// record ([`to_completion`]): no request timeout (a target may run ten minutes a tenant; a
 /// client told "timeout" could not know whether it ran, and trying again ran it twice: attack
 /// on `b782046`).
-const RUN_TO_THEIR_RECORD: [&str; 4] = [
+pub(crate) const RUN_TO_THEIR_RECORD: [&str; 5] = [
     "/api/v1/promotions",
     "/api/v1/environments/{env}/rollback",
     "/api/v1/environments/{env}/drills",
     "/ui/changes/{id}/promote",
+    "/ui/environments/{env}/drill",
 ];
 
+/// The largest body a route of [`RUN_TO_THEIR_RECORD`] reads (a promotion request, a form).
+const RECORD_ROUTE_BODY: usize = 64 * 1024;
+
 /// Ends a request that runs longer than [`REQUEST_TIMEOUT`] with 503 `timeout` (its work is
-/// dropped with it), but on the routes of [`RUN_TO_THEIR_RECORD`].
+/// dropped with it). On the routes of [`RUN_TO_THEIR_RECORD`] only the reading of the request
+/// (its body, within the timeout) is timed: a body sent a byte at a time held a connection,
+/// and the server's stop, for good (attack on `4039005`).
 pub(crate) async fn timeout(req: Request, next: Next) -> Response {
     let runs_to_its_record = req
         .extensions()
         .get::<MatchedPath>()
         .is_some_and(|m| RUN_TO_THEIR_RECORD.contains(&m.as_str()));
     if runs_to_its_record {
-        return next.run(req).await;
+        let (parts, body) = req.into_parts();
+        return match tokio::time::timeout(REQUEST_TIMEOUT, axum::body::to_bytes(body, RECORD_ROUTE_BODY)).await {
+            Ok(Ok(bytes)) => {
+                next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                    .await
+            }
+            Ok(Err(_)) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the request body could not be read whole (at most 64 KiB here)",
+                "send the request as documented",
+            )
+            .into_response(),
+            Err(_) => timed_out(),
+        };
     }
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long",
-            "retry later; if it persists, check the server's store",
-        )
-        .into_response(),
+        Err(_) => timed_out(),
     }
+}
+
+fn timed_out() -> Response {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        "the request took too long",
+        "retry later; if it persists, check the server's store",
+    )
+    .into_response()
 }
 
 /// Counts requests and latency by route template and status.
@@ -94,12 +118,22 @@ pub(crate) async fn to_completion<T: Send + 'static>(
     task.await.map_err(ward_app::error::AppError::internal)?
 }
 
-/// Waits until no work of [`to_completion`] is in flight: a server stops only then.
+/// Waits until no work of [`to_completion`] is in flight: a server stops only then (saying so:
+/// a target may run ten minutes a tenant).
 pub async fn work_finished() {
+    let mut said = false;
     loop {
         let finished = FINISHED.notified();
-        if RUNNING.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        let running = RUNNING.load(std::sync::atomic::Ordering::SeqCst);
+        if running == 0 {
             return;
+        }
+        if !said {
+            tracing::warn!(
+                running,
+                "stopping once the promotions, rollbacks or drills in flight are recorded (a target runs at most 10 minutes a tenant)"
+            );
+            said = true;
         }
         finished.await;
     }

@@ -241,11 +241,12 @@ pub(super) async fn drill(
     if let Err(r) = admitted(&state, &viewer, &form.csrf, DRILL).await {
         return r;
     }
-    let Some(engine) = state.rollouts.as_ref() else {
+    let Some(engine) = state.rollouts.clone() else {
         return no_runtime();
     };
     let stay = form.stay.is_some_and(|s| !s.is_empty());
-    match engine.drill(&viewer.identity, &env, stay).await {
+    let (who, on) = (viewer.identity.clone(), env.clone());
+    match crate::layers::to_completion(async move { engine.drill(&who, &on, stay).await }).await {
         Ok(d) => {
             let text = |k: &str| d[k].as_str().unwrap_or("?").to_string();
             let ms = |v: &serde_json::Value| v.as_f64().map_or_else(|| "?".into(), |ms| format!("{ms:.1} ms"));
@@ -288,6 +289,16 @@ mod tests {
             .ok();
         }
         e
+    }
+
+    /// Attack on `4039005`: the web UI's drill was still cut off at the request timeout, its
+    /// environment left on the previous release with no drill recorded. Every form that
+    /// changes what runs is one of the routes that run to their record.
+    #[test]
+    fn the_forms_that_change_what_runs_are_not_cut_off_by_the_request_timeout() {
+        for route in [PROMOTE, DRILL] {
+            assert!(crate::layers::RUN_TO_THEIR_RECORD.contains(&route), "{route}");
+        }
     }
 
     #[test]
