@@ -133,12 +133,20 @@ fn run_again(options: &str, args: impl Iterator<Item = String>) -> Again {
     let mut held: Vec<bool> = alone.iter().map(|ok| !ok).collect();
     // (Only values the guard alone finds nothing in: one it does would fail every pair.)
     let prose = |t: &str| ward_app::freetext::check_identifiers("arguments", t).is_ok();
-    let values: Vec<usize> = (0..args.len())
-        .filter(|&i| !args[i].starts_with('-') && prose(&args[i]))
+    // A value typed after its flag's `=` is a value too (`--title="Jane Roe"`: the review of
+    // this session).
+    let value = |a: &str| match a.strip_prefix('-') {
+        Some(flag) => flag.split_once('=').map(|(_, v)| v.to_string()),
+        None => Some(a.to_string()),
+    };
+    let values: Vec<(usize, String)> = (0..args.len())
+        .filter_map(|i| value(&args[i]).map(|v| (i, v)))
+        .filter(|(_, v)| prose(v))
         .collect();
-    for (n, &i) in values.iter().enumerate() {
-        for &j in &values[n + 1..] {
-            let pair = format!("{} {}", args[i], args[j]);
+    for (n, (i, a)) in values.iter().enumerate() {
+        for (j, b) in &values[n + 1..] {
+            let (i, j) = (*i, *j);
+            let pair = format!("{a} {b}");
             if !prose(&pair) {
                 held[i] = true;
                 held[j] = true;
@@ -462,5 +470,9 @@ mod tests {
         assert!(!again.contains("Roe") && !again.contains("1961"), "{again}");
         assert!(again.contains("--data-dir /srv/ward/data"), "{again}");
         assert!(again.contains("--ticket https://t.example.org/T-1"), "{again}");
+        // A value after its flag's `=` is read in the pairs too.
+        let args = ["change", "open", "--title=Jane Roe", "--description", "1961-04-12"];
+        let again = super::as_local_user(args.into_iter().map(String::from)).to_string();
+        assert!(!again.contains("Roe") && !again.contains("1961"), "{again}");
     }
 }

@@ -109,13 +109,23 @@ pub(crate) async fn to_completion<T: Send + 'static>(
 ) -> Result<T, ward_app::error::AppError> {
     RUNNING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let task = tokio::spawn(async move {
-        let done = work.await;
+        // Counted out however the work ends, a panic included (the review of this session: a
+        // panicking task left the count up, and the server's stop waited for good).
+        let _counted = InFlight;
+        work.await
+    });
+    task.await.map_err(ward_app::error::AppError::internal)?
+}
+
+/// One piece of [`to_completion`]'s work in flight, counted out when dropped.
+struct InFlight;
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
         if RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
             FINISHED.notify_waiters();
         }
-        done
-    });
-    task.await.map_err(ward_app::error::AppError::internal)?
+    }
 }
 
 /// Waits until no work of [`to_completion`] is in flight: a server stops only then (saying so:
@@ -136,5 +146,22 @@ pub async fn work_finished() {
             said = true;
         }
         finished.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A deployment task that panics is counted out: the server's stop does not wait for it.
+    #[tokio::test]
+    async fn a_panicking_deployment_task_does_not_hold_the_servers_stop() {
+        let work = async {
+            if std::hint::black_box(true) {
+                panic!("a target adapter panicked");
+            }
+            Ok::<(), ward_app::error::AppError>(())
+        };
+        assert!(super::to_completion(work).await.is_err());
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), super::work_finished()).await;
+        assert!(stopped.is_ok(), "the stop waited for a task that had panicked");
     }
 }
