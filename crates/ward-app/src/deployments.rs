@@ -109,6 +109,10 @@ pub struct Deployment {
     /// A rollback drill's record: a rehearsal, never an intervention.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drill: bool,
+    /// The `deployment.started` entry announcing it before its targets ran (none for records
+    /// made before Ward announced deployments, and for rollouts', which announce themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -127,7 +131,7 @@ impl Projector for DeploymentProjector {
         let Payload::Inline(p) = &e.payload else {
             return vec![];
         };
-        match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
+        let mut ops = match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
             ("deployment.recorded", Some(env)) => vec![ProjectionOp::put_stamped(
                 DEPLOYMENTS,
                 format!("{env}/{:020}", e.seq),
@@ -137,8 +141,28 @@ impl Projector for DeploymentProjector {
             ("drill.recorded", Some(env)) => {
                 vec![ProjectionOp::put_stamped(DRILLS, format!("{env}/{:020}", e.seq), e, p)]
             }
+            ("deployment.started", Some(env)) => {
+                vec![ProjectionOp::put_stamped(
+                    IN_FLIGHT,
+                    format!("{env}/{:020}", e.seq),
+                    e,
+                    p,
+                )]
+            }
             _ => vec![],
-        }
+        };
+        // A record or an interruption ends the announcement it names.
+        let ended = match (e.kind.as_str(), p.get("environment").and_then(Value::as_str)) {
+            ("deployment.recorded" | "deployment.interrupted", Some(env)) => {
+                p.get("started").and_then(Value::as_u64).map(|s| ProjectionOp::Delete {
+                    collection: IN_FLIGHT.into(),
+                    key: format!("{env}/{s:020}"),
+                })
+            }
+            _ => None,
+        };
+        ops.extend(ended);
+        ops
     }
 }
 
@@ -606,6 +630,18 @@ pub async fn append_record(
     runs: Vec<TargetRun>,
     target_kind: &str,
 ) -> Result<Deployment, AppError> {
+    append_record_of(ledger, by, rel, runs, target_kind, None).await
+}
+
+/// Records the deployment `started` announced ([`append_started`]), its target runs done.
+pub async fn append_record_of(
+    ledger: &Ledger,
+    by: &Identity,
+    rel: &Release<'_>,
+    runs: Vec<TargetRun>,
+    target_kind: &str,
+    started: Option<u64>,
+) -> Result<Deployment, AppError> {
     let failed = runs.iter().any(|r| r.status != "succeeded");
     let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
     let payload = json!({
@@ -631,6 +667,9 @@ pub async fn append_record(
     if rel.drill {
         payload["drill"] = json!(true);
     }
+    if let Some(s) = started {
+        payload["started"] = json!(s);
+    }
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -643,6 +682,136 @@ pub async fn append_record(
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
     serde_json::from_value(doc).map_err(AppError::internal)
+}
+
+/// Projection of the deployments announced (`deployment.started`) and not yet ended by their
+/// record or an interruption (key `<environment>/<seq>`), kept by [`DeploymentProjector`].
+pub const IN_FLIGHT: &str = "deployments_in_flight";
+
+/// What a promotion or rollback asked for: which request it is, so a second one like it can be
+/// told apart from a different one waiting its turn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Requested {
+    /// `promote` or `rollback`.
+    pub action: String,
+    /// The change promoted (none for a rollback, whose release the records decide).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// The tenants named (empty: none named).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    /// The ring named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+}
+
+/// A deployment announced before its targets ran (`deployment.started`), not yet recorded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Started {
+    /// Environment.
+    pub environment: String,
+    /// The change released (for a rollback, the one it goes back to).
+    pub change: String,
+    /// The request it runs.
+    pub requested: Requested,
+    /// For a rollback: the deployment it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
+    /// The gate decision relied on.
+    pub gate_decision: u64,
+    /// Identity executing it.
+    pub executed_by: String,
+    /// Log entry.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+}
+
+/// Announces a deployment before its targets run (`deployment.started`): while it runs, a
+/// second request like it is refused rather than run again after it, and if the process running
+/// it dies the entry stays unanswered, which the next deployment there records as interrupted.
+pub async fn append_started(
+    ledger: &Ledger,
+    by: &Identity,
+    rel: &Release<'_>,
+    requested: &Requested,
+) -> Result<Started, AppError> {
+    let payload = json!({
+        "environment": rel.env.name,
+        "change": rel.change,
+        "requested": requested,
+        "rollback_of": rel.rollback_of,
+        "gate_decision": rel.gate_decision,
+        "executed_by": by.id,
+    });
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "deployment.started".into(),
+            subject: format!("env:{}", rel.env.name),
+            payload: payload.clone(),
+        })
+        .await?;
+    let mut doc = payload;
+    doc["seq"] = json!(receipt.seq);
+    doc["time"] = json!(receipt.time);
+    serde_json::from_value(doc).map_err(AppError::internal)
+}
+
+/// Why an announced deployment will never record its outcome (`why` of
+/// `deployment.interrupted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interruption {
+    /// Found unanswered by the next deployment, holding the environment's lock: the process
+    /// running it stopped before its record was made.
+    ProcessStopped,
+    /// An error after its targets began kept its record from being made.
+    Error,
+}
+
+/// Records that announced deployment `started` will never record its outcome
+/// (`deployment.interrupted`, by the identity that found it): what its targets left running is
+/// unknown.
+pub async fn append_interrupted(
+    ledger: &Ledger,
+    by: &Identity,
+    started: &Started,
+    why: Interruption,
+) -> Result<u64, AppError> {
+    let receipt = ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "deployment.interrupted".into(),
+            subject: format!("env:{}", started.environment),
+            payload: json!({
+                "environment": started.environment,
+                "change": started.change,
+                "started": started.seq,
+                "why": why,
+                "found_by": by.id,
+            }),
+        })
+        .await?;
+    Ok(receipt.seq)
+}
+
+/// The deployments announced in `environment` and not yet recorded, oldest first.
+pub async fn in_flight(ledger: &Ledger, environment: &str) -> Result<Vec<Started>, AppError> {
+    per_environment(ledger, IN_FLIGHT, environment).await
+}
+
+/// Of the deployments in flight when a request began waiting for the environment's lock
+/// (`before`), one like it (`requested`) that is no longer in flight now it holds the lock
+/// (`now`): it ran, and running this request would run it a second time — what a client that
+/// gave up waiting and asked again would otherwise get.
+pub fn ran_while_waiting<'a>(before: &'a [Started], now: &[Started], requested: &Requested) -> Option<&'a Started> {
+    before
+        .iter()
+        .filter(|s| !now.iter().any(|n| n.seq == s.seq))
+        .find(|s| &s.requested == requested)
 }
 
 #[cfg(test)]
@@ -721,5 +890,113 @@ mod tests {
         assert_eq!(prod[&None].restore.change, "CHG-4");
         assert!(ledger.check_state().await.unwrap().ok());
         db.cleanup().await;
+    }
+
+    fn event(kind: &str, env: &str, payload: Value) -> NewEvent {
+        NewEvent {
+            actor: Actor {
+                id: "user:rita".into(),
+                kind: ActorKind::Human,
+            },
+            kind: kind.into(),
+            subject: format!("env:{env}"),
+            payload,
+        }
+    }
+
+    /// An announced deployment is in flight until the record or the interruption naming it —
+    /// never one naming another announcement, nor one of another environment — and the state
+    /// is derived from the log like every other.
+    #[tokio::test]
+    async fn a_deployment_is_in_flight_from_its_announcement_to_its_record_or_interruption() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.unwrap(), crate::projectors());
+        let started = |env: &str, change: &str| {
+            event(
+                "deployment.started",
+                env,
+                json!({"environment": env, "change": change, "gate_decision": 1, "executed_by": "user:rita",
+                    "requested": {"action": "promote", "change": change}}),
+            )
+        };
+        // Entries 0, 1, 2: three announcements.
+        ledger
+            .append_batch(vec![
+                started("prod", "CHG-1"),
+                started("prod", "CHG-2"),
+                started("prod-eu", "CHG-3"),
+            ])
+            .await
+            .unwrap();
+        let changes = |list: Vec<Started>| list.into_iter().map(|s| s.change).collect::<Vec<_>>();
+        assert_eq!(changes(in_flight(&ledger, "prod").await.unwrap()), ["CHG-1", "CHG-2"]);
+        let mut recorded = record("prod", "CHG-1", "sha256:a1", json!([]));
+        recorded.payload["started"] = json!(0);
+        let elsewhere = event(
+            "deployment.interrupted",
+            "prod",
+            json!({"environment": "prod", "change": "CHG-3", "started": 2}),
+        );
+        ledger.append_batch(vec![recorded, elsewhere]).await.unwrap();
+        assert_eq!(changes(in_flight(&ledger, "prod").await.unwrap()), ["CHG-2"]);
+        assert_eq!(
+            changes(in_flight(&ledger, "prod-eu").await.unwrap()),
+            ["CHG-3"],
+            "another environment's entry 2 stays"
+        );
+        ledger
+            .append(event(
+                "deployment.interrupted",
+                "prod",
+                json!({"environment": "prod", "change": "CHG-2", "started": 1}),
+            ))
+            .await
+            .unwrap();
+        assert!(in_flight(&ledger, "prod").await.unwrap().is_empty());
+        assert_eq!(deployments(&ledger, "prod").await.unwrap()[0].started, Some(0));
+        assert!(ledger.check_state().await.unwrap().ok());
+        db.cleanup().await;
+    }
+
+    /// Of what was in flight when a request began waiting, only a request like it, since ended,
+    /// is the one it would run again: not a different change, tenant selection or action, and
+    /// not one still unanswered (that one is interrupted, not run).
+    #[test]
+    fn only_the_same_request_ended_while_waiting_would_run_twice() {
+        let requested = |action: &str, change: Option<&str>, tenants: &[&str]| Requested {
+            action: action.into(),
+            change: change.map(str::to_string),
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            ring: None,
+        };
+        let started = |seq: u64, r: Requested| Started {
+            environment: "prod".into(),
+            change: r.change.clone().unwrap_or_else(|| "CHG-0".into()),
+            requested: r,
+            rollback_of: None,
+            gate_decision: 1,
+            executed_by: "user:rita".into(),
+            seq,
+            time: String::new(),
+        };
+        let before = vec![
+            started(3, requested("promote", Some("CHG-1"), &["acme"])),
+            started(5, requested("rollback", None, &[])),
+        ];
+        let ask = |r: Requested, now: &[Started]| ran_while_waiting(&before, now, &r).map(|s| s.seq);
+        assert_eq!(ask(requested("promote", Some("CHG-1"), &["acme"]), &[]), Some(3));
+        assert_eq!(
+            ask(requested("rollback", None, &[]), &[]),
+            Some(5),
+            "a rollback twice goes back two releases"
+        );
+        assert_eq!(ask(requested("promote", Some("CHG-2"), &["acme"]), &[]), None);
+        assert_eq!(ask(requested("promote", Some("CHG-1"), &["beta"]), &[]), None);
+        assert_eq!(ask(requested("rollback", None, &["acme"]), &[]), None);
+        assert_eq!(
+            ask(requested("promote", Some("CHG-1"), &["acme"]), &before[..1]),
+            None,
+            "still unanswered"
+        );
     }
 }

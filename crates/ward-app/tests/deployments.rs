@@ -53,6 +53,7 @@ fn deployment(seq: u64, env: &str, change: &str, digest: &str, runs: Vec<TargetR
         rollback_of: None,
         requested_at: None,
         drill: false,
+        started: None,
         seq,
         time: "2026-12-01T00:00:00Z".into(),
     }

@@ -709,9 +709,14 @@ fn audit_search_finds_the_entries_of_each_criterion_and_exports_their_changes() 
         assert!(kinds(&by_change).iter().any(|x| x == k), "{k}: {by_change:#}");
     }
     assert!(seqs(&by_change).contains(&deployment));
-    // The deployment's entry, by environment and kind.
+    // The deployment's entries, by environment and kind: its announcement, then its record.
     let deployed = search(&["--env", "prod", "--kind", "deployment."]);
-    assert_eq!(seqs(&deployed), vec![deployment], "{deployed:#}");
+    assert_eq!(
+        kinds(&deployed),
+        ["deployment.started", "deployment.recorded"],
+        "{deployed:#}"
+    );
+    assert_eq!(seqs(&deployed).last(), Some(&deployment), "{deployed:#}");
     // An artifact by digest and by service + version: its registration, evidence, change.
     let digest1 = format!("sha256:{}", "01".repeat(32));
     let by_digest = search(&["--digest", &digest1]);

@@ -1963,6 +1963,231 @@ fn a_server_stopped_mid_promotion_stops_after_its_record() {
     assert_eq!(list["deployments"].as_array().map(Vec::len), Some(1), "{list}");
 }
 
+/// The kinds of the log's entries, in order.
+fn log_kinds(d: &std::path::Path) -> Vec<String> {
+    let shown = json(&ok(run({
+        let mut c = ward(d, None);
+        c.args(["log", "show", "--limit", "10000", "--output", "json"]);
+        c
+    })));
+    let entries = shown["entries"].as_array().expect("entries");
+    entries
+        .iter()
+        .map(|e| e["event"]["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Waits (up to 60 s) until `path` exists: a target has begun.
+fn wait_for_file(path: &std::path::Path) {
+    for _ in 0..600 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// Attack on `4c64655`: a client that gave up waiting for a promotion (Ctrl-C) and asked again
+/// got a second deployment once the first was recorded — its target ran twice, unannounced (a
+/// rollback asked twice goes back two releases). The first is announced before its targets run
+/// (`deployment.started`); the same request, waiting behind it, is refused once it is recorded
+/// (`deployment_ran_while_waiting`, naming the record), while a different change queued behind
+/// it still runs; asked again after that, on purpose, it runs.
+#[test]
+fn a_promote_asked_again_while_the_first_runs_is_refused_not_run_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let ran = tmp.path().join("ran");
+    let began = tmp.path().join("began");
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"touch {}; sleep 3; echo \\\"$WARD_CHANGE\\\" >> {}; echo deployed\"]\n",
+            began.display(),
+            ran.display()
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "e1".repeat(32));
+    let other = format!("sha256:{}", "e2".repeat(32));
+    register(&d, &digest, "api", "9");
+    register(&d, &other, "api", "10");
+    let ci = token(&d, "ci", "developer");
+    let deployer = token(&d, "deployer", "release-manager");
+    let (_server, url) = serve(&d);
+    let id = common::open_change(remote(&d, &url, &ci), "deploy once", &digest);
+    let next = common::open_change(remote(&d, &url, &ci), "deploy next", &other);
+    let promote = |change: &str| {
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["promote", "--change", change, "--to", "dev"]);
+        c
+    };
+    let mut first = {
+        let mut c = promote(&id);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c.spawn().unwrap()
+    };
+    wait_for_file(&began);
+    // The client gives up (Ctrl-C); the server runs the deployment to its record.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let queued = {
+        let mut c = promote(&next);
+        c.args(["--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let e = refused(promote(&id));
+    assert_eq!(e["code"], "deployment_ran_while_waiting", "{e}");
+    let message = e["message"].as_str().unwrap_or_default();
+    assert!(message.contains("recorded as deployment"), "{e}");
+    let out = queued.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "a different change waits its turn and runs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ran_for = |change: &str| {
+        std::fs::read_to_string(&ran)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == change)
+            .count()
+    };
+    assert_eq!(ran_for(&id), 1, "the target ran once for the first change");
+    assert_eq!(ran_for(&next), 1);
+    // The refusal's hint: see the record, and run it again on purpose — which runs it.
+    let again = json(&ok(run({
+        let mut c = promote(&id);
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(again["status"], "succeeded", "{again}");
+    assert_eq!(ran_for(&id), 2);
+    let list = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["deployments", "--env", "dev", "--output", "json"]);
+        c
+    })));
+    let list = list["deployments"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "{list:?}");
+    assert!(
+        list.iter()
+            .all(|d| d["started"].as_u64().is_some_and(|s| s < d["seq"].as_u64().unwrap())),
+        "{list:?}"
+    );
+    let kinds = log_kinds(&d);
+    assert_eq!(kinds.iter().filter(|k| *k == "deployment.started").count(), 3);
+    assert!(!kinds.iter().any(|k| k == "deployment.interrupted"), "{kinds:?}");
+}
+
+/// Attack on `4c64655`: a process killed (SIGKILL, an out-of-memory kill, a lost machine) while
+/// its target ran left no trace — no record, nothing to say a deployment had begun — and the
+/// next deployment ran as if nothing had happened. The announcement (`deployment.started`) stays
+/// unanswered; the next deployment into the environment, holding its lock, records it as
+/// interrupted and is refused once (`deployment_interrupted`: what runs there is unknown), then
+/// runs when asked again, as its hint says.
+#[test]
+fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let hang = tmp.path().join("hang");
+    let began = tmp.path().join("began");
+    let pid = tmp.path().join("pid");
+    std::fs::write(&hang, "").unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {pid}; touch {began}; if [ -e {hang} ]; then exec sleep 120; fi; echo deployed\"]\n",
+            pid = pid.display(),
+            began = began.display(),
+            hang = hang.display(),
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "e3".repeat(32));
+    register(&d, &digest, "api", "9");
+    person(&d, "dev", "Dev Example", &["developer"]);
+    person(&d, "rita", "Rita Example", &["release-manager"]);
+    let id = common::open_change(as_local(&d, "dev"), "deploy, killed", &digest);
+    let promote = || {
+        let mut c = as_local(&d, "rita");
+        c.args(["promote", "--change", &id, "--to", "dev"]);
+        c
+    };
+    let mut killed = {
+        let mut c = promote();
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c.spawn().unwrap()
+    };
+    wait_for_file(&began);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    // The target the killed process started (a real one would be left to itself too).
+    let target = std::fs::read_to_string(&pid).unwrap();
+    Command::new("kill").args(["-KILL", target.trim()]).status().unwrap();
+    let kinds = log_kinds(&d);
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("deployment.started"),
+        "{kinds:?}"
+    );
+    std::fs::remove_file(&hang).unwrap();
+    let e = refused(promote());
+    assert_eq!(e["code"], "deployment_interrupted", "{e}");
+    assert!(e["hint"].as_str().unwrap_or_default().contains("run this again"), "{e}");
+    let kinds = log_kinds(&d);
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("deployment.interrupted"),
+        "{kinds:?}"
+    );
+    let shown = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--limit", "10000", "--output", "json"]);
+        c
+    })));
+    let entries = shown["entries"].as_array().unwrap();
+    let event = |kind: &str| &entries.iter().find(|e| e["event"]["kind"] == kind).unwrap()["event"];
+    let (started, interrupted) = (event("deployment.started"), event("deployment.interrupted"));
+    assert_eq!(
+        interrupted["payload"]["inline"]["started"], started["seq"],
+        "{interrupted}"
+    );
+    assert_eq!(
+        interrupted["payload"]["inline"]["why"], "process_stopped",
+        "{interrupted}"
+    );
+    assert_eq!(interrupted["actor"]["id"], "user:rita", "who found it: {interrupted}");
+    // Asked again, as the hint says: it runs, and is recorded.
+    let dep = json(&ok(run({
+        let mut c = promote();
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(dep["status"], "succeeded", "{dep}");
+    assert!(
+        dep["started"]
+            .as_u64()
+            .is_some_and(|s| s > started["seq"].as_u64().unwrap()),
+        "{dep}"
+    );
+    let e = {
+        let mut c = promote();
+        c.args(["--output", "json"]);
+        run(c)
+    };
+    assert!(
+        e.status.success(),
+        "no announcement is left unanswered: {}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+}
+
 #[test]
 fn promotion_follows_the_chain_through_gates_and_records_every_deployment() {
     let tmp = tempfile::tempdir().unwrap();

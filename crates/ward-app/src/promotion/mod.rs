@@ -24,8 +24,9 @@ pub use target::{DeploymentTarget, Running, Runtimes, target_for};
 
 use crate::changes::{self, Change};
 use crate::deployments::{
-    Deployment, Release, Restore, TargetRun, append_record, deployment, deployments, history, known_good,
-    plan_rollback, reverted,
+    Deployment, Interruption, Release, Requested, Restore, TargetRun, append_interrupted, append_record_of,
+    append_started, deployment, deployments, history, in_flight, known_good, plan_rollback, ran_while_waiting,
+    reverted,
 };
 use crate::environment::{Environment, find};
 use crate::error::AppError;
@@ -82,6 +83,86 @@ impl Locks {
             _local: local,
         })
     }
+}
+
+/// What became of an announced deployment the next one found unanswered.
+const DIED_UNRECORDED: &str =
+    "the process running it stopped (killed, crashed or cut off) before its targets finished and its record was made";
+
+/// Takes `env`'s lock for a deployment like `requested` (by `by`), refusing it once it holds the
+/// lock when:
+/// - a deployment announced there is still unrecorded: nobody else holds the lock, so the
+///   process running it stopped; it is recorded as interrupted (`deployment_interrupted`), and
+///   what runs there is unknown until someone looks;
+/// - one like it was running when this was asked and has since been recorded
+///   (`deployment_ran_while_waiting`): a client that gave up waiting and asked again would
+///   otherwise run it twice (a rollback twice goes back two releases).
+async fn take_for_deployment(
+    ledger: &Ledger,
+    by: &Identity,
+    locks: &Locks,
+    environment: &Environment,
+    requested: &Requested,
+) -> Result<EnvLock, AppError> {
+    let env = environment.name.as_str();
+    let before = in_flight(ledger, env).await?;
+    let lock = locks.take(ledger, env).await?;
+    let now = in_flight(ledger, env).await?;
+    if let Some(first) = now.first() {
+        let mut entries = Vec::new();
+        for s in &now {
+            entries.push(
+                append_interrupted(ledger, by, s, Interruption::ProcessStopped)
+                    .await?
+                    .to_string(),
+            );
+        }
+        return Err(refused(
+            "deployment_interrupted",
+            format!(
+                "the deployment of {} into {env} announced at entry {} (by {}) never recorded its outcome: {DIED_UNRECORDED}; \
+                 what its targets left running is unknown, and this request was not run (recorded as interrupted: entry {})",
+                first.change,
+                first.seq,
+                first.executed_by,
+                entries.join(", ")
+            ),
+            &match environment.runtime.is_some() || !environment.observe_command.is_empty() {
+                true => format!(
+                    "see what runs in {env} (`ward env observe --env {env} --from-runtime`), then run this again"
+                ),
+                false => format!("see what runs in {env} (its deployment target's own status), then run this again"),
+            },
+        ));
+    }
+    if let Some(s) = ran_while_waiting(&before, &now, requested) {
+        let record = deployments(ledger, env)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|d| d.started == Some(s.seq));
+        let outcome = match &record {
+            Some(d) => format!("recorded as deployment {} ({})", d.seq, d.status),
+            None => "recorded as interrupted".into(),
+        };
+        let hint = match &record {
+            Some(d) => format!(
+                "see its record (`ward deployments show {}`); to run it again on purpose, run this again",
+                d.seq
+            ),
+            None => "see the log's `deployment.` entries; to run it again on purpose, run this again".into(),
+        };
+        return Err(refused(
+            "deployment_ran_while_waiting",
+            format!(
+                "a {} like this one into {env} (announced at entry {}, by {}) was running when this was asked and has finished, {outcome}; \
+                 this request was not run, as it would have run the same deployment a second time",
+                s.requested.action, s.seq, s.executed_by
+            ),
+            &hint,
+        ));
+    }
+    Ok(lock)
 }
 
 /// What a promotion needs besides the ledger.
@@ -333,7 +414,13 @@ pub async fn promote(
         local_units(env, &mut units, !req.tenants.is_empty() || req.ring.is_some())?;
     }
     let target = target_for(env, cx.runtime)?;
-    let _serialised = cx.locks.take(ledger, &env.name).await?;
+    let requested = Requested {
+        action: "promote".into(),
+        change: Some(req.change.clone()),
+        tenants: req.tenants.clone(),
+        ring: req.ring.clone(),
+    };
+    let _serialised = take_for_deployment(ledger, by, cx.locks, env, &requested).await?;
     if env.runtime.is_some()
         && let Some(runtime) = cx.runtime
     {
@@ -380,7 +467,7 @@ pub async fn promote(
         requested_at: None,
         drill: false,
     };
-    record(ledger, by, &release, jobs, target.as_ref()).await
+    record(ledger, by, &release, &requested, jobs, target.as_ref()).await
 }
 
 /// On the local runtime one process serves every tenant: a deployment is for the whole
@@ -413,15 +500,36 @@ struct Job {
     rollback_to: Option<Restore>,
 }
 
-/// Runs the target for each job in order (the rest are skipped after a failure) and records the
-/// deployment.
+/// Announces the deployment (`deployment.started`), runs the target for each job in order (the
+/// rest are skipped after a failure) and records the deployment; an error between the two is
+/// recorded as its interruption (best effort: if that fails too, the next deployment there
+/// finds the announcement unanswered).
 async fn record(
     ledger: &Ledger,
     by: &Identity,
     rel: &Release<'_>,
+    requested: &Requested,
     jobs: Vec<Job>,
     target: &dyn DeploymentTarget,
 ) -> Result<Deployment, AppError> {
+    let started = append_started(ledger, by, rel, requested).await?;
+    let recorded = match run_jobs(ledger, rel, jobs, target).await {
+        Ok(runs) => append_record_of(ledger, by, rel, runs, target.kind(), Some(started.seq)).await,
+        Err(e) => Err(e),
+    };
+    if recorded.is_err() {
+        let _ = append_interrupted(ledger, by, &started, Interruption::Error).await;
+    }
+    recorded
+}
+
+/// Runs the target for each job in order; the rest are skipped after a failure.
+async fn run_jobs(
+    ledger: &Ledger,
+    rel: &Release<'_>,
+    jobs: Vec<Job>,
+    target: &dyn DeploymentTarget,
+) -> Result<Vec<TargetRun>, AppError> {
     let mut runs = Vec::new();
     let mut failed = false;
     let tenant_configs: Vec<(String, config::Effective)> = jobs
@@ -463,7 +571,7 @@ async fn record(
         }
         runs.push(run);
     }
-    append_record(ledger, by, rel, runs, target.kind()).await
+    Ok(runs)
 }
 
 /// Rolls an environment (or one tenant) back to its previous known-good release and
@@ -493,7 +601,13 @@ pub async fn rollback(
             env.unknown_tenant_hint(t),
         ));
     }
-    let _serialised = locks.take(ledger, &env.name).await?;
+    let requested = Requested {
+        action: "rollback".into(),
+        change: None,
+        tenants: tenant.map(str::to_string).into_iter().collect(),
+        ring: None,
+    };
+    let _serialised = take_for_deployment(ledger, by, locks, env, &requested).await?;
     if env.runtime.is_some()
         && let Some(runtime) = runtime
     {
@@ -521,5 +635,5 @@ pub async fn rollback(
         requested_at: Some(requested_at),
         drill: false,
     };
-    record(ledger, by, &release, jobs, target.as_ref()).await
+    record(ledger, by, &release, &requested, jobs, target.as_ref()).await
 }
