@@ -516,6 +516,16 @@ pub async fn deployment_history(
     Ok(list)
 }
 
+/// The deployments announced in a declared environment and not yet recorded, oldest first (a
+/// typo is refused as for [`deployment_history`]).
+pub async fn in_flight_in(ledger: &Ledger, envs: &[Environment], environment: &str) -> Result<Vec<Started>, AppError> {
+    let list = in_flight(ledger, environment).await?;
+    if list.is_empty() && !envs.is_empty() && deployments(ledger, environment).await?.is_empty() {
+        crate::environment::find(envs, environment)?;
+    }
+    Ok(list)
+}
+
 /// The `promotion` part of the gate input for a change shipping `digests` into `environment`
 /// (these tenants, or this ring): the deployment records it needs are read, then
 /// [`placement_of`] decides.

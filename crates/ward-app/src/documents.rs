@@ -414,7 +414,6 @@ pub async fn purge(
     req: &PurgeRequest,
     cx: &crate::reauth::Context<'_>,
 ) -> Result<PurgeOutcome, AppError> {
-    use crate::error::Kind;
     if !ward_ledger::documents::is_digest(digest) {
         return Err(AppError::invalid(
             "the document digest is malformed",
@@ -429,21 +428,44 @@ pub async fn purge(
         ));
     }
     crate::freetext::check("reason", &req.reason)?;
-    // Bytes an environment's deployments could record as their configuration: that
-    // environment's deployment lock, held until the deletion is appended, so no deployment
+    // Bytes an environment's deployments could record as their configuration are deleted under
+    // that environment's deployment lock, held until the deletion is appended, so no deployment
     // running meanwhile records them (it checked them before its target ran). Taken before the
-    // purges' own lock: a deployment running there holds up this purge only (attack on the
-    // first version, where it held up every purge).
-    let _held = match ledger
-        .store()
-        .evidence(digest)
-        .await?
-        .as_deref()
-        .and_then(environment_of_configuration)
-    {
-        Some(env) => Some(ledger.store().lock(&environment_lock(&env)).await?),
-        None => None,
-    };
+    // purges' own lock — a deployment running there holds up this purge only (attack on the
+    // first version, where it held up every purge) — and only for a completion by someone who
+    // may complete it: the first pass stops there, and the step runs again holding it (the
+    // review of `607dc68`: a request, or a caller with no purge role, took it too).
+    match purge_step(ledger, by, digest, req, cx, None).await? {
+        Step::Done(outcome) => Ok(outcome),
+        Step::NeedsEnvironmentLock(env) => {
+            let held = ledger.store().lock(&environment_lock(&env)).await?;
+            match purge_step(ledger, by, digest, req, cx, Some(held)).await? {
+                Step::Done(outcome) => Ok(outcome),
+                Step::NeedsEnvironmentLock(_) => Err(AppError::internal("the purge's environment lock was not kept")),
+            }
+        }
+    }
+}
+
+/// What one pass of [`purge`] came to.
+enum Step {
+    Done(PurgeOutcome),
+    /// A completion of bytes shaped as this environment's effective configuration, by a caller
+    /// who may complete it: run again holding the environment's deployment lock.
+    NeedsEnvironmentLock(String),
+}
+
+/// One pass of [`purge`], under the purges' own lock; `held` is the environment's deployment
+/// lock when the first pass asked for it.
+async fn purge_step(
+    ledger: &Ledger,
+    by: &ward_core::Identity,
+    digest: &str,
+    req: &PurgeRequest,
+    cx: &crate::reauth::Context<'_>,
+    held: Option<ward_store::StoreLock>,
+) -> Result<Step, AppError> {
+    use crate::error::Kind;
     // One purge decision at a time, across processes.
     let _lock = ledger.store().lock("documents.purge").await?;
     if let Some(p) = ledger.store().projection(PURGED, digest).await? {
@@ -469,7 +491,8 @@ pub async fn purge(
     // A text document, or an attested file whose bytes the guard let in (raw evidence), or both
     // (the same bytes stored twice are deleted together).
     let in_documents = ledger.store().document(digest).await?.is_some();
-    let in_evidence = ledger.store().evidence(digest).await?.is_some();
+    let evidence = ledger.store().evidence(digest).await?;
+    let in_evidence = evidence.is_some();
     if !in_documents && !in_evidence {
         return Err(AppError::not_found(
             "no such document or raw evidence is stored",
@@ -534,6 +557,13 @@ pub async fn purge(
         }
         _ => {}
     }
+    if pending.is_some()
+        && held.is_none()
+        && let Some(env) = evidence.as_deref().and_then(environment_of_configuration)
+    {
+        return Ok(Step::NeedsEnvironmentLock(env));
+    }
+    drop(evidence);
     if in_evidence {
         // Once the caller may purge (the pass over the log is not run for anyone else), and at
         // the completion too every record counts, made before the request or after it (attack
@@ -587,7 +617,7 @@ pub async fn purge(
                 .await?
                 .pop()
                 .ok_or_else(|| AppError::internal("append returned no receipt"))?;
-            Ok(PurgeOutcome {
+            Ok(Step::Done(PurgeOutcome {
                 digest: digest.into(),
                 status: "purged".into(),
                 seq: receipt.seq,
@@ -595,7 +625,7 @@ pub async fn purge(
                 requested_by,
                 purged_by: Some(by.id.clone()),
                 raw_evidence: what != Purging::Document,
-            })
+            }))
         }
         _ => {
             let mut payload = json!({
@@ -611,7 +641,7 @@ pub async fn purge(
                 payload,
             };
             let receipt = append(ledger, event, texts).await?;
-            Ok(PurgeOutcome {
+            Ok(Step::Done(PurgeOutcome {
                 digest: digest.into(),
                 status: "requested".into(),
                 seq: receipt.seq,
@@ -619,7 +649,7 @@ pub async fn purge(
                 requested_by: by.id.clone(),
                 purged_by: None,
                 raw_evidence: what != Purging::Document,
-            })
+            }))
         }
     }
 }

@@ -437,6 +437,9 @@ pub async fn register_with(
         .lock(&format!("ward.artifact-version:{}", json!([req.service, req.version])))
         .await?;
     if let Some(existing) = artifact(ledger, &req.digest).await? {
+        // Compared as the texts its references read (a purged one reads `[purged by entry N]`
+        // and differs from anything registered again).
+        let existing = crate::documents::shown(ledger, existing).await?;
         if existing.meta == *req {
             return Ok((existing, false));
         }
@@ -483,16 +486,30 @@ pub async fn register_with(
             hint,
         ));
     }
-    let mut payload = serde_json::to_value(req).map_err(AppError::internal)?;
+    // What a CI writes freely — branch, build id, build URL — lives beside the log as
+    // documents (rule 18): a name or a birth date the identifier rules missed can be purged.
+    // Service, version, digest and commit are structure the rules read, and stay in the leaf.
+    let mut texts = crate::documents::Texts::new();
+    let mut stored = req.clone();
+    for field in [&mut stored.branch, &mut stored.build_id, &mut stored.build_url] {
+        if let Some(text) = field.as_deref() {
+            // Judged above, field by field, by the identifier rules and every detector.
+            *field = Some(texts.put_judged(text)?);
+        }
+    }
+    let mut payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
     payload["builder"] = json!(by.id);
-    let receipt = ledger
-        .append(NewEvent {
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "artifact.registered".into(),
             subject: format!("artifact:{}", req.digest),
             payload,
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     Ok((
         Artifact {
             meta: req.clone(),
@@ -504,7 +521,17 @@ pub async fn register_with(
     ))
 }
 
-/// An artifact by digest.
+/// An artifact by digest as it is shown: its branch, build id and build URL read from their
+/// documents (a purged one reads `[purged by entry N]`).
+pub async fn artifact_shown(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>, AppError> {
+    match artifact(ledger, digest).await? {
+        Some(a) => Ok(Some(crate::documents::shown(ledger, a).await?)),
+        None => Ok(None),
+    }
+}
+
+/// An artifact by digest, as recorded: its branch, build id and build URL are document
+/// references (plain text in a registration made before they were kept beside the log).
 pub async fn artifact(ledger: &Ledger, digest: &str) -> Result<Option<Artifact>, AppError> {
     match ledger.store().projection(ARTIFACTS, digest).await? {
         Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(AppError::internal)?)),

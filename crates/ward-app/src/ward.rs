@@ -349,6 +349,11 @@ impl Ward {
         deployments::deployment_history(&self.ledger, self.environments(), env).await
     }
 
+    /// Deployments announced in a declared environment and not recorded yet, oldest first.
+    pub async fn deployments_in_flight(&self, env: &str) -> Result<Vec<deployments::Started>, AppError> {
+        deployments::in_flight_in(&self.ledger, self.environments(), env).await
+    }
+
     /// What a deployment's target run printed, with what the guard finds redacted.
     pub async fn target_output(&self, seq: u64, tenant: Option<&str>) -> Result<promotion::TargetOutput, AppError> {
         promotion::target_output(&self.ledger, seq, tenant, &self.guard).await

@@ -362,6 +362,17 @@ impl<'g> Backend<'g> {
         }
     }
 
+    /// Deployments announced in `env` and not recorded yet.
+    pub async fn in_flight(&self, env: &str) -> Result<Vec<ward_app::deployments::Started>> {
+        match self {
+            Backend::Remote(r) => {
+                r.get(&format!("/api/v1/environments/{env}/deployments/in-flight"), &[])
+                    .await
+            }
+            Backend::Local(l) => Ok(l.ward().await?.deployments_in_flight(env).await.map_err(api_failure)?),
+        }
+    }
+
     /// One deployment record.
     pub async fn deployment(&self, seq: u64) -> Result<Deployment> {
         match self {
@@ -533,7 +544,7 @@ impl<'g> Backend<'g> {
             Backend::Remote(r) => r.get(&format!("/api/v1/artifacts/{digest}"), &[]).await,
             Backend::Local(l) => {
                 let ledger = l.ledger().await?;
-                let artifact = ward_app::evidence::artifact(ledger, digest)
+                let artifact = ward_app::evidence::artifact_shown(ledger, digest)
                     .await
                     .map_err(api_failure)?
                     .ok_or_else(|| {

@@ -79,6 +79,14 @@ const CLI_HINTS: &[(&str, &str)] = &[
     ),
     ("list the rollouts", "list them: ward rollout status"),
     (
+        "ask {}'s runtime what runs there, then run this again",
+        "run this again once you know what runs there: ward env observe --env {} --from-runtime",
+    ),
+    (
+        "see its record, deployment {}; to run it again on purpose, run this again",
+        "to run it again on purpose, run this again; its record: ward deployments show {}",
+    ),
+    (
         "ask {}'s runtime what runs instead",
         "ask its runtime instead: ward env observe --env {} --from-runtime",
     ),

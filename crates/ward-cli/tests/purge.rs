@@ -163,6 +163,149 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
 /// configuration, were reported "published" while not stored, and the environment could no
 /// longer be deployed to. A person publishing them is refused (409 `evidence_purged`; while
 /// the purge is pending, 409 `purge_pending`), and nothing is appended.
+/// What a CI writes freely into a registration — branch, build id, build URL — was kept in the
+/// leaf for good, so a name and birth date the identifier rules missed (every attacker round
+/// found new shapes) could never be taken back. They are documents beside the log now: the leaf
+/// holds references, `artifact show` reads the texts, a registration repeated as it was is still
+/// a no-op, and a purge by two people leaves no byte of the text in the data directory or a new
+/// export, which still verifies.
+#[test]
+fn a_build_url_the_identifier_rules_missed_is_purged_and_the_chain_still_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    add_user(&d, None, "priya", &["privacy-officer"]);
+    add_user(&d, None, "sam", &["admin"]);
+    let digest = format!("sha256:{}", "5c".repeat(32));
+    let branch = format!("feature/{MARKER}-reminders");
+    let build_id = format!("build-{MARKER}");
+    let build_url = format!("https://ci.example.org/{MARKER}/jobs/42");
+    let register = || {
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+            "1.0.0",
+            "--branch",
+            &branch,
+            "--build-id",
+            &build_id,
+            "--build-url",
+            &build_url,
+        ]);
+        c
+    };
+    ok(run(register()));
+    let log = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    let entry = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["kind"] == "artifact.registered")
+        .expect("artifact.registered")
+        .clone();
+    assert!(!entry.to_string().contains(MARKER), "{entry}");
+    let payload = &entry["event"]["payload"]["inline"];
+    for field in ["branch", "build_id", "build_url"] {
+        assert!(
+            payload[field].as_str().unwrap().starts_with("doc:sha256:"),
+            "{field}: {payload}"
+        );
+    }
+    assert_eq!(payload["service"], "portal", "structure stays in the leaf");
+    let show = || {
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args(["artifact", "show", &digest, "--output", "json"]);
+            c
+        })))
+    };
+    let shown = show();
+    assert_eq!(shown["artifact"]["branch"], branch, "{shown}");
+    assert_eq!(shown["artifact"]["build_url"], build_url, "{shown}");
+    // A CI job run again registers the same build again: nothing new is recorded.
+    ok(run(register()));
+    let after = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "show", "--limit", "1000", "--output", "json"]);
+        c
+    })));
+    assert_eq!(
+        after["entries"].as_array().unwrap().len(),
+        log["entries"].as_array().unwrap().len()
+    );
+
+    let reference = payload["build_url"].as_str().unwrap().to_string();
+    let reason = "a patient's name was in the CI job's path";
+    let req = json(&ok(run(as_user(
+        &d,
+        None,
+        "priya",
+        &["purge", &reference, "--reason", reason, "--output", "json"],
+    ))));
+    assert_eq!(req["status"], "requested");
+    let done = json(&ok(run(as_user(
+        &d,
+        None,
+        "sam",
+        &["purge", &reference, "--reason", reason, "--output", "json"],
+    ))));
+    assert_eq!(done["status"], "purged", "{done}");
+    let seq = done["seq"].as_u64().unwrap();
+    let shown = show();
+    assert_eq!(
+        shown["artifact"]["build_url"],
+        format!("[purged by entry {seq}]"),
+        "{shown}"
+    );
+    assert_eq!(shown["artifact"]["branch"], branch, "only the purged document goes");
+    // Registered again with the purged text: refused as a different registration, not stored.
+    let e = refused(register());
+    assert_eq!(e["code"], "conflict", "{e}");
+    // The branch and build id hold the marker too: purge them as well, then nothing is left.
+    for field in ["branch", "build_id"] {
+        let r = payload[field].as_str().unwrap();
+        ok(run(as_user(&d, None, "priya", &["purge", r, "--reason", reason])));
+        ok(run(as_user(&d, None, "sam", &["purge", r, "--reason", reason])));
+    }
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "fsck"]);
+        c
+    }));
+    let exp = tmp.path().join("export");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "export", "--out"]).arg(&exp);
+        c
+    }));
+    let printed = ok(run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
+        c
+    }));
+    let doc = reference.trim_start_matches("doc:");
+    assert!(
+        printed.contains(&format!("document {doc} purged by entry {seq}")),
+        "{printed}"
+    );
+    assert_eq!(grep_dir(&exp, MARKER), Vec::<String>::new());
+    assert_eq!(grep_dir(&d, MARKER), Vec::<String>::new());
+}
+
 #[test]
 fn purged_bytes_are_refused_as_a_configuration_not_published_unstored() {
     let tmp = tempfile::tempdir().unwrap();
@@ -444,6 +587,137 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
         c.args(["log", "fsck"]);
         c
     }));
+}
+
+/// Review of `607dc68`: a purge of bytes shaped as an environment's effective configuration took
+/// that environment's deployment lock before anything else — so a privacy officer's request
+/// (which deletes nothing), or an admin's call that was then refused, waited behind a deployment
+/// running there, holding the lock through the pass over the log. Only a completion, by someone
+/// who may complete it, takes the lock, and waits for the deployment to be recorded.
+#[test]
+fn a_purge_request_does_not_wait_for_a_deployment_only_its_completion_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    let (began, hold) = (tmp.path().join("began"), tmp.path().join("hold"));
+    std::fs::write(&hold, "").unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"prod\"\ncommand = [\"sh\", \"-c\", \"touch {}; while [ -e {} ]; do sleep 0.1; done; echo deployed\"]\n",
+            began.display(),
+            hold.display()
+        ),
+    )
+    .unwrap();
+    for (name, role) in [
+        ("dana", "developer"),
+        ("rita", "release-manager"),
+        ("priya", "privacy-officer"),
+        ("sam", "admin"),
+    ] {
+        add_user(&d, None, name, &[role]);
+    }
+    let schema = tmp.path().join("any.schema.json");
+    std::fs::write(&schema, "{}").unwrap();
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["attest", "type", "add", "anyjson", "--schema", schema.to_str().unwrap()]);
+        c
+    }));
+    let digest = format!("sha256:{}", "6d".repeat(32));
+    ok(run(common::register_command(&d, &digest, "portal", "3.0.0", &[])));
+    let id = common::open_change(as_user(&d, None, "dana", &[]), "release 3", &digest);
+    // Bytes shaped as prod's effective configuration, attested (any artifact).
+    let file = tmp.path().join("effective.json");
+    std::fs::write(&file, br#"{"environment":"prod","values":{"clinic":"north"}}"#).unwrap();
+    let attested = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["attest", "add", "--artifact", &digest, "--type", "custom:anyjson"])
+            .arg(&file)
+            .args(["--output", "json"]);
+        c
+    })))["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let mut deploying = {
+        let mut c = as_user(
+            &d,
+            None,
+            "rita",
+            &["promote", "--change", &id, "--to", "prod", "--output", "json"],
+        );
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    for _ in 0..600 {
+        if began.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(began.exists(), "the deployment's target began");
+    let reason = "a clinic's name that identifies it";
+    // While the deployment runs: an admin cannot start a purge, and is told so at once…
+    let e = refused(as_user(&d, None, "sam", &["purge", &attested, "--reason", reason]));
+    assert_eq!(e["code"], "privacy_officer_required", "{e}");
+    // …and a privacy officer's request is recorded at once (the deployment runs until `hold`
+    // goes: a request waiting for it would wait for good, so it is given a minute).
+    let mut requesting = {
+        let mut c = as_user(
+            &d,
+            None,
+            "priya",
+            &["purge", &attested, "--reason", reason, "--output", "json"],
+        );
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    for _ in 0..600 {
+        if requesting.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if requesting.try_wait().unwrap().is_none() {
+        std::fs::remove_file(&hold).unwrap();
+        panic!("the purge request waited for the deployment running in prod");
+    }
+    let out = requesting.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let requested = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(requested["status"], "requested", "{requested}");
+    assert!(
+        deploying.try_wait().unwrap().is_none(),
+        "answered while the deployment still ran"
+    );
+    // The completion waits for the deployment's record, then deletes the bytes (no deployment
+    // recorded them).
+    let completing = {
+        let mut c = as_user(
+            &d,
+            None,
+            "sam",
+            &["purge", &attested, "--reason", reason, "--output", "json"],
+        );
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    std::fs::remove_file(&hold).unwrap();
+    let dep = deploying.wait_with_output().unwrap();
+    assert!(dep.status.success(), "{}", String::from_utf8_lossy(&dep.stderr));
+    let done = completing.wait_with_output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(json(&String::from_utf8_lossy(&done.stdout))["status"], "purged");
 }
 
 /// Copies a data directory (a store at rest).

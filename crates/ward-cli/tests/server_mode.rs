@@ -2030,6 +2030,17 @@ fn a_promote_asked_again_while_the_first_runs_is_refused_not_run_twice() {
         c.spawn().unwrap()
     };
     wait_for_file(&began);
+    // While it runs, it is shown in flight, by whom and since when.
+    let listed = json(&ok(run({
+        let mut c = remote(&d, &url, &ci);
+        c.args(["deployments", "--env", "dev", "--output", "json"]);
+        c
+    })));
+    let flying = listed["in_flight"].as_array().expect("in_flight");
+    assert_eq!(flying.len(), 1, "{listed}");
+    assert_eq!(flying[0]["change"], id.as_str());
+    assert_eq!(flying[0]["requested"]["action"], "promote");
+    assert_eq!(flying[0]["executed_by"], "token:deployer", "{listed}");
     // The client gives up (Ctrl-C); the server runs the deployment to its record.
     first.kill().unwrap();
     first.wait().unwrap();
@@ -2044,6 +2055,15 @@ fn a_promote_asked_again_while_the_first_runs_is_refused_not_run_twice() {
     assert_eq!(e["code"], "deployment_ran_while_waiting", "{e}");
     let message = e["message"].as_str().unwrap_or_default();
     assert!(message.contains("recorded as deployment"), "{e}");
+    // Its hint names the record, as a command that shows it.
+    let shown =
+        common::without_server(common::printed_command(e["hint"].as_str().unwrap_or_default()).expect("a command"));
+    let record = json(&ok(run({
+        let mut c = remote(&d, &url, &deployer);
+        c.args(&shown).args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(record["change"], id.as_str(), "{record}");
     let out = queued.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -2136,6 +2156,15 @@ fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs()
         Some("deployment.started"),
         "{kinds:?}"
     );
+    let in_flight = || {
+        let out = ok(run({
+            let mut c = ward(&d, None);
+            c.args(["deployments", "--env", "dev"]);
+            c
+        }));
+        out.lines().filter(|l| l.starts_with("in flight: ")).count()
+    };
+    assert_eq!(in_flight(), 1, "the announcement stays unanswered");
     std::fs::remove_file(&hang).unwrap();
     let e = refused(promote());
     assert_eq!(e["code"], "deployment_interrupted", "{e}");
@@ -2146,6 +2175,7 @@ fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs()
         Some("deployment.interrupted"),
         "{kinds:?}"
     );
+    assert_eq!(in_flight(), 0, "answered by its interruption");
     let shown = json(&ok(run({
         let mut c = ward(&d, None);
         c.args(["log", "show", "--limit", "10000", "--output", "json"]);

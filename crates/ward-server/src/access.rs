@@ -120,6 +120,11 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/environments/{env}/deployments",
         Requires(Action::ChangeRead),
     ),
+    rule(
+        "GET",
+        "/api/v1/environments/{env}/deployments/in-flight",
+        Requires(Action::ChangeRead),
+    ),
     rule("GET", "/api/v1/deployments/{seq}", Requires(Action::ChangeRead)),
     rule(
         "GET",

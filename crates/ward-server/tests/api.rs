@@ -182,6 +182,9 @@ fn sample(path: &str) -> (String, Option<Value>) {
         ),
         "/api/v1/environments/{env}/observations" => ("/api/v1/environments/prod/observations".into(), None),
         "/api/v1/environments/{env}/deployments" => ("/api/v1/environments/prod/deployments".into(), None),
+        "/api/v1/environments/{env}/deployments/in-flight" => {
+            ("/api/v1/environments/prod/deployments/in-flight".into(), None)
+        }
         "/api/v1/dr/restore-tests" => (
             path.into(),
             Some(

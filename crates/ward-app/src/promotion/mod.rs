@@ -128,9 +128,7 @@ async fn take_for_deployment(
                 entries.join(", ")
             ),
             &match environment.runtime.is_some() || !environment.observe_command.is_empty() {
-                true => format!(
-                    "see what runs in {env} (`ward env observe --env {env} --from-runtime`), then run this again"
-                ),
+                true => format!("ask {env}'s runtime what runs there, then run this again"),
                 false => format!("see what runs in {env} (its deployment target's own status), then run this again"),
             },
         ));
@@ -147,10 +145,12 @@ async fn take_for_deployment(
         };
         let hint = match &record {
             Some(d) => format!(
-                "see its record (`ward deployments show {}`); to run it again on purpose, run this again",
+                "see its record, deployment {}; to run it again on purpose, run this again",
                 d.seq
             ),
-            None => "see the log's `deployment.` entries; to run it again on purpose, run this again".into(),
+            None => {
+                "see the environment's deployment entries in the log; to run it again on purpose, run this again".into()
+            }
         };
         return Err(refused(
             "deployment_ran_while_waiting",

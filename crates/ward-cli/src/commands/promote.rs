@@ -220,14 +220,30 @@ pub async fn rollback(g: &Global, env: &str, tenant: Option<&str>) -> Result<()>
 
 /// `ward deployments`.
 pub async fn deployments(g: &Global, env: &str) -> Result<()> {
-    let list: Vec<Deployment> = Backend::from_global(g)?.deployments(env).await?;
-    emit(g.output, json!({ "deployments": list }), || {
-        if list.is_empty() {
-            return format!("no deployments to {env}");
+    let backend = Backend::from_global(g)?;
+    let list: Vec<Deployment> = backend.deployments(env).await?;
+    let in_flight = backend.in_flight(env).await?;
+    emit(g.output, json!({ "deployments": list, "in_flight": in_flight }), || {
+        let mut lines: Vec<String> = list.iter().map(line).collect();
+        if lines.is_empty() {
+            lines.push(format!("no deployments to {env}"));
         }
-        list.iter().map(line).collect::<Vec<_>>().join("\n")
+        lines.extend(in_flight.iter().map(announced));
+        lines.join("\n")
     });
     Ok(())
+}
+
+/// A deployment announced and not recorded yet.
+fn announced(s: &ward_app::deployments::Started) -> String {
+    let what = match (s.requested.action.as_str(), s.rollback_of) {
+        ("rollback", Some(of)) => format!("rollback of entry {of} to {}", s.change),
+        (action, _) => format!("{action} of {}", s.change),
+    };
+    format!(
+        "in flight: {what} → {} by {} since {} (announced at entry {}, no record yet: running, or its process stopped — the next deployment there then records it as interrupted)",
+        s.environment, s.executed_by, s.time, s.seq
+    )
 }
 
 /// `ward deployments show SEQ [--output-log [--tenant T]]`.

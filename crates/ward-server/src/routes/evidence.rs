@@ -25,7 +25,7 @@ pub(super) async fn show_artifact(
     State(state): State<AppState>,
     Path(digest): Path<String>,
 ) -> Result<Json<ArtifactView>, ApiError> {
-    let artifact = evidence::artifact(&state.ledger, &digest).await?.ok_or_else(|| {
+    let artifact = evidence::artifact_shown(&state.ledger, &digest).await?.ok_or_else(|| {
         ApiError::not_found(
             format!("artifact {} is not registered", ward_app::identifier::shown(&digest)),
             "list what was registered with `ward log show`",

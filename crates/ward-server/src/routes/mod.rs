@@ -125,6 +125,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_reviews))
         .routes(routes!(promote))
         .routes(routes!(list_deployments))
+        .routes(routes!(list_in_flight))
         .routes(routes!(show_deployment))
         .routes(routes!(deployment_output))
         .routes(routes!(rollback))

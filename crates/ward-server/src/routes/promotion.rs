@@ -135,6 +135,18 @@ pub(super) async fn list_deployments(
     Ok(Json(state.ward.deployment_history(&env).await?))
 }
 
+/// Deployments announced in an environment (`deployment.started`) and not recorded yet, oldest
+/// first: running now, or left unanswered by a process that stopped (the next deployment there
+/// records it as interrupted).
+#[utoipa::path(get, path = "/api/v1/environments/{env}/deployments/in-flight", tag = "promotion", params(("env" = String, Path, description = "environment")), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<deployments::Started>), (status = 404, body = ErrorBody)))]
+pub(super) async fn list_in_flight(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+) -> Result<Json<Vec<deployments::Started>>, ApiError> {
+    Ok(Json(state.ward.deployments_in_flight(&env).await?))
+}
+
 /// One deployment record, by its log entry.
 #[utoipa::path(get, path = "/api/v1/deployments/{seq}", tag = "promotion", params(("seq" = u64, Path, description = "deployment (log entry)")), security(("bearer" = [])), responses(
     (status = 200, body = deployments::Deployment), (status = 404, body = ErrorBody)))]
