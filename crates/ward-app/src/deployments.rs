@@ -113,6 +113,9 @@ pub struct Deployment {
     /// made before Ward announced deployments, and for rollouts', which announce themselves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<u64>,
+    /// The request it ran (with its announcement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<Requested>,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -650,7 +653,7 @@ pub async fn append_record_of(
     rel: &Release<'_>,
     runs: Vec<TargetRun>,
     target_kind: &str,
-    started: Option<u64>,
+    started: Option<&Started>,
 ) -> Result<Deployment, AppError> {
     let failed = runs.iter().any(|r| r.status != "succeeded");
     let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
@@ -678,7 +681,8 @@ pub async fn append_record_of(
         payload["drill"] = json!(true);
     }
     if let Some(s) = started {
-        payload["started"] = json!(s);
+        payload["started"] = json!(s.seq);
+        payload["requested"] = json!(s.requested);
     }
     let receipt = ledger
         .append(NewEvent {
@@ -708,12 +712,34 @@ pub struct Requested {
     /// The change promoted (none for a rollback, whose release the records decide).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
-    /// The tenants named (empty: none named).
+    /// The tenants it reaches, sorted, each once: however they were named (a ring, tenants in
+    /// any order, one twice), the same tenants are the same request. For a rollback, the tenant
+    /// named. Empty: the environment as a whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tenants: Vec<String>,
-    /// The ring named.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ring: Option<String>,
+}
+
+impl Requested {
+    /// A promote of `change` reaching `units` (`None`: the environment as a whole).
+    pub fn promote(change: &str, units: &[Option<String>]) -> Requested {
+        let mut tenants: Vec<String> = units.iter().flatten().cloned().collect();
+        tenants.sort();
+        tenants.dedup();
+        Requested {
+            action: "promote".into(),
+            change: Some(change.to_string()),
+            tenants,
+        }
+    }
+
+    /// A rollback of the environment, or of `tenant`.
+    pub fn rollback(tenant: Option<&str>) -> Requested {
+        Requested {
+            action: "rollback".into(),
+            change: None,
+            tenants: tenant.map(str::to_string).into_iter().collect(),
+        }
+    }
 }
 
 /// A deployment announced before its targets ran (`deployment.started`), not yet recorded.
@@ -813,15 +839,17 @@ pub async fn in_flight(ledger: &Ledger, environment: &str) -> Result<Vec<Started
     per_environment(ledger, IN_FLIGHT, environment).await
 }
 
-/// Of the deployments in flight when a request began waiting for the environment's lock
-/// (`before`), one like it (`requested`) that is no longer in flight now it holds the lock
-/// (`now`): it ran, and running this request would run it a second time — what a client that
-/// gave up waiting and asked again would otherwise get.
-pub fn ran_while_waiting<'a>(before: &'a [Started], now: &[Started], requested: &Requested) -> Option<&'a Started> {
-    before
+/// Of an environment's deployment records (`records`, oldest first), one of a request like
+/// `requested` recorded since this request arrived (`arrived`: the log's size then): it ran
+/// while this one waited for the environment's lock — in flight when it arrived, or sent at the
+/// same moment and served first — and running this one would run it a second time, what a
+/// client that gave up waiting and asked again, or a double submit, would otherwise get.
+pub fn ran_while_waiting<'a>(records: &'a [Deployment], arrived: u64, requested: &Requested) -> Option<&'a Deployment> {
+    records
         .iter()
-        .filter(|s| !now.iter().any(|n| n.seq == s.seq))
-        .find(|s| &s.requested == requested)
+        .rev()
+        .take_while(|d| d.seq >= arrived)
+        .find(|d| d.requested.as_ref() == Some(requested))
 }
 
 #[cfg(test)]
@@ -968,45 +996,46 @@ mod tests {
         db.cleanup().await;
     }
 
-    /// Of what was in flight when a request began waiting, only a request like it, since ended,
-    /// is the one it would run again: not a different change, tenant selection or action, and
-    /// not one still unanswered (that one is interrupted, not run).
+    /// Only a record of the same request made since this one arrived is the one it would run
+    /// again: not a different change, tenants or action, not one recorded before it arrived
+    /// (asked again on purpose); and the same tenants however they were named.
     #[test]
-    fn only_the_same_request_ended_while_waiting_would_run_twice() {
-        let requested = |action: &str, change: Option<&str>, tenants: &[&str]| Requested {
-            action: action.into(),
-            change: change.map(str::to_string),
-            tenants: tenants.iter().map(|t| t.to_string()).collect(),
-            ring: None,
+    fn only_the_same_request_recorded_while_waiting_would_run_twice() {
+        let units = |names: &[&str]| names.iter().map(|t| Some(t.to_string())).collect::<Vec<_>>();
+        let record = |seq: u64, requested: Option<Requested>| -> Deployment {
+            serde_json::from_value(
+                json!({"change": "CHG-1", "environment": "prod", "digests": [], "status": "succeeded",
+                "gate_decision": 1, "approvals": [], "executed_by": "user:rita", "seq": seq, "time": "",
+                "requested": requested}),
+            )
+            .unwrap()
         };
-        let started = |seq: u64, r: Requested| Started {
-            environment: "prod".into(),
-            change: r.change.clone().unwrap_or_else(|| "CHG-0".into()),
-            requested: r,
-            rollback_of: None,
-            gate_decision: 1,
-            executed_by: "user:rita".into(),
-            seq,
-            time: String::new(),
-        };
-        let before = vec![
-            started(3, requested("promote", Some("CHG-1"), &["acme"])),
-            started(5, requested("rollback", None, &[])),
+        let records = vec![
+            record(2, Some(Requested::promote("CHG-1", &units(&["acme"])))),
+            record(3, None),
+            record(7, Some(Requested::promote("CHG-1", &units(&["beta", "acme"])))),
+            record(9, Some(Requested::rollback(None))),
         ];
-        let ask = |r: Requested, now: &[Started]| ran_while_waiting(&before, now, &r).map(|s| s.seq);
-        assert_eq!(ask(requested("promote", Some("CHG-1"), &["acme"]), &[]), Some(3));
+        let ask = |arrived: u64, r: Requested| ran_while_waiting(&records, arrived, &r).map(|d| d.seq);
         assert_eq!(
-            ask(requested("rollback", None, &[]), &[]),
-            Some(5),
+            ask(5, Requested::promote("CHG-1", &units(&["acme", "beta", "acme"]))),
+            Some(7),
+            "spelled otherwise"
+        );
+        assert_eq!(
+            ask(5, Requested::rollback(None)),
+            Some(9),
             "a rollback twice goes back two releases"
         );
-        assert_eq!(ask(requested("promote", Some("CHG-2"), &["acme"]), &[]), None);
-        assert_eq!(ask(requested("promote", Some("CHG-1"), &["beta"]), &[]), None);
-        assert_eq!(ask(requested("rollback", None, &["acme"]), &[]), None);
         assert_eq!(
-            ask(requested("promote", Some("CHG-1"), &["acme"]), &before[..1]),
+            ask(8, Requested::promote("CHG-1", &units(&["acme", "beta"]))),
             None,
-            "still unanswered"
+            "recorded before it arrived"
         );
+        assert_eq!(ask(0, Requested::promote("CHG-1", &units(&["acme"]))), Some(2));
+        assert_eq!(ask(3, Requested::promote("CHG-1", &units(&["acme"]))), None);
+        assert_eq!(ask(0, Requested::promote("CHG-2", &units(&["acme"]))), None);
+        assert_eq!(ask(0, Requested::rollback(Some("acme"))), None);
+        assert_eq!(Requested::promote("CHG-1", &[None]).tenants, Vec::<String>::new());
     }
 }

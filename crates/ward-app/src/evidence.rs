@@ -436,22 +436,35 @@ pub async fn register_with(
         .store()
         .lock(&format!("ward.artifact-version:{}", json!([req.service, req.version])))
         .await?;
-    if let Some(existing) = artifact(ledger, &req.digest).await? {
-        // Compared as the texts its references read (a purged one reads `[purged by entry N]`
-        // and differs from anything registered again).
-        let existing = crate::documents::shown(ledger, existing).await?;
-        if existing.meta == *req {
-            return Ok((existing, false));
+    if let Some(recorded) = artifact(ledger, &req.digest).await? {
+        // Compared as the texts its references read; a field whose document was purged is
+        // compared with nothing (its text is gone): a CI job run again still registers the same
+        // build as a no-op, and what it sends there again is not stored.
+        let mut purged = Vec::new();
+        for (k, v) in [
+            ("branch", &recorded.meta.branch),
+            ("build_id", &recorded.meta.build_id),
+            ("build_url", &recorded.meta.build_url),
+        ] {
+            if let Some(v) = v
+                && crate::documents::any_purged(ledger, &json!(v)).await?
+            {
+                purged.push(k);
+            }
         }
+        let existing = crate::documents::shown(ledger, recorded).await?;
         let mut differ = Vec::new();
         let (a, b) = (
             serde_json::to_value(&existing.meta).map_err(AppError::internal)?,
             serde_json::to_value(req).map_err(AppError::internal)?,
         );
         for k in ["service", "version", "commit", "branch", "build_id", "build_url"] {
-            if a.get(k) != b.get(k) {
+            if !purged.contains(&k) && a.get(k) != b.get(k) {
                 differ.push(k);
             }
+        }
+        if differ.is_empty() {
+            return Ok((existing, false));
         }
         return Err(AppError::new(
             Kind::Conflict,

@@ -270,6 +270,40 @@ fn forbidden(code: &'static str, reason: String, hint: &str) -> crate::reauth::R
     }
 }
 
+/// A waiver's owner answers for its compensating control until it expires: a person Ward
+/// knows — an active local user (`user:NAME`), or a person a token was issued to (an OIDC
+/// sign-in's session, a personal token). An identity nobody holds (a typo, an invented
+/// `user:security-team`), an account still waiting for its activation, or automation owns
+/// nothing: refused (`unknown_owner`, 422), before anything is recorded.
+async fn check_owner(ledger: &Ledger, owner: &str) -> Result<(), AppError> {
+    let refused = |why: &str| {
+        AppError::new(
+            Kind::Invalid,
+            "unknown_owner",
+            format!("a waiver's owner answers for its compensating control: {why}"),
+            "name a person who signs in to Ward: a local user (user:NAME), or someone who has signed in through the identity provider",
+        )
+    };
+    if let Some(name) = owner.strip_prefix("user:") {
+        return match crate::users::user_record(ledger, name).await? {
+            Some(u) if !u.pending => Ok(()),
+            Some(_) => Err(refused("that account waits for a second administrator's activation")),
+            None => Err(refused("no local user has that name")),
+        };
+    }
+    let tokens = crate::identities::list_tokens(ledger).await?;
+    if tokens
+        .iter()
+        .any(|t| t.identity == owner && t.kind == ward_ledger::ActorKind::Human)
+    {
+        return Ok(());
+    }
+    Err(refused(match owner.starts_with("token:") {
+        true => "an automation identity is no person",
+        false => "Ward knows no person by that identity",
+    }))
+}
+
 /// Grants a waiver: an electronic signature by an approver who re-authenticates in the request,
 /// under the separation of duties of approvals (never the change's opener, a commit author, an
 /// editor or classifier of the change, the artifact's builder, the waiver's owner, or
@@ -387,6 +421,8 @@ pub async fn grant_waiver(
         ))
         .await);
     }
+    // After the signature's refusals (recorded whatever the owner), before re-authentication.
+    check_owner(ledger, &req.owner).await?;
     let creds = crate::reauth::Credentials {
         password: req.password.as_deref(),
         reauth_token: req.reauth_token.as_deref(),

@@ -54,6 +54,7 @@ fn deployment(seq: u64, env: &str, change: &str, digest: &str, runs: Vec<TargetR
         requested_at: None,
         drill: false,
         started: None,
+        requested: None,
         seq,
         time: "2026-12-01T00:00:00Z".into(),
     }

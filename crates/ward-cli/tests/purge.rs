@@ -184,7 +184,7 @@ fn a_build_url_the_identifier_rules_missed_is_purged_and_the_chain_still_verifie
     let branch = format!("feature/{MARKER}-reminders");
     let build_id = format!("build-{MARKER}");
     let build_url = format!("https://ci.example.org/{MARKER}/jobs/42");
-    let register = || {
+    let register_on = |branch: &str| {
         let mut c = ward(&d, None);
         c.args([
             "artifact",
@@ -196,7 +196,7 @@ fn a_build_url_the_identifier_rules_missed_is_purged_and_the_chain_still_verifie
             "--version",
             "1.0.0",
             "--branch",
-            &branch,
+            branch,
             "--build-id",
             &build_id,
             "--build-url",
@@ -204,6 +204,7 @@ fn a_build_url_the_identifier_rules_missed_is_purged_and_the_chain_still_verifie
         ]);
         c
     };
+    let register = || register_on(&branch);
     ok(run(register()));
     let log = json(&ok(run({
         let mut c = ward(&d, None);
@@ -272,8 +273,21 @@ fn a_build_url_the_identifier_rules_missed_is_purged_and_the_chain_still_verifie
         "{shown}"
     );
     assert_eq!(shown["artifact"]["branch"], branch, "only the purged document goes");
-    // Registered again with the purged text: refused as a different registration, not stored.
-    let e = refused(register());
+    // The CI job run again: the same build, a no-op — nothing recorded, the purged text not
+    // stored again; a different branch is still refused.
+    let size = || {
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args(["log", "status", "--output", "json"]);
+            c
+        })))["size"]
+            .as_u64()
+            .expect("size")
+    };
+    let before = size();
+    ok(run(register()));
+    assert_eq!(size(), before, "nothing recorded");
+    let e = refused(register_on("feature/other"));
     assert_eq!(e["code"], "conflict", "{e}");
     // The branch and build id hold the marker too: purge them as well, then nothing is left.
     for field in ["branch", "build_id"] {

@@ -1499,6 +1499,12 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
     );
     assert_eq!(refused(grant(&quinn, "user:quinn", "1d"))["code"], "owner_cannot_grant");
     assert_eq!(refused(grant(&ci, "user:quinn", "1d"))["code"], "forbidden");
+    // A waiver's owner answers for its compensating control: a person Ward knows — not a name
+    // nobody holds (a typo, an invented team), not automation (attack on `4c64655`).
+    for nobody in ["user:security-team", "user:rhae", "token:ci", "oidc:nobody"] {
+        let e = refused(grant(&quinn, nobody, "1d"));
+        assert_eq!(e["code"], "unknown_owner", "{nobody}: {e}");
+    }
     // The approvals still come from people: rhea signs, quinn waives the evidence.
     ok(run({
         let mut c = remote(&d, &url, &rhea);
@@ -2087,20 +2093,44 @@ fn a_promote_asked_again_while_the_first_runs_is_refused_not_run_twice() {
     })));
     assert_eq!(again["status"], "succeeded", "{again}");
     assert_eq!(ran_for(&id), 2);
+    // Attack on `ca6fcdb`: a double submit — two identical requests at the same moment, neither
+    // announced while the other waited — ran twice. One runs; the other is refused.
+    let twins: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = promote(&next);
+            c.args(["--output", "json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = twins.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    assert_eq!(
+        outs.iter().filter(|o| o.status.success()).count(),
+        1,
+        "one of the twins runs"
+    );
+    let other = outs.iter().find(|o| !o.status.success()).unwrap();
+    assert!(
+        String::from_utf8_lossy(&other.stdout).contains("deployment_ran_while_waiting"),
+        "{}",
+        String::from_utf8_lossy(&other.stdout)
+    );
+    assert_eq!(ran_for(&next), 2, "the twins ran once");
     let list = json(&ok(run({
         let mut c = ward(&d, None);
         c.args(["deployments", "--env", "dev", "--output", "json"]);
         c
     })));
     let list = list["deployments"].as_array().unwrap();
-    assert_eq!(list.len(), 3, "{list:?}");
+    assert_eq!(list.len(), 4, "{list:?}");
     assert!(
         list.iter()
             .all(|d| d["started"].as_u64().is_some_and(|s| s < d["seq"].as_u64().unwrap())),
         "{list:?}"
     );
     let kinds = log_kinds(&d);
-    assert_eq!(kinds.iter().filter(|k| *k == "deployment.started").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| *k == "deployment.started").count(), 4);
     assert!(!kinds.iter().any(|k| k == "deployment.interrupted"), "{kinds:?}");
 }
 

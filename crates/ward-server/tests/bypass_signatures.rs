@@ -37,6 +37,19 @@ fn password(name: &str) -> String {
 async fn start(db: &TestDb) -> Server {
     let store = ward_store::open(&db.url).await.expect("store");
     let ledger = Ledger::new(store, ward_app::projectors());
+    // The owner the tests' waivers name: a waiver's owner is a person Ward knows.
+    identities::add_user(
+        &ledger,
+        &operator(),
+        &UserRequest {
+            name: "sam".into(),
+            display_name: "Sam Example".into(),
+            roles: vec![Role::Developer],
+            password: password("sam"),
+        },
+    )
+    .await
+    .expect("owner");
     let signer = Arc::new(Ed25519Signer::from_seed("test.ward/log", [3u8; 32]));
     let state = AppState::new(ledger.clone(), signer, "test.ward/log".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -310,7 +310,7 @@ async fn site() -> Site {
             finding: None,
             justification: "vendor fix lands next sprint".into(),
             compensating_control: "the endpoint is behind the VPN".into(),
-            owner: "user:dana".into(),
+            owner: "user:rita".into(),
             expires_in_secs: 3 * 86_400,
             password: Some(pw("vera")),
             reauth_token: None,

@@ -94,9 +94,10 @@ const DIED_UNRECORDED: &str =
 /// - a deployment announced there is still unrecorded: nobody else holds the lock, so the
 ///   process running it stopped; it is recorded as interrupted (`deployment_interrupted`), and
 ///   what runs there is unknown until someone looks;
-/// - one like it was running when this was asked and has since been recorded
-///   (`deployment_ran_while_waiting`): a client that gave up waiting and asked again would
-///   otherwise run it twice (a rollback twice goes back two releases).
+/// - one like it has been recorded since this was asked (`deployment_ran_while_waiting`): it
+///   was running then, or asked at the same moment and served first; a client that gave up
+///   waiting and asked again, or a double submit, would otherwise run it twice (a rollback
+///   twice goes back two releases: attack on `ca6fcdb`).
 async fn take_for_deployment(
     ledger: &Ledger,
     by: &Identity,
@@ -105,7 +106,7 @@ async fn take_for_deployment(
     requested: &Requested,
 ) -> Result<EnvLock, AppError> {
     let env = environment.name.as_str();
-    let before = in_flight(ledger, env).await?;
+    let arrived = ledger.head().await?.size();
     let lock = locks.take(ledger, env).await?;
     let now = in_flight(ledger, env).await?;
     if let Some(first) = now.first() {
@@ -133,33 +134,19 @@ async fn take_for_deployment(
             },
         ));
     }
-    if let Some(s) = ran_while_waiting(&before, &now, requested) {
-        let record = deployments(ledger, env)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|d| d.started == Some(s.seq));
-        let outcome = match &record {
-            Some(d) => format!("recorded as deployment {} ({})", d.seq, d.status),
-            None => "recorded as interrupted".into(),
-        };
-        let hint = match &record {
-            Some(d) => format!(
-                "see its record, deployment {}; to run it again on purpose, run this again",
-                d.seq
-            ),
-            None => {
-                "see the environment's deployment entries in the log; to run it again on purpose, run this again".into()
-            }
-        };
+    let records = deployments(ledger, env).await?;
+    if let Some(d) = ran_while_waiting(&records, arrived, requested) {
         return Err(refused(
             "deployment_ran_while_waiting",
             format!(
-                "a {} like this one into {env} (announced at entry {}, by {}) was running when this was asked and has finished, {outcome}; \
+                "a {} like this one into {env} ran while this one waited, by {}: recorded as deployment {} ({}); \
                  this request was not run, as it would have run the same deployment a second time",
-                s.requested.action, s.seq, s.executed_by
+                requested.action, d.executed_by, d.seq, d.status
             ),
-            &hint,
+            &format!(
+                "see its record, deployment {}; to run it again on purpose, run this again",
+                d.seq
+            ),
         ));
     }
     Ok(lock)
@@ -414,12 +401,7 @@ pub async fn promote(
         local_units(env, &mut units, !req.tenants.is_empty() || req.ring.is_some())?;
     }
     let target = target_for(env, cx.runtime)?;
-    let requested = Requested {
-        action: "promote".into(),
-        change: Some(req.change.clone()),
-        tenants: req.tenants.clone(),
-        ring: req.ring.clone(),
-    };
+    let requested = Requested::promote(&req.change, &units);
     let _serialised = take_for_deployment(ledger, by, cx.locks, env, &requested).await?;
     if env.runtime.is_some()
         && let Some(runtime) = cx.runtime
@@ -514,7 +496,7 @@ async fn record(
 ) -> Result<Deployment, AppError> {
     let started = append_started(ledger, by, rel, requested).await?;
     let recorded = match run_jobs(ledger, rel, jobs, target).await {
-        Ok(runs) => append_record_of(ledger, by, rel, runs, target.kind(), Some(started.seq)).await,
+        Ok(runs) => append_record_of(ledger, by, rel, runs, target.kind(), Some(&started)).await,
         Err(e) => Err(e),
     };
     if recorded.is_err() {
@@ -601,12 +583,7 @@ pub async fn rollback(
             env.unknown_tenant_hint(t),
         ));
     }
-    let requested = Requested {
-        action: "rollback".into(),
-        change: None,
-        tenants: tenant.map(str::to_string).into_iter().collect(),
-        ring: None,
-    };
+    let requested = Requested::rollback(tenant);
     let _serialised = take_for_deployment(ledger, by, locks, env, &requested).await?;
     if env.runtime.is_some()
         && let Some(runtime) = runtime
