@@ -152,6 +152,12 @@ impl Projector for DeploymentProjector {
                     p,
                 )]
             }
+            ("deployment.interrupted", Some(env)) => vec![ProjectionOp::put_stamped(
+                INTERRUPTED,
+                format!("{env}/{:020}", e.seq),
+                e,
+                p,
+            )],
             _ => vec![],
         };
         // A record or an interruption ends the announcement it names.
@@ -720,6 +726,17 @@ pub struct Requested {
 }
 
 impl Requested {
+    /// Whether a deployment of `other` would be this one run again: a promote of the same change
+    /// to the same tenants; any rollback for a rollback (however its tenants were named — the
+    /// environment, or the one tenant the last deployment reached — a second rollback goes back
+    /// a release further: attack on `e7ad2ee`).
+    pub fn same_as(&self, other: &Requested) -> bool {
+        match self.action.as_str() {
+            "rollback" => other.action == "rollback",
+            _ => self == other,
+        }
+    }
+
     /// A promote of `change` reaching `units` (`None`: the environment as a whole).
     pub fn promote(change: &str, units: &[Option<String>]) -> Requested {
         let mut tenants: Vec<String> = units.iter().flatten().cloned().collect();
@@ -849,7 +866,27 @@ pub fn ran_while_waiting<'a>(records: &'a [Deployment], arrived: u64, requested:
         .iter()
         .rev()
         .take_while(|d| d.seq >= arrived)
-        .find(|d| d.requested.as_ref() == Some(requested))
+        .find(|d| d.requested.as_ref().is_some_and(|r| requested.same_as(r)))
+}
+
+/// Projection of `deployment.interrupted` (key `<environment>/<seq>`), kept by
+/// [`DeploymentProjector`].
+pub const INTERRUPTED: &str = "deployments_interrupted";
+
+/// A `deployment.interrupted` entry: the announcement it answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Interrupted {
+    /// Environment.
+    pub environment: String,
+    /// The announcement (`deployment.started`) it answers.
+    pub started: u64,
+    /// Log entry.
+    pub seq: u64,
+}
+
+/// The interruptions recorded in `environment`, oldest first.
+pub async fn interruptions(ledger: &Ledger, environment: &str) -> Result<Vec<Interrupted>, AppError> {
+    per_environment(ledger, INTERRUPTED, environment).await
 }
 
 #[cfg(test)]
@@ -1035,7 +1072,11 @@ mod tests {
         assert_eq!(ask(0, Requested::promote("CHG-1", &units(&["acme"]))), Some(2));
         assert_eq!(ask(3, Requested::promote("CHG-1", &units(&["acme"]))), None);
         assert_eq!(ask(0, Requested::promote("CHG-2", &units(&["acme"]))), None);
-        assert_eq!(ask(0, Requested::rollback(Some("acme"))), None);
+        assert_eq!(
+            ask(0, Requested::rollback(Some("acme"))),
+            Some(9),
+            "a rollback however its tenants are named"
+        );
         assert_eq!(Requested::promote("CHG-1", &[None]).tenants, Vec::<String>::new());
     }
 }

@@ -2248,6 +2248,80 @@ fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs()
     );
 }
 
+/// Attack on `e7ad2ee`: with two requests queued behind a deployment whose process was killed,
+/// the first to get the lock recorded the interruption and was refused, and the second then ran
+/// the same deployment beside the killed process's target, still running. Every request that
+/// waited while the interruption was recorded is refused once too.
+#[test]
+fn requests_queued_behind_a_killed_deployment_are_refused_not_run_beside_its_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let (hang, began, pid, ran) = (
+        tmp.path().join("hang"),
+        tmp.path().join("began"),
+        tmp.path().join("pid"),
+        tmp.path().join("ran"),
+    );
+    std::fs::write(&hang, "").unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {pid}; echo ran >> {ran}; touch {began}; if [ -e {hang} ]; then exec sleep 120; fi; echo deployed\"]\n",
+            pid = pid.display(),
+            ran = ran.display(),
+            began = began.display(),
+            hang = hang.display(),
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "e4".repeat(32));
+    register(&d, &digest, "api", "9");
+    person(&d, "dev", "Dev Example", &["developer"]);
+    person(&d, "rita", "Rita Example", &["release-manager"]);
+    let id = common::open_change(as_local(&d, "dev"), "deploy, killed, retried", &digest);
+    let promote = || {
+        let mut c = as_local(&d, "rita");
+        c.args(["promote", "--change", &id, "--to", "dev", "--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    let mut killed = promote().spawn().unwrap();
+    wait_for_file(&began);
+    // A retry and a double submit, queued behind it (given time to arrive: a process each).
+    let queued: Vec<_> = (0..2).map(|_| promote().spawn().unwrap()).collect();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let target = std::fs::read_to_string(&pid).unwrap();
+    for q in queued {
+        let out = q.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert_eq!(json(&stdout)["error"]["code"], "deployment_interrupted", "{stdout}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        "ran\n",
+        "nothing ran beside the killed process's target"
+    );
+    Command::new("kill").args(["-KILL", target.trim()]).status().unwrap();
+    let kinds = log_kinds(&d);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "deployment.interrupted").count(),
+        1,
+        "{kinds:?}"
+    );
+    std::fs::remove_file(&hang).unwrap();
+    let out = promote().output().unwrap();
+    assert!(
+        out.status.success(),
+        "then it runs: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn promotion_follows_the_chain_through_gates_and_records_every_deployment() {
     let tmp = tempfile::tempdir().unwrap();

@@ -57,7 +57,10 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         let store = SqliteStore {
             pool,
-            path: path.to_path_buf(),
+            // The file itself, however it was reached: the lock files beside it are then one set
+            // for every process (a database reached through a symlink took its own locks, and two
+            // deployments into one environment ran at once: attack on `e7ad2ee`).
+            path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
         };
         store.migrate(SQLITE).await?;
         Ok(store)

@@ -695,6 +695,34 @@ async fn group_commit_under_concurrency(url: &str) {
     assert!(report.ok(), "{:?}", report.problems);
 }
 
+/// Attack on `e7ad2ee`: a SQLite database reached through a symlink took lock files of its own
+/// beside the link, so two deployments into one environment ran at once (and the second
+/// recorded the live first one as interrupted). The locks are taken beside the file itself.
+#[tokio::test]
+async fn a_database_reached_through_a_symlink_shares_its_locks() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("ward.db");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let link = elsewhere.join("ward.db");
+    let a = ward_store::open(&format!("sqlite://{}", real.display())).await.unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let b = ward_store::open(&format!("sqlite://{}", link.display())).await.unwrap();
+    let held = a.lock("ward.promote:prod").await.unwrap();
+    let waiting = tokio::spawn(async move { b.lock("ward.promote:prod").await.map(drop) });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the handle through the symlink took a held lock"
+    );
+    drop(held);
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("the lock was not released")
+        .unwrap()
+        .unwrap();
+}
+
 /// Two handles on one store (as two processes would have) take the same named lock one after
 /// the other; a different name is not blocked.
 async fn named_locks_exclude_other_handles_until_dropped(url: &str) {

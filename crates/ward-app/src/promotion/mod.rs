@@ -128,10 +128,26 @@ async fn take_for_deployment(
                 first.executed_by,
                 entries.join(", ")
             ),
-            &match environment.runtime.is_some() || !environment.observe_command.is_empty() {
-                true => format!("ask {env}'s runtime what runs there, then run this again"),
-                false => format!("see what runs in {env} (its deployment target's own status), then run this again"),
-            },
+            &interrupted_hint(environment),
+        ));
+    }
+    // Found interrupted while this one waited (by another request that was refused for it):
+    // what runs there is as unknown to this one (attack on `e7ad2ee`: a third request queued
+    // behind the one that found it ran beside the killed process's target).
+    if let Some(i) = crate::deployments::interruptions(ledger, env)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|i| i.seq >= arrived)
+    {
+        return Err(refused(
+            "deployment_interrupted",
+            format!(
+                "the deployment into {env} announced at entry {} was recorded as interrupted (entry {}) while this request waited: \
+                 it never recorded its outcome, what its targets left running is unknown, and this request was not run",
+                i.started, i.seq
+            ),
+            &interrupted_hint(environment),
         ));
     }
     let records = deployments(ledger, env).await?;
@@ -150,6 +166,15 @@ async fn take_for_deployment(
         ));
     }
     Ok(lock)
+}
+
+/// What to do after an interruption: see what runs, then ask again.
+fn interrupted_hint(environment: &Environment) -> String {
+    let env = &environment.name;
+    match environment.runtime.is_some() || !environment.observe_command.is_empty() {
+        true => format!("ask {env}'s runtime what runs there, then run this again"),
+        false => format!("see what runs in {env} (its deployment target's own status), then run this again"),
+    }
 }
 
 /// What a promotion needs besides the ledger.
