@@ -727,12 +727,18 @@ pub struct Requested {
 
 impl Requested {
     /// Whether a deployment of `other` would be this one run again: a promote of the same change
-    /// to the same tenants; any rollback for a rollback (however its tenants were named — the
-    /// environment, or the one tenant the last deployment reached — a second rollback goes back
-    /// a release further: attack on `e7ad2ee`).
+    /// to the same tenants; for a rollback, a rollback reaching a tenant this one would (the
+    /// environment as a whole reaches every tenant: `rollback --env dev` after `--tenant a`
+    /// goes back a release further — attack on `e7ad2ee` — while `--tenant b` after `--tenant a`
+    /// is another rollback — attack on `9a1e896`).
     pub fn same_as(&self, other: &Requested) -> bool {
         match self.action.as_str() {
-            "rollback" => other.action == "rollback",
+            "rollback" => {
+                other.action == "rollback"
+                    && (self.tenants.is_empty()
+                        || other.tenants.is_empty()
+                        || self.tenants.iter().any(|t| other.tenants.contains(t)))
+            }
             _ => self == other,
         }
     }
@@ -1077,6 +1083,13 @@ mod tests {
             Some(9),
             "a rollback however its tenants are named"
         );
+        assert!(Requested::rollback(Some("acme")).same_as(&Requested::rollback(Some("acme"))));
+        assert!(
+            !Requested::rollback(Some("acme")).same_as(&Requested::rollback(Some("beta"))),
+            "another tenant's"
+        );
+        assert!(Requested::rollback(None).same_as(&Requested::rollback(Some("beta"))));
+        assert!(!Requested::rollback(None).same_as(&Requested::promote("CHG-1", &[None])));
         assert_eq!(Requested::promote("CHG-1", &[None]).tenants, Vec::<String>::new());
     }
 }
