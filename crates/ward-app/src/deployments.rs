@@ -829,6 +829,10 @@ pub enum Interruption {
     ProcessStopped,
     /// An error after its targets began kept its record from being made.
     Error,
+    /// Announced while an earlier announcement there was unanswered: its process still ran,
+    /// having lost its hold on the environment's lock (a PostgreSQL session cut), so this one
+    /// was let in beside it; withdrawn before any of its targets ran.
+    Withdrawn,
 }
 
 /// Records that announced deployment `started` will never record its outcome

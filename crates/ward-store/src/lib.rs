@@ -184,6 +184,27 @@ pub trait Store: Send + Sync {
     /// Takes the named lock, shared by every process using this store (a PostgreSQL advisory
     /// lock; a file lock beside a SQLite database), waiting for it. Held until the guard drops.
     async fn lock(&self, name: &str) -> Result<StoreLock, StoreError>;
+    /// Whether a lock from [`Store::lock`] is held for as long as the process that took it
+    /// lives (a SQLite file lock: whoever is granted it knows the last holder's process ended),
+    /// or can be lost while it lives (a PostgreSQL advisory lock goes with its session:
+    /// `idle_session_timeout`, `pg_terminate_backend`, a failover), so that work under it also
+    /// renews a lease ([`Store::renew_lease`]) for the next holder to see.
+    fn locks_end_with_their_process(&self) -> bool;
+    /// Records that `holder` holds lease `name` now, by the database's clock (replacing any
+    /// other holder). Operational state beside the log: not an event, not exported.
+    async fn renew_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Lease `name`: its holder and how long ago it was last renewed, by the database's clock
+    /// (one clock for every process sharing the store); `None` if never renewed.
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+}
+
+/// A lease's holder and its age ([`Store::lease`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// Who renewed it last.
+    pub holder: String,
+    /// How long ago (zero if the database's clock went back).
+    pub age: std::time::Duration,
 }
 
 /// Text documents written or deleted with an append ([`Store::append_with_documents`]).

@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "ui_sessions",
         sql: include_str!("../migrations/sqlite/0004_ui_sessions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "leases",
+        sql: include_str!("../migrations/sqlite/0005_leases.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -58,6 +63,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "ui_sessions",
         sql: include_str!("../migrations/postgres/0005_ui_sessions.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "leases",
+        sql: include_str!("../migrations/postgres/0006_leases.sql"),
     },
 ];
 

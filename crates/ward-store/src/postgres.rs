@@ -552,6 +552,36 @@ impl Store for PgStore {
         Ok(crate::StoreLock::new(conn))
     }
 
+    fn locks_end_with_their_process(&self) -> bool {
+        false
+    }
+
+    async fn renew_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO leases (name, holder, renewed_at) VALUES ($1, $2, clock_timestamp()) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at",
+        )
+        .bind(name)
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<crate::Lease>, StoreError> {
+        let row: Option<(String, f64)> = sqlx::query_as(
+            "SELECT holder, GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - renewed_at), 0)::float8 \
+             FROM leases WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(holder, secs)| crate::Lease {
+            holder,
+            age: std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX),
+        }))
+    }
+
     async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError> {
         // One snapshot for the whole check: appends by other replicas meanwhile are not seen.
         let mut tx = self.pool.begin().await?;

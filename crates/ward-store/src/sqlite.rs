@@ -563,6 +563,34 @@ impl Store for SqliteStore {
         Ok(crate::StoreLock::new(held))
     }
 
+    fn locks_end_with_their_process(&self) -> bool {
+        true
+    }
+
+    async fn renew_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO leases (name, holder, renewed_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(unix_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<crate::Lease>, StoreError> {
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT holder, renewed_at FROM leases WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(holder, at)| crate::Lease {
+            holder,
+            age: std::time::Duration::from_millis(u64::try_from(unix_millis().saturating_sub(at)).unwrap_or(0)),
+        }))
+    }
+
     async fn check_state(&self, projectors: &[Arc<dyn Projector>]) -> Result<StateReport, StoreError> {
         // A deferred transaction: its first read fixes the snapshot (WAL), later appends by other
         // connections are not seen. Nothing is written.
@@ -710,4 +738,12 @@ fn same_file(f: &std::fs::File, path: &std::path::Path) -> bool {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
+}
+
+/// This machine's clock in Unix milliseconds (a SQLite store is shared by processes on one
+/// machine only), for leases.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

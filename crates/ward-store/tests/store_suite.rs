@@ -82,7 +82,45 @@ both_stores!(
     a_configuration_or_output_a_deployment_needs_deleted_behind_the_logs_back_is_missing,
     an_oversized_event_is_refused_before_any_projector_reads_it,
     an_idle_web_session_is_idle_for_every_handle_and_no_writer_winds_its_clock_back,
+    a_lease_is_seen_by_every_handle_with_its_age_on_one_clock,
 );
+
+/// A lease renewed through one handle is seen through another (as by another replica), with
+/// its holder and an age that grows until it is renewed again; the last renewal names the
+/// holder; a lease is no entry in the log. Only PostgreSQL's locks can be lost while their
+/// process lives (a session cut), so only there does Ward renew leases (rule 25).
+async fn a_lease_is_seen_by_every_handle_with_its_age_on_one_clock(url: &str) {
+    let l = ledger(url).await;
+    l.append_batch((0..2).map(event).collect()).await.unwrap();
+    let a = ward_store::open(url).await.unwrap();
+    let b = ward_store::open(url).await.unwrap();
+    assert_eq!(
+        a.locks_end_with_their_process(),
+        !url.starts_with("postgres"),
+        "a file lock ends with its process; an advisory lock with its session"
+    );
+    assert_eq!(b.lease("ward.promote:dev").await.unwrap(), None, "never renewed");
+    a.renew_lease("ward.promote:dev", "7").await.unwrap();
+    let seen = b
+        .lease("ward.promote:dev")
+        .await
+        .unwrap()
+        .expect("renewed through another handle");
+    assert_eq!(seen.holder, "7");
+    assert!(seen.age < std::time::Duration::from_secs(5), "{seen:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let older = b.lease("ward.promote:dev").await.unwrap().unwrap();
+    assert!(older.age >= std::time::Duration::from_millis(250), "it ages: {older:?}");
+    b.renew_lease("ward.promote:dev", "9").await.unwrap();
+    let renewed = a.lease("ward.promote:dev").await.unwrap().unwrap();
+    assert_eq!(renewed.holder, "9", "the last renewal names the holder");
+    assert!(renewed.age < older.age, "{renewed:?} after {older:?}");
+    assert_eq!(a.lease("ward.promote:prod").await.unwrap(), None, "one lease per name");
+    assert_eq!(l.store().head().await.unwrap().size(), 2, "no log entry for a lease");
+    let (r, state) = fsck_state(&l).await;
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(state.difference_count, 0, "{:?}", state.differences);
+}
 
 /// The web UI's idle clock is shared by every handle on the store (as by every replica), so a
 /// restarted or other process sees how long a session has been idle; a late or slow writer

@@ -24,7 +24,7 @@ pub use target::{DeploymentTarget, Running, Runtimes, target_for};
 
 use crate::changes::{self, Change};
 use crate::deployments::{
-    Deployment, Interruption, Release, Requested, Restore, TargetRun, append_interrupted, append_record_of,
+    Deployment, Interruption, Release, Requested, Restore, Started, TargetRun, append_interrupted, append_record_of,
     append_started, deployment, deployments, history, in_flight, known_good, plan_rollback, ran_while_waiting,
     reverted,
 };
@@ -108,7 +108,7 @@ async fn take_for_deployment(
     let env = environment.name.as_str();
     let arrived = ledger.head().await?.size();
     let lock = locks.take(ledger, env).await?;
-    let now = in_flight(ledger, env).await?;
+    let now = unanswered_once_none_runs(ledger, env).await?;
     if let Some(first) = now.first() {
         let mut entries = Vec::new();
         for s in &now {
@@ -166,6 +166,83 @@ async fn take_for_deployment(
         ));
     }
     Ok(lock)
+}
+
+/// How often a deployment renews its lease while it runs, on a store whose locks can be lost
+/// while their process lives (PostgreSQL).
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long after its lease's last renewal a deployment's process counts as stopped.
+const LEASE_LAPSES: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The lease a deployment into `env` renews while it runs.
+fn deployment_lease(env: &str) -> String {
+    format!("ward.deployment:{env}")
+}
+
+/// Whether announced deployment `started` still runs in a live process: the environment's lease
+/// names it and was renewed less than [`LEASE_LAPSES`] ago.
+fn still_running(lease: Option<&ward_store::Lease>, started: u64) -> bool {
+    lease.is_some_and(|l| l.holder == started.to_string() && l.age < LEASE_LAPSES)
+}
+
+/// The deployments announced in `env` and unanswered, once none of them still runs, for the
+/// holder of `env`'s lock. Where a lock ends with its process (SQLite), that is at once: nobody
+/// else holds the lock, so their processes stopped. Where it can be lost while its process
+/// lives (a PostgreSQL session cut by `idle_session_timeout`, `pg_terminate_backend` or a
+/// failover: the attack on `9a1e896`, where the next deployment ran beside the first), one
+/// whose lease is fresh still runs: this waits, as for the lock, until it is recorded or its
+/// lease lapses (its process stopped).
+pub(crate) async fn unanswered_once_none_runs(ledger: &Ledger, env: &str) -> Result<Vec<Started>, AppError> {
+    loop {
+        let now = in_flight(ledger, env).await?;
+        if now.is_empty() || ledger.store().locks_end_with_their_process() {
+            return Ok(now);
+        }
+        let lease = ledger.store().lease(&deployment_lease(env)).await?;
+        if !now.iter().any(|s| still_running(lease.as_ref(), s.seq)) {
+            return Ok(now);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// Keeps a running deployment's lease fresh until dropped (nothing where locks end with their
+/// process).
+struct Renewing(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Renewing {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Renews `started`'s lease on its environment now and every [`LEASE_RENEWAL`] while the
+/// returned guard lives. A renewal that fails is retried at the next; a deployment whose lease
+/// lapsed (the database out of reach for [`LEASE_LAPSES`]) may be found interrupted by the next.
+async fn renew_while_running(ledger: &Ledger, started: &Started) -> Result<Renewing, AppError> {
+    let store = ledger.store().clone();
+    if store.locks_end_with_their_process() {
+        return Ok(Renewing(None));
+    }
+    let (name, holder) = (deployment_lease(&started.environment), started.seq.to_string());
+    store.renew_lease(&name, &holder).await?;
+    Ok(Renewing(Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LEASE_RENEWAL).await;
+            if let Err(e) = store.renew_lease(&name, &holder).await {
+                tracing::warn!(lease = %name, error = %e, "cannot renew a running deployment's lease");
+            }
+        }
+    }))))
+}
+
+/// Of the deployments unanswered in an environment, one announced before `started`: a process
+/// that lost its hold on the lock announced it after this one's holder looked (nobody else was
+/// running then), so both were let in; the earlier runs, the later withdraws.
+fn announced_before(unanswered: &[Started], started: u64) -> Option<&Started> {
+    unanswered.iter().find(|s| s.seq < started)
 }
 
 /// What to do after an interruption: see what runs, then ask again.
@@ -520,6 +597,26 @@ async fn record(
     target: &dyn DeploymentTarget,
 ) -> Result<Deployment, AppError> {
     let started = append_started(ledger, by, rel, requested).await?;
+    let _renewing = match renew_while_running(ledger, &started).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = append_interrupted(ledger, by, &started, Interruption::Error).await;
+            return Err(e);
+        }
+    };
+    if let Some(earlier) = announced_before(&in_flight(ledger, &started.environment).await?, started.seq) {
+        let withdrawn = append_interrupted(ledger, by, &started, Interruption::Withdrawn).await?;
+        return Err(refused(
+            "deployment_running",
+            format!(
+                "the deployment of {} into {} announced at entry {} (by {}) is still running: its process lost its hold on \
+                 the environment's lock (a database session cut), which let this request in beside it; this request was \
+                 withdrawn before any target ran (entry {withdrawn})",
+                earlier.change, started.environment, earlier.seq, earlier.executed_by
+            ),
+            "wait until that deployment is recorded, then run this again",
+        ));
+    }
     let recorded = match run_jobs(ledger, rel, jobs, target).await {
         Ok(runs) => append_record_of(ledger, by, rel, runs, target.kind(), Some(&started)).await,
         Err(e) => Err(e),
@@ -638,4 +735,58 @@ pub async fn rollback(
         drill: false,
     };
     record(ledger, by, &release, &requested, jobs, target.as_ref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn started(seq: u64) -> Started {
+        Started {
+            environment: "dev".into(),
+            change: format!("CHG-{seq}"),
+            requested: Requested {
+                action: "promote".into(),
+                change: Some(format!("CHG-{seq}")),
+                tenants: vec![],
+            },
+            rollback_of: None,
+            gate_decision: 1,
+            executed_by: "user:rita".into(),
+            seq,
+            time: "2026-12-06T08:00:00Z".into(),
+        }
+    }
+
+    fn lease(holder: &str, secs: u64) -> ward_store::Lease {
+        ward_store::Lease {
+            holder: holder.into(),
+            age: Duration::from_secs(secs),
+        }
+    }
+
+    /// A deployment whose lock session was cut still runs while its lease is fresh; one whose
+    /// process stopped lets its lease lapse; a lease names one announcement only.
+    #[test]
+    fn a_deployment_runs_on_while_its_own_lease_is_fresh() {
+        assert!(still_running(Some(&lease("7", 0)), 7));
+        assert!(still_running(Some(&lease("7", 29)), 7));
+        assert!(!still_running(Some(&lease("7", 30)), 7), "lapsed: its process stopped");
+        assert!(!still_running(Some(&lease("6", 1)), 7), "another deployment's lease");
+        assert!(
+            !still_running(None, 7),
+            "never renewed (a store whose locks end with their process)"
+        );
+    }
+
+    /// Two requests let in together (one's lock session was cut before it announced): the
+    /// earlier announcement runs, the later withdraws, whichever looks first.
+    #[test]
+    fn of_two_announcements_let_in_together_the_later_withdraws() {
+        let both = [started(7), started(9)];
+        assert_eq!(announced_before(&both, 9).map(|s| s.seq), Some(7));
+        assert!(announced_before(&both, 7).is_none(), "the earlier runs");
+        assert!(announced_before(&[started(9)], 9).is_none(), "alone");
+    }
 }

@@ -1,0 +1,167 @@
+//! Rule 25 on PostgreSQL: an environment's deployment lock is a session advisory lock, which
+//! the server drops with its session (`idle_session_timeout`, `pg_terminate_backend`, a
+//! failover) while the process that took it still runs its target. The attack on `9a1e896`:
+//! the next deployment was then let in, recorded the first as interrupted and ran beside it,
+//! and the first recorded its outcome too. Now a running deployment renews a lease, and the
+//! next holder of the lock waits for it as it would for the lock.
+
+mod common;
+
+use common::{add_user, as_user, json, ok, register_command_on, run, ward};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn(mut c: Command) -> Child {
+    c.args(["--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c.spawn().expect("spawn ward")
+}
+
+/// The kinds of the log's `deployment.*` entries.
+fn deployment_kinds(d: &Path, db: &str) -> Vec<String> {
+    let shown = json(&ok(run({
+        let mut c = ward(d, Some(db));
+        c.args(["log", "show", "--limit", "10000", "--output", "json"]);
+        c
+    })));
+    shown["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["kind"].as_str())
+        .filter(|k| k.starts_with("deployment."))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_deployment_whose_lock_session_was_cut_is_waited_for_not_run_beside() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = rt.block_on(ward_store::testing::TestDb::postgres()) else {
+        return;
+    };
+    let url = db.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, Some(&url));
+        c.arg("init");
+        c
+    }));
+    let (runs, hang) = (tmp.path().join("runs"), tmp.path().join("hang"));
+    std::fs::write(&hang, "").unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo start >> {runs}; while [ -e {hang} ]; do sleep 0.1; done; echo end >> {runs}; echo deployed\"]\n",
+            runs = runs.display(),
+            hang = hang.display(),
+        ),
+    )
+    .unwrap();
+    add_user(&d, Some(&url), "dev", &["developer"]);
+    add_user(&d, Some(&url), "rita", &["release-manager"]);
+    let mut changes = Vec::new();
+    for (n, byte) in ["a1", "b2"].iter().enumerate() {
+        let digest = format!("sha256:{}", byte.repeat(32));
+        ok(run(register_command_on(
+            &d,
+            Some(&url),
+            &digest,
+            "api",
+            &format!("{n}.0.0"),
+            &[],
+        )));
+        changes.push(common::open_change(
+            as_user(&d, Some(&url), "dev", &[]),
+            &format!("release {n}"),
+            &digest,
+        ));
+    }
+    let promote = |change: &str| as_user(&d, Some(&url), "rita", &["promote", "--change", change, "--to", "dev"]);
+
+    let first = spawn(promote(&changes[0]));
+    wait_until("the first deployment's target runs", || lines(&runs).len() == 1);
+    // The server cuts the session holding the environment's lock (as `idle_session_timeout`
+    // or a failover would); the process holding it runs on.
+    let cut: i64 = rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    });
+    assert_eq!(cut, 1, "one session held the environment's lock");
+
+    let mut second = spawn(promote(&changes[1]));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second request waits for the running deployment: {:?}",
+        second.wait_with_output()
+    );
+    assert_eq!(lines(&runs), ["start"], "no target ran beside the first");
+    assert_eq!(
+        deployment_kinds(&d, &url),
+        ["deployment.started"],
+        "the running deployment is not recorded as interrupted"
+    );
+
+    std::fs::remove_file(&hang).unwrap();
+    for (child, change) in [(first, &changes[0]), (second, &changes[1])] {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dep = json(&stdout);
+        assert_eq!(dep["status"], "succeeded", "{dep}");
+        assert_eq!(&dep["change"], change.as_str(), "{dep}");
+    }
+    assert_eq!(lines(&runs), ["start", "end", "start", "end"], "one after the other");
+    assert_eq!(
+        deployment_kinds(&d, &url),
+        [
+            "deployment.started",
+            "deployment.recorded",
+            "deployment.started",
+            "deployment.recorded"
+        ],
+        "each announcement answered once, by its record"
+    );
+    ok(run({
+        let mut c = ward(&d, Some(&url));
+        c.args(["log", "fsck"]);
+        c
+    }));
+    rt.block_on(db.cleanup());
+}
