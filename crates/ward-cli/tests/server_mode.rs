@@ -2152,7 +2152,7 @@ fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs()
         d.join("ward.toml"),
         format!(
             "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
-             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {pid}; touch {began}; if [ -e {hang} ]; then exec sleep 120; fi; echo deployed\"]\n",
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"if [ -e {hang} ]; then sleep 120 & echo $$ $! > {pid}; touch {began}; wait; fi; echo deployed\"]\n",
             pid = pid.display(),
             began = began.display(),
             hang = hang.display(),
@@ -2177,9 +2177,21 @@ fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs()
     wait_for_file(&began);
     killed.kill().unwrap();
     killed.wait().unwrap();
-    // The target the killed process started (a real one would be left to itself too).
+    // The target and what it started die with the process that ran them (its watchdog sees
+    // the pipe close): before, they ran on beside the next deployment.
     let target = std::fs::read_to_string(&pid).unwrap();
-    Command::new("kill").args(["-KILL", target.trim()]).status().unwrap();
+    for p in target.split_whitespace() {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process {p} of the target outlived the killed Ward"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
     let kinds = log_kinds(&d);
     assert_eq!(
         kinds.last().map(String::as_str),
@@ -2294,7 +2306,6 @@ fn requests_queued_behind_a_killed_deployment_are_refused_not_run_beside_its_tar
     std::thread::sleep(std::time::Duration::from_secs(3));
     killed.kill().unwrap();
     killed.wait().unwrap();
-    let target = std::fs::read_to_string(&pid).unwrap();
     for q in queued {
         let out = q.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -2306,7 +2317,6 @@ fn requests_queued_behind_a_killed_deployment_are_refused_not_run_beside_its_tar
         "ran\n",
         "nothing ran beside the killed process's target"
     );
-    Command::new("kill").args(["-KILL", target.trim()]).status().unwrap();
     let kinds = log_kinds(&d);
     assert_eq!(
         kinds.iter().filter(|k| *k == "deployment.interrupted").count(),

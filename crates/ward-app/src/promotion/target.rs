@@ -171,13 +171,16 @@ async fn run(
     let Some((program, args)) = argv.split_first() else {
         return Err("no command configured".into());
     };
+    let watchdog = Watchdog::start().map_err(|e| format!("could not start the watchdog of {program}: {e}"))?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .envs(vars.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::null())
+        .process_group(watchdog.group)
         .kill_on_drop(true);
     match tokio::time::timeout(COMMAND_TIMEOUT, cmd.output()).await {
         Ok(Ok(o)) => {
+            watchdog.stand_down().await;
             let (mut out, mut err) = (o.stdout, o.stderr);
             out.truncate(limit);
             err.truncate(limit);
@@ -185,6 +188,42 @@ async fn run(
         }
         Ok(Err(e)) => Err(format!("could not start {program}: {e}")),
         Err(_) => Err(format!("{program} ran longer than {COMMAND_TIMEOUT:?} and was stopped")),
+    }
+}
+
+/// Ties a command and every process it starts to Ward's lifetime: a small shell in a process
+/// group of its own, into which the command is started, that waits for end-of-file on a pipe
+/// only Ward writes to and then kills the whole group. The pipe closes when Ward lets go of it:
+/// when Ward stops however it stops (a SIGKILL or an out-of-memory kill included: the kernel
+/// closes its files), or gives up on the command (its time limit, a dropped future). A target
+/// run by a killed Ward used to run on, and so did the processes a timed-out command had
+/// started (the kill reached the command alone), beside the next deployment. When the command
+/// ends on its own, the watchdog is killed first: what the command left running (a daemon it
+/// started on purpose) is left alone.
+struct Watchdog {
+    child: tokio::process::Child,
+    group: i32,
+}
+
+impl Watchdog {
+    fn start() -> std::io::Result<Watchdog> {
+        let child = tokio::process::Command::new("/bin/sh")
+            .args(["-c", "read -r _; kill -KILL 0"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        let group = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .ok_or_else(|| std::io::Error::other("the watchdog has no process id"))?;
+        Ok(Watchdog { child, group })
+    }
+
+    /// The command ended on its own: the watchdog goes without killing anything.
+    async fn stand_down(mut self) {
+        let _ = self.child.kill().await;
     }
 }
 
@@ -355,5 +394,72 @@ mod tests {
             "prod/clinic-a/pilot sha256:aa sha256:cf\n{\"values\":{}}"
         );
         assert!(t.observe("prod").await.unwrap_err().contains("observe_command"));
+    }
+
+    /// Whether process `pid` runs (a zombie waiting for its parent does not).
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+            .unwrap_or(false)
+    }
+
+    async fn wait_for(path: &std::path::Path) -> String {
+        for _ in 0..400 {
+            if let Ok(s) = std::fs::read_to_string(path)
+                && s.ends_with('\n')
+            {
+                return s.trim().to_string();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{} never written", path.display());
+    }
+
+    /// A command Ward gives up on (its time limit, a dropped future) takes every process it
+    /// started with it: the kill used to reach the command alone, and what it had started ran
+    /// on beside the next deployment. One that ends on its own leaves what it started alone.
+    #[tokio::test]
+    async fn a_command_given_up_on_takes_the_processes_it_started_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (child, kept) = (dir.path().join("child"), dir.path().join("kept"));
+        let hangs = vec![
+            "sh".to_string(),
+            "-c".into(),
+            format!("sleep 60 & echo $! > {}; wait", child.display()),
+        ];
+        let given_up = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            let started = wait_for(&child);
+            tokio::select! {
+                _ = run(&hangs, &[], 100) => panic!("the command ended on its own"),
+                pid = started => pid,
+            }
+        })
+        .await
+        .unwrap();
+        let mut gone = false;
+        for _ in 0..200 {
+            if !alive(&given_up) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(gone, "the process the command started ran on after it was given up");
+
+        let daemon = vec![
+            "sh".to_string(),
+            "-c".into(),
+            format!("sleep 60 > /dev/null 2>&1 & echo $! > {}", kept.display()),
+        ];
+        let (status, _, _) = run(&daemon, &[], 100).await.unwrap();
+        assert!(status.success());
+        let pid = wait_for(&kept).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            alive(&pid),
+            "what a command that ended on its own started is left alone"
+        );
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
     }
 }
