@@ -690,11 +690,23 @@ pub async fn append_record_of(
         payload["started"] = json!(s.seq);
         payload["requested"] = json!(s.requested);
     }
+    append_stamped(ledger, by, "deployment.recorded", &rel.env.name, payload).await
+}
+
+/// Appends a `deployment.*` event about `environment` with `payload`, and reads it back as `T`:
+/// the payload with the entry's `seq` and `time`, as the projections keep it.
+async fn append_stamped<T: serde::de::DeserializeOwned>(
+    ledger: &Ledger,
+    by: &Identity,
+    kind: &str,
+    environment: &str,
+    payload: Value,
+) -> Result<T, AppError> {
     let receipt = ledger
         .append(NewEvent {
             actor: by.actor(),
-            kind: "deployment.recorded".into(),
-            subject: format!("env:{}", rel.env.name),
+            kind: kind.into(),
+            subject: format!("env:{environment}"),
             payload: payload.clone(),
         })
         .await?;
@@ -713,8 +725,8 @@ pub const IN_FLIGHT: &str = "deployments_in_flight";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Requested {
-    /// `promote` or `rollback`.
-    pub action: String,
+    /// Which kind of request.
+    pub action: Action,
     /// The change promoted (none for a rollback, whose release the records decide).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
@@ -725,6 +737,26 @@ pub struct Requested {
     pub tenants: Vec<String>,
 }
 
+/// What a deployment request does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Ships a change's release.
+    Promote,
+    /// Goes back to the previous known-good release.
+    Rollback,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
+        })
+    }
+}
+
 impl Requested {
     /// Whether a deployment of `other` would be this one run again: a promote of the same change
     /// to the same tenants; for a rollback, a rollback reaching a tenant this one would (the
@@ -732,14 +764,14 @@ impl Requested {
     /// goes back a release further — attack on `e7ad2ee` — while `--tenant b` after `--tenant a`
     /// is another rollback — attack on `9a1e896`).
     pub fn same_as(&self, other: &Requested) -> bool {
-        match self.action.as_str() {
-            "rollback" => {
-                other.action == "rollback"
+        match self.action {
+            Action::Rollback => {
+                other.action == Action::Rollback
                     && (self.tenants.is_empty()
                         || other.tenants.is_empty()
                         || self.tenants.iter().any(|t| other.tenants.contains(t)))
             }
-            _ => self == other,
+            Action::Promote => self == other,
         }
     }
 
@@ -749,7 +781,7 @@ impl Requested {
         tenants.sort();
         tenants.dedup();
         Requested {
-            action: "promote".into(),
+            action: Action::Promote,
             change: Some(change.to_string()),
             tenants,
         }
@@ -758,7 +790,7 @@ impl Requested {
     /// A rollback of the environment, or of `tenant`.
     pub fn rollback(tenant: Option<&str>) -> Requested {
         Requested {
-            action: "rollback".into(),
+            action: Action::Rollback,
             change: None,
             tenants: tenant.map(str::to_string).into_iter().collect(),
         }
@@ -805,18 +837,7 @@ pub async fn append_started(
         "gate_decision": rel.gate_decision,
         "executed_by": by.id,
     });
-    let receipt = ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "deployment.started".into(),
-            subject: format!("env:{}", rel.env.name),
-            payload: payload.clone(),
-        })
-        .await?;
-    let mut doc = payload;
-    doc["seq"] = json!(receipt.seq);
-    doc["time"] = json!(receipt.time);
-    serde_json::from_value(doc).map_err(AppError::internal)
+    append_stamped(ledger, by, "deployment.started", &rel.env.name, payload).await
 }
 
 /// Why an announced deployment will never record its outcome (`why` of
@@ -844,21 +865,16 @@ pub async fn append_interrupted(
     started: &Started,
     why: Interruption,
 ) -> Result<u64, AppError> {
-    let receipt = ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: "deployment.interrupted".into(),
-            subject: format!("env:{}", started.environment),
-            payload: json!({
-                "environment": started.environment,
-                "change": started.change,
-                "started": started.seq,
-                "why": why,
-                "found_by": by.id,
-            }),
-        })
-        .await?;
-    Ok(receipt.seq)
+    let payload = json!({
+        "environment": started.environment,
+        "change": started.change,
+        "started": started.seq,
+        "why": why,
+        "found_by": by.id,
+    });
+    let recorded: Interrupted =
+        append_stamped(ledger, by, "deployment.interrupted", &started.environment, payload).await?;
+    Ok(recorded.seq)
 }
 
 /// The deployments announced in `environment` and not yet recorded, oldest first.

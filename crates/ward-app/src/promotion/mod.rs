@@ -104,7 +104,7 @@ async fn take_for_deployment(
     locks: &Locks,
     environment: &Environment,
     requested: &Requested,
-) -> Result<EnvLock, AppError> {
+) -> Result<Serialised, AppError> {
     let env = environment.name.as_str();
     let arrived = ledger.head().await?.size();
     let lock = locks.take(ledger, env).await?;
@@ -165,7 +165,14 @@ async fn take_for_deployment(
             ),
         ));
     }
-    Ok(lock)
+    Ok(Serialised { _lock: lock, records })
+}
+
+/// An environment's lock, held for a deployment, and the environment's deployment records as
+/// read under it (nobody else records one there while it is held).
+struct Serialised {
+    _lock: EnvLock,
+    records: Vec<Deployment>,
 }
 
 /// How often a deployment renews its lease while it runs, on a store whose locks can be lost
@@ -504,7 +511,7 @@ pub async fn promote(
     }
     let target = target_for(env, cx.runtime)?;
     let requested = Requested::promote(&req.change, &units);
-    let _serialised = take_for_deployment(ledger, by, cx.locks, env, &requested).await?;
+    let serialised = take_for_deployment(ledger, by, cx.locks, env, &requested).await?;
     if env.runtime.is_some()
         && let Some(runtime) = cx.runtime
     {
@@ -523,12 +530,12 @@ pub async fn promote(
         approvals,
         excused_by,
     } = authorise(ledger, by, &req.change, env, &req.tenants, req.ring.as_deref(), cx).await?;
-    let list = deployments(ledger, &env.name).await?;
-    let undone = reverted(&list);
+    let list = &serialised.records;
+    let undone = reverted(list);
     let mut jobs = Vec::new();
     for (unit, cfg) in units.into_iter().zip(configs) {
         let plan = known_good(
-            &history(&list, unit.as_deref()),
+            &history(list, unit.as_deref()),
             &undone,
             &change.request.artifacts,
             cfg.as_ref().map(|c| c.digest.as_str()),
@@ -706,14 +713,13 @@ pub async fn rollback(
         ));
     }
     let requested = Requested::rollback(tenant);
-    let _serialised = take_for_deployment(ledger, by, locks, env, &requested).await?;
+    let serialised = take_for_deployment(ledger, by, locks, env, &requested).await?;
     if env.runtime.is_some()
         && let Some(runtime) = runtime
     {
         runtime.ensure_idle(&env.name).await?;
     }
-    let list = deployments(ledger, &env.name).await?;
-    let plan = plan_rollback(&list, env, tenant)?;
+    let plan = plan_rollback(&serialised.records, env, tenant)?;
     let mut jobs = Vec::new();
     for (unit, config_digest) in plan.units {
         jobs.push(Job {
@@ -747,7 +753,7 @@ mod tests {
             environment: "dev".into(),
             change: format!("CHG-{seq}"),
             requested: Requested {
-                action: "promote".into(),
+                action: crate::deployments::Action::Promote,
                 change: Some(format!("CHG-{seq}")),
                 tenants: vec![],
             },

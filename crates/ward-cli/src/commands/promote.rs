@@ -236,8 +236,8 @@ pub async fn deployments(g: &Global, env: &str) -> Result<()> {
 
 /// A deployment announced and not recorded yet.
 fn announced(s: &ward_app::deployments::Started) -> String {
-    let what = match (s.requested.action.as_str(), s.rollback_of) {
-        ("rollback", Some(of)) => format!("rollback of entry {of} to {}", s.change),
+    let what = match (s.requested.action, s.rollback_of) {
+        (ward_app::deployments::Action::Rollback, Some(of)) => format!("rollback of entry {of} to {}", s.change),
         (action, _) => format!("{action} of {}", s.change),
     };
     format!(
