@@ -304,6 +304,33 @@ async fn check_owner(ledger: &Ledger, owner: &str) -> Result<(), AppError> {
     }))
 }
 
+/// A waiver's finding must be one a vulnerability scan attested on the artifacts it covers
+/// lists (`vulns` attestations, `summary.list[].id`): a waiver excuses a finding Ward has seen,
+/// and its leaf then holds an id that came from a parsed report the guard judged, never a
+/// token typed for the waiver alone (a name, a number a scan never gave: issue 15's
+/// identifier shapes). Else 422 `unknown_finding`, without repeating it.
+async fn check_finding(ledger: &Ledger, finding: &str, artifacts: &[String]) -> Result<(), AppError> {
+    for artifact in artifacts {
+        let scans = crate::evidence::attestations(ledger, artifact).await?;
+        if scans.iter().filter(|a| a.r#type == "vulns").any(|a| {
+            a.summary
+                .get("list")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|v| v.get("id").and_then(Value::as_str) == Some(finding))
+        }) {
+            return Ok(());
+        }
+    }
+    Err(AppError::new(
+        Kind::Invalid,
+        "unknown_finding",
+        "no vulnerability scan attested on the artifacts this waiver covers lists that finding",
+        "attach the scan that reports it, then waive the finding by the id the scan gives (the gate's reason names it)",
+    ))
+}
+
 /// Grants a waiver: an electronic signature by an approver who re-authenticates in the request,
 /// under the separation of duties of approvals (never the change's opener, a commit author, an
 /// editor or classifier of the change, the artifact's builder, the waiver's owner, or
@@ -317,7 +344,7 @@ pub async fn grant_waiver(
     names: &crate::rule_names::RuleNames,
     cx: &crate::reauth::Context<'_>,
 ) -> Result<Waiver, AppError> {
-    let (subject, parties) = match (&req.change, &req.artifact) {
+    let (subject, parties, artifacts) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
                 return Err(AppError::not_found(
@@ -325,7 +352,11 @@ pub async fn grant_waiver(
                     "list the changes",
                 ));
             };
-            (format!("change:{c}"), change.parties())
+            (
+                format!("change:{c}"),
+                change.parties(),
+                change.request.artifacts.clone(),
+            )
         }
         (None, Some(a)) => {
             let Some(artifact) = crate::evidence::artifact(ledger, a).await? else {
@@ -338,7 +369,7 @@ pub async fn grant_waiver(
                 opener: artifact.builder.clone(),
                 ..Default::default()
             };
-            (format!("artifact:{a}"), parties)
+            (format!("artifact:{a}"), parties, vec![a.clone()])
         }
         _ => {
             return Err(AppError::invalid(
@@ -423,6 +454,9 @@ pub async fn grant_waiver(
     }
     // After the signature's refusals (recorded whatever the owner), before re-authentication.
     check_owner(ledger, &req.owner).await?;
+    if let Some(f) = &req.finding {
+        check_finding(ledger, f, &artifacts).await?;
+    }
     let creds = crate::reauth::Credentials {
         password: req.password.as_deref(),
         reauth_token: req.reauth_token.as_deref(),

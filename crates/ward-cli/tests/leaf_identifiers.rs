@@ -301,6 +301,27 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         waiver("user:dana", "contact john.smith@example.com"),
         "john.smith",
     );
+    // Shapes the identifier rules do not read (a birth date of this century, a nine-digit
+    // number): a finding must be one a scan attested on the change's artifacts lists, so a
+    // token typed for the waiver alone never reaches its leaf.
+    for (attack, finding, secret) in [
+        (
+            "a child's name and birth date as a waiver's finding",
+            "smith-j-2015-04-12",
+            "2015-04-12",
+        ),
+        ("an unlabelled SSN as a waiver's finding", "CVE-219451100", "219451100"),
+        ("a well-formed id no scan reported", "CVE-2024-1234", "CVE-2024-1234"),
+    ] {
+        let out = run({
+            let mut c = waiver("user:dana", finding);
+            c.args(["--output", "json"]);
+            c
+        });
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        refused_with(attack, out, secret);
+        assert_eq!(json(&stdout)["error"]["code"], "unknown_finding", "{attack}: {stdout}");
+    }
 
     // What reported an observation.
     std::fs::write(tmp.path().join("running.txt"), format!("{digest}\n")).unwrap();
@@ -428,7 +449,7 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         &d,
         &["log", "show", "--from", "0", "--limit", "1000", "--output", "json"],
     )));
-    for needle in ["smith", "Smith", "jones", "1961", "219451100", token] {
+    for needle in ["smith", "Smith", "jones", "1961", "2015-04-12", "219451100", token] {
         assert!(!log.contains(needle), "{needle} in the log");
         assert!(!in_files(&d, needle), "{needle} in the data directory");
     }
