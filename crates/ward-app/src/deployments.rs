@@ -116,6 +116,11 @@ pub struct Deployment {
     /// The request it ran (with its announcement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested: Option<Requested>,
+    /// Its announcement had been recorded as interrupted (this entry) before this record: its
+    /// process was cut off past its lease (frozen, or the database out of its reach) and ran
+    /// on; another deployment may have run meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_interruption: Option<u64>,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -659,7 +664,7 @@ pub async fn append_record_of(
     rel: &Release<'_>,
     runs: Vec<TargetRun>,
     target_kind: &str,
-    started: Option<&Started>,
+    started: Option<(&Started, Option<u64>)>,
 ) -> Result<Deployment, AppError> {
     let failed = runs.iter().any(|r| r.status != "succeeded");
     let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
@@ -686,9 +691,12 @@ pub async fn append_record_of(
     if rel.drill {
         payload["drill"] = json!(true);
     }
-    if let Some(s) = started {
+    if let Some((s, interrupted)) = started {
         payload["started"] = json!(s.seq);
         payload["requested"] = json!(s.requested);
+        if let Some(i) = interrupted {
+            payload["after_interruption"] = json!(i);
+        }
     }
     append_stamped(ledger, by, "deployment.recorded", &rel.env.name, payload).await
 }
@@ -906,6 +914,9 @@ pub struct Interrupted {
     pub environment: String,
     /// The announcement (`deployment.started`) it answers.
     pub started: u64,
+    /// Why.
+    #[serde(default)]
+    pub why: Option<Interruption>,
     /// Log entry.
     pub seq: u64,
 }

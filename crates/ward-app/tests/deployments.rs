@@ -55,6 +55,7 @@ fn deployment(seq: u64, env: &str, change: &str, digest: &str, runs: Vec<TargetR
         drill: false,
         started: None,
         requested: None,
+        after_interruption: None,
         seq,
         time: "2026-12-01T00:00:00Z".into(),
     }

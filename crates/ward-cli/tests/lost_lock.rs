@@ -53,6 +53,145 @@ fn deployment_kinds(d: &Path, db: &str) -> Vec<String> {
         .collect()
 }
 
+/// A fresh PostgreSQL database with `ward init`, users dev and rita, and an environment `dev`
+/// whose target notes `start CHANGE` / `end CHANGE` in `runs` and, while `hang` (or
+/// `hang-CHANGE`) exists, waits; and changes, one per byte given. Returns (data dir, url,
+/// changes).
+fn environment(
+    rt: &tokio::runtime::Runtime,
+    tmp: &Path,
+    bytes: &[&str],
+) -> Option<(ward_store::testing::TestDb, std::path::PathBuf, Vec<String>)> {
+    let db = rt.block_on(ward_store::testing::TestDb::postgres())?;
+    let url = db.url.clone();
+    let d = tmp.join("data");
+    ok(run({
+        let mut c = ward(&d, Some(&url));
+        c.arg("init");
+        c
+    }));
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo start $WARD_CHANGE >> {runs}; while [ -e {hang} ] || [ -e {hang}-$WARD_CHANGE ]; do sleep 0.1; done; echo end $WARD_CHANGE >> {runs}; echo deployed\"]\n",
+            runs = tmp.join("runs").display(),
+            hang = tmp.join("hang").display(),
+        ),
+    )
+    .unwrap();
+    add_user(&d, Some(&url), "dev", &["developer"]);
+    add_user(&d, Some(&url), "rita", &["release-manager"]);
+    let mut changes = Vec::new();
+    for (n, byte) in bytes.iter().enumerate() {
+        let digest = format!("sha256:{}", byte.repeat(32));
+        ok(run(register_command_on(
+            &d,
+            Some(&url),
+            &digest,
+            "api",
+            &format!("{n}.0.0"),
+            &[],
+        )));
+        changes.push(common::open_change(
+            as_user(&d, Some(&url), "dev", &[]),
+            &format!("release {n}"),
+            &digest,
+        ));
+    }
+    Some((db, d, changes))
+}
+
+/// Terminates the sessions holding advisory locks on `url`'s database (as
+/// `idle_session_timeout` or a failover would); returns how many.
+fn cut_lock_sessions(rt: &tokio::runtime::Runtime, url: &str) -> i64 {
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    })
+}
+
+/// Attack on `0d02fbc`: a process frozen past its lease (a VM or GC pause) was found
+/// interrupted, the next deployment ran, and the revived process then recorded a plain
+/// outcome on top of its interruption and overwrote the running one's lease. Now its renewal
+/// finds the lease taken (conditional renewal), it runs no further target, and its record
+/// names the interruption it came after.
+#[test]
+fn a_deployment_revived_after_its_lease_lapsed_records_that_it_came_after_its_interruption() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((db, d, changes)) = environment(&rt, tmp.path(), &["c3", "d4"]) else {
+        return;
+    };
+    let url = db.url.clone();
+    let runs = tmp.path().join("runs");
+    let hang_first = tmp.path().join(format!("hang-{}", changes[0]));
+    std::fs::write(&hang_first, "").unwrap();
+    let promote = |change: &str| as_user(&d, Some(&url), "rita", &["promote", "--change", change, "--to", "dev"]);
+    let first = spawn(promote(&changes[0]));
+    wait_until("the first deployment's target runs", || lines(&runs).len() == 1);
+    let pid = first.id().to_string();
+    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_secs(31));
+    assert_eq!(cut_lock_sessions(&rt, &url), 1);
+    let found = run({
+        let mut c = promote(&changes[1]);
+        c.args(["--output", "json"]);
+        c
+    });
+    let stdout = String::from_utf8_lossy(&found.stdout).to_string();
+    assert_eq!(json(&stdout)["error"]["code"], "deployment_interrupted", "{stdout}");
+    let second = json(&ok(run({
+        let mut c = promote(&changes[1]);
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(second["status"], "succeeded", "{second}");
+    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::remove_file(&hang_first).unwrap();
+    let out = first.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let record = json(&stdout);
+    let interrupted = record["after_interruption"].as_u64();
+    assert!(
+        interrupted.is_some(),
+        "the revived record names its interruption: {stdout}"
+    );
+    let shown = json(&ok(run({
+        let mut c = ward(&d, Some(&url));
+        c.args(["log", "show", "--limit", "10000", "--output", "json"]);
+        c
+    })));
+    let entry = shown["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["seq"].as_u64() == interrupted)
+        .expect("the interruption's entry");
+    assert_eq!(entry["event"]["kind"], "deployment.interrupted");
+    assert_eq!(
+        entry["event"]["payload"]["inline"]["started"], record["started"],
+        "{entry}"
+    );
+    ok(run({
+        let mut c = ward(&d, Some(&url));
+        c.args(["log", "fsck"]);
+        c
+    }));
+    rt.block_on(db.cleanup());
+}
+
 #[test]
 fn a_deployment_whose_lock_session_was_cut_is_waited_for_not_run_beside() {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -190,9 +190,11 @@ pub trait Store: Send + Sync {
     /// `idle_session_timeout`, `pg_terminate_backend`, a failover), so that work under it also
     /// renews a lease ([`Store::renew_lease`]) for the next holder to see.
     fn locks_end_with_their_process(&self) -> bool;
-    /// Records that `holder` holds lease `name` now, by the database's clock (replacing any
-    /// other holder). Operational state beside the log: not an event, not exported.
-    async fn renew_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Takes or renews lease `name` for `holder` now, by the database's clock, when it is free,
+    /// already `holder`'s, or was last renewed `lapse` or longer ago; `false` (nothing written)
+    /// when another holder renewed it more recently. One statement, so two processes renewing
+    /// at once never both hold it. Operational state beside the log: not an event, not exported.
+    async fn renew_lease(&self, name: &str, holder: &str, lapse: std::time::Duration) -> Result<bool, StoreError>;
     /// Lease `name`: its holder and how long ago it was last renewed, by the database's clock
     /// (one clock for every process sharing the store); `None` if never renewed.
     async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;

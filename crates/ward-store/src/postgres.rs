@@ -556,16 +556,19 @@ impl Store for PgStore {
         false
     }
 
-    async fn renew_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query(
+    async fn renew_lease(&self, name: &str, holder: &str, lapse: std::time::Duration) -> Result<bool, StoreError> {
+        let held: Option<String> = sqlx::query_scalar(
             "INSERT INTO leases (name, holder, renewed_at) VALUES ($1, $2, clock_timestamp()) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at",
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at \
+             WHERE leases.holder = excluded.holder OR leases.renewed_at <= clock_timestamp() - make_interval(secs => $3) \
+             RETURNING holder",
         )
         .bind(name)
         .bind(holder)
-        .execute(&self.pool)
+        .bind(lapse.as_secs_f64())
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(held.is_some())
     }
 
     async fn lease(&self, name: &str) -> Result<Option<crate::Lease>, StoreError> {

@@ -567,17 +567,20 @@ impl Store for SqliteStore {
         true
     }
 
-    async fn renew_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO leases (name, holder, renewed_at) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at",
+    async fn renew_lease(&self, name: &str, holder: &str, lapse: std::time::Duration) -> Result<bool, StoreError> {
+        let held: Option<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, renewed_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at \
+             WHERE leases.holder = excluded.holder OR leases.renewed_at <= ?3 - ?4 \
+             RETURNING holder",
         )
         .bind(name)
         .bind(holder)
         .bind(unix_millis())
-        .execute(&self.pool)
+        .bind(i64::try_from(lapse.as_millis()).unwrap_or(i64::MAX))
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(held.is_some())
     }
 
     async fn lease(&self, name: &str) -> Result<Option<crate::Lease>, StoreError> {

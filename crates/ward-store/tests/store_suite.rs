@@ -86,8 +86,8 @@ both_stores!(
 );
 
 /// A lease renewed through one handle is seen through another (as by another replica), with
-/// its holder and an age that grows until it is renewed again; the last renewal names the
-/// holder; a lease is no entry in the log. Only PostgreSQL's locks can be lost while their
+/// its holder and an age that grows until it is renewed again; another holder takes it only
+/// once it lapsed, and the old holder then finds it lost; a lease is no entry in the log. Only PostgreSQL's locks can be lost while their
 /// process lives (a session cut), so only there does Ward renew leases (rule 25).
 async fn a_lease_is_seen_by_every_handle_with_its_age_on_one_clock(url: &str) {
     let l = ledger(url).await;
@@ -99,8 +99,12 @@ async fn a_lease_is_seen_by_every_handle_with_its_age_on_one_clock(url: &str) {
         !url.starts_with("postgres"),
         "a file lock ends with its process; an advisory lock with its session"
     );
+    let lapse = std::time::Duration::from_secs(30);
     assert_eq!(b.lease("ward.promote:dev").await.unwrap(), None, "never renewed");
-    a.renew_lease("ward.promote:dev", "7").await.unwrap();
+    assert!(
+        a.renew_lease("ward.promote:dev", "7", lapse).await.unwrap(),
+        "free: taken"
+    );
     let seen = b
         .lease("ward.promote:dev")
         .await
@@ -111,10 +115,33 @@ async fn a_lease_is_seen_by_every_handle_with_its_age_on_one_clock(url: &str) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let older = b.lease("ward.promote:dev").await.unwrap().unwrap();
     assert!(older.age >= std::time::Duration::from_millis(250), "it ages: {older:?}");
-    b.renew_lease("ward.promote:dev", "9").await.unwrap();
+    assert!(
+        !b.renew_lease("ward.promote:dev", "9", lapse).await.unwrap(),
+        "another holder renewed it within the lapse: not taken (attack on 0d02fbc: a revived \
+         process overwrote the lease of the deployment running after it)"
+    );
+    assert_eq!(a.lease("ward.promote:dev").await.unwrap().unwrap().holder, "7");
+    assert!(
+        a.renew_lease("ward.promote:dev", "7", lapse).await.unwrap(),
+        "its holder renews it"
+    );
     let renewed = a.lease("ward.promote:dev").await.unwrap().unwrap();
-    assert_eq!(renewed.holder, "9", "the last renewal names the holder");
     assert!(renewed.age < older.age, "{renewed:?} after {older:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let short = std::time::Duration::from_millis(200);
+    assert!(
+        b.renew_lease("ward.promote:dev", "9", short).await.unwrap(),
+        "lapsed: taken over"
+    );
+    assert_eq!(
+        a.lease("ward.promote:dev").await.unwrap().unwrap().holder,
+        "9",
+        "the last holder"
+    );
+    assert!(
+        !a.renew_lease("ward.promote:dev", "7", lapse).await.unwrap(),
+        "the old holder finds it lost"
+    );
     assert_eq!(a.lease("ward.promote:prod").await.unwrap(), None, "one lease per name");
     assert_eq!(l.store().head().await.unwrap().size(), 2, "no log entry for a lease");
     let (r, state) = fsck_state(&l).await;

@@ -134,11 +134,13 @@ async fn take_for_deployment(
     // Found interrupted while this one waited (by another request that was refused for it):
     // what runs there is as unknown to this one (attack on `e7ad2ee`: a third request queued
     // behind the one that found it ran beside the killed process's target).
+    // A withdrawn announcement ran no target: it refuses nobody (attack on `0d02fbc`).
     if let Some(i) = crate::deployments::interruptions(ledger, env)
         .await?
         .into_iter()
         .rev()
-        .find(|i| i.seq >= arrived)
+        .take_while(|i| i.seq >= arrived)
+        .find(|i| i.why != Some(Interruption::Withdrawn))
     {
         return Err(refused(
             "deployment_interrupted",
@@ -165,7 +167,12 @@ async fn take_for_deployment(
             ),
         ));
     }
-    Ok(Serialised { _lock: lock, records })
+    let checked = ledger.head().await?.size();
+    Ok(Serialised {
+        _lock: lock,
+        records,
+        checked,
+    })
 }
 
 /// An environment's lock, held for a deployment, and the environment's deployment records as
@@ -173,6 +180,9 @@ async fn take_for_deployment(
 struct Serialised {
     _lock: EnvLock,
     records: Vec<Deployment>,
+    /// The log's size once the checks were made: a deployment announced or recorded there
+    /// since, before this one's announcement, got in beside it (a lost lock session).
+    checked: u64,
 }
 
 /// How often a deployment renews its lease while it runs, on a store whose locks can be lost
@@ -214,42 +224,130 @@ pub(crate) async fn unanswered_once_none_runs(ledger: &Ledger, env: &str) -> Res
 }
 
 /// Keeps a running deployment's lease fresh until dropped (nothing where locks end with their
-/// process).
-struct Renewing(Option<tokio::task::JoinHandle<()>>);
+/// process), and knows when it was lost.
+struct Renewing {
+    task: Option<tokio::task::JoinHandle<()>>,
+    lost: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Renewing {
+    /// Whether another deployment took the lease over: this one's process was cut off past
+    /// [`LEASE_LAPSES`] (frozen, or the database out of its reach) and may have been found
+    /// interrupted; it runs no further target.
+    fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
 
 impl Drop for Renewing {
     fn drop(&mut self) {
-        if let Some(task) = &self.0 {
+        if let Some(task) = &self.task {
             task.abort();
         }
     }
 }
 
-/// Renews `started`'s lease on its environment now and every [`LEASE_RENEWAL`] while the
-/// returned guard lives. A renewal that fails is retried at the next; a deployment whose lease
-/// lapsed (the database out of reach for [`LEASE_LAPSES`]) may be found interrupted by the next.
+/// Takes `started`'s lease on its environment now and renews it every [`LEASE_RENEWAL`] while
+/// the returned guard lives. A renewal refused because another deployment holds a fresh lease
+/// (`Store::renew_lease` is conditional: a process revived after its lease lapsed used to
+/// overwrite the lease of the deployment running after it) marks the guard lost; one that
+/// fails is retried at the next.
 async fn renew_while_running(ledger: &Ledger, started: &Started) -> Result<Renewing, AppError> {
     let store = ledger.store().clone();
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if store.locks_end_with_their_process() {
-        return Ok(Renewing(None));
+        return Ok(Renewing { task: None, lost });
     }
     let (name, holder) = (deployment_lease(&started.environment), started.seq.to_string());
-    store.renew_lease(&name, &holder).await?;
-    Ok(Renewing(Some(tokio::spawn(async move {
+    if !store.renew_lease(&name, &holder, LEASE_LAPSES).await? {
+        // A fresh lease of a deployment already answered (recorded, or found interrupted) is
+        // a leftover: taken over. One of a deployment still unanswered is another running.
+        let unanswered = in_flight(ledger, &started.environment).await?;
+        let running = store
+            .lease(&name)
+            .await?
+            .is_some_and(|l| unanswered.iter().any(|s| s.seq.to_string() == l.holder));
+        if running || !store.renew_lease(&name, &holder, std::time::Duration::ZERO).await? {
+            lost.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Ok(Renewing { task: None, lost });
+        }
+    }
+    let flag = lost.clone();
+    let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(LEASE_RENEWAL).await;
-            if let Err(e) = store.renew_lease(&name, &holder).await {
-                tracing::warn!(lease = %name, error = %e, "cannot renew a running deployment's lease");
+            match store.renew_lease(&name, &holder, LEASE_LAPSES).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    tracing::warn!(lease = %name, "a running deployment's lease was taken over: it runs no further target");
+                    return;
+                }
+                Err(e) => tracing::warn!(lease = %name, error = %e, "cannot renew a running deployment's lease"),
             }
         }
-    }))))
+    });
+    Ok(Renewing { task: Some(task), lost })
 }
 
-/// Of the deployments unanswered in an environment, one announced before `started`: a process
-/// that lost its hold on the lock announced it after this one's holder looked (nobody else was
-/// running then), so both were let in; the earlier runs, the later withdraws.
-fn announced_before(unanswered: &[Started], started: u64) -> Option<&Started> {
-    unanswered.iter().find(|s| s.seq < started)
+/// What got into an environment between a deployment's checks (the log's size `checked`) and
+/// its announcement (`started`): nothing can while the environment's lock is held, so whatever
+/// did came from a process that lost its hold on it (a PostgreSQL session cut).
+enum Intruder {
+    /// Announced and still running.
+    Running(Started),
+    /// Recorded: it ran after this one's gate decision and checks, which no longer hold.
+    Recorded(Box<Deployment>),
+}
+
+/// The first deployment announced or recorded in `started`'s environment at or after `checked`
+/// and before `started` (pure).
+fn intruder(unanswered: &[Started], records: &[Deployment], checked: u64, started: u64) -> Option<Intruder> {
+    let between = |seq: u64| (checked..started).contains(&seq);
+    if let Some(s) = unanswered.iter().find(|s| between(s.seq)) {
+        return Some(Intruder::Running(s.clone()));
+    }
+    records
+        .iter()
+        .find(|d| between(d.seq))
+        .map(|d| Intruder::Recorded(Box::new(d.clone())))
+}
+
+/// The refusal of a deployment that withdrew (`withdrawn`: its interruption's entry) for
+/// `intruder`, or because its lease was taken over.
+fn withdrawal(env: &str, intruder: Option<&Intruder>, withdrawn: u64) -> AppError {
+    match intruder {
+        Some(Intruder::Running(s)) => refused(
+            "deployment_running",
+            format!(
+                "the deployment of {} into {env} announced at entry {} (by {}) is still running: its process lost its hold on \
+                 the environment's lock (a database session cut), which let this request in beside it; this request was \
+                 withdrawn before any target ran (entry {withdrawn})",
+                s.change, s.seq, s.executed_by
+            ),
+            "wait until that deployment is recorded, then run this again",
+        ),
+        Some(Intruder::Recorded(d)) => refused(
+            "deployment_ran_while_waiting",
+            format!(
+                "deployment {} into {env} ({}, by {}) ran after this request's checks and gate decision, let in by a lost hold \
+                 on the environment's lock; this request was withdrawn before any target ran (entry {withdrawn})",
+                d.seq, d.change, d.executed_by
+            ),
+            &format!(
+                "see its record, deployment {}; to run this one after it, run this again",
+                d.seq
+            ),
+        ),
+        None => refused(
+            "deployment_running",
+            format!(
+                "another deployment into {env} holds the environment's lease: this request was withdrawn before any target \
+                 ran (entry {withdrawn})"
+            ),
+            "wait until that deployment is recorded, then run this again",
+        ),
+    }
 }
 
 /// What to do after an interruption: see what runs, then ask again.
@@ -558,7 +656,16 @@ pub async fn promote(
         requested_at: None,
         drill: false,
     };
-    record(ledger, by, &release, &requested, jobs, target.as_ref()).await
+    record(
+        ledger,
+        by,
+        &release,
+        &requested,
+        jobs,
+        target.as_ref(),
+        serialised.checked,
+    )
+    .await
 }
 
 /// On the local runtime one process serves every tenant: a deployment is for the whole
@@ -602,30 +709,43 @@ async fn record(
     requested: &Requested,
     jobs: Vec<Job>,
     target: &dyn DeploymentTarget,
+    checked: u64,
 ) -> Result<Deployment, AppError> {
     let started = append_started(ledger, by, rel, requested).await?;
-    let _renewing = match renew_while_running(ledger, &started).await {
+    let renewing = match renew_while_running(ledger, &started).await {
         Ok(r) => r,
         Err(e) => {
             let _ = append_interrupted(ledger, by, &started, Interruption::Error).await;
             return Err(e);
         }
     };
-    if let Some(earlier) = announced_before(&in_flight(ledger, &started.environment).await?, started.seq) {
+    // Two let in together (a lock session cut before one announced, attack on `9a1e896`; or
+    // after its checks, before its announcement, attack on `0d02fbc`, which then ran on a gate
+    // decision older than the other's record): the one that got in first runs.
+    let env = started.environment.as_str();
+    let intruder = intruder(
+        &in_flight(ledger, env).await?,
+        &deployments(ledger, env).await?,
+        checked,
+        started.seq,
+    );
+    if intruder.is_some() || renewing.lost() {
         let withdrawn = append_interrupted(ledger, by, &started, Interruption::Withdrawn).await?;
-        return Err(refused(
-            "deployment_running",
-            format!(
-                "the deployment of {} into {} announced at entry {} (by {}) is still running: its process lost its hold on \
-                 the environment's lock (a database session cut), which let this request in beside it; this request was \
-                 withdrawn before any target ran (entry {withdrawn})",
-                earlier.change, started.environment, earlier.seq, earlier.executed_by
-            ),
-            "wait until that deployment is recorded, then run this again",
-        ));
+        return Err(withdrawal(env, intruder.as_ref(), withdrawn));
     }
-    let recorded = match run_jobs(ledger, rel, jobs, target).await {
-        Ok(runs) => append_record_of(ledger, by, rel, runs, target.kind(), Some(&started)).await,
+    let recorded = match run_jobs(ledger, rel, jobs, target, &renewing).await {
+        Ok(runs) => {
+            // Found interrupted while it ran (its process cut off past its lease): the record
+            // says so, rather than a plain outcome on top of the interruption.
+            let interrupted = crate::deployments::interruptions(ledger, env)
+                .await?
+                .into_iter()
+                .rev()
+                .take_while(|i| i.seq > started.seq)
+                .find(|i| i.started == started.seq)
+                .map(|i| i.seq);
+            append_record_of(ledger, by, rel, runs, target.kind(), Some((&started, interrupted))).await
+        }
         Err(e) => Err(e),
     };
     if recorded.is_err() {
@@ -640,6 +760,7 @@ async fn run_jobs(
     rel: &Release<'_>,
     jobs: Vec<Job>,
     target: &dyn DeploymentTarget,
+    renewing: &Renewing,
 ) -> Result<Vec<TargetRun>, AppError> {
     let mut runs = Vec::new();
     let mut failed = false;
@@ -656,6 +777,8 @@ async fn run_jobs(
             output_digest: None,
             rollback_to: job.rollback_to,
         };
+        // A deployment whose lease was taken over runs no further target: another may run.
+        failed |= renewing.lost();
         if !failed {
             let ring = job
                 .tenant
@@ -740,7 +863,16 @@ pub async fn rollback(
         requested_at: Some(requested_at),
         drill: false,
     };
-    record(ledger, by, &release, &requested, jobs, target.as_ref()).await
+    record(
+        ledger,
+        by,
+        &release,
+        &requested,
+        jobs,
+        target.as_ref(),
+        serialised.checked,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -787,12 +919,38 @@ mod tests {
     }
 
     /// Two requests let in together (one's lock session was cut before it announced): the
-    /// earlier announcement runs, the later withdraws, whichever looks first.
+    /// earlier announcement runs, the later withdraws, whichever looks first; one recorded
+    /// after the later one's checks makes it withdraw too (its gate decision is older).
     #[test]
     fn of_two_announcements_let_in_together_the_later_withdraws() {
         let both = [started(7), started(9)];
-        assert_eq!(announced_before(&both, 9).map(|s| s.seq), Some(7));
-        assert!(announced_before(&both, 7).is_none(), "the earlier runs");
-        assert!(announced_before(&[started(9)], 9).is_none(), "alone");
+        let seq = |i: Option<Intruder>| match i {
+            Some(Intruder::Running(s)) => Some(s.seq),
+            Some(Intruder::Recorded(d)) => Some(d.seq + 1000),
+            None => None,
+        };
+        assert_eq!(seq(intruder(&both, &[], 5, 9)), Some(7));
+        assert_eq!(seq(intruder(&both, &[], 5, 7)), None, "the earlier runs");
+        assert_eq!(seq(intruder(&[started(9)], &[], 5, 9)), None, "alone");
+        assert_eq!(
+            seq(intruder(&both, &[], 8, 9)),
+            None,
+            "before its checks: waited for or found interrupted"
+        );
+        let record: Deployment = serde_json::from_value(serde_json::json!({
+            "change": "CHG-6", "environment": "dev", "digests": [], "targets": [], "target": "command",
+            "status": "succeeded", "gate_decision": 1, "approvals": [], "executed_by": "user:rita",
+            "seq": 8, "time": "2026-12-06T08:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(
+            seq(intruder(&[started(9)], std::slice::from_ref(&record), 6, 9)),
+            Some(1008),
+            "recorded after its checks"
+        );
+        assert!(
+            seq(intruder(&[started(9)], &[record], 8, 9)).is_some(),
+            "recorded right at its checks' end"
+        );
     }
 }
