@@ -346,6 +346,20 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         },
         "Smith",
     );
+    refused(
+        "an unlabelled SSN as an observation's source",
+        {
+            let mut c = as_user(
+                &d,
+                None,
+                "dana",
+                &["env", "observe", "--env", "staging", "--source", "kubectl 219451100"],
+            );
+            c.arg("--from").arg(tmp.path().join("running.txt"));
+            c
+        },
+        "219451100",
+    );
 
     // A printed name, a configuration key, a custom type's schema (each written into a leaf).
     refused_with(
