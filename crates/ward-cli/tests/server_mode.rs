@@ -1969,6 +1969,98 @@ fn a_server_stopped_mid_promotion_stops_after_its_record() {
     assert_eq!(list["deployments"].as_array().map(Vec::len), Some(1), "{list}");
 }
 
+/// A hung target held a stopping server for up to its ten minutes a tenant. A second signal
+/// stops the server at once: the target stops with it, and the next deployment there records
+/// the cut one as interrupted.
+#[test]
+fn a_server_signalled_twice_stops_at_once_and_its_cut_deployment_is_found_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let (hang, pid) = (tmp.path().join("hang"), tmp.path().join("pid"));
+    std::fs::write(&hang, "").unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
+             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {pid}.tmp; mv {pid}.tmp {pid}; while [ -e {hang} ]; do sleep 0.1; done; echo deployed\"]\n",
+            pid = pid.display(),
+            hang = hang.display()
+        ),
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "d9".repeat(32));
+    register(&d, &digest, "api", "9");
+    let ci = token(&d, "ci", "developer");
+    let deployer = token(&d, "deployer", "release-manager");
+    let (mut server, url) = serve(&d);
+    let id = common::open_change(remote(&d, &url, &ci), "deploy, hung", &digest);
+    let promote = {
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["promote", "--change", &id, "--to", "dev", "--output", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    wait_for_file(&pid);
+    let target = std::fs::read_to_string(&pid).unwrap().trim().to_string();
+    let server_pid = server.0.id().to_string();
+    let signal = || {
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &server_pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    signal();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "the first signal waits for the record"
+    );
+    signal();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let stopped = loop {
+        if let Some(s) = server.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second signal did not stop the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!stopped.success(), "stopped, not finished: {stopped:?}");
+    let out = promote.wait_with_output().unwrap();
+    assert!(!out.status.success(), "the client got no record");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{target}/stat"))
+        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the target outlived the stopped server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::remove_file(&hang).unwrap();
+    let (_server, url) = serve(&d);
+    let e = {
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["promote", "--change", &id, "--to", "dev", "--output", "json"]);
+        let out = run(c);
+        json(&String::from_utf8_lossy(&out.stdout))
+    };
+    assert_eq!(e["error"]["code"], "deployment_interrupted", "{e}");
+    let dep = {
+        let mut c = remote(&d, &url, &deployer);
+        c.args(["promote", "--change", &id, "--to", "dev", "--output", "json"]);
+        json(&ok(run(c)))
+    };
+    assert_eq!(dep["status"], "succeeded", "asked again, it runs: {dep}");
+}
+
 /// The kinds of the log's entries, in order.
 fn log_kinds(d: &std::path::Path) -> Vec<String> {
     let shown = json(&ok(run({

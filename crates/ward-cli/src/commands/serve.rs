@@ -372,7 +372,27 @@ async fn recheck_state(
     }
 }
 
+/// Resolves at the first SIGINT or SIGTERM: the server stops taking requests and finishes the
+/// ones in progress — a deployment runs its targets to its record, up to their time limit. A
+/// second signal stops the process at once: a deployment still running is cut off (its targets
+/// stop with this process, `promotion::target`'s watchdog), and the next deployment in its
+/// environment records it as interrupted (CONTROLS rule 25).
 async fn shutdown_signal() {
+    signalled().await;
+    eprintln!(
+        "stopping: requests in progress finish first (a deployment runs its targets to its record); signal again to stop now"
+    );
+    tokio::spawn(async {
+        signalled().await;
+        eprintln!(
+            "stopping now: a deployment still running is cut off (its targets stop with this process) and the next deployment in its environment records it as interrupted"
+        );
+        std::process::exit(1);
+    });
+}
+
+/// The next SIGINT or SIGTERM.
+async fn signalled() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
