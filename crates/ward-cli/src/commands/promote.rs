@@ -135,6 +135,12 @@ fn line(d: &Deployment) -> String {
     if d.drill {
         s.push_str(" — rollback drill");
     }
+    if let Some(i) = d.after_interruption {
+        s.push_str(&format!(
+            "\n  recorded after entry {i} had found it interrupted: its process was cut off past its lease and ran on \
+             (another deployment may have run meanwhile; targets after that were skipped)"
+        ));
+    }
     for t in &d.targets {
         s.push_str(&format!(
             "\n  {:<14} {:<9} exit {:<3} config {} output {}{}",
