@@ -890,6 +890,44 @@ pub async fn in_flight(ledger: &Ledger, environment: &str) -> Result<Vec<Started
     per_environment(ledger, IN_FLIGHT, environment).await
 }
 
+/// How often a deployment renews its lease while it runs, on a store whose locks can be lost
+/// while their process lives (PostgreSQL).
+pub(crate) const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long after its lease's last renewal a deployment's process counts as stopped.
+pub(crate) const LEASE_LAPSES: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The lease a deployment into `env` renews while it runs.
+pub(crate) fn deployment_lease(env: &str) -> String {
+    format!("ward.deployment:{env}")
+}
+
+/// Whether announced deployment `started` still runs in a live process: the environment's lease
+/// names it and was renewed less than [`LEASE_LAPSES`] ago.
+pub(crate) fn still_running(lease: Option<&ward_store::Lease>, started: u64) -> bool {
+    lease.is_some_and(|l| l.holder == started.to_string() && l.age < LEASE_LAPSES)
+}
+
+/// The deployments announced in `env` and unanswered, once none of them still runs, for the
+/// holder of `env`'s lock. Where a lock ends with its process (SQLite), that is at once: nobody
+/// else holds the lock, so their processes stopped. Where it can be lost while its process
+/// lives (a PostgreSQL session cut by `idle_session_timeout`, `pg_terminate_backend` or a
+/// failover: the attack on `9a1e896`, where the next deployment ran beside the first), one
+/// whose lease is fresh still runs: this waits, as for the lock, until it is recorded or its
+/// lease lapses (its process stopped).
+pub(crate) async fn unanswered_once_none_runs(ledger: &Ledger, env: &str) -> Result<Vec<Started>, AppError> {
+    loop {
+        let now = in_flight(ledger, env).await?;
+        if now.is_empty() || ledger.store().locks_end_with_their_process() {
+            return Ok(now);
+        }
+        let lease = ledger.store().lease(&deployment_lease(env)).await?;
+        if !now.iter().any(|s| still_running(lease.as_ref(), s.seq)) {
+            return Ok(now);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 /// Of an environment's deployment records (`records`, oldest first), one of a request like
 /// `requested` recorded since this request arrived (`arrived`: the log's size then): it ran
 /// while this one waited for the environment's lock — in flight when it arrived, or sent at the

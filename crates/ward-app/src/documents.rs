@@ -441,7 +441,7 @@ pub async fn purge(
             let held = ledger.store().lock(&environment_lock(&env)).await?;
             // A deployment whose process lost its hold on the lock (a PostgreSQL session cut)
             // still runs: wait for it as for the lock.
-            crate::promotion::unanswered_once_none_runs(ledger, &env).await?;
+            crate::deployments::unanswered_once_none_runs(ledger, &env).await?;
             match purge_step(ledger, by, digest, req, cx, Some(held)).await? {
                 Step::Done(outcome) => Ok(outcome),
                 Step::NeedsEnvironmentLock(_) => Err(AppError::internal("the purge's environment lock was not kept")),

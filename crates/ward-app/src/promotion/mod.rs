@@ -24,9 +24,9 @@ pub use target::{DeploymentTarget, Running, Runtimes, target_for};
 
 use crate::changes::{self, Change};
 use crate::deployments::{
-    Deployment, Interruption, Release, Requested, Restore, Started, TargetRun, append_interrupted, append_record_of,
-    append_started, deployment, deployments, history, in_flight, known_good, plan_rollback, ran_while_waiting,
-    reverted,
+    Deployment, Interruption, LEASE_LAPSES, LEASE_RENEWAL, Release, Requested, Restore, Started, TargetRun,
+    append_interrupted, append_record_of, append_started, deployment, deployment_lease, deployments, history,
+    in_flight, known_good, plan_rollback, ran_while_waiting, reverted, unanswered_once_none_runs,
 };
 use crate::environment::{Environment, find};
 use crate::error::AppError;
@@ -183,44 +183,6 @@ struct Serialised {
     /// The log's size once the checks were made: a deployment announced or recorded there
     /// since, before this one's announcement, got in beside it (a lost lock session).
     checked: u64,
-}
-
-/// How often a deployment renews its lease while it runs, on a store whose locks can be lost
-/// while their process lives (PostgreSQL).
-const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(5);
-/// How long after its lease's last renewal a deployment's process counts as stopped.
-const LEASE_LAPSES: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The lease a deployment into `env` renews while it runs.
-fn deployment_lease(env: &str) -> String {
-    format!("ward.deployment:{env}")
-}
-
-/// Whether announced deployment `started` still runs in a live process: the environment's lease
-/// names it and was renewed less than [`LEASE_LAPSES`] ago.
-fn still_running(lease: Option<&ward_store::Lease>, started: u64) -> bool {
-    lease.is_some_and(|l| l.holder == started.to_string() && l.age < LEASE_LAPSES)
-}
-
-/// The deployments announced in `env` and unanswered, once none of them still runs, for the
-/// holder of `env`'s lock. Where a lock ends with its process (SQLite), that is at once: nobody
-/// else holds the lock, so their processes stopped. Where it can be lost while its process
-/// lives (a PostgreSQL session cut by `idle_session_timeout`, `pg_terminate_backend` or a
-/// failover: the attack on `9a1e896`, where the next deployment ran beside the first), one
-/// whose lease is fresh still runs: this waits, as for the lock, until it is recorded or its
-/// lease lapses (its process stopped).
-pub(crate) async fn unanswered_once_none_runs(ledger: &Ledger, env: &str) -> Result<Vec<Started>, AppError> {
-    loop {
-        let now = in_flight(ledger, env).await?;
-        if now.is_empty() || ledger.store().locks_end_with_their_process() {
-            return Ok(now);
-        }
-        let lease = ledger.store().lease(&deployment_lease(env)).await?;
-        if !now.iter().any(|s| still_running(lease.as_ref(), s.seq)) {
-            return Ok(now);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
 }
 
 /// Keeps a running deployment's lease fresh until dropped (nothing where locks end with their
@@ -878,6 +840,7 @@ pub async fn rollback(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployments::still_running;
     use std::time::Duration;
 
     fn started(seq: u64) -> Started {
