@@ -229,6 +229,26 @@ pub async fn deployments(ledger: &Ledger, environment: &str) -> Result<Vec<Deplo
     per_environment(ledger, DEPLOYMENTS, environment).await
 }
 
+/// The latest deployment recorded in `environment` at an entry in `[from, below)`, if any: one
+/// indexed seek, whatever the history's length.
+pub async fn recorded_between(
+    ledger: &Ledger,
+    environment: &str,
+    from: u64,
+    below: u64,
+) -> Result<Option<Deployment>, AppError> {
+    ledger
+        .store()
+        .projection_last_before(
+            DEPLOYMENTS,
+            &format!("{environment}/{from:020}"),
+            &format!("{environment}/{below:020}"),
+        )
+        .await?
+        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
+        .transpose()
+}
+
 /// What a tenant (or the environment) runs, release by release: its successful target runs,
 /// oldest first.
 pub fn history(list: &[Deployment], tenant: Option<&str>) -> Vec<Restore> {

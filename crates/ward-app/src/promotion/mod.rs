@@ -685,9 +685,10 @@ async fn record(
     // after its checks, before its announcement, attack on `0d02fbc`, which then ran on a gate
     // decision older than the other's record): the one that got in first runs.
     let env = started.environment.as_str();
+    let recorded = crate::deployments::recorded_between(ledger, env, checked, started.seq).await?;
     let intruder = intruder(
         &in_flight(ledger, env).await?,
-        &deployments(ledger, env).await?,
+        recorded.as_slice(),
         checked,
         started.seq,
     );
