@@ -687,6 +687,7 @@ pub async fn append_record_of(
     started: Option<(&Started, Option<u64>)>,
 ) -> Result<Deployment, AppError> {
     let failed = runs.iter().any(|r| r.status != "succeeded");
+    let unconfirmed = runs.iter().any(|r| r.status == UNCONFIRMED);
     let tenants: Vec<String> = runs.iter().filter_map(|r| r.tenant.clone()).collect();
     let payload = json!({
         "change": rel.change,
@@ -696,7 +697,11 @@ pub async fn append_record_of(
         "tenants": tenants,
         "targets": runs,
         "target": target_kind,
-        "status": if failed { "failed" } else { "succeeded" },
+        "status": match (unconfirmed, failed) {
+            (true, _) => UNCONFIRMED,
+            (false, true) => "failed",
+            (false, false) => "succeeded",
+        },
         "gate_decision": rel.gate_decision,
         "approvals": rel.approvals,
         "excused_by": rel.excused_by,
@@ -743,6 +748,14 @@ async fn append_stamped<T: serde::de::DeserializeOwned>(
     doc["time"] = json!(receipt.time);
     serde_json::from_value(doc).map_err(AppError::internal)
 }
+
+/// The status of a target run that reported success after its deployment had been found
+/// interrupted (`after_interruption`): its process was cut off past its lease and ran on, and
+/// another deployment may have run meanwhile. Ward does not vouch for it: not what a unit runs,
+/// not a known-good release, not a release to roll back to (attack on `6fd710a`: a late record
+/// became the current release over the one recorded after its interruption); observe the
+/// environment to learn what runs. The record's status is the same.
+pub const UNCONFIRMED: &str = "unconfirmed";
 
 /// Projection of the deployments announced (`deployment.started`) and not yet ended by their
 /// record or an interruption (key `<environment>/<seq>`), kept by [`DeploymentProjector`].
@@ -842,6 +855,10 @@ pub struct Started {
     pub gate_decision: u64,
     /// Identity executing it.
     pub executed_by: String,
+    /// The lease its process took before announcing it and renews while it runs (a random
+    /// token; none on a store whose locks end with their process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
     /// Log entry.
     pub seq: u64,
     /// When.
@@ -856,8 +873,9 @@ pub async fn append_started(
     by: &Identity,
     rel: &Release<'_>,
     requested: &Requested,
+    lease: Option<&str>,
 ) -> Result<Started, AppError> {
-    let payload = json!({
+    let mut payload = json!({
         "environment": rel.env.name,
         "change": rel.change,
         "requested": requested,
@@ -865,6 +883,9 @@ pub async fn append_started(
         "gate_decision": rel.gate_decision,
         "executed_by": by.id,
     });
+    if let Some(l) = lease {
+        payload["lease"] = json!(l);
+    }
     append_stamped(ledger, by, "deployment.started", &rel.env.name, payload).await
 }
 
@@ -922,9 +943,10 @@ pub(crate) fn deployment_lease(env: &str) -> String {
 }
 
 /// Whether announced deployment `started` still runs in a live process: the environment's lease
-/// names it and was renewed less than [`LEASE_LAPSES`] ago.
-pub(crate) fn still_running(lease: Option<&ward_store::Lease>, started: u64) -> bool {
-    lease.is_some_and(|l| l.holder == started.to_string() && l.age < LEASE_LAPSES)
+/// is the one it took before its announcement (`Started::lease`) and was renewed less than
+/// [`LEASE_LAPSES`] ago.
+pub(crate) fn still_running(lease: Option<&ward_store::Lease>, started: &Started) -> bool {
+    lease.is_some_and(|l| started.lease.as_deref() == Some(l.holder.as_str()) && l.age < LEASE_LAPSES)
 }
 
 /// The deployments announced in `env` and unanswered, once none of them still runs, for the
@@ -941,7 +963,7 @@ pub(crate) async fn unanswered_once_none_runs(ledger: &Ledger, env: &str) -> Res
             return Ok(now);
         }
         let lease = ledger.store().lease(&deployment_lease(env)).await?;
-        if !now.iter().any(|s| still_running(lease.as_ref(), s.seq)) {
+        if !now.iter().any(|s| still_running(lease.as_ref(), s)) {
             return Ok(now);
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;

@@ -893,6 +893,14 @@ pub async fn attest_within(
     // What stays in the leaf is judged as identifiers are (attack round 7: a SARIF rule id
     // `smith_john_19610412`, a purl, a builder id).
     crate::identifier::judge_summary("evidence summary", &summary)?;
+    // A scan's vulnerability ids stay in the leaf and are what a waiver's finding must name:
+    // judged as the waiver's finding is (attack on `6fd710a`: `smith-j-1961-04-12` as a
+    // grype id reached the leaf, then a waiver).
+    if format == Format::Vulns {
+        for id in vulnerability_ids(&summary) {
+            crate::identifier::check_labelled("vulnerability id", id)?;
+        }
+    }
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
@@ -1299,6 +1307,23 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
         .collect::<Result<_, _>>()?;
     out.sort_by_key(|a| a.seq);
     Ok(out)
+}
+
+/// Every vulnerability id a `vulns` summary names (each finding's id and aliases, and `ids`).
+fn vulnerability_ids(summary: &Value) -> impl Iterator<Item = &str> {
+    let findings = summary.get("list").and_then(Value::as_array).into_iter().flatten();
+    let own = findings.flat_map(|f| {
+        let id = f.get("id").and_then(Value::as_str);
+        let aliases = f.get("aliases").and_then(Value::as_array).into_iter().flatten();
+        id.into_iter().chain(aliases.filter_map(Value::as_str))
+    });
+    let listed = summary
+        .get("ids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    own.chain(listed)
 }
 
 #[cfg(test)]

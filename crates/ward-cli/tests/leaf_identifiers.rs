@@ -266,6 +266,32 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         ),
         "jones",
     );
+    // A scan's vulnerability ids stay in the leaf, and a waiver's finding must be one of them:
+    // judged as the finding is (attack on `6fd710a`: a grype id `smith-j-1961-04-12` was kept).
+    let scan = tmp.path().join("grype.json");
+    std::fs::write(
+        &scan,
+        r#"{"matches":[{"vulnerability":{"id":"smith-j-1961-04-12","severity":"Critical","fix":{"versions":[],"state":"not-fixed"}},"artifact":{"name":"b","version":"2"}}],"descriptor":{"name":"grype","version":"0.80.0"}}"#,
+    )
+    .unwrap();
+    refused(
+        "a name and a birth date as a scan's vulnerability id",
+        as_user(
+            &d,
+            None,
+            "dana",
+            &[
+                "attest",
+                "add",
+                scan.to_str().unwrap(),
+                "--artifact",
+                &digest,
+                "--type",
+                "vulns",
+            ],
+        ),
+        "1961-04-12",
+    );
     let waiver = |owner: &str, finding: &str| {
         as_user(
             &d,
@@ -345,6 +371,20 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             c
         },
         "Smith",
+    );
+    refused(
+        "an SSN in groups as an observation's source",
+        {
+            let mut c = as_user(
+                &d,
+                None,
+                "dana",
+                &["env", "observe", "--env", "staging", "--source", "kubectl 219 451 100"],
+            );
+            c.arg("--from").arg(tmp.path().join("running.txt"));
+            c
+        },
+        "219 451 100",
     );
     refused(
         "an unlabelled SSN as an observation's source",

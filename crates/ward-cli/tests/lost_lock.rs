@@ -161,12 +161,37 @@ fn a_deployment_revived_after_its_lease_lapsed_records_that_it_came_after_its_in
     std::thread::sleep(Duration::from_secs(1));
     std::fs::remove_file(&hang_first).unwrap();
     let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "not a success");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let record = json(&stdout);
+    // The record, then the error naming it.
+    let mut printed = serde_json::Deserializer::from_str(&stdout).into_iter::<serde_json::Value>();
+    let record = printed.next().expect("the record").expect("JSON");
+    let error = printed.next().expect("the error").expect("JSON");
+    assert_eq!(error["error"]["code"], "deployment_unconfirmed", "{stdout}");
     let interrupted = record["after_interruption"].as_u64();
     assert!(
         interrupted.is_some(),
         "the revived record names its interruption: {stdout}"
+    );
+    // Not a release Ward vouches for (attack on `6fd710a`: it became the current release over
+    // the one recorded after its interruption).
+    assert_eq!(record["status"], "unconfirmed", "{stdout}");
+    assert_eq!(record["targets"][0]["status"], "unconfirmed", "{stdout}");
+    let running = tmp.path().join("running.txt");
+    std::fs::write(&running, format!("sha256:{}\n", "d4".repeat(32))).unwrap();
+    let drift = json(&ok(run({
+        let mut c = as_user(
+            &d,
+            Some(&url),
+            "rita",
+            &["env", "observe", "--env", "dev", "--output", "json"],
+        );
+        c.arg("--from").arg(&running);
+        c
+    })));
+    assert_eq!(
+        drift["drifted"], false,
+        "what the deployment after the interruption shipped is still what runs: {drift}"
     );
     let shown = json(&ok(run({
         let mut c = ward(&d, Some(&url));
@@ -189,6 +214,111 @@ fn a_deployment_revived_after_its_lease_lapsed_records_that_it_came_after_its_in
         c.args(["log", "fsck"]);
         c
     }));
+    rt.block_on(db.cleanup());
+}
+
+/// Attack on `6fd710a`: a deployment took its lease after announcing, so a lock session cut in
+/// between let the next request find the announcement without a lease, record it as stopped
+/// while its process lived, and run beside it. The lease is taken before the announcement now:
+/// here both requests are let in (the first's session cut while its lease waits), the first
+/// runs, and the second — whose gate decision predates the first's record — withdraws.
+#[test]
+fn two_requests_let_in_by_a_cut_session_run_one_after_the_other_or_withdraw() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((db, d, changes)) = environment(&rt, tmp.path(), &["e5", "f6"]) else {
+        return;
+    };
+    let url = db.url.clone();
+    let runs = tmp.path().join("runs");
+    let hang = tmp.path().join("hang");
+    std::fs::write(&hang, "").unwrap();
+    let promote = |change: &str| as_user(&d, Some(&url), "rita", &["promote", "--change", change, "--to", "dev"]);
+    // Hold the leases table, so that each request stops where it takes its lease.
+    let mut holder = rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE leases IN EXCLUSIVE MODE")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c
+    });
+    let waiting = || -> i64 {
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                 AND query LIKE 'INSERT INTO leases%'",
+            )
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+        })
+    };
+    let first = spawn(promote(&changes[0]));
+    wait_until("the first request waits for its lease", || waiting() == 1);
+    assert_eq!(
+        cut_lock_sessions(&rt, &url),
+        1,
+        "the first holds the environment's lock"
+    );
+    let second = spawn(promote(&changes[1]));
+    wait_until("the second request, let in, waits for its lease", || waiting() == 2);
+    assert!(lines(&runs).is_empty(), "nothing announced, nothing ran");
+    rt.block_on(sqlx::raw_sql("COMMIT").execute(&mut holder)).unwrap();
+    wait_until("the first deployment's target runs", || lines(&runs).len() == 1);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lines(&runs).len(), 1, "the second does not run beside it");
+    std::fs::remove_file(&hang).unwrap();
+    // Whichever took the lease first runs (the database's lock queue decides); the other withdraws.
+    let outs: Vec<_> = [first, second]
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+        })
+        .collect();
+    let ran: Vec<usize> = (0..2).filter(|&i| outs[i].0).collect();
+    assert_eq!(ran.len(), 1, "one ran, one withdrew: {outs:?}");
+    let (winner, loser) = (ran[0], 1 - ran[0]);
+    assert_eq!(
+        json(&outs[loser].1)["error"]["code"],
+        "deployment_ran_while_waiting",
+        "its gate decision predates the other's record: {outs:?}"
+    );
+    assert_eq!(
+        lines(&runs),
+        [format!("start {}", changes[winner]), format!("end {}", changes[winner])],
+        "one target ran"
+    );
+    assert_eq!(
+        deployment_kinds(&d, &url),
+        [
+            "deployment.started",
+            "deployment.recorded",
+            "deployment.started",
+            "deployment.interrupted"
+        ],
+        "one recorded, the other withdrawn; each answered once"
+    );
+    ok(run({
+        let mut c = ward(&d, Some(&url));
+        c.args(["log", "fsck"]);
+        c
+    }));
+    // Asked again, the other runs.
+    let again = json(&ok(run({
+        let mut c = promote(&changes[loser]);
+        c.args(["--output", "json"]);
+        c
+    })));
+    assert_eq!(again["status"], "succeeded", "{again}");
+    drop(holder);
     rt.block_on(db.cleanup());
 }
 

@@ -195,6 +195,8 @@ pub trait Store: Send + Sync {
     /// when another holder renewed it more recently. One statement, so two processes renewing
     /// at once never both hold it. Operational state beside the log: not an event, not exported.
     async fn renew_lease(&self, name: &str, holder: &str, lapse: std::time::Duration) -> Result<bool, StoreError>;
+    /// Ends `holder`'s lease `name` (nothing when another holds it).
+    async fn end_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Lease `name`: its holder and how long ago it was last renewed, by the database's clock
     /// (one clock for every process sharing the store); `None` if never renewed.
     async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;

@@ -571,6 +571,15 @@ impl Store for PgStore {
         Ok(held.is_some())
     }
 
+    async fn end_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn lease(&self, name: &str) -> Result<Option<crate::Lease>, StoreError> {
         let row: Option<(String, f64)> = sqlx::query_as(
             "SELECT holder, GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - renewed_at), 0)::float8 \

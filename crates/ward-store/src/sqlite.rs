@@ -583,6 +583,15 @@ impl Store for SqliteStore {
         Ok(held.is_some())
     }
 
+    async fn end_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn lease(&self, name: &str) -> Result<Option<crate::Lease>, StoreError> {
         let row: Option<(String, i64)> = sqlx::query_as("SELECT holder, renewed_at FROM leases WHERE name = ?")
             .bind(name)

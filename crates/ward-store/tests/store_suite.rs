@@ -142,6 +142,18 @@ async fn a_lease_is_seen_by_every_handle_with_its_age_on_one_clock(url: &str) {
         !a.renew_lease("ward.promote:dev", "7", lapse).await.unwrap(),
         "the old holder finds it lost"
     );
+    a.end_lease("ward.promote:dev", "7").await.unwrap();
+    assert_eq!(
+        b.lease("ward.promote:dev").await.unwrap().unwrap().holder,
+        "9",
+        "not its holder: kept"
+    );
+    b.end_lease("ward.promote:dev", "9").await.unwrap();
+    assert_eq!(a.lease("ward.promote:dev").await.unwrap(), None, "ended by its holder");
+    assert!(
+        a.renew_lease("ward.promote:dev", "7", lapse).await.unwrap(),
+        "free again: taken"
+    );
     assert_eq!(a.lease("ward.promote:prod").await.unwrap(), None, "one lease per name");
     assert_eq!(l.store().head().await.unwrap().size(), 2, "no log entry for a lease");
     let (r, state) = fsck_state(&l).await;

@@ -185,11 +185,13 @@ struct Serialised {
     checked: u64,
 }
 
-/// Keeps a running deployment's lease fresh until dropped (nothing where locks end with their
-/// process), and knows when it was lost.
+/// A deployment's lease on its environment, taken before its announcement and renewed while it
+/// runs (nothing where locks end with their process); knows when it was lost.
 struct Renewing {
     task: Option<tokio::task::JoinHandle<()>>,
     lost: Arc<std::sync::atomic::AtomicBool>,
+    /// `(lease name, holder token)`.
+    held: Option<(String, String)>,
 }
 
 impl Renewing {
@@ -198,6 +200,24 @@ impl Renewing {
     /// interrupted; it runs no further target.
     fn lost(&self) -> bool {
         self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The token the announcement names (`Started::lease`).
+    fn token(&self) -> Option<&str> {
+        self.held.as_ref().map(|(_, t)| t.as_str())
+    }
+
+    /// Ends the lease once the deployment is answered (recorded, or withdrawn): the next one
+    /// takes it at once. A process that stops first leaves it to lapse.
+    async fn release(mut self, ledger: &Ledger) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        if let Some((name, token)) = &self.held
+            && let Err(e) = ledger.store().end_lease(name, token).await
+        {
+            tracing::warn!(lease = %name, error = %e, "cannot end a deployment's lease: it lapses");
+        }
     }
 }
 
@@ -209,47 +229,50 @@ impl Drop for Renewing {
     }
 }
 
-/// Takes `started`'s lease on its environment now and renews it every [`LEASE_RENEWAL`] while
-/// the returned guard lives. A renewal refused because another deployment holds a fresh lease
-/// (`Store::renew_lease` is conditional: a process revived after its lease lapsed used to
-/// overwrite the lease of the deployment running after it) marks the guard lost; one that
-/// fails is retried at the next.
-async fn renew_while_running(ledger: &Ledger, started: &Started) -> Result<Renewing, AppError> {
+/// Takes the lease of deployments into `env` under a fresh random token, before the
+/// announcement that names it — so that whoever finds the announcement unanswered also finds
+/// its lease (attack on `6fd710a`: taken after the announcement, a session cut in between let
+/// the next request record a live deployment as stopped, and run beside it) — waiting while
+/// another holds it fresh (a deployment let in beside this one by a lost lock session, until it
+/// ends; or one that stopped, until its lease lapses). Renewed every [`LEASE_RENEWAL`] while
+/// the guard lives; a renewal refused (another took it after it lapsed) marks it lost.
+async fn take_lease(ledger: &Ledger, env: &str) -> Result<Renewing, AppError> {
     let store = ledger.store().clone();
     let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if store.locks_end_with_their_process() {
-        return Ok(Renewing { task: None, lost });
+        return Ok(Renewing {
+            task: None,
+            lost,
+            held: None,
+        });
     }
-    let (name, holder) = (deployment_lease(&started.environment), started.seq.to_string());
-    if !store.renew_lease(&name, &holder, LEASE_LAPSES).await? {
-        // A fresh lease of a deployment already answered (recorded, or found interrupted) is
-        // a leftover: taken over. One of a deployment still unanswered is another running.
-        let unanswered = in_flight(ledger, &started.environment).await?;
-        let running = store
-            .lease(&name)
-            .await?
-            .is_some_and(|l| unanswered.iter().any(|s| s.seq.to_string() == l.holder));
-        if running || !store.renew_lease(&name, &holder, std::time::Duration::ZERO).await? {
-            lost.store(true, std::sync::atomic::Ordering::SeqCst);
-            return Ok(Renewing { task: None, lost });
-        }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(AppError::internal)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let name = deployment_lease(env);
+    while !store.renew_lease(&name, &token, LEASE_LAPSES).await? {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    let flag = lost.clone();
+    let (flag, task_store, task_name, task_token) = (lost.clone(), store.clone(), name.clone(), token.clone());
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(LEASE_RENEWAL).await;
-            match store.renew_lease(&name, &holder, LEASE_LAPSES).await {
+            match task_store.renew_lease(&task_name, &task_token, LEASE_LAPSES).await {
                 Ok(true) => {}
                 Ok(false) => {
                     flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                    tracing::warn!(lease = %name, "a running deployment's lease was taken over: it runs no further target");
+                    tracing::warn!(lease = %task_name, "a running deployment's lease was taken over: it runs no further target");
                     return;
                 }
-                Err(e) => tracing::warn!(lease = %name, error = %e, "cannot renew a running deployment's lease"),
+                Err(e) => tracing::warn!(lease = %task_name, error = %e, "cannot renew a running deployment's lease"),
             }
         }
     });
-    Ok(Renewing { task: Some(task), lost })
+    Ok(Renewing {
+        task: Some(task),
+        lost,
+        held: Some((name, token)),
+    })
 }
 
 /// What got into an environment between a deployment's checks (the log's size `checked`) and
@@ -673,46 +696,92 @@ async fn record(
     target: &dyn DeploymentTarget,
     checked: u64,
 ) -> Result<Deployment, AppError> {
-    let started = append_started(ledger, by, rel, requested).await?;
-    let renewing = match renew_while_running(ledger, &started).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = append_interrupted(ledger, by, &started, Interruption::Error).await;
-            return Err(e);
-        }
+    let renewing = take_lease(ledger, &rel.env.name).await?;
+    let outcome = match append_started(ledger, by, rel, requested, renewing.token()).await {
+        Ok(started) => run_announced(ledger, by, rel, &started, jobs, target, checked, &renewing).await,
+        Err(e) => Err(e),
     };
+    renewing.release(ledger).await;
+    outcome
+}
+
+/// [`record`] after the announcement, holding the lease: withdraws if another deployment got in
+/// (recorded as withdrawn), else runs the targets and records the deployment; an error on the
+/// way is recorded as the interruption.
+#[allow(clippy::too_many_arguments)]
+async fn run_announced(
+    ledger: &Ledger,
+    by: &Identity,
+    rel: &Release<'_>,
+    started: &Started,
+    jobs: Vec<Job>,
+    target: &dyn DeploymentTarget,
+    checked: u64,
+    renewing: &Renewing,
+) -> Result<Deployment, AppError> {
     // Two let in together (a lock session cut before one announced, attack on `9a1e896`; or
     // after its checks, before its announcement, attack on `0d02fbc`, which then ran on a gate
     // decision older than the other's record): the one that got in first runs.
     let env = started.environment.as_str();
-    let recorded = crate::deployments::recorded_between(ledger, env, checked, started.seq).await?;
-    let intruder = intruder(
-        &in_flight(ledger, env).await?,
-        recorded.as_slice(),
-        checked,
-        started.seq,
-    );
+    let checks = async {
+        let recorded = crate::deployments::recorded_between(ledger, env, checked, started.seq).await?;
+        let unanswered = in_flight(ledger, env).await?;
+        Ok::<_, AppError>((
+            intruder(&unanswered, recorded.as_slice(), checked, started.seq),
+            unanswered.iter().any(|s| s.seq == started.seq),
+        ))
+    };
+    let (intruder, own_unanswered) = match checks.await {
+        Ok(found) => found,
+        Err(e) => {
+            let _ = append_interrupted(ledger, by, started, Interruption::Error).await;
+            return Err(e);
+        }
+    };
+    if !own_unanswered {
+        // Found interrupted already (its lease lapsed before its first renewal): answered.
+        return Err(refused(
+            "deployment_interrupted",
+            format!(
+                "the deployment into {env} announced at entry {} was recorded as interrupted before its first target ran; \
+                 nothing was run",
+                started.seq
+            ),
+            &interrupted_hint(rel.env),
+        ));
+    }
     if intruder.is_some() || renewing.lost() {
-        let withdrawn = append_interrupted(ledger, by, &started, Interruption::Withdrawn).await?;
+        let withdrawn = append_interrupted(ledger, by, started, Interruption::Withdrawn).await?;
         return Err(withdrawal(env, intruder.as_ref(), withdrawn));
     }
-    let recorded = match run_jobs(ledger, rel, jobs, target, &renewing).await {
-        Ok(runs) => {
+    let recorded = match run_jobs(ledger, rel, jobs, target, renewing).await {
+        Ok(mut runs) => {
             // Found interrupted while it ran (its process cut off past its lease): the record
-            // says so, rather than a plain outcome on top of the interruption.
-            let interrupted = crate::deployments::interruptions(ledger, env)
-                .await?
-                .into_iter()
-                .rev()
-                .take_while(|i| i.seq > started.seq)
-                .find(|i| i.started == started.seq)
-                .map(|i| i.seq);
-            append_record_of(ledger, by, rel, runs, target.kind(), Some((&started, interrupted))).await
+            // says so, and what it ran is unconfirmed — not a plain outcome on top of the
+            // interruption (attack on `6fd710a`: it became the current release).
+            let interrupted = match crate::deployments::interruptions(ledger, env).await {
+                Ok(list) => list
+                    .into_iter()
+                    .rev()
+                    .take_while(|i| i.seq > started.seq)
+                    .find(|i| i.started == started.seq)
+                    .map(|i| i.seq),
+                Err(e) => {
+                    let _ = append_interrupted(ledger, by, started, Interruption::Error).await;
+                    return Err(e);
+                }
+            };
+            if interrupted.is_some() {
+                for r in runs.iter_mut().filter(|r| r.status == "succeeded") {
+                    r.status = crate::deployments::UNCONFIRMED.into();
+                }
+            }
+            append_record_of(ledger, by, rel, runs, target.kind(), Some((started, interrupted))).await
         }
         Err(e) => Err(e),
     };
     if recorded.is_err() {
-        let _ = append_interrupted(ledger, by, &started, Interruption::Error).await;
+        let _ = append_interrupted(ledger, by, started, Interruption::Error).await;
     }
     recorded
 }
@@ -856,6 +925,7 @@ mod tests {
             rollback_of: None,
             gate_decision: 1,
             executed_by: "user:rita".into(),
+            lease: None,
             seq,
             time: "2026-12-06T08:00:00Z".into(),
         }
@@ -872,13 +942,22 @@ mod tests {
     /// process stopped lets its lease lapse; a lease names one announcement only.
     #[test]
     fn a_deployment_runs_on_while_its_own_lease_is_fresh() {
-        assert!(still_running(Some(&lease("7", 0)), 7));
-        assert!(still_running(Some(&lease("7", 29)), 7));
-        assert!(!still_running(Some(&lease("7", 30)), 7), "lapsed: its process stopped");
-        assert!(!still_running(Some(&lease("6", 1)), 7), "another deployment's lease");
+        let mut s = started(7);
+        s.lease = Some("t7".into());
+        assert!(still_running(Some(&lease("t7", 0)), &s));
+        assert!(still_running(Some(&lease("t7", 29)), &s));
         assert!(
-            !still_running(None, 7),
+            !still_running(Some(&lease("t7", 30)), &s),
+            "lapsed: its process stopped"
+        );
+        assert!(!still_running(Some(&lease("t6", 1)), &s), "another deployment's lease");
+        assert!(
+            !still_running(None, &s),
             "never renewed (a store whose locks end with their process)"
+        );
+        assert!(
+            !still_running(Some(&lease("t7", 0)), &started(7)),
+            "announced without a lease"
         );
     }
 

@@ -159,6 +159,21 @@ fn line(d: &Deployment) -> String {
 }
 
 fn failed_deployment(d: &Deployment) -> anyhow::Error {
+    if let Some(i) = d.after_interruption {
+        return Failure::new(
+            "deployment_unconfirmed",
+            format!(
+                "the {} deployment was recorded as entry {} after entry {i} had found it interrupted (its process was cut \
+                 off past its lease): what it ran is unconfirmed, and another deployment may have run meanwhile",
+                d.environment, d.seq
+            ),
+            format!(
+                "see what runs in {} (its deployment target's own status) and what was recorded there: ward deployments --env {}",
+                d.environment, d.environment
+            ),
+        )
+        .into();
+    }
     let place = |t: &TargetRun| t.tenant.clone().unwrap_or_else(|| d.environment.clone());
     let failed: Vec<String> = d.targets.iter().filter(|t| t.status == "failed").map(place).collect();
     let skipped: Vec<String> = d.targets.iter().filter(|t| t.status == "skipped").map(place).collect();
