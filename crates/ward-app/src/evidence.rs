@@ -898,6 +898,15 @@ pub async fn attest_within(
     // grype id reached the leaf, then a waiver).
     if format == Format::Vulns {
         for id in vulnerability_ids(&summary) {
+            // Printable ASCII, as every scanner writes them (`CVE-…`, `GHSA-…`, `PYSEC-…`): an
+            // invisible or look-alike character would make a waiver's finding look like an id
+            // it is not (attack on `4428517`).
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(AppError::invalid(
+                    "a vulnerability id in the scan is not printable ASCII without spaces",
+                    "attach the scanner's own report: vulnerability ids are written like CVE-2024-1234 or GHSA-xxxx-xxxx-xxxx",
+                ));
+            }
             crate::identifier::check_labelled("vulnerability id", id)?;
         }
     }

@@ -404,7 +404,7 @@ pub async fn grant_waiver(
         ));
     }
     if let Some(f) = &req.finding {
-        if f.is_empty() || f.len() > 200 || f.chars().any(char::is_whitespace) {
+        if f.is_empty() || f.len() > 200 || !f.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(AppError::invalid(
                 "bad finding id",
                 "pass the vulnerability id, e.g. CVE-2024-1234",

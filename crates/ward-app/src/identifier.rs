@@ -659,9 +659,12 @@ fn decoded_until_stable(text: &str) -> String {
     decoded
 }
 
-/// Full-width ASCII (`ｐｔ`, `＠`, `０`) folded to ASCII, the ideographic full stop to `.`.
+/// Full-width ASCII (`ｐｔ`, `＠`, `０`) folded to ASCII, the ideographic full stop to `.`, and
+/// what renders as nothing dropped (a soft hyphen or a zero-width space splitting a date:
+/// `john\u{ad}smith\u{ad}1961\u{ad}04\u{ad}12`, attack on `4428517`).
 fn folded(text: &str) -> String {
     text.chars()
+        .filter(|&c| !ward_evidence::guard::decode::invisible(c))
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3002}' | '\u{FF61}' => '.',
@@ -1144,6 +1147,9 @@ mod tests {
     #[test]
     fn a_birth_date_beside_a_name_in_an_identifier_is_refused() {
         for phi in [
+            // Split by what renders as nothing (attack on `4428517`).
+            "john\u{ad}smith\u{ad}1961\u{ad}04\u{ad}12",
+            "john.smith.19\u{200b}61-04-12",
             "smith-j-1961-04-12",
             "feature/smith-j-1961-04-12",
             "j-smith-1961-04-12",

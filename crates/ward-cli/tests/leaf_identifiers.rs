@@ -269,29 +269,49 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
     // A scan's vulnerability ids stay in the leaf, and a waiver's finding must be one of them:
     // judged as the finding is (attack on `6fd710a`: a grype id `smith-j-1961-04-12` was kept).
     let scan = tmp.path().join("grype.json");
-    std::fs::write(
-        &scan,
-        r#"{"matches":[{"vulnerability":{"id":"smith-j-1961-04-12","severity":"Critical","fix":{"versions":[],"state":"not-fixed"}},"artifact":{"name":"b","version":"2"}}],"descriptor":{"name":"grype","version":"0.80.0"}}"#,
-    )
-    .unwrap();
-    refused(
-        "a name and a birth date as a scan's vulnerability id",
-        as_user(
-            &d,
-            None,
-            "dana",
-            &[
-                "attest",
-                "add",
-                scan.to_str().unwrap(),
-                "--artifact",
-                &digest,
-                "--type",
-                "vulns",
-            ],
+    for (attack, id, secret) in [
+        (
+            "a name and a birth date as a scan's vulnerability id",
+            "smith-j-1961-04-12",
+            "1961-04-12",
         ),
-        "1961-04-12",
-    );
+        (
+            "a name and a birth date split by soft hyphens (attack on `4428517`)",
+            "john\\u00adsmith\\u00ad1961\\u00ad04\\u00ad12",
+            "smith",
+        ),
+        (
+            "a zero-width space in an id (it would print as another id)",
+            "CVE-2031-7777\\u200b",
+            "2031-7777",
+        ),
+    ] {
+        std::fs::write(
+            &scan,
+            format!(
+                r#"{{"matches":[{{"vulnerability":{{"id":"{id}","severity":"Critical","fix":{{"versions":[],"state":"not-fixed"}}}},"artifact":{{"name":"b","version":"2"}}}}],"descriptor":{{"name":"grype","version":"0.80.0"}}}}"#
+            ),
+        )
+        .unwrap();
+        refused(
+            attack,
+            as_user(
+                &d,
+                None,
+                "dana",
+                &[
+                    "attest",
+                    "add",
+                    scan.to_str().unwrap(),
+                    "--artifact",
+                    &digest,
+                    "--type",
+                    "vulns",
+                ],
+            ),
+            secret,
+        );
+    }
     let waiver = |owner: &str, finding: &str| {
         as_user(
             &d,

@@ -1089,7 +1089,8 @@ fn number_separator(c: char) -> bool {
 }
 
 /// Characters that render as nothing: dropped from the folded view (C1 controls too, but NEL).
-fn invisible(c: char) -> bool {
+/// Also what Ward's identifier rules drop before they read a token.
+pub fn invisible(c: char) -> bool {
     matches!(c,
         '\u{80}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
