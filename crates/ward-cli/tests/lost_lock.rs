@@ -328,66 +328,24 @@ fn a_deployment_whose_lock_session_was_cut_is_waited_for_not_run_beside() {
         .enable_all()
         .build()
         .unwrap();
-    let Some(db) = rt.block_on(ward_store::testing::TestDb::postgres()) else {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((db, d, changes)) = environment(&rt, tmp.path(), &["a1", "b2"]) else {
         return;
     };
     let url = db.url.clone();
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, Some(&url));
-        c.arg("init");
-        c
-    }));
     let (runs, hang) = (tmp.path().join("runs"), tmp.path().join("hang"));
     std::fs::write(&hang, "").unwrap();
-    std::fs::write(
-        d.join("ward.toml"),
-        format!(
-            "[controls.tiers.low]\nevidence = []\napprovals = 0\nticket = true\n\n\
-             [[environments]]\nname = \"dev\"\ncommand = [\"sh\", \"-c\", \"echo start >> {runs}; while [ -e {hang} ]; do sleep 0.1; done; echo end >> {runs}; echo deployed\"]\n",
-            runs = runs.display(),
-            hang = hang.display(),
-        ),
-    )
-    .unwrap();
-    add_user(&d, Some(&url), "dev", &["developer"]);
-    add_user(&d, Some(&url), "rita", &["release-manager"]);
-    let mut changes = Vec::new();
-    for (n, byte) in ["a1", "b2"].iter().enumerate() {
-        let digest = format!("sha256:{}", byte.repeat(32));
-        ok(run(register_command_on(
-            &d,
-            Some(&url),
-            &digest,
-            "api",
-            &format!("{n}.0.0"),
-            &[],
-        )));
-        changes.push(common::open_change(
-            as_user(&d, Some(&url), "dev", &[]),
-            &format!("release {n}"),
-            &digest,
-        ));
-    }
     let promote = |change: &str| as_user(&d, Some(&url), "rita", &["promote", "--change", change, "--to", "dev"]);
 
     let first = spawn(promote(&changes[0]));
     wait_until("the first deployment's target runs", || lines(&runs).len() == 1);
     // The server cuts the session holding the environment's lock (as `idle_session_timeout`
     // or a failover would); the process holding it runs on.
-    let cut: i64 = rt.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query_scalar(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-    });
-    assert_eq!(cut, 1, "one session held the environment's lock");
+    assert_eq!(
+        cut_lock_sessions(&rt, &url),
+        1,
+        "one session held the environment's lock"
+    );
 
     let mut second = spawn(promote(&changes[1]));
     std::thread::sleep(Duration::from_secs(3));
@@ -396,7 +354,12 @@ fn a_deployment_whose_lock_session_was_cut_is_waited_for_not_run_beside() {
         "the second request waits for the running deployment: {:?}",
         second.wait_with_output()
     );
-    assert_eq!(lines(&runs), ["start"], "no target ran beside the first");
+    let (first_change, second_change) = (&changes[0], &changes[1]);
+    assert_eq!(
+        lines(&runs),
+        [format!("start {first_change}")],
+        "no target ran beside the first"
+    );
     assert_eq!(
         deployment_kinds(&d, &url),
         ["deployment.started"],
@@ -416,7 +379,16 @@ fn a_deployment_whose_lock_session_was_cut_is_waited_for_not_run_beside() {
         assert_eq!(dep["status"], "succeeded", "{dep}");
         assert_eq!(&dep["change"], change.as_str(), "{dep}");
     }
-    assert_eq!(lines(&runs), ["start", "end", "start", "end"], "one after the other");
+    assert_eq!(
+        lines(&runs),
+        [
+            format!("start {first_change}"),
+            format!("end {first_change}"),
+            format!("start {second_change}"),
+            format!("end {second_change}")
+        ],
+        "one after the other"
+    );
     assert_eq!(
         deployment_kinds(&d, &url),
         [
