@@ -2034,16 +2034,7 @@ fn a_server_signalled_twice_stops_at_once_and_its_cut_deployment_is_found_interr
     assert!(!stopped.success(), "stopped, not finished: {stopped:?}");
     let out = promote.wait_with_output().unwrap();
     assert!(!out.status.success(), "the client got no record");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::fs::read_to_string(format!("/proc/{target}/stat"))
-        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the target outlived the stopped server"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_gone(&target, "the target outlived the stopped server");
     std::fs::remove_file(&hang).unwrap();
     let (_server, url) = serve(&d);
     let e = {
@@ -2059,6 +2050,18 @@ fn a_server_signalled_twice_stops_at_once_and_its_cut_deployment_is_found_interr
         json(&ok(run(c)))
     };
     assert_eq!(dep["status"], "succeeded", "asked again, it runs: {dep}");
+}
+
+/// Waits (up to 10 s) until process `pid` no longer runs (a zombie waiting for its parent does
+/// not), failing with `what` otherwise.
+fn wait_until_gone(pid: &str, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+    {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// The kinds of the log's entries, in order.
@@ -2273,16 +2276,7 @@ fn a_deployment_killed_mid_run_is_recorded_as_interrupted_before_the_next_runs()
     // the pipe close): before, they ran on beside the next deployment.
     let target = std::fs::read_to_string(&pid).unwrap();
     for p in target.split_whitespace() {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::fs::read_to_string(format!("/proc/{p}/stat"))
-            .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "process {p} of the target outlived the killed Ward"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_until_gone(p, &format!("process {p} of the target outlived the killed Ward"));
     }
     let kinds = log_kinds(&d);
     assert_eq!(
