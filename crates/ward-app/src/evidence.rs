@@ -878,6 +878,9 @@ pub async fn attest_within(
         return Ok((serde_json::from_value(doc).map_err(AppError::internal)?, false));
     }
     if format == Format::Vulns {
+        // Only ids of shapes an advisory database issues stay in the leaf (a crafted scan's
+        // `smith-j-2015-04-12` or `CVE-219451100` is refused, naming the finding's position).
+        crate::advisory::keep_recognised(&mut summary)?;
         first_seen(ledger, &service, &mut summary).await?;
     }
     // The file name and the summary's text fields are a tool's free text: they live beside
@@ -893,23 +896,6 @@ pub async fn attest_within(
     // What stays in the leaf is judged as identifiers are (attack round 7: a SARIF rule id
     // `smith_john_19610412`, a purl, a builder id).
     crate::identifier::judge_summary("evidence summary", &summary)?;
-    // A scan's vulnerability ids stay in the leaf and are what a waiver's finding must name:
-    // judged as the waiver's finding is (attack on `6fd710a`: `smith-j-1961-04-12` as a
-    // grype id reached the leaf, then a waiver).
-    if format == Format::Vulns {
-        for id in vulnerability_ids(&summary) {
-            // Printable ASCII, as every scanner writes them (`CVE-…`, `GHSA-…`, `PYSEC-…`): an
-            // invisible or look-alike character would make a waiver's finding look like an id
-            // it is not (attack on `4428517`).
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(AppError::invalid(
-                    "a vulnerability id in the scan is not printable ASCII without spaces",
-                    "attach the scanner's own report: vulnerability ids are written like CVE-2024-1234 or GHSA-xxxx-xxxx-xxxx",
-                ));
-            }
-            crate::identifier::check_labelled("vulnerability id", id)?;
-        }
-    }
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
@@ -1316,23 +1302,6 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
         .collect::<Result<_, _>>()?;
     out.sort_by_key(|a| a.seq);
     Ok(out)
-}
-
-/// Every vulnerability id a `vulns` summary names (each finding's id and aliases, and `ids`).
-fn vulnerability_ids(summary: &Value) -> impl Iterator<Item = &str> {
-    let findings = summary.get("list").and_then(Value::as_array).into_iter().flatten();
-    let own = findings.flat_map(|f| {
-        let id = f.get("id").and_then(Value::as_str);
-        let aliases = f.get("aliases").and_then(Value::as_array).into_iter().flatten();
-        id.into_iter().chain(aliases.filter_map(Value::as_str))
-    });
-    let listed = summary
-        .get("ids")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str);
-    own.chain(listed)
 }
 
 #[cfg(test)]

@@ -310,6 +310,11 @@ async fn check_owner(ledger: &Ledger, owner: &str) -> Result<(), AppError> {
 /// token typed for the waiver alone (a name, a number a scan never gave: issue 15's
 /// identifier shapes). Else 422 `unknown_finding`, without repeating it.
 async fn check_finding(ledger: &Ledger, finding: &str, artifacts: &[String]) -> Result<(), AppError> {
+    // A shape no advisory database issues is refused before any scan is read: attestations
+    // recorded before ids were judged by shape may still list one.
+    if crate::advisory::database(finding).is_none() {
+        return Err(unknown_finding());
+    }
     for artifact in artifacts {
         let scans = crate::evidence::attestations(ledger, artifact).await?;
         if scans.iter().filter(|a| a.r#type == "vulns").any(|a| {
@@ -323,12 +328,16 @@ async fn check_finding(ledger: &Ledger, finding: &str, artifacts: &[String]) -> 
             return Ok(());
         }
     }
-    Err(AppError::new(
+    Err(unknown_finding())
+}
+
+fn unknown_finding() -> AppError {
+    AppError::new(
         Kind::Invalid,
         "unknown_finding",
         "no vulnerability scan attested on the artifacts this waiver covers lists that finding",
         "attach the scan that reports it, then waive the finding by the id the scan gives (the gate's reason names it)",
-    ))
+    )
 }
 
 /// Grants a waiver: an electronic signature by an approver who re-authenticates in the request,

@@ -215,11 +215,18 @@ fn as_words(token: &str, capitalise: bool) -> String {
             continue;
         }
         let prev = i.checked_sub(1).map(|p| chars[p]);
-        // A hex word (a commit, a digest) is one word, as written.
+        // A hex word (a commit, a digest) is one word, as written — unless it is one run of
+        // letters and one of digits, which is how a name is glued to a date (`abe19610412`,
+        // `19610412dee`: read as a hex word, they hid the name).
         if !prev.is_some_and(char::is_alphanumeric) {
             let n = chars[i..].iter().take_while(|c| c.is_alphanumeric()).count();
             let word = &chars[i..i + n];
+            let runs = 1 + word
+                .windows(2)
+                .filter(|p| p[0].is_ascii_digit() != p[1].is_ascii_digit())
+                .count();
             if n >= 7
+                && runs > 2
                 && word.iter().all(char::is_ascii_hexdigit)
                 && word.iter().any(char::is_ascii_digit)
                 && word.iter().any(char::is_ascii_alphabetic)
@@ -359,10 +366,12 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
-    let letters = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
+    // Letters of any script: a name is not only ASCII (`garcía-j-1961-04-12`,
+    // `müller-1961-04-12`, `山田-1961-04-12` were read as no name).
+    let letters = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
     let not_name = |w: &str| ward_evidence::guard::NOT_NAMES.binary_search(&w).is_ok();
-    let name = |w: &str| letters(w) && w.len() >= 2 && !not_name(w);
-    let initial = |w: &str| w.len() == 1 && letters(w);
+    let name = |w: &str| letters(w) && w.chars().nth(1).is_some() && !not_name(w);
+    let initial = |w: &str| letters(w) && w.chars().nth(1).is_none();
     // Where a CI fills the value in, a number standing alone between slashes after its word for
     // a job or a build is that number (`/-/jobs/12011955`), not read; eight digits glued or
     // joined to a word are (`jsmith19610412`, `smith-j-12041961`: attack on `1391f59`, which
@@ -426,13 +435,13 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
             if name(words[i]) {
                 return true;
             }
-            if letters(words[i]) && words[i].len() >= 2 {
+            if letters(words[i]) && words[i].chars().nth(1).is_some() {
                 // A word of `NOT_NAMES` is a name with an initial beside it (`day-j-1961-04-12`,
                 // `j-dates-1961-04-12`: attack on `b782046`'s predecessor) or a name beyond it —
                 // but not a letter of a word glued to digits (`y2k-rollover-1999-12-31`).
                 let word = |k: isize| i.checked_add_signed(k * step).and_then(|j| words.get(j)).copied();
                 let digits = |w: Option<&str>| w.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
-                let such = |w: Option<&str>| w.is_some_and(|w| letters(w) && w.len() >= 2 && not_name(w));
+                let such = |w: Option<&str>| w.is_some_and(|w| letters(w) && w.chars().nth(1).is_some() && not_name(w));
                 // A name beyond up to three such words (`smith-hotfix-release-backup-…`).
                 let beyond = (1..=3)
                     .take_while(|&k| k == 1 || such(word(k as isize - 1)))
@@ -524,7 +533,19 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
         let at = |k: usize| dashed.get(i + k).copied().unwrap_or_default();
         birth_year(at(2)) && ((number(at(0), 31) && number(at(1), 12)) || (number(at(0), 12) && number(at(1), 31)))
     });
-    if one || short {
+    // A year of two digits (`smith-j-04-12-61`, `smith-j-61-04-12`): the whole number is
+    // three parts of two digits (`2024-05-01/42` is a date and a build), joined by `-` or `/`
+    // (dotted, `20.11.30` is a version), the year 30-99 (a birth year of 1930-1999;
+    // `18-12-01` is more often a build than a birthday).
+    let old_year = |s: &str| s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 30);
+    let two_digit_year = match dashed[..] {
+        [a, b, c] => {
+            (old_year(c) && ((two(a, 31) && two(b, 12)) || (two(a, 12) && two(b, 31))))
+                || (old_year(a) && two(b, 12) && two(c, 31))
+        }
+        _ => false,
+    };
+    if one || short || two_digit_year {
         return Some(1);
     }
     // `apr-12-1961` is read as `apr 12-1961` (digits keep their mark).
@@ -1199,6 +1220,19 @@ mod tests {
             "roe-jane-the-1st-of-jan-1961",
             "janeroe-12thapril1961",
             "smith-hotfix-release-backup-1961-04-12",
+            // Names outside ASCII, years of two digits (issue 15's open identifier shapes).
+            "garcía-j-1961-04-12",
+            "josé-garcía-1961-04-12",
+            "müller-1961-04-12",
+            "j-müller-19610412",
+            "山田-1961-04-12",
+            "smith-j-04-12-61",
+            "smith-j-12/04/61",
+            "smith-j-61-04-12",
+            "jsmith-04-12-61",
+            "abe19610412",
+            "19610412dee",
+            "ci/bea-19610412",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);
@@ -1235,6 +1269,11 @@ mod tests {
             "1961-04-12",
             "payments-1.2.1950",
             "marker-12-1961",
+            "node-20.11.30",
+            "node-18-12-01",
+            "build-2024-04-12-07",
+            "release-04-12-61",
+            "café-2019-04-12",
         ] {
             assert!(check_labelled("branch", fine).is_ok(), "{fine}");
         }

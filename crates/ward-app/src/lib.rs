@@ -18,6 +18,7 @@
 //! - [`identities`]: API tokens, local users and sessions, kept as ledger events with their
 //!   projections; the in-memory token cache.
 //! - [`evidence`]: artifacts and attestations (registration, parsed summaries, raw storage).
+//! - [`advisory`]: the vulnerability id shapes a scan's leaf may keep (`CVE-…`, `GHSA-…`, …).
 //! - [`keys`]: keys trusted to sign evidence for a builder; custom attestation types.
 //! - [`approvals`]: electronic signatures on changes, re-authenticated, under separation of
 //!   duties; stale when what they bound changes.
@@ -55,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod advisory;
 pub mod approvals;
 pub mod audit;
 pub mod board;

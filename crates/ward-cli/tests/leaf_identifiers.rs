@@ -285,6 +285,19 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "CVE-2031-7777\\u200b",
             "2031-7777",
         ),
+        // Shapes the identifier rules do not read: only an advisory database's id shapes are
+        // kept (`unrecognised_vulnerability_id`, naming the finding's position).
+        (
+            "a child's name and birth date as a scan's vulnerability id",
+            "smith-j-2015-04-12",
+            "2015-04-12",
+        ),
+        (
+            "an unlabelled SSN as a scan's vulnerability id",
+            "CVE-219451100",
+            "219451100",
+        ),
+        ("a date of birth in a CVE's shape", "CVE-2015-04-12", "2015-04-12"),
     ] {
         std::fs::write(
             &scan,
@@ -293,23 +306,28 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             ),
         )
         .unwrap();
-        refused(
-            attack,
-            as_user(
-                &d,
-                None,
-                "dana",
-                &[
-                    "attest",
-                    "add",
-                    scan.to_str().unwrap(),
-                    "--artifact",
-                    &digest,
-                    "--type",
-                    "vulns",
-                ],
-            ),
-            secret,
+        let out = run(as_user(
+            &d,
+            None,
+            "dana",
+            &[
+                "attest",
+                "add",
+                scan.to_str().unwrap(),
+                "--artifact",
+                &digest,
+                "--type",
+                "vulns",
+                "--output",
+                "json",
+            ],
+        ));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        refused_with(attack, out, secret);
+        assert_eq!(
+            json(&stdout)["error"]["code"],
+            "unrecognised_vulnerability_id",
+            "{attack}: {stdout}"
         );
     }
     let waiver = |owner: &str, finding: &str| {
