@@ -19,8 +19,11 @@ use serde_json::Value;
 /// One part of an id's shape after its prefix.
 #[derive(Clone, Copy)]
 enum Part {
-    /// Four digits, 19xx or 20xx.
+    /// Four digits, 1999 to 2099 (the first CVEs are of 1999; `CVE-1961-0412` is a birth
+    /// date in a CVE's shape).
     Year,
+    /// A release number of one to three digits, a dot, one to three digits (`5.10`).
+    Release,
     /// `min..=max` ASCII digits.
     Digits(usize, usize),
     /// This byte.
@@ -31,16 +34,26 @@ enum Part {
     Hex(usize),
 }
 
-use Part::{Digits, Hex, Quad, Sep, Year};
+use Part::{Digits, Hex, Quad, Release, Sep, Year};
 
 const YEAR_NUMBER: &[Part] = &[Year, Sep(b'-'), Digits(1, 7)];
 const DEBIAN_NUMBER: &[Part] = &[Digits(1, 5), Sep(b'-'), Digits(1, 3)];
 const ERRATUM: &[Part] = &[Year, Sep(b':'), Digits(4, 5)];
 const GITHUB: &[Part] = &[Quad, Sep(b'-'), Quad, Sep(b'-'), Quad];
+const CVE: &[Part] = &[Year, Sep(b'-'), Digits(4, 7)];
+const SUSE: &[Part] = &[Year, Sep(b':'), Digits(4, 5), Sep(b'-'), Digits(1, 2)];
+const KERNEL: &[Part] = &[Release, Sep(b'-'), Year, Sep(b'-'), Digits(1, 5)];
+const ORACLE: &[Part] = &[Year, Sep(b'-'), Digits(4, 5)];
 
 /// Every shape Ward keeps: prefix, the database that issues it, the rest.
 const SHAPES: &[(&str, &str, &[Part])] = &[
-    ("CVE-", "CVE", &[Year, Sep(b'-'), Digits(4, 7)]),
+    ("CVE-", "CVE", CVE),
+    // A distribution's or a project's record of a CVE (OSV names Debian's and Ubuntu's so).
+    ("DEBIAN-CVE-", "Debian (OSV)", CVE),
+    ("UBUNTU-CVE-", "Ubuntu (OSV)", CVE),
+    ("ALPINE-CVE-", "Alpine (OSV)", CVE),
+    ("CURL-CVE-", "curl", CVE),
+    ("BELL-CVE-", "BellSoft", CVE),
     ("GHSA-", "GitHub Advisory Database", GITHUB),
     ("CGA-", "Chainguard", GITHUB),
     ("GO-", "Go vulnerability database", &[Year, Sep(b'-'), Digits(4, 5)]),
@@ -52,6 +65,9 @@ const SHAPES: &[(&str, &str, &[Part])] = &[
     ("MAL-", "OpenSSF malicious packages", YEAR_NUMBER),
     ("GMS-", "GitLab advisory database", YEAR_NUMBER),
     ("EUVD-", "EU vulnerability database", YEAR_NUMBER),
+    ("PSF-", "Python Software Foundation", YEAR_NUMBER),
+    ("RSEC-", "R advisory database", YEAR_NUMBER),
+    ("JLSEC-", "Julia advisory database", YEAR_NUMBER),
     ("DSA-", "Debian", DEBIAN_NUMBER),
     ("DLA-", "Debian LTS", DEBIAN_NUMBER),
     ("DTSA-", "Debian testing", DEBIAN_NUMBER),
@@ -59,23 +75,33 @@ const SHAPES: &[(&str, &str, &[Part])] = &[
     ("USN-", "Ubuntu", DEBIAN_NUMBER),
     ("ALAS-", "Amazon Linux", YEAR_NUMBER),
     ("ALAS2-", "Amazon Linux 2", YEAR_NUMBER),
+    ("ALAS2022-", "Amazon Linux 2022", YEAR_NUMBER),
     ("ALAS2023-", "Amazon Linux 2023", YEAR_NUMBER),
+    ("ALASKERNEL-", "Amazon Linux kernel", KERNEL),
+    ("ALAS2KERNEL-", "Amazon Linux 2 kernel", KERNEL),
+    (
+        "PHSA-",
+        "Photon OS",
+        &[Year, Sep(b'-'), Release, Sep(b'-'), Digits(1, 5)],
+    ),
+    ("MGASA-", "Mageia", YEAR_NUMBER),
+    ("OESA-", "openEuler", YEAR_NUMBER),
+    ("openEuler-SA-", "openEuler", YEAR_NUMBER),
     ("RHSA-", "Red Hat", ERRATUM),
     ("RHBA-", "Red Hat", ERRATUM),
     ("RHEA-", "Red Hat", ERRATUM),
     ("RLSA-", "Rocky Linux", ERRATUM),
+    ("RXSA-", "Rocky Linux", ERRATUM),
     ("ALSA-", "AlmaLinux", ERRATUM),
-    ("ELSA-", "Oracle Linux", &[Year, Sep(b'-'), Digits(4, 5)]),
-    (
-        "SUSE-SU-",
-        "SUSE",
-        &[Year, Sep(b':'), Digits(4, 5), Sep(b'-'), Digits(1, 2)],
-    ),
-    (
-        "openSUSE-SU-",
-        "openSUSE",
-        &[Year, Sep(b':'), Digits(4, 5), Sep(b'-'), Digits(1, 2)],
-    ),
+    ("ALBA-", "AlmaLinux", ERRATUM),
+    ("ALEA-", "AlmaLinux", ERRATUM),
+    ("ELSA-", "Oracle Linux", ORACLE),
+    ("ELBA-", "Oracle Linux", ORACLE),
+    ("SUSE-SU-", "SUSE", SUSE),
+    ("SUSE-RU-", "SUSE", SUSE),
+    ("SUSE-CU-", "SUSE", SUSE),
+    ("SUSE-FU-", "SUSE", SUSE),
+    ("openSUSE-SU-", "openSUSE", SUSE),
     ("NSWG-ECO-", "Node.js security working group", &[Digits(1, 4)]),
 ];
 
@@ -97,10 +123,16 @@ pub fn database(id: &str) -> Option<&'static str> {
 fn follows(mut rest: &[u8], parts: &[Part]) -> bool {
     for part in parts {
         let taken = match *part {
-            Year => (rest.len() >= 4
-                && (rest.starts_with(b"19") || rest.starts_with(b"20"))
-                && rest[2..4].iter().all(u8::is_ascii_digit))
+            Year => (rest.starts_with(b"1999")
+                || (rest.len() >= 4 && rest.starts_with(b"20") && rest[2..4].iter().all(u8::is_ascii_digit)))
             .then_some(4),
+            Release => {
+                let run = |r: &[u8]| r.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+                let major = run(rest);
+                let minor = rest.get(major + 1..).map_or(0, run);
+                ((1..=3).contains(&major) && rest.get(major) == Some(&b'.') && (1..=3).contains(&minor))
+                    .then_some(major + 1 + minor)
+            }
             Digits(min, max) => {
                 let n = rest.iter().take(max + 1).take_while(|b| b.is_ascii_digit()).count();
                 (min..=max).contains(&n).then_some(n)
@@ -213,6 +245,17 @@ mod tests {
             "NSWG-ECO-428",
             "MAL-2024-1",
             "CGA-2f7x-9v8q-xm4p",
+            "DEBIAN-CVE-2024-5535",
+            "UBUNTU-CVE-2024-5535",
+            "ALASKERNEL-5.10-2023-039",
+            "ALAS2KERNEL-5.4-2022-036",
+            "ALAS2022-2022-123",
+            "PHSA-2023-4.0-0501",
+            "MGASA-2024-0001",
+            "SUSE-RU-2024:0123-1",
+            "openEuler-SA-2024-1234",
+            "PSF-2024-1",
+            "RXSA-2024:1234",
         ] {
             assert!(database(id).is_some(), "{id}");
         }
@@ -227,6 +270,11 @@ mod tests {
             "CVE-2015-219451100",
             "CVE-2015-0412-smith",
             "CVE-3015-0412",
+            "CVE-1961-0412",
+            "CVE-1998-0412",
+            "ALASKERNEL-5.10.1-2023-039",
+            "ALASKERNEL-5-2023-039",
+            "PHSA-2023-4.0000-0501",
             "GHSA-jane-roe0-1980",
             "GHSA-8v27-2fg9-7h62x",
             "PYSEC-2019-",

@@ -215,9 +215,18 @@ async fn per_environment<T: serde::de::DeserializeOwned>(
     collection: &str,
     environment: &str,
 ) -> Result<Vec<T>, AppError> {
+    by_prefix(ledger, collection, &format!("{environment}/")).await
+}
+
+/// The documents of `collection` whose keys start with `prefix` (`""`: every environment's).
+async fn by_prefix<T: serde::de::DeserializeOwned>(
+    ledger: &Ledger,
+    collection: &str,
+    prefix: &str,
+) -> Result<Vec<T>, AppError> {
     ledger
         .store()
-        .projection_prefix_text(collection, &format!("{environment}/"))
+        .projection_prefix_text(collection, prefix)
         .await?
         .into_iter()
         .map(|(_, doc)| serde_json::from_str(&doc).map_err(AppError::internal))
@@ -1006,6 +1015,72 @@ pub async fn interruptions(ledger: &Ledger, environment: &str) -> Result<Vec<Int
     per_environment(ledger, INTERRUPTED, environment).await
 }
 
+/// An announcement (`deployment.started`) the log answers more than once: the mark of two
+/// processes that each took themselves for the one running it (a lock that did not hold).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AnsweredTwice {
+    /// Environment.
+    pub environment: String,
+    /// The announcement.
+    pub started: u64,
+    /// The entries answering it (records and interruptions), in log order.
+    pub answers: Vec<u64>,
+}
+
+/// Every announcement answered more than once among `records` and `interruptions` (of any
+/// environments). One answer each is the rule; the one exception is a process revived after
+/// its lease lapsed: its announcement was recorded as interrupted, then its own record came,
+/// naming that interruption (`after_interruption`). A record naming an interruption of
+/// another announcement is counted as answering twice too. Pure.
+pub fn answered_twice(records: &[Deployment], interruptions: &[Interrupted]) -> Vec<AnsweredTwice> {
+    use std::collections::BTreeMap;
+    /// An announcement's answers: records, interruptions.
+    type Answers<'a> = (Vec<&'a Deployment>, Vec<&'a Interrupted>);
+    let mut answers: BTreeMap<(&str, u64), Answers> = BTreeMap::new();
+    for r in records {
+        if let Some(started) = r.started {
+            answers.entry((&r.environment, started)).or_default().0.push(r);
+        }
+    }
+    for i in interruptions {
+        answers.entry((&i.environment, i.started)).or_default().1.push(i);
+    }
+    answers
+        .into_iter()
+        .filter(
+            |(_, (records, interruptions))| match (&records[..], &interruptions[..]) {
+                ([record], []) => record.after_interruption.is_some(),
+                ([], [_]) => false,
+                ([record], [interruption]) => {
+                    record.after_interruption != Some(interruption.seq) || record.seq < interruption.seq
+                }
+                _ => true,
+            },
+        )
+        .map(|((environment, started), (records, interruptions))| {
+            let mut seqs: Vec<u64> = records
+                .iter()
+                .map(|r| r.seq)
+                .chain(interruptions.iter().map(|i| i.seq))
+                .collect();
+            seqs.sort_unstable();
+            AnsweredTwice {
+                environment: environment.to_string(),
+                started,
+                answers: seqs,
+            }
+        })
+        .collect()
+}
+
+/// [`answered_twice`] over the whole log's deployment records and interruptions (for
+/// `ward log fsck` and the server's periodic state check).
+pub async fn check_answers(ledger: &Ledger) -> Result<Vec<AnsweredTwice>, AppError> {
+    let records: Vec<Deployment> = by_prefix(ledger, DEPLOYMENTS, "").await?;
+    let interruptions: Vec<Interrupted> = by_prefix(ledger, INTERRUPTED, "").await?;
+    Ok(answered_twice(&records, &interruptions))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1147,6 +1222,21 @@ mod tests {
         assert!(in_flight(&ledger, "prod").await.unwrap().is_empty());
         assert_eq!(deployments(&ledger, "prod").await.unwrap()[0].started, Some(0));
         assert!(ledger.check_state().await.unwrap().ok());
+        // `ward log fsck` reads every environment's answers: one each so far; a second record
+        // of the first announcement (entry 6) is flagged.
+        assert!(check_answers(&ledger).await.unwrap().is_empty());
+        let mut again = record("prod", "CHG-1", "sha256:a1", json!([]));
+        again.payload["started"] = json!(0);
+        ledger.append(again).await.unwrap();
+        let flagged = check_answers(&ledger).await.unwrap();
+        assert_eq!(
+            flagged,
+            vec![AnsweredTwice {
+                environment: "prod".into(),
+                started: 0,
+                answers: vec![3, 6]
+            }]
+        );
         db.cleanup().await;
     }
 
@@ -1202,5 +1292,63 @@ mod tests {
         assert!(Requested::rollback(None).same_as(&Requested::rollback(Some("beta"))));
         assert!(!Requested::rollback(None).same_as(&Requested::promote("CHG-1", &[None])));
         assert_eq!(Requested::promote("CHG-1", &[None]).tenants, Vec::<String>::new());
+    }
+
+    /// Two processes that each took themselves for the one running an announcement leave two
+    /// answers to it: flagged, whatever they were; a revived process's record naming the
+    /// interruption that answered it first is the one exception.
+    #[test]
+    fn an_announcement_answered_twice_is_flagged_unless_the_late_record_names_its_interruption() {
+        let record = |env: &str, seq: u64, started: u64, after: Option<u64>| -> Deployment {
+            serde_json::from_value(json!({"change": "CHG-1", "environment": env, "digests": [],
+                "status": "succeeded", "gate_decision": 1, "approvals": [], "executed_by": "user:rita",
+                "seq": seq, "time": "", "started": started, "after_interruption": after}))
+            .unwrap()
+        };
+        let interrupted = |env: &str, seq: u64, started: u64| Interrupted {
+            environment: env.into(),
+            started,
+            why: None,
+            seq,
+        };
+        let flagged = |records: &[Deployment], interruptions: &[Interrupted]| {
+            answered_twice(records, interruptions)
+                .into_iter()
+                .map(|a| (a.environment, a.started, a.answers))
+                .collect::<Vec<_>>()
+        };
+        // One answer each, and a revived process's record after its interruption: fine.
+        assert!(
+            flagged(
+                &[record("prod", 3, 2, None), record("prod", 9, 5, Some(7))],
+                &[interrupted("prod", 7, 5), interrupted("prod", 12, 11)],
+            )
+            .is_empty()
+        );
+        // The same announcement number in two environments is two announcements.
+        assert!(flagged(&[record("prod", 3, 2, None), record("staging", 4, 2, None)], &[]).is_empty());
+        // Two records; two interruptions; a record and an interruption it does not name; a
+        // record that names an interruption of another announcement; a record before the
+        // interruption it claims to follow.
+        assert_eq!(
+            flagged(&[record("prod", 3, 2, None), record("prod", 4, 2, None)], &[]),
+            vec![("prod".to_string(), 2, vec![3, 4])]
+        );
+        assert_eq!(
+            flagged(&[], &[interrupted("prod", 3, 2), interrupted("prod", 4, 2)]),
+            vec![("prod".to_string(), 2, vec![3, 4])]
+        );
+        assert_eq!(
+            flagged(&[record("prod", 9, 5, None)], &[interrupted("prod", 7, 5)]),
+            vec![("prod".to_string(), 5, vec![7, 9])]
+        );
+        assert_eq!(
+            flagged(&[record("prod", 9, 5, Some(4))], &[interrupted("prod", 4, 3)]),
+            vec![("prod".to_string(), 5, vec![9])]
+        );
+        assert_eq!(
+            flagged(&[record("prod", 6, 5, Some(7))], &[interrupted("prod", 7, 5)]),
+            vec![("prod".to_string(), 5, vec![6, 7])]
+        );
     }
 }

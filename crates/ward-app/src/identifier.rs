@@ -109,7 +109,25 @@ pub fn judge_plain(field: &str, text: &str) -> Result<(), AppError> {
 /// `high-entropy` (digests and ids look random by design). References to documents are passed
 /// over.
 pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), AppError> {
-    judge_strings(field, summary, false)
+    judge_strings(field, summary, false)?;
+    // Each string as one identifier too ([`check_labelled`]): a lower-case name beside a birth
+    // date, a labelled number, a personal e-mail address as a package, a version, a purl, a
+    // rule id or a VEX state (attack on `bbd19d2`: `smith-j-1961-04-12` and
+    // `john.smith@gmail.com` as a grype package reached the leaf).
+    fn each(v: &serde_json::Value, field: &str) -> Result<(), AppError> {
+        match v {
+            serde_json::Value::String(s) if ward_ledger::documents::parse_reference(s).is_none() => {
+                check_labelled(field, s)
+            }
+            serde_json::Value::Array(a) => a.iter().try_for_each(|x| each(x, field)),
+            serde_json::Value::Object(m) => m.iter().try_for_each(|(k, x)| {
+                check_labelled(field, k)?;
+                each(x, field)
+            }),
+            _ => Ok(()),
+        }
+    }
+    each(summary, field)
 }
 
 /// Judges the strings and keys of `value` as identifiers ([`judge`], capitalised): for what
@@ -533,30 +551,37 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
         let at = |k: usize| dashed.get(i + k).copied().unwrap_or_default();
         birth_year(at(2)) && ((number(at(0), 31) && number(at(1), 12)) || (number(at(0), 12) && number(at(1), 31)))
     });
-    // A year of two digits (`smith-j-04-12-61`, `smith-j-61-04-12`): the whole number is
-    // three parts of two digits (`2024-05-01/42` is a date and a build), joined by `-` or `/`
-    // (dotted, `20.11.30` is a version), the year 30-99 (a birth year of 1930-1999;
-    // `18-12-01` is more often a build than a birthday).
+    // A year of two digits (`smith-j-04-12-61`, `smith-j-61-4-12`, `smith-j-12.04.61`): the
+    // whole number is three parts (`2024-05-01/42` is a date and a build). Day and month first,
+    // the year is 60-99 — with a year of 30-59 the shape is a time of day's as often
+    // (`portal-12-30-45`, `login-10-12-45`: attack on `bbd19d2`, refused) — and dotted, the
+    // day and month are two digits each (`node-20.11.30` is a version); the year first, it is
+    // 30-99 (no time of day starts so), not dotted.
+    let late_year = |s: &str| s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 60);
     let old_year = |s: &str| s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 30);
-    let two_digit_year = match dashed[..] {
-        [a, b, c] => {
-            (old_year(c) && ((two(a, 31) && two(b, 12)) || (two(a, 12) && two(b, 31))))
-                || (old_year(a) && two(b, 12) && two(c, 31))
-        }
+    let dotted = w.contains('.');
+    let day_month = |a: &str, b: &str| match dotted {
+        true => (two(a, 31) && two(b, 12)) || (two(a, 12) && two(b, 31)),
+        false => (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31)),
+    };
+    let two_digit_year = match w.split(['-', '/', '.']).collect::<Vec<_>>()[..] {
+        [a, b, c] => (late_year(c) && day_month(a, b)) || (!dotted && old_year(a) && number(b, 12) && number(c, 31)),
         _ => false,
     };
     if one || short || two_digit_year {
         return Some(1);
     }
     // `apr-12-1961` is read as `apr 12-1961` (digits keep their mark).
+    // Beside a month's name a year of two digits from 30 is one too (`smith-j-12-apr-61`).
+    let year = |y: &str| birth_year(y) || old_year(y);
     let day_year = |s: &str| {
         s.split_once(['-', '.', '/'])
-            .is_some_and(|(d, y)| number(d, 31) && birth_year(y))
+            .is_some_and(|(d, y)| number(d, 31) && year(y))
     };
     match words {
-        [d, m, y, ..] if number(d, 31) && month_name(m) && birth_year(y) => Some(3),
-        [m, d, y, ..] if month_name(m) && number(d, 31) && birth_year(y) => Some(3),
-        [y, m, d, ..] if birth_year(y) && month_name(m) && number(d, 31) => Some(3),
+        [d, m, y, ..] if number(d, 31) && month_name(m) && year(y) => Some(3),
+        [m, d, y, ..] if month_name(m) && number(d, 31) && year(y) => Some(3),
+        [y, m, d, ..] if year(y) && month_name(m) && number(d, 31) => Some(3),
         [m, dy, ..] if month_name(m) && day_year(dy) => Some(2),
         _ => None,
     }
@@ -1233,6 +1258,12 @@ mod tests {
             "abe19610412",
             "19610412dee",
             "ci/bea-19610412",
+            // Attack on `bbd19d2`: dotted, one-digit day or month, a month's name.
+            "smith-j-12.04.61",
+            "smith-j-61-4-12",
+            "jsmith-4-12-61",
+            "smith-j-12-apr-61",
+            "smith-j-apr-12-61",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);
@@ -1274,6 +1305,12 @@ mod tests {
             "build-2024-04-12-07",
             "release-04-12-61",
             "café-2019-04-12",
+            // Times of day (attack on `bbd19d2`: refused as two-digit years).
+            "feature/login-10-12-45",
+            "release/jdk-11-07-30",
+            "portal-12-30-45",
+            "nightly-23-59-59",
+            "node-20.11.59",
         ] {
             assert!(check_labelled("branch", fine).is_ok(), "{fine}");
         }

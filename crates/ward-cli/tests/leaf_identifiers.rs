@@ -330,6 +330,72 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "{attack}: {stdout}"
         );
     }
+    // The rest of a scan's summary stays in the leaf too: each string is judged as an
+    // identifier (attack on `bbd19d2`: these were stored as a package, a version, a fixed
+    // version).
+    for (attack, package, version, fixed, secret) in [
+        (
+            "a name and a birth date as a package",
+            "smith-j-1961-04-12",
+            "2",
+            "3",
+            "1961-04-12",
+        ),
+        (
+            "a personal e-mail address as a package",
+            "john.smith@gmail.com",
+            "2",
+            "3",
+            "john.smith",
+        ),
+        (
+            "a name and a birth date as a version",
+            "pkg",
+            "smith-j-1961-04-12",
+            "3",
+            "1961-04-12",
+        ),
+        (
+            "a name in another script beside a birth date",
+            "garcía-j-1961-04-12",
+            "2",
+            "3",
+            "1961-04-12",
+        ),
+        (
+            "a two-digit year as a fixed version",
+            "pkg",
+            "2",
+            "smith.j.12apr61",
+            "12apr61",
+        ),
+    ] {
+        std::fs::write(
+            &scan,
+            format!(
+                r#"{{"matches":[{{"vulnerability":{{"id":"CVE-2024-1234","severity":"Critical","fix":{{"versions":["{fixed}"],"state":"fixed"}}}},"artifact":{{"name":"{package}","version":"{version}"}}}}],"descriptor":{{"name":"grype","version":"0.80.0"}}}}"#
+            ),
+        )
+        .unwrap();
+        refused(
+            attack,
+            as_user(
+                &d,
+                None,
+                "dana",
+                &[
+                    "attest",
+                    "add",
+                    scan.to_str().unwrap(),
+                    "--artifact",
+                    &digest,
+                    "--type",
+                    "vulns",
+                ],
+            ),
+            secret,
+        );
+    }
     let waiver = |owner: &str, finding: &str| {
         as_user(
             &d,

@@ -541,10 +541,8 @@ fn osv_records(list: &[Value]) -> Result<VulnSummary, EvidenceError> {
     };
     for rec in list {
         let id = need(rec, "id", "OSV record")?;
-        let aliases: Vec<String> = arr(rec, "aliases")?
-            .iter()
-            .filter_map(|x| x.as_str().map(Into::into))
-            .collect();
+        let mut aliases = Vec::new();
+        other_ids(rec, &id, &mut aliases)?;
         let affected = arr(rec, "affected")?;
         let packages: Vec<String> = affected
             .iter()
@@ -565,6 +563,21 @@ fn osv_records(list: &[Value]) -> Result<VulnSummary, EvidenceError> {
     Ok(out)
 }
 
+/// Adds the ids an OSV record gives besides `id` — `aliases`, then `upstream` — to `out`, once
+/// each.
+fn other_ids(rec: &Value, id: &str, out: &mut Vec<String>) -> Result<(), EvidenceError> {
+    let mut seen: std::collections::HashSet<String> = out.iter().cloned().collect();
+    seen.insert(id.to_string());
+    for key in ["aliases", "upstream"] {
+        for other in arr(rec, key)?.iter().filter_map(Value::as_str) {
+            if seen.insert(other.to_string()) {
+                out.push(other.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn osv_scanner(top: &Value) -> Result<VulnSummary, EvidenceError> {
     let mut out = VulnSummary {
         report_format: "osv-scanner".into(),
@@ -583,21 +596,21 @@ fn osv_scanner(top: &Value) -> Result<VulnSummary, EvidenceError> {
             let groups = arr(p, "groups")?;
             // A group is one vulnerability under several ids (GHSA, PYSEC, CVE); without groups,
             // every record is its own.
-            let groups: Vec<(Vec<String>, Option<String>)> = if groups.is_empty() {
-                by_id.keys().map(|id| (vec![id.clone()], None)).collect()
+            type Group = (Vec<String>, Vec<String>, Option<String>);
+            let groups: Vec<Group> = if groups.is_empty() {
+                by_id.keys().map(|id| (vec![id.clone()], Vec::new(), None)).collect()
             } else {
                 groups
                     .iter()
                     .map(|g| {
-                        let ids = arr(g, "ids")?
-                            .iter()
-                            .filter_map(|x| x.as_str().map(Into::into))
-                            .collect();
-                        Ok((ids, s(g, "max_severity")))
+                        let strings = |k: &str| -> Result<Vec<String>, EvidenceError> {
+                            Ok(arr(g, k)?.iter().filter_map(|x| x.as_str().map(Into::into)).collect())
+                        };
+                        Ok((strings("ids")?, strings("aliases")?, s(g, "max_severity")))
                     })
                     .collect::<Result<_, EvidenceError>>()?
             };
-            for (ids, max) in groups {
+            for (ids, group_aliases, max) in groups {
                 let Some(id) = ids.first().cloned() else { continue };
                 let mut severity = max
                     .and_then(|m| m.parse::<f64>().ok())
@@ -615,8 +628,21 @@ fn osv_scanner(top: &Value) -> Result<VulnSummary, EvidenceError> {
                         }
                     }
                 }
+                // Every other id the group and its records give: the group's `aliases`, each
+                // record's `aliases` and `upstream` (a distribution's record, `DEBIAN-CVE-…`,
+                // names the CVE only there).
+                let mut aliases = Vec::new();
+                let mut seen = std::collections::HashSet::from([id.as_str()]);
+                for other in ids.iter().skip(1).chain(&group_aliases) {
+                    if seen.insert(other.as_str()) {
+                        aliases.push(other.clone());
+                    }
+                }
+                for rec in ids.iter().filter_map(|i| by_id.get(i)) {
+                    other_ids(rec, &id, &mut aliases)?;
+                }
                 let mut f = finding(id, name.clone(), version.clone(), &severity, fixed);
-                f.aliases = ids.into_iter().skip(1).collect();
+                f.aliases = aliases;
                 out.list.push(f);
             }
         }
@@ -840,6 +866,27 @@ mod tests {
         assert_eq!((go.package.as_str(), go.version.as_deref()), ("stdlib", Some("1.24.3")));
         assert_eq!(go.fixed_versions, vec!["1.23.10", "1.24.4"]);
         assert_eq!(s.list[1].aliases, vec!["PYSEC-2019-217"]);
+        assert_eq!(
+            go.aliases,
+            vec!["CVE-2025-0913"],
+            "the group's aliases, the id itself left out"
+        );
+    }
+
+    /// A distribution's OSV record names the CVE under `upstream`, not `aliases`
+    /// (`DEBIAN-CVE-2024-5535`, as osv-scanner reports a Debian image).
+    #[test]
+    fn osv_upstream_ids_are_aliases() {
+        let scanner = br#"{"results":[{"packages":[{"package":{"name":"openssl","version":"3.0.11-1~deb12u2","ecosystem":"Debian:12"},
+            "vulnerabilities":[{"id":"DEBIAN-CVE-2024-5535","upstream":["CVE-2024-5535"],"affected":[]}],
+            "groups":[{"ids":["DEBIAN-CVE-2024-5535"],"aliases":["DEBIAN-CVE-2024-5535"]}]}]}]}"#;
+        let s = summarise(scanner, 1 << 20).unwrap();
+        assert_eq!(s.list[0].id, "DEBIAN-CVE-2024-5535");
+        assert_eq!(s.list[0].aliases, vec!["CVE-2024-5535"]);
+        let record = br#"{"id":"UBUNTU-CVE-2024-5535","upstream":["CVE-2024-5535"],"aliases":[],
+            "affected":[{"package":{"name":"openssl","ecosystem":"Ubuntu:22.04:LTS"}}]}"#;
+        let s = summarise(record, 1 << 20).unwrap();
+        assert_eq!(s.list[0].aliases, vec!["CVE-2024-5535"]);
     }
 
     /// pip-audit `--format json`: no severities (PyPI advisories carry none), fix versions.

@@ -269,8 +269,29 @@ async fn fsck(g: &Global, ctx: &Context) -> Result<()> {
         .fsck(Some(&verifier as &dyn NoteVerifier), &ctx.origin, &cb)
         .await?;
     pb.finish_and_clear();
+    // What the log records, read once it is known sound: an announcement answered twice is an
+    // incident the log keeps for good (two processes took themselves for the one running it),
+    // reported, not a damage fsck could ask to repair.
+    let answered_twice = match r.first_bad_entry.is_none() && r.state.as_ref().is_some_and(|s| s.ok()) {
+        true => ward_app::deployments::check_answers(&ctx.ledger).await?,
+        false => Vec::new(),
+    };
     if g.output == Output::Json {
-        emit(g.output, json!(r), String::new);
+        let mut report = json!(r);
+        report["answered_twice"] = json!(answered_twice);
+        emit(g.output, report, String::new);
+    } else {
+        for a in &answered_twice {
+            let entries: Vec<String> = a.answers.iter().map(u64::to_string).collect();
+            crate::output::write_line(&format!(
+                "warning: the deployment announced at entry {} in {} was answered {} times (entries {}): two processes each took themselves for the one running it; see what ran there with `ward deployments --env {}`",
+                a.started,
+                a.environment,
+                a.answers.len(),
+                entries.join(", "),
+                a.environment
+            ));
+        }
     }
     let state = r.state.clone().unwrap_or_default();
     if r.ok() {
