@@ -114,20 +114,113 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
     // date, a labelled number, a personal e-mail address as a package, a version, a purl, a
     // rule id or a VEX state (attack on `bbd19d2`: `smith-j-1961-04-12` and
     // `john.smith@gmail.com` as a grype package reached the leaf).
+    // A person's number too ([`summary_number`]: attack on `7af93ea`, `219451100` and
+    // `555-123-4567` as a version), and
+    // an object's strings read together, as a reader of the entry would (`john-smith` as a
+    // package beside `1961-04-12` as its version).
     fn each(v: &serde_json::Value, field: &str) -> Result<(), AppError> {
+        let text = |s: &str| ward_ledger::documents::parse_reference(s).is_none();
         match v {
-            serde_json::Value::String(s) if ward_ledger::documents::parse_reference(s).is_none() => {
-                check_labelled(field, s)
+            serde_json::Value::String(s) if text(s) => {
+                check_labelled(field, s)?;
+                match summary_number(s) {
+                    true => refuse_number(field, MAX_DIGITS),
+                    false => Ok(()),
+                }
             }
             serde_json::Value::Array(a) => a.iter().try_for_each(|x| each(x, field)),
-            serde_json::Value::Object(m) => m.iter().try_for_each(|(k, x)| {
-                check_labelled(field, k)?;
-                each(x, field)
-            }),
+            serde_json::Value::Object(m) => {
+                let joined: Vec<&str> = m
+                    .values()
+                    .filter_map(serde_json::Value::as_str)
+                    .filter(|s| text(s))
+                    .collect();
+                if joined.len() > 1 {
+                    check_labelled(field, &joined.join(" "))?;
+                }
+                m.iter().try_for_each(|(k, x)| {
+                    check_labelled(field, k)?;
+                    // A key is a tool's string too (a license's `LicenseRef-…` counts by key).
+                    if summary_number(k) {
+                        refuse_number(field, MAX_DIGITS)?;
+                    }
+                    each(x, field)
+                })
+            }
             _ => Ok(()),
         }
     }
     each(summary, field)
+}
+
+/// A number a person could be found by in a string a tool wrote into a summary: a run of 7
+/// digits or more (not a date, `20230311`, nor a date and time, `20230717123456`, nor digits
+/// of a hex word, `git681281e4`), or groups of digits shaped as an SSN (3-2-4) or a phone
+/// number (3-3-4, with a country code 1-3-3-4) joined by one `-`, `.`, space or parenthesis
+/// each. Versions are groups joined by the same marks, so digits are not counted across them
+/// as [`check_number`] counts them (`5.15.0-1057.63~20.04.1` is a kernel's version). Linear.
+fn summary_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    // Each run of digits: (start, end, the joint before it when it follows another run).
+    let mut groups: Vec<(usize, usize, bool)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let joined = groups.last().is_some_and(|&(_, end, _)| {
+            let between = &b[end..start];
+            matches!(
+                between,
+                [b'-' | b'.' | b' '] | [b')'] | [b')', b' '] | [b'('] | [b' ', b'(']
+            )
+        });
+        groups.push((start, i, joined));
+    }
+    // The digits of a word of hex digits with a letter among them (a commit, a digest).
+    let hex_word = |start: usize, end: usize| {
+        let from = b[..start]
+            .iter()
+            .rposition(|c| !c.is_ascii_alphanumeric())
+            .map_or(0, |p| p + 1);
+        let to = b[end..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .map_or(b.len(), |p| end + p);
+        let word = &b[from..to];
+        word.iter().all(u8::is_ascii_hexdigit) && word.iter().any(u8::is_ascii_alphabetic)
+    };
+    // A part of a version of three dotted numbers or more (`caniuse-lite 1.0.30001690`, in
+    // every JavaScript project); an SSN written so, `219.45.1100`, is shaped as one below.
+    let dot = |k: usize| k > 0 && k < groups.len() && b[groups[k - 1].1..groups[k].0] == *b".";
+    let in_version = |k: usize| {
+        let before = (1..=k).take_while(|&m| dot(k + 1 - m)).count();
+        let after = (k + 1..groups.len()).take_while(|&m| dot(m)).count();
+        before + after >= 2
+    };
+    let long = groups.iter().enumerate().any(|(k, &(start, end, _))| {
+        let digits = &text[start..end];
+        end - start >= MAX_DIGITS
+            && !hex_word(start, end)
+            && !in_version(k)
+            && !(matches!(digits.len(), 8 | 12 | 14) && date_at(&b[start..start + 8]) == 8)
+    });
+    let lengths: Vec<usize> = groups.iter().map(|&(s, e, _)| e - s).collect();
+    let shaped = |shape: &[usize]| {
+        (0..groups.len()).any(|k| {
+            k + shape.len() <= groups.len()
+                && (1..shape.len()).all(|m| groups[k + m].2)
+                && lengths[k..k + shape.len()] == *shape
+                && !(k + shape.len() < groups.len() && groups[k + shape.len()].2)
+                && !(k > 0 && groups[k].2)
+        })
+    };
+    long || shaped(&[3, 2, 4]) || shaped(&[3, 3, 4]) || shaped(&[1, 3, 3, 4])
 }
 
 /// Judges the strings and keys of `value` as identifiers ([`judge`], capitalised): for what
@@ -441,6 +534,10 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
             }
         })
         .collect();
+    // Days and years written in words read as digits (`john-smith-twelfth-april-1961`,
+    // `apr-12-nineteen-sixty-one-smith`: attack on `7af93ea`).
+    let spelled = numbers_in_words(&words);
+    let words: Vec<&str> = spelled.iter().map(String::as_str).collect();
     // The nearest word from `from` going by `step`, past at most four initials, is a name (or
     // a word of `NOT_NAMES` with a name beyond it, past one more such word, or an initial
     // beside it).
@@ -479,6 +576,101 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
         };
         name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1)
     })
+}
+
+/// `words` with the numbers written in words as digits: a day (`twelfth`, `twenty first`,
+/// `thirty-one`) and a year (`nineteen sixty one`, `nineteen sixty-one`); other words as they
+/// are.
+fn numbers_in_words(words: &[&str]) -> Vec<String> {
+    const UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    const TEENS: [&str; 10] = [
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const ORDINALS: [&str; 19] = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+    ];
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    let find = |list: &[&str], w: &str| list.iter().position(|x| *x == w).map(|i| i as u32 + 1);
+    let below_ten = |w: &str| find(&UNITS, w).or_else(|| find(&ORDINALS[..9], w));
+    let below_twenty = |w: &str| {
+        below_ten(w)
+            .or_else(|| find(&TEENS, w).map(|n| n + 9))
+            .or_else(|| find(&ORDINALS[9..], w).map(|n| n + 9))
+    };
+    // `twenty` is 20, `twentieth` 20 and nothing after it joins it.
+    let tens = |w: &str| -> Option<(u32, bool)> {
+        if let Some(n) = find(&TENS, w) {
+            return Some(((n + 1) * 10, true));
+        }
+        ["twentieth", "thirtieth"]
+            .iter()
+            .position(|x| *x == w)
+            .map(|n| ((n as u32 + 2) * 10, false))
+    };
+    // A number under a hundred at `i`: its value and the words it takes.
+    let under_hundred = |i: usize| -> Option<(u32, usize)> {
+        let w = *words.get(i)?;
+        if let Some(n) = below_twenty(w) {
+            return Some((n, 1));
+        }
+        let (t, joins) = tens(w)?;
+        match words.get(i + 1).and_then(|u| below_ten(u)) {
+            Some(u) if joins => Some((t + u, 2)),
+            _ => Some((t, 1)),
+        }
+    };
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        // `nineteen sixty one`: a year.
+        if words[i] == "nineteen"
+            && let Some((n, len)) = under_hundred(i + 1).filter(|(n, _)| *n >= 10)
+        {
+            out.push(format!("19{n:02}"));
+            i += 1 + len;
+            continue;
+        }
+        match under_hundred(i) {
+            Some((n, len)) if n <= 31 => {
+                out.push(n.to_string());
+                i += len;
+            }
+            _ => {
+                out.push(words[i].to_string());
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
@@ -627,9 +819,11 @@ fn labelled_number(token: &str, relaxed: bool) -> bool {
             } else if year_month(&b[j..]) {
                 Some(j + 7)
             } else if let Some(end) = dotted_version(b, j) {
+                // A part written with a leading zero is a record number's, whatever its length
+                // (`mrn.001.234.56`: attack on `7af93ea`, read as a version).
                 let zero_padded = b[j..end]
                     .split(|c| *c == b'.')
-                    .any(|part| part.len() >= 6 && part[0] == b'0');
+                    .any(|part| part.len() >= 2 && part[0] == b'0');
                 if zero_padded {
                     return true;
                 }
@@ -723,9 +917,16 @@ fn folded(text: &str) -> String {
 /// `…@comcast.net`): a person's, not a system's — also written `(at)`, `[at]` or `&#64;`.
 fn personal_mail(token: &str) -> bool {
     let lower = token.to_ascii_lowercase();
-    let lower = ["(at)", "[at]", "{at}", "&#64;", "&#x40;"]
+    // Written out (attack on `7af93ea`: `jane.doe-at-gmail.com`, `jane(dot)doe(at)gmail(dot)com`,
+    // `jane.doe@gmail[.]com`).
+    let lower = [
+        "(at)", "[at]", "{at}", "&#64;", "&#x40;", " at ", "-at-", "_at_", ".at.",
+    ]
+    .iter()
+    .fold(lower, |t, at| t.replace(at, "@"));
+    let lower = ["(dot)", "[dot]", "{dot}", "[.]", "(.)", " dot ", "-dot-", "_dot_"]
         .iter()
-        .fold(lower, |t, at| t.replace(at, "@"));
+        .fold(lower, |t, dot| t.replace(dot, "."));
     lower.match_indices('@').any(|(at, _)| {
         let domain: String = lower[at + 1..]
             .chars()
@@ -1264,6 +1465,12 @@ mod tests {
             "jsmith-4-12-61",
             "smith-j-12-apr-61",
             "smith-j-apr-12-61",
+            // Attack on `7af93ea`: a day and a year in words.
+            "john-smith-twelfth-april-1961",
+            "apr-12-nineteen-sixty-one-smith",
+            "smith-j-apr-12-nineteen-sixty-one",
+            "smith-twelfth-april-1961",
+            "smith-j-the-twenty-first-of-april-1961",
         ] {
             let e = check_labelled("branch", phi).expect_err(phi);
             assert!(e.message.contains("birth"), "{phi}: {}", e.message);
@@ -1608,6 +1815,86 @@ mod tests {
 
     /// Attack round 9's false refusals: a service named after patients or members keeps its
     /// dates, versions, ticket keys and addresses; only a number right after such a word counts.
+    /// What a scan's summary keeps in the leaf holds no person's number, no name beside a birth
+    /// date — in one string or across a finding's fields — and no personal e-mail however it is
+    /// written (attack on `7af93ea`); real packages and versions pass.
+    #[test]
+    fn a_summary_keeps_no_number_birth_date_or_mail_in_a_string_or_across_a_findings_fields() {
+        use serde_json::json;
+        let finding = |package: &str, version: &str| json!({"list": [{"id": "CVE-2024-1234", "package": package, "version": version, "severity": "high"}]});
+        for (attack, summary) in [
+            ("an SSN as a version", finding("libfoo", "219451100")),
+            ("a phone number as a version", finding("libfoo", "555-123-4567")),
+            (
+                "a phone number glued to a package",
+                finding("libfoo-15551234567", "1.0"),
+            ),
+            ("a phone number glued to letters", finding("libfoo15551234567", "1.0")),
+            (
+                "a phone number with a country code",
+                finding("libfoo", "1 (555) 123-4567"),
+            ),
+            ("an SSN dotted", finding("libfoo", "219.45.1100")),
+            (
+                "an SSN in a purl",
+                json!({"purls": ["pkg:pypi/libfoo@1.0?x=219451100"]}),
+            ),
+            ("a rule id with an SSN", json!({"rule_ids": ["rule-219451100"]})),
+            (
+                "a license named with a phone number",
+                json!({"licenses": {"LicenseRef-5551234567": 1}}),
+            ),
+            ("a labelled number with leading zeros", finding("mrn.001.234.56", "1.0")),
+            ("a mail written out", finding("jane.doe-at-gmail.com", "1.0")),
+            ("a mail in words", finding("jane(dot)doe(at)gmail(dot)com", "1.0")),
+            ("a mail with a bracketed dot", finding("jane.doe@gmail[.]com", "1.0")),
+            (
+                "a name and a birth date across fields",
+                finding("john-smith", "1961-04-12"),
+            ),
+            (
+                "a birth date in words",
+                json!({"rule_ids": ["john-smith-twelfth-april-1961"]}),
+            ),
+        ] {
+            let e = super::judge_summary("evidence summary", &summary).expect_err(attack);
+            for secret in ["219451100", "5551234567", "123-4567", "jane", "smith", "001.234"] {
+                assert!(
+                    !e.message.contains(secret) && !e.hint.contains(secret),
+                    "{attack}: {e:?}"
+                );
+            }
+        }
+        for (package, version) in [
+            ("python-dateutil", "2.8.2"),
+            ("git", "1:2.36.1-8+deb11u1"),
+            ("ca-certificates", "20230311"),
+            ("intel-microcode", "3.20240312.1~deb12u1"),
+            ("linux-headers-5.15.0-1057-aws", "5.15.0-1057.63~20.04.1"),
+            ("musl", "1.2.4_git20230717-r4"),
+            ("golang.org/x/net", "v0.0.0-20230717123456-abcdef123456"),
+            ("linux-firmware", "20220329.git681281e4-0ubuntu3.29"),
+            ("imagemagick", "8:6.9.11.60+dfsg-1.6+deb12u1"),
+            ("openssl", "3.0.7-27.el9"),
+            ("certifi", "2023.7.22"),
+            ("org.json:json", "20231013"),
+            ("tzdata", "2024a-0+deb12u1"),
+            ("kernel", "5.14.0-362.8.1.el9_3"),
+            ("google-chrome-stable", "120.0.6099.109-1"),
+            (
+                "app",
+                "sha256:4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1",
+            ),
+            ("mongodb", "7.0.2-1.0.0.20231001123456"),
+            ("libc6", "2.36-9+deb12u4"),
+            ("caniuse-lite", "1.0.30001690"),
+        ] {
+            if let Err(e) = super::judge_summary("evidence summary", &finding(package, version)) {
+                panic!("{package} {version}: {e:?}");
+            }
+        }
+    }
+
     #[test]
     fn services_named_after_patients_keep_their_dates_and_keys() {
         for token in [

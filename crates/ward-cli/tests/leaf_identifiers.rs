@@ -369,6 +369,31 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "smith.j.12apr61",
             "12apr61",
         ),
+        // Attack on `7af93ea`: a number, a name and a birth date across a finding's fields, a
+        // mail written out, a date in words.
+        ("an SSN as a version", "pkg", "219451100", "3", "219451100"),
+        ("a phone number as a version", "pkg", "555-123-4567", "3", "123-4567"),
+        (
+            "a name as a package and a birth date as its version",
+            "john-smith",
+            "1961-04-12",
+            "3",
+            "1961-04-12",
+        ),
+        (
+            "a mail written out as a package",
+            "jane.doe-at-gmail.com",
+            "2",
+            "3",
+            "jane.doe",
+        ),
+        (
+            "a birth date in words as a package",
+            "john-smith-twelfth-april-1961",
+            "2",
+            "3",
+            "twelfth",
+        ),
     ] {
         std::fs::write(
             &scan,
@@ -607,8 +632,27 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         &d,
         &["log", "show", "--from", "0", "--limit", "1000", "--output", "json"],
     )));
-    for needle in ["smith", "Smith", "jones", "1961", "2015-04-12", "219451100", token] {
-        assert!(!log.contains(needle), "{needle} in the log");
+    // Dates as written in the attempts (four digits alone, `1961`, turn up in hex digests).
+    for needle in [
+        "smith",
+        "Smith",
+        "jones",
+        "1961-04-12",
+        "19610412",
+        "12apr1961",
+        "2015-04-12",
+        "219451100",
+        "5551234567",
+        token,
+    ] {
+        assert!(
+            !log.contains(needle),
+            "{needle} in the log: {}",
+            log.lines()
+                .filter(|l| l.contains(needle))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         assert!(!in_files(&d, needle), "{needle} in the data directory");
     }
 }
