@@ -205,10 +205,8 @@ fn summary_number(text: &str) -> bool {
     };
     let long = groups.iter().enumerate().any(|(k, &(start, end, _))| {
         let digits = &text[start..end];
-        end - start >= MAX_DIGITS
-            && !hex_word(start, end)
-            && !in_version(k)
-            && !(matches!(digits.len(), 8 | 12 | 14) && date_at(&b[start..start + 8]) == 8)
+        let dated = matches!(digits.len(), 8 | 12 | 14) && date_at(&b[start..start + 8]) == 8;
+        end - start >= MAX_DIGITS && !(hex_word(start, end) || in_version(k) || dated)
     });
     let lengths: Vec<usize> = groups.iter().map(|&(s, e, _)| e - s).collect();
     let shaped = |shape: &[usize]| {
