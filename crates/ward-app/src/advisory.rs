@@ -119,6 +119,25 @@ pub fn database(id: &str) -> Option<&'static str> {
     })
 }
 
+/// A Snyk id (`SNYK-DEBIAN12-ZLIB-6008963`, `SNYK-JS-AXIOS-6032459`): Snyk's reports use it as a
+/// SARIF rule id. Not a vulnerability id Ward keeps (its middle names a package); its number
+/// is Snyk's, not a person's. Upper-case words and digits, a number of 5 to 8 digits last.
+pub fn snyk(id: &str) -> bool {
+    let Some(rest) = id.strip_prefix("SNYK-") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    !words.is_empty()
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        && (5..=8).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Whether `rest` is exactly `parts`, in order.
 fn follows(mut rest: &[u8], parts: &[Part]) -> bool {
     for part in parts {

@@ -118,11 +118,16 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
     // `555-123-4567` as a version), and
     // an object's strings read together, as a reader of the entry would (`john-smith` as a
     // package beside `1961-04-12` as its version).
+    fn is_url(s: &str) -> bool {
+        s.starts_with("https://") || s.starts_with("http://")
+    }
     fn each(v: &serde_json::Value, field: &str) -> Result<(), AppError> {
         let text = |s: &str| ward_ledger::documents::parse_reference(s).is_none();
         match v {
             serde_json::Value::String(s) if text(s) => {
-                check_labelled(field, s)?;
+                // A URL a tool records (a provenance's run) is read as a build page is.
+                check_labelled_as(field, s, is_url(s))?;
+                refuse_other_digits(field, s)?;
                 match summary_number(s) {
                     true => refuse_number(field, MAX_DIGITS),
                     false => Ok(()),
@@ -130,16 +135,18 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
             }
             serde_json::Value::Array(a) => a.iter().try_for_each(|x| each(x, field)),
             serde_json::Value::Object(m) => {
+                // URLs are read alone, as build pages are.
                 let joined: Vec<&str> = m
                     .values()
                     .filter_map(serde_json::Value::as_str)
-                    .filter(|s| text(s))
+                    .filter(|s| text(s) && !is_url(s))
                     .collect();
                 if joined.len() > 1 {
                     check_labelled(field, &joined.join(" "))?;
                 }
                 m.iter().try_for_each(|(k, x)| {
                     check_labelled(field, k)?;
+                    refuse_other_digits(field, k)?;
                     // A key is a tool's string too (a license's `LicenseRef-…` counts by key).
                     if summary_number(k) {
                         refuse_number(field, MAX_DIGITS)?;
@@ -153,6 +160,71 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
     each(summary, field)
 }
 
+/// Whether the digits `b[start..end]` are a CI's number in a URL: a whole path segment right
+/// after the CI's word for it (`/runs/4242424242`, `/-/jobs/12011955`, `/job/portal/1234567/`),
+/// or the value of a query parameter naming a build, run, job or pipeline id (`?buildId=…`).
+fn ci_number(b: &[u8], start: usize, end: usize) -> bool {
+    const WORDS: [&str; 9] = [
+        "runs",
+        "run",
+        "jobs",
+        "job",
+        "builds",
+        "build",
+        "pipelines",
+        "pipeline",
+        "-",
+    ];
+    const PARAMETERS: [&str; 8] = [
+        "buildid",
+        "build_id",
+        "runid",
+        "run_id",
+        "jobid",
+        "job_id",
+        "pipelineid",
+        "pipeline_id",
+    ];
+    let ends_segment = matches!(b.get(end), None | Some(b'/' | b'?' | b'#' | b'&'));
+    if start == 0 || !ends_segment {
+        return false;
+    }
+    let lower = |x: &[u8]| String::from_utf8_lossy(x).to_ascii_lowercase();
+    match b[start - 1] {
+        b'/' => {
+            let from = b[..start - 1].iter().rposition(|c| *c == b'/').map_or(0, |p| p + 1);
+            let word = lower(&b[from..start - 1]);
+            // Jenkins puts the job's name between (`/job/portal/1234567/`).
+            let before = b[..from.saturating_sub(1)]
+                .iter()
+                .rposition(|c| *c == b'/')
+                .map_or(0, |p| p + 1);
+            WORDS.contains(&word.as_str()) || (from > 0 && lower(&b[before..from - 1]) == "job")
+        }
+        b'=' => {
+            let from = b[..start - 1]
+                .iter()
+                .rposition(|c| matches!(c, b'?' | b'&'))
+                .map_or(0, |p| p + 1);
+            PARAMETERS.contains(&lower(&b[from..start - 1]).as_str())
+        }
+        _ => false,
+    }
+}
+
+/// A digit outside ASCII in a summary's string is refused: the number rules read ASCII digits,
+/// and a tool writes its versions and ids in them (`२१९४५११००`, `𝟏𝟗𝟔𝟏-𝟎𝟒-𝟏𝟐`, `２１９…`:
+/// attack on `4db520b`, stored).
+fn refuse_other_digits(field: &str, text: &str) -> Result<(), AppError> {
+    match text.chars().any(|c| c.is_numeric() && !c.is_ascii_digit()) {
+        true => Err(AppError::invalid(
+            format!("the {field} holds a digit outside ASCII, which the rules for a person's number could not read"),
+            "attach the tool's own report: tools write versions and ids in ASCII digits",
+        )),
+        false => Ok(()),
+    }
+}
+
 /// A number a person could be found by in a string a tool wrote into a summary: a run of 7
 /// digits or more (not a date, `20230311`, nor a date and time, `20230717123456`, nor digits
 /// of a hex word, `git681281e4`), or groups of digits shaped as an SSN (3-2-4) or a phone
@@ -160,6 +232,11 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
 /// each. Versions are groups joined by the same marks, so digits are not counted across them
 /// as [`check_number`] counts them (`5.15.0-1057.63~20.04.1` is a kernel's version). Linear.
 fn summary_number(text: &str) -> bool {
+    // An advisory's id or a Snyk id is a database's number (`TEMP-0841856-B18BAF`,
+    // `SNYK-DEBIAN12-ZLIB-6008963`: attack on `4db520b`, refused).
+    if crate::advisory::database(text).is_some() || crate::advisory::snyk(text) {
+        return false;
+    }
     let b = text.as_bytes();
     // Each run of digits: (start, end, the joint before it when it follows another run).
     let mut groups: Vec<(usize, usize, bool)> = Vec::new();
@@ -206,7 +283,14 @@ fn summary_number(text: &str) -> bool {
     let long = groups.iter().enumerate().any(|(k, &(start, end, _))| {
         let digits = &text[start..end];
         let dated = matches!(digits.len(), 8 | 12 | 14) && date_at(&b[start..start + 8]) == 8;
-        end - start >= MAX_DIGITS && !(hex_word(start, end) || in_version(k) || dated)
+        // An AWS account in a registry's host (`123456789012.dkr.ecr.us-east-1.amazonaws.com`)
+        // and a Windows update (`KB5034441`) are what they say.
+        let registry = end - start == 12 && b[end..].starts_with(b".dkr.ecr.");
+        let update = start >= 2 && b[..start].ends_with(b"KB") && (start == 2 || !b[start - 3].is_ascii_alphanumeric());
+        // A CI's run, job or build number where its URL puts it (an in-toto provenance's
+        // `invocation_id`, `…/actions/runs/4242424242/attempts/1`: refused by the first reading).
+        let ci = ci_number(b, start, end);
+        end - start >= MAX_DIGITS && !(hex_word(start, end) || in_version(k) || dated || registry || update || ci)
     });
     let lengths: Vec<usize> = groups.iter().map(|&(s, e, _)| e - s).collect();
     let shaped = |shape: &[usize]| {
@@ -1843,6 +1927,17 @@ mod tests {
                 json!({"licenses": {"LicenseRef-5551234567": 1}}),
             ),
             ("a labelled number with leading zeros", finding("mrn.001.234.56", "1.0")),
+            ("an SSN in Devanagari digits", finding("libfoo", "२१९४५११००")),
+            ("a birth date in mathematical digits", finding("smith-j", "𝟏𝟗𝟔𝟏-𝟎𝟒-𝟏𝟐")),
+            ("an SSN in full-width digits", finding("libfoo", "２１９４５１１００")),
+            (
+                "an SSN as a URL's path",
+                finding("libfoo", "https://example.com/x/219451100"),
+            ),
+            (
+                "an SSN as a query value",
+                finding("libfoo", "https://example.com/x?id=219451100"),
+            ),
             ("a mail written out", finding("jane.doe-at-gmail.com", "1.0")),
             ("a mail in words", finding("jane(dot)doe(at)gmail(dot)com", "1.0")),
             ("a mail with a bracketed dot", finding("jane.doe@gmail[.]com", "1.0")),
@@ -1886,9 +1981,36 @@ mod tests {
             ("mongodb", "7.0.2-1.0.0.20231001123456"),
             ("libc6", "2.36-9+deb12u4"),
             ("caniuse-lite", "1.0.30001690"),
+            // Attack on `4db520b`: refused before.
+            ("bash", "5.2.15-2+b2"),
+            (
+                "invocation",
+                "https://github.com/example/ward-demo/actions/runs/4242424242/attempts/1",
+            ),
+            ("gitlab", "https://gitlab.example.com/g/p/-/jobs/12011955"),
+            ("jenkins", "https://ci.example.com/job/portal/1234567/"),
+            (
+                "azure",
+                "https://dev.azure.com/o/p/_build/results?buildId=12345678&view=logs",
+            ),
+            ("KB5034441", "10.0.20348.2227"),
+            (
+                "portal",
+                "pkg:oci/portal@sha256%3Aabc?arch=amd64&repository_url=123456789012.dkr.ecr.us-east-1.amazonaws.com%2Fportal",
+            ),
         ] {
             if let Err(e) = super::judge_summary("evidence summary", &finding(package, version)) {
                 panic!("{package} {version}: {e:?}");
+            }
+        }
+        for id in [
+            "TEMP-0841856-B18BAF",
+            "SNYK-DEBIAN12-ZLIB-6008963",
+            "SNYK-JS-AXIOS-6032459",
+        ] {
+            let summary = json!({"list": [{"id": id, "package": "bash"}], "rule_ids": [id]});
+            if let Err(e) = super::judge_summary("evidence summary", &summary) {
+                panic!("{id}: {e:?}");
             }
         }
     }
