@@ -118,6 +118,8 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
     // `555-123-4567` as a version), and
     // an object's strings read together, as a reader of the entry would (`john-smith` as a
     // package beside `1961-04-12` as its version).
+    /// A provenance's builder and invocation: what a CI fills in.
+    const CI_FIELDS: [&str; 2] = ["builder_id", "invocation_id"];
     fn is_url(s: &str) -> bool {
         s.starts_with("https://") || s.starts_with("http://")
     }
@@ -137,8 +139,9 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
             serde_json::Value::Object(m) => {
                 // URLs are read alone, as build pages are.
                 let joined: Vec<&str> = m
-                    .values()
-                    .filter_map(serde_json::Value::as_str)
+                    .iter()
+                    .filter(|(k, _)| !CI_FIELDS.contains(&k.as_str()))
+                    .filter_map(|(_, v)| v.as_str())
                     .filter(|s| text(s) && !is_url(s))
                     .collect();
                 if joined.len() > 1 {
@@ -151,7 +154,16 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
                     if summary_number(k) {
                         refuse_number(field, MAX_DIGITS)?;
                     }
-                    each(x, field)
+                    match (CI_FIELDS.contains(&k.as_str()), x) {
+                        // What a CI fills in is judged as an artifact's build id is: relaxed,
+                        // its numbers a CI's (`8712345678-1`, a runner's URL, a build's ARN:
+                        // attack on `aa82389`, refused).
+                        (true, serde_json::Value::String(s)) if text(s) => {
+                            check_labelled_as(field, s, true)?;
+                            refuse_other_digits(field, s)
+                        }
+                        _ => each(x, field),
+                    }
                 })
             }
             _ => Ok(()),
@@ -164,9 +176,10 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
 /// after the CI's word for it (`/runs/4242424242`, `/-/jobs/12011955`, `/job/portal/1234567/`),
 /// or the value of a query parameter naming a build, run, job or pipeline id (`?buildId=…`).
 fn ci_number(b: &[u8], start: usize, end: usize) -> bool {
-    const WORDS: [&str; 9] = [
+    const WORDS: [&str; 10] = [
         "runs",
         "run",
+        "runners",
         "jobs",
         "job",
         "builds",
@@ -1069,6 +1082,7 @@ fn longest_number(token: &str, versions: bool) -> usize {
             .or_else(|| (!labelled).then(|| jira_key(b, i)).flatten())
             .or_else(|| (!labelled).then(|| git_describe(b, i)).flatten())
             .or_else(|| (!labelled).then(|| cloud_account(b, i)).flatten())
+            .or_else(|| (!labelled).then(|| advisory_at(b, i)).flatten())
         {
             i = end;
             continue;
@@ -1307,6 +1321,29 @@ fn ticket_key(b: &[u8], at: usize) -> Option<usize> {
         && (7..=12).contains(&digits)
         && !b.get(end).is_some_and(u8::is_ascii_alphanumeric))
     .then_some(end)
+}
+
+/// An advisory's id at `at` (a word's start), in any case (`hotfix/cve-2024-3094`: a branch
+/// named after a CVE, refused as an eight-digit number): where it ends.
+fn advisory_at(b: &[u8], at: usize) -> Option<usize> {
+    if at > 0 && b[at - 1].is_ascii_alphanumeric() || !b.get(at).is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let run = b[at..]
+        .iter()
+        .take(64)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b':' | b'.'))
+        .count();
+    // The longest prefix ending before a `-`, `:` or `.` (or at the run's end) that is an id.
+    (1..=run)
+        .rev()
+        .filter(|&n| (n == run || matches!(b[at + n], b'-' | b':' | b'.')) && b[at + n - 1].is_ascii_alphanumeric())
+        .find_map(|n| {
+            let id = std::str::from_utf8(&b[at..at + n]).ok()?;
+            let letters = id.bytes().take_while(u8::is_ascii_alphabetic).count();
+            let upper = format!("{}{}", id[..letters].to_ascii_uppercase(), &id[letters..]);
+            (crate::advisory::database(id).is_some() || crate::advisory::database(&upper).is_some()).then_some(at + n)
+        })
 }
 
 /// A Jira key at `at` (a word's start): a project key (a capital, then capitals, digits or `_`,
@@ -1824,6 +1861,11 @@ mod tests {
             "deploy:2026-12-05T10:30:00.123Z",
             "ticket:CHG0034567",
             "host:10.0.0.1:8080",
+            // Named after an advisory, in any case (attack on `aa82389`: refused lower-case).
+            "hotfix/cve-2024-3094",
+            "fix/CVE-2024-3094",
+            "security/cve-2023-44487-http2-rapid-reset",
+            "deps/ghsa-8v27-2fg9-7h62",
         ] {
             if let Err(e) = check_number_in_ref("branch", token) {
                 panic!("{token}: {e:?}");
@@ -2003,6 +2045,24 @@ mod tests {
                 panic!("{package} {version}: {e:?}");
             }
         }
+        // What a CI fills into a provenance (attack on `aa82389`: refused).
+        for (builder, invocation) in [
+            ("https://github.com/actions/runner", "8712345678-1"),
+            ("https://gitlab.com/acme-health/portal/-/runners/34567890", "6803412345"),
+            (
+                "https://github.com/actions/runner",
+                "arn:aws:codebuild:us-east-1:123456789012:build/portal:8d6e3f4a-1b2c-4d5e-8f90-123456789abc",
+            ),
+        ] {
+            let summary =
+                json!({"provenance": {"builder_id": builder, "invocation_id": invocation, "slsa_version": "v1"}});
+            if let Err(e) = super::judge_summary("evidence summary", &summary) {
+                panic!("{invocation}: {e:?}");
+            }
+        }
+        // ... still judged as a build id is.
+        let summary = json!({"provenance": {"builder_id": "ci", "invocation_id": "smith-j-1961-04-12"}});
+        assert!(super::judge_summary("evidence summary", &summary).is_err());
         for id in [
             "TEMP-0841856-B18BAF",
             "SNYK-DEBIAN12-ZLIB-6008963",
