@@ -269,6 +269,30 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
     // A scan's vulnerability ids stay in the leaf, and a waiver's finding must be one of them:
     // judged as the finding is (attack on `6fd710a`: a grype id `smith-j-1961-04-12` was kept).
     let scan = tmp.path().join("grype.json");
+    // A Grype report of one finding, attached by dana to the artifact.
+    let attach_grype = |id: &str, package: &str, version: &str, fixed: &str| {
+        std::fs::write(
+            &scan,
+            format!(
+                r#"{{"matches":[{{"vulnerability":{{"id":"{id}","severity":"Critical","fix":{{"versions":["{fixed}"],"state":"fixed"}}}},"artifact":{{"name":"{package}","version":"{version}"}}}}],"descriptor":{{"name":"grype","version":"0.80.0"}}}}"#
+            ),
+        )
+        .unwrap();
+        as_user(
+            &d,
+            None,
+            "dana",
+            &[
+                "attest",
+                "add",
+                scan.to_str().unwrap(),
+                "--artifact",
+                &digest,
+                "--type",
+                "vulns",
+            ],
+        )
+    };
     for (attack, id, secret) in [
         (
             "a name and a birth date as a scan's vulnerability id",
@@ -299,29 +323,11 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         ),
         ("a date of birth in a CVE's shape", "CVE-2015-04-12", "2015-04-12"),
     ] {
-        std::fs::write(
-            &scan,
-            format!(
-                r#"{{"matches":[{{"vulnerability":{{"id":"{id}","severity":"Critical","fix":{{"versions":[],"state":"not-fixed"}}}},"artifact":{{"name":"b","version":"2"}}}}],"descriptor":{{"name":"grype","version":"0.80.0"}}}}"#
-            ),
-        )
-        .unwrap();
-        let out = run(as_user(
-            &d,
-            None,
-            "dana",
-            &[
-                "attest",
-                "add",
-                scan.to_str().unwrap(),
-                "--artifact",
-                &digest,
-                "--type",
-                "vulns",
-                "--output",
-                "json",
-            ],
-        ));
+        let out = run({
+            let mut c = attach_grype(id, "b", "2", "3");
+            c.args(["--output", "json"]);
+            c
+        });
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         refused_with(attack, out, secret);
         assert_eq!(
@@ -395,31 +401,7 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "twelfth",
         ),
     ] {
-        std::fs::write(
-            &scan,
-            format!(
-                r#"{{"matches":[{{"vulnerability":{{"id":"CVE-2024-1234","severity":"Critical","fix":{{"versions":["{fixed}"],"state":"fixed"}}}},"artifact":{{"name":"{package}","version":"{version}"}}}}],"descriptor":{{"name":"grype","version":"0.80.0"}}}}"#
-            ),
-        )
-        .unwrap();
-        refused(
-            attack,
-            as_user(
-                &d,
-                None,
-                "dana",
-                &[
-                    "attest",
-                    "add",
-                    scan.to_str().unwrap(),
-                    "--artifact",
-                    &digest,
-                    "--type",
-                    "vulns",
-                ],
-            ),
-            secret,
-        );
+        refused(attack, attach_grype("CVE-2024-1234", package, version, fixed), secret);
     }
     let waiver = |owner: &str, finding: &str| {
         as_user(
@@ -480,55 +462,35 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
 
     // What reported an observation.
     std::fs::write(tmp.path().join("running.txt"), format!("{digest}\n")).unwrap();
-    refused(
-        "prose as an observation's source",
-        {
-            let mut c = as_user(
-                &d,
-                None,
-                "dana",
-                &[
-                    "env",
-                    "observe",
-                    "--env",
-                    "staging",
-                    "--source",
-                    "host1 pt: J. Smith dob 04/12/1961",
-                ],
-            );
-            c.arg("--from").arg(tmp.path().join("running.txt"));
-            c
-        },
-        "Smith",
-    );
-    refused(
-        "an SSN in groups as an observation's source",
-        {
-            let mut c = as_user(
-                &d,
-                None,
-                "dana",
-                &["env", "observe", "--env", "staging", "--source", "kubectl 219 451 100"],
-            );
-            c.arg("--from").arg(tmp.path().join("running.txt"));
-            c
-        },
-        "219 451 100",
-    );
-    refused(
-        "an unlabelled SSN as an observation's source",
-        {
-            let mut c = as_user(
-                &d,
-                None,
-                "dana",
-                &["env", "observe", "--env", "staging", "--source", "kubectl 219451100"],
-            );
-            c.arg("--from").arg(tmp.path().join("running.txt"));
-            c
-        },
-        "219451100",
-    );
+    let observe = |source: &str| {
+        let mut c = as_user(
+            &d,
+            None,
+            "dana",
+            &["env", "observe", "--env", "staging", "--source", source],
+        );
+        c.arg("--from").arg(tmp.path().join("running.txt"));
+        c
+    };
+    for (attack, source, secret) in [
+        (
+            "prose as an observation's source",
+            "host1 pt: J. Smith dob 04/12/1961",
+            "Smith",
+        ),
+        (
+            "an SSN in groups as an observation's source",
+            "kubectl 219 451 100",
+            "219 451 100",
+        ),
+        (
+            "an unlabelled SSN as an observation's source",
+            "kubectl 219451100",
+            "219451100",
+        ),
+    ] {
+        refused(attack, observe(source), secret);
+    }
 
     // A printed name, a configuration key, a custom type's schema (each written into a leaf).
     refused_with(
@@ -612,16 +574,7 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
     );
 
     // An ordinary source is taken (exit 6: what runs was never deployed through Ward, drift).
-    let observed = run({
-        let mut c = as_user(
-            &d,
-            None,
-            "dana",
-            &["env", "observe", "--env", "staging", "--source", "kubectl prod-eu"],
-        );
-        c.arg("--from").arg(tmp.path().join("running.txt"));
-        c
-    });
+    let observed = run(observe("kubectl prod-eu"));
     assert!(
         matches!(observed.status.code(), Some(0 | 6)),
         "{}",
