@@ -172,22 +172,26 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
     each(summary, field)
 }
 
+/// A CI's words for a run, a job, a build or a pipeline (and GitLab's `-`), before the number a
+/// CI puts in its URL (`/actions/runs/4242424242`, `/-/jobs/12011955`): read by
+/// [`name_beside_birth_date`] relaxed and by [`ci_number`].
+const CI_WORDS: [&str; 10] = [
+    "runs",
+    "run",
+    "runners",
+    "jobs",
+    "job",
+    "builds",
+    "build",
+    "pipelines",
+    "pipeline",
+    "-",
+];
+
 /// Whether the digits `b[start..end]` are a CI's number in a URL: a whole path segment right
 /// after the CI's word for it (`/runs/4242424242`, `/-/jobs/12011955`, `/job/portal/1234567/`),
 /// or the value of a query parameter naming a build, run, job or pipeline id (`?buildId=…`).
 fn ci_number(b: &[u8], start: usize, end: usize) -> bool {
-    const WORDS: [&str; 10] = [
-        "runs",
-        "run",
-        "runners",
-        "jobs",
-        "job",
-        "builds",
-        "build",
-        "pipelines",
-        "pipeline",
-        "-",
-    ];
     const PARAMETERS: [&str; 8] = [
         "buildid",
         "build_id",
@@ -212,7 +216,7 @@ fn ci_number(b: &[u8], start: usize, end: usize) -> bool {
                 .iter()
                 .rposition(|c| *c == b'/')
                 .map_or(0, |p| p + 1);
-            WORDS.contains(&word.as_str()) || (from > 0 && lower(&b[before..from - 1]) == "job")
+            CI_WORDS.contains(&word.as_str()) || (from > 0 && lower(&b[before..from - 1]) == "job")
         }
         b'=' => {
             let from = b[..start - 1]
@@ -589,20 +593,7 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
             let segments: Vec<&str> = token.split('/').collect();
             let ci_number = |i: usize| {
                 let digits = !segments[i].is_empty() && segments[i].bytes().all(|b| b.is_ascii_digit());
-                digits
-                    && i > 0
-                    && [
-                        "jobs",
-                        "job",
-                        "runs",
-                        "run",
-                        "builds",
-                        "build",
-                        "pipelines",
-                        "pipeline",
-                        "-",
-                    ]
-                    .contains(&segments[i - 1].to_ascii_lowercase().as_str())
+                digits && i > 0 && CI_WORDS.contains(&segments[i - 1].to_ascii_lowercase().as_str())
             };
             (0..segments.len())
                 .filter(|&i| !ci_number(i))
