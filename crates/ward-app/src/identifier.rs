@@ -994,6 +994,9 @@ fn folded(text: &str) -> String {
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3002}' | '\u{FF61}' => '.',
+            // Dashes and minus signs that print as `-` (attack on the head: `smith‐j‐1961‐04‐12`
+            // with U+2010 was stored).
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => '-',
             _ => c,
         })
         .collect()
@@ -1569,6 +1572,8 @@ mod tests {
             "abe19610412",
             "19610412dee",
             "ci/bea-19610412",
+            "smith\u{2010}j\u{2010}1961\u{2010}04\u{2010}12",
+            "smith\u{2212}j\u{2212}1961\u{2212}04\u{2212}12",
             // Attack on `bbd19d2`: dotted, one-digit day or month, a month's name.
             "smith-j-12.04.61",
             "smith-j-61-4-12",
@@ -1963,6 +1968,10 @@ mod tests {
             ("an SSN in Devanagari digits", finding("libfoo", "२१९४५११००")),
             ("a birth date in mathematical digits", finding("smith-j", "𝟏𝟗𝟔𝟏-𝟎𝟒-𝟏𝟐")),
             ("an SSN in full-width digits", finding("libfoo", "２１９４５１１００")),
+            (
+                "a name and a birth date in Unicode hyphens across fields",
+                finding("john\u{2010}smith", "1961\u{2010}04\u{2010}12"),
+            ),
             (
                 "an SSN as a URL's path",
                 finding("libfoo", "https://example.com/x/219451100"),
