@@ -273,7 +273,8 @@ def digest(data):
 
 
 def doc_refs(value, out):
-    """Every JSON string exactly `doc:sha256:<64 hex>` → its digest."""
+    """Every JSON string or object key exactly `doc:sha256:<64 hex>` → its digest (a key
+    before its value: an SBOM counts licenses under their names' references)."""
     if isinstance(value, str):
         if value.startswith("doc:sha256:") and HEX64.match(value[11:]):
             out.append(value[4:])
@@ -281,7 +282,8 @@ def doc_refs(value, out):
         for v in value:
             doc_refs(v, out)
     elif isinstance(value, dict):
-        for v in value.values():
+        for k, v in value.items():
+            doc_refs(k, out)
             doc_refs(v, out)
 
 

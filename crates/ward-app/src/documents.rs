@@ -189,7 +189,11 @@ fn collect(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.extend(refs_in(s)),
         Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            // A key may be a reference (an SBOM's license names count under theirs).
+            out.extend(refs_in(k));
+            collect(x, out)
+        }),
         _ => {}
     }
 }
@@ -204,7 +208,26 @@ fn replace(v: &mut Value, texts: &HashMap<String, String>) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| replace(x, texts)),
-        Value::Object(o) => o.values_mut().for_each(|x| replace(x, texts)),
+        Value::Object(o) => {
+            o.values_mut().for_each(|x| replace(x, texts));
+            if o.keys().any(|k| texts.contains_key(k)) {
+                // Keys that read alike (two purged names) count together.
+                let mut shown = serde_json::Map::new();
+                for (k, x) in std::mem::take(o) {
+                    let k = texts.get(&k).cloned().unwrap_or(k);
+                    match (shown.get_mut(&k), x.as_u64()) {
+                        (Some(Value::Number(n)), Some(more)) if n.is_u64() => {
+                            *n = (n.as_u64().unwrap_or(0).saturating_add(more)).into();
+                        }
+                        (Some(_), _) => {}
+                        (None, _) => {
+                            shown.insert(k, x);
+                        }
+                    }
+                }
+                *o = shown;
+            }
+        }
         _ => {}
     }
 }

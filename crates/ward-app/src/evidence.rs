@@ -90,6 +90,33 @@ fn first_seen_key(service: &str, id: &str, package: &str) -> String {
     json!([service, id, package]).to_string()
 }
 
+/// What a finding's first-seen time is keyed by besides its id: the keyed fingerprint of its
+/// package (`package_key`), or for an entry written before packages moved beside the log, the
+/// package as it was inline.
+fn package_of(finding: &Value) -> &str {
+    finding
+        .get("package_key")
+        .or_else(|| finding.get("package"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Gives every finding of a vulnerability summary `package_key`: the keyed fingerprint of its
+/// package under the installation key. The package itself moves beside the log
+/// ([`texts_aside`]); this is what first-seen times and the gate compare (equal packages, equal
+/// keys) and it reveals nothing about the name.
+fn package_keys(summary: &mut Value, key: &ward_evidence::redact::FingerprintKey) {
+    for f in summary
+        .get_mut("list")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let package = f.get("package").and_then(Value::as_str).unwrap_or_default();
+        f["package_key"] = Value::String(key.fingerprint(&format!("vuln-package\0{package}")));
+    }
+}
+
 /// Gives every finding of a vulnerability summary without a `first_seen` the time `time`.
 fn fill_first_seen(summary: &mut Value, time: &str) {
     if let Some(list) = summary.get_mut("list").and_then(Value::as_array_mut) {
@@ -278,7 +305,7 @@ impl Projector for EvidenceProjector {
                                 let field = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default();
                                 ops.push(ProjectionOp::Put {
                                     collection: FIRST_SEEN.into(),
-                                    key: first_seen_key(service, field("id"), field("package")),
+                                    key: first_seen_key(service, field("id"), package_of(f)),
                                     doc: json!({ "first_seen": field("first_seen"), "severity": field("severity") }),
                                 });
                             }
@@ -715,7 +742,7 @@ async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Resu
         let key = first_seen_key(
             service,
             f.get("id").and_then(Value::as_str).unwrap_or_default(),
-            f.get("package").and_then(Value::as_str).unwrap_or_default(),
+            package_of(f),
         );
         if let Some(doc) = ledger.store().projection(FIRST_SEEN, &key).await? {
             f["first_seen"] = doc.get("first_seen").cloned().unwrap_or(Value::Null);
@@ -877,10 +904,19 @@ pub async fn attest_within(
     {
         return Ok((serde_json::from_value(doc).map_err(AppError::internal)?, false));
     }
+    // The installation key fingerprints what the gate compares but the leaf must not hold: a
+    // JUnit report's suite names, a scan's packages.
+    let installation = match format {
+        Format::Junit | Format::Vulns => Some(crate::redaction::installation_key(ledger.store().as_ref()).await?),
+        _ => None,
+    };
     if format == Format::Vulns {
         // Only ids of shapes an advisory database issues stay in the leaf (a crafted scan's
         // `smith-j-2015-04-12` or `CVE-219451100` is refused, naming the finding's position).
         crate::advisory::keep_recognised(&mut summary)?;
+        if let Some(key) = &installation {
+            package_keys(&mut summary, key);
+        }
         first_seen(ledger, &service, &mut summary).await?;
     }
     // The file name and the summary's text fields are a tool's free text: they live beside
@@ -888,14 +924,11 @@ pub async fn attest_within(
     let mut texts = crate::documents::Texts::new();
     let file_name = texts.put(&req.file_name)?;
     let shown_summary = summary.clone();
-    let suite_key = match format {
-        Format::Junit => Some(crate::redaction::installation_key(ledger.store().as_ref()).await?),
-        _ => None,
-    };
-    texts_aside(format, &mut summary, &mut texts, suite_key.as_ref())?;
+    texts_aside(format, &mut summary, &mut texts, installation.as_ref())?;
     // What stays in the leaf is judged as identifiers are (attack round 7: a SARIF rule id
     // `smith_john_19610412`, a purl, a builder id).
     crate::identifier::judge_summary("evidence summary", &summary)?;
+    names_aside(format, &mut summary, &mut texts)?;
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
@@ -944,7 +977,8 @@ pub async fn attest_within(
 
 /// Moves the free text of a parsed summary beside the log: each text field becomes the
 /// reference of a salted document (failing test and suite names, a scan's reasons, an in-toto
-/// link's command, a custom document), so the leaf holds counts, ids, digests and references.
+/// link's command, a custom document's strings, a backup tool's warnings), so the leaf holds
+/// counts, ids, digests and references. [`names_aside`] moves the names after they are judged.
 /// A JUnit report also gets `suite_key`, a keyed fingerprint of its sorted suite names under
 /// the installation key: the gate's identity of a suite (equal names, equal keys) that reveals
 /// nothing about the names.
@@ -954,13 +988,7 @@ fn texts_aside(
     texts: &mut crate::documents::Texts,
     key: Option<&ward_evidence::redact::FingerprintKey>,
 ) -> Result<(), AppError> {
-    let mut aside = |v: &mut Value| -> Result<(), AppError> {
-        if let Some(s) = v.as_str() {
-            *v = Value::String(texts.put_judged(s)?);
-        }
-        Ok(())
-    };
-    match format {
+    let paths: &[&[&str]] = match format {
         Format::Junit => {
             let names: Vec<String> = summary
                 .get("suite_names")
@@ -973,69 +1001,129 @@ fn texts_aside(
                 let joined = serde_json::to_string(&names).map_err(AppError::internal)?;
                 summary["suite_key"] = Value::String(key.fingerprint(&format!("junit-suites\0{joined}")));
             }
-            for field in ["failing", "suite_names"] {
-                for v in summary
-                    .get_mut(field)
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    aside(v)?;
-                }
-            }
+            &[&["failing", "*"], &["suite_names", "*"]]
         }
-        Format::Vulns => {
-            if let Some(v) = summary.get_mut("incomplete_reason") {
-                aside(v)?;
-            }
-            for p in summary
-                .get_mut("skipped_packages")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(v) = p.get_mut("reason") {
-                    aside(v)?;
-                }
-            }
-        }
-        Format::Intoto => {
-            let command = summary.get_mut("link").and_then(|l| l.get_mut("command"));
-            for v in command.and_then(Value::as_array_mut).into_iter().flatten() {
-                aside(v)?;
-            }
-        }
+        Format::Vulns => &[&["incomplete_reason"], &["skipped_packages", "*", "reason"]],
+        Format::Intoto => &[&["link", "command", "*"]],
         Format::Custom => {
             // The document keeps its shape (keys, numbers, booleans: what its schema fixes);
             // every string in it is put aside.
-            fn strings_aside(
-                v: &mut Value,
-                aside: &mut dyn FnMut(&mut Value) -> Result<(), AppError>,
-            ) -> Result<(), AppError> {
+            fn strings_aside(v: &mut Value, texts: &mut crate::documents::Texts) -> Result<(), AppError> {
                 match v {
-                    Value::String(_) => aside(v),
-                    Value::Array(items) => items.iter_mut().try_for_each(|i| strings_aside(i, aside)),
-                    Value::Object(map) => map.values_mut().try_for_each(|i| strings_aside(i, aside)),
+                    Value::String(_) => aside(v, texts),
+                    Value::Array(items) => items.iter_mut().try_for_each(|i| strings_aside(i, texts)),
+                    Value::Object(map) => map.values_mut().try_for_each(|i| strings_aside(i, texts)),
                     _ => Ok(()),
                 }
             }
             if let Some(doc) = summary.get_mut("document") {
-                strings_aside(doc, &mut aside)?;
+                strings_aside(doc, texts)?;
             }
+            &[]
         }
-        Format::DrPgbackrest | Format::DrVelero | Format::DrAwsBackup => {
-            for v in summary
-                .get_mut("warnings")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                aside(v)?;
+        Format::DrPgbackrest | Format::DrVelero | Format::DrAwsBackup => &[&["warnings", "*"]],
+        Format::Sarif | Format::Cyclonedx | Format::Spdx => &[],
+    };
+    paths
+        .iter()
+        .try_for_each(|path| at(summary, path, &mut |v| aside(v, texts)))
+}
+
+/// Moves the names and versions a tool reports beside the log, once what stays in the leaf
+/// has been judged with them ([`crate::identifier::judge_summary`] still refuses the shapes it
+/// knows): a scan's packages, versions, fixed versions and tool; SARIF tools and rule ids; an
+/// SBOM's purls and license names; an in-toto statement's subject and material names and its
+/// invocation. A VEX state or an SBOM spec version outside the values its standard defines
+/// moves too. Each is a string anyone can craft, and what no rule knows (issue 15:
+/// `smith-j-2015-04-12` as a package, `1.0.219451100` as a version) can be purged beside the
+/// log but not from a leaf. What stays: ids of an advisory's shape, severities, counts, digests,
+/// times, keyed fingerprints (`package_key`, `suite_key`) and references.
+fn names_aside(format: Format, summary: &mut Value, texts: &mut crate::documents::Texts) -> Result<(), AppError> {
+    let paths: &[&[&str]] = match format {
+        Format::Vulns => {
+            // A VEX state is an enum of CycloneDX's or OpenVEX's; any other string is a tool's.
+            const VEX_STATES: [&str; 9] = [
+                "resolved",
+                "resolved_with_pedigree",
+                "exploitable",
+                "in_triage",
+                "false_positive",
+                "not_affected",
+                "affected",
+                "fixed",
+                "under_investigation",
+            ];
+            at(summary, &["list", "*", "vex_state"], &mut |v| match v.as_str() {
+                Some(s) if !VEX_STATES.contains(&s) => aside(v, texts),
+                _ => Ok(()),
+            })?;
+            &[
+                &["tool"],
+                &["tool_version"],
+                &["skipped_packages", "*", "package"],
+                &["list", "*", "package"],
+                &["list", "*", "version"],
+                &["list", "*", "fixed_versions", "*"],
+            ]
+        }
+        Format::Sarif => &[&["tools", "*", "name"], &["tools", "*", "version"], &["rule_ids", "*"]],
+        Format::Cyclonedx | Format::Spdx => {
+            // A spec version is `1.6` or `SPDX-2.3`; a license is counted under its name's
+            // reference (`LicenseRef-…` names are anyone's text).
+            at(summary, &["spec_version"], &mut |v| match v.as_str() {
+                Some(s) if !spec_version(s) => aside(v, texts),
+                _ => Ok(()),
+            })?;
+            if let Some(Value::Object(licenses)) = summary.get_mut("licenses") {
+                for (name, count) in std::mem::take(licenses) {
+                    licenses.insert(texts.put_judged(&name)?, count);
+                }
             }
+            &[&["purls", "*"]]
         }
-        Format::Sarif | Format::Cyclonedx | Format::Spdx => {}
+        Format::Intoto => &[
+            &["subjects", "*", "name"],
+            &["matched_subject"],
+            &["materials", "*", "name"],
+            &["provenance", "invocation_id"],
+        ],
+        _ => &[],
+    };
+    paths
+        .iter()
+        .try_for_each(|path| at(summary, path, &mut |v| aside(v, texts)))
+}
+
+/// Puts the string `v` beside the log and leaves its reference in its place.
+fn aside(v: &mut Value, texts: &mut crate::documents::Texts) -> Result<(), AppError> {
+    if let Some(s) = v.as_str() {
+        *v = Value::String(texts.put_judged(s)?);
     }
     Ok(())
+}
+
+/// Applies `f` to the value at `path` in `v`, where `*` is every element of a list; a missing
+/// field is passed over.
+fn at(v: &mut Value, path: &[&str], f: &mut dyn FnMut(&mut Value) -> Result<(), AppError>) -> Result<(), AppError> {
+    match path.split_first() {
+        None => f(v),
+        Some((&"*", rest)) => match v.as_array_mut() {
+            Some(items) => items.iter_mut().try_for_each(|i| at(i, rest, f)),
+            None => Ok(()),
+        },
+        Some((field, rest)) => match v.get_mut(*field) {
+            Some(inner) => at(inner, rest, f),
+            None => Ok(()),
+        },
+    }
+}
+
+/// Whether `s` is a spec version as CycloneDX (`1.6`) or SPDX (`SPDX-2.3`) writes one.
+fn spec_version(s: &str) -> bool {
+    let number = s.strip_prefix("SPDX-").unwrap_or(s);
+    matches!(number.split_once('.'), Some((major, minor))
+        if (1..=2).contains(&major.len()) && (1..=2).contains(&minor.len())
+            && major.bytes().chain(minor.bytes()).all(|b| b.is_ascii_digit()))
 }
 
 /// Runs `work` on a blocking thread, off the async workers, with a `stop` it must consult

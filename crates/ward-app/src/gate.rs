@@ -624,6 +624,7 @@ pub fn input_document(
                     "artifact": a,
                     "id": f.get("id"),
                     "package": f.get("package"),
+                    "package_key": f.get("package_key"),
                     "severity": f.get("severity"),
                     "open": f.get("open"),
                     "fix_available": f.get("fix_available"),

@@ -148,6 +148,10 @@ pub fn judge_summary(field: &str, summary: &serde_json::Value) -> Result<(), App
                     check_labelled(field, &joined.join(" "))?;
                 }
                 m.iter().try_for_each(|(k, x)| {
+                    // A key may be a reference too (an SBOM's license names).
+                    if !text(k) {
+                        return each(x, field);
+                    }
                     check_labelled(field, k)?;
                     refuse_other_digits(field, k)?;
                     // A key is a tool's string too (a license's `LicenseRef-…` counts by key).

@@ -845,11 +845,23 @@ fn base64_digest(m: &str, cx: &Context<'_>, start: usize, end: usize) -> Option<
 }
 
 fn high_entropy(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    if path_of_words(m) {
+        return false;
+    }
     match base64_digest(m, cx, start, end) {
         None => random_looking(m),
         // What the soft break joined after the digest, alone.
         Some(k) => m.len() - k >= 40 && random_looking(&m[k..]),
     }
+}
+
+/// A path whose every part is words and numbers written in one case each, joined by `-`
+/// (`advisories`, `github-reviewed`, `2023`, `GHSA-9c47-m6qq-7p4h`, `FEDORA-2024-1a2b3c4d5e`):
+/// an advisory URL's, not a key's. A key's parts mix cases between two marks
+/// (`Zq3mR8vTkP2wX7nL/4bY9…`, a case change every few characters); without a `/` it is no path.
+fn path_of_words(m: &str) -> bool {
+    let one_case = |s: &str| !(s.bytes().any(|b| b.is_ascii_lowercase()) && s.bytes().any(|b| b.is_ascii_uppercase()));
+    m.contains('/') && m.split(['/', '-']).all(one_case)
 }
 
 /// Base64-like characters with all three of lower case, upper case and digits, and a Shannon
@@ -5317,6 +5329,38 @@ mod tests {
             "postgres://app:secret@db:5432/app",
         ] {
             assert!(detectors_of(text).iter().any(|d| d == "password-in-url"), "{text}");
+        }
+    }
+
+    /// A URL path of words and advisory ids is no secret, however long: osv-scanner records
+    /// where each advisory came from (`database_specific.source`) and Grype a distribution's
+    /// advisory page; such reports were refused as `high-entropy` (the fourth session's false
+    /// refusals). A key with `/` in it still is one: its parts mix cases.
+    #[test]
+    fn an_advisory_urls_path_is_no_secret_and_a_key_with_slashes_still_is() {
+        let ids = [
+            "GHSA-9c47-m6qq-7p4h",
+            "GHSA-h5c8-rqwp-cp95",
+            "GHSA-4374-p667-p6c8",
+            "GHSA-xvch-5gv4-984h",
+        ];
+        let mut clean: Vec<String> = ids
+            .iter()
+            .map(|id| format!("\"source\": \"https://github.com/github/advisory-database/blob/main/advisories/github-reviewed/2023/07/{id}/{id}.json\""))
+            .collect();
+        clean.extend([
+            "https://bodhi.fedoraproject.org/updates/FEDORA-2024-1a2b3c4d5e".to_string(),
+            "https://bodhi.fedoraproject.org/updates/FEDORA-EPEL-2024-9f8e7d6c5b/advisories".to_string(),
+            "https://osv-vulnerabilities.storage.googleapis.com/PyPI/PYSEC-2023-117/all.json".to_string(),
+        ]);
+        let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
+        assert_clean(&clean, &GuardConfig::default());
+        for text in [
+            "token = Zq3mR8vTkP2wX7nL/4bY9cH6jD1sF5gA0eU3/iO8tK2mWq7Rb",
+            "key: 9fK2mQ7xLp4RtZ8v/Wc3NbY6hJd1SgE5aUe0OiXq7TrKm",
+            "https://example.com/a/9fK2mQ7xLp4RtZ8vWc3NbY6hJd1SgE5aUe0OiXq7TrKm",
+        ] {
+            assert!(detectors_of(text).iter().any(|d| d == "high-entropy"), "{text}");
         }
     }
 

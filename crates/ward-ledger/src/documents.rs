@@ -60,16 +60,17 @@ pub fn text_of(bytes: &[u8]) -> Option<String> {
     v.get("text")?.as_str().map(str::to_owned)
 }
 
-/// Every document digest referenced by a string value of `v` (depth-first, in order).
+/// Every document digest referenced by a string value or an object key of `v` (depth-first,
+/// in order; a key before its value). A key is a reference where a summary counts under a name
+/// that lives beside the log (an SBOM's license names).
 pub fn references(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) => {
-            if let Some(d) = parse_reference(s) {
-                out.push(d);
-            }
-        }
+        Value::String(s) => out.extend(parse_reference(s)),
         Value::Array(a) => a.iter().for_each(|x| references(x, out)),
-        Value::Object(o) => o.values().for_each(|x| references(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.extend(parse_reference(k));
+            references(x, out)
+        }),
         _ => {}
     }
 }

@@ -1,0 +1,147 @@
+//! The names and versions a tool reports live beside the log (issue 15). A scan's packages and
+//! versions, SARIF rule ids and tools, an SBOM's purls and licenses, and an in-toto statement's
+//! subject names are strings anyone with write access can craft; rules refuse the shapes they
+//! know, but a shape no rule knows (`smith-j-2015-04-12` as a package: a child's birth date
+//! beside a name, read as a release's date; `1.0.219451100` as a version: an SSN as a version's
+//! part) reached the leaf, which cannot be purged. Each is now a salted document beside the log,
+//! shown to people as written, compared by the gate through a keyed fingerprint, and purgeable.
+
+use serde_json::{Value, json};
+use ward_core::Identity;
+use ward_ledger::ActorKind;
+use ward_store::Ledger;
+
+/// Every leaf of the log, as bytes.
+async fn leaves(ledger: &Ledger) -> Vec<Vec<u8>> {
+    let size = ledger.store().head().await.expect("head").size();
+    let entries = ledger.store().entries(0, size).await.expect("entries");
+    entries.into_iter().map(|e| e.leaf).collect()
+}
+
+fn in_any(leaves: &[Vec<u8>], needle: &str) -> bool {
+    leaves
+        .iter()
+        .any(|l| l.windows(needle.len()).any(|w| w == needle.as_bytes()))
+}
+
+fn grype(findings: &[(&str, &str, &str, &str)]) -> Vec<u8> {
+    let matches: Vec<Value> = findings
+        .iter()
+        .map(|(id, package, version, fixed)| {
+            json!({
+                "vulnerability": {"id": id, "severity": "Critical", "fix": {"versions": [fixed], "state": "fixed"}},
+                "artifact": {"name": package, "version": version},
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({"matches": matches, "descriptor": {"name": "grype", "version": "0.80.0"}})).unwrap()
+}
+
+#[tokio::test]
+async fn a_crafted_package_version_rule_id_purl_or_subject_name_never_reaches_a_leaf() {
+    let db = ward_store::testing::TestDb::sqlite();
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let ci = Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    ward_app::evidence::register(
+        &ledger,
+        &ci,
+        &ward_app::evidence::ArtifactRequest {
+            digest: digest.clone(),
+            service: "api".into(),
+            version: "1.0.0".into(),
+            commit: None,
+            branch: None,
+            build_id: None,
+            build_url: None,
+        },
+    )
+    .await
+    .expect("register");
+    let policy = ward_evidence::guard::GuardConfig::default();
+    let attach = |kind: &str, name: &str, bytes: Vec<u8>| {
+        let req = ward_app::evidence::AttestationRequest::from_bytes(&digest, kind, name, &bytes, false);
+        let (ledger, ci, policy) = (&ledger, &ci, &policy);
+        async move { ward_app::evidence::attest(ledger, ci, &req, policy).await }
+    };
+
+    // A scan: the package a child's birth date beside a name, the version an SSN's digits.
+    let (first, _) = attach(
+        "vulns",
+        "grype.json",
+        grype(&[("CVE-2024-3094", "smith-j-2015-04-12", "1.0.219451100", "1.0.219451101")]),
+    )
+    .await
+    .expect("attached");
+    // People see what the tool wrote: the attestation as attached and as read back.
+    assert_eq!(first.summary["list"][0]["package"], "smith-j-2015-04-12");
+    let read = ward_app::evidence::attestations(&ledger, &digest).await.expect("read");
+    let shown = ward_app::documents::shown(&ledger, read).await.expect("shown");
+    assert_eq!(shown[0].summary["list"][0]["package"], "smith-j-2015-04-12");
+    assert_eq!(shown[0].summary["list"][0]["version"], "1.0.219451100");
+    assert_eq!(shown[0].summary["list"][0]["id"], "CVE-2024-3094");
+    let first_seen = shown[0].summary["list"][0]["first_seen"].clone();
+    assert!(first_seen.is_string(), "{first_seen}");
+
+    // A second scan of the same package keeps the first-seen time: findings are compared by the
+    // keyed fingerprint of their package, equal for equal names.
+    let (second, _) = attach(
+        "vulns",
+        "grype-2.json",
+        grype(&[
+            ("CVE-2024-3094", "smith-j-2015-04-12", "1.0.219451100", "1.0.219451101"),
+            ("CVE-2023-4863", "libwebp", "1.2.4", "1.3.2"),
+        ]),
+    )
+    .await
+    .expect("attached");
+    assert_eq!(second.summary["list"][0]["first_seen"], first_seen);
+    let keys: Vec<Value> = ward_app::evidence::attestations(&ledger, &digest)
+        .await
+        .expect("read")
+        .iter()
+        .map(|a| a.summary["list"][0]["package_key"].clone())
+        .collect();
+    assert!(
+        keys[0].as_str().is_some_and(|k| k.starts_with("hmac-sha256:")),
+        "{keys:?}"
+    );
+    assert_eq!(keys[0], keys[1], "equal packages, equal keys");
+
+    // SARIF: a rule id and a tool name no rule refuses.
+    let sarif = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "smith-j-2015-04-12", "version": "1.0.219451100",
+        "rules": [{"id": "jones-k-2016-05-13"}]}}, "results": [{"ruleId": "jones-k-2016-05-13", "level": "error", "message": {"text": "m"}}]}]});
+    attach("sarif", "scan.sarif", serde_json::to_vec(&sarif).unwrap())
+        .await
+        .expect("attached");
+    // An SBOM: a purl and a license name, and a spec version no standard defines.
+    let bom = json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library", "name": "lee-m-2017-06-14",
+        "version": "2.0.219451100", "purl": "pkg:npm/lee-m-2017-06-14@2.0.219451100", "licenses": [{"license": {"name": "LicenseRef-lee-m-2017-06-14"}}]}]});
+    attach("cyclonedx", "bom.json", serde_json::to_vec(&bom).unwrap())
+        .await
+        .expect("attached");
+
+    let all = leaves(&ledger).await;
+    for needle in ["2015-04-12", "2016-05-13", "2017-06-14", "219451100"] {
+        assert!(!in_any(&all, needle), "{needle} reached a leaf");
+    }
+    // What the gate compares stays: ids, severities, counts.
+    assert!(in_any(&all, "CVE-2024-3094") && in_any(&all, "\"critical\""));
+    let shown = ward_app::documents::shown(
+        &ledger,
+        ward_app::evidence::attestations(&ledger, &digest).await.expect("read"),
+    )
+    .await
+    .expect("shown");
+    let sarif = shown.iter().find(|a| a.r#type == "sarif").expect("sarif");
+    assert_eq!(sarif.summary["rule_ids"][0], "jones-k-2016-05-13");
+    assert_eq!(sarif.summary["tools"][0]["name"], "smith-j-2015-04-12");
+    let bom = shown.iter().find(|a| a.r#type == "cyclonedx").expect("bom");
+    assert_eq!(bom.summary["purls"][0], "pkg:npm/lee-m-2017-06-14@2.0.219451100");
+    assert_eq!(bom.summary["licenses"]["LicenseRef-lee-m-2017-06-14"], 1);
+    assert_eq!(bom.summary["spec_version"], "1.6");
+}
