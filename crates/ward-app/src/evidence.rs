@@ -370,6 +370,9 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
         crate::identifier::judge_with_entropy(name, v)?;
         // A service and a branch name no person by a number; a bot names branches after
         // versions (`dependabot/…/caniuse-lite-1.0.30001690`), which are not counted.
+        if name == "service" || name == "version" {
+            crate::identifier::check_recent_birth_date(name, v)?;
+        }
         match name {
             "service" => crate::identifier::check_number(name, v)?,
             "branch" => crate::identifier::check_number_in_ref(name, v)?,
@@ -378,6 +381,10 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
             // A build id is what the CI makes of a job name and a build number
             // (`jenkins-patients-123456`): read relaxed.
             "build_id" => crate::identifier::check_labelled_as(name, v, true)?,
+            // A version's numbers are its parts; a person's number across its marks is not
+            // one (`555-123-4567`, `v219451100`, `1.0-5551234567`: a helper's attack on
+            // `22597c7`); a version of three dotted numbers or more is not counted.
+            "version" => crate::identifier::check_number_in_ref(name, v)?,
             _ => crate::identifier::check_labelled(name, v)?,
         }
     }
@@ -1032,8 +1039,8 @@ fn texts_aside(
 /// Moves the names and versions a tool reports beside the log, once what stays in the leaf
 /// has been judged with them ([`crate::identifier::judge_summary`] still refuses the shapes it
 /// knows): a scan's packages, versions, fixed versions and tool; SARIF tools and rule ids; an
-/// SBOM's purls and license names; an in-toto statement's subject and material names and its
-/// invocation. A VEX state or an SBOM spec version outside the values its standard defines
+/// SBOM's purls and license names; an in-toto statement's subject and material names, its
+/// builder id, build type and invocation. A VEX state or an SBOM spec version outside the values its standard defines
 /// moves too. Each is a string anyone can craft, and what no rule knows (issue 15:
 /// `smith-j-2015-04-12` as a package, `1.0.219451100` as a version) can be purged beside the
 /// log but not from a leaf. What stays: ids of an advisory's shape, severities, counts, digests,
@@ -1082,6 +1089,8 @@ fn names_aside(format: Format, summary: &mut Value, texts: &mut crate::documents
             &[&["purls", "*"]]
         }
         Format::Intoto => &[
+            &["provenance", "builder_id"],
+            &["provenance", "build_type"],
             &["subjects", "*", "name"],
             &["matched_subject"],
             &["materials", "*", "name"],

@@ -580,6 +580,29 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
+    name_beside_date(token, relaxed, false)
+}
+
+/// A service's or a version's name holding a date of 2000-2099 beside a surname and an initial
+/// (`smith-j-2015-04-12`, `j-smith-20150412`: a child's birth date, issue 15's open gap) is
+/// refused. A branch or a build id is not read so: a team's or a ring's letter beside a
+/// release's date is common there (`team-a-2019-03-02`, `canary-a-20190412`), and a service or
+/// a version is named once, by the team that owns it.
+pub fn check_recent_birth_date(field: &str, token: &str) -> Result<(), AppError> {
+    match name_beside_date(&folded(&decoded_until_stable(token)), false, true) {
+        true => Err(AppError::invalid(
+            format!(
+                "the {field} holds a date beside a surname and an initial, which reads as a person's birth date: it would stay in the log for good"
+            ),
+            "name it without the date, or with a word a release is named by (`release`, `nightly`, `snapshot` …)",
+        )),
+        false => Ok(()),
+    }
+}
+
+/// [`name_beside_birth_date`]; with `recent`, a date of 2000-2099 and only beside an initial
+/// and a name (see [`check_recent_birth_date`]).
+fn name_beside_date(token: &str, relaxed: bool, recent: bool) -> bool {
     // Letters of any script: a name is not only ASCII (`garcía-j-1961-04-12`,
     // `müller-1961-04-12`, `山田-1961-04-12` were read as no name).
     let letters = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
@@ -660,11 +683,25 @@ fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
         }
         false
     };
+    // An initial and a name next to each other, from `from` going by `step`, in either order.
+    let initial_and_name = |from: Option<usize>, step: isize| {
+        let word = |k: isize| {
+            from.and_then(|f| f.checked_add_signed(k * step))
+                .and_then(|j| words.get(j))
+                .copied()
+        };
+        let (first, second) = (word(0), word(1));
+        (first.is_some_and(&initial) && second.is_some_and(&name))
+            || (first.is_some_and(&name) && second.is_some_and(&initial))
+    };
     (0..words.len()).any(|k| {
-        let Some(len) = birth_date_words(&words[k..]) else {
+        let Some(len) = birth_date_words(&words[k..], recent) else {
             return false;
         };
-        name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1)
+        match recent {
+            false => name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1),
+            true => initial_and_name(k.checked_sub(1), -1) || initial_and_name(Some(k + len), 1),
+        }
     })
 }
 
@@ -765,9 +802,11 @@ fn numbers_in_words(words: &[&str]) -> Vec<String> {
 
 /// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
 /// (`1961-04-12`, `12.04.1961`, `19610412`, `1961-04-12-12`), two (`apr 12-1961`), three
-/// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none.
-fn birth_date_words(words: &[&str]) -> Option<usize> {
-    let birth_year = |y: &str| y.len() == 4 && y.starts_with("19") && y.bytes().all(|b| b.is_ascii_digit());
+/// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none. The year is of the 1900s, or with
+/// `recent` of the 2000s (four digits only).
+fn birth_date_words(words: &[&str], recent: bool) -> Option<usize> {
+    let century = if recent { "20" } else { "19" };
+    let birth_year = |y: &str| y.len() == 4 && y.starts_with(century) && y.bytes().all(|b| b.is_ascii_digit());
     let number = |s: &str, max: u32| s.len() <= 2 && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
     // A day and a month before a year are written with two digits each (`12-04-1961`,
     // `04.12.1961`): `payments-1.2.1950` is a version with a build counter (the review of this
@@ -839,8 +878,8 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
     // (`portal-12-30-45`, `login-10-12-45`: attack on `bbd19d2`, refused) — and dotted, the
     // day and month are two digits each (`node-20.11.30` is a version); the year first, it is
     // 30-99 (no time of day starts so), not dotted.
-    let late_year = |s: &str| s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 60);
-    let old_year = |s: &str| s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 30);
+    let late_year = |s: &str| !recent && s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 60);
+    let old_year = |s: &str| !recent && s.len() == 2 && s.parse::<u32>().is_ok_and(|n| n >= 30);
     let dotted = w.contains('.');
     let day_month = |a: &str, b: &str| match dotted {
         true => (two(a, 31) && two(b, 12)) || (two(a, 12) && two(b, 31)),
@@ -1004,6 +1043,31 @@ fn folded(text: &str) -> String {
             _ => c,
         })
         .collect()
+}
+
+/// An identifier holding an e-mail address at any domain (`j.smith@hospital.org`) is refused
+/// where no system's address belongs (a ticket's URL: a helper's attack on `22597c7`).
+pub fn refuse_mail(field: &str, token: &str) -> Result<(), AppError> {
+    let token = folded(&decoded_until_stable(token));
+    let lower = token.to_ascii_lowercase();
+    let mail = lower.match_indices('@').any(|(at, _)| {
+        let local = lower[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        let domain: String = lower[at + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+            .collect();
+        local && domain.contains('.') && !domain.ends_with('.')
+    });
+    match mail || personal_mail(&token) {
+        true => Err(AppError::invalid(
+            format!("the {field} holds an e-mail address, which would stay in the log for good"),
+            "name it without the address; a person is named by their Ward identity",
+        )),
+        false => Ok(()),
+    }
 }
 
 /// An e-mail address at a free mail or consumer provider (`…@gmail.com`, `…@yahoo.fr`,
@@ -1500,14 +1564,93 @@ fn hex_identifier(b: &[u8], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::{
-        as_words, check_labelled, check_labelled_as, check_leaf, check_number, check_number_in_ref, entry_shown, judge,
-        judge_build_url, judge_url, longest_number, shown,
+        as_words, check_labelled, check_labelled_as, check_leaf, check_number, check_number_in_ref,
+        check_recent_birth_date, entry_shown, judge, judge_build_url, judge_url, longest_number, refuse_mail, shown,
     };
 
     /// Attack round 6: a bare SSN, phone number or MRN in a caller's subject or kind stayed in
     /// the leaf (the guard reads an unlabelled number nowhere).
     /// Attack rounds 9 and 10: a name, an initial or a glued name beside a birth date in one
     /// lower-case token reached the leaf; release words and this decade's dates still pass.
+    /// Any e-mail address, written out or not, where no system's belongs (a ticket's URL); a
+    /// URL's user or an npm scope is none.
+    #[test]
+    fn an_email_address_in_a_ticket_url_is_refused_at_any_domain() {
+        for phi in [
+            "https://jira.example/x?c=j.smith@hospital.org",
+            "https://jira.example/x?c=j.smith%40hospital.org",
+            "https://jira.example/x?c=jane.doe-at-gmail.com",
+            "https://jira.example/browse/OPS-1?reporter=JSmith@Clinic.example.com",
+        ] {
+            let e = refuse_mail("ticket", phi).expect_err(phi);
+            assert!(
+                !e.message.contains("smith") && !e.message.contains("jane"),
+                "{}",
+                e.message
+            );
+        }
+        for fine in [
+            "https://jira.example.com/browse/OPS-1234",
+            "https://github.com/acme/portal/issues/42",
+            "https://acme.service-now.com/nav_to.do?uri=change_request.do?sys_id=4b825dc642cb6eb9a060e54bf8d69288",
+            "https://www.npmjs.com/package/@types/node",
+            "https://x.example/@acme/board",
+        ] {
+            assert!(refuse_mail("ticket", fine).is_ok(), "{fine}");
+        }
+    }
+
+    /// A service or a version named after a child: a surname, an initial and a date of this
+    /// century (issue 15's open gap: `smith-j-2015-04-12` reached the leaf as a version). The
+    /// same shape stays accepted in a branch (`team-a-2019-03-02`), and a version's or a
+    /// service's usual dates pass.
+    #[test]
+    fn a_childs_birth_date_beside_a_surname_and_an_initial_in_a_service_or_version_is_refused() {
+        for phi in [
+            "smith-j-2015-04-12",
+            "j-smith-2015-04-12",
+            "smith-j-20150412",
+            "smith.j.2015.04.12",
+            "smith-j-12-04-2015",
+            "smith-j-04/12/2015",
+            "2015-04-12-smith-j",
+            "garcía-j-2015-04-12",
+            "SMITH-J-2015-04-12",
+            "smith\u{2010}j\u{2010}2015\u{2010}04\u{2010}12",
+            "smith-j-12-apr-2015",
+            "smith-j-2015%2D04%2D12",
+        ] {
+            let e = check_recent_birth_date("version", phi).expect_err(phi);
+            assert!(
+                e.message.contains("birth date") && !e.message.contains("2015") && !e.message.contains("smith"),
+                "{phi}: {}",
+                e.message
+            );
+            assert!(
+                check_labelled("branch", phi).is_ok() || phi.contains('%'),
+                "{phi}: a branch keeps its reading"
+            );
+        }
+        for fine in [
+            "1.2.3",
+            "2024.05.01",
+            "2024-05-01",
+            "v2024.05.01",
+            "release-2024-05-01",
+            "nightly-2024-05-01",
+            "api-2024-05-01",
+            "payments-api",
+            "v-2024-05-01",
+            "1.0.0-rc.1",
+            "v0.0.0-20240501123456-abcdef123456",
+            "2024.05.01-a",
+            "main-2024-05-01-4b825dc",
+            "j-2024-05-01",
+        ] {
+            assert!(check_recent_birth_date("version", fine).is_ok(), "{fine}");
+        }
+    }
+
     #[test]
     fn a_birth_date_beside_a_name_in_an_identifier_is_refused() {
         for phi in [

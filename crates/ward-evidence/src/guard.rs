@@ -848,6 +848,17 @@ fn high_entropy(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     if path_of_words(m) {
         return false;
     }
+    // A git host's URL names a commit by its whole id beside mixed-case names
+    // (`FasterXML/jackson-databind/blob/<sha>/…`: refused as a whole); the path is judged
+    // without its commit ids (lower-case hex of 40 or 64: never random-looking alone).
+    if m.contains('/') {
+        let commit = |p: &str| matches!(p.len(), 40 | 64) && p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if m.split('/').any(commit) {
+            let rest: Vec<&str> = m.split('/').filter(|p| !commit(p)).collect();
+            let rest = rest.join("/");
+            return rest.len() >= 40 && !path_of_words(&rest) && random_looking(&rest);
+        }
+    }
     match base64_digest(m, cx, start, end) {
         None => random_looking(m),
         // What the soft break joined after the digest, alone.
@@ -5353,12 +5364,27 @@ mod tests {
             "https://bodhi.fedoraproject.org/updates/FEDORA-EPEL-2024-9f8e7d6c5b/advisories".to_string(),
             "https://osv-vulnerabilities.storage.googleapis.com/PyPI/PYSEC-2023-117/all.json".to_string(),
         ]);
+        // A commit beside mixed-case names on a git host (a helper's review of the first
+        // reading: still refused, up to every time).
+        for sha in [
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+        ] {
+            clean.extend([
+                format!("https://github.com/Azure/azure-sdk-for-go/blob/{sha}/sdk/azidentity/CHANGELOG.md"),
+                format!("https://github.com/FasterXML/jackson-databind/blob/{sha}/src/main/java/com/fasterxml/jackson/databind/jsontype/impl/SubTypeValidator.java"),
+                format!("https://github.com/OpenAPITools/openapi-generator/pull/1234/commits/{sha}"),
+                format!("https://github.com/NixOS/nixpkgs/blob/{sha}/pkgs/development/libraries/openssl/default.nix"),
+            ]);
+        }
         let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
         assert_clean(&clean, &GuardConfig::default());
         for text in [
             "token = Zq3mR8vTkP2wX7nL/4bY9cH6jD1sF5gA0eU3/iO8tK2mWq7Rb",
             "key: 9fK2mQ7xLp4RtZ8v/Wc3NbY6hJd1SgE5aUe0OiXq7TrKm",
             "https://example.com/a/9fK2mQ7xLp4RtZ8vWc3NbY6hJd1SgE5aUe0OiXq7TrKm",
+            // A key beside a commit id is still one.
+            "https://github.com/o/r/blob/4b825dc642cb6eb9a060e54bf8d69288fbee4904/9fK2mQ7xLp4RtZ8vWc3NbY6hJd1SgE5aUe0OiXq7TrKm",
         ] {
             assert!(detectors_of(text).iter().any(|d| d == "high-entropy"), "{text}");
         }
