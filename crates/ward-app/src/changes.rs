@@ -348,9 +348,9 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         // Written into the leaf: judged by every detector, a signed URL's token too, and read
         // as the words it joins.
         crate::identifier::judge_url(name, u)?;
-        // No person's number across its marks and no e-mail address in a ticket's query
+        // No SSN's or phone number's shape and no e-mail address in a ticket's URL
         // (`?p=555.123.4567`, `?c=j.smith@hospital.org`: a helper's attack on `22597c7`).
-        crate::identifier::check_number(name, u)?;
+        crate::identifier::refuse_person_shaped(name, u)?;
         crate::identifier::refuse_mail(name, u)?;
     }
     if !KINDS.contains(&req.kind.as_str()) {
@@ -390,8 +390,9 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             if what == "paths" {
                 crate::identifier::judge_plain("path", v)?;
                 // `patients/00123456.json`, `contacts/jane.doe@gmail.com.vcf` (attack round 9);
-                // a bare number (`p/219451100`, `…/5551234567.json`: on `22597c7`).
-                crate::identifier::check_number_in_ref("path", v)?;
+                // an SSN's or a phone number's shape (`exports/555.123.4567.csv`: on `22597c7`).
+                crate::identifier::check_labelled("path", v)?;
+                crate::identifier::refuse_person_shaped("path", v)?;
             }
         }
     }

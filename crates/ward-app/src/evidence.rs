@@ -370,9 +370,6 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
         crate::identifier::judge_with_entropy(name, v)?;
         // A service and a branch name no person by a number; a bot names branches after
         // versions (`dependabot/…/caniuse-lite-1.0.30001690`), which are not counted.
-        if name == "service" || name == "version" {
-            crate::identifier::check_recent_birth_date(name, v)?;
-        }
         match name {
             "service" => crate::identifier::check_number(name, v)?,
             "branch" => crate::identifier::check_number_in_ref(name, v)?,
@@ -381,10 +378,12 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
             // A build id is what the CI makes of a job name and a build number
             // (`jenkins-patients-123456`): read relaxed.
             "build_id" => crate::identifier::check_labelled_as(name, v, true)?,
-            // A version's numbers are its parts; a person's number across its marks is not
-            // one (`555-123-4567`, `v219451100`, `1.0-5551234567`: a helper's attack on
-            // `22597c7`); a version of three dotted numbers or more is not counted.
-            "version" => crate::identifier::check_number_in_ref(name, v)?,
+            // A version's numbers are its parts, of any length (build numbers); not an SSN's or
+            // a phone number's shape (`555-123-4567`: a helper's attack on `22597c7`).
+            "version" => {
+                crate::identifier::check_labelled(name, v)?;
+                crate::identifier::refuse_person_shaped(name, v)?
+            }
             _ => crate::identifier::check_labelled(name, v)?,
         }
     }

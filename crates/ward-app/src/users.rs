@@ -76,7 +76,6 @@ pub fn check_name(what: &str, name: &str) -> Result<(), AppError> {
 pub fn check_new_name(what: &str, name: &str) -> Result<(), AppError> {
     check_name(what, name)?;
     crate::identifier::judge(&format!("{what} name"), name)?;
-    crate::identifier::check_recent_birth_date(&format!("{what} name"), name)?;
     crate::identifier::check_number(&format!("{what} name"), name)
 }
 

@@ -104,30 +104,15 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
     ] {
         refused(attack, register(extra), secret);
     }
-    // A child's birth date beside a surname and an initial as a version or a service (issue 15's
-    // open gap: both stay in every leaf that names the artifact).
-    let child = format!("sha256:{}", "8e".repeat(32));
-    refused(
-        "a surname, an initial and a child's birth date as a version",
-        common::register_command(&d, &child, "portal", "smith-j-2015-04-12", &[]),
-        "2015-04-12",
-    );
-    for (version, secret) in [
-        ("555-123-4567", "4567"),
-        ("v219451100", "219451100"),
-        ("1.0-5551234567", "5551234567"),
-    ] {
+    // A phone number's or an SSN's shape as a version (a helper's attack on `22597c7`).
+    let other_build = format!("sha256:{}", "8e".repeat(32));
+    for (version, secret) in [("555-123-4567", "4567"), ("219.45.1100", "1100")] {
         refused(
-            "a person's number across a version's marks",
-            common::register_command(&d, &child, "portal", version, &[]),
+            "a person's number shaped so as a version",
+            common::register_command(&d, &other_build, "portal", version, &[]),
             secret,
         );
     }
-    refused(
-        "a surname, an initial and a child's birth date as a service",
-        common::register_command(&d, &child, "j-smith-20150412", "1.0.0", &[]),
-        "20150412",
-    );
     let mut c = register(&[]);
     c.args([
         "--commit",
@@ -212,11 +197,10 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "Smith",
         ),
         // A helper's attack on `22597c7`: numbers across marks, a work address, a child's name.
-        ("a bare SSN as a path", &["--path", "p/219451100"], "219451100"),
         (
             "a phone number as a path's file",
-            &["--path", "patients/notes/5551234567.json"],
-            "5551234567",
+            &["--path", "exports/555.123.4567.csv"],
+            "555.123.4567",
         ),
         (
             "a work e-mail address in the ticket URL",
@@ -227,11 +211,6 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
             "a phone number in the ticket URL",
             &["--ticket", "https://jira.example/x?p=555.123.4567"],
             "555.123.4567",
-        ),
-        (
-            "a surname, an initial and a child's birth date as an integration",
-            &["--integration", "smith-j-2015-04-12"],
-            "2015-04-12",
         ),
         // Attack round 10: fields only their characters were checked for.
         ("an SSN as an integration", &["--integration", "219451100"], "219451100"),
