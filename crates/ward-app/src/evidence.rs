@@ -745,13 +745,19 @@ async fn first_seen(ledger: &Ledger, service: &str, summary: &mut Value) -> Resu
         return Ok(());
     };
     for f in list {
-        let key = first_seen_key(
-            service,
-            f.get("id").and_then(Value::as_str).unwrap_or_default(),
-            package_of(f),
-        );
-        if let Some(doc) = ledger.store().projection(FIRST_SEEN, &key).await? {
-            f["first_seen"] = doc.get("first_seen").cloned().unwrap_or(Value::Null);
+        let id = f.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        // By the package's key, then by its name as entries written before packages moved
+        // beside the log keyed it: an upgrade must not restart an open finding's SLA clock.
+        let keys: Vec<String> = ["package_key", "package"]
+            .iter()
+            .filter_map(|k| f.get(*k).and_then(Value::as_str))
+            .map(|package| first_seen_key(service, &id, package))
+            .collect();
+        for key in keys {
+            if let Some(doc) = ledger.store().projection(FIRST_SEEN, &key).await? {
+                f["first_seen"] = doc.get("first_seen").cloned().unwrap_or(Value::Null);
+                break;
+            }
         }
     }
     Ok(())

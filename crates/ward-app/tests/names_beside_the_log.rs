@@ -145,3 +145,72 @@ async fn a_crafted_package_version_rule_id_purl_or_subject_name_never_reaches_a_
     assert_eq!(bom.summary["licenses"]["LicenseRef-lee-m-2017-06-14"], 1);
     assert_eq!(bom.summary["spec_version"], "1.6");
 }
+
+/// A finding first seen before packages moved beside the log (its entry keys the first-seen
+/// time by the package's name) keeps that time when a scan attached after the upgrade reports
+/// it again: an upgrade must not restart an open finding's SLA clock.
+#[tokio::test]
+async fn an_upgrade_keeps_the_first_seen_time_of_a_finding_recorded_with_its_package_inline() {
+    let db = ward_store::testing::TestDb::sqlite();
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let ci = Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    ward_app::evidence::register(
+        &ledger,
+        &ci,
+        &ward_app::evidence::ArtifactRequest {
+            digest: digest.clone(),
+            service: "api".into(),
+            version: "1.0.0".into(),
+            commit: None,
+            branch: None,
+            build_id: None,
+            build_url: None,
+        },
+    )
+    .await
+    .expect("register");
+    // The entry an earlier Ward wrote: the package inline, no `package_key`.
+    let earlier = ledger
+        .append(ward_ledger::NewEvent {
+            actor: ward_ledger::Actor {
+                id: ci.id.clone(),
+                kind: ActorKind::Automation,
+            },
+            kind: "attestation.added".into(),
+            subject: format!("artifact:{digest}"),
+            payload: json!({
+                "id": format!("sha256:{}", "01".repeat(32)),
+                "artifact": digest,
+                "type": "vulns",
+                "file_name": "old-grype.json",
+                "size": 10,
+                "service": "api",
+                "added_by": ci.id,
+                "redactions": [],
+                "summary": {"list": [{"id": "CVE-2023-4863", "package": "libwebp", "severity": "critical", "open": true}]},
+            }),
+        })
+        .await
+        .expect("earlier entry");
+    let req = ward_app::evidence::AttestationRequest::from_bytes(
+        &digest,
+        "vulns",
+        "grype.json",
+        &grype(&[("CVE-2023-4863", "libwebp", "1.2.4", "1.3.2")]),
+        false,
+    );
+    let policy = ward_evidence::guard::GuardConfig::default();
+    let (now, _) = ward_app::evidence::attest(&ledger, &ci, &req, &policy)
+        .await
+        .expect("attached");
+    assert_eq!(now.summary["list"][0]["first_seen"], json!(earlier.time));
+    // And the gate's input reads that time from the new entry.
+    let read = ward_app::evidence::attestations(&ledger, &digest).await.expect("read");
+    let new = read.iter().find(|a| a.file_name != "old-grype.json").expect("new");
+    assert_eq!(new.summary["list"][0]["first_seen"], json!(earlier.time));
+}
