@@ -1093,6 +1093,9 @@ fn names_aside(format: Format, summary: &mut Value, texts: &mut crate::documents
             }
             &[&["purls", "*"]]
         }
+        // A backup record's status is the tool's word (`full`, `Completed`), read by no check
+        // (`succeeded` is); its store and id stay: the readiness check matches and shows them.
+        Format::DrPgbackrest | Format::DrVelero | Format::DrAwsBackup => &[&["records", "*", "status"]],
         Format::Intoto => &[
             &["provenance", "builder_id"],
             &["provenance", "build_type"],

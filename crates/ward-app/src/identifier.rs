@@ -346,7 +346,12 @@ fn person_shaped(groups: &[(usize, usize, bool)]) -> bool {
 pub fn refuse_person_shaped(field: &str, token: &str) -> Result<(), AppError> {
     let token = folded(&decoded_until_stable(token));
     match person_shaped(&digit_groups(token.as_bytes())) {
-        true => refuse_number(field, MAX_DIGITS),
+        true => Err(AppError::invalid(
+            format!(
+                "the {field} holds digits grouped as an SSN (3-2-4) or a phone number (3-3-4), which would stay in the log for good"
+            ),
+            "name it without that number, and put the number where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
+        )),
         false => Ok(()),
     }
 }
@@ -1045,7 +1050,9 @@ pub fn refuse_mail(field: &str, token: &str) -> Result<(), AppError> {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
             .collect();
-        local && domain.contains('.') && !domain.ends_with('.')
+        // A top-level domain is letters (`@thread.tacv2` in a Teams link is a thread's id).
+        let top = domain.rsplit('.').next().unwrap_or_default();
+        local && domain.contains('.') && top.len() >= 2 && top.bytes().all(|b| b.is_ascii_lowercase())
     });
     match mail || personal_mail(&token) {
         true => Err(AppError::invalid(
@@ -1581,6 +1588,10 @@ mod tests {
             "https://acme.service-now.com/nav_to.do?uri=change_request.do?sys_id=4b825dc642cb6eb9a060e54bf8d69288",
             "https://www.npmjs.com/package/@types/node",
             "https://x.example/@acme/board",
+            // Teams links name a thread `…@thread.tacv2` (a helper's false refusals on `6398297`).
+            "https://teams.microsoft.com/l/message/19:abc123def456@thread.tacv2/1733400000123?tenantId=x",
+            "https://teams.microsoft.com/l/channel/19%3a4b825dc642cb4e1a%40thread.tacv2/General?groupId=x",
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NGI0%40thread.v2/0?context=x",
         ] {
             assert!(refuse_mail("ticket", fine).is_ok(), "{fine}");
         }
@@ -1601,6 +1612,7 @@ mod tests {
             "https://x.example/s?q=219%2D45%2D1100",
         ] {
             let e = refuse_person_shaped("version", phi).expect_err(phi);
+            assert!(e.message.contains("grouped as an SSN"), "{}", e.message);
             assert!(
                 !e.message.contains("4567") && !e.message.contains("1100"),
                 "{}",
