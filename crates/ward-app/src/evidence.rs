@@ -941,6 +941,7 @@ pub async fn attest_within(
     // `smith_john_19610412`, a purl, a builder id).
     crate::identifier::judge_summary("evidence summary", &summary)?;
     names_aside(format, &mut summary, &mut texts)?;
+    measurements_rounded(format, &mut summary);
     let payload = json!({
         "id": id,
         "artifact": req.artifact,
@@ -1109,6 +1110,59 @@ fn names_aside(format: Format, summary: &mut Value, texts: &mut crate::documents
     paths
         .iter()
         .try_for_each(|path| at(summary, path, &mut |v| aside(v, texts)))
+}
+
+/// Rounds what a tool measured to three significant digits in the leaf: a JUnit report's
+/// duration and a backup's size. No check reads more, and a measurement is a number anyone
+/// can write (a helper's attack on `22597c7`: `time="219451100"` stored an SSN's digits as
+/// seconds); the raw report beside the log keeps the tool's figure.
+fn measurements_rounded(format: Format, summary: &mut Value) {
+    let round = |v: &mut Value| {
+        if let Some(n) = v.as_u64() {
+            *v = Value::from(significant_u64(n));
+        } else if let Some(x) = v.as_f64() {
+            *v = serde_json::Number::from_f64(significant_f64(x)).map_or(Value::Null, Value::Number);
+        }
+        Ok(())
+    };
+    let path: &[&str] = match format {
+        Format::Junit => &["duration_secs"],
+        Format::DrPgbackrest | Format::DrVelero | Format::DrAwsBackup => &["records", "*", "size_bytes"],
+        _ => return,
+    };
+    let _ = at(summary, path, &mut |v| round(v));
+}
+
+/// `n` to three significant digits (`219451100` is `219000000`).
+fn significant_u64(n: u64) -> u64 {
+    let digits = n.checked_ilog10().map_or(1, |d| d + 1);
+    match digits.checked_sub(3).filter(|&d| d > 0) {
+        Some(extra) => {
+            let unit = 10u64.pow(extra);
+            (n / unit)
+                .saturating_add(u64::from(n % unit >= unit / 2))
+                .saturating_mul(unit)
+        }
+        None => n,
+    }
+}
+
+/// `x` to three significant digits (`1234.567` is `1230`, `0.4123` is `0.412`).
+fn significant_f64(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let e = x.abs().log10().floor() as i32;
+    match e >= 2 {
+        true => {
+            let unit = 10f64.powi(e - 2);
+            (x / unit).round() * unit
+        }
+        false => {
+            let scale = 10f64.powi(2 - e);
+            (x * scale).round() / scale
+        }
+    }
 }
 
 /// Puts the string `v` beside the log and leaves its reference in its place.
@@ -1413,6 +1467,35 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
 mod tests {
     use super::*;
 
+    /// Measurements keep three significant digits in the leaf, whatever their size.
+    #[test]
+    fn measurements_keep_three_significant_digits() {
+        use super::{significant_f64, significant_u64};
+        for (n, rounded) in [
+            (0, 0),
+            (7, 7),
+            (999, 999),
+            (1234, 1230),
+            (1235, 1240),
+            (219_451_100, 219_000_000),
+            (u64::MAX, 18_400_000_000_000_000_000),
+        ] {
+            assert_eq!(significant_u64(n), rounded, "{n}");
+        }
+        for (x, rounded) in [
+            (0.0, 0.0),
+            (0.4123, 0.412),
+            (12.345, 12.3),
+            (1234.567, 1230.0),
+            (219_451_100.0, 219_000_000.0),
+        ] {
+            assert!(
+                (significant_f64(x) - rounded).abs() <= rounded * 1e-12,
+                "{x}: {}",
+                significant_f64(x)
+            );
+        }
+    }
     /// The request timeout drops the handler's future; the blocking work it started must see
     /// that and stop, not hold a core to the end of its (here: hour-long) budget.
     #[tokio::test]

@@ -214,3 +214,44 @@ async fn an_upgrade_keeps_the_first_seen_time_of_a_finding_recorded_with_its_pac
     let new = read.iter().find(|a| a.file_name != "old-grype.json").expect("new");
     assert_eq!(new.summary["list"][0]["first_seen"], json!(earlier.time));
 }
+
+/// A JUnit report's duration is a number anyone can write: the leaf keeps it to three
+/// significant digits (`time="219451100"`, an SSN's digits as seconds, reached the leaf: a
+/// helper's attack on `22597c7`), and the stored report keeps the figure.
+#[tokio::test]
+async fn a_measurement_holding_a_persons_number_reaches_the_leaf_rounded() {
+    let db = ward_store::testing::TestDb::sqlite();
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let ci = Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let digest = format!("sha256:{}", "ef".repeat(32));
+    ward_app::evidence::register(
+        &ledger,
+        &ci,
+        &ward_app::evidence::ArtifactRequest {
+            digest: digest.clone(),
+            service: "api".into(),
+            version: "1.0.0".into(),
+            commit: None,
+            branch: None,
+            build_id: None,
+            build_url: None,
+        },
+    )
+    .await
+    .expect("register");
+    let junit = r#"<testsuite name="api" tests="2" failures="0" errors="0" time="219451100"><testcase classname="a" name="b" time="219451000"/><testcase classname="a" name="c" time="100"/></testsuite>"#;
+    let req =
+        ward_app::evidence::AttestationRequest::from_bytes(&digest, "junit", "junit.xml", junit.as_bytes(), false);
+    ward_app::evidence::attest(&ledger, &ci, &req, &ward_evidence::guard::GuardConfig::default())
+        .await
+        .expect("attached");
+    let all = leaves(&ledger).await;
+    assert!(!in_any(&all, "219451"), "the duration's digits reached a leaf");
+    let read = ward_app::evidence::attestations(&ledger, &digest).await.expect("read");
+    assert_eq!(read[0].summary["duration_secs"].as_f64(), Some(219_000_000.0));
+    assert_eq!(read[0].summary["tests"], 2);
+}
