@@ -1046,10 +1046,7 @@ pub fn refuse_mail(field: &str, token: &str) -> Result<(), AppError> {
             .chars()
             .next_back()
             .is_some_and(|c| c.is_ascii_alphanumeric());
-        let domain: String = lower[at + 1..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-            .collect();
+        let domain = domain_after(&lower, at);
         // A top-level domain is letters (`@thread.tacv2` in a Teams link is a thread's id).
         let top = domain.rsplit('.').next().unwrap_or_default();
         local && domain.contains('.') && top.len() >= 2 && top.bytes().all(|b| b.is_ascii_lowercase())
@@ -1077,13 +1074,17 @@ fn personal_mail(token: &str) -> bool {
     let lower = ["(dot)", "[dot]", "{dot}", "[.]", "(.)", " dot ", "-dot-", "_dot_"]
         .iter()
         .fold(lower, |t, dot| t.replace(dot, "."));
-    lower.match_indices('@').any(|(at, _)| {
-        let domain: String = lower[at + 1..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-            .collect();
-        ward_evidence::guard::free_mail_host(&domain)
-    })
+    lower
+        .match_indices('@')
+        .any(|(at, _)| ward_evidence::guard::free_mail_host(&domain_after(&lower, at)))
+}
+
+/// The host name right after the `@` at `at` in `lower` (letters, digits, `.` and `-`).
+fn domain_after(lower: &str, at: usize) -> String {
+    lower[at + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect()
 }
 
 /// [`check_number`] for a git ref a bot may name after a version (`dependabot/npm_and_yarn/
@@ -1588,6 +1589,8 @@ mod tests {
             "https://acme.service-now.com/nav_to.do?uri=change_request.do?sys_id=4b825dc642cb6eb9a060e54bf8d69288",
             "https://www.npmjs.com/package/@types/node",
             "https://x.example/@acme/board",
+            // A word `at` between words is read as `@` for a free mail host only.
+            "https://wiki.example.com/how-we-work-at-home.html",
             // Teams links name a thread `…@thread.tacv2` (a helper's false refusals on `6398297`).
             "https://teams.microsoft.com/l/message/19:abc123def456@thread.tacv2/1733400000123?tenantId=x",
             "https://teams.microsoft.com/l/channel/19%3a4b825dc642cb4e1a%40thread.tacv2/General?groupId=x",

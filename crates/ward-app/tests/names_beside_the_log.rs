@@ -37,8 +37,9 @@ fn grype(findings: &[(&str, &str, &str, &str)]) -> Vec<u8> {
     serde_json::to_vec(&json!({"matches": matches, "descriptor": {"name": "grype", "version": "0.80.0"}})).unwrap()
 }
 
-#[tokio::test]
-async fn a_crafted_package_version_rule_id_purl_or_subject_name_never_reaches_a_leaf() {
+/// A fresh SQLite log with artifact `sha256:<byte repeated>` of service `api` registered by a
+/// CI token, which attaches the evidence. The database lives as long as the returned guard.
+async fn registered(byte: &str) -> (ward_store::testing::TestDb, Ledger, Identity, String) {
     let db = ward_store::testing::TestDb::sqlite();
     let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let ci = Identity {
@@ -46,22 +47,25 @@ async fn a_crafted_package_version_rule_id_purl_or_subject_name_never_reaches_a_
         kind: ActorKind::Automation,
         roles: vec![ward_core::Role::Developer],
     };
-    let digest = format!("sha256:{}", "ab".repeat(32));
-    ward_app::evidence::register(
-        &ledger,
-        &ci,
-        &ward_app::evidence::ArtifactRequest {
-            digest: digest.clone(),
-            service: "api".into(),
-            version: "1.0.0".into(),
-            commit: None,
-            branch: None,
-            build_id: None,
-            build_url: None,
-        },
-    )
-    .await
-    .expect("register");
+    let digest = format!("sha256:{}", byte.repeat(32));
+    let artifact = ward_app::evidence::ArtifactRequest {
+        digest: digest.clone(),
+        service: "api".into(),
+        version: "1.0.0".into(),
+        commit: None,
+        branch: None,
+        build_id: None,
+        build_url: None,
+    };
+    ward_app::evidence::register(&ledger, &ci, &artifact)
+        .await
+        .expect("register");
+    (db, ledger, ci, digest)
+}
+
+#[tokio::test]
+async fn a_crafted_package_version_rule_id_purl_or_subject_name_never_reaches_a_leaf() {
+    let (_db, ledger, ci, digest) = registered("ab").await;
     let policy = ward_evidence::guard::GuardConfig::default();
     let attach = |kind: &str, name: &str, bytes: Vec<u8>| {
         let req = ward_app::evidence::AttestationRequest::from_bytes(&digest, kind, name, &bytes, false);
@@ -151,29 +155,7 @@ async fn a_crafted_package_version_rule_id_purl_or_subject_name_never_reaches_a_
 /// it again: an upgrade must not restart an open finding's SLA clock.
 #[tokio::test]
 async fn an_upgrade_keeps_the_first_seen_time_of_a_finding_recorded_with_its_package_inline() {
-    let db = ward_store::testing::TestDb::sqlite();
-    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
-    let ci = Identity {
-        id: "token:ci".into(),
-        kind: ActorKind::Automation,
-        roles: vec![ward_core::Role::Developer],
-    };
-    let digest = format!("sha256:{}", "cd".repeat(32));
-    ward_app::evidence::register(
-        &ledger,
-        &ci,
-        &ward_app::evidence::ArtifactRequest {
-            digest: digest.clone(),
-            service: "api".into(),
-            version: "1.0.0".into(),
-            commit: None,
-            branch: None,
-            build_id: None,
-            build_url: None,
-        },
-    )
-    .await
-    .expect("register");
+    let (_db, ledger, ci, digest) = registered("cd").await;
     // The entry an earlier Ward wrote: the package inline, no `package_key`.
     let earlier = ledger
         .append(ward_ledger::NewEvent {
@@ -220,29 +202,7 @@ async fn an_upgrade_keeps_the_first_seen_time_of_a_finding_recorded_with_its_pac
 /// helper's attack on `22597c7`), and the stored report keeps the figure.
 #[tokio::test]
 async fn a_measurement_holding_a_persons_number_reaches_the_leaf_rounded() {
-    let db = ward_store::testing::TestDb::sqlite();
-    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
-    let ci = Identity {
-        id: "token:ci".into(),
-        kind: ActorKind::Automation,
-        roles: vec![ward_core::Role::Developer],
-    };
-    let digest = format!("sha256:{}", "ef".repeat(32));
-    ward_app::evidence::register(
-        &ledger,
-        &ci,
-        &ward_app::evidence::ArtifactRequest {
-            digest: digest.clone(),
-            service: "api".into(),
-            version: "1.0.0".into(),
-            commit: None,
-            branch: None,
-            build_id: None,
-            build_url: None,
-        },
-    )
-    .await
-    .expect("register");
+    let (_db, ledger, ci, digest) = registered("ef").await;
     let junit = r#"<testsuite name="api" tests="2" failures="0" errors="0" time="219451100"><testcase classname="a" name="b" time="219451000"/><testcase classname="a" name="c" time="100"/></testsuite>"#;
     let req =
         ward_app::evidence::AttestationRequest::from_bytes(&digest, "junit", "junit.xml", junit.as_bytes(), false);
