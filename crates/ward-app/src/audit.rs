@@ -506,6 +506,15 @@ async fn population_at(
         };
         rows.push(row(&d, decision.as_ref(), input.as_ref()));
     }
+    // A ticket lives beside the log (a reference in the gate's input since 2026-12-06): the
+    // population shows its URL, or that it was purged.
+    for r in &mut rows {
+        if let Some(t) = &r.ticket
+            && crate::documents::is_reference(t)
+        {
+            r.ticket = Some(crate::documents::read_text(ledger, t).await?);
+        }
+    }
     let csv_bytes = csv(&rows).into_bytes();
     let json_bytes = serde_json::to_vec_pretty(&rows).map_err(AppError::internal)?;
     let manifest = PopulationManifest {

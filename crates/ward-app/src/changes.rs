@@ -337,6 +337,10 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     }
     for (name, url) in [("ticket", &req.ticket_url), ("incident", &req.incident_url)] {
         let Some(u) = url else { continue };
+        // A reference is a URL stored earlier (an update carries it forward): judged then.
+        if crate::documents::is_reference(u) {
+            continue;
+        }
         text(name, u, 2048)?;
         // Not repeated: a refused value may hold anything (a token pasted in its place).
         if !(u.starts_with("https://") || u.starts_with("http://")) || u.chars().any(char::is_whitespace) {
@@ -345,8 +349,9 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
                 format!("pass the {name}'s http(s) URL"),
             ));
         }
-        // Written into the leaf: judged by every detector, a signed URL's token too, and read
-        // as the words it joins.
+        // Stored beside the log (its reference in the leaf, since 2026-12-06: a number of any
+        // length in a URL is read by no rule) and still judged by every detector, a signed
+        // URL's token too, and read as the words it joins.
         crate::identifier::judge_url(name, u)?;
         // No SSN's or phone number's shape and no e-mail address in a ticket's URL
         // (`?p=555.123.4567`, `?c=j.smith@hospital.org`: a helper's attack on `22597c7`).
@@ -384,9 +389,13 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             if v.is_empty() {
                 return Err(AppError::invalid(format!("an empty entry in {what}"), "remove it"));
             }
+            // A path stored earlier is a reference (an update carries it forward): judged then.
+            if what == "paths" && crate::documents::is_reference(v) {
+                continue;
+            }
             text(what, v, 1024)?;
-            // Paths are written into the leaf: judged as the words they join, as file names
-            // are (`data/smith_john_19610412.pdf`).
+            // Paths are stored beside the log (since 2026-12-06) and judged first as the words
+            // they join, as file names are (`data/smith_john_19610412.pdf`).
             if what == "paths" {
                 crate::identifier::judge_plain("path", v)?;
                 // `patients/00123456.json`, `contacts/jane.doe@gmail.com.vcf` (attack round 9);
@@ -471,16 +480,43 @@ async fn checked_payload(
             ));
         }
     }
+    // Paths carried forward are references: classified by their text (a purged path matches
+    // no rule; an update keeps the tags and the tier it had).
+    let mut paths = Vec::with_capacity(req.paths.len());
+    for p in &req.paths {
+        paths.push(crate::documents::read_text(ledger, p).await?);
+    }
+    // Each path is stored beside the log (`exports/<a record's number>.csv`: no rule reads a
+    // number of any length there); `validate` judged it by the identifier rules, which read
+    // paths more closely than the guard reads prose, so it is stored as judged. The leaf, and
+    // the classification's reasons, name it by its reference.
+    let mut recorded = Vec::with_capacity(req.paths.len());
+    for p in &req.paths {
+        recorded.push(if crate::documents::is_reference(p) {
+            p.clone()
+        } else {
+            texts.put_judged(p)?
+        });
+    }
     let classification = rules.classify(&ChangeFacts {
         kind: &req.kind,
         attributes: &req.attributes,
         integrations: &req.integrations,
-        paths: &req.paths,
+        paths: &paths,
+        paths_as_recorded: &recorded,
     });
     let mut payload = serde_json::to_value(req).map_err(AppError::internal)?;
     // The title and description live beside the log; the leaf holds their references.
     payload["title"] = json!(texts.carry(&req.title)?);
     payload["description"] = json!(texts.carry(&req.description)?);
+    // So do the ticket's and the incident's URLs: what a person pastes there (a query string,
+    // a record's number) is purgeable, and the gate sees that a ticket is given, not which.
+    for (field, url) in [("ticket_url", &req.ticket_url), ("incident_url", &req.incident_url)] {
+        if let Some(u) = url {
+            payload[field] = json!(texts.carry(u)?);
+        }
+    }
+    payload["paths"] = json!(recorded);
     payload["id"] = json!(id);
     payload["opener"] = json!(opener);
     payload["classification"] = serde_json::to_value(&classification).map_err(AppError::internal)?;
@@ -531,7 +567,18 @@ pub async fn open(
     };
     // A new change brings its own text: a reference (doc:sha256:…) would point the log at a
     // document Ward never stored (updates carry the stored references forward).
-    for (field, v) in [("title", &req.title), ("description", &req.description)] {
+    let ticket = req.ticket_url.as_deref().unwrap_or_default();
+    let incident = req.incident_url.as_deref().unwrap_or_default();
+    let paths = req.paths.iter().map(|p| ("path", p.as_str()));
+    for (field, v) in [
+        ("title", req.title.as_str()),
+        ("description", req.description.as_str()),
+        ("ticket", ticket),
+        ("incident", incident),
+    ]
+    .into_iter()
+    .chain(paths)
+    {
         if v.contains(ward_ledger::documents::REF_PREFIX) {
             return Err(AppError::new(
                 Kind::Forbidden,
@@ -631,10 +678,46 @@ pub async fn update(
         req.commits = c.clone();
     }
     if let Some(p) = &upd.paths {
-        req.paths = p.clone();
+        // Stored paths are references: the same paths given again are no new content, and a
+        // reference given as a path is refused (it would point the log at any stored text).
+        if p.iter().any(|x| x.contains(ward_ledger::documents::REF_PREFIX)) {
+            return Err(AppError::new(
+                Kind::Forbidden,
+                "reserved_reference",
+                "a path holds a document reference (doc:sha256:…), which only Ward writes",
+                "give the paths themselves",
+            ));
+        }
+        let mut same = p.len() == old.request.paths.len();
+        for (stored, given) in old.request.paths.iter().zip(p) {
+            if !same {
+                break;
+            }
+            same = &crate::documents::read_text(ledger, stored).await? == given;
+        }
+        if !same {
+            req.paths = p.clone();
+        }
     }
     if let Some(t) = &upd.ticket_url {
-        req.ticket_url = Some(t.clone());
+        // The stored ticket is a reference: the same URL given again is no new content (its
+        // signatures stay fresh), and a reference given as the ticket is refused (it would
+        // point the log at any stored text).
+        if t.contains(ward_ledger::documents::REF_PREFIX) {
+            return Err(AppError::new(
+                Kind::Forbidden,
+                "reserved_reference",
+                "the ticket holds a document reference (doc:sha256:…), which only Ward writes",
+                "give the ticket's http(s) URL",
+            ));
+        }
+        let same = match &old.request.ticket_url {
+            Some(stored) => &crate::documents::read_text(ledger, stored).await? == t,
+            None => false,
+        };
+        if !same {
+            req.ticket_url = Some(t.clone());
+        }
     }
     if let Some(e) = &upd.environments {
         req.environments = e.clone();

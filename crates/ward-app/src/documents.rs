@@ -980,3 +980,154 @@ pub async fn checked_bytes(ledger: &Ledger, digest: &str, what: &str) -> Result<
     }
     Ok(bytes)
 }
+
+/// `ward purge --find TEXT` / `POST /api/v1/documents/find`: the text a privacy officer looks
+/// for. Sent in a body, never a URL; not recorded (the entry says a search was made, not for
+/// what) and never repeated.
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FindRequest {
+    /// The text to look for (4 to 1000 characters; letters compared without case).
+    pub text: String,
+}
+
+/// A stored copy holding the text.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Holding {
+    /// `sha256:<hex>`: the digest to purge.
+    pub digest: String,
+    /// `document` (a text beside the log) or `evidence` (a stored file: an attested tool's file,
+    /// or bytes Ward keeps as its own record, which a purge refuses as `not_purgeable`).
+    pub of: String,
+    /// The entries that reference it (the first 20).
+    pub entries: Vec<u64>,
+}
+
+/// Every stored copy of a text, below a log size.
+#[derive(Clone, Debug, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Found {
+    /// The entries searched: `0..size` (the search's own entry is the last).
+    pub size: u64,
+    /// Each copy, in the order the log first references it.
+    pub holding: Vec<Holding>,
+}
+
+/// Whether `haystack` holds `needle`, ASCII letters compared without case (`needle` lower-cased).
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    if haystack.len() < needle.len() {
+        return false;
+    }
+    let first = needle[0];
+    haystack
+        .windows(needle.len())
+        .any(|w| w[0].to_ascii_lowercase() == first && w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+/// Finds every stored copy of `req.text` — each text document and stored file (raw evidence)
+/// an entry references — so that a purge takes them all: the same text is stored once per place
+/// it was written (a ticket URL in the change and again in an auditor's search query; a test
+/// name in the report and in its summary). A privacy officer's or an admin's read, as a person
+/// (`person_required`, `privacy_officer_required`); recorded first as `access.documents_found`
+/// with nothing of the text. One pass over the log and every referenced copy.
+pub async fn find_holding(ledger: &Ledger, by: &ward_core::Identity, req: &FindRequest) -> Result<Found, AppError> {
+    use crate::error::Kind;
+    if by.kind != ward_ledger::ActorKind::Human {
+        return Err(AppError::new(
+            Kind::Forbidden,
+            "person_required",
+            "finding what to purge is a person's read; automation identities cannot make it",
+            "a privacy officer or an admin searches as themselves",
+        ));
+    }
+    let judged = crate::reauth::with_directory_roles(ledger, by).await?;
+    if !judged.roles.contains(&ward_core::Role::PrivacyOfficer) && !judged.roles.contains(&ward_core::Role::Admin) {
+        return Err(AppError::new(
+            Kind::Forbidden,
+            "privacy_officer_required",
+            format!("{} is neither a privacy officer nor an admin", by.id),
+            "a privacy officer or an admin searches for what to purge",
+        ));
+    }
+    let needle = req.text.trim();
+    let chars = needle.chars().count();
+    if !(4..=1000).contains(&chars) || needle.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "the text to find must be 4 to 1000 characters on one line",
+            "give a distinctive part of the text (at least 4 characters)",
+        ));
+    }
+    let needle = needle.to_ascii_lowercase().into_bytes();
+    ledger
+        .append(NewEvent {
+            actor: by.actor(),
+            kind: "access.documents_found".into(),
+            subject: "log:documents".into(),
+            payload: json!({}),
+        })
+        .await?;
+    let size = ledger.head().await?.size();
+    // Digest → (of, entries), in the order first referenced.
+    let mut order: Vec<String> = Vec::new();
+    let mut seen: HashMap<String, Holding> = HashMap::new();
+    let mut next = 0u64;
+    while next < size {
+        let chunk = ledger.store().entries(next, 2000.min(size - next)).await?;
+        let Some(last) = chunk.last() else { break };
+        next = last.seq + 1;
+        for e in &chunk {
+            let env = EventEnvelope::from_leaf(&e.leaf).map_err(AppError::internal)?;
+            let read;
+            let payload = match &env.payload {
+                Payload::Inline(p) => p,
+                Payload::Digest { sha256, .. } => {
+                    let Some(blob) = ledger.store().blob(sha256).await? else {
+                        continue;
+                    };
+                    read = serde_json::from_slice::<Value>(&blob).map_err(AppError::internal)?;
+                    &read
+                }
+            };
+            let mut docs = Vec::new();
+            ward_ledger::documents::references(payload, &mut docs);
+            let files = ward_ledger::bundle::evidence_references(&env.kind, payload);
+            for (digest, of) in docs
+                .into_iter()
+                .map(|d| (d, "document"))
+                .chain(files.into_iter().map(|d| (d, "evidence")))
+            {
+                let h = seen.entry(digest.clone()).or_insert_with(|| {
+                    order.push(digest.clone());
+                    Holding {
+                        digest,
+                        of: of.into(),
+                        entries: Vec::new(),
+                    }
+                });
+                if h.entries.len() < 20 && h.entries.last() != Some(&env.seq) {
+                    h.entries.push(env.seq);
+                }
+            }
+        }
+    }
+    let mut holding = Vec::new();
+    for digest in order {
+        let Some(h) = seen.remove(&digest) else { continue };
+        let bytes = if h.of == "document" {
+            ledger
+                .store()
+                .document(&digest)
+                .await?
+                .and_then(|b| ward_ledger::documents::text_of(&b))
+                .map(String::into_bytes)
+        } else {
+            ledger.store().evidence(&digest).await?
+        };
+        if bytes.is_some_and(|b| holds(&b, &needle)) {
+            holding.push(h);
+        }
+    }
+    Ok(Found { size, holding })
+}

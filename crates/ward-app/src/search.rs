@@ -313,12 +313,16 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
     }
     let mut changes: Option<BTreeSet<String>> = q.change.clone().map(|c| BTreeSet::from([c]));
     if let Some(ticket) = &q.ticket {
-        let found: BTreeSet<String> = crate::changes::list(ledger)
-            .await?
-            .into_iter()
-            .filter(|c| c.request.ticket_url.as_deref() == Some(ticket.as_str()))
-            .map(|c| c.id)
-            .collect();
+        // Tickets live beside the log (inline in changes recorded before 2026-12-06): each is
+        // read as its text.
+        let mut found = BTreeSet::new();
+        for c in crate::changes::list(ledger).await? {
+            if let Some(stored) = &c.request.ticket_url
+                && &crate::documents::read_text(ledger, stored).await? == ticket
+            {
+                found.insert(c.id);
+            }
+        }
         changes = Some(match changes {
             Some(c) => c.intersection(&found).cloned().collect(),
             None => found,

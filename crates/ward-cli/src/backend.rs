@@ -437,9 +437,11 @@ impl<'g> Backend<'g> {
                 let ctx = l.context().await?;
                 let w = l.ward().await?;
                 let who = local_person(l.g, ctx, Action::ChangeOpen).await?;
-                Ok(w.open_change(&who, req, req.commit_range.is_some())
+                let c = w
+                    .open_change(&who, req, req.commit_range.is_some())
                     .await
-                    .map_err(api_failure)?)
+                    .map_err(api_failure)?;
+                Ok(w.shown(c).await.map_err(api_failure)?)
             }
         }
     }
@@ -761,6 +763,20 @@ impl<'g> Backend<'g> {
                         .await
                         .map_err(api_failure)?,
                 )
+            }
+        }
+    }
+
+    /// Every stored copy of a text (what a purge must take).
+    pub async fn find_holding(&self, req: &ward_app::documents::FindRequest) -> Result<ward_app::documents::Found> {
+        match self {
+            Backend::Remote(r) => r.post("/api/v1/documents/find", req).await,
+            Backend::Local(l) => {
+                let ctx = l.context().await?;
+                let who = local_identity(l.g, ctx, Action::DocumentPurge).await?;
+                Ok(ward_app::documents::find_holding(&ctx.ledger, &who, req)
+                    .await
+                    .map_err(api_failure)?)
             }
         }
     }

@@ -823,10 +823,16 @@ pub struct PurgeArgs {
     /// The document: `sha256:<hex>` or the reference `doc:sha256:<hex>` found in an event; or
     /// raw evidence by its digest (an attestation's id, a gate decision's input or policy, a
     /// configuration bundle).
-    pub digest: String,
+    #[arg(required_unless_present = "find", conflicts_with = "find")]
+    pub digest: Option<String>,
     /// Why it must go (recorded beside the log; do not repeat the text being purged).
-    #[arg(long)]
-    pub reason: String,
+    #[arg(long, required_unless_present = "find", conflicts_with = "find")]
+    pub reason: Option<String>,
+    /// Purge nothing: list every stored copy of this text (each document and stored file an
+    /// entry references), to purge each. `-` reads it from standard input (kept out of the
+    /// shell's history). The text is never recorded or printed.
+    #[arg(long, value_name = "TEXT")]
+    pub find: Option<String>,
     /// Re-authenticate with a fresh OIDC token (issued within five minutes) instead.
     #[arg(long, env = "WARD_REAUTH_TOKEN", hide_env_values = true)]
     pub reauth_token: Option<String>,

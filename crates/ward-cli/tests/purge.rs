@@ -747,3 +747,226 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A change's ticket and incident URLs and its paths were kept in the leaf, judged by the
+/// identifier rules, which deliberately let a number of any length through (CI run ids, record
+/// keys): `exports/<an SSN's nine digits>.csv` or `?p=<a record number>` stayed for good. They
+/// are documents beside the log now, the classification's reasons name a path by its reference,
+/// the gate sees that a ticket is given, not which; `change show`, `search --ticket` and a
+/// repeated update read the texts; two people purge each, and no byte is left.
+#[test]
+fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_still_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.arg("init");
+        c
+    }));
+    add_user(&d, None, "dana", &["developer"]);
+    add_user(&d, None, "priya", &["privacy-officer"]);
+    add_user(&d, None, "sam", &["admin"]);
+    let digest = format!("sha256:{}", "5d".repeat(32));
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args([
+            "artifact",
+            "register",
+            "--digest",
+            &digest,
+            "--service",
+            "portal",
+            "--version",
+            "1.0.0",
+        ]);
+        c
+    }));
+    let ticket = format!("https://tickets.example.org/browse/OPS-42?from={MARKER}");
+    let incident = format!("https://incidents.example.org/{MARKER}/INC-7");
+    let path = format!("db/migrations/{MARKER}.sql");
+    let opened = json(&ok(run(as_user(
+        &d,
+        None,
+        "dana",
+        &[
+            "change",
+            "open",
+            "--title",
+            "Index reminders",
+            "--artifact",
+            &digest,
+            "--ticket",
+            &ticket,
+            "--incident",
+            &incident,
+            "--path",
+            &path,
+            "--path",
+            "README.md",
+            "--output",
+            "json",
+        ],
+    ))));
+    let id = opened["id"].as_str().expect("id").to_string();
+    assert_eq!(opened["tier"], "high", "the path is classified by its text: {opened}");
+    let entries = || {
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args(["log", "show", "--from", "0", "--limit", "100000", "--output", "json"]);
+            c
+        })))["entries"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let log = entries();
+    let entry = log
+        .iter()
+        .find(|e| e["event"]["kind"] == "change.opened")
+        .expect("change.opened")
+        .clone();
+    assert!(!entry.to_string().contains(MARKER), "{entry}");
+    let payload = &entry["event"]["payload"]["inline"];
+    let reference = |v: &Value| v.as_str().filter(|s| s.starts_with("doc:sha256:")).map(str::to_string);
+    let ticket_ref = reference(&payload["ticket_url"]).expect("ticket reference");
+    let incident_ref = reference(&payload["incident_url"]).expect("incident reference");
+    let path_ref = reference(&payload["paths"][0]).expect("path reference");
+    assert!(reference(&payload["paths"][1]).is_some(), "{payload}");
+    assert!(
+        payload["classification"]["matched"].to_string().contains(&path_ref),
+        "the reason names the path by its reference: {payload}"
+    );
+
+    let show = || {
+        json(&ok(run({
+            let mut c = ward(&d, None);
+            c.args(["change", "show", &id, "--output", "json"]);
+            c
+        })))
+    };
+    let shown = show();
+    assert_eq!(shown["ticket_url"], ticket.as_str(), "{shown}");
+    assert_eq!(shown["incident_url"], incident.as_str(), "{shown}");
+    assert_eq!(shown["paths"], serde_json::json!([path, "README.md"]), "{shown}");
+    assert!(
+        shown["classification"]["matched"].to_string().contains(&path),
+        "{shown}"
+    );
+    // The same ticket and paths given again are no new content: nothing is recorded.
+    let before = log.len();
+    ok(run(as_user(
+        &d,
+        None,
+        "dana",
+        &[
+            "change",
+            "update",
+            &id,
+            "--ticket",
+            &ticket,
+            "--path",
+            &path,
+            "--path",
+            "README.md",
+        ],
+    )));
+    assert_eq!(entries().len(), before, "a repeated update recorded an entry");
+    // A reference given as a ticket or a path would point the log at any stored text.
+    for args in [["--ticket", ticket_ref.as_str()], ["--path", path_ref.as_str()]] {
+        let e = refused(as_user(&d, None, "dana", &["change", "update", &id, args[0], args[1]]));
+        assert_eq!(e["code"], "reserved_reference", "{e}");
+    }
+    let found = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["audit", "search", "--ticket", &ticket, "--output", "json"]);
+        c
+    })));
+    assert_eq!(found["result"]["changes"], serde_json::json!([id]), "{found}");
+
+    // The search's query, kept beside the log as the auditor typed it, holds the ticket too:
+    // a privacy officer finds every copy first (a developer may not look; too short a text is
+    // refused), each with the command that starts its purge.
+    let query_ref = entries()
+        .iter()
+        .find(|e| e["event"]["kind"] == "access.search")
+        .and_then(|e| reference(&e["event"]["payload"]["inline"]["query"]))
+        .expect("the search's query reference");
+    let e = refused(as_user(&d, None, "dana", &["purge", "--find", MARKER]));
+    assert_eq!(e["code"], "forbidden", "{e}");
+    let e = refused(as_user(&d, None, "priya", &["purge", "--find", "PLA"]));
+    assert_eq!(e["code"], "invalid_request", "{e}");
+    let find = |text: &str| {
+        json(&ok(run(as_user(
+            &d,
+            None,
+            "priya",
+            &["purge", "--find", text, "--output", "json"],
+        ))))
+    };
+    // Letters compared without case.
+    let found = find(&MARKER.to_lowercase());
+    let digests: Vec<String> = found["holding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| format!("doc:{}", h["digest"].as_str().unwrap()))
+        .collect();
+    let mut want = vec![
+        ticket_ref.clone(),
+        incident_ref.clone(),
+        path_ref.clone(),
+        query_ref.clone(),
+    ];
+    want.sort();
+    let mut got = digests.clone();
+    got.sort();
+    assert_eq!(got, want, "{found}");
+    let printed = ok(run(as_user(&d, None, "priya", &["purge", "--find", MARKER])));
+    assert!(printed.starts_with("4 stored copies hold the text"), "{printed}");
+    assert!(!printed.contains(MARKER), "the text is never printed: {printed}");
+    let reason = "a record key was pasted into the change";
+    let mut seqs = Vec::new();
+    for r in [&ticket_ref, &incident_ref, &path_ref, &query_ref] {
+        // The printed hint, run as printed (with a reason in place of "…").
+        let digest = r.trim_start_matches("doc:");
+        assert!(
+            printed.contains(&format!("ward purge {digest} --reason \"…\"")),
+            "{printed}"
+        );
+        ok(run(as_user(&d, None, "priya", &["purge", r, "--reason", reason])));
+        let done = json(&ok(run(as_user(
+            &d,
+            None,
+            "sam",
+            &["purge", r, "--reason", reason, "--output", "json"],
+        ))));
+        assert_eq!(done["status"], "purged", "{done}");
+        seqs.push(done["seq"].as_u64().unwrap());
+    }
+    assert_eq!(find(MARKER)["holding"], serde_json::json!([]), "every copy is gone");
+    let shown = show();
+    assert_eq!(shown["ticket_url"], format!("[purged by entry {}]", seqs[0]));
+    assert_eq!(shown["incident_url"], format!("[purged by entry {}]", seqs[1]));
+    assert_eq!(shown["paths"][0], format!("[purged by entry {}]", seqs[2]));
+    assert_eq!(shown["tier"], "high");
+
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "fsck"]);
+        c
+    }));
+    let exp = tmp.path().join("export");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["log", "export", "--out"]).arg(&exp);
+        c
+    }));
+    let printed = ok(run({
+        let mut c = ward(&d, None);
+        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
+        c
+    }));
+    assert!(printed.contains(&format!("purged by entry {}", seqs[2])), "{printed}");
+    assert_eq!(grep_dir(&exp, MARKER), Vec::<String>::new());
+    assert_eq!(grep_dir(&d, MARKER), Vec::<String>::new());
+}

@@ -214,6 +214,9 @@ pub struct ChangeFacts<'a> {
     pub integrations: &'a [String],
     /// Paths touched.
     pub paths: &'a [String],
+    /// Each path as the record names it, index for index (a reference to the path stored
+    /// beside the log: `matched` is written into the leaf); empty: the paths themselves.
+    pub paths_as_recorded: &'a [String],
 }
 
 impl RiskRules {
@@ -237,12 +240,11 @@ impl RiskRules {
         for rule in &self.path_tags {
             // A glob matches a path as written or lower-cased: `src/Fhir/x` is as much PHI as
             // `src/fhir/x` (more tags can only raise the tier: fail closed).
-            if let Some(p) = change
-                .paths
-                .iter()
-                .find(|p| crate::glob::matches(&rule.glob, p) || crate::glob::matches(&rule.glob, &p.to_lowercase()))
-            {
+            if let Some(i) = change.paths.iter().position(|p| {
+                crate::glob::matches(&rule.glob, p) || crate::glob::matches(&rule.glob, &p.to_lowercase())
+            }) {
                 tags.insert(rule.tag.clone());
+                let p = change.paths_as_recorded.get(i).unwrap_or(&change.paths[i]);
                 matched.push(format!("{} -> {} ({p})", rule.glob, rule.tag));
             }
         }
@@ -280,6 +282,7 @@ mod tests {
             attributes,
             integrations: &[],
             paths,
+            paths_as_recorded: &[],
         }
     }
 

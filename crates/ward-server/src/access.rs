@@ -91,6 +91,7 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/documents/{digest}/purge",
         Requires(Action::DocumentPurge),
     ),
+    rule("POST", "/api/v1/documents/find", Requires(Action::DocumentPurge)),
     rule("POST", "/api/v1/promotions", Requires(Action::Promote)),
     rule("POST", "/api/v1/environments/{env}/rollback", Requires(Action::Promote)),
     rule(

@@ -331,7 +331,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 vec![
                     vec!["Title".into(), text(f, &s(&latest, "title"))],
                     vec!["Description".into(), text(f, &s(&latest, "description"))],
-                    vec!["Ticket".into(), s(&latest, "ticket_url")],
+                    vec!["Ticket".into(), text(f, &s(&latest, "ticket_url"))],
                     vec!["Kind".into(), s(&latest, "kind")],
                     vec![
                         "Opened".into(),
@@ -346,7 +346,14 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                             .map_or(0, Vec::len)
                             .to_string(),
                     ],
-                    vec!["Paths".into(), list(&latest, "paths").join(", ")],
+                    vec![
+                        "Paths".into(),
+                        list(&latest, "paths")
+                            .iter()
+                            .map(|p| text(f, p))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ],
                     vec!["Tier".into(), tier],
                     vec!["Tier because".into(), list(&class, "matched").join("; ")],
                     vec!["Tags".into(), list(&class, "tags").join(", ")],

@@ -18,10 +18,9 @@ pub(super) async fn open_change(
     Extension(me): Extension<Identity>,
     Json(req): Json<changes::ChangeRequest>,
 ) -> Result<(StatusCode, Json<changes::Change>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.ward.open_change(&me, &req, false).await?),
-    ))
+    // Its paths are references in the classification's reasons: shown as text.
+    let c = state.ward.open_change(&me, &req, false).await?;
+    Ok((StatusCode::CREATED, Json(state.ward.shown(c).await?)))
 }
 
 /// A change request with its classification and any tier override.

@@ -266,3 +266,17 @@ pub(super) async fn purge_document(
     let out = ward_app::documents::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
+
+/// Every stored copy of a text — each document beside the log and each stored file an entry
+/// references — so a privacy officer purges them all (a ticket's URL is also in the search an
+/// auditor made for it). The text is sent in the body, never recorded or repeated; the read is
+/// recorded as `access.documents_found`.
+#[utoipa::path(post, path = "/api/v1/documents/find", tag = "log", request_body = ward_app::documents::FindRequest, security(("bearer" = [])), responses(
+    (status = 200, body = ward_app::documents::Found), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn find_documents(
+    State(state): State<AppState>,
+    Extension(me): Extension<Identity>,
+    Json(req): Json<ward_app::documents::FindRequest>,
+) -> Result<Json<ward_app::documents::Found>, ApiError> {
+    Ok(Json(ward_app::documents::find_holding(&state.ledger, &me, &req).await?))
+}

@@ -117,6 +117,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reclassify_change))
         .routes(routes!(list_approvals, sign_change))
         .routes(routes!(purge_document))
+        .routes(routes!(find_documents))
         .routes(routes!(change_attestations))
         .routes(routes!(check_gate))
         .routes(routes!(list_waivers))
