@@ -236,6 +236,27 @@ fn replace(v: &mut Value, texts: &HashMap<String, String>) {
 mod tests {
     use super::*;
 
+    /// What a privacy officer types is found however the copy stores it: another case in any
+    /// script, a composed or a combining accent, JSON-escaped once (a search's query inside a
+    /// document) or twice (that document's bytes); a different text is not.
+    #[test]
+    fn a_sought_text_is_found_in_any_case_composition_or_json_escaping() {
+        let forms = sought_forms("Dr \"Émile\" C:\\x");
+        let stored = [
+            "dr \"émile\" c:\\x".to_string(),
+            "DR \"E\u{301}MILE\" C:\\X".to_string(),
+            serde_json::to_string(&json!({ "q": "Dr \"Émile\" C:\\x" })).unwrap(),
+            serde_json::to_string(&json!({ "text": serde_json::to_string(&json!({ "q": "Dr \"Émile\" C:\\x" })).unwrap() }))
+                .unwrap(),
+        ];
+        for s in &stored {
+            assert!(holds(s.as_bytes(), &forms), "{s}");
+        }
+        for s in ["dr émile c:x", "Dr \"Emile\" C:\\x"] {
+            assert!(!holds(s.as_bytes(), &forms), "{s}");
+        }
+    }
+
     /// Which entries make bytes Ward's own record (rule 18): the fields that record stored bytes,
     /// at any depth (a rollout's tenant configurations: the review of this session), and any
     /// value of a kind Ward writes that is classified nowhere; never a citation in text, an
@@ -988,7 +1009,8 @@ pub async fn checked_bytes(ledger: &Ledger, digest: &str, what: &str) -> Result<
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FindRequest {
-    /// The text to look for (4 to 1000 characters; letters compared without case).
+    /// The text to look for (4 to 1000 characters on one line; compared without case, NFKC, and
+    /// also JSON-escaped once and twice).
     pub text: String,
 }
 
@@ -1015,15 +1037,32 @@ pub struct Found {
     pub holding: Vec<Holding>,
 }
 
-/// Whether `haystack` holds `needle`, ASCII letters compared without case (`needle` lower-cased).
-fn holds(haystack: &[u8], needle: &[u8]) -> bool {
-    if haystack.len() < needle.len() {
-        return false;
-    }
-    let first = needle[0];
-    haystack
-        .windows(needle.len())
-        .any(|w| w[0].to_ascii_lowercase() == first && w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+/// `s` as the search compares it: NFKC (a composed letter and a letter with a combining mark
+/// are one) and lower-cased in every script.
+fn folded(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkc().collect::<String>().to_lowercase()
+}
+
+/// The forms `needle` may be stored in: as typed, and JSON-escaped once and twice (a search's
+/// query or a caller's payload is JSON inside a document; a report is JSON or a document
+/// inside one), each folded.
+fn sought_forms(needle: &str) -> Vec<String> {
+    let escaped = |s: &str| {
+        let q = serde_json::to_string(s).unwrap_or_default();
+        q.get(1..q.len().saturating_sub(1)).unwrap_or_default().to_string()
+    };
+    let once = escaped(needle);
+    let twice = escaped(&once);
+    let mut forms = vec![folded(needle), folded(&once), folded(&twice)];
+    forms.dedup();
+    forms
+}
+
+/// Whether `haystack` (folded) holds any of `forms`.
+fn holds(haystack: &[u8], forms: &[String]) -> bool {
+    let text = folded(&String::from_utf8_lossy(haystack));
+    forms.iter().any(|f| text.contains(f.as_str()))
 }
 
 /// Finds every stored copy of `req.text` — each text document and stored file (raw evidence)
@@ -1053,13 +1092,13 @@ pub async fn find_holding(ledger: &Ledger, by: &ward_core::Identity, req: &FindR
     }
     let needle = req.text.trim();
     let chars = needle.chars().count();
-    if !(4..=1000).contains(&chars) || needle.chars().any(char::is_control) {
+    if !(4..=1000).contains(&chars) || needle.chars().any(|c| c.is_control() && c != '\t') {
         return Err(AppError::invalid(
             "the text to find must be 4 to 1000 characters on one line",
             "give a distinctive part of the text (at least 4 characters)",
         ));
     }
-    let needle = needle.to_ascii_lowercase().into_bytes();
+    let forms = sought_forms(needle);
     ledger
         .append(NewEvent {
             actor: by.actor(),
@@ -1125,7 +1164,7 @@ pub async fn find_holding(ledger: &Ledger, by: &ward_core::Identity, req: &FindR
         } else {
             ledger.store().evidence(&digest).await?
         };
-        if bytes.is_some_and(|b| holds(&b, &needle)) {
+        if bytes.is_some_and(|b| holds(&b, &forms)) {
             holding.push(h);
         }
     }

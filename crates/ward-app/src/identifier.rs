@@ -348,7 +348,7 @@ pub fn refuse_person_shaped(field: &str, token: &str) -> Result<(), AppError> {
     match person_shaped(&digit_groups(token.as_bytes())) {
         true => Err(AppError::invalid(
             format!(
-                "the {field} holds digits grouped as an SSN (3-2-4) or a phone number (3-3-4), which would stay in the log for good"
+                "the {field} holds digits grouped as an SSN (3-2-4) or a phone number (3-3-4), which Ward does not record"
             ),
             "name it without that number, and put the number where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         )),
@@ -570,7 +570,7 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
     if labelled_number(token, relaxed) {
         return Err(AppError::invalid(
             format!(
-                "the {field} holds a number right after a word that names a person's number (a patient, a member, an SSN, an MRN, a phone): it would stay in the log for good"
+                "the {field} holds a number right after a word that names a person's number (a patient, a member, an SSN, an MRN, a phone): Ward does not record it"
             ),
             "name it without the person's number; put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
@@ -578,14 +578,14 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
     if name_beside_birth_date(token, relaxed) {
         return Err(AppError::invalid(
             format!(
-                "the {field} holds a birth date (a day of 1900-1999) beside a word that could be a name: it would stay in the log for good"
+                "the {field} holds a birth date (a day of 1900-1999) beside a word that could be a name: Ward does not record it"
             ),
             "name it without the date, or with a word a release is named by (`release`, `backup`, `hotfix`, `snapshot` …); put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
     }
     if personal_mail(token) {
         return Err(AppError::invalid(
-            format!("the {field} holds a personal e-mail address, which would stay in the log for good"),
+            format!("the {field} holds a personal e-mail address, which Ward does not record"),
             "name it without the address; a person is named by their Ward identity",
         ));
     }
@@ -1053,7 +1053,7 @@ pub fn refuse_mail(field: &str, token: &str) -> Result<(), AppError> {
     });
     match mail || personal_mail(&token) {
         true => Err(AppError::invalid(
-            format!("the {field} holds an e-mail address, which would stay in the log for good"),
+            format!("the {field} holds an e-mail address, which Ward does not record"),
             "name it without the address; a person is named by their Ward identity",
         )),
         false => Ok(()),
@@ -1099,7 +1099,7 @@ fn refuse_number(field: &str, longest: usize) -> Result<(), AppError> {
     if longest >= MAX_DIGITS {
         return Err(AppError::invalid(
             format!(
-                "the {field} holds a number of {MAX_DIGITS} digits or more, which could identify a person (an SSN, a phone number, a record number) and would stay in the log for good"
+                "the {field} holds a number of {MAX_DIGITS} digits or more, which could identify a person (an SSN, a phone number, a record number): Ward does not record it"
             ),
             "name it by something shorter (a build number, a ticket key) and put the number where text goes (an event's payload, a change's description: stored beside the log and purgeable); dates, UUIDs and hex digests are fine",
         ));

@@ -767,14 +767,19 @@ impl<'g> Backend<'g> {
         }
     }
 
-    /// Every stored copy of a text (what a purge must take).
-    pub async fn find_holding(&self, req: &ward_app::documents::FindRequest) -> Result<ward_app::documents::Found> {
+    /// Every stored copy of a text (what a purge must take); locally as a person who
+    /// re-authenticates first, so `text` is read after the password (both may come on stdin).
+    pub async fn find_holding(&self, text: impl FnOnce() -> Result<String>) -> Result<ward_app::documents::Found> {
         match self {
-            Backend::Remote(r) => r.post("/api/v1/documents/find", req).await,
+            Backend::Remote(r) => {
+                let req = ward_app::documents::FindRequest { text: text()? };
+                r.post("/api/v1/documents/find", &req).await
+            }
             Backend::Local(l) => {
                 let ctx = l.context().await?;
-                let who = local_identity(l.g, ctx, Action::DocumentPurge).await?;
-                Ok(ward_app::documents::find_holding(&ctx.ledger, &who, req)
+                let who = local_person(l.g, ctx, Action::DocumentPurge).await?;
+                let req = ward_app::documents::FindRequest { text: text()? };
+                Ok(ward_app::documents::find_holding(&ctx.ledger, &who, &req)
                     .await
                     .map_err(api_failure)?)
             }

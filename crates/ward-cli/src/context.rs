@@ -125,6 +125,8 @@ fn as_local_user(args: impl Iterator<Item = String>) -> Again {
 /// note after the command: a hint is printed where anyone reading a CI job's log sees it.
 fn run_again(options: &str, args: impl Iterator<Item = String>) -> Again {
     const SECRET: [&str; 2] = ["--token", "--reauth-token"];
+    // The text a privacy officer looks for is what they are about to purge: never printed.
+    const SOUGHT: [&str; 1] = ["--find"];
     let args: Vec<String> = args.filter(|a| a != "--password-stdin").collect();
     // The values read two by two too (`--title "Patient Jane Roe" --description 04/12/1961` is
     // a name with a birth date across two arguments, whatever stands between them): both of a
@@ -155,12 +157,21 @@ fn run_again(options: &str, args: impl Iterator<Item = String>) -> Again {
     }
     let mut printed = format!("ward {options}");
     let mut value_of_secret = false;
+    let mut value_sought = false;
     let mut held_back = false;
     for (i, a) in args.iter().enumerate() {
         let flag = a.split_once('=').map(|(flag, _)| flag);
         let shown = match flag {
             _ if value_of_secret => "TOKEN".to_string(),
             Some(flag) if SECRET.contains(&flag) => format!("{flag}=TOKEN"),
+            _ if value_sought && a != "-" => {
+                held_back = true;
+                "TEXT".to_string()
+            }
+            Some(flag) if SOUGHT.contains(&flag) => {
+                held_back = true;
+                format!("{flag}=TEXT")
+            }
             _ if !held[i] => ward_core::shell::word(a),
             Some(flag) if flag.starts_with("--") && ward_app::identifier::repeatable(flag) => {
                 held_back = true;
@@ -172,6 +183,7 @@ fn run_again(options: &str, args: impl Iterator<Item = String>) -> Again {
             }
         };
         value_of_secret = SECRET.contains(&a.as_str());
+        value_sought = SOUGHT.contains(&a.as_str());
         printed.push(' ');
         printed.push_str(&shown);
     }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{add_user, as_user, json, ok, run, ward};
+use common::{add_user, as_user, json, ok, run, run_with_stdin, ward};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -921,12 +921,47 @@ fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_stil
     let mut got = digests.clone();
     got.sort();
     assert_eq!(got, want, "{found}");
+    // The search is a person's: a wrong password is refused before anything is read (a
+    // helper's attack: any password, or none, searched under the officer's name).
+    let e = refused({
+        let mut c = ward(&d, None);
+        c.args(["--as", "priya", "purge", "--find", MARKER]).env("WARD_PASSWORD", "not-her-password");
+        c
+    });
+    assert_eq!(e["code"], "reauthentication_failed", "{e}");
+    // The text typed on stdin comes after the password's line (it searched for the password),
+    // and text stored JSON-escaped (a query with a quote in it) is found as typed.
+    let quoted = format!("https://tickets.example.org/q?v=\"{MARKER}\\x\"");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["audit", "search", "--ticket", &quoted]);
+        c
+    }));
+    let through_stdin = json(&ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args(["--as", "priya", "--password-stdin", "purge", "--find", "-", "--output", "json"]);
+            c
+        },
+        &format!("{}\nv=\"{MARKER}\\x\"\n", common::pw("priya")),
+    )));
+    let escaped = through_stdin["holding"].as_array().unwrap();
+    assert_eq!(escaped.len(), 1, "{through_stdin}");
+    let quoted_ref = format!("doc:{}", escaped[0]["digest"].as_str().unwrap());
+    // A hint repeats the command, never the text sought.
+    let hint = run({
+        let mut c = ward(&d, None);
+        c.args(["purge", "--find", MARKER]);
+        c
+    });
+    let said = format!("{}{}", String::from_utf8_lossy(&hint.stdout), String::from_utf8_lossy(&hint.stderr));
+    assert!(said.contains("--find TEXT") && !said.contains(MARKER), "{said}");
     let printed = ok(run(as_user(&d, None, "priya", &["purge", "--find", MARKER])));
-    assert!(printed.starts_with("4 stored copies hold the text"), "{printed}");
+    assert!(printed.starts_with("5 stored copies hold the text"), "{printed}");
     assert!(!printed.contains(MARKER), "the text is never printed: {printed}");
     let reason = "a record key was pasted into the change";
     let mut seqs = Vec::new();
-    for r in [&ticket_ref, &incident_ref, &path_ref, &query_ref] {
+    for r in [&ticket_ref, &incident_ref, &path_ref, &query_ref, &quoted_ref] {
         // The printed hint, run as printed (with a reason in place of "…").
         let digest = r.trim_start_matches("doc:");
         assert!(

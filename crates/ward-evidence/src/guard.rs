@@ -859,6 +859,28 @@ fn high_entropy(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
             return rest.len() >= 40 && !path_of_words(&rest) && random_looking(&rest);
         }
     }
+    // A Google Docs or Drive link names its file by a random-looking id (`/document/d/<id>/edit`,
+    // `/drive/folders/<id>`: a ticket's link to a runbook was refused); the path is judged
+    // without it. Only right after those hosts, and every other detector still reads the id.
+    // The match starts inside the host (`com/document/d/…`: `.` ends a run).
+    let parts: Vec<&str> = m.split('/').collect();
+    let mut host = cx.text.as_bytes()[start.saturating_sub(16)..start].to_vec();
+    host.extend_from_slice(parts[0].as_bytes());
+    if parts.len() > 1 && (host.ends_with(b"://docs.google.com") || host.ends_with(b"://drive.google.com")) {
+        let google_id = |i: usize| {
+            i > 0
+                && matches!(parts[i - 1], "d" | "folders")
+                && (20..=64).contains(&parts[i].len())
+                && parts[i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        };
+        let rest: Vec<&str> = (0..parts.len()).filter(|&i| !google_id(i)).map(|i| parts[i]).collect();
+        if rest.len() < parts.len() {
+            let rest = rest.join("/");
+            return rest.len() >= 40 && !path_of_words(&rest) && random_looking(&rest);
+        }
+    }
     match base64_digest(m, cx, start, end) {
         None => random_looking(m),
         // What the soft break joined after the digest, alone.
@@ -5387,6 +5409,33 @@ mod tests {
             "https://github.com/o/r/blob/4b825dc642cb6eb9a060e54bf8d69288fbee4904/9fK2mQ7xLp4RtZ8vWc3NbY6hJd1SgE5aUe0OiXq7TrKm",
         ] {
             assert!(detectors_of(text).iter().any(|d| d == "high-entropy"), "{text}");
+        }
+    }
+
+    /// A Google Docs, Sheets, Slides or Drive link names its file by a random-looking id; a
+    /// ticket linking the runbook was refused as `high-entropy`. Only after those hosts, and
+    /// only the id after `d/` or `folders/`: a key elsewhere in the path, or on another host
+    /// in the same shape, is still one.
+    #[test]
+    fn a_google_docs_or_drive_links_id_is_no_secret_and_a_key_beside_it_still_is() {
+        let id = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms";
+        let clean = [
+            format!("https://docs.google.com/document/d/{id}/edit"),
+            format!("https://docs.google.com/spreadsheets/d/{id}/edit#gid=0"),
+            format!("https://docs.google.com/presentation/d/{id}/edit?usp=sharing"),
+            "https://drive.google.com/drive/folders/1a2B3c4D5e6F7g8H9i0JkLmNoPqRsTuVw".to_string(),
+            "https://drive.google.com/file/d/1Xq9Zk3vB7mN2pL5rT8wY4cA6dF0gH1jK/view?usp=sharing".to_string(),
+        ];
+        let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
+        assert_clean(&clean, &GuardConfig::default());
+        let key = "9fK2mQ7xLp4RtZ8vWc3NbY6hJd1SgE5aUe0OiXq7TrKm";
+        for text in [
+            format!("https://docs.google.com/document/d/{id}/{key}"),
+            format!("https://docs.google.com.attacker.example/document/d/{key}/edit"),
+            format!("https://example.com/document/d/{key}/edit"),
+            format!("https://drive.google.com/open?id={key}"),
+        ] {
+            assert!(detectors_of(&text).iter().any(|d| d == "high-entropy"), "{text}");
         }
     }
 

@@ -6,7 +6,7 @@ use crate::cli::{Global, PurgeArgs};
 use crate::output::emit;
 use anyhow::Result;
 use serde_json::json;
-use ward_app::documents::{FindRequest, Found, PurgeOutcome, PurgeRequest};
+use ward_app::documents::{Found, PurgeOutcome, PurgeRequest};
 
 /// Requests (first privacy officer) or completes (a second person) the purge of a document.
 pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {
@@ -39,14 +39,16 @@ pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {
 
 /// Lists every stored copy of a text, each with the command that starts its purge.
 async fn find(g: &Global, text: &str) -> Result<()> {
-    let text = if text == "-" {
+    // Read once the password is (`--password-stdin`: the password's line comes first).
+    let read = || -> Result<String> {
+        if text != "-" {
+            return Ok(text.to_string());
+        }
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_string()
-    } else {
-        text.to_string()
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
     };
-    let found: Found = Backend::from_global(g)?.find_holding(&FindRequest { text }).await?;
+    let found: Found = Backend::from_global(g)?.find_holding(read).await?;
     emit(g.output, json!(found), || {
         if found.holding.is_empty() {
             return format!("no stored copy holds the text (entries 0..{} searched)", found.size);
