@@ -246,8 +246,10 @@ mod tests {
             "dr \"émile\" c:\\x".to_string(),
             "DR \"E\u{301}MILE\" C:\\X".to_string(),
             serde_json::to_string(&json!({ "q": "Dr \"Émile\" C:\\x" })).unwrap(),
-            serde_json::to_string(&json!({ "text": serde_json::to_string(&json!({ "q": "Dr \"Émile\" C:\\x" })).unwrap() }))
-                .unwrap(),
+            serde_json::to_string(
+                &json!({ "text": serde_json::to_string(&json!({ "q": "Dr \"Émile\" C:\\x" })).unwrap() }),
+            )
+            .unwrap(),
         ];
         for s in &stored {
             assert!(holds(s.as_bytes(), &forms), "{s}");

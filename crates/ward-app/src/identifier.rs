@@ -15,8 +15,43 @@ use crate::error::AppError;
 /// words, by every detector but `high-entropy` ([`crate::freetext::check_identifiers`]: an OIDC
 /// subject or a path looks random by design).
 pub fn judge(field: &str, token: &str) -> Result<(), AppError> {
+    judge_words(field, token)?;
+    // A birth date beside a name as an identifier writes it (`smith-j-61.04.12`, the year first
+    // and dotted, which the guard's reading of the words does not take for a date: a helper's
+    // attack on `28763b1`), digits masked by look-alike letters too.
+    refuse_birth_date(field, token, false)
+}
+
+/// [`judge`] but the identifier's own birth-date reading: for a URL, whose path a CI fills in
+/// and whose numbers [`refuse_labelled`] reads as it should (relaxed for a build page).
+fn judge_words(field: &str, token: &str) -> Result<(), AppError> {
     crate::freetext::check_identifiers(field, token)?;
-    crate::freetext::check_identifiers(field, &as_words(token, true))
+    crate::freetext::check_identifiers(field, &as_words(token, true))?;
+    if split_access_key(token) {
+        return Err(AppError::invalid(
+            format!("the {field} holds what looks like PHI or a secret (aws-access-key, split by marks)"),
+            "remove it; rotate the key if it was real",
+        ));
+    }
+    Ok(())
+}
+
+/// An AWS access key id split by marks (`akia-iosfodnn7example`: a helper's attack on
+/// `28763b1`; written whole it is the guard's `aws-access-key`): `AKIA` and 16 characters of
+/// its base32 alphabet, one a digit at least, read across punctuation, in any case.
+fn split_access_key(token: &str) -> bool {
+    let joined: Vec<u8> = token
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    joined.len() < token.len()
+        && joined.windows(20).any(|w| {
+            let body = &w[4..];
+            w.starts_with(b"AKIA")
+                && body.iter().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(b))
+                && body.iter().any(u8::is_ascii_digit)
+        })
 }
 
 /// [`judge`], and `high-entropy` on the token as written: for what a build tool fills in (a
@@ -53,7 +88,7 @@ fn judge_url_words(field: &str, url: &str) -> Result<String, AppError> {
     if decoded != url {
         crate::freetext::check(field, &decoded)?;
     }
-    judge(field, &decoded)?;
+    judge_words(field, &decoded)?;
     Ok(decoded)
 }
 
@@ -575,18 +610,24 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
             "name it without the person's number; put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
     }
+    refuse_birth_date(field, token, relaxed)?;
+    if personal_mail(token) {
+        return Err(AppError::invalid(
+            format!("the {field} holds a personal e-mail address, which Ward does not record"),
+            "name it without the address; a person is named by their Ward identity",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses [`name_beside_birth_date`], never repeating the token.
+fn refuse_birth_date(field: &str, token: &str, relaxed: bool) -> Result<(), AppError> {
     if name_beside_birth_date(token, relaxed) {
         return Err(AppError::invalid(
             format!(
                 "the {field} holds a birth date (a day of 1900-1999) beside a word that could be a name: Ward does not record it"
             ),
             "name it without the date, or with a word a release is named by (`release`, `backup`, `hotfix`, `snapshot` …); put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
-        ));
-    }
-    if personal_mail(token) {
-        return Err(AppError::invalid(
-            format!("the {field} holds a personal e-mail address, which Ward does not record"),
-            "name it without the address; a person is named by their Ward identity",
         ));
     }
     Ok(())
@@ -610,6 +651,64 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
+    name_beside_birth_date_as_written(token, relaxed)
+        || digits_unmasked(token).is_some_and(|t| name_beside_birth_date_as_written(&t, relaxed))
+}
+
+/// `token` with the letters that stand in for digits inside a number read as the digits
+/// (`1961-O4-12`, `6l-04-12`: `O`/`o` for 0, `l`/`I` for 1, between digits or a digit and a
+/// mark before one) and an `x` between digits read as a mark (`1961x04x12`); `None` when there
+/// are none (a helper's attack on `28763b1`).
+fn digits_unmasked(token: &str) -> Option<String> {
+    let b = token.as_bytes();
+    let digit_near = |i: Option<usize>, step: isize| {
+        let Some(i) = i else { return false };
+        match b.get(i) {
+            Some(c) if c.is_ascii_digit() => true,
+            Some(c) if c.is_ascii_punctuation() => i
+                .checked_add_signed(step)
+                .and_then(|j| b.get(j))
+                .is_some_and(u8::is_ascii_digit),
+            _ => false,
+        }
+    };
+    let mut out = b.to_vec();
+    let mut changed = false;
+    for i in 0..b.len() {
+        let (before, after) = (i.checked_sub(1), Some(i + 1));
+        let between_digits =
+            before.is_some_and(|p| b[p].is_ascii_digit()) && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        let stand_in = match b[i] {
+            b'O' | b'o' => Some(b'0'),
+            b'l' | b'I' => Some(b'1'),
+            b'x' | b'X' if between_digits => Some(b'-'),
+            _ => None,
+        };
+        // A letter opening or closing a number of two digits more (`I961`, `196l`).
+        let run = |mut j: usize, step: isize| {
+            let mut n = 0;
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                n += 1;
+                match j.checked_add_signed(step) {
+                    Some(k) => j = k,
+                    None => break,
+                }
+            }
+            n
+        };
+        let opens = before.is_none_or(|p| b[p].is_ascii_punctuation()) && run(i + 1, 1) >= 2;
+        let closes = b.get(i + 1).is_none_or(u8::is_ascii_punctuation) && before.is_some_and(|p| run(p, -1) >= 2);
+        if let Some(d) = stand_in
+            && (between_digits || (d != b'-' && ((digit_near(before, -1) && digit_near(after, 1)) || opens || closes)))
+        {
+            out[i] = d;
+            changed = true;
+        }
+    }
+    changed.then(|| String::from_utf8_lossy(&out).into_owned())
+}
+
+fn name_beside_birth_date_as_written(token: &str, relaxed: bool) -> bool {
     // Letters of any script: a name is not only ASCII (`garcía-j-1961-04-12`,
     // `müller-1961-04-12`, `山田-1961-04-12` were read as no name).
     let letters = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
@@ -876,8 +975,14 @@ fn birth_date_words(words: &[&str]) -> Option<usize> {
         true => (two(a, 31) && two(b, 12)) || (two(a, 12) && two(b, 31)),
         false => (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31)),
     };
+    // Dotted with the year first, the year is 60-99 and the month and day two digits each
+    // (`smith-j-61.04.12`: a helper's attack on `28763b1`; no version is numbered so).
     let two_digit_year = match w.split(['-', '/', '.']).collect::<Vec<_>>()[..] {
-        [a, b, c] => (late_year(c) && day_month(a, b)) || (!dotted && old_year(a) && number(b, 12) && number(c, 31)),
+        [a, b, c] => {
+            (late_year(c) && day_month(a, b))
+                || (!dotted && old_year(a) && number(b, 12) && number(c, 31))
+                || (dotted && late_year(a) && two(b, 12) && two(c, 31))
+        }
         _ => false,
     };
     if one || short || two_digit_year {
@@ -1889,6 +1994,50 @@ mod tests {
             "ci.github.acme",
         ] {
             if let Err(e) = judge("subject", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+    }
+
+    /// A helper's attack on `28763b1`: a year of two digits first with dots, digits written with
+    /// look-alike letters or joined by `x`, and an AWS key id split by a mark reached token
+    /// names and subjects. Refused now, never repeated; versions, screen sizes, regions and
+    /// hosts that look a little like them are not.
+    #[test]
+    fn a_dotted_two_digit_year_look_alike_digits_or_a_split_access_key_are_refused() {
+        for token in [
+            "smith-j-61.04.12",
+            "patient:smith-j-61.04.12",
+            "smith-j-1961x04x12",
+            "smith-j-61x04x12",
+            "smith-j-1961-o4-12",
+            "smith-j-1961-O4-12",
+            "smith-j-6l-04-12",
+            "smith-j-I961-04-12",
+            "akia-iosfodnn7example",
+            "key:AKIA.IOSF.ODNN.7EXA.MPLE",
+        ] {
+            let e = judge("token name", token).expect_err(token);
+            assert!(
+                !e.message.contains("smith") && !e.message.contains("61") && !e.message.contains("iosf"),
+                "{}",
+                e.message
+            );
+        }
+        for token in [
+            "node-20.11.30",
+            "firefox-61.0.2",
+            "chrome-120.0.6099.109",
+            "screenshot-1920x1080",
+            "thumb-640x480-2024-12-05",
+            "asia-pacific-prod-cluster-01",
+            "release-61.04.12",
+            "ubuntu-22.04.3",
+            "log-10-lo-2",
+            "hello-2024-12-05",
+            "akamai-edge-1",
+        ] {
+            if let Err(e) = judge("token name", token) {
                 panic!("{token}: {e:?}");
             }
         }

@@ -925,7 +925,8 @@ fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_stil
     // helper's attack: any password, or none, searched under the officer's name).
     let e = refused({
         let mut c = ward(&d, None);
-        c.args(["--as", "priya", "purge", "--find", MARKER]).env("WARD_PASSWORD", "not-her-password");
+        c.args(["--as", "priya", "purge", "--find", MARKER])
+            .env("WARD_PASSWORD", "not-her-password");
         c
     });
     assert_eq!(e["code"], "reauthentication_failed", "{e}");
@@ -940,7 +941,16 @@ fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_stil
     let through_stdin = json(&ok(run_with_stdin(
         {
             let mut c = ward(&d, None);
-            c.args(["--as", "priya", "--password-stdin", "purge", "--find", "-", "--output", "json"]);
+            c.args([
+                "--as",
+                "priya",
+                "--password-stdin",
+                "purge",
+                "--find",
+                "-",
+                "--output",
+                "json",
+            ]);
             c
         },
         &format!("{}\nv=\"{MARKER}\\x\"\n", common::pw("priya")),
@@ -954,7 +964,11 @@ fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_stil
         c.args(["purge", "--find", MARKER]);
         c
     });
-    let said = format!("{}{}", String::from_utf8_lossy(&hint.stdout), String::from_utf8_lossy(&hint.stderr));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&hint.stdout),
+        String::from_utf8_lossy(&hint.stderr)
+    );
     assert!(said.contains("--find TEXT") && !said.contains(MARKER), "{said}");
     let printed = ok(run(as_user(&d, None, "priya", &["purge", "--find", MARKER])));
     assert!(printed.starts_with("5 stored copies hold the text"), "{printed}");

@@ -153,8 +153,8 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
         ));
     }
     check_digests(&obs.digests, obs.config_digest.as_ref())?;
-    // The source is written into the leaf: a short label of what reported (`kubectl prod-eu`),
-    // words of identifier characters judged as identifiers are, and by every detector.
+    // The source is a short label of what reported (`kubectl prod-eu`): words of identifier
+    // characters judged as identifiers are, and by every detector; stored beside the log.
     if !obs
         .source
         .bytes()
@@ -162,7 +162,7 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
     {
         return Err(AppError::invalid(
             "the source names what reported the observation: letters, digits, spaces and . , _ : / ( ) - only",
-            "name the tool or host (`kubectl prod-eu`, `argocd`); the source is written into the log",
+            "name the tool or host (`kubectl prod-eu`, `argocd`)",
         ));
     }
     crate::freetext::check("source", &obs.source)?;
@@ -209,8 +209,14 @@ async fn record(ledger: &Ledger, by: &Identity, obs: &Observation, origin: Origi
     // The whole observation is judged before any of it is stored beside the log: a refusal
     // leaves nothing behind (not even a large observation's full copy).
     ledger.admit(&event)?;
+    // The source then lives beside the log, its reference in the leaf: it is words a reporter
+    // chooses, which no rule reads completely (a helper's attack on `28763b1`: `db password
+    // s3cr3tP4ss`, a password named without `:` or `=`, and `John Smith 61.04.12` stayed in the
+    // leaf for good).
+    let mut texts = crate::documents::Texts::new();
+    event.payload["source"] = json!(texts.put_judged(&obs.source)?);
     event.payload = kept_inline(ledger, event.payload).await?;
-    let receipt = ledger.append(event).await?;
+    let receipt = crate::documents::append(ledger, event, texts).await?;
     Ok(Drift {
         environment: obs.environment.clone(),
         tenant: obs.tenant.clone(),
@@ -722,7 +728,12 @@ mod tests {
         assert_eq!(beta.seq, shadow.seq);
         assert_eq!((beta.shadow, beta.shadow_digests.clone()), (1, vec![sha('f')]));
         assert_eq!(beta.config, "unreported");
-        assert_eq!(beta.source, "kubectl");
+        // The source is beside the log: the row holds its reference.
+        assert!(crate::documents::is_reference(&beta.source), "{}", beta.source);
+        assert_eq!(
+            crate::documents::read_text(&ledger, &beta.source).await.unwrap(),
+            "kubectl"
+        );
         let eu = latest(&ledger, "prod-eu").await.unwrap();
         assert_eq!(eu.len(), 1);
         assert!(eu[&Some("acme".to_string())].drifted);
