@@ -283,6 +283,24 @@ async fn planted_text_is_purged_by_two_people_and_no_byte_remains() {
             (st, e["code"].as_str()),
             (StatusCode::FORBIDDEN, Some("person_required"))
         );
+        // A privacy officer finds every copy first; the text sought is never answered back,
+        // and nobody else may look (a developer by the route, automation by the rule).
+        let sought = json!({ "text": MARKER.to_lowercase() });
+        let (st, found) = s.post("/api/v1/documents/find", &priya, sought.clone()).await;
+        assert_eq!(st, StatusCode::OK, "{found}");
+        assert_eq!(found["holding"][0]["digest"], digest, "{found}");
+        assert_eq!(found["holding"][0]["of"], "document", "{found}");
+        assert!(
+            !found.to_string().to_lowercase().contains(&MARKER.to_lowercase()),
+            "{found}"
+        );
+        let (st, e) = s.post("/api/v1/documents/find", &dana, sought.clone()).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+        let (st, e) = s.post("/api/v1/documents/find", &robot, sought).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("person_required"))
+        );
         for body in [
             json!({ "kind": "document.purged", "subject": "x", "payload": { "digest": digest } }),
             json!({ "kind": "test.note", "subject": "x", "payload": { "see": reference } }),
