@@ -31,10 +31,10 @@ fn grep_dir(dir: &Path, needle: &str) -> Vec<String> {
     hits
 }
 
-#[test]
-fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
+/// A new data directory under `tmp` with dana (developer), priya (privacy officer) and sam
+/// (admin), and artifact `sha256:<byte repeated>` registered as portal 1.0.0.
+fn initialised(tmp: &Path, byte: &str) -> (std::path::PathBuf, String) {
+    let d = tmp.join("data");
     ok(run({
         let mut c = ward(&d, None);
         c.arg("init");
@@ -43,7 +43,7 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
     add_user(&d, None, "dana", &["developer"]);
     add_user(&d, None, "priya", &["privacy-officer"]);
     add_user(&d, None, "sam", &["admin"]);
-    let digest = format!("sha256:{}", "5b".repeat(32));
+    let digest = format!("sha256:{}", byte.repeat(32));
     ok(run({
         let mut c = ward(&d, None);
         c.args([
@@ -58,6 +58,13 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
         ]);
         c
     }));
+    (d, digest)
+}
+
+#[test]
+fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, digest) = initialised(tmp.path(), "5b");
     let title = format!("Fix {MARKER} reminders");
     let opened = json(&ok(run(as_user(
         &d,
@@ -757,30 +764,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_still_verifies() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.arg("init");
-        c
-    }));
-    add_user(&d, None, "dana", &["developer"]);
-    add_user(&d, None, "priya", &["privacy-officer"]);
-    add_user(&d, None, "sam", &["admin"]);
-    let digest = format!("sha256:{}", "5d".repeat(32));
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args([
-            "artifact",
-            "register",
-            "--digest",
-            &digest,
-            "--service",
-            "portal",
-            "--version",
-            "1.0.0",
-        ]);
-        c
-    }));
+    let (d, digest) = initialised(tmp.path(), "5d");
     let ticket = format!("https://tickets.example.org/browse/OPS-42?from={MARKER}");
     let incident = format!("https://incidents.example.org/{MARKER}/INC-7");
     let path = format!("db/migrations/{MARKER}.sql");
