@@ -651,8 +651,35 @@ fn refuse_birth_date(field: &str, token: &str, relaxed: bool) -> Result<(), AppE
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
+    let token = &without_sentinel_dates(token);
     name_beside_birth_date_as_written(token, relaxed)
         || digits_unmasked(token).is_some_and(|t| name_beside_birth_date_as_written(&t, relaxed))
+}
+
+/// `token` with the dates that stand for "no date" read as a word: the Unix epoch and the day
+/// before it, the first day of 1900 and the last of 1999, in the orders and marks a date is
+/// written in (`db-1970-01-01`, `fixture-19991231`: a helper's false-refusal sweep on
+/// `bfef237`, once every identifier took the birth-date rule).
+fn without_sentinel_dates(token: &str) -> String {
+    const DAYS: [(&str, &str, &str); 4] = [
+        ("1970", "01", "01"),
+        ("1969", "12", "31"),
+        ("1900", "01", "01"),
+        ("1999", "12", "31"),
+    ];
+    let mut out = token.to_string();
+    for (y, m, d) in DAYS {
+        for sep in ["-", ".", "/", "_", ""] {
+            for written in [
+                format!("{y}{sep}{m}{sep}{d}"),
+                format!("{m}{sep}{d}{sep}{y}"),
+                format!("{d}{sep}{m}{sep}{y}"),
+            ] {
+                out = out.replace(&written, "epoch");
+            }
+        }
+    }
+    out
 }
 
 /// `token` with the letters that stand in for digits inside a number read as the digits
@@ -1601,10 +1628,16 @@ fn date_at(b: &[u8]) -> usize {
 /// passed over right after a label: `ssn.219.45.110.0`, attack round 8; public addresses are
 /// common, `1.1.1.1:853`, `0.0.0.0:8080`: the review of round 10).
 fn ipv4(b: &[u8], at: usize) -> Option<usize> {
+    // Dashed in an EC2 host's name (`ip-10-0-101-120.ec2.internal`: a helper's false-refusal
+    // sweep on `bfef237`), dotted elsewhere.
+    let sep = match at.checked_sub(3).map(|k| &b[k..at]) {
+        Some(w) if w.eq_ignore_ascii_case(b"ip-") => b'-',
+        _ => b'.',
+    };
     let mut i = at;
     for part in 0..4 {
         if part > 0 {
-            if b.get(i) != Some(&b'.') {
+            if b.get(i) != Some(&sep) {
                 return None;
             }
             i += 1;
@@ -2040,6 +2073,43 @@ mod tests {
             if let Err(e) = judge("token name", token) {
                 panic!("{token}: {e:?}");
             }
+        }
+    }
+
+    /// A helper's false-refusal sweep on `bfef237`, once every identifier took the birth-date
+    /// rule: a sentinel date beside a tool's word, a technical word beside a date of the last
+    /// century, and an EC2 host's dashed address are no person's. A name beside a birth date
+    /// still is, a sentinel day or a technical word beside it notwithstanding.
+    #[test]
+    fn sentinel_dates_technical_words_and_ec2_hosts_are_no_persons() {
+        for token in [
+            "db-1970-01-01",
+            "node-1970-01-01",
+            "fixture-19991231",
+            "schema-1969-12-31",
+            "legacy-1900-01-01",
+            "hl7-1999-12-31",
+            "fhir-1998-06-25",
+            "cron-1970.01.01",
+            "node:ip-10-0-101-120",
+            "ip-172-31-45-101",
+            "ip-10-12-134-56.ec2.internal",
+            "kubectl-ip-10-0-1-120",
+        ] {
+            if let Err(e) = judge("subject", token).and_then(|()| check_number("subject", token)) {
+                panic!("{token}: {e:?}");
+            }
+        }
+        for token in [
+            "smith-j-1961-04-12",
+            "smith-j-1970-01-02",
+            "smith-db-1961-04-12",
+            "ip-219-45-1100-1",
+            "smith-2219-451100",
+        ] {
+            judge("subject", token)
+                .and_then(|()| check_number("subject", token))
+                .expect_err(token);
         }
     }
 
