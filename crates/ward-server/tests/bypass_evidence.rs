@@ -407,7 +407,17 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
             panic!("inline payload")
         };
         assert_eq!(p["content_changed"], Value::Bool(false));
+        // Its paths live beside the log: classified again from their text, stored as references
+        // whose text is the same.
         let stored = changes::get(&ledger, &c.id).await.expect("get").expect("change");
+        assert!(
+            stored
+                .request
+                .paths
+                .iter()
+                .all(|p| ward_app::documents::is_reference(p))
+        );
+        let stored = ward_app::documents::shown(&ledger, stored).await.expect("shown");
         assert_eq!(
             (stored.tier, stored.request.paths.clone()),
             (Tier::High, c.request.paths.clone())
