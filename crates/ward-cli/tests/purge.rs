@@ -61,6 +61,28 @@ fn initialised(tmp: &Path, byte: &str) -> (std::path::PathBuf, String) {
     (d, digest)
 }
 
+/// `ward log fsck` passes on `d`, a new export (`tmp/export`) passes `ward verify`: the export's
+/// directory and what verify printed.
+fn fsck_export_verified(d: &Path, tmp: &Path) -> (std::path::PathBuf, String) {
+    ok(run({
+        let mut c = ward(d, None);
+        c.args(["log", "fsck"]);
+        c
+    }));
+    let exp = tmp.join("export");
+    ok(run({
+        let mut c = ward(d, None);
+        c.args(["log", "export", "--out"]).arg(&exp);
+        c
+    }));
+    let printed = ok(run({
+        let mut c = ward(d, None);
+        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
+        c
+    }));
+    (exp, printed)
+}
+
 #[test]
 fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -141,22 +163,7 @@ fn planted_title_is_purged_by_a_privacy_officer_and_an_admin_and_verify_reports_
     assert_eq!(shown["title"], format!("[purged by entry {seq}]"));
 
     // fsck clean; a new export verifies and names the purge; no byte of the text anywhere.
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "fsck"]);
-        c
-    }));
-    let exp = tmp.path().join("export");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "export", "--out"]).arg(&exp);
-        c
-    }));
-    let printed = ok(run({
-        let mut c = ward(&d, None);
-        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
-        c
-    }));
+    let (exp, printed) = fsck_export_verified(&d, tmp.path());
     let doc = reference.trim_start_matches("doc:");
     assert!(
         printed.contains(&format!("document {doc} purged by entry {seq}")),
@@ -302,22 +309,7 @@ fn a_build_url_the_identifier_rules_missed_is_purged_and_the_chain_still_verifie
         ok(run(as_user(&d, None, "priya", &["purge", r, "--reason", reason])));
         ok(run(as_user(&d, None, "sam", &["purge", r, "--reason", reason])));
     }
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "fsck"]);
-        c
-    }));
-    let exp = tmp.path().join("export");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "export", "--out"]).arg(&exp);
-        c
-    }));
-    let printed = ok(run({
-        let mut c = ward(&d, None);
-        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
-        c
-    }));
+    let (exp, printed) = fsck_export_verified(&d, tmp.path());
     let doc = reference.trim_start_matches("doc:");
     assert!(
         printed.contains(&format!("document {doc} purged by entry {seq}")),
@@ -983,22 +975,7 @@ fn a_ticket_url_or_path_the_identifier_rules_missed_is_purged_and_the_chain_stil
     assert_eq!(shown["paths"][0], format!("[purged by entry {}]", seqs[2]));
     assert_eq!(shown["tier"], "high");
 
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "fsck"]);
-        c
-    }));
-    let exp = tmp.path().join("export");
-    ok(run({
-        let mut c = ward(&d, None);
-        c.args(["log", "export", "--out"]).arg(&exp);
-        c
-    }));
-    let printed = ok(run({
-        let mut c = ward(&d, None);
-        c.arg("verify").arg(&exp).arg("--key").arg(d.join("log.pub"));
-        c
-    }));
+    let (exp, printed) = fsck_export_verified(&d, tmp.path());
     assert!(printed.contains(&format!("purged by entry {}", seqs[2])), "{printed}");
     assert_eq!(grep_dir(&exp, MARKER), Vec::<String>::new());
     assert_eq!(grep_dir(&d, MARKER), Vec::<String>::new());
