@@ -651,22 +651,29 @@ fn refuse_birth_date(field: &str, token: &str, relaxed: bool) -> Result<(), AppE
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
-    let token = &without_sentinel_dates(token);
-    name_beside_birth_date_as_written(token, relaxed)
-        || digits_unmasked(token).is_some_and(|t| name_beside_birth_date_as_written(&t, relaxed))
+    let as_written = |t: &str| {
+        name_beside_birth_date_as_written(t, relaxed)
+            || digits_unmasked(t).is_some_and(|u| name_beside_birth_date_as_written(&u, relaxed))
+    };
+    // A sentinel day is a birth date beside an initial (`smith-j-1970-01-01`), or glued to a
+    // word (`jsmith19700101`, read so by `without_sentinel_dates`): a helper's attack on
+    // `07b80b5`.
+    let initial = as_words(token, false)
+        .split(' ')
+        .any(|w| w.chars().count() == 1 && w.chars().all(char::is_alphabetic));
+    if initial {
+        return as_written(token);
+    }
+    as_written(&without_sentinel_dates(token))
 }
 
 /// `token` with the dates that stand for "no date" read as a word: the Unix epoch and the day
-/// before it, the first day of 1900 and the last of 1999, in the orders and marks a date is
+/// before it and the last day of 1999, in the orders and marks a date is
 /// written in (`db-1970-01-01`, `fixture-19991231`: a helper's false-refusal sweep on
 /// `bfef237`, once every identifier took the birth-date rule).
 fn without_sentinel_dates(token: &str) -> String {
-    const DAYS: [(&str, &str, &str); 4] = [
-        ("1970", "01", "01"),
-        ("1969", "12", "31"),
-        ("1900", "01", "01"),
-        ("1999", "12", "31"),
-    ];
+    // Not 1900-01-01: records assign it to a person whose birth date is unknown.
+    const DAYS: [(&str, &str, &str); 3] = [("1970", "01", "01"), ("1969", "12", "31"), ("1999", "12", "31")];
     let mut out = token.to_string();
     for (y, m, d) in DAYS {
         for sep in ["-", ".", "/", "_", ""] {
@@ -675,7 +682,20 @@ fn without_sentinel_dates(token: &str) -> String {
                 format!("{m}{sep}{d}{sep}{y}"),
                 format!("{d}{sep}{m}{sep}{y}"),
             ] {
-                out = out.replace(&written, "epoch");
+                // Only a date standing apart: glued to a letter it is a name's (`jsmith19700101`).
+                let mut from = 0;
+                while let Some(k) = out[from..].find(&written).map(|k| k + from) {
+                    let end = k + written.len();
+                    let b = out.as_bytes();
+                    let glued = (k > 0 && b[k - 1].is_ascii_alphanumeric())
+                        || b.get(end).is_some_and(u8::is_ascii_alphanumeric);
+                    if glued {
+                        from = end;
+                    } else {
+                        out.replace_range(k..end, "epoch");
+                        from = k + "epoch".len();
+                    }
+                }
             }
         }
     }
@@ -739,7 +759,23 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool) -> bool {
     // Letters of any script: a name is not only ASCII (`garcía-j-1961-04-12`,
     // `müller-1961-04-12`, `山田-1961-04-12` were read as no name).
     let letters = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
-    let not_name = |w: &str| ward_evidence::guard::NOT_NAMES.binary_search(&w).is_ok();
+    // Words of that list that are people's names too read as names here
+    // (`travis-jenkins-1961-04-12`, `may-day-…`: a helper's attack on `07b80b5`).
+    const PEOPLE_TOO: &[&str] = &[
+        "april",
+        "august",
+        "christmas",
+        "day",
+        "dev",
+        "jan",
+        "jenkins",
+        "june",
+        "may",
+        "patch",
+        "sun",
+        "travis",
+    ];
+    let not_name = |w: &str| ward_evidence::guard::NOT_NAMES.binary_search(&w).is_ok() && !PEOPLE_TOO.contains(&w);
     let name = |w: &str| letters(w) && w.chars().nth(1).is_some() && !not_name(w);
     let initial = |w: &str| letters(w) && w.chars().nth(1).is_none();
     // Where a CI fills the value in, a number standing alone between slashes after its word for
@@ -816,11 +852,20 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool) -> bool {
         }
         false
     };
+    // A word of `NOT_NAMES` on one side of the date and an initial on the other is a name too
+    // (`cobol-1961-04-12-j`, `db-19610412-j`: a helper's attack on `07b80b5`).
+    let word_at = |i: Option<usize>| i.and_then(|i| words.get(i)).copied();
+    let listed = |w: Option<&str>| w.is_some_and(|w| letters(w) && w.chars().nth(1).is_some() && not_name(w));
+    let one_letter = |w: Option<&str>| w.is_some_and(initial);
     (0..words.len()).any(|k| {
         let Some(len) = birth_date_words(&words[k..]) else {
             return false;
         };
-        name_from(k.checked_sub(1), -1) || name_from(Some(k + len), 1)
+        let (before, after) = (word_at(k.checked_sub(1)), word_at(Some(k + len)));
+        name_from(k.checked_sub(1), -1)
+            || name_from(Some(k + len), 1)
+            || (listed(before) && one_letter(after))
+            || (one_letter(before) && listed(after))
     })
 }
 
@@ -1242,6 +1287,45 @@ fn refuse_number(field: &str, longest: usize) -> Result<(), AppError> {
 /// The most digits an identifier may hold read as one number (see [`check_number`]).
 pub const MAX_DIGITS: usize = 7;
 
+/// A private IPv4 address written as an EC2 host names it, right after `ip-`: four numbers of
+/// 0-255 without a leading zero, joined by `-`, in 10/8, 172.16/12 or 192.168/16, ending the
+/// word (end, `.`, `:` or `/`), in a token that names no person's number anywhere (a helper's
+/// attack on `07b80b5`: `ssn-ip-123-45-67-89`, `mrn-ip-00-123-45-6`, `ip-212-55-50-100`
+/// passed the first reading, which took any dashed groups). Where it ends.
+fn ec2_address(b: &[u8], at: usize) -> Option<usize> {
+    let mut parts = Vec::with_capacity(4);
+    let mut i = at;
+    for part in 0..4 {
+        if part > 0 {
+            if b.get(i) != Some(&b'-') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            i += 1;
+        }
+        let digits = &b[start..i];
+        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let n: u32 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        if n > 255 {
+            return None;
+        }
+        parts.push(n);
+    }
+    let private =
+        parts[0] == 10 || (parts[0] == 172 && (16..=31).contains(&parts[1])) || (parts[0] == 192 && parts[1] == 168);
+    let ends = b.get(i).is_none_or(|c| matches!(c, b'.' | b':' | b'/'));
+    let labelled = String::from_utf8_lossy(b)
+        .to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(|w| person_label(w).is_some());
+    (private && ends && !labelled).then_some(i)
+}
+
 /// The longest run of digits in `token` joined by up to four punctuation marks, not counting
 /// a date (`2026-12-05`, `20261205`: a run ends before one and starts again after it), a
 /// valid time (`10:30:00.123`), a private IPv4 address, a UUID, a hex word of 32 characters or
@@ -1630,10 +1714,10 @@ fn date_at(b: &[u8]) -> usize {
 fn ipv4(b: &[u8], at: usize) -> Option<usize> {
     // Dashed in an EC2 host's name (`ip-10-0-101-120.ec2.internal`: a helper's false-refusal
     // sweep on `bfef237`), dotted elsewhere.
-    let sep = match at.checked_sub(3).map(|k| &b[k..at]) {
-        Some(w) if w.eq_ignore_ascii_case(b"ip-") => b'-',
-        _ => b'.',
-    };
+    if at.checked_sub(3).is_some_and(|k| b[k..at].eq_ignore_ascii_case(b"ip-")) {
+        return ec2_address(b, at);
+    }
+    let sep = b'.';
     let mut i = at;
     for part in 0..4 {
         if part > 0 {
@@ -2106,6 +2190,29 @@ mod tests {
             "smith-db-1961-04-12",
             "ip-219-45-1100-1",
             "smith-2219-451100",
+            // A helper's attack on `07b80b5`: the relaxations bent to hide a person.
+            "ssn-ip-123-45-67-89",
+            "mrn-ip-00-123-45-6",
+            "patient-ip-0-12-34-56",
+            "ip-212-55-50-100",
+            "ip-219-45-110-0",
+            "ip-123-45-67-89-smith-j",
+            "ip-1-219-45-11-00",
+            "ip-00-12-34-56",
+            "travis-jenkins-1961-04-12",
+            "jenkins-travis-1961-04-12",
+            "may-day-1961-04-12",
+            "dev-patch-1961-04-12",
+            "seeds-christmas-1961-04-12",
+            "jenkins-iii-1961-04-12",
+            "travis-jenkins-19610412",
+            "travis-jenkins-61.04.12",
+            "cobol-1961-04-12-j",
+            "db-19610412-j",
+            "jsmith19700101",
+            "smith-j-1970-01-01",
+            "smith-j-1900-01-01",
+            "smith-1900-01-01",
         ] {
             judge("subject", token)
                 .and_then(|()| check_number("subject", token))
