@@ -508,11 +508,17 @@ async fn population_at(
     }
     // A ticket lives beside the log (a reference in the gate's input since 2026-12-06): the
     // population shows its URL, or that it was purged.
+    // Read once each: many deployments ship one change (100,000 rows, a few hundred tickets).
+    let mut read: HashMap<String, String> = HashMap::new();
     for r in &mut rows {
-        if let Some(t) = &r.ticket
+        if let Some(t) = r.ticket.as_mut()
             && crate::documents::is_reference(t)
         {
-            r.ticket = Some(crate::documents::read_text(ledger, t).await?);
+            if !read.contains_key(t.as_str()) {
+                let text = crate::documents::read_text(ledger, t).await?;
+                read.insert(t.clone(), text);
+            }
+            *t = read[t.as_str()].clone();
         }
     }
     let csv_bytes = csv(&rows).into_bytes();

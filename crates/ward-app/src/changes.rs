@@ -552,6 +552,34 @@ pub fn check_decider(
     ward_core::approval::check_signer(by, &change.parties(), rules)
 }
 
+/// Refuses a caller's text holding a document reference (`doc:sha256:…`): only Ward writes
+/// them, and one would point the log at any stored text (or at one never stored).
+fn refuse_reference(field: &str, v: &str) -> Result<(), AppError> {
+    if v.contains(ward_ledger::documents::REF_PREFIX) {
+        return Err(AppError::new(
+            Kind::Forbidden,
+            "reserved_reference",
+            format!("the {field} holds a document reference (doc:sha256:…), which only Ward writes"),
+            format!("write the {field} itself"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `stored` (references, or inline texts of older changes) reads as `given`, item for
+/// item: an update giving them again changes nothing.
+async fn reads_as(ledger: &Ledger, stored: &[String], given: &[String]) -> Result<bool, AppError> {
+    if stored.len() != given.len() {
+        return Ok(false);
+    }
+    for (s, g) in stored.iter().zip(given) {
+        if &crate::documents::read_text(ledger, s).await? != g {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Opens a change: validates it, checks its artifacts are registered, classifies it.
 pub async fn open(
     ledger: &Ledger,
@@ -579,14 +607,7 @@ pub async fn open(
     .into_iter()
     .chain(paths)
     {
-        if v.contains(ward_ledger::documents::REF_PREFIX) {
-            return Err(AppError::new(
-                Kind::Forbidden,
-                "reserved_reference",
-                format!("the {field} holds a document reference (doc:sha256:…), which only Ward writes"),
-                format!("write the {field} itself"),
-            ));
-        }
+        refuse_reference(field, v)?;
     }
     let mut texts = crate::documents::Texts::new();
     let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
@@ -680,22 +701,10 @@ pub async fn update(
     if let Some(p) = &upd.paths {
         // Stored paths are references: the same paths given again are no new content, and a
         // reference given as a path is refused (it would point the log at any stored text).
-        if p.iter().any(|x| x.contains(ward_ledger::documents::REF_PREFIX)) {
-            return Err(AppError::new(
-                Kind::Forbidden,
-                "reserved_reference",
-                "a path holds a document reference (doc:sha256:…), which only Ward writes",
-                "give the paths themselves",
-            ));
+        for x in p {
+            refuse_reference("path", x)?;
         }
-        let mut same = p.len() == old.request.paths.len();
-        for (stored, given) in old.request.paths.iter().zip(p) {
-            if !same {
-                break;
-            }
-            same = &crate::documents::read_text(ledger, stored).await? == given;
-        }
-        if !same {
+        if !reads_as(ledger, &old.request.paths, p).await? {
             req.paths = p.clone();
         }
     }
@@ -703,19 +712,9 @@ pub async fn update(
         // The stored ticket is a reference: the same URL given again is no new content (its
         // signatures stay fresh), and a reference given as the ticket is refused (it would
         // point the log at any stored text).
-        if t.contains(ward_ledger::documents::REF_PREFIX) {
-            return Err(AppError::new(
-                Kind::Forbidden,
-                "reserved_reference",
-                "the ticket holds a document reference (doc:sha256:…), which only Ward writes",
-                "give the ticket's http(s) URL",
-            ));
-        }
-        let same = match &old.request.ticket_url {
-            Some(stored) => &crate::documents::read_text(ledger, stored).await? == t,
-            None => false,
-        };
-        if !same {
+        refuse_reference("ticket", t)?;
+        let stored = old.request.ticket_url.as_slice();
+        if !reads_as(ledger, stored, std::slice::from_ref(t)).await? {
             req.ticket_url = Some(t.clone());
         }
     }
