@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use ward_ledger::proof::{verify_consistency, verify_inclusion};
 use ward_ledger::{Hash, NewEvent, NoteSigner};
 use ward_store::{Ledger, Receipt};
@@ -376,15 +376,31 @@ pub async fn entries(ledger: &Ledger, from: u64, limit: u64, texts: bool) -> Res
                 .get("kind")
                 .and_then(Value::as_str)
                 .is_some_and(|k| check_generic_kind(k).is_ok());
+            let fingerprinted = e
+                .event
+                .get("subject")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.starts_with(SUBJECT_PREFIX));
+            let mut subject = None;
             if let (true, Some(payload)) = (generic, e.event.get_mut("payload")) {
                 crate::documents::resolve_value(ledger, payload).await?;
-                // A caller's payload, stored whole beside the log, shown as it was sent.
-                if let Some(inline) = payload.get_mut("inline")
-                    && let Some(text) = inline.get(SUBMITTED).and_then(Value::as_str)
-                    && let Ok(sent) = serde_json::from_str::<Value>(text)
-                {
-                    *inline = sent;
+                if let Some(inline) = payload.get_mut("inline") {
+                    // A caller's subject, stored beside the log, shown as it was sent.
+                    if fingerprinted {
+                        subject = inline.get(SUBJECT).cloned();
+                    }
+                    // A caller's payload, stored whole beside the log, shown as it was sent.
+                    *inline = match inline.get(SUBMITTED).and_then(Value::as_str) {
+                        Some(text) => {
+                            serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!({ SUBMITTED: text }))
+                        }
+                        None if fingerprinted => Value::Null,
+                        None => inline.take(),
+                    };
                 }
+            }
+            if let Some(s) = subject {
+                e.event["subject"] = s;
             }
         }
         entries.truncate(MAX_TEXTS_LIST as usize);
@@ -418,12 +434,22 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
 /// numbers — is stored as one salted document beside the log and the leaf holds
 /// `{"submitted": "doc:sha256:…"}` in its place. A caller's payload is text Ward cannot tell
 /// apart from structure (a name can be a key, a birth date numbers), so none of it is written
-/// into the leaf: what slips past the guard can be purged without breaking the chain. The kind
-/// and the subject (one token, [`crate::identifier::check_leaf`]) stay in the leaf.
+/// into the leaf: what slips past the guard can be purged without breaking the chain.
+///
+/// The subject, too, is a caller's text (`patient:roe-j-2015-04-12` is a name and a birth date
+/// the identifier rules cannot tell from a release's): it is judged as an identifier
+/// ([`crate::identifier::check_leaf`]), stored beside the log (the payload's `subject` member
+/// references it) and the leaf's subject is its keyed fingerprint ([`subject_in_leaf`]): the
+/// same subject gives the same fingerprint within one installation, so the `subjects` index
+/// still groups a subject's events, and nobody who holds the log but not the installation's key
+/// can read or enumerate it — unless it names a change or an artifact by Ward's id
+/// ([`names_a_record`]), which stays. The kind stays in the leaf: dotted lower-case words with at most
+/// [`MAX_KIND_DIGITS`] digits in all ([`check_caller_kind`]: no number and no date fits in it).
 pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
     if events.is_empty() {
         return Err(AppError::invalid("no events", "send one event or a non-empty array"));
     }
+    let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
     let mut texts = crate::documents::Texts::new();
     let mut stored = Vec::with_capacity(events.len());
     for mut e in events {
@@ -432,11 +458,18 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
         crate::identifier::check_leaf("subject", &e.subject)?;
         crate::identifier::check_token("actor", &e.actor.id)?;
         crate::identifier::check_leaf("kind", &e.kind)?;
+        check_caller_kind(&e.kind)?;
         ledger.admit(&e)?;
+        let mut beside = serde_json::Map::new();
+        beside.insert(SUBJECT.into(), Value::String(texts.put_judged(&e.subject)?));
         if !e.payload.is_null() {
             let text = serde_json::to_string(&e.payload).map_err(AppError::internal)?;
-            e.payload = serde_json::json!({ SUBMITTED: texts.put_judged(&text)? });
+            beside.insert(SUBMITTED.into(), Value::String(texts.put_judged(&text)?));
         }
+        if !names_a_record(ledger, &e.subject).await? {
+            e.subject = subject_in_leaf(&key, &e.subject);
+        }
+        e.payload = Value::Object(beside);
         stored.push(e);
     }
     let appended = if stored.len() == 1 {
@@ -450,6 +483,57 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
 
 /// The member of a caller's event whose value references its payload, stored beside the log.
 pub const SUBMITTED: &str = "submitted";
+
+/// The member of a caller's event whose value references its subject, stored beside the log.
+pub const SUBJECT: &str = "subject";
+
+/// The prefix of a caller's subject in the leaf, before its keyed fingerprint.
+pub const SUBJECT_PREFIX: &str = "submitted:";
+
+/// Digits a caller's kind may hold in all (`deploy.v2`, `s3.sync`): too few for a date, a phone
+/// number or a record number.
+pub const MAX_KIND_DIGITS: usize = 3;
+
+/// What the leaf of a caller's event holds for `subject`: `submitted:hmac-sha256:…`, its
+/// fingerprint under the installation's key (the same subject, the same fingerprint).
+pub fn subject_in_leaf(key: &ward_evidence::redact::FingerprintKey, subject: &str) -> String {
+    format!(
+        "{SUBJECT_PREFIX}{}",
+        key.fingerprint(&format!("event-subject\0{subject}"))
+    )
+}
+
+/// Whether a caller's subject names one of Ward's records by the id Ward gave it — `change:ID`
+/// of a change opened here, `artifact:sha256:…` of a registered artifact — and so holds no
+/// caller's text: it then stays in the leaf too, where a bundle and a search by change or
+/// artifact find the event (its text is still stored beside the log, like any subject's).
+async fn names_a_record(ledger: &Ledger, subject: &str) -> Result<bool, AppError> {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if let Some(id) = subject.strip_prefix("change:")
+        && id.strip_prefix("CHG-").is_some_and(|h| hex(h, 8))
+    {
+        return Ok(crate::changes::get(ledger, id).await?.is_some());
+    }
+    if let Some(digest) = subject.strip_prefix("artifact:")
+        && digest.strip_prefix("sha256:").is_some_and(|h| hex(h, 64))
+    {
+        return Ok(crate::evidence::artifact(ledger, digest).await?.is_some());
+    }
+    Ok(false)
+}
+
+/// A caller's kind stays in the leaf: beside its lower-case letters (`NewEvent::validate`), at
+/// most [`MAX_KIND_DIGITS`] digits in all, so that it holds no date and no number a person could
+/// be found by, however written (`ticket.1961.4.12`, `j.smith.61.4.12`).
+pub fn check_caller_kind(kind: &str) -> Result<(), AppError> {
+    if kind.bytes().filter(u8::is_ascii_digit).count() > MAX_KIND_DIGITS {
+        return Err(AppError::invalid(
+            format!("an event's kind names a kind of event: at most {MAX_KIND_DIGITS} digits in all"),
+            "name the kind in words (`deploy.finished`, `build.v2`); put numbers and dates in the payload or the subject, which are stored beside the log",
+        ));
+    }
+    Ok(())
+}
 
 /// The `ward.toml` a server runs (`config.loaded`): what `ward config check --server` compares
 /// with the file on disk.

@@ -510,9 +510,11 @@ async fn a_tools_text_in_a_summary_never_reaches_the_log() {
 }
 
 /// A caller's event (`POST /api/v1/events`, one or a batch) is text Ward cannot tell from
-/// structure: its whole payload (keys, strings, numbers) is stored beside the log, the leaf
-/// holds one reference (the kind and the subject stay), so text that slipped past the guard is
-/// purged by two people; afterwards no byte of it is in the log, the database files or a new export, and the
+/// structure: its whole payload (keys, strings, numbers) and its subject are stored beside the
+/// log, the leaf holds their references and the subject's keyed fingerprint (the kind stays), so
+/// text that slipped past the guard — in the payload, or a name and a birth date of this century
+/// in the subject, which the identifier rules cannot tell from a release — is purged by two
+/// people; afterwards no byte of it is in the log, the database files or a new export, and the
 /// export still verifies.
 #[tokio::test]
 async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies() {
@@ -532,6 +534,35 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
         let (st, v) = s.post("/api/v1/events", &ci, batch).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         assert_eq!(v["appended"].as_array().map(Vec::len), Some(2), "{v}");
+        // A child's surname, initial and birth date as a subject: a release's name and date to
+        // the identifier rules (Known gaps), stored beside the log.
+        let planted_subject = format!("patient:roe-j-2015-04-12-{MARKER}");
+        let (st, v) = s
+            .post("/api/v1/events", &ci, json!({ "kind": "ticket.noted", "subject": planted_subject }))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        // A subject naming a record by Ward's id holds no caller's text: it stays (a bundle or
+        // a search by the artifact finds the event); one naming no record is a text.
+        let art = format!("sha256:{}", "e7".repeat(32));
+        let (st, v) = s
+            .post("/api/v1/artifacts", &ci, json!({ "digest": art, "service": "patient-api", "version": "1.0.0" }))
+            .await;
+        assert!(st.is_success(), "{v}");
+        let unknown = format!("artifact:sha256:{}", "e8".repeat(32));
+        for subject in [format!("artifact:{art}"), unknown.clone()] {
+            let (st, v) = s.post("/api/v1/events", &ci, json!({ "kind": "scan.noted", "subject": subject })).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
+        let noted: Vec<String> = s
+            .envelopes()
+            .await
+            .into_iter()
+            .filter(|(_, e)| e.kind == "scan.noted")
+            .map(|(_, e)| e.subject)
+            .collect();
+        assert_eq!(noted.len(), 2, "{noted:?}");
+        assert_eq!(noted[0], format!("artifact:{art}"));
+        assert!(noted[1].starts_with("submitted:hmac-sha256:"), "{noted:?}");
 
         // A name as a key or a birth date as numbers would be text in the leaf: the whole
         // payload is stored beside it. A subject holding text and a payload longer than a
@@ -560,6 +591,7 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
             ("an MRN as a subject", json!({ "kind": "ticket.noted", "subject": "chart:00123456", "payload": {} })),
             ("a phone number as a subject", json!({ "kind": "ticket.noted", "subject": "cb:(555)123-4567", "payload": {} })),
             ("a phone number in a kind", json!({ "kind": "ticket.5551234567", "subject": "ticket:9", "payload": {} })),
+            ("a birth date in a kind", json!({ "kind": "patient.1961.4.12", "subject": "ticket:9", "payload": {} })),
         ] {
             let (st, e) = s.post("/api/v1/events", &ci, body).await;
             assert!(
@@ -568,8 +600,8 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
             );
             assert!(!e.to_string().contains("1100") && !e.to_string().contains("4567"), "{attack}: {e}");
         }
-        // The subject stays in the leaf: a name and a birth date joined into one token are
-        // judged with its separators read as spaces (attack round 5).
+        // A name and a birth date joined into one token are judged with its separators read as
+        // spaces (attack round 5), before the subject is stored.
         let (st, e) = s
             .post(
                 "/api/v1/events",
@@ -584,43 +616,57 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
         );
         assert!(!e.to_string().contains("Smith"), "{e}");
         let envs = s.envelopes().await;
-        assert!(!envs.iter().any(|(_, e)| e.subject == "ticket:9"), "nothing refused was written");
-        assert!(!envs.iter().any(|(_, e)| e.subject.contains("Smith")));
+        assert!(!envs.iter().any(|(l, _)| contains(l, "ticket:")), "no caller's subject is in the log");
+        assert!(!envs.iter().any(|(l, _)| contains(l, "Smith") || contains(l, "roe-j")));
         assert!(!envs.iter().any(|(l, _)| contains(l, "219451100") || contains(l, "00123456") || contains(l, "5551234567") || contains(l, "123-4567")));
+        let callers: Vec<_> = envs.iter().filter(|(_, e)| e.kind.starts_with("ticket.")).collect();
+        assert_eq!(callers.len(), 5, "nothing refused was written");
         let mut digests = Vec::new();
-        for (leaf, env) in envs.iter().filter(|(_, e)| e.kind.starts_with("ticket.")) {
+        for (leaf, env) in &callers {
             assert!(!contains(leaf, MARKER), "a caller's text is not in the log");
             // Not `1961` anywhere: a random salt's digest may hold those four digits.
             assert!(!contains(leaf, "born") && !contains(leaf, "[1961"), "nor its keys and numbers");
+            assert!(env.subject.starts_with("submitted:hmac-sha256:"), "{}", env.subject);
             let Payload::Inline(p) = &env.payload else {
                 panic!("inline payload")
             };
             let mut refs = Vec::new();
             ward_ledger::documents::references(p, &mut refs);
-            if env.kind == "ticket.closed" {
-                assert_eq!(*p, Value::Null, "nothing to store");
-            } else {
-                assert_eq!(p.as_object().map(|o| o.len()), Some(1), "{p}");
-                assert_eq!(refs.len(), 1, "{p}");
-            }
+            let members = if p.get("submitted").is_some() { 2 } else { 1 };
+            assert!(p["subject"].as_str().is_some_and(|r| r.starts_with("doc:sha256:")), "{p}");
+            assert_eq!(p.as_object().map(|o| o.len()), Some(members), "{p}");
+            assert_eq!(refs.len(), members, "{p}");
             digests.extend(refs);
         }
-        assert_eq!(digests.len(), 3, "one document a payload: {digests:?}");
-        let payload = |v: &Value, subject: &str| {
+        assert_eq!(digests.len(), 5 + 3, "one document a subject and a payload: {digests:?}");
+        // The same subject, the same fingerprint: a subject's events are still grouped.
+        let subjects: Vec<&str> = callers.iter().map(|(_, e)| e.subject.as_str()).collect();
+        assert_eq!(subjects[1], subjects[2], "ticket:8 twice");
+        assert_ne!(subjects[0], subjects[1], "ticket:7 and ticket:8");
+        let entry = |v: &Value, subject: &str| {
             v["entries"]
                 .as_array()
                 .and_then(|l| l.iter().find(|e| e["event"]["subject"] == subject))
-                .map(|e| e["event"]["payload"]["inline"].clone())
+                .cloned()
         };
-        let (_, raw) = s.get("/api/v1/events?from=0&limit=1000", &priya).await;
-        let stored = payload(&raw, "ticket:7").expect("ticket:7");
-        assert!(stored["submitted"].as_str().is_some_and(|r| r.starts_with("doc:sha256:")), "{raw}");
+        let payload = |v: &Value, subject: &str| entry(v, subject).map(|e| e["event"]["payload"]["inline"].clone());
         let (_, shown) = s.get("/api/v1/events?from=0&limit=1000&texts=true", &priya).await;
         assert_eq!(
             payload(&shown, "ticket:7"),
             Some(json!({ "note": format!("call {MARKER} back"), "count": 3, "urgent": true })),
             "the payload as it was sent"
         );
+        assert_eq!(payload(&shown, "ticket:8").as_ref().map(|p| p["lines"][0].clone()), Some(json!("ok")));
+        assert_eq!(payload(&shown, &planted_subject), Some(Value::Null), "the subject as it was sent");
+        let seq = entry(&shown, "ticket:7").expect("ticket:7")["seq"].clone();
+        let (_, raw) = s.get("/api/v1/events?from=0&limit=1000", &priya).await;
+        let stored = raw["entries"]
+            .as_array()
+            .and_then(|l| l.iter().find(|e| e["seq"] == seq))
+            .map(|e| e["event"].clone())
+            .expect("ticket:7 as the log holds it");
+        assert!(stored["payload"]["inline"]["submitted"].as_str().is_some_and(|r| r.starts_with("doc:sha256:")), "{raw}");
+        assert!(!raw.to_string().contains("ticket:"), "{raw}");
         let mut purged = Vec::new();
         for d in &digests {
             let text = s.ledger.store().document(d).await.expect("doc").expect("stored");
@@ -634,10 +680,16 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
             assert_eq!((st, v["status"].as_str()), (StatusCode::CREATED, Some("purged")), "{v}");
             purged.push(d.clone());
         }
-        assert_eq!(purged.len(), 3);
+        assert_eq!(purged.len(), 4, "three payloads and a subject");
         let (_, shown) = s.get("/api/v1/events?from=0&limit=1000&texts=true", &priya).await;
         let gone = payload(&shown, "ticket:7").expect("ticket:7");
         assert!(gone["submitted"].as_str().is_some_and(|t| t.starts_with("[purged by entry ")), "{gone}");
+        assert!(
+            shown["entries"].as_array().is_some_and(|l| l.iter().any(|e| e["event"]["subject"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[purged by entry ")))),
+            "{shown}"
+        );
 
         let (tmp, report) = s.fsck_and_verified_export().await;
         let dir = tmp.path().join("export");
