@@ -19,7 +19,7 @@ pub fn judge(field: &str, token: &str) -> Result<(), AppError> {
     // A birth date beside a name as an identifier writes it (`smith-j-61.04.12`, the year first
     // and dotted, which the guard's reading of the words does not take for a date: a helper's
     // attack on `28763b1`), digits masked by look-alike letters too.
-    refuse_birth_date(field, token, false)
+    refuse_birth_date(field, token, false, Years::LastCentury)
 }
 
 /// [`judge`] but the identifier's own birth-date reading: for a URL, whose path a CI fills in
@@ -610,7 +610,7 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
             "name it without the person's number; put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
     }
-    refuse_birth_date(field, token, relaxed)?;
+    refuse_birth_date(field, token, relaxed, Years::LastCentury)?;
     if personal_mail(token) {
         return Err(AppError::invalid(
             format!("the {field} holds a personal e-mail address, which Ward does not record"),
@@ -621,16 +621,41 @@ fn refuse_labelled(field: &str, token: &str, relaxed: bool) -> Result<(), AppErr
 }
 
 /// Refuses [`name_beside_birth_date`], never repeating the token.
-fn refuse_birth_date(field: &str, token: &str, relaxed: bool) -> Result<(), AppError> {
-    if name_beside_birth_date(token, relaxed) {
+fn refuse_birth_date(field: &str, token: &str, relaxed: bool, years: Years) -> Result<(), AppError> {
+    if name_beside_birth_date(token, relaxed, years) {
         return Err(AppError::invalid(
             format!(
-                "the {field} holds a birth date (a day of 1900-1999) beside a word that could be a name: Ward does not record it"
+                "the {field} holds a birth date (a day of {}) beside a word that could be a name: Ward does not record it",
+                match years {
+                    Years::LastCentury => "1900-1999",
+                    Years::ThisCenturyToo => "1900-2099",
+                }
             ),
             "name it without the date, or with a word a release is named by (`release`, `backup`, `hotfix`, `snapshot` …); put such text where text goes (an event's payload, a change's description: stored beside the log and purgeable)",
         ));
     }
     Ok(())
+}
+
+/// The years a date is read as a birth date in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Years {
+    /// 1900-1999: an identifier a tool fills in (a release's date of this century beside one
+    /// letter is common, `team-a-2019-03-02`).
+    LastCentury,
+    /// 1900-2099: a name an administrator gives something new (a user, a token, a builder),
+    /// where a child's name and birth date (`roe-j-2015-04-12`) read as a release's otherwise.
+    ThisCenturyToo,
+}
+
+/// A name given to something new — a user, a token, a builder, an attestation type, an
+/// integration or an environment, all written into leaves — holds no calendar date of 1900-2099
+/// beside a word that could be a name ([`name_beside_birth_date`] with
+/// [`Years::ThisCenturyToo`]): `roe-j-2015-04-12` is a child's name and birth date, and
+/// nothing such a name stands for needs a day in it (`deploy-2026-01-15`, whose word names no
+/// one, is kept).
+pub fn check_new_name_dates(field: &str, name: &str) -> Result<(), AppError> {
+    refuse_birth_date(field, name, false, Years::ThisCenturyToo)
 }
 
 /// A calendar date of the twentieth century beside a word that could be a name, in one token
@@ -650,10 +675,10 @@ fn refuse_birth_date(field: &str, token: &str, relaxed: bool) -> Result<(), AppE
 /// `smith-release-1961-04-12`: Day is a surname, and a release word hides no name before it).
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
-fn name_beside_birth_date(token: &str, relaxed: bool) -> bool {
+fn name_beside_birth_date(token: &str, relaxed: bool, years: Years) -> bool {
     let as_written = |t: &str| {
-        name_beside_birth_date_as_written(t, relaxed)
-            || digits_unmasked(t).is_some_and(|u| name_beside_birth_date_as_written(&u, relaxed))
+        name_beside_birth_date_as_written(t, relaxed, years)
+            || digits_unmasked(t).is_some_and(|u| name_beside_birth_date_as_written(&u, relaxed, years))
     };
     // A sentinel day is a birth date beside an initial (`smith-j-1970-01-01`), or glued to a
     // word (`jsmith19700101`, read so by `without_sentinel_dates`): a helper's attack on
@@ -755,7 +780,7 @@ fn digits_unmasked(token: &str) -> Option<String> {
     changed.then(|| String::from_utf8_lossy(&out).into_owned())
 }
 
-fn name_beside_birth_date_as_written(token: &str, relaxed: bool) -> bool {
+fn name_beside_birth_date_as_written(token: &str, relaxed: bool, years: Years) -> bool {
     // Letters of any script: a name is not only ASCII (`garcía-j-1961-04-12`,
     // `müller-1961-04-12`, `山田-1961-04-12` were read as no name).
     let letters = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
@@ -858,7 +883,7 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool) -> bool {
     let listed = |w: Option<&str>| w.is_some_and(|w| letters(w) && w.chars().nth(1).is_some() && not_name(w));
     let one_letter = |w: Option<&str>| w.is_some_and(initial);
     (0..words.len()).any(|k| {
-        let Some(len) = birth_date_words(&words[k..]) else {
+        let Some(len) = birth_date_words(&words[k..], years) else {
             return false;
         };
         let (before, after) = (word_at(k.checked_sub(1)), word_at(Some(k + len)));
@@ -967,8 +992,12 @@ fn numbers_in_words(words: &[&str]) -> Vec<String> {
 /// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
 /// (`1961-04-12`, `12.04.1961`, `19610412`, `1961-04-12-12`), two (`apr 12-1961`), three
 /// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none.
-fn birth_date_words(words: &[&str]) -> Option<usize> {
-    let birth_year = |y: &str| y.len() == 4 && y.starts_with("19") && y.bytes().all(|b| b.is_ascii_digit());
+fn birth_date_words(words: &[&str], years: Years) -> Option<usize> {
+    let birth_year = |y: &str| {
+        y.len() == 4
+            && (y.starts_with("19") || (years == Years::ThisCenturyToo && y.starts_with("20")))
+            && y.bytes().all(|b| b.is_ascii_digit())
+    };
     let number = |s: &str, max: u32| s.len() <= 2 && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
     // A day and a month before a year are written with two digits each (`12-04-1961`,
     // `04.12.1961`): `payments-1.2.1950` is a version with a build counter (the review of this
@@ -2217,6 +2246,40 @@ mod tests {
             judge("subject", token)
                 .and_then(|()| check_number("subject", token))
                 .expect_err(token);
+        }
+    }
+
+    /// A name given to something new (a user, a token, a builder, an environment) holds no
+    /// name beside a date of this century either — the identifier rules read a tool's
+    /// `team-a-2019-03-02` as a release — while a word naming no one beside a date is kept.
+    #[test]
+    fn a_childs_name_and_birth_date_as_a_new_name_is_refused() {
+        for name in [
+            "roe-j-2015-04-12",
+            "j-roe-2015-04-12",
+            "jroe20150412",
+            "roe.j.12.04.2015",
+            "roe-j-2015-O4-12",
+            "smith-12apr2015",
+            "garcia-m-2019-03-02",
+        ] {
+            judge("token name", name).expect(name);
+            let e = super::check_new_name_dates("token name", name).expect_err(name);
+            assert!(
+                e.message.contains("1900-2099") && !e.message.contains(name),
+                "{name}: {e:?}"
+            );
+        }
+        for name in [
+            "deploy-2026-01-15",
+            "release-2026-01-15",
+            "backup-20260115",
+            "ci-2026",
+            "prod-eu-1",
+            "rotation-2026-q1",
+            "nightly-2026-12-05",
+        ] {
+            super::check_new_name_dates("token name", name).expect(name);
         }
     }
 

@@ -71,11 +71,14 @@ pub fn check_name(what: &str, name: &str) -> Result<(), AppError> {
 
 /// Checks a name given to something new — a token, a user, a trusted builder, an attestation
 /// type — which is written into the log's leaves: [`check_name`], then judged as an identifier
-/// (`john.smith.04.12.1961`), without a number of 7 digits or more (attack round 7). Lookups
+/// (`john.smith.04.12.1961`), without a name beside a date of this century either
+/// (`roe-j-2015-04-12`, [`crate::identifier::check_new_name_dates`]), without a number of 7
+/// digits or more (attack round 7). Lookups
 /// of existing names (a rollout `ro-00000000`) take [`check_name`] alone.
 pub fn check_new_name(what: &str, name: &str) -> Result<(), AppError> {
     check_name(what, name)?;
     crate::identifier::judge(&format!("{what} name"), name)?;
+    crate::identifier::check_new_name_dates(&format!("{what} name"), name)?;
     crate::identifier::check_number(&format!("{what} name"), name)
 }
 
