@@ -371,7 +371,12 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
         // A service and a branch name no person by a number; a bot names branches after
         // versions (`dependabot/…/caniuse-lite-1.0.30001690`), which are not counted.
         match name {
-            "service" => crate::identifier::check_number(name, v)?,
+            // A service is named once, by people, like a token (`patient-api`): no name beside
+            // a date of this century either (`roe-j-2015-04-12`).
+            "service" => {
+                crate::identifier::check_number(name, v)?;
+                crate::identifier::check_new_name_dates(name, v)?
+            }
             "branch" => crate::identifier::check_number_in_ref(name, v)?,
             // Versions and build ids are numbers; not after a word naming a person's number
             // (`member-00123456`, `pt.00123456`: attack round 9).

@@ -291,6 +291,31 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         ),
         "jones",
     );
+    // A child's surname, initial and birth date as a new name, which the identifier rules read
+    // as a release's (`team-a-2019-03-02`): names given once, by people, hold none.
+    refused(
+        "a child's name and birth date as a token name",
+        local(
+            &d,
+            &["token", "create", "--name", "roe-j-2015-04-12", "--role", "viewer"],
+        ),
+        "2015-04-12",
+    );
+    refused(
+        "a child's name and birth date as a service",
+        common::register_command(
+            &d,
+            &format!("sha256:{}", "5b".repeat(32)),
+            "roe-j-2015-04-12",
+            "1.0.0",
+            &[],
+        ),
+        "2015-04-12",
+    );
+    ok(run(local(
+        &d,
+        &["token", "create", "--name", "deploy-2026-01-15", "--role", "viewer"],
+    )));
     // A scan's vulnerability ids stay in the leaf, and a waiver's finding must be one of them:
     // judged as the finding is (attack on `6fd710a`: a grype id `smith-j-1961-04-12` was kept).
     let scan = tmp.path().join("grype.json");
