@@ -572,6 +572,25 @@ pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
     check_number(field, token)
 }
 
+/// The subject of a caller's event, stored beside the log since 2026-12-06 (the leaf holds its
+/// keyed fingerprint): one token of printable ASCII ([`check_leaf`]'s shape, judged as an
+/// identifier), no number after a word naming a person's number ([`check_labelled`]) and none
+/// grouped as an SSN or a phone number ([`refuse_person_shaped`]); other long numbers are
+/// allowed, as in a payload (`kernel-3.10.0-1160`, `chrome-120.0.6099.109`, `build:8712345678`:
+/// the count of [`check_number`] refused versions and build numbers there).
+pub fn check_subject(token: &str) -> Result<(), AppError> {
+    let field = "subject";
+    check_token(field, token)?;
+    if token.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(AppError::invalid(
+            "an event's subject holds a character outside printable ASCII: it is an identifier written in printable ASCII",
+            "name what the event is about in ASCII (`build:8812`, `ticket:OPS-42`); put text in the payload",
+        ));
+    }
+    check_labelled(field, token)?;
+    refuse_person_shaped(field, token)
+}
+
 /// An identifier holds no number a person could be found by: no run of [`MAX_DIGITS`] or more
 /// digits — counted across
 /// punctuation, so `219451100`, `219.45.1100`, `(555)123-4567` and `chart:00123456` are all one
@@ -2280,6 +2299,36 @@ mod tests {
             "nightly-2026-12-05",
         ] {
             super::check_new_name_dates("token name", name).expect(name);
+        }
+    }
+
+    /// A caller's subject lives beside the log: versions and build numbers of any length are
+    /// kept (they were refused while it stayed in the leaf), a person's number after its label
+    /// or grouped as an SSN or a phone number is not.
+    #[test]
+    fn a_subject_beside_the_log_keeps_versions_but_not_a_persons_number() {
+        for token in [
+            "kernel-3.10.0-1160",
+            "chrome-120.0.6099.109",
+            "build:8712345678",
+            "s:219451100",
+            "pkg:ieee-754-1985",
+        ] {
+            super::check_subject(token).expect(token);
+        }
+        for token in [
+            "ssn:219451100",
+            "mrn-00123456",
+            "patients/00123456",
+            "cb:(555)123-4567",
+            "s:219-45-1100",
+            "john.smith.04.12.1961",
+            "pt:jane.doe@gmail.com",
+            "note:Ｊohn",
+            "two words",
+        ] {
+            let e = super::check_subject(token).expect_err(token);
+            assert!(!e.message.contains(token), "{token}: {e:?}");
         }
     }
 

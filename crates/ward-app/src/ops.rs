@@ -438,7 +438,7 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
 ///
 /// The subject, too, is a caller's text (`patient:roe-j-2015-04-12` is a name and a birth date
 /// the identifier rules cannot tell from a release's): it is judged as an identifier
-/// ([`crate::identifier::check_leaf`]), stored beside the log (the payload's `subject` member
+/// ([`crate::identifier::check_subject`]), stored beside the log (the payload's `subject` member
 /// references it) and the leaf's subject is its keyed fingerprint ([`subject_in_leaf`]): the
 /// same subject gives the same fingerprint within one installation, so the `subjects` index
 /// still groups a subject's events, and nobody who holds the log but not the installation's key
@@ -455,7 +455,7 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
     for mut e in events {
         check_generic_kind(&e.kind)?;
         check_generic_payload(&e.payload)?;
-        crate::identifier::check_leaf("subject", &e.subject)?;
+        crate::identifier::check_subject(&e.subject)?;
         crate::identifier::check_token("actor", &e.actor.id)?;
         crate::identifier::check_leaf("kind", &e.kind)?;
         check_caller_kind(&e.kind)?;

@@ -584,10 +584,12 @@ async fn text_slipped_into_a_submitted_event_is_purged_and_the_export_verifies()
             let (st, e) = s.post("/api/v1/events", &ci, body).await;
             assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{attack}: {e}");
         }
-        // Attack round 6: an unlabelled SSN, MRN or phone number in a subject or a kind (refused
-        // as a number a person could be found by, or by the guard where a label names it).
+        // Attack round 6: an SSN, MRN or phone number in a subject after its label or in its
+        // shape, or any long number in a kind (the kind stays in the leaf; an unlabelled number
+        // in a subject is stored beside the log, like a build number).
         for (attack, body) in [
-            ("an SSN as a subject", json!({ "kind": "ticket.noted", "subject": "s:219451100", "payload": {} })),
+            ("a labelled SSN as a subject", json!({ "kind": "ticket.noted", "subject": "ssn:219451100", "payload": {} })),
+            ("an SSN's shape as a subject", json!({ "kind": "ticket.noted", "subject": "s:219-45-1100", "payload": {} })),
             ("an MRN as a subject", json!({ "kind": "ticket.noted", "subject": "chart:00123456", "payload": {} })),
             ("a phone number as a subject", json!({ "kind": "ticket.noted", "subject": "cb:(555)123-4567", "payload": {} })),
             ("a phone number in a kind", json!({ "kind": "ticket.5551234567", "subject": "ticket:9", "payload": {} })),
