@@ -295,6 +295,52 @@ async fn every_reference_form_is_accepted_under_secret_keys() {
     }
 }
 
+/// A bundle's keys are its text: an on-call list keyed by people's addresses and numbers, an
+/// allowlist of record numbers, a child's name and birth date as a flag (a helper's attack on
+/// `1d87e6e`: each reached the leaf's `keys`). The leaf holds how many values there are; the
+/// paths are read back from the stored bundle, beside the log; a refusal of a value under such
+/// a key names it by its place, not by the key.
+#[tokio::test]
+async fn a_bundles_keys_holding_a_persons_address_or_number_never_reach_the_leaf() {
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        let planted = ["jane.doe@gmail.com", "5551234567", "219451100", "roe-j-2015-04-12"];
+        let values = json!({
+            "oncall": {"jane.doe@gmail.com": "primary", "5551234567": "sms"},
+            "allowlist": {"219451100": true},
+            "flags": {"roe-j-2015-04-12": true},
+            "db": {"password": "env://DB_PASSWORD"},
+        });
+        let b = config::publish(&ledger, &ops(), &prod(), &bundle(values), &Default::default())
+            .await
+            .expect("published");
+        assert_eq!(b.keys.len(), 5, "{:?}", b.keys);
+        assert_eq!(b.references, vec!["db.password"]);
+        let log = leaves(&ledger).await;
+        for p in planted {
+            assert!(!log.contains(p), "{p} in the leaf");
+        }
+        assert!(log.contains("\"key_count\":5"), "{log}");
+        let view = config::view(&ledger, &prod(), None, false).await.expect("view");
+        let shown = view.history.last().expect("published");
+        assert_eq!(
+            (shown.keys.len(), shown.references.clone()),
+            (5, vec!["db.password".to_string()])
+        );
+        // A secret value under a key that is a person's address: the refusal names its place.
+        let values = json!({"oncall": {"jane.doe@gmail.com": {"password": "hunter2hunter2"}}});
+        let before = size(&ledger).await;
+        let r = config::publish(&ledger, &ops(), &prod(), &bundle(values), &Default::default()).await;
+        let e: ApiError = r.expect_err("a secret value").into();
+        assert_eq!(e.detail.code, "secret_value", "{e:?}");
+        let said = format!("{} {}", e.detail.message, e.detail.hint);
+        assert!(!said.contains("jane") && !said.contains("hunter2"), "{said}");
+        assert!(said.contains("value #1 of the bundle"), "{said}");
+        assert_eq!(size(&ledger).await, before);
+        db.cleanup().await;
+    }
+}
+
 fn pytest_with(line: &str) -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

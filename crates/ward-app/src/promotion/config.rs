@@ -160,10 +160,16 @@ pub struct ConfigBundle {
     pub tenant: Option<String>,
     /// `sha256:` of the bundle's canonical JSON.
     pub digest: String,
-    /// Dotted paths of every value.
+    /// Dotted paths of every value (read from the stored bundle since 2026-12-06: empty once
+    /// it is purged).
+    #[serde(default)]
     pub keys: Vec<String>,
-    /// Paths whose values are secret references.
+    /// Paths whose values are secret references (read from the stored bundle likewise).
+    #[serde(default)]
     pub references: Vec<String>,
+    /// How many values the bundle holds (the leaf's count; earlier entries listed `keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_count: Option<usize>,
     /// Who published it.
     pub published_by: String,
     /// Log entry.
@@ -885,53 +891,90 @@ struct Leaf {
     empty: bool,
 }
 
+/// Every value of a bundle (and every empty object or array, a name without a value), with its
+/// dotted path, in order.
+fn walk(path: &str, key: &str, above: KeyClass, v: &Value, out: &mut Vec<Leaf>) {
+    match v {
+        // An empty object or array holds no value, but its name is text like any other:
+        // judged as a leaf with nothing in it.
+        Value::Object(m) if m.is_empty() => out.push(Leaf {
+            path: path.to_string(),
+            key: key.to_string(),
+            above,
+            value: Value::Null,
+            empty: true,
+        }),
+        Value::Array(a) if a.is_empty() => out.push(Leaf {
+            path: path.to_string(),
+            key: key.to_string(),
+            above,
+            value: Value::Null,
+            empty: true,
+        }),
+        Value::Object(m) => {
+            let inner = above.max(classify_key(key));
+            for (k, x) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(&p, k, inner, x, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                walk(&format!("{path}[{i}]"), key, above, x, out);
+            }
+        }
+        leaf => out.push(Leaf {
+            path: path.to_string(),
+            key: key.to_string(),
+            above,
+            value: leaf.clone(),
+            empty: false,
+        }),
+    }
+}
+
+/// The dotted paths of a bundle's values, and of those that are secret references: what a
+/// published bundle is shown with, read from its stored bytes (they are not in the leaf).
+pub fn paths(values: &Value) -> (Vec<String>, Vec<String>) {
+    let mut leaves = Vec::new();
+    walk("", "", KeyClass::Plain, values, &mut leaves);
+    let (mut keys, mut references) = (Vec::new(), Vec::new());
+    for l in leaves.into_iter().filter(|l| !l.empty) {
+        let text = match &l.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if is_reference(&text) == Some(true) {
+            references.push(l.path.clone());
+        }
+        keys.push(l.path);
+    }
+    (keys, references)
+}
+
+/// A path as a refusal may name it: as written when the identifier rules and the guard find
+/// nothing in it, else by its place (`value #3 of the bundle`): a key can be a person's name, an
+/// address or a number (`oncall.jane.doe@gmail.com`), and a refusal never repeats it.
+fn shown_path(path: &str, n: usize, guard_cfg: &GuardConfig) -> String {
+    let plain = guard::scan(path, guard_cfg).is_empty()
+        && crate::identifier::judge("configuration key", path).is_ok()
+        && crate::identifier::check_number("configuration key", path).is_ok()
+        && crate::identifier::refuse_person_shaped("configuration key", path).is_ok()
+        && crate::identifier::check_new_name_dates("configuration key", path).is_ok();
+    match plain {
+        true => path.to_string(),
+        false => format!("value #{} of the bundle", n + 1),
+    }
+}
+
 /// Walks the values: dotted paths of all leaves, and of references; refuses secret values
 /// (whole bundle, `secret_value`, naming the path — never the value, and not the path either when
 /// the guard finds something in the path itself).
 fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<String>), AppError> {
-    fn walk(path: &str, key: &str, above: KeyClass, v: &Value, out: &mut Vec<Leaf>) {
-        match v {
-            // An empty object or array holds no value, but its name is text like any other:
-            // judged as a leaf with nothing in it.
-            Value::Object(m) if m.is_empty() => out.push(Leaf {
-                path: path.to_string(),
-                key: key.to_string(),
-                above,
-                value: Value::Null,
-                empty: true,
-            }),
-            Value::Array(a) if a.is_empty() => out.push(Leaf {
-                path: path.to_string(),
-                key: key.to_string(),
-                above,
-                value: Value::Null,
-                empty: true,
-            }),
-            Value::Object(m) => {
-                let inner = above.max(classify_key(key));
-                for (k, x) in m {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(&p, k, inner, x, out);
-                }
-            }
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    walk(&format!("{path}[{i}]"), key, above, x, out);
-                }
-            }
-            leaf => out.push(Leaf {
-                path: path.to_string(),
-                key: key.to_string(),
-                above,
-                value: leaf.clone(),
-                empty: false,
-            }),
-        }
-    }
     fn command_line_secret(path: &str, v: &Value) -> Option<String> {
         match v {
             Value::Array(a) if argument_secret(a) => Some(path.to_string()),
@@ -970,7 +1013,7 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
     let mut leaves = Vec::new();
     walk("", "", KeyClass::Plain, values, &mut leaves);
     if let Some(path) = command_line_secret("", values) {
-        let named = match guard::scan(&path, guard_cfg).is_empty() {
+        let named = match shown_path(&path, 0, guard_cfg) == path {
             true => path,
             false => "a list of the bundle".to_string(),
         };
@@ -1018,14 +1061,17 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
             Some(false) => {
                 return Err(refused(
                     "bad_secret_reference",
-                    format!("{path}: not a valid secret reference"),
+                    format!("{}: not a valid secret reference", shown_path(&path, n, guard_cfg)),
                 ));
             }
             None => {
                 if let Some(why) = secret_reason(classify_key(&key), above, &key, &v) {
                     return Err(refused(
                         "secret_value",
-                        format!("{path} holds a secret value ({why}); a bundle may only reference secrets"),
+                        format!(
+                            "{} holds a secret value ({why}); a bundle may only reference secrets",
+                            shown_path(&path, n, guard_cfg)
+                        ),
                     ));
                 }
             }
@@ -1034,7 +1080,11 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
         if let Some(f) = guard::scan(&line, guard_cfg).first() {
             return Err(refused(
                 "secret_value",
-                format!("{path}: the guard found {}; the value is not stored", f.detector),
+                format!(
+                    "{}: the guard found {}; the value is not stored",
+                    shown_path(&path, n, guard_cfg),
+                    f.detector
+                ),
             ));
         }
         whole.push_str(&line);
@@ -1112,9 +1162,12 @@ pub async fn publish(
     )
     .await?;
     crate::documents::store_evidence(ledger, &digest, &bytes, "the configuration").await?;
+    // The bundle's paths are its text (a key can be a name, an address, a number: an on-call
+    // list keyed by people): they stay in the stored bundle, beside the log, where a purge
+    // reaches them; the leaf holds how many there are ([`paths`] reads them back).
     let payload = json!({
         "environment": env.name, "tenant": req.tenant, "digest": digest,
-        "keys": keys, "references": references, "published_by": by.id,
+        "key_count": keys.len(), "published_by": by.id,
     });
     let receipt = ledger
         .append(NewEvent {
@@ -1127,7 +1180,9 @@ pub async fn publish(
     let mut doc = payload;
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
-    serde_json::from_value(doc).map_err(AppError::internal)
+    let mut bundle: ConfigBundle = serde_json::from_value(doc).map_err(AppError::internal)?;
+    (bundle.keys, bundle.references) = (keys, references);
+    Ok(bundle)
 }
 
 /// Bundles published for an environment (or one tenant), oldest first.
@@ -1244,7 +1299,15 @@ pub async fn view(
             env.unknown_tenant_hint(t),
         ));
     }
-    let history = history(ledger, &env.name, tenant).await?;
+    let mut history = history(ledger, &env.name, tenant).await?;
+    for b in history.iter_mut().filter(|b| b.key_count.is_some()) {
+        // Read back from the stored bundle (a purged one lists none).
+        if let Ok(bytes) = load(ledger, &b.digest).await
+            && let Ok(values) = serde_json::from_slice::<Value>(&bytes)
+        {
+            (b.keys, b.references) = paths(&values);
+        }
+    }
     let (digest, values) = if effective_view {
         match composed(ledger, &env.name, tenant).await? {
             Some(e) => {
