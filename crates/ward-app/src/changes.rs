@@ -415,13 +415,27 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     for v in &req.config_versions {
         if !ward_ledger::documents::is_digest(v) {
             crate::identifier::check_token("configuration version", v)?;
-            crate::identifier::check_labelled("configuration version", v)?;
+            // A number of 7 digits or more, as in a branch (a helper's attack on `1d87e6e`:
+            // `--config-version 219451100`); dotted versions are not counted.
+            crate::identifier::check_number_in_ref("configuration version", v)?;
         }
     }
     if let Some(r) = &req.commit_range {
-        // Abbreviated commits: digits in a row are not counted, a label's number is.
+        // Abbreviated commits: digits in a row are not counted, a label's number is; a side
+        // that is no commit id is a ref, read as a branch is (`fix/219451100..HEAD`: a helper's
+        // attack on `1d87e6e`).
         crate::identifier::check_token("commit range", r)?;
         crate::identifier::check_labelled("commit range", r)?;
+        for side in r
+            .split("..")
+            .map(|s| s.trim_start_matches('.'))
+            .filter(|s| !s.is_empty())
+        {
+            let commit = (4..=64).contains(&side.len()) && side.bytes().all(|b| b.is_ascii_hexdigit());
+            if !commit {
+                crate::identifier::check_number_in_ref("commit range", side)?;
+            }
+        }
     }
     if req.commits.len() > MAX_ITEMS {
         return Err(AppError::invalid(
@@ -1028,4 +1042,59 @@ pub async fn reclassify(
     change.pending_override = None;
     change.classifiers = classifiers;
     Ok(change)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChangeRequest, validate};
+
+    fn with(f: impl FnOnce(&mut ChangeRequest)) -> ChangeRequest {
+        let mut r = ChangeRequest {
+            title: "Index the clinic table".into(),
+            kind: "normal".into(),
+            ..ChangeRequest::default()
+        };
+        f(&mut r);
+        r
+    }
+
+    /// A commit range's refs and a configuration version stay in the leaf: a number of 7 digits
+    /// or more is refused there, as in a branch (a helper's attack on `1d87e6e`), while commit
+    /// ids — all digits too, now and then — and dotted versions are kept.
+    #[test]
+    fn a_persons_number_as_a_ref_in_a_range_or_a_configuration_version_is_refused() {
+        for range in [
+            "fix/219451100..HEAD",
+            "main..hotfix-219451100",
+            "v1.2.3...wip/5551234567",
+        ] {
+            let e = validate(&with(|r| r.commit_range = Some(range.into()))).expect_err(range);
+            assert!(
+                e.message.contains("commit range holds a number of 7 digits"),
+                "{range}: {e:?}"
+            );
+            assert!(
+                !e.message.contains("219451100") && !e.message.contains("5551234567"),
+                "{e:?}"
+            );
+        }
+        for version in ["219451100", "1.0+5551234567"] {
+            let e = validate(&with(|r| r.config_versions = vec![version.into()])).expect_err(version);
+            assert!(
+                e.message.contains("configuration version holds a number"),
+                "{version}: {e:?}"
+            );
+        }
+        for range in [
+            "4b825dc6..HEAD",
+            "1234567..main",
+            "v1.2.3...v1.3.0",
+            "origin/main..feature/x-1",
+        ] {
+            validate(&with(|r| r.commit_range = Some(range.into()))).expect(range);
+        }
+        for version in ["v42", "2026.12.06", "1.4.0-rc.1"] {
+            validate(&with(|r| r.config_versions = vec![version.into()])).expect(version);
+        }
+    }
 }

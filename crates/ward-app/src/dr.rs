@@ -85,6 +85,7 @@ const MAX_RESTORE_SECS: u64 = 30 * 86_400;
 /// `dr.restore_test_refused` and counts toward the signing lockout).
 pub async fn record_restore_test(
     ledger: &Ledger,
+    policy: &DrPolicy,
     by: &Identity,
     req: &RestoreTestRequest,
     cx: &crate::reauth::Context<'_>,
@@ -119,6 +120,21 @@ pub async fn record_restore_test(
     // `--store smith-j-1961-04-12` and a personal mail address were recorded).
     crate::identifier::judge("store", store)?;
     crate::identifier::check_labelled("store", store)?;
+    // A restore test is of a store the inventory declares, named as it names it: readiness
+    // reads no other, and a name nobody declared is a caller's text in the leaf (a helper's
+    // attack on `1d87e6e`: `--store 219451100`, an address or a child's name and birth date
+    // were recorded, and with a `ward.toml` that did not parse).
+    if !policy.services.iter().any(|s| s.stores.iter().any(|x| x == store)) {
+        return Err(AppError::new(
+            Kind::Unprocessable,
+            "unknown_store",
+            format!(
+                "the store ({} characters) is not one the stores of [[services]] in ward.toml name; nothing was recorded",
+                store.chars().count()
+            ),
+            "name the store exactly as a service's stores list names it (the dr status lists them), or declare it there first",
+        ));
+    }
     let finished = req.finished.parse::<jiff::Timestamp>().map_err(|_| {
         AppError::invalid(
             format!(

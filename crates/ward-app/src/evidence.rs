@@ -375,6 +375,7 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
             // a date of this century either (`roe-j-2015-04-12`).
             "service" => {
                 crate::identifier::check_number(name, v)?;
+                crate::identifier::check_number_unmasked(name, v)?;
                 crate::identifier::check_new_name_dates(name, v)?
             }
             "branch" => crate::identifier::check_number_in_ref(name, v)?,

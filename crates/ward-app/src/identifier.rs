@@ -1312,6 +1312,15 @@ fn domain_after(lower: &str, at: usize) -> String {
         .collect()
 }
 
+/// [`check_number`] of `token` with the letters that stand in for digits read as digits
+/// (`219o451loo` is `2190451100`: a helper's attack on `1d87e6e`, in a user and a token name).
+pub fn check_number_unmasked(field: &str, token: &str) -> Result<(), AppError> {
+    match digits_unmasked(token) {
+        Some(unmasked) => refuse_number(field, longest_number(&unmasked, false)),
+        None => Ok(()),
+    }
+}
+
 /// [`check_number`] for a git ref a bot may name after a version (`dependabot/npm_and_yarn/
 /// caniuse-lite-1.0.30001690`): a version of three dotted numbers or more is not counted (an
 /// SSN written so, `219.45.1100`, is the guard's to read).
@@ -2299,6 +2308,13 @@ mod tests {
             "nightly-2026-12-05",
         ] {
             super::check_new_name_dates("token name", name).expect(name);
+        }
+        // Letters standing in for digits (a helper's attack on `1d87e6e`).
+        for name in ["219o451loo", "ci-555l234567"] {
+            super::check_number_unmasked("token name", name).expect_err(name);
+        }
+        for name in ["ci-deploy", "node-10", "web01", "logs-2026"] {
+            super::check_number_unmasked("token name", name).expect(name);
         }
     }
 

@@ -522,6 +522,16 @@ async fn names_a_record(ledger: &Ledger, subject: &str) -> Result<bool, AppError
     Ok(false)
 }
 
+/// An automation identity named by a locally appended event (not issued by Ward, unlike a
+/// server's caller): one token of printable ASCII without a number a person could be found by
+/// ([`crate::identifier::check_leaf`]) and no name beside a date of this century
+/// ([`crate::identifier::check_new_name_dates`]).
+pub fn check_named_actor(id: &str) -> Result<(), AppError> {
+    crate::identifier::check_leaf("actor", id)?;
+    crate::identifier::check_number_unmasked("actor", id)?;
+    crate::identifier::check_new_name_dates("actor", id)
+}
+
 /// A caller's kind stays in the leaf: beside its lower-case letters (`NewEvent::validate`), at
 /// most [`MAX_KIND_DIGITS`] digits in all, so that it holds no date and no number a person could
 /// be found by, however written (`ticket.1961.4.12`, `j.smith.61.4.12`).

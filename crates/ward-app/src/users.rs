@@ -79,6 +79,7 @@ pub fn check_new_name(what: &str, name: &str) -> Result<(), AppError> {
     check_name(what, name)?;
     crate::identifier::judge(&format!("{what} name"), name)?;
     crate::identifier::check_new_name_dates(&format!("{what} name"), name)?;
+    crate::identifier::check_number_unmasked(&format!("{what} name"), name)?;
     crate::identifier::check_number(&format!("{what} name"), name)
 }
 

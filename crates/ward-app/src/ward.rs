@@ -372,6 +372,17 @@ impl Ward {
         crate::metrics::governance(&self.ledger, &self.gate, &self.risk, &self.approvals, req).await
     }
 
+    /// Records a restore test of a store `[[services]]` declares ([`crate::dr::record_restore_test`]).
+    pub async fn record_restore_test(
+        &self,
+        by: &ward_core::Identity,
+        req: &crate::dr::RestoreTestRequest,
+        cx: &crate::reauth::Context<'_>,
+        now: i64,
+    ) -> Result<crate::dr::RestoreTestRecord, AppError> {
+        crate::dr::record_restore_test(&self.ledger, &self.gate.dr, by, req, cx, now).await
+    }
+
     /// DR readiness of the inventory (one service, one environment), at `now`.
     pub async fn dr_status(
         &self,

@@ -282,8 +282,13 @@ async fn judged_as_the_gate_reads_it(info: &[u8], service: &Service, finished: i
     )
     .await
     .expect("user");
+    let policy = ward_app::dr::DrPolicy {
+        services: vec![service.clone()],
+        rules: DrRules::default(),
+    };
     ward_app::dr::record_restore_test(
         &ledger,
+        &policy,
         &person("user:rhea", Role::ReleaseManager),
         &ward_app::dr::RestoreTestRequest {
             store: "ward".into(),
@@ -298,10 +303,6 @@ async fn judged_as_the_gate_reads_it(info: &[u8], service: &Service, finished: i
     )
     .await
     .expect("restore test");
-    let policy = ward_app::dr::DrPolicy {
-        services: vec![service.clone()],
-        rules: DrRules::default(),
-    };
     let services = vec![service.name.clone()];
     let later = ward_app::dr::states(&ledger, &policy, Some(&services), "prod", false, finished + 2 * 3_600)
         .await

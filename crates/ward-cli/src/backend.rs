@@ -816,7 +816,10 @@ impl<'g> Backend<'g> {
             Backend::Local(l) => {
                 let ctx = l.context().await?;
                 let who = local_identity(l.g, ctx, Action::Promote).await?;
-                let rec = ward_app::dr::record_restore_test(&ctx.ledger, &who, req, &Default::default(), now())
+                let rec = l
+                    .ward()
+                    .await?
+                    .record_restore_test(&who, req, &Default::default(), now())
                     .await
                     .map_err(api_failure)?;
                 Ok(ward_app::documents::shown(&ctx.ledger, rec)
@@ -985,10 +988,17 @@ impl<'g> Backend<'g> {
         match self {
             Backend::Local(l) => {
                 let ledger = l.ledger().await?;
-                let events = crate::events_input::parse_events(input, &local_operator())?;
+                let operator = local_operator();
+                let events = crate::events_input::parse_events(input, &operator)?;
                 for e in &events {
                     ops::check_generic_kind(&e.kind).map_err(api_failure)?;
                     ops::check_generic_payload(&e.payload).map_err(api_failure)?;
+                    // An automation identity the input names is a caller's text in the leaf, not
+                    // one Ward issued (a server records its caller): judged as a new name is
+                    // (a helper's attack on `1d87e6e`: `ci:219451100`, `ci:roe-j-2015-04-12`).
+                    if e.actor.id != operator.id {
+                        ops::check_named_actor(&e.actor.id).map_err(api_failure)?;
+                    }
                 }
                 Ok(ops::append_submitted(ledger, events).await.map_err(|e| {
                     Failure::new(

@@ -198,9 +198,14 @@ fn helpful_errors() {
         String::from_utf8_lossy(&o.stderr)
     );
     // Nor by calling the person automation.
+    // Nor an automation identity holding a person's number or a child's name and birth date
+    // (a helper's attack on `1d87e6e`: the actor stays in the leaf).
     for actor in [
         r#"{"id":"user:alice","kind":"automation"}"#,
         r#"{"id":"staff:alice@example.org","kind":"automation"}"#,
+        r#"{"id":"ci:219451100","kind":"automation"}"#,
+        r#"{"id":"ci:roe-j-2015-04-12","kind":"automation"}"#,
+        r#"{"id":"ci:２１９４５１１００","kind":"automation"}"#,
     ] {
         let o = run_with_stdin(
             {

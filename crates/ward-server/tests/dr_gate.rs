@@ -115,6 +115,7 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
     .expect("user");
     let rec = ward_app::dr::record_restore_test(
         ledger,
+        &policy().dr,
         &person("user:dana", vec![Role::ReleaseManager]),
         &ward_app::dr::RestoreTestRequest {
             store: "orders-db".into(),
@@ -299,6 +300,7 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
         let before = ward_app::dr::restore_tests(&ledger).await.expect("tests").len();
         let e = ward_app::dr::record_restore_test(
             &ledger,
+            &policy().dr,
             &person("user:dana", vec![Role::ReleaseManager]),
             &ward_app::dr::RestoreTestRequest {
                 store: "orders-db".into(),
@@ -329,6 +331,43 @@ async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
     .await;
 }
 
+/// A restore test names a store the inventory declares: any other name is a caller's text in
+/// the leaf (a helper's attack on `1d87e6e`: `--store 219451100`, a mail address, a child's
+/// name and birth date were recorded). Refused, not repeated, nothing recorded.
+#[tokio::test]
+async fn a_restore_test_of_a_store_no_service_declares_is_refused() {
+    on_both_stores(|ledger| async move {
+        setup(&ledger, 2 * H, 10 * D, "normal").await;
+        let before = ledger.head().await.expect("head").size();
+        for store in ["219451100", "jane.doe.gmail.com", "roe-j-2015-04-12", "orders-db2"] {
+            let e = ward_app::dr::record_restore_test(
+                &ledger,
+                &policy().dr,
+                &person("user:dana", vec![Role::ReleaseManager]),
+                &ward_app::dr::RestoreTestRequest {
+                    store: store.into(),
+                    finished: jiff::Timestamp::now().to_string(),
+                    duration_secs: 60,
+                    checked: "row counts match".into(),
+                    password: Some(PASSWORD.into()),
+                    reauth_token: None,
+                },
+                &Default::default(),
+                jiff::Timestamp::now().as_second(),
+            )
+            .await
+            .expect_err(store);
+            assert!(
+                ["unknown_store", "invalid_request", "sensitive_content"].contains(&e.code.as_str()),
+                "{store}: {e:?}"
+            );
+            assert!(!e.message.contains(store) && !e.hint.contains(store), "{store}: {e:?}");
+        }
+        assert_eq!(ledger.head().await.expect("head").size(), before, "nothing recorded");
+    })
+    .await;
+}
+
 /// A developer attaches a backup report (any developer may) and would sign the restore test
 /// too: one person alone would satisfy the DR gate of their own change. The restore test is a
 /// release manager's signature; the developer's, password and all, is refused and records
@@ -340,6 +379,7 @@ async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_chan
         let before = ward_app::dr::restore_tests(&ledger).await.expect("tests").len();
         let e = ward_app::dr::record_restore_test(
             &ledger,
+            &policy().dr,
             &person("user:dana", vec![Role::Developer]),
             &ward_app::dr::RestoreTestRequest {
                 store: "orders-db".into(),

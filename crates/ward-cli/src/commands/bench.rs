@@ -349,9 +349,6 @@ async fn bench_dr(ledger: &Ledger) -> Result<ward_app::dr::DrPolicy> {
             password: Some(password.into()),
             reauth_token: None,
         };
-        dr::record_restore_test(ledger, &dba, &req, &Default::default(), now)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
         services.push(ward_core::dr::Service {
             name: format!("svc-{n}"),
             tier: "high".into(),
@@ -359,6 +356,13 @@ async fn bench_dr(ledger: &Ledger) -> Result<ward_app::dr::DrPolicy> {
             rto: "1h".into(),
             stores: vec![store],
         });
+        let declared = dr::DrPolicy {
+            services: services.clone(),
+            rules: ward_core::dr::DrRules::default(),
+        };
+        dr::record_restore_test(ledger, &declared, &dba, &req, &Default::default(), now)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
     }
     Ok(dr::DrPolicy {
         services,

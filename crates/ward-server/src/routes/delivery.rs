@@ -115,7 +115,7 @@ pub(super) async fn record_restore_test(
 ) -> Result<(StatusCode, Json<ward_app::dr::RestoreTestRecord>), ApiError> {
     let cx = state.reauth(&presented);
     let now = jiff::Timestamp::now().as_second();
-    let rec = ward_app::dr::record_restore_test(&state.ledger, &me, &req, &cx, now).await?;
+    let rec = state.ward.record_restore_test(&me, &req, &cx, now).await?;
     Ok((
         StatusCode::CREATED,
         Json(ward_app::documents::shown(&state.ledger, rec).await?),
