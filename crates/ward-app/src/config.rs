@@ -226,6 +226,21 @@ impl Config {
             }
         }
         ward_core::dr::validate_inventory(&self.services).map_err(err)?;
+        // A service's stores are written into the leaves of its restore tests: judged as
+        // identifiers (an ARN's account number is kept; a helper's attack on `afa6612`:
+        // `5558675309`, `roe-j-2015-04-12` and look-alike digits were declared and recorded).
+        for (i, s) in self.services.iter().enumerate() {
+            for (k, store) in s.stores.iter().enumerate() {
+                let judged = crate::identifier::judge("store", store)
+                    .and_then(|()| crate::identifier::check_labelled("store", store))
+                    .and_then(|()| crate::identifier::refuse_person_shaped("store", store))
+                    .and_then(|()| crate::identifier::check_new_name_dates("store", store))
+                    .and_then(|()| crate::identifier::check_number_unmasked("store", store));
+                if let Err(e) = judged {
+                    return Err(err(format!("[[services]] #{}: store #{}: {}", i + 1, k + 1, e.message)));
+                }
+            }
+        }
         self.dr.validate().map_err(err)?;
         if let Some(e) = self.dr.environments.iter().find(|e| {
             !self.services.is_empty()
@@ -273,6 +288,40 @@ mod tests {
         let path = dir.path().join("ward.toml");
         std::fs::write(&path, text).unwrap();
         Config::load(&path).map_err(|e| e.to_string())
+    }
+
+    /// Names declared in ward.toml are written into leaves (a published bundle's tenant, a
+    /// restore test's store, a deployment's environment): a person's name and birth date, a
+    /// phone number or look-alike digits are refused when the file is loaded, and the refusal
+    /// does not repeat them (a helper's attack on `afa6612`).
+    #[test]
+    fn a_declared_name_holding_a_persons_date_or_number_is_refused_unrepeated() {
+        for (text, planted) in [
+            (
+                "[[environments]]\nname = \"prod\"\ntenants = [\"john-smith-1980-04-12\"]\n",
+                "1980",
+            ),
+            (
+                "[[environments]]\nname = \"prod\"\ntenants = [\"north\", \"5558675309\"]\n",
+                "5558675309",
+            ),
+            ("[[environments]]\nname = \"roe-j-2015-04-12\"\n", "2015"),
+            (
+                "[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"2l9o45lloo\"]\n",
+                "2l9o",
+            ),
+            (
+                "[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"roe-j-2015-04-12\"]\n",
+                "2015",
+            ),
+        ] {
+            let e = load(text).expect_err(text);
+            assert!(!e.contains(planted), "{e}");
+        }
+        load(
+            "[[environments]]\nname = \"prod\"\ntenants = [\"north\", \"clinic-7\"]\n[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"orders-db\", \"arn:aws:rds:us-east-1:123456789012:db:orders\"]\n",
+        )
+        .expect("ordinary names");
     }
 
     #[test]

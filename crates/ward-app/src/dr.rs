@@ -151,6 +151,15 @@ pub async fn record_restore_test(
             "pass the time the restore finished (UTC, RFC 3339)",
         ));
     }
+    // No tier counts a restore test older than a year (the low tier's 365 days): an older
+    // finish proves nothing now, and is a date a person typed beside their printed name (a
+    // helper's attack on `afa6612`: `--finished 1980-04-12T00:00:00Z`).
+    if finished_secs < now - 366 * 86_400 {
+        return Err(AppError::invalid(
+            "the restore finished more than a year ago: no tier counts it",
+            "record a restore test you ran within the tier's restore_test_days",
+        ));
+    }
     if req.duration_secs == 0 || req.duration_secs > MAX_RESTORE_SECS {
         return Err(AppError::invalid(
             "duration must be between 1 second and 30 days",

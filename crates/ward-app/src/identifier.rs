@@ -435,7 +435,12 @@ pub fn shown(id: &str) -> String {
     // short (a request may name an id of megabytes).
     let own_id = ward_id(id.as_bytes(), 0) == Some(id.len());
     let few_digits = id.bytes().filter(u8::is_ascii_digit).count() <= 3;
-    if (digest || (short && (own_id || few_digits))) && check_number("id", id).is_ok() && judge("id", id).is_ok() {
+    if (digest || (short && (own_id || few_digits)))
+        && check_number("id", id).is_ok()
+        && judge("id", id).is_ok()
+        && check_number_unmasked("id", id).is_ok()
+        && !mail_in_name(id)
+    {
         format!("{id:?}")
     } else {
         format!("({} characters)", id.chars().count())
@@ -572,19 +577,21 @@ pub fn check_leaf(field: &str, token: &str) -> Result<(), AppError> {
     check_number(field, token)
 }
 
-/// The subject of a caller's event, stored beside the log since 2026-12-06 (the leaf holds its
-/// keyed fingerprint): one token of printable ASCII ([`check_leaf`]'s shape, judged as an
-/// identifier), no number after a word naming a person's number ([`check_labelled`]) and none
-/// grouped as an SSN or a phone number ([`refuse_person_shaped`]); other long numbers are
-/// allowed, as in a payload (`kernel-3.10.0-1160`, `chrome-120.0.6099.109`, `build:8712345678`:
-/// the count of [`check_number`] refused versions and build numbers there).
-pub fn check_subject(token: &str) -> Result<(), AppError> {
-    let field = "subject";
+/// The subject or the kind of a caller's event, stored beside the log since 2026-12-06 (the
+/// leaf holds their keyed fingerprints): one token of printable ASCII ([`check_leaf`]'s shape,
+/// judged as an identifier), no number after a word naming a person's number
+/// ([`check_labelled`]) and none grouped as an SSN or a phone number ([`refuse_person_shaped`]);
+/// other long numbers are allowed, as in a payload (`kernel-3.10.0-1160`,
+/// `chrome-120.0.6099.109`, `build:8712345678`: the count of [`check_number`] refused versions
+/// and build numbers there).
+pub fn check_caller_token(field: &str, token: &str) -> Result<(), AppError> {
     check_token(field, token)?;
     if token.chars().any(|c| !c.is_ascii_graphic()) {
         return Err(AppError::invalid(
-            "an event's subject holds a character outside printable ASCII: it is an identifier written in printable ASCII",
-            "name what the event is about in ASCII (`build:8812`, `ticket:OPS-42`); put text in the payload",
+            format!(
+                "an event's {field} holds a character outside printable ASCII: it is an identifier written in printable ASCII"
+            ),
+            "name it in ASCII (`build:8812`, `ticket:OPS-42`, `deploy.finished`); put text in the payload",
         ));
     }
     check_labelled(field, token)?;
@@ -674,7 +681,16 @@ enum Years {
 /// nothing such a name stands for needs a day in it (`deploy-2026-01-15`, whose word names no
 /// one, is kept).
 pub fn check_new_name_dates(field: &str, name: &str) -> Result<(), AppError> {
-    refuse_birth_date(field, name, false, Years::ThisCenturyToo)
+    refuse_birth_date(field, name, false, Years::ThisCenturyToo)?;
+    if mail_in_name(name) {
+        return Err(AppError::invalid(
+            format!(
+                "the {field} holds a personal e-mail address written out (a free mail provider's host): Ward does not record it"
+            ),
+            "name it after what it is for (`ci-deploy`, `orders-db`), not after a person",
+        ));
+    }
+    Ok(())
 }
 
 /// A calendar date of the twentieth century beside a word that could be a name, in one token
@@ -793,6 +809,30 @@ fn digits_unmasked(token: &str) -> Option<String> {
             && (between_digits || (d != b'-' && ((digit_near(before, -1) && digit_near(after, 1)) || opens || closes)))
         {
             out[i] = d;
+            changed = true;
+        }
+    }
+    // A run of look-alike letters that continues a number to the end of its word
+    // (`2l9o45lloo`, `loo451`: a helper's attack on `afa6612`, where a letter beside another
+    // letter was left).
+    let look_alike = |c: u8| matches!(c, b'l' | b'I' | b'o' | b'O');
+    let mut i = 0;
+    while i < out.len() {
+        if !look_alike(out[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < out.len() && look_alike(out[i]) {
+            i += 1;
+        }
+        let (before, after) = (start.checked_sub(1).map(|k| out[k]), out.get(i).copied());
+        let edge = |c: Option<u8>| c.is_none_or(|c| c.is_ascii_punctuation() || c.is_ascii_digit());
+        let digit = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_digit());
+        if (digit(before) && edge(after)) || (digit(after) && edge(before)) {
+            for c in &mut out[start..i] {
+                *c = if matches!(*c, b'o' | b'O') { b'0' } else { b'1' };
+            }
             changed = true;
         }
     }
@@ -1302,6 +1342,24 @@ fn personal_mail(token: &str) -> bool {
     lower
         .match_indices('@')
         .any(|(at, _)| ward_evidence::guard::free_mail_host(&domain_after(&lower, at)))
+}
+
+/// A personal e-mail address written without its `@` in a name (`jane_doe_gmail_com`,
+/// `jane.doe.gmail.com`: a helper's attack on `afa6612`): a word, then a free mail or consumer
+/// provider's host written as words. Read in names only — a path or a URL names hosts.
+pub fn mail_in_name(token: &str) -> bool {
+    let lower = token.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    (1..words.len()).any(|i| {
+        (2..=3).any(|n| {
+            words
+                .get(i..i + n)
+                .is_some_and(|host| ward_evidence::guard::free_mail_host(&host.join(".")))
+        })
+    })
 }
 
 /// The host name right after the `@` at `at` in `lower` (letters, digits, `.` and `-`).
@@ -2309,6 +2367,21 @@ mod tests {
         ] {
             super::check_new_name_dates("token name", name).expect(name);
         }
+        // A personal address written out (a helper's attack on `afa6612`).
+        for name in ["jane_doe_gmail_com", "jane.doe.gmail.com", "jdoe-yahoo-co-uk"] {
+            super::check_new_name_dates("token name", name).expect_err(name);
+            assert!(super::shown(name).starts_with('('), "{name} is not repeated");
+        }
+        for name in [
+            "gmail-relay",
+            "smtp-gmail",
+            "rotation-2026-01-15",
+            "vault-rotation-2026-06-30",
+            "hipaa-audit-2026-01-01",
+            "ci-qa-2026-02-14",
+        ] {
+            super::check_new_name_dates("token name", name).expect(name);
+        }
         // Letters standing in for digits (a helper's attack on `1d87e6e`).
         for name in ["219o451loo", "ci-555l234567"] {
             super::check_number_unmasked("token name", name).expect_err(name);
@@ -2330,7 +2403,7 @@ mod tests {
             "s:219451100",
             "pkg:ieee-754-1985",
         ] {
-            super::check_subject(token).expect(token);
+            super::check_caller_token("subject", token).expect(token);
         }
         for token in [
             "ssn:219451100",
@@ -2343,7 +2416,7 @@ mod tests {
             "note:Ｊohn",
             "two words",
         ] {
-            let e = super::check_subject(token).expect_err(token);
+            let e = super::check_caller_token("subject", token).expect_err(token);
             assert!(!e.message.contains(token), "{token}: {e:?}");
         }
     }

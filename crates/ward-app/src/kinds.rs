@@ -33,6 +33,8 @@ pub const RESERVED_KINDS: &[&str] = &[
     "local.",
     "document.",
     "dr.",
+    // A caller's event as the leaf holds it: its kind's fingerprint (`ops::kind_in_leaf`).
+    "submitted.",
 ];
 
 /// Refuses an event kind that only Ward's own operations may write.

@@ -371,41 +371,54 @@ pub async fn entries(ledger: &Ledger, from: u64, limit: u64, texts: bool) -> Res
         // Only callers' events: Ward's own events show their texts through their own views,
         // to the roles those allow (an auditor's search terms, evidence file names).
         for e in entries.iter_mut().take(MAX_TEXTS_LIST as usize) {
-            let generic = e
+            // A caller's event: since 2026-12-06 its kind is a fingerprint (`submitted.…`, a
+            // reserved kind); before, the kind as sent.
+            let caller = e
                 .event
                 .get("kind")
                 .and_then(Value::as_str)
-                .is_some_and(|k| check_generic_kind(k).is_ok());
-            let fingerprinted = e
-                .event
-                .get("subject")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.starts_with(SUBJECT_PREFIX));
-            let mut subject = None;
-            if let (true, Some(payload)) = (generic, e.event.get_mut("payload")) {
+                .is_some_and(|k| k.starts_with(KIND_PREFIX) || check_generic_kind(k).is_ok());
+            if !caller {
+                continue;
+            }
+            let mut named = Vec::new();
+            if let Some(payload) = e.event.get_mut("payload") {
                 crate::documents::resolve_value(ledger, payload).await?;
                 if let Some(inline) = payload.get_mut("inline") {
-                    // A caller's subject, stored beside the log, shown as it was sent.
-                    if fingerprinted {
-                        subject = inline.get(SUBJECT).cloned();
-                    }
-                    // A caller's payload, stored whole beside the log, shown as it was sent.
-                    *inline = match inline.get(SUBMITTED).and_then(Value::as_str) {
-                        Some(text) => {
-                            serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!({ SUBMITTED: text }))
-                        }
-                        None if fingerprinted => Value::Null,
-                        None => inline.take(),
-                    };
+                    named = shown_as_sent(inline);
                 }
             }
-            if let Some(s) = subject {
-                e.event["subject"] = s;
+            for (member, v) in named {
+                e.event[member] = v;
             }
         }
         entries.truncate(MAX_TEXTS_LIST as usize);
     }
     Ok(Entries { entries })
+}
+
+/// A caller's event's payload, its references resolved, as it was sent; returns the kind and
+/// the subject as sent, which the leaf holds as fingerprints (since 2026-12-06, [`SENT`]). A
+/// purged one reads `{"sent": "[purged by entry N]"}`, the fingerprints kept; one written
+/// before holds its payload alone ([`SUBMITTED`]).
+fn shown_as_sent(inline: &mut Value) -> Vec<(&'static str, Value)> {
+    let mut named = Vec::new();
+    if let Some(sent) = inline.get(SENT).and_then(Value::as_str) {
+        *inline = match serde_json::from_str::<Value>(sent) {
+            Ok(Value::Object(mut was)) => {
+                for member in [KIND, SUBJECT] {
+                    if let Some(v) = was.remove(member) {
+                        named.push((member, v));
+                    }
+                }
+                was.remove(PAYLOAD).unwrap_or(Value::Null)
+            }
+            _ => json!({ SENT: sent }),
+        };
+    } else if let Some(sent) = inline.get(SUBMITTED).and_then(Value::as_str) {
+        *inline = serde_json::from_str::<Value>(sent).unwrap_or_else(|_| json!({ SUBMITTED: sent }));
+    }
+    named
 }
 
 pub use crate::kinds::{RESERVED_KINDS, check_generic_kind};
@@ -436,15 +449,16 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
 /// apart from structure (a name can be a key, a birth date numbers), so none of it is written
 /// into the leaf: what slips past the guard can be purged without breaking the chain.
 ///
-/// The subject, too, is a caller's text (`patient:roe-j-2015-04-12` is a name and a birth date
-/// the identifier rules cannot tell from a release's): it is judged as an identifier
-/// ([`crate::identifier::check_subject`]), stored beside the log (the payload's `subject` member
-/// references it) and the leaf's subject is its keyed fingerprint ([`subject_in_leaf`]): the
-/// same subject gives the same fingerprint within one installation, so the `subjects` index
-/// still groups a subject's events, and nobody who holds the log but not the installation's key
-/// can read or enumerate it — unless it names a change or an artifact by Ward's id
-/// ([`names_a_record`]), which stays. The kind stays in the leaf: dotted lower-case words with at most
-/// [`MAX_KIND_DIGITS`] digits in all ([`check_caller_kind`]: no number and no date fits in it).
+/// The subject and the kind, too, are a caller's text (`patient:roe-j-2015-04-12` is a name
+/// and a birth date the identifier rules cannot tell from a release's, `patient.jane.roe.admitted`
+/// a patient's name in words): each is judged as an identifier
+/// ([`crate::identifier::check_caller_token`]), stored beside the log (the payload's `subject`
+/// and `kind` members reference them) and the leaf holds its keyed fingerprint
+/// ([`subject_in_leaf`], [`kind_in_leaf`]): the same text gives the same fingerprint within one
+/// installation, so the `subjects` index still groups a subject's events and a search by kind
+/// still finds them, and nobody who holds the log but not the installation's key can read or
+/// enumerate it — unless the subject names a change or an artifact by Ward's id
+/// ([`names_a_record`]), which stays.
 pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
     if events.is_empty() {
         return Err(AppError::invalid("no events", "send one event or a non-empty array"));
@@ -455,21 +469,24 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
     for mut e in events {
         check_generic_kind(&e.kind)?;
         check_generic_payload(&e.payload)?;
-        crate::identifier::check_subject(&e.subject)?;
+        crate::identifier::check_caller_token("subject", &e.subject)?;
         crate::identifier::check_token("actor", &e.actor.id)?;
-        crate::identifier::check_leaf("kind", &e.kind)?;
-        check_caller_kind(&e.kind)?;
+        crate::identifier::check_caller_token("kind", &e.kind)?;
         ledger.admit(&e)?;
-        let mut beside = serde_json::Map::new();
-        beside.insert(SUBJECT.into(), Value::String(texts.put_judged(&e.subject)?));
+        // One document an event, as before its kind and subject joined it: `{kind, subject,
+        // payload}` as sent.
+        let mut sent = serde_json::Map::new();
+        sent.insert(KIND.into(), Value::String(e.kind.clone()));
+        sent.insert(SUBJECT.into(), Value::String(e.subject.clone()));
         if !e.payload.is_null() {
-            let text = serde_json::to_string(&e.payload).map_err(AppError::internal)?;
-            beside.insert(SUBMITTED.into(), Value::String(texts.put_judged(&text)?));
+            sent.insert(PAYLOAD.into(), e.payload.take());
         }
+        let text = serde_json::to_string(&Value::Object(sent)).map_err(AppError::internal)?;
         if !names_a_record(ledger, &e.subject).await? {
             e.subject = subject_in_leaf(&key, &e.subject);
         }
-        e.payload = Value::Object(beside);
+        e.kind = kind_in_leaf(&key, &e.kind);
+        e.payload = json!({ SENT: texts.put_judged(&text)? });
         stored.push(e);
     }
     let appended = if stored.len() == 1 {
@@ -481,18 +498,38 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
     Ok(Appended { appended })
 }
 
-/// The member of a caller's event whose value references its payload, stored beside the log.
+/// The member of a caller's event whose value references its payload, stored beside the log
+/// (from 2026-12-04 to 2026-12-06; since, [`SENT`]).
 pub const SUBMITTED: &str = "submitted";
 
-/// The member of a caller's event whose value references its subject, stored beside the log.
+/// The member of a caller's event whose value references what it sent — `{kind, subject,
+/// payload}` — stored beside the log as one document.
+pub const SENT: &str = "sent";
+
+/// A caller's subject in the [`SENT`] document.
 pub const SUBJECT: &str = "subject";
+
+/// A caller's payload in the [`SENT`] document (absent when it sent none).
+pub const PAYLOAD: &str = "payload";
 
 /// The prefix of a caller's subject in the leaf, before its keyed fingerprint.
 pub const SUBJECT_PREFIX: &str = "submitted:";
 
-/// Digits a caller's kind may hold in all (`deploy.v2`, `s3.sync`): too few for a date, a phone
-/// number or a record number.
-pub const MAX_KIND_DIGITS: usize = 3;
+/// A caller's kind in the [`SENT`] document.
+pub const KIND: &str = "kind";
+
+/// The prefix of a caller's kind in the leaf, before its keyed fingerprint (a reserved kind:
+/// nobody appends one).
+pub const KIND_PREFIX: &str = "submitted.";
+
+/// What the leaf of a caller's event holds for `kind`: `submitted.` and 32 hex digits of its
+/// HMAC under the installation's key (the same kind, the same fingerprint; lower-case, a kind's
+/// alphabet).
+pub fn kind_in_leaf(key: &ward_evidence::redact::FingerprintKey, kind: &str) -> String {
+    let mac = key.fingerprint(&format!("event-kind\0{kind}"));
+    let hex = mac.rsplit(':').next().unwrap_or_default();
+    format!("{KIND_PREFIX}{}", &hex[..hex.len().min(32)])
+}
 
 /// What the leaf of a caller's event holds for `subject`: `submitted:hmac-sha256:…`, its
 /// fingerprint under the installation's key (the same subject, the same fingerprint).
@@ -530,19 +567,6 @@ pub fn check_named_actor(id: &str) -> Result<(), AppError> {
     crate::identifier::check_leaf("actor", id)?;
     crate::identifier::check_number_unmasked("actor", id)?;
     crate::identifier::check_new_name_dates("actor", id)
-}
-
-/// A caller's kind stays in the leaf: beside its lower-case letters (`NewEvent::validate`), at
-/// most [`MAX_KIND_DIGITS`] digits in all, so that it holds no date and no number a person could
-/// be found by, however written (`ticket.1961.4.12`, `j.smith.61.4.12`).
-pub fn check_caller_kind(kind: &str) -> Result<(), AppError> {
-    if kind.bytes().filter(u8::is_ascii_digit).count() > MAX_KIND_DIGITS {
-        return Err(AppError::invalid(
-            format!("an event's kind names a kind of event: at most {MAX_KIND_DIGITS} digits in all"),
-            "name the kind in words (`deploy.finished`, `build.v2`); put numbers and dates in the payload or the subject, which are stored beside the log",
-        ));
-    }
-    Ok(())
 }
 
 /// The `ward.toml` a server runs (`config.loaded`): what `ward config check --server` compares

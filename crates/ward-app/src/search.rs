@@ -112,6 +112,9 @@ pub struct Criteria {
     pub tenant: Option<String>,
     /// The kind, or a prefix ending in `.`.
     pub kind: Option<String>,
+    /// The kind as the leaf of a caller's event holds it (`ops::kind_in_leaf`), for a kind
+    /// that is not a prefix.
+    pub kind_in_leaf: Option<String>,
     /// Seconds since the epoch, inclusive.
     pub from: Option<i64>,
     /// Seconds since the epoch, exclusive.
@@ -158,7 +161,7 @@ impl Criteria {
                 let hit = if k.ends_with('.') {
                     e.kind.starts_with(k.as_str())
                 } else {
-                    &e.kind == k
+                    &e.kind == k || self.kind_in_leaf.as_ref() == Some(&e.kind)
                 };
                 if !hit {
                     return false;
@@ -328,6 +331,14 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
             None => found,
         });
     }
+    // A caller's kind is in the leaf as its fingerprint (a prefix of one is not searchable).
+    let kind_in_leaf = match &q.kind {
+        Some(k) if !k.ends_with('.') && crate::kinds::check_generic_kind(k).is_ok() => {
+            let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
+            Some(crate::ops::kind_in_leaf(&key, k))
+        }
+        _ => None,
+    };
     Ok(Criteria {
         digests,
         changes,
@@ -335,6 +346,7 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
         env: q.env.clone(),
         tenant: q.tenant.clone(),
         kind: q.kind.clone(),
+        kind_in_leaf,
         from,
         to,
     })

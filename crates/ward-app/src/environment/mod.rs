@@ -174,12 +174,23 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
     if names.len() != envs.len() {
         return Err("[[environments]]: an environment is declared twice".into());
     }
-    for e in envs {
+    for (i, e) in envs.iter().enumerate() {
         if !valid_name(&e.name) {
             return Err(format!(
                 "[[environments]] {:?}: use 1 to 64 lower-case letters, digits, '.', '_' or '-'",
                 e.name
             ));
+        }
+        // Environment, tenant and ring names are written into leaves (a deployment's record, a
+        // published bundle's tenant): judged as new names are, and not repeated (a helper's
+        // attack on `afa6612`: `john-smith-1980-04-12` and `5558675309` as tenants).
+        let given = std::iter::once(("environment", &e.name))
+            .chain(e.tenants.iter().map(|t| ("tenant", t)))
+            .chain(e.rings.iter().map(|r| ("ring", &r.name)));
+        for (what, name) in given {
+            if let Err(x) = crate::users::check_new_name(what, name) {
+                return Err(format!("[[environments]] #{}: a {what} name: {}", i + 1, x.message));
+            }
         }
         let mut seen = vec![e.name.as_str()];
         let mut cur = e;

@@ -960,7 +960,22 @@ pub fn paths(values: &Value) -> (Vec<String>, Vec<String>) {
 /// nothing in it, else by its place (`value #3 of the bundle`): a key can be a person's name, an
 /// address or a number (`oncall.jane.doe@gmail.com`), and a refusal never repeats it.
 fn shown_path(path: &str, n: usize, guard_cfg: &GuardConfig) -> String {
-    let plain = guard::scan(path, guard_cfg).is_empty()
+    // Words of a configuration's vocabulary (`db.password`, `DB_PASS`, `hosts[2].token`), each
+    // starting with a letter, without spaces, `:` or `@`, few digits, no address written out (a
+    // helper's attack on `afa6612`: `2l9o451loo.password`, `mrn:12345.token`,
+    // `John Smith.password`, `jane_doe_gmail_com.password` were repeated).
+    let words = path.split(['.', '[', ']']).filter(|w| !w.is_empty()).all(|w| {
+        (w.bytes().all(|b| b.is_ascii_digit()) && w.len() <= 3)
+            || (w.chars().next().is_some_and(char::is_alphabetic)
+                && !w
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || ":@".contains(c)))
+    });
+    let plain = words
+        && path.len() <= 128
+        && path.bytes().filter(u8::is_ascii_digit).count() <= 3
+        && !crate::identifier::mail_in_name(path)
+        && guard::scan(path, guard_cfg).is_empty()
         && crate::identifier::judge("configuration key", path).is_ok()
         && crate::identifier::check_number("configuration key", path).is_ok()
         && crate::identifier::refuse_person_shaped("configuration key", path).is_ok()
