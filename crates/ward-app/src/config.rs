@@ -230,6 +230,15 @@ impl Config {
         // identifiers (an ARN's account number is kept; a helper's attack on `afa6612`:
         // `5558675309`, `roe-j-2015-04-12` and look-alike digits were declared and recorded).
         for (i, s) in self.services.iter().enumerate() {
+            // Its name is an artifact's service: judged as `artifact register` judges one (a
+            // helper's attack on `d683bca`: `john-smith-1980-01-02` loaded and was printed).
+            let named = crate::identifier::judge("service", &s.name)
+                .and_then(|()| crate::identifier::check_number("service", &s.name))
+                .and_then(|()| crate::identifier::check_number_unmasked("service", &s.name))
+                .and_then(|()| crate::identifier::check_new_name_dates("service", &s.name));
+            if let Err(e) = named {
+                return Err(err(format!("[[services]] #{}: its name: {}", i + 1, e.message)));
+            }
             for (k, store) in s.stores.iter().enumerate() {
                 let judged = crate::identifier::judge("store", store)
                     .and_then(|()| crate::identifier::check_labelled("store", store))
@@ -313,6 +322,18 @@ mod tests {
             (
                 "[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"roe-j-2015-04-12\"]\n",
                 "2015",
+            ),
+            (
+                "[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"pt-john-smith-800102\"]\n",
+                "800102",
+            ),
+            (
+                "[[services]]\nname = \"john-smith-1980-01-02\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = []\n",
+                "1980",
+            ),
+            (
+                "[[environments]]\nname = \"staging\"\ntenants = [\"margaret-oneill-020180\"]\n",
+                "020180",
             ),
         ] {
             let e = load(text).expect_err(text);

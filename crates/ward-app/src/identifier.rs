@@ -447,6 +447,28 @@ pub fn shown(id: &str) -> String {
     }
 }
 
+/// An error message or hint as it may be shown ([`crate::freetext::withheld`]), and withheld
+/// too when a word of it is a personal e-mail address or a name beside a date — what a message
+/// quoting a configuration file repeated (a helper's attack on `d683bca`: `ward config check`
+/// printed `rpo "jane.doe@gmail.com" is not a duration`, `after = "john-smith-1980-01-02"`).
+pub fn withheld(text: &str) -> Option<String> {
+    if let Some(w) = crate::freetext::withheld(text) {
+        return Some(w);
+    }
+    let personal = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| "()[]{},;'\"`!?.:=".contains(c)))
+        .filter(|w| w.len() <= 256)
+        .any(|w| {
+            personal_mail(w)
+                || (w.bytes().any(|b| b.is_ascii_digit()) && name_beside_birth_date(w, false, Years::ThisCenturyToo))
+        });
+    personal.then(|| {
+        "the text of this message is withheld: it would repeat a value that looks like PHI (a personal e-mail address, or a name beside a date)"
+            .to_string()
+    })
+}
+
 /// Whether a word a person typed may be printed back to them (a command line in a hint): it
 /// holds nothing the guard or the identifier rules read as PHI or a secret
 /// (`smith-j-1961-04-12`, which the prose guard alone lets by, is not; nor is a bare SSN or
@@ -1145,7 +1167,17 @@ fn birth_date_words(words: &[&str], years: Years) -> Option<usize> {
         }
         _ => false,
     };
-    if one || short || two_digit_year {
+    // A name given to something new: six digits packed as a date too (`john-smith-800102`,
+    // `margaret-oneill-020180`: a helper's attack on `d683bca`), which a build number is not
+    // there.
+    let packed = years == Years::ThisCenturyToo
+        && parts.iter().any(|p| {
+            p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) && {
+                let (a, b, c) = (&p[..2], &p[2..4], &p[4..]);
+                (number(b, 12) && number(c, 31)) || (number(a, 31) && number(b, 12)) || (number(a, 12) && number(b, 31))
+            }
+        });
+    if one || short || two_digit_year || packed {
         return Some(1);
     }
     // `apr-12-1961` is read as `apr 12-1961` (digits keep their mark).
@@ -2335,6 +2367,27 @@ mod tests {
         }
     }
 
+    /// A message that would repeat a personal address or a name beside a date is withheld (what
+    /// `ward config check` quoted from a file); ordinary messages are shown as they are.
+    #[test]
+    fn a_message_repeating_a_personal_address_or_a_name_beside_a_date_is_withheld() {
+        for text in [
+            "[[services]] orders: rpo \"jane.doe@gmail.com\" is not a duration",
+            "[[environments]] prod: after = \"john-smith-1980-01-02\" is not declared",
+            "ring r1 names tenant roe-j-2015-04-12, which is not in tenants",
+        ] {
+            let w = super::withheld(text).expect(text);
+            assert!(!w.contains("jane") && !w.contains("smith") && !w.contains("roe"), "{w}");
+        }
+        for text in [
+            "CHG-3001027a is not open; deployed 2026-12-06 to prod",
+            "release-2026-01-15 is not a declared environment",
+            "run `ward --as dana approve CHG-3001027a`",
+        ] {
+            assert_eq!(super::withheld(text), None, "{text}");
+        }
+    }
+
     /// A name given to something new (a user, a token, a builder, an environment) holds no
     /// name beside a date of this century either — the identifier rules read a tool's
     /// `team-a-2019-03-02` as a release — while a word naming no one beside a date is kept.
@@ -2383,7 +2436,10 @@ mod tests {
             super::check_new_name_dates("token name", name).expect(name);
         }
         // Letters standing in for digits (a helper's attack on `1d87e6e`).
-        for name in ["219o451loo", "ci-555l234567"] {
+        for name in ["john-smith-800102", "margaret-oneill-020180"] {
+            super::check_new_name_dates("token name", name).expect_err(name);
+        }
+        for name in ["219o451loo", "ci-555l234567", "2l9o45lloo"] {
             super::check_number_unmasked("token name", name).expect_err(name);
         }
         for name in ["ci-deploy", "node-10", "web01", "logs-2026"] {

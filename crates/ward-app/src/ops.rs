@@ -564,6 +564,9 @@ async fn names_a_record(ledger: &Ledger, subject: &str) -> Result<bool, AppError
 /// ([`crate::identifier::check_leaf`]) and no name beside a date of this century
 /// ([`crate::identifier::check_new_name_dates`]).
 pub fn check_named_actor(id: &str) -> Result<(), AppError> {
+    // A document reference as the actor would make every later export fail to verify, as one
+    // in a payload would (a helper's attack on `d683bca`).
+    check_generic_payload(&Value::String(id.to_string()))?;
     crate::identifier::check_leaf("actor", id)?;
     crate::identifier::check_number_unmasked("actor", id)?;
     crate::identifier::check_new_name_dates("actor", id)

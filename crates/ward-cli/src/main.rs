@@ -33,9 +33,9 @@ fn main() {
                 e.exit();
             }
             let text = without_refused_values(&e);
-            match ward_app::freetext::withheld(&text) {
-                Some(w) => eprintln!("error: {w}\nhint: see `ward --help`"),
-                None => eprint!("{text}"),
+            match ward_app::identifier::withheld(&text) {
+                Some(w) => say(&format!("error: {w}\nhint: see `ward --help`\n")),
+                None => say(&text),
             }
             std::process::exit(2);
         }
@@ -216,8 +216,8 @@ fn report(g: &cli::Global, e: &anyhow::Error) -> i32 {
     };
     // Never echo: a message or hint that quotes PHI or a secret (an argument the parser
     // rejected, a value a check refused) is withheld, like the server's.
-    let message = ward_app::freetext::withheld(&message).unwrap_or(message);
-    let hint = hint.map(|h| ward_app::freetext::withheld(&h).unwrap_or(h));
+    let message = ward_app::identifier::withheld(&message).unwrap_or(message);
+    let hint = hint.map(|h| ward_app::identifier::withheld(&h).unwrap_or(h));
     let hint = hint.map(|h| actions::as_run(&h, g));
     let message = message.replace('\n', " ");
     if out == Output::Json {
@@ -225,9 +225,17 @@ fn report(g: &cli::Global, e: &anyhow::Error) -> i32 {
             &serde_json::json!({ "error": { "code": kind, "message": message, "hint": hint } }).to_string(),
         );
     }
-    eprintln!("error: {message}");
+    say(&format!("error: {message}\n"));
     if let Some(h) = hint {
-        eprintln!("hint: {h}");
+        say(&format!("hint: {h}\n"));
     }
     code
+}
+
+/// Writes to stderr, ignoring a closed one (`ward … 2>&1 | head -c 5`): the exit code still
+/// says what happened, and `eprintln!` would panic on the broken pipe (a helper's attack on
+/// `d683bca`).
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

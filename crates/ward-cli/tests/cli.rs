@@ -206,6 +206,8 @@ fn helpful_errors() {
         r#"{"id":"ci:219451100","kind":"automation"}"#,
         r#"{"id":"ci:roe-j-2015-04-12","kind":"automation"}"#,
         r#"{"id":"ci:２１９４５１１００","kind":"automation"}"#,
+        // A document reference never stored: every later export would fail to verify.
+        r#"{"id":"doc:sha256:9038b838b8e7c1b2a0f0e1d2c3b4a5968778695a4b3c2d1e0f1e2d3c4b5a6978","kind":"automation"}"#,
     ] {
         let o = run_with_stdin(
             {

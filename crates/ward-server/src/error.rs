@@ -119,10 +119,10 @@ impl IntoResponse for ApiError {
         // Never echo: a message or hint that quotes PHI or a secret is withheld here, whatever
         // handler built it.
         let mut detail = self.detail;
-        if let Some(w) = ward_app::freetext::withheld(&detail.message) {
+        if let Some(w) = ward_app::identifier::withheld(&detail.message) {
             detail.message = w;
         }
-        if let Some(w) = ward_app::freetext::withheld(&detail.hint) {
+        if let Some(w) = ward_app::identifier::withheld(&detail.hint) {
             detail.hint = w;
         }
         (self.status, axum::Json(ErrorBody { error: detail })).into_response()

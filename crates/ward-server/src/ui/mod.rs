@@ -396,8 +396,8 @@ fn failure(e: ward_app::AppError) -> Response {
 /// [`failure`] with the way back to where the person acted (`href`, named `back`).
 fn failure_back(e: ward_app::AppError, href: &str, back: &str) -> Response {
     let e = crate::error::ApiError::from(e);
-    let message = ward_app::freetext::withheld(&e.detail.message).unwrap_or(e.detail.message);
-    let hint = ward_app::freetext::withheld(&e.detail.hint).unwrap_or(e.detail.hint);
+    let message = ward_app::identifier::withheld(&e.detail.message).unwrap_or(e.detail.message);
+    let hint = ward_app::identifier::withheld(&e.detail.hint).unwrap_or(e.detail.hint);
     message_page_back(e.status, &message, &hint, href, back)
 }
 
