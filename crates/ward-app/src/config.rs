@@ -233,9 +233,7 @@ impl Config {
             // Its name is an artifact's service: judged as `artifact register` judges one (a
             // helper's attack on `d683bca`: `john-smith-1980-01-02` loaded and was printed).
             let named = crate::identifier::judge("service", &s.name)
-                .and_then(|()| crate::identifier::check_number("service", &s.name))
-                .and_then(|()| crate::identifier::check_number_unmasked("service", &s.name))
-                .and_then(|()| crate::identifier::check_new_name_dates("service", &s.name));
+                .and_then(|()| crate::identifier::check_service_name("service", &s.name));
             if let Err(e) = named {
                 return Err(err(format!("[[services]] #{}: its name: {}", i + 1, e.message)));
             }

@@ -373,11 +373,7 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
         match name {
             // A service is named once, by people, like a token (`patient-api`): no name beside
             // a date of this century either (`roe-j-2015-04-12`).
-            "service" => {
-                crate::identifier::check_number(name, v)?;
-                crate::identifier::check_number_unmasked(name, v)?;
-                crate::identifier::check_new_name_dates(name, v)?
-            }
+            "service" => crate::identifier::check_service_name(name, v)?,
             "branch" => crate::identifier::check_number_in_ref(name, v)?,
             // Versions and build ids are numbers; not after a word naming a person's number
             // (`member-00123456`, `pt.00123456`: attack round 9).

@@ -685,6 +685,16 @@ fn refuse_birth_date(field: &str, token: &str, relaxed: bool, years: Years) -> R
     Ok(())
 }
 
+/// What a service's name holds beyond the identifier reading ([`judge`]) — the same for an
+/// artifact's `service` and a `[[services]]` name in `ward.toml`: no number of 7 digits or more,
+/// as written or with look-alike letters read as digits, and no name beside a date of this
+/// century (a service is named once, by people).
+pub fn check_service_name(field: &str, name: &str) -> Result<(), AppError> {
+    check_number(field, name)?;
+    check_number_unmasked(field, name)?;
+    check_new_name_dates(field, name)
+}
+
 /// The years a date is read as a birth date in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Years {

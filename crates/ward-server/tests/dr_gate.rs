@@ -293,28 +293,40 @@ async fn a_high_risk_change_needs_a_rollback_drill_on_record() {
     .await;
 }
 
+/// A restore test of `store` finished now, signed by `user:dana` holding `role` with
+/// `password`: what the refusal tests send.
+async fn restore_test_now(
+    ledger: &Ledger,
+    role: Role,
+    store: &str,
+    password: &str,
+) -> Result<ward_app::dr::RestoreTestRecord, ward_app::error::AppError> {
+    ward_app::dr::record_restore_test(
+        ledger,
+        &policy().dr,
+        &person("user:dana", vec![role]),
+        &ward_app::dr::RestoreTestRequest {
+            store: store.into(),
+            finished: jiff::Timestamp::now().to_string(),
+            duration_secs: 60,
+            checked: "row counts match".into(),
+            password: Some(password.into()),
+            reauth_token: None,
+        },
+        &Default::default(),
+        jiff::Timestamp::now().as_second(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_restore_test_with_a_wrong_password_is_refused_and_recorded() {
     on_both_stores(|ledger| async move {
         setup(&ledger, 2 * H, 10 * D, "normal").await;
         let before = ward_app::dr::restore_tests(&ledger).await.expect("tests").len();
-        let e = ward_app::dr::record_restore_test(
-            &ledger,
-            &policy().dr,
-            &person("user:dana", vec![Role::ReleaseManager]),
-            &ward_app::dr::RestoreTestRequest {
-                store: "orders-db".into(),
-                finished: jiff::Timestamp::now().to_string(),
-                duration_secs: 60,
-                checked: "row counts match".into(),
-                password: Some("wrong".into()),
-                reauth_token: None,
-            },
-            &Default::default(),
-            jiff::Timestamp::now().as_second(),
-        )
-        .await
-        .expect_err("a wrong password signs nothing");
+        let e = restore_test_now(&ledger, Role::ReleaseManager, "orders-db", "wrong")
+            .await
+            .expect_err("a wrong password signs nothing");
         assert_eq!(e.code, "reauthentication_failed", "{e:?}");
         assert_eq!(ward_app::dr::restore_tests(&ledger).await.expect("tests").len(), before);
         let size = ledger.head().await.expect("head").size();
@@ -340,23 +352,9 @@ async fn a_restore_test_of_a_store_no_service_declares_is_refused() {
         setup(&ledger, 2 * H, 10 * D, "normal").await;
         let before = ledger.head().await.expect("head").size();
         for store in ["219451100", "jane.doe.gmail.com", "roe-j-2015-04-12", "orders-db2"] {
-            let e = ward_app::dr::record_restore_test(
-                &ledger,
-                &policy().dr,
-                &person("user:dana", vec![Role::ReleaseManager]),
-                &ward_app::dr::RestoreTestRequest {
-                    store: store.into(),
-                    finished: jiff::Timestamp::now().to_string(),
-                    duration_secs: 60,
-                    checked: "row counts match".into(),
-                    password: Some(PASSWORD.into()),
-                    reauth_token: None,
-                },
-                &Default::default(),
-                jiff::Timestamp::now().as_second(),
-            )
-            .await
-            .expect_err(store);
+            let e = restore_test_now(&ledger, Role::ReleaseManager, store, PASSWORD)
+                .await
+                .expect_err(store);
             assert!(
                 ["unknown_store", "invalid_request", "sensitive_content"].contains(&e.code.as_str()),
                 "{store}: {e:?}"
@@ -377,23 +375,9 @@ async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_chan
     on_both_stores(|ledger| async move {
         setup(&ledger, 2 * H, 10 * D, "normal").await;
         let before = ward_app::dr::restore_tests(&ledger).await.expect("tests").len();
-        let e = ward_app::dr::record_restore_test(
-            &ledger,
-            &policy().dr,
-            &person("user:dana", vec![Role::Developer]),
-            &ward_app::dr::RestoreTestRequest {
-                store: "orders-db".into(),
-                finished: jiff::Timestamp::now().to_string(),
-                duration_secs: 60,
-                checked: "row counts match".into(),
-                password: Some(PASSWORD.into()),
-                reauth_token: None,
-            },
-            &Default::default(),
-            jiff::Timestamp::now().as_second(),
-        )
-        .await
-        .expect_err("a developer signs no restore test");
+        let e = restore_test_now(&ledger, Role::Developer, "orders-db", PASSWORD)
+            .await
+            .expect_err("a developer signs no restore test");
         assert_eq!(e.code, "role_required", "{e:?}");
         assert_eq!(ward_app::dr::restore_tests(&ledger).await.expect("tests").len(), before);
     })
