@@ -43,6 +43,18 @@ pub struct Commit {
     pub time: Option<String>,
 }
 
+/// A commit author of a change, as its leaf records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Author {
+    /// The Ward identity the address stood for when it was recorded (`[approvals] git_authors`,
+    /// else `user:<local part>`): separation of duties holds on it after the address is purged.
+    pub identity: String,
+    /// The address as git wrote it: a document reference beside the log (purgeable); shown as
+    /// its text.
+    pub address: String,
+}
+
 /// A change to open.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -144,9 +156,18 @@ pub struct Change {
     #[serde(default)]
     pub editors: Vec<String>,
     /// Every commit author e-mail ever listed on the change (a later update that drops a commit
-    /// does not drop its author).
+    /// does not drop its author), as entries before 2026-12-07 recorded them; later entries
+    /// list every author in `authors`.
     #[serde(default)]
     pub past_authors: Vec<String>,
+    /// Every commit author ever listed on the change, current and past (a later update that
+    /// drops a commit does not drop its author), each with the identity it stood for.
+    #[serde(default)]
+    pub authors: Vec<Author>,
+    /// What each author's address reference reads as, where its document is held ([`get`] and
+    /// [`list`] read them); not part of the record.
+    #[serde(skip)]
+    pub addresses: std::collections::HashMap<String, String>,
     /// Everyone who overrode, proposed or concurred in overriding the tier (accumulates).
     #[serde(default)]
     pub classifiers: Vec<String>,
@@ -207,12 +228,48 @@ impl Change {
         self.request.kind == "emergency" || self.request.incident_url.is_some()
     }
 
+    /// An author's address as stored (a reference, or inline in older entries) read as its text;
+    /// `None` when its document is not held (purged).
+    pub fn address_of<'a>(&'a self, stored: &'a str) -> Option<&'a str> {
+        if crate::documents::is_reference(stored) {
+            self.addresses.get(stored).map(String::as_str)
+        } else {
+            Some(stored)
+        }
+    }
+
+    /// Every author ever listed, stored form with its text (`None`: purged): the recorded list,
+    /// then (entries before it) the commits' and past authors' addresses.
+    fn authors_read(&self) -> Vec<(Author, Option<String>)> {
+        let mut out: Vec<(Author, Option<String>)> = Vec::new();
+        let older = self.request.commits.iter().map(|c| &c.author).chain(&self.past_authors);
+        let all = self.authors.iter().cloned().chain(older.map(|a| Author {
+            identity: String::new(),
+            address: a.clone(),
+        }));
+        for a in all {
+            if a.address.is_empty() || out.iter().any(|(x, _)| x.address == a.address) {
+                continue;
+            }
+            let text = self.address_of(&a.address).map(str::to_string);
+            out.push((a, text));
+        }
+        out
+    }
+
     /// The people this change's separation of duties is measured against.
     pub fn parties(&self) -> ward_core::approval::Parties {
-        let mut author_emails: Vec<String> = self.request.commits.iter().map(|c| c.author.clone()).collect();
-        author_emails.extend(self.past_authors.iter().cloned());
+        let read = self.authors_read();
+        let mut author_emails: Vec<String> = read.iter().filter_map(|(_, t)| t.clone()).collect();
         author_emails.sort();
         author_emails.dedup();
+        let mut author_identities: Vec<String> = read
+            .iter()
+            .map(|(a, _)| a.identity.clone())
+            .filter(|i| !i.is_empty())
+            .collect();
+        author_identities.sort();
+        author_identities.dedup();
         let mut classifiers = self.classifiers.clone();
         if let Some(o) = &self.tier_override {
             classifiers.push(o.by.clone());
@@ -227,6 +284,7 @@ impl Change {
         ward_core::approval::Parties {
             opener: self.opener.clone(),
             author_emails,
+            author_identities,
             editors: self.editors.clone(),
             classifiers,
         }
@@ -420,7 +478,10 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             crate::identifier::check_number_in_ref("configuration version", v)?;
         }
     }
-    if let Some(r) = &req.commit_range {
+    // Stored beside the log since 2026-12-07 (a side of digits only, `219451100..HEAD`, reads as
+    // an abbreviated commit: no rule can tell); an update carries the reference forward, judged
+    // then.
+    if let Some(r) = req.commit_range.as_ref().filter(|r| !crate::documents::is_reference(r)) {
         // Abbreviated commits: digits in a row are not counted, a label's number is; a side
         // that is no commit id is a ref, read as a branch is (`fix/219451100..HEAD`: a helper's
         // attack on `1d87e6e`).
@@ -445,14 +506,18 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
     }
     for c in &req.commits {
         text("commit", &c.sha, 64)?;
-        text("author", &c.author, 320)?;
-        // Written into the leaf: a commit id and an author's address are identifiers
-        // (`mary-jones-19610412@…` is a name and a birth date, attack round 7).
+        // Written into the leaf: a commit id is an identifier.
         crate::identifier::judge("commit", &c.sha)?;
-        // A GitHub no-reply address starts with the account's number (`12345678+login@…`): no
-        // date of anyone's birth.
-        let author = c.author.trim_start_matches(|ch: char| ch.is_ascii_digit());
-        crate::identifier::judge("author", author.strip_prefix('+').unwrap_or(&c.author))?;
+        // An author's address is stored beside the log (an update carries its reference
+        // forward: judged then); the identity derived from it stays in the leaf, so the address
+        // is judged as an identifier (`mary-jones-19610412@…` is a name and a birth date,
+        // attack round 7). A GitHub no-reply address starts with the account's number
+        // (`12345678+login@…`): no date of anyone's birth.
+        if !crate::documents::is_reference(&c.author) {
+            text("author", &c.author, 320)?;
+            let author = c.author.trim_start_matches(|ch: char| ch.is_ascii_digit());
+            crate::identifier::judge("author", author.strip_prefix('+').unwrap_or(&c.author))?;
+        }
         if let Some(t) = &c.time
             && t.parse::<jiff::Timestamp>().is_err()
         {
@@ -466,6 +531,110 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+/// Stores each commit's author address beside the log and lists every author of the change:
+/// `earlier` (the change's authors so far, each with its text: `None` when purged) carried with
+/// their references, then each new address, stored once (a commit by an earlier author reuses
+/// its reference) with the identity it stands for under `rules` now. Writes the commits' author
+/// references and the list into `payload`; returns the list and what each new reference reads
+/// as.
+fn record_authors(
+    payload: &mut Value,
+    commits: &[Commit],
+    earlier: &[(Author, Option<String>)],
+    rules: &ward_core::approval::ApprovalRules,
+    texts: &mut crate::documents::Texts,
+) -> Result<(Vec<Author>, std::collections::HashMap<String, String>), AppError> {
+    let mut by_text: std::collections::HashMap<String, String> = Default::default();
+    let mut authors: Vec<Author> = Vec::new();
+    let add = |authors: &mut Vec<Author>, a: Author| {
+        if !authors.iter().any(|x| x.address == a.address) {
+            authors.push(a);
+        }
+    };
+    for (a, text) in earlier {
+        // An older entry's inline address is stored now; its identity is derived now.
+        let identity = match (a.identity.is_empty(), text) {
+            (false, _) => a.identity.clone(),
+            (true, Some(t)) => rules.author_identity(t),
+            (true, None) => continue,
+        };
+        let address = if crate::documents::is_reference(&a.address) {
+            a.address.clone()
+        } else {
+            texts.put_judged(&a.address)?
+        };
+        if let Some(t) = text {
+            by_text.entry(t.clone()).or_insert_with(|| address.clone());
+        }
+        add(&mut authors, Author { identity, address });
+    }
+    let mut refs = Vec::with_capacity(commits.len());
+    for c in commits {
+        let r = if c.author.is_empty() || crate::documents::is_reference(&c.author) {
+            // Carried from the stored request (its author is among `earlier`).
+            c.author.clone()
+        } else if let Some(r) = by_text.get(&c.author) {
+            r.clone()
+        } else {
+            // Judged by `validate` as an identifier, more closely than the guard reads prose.
+            let r = texts.put_judged(&c.author)?;
+            by_text.insert(c.author.clone(), r.clone());
+            add(
+                &mut authors,
+                Author {
+                    identity: rules.author_identity(&c.author),
+                    address: r.clone(),
+                },
+            );
+            r
+        };
+        refs.push(r);
+    }
+    if let Some(list) = payload.get_mut("commits").and_then(Value::as_array_mut) {
+        for (c, r) in list.iter_mut().zip(refs) {
+            c["author"] = json!(r);
+        }
+    }
+    payload["authors"] = serde_json::to_value(&authors).map_err(AppError::internal)?;
+    let read = by_text.into_iter().map(|(t, r)| (r, t)).collect();
+    Ok((authors, read))
+}
+
+/// Reads each author's address reference of `change` (the documents held; a purged one stays
+/// unread and the identity recorded with it stands).
+async fn read_addresses(ledger: &Ledger, change: &mut Change) -> Result<(), AppError> {
+    let stored = change
+        .authors
+        .iter()
+        .map(|a| &a.address)
+        .chain(change.request.commits.iter().map(|c| &c.author))
+        .chain(&change.past_authors);
+    let mut refs: Vec<String> = stored.filter(|a| crate::documents::is_reference(a)).cloned().collect();
+    refs.sort_unstable();
+    refs.dedup();
+    for r in refs {
+        if let Some(digest) = ward_ledger::documents::parse_reference(&r)
+            && let Some(bytes) = ledger.store().document(&digest).await?
+            && let Some(text) = ward_ledger::documents::text_of(&bytes)
+        {
+            change.addresses.insert(r, text);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the stored `commits` read as `given`, commit for commit: commits given again (the
+/// same range read again) change nothing.
+fn commits_read_as(change: &Change, given: &[Commit]) -> bool {
+    change.request.commits.len() == given.len()
+        && change
+            .request
+            .commits
+            .iter()
+            .zip(given)
+            .all(|(s, g)| s.sha == g.sha && s.time == g.time && change.address_of(&s.author) == Some(g.author.as_str()))
 }
 
 fn new_id() -> Result<String, AppError> {
@@ -529,6 +698,16 @@ async fn checked_payload(
         if let Some(u) = url {
             payload[field] = json!(texts.carry(u)?);
         }
+    }
+    // So does the commit range: a ref's name is a person's choice (judged by `validate` as an
+    // identifier, more closely than the guard reads prose).
+    if let Some(r) = &req.commit_range {
+        let stored = if crate::documents::is_reference(r) {
+            r.clone()
+        } else {
+            texts.put_judged(r)?
+        };
+        payload["commit_range"] = json!(stored);
     }
     payload["paths"] = json!(recorded);
     payload["id"] = json!(id);
@@ -594,11 +773,14 @@ async fn reads_as(ledger: &Ledger, stored: &[String], given: &[String]) -> Resul
     Ok(true)
 }
 
-/// Opens a change: validates it, checks its artifacts are registered, classifies it.
+/// Opens a change: validates it, checks its artifacts are registered, classifies it; each commit
+/// author's address is stored beside the log with the identity it stands for under
+/// `approval_rules` in the leaf.
 pub async fn open(
     ledger: &Ledger,
     by: &Identity,
     rules: &RiskRules,
+    approval_rules: &ward_core::approval::ApprovalRules,
     req: &ChangeRequest,
     read_from_git: bool,
 ) -> Result<Change, AppError> {
@@ -611,20 +793,24 @@ pub async fn open(
     // document Ward never stored (updates carry the stored references forward).
     let ticket = req.ticket_url.as_deref().unwrap_or_default();
     let incident = req.incident_url.as_deref().unwrap_or_default();
+    let range = req.commit_range.as_deref().unwrap_or_default();
     let paths = req.paths.iter().map(|p| ("path", p.as_str()));
     for (field, v) in [
         ("title", req.title.as_str()),
         ("description", req.description.as_str()),
         ("ticket", ticket),
         ("incident", incident),
+        ("commit range", range),
     ]
     .into_iter()
     .chain(paths)
+    .chain(req.commits.iter().map(|c| ("commit author", c.author.as_str())))
     {
         refuse_reference(field, v)?;
     }
     let mut texts = crate::documents::Texts::new();
-    let (classification, payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
+    let (classification, mut payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
+    let (authors, addresses) = record_authors(&mut payload, &req.commits, &[], approval_rules, &mut texts)?;
     let receipt = crate::documents::append(
         ledger,
         NewEvent {
@@ -646,6 +832,8 @@ pub async fn open(
         pending_override: None,
         editors: vec![],
         past_authors: vec![],
+        authors,
+        addresses,
         classifiers: vec![],
         commits_source: source.label().into(),
         commits_asserted_by: by.id.clone(),
@@ -692,6 +880,7 @@ pub async fn update(
     ledger: &Ledger,
     by: &Identity,
     rules: &RiskRules,
+    approval_rules: &ward_core::approval::ApprovalRules,
     id: &str,
     upd: &ChangeUpdate,
     read_from_git: bool,
@@ -706,11 +895,23 @@ pub async fn update(
     if let Some(a) = &upd.artifacts {
         req.artifacts = a.clone();
     }
-    if upd.commit_range.is_some() {
-        req.commit_range = upd.commit_range.clone();
+    if let Some(r) = &upd.commit_range {
+        // The stored range is a reference: the same range given again is no new content.
+        refuse_reference("commit range", r)?;
+        let stored = old.request.commit_range.as_slice();
+        if !reads_as(ledger, stored, std::slice::from_ref(r)).await? {
+            req.commit_range = Some(r.clone());
+        }
     }
     if let Some(c) = &upd.commits {
-        req.commits = c.clone();
+        // Stored authors are references: the same commits given again are no new content, and
+        // a reference given as an author is refused (it would point the log at any stored text).
+        for x in c {
+            refuse_reference("commit author", &x.author)?;
+        }
+        if !commits_read_as(&old, c) {
+            req.commits = c.clone();
+        }
     }
     if let Some(p) = &upd.paths {
         // Stored paths are references: the same paths given again are no new content, and a
@@ -795,12 +996,17 @@ pub async fn update(
     if content_changed && by.id != old.opener && !editors.contains(&by.id) {
         editors.push(by.id.clone());
     }
-    let mut past_authors = parties.author_emails;
-    past_authors.retain(|a| !req.commits.iter().any(|c| &c.author == a));
+    let (authors, mut addresses) = record_authors(
+        &mut payload,
+        &req.commits,
+        &old.authors_read(),
+        approval_rules,
+        &mut texts,
+    )?;
+    addresses.extend(old.addresses.iter().map(|(r, t)| (r.clone(), t.clone())));
     payload["updated_by"] = json!(by.id);
     payload["content_changed"] = json!(content_changed);
     payload["editors"] = json!(editors);
-    payload["past_authors"] = json!(past_authors);
     payload["classifiers"] = json!(parties.classifiers);
     payload["seq"] = json!(old.seq);
     payload["time"] = json!(old.time);
@@ -824,7 +1030,9 @@ pub async fn update(
         tier_override: None,
         pending_override: None,
         editors,
-        past_authors,
+        past_authors: vec![],
+        authors,
+        addresses,
         classifiers: parties.classifiers,
         commits_source: source.label().into(),
         commits_asserted_by: source.by.to_string(),
@@ -859,7 +1067,9 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, AppError> 
     };
     let over = ledger.store().projection(OVERRIDES, id).await?;
     let proposal = ledger.store().projection(PROPOSALS, id).await?;
-    assemble(doc, over, proposal).map(Some)
+    let mut change = assemble(doc, over, proposal)?;
+    read_addresses(ledger, &mut change).await?;
+    Ok(Some(change))
 }
 
 /// Every change, newest first.
@@ -875,6 +1085,9 @@ pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, AppError> {
         .into_iter()
         .map(|(id, doc)| assemble(doc, overrides.remove(&id), proposals.remove(&id)))
         .collect::<Result<_, AppError>>()?;
+    for c in &mut out {
+        read_addresses(ledger, c).await?;
+    }
     out.sort_by_key(|c| std::cmp::Reverse(c.seq));
     Ok(out)
 }

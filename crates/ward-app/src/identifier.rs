@@ -1226,8 +1226,12 @@ fn labelled_number(token: &str, relaxed: bool) -> bool {
             return false;
         };
         let strong = label == Label::Birth || strong_label_before(b, i);
+        // After `mrn` or `ssn`, 4 digits are already a record number's or an SSN's last four
+        // (`mrn12345`, `ssn-6789`: a helper's attack on `8359204`); nothing else is so named.
+        let record = record_label_before(b, i);
         let counts = |digits: usize, from: usize| {
-            digits >= 6 && (!relaxed || strong || b[from] == b'0' || (9..=10).contains(&digits))
+            (digits >= 6 || (record && digits >= 4))
+                && (!relaxed || strong || b[from] == b'0' || (9..=10).contains(&digits))
         };
         if label == Label::Birth {
             return counts(run_of_digits(b, i, false).0, i);
@@ -1290,6 +1294,17 @@ fn compact_time(b: &[u8], at: usize) -> bool {
 /// Whether the label before `at` is one no CI names jobs after: `ssn`, `mrn` (or starting so),
 /// `dob`, `birth…`.
 fn strong_label_before(b: &[u8], at: usize) -> bool {
+    let w = word_before(b, at);
+    w.starts_with(b"ssn") || w.starts_with(b"mrn") || w.starts_with(b"birth") || w == b"dob" || w == b"dobs"
+}
+
+/// Whether the word before the digits at `at` is `mrn` or `ssn` (plural too).
+fn record_label_before(b: &[u8], at: usize) -> bool {
+    matches!(word_before(b, at).as_slice(), b"mrn" | b"mrns" | b"ssn" | b"ssns")
+}
+
+/// The word of letters before the digits at `at` (lower-cased), across up to 16 other marks.
+fn word_before(b: &[u8], at: usize) -> Vec<u8> {
     let mut j = at;
     while j > 0 && !b[j - 1].is_ascii_alphabetic() && at - j < 16 {
         j -= 1;
@@ -1298,8 +1313,7 @@ fn strong_label_before(b: &[u8], at: usize) -> bool {
     while j > 0 && b[j - 1].is_ascii_alphabetic() && end - j < 64 {
         j -= 1;
     }
-    let w = b[j..end].to_ascii_lowercase();
-    w.starts_with(b"ssn") || w.starts_with(b"mrn") || w.starts_with(b"birth") || w == b"dob" || w == b"dobs"
+    b[j..end].to_ascii_lowercase()
 }
 
 /// A year and a month at the start of `b` (`2024.05`, `2024-05`, `2024/05`; 1900–2099).
@@ -2401,6 +2415,33 @@ mod tests {
     /// A name given to something new (a user, a token, a builder, an environment) holds no
     /// name beside a date of this century either — the identifier rules read a tool's
     /// `team-a-2019-03-02` as a release — while a word naming no one beside a date is kept.
+    /// After `mrn` or `ssn`, four digits are already a person's (a record number, an SSN's last
+    /// four); after other words, and as versions or build numbers, they are not.
+    #[test]
+    fn a_short_record_number_after_mrn_or_ssn_is_refused() {
+        for v in [
+            "mrn12345",
+            "mrn-1234",
+            "MRN_00042",
+            "ssn-6789",
+            "ssns.1234",
+            "fix-mrn1234",
+        ] {
+            let e = check_labelled("token name", v).expect_err(v);
+            assert!(!e.message.contains(v), "{e:?}");
+        }
+        for v in [
+            "mrn-lookup",
+            "ssn-mask-v2",
+            "mrn-v12",
+            "api-1234",
+            "build-12345",
+            "kernel-3.10.0-1160",
+        ] {
+            check_labelled("token name", v).expect(v);
+        }
+    }
+
     #[test]
     fn a_childs_name_and_birth_date_as_a_new_name_is_refused() {
         for name in [

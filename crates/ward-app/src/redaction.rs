@@ -32,6 +32,12 @@ fn read(stored: Option<String>) -> Result<Option<FingerprintKey>, AppError> {
         .transpose()
 }
 
+/// This installation's key when it has one (a read never creates it: without a key, no
+/// fingerprint made under one exists).
+pub async fn existing_key(store: &dyn Store) -> Result<Option<FingerprintKey>, AppError> {
+    read(store.get_meta(META_KEY).await?)
+}
+
 /// This installation's key: read from `ward_meta`, or created there on first use.
 pub async fn installation_key(store: &dyn Store) -> Result<FingerprintKey, AppError> {
     if let Some(k) = read(store.get_meta(META_KEY).await?)? {

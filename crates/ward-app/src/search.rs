@@ -331,11 +331,13 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
             None => found,
         });
     }
-    // A caller's kind is in the leaf as its fingerprint (a prefix of one is not searchable).
+    // A caller's kind is in the leaf as its fingerprint (a prefix of one is not searchable);
+    // a search never creates the key (without one, no caller's kind was fingerprinted).
     let kind_in_leaf = match &q.kind {
         Some(k) if !k.ends_with('.') && crate::kinds::check_generic_kind(k).is_ok() => {
-            let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
-            Some(crate::ops::kind_in_leaf(&key, k))
+            crate::redaction::existing_key(ledger.store().as_ref())
+                .await?
+                .map(|key| crate::ops::kind_in_leaf(&key, k))
         }
         _ => None,
     };
@@ -413,4 +415,37 @@ pub async fn search(
         more,
         changes: changes.into_iter().collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A search is a read: looking for a caller's kind never creates the installation's key
+    /// (without one, no kind was fingerprinted), and once there is one the kind is found by it.
+    #[tokio::test]
+    async fn a_search_by_kind_never_creates_the_installations_key() {
+        let db = ward_store::testing::TestDb::sqlite();
+        let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), crate::projectors());
+        let store = ledger.store();
+        let q = SearchQuery {
+            kind: Some("deploy.finished".into()),
+            ..SearchQuery::default()
+        };
+        let crit = criteria(&ledger, &q).await.expect("criteria");
+        assert_eq!(crit.kind_in_leaf, None);
+        assert!(
+            crate::redaction::existing_key(store.as_ref())
+                .await
+                .expect("read")
+                .is_none()
+        );
+        let key = crate::redaction::installation_key(store.as_ref()).await.expect("key");
+        let crit = criteria(&ledger, &q).await.expect("criteria");
+        assert_eq!(
+            crit.kind_in_leaf,
+            Some(crate::ops::kind_in_leaf(&key, "deploy.finished"))
+        );
+        db.cleanup().await;
+    }
 }

@@ -156,7 +156,7 @@ impl Ward {
     /// Opens a change request, classified under the risk rules in force.
     pub async fn open_change(&self, by: &Identity, req: &ChangeRequest, from_git: bool) -> Result<Change, AppError> {
         crate::environment::check_targets(self.environments(), &req.environments)?;
-        changes::open(&self.ledger, by, &self.risk, req, from_git).await
+        changes::open(&self.ledger, by, &self.risk, &self.approvals, req, from_git).await
     }
 
     /// Updates a change (commits, paths, artifacts, ticket, environments), classified again.
@@ -170,7 +170,7 @@ impl Ward {
         if let Some(targets) = &upd.environments {
             crate::environment::check_targets(self.environments(), targets)?;
         }
-        changes::update(&self.ledger, by, &self.risk, id, upd, from_git).await
+        changes::update(&self.ledger, by, &self.risk, &self.approvals, id, upd, from_git).await
     }
 
     /// Overrides (or proposes to override) a change's tier.

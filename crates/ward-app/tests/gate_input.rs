@@ -245,6 +245,7 @@ async fn facts_read_from_either_store_build_the_document_gate_input_returns() {
             &ledger,
             &ci,
             &RiskRules::default(),
+            &ward_core::approval::ApprovalRules::default(),
             &ward_app::changes::ChangeRequest {
                 title: "t".into(),
                 kind: "normal".into(),

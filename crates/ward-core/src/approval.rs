@@ -147,8 +147,13 @@ impl ApprovalRules {
 pub struct Parties {
     /// The identity that opened the change.
     pub opener: String,
-    /// Commit author e-mails (as git records them), current and past.
+    /// Commit author e-mails (as git records them), current and past, where they can be read
+    /// (each is stored beside the log; a purged one is no longer known).
     pub author_emails: Vec<String>,
+    /// The Ward identities those authors stood for when they were recorded
+    /// ([`ApprovalRules::author_identity`] then): still there when an address was purged.
+    #[serde(default)]
+    pub author_identities: Vec<String>,
     /// Identities that changed the change's content after it was opened.
     pub editors: Vec<String>,
     /// Identities that overrode (or concurred in overriding) its tier.
@@ -161,6 +166,7 @@ impl Parties {
         self.opener == id
             || self.editors.iter().any(|e| e == id)
             || self.classifiers.iter().any(|c| c == id)
+            || self.author_identities.iter().any(|a| a == id)
             || self.author_emails.iter().any(|a| is_author(a, id, rules))
     }
 }
@@ -199,10 +205,14 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
             reason: format!("{} opened this change", signer.id),
         });
     }
-    if let Some(a) = parties.author_emails.iter().find(|a| is_author(a, &signer.id, rules)) {
+    // The address is not repeated: a refusal is recorded in the log, and the address lives
+    // beside it (purgeable).
+    if parties.author_identities.contains(&signer.id)
+        || parties.author_emails.iter().any(|a| is_author(a, &signer.id, rules))
+    {
         return Err(Refusal {
             code: "author_cannot_sign",
-            reason: format!("{} authored a commit of this change ({a})", signer.id),
+            reason: format!("{} authored a commit of this change", signer.id),
         });
     }
     if parties.editors.contains(&signer.id) {
@@ -417,6 +427,30 @@ mod tests {
     }
 
     #[test]
+    fn an_author_whose_address_was_purged_still_cannot_sign_and_no_refusal_repeats_an_address() {
+        let rules = ApprovalRules::default();
+        // The address purged: only the identity recorded with it is left.
+        let purged = Parties {
+            opener: "user:olga".into(),
+            author_identities: vec!["user:jane.doe".into()],
+            ..Parties::default()
+        };
+        let jane = person("user:jane.doe", &[Role::Approver]);
+        assert_eq!(
+            check_signer(&jane, &purged, &rules).unwrap_err().code,
+            "author_cannot_sign"
+        );
+        assert!(purged.includes("user:jane.doe", &rules));
+        assert!(!purged.includes("user:quinn", &rules));
+        // Read through the address: the refusal names the signer, never the address.
+        let read = parties("user:olga", &["jane.doe@gmail.com"]);
+        let r = check_signer(&person("staff:Jane.Doe@gmail.com", &[Role::Approver]), &read, &rules).unwrap_err();
+        assert_eq!(r.code, "author_cannot_sign");
+        let r = check_signer(&jane, &read, &rules).unwrap_err();
+        assert!(!r.reason.contains("gmail"), "{}", r.reason);
+    }
+
+    #[test]
     fn separation_of_duties() {
         let rules = ApprovalRules::default();
         let p = parties("token:ci", &["Bob@example.org", "x@users.noreply.github.com"]);
@@ -546,9 +580,9 @@ mod tests {
         let rules = ApprovalRules::default();
         let p = Parties {
             opener: "user:olga".into(),
-            author_emails: vec![],
             editors: vec!["user:eve".into()],
             classifiers: vec!["user:carl".into()],
+            ..Parties::default()
         };
         let eve = person("user:eve", &[Role::Approver]);
         assert_eq!(check_signer(&eve, &p, &rules).unwrap_err().code, "editor_cannot_sign");

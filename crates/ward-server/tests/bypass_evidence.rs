@@ -276,6 +276,7 @@ async fn second_digest_for_a_pre_release_needs_mutable_prerelease() {
             &ledger,
             &dana(),
             &RiskRules::default(),
+            &ward_core::approval::ApprovalRules::default(),
             &changes::ChangeRequest {
                 title: "patient-api release candidate".into(),
                 kind: "normal".into(),
@@ -323,6 +324,7 @@ async fn phi_path_is_not_low_risk_by_default() {
                 &ledger,
                 &dana(),
                 &rules,
+                &ward_core::approval::ApprovalRules::default(),
                 &changes::ChangeRequest {
                     title: format!("touch {path}"),
                     kind: "normal".into(),
@@ -361,6 +363,7 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
             &ledger,
             &dana(),
             &old_rules,
+            &ward_core::approval::ApprovalRules::default(),
             &changes::ChangeRequest {
                 title: "patient export".into(),
                 kind: "normal".into(),
@@ -378,6 +381,7 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
             &ledger,
             &dana(),
             &old_rules,
+            &ward_core::approval::ApprovalRules::default(),
             &c.id,
             &changes::ChangeUpdate::default(),
             false,
@@ -392,6 +396,7 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
             &ledger,
             &dana(),
             &rules,
+            &ward_core::approval::ApprovalRules::default(),
             &c.id,
             &changes::ChangeUpdate::default(),
             false,
@@ -428,6 +433,7 @@ async fn update_after_the_rules_changed_does_not_keep_the_old_tier() {
             &ledger,
             &dana(),
             &rules,
+            &ward_core::approval::ApprovalRules::default(),
             &c.id,
             &changes::ChangeUpdate::default(),
             false,

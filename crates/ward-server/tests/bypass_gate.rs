@@ -111,6 +111,7 @@ async fn open(ledger: &Ledger, artifacts: &[&str], path: &str, ticket: bool) -> 
         ledger,
         &person("user:dana", vec![Role::Developer]),
         &RiskRules::default(),
+        &ward_core::approval::ApprovalRules::default(),
         &changes::ChangeRequest {
             title: "t".into(),
             kind: "normal".into(),
@@ -412,6 +413,7 @@ async fn self_granted_waiver_of_who_must_sign_does_not_excuse() {
             &ledger,
             &person("user:dana", vec![Role::Developer]),
             &RiskRules::default(),
+            &ward_core::approval::ApprovalRules::default(),
             &changes::ChangeRequest {
                 title: "t".into(),
                 kind: "normal".into(),

@@ -140,6 +140,7 @@ async fn setup_at(ledger: &Ledger, backup_age: i64, restore_test_age: i64, kind:
         ledger,
         &person("user:dana", vec![Role::ReleaseManager]),
         &RiskRules::default(),
+        &ward_core::approval::ApprovalRules::default(),
         &changes::ChangeRequest {
             title: "t".into(),
             kind: kind.into(),

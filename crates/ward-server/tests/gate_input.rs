@@ -79,6 +79,7 @@ async fn input_documents_match_the_published_schema() {
         &ledger,
         &ci,
         &RiskRules::default(),
+        &ward_core::approval::ApprovalRules::default(),
         &changes::ChangeRequest {
             title: "t".into(),
             kind: "normal".into(),

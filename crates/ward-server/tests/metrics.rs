@@ -103,6 +103,7 @@ impl Script {
             &self.ledger,
             &person("user:dana", vec![Role::Developer]),
             &Default::default(),
+            &ward_core::approval::ApprovalRules::default(),
             &ChangeRequest {
                 title: "scripted change".into(),
                 kind: kind.into(),

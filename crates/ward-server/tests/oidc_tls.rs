@@ -366,6 +366,7 @@ async fn oidc_people_sign_with_a_fresh_token_of_their_own() {
         &ledger,
         &ci,
         &Default::default(),
+        &ward_core::approval::ApprovalRules::default(),
         &ward_app::changes::ChangeRequest {
             title: "t".into(),
             kind: "normal".into(),
@@ -485,6 +486,7 @@ async fn bearer_token_is_not_its_own_reauthentication_and_signatures_need_a_prin
         &ledger,
         &ci,
         &Default::default(),
+        &ward_core::approval::ApprovalRules::default(),
         &ward_app::changes::ChangeRequest {
             title: "t".into(),
             kind: "normal".into(),

@@ -985,3 +985,161 @@ async fn raw_evidence_the_guard_missed_is_purged_and_the_bundle_still_verifies()
     })
     .await;
 }
+
+/// A commit author's address lives beside the log (issue 15: `jane.doe@gmail.com` stayed in
+/// the leaf for good); the leaf keeps the Ward identity it stood for. The author cannot sign,
+/// read through the address (another issuer's identity naming it too) and, once a privacy
+/// officer and a second person purged the address, through the identity; no refusal repeats
+/// the address; the same commits given again are no new content; the export still verifies
+/// and holds no byte of the address.
+#[tokio::test]
+async fn a_commit_authors_address_is_purged_and_the_author_still_cannot_sign() {
+    const ADDRESS: &str = "jane.doe@gmail.com";
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let jane = s.person("jane.doe", &[Role::Approver]).await;
+        let quinn = s.person("quinn", &[Role::Approver]).await;
+        let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
+        let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
+        let commits = json!([
+            { "sha": "a1b2c3d4e5f6", "author": ADDRESS },
+            { "sha": "b2c3d4e5f6a1", "author": ADDRESS },
+            { "sha": "c3d4e5f6a1b2", "author": "quinn@example.org" },
+        ]);
+        let (st, v) = s
+            .post(
+                "/api/v1/changes",
+                &dana,
+                // A side of digits only reads as an abbreviated commit to every rule (an SSN's
+                // nine digits here): the range lives beside the log too.
+                json!({ "title": "Index the clinic table", "commits": commits,
+                    "commit_range": "a1b2c3d..219451100" }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_str().expect("id").to_string();
+        // The API shows the address as git wrote it; no leaf holds it.
+        let (_, shown) = s.get(&format!("/api/v1/changes/{id}"), &dana).await;
+        assert_eq!(shown["commits"][0]["author"], ADDRESS, "{shown}");
+        assert_eq!(shown["authors"][0]["address"], ADDRESS, "{shown}");
+        assert_eq!(shown["authors"][0]["identity"], "user:jane.doe", "{shown}");
+        assert_eq!(shown["commit_range"], "a1b2c3d..219451100", "{shown}");
+        let envs = s.envelopes().await;
+        let (leaf, opened) = envs.iter().find(|(_, e)| e.kind == "change.opened").expect("opened");
+        assert!(!contains(leaf, "gmail.com"), "the address is in the leaf");
+        assert!(!contains(leaf, "219451100"), "the range is in the leaf");
+        assert!(contains(leaf, "user:jane.doe"), "the identity is in the leaf");
+        let Payload::Inline(p) = &opened.payload else {
+            panic!("inline payload")
+        };
+        // One document per address: both of Jane's commits name it.
+        let reference = p["commits"][0]["author"].as_str().expect("ref").to_string();
+        assert_eq!(p["commits"][1]["author"], reference.as_str());
+        assert_eq!(p["authors"].as_array().map(Vec::len), Some(2), "{p}");
+        let digest = ward_ledger::documents::parse_reference(&reference).expect("a reference");
+
+        // Attacks: the author signs, and a caller points an author at a stored document.
+        let sign = |who: &str| json!({ "meaning": "approved", "password": password(who) });
+        let approvals = format!("/api/v1/changes/{id}/approvals");
+        let (st, e) = s.post(&approvals, &jane, sign("jane.doe")).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("gmail"), "{e}");
+        let (st, e) = s
+            .post(
+                "/api/v1/changes",
+                &dana,
+                json!({ "title": "Another", "commits": [{ "sha": "d4e5f6a1b2c3", "author": reference }] }),
+            )
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("reserved_reference")),
+            "{e}"
+        );
+        // The same commits given again are no new content: nothing is appended.
+        let before = s.envelopes().await.len();
+        let (st, v) = s
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &dana,
+                Some(json!({ "commits": commits, "commit_range": "a1b2c3d..219451100" })),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(s.envelopes().await.len(), before, "an update changed nothing");
+        // A new range without Jane's commits: she stays an author for the change's life.
+        let (st, v) = s
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &dana,
+                Some(json!({ "commits": [{ "sha": "e5f6a1b2c3d4", "author": "sam@example.org" }] })),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, e) = s.post(&approvals, &jane, sign("jane.doe")).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+            "{e}"
+        );
+
+        // The address is purged by two people: the identity recorded with it still holds.
+        let (st, v) = s.purge(&digest, &priya, Some(&password("priya"))).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (st, done) = s.purge(&digest, &olga, Some(&password("olga"))).await;
+        assert_eq!(
+            (st, done["status"].as_str()),
+            (StatusCode::CREATED, Some("purged")),
+            "{done}"
+        );
+        let purged_seq = done["seq"].as_u64().expect("seq");
+        let (_, shown) = s.get(&format!("/api/v1/changes/{id}"), &dana).await;
+        let purged = format!("[purged by entry {purged_seq}]");
+        assert!(
+            shown["authors"]
+                .as_array()
+                .expect("authors")
+                .iter()
+                .any(|a| a["address"] == purged.as_str() && a["identity"] == "user:jane.doe"),
+            "{shown}"
+        );
+        let (st, e) = s.post(&approvals, &jane, sign("jane.doe")).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+            "{e}"
+        );
+        // Quinn's commit left the range too; Quinn stays an author. Nobody else is refused.
+        let (st, e) = s.post(&approvals, &quinn, sign("quinn")).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+            "{e}"
+        );
+        let (st, v) = s.post(&approvals, &priya, sign("priya")).await;
+        assert_ne!(v["code"], "author_cannot_sign", "{st} {v}");
+
+        let (tmp, report) = s.fsck_and_verified_export().await;
+        assert!(report.purged.iter().any(|p| p.digest == digest));
+        assert_eq!(grep_dir(&tmp.path().join("export"), ADDRESS), Vec::<String>::new());
+        for (leaf, _) in s.envelopes().await {
+            assert!(!contains(&leaf, ADDRESS));
+        }
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            let data_dir = std::path::Path::new(path).parent().expect("dir");
+            assert_eq!(
+                grep_dir(data_dir, ADDRESS),
+                Vec::<String>::new(),
+                "address in the database files"
+            );
+        }
+    })
+    .await;
+}

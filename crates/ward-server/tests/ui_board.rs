@@ -70,6 +70,7 @@ async fn seeded(
             &ledger,
             &dana,
             &Default::default(),
+            &ward_core::approval::ApprovalRules::default(),
             &ChangeRequest {
                 title: format!("change {i}"),
                 kind: "normal".into(),

@@ -234,6 +234,7 @@ async fn site() -> Site {
         &ledger,
         &dana,
         &Default::default(),
+        &ward_core::approval::ApprovalRules::default(),
         &ChangeRequest {
             title: "Reminder window for clinics".into(),
             kind: "normal".into(),

@@ -190,16 +190,29 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             }
             v
         };
+        // The identities the change's commit authors stood for (recorded with them since
+        // 2026-12-07; older entries hold only addresses, which need the installation's rules)
+        // and its editors.
+        let authors: Vec<String> = f
+            .entries
+            .iter()
+            .rfind(|e| mine(e) && matches!(e.kind.as_str(), "change.opened" | "change.updated"))
+            .map(p)
+            .map(|v| {
+                let identities = v["authors"].as_array().into_iter().flatten();
+                let identities = identities.filter_map(|a| a["identity"].as_str()).map(str::to_string);
+                identities.chain(list(&v, "editors")).collect()
+            })
+            .unwrap_or_default();
         for e in by_kind("breakglass.invoked").filter(|e| mine(e)) {
             let v = p(e);
             let bg: Option<crate::exceptions::Breakglass> = serde_json::from_value(with_place(e, None)).ok();
-            // The live rule (`exceptions::review_closes`), over what the bundle holds: the
-            // opener is known, commit authors' identities need the installation's rules.
+            // The live rule (`exceptions::review_closes`), over what the bundle holds.
             let review = bg.as_ref().and_then(|bg| {
                 by_kind("approval.signed").filter(|a| mine(a)).find(|a| {
                     let stale = updates.iter().any(|u| *u > a.seq);
                     serde_json::from_value::<crate::approvals::Approval>(with_place(a, Some(stale)))
-                        .is_ok_and(|ap| crate::exceptions::review_closes(bg, &ap, &opener, &[]))
+                        .is_ok_and(|ap| crate::exceptions::review_closes(bg, &ap, &opener, &authors))
                 })
             });
             exceptions.push(format!(

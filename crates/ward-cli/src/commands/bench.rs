@@ -426,6 +426,7 @@ pub async fn gate(g: &Global, a: &crate::cli::BenchGateArgs) -> Result<()> {
             &ledger,
             &ci,
             &risk,
+            &ward_core::approval::ApprovalRules::default(),
             &ward_app::changes::ChangeRequest {
                 title: format!("Change {i}"),
                 kind: "normal".into(),
