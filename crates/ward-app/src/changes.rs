@@ -260,7 +260,12 @@ impl Change {
     /// The people this change's separation of duties is measured against.
     pub fn parties(&self) -> ward_core::approval::Parties {
         let read = self.authors_read();
-        let mut author_emails: Vec<String> = read.iter().filter_map(|(_, t)| t.clone()).collect();
+        // As compared: folded (`jane.doe＠gmail.com` is `jane.doe@gmail.com`).
+        let mut author_emails: Vec<String> = read
+            .iter()
+            .filter_map(|(_, t)| t.as_deref())
+            .map(crate::identifier::author_address)
+            .collect();
         author_emails.sort();
         author_emails.dedup();
         let mut author_identities: Vec<String> = read
@@ -514,9 +519,13 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         // attack round 7). A GitHub no-reply address starts with the account's number
         // (`12345678+login@…`): no date of anyone's birth.
         if !crate::documents::is_reference(&c.author) {
-            text("author", &c.author, 320)?;
-            let author = c.author.trim_start_matches(|ch: char| ch.is_ascii_digit());
-            crate::identifier::judge("author", author.strip_prefix('+').unwrap_or(&c.author))?;
+            if c.author.len() > 320 || c.author.chars().any(char::is_control) {
+                return Err(AppError::invalid(
+                    "an author must be at most 320 characters without control characters",
+                    "give each author's address as git records it (%ae)",
+                ));
+            }
+            crate::identifier::check_author(&c.author)?;
         }
         if let Some(t) = &c.time
             && t.parse::<jiff::Timestamp>().is_err()
@@ -557,7 +566,7 @@ fn record_authors(
         // An older entry's inline address is stored now; its identity is derived now.
         let identity = match (a.identity.is_empty(), text) {
             (false, _) => a.identity.clone(),
-            (true, Some(t)) => rules.author_identity(t),
+            (true, Some(t)) => rules.author_identity(&crate::identifier::author_address(t)),
             (true, None) => continue,
         };
         let address = if crate::documents::is_reference(&a.address) {
@@ -584,7 +593,7 @@ fn record_authors(
             add(
                 &mut authors,
                 Author {
-                    identity: rules.author_identity(&c.author),
+                    identity: rules.author_identity(&crate::identifier::author_address(&c.author)),
                     address: r.clone(),
                 },
             );
@@ -748,7 +757,10 @@ pub fn check_decider(
 /// Refuses a caller's text holding a document reference (`doc:sha256:…`): only Ward writes
 /// them, and one would point the log at any stored text (or at one never stored).
 fn refuse_reference(field: &str, v: &str) -> Result<(), AppError> {
-    if v.contains(ward_ledger::documents::REF_PREFIX) {
+    // In any case and width (`DOC:SHA256:…` became a reference once an author's identity was
+    // lower-cased: a helper's attack on `d734697`).
+    let folded = crate::identifier::author_address(v).to_ascii_lowercase();
+    if folded.contains(ward_ledger::documents::REF_PREFIX) {
         return Err(AppError::new(
             Kind::Forbidden,
             "reserved_reference",
@@ -1072,8 +1084,19 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, AppError> 
     Ok(Some(change))
 }
 
-/// Every change, newest first.
+/// Every change, newest first, with its authors' addresses read (for the separation of duties).
 pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, AppError> {
+    let mut out = list_as_recorded(ledger).await?;
+    for c in &mut out {
+        read_addresses(ledger, c).await?;
+    }
+    Ok(out)
+}
+
+/// Every change, newest first, as recorded: its authors' addresses not read (one document read
+/// per author spared: for readers that never judge who may sign, such as delivery metrics;
+/// `parties` then knows the authors by their recorded identities only).
+pub async fn list_as_recorded(ledger: &Ledger) -> Result<Vec<Change>, AppError> {
     let store = ledger.store();
     let mut overrides: std::collections::HashMap<String, Value> =
         store.projection_list(OVERRIDES).await?.into_iter().collect();
@@ -1085,9 +1108,6 @@ pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, AppError> {
         .into_iter()
         .map(|(id, doc)| assemble(doc, overrides.remove(&id), proposals.remove(&id)))
         .collect::<Result<_, AppError>>()?;
-    for c in &mut out {
-        read_addresses(ledger, c).await?;
-    }
     out.sort_by_key(|c| std::cmp::Reverse(c.seq));
     Ok(out)
 }

@@ -69,6 +69,50 @@ pub fn is_prerelease(v: &str) -> bool {
             .all(|p| ident(p) && (!p.bytes().all(|b| b.is_ascii_digit()) || number(p)))
 }
 
+/// A version's keyed fingerprint under the installation key: what the leaf and the
+/// [`VERSIONS`] index hold since the version lives beside the log (equal versions, equal
+/// fingerprints; nothing about the version is revealed).
+fn version_fingerprint(key: &ward_evidence::redact::FingerprintKey, version: &str) -> String {
+    key.fingerprint(&format!("artifact-version\0{version}"))
+}
+
+/// What [`VERSIONS`] may hold for the version `text`: its fingerprint (registrations since the
+/// version lives beside the log) and the text itself (registrations before). A read never
+/// creates the installation key.
+async fn index_versions(ledger: &Ledger, text: &str) -> Result<Vec<String>, AppError> {
+    // A text shaped as a fingerprint is no version (refused at registration): it would find
+    // what the fingerprint's version names (a helper's attack on the head).
+    let mut out: Vec<String> = (!fingerprint_shaped(text))
+        .then(|| text.to_string())
+        .into_iter()
+        .collect();
+    if let Some(key) = crate::redaction::existing_key(ledger.store().as_ref()).await? {
+        out.push(version_fingerprint(&key, text));
+    }
+    Ok(out)
+}
+
+/// What [`VERSIONS`] may hold for `artifact`'s version: its recorded fingerprint, and for the
+/// version's text where it can be read, that text's entries too (older registrations).
+pub(crate) async fn index_versions_of(ledger: &Ledger, artifact: &Artifact) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = artifact.version_key.iter().cloned().collect();
+    let text = crate::documents::read_text(ledger, &artifact.meta.version).await?;
+    let purged = crate::documents::is_reference(&artifact.meta.version)
+        && crate::documents::any_purged(ledger, &json!(artifact.meta.version)).await?;
+    if !purged {
+        out.extend(index_versions(ledger, &text).await?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Whether `v` is shaped as a keyed fingerprint (`hmac-sha256:…`): what the index holds, which
+/// no version may be.
+fn fingerprint_shaped(v: &str) -> bool {
+    v.to_ascii_lowercase().starts_with("hmac-sha256:")
+}
+
 /// The key of a registration in [`VERSIONS`]: a JSON array, so no name can collide.
 fn version_key(service: &str, version: &str, digest: &str) -> String {
     json!([service, version, digest]).to_string()
@@ -163,6 +207,10 @@ pub struct Artifact {
     /// Metadata.
     #[serde(flatten)]
     pub meta: ArtifactRequest,
+    /// The version's keyed fingerprint (registrations since it lives beside the log: `version`
+    /// is then a document reference, shown as its text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_key: Option<String>,
     /// Identity that registered it.
     pub builder: String,
     /// Log entry of the registration.
@@ -276,9 +324,13 @@ impl Projector for EvidenceProjector {
                         key: d.into(),
                         doc: with_entry(p.clone()),
                     }];
+                    // Indexed by the version's fingerprint (the text is beside the log), or by the
+                    // version itself in a registration made before.
                     if let (Some(service), Some(version)) = (
                         p.get("service").and_then(Value::as_str),
-                        p.get("version").and_then(Value::as_str),
+                        p.get("version_key")
+                            .or_else(|| p.get("version"))
+                            .and_then(Value::as_str),
                     ) {
                         ops.push(ProjectionOp::Put {
                             collection: VERSIONS.into(),
@@ -412,32 +464,44 @@ pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> 
 /// Every digest registered under `service` and `version` (normally one; a version rebound to
 /// another digest has two).
 pub(crate) async fn digests_of(ledger: &Ledger, service: &str, version: &str) -> Result<Vec<String>, AppError> {
-    let rows = ledger
-        .store()
-        .projection_prefix(VERSIONS, &version_prefix(service, version))
-        .await?;
-    Ok(rows
+    let mut out: Vec<String> = registrations(ledger, service, &index_versions(ledger, version).await?)
+        .await?
         .into_iter()
-        .filter_map(|(_, doc)| Some(doc.get("digest")?.as_str()?.to_string()))
-        .collect())
+        .map(|(d, _)| d)
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
+/// Every registration (digest, log entry) of `service` under any of `versions` as [`VERSIONS`]
+/// holds them.
+async fn registrations(ledger: &Ledger, service: &str, versions: &[String]) -> Result<Vec<(String, u64)>, AppError> {
+    let mut out = Vec::new();
+    for v in versions {
+        let rows = ledger
+            .store()
+            .projection_prefix(VERSIONS, &version_prefix(service, v))
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(_, doc)| {
+            let d = doc.get("digest")?.as_str()?.to_string();
+            Some((d, doc.get("seq")?.as_u64()?))
+        }));
+    }
+    Ok(out)
+}
+
+/// The digest first registered under `service` and any of `versions` (as [`VERSIONS`] holds
+/// them: [`index_versions`], [`index_versions_of`]) other than `digest`, with its log entry.
 pub(crate) async fn other_digest(
     ledger: &Ledger,
     service: &str,
-    version: &str,
+    versions: &[String],
     digest: &str,
 ) -> Result<Option<(String, u64)>, AppError> {
-    let rows = ledger
-        .store()
-        .projection_prefix(VERSIONS, &version_prefix(service, version))
-        .await?;
-    Ok(rows
+    Ok(registrations(ledger, service, versions)
+        .await?
         .into_iter()
-        .filter_map(|(_, doc)| {
-            let d = doc.get("digest")?.as_str()?.to_string();
-            Some((d, doc.get("seq")?.as_u64()?))
-        })
         .filter(|(d, _)| d != digest)
         .min_by_key(|(_, seq)| *seq))
 }
@@ -455,6 +519,12 @@ pub async fn register_with(
         .map_err(|e| AppError::invalid(e.to_string(), "compute it from the file or the directory"))?;
     check_field("service", &req.service, 128)?;
     check_field("version", &req.version, 128)?;
+    if fingerprint_shaped(&req.version) {
+        return Err(AppError::invalid(
+            "the version is shaped as a fingerprint (hmac-sha256:…), which Ward writes in the version's place",
+            "give the version as your build names it",
+        ));
+    }
     for (name, v) in [
         ("commit", &req.commit),
         ("branch", &req.branch),
@@ -477,6 +547,7 @@ pub async fn register_with(
         // build as a no-op, and what it sends there again is not stored.
         let mut purged = Vec::new();
         for (k, v) in [
+            ("version", &Some(recorded.meta.version.clone())),
             ("branch", &recorded.meta.branch),
             ("build_id", &recorded.meta.build_id),
             ("build_url", &recorded.meta.build_url),
@@ -517,7 +588,13 @@ pub async fn register_with(
     // these checks is still a no-op.
     check_identifiers(req)?;
     if !rules.may_rebind(&req.version)
-        && let Some((first, seq)) = other_digest(ledger, &req.service, &req.version, &req.digest).await?
+        && let Some((first, seq)) = other_digest(
+            ledger,
+            &req.service,
+            &index_versions(ledger, &req.version).await?,
+            &req.digest,
+        )
+        .await?
     {
         let hint = if is_prerelease(&req.version) {
             "give the new build its own version, or allow pre-release versions to move with [artifacts] mutable_prerelease = true in ward.toml"
@@ -536,16 +613,24 @@ pub async fn register_with(
     }
     // What a CI writes freely — branch, build id, build URL — lives beside the log as
     // documents (rule 18): a name or a birth date the identifier rules missed can be purged.
-    // Service, version, digest and commit are structure the rules read, and stay in the leaf.
+    // So does the version (since 2026-12-07: it holds numbers of any length and this century's
+    // dates, `1.0.0+5558675309`, `1.0.0-roe.j.2015.04.12`, which no rule can tell from a build
+    // number or a container tag's date); the leaf and the index hold its keyed fingerprint,
+    // which the one-version-one-digest rule compares. Service, digest and commit are structure
+    // the rules read, and stay in the leaf.
     let mut texts = crate::documents::Texts::new();
     let mut stored = req.clone();
+    stored.version = texts.put_judged(&req.version)?;
     for field in [&mut stored.branch, &mut stored.build_id, &mut stored.build_url] {
         if let Some(text) = field.as_deref() {
             // Judged above, field by field, by the identifier rules and every detector.
             *field = Some(texts.put_judged(text)?);
         }
     }
+    let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
+    let version_key = version_fingerprint(&key, &req.version);
     let mut payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
+    payload["version_key"] = json!(version_key);
     payload["builder"] = json!(by.id);
     let receipt = crate::documents::append(
         ledger,
@@ -561,6 +646,7 @@ pub async fn register_with(
     Ok((
         Artifact {
             meta: req.clone(),
+            version_key: Some(version_key),
             builder: by.id.clone(),
             seq: receipt.seq,
             time: receipt.time,

@@ -553,7 +553,8 @@ pub async fn facts(
         if !services.contains(&art.meta.service) {
             services.push(art.meta.service.clone());
         }
-        if let Some((other, _)) = evidence::other_digest(ledger, &art.meta.service, &art.meta.version, a).await? {
+        let versions = evidence::index_versions_of(ledger, &art).await?;
+        if let Some((other, _)) = evidence::other_digest(ledger, &art.meta.service, &versions, a).await? {
             rebound.push(Rebound {
                 artifact: a.clone(),
                 service: art.meta.service,

@@ -1340,6 +1340,58 @@ fn decoded_until_stable(text: &str) -> String {
     decoded
 }
 
+/// A commit author's address as the separation of duties compares it: NFKC (full-width
+/// letters and `＠`, `﹫` folded), what renders as nothing dropped, white space trimmed (a
+/// helper's attack on `d734697`: `jane.doe＠gmail.com`, `jane\u{200b}.doe@…` and
+/// ` jane.doe@…` each signed their own change).
+pub fn author_address(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = raw
+        .nfkc()
+        .filter(|&c| !ward_evidence::guard::decode::invisible(c))
+        .collect();
+    folded.trim().to_string()
+}
+
+/// Refuses a commit author Ward cannot compare with people, never repeating it: no address
+/// (git records none), or anything but one address of letters, digits and `._+-'` (and a
+/// bot's `[bot]`) before one
+/// `@` and a domain after it — as [`author_address`] reads it, which is what the leaf's
+/// identity is derived from (`Jane Doe <…>`, `jane.doe at gmail.com`, `jane.doe%40gmail.com`,
+/// `user:jane.doe`, `[purged by entry 5]`: refused, not taken for someone nobody is).
+pub fn check_author(raw: &str) -> Result<(), AppError> {
+    let address = author_address(raw);
+    if address.is_empty() {
+        return Err(AppError::invalid(
+            "a commit has no author address",
+            "give every commit its author's e-mail address as git records it (%ae); amend a commit that has none with its author",
+        ));
+    }
+    let plain =
+        |s: &str, marks: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || marks.contains(c));
+    let readable = address
+        .split_once('@')
+        .is_some_and(|(local, domain)| plain(local, "._+-[]'") && plain(domain, ".-"));
+    if !readable {
+        return Err(AppError::invalid(
+            "a commit author is not an e-mail address Ward can compare with people (letters, digits and . _ + - ' [ ] before one @, a domain after it)",
+            "give each author's address as git records it (%ae), nothing around it",
+        ));
+    }
+    // The identity derived from the local part stays in the leaf: no address written out there.
+    let local = address.split('@').next().unwrap_or_default();
+    if mail_in_name(local) {
+        return Err(AppError::invalid(
+            "a commit author's address holds another address before its @",
+            "give the author's own address as git records it (%ae)",
+        ));
+    }
+    // A GitHub no-reply address starts with the account's number (`12345678+login@…`): no
+    // date of anyone's birth.
+    let judged = address.trim_start_matches(|ch: char| ch.is_ascii_digit());
+    judge("author", judged.strip_prefix('+').unwrap_or(&address))
+}
+
 /// Full-width ASCII (`ｐｔ`, `＠`, `０`) folded to ASCII, the ideographic full stop to `.`, and
 /// what renders as nothing dropped (a soft hyphen or a zero-width space splitting a date:
 /// `john\u{ad}smith\u{ad}1961\u{ad}04\u{ad}12`, attack on `4428517`).
@@ -2439,6 +2491,46 @@ mod tests {
             "kernel-3.10.0-1160",
         ] {
             check_labelled("token name", v).expect(v);
+        }
+    }
+
+    /// A commit author is an address the separation of duties can compare with people, read
+    /// folded (a helper's attack on `d734697`: each of these signed its author's own change or
+    /// put the address into the leaf's identity); refusals never repeat it.
+    #[test]
+    fn an_author_ward_cannot_compare_with_people_is_refused_unrepeated() {
+        for raw in [
+            "",
+            " \u{200b} ",
+            "Jane Doe <jane.doe@gmail.com>",
+            "jane.doe at gmail.com",
+            "jane.doe%40gmail.com",
+            "user:jane.doe",
+            "[purged by entry 51]",
+            "jane.doe.gmail.com@example.org",
+            "jane@doe@gmail.com",
+            "DOC:SHA256:aa@example.org",
+        ] {
+            let e = super::check_author(raw).expect_err(raw);
+            assert!(!e.message.contains("jane") && !e.hint.contains("jane"), "{raw}: {e:?}");
+        }
+        let rules = ward_core::approval::ApprovalRules::default();
+        for (raw, identity) in [
+            ("jane.doe@gmail.com", "user:jane.doe"),
+            ("jane.doe＠gmail.com", "user:jane.doe"),
+            ("Jane.Doe﹫Gmail.com", "user:jane.doe"),
+            ("jane\u{200b}.doe@gmail.com", "user:jane.doe"),
+            ("ｊａｎｅ.doe@gmail.com", "user:jane.doe"),
+            (" jane.doe@gmail.com\u{feff}", "user:jane.doe"),
+            ("jane.doe+x@gmail.com", "user:jane.doe"),
+            (
+                "49699333+dependabot[bot]@users.noreply.github.com",
+                "user:dependabot[bot]",
+            ),
+            ("o'brien@example.org", "user:o'brien"),
+        ] {
+            super::check_author(raw).expect(raw);
+            assert_eq!(rules.author_identity(&super::author_address(raw)), identity, "{raw}");
         }
     }
 

@@ -359,7 +359,7 @@ pub async fn read(ledger: &Ledger, environment: &str) -> Result<LogView, AppErro
     Ok(LogView {
         deployments,
         rollouts: rollout::list(ledger, Some(environment)).await?,
-        changes: changes::list(ledger).await?,
+        changes: changes::list_as_recorded(ledger).await?,
         services: crate::evidence::services(ledger).await?,
     })
 }
@@ -993,7 +993,7 @@ pub async fn governance(
     let view = GovernanceView {
         drills: deployments::drills(ledger, &req.environment).await?,
         decisions,
-        changes: changes::list(ledger).await?,
+        changes: changes::list_as_recorded(ledger).await?,
         approvals: crate::approvals::all(ledger).await?,
         deployments,
         breakglass: crate::exceptions::breakglass(ledger, None, req.to, risk, approval_rules).await?,

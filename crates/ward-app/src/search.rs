@@ -319,7 +319,7 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
         // Tickets live beside the log (inline in changes recorded before 2026-12-06): each is
         // read as its text.
         let mut found = BTreeSet::new();
-        for c in crate::changes::list(ledger).await? {
+        for c in crate::changes::list_as_recorded(ledger).await? {
             if let Some(stored) = &c.request.ticket_url
                 && &crate::documents::read_text(ledger, stored).await? == ticket
             {

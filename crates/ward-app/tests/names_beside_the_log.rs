@@ -215,3 +215,108 @@ async fn a_measurement_holding_a_persons_number_reaches_the_leaf_rounded() {
     assert_eq!(read[0].summary["duration_secs"].as_f64(), Some(219_000_000.0));
     assert_eq!(read[0].summary["tests"], 2);
 }
+
+/// An artifact's version lives beside the log (issue 15: `1.0.0+5558675309`, a phone number as
+/// build metadata, and `1.0.0-roe.j.2015.04.12`, a child's name and birth date, read as a
+/// version to every rule and stayed in the leaf). The leaf and the index hold its keyed
+/// fingerprint: one version still names one digest, across registrations recorded before the
+/// move (inline) and after, a retry is still a no-op, and people read the version as written.
+#[tokio::test]
+async fn an_artifacts_version_lives_beside_the_log_and_still_names_one_digest() {
+    let db = ward_store::testing::TestDb::sqlite();
+    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
+    let ci = Identity {
+        id: "token:ci".into(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let digest = |b: &str| format!("sha256:{}", b.repeat(32));
+    let request = |d: &str, version: &str| ward_app::evidence::ArtifactRequest {
+        digest: d.into(),
+        service: "api".into(),
+        version: version.into(),
+        commit: None,
+        branch: None,
+        build_id: None,
+        build_url: None,
+    };
+    // A registration an older Ward recorded, its version inline in the leaf.
+    ledger
+        .append(ward_ledger::NewEvent {
+            actor: ci.actor(),
+            kind: "artifact.registered".into(),
+            subject: format!("artifact:{}", digest("0a")),
+            payload: json!({ "digest": digest("0a"), "service": "api", "version": "2.0.0", "builder": ci.id }),
+        })
+        .await
+        .expect("older registration");
+
+    for (i, version) in ["1.0.0+5558675309", "1.0.0-roe.j.2015.04.12"].into_iter().enumerate() {
+        let first = digest(&format!("{}1", i + 1));
+        let (art, new) = ward_app::evidence::register(&ledger, &ci, &request(&first, version))
+            .await
+            .expect(version);
+        assert!(new);
+        assert_eq!(art.meta.version, version, "the caller reads back what it sent");
+        let l = leaves(&ledger).await;
+        for part in ["5558675309", "roe.j", "2015.04.12"] {
+            assert!(!in_any(&l, part), "{part} of {version} is in a leaf");
+        }
+        // As recorded: a reference and a fingerprint; as shown: the version.
+        let recorded = ward_app::evidence::artifact(&ledger, &first)
+            .await
+            .expect("read")
+            .expect("some");
+        assert!(
+            ward_app::documents::is_reference(&recorded.meta.version),
+            "{recorded:?}"
+        );
+        assert!(
+            recorded
+                .version_key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("hmac-sha256:"))
+        );
+        let shown = ward_app::evidence::artifact_shown(&ledger, &first)
+            .await
+            .expect("read")
+            .expect("some");
+        assert_eq!(shown.meta.version, version);
+        // A retry is a no-op; another build under the same version is refused.
+        let (_, new) = ward_app::evidence::register(&ledger, &ci, &request(&first, version))
+            .await
+            .expect("retry");
+        assert!(!new, "a retry records nothing");
+        let other = digest(&format!("{}2", i + 1));
+        let e = ward_app::evidence::register(&ledger, &ci, &request(&other, version))
+            .await
+            .expect_err("a second digest");
+        assert_eq!(e.code, "version_conflict", "{e:?}");
+    }
+    // The version recorded inline before still names its one digest.
+    let e = ward_app::evidence::register(&ledger, &ci, &request(&digest("0b"), "2.0.0"))
+        .await
+        .expect_err("the older registration's version");
+    assert_eq!(e.code, "version_conflict", "{e:?}");
+    assert!(e.message.contains(&digest("0a")), "{e:?}");
+    // Another version is fine, and the fingerprints differ per version.
+    ward_app::evidence::register(&ledger, &ci, &request(&digest("0c"), "2.0.1"))
+        .await
+        .expect("another version");
+    let a = ward_app::evidence::artifact(&ledger, &digest("11"))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = ward_app::evidence::artifact(&ledger, &digest("0c"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.version_key, b.version_key);
+    // A version shaped as a fingerprint is refused: it would find what the fingerprint's
+    // version names (a helper's attack).
+    let fingerprint = a.version_key.clone().expect("key");
+    ward_app::evidence::register(&ledger, &ci, &request(&digest("0d"), &fingerprint))
+        .await
+        .expect_err("a fingerprint as a version");
+    db.cleanup().await;
+}

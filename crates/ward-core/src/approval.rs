@@ -127,14 +127,42 @@ impl ApprovalRules {
     }
 
     /// The Ward identity a commit author e-mail stands for: the configured mapping, else
-    /// `user:<local part>` (lower-cased).
+    /// `user:<local part>` (lower-cased), without a sub-address (`jane.doe+ci@…` is
+    /// `user:jane.doe`; GitHub's no-reply `12345678+login@users.noreply.github.com` is
+    /// `user:login`).
     pub fn author_identity(&self, email: &str) -> String {
-        if let Some((_, id)) = self.git_authors.iter().find(|(k, _)| k.eq_ignore_ascii_case(email)) {
+        let email = email.trim();
+        if let Some((_, id)) = self
+            .git_authors
+            .iter()
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(email))
+        {
             return id.clone();
         }
-        let local = email.split('@').next().unwrap_or(email);
-        format!("user:{}", local.to_ascii_lowercase())
+        let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+        let mut parts = local.split('+').filter(|p| !p.is_empty());
+        let name = if domain.eq_ignore_ascii_case("users.noreply.github.com") {
+            parts.next_back()
+        } else {
+            parts.next()
+        };
+        format!("user:{}", name.unwrap_or(local).to_ascii_lowercase())
     }
+}
+
+/// Whether two identities are one person's: equal, or two local users whose names differ only
+/// in dots and case (`user:j.ane` and `user:jane`: a mailbox that ignores dots is one mailbox; a
+/// helper's attack on the head signed with `j.ane@…` as the author). Only ever counts more
+/// people as parties, never fewer.
+pub fn same_person(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let name = |id: &str| {
+        id.strip_prefix("user:")
+            .map(|n| n.chars().filter(|c| *c != '.').collect::<String>().to_ascii_lowercase())
+    };
+    matches!((name(a), name(b)), (Some(x), Some(y)) if !x.is_empty() && x == y)
 }
 
 /// The people a change's separation of duties is measured against.
@@ -166,7 +194,7 @@ impl Parties {
         self.opener == id
             || self.editors.iter().any(|e| e == id)
             || self.classifiers.iter().any(|c| c == id)
-            || self.author_identities.iter().any(|a| a == id)
+            || self.author_identities.iter().any(|a| same_person(a, id))
             || self.author_emails.iter().any(|a| is_author(a, id, rules))
     }
 }
@@ -177,7 +205,7 @@ impl Parties {
 /// case — identities from different issuers never merge, but one person's e-mail is theirs in
 /// every namespace.
 pub fn is_author(email: &str, id: &str, rules: &ApprovalRules) -> bool {
-    if rules.author_identity(email) == id {
+    if same_person(&rules.author_identity(email), id) {
         return true;
     }
     let email = email.trim();
@@ -207,7 +235,7 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
     }
     // The address is not repeated: a refusal is recorded in the log, and the address lives
     // beside it (purgeable).
-    if parties.author_identities.contains(&signer.id)
+    if parties.author_identities.iter().any(|a| same_person(a, &signer.id))
         || parties.author_emails.iter().any(|a| is_author(a, &signer.id, rules))
     {
         return Err(Refusal {
@@ -428,6 +456,10 @@ mod tests {
 
     #[test]
     fn an_author_whose_address_was_purged_still_cannot_sign_and_no_refusal_repeats_an_address() {
+        // Never fewer people: another name, or another issuer's name, is not taken for hers.
+        assert!(!same_person("user:jane.doe", "user:jane.d"));
+        assert!(!same_person("user:jane.doe", "staff:janedoe"));
+        assert!(!same_person("user:.", "user:.."));
         let rules = ApprovalRules::default();
         // The address purged: only the identity recorded with it is left.
         let purged = Parties {
@@ -448,6 +480,28 @@ mod tests {
         assert_eq!(r.code, "author_cannot_sign");
         let r = check_signer(&jane, &read, &rules).unwrap_err();
         assert!(!r.reason.contains("gmail"), "{}", r.reason);
+        // A sub-address is the person's (a helper's attack on `d734697`: `jane.doe+x@…` signed
+        // her own change); GitHub's no-reply address is its login's.
+        for author in [
+            "jane.doe+x@gmail.com",
+            " Jane.Doe@gmail.com ",
+            "123456+jane.doe@users.noreply.github.com",
+            // A leading `+` or dots a mailbox ignores (a helper's attack on the head).
+            "+jane.doe@example.org",
+            "j.a.n.e.doe@gmail.com",
+            "janedoe@gmail.com",
+        ] {
+            let p = parties("user:olga", &[author]);
+            assert_eq!(
+                check_signer(&jane, &p, &rules).unwrap_err().code,
+                "author_cannot_sign",
+                "{author}"
+            );
+        }
+        assert_eq!(
+            rules.author_identity("123456+jane.doe@users.noreply.github.com"),
+            "user:jane.doe"
+        );
     }
 
     #[test]

@@ -1061,6 +1061,48 @@ async fn a_commit_authors_address_is_purged_and_the_author_still_cannot_sign() {
             (StatusCode::FORBIDDEN, Some("reserved_reference")),
             "{e}"
         );
+        // A helper's attack on `d734697`: an upper-case reference (lower-cased into a real one
+        // by the identity), and no author at all.
+        for author in [
+            reference.to_uppercase(),
+            String::new(),
+            "Jane Doe <jane.doe@gmail.com>".into(),
+        ] {
+            let (st, e) = s
+                .post(
+                    "/api/v1/changes",
+                    &dana,
+                    json!({ "title": "Another", "commits": [{ "sha": "d4e5f6a1b2c3", "author": author }] }),
+                )
+                .await;
+            assert!(st.is_client_error(), "{author}: {st} {e}");
+            assert!(!e.to_string().contains("gmail"), "{e}");
+        }
+        // Her address written in full-width letters, with a zero-width space or a sub-address
+        // is still hers: she cannot sign such a change either.
+        for author in [
+            "ｊａｎｅ.doe＠gmail.com",
+            "jane\u{200b}.doe@gmail.com",
+            "jane.doe+x@gmail.com",
+        ] {
+            let (st, v) = s
+                .post(
+                    "/api/v1/changes",
+                    &dana,
+                    json!({ "title": "Hers", "commits": [{ "sha": "f6a1b2c3d4e5", "author": author }] }),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            let other = v["id"].as_str().expect("id");
+            let (st, e) = s
+                .post(&format!("/api/v1/changes/{other}/approvals"), &jane, sign("jane.doe"))
+                .await;
+            assert_eq!(
+                (st, e["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("author_cannot_sign")),
+                "{author}: {e}"
+            );
+        }
         // The same commits given again are no new content: nothing is appended.
         let before = s.envelopes().await.len();
         let (st, v) = s

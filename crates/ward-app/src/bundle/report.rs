@@ -379,7 +379,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 vec![
                     s(&v, "digest"),
                     s(&v, "service"),
-                    s(&v, "version"),
+                    text(f, &s(&v, "version")),
                     s(&v, "builder"),
                     format!("{} (entry {})", e.time, e.seq),
                 ]
