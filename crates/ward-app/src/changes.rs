@@ -510,9 +510,9 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         ));
     }
     for c in &req.commits {
-        text("commit", &c.sha, 64)?;
-        // Written into the leaf: a commit id is an identifier.
-        crate::identifier::judge("commit", &c.sha)?;
+        // Written into the leaf: a git object id, nothing else (a helper's attack on `06acc0a`:
+        // `Patient Jane Q Doe dx HIV positive` was stored as a commit's id).
+        crate::identifier::check_commit_id("commit", &c.sha)?;
         // An author's address is stored beside the log (an update carries its reference
         // forward: judged then); the identity derived from it stays in the leaf, so the address
         // is judged as an identifier (`mary-jones-19610412@…` is a name and a birth date,

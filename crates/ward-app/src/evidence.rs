@@ -413,11 +413,8 @@ fn check_identifiers(req: &ArtifactRequest) -> Result<(), AppError> {
         }
         // A commit is a git object id (abbreviated or whole), nothing else (attack round 8:
         // any text went into the leaf under this name).
-        if name == "commit" && (!(4..=64).contains(&v.len()) || !v.bytes().all(|c| c.is_ascii_hexdigit())) {
-            return Err(AppError::invalid(
-                "the commit is a git object id: 4 to 64 hex digits",
-                "pass the commit as git prints it (git rev-parse HEAD)",
-            ));
+        if name == "commit" {
+            crate::identifier::check_commit_id(name, v)?;
         }
         crate::identifier::judge_with_entropy(name, v)?;
         // A service and a branch name no person by a number; a bot names branches after

@@ -1379,7 +1379,7 @@ pub fn check_author(raw: &str) -> Result<(), AppError> {
         ));
     }
     // The identity derived from the local part stays in the leaf: no address written out there.
-    let local = address.split('@').next().unwrap_or_default();
+    let (local, domain) = address.rsplit_once('@').unwrap_or_default();
     if mail_in_name(local) {
         return Err(AppError::invalid(
             "a commit author's address holds another address before its @",
@@ -1387,9 +1387,40 @@ pub fn check_author(raw: &str) -> Result<(), AppError> {
         ));
     }
     // A GitHub no-reply address starts with the account's number (`12345678+login@…`): no
-    // date of anyone's birth.
-    let judged = address.trim_start_matches(|ch: char| ch.is_ascii_digit());
-    judge("author", judged.strip_prefix('+').unwrap_or(&address))
+    // date of anyone's birth, and not the identity (its login is). Elsewhere digits before a
+    // `+` are the identity (`219451100+x@…` was `user:219451100` in the leaf: a helper's attack
+    // on `06acc0a`): judged as any, and no long number in the name the leaf keeps.
+    let noreply = domain.eq_ignore_ascii_case("users.noreply.github.com");
+    let judged = match noreply {
+        true => address
+            .trim_start_matches(|ch: char| ch.is_ascii_digit())
+            .trim_start_matches('+'),
+        false => address.as_str(),
+    };
+    judge("author", judged)?;
+    let identity = ward_core::approval::ApprovalRules::default().author_identity(&address);
+    check_number_in_ref("author", identity.trim_start_matches("user:"))
+}
+
+/// Refuses a commit id that is not a git object id (4 to 64 hex digits), and one of decimal
+/// digits only shorter than a whole id: written into the leaf, `219451100` is an SSN as much as
+/// an abbreviated commit (a helper's attack on `06acc0a`: any text went in as a commit's `sha`).
+pub fn check_commit_id(field: &str, v: &str) -> Result<(), AppError> {
+    if !(4..=64).contains(&v.len()) || !v.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(AppError::invalid(
+            format!("the {field} is a git object id: 4 to 64 hex digits"),
+            "pass the commit as git prints it (git rev-parse HEAD)",
+        ));
+    }
+    if v.bytes().all(|c| c.is_ascii_digit()) && v.len() < 40 {
+        return Err(AppError::invalid(
+            format!(
+                "the {field} is an abbreviated id of decimal digits only, which Ward cannot tell from a person's number"
+            ),
+            "pass the whole commit id (git rev-parse HEAD)",
+        ));
+    }
+    Ok(())
 }
 
 /// Full-width ASCII (`ｐｔ`, `＠`, `０`) folded to ASCII, the ideographic full stop to `.`, and
@@ -2502,6 +2533,10 @@ mod tests {
         for raw in [
             "",
             " \u{200b} ",
+            // Digits before a `+` are the identity outside GitHub's no-reply domain (a helper's
+            // attack on `06acc0a`: `user:219451100` in the leaf).
+            "219451100+x@example.org",
+            "19610412+jsmith@example.org",
             "Jane Doe <jane.doe@gmail.com>",
             "jane.doe at gmail.com",
             "jane.doe%40gmail.com",
@@ -2531,6 +2566,31 @@ mod tests {
         ] {
             super::check_author(raw).expect(raw);
             assert_eq!(rules.author_identity(&super::author_address(raw)), identity, "{raw}");
+        }
+    }
+
+    /// A commit's id goes into the leaf: a git object id, and none of decimal digits only
+    /// shorter than a whole id (a helper's attack on `06acc0a`: any text was stored as one).
+    #[test]
+    fn a_commit_id_is_a_git_object_id_and_no_persons_number() {
+        for v in [
+            "Patient Jane Q Doe dx HIV positive",
+            "JaneDoePatient",
+            "abc",
+            "219451100",
+            "19610412",
+            "g123456",
+        ] {
+            let e = super::check_commit_id("commit", v).expect_err(v);
+            assert!(!e.message.contains(v), "{e:?}");
+        }
+        for v in [
+            "a1b2c3d",
+            "abc1234",
+            "0123456789012345678901234567890123456789",
+            &"ab".repeat(32),
+        ] {
+            super::check_commit_id("commit", v).expect(v);
         }
     }
 

@@ -307,7 +307,7 @@ async fn downgrade_then_sign_alone_is_refused() {
                 &ci,
                 &ci,
                 json!({ "title": "Migrate schema", "attributes": ["schema_migration"],
-                        "commits": [{"sha": "abc", "author": "bob@example.org"}] }),
+                        "commits": [{"sha": "abc1234", "author": "bob@example.org"}] }),
             )
             .await;
         let classify = |tier: &str, reason: &str| json!({ "tier": tier, "reason": reason });
@@ -408,7 +408,7 @@ async fn editing_the_change_then_signing_is_refused() {
             .change(
                 &ci,
                 &ci,
-                json!({ "title": "Reminder tweak", "commits": [{"sha": "abc", "author": "bob@example.org"}] }),
+                json!({ "title": "Reminder tweak", "commits": [{"sha": "abc1234", "author": "bob@example.org"}] }),
             )
             .await;
         let (st, c) = s

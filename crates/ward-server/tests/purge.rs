@@ -1078,6 +1078,19 @@ async fn a_commit_authors_address_is_purged_and_the_author_still_cannot_sign() {
             assert!(st.is_client_error(), "{author}: {st} {e}");
             assert!(!e.to_string().contains("gmail"), "{e}");
         }
+        // A commit's id is a git object id (a helper's attack on `06acc0a`: free text was stored
+        // in the leaf as one), never repeated.
+        for sha in ["Patient Jane Q Doe dx HIV positive", "219451100"] {
+            let (st, e) = s
+                .post(
+                    "/api/v1/changes",
+                    &dana,
+                    json!({ "title": "Another", "commits": [{ "sha": sha, "author": "sam@example.org" }] }),
+                )
+                .await;
+            assert!(st.is_client_error(), "{sha}: {st} {e}");
+            assert!(!e.to_string().contains(sha), "{e}");
+        }
         // Her address written in full-width letters, with a zero-width space or a sub-address
         // is still hers: she cannot sign such a change either.
         for author in [
