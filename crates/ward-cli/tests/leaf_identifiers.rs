@@ -126,10 +126,20 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
     ]);
     ok(run(c));
     // Attack round 8's false refusals: a Jira key of seven digits in a branch, `git describe` as
-    // a version, an all-digit abbreviated commit.
+    // a version. An abbreviated commit of decimal digits only was accepted then too; since
+    // `30869e5` it is refused (in the leaf, `219451100` is an SSN as much as a commit: a
+    // helper's attack), unrepeated, with a hint to pass the whole id, which is accepted.
     let other = format!("sha256:{}", "7d".repeat(32));
     let mut c = common::register_command(&d, &other, "portal", "1.0.1-14-g1234567", &[]);
-    c.args(["--branch", "feature/OPS-1234567", "--commit", "1234567"]);
+    c.args(["--branch", "feature/OPS-1234567", "--commit", "219451100"]);
+    refused("an SSN as an abbreviated commit", c, "219451100");
+    let mut c = common::register_command(&d, &other, "portal", "1.0.1-14-g1234567", &[]);
+    c.args([
+        "--branch",
+        "feature/OPS-1234567",
+        "--commit",
+        "1234567890123456789012345678901234567890",
+    ]);
     ok(run(c));
 
     // A change's paths and ticket.

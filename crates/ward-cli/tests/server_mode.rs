@@ -2387,9 +2387,11 @@ fn requests_queued_behind_a_killed_deployment_are_refused_not_run_beside_its_tar
     };
     let mut killed = promote().spawn().unwrap();
     wait_for_file(&began);
-    // A retry and a double submit, queued behind it (given time to arrive: a process each).
+    // A retry and a double submit, queued behind it (given time to arrive: a process each; 3 s
+    // was too little once on a loaded machine, where a debug build starts slowly; the target
+    // sleeps for 120 s).
     let queued: Vec<_> = (0..2).map(|_| promote().spawn().unwrap()).collect();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::thread::sleep(std::time::Duration::from_secs(10));
     killed.kill().unwrap();
     killed.wait().unwrap();
     for q in queued {
