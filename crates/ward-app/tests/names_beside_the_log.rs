@@ -37,9 +37,9 @@ fn grype(findings: &[(&str, &str, &str, &str)]) -> Vec<u8> {
     serde_json::to_vec(&json!({"matches": matches, "descriptor": {"name": "grype", "version": "0.80.0"}})).unwrap()
 }
 
-/// A fresh SQLite log with artifact `sha256:<byte repeated>` of service `api` registered by a
-/// CI token, which attaches the evidence. The database lives as long as the returned guard.
-async fn registered(byte: &str) -> (ward_store::testing::TestDb, Ledger, Identity, String) {
+/// A fresh SQLite log and the CI token that writes to it. The database lives as long as the
+/// returned guard.
+async fn fresh() -> (ward_store::testing::TestDb, Ledger, Identity) {
     let db = ward_store::testing::TestDb::sqlite();
     let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
     let ci = Identity {
@@ -47,17 +47,28 @@ async fn registered(byte: &str) -> (ward_store::testing::TestDb, Ledger, Identit
         kind: ActorKind::Automation,
         roles: vec![ward_core::Role::Developer],
     };
-    let digest = format!("sha256:{}", byte.repeat(32));
-    let artifact = ward_app::evidence::ArtifactRequest {
-        digest: digest.clone(),
+    (db, ledger, ci)
+}
+
+/// Service `api`'s `version` as artifact `digest`, no CI metadata.
+fn api_artifact(digest: &str, version: &str) -> ward_app::evidence::ArtifactRequest {
+    ward_app::evidence::ArtifactRequest {
+        digest: digest.into(),
         service: "api".into(),
-        version: "1.0.0".into(),
+        version: version.into(),
         commit: None,
         branch: None,
         build_id: None,
         build_url: None,
-    };
-    ward_app::evidence::register(&ledger, &ci, &artifact)
+    }
+}
+
+/// A fresh SQLite log with artifact `sha256:<byte repeated>` of service `api` registered by a
+/// CI token, which attaches the evidence. The database lives as long as the returned guard.
+async fn registered(byte: &str) -> (ward_store::testing::TestDb, Ledger, Identity, String) {
+    let (db, ledger, ci) = fresh().await;
+    let digest = format!("sha256:{}", byte.repeat(32));
+    ward_app::evidence::register(&ledger, &ci, &api_artifact(&digest, "1.0.0"))
         .await
         .expect("register");
     (db, ledger, ci, digest)
@@ -223,23 +234,9 @@ async fn a_measurement_holding_a_persons_number_reaches_the_leaf_rounded() {
 /// move (inline) and after, a retry is still a no-op, and people read the version as written.
 #[tokio::test]
 async fn an_artifacts_version_lives_beside_the_log_and_still_names_one_digest() {
-    let db = ward_store::testing::TestDb::sqlite();
-    let ledger = Ledger::new(ward_store::open(&db.url).await.expect("store"), ward_app::projectors());
-    let ci = Identity {
-        id: "token:ci".into(),
-        kind: ActorKind::Automation,
-        roles: vec![ward_core::Role::Developer],
-    };
+    let (db, ledger, ci) = fresh().await;
     let digest = |b: &str| format!("sha256:{}", b.repeat(32));
-    let request = |d: &str, version: &str| ward_app::evidence::ArtifactRequest {
-        digest: d.into(),
-        service: "api".into(),
-        version: version.into(),
-        commit: None,
-        branch: None,
-        build_id: None,
-        build_url: None,
-    };
+    let request = api_artifact;
     // A registration an older Ward recorded, its version inline in the leaf.
     ledger
         .append(ward_ledger::NewEvent {
