@@ -452,8 +452,9 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             if v.is_empty() {
                 return Err(AppError::invalid(format!("an empty entry in {what}"), "remove it"));
             }
-            // A path stored earlier is a reference (an update carries it forward): judged then.
-            if what == "paths" && crate::documents::is_reference(v) {
+            // A path or a configuration version stored earlier is a reference (an update
+            // carries it forward): judged then.
+            if matches!(what, "paths" | "config_versions") && crate::documents::is_reference(v) {
                 continue;
             }
             text(what, v, 1024)?;
@@ -476,7 +477,8 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         crate::users::check_new_name("environment", e)?;
     }
     for v in &req.config_versions {
-        if !ward_ledger::documents::is_digest(v) {
+        // A name is stored beside the log (an update carries its reference forward: judged then).
+        if !ward_ledger::documents::is_digest(v) && !crate::documents::is_reference(v) {
             crate::identifier::check_token("configuration version", v)?;
             // A number of 7 digits or more, as in a branch (a helper's attack on `1d87e6e`:
             // `--config-version 219451100`); dotted versions are not counted.
@@ -587,13 +589,18 @@ fn record_authors(
         } else if let Some(r) = by_text.get(&c.author) {
             r.clone()
         } else {
-            // Judged by `validate` as an identifier, more closely than the guard reads prose.
+            // Judged by `validate` as an identifier, more closely than the guard reads prose;
+            // the identity that stays in the leaf, where it is the local part's, as one.
+            let folded = crate::identifier::author_address(&c.author);
+            if rules.mapped_identity(&folded).is_none() {
+                crate::identifier::check_author_identity(&rules.author_identity(&folded))?;
+            }
             let r = texts.put_judged(&c.author)?;
             by_text.insert(c.author.clone(), r.clone());
             add(
                 &mut authors,
                 Author {
-                    identity: rules.author_identity(&crate::identifier::author_address(&c.author)),
+                    identity: rules.author_identity(&folded),
                     address: r.clone(),
                 },
             );
@@ -719,6 +726,20 @@ async fn checked_payload(
         payload["commit_range"] = json!(stored);
     }
     payload["paths"] = json!(recorded);
+    // A configuration version named otherwise than by its bundle's digest lives beside the log
+    // too: a name is a person's choice (`jane.roe.555.123.4567` was kept in the leaf, a
+    // version's dotted shape passing a phone number: a helper's attack on the eighth session's
+    // head). A digest is structure and stays.
+    let mut config_versions = Vec::with_capacity(req.config_versions.len());
+    for v in &req.config_versions {
+        config_versions.push(
+            match ward_ledger::documents::is_digest(v) || crate::documents::is_reference(v) {
+                true => v.clone(),
+                false => texts.put_judged(v)?,
+            },
+        );
+    }
+    payload["config_versions"] = json!(config_versions);
     payload["id"] = json!(id);
     payload["opener"] = json!(opener);
     payload["classification"] = serde_json::to_value(&classification).map_err(AppError::internal)?;

@@ -44,7 +44,23 @@ pub struct ArtifactRules {
 impl ArtifactRules {
     /// Whether `version` may be registered under another digest than the one it already names.
     pub fn may_rebind(&self, version: &str) -> bool {
-        self.mutable_prerelease && is_prerelease(version)
+        self.mutable_prerelease && is_prerelease(release_of(version))
+    }
+}
+
+/// The release a version names, as the one-version-one-digest rule compares it: without a
+/// leading `v` or `V` before a digit (`v2.0.0` is `2.0.0`, as git tags write it) and without
+/// semver build metadata (`2.0.0+build.2` is `2.0.0`: SemVer 2.0.0 §10 gives both one
+/// precedence, and a rebuild is another build, which a version names once). Anything else is
+/// compared as written.
+pub fn release_of(version: &str) -> &str {
+    let unprefixed = match version.strip_prefix(['v', 'V']) {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+        _ => version,
+    };
+    match unprefixed.split_once('+') {
+        Some((release, _)) if !release.is_empty() => release,
+        _ => unprefixed,
     }
 }
 
@@ -70,25 +86,30 @@ pub fn is_prerelease(v: &str) -> bool {
 }
 
 /// A version's keyed fingerprint under the installation key: what the leaf and the
-/// [`VERSIONS`] index hold since the version lives beside the log (equal versions, equal
-/// fingerprints; nothing about the version is revealed).
+/// [`VERSIONS`] index hold, of the version's [`release_of`], since the version lives beside the
+/// log (equal releases, equal fingerprints; nothing about the version is revealed).
 fn version_fingerprint(key: &ward_evidence::redact::FingerprintKey, version: &str) -> String {
     key.fingerprint(&format!("artifact-version\0{version}"))
 }
 
-/// What [`VERSIONS`] may hold for the version `text`: its fingerprint (registrations since the
-/// version lives beside the log) and the text itself (registrations before). A read never
-/// creates the installation key.
+/// What [`VERSIONS`] may hold for the version `text`: the fingerprint of its release
+/// ([`release_of`]: registrations since 2026-12-07), of the text as written (registrations of
+/// the day before, with a `v` or `+build`) and the text and its release themselves
+/// (registrations before the version lived beside the log). A read never creates the
+/// installation key.
 async fn index_versions(ledger: &Ledger, text: &str) -> Result<Vec<String>, AppError> {
     // A text shaped as a fingerprint is no version (refused at registration): it would find
     // what the fingerprint's version names (a helper's attack on the head).
-    let mut out: Vec<String> = (!fingerprint_shaped(text))
-        .then(|| text.to_string())
-        .into_iter()
-        .collect();
+    let mut out: Vec<String> = match fingerprint_shaped(text) {
+        true => Vec::new(),
+        false => vec![text.to_string(), release_of(text).to_string()],
+    };
     if let Some(key) = crate::redaction::existing_key(ledger.store().as_ref()).await? {
+        out.push(version_fingerprint(&key, release_of(text)));
         out.push(version_fingerprint(&key, text));
     }
+    out.sort();
+    out.dedup();
     Ok(out)
 }
 
@@ -207,8 +228,9 @@ pub struct Artifact {
     /// Metadata.
     #[serde(flatten)]
     pub meta: ArtifactRequest,
-    /// The version's keyed fingerprint (registrations since it lives beside the log: `version`
-    /// is then a document reference, shown as its text).
+    /// The keyed fingerprint of the version's release ([`release_of`]; of the version as
+    /// written in registrations of 2026-12-06): registrations since the version lives beside
+    /// the log, where `version` is a document reference, shown as its text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_key: Option<String>,
     /// Identity that registered it.
@@ -456,8 +478,6 @@ pub async fn register(ledger: &Ledger, by: &Identity, req: &ArtifactRequest) -> 
     register_with(ledger, by, req, &ArtifactRules::default()).await
 }
 
-/// The digest `service` `version` was registered under first, other than `digest`, with its
-/// log entry.
 /// Every digest registered under `service` and `version` (normally one; a version rebound to
 /// another digest has two).
 pub(crate) async fn digests_of(ledger: &Ledger, service: &str, version: &str) -> Result<Vec<String>, AppError> {
@@ -536,7 +556,10 @@ pub async fn register_with(
     // cannot both claim it.
     let _lock = ledger
         .store()
-        .lock(&format!("ward.artifact-version:{}", json!([req.service, req.version])))
+        .lock(&format!(
+            "ward.artifact-version:{}",
+            json!([req.service, release_of(&req.version)])
+        ))
         .await?;
     if let Some(recorded) = artifact(ledger, &req.digest).await? {
         // Compared as the texts its references read; a field whose document was purged is
@@ -625,7 +648,7 @@ pub async fn register_with(
         }
     }
     let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
-    let version_key = version_fingerprint(&key, &req.version);
+    let version_key = version_fingerprint(&key, release_of(&req.version));
     let mut payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
     payload["version_key"] = json!(version_key);
     payload["builder"] = json!(by.id);
@@ -1551,6 +1574,36 @@ pub async fn attestations(ledger: &Ledger, artifact: &str) -> Result<Vec<Attesta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_is_its_version_without_a_v_or_build_metadata() {
+        for (version, release) in [
+            ("2.0.0", "2.0.0"),
+            ("v2.0.0", "2.0.0"),
+            ("V2.0.0", "2.0.0"),
+            ("2.0.0+build.2", "2.0.0"),
+            ("v2.0.0-rc.1+b7", "2.0.0-rc.1"),
+            ("vendor-1.0", "vendor-1.0"),
+            ("v", "v"),
+            ("+build", "+build"),
+            ("bookworm-20240513", "bookworm-20240513"),
+        ] {
+            assert_eq!(release_of(version), release, "{version}");
+        }
+        assert!(is_prerelease(release_of("v2.0.0-rc.1")));
+        assert!(
+            ArtifactRules {
+                mutable_prerelease: true
+            }
+            .may_rebind("v2.0.0-rc.1+b7")
+        );
+        assert!(
+            !ArtifactRules {
+                mutable_prerelease: true
+            }
+            .may_rebind("v2.0.0+b7")
+        );
+    }
 
     /// Measurements keep three significant digits in the leaf, whatever their size.
     #[test]

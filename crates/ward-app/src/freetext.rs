@@ -181,7 +181,7 @@ pub fn withheld(text: &str) -> Option<String> {
                 r.len() >= 12 && has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase) && has(u8::is_ascii_digit)
             });
             let symbol = w.bytes().any(|c| b"!#$%^&*?~".contains(&c));
-            random || (symbol && looks_like_a_password(w))
+            random || (symbol && looks_like_a_password(w) && !git_revisions(w))
         });
     let found = scan(text, structural_detectors());
     if found.is_empty() && random_word {
@@ -197,6 +197,34 @@ pub fn withheld(text: &str) -> Option<String> {
         "the text of this message is withheld: it would repeat a value that looks like PHI or a secret ({})",
         detector_names(&found)
     ))
+}
+
+/// Whether a word is git revisions as a hint repeats them (`HEAD~1..HEAD`, `main~3...HEAD^2`):
+/// each side of `..` or `...` a ref — `HEAD`, `@`, or a name of lower-case letters, digits and
+/// `._/-` — followed by `~N`/`^N` steps of at most three digits. A password such as
+/// `Summer~2026` (capitals, or a longer number) is none.
+fn git_revisions(w: &str) -> bool {
+    let side = |s: &str| {
+        let base_end = s.find(['~', '^']).unwrap_or(s.len());
+        let (base, steps) = s.split_at(base_end);
+        let base_ok = base == "HEAD"
+            || base == "@"
+            || (!base.is_empty()
+                && base
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._/-".contains(&c)));
+        let steps_ok = steps
+            .split(['~', '^'])
+            .skip(1)
+            .all(|n| n.len() <= 3 && n.bytes().all(|c| c.is_ascii_digit()));
+        base_ok && steps_ok
+    };
+    let sides: Vec<&str> = if w.contains("...") {
+        w.split("...").collect()
+    } else {
+        w.split("..").collect()
+    };
+    sides.len() <= 2 && sides.iter().all(|s| side(s))
 }
 
 /// Whether a value looks like a password: a word of eight characters or more mixing three of
@@ -349,8 +377,15 @@ mod tests {
             "stagingEnvironment is not a declared environment",
             "user auth0|5f7c8ec7c33c6c004bbafe82 has no role",
             "refused (mrn, us-ssn): see https://example.org/doc?x=Ab1&y=2 for CHG-3001027a!",
+            // A hint repeating a command's commit range (the eighth session's withheld hint).
+            "run `ward --as USER --password-stdin change open --title Index --range HEAD~1..HEAD`",
+            "run `ward change open --range main~3...HEAD^2` again",
         ] {
             assert_eq!(withheld(message), None, "{message}");
+        }
+        // A password with a tilde is still withheld.
+        for message in ["Summer~2026x is not a declared environment", "Tr0ub~4dor3x? no"] {
+            assert!(withheld(message).is_some(), "{message}");
         }
     }
 
@@ -559,6 +594,87 @@ mod tests {
                 format!("change:CHG-{}", &h(3)[..8]),
                 evidence(&h(4), &h(5), &h(6)[..16], &h(7)[..12]),
             );
+            oidc_session(
+                &h(8)[..12],
+                &h(9),
+                32768 + (i * 7919) % 28000,
+                i % 2 == 0,
+                1796293296 + i,
+            );
+        }
+        // A session started at an OpenID provider, as the browser sign-in test starts them (the
+        // provider on a random loopback port, a namespaced address as the identity and actor):
+        // one in about 2,600 was refused as `password-in-url` (`…example.org` glued to the next
+        // line's `staff:bob@example.org` beside a run read as base64 in the joined view). Each
+        // literal was refused; a search of 200,000 such sessions finds none now.
+        for (id, secret, port, alice, expires) in [
+            (
+                "ddac6ea2a1c2",
+                "764aca8ec7bb71288accf67f64f12b4df51a08cdf91df8f47b376e8372d5243d",
+                60351,
+                false,
+                1796300407,
+            ),
+            (
+                "d2c243a02127",
+                "43e6b24bc93caae9b4fd77cff0bdbb41a2d768fbdbc524d8e49131cd5443d0af",
+                45481,
+                false,
+                1796301615,
+            ),
+            (
+                "63fcc23eeab9",
+                "9466a67920510be548b103e197d3d6e67574afe6b6ec438b98e21e993fc6a015",
+                57482,
+                true,
+                1796304330,
+            ),
+            (
+                "ed2a88fb0336",
+                "59fafbc1d629beb3b07b828999e57b9814f4b7fb61deff7c598cccac09baf7b5",
+                46264,
+                true,
+                1796305846,
+            ),
+            (
+                "ab06c9140717",
+                "ef64779bd6f344e33502682ca10332054bad8f657005056b5c833d704691a140",
+                33298,
+                true,
+                1796309914,
+            ),
+            (
+                "e7e29aacef3b",
+                "fca4a1f8715fd38778ac26fc2ffe3ad5c22c859f7369eb98b12b70487147972f",
+                54210,
+                false,
+                1796324155,
+            ),
+        ] {
+            oidc_session(id, secret, port, alice, expires);
+        }
+    }
+
+    fn oidc_session(id: &str, secret: &str, port: u64, alice: bool, expires_at: u64) {
+        let (login, role) = if alice {
+            ("alice", "viewer")
+        } else {
+            ("bob", "approver")
+        };
+        let who = format!("staff:{login}@example.org");
+        let e = ward_ledger::NewEvent {
+            actor: ward_ledger::Actor {
+                id: who.clone(),
+                kind: ward_ledger::ActorKind::Human,
+            },
+            kind: "session.started".into(),
+            subject: format!("token:{id}"),
+            payload: serde_json::json!({ "id": id, "name": "session-oidc-staff-idp", "identity": who,
+                "kind": "human", "roles": [role], "expires_at": expires_at, "secret_sha256": secret,
+                "revoked": false, "created_by": who, "subject": format!("http://127.0.0.1:{port} {login}") }),
+        };
+        if let Err(m) = LogGuard.admit(&e) {
+            panic!("{} {}: {m}", e.subject, e.payload);
         }
     }
 

@@ -1398,8 +1398,39 @@ pub fn check_author(raw: &str) -> Result<(), AppError> {
         false => address.as_str(),
     };
     judge("author", judged)?;
-    let identity = ward_core::approval::ApprovalRules::default().author_identity(&address);
-    check_number_in_ref("author", identity.trim_start_matches("user:"))
+    // A no-reply address names one login: `digits+login` or `login` (a login holds no `+`:
+    // `1+alice+x@…` was read as `user:x` and alice signed, a helper's attack).
+    if noreply && judged.contains('+') {
+        return Err(AppError::invalid(
+            "a commit author's GitHub no-reply address names more than one login",
+            "give the author's address as git records it (%ae)",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses the identity a commit author's address stands for where it would be its local part
+/// (no `[approvals] git_authors` mapping names it): that identity stays in the leaf for the
+/// separation of duties after a purge, so it holds no person's number or birth date — at most
+/// five digits in all (`555.867.5309`, `jane.555.123.4567` and `jsmith610412` were stored: a
+/// helper's attack on the eighth session's head; a dotted version's shape let a phone number
+/// through) and no date of 1900-2099 beside a name (`roe-j-2015-04-12`). Never repeated.
+pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
+    let name = identity.strip_prefix("user:").unwrap_or(identity);
+    let digits = name.bytes().filter(u8::is_ascii_digit).count();
+    if digits >= 6 {
+        return Err(AppError::invalid(
+            "a commit author's address holds 6 digits or more before its @, which Ward would keep in the log as the author's identity and cannot tell from a person's number or birth date",
+            "map the address to the author's Ward identity under [approvals] git_authors in ward.toml, or commit with an address without the number",
+        ));
+    }
+    check_new_name_dates("author", name).map_err(|_| {
+        AppError::invalid(
+            "a commit author's address holds a date beside a name before its @, which Ward would keep in the log as the author's identity",
+            "map the address to the author's Ward identity under [approvals] git_authors in ward.toml, or commit with an address without the date",
+        )
+    })?;
+    check_number_in_ref("author", name)
 }
 
 /// Refuses a commit id that is not a git object id (4 to 64 hex digits), and one of decimal
@@ -1412,12 +1443,39 @@ pub fn check_commit_id(field: &str, v: &str) -> Result<(), AppError> {
             "pass the commit as git prints it (git rev-parse HEAD)",
         ));
     }
-    if v.bytes().all(|c| c.is_ascii_digit()) && v.len() < 40 {
+    // A whole id is a SHA-1's 40 hex digits or a SHA-256's 64; nothing between (a helper's
+    // attack on the eighth session's head: 43 digits were kept).
+    if v.len() > 40 && v.len() != 64 {
+        return Err(AppError::invalid(
+            format!("the {field} is a git object id: a whole id has 40 hex digits (SHA-1) or 64 (SHA-256)"),
+            "pass the commit as git prints it (git rev-parse HEAD)",
+        ));
+    }
+    // Digits only, at any length (one SHA-1 in 10^8 is); in an abbreviation, a run of 7
+    // decimal digits (`219451100a`, `5551234567abcd`: a person's number with a letter beside
+    // it); in a whole id, a run of 8 equal characters (a number padded to 40 digits,
+    // `0000…0219451100`): one id in ten million. What an id holds beside that is chance.
+    let all_decimal = v.bytes().all(|c| c.is_ascii_digit());
+    let longest = |same: &dyn Fn(u8, u8) -> bool| {
+        v.as_bytes()
+            .chunk_by(|a, b| same(*a, *b))
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
+    };
+    let decimal_run = v
+        .as_bytes()
+        .split(|c| !c.is_ascii_digit())
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    let abbreviated = v.len() < 40;
+    if all_decimal || (abbreviated && decimal_run >= 7) || (!abbreviated && longest(&|a, b| a == b) >= 8) {
         return Err(AppError::invalid(
             format!(
-                "the {field} is an abbreviated id of decimal digits only, which Ward cannot tell from a person's number"
+                "the {field} holds a run of decimal digits or of one character that Ward cannot tell from a person's number"
             ),
-            "pass the whole commit id (git rev-parse HEAD)",
+            "pass the whole commit id as git prints it (git rev-parse HEAD)",
         ));
     }
     Ok(())
@@ -2533,10 +2591,6 @@ mod tests {
         for raw in [
             "",
             " \u{200b} ",
-            // Digits before a `+` are the identity outside GitHub's no-reply domain (a helper's
-            // attack on `06acc0a`: `user:219451100` in the leaf).
-            "219451100+x@example.org",
-            "19610412+jsmith@example.org",
             "Jane Doe <jane.doe@gmail.com>",
             "jane.doe at gmail.com",
             "jane.doe%40gmail.com",
@@ -2545,11 +2599,38 @@ mod tests {
             "jane.doe.gmail.com@example.org",
             "jane@doe@gmail.com",
             "DOC:SHA256:aa@example.org",
+            // A no-reply address of two logins (`user:x` was recorded and alice signed).
+            "1+alice+x@users.noreply.github.com",
+            // A name beside a birth date before a `+`.
+            "19610412+jsmith@example.org",
         ] {
             let e = super::check_author(raw).expect_err(raw);
             assert!(!e.message.contains("jane") && !e.hint.contains("jane"), "{raw}: {e:?}");
         }
         let rules = ward_core::approval::ApprovalRules::default();
+        // The identity that stays in the leaf holds no person's number or birth date: digits
+        // before a `+` outside GitHub's no-reply domain (a helper's attack on `06acc0a`:
+        // `user:219451100`), a dotted phone number, a child's name and birth date, a date glued
+        // to a name (helpers' attacks on the eighth session's head).
+        for raw in [
+            "219451100+x@example.org",
+            "555.867.5309@vtext.com",
+            "1.555.123.4567@corp.com",
+            "jane.555.123.4567@corp.com",
+            "roe-j-2015-04-12@corp.com",
+            "roe.j.2015.04.12@corp.com",
+            "smith.j.2015.04.12@corp.com",
+            "jsmith610412@corp.com",
+        ] {
+            super::check_author(raw).expect(raw);
+            let identity = rules.author_identity(&super::author_address(raw));
+            let e = super::check_author_identity(&identity).expect_err(raw);
+            let local = raw.split('@').next().unwrap_or_default();
+            assert!(!e.message.contains(local) && !e.hint.contains(local), "{raw}: {e:?}");
+        }
+        for raw in ["jane.doe.2024@corp.com", "dev12345@corp.com", "release-bot@corp.com"] {
+            super::check_author_identity(&rules.author_identity(&super::author_address(raw))).expect(raw);
+        }
         for (raw, identity) in [
             ("jane.doe@gmail.com", "user:jane.doe"),
             ("jane.doe＠gmail.com", "user:jane.doe"),
@@ -2580,6 +2661,17 @@ mod tests {
             "219451100",
             "19610412",
             "g123456",
+            // A helper's attack on the eighth session's head: one letter beside a person's
+            // number, a number padded to a whole id, a length no hash has.
+            "219451100a",
+            "a219451100",
+            "5551234567abcd",
+            "ABCDEF219451100",
+            "0000000000000000000000000000000219451100",
+            "2194511000000000000000000000000000000000",
+            "0123456789012345678901234567890123456789",
+            "2194511000000000000000000000000000000000000",
+            "abcdef0123456789abcdef0123456789abcdef0123",
         ] {
             let e = super::check_commit_id("commit", v).expect_err(v);
             assert!(!e.message.contains(v), "{e:?}");
@@ -2587,7 +2679,9 @@ mod tests {
         for v in [
             "a1b2c3d",
             "abc1234",
-            "0123456789012345678901234567890123456789",
+            "19610a12",
+            "1234567890abcdef1234567890abcdef12345678",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
             &"ab".repeat(32),
         ] {
             super::check_commit_id("commit", v).expect(v);

@@ -227,6 +227,66 @@ async fn a_measurement_holding_a_persons_number_reaches_the_leaf_rounded() {
     assert_eq!(read[0].summary["tests"], 2);
 }
 
+/// One release names one digest, however its version is spelled: a `v` before it and semver
+/// build metadata after it are the same release (the eighth session's gap: `2.0.0`, `v2.0.0`
+/// and `2.0.0+build.2` could each name a digest).
+#[tokio::test]
+async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
+    let (db, ledger, ci) = fresh().await;
+    let digest = |b: &str| format!("sha256:{}", b.repeat(32));
+    // A registration an older Ward recorded, its version inline in the leaf.
+    ledger
+        .append(ward_ledger::NewEvent {
+            actor: ci.actor(),
+            kind: "artifact.registered".into(),
+            subject: format!("artifact:{}", digest("0a")),
+            payload: json!({ "digest": digest("0a"), "service": "api", "version": "2.0.0", "builder": ci.id }),
+        })
+        .await
+        .expect("older registration");
+    let register = |d: String, v: &'static str| {
+        let (ledger, ci) = (&ledger, &ci);
+        async move { ward_app::evidence::register(ledger, ci, &api_artifact(&d, v)).await }
+    };
+    // The attack: `v3.0.0` or `3.0.0+build.2` named another build of release 3.0.0, which
+    // release notes, the environment's state and a reviewer read as 3.0.0.
+    register(digest("31"), "3.0.0").await.expect("3.0.0");
+    for (d, v) in [("32", "v3.0.0"), ("33", "3.0.0+build.2"), ("34", "V3.0.0+rebuild")] {
+        let e = register(digest(d), v).await.expect_err(v);
+        assert_eq!(e.code, "version_conflict", "{v}: {e:?}");
+        assert!(e.message.contains(&digest("31")), "{e:?}");
+    }
+    // And the other way round, and against a version recorded inline by an older Ward.
+    register(digest("41"), "v4.0.0+build.1").await.expect("v4.0.0+build.1");
+    for (d, v) in [("42", "4.0.0"), ("43", "4.0.0+build.2")] {
+        let e = register(digest(d), v).await.expect_err(v);
+        assert_eq!(e.code, "version_conflict", "{v}: {e:?}");
+    }
+    let e = register(digest("0b"), "v2.0.0").await.expect_err("v2.0.0");
+    assert_eq!(e.code, "version_conflict", "{e:?}");
+    // The same build under another spelling of its release is no conflict of versions (a
+    // digest keeps the metadata it was registered with); other releases are other versions.
+    for (d, v) in [
+        ("51", "3.0.1"),
+        ("52", "3.0.0-rc.1"),
+        ("53", "release-3.0.0"),
+        ("54", "v3"),
+        ("55", "3.0.0.1"),
+    ] {
+        register(digest(d), v).await.expect(v);
+    }
+    // A pre-release written with a `v` may move where the rules allow it.
+    let rules = ward_app::evidence::ArtifactRules {
+        mutable_prerelease: true,
+    };
+    for d in ["61", "62"] {
+        ward_app::evidence::register_with(&ledger, &ci, &api_artifact(&digest(d), "v5.0.0-rc.1"), &rules)
+            .await
+            .expect("a pre-release moves");
+    }
+    db.cleanup().await;
+}
+
 /// An artifact's version lives beside the log (issue 15: `1.0.0+5558675309`, a phone number as
 /// build metadata, and `1.0.0-roe.j.2015.04.12`, a child's name and birth date, read as a
 /// version to every rule and stayed in the leaf). The leaf and the index hold its keyed
@@ -315,5 +375,102 @@ async fn an_artifacts_version_lives_beside_the_log_and_still_names_one_digest() 
     ward_app::evidence::register(&ledger, &ci, &request(&digest("0d"), &fingerprint))
         .await
         .expect_err("a fingerprint as a version");
+    db.cleanup().await;
+}
+
+/// The identity a commit author's address stands for stays in the leaf (the separation of
+/// duties holds to it after a purge): where it is the address's local part, it holds no
+/// person's number or birth date (helpers' attacks on the eighth session's head stored
+/// `user:555.867.5309` and `user:roe-j-2015-04-12`); an address `[approvals] git_authors` maps
+/// records the mapped identity, so a team whose addresses hold an employee number maps them.
+#[tokio::test]
+async fn an_authors_phone_number_or_birth_date_never_becomes_the_identity_in_the_leaf() {
+    let (db, ledger, ci) = fresh().await;
+    let open = |author: &'static str, rules: ward_core::approval::ApprovalRules| {
+        let (ledger, ci) = (&ledger, &ci);
+        async move {
+            let req = ward_app::changes::ChangeRequest {
+                title: "Reminders".into(),
+                kind: "normal".into(),
+                commits: vec![ward_app::changes::Commit {
+                    sha: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into(),
+                    author: author.into(),
+                    time: None,
+                }],
+                ..Default::default()
+            };
+            ward_app::changes::open(ledger, ci, &Default::default(), &rules, &req, false).await
+        }
+    };
+    for author in [
+        "555.867.5309@vtext.com",
+        "jane.555.123.4567@corp.com",
+        "roe-j-2015-04-12@corp.com",
+        "jsmith610412@corp.com",
+    ] {
+        let before = leaves(&ledger).await.len();
+        let e = open(author, Default::default()).await.expect_err(author);
+        assert_eq!(e.code, "invalid_request", "{author}: {e:?}");
+        let local = author.split('@').next().unwrap_or_default();
+        assert!(!e.message.contains(local) && !e.hint.contains(local), "{e:?}");
+        assert_eq!(leaves(&ledger).await.len(), before, "nothing recorded for {author}");
+    }
+    // Mapped, the address records the identity it is mapped to, under any spelling of its
+    // mailbox.
+    let rules = ward_core::approval::ApprovalRules {
+        git_authors: [("E123456@corp.com".to_string(), "user:erin".to_string())].into(),
+        ..Default::default()
+    };
+    let change = open("e123456+ci@corp.com", rules).await.expect("a mapped address");
+    assert_eq!(change.authors[0].identity, "user:erin");
+    let l = leaves(&ledger).await;
+    assert!(!in_any(&l, "123456"), "the address's number is not in a leaf");
+    db.cleanup().await;
+}
+
+/// A change's configuration versions named otherwise than by a bundle's digest live beside the
+/// log (a helper's attack on the eighth session's head: `jane.roe.555.123.4567` was kept in the
+/// leaf); people read them as given, and an update carries them.
+#[tokio::test]
+async fn a_changes_configuration_version_names_live_beside_the_log() {
+    let (db, ledger, ci) = fresh().await;
+    let digest = format!("sha256:{}", "c0".repeat(32));
+    let req = ward_app::changes::ChangeRequest {
+        title: "Reminders".into(),
+        kind: "normal".into(),
+        config_versions: vec!["jane.roe.555.123.4567".into(), digest.clone()],
+        ..Default::default()
+    };
+    let change = ward_app::changes::open(&ledger, &ci, &Default::default(), &Default::default(), &req, false)
+        .await
+        .expect("open");
+    let l = leaves(&ledger).await;
+    assert!(
+        !in_any(&l, "555.123.4567") && !in_any(&l, "jane.roe"),
+        "a name in a leaf"
+    );
+    assert!(in_any(&l, &digest), "a bundle's digest is structure and stays");
+    let shown = ward_app::documents::shown(&ledger, change.clone())
+        .await
+        .expect("shown");
+    assert_eq!(shown.request.config_versions, req.config_versions);
+    // An update that does not name them carries them forward.
+    let upd = ward_app::changes::ChangeUpdate {
+        paths: Some(vec!["src/reminders.rs".into()]),
+        ..Default::default()
+    };
+    let updated = ward_app::changes::update(
+        &ledger,
+        &ci,
+        &Default::default(),
+        &Default::default(),
+        &change.id,
+        &upd,
+        false,
+    )
+    .await
+    .expect("update");
+    let shown = ward_app::documents::shown(&ledger, updated).await.expect("shown");
+    assert_eq!(shown.request.config_versions, req.config_versions);
     db.cleanup().await;
 }

@@ -138,7 +138,7 @@ fn a_name_with_a_birth_date_or_a_secret_in_an_identifier_never_reaches_the_leaf(
         "--branch",
         "feature/OPS-1234567",
         "--commit",
-        "1234567890123456789012345678901234567890",
+        "1234567890abcdef1234567890abcdef12345678",
     ]);
     ok(run(c));
 

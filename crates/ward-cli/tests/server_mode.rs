@@ -719,6 +719,59 @@ fn git(dir: &std::path::Path, args: &[&str], author: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Ward reads a commit's author as the commit records it: a `git replace` object (or a graft)
+/// standing in for alice's commit with bob as its author is not read (a helper's attack on the
+/// eighth session's head: the change recorded bob, and alice signed her own change).
+#[test]
+fn a_replaced_commit_does_not_stand_in_for_its_real_author() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], "ann");
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "base"], "ann");
+    let base = git(&repo, &["rev-parse", "HEAD"], "ann");
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "alice's"], "alice");
+    let head = git(&repo, &["rev-parse", "HEAD"], "alice");
+    let raw = git(&repo, &["cat-file", "commit", &head], "alice").replace("alice@", "bob@");
+    let forged = {
+        let mut c = Command::new("git");
+        c.current_dir(&repo)
+            .args(["hash-object", "-t", "commit", "-w", "--stdin"])
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("git hash-object");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{raw}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&repo, &["replace", &head, &forged], "ann");
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%ae", &head], "ann"),
+        "bob@example.org",
+        "git itself now reads the replacement"
+    );
+    let dev = token(&d, "ci", "developer");
+    let (_server, url) = serve(&d);
+    let opened = json(&ok(run({
+        let mut c = remote(&d, &url, &dev);
+        c.current_dir(&repo).args([
+            "change",
+            "open",
+            "--title",
+            "Empty",
+            "--range",
+            &format!("{base}..{head}"),
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    assert_eq!(opened["commits"][0]["sha"], head.as_str());
+    assert_eq!(opened["commits"][0]["author"], "alice@example.org", "{opened}");
+}
+
 #[test]
 fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     let tmp = tempfile::tempdir().unwrap();

@@ -131,14 +131,52 @@ impl ApprovalRules {
     /// `user:jane.doe`; GitHub's no-reply `12345678+login@users.noreply.github.com` is
     /// `user:login`).
     pub fn author_identity(&self, email: &str) -> String {
+        // The mapping written for this address, else one written for the same mailbox
+        // ([`mailbox`]: `dana.smith+ci@…`, `danasmith@…` and `dana.smith@corp.com.` are the
+        // mapped `Dana.Smith@corp.com`'s — a helper's attack signed with each).
+        match self.mapped_identity(email) {
+            Some(id) => id.to_string(),
+            None => self.local_identity(email.trim()),
+        }
+    }
+
+    /// The identity a `[approvals] git_authors` mapping gives the commit author `email` (the
+    /// mapping written for the address, else one written for the same [`mailbox`]); `None` when
+    /// its identity is its local part's.
+    pub fn mapped_identity(&self, email: &str) -> Option<&str> {
         let email = email.trim();
-        if let Some((_, id)) = self
+        let exact = self
             .git_authors
             .iter()
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case(email))
-        {
-            return id.clone();
-        }
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(email));
+        let same_mailbox = || {
+            let m = mailbox(email);
+            self.git_authors.iter().find(|(k, _)| mailbox(k) == m)
+        };
+        exact.or_else(same_mailbox).map(|(_, id)| id.as_str())
+    }
+
+    /// Every identity the commit author `email` may stand for, which the separation of duties
+    /// holds apart from signing: each mapping written for its mailbox ([`mailbox`]) and the
+    /// identity of its local part — more parties, never fewer (a mapped `danasmith@…` is Dana's,
+    /// and still keeps `user:danasmith` from signing).
+    pub fn author_identities(&self, email: &str) -> Vec<String> {
+        let m = mailbox(email);
+        let mut out: Vec<String> = self
+            .git_authors
+            .iter()
+            .filter(|(k, _)| mailbox(k) == m || k.trim().eq_ignore_ascii_case(email.trim()))
+            .map(|(_, id)| id.clone())
+            .collect();
+        out.push(self.local_identity(email.trim()));
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// `user:<local part>`, lower-cased, without a sub-address (GitHub's no-reply address as its
+    /// login).
+    fn local_identity(&self, email: &str) -> String {
         let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
         let mut parts = local.split('+').filter(|p| !p.is_empty());
         let name = if domain.eq_ignore_ascii_case("users.noreply.github.com") {
@@ -148,6 +186,24 @@ impl ApprovalRules {
         };
         format!("user:{}", name.unwrap_or(local).to_ascii_lowercase())
     }
+}
+
+/// An address as the separation of duties compares mailboxes: lower case, the domain without a
+/// trailing dot, the local part without its sub-address (`+…`) and its dots — GitHub's no-reply
+/// address (`12345678+login@users.noreply.github.com`) as its login. Two addresses of one
+/// mailbox are one person's; two people whose addresses differ only in dots count as one, which
+/// only ever adds parties.
+pub fn mailbox(email: &str) -> String {
+    let email = email.trim().to_ascii_lowercase();
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email.as_str(), ""));
+    let domain = domain.trim_end_matches('.');
+    let mut parts = local.split('+').filter(|p| !p.is_empty());
+    let name = match domain == "users.noreply.github.com" {
+        true => parts.next_back(),
+        false => parts.next(),
+    }
+    .unwrap_or(local);
+    format!("{}@{domain}", name.replace('.', ""))
 }
 
 /// Whether two identities are one person's: equal, or two local users whose names differ only
@@ -205,15 +261,13 @@ impl Parties {
 /// case — identities from different issuers never merge, but one person's e-mail is theirs in
 /// every namespace.
 pub fn is_author(email: &str, id: &str, rules: &ApprovalRules) -> bool {
-    if same_person(&rules.author_identity(email), id) {
+    if rules.author_identities(email).iter().any(|a| same_person(a, id)) {
         return true;
     }
+    // Another issuer's identity naming an address after its prefix: the same mailbox.
     let email = email.trim();
-    email.contains('@')
-        && id.len() > email.len()
-        && id.is_char_boundary(id.len() - email.len())
-        && id[id.len() - email.len()..].eq_ignore_ascii_case(email)
-        && matches!(id.as_bytes()[id.len() - email.len() - 1], b':' | b'/')
+    let named = id.rsplit([':', '/']).next().filter(|n| n.len() < id.len());
+    email.contains('@') && named.is_some_and(|n| n.contains('@') && mailbox(n) == mailbox(email))
 }
 
 /// Separation of duties: whether `signer` may make a decision (sign, waive, review, override the
@@ -501,6 +555,65 @@ mod tests {
         assert_eq!(
             rules.author_identity("123456+jane.doe@users.noreply.github.com"),
             "user:jane.doe"
+        );
+    }
+
+    #[test]
+    fn a_mapped_author_cannot_sign_under_another_spelling_of_their_mailbox() {
+        // A helper's attack on the eighth session's head: the mapping was read for the address
+        // as written, so a sub-address, a dot dropped, a trailing dot or the no-reply login
+        // without its number let Dana sign her own change.
+        let rules = ApprovalRules {
+            git_authors: [
+                ("Dana.Smith@corp.com".to_string(), "user:dana".to_string()),
+                ("4242+dgh@users.noreply.github.com".to_string(), "user:dana".to_string()),
+            ]
+            .into(),
+            ..ApprovalRules::default()
+        };
+        let dana = person("user:dana", &[Role::Approver]);
+        for author in [
+            "Dana.Smith@corp.com",
+            "DANA.SMITH@CORP.COM",
+            "dana.smith+ci@corp.com",
+            "danasmith@corp.com",
+            "dana.smith@corp.com.",
+            "dgh@users.noreply.github.com",
+            "999+dgh@users.noreply.github.com",
+        ] {
+            let p = parties("user:olga", &[author]);
+            assert_eq!(
+                check_signer(&dana, &p, &rules).unwrap_err().code,
+                "author_cannot_sign",
+                "{author}"
+            );
+            assert_eq!(rules.author_identity(author), "user:dana", "{author}");
+        }
+        // More parties, never fewer: the local part's own identity is still a party.
+        let p = parties("user:olga", &["danasmith@corp.com"]);
+        let danasmith = person("user:danasmith", &[Role::Approver]);
+        assert_eq!(
+            check_signer(&danasmith, &p, &rules).unwrap_err().code,
+            "author_cannot_sign"
+        );
+        // Another issuer's identity naming the same mailbox.
+        let staff = person("staff:dana.smith+x@corp.com", &[Role::Approver]);
+        assert!(check_signer(&staff, &p, &rules).is_err());
+        // Other mailboxes are other people.
+        for author in [
+            "dana.smyth@corp.com",
+            "dana.smith@corp.co",
+            "dgh2@users.noreply.github.com",
+        ] {
+            assert!(
+                check_signer(&dana, &parties("user:olga", &[author]), &rules).is_ok(),
+                "{author}"
+            );
+        }
+        assert_eq!(mailbox(" Dana.Smith+ci@Corp.COM. "), "danasmith@corp.com");
+        assert_eq!(
+            mailbox("4242+dgh@users.noreply.github.com"),
+            "dgh@users.noreply.github.com"
         );
     }
 

@@ -556,7 +556,7 @@ fn given_name_word(word: &str) -> bool {
 /// mail address after a field name (`mailto:`, `email:`, `Contact:`, SPDX's `Person:`), an
 /// image pinned by digest (`alpine:3.18@sha256:…`) or a package at a version
 /// (`org.slf4j:slf4j-api@1.7.36`, `@v1.2.3`); the password is at least 3 characters.
-fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool {
+fn credentials_at_host(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let Some((user, rest)) = m.split_once(':') else {
         return false;
     };
@@ -569,8 +569,14 @@ fn credentials_at_host(m: &str, cx: &Context<'_>, _: usize, end: usize) -> bool 
         return false;
     }
     // Without a scheme, two adjacent fields joined are too often a name and an address: not read
-    // in the joined view (what it shows unjoined, the decoded view showed).
-    if cx.view.is_some_and(|v| v.kinds & decode::kind::SPLIT != 0) {
+    // in the joined view (what it shows unjoined, the decoded view showed), nor in the text a
+    // view built on it keeps as it was around what it decoded (an OIDC session's
+    // `…example.org` glued to `staff:bob@example.org` beside a run read as base64); what such a
+    // view decoded is read (a credential in base64 split into array items).
+    if cx
+        .view
+        .is_some_and(|v| v.kinds & decode::kind::SPLIT != 0 && v.kinds_within(start, end) & !decode::kind::SPLIT == 0)
+    {
         return false;
     }
     let user = user.to_ascii_lowercase();
@@ -2033,11 +2039,18 @@ fn run_in<'scope, 'env, E>(
             Some(runs) => runs,
             None => decode::encoded_runs(&chain[chain.len() - 1].text),
         };
-        if let Some(runs) = runs {
+        if let Some(mut runs) = runs {
+            // Built on the joined view, the runs view keeps its glue between fields around what
+            // it decodes: what is read there without a scheme is read across fields (a session's
+            // `…example.org` glued to the next line's `staff:bob@example.org`, read as
+            // `example.orgstaff:bob@example` beside a decoded run: an OIDC sign-in refused), and
+            // so does the runs' decoded view.
+            runs.kinds |= decode::kind::SPLIT;
             let depth = chain.len();
             chain.push(runs);
             scan_view(&chain, &mut record, None)?;
-            if let Some(again) = chain.last().and_then(|v| decode::decoded(&v.text)) {
+            if let Some(mut again) = chain.last().and_then(|v| decode::decoded(&v.text)) {
+                again.kinds |= decode::kind::SPLIT;
                 chain.push(again);
                 scan_view(&chain, &mut record, None)?;
             }

@@ -116,7 +116,7 @@ async fn plain_pwd_and_pass_values_are_refused() {
         )
         .await;
         // A Cyrillic "а" in the key name, or the secret one level down, changes nothing.
-        refused_whole(&ledger, json!({"db": {"pаss": "Hunter2024"}}), "db.p", "Hunter2024").await;
+        refused_whole(&ledger, json!({"db": {"pаss": "Hunter2024"}}), "db.*", "Hunter2024").await;
         refused_whole(
             &ledger,
             json!({"db": {"password": {"value": "Hunter2024"}}}),
@@ -330,14 +330,21 @@ async fn a_bundles_keys_holding_a_persons_address_or_number_never_reach_the_leaf
         // A secret value under a key that is a person's address, name or number: the refusal
         // names its place (a helper's attack on `afa6612` too: look-alike digits, a label, a
         // name with a space, an address written out).
-        for key in [
-            "jane.doe@gmail.com",
-            "2l9o451loo",
-            "mrn:12345",
-            "John Smith",
-            "jane_doe_gmail_com",
+        // The outer key is one no rule reads as a person's (`rota`), so that each rule is tried
+        // on its own; then words naming a person after a word that labels people (the eighth
+        // session's gap: `patient_john_smith.password` was repeated).
+        for (outer, key) in [
+            ("rota", "jane.doe@gmail.com"),
+            ("rota", "2l9o451loo"),
+            ("rota", "mrn:12345"),
+            ("rota", "John Smith"),
+            ("rota", "jane_doe_gmail_com"),
+            ("rota", "patient_john_smith"),
+            ("rota", "patientJohnSmith"),
+            ("oncall", "jane"),
+            ("users", "alice"),
         ] {
-            let values = json!({"oncall": {key: {"password": "hunter2hunter2"}}});
+            let values = json!({outer: {key: {"password": "hunter2hunter2"}}});
             let before = size(&ledger).await;
             let r = config::publish(&ledger, &ops(), &prod(), &bundle(values), &Default::default()).await;
             let e: ApiError = r.expect_err("a secret value").into();

@@ -956,24 +956,15 @@ pub fn paths(values: &Value) -> (Vec<String>, Vec<String>) {
     (keys, references)
 }
 
-/// A path as a refusal may name it: as written when the identifier rules and the guard find
-/// nothing in it, else by its place (`value #3 of the bundle`): a key can be a person's name, an
-/// address or a number (`oncall.jane.doe@gmail.com`), and a refusal never repeats it.
+/// A path as a refusal may name it: as written when every word of it is a configuration
+/// word ([`masked`]) and the identifier rules and the guard find nothing in it, else by its
+/// place with its other words written `*` (`value #3 of the bundle (`*_*_password`)`): a key
+/// can be a person's name, an address or a number (`oncall.jane.doe@gmail.com`,
+/// `jane_doe_password`), and a refusal never repeats it.
 fn shown_path(path: &str, n: usize, guard_cfg: &GuardConfig) -> String {
-    // Words of a configuration's vocabulary (`db.password`, `DB_PASS`, `hosts[2].token`), each
-    // starting with a letter, without spaces, `:` or `@`, few digits, no address written out (a
-    // helper's attack on `afa6612`: `2l9o451loo.password`, `mrn:12345.token`,
-    // `John Smith.password`, `jane_doe_gmail_com.password` were repeated).
-    let words = path.split(['.', '[', ']']).filter(|w| !w.is_empty()).all(|w| {
-        (w.bytes().all(|b| b.is_ascii_digit()) && w.len() <= 3)
-            || (w.chars().next().is_some_and(char::is_alphabetic)
-                && !w
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || ":@".contains(c)))
-    });
-    let plain = words
+    let shape = masked(path);
+    let plain = shape == path
         && path.len() <= 128
-        && path.bytes().filter(u8::is_ascii_digit).count() <= 3
         && !crate::identifier::mail_in_name(path)
         && guard::scan(path, guard_cfg).is_empty()
         && crate::identifier::judge("configuration key", path).is_ok()
@@ -982,8 +973,155 @@ fn shown_path(path: &str, n: usize, guard_cfg: &GuardConfig) -> String {
         && crate::identifier::check_new_name_dates("configuration key", path).is_ok();
     match plain {
         true => path.to_string(),
-        false => format!("value #{} of the bundle", n + 1),
+        false => format!("value #{} of the bundle (`{shape}`)", n + 1),
     }
+}
+
+/// Words a configuration's key paths are made of (`db.password`, `DB_PASS`, `hosts[2].token`,
+/// `webhookKey`, `stripe.api_key`): what a refusal may repeat of a key path. No person's name
+/// or label for people is one (a helper's attack on the eighth session's head:
+/// `jane_doe_password`, `passwords.jane_smith`, `dr_jane_smith_auth` were repeated; before,
+/// `patient_john_smith.password`).
+#[rustfmt::skip]
+const CONFIG_WORDS: &[&str] = &[
+    "access", "account", "acl", "active", "addr", "address", "admin", "aes", "age", "agent",
+    "alert", "alerts", "algorithm", "alive", "all", "allow", "allowed", "allowlist", "alpha",
+    "amqp", "analytics", "android", "anthropic", "any", "api", "apikey", "apim", "apns", "app",
+    "application", "apps", "archive", "arg", "args", "argument", "arguments", "arn", "artifactory",
+    "assume", "at", "audience", "audit", "auth", "auth0", "authorization", "auto", "aws", "azure",
+    "b64", "backend", "backoff", "backup", "backups", "base", "base64", "basic", "batch", "bearer",
+    "beta", "bigquery", "billing", "bind", "blacklist", "blob", "block", "blocked", "blue", "body",
+    "bot", "breaker", "broker", "bucket", "buffer", "build", "bulkhead", "bundle", "burst", "ca",
+    "cache", "callback", "canary", "capacity", "captcha", "cdn", "cert", "certificate", "certs",
+    "channel", "chat", "check", "ci", "cidr", "circuit", "claims", "clearinghouse", "clickhouse",
+    "client", "cloud", "cluster", "cmd", "cname", "cnf", "cognito", "cold", "column", "columns",
+    "command", "comment", "common", "concurrency", "conf", "confluence", "conn", "connect",
+    "connection", "connstr", "consumer", "cookie", "cool", "cooldown", "cors", "count", "country",
+    "cpu", "created", "cred", "credential", "credentials", "creds", "cron", "crypto", "csp",
+    "csrf", "currency", "current", "custom", "data", "database", "datadog", "days", "db", "debug",
+    "default", "defaults", "delay", "deny", "denylist", "deploy", "deployment", "deployments",
+    "desc", "description", "dest", "destination", "dev", "dicom", "digest", "dir", "directory",
+    "disable", "disabled", "disk", "dns", "doc", "docker", "docs", "domain", "domains",
+    "downstream", "dr", "drain", "dsn", "dst", "duration", "dynamodb", "east", "ecdsa", "ed25519",
+    "edge", "edi", "egress", "ehr", "elastic", "elasticsearch", "eligibility", "email", "emr",
+    "enable", "enabled", "encoded", "encryption", "endpoint", "endpoints", "enterprise", "entra",
+    "env", "environment", "event", "events", "exclude", "expiration", "expires", "expiry",
+    "export", "expose", "exposed", "external", "extra", "fallback", "false", "fax", "fcm",
+    "feature", "features", "federation", "fhir", "fido", "file", "files", "fingerprint",
+    "fingerprints", "firebase", "firewall", "flag", "flags", "format", "from", "frontend", "ftp",
+    "gateway", "gcm", "gcp", "gcs", "general", "github", "gitlab", "global", "google", "graceful",
+    "grafana", "graphql", "green", "grpc", "gsa", "hash", "hashed", "head", "header", "headers",
+    "health", "heartbeat", "helm", "help", "hex", "hint", "hl7", "hmac", "honeycomb", "hook",
+    "hooks", "host", "hostname", "hosts", "hot", "hours", "hsts", "http", "httponly", "https",
+    "hubspot", "iam", "id", "identity", "idle", "idp", "ids", "ignore", "image", "images", "imap",
+    "import", "in", "inbound", "include", "index", "info", "ingest", "ingress", "ini", "input",
+    "insecure", "instances", "integration", "integrations", "internal", "interval", "ios", "ip",
+    "ips", "issuer", "iv", "jdbc", "jira", "jitter", "jks", "job", "jobs", "json", "jwe", "jwks",
+    "jws", "jwt", "k8s", "kafka", "keep", "keepalive", "key", "keychain", "keycloak", "keyring",
+    "keys", "keystore", "kind", "kinesis", "kms", "ksa", "kube", "kubernetes", "lab", "label",
+    "labels", "labs", "lambda", "lang", "language", "ldap", "ldaps", "legacy", "length", "level",
+    "levels", "license", "lifetime", "limit", "limits", "link", "links", "list", "listen",
+    "liveness", "local", "locale", "log", "logging", "login", "logs", "loki", "lookup", "machine",
+    "mail", "mailer", "mailgun", "main", "maps", "mask", "masked", "master", "maven", "max",
+    "maxage", "memcached", "memory", "message", "messages", "meta", "method", "methods", "metrics",
+    "mfa", "migration", "migrations", "millis", "milliseconds", "min", "minio", "mins", "minutes",
+    "misc", "mixpanel", "mobile", "mode", "mongo", "mongodb", "mq", "ms", "mssql", "mysql", "name",
+    "names", "namespace", "nats", "netrc", "network", "networks", "new", "newrelic", "next",
+    "nexus", "nlp", "no", "nonce", "none", "north", "note", "notes", "notifications", "notify",
+    "npm", "oauth", "object", "ocp", "odbc", "offset", "oidc", "okta", "old", "on", "only",
+    "openai", "opensearch", "opsgenie", "option", "options", "opts", "oracle", "order", "org",
+    "organization", "origin", "origins", "otel", "other", "otp", "out", "outbound", "output",
+    "override", "overrides", "p12", "pacs", "page", "pager", "pagerduty", "parallelism", "param",
+    "params", "partition", "partner", "partners", "party", "pass", "passcode", "passkey",
+    "passphrase", "passwd", "password", "passwords", "passwort", "path", "paths", "payload",
+    "payment", "payments", "pem", "pepper", "percent", "percentage", "pfx", "pg", "pgpass",
+    "pharmacy", "pin", "ping", "pinning", "pins", "pkcs12", "pkg", "plain", "plaintext", "plivo",
+    "policy", "pong", "pool", "port", "portal", "post", "postgres", "postmark", "precision",
+    "prefix", "prev", "previous", "primary", "priority", "private", "probe", "prod", "producer",
+    "production", "profile", "project", "prometheus", "protocol", "provider", "proxy", "pub",
+    "public", "push", "pw", "pwd", "pypi", "query", "queue", "quota", "quotas", "rabbitmq", "rate",
+    "ratelimit", "ratio", "raw", "read", "reader", "readers", "readiness", "readonly", "realm",
+    "recaptcha", "receiver", "recipient", "recipients", "redact", "redacted", "redaction",
+    "redirect", "redis", "ref", "refresh", "region", "regions", "registry", "release", "remote",
+    "replica", "replicas", "repo", "report", "reporting", "reports", "req", "request", "reset",
+    "resp", "response", "rest", "retries", "retry", "role", "rollback", "rollout", "root",
+    "rotation", "rpc", "rsa", "rule", "rules", "s3", "sa", "salesforce", "salt", "samesite",
+    "saml", "sample", "sampling", "scale", "scheduler", "schema", "schemas", "scheme", "scope",
+    "scopes", "search", "sec", "secondary", "seconds", "secret", "secrets", "secs", "secure",
+    "seed", "segment", "sender", "sendgrid", "sentry", "server", "service", "services", "ses",
+    "session", "settings", "severity", "sftp", "sha256", "shared", "shutdown", "sid", "sign",
+    "signature", "signatures", "signed", "signer", "signing", "sip", "size", "skip", "slack",
+    "sms", "smtp", "smtps", "snapshot", "snapshots", "snowflake", "sns", "soap", "sort", "source",
+    "south", "splunk", "sql", "sqlite", "sqlserver", "sqs", "src", "ssh", "ssl", "sslcert",
+    "sslkey", "sslmode", "sslrootcert", "sso", "staging", "standby", "startup", "storage", "store",
+    "stream", "streams", "string", "stripe", "sts", "sub", "subdomain", "subject", "subnet",
+    "subscription", "suffix", "support", "system", "table", "tables", "tag", "tags", "target",
+    "task", "tasks", "team", "teams", "telemetry", "tenant", "tenants", "test", "text", "third",
+    "threads", "threshold", "throttle", "throttling", "through", "thumbprint", "tier", "tiers",
+    "timeout", "timezone", "tls", "to", "token", "tokenizer", "tokens", "toml", "topic", "totp",
+    "tracing", "true", "trust", "truststore", "ttl", "turnstile", "twilio", "type", "tz", "ui",
+    "unit", "units", "updated", "upstream", "uri", "url", "urls", "user", "username", "userpw",
+    "users", "v1", "v2", "v3", "value", "values", "var", "variables", "vars", "vault", "vendor",
+    "vendors", "verifier", "verify", "version", "video", "view", "voice", "voip", "volume",
+    "volumes", "vonage", "vpc", "waf", "warm", "warmup", "web", "webauthn", "webex", "webhook",
+    "webhooks", "weight", "weights", "west", "whitelist", "worker", "workers", "workload",
+    "workspace", "write", "writer", "writers", "x12", "x509", "xml", "xsrf", "xss", "yaml", "yes",
+    "zendesk", "zone", "zoom",
+];
+
+/// `path` with every word outside [`CONFIG_WORDS`] (but words of one or two letters) and every
+/// number of more than three digits written `*` (one `*` for a run of them inside one word: `JaneDoe` is `*`), and any
+/// character but letters, digits and `._-[]/` written `?`. Words are split at anything not a
+/// letter or digit and where a lower-case letter or digit meets an upper-case one.
+fn masked(path: &str) -> String {
+    fn known(part: &str) -> bool {
+        let lower = part.to_ascii_lowercase();
+        // A configuration word numbered (`pass1`, `db2`, `replica12`).
+        let unnumbered = lower.trim_end_matches(|c: char| c.is_ascii_digit());
+        let numbered = lower.len() - unnumbered.len() <= 3;
+        CONFIG_WORDS.binary_search(&lower.as_str()).is_ok()
+            || (numbered && !unnumbered.is_empty() && CONFIG_WORDS.binary_search(&unnumbered).is_ok())
+            // A word of one or two letters names no one (`v`, `db`, `id`).
+            || (part.bytes().all(|b| b.is_ascii_alphabetic()) && part.len() <= 2)
+            || (part.bytes().all(|b| b.is_ascii_digit()) && part.len() <= 3)
+    }
+    fn star(out: &mut String) {
+        if !out.ends_with('*') {
+            out.push('*');
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(c) = rest.chars().next() {
+        if !c.is_alphanumeric() {
+            out.push(if "._-[]/".contains(c) { c } else { '?' });
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        rest = after;
+        // A letter outside ASCII (a Cyrillic `а` in `pаss`): the whole word is masked.
+        if !word.is_ascii() {
+            star(&mut out);
+            continue;
+        }
+        // Split where a lower-case letter or a digit meets an upper-case one (`webhookKey`).
+        let mut from = 0;
+        let bytes = word.as_bytes();
+        for i in 1..=bytes.len() {
+            let boundary = i == bytes.len() || (bytes[i].is_ascii_uppercase() && !bytes[i - 1].is_ascii_uppercase());
+            if boundary {
+                let part = &word[from..i];
+                match known(part) {
+                    true => out.push_str(part),
+                    false => star(&mut out),
+                }
+                from = i;
+            }
+        }
+    }
+    out
 }
 
 /// Walks the values: dotted paths of all leaves, and of references; refuses secret values
@@ -1355,6 +1493,45 @@ mod tests {
     }
 
     #[test]
+    fn a_key_path_naming_a_person_is_shown_masked() {
+        // A helper's attack on the eighth session's head, and the head before it.
+        for (path, shape) in [
+            ("jane_doe_password", "*_*_password"),
+            ("password_jane_smith", "password_*_*"),
+            ("passwords.jane_smith", "passwords.*_*"),
+            ("tokens.john_smith", "tokens.*_*"),
+            ("jane_doe.db_url", "*_*.db_url"),
+            ("dr_jane_smith_auth", "dr_*_*_auth"),
+            ("patient_john_smith.password", "*_*_*.password"),
+            ("patientJohnSmith.password", "*.password"),
+            ("oncall.jane.token", "*.*.token"),
+            ("users[2].alice.password", "users[2].*.password"),
+            ("oncall.jane.doe@gmail.com.token", "*.*.*?*.*.token"),
+            ("oncall.5551234567.token", "*.*.token"),
+            ("db.pаss", "db.*"),
+        ] {
+            assert_eq!(masked(path), shape, "{path}");
+            let shown = shown_path(path, 2, &GuardConfig::default());
+            assert_eq!(shown, format!("value #3 of the bundle (`{shape}`)"), "{path}");
+        }
+        for path in [
+            "db.password",
+            "client_secret",
+            "smtp.url",
+            "hosts[2].token",
+            "DB_PASS",
+            "webhookKey",
+            "stripe.api_key",
+        ] {
+            assert_eq!(shown_path(path, 0, &GuardConfig::default()), path);
+        }
+        assert!(
+            CONFIG_WORDS.windows(2).all(|w| w[0] < w[1]),
+            "sorted, for the binary search"
+        );
+    }
+
+    #[test]
     fn references_pass_and_secret_values_are_refused() {
         let (keys, refs) = check(json!({
             "db": {"url": "postgres://db.internal:5432/app", "password": "env://DB_PASSWORD"},
@@ -1407,7 +1584,7 @@ mod tests {
             (json!({"admin_pw": "hunter22"}), "admin_pw", "hunter22"),
             (json!({"mysql": {"PWD": 31337}}), "mysql.PWD", "31337"),
             // Look-alike letters and invisible characters in the key name do not hide it.
-            (json!({"db": {"pаss": "hunter22"}}), "db.p", "hunter22"),
+            (json!({"db": {"pаss": "hunter22"}}), "db.*", "hunter22"),
             (json!({"db": {"pass\u{200b}word": "hunter22"}}), "db.pass", "hunter22"),
             (json!({"db": {"ｐｗｄ": "hunter22"}}), "db.", "hunter22"),
             // The secret one level down, under a generic name.

@@ -44,13 +44,21 @@ pub fn ci_range(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
 }
 
 fn git(args: &[&str]) -> Result<String> {
-    let out = Command::new("git").args(args).output().map_err(|e| {
-        Failure::new(
-            "git_failed",
-            format!("cannot run git: {e}"),
-            "install git, or pass --path for each touched path",
-        )
-    })?;
+    // The commits as they are recorded: not a `git replace` object or a graft standing in for
+    // one (a helper's attack: a replacement of alice's commit naming bob as its author let alice
+    // sign her own change), and no `.mailmap` (`%ae`, not `%aE`: the author edits it).
+    let out = Command::new("git")
+        .args(args)
+        .env("GIT_NO_REPLACE_OBJECTS", "1")
+        .env("GIT_GRAFT_FILE", "/dev/null")
+        .output()
+        .map_err(|e| {
+            Failure::new(
+                "git_failed",
+                format!("cannot run git: {e}"),
+                "install git, or pass --path for each touched path",
+            )
+        })?;
     if !out.status.success() {
         // A range that is not id-shaped is given as its length, on the command line and in
         // git's own words (`bad revision '…'`): it may be anything (attack round 10).
