@@ -679,6 +679,17 @@ async fn checked_payload(
             ));
         }
     }
+    // A configuration version given as a digest names a bundle Ward holds: a digest is kept in
+    // the leaf as structure, and any 64 hex digits can spell a text (a helper's attack on the
+    // ninth session's head: the hex of `admin:<password>@10.0.0.5` was stored as one).
+    for v in &req.config_versions {
+        if ward_ledger::documents::is_digest(v) && ledger.store().evidence(v).await?.is_none() {
+            return Err(AppError::invalid(
+                "a configuration version given as a sha256 digest names no configuration bundle Ward holds",
+                "publish the bundle first and name the digest it was published under, or name the version otherwise (stored beside the log)",
+            ));
+        }
+    }
     // Paths carried forward are references: classified by their text (a purged path matches
     // no rule; an update keeps the tags and the tier it had).
     let mut paths = Vec::with_capacity(req.paths.len());
@@ -780,7 +791,7 @@ pub fn check_decider(
 fn refuse_reference(field: &str, v: &str) -> Result<(), AppError> {
     // In any case and width (`DOC:SHA256:…` became a reference once an author's identity was
     // lower-cased: a helper's attack on `d734697`).
-    let folded = crate::identifier::author_address(v).to_ascii_lowercase();
+    let folded = crate::identifier::folded_text(v).to_ascii_lowercase();
     if folded.contains(ward_ledger::documents::REF_PREFIX) {
         return Err(AppError::new(
             Kind::Forbidden,
@@ -1103,6 +1114,11 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, AppError> 
     let mut change = assemble(doc, over, proposal)?;
     read_addresses(ledger, &mut change).await?;
     Ok(Some(change))
+}
+
+/// Whether change `id` exists (its record alone: no author's address is read).
+pub async fn exists(ledger: &Ledger, id: &str) -> Result<bool, AppError> {
+    Ok(ledger.store().projection(CHANGES, id).await?.is_some())
 }
 
 /// Every change, newest first, with its authors' addresses read (for the separation of duties).

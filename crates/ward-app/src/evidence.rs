@@ -44,24 +44,61 @@ pub struct ArtifactRules {
 impl ArtifactRules {
     /// Whether `version` may be registered under another digest than the one it already names.
     pub fn may_rebind(&self, version: &str) -> bool {
-        self.mutable_prerelease && is_prerelease(release_of(version))
+        self.mutable_prerelease && is_prerelease(&release_of(version))
     }
 }
 
 /// The release a version names, as the one-version-one-digest rule compares it: without a
-/// leading `v` or `V` before a digit (`v2.0.0` is `2.0.0`, as git tags write it) and without
-/// semver build metadata (`2.0.0+build.2` is `2.0.0`: SemVer 2.0.0 §10 gives both one
-/// precedence, and a rebuild is another build, which a version names once). Anything else is
-/// compared as written.
-pub fn release_of(version: &str) -> &str {
-    let unprefixed = match version.strip_prefix(['v', 'V']) {
+/// leading `v`, `V` or `=` before a digit (`v2.0.0` is `2.0.0`, as git tags and npm write it),
+/// without semver build metadata (`2.0.0+build.2` is `2.0.0`: SemVer 2.0.0 §10 gives both one
+/// precedence, and a rebuild is another build, which a version names once) and without a
+/// trailing `.` or `-`; a version of dotted numbers has them without leading zeros and as three
+/// or more (`02.0.0`, `2.0` and `2.0.0.0` are `2.0.0`), its pre-release in lower case without
+/// leading zeros (`2.0.0-RC.01` is `2.0.0-rc.1`: helpers' attacks on the ninth session's head
+/// registered each beside `2.0.0` under another digest). Anything else is compared as written.
+pub fn release_of(version: &str) -> String {
+    let v = version.trim_start_matches('=');
+    let v = match v.strip_prefix(['v', 'V']) {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
-        _ => version,
+        _ => v,
     };
-    match unprefixed.split_once('+') {
+    let v = match v.split_once('+') {
         Some((release, _)) if !release.is_empty() => release,
-        _ => unprefixed,
+        _ => v,
+    };
+    let v = v.trim_end_matches(['.', '-']);
+    let (core, pre) = match v.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (v, None),
+    };
+    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if core.is_empty() || !core.split('.').all(number) {
+        return v.to_string();
     }
+    let unpadded = |p: &str| match p.trim_start_matches('0') {
+        "" => "0".to_string(),
+        n => n.to_string(),
+    };
+    let mut parts: Vec<String> = core.split('.').map(unpadded).collect();
+    while parts.len() > 3 && parts.last().is_some_and(|p| p == "0") {
+        parts.pop();
+    }
+    while parts.len() < 3 {
+        parts.push("0".into());
+    }
+    let mut out = parts.join(".");
+    if let Some(pre) = pre {
+        let pre: Vec<String> = pre
+            .split('.')
+            .map(|p| match number(p) {
+                true => unpadded(p),
+                false => p.to_ascii_lowercase(),
+            })
+            .collect();
+        out.push('-');
+        out.push_str(&pre.join("."));
+    }
+    out
 }
 
 /// Whether `v` is a semantic version (2.0.0) with a pre-release part: `MAJOR.MINOR.PATCH-PRE`
@@ -102,10 +139,10 @@ async fn index_versions(ledger: &Ledger, text: &str) -> Result<Vec<String>, AppE
     // what the fingerprint's version names (a helper's attack on the head).
     let mut out: Vec<String> = match fingerprint_shaped(text) {
         true => Vec::new(),
-        false => vec![text.to_string(), release_of(text).to_string()],
+        false => vec![text.to_string(), release_of(text)],
     };
     if let Some(key) = crate::redaction::existing_key(ledger.store().as_ref()).await? {
-        out.push(version_fingerprint(&key, release_of(text)));
+        out.push(version_fingerprint(&key, &release_of(text)));
         out.push(version_fingerprint(&key, text));
     }
     out.sort();
@@ -648,7 +685,7 @@ pub async fn register_with(
         }
     }
     let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
-    let version_key = version_fingerprint(&key, release_of(&req.version));
+    let version_key = version_fingerprint(&key, &release_of(&req.version));
     let mut payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
     payload["version_key"] = json!(version_key);
     payload["builder"] = json!(by.id);
@@ -1587,10 +1624,23 @@ mod tests {
             ("v", "v"),
             ("+build", "+build"),
             ("bookworm-20240513", "bookworm-20240513"),
+            // A helper's attack on the ninth session's head: each named another digest.
+            ("02.0.0", "2.0.0"),
+            ("2.00.0", "2.0.0"),
+            ("2.0", "2.0.0"),
+            ("2.0.0.0", "2.0.0"),
+            ("2.0.0.", "2.0.0"),
+            ("2.0.0-", "2.0.0"),
+            ("=2.0.0", "2.0.0"),
+            ("2.0.0-RC.1", "2.0.0-rc.1"),
+            ("2.0.0-rc.01", "2.0.0-rc.1"),
+            ("1.4.2.0", "1.4.2"),
+            ("1.4.2.1", "1.4.2.1"),
+            ("10.0.0", "10.0.0"),
         ] {
             assert_eq!(release_of(version), release, "{version}");
         }
-        assert!(is_prerelease(release_of("v2.0.0-rc.1")));
+        assert!(is_prerelease(&release_of("v2.0.0-rc.1")));
         assert!(
             ArtifactRules {
                 mutable_prerelease: true

@@ -1345,6 +1345,12 @@ fn decoded_until_stable(text: &str) -> String {
 /// helper's attack on `d734697`: `jane.doe＠gmail.com`, `jane\u{200b}.doe@…` and
 /// ` jane.doe@…` each signed their own change).
 pub fn author_address(raw: &str) -> String {
+    folded_text(raw)
+}
+
+/// `raw` as it reads: NFKC (full-width letters and symbols folded), what renders as nothing
+/// dropped, white space trimmed.
+pub fn folded_text(raw: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let folded: String = raw
         .nfkc()
@@ -1369,9 +1375,19 @@ pub fn check_author(raw: &str) -> Result<(), AppError> {
     }
     let plain =
         |s: &str, marks: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || marks.contains(c));
+    // A domain of labels: none empty, none starting or ending with `-` (`corp..com`,
+    // `.corp.com` and `-corp.com` were other mailboxes than `corp.com`'s, and a mapped author
+    // signed: a helper's attack on the ninth session's head); a trailing dot is the root's.
+    let domain_ok = |d: &str| {
+        plain(d, ".-")
+            && d.strip_suffix('.')
+                .unwrap_or(d)
+                .split('.')
+                .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+    };
     let readable = address
         .split_once('@')
-        .is_some_and(|(local, domain)| plain(local, "._+-[]'") && plain(domain, ".-"));
+        .is_some_and(|(local, domain)| plain(local, "._+-[]'") && domain_ok(domain));
     if !readable {
         return Err(AppError::invalid(
             "a commit author is not an e-mail address Ward can compare with people (letters, digits and . _ + - ' [ ] before one @, a domain after it)",
@@ -1412,15 +1428,23 @@ pub fn check_author(raw: &str) -> Result<(), AppError> {
 /// Refuses the identity a commit author's address stands for where it would be its local part
 /// (no `[approvals] git_authors` mapping names it): that identity stays in the leaf for the
 /// separation of duties after a purge, so it holds no person's number or birth date — at most
-/// five digits in all (`555.867.5309`, `jane.555.123.4567` and `jsmith610412` were stored: a
-/// helper's attack on the eighth session's head; a dotted version's shape let a phone number
-/// through) and no date of 1900-2099 beside a name (`roe-j-2015-04-12`). Never repeated.
+/// four digits in at most two numbers (`555.867.5309`, `jane.555.123.4567`, `jsmith610412` and
+/// then `jane.doe.4.12.61` were stored: helpers' attacks on the eighth and ninth sessions'
+/// heads; a dotted version's shape let a phone number through) and no date of 1900-2099 beside
+/// a name (`roe-j-2015-04-12`). Never repeated.
 pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
     let name = identity.strip_prefix("user:").unwrap_or(identity);
+    // At most four digits, in at most two numbers: `jane.doe.4.12.61` and `jane.doe.41261`
+    // are a name and a birth date (a helper's attack on the ninth session's head).
     let digits = name.bytes().filter(u8::is_ascii_digit).count();
-    if digits >= 6 {
+    let numbers = name
+        .as_bytes()
+        .split(|b| !b.is_ascii_digit())
+        .filter(|run| !run.is_empty())
+        .count();
+    if digits >= 5 || numbers >= 3 {
         return Err(AppError::invalid(
-            "a commit author's address holds 6 digits or more before its @, which Ward would keep in the log as the author's identity and cannot tell from a person's number or birth date",
+            "a commit author's address holds 5 digits or more, or three numbers, before its @, which Ward would keep in the log as the author's identity and cannot tell from a person's number or birth date",
             "map the address to the author's Ward identity under [approvals] git_authors in ward.toml, or commit with an address without the number",
         ));
     }
@@ -2603,6 +2627,11 @@ mod tests {
             "1+alice+x@users.noreply.github.com",
             // A name beside a birth date before a `+`.
             "19610412+jsmith@example.org",
+            // Domains that are none (a mapped author signed under each).
+            "dana.smith@corp..com",
+            "dana.smith@.corp.com",
+            "dana.smith@-corp.com",
+            "dana.smith@corp-.com",
         ] {
             let e = super::check_author(raw).expect_err(raw);
             assert!(!e.message.contains("jane") && !e.hint.contains("jane"), "{raw}: {e:?}");
@@ -2621,6 +2650,9 @@ mod tests {
             "roe.j.2015.04.12@corp.com",
             "smith.j.2015.04.12@corp.com",
             "jsmith610412@corp.com",
+            "jane.doe.4.12.61@x.com",
+            "jane.doe.41261@x.com",
+            "roe.j.4.12.15@x.com",
         ] {
             super::check_author(raw).expect(raw);
             let identity = rules.author_identity(&super::author_address(raw));
@@ -2628,7 +2660,12 @@ mod tests {
             let local = raw.split('@').next().unwrap_or_default();
             assert!(!e.message.contains(local) && !e.hint.contains(local), "{raw}: {e:?}");
         }
-        for raw in ["jane.doe.2024@corp.com", "dev12345@corp.com", "release-bot@corp.com"] {
+        for raw in [
+            "jane.doe.2024@corp.com",
+            "dev1234@corp.com",
+            "release-bot@corp.com",
+            "j2.smith3@corp.com",
+        ] {
             super::check_author_identity(&rules.author_identity(&super::author_address(raw))).expect(raw);
         }
         for (raw, identity) in [

@@ -549,7 +549,7 @@ async fn names_a_record(ledger: &Ledger, subject: &str) -> Result<bool, AppError
     if let Some(id) = subject.strip_prefix("change:")
         && id.strip_prefix("CHG-").is_some_and(|h| hex(h, 8))
     {
-        return Ok(crate::changes::get(ledger, id).await?.is_some());
+        return crate::changes::exists(ledger, id).await;
     }
     if let Some(digest) = subject.strip_prefix("artifact:")
         && digest.strip_prefix("sha256:").is_some_and(|h| hex(h, 64))

@@ -251,7 +251,19 @@ async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
     // The attack: `v3.0.0` or `3.0.0+build.2` named another build of release 3.0.0, which
     // release notes, the environment's state and a reviewer read as 3.0.0.
     register(digest("31"), "3.0.0").await.expect("3.0.0");
-    for (d, v) in [("32", "v3.0.0"), ("33", "3.0.0+build.2"), ("34", "V3.0.0+rebuild")] {
+    for (d, v) in [
+        ("32", "v3.0.0"),
+        ("33", "3.0.0+build.2"),
+        ("34", "V3.0.0+rebuild"),
+        // A second helper: leading zeros, fewer or more zero parts, a trailing separator, npm's
+        // `=`, a version of one number.
+        ("35", "03.0.0"),
+        ("36", "3.0"),
+        ("37", "3.0.0.0"),
+        ("38", "3.0.0-"),
+        ("39", "=3.0.0"),
+        ("3a", "v3"),
+    ] {
         let e = register(digest(d), v).await.expect_err(v);
         assert_eq!(e.code, "version_conflict", "{v}: {e:?}");
         assert!(e.message.contains(&digest("31")), "{e:?}");
@@ -270,7 +282,6 @@ async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
         ("51", "3.0.1"),
         ("52", "3.0.0-rc.1"),
         ("53", "release-3.0.0"),
-        ("54", "v3"),
         ("55", "3.0.0.1"),
     ] {
         register(digest(d), v).await.expect(v);
@@ -434,7 +445,28 @@ async fn an_authors_phone_number_or_birth_date_never_becomes_the_identity_in_the
 #[tokio::test]
 async fn a_changes_configuration_version_names_live_beside_the_log() {
     let (db, ledger, ci) = fresh().await;
-    let digest = format!("sha256:{}", "c0".repeat(32));
+    // A bundle Ward holds (as `config set` stores one: by the digest of its bytes).
+    let bundle = br#"{"db":{"password":"env://DB_PASSWORD"}}"#;
+    let digest = ward_evidence::digest::of_bytes(bundle);
+    ledger.store().put_evidence(&digest, bundle).await.expect("bundle");
+    // A digest Ward holds nothing under is refused, unrepeated: 64 hex digits spell any text
+    // (a helper's attack: the hex of `admin:<password>@10.0.0.5`).
+    let spelled = format!("sha256:{}", hex::encode("admin:Hunter2Secret!@10.0.0.5:54"));
+    let refused = ward_app::changes::ChangeRequest {
+        title: "Reminders".into(),
+        kind: "normal".into(),
+        config_versions: vec![spelled.clone()],
+        ..Default::default()
+    };
+    let before = leaves(&ledger).await.len();
+    let e = ward_app::changes::open(&ledger, &ci, &Default::default(), &Default::default(), &refused, false)
+        .await
+        .expect_err("a digest of nothing");
+    assert!(
+        !e.message.contains(&spelled[7..]) && !e.hint.contains(&spelled[7..]),
+        "{e:?}"
+    );
+    assert_eq!(leaves(&ledger).await.len(), before);
     let req = ward_app::changes::ChangeRequest {
         title: "Reminders".into(),
         kind: "normal".into(),

@@ -316,7 +316,7 @@ fn artifacts_and_attestations_from_the_cli() {
             "json",
         ])
         .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_SHA", "0123456789abcdef")
+        .env("GITHUB_SHA", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b")
         .env("GITHUB_REF_NAME", "main")
         .env("GITHUB_RUN_ID", "99")
         .env("GITHUB_SERVER_URL", "https://github.com")
@@ -332,7 +332,7 @@ fn artifacts_and_attestations_from_the_cli() {
         .unwrap()
         .to_string();
     assert_eq!(digest, format!("sha256:{expected}"));
-    assert_eq!(art["commit"], "0123456789abcdef");
+    assert_eq!(art["commit"], "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b");
     assert_eq!(art["build_url"], "https://github.com/acme/api/actions/runs/99");
     // The same file with another version is a conflict.
     let conflict = run({

@@ -189,7 +189,8 @@ impl ApprovalRules {
 }
 
 /// An address as the separation of duties compares mailboxes: lower case, the domain without a
-/// trailing dot, the local part without its sub-address (`+…`) and its dots — GitHub's no-reply
+/// trailing dot, the local part without its sub-address (`+…`) and folded as names are
+/// ([`same_person`]: no dots, apostrophes, `_`, `-`) — GitHub's no-reply
 /// address (`12345678+login@users.noreply.github.com`) as its login. Two addresses of one
 /// mailbox are one person's; two people whose addresses differ only in dots count as one, which
 /// only ever adds parties.
@@ -203,7 +204,7 @@ pub fn mailbox(email: &str) -> String {
         false => parts.next(),
     }
     .unwrap_or(local);
-    format!("{}@{domain}", name.replace('.', ""))
+    format!("{}@{domain}", folded_name(name))
 }
 
 /// Whether two identities are one person's: equal, or two local users whose names differ only
@@ -214,11 +215,22 @@ pub fn same_person(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    let name = |id: &str| {
-        id.strip_prefix("user:")
-            .map(|n| n.chars().filter(|c| *c != '.').collect::<String>().to_ascii_lowercase())
-    };
+    let name = |id: &str| id.strip_prefix("user:").map(folded_name);
     matches!((name(a), name(b)), (Some(x), Some(y)) if !x.is_empty() && x == y)
+}
+
+/// A person's name as authorship compares it: lower case, without `.`, `'`, `_`, `-`, quotes
+/// and a bracketed suffix (`o'brien` and `obrien`, `mary-ann` and `maryann`, `jane_doe` and
+/// `janedoe[bot]` are one name: a helper's attack on the ninth session's head signed with each).
+fn folded_name(name: &str) -> String {
+    let name = match name.find('[') {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
+    };
+    name.chars()
+        .filter(|c| !matches!(c, '.' | '\'' | '_' | '-' | '"'))
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 /// The people a change's separation of duties is measured against.
@@ -599,6 +611,24 @@ mod tests {
         // Another issuer's identity naming the same mailbox.
         let staff = person("staff:dana.smith+x@corp.com", &[Role::Approver]);
         assert!(check_signer(&staff, &p, &rules).is_err());
+        // Apostrophes, underscores, hyphens and a bracketed suffix fold as dots do (a helper's
+        // attack on the ninth session's head: `O'Brien@…` was `user:o'brien`, whom the local
+        // user `obrien` is, and signed).
+        for (signer, author) in [
+            ("user:obrien", "O'Brien@corp.com"),
+            ("user:maryann", "mary-ann@corp.com"),
+            ("user:maryann", "mary_ann@corp.com"),
+            ("user:janedoe", "'janedoe'@corp.com"),
+            ("user:janedoe", "janedoe[bot]@corp.com"),
+            ("user:jane_doe", "jane.doe@corp.com"),
+        ] {
+            let p = parties("user:olga", &[author]);
+            let who = person(signer, &[Role::Approver]);
+            assert!(
+                check_signer(&who, &p, &ApprovalRules::default()).is_err(),
+                "{signer} / {author}"
+            );
+        }
         // Other mailboxes are other people.
         for author in [
             "dana.smyth@corp.com",

@@ -170,3 +170,8 @@ pub fn rule_for(method: &str, path: &str) -> Option<Access> {
         .find(|r| r.method == method && r.path == path)
         .map(|r| r.access)
 }
+
+/// The methods `path` has a rule for (none: a route without any, a server bug).
+pub fn methods_for(path: &str) -> Vec<&'static str> {
+    ROUTES.iter().filter(|r| r.path == path).map(|r| r.method).collect()
+}

@@ -198,6 +198,17 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let action = match rule_for(req.method().as_str(), &route) {
         Some(Access::Public) => return next.run(req).await,
         Some(Access::Requires(action)) => action,
+        // A path served for other methods only (`GET /api/v1/artifacts`: a helper's request
+        // was answered as a server bug).
+        None if !crate::access::methods_for(&route).is_empty() => {
+            return ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not served for {}", req.method(), route),
+                format!("use {}", crate::access::methods_for(&route).join(" or ")),
+            )
+            .into_response();
+        }
         None => {
             return ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -303,6 +303,18 @@ async fn every_route_times_every_role_matches_the_matrix() {
         .filter(|e| String::from_utf8_lossy(&e.leaf).contains("\"kind\":\"access.denied\""))
         .count();
     assert!(denied > 0);
+    // A path served for other methods only is a 405 naming them, not a server bug (a helper's
+    // `GET /api/v1/artifacts?service=…` was answered 403 `no_rule`).
+    let (viewer_role, viewer) = &tokens[0];
+    let (st, resp) = s
+        .call(Method::GET, "/api/v1/artifacts?service=svc1", Some(viewer), None)
+        .await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "as {viewer_role}: {resp}");
+    assert_eq!(resp["error"]["code"], "method_not_allowed", "{resp}");
+    assert!(
+        resp["error"]["hint"].as_str().is_some_and(|h| h.contains("POST")),
+        "{resp}"
+    );
 }
 
 #[tokio::test]

@@ -87,12 +87,12 @@ impl Script {
             .map(|t| {
                 vec![
                     Commit {
-                        sha: "b".repeat(40),
+                        sha: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
                         author: "dana@example.org".into(),
                         time: Some(at(t + H)),
                     },
                     Commit {
-                        sha: "a".repeat(40),
+                        sha: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into(),
                         author: "dana@example.org".into(),
                         time: Some(at(t)),
                     },

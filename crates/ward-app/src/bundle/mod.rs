@@ -348,7 +348,7 @@ pub async fn export(
     query.check()?;
     let mut scope = match query {
         Query::Change(id) => {
-            if crate::changes::get(ledger, id).await?.is_none() {
+            if !crate::changes::exists(ledger, id).await? {
                 return Err(AppError::not_found(
                     format!("no change {}", crate::identifier::shown(id)),
                     "list the changes",

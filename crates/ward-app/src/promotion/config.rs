@@ -964,6 +964,7 @@ pub fn paths(values: &Value) -> (Vec<String>, Vec<String>) {
 fn shown_path(path: &str, n: usize, guard_cfg: &GuardConfig) -> String {
     let shape = masked(path);
     let plain = shape == path
+        && path.bytes().filter(u8::is_ascii_digit).count() <= 3
         && path.len() <= 128
         && !crate::identifier::mail_in_name(path)
         && guard::scan(path, guard_cfg).is_empty()
@@ -1090,6 +1091,10 @@ fn masked(path: &str) -> String {
             out.push('*');
         }
     }
+    // A path of more than three digits in all may spell a number in groups (`219.45.11.00`,
+    // `555.867.530.9`, `1.2.80`: a helper's attack on the shape): then no number is shown.
+    let numbers_shown = path.bytes().filter(u8::is_ascii_digit).count() <= 3;
+    let known = |part: &str| known(part) && (numbers_shown || !part.bytes().any(|b| b.is_ascii_digit()));
     let mut out = String::with_capacity(path.len());
     let mut rest = path;
     while let Some(c) = rest.chars().next() {
@@ -1509,6 +1514,14 @@ mod tests {
             ("oncall.jane.doe@gmail.com.token", "*.*.*?*.*.token"),
             ("oncall.5551234567.token", "*.*.token"),
             ("db.pаss", "db.*"),
+            // Numbers in groups of up to three digits, and a name beside a date (a helper's
+            // attack on the masked shape).
+            ("219.451.100.password", "*.*.*.password"),
+            ("219.45.11.00.password", "*.*.*.*.password"),
+            ("555-867-53-09.password", "*-*-*-*.password"),
+            ("Ed.Green.1.2.80.password", "Ed.Green.*.*.*.password"),
+            ("hosts[1234].token", "hosts[*].token"),
+            ("db2.replica1234", "*.*"),
         ] {
             assert_eq!(masked(path), shape, "{path}");
             let shown = shown_path(path, 2, &GuardConfig::default());
