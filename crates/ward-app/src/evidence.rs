@@ -662,8 +662,14 @@ pub async fn register_with(
             Kind::Conflict,
             "version_conflict",
             format!(
-                "{} {} is already registered as {first} (entry {seq}); refusing {}",
-                req.service, req.version, req.digest
+                "{} {}{} is already registered as {first} (entry {seq}); refusing {}",
+                req.service,
+                req.version,
+                match release_of(&req.version) {
+                    r if r == req.version => String::new(),
+                    r => format!(" (release {r})"),
+                },
+                req.digest
             ),
             hint,
         ));

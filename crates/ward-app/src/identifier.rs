@@ -1442,9 +1442,51 @@ pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
         .split(|b| !b.is_ascii_digit())
         .filter(|run| !run.is_empty())
         .count();
-    if digits >= 5 || numbers >= 3 {
+    // And one number only, beside no month and no word for a birth date, and no year in
+    // Roman numerals (`jane.doe.4.12`, `jane.doe.april.1961`, `jane.doe.apr12`,
+    // `jane.doe.dob.0412`, `jane.doe.mcmlxi`: a third helper's attack on the ninth session).
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    const MONTHS: [&str; 24] = [
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+    ];
+    const BIRTH: [&str; 6] = ["dob", "birth", "born", "bday", "birthday", "bdate"];
+    let dated = numbers >= 1
+        && words
+            .iter()
+            .any(|w| MONTHS.contains(&w.as_str()) || BIRTH.contains(&w.as_str()));
+    let roman_year = words
+        .iter()
+        .any(|w| roman_numeral(w).is_some_and(|y| (1900..=2099).contains(&y)));
+    if digits >= 5 || numbers >= 2 || dated || roman_year {
         return Err(AppError::invalid(
-            "a commit author's address holds 5 digits or more, or three numbers, before its @, which Ward would keep in the log as the author's identity and cannot tell from a person's number or birth date",
+            "a commit author's address holds 5 digits or more, two numbers, a month or a word for a birth date beside a number, or a year in Roman numerals before its @, which Ward would keep in the log as the author's identity and cannot tell from a person's number or birth date",
             "map the address to the author's Ward identity under [approvals] git_authors in ward.toml, or commit with an address without the number",
         ));
     }
@@ -1455,6 +1497,92 @@ pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
         )
     })?;
     check_number_in_ref("author", name)
+}
+
+/// The value of a Roman numeral written in lower case (`mcmlxi` is 1961), if `w` is one.
+fn roman_numeral(w: &str) -> Option<u32> {
+    let value = |c: u8| match c {
+        b'i' => Some(1),
+        b'v' => Some(5),
+        b'x' => Some(10),
+        b'l' => Some(50),
+        b'c' => Some(100),
+        b'd' => Some(500),
+        b'm' => Some(1000),
+        _ => None,
+    };
+    let digits: Vec<u32> = w.bytes().map(value).collect::<Option<_>>()?;
+    let mut total = 0u32;
+    for (i, d) in digits.iter().enumerate() {
+        match digits.get(i + 1) {
+            Some(next) if next > d => total = total.checked_sub(*d)?,
+            _ => total += d,
+        }
+    }
+    // Only a numeral written as numerals are: the canonical spelling of its value.
+    (to_roman(total) == w).then_some(total)
+}
+
+fn to_roman(mut n: u32) -> String {
+    const TABLE: [(u32, &str); 13] = [
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    ];
+    let mut out = String::new();
+    for (v, s) in TABLE {
+        while n >= v {
+            out.push_str(s);
+            n -= v;
+        }
+    }
+    out
+}
+
+/// Refuses a person's identity an identity provider's claims made (`staff:{email}`) that holds
+/// an address Ward cannot compare with commit authors or keep in the log, never repeating it:
+/// the address after the identity's prefix must be one [`check_author`] accepts (one plain
+/// ASCII address, as written: a full-width letter, an invisible character, `Name <…>`, a
+/// `(comment)`, `%`-routing or a domain label edged with `-` signed a change its holder wrote,
+/// the author side reading them folded or refusing them: a helper's attack on the ninth
+/// session's head), and its local part holds no person's number or birth date
+/// (`jane.doe.1961-04-12@…`, `555.867.5309@vtext.com` were kept in leaves as signers). An
+/// identity holding no address (an account id) is not judged here.
+pub fn check_person_identity(identity: &str) -> Result<(), AppError> {
+    let value = identity
+        .rsplit([':', '/'])
+        .next()
+        .filter(|v| v.len() < identity.len())
+        .unwrap_or(identity);
+    // As it reads (`dana.smith＠corp.com` holds an address too).
+    if !folded_text(value).contains('@') {
+        return Ok(());
+    }
+    let refused = || {
+        AppError::invalid(
+            "the identity provider's address for this person is not one Ward can compare with commit authors or keep in the log",
+            "have the provider send the person's plain work address (letters, digits and . _ + - before one @, no number or birth date in it)",
+        )
+    };
+    if value != folded_text(value) || !value.is_ascii() {
+        return Err(refused());
+    }
+    check_author(value).map_err(|_| refused())?;
+    let local = value.split('@').next().unwrap_or_default();
+    refuse_person_shaped("identity", local).map_err(|_| refused())?;
+    check_new_name_dates("identity", local).map_err(|_| refused())?;
+    check_number_in_ref("identity", local).map_err(|_| refused())?;
+    Ok(())
 }
 
 /// Refuses a commit id that is not a git object id (4 to 64 hex digits), and one of decimal
@@ -2653,6 +2781,14 @@ mod tests {
             "jane.doe.4.12.61@x.com",
             "jane.doe.41261@x.com",
             "roe.j.4.12.15@x.com",
+            // A third helper: a date's parts beside a name.
+            "jane.doe.dob.0412@x.com",
+            "jane.doe.april.1961@x.com",
+            "janedoe.12.apr@x.com",
+            "jane.doe.apr12@x.com",
+            "doe.j.61.04@x.com",
+            "jane.doe.4.12@x.com",
+            "jane.doe.mcmlxi@x.com",
         ] {
             super::check_author(raw).expect(raw);
             let identity = rules.author_identity(&super::author_address(raw));
@@ -2664,7 +2800,10 @@ mod tests {
             "jane.doe.2024@corp.com",
             "dev1234@corp.com",
             "release-bot@corp.com",
-            "j2.smith3@corp.com",
+            "april.smith@corp.com",
+            "may.lee@corp.com",
+            "vivid@corp.com",
+            "civil.mild@corp.com",
         ] {
             super::check_author_identity(&rules.author_identity(&super::author_address(raw))).expect(raw);
         }

@@ -267,6 +267,10 @@ async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
         let e = register(digest(d), v).await.expect_err(v);
         assert_eq!(e.code, "version_conflict", "{v}: {e:?}");
         assert!(e.message.contains(&digest("31")), "{e:?}");
+        assert!(
+            e.message.contains("(release 3.0.0)"),
+            "the release it was read as: {e:?}"
+        );
     }
     // And the other way round, and against a version recorded inline by an older Ward.
     register(digest("41"), "v4.0.0+build.1").await.expect("v4.0.0+build.1");

@@ -92,6 +92,35 @@ impl ApprovalRules {
                 self.overrides.high_downgrade_approvers
             ));
         }
+        // A mapping names an identity as Ward writes them — `user:` and a local user's name, or
+        // another issuer's `prefix:` and what follows, in ASCII without white space — and maps
+        // an address (a helper's attack on the ninth session's head: `User:danasmith`,
+        // `user:danasmith+x`, `user: danasmith`, a full-width letter or no prefix mapped the
+        // author to nobody, who then signed; the file was reported valid). Never repeated: an
+        // address is a person's.
+        for (n, (address, id)) in self.git_authors.iter().enumerate() {
+            let (prefix, name) = id.split_once(':').unwrap_or(("", ""));
+            let prefix_ok = !prefix.is_empty()
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-/".contains(&b));
+            let name_ok = match prefix {
+                "user" => {
+                    !name.is_empty()
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                }
+                _ => !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()),
+            };
+            let address_ok = address.trim().contains('@') && address.is_ascii();
+            if !(prefix_ok && name_ok && address_ok) {
+                return Err(format!(
+                    "[approvals] git_authors: mapping #{} maps an ASCII e-mail address to an identity as Ward writes it: user:NAME with NAME a local user's name (a-z, 0-9, . _ -), or another issuer's prefix and id (staff:dana@example.org), without spaces",
+                    n + 1
+                ));
+            }
+        }
         if self.meanings.is_empty() || self.meanings.iter().any(|m| m.trim().is_empty()) {
             return Err(
                 "[approvals] meanings: list at least one non-empty meaning, or remove the key for the defaults".into(),
@@ -645,6 +674,39 @@ mod tests {
             mailbox("4242+dgh@users.noreply.github.com"),
             "dgh@users.noreply.github.com"
         );
+    }
+
+    #[test]
+    fn a_mapping_to_an_identity_ward_never_writes_is_refused_unrepeated() {
+        for id in [
+            "User:danasmith",
+            "user:danasmith+x",
+            "user: danasmith",
+            "user:\u{ff44}anasmith",
+            "user:danasmith@corp.com",
+            "danasmith",
+            "user:dana\u{200b}smith",
+            "user:",
+        ] {
+            let rules = ApprovalRules {
+                git_authors: [("m2@corp.com".to_string(), id.to_string())].into(),
+                ..ApprovalRules::default()
+            };
+            let e = rules.validate().expect_err(id);
+            assert!(!e.contains("m2@corp.com") && !e.contains("danasmith"), "{e}");
+        }
+        for id in [
+            "user:dana.smith",
+            "user:dana_s-1",
+            "staff:dana@example.org",
+            "ci:github/acme/api",
+        ] {
+            let rules = ApprovalRules {
+                git_authors: [("Dana.Smith@corp.com".to_string(), id.to_string())].into(),
+                ..ApprovalRules::default()
+            };
+            rules.validate().expect(id);
+        }
     }
 
     #[test]

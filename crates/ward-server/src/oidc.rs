@@ -868,6 +868,13 @@ impl Verifier {
             })?;
         let claims = data.claims;
         let id = render_identity(&provider.config.identity, &claims)?;
+        // A person's identity holding an address is compared with commit authors and kept in
+        // the log as a signer: one plain address, no number or birth date in it.
+        if provider.config.kind == ActorKind::Human
+            && let Err(e) = ward_app::identifier::check_person_identity(&id)
+        {
+            return Err(JwtError::Invalid(e.message));
+        }
         let mut roles: Vec<Role> = provider
             .config
             .roles
