@@ -1433,7 +1433,23 @@ pub fn check_author(raw: &str) -> Result<(), AppError> {
 /// heads; a dotted version's shape let a phone number through) and no date of 1900-2099 beside
 /// a name (`roe-j-2015-04-12`). Never repeated.
 pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
-    let name = identity.strip_prefix("user:").unwrap_or(identity);
+    let written = identity.strip_prefix("user:").unwrap_or(identity);
+    // Look-alike letters beside a digit read as digits (`jane.doe.dobl961`: a fourth helper).
+    let bytes = written.as_bytes();
+    let unmasked: String = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            let beside_digit =
+                (i > 0 && bytes[i - 1].is_ascii_digit()) || bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            match (b, beside_digit) {
+                (b'l' | b'I', true) => '1',
+                (b'o' | b'O', true) => '0',
+                _ => b as char,
+            }
+        })
+        .collect();
+    let name = unmasked.as_str();
     // At most four digits, in at most two numbers: `jane.doe.4.12.61` and `jane.doe.41261`
     // are a name and a birth date (a helper's attack on the ninth session's head).
     let digits = name.bytes().filter(u8::is_ascii_digit).count();
@@ -1519,8 +1535,9 @@ fn roman_numeral(w: &str) -> Option<u32> {
             _ => total += d,
         }
     }
-    // Only a numeral written as numerals are: the canonical spelling of its value.
-    (to_roman(total) == w).then_some(total)
+    // Only a numeral written as numerals are: the canonical spelling of its value, or a word of
+    // six numerals or more (`mdcccclxi` is 1961 written loosely: a fourth helper).
+    (to_roman(total) == w || w.len() >= 6).then_some(total)
 }
 
 fn to_roman(mut n: u32) -> String {
@@ -1582,6 +1599,57 @@ pub fn check_person_identity(identity: &str) -> Result<(), AppError> {
     refuse_person_shaped("identity", local).map_err(|_| refused())?;
     check_new_name_dates("identity", local).map_err(|_| refused())?;
     check_number_in_ref("identity", local).map_err(|_| refused())?;
+    // As an author's local part is read (`jane.doe.1961.04@…`, `jane.doe.mcmlxi@…` were kept).
+    check_author_identity(local).map_err(|_| refused())?;
+    Ok(())
+}
+
+/// Claims a person's identity is made of that hold words a person chose: an address, a name,
+/// a user name (not an account id such as `sub`, which is the provider's).
+const PERSON_CLAIMS: [&str; 13] = [
+    "email",
+    "upn",
+    "unique_name",
+    "mail",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "username",
+    "login",
+    "user",
+];
+
+/// Refuses a claim's `value` that a person's identity from an identity provider would hold,
+/// never repeating it: every claim as written (ASCII, unchanged by NFKC, no white space and no
+/// `%`: `dana%40example.org`, `jane doe 04121961`, a full-width name were kept), an address as
+/// [`check_person_identity`] reads one, and a claim of words a person chose (`name`,
+/// `preferred_username`, …) without a person's number or birth date, as an author's identity
+/// (`219451100`, `555.867.5309`, `jane.doe.2015.04.12` were kept in leaves as actors: a
+/// helper's attack on the ninth session's head). An account id (`sub`, `oid`) is the
+/// provider's: only its spelling is judged.
+pub fn check_person_claim(claim: &str, value: &str) -> Result<(), AppError> {
+    let refused = || {
+        AppError::invalid(
+            "the identity provider's claim for this person's identity is not one Ward can compare with commit authors or keep in the log",
+            "have the provider send the person's plain work address or user name (ASCII, no spaces, no number or birth date in it)",
+        )
+    };
+    if value != folded_text(value) || !value.is_ascii() || value.chars().any(|c| c.is_whitespace() || c == '%') {
+        return Err(refused());
+    }
+    if value.contains('@') {
+        return check_person_identity(value);
+    }
+    if PERSON_CLAIMS.contains(&claim) {
+        refuse_person_shaped("identity", value).map_err(|_| refused())?;
+        check_new_name_dates("identity", value).map_err(|_| refused())?;
+        check_number_in_ref("identity", value).map_err(|_| refused())?;
+        check_author_identity(value).map_err(|_| refused())?;
+        judge("identity", value).map_err(|_| refused())?;
+    }
     Ok(())
 }
 
@@ -2789,6 +2857,10 @@ mod tests {
             "doe.j.61.04@x.com",
             "jane.doe.4.12@x.com",
             "jane.doe.mcmlxi@x.com",
+            // A fourth: look-alike letters beside digits, a loosely written numeral.
+            "jane.doe.dobl961@x.com",
+            "jane.doe.bornl961@x.com",
+            "jane.doe.mdcccclxi@x.com",
         ] {
             super::check_author(raw).expect(raw);
             let identity = rules.author_identity(&super::author_address(raw));
@@ -2823,6 +2895,39 @@ mod tests {
         ] {
             super::check_author(raw).expect(raw);
             assert_eq!(rules.author_identity(&super::author_address(raw)), identity, "{raw}");
+        }
+    }
+
+    /// A person's identity from a provider is kept in the log as an actor and a signer: the
+    /// claims a person chose hold no person's number or birth date and are written plainly; an
+    /// account id is the provider's (a helper's attack on the ninth session's head).
+    #[test]
+    fn a_persons_claim_holding_a_number_or_a_birth_date_is_refused_and_account_ids_pass() {
+        for (claim, value) in [
+            ("preferred_username", "219451100"),
+            ("preferred_username", "555.867.5309"),
+            ("preferred_username", "jane-doe-5558675309"),
+            ("preferred_username", "jane.doe.2015.04.12"),
+            ("name", "jane doe 04121961"),
+            ("name", "\u{ff2a}ane"),
+            ("nickname", "jane.doe.mcmlxi"),
+            ("preferred_username", "dana%40example.org"),
+            ("email", "jane.doe.1961.04@example.org"),
+            ("sub", "jane doe"),
+        ] {
+            let e = super::check_person_claim(claim, value).expect_err(value);
+            assert!(!e.message.contains(value) && !e.hint.contains(value), "{e:?}");
+        }
+        for (claim, value) in [
+            ("sub", "auth0|5f7c8ec7c33c6c004bbafe82"),
+            ("sub", "00u1abcd2345EFGH6789"),
+            ("sub", "112233445566778899001"),
+            ("oid", "9f1c2e4a-7b3d-4c5e-8f60-1a2b3c4d5e6f"),
+            ("preferred_username", "jane.doe"),
+            ("email", "dana.smith@corp.com"),
+            ("name", "Dana"),
+        ] {
+            super::check_person_claim(claim, value).expect(value);
         }
     }
 

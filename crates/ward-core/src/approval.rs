@@ -106,11 +106,15 @@ impl ApprovalRules {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-/".contains(&b));
             let name_ok = match prefix {
                 "user" => {
-                    !name.is_empty()
+                    name.bytes()
+                        .next()
+                        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
                         && name
                             .bytes()
                             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
                 }
+                // Ward's own identities that are no person (a token, the local operator).
+                "token" | "local" | "anonymous" | "session" => false,
                 _ => !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()),
             };
             let address_ok = address.trim().contains('@') && address.is_ascii();
@@ -245,7 +249,21 @@ pub fn same_person(a: &str, b: &str) -> bool {
         return true;
     }
     let name = |id: &str| id.strip_prefix("user:").map(folded_name);
-    matches!((name(a), name(b)), (Some(x), Some(y)) if !x.is_empty() && x == y)
+    if matches!((name(a), name(b)), (Some(x), Some(y)) if !x.is_empty() && x == y) {
+        return true;
+    }
+    // Two identities of one issuer naming one mailbox (`staff:Gina.Smith@Hospital.org` is
+    // `staff:gina.smith@hospital.org`'s, a mapping's target and a signer alike: a helper's
+    // attack on the ninth session's head signed under each spelling).
+    match (a.split_once(':'), b.split_once(':')) {
+        (Some((pa, ra)), Some((pb, rb))) if pa.eq_ignore_ascii_case(pb) => {
+            let addresses =
+                |r: &'_ str| -> Vec<String> { r.split('/').filter(|s| s.contains('@')).map(mailbox).collect() };
+            let (x, y) = (addresses(ra), addresses(rb));
+            x.iter().any(|m| y.contains(m))
+        }
+        _ => false,
+    }
 }
 
 /// A person's name as authorship compares it: lower case, without `.`, `'`, `_`, `-`, quotes
@@ -305,10 +323,12 @@ pub fn is_author(email: &str, id: &str, rules: &ApprovalRules) -> bool {
     if rules.author_identities(email).iter().any(|a| same_person(a, id)) {
         return true;
     }
-    // Another issuer's identity naming an address after its prefix: the same mailbox.
+    // Another issuer's identity naming the address anywhere in it (`staff:{email}`,
+    // `es:{email}/{sub}`: a helper's attack on the ninth session's head signed through the
+    // second): the same mailbox.
     let email = email.trim();
-    let named = id.rsplit([':', '/']).next().filter(|n| n.len() < id.len());
-    email.contains('@') && named.is_some_and(|n| n.contains('@') && mailbox(n) == mailbox(email))
+    let m = mailbox(email);
+    email.contains('@') && id.split([':', '/']).skip(1).any(|n| n.contains('@') && mailbox(n) == m)
 }
 
 /// Separation of duties: whether `signer` may make a decision (sign, waive, review, override the
@@ -658,6 +678,32 @@ mod tests {
                 "{signer} / {author}"
             );
         }
+        // A mapping to another issuer's identity holds for every spelling of its mailbox, and
+        // an identity naming the address before more of its template is the author's.
+        let mapped = ApprovalRules {
+            git_authors: [("g1@corp.org".to_string(), "staff:gina.smith@hospital.org".to_string())].into(),
+            ..ApprovalRules::default()
+        };
+        for signer in [
+            "staff:gina.smith@hospital.org",
+            "staff:Gina.Smith@Hospital.org",
+            "staff:gina.smith@hospital.org.",
+            "staff:ginasmith@hospital.org",
+            "staff:gina.smith+x@hospital.org",
+        ] {
+            let p = parties("user:olga", &["g1@corp.org"]);
+            assert!(
+                check_signer(&person(signer, &[Role::Approver]), &p, &mapped).is_err(),
+                "{signer}"
+            );
+        }
+        let p = parties("user:olga", &["hal@example.org"]);
+        for signer in ["es:hal@example.org/u1", "mix:u1/Hal@Example.org"] {
+            assert!(
+                check_signer(&person(signer, &[Role::Approver]), &p, &rules).is_err(),
+                "{signer}"
+            );
+        }
         // Other mailboxes are other people.
         for author in [
             "dana.smyth@corp.com",
@@ -687,6 +733,10 @@ mod tests {
             "danasmith",
             "user:dana\u{200b}smith",
             "user:",
+            "user:.",
+            "user:-",
+            "token:ci",
+            "local:operator",
         ] {
             let rules = ApprovalRules {
                 git_authors: [("m2@corp.com".to_string(), id.to_string())].into(),

@@ -870,10 +870,20 @@ impl Verifier {
         let id = render_identity(&provider.config.identity, &claims)?;
         // A person's identity holding an address is compared with commit authors and kept in
         // the log as a signer: one plain address, no number or birth date in it.
-        if provider.config.kind == ActorKind::Human
-            && let Err(e) = ward_app::identifier::check_person_identity(&id)
-        {
-            return Err(JwtError::Invalid(e.message));
+        if provider.config.kind == ActorKind::Human {
+            let checked = template_claims(&provider.config.identity)
+                .into_iter()
+                .try_for_each(|name| {
+                    let value = match claims.get(name) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => String::new(),
+                    };
+                    ward_app::identifier::check_person_claim(name, &value)
+                });
+            if let Err(e) = checked.and_then(|()| ward_app::identifier::check_person_identity(&id)) {
+                return Err(JwtError::Invalid(e.message));
+            }
         }
         let mut roles: Vec<Role> = provider
             .config
@@ -1033,6 +1043,15 @@ fn within(name: &str, claims: &Map<String, Value>, max_age_secs: i64) -> Result<
         )));
     }
     Ok(())
+}
+
+/// The claims an identity template names (`staff:{email}` names `email`).
+fn template_claims(template: &str) -> Vec<&str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+        .collect()
 }
 
 fn render_identity(template: &str, claims: &Map<String, Value>) -> Result<String, JwtError> {

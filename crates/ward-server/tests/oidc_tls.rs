@@ -165,6 +165,13 @@ async fn a_persons_address_ward_cannot_compare_or_keep_is_refused_at_sign_in() {
         "dana.smith@xn--corp-.com",
         "jane.doe.1961-04-12@corp.com",
         "555.867.5309@vtext.com",
+        // A second helper: the local part read as an author's is (one number, no month, no
+        // Roman year), and an address spelled out.
+        "jane.doe.1961.04@example.org",
+        "jane.doe.dob.1961@example.org",
+        "jane.doe.mcmlxi@example.org",
+        "dana%40example.org",
+        "dana at example.org",
     ] {
         let r = v
             .verify(&sign(Algorithm::ES256, "ec-1.pem", "ec-1", &staff(email)))
