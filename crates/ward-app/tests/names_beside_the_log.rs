@@ -63,6 +63,20 @@ fn api_artifact(digest: &str, version: &str) -> ward_app::evidence::ArtifactRequ
     }
 }
 
+/// Records `digest` as service `api`'s `version` the way Ward recorded it before the version
+/// lived beside the log: inline in the leaf.
+async fn older_inline_registration(ledger: &Ledger, ci: &Identity, digest: &str, version: &str) {
+    ledger
+        .append(ward_ledger::NewEvent {
+            actor: ci.actor(),
+            kind: "artifact.registered".into(),
+            subject: format!("artifact:{digest}"),
+            payload: json!({ "digest": digest, "service": "api", "version": version, "builder": ci.id }),
+        })
+        .await
+        .expect("older registration");
+}
+
 /// A fresh SQLite log with artifact `sha256:<byte repeated>` of service `api` registered by a
 /// CI token, which attaches the evidence. The database lives as long as the returned guard.
 async fn registered(byte: &str) -> (ward_store::testing::TestDb, Ledger, Identity, String) {
@@ -235,15 +249,7 @@ async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
     let (db, ledger, ci) = fresh().await;
     let digest = |b: &str| format!("sha256:{}", b.repeat(32));
     // A registration an older Ward recorded, its version inline in the leaf.
-    ledger
-        .append(ward_ledger::NewEvent {
-            actor: ci.actor(),
-            kind: "artifact.registered".into(),
-            subject: format!("artifact:{}", digest("0a")),
-            payload: json!({ "digest": digest("0a"), "service": "api", "version": "2.0.0", "builder": ci.id }),
-        })
-        .await
-        .expect("older registration");
+    older_inline_registration(&ledger, &ci, &digest("0a"), "2.0.0").await;
     let register = |d: String, v: &'static str| {
         let (ledger, ci) = (&ledger, &ci);
         async move { ward_app::evidence::register(ledger, ci, &api_artifact(&d, v)).await }
@@ -313,15 +319,7 @@ async fn an_artifacts_version_lives_beside_the_log_and_still_names_one_digest() 
     let digest = |b: &str| format!("sha256:{}", b.repeat(32));
     let request = api_artifact;
     // A registration an older Ward recorded, its version inline in the leaf.
-    ledger
-        .append(ward_ledger::NewEvent {
-            actor: ci.actor(),
-            kind: "artifact.registered".into(),
-            subject: format!("artifact:{}", digest("0a")),
-            payload: json!({ "digest": digest("0a"), "service": "api", "version": "2.0.0", "builder": ci.id }),
-        })
-        .await
-        .expect("older registration");
+    older_inline_registration(&ledger, &ci, &digest("0a"), "2.0.0").await;
 
     for (i, version) in ["1.0.0+5558675309", "1.0.0-roe.j.2015.04.12"].into_iter().enumerate() {
         let first = digest(&format!("{}1", i + 1));
