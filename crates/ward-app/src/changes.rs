@@ -47,9 +47,20 @@ pub struct Commit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
-    /// The Ward identity the address stood for when it was recorded (`[approvals] git_authors`,
-    /// else `user:<local part>`): separation of duties holds on it after the address is purged.
+    /// The Ward identity the address stood for when it was recorded, where the leaf names it: a
+    /// `[approvals] git_authors` mapping's (the configuration's name for a person). Entries
+    /// before 2026-12-07's tenth session name every author's (`user:<local part>` otherwise);
+    /// later ones keep that identity as [`Author::identity_key`] only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub identity: String,
+    /// The keyed fingerprint of the identity an unmapped author's address stands for (its
+    /// local part, `user:<name>`, as the separation of duties compares it:
+    /// [`ward_core::approval::compared_identity`]) under the installation key: the local part
+    /// may spell anything (a birth date in Roman numerals, a month inside a word), so it never
+    /// reaches a leaf; the separation of duties holds on the fingerprint after the address is
+    /// purged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity_key: String,
     /// The address as git wrote it: a document reference beside the log (purgeable); shown as
     /// its text.
     pub address: String,
@@ -168,6 +179,12 @@ pub struct Change {
     /// [`list`] read them); not part of the record.
     #[serde(skip)]
     pub addresses: std::collections::HashMap<String, String>,
+    /// The installation key, read where an author is kept as [`Author::identity_key`] ([`get`]
+    /// and [`list`] read it); not part of the record. Without it the separation of duties
+    /// refuses every decision on such a change (fail closed).
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub author_key: Option<ward_evidence::redact::FingerprintKey>,
     /// Everyone who overrode, proposed or concurred in overriding the tier (accumulates).
     #[serde(default)]
     pub classifiers: Vec<String>,
@@ -245,6 +262,7 @@ impl Change {
         let older = self.request.commits.iter().map(|c| &c.author).chain(&self.past_authors);
         let all = self.authors.iter().cloned().chain(older.map(|a| Author {
             identity: String::new(),
+            identity_key: String::new(),
             address: a.clone(),
         }));
         for a in all {
@@ -275,6 +293,19 @@ impl Change {
             .collect();
         author_identities.sort();
         author_identities.dedup();
+        let mut keys: Vec<String> = read
+            .iter()
+            .map(|(a, _)| a.identity_key.clone())
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let author_keys = ward_core::approval::AuthorKeys {
+            keys,
+            key_of: self.author_key.clone().map(|key| {
+                std::sync::Arc::new(move |compared: &str| author_key_of(&key, compared)) as ward_core::approval::KeyOf
+            }),
+        };
         let mut classifiers = self.classifiers.clone();
         if let Some(o) = &self.tier_override {
             classifiers.push(o.by.clone());
@@ -290,6 +321,7 @@ impl Change {
             opener: self.opener.clone(),
             author_emails,
             author_identities,
+            author_keys,
             editors: self.editors.clone(),
             classifiers,
         }
@@ -555,8 +587,26 @@ fn record_authors(
     commits: &[Commit],
     earlier: &[(Author, Option<String>)],
     rules: &ward_core::approval::ApprovalRules,
+    key: &ward_evidence::redact::FingerprintKey,
     texts: &mut crate::documents::Texts,
 ) -> Result<(Vec<Author>, std::collections::HashMap<String, String>), AppError> {
+    // The identity an address stands for: a mapping's as written, else its local part's as a
+    // fingerprint (never in the leaf).
+    let recorded = |folded: &str, address: String| match rules.mapped_identity(folded) {
+        Some(id) => Author {
+            identity: id.to_string(),
+            identity_key: String::new(),
+            address,
+        },
+        None => Author {
+            identity: String::new(),
+            identity_key: author_key_of(
+                key,
+                &ward_core::approval::compared_identity(&rules.author_identity(folded)),
+            ),
+            address,
+        },
+    };
     let mut by_text: std::collections::HashMap<String, String> = Default::default();
     let mut authors: Vec<Author> = Vec::new();
     let add = |authors: &mut Vec<Author>, a: Author| {
@@ -566,20 +616,23 @@ fn record_authors(
     };
     for (a, text) in earlier {
         // An older entry's inline address is stored now; its identity is derived now.
-        let identity = match (a.identity.is_empty(), text) {
-            (false, _) => a.identity.clone(),
-            (true, Some(t)) => rules.author_identity(&crate::identifier::author_address(t)),
-            (true, None) => continue,
-        };
         let address = if crate::documents::is_reference(&a.address) {
             a.address.clone()
         } else {
             texts.put_judged(&a.address)?
         };
+        let author = match (a.identity.is_empty() && a.identity_key.is_empty(), text) {
+            (false, _) => Author {
+                address: address.clone(),
+                ..a.clone()
+            },
+            (true, Some(t)) => recorded(&crate::identifier::author_address(t), address.clone()),
+            (true, None) => continue,
+        };
         if let Some(t) = text {
             by_text.entry(t.clone()).or_insert_with(|| address.clone());
         }
-        add(&mut authors, Author { identity, address });
+        add(&mut authors, author);
     }
     let mut refs = Vec::with_capacity(commits.len());
     for c in commits {
@@ -590,20 +643,12 @@ fn record_authors(
             r.clone()
         } else {
             // Judged by `validate` as an identifier, more closely than the guard reads prose;
-            // the identity that stays in the leaf, where it is the local part's, as one.
+            // the identity it stands for reaches the leaf only as a mapping's name or a
+            // fingerprint.
             let folded = crate::identifier::author_address(&c.author);
-            if rules.mapped_identity(&folded).is_none() {
-                crate::identifier::check_author_identity(&rules.author_identity(&folded))?;
-            }
             let r = texts.put_judged(&c.author)?;
             by_text.insert(c.author.clone(), r.clone());
-            add(
-                &mut authors,
-                Author {
-                    identity: rules.author_identity(&folded),
-                    address: r.clone(),
-                },
-            );
+            add(&mut authors, recorded(&folded, r.clone()));
             r
         };
         refs.push(r);
@@ -618,9 +663,19 @@ fn record_authors(
     Ok((authors, read))
 }
 
+/// The keyed fingerprint of a [`ward_core::approval::compared_identity`] an author stood for
+/// (domain-separated from every other fingerprint under the key).
+fn author_key_of(key: &ward_evidence::redact::FingerprintKey, compared: &str) -> String {
+    key.fingerprint(&format!("author-identity\0{compared}"))
+}
+
 /// Reads each author's address reference of `change` (the documents held; a purged one stays
-/// unread and the identity recorded with it stands).
+/// unread and the identity recorded with it stands), and the installation key where an author
+/// is kept as a fingerprint.
 async fn read_addresses(ledger: &Ledger, change: &mut Change) -> Result<(), AppError> {
+    if change.authors.iter().any(|a| !a.identity_key.is_empty()) {
+        change.author_key = crate::redaction::existing_key(ledger.store().as_ref()).await?;
+    }
     let stored = change
         .authors
         .iter()
@@ -854,7 +909,8 @@ pub async fn open(
     }
     let mut texts = crate::documents::Texts::new();
     let (classification, mut payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
-    let (authors, addresses) = record_authors(&mut payload, &req.commits, &[], approval_rules, &mut texts)?;
+    let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
+    let (authors, addresses) = record_authors(&mut payload, &req.commits, &[], approval_rules, &key, &mut texts)?;
     let receipt = crate::documents::append(
         ledger,
         NewEvent {
@@ -878,6 +934,7 @@ pub async fn open(
         past_authors: vec![],
         authors,
         addresses,
+        author_key: Some(key),
         classifiers: vec![],
         commits_source: source.label().into(),
         commits_asserted_by: by.id.clone(),
@@ -1040,11 +1097,13 @@ pub async fn update(
     if content_changed && by.id != old.opener && !editors.contains(&by.id) {
         editors.push(by.id.clone());
     }
+    let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
     let (authors, mut addresses) = record_authors(
         &mut payload,
         &req.commits,
         &old.authors_read(),
         approval_rules,
+        &key,
         &mut texts,
     )?;
     addresses.extend(old.addresses.iter().map(|(r, t)| (r.clone(), t.clone())));
@@ -1077,6 +1136,7 @@ pub async fn update(
         past_authors: vec![],
         authors,
         addresses,
+        author_key: Some(key),
         classifiers: parties.classifiers,
         commits_source: source.label().into(),
         commits_asserted_by: source.by.to_string(),

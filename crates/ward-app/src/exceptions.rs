@@ -669,7 +669,9 @@ pub fn review_closes(bg: &Breakglass, approval: &crate::approvals::Approval, ope
         && approval.seq > bg.seq
         && approval.signer != bg.by
         && approval.signer != opener
-        && !authors.iter().any(|a| a == &approval.signer)
+        && !authors
+            .iter()
+            .any(|a| ward_core::approval::same_person(a, &approval.signer))
 }
 
 /// Break-glass invocations, of one change or (with `None`) of all, with their state at `now`.

@@ -391,13 +391,15 @@ async fn an_artifacts_version_lives_beside_the_log_and_still_names_one_digest() 
     db.cleanup().await;
 }
 
-/// The identity a commit author's address stands for stays in the leaf (the separation of
-/// duties holds to it after a purge): where it is the address's local part, it holds no
-/// person's number or birth date (helpers' attacks on the eighth session's head stored
-/// `user:555.867.5309` and `user:roe-j-2015-04-12`); an address `[approvals] git_authors` maps
-/// records the mapped identity, so a team whose addresses hold an employee number maps them.
+/// The identity an unmapped commit author's address stands for (its local part,
+/// `user:<name>`) is kept in the leaf as a keyed fingerprint only: a local part may spell a
+/// person's number or birth date in forms no rule reads (Roman day and month, a month inside a
+/// word: a helper's attack on the ninth session's head), and a leaf cannot be purged. Whatever
+/// the address, no part of its local part is in a leaf, and the separation of duties still
+/// holds on the fingerprint: the author cannot sign, someone else can. An address
+/// `[approvals] git_authors` maps records the mapped identity as written.
 #[tokio::test]
-async fn an_authors_phone_number_or_birth_date_never_becomes_the_identity_in_the_leaf() {
+async fn an_authors_local_part_never_reaches_a_leaf_and_the_author_still_cannot_sign() {
     let (db, ledger, ci) = fresh().await;
     let open = |author: &'static str, rules: ward_core::approval::ApprovalRules| {
         let (ledger, ci) = (&ledger, &ci);
@@ -415,19 +417,74 @@ async fn an_authors_phone_number_or_birth_date_never_becomes_the_identity_in_the
             ward_app::changes::open(ledger, ci, &Default::default(), &rules, &req, false).await
         }
     };
+    let approver = |id: &str| Identity {
+        id: id.into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Approver],
+    };
+    let mut accepted = 0;
     for author in [
         "555.867.5309@vtext.com",
         "jane.555.123.4567@corp.com",
         "roe-j-2015-04-12@corp.com",
         "jsmith610412@corp.com",
+        "jane.doe.xii.iv.1961@corp.com",
+        "jane.doe.xiiapr1961@corp.com",
+        "jane.twelveapril1961@corp.com",
+        "Mary.OBrien.MCMLXI@corp.com",
     ] {
-        let before = leaves(&ledger).await.len();
-        let e = open(author, Default::default()).await.expect_err(author);
-        assert_eq!(e.code, "invalid_request", "{author}: {e:?}");
         let local = author.split('@').next().unwrap_or_default();
-        assert!(!e.message.contains(local) && !e.hint.contains(local), "{e:?}");
-        assert_eq!(leaves(&ledger).await.len(), before, "nothing recorded for {author}");
+        let before = leaves(&ledger).await.len();
+        match open(author, Default::default()).await {
+            Err(e) => {
+                // Refused as an identifier: never repeated, nothing recorded.
+                assert_eq!(e.code, "invalid_request", "{author}: {e:?}");
+                assert!(!e.message.contains(local) && !e.hint.contains(local), "{e:?}");
+                assert_eq!(leaves(&ledger).await.len(), before, "nothing recorded for {author}");
+            }
+            Ok(change) => {
+                accepted += 1;
+                let l = leaves(&ledger).await;
+                // The whole local part, and each word of it (digits alone occur in the leaf's hex
+                // by chance).
+                let words = local
+                    .split(['.', '-'])
+                    .filter(|p| p.len() > 2 && !p.bytes().all(|b| b.is_ascii_hexdigit()));
+                for part in words.chain([local]) {
+                    assert!(!in_any(&l, &part.to_ascii_lowercase()), "{part} of {author} in a leaf");
+                    assert!(!in_any(&l, part), "{part} of {author} in a leaf");
+                }
+                assert!(change.authors[0].identity.is_empty(), "{author}");
+                assert!(change.authors[0].identity_key.starts_with("hmac-sha256:"), "{author}");
+                // Read back as any decision reads it: the author (any spelling of the name) is
+                // refused, another person is not.
+                let read = ward_app::changes::get(&ledger, &change.id)
+                    .await
+                    .expect("get")
+                    .expect("held");
+                let rules = Default::default();
+                for as_signed in [
+                    format!("user:{local}"),
+                    format!("user:{}", local.to_ascii_lowercase().replace('.', "")),
+                ] {
+                    let r =
+                        ward_app::changes::check_decider(&approver(&as_signed), &read, &rules).expect_err(&as_signed);
+                    assert_eq!(r.code, "author_cannot_sign", "{as_signed}");
+                }
+                ward_app::changes::check_decider(&approver("user:quinn"), &read, &rules).expect("another person signs");
+                // Without the installation's key, nobody is known to be independent: refused.
+                let mut keyless = read.clone();
+                keyless.author_key = None;
+                let r =
+                    ward_app::changes::check_decider(&approver("user:quinn"), &keyless, &rules).expect_err("no key");
+                assert_eq!(r.code, "authorship_unknown");
+            }
+        }
     }
+    assert!(
+        accepted >= 2,
+        "the forms no rule reads are kept beside the log, not refused"
+    );
     // Mapped, the address records the identity it is mapped to, under any spelling of its
     // mailbox.
     let rules = ward_core::approval::ApprovalRules {
@@ -436,6 +493,7 @@ async fn an_authors_phone_number_or_birth_date_never_becomes_the_identity_in_the
     };
     let change = open("e123456+ci@corp.com", rules).await.expect("a mapped address");
     assert_eq!(change.authors[0].identity, "user:erin");
+    assert!(change.authors[0].identity_key.is_empty());
     let l = leaves(&ledger).await;
     assert!(!in_any(&l, "123456"), "the address's number is not in a leaf");
     db.cleanup().await;

@@ -266,6 +266,66 @@ pub fn same_person(a: &str, b: &str) -> bool {
     }
 }
 
+/// The text of identity `id` as authorship compares it, what a keyed fingerprint of an author's
+/// identity is made of ([`AuthorKeys`]): a local user's name folded ([`same_person`]:
+/// `user:J.Ane` and `user:jane` are one text), any other identity as written.
+pub fn compared_identity(id: &str) -> String {
+    match id.strip_prefix("user:") {
+        Some(name) => format!("user:{}", folded_name(name)),
+        None => id.to_string(),
+    }
+}
+
+/// The installation's keyed fingerprint of a [`compared_identity`].
+pub type KeyOf = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// The identities commit authors stood for that the log keeps only as keyed fingerprints (an
+/// unmapped author's identity is its address's local part, which may spell anything: kept in a
+/// leaf it could not be purged), and the installation's fingerprint of a [`compared_identity`]
+/// that tells whether an identity is one of them. Without the function nobody is known to be
+/// independent of such a change: fail closed.
+#[derive(Clone, Default)]
+pub struct AuthorKeys {
+    /// The fingerprints recorded.
+    pub keys: Vec<String>,
+    /// The installation's fingerprint of a compared identity; `None` when its key cannot be
+    /// read.
+    pub key_of: Option<KeyOf>,
+}
+
+impl AuthorKeys {
+    /// Whether any author is kept as a fingerprint that cannot be compared (no key).
+    pub fn undecidable(&self) -> bool {
+        !self.keys.is_empty() && self.key_of.is_none()
+    }
+
+    /// Whether `id` is one of the authors kept as fingerprints (or, without the key, may be).
+    pub fn holds(&self, id: &str) -> bool {
+        match (&self.key_of, self.keys.is_empty()) {
+            (_, true) => false,
+            (None, false) => true,
+            (Some(f), false) => self.keys.contains(&f(&compared_identity(id))),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthorKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorKeys")
+            .field("keys", &self.keys)
+            .field("key_of", &self.key_of.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl PartialEq for AuthorKeys {
+    fn eq(&self, other: &AuthorKeys) -> bool {
+        self.keys == other.keys && self.key_of.is_some() == other.key_of.is_some()
+    }
+}
+
+impl Eq for AuthorKeys {}
+
 /// A person's name as authorship compares it: lower case, without `.`, `'`, `_`, `-`, quotes
 /// and a bracketed suffix (`o'brien` and `obrien`, `mary-ann` and `maryann`, `jane_doe` and
 /// `janedoe[bot]` are one name: a helper's attack on the ninth session's head signed with each).
@@ -297,6 +357,10 @@ pub struct Parties {
     /// ([`ApprovalRules::author_identity`] then): still there when an address was purged.
     #[serde(default)]
     pub author_identities: Vec<String>,
+    /// The identities unmapped authors stood for, as keyed fingerprints (recorded so since
+    /// 2026-12-07's tenth session): still there when an address was purged.
+    #[serde(skip)]
+    pub author_keys: AuthorKeys,
     /// Identities that changed the change's content after it was opened.
     pub editors: Vec<String>,
     /// Identities that overrode (or concurred in overriding) its tier.
@@ -310,6 +374,7 @@ impl Parties {
             || self.editors.iter().any(|e| e == id)
             || self.classifiers.iter().any(|c| c == id)
             || self.author_identities.iter().any(|a| same_person(a, id))
+            || self.author_keys.holds(id)
             || self.author_emails.iter().any(|a| is_author(a, id, rules))
     }
 }
@@ -348,9 +413,18 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
             reason: format!("{} opened this change", signer.id),
         });
     }
+    // Fail closed: an author kept as a fingerprint cannot be told from the signer without the
+    // installation's key.
+    if parties.author_keys.undecidable() {
+        return Err(Refusal {
+            code: "authorship_unknown",
+            reason: "this change's authors are kept as fingerprints under the installation's key, which cannot be read: nobody is known to be independent of it".into(),
+        });
+    }
     // The address is not repeated: a refusal is recorded in the log, and the address lives
     // beside it (purgeable).
     if parties.author_identities.iter().any(|a| same_person(a, &signer.id))
+        || parties.author_keys.holds(&signer.id)
         || parties.author_emails.iter().any(|a| is_author(a, &signer.id, rules))
     {
         return Err(Refusal {
@@ -567,6 +641,49 @@ mod tests {
             author_emails: authors.iter().map(|a| a.to_string()).collect(),
             ..Parties::default()
         }
+    }
+
+    /// An unmapped author kept only as a keyed fingerprint: the author, under any spelling of
+    /// the name authorship folds, is refused; someone else is not; without the fingerprint
+    /// function nobody is (fail closed, `authorship_unknown`). The function here stands in for
+    /// the installation's HMAC (ward-app's tests use the real key).
+    #[test]
+    fn an_author_kept_as_a_fingerprint_cannot_sign_and_without_the_key_nobody_can() {
+        let key_of: KeyOf =
+            std::sync::Arc::new(|t: &str| format!("fp({})", t.len() * 7 + t.bytes().map(usize::from).sum::<usize>()));
+        let keyed = |key_of: Option<KeyOf>| Parties {
+            opener: "user:olga".into(),
+            author_keys: AuthorKeys {
+                keys: vec![key_of_text("user:jane.doe")],
+                key_of,
+            },
+            ..Parties::default()
+        };
+        fn key_of_text(id: &str) -> String {
+            let t = compared_identity(id);
+            format!("fp({})", t.len() * 7 + t.bytes().map(usize::from).sum::<usize>())
+        }
+        let rules = ApprovalRules::default();
+        let parties = keyed(Some(key_of));
+        for jane in ["user:jane.doe", "user:Jane.Doe", "user:janedoe", "user:jane_doe"] {
+            let r = check_signer(&person(jane, &[Role::Approver]), &parties, &rules).unwrap_err();
+            assert_eq!(r.code, "author_cannot_sign", "{jane}");
+            assert!(parties.includes(jane, &rules), "{jane}");
+        }
+        assert!(check_signer(&person("user:quinn", &[Role::Approver]), &parties, &rules).is_ok());
+        assert!(!parties.includes("user:quinn", &rules));
+        assert!(
+            !parties.includes("staff:jane.doe", &rules),
+            "another issuer's name is not hers"
+        );
+        let keyless = keyed(None);
+        let r = check_signer(&person("user:quinn", &[Role::Approver]), &keyless, &rules).unwrap_err();
+        assert_eq!(r.code, "authorship_unknown");
+        assert!(
+            keyless.includes("user:quinn", &rules),
+            "fail closed: anyone may be the author"
+        );
+        assert!(!Parties::default().includes("user:quinn", &rules));
     }
 
     #[test]

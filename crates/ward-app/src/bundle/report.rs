@@ -192,16 +192,37 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
         };
         // The identities the change's commit authors stood for (recorded with them since
         // 2026-12-07; older entries hold only addresses, which need the installation's rules)
-        // and its editors.
+        // and its editors. An unmapped author's identity is kept as a keyed fingerprint (tenth
+        // session): read from its address where the bundle holds it (the local part's
+        // identity, as recorded), else not known offline.
+        let mut authors_unknown = false;
         let authors: Vec<String> = f
             .entries
             .iter()
             .rfind(|e| mine(e) && matches!(e.kind.as_str(), "change.opened" | "change.updated"))
             .map(p)
             .map(|v| {
-                let identities = v["authors"].as_array().into_iter().flatten();
-                let identities = identities.filter_map(|a| a["identity"].as_str()).map(str::to_string);
-                identities.chain(list(&v, "editors")).collect()
+                let mut identities: Vec<String> = Vec::new();
+                for a in v["authors"].as_array().into_iter().flatten() {
+                    match (a["identity"].as_str(), a["identity_key"].as_str()) {
+                        (Some(id), _) if !id.is_empty() => identities.push(id.to_string()),
+                        (_, Some(k)) if !k.is_empty() => {
+                            let stored = a["address"].as_str().unwrap_or_default();
+                            match documents::parse_reference(stored)
+                                .and_then(|d| f.documents.get(&d))
+                                .and_then(|b| documents::text_of(b))
+                            {
+                                Some(t) => identities.push(
+                                    ward_core::approval::ApprovalRules::default()
+                                        .author_identity(&crate::identifier::author_address(&t)),
+                                ),
+                                None => authors_unknown = true,
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                identities.into_iter().chain(list(&v, "editors")).collect()
             })
             .unwrap_or_default();
         for e in by_kind("breakglass.invoked").filter(|e| mine(e)) {
@@ -225,6 +246,12 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 secs(&v, "until_secs"),
                 text(f, &s(&v, "justification")),
                 match (review, &bg) {
+                    (Some(r), _) if authors_unknown => format!(
+                        "closed by {} at {} (entry {}); an author's address is not in this bundle (purged), so whether the reviewer wrote a commit of the change is not checked offline (Ward checked it when the review was signed)",
+                        s(&p(r), "signer"),
+                        r.time,
+                        r.seq
+                    ),
                     (Some(r), _) => format!("closed by {} at {} (entry {})", s(&p(r), "signer"), r.time, r.seq),
                     (None, Some(_)) => format!("NOT CLOSED in this bundle (due {})", secs(&v, "review_due_secs")),
                     (None, None) => "unknown (the entry is not a break-glass Ward can read)".into(),
