@@ -50,17 +50,21 @@ pub struct Author {
     /// The Ward identity the address stood for when it was recorded, where the leaf names it: a
     /// `[approvals] git_authors` mapping's (the configuration's name for a person). Entries
     /// before 2026-12-07's tenth session name every author's (`user:<local part>` otherwise);
-    /// later ones keep that identity as [`Author::identity_key`] only.
+    /// later ones keep an unmapped author's identity in [`Author::keys`] only.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub identity: String,
-    /// The keyed fingerprint of the identity an unmapped author's address stands for (its
-    /// local part, `user:<name>`, as the separation of duties compares it:
-    /// [`ward_core::approval::compared_identity`]) under the installation key: the local part
-    /// may spell anything (a birth date in Roman numerals, a month inside a word), so it never
-    /// reaches a leaf; the separation of duties holds on the fingerprint after the address is
-    /// purged.
+    /// Keyed fingerprints under the installation key of everything the separation of duties
+    /// reads the address for ([`ward_core::approval::author_key_texts`]: every identity it
+    /// stands for — its local part's, `user:<name>`, and each mapping's —, its mailbox and each
+    /// mapped identity's address): the local part may spell anything (a birth date in Roman
+    /// numerals, a month inside a word), so it never reaches a leaf, and the separation of
+    /// duties holds on these after the address is purged (tenth session).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// The fingerprint of [`ward_core::approval::KEY_CHECK`] under the key `keys` were made
+    /// with: keys made under a lost installation key are told from keys naming nobody.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub identity_key: String,
+    pub key_check: String,
     /// The address as git wrote it: a document reference beside the log (purgeable); shown as
     /// its text.
     pub address: String,
@@ -175,8 +179,8 @@ pub struct Change {
     /// drops a commit does not drop its author), each with the identity it stood for.
     #[serde(default)]
     pub authors: Vec<Author>,
-    /// What each author's address reference reads as, where its document is held ([`get`] and
-    /// [`list`] read them); not part of the record.
+    /// What each reference to an author's address or a commit's id reads as, where its
+    /// document is held ([`get`] and [`list`] read them); not part of the record.
     #[serde(skip)]
     pub addresses: std::collections::HashMap<String, String>,
     /// The installation key, read where an author is kept as [`Author::identity_key`] ([`get`]
@@ -262,7 +266,8 @@ impl Change {
         let older = self.request.commits.iter().map(|c| &c.author).chain(&self.past_authors);
         let all = self.authors.iter().cloned().chain(older.map(|a| Author {
             identity: String::new(),
-            identity_key: String::new(),
+            keys: Vec::new(),
+            key_check: String::new(),
             address: a.clone(),
         }));
         for a in all {
@@ -293,15 +298,19 @@ impl Change {
             .collect();
         author_identities.sort();
         author_identities.dedup();
-        let mut keys: Vec<String> = read
-            .iter()
-            .map(|(a, _)| a.identity_key.clone())
-            .filter(|k| !k.is_empty())
-            .collect();
+        let mut keys: Vec<String> = read.iter().flat_map(|(a, _)| a.keys.iter().cloned()).collect();
         keys.sort();
         keys.dedup();
+        let mut checks: Vec<String> = read
+            .iter()
+            .filter(|(a, _)| !a.keys.is_empty())
+            .map(|(a, _)| a.key_check.clone())
+            .collect();
+        checks.sort();
+        checks.dedup();
         let author_keys = ward_core::approval::AuthorKeys {
             keys,
+            checks,
             key_of: self.author_key.clone().map(|key| {
                 std::sync::Arc::new(move |compared: &str| author_key_of(&key, compared)) as ward_core::approval::KeyOf
             }),
@@ -544,9 +553,12 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
         ));
     }
     for c in &req.commits {
-        // Written into the leaf: a git object id, nothing else (a helper's attack on `06acc0a`:
-        // `Patient Jane Q Doe dx HIV positive` was stored as a commit's id).
-        crate::identifier::check_commit_id("commit", &c.sha)?;
+        // A git object id, nothing else (a helper's attack on `06acc0a`: `Patient Jane Q Doe dx
+        // HIV positive` was stored as a commit's id); stored beside the log since the tenth
+        // session (an update carries its reference forward: judged then).
+        if !crate::documents::is_reference(&c.sha) {
+            crate::identifier::check_commit_id("commit", &c.sha)?;
+        }
         // An author's address is stored beside the log (an update carries its reference
         // forward: judged then); the identity derived from it stays in the leaf, so the address
         // is judged as an identifier (`mary-jones-19610412@…` is a name and a birth date,
@@ -590,22 +602,20 @@ fn record_authors(
     key: &ward_evidence::redact::FingerprintKey,
     texts: &mut crate::documents::Texts,
 ) -> Result<(Vec<Author>, std::collections::HashMap<String, String>), AppError> {
-    // The identity an address stands for: a mapping's as written, else its local part's as a
-    // fingerprint (never in the leaf).
-    let recorded = |folded: &str, address: String| match rules.mapped_identity(folded) {
-        Some(id) => Author {
-            identity: id.to_string(),
-            identity_key: String::new(),
+    // The identity an address stands for: a mapping's as written, and everything the
+    // separation of duties reads the address for as fingerprints (never in the leaf).
+    let recorded = |folded: &str, address: String| {
+        let mut keys: Vec<String> = ward_core::approval::author_key_texts(folded, rules)
+            .iter()
+            .map(|t| author_key_of(key, t))
+            .collect();
+        keys.sort();
+        Author {
+            identity: rules.mapped_identity(folded).unwrap_or_default().to_string(),
+            keys,
+            key_check: author_key_of(key, ward_core::approval::KEY_CHECK),
             address,
-        },
-        None => Author {
-            identity: String::new(),
-            identity_key: author_key_of(
-                key,
-                &ward_core::approval::compared_identity(&rules.author_identity(folded)),
-            ),
-            address,
-        },
+        }
     };
     let mut by_text: std::collections::HashMap<String, String> = Default::default();
     let mut authors: Vec<Author> = Vec::new();
@@ -621,7 +631,7 @@ fn record_authors(
         } else {
             texts.put_judged(&a.address)?
         };
-        let author = match (a.identity.is_empty() && a.identity_key.is_empty(), text) {
+        let author = match (a.identity.is_empty() && a.keys.is_empty(), text) {
             (false, _) => Author {
                 address: address.clone(),
                 ..a.clone()
@@ -669,11 +679,45 @@ fn author_key_of(key: &ward_evidence::redact::FingerprintKey, compared: &str) ->
     key.fingerprint(&format!("author-identity\0{compared}"))
 }
 
+/// Stores each commit's id beside the log (since 2026-12-07's tenth session): a caller who
+/// asserts the commits writes any hex digits, and hex letters between decimal digits spell a
+/// number no rule tells from an id git made (`123a45b6789`). An id carried from the stored
+/// request keeps its reference; one id given twice is stored once, in lower case. Writes the references into
+/// `payload`; returns what each new reference reads as.
+fn record_commit_ids(
+    payload: &mut Value,
+    commits: &[Commit],
+    texts: &mut crate::documents::Texts,
+) -> Result<std::collections::HashMap<String, String>, AppError> {
+    let mut by_text: std::collections::HashMap<String, String> = Default::default();
+    let mut refs = Vec::with_capacity(commits.len());
+    for c in commits {
+        let r = if crate::documents::is_reference(&c.sha) {
+            c.sha.clone()
+        } else if let Some(r) = by_text.get(&c.sha) {
+            r.clone()
+        } else {
+            // Judged by `validate` (`check_commit_id`); in git's lower case (`ABCDEF…` and
+            // `abcdef…` are one commit).
+            let r = texts.put_judged(&c.sha.to_ascii_lowercase())?;
+            by_text.insert(c.sha.clone(), r.clone());
+            r
+        };
+        refs.push(r);
+    }
+    if let Some(list) = payload.get_mut("commits").and_then(Value::as_array_mut) {
+        for (c, r) in list.iter_mut().zip(refs) {
+            c["sha"] = json!(r);
+        }
+    }
+    Ok(by_text.into_iter().map(|(t, r)| (r, t)).collect())
+}
+
 /// Reads each author's address reference of `change` (the documents held; a purged one stays
 /// unread and the identity recorded with it stands), and the installation key where an author
 /// is kept as a fingerprint.
 async fn read_addresses(ledger: &Ledger, change: &mut Change) -> Result<(), AppError> {
-    if change.authors.iter().any(|a| !a.identity_key.is_empty()) {
+    if change.authors.iter().any(|a| !a.keys.is_empty()) {
         change.author_key = crate::redaction::existing_key(ledger.store().as_ref()).await?;
     }
     let stored = change
@@ -681,6 +725,7 @@ async fn read_addresses(ledger: &Ledger, change: &mut Change) -> Result<(), AppE
         .iter()
         .map(|a| &a.address)
         .chain(change.request.commits.iter().map(|c| &c.author))
+        .chain(change.request.commits.iter().map(|c| &c.sha))
         .chain(&change.past_authors);
     let mut refs: Vec<String> = stored.filter(|a| crate::documents::is_reference(a)).cloned().collect();
     refs.sort_unstable();
@@ -700,12 +745,13 @@ async fn read_addresses(ledger: &Ledger, change: &mut Change) -> Result<(), AppE
 /// same range read again) change nothing.
 fn commits_read_as(change: &Change, given: &[Commit]) -> bool {
     change.request.commits.len() == given.len()
-        && change
-            .request
-            .commits
-            .iter()
-            .zip(given)
-            .all(|(s, g)| s.sha == g.sha && s.time == g.time && change.address_of(&s.author) == Some(g.author.as_str()))
+        && change.request.commits.iter().zip(given).all(|(s, g)| {
+            change
+                .address_of(&s.sha)
+                .is_some_and(|t| t.eq_ignore_ascii_case(&g.sha))
+                && s.time == g.time
+                && change.address_of(&s.author) == Some(g.author.as_str())
+        })
 }
 
 fn new_id() -> Result<String, AppError> {
@@ -904,13 +950,15 @@ pub async fn open(
     .into_iter()
     .chain(paths)
     .chain(req.commits.iter().map(|c| ("commit author", c.author.as_str())))
+    .chain(req.commits.iter().map(|c| ("commit", c.sha.as_str())))
     {
         refuse_reference(field, v)?;
     }
     let mut texts = crate::documents::Texts::new();
     let (classification, mut payload) = checked_payload(ledger, rules, req, &id, &by.id, &source, &mut texts).await?;
     let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
-    let (authors, addresses) = record_authors(&mut payload, &req.commits, &[], approval_rules, &key, &mut texts)?;
+    let (authors, mut addresses) = record_authors(&mut payload, &req.commits, &[], approval_rules, &key, &mut texts)?;
+    addresses.extend(record_commit_ids(&mut payload, &req.commits, &mut texts)?);
     let receipt = crate::documents::append(
         ledger,
         NewEvent {
@@ -1009,6 +1057,7 @@ pub async fn update(
         // a reference given as an author is refused (it would point the log at any stored text).
         for x in c {
             refuse_reference("commit author", &x.author)?;
+            refuse_reference("commit", &x.sha)?;
         }
         if !commits_read_as(&old, c) {
             req.commits = c.clone();
@@ -1106,6 +1155,7 @@ pub async fn update(
         &key,
         &mut texts,
     )?;
+    addresses.extend(record_commit_ids(&mut payload, &req.commits, &mut texts)?);
     addresses.extend(old.addresses.iter().map(|(r, t)| (r.clone(), t.clone())));
     payload["updated_by"] = json!(by.id);
     payload["content_changed"] = json!(content_changed);

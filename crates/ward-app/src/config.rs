@@ -207,6 +207,7 @@ impl Config {
             e.policy_dir.as_mut().map(resolve);
         }
         self.approvals.validate().map_err(err)?;
+        check_author_mappings(&self.approvals).map_err(err)?;
         self.compiled_guard = self.guard.compile().map_err(err)?;
         self.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::environment::validate(&self.environments).map_err(err)?;
@@ -286,6 +287,44 @@ impl Config {
     }
 }
 
+/// Refuses a `[approvals] git_authors` mapping Ward could never apply or should never write,
+/// naming it by its place only (an address and an identity are a person's): its address must
+/// be one a commit author can have (`identifier::check_author`: `Dana Smith <dana@corp.com>`,
+/// `<dana@corp.com>`, `mailto:dana@corp.com`, `dana@corp.com,` and `@` loaded as valid and
+/// matched no commit, so the author signed her own change — a helper's attack on the tenth
+/// session's head); its identity is one Ward would write (a local user's name as `ward user
+/// add` takes it — `user:jane.doe.1961.04.12` was written into leaves —, another issuer's
+/// without a document reference, an address a provider could send, nothing the log's guard
+/// refuses: `staff:555-86-7530` loaded, then refused every change its author wrote).
+pub fn check_author_mappings(rules: &ward_core::approval::ApprovalRules) -> Result<(), String> {
+    for (n, (address, id)) in rules.git_authors.iter().enumerate() {
+        let refused = |what: &str| format!("[approvals] git_authors: mapping #{}: {what}", n + 1);
+        if crate::identifier::check_author(address).is_err() {
+            return Err(refused(
+                "its key is not an address a commit author can have; write the address as git records it (%ae: letters, digits and . _ + - ' before one @, a domain after it), without a name, <>, mailto: or punctuation around it",
+            ));
+        }
+        if crate::identifier::folded_text(id)
+            .to_ascii_lowercase()
+            .contains(ward_ledger::documents::REF_PREFIX)
+        {
+            return Err(refused(
+                "its identity holds a document reference (doc:sha256:…), which only Ward writes",
+            ));
+        }
+        let judged = match id.strip_prefix("user:") {
+            Some(name) => crate::users::check_new_name("user", name),
+            None => crate::identifier::check_person_identity(id).and_then(|()| crate::freetext::check("identity", id)),
+        };
+        if judged.is_err() {
+            return Err(refused(
+                "its identity is not one Ward would write into the log (a local user's name as Ward takes one for a new user, or a provider's identity without a person's number or birth date)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +380,48 @@ mod tests {
             "[[environments]]\nname = \"prod\"\ntenants = [\"north\", \"clinic-7\"]\n[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"orders-db\", \"arn:aws:rds:us-east-1:123456789012:db:orders\"]\n",
         )
         .expect("ordinary names");
+    }
+
+    /// A mapping no commit author can match (the author then signed her own change), or to an
+    /// identity Ward would never write (kept in leaves, or refused on every change): refused at
+    /// load by its place, never repeating the address or the identity (a helper's attack on the
+    /// tenth session's head). What a real team writes loads.
+    #[test]
+    fn a_mapping_no_author_matches_or_to_an_identity_ward_never_writes_is_refused_unrepeated() {
+        let rules = |address: &str, id: &str| ward_core::approval::ApprovalRules {
+            git_authors: [(address.to_string(), id.to_string())].into(),
+            ..Default::default()
+        };
+        for (address, id) in [
+            ("Dana Smith <dana@corp.com>", "user:dana.smith"),
+            ("<dana@corp.com>", "user:dana.smith"),
+            ("mailto:dana@corp.com", "user:dana.smith"),
+            ("dana@corp.com,", "user:dana.smith"),
+            ("@", "user:dana.smith"),
+            ("dana@corp..com", "user:dana.smith"),
+            ("dana at corp.com@", "user:dana.smith"),
+            ("dana@corp.com", "user:jane.doe.1961.04.12"),
+            ("dana@corp.com", "staff:555-86-7530"),
+            (
+                "dana@corp.com",
+                "staff:doc:sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+            ("dana@corp.com", "staff:jane.doe.1961-04-12@corp.com"),
+        ] {
+            let e = super::check_author_mappings(&rules(address, id)).expect_err(id);
+            assert!(e.contains("mapping #1"), "{e}");
+            for part in ["dana", "1961", "555", "00000000"] {
+                assert!(!e.contains(part), "{e}");
+            }
+        }
+        for (address, id) in [
+            ("Dana.Smith@corp.com", "staff:dana.smith@corp.com"),
+            ("dana.smith@corp.com", "user:dana"),
+            ("12345678+dgh@users.noreply.github.com", "user:dgh"),
+            ("o'brien@corp.com", "okta:00u1abcd2efgh3ijk4l5"),
+        ] {
+            super::check_author_mappings(&rules(address, id)).expect(id);
+        }
     }
 
     #[test]

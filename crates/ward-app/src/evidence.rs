@@ -58,17 +58,27 @@ impl ArtifactRules {
 /// registered each beside `2.0.0` under another digest). Anything else is compared as written.
 pub fn release_of(version: &str) -> String {
     let v = version.trim_start_matches('=');
+    // `v2.0.0`, and `v.2.0.0`, `v-2.0.0`, `v_2.0.0` (a helper's attack on the ninth session's
+    // head: each named another digest).
     let v = match v.strip_prefix(['v', 'V']) {
-        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
-        _ => v,
+        Some(rest) => {
+            let rest = rest.strip_prefix(['.', '-', '_']).unwrap_or(rest);
+            match rest.starts_with(|c: char| c.is_ascii_digit()) {
+                true => rest,
+                false => v,
+            }
+        }
+        None => v,
     };
     let v = match v.split_once('+') {
         Some((release, _)) if !release.is_empty() => release,
         _ => v,
     };
-    let v = v.trim_end_matches(['.', '-']);
-    let (core, pre) = match v.split_once('-') {
-        Some((core, pre)) => (core, Some(pre)),
+    let v = v.trim_end_matches(['.', '-', '_']);
+    // The pre-release after `-` or `_`, without more separators before it (`2.0.0--rc.1`,
+    // `2.0.0_rc.1` are `2.0.0-rc.1`).
+    let (core, pre) = match v.split_once(['-', '_']) {
+        Some((core, pre)) => (core, Some(pre.trim_start_matches(['-', '_', '.']))),
         None => (v, None),
     };
     let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
@@ -169,6 +179,15 @@ pub(crate) async fn index_versions_of(ledger: &Ledger, artifact: &Artifact) -> R
 /// no version may be.
 fn fingerprint_shaped(v: &str) -> bool {
     v.to_ascii_lowercase().starts_with("hmac-sha256:")
+}
+
+/// A service's name as one release's digest is compared: in lower case (`SVC` and `svc` are one
+/// service: a helper's attack on the ninth session's head registered `2.0.0` of each with
+/// another digest). [`VERSIONS`] is keyed by it since the tenth session; rows written before
+/// hold the name as registered (found under that spelling; `ward log rebuild-projections`
+/// keys them anew).
+fn service_key(service: &str) -> String {
+    service.to_ascii_lowercase()
 }
 
 /// The key of a registration in [`VERSIONS`]: a JSON array, so no name can collide.
@@ -393,7 +412,7 @@ impl Projector for EvidenceProjector {
                     ) {
                         ops.push(ProjectionOp::Put {
                             collection: VERSIONS.into(),
-                            key: version_key(service, version, d),
+                            key: version_key(&service_key(service), version, d),
                             doc: json!({ "digest": d, "seq": e.seq, "time": e.time }),
                         });
                     }
@@ -532,11 +551,16 @@ pub(crate) async fn digests_of(ledger: &Ledger, service: &str, version: &str) ->
 /// holds them.
 async fn registrations(ledger: &Ledger, service: &str, versions: &[String]) -> Result<Vec<(String, u64)>, AppError> {
     let mut out = Vec::new();
+    let mut services = vec![service_key(service), service.to_string()];
+    services.dedup();
+    let mut prefixes = Vec::with_capacity(versions.len() * services.len());
     for v in versions {
-        let rows = ledger
-            .store()
-            .projection_prefix(VERSIONS, &version_prefix(service, v))
-            .await?;
+        for service in &services {
+            prefixes.push(version_prefix(service, v));
+        }
+    }
+    for prefix in prefixes {
+        let rows = ledger.store().projection_prefix(VERSIONS, &prefix).await?;
         out.extend(rows.into_iter().filter_map(|(_, doc)| {
             let d = doc.get("digest")?.as_str()?.to_string();
             Some((d, doc.get("seq")?.as_u64()?))
@@ -595,7 +619,7 @@ pub async fn register_with(
         .store()
         .lock(&format!(
             "ward.artifact-version:{}",
-            json!([req.service, release_of(&req.version)])
+            json!([service_key(&req.service), release_of(&req.version)])
         ))
         .await?;
     if let Some(recorded) = artifact(ledger, &req.digest).await? {
@@ -605,6 +629,7 @@ pub async fn register_with(
         let mut purged = Vec::new();
         for (k, v) in [
             ("version", &Some(recorded.meta.version.clone())),
+            ("commit", &recorded.meta.commit),
             ("branch", &recorded.meta.branch),
             ("build_id", &recorded.meta.build_id),
             ("build_url", &recorded.meta.build_url),
@@ -679,12 +704,19 @@ pub async fn register_with(
     // So does the version (since 2026-12-07: it holds numbers of any length and this century's
     // dates, `1.0.0+5558675309`, `1.0.0-roe.j.2015.04.12`, which no rule can tell from a build
     // number or a container tag's date); the leaf and the index hold its keyed fingerprint,
-    // which the one-version-one-digest rule compares. Service, digest and commit are structure
-    // the rules read, and stay in the leaf.
+    // which the one-version-one-digest rule compares. So does the commit (since the tenth
+    // session: a CI writes any hex digits there, and hex letters between decimal digits spell a
+    // number, `123a45b6789`). Service and digest are structure the rules read, and stay in the
+    // leaf.
     let mut texts = crate::documents::Texts::new();
     let mut stored = req.clone();
     stored.version = texts.put_judged(&req.version)?;
-    for field in [&mut stored.branch, &mut stored.build_id, &mut stored.build_url] {
+    for field in [
+        &mut stored.commit,
+        &mut stored.branch,
+        &mut stored.build_id,
+        &mut stored.build_url,
+    ] {
         if let Some(text) = field.as_deref() {
             // Judged above, field by field, by the identifier rules and every detector.
             *field = Some(texts.put_judged(text)?);
@@ -1643,6 +1675,16 @@ mod tests {
             ("1.4.2.0", "1.4.2"),
             ("1.4.2.1", "1.4.2.1"),
             ("10.0.0", "10.0.0"),
+            // A helper's attack on the ninth session's head: odd separators.
+            ("v.2.0.0", "2.0.0"),
+            ("v-2.0.0", "2.0.0"),
+            ("V_2.0.0", "2.0.0"),
+            ("2.0.0_", "2.0.0"),
+            ("2.0.0--rc.1", "2.0.0-rc.1"),
+            ("2.0.0_rc.1", "2.0.0-rc.1"),
+            ("2.0.0-.rc.1", "2.0.0-rc.1"),
+            ("v.", "v"),
+            ("v-next", "v-next"),
         ] {
             assert_eq!(release_of(version), release, "{version}");
         }

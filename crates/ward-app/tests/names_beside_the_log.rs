@@ -269,6 +269,10 @@ async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
         ("38", "3.0.0-"),
         ("39", "=3.0.0"),
         ("3a", "v3"),
+        // A helper's attack on the ninth session's head: odd separators.
+        ("3b", "v.3.0.0"),
+        ("3c", "v-3.0.0"),
+        ("3d", "3.0.0_"),
     ] {
         let e = register(digest(d), v).await.expect_err(v);
         assert_eq!(e.code, "version_conflict", "{v}: {e:?}");
@@ -296,6 +300,23 @@ async fn a_release_names_one_digest_whatever_its_v_prefix_or_build_metadata() {
     ] {
         register(digest(d), v).await.expect(v);
     }
+    // A service's name in another case is the same service (a helper's attack on the ninth
+    // session's head: `SVC 2.0.0` and `svc 2.0.0` named two digests).
+    let mut upper = api_artifact(&digest("71"), "3.0.0");
+    upper.service = "API".into();
+    let e = ward_app::evidence::register(&ledger, &ci, &upper)
+        .await
+        .expect_err("API 3.0.0");
+    assert_eq!(e.code, "version_conflict", "{e:?}");
+    upper.service = "Api".into();
+    upper.version = "7.0.0".into();
+    ward_app::evidence::register(&ledger, &ci, &upper)
+        .await
+        .expect("Api 7.0.0");
+    let e = ward_app::evidence::register(&ledger, &ci, &api_artifact(&digest("72"), "7.0.0"))
+        .await
+        .expect_err("api 7.0.0");
+    assert_eq!(e.code, "version_conflict", "{e:?}");
     // A pre-release written with a `v` may move where the rules allow it.
     let rules = ward_app::evidence::ArtifactRules {
         mutable_prerelease: true,
@@ -455,7 +476,11 @@ async fn an_authors_local_part_never_reaches_a_leaf_and_the_author_still_cannot_
                     assert!(!in_any(&l, part), "{part} of {author} in a leaf");
                 }
                 assert!(change.authors[0].identity.is_empty(), "{author}");
-                assert!(change.authors[0].identity_key.starts_with("hmac-sha256:"), "{author}");
+                let keys = &change.authors[0].keys;
+                assert!(
+                    !keys.is_empty() && keys.iter().all(|k| k.starts_with("hmac-sha256:")),
+                    "{author}"
+                );
                 // Read back as any decision reads it: the author (any spelling of the name) is
                 // refused, another person is not.
                 let read = ward_app::changes::get(&ledger, &change.id)
@@ -472,12 +497,31 @@ async fn an_authors_local_part_never_reaches_a_leaf_and_the_author_still_cannot_
                     assert_eq!(r.code, "author_cannot_sign", "{as_signed}");
                 }
                 ward_app::changes::check_decider(&approver("user:quinn"), &read, &rules).expect("another person signs");
-                // Without the installation's key, nobody is known to be independent: refused.
-                let mut keyless = read.clone();
-                keyless.author_key = None;
-                let r =
-                    ward_app::changes::check_decider(&approver("user:quinn"), &keyless, &rules).expect_err("no key");
-                assert_eq!(r.code, "authorship_unknown");
+                // The address unread (purged): the author, and another issuer's identity naming
+                // the address, still cannot sign (a helper's attack on the tenth session's head:
+                // `staff:jane.doe@corp.com` signed once the address was purged).
+                let mut purged = read.clone();
+                purged.addresses.clear();
+                for as_signed in [
+                    format!("user:{local}"),
+                    format!("staff:{author}"),
+                    format!("es:{}/42", author.to_ascii_uppercase()),
+                ] {
+                    let r =
+                        ward_app::changes::check_decider(&approver(&as_signed), &purged, &rules).expect_err(&as_signed);
+                    assert_eq!(r.code, "author_cannot_sign", "{as_signed}");
+                }
+                ward_app::changes::check_decider(&approver("user:quinn"), &purged, &rules)
+                    .expect("another person signs");
+                // Without the installation's key, or with another (a lost key remade), nobody
+                // is known to be independent: refused.
+                for key in [None, Some(ward_evidence::redact::FingerprintKey::from_random([7; 32]))] {
+                    let mut keyless = purged.clone();
+                    keyless.author_key = key;
+                    let r = ward_app::changes::check_decider(&approver("user:quinn"), &keyless, &rules)
+                        .expect_err("no key");
+                    assert_eq!(r.code, "authorship_unknown");
+                }
             }
         }
     }
@@ -491,9 +535,21 @@ async fn an_authors_local_part_never_reaches_a_leaf_and_the_author_still_cannot_
         git_authors: [("E123456@corp.com".to_string(), "user:erin".to_string())].into(),
         ..Default::default()
     };
-    let change = open("e123456+ci@corp.com", rules).await.expect("a mapped address");
+    let change = open("e123456+ci@corp.com", rules.clone())
+        .await
+        .expect("a mapped address");
     assert_eq!(change.authors[0].identity, "user:erin");
-    assert!(change.authors[0].identity_key.is_empty());
+    // Its address unread (purged), the mapped identity and its local part's still cannot sign
+    // (more parties, never fewer: a helper's attack on the tenth session's head).
+    let mut purged = ward_app::changes::get(&ledger, &change.id)
+        .await
+        .expect("get")
+        .expect("held");
+    purged.addresses.clear();
+    for as_signed in ["user:erin", "user:e123456"] {
+        let r = ward_app::changes::check_decider(&approver(as_signed), &purged, &rules).expect_err(as_signed);
+        assert_eq!(r.code, "author_cannot_sign", "{as_signed}");
+    }
     let l = leaves(&ledger).await;
     assert!(!in_any(&l, "123456"), "the address's number is not in a leaf");
     db.cleanup().await;
@@ -564,5 +620,104 @@ async fn a_changes_configuration_version_names_live_beside_the_log() {
     .expect("update");
     let shown = ward_app::documents::shown(&ledger, updated).await.expect("shown");
     assert_eq!(shown.request.config_versions, req.config_versions);
+    db.cleanup().await;
+}
+
+/// A commit's id lives beside the log (a helper's attack on the ninth session's head: a caller
+/// who asserts the commits writes any hex digits, and hex letters between decimal digits spell
+/// a number no rule tells from an id git made, `123a45b6789`, `1961e04e12`). A change's commit
+/// ids and an artifact's commit reach no leaf; people read them as given; the same commits
+/// given again, or the same registration run again, record nothing; a reference given as a
+/// commit's id is refused.
+#[tokio::test]
+async fn a_commit_id_spelling_a_number_never_reaches_a_leaf() {
+    let (db, ledger, ci) = fresh().await;
+    // An SSN with hex letters as separators, and one inside a whole id.
+    let spelled = ["123a45b6789", "9f86d081884c7d659a2fea219451100b3bf4f1b0"];
+    let commits: Vec<ward_app::changes::Commit> = spelled
+        .iter()
+        .map(|sha| ward_app::changes::Commit {
+            sha: sha.to_string(),
+            author: "quinn@example.org".into(),
+            time: None,
+        })
+        .collect();
+    let req = ward_app::changes::ChangeRequest {
+        title: "Reminders".into(),
+        kind: "normal".into(),
+        commits: commits.clone(),
+        ..Default::default()
+    };
+    let rules = Default::default();
+    let change = ward_app::changes::open(&ledger, &ci, &Default::default(), &rules, &req, false)
+        .await
+        .expect("open");
+    let mut artifact = api_artifact(&format!("sha256:{}", "c4".repeat(32)), "1.0.0");
+    artifact.commit = Some("1961e04e12".into());
+    ward_app::evidence::register(&ledger, &ci, &artifact)
+        .await
+        .expect("register");
+    let l = leaves(&ledger).await;
+    for number in ["123a45b6789", "219451100", "1961e04e12"] {
+        assert!(!in_any(&l, number), "{number} in a leaf");
+    }
+    // Read as given.
+    let read = ward_app::changes::get(&ledger, &change.id)
+        .await
+        .expect("get")
+        .expect("held");
+    let shown = ward_app::documents::shown(&ledger, read.clone()).await.expect("shown");
+    let ids: Vec<&str> = shown.request.commits.iter().map(|c| c.sha.as_str()).collect();
+    assert_eq!(ids, spelled);
+    let registered = ward_app::evidence::artifact(&ledger, &artifact.digest)
+        .await
+        .expect("read")
+        .expect("held");
+    let registered = ward_app::documents::shown(&ledger, registered).await.expect("shown");
+    assert_eq!(registered.meta.commit.as_deref(), Some("1961e04e12"));
+    // Given again, in upper case too: nothing new.
+    let before = l.len();
+    let upper: Vec<ward_app::changes::Commit> = commits
+        .iter()
+        .map(|c| ward_app::changes::Commit {
+            sha: c.sha.to_ascii_uppercase(),
+            ..c.clone()
+        })
+        .collect();
+    let upd = ward_app::changes::ChangeUpdate {
+        commits: Some(upper),
+        ..Default::default()
+    };
+    ward_app::changes::update(&ledger, &ci, &Default::default(), &rules, &change.id, &upd, false)
+        .await
+        .expect("the same commits in upper case");
+    let upd = ward_app::changes::ChangeUpdate {
+        commits: Some(commits),
+        ..Default::default()
+    };
+    ward_app::changes::update(&ledger, &ci, &Default::default(), &rules, &change.id, &upd, false)
+        .await
+        .expect("the same commits");
+    let (_, fresh_registration) = ward_app::evidence::register(&ledger, &ci, &artifact)
+        .await
+        .expect("again");
+    assert!(!fresh_registration, "the same registration is no new one");
+    assert_eq!(leaves(&ledger).await.len(), before, "nothing recorded");
+    // A stored reference given as a commit's id points the log at a document Ward stored for
+    // another purpose: refused.
+    let reference = read.request.commits[0].sha.clone();
+    assert!(ward_app::documents::is_reference(&reference), "{reference}");
+    let upd = ward_app::changes::ChangeUpdate {
+        commits: Some(vec![ward_app::changes::Commit {
+            sha: reference.clone(),
+            author: "quinn@example.org".into(),
+            time: None,
+        }]),
+        ..Default::default()
+    };
+    let e = ward_app::changes::update(&ledger, &ci, &Default::default(), &rules, &change.id, &upd, false)
+        .await
+        .expect_err("a reference as a commit id");
+    assert_eq!(e.code, "reserved_reference", "{e:?}");
     db.cleanup().await;
 }

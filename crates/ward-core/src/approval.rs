@@ -245,7 +245,9 @@ pub fn mailbox(email: &str) -> String {
 /// helper's attack on the head signed with `j.ane@…` as the author). Only ever counts more
 /// people as parties, never fewer.
 pub fn same_person(a: &str, b: &str) -> bool {
-    if a == b {
+    // Without case (`staff:Dana` and `staff:dana`: a helper's attack on the tenth session's
+    // head; only ever more parties).
+    if a.eq_ignore_ascii_case(b) {
         return true;
     }
     let name = |id: &str| id.strip_prefix("user:").map(folded_name);
@@ -268,44 +270,102 @@ pub fn same_person(a: &str, b: &str) -> bool {
 
 /// The text of identity `id` as authorship compares it, what a keyed fingerprint of an author's
 /// identity is made of ([`AuthorKeys`]): a local user's name folded ([`same_person`]:
-/// `user:J.Ane` and `user:jane` are one text), any other identity as written.
+/// `user:J.Ane` and `user:jane` are one text), any other identity in lower case.
 pub fn compared_identity(id: &str) -> String {
     match id.strip_prefix("user:") {
         Some(name) => format!("user:{}", folded_name(name)),
-        None => id.to_string(),
+        None => id.to_ascii_lowercase(),
     }
 }
 
-/// The installation's keyed fingerprint of a [`compared_identity`].
+/// The text a mailbox's keyed fingerprint is made of (apart from every identity's).
+fn mailbox_text(address: &str) -> String {
+    format!("mailbox\0{}", mailbox(address))
+}
+
+/// Each address inside identity `id` after its prefix (`staff:{email}`, `es:{email}/{sub}`).
+fn addresses_in(id: &str) -> impl Iterator<Item = &str> {
+    id.split([':', '/']).skip(1).filter(|s| s.contains('@'))
+}
+
+/// The texts whose keyed fingerprints stand for the commit author `email` in the leaf
+/// ([`AuthorKeys`]): every identity it may stand for ([`ApprovalRules::author_identities`]:
+/// each mapping written for its mailbox and its local part's), its mailbox, and the mailbox of
+/// every address a mapped identity names — everything [`Parties::includes`] reads the address
+/// for, so a purge of the address frees nobody (a helper's attack on the tenth session's head:
+/// after a purge, `staff:jane.doe@corp.com` signed Jane's change, and a mapped author's local
+/// user signed).
+pub fn author_key_texts(email: &str, rules: &ApprovalRules) -> Vec<String> {
+    let identities = rules.author_identities(email);
+    let mut out: Vec<String> = identities.iter().map(|i| compared_identity(i)).collect();
+    out.push(mailbox_text(email));
+    out.extend(identities.iter().flat_map(|i| addresses_in(i)).map(mailbox_text));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The texts whose keyed fingerprints would name the signer `id` as an author: its identity
+/// as compared, and the mailbox of every address inside it.
+pub fn signer_key_texts(id: &str) -> Vec<String> {
+    let mut out = vec![compared_identity(id)];
+    out.extend(addresses_in(id).map(mailbox_text));
+    out
+}
+
+/// What the fingerprint of [`KEY_CHECK`] is recorded beside an author's keys for: keys made
+/// under another installation key (one lost, and a new one made) are told from keys that name
+/// nobody (a helper's attack on the tenth session's head: once the key was lost and remade, an
+/// author whose address was purged signed).
+pub const KEY_CHECK: &str = "\0ward.author-keys.check";
+
+/// The installation's keyed fingerprint of a text ([`author_key_texts`], [`KEY_CHECK`]).
 pub type KeyOf = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-/// The identities commit authors stood for that the log keeps only as keyed fingerprints (an
-/// unmapped author's identity is its address's local part, which may spell anything: kept in a
-/// leaf it could not be purged), and the installation's fingerprint of a [`compared_identity`]
-/// that tells whether an identity is one of them. Without the function nobody is known to be
-/// independent of such a change: fail closed.
+/// The commit authors a change's leaves keep only as keyed fingerprints (an unmapped author's
+/// identity is its address's local part, which may spell anything: kept in a leaf it could not
+/// be purged; a mailbox is an address), and the installation's fingerprint function that tells
+/// whether a signer is one of them. Without the function, or when a key was recorded under
+/// another installation key, nobody is known to be independent of the change: fail closed.
 #[derive(Clone, Default)]
 pub struct AuthorKeys {
-    /// The fingerprints recorded.
+    /// The fingerprints recorded ([`author_key_texts`] of every author).
     pub keys: Vec<String>,
-    /// The installation's fingerprint of a compared identity; `None` when its key cannot be
-    /// read.
+    /// The fingerprint of [`KEY_CHECK`] recorded with each author's keys (one per key used).
+    pub checks: Vec<String>,
+    /// The installation's fingerprint function; `None` when its key cannot be read.
     pub key_of: Option<KeyOf>,
 }
 
 impl AuthorKeys {
-    /// Whether any author is kept as a fingerprint that cannot be compared (no key).
+    /// Whether an author kept as fingerprints cannot be compared: no key, or keys made under
+    /// another key than the installation's.
     pub fn undecidable(&self) -> bool {
-        !self.keys.is_empty() && self.key_of.is_none()
+        if self.keys.is_empty() {
+            return false;
+        }
+        match &self.key_of {
+            None => true,
+            Some(f) => {
+                let check = f(KEY_CHECK);
+                self.checks.is_empty() || self.checks.iter().any(|c| *c != check)
+            }
+        }
     }
 
-    /// Whether `id` is one of the authors kept as fingerprints (or, without the key, may be).
+    /// Whether `id` is one of the authors kept as fingerprints (or, when that cannot be
+    /// decided, may be).
     pub fn holds(&self, id: &str) -> bool {
-        match (&self.key_of, self.keys.is_empty()) {
-            (_, true) => false,
-            (None, false) => true,
-            (Some(f), false) => self.keys.contains(&f(&compared_identity(id))),
+        if self.keys.is_empty() {
+            return false;
         }
+        if self.undecidable() {
+            return true;
+        }
+        let Some(f) = &self.key_of else {
+            return true;
+        };
+        signer_key_texts(id).iter().any(|t| self.keys.contains(&f(t)))
     }
 }
 
@@ -313,6 +373,7 @@ impl std::fmt::Debug for AuthorKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorKeys")
             .field("keys", &self.keys)
+            .field("checks", &self.checks)
             .field("key_of", &self.key_of.as_ref().map(|_| "…"))
             .finish()
     }
@@ -320,7 +381,7 @@ impl std::fmt::Debug for AuthorKeys {
 
 impl PartialEq for AuthorKeys {
     fn eq(&self, other: &AuthorKeys) -> bool {
-        self.keys == other.keys && self.key_of.is_some() == other.key_of.is_some()
+        self.keys == other.keys && self.checks == other.checks && self.key_of.is_some() == other.key_of.is_some()
     }
 }
 
@@ -643,46 +704,94 @@ mod tests {
         }
     }
 
-    /// An unmapped author kept only as a keyed fingerprint: the author, under any spelling of
-    /// the name authorship folds, is refused; someone else is not; without the fingerprint
-    /// function nobody is (fail closed, `authorship_unknown`). The function here stands in for
-    /// the installation's HMAC (ward-app's tests use the real key).
-    #[test]
-    fn an_author_kept_as_a_fingerprint_cannot_sign_and_without_the_key_nobody_can() {
-        let key_of: KeyOf =
-            std::sync::Arc::new(|t: &str| format!("fp({})", t.len() * 7 + t.bytes().map(usize::from).sum::<usize>()));
-        let keyed = |key_of: Option<KeyOf>| Parties {
+    /// A keyed hash standing in for the installation's HMAC (ward-app's tests use the real
+    /// key): SHA-256 of the key and the text.
+    fn keyed(key: &'static str) -> KeyOf {
+        std::sync::Arc::new(move |t: &str| hex::encode(Sha256::digest(format!("{key}\0{t}").as_bytes())))
+    }
+
+    /// The parties of a change whose authors `emails` are kept only as keyed fingerprints made
+    /// under `made_with`, compared under `compared_with` (`None`: the key cannot be read).
+    fn kept_as_keys(
+        emails: &[&str],
+        rules: &ApprovalRules,
+        made_with: &KeyOf,
+        compared_with: Option<KeyOf>,
+    ) -> Parties {
+        let mut keys: Vec<String> = emails
+            .iter()
+            .flat_map(|e| author_key_texts(e, rules))
+            .map(|t| made_with(&t))
+            .collect();
+        keys.sort();
+        Parties {
             opener: "user:olga".into(),
             author_keys: AuthorKeys {
-                keys: vec![key_of_text("user:jane.doe")],
-                key_of,
+                keys,
+                checks: vec![made_with(KEY_CHECK)],
+                key_of: compared_with,
             },
             ..Parties::default()
+        }
+    }
+
+    /// Authors kept only as keyed fingerprints (their addresses purged): the author, under any
+    /// spelling of the name authorship folds, or any issuer's identity naming the mailbox, is
+    /// refused; a mapped author's local user and the mapping's address too (a helper's attack on
+    /// the tenth session's head signed through each after a purge); someone else is not.
+    /// Without the key, or with another key than the one the fingerprints were made under (a
+    /// lost key remade), nobody is (fail closed, `authorship_unknown`).
+    #[test]
+    fn an_author_kept_as_fingerprints_cannot_sign_under_any_identity_and_without_the_key_nobody_can() {
+        let rules = ApprovalRules {
+            git_authors: [(
+                "Dana.Smith@corp.com".to_string(),
+                "staff:dana.smith@hospital.org".to_string(),
+            )]
+            .into(),
+            ..ApprovalRules::default()
         };
-        fn key_of_text(id: &str) -> String {
-            let t = compared_identity(id);
-            format!("fp({})", t.len() * 7 + t.bytes().map(usize::from).sum::<usize>())
-        }
-        let rules = ApprovalRules::default();
-        let parties = keyed(Some(key_of));
-        for jane in ["user:jane.doe", "user:Jane.Doe", "user:janedoe", "user:jane_doe"] {
-            let r = check_signer(&person(jane, &[Role::Approver]), &parties, &rules).unwrap_err();
-            assert_eq!(r.code, "author_cannot_sign", "{jane}");
-            assert!(parties.includes(jane, &rules), "{jane}");
-        }
-        assert!(check_signer(&person("user:quinn", &[Role::Approver]), &parties, &rules).is_ok());
-        assert!(!parties.includes("user:quinn", &rules));
-        assert!(
-            !parties.includes("staff:jane.doe", &rules),
-            "another issuer's name is not hers"
+        let key = keyed("installation");
+        let parties = kept_as_keys(
+            &["jane.doe@corp.com", "dana.smith@corp.com"],
+            &rules,
+            &key,
+            Some(key.clone()),
         );
-        let keyless = keyed(None);
-        let r = check_signer(&person("user:quinn", &[Role::Approver]), &keyless, &rules).unwrap_err();
-        assert_eq!(r.code, "authorship_unknown");
-        assert!(
-            keyless.includes("user:quinn", &rules),
-            "fail closed: anyone may be the author"
-        );
+        assert!(!parties.author_keys.undecidable());
+        for author in [
+            "user:jane.doe",
+            "user:Jane.Doe",
+            "user:janedoe",
+            "user:jane_doe",
+            "staff:jane.doe@corp.com",
+            "es:Jane.Doe+x@corp.com/1234",
+            "user:danasmith",
+            "user:dana.smith",
+            "staff:dana.smith@hospital.org",
+            "STAFF:Dana.Smith@hospital.org",
+            "es:dana.smith@hospital.org",
+        ] {
+            let r = check_signer(&person(author, &[Role::Approver]), &parties, &rules).unwrap_err();
+            assert_eq!(r.code, "author_cannot_sign", "{author}");
+            assert!(parties.includes(author, &rules), "{author}");
+        }
+        for other in ["user:quinn", "staff:jane.doe", "staff:quinn@corp.com", "user:jane"] {
+            assert!(
+                check_signer(&person(other, &[Role::Approver]), &parties, &rules).is_ok(),
+                "{other}"
+            );
+            assert!(!parties.includes(other, &rules), "{other}");
+        }
+        for compared_with in [None, Some(keyed("remade"))] {
+            let lost = kept_as_keys(&["jane.doe@corp.com"], &rules, &key, compared_with);
+            let r = check_signer(&person("user:quinn", &[Role::Approver]), &lost, &rules).unwrap_err();
+            assert_eq!(r.code, "authorship_unknown");
+            assert!(
+                lost.includes("user:quinn", &rules),
+                "fail closed: anyone may be the author"
+            );
+        }
         assert!(!Parties::default().includes("user:quinn", &rules));
     }
 

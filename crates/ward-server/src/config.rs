@@ -96,6 +96,8 @@ impl ServerConfig {
         crate::oidc::check_namespaces(&oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
         crate::oidc::check_browser_fields(&oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
         app.prepare(path)?;
+        crate::oidc::check_author_mapping_issuers(&oidc, &app.approvals.git_authors)
+            .map_err(|reason| err(format!("[approvals] git_authors: {reason}")))?;
         Ok(ServerConfig { server, oidc, app })
     }
 }
@@ -138,6 +140,53 @@ something = "for another part of Ward"
         assert_eq!(cfg.oidc[0].jwks_file, Some(dir.path().join("jwks.json")));
         assert_eq!(cfg.oidc[0].roles[0].roles.len(), 2);
         assert_eq!(cfg.oidc[0].kind, ward_ledger::ActorKind::Automation);
+    }
+
+    /// A `git_authors` mapping to an identity no issuer of this server writes for a person (a
+    /// typo'd prefix, an automation issuer's) maps the author to nobody, and her real identity
+    /// signed (a helper's attack on the tenth session's head): refused at load by its place.
+    #[test]
+    fn a_mapping_to_an_identity_no_issuer_writes_for_a_person_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        let file = |target: &str| {
+            format!(
+                r#"
+[[oidc]]
+name = "staff"
+kind = "human"
+issuer = "https://idp.example.org"
+audience = "ward"
+jwks_file = "jwks.json"
+identity = "staff:{{email}}"
+
+[[oidc]]
+name = "gh"
+issuer = "https://token.actions.githubusercontent.com"
+audience = "ward"
+jwks_file = "jwks.json"
+identity = "ci:github/{{repository}}"
+
+[approvals]
+git_authors = {{ "dana.smith@corp.com" = "{target}" }}
+"#
+            )
+        };
+        for target in [
+            "stafff:dana.smith@corp.com",
+            "ci:github/dana",
+            "tokens:dana",
+            "oidc/x:dana",
+        ] {
+            std::fs::write(&path, file(target)).unwrap();
+            let e = ServerConfig::load(&path).unwrap_err().to_string();
+            assert!(e.contains("mapping #1") && e.contains("staff:"), "{target}: {e}");
+            assert!(!e.contains("dana"), "{e}");
+        }
+        for target in ["staff:dana.smith@corp.com", "user:dana"] {
+            std::fs::write(&path, file(target)).unwrap();
+            ServerConfig::load(&path).expect(target);
+        }
     }
 
     #[test]

@@ -283,6 +283,36 @@ pub fn check_namespaces(configs: &[ProviderConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Refuses a `[approvals] git_authors` mapping to an identity no issuer of this server writes
+/// for a person: `user:` (a local user) or the literal prefix of a `[[oidc]]` provider of
+/// people. A typo (`stafff:dana`) mapped the author to nobody while her real identity signed
+/// (a helper's attack on the tenth session's head). Names the mapping by its place only.
+pub fn check_author_mapping_issuers(
+    configs: &[ProviderConfig],
+    git_authors: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    for (n, (_, id)) in git_authors.iter().enumerate() {
+        let issued = id.starts_with("user:")
+            || configs
+                .iter()
+                .filter(|c| c.kind == ActorKind::Human)
+                .any(|c| id.starts_with(template_prefix(&c.identity)));
+        if !issued {
+            let people: Vec<&str> = configs
+                .iter()
+                .filter(|c| c.kind == ActorKind::Human)
+                .map(|c| template_prefix(&c.identity))
+                .collect();
+            return Err(format!(
+                "mapping #{} maps to an identity no issuer here writes for a person; use user:NAME{}",
+                n + 1,
+                people.iter().map(|p| format!(" or {p}…")).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn automation() -> ActorKind {
     ActorKind::Automation
 }

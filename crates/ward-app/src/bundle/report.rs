@@ -196,6 +196,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
         // session): read from its address where the bundle holds it (the local part's
         // identity, as recorded), else not known offline.
         let mut authors_unknown = false;
+        let mut addresses: Vec<String> = Vec::new();
         let authors: Vec<String> = f
             .entries
             .iter()
@@ -204,27 +205,28 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             .map(|v| {
                 let mut identities: Vec<String> = Vec::new();
                 for a in v["authors"].as_array().into_iter().flatten() {
-                    match (a["identity"].as_str(), a["identity_key"].as_str()) {
-                        (Some(id), _) if !id.is_empty() => identities.push(id.to_string()),
-                        (_, Some(k)) if !k.is_empty() => {
-                            let stored = a["address"].as_str().unwrap_or_default();
-                            match documents::parse_reference(stored)
-                                .and_then(|d| f.documents.get(&d))
-                                .and_then(|b| documents::text_of(b))
-                            {
-                                Some(t) => identities.push(
-                                    ward_core::approval::ApprovalRules::default()
-                                        .author_identity(&crate::identifier::author_address(&t)),
-                                ),
-                                None => authors_unknown = true,
-                            }
+                    if let Some(id) = a["identity"].as_str().filter(|i| !i.is_empty()) {
+                        identities.push(id.to_string());
+                    }
+                    let keyed = a["keys"].as_array().is_some_and(|k| !k.is_empty());
+                    let stored = a["address"].as_str().unwrap_or_default();
+                    let held = documents::parse_reference(stored)
+                        .and_then(|d| f.documents.get(&d))
+                        .and_then(|b| documents::text_of(b));
+                    match held {
+                        Some(t) if keyed => {
+                            let address = crate::identifier::author_address(&t);
+                            identities.push(ward_core::approval::ApprovalRules::default().author_identity(&address));
+                            addresses.push(address);
                         }
+                        None if keyed => authors_unknown = true,
                         _ => {}
                     }
                 }
                 identities.into_iter().chain(list(&v, "editors")).collect()
             })
             .unwrap_or_default();
+        let no_rules = ward_core::approval::ApprovalRules::default();
         for e in by_kind("breakglass.invoked").filter(|e| mine(e)) {
             let v = p(e);
             let bg: Option<crate::exceptions::Breakglass> = serde_json::from_value(with_place(e, None)).ok();
@@ -232,8 +234,12 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             let review = bg.as_ref().and_then(|bg| {
                 by_kind("approval.signed").filter(|a| mine(a)).find(|a| {
                     let stale = updates.iter().any(|u| *u > a.seq);
-                    serde_json::from_value::<crate::approvals::Approval>(with_place(a, Some(stale)))
-                        .is_ok_and(|ap| crate::exceptions::review_closes(bg, &ap, &opener, &authors))
+                    serde_json::from_value::<crate::approvals::Approval>(with_place(a, Some(stale))).is_ok_and(|ap| {
+                        crate::exceptions::review_closes(bg, &ap, &opener, &authors)
+                            && !addresses
+                                .iter()
+                                .any(|a| ward_core::approval::is_author(a, &ap.signer, &no_rules))
+                    })
                 })
             });
             exceptions.push(format!(

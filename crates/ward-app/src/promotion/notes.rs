@@ -276,7 +276,15 @@ pub async fn release_notes(
                 .request
                 .commits
                 .iter()
-                .map(|c| format!("{} {}", &c.sha[..c.sha.len().min(12)], c.author))
+                .map(|c| {
+                    // A commit's id lives beside the log (a reference, shown below as its text,
+                    // whole); an older entry's inline id is shortened.
+                    let id = match crate::documents::is_reference(&c.sha) {
+                        true => c.sha.as_str(),
+                        false => &c.sha[..c.sha.len().min(12)],
+                    };
+                    format!("{id} {}", c.author)
+                })
                 .collect(),
             approvals: relied.approvals,
             waivers: relied.waivers,
