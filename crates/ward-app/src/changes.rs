@@ -602,8 +602,8 @@ fn record_authors(
     key: &ward_evidence::redact::FingerprintKey,
     texts: &mut crate::documents::Texts,
 ) -> Result<(Vec<Author>, std::collections::HashMap<String, String>), AppError> {
-    // The identity an address stands for: a mapping's as written, and everything the
-    // separation of duties reads the address for as fingerprints (never in the leaf).
+    // Everything the separation of duties reads the address for, as fingerprints (never in
+    // the leaf).
     let recorded = |folded: &str, address: String| {
         let mut keys: Vec<String> = ward_core::approval::author_key_texts(folded, rules)
             .iter()
@@ -611,7 +611,10 @@ fn record_authors(
             .collect();
         keys.sort();
         Author {
-            identity: rules.mapped_identity(folded).unwrap_or_default().to_string(),
+            // A mapping's identity is kept as its fingerprint too: written plainly it kept an
+            // address (`staff:jane.doe@corp.com`) in the leaf for good, its purge beside the
+            // log notwithstanding (a helper's attack on the tenth session's head).
+            identity: String::new(),
             keys,
             key_check: author_key_of(key, ward_core::approval::KEY_CHECK),
             address,

@@ -372,6 +372,21 @@ mod tests {
                 "[[environments]]\nname = \"staging\"\ntenants = [\"margaret-oneill-020180\"]\n",
                 "020180",
             ),
+            // Roman numerals and hex letters as separators (a helper's attack on the tenth
+            // session's head).
+            (
+                "[[environments]]\nname = \"prod\"\ntenants = [\"jdoe-12-iv-1961\"]\n",
+                "1961",
+            ),
+            (
+                "[[environments]]\nname = \"prod\"\ntenants = [\"t219a45b1100\"]\n",
+                "219a45",
+            ),
+            ("[[environments]]\nname = \"mjones-xii-iv-mcmlxi\"\n", "mcmlxi"),
+            (
+                "[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"jane-doe-12-iv-1961\"]\n",
+                "1961",
+            ),
         ] {
             let e = load(text).expect_err(text);
             assert!(!e.contains(planted), "{e}");

@@ -743,10 +743,13 @@ pub fn check_new_name_dates(field: &str, name: &str) -> Result<(), AppError> {
 /// `relaxed` (a build id, a build page): a number standing alone between slashes right after a
 /// CI's word for it (`/-/jobs/12011955`, `/pipelines/…`) is not read.
 fn name_beside_birth_date(token: &str, relaxed: bool, years: Years) -> bool {
-    let as_written = |t: &str| {
+    let read = |t: &str| {
         name_beside_birth_date_as_written(t, relaxed, years)
             || digits_unmasked(t).is_some_and(|u| name_beside_birth_date_as_written(&u, relaxed, years))
     };
+    // Roman numerals read as the day, month or year they write (`mary-jones-12-IV-1961`,
+    // `jsmith-xii-iv-mcmlxi`: a helper's attack on the tenth session's head).
+    let as_written = |t: &str| read(t) || romans_read(t).is_some_and(|u| read(&u));
     // A sentinel day is a birth date beside an initial (`smith-j-1970-01-01`), or glued to a
     // word (`jsmith19700101`, read so by `without_sentinel_dates`): a helper's attack on
     // `07b80b5`.
@@ -794,9 +797,24 @@ fn without_sentinel_dates(token: &str) -> String {
     out
 }
 
+/// The digit a letter is written for (`O`/`o` 0, `l`/`I` 1, and since the tenth session `z`
+/// 2, `s` 5, `b`/`G` 6, `B` 8, `g`/`q` 9: `555-b67-5309`, the eighth session's gaps).
+fn stand_in_digit(c: u8) -> Option<u8> {
+    match c {
+        b'O' | b'o' => Some(b'0'),
+        b'l' | b'I' => Some(b'1'),
+        b'Z' | b'z' => Some(b'2'),
+        b'S' | b's' => Some(b'5'),
+        b'b' | b'G' => Some(b'6'),
+        b'B' => Some(b'8'),
+        b'g' | b'q' => Some(b'9'),
+        _ => None,
+    }
+}
+
 /// `token` with the letters that stand in for digits inside a number read as the digits
-/// (`1961-O4-12`, `6l-04-12`: `O`/`o` for 0, `l`/`I` for 1, between digits or a digit and a
-/// mark before one) and an `x` between digits read as a mark (`1961x04x12`); `None` when there
+/// (`1961-O4-12`, `6l-04-12`: `O`/`o` for 0, `l`/`I` for 1, `z` for 2, `s` for 5, `b`/`G`
+/// for 6, `B` for 8, `g`/`q` for 9, between digits or a digit and a mark before one) and an `x` between digits read as a mark (`1961x04x12`); `None` when there
 /// are none (a helper's attack on `28763b1`).
 fn digits_unmasked(token: &str) -> Option<String> {
     let b = token.as_bytes();
@@ -818,10 +836,8 @@ fn digits_unmasked(token: &str) -> Option<String> {
         let between_digits =
             before.is_some_and(|p| b[p].is_ascii_digit()) && b.get(i + 1).is_some_and(u8::is_ascii_digit);
         let stand_in = match b[i] {
-            b'O' | b'o' => Some(b'0'),
-            b'l' | b'I' => Some(b'1'),
             b'x' | b'X' if between_digits => Some(b'-'),
-            _ => None,
+            c => stand_in_digit(c),
         };
         // A letter opening or closing a number of two digits more (`I961`, `196l`).
         let run = |mut j: usize, step: isize| {
@@ -847,7 +863,7 @@ fn digits_unmasked(token: &str) -> Option<String> {
     // A run of look-alike letters that continues a number to the end of its word
     // (`2l9o45lloo`, `loo451`: a helper's attack on `afa6612`, where a letter beside another
     // letter was left).
-    let look_alike = |c: u8| matches!(c, b'l' | b'I' | b'o' | b'O');
+    let look_alike = |c: u8| stand_in_digit(c).is_some();
     let mut i = 0;
     while i < out.len() {
         if !look_alike(out[i]) {
@@ -863,10 +879,42 @@ fn digits_unmasked(token: &str) -> Option<String> {
         let digit = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_digit());
         if (digit(before) && edge(after)) || (digit(after) && edge(before)) {
             for c in &mut out[start..i] {
-                *c = if matches!(*c, b'o' | b'O') { b'0' } else { b'1' };
+                *c = stand_in_digit(*c).unwrap_or(*c);
             }
             changed = true;
         }
+    }
+    // Single letters between digits read as separators where the digits they part are an
+    // SSN's or a phone number's groups (`219a45b1100`, `555a867b5309`: a hex word is otherwise
+    // passed over whole — a helper's attack on the tenth session's head).
+    let mut i = 0;
+    while i < out.len() {
+        if !out[i].is_ascii_digit() || (i > 0 && out[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let (mut groups, mut marks, mut j) = (Vec::new(), Vec::new(), i);
+        loop {
+            let start = j;
+            while j < out.len() && out[j].is_ascii_digit() {
+                j += 1;
+            }
+            groups.push(j - start);
+            if out.get(j).is_some_and(u8::is_ascii_alphabetic) && out.get(j + 1).is_some_and(u8::is_ascii_digit) {
+                marks.push(j);
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        let ends = out.get(j).is_none_or(|c| !c.is_ascii_alphanumeric());
+        if ends && matches!(groups.as_slice(), [3, 2, 4] | [3, 3, 4] | [1, 3, 3, 4]) {
+            for k in marks {
+                out[k] = b'-';
+            }
+            changed = true;
+        }
+        i = j.max(i + 1);
     }
     changed.then(|| String::from_utf8_lossy(&out).into_owned())
 }
@@ -1515,6 +1563,43 @@ pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
     check_number_in_ref("author", name)
 }
 
+/// `token` with each whole word that is a Roman numeral of a day or a month (1-31, written as
+/// two digits) or a year (1900-2099) written as its number (`12-IV-1961` is `12-04-1961`,
+/// `xii-iv-mcmlxi` is `12-04-1961`), of two letters or more; `None` when there is none.
+pub(crate) fn romans_read(token: &str) -> Option<String> {
+    let mut out = String::with_capacity(token.len());
+    let mut changed = false;
+    let mut rest = token;
+    while !rest.is_empty() {
+        let start = rest.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let (before, word_on) = rest.split_at(start);
+        out.push_str(before);
+        let end = word_on
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(word_on.len());
+        let (word, after) = word_on.split_at(end);
+        // A whole word: not glued to digits on either side.
+        let glued = before.ends_with(|c: char| c.is_ascii_digit()) || after.starts_with(|c: char| c.is_ascii_digit());
+        // Two letters or more: a single `i`, `v` or `x` is an initial as often (`doe.j.61.04@x.com`).
+        match (!glued && word.len() >= 2)
+            .then(|| roman_numeral(&word.to_ascii_lowercase()))
+            .flatten()
+        {
+            Some(v @ 1..=31) => {
+                out.push_str(&format!("{v:02}"));
+                changed = true;
+            }
+            Some(v @ 1900..=2099) => {
+                out.push_str(&v.to_string());
+                changed = true;
+            }
+            _ => out.push_str(word),
+        }
+        rest = after;
+    }
+    changed.then_some(out)
+}
+
 /// The value of a Roman numeral written in lower case (`mcmlxi` is 1961), if `w` is one.
 fn roman_numeral(w: &str) -> Option<u32> {
     let value = |c: u8| match c {
@@ -1527,14 +1612,16 @@ fn roman_numeral(w: &str) -> Option<u32> {
         b'm' => Some(1000),
         _ => None,
     };
-    let digits: Vec<u32> = w.bytes().map(value).collect::<Option<_>>()?;
-    let mut total = 0u32;
+    let digits: Vec<i64> = w.bytes().map(value).collect::<Option<_>>()?;
+    // Signed: a numeral may open with a subtraction (`iv`, `ix`, `xl`).
+    let mut total = 0i64;
     for (i, d) in digits.iter().enumerate() {
         match digits.get(i + 1) {
-            Some(next) if next > d => total = total.checked_sub(*d)?,
+            Some(next) if next > d => total -= d,
             _ => total += d,
         }
     }
+    let total = u32::try_from(total).ok().filter(|t| *t > 0)?;
     // Only a numeral written as numerals are: the canonical spelling of its value, or a word of
     // six numerals or more (`mdcccclxi` is 1961 written loosely: a fourth helper).
     (to_roman(total) == w || w.len() >= 6).then_some(total)
@@ -2654,6 +2741,30 @@ mod tests {
     /// hosts that look a little like them are not.
     #[test]
     fn a_dotted_two_digit_year_look_alike_digits_or_a_split_access_key_are_refused() {
+        // A phone number or an SSN written with look-alike letters in a name (the eighth
+        // session's gaps, tenth session).
+        for token in [
+            "555-b67-5309",
+            "219-s5-ll00",
+            "2l9-45-11qq",
+            "555-867-s3o9",
+            // Hex letters as separators (a helper's attack on the tenth session's head).
+            "219a45b1100",
+            "t219a45b1100",
+            "svc-555a867b5309",
+            "1f555e867a5309",
+        ] {
+            super::check_number_unmasked("token name", token).expect_err(token);
+        }
+        for token in [
+            "9f86d081884c7d65",
+            "sha-3f2a9b1c",
+            "deploy-9f86d08",
+            "a1b2c3d4e5f6",
+            "v1.2.3-4a5b6c7",
+        ] {
+            super::check_number_unmasked("token name", token).expect(token);
+        }
         for token in [
             "smith-j-61.04.12",
             "patient:smith-j-61.04.12",
@@ -2663,6 +2774,15 @@ mod tests {
             "smith-j-1961-O4-12",
             "smith-j-6l-04-12",
             "smith-j-I961-04-12",
+            // Other look-alike letters (the eighth session's gaps, tenth session).
+            "smith-j-1961-04-1z",
+            "smith-j-196B-04-12",
+            // Roman numerals for the day, month or year (a helper's attack on the tenth
+            // session's head).
+            "mary-jones-12-IV-1961",
+            "mary-jones-1961-iv-12",
+            "jsmith-xii-iv-mcmlxi",
+            "mary-jones-1961-apr-xii",
             "akia-iosfodnn7example",
             "key:AKIA.IOSF.ODNN.7EXA.MPLE",
         ] {
@@ -2685,6 +2805,15 @@ mod tests {
             "log-10-lo-2",
             "hello-2024-12-05",
             "akamai-edge-1",
+            "s3-backup-2024-01-15",
+            "b2b-gateway-01",
+            "api-v2b-3",
+            "ipv6-gw-2",
+            "utf8-s3-sync",
+            "x86-64-gcc-12",
+            "louis-xiv-2024",
+            "civic-mix-v2",
+            "release-v-2024-01-05",
         ] {
             if let Err(e) = judge("token name", token) {
                 panic!("{token}: {e:?}");

@@ -399,7 +399,11 @@ fn same_printed_name(a: &str, b: &str) -> bool {
 fn check_printed_name(name: &str) -> Result<(), AppError> {
     // What looks like PHI or a secret is refused as such first (422), whatever its shape.
     crate::freetext::check("display name", name)?;
-    let digits = name.chars().filter(char::is_ascii_digit).count();
+    // Roman numerals of a day, a month or a year count as their digits (`Mary Jones b. XII IV
+    // MCMLXI` was kept in every signature: a helper's attack on the tenth session's head; a
+    // generation's `III` is one number).
+    let read = crate::identifier::romans_read(name).unwrap_or_else(|| name.to_string());
+    let digits = read.chars().filter(char::is_ascii_digit).count();
     // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
     // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
     // characters and white space but the space.
@@ -433,6 +437,9 @@ mod printed_name_tests {
             "contact the patient at john.smith@example.com",
             "R7fK2mQ9xLp4Vt8Wc3Zn6Bh1Jd5Sg0Ya",
             "Pat 123-45-6789",
+            // A birth date in Roman numerals (a helper's attack on the tenth session's head).
+            "Mary Jones b. XII IV MCMLXI",
+            "Mary Jones MCMLXI",
         ] {
             let e = check_printed_name(attack).expect_err(attack);
             assert!(
@@ -448,6 +455,9 @@ mod printed_name_tests {
             "\u{926}\u{947}\u{935}\u{928}\u{93e}\u{917}\u{930}\u{940}",
             "Bernat Ferrer i Pla\u{b7}",
             "Nguyễn Văn An",
+            "John Smith III",
+            "Louis XIV Martin",
+            "Ivy Dix",
         ] {
             if let Err(e) = check_printed_name(name) {
                 panic!("{name}: {e:?}");

@@ -257,8 +257,11 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
             "pass a JSON Schema (draft 7 or 2020-12) whose $refs stay inside it",
         )
     })?;
-    // The schema is written into the leaf whole: its descriptions, defaults and examples are
-    // judged by every detector, its strings and keys as identifiers too (attack round 7).
+    // The schema's descriptions, defaults and examples are judged by every detector, its strings
+    // and keys as identifiers too (attack round 7); since the tenth session the schema is stored
+    // beside the log (a helper's attack on its head: `born 12 IV 1961, ssn 219a45b1100` in a
+    // description passed every detector and sat in the leaf), the leaf holding its reference
+    // and its digest.
     crate::freetext::check("schema", &String::from_utf8_lossy(&bytes))?;
     crate::identifier::judge_names("schema", &req.schema)?;
     let digest = ward_evidence::custom::schema_digest(&schema);
@@ -280,36 +283,25 @@ pub async fn register_type(ledger: &Ledger, by: &Identity, req: &TypeRequest) ->
             },
         ));
     }
-    let payload = json!({ "name": req.name, "schema": schema, "schema_digest": digest, "added_by": by.id });
-    // The type's record is projected from its log entry, which must carry the schema inline: a
-    // larger entry is stored out of line, the projection never sees it, and the type would be
-    // "registered" yet unknown. Refused instead, before anything is written.
-    let size = ward_ledger::envelope::canonical_json(&payload)
-        .map_err(AppError::internal)?
-        .len();
-    if size > ward_ledger::envelope::MAX_INLINE_PAYLOAD {
-        return Err(AppError::new(
-            Kind::TooLarge,
-            "schema_too_large",
-            format!(
-                "the schema of {:?} makes a registration of {size} bytes; at most {} fit in one log entry",
-                req.name,
-                ward_ledger::envelope::MAX_INLINE_PAYLOAD
-            ),
-            "shorten the schema (descriptions, examples, repeated definitions under $defs)",
-        ));
-    }
-    let receipt = ledger
-        .append(NewEvent {
+    let mut texts = crate::documents::Texts::new();
+    let text = serde_json::to_string(&schema).map_err(AppError::internal)?;
+    let stored = texts.put_judged(&text)?;
+    let payload = json!({ "name": req.name, "schema": stored, "schema_digest": digest, "added_by": by.id });
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "attestation_type.registered".into(),
             subject: format!("attestation-type:{}", req.name),
             payload: payload.clone(),
-        })
-        .await?;
+        },
+        texts,
+    )
+    .await?;
     let mut doc = payload;
     doc["seq"] = json!(receipt.seq);
     doc["time"] = json!(receipt.time);
+    doc["schema"] = schema;
     Ok((serde_json::from_value(doc).map_err(AppError::internal)?, true))
 }
 
@@ -337,20 +329,42 @@ fn built_in_type(name: &str) -> Option<TypeRecord> {
 /// that registered `rollback-plan` before it was built in keeps its registered schema.)
 pub async fn type_record(ledger: &Ledger, name: &str) -> Result<Option<TypeRecord>, AppError> {
     match ledger.store().projection(TYPES, name).await? {
-        Some(doc) => Ok(Some(serde_json::from_value(doc).map_err(AppError::internal)?)),
+        Some(doc) => Ok(Some(read_type(ledger, doc).await?)),
         None => Ok(built_in_type(name)),
     }
 }
 
+/// A type's record from its projection: its schema read from beside the log (registrations
+/// since the tenth session) or inline (older ones). A purged schema checks no document: the
+/// type is refused, never taken as one without a schema (fail closed).
+async fn read_type(ledger: &Ledger, mut doc: Value) -> Result<TypeRecord, AppError> {
+    if let Some(stored) = doc.get("schema").and_then(Value::as_str).map(str::to_string) {
+        if crate::documents::any_purged(ledger, &json!(stored)).await? {
+            return Err(AppError::invalid(
+                "this attestation type's schema was purged from beside the log: it checks no document any more",
+                "register the schema again under a new type name",
+            ));
+        }
+        let text = crate::documents::read_text(ledger, &stored).await?;
+        doc["schema"] = serde_json::from_str(&text).map_err(AppError::internal)?;
+    }
+    serde_json::from_value(doc).map_err(AppError::internal)
+}
+
 /// Every custom attestation type.
 pub async fn list_types(ledger: &Ledger) -> Result<Vec<TypeRecord>, AppError> {
-    let mut out: Vec<TypeRecord> = ledger
-        .store()
-        .projection_list(TYPES)
-        .await?
-        .into_iter()
-        .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
-        .collect::<Result<_, _>>()?;
+    let mut out: Vec<TypeRecord> = Vec::new();
+    for (_, doc) in ledger.store().projection_list(TYPES).await? {
+        // A purged schema's type is listed with no schema (`null`).
+        match read_type(ledger, doc.clone()).await {
+            Ok(t) => out.push(t),
+            Err(_) => {
+                let mut doc = doc;
+                doc["schema"] = Value::Null;
+                out.push(serde_json::from_value(doc).map_err(AppError::internal)?);
+            }
+        }
+    }
     for name in ["rollback-plan"] {
         if !out.iter().any(|t| t.name == name)
             && let Some(t) = built_in_type(name)

@@ -601,14 +601,21 @@ pub async fn record_config_loaded(
     digest: &str,
     path: Option<&str>,
 ) -> Result<LoadedConfig, AppError> {
-    let receipt = ledger
-        .append(NewEvent {
+    // The file's path is an operator's text: stored beside the log (a helper's attack on the
+    // tenth session's head kept `/tmp/mary-jones-12-iv-1961 219a45b1100/ward.toml` in the leaf).
+    let mut texts = crate::documents::Texts::new();
+    let stored = texts.put_opt(path)?;
+    let receipt = crate::documents::append(
+        ledger,
+        NewEvent {
             actor: by.actor(),
             kind: "config.loaded".into(),
             subject: "server:config".into(),
-            payload: serde_json::json!({ "digest": digest, "path": path }),
-        })
-        .await?;
+            payload: serde_json::json!({ "digest": digest, "path": stored }),
+        },
+        texts,
+    )
+    .await?;
     Ok(LoadedConfig {
         digest: digest.into(),
         path: path.map(str::to_string),

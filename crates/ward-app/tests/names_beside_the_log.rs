@@ -418,7 +418,7 @@ async fn an_artifacts_version_lives_beside_the_log_and_still_names_one_digest() 
 /// word: a helper's attack on the ninth session's head), and a leaf cannot be purged. Whatever
 /// the address, no part of its local part is in a leaf, and the separation of duties still
 /// holds on the fingerprint: the author cannot sign, someone else can. An address
-/// `[approvals] git_authors` maps records the mapped identity as written.
+/// `[approvals] git_authors` maps is kept the same way, its mapped identity fingerprinted too.
 #[tokio::test]
 async fn an_authors_local_part_never_reaches_a_leaf_and_the_author_still_cannot_sign() {
     let (db, ledger, ci) = fresh().await;
@@ -538,7 +538,13 @@ async fn an_authors_local_part_never_reaches_a_leaf_and_the_author_still_cannot_
     let change = open("e123456+ci@corp.com", rules.clone())
         .await
         .expect("a mapped address");
-    assert_eq!(change.authors[0].identity, "user:erin");
+    // The mapped identity is kept as its fingerprint (written plainly, a mapping's address
+    // stayed in the leaf for good).
+    assert_eq!(change.authors[0].identity, "");
+    assert!(
+        !in_any(&leaves(&ledger).await, "erin"),
+        "the mapped identity is in a leaf"
+    );
     // Its address unread (purged), the mapped identity and its local part's still cannot sign
     // (more parties, never fewer: a helper's attack on the tenth session's head).
     let mut purged = ward_app::changes::get(&ledger, &change.id)
@@ -719,5 +725,54 @@ async fn a_commit_id_spelling_a_number_never_reaches_a_leaf() {
         .await
         .expect_err("a reference as a commit id");
     assert_eq!(e.code, "reserved_reference", "{e:?}");
+    db.cleanup().await;
+}
+
+/// A custom attestation type's schema lives beside the log (a helper's attack on the tenth
+/// session's head: a description `born 12 IV 1961, ssn 219a45b1100` passed every detector and
+/// was kept whole in the leaf); the leaf holds its reference and digest, the type still reads
+/// its schema, and registering it again is no new entry.
+#[tokio::test]
+async fn a_custom_types_schema_never_reaches_a_leaf() {
+    let (db, ledger, ci) = fresh().await;
+    let admin = Identity {
+        id: "user:ada".into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Admin],
+    };
+    let _ = ci;
+    let schema = json!({
+        "type": "object",
+        "description": "load test notes by Roe Quimby born twelve IV nineteen sixty one",
+        "properties": {"passed": {"type": "boolean", "description": "Quimby's sign-off"}},
+        "required": ["passed"],
+    });
+    let req = ward_app::keys::TypeRequest {
+        name: "load-test".into(),
+        schema: schema.clone(),
+    };
+    let (t, new) = ward_app::keys::register_type(&ledger, &admin, &req)
+        .await
+        .expect("register");
+    assert!(new);
+    assert_eq!(t.schema, schema);
+    let l = leaves(&ledger).await;
+    assert!(
+        !in_any(&l, "Quimby") && !in_any(&l, "twelve"),
+        "the schema is in a leaf"
+    );
+    let read = ward_app::keys::type_record(&ledger, "load-test")
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!(read.schema, schema);
+    assert_eq!(read.schema_digest, t.schema_digest);
+    let listed = ward_app::keys::list_types(&ledger).await.expect("list");
+    assert!(listed.iter().any(|x| x.name == "load-test" && x.schema == schema));
+    let (_, again) = ward_app::keys::register_type(&ledger, &admin, &req)
+        .await
+        .expect("again");
+    assert!(!again, "the same schema again is no new type");
+    assert_eq!(leaves(&ledger).await.len(), l.len());
     db.cleanup().await;
 }

@@ -99,11 +99,24 @@ impl ApprovalRules {
         // author to nobody, who then signed; the file was reported valid). Never repeated: an
         // address is a person's.
         for (n, (address, id)) in self.git_authors.iter().enumerate() {
-            let (prefix, name) = id.split_once(':').unwrap_or(("", ""));
+            // The prefix up to the first `:`, else the first `/` (a provider's template may end
+            // its prefix with either, in any case: `corp/{email}`, `Staff:{email}` — a helper
+            // found their people could not be mapped).
+            let (prefix, name) = id
+                .split_once(':')
+                .filter(|(p, _)| !p.contains('@'))
+                .or_else(|| id.split_once('/'))
+                .unwrap_or(("", ""));
             let prefix_ok = !prefix.is_empty()
                 && prefix
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-/".contains(&b));
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-/.".contains(&b))
+                // Ward's own prefixes are written in lower case only (`User:danasmith` mapped
+                // the author to nobody).
+                && !(["user", "token", "local", "anonymous", "session"]
+                    .iter()
+                    .any(|r| prefix.eq_ignore_ascii_case(r))
+                    && prefix.bytes().any(|b| b.is_ascii_uppercase()));
             let name_ok = match prefix {
                 "user" => {
                     name.bytes()
@@ -354,8 +367,10 @@ impl AuthorKeys {
     }
 
     /// Whether `id` is one of the authors kept as fingerprints (or, when that cannot be
-    /// decided, may be).
-    pub fn holds(&self, id: &str) -> bool {
+    /// decided, may be): by its own identity and addresses, or by a `rules` mapping to it of an
+    /// address whose mailbox is an author's (a mapping written after the change was recorded
+    /// still counts once the address is purged: a helper's attack on the tenth session's head).
+    pub fn holds(&self, id: &str, rules: &ApprovalRules) -> bool {
         if self.keys.is_empty() {
             return false;
         }
@@ -365,7 +380,16 @@ impl AuthorKeys {
         let Some(f) = &self.key_of else {
             return true;
         };
-        signer_key_texts(id).iter().any(|t| self.keys.contains(&f(t)))
+        let held = |t: &str| self.keys.contains(&f(t));
+        if signer_key_texts(id).iter().any(|t| held(t)) {
+            return true;
+        }
+        let signer_mailboxes: Vec<String> = addresses_in(id).map(mailbox).collect();
+        rules.git_authors.iter().any(|(address, target)| {
+            let names_signer =
+                same_person(target, id) || addresses_in(target).any(|a| signer_mailboxes.contains(&mailbox(a)));
+            names_signer && held(&mailbox_text(address))
+        })
     }
 }
 
@@ -435,7 +459,7 @@ impl Parties {
             || self.editors.iter().any(|e| e == id)
             || self.classifiers.iter().any(|c| c == id)
             || self.author_identities.iter().any(|a| same_person(a, id))
-            || self.author_keys.holds(id)
+            || self.author_keys.holds(id, rules)
             || self.author_emails.iter().any(|a| is_author(a, id, rules))
     }
 }
@@ -485,7 +509,7 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
     // The address is not repeated: a refusal is recorded in the log, and the address lives
     // beside it (purgeable).
     if parties.author_identities.iter().any(|a| same_person(a, &signer.id))
-        || parties.author_keys.holds(&signer.id)
+        || parties.author_keys.holds(&signer.id, rules)
         || parties.author_emails.iter().any(|a| is_author(a, &signer.id, rules))
     {
         return Err(Refusal {
@@ -793,6 +817,41 @@ mod tests {
             );
         }
         assert!(!Parties::default().includes("user:quinn", &rules));
+        // A mapping written after the change was recorded (its keys made without it) still
+        // names the author once the address is purged: by the mailbox's fingerprint (a
+        // helper's attack on the tenth session's head).
+        let recorded = kept_as_keys(
+            &["mal.home@example.org"],
+            &ApprovalRules::default(),
+            &key,
+            Some(key.clone()),
+        );
+        let later = ApprovalRules {
+            git_authors: [
+                ("Mal.Home@example.org".to_string(), "user:mallory".to_string()),
+                (
+                    "mal.home+x@example.org".to_string(),
+                    "staff:mallory@corp.example".to_string(),
+                ),
+            ]
+            .into(),
+            ..ApprovalRules::default()
+        };
+        for author in [
+            "user:mallory",
+            "user:Mallory",
+            "staff:mallory@corp.example",
+            "es:mallory@corp.example/7",
+        ] {
+            assert_eq!(
+                check_signer(&person(author, &[Role::Approver]), &recorded, &later)
+                    .unwrap_err()
+                    .code,
+                "author_cannot_sign",
+                "{author}"
+            );
+        }
+        assert!(check_signer(&person("user:quinn", &[Role::Approver]), &recorded, &later).is_ok());
     }
 
     #[test]
@@ -963,6 +1022,9 @@ mod tests {
             "user:-",
             "token:ci",
             "local:operator",
+            "TOKEN:ci",
+            "Local:operator",
+            "/dana@example.org",
         ] {
             let rules = ApprovalRules {
                 git_authors: [("m2@corp.com".to_string(), id.to_string())].into(),
@@ -976,6 +1038,11 @@ mod tests {
             "user:dana_s-1",
             "staff:dana@example.org",
             "ci:github/acme/api",
+            // A provider's prefix may end in `/` or hold capitals (a helper's false refusals on
+            // the tenth session's head).
+            "corp/dana@example.org",
+            "Staff:dana@example.org",
+            "oidc/x:dana",
         ] {
             let rules = ApprovalRules {
                 git_authors: [("Dana.Smith@corp.com".to_string(), id.to_string())].into(),

@@ -196,6 +196,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
         // session): read from its address where the bundle holds it (the local part's
         // identity, as recorded), else not known offline.
         let mut authors_unknown = false;
+        let mut authors_keyed = false;
         let mut addresses: Vec<String> = Vec::new();
         let authors: Vec<String> = f
             .entries
@@ -209,6 +210,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                         identities.push(id.to_string());
                     }
                     let keyed = a["keys"].as_array().is_some_and(|k| !k.is_empty());
+                    authors_keyed |= keyed;
                     let stored = a["address"].as_str().unwrap_or_default();
                     let held = documents::parse_reference(stored)
                         .and_then(|d| f.documents.get(&d))
@@ -254,6 +256,12 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 match (review, &bg) {
                     (Some(r), _) if authors_unknown => format!(
                         "closed by {} at {} (entry {}); an author's address is not in this bundle (purged), so whether the reviewer wrote a commit of the change is not checked offline (Ward checked it when the review was signed)",
+                        s(&p(r), "signer"),
+                        r.time,
+                        r.seq
+                    ),
+                    (Some(r), _) if authors_keyed => format!(
+                        "closed by {} at {} (entry {}); checked offline against the authors' addresses this bundle holds, not against an identity an [approvals] git_authors mapping gave them (Ward checked those when the review was signed)",
                         s(&p(r), "signer"),
                         r.time,
                         r.seq
