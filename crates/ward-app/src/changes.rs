@@ -540,7 +540,11 @@ fn validate(req: &ChangeRequest) -> Result<(), AppError> {
             .map(|s| s.trim_start_matches('.'))
             .filter(|s| !s.is_empty())
         {
-            let commit = (4..=64).contains(&side.len()) && side.bytes().all(|b| b.is_ascii_hexdigit());
+            // A commit with a revision suffix is a commit (`2331275~1`, `d191276^2`: a helper
+            // found a range copied from `git log --oneline` refused as a 7-digit number).
+            let (base, suffix) = side.split_at(side.find(['~', '^']).unwrap_or(side.len()));
+            let suffix_ok = suffix.bytes().all(|b| b.is_ascii_digit() || b == b'~' || b == b'^');
+            let commit = suffix_ok && (4..=64).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_hexdigit());
             if !commit {
                 crate::identifier::check_number_in_ref("commit range", side)?;
             }
@@ -1471,6 +1475,11 @@ mod tests {
         for range in [
             "4b825dc6..HEAD",
             "1234567..main",
+            // Short ids with a revision suffix, as copied from `git log --oneline` (a helper's
+            // false refusal on the tenth session's head).
+            "2331275~1..2331275",
+            "d191276~1..d191276",
+            "d191276^2..HEAD~3",
             "v1.2.3...v1.3.0",
             "origin/main..feature/x-1",
         ] {

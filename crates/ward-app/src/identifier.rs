@@ -19,7 +19,42 @@ pub fn judge(field: &str, token: &str) -> Result<(), AppError> {
     // A birth date beside a name as an identifier writes it (`smith-j-61.04.12`, the year first
     // and dotted, which the guard's reading of the words does not take for a date: a helper's
     // attack on `28763b1`), digits masked by look-alike letters too.
-    refuse_birth_date(field, token, false, Years::LastCentury)
+    refuse_birth_date(field, token, false, Years::LastCentury)?;
+    // What a word of base64 spells, where it spells text (`MjE5NDUxMTAw` is `219451100`: a
+    // helper's attack on the tenth session's head), judged as the identifier would be.
+    for decoded in base64_words(token) {
+        judge_words(field, &decoded)?;
+        refuse_birth_date(field, &decoded, false, Years::LastCentury)?;
+        refuse_number(field, longest_number(&decoded, false))?;
+    }
+    Ok(())
+}
+
+/// The text each word of `token` spells in base64 (standard or URL-safe, padded or not), for a
+/// word of 8 characters or more that decodes to printable ASCII: a random id seldom does.
+fn base64_words(token: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    // Words as each alphabet makes them (`svc-MjE5…`: `-` is URL-safe base64 and a mark).
+    let mut words: Vec<&str> = ["+/=", "_-=", "="]
+        .iter()
+        .flat_map(|marks| token.split(move |c: char| !(c.is_ascii_alphanumeric() || marks.contains(c))))
+        .flat_map(|w| [w, w.trim_end_matches('=')])
+        .filter(|w| w.len() >= 8 && w.len() <= 4096)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+        .into_iter()
+        .filter_map(|w| engines.iter().find_map(|e| e.decode(w).ok()))
+        .filter(|b| b.len() >= 6 && b.iter().all(|c| (0x20..0x7f).contains(c)))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect()
 }
 
 /// [`judge`] but the identifier's own birth-date reading: for a URL, whose path a CI fills in
@@ -474,7 +509,9 @@ pub fn withheld(text: &str) -> Option<String> {
 /// (`smith-j-1961-04-12`, which the prose guard alone lets by, is not; nor is a bare SSN or
 /// record number, `219451100`).
 pub fn repeatable(word: &str) -> bool {
-    judge("argument", word).is_ok() && check_number("argument", word).is_ok()
+    judge("argument", word).is_ok()
+        && check_number("argument", word).is_ok()
+        && check_number_unmasked("argument", word).is_ok()
 }
 
 /// [`shown`] without quotes: a name as a sentence may hold it (`prod is not a declared
@@ -798,15 +835,14 @@ fn without_sentinel_dates(token: &str) -> String {
 }
 
 /// The digit a letter is written for (`O`/`o` 0, `l`/`I` 1, and since the tenth session `z`
-/// 2, `s` 5, `b`/`G` 6, `B` 8, `g`/`q` 9: `555-b67-5309`, the eighth session's gaps).
+/// 2, `s` 5, `g`/`q` 9: `219-s5-1100`, the eighth session's gaps). Not a hex digit's letter
+/// (`b` for 6 refused short git ids, `deploy-988b886`: a helper's false-refusal sweep).
 fn stand_in_digit(c: u8) -> Option<u8> {
     match c {
         b'O' | b'o' => Some(b'0'),
         b'l' | b'I' => Some(b'1'),
         b'Z' | b'z' => Some(b'2'),
         b'S' | b's' => Some(b'5'),
-        b'b' | b'G' => Some(b'6'),
-        b'B' => Some(b'8'),
         b'g' | b'q' => Some(b'9'),
         _ => None,
     }
@@ -900,15 +936,21 @@ fn digits_unmasked(token: &str) -> Option<String> {
                 j += 1;
             }
             groups.push(j - start);
-            if out.get(j).is_some_and(u8::is_ascii_alphabetic) && out.get(j + 1).is_some_and(u8::is_ascii_digit) {
+            let mark = out
+                .get(j)
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'-' | b'.' | b'_'));
+            if mark && out.get(j + 1).is_some_and(u8::is_ascii_digit) {
                 marks.push(j);
                 j += 1;
                 continue;
             }
             break;
         }
-        let ends = out.get(j).is_none_or(|c| !c.is_ascii_alphanumeric());
-        if ends && matches!(groups.as_slice(), [3, 2, 4] | [3, 3, 4] | [1, 3, 3, 4]) {
+        // The run ends the word, or one letter does (`219k45k1100k`).
+        let after = |k: usize| out.get(k).is_none_or(|c| !c.is_ascii_alphanumeric());
+        let ends = after(j) || (out.get(j).is_some_and(u8::is_ascii_alphabetic) && after(j + 1));
+        let lettered = marks.iter().any(|k| out[*k].is_ascii_alphabetic());
+        if ends && lettered && matches!(groups.as_slice(), [3, 2, 4] | [3, 3, 4] | [1, 3, 3, 4]) {
             for k in marks {
                 out[k] = b'-';
             }
@@ -1567,6 +1609,12 @@ pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
 /// two digits) or a year (1900-2099) written as its number (`12-IV-1961` is `12-04-1961`,
 /// `xii-iv-mcmlxi` is `12-04-1961`), of two letters or more; `None` when there is none.
 pub(crate) fn romans_read(token: &str) -> Option<String> {
+    romans_of(token, 2)
+}
+
+/// [`romans_read`] for numerals of `letters` letters or more (a printed name takes three: `Vi`
+/// and `Xi` are names, a helper's false-refusal sweep).
+pub(crate) fn romans_of(token: &str, letters: usize) -> Option<String> {
     let mut out = String::with_capacity(token.len());
     let mut changed = false;
     let mut rest = token;
@@ -1581,7 +1629,7 @@ pub(crate) fn romans_read(token: &str) -> Option<String> {
         // A whole word: not glued to digits on either side.
         let glued = before.ends_with(|c: char| c.is_ascii_digit()) || after.starts_with(|c: char| c.is_ascii_digit());
         // Two letters or more: a single `i`, `v` or `x` is an initial as often (`doe.j.61.04@x.com`).
-        match (!glued && word.len() >= 2)
+        match (!glued && word.len() >= letters)
             .then(|| roman_numeral(&word.to_ascii_lowercase()))
             .flatten()
         {
@@ -2744,7 +2792,6 @@ mod tests {
         // A phone number or an SSN written with look-alike letters in a name (the eighth
         // session's gaps, tenth session).
         for token in [
-            "555-b67-5309",
             "219-s5-ll00",
             "2l9-45-11qq",
             "555-867-s3o9",
@@ -2753,10 +2800,38 @@ mod tests {
             "t219a45b1100",
             "svc-555a867b5309",
             "1f555e867a5309",
+            // Mixed marks and a trailing letter (a helper's attack on the tenth session's head).
+            "219a45-1100",
+            "555-867a5309",
+            "219k45k1100k",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
+            // Nor is a hint's command line allowed to repeat it (a helper's attack on the
+            // tenth session's head: `--owner user:ssn-219a45b1100` was printed back).
+            assert!(!super::repeatable(&format!("user:{token}")), "{token}");
+        }
+        // Base64 of an SSN (a helper's attack on the tenth session's head).
+        for token in ["MjE5NDUxMTAw", "svc-MjE5LTQ1LTExMDA", "bWFyeS1qb25lcy0xOTYxLTA0LTEy"] {
+            super::judge("token name", token).expect_err(token);
         }
         for token in [
+            "kubernetes-cluster",
+            "patient-portal",
+            "deployment",
+            "ci-github-actions",
+            "R7fK2mQ9",
+            "aGVsbG8td29ybGQ",
+        ] {
+            super::judge("token name", token).expect(token);
+        }
+        for token in [
+            // Short git ids and build numbers (a helper's false-refusal sweep).
+            "deploy-988b886",
+            "deploy-f71010b",
+            "api-6934b48",
+            "temurin-21-0-2b13",
+            "k8s-1-28-5b",
+            "pod-6b5b4-s2z9q",
             "9f86d081884c7d65",
             "sha-3f2a9b1c",
             "deploy-9f86d08",
@@ -2776,7 +2851,6 @@ mod tests {
             "smith-j-I961-04-12",
             // Other look-alike letters (the eighth session's gaps, tenth session).
             "smith-j-1961-04-1z",
-            "smith-j-196B-04-12",
             // Roman numerals for the day, month or year (a helper's attack on the tenth
             // session's head).
             "mary-jones-12-IV-1961",

@@ -189,7 +189,7 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
             .chain(e.rings.iter().map(|r| ("ring", &r.name)));
         for (what, name) in given {
             if let Err(x) = crate::users::check_new_name(what, name) {
-                return Err(format!("[[environments]] #{}: a {what} name: {}", i + 1, x.message));
+                return Err(format!("[[environments]] #{}: its {what} name: {}", i + 1, x.message));
             }
         }
         let mut seen = vec![e.name.as_str()];
