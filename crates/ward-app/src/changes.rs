@@ -47,10 +47,10 @@ pub struct Commit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
-    /// The Ward identity the address stood for when it was recorded, where the leaf names it: a
-    /// `[approvals] git_authors` mapping's (the configuration's name for a person). Entries
-    /// before 2026-12-07's tenth session name every author's (`user:<local part>` otherwise);
-    /// later ones keep an unmapped author's identity in [`Author::keys`] only.
+    /// The Ward identity the address stood for when it was recorded, in entries before
+    /// 2026-12-07's tenth session (a `[approvals] git_authors` mapping's, else
+    /// `user:<local part>`); later entries keep every identity in [`Author::keys`] only, and an
+    /// older author whose address is held is kept so once the change is updated.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub identity: String,
     /// Keyed fingerprints under the installation key of everything the separation of duties
@@ -183,7 +183,7 @@ pub struct Change {
     /// document is held ([`get`] and [`list`] read them); not part of the record.
     #[serde(skip)]
     pub addresses: std::collections::HashMap<String, String>,
-    /// The installation key, read where an author is kept as [`Author::identity_key`] ([`get`]
+    /// The installation key, read where an author is kept as [`Author::keys`] ([`get`]
     /// and [`list`] read it); not part of the record. Without it the separation of duties
     /// refuses every decision on such a change (fail closed).
     #[serde(skip)]
@@ -638,12 +638,30 @@ fn record_authors(
         } else {
             texts.put_judged(&a.address)?
         };
-        let author = match (a.identity.is_empty() && a.keys.is_empty(), text) {
+        let author = match (a.keys.is_empty(), text) {
             (false, _) => Author {
                 address: address.clone(),
                 ..a.clone()
             },
-            (true, Some(t)) => recorded(&crate::identifier::author_address(t), address.clone()),
+            // An older entry's author, its address held: kept as fingerprints now, its
+            // recorded identity among them (a plain identity was carried into every later leaf:
+            // a reviewer's note on the tenth session's head).
+            (true, Some(t)) => {
+                let mut author = recorded(&crate::identifier::author_address(t), address.clone());
+                if !a.identity.is_empty() {
+                    author
+                        .keys
+                        .push(author_key_of(key, &ward_core::approval::compared_identity(&a.identity)));
+                    author.keys.sort();
+                    author.keys.dedup();
+                }
+                author
+            }
+            // Its address purged: the identity the older leaf holds is all there is.
+            (true, None) if !a.identity.is_empty() => Author {
+                address: address.clone(),
+                ..a.clone()
+            },
             (true, None) => continue,
         };
         if let Some(t) = text {

@@ -440,6 +440,7 @@ mod printed_name_tests {
             // A birth date in Roman numerals (a helper's attack on the tenth session's head).
             "Mary Jones b. XII IV MCMLXI",
             "Mary Jones MCMLXI",
+            "Mary Jones DOB XII IV LXI",
         ] {
             let e = check_printed_name(attack).expect_err(attack);
             assert!(

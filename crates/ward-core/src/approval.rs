@@ -455,9 +455,9 @@ pub struct Parties {
 impl Parties {
     /// Whether `id` is a party of the change (opener, author, editor or classifier).
     pub fn includes(&self, id: &str, rules: &ApprovalRules) -> bool {
-        self.opener == id
-            || self.editors.iter().any(|e| e == id)
-            || self.classifiers.iter().any(|c| c == id)
+        same_person(&self.opener, id)
+            || self.editors.iter().any(|e| same_person(e, id))
+            || self.classifiers.iter().any(|c| same_person(c, id))
             || self.author_identities.iter().any(|a| same_person(a, id))
             || self.author_keys.holds(id, rules)
             || self.author_emails.iter().any(|a| is_author(a, id, rules))
@@ -492,7 +492,9 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
             reason: format!("{} is an automation identity; only people sign approvals", signer.id),
         });
     }
-    if signer.id == parties.opener {
+    // Compared as one person's (`staff:Dana@corp.com` opened what `staff:dana@corp.com` would
+    // sign: a reviewer's note on the tenth session's head; only ever more parties).
+    if same_person(&signer.id, &parties.opener) {
         return Err(Refusal {
             code: "opener_cannot_sign",
             reason: format!("{} opened this change", signer.id),
@@ -517,13 +519,13 @@ pub fn check_signer(signer: &Identity, parties: &Parties, rules: &ApprovalRules)
             reason: format!("{} authored a commit of this change", signer.id),
         });
     }
-    if parties.editors.contains(&signer.id) {
+    if parties.editors.iter().any(|e| same_person(e, &signer.id)) {
         return Err(Refusal {
             code: "editor_cannot_sign",
             reason: format!("{} changed this change's content and counts as its author", signer.id),
         });
     }
-    if parties.classifiers.contains(&signer.id) {
+    if parties.classifiers.iter().any(|c| same_person(c, &signer.id)) {
         return Err(Refusal {
             code: "classifier_cannot_sign",
             reason: format!(
