@@ -739,12 +739,9 @@ fn record_commit_ids(
 }
 
 /// Reads each author's address reference of `change` (the documents held; a purged one stays
-/// unread and the identity recorded with it stands), and the installation key where an author
-/// is kept as a fingerprint.
+/// unread and the identity recorded with it stands); [`get`] and [`list`] read the key
+/// ([`key_for`]).
 async fn read_addresses(ledger: &Ledger, change: &mut Change) -> Result<(), AppError> {
-    if change.authors.iter().any(|a| !a.keys.is_empty()) {
-        change.author_key = crate::redaction::existing_key(ledger.store().as_ref()).await?;
-    }
     let stored = change
         .authors
         .iter()
@@ -1248,6 +1245,7 @@ pub async fn get(ledger: &Ledger, id: &str) -> Result<Option<Change>, AppError> 
     let proposal = ledger.store().projection(PROPOSALS, id).await?;
     let mut change = assemble(doc, over, proposal)?;
     read_addresses(ledger, &mut change).await?;
+    change.author_key = key_for(ledger, std::slice::from_ref(&change)).await?;
     Ok(Some(change))
 }
 
@@ -1259,10 +1257,28 @@ pub async fn exists(ledger: &Ledger, id: &str) -> Result<bool, AppError> {
 /// Every change, newest first, with its authors' addresses read (for the separation of duties).
 pub async fn list(ledger: &Ledger) -> Result<Vec<Change>, AppError> {
     let mut out = list_as_recorded(ledger).await?;
+    // The installation key is read once for the list, not once a change.
+    let key = key_for(ledger, &out).await?;
     for c in &mut out {
         read_addresses(ledger, c).await?;
+        if c.authors.iter().any(|a| !a.keys.is_empty()) {
+            c.author_key.clone_from(&key);
+        }
     }
     Ok(out)
+}
+
+/// The installation key, where an author of any of `changes` is kept as fingerprints (a read
+/// never creates it).
+async fn key_for(
+    ledger: &Ledger,
+    changes: &[Change],
+) -> Result<Option<ward_evidence::redact::FingerprintKey>, AppError> {
+    let keyed = changes.iter().any(|c| c.authors.iter().any(|a| !a.keys.is_empty()));
+    match keyed {
+        true => crate::redaction::existing_key(ledger.store().as_ref()).await,
+        false => Ok(None),
+    }
 }
 
 /// Every change, newest first, as recorded: its authors' addresses not read (one document read
