@@ -620,7 +620,7 @@ fn record_authors(
             // log notwithstanding (a helper's attack on the tenth session's head).
             identity: String::new(),
             keys,
-            key_check: author_key_of(key, ward_core::approval::KEY_CHECK),
+            key_check: crate::redaction::key_check(key),
             address,
         }
     };

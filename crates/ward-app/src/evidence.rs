@@ -726,6 +726,7 @@ pub async fn register_with(
     let version_key = version_fingerprint(&key, &release_of(&req.version));
     let mut payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
     payload["version_key"] = json!(version_key);
+    payload[crate::redaction::KEY_CHECK_MEMBER] = json!(crate::redaction::key_check(&key));
     payload["builder"] = json!(by.id);
     let receipt = crate::documents::append(
         ledger,
@@ -1071,6 +1072,7 @@ pub async fn attest_within(
         true => Some(crate::redaction::installation_key(ledger.store().as_ref()).await?),
         false => None,
     };
+    let redacted_under = key.clone();
     let inputs = parse_inputs(ledger, &req.r#type, &req.artifact).await?;
     let (file, redact, policy) = (req.file_name.clone(), req.redact, policy.clone());
     let (bytes, redactions, format, mut summary) = bounded(&req.file_name, budget, move |stop| {
@@ -1125,7 +1127,7 @@ pub async fn attest_within(
     crate::identifier::judge_summary("evidence summary", &summary)?;
     names_aside(format, &mut summary, &mut texts)?;
     measurements_rounded(format, &mut summary);
-    let payload = json!({
+    let mut payload = json!({
         "id": id,
         "artifact": req.artifact,
         "type": format.as_str(),
@@ -1136,6 +1138,10 @@ pub async fn attest_within(
         "added_by": by.id,
         "service": service,
     });
+    // Fingerprints made under the installation's key name it by its check.
+    if let Some(key) = installation.as_ref().or(redacted_under.as_ref()) {
+        payload[crate::redaction::KEY_CHECK_MEMBER] = json!(crate::redaction::key_check(key));
+    }
     let event = NewEvent {
         actor: by.actor(),
         kind: "attestation.added".into(),

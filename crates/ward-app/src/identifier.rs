@@ -935,16 +935,26 @@ fn digits_unmasked(token: &str) -> Option<String> {
     // (`t219a45b1100`, `219k45k1100k`) — in the middle of a hex word they are chance.
     let mark = |c: u8| matches!(c, b'-' | b'.' | b'_');
     let edge = |k: Option<usize>| k.is_none_or(|k| !out[k].is_ascii_alphanumeric() || mark(out[k]));
+    // A word of letters that is no hex word (`svc123a45b6789`, `pat123ab45cd6789`: a helper's
+    // attack on the eleventh session's start) bounds the groups as a mark does.
+    let not_hex = |c: u8| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit();
     let bounded_before = |k: usize| {
         let before = k.checked_sub(1);
-        edge(before) || before.is_some_and(|b| out[b].is_ascii_alphabetic() && edge(b.checked_sub(1)))
+        let word = out[..k].iter().rev().take_while(|c| c.is_ascii_alphabetic());
+        edge(before)
+            || before.is_some_and(|b| out[b].is_ascii_alphabetic() && edge(b.checked_sub(1)))
+            || word.clone().any(|c| not_hex(*c)) && edge(k.checked_sub(word.count() + 1))
     };
     let bounded_after = |k: usize| {
         let at = (k < out.len()).then_some(k);
-        edge(at) || (out[k].is_ascii_alphabetic() && edge((k + 1 < out.len()).then_some(k + 1)))
+        let word = out[k..].iter().take_while(|c| c.is_ascii_alphabetic());
+        edge(at)
+            || (out[k].is_ascii_alphabetic() && edge((k + 1 < out.len()).then_some(k + 1)))
+            || word.clone().any(|c| not_hex(*c)) && edge(Some(k + word.count()).filter(|e| *e < out.len()))
     };
-    // A separator is one to three letters and marks (`219ab45cd1100`, `219-a-45-b-1100`: a
-    // helper's attack on the tenth session's head), read as one `-`.
+    // A separator is one to five letters and marks (`219ab45cd1100`, `219-a-45-b-1100`: a
+    // helper's attack on the tenth session's head; `svc-123-ab-45-6789`, `123-a-b-45-6789`:
+    // on the eleventh's start), read as one `-`.
     let mut separators: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < out.len() {
@@ -961,7 +971,7 @@ fn digits_unmasked(token: &str) -> Option<String> {
             }
             groups.push((start, j));
             let mut k = j;
-            while k < out.len() && k - j < 3 && (out[k].is_ascii_alphabetic() || mark(out[k])) {
+            while k < out.len() && k - j < 5 && (out[k].is_ascii_alphabetic() || mark(out[k])) {
                 k += 1;
             }
             if k > j && out.get(k).is_some_and(u8::is_ascii_digit) {
@@ -973,7 +983,24 @@ fn digits_unmasked(token: &str) -> Option<String> {
         for width in [3, 4] {
             for w in groups.windows(width) {
                 let lens: Vec<usize> = w.iter().map(|(a, b)| b - a).collect();
-                let shaped = matches!(lens.as_slice(), [3, 2, 4] | [3, 3, 4] | [1, 3, 3, 4]);
+                let value = |(a, b): (usize, usize)| {
+                    std::str::from_utf8(&out[a..b])
+                        .ok()
+                        .and_then(|t| t.parse::<u32>().ok())
+                        .unwrap_or(0)
+                };
+                let (year, day) = (1900..=2099, 1..=31);
+                // A date parted by letters (`1961a04a12`, `12k04k1961`: the tenth session's gaps).
+                let dated = match lens.as_slice() {
+                    [4, 2, 2] => {
+                        year.contains(&value(w[0])) && (1..=12).contains(&value(w[1])) && day.contains(&value(w[2]))
+                    }
+                    [2, 2, 4] => {
+                        day.contains(&value(w[0])) && day.contains(&value(w[1])) && year.contains(&value(w[2]))
+                    }
+                    _ => false,
+                };
+                let shaped = dated || matches!(lens.as_slice(), [3, 2, 4] | [3, 3, 4] | [1, 3, 3, 4]);
                 let parted: Vec<(usize, usize)> = w.windows(2).map(|p| (p[0].1, p[1].0)).collect();
                 let lettered = parted
                     .iter()
@@ -1351,6 +1378,65 @@ fn birth_date_words(words: &[&str], years: Years) -> Option<usize> {
 /// `ssn`, `mrn`, `dob` and `birth` only a number with a leading zero or of nine or ten digits
 /// (an MRN, an SSN, a phone number).
 fn labelled_number(token: &str, relaxed: bool) -> bool {
+    // Roman numerals and months' names read as the numbers they write (`dob-lxi-03-15`,
+    // `dob-iv-12`, `born-apr-12`: the tenth session's gaps).
+    labelled_number_as_written(token, relaxed)
+        || romans_read(token).is_some_and(|t| labelled_number_as_written(&t, relaxed))
+        || months_read(token).is_some_and(|t| {
+            labelled_number_as_written(&t, relaxed)
+                || romans_read(&t).is_some_and(|u| labelled_number_as_written(&u, relaxed))
+        })
+}
+
+/// `token` with each whole word that names a month (`apr`, `april`, `sept`) written as its two
+/// digits; `None` when there is none.
+fn months_read(token: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const LONG: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let mut out = String::with_capacity(token.len());
+    let mut changed = false;
+    let mut rest = token;
+    while !rest.is_empty() {
+        let start = rest.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let (before, word_on) = rest.split_at(start);
+        out.push_str(before);
+        let end = word_on
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(word_on.len());
+        let (word, after) = word_on.split_at(end);
+        let w = word.to_ascii_lowercase();
+        let month = MONTHS
+            .iter()
+            .position(|m| *m == w || w == "sept" && *m == "sep")
+            .or_else(|| LONG.iter().position(|m| *m == w));
+        match month {
+            Some(m) => {
+                out.push_str(&format!("{:02}", m + 1));
+                changed = true;
+            }
+            None => out.push_str(word),
+        }
+        rest = after;
+    }
+    changed.then_some(out)
+}
+
+fn labelled_number_as_written(token: &str, relaxed: bool) -> bool {
     let b = token.as_bytes();
     (0..b.len()).any(|i| {
         if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_digit()) {
@@ -1367,8 +1453,18 @@ fn labelled_number(token: &str, relaxed: bool) -> bool {
             (digits >= 6 || (record && digits >= 4))
                 && (!relaxed || strong || b[from] == b'0' || (9..=10).contains(&digits))
         };
+        // After a birth label a day and a month are enough (`mary-jones-dob-12-04`: the tenth
+        // session's gaps); one or two digits are a version's (`birth-v2`), and a year alone is
+        // no date HIPAA counts as identifying (`births-2024`).
         if label == Label::Birth {
-            return counts(run_of_digits(b, i, false).0, i);
+            let digits = run_of_digits(b, i, false).0;
+            let year_alone = digits == 4
+                && b.get(i..i + 4).is_some_and(|y| y.iter().all(u8::is_ascii_digit))
+                && std::str::from_utf8(&b[i..i + 4])
+                    .ok()
+                    .and_then(|y| y.parse::<u32>().ok())
+                    .is_some_and(|y| (1900..=2099).contains(&y));
+            return digits >= 3 && !year_alone;
         }
         let mut j = i;
         let mut after_date = false;
@@ -1670,17 +1766,29 @@ pub(crate) fn romans_of(token: &str, letters: usize) -> Option<String> {
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(word_on.len());
         let (word, after) = word_on.split_at(end);
-        // A whole word: not glued to digits on either side.
-        let glued = before.ends_with(|c: char| c.is_ascii_digit()) || after.starts_with(|c: char| c.is_ascii_digit());
+        // A whole word: not glued to digits on either side — but for a day or a month glued to
+        // the year after it (`12-iv1961`: the tenth session's gaps).
+        let digit = |c: char| c.is_ascii_digit();
+        let glued = before.ends_with(digit) || after.starts_with(digit);
+        let year_after = !before.ends_with(digit)
+            && after
+                .get(..4)
+                .and_then(|y| y.parse::<u32>().ok())
+                .is_some_and(|y| (1900..=2099).contains(&y))
+            && !after[4..].starts_with(digit);
         // Two letters or more: a single `i`, `v` or `x` is an initial as often (`doe.j.61.04@x.com`).
-        match (!glued && word.len() >= letters)
+        match ((!glued || year_after) && word.len() >= letters)
             .then(|| roman_numeral(&word.to_ascii_lowercase()))
             .flatten()
         {
             Some(v @ 1..=31) => {
                 out.push_str(&format!("{v:02}"));
+                if glued {
+                    out.push('-');
+                }
                 changed = true;
             }
+            _ if glued => out.push_str(word),
             Some(v @ 1900..=2099) => {
                 out.push_str(&v.to_string());
                 changed = true;
@@ -2974,6 +3082,65 @@ mod tests {
             "release-v-2024-01-05",
         ] {
             if let Err(e) = judge("token name", token) {
+                panic!("{token}: {e:?}");
+            }
+        }
+    }
+
+    /// The last attack on the tenth session's head (`25128eb`) and the gaps it left: an SSN's
+    /// groups glued to a word or parted by four or five letters and marks, a date parted by
+    /// letters, a Roman month glued to its year, a Roman year or a month's name after a birth
+    /// label, and a day and month after one. Each is refused and never repeated; the names a
+    /// sweep of real ones holds that look alike pass.
+    #[test]
+    fn glued_groups_long_separators_lettered_dates_and_a_birth_labels_day_and_month_are_refused() {
+        for token in [
+            "svc123a45b6789",
+            "pat123ab45cd6789",
+            "svc-123-ab-45-6789",
+            "svc-123-a-b-45-6789",
+            "svc-555-ab-123-cd-4567",
+            "123a45b6789svc",
+        ] {
+            super::check_number_unmasked("token name", token).expect_err(token);
+            assert!(!super::repeatable(&format!("user:{token}")), "{token}");
+        }
+        for token in [
+            "jsmith-1961a04a12",
+            "jsmith1961a04a12",
+            "mary-jones-12k04k1961",
+            "mary-jones-12-iv1961",
+            "dob-lxi-03-15",
+            "dob-mcmlxi-03-15",
+            "mary-jones-dob-12-04",
+            "dob-iv-12",
+            "born-apr-12",
+            "pt-dob-1204",
+        ] {
+            let e = judge("token name", token)
+                .and_then(|()| super::check_number("token name", token))
+                .expect_err(token);
+            assert!(
+                !e.message.contains("jones") && !e.message.contains("12") && !e.message.contains("15"),
+                "{}",
+                e.message
+            );
+        }
+        for token in [
+            "births-2024",
+            "birth-v2",
+            "birthday-service-2024",
+            "release-2024a05b01",
+            "deploy-1a2b3c4",
+            "build-7c219a45b1100e3",
+            "dead123a45b6789",
+            "ivy-2024-05",
+            "xiv-1961",
+        ] {
+            if let Err(e) = judge("token name", token)
+                .and_then(|()| super::check_number("token name", token))
+                .and_then(|()| super::check_number_unmasked("token name", token))
+            {
                 panic!("{token}: {e:?}");
             }
         }

@@ -116,6 +116,7 @@ pub fn projectors() -> Vec<Arc<dyn ward_store::Projector>> {
     p.push(Arc::new(rollout::RolloutProjector));
     p.push(Arc::new(reauth::ReauthProjector));
     p.push(Arc::new(documents::DocumentProjector));
+    p.push(Arc::new(redaction::InstallationKeyProjector));
     p.push(Arc::new(freetext::LogGuard));
     p
 }

@@ -486,7 +486,10 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
             e.subject = subject_in_leaf(&key, &e.subject);
         }
         e.kind = kind_in_leaf(&key, &e.kind);
-        e.payload = json!({ SENT: texts.put_judged(&text)? });
+        e.payload = json!({
+            SENT: texts.put_judged(&text)?,
+            crate::redaction::KEY_CHECK_MEMBER: crate::redaction::key_check(&key),
+        });
         stored.push(e);
     }
     let appended = if stored.len() == 1 {

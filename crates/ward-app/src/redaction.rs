@@ -5,14 +5,38 @@
 //! concurrent first uses (several processes or replicas) agree on one key. A stored key that
 //! cannot be read is an error, never silently replaced: a new key would stop fingerprints from
 //! correlating with earlier ones without anyone noticing.
+//!
+//! The log records which key there is (since 2026-12-07's eleventh session): every entry that
+//! holds a fingerprint under the key holds the key's *check* beside it, `key_check` (the key's
+//! fingerprint of a fixed text, which tells one key from another and nothing else; an author's
+//! `key_check` is the same text's), and the projection `installation` keeps the latest. A store
+//! whose `ward_meta` row was lost (a restore that left it out, a deleted row) while its log
+//! recorded a check refuses to make a new key, and a key that does not make the recorded check
+//! is refused: fingerprints recorded under the old key (authors, the one-release index,
+//! redactions, callers' event kinds) would otherwise silently stop matching, and a rule that
+//! compares them would pass what it should refuse. A refused operation records nothing, the
+//! check included. A key older than the record is recorded by its next entry.
 
 use crate::error::AppError;
 use crate::error::Kind;
+use serde_json::{Value, json};
 use ward_evidence::redact::FingerprintKey;
-use ward_store::Store;
+use ward_ledger::{EventEnvelope, Payload};
+use ward_store::{ProjectionOp, Projector, Store};
 
 /// The `ward_meta` key holding it.
 pub const META_KEY: &str = "redaction-fingerprint-key";
+/// The member of an entry's payload holding the check of the key its fingerprints were made
+/// under (an author's too: `authors[].key_check`).
+pub const KEY_CHECK_MEMBER: &str = "key_check";
+/// The projection holding the recorded check (collection, key).
+const RECORDED: (&str, &str) = ("installation", "key");
+
+/// A key's check: its fingerprint of a fixed text (tells keys apart, reveals nothing of one) —
+/// the text an author's `key_check` is the fingerprint of.
+pub fn key_check(key: &FingerprintKey) -> String {
+    key.fingerprint(&format!("author-identity\0{}", ward_core::approval::KEY_CHECK))
+}
 
 fn malformed() -> AppError {
     AppError::new(
@@ -32,19 +56,75 @@ fn read(stored: Option<String>) -> Result<Option<FingerprintKey>, AppError> {
         .transpose()
 }
 
-/// This installation's key when it has one (a read never creates it: without a key, no
-/// fingerprint made under one exists).
-pub async fn existing_key(store: &dyn Store) -> Result<Option<FingerprintKey>, AppError> {
-    read(store.get_meta(META_KEY).await?)
+/// The check the log records for this installation's key, with its entry, if any.
+async fn recorded_check(store: &dyn Store) -> Result<Option<(String, u64)>, AppError> {
+    let Some(doc) = store.projection(RECORDED.0, RECORDED.1).await? else {
+        return Ok(None);
+    };
+    let check = doc.get(KEY_CHECK_MEMBER).and_then(Value::as_str).map(str::to_string);
+    let seq = doc.get("seq").and_then(Value::as_u64).unwrap_or_default();
+    Ok(check.map(|c| (c, seq)))
 }
 
-/// This installation's key: read from `ward_meta`, or created there on first use.
+fn lost(seq: u64) -> AppError {
+    AppError::new(
+        Kind::Internal,
+        "installation_key_lost",
+        format!(
+            "this store has no installation fingerprint key, but its log recorded one (entry {seq}); \
+             nothing was stored and no new key was made"
+        ),
+        format!(
+            "restore ward_meta {META_KEY:?} from a backup of this store: fingerprints recorded under \
+             that key (authors, the one-release index, redactions) match under it only"
+        ),
+    )
+}
+
+fn mismatched(seq: u64) -> AppError {
+    AppError::new(
+        Kind::Internal,
+        "installation_key_mismatch",
+        format!(
+            "this store's installation fingerprint key is not the one its log recorded (entry {seq}); \
+             nothing was stored"
+        ),
+        format!(
+            "restore ward_meta {META_KEY:?} from a backup of this store: fingerprints recorded under \
+             the recorded key match under it only"
+        ),
+    )
+}
+
+/// Holds `stored` (this store's key, if any) against the check the log recorded.
+fn held_against(
+    stored: Option<FingerprintKey>,
+    recorded: Option<(String, u64)>,
+) -> Result<Option<FingerprintKey>, AppError> {
+    match (stored, recorded) {
+        (Some(k), Some((check, seq))) if key_check(&k) != check => Err(mismatched(seq)),
+        (None, Some((_, seq))) => Err(lost(seq)),
+        (k, _) => Ok(k),
+    }
+}
+
+/// This installation's key when it has one (a read never creates it: without a key, no
+/// fingerprint made under one exists). A key the log recorded but this store lost, or one that
+/// is not the recorded key, is an error.
+pub async fn existing_key(store: &dyn Store) -> Result<Option<FingerprintKey>, AppError> {
+    let stored = read(store.get_meta(META_KEY).await?)?;
+    held_against(stored, recorded_check(store).await?)
+}
+
+/// This installation's key: read from `ward_meta`, or created there on first use. Refused when
+/// the log recorded a key this store no longer holds, or another. Whoever writes a fingerprint
+/// under it writes [`key_check`] beside it ([`KEY_CHECK_MEMBER`]).
 pub async fn installation_key(store: &dyn Store) -> Result<FingerprintKey, AppError> {
-    if let Some(k) = read(store.get_meta(META_KEY).await?)? {
+    if let Some(k) = existing_key(store).await? {
         return Ok(k);
     }
     let _held = store.lock("ward.redaction-key").await?;
-    if let Some(k) = read(store.get_meta(META_KEY).await?)? {
+    if let Some(k) = existing_key(store).await? {
         return Ok(k);
     }
     let mut bytes = [0u8; 32];
@@ -52,4 +132,43 @@ pub async fn installation_key(store: &dyn Store) -> Result<FingerprintKey, AppEr
     let key = FingerprintKey::from_random(bytes);
     store.set_meta(META_KEY, &key.encode()).await?;
     Ok(key)
+}
+
+/// The key check an entry's inline payload holds: its own [`KEY_CHECK_MEMBER`], or an author's.
+fn check_in(payload: &Value) -> Option<&str> {
+    let own = payload.get(KEY_CHECK_MEMBER).and_then(Value::as_str);
+    let author = || {
+        payload
+            .get("authors")?
+            .as_array()?
+            .iter()
+            .find_map(|a| a.get(KEY_CHECK_MEMBER).and_then(Value::as_str))
+    };
+    own.or_else(author)
+        .filter(|c| c.starts_with(ward_evidence::redact::SCHEME))
+}
+
+/// Projects the latest key check the log records (every entry's is the same key's: a key that
+/// does not make the recorded check is refused before anything is written).
+pub struct InstallationKeyProjector;
+
+impl Projector for InstallationKeyProjector {
+    fn name(&self) -> &'static str {
+        "installation_key"
+    }
+
+    fn project(&self, e: &EventEnvelope) -> Vec<ProjectionOp> {
+        let Payload::Inline(p) = &e.payload else {
+            return vec![];
+        };
+        match check_in(p) {
+            Some(check) => vec![ProjectionOp::put_stamped(
+                RECORDED.0,
+                RECORDED.1.into(),
+                e,
+                &json!({ KEY_CHECK_MEMBER: check }),
+            )],
+            None => vec![],
+        }
+    }
 }

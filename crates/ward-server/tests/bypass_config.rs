@@ -536,3 +536,125 @@ async fn futures_join(stores: &[std::sync::Arc<dyn ward_store::Store>]) -> Vec<w
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, k)| k).collect()
 }
+
+fn registration(digest: &str, version: &str) -> evidence::ArtifactRequest {
+    evidence::ArtifactRequest {
+        digest: digest.into(),
+        service: "patient-api".into(),
+        version: version.into(),
+        commit: None,
+        branch: None,
+        build_id: None,
+        build_url: None,
+    }
+}
+
+/// A store that lost its installation key (a restore that left `ward_meta` out, a deleted row)
+/// while its log recorded one makes no new key: the fingerprints recorded under the old key
+/// (authors, the one-release index, redactions) would silently stop matching, and a second
+/// digest would register as the same release. Every use of the key is refused — nothing is
+/// recorded and no key made — until the key is restored; a key from elsewhere is refused too.
+#[tokio::test]
+async fn a_lost_installation_key_is_never_remade_over_a_log_that_recorded_one() {
+    use ward_app::redaction::{META_KEY, existing_key, installation_key, key_check};
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        let a = format!("sha256:{}", "a1".repeat(32));
+        let b = format!("sha256:{}", "b2".repeat(32));
+        evidence::register(&ledger, &ci(), &registration(&a, "1.0.0"))
+            .await
+            .expect("register");
+        let stored = ledger
+            .store()
+            .get_meta(META_KEY)
+            .await
+            .expect("meta")
+            .expect("a key was made");
+        let key = installation_key(ledger.store().as_ref()).await.expect("key");
+        // The registration's leaf holds the key's check beside its fingerprint, never the key.
+        let log = leaves(&ledger).await;
+        assert!(log.contains(&format!(r#""key_check":"{}""#, key_check(&key))), "{log}");
+        assert!(
+            !log.contains(stored.rsplit(':').next().unwrap()),
+            "the key is in the log"
+        );
+        let before = size(&ledger).await;
+
+        db.exec_behind_the_store(&format!("DELETE FROM ward_meta WHERE key = '{META_KEY}'"))
+            .await;
+        // Another digest as the same release: refused, for want of the key, not registered.
+        let e = evidence::register(&ledger, &ci(), &registration(&b, "1.0.0"))
+            .await
+            .expect_err("registered under a new key");
+        assert_eq!(e.code, "installation_key_lost", "{e:?}");
+        assert!(e.hint.contains(META_KEY), "{e:?}");
+        for _ in 0..2 {
+            let e = installation_key(ledger.store().as_ref()).await.expect_err("a new key");
+            assert_eq!(e.code, "installation_key_lost");
+            let e = existing_key(ledger.store().as_ref()).await.expect_err("read as no key");
+            assert_eq!(e.code, "installation_key_lost");
+        }
+        assert_eq!(
+            ledger.store().get_meta(META_KEY).await.expect("meta"),
+            None,
+            "no key made"
+        );
+        assert_eq!(size(&ledger).await, before, "nothing recorded");
+
+        // A key from another installation in its place: refused as well.
+        let other = ward_evidence::redact::FingerprintKey::from_random([9; 32]);
+        ledger.store().set_meta(META_KEY, &other.encode()).await.expect("meta");
+        let e = evidence::register(&ledger, &ci(), &registration(&b, "1.0.0"))
+            .await
+            .expect_err("registered under another key");
+        assert_eq!(e.code, "installation_key_mismatch", "{e:?}");
+        let e = existing_key(ledger.store().as_ref()).await.expect_err("another key");
+        assert_eq!(e.code, "installation_key_mismatch");
+        assert_eq!(size(&ledger).await, before, "nothing recorded");
+
+        // The state tables rebuilt from the log still know the key; restored, it is used again
+        // and the one-release rule finds what was recorded under it.
+        ledger.rebuild_projections().await.expect("rebuild");
+        let e = installation_key(ledger.store().as_ref())
+            .await
+            .expect_err("another key");
+        assert_eq!(e.code, "installation_key_mismatch");
+        ledger.store().set_meta(META_KEY, &stored).await.expect("restore");
+        assert_eq!(installation_key(ledger.store().as_ref()).await.expect("restored"), key);
+        let e = evidence::register(&ledger, &ci(), &registration(&b, "1.0.0"))
+            .await
+            .expect_err("a second digest for one release");
+        assert_ne!(e.code, "installation_key_lost", "{e:?}");
+        assert_eq!(size(&ledger).await, before, "nothing recorded");
+        db.cleanup().await;
+    }
+}
+
+/// An installation whose key predates the record (made before 2026-12-07's eleventh session)
+/// has it recorded by the next entry that uses it; a refused use records nothing; from the
+/// record on the key is held to it.
+#[tokio::test]
+async fn a_key_made_before_the_record_is_recorded_by_its_next_use() {
+    use ward_app::redaction::{META_KEY, installation_key, key_check};
+    for db in stores().await {
+        let ledger = ledger_on(&db).await;
+        let old = ward_evidence::redact::FingerprintKey::from_random([5; 32]);
+        ledger.store().set_meta(META_KEY, &old.encode()).await.expect("meta");
+        assert_eq!(installation_key(ledger.store().as_ref()).await.expect("key"), old);
+        // A refused registration (a date of birth beside a name in the version) records nothing.
+        let a = format!("sha256:{}", "a1".repeat(32));
+        evidence::register(&ledger, &ci(), &registration(&a, "1.0.0-smith-j-1961-04-12"))
+            .await
+            .expect_err("refused");
+        assert_eq!(size(&ledger).await, 0);
+        evidence::register(&ledger, &ci(), &registration(&a, "1.0.0"))
+            .await
+            .expect("register");
+        assert!(leaves(&ledger).await.contains(&key_check(&old)), "recorded");
+        db.exec_behind_the_store(&format!("DELETE FROM ward_meta WHERE key = '{META_KEY}'"))
+            .await;
+        let e = installation_key(ledger.store().as_ref()).await.expect_err("remade");
+        assert_eq!(e.code, "installation_key_lost");
+        db.cleanup().await;
+    }
+}

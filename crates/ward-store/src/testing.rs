@@ -68,6 +68,20 @@ impl TestDb {
         })
     }
 
+    /// Runs `sql` (written for both stores) behind the store's back: a row lost or altered by
+    /// something other than Ward (a partial restore, an operator), which a test then shows Ward
+    /// noticing.
+    pub async fn exec_behind_the_store(&self, sql: &str) {
+        let statement = sqlx::AssertSqlSafe(sql.to_string());
+        if self.name.is_some() {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+            sqlx::raw_sql(statement).execute(&mut c).await.expect("exec");
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+            sqlx::raw_sql(statement).execute(&mut c).await.expect("exec");
+        }
+    }
+
     /// Drops the PostgreSQL database (SQLite files go with the directory).
     pub async fn cleanup(self) {
         if let Some(name) = &self.name
