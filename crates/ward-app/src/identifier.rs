@@ -793,7 +793,12 @@ fn name_beside_birth_date(token: &str, relaxed: bool, years: Years) -> bool {
     };
     // Roman numerals read as the day, month or year they write (`mary-jones-12-IV-1961`,
     // `jsmith-xii-iv-mcmlxi`: a helper's attack on the tenth session's head).
-    let as_written = |t: &str| read(t) || romans_read(t).is_some_and(|u| read(&u));
+    // And numbers written in words (`mary-jones-twelve-04-1961`: the tenth session's gaps).
+    let as_written = |t: &str| {
+        read(t)
+            || romans_read(t).is_some_and(|u| read(&u))
+            || number_words_read(t).is_some_and(|u| read(&u) || romans_read(&u).is_some_and(|r| read(&r)))
+    };
     // A sentinel day is a birth date beside an initial (`smith-j-1970-01-01`), or glued to a
     // word (`jsmith19700101`, read so by `without_sentinel_dates`): a helper's attack on
     // `07b80b5`.
@@ -978,6 +983,18 @@ fn digits_unmasked(token: &str) -> Option<String> {
                 j = k;
                 continue;
             }
+            // Or one word of letters between marks (`svc-123-main-45-6789`: a helper's sweep
+            // on the eleventh session).
+            if out.get(j).is_some_and(|c| mark(*c)) {
+                let mut k = j + 1;
+                while k < out.len() && k - j <= 13 && out[k].is_ascii_alphabetic() {
+                    k += 1;
+                }
+                if k > j + 1 && out.get(k).is_some_and(|c| mark(*c)) && out.get(k + 1).is_some_and(u8::is_ascii_digit) {
+                    j = k + 1;
+                    continue;
+                }
+            }
             break;
         }
         for width in [3, 4] {
@@ -1144,6 +1161,18 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool, years: Years) -
             || (listed(before) && one_letter(after))
             || (one_letter(before) && listed(after))
     })
+}
+
+/// `token` with the numbers its words write as digits ([`numbers_in_words`]: a day, a year),
+/// its words joined by `-`; `None` when no word is such a number.
+fn number_words_read(token: &str) -> Option<String> {
+    let lower = token.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let read = numbers_in_words(&words);
+    (read.len() != words.len() || read.iter().zip(&words).any(|(r, w)| r != w)).then(|| read.join("-"))
 }
 
 /// `words` with the numbers written in words as digits: a day (`twelfth`, `twenty first`,
@@ -1458,13 +1487,27 @@ fn labelled_number_as_written(token: &str, relaxed: bool) -> bool {
         // no date HIPAA counts as identifying (`births-2024`).
         if label == Label::Birth {
             let digits = run_of_digits(b, i, false).0;
-            let year_alone = digits == 4
-                && b.get(i..i + 4).is_some_and(|y| y.iter().all(u8::is_ascii_digit))
-                && std::str::from_utf8(&b[i..i + 4])
-                    .ok()
-                    .and_then(|y| y.parse::<u32>().ok())
-                    .is_some_and(|y| (1900..=2099).contains(&y));
-            return digits >= 3 && !year_alone;
+            let end = run_of_digits(b, i, false).1;
+            let groups: Vec<u32> = b[i..end.min(b.len())]
+                .split(|c| !c.is_ascii_digit())
+                .filter(|g| !g.is_empty())
+                .map(|g| {
+                    std::str::from_utf8(g)
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(u32::MAX)
+                })
+                .collect();
+            let year = |y: &u32| (1900..=2099).contains(y);
+            let month = |m: &u32| (1..=12).contains(m);
+            // A year, or a year and a month, names no day (`births-2024-04`, `births-dec-2024`:
+            // a batch of a registry; a helper's false-refusal sweep on the eleventh session).
+            let no_day = match groups.as_slice() {
+                [y] => year(y),
+                [a, b] => (year(a) && month(b)) || (month(a) && year(b)),
+                _ => false,
+            };
+            return digits >= 3 && !no_day;
         }
         let mut j = i;
         let mut after_date = false;
@@ -1830,7 +1873,8 @@ fn roman_numeral(w: &str) -> Option<u32> {
     let total = u32::try_from(total).ok().filter(|t| *t > 0)?;
     // Only a numeral written as numerals are: the canonical spelling of its value, or a word of
     // six numerals or more (`mdcccclxi` is 1961 written loosely: a fourth helper).
-    (to_roman(total) == w || w.len() >= 6).then_some(total)
+    // The clock face's `iiii` is 4 (the tenth session's gaps).
+    (to_roman(total) == w || w.len() >= 6 || w == "iiii").then_some(total)
 }
 
 fn to_roman(mut n: u32) -> String {
@@ -3101,6 +3145,8 @@ mod tests {
             "svc-123-a-b-45-6789",
             "svc-555-ab-123-cd-4567",
             "123a45b6789svc",
+            "svc-123-main-45-6789",
+            "svc-123-abcdefg-45-6789",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");
@@ -3116,6 +3162,12 @@ mod tests {
             "dob-iv-12",
             "born-apr-12",
             "pt-dob-1204",
+            "birthday-12-04",
+            "births-may-12",
+            // Numbers in words, the clock face's four (a helper's sweep on the eleventh session).
+            "mary-jones-twelve-04-1961",
+            "mary-jones-12-iiii-1961",
+            "mary-jones-iiii-12-1961",
         ] {
             let e = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
@@ -3128,6 +3180,16 @@ mod tests {
         }
         for token in [
             "births-2024",
+            "births-2024-04",
+            "births-dec-2024",
+            "birth-apr-2024",
+            "births-12-2024",
+            "births-q4-2024",
+            "birth-registry-2024-04",
+            "dob-validator-v2-1",
+            "one-two-three",
+            "twelve-factor-app",
+            "release-twenty-twenty-four",
             "birth-v2",
             "birthday-service-2024",
             "release-2024a05b01",

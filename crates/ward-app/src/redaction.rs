@@ -9,7 +9,7 @@
 //! The log records which key there is (since 2026-12-07's eleventh session): every entry that
 //! holds a fingerprint under the key holds the key's *check* beside it, `key_check` (the key's
 //! fingerprint of a fixed text, which tells one key from another and nothing else; an author's
-//! `key_check` is the same text's), and the projection `installation` keeps the latest. A store
+//! `key_check` is the same text's), and the projection `installation_keys` keeps each. A store
 //! whose `ward_meta` row was lost (a restore that left it out, a deleted row) while its log
 //! recorded a check refuses to make a new key, and a key that does not make the recorded check
 //! is refused: fingerprints recorded under the old key (authors, the one-release index,
@@ -29,8 +29,10 @@ pub const META_KEY: &str = "redaction-fingerprint-key";
 /// The member of an entry's payload holding the check of the key its fingerprints were made
 /// under (an author's too: `authors[].key_check`).
 pub const KEY_CHECK_MEMBER: &str = "key_check";
-/// The projection holding the recorded check (collection, key).
-const RECORDED: (&str, &str) = ("installation", "key");
+/// The projection holding each key check the log records, keyed by the check (one row in an
+/// installation that never lost its key): a write under a remade key beside a deleted row
+/// leaves the old check's row for fsck to find missing, not overwritten.
+const RECORDED: &str = "installation_keys";
 
 /// A key's check: its fingerprint of a fixed text (tells keys apart, reveals nothing of one) —
 /// the text an author's `key_check` is the fingerprint of.
@@ -56,14 +58,15 @@ fn read(stored: Option<String>) -> Result<Option<FingerprintKey>, AppError> {
         .transpose()
 }
 
-/// The check the log records for this installation's key, with its entry, if any.
-async fn recorded_check(store: &dyn Store) -> Result<Option<(String, u64)>, AppError> {
-    let Some(doc) = store.projection(RECORDED.0, RECORDED.1).await? else {
-        return Ok(None);
-    };
-    let check = doc.get(KEY_CHECK_MEMBER).and_then(Value::as_str).map(str::to_string);
-    let seq = doc.get("seq").and_then(Value::as_u64).unwrap_or_default();
-    Ok(check.map(|c| (c, seq)))
+/// The checks the log records for this installation's key, each with the latest entry
+/// holding it.
+async fn recorded_checks(store: &dyn Store) -> Result<Vec<(String, u64)>, AppError> {
+    Ok(store
+        .projection_list(RECORDED)
+        .await?
+        .into_iter()
+        .map(|(check, doc)| (check, doc.get("seq").and_then(Value::as_u64).unwrap_or_default()))
+        .collect())
 }
 
 fn lost(seq: u64) -> AppError {
@@ -96,14 +99,15 @@ fn mismatched(seq: u64) -> AppError {
     )
 }
 
-/// Holds `stored` (this store's key, if any) against the check the log recorded.
+/// Holds `stored` (this store's key, if any) against the checks the log recorded.
 fn held_against(
     stored: Option<FingerprintKey>,
-    recorded: Option<(String, u64)>,
+    recorded: &[(String, u64)],
 ) -> Result<Option<FingerprintKey>, AppError> {
-    match (stored, recorded) {
-        (Some(k), Some((check, seq))) if key_check(&k) != check => Err(mismatched(seq)),
-        (None, Some((_, seq))) => Err(lost(seq)),
+    let latest = recorded.iter().map(|(_, seq)| *seq).max();
+    match (stored, latest) {
+        (Some(k), Some(seq)) if !recorded.iter().any(|(check, _)| *check == key_check(&k)) => Err(mismatched(seq)),
+        (None, Some(seq)) => Err(lost(seq)),
         (k, _) => Ok(k),
     }
 }
@@ -113,7 +117,7 @@ fn held_against(
 /// is not the recorded key, is an error.
 pub async fn existing_key(store: &dyn Store) -> Result<Option<FingerprintKey>, AppError> {
     let stored = read(store.get_meta(META_KEY).await?)?;
-    held_against(stored, recorded_check(store).await?)
+    held_against(stored, &recorded_checks(store).await?)
 }
 
 /// This installation's key: read from `ward_meta`, or created there on first use. Refused when
@@ -148,8 +152,8 @@ fn check_in(payload: &Value) -> Option<&str> {
         .filter(|c| c.starts_with(ward_evidence::redact::SCHEME))
 }
 
-/// Projects the latest key check the log records (every entry's is the same key's: a key that
-/// does not make the recorded check is refused before anything is written).
+/// Projects each key check the log records (every entry's is the same key's: a key that does not
+/// make a recorded check is refused before anything is written).
 pub struct InstallationKeyProjector;
 
 impl Projector for InstallationKeyProjector {
@@ -163,8 +167,8 @@ impl Projector for InstallationKeyProjector {
         };
         match check_in(p) {
             Some(check) => vec![ProjectionOp::put_stamped(
-                RECORDED.0,
-                RECORDED.1.into(),
+                RECORDED,
+                check.to_string(),
                 e,
                 &json!({ KEY_CHECK_MEMBER: check }),
             )],

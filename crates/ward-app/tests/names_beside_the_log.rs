@@ -776,3 +776,77 @@ async fn a_custom_types_schema_never_reaches_a_leaf() {
     assert_eq!(leaves(&ledger).await.len(), l.len());
     db.cleanup().await;
 }
+
+/// A change of many authors is larger than a leaf keeps inline: its payload is stored out of
+/// line, and it is still a change — listed, read, and every author still unable to sign it —
+/// and the check of the key its authors' fingerprints were made under is still recorded (a
+/// helper's find on the eleventh session: sixty authors made a change `ward change list` did
+/// not show, and a lost key was remade over it).
+#[tokio::test]
+async fn a_change_of_sixty_authors_is_a_change_and_records_its_key() {
+    let (db, ledger, ci) = fresh().await;
+    let commits: Vec<ward_app::changes::Commit> = (0..60)
+        .map(|i| ward_app::changes::Commit {
+            sha: format!("9f86d081884c7d659a2feaa0c55ad015a3bf{:04x}", i + 0xa1b0),
+            author: format!(
+                "dev.number.{}@corp.com",
+                ["one", "two", "three", "four", "five", "six"][i as usize % 6]
+            )
+            .replace(
+                "@",
+                &format!(
+                    ".{}@",
+                    ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][i as usize / 6]
+                ),
+            ),
+            time: None,
+        })
+        .collect();
+    let req = ward_app::changes::ChangeRequest {
+        title: "Many hands".into(),
+        kind: "normal".into(),
+        commits,
+        ..Default::default()
+    };
+    let rules = ward_core::approval::ApprovalRules::default();
+    let change = ward_app::changes::open(&ledger, &ci, &Default::default(), &rules, &req, false)
+        .await
+        .expect("open");
+    assert_eq!(change.authors.len(), 60);
+    let size = ledger.store().head().await.expect("head").size();
+    let last = ledger
+        .store()
+        .entries(size - 1, 1)
+        .await
+        .expect("entries")
+        .remove(0)
+        .leaf;
+    assert!(
+        String::from_utf8_lossy(&last).contains(r#""payload":{"digest""#),
+        "kept out of line"
+    );
+    let listed = ward_app::changes::list(&ledger).await.expect("list");
+    assert!(listed.iter().any(|c| c.id == change.id), "the change is listed");
+    let read = ward_app::changes::get(&ledger, &change.id)
+        .await
+        .expect("get")
+        .expect("held");
+    let approver = |id: &str| Identity {
+        id: id.into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Approver],
+    };
+    ward_app::changes::check_decider(&approver("user:dev.number.three.a"), &read, &rules).expect_err("an author signs");
+    ward_app::changes::check_decider(&approver("user:quinn"), &read, &rules).expect("another person signs");
+    // The key its authors' fingerprints were made under is recorded: lost, it is not remade.
+    db.exec_behind_the_store(&format!(
+        "DELETE FROM ward_meta WHERE key = '{}'",
+        ward_app::redaction::META_KEY
+    ))
+    .await;
+    let e = ward_app::redaction::installation_key(ledger.store().as_ref())
+        .await
+        .expect_err("remade");
+    assert_eq!(e.code, "installation_key_lost");
+    db.cleanup().await;
+}

@@ -1000,12 +1000,14 @@ impl<'g> Backend<'g> {
                         ops::check_named_actor(&e.actor.id).map_err(api_failure)?;
                     }
                 }
-                Ok(ops::append_submitted(ledger, events).await.map_err(|e| {
-                    Failure::new(
+                Ok(ops::append_submitted(ledger, events).await.map_err(|e| match e.kind {
+                    // The store's failure, not the event's (a lost installation key): its own hint.
+                    ward_app::Kind::Internal => api_failure(e),
+                    _ => anyhow::Error::from(Failure::new(
                         "append_refused",
                         e.message,
                         "fix the event and retry; nothing was written",
-                    )
+                    )),
                 })?)
             }
             Backend::Remote(r) => {

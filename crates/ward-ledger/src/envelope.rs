@@ -199,7 +199,31 @@ impl NewEvent {
     }
 }
 
+impl SealedEvent {
+    /// The event as projectors see it: its whole payload inline, wherever the leaf keeps it.
+    pub fn projected(&self) -> EventEnvelope {
+        self.envelope
+            .with_payload(self.blob.as_ref().map(|(_, b)| b.as_slice()))
+    }
+}
+
 impl EventEnvelope {
+    /// This event with an out-of-line payload read back from `bytes` (the stored payload, whose
+    /// digest the leaf holds), so that a large event is projected as a small one is: before,
+    /// a projector saw only `{"digest": …}` and a change of many authors or a large scan was
+    /// recorded but never projected. Bytes absent, or not the payload the digest names, leave
+    /// the event as it is.
+    pub fn with_payload(&self, bytes: Option<&[u8]>) -> EventEnvelope {
+        let mut out = self.clone();
+        if let (Payload::Digest { sha256: digest, .. }, Some(bytes)) = (&self.payload, bytes)
+            && *digest == format!("sha256:{}", sha256(bytes).to_hex())
+            && let Ok(value) = serde_json::from_slice::<Value>(bytes)
+        {
+            out.payload = Payload::Inline(value);
+        }
+        out
+    }
+
     /// Parses leaf bytes, insisting on the canonical form so that one event has one encoding.
     pub fn from_leaf(leaf: &[u8]) -> Result<EventEnvelope, EnvelopeError> {
         if leaf.len() > MAX_LEAF_LEN {

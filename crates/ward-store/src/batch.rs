@@ -83,9 +83,10 @@ pub fn prepare(
                 out.nodes.push((id, nh));
             }
         }
+        // Projectors see the whole payload, also one kept out of line.
+        let projected = sealed.projected();
         for p in projectors {
-            out.ops
-                .extend(p.project(&sealed.envelope).into_iter().map(|op| (seq, op)));
+            out.ops.extend(p.project(&projected).into_iter().map(|op| (seq, op)));
         }
         if let Some(blob) = sealed.blob {
             out.blobs.push(blob);

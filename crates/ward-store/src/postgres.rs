@@ -622,7 +622,19 @@ impl Store for PgStore {
             }
             for r in &rows {
                 let leaf: Vec<u8> = r.try_get("leaf")?;
-                derived.apply_entry(to_u64(r.try_get("seq")?, "seq")?, &leaf, projectors)?;
+                let stored = match ward_ledger::envelope::LeafHeader::from_leaf(&leaf)
+                    .ok()
+                    .and_then(|h| h.payload_digest)
+                {
+                    Some((digest, _)) => {
+                        sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM ledger_blobs WHERE digest = $1")
+                            .bind(digest)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    }
+                    None => None,
+                };
+                derived.apply_entry(to_u64(r.try_get("seq")?, "seq")?, &leaf, stored.as_deref(), projectors)?;
                 next += 1;
             }
         }
@@ -710,6 +722,17 @@ impl Store for PgStore {
                 let leaf: Vec<u8> = r.try_get("leaf")?;
                 let env = ward_ledger::EventEnvelope::from_leaf(&leaf)
                     .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+                // Projected with its whole payload, as on append.
+                let stored = match &env.payload {
+                    ward_ledger::Payload::Digest { sha256, .. } => {
+                        sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM ledger_blobs WHERE digest = $1")
+                            .bind(sha256)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    }
+                    ward_ledger::Payload::Inline(_) => None,
+                };
+                let env = env.with_payload(stored.as_deref());
                 for p in projectors {
                     ops.extend(p.project(&env).into_iter().map(|op| (env.seq, op)));
                 }

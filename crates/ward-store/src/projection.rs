@@ -287,6 +287,7 @@ impl DerivedState {
         &mut self,
         seq: u64,
         leaf: &[u8],
+        stored_payload: Option<&[u8]>,
         projectors: &[std::sync::Arc<dyn Projector>],
     ) -> Result<(), crate::StoreError> {
         if seq != self.entries {
@@ -315,7 +316,11 @@ impl DerivedState {
                 }
             }
         }
-        self.apply(&env, projectors);
+        if let ward_ledger::Payload::Digest { sha256, .. } = &env.payload {
+            self.payloads.insert(sha256.clone());
+        }
+        // Projected with its whole payload, as on append.
+        self.apply(&env.with_payload(stored_payload), projectors);
         Ok(())
     }
 
