@@ -1178,7 +1178,7 @@ fn number_words_read(token: &str) -> Option<String> {
 /// `words` with the numbers written in words as digits: a day (`twelfth`, `twenty first`,
 /// `thirty-one`) and a year (`nineteen sixty one`, `nineteen sixty-one`); other words as they
 /// are.
-fn numbers_in_words(words: &[&str]) -> Vec<String> {
+pub(crate) fn numbers_in_words(words: &[&str]) -> Vec<String> {
     const UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
     const TEENS: [&str; 10] = [
         "ten",
@@ -1417,9 +1417,8 @@ fn labelled_number(token: &str, relaxed: bool) -> bool {
         })
 }
 
-/// `token` with each whole word that names a month (`apr`, `april`, `sept`) written as its two
-/// digits; `None` when there is none.
-fn months_read(token: &str) -> Option<String> {
+/// The month a word names (`apr`, `april`, `sept`, in any case), 1-12.
+pub(crate) fn month_number(word: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
@@ -1437,6 +1436,18 @@ fn months_read(token: &str) -> Option<String> {
         "november",
         "december",
     ];
+    let w = word.to_ascii_lowercase();
+    let w = if w == "sept" { "sep".to_string() } else { w };
+    MONTHS
+        .iter()
+        .position(|m| *m == w)
+        .or_else(|| LONG.iter().position(|m| *m == w))
+        .map(|m| m as u32 + 1)
+}
+
+/// `token` with each whole word that names a month ([`month_number`]) written as its two
+/// digits; `None` when there is none.
+fn months_read(token: &str) -> Option<String> {
     let mut out = String::with_capacity(token.len());
     let mut changed = false;
     let mut rest = token;
@@ -1448,14 +1459,9 @@ fn months_read(token: &str) -> Option<String> {
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(word_on.len());
         let (word, after) = word_on.split_at(end);
-        let w = word.to_ascii_lowercase();
-        let month = MONTHS
-            .iter()
-            .position(|m| *m == w || w == "sept" && *m == "sep")
-            .or_else(|| LONG.iter().position(|m| *m == w));
-        match month {
+        match month_number(word) {
             Some(m) => {
-                out.push_str(&format!("{:02}", m + 1));
+                out.push_str(&format!("{m:02}"));
                 changed = true;
             }
             None => out.push_str(word),

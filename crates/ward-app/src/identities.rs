@@ -403,7 +403,26 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
     // MCMLXI` was kept in every signature: a helper's attack on the tenth session's head; a
     // generation's `III` is one number).
     let read = crate::identifier::romans_of(name, 3).unwrap_or_else(|| name.to_string());
-    let digits = read.chars().filter(char::is_ascii_digit).count();
+    // Numbers written in words count as their digits too, and a month's name beside a number
+    // is a date (`born April twelfth nineteen sixty-one`, `born April 12`: the tenth session's
+    // gaps; `April Jones` and `Corrie ten Boom` are names).
+    let words: Vec<String> = read
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let numbers = crate::identifier::numbers_in_words(&words);
+    let digits = numbers
+        .iter()
+        .flat_map(|w| w.chars())
+        .filter(char::is_ascii_digit)
+        .count();
+    let number = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
+    let month = |w: &str| crate::identifier::month_number(w).is_some();
+    let dated = numbers
+        .windows(2)
+        .any(|p| (month(&p[0]) && number(&p[1])) || (number(&p[0]) && month(&p[1])));
     // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
     // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
     // characters and white space but the space.
@@ -414,7 +433,7 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
             !(c.is_numeric() || c.is_control() || c.is_whitespace())
         }
     });
-    if !shaped || digits > 2 {
+    if !shaped || digits > 2 || dated {
         return Err(AppError::invalid(
             "a printed name is a person's name: letters, spaces and . ' - , ( ), at most two digits",
             "give the name the person signs with; it is shown beside every signature",
@@ -441,6 +460,11 @@ mod printed_name_tests {
             "Mary Jones b. XII IV MCMLXI",
             "Mary Jones MCMLXI",
             "Mary Jones DOB XII IV LXI",
+            // A date in words, a day and a month (the tenth session's gaps).
+            "Mary Jones born April twelfth nineteen sixty-one",
+            "Mary Jones born April 12",
+            "Mary Jones 12 April",
+            "Mary Jones born twelve April",
         ] {
             let e = check_printed_name(attack).expect_err(attack);
             assert!(
@@ -464,6 +488,11 @@ mod printed_name_tests {
             "Thomas Xi III",
             "Mary Vi Tran IV",
             "Robert Xi Jr. II",
+            // Months and numbers that are names.
+            "April Jones",
+            "June May Carter",
+            "Corrie ten Boom",
+            "Jan Novak 2",
         ] {
             if let Err(e) = check_printed_name(name) {
                 panic!("{name}: {e:?}");
