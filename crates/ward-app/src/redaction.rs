@@ -114,10 +114,44 @@ fn held_against(
 
 /// This installation's key when it has one (a read never creates it: without a key, no
 /// fingerprint made under one exists). A key the log recorded but this store lost, or one that
-/// is not the recorded key, is an error.
+/// is not the recorded key, is an error. Where the state tables hold several checks — a key
+/// remade after its row and theirs were deleted behind Ward's back, and the tables rebuilt: a
+/// helper's attack on the eleventh session, which then registered a second digest for one
+/// release — the installation's key is the one the log recorded first, read from the log.
 pub async fn existing_key(store: &dyn Store) -> Result<Option<FingerprintKey>, AppError> {
     let stored = read(store.get_meta(META_KEY).await?)?;
-    held_against(stored, &recorded_checks(store).await?)
+    let mut recorded = recorded_checks(store).await?;
+    if recorded.len() > 1 {
+        recorded = first_recorded_check(store).await?.into_iter().collect();
+    }
+    held_against(stored, &recorded)
+}
+
+/// The first key check the log holds, with its entry: read from the log itself (every entry,
+/// payloads kept out of line too), which only several recorded checks call for.
+async fn first_recorded_check(store: &dyn Store) -> Result<Option<(String, u64)>, AppError> {
+    let size = store.head().await?.size();
+    let mut next = 0;
+    while next < size {
+        let chunk = store.entries(next, 1000).await?;
+        let Some(last) = chunk.last() else { break };
+        next = last.seq + 1;
+        for e in chunk {
+            let Ok(env) = EventEnvelope::from_leaf(&e.leaf) else {
+                continue;
+            };
+            let stored = match &env.payload {
+                Payload::Digest { sha256, .. } => store.blob(sha256).await?,
+                Payload::Inline(_) => None,
+            };
+            if let Payload::Inline(p) = &env.with_payload(stored.as_deref()).payload
+                && let Some(check) = check_in(p)
+            {
+                return Ok(Some((check.to_string(), e.seq)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// This installation's key: read from `ward_meta`, or created there on first use. Refused when
