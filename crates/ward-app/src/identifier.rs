@@ -797,7 +797,7 @@ fn name_beside_birth_date(token: &str, relaxed: bool, years: Years) -> bool {
     let as_written = |t: &str| {
         read(t)
             || romans_read(t).is_some_and(|u| read(&u))
-            || number_words_read(t).is_some_and(|u| read(&u) || romans_read(&u).is_some_and(|r| read(&r)))
+            || number_words_read_up_to(t, 99).is_some_and(|u| read(&u) || romans_read(&u).is_some_and(|r| read(&r)))
     };
     // A sentinel day is a birth date beside an initial (`smith-j-1970-01-01`), or glued to a
     // word (`jsmith19700101`, read so by `without_sentinel_dates`): a helper's attack on
@@ -983,17 +983,29 @@ fn digits_unmasked(token: &str) -> Option<String> {
                 j = k;
                 continue;
             }
-            // Or one word of letters between marks (`svc-123-main-45-6789`: a helper's sweep
-            // on the eleventh session).
-            if out.get(j).is_some_and(|c| mark(*c)) {
-                let mut k = j + 1;
-                while k < out.len() && k - j <= 13 && out[k].is_ascii_alphabetic() {
-                    k += 1;
+            // Or one or two words of letters between marks (`svc-123-main-45-6789`,
+            // `mjones-123-main-street-45-6789`: a helper's sweeps on the eleventh session).
+            let mut k = j;
+            for _ in 0..2 {
+                if !out.get(k).is_some_and(|c| mark(*c)) {
+                    break;
                 }
-                if k > j + 1 && out.get(k).is_some_and(|c| mark(*c)) && out.get(k + 1).is_some_and(u8::is_ascii_digit) {
-                    j = k + 1;
-                    continue;
+                let start = k + 1;
+                let mut e = start;
+                while e < out.len() && e - start < 13 && out[e].is_ascii_alphabetic() {
+                    e += 1;
                 }
+                if e == start || !out.get(e).is_some_and(|c| mark(*c)) {
+                    break;
+                }
+                k = e;
+                if out.get(k + 1).is_some_and(u8::is_ascii_digit) {
+                    break;
+                }
+            }
+            if k > j && out.get(k + 1).is_some_and(u8::is_ascii_digit) {
+                j = k + 1;
+                continue;
             }
             break;
         }
@@ -1163,15 +1175,15 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool, years: Years) -
     })
 }
 
-/// `token` with the numbers its words write as digits ([`numbers_in_words`]: a day, a year),
-/// its words joined by `-`; `None` when no word is such a number.
-fn number_words_read(token: &str) -> Option<String> {
+/// `token` with the numbers its words write as digits ([`numbers_in_words_up_to`]: a number
+/// up to `max`, a year), its words joined by `-`; `None` when no word is such a number.
+fn number_words_read_up_to(token: &str, max: u32) -> Option<String> {
     let lower = token.to_ascii_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let read = numbers_in_words(&words);
+    let read = numbers_in_words_up_to(&words, max);
     (read.len() != words.len() || read.iter().zip(&words).any(|(r, w)| r != w)).then(|| read.join("-"))
 }
 
@@ -1179,6 +1191,13 @@ fn number_words_read(token: &str) -> Option<String> {
 /// `thirty-one`) and a year (`nineteen sixty one`, `nineteen sixty-one`); other words as they
 /// are.
 pub(crate) fn numbers_in_words(words: &[&str]) -> Vec<String> {
+    numbers_in_words_up_to(words, 31)
+}
+
+/// [`numbers_in_words`] reading every number under `max + 1` (at most 99), and `zero`, as
+/// digits: a person's number written digit by digit or in pairs (`two-one-nine`,
+/// `forty-five`).
+fn numbers_in_words_up_to(words: &[&str], max: u32) -> Vec<String> {
     const UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
     const TEENS: [&str; 10] = [
         "ten",
@@ -1256,8 +1275,13 @@ pub(crate) fn numbers_in_words(words: &[&str]) -> Vec<String> {
             i += 1 + len;
             continue;
         }
+        if max > 31 && words[i] == "zero" {
+            out.push("0".into());
+            i += 1;
+            continue;
+        }
         match under_hundred(i) {
-            Some((n, len)) if n <= 31 => {
+            Some((n, len)) if n <= max => {
                 out.push(n.to_string());
                 i += len;
             }
@@ -1284,35 +1308,7 @@ fn birth_date_words(words: &[&str], years: Years) -> Option<usize> {
     // `04.12.1961`): `payments-1.2.1950` is a version with a build counter (the review of this
     // session).
     let two = |s: &str, max: u32| s.len() == 2 && number(s, max);
-    let month_name = |s: &str| {
-        [
-            "jan",
-            "feb",
-            "mar",
-            "apr",
-            "may",
-            "jun",
-            "jul",
-            "aug",
-            "sep",
-            "sept",
-            "oct",
-            "nov",
-            "dec",
-            "january",
-            "february",
-            "march",
-            "april",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ]
-        .contains(&s)
-    };
+    let month_name = |s: &str| month_number(s).is_some();
     let w = *words.first()?;
     let parts: Vec<&str> = w.split(['-', '.', '/']).collect();
     // Anywhere in the word: digits before the date hide nothing (`smith-j-1-1961-04-12`, read
@@ -1417,31 +1413,70 @@ fn labelled_number(token: &str, relaxed: bool) -> bool {
         })
 }
 
-/// The month a word names (`apr`, `april`, `sept`, in any case), 1-12.
+/// The month a word names, 1-12, in any case: English (`apr`, `april`, `sept`) and the names
+/// and abbreviations of French, Spanish, Portuguese, Italian, German and Dutch (`avril`,
+/// `abril`, `marzo`, `okt`, `mai`, `mei`: a helper's sweep on the eleventh session found
+/// `mary-jones-12-abril-1961` and `Mary Jones 12 Avril` passed) — not those that are common
+/// English words (`set`, `out`, `gen`, `mag`, `ago`).
 pub(crate) fn month_number(word: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    const MONTHS: [&[&str]; 12] = [
+        &[
+            "jan", "january", "janvier", "enero", "ene", "janeiro", "gennaio", "januar", "januari", "jänner",
+        ],
+        &[
+            "feb",
+            "february",
+            "fevrier",
+            "février",
+            "fev",
+            "fév",
+            "febrero",
+            "fevereiro",
+            "febbraio",
+            "februar",
+            "februari",
+        ],
+        &[
+            "mar", "march", "mars", "marzo", "março", "marco", "märz", "maerz", "marz", "mrz", "maart", "mrt",
+        ],
+        &["apr", "april", "avril", "avr", "abril", "abr", "aprile"],
+        &["may", "mai", "mayo", "maio", "maggio", "mei"],
+        &["jun", "june", "juin", "junio", "junho", "giugno", "giu", "juni"],
+        &[
+            "jul", "july", "juillet", "juil", "julio", "julho", "luglio", "lug", "juli",
+        ],
+        &["aug", "august", "aout", "août", "agosto", "augustus"],
+        &[
+            "sep",
+            "sept",
+            "september",
+            "septembre",
+            "septiembre",
+            "setiembre",
+            "setembro",
+            "settembre",
+        ],
+        &[
+            "oct", "october", "octobre", "octubre", "outubro", "ottobre", "ott", "oktober", "okt",
+        ],
+        &["nov", "november", "novembre", "noviembre", "novembro"],
+        &[
+            "dec",
+            "december",
+            "decembre",
+            "décembre",
+            "diciembre",
+            "dic",
+            "dezembro",
+            "dez",
+            "dicembre",
+            "dezember",
+        ],
     ];
-    const LONG: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    let w = word.to_ascii_lowercase();
-    let w = if w == "sept" { "sep".to_string() } else { w };
+    let w = word.to_lowercase();
     MONTHS
         .iter()
-        .position(|m| *m == w)
-        .or_else(|| LONG.iter().position(|m| *m == w))
+        .position(|names| names.contains(&w.as_str()))
         .map(|m| m as u32 + 1)
 }
 
@@ -1489,31 +1524,44 @@ fn labelled_number_as_written(token: &str, relaxed: bool) -> bool {
                 && (!relaxed || strong || b[from] == b'0' || (9..=10).contains(&digits))
         };
         // After a birth label a day and a month are enough (`mary-jones-dob-12-04`: the tenth
-        // session's gaps); one or two digits are a version's (`birth-v2`), and a year alone is
-        // no date HIPAA counts as identifying (`births-2024`).
+        // session's gaps) — what reads as one: two numbers of a day and a month in either
+        // order, three or four digits of them (`dob-1204`), or those beside a year; a year, or
+        // a year and a month, names no day (`births-2024`, `births-2024-04`, `births-dec-2024`:
+        // a registry's batch), and a version glued to `v` or `x` is none (`birthday-v3-12`,
+        // `birthday-x86-64`: a helper's false-refusal sweep on the eleventh session).
         if label == Label::Birth {
-            let digits = run_of_digits(b, i, false).0;
-            let end = run_of_digits(b, i, false).1;
-            let groups: Vec<u32> = b[i..end.min(b.len())]
+            if i > 0 && matches!(b[i - 1], b'v' | b'V' | b'x' | b'X') {
+                return false;
+            }
+            let (digits, end) = run_of_digits(b, i, false);
+            let groups: Vec<&[u8]> = b[i..end.min(b.len())]
                 .split(|c| !c.is_ascii_digit())
                 .filter(|g| !g.is_empty())
-                .map(|g| {
-                    std::str::from_utf8(g)
-                        .ok()
-                        .and_then(|t| t.parse().ok())
-                        .unwrap_or(u32::MAX)
-                })
                 .collect();
-            let year = |y: &u32| (1900..=2099).contains(y);
-            let month = |m: &u32| (1..=12).contains(m);
-            // A year, or a year and a month, names no day (`births-2024-04`, `births-dec-2024`:
-            // a batch of a registry; a helper's false-refusal sweep on the eleventh session).
+            let n = |g: &[u8]| {
+                std::str::from_utf8(g)
+                    .ok()
+                    .and_then(|t| t.parse::<u32>().ok())
+                    .unwrap_or(u32::MAX)
+            };
+            let year = |g: &[u8]| g.len() == 2 || (g.len() == 4 && (1900..=2099).contains(&n(g)));
+            let month = |g: &[u8]| g.len() <= 2 && (1..=12).contains(&n(g));
+            let day_month = |a: &[u8], b: &[u8]| {
+                let day = |g: &[u8]| g.len() <= 2 && (1..=31).contains(&n(g));
+                (day(a) && month(b)) || (month(a) && day(b))
+            };
             let no_day = match groups.as_slice() {
                 [y] => year(y),
-                [a, b] => (year(a) && month(b)) || (month(a) && year(b)),
+                [a, b] => (a.len() == 4 && year(a) && month(b)) || (month(a) && b.len() == 4 && year(b)),
                 _ => false,
             };
-            return digits >= 3 && !no_day;
+            let dated = match groups.as_slice() {
+                [g] if (3..=4).contains(&g.len()) => day_month(&g[..g.len() - 2], &g[g.len() - 2..]),
+                [a, b] => day_month(a, b),
+                [a, b, c] => (year(c) && day_month(a, b)) || (year(a) && day_month(b, c)),
+                _ => false,
+            };
+            return (dated || digits >= 6) && !no_day;
         }
         let mut j = i;
         let mut after_date = false;
@@ -1745,37 +1793,12 @@ pub fn check_author_identity(identity: &str) -> Result<(), AppError> {
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
         .collect();
-    const MONTHS: [&str; 24] = [
-        "jan",
-        "january",
-        "feb",
-        "february",
-        "mar",
-        "march",
-        "apr",
-        "april",
-        "may",
-        "jun",
-        "june",
-        "jul",
-        "july",
-        "aug",
-        "august",
-        "sep",
-        "sept",
-        "september",
-        "oct",
-        "october",
-        "nov",
-        "november",
-        "dec",
-        "december",
-    ];
+
     const BIRTH: [&str; 6] = ["dob", "birth", "born", "bday", "birthday", "bdate"];
     let dated = numbers >= 1
         && words
             .iter()
-            .any(|w| MONTHS.contains(&w.as_str()) || BIRTH.contains(&w.as_str()));
+            .any(|w| month_number(w).is_some() || BIRTH.contains(&w.as_str()));
     let roman_year = words
         .iter()
         .any(|w| roman_numeral(w).is_some_and(|y| (1900..=2099).contains(&y)));
@@ -2133,10 +2156,18 @@ fn domain_after(lower: &str, at: usize) -> String {
 /// [`check_number`] of `token` with the letters that stand in for digits read as digits
 /// (`219o451loo` is `2190451100`: a helper's attack on `1d87e6e`, in a user and a token name).
 pub fn check_number_unmasked(field: &str, token: &str) -> Result<(), AppError> {
-    match digits_unmasked(token) {
-        Some(unmasked) => refuse_number(field, longest_number(&unmasked, false)),
-        None => Ok(()),
+    if let Some(unmasked) = digits_unmasked(token) {
+        refuse_number(field, longest_number(&unmasked, false))?;
     }
+    // Numbers written in words read as their digits (`mjones-123-forty-five-6789`,
+    // `one-two-three-…`: a helper's sweep on the eleventh session).
+    if let Some(read) = number_words_read_up_to(token, 99) {
+        refuse_number(field, longest_number(&read, false))?;
+        if let Some(unmasked) = digits_unmasked(&read) {
+            refuse_number(field, longest_number(&unmasked, false))?;
+        }
+    }
+    Ok(())
 }
 
 /// [`check_number`] for a git ref a bot may name after a version (`dependabot/npm_and_yarn/
@@ -2334,7 +2365,7 @@ fn label_before(b: &[u8], at: usize) -> Option<Label> {
 /// `subscriber`, `enrollee`, `beneficiar` (`patients`, `members`, `ssnumber`, `memberid`).
 fn person_label(word: &str) -> Option<Label> {
     const EXACT: &[&str] = &[
-        "ssn", "mrn", "dob", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin", "born",
+        "ssn", "mrn", "dob", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin", "born", "bday", "bdate",
     ];
     const PREFIX: &[&str] = &[
         "ssn",
@@ -2356,7 +2387,7 @@ fn person_label(word: &str) -> Option<Label> {
     ];
     let singular = word.strip_suffix('s').unwrap_or(word);
     let label = EXACT.contains(&word) || EXACT.contains(&singular) || PREFIX.iter().any(|p| word.starts_with(p));
-    let birth = matches!(singular, "dob" | "born") || word.starts_with("birth");
+    let birth = matches!(singular, "dob" | "born" | "bday" | "bdate") || word.starts_with("birth");
     label.then_some(if birth { Label::Birth } else { Label::Number })
 }
 
@@ -3153,6 +3184,9 @@ mod tests {
             "123a45b6789svc",
             "svc-123-main-45-6789",
             "svc-123-abcdefg-45-6789",
+            "mjones-123-main-street-45-6789",
+            "mjones-123-forty-five-6789",
+            "mjones-one-two-three-four-five-six-seven-eight-nine",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");
@@ -3170,6 +3204,10 @@ mod tests {
             "pt-dob-1204",
             "birthday-12-04",
             "births-may-12",
+            "mary-jones-bday-12-04",
+            "mary-jones-12-abril-1961",
+            "mary-jones-12-okt-1961",
+            "mjones-12-04-sixty-one",
             // Numbers in words, the clock face's four (a helper's sweep on the eleventh session).
             "mary-jones-twelve-04-1961",
             "mary-jones-12-iiii-1961",
@@ -3186,6 +3224,16 @@ mod tests {
         }
         for token in [
             "births-2024",
+            "birthday-v3-12",
+            "birthday-x86-64",
+            "dob-1-2-3",
+            "born-1-2-3",
+            "birthday-api-2-0-1",
+            "team-seven-2024-05-01",
+            "one-two-three",
+            "top-ten-2024",
+            "marco-polo-api",
+            "set-12-2024",
             "births-2024-04",
             "births-dec-2024",
             "birth-apr-2024",

@@ -404,8 +404,9 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
     // generation's `III` is one number).
     let read = crate::identifier::romans_of(name, 3).unwrap_or_else(|| name.to_string());
     // Numbers written in words count as their digits too, and a month's name beside a number
-    // is a date (`born April twelfth nineteen sixty-one`, `born April 12`: the tenth session's
-    // gaps; `April Jones` and `Corrie ten Boom` are names).
+    // in digits is a date (`born April twelfth nineteen sixty-one`, `born April 12`, `12 Avril`:
+    // the tenth session's gaps; `April Jones`, `Corrie ten Boom`, `May Ten Eyck` and
+    // `Jan Seven` are names: a helper's sweep on the eleventh session).
     let words: Vec<String> = read
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -420,9 +421,9 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         .count();
     let number = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
     let month = |w: &str| crate::identifier::month_number(w).is_some();
-    let dated = numbers
+    let dated = words
         .windows(2)
-        .any(|p| (month(&p[0]) && number(&p[1])) || (number(&p[0]) && month(&p[1])));
+        .any(|p| (month(p[0]) && number(p[1])) || (number(p[0]) && month(p[1])));
     // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
     // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
     // characters and white space but the space.
@@ -435,7 +436,7 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
     });
     if !shaped || digits > 2 || dated {
         return Err(AppError::invalid(
-            "a printed name is a person's name: letters, spaces and . ' - , ( ), at most two digits",
+            "a printed name is a person's name: letters, spaces and . ' - , ( ), at most two digits and no date (a month beside a number, a number of more than two digits in words)",
             "give the name the person signs with; it is shown beside every signature",
         ));
     }
@@ -464,7 +465,8 @@ mod printed_name_tests {
             "Mary Jones born April twelfth nineteen sixty-one",
             "Mary Jones born April 12",
             "Mary Jones 12 April",
-            "Mary Jones born twelve April",
+            "Mary Jones 12 Avril",
+            "Mary Jones 12 Abril",
         ] {
             let e = check_printed_name(attack).expect_err(attack);
             assert!(
@@ -493,6 +495,12 @@ mod printed_name_tests {
             "June May Carter",
             "Corrie ten Boom",
             "Jan Novak 2",
+            "May Ten Eyck",
+            "Jan ten Brink",
+            "Jun Ten",
+            "Jan Seven",
+            "April Seven",
+            "Marco Rossi",
         ] {
             if let Err(e) = check_printed_name(name) {
                 panic!("{name}: {e:?}");
