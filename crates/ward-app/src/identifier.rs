@@ -798,6 +798,7 @@ fn name_beside_birth_date(token: &str, relaxed: bool, years: Years) -> bool {
         read(t)
             || romans_read(t).is_some_and(|u| read(&u))
             || number_words_read_up_to(t, 99).is_some_and(|u| read(&u) || romans_read(&u).is_some_and(|r| read(&r)))
+            || ordinals_read(t).is_some_and(|u| read(&u))
     };
     // A sentinel day is a birth date beside an initial (`smith-j-1970-01-01`), or glued to a
     // word (`jsmith19700101`, read so by `without_sentinel_dates`): a helper's attack on
@@ -932,6 +933,19 @@ fn digits_unmasked(token: &str) -> Option<String> {
             changed = true;
         }
     }
+    // Read on the look-alike reading and, where that finds none, on the token as written: a
+    // look-alike letter may be a separator (`svc-123g45h6789`, `123x45y6789z`: a helper's sweep
+    // on the eleventh session).
+    if let Some(read) = separators_read(&out).or_else(|| separators_read(b)) {
+        out = read;
+        changed = true;
+    }
+    changed.then(|| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `out` with the letters and marks between an SSN's or a phone number's digit groups (or a
+/// date's) read as `-`; `None` when there are none.
+fn separators_read(out: &[u8]) -> Option<Vec<u8>> {
     // Single letters between digits read as separators where the digits they part are an
     // SSN's or a phone number's groups (`219a45b1100`, `555a867b5309`: a hex word is otherwise
     // passed over whole — a helper's attack on the tenth session's head), wherever those groups
@@ -983,10 +997,10 @@ fn digits_unmasked(token: &str) -> Option<String> {
                 j = k;
                 continue;
             }
-            // Or one or two words of letters between marks (`svc-123-main-45-6789`,
+            // Or one to three words of letters between marks (`svc-123-main-45-6789`,
             // `mjones-123-main-street-45-6789`: a helper's sweeps on the eleventh session).
             let mut k = j;
-            for _ in 0..2 {
+            for _ in 0..3 {
                 if !out.get(k).is_some_and(|c| mark(*c)) {
                     break;
                 }
@@ -1041,24 +1055,23 @@ fn digits_unmasked(token: &str) -> Option<String> {
         }
         i = j.max(i + 1);
     }
-    if !separators.is_empty() {
-        separators.sort_unstable();
-        separators.dedup();
-        let mut read = Vec::with_capacity(out.len());
-        let mut at = 0;
-        for (a, b) in separators {
-            if a < at {
-                continue;
-            }
-            read.extend_from_slice(&out[at..a]);
-            read.push(b'-');
-            at = b;
-        }
-        read.extend_from_slice(&out[at..]);
-        out = read;
-        changed = true;
+    if separators.is_empty() {
+        return None;
     }
-    changed.then(|| String::from_utf8_lossy(&out).into_owned())
+    separators.sort_unstable();
+    separators.dedup();
+    let mut read = Vec::with_capacity(out.len());
+    let mut at = 0;
+    for (a, b) in separators {
+        if a < at {
+            continue;
+        }
+        read.extend_from_slice(&out[at..a]);
+        read.push(b'-');
+        at = b;
+    }
+    read.extend_from_slice(&out[at..]);
+    Some(read)
 }
 
 fn name_beside_birth_date_as_written(token: &str, relaxed: bool, years: Years) -> bool {
@@ -1405,12 +1418,55 @@ fn birth_date_words(words: &[&str], years: Years) -> Option<usize> {
 fn labelled_number(token: &str, relaxed: bool) -> bool {
     // Roman numerals and months' names read as the numbers they write (`dob-lxi-03-15`,
     // `dob-iv-12`, `born-apr-12`: the tenth session's gaps).
-    labelled_number_as_written(token, relaxed)
-        || romans_read(token).is_some_and(|t| labelled_number_as_written(&t, relaxed))
-        || months_read(token).is_some_and(|t| {
-            labelled_number_as_written(&t, relaxed)
-                || romans_read(&t).is_some_and(|u| labelled_number_as_written(&u, relaxed))
-        })
+    let read = |t: &str| {
+        labelled_number_as_written(t, relaxed)
+            || romans_read(t).is_some_and(|u| labelled_number_as_written(&u, relaxed))
+    };
+    if read(token) {
+        return true;
+    }
+    // Months' names, ordinals and numbers in words too, one after another (`dob-twelve-04`,
+    // `born-twelfth-apr`, `bday-12th-apr`: a reviewer's find on the eleventh session).
+    let steps: [fn(&str) -> Option<String>; 3] = [months_read, ordinals_read, |t| number_words_read_up_to(t, 31)];
+    let mut t = token.to_string();
+    for step in steps {
+        if let Some(u) = step(&t) {
+            t = u;
+            if read(&t) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `token` with the suffix of an ordinal written in digits dropped (`12th` is `12`, `1st` is
+/// `1`, glued to what follows too: `12thapril`); `None` when there is none.
+fn ordinals_read(token: &str) -> Option<String> {
+    let b = token.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < b.len() {
+        let suffix = b.get(i..i + 2).map(<[u8]>::to_ascii_lowercase);
+        if i > 0
+            && b[i - 1].is_ascii_digit()
+            && suffix
+                .as_deref()
+                .is_some_and(|s| matches!(s, b"st" | b"nd" | b"rd" | b"th"))
+        {
+            // A mark in its place keeps what follows glued a word of its own (`12thapril`).
+            if b.get(i + 2).is_some_and(u8::is_ascii_alphanumeric) {
+                out.push(b'-');
+            }
+            i += 2;
+            changed = true;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    changed.then(|| String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The month a word names, 1-12, in any case: English (`apr`, `april`, `sept`) and the names
@@ -1487,12 +1543,10 @@ fn months_read(token: &str) -> Option<String> {
     let mut changed = false;
     let mut rest = token;
     while !rest.is_empty() {
-        let start = rest.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let start = rest.find(char::is_alphabetic).unwrap_or(rest.len());
         let (before, word_on) = rest.split_at(start);
         out.push_str(before);
-        let end = word_on
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(word_on.len());
+        let end = word_on.find(|c: char| !c.is_alphabetic()).unwrap_or(word_on.len());
         let (word, after) = word_on.split_at(end);
         match month_number(word) {
             Some(m) => {
@@ -1530,7 +1584,9 @@ fn labelled_number_as_written(token: &str, relaxed: bool) -> bool {
         // a registry's batch), and a version glued to `v` or `x` is none (`birthday-v3-12`,
         // `birthday-x86-64`: a helper's false-refusal sweep on the eleventh session).
         if label == Label::Birth {
-            if i > 0 && matches!(b[i - 1], b'v' | b'V' | b'x' | b'X') {
+            let word = word_before(b, i.saturating_sub(1));
+            let batch = matches!(word.as_slice(), b"births" | b"birth");
+            if i > 0 && matches!(b[i - 1], b'v' | b'V' | b'x' | b'X') && word.starts_with(b"birth") {
                 return false;
             }
             let (digits, end) = run_of_digits(b, i, false);
@@ -1550,9 +1606,12 @@ fn labelled_number_as_written(token: &str, relaxed: bool) -> bool {
                 let day = |g: &[u8]| g.len() <= 2 && (1..=31).contains(&n(g));
                 (day(a) && month(b)) || (month(a) && day(b))
             };
+            // A registry's batch is of this century; a person's birth month is an identifier
+            // (`mary-jones-dob-1961-04`: a reviewer's find on the eleventh session).
+            let batch_year = |g: &[u8]| batch && g.len() == 4 && (2000..=2099).contains(&n(g));
             let no_day = match groups.as_slice() {
                 [y] => year(y),
-                [a, b] => (a.len() == 4 && year(a) && month(b)) || (month(a) && b.len() == 4 && year(b)),
+                [a, b] => (batch_year(a) && month(b)) || (month(a) && batch_year(b)),
                 _ => false,
             };
             let dated = match groups.as_slice() {
@@ -2324,7 +2383,8 @@ enum Label {
 /// 10) — see [`person_label`].
 fn label_before(b: &[u8], at: usize) -> Option<Label> {
     const FILLERS: &[&str] = &[
-        "id", "ids", "no", "nr", "nbr", "num", "number", "x", "v", "to", "for", "of", "is", "code", "key", "ref",
+        "id", "ids", "no", "nr", "nbr", "num", "number", "x", "v", "to", "for", "of", "is", "code", "key", "ref", "on",
+        "at",
     ];
     let mut j = at;
     for filler_allowed in [true, false] {
@@ -3187,6 +3247,9 @@ mod tests {
             "mjones-123-main-street-45-6789",
             "mjones-123-forty-five-6789",
             "mjones-one-two-three-four-five-six-seven-eight-nine",
+            "svc-123g45h6789",
+            "svc-123x45y6789z",
+            "svc-123-the-main-street-45-6789",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");
@@ -3208,6 +3271,17 @@ mod tests {
             "mary-jones-12-abril-1961",
             "mary-jones-12-okt-1961",
             "mjones-12-04-sixty-one",
+            // A reviewer's finds on the eleventh session.
+            "mary-jones-dob-v12-04",
+            "mary-jones-dob-x12-04",
+            "mjones-dob-twelve-04",
+            "mjones-born-twelfth-apr",
+            "mjones-bday-12th-apr",
+            "mjones-dob-12th-04",
+            "mary-jones-dob-1961-04",
+            "mary-jones-births-1961-04",
+            "jsmith-4th-apr-1961",
+            "born-on-12-apr",
             // Numbers in words, the clock face's four (a helper's sweep on the eleventh session).
             "mary-jones-twelve-04-1961",
             "mary-jones-12-iiii-1961",

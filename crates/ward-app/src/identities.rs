@@ -419,11 +419,10 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         .flat_map(|w| w.chars())
         .filter(char::is_ascii_digit)
         .count();
-    let number = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
-    let month = |w: &str| crate::identifier::month_number(w).is_some();
-    let dated = words
-        .windows(2)
-        .any(|p| (month(p[0]) && number(p[1])) || (number(p[0]) && month(p[1])));
+    // A given name and a number alone are a name (`Jan 2`, `Julio 12`: a helper's sweep on
+    // the eleventh session).
+    let given_and_number = words.len() == 2 && words[1].bytes().all(|b| b.is_ascii_digit());
+    let dated = !given_and_number && month_beside_a_day(&words);
     // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
     // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
     // characters and white space but the space.
@@ -441,6 +440,76 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         ));
     }
     Ok(())
+}
+
+/// Whether `words` (lower case) hold a month's name beside a day: a number in digits, with an
+/// ordinal's suffix or glued to the month (`12th April`, `12Apr`), or an ordinal word
+/// (`twelfth`), next to it or past `of`, `the` and tens (`the twelfth of April`, `April the
+/// 12th`, `April twenty first`: a reviewer's find on the eleventh session). A cardinal in words
+/// is a name's as often (`May Ten Eyck`, `Jan Seven`).
+fn month_beside_a_day(words: &[&str]) -> bool {
+    const ORDINALS: [&str; 21] = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
+        "thirtieth",
+    ];
+    const BETWEEN: [&str; 9] = ["of", "the", "de", "del", "le", "la", "twenty", "thirty", "on"];
+    // Digits and letters apart (`12apr`), an ordinal's suffix after digits dropped.
+    let mut parts: Vec<String> = Vec::new();
+    for w in words {
+        let mut current = String::new();
+        for c in w.chars() {
+            if !current.is_empty() && current.chars().last().is_some_and(|l| l.is_ascii_digit()) != c.is_ascii_digit() {
+                parts.push(std::mem::take(&mut current));
+            }
+            current.push(c);
+        }
+        parts.push(current);
+    }
+    let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    parts.dedup_by(|w, before| digits(before) && matches!(w.as_str(), "st" | "nd" | "rd" | "th"));
+    let day = |w: &str| digits(w) || ORDINALS.contains(&w);
+    let month = |w: &str| crate::identifier::month_number(w).is_some();
+    (0..parts.len()).any(|i| {
+        if !month(&parts[i]) {
+            return false;
+        }
+        let near = |step: isize| {
+            let mut k = i;
+            for _ in 0..3 {
+                let Some(next) = k.checked_add_signed(step).filter(|n| *n < parts.len()) else {
+                    return false;
+                };
+                k = next;
+                if day(&parts[k]) {
+                    return true;
+                }
+                if !BETWEEN.contains(&parts[k].as_str()) {
+                    return false;
+                }
+            }
+            false
+        };
+        near(1) || near(-1)
+    })
 }
 
 #[cfg(test)]
@@ -467,6 +536,15 @@ mod printed_name_tests {
             "Mary Jones 12 April",
             "Mary Jones 12 Avril",
             "Mary Jones 12 Abril",
+            // A reviewer's finds on the eleventh session.
+            "Mary Jones April twelfth",
+            "Mary Jones twelfth of April",
+            "Mary Jones 12th April",
+            "Mary Jones April 12th",
+            "Mary Jones 12Apr",
+            "Mary Jones born the twelfth of April",
+            "Mary Jones April the 12th",
+            "Mary Jones 12th Avril",
         ] {
             let e = check_printed_name(attack).expect_err(attack);
             assert!(
@@ -501,6 +579,9 @@ mod printed_name_tests {
             "Jan Seven",
             "April Seven",
             "Marco Rossi",
+            "Jan 2",
+            "Julio 12",
+            "Marco Rossi 12",
         ] {
             if let Err(e) = check_printed_name(name) {
                 panic!("{name}: {e:?}");

@@ -119,12 +119,41 @@ fn held_against(
 /// helper's attack on the eleventh session, which then registered a second digest for one
 /// release — the installation's key is the one the log recorded first, read from the log.
 pub async fn existing_key(store: &dyn Store) -> Result<Option<FingerprintKey>, AppError> {
-    let stored = read(store.get_meta(META_KEY).await?)?;
+    // The record first, then the key: a process making the key writes the key before its first
+    // entry, so a reader racing it never sees a record without its key (a reviewer's find).
     let mut recorded = recorded_checks(store).await?;
+    let stored = read(store.get_meta(META_KEY).await?)?;
     if recorded.len() > 1 {
+        recorded = first_check(store, &recorded).await?.into_iter().collect();
+    } else if recorded.is_empty() && stored.is_none() {
+        // No key and no recorded check: the log itself is asked, as the state tables of a
+        // store written before the record existed hold none until they are derived again (a
+        // reviewer's find: such a store, its key lost, made a new one). Only a store without
+        // a key reads it, once: the key it then makes ends it.
         recorded = first_recorded_check(store).await?.into_iter().collect();
     }
     held_against(stored, &recorded)
+}
+
+/// The `ward_meta` key remembering which of several recorded checks the log holds first
+/// (derived from the log; read again when it names none of them).
+const FIRST_CHECK: &str = "installation-key-first-check";
+
+/// The first of several `recorded` checks in the log: remembered once read, as reading it
+/// takes the whole log.
+async fn first_check(store: &dyn Store, recorded: &[(String, u64)]) -> Result<Option<(String, u64)>, AppError> {
+    if let Some(first) = store.get_meta(FIRST_CHECK).await?
+        && let Some((check, seq)) = first.rsplit_once('@')
+        && recorded.iter().any(|(c, _)| c == check)
+        && let Ok(seq) = seq.parse::<u64>()
+    {
+        return Ok(Some((check.to_string(), seq)));
+    }
+    let first = first_recorded_check(store).await?;
+    if let Some((check, seq)) = &first {
+        store.set_meta(FIRST_CHECK, &format!("{check}@{seq}")).await?;
+    }
+    Ok(first)
 }
 
 /// The first key check the log holds, with its entry: read from the log itself (every entry,

@@ -1001,13 +1001,17 @@ impl<'g> Backend<'g> {
                     }
                 }
                 Ok(ops::append_submitted(ledger, events).await.map_err(|e| match e.kind {
-                    // The store's failure, not the event's (a lost installation key): its own hint.
-                    ward_app::Kind::Internal => api_failure(e),
-                    _ => anyhow::Error::from(Failure::new(
+                    // What is wrong with the events: fix them. Anything else (a lost
+                    // installation key, a conflict, the store unavailable) keeps its own hint.
+                    ward_app::Kind::Invalid
+                    | ward_app::Kind::Unprocessable
+                    | ward_app::Kind::Forbidden
+                    | ward_app::Kind::TooLarge => anyhow::Error::from(Failure::new(
                         "append_refused",
                         e.message,
                         "fix the event and retry; nothing was written",
                     )),
+                    _ => api_failure(e),
                 })?)
             }
             Backend::Remote(r) => {

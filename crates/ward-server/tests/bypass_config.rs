@@ -627,18 +627,30 @@ async fn a_lost_installation_key_is_never_remade_over_a_log_that_recorded_one() 
         assert_ne!(e.code, "installation_key_lost", "{e:?}");
         assert_eq!(size(&ledger).await, before, "nothing recorded");
 
-        // The key and the state tables' record of it deleted behind Ward's back: a new key is
-        // made and a second digest registers under it (the tables no longer tell) — but once
-        // the tables are derived again, the log holds two checks and the installation's key is
-        // the one it recorded first: the new key is refused, the restored one finds the first
-        // registration (a helper's attack on the eleventh session).
+        // The key and the state tables' record of it deleted behind Ward's back (or never
+        // derived: a store written before the record): the log itself is read, no key made.
         db.exec_behind_the_store(&format!("DELETE FROM ward_meta WHERE key = '{META_KEY}'"))
             .await;
         db.exec_behind_the_store("DELETE FROM projections WHERE collection = 'installation_keys'")
             .await;
+        let e = evidence::register(&ledger, &ci(), &registration(&b, "1.0.0"))
+            .await
+            .expect_err("registered under a remade key, the tables deleted");
+        assert_eq!(e.code, "installation_key_lost", "{e:?}");
+        assert_eq!(
+            ledger.store().get_meta(META_KEY).await.expect("meta"),
+            None,
+            "no key made"
+        );
+        // Another key written in its place as well: a second digest registers under it (the
+        // tables no longer tell) — but once the tables are derived again, the log holds two
+        // checks and the installation's key is the one it recorded first: the other key is
+        // refused, the restored one finds the first registration (a helper's attack on the
+        // eleventh session).
+        ledger.store().set_meta(META_KEY, &other.encode()).await.expect("meta");
         evidence::register(&ledger, &ci(), &registration(&b, "1.0.0"))
             .await
-            .expect("registered under a remade key, the tables deleted");
+            .expect("registered under another key, the tables deleted");
         ledger.rebuild_projections().await.expect("rebuild");
         let c = format!("sha256:{}", "c3".repeat(32));
         let e = evidence::register(&ledger, &ci(), &registration(&c, "2.0.0"))
