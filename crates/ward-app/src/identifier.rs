@@ -1207,6 +1207,35 @@ pub(crate) fn numbers_in_words(words: &[&str]) -> Vec<String> {
     numbers_in_words_up_to(words, 31)
 }
 
+/// The ordinals written in words, `first` to `nineteenth`.
+const ORDINALS: [&str; 19] = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+];
+
+/// Whether `word` (lower case) is an ordinal written as a word (`first` … `nineteenth`,
+/// `twentieth`, `thirtieth`).
+pub(crate) fn ordinal_word(word: &str) -> bool {
+    ORDINALS.contains(&word) || matches!(word, "twentieth" | "thirtieth")
+}
+
 /// [`numbers_in_words`] reading every number under `max + 1` (at most 99), and `zero`, as
 /// digits: a person's number written digit by digit or in pairs (`two-one-nine`,
 /// `forty-five`).
@@ -1223,27 +1252,6 @@ fn numbers_in_words_up_to(words: &[&str], max: u32) -> Vec<String> {
         "seventeen",
         "eighteen",
         "nineteen",
-    ];
-    const ORDINALS: [&str; 19] = [
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-        "eighteenth",
-        "nineteenth",
     ];
     const TENS: [&str; 8] = [
         "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",

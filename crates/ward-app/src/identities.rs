@@ -448,29 +448,6 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
 /// 12th`, `April twenty first`: a reviewer's find on the eleventh session). A cardinal in words
 /// is a name's as often (`May Ten Eyck`, `Jan Seven`).
 fn month_beside_a_day(words: &[&str]) -> bool {
-    const ORDINALS: [&str; 21] = [
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-        "eighteenth",
-        "nineteenth",
-        "twentieth",
-        "thirtieth",
-    ];
     const BETWEEN: [&str; 9] = ["of", "the", "de", "del", "le", "la", "twenty", "thirty", "on"];
     // Digits and letters apart (`12apr`), an ordinal's suffix after digits dropped.
     let mut parts: Vec<String> = Vec::new();
@@ -486,7 +463,7 @@ fn month_beside_a_day(words: &[&str]) -> bool {
     }
     let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
     parts.dedup_by(|w, before| digits(before) && matches!(w.as_str(), "st" | "nd" | "rd" | "th"));
-    let day = |w: &str| digits(w) || ORDINALS.contains(&w);
+    let day = |w: &str| digits(w) || crate::identifier::ordinal_word(w);
     let month = |w: &str| crate::identifier::month_number(w).is_some();
     (0..parts.len()).any(|i| {
         if !month(&parts[i]) {
