@@ -202,8 +202,16 @@ impl NewEvent {
 impl SealedEvent {
     /// The event as projectors see it: its whole payload inline, wherever the leaf keeps it.
     pub fn projected(&self) -> EventEnvelope {
-        self.envelope
-            .with_payload(self.blob.as_ref().map(|(_, b)| b.as_slice()))
+        let mut out = self.envelope.clone();
+        // The bytes were just made from the payload: read back without hashing them again.
+        if let Some(value) = self
+            .blob
+            .as_ref()
+            .and_then(|(_, b)| serde_json::from_slice::<Value>(b).ok())
+        {
+            out.payload = Payload::Inline(value);
+        }
+        out
     }
 }
 

@@ -622,18 +622,7 @@ impl Store for PgStore {
             }
             for r in &rows {
                 let leaf: Vec<u8> = r.try_get("leaf")?;
-                let stored = match ward_ledger::envelope::LeafHeader::from_leaf(&leaf)
-                    .ok()
-                    .and_then(|h| h.payload_digest)
-                {
-                    Some((digest, _)) => {
-                        sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM ledger_blobs WHERE digest = $1")
-                            .bind(digest)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                    }
-                    None => None,
-                };
+                let stored = stored_payload(&mut tx, &leaf).await?;
                 derived.apply_entry(to_u64(r.try_get("seq")?, "seq")?, &leaf, stored.as_deref(), projectors)?;
                 next += 1;
             }
@@ -723,15 +712,7 @@ impl Store for PgStore {
                 let env = ward_ledger::EventEnvelope::from_leaf(&leaf)
                     .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
                 // Projected with its whole payload, as on append.
-                let stored = match &env.payload {
-                    ward_ledger::Payload::Digest { sha256, .. } => {
-                        sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM ledger_blobs WHERE digest = $1")
-                            .bind(sha256)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                    }
-                    ward_ledger::Payload::Inline(_) => None,
-                };
+                let stored = stored_payload(&mut tx, &leaf).await?;
                 let env = env.with_payload(stored.as_deref());
                 for p in projectors {
                     ops.extend(p.project(&env).into_iter().map(|op| (env.seq, op)));
@@ -744,6 +725,21 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(count)
     }
+}
+
+/// The out-of-line payload the entry `leaf` refers to, if it has one and it is stored: what
+/// projectors see in its place (on rebuild and in the state check, as on append).
+async fn stored_payload(conn: &mut sqlx::PgConnection, leaf: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some((digest, _)) = ward_ledger::envelope::LeafHeader::from_leaf(leaf)
+        .ok()
+        .and_then(|h| h.payload_digest)
+    else {
+        return Ok(None);
+    };
+    Ok(sqlx::query_scalar("SELECT data FROM ledger_blobs WHERE digest = $1")
+        .bind(digest)
+        .fetch_optional(conn)
+        .await?)
 }
 
 const LIST_SQL: &str = "SELECT key, doc::text AS doc FROM projections WHERE collection = $1 ORDER BY key";
