@@ -46,8 +46,8 @@ fn malformed() -> AppError {
         "redaction_key",
         "the installation's redaction fingerprint key is unreadable; nothing was stored",
         format!(
-            "restore ward_meta {META_KEY:?} from a backup of this store (deleting it starts a new key, and later \
-             fingerprints no longer match earlier ones)"
+            "restore ward_meta {META_KEY:?} from a backup of this store: fingerprints in the log match under \
+             that key only, and deleting the row makes no new key once the log recorded one"
         ),
     )
 }
