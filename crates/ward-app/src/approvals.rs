@@ -375,7 +375,7 @@ pub async fn sign(
     let payload = json!({
         "change": change.id,
         "signer": by.id,
-        "printed_name": printed_name,
+        "printed_name": proof.printed_name_in(&mut texts)?,
         "meaning": req.meaning,
         "decision": decision,
         "comment": comment,

@@ -509,11 +509,14 @@ async fn population_at(
     // A ticket lives beside the log (a reference in the gate's input since 2026-12-06): the
     // population shows its URL, or that it was purged.
     // Read once each: many deployments ship one change (100,000 rows, a few hundred tickets).
+    // So do signers' printed names (since 2026-12-07, twelfth session).
     let mut read: HashMap<String, String> = HashMap::new();
     for r in &mut rows {
-        if let Some(t) = r.ticket.as_mut()
-            && crate::documents::is_reference(t)
-        {
+        let texts = r
+            .ticket
+            .iter_mut()
+            .chain(r.approvals.iter_mut().map(|a| &mut a.printed_name));
+        for t in texts.filter(|t| crate::documents::is_reference(t)) {
             if !read.contains_key(t.as_str()) {
                 let text = crate::documents::read_text(ledger, t).await?;
                 read.insert(t.clone(), text);

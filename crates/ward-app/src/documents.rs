@@ -117,6 +117,20 @@ pub async fn append_all(ledger: &Ledger, events: Vec<NewEvent>, texts: Texts) ->
     Ok(ledger.append_with_documents(events, &changes).await?)
 }
 
+/// The text `s` holds: itself when it is no reference, the document's text when it is stored
+/// and readable, `None` when it was purged or is missing (a decision that needs the text, such
+/// as a signature's printed name, refuses rather than records a placeholder).
+pub async fn read_present(ledger: &Ledger, s: &str) -> Result<Option<String>, AppError> {
+    let Some(digest) = parse_reference(s) else {
+        return Ok(Some(s.to_string()));
+    };
+    Ok(ledger
+        .store()
+        .document(&digest)
+        .await?
+        .and_then(|bytes| ward_ledger::documents::text_of(&bytes)))
+}
+
 /// What a reference reads as: the text, or `[purged by entry N]` (or `[unavailable]` when the
 /// document is missing without a purge, which `ward log fsck` reports).
 pub async fn read_text(ledger: &Ledger, s: &str) -> Result<String, AppError> {
@@ -640,7 +654,7 @@ async fn purge_step(
             let request_seq = p.get("seq").and_then(Value::as_u64).unwrap_or(0);
             let mut payload = json!({
                 "digest": digest, "request": request_seq, "requested_by": requested_by,
-                "purged_by": by.id, "printed_name": proof.printed_name, "reauth": proof.method,
+                "purged_by": by.id, "printed_name": proof.printed_name_in(&mut texts)?, "reauth": proof.method,
                 "reason": reason_ref,
             });
             what.record_in(&mut payload);
@@ -678,7 +692,7 @@ async fn purge_step(
         }
         _ => {
             let mut payload = json!({
-                "digest": digest, "requested_by": by.id, "printed_name": proof.printed_name,
+                "digest": digest, "requested_by": by.id, "printed_name": proof.printed_name_in(&mut texts)?,
                 "reauth": proof.method, "reason": reason_ref,
             });
             what.record_in(&mut payload);

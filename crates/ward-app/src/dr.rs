@@ -202,7 +202,7 @@ pub async fn record_restore_test(
         "duration_secs": req.duration_secs,
         "checked": checked_ref,
         "signer": by.id,
-        "printed_name": proof.printed_name,
+        "printed_name": proof.printed_name_in(&mut texts)?,
         "reauth": proof.method,
         "meaning": "restore-tested",
     });

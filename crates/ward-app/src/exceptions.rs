@@ -481,11 +481,11 @@ pub async fn grant_waiver(
     let mut payload = recorded(req)?;
     payload["id"] = json!(id);
     payload["approver"] = json!(by.id);
-    payload["printed_name"] = json!(proof.printed_name);
+    let mut texts = crate::documents::Texts::new();
+    payload["printed_name"] = json!(proof.printed_name_in(&mut texts)?);
     payload["reauth"] = json!(proof.method);
     payload["expires_secs"] = json!(expires_secs);
     proof.record_in(&mut payload);
-    let mut texts = crate::documents::Texts::new();
     payload["justification"] = json!(texts.put(&req.justification)?);
     payload["compensating_control"] = json!(texts.put(&req.compensating_control)?);
     let receipt = crate::documents::append(
@@ -609,11 +609,11 @@ pub async fn invoke_breakglass(
     let mut payload = recorded(req)?;
     payload["id"] = json!(id);
     payload["by"] = json!(by.id);
-    payload["printed_name"] = json!(proof.printed_name);
+    let mut texts = crate::documents::Texts::new();
+    payload["printed_name"] = json!(proof.printed_name_in(&mut texts)?);
     proof.record_in(&mut payload);
     payload["until_secs"] = json!(until_secs);
     payload["review_due_secs"] = json!(review_due_secs);
-    let mut texts = crate::documents::Texts::new();
     payload["justification"] = json!(texts.put(&req.justification)?);
     let receipt = crate::documents::append(
         ledger,

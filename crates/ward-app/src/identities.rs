@@ -357,22 +357,29 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     .map_err(AppError::internal)?;
     let record = UserRecord {
         name: req.name.clone(),
-        display_name: req.display_name.trim().to_string(),
+        display_name: printed.to_string(),
         roles: req.roles.clone(),
         added_by: Some(by.id.clone()),
         pending: !is_local_operator(by),
         activated_by: None,
     };
+    // The printed name is a person's name, free text: it lives beside the log (the leaf holds
+    // its reference), like every printed name a signature records.
+    let mut texts = crate::documents::Texts::new();
+    let stored = UserRecord {
+        display_name: texts.put(printed)?,
+        ..record.clone()
+    };
     let event = NewEvent {
         actor: by.actor(),
         kind: "user.added".into(),
         subject: format!("user:{}", req.name),
-        payload: serde_json::to_value(&record).map_err(AppError::internal)?,
+        payload: serde_json::to_value(&stored).map_err(AppError::internal)?,
     };
     // Judged before the password hash is kept: a refused user leaves nothing behind.
     ledger.admit(&event)?;
     ledger.store().set_meta(&format!("password:{}", req.name), &phc).await?;
-    ledger.append(event).await?;
+    crate::documents::append(ledger, event, texts).await?;
     Ok(record)
 }
 
@@ -635,18 +642,29 @@ pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result
             payload: serde_json::to_value(&user).map_err(AppError::internal)?,
         })
         .await?;
-    Ok(user)
+    shown_user(ledger, user).await
 }
 
-/// Every local user.
+/// Every local user, printed names as text.
 pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, AppError> {
-    ledger
+    let stored: Vec<UserRecord> = ledger
         .store()
         .projection_list(USERS)
         .await?
         .into_iter()
         .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(stored.len());
+    for u in stored {
+        out.push(shown_user(ledger, u).await?);
+    }
+    Ok(out)
+}
+
+/// A user record as people read it: its printed name's reference resolved (or read as purged).
+async fn shown_user(ledger: &Ledger, mut user: UserRecord) -> Result<UserRecord, AppError> {
+    user.display_name = crate::documents::read_text(ledger, &user.display_name).await?;
+    Ok(user)
 }
 
 /// The longest lifetime a token may be given (ten years).

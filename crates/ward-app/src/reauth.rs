@@ -106,7 +106,8 @@ pub struct Context<'a> {
 pub struct Proof {
     /// `password` or `oidc`.
     pub method: &'static str,
-    /// The printed name the signature carries.
+    /// The printed name the signature carries, as text (the record holds it beside the log:
+    /// [`Proof::printed_name_in`]).
     pub printed_name: String,
     /// `sha256:` of the OIDC re-authentication token, which the decision records as
     /// `reauth_credential` so the token can never be used again.
@@ -114,6 +115,13 @@ pub struct Proof {
 }
 
 impl Proof {
+    /// The printed name as the decision record holds it: a document beside the log, referenced
+    /// from the leaf (a person's name is free text: a name read by heuristics could carry what
+    /// the log must never hold, and a purge can take it back).
+    pub fn printed_name_in(&self, texts: &mut crate::documents::Texts) -> Result<String, AppError> {
+        texts.put(&self.printed_name)
+    }
+
     /// Adds what the decision record keeps of the re-authentication to `payload`.
     pub fn record_in(&self, payload: &mut Value) {
         if let Some(c) = &self.credential {
@@ -198,17 +206,24 @@ pub async fn reauthenticate(
     }
     match (by.id.strip_prefix("user:"), creds.password, creds.reauth_token) {
         (Some(name), Some(password), _) => match users::check_password(ledger, name, password).await? {
-            Some(user) if !user.display_name.trim().is_empty() => Ok(Ok(Proof {
-                method: "password",
-                printed_name: user.display_name,
-                credential: None,
-            })),
-            Some(_) => Ok(Err(Refused {
-                kind: Kind::Forbidden,
-                code: "printed_name_missing",
-                reason: format!("{} has no printed name; a signature must carry one", by.id),
-                hint: "an administrator sets the user's display name".into(),
-            })),
+            // The user's printed name lives beside the log since 2026-12-07 (older users: inline);
+            // a purged one is no name to sign with.
+            Some(user) => match crate::documents::read_present(ledger, &user.display_name)
+                .await?
+                .filter(|n| !n.trim().is_empty())
+            {
+                Some(printed_name) => Ok(Ok(Proof {
+                    method: "password",
+                    printed_name,
+                    credential: None,
+                })),
+                None => Ok(Err(Refused {
+                    kind: Kind::Forbidden,
+                    code: "printed_name_missing",
+                    reason: format!("{} has no printed name; a signature must carry one", by.id),
+                    hint: "an administrator sets the user's display name".into(),
+                })),
+            },
             None => Ok(Err(failed(
                 format!("the password given for {} is wrong", by.id),
                 "sign again with your own password",

@@ -592,7 +592,7 @@ fn rounds(db: Option<&str>) {
     let mut f = pf.clone();
     f.remove(&format!("entries/{purge_seq}.json"));
     f.remove(&format!("proofs/{purge_seq}.tlog-proof"));
-    // … and the documents only it referenced (its reason).
+    // … and the documents only it referenced (its reason, its signer's printed name).
     let orphans: Vec<String> = f
         .keys()
         .filter(|k| k.starts_with("documents/"))
@@ -603,7 +603,7 @@ fn rounds(db: Option<&str>) {
         })
         .cloned()
         .collect();
-    assert_eq!(orphans.len(), 1, "the purge reason: {orphans:?}");
+    assert_eq!(orphans.len(), 2, "the purge's reason and printed name: {orphans:?}");
     for o in &orphans {
         f.remove(o);
     }

@@ -1205,3 +1205,93 @@ async fn a_commit_authors_address_is_purged_and_the_author_still_cannot_sign() {
     })
     .await;
 }
+
+/// A printed name is a person's name, free text: what a heuristic reads in it (a birth date
+/// in words, `born twelve April`) could carry what the log must never hold. Every printed name
+/// — the user's, and the one each signature, waiver and purge records — lives beside the log;
+/// people read it as written; a purged one signs nothing more, while the signatures that
+/// carried it keep their own copies, and the export still verifies.
+#[tokio::test]
+async fn a_printed_name_never_reaches_a_leaf_and_a_purged_one_signs_nothing() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let dana = s.person("dana", &[Role::Developer]).await;
+        let quinn = s.person("quinn", &[Role::Approver]).await;
+        let priya = s.person("priya", &[Role::PrivacyOfficer]).await;
+        let olga = s.person("olga", &[Role::PrivacyOfficer]).await;
+        let ada = s.person("ada", &[Role::Admin]).await;
+        let (st, v) = s
+            .post("/api/v1/changes", &dana, json!({ "title": "Index the clinic table" }))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_str().expect("id").to_string();
+        let approvals = format!("/api/v1/changes/{id}/approvals");
+        let sign = |who: &str| json!({ "meaning": "approved", "password": password(who) });
+        let (st, signed) = s.post(&approvals, &quinn, sign("quinn")).await;
+        assert_eq!(st, StatusCode::CREATED, "{signed}");
+        assert_eq!(signed["printed_name"], "QUINN Example", "{signed}");
+
+        // People read the names as written: the users, the signature.
+        let (_, users) = s.get("/api/v1/users", &ada).await;
+        let listed: Vec<&str> = users
+            .as_array()
+            .expect("users")
+            .iter()
+            .filter_map(|u| u["display_name"].as_str())
+            .collect();
+        assert!(listed.contains(&"QUINN Example"), "{users}");
+        let (_, view) = s.get(&approvals, &dana).await;
+        assert!(view.to_string().contains("QUINN Example"), "{view}");
+        // No leaf holds any printed name (the login names are lower case).
+        for (leaf, _) in s.envelopes().await {
+            for name in ["DANA", "QUINN", "PRIYA", "OLGA", "ADA", "Example"] {
+                assert!(!contains(&leaf, name), "{name} in {}", String::from_utf8_lossy(&leaf));
+            }
+        }
+
+        // Quinn's printed name, as the user record holds it, is purged by two people.
+        let envs = s.envelopes().await;
+        let added = envs
+            .iter()
+            .find(|(_, e)| e.kind == "user.added" && e.subject == "user:quinn")
+            .map(|(_, e)| e)
+            .expect("user.added");
+        let Payload::Inline(p) = &added.payload else {
+            panic!("inline payload")
+        };
+        let reference = p["display_name"].as_str().expect("display_name");
+        let digest = ward_ledger::documents::parse_reference(reference).expect("a reference");
+        let (st, v) = s.purge(&digest, &priya, Some(&password("priya"))).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (st, done) = s.purge(&digest, &olga, Some(&password("olga"))).await;
+        assert_eq!(done["status"], "purged", "{st} {done}");
+        let purged_seq = done["seq"].as_u64().expect("seq");
+
+        // A purged printed name signs nothing: the signature is refused, and says why.
+        let (st, v) = s
+            .post("/api/v1/changes", &dana, json!({ "title": "Rotate the TLS keys" }))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let other = v["id"].as_str().expect("id");
+        let (st, e) = s
+            .post(&format!("/api/v1/changes/{other}/approvals"), &quinn, sign("quinn"))
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("printed_name_missing")),
+            "{e}"
+        );
+        // The user reads as purged; the earlier signature keeps its own copy.
+        let (_, users) = s.get("/api/v1/users", &ada).await;
+        assert!(
+            users.to_string().contains(&format!("[purged by entry {purged_seq}]")),
+            "{users}"
+        );
+        let (_, view) = s.get(&approvals, &dana).await;
+        assert!(view.to_string().contains("QUINN Example"), "{view}");
+
+        let (_tmp, report) = s.fsck_and_verified_export().await;
+        assert!(report.purged.iter().any(|p| p.digest == digest));
+    })
+    .await;
+}

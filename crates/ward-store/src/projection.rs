@@ -210,6 +210,25 @@ pub struct StateReport {
 /// Most differences a [`StateReport`] lists.
 pub const MAX_DIFFS: usize = 100;
 
+/// How many bytes of out-of-line payloads a rebuild holds before it writes what it projected
+/// (a chunk of 2,000 entries could otherwise hold 2,000 payloads of up to 4 MiB each).
+pub const REBUILD_HELD_BYTES: usize = 32 << 20;
+
+/// Entry `seq` as a rebuild projects it: with its whole payload (`stored`, read back by its
+/// digest). An out-of-line payload that is missing, or is not the bytes its digest names, fails
+/// the rebuild: projected as `{"digest": …}` in its place, a change or a key's check would
+/// silently be missing from the tables the rebuild leaves behind.
+pub fn rebuilt_entry(seq: i64, leaf: &[u8], stored: Option<&[u8]>) -> Result<EventEnvelope, crate::StoreError> {
+    let env = EventEnvelope::from_leaf(leaf).map_err(|e| crate::StoreError::Corrupt(format!("entry {seq}: {e}")))?;
+    let whole = env.with_payload(stored);
+    if let ward_ledger::Payload::Digest { sha256, .. } = &whole.payload {
+        return Err(crate::StoreError::Corrupt(format!(
+            "entry {seq}: its out-of-line payload {sha256} is missing or damaged, so the tables cannot be derived (`ward log fsck` lists every such entry); restore the store from a backup"
+        )));
+    }
+    Ok(whole)
+}
+
 impl StateReport {
     /// Whether stored state is exactly what the log explains.
     pub fn ok(&self) -> bool {

@@ -709,19 +709,23 @@ impl Store for SqliteStore {
                 break;
             }
             let mut ops = Vec::new();
+            let mut held = 0usize;
             for r in &rows {
                 let seq: i64 = r.try_get("seq")?;
                 let leaf: Vec<u8> = r.try_get("leaf")?;
-                let env = ward_ledger::EventEnvelope::from_leaf(&leaf)
-                    .map_err(|e| StoreError::Corrupt(format!("entry {seq}: {e}")))?;
                 // Projected with its whole payload, as on append.
                 let stored = stored_payload(&mut tx, &leaf).await?;
-                let env = env.with_payload(stored.as_deref());
+                held += stored.as_ref().map_or(0, Vec::len);
+                let env = crate::projection::rebuilt_entry(seq, &leaf, stored.as_deref())?;
                 for p in projectors {
                     ops.extend(p.project(&env).into_iter().map(|op| (env.seq, op)));
                 }
                 next = seq + 1;
                 count += 1;
+                if held > crate::projection::REBUILD_HELD_BYTES {
+                    apply_ops(&mut tx, &std::mem::take(&mut ops)).await?;
+                    held = 0;
+                }
             }
             apply_ops(&mut tx, &ops).await?;
         }

@@ -1300,4 +1300,14 @@ async fn a_payload_kept_out_of_line_is_projected_as_an_inline_one(url: &str) {
     .await;
     let (_, state) = fsck_state(&l).await;
     assert_eq!(only_diff(&state).collection, "named", "{:?}", state.differences);
+    // The payload itself deleted: a rebuild fails and names the entry, and the tables stay as
+    // they were (before, the change was rebuilt as `{"digest": …}` and silently left out).
+    l.rebuild_projections().await.unwrap();
+    raw_exec(url, "DELETE FROM ledger_blobs", "DELETE FROM ledger_blobs").await;
+    let e = l.rebuild_projections().await.expect_err("a payload is missing");
+    assert!(e.to_string().contains("entry 0: its out-of-line payload"), "{e}");
+    for subject in ["change:big", "change:small"] {
+        let doc = l.store().projection("named", subject).await.unwrap();
+        assert_eq!(doc, Some(json!({ "name": subject })), "{subject} kept");
+    }
 }

@@ -167,7 +167,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 s(&v, "id"),
                 list(&v, "rules").join(", "),
                 s(&v, "approver"),
-                s(&v, "printed_name"),
+                text(f, &s(&v, "printed_name")),
                 e.time,
                 e.seq,
                 secs(&v, "expires_secs"),
@@ -465,7 +465,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             .map(|e| {
                 let v = p(e);
                 vec![
-                    format!("{} ({})", s(&v, "printed_name"), s(&v, "signer")),
+                    format!("{} ({})", text(f, &s(&v, "printed_name")), s(&v, "signer")),
                     s(&v, "meaning"),
                     s(&v, "decision"),
                     format!("{} (entry {})", e.time, e.seq),

@@ -222,8 +222,9 @@ async fn demo(out: Output, dir: &Path, kept: bool) -> Result<()> {
     ));
 
     // Tamper with the export: change one byte of the release manager's first signature.
-    let name = crate::commands::demo_release::RELEASE_MANAGER;
-    let needle = format!("printed_name\":\"{name}");
+    // (Its printed name lives beside the log: the leaf names the signer by identity.)
+    let name = crate::commands::demo_release::RELEASE_MANAGER_LOGIN;
+    let needle = format!("signer\":\"user:{name}");
     let needle = needle.as_bytes();
     // The bundle the verifier reads for that entry: a full tile, else the widest partial one.
     let (bundle, mut data, pos) = entry_bundles(&export_dir.join("tile/entries"))?

@@ -33,6 +33,8 @@ use ward_store::Ledger;
 
 /// Printed name of the release manager; the demo later tampers with her signature.
 pub const RELEASE_MANAGER: &str = "Rhea Okafor";
+/// The release manager's login name.
+pub const RELEASE_MANAGER_LOGIN: &str = "rhea";
 const PASSWORD: &str = "demo-correct-horse-battery";
 
 /// What CI attaches to each release: a passing pytest run and the SBOM (real tool output).
@@ -686,7 +688,7 @@ rings = [
     let second_admin = person("user:lee.itadmin", Role::Admin);
     for (name, display, role) in [
         ("quinn", "Quinn Alvarez", Role::Approver),
-        ("rhea", RELEASE_MANAGER, Role::ReleaseManager),
+        (RELEASE_MANAGER_LOGIN, RELEASE_MANAGER, Role::ReleaseManager),
         ("pat", "Pat Nguyen", Role::PrivacyOfficer),
         ("dana", "Dana Reyes", Role::Developer),
     ] {
