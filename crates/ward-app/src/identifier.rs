@@ -848,14 +848,14 @@ fn without_sentinel_dates(token: &str) -> String {
 }
 
 /// The digit a letter is written for (`O`/`o` 0, `l`/`I` 1, and since the tenth session `z`
-/// 2, `s` 5, `g`/`q` 9: `219-s5-1100`, the eighth session's gaps; since the twelfth `i`/`L`
-/// 1). Not a hex digit's letter (`b` for 6, `E` for 3 refused short git ids,
-/// `deploy-988b886`: a helper's false-refusal sweep), nor `t` for 7 (`21st` would read as
-/// `2157`).
+/// 2, `s` 5, `g`/`q` 9: `219-s5-1100`, the eighth session's gaps; since the twelfth `L` 1).
+/// Not a hex digit's letter (`b` for 6, `E` for 3 refused short git ids, `deploy-988b886`: a
+/// helper's false-refusal sweep), nor `t` for 7 (`21st` would read as `2157`), nor `i` for 1
+/// (`i7-12700` is a processor: a helper's sweep on `c03131e`).
 fn stand_in_digit(c: u8) -> Option<u8> {
     match c {
         b'O' | b'o' => Some(b'0'),
-        b'l' | b'I' | b'i' | b'L' => Some(b'1'),
+        b'l' | b'I' | b'L' => Some(b'1'),
         b'Z' | b'z' => Some(b'2'),
         b'S' | b's' => Some(b'5'),
         b'g' | b'q' => Some(b'9'),
@@ -1126,7 +1126,9 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool, years: Years) -
     // (`the-12th-of-april-1961`, `april-the-12th-1961`: attack on `4039005`).
     let day_before = |i: usize| i > 0 && all[i - 1].len() <= 2 && all[i - 1].bytes().all(|b| b.is_ascii_digit());
     let words: Vec<&str> = (0..all.len())
-        .filter(|&i| !["the", "of"].contains(&all[i]))
+        // So do the words other languages part a day from its month with (`12 de abril de
+        // 1961`, `dodici di aprile`, `12 van april`: a helper's sweep on `c03131e`).
+        .filter(|&i| !["the", "of", "de", "di", "del", "van", "von", "du", "da"].contains(&all[i]))
         .filter_map(|i| {
             let w = all[i];
             match ["st", "nd", "rd", "th"].iter().find(|o| w.starts_with(*o)) {
@@ -1284,7 +1286,25 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
             .iter()
             .position(|x| *x == w)
             .map(|n| ((n as u32 + 2) * 10, false))
-            .or_else(|| foreign(w).filter(|n| *n >= 20).map(|n| (n, false)))
+            .or_else(|| foreign(w).filter(|n| *n >= 20).map(|n| (n, true)))
+    };
+    // Units run together, a digit each (`fourfive`, `twoonenine`, `zerozero`: a helper's sweep
+    // on `c03131e`), read where `max` reads a person's number (over 31).
+    let units_run = |w: &str| -> Option<String> {
+        if max <= 31 {
+            return None;
+        }
+        let mut rest = w;
+        let mut out = String::new();
+        while !rest.is_empty() {
+            let (digit, len) = std::iter::once("zero")
+                .chain(UNITS)
+                .enumerate()
+                .find_map(|(d, u)| rest.starts_with(u).then_some((d, u.len())))?;
+            out.push(char::from(b'0' + digit as u8));
+            rest = &rest[len..];
+        }
+        (out.len() >= 2).then_some(out)
     };
     // Tens and units run together (`fortyfive`, `twentyfirst`: the eleventh session's gaps).
     let run_together = |w: &str| {
@@ -1294,14 +1314,40 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
         })
     };
     // A number under a hundred at `i`: its value and the words it takes.
+    let foreign_unit = |w: &str| foreign(w).filter(|n| (1..10).contains(n));
+    let foreign_tens = |w: &str| foreign(w).filter(|n| *n >= 20 && n % 10 == 0);
+    // German and Dutch say the unit first (`fuenf und vierzig`, `vijfenveertig`: a helper's
+    // sweep on `c03131e`), apart or run together.
+    let unit_and_tens = |i: usize| -> Option<(u32, usize)> {
+        let w = *words.get(i)?;
+        if let (Some(u), Some("und" | "en"), Some(t)) = (
+            foreign_unit(w),
+            words.get(i + 1).copied(),
+            words.get(i + 2).and_then(|t| foreign_tens(t)),
+        ) {
+            return Some((t + u, 3));
+        }
+        ["und", "en"].iter().find_map(|and| {
+            let (u, t) = w.split_once(and)?;
+            Some((foreign_tens(t)? + foreign_unit(u)?, 1))
+        })
+    };
     let under_hundred = |i: usize| -> Option<(u32, usize)> {
         let w = *words.get(i)?;
+        if let Some(read) = unit_and_tens(i) {
+            return Some(read);
+        }
         if let Some(n) = below_twenty(w).or_else(|| run_together(w)) {
             return Some((n, 1));
         }
         let (t, joins) = tens(w)?;
-        match words.get(i + 1).and_then(|u| below_ten(u)) {
-            Some(u) if joins => Some((t + u, 2)),
+        // A unit after the tens, or after the word that joins them (`cuarenta y cinco`,
+        // `quarante et un`, `quarenta e cinco`: a helper's sweep on `c03131e`).
+        let unit = |k: usize| words.get(k).and_then(|u| below_ten(u).or_else(|| foreign_unit(u)));
+        let joined = matches!(words.get(i + 1).copied(), Some("y" | "e" | "et"));
+        match (unit(i + 1), joined.then(|| unit(i + 2)).flatten()) {
+            (Some(u), _) if joins => Some((t + u, 2)),
+            (None, Some(u)) if joins => Some((t + u, 3)),
             _ => Some((t, 1)),
         }
     };
@@ -1321,6 +1367,11 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
             i += 1;
             continue;
         }
+        if let Some(digits) = units_run(words[i]) {
+            out.push(digits);
+            i += 1;
+            continue;
+        }
         match under_hundred(i) {
             Some((n, len)) if n <= max => {
                 out.push(n.to_string());
@@ -1336,7 +1387,7 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
 }
 
 /// The number a word of French, Spanish, Portuguese, Italian, German or Dutch writes, from
-/// zero to nineteen and the tens twenty and thirty, in ASCII spellings (`uno-dos-tres`,
+/// zero to nineteen and the tens twenty to ninety, in ASCII spellings (`uno-dos-tres`,
 /// `zwoelf`: the eleventh session's gaps). `sept` is 7 here (a birth label's reading takes it
 /// for September first); `six` is English already.
 fn foreign_number_word(word: &str) -> Option<u32> {
@@ -1345,12 +1396,18 @@ fn foreign_number_word(word: &str) -> Option<u32> {
         ("acht", 8),
         ("achttien", 18),
         ("achtzehn", 18),
+        ("achtzig", 80),
         ("catorce", 14),
         ("catorze", 14),
         ("cero", 0),
         ("cinco", 5),
+        ("cincuenta", 50),
         ("cinq", 5),
+        ("cinquanta", 50),
+        ("cinquante", 50),
         ("cinque", 5),
+        ("cinquenta", 50),
+        ("cuarenta", 40),
         ("cuatro", 4),
         ("dertien", 13),
         ("dertig", 30),
@@ -1389,23 +1446,38 @@ fn foreign_number_word(word: &str) -> Option<u32> {
         ("elf", 11),
         ("fuenf", 5),
         ("fuenfzehn", 15),
+        ("fuenfzig", 50),
         ("funf", 5),
         ("funfzehn", 15),
+        ("funfzig", 50),
         ("huit", 8),
+        ("huitante", 80),
         ("negen", 9),
         ("negentien", 19),
+        ("negentig", 90),
         ("neuf", 9),
         ("neun", 9),
         ("neunzehn", 19),
+        ("neunzig", 90),
+        ("nonante", 90),
+        ("novanta", 90),
         ("nove", 9),
+        ("noventa", 90),
         ("nueve", 9),
         ("nul", 0),
         ("null", 0),
+        ("ochenta", 80),
         ("ocho", 8),
+        ("octante", 80),
+        ("oitenta", 80),
         ("oito", 8),
         ("once", 11),
         ("onze", 11),
+        ("ottanta", 80),
         ("otto", 8),
+        ("quaranta", 40),
+        ("quarante", 40),
+        ("quarenta", 40),
         ("quatorze", 14),
         ("quatre", 4),
         ("quatro", 4),
@@ -1416,16 +1488,26 @@ fn foreign_number_word(word: &str) -> Option<u32> {
         ("quinze", 15),
         ("sechs", 6),
         ("sechzehn", 16),
+        ("sechzig", 60),
         ("sedici", 16),
         ("sei", 6),
         ("seis", 6),
         ("seize", 16),
         ("sept", 7),
+        ("septante", 70),
+        ("sesenta", 60),
+        ("sessanta", 60),
+        ("sessenta", 60),
         ("sete", 7),
+        ("setenta", 70),
+        ("settanta", 70),
         ("sette", 7),
         ("sieben", 7),
         ("siebzehn", 17),
+        ("siebzig", 70),
         ("siete", 7),
+        ("soixante", 60),
+        ("tachtig", 80),
         ("tien", 10),
         ("tre", 3),
         ("trece", 13),
@@ -1449,19 +1531,24 @@ fn foreign_number_word(word: &str) -> Option<u32> {
         ("une", 1),
         ("uno", 1),
         ("veertien", 14),
+        ("veertig", 40),
         ("veinte", 20),
         ("venti", 20),
         ("vier", 4),
         ("vierzehn", 14),
+        ("vierzig", 40),
         ("vijf", 5),
         ("vijftien", 15),
+        ("vijftig", 50),
         ("vingt", 20),
         ("vinte", 20),
         ("zehn", 10),
         ("zes", 6),
         ("zestien", 16),
+        ("zestig", 60),
         ("zeven", 7),
         ("zeventien", 17),
+        ("zeventig", 70),
         ("zwanzig", 20),
         ("zwei", 2),
         ("zwoelf", 12),
@@ -3581,8 +3668,19 @@ mod tests {
             "mjones-due-uno-nove-quattro-cinque-uno-uno-zero-zero",
             "mjones-dois-um-nove-quatro-cinco-um-um-zero-zero",
             "mjones-123-fortyfive-6789",
-            "svc-2i9-45-ii00",
             "svc-2L9-45-1100",
+            // A helper's sweep on `c03131e`: tens over thirty with their joining word, the
+            // unit first, units run together.
+            "ssn-219-cuarenta-y-cinco-1100",
+            "ssn-219-quarante-cinq-1100",
+            "ssn-219-fuenfundvierzig-1100",
+            "ssn-219-fuenf-und-vierzig-1100",
+            "ssn-219-vijfenveertig-1100",
+            "dos-uno-nueve-cuarenta-y-cinco-once-cero-cero",
+            "deux-un-neuf-quarante-cinq-onze-zero-zero",
+            "zwei-eins-neun-fuenfundvierzig-elf-null-null",
+            "two-one-nine-fourfive-oneone-zerozero",
+            "twoonenine-fortyfive-eleven-zerozero",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");
@@ -3603,6 +3701,13 @@ mod tests {
             "mary-jones-doce-abril-1961",
             "mary-jones-dob-doce-04",
             "mary-jones-twentyone-04-1961",
+            // A helper's sweep on `c03131e`: a day parted from its month by a word.
+            "mary-jones-12-de-abril-1961",
+            "mary-jones-12-de-abril-de-1961",
+            "mary-jones-doce-de-abril-1961",
+            "mary-jones-dodici-di-aprile-1961",
+            "mary-jones-12-van-april-1961",
+            "mary-jones-doce-cuatro-sesenta-y-uno",
         ] {
             let e = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
@@ -3635,6 +3740,15 @@ mod tests {
             "li-12-ion",
             "ci-123-45",
             "ipv4-10-0-0-1",
+            // Processors (a helper's sweep on `c03131e`: `i` was read as 1).
+            "i7-12700",
+            "runner-i9-13900k",
+            "i3-10100",
+            "debian-i386-12-5",
+            "sixty-four-bit",
+            "one-two-five",
+            "fiftyfifty-split",
+            "van-der-berg-2",
         ] {
             if let Err(e) = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))

@@ -147,6 +147,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
             "give a shorter lifetime, e.g. 90d (a token for a pipeline is best rotated)",
         ));
     }
+    let token = ApiToken::generate().map_err(AppError::internal)?;
     let (identity, kind) = match &req.user {
         Some(user) => {
             if by.id != format!("user:{user}") {
@@ -173,7 +174,7 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
                 password: req.password.as_deref(),
                 ..Default::default()
             };
-            if let Err(r) = crate::reauth::reauthenticate(ledger, by, &creds, None, now_secs()).await? {
+            if let Err(r) = crate::reauth::confirm_identity(ledger, by, &creds, now_secs()).await? {
                 return Err(crate::reauth::record_refusal(
                     ledger,
                     by,
@@ -198,9 +199,11 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
             }
             (format!("user:{user}"), ActorKind::Human)
         }
-        None => (format!("token:{}", req.name), ActorKind::Automation),
+        // Automation acts as its token's id, not its name: a name is an administrator's free
+        // text, kept beside the log with the record (since the twelfth session; tokens made
+        // before act as `token:<name>`, as recorded).
+        None => (format!("token:{}", token.id), ActorKind::Automation),
     };
-    let token = ApiToken::generate().map_err(AppError::internal)?;
     let record = TokenRecord {
         id: token.id.clone(),
         name: req.name.clone(),
@@ -220,16 +223,22 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
     })
 }
 
+/// Records a token: its name (free text an administrator or a sign-in chose) beside the log,
+/// the leaf holding its reference.
 async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &TokenRecord) -> Result<(), AppError> {
-    let payload = serde_json::to_value(record).map_err(AppError::internal)?;
-    ledger
-        .append(NewEvent {
-            actor: by.actor(),
-            kind: kind.into(),
-            subject: format!("token:{}", record.id),
-            payload,
-        })
-        .await?;
+    let mut texts = crate::documents::Texts::new();
+    let stored = TokenRecord {
+        name: texts.put(&record.name)?,
+        ..record.clone()
+    };
+    let payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
+    let event = NewEvent {
+        actor: by.actor(),
+        kind: kind.into(),
+        subject: format!("token:{}", record.id),
+        payload,
+    };
+    crate::documents::append(ledger, event, texts).await?;
     Ok(())
 }
 
@@ -265,6 +274,7 @@ pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, AppError> 
     let mut out = Vec::new();
     for (id, doc) in ledger.store().projection_list(TOKENS).await? {
         let mut r: TokenRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
+        r.name = crate::documents::read_text(ledger, &r.name).await?;
         r.secret_sha256.clear();
         r.revoked = revoked.contains(&id);
         out.push(r);
@@ -334,10 +344,12 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         ));
     }
     let printed = req.display_name.trim();
+    let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
+    let printed_key = printed_name_key(&key, printed);
     if let Some(other) = list_users(ledger)
         .await?
         .into_iter()
-        .find(|u| same_printed_name(&u.display_name, printed))
+        .find(|u| u.printed_key.as_deref() == Some(printed_key.as_str()) || same_printed_name(&u.display_name, printed))
     {
         return Err(AppError::new(
             Kind::Conflict,
@@ -362,6 +374,8 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         added_by: Some(by.id.clone()),
         pending: !is_local_operator(by),
         activated_by: None,
+        printed_key: Some(printed_key),
+        key_check: Some(crate::redaction::key_check(&key)),
     };
     // The printed name is a person's name, free text: it lives beside the log (the leaf holds
     // its reference), like every printed name a signature records.
@@ -387,16 +401,25 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
 /// guard's Unicode folding (invisible characters dropped, fullwidth forms and look-alike letters
 /// to ASCII, escapes decoded), ignoring case, punctuation and spacing.
 fn same_printed_name(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        let folded = ward_evidence::guard::decode::decoded(s).map_or_else(|| s.to_string(), |v| v.text);
-        folded
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| w.to_lowercase())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    norm(a) == norm(b)
+    printed_name_read(a) == printed_name_read(b)
+}
+
+/// A printed name as [`same_printed_name`] compares it.
+fn printed_name_read(s: &str) -> String {
+    let folded = ward_evidence::guard::decode::decoded(s).map_or_else(|| s.to_string(), |v| v.text);
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A printed name's keyed fingerprint (under the installation key), kept in the user's record:
+/// the name itself lives beside the log and can be purged, and a purged name must still not be
+/// given to somebody else (a helper's attack on `c03131e`: two people then signed as one name).
+fn printed_name_key(key: &ward_evidence::redact::FingerprintKey, name: &str) -> String {
+    key.fingerprint(&format!("printed-name\0{}", printed_name_read(name)))
 }
 
 /// A printed name is written into `user.added` and beside every signature its person makes: a
@@ -432,12 +455,18 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
     let dated = !given_and_number && month_beside_a_day(&words);
     // Any script's letters and marks (a virama, a combining accent, ZWNJ, a middle dot): what is
     // refused is ASCII that names no one (`*`, `@`, `:`, `/`, `#`, …), other digits, control
-    // characters and white space but the space.
+    // characters, white space but the space, and what renders as nothing but the joiners a
+    // script writes names with (a right-to-left override showed `\u{202e}atleD atiR` as another
+    // person's `Rita Delta`: a helper's attack on `c03131e`).
     let shaped = name.chars().all(|c| {
         if c.is_ascii() {
             c.is_ascii_alphanumeric() || c == ' ' || ".'-,()".contains(c)
         } else {
-            !(c.is_numeric() || c.is_control() || c.is_whitespace())
+            let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+            !(c.is_numeric()
+                || c.is_control()
+                || c.is_whitespace()
+                || (ward_evidence::guard::decode::invisible(c) && !joiner))
         }
     });
     if !shaped || digits > 2 || dated {
@@ -529,6 +558,14 @@ mod printed_name_tests {
             "Mary Jones born the twelfth of April",
             "Mary Jones April the 12th",
             "Mary Jones 12th Avril",
+            // Direction overrides and other characters that render as nothing (a helper's
+            // attack on `c03131e`: `\u{202e}atleD atiR` read as another person's `Rita Delta`).
+            "\u{202e}atleD qvwxyZ atiR",
+            "Eve Zyxwvq \u{202e}evil",
+            "Eve \u{2066}Zyxwvq\u{2069}",
+            "Eve\u{200b}Zyxwvq",
+            "Eve Zyxwvq\u{feff}",
+            "Eve\u{2060}Zyxwvq",
         ] {
             let e = check_printed_name(attack).expect_err(attack);
             assert!(
@@ -566,6 +603,9 @@ mod printed_name_tests {
             "Jan 2",
             "Julio 12",
             "Marco Rossi 12",
+            // A script's joiners are part of its names.
+            "\u{645}\u{6cc}\u{200c}\u{646}\u{627}",
+            "\u{915}\u{94d}\u{200d}\u{937}",
         ] {
             if let Err(e) = check_printed_name(name) {
                 panic!("{name}: {e:?}");

@@ -181,8 +181,28 @@ pub fn credential_digest(credential: &str) -> String {
     ward_evidence::digest::of_bytes(credential.as_bytes())
 }
 
-/// Re-authenticates `by` with `creds` at `now` (seconds). `Ok(Err(_))` is a refusal for the
-/// caller to record; `Err(_)` is a failure of Ward itself.
+/// Re-authenticates `by` to confirm who acts, not to sign (a local `--as`, a person's own
+/// token): a person whose printed name is missing — purged — is still who they say, and only
+/// signing needs the name (a helper's attack on `c03131e`: every local action of such a person
+/// was refused, the API's were not).
+pub async fn confirm_identity(
+    ledger: &Ledger,
+    by: &Identity,
+    creds: &Credentials<'_>,
+    now: i64,
+) -> Result<Result<(), Refused>, AppError> {
+    Ok(match reauthenticate(ledger, by, creds, None, now).await? {
+        Ok(_) => Ok(()),
+        Err(r) if r.code == PRINTED_NAME_MISSING => Ok(()),
+        Err(r) => Err(r),
+    })
+}
+
+/// The refusal of a signature without a printed name.
+const PRINTED_NAME_MISSING: &str = "printed_name_missing";
+
+/// Re-authenticates `by` with `creds` at `now` (seconds) for a signature. `Ok(Err(_))` is a
+/// refusal for the caller to record; `Err(_)` is a failure of Ward itself.
 pub async fn reauthenticate(
     ledger: &Ledger,
     by: &Identity,
@@ -219,9 +239,9 @@ pub async fn reauthenticate(
                 })),
                 None => Ok(Err(Refused {
                     kind: Kind::Forbidden,
-                    code: "printed_name_missing",
+                    code: PRINTED_NAME_MISSING,
                     reason: format!("{} has no printed name; a signature must carry one", by.id),
-                    hint: "an administrator sets the user's display name".into(),
+                    hint: "a purged printed name is not restored: an administrator adds the person again under a new login name with a new printed name".into(),
                 })),
             },
             None => Ok(Err(failed(
@@ -274,7 +294,7 @@ pub async fn reauthenticate(
                     })),
                     None => Ok(Err(Refused {
                         kind: Kind::Forbidden,
-                        code: "printed_name_missing",
+                        code: PRINTED_NAME_MISSING,
                         reason: format!("the identity provider gave no printed name for {}", by.id),
                         hint: "configure printed_name_claim for the provider ([[oidc]]) to a claim it sends".into(),
                     })),

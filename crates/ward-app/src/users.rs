@@ -34,6 +34,13 @@ pub struct UserRecord {
     /// The administrator who activated the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated_by: Option<String>,
+    /// The printed name's keyed fingerprint (users added since 2026-12-07's twelfth session):
+    /// no two people sign with one name, a purged one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed_key: Option<String>,
+    /// The check of the installation key `printed_key` was made under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_check: Option<String>,
 }
 
 /// The refusal for an account that waits for its second administrator.

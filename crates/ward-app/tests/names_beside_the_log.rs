@@ -850,3 +850,54 @@ async fn a_change_of_sixty_authors_is_a_change_and_records_its_key() {
     assert_eq!(e.code, "installation_key_lost");
     db.cleanup().await;
 }
+
+/// A token's name is an administrator's free text: a name the identifier rules cannot read
+/// for what it spells reached every leaf its token wrote, as the actor `token:<name>`. Since
+/// the twelfth session automation acts as its token's id, and the name lives beside the log
+/// with the token's record; `token list` shows it as written.
+#[tokio::test]
+async fn a_tokens_name_never_reaches_a_leaf_and_its_actions_name_its_id() {
+    let (_db, ledger, _ci) = fresh().await;
+    let operator = Identity {
+        id: "local:test".into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Admin],
+    };
+    const NAME: &str = "zyxwvq-release-bot";
+    let created = ward_app::identities::create_token(
+        &ledger,
+        &operator,
+        &ward_app::identities::TokenRequest {
+            name: NAME.into(),
+            roles: vec![ward_core::Role::Developer],
+            expires_in_secs: None,
+            user: None,
+            password: None,
+        },
+    )
+    .await
+    .expect("token");
+    assert_eq!(created.record.name, NAME);
+    let acts_as = format!("token:{}", created.record.id);
+    assert_eq!(created.record.identity, acts_as);
+    // What the token writes names its id.
+    let bot = Identity {
+        id: created.record.identity.clone(),
+        kind: ActorKind::Automation,
+        roles: vec![ward_core::Role::Developer],
+    };
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    let (registered, _) = ward_app::evidence::register(&ledger, &bot, &api_artifact(&digest, "1.0.0"))
+        .await
+        .expect("register");
+    assert_eq!(registered.builder, acts_as);
+    let listed = ward_app::identities::list_tokens(&ledger).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].name.as_str(), listed[0].identity.as_str()),
+        (NAME, acts_as.as_str())
+    );
+    let all = leaves(&ledger).await;
+    assert!(!in_any(&all, "zyxwvq"), "a token's name is in a leaf");
+    assert!(in_any(&all, &acts_as), "its actions name its id");
+}

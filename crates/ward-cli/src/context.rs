@@ -291,7 +291,7 @@ pub async fn local_person(g: &Global, ctx: &Context, action: ward_core::Action) 
         ..Default::default()
     };
     let now = jiff::Timestamp::now().as_second();
-    match ward_app::reauth::reauthenticate(&ctx.ledger, &who, &creds, None, now)
+    match ward_app::reauth::confirm_identity(&ctx.ledger, &who, &creds, now)
         .await
         .map_err(crate::failure::api_failure)?
     {

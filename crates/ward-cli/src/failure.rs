@@ -163,8 +163,8 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "attach it with --artifact DIGEST",
     ),
     (
-        "an administrator sets the user's display name",
-        "an administrator sets the user's display name (ward user add --display-name)",
+        "a purged printed name is not restored: an administrator adds the person again under a new login name with a new printed name",
+        "a purged printed name is not restored: an administrator adds the person again under a new login name with a new printed name (ward user add --name NEW --display-name \"PRINTED NAME\" --role ROLE)",
     ),
     (
         "re-authenticate with a fresh token of your identity provider",

@@ -2,7 +2,7 @@
 //! `ward serve` process over loopback HTTP give the same documents.
 
 mod common;
-use common::{Serving, json, ok, open_change, register, run, run_with_stdin, serve_with, token, ward};
+use common::{Serving, acts_as, json, ok, open_change, register, run, run_with_stdin, serve_with, token, ward};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
@@ -102,7 +102,7 @@ fn local_and_server_modes_agree() {
         ]);
         c
     })));
-    assert_eq!(shown["entries"][0]["event"]["actor"]["id"], "token:ci");
+    assert_eq!(shown["entries"][0]["event"]["actor"]["id"], acts_as(&dev).as_str());
 
     // Errors come back with the server's code, message and hint, and a non-zero exit.
     let denied = run({
@@ -824,7 +824,7 @@ fn changes_are_classified_from_git_and_overridden_by_another_approver() {
     let id = opened["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("CHG-"), "{id}");
     assert_eq!(opened["tier"], "high");
-    assert_eq!(opened["opener"], "token:ci");
+    assert_eq!(opened["opener"], acts_as(&dev).as_str());
     let authors: Vec<&str> = opened["commits"]
         .as_array()
         .unwrap()
@@ -2194,7 +2194,7 @@ fn a_promote_asked_again_while_the_first_runs_is_refused_not_run_twice() {
     assert_eq!(flying.len(), 1, "{listed}");
     assert_eq!(flying[0]["change"], id.as_str());
     assert_eq!(flying[0]["requested"]["action"], "promote");
-    assert_eq!(flying[0]["executed_by"], "token:deployer", "{listed}");
+    assert_eq!(flying[0]["executed_by"], acts_as(&deployer).as_str(), "{listed}");
     // The client gives up (Ctrl-C); the server runs the deployment to its record.
     first.kill().unwrap();
     first.wait().unwrap();
@@ -2644,7 +2644,7 @@ command = ["sh", "-c", "echo helm failed >&2; echo DB_PASSWORD=hunter2-correct-h
         (rec["status"].as_str(), rec["targets"][0]["exit_code"].as_i64()),
         (Some("failed"), Some(3))
     );
-    assert_eq!(rec["executed_by"], "token:deployer");
+    assert_eq!(rec["executed_by"], acts_as(&deployer).as_str());
     assert_eq!(rec["digests"], serde_json::json!([digest]));
     assert!(rec["gate_decision"].as_u64().is_some());
     let staging = ok(run({

@@ -603,7 +603,13 @@ async fn actors_cannot_be_spoofed_and_bad_input_is_a_json_error() {
     assert_eq!(st, StatusCode::CREATED);
     let seq = out["appended"][0]["seq"].as_u64().expect("seq");
     let leaf = s.ledger.store().entries(seq, 1).await.expect("entry").remove(0).leaf;
-    assert!(String::from_utf8_lossy(&leaf).contains("\"actor\":{\"id\":\"token:dev\",\"kind\":\"automation\"}"));
+    // Automation acts as its token's id; its name lives beside the log.
+    let id = dev.split('_').nth(1).expect("ward_<id>_<secret>");
+    let leaf = String::from_utf8_lossy(&leaf);
+    assert!(
+        leaf.contains(&format!("\"actor\":{{\"id\":\"token:{id}\",\"kind\":\"automation\"}}")),
+        "{leaf}"
+    );
 }
 
 #[tokio::test]
@@ -639,7 +645,7 @@ async fn artifacts_and_attestations() {
         .call(Method::POST, "/api/v1/artifacts", Some(&dev), Some(meta.clone()))
         .await;
     assert_eq!(st, StatusCode::CREATED, "{a}");
-    assert_eq!(a["builder"], "token:ci");
+    assert_eq!(a["builder"], format!("token:{}", dev.split('_').nth(1).expect("id")));
     // Idempotent; a conflict names the field.
     let (st, _) = s
         .call(Method::POST, "/api/v1/artifacts", Some(&dev), Some(meta.clone()))

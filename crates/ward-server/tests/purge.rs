@@ -1289,6 +1289,50 @@ async fn a_printed_name_never_reaches_a_leaf_and_a_purged_one_signs_nothing() {
         );
         let (_, view) = s.get(&approvals, &dana).await;
         assert!(view.to_string().contains("QUINN Example"), "{view}");
+        // A purged name is given to nobody else (a helper's attack on `c03131e`: two people
+        // then signed as one name); the user record keeps its keyed fingerprint.
+        let (st, e) = s
+            .post(
+                "/api/v1/users",
+                &ada,
+                json!({ "name": "quinn2", "display_name": "Quinn  EXAMPLE", "roles": ["approver"],
+                    "password": password("quinn2") }),
+            )
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::CONFLICT, Some("printed_name_taken")),
+            "{e}"
+        );
+        // Without a printed name Quinn is still Quinn: confirming who acts (a local `--as`, a
+        // token of their own) holds; only signing needs the name.
+        let who = Identity {
+            id: "user:quinn".into(),
+            kind: ActorKind::Human,
+            roles: vec![Role::Approver],
+        };
+        let pw = password("quinn");
+        let creds = ward_app::reauth::Credentials {
+            password: Some(&pw),
+            ..Default::default()
+        };
+        let now = jiff::Timestamp::now().as_second();
+        let confirmed = ward_app::reauth::confirm_identity(&s.ledger, &who, &creds, now)
+            .await
+            .expect("confirm");
+        assert!(confirmed.is_ok(), "{:?}", confirmed.err());
+        let signing = ward_app::reauth::reauthenticate(&s.ledger, &who, &creds, None, now)
+            .await
+            .expect("reauth");
+        assert_eq!(signing.err().map(|r| r.code), Some("printed_name_missing"));
+        let wrong = ward_app::reauth::Credentials {
+            password: Some("not-quinns-password"),
+            ..Default::default()
+        };
+        let refused = ward_app::reauth::confirm_identity(&s.ledger, &who, &wrong, now)
+            .await
+            .expect("confirm");
+        assert!(refused.is_err(), "a wrong password still fails");
 
         let (_tmp, report) = s.fsck_and_verified_export().await;
         assert!(report.purged.iter().any(|p| p.digest == digest));

@@ -96,6 +96,11 @@ pub fn token(d: &Path, name: &str, role: &str) -> String {
     out["token"].as_str().expect("token").to_string()
 }
 
+/// The identity an automation token acts as: `token:<its id>` (its name lives beside the log).
+pub fn acts_as(token: &str) -> String {
+    format!("token:{}", token.split('_').nth(1).expect("ward_<id>_<secret>"))
+}
+
 /// Registers an artifact by digest locally.
 pub fn register(d: &Path, digest: &str, service: &str, version: &str) {
     ok(run(register_command(d, digest, service, version, &[])));
