@@ -1252,7 +1252,11 @@ pub(crate) fn ordinal_word(word: &str) -> bool {
 /// digits: a person's number written digit by digit or in pairs (`two-one-nine`,
 /// `forty-five`).
 fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec<String> {
-    let foreign = |w: &str| foreign_number_word(w).filter(|_| languages == Languages::Any);
+    let foreign = |w: &str| {
+        foreign_number_word(w)
+            .or_else(|| foreign_ordinal(w))
+            .filter(|_| languages == Languages::Any)
+    };
     const UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
     const TEENS: [&str; 10] = [
         "ten",
@@ -1557,6 +1561,116 @@ fn foreign_number_word(word: &str) -> Option<u32> {
     WORDS.binary_search_by(|(w, _)| w.cmp(&word)).ok().map(|i| WORDS[i].1)
 }
 
+/// The day an ordinal word of French, Spanish, Portuguese, Italian, German or Dutch writes, 1 to
+/// 31 (`zwoelfter`, `primero`, `douzieme`, `twaalfde`: a helper's sweep on `c03131e`), in ASCII
+/// spellings; German ordinals with any of their endings.
+fn foreign_ordinal(word: &str) -> Option<u32> {
+    // (word or German stem, value), sorted by word for a binary search.
+    const WORDS: &[(&str, u32)] = &[
+        ("achtst", 8),
+        ("achtste", 8),
+        ("achtzehnt", 18),
+        ("cinquieme", 5),
+        ("cuarta", 4),
+        ("cuarto", 4),
+        ("decima", 10),
+        ("decimo", 10),
+        ("derde", 3),
+        ("dertiende", 13),
+        ("dertigste", 30),
+        ("deuxieme", 2),
+        ("dixieme", 10),
+        ("dodicesimo", 12),
+        ("douzieme", 12),
+        ("dreissigst", 30),
+        ("dreizehnt", 13),
+        ("dritt", 3),
+        ("eerste", 1),
+        ("elfde", 11),
+        ("elft", 11),
+        ("erst", 1),
+        ("fuenft", 5),
+        ("fuenfzehnt", 15),
+        ("funft", 5),
+        ("funfzehnt", 15),
+        ("huitieme", 8),
+        ("negende", 9),
+        ("neunt", 9),
+        ("neunzehnt", 19),
+        ("neuvieme", 9),
+        ("nona", 9),
+        ("nono", 9),
+        ("noveno", 9),
+        ("octava", 8),
+        ("octavo", 8),
+        ("oitavo", 8),
+        ("onzieme", 11),
+        ("ottava", 8),
+        ("ottavo", 8),
+        ("premier", 1),
+        ("premiere", 1),
+        ("primeira", 1),
+        ("primeiro", 1),
+        ("primer", 1),
+        ("primera", 1),
+        ("primero", 1),
+        ("quarta", 4),
+        ("quarto", 4),
+        ("quatrieme", 4),
+        ("quinta", 5),
+        ("quinto", 5),
+        ("sechst", 6),
+        ("sechzehnt", 16),
+        ("segunda", 2),
+        ("segundo", 2),
+        ("septieme", 7),
+        ("septima", 7),
+        ("septimo", 7),
+        ("sesta", 6),
+        ("sesto", 6),
+        ("setimo", 7),
+        ("settima", 7),
+        ("settimo", 7),
+        ("sexta", 6),
+        ("sexto", 6),
+        ("siebent", 7),
+        ("siebt", 7),
+        ("siebzehnt", 17),
+        ("sixieme", 6),
+        ("terceiro", 3),
+        ("tercer", 3),
+        ("tercera", 3),
+        ("tercero", 3),
+        ("terza", 3),
+        ("terzo", 3),
+        ("tiende", 10),
+        ("treizieme", 13),
+        ("troisieme", 3),
+        ("twaalfde", 12),
+        ("tweede", 2),
+        ("twintigste", 20),
+        ("undicesimo", 11),
+        ("vierde", 4),
+        ("viert", 4),
+        ("vierzehnt", 14),
+        ("vijfde", 5),
+        ("zehnt", 10),
+        ("zesde", 6),
+        ("zevende", 7),
+        ("zwanzigst", 20),
+        ("zweit", 2),
+        ("zwoelft", 12),
+        ("zwolft", 12),
+    ];
+    let find = |w: &str| WORDS.binary_search_by(|(x, _)| x.cmp(&w)).ok().map(|i| WORDS[i].1);
+    find(word).or_else(|| {
+        // A German ordinal's endings (`zwoelfte`, `zwoelfter`, `zwoelften`, …).
+        ["er", "en", "es", "em", "e"]
+            .iter()
+            .find_map(|end| word.strip_suffix(end).and_then(find))
+    })
+}
+
 /// How many of `words` (from the first) a birth date of [`name_beside_birth_date`] takes: one
 /// (`1961-04-12`, `12.04.1961`, `19610412`, `1961-04-12-12`), two (`apr 12-1961`), three
 /// (`12 apr 1961`, `apr 12 1961`, `1961 apr 12`), or none.
@@ -1737,6 +1851,22 @@ fn ordinals_read(token: &str) -> Option<String> {
     let mut changed = false;
     while i < b.len() {
         let suffix = b.get(i..i + 2).map(<[u8]>::to_ascii_lowercase);
+        // Other languages' ordinal endings, ending a word (`12e`, `12eme`, `12o`, `12a`, `12te`,
+        // `12de`: a helper's sweep on `c03131e`).
+        let foreign_end = (i > 0 && b[i - 1].is_ascii_digit())
+            .then(|| {
+                ["eme", "ste", "er", "te", "de", "e", "o", "a"].iter().find(|end| {
+                    let n = end.len();
+                    b.get(i..i + n).is_some_and(|s| s.eq_ignore_ascii_case(end.as_bytes()))
+                        && !b.get(i + n).is_some_and(u8::is_ascii_alphanumeric)
+                })
+            })
+            .flatten();
+        if let Some(end) = foreign_end {
+            i += end.len();
+            changed = true;
+            continue;
+        }
         if i > 0
             && b[i - 1].is_ascii_digit()
             && suffix
@@ -3708,6 +3838,13 @@ mod tests {
             "mary-jones-dodici-di-aprile-1961",
             "mary-jones-12-van-april-1961",
             "mary-jones-doce-cuatro-sesenta-y-uno",
+            "mary-jones-zwoelfter-april-1961",
+            "mary-jones-zwoelfte-4-1961",
+            "mary-jones-geb-zwoelften-vierten-61",
+            "mary-jones-primero-abril-1961",
+            "mary-jones-12e-avril-1961",
+            "mary-jones-12o-abril-1961",
+            "mary-jones-douzieme-avril-1961",
         ] {
             let e = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
@@ -3749,6 +3886,13 @@ mod tests {
             "one-two-five",
             "fiftyfifty-split",
             "van-der-berg-2",
+            "primo-api-2",
+            "quinta-db-3",
+            "segundo-plano-3",
+            "nona-app",
+            "release-2a",
+            "step-12e",
+            "erste-hilfe-2024",
         ] {
             if let Err(e) = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
