@@ -124,11 +124,17 @@ pub async fn read_present(ledger: &Ledger, s: &str) -> Result<Option<String>, Ap
     let Some(digest) = parse_reference(s) else {
         return Ok(Some(s.to_string()));
     };
+    Ok(stored_text(ledger, &digest).await?.flatten())
+}
+
+/// The text of document `digest`: `None` when it is not stored, `Some(None)` when its bytes are
+/// no document.
+async fn stored_text(ledger: &Ledger, digest: &str) -> Result<Option<Option<String>>, AppError> {
     Ok(ledger
         .store()
-        .document(&digest)
+        .document(digest)
         .await?
-        .and_then(|bytes| ward_ledger::documents::text_of(&bytes)))
+        .map(|bytes| ward_ledger::documents::text_of(&bytes)))
 }
 
 /// What a reference reads as: the text, or `[purged by entry N]` (or `[unavailable]` when the
@@ -137,8 +143,8 @@ pub async fn read_text(ledger: &Ledger, s: &str) -> Result<String, AppError> {
     let Some(digest) = parse_reference(s) else {
         return Ok(s.to_string());
     };
-    if let Some(bytes) = ledger.store().document(&digest).await? {
-        return Ok(ward_ledger::documents::text_of(&bytes).unwrap_or_else(|| "[unreadable]".into()));
+    if let Some(text) = stored_text(ledger, &digest).await? {
+        return Ok(text.unwrap_or_else(|| "[unreadable]".into()));
     }
     Ok(match ledger.store().projection(PURGED, &digest).await? {
         Some(p) => format!(

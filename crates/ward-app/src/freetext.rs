@@ -494,6 +494,46 @@ mod tests {
     /// literal here was refused once (a sign-in that failed in CI: a session id glued to the next
     /// line's field name read as base32hex `token:RV4?f@Voq`; a hex file name and an image
     /// digest read as Ascii85), and the loop covers a few thousand more of the same shapes.
+    /// Automation acts as `token:<its random id>` since the twelfth session: every id a token
+    /// can be given, as the actor of a caller's event (every detector) and of Ward's own, is
+    /// admitted — a run of digits among the hex (`token:219451100123`) included (a reviewer's
+    /// question on `aa41855`).
+    #[test]
+    fn a_tokens_random_id_as_the_actor_is_never_refused() {
+        let admit = |kind: &str, id: &str| {
+            let e = ward_ledger::NewEvent {
+                actor: ward_ledger::Actor {
+                    id: format!("token:{id}"),
+                    kind: ward_ledger::ActorKind::Automation,
+                },
+                kind: kind.into(),
+                subject: "change:CHG-1a2b3c4d".into(),
+                payload: serde_json::json!({ "status": "ok", "count": 3 }),
+            };
+            LogGuard.admit(&e)
+        };
+        let mut ids: Vec<String> = [
+            "219451100123",
+            "555123456789",
+            "000000000000",
+            "123456789012",
+            "19610412abcd",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..3000 {
+            ids.push(ward_core::token::ApiToken::generate().expect("id").id);
+        }
+        for id in &ids {
+            for kind in ["deploy.note", "artifact.registered"] {
+                if let Err(m) = admit(kind, id) {
+                    panic!("token:{id} as the actor of {kind}: {m}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn random_ids_and_digests_in_wards_own_events_are_not_refused_as_credentials() {
         use sha2::{Digest, Sha256};

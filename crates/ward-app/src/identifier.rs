@@ -1294,6 +1294,17 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
     };
     // Units run together, a digit each (`fourfive`, `twoonenine`, `zerozero`: a helper's sweep
     // on `c03131e`), read where `max` reads a person's number (over 31).
+    // The words of a digit in the languages read: English, and the others' for an identifier.
+    let digit_words = || {
+        std::iter::once(("zero", 0))
+            .chain(UNITS.iter().zip(1..).map(|(w, n)| (*w, n)))
+            .chain(
+                FOREIGN_NUMBERS
+                    .iter()
+                    .copied()
+                    .filter(|(_, n)| *n < 10 && languages == Languages::Any),
+            )
+    };
     let units_run = |w: &str| -> Option<String> {
         if max <= 31 {
             return None;
@@ -1301,25 +1312,38 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
         let mut rest = w;
         let mut out = String::new();
         while !rest.is_empty() {
-            let (digit, len) = std::iter::once("zero")
-                .chain(UNITS)
-                .enumerate()
-                .find_map(|(d, u)| rest.starts_with(u).then_some((d, u.len())))?;
+            // The longest digit's word the rest starts with (`tres`, not `tre`).
+            let (digit, len) = digit_words()
+                .filter(|(u, _)| rest.starts_with(u))
+                .map(|(u, d)| (d, u.len()))
+                .max_by_key(|(_, len)| *len)?;
             out.push(char::from(b'0' + digit as u8));
             rest = &rest[len..];
         }
         (out.len() >= 2).then_some(out)
     };
-    // Tens and units run together (`fortyfive`, `twentyfirst`: the eleventh session's gaps).
+    let foreign_unit = |w: &str| foreign(w).filter(|n| (1..10).contains(n));
+    let foreign_tens = |w: &str| foreign(w).filter(|n| *n >= 20 && n % 10 == 0);
+    // Tens and units run together (`fortyfive`, `twentyfirst`: the eleventh session's gaps; and
+    // as other languages write them, `quarantacinque`, `ventuno`, `veintiuno`: a reviewer's find
+    // on `aa41855`), a tens' last vowel dropped before the unit too.
     let run_together = |w: &str| {
-        TENS.iter().enumerate().find_map(|(t, tens)| {
-            let unit = below_ten(w.strip_prefix(tens)?)?;
-            Some((t as u32 + 2) * 10 + unit)
+        let english = TENS.iter().zip(2..).map(|(t, n)| (*t, n * 10));
+        let others = FOREIGN_NUMBERS
+            .iter()
+            .copied()
+            .filter(|(_, n)| *n >= 20 && n % 10 == 0 && languages == Languages::Any);
+        english.chain(others).find_map(|(tens, n)| {
+            let elided = tens.strip_suffix(['a', 'e', 'i', 'o']).unwrap_or(tens);
+            [tens, elided, if tens == "veinte" { "veinti" } else { tens }]
+                .iter()
+                .find_map(|stem| {
+                    let rest = w.strip_prefix(stem).filter(|r| !r.is_empty())?;
+                    Some(n + below_ten(rest).or_else(|| foreign_unit(rest))?)
+                })
         })
     };
     // A number under a hundred at `i`: its value and the words it takes.
-    let foreign_unit = |w: &str| foreign(w).filter(|n| (1..10).contains(n));
-    let foreign_tens = |w: &str| foreign(w).filter(|n| *n >= 20 && n % 10 == 0);
     // German and Dutch say the unit first (`fuenf und vierzig`, `vijfenveertig`: a helper's
     // sweep on `c03131e`), apart or run together.
     let unit_and_tens = |i: usize| -> Option<(u32, usize)> {
@@ -1331,9 +1355,12 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
         ) {
             return Some((t + u, 3));
         }
+        // Every place the joining word may stand (`zevenenveertig` holds `en` three times).
         ["und", "en"].iter().find_map(|and| {
-            let (u, t) = w.split_once(and)?;
-            Some((foreign_tens(t)? + foreign_unit(u)?, 1))
+            w.match_indices(and).find_map(|(k, _)| {
+                let (u, t) = (&w[..k], &w[k + and.len()..]);
+                Some((foreign_tens(t)? + foreign_unit(u)?, 1))
+            })
         })
     };
     let under_hundred = |i: usize| -> Option<(u32, usize)> {
@@ -1395,171 +1422,176 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
 /// `zwoelf`: the eleventh session's gaps). `sept` is 7 here (a birth label's reading takes it
 /// for September first); `six` is English already.
 fn foreign_number_word(word: &str) -> Option<u32> {
-    // (word, value), sorted by word for a binary search.
-    const WORDS: &[(&str, u32)] = &[
-        ("acht", 8),
-        ("achttien", 18),
-        ("achtzehn", 18),
-        ("achtzig", 80),
-        ("catorce", 14),
-        ("catorze", 14),
-        ("cero", 0),
-        ("cinco", 5),
-        ("cincuenta", 50),
-        ("cinq", 5),
-        ("cinquanta", 50),
-        ("cinquante", 50),
-        ("cinque", 5),
-        ("cinquenta", 50),
-        ("cuarenta", 40),
-        ("cuatro", 4),
-        ("dertien", 13),
-        ("dertig", 30),
-        ("deux", 2),
-        ("dez", 10),
-        ("dezanove", 19),
-        ("dezasseis", 16),
-        ("dezassete", 17),
-        ("dezenove", 19),
-        ("dezesseis", 16),
-        ("dezessete", 17),
-        ("dezoito", 18),
-        ("diciannove", 19),
-        ("diciassette", 17),
-        ("diciotto", 18),
-        ("dieci", 10),
-        ("diecinueve", 19),
-        ("dieciocho", 18),
-        ("dieciseis", 16),
-        ("diecisiete", 17),
-        ("diez", 10),
-        ("dix", 10),
-        ("doce", 12),
-        ("dodici", 12),
-        ("dois", 2),
-        ("dos", 2),
-        ("douze", 12),
-        ("doze", 12),
-        ("drei", 3),
-        ("dreissig", 30),
-        ("dreizehn", 13),
-        ("drie", 3),
-        ("due", 2),
-        ("een", 1),
-        ("eins", 1),
-        ("elf", 11),
-        ("fuenf", 5),
-        ("fuenfzehn", 15),
-        ("fuenfzig", 50),
-        ("funf", 5),
-        ("funfzehn", 15),
-        ("funfzig", 50),
-        ("huit", 8),
-        ("huitante", 80),
-        ("negen", 9),
-        ("negentien", 19),
-        ("negentig", 90),
-        ("neuf", 9),
-        ("neun", 9),
-        ("neunzehn", 19),
-        ("neunzig", 90),
-        ("nonante", 90),
-        ("novanta", 90),
-        ("nove", 9),
-        ("noventa", 90),
-        ("nueve", 9),
-        ("nul", 0),
-        ("null", 0),
-        ("ochenta", 80),
-        ("ocho", 8),
-        ("octante", 80),
-        ("oitenta", 80),
-        ("oito", 8),
-        ("once", 11),
-        ("onze", 11),
-        ("ottanta", 80),
-        ("otto", 8),
-        ("quaranta", 40),
-        ("quarante", 40),
-        ("quarenta", 40),
-        ("quatorze", 14),
-        ("quatre", 4),
-        ("quatro", 4),
-        ("quattordici", 14),
-        ("quattro", 4),
-        ("quince", 15),
-        ("quindici", 15),
-        ("quinze", 15),
-        ("sechs", 6),
-        ("sechzehn", 16),
-        ("sechzig", 60),
-        ("sedici", 16),
-        ("sei", 6),
-        ("seis", 6),
-        ("seize", 16),
-        ("sept", 7),
-        ("septante", 70),
-        ("sesenta", 60),
-        ("sessanta", 60),
-        ("sessenta", 60),
-        ("sete", 7),
-        ("setenta", 70),
-        ("settanta", 70),
-        ("sette", 7),
-        ("sieben", 7),
-        ("siebzehn", 17),
-        ("siebzig", 70),
-        ("siete", 7),
-        ("soixante", 60),
-        ("tachtig", 80),
-        ("tien", 10),
-        ("tre", 3),
-        ("trece", 13),
-        ("tredici", 13),
-        ("treinta", 30),
-        ("treize", 13),
-        ("trenta", 30),
-        ("trente", 30),
-        ("tres", 3),
-        ("treze", 13),
-        ("trinta", 30),
-        ("trois", 3),
-        ("twaalf", 12),
-        ("twee", 2),
-        ("twintig", 20),
-        ("um", 1),
-        ("uma", 1),
-        ("un", 1),
-        ("una", 1),
-        ("undici", 11),
-        ("une", 1),
-        ("uno", 1),
-        ("veertien", 14),
-        ("veertig", 40),
-        ("veinte", 20),
-        ("venti", 20),
-        ("vier", 4),
-        ("vierzehn", 14),
-        ("vierzig", 40),
-        ("vijf", 5),
-        ("vijftien", 15),
-        ("vijftig", 50),
-        ("vingt", 20),
-        ("vinte", 20),
-        ("zehn", 10),
-        ("zes", 6),
-        ("zestien", 16),
-        ("zestig", 60),
-        ("zeven", 7),
-        ("zeventien", 17),
-        ("zeventig", 70),
-        ("zwanzig", 20),
-        ("zwei", 2),
-        ("zwoelf", 12),
-        ("zwolf", 12),
-    ];
-    WORDS.binary_search_by(|(w, _)| w.cmp(&word)).ok().map(|i| WORDS[i].1)
+    FOREIGN_NUMBERS
+        .binary_search_by(|(w, _)| w.cmp(&word))
+        .ok()
+        .map(|i| FOREIGN_NUMBERS[i].1)
 }
+
+/// (word, value), sorted by word for a binary search: [`foreign_number_word`]'s.
+const FOREIGN_NUMBERS: &[(&str, u32)] = &[
+    ("acht", 8),
+    ("achttien", 18),
+    ("achtzehn", 18),
+    ("achtzig", 80),
+    ("catorce", 14),
+    ("catorze", 14),
+    ("cero", 0),
+    ("cinco", 5),
+    ("cincuenta", 50),
+    ("cinq", 5),
+    ("cinquanta", 50),
+    ("cinquante", 50),
+    ("cinque", 5),
+    ("cinquenta", 50),
+    ("cuarenta", 40),
+    ("cuatro", 4),
+    ("dertien", 13),
+    ("dertig", 30),
+    ("deux", 2),
+    ("dez", 10),
+    ("dezanove", 19),
+    ("dezasseis", 16),
+    ("dezassete", 17),
+    ("dezenove", 19),
+    ("dezesseis", 16),
+    ("dezessete", 17),
+    ("dezoito", 18),
+    ("diciannove", 19),
+    ("diciassette", 17),
+    ("diciotto", 18),
+    ("dieci", 10),
+    ("diecinueve", 19),
+    ("dieciocho", 18),
+    ("dieciseis", 16),
+    ("diecisiete", 17),
+    ("diez", 10),
+    ("dix", 10),
+    ("doce", 12),
+    ("dodici", 12),
+    ("dois", 2),
+    ("dos", 2),
+    ("douze", 12),
+    ("doze", 12),
+    ("drei", 3),
+    ("dreissig", 30),
+    ("dreizehn", 13),
+    ("drie", 3),
+    ("due", 2),
+    ("een", 1),
+    ("ein", 1),
+    ("eins", 1),
+    ("elf", 11),
+    ("fuenf", 5),
+    ("fuenfzehn", 15),
+    ("fuenfzig", 50),
+    ("funf", 5),
+    ("funfzehn", 15),
+    ("funfzig", 50),
+    ("huit", 8),
+    ("huitante", 80),
+    ("negen", 9),
+    ("negentien", 19),
+    ("negentig", 90),
+    ("neuf", 9),
+    ("neun", 9),
+    ("neunzehn", 19),
+    ("neunzig", 90),
+    ("nonante", 90),
+    ("novanta", 90),
+    ("nove", 9),
+    ("noventa", 90),
+    ("nueve", 9),
+    ("nul", 0),
+    ("null", 0),
+    ("ochenta", 80),
+    ("ocho", 8),
+    ("octante", 80),
+    ("oitenta", 80),
+    ("oito", 8),
+    ("once", 11),
+    ("onze", 11),
+    ("ottanta", 80),
+    ("otto", 8),
+    ("quaranta", 40),
+    ("quarante", 40),
+    ("quarenta", 40),
+    ("quatorze", 14),
+    ("quatre", 4),
+    ("quatro", 4),
+    ("quattordici", 14),
+    ("quattro", 4),
+    ("quince", 15),
+    ("quindici", 15),
+    ("quinze", 15),
+    ("sechs", 6),
+    ("sechzehn", 16),
+    ("sechzig", 60),
+    ("sedici", 16),
+    ("sei", 6),
+    ("seis", 6),
+    ("seize", 16),
+    ("sept", 7),
+    ("septante", 70),
+    ("sesenta", 60),
+    ("sessanta", 60),
+    ("sessenta", 60),
+    ("sete", 7),
+    ("setenta", 70),
+    ("settanta", 70),
+    ("sette", 7),
+    ("sieben", 7),
+    ("siebzehn", 17),
+    ("siebzig", 70),
+    ("siete", 7),
+    ("soixante", 60),
+    ("tachtig", 80),
+    ("tien", 10),
+    ("tre", 3),
+    ("trece", 13),
+    ("tredici", 13),
+    ("treinta", 30),
+    ("treize", 13),
+    ("trenta", 30),
+    ("trente", 30),
+    ("tres", 3),
+    ("treze", 13),
+    ("trinta", 30),
+    ("trois", 3),
+    ("twaalf", 12),
+    ("twee", 2),
+    ("twintig", 20),
+    ("um", 1),
+    ("uma", 1),
+    ("un", 1),
+    ("una", 1),
+    ("undici", 11),
+    ("une", 1),
+    ("uno", 1),
+    ("veertien", 14),
+    ("veertig", 40),
+    ("veinte", 20),
+    ("venti", 20),
+    ("vier", 4),
+    ("vierzehn", 14),
+    ("vierzig", 40),
+    ("vijf", 5),
+    ("vijftien", 15),
+    ("vijftig", 50),
+    ("vingt", 20),
+    ("vinte", 20),
+    ("zehn", 10),
+    ("zes", 6),
+    ("zestien", 16),
+    ("zestig", 60),
+    ("zeven", 7),
+    ("zeventien", 17),
+    ("zeventig", 70),
+    ("zwanzig", 20),
+    ("zwei", 2),
+    ("zwoelf", 12),
+    ("zwolf", 12),
+];
 
 /// The day an ordinal word of French, Spanish, Portuguese, Italian, German or Dutch writes, 1 to
 /// 31 (`zwoelfter`, `primero`, `douzieme`, `twaalfde`: a helper's sweep on `c03131e`), in ASCII
@@ -2843,14 +2875,14 @@ fn label_before(b: &[u8], at: usize) -> Option<Label> {
     None
 }
 
-/// A word that names a person's number: `ssn`, `mrn`, `dob`, `pt`, `tel`, `fax`, `mbr`, `npi`,
-/// `mbi`, `itin`, `born` (or their plurals), or one starting `phone`, `telephone`, `callback`,
-/// `patient`, `member`, `medicare`, `medicaid`, `medrec`, `passport`, `birth`, `insured`,
-/// `subscriber`, `enrollee`, `beneficiar` (`patients`, `members`, `ssnumber`, `memberid`).
+/// A word that names a person's number: `ssn`, `mrn`, `pt`, `tel`, `fax`, `mbr`, `npi`, `mbi`,
+/// `itin` (or their plurals), one starting `phone`, `telephone`, `callback`, `patient`,
+/// `member`, `medicare`, `medicaid`, `medrec`, `passport`, `insured`, `subscriber`, `enrollee`,
+/// `beneficiar` (`patients`, `members`, `ssnumber`, `memberid`), or a birth word
+/// ([`birth_word`]: `dob`, `born`, `birth…`, …).
 fn person_label(word: &str) -> Option<Label> {
-    const EXACT: &[&str] = &[
-        "ssn", "mrn", "dob", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin", "born", "bday", "bdate",
-    ];
+    // (Birth labels are `birth_word`'s.)
+    const EXACT: &[&str] = &["ssn", "mrn", "pt", "tel", "fax", "mbr", "npi", "mbi", "itin"];
     const PREFIX: &[&str] = &[
         "ssn",
         "mrn",
@@ -2863,7 +2895,6 @@ fn person_label(word: &str) -> Option<Label> {
         "medicaid",
         "medrec",
         "passport",
-        "birth",
         "insured",
         "subscriber",
         "enrollee",
@@ -3811,6 +3842,12 @@ mod tests {
             "zwei-eins-neun-fuenfundvierzig-elf-null-null",
             "two-one-nine-fourfive-oneone-zerozero",
             "twoonenine-fortyfive-eleven-zerozero",
+            // A reviewer's finds on `aa41855`.
+            "ssn-219-zevenenveertig-1100",
+            "ssn-219-einundvierzig-1100",
+            "ssn-219-ein-und-vierzig-1100",
+            "ssn-219-quarantacinque-1100",
+            "mjones-dosunonueve-cuatrocinco-unounocerocero",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");
@@ -3845,6 +3882,8 @@ mod tests {
             "mary-jones-12e-avril-1961",
             "mary-jones-12o-abril-1961",
             "mary-jones-douzieme-avril-1961",
+            "mary-jones-veintiuno-04-1961",
+            "mary-jones-ventuno-04-1961",
         ] {
             let e = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
@@ -3893,6 +3932,9 @@ mod tests {
             "release-2a",
             "step-12e",
             "erste-hilfe-2024",
+            "undue-load-2",
+            "ventilator-api",
+            "quarantine-svc-3",
         ] {
             if let Err(e) = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))

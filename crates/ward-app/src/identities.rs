@@ -105,11 +105,11 @@ fn now_secs() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-/// What a token is for: automation (`token:<name>`) or a person (`user:<name>`).
+/// What a token is for: automation (`token:<id>`, its random id) or a person (`user:<name>`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
-    /// Token name (automation identity `token:<name>`), or the user for a person's token.
+    /// Token name, kept beside the log (automation acts as `token:<id>`, its random id).
     pub name: String,
     /// Roles to grant.
     pub roles: Vec<Role>,
@@ -223,14 +223,16 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
     })
 }
 
-/// Records a token: its name (free text an administrator or a sign-in chose) beside the log,
-/// the leaf holding its reference.
+/// Records a token. The name an administrator gave (`token.created`) is free text and lives
+/// beside the log, the leaf holding its reference; a session's is Ward's own (`session-<login>`,
+/// the login already in the leaf) and stays inline: one document a sign-in would add up.
 async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &TokenRecord) -> Result<(), AppError> {
     let mut texts = crate::documents::Texts::new();
-    let stored = TokenRecord {
-        name: texts.put(&record.name)?,
-        ..record.clone()
+    let name = match kind {
+        "token.created" => texts.put(&record.name)?,
+        _ => record.name.clone(),
     };
+    let stored = TokenRecord { name, ..record.clone() };
     let payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
     let event = NewEvent {
         actor: by.actor(),
@@ -274,12 +276,12 @@ pub async fn list_tokens(ledger: &Ledger) -> Result<Vec<TokenRecord>, AppError> 
     let mut out = Vec::new();
     for (id, doc) in ledger.store().projection_list(TOKENS).await? {
         let mut r: TokenRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
-        r.name = crate::documents::read_text(ledger, &r.name).await?;
         r.secret_sha256.clear();
         r.revoked = revoked.contains(&id);
         out.push(r);
     }
-    Ok(out)
+    // Names as written (an administrator's token's lives beside the log).
+    crate::documents::shown(ledger, out).await
 }
 
 /// A local user to add.
@@ -351,10 +353,16 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
         .into_iter()
         .find(|u| u.printed_key.as_deref() == Some(printed_key.as_str()) || same_printed_name(&u.display_name, printed))
     {
+        // A purged name is matched by its fingerprint only: whose it was is not said.
+        let reason = if same_printed_name(&other.display_name, printed) {
+            format!("user {} already signs with this printed name", other.name)
+        } else {
+            "this printed name was another person's and is not given again".to_string()
+        };
         return Err(AppError::new(
             Kind::Conflict,
             "printed_name_taken",
-            format!("user {} already signs with this printed name", other.name),
+            reason,
             "give each person a printed name of their own (e.g. with a middle initial): signatures must tell people apart",
         ));
     }
@@ -404,15 +412,24 @@ fn same_printed_name(a: &str, b: &str) -> bool {
     printed_name_read(a) == printed_name_read(b)
 }
 
-/// A printed name as [`same_printed_name`] compares it.
+/// A printed name as [`same_printed_name`] compares it: its letters and digits only, in lower
+/// case, with the letters Latin type draws alike read as one (`i`, `I` and `1` as `l`, `0` as
+/// `o`, `rn` as `m`, `vv` as `w`: `AIice` and `Ernma` passed as names of their own, and a
+/// hyphen counted where other marks did not — a helper's attack on `aa41855`).
 fn printed_name_read(s: &str) -> String {
     let folded = ward_evidence::guard::decode::decoded(s).map_or_else(|| s.to_string(), |v| v.text);
-    folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        let c = match c {
+            'I' | 'i' | 'L' | '1' => 'l',
+            '0' | 'O' => 'o',
+            c => c,
+        };
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out.replace("rn", "m").replace("vv", "w")
 }
 
 /// A printed name's keyed fingerprint (under the installation key), kept in the user's record:
@@ -420,6 +437,15 @@ fn printed_name_read(s: &str) -> String {
 /// given to somebody else (a helper's attack on `c03131e`: two people then signed as one name).
 fn printed_name_key(key: &ward_evidence::redact::FingerprintKey, name: &str) -> String {
     key.fingerprint(&format!("printed-name\0{}", printed_name_read(name)))
+}
+
+/// Whether `c` renders as nothing (or turns the text around it) and is none of the joiners a
+/// script writes names with (ZWNJ, ZWJ): a printed name holding one is refused, from a local
+/// user or an identity provider alike (a right-to-left override showed `\u{202e}atleD atiR`
+/// as another person's `Rita Delta`: a helper's attack on `c03131e`, and a reviewer's on the
+/// provider's claim).
+pub(crate) fn hidden(c: char) -> bool {
+    ward_evidence::guard::decode::invisible(c) && !matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 /// A printed name is written into `user.added` and beside every signature its person makes: a
@@ -462,11 +488,7 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         if c.is_ascii() {
             c.is_ascii_alphanumeric() || c == ' ' || ".'-,()".contains(c)
         } else {
-            let joiner = matches!(c, '\u{200C}' | '\u{200D}');
-            !(c.is_numeric()
-                || c.is_control()
-                || c.is_whitespace()
-                || (ward_evidence::guard::decode::invisible(c) && !joiner))
+            !(c.is_numeric() || c.is_control() || c.is_whitespace() || hidden(c))
         }
     });
     if !shaped || digits > 2 || dated {
@@ -625,6 +647,18 @@ mod printed_name_tests {
             assert!(same_printed_name("Bob Admin", twin), "{twin:?}");
         }
         assert!(!same_printed_name("Bob Admin", "Bob Adams"));
+        // Latin letters drawn alike, and marks however placed (a helper's attack on `aa41855`).
+        for (a, b) in [
+            ("Alice Zed", "AIice Zed"),
+            ("Alice Zed", "A1ice Zed"),
+            ("Emma Mill", "Ernma MiII"),
+            ("Owen Vance", "0wen Vance"),
+            ("Alice Zedname", "Alice Zed-name"),
+            ("Alice Zed name", "Alice Zed-name"),
+        ] {
+            assert!(same_printed_name(a, b), "{a:?} {b:?}");
+        }
+        assert!(!same_printed_name("Alice Zed", "Alice Zee"));
     }
 }
 
@@ -682,7 +716,7 @@ pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result
             payload: serde_json::to_value(&user).map_err(AppError::internal)?,
         })
         .await?;
-    shown_user(ledger, user).await
+    crate::documents::shown(ledger, user).await
 }
 
 /// Every local user, printed names as text.
@@ -694,17 +728,7 @@ pub async fn list_users(ledger: &Ledger) -> Result<Vec<UserRecord>, AppError> {
         .into_iter()
         .map(|(_, doc)| serde_json::from_value(doc).map_err(AppError::internal))
         .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(stored.len());
-    for u in stored {
-        out.push(shown_user(ledger, u).await?);
-    }
-    Ok(out)
-}
-
-/// A user record as people read it: its printed name's reference resolved (or read as purged).
-async fn shown_user(ledger: &Ledger, mut user: UserRecord) -> Result<UserRecord, AppError> {
-    user.display_name = crate::documents::read_text(ledger, &user.display_name).await?;
-    Ok(user)
+    crate::documents::shown(ledger, stored).await
 }
 
 /// The longest lifetime a token may be given (ten years).

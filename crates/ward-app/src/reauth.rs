@@ -241,7 +241,7 @@ pub async fn reauthenticate(
                     kind: Kind::Forbidden,
                     code: PRINTED_NAME_MISSING,
                     reason: format!("{} has no printed name; a signature must carry one", by.id),
-                    hint: "a purged printed name is not restored: an administrator adds the person again under a new login name with a new printed name".into(),
+                    hint: "a user without a printed name (a purged one is not restored) signs nothing: an administrator adds the person again under a new login name with a new printed name".into(),
                 })),
             },
             None => Ok(Err(failed(
@@ -287,6 +287,15 @@ pub async fn reauthenticate(
                     "sign in again at your identity provider as yourself and pass the new token",
                 ))),
                 Some((who, name)) if who.id == by.id => match name {
+                    Some(printed_name) if printed_name.chars().any(crate::identities::hidden) => Ok(Err(Refused {
+                        kind: Kind::Forbidden,
+                        code: "printed_name_unreadable",
+                        reason: format!(
+                            "the identity provider's printed name for {} holds characters that do not show (a direction override, an invisible character): a signature would not read as signed",
+                            by.id
+                        ),
+                        hint: "correct the name at the identity provider, sign in again and sign".into(),
+                    })),
                     Some(printed_name) => Ok(Ok(Proof {
                         method: "oidc",
                         printed_name,

@@ -939,7 +939,8 @@ pub enum TokenCommand {
 /// `ward token create`.
 #[derive(Debug, Args)]
 pub struct TokenCreateArgs {
-    /// Token name; an automation token authenticates as `token:<name>`.
+    /// Token name, kept beside the log; an automation token authenticates as `token:<id>`, its
+    /// random id.
     #[arg(long)]
     pub name: String,
     /// Role to grant (repeatable): viewer, auditor, developer, approver, release-manager, admin, privacy-officer.

@@ -163,8 +163,8 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "attach it with --artifact DIGEST",
     ),
     (
-        "a purged printed name is not restored: an administrator adds the person again under a new login name with a new printed name",
-        "a purged printed name is not restored: an administrator adds the person again under a new login name with a new printed name (ward user add --name NEW --display-name \"PRINTED NAME\" --role ROLE)",
+        "a user without a printed name (a purged one is not restored) signs nothing: an administrator adds the person again under a new login name with a new printed name",
+        "a user without a printed name (a purged one is not restored) signs nothing: an administrator adds the person again under a new login name with a new printed name (ward user add --name NEW --display-name \"PRINTED NAME\" --role ROLE)",
     ),
     (
         "re-authenticate with a fresh token of your identity provider",
