@@ -79,6 +79,11 @@ pub struct Approval {
     /// The manifest no longer matches the change (something bound changed): shown, not counted.
     #[serde(default)]
     pub stale: bool,
+    /// The signer is now a party of the change (an editor, an author, a classifier since the
+    /// signature): shown, never counted, and signing again is refused — not a stale signature
+    /// to renew (set by [`view`]; the gate judges it on its own).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_party: bool,
     /// Log entry.
     pub seq: u64,
     /// When (UTC).
@@ -192,7 +197,11 @@ pub async fn view(
     })?;
     let manifest = manifest(ledger, &change, risk, rules).await?;
     let manifest_digest = manifest.digest();
-    let approvals = list(ledger, id, &manifest_digest).await?;
+    let parties = change.parties();
+    let mut approvals = list(ledger, id, &manifest_digest).await?;
+    for a in &mut approvals {
+        a.by_party = parties.includes(&a.signer, rules);
+    }
     Ok(ApprovalsView {
         manifest,
         manifest_digest,
@@ -409,6 +418,7 @@ pub async fn sign(
         manifest,
         manifest_digest,
         stale: false,
+        by_party: false,
         seq: receipt.seq,
         time: receipt.time,
     })

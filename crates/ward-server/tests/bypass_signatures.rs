@@ -395,6 +395,44 @@ async fn downgrade_then_sign_alone_is_refused() {
     .await;
 }
 
+/// A signer who edits the change after signing becomes a party: the signature is shown as not
+/// counted for that reason — not as a stale one to renew, since signing again is refused (the
+/// tenth session's gap: the view said `STALE: signed another manifest`, or `current` when the
+/// manifest did not change, while the gate did not count it).
+#[tokio::test]
+async fn a_signer_who_became_a_party_is_shown_as_not_counted() {
+    both(async |db: &TestDb| {
+        let s = start(db).await;
+        let ci = s.automation("ci", &[Role::Developer]).await;
+        let bob = s.person("bob", &[Role::Developer, Role::Approver]).await;
+        let id = s.change(&ci, &ci, json!({ "title": "Reminder tweak" })).await;
+        let approvals = format!("/api/v1/changes/{id}/approvals");
+        let (st, v) = s
+            .post(
+                &approvals,
+                &bob,
+                json!({ "meaning": "approved", "password": password("bob") }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (_, view) = s.call(Method::GET, &approvals, &bob, Value::Null).await;
+        assert_eq!(view["approvals"][0].get("by_party"), None, "{view}");
+        let (st, c) = s
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/changes/{id}"),
+                &bob,
+                json!({ "commits": [{ "sha": "abc1234", "author": "dana@example.org" }] }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        assert_eq!(c["editors"], json!(["user:bob"]), "{c}");
+        let (_, view) = s.call(Method::GET, &approvals, &bob, Value::Null).await;
+        assert_eq!(view["approvals"][0]["by_party"], true, "{view}");
+    })
+    .await;
+}
+
 /// Item 4: a commit author empties the commit list, then signs; another person swaps the
 /// artifact, then signs. Authorship accumulates.
 #[tokio::test]

@@ -431,7 +431,9 @@ fn approvals_table(v: &ApprovalsView) -> String {
             a.printed_name,
             a.signer,
             a.time,
-            if a.stale {
+            if a.by_party {
+                "  NOT COUNTED: the signer is now a party of the change"
+            } else if a.stale {
                 "  STALE: signed another manifest"
             } else {
                 "  current"

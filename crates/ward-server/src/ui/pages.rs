@@ -427,7 +427,11 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
                             td { (a.meaning) }
                             td { (a.decision) }
                             td { (time(&a.time)) }
-                            td { @if a.stale { span.stale { "stale" } } @else { span.current { "current" } } }
+                            td {
+                                @if a.by_party { span.stale { "not counted: the signer is now a party" } }
+                                @else if a.stale { span.stale { "stale" } }
+                                @else { span.current { "current" } }
+                            }
                             td { (a.comment) }
                         }
                     }
