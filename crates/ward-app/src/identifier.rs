@@ -2808,6 +2808,13 @@ fn longest_number(token: &str, versions: bool) -> usize {
             }
             None => {}
         }
+        // Five pairs from a `0` are a phone number, however a date might read in its first
+        // three (`06.12.34.56.78`: a helper's sweep on `dec691e`).
+        if let Some(end) = phone_in_pairs(b, i) {
+            longest = longest.max(10);
+            i = end;
+            continue;
+        }
         if let Some(end) = ipv4(b, i)
             .or_else(|| time_at(b, i))
             .or_else(|| versions.then(|| dotted_version(b, i)).flatten())
@@ -2822,6 +2829,33 @@ fn longest_number(token: &str, versions: bool) -> usize {
         i = end.max(i + 1);
     }
     longest
+}
+
+/// A phone number written as five pairs of digits from a `0`, parted by one mark
+/// (`06.12.34.56.78`, `06-12-34-56-78`): where it ends.
+fn phone_in_pairs(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'0') {
+        return None;
+    }
+    let mark = *b.get(at + 2)?;
+    if !matches!(mark, b'.' | b'-' | b'_' | b' ' | b'/') {
+        return None;
+    }
+    for k in 0..5 {
+        let p = at + k * 3;
+        let pair = b.get(p..p + 2)?;
+        if !pair.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let next = b.get(p + 2);
+        match (k, next) {
+            (4, Some(c)) if c.is_ascii_digit() => return None,
+            (4, _) => {}
+            (_, Some(c)) if *c == mark => {}
+            _ => return None,
+        }
+    }
+    Some(at + 14)
 }
 
 /// What the word before a number says of it.
@@ -2960,6 +2994,7 @@ fn run_of_digits(b: &[u8], at: usize, dates: bool) -> (usize, usize) {
 fn dotted_version(b: &[u8], at: usize) -> Option<usize> {
     let mut i = at;
     let mut parts = 0;
+    let mut pairs = true;
     loop {
         let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         if n == 0 {
@@ -2967,13 +3002,16 @@ fn dotted_version(b: &[u8], at: usize) -> Option<usize> {
         }
         i += n;
         parts += 1;
+        pairs &= n == 2;
         if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
             i += 1;
         } else {
             break;
         }
     }
-    (parts >= 3).then_some(i)
+    // Five pairs from a `0` are a phone number, no version ([`phone_in_pairs`]).
+    let phone = parts == 5 && pairs && b[at] == b'0';
+    (parts >= 3 && !phone).then_some(i)
 }
 
 /// A time at `at` (`10:30`, `10:30:00`, `10:30:00.123`, after a date's `T` or alone): where it
@@ -3884,6 +3922,7 @@ mod tests {
             "mary-jones-douzieme-avril-1961",
             "mary-jones-veintiuno-04-1961",
             "mary-jones-ventuno-04-1961",
+            "mjones-06.12.34.56.78",
         ] {
             let e = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
@@ -3933,6 +3972,8 @@ mod tests {
             "step-12e",
             "erste-hilfe-2024",
             "undue-load-2",
+            "lib-1.12.34.56.78",
+            "v10.12.34.56.78",
             "ventilator-api",
             "quarantine-svc-3",
         ] {

@@ -406,7 +406,7 @@ fn shown_as_sent(inline: &mut Value) -> Vec<(&'static str, Value)> {
     if let Some(sent) = inline.get(SENT).and_then(Value::as_str) {
         *inline = match serde_json::from_str::<Value>(sent) {
             Ok(Value::Object(mut was)) => {
-                for member in [KIND, SUBJECT] {
+                for member in [KIND, SUBJECT, ACTOR] {
                     if let Some(v) = was.remove(member) {
                         named.push((member, v));
                     }
@@ -459,7 +459,18 @@ pub fn check_generic_payload(payload: &Value) -> Result<(), AppError> {
 /// still finds them, and nobody who holds the log but not the installation's key can read or
 /// enumerate it — unless the subject names a change or an artifact by Ward's id
 /// ([`names_a_record`]), which stays.
-pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<Appended, AppError> {
+///
+/// An actor the caller named rather than the identity that appends (`appender`: the operator
+/// appending on the data directory names the automation identity their script runs as) is a
+/// caller's text too (`ci:mary-jones-bornon-12-04` reached the leaf: a helper's attack on
+/// `dec691e`): since the twelfth session it joins the document (`actor`, as sent) and the
+/// leaf's actor holds its keyed fingerprint ([`actor_in_leaf`]), of the kind it claimed. An
+/// actor Ward authenticated (`appender` `None`: the server's caller) stays.
+pub async fn append_submitted(
+    ledger: &Ledger,
+    events: Vec<NewEvent>,
+    appender: Option<&str>,
+) -> Result<Appended, AppError> {
     if events.is_empty() {
         return Err(AppError::invalid("no events", "send one event or a non-empty array"));
     }
@@ -481,7 +492,17 @@ pub async fn append_submitted(ledger: &Ledger, events: Vec<NewEvent>) -> Result<
         if !e.payload.is_null() {
             sent.insert(PAYLOAD.into(), e.payload.take());
         }
+        let named_actor = appender.is_some_and(|by| e.actor.id != by);
+        if named_actor {
+            sent.insert(
+                ACTOR.into(),
+                serde_json::to_value(&e.actor).map_err(AppError::internal)?,
+            );
+        }
         let text = serde_json::to_string(&Value::Object(sent)).map_err(AppError::internal)?;
+        if named_actor {
+            e.actor.id = actor_in_leaf(&key, &e.actor.id);
+        }
         if !names_a_record(ledger, &e.subject).await? {
             e.subject = subject_in_leaf(&key, &e.subject);
         }
@@ -508,6 +529,10 @@ pub const SUBMITTED: &str = "submitted";
 /// The member of a caller's event whose value references what it sent — `{kind, subject,
 /// payload}` — stored beside the log as one document.
 pub const SENT: &str = "sent";
+
+/// An actor the caller named, in the [`SENT`] document (`{id, kind}` as sent; absent when the
+/// actor is the identity that appended).
+pub const ACTOR: &str = "actor";
 
 /// A caller's subject in the [`SENT`] document.
 pub const SUBJECT: &str = "subject";
@@ -541,6 +566,12 @@ pub fn subject_in_leaf(key: &ward_evidence::redact::FingerprintKey, subject: &st
         "{SUBJECT_PREFIX}{}",
         key.fingerprint(&format!("event-subject\0{subject}"))
     )
+}
+
+/// What the leaf of a caller's event holds for an actor the caller named: `submitted:hmac-sha256:…`,
+/// its fingerprint under the installation's key (the same actor, the same fingerprint).
+pub fn actor_in_leaf(key: &ward_evidence::redact::FingerprintKey, actor: &str) -> String {
+    format!("{SUBJECT_PREFIX}{}", key.fingerprint(&format!("event-actor\0{actor}")))
 }
 
 /// Whether a caller's subject names one of Ward's records by the id Ward gave it — `change:ID`

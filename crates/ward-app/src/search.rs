@@ -106,6 +106,9 @@ pub struct Criteria {
     pub changes: Option<BTreeSet<String>>,
     /// The person.
     pub person: Option<String>,
+    /// The person as the leaf of a caller's event holds an actor it named
+    /// (`ops::actor_in_leaf`).
+    pub person_in_leaf: Option<String>,
     /// The environment.
     pub env: Option<String>,
     /// The tenant.
@@ -188,6 +191,7 @@ impl Criteria {
         }
         if let Some(p) = &self.person
             && e.actor.id != *p
+            && self.person_in_leaf.as_ref() != Some(&e.actor.id)
             && !under(PERSON_KEYS, p)
         {
             return false;
@@ -341,10 +345,18 @@ async fn criteria(ledger: &Ledger, q: &SearchQuery) -> Result<Criteria, AppError
         }
         _ => None,
     };
+    // So is an actor a caller named (`ward log append` on the data directory).
+    let person_in_leaf = match &q.person {
+        Some(p) => crate::redaction::existing_key(ledger.store().as_ref())
+            .await?
+            .map(|key| crate::ops::actor_in_leaf(&key, p)),
+        None => None,
+    };
     Ok(Criteria {
         digests,
         changes,
         person: q.person.clone(),
+        person_in_leaf,
         env: q.env.clone(),
         tenant: q.tenant.clone(),
         kind: q.kind.clone(),

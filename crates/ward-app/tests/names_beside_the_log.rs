@@ -901,3 +901,56 @@ async fn a_tokens_name_never_reaches_a_leaf_and_its_actions_name_its_id() {
     assert!(!in_any(&all, "zyxwvq"), "a token's name is in a leaf");
     assert!(in_any(&all, &acts_as), "its actions name its id");
 }
+
+/// An actor a caller names when appending on the data directory (the automation identity a
+/// script runs as) is the caller's text: `ci:mary-jones-bornon-12-04` reached the leaf as
+/// written (a helper's attack on `dec691e`). It joins the event's document beside the log; the
+/// leaf holds its keyed fingerprint; the texts view shows it as sent and a search by it finds
+/// the event. The actor Ward authenticated stays in the leaf as it is.
+#[tokio::test]
+async fn an_actor_a_caller_names_never_reaches_a_leaf() {
+    let (_db, ledger, _ci) = fresh().await;
+    let operator = "local:test";
+    let named = "ci:zyxwvq-nightly";
+    let event = |actor: &str| ward_ledger::NewEvent {
+        actor: ward_ledger::Actor {
+            id: actor.into(),
+            kind: ActorKind::Automation,
+        },
+        kind: "deploy.note".into(),
+        subject: "svc:api".into(),
+        payload: json!({ "status": "ok" }),
+    };
+    let appended = ward_app::ops::append_submitted(&ledger, vec![event(named), event(operator)], Some(operator))
+        .await
+        .expect("appended");
+    let seq = appended.appended[0].seq;
+    let all = leaves(&ledger).await;
+    assert!(!in_any(&all, "zyxwvq"), "a named actor is in a leaf");
+    assert!(in_any(&all, operator), "the operator stays");
+    let shown = ward_app::ops::entries(&ledger, seq, 2, true).await.expect("entries");
+    assert_eq!(
+        shown.entries[0].event["actor"]["id"], named,
+        "{:?}",
+        shown.entries[0].event
+    );
+    let raw = ward_app::ops::entries(&ledger, seq, 1, false).await.expect("entries");
+    let in_leaf = raw.entries[0].event["actor"]["id"].as_str().expect("actor").to_string();
+    assert!(in_leaf.starts_with("submitted:hmac-sha256:"), "{in_leaf}");
+    assert_eq!(raw.entries[0].event["actor"]["kind"], "automation");
+    // A search by the actor as named finds the event.
+    let signer = ward_ledger::Ed25519Signer::from_seed("test.ward/log", [7u8; 32]);
+    let by = Identity {
+        id: "user:auditor".into(),
+        kind: ActorKind::Human,
+        roles: vec![ward_core::Role::Auditor],
+    };
+    let q = ward_app::search::SearchQuery {
+        person: Some(named.into()),
+        ..Default::default()
+    };
+    let found = ward_app::search::search(&ledger, &signer, "test.ward/log", &by, &q)
+        .await
+        .expect("search");
+    assert!(found.hits.iter().any(|h| h.seq == seq), "{:?}", found.hits);
+}

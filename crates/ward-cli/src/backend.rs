@@ -1000,19 +1000,21 @@ impl<'g> Backend<'g> {
                         ops::check_named_actor(&e.actor.id).map_err(api_failure)?;
                     }
                 }
-                Ok(ops::append_submitted(ledger, events).await.map_err(|e| match e.kind {
-                    // What is wrong with the events: fix them. Anything else (a lost
-                    // installation key, a conflict, the store unavailable) keeps its own hint.
-                    ward_app::Kind::Invalid
-                    | ward_app::Kind::Unprocessable
-                    | ward_app::Kind::Forbidden
-                    | ward_app::Kind::TooLarge => anyhow::Error::from(Failure::new(
-                        "append_refused",
-                        e.message,
-                        "fix the event and retry; nothing was written",
-                    )),
-                    _ => api_failure(e),
-                })?)
+                Ok(ops::append_submitted(ledger, events, Some(&operator.id))
+                    .await
+                    .map_err(|e| match e.kind {
+                        // What is wrong with the events: fix them. Anything else (a lost
+                        // installation key, a conflict, the store unavailable) keeps its own hint.
+                        ward_app::Kind::Invalid
+                        | ward_app::Kind::Unprocessable
+                        | ward_app::Kind::Forbidden
+                        | ward_app::Kind::TooLarge => anyhow::Error::from(Failure::new(
+                            "append_refused",
+                            e.message,
+                            "fix the event and retry; nothing was written",
+                        )),
+                        _ => api_failure(e),
+                    })?)
             }
             Backend::Remote(r) => {
                 let events: Vec<serde_json::Value> =

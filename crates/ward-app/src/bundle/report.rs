@@ -245,10 +245,11 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 })
             });
             exceptions.push(format!(
-                "Break-glass {} on {} by {} at {} (entry {}), until {}: {} — retrospective review: {}",
+                "Break-glass {} on {} by {} ({}) at {} (entry {}), until {}: {} — retrospective review: {}",
                 s(&v, "id"),
                 list(&v, "rules").join(", "),
                 s(&v, "by"),
+                text(f, &s(&v, "printed_name")),
                 e.time,
                 e.seq,
                 secs(&v, "until_secs"),
@@ -896,7 +897,10 @@ mod tests {
             review(3, "user:olga"),
         ];
         let html = rendered(&log);
-        assert!(html.contains("Break-glass BG-1 on approvals. by user:rita"), "{html}");
+        assert!(
+            html.contains("Break-glass BG-1 on approvals. by user:rita (Rita)"),
+            "{html}"
+        );
         assert!(
             html.contains("NOT CLOSED in this bundle"),
             "the invoker and the opener do not close it: {html}"
