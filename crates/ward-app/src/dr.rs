@@ -28,6 +28,16 @@ pub struct DrPolicy {
     pub rules: DrRules,
 }
 
+impl DrPolicy {
+    /// Whether an artifact of `service` may be registered: any, when `[[services]]` declares
+    /// none; else only one it declares (case aside). A service's name is written into the log
+    /// as it is given, so an installation that declares its services keeps every other name
+    /// out (a name holding a person's birth date was judged by heuristics only).
+    pub fn admits_service(&self, service: &str) -> bool {
+        self.services.is_empty() || self.services.iter().any(|s| same_service(&s.name, service))
+    }
+}
+
 /// A restore test, as the person who ran it reports it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -263,6 +263,14 @@ impl Ward {
         by: &Identity,
         req: &crate::evidence::ArtifactRequest,
     ) -> Result<(crate::evidence::Artifact, bool), AppError> {
+        if !self.gate.dr.admits_service(&req.service) {
+            return Err(AppError::new(
+                crate::error::Kind::Unprocessable,
+                "unknown_service",
+                "the artifact's service is not one [[services]] in ward.toml declares; a service's name is written into the log, so only a declared one is registered (the name is not repeated)",
+                "register the artifact under the service's name as [[services]] declares it, or declare the service there (its tier, RPO, RTO and stores)",
+            ));
+        }
         crate::evidence::register_with(&self.ledger, by, req, &self.artifacts).await
     }
 

@@ -384,3 +384,45 @@ async fn a_developer_alone_cannot_sign_the_restore_test_that_unblocks_their_chan
     })
     .await;
 }
+
+/// With `[[services]]` declared, an artifact of a service the inventory does not name is
+/// refused before its name reaches the log (a service's name stays in the leaf: a name holding
+/// a person's birth date was judged by heuristics only — the twelfth session), and the refusal
+/// does not repeat it; a declared one registers, case aside.
+#[tokio::test]
+async fn an_artifact_of_a_service_no_inventory_declares_is_refused_unrepeated() {
+    on_both_stores(|ledger| async move {
+        let mut ward = ward_app::Ward::new(ledger.clone());
+        ward.gate = std::sync::Arc::new(policy());
+        let req = |service: &str, byte: &str| evidence::ArtifactRequest {
+            digest: format!("sha256:{}", byte.repeat(32)),
+            service: service.into(),
+            version: "1.0.0".into(),
+            commit: None,
+            branch: None,
+            build_id: None,
+            build_url: None,
+        };
+        let before = ledger.store().head().await.expect("head").size();
+        let e = ward
+            .register_artifact(&ci(), &req("mary-jones-zwoelfter-april", "1a"))
+            .await
+            .expect_err("undeclared");
+        assert_eq!(e.code, "unknown_service", "{e:?}");
+        assert!(!e.message.contains("mary") && !e.hint.contains("mary"), "{e:?}");
+        assert_eq!(
+            ledger.store().head().await.expect("head").size(),
+            before,
+            "nothing recorded"
+        );
+        ward.register_artifact(&ci(), &req("Orders", "1b"))
+            .await
+            .expect("declared, case aside");
+        // Without an inventory, any name the identifier rules pass registers.
+        let open = ward_app::Ward::new(ledger.clone());
+        open.register_artifact(&ci(), &req("billing", "1c"))
+            .await
+            .expect("no inventory");
+    })
+    .await;
+}
