@@ -260,7 +260,9 @@ pub async fn inbox(
         }
         let quorum = controls.tiers.get(change.tier.as_str()).map_or(0, |t| t.approvals);
         let view = approvals::view(ledger, &change.id, risk, rules).await?;
-        let current: Vec<&approvals::Approval> = view.approvals.iter().filter(|a| !a.stale).collect();
+        // A signature by someone who became a party counts no more than a stale one (the gate's
+        // rule; a reviewer's find on `dec691e`).
+        let current: Vec<&approvals::Approval> = view.approvals.iter().filter(|a| !a.stale && !a.by_party).collect();
         // What this person has signed over the current content: per meaning, not any signature
         // (someone both approver and privacy officer may owe the other sign-off).
         let signed = |meaning: Option<&str>| {

@@ -1309,18 +1309,28 @@ fn numbers_in_words_up_to(words: &[&str], max: u32, languages: Languages) -> Vec
         if max <= 31 {
             return None;
         }
-        let mut rest = w;
-        let mut out = String::new();
-        while !rest.is_empty() {
-            // The longest digit's word the rest starts with (`tres`, not `tre`).
-            let (digit, len) = digit_words()
-                .filter(|(u, _)| rest.starts_with(u))
-                .map(|(u, d)| (d, u.len()))
-                .max_by_key(|(_, len)| *len)?;
-            out.push(char::from(b'0' + digit as u8));
-            rest = &rest[len..];
+        // Every way to read the word as digits' words, one pass over its positions: `reach[k]`
+        // is the digit whose word ends at `k` and where that word starts (`tresei` is `tre`
+        // `sei`, `36`, though `tres` matches first: a reviewer's find on `dec691e`).
+        let mut reach: Vec<Option<(u32, usize)>> = vec![None; w.len() + 1];
+        for at in 0..w.len() {
+            if at > 0 && reach[at].is_none() {
+                continue;
+            }
+            for (u, d) in digit_words() {
+                if w[at..].starts_with(u) && reach[at + u.len()].is_none() {
+                    reach[at + u.len()] = Some((d, at));
+                }
+            }
         }
-        (out.len() >= 2).then_some(out)
+        let mut digits = Vec::new();
+        let mut end = w.len();
+        while end > 0 {
+            let (d, start) = reach[end]?;
+            digits.push(char::from(b'0' + d as u8));
+            end = start;
+        }
+        (digits.len() >= 2).then(|| digits.iter().rev().collect())
     };
     let foreign_unit = |w: &str| foreign(w).filter(|n| (1..10).contains(n));
     let foreign_tens = |w: &str| foreign(w).filter(|n| *n >= 20 && n % 10 == 0);
@@ -3886,6 +3896,7 @@ mod tests {
             "ssn-219-ein-und-vierzig-1100",
             "ssn-219-quarantacinque-1100",
             "mjones-dosunonueve-cuatrocinco-unounocerocero",
+            "mjones-duetreseisei-quattrocinque-unounozerozero",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");

@@ -223,14 +223,14 @@ pub async fn create_token(ledger: &Ledger, by: &Identity, req: &TokenRequest) ->
     })
 }
 
-/// Records a token. The name an administrator gave (`token.created`) is free text and lives
-/// beside the log, the leaf holding its reference; a session's is Ward's own (`session-<login>`,
-/// the login already in the leaf) and stays inline: one document a sign-in would add up.
+/// Records a token. A name an administrator gave is free text and lives beside the log, the
+/// leaf holding its reference; a session's is Ward's own (`session-<login>`, the login already
+/// in the leaf) and stays inline: one document a sign-in would add up.
 async fn record_token(ledger: &Ledger, by: &Identity, kind: &str, record: &TokenRecord) -> Result<(), AppError> {
     let mut texts = crate::documents::Texts::new();
     let name = match kind {
-        "token.created" => texts.put(&record.name)?,
-        _ => record.name.clone(),
+        "session.started" => record.name.clone(),
+        _ => texts.put(&record.name)?,
     };
     let stored = TokenRecord { name, ..record.clone() };
     let payload = serde_json::to_value(&stored).map_err(AppError::internal)?;
@@ -348,14 +348,21 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     let printed = req.display_name.trim();
     let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
     let printed_key = printed_name_key(&key, printed);
-    if let Some(other) = list_users(ledger)
-        .await?
-        .into_iter()
-        .find(|u| u.printed_key.as_deref() == Some(printed_key.as_str()) || same_printed_name(&u.display_name, printed))
-    {
+    // Each user's name as stored (a purged one reads as nothing, never as its placeholder).
+    let mut taken: Option<(String, bool)> = None;
+    for (_, doc) in ledger.store().projection_list(USERS).await? {
+        let u: UserRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
+        let text = crate::documents::read_present(ledger, &u.display_name).await?;
+        let by_text = text.is_some_and(|t| same_printed_name(&t, printed));
+        if by_text || u.printed_key.as_deref() == Some(printed_key.as_str()) {
+            taken = Some((u.name, by_text));
+            break;
+        }
+    }
+    if let Some((other, by_text)) = taken {
         // A purged name is matched by its fingerprint only: whose it was is not said.
-        let reason = if same_printed_name(&other.display_name, printed) {
-            format!("user {} already signs with this printed name", other.name)
+        let reason = if by_text {
+            format!("user {other} already signs with this printed name")
         } else {
             "this printed name was another person's and is not given again".to_string()
         };
@@ -448,6 +455,13 @@ pub(crate) fn hidden(c: char) -> bool {
     ward_evidence::guard::decode::invisible(c) && !matches!(c, '\u{200C}' | '\u{200D}')
 }
 
+/// Whether `c` does not print as a name's character: [`hidden`], a control character, or white
+/// space but the space (a line or paragraph separator) — what a printed name may not hold,
+/// whoever gives it.
+pub(crate) fn unprintable(c: char) -> bool {
+    hidden(c) || c.is_control() || (c.is_whitespace() && c != ' ')
+}
+
 /// A printed name is written into `user.added` and beside every signature its person makes: a
 /// person's name — any script's letters and marks, spaces and `. ' - , ( )`, at most two digits
 /// (`Quinn 2`) — judged by every detector (attack round 7: a birth date, an e-mail address or a
@@ -488,7 +502,7 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         if c.is_ascii() {
             c.is_ascii_alphanumeric() || c == ' ' || ".'-,()".contains(c)
         } else {
-            !(c.is_numeric() || c.is_control() || c.is_whitespace() || hidden(c))
+            !(c.is_numeric() || unprintable(c) || c.is_whitespace())
         }
     });
     if !shaped || digits > 2 || dated {

@@ -245,11 +245,14 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 })
             });
             exceptions.push(format!(
-                "Break-glass {} on {} by {} ({}) at {} (entry {}), until {}: {} — retrospective review: {}",
+                "Break-glass {} on {} by {}{} at {} (entry {}), until {}: {} — retrospective review: {}",
                 s(&v, "id"),
                 list(&v, "rules").join(", "),
                 s(&v, "by"),
-                text(f, &s(&v, "printed_name")),
+                match s(&v, "printed_name") {
+                    n if n.is_empty() => String::new(),
+                    n => format!(" ({})", text(f, &n)),
+                },
                 e.time,
                 e.seq,
                 secs(&v, "until_secs"),

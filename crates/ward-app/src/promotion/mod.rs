@@ -558,7 +558,7 @@ pub async fn authorise(
             .await?
             .approvals
             .iter()
-            .filter(|a| a.decision == "approved" && !a.stale)
+            .filter(|a| a.decision == "approved" && !a.stale && !a.by_party)
             .map(|a| a.signer.clone())
             .collect(),
     };
