@@ -989,7 +989,9 @@ impl<'g> Backend<'g> {
             Backend::Local(l) => {
                 let ledger = l.ledger().await?;
                 let operator = local_operator();
-                let events = crate::events_input::parse_events(input, &operator)?;
+                let cfg = load_config(l.g, None)?;
+                let people = ward_server::oidc::person_prefixes(&cfg.oidc);
+                let events = crate::events_input::parse_events(input, &operator, &people)?;
                 for e in &events {
                     ops::check_generic_kind(&e.kind).map_err(api_failure)?;
                     ops::check_generic_payload(&e.payload).map_err(api_failure)?;

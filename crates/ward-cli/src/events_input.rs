@@ -6,11 +6,15 @@ use anyhow::Result;
 use ward_ledger::NewEvent;
 
 /// Whether an actor id reads as a person's, whatever kind it claims: a local user (`user:`), an
-/// operator (`local:`), a token (`token:`, which may act as a person) or an e-mail address (how
-/// identity providers name people).
-fn names_a_person(id: &str) -> bool {
+/// operator (`local:`), a token (`token:`, which may act as a person), an identity a provider
+/// of people issues (`people`: their prefixes, `staff:` of `staff:{sub}` — a helper's attack on
+/// `5fa06be` recorded `staff:dana` as automation) or an e-mail address (how identity providers
+/// name people).
+fn names_a_person(id: &str, people: &[&str]) -> bool {
     let id = id.trim().to_ascii_lowercase();
-    ["user:", "local:", "token:"].iter().any(|p| id.starts_with(p)) || id.contains('@')
+    ["user:", "local:", "token:"].iter().any(|p| id.starts_with(p))
+        || people.iter().any(|p| id.starts_with(&p.to_ascii_lowercase()))
+        || id.contains('@')
 }
 
 /// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
@@ -19,7 +23,10 @@ fn names_a_person(id: &str) -> bool {
 /// then the local operator), name the operator, or name an automation identity the operator's
 /// scripts run as; it never names a person other than the operator (`actor_is_a_person`), so
 /// no one's action is fabricated in the log.
-pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<NewEvent>> {
+///
+/// `people`: the identity prefixes of the configured providers of people
+/// (`oidc::person_prefixes`).
+pub fn parse_events(input: &str, operator: &ward_core::Identity, people: &[&str]) -> Result<Vec<NewEvent>> {
     let requests: Vec<ward_app::ops::EventRequest> = parse_json_input(
         input,
         "an event has kind, subject, an optional payload and an optional actor {id, kind: automation}",
@@ -31,7 +38,7 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity) -> Result<Vec<N
                 None => operator.actor(),
                 Some(a)
                     if a.id == operator.id
-                        || (a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id)) =>
+                        || (a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id, people)) =>
                 {
                     a
                 }

@@ -559,3 +559,46 @@ fn log_show_honours_a_limit_past_one_page() {
     })));
     assert_eq!(some["entries"].as_array().map(Vec::len), Some(12));
 }
+
+/// An identity a provider of people issues names a person, whatever kind an appended event
+/// claims for it: the operator cannot record `staff:dana` as automation (a helper's attack on
+/// `5fa06be`: the texts view and an audit search then showed it as Dana's action). Another
+/// automation identity is the operator's script.
+#[test]
+fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init", "--origin", "test.example/log"]);
+        c
+    }));
+    let jwks = tmp.path().join("jwks.json");
+    std::fs::write(&jwks, r#"{"keys":[]}"#).unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            "[[oidc]]\nname = \"staff\"\nissuer = \"https://idp.example.org\"\naudience = \"ward\"\njwks_file = \"{}\"\nkind = \"human\"\nidentity = \"staff:{{sub}}\"\n",
+            jwks.display()
+        ),
+    )
+    .unwrap();
+    let append = |actor: &str| {
+        run_with_stdin(
+            {
+                let mut c = ward(&d, None);
+                c.args(["log", "append"]);
+                c
+            },
+            &format!(r#"{{"actor":{{"id":"{actor}","kind":"automation"}},"kind":"deploy.note","subject":"svc:x"}}"#),
+        )
+    };
+    for person in ["staff:dana", "STAFF:carol"] {
+        let o = append(person);
+        assert!(!o.status.success(), "{person}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("locally appended events are the operator's"), "{err}");
+    }
+    let o = append("ci:nightly");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -283,6 +283,16 @@ pub fn check_namespaces(configs: &[ProviderConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The literal prefixes of the identities the providers of people (`kind = "human"`) issue
+/// (`staff:` of `staff:{sub}`): an id under one names a person, whatever kind it claims.
+pub fn person_prefixes(configs: &[ProviderConfig]) -> Vec<&str> {
+    configs
+        .iter()
+        .filter(|c| c.kind == ActorKind::Human)
+        .map(|c| template_prefix(&c.identity))
+        .collect()
+}
+
 /// Refuses a `[approvals] git_authors` mapping to an identity no issuer of this server writes
 /// for a person: `user:` (a local user) or the literal prefix of a `[[oidc]]` provider of
 /// people. A typo (`stafff:dana`) mapped the author to nobody while her real identity signed
@@ -291,18 +301,10 @@ pub fn check_author_mapping_issuers(
     configs: &[ProviderConfig],
     git_authors: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), String> {
+    let people = person_prefixes(configs);
     for (n, (_, id)) in git_authors.iter().enumerate() {
-        let issued = id.starts_with("user:")
-            || configs
-                .iter()
-                .filter(|c| c.kind == ActorKind::Human)
-                .any(|c| id.starts_with(template_prefix(&c.identity)));
+        let issued = id.starts_with("user:") || people.iter().any(|p| id.starts_with(p));
         if !issued {
-            let people: Vec<&str> = configs
-                .iter()
-                .filter(|c| c.kind == ActorKind::Human)
-                .map(|c| template_prefix(&c.identity))
-                .collect();
             return Err(format!(
                 "mapping #{} maps to an identity no issuer here writes for a person; use user:NAME{}",
                 n + 1,
