@@ -12,9 +12,12 @@ use ward_ledger::NewEvent;
 /// name people).
 fn names_a_person(id: &str, people: &[&str]) -> bool {
     let id = id.trim().to_ascii_lowercase();
+    // An address's `@` however it is spelled (`dana%40corp.com`, `dana(at)corp.com`: a
+    // helper's sweep on `5fa06be`).
+    let address = ["@", "%40", "(at)", "[at]", "{at}"].iter().any(|at| id.contains(at));
     ["user:", "local:", "token:"].iter().any(|p| id.starts_with(p))
         || people.iter().any(|p| id.starts_with(&p.to_ascii_lowercase()))
-        || id.contains('@')
+        || address
 }
 
 /// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
@@ -35,13 +38,11 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity, people: &[&str]
         .into_iter()
         .map(|e| {
             let actor = match e.actor {
+                // The operator is recorded as the operator, of the kind it is, whatever kind
+                // the event claims (a helper's sweep on `5fa06be`).
                 None => operator.actor(),
-                Some(a)
-                    if a.id == operator.id
-                        || (a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id, people)) =>
-                {
-                    a
-                }
+                Some(a) if a.id == operator.id => operator.actor(),
+                Some(a) if a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id, people) => a,
                 Some(a) => {
                     return Err(Failure::new(
                         "actor_is_a_person",
