@@ -446,22 +446,6 @@ fn printed_name_key(key: &ward_evidence::redact::FingerprintKey, name: &str) -> 
     key.fingerprint(&format!("printed-name\0{}", printed_name_read(name)))
 }
 
-/// Whether `c` renders as nothing (or turns the text around it) and is none of the joiners a
-/// script writes names with (ZWNJ, ZWJ): a printed name holding one is refused, from a local
-/// user or an identity provider alike (a right-to-left override showed `\u{202e}atleD atiR`
-/// as another person's `Rita Delta`: a helper's attack on `c03131e`, and a reviewer's on the
-/// provider's claim).
-pub(crate) fn hidden(c: char) -> bool {
-    ward_evidence::guard::decode::invisible(c) && !matches!(c, '\u{200C}' | '\u{200D}')
-}
-
-/// Whether `c` does not print as a name's character: [`hidden`], a control character, or white
-/// space but the space (a line or paragraph separator) — what a printed name may not hold,
-/// whoever gives it.
-pub(crate) fn unprintable(c: char) -> bool {
-    hidden(c) || c.is_control() || (c.is_whitespace() && c != ' ')
-}
-
 /// A printed name is written into `user.added` and beside every signature its person makes: a
 /// person's name — any script's letters and marks, spaces and `. ' - , ( )`, at most two digits
 /// (`Quinn 2`) — judged by every detector (attack round 7: a birth date, an e-mail address or a
@@ -502,7 +486,7 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         if c.is_ascii() {
             c.is_ascii_alphanumeric() || c == ' ' || ".'-,()".contains(c)
         } else {
-            !(c.is_numeric() || unprintable(c) || c.is_whitespace())
+            !(c.is_numeric() || crate::users::unprintable(c) || c.is_whitespace())
         }
     });
     if !shaped || digits > 2 || dated {

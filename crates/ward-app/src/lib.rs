@@ -81,6 +81,7 @@ pub mod metrics;
 pub mod ops;
 pub mod overview;
 pub mod promotion;
+pub mod purge;
 pub mod reauth;
 pub mod redaction;
 pub mod rollout;

@@ -287,7 +287,7 @@ pub async fn reauthenticate(
                     "sign in again at your identity provider as yourself and pass the new token",
                 ))),
                 Some((who, name)) if who.id == by.id => match name {
-                    Some(printed_name) if printed_name.chars().any(crate::identities::unprintable) => Ok(Err(Refused {
+                    Some(printed_name) if printed_name.chars().any(users::unprintable) => Ok(Err(Refused {
                         kind: Kind::Forbidden,
                         code: "printed_name_unreadable",
                         reason: format!(

@@ -43,6 +43,22 @@ pub struct UserRecord {
     pub key_check: Option<String>,
 }
 
+/// Whether `c` renders as nothing (or turns the text around it) and is none of the joiners a
+/// script writes names with (ZWNJ, ZWJ): a printed name holding one is refused, from a local
+/// user or an identity provider alike (a right-to-left override showed `\u{202e}atleD atiR`
+/// as another person's `Rita Delta`: a helper's attack on `c03131e`, and a reviewer's on the
+/// provider's claim).
+fn hidden(c: char) -> bool {
+    ward_evidence::guard::decode::invisible(c) && !matches!(c, '\u{200C}' | '\u{200D}')
+}
+
+/// Whether `c` does not print as a name's character: [`hidden`], a control character, or white
+/// space but the space (a line or paragraph separator) — what a printed name may not hold,
+/// whoever gives it.
+pub(crate) fn unprintable(c: char) -> bool {
+    hidden(c) || c.is_control() || (c.is_whitespace() && c != ' ')
+}
+
 /// The refusal for an account that waits for its second administrator.
 pub fn pending_refusal(user: &UserRecord) -> AppError {
     AppError::new(

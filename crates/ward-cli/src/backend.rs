@@ -21,7 +21,6 @@ use ward_app::audit::{Population, PopulationManifest, PopulationQuery, Populatio
 use ward_app::bundle::Query;
 use ward_app::changes::{Change, ChangeRequest, ChangeUpdate, ReclassifyRequest};
 use ward_app::deployments::Deployment;
-use ward_app::documents::{PurgeOutcome, PurgeRequest};
 use ward_app::dr::{DrStatus, RestoreTestRecord, RestoreTestRequest};
 use ward_app::evidence::{Artifact, ArtifactRequest, ArtifactView, Attestation, AttestationRequest};
 use ward_app::exceptions::{Breakglass, BreakglassRequest, Waiver, WaiverRequest};
@@ -33,6 +32,7 @@ use ward_app::ops::{self, Appended, ConsistencyProof, Entries, InclusionProof, L
 use ward_app::overview::ChangeOverview;
 use ward_app::promotion::config::{ConfigBundle, ConfigRequest, ConfigView};
 use ward_app::promotion::{Drift, Observation, PromoteRequest, ReleaseEntry, TargetOutput};
+use ward_app::purge::{PurgeOutcome, PurgeRequest};
 use ward_app::search::{SearchQuery, SearchResult};
 use ward_core::Action;
 use ward_ledger::bundle::BundleManifest;
@@ -759,7 +759,7 @@ impl<'g> Backend<'g> {
                 let ctx = l.context().await?;
                 let who = local_identity(l.g, ctx, Action::DocumentPurge).await?;
                 Ok(
-                    ward_app::documents::purge(&ctx.ledger, &who, digest, req, &Default::default())
+                    ward_app::purge::purge(&ctx.ledger, &who, digest, req, &Default::default())
                         .await
                         .map_err(api_failure)?,
                 )
@@ -769,17 +769,17 @@ impl<'g> Backend<'g> {
 
     /// Every stored copy of a text (what a purge must take); locally as a person who
     /// re-authenticates first, so `text` is read after the password (both may come on stdin).
-    pub async fn find_holding(&self, text: impl FnOnce() -> Result<String>) -> Result<ward_app::documents::Found> {
+    pub async fn find_holding(&self, text: impl FnOnce() -> Result<String>) -> Result<ward_app::purge::Found> {
         match self {
             Backend::Remote(r) => {
-                let req = ward_app::documents::FindRequest { text: text()? };
+                let req = ward_app::purge::FindRequest { text: text()? };
                 r.post("/api/v1/documents/find", &req).await
             }
             Backend::Local(l) => {
                 let ctx = l.context().await?;
                 let who = local_person(l.g, ctx, Action::DocumentPurge).await?;
-                let req = ward_app::documents::FindRequest { text: text()? };
-                Ok(ward_app::documents::find_holding(&ctx.ledger, &who, &req)
+                let req = ward_app::purge::FindRequest { text: text()? };
+                Ok(ward_app::purge::find_holding(&ctx.ledger, &who, &req)
                     .await
                     .map_err(api_failure)?)
             }

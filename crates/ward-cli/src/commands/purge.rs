@@ -6,7 +6,7 @@ use crate::cli::{Global, PurgeArgs};
 use crate::output::emit;
 use anyhow::Result;
 use serde_json::json;
-use ward_app::documents::{Found, PurgeOutcome, PurgeRequest};
+use ward_app::purge::{Found, PurgeOutcome, PurgeRequest};
 
 /// Requests (first privacy officer) or completes (a second person) the purge of a document.
 pub async fn run(g: &Global, a: &PurgeArgs) -> Result<()> {

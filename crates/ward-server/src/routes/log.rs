@@ -255,16 +255,16 @@ pub(super) async fn append_events(
 /// One step of a two-person purge of a text document: the first privacy officer's call records
 /// the request, a second person's (privacy officer or admin) deletes the document and records
 /// `document.purged`. Both re-authenticate.
-#[utoipa::path(post, path = "/api/v1/documents/{digest}/purge", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), request_body = ward_app::documents::PurgeRequest, security(("bearer" = [])), responses(
-    (status = 201, body = ward_app::documents::PurgeOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/documents/{digest}/purge", tag = "log", params(("digest" = String, Path, description = "sha256:<hex>")), request_body = ward_app::purge::PurgeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = ward_app::purge::PurgeOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(super) async fn purge_document(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Extension(presented): Extension<PresentedCredential>,
     Path(digest): Path<String>,
-    Json(req): Json<ward_app::documents::PurgeRequest>,
-) -> Result<(StatusCode, Json<ward_app::documents::PurgeOutcome>), ApiError> {
-    let out = ward_app::documents::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
+    Json(req): Json<ward_app::purge::PurgeRequest>,
+) -> Result<(StatusCode, Json<ward_app::purge::PurgeOutcome>), ApiError> {
+    let out = ward_app::purge::purge(&state.ledger, &me, &digest, &req, &state.reauth(&presented)).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -272,12 +272,12 @@ pub(super) async fn purge_document(
 /// references — so a privacy officer purges them all (a ticket's URL is also in the search an
 /// auditor made for it). The text is sent in the body, never recorded or repeated; the read is
 /// recorded as `access.documents_found`.
-#[utoipa::path(post, path = "/api/v1/documents/find", tag = "log", request_body = ward_app::documents::FindRequest, security(("bearer" = [])), responses(
-    (status = 200, body = ward_app::documents::Found), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/documents/find", tag = "log", request_body = ward_app::purge::FindRequest, security(("bearer" = [])), responses(
+    (status = 200, body = ward_app::purge::Found), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(super) async fn find_documents(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
-    Json(req): Json<ward_app::documents::FindRequest>,
-) -> Result<Json<ward_app::documents::Found>, ApiError> {
-    Ok(Json(ward_app::documents::find_holding(&state.ledger, &me, &req).await?))
+    Json(req): Json<ward_app::purge::FindRequest>,
+) -> Result<Json<ward_app::purge::Found>, ApiError> {
+    Ok(Json(ward_app::purge::find_holding(&state.ledger, &me, &req).await?))
 }
