@@ -486,7 +486,7 @@ fn check_printed_name(name: &str) -> Result<(), AppError> {
         if c.is_ascii() {
             c.is_ascii_alphanumeric() || c == ' ' || ".'-,()".contains(c)
         } else {
-            !(c.is_numeric() || crate::users::unprintable(c) || c.is_whitespace())
+            !(c.is_numeric() || crate::users::unprintable(c))
         }
     });
     if !shaped || digits > 2 || dated {
