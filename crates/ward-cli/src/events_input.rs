@@ -11,6 +11,21 @@ use ward_ledger::NewEvent;
 /// `5fa06be` recorded `staff:dana` as automation) or an e-mail address (how identity providers
 /// name people).
 fn names_a_person(id: &str, people: &[&str]) -> bool {
+    // As written and as it reads decoded (percent-encoding, character references, escapes,
+    // folded look-alikes), up to three levels (`user%3Abob`, `bob&#64;example.com`,
+    // `bob%2540example.com`: a helper's attack on `93961e6`).
+    let mut forms = vec![id.to_string()];
+    while forms.len() < 4 {
+        let last = &forms[forms.len() - 1];
+        match ward_evidence::guard::decode::decoded(last) {
+            Some(v) if v.text != *last => forms.push(v.text),
+            _ => break,
+        }
+    }
+    forms.iter().any(|f| reads_as_a_person(f, people))
+}
+
+fn reads_as_a_person(id: &str, people: &[&str]) -> bool {
     let id = id.trim().to_ascii_lowercase();
     // An address's `@` however it is spelled (`dana%40corp.com`, `dana(at)corp.com`: a
     // helper's sweep on `5fa06be`).

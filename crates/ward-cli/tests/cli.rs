@@ -593,7 +593,15 @@ fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
             &format!(r#"{{"actor":{{"id":"{actor}","kind":"automation"}},"kind":"deploy.note","subject":"svc:x"}}"#),
         )
     };
-    for person in ["staff:dana", "STAFF:carol", "ci:dana%40corp.com", "ci:dana(at)corp.com"] {
+    for person in [
+        "staff:dana",
+        "STAFF:carol",
+        "ci:dana%40corp.com",
+        "ci:dana(at)corp.com",
+        "user%3Abob",
+        "bob&#64;example.com",
+        "bob%2540example.com",
+    ] {
         let o = append(person);
         assert!(!o.status.success(), "{person}");
         let err = String::from_utf8_lossy(&o.stderr);
