@@ -90,6 +90,17 @@ pub struct Approval {
     pub time: String,
 }
 
+impl Approval {
+    /// Whether this signature counts toward the change's quorum, as the gate counts it: an
+    /// approval over the current content, by someone not a party of the change, whose meaning
+    /// is not a sign-off only some roles give (`[approvals.meaning_roles]`, a privacy review).
+    /// [`view`] and [`judged`] set `stale` and `by_party`; a signature read otherwise counts
+    /// as current.
+    pub fn counts_toward_quorum(&self, rules: &ApprovalRules) -> bool {
+        self.decision == "approved" && !self.stale && !self.by_party && rules.roles_for(&self.meaning).is_none()
+    }
+}
+
 /// Projects `approval.signed` (key `<change>/<seq>`, so a change's signatures are one prefix).
 pub struct ApprovalProjector;
 
@@ -144,17 +155,6 @@ pub fn manifest_of(change: &Change, attestations: Vec<String>, risk: &RiskRules,
     }
 }
 
-/// Every signature of every change (one read of the projection), by change, oldest first;
-/// staleness is not judged.
-pub async fn all(ledger: &Ledger) -> Result<std::collections::HashMap<String, Vec<Approval>>, AppError> {
-    let mut out: std::collections::HashMap<String, Vec<Approval>> = Default::default();
-    for (_, doc) in ledger.store().projection_list(APPROVALS).await? {
-        let a: Approval = serde_json::from_value(doc).map_err(AppError::internal)?;
-        out.entry(a.change.clone()).or_default().push(a);
-    }
-    Ok(out)
-}
-
 /// A change's signatures, oldest first, each marked stale or not against `current`.
 pub async fn list(ledger: &Ledger, change: &str, current: &str) -> Result<Vec<Approval>, AppError> {
     ledger
@@ -195,7 +195,20 @@ pub async fn view(
             "list the changes",
         )
     })?;
-    let manifest = manifest(ledger, &change, risk, rules).await?;
+    judged(ledger, &change, risk, rules).await
+}
+
+/// The approvals view of `change` as read (its authors' addresses read, as [`changes::list`]
+/// gives it): each signature judged stale against the manifest a signature would cover now,
+/// and by a party or not.
+pub async fn judged(
+    ledger: &Ledger,
+    change: &Change,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+) -> Result<ApprovalsView, AppError> {
+    let id = change.id.as_str();
+    let manifest = manifest(ledger, change, risk, rules).await?;
     let manifest_digest = manifest.digest();
     let parties = change.parties();
     let mut approvals = list(ledger, id, &manifest_digest).await?;

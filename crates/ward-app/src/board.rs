@@ -278,7 +278,7 @@ pub async fn inbox(
         // give (a privacy review).
         let approved_by: BTreeSet<String> = current
             .iter()
-            .filter(|a| a.decision == "approved" && rules.roles_for(&a.meaning).is_none())
+            .filter(|a| a.counts_toward_quorum(rules))
             .map(|a| a.signer.clone())
             .collect();
         let asked = controls.checklist_for(&change.classification.tags);

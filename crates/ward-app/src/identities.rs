@@ -347,14 +347,15 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     }
     let printed = req.display_name.trim();
     let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
-    let printed_key = printed_name_key(&key, printed);
+    let printed_keys = printed_name_keys(&key, printed);
+    let printed_key = printed_keys[0].clone();
     // Each user's name as stored (a purged one reads as nothing, never as its placeholder).
     let mut taken: Option<(String, bool)> = None;
     for (_, doc) in ledger.store().projection_list(USERS).await? {
         let u: UserRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
         let text = crate::documents::read_present(ledger, &u.display_name).await?;
         let by_text = text.is_some_and(|t| same_printed_name(&t, printed));
-        if by_text || u.printed_key.as_deref() == Some(printed_key.as_str()) {
+        if by_text || u.printed_key.as_ref().is_some_and(|k| printed_keys.contains(k)) {
             taken = Some((u.name, by_text));
             break;
         }
@@ -420,11 +421,25 @@ fn same_printed_name(a: &str, b: &str) -> bool {
 }
 
 /// A printed name as [`same_printed_name`] compares it: its letters and digits only, in lower
-/// case, with the letters Latin type draws alike read as one (`i`, `I` and `1` as `l`, `0` as
-/// `o`, `rn` as `m`, `vv` as `w`: `AIice` and `Ernma` passed as names of their own, and a
-/// hyphen counted where other marks did not — a helper's attack on `aa41855`).
+/// case, each character read as the one Unicode's confusables table (UTS #39 skeleton) draws it
+/// like (`ꓲ` Lisu, `ǀ`, runic `ᛁ` and Hebrew `ו` as `l`: counted as names of their own, a
+/// helper's attack on `93961e6`), and the letters Latin type draws alike read as one (`i`, `I`
+/// and `1` as `l`, `0` as `o`, `rn` as `m`, `vv` as `w`: `AIice` and `Ernma` passed as names of
+/// their own, and a hyphen counted where other marks did not — a helper's attack on `aa41855`).
 fn printed_name_read(s: &str) -> String {
     let folded = ward_evidence::guard::decode::decoded(s).map_or_else(|| s.to_string(), |v| v.text);
+    let drawn: String = unicode_security::skeleton(&folded).collect();
+    latin_read(&drawn)
+}
+
+/// The reading of a printed name before the confusables table (until 2026-12-07, thirteenth
+/// session): the fingerprints kept then still keep their names from being given again.
+fn printed_name_read_before_skeleton(s: &str) -> String {
+    let folded = ward_evidence::guard::decode::decoded(s).map_or_else(|| s.to_string(), |v| v.text);
+    latin_read(&folded)
+}
+
+fn latin_read(folded: &str) -> String {
     let mut out = String::with_capacity(folded.len());
     for c in folded.chars() {
         let c = match c {
@@ -444,6 +459,15 @@ fn printed_name_read(s: &str) -> String {
 /// given to somebody else (a helper's attack on `c03131e`: two people then signed as one name).
 fn printed_name_key(key: &ward_evidence::redact::FingerprintKey, name: &str) -> String {
     key.fingerprint(&format!("printed-name\0{}", printed_name_read(name)))
+}
+
+/// The fingerprints a purged printed name may have been kept under: the current reading's and
+/// the one before the confusables table.
+fn printed_name_keys(key: &ward_evidence::redact::FingerprintKey, name: &str) -> [String; 2] {
+    [
+        printed_name_key(key, name),
+        key.fingerprint(&format!("printed-name\0{}", printed_name_read_before_skeleton(name))),
+    ]
 }
 
 /// A printed name is written into `user.added` and beside every signature its person makes: a
@@ -657,6 +681,32 @@ mod printed_name_tests {
             assert!(same_printed_name(a, b), "{a:?} {b:?}");
         }
         assert!(!same_printed_name("Alice Zed", "Alice Zee"));
+        // Look-alikes outside the guard's subset, from Unicode's confusables table (a helper's
+        // attack on `93961e6`: Lisu, a Latin click letter, runic and Hebrew letters for `l`).
+        for twin in [
+            "A\u{A4F2}ice Zed",
+            "A\u{1C0}ice Zed",
+            "A\u{16C1}ice Zed",
+            "A\u{5D5}ice Zed",
+            "\u{A4EE}lice Zed",
+        ] {
+            assert!(same_printed_name("Alice Zed", twin), "{twin:?}");
+        }
+        // Names of other scripts stay names of their own.
+        assert!(!same_printed_name("\u{418}\u{432}\u{430}\u{43d}", "Ivan"));
+        assert!(!same_printed_name("Jos\u{e9} Ruiz", "Jos Ruiz"));
+    }
+
+    #[test]
+    fn a_purged_name_kept_under_the_reading_before_the_confusables_table_is_still_known() {
+        let key = ward_evidence::redact::FingerprintKey::from_random([7u8; 32]);
+        for name in ["Alice Zed", "\u{C6}sa Berg", "Jos\u{e9} Ruiz"] {
+            let old = key.fingerprint(&format!(
+                "printed-name\0{}",
+                super::printed_name_read_before_skeleton(name)
+            ));
+            assert!(super::printed_name_keys(&key, name).contains(&old), "{name}");
+        }
     }
 }
 

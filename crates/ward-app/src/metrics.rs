@@ -753,7 +753,8 @@ pub struct GovernanceReport {
 pub struct GovernanceView {
     /// Every change (with its tier in force).
     pub changes: Vec<Change>,
-    /// Every signature, by change.
+    /// Every signature, by change, judged stale and by a party or not as the approvals view
+    /// judges it ([`crate::approvals::judged`]).
     pub approvals: HashMap<String, Vec<crate::approvals::Approval>>,
     /// The environment's deployment records, oldest first.
     pub deployments: Vec<Record>,
@@ -768,11 +769,17 @@ pub struct GovernanceView {
 }
 
 /// Maps the records to governance facts. Pure. A change's quorum is its tier's `approvals` in
-/// `[controls]`; a deployment relied on a waiver (`WVR-…`) or a break-glass (`BG-…`) when its
+/// `[controls]`, reached by the signatures the gate counts
+/// ([`crate::approvals::Approval::counts_toward_quorum`]: a stale signature, one by a party of
+/// the change or a role's sign-off completes no quorum); a deployment relied on a waiver (`WVR-…`) or a break-glass (`BG-…`) when its
 /// `excused_by` names one; its evidence was complete as [`crate::audit::evidence_complete`]
 /// judges it; a drill is a deployment record marked `drill`, its time to restore the
 /// `drill.recorded` entry naming that record.
-pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls) -> Traced2 {
+pub fn governance_facts(
+    view: &GovernanceView,
+    controls: &crate::gate::Controls,
+    rules: &ward_core::approval::ApprovalRules,
+) -> Traced2 {
     use ward_core::governance as g;
     let mut facts = g::Facts::default();
     let mut entries = BTreeMap::new();
@@ -789,7 +796,7 @@ pub fn governance_facts(view: &GovernanceView, controls: &crate::gate::Controls)
                     seq: a.seq,
                     time: secs(&a.time)?,
                     signer: a.signer.clone(),
-                    approved: a.decision == "approved",
+                    approved: a.counts_toward_quorum(rules),
                 })
             })
             .collect();
@@ -990,16 +997,27 @@ pub async fn governance(
         .cloned()
         .collect();
     let decisions = crate::audit::decisions_seen(ledger, &in_period).await?;
+    // Signatures judged as the gate judges them: against each change's current manifest and
+    // its parties (its authors' addresses read).
+    let changes = changes::list(ledger).await?;
+    let mut approvals = HashMap::new();
+    for c in &changes {
+        let judged = crate::approvals::judged(ledger, c, risk, approval_rules).await?;
+        approvals.insert(c.id.clone(), judged.approvals);
+    }
     let view = GovernanceView {
         drills: deployments::drills(ledger, &req.environment).await?,
         decisions,
-        changes: changes::list_as_recorded(ledger).await?,
-        approvals: crate::approvals::all(ledger).await?,
+        changes,
+        approvals,
         deployments,
         breakglass: crate::exceptions::breakglass(ledger, None, req.to, risk, approval_rules).await?,
         rollouts: rollout::list(ledger, Some(&req.environment)).await?,
     };
-    Ok(governance_report(&governance_facts(&view, &policy.controls), req))
+    Ok(governance_report(
+        &governance_facts(&view, &policy.controls, approval_rules),
+        req,
+    ))
 }
 
 #[cfg(test)]

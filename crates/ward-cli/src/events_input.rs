@@ -9,8 +9,9 @@ use ward_ledger::NewEvent;
 /// operator (`local:`), a token (`token:`, which may act as a person), an identity a provider
 /// of people issues (`people`: their prefixes, `staff:` of `staff:{sub}` — a helper's attack on
 /// `5fa06be` recorded `staff:dana` as automation) or an e-mail address (how identity providers
-/// name people).
-fn names_a_person(id: &str, people: &[&str]) -> bool {
+/// name people) — or a local user's login, bare or as any part of the id (`bob`, `ci:bob`,
+/// `svc/bob`: a helper's attack on `93961e6` recorded Bob's login as an automation's actor).
+fn names_a_person(id: &str, people: &[&str], logins: &[String]) -> bool {
     // As written and as it reads decoded (percent-encoding, character references, escapes,
     // folded look-alikes), up to three levels (`user%3Abob`, `bob&#64;example.com`,
     // `bob%2540example.com`: a helper's attack on `93961e6`).
@@ -22,17 +23,21 @@ fn names_a_person(id: &str, people: &[&str]) -> bool {
             _ => break,
         }
     }
-    forms.iter().any(|f| reads_as_a_person(f, people))
+    forms.iter().any(|f| reads_as_a_person(f, people, logins))
 }
 
-fn reads_as_a_person(id: &str, people: &[&str]) -> bool {
+fn reads_as_a_person(id: &str, people: &[&str], logins: &[String]) -> bool {
     let id = id.trim().to_ascii_lowercase();
+    let a_login = id
+        .split([':', '/'])
+        .any(|part| logins.iter().any(|l| l.eq_ignore_ascii_case(part.trim())));
     // An address's `@` however it is spelled (`dana%40corp.com`, `dana(at)corp.com`: a
     // helper's sweep on `5fa06be`).
     let address = ["@", "%40", "(at)", "[at]", "{at}"].iter().any(|at| id.contains(at));
     ["user:", "local:", "token:"].iter().any(|p| id.starts_with(p))
         || people.iter().any(|p| id.starts_with(&p.to_ascii_lowercase()))
         || address
+        || a_login
 }
 
 /// Parses stdin as events: one JSON object, a JSON array of objects, or one object per line.
@@ -43,8 +48,13 @@ fn reads_as_a_person(id: &str, people: &[&str]) -> bool {
 /// no one's action is fabricated in the log.
 ///
 /// `people`: the identity prefixes of the configured providers of people
-/// (`oidc::person_prefixes`).
-pub fn parse_events(input: &str, operator: &ward_core::Identity, people: &[&str]) -> Result<Vec<NewEvent>> {
+/// (`oidc::person_prefixes`); `logins`: the local users' logins.
+pub fn parse_events(
+    input: &str,
+    operator: &ward_core::Identity,
+    people: &[&str],
+    logins: &[String],
+) -> Result<Vec<NewEvent>> {
     let requests: Vec<ward_app::ops::EventRequest> = parse_json_input(
         input,
         "an event has kind, subject, an optional payload and an optional actor {id, kind: automation}",
@@ -57,7 +67,7 @@ pub fn parse_events(input: &str, operator: &ward_core::Identity, people: &[&str]
                 // the event claims (a helper's sweep on `5fa06be`).
                 None => operator.actor(),
                 Some(a) if a.id == operator.id => operator.actor(),
-                Some(a) if a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id, people) => a,
+                Some(a) if a.kind == ward_ledger::ActorKind::Automation && !names_a_person(&a.id, people, logins) => a,
                 Some(a) => {
                     return Err(Failure::new(
                         "actor_is_a_person",

@@ -609,4 +609,37 @@ fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
     }
     let o = append("ci:nightly");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A local user's login, bare or as part of an automation's id, is that person (a helper's
+    // attack on `93961e6` recorded `bob` and `ci:bob` as automation).
+    ok(run_with_stdin(
+        {
+            let mut c = ward(&d, None);
+            c.args([
+                "user",
+                "add",
+                "--name",
+                "bob",
+                "--display-name",
+                "Bob Baker",
+                "--role",
+                "approver",
+            ]);
+            c
+        },
+        "bob-correct-horse-battery\n",
+    ));
+    for person in ["bob", "ci:bob", "ci:BOB", "svc/bob", "ci:%62ob"] {
+        let o = append(person);
+        assert!(!o.status.success(), "{person}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("locally appended events are the operator's"), "{err}");
+    }
+    for automation in ["ci:bobcat", "ci:nightly"] {
+        let o = append(automation);
+        assert!(
+            o.status.success(),
+            "{automation}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }

@@ -635,8 +635,18 @@ async fn start(ledger: Ledger) -> (String, tokio::sync::oneshot::Sender<()>) {
     (base, tx)
 }
 
-/// An `approval.signed` entry as the signing path records it.
+/// An `approval.signed` entry as the signing path records it, over the change's current manifest.
 async fn sign(s: &Script, change: &str, signer: &str, approved: bool) -> u64 {
+    let current = ward_app::approvals::view(&s.ledger, change, &Default::default(), &Default::default())
+        .await
+        .expect("approvals view")
+        .manifest_digest;
+    sign_over(s, change, signer, approved, &current).await
+}
+
+/// The same, over the manifest `digest` names (another than the current one: a signature of an
+/// earlier version of the change).
+async fn sign_over(s: &Script, change: &str, signer: &str, approved: bool, digest: &str) -> u64 {
     s.ledger
         .append(NewEvent {
             actor: person(signer, vec![Role::Approver]).actor(),
@@ -644,7 +654,7 @@ async fn sign(s: &Script, change: &str, signer: &str, approved: bool) -> u64 {
             subject: format!("change:{change}"),
             payload: json!({"change": change, "signer": signer, "printed_name": signer, "meaning": "approved",
                 "decision": if approved { "approved" } else { "rejected" }, "comment": "", "reauth": "password",
-                "manifest": ward_core::approval::Manifest::default(), "manifest_digest": "sha256:00"}),
+                "manifest": ward_core::approval::Manifest::default(), "manifest_digest": digest}),
         })
         .await
         .expect("sign")
@@ -667,6 +677,13 @@ async fn governance_scenario(ledger: Ledger) {
     sign(&s, &high.id, "user:quinn", true).await; // the same signer twice counts once
     sign(&s, &high.id, "user:vera", false).await; // a rejection is no approval
     let a5 = sign(&s, &high.id, "user:vera", true).await;
+    // A quorum the gate would not count completes none: a signature of an earlier version of
+    // the change, then the opener's own (a party), count for nothing; the quorum is completed
+    // by the first signature the gate counts.
+    let mid = s.open(&s.register(3, "patient-api").await, "normal", None, false).await;
+    let stale = sign_over(&s, &mid.id, "user:quinn", true, "sha256:00").await;
+    let by_party = sign(&s, &mid.id, "user:dana", true).await;
+    let a_mid = sign(&s, &mid.id, "user:vera", true).await;
     // Three successful deployments: plain, under a waiver, under break-glass; a failed one
     // under a waiver does not count.
     // Each relies on a gate decision as recorded: the plain one on a clean allow; the waived one
@@ -717,11 +734,12 @@ async fn governance_scenario(ledger: Ledger) {
     let f = |name: &str| r.metrics.iter().find(|m| m.name == name).expect(name).clone();
     // Both quorums completed, each within seconds of the opening.
     let m = f("approval_latency");
-    assert_eq!(m.samples, 2);
+    assert_eq!(m.samples, 3);
     assert!((0.0..=60.0).contains(&m.value.unwrap()), "{m:?}");
-    let mut want = vec![low.seq, a1, high.seq, a5];
+    let mut want = vec![low.seq, a1, high.seq, a5, mid.seq, a_mid];
     want.sort_unstable();
     assert_eq!(seqs(&m), want);
+    assert!(!seqs(&m).contains(&stale) && !seqs(&m).contains(&by_party));
     let m = f("deployments_under_waiver");
     assert_eq!((m.samples, m.value), (4, Some(1.0 / 4.0)));
     assert_eq!(seqs(&m), vec![waived]);
