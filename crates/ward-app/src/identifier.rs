@@ -1193,14 +1193,47 @@ fn name_beside_birth_date_as_written(token: &str, relaxed: bool, years: Years) -
 
 /// `token` with the numbers its words write as digits ([`numbers_in_words_up_to`]: a number
 /// up to `max`, a year), its words joined by `-`; `None` when no word is such a number.
+///
+/// A number word glued to digits is a word of its own (`219-forty5-1100`, `219-4five-1100`:
+/// the twelfth session's gaps); letters glued to digits that spell no number stay one word with
+/// them (a digest's `deadbeef1234…` is still a digest).
 fn number_words_read_up_to(token: &str, max: u32) -> Option<String> {
     let lower = token.to_ascii_lowercase();
-    let words: Vec<&str> = lower
+    let mut words: Vec<&str> = Vec::new();
+    for word in lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect();
+    {
+        let parts = letters_and_digits(word);
+        let spells_a_number = parts.len() > 1
+            && parts.iter().any(|p| {
+                p.bytes().all(|b| b.is_ascii_alphabetic())
+                    && numbers_in_words_up_to(&[p], max, Languages::Any)
+                        .first()
+                        .is_some_and(|r| r != p)
+            });
+        match spells_a_number {
+            true => words.extend(parts),
+            false => words.push(word),
+        }
+    }
     let read = numbers_in_words_up_to(&words, max, Languages::Any);
     (read.len() != words.len() || read.iter().zip(&words).any(|(r, w)| r != w)).then(|| read.join("-"))
+}
+
+/// `word` cut where letters meet digits (`forty5` is `forty`, `5`).
+fn letters_and_digits(word: &str) -> Vec<&str> {
+    let b = word.as_bytes();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..b.len() {
+        if b[i].is_ascii_digit() != b[i - 1].is_ascii_digit() {
+            parts.push(&word[start..i]);
+            start = i;
+        }
+    }
+    parts.push(&word[start..]);
+    parts
 }
 
 /// `words` with the numbers written in words as digits: a day (`twelfth`, `twenty first`,
@@ -2957,18 +2990,28 @@ fn person_label(word: &str) -> Option<Label> {
 /// counterparts (`nacido`, `geboren`, `geb`, `nascido`, and words starting `geburt`, `geboorte`,
 /// `naissance`, `nacimiento`, `nascimento`, `nascita`, `cumplea`: the eleventh session's gaps).
 fn birth_word(word: &str) -> bool {
+    // Since the thirteenth session also short forms and words of other languages: `hbd`,
+    // `yob`, `nac` (`nac.`), `cumple`, Italian `nata`/`nato`, Dutch `verjaardag`, Norwegian and
+    // Swedish `fodd`/`fodt`/`fodsel…`, Turkish `dogum…`, Polish `urodz…`, Finnish `syntym…`
+    // (the twelfth session's gaps).
     const EXACT: &[&str] = &[
-        "bdate", "bday", "born", "dob", "geb", "geboren", "nacida", "nacido", "nascida", "nascido",
+        "bdate", "bday", "born", "cumple", "dob", "fodd", "fodt", "geb", "geboren", "hbd", "nac", "nacida", "nacido",
+        "nascida", "nascido", "nata", "nato", "yob",
     ];
     const PREFIX: &[&str] = &[
         "birth",
         "cumplea",
+        "dogum",
+        "fodsel",
         "geboorte",
         "geburt",
         "nacimiento",
         "naissance",
         "nascimento",
         "nascita",
+        "syntym",
+        "urodz",
+        "verjaardag",
     ];
     let singular = word.strip_suffix('s').unwrap_or(word);
     EXACT.contains(&singular) || PREFIX.iter().any(|p| word.starts_with(p))
@@ -3897,6 +3940,10 @@ mod tests {
             "ssn-219-quarantacinque-1100",
             "mjones-dosunonueve-cuatrocinco-unounocerocero",
             "mjones-duetreseisei-quattrocinque-unounozerozero",
+            // The twelfth session's gaps: a number word glued to digits.
+            "ssn-219-forty5-1100",
+            "ssn-219-4five-1100",
+            "mjones-two1nine-45-1100",
         ] {
             super::check_number_unmasked("token name", token).expect_err(token);
             assert!(!super::repeatable(&format!("user:{token}")), "{token}");
@@ -3934,6 +3981,18 @@ mod tests {
             "mary-jones-veintiuno-04-1961",
             "mary-jones-ventuno-04-1961",
             "mjones-06.12.34.56.78",
+            // The twelfth session's gaps: short forms and other languages' birth words.
+            "mary-jones-hbd-12-04",
+            "mary-jones-yob-12-04",
+            "mary-jones-nata-12-04",
+            "mary-jones-nac-12-04",
+            "mary-jones-cumple-12-04",
+            "mary-jones-verjaardag-12-04",
+            "mary-jones-fodd-12-04",
+            "mary-jones-fodselsdato-12-04",
+            "mary-jones-dogum-12-04",
+            "mary-jones-urodzona-12-04",
+            "mary-jones-syntymapaiva-12-04",
         ] {
             let e = judge("token name", token)
                 .and_then(|()| super::check_number("token name", token))
@@ -4326,6 +4385,15 @@ mod tests {
             super::check_number_unmasked("token name", name).expect_err(name);
         }
         for name in ["ci-deploy", "node-10", "web01", "logs-2026"] {
+            super::check_number_unmasked("token name", name).expect(name);
+        }
+        // Letters glued to digits that spell no number stay one word (a digest stays a digest).
+        for name in [
+            "build-deadbeef1234567890abcdef1234567890abcdef",
+            "web01-eu2-a3",
+            "v2-rc1-2026",
+            "ten4-api",
+        ] {
             super::check_number_unmasked("token name", name).expect(name);
         }
     }
