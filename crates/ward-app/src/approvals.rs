@@ -148,11 +148,18 @@ pub async fn manifest(
 /// The manifest of `change` given the ids of the attestations on its artifacts.
 pub fn manifest_of(change: &Change, attestations: Vec<String>, risk: &RiskRules, rules: &ApprovalRules) -> Manifest {
     Manifest {
-        change: digest_json(&json!({ "id": change.id, "request": change.request, "tier": change.tier })),
+        change: content_digest(change),
         artifacts: change.request.artifacts.clone(),
         attestations,
         policy: digest_json(&json!({ "risk": risk, "approvals": rules })),
     }
+}
+
+/// `sha256:` of a change's content — its id, its request (title, kind, artifacts, targets,
+/// paths, commits …) and the tier in force: a manifest's `change`, and what a break-glass is
+/// bound to (an edit after the glass was broken ends its bypass).
+pub fn content_digest(change: &Change) -> String {
+    digest_json(&json!({ "id": change.id, "request": change.request, "tier": change.tier }))
 }
 
 /// A change's signatures, oldest first, each marked stale or not against `current`.

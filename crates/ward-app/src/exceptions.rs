@@ -146,6 +146,14 @@ pub struct Breakglass {
     /// The invoker's printed name, as it was at signing.
     #[serde(default)]
     pub printed_name: String,
+    /// The change's content it was invoked on ([`crate::approvals::content_digest`]); none
+    /// in records made before 2026-12-07 (thirteenth session), which bypass nothing since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<String>,
+    /// The change was edited (or reclassified) since the glass was broken: the bypass no
+    /// longer holds, whatever its time (set where the change is read).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
     /// End of the bypass, seconds since the epoch.
     pub until_secs: i64,
     /// When the retrospective review is due, seconds since the epoch.
@@ -612,6 +620,11 @@ pub async fn invoke_breakglass(
     let mut texts = crate::documents::Texts::new();
     payload["printed_name"] = json!(proof.printed_name_in(&mut texts)?);
     proof.record_in(&mut payload);
+    // Bound to the change as it is now: an artifact swapped or anything edited afterwards is
+    // bypassed by nothing (a helper's attack on the twelfth session's head deployed an
+    // artifact added after the glass was broken, unsigned by anyone).
+    let covers = crate::approvals::content_digest(&change);
+    payload["covers"] = json!(covers);
     payload["until_secs"] = json!(until_secs);
     payload["review_due_secs"] = json!(review_due_secs);
     payload["justification"] = json!(texts.put(&req.justification)?);
@@ -634,6 +647,8 @@ pub async fn invoke_breakglass(
         request,
         by: by.id.clone(),
         printed_name: proof.printed_name,
+        covers: Some(covers),
+        stale: false,
         until_secs,
         review_due_secs,
         active: true,
@@ -643,8 +658,15 @@ pub async fn invoke_breakglass(
     })
 }
 
-/// A change's break-glass invocations with `active` at `now` (review state not computed).
-pub async fn breakglass_of(ledger: &Ledger, change: &str, now: i64) -> Result<Vec<Breakglass>, AppError> {
+/// A change's break-glass invocations with `active` at `now` and `stale` against the change's
+/// content as it is now (`content`, [`crate::approvals::content_digest`]; review state not
+/// computed).
+pub async fn breakglass_of(
+    ledger: &Ledger,
+    change: &str,
+    content: &str,
+    now: i64,
+) -> Result<Vec<Breakglass>, AppError> {
     ledger
         .store()
         .projection_prefix(BREAKGLASS, &format!("{change}/"))
@@ -652,10 +674,20 @@ pub async fn breakglass_of(ledger: &Ledger, change: &str, now: i64) -> Result<Ve
         .into_iter()
         .map(|(_, doc)| {
             let mut b: Breakglass = serde_json::from_value(doc).map_err(AppError::internal)?;
-            b.active = now < b.until_secs;
+            b.judge(content, now);
             Ok(b)
         })
         .collect()
+}
+
+impl Breakglass {
+    /// Judges the bypass at `now` for the change whose content is `content` now: stale unless
+    /// it was invoked on that content (fail closed: a record that names none is stale), and
+    /// in force only before its end and while not stale.
+    pub fn judge(&mut self, content: &str, now: i64) {
+        self.stale = self.covers.as_deref() != Some(content);
+        self.active = now < self.until_secs && !self.stale;
+    }
 }
 
 /// Whether `approval` closes the retrospective review of `bg`: a current (not stale, approved)
@@ -692,8 +724,8 @@ pub async fn breakglass(
     let mut out = Vec::new();
     for (_, doc) in docs {
         let mut b: Breakglass = serde_json::from_value(doc).map_err(AppError::internal)?;
-        b.active = now < b.until_secs;
         let view = crate::approvals::view(ledger, &b.request.change, risk, approval_rules).await?;
+        b.judge(&view.manifest.change, now);
         // Fail closed: without its change, nobody is known to be independent of it.
         let parties = changes::get(ledger, &b.request.change).await?.map(|c| c.parties());
         let closed = parties.as_ref().is_some_and(|p| {

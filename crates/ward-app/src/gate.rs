@@ -576,7 +576,10 @@ pub async fn facts(
             }
         }
     }
-    let breakglass = crate::exceptions::breakglass_of(ledger, &change.id, i64::MIN).await?;
+    // `active` is judged by `input_document` at its clock; `stale` here, against the change as
+    // it is now.
+    let content = approvals::content_digest(change);
+    let breakglass = crate::exceptions::breakglass_of(ledger, &change.id, &content, i64::MIN).await?;
     Ok(GateFacts {
         change: change.clone(),
         requested_by: requested_by.into(),
@@ -598,6 +601,8 @@ pub async fn facts(
 /// - a waiver is active until it expires and only when its approver is no party of the change
 ///   (an editor after signing, an author who waived one of its artifacts);
 /// - a signature by a party of the change is stale whatever the state tables say (`by_party`);
+/// - a break-glass is in force until its end and only over the content it was invoked on
+///   (`covers`): the change edited since, it is stale and bypasses nothing;
 /// - a break-glass is active until its end;
 /// - a vulnerability with no first-seen time was first seen `now`;
 /// - the calendar (windows and freezes) is judged for the environment and tier at `now`.
@@ -608,6 +613,7 @@ pub fn input_document(
     now: jiff::Timestamp,
 ) -> Result<Value, AppError> {
     let change = &facts.change;
+    let content = approvals::content_digest(change);
     let calendar = calendar
         .state(&facts.environment, change.tier.as_str(), now)
         .map_err(AppError::internal)?;
@@ -668,7 +674,14 @@ pub fn input_document(
     let breakglass: Vec<Value> = facts
         .breakglass
         .iter()
-        .map(|b| json!({"id": b.id, "rules": b.request.rules, "active": now.as_second() < b.until_secs, "until_secs": b.until_secs}))
+        // A break-glass bypasses only the change it was broken for, as it was then: edited
+        // since, it is stale and bypasses nothing (judged here from the record, so facts read
+        // elsewhere cannot lend it force).
+        .map(|b| {
+            let stale = b.covers.as_deref() != Some(content.as_str());
+            json!({"id": b.id, "rules": b.request.rules, "active": now.as_second() < b.until_secs && !stale,
+                "stale": stale, "until_secs": b.until_secs})
+        })
         .collect();
     let approvals: Vec<Value> = facts
         .signatures

@@ -40,11 +40,13 @@ fn waiver(id: &str, approver: &str, expires_secs: i64) -> Waiver {
     .expect("waiver")
 }
 
-fn breakglass(until_secs: i64) -> Breakglass {
+/// A break-glass invoked on `on` (the change as it was then).
+fn breakglass(until_secs: i64, on: &Change) -> Breakglass {
     serde_json::from_value(json!({
         "id": "BG-1", "change": "CHG-1", "rules": ["approvals."], "justification": "outage",
         "duration_secs": 3600, "by": "user:oncall", "until_secs": until_secs,
         "review_due_secs": until_secs + 86400, "seq": 6, "time": "2027-01-01T00:00:00Z",
+        "covers": ward_app::approvals::content_digest(on),
     }))
     .expect("breakglass")
 }
@@ -123,9 +125,38 @@ fn a_signature_by_an_editor_is_stale_whatever_the_state_tables_say() {
 #[test]
 fn a_break_glass_is_in_force_until_its_end() {
     let mut f = facts_of(change("user:dev", &[]));
-    f.breakglass = vec![breakglass(T)];
+    f.breakglass = vec![breakglass(T, &f.change)];
     assert_eq!(doc(&f, T - 1)["breakglass"][0]["active"], true);
     assert_eq!(doc(&f, T)["breakglass"][0]["active"], false);
+}
+
+#[test]
+fn a_break_glass_bypasses_nothing_once_the_change_is_edited_after_it() {
+    // A helper's attack on the twelfth session's head: the glass broken, a developer swapped
+    // the change's artifact and a token deployed the new one under the bypass, unsigned.
+    let before = change("user:dev", &[]);
+    let mut f = facts_of(before.clone());
+    f.change.request.artifacts = vec!["sha256:bbbb".into()];
+    f.breakglass = vec![breakglass(T, &before)];
+    let d = doc(&f, T - 100);
+    assert_eq!(d["breakglass"][0]["active"], false);
+    assert_eq!(d["breakglass"][0]["stale"], true);
+    // Reclassified since (another tier in force): stale too.
+    let mut f = facts_of(before.clone());
+    f.change.tier = ward_core::risk::Tier::Low;
+    f.breakglass = vec![breakglass(T, &before)];
+    assert_eq!(doc(&f, T - 100)["breakglass"][0]["active"], false);
+    // A record naming no content (made before the binding) bypasses nothing: fail closed.
+    let mut f = facts_of(before.clone());
+    let mut old = breakglass(T, &before);
+    old.covers = None;
+    f.breakglass = vec![old];
+    assert_eq!(doc(&f, T - 100)["breakglass"][0]["active"], false);
+    // Unchanged, it holds.
+    let mut f = facts_of(before.clone());
+    f.breakglass = vec![breakglass(T, &before)];
+    assert_eq!(doc(&f, T - 100)["breakglass"][0]["active"], true);
+    assert_eq!(doc(&f, T - 100)["breakglass"][0]["stale"], false);
 }
 
 #[test]

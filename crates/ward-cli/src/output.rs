@@ -58,6 +58,18 @@ pub fn write_line(text: &str) {
     write_out(&format!("{text}\n"));
 }
 
+/// What a break-glass's end means now, before its time: `active until`, `VOID (…) until` once
+/// the change was edited since it was broken (it bypasses nothing), else `ended`.
+pub fn breakglass_state(b: &ward_app::exceptions::Breakglass) -> &'static str {
+    match (b.active, b.stale) {
+        (true, _) => "active until",
+        (false, true) => {
+            "VOID (the change was edited since the glass was broken: it bypasses nothing; break glass again on the change as it is) until"
+        }
+        (false, false) => "ended",
+    }
+}
+
 /// A time for people: RFC 3339 in UTC, and how far it is from `now` ("in 3 h 20 min",
 /// "2 d ago").
 pub fn when(secs: i64, now: i64) -> String {

@@ -598,4 +598,35 @@ fn notes_rounds(db: Option<&str>) {
         "{md}"
     );
     assert!(md.contains("- Approvals at the gate decision: none"), "{md}");
+
+    // The glass is bound to the change as it was broken: an artifact swapped in afterwards is
+    // not bypassed into an environment (a helper's attack on the twelfth session's head: a
+    // developer swapped the artifact and a token deployed it, signed by nobody).
+    let swapped = format!("sha256:{}", "6f".repeat(32));
+    ok(run(cli(
+        &ci,
+        &[
+            "artifact",
+            "register",
+            "--digest",
+            &swapped,
+            "--service",
+            "portal",
+            "--version",
+            "2",
+        ],
+    )));
+    ok(run(cli(&ci, &["change", "update", &change, "--artifact", &swapped])));
+    let refused = run(cli(
+        &quinn,
+        &["promote", "--change", &change, "--to", "staging", "--output", "json"],
+    ));
+    assert!(!refused.status.success(), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr).to_string() + &String::from_utf8_lossy(&refused.stdout);
+    assert!(said.contains("approvals."), "{said}");
+    let shown = ok(run(cli(&ci, &["change", "show", &change])));
+    assert!(
+        shown.contains(&format!("{bg} by")) && shown.contains("VOID (the change was edited since"),
+        "{shown}"
+    );
 }

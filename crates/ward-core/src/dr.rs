@@ -147,17 +147,19 @@ impl Service {
             return Err("[[services]]: `name` is empty; name the service as its artifacts are registered".into());
         }
         if !TIERS.contains(&self.tier.as_str()) {
-            return Err(format!("{at}: tier {:?} is not high, medium or low", self.tier));
+            // The value is not repeated (a value refused may hold anything).
+            return Err(format!("{at}: its tier is not high, medium or low"));
         }
         for (key, v) in [("rpo", &self.rpo), ("rto", &self.rto)] {
             if window_seconds(v).is_none() {
-                return Err(format!(
-                    "{at}: {key} {v:?} is not a duration like \"15m\", \"24h\" or \"7d\""
-                ));
+                return Err(format!("{at}: {key} is not a duration like \"15m\", \"24h\" or \"7d\""));
             }
         }
         if let Some(s) = self.stores.iter().find(|s| s.trim().is_empty()) {
-            return Err(format!("{at}: a store id is empty ({s:?})"));
+            return Err(format!(
+                "{at}: a store id is empty ({} characters of white space)",
+                s.chars().count()
+            ));
         }
         Ok(())
     }

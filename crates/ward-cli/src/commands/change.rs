@@ -272,7 +272,7 @@ fn overview(o: &ChangeOverview) -> String {
                 b.printed_name,
                 b.by,
                 b.time,
-                if b.active { "active until" } else { "ended" },
+                crate::output::breakglass_state(b),
                 crate::output::when(b.until_secs, now),
                 b.review,
                 crate::output::when(b.review_due_secs, now)

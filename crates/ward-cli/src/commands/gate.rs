@@ -236,7 +236,7 @@ pub async fn review(g: &Global, cmd: &ReviewCommand) -> Result<()> {
                     b.review,
                     crate::output::when(b.review_due_secs, now),
                     b.by,
-                    if b.active { "active until" } else { "ended" },
+                    crate::output::breakglass_state(b),
                     crate::output::when(b.until_secs, now),
                     b.request.justification
                 )

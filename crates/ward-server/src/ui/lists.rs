@@ -222,7 +222,7 @@ pub(super) async fn reviews(State(state): State<AppState>, viewer: Viewer) -> Re
                 tbody {
                     @for b in &list {
                         tr {
-                            td { code { (b.id) } @if b.active { div.pending { "in force" } } }
+                            td { code { (b.id) } @if b.active { div.pending { "in force" } } @if b.stale { div.stale { "void: change edited since" } } }
                             td { (change_link(&b.request.change)) }
                             td { @match b.review.as_str() { "overdue" => span.bad { "overdue" }, "closed" => span.ok { "closed" }, other => span.pending { (other) } } }
                             td { (time_secs(b.review_due_secs)) }

@@ -460,6 +460,7 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
                 code { (b.id) } " by " (b.printed_name) " (" (b.by) ") at " (time(&b.time)) " for "
                 (b.request.rules.join(", ")) " — " (b.request.justification)
                 " — review: " (b.review) ", due " (time_secs(b.review_due_secs))
+                @if b.stale { " — " span.stale { "void: the change was edited since the glass was broken" } }
             }
         }
 
