@@ -315,6 +315,8 @@ impl Engine {
             )
         })?;
         let strategy = req.effective_strategy(env.strategy.as_ref());
+        // What the rollout's records will hold: no person's number in a check's path or query.
+        environment::judge_strategy(&strategy)?;
         let steps = plan(&strategy, &env).map_err(|e| AppError::invalid(e, "fix the strategy"))?;
         let _serialised = self.locks.take(&self.ledger, &env.name).await?;
         ensure_idle(&self.ledger, &env.name).await?;

@@ -212,6 +212,11 @@ pub fn validate(envs: &[Environment]) -> Result<(), String> {
             cur = p;
         }
         validate_tenants(e)?;
+        if let Some(strategy) = &e.strategy
+            && let Err(x) = judge_strategy(strategy)
+        {
+            return Err(format!("[[environments]] {}: strategy: {}", e.name, x.message));
+        }
         if e.mutable_prerelease && may_be_production(envs, e) {
             return Err(format!(
                 "[[environments]] {}: mutable_prerelease = true on an environment that may be production (the end of a chain, one that leads to it, or one named prod*/live); production takes only versions that name one build (set it on an environment before staging)",
@@ -237,6 +242,32 @@ pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, 
     envs.iter()
         .find(|e| e.name == name)
         .ok_or_else(|| undeclared(envs, name))
+}
+
+/// Judges what a strategy writes into the leaves of its rollouts (`rollout.started` records it
+/// whole, a rollback's reason names a failed check's path): an HTTP check's path as a URL is
+/// judged and without a number of 7 digits or more, its tenant as a tenant's name, a
+/// Prometheus check's name as an identifier, its URL as a URL and its query as plain text —
+/// none holding a person's number or a name beside a birth date (a helper's attack on the
+/// twelfth session's head: `/patients/00123456` was recorded and exported). Never repeated.
+pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
+    use crate::identifier as id;
+    for c in &s.http_checks {
+        id::judge_url("HTTP check path", &c.path)?;
+        id::check_number("HTTP check path", &c.path)?;
+        if let Some(t) = &c.tenant {
+            crate::users::check_new_name("HTTP check tenant", t)?;
+        }
+    }
+    for p in &s.prometheus {
+        id::judge_plain("Prometheus check name", &p.name)?;
+        id::check_number("Prometheus check name", &p.name)?;
+        id::check_new_name_dates("Prometheus check name", &p.name)?;
+        id::judge_url("Prometheus URL", &p.url)?;
+        id::judge_plain("Prometheus query", &p.query)?;
+        id::check_labelled("Prometheus query", &p.query)?;
+    }
+    Ok(())
 }
 
 /// The refusal for an environment `name` that is not declared (not found), with
@@ -534,5 +565,81 @@ mod tests {
         loops.after = Some("prod".into());
         assert!(validate(&[loops]).unwrap_err().contains("loops"));
         assert!(validate(&[prod()]).is_ok());
+    }
+
+    /// A value refused for its shape is not repeated (a helper's sweep on the twelfth
+    /// session's head: `after = "555-123-4567"` was printed back).
+    #[test]
+    fn a_refused_declaration_repeats_no_value() {
+        for bad in ["555-123-4567", "219451100", "00123456", "jane roe 1961-04-12"] {
+            let mut after = prod();
+            after.after = Some(bad.into());
+            let mut tenant = prod();
+            tenant.tenants.push(bad.into());
+            let mut named = prod();
+            named.name = format!("{bad} x");
+            for e in [after, tenant, named] {
+                let m = validate(&[e]).unwrap_err();
+                assert!(!m.contains(bad) && !m.contains("4567") && !m.contains("1961"), "{m}");
+            }
+        }
+    }
+
+    /// What a strategy writes into its rollouts' leaves holds no person's number (a helper's
+    /// attack on the twelfth session's head: an HTTP check's path `/patients/00123456` was
+    /// recorded and exported); what checks name is kept.
+    #[test]
+    fn a_strategy_naming_a_patients_number_is_refused_unrepeated() {
+        let check = |path: &str| {
+            let mut s = Strategy::of(StrategyKind::Canary);
+            s.http_checks.push(HttpCheck {
+                path: path.into(),
+                expect_status: 200,
+                tenant: None,
+            });
+            judge_strategy(&s)
+        };
+        for bad in [
+            "/patients/00123456",
+            "/p/219451100",
+            "/v1/lookup?mrn=00123456",
+            "/x/555-123-4567",
+        ] {
+            let e = check(bad).expect_err(bad);
+            assert!(
+                !e.message.contains("0012") && !e.message.contains("2194"),
+                "{}",
+                e.message
+            );
+        }
+        for good in [
+            "/healthz",
+            "/api/v1/appointments?limit=10",
+            "/v2/orders/ORD-42",
+            "/status?since=2026-12-01",
+        ] {
+            check(good).expect(good);
+        }
+        let prom = |query: &str| {
+            let mut s = Strategy::of(StrategyKind::Canary);
+            s.prometheus.push(ward_core::canary::PromCheck {
+                name: "error-rate".into(),
+                url: "http://127.0.0.1:9090".into(),
+                query: query.into(),
+                max: Some(0.01),
+                min: None,
+            });
+            judge_strategy(&s)
+        };
+        prom(r#"sum(rate(http_requests_total{patient_id="00123456"}[1m]))"#).expect_err("labelled");
+        prom(r#"sum(rate(http_requests_total{version="{{version}}",tenant="{{tenant}}",code=~"5.."}[1m]))"#)
+            .expect("an ordinary query");
+        let mut tenant = Strategy::of(StrategyKind::Canary);
+        tenant.http_checks.push(HttpCheck {
+            path: "/healthz".into(),
+            expect_status: 200,
+            tenant: Some("roe-j-2015-04-12".into()),
+        });
+        judge_strategy(&tenant).expect_err("a child's name and birth date as a tenant");
     }
 }
