@@ -406,7 +406,7 @@ pub struct Population {
 
 /// Parses the period's `bound` ("start" or "end"), an RFC 3339 time.
 pub(crate) fn parse_time(t: &str, bound: &str) -> Result<jiff::Timestamp, AppError> {
-    t.parse().map_err(|_| {
+    t.parse().map(crate::identifier::to_the_second).map_err(|_| {
         AppError::invalid(
             format!(
                 "the period's {bound} {} is not an RFC 3339 time",
@@ -433,10 +433,19 @@ pub async fn population(
             actor: by.actor(),
             kind: "access.population".into(),
             subject: "log:entries".into(),
-            payload: json!({ "query": q, "environments": environments }),
+            payload: json!({ "query": recorded_query(q, from, to), "environments": environments }),
         })
         .await?;
     population_at(ledger, signer, origin, by, q, environments, (from, to)).await
+}
+
+/// The query as a leaf records it: its period as read, to the second in UTC (the text given
+/// may carry digits after the second, the caller's to choose).
+pub(crate) fn recorded_query(q: &PopulationQuery, from: jiff::Timestamp, to: jiff::Timestamp) -> Value {
+    let mut v = json!(q);
+    v["from"] = json!(from.to_string());
+    v["to"] = json!(to.to_string());
+    v
 }
 
 /// A population query's period and environments, or its refusal — checked before anything

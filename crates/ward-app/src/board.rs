@@ -279,7 +279,7 @@ pub async fn inbox(
         let approved_by: BTreeSet<String> = current
             .iter()
             .filter(|a| a.counts_toward_quorum(rules))
-            .map(|a| a.signer.clone())
+            .map(|a| ward_core::approval::person_key(&a.signer))
             .collect();
         let asked = controls.checklist_for(&change.classification.tags);
         // Judged with the directory's roles, as a signature would be.

@@ -459,23 +459,19 @@ pub async fn facts(
     by: &Identity,
     q: &PopulationQuery,
 ) -> Result<Facts, AppError> {
-    crate::audit::checked_query(envs, q)?;
+    let (from, to, _) = crate::audit::checked_query(envs, q)?;
     ledger
         .append(NewEvent {
             actor: by.actor(),
             kind: "access.report".into(),
             subject: "log:entries".into(),
-            payload: serde_json::json!({ "report": "compliance", "query": q }),
+            payload: serde_json::json!({ "report": "compliance", "query": crate::audit::recorded_query(q, from, to) }),
         })
         .await?;
     let p = crate::audit::population(ledger, signer, origin, envs, by, q).await?;
-    let (from, to) = (
-        q.from.parse::<jiff::Timestamp>().map_err(AppError::internal)?,
-        q.to.parse::<jiff::Timestamp>().map_err(AppError::internal)?,
-    );
     let mut f = Facts {
-        from: q.from.clone(),
-        to: q.to.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
         environments: p.manifest.environments.clone(),
         checkpoint_size: p.manifest.checkpoint_size,
         checkpoint: p.manifest.checkpoint.clone(),

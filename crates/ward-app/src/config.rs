@@ -226,18 +226,22 @@ impl Config {
                 )));
             }
         }
-        ward_core::dr::validate_inventory(&self.services).map_err(err)?;
-        // A service's stores are written into the leaves of its restore tests: judged as
-        // identifiers (an ARN's account number is kept; a helper's attack on `afa6612`:
-        // `5558675309`, `roe-j-2015-04-12` and look-alike digits were declared and recorded).
+        // Names judged first: the inventory's messages name a service by its name.
         for (i, s) in self.services.iter().enumerate() {
-            // Its name is an artifact's service: judged as `artifact register` judges one (a
-            // helper's attack on `d683bca`: `john-smith-1980-01-02` loaded and was printed).
             let named = crate::identifier::judge("service", &s.name)
                 .and_then(|()| crate::identifier::check_service_name("service", &s.name));
             if let Err(e) = named {
                 return Err(err(format!("[[services]] #{}: its name: {}", i + 1, e.message)));
             }
+        }
+        ward_core::dr::validate_inventory(&self.services).map_err(err)?;
+        // A service's stores are written into the leaves of its restore tests: judged as
+        // identifiers (an ARN's account number is kept; a helper's attack on `afa6612`:
+        // `5558675309`, `roe-j-2015-04-12` and look-alike digits were declared and recorded).
+        for (i, s) in self.services.iter().enumerate() {
+            // Its name (judged above) is an artifact's service: judged as `artifact register`
+            // judges one (a helper's attack on `d683bca`: `john-smith-1980-01-02` loaded and
+            // was printed).
             for (k, store) in s.stores.iter().enumerate() {
                 let judged = crate::identifier::judge("store", store)
                     .and_then(|()| crate::identifier::check_labelled("store", store))

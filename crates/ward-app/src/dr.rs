@@ -145,15 +145,19 @@ pub async fn record_restore_test(
             "name the store exactly as a service's stores list names it (the dr status lists them), or declare it there first",
         ));
     }
-    let finished = req.finished.parse::<jiff::Timestamp>().map_err(|_| {
-        AppError::invalid(
-            format!(
-                "finished {} is not an RFC 3339 time",
-                crate::identifier::shown(&req.finished)
-            ),
-            "give the finish time like 2026-12-02T10:15:00Z",
-        )
-    })?;
+    let finished = req
+        .finished
+        .parse::<jiff::Timestamp>()
+        .map(crate::identifier::to_the_second)
+        .map_err(|_| {
+            AppError::invalid(
+                format!(
+                    "finished {} is not an RFC 3339 time",
+                    crate::identifier::shown(&req.finished)
+                ),
+                "give the finish time like 2026-12-02T10:15:00Z",
+            )
+        })?;
     let finished_secs = finished.as_second();
     if finished_secs > now + 300 {
         return Err(AppError::invalid(
@@ -548,7 +552,9 @@ pub async fn status(
         .map(str::to_string)
         .or_else(|| policy.rules.environments.first().cloned())
         .unwrap_or_else(|| "prod".into());
-    crate::identities::check_name("environment", &env)?;
+    // Judged as a name a leaf would keep: the answer repeats it (a helper's attack on the
+    // thirteenth session's head: `env=john-smith-1961-04-12` came back in a 200).
+    crate::users::check_new_name("environment", &env)?;
     let mut here = policy.clone();
     here.rules.environments = vec![env.clone()];
     let only = service.map(|s| vec![s.to_string()]);
@@ -557,7 +563,10 @@ pub async fn status(
         return Err(AppError::new(
             Kind::NotFound,
             "no_service",
-            format!("no [[services]] entry named {}", service.unwrap_or_default()),
+            format!(
+                "no [[services]] entry named {}",
+                crate::identifier::named(service.unwrap_or_default())
+            ),
             "list the inventory in ward.toml ([[services]] name)",
         ));
     }

@@ -188,8 +188,10 @@ impl TryFrom<ControlsSection> for Controls {
     fn try_from(c: ControlsSection) -> Result<Controls, String> {
         for name in c.tiers.keys() {
             if !TIERS.contains(&name.as_str()) {
+                // The key is not repeated past its shape (a key refused may hold anything).
                 return Err(format!(
-                    "[controls.tiers.{name}]: unknown tier {name:?}; the tiers are {}",
+                    "[controls.tiers]: unknown tier {}; the tiers are {}",
+                    crate::identifier::shown(name),
                     TIERS.join(", ")
                 ));
             }
@@ -668,7 +670,8 @@ pub fn input_document(
         .map(|w| {
             json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
             "artifact": w.request.artifact, "active": now.as_second() < w.expires_secs && !party(&w.approver),
-            "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver})
+            "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver,
+            "approver_person": ward_core::approval::person_key(&w.approver)})
         })
         .collect();
     let breakglass: Vec<Value> = facts
@@ -688,7 +691,8 @@ pub fn input_document(
         .iter()
         .map(|a| {
             json!({
-                "signer": a.signer, "printed_name": a.printed_name, "meaning": a.meaning, "roles": a.signer_roles,
+                "signer": a.signer, "person": ward_core::approval::person_key(&a.signer),
+                "printed_name": a.printed_name, "meaning": a.meaning, "roles": a.signer_roles,
                 "decision": a.decision, "comment": a.comment, "stale": a.stale || party(&a.signer),
                 "by_party": party(&a.signer), "time": a.time,
                 // A sign-off only some roles give (a privacy review) is not an approval toward
@@ -703,6 +707,7 @@ pub fn input_document(
         "now_secs": now.as_second(),
         "environment": facts.environment,
         "requested_by": facts.requested_by,
+        "requested_by_person": ward_core::approval::person_key(&facts.requested_by),
         "change": {
             "id": change.id,
             "title": change.request.title,

@@ -345,6 +345,24 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
             "pick another name",
         ));
     }
+    // A login Ward reads as an existing user's — one that differs only in dots, underscores,
+    // hyphens, quotes or case (`bob.`, `b_ob`) — would be a second account of one person: the
+    // separation of duties reads them as one, and a quorum must never count them as two (a
+    // helper's attack on the twelfth session's head).
+    let login = format!("user:{}", req.name);
+    for (other, _) in ledger.store().projection_list(USERS).await? {
+        if ward_core::approval::same_person(&login, &format!("user:{other}")) {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "login_taken",
+                format!(
+                    "user {} exists, and Ward reads this login as the same person's (logins that differ only in dots, underscores, hyphens, quotes or case are one person)",
+                    crate::identifier::shown(&other)
+                ),
+                "pick a login that differs in its letters or digits",
+            ));
+        }
+    }
     let printed = req.display_name.trim();
     let key = crate::redaction::installation_key(ledger.store().as_ref()).await?;
     let printed_keys = printed_name_keys(&key, printed);

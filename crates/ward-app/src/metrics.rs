@@ -795,7 +795,8 @@ pub fn governance_facts(
                 Some(g::Signature {
                     seq: a.seq,
                     time: secs(&a.time)?,
-                    signer: a.signer.clone(),
+                    // One person however their identity is spelled, as the gate counts.
+                    signer: ward_core::approval::person_key(&a.signer),
                     approved: a.counts_toward_quorum(rules),
                 })
             })
@@ -999,9 +1000,18 @@ pub async fn governance(
     let decisions = crate::audit::decisions_seen(ledger, &in_period).await?;
     // Signatures judged as the gate judges them: against each change's current manifest and
     // its parties (its authors' addresses read).
-    let changes = changes::list(ledger).await?;
+    // Only changes opened before the period's end can complete a quorum in it.
+    let changes: Vec<Change> = changes::list(ledger)
+        .await?
+        .into_iter()
+        .filter(|c| secs(&c.time).is_some_and(|t| t < req.to))
+        .collect();
     let mut approvals = HashMap::new();
     for c in &changes {
+        // Unsigned, nothing to judge (no manifest read).
+        if crate::approvals::list(ledger, &c.id, "").await?.is_empty() {
+            continue;
+        }
         let judged = crate::approvals::judged(ledger, c, risk, approval_rules).await?;
         approvals.insert(c.id.clone(), judged.approvals);
     }

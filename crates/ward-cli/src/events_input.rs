@@ -28,9 +28,11 @@ fn names_a_person(id: &str, people: &[&str], logins: &[String]) -> bool {
 
 fn reads_as_a_person(id: &str, people: &[&str], logins: &[String]) -> bool {
     let id = id.trim().to_ascii_lowercase();
+    // Split wherever a login cannot go (a login is `[a-z0-9._-]`: `ci|bob`, `ci;bob`, `ci+bob`
+    // hold Bob's login too — a reviewer's find).
     let a_login = id
-        .split([':', '/'])
-        .any(|part| logins.iter().any(|l| l.eq_ignore_ascii_case(part.trim())));
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+        .any(|part| logins.iter().any(|l| l.eq_ignore_ascii_case(part)));
     // An address's `@` however it is spelled (`dana%40corp.com`, `dana(at)corp.com`: a
     // helper's sweep on `5fa06be`).
     let address = ["@", "%40", "(at)", "[at]", "{at}"].iter().any(|at| id.contains(at));

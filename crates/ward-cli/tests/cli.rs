@@ -628,7 +628,9 @@ fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
         },
         "bob-correct-horse-battery\n",
     ));
-    for person in ["bob", "ci:bob", "ci:BOB", "svc/bob", "ci:%62ob"] {
+    for person in [
+        "bob", "ci:bob", "ci:BOB", "svc/bob", "ci:%62ob", "ci|bob", "ci;bob", "ci+bob", "ci,bob", "ci=bob",
+    ] {
         let o = append(person);
         assert!(!o.status.success(), "{person}");
         let err = String::from_utf8_lossy(&o.stderr);
@@ -641,5 +643,29 @@ fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
             "{automation}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
+    }
+    // A second login Ward reads as Bob's is a second account of one person, refused (a helper's
+    // attack on the twelfth session's head: `bob.` and `bob` met a two-approver quorum).
+    for twin in ["bob.", "b_ob", "b-o-b", "b.ob"] {
+        let o = run_with_stdin(
+            {
+                let mut c = ward(&d, None);
+                c.args([
+                    "user",
+                    "add",
+                    "--name",
+                    twin,
+                    "--display-name",
+                    "Robert Twin",
+                    "--role",
+                    "approver",
+                ]);
+                c
+            },
+            "twin-correct-horse-battery\n",
+        );
+        assert!(!o.status.success(), "{twin}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("the same person's"), "{err}");
     }
 }

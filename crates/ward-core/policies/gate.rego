@@ -274,7 +274,13 @@ current_approvals := [a | some a in object.get(input, "approvals", []); a.decisi
 # without the field count every approval, as they always did.
 quorum_approvals := [a | some a in current_approvals; object.get(a, "quorum", true) != false]
 
-approvers := {a.signer | some a in quorum_approvals}
+# A person counts once however their identity is spelled: the input gives each signer's
+# `person` (Ward's reading of who they are: `user:bob` and `user:bob.` are one person, as the
+# separation of duties reads them; a helper's attack on the twelfth session's head counted them
+# as two approvers). Inputs without the field count each signer as written, as they always did.
+person(a) := object.get(a, "person", a.signer)
+
+approvers := {person(a) | some a in quorum_approvals}
 
 deny contains r if {
 	need := object.get(controls, "approvals", 1)
@@ -289,7 +295,7 @@ deny contains r if {
 
 deny contains r if {
 	some role, n in object.get(controls, "roles", {})
-	have := count({a.signer | some a in current_approvals; role in object.get(a, "roles", [])})
+	have := count({person(a) | some a in current_approvals; role in object.get(a, "roles", [])})
 	have < n
 	r := {
 		"rule": sprintf("approvals.role.%s", [role]),
@@ -302,7 +308,7 @@ deny contains r if {
 # Whoever moves the change (asks the gate) cannot be its only approver.
 requester_sole_approver if {
 	count(approvers) == 1
-	input.requested_by in approvers
+	object.get(input, "requested_by_person", input.requested_by) in approvers
 }
 
 deny contains r if {
@@ -643,7 +649,7 @@ waiver_approvers_needed(r) := n if {
 } else := 1
 
 waived_reason(r) if {
-	approvers := {w.approver | some w in waivers; excuses(w, r); is_string(w.approver)}
+	approvers := {object.get(w, "approver_person", w.approver) | some w in waivers; excuses(w, r); is_string(w.approver)}
 	count(approvers) >= waiver_approvers_needed(r)
 }
 

@@ -59,6 +59,22 @@ test_high_needs_two_distinct_people_and_the_checklist if {
 	rules == {"evidence.sbom", "approvals.quorum", "checklist.privacy-review"}
 }
 
+# Two spellings of one person (the input's `person`) are one approver (a helper's attack on
+# the twelfth session's head: `user:bob` and `user:bob.` met a two-approver quorum).
+test_two_spellings_of_one_person_are_one_approver if {
+	d := gate.deny with data.controls as controls with input as {
+		"now_secs": 0,
+		"change": {"tier": "high", "tags": []},
+		"evidence": [passing],
+		"approvals": [
+			object.union(approval("user:bob", "approved"), {"person": "user:bob"}),
+			object.union(approval("user:bob.", "approved"), {"person": "user:bob"}),
+		],
+		"vulnerabilities": [],
+	}
+	"approvals.quorum" in {r.rule | some r in d}
+}
+
 test_open_critical_vulnerability_blocks_at_once if {
 	d := gate.deny with data.controls as controls with input as {
 		"now_secs": 0,

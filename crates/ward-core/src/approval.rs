@@ -281,6 +281,25 @@ pub fn same_person(a: &str, b: &str) -> bool {
     }
 }
 
+/// Who identity `id` is, as one key: what the gate counts distinct approvers by. Two identities
+/// [`same_person`] reads as one person's have one key — a local user's name folded (`user:bob.`
+/// and `user:b_ob` are `user:bob`), an identity without case, an identity naming an address by
+/// its prefix and mailbox (`staff:Gina.Smith@Hospital.org` is `staff:ginasmith@hospital.org`).
+pub fn person_key(id: &str) -> String {
+    if let Some(name) = id.strip_prefix("user:") {
+        let folded = folded_name(name);
+        if !folded.is_empty() {
+            return format!("user:{folded}");
+        }
+    }
+    if let Some((prefix, rest)) = id.split_once(':')
+        && let Some(address) = rest.split('/').find(|s| s.contains('@'))
+    {
+        return format!("{}:{}", prefix.to_ascii_lowercase(), mailbox(address));
+    }
+    id.to_ascii_lowercase()
+}
+
 /// The text of identity `id` as authorship compares it, what a keyed fingerprint of an author's
 /// identity is made of ([`AuthorKeys`]): a local user's name folded ([`same_person`]:
 /// `user:J.Ane` and `user:jane` are one text), any other identity in lower case.
@@ -854,6 +873,34 @@ mod tests {
             );
         }
         assert!(check_signer(&person("user:quinn", &[Role::Approver]), &recorded, &later).is_ok());
+    }
+
+    /// One person, one key: identities `same_person` reads as one person's count once as
+    /// approvers (a helper's attack on the twelfth session's head counted `user:bob` and
+    /// `user:bob.` as two), and different people keep different keys.
+    #[test]
+    fn identities_of_one_person_have_one_key_and_others_their_own() {
+        for (a, b) in [
+            ("user:bob", "user:bob."),
+            ("user:bob", "user:b_ob"),
+            ("user:bob", "user:B-o-b"),
+            ("user:j.ane", "user:jane"),
+            ("staff:Dana", "staff:dana"),
+            ("staff:Gina.Smith@Hospital.org", "staff:gina.smith@hospital.org"),
+            ("es:gina@corp.example/7", "ES:Gina@corp.example/7"),
+        ] {
+            assert!(same_person(a, b), "{a} {b}");
+            assert_eq!(person_key(a), person_key(b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("user:jane.doe", "user:jane.d"),
+            ("user:jane.doe", "staff:janedoe"),
+            ("user:bob", "token:bob"),
+            ("staff:gina@corp.example", "staff:rita@corp.example"),
+        ] {
+            assert!(!same_person(a, b), "{a} {b}");
+            assert_ne!(person_key(a), person_key(b), "{a} {b}");
+        }
     }
 
     #[test]

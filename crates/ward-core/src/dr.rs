@@ -127,7 +127,8 @@ impl DrRules {
     pub fn validate(&self) -> Result<(), String> {
         for (tier, o) in &self.tiers {
             if !TIERS.contains(&tier.as_str()) {
-                return Err(format!("[dr.tiers.{tier}]: unknown tier; use high, medium or low"));
+                // The key is not repeated (a key refused may hold anything: a reviewer's find).
+                return Err("[dr.tiers]: an unknown tier (its key is not repeated); use high, medium or low".into());
             }
             if o.restore_test_days == Some(0) {
                 return Err(format!(

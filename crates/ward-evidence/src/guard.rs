@@ -1717,6 +1717,33 @@ fn default_mrn() -> &'static Regex {
     })
 }
 
+/// A record number after its label written with letters drawn like digits (`MRN 0O123456`,
+/// `patient 00l23456`: a helper's attack on the thirteenth session's head published them in a
+/// configuration bundle): the label, then a run of digits and `O`/`o`/`I`/`l`/`L` holding at
+/// least one such letter ([`lookalike_record_number`] checks the run).
+fn lookalike_mrn() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i)(?:(?:_|(?-u:\b))(?:MRN|M[ .]R[ .]N\.?|med(?:ical)?[ _-]?rec(?:ord)?s?(?:[ _-]?(?:number|num|no|#))?|patient(?:[ _-]?(?:id|identifier|number|num|no))?|member[ _-]?(?:id|identifier|number|num|no))(?:_|(?-u:\b))?){QUALIFIER}\W{{0,12}}([0-9OoIlL]{{6,12}})(?-u:\b)"
+        ))
+        .expect("built-in pattern")
+    })
+}
+
+/// The run [`lookalike_mrn`] matched read as a number: six to ten digits once `O`/`o` read as 0
+/// and `I`/`l`/`L` as 1, at least half of them written as digits, at least one letter (a run of
+/// digits alone is the plain pattern's).
+fn lookalike_record_number(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let run = m
+        .rsplit(|c: char| !(c.is_ascii_digit() || "OoIlL".contains(c)))
+        .next()
+        .unwrap_or_default();
+    let digits = run.bytes().filter(u8::is_ascii_digit).count();
+    let letters = run.len() - digits;
+    (6..=10).contains(&run.len()) && letters >= 1 && digits * 2 >= run.len()
+}
+
 /// A scan stopped before the end because its caller's work budget ran out (a deadline passed,
 /// or the request that wanted it was dropped). Nothing it found so far is returned: a partial
 /// scan proves nothing.
@@ -2381,6 +2408,7 @@ fn detect<'c, E>(
     }
     if cfg.mrn_patterns.is_empty() {
         passes.push(("mrn", Find::Regex(default_mrn(), 0), always));
+        passes.push(("mrn", Find::Regex(lookalike_mrn(), 0), lookalike_record_number));
     }
     for (name, re) in &cfg.mrn_patterns {
         passes.push((name, Find::Regex(re, 0), always));
@@ -5024,6 +5052,33 @@ mod tests {
             vec!["mrn-acme"],
             "custom MRN replaces the default, allowlisted key passes"
         );
+    }
+
+    /// A record number after its label with letters drawn like digits (a helper's attack on
+    /// the thirteenth session's head); words and versions after the same labels are not.
+    #[test]
+    fn a_labelled_record_number_written_with_look_alike_letters_is_found() {
+        let cfg = GuardConfig::default();
+        for text in [
+            "MRN 0O123456",
+            "MRN: 00l23456",
+            "patient 00l23456",
+            "patient_id=0012345O",
+            "{\"member_no\": \"O0I23456\"}",
+        ] {
+            let f = scan(text, &cfg);
+            assert!(f.iter().any(|x| x.detector == "mrn"), "{text}: {f:?}");
+        }
+        for text in [
+            "patient portal v1.2.3",
+            "MRN lookup service",
+            "patient 123 of 4",
+            "member login",
+            "patient_id column added",
+        ] {
+            let f = scan(text, &cfg);
+            assert!(!f.iter().any(|x| x.detector == "mrn"), "{text}: {f:?}");
+        }
     }
 
     // The forms an attacker helper stored past the guard (2026-12-04, 07:00): healthcare

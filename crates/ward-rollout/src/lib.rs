@@ -390,9 +390,12 @@ impl Engine {
         reason: Option<&str>,
     ) -> Result<Rollout, AppError> {
         operator_is_a_person(by)?;
-        let r = get(&self.ledger, id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("no rollout {id:?}"), "list the rollouts"))?;
+        let r = get(&self.ledger, id).await?.ok_or_else(|| {
+            AppError::not_found(
+                format!("no rollout {}", ward_app::identifier::shown(id)),
+                "list the rollouts",
+            )
+        })?;
         if r.finished() {
             return Err(conflict(
                 "rollout_finished",

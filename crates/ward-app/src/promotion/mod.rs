@@ -543,6 +543,26 @@ pub async fn authorise(
         .evidence(&decision.input_digest)
         .await?
         .and_then(|b| serde_json::from_slice(&b).ok());
+    // What ships is what the decision judged: the change was read twice (here, and by the
+    // gate), and an edit between the reads must not ship artifacts no decision saw (a
+    // reviewer's find on the thirteenth session's break-glass binding).
+    let judged: Option<Vec<&str>> = input
+        .as_ref()
+        .and_then(|i| i.pointer("/change/artifacts"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let shipping: Vec<&str> = change.request.artifacts.iter().map(String::as_str).collect();
+    if judged.as_ref() != Some(&shipping) {
+        return Err(AppError::new(
+            Kind::Conflict,
+            "change_moved",
+            format!(
+                "{} changed while its gate decision {} was made: what would ship is not what was judged",
+                change.id, decision.id
+            ),
+            "promote it again: the gate judges the change as it is now",
+        ));
+    }
     let approvals: Vec<String> = match input
         .as_ref()
         .and_then(|i| i.get("approvals"))

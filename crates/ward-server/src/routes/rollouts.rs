@@ -51,9 +51,12 @@ pub(super) async fn get_rollout(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<rollout::Rollout>, ApiError> {
-    let r = rollout::get(&state.ledger, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no rollout {id:?}"), "list rollouts with `ward rollout status`"))?;
+    let r = rollout::get(&state.ledger, &id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("no rollout {}", ward_app::identifier::shown(&id)),
+            "list rollouts with `ward rollout status`",
+        )
+    })?;
     Ok(Json(ward_app::documents::shown(&state.ledger, r).await?))
 }
 

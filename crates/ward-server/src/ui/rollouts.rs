@@ -158,7 +158,10 @@ fn strategy_kind(r: &ward_app::rollout::Rollout) -> String {
 /// A rollout as the API shows it, or 404.
 async fn load(state: &AppState, id: &str) -> Result<ward_app::rollout::Rollout, ward_app::AppError> {
     let r = ward_app::rollout::get(&state.ledger, id).await?.ok_or_else(|| {
-        ward_app::AppError::not_found(format!("no rollout {id:?}"), "see the list of rollouts at /ui/rollouts")
+        ward_app::AppError::not_found(
+            format!("no rollout {}", ward_app::identifier::shown(id)),
+            "see the list of rollouts at /ui/rollouts",
+        )
     })?;
     ward_app::documents::shown(&state.ledger, r).await
 }
