@@ -252,6 +252,27 @@ pub fn find<'a>(envs: &'a [Environment], name: &str) -> Result<&'a Environment, 
 /// twelfth session's head: `/patients/00123456` was recorded and exported). Never repeated.
 pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
     use crate::identifier as id;
+    // Its numbers are durations, counts and statuses, within what they can mean: a number past
+    // them is no setting (`pause_ms: 219451100` was an SSN in the leaf: a helper's attack).
+    const DAY_MS: u64 = 86_400_000;
+    let bounded = [
+        ("pause_ms", s.pause_ms <= DAY_MS),
+        ("keep_warm_ms", s.keep_warm_ms <= DAY_MS),
+        ("tick_ms", (1..=60_000).contains(&s.tick_ms)),
+        ("failure_limit", s.failure_limit <= 1_000),
+    ];
+    if let Some((field, _)) = bounded.iter().find(|(_, ok)| !ok) {
+        return Err(AppError::invalid(
+            format!("the strategy's {field} is out of range"),
+            "pause_ms and keep_warm_ms at most a day (86400000), tick_ms 1 to 60000, failure_limit at most 1000",
+        ));
+    }
+    if s.http_checks.iter().any(|c| !(100..=599).contains(&c.expect_status)) {
+        return Err(AppError::invalid(
+            "an HTTP check expects a status that is not an HTTP status",
+            "expect_status is 100 to 599",
+        ));
+    }
     for c in &s.http_checks {
         // As any URL a leaf keeps: a number alone is not counted (`?since=1733560000`, an
         // epoch, is a health check's; a reviewer's find), one after a label is.
@@ -267,6 +288,14 @@ pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
         id::judge_url("Prometheus URL", &p.url)?;
         id::judge_plain("Prometheus query", &p.query)?;
         id::check_labelled("Prometheus query", &p.query)?;
+        // A label's value is an identifier: no number of 7 digits or more in it
+        // (`x{caller="219451100"}`; a threshold outside quotes, `> 1048576`, is a number).
+        for value in p.query.split('"').skip(1).step_by(2) {
+            // As read: fullwidth digits are digits.
+            let value: String = unicode_normalization::UnicodeNormalization::nfkc(value).collect();
+            id::check_number("Prometheus query", &value)?;
+            id::check_number_unmasked("Prometheus query", &value)?;
+        }
     }
     Ok(())
 }
@@ -634,6 +663,23 @@ mod tests {
             judge_strategy(&s)
         };
         prom(r#"sum(rate(http_requests_total{patient_id="00123456"}[1m]))"#).expect_err("labelled");
+        // A bare number in a label's value (a helper's attack), in fullwidth digits too.
+        prom(r#"sum(rate(x{caller="219451100"}[1m]))"#).expect_err("a number in a label");
+        prom(
+            "sum(rate(x{k=\"\u{ff15}\u{ff15}\u{ff15}\u{ff11}\u{ff12}\u{ff13}\u{ff14}\u{ff15}\u{ff16}\u{ff17}\"}[1m]))",
+        )
+        .expect_err("fullwidth digits");
+        prom(r#"sum(process_resident_memory_bytes{job="api"}) > 1048576"#).expect("a threshold");
+        let mut slow = Strategy::of(StrategyKind::Canary);
+        slow.pause_ms = 219_451_100;
+        judge_strategy(&slow).expect_err("a pause of two and a half days");
+        let mut status = Strategy::of(StrategyKind::Canary);
+        status.http_checks.push(HttpCheck {
+            path: "/healthz".into(),
+            expect_status: 2194,
+            tenant: None,
+        });
+        judge_strategy(&status).expect_err("no HTTP status");
         prom(r#"sum(rate(http_requests_total{version="{{version}}",tenant="{{tenant}}",code=~"5.."}[1m]))"#)
             .expect("an ordinary query");
         let mut tenant = Strategy::of(StrategyKind::Canary);
