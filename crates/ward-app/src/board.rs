@@ -276,14 +276,21 @@ pub async fn inbox(
         };
         // Approvals toward the quorum, as the gate counts them: not sign-offs only some roles
         // give (a privacy review).
-        let approved_by: BTreeSet<String> = current
+        // Counted by person, as the gate counts (one key however an identity is spelled);
+        // listed as they signed.
+        let counted: Vec<&approvals::Approval> = current
             .iter()
+            .copied()
             .filter(|a| a.counts_toward_quorum(rules))
+            .collect();
+        let people: BTreeSet<String> = counted
+            .iter()
             .map(|a| ward_core::approval::person_key(&a.signer))
             .collect();
+        let approved_by: BTreeSet<String> = counted.iter().map(|a| a.signer.clone()).collect();
         let asked = controls.checklist_for(&change.classification.tags);
         // Judged with the directory's roles, as a signature would be.
-        let quorum_waits = (approved_by.len() as u32) < quorum
+        let quorum_waits = (people.len() as u32) < quorum
             && !signed(None)
             && ward_core::approval::check_meaning(&judged, "approved", &asked, rules).is_ok();
         let waiting_items: Vec<String> = asked

@@ -754,7 +754,7 @@ satisfied contains {"control": "approvals.quorum", "by": [as_signature(a) | some
 satisfied contains {"control": sprintf("approvals.role.%s", [role]), "by": by} if {
 	some role, n in object.get(controls, "roles", {})
 	by := [as_signature(a) | some a in current_approvals; role in object.get(a, "roles", [])]
-	count({x.signer | some x in by}) >= n
+	count({person(a) | some a in current_approvals; role in object.get(a, "roles", [])}) >= n
 }
 
 satisfied contains {"control": sprintf("checklist.%s", [item]), "by": by} if {

@@ -1732,11 +1732,12 @@ fn lookalike_mrn() -> &'static Regex {
 }
 
 /// The run [`lookalike_mrn`] matched read as a number: six to ten digits once `O`/`o` read as 0
-/// and `I`/`l`/`L` as 1, at least half of them written as digits, at least one letter (a run of
+/// and `I`/`i`/`l`/`L` as 1 (the pattern's class is case-insensitive and takes runs of up to 12,
+/// so that a longer run is not cut into a match), at least half of them written as digits, at least one letter (a run of
 /// digits alone is the plain pattern's).
 fn lookalike_record_number(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let run = m
-        .rsplit(|c: char| !(c.is_ascii_digit() || "OoIlL".contains(c)))
+        .rsplit(|c: char| !(c.is_ascii_digit() || "OoIilL".contains(c)))
         .next()
         .unwrap_or_default();
     let digits = run.bytes().filter(u8::is_ascii_digit).count();
@@ -5062,6 +5063,7 @@ mod tests {
         for text in [
             "MRN 0O123456",
             "MRN: 00l23456",
+            "MRN 00i23456",
             "patient 00l23456",
             "patient_id=0012345O",
             "{\"member_no\": \"O0I23456\"}",

@@ -254,17 +254,18 @@ pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
     use crate::identifier as id;
     // Its numbers are durations, counts and statuses, within what they can mean: a number past
     // them is no setting (`pause_ms: 219451100` was an SSN in the leaf: a helper's attack).
-    const DAY_MS: u64 = 86_400_000;
+    // A week: a canary's bake of two or three days is common (a reviewer's note).
+    const WEEK_MS: u64 = 7 * 86_400_000;
     let bounded = [
-        ("pause_ms", s.pause_ms <= DAY_MS),
-        ("keep_warm_ms", s.keep_warm_ms <= DAY_MS),
+        ("pause_ms", s.pause_ms <= WEEK_MS),
+        ("keep_warm_ms", s.keep_warm_ms <= WEEK_MS),
         ("tick_ms", (1..=60_000).contains(&s.tick_ms)),
         ("failure_limit", s.failure_limit <= 1_000),
     ];
     if let Some((field, _)) = bounded.iter().find(|(_, ok)| !ok) {
         return Err(AppError::invalid(
             format!("the strategy's {field} is out of range"),
-            "pause_ms and keep_warm_ms at most a day (86400000), tick_ms 1 to 60000, failure_limit at most 1000",
+            "pause_ms and keep_warm_ms at most a week (604800000), tick_ms 1 to 60000, failure_limit at most 1000",
         ));
     }
     if s.http_checks.iter().any(|c| !(100..=599).contains(&c.expect_status)) {
@@ -290,14 +291,37 @@ pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
         id::check_labelled("Prometheus query", &p.query)?;
         // A label's value is an identifier: no number of 7 digits or more in it
         // (`x{caller="219451100"}`; a threshold outside quotes, `> 1048576`, is a number).
-        for value in p.query.split('"').skip(1).step_by(2) {
+        for value in promql_strings(&p.query) {
             // As read: fullwidth digits are digits.
-            let value: String = unicode_normalization::UnicodeNormalization::nfkc(value).collect();
+            let value: String = unicode_normalization::UnicodeNormalization::nfkc(value.as_str()).collect();
             id::check_number("Prometheus query", &value)?;
             id::check_number_unmasked("Prometheus query", &value)?;
         }
     }
     Ok(())
+}
+
+/// The string literals of a PromQL query, in `"…"`, `'…'` or `` `…` `` (a backslash escapes the
+/// next character in the first two; a raw string has no escapes), as written between the
+/// quotes; an unclosed one runs to the end. One pass.
+fn promql_strings(query: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = query.chars();
+    while let Some(quote) = chars.next() {
+        if !matches!(quote, '"' | '\'' | '`') {
+            continue;
+        }
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if quote != '`' => value.extend(chars.next()),
+                c if c == quote => break,
+                c => value.push(c),
+            }
+        }
+        out.push(value);
+    }
+    out
 }
 
 /// The refusal for an environment `name` that is not declared (not found), with
@@ -665,14 +689,20 @@ mod tests {
         prom(r#"sum(rate(http_requests_total{patient_id="00123456"}[1m]))"#).expect_err("labelled");
         // A bare number in a label's value (a helper's attack), in fullwidth digits too.
         prom(r#"sum(rate(x{caller="219451100"}[1m]))"#).expect_err("a number in a label");
+        // In every quote PromQL knows, escapes read (a reviewer's find).
+        prom("sum(rate(x{caller='219451100'}[1m]))").expect_err("single quotes");
+        prom("sum(rate(x{caller=`219451100`}[1m]))").expect_err("backticks");
+        prom(r#"sum(rate(x{a="\"",caller="219451100"}[1m]))"#).expect_err("after an escaped quote");
         prom(
             "sum(rate(x{k=\"\u{ff15}\u{ff15}\u{ff15}\u{ff11}\u{ff12}\u{ff13}\u{ff14}\u{ff15}\u{ff16}\u{ff17}\"}[1m]))",
         )
         .expect_err("fullwidth digits");
         prom(r#"sum(process_resident_memory_bytes{job="api"}) > 1048576"#).expect("a threshold");
         let mut slow = Strategy::of(StrategyKind::Canary);
-        slow.pause_ms = 219_451_100;
-        judge_strategy(&slow).expect_err("a pause of two and a half days");
+        slow.pause_ms = 2_194_511_000;
+        judge_strategy(&slow).expect_err("a pause of twenty-five days");
+        slow.pause_ms = 3 * 86_400_000;
+        judge_strategy(&slow).expect("a bake of three days");
         let mut status = Strategy::of(StrategyKind::Canary);
         status.http_checks.push(HttpCheck {
             path: "/healthz".into(),

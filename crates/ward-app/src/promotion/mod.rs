@@ -536,19 +536,24 @@ pub async fn authorise(
             format!("see what is missing: the explanation of gate decision {}", decision.id),
         ));
     }
-    // The approvals current at the decision: those its stored input lists (the current view
-    // only if that document cannot be read).
-    let input: Option<Value> = ledger
+    // The decision's input as stored: what it judged. Missing, nothing is known to have been
+    // judged (fail closed; `gate::check` stores it before it records the decision).
+    let input: Value = ledger
         .store()
         .evidence(&decision.input_digest)
         .await?
-        .and_then(|b| serde_json::from_slice(&b).ok());
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            AppError::internal(format!(
+                "the input of gate decision {} cannot be read: nothing ships on a decision whose input is unknown",
+                decision.id
+            ))
+        })?;
     // What ships is what the decision judged: the change was read twice (here, and by the
     // gate), and an edit between the reads must not ship artifacts no decision saw (a
     // reviewer's find on the thirteenth session's break-glass binding).
     let judged: Option<Vec<&str>> = input
-        .as_ref()
-        .and_then(|i| i.pointer("/change/artifacts"))
+        .pointer("/change/artifacts")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect());
     let shipping: Vec<&str> = change.request.artifacts.iter().map(String::as_str).collect();
@@ -563,25 +568,16 @@ pub async fn authorise(
             "promote it again: the gate judges the change as it is now",
         ));
     }
-    let approvals: Vec<String> = match input
-        .as_ref()
-        .and_then(|i| i.get("approvals"))
+    // The approvals current at the decision: those its stored input lists.
+    let approvals: Vec<String> = input
+        .get("approvals")
         .and_then(Value::as_array)
-    {
-        Some(list) => list
-            .iter()
-            .filter(|a| a.get("decision").and_then(Value::as_str) == Some("approved"))
-            .filter(|a| a.get("stale").and_then(Value::as_bool) != Some(true))
-            .filter_map(|a| a.get("signer").and_then(Value::as_str).map(str::to_string))
-            .collect(),
-        None => crate::approvals::view(ledger, &change.id, cx.risk, cx.approvals)
-            .await?
-            .approvals
-            .iter()
-            .filter(|a| a.decision == "approved" && !a.stale && !a.by_party)
-            .map(|a| a.signer.clone())
-            .collect(),
-    };
+        .into_iter()
+        .flatten()
+        .filter(|a| a.get("decision").and_then(Value::as_str) == Some("approved"))
+        .filter(|a| a.get("stale").and_then(Value::as_bool) != Some(true))
+        .filter_map(|a| a.get("signer").and_then(Value::as_str).map(str::to_string))
+        .collect();
     let mut excused_by: Vec<String> = decision.waived.iter().map(|w| w.waiver.clone()).collect();
     excused_by.sort();
     excused_by.dedup();
