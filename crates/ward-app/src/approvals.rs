@@ -208,25 +208,49 @@ pub async fn view(
 /// The approvals view of `change` as read (its authors' addresses read, as [`changes::list`]
 /// gives it): each signature judged stale against the manifest a signature would cover now,
 /// and by a party or not.
-pub async fn judged(
+async fn judged(
     ledger: &Ledger,
     change: &Change,
     risk: &RiskRules,
     rules: &ApprovalRules,
 ) -> Result<ApprovalsView, AppError> {
-    let id = change.id.as_str();
     let manifest = manifest(ledger, change, risk, rules).await?;
     let manifest_digest = manifest.digest();
-    let parties = change.parties();
-    let mut approvals = list(ledger, id, &manifest_digest).await?;
-    for a in &mut approvals {
-        a.by_party = parties.includes(&a.signer, rules);
-    }
+    let mut approvals = list(ledger, &change.id, &manifest_digest).await?;
+    mark_parties(&mut approvals, change, rules);
     Ok(ApprovalsView {
         manifest,
         manifest_digest,
         approvals,
     })
+}
+
+/// [`judged`]'s signatures alone, read once; a change without any is answered without its
+/// manifest being read (what delivery metrics ask of every change).
+pub async fn signatures_judged(
+    ledger: &Ledger,
+    change: &Change,
+    risk: &RiskRules,
+    rules: &ApprovalRules,
+) -> Result<Vec<Approval>, AppError> {
+    let mut approvals = list(ledger, &change.id, "").await?;
+    if approvals.is_empty() {
+        return Ok(approvals);
+    }
+    let current = manifest(ledger, change, risk, rules).await?.digest();
+    for a in &mut approvals {
+        a.stale = a.manifest_digest != current;
+    }
+    mark_parties(&mut approvals, change, rules);
+    Ok(approvals)
+}
+
+/// Marks the signatures whose signer is now a party of `change` (`by_party`).
+fn mark_parties(approvals: &mut [Approval], change: &Change, rules: &ApprovalRules) {
+    let parties = change.parties();
+    for a in approvals {
+        a.by_party = parties.includes(&a.signer, rules);
+    }
 }
 
 /// The rules a signature is judged by: what the manifest binds (risk, approval rules) and which
@@ -349,14 +373,11 @@ pub async fn sign(
         .await);
     }
     // Re-authentication: the signer proves, in this request, who they are.
-    let creds = crate::reauth::Credentials {
-        password: req.password.as_deref(),
-        reauth_token: req.reauth_token.as_deref(),
-        bearer_sha256: cx.bearer_sha256,
-        subject: cx.subject,
-    };
     let now = jiff::Timestamp::now().as_second();
-    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
+    let proof = match cx
+        .reauthenticate(ledger, by, req.password.as_deref(), req.reauth_token.as_deref(), now)
+        .await?
+    {
         Ok(p) => p,
         Err(r) => return Err(refused(r).await),
     };

@@ -187,13 +187,10 @@ pub async fn record_restore_test(
             "say what was checked, e.g. \"row counts match production; the app's smoke test passed\"",
         ));
     }
-    let creds = crate::reauth::Credentials {
-        password: req.password.as_deref(),
-        reauth_token: req.reauth_token.as_deref(),
-        bearer_sha256: cx.bearer_sha256,
-        subject: cx.subject,
-    };
-    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
+    let proof = match cx
+        .reauthenticate(ledger, by, req.password.as_deref(), req.reauth_token.as_deref(), now)
+        .await?
+    {
         Ok(p) => p,
         Err(r) => {
             return Err(crate::reauth::record_refusal(

@@ -474,13 +474,16 @@ pub async fn grant_waiver(
     if let Some(f) = &req.finding {
         check_finding(ledger, f, &artifacts).await?;
     }
-    let creds = crate::reauth::Credentials {
-        password: req.password.as_deref(),
-        reauth_token: req.reauth_token.as_deref(),
-        bearer_sha256: cx.bearer_sha256,
-        subject: cx.subject,
-    };
-    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now_secs()).await? {
+    let proof = match cx
+        .reauthenticate(
+            ledger,
+            by,
+            req.password.as_deref(),
+            req.reauth_token.as_deref(),
+            now_secs(),
+        )
+        .await?
+    {
         Ok(p) => p,
         Err(r) => return Err(refuse(r).await),
     };
@@ -590,13 +593,16 @@ pub async fn invoke_breakglass(
             "give how long, e.g. 4h",
         ));
     }
-    let creds = crate::reauth::Credentials {
-        password: req.password.as_deref(),
-        reauth_token: req.reauth_token.as_deref(),
-        bearer_sha256: cx.bearer_sha256,
-        subject: cx.subject,
-    };
-    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now_secs()).await? {
+    let proof = match cx
+        .reauthenticate(
+            ledger,
+            by,
+            req.password.as_deref(),
+            req.reauth_token.as_deref(),
+            now_secs(),
+        )
+        .await?
+    {
         Ok(p) => p,
         Err(r) => {
             return Err(crate::reauth::record_refusal(
@@ -681,11 +687,17 @@ pub async fn breakglass_of(
 }
 
 impl Breakglass {
+    /// Whether it was broken on the change whose content is `content` now (a record that names
+    /// no content was broken on none: fail closed).
+    pub fn bound_to(&self, content: &str) -> bool {
+        self.covers.as_deref() == Some(content)
+    }
+
     /// Judges the bypass at `now` for the change whose content is `content` now: stale unless
     /// it was invoked on that content (fail closed: a record that names none is stale), and
     /// in force only before its end and while not stale.
     pub fn judge(&mut self, content: &str, now: i64) {
-        self.stale = self.covers.as_deref() != Some(content);
+        self.stale = !self.bound_to(content);
         self.active = now < self.until_secs && !self.stale;
     }
 }

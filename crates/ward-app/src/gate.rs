@@ -681,7 +681,7 @@ pub fn input_document(
         // since, it is stale and bypasses nothing (judged here from the record, so facts read
         // elsewhere cannot lend it force).
         .map(|b| {
-            let stale = b.covers.as_deref() != Some(content.as_str());
+            let stale = !b.bound_to(&content);
             json!({"id": b.id, "rules": b.request.rules, "active": now.as_second() < b.until_secs && !stale,
                 "stale": stale, "until_secs": b.until_secs})
         })

@@ -350,14 +350,15 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     // separation of duties reads them as one, and a quorum must never count them as two (a
     // helper's attack on the twelfth session's head).
     let login = format!("user:{}", req.name);
-    for (other, _) in ledger.store().projection_list(USERS).await? {
+    let users = ledger.store().projection_list(USERS).await?;
+    for (other, _) in &users {
         if ward_core::approval::same_person(&login, &format!("user:{other}")) {
             return Err(AppError::new(
                 Kind::Conflict,
                 "login_taken",
                 format!(
                     "user {} exists, and Ward reads this login as the same person's (logins that differ only in dots, underscores, hyphens, quotes or case are one person)",
-                    crate::identifier::shown(&other)
+                    crate::identifier::shown(other)
                 ),
                 "pick a login that differs in its letters or digits",
             ));
@@ -369,7 +370,7 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
     let printed_key = printed_keys[0].clone();
     // Each user's name as stored (a purged one reads as nothing, never as its placeholder).
     let mut taken: Option<(String, bool)> = None;
-    for (_, doc) in ledger.store().projection_list(USERS).await? {
+    for (_, doc) in users {
         let u: UserRecord = serde_json::from_value(doc).map_err(AppError::internal)?;
         let text = crate::documents::read_present(ledger, &u.display_name).await?;
         let by_text = text.is_some_and(|t| same_printed_name(&t, printed));
@@ -783,6 +784,17 @@ pub async fn activate_user(ledger: &Ledger, by: &Identity, name: &str) -> Result
         })
         .await?;
     crate::documents::shown(ledger, user).await
+}
+
+/// Every local user's login (the users' records only: no printed name is read).
+pub async fn logins(ledger: &Ledger) -> Result<Vec<String>, AppError> {
+    Ok(ledger
+        .store()
+        .projection_list(USERS)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// Every local user, printed names as text.

@@ -754,7 +754,7 @@ pub struct GovernanceView {
     /// Every change (with its tier in force).
     pub changes: Vec<Change>,
     /// Every signature, by change, judged stale and by a party or not as the approvals view
-    /// judges it ([`crate::approvals::judged`]).
+    /// judges it ([`crate::approvals::signatures_judged`]).
     pub approvals: HashMap<String, Vec<crate::approvals::Approval>>,
     /// The environment's deployment records, oldest first.
     pub deployments: Vec<Record>,
@@ -1008,12 +1008,8 @@ pub async fn governance(
         .collect();
     let mut approvals = HashMap::new();
     for c in &changes {
-        // Unsigned, nothing to judge (no manifest read).
-        if crate::approvals::list(ledger, &c.id, "").await?.is_empty() {
-            continue;
-        }
-        let judged = crate::approvals::judged(ledger, c, risk, approval_rules).await?;
-        approvals.insert(c.id.clone(), judged.approvals);
+        let judged = crate::approvals::signatures_judged(ledger, c, risk, approval_rules).await?;
+        approvals.insert(c.id.clone(), judged);
     }
     let view = GovernanceView {
         drills: deployments::drills(ledger, &req.environment).await?,

@@ -237,14 +237,11 @@ async fn purge_step(
         // (`refuse_pending_purge`), so a request is not blocked that way.
         attested_file_only(ledger, digest).await?;
     }
-    let creds = crate::reauth::Credentials {
-        password: req.password.as_deref(),
-        reauth_token: req.reauth_token.as_deref(),
-        bearer_sha256: cx.bearer_sha256,
-        subject: cx.subject,
-    };
     let now = jiff::Timestamp::now().as_second();
-    let proof = match crate::reauth::reauthenticate(ledger, by, &creds, cx.oidc, now).await? {
+    let proof = match cx
+        .reauthenticate(ledger, by, req.password.as_deref(), req.reauth_token.as_deref(), now)
+        .await?
+    {
         Ok(p) => p,
         Err(r) => return Err(refuse(r).await),
     };

@@ -101,6 +101,28 @@ pub struct Context<'a> {
     pub subject: Option<&'a str>,
 }
 
+impl Context<'_> {
+    /// Re-authenticates `by` at `now` with what the request carries — a local user's password
+    /// or a fresh OIDC token — and this request's own credential ([`reauthenticate`]): the one
+    /// place a signing path builds its [`Credentials`].
+    pub async fn reauthenticate(
+        &self,
+        ledger: &Ledger,
+        by: &Identity,
+        password: Option<&str>,
+        reauth_token: Option<&str>,
+        now: i64,
+    ) -> Result<Result<Proof, Refused>, AppError> {
+        let creds = Credentials {
+            password,
+            reauth_token,
+            bearer_sha256: self.bearer_sha256,
+            subject: self.subject,
+        };
+        reauthenticate(ledger, by, &creds, self.oidc, now).await
+    }
+}
+
 /// A successful re-authentication.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proof {

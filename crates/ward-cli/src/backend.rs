@@ -991,12 +991,7 @@ impl<'g> Backend<'g> {
                 let operator = local_operator();
                 let cfg = load_config(l.g, None)?;
                 let people = ward_server::oidc::person_prefixes(&cfg.oidc);
-                let logins: Vec<String> = ward_app::identities::list_users(ledger)
-                    .await
-                    .map_err(api_failure)?
-                    .into_iter()
-                    .map(|u| u.name)
-                    .collect();
+                let logins = ward_app::identities::logins(ledger).await.map_err(api_failure)?;
                 let events = crate::events_input::parse_events(input, &operator, &people, &logins)?;
                 for e in &events {
                     ops::check_generic_kind(&e.kind).map_err(api_failure)?;

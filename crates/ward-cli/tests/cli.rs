@@ -611,23 +611,7 @@ fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A local user's login, bare or as part of an automation's id, is that person (a helper's
     // attack on `93961e6` recorded `bob` and `ci:bob` as automation).
-    ok(run_with_stdin(
-        {
-            let mut c = ward(&d, None);
-            c.args([
-                "user",
-                "add",
-                "--name",
-                "bob",
-                "--display-name",
-                "Bob Baker",
-                "--role",
-                "approver",
-            ]);
-            c
-        },
-        "bob-correct-horse-battery\n",
-    ));
+    common::add_user(&d, None, "bob", &["approver"]);
     for person in [
         "bob", "ci:bob", "ci:BOB", "svc/bob", "ci:%62ob", "ci|bob", "ci;bob", "ci+bob", "ci,bob", "ci=bob",
     ] {
