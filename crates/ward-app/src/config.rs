@@ -209,10 +209,31 @@ impl Config {
         self.approvals.validate().map_err(err)?;
         check_author_mappings(&self.approvals).map_err(err)?;
         self.compiled_guard = self.guard.compile().map_err(err)?;
+        // A window's and a freeze's names are written into the gate's reasons, which the log
+        // keeps (a helper's attack on the thirteenth session's head: a freeze named
+        // `jane.doe%40gmail.com` reached every decision's leaf): judged as declared names, before
+        // anything repeats them.
+        let named = self
+            .calendar
+            .windows
+            .iter()
+            .map(|w| ("[[calendar.windows]]", &w.name))
+            .chain(self.calendar.freezes.iter().map(|f| ("[[calendar.freezes]]", &f.name)));
+        for (i, (section, name)) in named.enumerate() {
+            if let Err(e) = declared_name("name", name) {
+                return Err(err(format!("{section} (#{} of the calendar): {}", i + 1, e.message)));
+            }
+        }
         self.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         crate::environment::validate(&self.environments).map_err(err)?;
         self.metrics.validate().map_err(err)?;
-        for o in &self.slo {
+        for (i, o) in self.slo.iter().enumerate() {
+            // Its service is named in every reason it gives (recorded with the gate's decision).
+            let named = crate::identifier::judge("service", &o.service)
+                .and_then(|()| crate::identifier::check_service_name("service", &o.service));
+            if let Err(e) = named {
+                return Err(err(format!("[[slo]] #{}: its service: {}", i + 1, e.message)));
+            }
             o.validate().map_err(err)?;
             if let Some(e) = o
                 .environments
@@ -243,12 +264,7 @@ impl Config {
             // judges one (a helper's attack on `d683bca`: `john-smith-1980-01-02` loaded and
             // was printed).
             for (k, store) in s.stores.iter().enumerate() {
-                let judged = crate::identifier::judge("store", store)
-                    .and_then(|()| crate::identifier::check_labelled("store", store))
-                    .and_then(|()| crate::identifier::refuse_person_shaped("store", store))
-                    .and_then(|()| crate::identifier::check_new_name_dates("store", store))
-                    .and_then(|()| crate::identifier::check_number_unmasked("store", store));
-                if let Err(e) = judged {
+                if let Err(e) = declared_name("store", store) {
                     return Err(err(format!("[[services]] #{}: store #{}: {}", i + 1, k + 1, e.message)));
                 }
             }
@@ -289,6 +305,24 @@ impl Config {
     pub fn guard(&self) -> ward_evidence::guard::GuardConfig {
         self.compiled_guard.clone()
     }
+}
+
+/// A name the configuration declares that Ward writes into leaves as it is (a service's store,
+/// a change window's or a freeze's name): judged by the identifier rules — a person's number,
+/// date or address in any spelling they read — and never repeated when refused.
+fn declared_name(field: &str, name: &str) -> Result<(), crate::error::AppError> {
+    crate::identifier::judge(field, name)
+        .and_then(|()| crate::identifier::check_labelled(field, name))
+        .and_then(|()| crate::identifier::refuse_person_shaped(field, name))
+        .and_then(|()| crate::identifier::check_new_name_dates(field, name))
+        .and_then(|()| crate::identifier::check_number_unmasked(field, name))
+        .and_then(|()| match crate::identifier::personal_data(name) {
+            Some(why) => Err(crate::error::AppError::invalid(
+                format!("the {field} holds {why}, which Ward does not record"),
+                "name it without it",
+            )),
+            None => Ok(()),
+        })
 }
 
 /// Refuses a `[approvals] git_authors` mapping Ward could never apply or should never write,
@@ -395,6 +429,33 @@ mod tests {
             let e = load(text).expect_err(text);
             assert!(!e.contains(planted), "{e}");
         }
+        // A freeze's and a window's names and an objective's service are written into the
+        // gate's reasons (a helper's attack on the thirteenth session's head).
+        let freeze = |name: &str| {
+            format!(
+                "[[calendar.freezes]]\nname = \"{name}\"\nfrom = \"2026-12-20\"\nto = \"2027-01-04\"\ntz = \"UTC\"\n"
+            )
+        };
+        let window =
+            |name: &str| format!("[[calendar.windows]]\nname = \"{name}\"\ncron = \"* 9-16 * * 1-5\"\ntz = \"UTC\"\n");
+        let slo = |service: &str| {
+            format!(
+                "[[environments]]\nname = \"prod\"\n[[slo]]\nservice = \"{service}\"\nenvironments = [\"prod\"]\nprometheus = \"http://127.0.0.1:9090\"\nquery = \"sum(rate(x[{{{{window}}}}]))\"\nobjective = 0.999\n"
+            )
+        };
+        for (text, planted) in [
+            (freeze("jane.doe%40gmail.com"), "jane"),
+            (freeze("oncall ５５５．１２３．４５６７"), "５５５"),
+            (freeze("jane roe 1961-04-12"), "1961"),
+            (window("john-smith-1980-01-02"), "1980"),
+            (slo("john-smith-1980-01-02"), "1980"),
+            (slo("5558675309"), "5558675309"),
+        ] {
+            let e = load(&text).expect_err(&text);
+            assert!(!e.contains(planted), "{e}");
+        }
+        load(&format!("{}{}", freeze("year-end"), window("business hours"))).expect("ordinary calendar names");
+        load(&slo("orders-api")).expect("an ordinary service");
         load(
             "[[environments]]\nname = \"prod\"\ntenants = [\"north\", \"clinic-7\"]\n[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"orders-db\", \"arn:aws:rds:us-east-1:123456789012:db:orders\"]\n",
         )

@@ -102,13 +102,43 @@ pub struct Waiver {
     pub reauth: String,
     /// Expiry, seconds since the epoch.
     pub expires_secs: i64,
-    /// Active now (not expired).
+    /// A waiver of a change: the content of the change it was granted on
+    /// (`approvals::content_digest`, as a signature's manifest binds it). Edited or reclassified
+    /// since, the waiver excuses nothing (as a break-glass); an artifact's waiver is bound to
+    /// its digest already and names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<String>,
+    /// A change's waiver whose change was edited (or reclassified) since it was granted: it
+    /// excuses nothing, whatever its expiry (set where the change is read).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+    /// Active now (not expired, not stale).
     #[serde(default)]
     pub active: bool,
     /// Log entry.
     pub seq: u64,
     /// When granted.
     pub time: String,
+}
+
+impl Waiver {
+    /// Whether the waiver still holds over a change whose content is now `content`: an
+    /// artifact's waiver always (its scope is a digest), a change's only over the content it
+    /// was granted on (fail closed: a change's waiver recorded before waivers named their
+    /// content holds over none).
+    pub fn holds_over(&self, content: &str) -> bool {
+        self.request.change.is_none() || self.covers.as_deref() == Some(content)
+    }
+
+    /// Judges the waiver at `now` over a change whose content is `content` now (`None`: an
+    /// artifact's waiver, or a change no longer readable — then a change's waiver is stale).
+    pub fn judge(&mut self, content: Option<&str>, now: i64) {
+        self.stale = match content {
+            Some(c) => !self.holds_over(c),
+            None => self.request.change.is_some(),
+        };
+        self.active = now < self.expires_secs && !self.stale;
+    }
 }
 
 /// A break-glass to invoke.
@@ -361,7 +391,7 @@ pub async fn grant_waiver(
     names: &crate::rule_names::RuleNames,
     cx: &crate::reauth::Context<'_>,
 ) -> Result<Waiver, AppError> {
-    let (subject, parties, artifacts) = match (&req.change, &req.artifact) {
+    let (subject, parties, artifacts, covers) = match (&req.change, &req.artifact) {
         (Some(c), None) => {
             let Some(change) = changes::get(ledger, c).await? else {
                 return Err(AppError::not_found(
@@ -373,6 +403,7 @@ pub async fn grant_waiver(
                 format!("change:{c}"),
                 change.parties(),
                 change.request.artifacts.clone(),
+                Some(crate::approvals::content_digest(&change)),
             )
         }
         (None, Some(a)) => {
@@ -386,7 +417,7 @@ pub async fn grant_waiver(
                 opener: artifact.builder.clone(),
                 ..Default::default()
             };
-            (format!("artifact:{a}"), parties, vec![a.clone()])
+            (format!("artifact:{a}"), parties, vec![a.clone()], None)
         }
         _ => {
             return Err(AppError::invalid(
@@ -496,6 +527,9 @@ pub async fn grant_waiver(
     payload["printed_name"] = json!(proof.printed_name_in(&mut texts)?);
     payload["reauth"] = json!(proof.method);
     payload["expires_secs"] = json!(expires_secs);
+    if let Some(c) = &covers {
+        payload["covers"] = json!(c);
+    }
     proof.record_in(&mut payload);
     payload["justification"] = json!(texts.put(&req.justification)?);
     payload["compensating_control"] = json!(texts.put(&req.compensating_control)?);
@@ -520,23 +554,28 @@ pub async fn grant_waiver(
         printed_name: proof.printed_name,
         reauth: proof.method.into(),
         expires_secs,
+        covers,
+        stale: false,
         active: true,
         seq: receipt.seq,
         time: receipt.time,
     })
 }
 
-/// The waivers scoped to a change or an artifact (`scope`), with `active` computed at `now`.
+/// The waivers scoped to a change or an artifact (`scope`), judged at `now`: a change's
+/// against the change as it is now ([`Waiver::judge`]).
 pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waiver>, AppError> {
-    let change = scope;
-    ledger
-        .store()
-        .projection_prefix(WAIVERS, &format!("{change}/"))
-        .await?
-        .into_iter()
+    let docs = ledger.store().projection_prefix(WAIVERS, &format!("{scope}/")).await?;
+    let mut content = None;
+    if !docs.is_empty()
+        && let Some(change) = changes::get(ledger, scope).await?
+    {
+        content = Some(crate::approvals::content_digest(&change));
+    }
+    docs.into_iter()
         .map(|(_, doc)| {
             let mut w: Waiver = serde_json::from_value(doc).map_err(AppError::internal)?;
-            w.active = now < w.expires_secs;
+            w.judge(content.as_deref(), now);
             Ok(w)
         })
         .collect()

@@ -601,7 +601,8 @@ pub async fn facts(
 /// The gate input document (version [`INPUT_VERSION`]) built from `facts` at `now`. Pure. The
 /// rules it applies:
 /// - a waiver is active until it expires and only when its approver is no party of the change
-///   (an editor after signing, an author who waived one of its artifacts);
+///   (an editor after signing, an author who waived one of its artifacts); a change's waiver
+///   only over the content it was granted on (`covers`): edited since, it is stale;
 /// - a signature by a party of the change is stale whatever the state tables say (`by_party`);
 /// - a break-glass is in force until its end and only over the content it was invoked on
 ///   (`covers`): the change edited since, it is stale and bypasses nothing;
@@ -668,9 +669,13 @@ pub fn input_document(
         .waivers
         .iter()
         .map(|w| {
+            // A change's waiver excuses the change as it was granted on (a helper's note on the
+            // thirteenth session's head: swapped for another artifact, the change kept a
+            // waiver of every SLA finding given for the first).
+            let stale = !w.holds_over(&content);
             json!({"id": w.id, "rules": w.request.rules, "finding": w.request.finding,
-            "artifact": w.request.artifact, "active": now.as_second() < w.expires_secs && !party(&w.approver),
-            "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver,
+            "artifact": w.request.artifact, "active": now.as_second() < w.expires_secs && !party(&w.approver) && !stale,
+            "stale": stale, "expires_secs": w.expires_secs, "owner": w.request.owner, "approver": w.approver,
             "approver_person": ward_core::approval::person_key(&w.approver)})
         })
         .collect();

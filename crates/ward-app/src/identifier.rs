@@ -2700,6 +2700,17 @@ pub fn refuse_mail(field: &str, token: &str) -> Result<(), AppError> {
     }
 }
 
+/// What a text Ward keeps unpurgeable (a configuration bundle's value) must not hold whatever
+/// its label: a personal e-mail address however written, digits grouped as an SSN or a phone
+/// number. `None` when it holds neither; else what it holds, never the text.
+pub fn personal_data(text: &str) -> Option<&'static str> {
+    let read = folded(&decoded_until_stable(text));
+    if personal_mail(&read) {
+        return Some("a personal e-mail address");
+    }
+    person_shaped(&digit_groups(read.as_bytes())).then_some("digits grouped as an SSN or a phone number")
+}
+
 /// An e-mail address at a free mail or consumer provider (`…@gmail.com`, `…@yahoo.fr`,
 /// `…@comcast.net`): a person's, not a system's — also written `(at)`, `[at]` or `&#64;`.
 fn personal_mail(token: &str) -> bool {

@@ -298,6 +298,9 @@ pub struct UserRequest {
     pub password: String,
 }
 
+/// The store lock under which a user is added ([`add_user`]).
+const ADDING_USERS: &str = "identities.add_user";
+
 /// Adds a local user: the password hash is stored outside the log, the user as an event.
 pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Result<UserRecord, AppError> {
     crate::users::check_new_name("user", &req.name)?;
@@ -314,10 +317,11 @@ pub async fn add_user(ledger: &Ledger, by: &Identity, req: &UserRequest) -> Resu
             "sign in as an administrator and add them in your own session, or add users on the data directory",
         ));
     }
-    // One add at a time in this process: the name and printed-name checks and the write are one
-    // step (two concurrent adds of the same name or printed name both passed the checks).
-    static ADDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one_at_a_time = ADDING.lock().await;
+    // One add at a time over this store, whichever process adds: the login and printed-name
+    // checks and the write are one step (two concurrent adds of the same name or printed name
+    // both passed the checks; a lock of this process only let two processes add `eve` and
+    // `e.ve`, one person twice).
+    let _one_at_a_time = ledger.store().lock(ADDING_USERS).await?;
     if req.display_name.trim().is_empty() || req.display_name.len() > 200 {
         return Err(AppError::invalid(
             "display name must be 1 to 200 characters",

@@ -31,11 +31,13 @@ fn change(opener: &str, editors: &[&str]) -> Change {
     .expect("change")
 }
 
-fn waiver(id: &str, approver: &str, expires_secs: i64) -> Waiver {
+/// A waiver of the change granted on `on` (the change as it was then).
+fn waiver(id: &str, approver: &str, expires_secs: i64, on: &Change) -> Waiver {
     serde_json::from_value(json!({
         "id": id, "change": "CHG-1", "rules": ["evidence.sast"], "justification": "vendor fix due",
         "expires_secs": expires_secs, "approver": approver, "seq": 5, "time": "2027-01-01T00:00:00Z",
         "compensating_control": "WAF rule", "owner": "user:sec", "expires_in_secs": 86400,
+        "covers": ward_app::approvals::content_digest(on),
     }))
     .expect("waiver")
 }
@@ -93,7 +95,7 @@ fn doc(facts: &GateFacts, now: i64) -> Value {
 #[test]
 fn a_waiver_is_in_force_until_its_expiry_and_not_at_it() {
     let mut f = facts_of(change("user:dev", &[]));
-    f.waivers = vec![waiver("WVR-1", "user:sec", T)];
+    f.waivers = vec![waiver("WVR-1", "user:sec", T, &f.change)];
     assert_eq!(doc(&f, T - 1)["waivers"][0]["active"], true);
     assert_eq!(doc(&f, T)["waivers"][0]["active"], false);
 }
@@ -103,9 +105,44 @@ fn a_waiver_granted_by_a_party_of_the_change_is_never_in_force() {
     // The opener, and an editor who joined after the waiver was granted.
     for (opener, editors) in [("user:sec", vec![]), ("user:dev", vec!["user:sec"])] {
         let mut f = facts_of(change(opener, &editors));
-        f.waivers = vec![waiver("WVR-1", "user:sec", T)];
+        f.waivers = vec![waiver("WVR-1", "user:sec", T, &f.change)];
         assert_eq!(doc(&f, T - 100)["waivers"][0]["active"], false, "{opener} {editors:?}");
     }
+}
+
+/// A change's waiver excuses the change as it was granted on: swapped for another artifact,
+/// the change keeps none of it (a helper's note on the thirteenth session's head: a waiver of
+/// every SLA finding, given for the first artifact, excused the second's). An artifact's waiver
+/// is scoped to a digest and holds; a change's waiver recorded without its content holds over
+/// none (fail closed).
+#[test]
+fn a_changes_waiver_excuses_nothing_once_the_change_is_edited_after_it() {
+    let mut f = facts_of(change("user:dev", &[]));
+    f.waivers = vec![waiver("WVR-1", "user:sec", T, &f.change)];
+    assert_eq!(doc(&f, T - 1)["waivers"][0]["active"], true);
+    assert_eq!(doc(&f, T - 1)["waivers"][0]["stale"], false);
+    f.change.request.artifacts = vec![format!("sha256:{}", "b".repeat(64))];
+    let edited = doc(&f, T - 1);
+    assert_eq!(edited["waivers"][0]["active"], false, "{}", edited["waivers"]);
+    assert_eq!(edited["waivers"][0]["stale"], true);
+    // Reclassified is edited too.
+    let mut f = facts_of(change("user:dev", &[]));
+    f.waivers = vec![waiver("WVR-1", "user:sec", T, &f.change)];
+    f.change.tier = ward_core::risk::Tier::Medium;
+    assert_eq!(doc(&f, T - 1)["waivers"][0]["active"], false);
+    // Recorded without the content it covers.
+    let mut f = facts_of(change("user:dev", &[]));
+    let mut old = waiver("WVR-1", "user:sec", T, &f.change);
+    old.covers = None;
+    f.waivers = vec![old.clone()];
+    assert_eq!(doc(&f, T - 1)["waivers"][0]["active"], false);
+    // An artifact's waiver names no content and holds whatever the change holds.
+    let mut of_artifact = old;
+    of_artifact.request.change = None;
+    of_artifact.request.artifact = Some(A.into());
+    f.waivers = vec![of_artifact];
+    f.change.request.title = "edited".into();
+    assert_eq!(doc(&f, T - 1)["waivers"][0]["active"], true);
 }
 
 #[test]
@@ -211,7 +248,7 @@ fn a_freeze_applies_only_while_the_clock_is_inside_it() {
 #[test]
 fn the_document_is_a_function_of_the_facts_and_the_clock() {
     let mut f = facts_of(change("user:dev", &[]));
-    f.waivers = vec![waiver("WVR-1", "user:sec", T + 10)];
+    f.waivers = vec![waiver("WVR-1", "user:sec", T + 10, &f.change)];
     f.rebound = vec![Rebound {
         artifact: A.into(),
         service: "api".into(),

@@ -70,6 +70,18 @@ pub fn breakglass_state(b: &ward_app::exceptions::Breakglass) -> &'static str {
     }
 }
 
+/// A waiver's state now: `active`, `VOID` once its change was edited since it was granted (it
+/// excuses nothing), else `EXPIRED`.
+pub fn waiver_state(w: &ward_app::exceptions::Waiver) -> &'static str {
+    match (w.active, w.stale) {
+        (true, _) => "active",
+        (false, true) => {
+            "VOID (the change was edited since the waiver was granted: it excuses nothing; ask for a waiver of the change as it is)"
+        }
+        (false, false) => "EXPIRED",
+    }
+}
+
 /// A time for people: RFC 3339 in UTC, and how far it is from `now` ("in 3 h 20 min",
 /// "2 d ago").
 pub fn when(secs: i64, now: i64) -> String {

@@ -40,6 +40,16 @@ impl Remote {
         let Some(server) = &g.server else {
             return Ok(None);
         };
+        // `--as` names a local user; through a server every action is the token holder's. Told
+        // rather than ignored: a person who typed `--as dana` must not believe Dana signed.
+        if g.as_user.is_some() {
+            return Err(Failure::new(
+                "as_with_server",
+                "--as names a local user of the data directory; through a server you act as the identity of your token or sign-in",
+                "drop --as (and unset WARD_AS); to act as another person, use their own sign-in or token",
+            )
+            .into());
+        }
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
         if let Some(path) = &g.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {

@@ -653,3 +653,111 @@ fn a_person_of_an_identity_provider_is_never_an_appended_events_automation() {
         assert!(err.contains("the same person's"), "{err}");
     }
 }
+
+/// Two processes adding one person under two logins Ward reads as one (`eve`, `e.ve`) add one
+/// of them: the check and the write are one step over the store, not only within a process (a
+/// helper's note on the thirteenth session's head: a lock of the process let two `ward user
+/// add` at once both pass the check).
+#[test]
+fn two_processes_adding_one_person_under_two_logins_add_one() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    ok(run({
+        let mut c = ward(&d, None);
+        c.args(["init", "--origin", "test.example/log"]);
+        c
+    }));
+    let add = |login: &str, printed: &str| {
+        let mut c = ward(&d, None);
+        c.args([
+            "user",
+            "add",
+            "--name",
+            login,
+            "--display-name",
+            printed,
+            "--role",
+            "approver",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("spawn ward");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"one-person-correct-horse\n")
+            .expect("write stdin");
+        child
+    };
+    for (login, twin, first) in [("eve", "e.ve", "Eve"), ("ann", "a_nn", "Ann"), ("ida", "i-da", "Ida")] {
+        // Both started before either finishes (each hashes a password for a while after its
+        // check, which is where two unlocked adds overlapped).
+        let one = add(login, &format!("{first} Adams"));
+        let two = add(twin, &format!("{first} Baker"));
+        let outputs = [one.wait_with_output().unwrap(), two.wait_with_output().unwrap()];
+        let added = outputs.iter().filter(|o| o.status.success()).count();
+        let refusals: Vec<String> = outputs
+            .iter()
+            .filter(|o| !o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect();
+        assert_eq!(added, 1, "{login}/{twin}: {refusals:?}");
+        assert!(refusals[0].contains("the same person's"), "{refusals:?}");
+    }
+    let users = json(&ok(run({
+        let mut c = ward(&d, None);
+        c.args(["user", "list", "--output", "json"]);
+        c
+    })));
+    let names: Vec<&str> = users["users"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|u| u["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names.len(), 3, "{users}");
+}
+
+/// `--as` through a server is refused, not ignored: the signature would be the token holder's
+/// while the person typing believed it was Dana's (a helper's note on the thirteenth session's
+/// head). Refused before anything is sent, by flag and by `WARD_AS` alike.
+#[test]
+fn a_local_user_named_through_a_server_is_refused_not_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    let by_flag = run({
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            "http://127.0.0.1:9",
+            "--token",
+            "wt_unused",
+            "--as",
+            "dana",
+            "change",
+            "list",
+        ]);
+        c
+    });
+    let by_env = run({
+        let mut c = ward(&d, None);
+        c.args([
+            "--server",
+            "http://127.0.0.1:9",
+            "--token",
+            "wt_unused",
+            "change",
+            "list",
+        ])
+        .env("WARD_AS", "dana");
+        c
+    });
+    for o in [by_flag, by_env] {
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--as names a local user"), "{err}");
+        assert!(!err.contains("dana"), "{err}");
+        assert!(!err.contains("connect"), "nothing is sent: {err}");
+    }
+}

@@ -1472,6 +1472,123 @@ fn gates_block_with_reasons_allow_when_satisfied_and_replay_identically() {
     assert!(String::from_utf8_lossy(&failed.stdout).contains("FAIL team.broken_test.test_fails"));
 }
 
+/// A change's waiver excuses the change as it was granted on: once its artifact is swapped it
+/// excuses nothing, even after the new content is signed again — whoever grants waivers sees
+/// the change as it is now (a helper's note on the thirteenth session's head: a waiver of
+/// every SLA finding, given for one artifact, went on excusing its replacement's). Listed as
+/// void; a waiver granted over the new content excuses it.
+#[test]
+fn a_changes_waiver_excuses_nothing_once_its_artifact_is_swapped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let first = format!("sha256:{}", "5a".repeat(32));
+    let swapped = format!("sha256:{}", "5b".repeat(32));
+    register(&d, &first, "portal", "1");
+    register(&d, &swapped, "portal", "2");
+    let ci = token(&d, "ci", "developer");
+    let quinn = person(&d, "quinn", "Quinn Alvarez", &["approver"]);
+    let rhea = person(&d, "rhea", "Rhea Okafor", &["approver"]);
+    let (_server, url) = serve(&d);
+    let cli = |tok: &str, args: &[&str]| {
+        let mut c = remote(&d, &url, tok);
+        c.args(args);
+        c
+    };
+    let change = json(&ok(run(cli(
+        &ci,
+        &[
+            "change",
+            "open",
+            "--title",
+            "Fix",
+            "--ticket",
+            "https://tickets.example.org/T-2",
+            "--artifact",
+            &first,
+            "--env",
+            "prod",
+            "--output",
+            "json",
+        ],
+    ))))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gate = |id: &str| {
+        let out = run(cli(
+            &ci,
+            &["gate", "check", "--change", id, "--env", "prod", "--output", "json"],
+        ));
+        (out.status.code(), json(&String::from_utf8_lossy(&out.stdout)))
+    };
+    let approve = || {
+        ok(run({
+            let mut c = cli(&rhea, &["approve", "--change", &change, "--meaning", "approved"]);
+            c.env("WARD_PASSWORD", "rhea-correct-horse-battery");
+            c
+        }))
+    };
+    let waive = || {
+        let mut c = cli(
+            &quinn,
+            &[
+                "waiver",
+                "grant",
+                "--change",
+                &change,
+                "--rule",
+                "evidence.",
+                "--justification",
+                "tests run in the vendor's lab this release",
+                "--compensating-control",
+                "manual smoke test recorded in CLN-99",
+                "--owner",
+                "user:rhea",
+                "--expires",
+                "1d",
+                "--output",
+                "json",
+            ],
+        );
+        c.env("WARD_PASSWORD", "quinn-correct-horse-battery");
+        json(&ok(run(c)))["id"].as_str().unwrap().to_string()
+    };
+    approve();
+    let granted = waive();
+    let (code, before) = gate(&change);
+    assert_eq!(code, Some(0), "{before}");
+    // The developer swaps the artifact; the approver signs the new content again.
+    ok(run(cli(&ci, &["change", "update", &change, "--artifact", &swapped])));
+    approve();
+    let (code, after) = gate(&change);
+    assert_eq!(code, Some(4), "the waiver excused the swapped artifact: {after}");
+    assert!(after["waived"].as_array().unwrap().is_empty(), "{}", after["waived"]);
+    assert!(
+        after["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"].as_str().unwrap().starts_with("evidence.")),
+        "{after}"
+    );
+    let listed = ok(run(cli(&ci, &["waiver", "list", "--change", &change])));
+    assert!(listed.contains(&granted) && listed.contains("VOID"), "{listed}");
+    let shown = ok(run(cli(&ci, &["change", "show", &change])));
+    assert!(shown.contains("VOID"), "{shown}");
+    // Granted again over the change as it is, a waiver excuses it.
+    let again = waive();
+    let (code, passed) = gate(&change);
+    assert_eq!(code, Some(0), "{passed}");
+    assert!(
+        passed["waived"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["waiver"] == again.as_str()),
+        "{passed}"
+    );
+}
+
 #[test]
 fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
     let tmp = tempfile::tempdir().unwrap();

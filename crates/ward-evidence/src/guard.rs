@@ -1555,6 +1555,12 @@ fn detectors() -> &'static [Detector] {
                 r"\d[ \t]\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]\d[ \t]\d",
                 valid_spaced_ssn,
             ),
+            // Written in words, digit by digit (`two one nine four five one one zero zero`,
+            // `five five five - one two three - four five six seven`: a configuration value's
+            // prose, a helper's find on the thirteenth session's head). Nine words are an SSN
+            // when its groups are valid; ten, or eleven after `one`, a phone number.
+            d("us-ssn", DIGITS_IN_WORDS, ssn_in_words),
+            d("phone-number", DIGITS_IN_WORDS, phone_in_words),
             // A bare nine-digit number is an SSN only where a person's identifier stands:
             // `patient_id: 219451100`, `member no 219-45-1100`, `subscriberId=…` (never a
             // build number, port, epoch time or digest: those carry no such label).
@@ -1658,6 +1664,43 @@ fn detectors() -> &'static [Detector] {
     })
 }
 
+/// Nine to eleven digits written as words, one word a digit, parted by spaces and marks.
+const DIGITS_IN_WORDS: &str = r"(?i)(?-u:\b)(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[ \t,.\-_/]{1,3}){8,10}(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?-u:\b)";
+
+/// The digits a run of digit words spells (`oh` is 0).
+fn digits_of_words(m: &str) -> String {
+    m.split(|c: char| !c.is_ascii_alphabetic())
+        .filter_map(|w| {
+            let d = match w.to_ascii_lowercase().as_str() {
+                "zero" | "oh" => '0',
+                "one" => '1',
+                "two" => '2',
+                "three" => '3',
+                "four" => '4',
+                "five" => '5',
+                "six" => '6',
+                "seven" => '7',
+                "eight" => '8',
+                "nine" => '9',
+                _ => return None,
+            };
+            Some(d)
+        })
+        .collect()
+}
+
+/// Nine digit words spelling an SSN whose groups are valid.
+fn ssn_in_words(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let d = digits_of_words(m);
+    d.len() == 9 && ssn_parts_valid(&d[..3], &d[3..5], &d[5..])
+}
+
+/// Ten digit words, or eleven after `one` (a country code): a phone number.
+fn phone_in_words(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
+    let d = digits_of_words(m);
+    d.len() == 10 || (d.len() == 11 && d.starts_with('1'))
+}
+
 /// `password=…`, `pwd: …`, `aws_secret_access_key = …`, and the label spelled with look-alike
 /// symbols (`p@ssword`, `pa$$w0rd`, `p4ss`): a credential assigned in text (a
 /// reference such as `env://NAME` or a placeholder such as `${PW}` or `****` is not one). Run
@@ -1670,6 +1713,39 @@ fn password_assignment() -> &'static Regex {
         )
         .expect("built-in pattern")
     })
+}
+
+/// A password told in words rather than assigned: `pw is hunter2hunter2`, `the password was
+/// Tr0ub4dor`, `passphrase set to …` (a configuration value's prose, a helper's find on the
+/// thirteenth session's head). What follows is judged by [`secret_in_prose`]: prose goes on
+/// with words (`the password is required`, `… is rotated monthly`).
+fn password_in_prose() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd|phrase|code)?|pwd|pw)(?-u:\b)[ \t]+(?:is|was|(?:is[ \t]+)?(?:now|set[ \t]+to|equal[ \t]+to)|equals|reads)[ \t]*:?[ \t]+["'`]?([^\s"'`;,<>)\]}]{6,})"#,
+        )
+        .expect("built-in pattern")
+    })
+}
+
+/// A value told in prose is a secret when it holds a letter and a digit (`hunter2hunter2`,
+/// `s3cret!`, `Tr0ub4dor&3`) and is no placeholder or reference ([`not_a_placeholder`]); a
+/// word alone (`required`, `rotated`, `stored-in-vault`), a number alone, and a value naming how
+/// passwords are kept (`argon2id-hashed`, `sha256`, `base64`) are prose.
+fn secret_in_prose(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    const HOW_KEPT: [&str; 24] = [
+        "2fa", "aes128", "aes256", "argon2", "argon2i", "argon2id", "base32", "base64", "ed25519", "es256", "hs256",
+        "md5", "oauth2", "pbkdf2", "pkcs12", "rs256", "rsa2048", "rsa4096", "sha1", "sha256", "sha512", "tls12",
+        "tls13", "utf8",
+    ];
+    let m = m.trim_end_matches(['.', ':', '!', '?']);
+    let letter = m.chars().any(char::is_alphabetic);
+    let digit = m.chars().any(|c| c.is_ascii_digit());
+    let names_how_kept = m
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|part| HOW_KEPT.binary_search(&part.to_ascii_lowercase().as_str()).is_ok());
+    letter && digit && !names_how_kept && not_a_placeholder(m, cx, start, end) && !m.contains("://")
 }
 
 /// Credentials in the forms commands and headers write them: `Authorization: Basic <base64>`
@@ -2406,6 +2482,11 @@ fn detect<'c, E>(
         for re in credential_forms() {
             passes.push(("password-assignment", Find::Regex(re, 1), not_a_placeholder));
         }
+        passes.push((
+            "password-assignment",
+            Find::Regex(password_in_prose(), 1),
+            secret_in_prose,
+        ));
     }
     if cfg.mrn_patterns.is_empty() {
         passes.push(("mrn", Find::Regex(default_mrn(), 0), always));
@@ -4700,6 +4781,67 @@ mod tests {
             &people(),
         );
         assert_clean(&["p@ssword=Tr0ub4dor"], &GuardConfig::default());
+    }
+
+    #[test]
+    fn a_number_written_digit_by_digit_in_words_is_found() {
+        let cfg = GuardConfig::default();
+        assert_found(
+            &[
+                "two one nine four five one one zero zero",
+                "oncall: Two-One-Nine, Four-Five, One-One-Zero-Zero",
+            ],
+            "us-ssn",
+            &cfg,
+        );
+        assert_found(
+            &[
+                "call five five five - one two three - four five six seven",
+                "phone one five five five one two three four five six seven",
+            ],
+            "phone-number",
+            &cfg,
+        );
+        assert_clean(
+            &[
+                // An invalid SSN group (area 000), too few words, counting words in prose.
+                "zero zero zero four five one one zero zero",
+                "one two three four five six seven eight",
+                "retry one two three times, then give up",
+            ],
+            &cfg,
+        );
+    }
+
+    #[test]
+    fn a_password_told_in_prose_is_found_and_prose_about_passwords_is_not() {
+        // A configuration value's prose (a helper's find on the thirteenth session's head).
+        assert_found(
+            &[
+                "pw is hunter2hunter2",
+                "the admin password is Tr0ub4dor&3 until Friday",
+                "db passwd was s3cretpass",
+                "Passphrase set to: 'blue42horse'",
+                "the pwd is now Winter2026!",
+                "password equals hunter22",
+            ],
+            "password-assignment",
+            &people(),
+        );
+        assert_clean(
+            &[
+                "the password is required",
+                "password is rotated monthly",
+                "the password is stored-in-vault",
+                "password is argon2id-hashed",
+                "stored password is sha256 of the secret",
+                "password is env://DB_PASSWORD",
+                "the passphrase is ${PASSPHRASE}",
+                "compass is north42west",
+                "password is 12345678",
+            ],
+            &people(),
+        );
     }
 
     #[test]

@@ -32,14 +32,32 @@ pub fn parse_answer(body: &[u8]) -> Result<Option<f64>, String> {
     Ok(parse_sample(body)?.filter(|x| !x.is_nan()))
 }
 
+/// The error types Prometheus's HTTP API names (a fixed set: repeating one writes nothing the
+/// server chose).
+const PROMETHEUS_ERROR_TYPES: [&str; 7] = [
+    "timeout",
+    "canceled",
+    "execution",
+    "bad_data",
+    "internal",
+    "unavailable",
+    "not_found",
+];
+
 /// The first sample of an instant query's answer as Prometheus gave it: `None` for an empty
-/// vector, `NaN` kept (a ratio over a window without requests).
+/// vector, `NaN` kept (a ratio over a window without requests). An error never repeats what the
+/// server wrote (its error text, a result type, a sample): the reason is recorded in the log,
+/// and whoever answers on the configured URL — a proxy, a server whose error repeats a label
+/// value — would write into it (a helper's attack on the thirteenth session's head).
 pub fn parse_sample(body: &[u8]) -> Result<Option<f64>, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not a Prometheus answer: {e}"))?;
     if v.get("status").and_then(Value::as_str) != Some("success") {
         return Err(format!(
-            "Prometheus refused the query: {}",
-            v.get("error").and_then(Value::as_str).unwrap_or("unknown error")
+            "Prometheus refused the query ({}; its message is not recorded: run the query in Prometheus to read it)",
+            v.get("errorType")
+                .and_then(Value::as_str)
+                .filter(|t| PROMETHEUS_ERROR_TYPES.contains(t))
+                .unwrap_or("an error")
         ));
     }
     let data = v.get("data").ok_or("no data in the answer")?;
@@ -55,14 +73,20 @@ pub fn parse_sample(body: &[u8]) -> Result<Option<f64>, String> {
             result.and_then(|r| r.first()).and_then(|s| s.get("value"))
         }
         Some("scalar") => data.get("result"),
-        other => return Err(format!("unsupported result type {other:?}")),
+        _ => {
+            return Err(
+                "an answer that is neither a vector nor a scalar; the query must return one number".to_string(),
+            );
+        }
     };
     let Some(sample) = sample else { return Ok(None) };
     let text = sample
         .get(1)
         .and_then(Value::as_str)
         .ok_or("a sample is [time, \"value\"]")?;
-    let x: f64 = text.parse().map_err(|_| format!("not a number: {text:?}"))?;
+    let x: f64 = text
+        .parse()
+        .map_err(|_| "a sample that is not a number (not recorded)".to_string())?;
     Ok(Some(x))
 }
 
@@ -145,6 +169,26 @@ pub async fn check(c: &PromCheck, version: &str, tenant: &str) -> Verdict {
 mod tests {
     use super::*;
 
+    /// Whoever answers on the configured URL writes nothing into a reason: the reason is
+    /// recorded in a gate decision's or a rollout's leaf.
+    #[test]
+    fn an_answer_never_repeats_what_the_server_wrote() {
+        let planted = "jane.doe%40gmail.com two one nine four five one one zero zero";
+        for body in [
+            format!(r#"{{"status":"error","errorType":"bad_data","error":"{planted}"}}"#),
+            format!(r#"{{"status":"error","errorType":"{planted}","error":"x"}}"#),
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1,"{planted}"]}}]}}}}"#
+            ),
+            format!(r#"{{"status":"success","data":{{"resultType":"{planted}","result":[]}}}}"#),
+        ] {
+            let e = parse_sample(body.as_bytes()).unwrap_err();
+            assert!(!e.contains("jane") && !e.contains("nine"), "{e}");
+        }
+        let e = parse_sample(br#"{"status":"error","errorType":"timeout","error":"query timed out"}"#).unwrap_err();
+        assert!(e.contains("timeout"), "{e}");
+    }
+
     #[test]
     fn answers_and_templates() {
         let v = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000.1,"0.25"]}]}}"#;
@@ -156,7 +200,11 @@ mod tests {
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
         assert_eq!(parse_answer(scalar).unwrap(), Some(3.0));
         let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
-        assert!(parse_answer(bad).unwrap_err().contains("parse error"));
+        let refused = parse_answer(bad).unwrap_err();
+        assert!(
+            refused.contains("bad_data") && !refused.contains("parse error"),
+            "{refused}"
+        );
         assert!(parse_answer(b"<html>").is_err());
         let two = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"i":"a"},"value":[1,"0.9"]},{"metric":{"i":"b"},"value":[1,"0"]}]}}"#;
         assert!(parse_answer(two).unwrap_err().contains("2 series"));

@@ -12,7 +12,9 @@ use ward_ledger::documents;
 /// This renderer's name, recorded in the manifest (`report_renderer`). Change it whenever the
 /// rendered bytes change (the golden test below fails until you do): a verifier re-renders only
 /// reports of its own renderer, so an older bundle's report is never called forged.
-pub const RENDERER: &str = "ward.report/1";
+/// (`/2`, 2026-12-07: a break-glass recorded without the content it covers, or whose change was
+/// edited after it, is called out.)
+pub const RENDERER: &str = "ward.report/2";
 
 /// What the report is made of: the verified content of a bundle.
 pub struct Facts<'a> {
@@ -229,9 +231,28 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             })
             .unwrap_or_default();
         let no_rules = ward_core::approval::ApprovalRules::default();
+        // What a break-glass is bound to: the change's content, tier included (not its evidence).
+        let edits: Vec<u64> = f
+            .entries
+            .iter()
+            .filter(|e| mine(e) && matches!(e.kind.as_str(), "change.updated" | "change.reclassified"))
+            .map(|e| e.seq)
+            .collect();
         for e in by_kind("breakglass.invoked").filter(|e| mine(e)) {
             let v = p(e);
             let bg: Option<crate::exceptions::Breakglass> = serde_json::from_value(with_place(e, None)).ok();
+            // The live rule (`Breakglass::judge`) read from history: a record naming no content
+            // bypasses nothing, and one whose change was edited after it covers only what it was
+            // broken on (Ward compares the content itself: an edit reverted exactly restores it).
+            let bound = match (&bg, edits.iter().find(|u| **u > e.seq)) {
+                (Some(b), _) if b.covers.is_none() => {
+                    " — VOID: it names no content it was broken on (recorded before a break-glass was bound to its change's content), so it bypasses nothing".to_string()
+                }
+                (Some(_), Some(edit)) => format!(
+                    " — the change was edited after it (entry {edit}): from then on it bypasses nothing unless the change holds exactly the content it was broken on"
+                ),
+                _ => String::new(),
+            };
             // The live rule (`exceptions::review_closes`), over what the bundle holds.
             let review = bg.as_ref().and_then(|bg| {
                 by_kind("approval.signed").filter(|a| mine(a)).find(|a| {
@@ -245,7 +266,7 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 })
             });
             exceptions.push(format!(
-                "Break-glass {} on {} by {}{} at {} (entry {}), until {}: {} — retrospective review: {}",
+                "Break-glass {} on {} by {}{} at {} (entry {}), until {}: {}{bound} — retrospective review: {}",
                 s(&v, "id"),
                 list(&v, "rules").join(", "),
                 s(&v, "by"),
@@ -911,6 +932,48 @@ mod tests {
         log.push(review(4, "user:sam"));
         let html = rendered(&log);
         assert!(html.contains("closed by user:sam"), "{html}");
+        // Recorded without the content it covers: it bypasses nothing, and the report says so.
+        assert!(html.contains("VOID: it names no content"), "{html}");
+    }
+
+    /// A break-glass whose change was edited after it is called out: the deployment it would
+    /// have excused covered content nobody broke the glass for (an attacker swapped the artifact
+    /// after the glass was broken; the live gate refused it, and an auditor reading the bundle
+    /// offline must see why).
+    #[test]
+    fn a_break_glass_whose_change_was_edited_after_it_is_marked_in_the_report() {
+        let mut log = vec![
+            entry(
+                0,
+                "change.opened",
+                json!({"id": "CHG-1", "opener": "user:olga", "artifacts": [], "tier": "high"}),
+            ),
+            entry(
+                1,
+                "breakglass.invoked",
+                json!({"id": "BG-1", "change": "CHG-1", "rules": ["approvals."], "justification": "EHR feed down",
+                       "duration_secs": 3600, "by": "user:rita", "printed_name": "Rita", "until_secs": 10,
+                       "review_due_secs": 20, "reauth_credential": "sha256:ab", "covers": "sha256:cd"}),
+            ),
+            entry(
+                2,
+                "attestation.added",
+                json!({"id": "sha256:bb", "type": "junit", "file_name": "r.xml", "summary": {"tests": 3, "failed": 0}, "added_by": "ci"}),
+            ),
+        ];
+        let html = rendered(&log);
+        assert!(
+            !html.contains("VOID"),
+            "bound, and evidence added since does not void it: {html}"
+        );
+        assert!(!html.contains("edited after it"), "{html}");
+        log.push(entry(
+            3,
+            "change.updated",
+            json!({"id": "CHG-1", "artifacts": ["sha256:ee"], "tier": "high"}),
+        ));
+        let html = rendered(&log);
+        assert!(html.contains("the change was edited after it (entry 3)"), "{html}");
     }
 
     #[test]

@@ -1168,6 +1168,13 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
             _ => None,
         }
     }
+    // Credentials told in a value (`password=…`, `pw is …`) are judged as in people's text (a
+    // helper's find on the thirteenth session's head: `pw is hunter2hunter2` was kept); value
+    // by value, where a value's prose cannot run into the next one's.
+    let value_cfg = &GuardConfig {
+        password_assignments: true,
+        ..guard_cfg.clone()
+    };
     let mut leaves = Vec::new();
     walk("", "", KeyClass::Plain, values, &mut leaves);
     if let Some(path) = command_line_secret("", values) {
@@ -1234,8 +1241,22 @@ fn inspect(values: &Value, guard_cfg: &GuardConfig) -> Result<(Vec<String>, Vec<
                 }
             }
         }
+        // What the guard leaves to a label, a bundle does not hold under any key: a personal
+        // e-mail address however written (`jane.doe%40gmail.com`, `&#64;`, full-width) and
+        // digits grouped as an SSN or a phone number (`５５５．１２３．４５６７`): a bundle is
+        // Ward's own record, kept to restore releases, and cannot be purged (a helper's find
+        // on the thirteenth session's head).
+        if let Some(why) = crate::identifier::personal_data(&text) {
+            return Err(refused(
+                "secret_value",
+                format!(
+                    "{}: holds {why}, which a bundle does not keep (it cannot be purged); the value is not stored",
+                    shown_path(&path, n, guard_cfg)
+                ),
+            ));
+        }
         let line = format!("{path}: {text}");
-        if let Some(f) = guard::scan(&line, guard_cfg).first() {
+        if let Some(f) = guard::scan(&line, value_cfg).first() {
             return Err(refused(
                 "secret_value",
                 format!(
@@ -1578,6 +1599,36 @@ mod tests {
                 .contains("bad_secret_reference")
         );
         assert!(check(json!({"ApiKey": 12345})).unwrap_err().contains("secret_value"));
+    }
+
+    /// What a bundle, which cannot be purged, never keeps under any key: a personal address
+    /// however written, an SSN or a phone number in digits of any width or in words, a password
+    /// told in prose (a helper's finds on the thirteenth session's head).
+    #[test]
+    fn personal_data_and_a_password_in_prose_are_refused_under_any_key() {
+        for (value, planted) in [
+            ("jane.doe%40gmail.com", "jane"),
+            ("jane.doe&#64;gmail.com", "jane"),
+            ("ｊａｎｅ＠ｇｍａｉｌ．ｃｏｍ", "ｊａｎｅ"),
+            ("５５５．１２３．４５６７", "５５５"),
+            ("call 555.123.4567 after hours", "4567"),
+            ("two one nine four five one one zero zero", "nine"),
+            ("pw is hunter2hunter2", "hunter2"),
+            ("the password is Tr0ub4dor&3x", "Tr0ub4dor"),
+        ] {
+            refused_at(json!({"alerts": {"notify": value}}), "alerts.notify", planted);
+        }
+        // What operations write there still loads: a team's address at its own domain, times,
+        // versions, a cron line, an address and port, prose about passwords.
+        check(json!({"alerts": {
+            "notify": "oncall@acme-health.example",
+            "timeout_ms": 3600000,
+            "image": "registry.example/api:1.24.3",
+            "schedule": "0 3 * * 1-5",
+            "listen": "10.0.12.7:8443",
+            "note": "the password is rotated monthly",
+        }}))
+        .expect("ordinary values");
     }
 
     /// Refused with `secret_value`, naming `path`, never carrying `secret`.

@@ -258,7 +258,10 @@ fn overview(o: &ChangeOverview) -> String {
                 w.printed_name,
                 w.approver,
                 w.time,
-                if w.active { "active, expires" } else { "EXPIRED" },
+                match crate::output::waiver_state(w) {
+                    "active" => "active, expires",
+                    other => other,
+                },
                 crate::output::when(w.expires_secs, now)
             ));
         }

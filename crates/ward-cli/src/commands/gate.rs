@@ -164,7 +164,7 @@ pub async fn waiver(g: &Global, cmd: &WaiverCommand) -> Result<()> {
                         format!(
                             "{}  {:<8} {}  until {}  owner {}  granted by {}: {}",
                             w.id,
-                            if w.active { "active" } else { "EXPIRED" },
+                            crate::output::waiver_state(w),
                             w.request.rules.join(","),
                             crate::output::when(w.expires_secs, now),
                             w.request.owner,

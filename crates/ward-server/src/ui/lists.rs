@@ -123,7 +123,7 @@ fn waiver_row(w: &Waiver, changes: &[String], now: i64) -> Markup {
     let left = w.expires_secs - now;
     html! {
         tr {
-            td { code { (w.id) } }
+            td { code { (w.id) } @if w.stale { div.stale { "void: change edited since" } } }
             td {
                 @if let Some(a) = &w.request.artifact { "artifact " (digest(a)) div.muted { "shipped by " @for c in changes { (change_link(c)) " " } } }
                 @else { @for c in changes { (change_link(c)) } }

@@ -448,7 +448,9 @@ pub(super) async fn change(State(state): State<AppState>, viewer: Viewer, Path(i
             p {
                 code { (w.id) } " waives " (w.request.rules.join(", ")) " — " (w.request.justification)
                 " — granted by " (w.printed_name) " at " (time(&w.time)) ", "
-                @if w.active { span.current { "active" } " until " } @else { span.stale { "expired" } " at " }
+                @if w.active { span.current { "active" } " until " }
+                @else if w.stale { span.stale { "void" } " (the change was edited since it was granted: it excuses nothing), until " }
+                @else { span.stale { "expired" } " at " }
                 (time_secs(w.expires_secs))
             }
         }
