@@ -225,6 +225,7 @@ impl Config {
             }
         }
         self.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
+        self.judge_declared_words().map_err(err)?;
         crate::environment::validate(&self.environments).map_err(err)?;
         self.metrics.validate().map_err(err)?;
         for (i, o) in self.slo.iter().enumerate() {
@@ -283,6 +284,67 @@ impl Config {
         Ok(())
     }
 
+    /// The words the configuration names that Ward writes into leaves and the gate's reasons
+    /// as they are: risk tags, their globs and the tags and attributes tier rules name, signature
+    /// meanings (and those `meaning_roles` and the checklist name), protected tags, the
+    /// checklist's tags, a tier's in-toto steps and roles. Each is judged as a declared name
+    /// ([`declared_name`]) and refused by its place, never repeated (a helper's attack on the
+    /// fourteenth session's head: a tag `jane-doe-dob-1961-04-12`, a checklist meaning
+    /// `call-212-867-5309`, a role and a step holding a name and a birth date loaded and were
+    /// written into `change.opened` and `gate.evaluated`). A tier's role must be a role Ward
+    /// gives: another can never be met and only blocks.
+    fn judge_declared_words(&self) -> Result<(), String> {
+        let mut words: Vec<(String, &str)> = Vec::new();
+        for (i, t) in self.risk.path_tags.iter().enumerate() {
+            words.push((format!("[risk] path_tags #{}: its glob", i + 1), &t.glob));
+            words.push((format!("[risk] path_tags #{}: its tag", i + 1), &t.tag));
+        }
+        for (i, r) in self.risk.tiers.iter().enumerate() {
+            for (j, w) in r.when.iter().enumerate() {
+                words.push((format!("[risk] tiers #{}: when #{}", i + 1, j + 1), w));
+            }
+        }
+        for (i, m) in self.approvals.meanings.iter().enumerate() {
+            words.push((format!("[approvals] meanings #{}", i + 1), m));
+        }
+        for (i, m) in self.approvals.meaning_roles.keys().enumerate() {
+            words.push((format!("[approvals.meaning_roles] meaning #{}", i + 1), m));
+        }
+        for (i, t) in self.approvals.overrides.protected_tags.iter().enumerate() {
+            words.push((format!("[approvals.overrides] protected_tags #{}", i + 1), t));
+        }
+        for (i, (tag, items)) in self.controls.checklist.iter().enumerate() {
+            words.push((format!("[controls.checklist] tag #{}", i + 1), tag));
+            for (j, m) in items.iter().enumerate() {
+                words.push((format!("[controls.checklist] tag #{}: meaning #{}", i + 1, j + 1), m));
+            }
+        }
+        for (tier, c) in &self.controls.tiers {
+            for (j, step) in c.steps.iter().enumerate() {
+                words.push((format!("[controls.tiers.{tier}] steps #{}", j + 1), step));
+            }
+            for (j, role) in c.roles.keys().enumerate() {
+                if role.parse::<ward_core::Role>().is_err() {
+                    return Err(format!(
+                        "[controls.tiers.{tier}] roles #{}: not a role Ward gives (one of {}): a tier needing it could never be met",
+                        j + 1,
+                        ward_core::Role::ALL
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
+        for (place, word) in words {
+            if let Err(e) = declared_name("name", word) {
+                return Err(format!("{place}: {}", e.message));
+            }
+        }
+        Ok(())
+    }
+
     /// The DR inventory and rules.
     pub fn dr_policy(&self) -> crate::dr::DrPolicy {
         crate::dr::DrPolicy {
@@ -310,7 +372,7 @@ impl Config {
 /// A name the configuration declares that Ward writes into leaves as it is (a service's store,
 /// a change window's or a freeze's name): judged by the identifier rules — a person's number,
 /// date or address in any spelling they read — and never repeated when refused.
-fn declared_name(field: &str, name: &str) -> Result<(), crate::error::AppError> {
+pub fn declared_name(field: &str, name: &str) -> Result<(), crate::error::AppError> {
     crate::identifier::judge(field, name)
         .and_then(|()| crate::identifier::check_labelled(field, name))
         .and_then(|()| crate::identifier::refuse_person_shaped(field, name))
@@ -455,6 +517,54 @@ mod tests {
             assert!(!e.contains(planted), "{e}");
         }
         load(&format!("{}{}", freeze("year-end"), window("business hours"))).expect("ordinary calendar names");
+        // Risk tags and globs, meanings, checklist items, steps and roles are written into
+        // `change.opened` and the gate's reasons (a helper's attack on the fourteenth session's
+        // head).
+        for (text, planted) in [
+            (
+                "[risk]\npath_tags = [{ glob = \"**/zz/**\", tag = \"jane-doe-dob-1961-04-12\" }]\n".to_string(),
+                "1961",
+            ),
+            (
+                "[risk]\npath_tags = [{ glob = \"**/zz/**\", tag = \"call-212-867-5309\" }]\n".to_string(),
+                "5309",
+            ),
+            (
+                "[risk]\npath_tags = [{ glob = \"jane.doe%40gmail.com/**\", tag = \"x\" }]\n".to_string(),
+                "jane",
+            ),
+            (
+                "[risk]\ntiers = [{ when = [\"mrn-00123456\"], tier = \"high\" }]\n".to_string(),
+                "00123456",
+            ),
+            (
+                "[approvals]\nmeanings = [\"approved\", \"jane-doe-1961-04-12\"]\n".to_string(),
+                "1961",
+            ),
+            (
+                "[controls.checklist]\nphi = [\"privacy-review\", \"call-212-867-5309\"]\n".to_string(),
+                "5309",
+            ),
+            (
+                "[controls.tiers.high]\nsteps = [\"jane-doe-1961-04-12\"]\n".to_string(),
+                "1961",
+            ),
+            (
+                "[controls.tiers.high]\nroles = { \"release-manager\" = 1, \"jane-doe-1961-04-12\" = 1 }\n".to_string(),
+                "1961",
+            ),
+            (
+                "[approvals.overrides]\nprotected_tags = [\"phi\", \"ssn-219-45-1100\"]\n".to_string(),
+                "1100",
+            ),
+        ] {
+            let e = load(&text).expect_err(&text);
+            assert!(!e.contains(planted), "{e}");
+        }
+        load(
+            "[risk]\npath_tags = [{ glob = \"**/migrations/**\", tag = \"schema_migration\" }, { glob = \"src/fhir/*.rs\", tag = \"ehr-2024\" }]\ntiers = [{ when = [\"schema_migration\"], tier = \"high\" }]\n[controls.tiers.high]\nsteps = [\"build\", \"sast-scan\"]\nroles = { \"release-manager\" = 1 }\n[controls.checklist]\nphi = [\"privacy-review\"]\n",
+        )
+        .expect("ordinary words");
         load(&slo("orders-api")).expect("an ordinary service");
         load(
             "[[environments]]\nname = \"prod\"\ntenants = [\"north\", \"clinic-7\"]\n[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"orders-db\", \"arn:aws:rds:us-east-1:123456789012:db:orders\"]\n",

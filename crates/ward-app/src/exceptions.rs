@@ -492,7 +492,9 @@ pub async fn grant_waiver(
         ))
         .await);
     }
-    if req.owner.eq_ignore_ascii_case(&by.id) {
+    // One person, however spelt (`user:Quinn`, `user:quinn.`): the owner answers for the
+    // compensating control, and must be someone else than who grants it.
+    if ward_core::approval::same_person(&req.owner, &by.id) {
         return Err(refuse(forbidden(
             "owner_cannot_grant",
             format!("{} owns this waiver and cannot also grant it", by.id),

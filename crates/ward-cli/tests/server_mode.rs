@@ -1667,7 +1667,10 @@ fn waivers_expire_closed_and_break_glass_leaves_an_overdue_review() {
         ))["code"],
         "unwaivable_rule"
     );
-    assert_eq!(refused(grant(&quinn, "user:quinn", "1d"))["code"], "owner_cannot_grant");
+    // The owner is someone else however spelt (`user:quinn.` is Quinn).
+    for me in ["user:quinn", "user:Quinn", "user:quinn."] {
+        assert_eq!(refused(grant(&quinn, me, "1d"))["code"], "owner_cannot_grant", "{me}");
+    }
     assert_eq!(refused(grant(&ci, "user:quinn", "1d"))["code"], "forbidden");
     // A waiver's owner answers for its compensating control: a person Ward knows — not a name
     // nobody holds (a typo, an invented team), not automation (attack on `4c64655`).

@@ -4794,6 +4794,13 @@ mod tests {
             "us-ssn",
             &cfg,
         );
+        // After a word asking to call or text (a tag `call-212-867-5309` reached a leaf: a
+        // helper's attack on the fourteenth session's head).
+        assert_found(
+            &["call-212-867-5309", "sms: 212.867.5309", "pager 212 867 5309"],
+            "phone-number",
+            &cfg,
+        );
         assert_found(
             &[
                 "call five five five - one two three - four five six seven",

@@ -93,6 +93,19 @@ impl ServerConfig {
         for o in &mut oidc {
             o.jwks_file.as_mut().map(resolve);
         }
+        // A provider's name is recorded with its sign-ins and the literal prefix of its
+        // identity template in every identity it issues: judged as declared names first, by
+        // place (the messages below repeat them).
+        for (i, o) in oidc.iter().enumerate() {
+            for (what, word) in [
+                ("name", o.name.as_str()),
+                ("identity prefix", crate::oidc::template_prefix(&o.identity)),
+            ] {
+                if let Err(e) = ward_app::config::declared_name(what, word) {
+                    return Err(err(format!("[[oidc]] #{}: its {what}: {}", i + 1, e.message)));
+                }
+            }
+        }
         crate::oidc::check_namespaces(&oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
         crate::oidc::check_browser_fields(&oidc).map_err(|e| err(format!("[[oidc]] {}: {}", e.provider, e.reason)))?;
         app.prepare(path)?;
@@ -140,6 +153,34 @@ something = "for another part of Ward"
         assert_eq!(cfg.oidc[0].jwks_file, Some(dir.path().join("jwks.json")));
         assert_eq!(cfg.oidc[0].roles[0].roles.len(), 2);
         assert_eq!(cfg.oidc[0].kind, ward_ledger::ActorKind::Automation);
+    }
+
+    /// A provider's name is recorded with its sign-ins, its identity prefix in every identity it
+    /// issues: judged at load, refused by place, never repeated (a helper's sibling of the
+    /// fourteenth session's calendar names).
+    #[test]
+    fn a_providers_name_or_identity_prefix_holding_a_person_is_refused_unrepeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ward.toml");
+        let file = |name: &str, prefix: &str| {
+            format!(
+                "[[oidc]]\nname = \"{name}\"\nkind = \"human\"\nissuer = \"https://idp.example.org\"\naudience = \"ward\"\njwks_file = \"jwks.json\"\nidentity = \"{prefix}{{email}}\"\n"
+            )
+        };
+        for (name, prefix, planted) in [
+            ("jane-doe-1961-04-12", "staff:", "1961"),
+            ("staff", "mrn-00123456:", "00123456"),
+            ("call-212-867-5309", "staff:", "5309"),
+        ] {
+            std::fs::write(&path, file(name, prefix)).unwrap();
+            let e = ServerConfig::load(&path).unwrap_err().to_string();
+            assert!(e.contains("[[oidc]] #1"), "{e}");
+            assert!(!e.contains(planted), "{e}");
+        }
+        for (name, prefix) in [("staff", "staff:"), ("github-actions", "ci:github/")] {
+            std::fs::write(&path, file(name, prefix)).unwrap();
+            ServerConfig::load(&path).expect(name);
+        }
     }
 
     /// A `git_authors` mapping to an identity no issuer of this server writes for a person (a

@@ -244,7 +244,7 @@ pub const RESERVED_PREFIXES: [&str; 3] = ["user:", "token:", "local:"];
 
 /// The literal text of an identity template before its first `{`: each provider's identities
 /// live under their own prefix, which must end in `:` or `/`.
-fn template_prefix(template: &str) -> &str {
+pub(crate) fn template_prefix(template: &str) -> &str {
     template.split('{').next().unwrap_or("")
 }
 

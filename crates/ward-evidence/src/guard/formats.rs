@@ -283,7 +283,7 @@ fn phone_pattern() -> String {
         r"(?:_|(?-u:\b))(?i:tel):\+?\d[\d().-]{6,20}\d",
         r"|\(\d{3}\)[ ]?\d{3}[ .-]\d{4}",
         r"|\+1[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}",
-        r"|(?i:(?:_|(?-u:\b))(?:phone|tel|telephone|cell|cellphone|mobile|fax|ph|contact[ _-]?(?:number|no))(?:_|(?-u:\b))(?:[\W_]{0,6}(?:number|num|no|home|work|mobile|cell|primary)(?-u:\b)[.)\]]?){0,2})[\W_&&[^\n]]{0,6}(?:\+?1[ .-]?)?(?:",
+        r"|(?i:(?:_|(?-u:\b))(?:phone|tel|telephone|cell|cellphone|mobile|fax|ph|contact[ _-]?(?:number|no)|call|sms|pager|whatsapp|voicemail)(?:_|(?-u:\b))(?:[\W_]{0,6}(?:number|num|no|home|work|mobile|cell|primary)(?-u:\b)[.)\]]?){0,2})[\W_&&[^\n]]{0,6}(?:\+?1[ .-]?)?(?:",
         nanp,
         // Labelled, another country's number: `+` and a country code (`+44 20 7946 0958`).
         r"|\+[1-9]\d{0,2}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,4}\d{2,4})",
