@@ -189,7 +189,7 @@ impl Config {
 
     /// The sections of the TOML `text` (the file `path`), not yet resolved nor validated.
     pub fn deserialize_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::at(path, e.to_string()))
+        toml::from_str(text).map_err(|e| ConfigError::at(path, toml_error(text, &e)))
     }
 
     /// Resolves relative file paths against the directory of `path` and validates every section
@@ -226,6 +226,26 @@ impl Config {
         }
         self.calendar.validate().map_err(|e| err(format!("[calendar] {e}")))?;
         self.judge_declared_words().map_err(err)?;
+        // Numbers the gate's reasons, a proposal and a rollback's reason repeat as written.
+        let numbers = [
+            ("[controls]", serde_json::to_value(&self.controls)),
+            ("[approvals]", serde_json::to_value(&self.approvals)),
+            ("[breakglass]", serde_json::to_value(&self.breakglass)),
+            ("[dr]", serde_json::to_value(&self.dr)),
+            ("[[slo]]", serde_json::to_value(&self.slo)),
+            ("[[environments]]", serde_json::to_value(&self.environments)),
+        ];
+        for (what, section) in numbers {
+            let section = section.map_err(|e| err(format!("{what}: {e}")))?;
+            crate::identifier::judge_numbers(what, &section).map_err(|e| err(e.message))?;
+        }
+        // A review due in more business days than a year's is no review (and its due date is
+        // counted day by day).
+        if self.breakglass.review_business_days > 260 {
+            return Err(err(
+                "[breakglass] review_business_days: at most 260 (a year of business days)".to_string(),
+            ));
+        }
         crate::environment::validate(&self.environments).map_err(err)?;
         self.metrics.validate().map_err(err)?;
         for (i, o) in self.slo.iter().enumerate() {
@@ -323,6 +343,9 @@ impl Config {
             for (j, step) in c.steps.iter().enumerate() {
                 words.push((format!("[controls.tiers.{tier}] steps #{}", j + 1), step));
             }
+            for (j, kind) in c.evidence.iter().enumerate() {
+                words.push((format!("[controls.tiers.{tier}] evidence #{}", j + 1), kind));
+            }
             for (j, role) in c.roles.keys().enumerate() {
                 if role.parse::<ward_core::Role>().is_err() {
                     return Err(format!(
@@ -336,6 +359,24 @@ impl Config {
                     ));
                 }
             }
+        }
+        // A local runtime's artifact directory and health path reach a rollback's reason when
+        // the build is missing or the path does not parse.
+        let runtimes: Vec<(usize, &crate::environment::RuntimeConfig)> = self
+            .environments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.runtime.as_ref().map(|r| (i, r)))
+            .collect();
+        let directories: Vec<(usize, String)> = runtimes
+            .iter()
+            .map(|(i, r)| (*i, r.artifacts.display().to_string()))
+            .collect();
+        for (i, dir) in &directories {
+            words.push((format!("[[environments]] #{}: runtime artifacts", i + 1), dir));
+        }
+        for (i, r) in &runtimes {
+            words.push((format!("[[environments]] #{}: runtime health", i + 1), &r.health));
         }
         for (place, word) in words {
             if let Err(e) = declared_name("name", word) {
@@ -367,6 +408,29 @@ impl Config {
     pub fn guard(&self) -> ward_evidence::guard::GuardConfig {
         self.compiled_guard.clone()
     }
+}
+
+/// A TOML error as Ward shows it: where (line and column) and what, never the line itself
+/// (`toml` quotes the offending line: `restore_test_days = 219451100`, a freeze's name) nor a
+/// quoted part of the message other than a key name of plain letters (serde's `invalid type:
+/// string "…"` repeats the value); the names of keys a section expects stay.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let key_name = |q: &str| !q.is_empty() && q.bytes().all(|b| b.is_ascii_lowercase() || b"_-.".contains(&b));
+    format!(
+        "TOML error{}: {}",
+        toml_position(text, e).unwrap_or_default(),
+        crate::freetext::quotes_withheld_but(e.message(), key_name)
+    )
+}
+
+/// Where in `text` a TOML error is: ` at line L, column C`.
+pub fn toml_position(text: &str, e: &toml::de::Error) -> Option<String> {
+    e.span().map(|span| {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(" at line {line}, column {column}")
+    })
 }
 
 /// A name the configuration declares that Ward writes into leaves as it is (a service's store,
@@ -557,6 +621,41 @@ mod tests {
                 "[approvals.overrides]\nprotected_tags = [\"phi\", \"ssn-219-45-1100\"]\n".to_string(),
                 "1100",
             ),
+            // And a helper's enumeration: evidence kinds, numbers, a runtime's paths.
+            (
+                "[controls.tiers.high]\nevidence = [\"jane-doe-1961-04-12\"]\n".to_string(),
+                "1961",
+            ),
+            (
+                "[controls.tiers.high]\nevidence = [\"jane doe 1961\"]\n".to_string(),
+                "jane",
+            ),
+            ("[controls.tiers.high]\napprovals = 219451100\n".to_string(), "219451100"),
+            (
+                "[controls.tiers.high]\nroles = { \"approver\" = 219451100 }\n".to_string(),
+                "219451100",
+            ),
+            ("[dr.tiers.high]\nrestore_test_days = 219451100\n".to_string(), "219451100"),
+            // A TOML error never quotes the line nor a value its message repeats.
+            ("[dr]\nrestore_test_days = 219451100\n".to_string(), "219451100"),
+            (
+                "[[calendar.freezes]]\nname = 219451100\nfrom = \"2026-12-20\"\n".to_string(),
+                "219451100",
+            ),
+            ("[risk]\ndefault_tier = \"jane-doe-1961\"\n".to_string(), "1961"),
+            (
+                "[approvals.overrides]\nhigh_downgrade_approvers = 219451100\n".to_string(),
+                "219451100",
+            ),
+            ("[breakglass]\nreview_business_days = 4000000\n".to_string(), "4000000"),
+            (
+                "[[environments]]\nname = \"prod\"\n[environments.strategy]\nkind = \"canary\"\nsteps = [10, 50]\n[environments.strategy.analysis]\nmin_requests = 219451100\n".to_string(),
+                "219451100",
+            ),
+            (
+                "[[environments]]\nname = \"prod\"\n[environments.runtime]\nlisten = \"127.0.0.1:8080\"\nartifacts = \"/srv/jane-doe-1961-04-12\"\n".to_string(),
+                "1961",
+            ),
         ] {
             let e = load(&text).expect_err(&text);
             assert!(!e.contains(planted), "{e}");
@@ -565,6 +664,10 @@ mod tests {
             "[risk]\npath_tags = [{ glob = \"**/migrations/**\", tag = \"schema_migration\" }, { glob = \"src/fhir/*.rs\", tag = \"ehr-2024\" }]\ntiers = [{ when = [\"schema_migration\"], tier = \"high\" }]\n[controls.tiers.high]\nsteps = [\"build\", \"sast-scan\"]\nroles = { \"release-manager\" = 1 }\n[controls.checklist]\nphi = [\"privacy-review\"]\n",
         )
         .expect("ordinary words");
+        load(
+            "[[environments]]\nname = \"prod\"\n[environments.runtime]\nlisten = \"127.0.0.1:8080\"\nartifacts = \"/srv/ward/builds\"\nhealth = \"/healthz\"\nready_timeout_ms = 30000\n[environments.strategy]\nkind = \"canary\"\nsteps = [5, 25, 50]\npause_ms = 604800000\n[dr.tiers.high]\nrestore_test_days = 90\n[breakglass]\nreview_business_days = 5\n",
+        )
+        .expect("an ordinary runtime, strategy and numbers");
         load(&slo("orders-api")).expect("an ordinary service");
         load(
             "[[environments]]\nname = \"prod\"\ntenants = [\"north\", \"clinic-7\"]\n[[services]]\nname = \"orders\"\ntier = \"high\"\nrpo = \"24h\"\nrto = \"1h\"\nstores = [\"orders-db\", \"arn:aws:rds:us-east-1:123456789012:db:orders\"]\n",

@@ -246,25 +246,31 @@ pub(crate) fn looks_like_a_password(s: &str) -> bool {
 /// value, a key, a field name — written `…`. A value a detector would not name (a random
 /// string: `high-entropy` is left out of [`withheld`]) is never repeated either.
 pub fn quotes_withheld(message: &str) -> String {
+    quotes_withheld_but(message, |_| false)
+}
+
+/// [`quotes_withheld`], repeating the quoted spans `keep` allows (the key names a section of
+/// Ward's own configuration expects: `expected `environments` or `tiers``).
+pub fn quotes_withheld_but(message: &str, keep: impl Fn(&str) -> bool) -> String {
     let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
     let mut out = String::with_capacity(first.len());
-    let mut open: Option<char> = None;
+    let mut open: Option<(char, String)> = None;
     for c in first.chars() {
-        match (open, c) {
-            (None, '"' | '`' | '\'') => {
-                open = Some(c);
-                out.push(c);
-                out.push('…');
-            }
-            (Some(q), c) if c == q => {
+        match &mut open {
+            None if matches!(c, '"' | '`' | '\'') => open = Some((c, String::new())),
+            Some((q, inside)) if c == *q => {
+                out.push(*q);
+                out.push_str(if keep(inside) { inside } else { "…" });
+                out.push(*q);
                 open = None;
-                out.push(c);
             }
-            (Some(_), _) => {}
-            (None, c) => out.push(c),
+            Some((_, inside)) => inside.push(c),
+            None => out.push(c),
         }
     }
-    if let Some(q) = open {
+    if let Some((q, _)) = open {
+        out.push(q);
+        out.push('…');
         out.push(q);
     }
     out

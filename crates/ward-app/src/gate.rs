@@ -250,10 +250,13 @@ impl TierControls {
                 "[controls.tiers.{tier}] evidence_waiver_approvers = 0: at least 1 (a waiver always needs an approver)"
             ));
         }
-        for k in self.evidence.iter().chain(&self.steps) {
+        for (i, k) in self.evidence.iter().chain(&self.steps).enumerate() {
             if k.is_empty() || k.len() > 100 || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b)) {
+                // By place: the word is not repeated (it may hold what the identifier rules
+                // refuse, judged after this shape check).
                 return Err(format!(
-                    "[controls.tiers.{tier}] {k:?} is not an evidence kind or step name (letters, digits, _ and -)"
+                    "[controls.tiers.{tier}] evidence and steps, item #{}: not an evidence kind or step name (letters, digits, _ and -, at most 100)",
+                    i + 1
                 ));
             }
         }

@@ -2700,6 +2700,46 @@ pub fn refuse_mail(field: &str, token: &str) -> Result<(), AppError> {
     }
 }
 
+/// The most significant digits a number Ward writes into a leaf from the configuration may
+/// have: a count, a duration, a threshold is written with few (`604800000` ms is `6048` and
+/// five zeros), while a person's number needs seven or more (an SSN, a phone number, most
+/// record numbers).
+pub const MAX_SIGNIFICANT_DIGITS: usize = 6;
+
+/// The significant digits of a number as JSON writes it (sign, point, exponent and the zeros
+/// before the first and after the last other digit not counted): `219451100` has 7,
+/// `0.999` 3, `1.5e9` 2.
+pub fn significant_digits(n: &serde_json::Number) -> usize {
+    let text = n.to_string();
+    let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').len()
+}
+
+/// Refuses a configuration section (`what`, a place such as `[controls]`) holding a number of
+/// more significant digits than [`MAX_SIGNIFICANT_DIGITS`]: its numbers reach leaves and the
+/// gate's reasons as written (`approvals = 219451100` printed "need 219451100 approvals"; a
+/// helper's enumeration on the fourteenth session's head). Never repeats the number.
+pub fn judge_numbers(what: &str, section: &serde_json::Value) -> Result<(), AppError> {
+    fn first_long(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => significant_digits(n) > MAX_SIGNIFICANT_DIGITS,
+            serde_json::Value::Array(a) => a.iter().any(first_long),
+            serde_json::Value::Object(m) => m.values().any(first_long),
+            _ => false,
+        }
+    }
+    match first_long(section) {
+        true => Err(AppError::invalid(
+            format!(
+                "{what} holds a number of more than {MAX_SIGNIFICANT_DIGITS} significant digits, which Ward does not write into the log (a person's number can be written as one)"
+            ),
+            "give counts, durations and thresholds with fewer digits (round them: 86400000, 0.999)",
+        )),
+        false => Ok(()),
+    }
+}
+
 /// What a text Ward keeps unpurgeable (a configuration bundle's value) must not hold whatever
 /// its label: a personal e-mail address however written, digits grouped as an SSN or a phone
 /// number. `None` when it holds neither; else what it holds, never the text.
@@ -4612,6 +4652,28 @@ mod tests {
     /// number, plural and abbreviated labels, numbers in versions, build ids, paths and URLs
     /// after a label, personal e-mail addresses, double-encoded URLs, and echoes of id-shaped
     /// values.
+    #[test]
+    fn a_number_of_seven_significant_digits_is_refused_and_settings_are_not() {
+        let n = |t: &str| serde_json::from_str::<serde_json::Number>(t).unwrap();
+        assert_eq!(crate::identifier::significant_digits(&n("219451100")), 7);
+        assert_eq!(crate::identifier::significant_digits(&n("604800000")), 4);
+        assert_eq!(crate::identifier::significant_digits(&n("0.999")), 3);
+        assert_eq!(crate::identifier::significant_digits(&n("-1.5e9")), 2);
+        assert_eq!(crate::identifier::significant_digits(&n("0")), 0);
+        let e = crate::identifier::judge_numbers(
+            "[controls]",
+            &serde_json::json!({"tiers": {"high": {"approvals": 219451100u64}}}),
+        )
+        .unwrap_err();
+        assert!(!e.message.contains("219451100"), "{}", e.message);
+        assert!(crate::identifier::judge_numbers("[slo]", &serde_json::json!([{"objective": 0.2194511}])).is_err());
+        crate::identifier::judge_numbers(
+            "[controls]",
+            &serde_json::json!({"approvals": 2, "pause_ms": 604800000u64, "objective": 0.9995, "burn": 14.4, "ttl": 86400000u64}),
+        )
+        .expect("settings");
+    }
+
     #[test]
     fn attack_round_9_labels_numbers_and_mail_never_reach_a_leaf() {
         for token in [

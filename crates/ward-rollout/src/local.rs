@@ -219,7 +219,8 @@ pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, AppError> {
         AppError::new(
             ward_app::error::Kind::Unprocessable,
             "artifact_not_found",
-            format!("cannot read the artifact directory {}: {e}", dir.display()),
+            // The directory is not named: the message reaches a rollback's reason in the log.
+            format!("cannot read the environment's artifact directory ({})", e.kind()),
             "set [environments.runtime] artifacts to the directory holding your builds",
         )
     })?;
@@ -259,7 +260,7 @@ pub fn find_artifact(dir: &Path, digest: &str) -> Result<PathBuf, AppError> {
     Err(AppError::new(
         ward_app::error::Kind::Unprocessable,
         "artifact_not_found",
-        format!("no file in {} has digest {digest}", dir.display()),
+        format!("no file in the environment's artifact directory has digest {digest}"),
         "put the build whose sha256 is this digest in the artifact directory",
     ))
 }

@@ -112,7 +112,7 @@ impl Instance {
         let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let uri: hyper::Uri = format!("http://{}{}", self.addr, self.spec.health_path)
             .parse()
-            .map_err(|_| RuntimeError::Artifact(format!("bad health path {:?}", self.spec.health_path)))?;
+            .map_err(|_| RuntimeError::Artifact("the health path is not a valid URL path".to_string()))?;
         let started = Instant::now();
         let mut last = String::from("no answer yet");
         while started.elapsed() < timeout {

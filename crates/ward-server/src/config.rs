@@ -80,7 +80,8 @@ impl ServerConfig {
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<ServerConfig, ConfigError> {
         let err = |reason: String| ConfigError::at(path, reason);
         let text = ward_app::config::text(path, bytes)?;
-        let HttpSections { mut server, mut oidc } = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let HttpSections { mut server, mut oidc } =
+            toml::from_str(text).map_err(|e| err(ward_app::config::toml_error(text, &e)))?;
         let mut app = Config::deserialize_text(path, text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {

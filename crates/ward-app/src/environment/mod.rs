@@ -268,6 +268,9 @@ pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
             "pause_ms and keep_warm_ms at most a week (604800000), tick_ms 1 to 60000, failure_limit at most 1000",
         ));
     }
+    // Every number (the analysis' thresholds and counts, a Prometheus check's bounds, the
+    // traffic steps) is written into `rollout.started` and the verdicts' reasons.
+    id::judge_numbers("the strategy", &serde_json::to_value(s).map_err(AppError::internal)?)?;
     if s.http_checks.iter().any(|c| !(100..=599).contains(&c.expect_status)) {
         return Err(AppError::invalid(
             "an HTTP check expects a status that is not an HTTP status",

@@ -291,12 +291,7 @@ pub(crate) fn read_bundle(file: &std::path::Path) -> Result<Value> {
     let t: toml::Table = toml::from_str(&text).map_err(|e| {
         // The place and the kind of error, never the text there (it may be the very value the
         // guard would refuse).
-        let at = e.span().map(|s| {
-            let before = text.get(..s.start).unwrap_or(&text);
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!(" at line {line}, column {column}")
-        });
+        let at = ward_app::config::toml_position(&text, &e);
         Failure::new(
             "bad_config_bundle",
             format!(
