@@ -250,7 +250,7 @@ impl Config {
         self.metrics.validate().map_err(err)?;
         for (i, o) in self.slo.iter().enumerate() {
             // Its service is named in every reason it gives (recorded with the gate's decision).
-            let named = crate::identifier::judge("service", &o.service)
+            let named = declared_name("service", &o.service)
                 .and_then(|()| crate::identifier::check_service_name("service", &o.service));
             if let Err(e) = named {
                 return Err(err(format!("[[slo]] #{}: its service: {}", i + 1, e.message)));
@@ -316,7 +316,18 @@ impl Config {
     fn judge_declared_words(&self) -> Result<(), String> {
         let mut words: Vec<(String, &str)> = Vec::new();
         for (i, t) in self.risk.path_tags.iter().enumerate() {
-            words.push((format!("[risk] path_tags #{}: its glob", i + 1), &t.glob));
+            // A glob is read as the paths it matches are (`db/V2024_01_15__*.sql`, a migration
+            // of a date, is a path).
+            let glob = crate::identifier::judge_plain("glob", &t.glob)
+                .and_then(|()| crate::identifier::check_labelled("glob", &t.glob))
+                .and_then(|()| crate::identifier::refuse_person_shaped("glob", &t.glob))
+                .and_then(|()| match crate::identifier::personal_data(&t.glob) {
+                    Some(why) => Err(crate::error::AppError::invalid(format!("the glob holds {why}"), "")),
+                    None => Ok(()),
+                });
+            if let Err(e) = glob {
+                return Err(format!("[risk] path_tags #{}: its glob: {}", i + 1, e.message));
+            }
             words.push((format!("[risk] path_tags #{}: its tag", i + 1), &t.tag));
         }
         for (i, r) in self.risk.tiers.iter().enumerate() {
@@ -412,8 +423,9 @@ impl Config {
 
 /// A TOML error as Ward shows it: where (line and column) and what, never the line itself
 /// (`toml` quotes the offending line: `restore_test_days = 219451100`, a freeze's name) nor a
-/// quoted part of the message other than a key name of plain letters (serde's `invalid type:
-/// string "…"` repeats the value); the names of keys a section expects stay.
+/// quoted part of the message holding anything but lower-case letters, `_`, `-` and `.`
+/// (serde's `invalid type: string "…"` repeats the value): a misspelt key or tier
+/// (`aprovals`, `critical`) and the names a section expects are still named.
 pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let key_name = |q: &str| !q.is_empty() && q.bytes().all(|b| b.is_ascii_lowercase() || b"_-.".contains(&b));
     format!(
@@ -643,6 +655,19 @@ mod tests {
                 "219451100",
             ),
             ("[risk]\ndefault_tier = \"jane-doe-1961\"\n".to_string(), "1961"),
+            ("[controls.sla]\nhigh = 219451100\n".to_string(), "219451100"),
+            (
+                "[[calendar.freezes]]\nname = \"x\"\nfrom = \"jane-doe\"\nto = \"2027-01-04\"\ntz = \"Jane/Doe\"\n".to_string(),
+                "jane",
+            ),
+            (
+                "[[calendar.windows]]\nname = \"x\"\ncron = \"* 9-16 * * 1-5\"\ntz = \"Jane/Doe\"\n".to_string(),
+                "Jane",
+            ),
+            (
+                "[[environments]]\nname = \"prod\"\n[[slo]]\nservice = \"oncall ５５５．１２３．４５６７\"\nenvironments = [\"prod\"]\nprometheus = \"http://127.0.0.1:9090\"\nquery = \"sum(rate(x[{{window}}]))\"\nobjective = 0.999\n".to_string(),
+                "５５５",
+            ),
             (
                 "[approvals.overrides]\nhigh_downgrade_approvers = 219451100\n".to_string(),
                 "219451100",
@@ -661,7 +686,7 @@ mod tests {
             assert!(!e.contains(planted), "{e}");
         }
         load(
-            "[risk]\npath_tags = [{ glob = \"**/migrations/**\", tag = \"schema_migration\" }, { glob = \"src/fhir/*.rs\", tag = \"ehr-2024\" }]\ntiers = [{ when = [\"schema_migration\"], tier = \"high\" }]\n[controls.tiers.high]\nsteps = [\"build\", \"sast-scan\"]\nroles = { \"release-manager\" = 1 }\n[controls.checklist]\nphi = [\"privacy-review\"]\n",
+            "[risk]\npath_tags = [{ glob = \"**/migrations/**\", tag = \"schema_migration\" }, { glob = \"src/fhir/*.rs\", tag = \"ehr-2024\" }, { glob = \"db/V2024_01_15__*.sql\", tag = \"schema_migration\" }, { glob = \"src/{a,b}/**/*.{yml,yaml}\", tag = \"infrastructure\" }]\ntiers = [{ when = [\"schema_migration\"], tier = \"high\" }]\n[controls.tiers.high]\nsteps = [\"build\", \"sast-scan\"]\nroles = { \"release-manager\" = 1 }\n[controls.checklist]\nphi = [\"privacy-review\"]\n",
         )
         .expect("ordinary words");
         load(

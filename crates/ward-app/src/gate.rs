@@ -222,9 +222,7 @@ impl TryFrom<ControlsSection> for Controls {
         };
         for (name, h) in [("high", sla.high), ("medium", sla.medium), ("low", sla.low)] {
             if h > MAX_SLA_HOURS {
-                return Err(format!(
-                    "[controls.sla] {name} = {h}: at most {MAX_SLA_HOURS} hours (a year)"
-                ));
+                return Err(format!("[controls.sla] {name}: at most {MAX_SLA_HOURS} hours (a year)"));
             }
         }
         Ok(Controls { tiers, checklist, sla })

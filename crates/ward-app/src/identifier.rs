@@ -2716,25 +2716,59 @@ pub fn significant_digits(n: &serde_json::Number) -> usize {
     digits.trim_start_matches('0').trim_end_matches('0').len()
 }
 
+/// Whether integer `n` is a size in binary units: `m` KiB, MiB, GiB… (or one less: a type's
+/// maximum, `4294967295`) with `m` of at most four digits — `1073741824` bytes is 1 GiB, not a
+/// person's number (a reviewer's find: a Prometheus check's bound in bytes was refused).
+fn binary_size(n: &serde_json::Number) -> bool {
+    let Some(n) = n.as_u64() else { return false };
+    [n, n.saturating_add(1)].into_iter().any(|x| {
+        (1..=6u32).any(|k| {
+            let unit = 1024u64.pow(k);
+            x % unit == 0 && (1..=9999).contains(&(x / unit))
+        })
+    })
+}
+
 /// Refuses a configuration section (`what`, a place such as `[controls]`) holding a number of
-/// more significant digits than [`MAX_SIGNIFICANT_DIGITS`]: its numbers reach leaves and the
-/// gate's reasons as written (`approvals = 219451100` printed "need 219451100 approvals"; a
-/// helper's enumeration on the fourteenth session's head). Never repeats the number.
+/// more significant digits than [`MAX_SIGNIFICANT_DIGITS`] (but a size in binary units): its
+/// numbers reach leaves and the gate's reasons as written (`approvals = 219451100` printed
+/// "need 219451100 approvals"; a helper's enumeration on the fourteenth session's head). Names
+/// the number's place by the section's keys (Ward's own, and names judged before), never the
+/// number.
 pub fn judge_numbers(what: &str, section: &serde_json::Value) -> Result<(), AppError> {
-    fn first_long(v: &serde_json::Value) -> bool {
+    fn long_at(v: &serde_json::Value, at: &mut String) -> bool {
         match v {
-            serde_json::Value::Number(n) => significant_digits(n) > MAX_SIGNIFICANT_DIGITS,
-            serde_json::Value::Array(a) => a.iter().any(first_long),
-            serde_json::Value::Object(m) => m.values().any(first_long),
+            serde_json::Value::Number(n) => significant_digits(n) > MAX_SIGNIFICANT_DIGITS && !binary_size(n),
+            serde_json::Value::Array(a) => a.iter().enumerate().any(|(i, x)| {
+                let len = at.len();
+                at.push_str(&format!("[{i}]"));
+                let found = long_at(x, at);
+                if !found {
+                    at.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(m) => m.iter().any(|(k, x)| {
+                let len = at.len();
+                at.push('.');
+                at.push_str(k);
+                let found = long_at(x, at);
+                if !found {
+                    at.truncate(len);
+                }
+                found
+            }),
             _ => false,
         }
     }
-    match first_long(section) {
+    let mut at = String::new();
+    match long_at(section, &mut at) {
         true => Err(AppError::invalid(
             format!(
-                "{what} holds a number of more than {MAX_SIGNIFICANT_DIGITS} significant digits, which Ward does not write into the log (a person's number can be written as one)"
+                "{what} {}: a number of more than {MAX_SIGNIFICANT_DIGITS} significant digits, which Ward does not write into the log (a person's number can be written as one)",
+                at.trim_start_matches('.')
             ),
-            "give counts, durations and thresholds with fewer digits (round them: 86400000, 0.999)",
+            "give counts, durations and thresholds with fewer digits (round them: 86400000, 0.999; sizes in whole KiB, MiB or GiB)",
         )),
         false => Ok(()),
     }
@@ -4666,7 +4700,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(!e.message.contains("219451100"), "{}", e.message);
-        assert!(crate::identifier::judge_numbers("[slo]", &serde_json::json!([{"objective": 0.2194511}])).is_err());
+        let e = crate::identifier::judge_numbers("[slo]", &serde_json::json!([{"alerts": [{"burn_rate": 0.2194511}]}]))
+            .unwrap_err();
+        assert!(e.message.contains("[0].alerts[0].burn_rate"), "{}", e.message);
+        // Sizes in binary units are no person's number.
+        crate::identifier::judge_numbers(
+            "[[environments]]",
+            &serde_json::json!({"max": 1073741824u64, "a": 10485760u64, "b": 4294967295u64, "c": 1048576u64}),
+        )
+        .expect("binary sizes");
         crate::identifier::judge_numbers(
             "[controls]",
             &serde_json::json!({"approvals": 2, "pause_ms": 604800000u64, "objective": 0.9995, "burn": 14.4, "ttl": 86400000u64}),

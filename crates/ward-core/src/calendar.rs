@@ -212,16 +212,24 @@ fn applies(envs: &[String], env: &str) -> bool {
 impl Calendar {
     /// Checks every expression, zone and date, so a broken calendar fails at load, not at a gate.
     pub fn validate(&self) -> Result<(), String> {
+        // What was written is not repeated (a value may be anything; the names are judged
+        // before this runs).
+        let no_zone = "its tz is not an IANA time zone name (e.g. America/New_York)";
         for w in &self.windows {
-            Cron::parse(&w.cron).map_err(|e| format!("window {}: {e}", w.name))?;
-            zone(&w.tz).map_err(|e| format!("window {}: {e}", w.name))?;
+            Cron::parse(&w.cron).map_err(|_| {
+                format!(
+                    "window {}: its cron is not five fields `minute hour day-of-month month day-of-week` (e.g. \"* 9-16 * * 1-5\")",
+                    w.name
+                )
+            })?;
+            zone(&w.tz).map_err(|_| format!("window {}: {no_zone}", w.name))?;
         }
         for f in &self.freezes {
             let (a, b) = dates(f)?;
             if a > b {
                 return Err(format!("freeze {}: from is after to", f.name));
             }
-            zone(&f.tz).map_err(|e| format!("freeze {}: {e}", f.name))?;
+            zone(&f.tz).map_err(|_| format!("freeze {}: {no_zone}", f.name))?;
         }
         Ok(())
     }
@@ -264,7 +272,7 @@ impl Calendar {
 fn dates(f: &Freeze) -> Result<(Date, Date), String> {
     let p = |d: &str| {
         d.parse::<Date>()
-            .map_err(|e| format!("freeze {}: date {d:?}: {e}", f.name))
+            .map_err(|_| format!("freeze {}: from and to are dates YYYY-MM-DD (e.g. 2026-12-20)", f.name))
     };
     Ok((p(&f.from)?, p(&f.to)?))
 }

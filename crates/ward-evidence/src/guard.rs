@@ -1664,8 +1664,9 @@ fn detectors() -> &'static [Detector] {
     })
 }
 
-/// Nine to eleven digits written as words, one word a digit, parted by spaces and marks.
-const DIGITS_IN_WORDS: &str = r"(?i)(?-u:\b)(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[ \t,.\-_/]{1,3}){8,10}(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?-u:\b)";
+/// Nine or more digits written as words, one word a digit, parted by spaces and marks (a run
+/// of any length: a word before or after the number must not hide it — a reviewer's find).
+const DIGITS_IN_WORDS: &str = r"(?i)(?-u:\b)(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[ \t,.\-_/]{1,3}){8,}(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?-u:\b)";
 
 /// The digits a run of digit words spells (`oh` is 0).
 fn digits_of_words(m: &str) -> String {
@@ -1689,16 +1690,15 @@ fn digits_of_words(m: &str) -> String {
         .collect()
 }
 
-/// Nine digit words spelling an SSN whose groups are valid.
+/// Nine digit words in a row spelling an SSN whose groups are valid, wherever in the run.
 fn ssn_in_words(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
     let d = digits_of_words(m);
-    d.len() == 9 && ssn_parts_valid(&d[..3], &d[3..5], &d[5..])
+    (0..d.len().saturating_sub(8)).any(|i| ssn_parts_valid(&d[i..i + 3], &d[i + 3..i + 5], &d[i + 5..i + 9]))
 }
 
-/// Ten digit words, or eleven after `one` (a country code): a phone number.
+/// Ten digit words or more in a row: a phone number (with its country code, or within more).
 fn phone_in_words(m: &str, _: &Context<'_>, _: usize, _: usize) -> bool {
-    let d = digits_of_words(m);
-    d.len() == 10 || (d.len() == 11 && d.starts_with('1'))
+    digits_of_words(m).len() >= 10
 }
 
 /// `password=…`, `pwd: …`, `aws_secret_access_key = …`, and the label spelled with look-alike
@@ -1723,7 +1723,7 @@ fn password_in_prose() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd|phrase|code)?|pwd|pw)(?-u:\b)[ \t]+(?:is|was|(?:is[ \t]+)?(?:now|set[ \t]+to|equal[ \t]+to)|equals|reads)[ \t]*:?[ \t]+["'`]?([^\s"'`;,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))(?:p[a@4][s$5][s$5](?:w[o0]r[dt]|wd|phrase|code)|pw)(?-u:\b)[ \t]+(?:is|was|(?:is[ \t]+)?(?:now|set[ \t]+to|equal[ \t]+to)|equals|reads)[ \t]*:?[ \t]+["'`]?([^\s"'`;,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
@@ -1739,13 +1739,35 @@ fn secret_in_prose(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool 
         "md5", "oauth2", "pbkdf2", "pkcs12", "rs256", "rsa2048", "rsa4096", "sha1", "sha256", "sha512", "tls12",
         "tls13", "utf8",
     ];
+    // A length or a size told in words: `12-character`, `16-chars`, `6-digit`, `256-bit`.
+    const UNITS: [&str; 12] = [
+        "bit",
+        "bits",
+        "byte",
+        "bytes",
+        "char",
+        "character",
+        "characters",
+        "chars",
+        "digit",
+        "digits",
+        "letter",
+        "letters",
+    ];
     let m = m.trim_end_matches(['.', ':', '!', '?']);
     let letter = m.chars().any(char::is_alphabetic);
     let digit = m.chars().any(|c| c.is_ascii_digit());
-    let names_how_kept = m
+    // `SHA-256`, `AES_256`: read without the marks inside a name.
+    let lower = m.to_ascii_lowercase().replace(['-', '_'], "");
+    let names_how_kept = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
+        .chain(m.split(|c: char| !c.is_ascii_alphanumeric()))
         .any(|part| HOW_KEPT.binary_search(&part.to_ascii_lowercase().as_str()).is_ok());
-    letter && digit && !names_how_kept && not_a_placeholder(m, cx, start, end) && !m.contains("://")
+    let unit = m
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches('-');
+    let a_length = unit.len() < m.len() && UNITS.binary_search(&unit.to_ascii_lowercase().as_str()).is_ok();
+    letter && digit && !names_how_kept && !a_length && not_a_placeholder(m, cx, start, end) && !m.contains("://")
 }
 
 /// Credentials in the forms commands and headers write them: `Authorization: Basic <base64>`
@@ -4790,6 +4812,9 @@ mod tests {
             &[
                 "two one nine four five one one zero zero",
                 "oncall: Two-One-Nine, Four-Five, One-One-Zero-Zero",
+                // A word before or after it (a reviewer's find).
+                "oh oh two one nine four five one one zero zero",
+                "nine nine nine two one nine four five one one zero zero",
             ],
             "us-ssn",
             &cfg,
@@ -4805,6 +4830,8 @@ mod tests {
             &[
                 "call five five five - one two three - four five six seven",
                 "phone one five five five one two three four five six seven",
+                "seven two one two eight six seven five three zero nine",
+                "five five five one two three four five six seven eight",
             ],
             "phone-number",
             &cfg,
@@ -4829,7 +4856,7 @@ mod tests {
                 "the admin password is Tr0ub4dor&3 until Friday",
                 "db passwd was s3cretpass",
                 "Passphrase set to: 'blue42horse'",
-                "the pwd is now Winter2026!",
+                "the password is now Winter2026!",
                 "password equals hunter22",
             ],
             "password-assignment",
@@ -4846,6 +4873,16 @@ mod tests {
                 "the passphrase is ${PASSPHRASE}",
                 "compass is north42west",
                 "password is 12345678",
+                // A reviewer's finds: `pass` and `pwd` alone are other words, lengths and how
+                // passwords are kept are prose.
+                "the second pass is arm64-only",
+                "lint pass is now py311-compatible",
+                "pwd is /builds/ci-runner01",
+                "password is 12-character minimum",
+                "the password is 16-chars long now",
+                "the passcode is 6-digit",
+                "password is SHA-256 hashed",
+                "the password is AES-256 encrypted at rest",
             ],
             &people(),
         );

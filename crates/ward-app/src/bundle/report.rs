@@ -12,8 +12,8 @@ use ward_ledger::documents;
 /// This renderer's name, recorded in the manifest (`report_renderer`). Change it whenever the
 /// rendered bytes change (the golden test below fails until you do): a verifier re-renders only
 /// reports of its own renderer, so an older bundle's report is never called forged.
-/// (`/2`, 2026-12-07: a break-glass recorded without the content it covers, or whose change was
-/// edited after it, is called out.)
+/// (`/2`, 2026-12-07: a break-glass or a change's waiver recorded without the content it
+/// covers, or whose change was edited after it, is called out.)
 pub const RENDERER: &str = "ward.report/2";
 
 /// What the report is made of: the verified content of a bundle.
@@ -162,10 +162,31 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             .collect();
         let deployments: Vec<&EventEnvelope> = by_kind("deployment.recorded").filter(|e| mine(e)).collect();
         let first_deploy = deployments.first().map(|e| e.seq);
+        // What a change's waiver and a break-glass are bound to: the change's content, tier
+        // included (not its evidence).
+        let edits: Vec<u64> = f
+            .entries
+            .iter()
+            .filter(|e| mine(e) && matches!(e.kind.as_str(), "change.updated" | "change.reclassified"))
+            .map(|e| e.seq)
+            .collect();
+        // The live rule (`Waiver::holds_over`) read from history, as for a break-glass below.
+        let waiver_bound = |e: &EventEnvelope, v: &Value| -> String {
+            if v.get("change").and_then(Value::as_str) != Some(change.as_str()) {
+                return String::new();
+            }
+            match (v.get("covers"), edits.iter().find(|u| **u > e.seq)) {
+                (None, _) => " — VOID: it names no content it was granted on (recorded before a change's waiver was bound to its content), so it excuses nothing".to_string(),
+                (Some(_), Some(edit)) => format!(
+                    " — the change was edited after it (entry {edit}): from then on it excuses nothing unless the change holds exactly the content it was granted on"
+                ),
+                _ => String::new(),
+            }
+        };
         for e in by_kind("waiver.granted") {
             let v = p(e);
             exceptions.push(format!(
-                "Waiver {} of {} granted by {} ({}) at {} (entry {}), expires {}: {} — compensating control: {}",
+                "Waiver {} of {} granted by {} ({}) at {} (entry {}), expires {}: {} — compensating control: {}{}",
                 s(&v, "id"),
                 list(&v, "rules").join(", "),
                 s(&v, "approver"),
@@ -174,7 +195,8 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
                 e.seq,
                 secs(&v, "expires_secs"),
                 text(f, &s(&v, "justification")),
-                text(f, &s(&v, "compensating_control"))
+                text(f, &s(&v, "compensating_control")),
+                waiver_bound(e, &v)
             ));
         }
         let opener = f
@@ -231,13 +253,6 @@ fn model(f: &Facts<'_>) -> Vec<Block> {
             })
             .unwrap_or_default();
         let no_rules = ward_core::approval::ApprovalRules::default();
-        // What a break-glass is bound to: the change's content, tier included (not its evidence).
-        let edits: Vec<u64> = f
-            .entries
-            .iter()
-            .filter(|e| mine(e) && matches!(e.kind.as_str(), "change.updated" | "change.reclassified"))
-            .map(|e| e.seq)
-            .collect();
         for e in by_kind("breakglass.invoked").filter(|e| mine(e)) {
             let v = p(e);
             let bg: Option<crate::exceptions::Breakglass> = serde_json::from_value(with_place(e, None)).ok();
@@ -974,6 +989,49 @@ mod tests {
         ));
         let html = rendered(&log);
         assert!(html.contains("the change was edited after it (entry 3)"), "{html}");
+    }
+
+    /// A change's waiver is bound to the content it was granted on, as a break-glass is: the
+    /// report says when it names none or the change was edited after it; an artifact's waiver
+    /// names no content and is not marked.
+    #[test]
+    fn a_changes_waiver_recorded_without_content_or_edited_after_is_marked_in_the_report() {
+        let waiver = |seq: u64, extra: Value| {
+            let mut v = json!({"id": format!("WVR-{seq}"), "change": "CHG-1", "rules": ["evidence."], "approver": "user:q",
+                "printed_name": "Q", "justification": "lab", "compensating_control": "smoke", "expires_secs": 99,
+                "owner": "user:r", "expires_in_secs": 60});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            entry(seq, "waiver.granted", v)
+        };
+        let mut log = vec![
+            entry(
+                0,
+                "change.opened",
+                json!({"id": "CHG-1", "opener": "user:olga", "artifacts": [], "tier": "high"}),
+            ),
+            waiver(1, json!({"covers": "sha256:cd"})),
+            waiver(2, json!({})),
+            waiver(3, json!({"change": null, "artifact": "sha256:aa"})),
+        ];
+        let html = rendered(&log);
+        assert_eq!(
+            html.matches("VOID: it names no content it was granted on").count(),
+            1,
+            "{html}"
+        );
+        assert!(!html.contains("edited after it"), "{html}");
+        log.push(entry(
+            4,
+            "change.updated",
+            json!({"id": "CHG-1", "artifacts": ["sha256:ee"], "tier": "high"}),
+        ));
+        let html = rendered(&log);
+        assert_eq!(
+            html.matches("the change was edited after it (entry 4): from then on it excuses nothing")
+                .count(),
+            1,
+            "{html}"
+        );
     }
 
     #[test]
