@@ -141,6 +141,15 @@ async fn waive(ledger: &Ledger, approver: &str, scope: (&str, &str), rules: &[&s
         "expires_secs": jiff::Timestamp::now().as_second() + 86_400,
     });
     payload[scope.0] = json!(scope.1);
+    // A change's waiver names the content it was granted on, as `ward waiver grant` records it
+    // (without it, it excuses nothing).
+    if scope.0 == "change" {
+        let change = ward_app::changes::get(ledger, scope.1)
+            .await
+            .expect("read")
+            .expect("change");
+        payload["covers"] = json!(ward_app::approvals::content_digest(&change));
+    }
     if let Some(f) = finding {
         payload["finding"] = json!(f);
     }
