@@ -2719,7 +2719,7 @@ pub fn significant_digits(n: &serde_json::Number) -> usize {
 /// Whether integer `n` is a size in binary units: `m` KiB, MiB, GiB… (or one less: a type's
 /// maximum, `4294967295`) with `m` of at most four digits — `1073741824` bytes is 1 GiB, not a
 /// person's number (a reviewer's find: a Prometheus check's bound in bytes was refused).
-fn binary_size(n: &serde_json::Number) -> bool {
+pub fn binary_size(n: &serde_json::Number) -> bool {
     let Some(n) = n.as_u64() else { return false };
     [n, n.saturating_add(1)].into_iter().any(|x| {
         (1..=6u32).any(|k| {

@@ -719,6 +719,79 @@ fn git(dir: &std::path::Path, args: &[&str], author: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Paths are read from git as the range touched them: a PHI file moved out of its directory
+/// (git lists a rename under its new name only) and a path outside ASCII (git quotes and
+/// escapes it: `"phi/r\303\251sum\303\251.py"`) each classified a PHI change low, which then
+/// shipped with one approval and no privacy review (a helper's attack on the fourteenth
+/// session's head). Both sides of a rename and the path as written are classified now.
+#[test]
+fn a_phi_file_moved_or_named_outside_ascii_still_makes_the_change_phi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("src/phi")).unwrap();
+    std::fs::create_dir_all(repo.join("src/util")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], "ann");
+    let body: String = (0..50).map(|i| format!("ROW_{i} = {i}\n")).collect();
+    std::fs::write(repo.join("src/phi/records.py"), &body).unwrap();
+    git(&repo, &["add", "."], "ann");
+    git(&repo, &["commit", "-q", "-m", "base"], "ann");
+    let base = git(&repo, &["rev-parse", "HEAD"], "ann");
+    git(&repo, &["mv", "src/phi/records.py", "src/util/records.py"], "bob");
+    std::fs::write(
+        repo.join("src/util/records.py"),
+        format!("{body}def lookup(): return ROWS\n"),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-q", "-am", "move"], "bob");
+    let moved = git(&repo, &["rev-parse", "HEAD"], "bob");
+    std::fs::create_dir_all(repo.join("phi")).unwrap();
+    std::fs::write(repo.join("phi/résumé.py"), "x = 1\n").unwrap();
+    git(&repo, &["add", "."], "bob");
+    git(&repo, &["commit", "-q", "-m", "accents"], "bob");
+    let accents = git(&repo, &["rev-parse", "HEAD"], "bob");
+    let digest = format!("sha256:{}", "ce".repeat(32));
+    register(&d, &digest, "api", "8");
+    let dev = token(&d, "ci", "developer");
+    let (_server, url) = serve(&d);
+    let open = |range: &str| {
+        json(&ok(run({
+            let mut c = remote(&d, &url, &dev);
+            c.current_dir(&repo).args([
+                "change",
+                "open",
+                "--title",
+                "Refactor record helpers",
+                "--range",
+                range,
+                "--artifact",
+                &digest,
+                "--env",
+                "prod",
+                "--output",
+                "json",
+            ]);
+            c
+        })))
+    };
+    let renamed = open(&format!("{base}..{moved}"));
+    assert_eq!(renamed["tier"], "high", "{renamed}");
+    assert!(
+        renamed["classification"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("phi")),
+        "{renamed}"
+    );
+    assert_eq!(
+        renamed["paths"],
+        serde_json::json!(["src/phi/records.py", "src/util/records.py"])
+    );
+    let quoted = open(&format!("{moved}..{accents}"));
+    assert_eq!(quoted["tier"], "high", "{quoted}");
+    assert_eq!(quoted["paths"], serde_json::json!(["phi/résumé.py"]));
+}
+
 /// Ward reads a commit's author as the commit records it: a `git replace` object (or a graft)
 /// standing in for alice's commit with bob as its author is not read (a helper's attack on the
 /// eighth session's head: the change recorded bob, and alice signed her own change).

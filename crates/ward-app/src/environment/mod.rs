@@ -294,6 +294,30 @@ pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
         id::check_labelled("Prometheus query", &p.query)?;
         // A label's value is an identifier: no number of 7 digits or more in it
         // (`x{caller="219451100"}`; a threshold outside quotes, `> 1048576`, is a number).
+        // Outside its strings a query holds no comment (`# db pass is …` was kept whole) and no
+        // number of more significant digits than a threshold needs (`patient_ssn_total >
+        // 219451100`): a helper's attack on the fourteenth session's head.
+        let (code, _) = promql_parts(&p.query);
+        if code.contains('#') {
+            return Err(AppError::invalid(
+                "a Prometheus check's query holds a comment, which would be recorded with the rollout",
+                "remove the comment (# …) from the query",
+            ));
+        }
+        for number in promql_numbers(&code) {
+            if number
+                .parse::<serde_json::Number>()
+                .is_ok_and(|n| id::significant_digits(&n) > id::MAX_SIGNIFICANT_DIGITS && !id::binary_size(&n))
+            {
+                return Err(AppError::invalid(
+                    format!(
+                        "a Prometheus check's query holds a number of more than {} significant digits, which Ward does not write into the log",
+                        id::MAX_SIGNIFICANT_DIGITS
+                    ),
+                    "round the threshold (sizes in whole KiB, MiB or GiB)",
+                ));
+            }
+        }
         for value in promql_strings(&p.query) {
             // As read: fullwidth digits are digits.
             let value: String = unicode_normalization::UnicodeNormalization::nfkc(value.as_str()).collect();
@@ -308,12 +332,20 @@ pub fn judge_strategy(s: &Strategy) -> Result<(), AppError> {
 /// next character in the first two; a raw string has no escapes), as written between the
 /// quotes; an unclosed one runs to the end. One pass.
 fn promql_strings(query: &str) -> Vec<String> {
-    let mut out = Vec::new();
+    promql_parts(query).1
+}
+
+/// A PromQL query split in one pass: its code outside string literals (each literal replaced
+/// by a space) and the literals as [`promql_strings`] reads them.
+fn promql_parts(query: &str) -> (String, Vec<String>) {
+    let (mut code, mut strings) = (String::with_capacity(query.len()), Vec::new());
     let mut chars = query.chars();
-    while let Some(quote) = chars.next() {
-        if !matches!(quote, '"' | '\'' | '`') {
+    while let Some(c) = chars.next() {
+        if !matches!(c, '"' | '\'' | '`') {
+            code.push(c);
             continue;
         }
+        let quote = c;
         let mut value = String::new();
         while let Some(c) = chars.next() {
             match c {
@@ -322,7 +354,40 @@ fn promql_strings(query: &str) -> Vec<String> {
                 c => value.push(c),
             }
         }
-        out.push(value);
+        code.push(' ');
+        strings.push(value);
+    }
+    (code, strings)
+}
+
+/// The number literals of PromQL code (no strings in it): runs of digits, `.` and an exponent
+/// that do not continue a name (`http_2xx_total`, `v2` are names; `5m` a duration whose digits
+/// are read as a number too, harmlessly: few).
+fn promql_numbers(code: &str) -> Vec<String> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let starts = b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+            i += 1;
+        }
+        if i < b.len()
+            && (b[i] == b'e' || b[i] == b'E')
+            && b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-' || *c == b'+')
+        {
+            i += 2;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+        out.push(code[start..i].trim_end_matches('.').to_string());
     }
     out
 }
@@ -701,6 +766,15 @@ mod tests {
         )
         .expect_err("fullwidth digits");
         prom(r#"sum(process_resident_memory_bytes{job="api"}) > 1048576"#).expect("a threshold");
+        // Outside the strings: no comment, no number a threshold does not need (a helper's
+        // attack on the fourteenth session's head).
+        prom("patient_ssn_total > 219451100").expect_err("a number of nine digits");
+        prom("x > 2128675309").expect_err("a phone number as a threshold");
+        prom("x > 2.19451100e8").expect_err("written with an exponent");
+        prom("up # db pass is Tr0ub4dor-horse-9 212.867.5309").expect_err("a comment");
+        prom(r#"sum(rate(http_2xx_total{job="a#b"}[5m])) / sum(rate(http_requests_total[5m])) < 0.995"#)
+            .expect("digits in names, a # in a string, a ratio");
+        prom("sum(x) > 1073741824").expect("1 GiB");
         let mut slow = Strategy::of(StrategyKind::Canary);
         slow.pause_ms = 2_194_511_000;
         judge_strategy(&slow).expect_err("a pause of twenty-five days");

@@ -97,11 +97,25 @@ pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
         .lines()
         .filter_map(commit_line)
         .collect();
-    let paths = git(&["diff", "--name-only", range, "--"])?
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    // Every path the range touched, as it is: both sides of a rename (git lists a moved file
+    // under its new name only: `src/phi/records.py` moved to `src/util/` classified low), NUL-
+    // separated so a path outside ASCII is not quoted and escaped (`"phi/r\303\251sum\303\251.py"`
+    // matched no `phi/` rule) — a helper's attack on the fourteenth session's head — from the
+    // repository's root whatever `diff.relative` says, with no external diff tool.
+    let paths = git(&[
+        "diff",
+        "--no-renames",
+        "--no-relative",
+        "--no-ext-diff",
+        "--name-only",
+        "-z",
+        range,
+        "--",
+    ])?
+    .split('\0')
+    .filter(|p| !p.is_empty())
+    .map(str::to_string)
+    .collect();
     Ok((commits, paths))
 }
 
