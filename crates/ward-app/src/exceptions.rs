@@ -565,7 +565,8 @@ pub async fn grant_waiver(
 }
 
 /// The waivers scoped to a change or an artifact (`scope`), judged at `now`: a change's
-/// against the change as it is now ([`Waiver::judge`]).
+/// against the change as it is now ([`Waiver::judge`]; read here — a caller holding the change
+/// uses [`waivers_of`]).
 pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waiver>, AppError> {
     let docs = ledger.store().projection_prefix(WAIVERS, &format!("{scope}/")).await?;
     // An artifact's digest names no change: its waivers are judged without one.
@@ -576,10 +577,34 @@ pub async fn waivers(ledger: &Ledger, scope: &str, now: i64) -> Result<Vec<Waive
     {
         content = Some(crate::approvals::content_digest(&change));
     }
+    judged(docs, content.as_deref(), now)
+}
+
+/// The waivers of `change` and of each of its artifacts (each once, the change's first), judged
+/// at `now` against the change as given: the gate, the change's overview and release notes
+/// hold it already, so it is not read again (the gate's hot path read it twice).
+pub async fn waivers_of(ledger: &Ledger, change: &changes::Change, now: i64) -> Result<Vec<Waiver>, AppError> {
+    let content = crate::approvals::content_digest(change);
+    let mut out: Vec<Waiver> = Vec::new();
+    for (scope, over) in
+        std::iter::once((&change.id, Some(content.as_str()))).chain(change.request.artifacts.iter().map(|a| (a, None)))
+    {
+        let docs = ledger.store().projection_prefix(WAIVERS, &format!("{scope}/")).await?;
+        for w in judged(docs, over, now)? {
+            if !out.iter().any(|o| o.id == w.id) {
+                out.push(w);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Waiver records as stored, each judged ([`Waiver::judge`]).
+fn judged(docs: Vec<(String, Value)>, content: Option<&str>, now: i64) -> Result<Vec<Waiver>, AppError> {
     docs.into_iter()
         .map(|(_, doc)| {
             let mut w: Waiver = serde_json::from_value(doc).map_err(AppError::internal)?;
-            w.judge(content.as_deref(), now);
+            w.judge(content, now);
             Ok(w)
         })
         .collect()

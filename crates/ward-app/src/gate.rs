@@ -569,18 +569,9 @@ pub async fn facts(
     let attestation_ids = attestations.iter().map(|(_, att)| att.id.clone()).collect();
     let manifest_digest = approvals::manifest_of(change, attestation_ids, risk, rules).digest();
     let signatures = approvals::list(ledger, &change.id, &manifest_digest).await?;
-    let mut waivers = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for scope in std::iter::once(&change.id).chain(change.request.artifacts.iter()) {
-        // `active` is judged by `input_document` at its clock, not here.
-        for w in crate::exceptions::waivers(ledger, scope, i64::MIN).await? {
-            if seen.insert(w.id.clone()) {
-                waivers.push(w);
-            }
-        }
-    }
-    // `active` is judged by `input_document` at its clock; `stale` here, against the change as
-    // it is now.
+    // `active` is judged by `input_document` at its clock, from the records; `stale` here,
+    // against the change as it is now.
+    let waivers = crate::exceptions::waivers_of(ledger, change, i64::MIN).await?;
     let content = approvals::content_digest(change);
     let breakglass = crate::exceptions::breakglass_of(ledger, &change.id, &content, i64::MIN).await?;
     Ok(GateFacts {

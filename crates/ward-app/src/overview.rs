@@ -60,11 +60,10 @@ pub async fn change(
     let mut subjects: Vec<String> = change.request.artifacts.clone();
     subjects.push(change.id.clone());
     let mut evidence = Vec::new();
-    let mut waivers = Vec::new();
     for s in &subjects {
         evidence.extend(evidence::attestations(ledger, s).await?);
-        waivers.extend(exceptions::waivers(ledger, s, now).await?);
     }
+    let waivers = exceptions::waivers_of(ledger, &change, now).await?;
     evidence.sort_by_key(|a| a.seq);
     let mut deployments = Vec::new();
     for e in envs {

@@ -258,10 +258,7 @@ pub async fn release_notes(
             }
         }
         let now = jiff::Timestamp::now().as_second();
-        let mut waivers = crate::exceptions::waivers(ledger, &change.id, now).await?;
-        for a in &change.request.artifacts {
-            waivers.extend(crate::exceptions::waivers(ledger, a, now).await?);
-        }
+        let waivers = crate::exceptions::waivers_of(ledger, &change, now).await?;
         let breakglass = crate::exceptions::breakglass(ledger, Some(&change.id), now, risk, rules).await?;
         let (waived, input) = match decision_input(ledger, d.gate_decision).await? {
             Some((w, i)) => (w, Some(i)),
