@@ -790,6 +790,32 @@ fn a_phi_file_moved_or_named_outside_ascii_still_makes_the_change_phi() {
     let quoted = open(&format!("{moved}..{accents}"));
     assert_eq!(quoted["tier"], "high", "{quoted}");
     assert_eq!(quoted["paths"], serde_json::json!(["phi/résumé.py"]));
+    // A submodule under `services/phi` whose `.gitmodules` says `ignore = all`: its update is
+    // a touched path all the same (a helper's attack on the fourteenth session's head).
+    std::fs::write(
+        repo.join(".gitmodules"),
+        "[submodule \"p\"]\n\tpath = services/phi\n\turl = ../sub\n\tignore = all\n",
+    )
+    .unwrap();
+    let gitlink = |sha: &str| format!("160000,{sha},services/phi");
+    git(
+        &repo,
+        &["update-index", "--add", "--cacheinfo", &gitlink(&"1".repeat(40))],
+        "bob",
+    );
+    git(&repo, &["add", ".gitmodules"], "bob");
+    git(&repo, &["commit", "-q", "-m", "submodule"], "bob");
+    let pinned = git(&repo, &["rev-parse", "HEAD"], "bob");
+    git(
+        &repo,
+        &["update-index", "--cacheinfo", &gitlink(&"2".repeat(40))],
+        "bob",
+    );
+    git(&repo, &["commit", "-q", "-m", "bump"], "bob");
+    let bumped = git(&repo, &["rev-parse", "HEAD"], "bob");
+    let submodule = open(&format!("{pinned}..{bumped}"));
+    assert_eq!(submodule["tier"], "high", "{submodule}");
+    assert_eq!(submodule["paths"], serde_json::json!(["services/phi"]));
 }
 
 /// Ward reads a commit's author as the commit records it: a `git replace` object (or a graft)

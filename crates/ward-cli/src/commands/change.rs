@@ -101,12 +101,15 @@ pub fn from_git(range: &str) -> Result<(Vec<Commit>, Vec<String>)> {
     // under its new name only: `src/phi/records.py` moved to `src/util/` classified low), NUL-
     // separated so a path outside ASCII is not quoted and escaped (`"phi/r\303\251sum\303\251.py"`
     // matched no `phi/` rule) — a helper's attack on the fourteenth session's head — from the
-    // repository's root whatever `diff.relative` says, with no external diff tool.
+    // repository's root whatever `diff.relative` says, with no external diff tool, and a
+    // submodule's move listed whatever `.gitmodules` or `diff.ignoreSubmodules` say (`ignore =
+    // all`, committed beside a submodule at `services/phi`, hid its update: a helper's attack).
     let paths = git(&[
         "diff",
         "--no-renames",
         "--no-relative",
         "--no-ext-diff",
+        "--ignore-submodules=none",
         "--name-only",
         "-z",
         range,
