@@ -1555,6 +1555,20 @@ fn detectors() -> &'static [Detector] {
                 r"\d[ \t]\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]\d[ \t]\d",
                 valid_spaced_ssn,
             ),
+            // The label glued into a longer word (`patient_ssn_total > 219451100`,
+            // `ssnOnFile: 219-45-1100`) or after the number (`219451100 # ssn`,
+            // `219451100 (patient SSN)`): a helper's find on the fourteenth session's head.
+            // `social` alone and `tin` are no labels here (`social_media_reach`, `tinyint_max`).
+            d1(
+                "us-ssn",
+                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|social[ _-]?security|soc[ _-]?sec|taxpayer[ _-]?id)|(?-i:[a-z0-9](?:Ssn|SSN|SocSec|SocialSecurity|TaxpayerId)))(?:[_-][A-Za-z0-9]{1,16}|(?-i:[A-Z][a-z0-9]{1,15})){1,3}["']?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4})"#,
+                valid_id_ssn,
+            ),
+            d1(
+                "us-ssn",
+                r"(?:^|[^0-9])(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})[\W_&&[^\n]]{0,8}(?i:(?:patient|member|person)?[ _-]?(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec|s\.s\.n))(?:_|(?-u:\b))",
+                valid_id_ssn,
+            ),
             // Written in words, digit by digit (`two one nine four five one one zero zero`,
             // `five five five - one two three - four five six seven`: a configuration value's
             // prose, a helper's find on the thirteenth session's head). Nine words are an SSN
@@ -1727,6 +1741,38 @@ fn password_in_prose() -> &'static Regex {
         )
         .expect("built-in pattern")
     })
+}
+
+/// A password told in words after `pass` alone (`the pass is hunter2hunter2`, `wifi pass:
+/// Tr0ub4dor`): `pass` is also a step (`the second pass is arm64-only`), so what follows is
+/// judged more strictly ([`pass_told_in_prose`]). A helper's find on the fourteenth session's head.
+fn pass_in_prose() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(
+            r#"(?i)(?:_|(?-u:\b))p[a@4][s$5][s$5](?-u:\b)[ \t]*(?:(?:is|was|(?:is[ \t]+)?(?:now|set[ \t]+to|equal[ \t]+to)|equals|reads)[ \t]*:?|:)[ \t]+["'`]?([^\s"'`;,<>)\]}]{6,})"#,
+        )
+        .expect("built-in pattern")
+    })
+}
+
+/// After `pass` alone a secret is what [`secret_in_prose`] takes for one and, besides, looks
+/// made up rather than named: letters and digits interleaved in one run (`hunter2hunter2`,
+/// `Tr0ub4dor`, `2fast4u`), or a symbol other than `-` and `.` (`blue42horse!`). A platform or a
+/// version (`arm64-only`, `py311-compatible`, `v2`, `x86_64`) is prose.
+fn pass_told_in_prose(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let m_trimmed = m.trim_end_matches(['.', ':', '!', '?']);
+    let interleaved = m_trimmed.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
+        let kinds = run
+            .as_bytes()
+            .windows(2)
+            .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit());
+        kinds.count() >= 2
+    });
+    let symbol = m_trimmed
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !matches!(c, '-' | '.' | '_' | '/'));
+    (interleaved || symbol) && secret_in_prose(m, cx, start, end)
 }
 
 /// A value told in prose is a secret when it holds a letter and a digit (`hunter2hunter2`,
@@ -2508,6 +2554,11 @@ fn detect<'c, E>(
             "password-assignment",
             Find::Regex(password_in_prose(), 1),
             secret_in_prose,
+        ));
+        passes.push((
+            "password-assignment",
+            Find::Regex(pass_in_prose(), 1),
+            pass_told_in_prose,
         ));
     }
     if cfg.mrn_patterns.is_empty() {
@@ -4826,6 +4877,16 @@ mod tests {
             "phone-number",
             &cfg,
         );
+        // Dotted with no label at all (a helper's find on the fourteenth session's head).
+        assert_found(
+            &["reach her at 212.867.5309", "x=1.212.867.5309;", "(212.867.5309)"],
+            "phone-number",
+            &cfg,
+        );
+        assert_clean(
+            &["release 3.212.867.5309", "build 212.867.5309.4", "v12.867.5309"],
+            &cfg,
+        );
         assert_found(
             &[
                 "call five five five - one two three - four five six seven",
@@ -4858,6 +4919,11 @@ mod tests {
                 "Passphrase set to: 'blue42horse'",
                 "the password is now Winter2026!",
                 "password equals hunter22",
+                // After `pass` alone, a made-up value (a helper's find on the fourteenth
+                // session's head).
+                "the pass is hunter2hunter2",
+                "wifi pass: Tr0ub4dor",
+                "vpn pass is now blue42horse!",
             ],
             "password-assignment",
             &people(),
@@ -4883,6 +4949,9 @@ mod tests {
                 "the passcode is 6-digit",
                 "password is SHA-256 hashed",
                 "the password is AES-256 encrypted at rest",
+                "the final pass is x86_64-only",
+                "pass: v2",
+                "the lint pass was py311.",
             ],
             &people(),
         );
@@ -6297,6 +6366,29 @@ mod tests {
         // A dotted SSN with no version word before it is still one; a dashed one always.
         found_and_not_echoed(&["note 219.45.1100 here", "Version 219-45-1100"], "us-ssn");
         found_and_not_echoed(&["dl: D1234567"], "drivers-licence");
+        // The label glued into a longer word, or after the number (a helper's find on the
+        // fourteenth session's head).
+        found_and_not_echoed(
+            &[
+                "patient_ssn_total > 219451100",
+                "ssnOnFile: 219-45-1100",
+                "patientSsnValue=219451100",
+                "219451100 # ssn",
+                "219451100 (patient SSN)",
+                "ref_219451100_ssn",
+            ],
+            "us-ssn",
+        );
+        for clean in [
+            "social_media_reach: 219451100",
+            "tinyint_max: 219451100",
+            "itinerary_id: 219451100",
+            "ssn_total: 4",
+            "219451100 bytes; ssn redacted",
+            "ssn_count: 000451100",
+        ] {
+            assert!(!detectors_of(clean).contains(&"us-ssn".to_string()), "{clean}");
+        }
     }
 
     #[test]

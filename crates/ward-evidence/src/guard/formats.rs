@@ -244,6 +244,15 @@ fn phone_digits(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     (7..=15).contains(&n) && no_digit_beside(m, cx, start, end) && !fictional_number(m)
 }
 
+/// A dotted phone number is no part of a longer dotted run (`3.212.867.5309`, `212.867.5309.1`
+/// are versions or addresses) and passes [`phone_digits`].
+fn dotted_phone(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    let text = cx.text.as_bytes();
+    let dotted_digit_before = start >= 2 && text[start - 1] == b'.' && text[start - 2].is_ascii_digit();
+    let dotted_digit_after = text.get(end) == Some(&b'.') && text.get(end + 1).is_some_and(u8::is_ascii_digit);
+    !dotted_digit_before && !dotted_digit_after && phone_digits(m, cx, start, end)
+}
+
 /// A North American number in the range set aside for fiction and examples, `555-0100` to
 /// `555-0199` (with or without its area code and `+1`), written in North American groups
 /// (`555-0123`, `(212) 555-0142`, `+1 212 555 0199`, `2125550100`): nobody's phone. Another
@@ -518,6 +527,9 @@ pub(super) fn detectors() -> Vec<Detector> {
             always,
         ),
         d("phone-number", &phone_pattern(), phone_digits),
+        // Dotted North American groups with no label (`212.867.5309`; a helper's find on the
+        // fourteenth session's head): no version or address has three, three and four digits.
+        d("phone-number", r"(?:1\.)?[2-9]\d{2}\.[2-9]\d{2}\.\d{4}", dotted_phone),
         d("patient-record", r#"(?i:"patient")\s*:\s*\{[^{}]*\}"#, patient_object),
         d(
             "gitlab-token",
