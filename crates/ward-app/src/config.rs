@@ -317,14 +317,20 @@ impl Config {
         let mut words: Vec<(String, &str)> = Vec::new();
         for (i, t) in self.risk.path_tags.iter().enumerate() {
             // A glob is read as the paths it matches are (`db/V2024_01_15__*.sql`, a migration
-            // of a date, is a path).
-            let glob = crate::identifier::judge_plain("glob", &t.glob)
-                .and_then(|()| crate::identifier::check_labelled("glob", &t.glob))
-                .and_then(|()| crate::identifier::refuse_person_shaped("glob", &t.glob))
-                .and_then(|()| match crate::identifier::personal_data(&t.glob) {
-                    Some(why) => Err(crate::error::AppError::invalid(format!("the glob holds {why}"), "")),
-                    None => Ok(()),
-                });
+            // of a date, is a path), and also as a person reads it through brackets and
+            // escapes, which Ward's globs match as written (`2[1]9-4[5]-1100` passed as no SSN
+            // and reached `change.opened`: a helper's attack on the fourteenth session's head).
+            let judge = |glob: &str| {
+                crate::identifier::judge_plain("glob", glob)
+                    .and_then(|()| crate::identifier::check_labelled("glob", glob))
+                    .and_then(|()| crate::identifier::refuse_person_shaped("glob", glob))
+                    .and_then(|()| match crate::identifier::personal_data(glob) {
+                        Some(why) => Err(crate::error::AppError::invalid(format!("the glob holds {why}"), "")),
+                        None => Ok(()),
+                    })
+            };
+            let read_through = t.glob.replace(['[', ']', '\\'], "");
+            let glob = judge(&t.glob).and_then(|()| judge(&read_through));
             if let Err(e) = glob {
                 return Err(format!("[risk] path_tags #{}: its glob: {}", i + 1, e.message));
             }
@@ -608,6 +614,21 @@ mod tests {
             (
                 "[risk]\npath_tags = [{ glob = \"jane.doe%40gmail.com/**\", tag = \"x\" }]\n".to_string(),
                 "jane",
+            ),
+            // Brackets and escapes read through (a helper's attack on the fourteenth session's
+            // head).
+            (
+                "[risk]\npath_tags = [{ glob = \"**/2[1]9-4[5]-1100/**\", tag = \"infrastructure\" }]\n".to_string(),
+                "1100",
+            ),
+            (
+                "[risk]\npath_tags = [{ glob = \"**/jane-roe-19[6]1-0[4]-12/**\", tag = \"infrastructure\" }]\n"
+                    .to_string(),
+                "12/",
+            ),
+            (
+                "[risk]\npath_tags = [{ glob = \"**/2\\\\19-45-1100/**\", tag = \"infrastructure\" }]\n".to_string(),
+                "1100",
             ),
             (
                 "[risk]\ntiers = [{ when = [\"mrn-00123456\"], tier = \"high\" }]\n".to_string(),

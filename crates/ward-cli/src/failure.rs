@@ -95,6 +95,10 @@ const CLI_HINTS: &[(&str, &str)] = &[
         "{} declares no tenants: observe the environment as a whole (no --tenant)",
     ),
     ("restart the server to resume it", "restart `ward serve` to resume it"),
+    (
+        "open a change naming configuration version {} and have it approved",
+        "open a change naming it and have it approved: ward change open … --config-version {}",
+    ),
     ("give the change a one-line title", "pass --title"),
     (
         "give a reason explaining why the rules' tier is wrong",

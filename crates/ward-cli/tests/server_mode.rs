@@ -2997,6 +2997,124 @@ command = ["sh", "-c", "echo helm failed >&2; echo DB_PASSWORD=hunter2-correct-h
     );
 }
 
+/// A configuration reaches an environment inside a change that names it, signed as the change
+/// is (rule 4; a helper's attack on the fourteenth session's head: a release manager published
+/// a bundle for prod after a change was approved and promoted the change again — prod received
+/// a database host nobody else had seen, and the record listed the approval as its authority).
+#[test]
+fn a_configuration_published_after_the_approval_reaches_no_environment_unsigned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = initialised(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.to_str().unwrap();
+    std::fs::write(
+        d.join("ward.toml"),
+        format!(
+            r#"[controls.tiers.low]
+evidence = []
+approvals = 1
+ticket = true
+
+[[environments]]
+name = "staging"
+command = ["true"]
+
+[[environments]]
+name = "prod"
+after = "staging"
+command = ["sh", "-c", "cat ${{WARD_CONFIG:-/dev/null}} > {o}/prod.json"]
+"#
+        ),
+    )
+    .unwrap();
+    person(&d, "dana", "Dana Developer", &["developer"]);
+    person(&d, "quinn", "Quinn Approver", &["approver"]);
+    person(&d, "rhea", "Rhea Release", &["release-manager"]);
+    let ship = |change: &str, to: &str| {
+        let mut c = as_local(&d, "rhea");
+        c.args(["promote", "--change", change, "--to", to]);
+        c
+    };
+    let approve = |change: &str| {
+        let mut c = as_local(&d, "quinn");
+        c.args(["approve", "--change", change, "--meaning", "approved"]);
+        ok(run(c));
+    };
+    let v1 = format!("sha256:{}", "c1".repeat(32));
+    register(&d, &v1, "portal", "1.0.0");
+    let c1 = open_change(as_local(&d, "dana"), "Feature one", &v1);
+    approve(&c1);
+    ok(run(ship(&c1, "staging")));
+    ok(run(ship(&c1, "prod")));
+    assert_eq!(std::fs::read_to_string(out.join("prod.json")).unwrap(), "");
+    // The release manager alone publishes a bundle for prod and promotes the approved change
+    // again: refused before any gate decision, naming the bundle; prod receives nothing.
+    let bundle = tmp.path().join("c2.json");
+    std::fs::write(&bundle, r#"{"db": {"host": "attacker.example.net"}}"#).unwrap();
+    let published = json(&ok(run({
+        let mut c = as_local(&d, "rhea");
+        c.args([
+            "config",
+            "set",
+            "--env",
+            "prod",
+            bundle.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
+        c
+    })));
+    let config = published["digest"].as_str().unwrap().to_string();
+    let e = refused(ship(&c1, "prod"));
+    assert_eq!(e["code"], "config_not_in_change", "{e}");
+    assert!(e["message"].as_str().unwrap().contains(&config), "{e}");
+    assert!(
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--config-version {config}")),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(out.join("prod.json")).unwrap(), "");
+    // The fix as the hint says: a change naming the bundle, approved by someone else, through
+    // staging, delivers it.
+    let v2 = format!("sha256:{}", "c2".repeat(32));
+    register(&d, &v2, "portal", "1.1.0");
+    let c2 = common::open_change_with(
+        as_local(&d, "dana"),
+        &[
+            "--title",
+            "New database host",
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &v2,
+            "--path",
+            "README.md",
+            "--config-version",
+            &config,
+        ],
+    );
+    let e = refused(ship(&c2, "prod"));
+    assert_ne!(e["code"], "config_not_in_change", "{e}");
+    approve(&c2);
+    ok(run(ship(&c2, "staging")));
+    ok(run(ship(&c2, "prod")));
+    assert!(
+        std::fs::read_to_string(out.join("prod.json"))
+            .unwrap()
+            .contains("attacker.example.net")
+    );
+    // Once delivered, the configuration rides along with any change.
+    let v3 = format!("sha256:{}", "c3".repeat(32));
+    register(&d, &v3, "portal", "1.2.0");
+    let c3 = open_change(as_local(&d, "dana"), "Feature three", &v3);
+    approve(&c3);
+    ok(run(ship(&c3, "staging")));
+    ok(run(ship(&c3, "prod")));
+}
+
 /// Rings, per-tenant configuration bundles, secret refusal, per-tenant rollback, runtime drift
 /// and promotions serialised across processes.
 #[test]
@@ -3056,10 +3174,24 @@ rings = [
         c.args(args);
         c
     };
-    let release = |n: &str| {
+    // A change names the configuration bundles it delivers (rule 4).
+    let release = |n: &str, configs: &[&str]| {
         let digest = format!("sha256:{}", n.repeat(32));
         register(&d, &digest, "portal", n);
-        let id = open_change(cli(&ci, &[]), n, &digest);
+        let mut args = vec![
+            "--title",
+            n,
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+        ];
+        for c in configs {
+            args.extend(["--config-version", c]);
+        }
+        let id = common::open_change_with(cli(&ci, &[]), &args);
         (digest, id)
     };
     // Configuration: the environment's bundle references its secret; tenants add their own.
@@ -3080,14 +3212,25 @@ rings = [
         &["config", "set", "--env", "prod", &base, "--output", "json"],
     ))));
     assert_eq!(published["references"], serde_json::json!(["db.password"]));
-    ok(run(cli(
+    let a_bundle = json(&ok(run(cli(
         &rm,
-        &["config", "set", "--env", "prod", "--tenant", "clinic-a", &a],
-    )));
-    ok(run(cli(
+        &[
+            "config", "set", "--env", "prod", "--tenant", "clinic-a", &a, "--output", "json",
+        ],
+    ))))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b_bundle = json(&ok(run(cli(
         &rm,
-        &["config", "set", "--env", "prod", "--tenant", "clinic-b", &b],
-    )));
+        &[
+            "config", "set", "--env", "prod", "--tenant", "clinic-b", &b, "--output", "json",
+        ],
+    ))))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base_bundle = published["digest"].as_str().unwrap().to_string();
     // A secret value is refused whole, naming the key and never the value; nothing is written.
     let e = refused(cli(&rm, &["config", "set", "--env", "prod", &leaked]));
     assert_eq!(e["code"], "secret_value", "{e}");
@@ -3105,7 +3248,7 @@ rings = [
         refused(cli(&rm, &["config", "set", "--env", "prod", "--tenant", "nobody", &b]))["code"],
         "invalid_request"
     );
-    let (v1, c1) = release("a1");
+    let (v1, c1) = release("a1", &[&base_bundle, &a_bundle, &b_bundle]);
     // Not yet in staging: the gate refuses, and says where to go first.
     let e = refused(cli(
         &rm,
@@ -3192,7 +3335,7 @@ rings = [
     assert_eq!(eff["digest"].as_str(), Some(a_digest.as_str()));
     // A new release with a new clinic-a configuration, then clinic-a alone rolls back to the
     // previous digest and the previous configuration; the record links what it reverts.
-    let (v2, c2) = release("a2");
+    let (v2, c2) = release("a2", &[&b_bundle]);
     ok(run(cli(&rm, &["promote", "--change", &c2, "--to", "staging"])));
     ok(run(cli(
         &rm,
@@ -3299,7 +3442,7 @@ rings = [
         "{notes}"
     );
     // Build once: changing the digest of a change that passed staging does not carry the pass.
-    let (_v3, c3) = release("a3");
+    let (_v3, c3) = release("a3", &[]);
     ok(run(cli(&rm, &["promote", "--change", &c3, "--to", "staging"])));
     let rebuilt = format!("sha256:{}", "a4".repeat(32));
     register(&d, &rebuilt, "portal", "a4");

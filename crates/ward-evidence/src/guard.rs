@@ -1555,18 +1555,32 @@ fn detectors() -> &'static [Detector] {
                 r"\d[ \t]\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]{0,2}[-./][ \t]{0,2}\d[ \t]\d[ \t]\d[ \t]\d",
                 valid_spaced_ssn,
             ),
-            // The label glued into a longer word (`patient_ssn_total > 219451100`,
-            // `ssnOnFile: 219-45-1100`) or after the number (`219451100 # ssn`,
-            // `219451100 (patient SSN)`): a helper's find on the fourteenth session's head.
-            // `social` alone and `tin` are no labels here (`social_media_reach`, `tinyint_max`).
+            // The label with words describing the value glued to it (`ssn_on_file=219451100`,
+            // `patientSsnValue=219451100`, `ssn_number_on_file: …`) or after the number, ending
+            // the phrase (`219451100 # patient SSN`, `219451100 (ss no)`, `219451100 is her
+            // ssn`): a helper's find on the fourteenth session's head. Only words describing the
+            // value are glued: a metric, a test or a service named for SSNs is no label
+            // (`ssn_lookups_total 123456789`, `test_ssn_redaction_412345678`,
+            // `commit 219451100 ssn-redaction`); `social` alone and `tin` are no labels here.
             d1(
                 "us-ssn",
-                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|social[ _-]?security|soc[ _-]?sec|taxpayer[ _-]?id)|(?-i:[a-z0-9](?:Ssn|SSN|SocSec|SocialSecurity|TaxpayerId)))(?:[_-][A-Za-z0-9]{1,16}|(?-i:[A-Z][a-z0-9]{1,15})){1,3}["']?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4})"#,
+                &[
+                    r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|social[ _-]?security|soc[ _-]?sec|taxpayer[ _-]?id)|(?-i:[a-z0-9](?:Ssn|SSN|SocSec|SocialSecurity|TaxpayerId)))"#,
+                    r#"(?:(?:[_.-]|(?-u:\b))(?i:on[_-]?file|of[_-]?record|number|num|nbr|no|value|val|id|full|raw|plain|digits|actual|primary|given|entered|provided|stored)|(?-i:On[Ff]ile|OfRecord|Number|Num|Nbr|No|Value|Val|Id|ID|Full|Raw|Plain|Digits|Actual|Primary|Given|Entered|Provided|Stored)){1,3}"#,
+                    r#"["']?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4})"#,
+                ]
+                .concat(),
                 valid_id_ssn,
             ),
             d1(
                 "us-ssn",
-                r"(?:^|[^0-9])(\d{3}[ .:/_-]?\d{2}[ .:/_-]?\d{4})[\W_&&[^\n]]{0,8}(?i:(?:patient|member|person)?[ _-]?(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?|soc[ _-]?sec|s\.s\.n))(?:_|(?-u:\b))",
+                &[
+                    r"(?:^|[^0-9])(\d{3}[ .:/_~-]?\d{2}[ .:/_~-]?\d{4})[\W_&&[^\n]]{0,12}",
+                    r"(?i:(?:(?:is|was|her|his|their|the|my|your|a)[ \t]+){0,3}(?:(?:patient|member|person)(?:'s)?[ \t_-]{0,3})?",
+                    r"(?:ssn|ss[ _-]?no|s\.s\.n\.?|social[ _-]?security(?:[ _-]?(?:number|no))?|soc\.?[ _-]?sec\.?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?))",
+                    r#"[ \t]*(?:(?m:$)|[)\]}"',;.])"#,
+                ]
+                .concat(),
                 valid_id_ssn,
             ),
             // Written in words, digit by digit (`two one nine four five one one zero zero`,
@@ -1750,29 +1764,43 @@ fn pass_in_prose() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:_|(?-u:\b))p[a@4][s$5][s$5](?-u:\b)[ \t]*(?:(?:is|was|(?:is[ \t]+)?(?:now|set[ \t]+to|equal[ \t]+to)|equals|reads)[ \t]*:?|:)[ \t]+["'`]?([^\s"'`;,<>)\]}]{6,})"#,
+            r#"(?i)(?:_|(?-u:\b))p[a@4][s$5][s$5](?-u:\b)[ \t]*(?:(?:is|was|(?:is[ \t]+)?(?:now|set[ \t]+to|equal[ \t]+to)|equals|reads)[ \t]*:?|:|\u{2014}|\u{2013})[ \t]+["'`]?([^\s"'`;,<>)\]}]{6,})"#,
         )
         .expect("built-in pattern")
     })
 }
 
-/// After `pass` alone a secret is what [`secret_in_prose`] takes for one and, besides, looks
-/// made up rather than named: letters and digits interleaved in one run (`hunter2hunter2`,
-/// `Tr0ub4dor`, `2fast4u`), or a symbol other than `-` and `.` (`blue42horse!`). A platform or a
-/// version (`arm64-only`, `py311-compatible`, `v2`, `x86_64`) is prose.
+/// After `pass` alone a secret is what [`secret_in_prose`] takes for one and, besides, reads as
+/// no step of a build: eight characters or more, one word (`hunter2hunter2`, `Tr0ub4dor`,
+/// `Winter2026!`), not words joined by `-` (`k8s-only`, `i18n-focused`, `100%-green`), a
+/// duration (`1h30m12s`), a version (`v1.2.3+build.5`) or a platform (`x86_64+arm64`,
+/// `arm64@v8`): a helper's review of the fourteenth session's head.
 fn pass_told_in_prose(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
-    let m_trimmed = m.trim_end_matches(['.', ':', '!', '?']);
-    let interleaved = m_trimmed.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
-        let kinds = run
-            .as_bytes()
-            .windows(2)
-            .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit());
-        kinds.count() >= 2
-    });
-    let symbol = m_trimmed
-        .chars()
-        .any(|c| !c.is_alphanumeric() && !matches!(c, '-' | '.' | '_' | '/'));
-    (interleaved || symbol) && secret_in_prose(m, cx, start, end)
+    const PLATFORMS: [&str; 12] = [
+        "aarch64", "amd64", "arm64", "armv7", "darwin", "i386", "i686", "linux", "musl", "win32", "win64", "x86",
+    ];
+    let value = m.trim_end_matches(['.', ':', '!', '?', ',']);
+    let lower = value.to_ascii_lowercase();
+    let joined_words = value
+        .split('-')
+        .skip(1)
+        .any(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphabetic()));
+    let duration = !value.is_empty()
+        && value
+            .split(['h', 'm', 's', 'd', 'w'])
+            .all(|n| n.bytes().all(|b| b.is_ascii_digit()));
+    let bytes = value.as_bytes();
+    let version = lower.starts_with('v') && bytes.get(1).is_some_and(u8::is_ascii_digit)
+        || bytes
+            .windows(3)
+            .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit());
+    let platform = PLATFORMS.iter().any(|p| lower.contains(p));
+    value.chars().count() >= 8
+        && !joined_words
+        && !duration
+        && !version
+        && !platform
+        && secret_in_prose(m, cx, start, end)
 }
 
 /// A value told in prose is a secret when it holds a letter and a digit (`hunter2hunter2`,
@@ -4884,7 +4912,17 @@ mod tests {
             &cfg,
         );
         assert_clean(
-            &["release 3.212.867.5309", "build 212.867.5309.4", "v12.867.5309"],
+            &[
+                "release 3.212.867.5309",
+                "build 212.867.5309.4",
+                "v12.867.5309",
+                // Versions and names (a helper's review of the fourteenth session's head).
+                "v212.867.5309",
+                "version: 212.867.5309",
+                "build-212.867.5309",
+                "app-212.867.5309-rc1",
+                "release 212.867.5309+meta",
+            ],
             &cfg,
         );
         assert_found(
@@ -4924,6 +4962,11 @@ mod tests {
                 "the pass is hunter2hunter2",
                 "wifi pass: Tr0ub4dor",
                 "vpn pass is now blue42horse!",
+                "the pass is now Winter2026!",
+                "the pass is: Summer2024",
+                "the pass was hunter22",
+                "the pass was 4correcthorse",
+                "pass \u{2014} Tr0ub4dor!",
             ],
             "password-assignment",
             &people(),
@@ -4952,6 +4995,20 @@ mod tests {
                 "the final pass is x86_64-only",
                 "pass: v2",
                 "the lint pass was py311.",
+                // A helper's review of the fourteenth session's head.
+                "the final pass is k8s-only",
+                "the second pass was i18n-focused",
+                "the nightly pass is e2e-heavy",
+                "this pass is a11y-related",
+                "the fuzz pass was 1h30m12s",
+                "the third pass was 2x2-tiled",
+                "the pass is utf16le-only",
+                "the second pass is c++20-only",
+                "the second pass is now x86_64+arm64",
+                "the next pass is arm64@v8",
+                "the release pass is v1.2.3+build.5",
+                "the pass was #1234-blocking",
+                "the pass was 100%-green",
             ],
             &people(),
         );
@@ -6370,12 +6427,20 @@ mod tests {
         // fourteenth session's head).
         found_and_not_echoed(
             &[
-                "patient_ssn_total > 219451100",
-                "ssnOnFile: 219-45-1100",
+                "ssn_on_file=219451100",
+                "ssnOnFile: 219451100",
                 "patientSsnValue=219451100",
+                "patient.ssn.digits: 219451100",
+                "ssn_number_on_file: 219451100",
                 "219451100 # ssn",
                 "219451100 (patient SSN)",
+                "219451100 (patient's SSN)",
                 "ref_219451100_ssn",
+                "219451100 is her ssn",
+                "219451100 (ss no)",
+                "219451100 - taxpayer id",
+                "219~45~1100 ssn",
+                "219451100   --   patient   ssn",
             ],
             "us-ssn",
         );
@@ -6386,6 +6451,21 @@ mod tests {
             "ssn_total: 4",
             "219451100 bytes; ssn redacted",
             "ssn_count: 000451100",
+            // A metric, a test, an artifact or a service named for SSNs, and a build or a
+            // commit before one (a helper's review of the fourteenth session's head).
+            "ssn_lookups_total 123456789",
+            "ssn_validation_duration_ns 219451100",
+            "social_security_tab_render_ms 412345678",
+            "taxpayer_id_lookup_bytes: 512345678",
+            "artifact ssn-mask-412345678.tar.gz",
+            "test_ssn_redaction_412345678 PASSED",
+            "test_ssn_redaction[412345678] PASSED",
+            "Fixed in 219451100 (SSN masking)",
+            "build 219451100 - ssn-service deployed",
+            "commit 219451100 ssn-redaction",
+            "PR #219451100: ssn_mask regression",
+            "GitLab job 412345678 ssn-validator passed",
+            "pipeline 412345678 / ssn_mask_test OK",
         ] {
             assert!(!detectors_of(clean).contains(&"us-ssn".to_string()), "{clean}");
         }

@@ -140,8 +140,8 @@ fn values() -> Vec<(&'static str, String)> {
         ("twilio-key", format!("SK{}", "a1b2c3d4e5f60718293a4b5c6d7e8f90")),
         ("private-key", "PuTTY-User-Key-File-3: ssh-ed25519".into()),
         // The guard's misses named at the end of the fourteenth session.
-        ("us-ssn", "patient_ssn_total > 219451100".into()),
-        ("us-ssn", "219451100 # patient SSN".into()),
+        ("us-ssn", "patient_ssn_on_file > 219451100".into()),
+        ("us-ssn", "219451100 (patient SSN)".into()),
         ("phone-number", "212.867.5309".into()),
     ]
 }

@@ -330,11 +330,12 @@ impl Engine {
         // The configurations first (as a promote, under the environment's lock): one a purge
         // is about refuses the rollout before its gate decision is recorded.
         let config = promotion::config::effective(&self.ledger, &env.name, None).await?;
-        let tenants: BTreeMap<String, String> = current_tenant_configs(&self.ledger, &env)
-            .await?
-            .into_iter()
-            .map(|(t, c)| (t, c.digest))
-            .collect();
+        let tenant_configs = current_tenant_configs(&self.ledger, &env).await?;
+        let mut delivering: Vec<(Option<&str>, Option<&Effective>)> = vec![(None, config.as_ref())];
+        delivering.extend(tenant_configs.iter().map(|(t, c)| (Some(t.as_str()), Some(c))));
+        let list = deployments::deployments(&self.ledger, &env.name).await?;
+        promotion::check_configuration_named(&self.ledger, &req.change, &env.name, &list, &delivering).await?;
+        let tenants: BTreeMap<String, String> = tenant_configs.into_iter().map(|(t, c)| (t, c.digest)).collect();
         let auth = promotion::authorise(&self.ledger, by, &req.change, &env, &[], None, &cx).await?;
         if auth.change.request.artifacts.len() != 1 {
             return Err(AppError::invalid(

@@ -1510,6 +1510,30 @@ pub async fn view(
     })
 }
 
+/// The bundles an effective configuration was composed of (its `bundles`, oldest first; none
+/// when the bytes are not an effective configuration).
+pub fn bundles_of(effective: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<Value>(effective)
+        .ok()
+        .and_then(|doc| doc.get("bundles").cloned())
+        .and_then(|b| serde_json::from_value::<Vec<String>>(b).ok())
+        .unwrap_or_default()
+}
+
+/// The bundles of a configuration about to be delivered that no signature covers: those the
+/// unit did not run with at its last deployment (`delivered`) and the change does not name
+/// among its configuration versions (`named`, which its signatures cover). A configuration
+/// reaches an environment inside a change that names it, as an artifact does; one already
+/// running there rides along with any change (pure; a helper's attack on the fourteenth
+/// session's head: a release manager published a bundle for prod and promoted an approved
+/// change, and prod received a configuration nobody else had seen).
+pub fn unsigned_bundles(now: &[String], delivered: &[String], named: &[String]) -> Vec<String> {
+    now.iter()
+        .filter(|b| !delivered.contains(b) && !named.contains(b))
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2148,5 +2172,29 @@ mod tests {
         let mut v = json!({"db": {"url": "env://DB", "pool": 5}, "flag": false});
         merge(&mut v, &json!({"db": {"pool": 9}, "flag": true}));
         assert_eq!(v, json!({"db": {"url": "env://DB", "pool": 9}, "flag": true}));
+    }
+
+    #[test]
+    fn a_bundle_reaches_a_unit_only_if_it_ran_there_or_the_change_names_it() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // Published after the approval, named by nobody: unsigned (the attack).
+        assert_eq!(unsigned_bundles(&s(&["sha256:new"]), &[], &[]), s(&["sha256:new"]));
+        // Named by the change: its signatures cover it.
+        assert!(unsigned_bundles(&s(&["sha256:new"]), &[], &s(&["sha256:new"])).is_empty());
+        // Already running there: rides along with any change.
+        assert!(unsigned_bundles(&s(&["sha256:env", "sha256:t"]), &s(&["sha256:env", "sha256:t"]), &[]).is_empty());
+        // A tenant's new bundle over the environment's running one: only the new one is asked.
+        assert_eq!(
+            unsigned_bundles(&s(&["sha256:env", "sha256:t2"]), &s(&["sha256:env", "sha256:t1"]), &[]),
+            s(&["sha256:t2"])
+        );
+        // A name is no digest: it covers nothing.
+        assert_eq!(
+            unsigned_bundles(&s(&["sha256:new"]), &[], &s(&["v2-config"])),
+            s(&["sha256:new"])
+        );
+        let bytes = br#"{"bundles":["sha256:a","sha256:b"],"environment":"prod","tenant":null,"values":{}}"#;
+        assert_eq!(bundles_of(bytes), s(&["sha256:a", "sha256:b"]));
+        assert!(bundles_of(b"not json").is_empty());
     }
 }

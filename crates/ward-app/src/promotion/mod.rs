@@ -589,6 +589,56 @@ pub async fn authorise(
     })
 }
 
+/// Refuses a configuration no signature on the change covers (`config_not_in_change`): for each
+/// unit (a tenant, or the environment as a whole) and the effective configuration it would
+/// receive, every bundle it did not run with at its last successful deployment in `list` must
+/// be one the change names by digest ([`config::unsigned_bundles`]). Checked before the gate
+/// records a decision. A rollback delivers what ran before and is not checked.
+pub async fn check_configuration_named(
+    ledger: &Ledger,
+    change_id: &str,
+    env: &str,
+    list: &[Deployment],
+    configs: &[(Option<&str>, Option<&config::Effective>)],
+) -> Result<(), AppError> {
+    // An unknown change is the gate's to refuse, by its own words.
+    let Some(change) = changes::get(ledger, change_id).await? else {
+        return Ok(());
+    };
+    for (unit, effective) in configs {
+        let Some(effective) = effective else {
+            continue;
+        };
+        let last = history(list, *unit).pop().and_then(|r| r.config_digest);
+        if last.as_deref() == Some(effective.digest.as_str()) {
+            continue;
+        }
+        let delivered = match last {
+            Some(d) => config::bundles_of(&config::load(ledger, &d).await.unwrap_or_default()),
+            None => Vec::new(),
+        };
+        let now = config::bundles_of(&effective.bytes);
+        let unsigned = config::unsigned_bundles(&now, &delivered, &change.request.config_versions);
+        if let Some(first) = unsigned.first() {
+            let whom = match unit {
+                Some(t) => format!("{env} (tenant {t})"),
+                None => env.to_string(),
+            };
+            return Err(AppError::new(
+                Kind::Conflict,
+                "config_not_in_change",
+                format!(
+                    "{whom} would receive configuration {} that {} does not name: a configuration reaches an environment inside an approved change that names it",
+                    unsigned.join(", "),
+                    change.id
+                ),
+                format!("open a change naming configuration version {first} and have it approved"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Promotes a change into an environment: its gate (chain and ring order included), then the
 /// target for each tenant in ring order, then the deployment record.
 pub async fn promote(
@@ -623,6 +673,12 @@ pub async fn promote(
     for unit in &units {
         configs.push(config::effective(ledger, &env.name, unit.as_deref()).await?);
     }
+    let delivering: Vec<(Option<&str>, Option<&config::Effective>)> = units
+        .iter()
+        .map(|u| u.as_deref())
+        .zip(configs.iter().map(Option::as_ref))
+        .collect();
+    check_configuration_named(ledger, &req.change, &env.name, &serialised.records, &delivering).await?;
     let Authority {
         change,
         gate_decision,

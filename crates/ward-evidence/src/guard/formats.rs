@@ -250,7 +250,18 @@ fn dotted_phone(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
     let text = cx.text.as_bytes();
     let dotted_digit_before = start >= 2 && text[start - 1] == b'.' && text[start - 2].is_ascii_digit();
     let dotted_digit_after = text.get(end) == Some(&b'.') && text.get(end + 1).is_some_and(u8::is_ascii_digit);
-    !dotted_digit_before && !dotted_digit_after && phone_digits(m, cx, start, end)
+    // Part of a name or a version (`v212.867.5309`, `build-212.867.5309`, `…-rc1`, `…+meta`):
+    // a helper's review of the fourteenth session's head. After `/` it is a file's name
+    // (`reports/212.867.5309.xml`), as a browser's version would be (`Chrome/…`): refused.
+    let named_before = start >= 1 && (text[start - 1].is_ascii_alphanumeric() || text[start - 1] == b'-');
+    let named_after =
+        matches!(text.get(end), Some(b'-' | b'+' | b'_')) && text.get(end + 1).is_some_and(u8::is_ascii_alphanumeric);
+    !dotted_digit_before
+        && !dotted_digit_after
+        && !named_before
+        && !named_after
+        && !super::after_version_word(cx, start)
+        && phone_digits(m, cx, start, end)
 }
 
 /// A North American number in the range set aside for fiction and examples, `555-0100` to
