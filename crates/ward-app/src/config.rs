@@ -329,7 +329,13 @@ impl Config {
                         None => Ok(()),
                     })
             };
-            let read_through = t.glob.replace(['[', ']', '\\'], "");
+            // Every mark a glob or a quote puts between characters, read through (`2{1}9-…`,
+            // `21*9-45-1100`, `2"1"9-…`: a review of the fifteenth session's head).
+            let read_through: String = t
+                .glob
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, '/' | '.' | '-' | '_'))
+                .collect();
             let glob = judge(&t.glob).and_then(|()| judge(&read_through));
             if let Err(e) = glob {
                 return Err(format!("[risk] path_tags #{}: its glob: {}", i + 1, e.message));
@@ -628,6 +634,10 @@ mod tests {
             ),
             (
                 "[risk]\npath_tags = [{ glob = \"**/2\\\\19-45-1100/**\", tag = \"infrastructure\" }]\n".to_string(),
+                "1100",
+            ),
+            (
+                "[risk]\npath_tags = [{ glob = \"**/2{1}9-45-11*00/**\", tag = \"infrastructure\" }]\n".to_string(),
                 "1100",
             ),
             (

@@ -435,8 +435,8 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
         c
     }));
     let junit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-evidence/tests/fixtures/pytest-passing.xml");
-    // A change approved by Quinn, ready to promote.
-    let change = |n: u8| {
+    // A change approved by Quinn, ready to promote, naming the bundles it delivers (rule 4).
+    let change = |n: u8, configs: &[&str]| {
         let digest = format!("sha256:{}", format!("{n:02x}").repeat(32));
         ok(run(common::register_command(
             &d,
@@ -451,7 +451,21 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
                 .arg(&junit);
             c
         }));
-        let id = common::open_change(as_user(&d, None, "dana", &[]), &format!("release {n}"), &digest);
+        let title = format!("release {n}");
+        let mut args = vec![
+            "--title",
+            &title,
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+        ];
+        for c in configs {
+            args.extend(["--config-version", c]);
+        }
+        let id = common::open_change_with(as_user(&d, None, "dana", &[]), &args);
         ok(run(as_user(
             &d,
             None,
@@ -469,10 +483,12 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
             c.arg(&file).args(["--output", "json"]);
             c
         })));
-        effective_bytes("prod", out["digest"].as_str().expect("digest"), &values)
+        let bundle = out["digest"].as_str().expect("digest").to_string();
+        (effective_bytes("prod", &bundle, &values), bundle)
     };
-    let (first, first_artifact) = change(1);
-    let (second, _) = change(2);
+    let (recorded, bundle) = publish(1);
+    let (first, first_artifact) = change(1, &[&bundle]);
+    let (second, _) = change(2, &[]);
     // Someone attests the bytes (any artifact) and has their purge requested.
     let attest = |bytes: &[u8], n: u8| {
         let file = tmp.path().join(format!("effective{n}.json"));
@@ -508,7 +524,6 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
     let reason = "a host name that identifies a clinic";
 
     // Recorded first: the deployment's configuration is never purgeable afterwards.
-    let recorded = publish(1);
     let dep = json(&ok(run({
         let mut c = promote(&first);
         c.args(["--output", "json"]);
@@ -525,7 +540,7 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
     assert_eq!(e["code"], "not_purgeable", "{e}");
 
     // Requested first: no promote records it while the purge is pending, nor after it.
-    let predicted = publish(2);
+    let (predicted, _) = publish(2);
     let id = attest(&predicted, 2);
     ok(run(as_user(&d, None, "priya", &["purge", &id, "--reason", reason])));
     // Refused before the gate decides (attack on `75015ec`: a gate decision was recorded).
@@ -538,9 +553,13 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
     let e = refused(promote(&second));
     assert_eq!(e["code"], "evidence_purged", "{e}");
     assert_eq!(entries(), before, "nothing was recorded");
-    // The hint works: a corrected configuration is deployed, and rolled back from.
-    publish(3);
-    ok(run(promote(&second)));
+    // The hint works: a corrected configuration is deployed (by a change naming it), and rolled
+    // back from.
+    let (_, corrected) = publish(3);
+    let e = refused(promote(&second));
+    assert_eq!(e["code"], "config_not_in_change", "{e}");
+    let (third, _) = change(3, &[&corrected]);
+    ok(run(promote(&third)));
     let back = json(&ok(run(as_user(
         &d,
         None,

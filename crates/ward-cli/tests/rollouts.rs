@@ -4,7 +4,7 @@
 //! killed (SIGKILL) at each step.
 
 mod common;
-use common::{json, ok, open_change, prometheus_binary, register, run, run_with_stdin, token, ward};
+use common::{json, ok, prometheus_binary, register, run, run_with_stdin, token, ward};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -258,9 +258,27 @@ strategy = {strategy}
 
     /// Builds, registers and opens a change for a release; returns (digest, change).
     fn change(&self, name: &str, behaviour: &str) -> (String, String) {
+        self.change_naming(name, behaviour, &[])
+    }
+
+    /// A change naming the configuration bundles it delivers (docs/CONTROLS.md rule 4).
+    fn change_naming(&self, name: &str, behaviour: &str, configs: &[&str]) -> (String, String) {
         let digest = release(&self.artifacts, name, behaviour);
         register(&self.d, &digest, "reminders", name);
-        let id = open_change(self.cli(&self.ci, &[]), name, &digest);
+        let mut args = vec![
+            "--title",
+            name,
+            "--ticket",
+            common::TICKET,
+            "--artifact",
+            &digest,
+            "--path",
+            "README.md",
+        ];
+        for c in configs {
+            args.extend(["--config-version", c]);
+        }
+        let id = common::open_change_with(self.cli(&self.ci, &[]), &args);
         (digest, id)
     }
 
@@ -648,12 +666,8 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
 ]"#,
     );
     let mut server = serve(&e.d, e.api);
-    let (v1, c1) = e.change("v1", "");
-    let (v2, c2) = e.change("v2", "");
-    // clinic-b's workflow breaks in v3: 40% of its requests fail, everyone else is fine.
-    let (v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
-    let (v4, c4) = e.change("v4", "");
-    // The environment's configuration, and clinic-a's own reminder window over it.
+    // The environment's configuration, and clinic-a's own reminder window over it: the first
+    // release names them (rule 4), the later ones run with them as they are.
     let bundle = |name: &str, text: &str| {
         let p = e.d.join(name);
         std::fs::write(&p, text).unwrap();
@@ -661,11 +675,21 @@ fn tenant_rings_go_in_order_and_a_failing_ring_halts_and_rolls_back() {
     };
     let prod_cfg = bundle("prod.toml", "[reminder]\nwindow_hours = 24\nchannel = \"sms\"\n");
     let a_cfg = bundle("clinic-a.toml", "[reminder]\nwindow_hours = 2\n");
-    ok(run(e.cli(&e.rm, &["config", "set", "--env", "prod", &prod_cfg])));
-    ok(run(e.cli(
-        &e.rm,
-        &["config", "set", "--env", "prod", "--tenant", "clinic-a", &a_cfg],
-    )));
+    let published = |args: &[&str]| {
+        json(&ok(run(e.cli(&e.rm, args))))["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let prod_bundle = published(&["config", "set", "--env", "prod", &prod_cfg, "--output", "json"]);
+    let a_bundle = published(&[
+        "config", "set", "--env", "prod", "--tenant", "clinic-a", &a_cfg, "--output", "json",
+    ]);
+    let (v1, c1) = e.change_naming("v1", "", &[&prod_bundle, &a_bundle]);
+    let (v2, c2) = e.change("v2", "");
+    // clinic-b's workflow breaks in v3: 40% of its requests fail, everyone else is fine.
+    let (v3, c3) = e.change("v3", "SAMPLE_FAIL_PERCENT=40 SAMPLE_FAIL_TENANT=clinic-b");
+    let (v4, c4) = e.change("v4", "");
     // One process serves every tenant: a ring alone cannot be promoted here...
     let refused = run(e.cli(
         &e.rm,

@@ -442,6 +442,42 @@ fn valid_spaced_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool
     valid_labelled_ssn(m, cx, start, end)
 }
 
+/// A number with an SSN's label after it ([`valid_id_ssn`]) that is no job, run, build or commit
+/// of a CI system (`job 412345678: ssn`, `pipeline #412345678 - SSN`, `Fixed in 219451100;
+/// ssn.`: a job or a service named for SSNs; a helper's review of the fifteenth session's head).
+fn ssn_labelled_after(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    const REFERENCES: [&str; 18] = [
+        "build",
+        "change",
+        "commit",
+        "deploy",
+        "deployment",
+        "in",
+        "issue",
+        "job",
+        "mr",
+        "pipeline",
+        "pr",
+        "release",
+        "run",
+        "stage",
+        "step",
+        "task",
+        "ticket",
+        "workflow",
+    ];
+    let before = cx.text[..start].trim_end_matches([' ', '\t']);
+    if before.ends_with('#') {
+        return false;
+    }
+    let word = before
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    REFERENCES.binary_search(&word.as_str()).is_err() && valid_id_ssn(m, cx, start, end)
+}
+
 /// A nine-digit number labelled as a person's identifier: valid SSN parts, and not part of a
 /// longer number.
 fn valid_id_ssn(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
@@ -1536,7 +1572,7 @@ fn detectors() -> &'static [Detector] {
             // 2026-12-05, eighth round): read as one.
             d1(
                 "us-ssn",
-                r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|ss[ _-]?no|s\.s\.n\.?|s[ _-]s[ _-]n|social(?:[ _-]?security)?(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?|i?tin)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|(?:[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3}["']?)?\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
+                r#"(?i)(?:(?:_|(?-u:\b))(?:ssns?|ss[ _-]?no|s\.s\.n\.?|s[ _-]s[ _-]n|social(?:[ _-]?security)?(?:[ _-]?(?:number|no))?|soc[ _-]?sec(?:[ _-]?(?:no|num|number))?|taxpayer[ _-]?id(?:[ _-]?(?:number|no))?|i?tin)(?:_|(?-u:\b))?|(?-i:[a-z0-9](?:Ssn|SSN|SocSec(?:No)?|TaxpayerId)))(?:[\W_]{0,6}(?i:number|num|nbr|no|value|val|full|primary|id)(?-u:\b)\.?)?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4}|\d(?:[ \t]{1,2}(?:[-./][ \t]{0,2})?\d){8}|(?:[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3}["']?)?\d{3}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{2}["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}(?:["']?[A-Za-z_][A-Za-z0-9_]{0,31}["']?[ \t]{0,3}:[ \t]{0,3})?["']?\d{4}|\d(?:["']?[ \t\r\n]{0,16},[ \t\r\n]{0,16}["']?\d){8})"#,
                 valid_labelled_ssn,
             ),
             // Or sibling fields each named for its part (`"ssn_area": "219", "ssn_group": "45",
@@ -1567,7 +1603,9 @@ fn detectors() -> &'static [Detector] {
                 &[
                     r#"(?i)(?:(?:_|(?-u:\b))(?:ssn|social[ _-]?security|soc[ _-]?sec|taxpayer[ _-]?id)|(?-i:[a-z0-9](?:Ssn|SSN|SocSec|SocialSecurity|TaxpayerId)))"#,
                     r#"(?:(?:[_.-]|(?-u:\b))(?i:on[_-]?file|of[_-]?record|number|num|nbr|no|value|val|id|full|raw|plain|digits|actual|primary|given|entered|provided|stored)|(?-i:On[Ff]ile|OfRecord|Number|Num|Nbr|No|Value|Val|Id|ID|Full|Raw|Plain|Digits|Actual|Primary|Given|Entered|Provided|Stored)){1,3}"#,
-                    r#"["']?[\W_]{0,8}(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4})"#,
+                    // Set off from its value by a mark or a space (`test_ssn_id_412345678` is a
+                    // test's name).
+                    r#"["']?(?:[^\S\n]{0,3}[:=>][^\S\n]{0,3}["']?|[^\S\n]{1,3})(\d{3}[^0-9A-Za-z\n]?\d{2}[^0-9A-Za-z\n]?\d{4})"#,
                 ]
                 .concat(),
                 valid_id_ssn,
@@ -1581,7 +1619,7 @@ fn detectors() -> &'static [Detector] {
                     r#"[ \t]*(?:(?m:$)|[)\]}"',;.])"#,
                 ]
                 .concat(),
-                valid_id_ssn,
+                ssn_labelled_after,
             ),
             // Written in words, digit by digit (`two one nine four five one one zero zero`,
             // `five five five - one two three - four five six seven`: a configuration value's
@@ -1773,14 +1811,22 @@ fn pass_in_prose() -> &'static Regex {
 /// After `pass` alone a secret is what [`secret_in_prose`] takes for one and, besides, reads as
 /// no step of a build: eight characters or more, one word (`hunter2hunter2`, `Tr0ub4dor`,
 /// `Winter2026!`), not words joined by `-` (`k8s-only`, `i18n-focused`, `100%-green`), a
-/// duration (`1h30m12s`), a version (`v1.2.3+build.5`) or a platform (`x86_64+arm64`,
-/// `arm64@v8`): a helper's review of the fourteenth session's head.
+/// duration (`1h30m12s`), a version (`v1.2.3+build.5`), a platform or a tool with its number
+/// (`x86_64+arm64`, `arm64@v8`, `ubuntu2204`, `gcc13/clang17`) or a count (`42tests`): two
+/// helpers' reviews of the fourteenth and fifteenth sessions' heads.
 fn pass_told_in_prose(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bool {
+    // Platforms, each a whole word (`x86_64+arm64`, `arm64@v8`); names of tools, systems and
+    // types that a number follows (`ubuntu2204`, `python3only`, `gcc13`, `fp16`,
+    // `win11compatible`), compared with a word's letters before its first digit. Sorted.
     const PLATFORMS: [&str; 12] = [
         "aarch64", "amd64", "arm64", "armv7", "darwin", "i386", "i686", "linux", "musl", "win32", "win64", "x86",
     ];
+    const TOOLS: [&str; 35] = [
+        "alpine", "android", "api", "bf", "centos", "clang", "cuda", "debian", "dotnet", "el", "es", "fedora", "fp",
+        "gcc", "go", "http", "int", "ios", "ipv", "java", "jdk", "llvm", "macos", "node", "php", "py", "python",
+        "rhel", "ruby", "sm", "ubuntu", "uint", "utf", "win", "windows",
+    ];
     let value = m.trim_end_matches(['.', ':', '!', '?', ',']);
-    let lower = value.to_ascii_lowercase();
     let joined_words = value
         .split('-')
         .skip(1)
@@ -1789,18 +1835,23 @@ fn pass_told_in_prose(m: &str, cx: &Context<'_>, start: usize, end: usize) -> bo
         && value
             .split(['h', 'm', 's', 'd', 'w'])
             .all(|n| n.bytes().all(|b| b.is_ascii_digit()));
-    let bytes = value.as_bytes();
-    let version = lower.starts_with('v') && bytes.get(1).is_some_and(u8::is_ascii_digit)
-        || bytes
-            .windows(3)
-            .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit());
-    let platform = PLATFORMS.iter().any(|p| lower.contains(p));
-    value.chars().count() >= 8
-        && !joined_words
-        && !duration
-        && !version
-        && !platform
-        && secret_in_prose(m, cx, start, end)
+    // `1.2.3`, `v1.2.3+build.5`: digits, a dot, digits at the start.
+    let bytes = value.trim_start_matches(['v', 'V']).as_bytes();
+    let lead = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let version = lead > 0 && bytes.get(lead) == Some(&b'.') && bytes.get(lead + 1).is_some_and(u8::is_ascii_digit);
+    let named = value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let w = w.to_ascii_lowercase();
+            let letters = w.split(|c: char| c.is_ascii_digit()).next().unwrap_or("");
+            PLATFORMS.binary_search(&w.as_str()).is_ok()
+                || (letters.len() < w.len() && TOOLS.binary_search(&letters).is_ok())
+                // A count: digits, then a word (`42tests`).
+                || (w.as_bytes()[0].is_ascii_digit()
+                    && w.trim_start_matches(|c: char| c.is_ascii_digit()).bytes().all(|b| b.is_ascii_alphabetic()))
+        });
+    value.chars().count() >= 8 && !joined_words && !duration && !version && !named && secret_in_prose(m, cx, start, end)
 }
 
 /// A value told in prose is a secret when it holds a letter and a digit (`hunter2hunter2`,
@@ -4965,7 +5016,9 @@ mod tests {
                 "the pass is now Winter2026!",
                 "the pass is: Summer2024",
                 "the pass was hunter22",
-                "the pass was 4correcthorse",
+                "the pass is v3ryS3cret",
+                "the pass is Darwin2024!",
+                "the pass was linux4ever!",
                 "pass \u{2014} Tr0ub4dor!",
             ],
             "password-assignment",
@@ -5009,6 +5062,12 @@ mod tests {
                 "the release pass is v1.2.3+build.5",
                 "the pass was #1234-blocking",
                 "the pass was 100%-green",
+                "the pass is ubuntu2204",
+                "the pass is python3only",
+                "the pass is ipv6only",
+                "the pass is gcc13/clang17",
+                "the pass is int8/fp16",
+                "the pass is win11compatible",
             ],
             &people(),
         );
@@ -6441,6 +6500,8 @@ mod tests {
                 "219451100 - taxpayer id",
                 "219~45~1100 ssn",
                 "219451100   --   patient   ssn",
+                "SSNs: 219451100",
+                "patient_ssns=[219451100]",
             ],
             "us-ssn",
         );
@@ -6466,6 +6527,11 @@ mod tests {
             "PR #219451100: ssn_mask regression",
             "GitLab job 412345678 ssn-validator passed",
             "pipeline 412345678 / ssn_mask_test OK",
+            // A job named for SSNs (a second review).
+            "job 412345678: ssn",
+            "run 412345678 (ssn)",
+            "pipeline #412345678 - SSN",
+            "Fixed in 219451100; ssn.",
         ] {
             assert!(!detectors_of(clean).contains(&"us-ssn".to_string()), "{clean}");
         }

@@ -1521,16 +1521,21 @@ pub fn bundles_of(effective: &[u8]) -> Vec<String> {
 }
 
 /// The bundles of a configuration about to be delivered that no signature covers: those the
-/// unit did not run with at its last deployment (`delivered`) and the change does not name
-/// among its configuration versions (`named`, which its signatures cover). A configuration
+/// unit did not run with, in that place, at its last deployment (`delivered`) and the change
+/// does not name among its configuration versions (`named`, which its signatures cover). A
+/// bundle's place is part of what it does — the environment's first, a tenant's merged over it —
+/// so a bundle that ran as the environment's is new as the tenant's (a helper's attack:
+/// republishing the environment's bundle as a tenant's dropped that tenant's overrides with no
+/// new digest to ask about). A configuration
 /// reaches an environment inside a change that names it, as an artifact does; one already
 /// running there rides along with any change (pure; a helper's attack on the fourteenth
 /// session's head: a release manager published a bundle for prod and promoted an approved
 /// change, and prod received a configuration nobody else had seen).
 pub fn unsigned_bundles(now: &[String], delivered: &[String], named: &[String]) -> Vec<String> {
     now.iter()
-        .filter(|b| !delivered.contains(b) && !named.contains(b))
-        .cloned()
+        .enumerate()
+        .filter(|&(i, b)| delivered.get(i) != Some(b) && !named.contains(b))
+        .map(|(_, b)| b.clone())
         .collect()
 }
 
@@ -2187,6 +2192,16 @@ mod tests {
         assert_eq!(
             unsigned_bundles(&s(&["sha256:env", "sha256:t2"]), &s(&["sha256:env", "sha256:t1"]), &[]),
             s(&["sha256:t2"])
+        );
+        // A bundle that ran in another place is new in this one: the environment's bundle
+        // republished as the tenant's (the tenant's overrides dropped), or the two swapped.
+        assert_eq!(
+            unsigned_bundles(&s(&["sha256:env", "sha256:env"]), &s(&["sha256:env", "sha256:t"]), &[]),
+            s(&["sha256:env"])
+        );
+        assert_eq!(
+            unsigned_bundles(&s(&["sha256:t", "sha256:env"]), &s(&["sha256:env", "sha256:t"]), &[]),
+            s(&["sha256:t", "sha256:env"])
         );
         // A name is no digest: it covers nothing.
         assert_eq!(

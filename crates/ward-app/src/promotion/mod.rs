@@ -591,8 +591,8 @@ pub async fn authorise(
 
 /// Refuses a configuration no signature on the change covers (`config_not_in_change`): for each
 /// unit (a tenant, or the environment as a whole) and the effective configuration it would
-/// receive, every bundle it did not run with at its last successful deployment in `list` must
-/// be one the change names by digest ([`config::unsigned_bundles`]). Checked before the gate
+/// receive, every bundle it did not run with, in that place, at its last successful deployment
+/// in `list` must be one the change names by digest ([`config::unsigned_bundles`]). Checked before the gate
 /// records a decision. A rollback delivers what ran before and is not checked.
 pub async fn check_configuration_named(
     ledger: &Ledger,
@@ -613,11 +613,17 @@ pub async fn check_configuration_named(
         if last.as_deref() == Some(effective.digest.as_str()) {
             continue;
         }
+        // What ran, unreadable (its stored copy gone), counts as nothing: every bundle is asked
+        // (fail closed, and a change naming them is a way forward).
         let delivered = match last {
             Some(d) => config::bundles_of(&config::load(ledger, &d).await.unwrap_or_default()),
             None => Vec::new(),
         };
-        let now = config::bundles_of(&effective.bytes);
+        // What would be delivered, unreadable, is asked as a whole (no change can name it).
+        let now = match config::bundles_of(&effective.bytes) {
+            bundles if bundles.is_empty() => vec![effective.digest.clone()],
+            bundles => bundles,
+        };
         let unsigned = config::unsigned_bundles(&now, &delivered, &change.request.config_versions);
         if let Some(first) = unsigned.first() {
             let whom = match unit {
