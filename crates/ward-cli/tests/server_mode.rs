@@ -3113,6 +3113,16 @@ command = ["sh", "-c", "cat ${{WARD_CONFIG:-/dev/null}} > {o}/prod.json"]
     approve(&c3);
     ok(run(ship(&c3, "staging")));
     ok(run(ship(&c3, "prod")));
+    // A digest is its content only: the bundle c2 names for prod, republished afterwards as
+    // staging's own, is not named there (a helper's attack on the fifteenth session's head:
+    // clinic-a's override became every tenant's, staging's database host reached prod).
+    ok(run({
+        let mut c = as_local(&d, "rhea");
+        c.args(["config", "set", "--env", "staging", bundle.to_str().unwrap()]);
+        c
+    }));
+    let e = refused(ship(&c2, "staging"));
+    assert_eq!(e["code"], "config_not_in_change", "{e}");
 }
 
 /// Rings, per-tenant configuration bundles, secret refusal, per-tenant rollback, runtime drift
@@ -3335,12 +3345,13 @@ rings = [
     assert_eq!(eff["digest"].as_str(), Some(a_digest.as_str()));
     // A new release with a new clinic-a configuration, then clinic-a alone rolls back to the
     // previous digest and the previous configuration; the record links what it reverts.
-    let (v2, c2) = release("a2", &[&b_bundle]);
-    ok(run(cli(&rm, &["promote", "--change", &c2, "--to", "staging"])));
+    // clinic-a's new bundle is published before the change naming it is opened (rule 4).
     ok(run(cli(
         &rm,
         &["config", "set", "--env", "prod", "--tenant", "clinic-a", &b],
     )));
+    let (v2, c2) = release("a2", &[&b_bundle]);
+    ok(run(cli(&rm, &["promote", "--change", &c2, "--to", "staging"])));
     ok(run(cli(
         &rm,
         &["promote", "--change", &c2, "--to", "prod", "--ring", "internal"],

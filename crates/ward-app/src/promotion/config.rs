@@ -1520,22 +1520,42 @@ pub fn bundles_of(effective: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A bundle in the place it would be delivered from (the environment's, then a tenant's), and
+/// whether the change names it for that place ([`named_for_place`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    /// The bundle's digest.
+    pub digest: String,
+    /// Named by the change, and published in this place before the change was opened.
+    pub named: bool,
+}
+
+/// Whether a change names `digest` for one place: among its configuration versions (which its
+/// signatures cover), and published in that place (`published_there`, its history) before the
+/// change was opened (`opened`, the change's log entry), so its approvers could see it there. A
+/// bundle's digest is its content only: one named for clinic-a's place, or for staging, and
+/// republished afterwards as prod's own bundle is not named there (a helper's attack on the
+/// fifteenth session's head: clinic-a's experimental override reached every tenant, staging's
+/// database host reached prod, on an old approval). Pure.
+pub fn named_for_place(published_there: &[ConfigBundle], digest: &str, named: &[String], opened: u64) -> bool {
+    named.iter().any(|n| n == digest) && published_there.iter().any(|b| b.digest == digest && b.seq < opened)
+}
+
 /// The bundles of a configuration about to be delivered that no signature covers: those the
 /// unit did not run with, in that place, at its last deployment (`delivered`) and the change
-/// does not name among its configuration versions (`named`, which its signatures cover). A
-/// bundle's place is part of what it does — the environment's first, a tenant's merged over it —
-/// so a bundle that ran as the environment's is new as the tenant's (a helper's attack:
-/// republishing the environment's bundle as a tenant's dropped that tenant's overrides with no
-/// new digest to ask about). A configuration
-/// reaches an environment inside a change that names it, as an artifact does; one already
-/// running there rides along with any change (pure; a helper's attack on the fourteenth
-/// session's head: a release manager published a bundle for prod and promoted an approved
-/// change, and prod received a configuration nobody else had seen).
-pub fn unsigned_bundles(now: &[String], delivered: &[String], named: &[String]) -> Vec<String> {
+/// does not name for that place. A bundle's place is part of what it does — the environment's
+/// first, a tenant's merged over it — so a bundle that ran as the environment's is new as the
+/// tenant's (a helper's attack: republishing the environment's bundle as a tenant's dropped that
+/// tenant's overrides with no new digest to ask about). A configuration reaches an environment
+/// inside a change that names it, as an artifact does; one already running there rides along
+/// with any change (pure; a helper's attack on the fourteenth session's head: a release manager
+/// published a bundle for prod and promoted an approved change, and prod received a
+/// configuration nobody else had seen).
+pub fn unsigned_bundles(now: &[Placed], delivered: &[String]) -> Vec<String> {
     now.iter()
         .enumerate()
-        .filter(|&(i, b)| delivered.get(i) != Some(b) && !named.contains(b))
-        .map(|(_, b)| b.clone())
+        .filter(|&(i, b)| delivered.get(i) != Some(&b.digest) && !b.named)
+        .map(|(_, b)| b.digest.clone())
         .collect()
 }
 
@@ -2182,32 +2202,78 @@ mod tests {
     #[test]
     fn a_bundle_reaches_a_unit_only_if_it_ran_there_or_the_change_names_it() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let placed = |v: &[(&str, bool)]| {
+            v.iter()
+                .map(|(d, named)| Placed {
+                    digest: d.to_string(),
+                    named: *named,
+                })
+                .collect::<Vec<_>>()
+        };
         // Published after the approval, named by nobody: unsigned (the attack).
-        assert_eq!(unsigned_bundles(&s(&["sha256:new"]), &[], &[]), s(&["sha256:new"]));
-        // Named by the change: its signatures cover it.
-        assert!(unsigned_bundles(&s(&["sha256:new"]), &[], &s(&["sha256:new"])).is_empty());
+        assert_eq!(
+            unsigned_bundles(&placed(&[("sha256:new", false)]), &[]),
+            s(&["sha256:new"])
+        );
+        // Named by the change for its place: its signatures cover it.
+        assert!(unsigned_bundles(&placed(&[("sha256:new", true)]), &[]).is_empty());
         // Already running there: rides along with any change.
-        assert!(unsigned_bundles(&s(&["sha256:env", "sha256:t"]), &s(&["sha256:env", "sha256:t"]), &[]).is_empty());
+        assert!(
+            unsigned_bundles(
+                &placed(&[("sha256:env", false), ("sha256:t", false)]),
+                &s(&["sha256:env", "sha256:t"])
+            )
+            .is_empty()
+        );
         // A tenant's new bundle over the environment's running one: only the new one is asked.
         assert_eq!(
-            unsigned_bundles(&s(&["sha256:env", "sha256:t2"]), &s(&["sha256:env", "sha256:t1"]), &[]),
+            unsigned_bundles(
+                &placed(&[("sha256:env", false), ("sha256:t2", false)]),
+                &s(&["sha256:env", "sha256:t1"])
+            ),
             s(&["sha256:t2"])
         );
         // A bundle that ran in another place is new in this one: the environment's bundle
         // republished as the tenant's (the tenant's overrides dropped), or the two swapped.
         assert_eq!(
-            unsigned_bundles(&s(&["sha256:env", "sha256:env"]), &s(&["sha256:env", "sha256:t"]), &[]),
+            unsigned_bundles(
+                &placed(&[("sha256:env", false), ("sha256:env", false)]),
+                &s(&["sha256:env", "sha256:t"])
+            ),
             s(&["sha256:env"])
         );
         assert_eq!(
-            unsigned_bundles(&s(&["sha256:t", "sha256:env"]), &s(&["sha256:env", "sha256:t"]), &[]),
+            unsigned_bundles(
+                &placed(&[("sha256:t", false), ("sha256:env", false)]),
+                &s(&["sha256:env", "sha256:t"])
+            ),
             s(&["sha256:t", "sha256:env"])
         );
-        // A name is no digest: it covers nothing.
-        assert_eq!(
-            unsigned_bundles(&s(&["sha256:new"]), &[], &s(&["v2-config"])),
-            s(&["sha256:new"])
-        );
+        // Named for a place: published there before the change was opened (entry 10).
+        let published = |digest: &str, seq: u64| ConfigBundle {
+            environment: "prod".into(),
+            tenant: None,
+            digest: digest.into(),
+            keys: vec![],
+            references: vec![],
+            key_count: None,
+            published_by: "user:rhea".into(),
+            seq,
+            time: String::new(),
+        };
+        let named = s(&["sha256:a"]);
+        assert!(named_for_place(&[published("sha256:a", 7)], "sha256:a", &named, 10));
+        // Republished there after the change was opened (clinic-a's bundle as prod's own).
+        assert!(!named_for_place(&[published("sha256:a", 12)], "sha256:a", &named, 10));
+        // Never published there.
+        assert!(!named_for_place(&[published("sha256:b", 7)], "sha256:a", &named, 10));
+        // Not named: a name is no digest either.
+        assert!(!named_for_place(
+            &[published("sha256:a", 7)],
+            "sha256:a",
+            &s(&["v2-config"]),
+            10
+        ));
         let bytes = br#"{"bundles":["sha256:a","sha256:b"],"environment":"prod","tenant":null,"values":{}}"#;
         assert_eq!(bundles_of(bytes), s(&["sha256:a", "sha256:b"]));
         assert!(bundles_of(b"not json").is_empty());

@@ -592,7 +592,8 @@ pub async fn authorise(
 /// Refuses a configuration no signature on the change covers (`config_not_in_change`): for each
 /// unit (a tenant, or the environment as a whole) and the effective configuration it would
 /// receive, every bundle it did not run with, in that place, at its last successful deployment
-/// in `list` must be one the change names by digest ([`config::unsigned_bundles`]). Checked before the gate
+/// in `list` must be one the change names by digest and that was published in that place before
+/// the change was opened ([`config::unsigned_bundles`]). Checked before the gate
 /// records a decision. A rollback delivers what ran before and is not checked.
 pub async fn check_configuration_named(
     ledger: &Ledger,
@@ -619,12 +620,40 @@ pub async fn check_configuration_named(
             Some(d) => config::bundles_of(&config::load(ledger, &d).await.unwrap_or_default()),
             None => Vec::new(),
         };
-        // What would be delivered, unreadable, is asked as a whole (no change can name it).
-        let now = match config::bundles_of(&effective.bytes) {
-            bundles if bundles.is_empty() => vec![effective.digest.clone()],
-            bundles => bundles,
+        // Each bundle in its place — the environment's, then the unit's own — named for it or
+        // not. What would be delivered is read back from the effective configuration; a bundle
+        // published in between (another place list than the one composed) names nothing, and
+        // an unreadable one is asked as a whole (fail closed).
+        let mut placed = Vec::new();
+        let places = match unit {
+            Some(t) => vec![None, Some(*t)],
+            None => vec![None],
         };
-        let unsigned = config::unsigned_bundles(&now, &delivered, &change.request.config_versions);
+        for place in places {
+            let there = config::history(ledger, env, place).await?;
+            if let Some(current) = there.last() {
+                placed.push(config::Placed {
+                    digest: current.digest.clone(),
+                    named: config::named_for_place(
+                        &there,
+                        &current.digest,
+                        &change.request.config_versions,
+                        change.seq,
+                    ),
+                });
+            }
+        }
+        let composed = config::bundles_of(&effective.bytes);
+        if composed.is_empty() || !composed.iter().eq(placed.iter().map(|p| &p.digest)) {
+            placed = match composed.is_empty() {
+                true => vec![effective.digest.clone()],
+                false => composed,
+            }
+            .into_iter()
+            .map(|digest| config::Placed { digest, named: false })
+            .collect();
+        }
+        let unsigned = config::unsigned_bundles(&placed, &delivered);
         if let Some(first) = unsigned.first() {
             let whom = match unit {
                 Some(t) => format!("{env} (tenant {t})"),
@@ -634,7 +663,7 @@ pub async fn check_configuration_named(
                 Kind::Conflict,
                 "config_not_in_change",
                 format!(
-                    "{whom} would receive configuration {} that {} does not name: a configuration reaches an environment inside an approved change that names it",
+                    "{whom} would receive configuration {} that {} does not name for where it is published: a configuration reaches an environment inside an approved change opened after it was published there",
                     unsigned.join(", "),
                     change.id
                 ),
