@@ -451,21 +451,12 @@ fn a_purge_never_takes_a_configuration_a_deployment_rolls_back_to() {
                 .arg(&junit);
             c
         }));
-        let title = format!("release {n}");
-        let mut args = vec![
-            "--title",
-            &title,
-            "--ticket",
-            common::TICKET,
-            "--artifact",
+        let id = common::open_change_naming(
+            as_user(&d, None, "dana", &[]),
+            &format!("release {n}"),
             &digest,
-            "--path",
-            "README.md",
-        ];
-        for c in configs {
-            args.extend(["--config-version", c]);
-        }
-        let id = common::open_change_with(as_user(&d, None, "dana", &[]), &args);
+            configs,
+        );
         ok(run(as_user(
             &d,
             None,

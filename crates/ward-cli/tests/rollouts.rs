@@ -265,20 +265,7 @@ strategy = {strategy}
     fn change_naming(&self, name: &str, behaviour: &str, configs: &[&str]) -> (String, String) {
         let digest = release(&self.artifacts, name, behaviour);
         register(&self.d, &digest, "reminders", name);
-        let mut args = vec![
-            "--title",
-            name,
-            "--ticket",
-            common::TICKET,
-            "--artifact",
-            &digest,
-            "--path",
-            "README.md",
-        ];
-        for c in configs {
-            args.extend(["--config-version", c]);
-        }
-        let id = common::open_change_with(self.cli(&self.ci, &[]), &args);
+        let id = common::open_change_naming(self.cli(&self.ci, &[]), name, &digest, configs);
         (digest, id)
     }
 

@@ -3081,21 +3081,7 @@ command = ["sh", "-c", "cat ${{WARD_CONFIG:-/dev/null}} > {o}/prod.json"]
     // staging, delivers it.
     let v2 = format!("sha256:{}", "c2".repeat(32));
     register(&d, &v2, "portal", "1.1.0");
-    let c2 = common::open_change_with(
-        as_local(&d, "dana"),
-        &[
-            "--title",
-            "New database host",
-            "--ticket",
-            common::TICKET,
-            "--artifact",
-            &v2,
-            "--path",
-            "README.md",
-            "--config-version",
-            &config,
-        ],
-    );
+    let c2 = common::open_change_naming(as_local(&d, "dana"), "New database host", &v2, &[&config]);
     let e = refused(ship(&c2, "prod"));
     assert_ne!(e["code"], "config_not_in_change", "{e}");
     approve(&c2);
@@ -3188,20 +3174,7 @@ rings = [
     let release = |n: &str, configs: &[&str]| {
         let digest = format!("sha256:{}", n.repeat(32));
         register(&d, &digest, "portal", n);
-        let mut args = vec![
-            "--title",
-            n,
-            "--ticket",
-            common::TICKET,
-            "--artifact",
-            &digest,
-            "--path",
-            "README.md",
-        ];
-        for c in configs {
-            args.extend(["--config-version", c]);
-        }
-        let id = common::open_change_with(cli(&ci, &[]), &args);
+        let id = common::open_change_naming(cli(&ci, &[]), n, &digest, configs);
         (digest, id)
     };
     // Configuration: the environment's bundle references its secret; tenants add their own.

@@ -523,23 +523,23 @@ impl Demo<'_> {
 
         let plain = ward_app::promotion::config::ConfigRequest {
             tenant: None,
-            values: json!({"database": {"host": "db.staging.internal", "password": "hunter2-plain"}}),
+            values: json!({"database": {"host": "db.prod.internal", "password": "hunter2-plain"}}),
         };
-        let secret = match self.ward.publish_config(&self.rhea, "staging", &plain).await {
+        let secret = match self.ward.publish_config(&self.rhea, "prod", &plain).await {
             Err(e) => e,
             Ok(_) => return Err(Failure::verify("a configuration with a plain secret was accepted").into()),
         };
         let reference = ward_app::promotion::config::ConfigRequest {
             tenant: None,
-            values: json!({"database": {"host": "db.staging.internal", "password": "vault://scheduling/db#password"}}),
+            values: json!({"database": {"host": "db.prod.internal", "password": "vault://scheduling/db#password"}}),
         };
         let bundle = self
             .ward
-            .publish_config(&self.rhea, "staging", &reference)
+            .publish_config(&self.rhea, "prod", &reference)
             .await
             .map_err(fail)?;
         say(format!(
-            "10. configuration: a plain password → refused: {} — {}; a vault:// reference → accepted as {}",
+            "10. configuration for prod: a plain password → refused: {} — {}; a vault:// reference → accepted as {} (it ships inside a change that names it: ward change open … --config-version)",
             secret.code, secret.message, bundle.digest
         ));
 

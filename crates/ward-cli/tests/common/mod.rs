@@ -143,19 +143,26 @@ pub const TICKET: &str = "https://tickets.example.org/T-1";
 /// `c` — a `ward` command already pointed at its data dir or server and token; returns the
 /// change id.
 pub fn open_change(c: Command, title: &str, digest: &str) -> String {
-    open_change_with(
-        c,
-        &[
-            "--title",
-            title,
-            "--ticket",
-            TICKET,
-            "--artifact",
-            digest,
-            "--path",
-            "README.md",
-        ],
-    )
+    open_change_naming(c, title, digest, &[])
+}
+
+/// Opens a change as [`open_change`] does, naming the configuration bundles it delivers
+/// (`--config-version`, docs/CONTROLS.md rule 4); returns its id.
+pub fn open_change_naming(c: Command, title: &str, digest: &str, configs: &[&str]) -> String {
+    let mut args = vec![
+        "--title",
+        title,
+        "--ticket",
+        TICKET,
+        "--artifact",
+        digest,
+        "--path",
+        "README.md",
+    ];
+    for config in configs {
+        args.extend(["--config-version", config]);
+    }
+    open_change_with(c, &args)
 }
 
 /// Opens a change with `c` and the `ward change open` arguments `args`; returns its id.
