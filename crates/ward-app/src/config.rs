@@ -395,8 +395,15 @@ impl Config {
             .iter()
             .map(|(i, r)| (*i, r.artifacts.display().to_string()))
             .collect();
+        // A directory is read for a person (a name, a date beside it, an address), not for its
+        // numbers: it reaches no leaf now, and a path's digits are a machine's (a process id
+        // after a run's counters, `rollback-0-0-26044`, read as seven digits refused `ward bench
+        // rollback` on a machine whose process ids had five).
         for (i, dir) in &directories {
-            words.push((format!("[[environments]] #{}: runtime artifacts", i + 1), dir));
+            let place = format!("[[environments]] #{}: runtime artifacts", i + 1);
+            if let Err(e) = declared_directory("directory", dir) {
+                return Err(format!("{place}: {}", e.message));
+            }
         }
         for (i, r) in &runtimes {
             words.push((format!("[[environments]] #{}: runtime health", i + 1), &r.health));
@@ -467,6 +474,21 @@ pub fn declared_name(field: &str, name: &str) -> Result<(), crate::error::AppErr
         .and_then(|()| crate::identifier::check_new_name_dates(field, name))
         .and_then(|()| crate::identifier::check_number_unmasked(field, name))
         .and_then(|()| match crate::identifier::personal_data(name) {
+            Some(why) => Err(crate::error::AppError::invalid(
+                format!("the {field} holds {why}, which Ward does not record"),
+                "name it without it",
+            )),
+            None => Ok(()),
+        })
+}
+
+/// A directory's path as [`declared_name`] reads a name, but for its numbers (a machine's).
+fn declared_directory(field: &str, dir: &str) -> Result<(), crate::error::AppError> {
+    crate::identifier::judge(field, dir)
+        .and_then(|()| crate::identifier::check_labelled(field, dir))
+        .and_then(|()| crate::identifier::refuse_person_shaped(field, dir))
+        .and_then(|()| crate::identifier::check_new_name_dates(field, dir))
+        .and_then(|()| match crate::identifier::personal_data(dir) {
             Some(why) => Err(crate::error::AppError::invalid(
                 format!("the {field} holds {why}, which Ward does not record"),
                 "name it without it",
@@ -716,6 +738,11 @@ mod tests {
             let e = load(&text).expect_err(&text);
             assert!(!e.contains(planted), "{e}");
         }
+        // A run's scratch directory: a process id after counters is a machine's number.
+        load(
+            "[[environments]]\nname = \"prod\"\n[environments.runtime]\nlisten = \"127.0.0.1:8080\"\nartifacts = \"/tmp/.tmp6O1zlK/ward-bench-rollback-0-0-26044/artifacts\"\n",
+        )
+        .expect("a scratch directory");
         load(
             "[risk]\npath_tags = [{ glob = \"**/migrations/**\", tag = \"schema_migration\" }, { glob = \"src/fhir/*.rs\", tag = \"ehr-2024\" }, { glob = \"db/V2024_01_15__*.sql\", tag = \"schema_migration\" }, { glob = \"src/{a,b}/**/*.{yml,yaml}\", tag = \"infrastructure\" }]\ntiers = [{ when = [\"schema_migration\"], tier = \"high\" }]\n[controls.tiers.high]\nsteps = [\"build\", \"sast-scan\"]\nroles = { \"release-manager\" = 1 }\n[controls.checklist]\nphi = [\"privacy-review\"]\n",
         )
