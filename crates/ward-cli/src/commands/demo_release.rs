@@ -525,7 +525,7 @@ impl Demo<'_> {
             tenant: None,
             values: json!({"database": {"host": "db.prod.internal", "password": "hunter2-plain"}}),
         };
-        let secret = match self.ward.publish_config(&self.rhea, "prod", &plain).await {
+        let secret = match self.ward.publish_config(&self.rhea, "prod-eu", &plain).await {
             Err(e) => e,
             Ok(_) => return Err(Failure::verify("a configuration with a plain secret was accepted").into()),
         };
@@ -535,11 +535,11 @@ impl Demo<'_> {
         };
         let bundle = self
             .ward
-            .publish_config(&self.rhea, "prod", &reference)
+            .publish_config(&self.rhea, "prod-eu", &reference)
             .await
             .map_err(fail)?;
         say(format!(
-            "10. configuration for prod: a plain password → refused: {} — {}; a vault:// reference → accepted as {} (it ships inside a change that names it: ward change open … --config-version)",
+            "10. configuration for prod-eu: a plain password → refused: {} — {}; a vault:// reference → accepted as {} (it ships inside a change that names it: ward change open … --config-version)",
             secret.code, secret.message, bundle.digest
         ));
 
