@@ -468,18 +468,7 @@ pub fn toml_position(text: &str, e: &toml::de::Error) -> Option<String> {
 /// a change window's or a freeze's name): judged by the identifier rules — a person's number,
 /// date or address in any spelling they read — and never repeated when refused.
 pub fn declared_name(field: &str, name: &str) -> Result<(), crate::error::AppError> {
-    crate::identifier::judge(field, name)
-        .and_then(|()| crate::identifier::check_labelled(field, name))
-        .and_then(|()| crate::identifier::refuse_person_shaped(field, name))
-        .and_then(|()| crate::identifier::check_new_name_dates(field, name))
-        .and_then(|()| crate::identifier::check_number_unmasked(field, name))
-        .and_then(|()| match crate::identifier::personal_data(name) {
-            Some(why) => Err(crate::error::AppError::invalid(
-                format!("the {field} holds {why}, which Ward does not record"),
-                "name it without it",
-            )),
-            None => Ok(()),
-        })
+    declared_directory(field, name).and_then(|()| crate::identifier::check_number_unmasked(field, name))
 }
 
 /// A directory's path as [`declared_name`] reads a name, but for its numbers (a machine's).
